@@ -1,0 +1,52 @@
+"""advisor: a cost-aware compute advisor for PyTorch training jobs.
+
+Public API (lazy: ``import advisor`` does not import torch)::
+
+    import advisor
+    prof = advisor.profile("model.py")
+    est = advisor.predict(prof, dataset_size=..., epochs=..., batch_size=..., target=advisor.Target.gpu("A100-80GB", 4))
+    rec = advisor.recommend("model.py", dataset_size=..., epochs=..., batch_size=..., deadline="6h")
+    with advisor.track(rec.id):
+        train()
+    advisor.History().list(workload="model")
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "profile": ("advisor.api", "profile"),
+    "predict": ("advisor.api", "predict"),
+    "recommend": ("advisor.api", "recommend"),
+    "track": ("advisor.history.track", "track"),
+    "History": ("advisor.history.repository", "History"),
+    "Workload": ("advisor.workload", "Workload"),
+    "load_workload": ("advisor.workload", "load_workload"),
+    "Target": ("advisor.schemas", "Target"),
+    "Profile": ("advisor.schemas", "Profile"),
+    "Estimate": ("advisor.schemas", "Estimate"),
+    "Recommendation": ("advisor.schemas", "Recommendation"),
+    "AdvisorError": ("advisor.errors", "AdvisorError"),
+}
+
+__all__ = sorted(_LAZY) + ["__version__"]
+
+if TYPE_CHECKING:  # pragma: no cover
+    from advisor.api import predict, profile, recommend  # noqa: F401
+    from advisor.errors import AdvisorError  # noqa: F401
+    from advisor.history.repository import History  # noqa: F401
+    from advisor.history.track import track  # noqa: F401
+    from advisor.schemas import Estimate, Profile, Recommendation, Target  # noqa: F401
+    from advisor.workload import Workload, load_workload  # noqa: F401
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module 'advisor' has no attribute {name!r}")

@@ -1,0 +1,36 @@
+"""``advisor db upgrade``: bring the history database to the newest schema (also done on first use)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from advisor.cli.app import handle_errors
+
+app = typer.Typer(help="The history database.", no_args_is_help=True)
+
+
+@app.command("upgrade")
+@handle_errors
+def upgrade(json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Run the alembic migrations up to head on ADVISOR_DATABASE_URL (default: SQLite in the user data dir)."""
+    from advisor.cli import render
+    from advisor.history.migrate import current_revision
+    from advisor.history.migrate import upgrade as run_upgrade
+    from advisor.settings import Settings
+
+    url = Settings.from_env().resolved_database_url
+    run_upgrade(url)
+    revision = current_revision(url)
+    if json_out:
+        render.print_json({"schema_version": 1, "database": _redact(url), "revision": revision})
+    else:
+        render.out().print(f"{_redact(url)} is at revision {revision}.")
+
+
+def _redact(url: str) -> str:
+    # Never echo a password from the URL.
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)

@@ -1,0 +1,33 @@
+"""``advisor hardware``: what was detected here, and the known device profiles."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from advisor.cli.app import handle_errors
+
+
+def register(app: typer.Typer) -> None:
+    app.command("hardware")(hardware)
+
+
+@handle_errors
+def hardware(json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Show this machine's CPU and GPUs, and the GPU/CPU profiles advisor can predict for."""
+    from advisor.cli import render
+    from advisor.hardware import detect_host
+    from advisor.hardware.specs import list_known_devices
+
+    host = detect_host()
+    known = list_known_devices()
+    if json_out:
+        render.print_json({
+            "schema_version": 1,
+            "host": host.model_dump(mode="json"),
+            "known": {k: [s.model_dump(mode="json") if hasattr(s, "model_dump") else s for s in v]
+                      for k, v in known.items()},
+        })
+    else:
+        render.hardware(host, known)

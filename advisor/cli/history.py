@@ -1,0 +1,149 @@
+"""``advisor history ...``: list, show, compare, export, record, calibration over the stored history."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from advisor.cli.app import handle_errors
+
+app = typer.Typer(help="Stored recommendations, predictions and real outcomes.", no_args_is_help=True)
+
+
+def _open():
+    from advisor.history.repository import History
+    from advisor.settings import Settings
+
+    return History(settings=Settings.from_env())
+
+
+def _dump(obj):
+    return obj.model_dump(mode="json", by_alias=True) if hasattr(obj, "model_dump") else obj
+
+
+@app.command("list")
+@handle_errors
+def list_entries(
+    workload: Annotated[str | None, typer.Option("--workload", help="Only this workload name.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="e.g. 7d, 12h or 2026-11-01.")] = None,
+    limit: Annotated[int, typer.Option("--limit")] = 50,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Recent recommendations, newest first."""
+    from advisor.cli import render
+    from advisor.errors import ConfigError
+    from advisor.history.repository import parse_since
+
+    if limit < 1:
+        raise ConfigError(f"--limit must be 1 or more, got {limit}.", hint="Fix: e.g. --limit 20.")
+    with _open() as hist:
+        entries = hist.list(workload=workload, since=parse_since(since) if since else None, limit=limit)
+    if json_out:
+        render.print_json({"schema_version": 1, "entries": [_dump(e) for e in entries]})
+    else:
+        render.history_list(entries)
+
+
+@app.command("show")
+@handle_errors
+def show(
+    entry_id: Annotated[int, typer.Argument(help="History id (from advisor history list).")],
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """One stored recommendation with its candidates and outcomes."""
+    from advisor.cli import render
+
+    with _open() as hist:
+        detail = hist.show(entry_id)
+    if json_out:
+        render.print_json(detail)
+        return
+    render.recommendation(detail.recommendation)
+    outcomes = [_dump(o) for o in detail.outcomes]
+    render.rows_table("Outcomes", outcomes, ["id", "actual_seconds", "instance_type", "status", "recorded_at"])
+
+
+@app.command("compare")
+@handle_errors
+def compare(
+    workload: Annotated[str | None, typer.Option("--workload")] = None,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Predicted vs actual time for every run with an outcome, per run and aggregated."""
+    from advisor.cli import render
+
+    with _open() as hist:
+        comparison = hist.compare(workload=workload)
+    if json_out:
+        render.print_json({"schema_version": 1, **_dump(comparison)})
+    else:
+        render.comparison(comparison)
+
+
+@app.command("export")
+@handle_errors
+def export(
+    fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="File (default stdout).")] = None,
+    workload: Annotated[str | None, typer.Option("--workload", help="Only this workload name.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help="e.g. 7d, 12h or 2026-11-01.")] = None,
+) -> None:
+    """Export the history (one row per candidate run with its outcome) as CSV or JSON."""
+    from advisor.errors import ConfigError, did_you_mean
+
+    if fmt not in ("csv", "json"):
+        raise ConfigError(f"Unknown format {fmt!r}.{did_you_mean(fmt, ['csv', 'json'])}",
+                          hint="Fix: --format csv or --format json.")
+    from advisor.history.repository import parse_since
+
+    since_at = parse_since(since) if since else None
+    with _open() as hist:
+        if output is None:
+            hist.export(fmt, sys.stdout, workload=workload, since=since_at)
+        else:
+            tmp = output.with_name(output.name + ".part")
+            try:
+                with tmp.open("w", newline="") as fh:
+                    hist.export(fmt, fh, workload=workload, since=since_at)
+                tmp.replace(output)  # nothing half-written under the real name
+            finally:
+                tmp.unlink(missing_ok=True)
+
+
+@app.command("record")
+@handle_errors
+def record(
+    entry_id: Annotated[int, typer.Argument(help="History id of the recommendation.")],
+    actual_seconds: Annotated[float, typer.Option("--actual-seconds", help="The real wall time.")],
+    instance: Annotated[str | None, typer.Option("--instance", help="Instance type actually used.")] = None,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Record the real duration of a recommended job, so compare and the learned correction can use it."""
+    from advisor import api
+    from advisor.cli import render
+    from advisor.settings import Settings
+
+    outcome = api.record_outcome(entry_id, actual_seconds, instance_type=instance, settings=Settings.from_env())
+    if json_out:
+        render.print_json(outcome)
+    else:
+        render.out().print(f"Recorded {actual_seconds:g} s for history id {entry_id}"
+                           + (f" on {instance}" if instance else "") + ".")
+
+
+@app.command("calibration")
+@handle_errors
+def calibration(json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """The learned correction's cross-validated error, before and after, on the stored outcomes."""
+    from advisor.cli import render
+    from advisor.predict.learned import calibration_report
+
+    with _open() as hist:
+        report = calibration_report(hist)
+    if json_out:
+        render.print_json({"schema_version": 1, **_dump(report)})
+    else:
+        render.calibration_report(report)

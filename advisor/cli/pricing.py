@@ -1,0 +1,58 @@
+"""``advisor pricing list`` and ``advisor pricing validate``: the hourly-rate catalog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from advisor.cli.app import handle_errors
+
+app = typer.Typer(help="The hourly-rate catalog (on-demand and spot).", no_args_is_help=True)
+
+
+@app.command("list")
+@handle_errors
+def list_offers(
+    provider: Annotated[str | None, typer.Option("--provider", help="e.g. aws or aws,gcp.")] = None,
+    gpu: Annotated[str | None, typer.Option("--gpu", help="GPU model, e.g. H100; 'none' for CPU only.")] = None,
+    max_price: Annotated[float | None, typer.Option("--max-price", help="Max on-demand $/hour.")] = None,
+    region: Annotated[str | None, typer.Option("--region")] = None,
+    pricing: Annotated[list[Path] | None, typer.Option("--pricing", help="Extra/overriding rates CSV.")] = None,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List offers, cheapest first."""
+    from advisor import pricing as catalog_mod
+    from advisor.cli import render
+    from advisor.settings import Settings
+    from advisor.units import parse_names
+
+    settings = Settings.from_env()
+    catalog = catalog_mod.load_catalog([*settings.pricing_files, *(pricing or [])])
+    cpu_only = gpu is not None and gpu.lower() in ("none", "cpu")
+    offers = catalog.filter(providers=parse_names(provider), regions=parse_names(region),
+                            gpu=None if cpu_only else gpu, max_price_usd_per_hour=max_price, cpu_only=cpu_only)
+    offers = sorted(offers, key=lambda o: (o.price_usd_per_hour, o.provider, o.instance_type))
+    if json_out:
+        render.print_json({"schema_version": 1, "count": len(offers),
+                           "offers": [o.model_dump(mode="json") for o in offers]})
+    else:
+        render.offers(offers)
+
+
+@app.command("validate")
+@handle_errors
+def validate(
+    file: Annotated[Path, typer.Argument(help="A rates CSV in the catalog's format.")],
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Check a rates file; prints every problem with file:line, exit code 1 if any."""
+    from advisor import pricing as catalog_mod
+    from advisor.cli import render
+
+    offers = catalog_mod.validate_file(file)
+    if json_out:
+        render.print_json({"schema_version": 1, "file": str(file), "valid": True, "offers": len(offers)})
+    else:
+        render.out().print(f"{file}: {len(offers)} valid offers.")

@@ -1,0 +1,342 @@
+"""All terminal output of the CLI: rich tables, the probe progress bar, JSON, and error messages.
+
+Commands hand finished pydantic objects to these functions; nothing here computes a figure.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from advisor.units import format_duration, format_usd
+
+
+def out() -> Console:
+    # Piped output (no terminal) gets a wide fixed width so tables stay one line per row in logs and files.
+    width = None if sys.stdout.isatty() else 160
+    return Console(soft_wrap=False, highlight=False, width=width)
+
+
+def err() -> Console:
+    return Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+def print_json(data: Any) -> None:
+    """One JSON document on stdout (plain print: no colour codes, numbers as numbers)."""
+    if hasattr(data, "model_dump"):
+        data = data.model_dump(mode="json", by_alias=True)
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+    sys.stdout.flush()
+
+
+def error(exc: Exception) -> None:
+    message = getattr(exc, "message", str(exc))
+    hint = getattr(exc, "hint", None)
+    con = err()
+    con.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    if hint:
+        con.print(hint, markup=False)
+
+
+def note(text: str) -> None:
+    err().print(text, markup=False)
+
+
+@contextlib.contextmanager
+def probe_progress(enabled: bool) -> Iterator[Any]:
+    """A callback(device, fraction, message) drawing a progress bar on a terminal; a no-op otherwise."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    bar = Progress(TextColumn("[bold]{task.fields[device]:>7}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+                   TimeElapsedColumn(), TextColumn("{task.description}"), console=err(), transient=True)
+    tasks: dict[str, Any] = {}
+
+    def update(device: str, fraction: float, message: str) -> None:
+        if device not in tasks:
+            tasks[device] = bar.add_task(message, total=1.0, device=device)
+        bar.update(tasks[device], completed=max(0.0, min(1.0, fraction)), description=message)
+
+    with bar:
+        yield update
+
+
+def _interval(low: float, high: float) -> str:
+    return f"{format_duration(low)}–{format_duration(high)}"
+
+
+def estimate(est: Any) -> None:
+    con = out()
+    t = est.target
+    where = (f"CPU ({t.threads} threads)" if t.kind == "cpu" and t.threads else "CPU (this machine's threads)"
+             if t.kind == "cpu" else f"{t.count} x {t.gpu_name}")
+    table = Table(title=f"Predicted job time on {where}", show_header=False, title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("whole job", f"{format_duration(est.seconds)}  (80% interval {_interval(est.low, est.high)})")
+    table.add_row("job", f"{est.epochs} epochs x {est.steps_per_epoch} steps of {est.batch_size}"
+                  f" ({est.dataset_size:,} samples)")
+    table.add_row("step", f"{est.step_seconds * 1000:.1f} ms"
+                  + (f" (batch creation {est.batch_seconds * 1000:.1f} ms)" if est.batch_seconds else ""))
+    if est.startup_seconds:
+        table.add_row("start-up", format_duration(est.startup_seconds))
+    mem = "fits" if est.fits_memory else "DOES NOT FIT"
+    if est.peak_memory_gib is not None:
+        cap = f" of {est.memory_capacity_gib:.0f} GiB" if est.memory_capacity_gib else ""
+        mem += f" (peak {est.peak_memory_gib:.2f} GiB{cap})"
+    if est.max_batch_size_per_device:
+        mem += f"; largest batch per device {est.max_batch_size_per_device:,}"
+    table.add_row("memory", mem)
+    if est.scaling_efficiency is not None:
+        table.add_row("scaling efficiency", f"{est.scaling_efficiency:.0%}")
+    table.add_row("method", f"{est.method} ({est.precision})"
+                  + (f", from {est.source_device}" if est.source_device else ""))
+    con.print(table)
+    for n in est.notes:
+        con.print(f"  note: {n}", markup=False)
+
+
+def profile_summary(prof: Any, path: str | None = None) -> None:
+    con = out()
+    w = prof.workload
+    con.print(f"[bold]{w.name}[/]: {w.param_count or 0:,} parameters"
+              + (f", {w.flops_per_sample / 1e9:.3g} GFLOPs per training sample" if w.flops_per_sample else ""))
+    table = Table(title="Probe measurements", title_justify="left")
+    for col in ("device", "batch", "step (median)", "spread", "batch creation", "peak memory", "samples/s"):
+        table.add_column(col, justify="right" if col != "device" else "left")
+    for dev in prof.devices:
+        for m in dev.measurements:
+            if m.oom:
+                table.add_row(dev.device, str(m.batch_size), "out of memory", "", "", "", "")
+                continue
+            rate = m.batch_size / m.compute_seconds if m.compute_seconds else None
+            table.add_row(
+                f"{dev.device} ({dev.name})" if m is dev.measurements[0] else "",
+                str(m.batch_size),
+                f"{m.compute_seconds * 1000:.2f} ms" if m.compute_seconds else "-",
+                f"{m.spread:.1%}" if m.spread is not None else "-",
+                f"{m.batch_seconds * 1000:.2f} ms" if m.batch_seconds is not None else "-",
+                f"{m.peak_memory_gib:.3f} GiB" if m.peak_memory_gib is not None else "-",
+                f"{rate:,.0f}" if rate else "-",
+            )
+    con.print(table)
+    if prof.analysis is None:
+        con.print("analysis: not available (GPU predictions for this profile will not be possible)")
+    con.print(f"probe wall time {prof.probe_wall_seconds:.1f}s" + (f"; saved to {path}" if path else ""))
+
+
+_TIER_LABEL = {"cpu": "CPU", "single_gpu": "1 GPU", "multi_gpu": "multi-GPU"}
+
+
+def _candidate_row(rank: int, c: Any, chosen: Any) -> list[str]:
+    is_chosen = chosen is not None and (c.provider, c.instance_type, c.region) == (
+        chosen.provider, chosen.instance_type, chosen.region)
+    hw = f"{c.gpu_count} x {c.gpu}" if c.gpu else f"{c.vcpus or '?'} vCPU"
+    return [
+        f"{rank}" + ("➜" if is_chosen else ("*" if c.pareto else "")),
+        c.provider,
+        c.instance_type,
+        hw,
+        _TIER_LABEL.get(c.tier, c.tier),
+        f"{format_duration(c.seconds)} ({_interval(c.low, c.high)})",
+        format_usd(c.cost_usd),
+        format_usd(c.spot_cost_usd) if c.spot_cost_usd is not None else "-",
+        c.method,
+    ]
+
+
+def recommendation(rec: Any) -> None:
+    con = out()
+    w = rec.workload
+    cons = rec.constraints
+    limits = []
+    if cons.deadline_seconds:
+        limits.append(f"deadline {format_duration(cons.deadline_seconds)}")
+    if cons.budget_usd:
+        limits.append(f"budget {format_usd(cons.budget_usd)}")
+    goal = "cheapest" if cons.objective == "cost" else "fastest"
+    con.print(f"[bold]{w.get('name')}[/]: {rec.epochs} epochs x {rec.dataset_size:,} samples, batch {rec.batch_size}"
+              f" — {goal}{' within ' + ', '.join(limits) if limits else ''}"
+              f"{' (spot prices)' if cons.spot else ''}")
+    table = Table(title_justify="left", title=("Candidates (➜ chosen, * on the time/cost Pareto front)"))
+    for col in ("#", "provider", "instance", "hardware", "tier", "time (80% interval)", "cost", "spot", "method"):
+        table.add_column(col, overflow="fold", justify="right" if col in ("cost", "spot") else "left")
+    for rank, c in enumerate(rec.candidates, 1):
+        table.add_row(*_candidate_row(rank, c, rec.chosen))
+    con.print(table)
+    for rank, c in enumerate(rec.candidates, 1):
+        if c.reason:
+            con.print(f"  {rank}. {c.reason}", markup=False)
+    if rec.chosen is not None:
+        c = rec.chosen
+        con.print(f"[bold green]Recommended:[/] {c.provider} {c.instance_type} ({c.region}) — "
+                  f"{format_duration(c.seconds)}, {format_usd(c.cost_usd)}"
+                  + (f" (spot {format_usd(c.spot_cost_usd)}, interruptible)" if c.spot_cost_usd is not None else "")
+                  + f". {c.reason}")
+    if rec.best_per_tier:
+        con.print("Best per tier: " + "; ".join(
+            f"{_TIER_LABEL.get(t, t)}: {c.provider} {c.instance_type} {format_duration(c.seconds)} "
+            f"{format_usd(c.cost_usd)}" for t, c in rec.best_per_tier.items()))
+    if rec.excluded:
+        con.print(f"{len(rec.excluded)} candidates dropped because the job does not fit in their memory"
+                  f" (e.g. {rec.excluded[0].instance_type}: {rec.excluded[0].reason}).")
+    for line in rec.advice:
+        con.print(f"[bold]advice:[/] {line}")
+    for line in rec.notes:
+        con.print(f"note: {line}", markup=False)
+    if rec.measured_devices:
+        con.print(f"measured here: {', '.join(rec.measured_devices)}; everything else is scaled.")
+    snap = rec.pricing_snapshot or {}
+    if snap.get("dates"):
+        con.print("prices as of: " + ", ".join(f"{k} {v}" for k, v in snap["dates"].items()), markup=False)
+    if rec.id is not None:
+        con.print(f"saved as history id {rec.id} (record the real time: advisor history record {rec.id} "
+                  f"--actual-seconds S)")
+
+
+def offers(rows: Sequence[Any]) -> None:
+    table = Table(title=f"{len(rows)} offers", title_justify="left")
+    for col in ("provider", "instance", "region", "vCPU", "memory", "GPU", "$/h", "spot $/h", "billing", "as of"):
+        table.add_column(col, justify="right" if col in ("vCPU", "memory", "$/h", "spot $/h") else "left")
+    for o in rows:
+        table.add_row(o.provider, o.instance_type, o.region, str(o.vcpus or "-"),
+                      f"{o.memory_gib:g} GiB" if o.memory_gib else "-",
+                      f"{o.gpu_count} x {o.gpu}" if o.gpu else "-",
+                      f"{o.price_usd_per_hour:.4g}",
+                      f"{o.spot_price_usd_per_hour:.4g}" if o.spot_price_usd_per_hour is not None else "-",
+                      o.billing, o.snapshot_date or "-")
+    out().print(table)
+
+
+def hardware(host: Any, known: dict) -> None:
+    con = out()
+    cpu = host.cpu
+    con.print(f"[bold]CPU[/]: {cpu.model_name} ({cpu.arch}), {cpu.physical_cores} cores / {cpu.logical_cores} "
+              f"threads, torch uses {cpu.torch_threads}; {cpu.memory_gib:.1f} GiB memory")
+    if not host.gpus:
+        con.print("[bold]GPUs[/]: none visible (no NVIDIA driver or no GPU). GPU predictions are scaled from "
+                  "the model's analysis and datasheet specs.")
+    for g in host.gpus:
+        con.print(f"[bold]GPU {g.index}[/]: {g.name} ({g.memory_gib:.0f} GiB"
+                  + (f", driver {g.driver_version}" if g.driver_version else "")
+                  + (f", SM {g.sm_clock_mhz:.0f} MHz" if g.sm_clock_mhz else "")
+                  + (f", power limit {g.power_limit_watts:.0f} W" if g.power_limit_watts else "")
+                  + (f"; profile {g.spec_name}" if g.spec_name else "; no matching profile") + ")")
+    con.print(f"torch {host.torch_version}, CUDA {'available' if host.cuda_available else 'not available'}")
+    gpus = known.get("gpus", [])
+    if gpus:
+        table = Table(title="Known GPU profiles (profiles/gpus.csv)", title_justify="left")
+        for col in ("name", "memory", "bandwidth", "FP32", "TF32", "BF16/FP16", "link", "aliases"):
+            table.add_column(col, overflow="fold")
+        for s in gpus:
+            table.add_row(s.name, _num(s.memory_gib, " GiB"), _num(s.memory_bandwidth_gbs, " GB/s"),
+                          _num(s.fp32_tflops, " TF"), _num(s.tf32_tflops, " TF"), _num(s.fp16_bf16_tflops, " TF"),
+                          f"{s.intra_node_link or '-'} {_num(s.intra_node_bandwidth_gbs, ' GB/s')}",
+                          ", ".join(s.aliases[:4]))
+        con.print(table)
+    cpus = known.get("cpus", [])
+    if cpus:
+        con.print("Known CPU families: " + ", ".join(c.name for c in cpus))
+
+
+def _num(value: float | None, unit: str) -> str:
+    return "-" if value is None else f"{value:g}{unit}"
+
+
+def rows_table(title: str, rows: Sequence[dict], columns: Sequence[str] | None = None) -> None:
+    """A generic table for history queries: one row per dict."""
+    con = out()
+    if not rows:
+        con.print(f"{title}: nothing yet.")
+        return
+    columns = list(columns or rows[0].keys())
+    table = Table(title=title, title_justify="left")
+    for col in columns:
+        table.add_column(col, overflow="fold")
+    for row in rows:
+        table.add_row(*[_cell(row.get(col)) for col in columns])
+    con.print(table)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _when(value: Any) -> str:
+    text = str(value)
+    return text[:16].replace("T", " ") if text else "-"
+
+
+def history_list(entries: Sequence[Any]) -> None:
+    con = out()
+    if not entries:
+        con.print("History: nothing stored yet (every `advisor recommend` lands here unless --no-save).")
+        return
+    table = Table(title=f"History ({len(entries)} newest first)", title_justify="left")
+    for col in ("id", "when", "workload", "job", "chosen", "predicted", "cost", "method", "actual"):
+        table.add_column(col, justify="right" if col in ("id", "predicted", "cost", "actual") else "left")
+    for e in entries:
+        chosen = "-" if not e.instance_type else (
+            f"{e.provider} {e.instance_type}" + (f" ({e.gpu_count} x {e.gpu})" if e.gpu else ""))
+        actual = format_duration(e.actual_seconds) if e.actual_seconds else "-"
+        if e.status == "failed":
+            actual += " (failed)"
+        table.add_row(str(e.id), _when(e.created_at), e.workload,
+                      f"{e.epochs} x {e.dataset_size:,} @ {e.batch_size}", chosen,
+                      format_duration(e.predicted_seconds), format_usd(e.cost_usd), e.method or "-", actual)
+    con.print(table)
+
+
+def comparison(comp: Any) -> None:
+    con = out()
+    if not comp.rows:
+        con.print("Nothing to compare yet: record real times with `advisor history record ID --actual-seconds S` "
+                  "or `advisor.track(id)`.")
+        return
+    table = Table(title="Predicted vs actual", title_justify="left")
+    for col in ("id", "workload", "instance", "device", "method", "predicted (80%)", "actual", "error", "in"):
+        table.add_column(col, justify="right" if col in ("id", "actual", "error") else "left")
+    for r in comp.rows:
+        table.add_row(str(r.recommendation_id), r.workload, f"{r.provider or ''} {r.instance_type}".strip(),
+                      r.device, r.method, f"{format_duration(r.predicted_seconds)} ({_interval(r.low, r.high)})",
+                      format_duration(r.actual_seconds), f"{r.error_pct:+.1f}%", "yes" if r.within_interval else "no")
+    con.print(table)
+    groups = [("device", g) for g in comp.by_device] + [("method", g) for g in comp.by_method]
+    if comp.overall is not None:
+        groups.append(("all", comp.overall))
+    agg = Table(title="Aggregated", title_justify="left")
+    for col in ("by", "key", "runs", "median |error|", "mean error", "within interval"):
+        agg.add_column(col, justify="left" if col in ("by", "key") else "right")
+    for by, g in groups:
+        agg.add_row(by, g.key, str(g.n), f"{g.median_abs_error_pct:.1f}%", f"{g.mean_error_pct:+.1f}%",
+                    f"{g.within_interval_pct:.0f}%" if g.within_interval_pct is not None else "-")
+    con.print(agg)
+
+
+def calibration_report(report: Any) -> None:
+    con = out()
+
+    def pct(v: Any) -> str:
+        return "-" if v is None else f"{v:.1f}%"
+
+    con.print(f"Learned history correction: {'USED' if report.used else 'not used'} — {report.reason}")
+    con.print(f"runs with outcomes: {report.n_runs} (needs {report.min_runs}); cross-validation folds: "
+              f"{report.folds}")
+    con.print(f"held-out median |error|: before {pct(report.cv_error_before_pct)}, "
+              f"after {pct(report.cv_error_after_pct)}")
+    con.print(f"held-out mean error: before {pct(report.mean_error_before_pct)}, "
+              f"after {pct(report.mean_error_after_pct)}")
+    if report.model:
+        con.print(f"model: {report.model}", markup=False)

@@ -1,0 +1,71 @@
+"""The exception hierarchy: every error a user can cause or fix is an ``AdvisorError``.
+
+The CLI catches ``AdvisorError`` only (exit code 1, or 3 for ``NoFeasibleCandidateError``) and prints its
+message; anything else is a bug and keeps its traceback. Messages say what went wrong, then how to fix it.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+
+class AdvisorError(Exception):
+    """Base class. ``str(err)`` is the whole user-facing message (problem, then fix)."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        self.message = message
+        self.hint = hint
+        super().__init__(f"{message}\n{hint}" if hint else message)
+
+
+class WorkloadError(AdvisorError):
+    """The workload file or object is missing, broken, or does not train."""
+
+
+class ProbeError(AdvisorError):
+    """A probe could not run: the child crashed, hung past its timeout, or no batch size fitted."""
+
+
+class HardwareError(AdvisorError):
+    """A device was asked for that is not here or not known."""
+
+
+class PredictionError(AdvisorError):
+    """A prediction cannot be made (unknown device, missing spec, no usable measurements)."""
+
+
+class CatalogError(AdvisorError):
+    """A pricing catalog row or file is invalid."""
+
+
+class HistoryError(AdvisorError):
+    """The history database cannot be reached, or an id is not in it."""
+
+
+class ConfigError(AdvisorError):
+    """A setting, flag value or environment variable is invalid (durations, money, lists)."""
+
+
+class NoFeasibleCandidateError(AdvisorError):
+    """No candidate meets the constraints. Carries the nearest misses for the user."""
+
+    exit_code = 3
+
+    def __init__(self, message: str, *, hint: str | None = None, nearest: list | None = None,
+                 recommendation=None) -> None:
+        super().__init__(message, hint=hint)
+        self.nearest = nearest or []
+        self.recommendation = recommendation
+
+
+def did_you_mean(name: str, choices: Iterable[str], n: int = 3) -> str:
+    """A ' Did you mean X?' suffix for an unknown name, or '' when nothing is close."""
+    choices = list(choices)
+    lowered = {c.lower(): c for c in choices}
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.5)
+    if not close:
+        return ""
+    return " Did you mean " + " or ".join(repr(lowered[c]) for c in close) + "?"

@@ -1,0 +1,43 @@
+"""Local hardware detection and device specs.
+
+``detect_host()`` describes this machine (CPU, NVIDIA GPUs via NVML, torch and Python versions); spec sheets
+for devices that are not here live in ``advisor.hardware.specs``. ``advisor.hardware.nvml`` is the only module
+that imports pynvml. Importing this package does not import torch.
+"""
+
+from __future__ import annotations
+
+import platform
+import socket
+
+from advisor.hardware.cpu import detect_cpu
+from advisor.hardware.gpu import detect_gpus
+from advisor.schemas import HostInfo
+
+__all__ = ["detect_cpu", "detect_gpus", "detect_host"]
+
+
+def _torch_facts() -> tuple[str | None, bool]:
+    """(torch version, whether this torch build has CUDA). Does not initialise CUDA."""
+    try:
+        import torch
+    except ImportError:
+        return None, False
+    return str(torch.__version__), bool(getattr(torch.version, "cuda", None))
+
+
+def detect_host() -> HostInfo:
+    """This machine: CPU, visible GPUs, torch version, whether torch can use them, Python version, hostname.
+
+    ``cuda_available`` is "this torch build has CUDA and NVML sees a GPU": asking torch directly would
+    initialise the CUDA driver in this (parent) process, which probes fork from.
+    """
+    cpu = detect_cpu()
+    gpus = detect_gpus()
+    torch_version, torch_has_cuda = _torch_facts()
+    try:
+        hostname = socket.gethostname() or None
+    except OSError:
+        hostname = None
+    return HostInfo(cpu=cpu, gpus=gpus, torch_version=torch_version, cuda_available=torch_has_cuda and bool(gpus),
+                    python_version=platform.python_version(), hostname=hostname)

@@ -1,0 +1,75 @@
+"""Local CPU detection: model name, architecture, cores, torch's thread count, memory."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+from advisor.schemas import CpuInfo
+
+_GIB = 1024**3
+
+
+def _model_name() -> str:
+    """'model name' from /proc/cpuinfo (Linux x86), else the other fields ARM kernels use, else the OS."""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        try:
+            fields: dict[str, str] = {}
+            for line in cpuinfo.read_text(errors="replace").splitlines():
+                key, sep, value = line.partition(":")
+                if sep and value.strip():
+                    fields.setdefault(key.strip().lower(), value.strip())
+            for key in ("model name", "hardware", "cpu model", "processor"):
+                value = fields.get(key)
+                if value and not value.isdigit():  # x86's "processor" field is the CPU number
+                    return value
+        except OSError:
+            pass
+    if sys.platform == "darwin":
+        try:
+            out = subprocess.run(["sysctl", "-n", "machdep.cpu.brand_string"], capture_output=True, text=True,
+                                 timeout=2, check=False)
+            if out.stdout.strip():
+                return out.stdout.strip()
+        except (OSError, subprocess.SubprocessError):
+            pass
+    return platform.processor() or platform.machine() or "unknown CPU"
+
+
+def _usable_logical_cpus(total: int) -> int:
+    """Logical CPUs this process may run on (the affinity mask a container or taskset sets), else ``total``."""
+    try:
+        return max(1, min(total, len(os.sched_getaffinity(0))))
+    except (AttributeError, OSError):
+        return total
+
+
+def _torch_threads(default: int) -> int:
+    try:
+        import torch  # lazy: `import advisor.hardware` must not import torch
+    except ImportError:
+        return default  # torch's own default is the number of physical cores
+    return int(torch.get_num_threads())
+
+
+def detect_cpu() -> CpuInfo:
+    """This machine's CPU. Core counts are what this process may use (its CPU affinity), not the socket's."""
+    import psutil
+
+    logical_total = psutil.cpu_count(logical=True) or os.cpu_count() or 1
+    physical_total = psutil.cpu_count(logical=False) or logical_total
+    logical = _usable_logical_cpus(logical_total)
+    # With an affinity mask, assume the usable share of physical cores is the usable share of logical CPUs.
+    physical = max(1, min(physical_total, round(physical_total * logical / logical_total)))
+    return CpuInfo(
+        model_name=_model_name(),
+        arch=platform.machine() or "unknown",
+        physical_cores=physical,
+        logical_cores=logical,
+        torch_threads=_torch_threads(physical),
+        memory_gib=psutil.virtual_memory().total / _GIB,
+    )

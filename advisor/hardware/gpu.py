@@ -1,0 +1,119 @@
+"""Local GPU detection through NVML (``advisor.hardware.nvml``), without initialising CUDA.
+
+No driver, no GPU or no pynvml is a normal state: ``detect_gpus()`` returns ``[]``. The parent process never
+initialises CUDA here (probes run in child processes, and a CUDA context does not survive ``fork``), so torch is
+consulted only when CUDA is already initialised in this process, or when the caller asks for it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+
+from advisor.hardware.nvml import Nvml
+from advisor.hardware.specs import load_gpu_specs, match_reported_gpu
+from advisor.schemas import GpuInfo, GpuSpec
+
+_GIB = 1024**3
+
+
+def _visible_nvml_indices(nvml: Nvml, count: int) -> list[int]:
+    """NVML indices of the devices CUDA will see, in CUDA ordinal order.
+
+    ``CUDA_VISIBLE_DEVICES`` unset: all of them. Entries are integer indices or ``GPU-<uuid>`` prefixes; like
+    CUDA, parsing stops at the first entry that names no device (MIG instances are not mapped). Integer
+    indices are NVML's PCI order, which is CUDA's order under ``CUDA_DEVICE_ORDER=PCI_BUS_ID``; CUDA's default
+    "fastest first" order can differ on a machine with mixed GPUs.
+    """
+    env = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if env is None:
+        return list(range(count))
+    uuids: dict[int, str] | None = None
+    indices: list[int] = []
+    for entry in (e.strip() for e in env.split(",")):
+        if entry.lstrip("-").isdigit():
+            index = int(entry)
+            if not 0 <= index < count:
+                break
+        elif entry.upper().startswith("GPU-"):
+            if uuids is None:
+                uuids = {}
+                for i in range(count):
+                    try:
+                        uuids[i] = (nvml.device(i).get("uuid") or "").upper()
+                    except Exception:
+                        uuids[i] = ""
+            found = [i for i, u in uuids.items() if u and u.startswith(entry.upper())]
+            if len(found) != 1:
+                break
+            index = found[0]
+        else:
+            break
+        if index in indices:
+            break
+        indices.append(index)
+    return indices
+
+
+def _torch_cuda(use_torch: bool | None):
+    """torch.cuda when it may be consulted: always if ``use_torch``; if None, only when CUDA is already
+    initialised in this process (querying it then costs nothing and changes nothing)."""
+    if use_torch is False:
+        return None
+    if use_torch is None:
+        torch = sys.modules.get("torch")
+        if torch is None:
+            return None
+        try:
+            return torch.cuda if torch.cuda.is_initialized() else None
+        except Exception:
+            return None
+    try:
+        import torch
+    except ImportError:
+        return None
+    return torch.cuda
+
+
+def detect_gpus(nvml_factory: Callable[[], Nvml] = Nvml, specs: dict[str, GpuSpec] | None = None,
+                use_torch: bool | None = None) -> list[GpuInfo]:
+    """The GPUs CUDA will see here, as ``GpuInfo`` with ``index`` = CUDA ordinal ("cuda:{index}").
+
+    Read through NVML; ``spec_name`` is the matching entry of ``profiles/gpus.csv`` (None if none matches).
+    Cross-checked with ``torch.cuda`` when it may be consulted (see ``_torch_cuda``): torch's device count
+    is then authoritative, and it fills in for NVML when NVML is unavailable.
+    """
+    specs = load_gpu_specs() if specs is None else specs
+    gpus: list[GpuInfo] = []
+    with nvml_factory() as nvml:
+        if nvml.available:
+            for ordinal, index in enumerate(_visible_nvml_indices(nvml, nvml.device_count())):
+                try:
+                    info = nvml.device(index)
+                except Exception:  # a lost or inaccessible GPU: leave it out rather than fail detection
+                    continue
+                memory = info.get("memory_gib")
+                gpus.append(GpuInfo(
+                    index=ordinal, name=info["name"], spec_name=match_reported_gpu(info["name"], memory, specs),
+                    memory_gib=memory or 0.0, driver_version=info.get("driver_version"),
+                    sm_clock_mhz=info.get("sm_clock_mhz"), memory_clock_mhz=info.get("memory_clock_mhz"),
+                    power_limit_watts=info.get("power_limit_watts"), uuid=info.get("uuid")))
+    cuda = _torch_cuda(use_torch)
+    if cuda is None:
+        return gpus
+    try:
+        count = int(cuda.device_count()) if cuda.is_available() else 0
+    except Exception:
+        return gpus
+    if gpus:
+        return gpus[:count] if count else gpus
+    for ordinal in range(count):
+        try:
+            props = cuda.get_device_properties(ordinal)
+        except Exception:
+            continue
+        memory = props.total_memory / _GIB
+        gpus.append(GpuInfo(index=ordinal, name=props.name, memory_gib=memory,
+                            spec_name=match_reported_gpu(props.name, memory, specs)))
+    return gpus

@@ -1,0 +1,139 @@
+"""The one seam to NVIDIA's management library (NVML): the only module in advisor that imports pynvml.
+
+Everything GPU-related that does not need CUDA (what GPUs are here, their clocks and power limit, a utilisation
+and power sample while a probe runs) goes through ``Nvml``. Tests replace the module attribute ``pynvml`` with a
+fake, so no other code may import pynvml.
+
+Facts about NVML this relies on (the same ones Zeus' ``zeus.device.gpu.nvidia`` relies on):
+
+- ``nvmlInit`` raises an ``NVMLError`` subclass when there is no driver (``NVML_ERROR_DRIVER_NOT_LOADED``) or no
+  library (``NVML_ERROR_LIBRARY_NOT_FOUND``); that is the normal "no GPU here" state, not an error.
+- Queries a board or driver does not support raise ``NVMLError`` with value ``NVML_ERROR_NOT_SUPPORTED``; power is
+  not readable on many consumer and virtualised GPUs. Each query is therefore read on its own, and a failed one
+  becomes ``None``.
+- Power is reported in milliwatts, memory in bytes, clocks in MHz. Old bindings return bytes for strings.
+- NVML numbers devices in PCI bus order and ignores ``CUDA_VISIBLE_DEVICES``; mapping to CUDA ordinals is the
+  caller's job (``advisor.hardware.gpu``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+try:  # the nvidia-ml-py distribution installs the module "pynvml"
+    import pynvml
+except ImportError:  # pragma: no cover - depends on the installation
+    pynvml = None
+
+_GIB = 1024**3
+
+
+def _try(fn: Any, *args: Any) -> Any:
+    """fn(*args), or None when the driver or board does not support it (or anything else goes wrong)."""
+    try:
+        return fn(*args)
+    except Exception:
+        return None
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+class Nvml:
+    """NVML for the duration of a ``with`` block (``nvmlInit`` ... ``nvmlShutdown``). Never raises on init.
+
+    ``available`` is False when pynvml is not installed or NVML cannot start (no driver, no GPU, a container
+    without the library). Queries on an unavailable ``Nvml`` return nothing: ``device_count() == 0``.
+    """
+
+    def __init__(self) -> None:
+        self.available = False
+        self.error: str | None = None  # why NVML is unavailable, for messages
+        self._handles: dict[int, Any] = {}
+
+    # -------------------------------------------------------------------------------- lifecycle
+
+    def __enter__(self) -> Nvml:
+        self.open()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def open(self) -> None:
+        if pynvml is None:
+            self.error = "pynvml (package nvidia-ml-py) is not installed"
+            return
+        try:
+            pynvml.nvmlInit()
+        except Exception as err:  # NVMLError and its subclasses; a broken library may raise OSError
+            self.error = f"NVML did not start: {_text(err) or type(err).__name__}"
+            return
+        self.available = True
+
+    def close(self) -> None:
+        if not self.available:
+            return
+        self.available = False
+        self._handles.clear()
+        try:
+            pynvml.nvmlShutdown()
+        except Exception:  # shutting down must never fail the caller
+            pass
+
+    # ---------------------------------------------------------------------------------- queries
+
+    def device_count(self) -> int:
+        if not self.available:
+            return 0
+        try:
+            return int(pynvml.nvmlDeviceGetCount())
+        except Exception:
+            return 0
+
+    def _handle(self, index: int) -> Any:
+        if not self.available:
+            raise RuntimeError("NVML is not available")
+        if index not in self._handles:
+            self._handles[index] = pynvml.nvmlDeviceGetHandleByIndex(index)
+        return self._handles[index]
+
+    def device(self, index: int) -> dict:
+        """Static facts of NVML device ``index`` (PCI order): name, memory_gib, driver_version, sm_clock_mhz
+        (the maximum SM clock), memory_clock_mhz (maximum), power_limit_watts, uuid. Unsupported -> None."""
+        handle = self._handle(index)
+        name = _try(pynvml.nvmlDeviceGetName, handle)
+        memory = _try(pynvml.nvmlDeviceGetMemoryInfo, handle)
+        driver = _try(pynvml.nvmlSystemGetDriverVersion)
+        sm_clock = _try(pynvml.nvmlDeviceGetMaxClockInfo, handle, pynvml.NVML_CLOCK_SM)
+        mem_clock = _try(pynvml.nvmlDeviceGetMaxClockInfo, handle, pynvml.NVML_CLOCK_MEM)
+        # The enforced limit is what the board runs under (an admin may have lowered it); the management
+        # limit is the fallback on drivers that lack the former.
+        power_mw = _try(pynvml.nvmlDeviceGetEnforcedPowerLimit, handle)
+        if power_mw is None:
+            power_mw = _try(pynvml.nvmlDeviceGetPowerManagementLimit, handle)
+        uuid = _try(pynvml.nvmlDeviceGetUUID, handle)
+        return {
+            "name": _text(name) if name is not None else f"NVIDIA GPU {index}",
+            "memory_gib": (memory.total / _GIB) if memory is not None else None,
+            "driver_version": _text(driver) if driver is not None else None,
+            "sm_clock_mhz": float(sm_clock) if sm_clock else None,
+            "memory_clock_mhz": float(mem_clock) if mem_clock else None,
+            "power_limit_watts": (power_mw / 1000.0) if power_mw else None,
+            "uuid": _text(uuid) if uuid is not None else None,
+        }
+
+    def sample(self, index: int) -> tuple[float | None, float | None]:
+        """(GPU utilisation %, power draw W) right now; None for what the driver does not report."""
+        if not self.available:
+            return None, None
+        try:
+            handle = self._handle(index)
+        except Exception:
+            return None, None
+        rates = _try(pynvml.nvmlDeviceGetUtilizationRates, handle)
+        power_mw = _try(pynvml.nvmlDeviceGetPowerUsage, handle)
+        util = float(rates.gpu) if rates is not None else None
+        power = (power_mw / 1000.0) if power_mw is not None else None
+        return util, power

@@ -1,0 +1,10 @@
+"""The history database: every recommendation, profile, prediction and real outcome, and the queries over them.
+
+    tables.py      SQLAlchemy 2 tables (``...Table``); the schema itself comes from the alembic migrations
+    engine.py      an engine per ``History`` (SQLite: WAL, busy timeout, BEGIN IMMEDIATE for writes)
+    migrate.py     ``advisor db upgrade`` and the automatic upgrade on first use
+    repository.py  ``advisor.History``: save_*, record_outcome, list, show, compare, export, training_rows
+    track.py       ``advisor.track``: time a real job and store its outcome
+
+Nothing here imports the CLI or torch.
+"""

@@ -1,0 +1,126 @@
+"""Schema migrations: ``advisor db upgrade`` and the automatic upgrade on first use.
+
+alembic is driven programmatically (no alembic.ini); the environment and the versions live in ``migrations/``,
+found with ``advisor.resources.data_dir`` so that they work from a wheel too. The common path (the database is
+already at head) costs one small query and does not import alembic: ``HEAD_REVISION`` names the newest
+revision, and a test checks it against the versions folder.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection, Engine, inspect, text
+from sqlalchemy.exc import DBAPIError
+
+from advisor.errors import HistoryError
+
+HEAD_REVISION = "0001"
+VERSION_TABLE = "alembic_version"
+
+
+def _config(connection: Connection | None = None, url: str | None = None):
+    from alembic.config import Config
+
+    from advisor.resources import data_dir
+
+    config = Config()
+    config.set_main_option("script_location", str(data_dir("migrations")))
+    if url is not None:
+        config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def script_head() -> str:
+    """The head revision according to the versions folder (imports alembic)."""
+    from alembic.script import ScriptDirectory
+
+    return ScriptDirectory.from_config(_config()).get_current_head()
+
+
+def revision_of(engine: Engine) -> str | None:
+    """The revision the database is at, or None when it has no schema yet."""
+    with engine.connect() as conn:
+        if not inspect(conn).has_table(VERSION_TABLE):
+            return None
+        return conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+
+
+def upgrade_engine(engine: Engine, revision: str = "head") -> None:
+    """alembic upgrade on ``engine``. Safe when several processes do it at once: the migration environment
+    takes a lock (SQLite's write lock, a PostgreSQL advisory lock) before it reads the current revision."""
+    from alembic import command
+
+    from advisor.history.engine import writer
+
+    with writer(engine).connect() as conn:
+        command.upgrade(_config(connection=conn), revision)
+
+
+def ensure_schema(engine: Engine) -> None:
+    """Upgrade to head unless the database is there already (the cheap check on first use)."""
+    try:
+        current = revision_of(engine)
+    except DBAPIError as exc:
+        raise _unreachable(engine, exc) from exc
+    if current == HEAD_REVISION:
+        return
+    if current is not None and not _known(current):
+        raise HistoryError(
+            f"The history database is at schema revision {current!r}, which this version of advisor does not "
+            "know (it was written by a newer advisor).",
+            hint="Fix: upgrade advisor, or point ADVISOR_DATABASE_URL at another database.")
+    try:
+        upgrade_engine(engine)
+    except DBAPIError as exc:
+        raise _unreachable(engine, exc) from exc
+
+
+def _known(revision: str) -> bool:
+    from alembic.script import ScriptDirectory
+
+    try:
+        return ScriptDirectory.from_config(_config()).get_revision(revision) is not None
+    except Exception:
+        return False
+
+
+def _unreachable(engine: Engine, exc: DBAPIError) -> HistoryError:
+    where = engine.url.render_as_string(hide_password=True)
+    detail = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+    return HistoryError(f"Cannot use the history database {where}: {detail}",
+                        hint="Fix: check ADVISOR_DATABASE_URL (and that the server is running), "
+                             "or unset it to use the default SQLite file.")
+
+
+def upgrade(url: str | None = None, revision: str = "head") -> str:
+    """``advisor db upgrade``: bring the database at ``url`` (default: settings) to ``revision``; returns the
+    revision it is at afterwards."""
+    from advisor.history.engine import create_history_engine
+    from advisor.settings import Settings
+
+    url = url or Settings.from_env().resolved_database_url
+    engine = create_history_engine(url)
+    try:
+        try:
+            upgrade_engine(engine, revision)
+            return revision_of(engine) or ""
+        except DBAPIError as exc:
+            raise _unreachable(engine, exc) from exc
+    finally:
+        engine.dispose()
+
+
+def current_revision(url: str | None = None) -> str | None:
+    """The revision the database at ``url`` is at (None: empty database)."""
+    from advisor.history.engine import create_history_engine
+    from advisor.settings import Settings
+
+    engine = create_history_engine(url or Settings.from_env().resolved_database_url)
+    try:
+        try:
+            return revision_of(engine)
+        except DBAPIError as exc:
+            raise _unreachable(engine, exc) from exc
+    finally:
+        engine.dispose()

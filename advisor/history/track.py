@@ -1,0 +1,100 @@
+"""``advisor.track``: time the real job and store its outcome against a recommendation.
+
+    with advisor.track(rec.id):                # or rec itself
+        train()
+
+    @advisor.track(rec.id, instance_type="p4d.24xlarge")
+    def train(): ...
+
+The recommendation (and the instance type, when given) is checked before the job starts, so a typo fails
+fast rather than after hours of training. The wall time is measured with ``time.perf_counter``; if the job
+raises (Ctrl-C included) the outcome is stored with status "failed" and the exception propagates.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from contextlib import ContextDecorator
+from typing import Any
+
+from advisor.errors import HistoryError
+from advisor.schemas import Outcome, Recommendation
+from advisor.settings import Settings
+
+
+class track(ContextDecorator):  # noqa: N801 - used like a function: advisor.track(rec.id)
+    """Context manager and decorator that records the real duration of a recommended job.
+
+    Args:
+        recommendation_id: the history id (``rec.id``), or the ``Recommendation`` itself.
+        url: the history database (default: ``settings`` / ``ADVISOR_DATABASE_URL`` / the SQLite file).
+        instance_type: the candidate that is really run (default: the recommendation's chosen one).
+        notes: stored with the outcome.
+
+    After the block, ``.outcome`` is the stored ``Outcome`` and ``.seconds`` the measured duration.
+    """
+
+    def __init__(self, recommendation_id: int | Recommendation, *, url: str | None = None,
+                 instance_type: str | None = None, notes: str | None = None,
+                 settings: Settings | None = None) -> None:
+        if isinstance(recommendation_id, Recommendation):
+            rec_id = recommendation_id.id
+            if rec_id is None:
+                raise HistoryError("This recommendation was not saved to history (its id is None), so its "
+                                   "outcome cannot be recorded.",
+                                   hint="Fix: recommend without --no-save / with save=True.")
+            recommendation_id = rec_id
+        if isinstance(recommendation_id, bool) or not isinstance(recommendation_id, int):
+            raise HistoryError(f"advisor.track needs a history id, got {recommendation_id!r}.",
+                               hint="Fix: pass rec.id of a saved recommendation (see `advisor history list`).")
+        self.recommendation_id = recommendation_id
+        self.url = url
+        self.settings = settings
+        self.instance_type = instance_type
+        self.notes = notes
+        self.outcome: Outcome | None = None
+        self.seconds: float | None = None
+        self._start: float | None = None
+
+    def _history(self):
+        from advisor.history.repository import History
+
+        return History(self.url, settings=self.settings)
+
+    def __enter__(self) -> track:
+        with self._history() as hist:
+            hist.check_run(self.recommendation_id, self.instance_type)
+        self.outcome = None
+        self.seconds = None
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> bool:
+        start, self._start = self._start, None
+        self.seconds = time.perf_counter() - start if start is not None else 0.0
+        failed = exc_type is not None
+        notes = self.notes
+        if failed:
+            reason = f"{exc_type.__name__}: {exc}" if str(exc) else exc_type.__name__
+            notes = f"{notes}; {reason}" if notes else reason
+        try:
+            with self._history() as hist:
+                self.outcome = hist.record_outcome(
+                    self.recommendation_id, self.seconds, instance_type=self.instance_type,
+                    status="failed" if failed else "completed", notes=notes)
+        except Exception as record_error:
+            if not failed:
+                raise
+            # The job's own exception matters more than the bookkeeping one: warn, and let the job's propagate.
+            warnings.warn(f"advisor.track could not record the failed run: {record_error}", stacklevel=2)
+        return False
+
+    def __repr__(self) -> str:
+        extra = f", instance_type={self.instance_type!r}" if self.instance_type else ""
+        return f"track({self.recommendation_id}{extra})"
+
+    # A decorated function called more than once records one outcome per call.
+    def _recreate_cm(self) -> Any:
+        return track(self.recommendation_id, url=self.url, instance_type=self.instance_type, notes=self.notes,
+                     settings=self.settings)

@@ -1,0 +1,182 @@
+"""``--plot FILE``: cost vs time of the ranked candidates, the Pareto front and the choice marked.
+
+matplotlib is imported lazily with the Agg backend (no display needed). The format follows the file's
+extension: ``.png`` or ``.svg``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from advisor.errors import ConfigError
+from advisor.schemas import Candidate, Recommendation
+from advisor.units import format_duration, format_usd
+
+FORMATS = (".png", ".svg")
+_TIER_STYLE = {  # colour-blind-safe (Okabe-Ito) and a distinct marker per tier
+    "cpu": ("#0072B2", "o", "CPU"),
+    "single_gpu": ("#E69F00", "s", "1 GPU"),
+    "multi_gpu": ("#009E73", "^", "multi-GPU"),
+}
+
+
+def _key(c: Candidate) -> tuple[str, str, str]:
+    return c.provider, c.instance_type, c.region
+
+
+def _points(rec: Recommendation) -> list[Candidate]:
+    """Every ranked candidate (``all_candidates``; on a recommendation read back from JSON or the history,
+    which do not keep them, the listed ones and the best of each tier), once each."""
+    seen: dict[tuple[str, str, str], Candidate] = {}
+    for c in [*getattr(rec, "all_candidates", ()), *rec.candidates, *rec.best_per_tier.values(),
+              *([rec.chosen] if rec.chosen else [])]:
+        seen.setdefault(_key(c), c)
+    return list(seen.values())
+
+
+def _elapsed(c: Candidate) -> float:
+    return c.seconds + (c.startup_seconds or 0.0)
+
+
+def _cost(c: Candidate) -> float:
+    return c.spot_cost_usd if c.interruptible and c.spot_cost_usd is not None else c.cost_usd
+
+
+# Tick positions for a log time axis, in seconds, and how they read.
+_TIME_TICKS = [(1, "1s"), (2, "2s"), (5, "5s"), (10, "10s"), (15, "15s"), (20, "20s"), (30, "30s"), (45, "45s"),
+               (60, "1m"), (90, "1m30s"), (120, "2m"), (180, "3m"), (240, "4m"), (300, "5m"), (420, "7m"),
+               (600, "10m"), (900, "15m"), (1200, "20m"), (1800, "30m"), (2700, "45m"), (3600, "1h"),
+               (5400, "1h30m"), (7200, "2h"), (3 * 3600, "3h"), (4 * 3600, "4h"), (5 * 3600, "5h"),
+               (8 * 3600, "8h"), (10 * 3600, "10h"), (12 * 3600, "12h"), (86400, "1d"), (2 * 86400, "2d"),
+               (3 * 86400, "3d"), (5 * 86400, "5d"), (7 * 86400, "7d"), (10 * 86400, "10d"), (14 * 86400, "14d"),
+               (30 * 86400, "30d"), (60 * 86400, "60d"), (100 * 86400, "100d"), (365 * 86400, "1y")]
+
+
+def _time_ticks(low: float, high: float) -> tuple[list[float], list[str]]:
+    """At most ~9 readable ticks between low and high seconds."""
+    inside = [(t, lbl) for t, lbl in _TIME_TICKS if low <= t <= high]
+    step = 1
+    while len(inside[::step]) > 9:
+        step += 1
+    inside = inside[::step]
+    return [t for t, _ in inside], [lbl for _, lbl in inside]
+
+
+def _usd_tick(value: float, _pos: object = None) -> str:
+    if value >= 1:
+        return f"${value:,.0f}"
+    return f"${value:.2f}".rstrip("0").rstrip(".") if value >= 0.01 else f"${value:.3f}"
+
+
+def plot_recommendation(rec: Recommendation, path: Path | str) -> Path:
+    """Write a log-log scatter of cost vs wall time (start-up included) to ``path`` (.png or .svg).
+
+    Points are coloured by tier; hollow points miss the deadline or budget; the Pareto front is a step
+    line; the chosen candidate is a star with a label; a deadline or budget is drawn as a dashed line.
+    """
+    path = Path(path)
+    if path.suffix.lower() not in FORMATS:
+        raise ConfigError(f"Cannot write a plot to {path}: the file must end in .png or .svg.",
+                          hint="Fix: e.g. --plot choice.png or --plot choice.svg.")
+    if path.parent and not path.parent.exists():
+        raise ConfigError(f"Cannot write a plot to {path}: the folder {path.parent} does not exist.",
+                          hint="Fix: create the folder first, or write the plot elsewhere.")
+    points = _points(rec)
+    if not points:
+        raise ConfigError("Nothing to plot: the recommendation has no candidates.",
+                          hint="Fix: relax the provider/region filters so that some offers are priced.")
+
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    cons = rec.constraints
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    fig, ax = plt.subplots(figsize=(10.5, 6), dpi=110)
+    try:
+        for tier, (colour, marker, _label) in _TIER_STYLE.items():
+            mine = [c for c in points if c.tier == tier]
+            if not mine:
+                continue
+            ok = [c for c in mine if c.meets_constraints]
+            miss = [c for c in mine if not c.meets_constraints]
+            if ok:
+                ax.scatter([_elapsed(c) for c in ok], [_cost(c) for c in ok], s=36, c=colour,
+                           marker=marker, alpha=0.85, edgecolors="white", linewidths=0.5, zorder=3)
+            if miss:
+                ax.scatter([_elapsed(c) for c in miss], [_cost(c) for c in miss], s=36,
+                           facecolors="none", edgecolors=colour, marker=marker, alpha=0.85, zorder=3)
+
+        front = sorted((c for c in points if c.pareto), key=lambda c: (_elapsed(c), _cost(c)))
+        if len(front) > 1:
+            ax.step([_elapsed(c) for c in front], [_cost(c) for c in front], where="post",
+                    color="#555555", linewidth=1.2, linestyle="-", zorder=2)
+
+        if cons.deadline_seconds:
+            ax.axvline(cons.deadline_seconds, color="#D55E00", linestyle="--", linewidth=1.2, zorder=1)
+            ax.annotate(f"deadline {format_duration(cons.deadline_seconds)}",
+                        xy=(cons.deadline_seconds, 1), xycoords=("data", "axes fraction"),
+                        xytext=(-4, -4), textcoords="offset points", rotation=90, ha="right", va="top",
+                        fontsize=8, color="#D55E00")
+        if cons.budget_usd:
+            ax.axhline(cons.budget_usd, color="#CC79A7", linestyle="--", linewidth=1.2, zorder=1)
+            ax.annotate(f"budget {format_usd(cons.budget_usd)}", xy=(0, cons.budget_usd),
+                        xycoords=("axes fraction", "data"), xytext=(4, 3), textcoords="offset points",
+                        fontsize=8, color="#CC79A7")
+
+        chosen = rec.chosen
+        if chosen is not None:
+            x, y = _elapsed(chosen), _cost(chosen)
+            ax.scatter([x], [y], s=260, marker="*", c="#D55E00", edgecolors="black", linewidths=0.8, zorder=5)
+            hw = f"{chosen.gpu_count} x {chosen.gpu}" if chosen.gpu else f"{chosen.vcpus or '?'} vCPU"
+            money = format_usd(y) if y >= 0.01 else _usd_tick(y)
+            ax.annotate(f"chosen: {chosen.provider} {chosen.instance_type}\n{hw}, "
+                        f"{format_duration(_elapsed(chosen))}, {money}",
+                        xy=(x, y), xytext=(14, 14), textcoords="offset points", fontsize=9,
+                        bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": "#D55E00", "alpha": 0.9},
+                        arrowprops={"arrowstyle": "-", "color": "#D55E00"}, zorder=6)
+
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        x_low, x_high = ax.get_xlim()
+        ticks, labels = _time_ticks(x_low, x_high)
+        if len(ticks) >= 2:
+            ax.set_xticks(ticks, labels)
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.yaxis.set_major_formatter(FuncFormatter(_usd_tick))
+        # Minor ticks in dollars too (matplotlib's default writes them as 6 x 10^1).
+        ax.yaxis.set_minor_formatter(FuncFormatter(_usd_tick))
+        ax.set_xlabel("wall time including start-up (log scale)")
+        ax.set_ylabel("cost in US$ (log scale)" + (", spot where offered" if cons.spot else ""))
+        name = (rec.workload or {}).get("name") or "workload"
+        goal = "cheapest" if cons.objective == "cost" else "fastest"
+        limits = [f"deadline {format_duration(cons.deadline_seconds)}" if cons.deadline_seconds else "",
+                  f"budget {format_usd(cons.budget_usd)}" if cons.budget_usd else ""]
+        limits_text = " and ".join(x for x in limits if x)
+        epochs = f"{rec.epochs} epoch{'s' if rec.epochs != 1 else ''}"
+        verdict = (f"the choice is the {goal}" + (f" within the {limits_text}" if limits_text else "")
+                   if chosen is not None else f"none meets the {limits_text or 'constraints'}")
+        ax.set_title(f"{name}: {epochs} x {rec.dataset_size:,} samples, batch {rec.batch_size}\n"
+                     f"{len(points)} candidates; {verdict}", fontsize=11)
+        ax.grid(True, which="major", alpha=0.35)
+        ax.grid(True, which="minor", alpha=0.12)
+
+        handles = [Line2D([], [], linestyle="none", marker=m, color=c, label=lbl)
+                   for t, (c, m, lbl) in _TIER_STYLE.items() if any(p.tier == t for p in points)]
+        if len(front) > 1:
+            handles.append(Line2D([], [], color="#555555", label="Pareto front (time vs cost)"))
+        if any(not p.meets_constraints for p in points):
+            handles.append(Line2D([], [], linestyle="none", marker="o", markerfacecolor="none",
+                                  color="#777777", label="misses deadline/budget"))
+        if chosen is not None:
+            handles.append(Line2D([], [], linestyle="none", marker="*", markersize=12, color="#D55E00",
+                                  markeredgecolor="black", label="chosen"))
+        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+        fig.tight_layout()
+        fig.savefig(path, format=path.suffix.lower().lstrip("."))
+    finally:
+        plt.close(fig)
+    return path

@@ -1,0 +1,539 @@
+"""The roofline's constants, fitted on published benchmarks (``profiles/calibration.json``).
+
+A handful of global, physically meaningful parameters (no per-GPU or per-model ones):
+
+- ``compute_efficiency["<kind>.<class>"]``: the fraction of the datasheet peak that large matrix
+  multiplies / convolutions reach, per precision class: ``fp32`` (CUDA cores), ``tf32`` and ``half``
+  (FP16/BF16 tensor cores). The fit ties them to one value (per-kind and per-class values were tried and
+  generalised worse to GPUs and models left out, see bench/README.md), but the file keeps the structure.
+- ``operand_flops_per_element``: how many FLOPs a matmul/convolution kernel performs per operand element it
+  stages through L2/shared memory (tile reuse). Staging runs at a rate tied to the memory system, so GPUs
+  whose peak FLOPS outgrew their bandwidth (A100, H100) reach a smaller fraction of peak than the datasheet
+  ratio suggests: ``t = F / (peak x eff) + F x element_bytes / (operand_flops_per_element x bandwidth)``.
+- ``conv_layout_passes``: extra passes over a tensor-core convolution's data, at memory speed: cuDNN
+  transposes PyTorch's default NCHW tensors to NHWC and back around its TF32/FP16 kernels.
+- ``memory_efficiency``: the fraction of the datasheet memory bandwidth streaming kernels reach.
+- ``kernel_latency_seconds``: fixed GPU time per kernel (launch, ramp-up, tail); it makes efficiency
+  size-dependent (see :mod:`advisor.predict.roofline`).
+- ``host_seconds_per_op``: eager PyTorch's CPU time per operator (dispatch, autograd, launch).
+- ``step_overhead_seconds``: fixed per step (zero_grad, Python, the step's synchronisations).
+- ``optimizer_tensors_per_launch``: tensors one ``foreach`` optimizer kernel covers.
+
+``python -m advisor.predict.calibration --fit`` fits the free ones (``FREE_PARAMETERS``) by least squares on
+log(predicted / measured throughput) over the single-GPU rows of two published tables of the same benchmark
+harness (Lambda's, NVIDIA DLE code; ResNet-50 and BERT-base/large SQuAD at sequence 384, fp32 and AMP fp16;
+the source's "fp32" on Ampere+ ran TF32, NGC's default): ``profiles/reference_benchmarks.csv`` (2020-21,
+NGC 20.01/20.10: V100, Turing, the first Ampere software) and ``profiles/lambda_current_benchmarks.csv``
+(the current table, NGC 22.x-23.x: A100 80GB, H100, RTX 4090 ...). Both are used so that the constants
+describe current software and more GPU generations rather than one table's quirks (early-Ampere software
+ran A100s 15-30% slower than later containers). A weak log-normal prior keeps each parameter near its
+physical value where the rows say little. Latency, host and step overheads keep their priors: every row runs
+a large batch, so the rows cannot see them. It reports leave-one-GPU-out, leave-one-model-out and
+leave-one-table-out cross-validation, and writes the fitted values with their provenance.
+
+``rel_sigma`` is the half-width, in log space, of the 80% interval of predictions from the analysis and the
+datasheet: ``seconds x exp(+-rel_sigma)``. It is the 90th percentile of the cross-validated |log error| (a
+margin over the 80th: the predictor is judged on GPUs, models and software it was not fitted on, so the
+cross-validated figures are used, never the in-sample ones). ``ratio_sigma`` is the same for predictions
+scaled from a probe of another GPU (the cross-validated error of GPU-to-GPU ratios).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from advisor.errors import PredictionError
+
+CALIBRATION_FILE = "calibration.json"
+REFERENCE_FILE = "reference_benchmarks.csv"  # Lambda's 2020-21 table (NGC 20.01/20.10), the given reference
+CURRENT_FILE = "lambda_current_benchmarks.csv"  # Lambda's current table (NGC 22.x-23.x): newer software, H100
+FIT_FILES = (REFERENCE_FILE, CURRENT_FILE)
+
+# Physical priors: (value, log-sd of the prior in the fit). Where they come from:
+# - compute efficiencies: cuBLAS/cuDNN reach ~70-85% of FP32 peak on large GEMMs/convolutions, less of the
+#   tensor-core peaks (~50-70% for FP16, ~40-60% for TF32 in whole-network training).
+# - memory: streaming kernels reach ~75-90% of datasheet bandwidth.
+# - latency: a kernel's launch-to-finish floor is ~2-5 us on recent GPUs.
+# - host: eager PyTorch costs ~5-15 us of CPU per operator with autograd.
+# - step overhead: zero_grad, the Python training loop and a sync: ~0.5 ms.
+# - operand staging: 128x128 tiles reuse each operand element ~128 times from shared memory, and L2 runs at
+#   ~3x DRAM bandwidth: a few hundred FLOPs per element of DRAM-bandwidth-equivalent traffic.
+# - layout: an NCHW<->NHWC transpose is one read and one write of the activations: ~1 extra pass.
+PRIORS: dict[str, tuple[float, float]] = {
+    "matmul.fp32": (0.75, 0.3),
+    "matmul.tf32": (0.45, 0.4),
+    "matmul.half": (0.55, 0.4),
+    "conv.fp32": (0.70, 0.3),
+    "conv.tf32": (0.40, 0.4),
+    "conv.half": (0.45, 0.4),
+    "memory_efficiency": (0.80, 0.2),
+    "kernel_latency_seconds": (4e-6, 0.7),
+    "host_seconds_per_op": (8e-6, 0.7),
+    "step_overhead_seconds": (5e-4, 1.0),
+    "operand_flops_per_element": (400.0, 0.7),
+    "conv_layout_passes": (1.0, 1.0),
+}
+EFFICIENCY_KEYS = ("matmul.fp32", "matmul.tf32", "matmul.half", "conv.fp32", "conv.tf32", "conv.half")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Constants of :func:`advisor.predict.roofline.predict_step`; see the module docstring."""
+
+    compute_efficiency: dict[str, float] = field(
+        default_factory=lambda: {k: PRIORS[k][0] for k in EFFICIENCY_KEYS})
+    memory_efficiency: float = PRIORS["memory_efficiency"][0]
+    kernel_latency_seconds: float = PRIORS["kernel_latency_seconds"][0]
+    host_seconds_per_op: float = PRIORS["host_seconds_per_op"][0]
+    step_overhead_seconds: float = PRIORS["step_overhead_seconds"][0]
+    operand_flops_per_element: float = PRIORS["operand_flops_per_element"][0]
+    conv_layout_passes: float = PRIORS["conv_layout_passes"][0]
+    optimizer_tensors_per_launch: float = 48.0  # PyTorch's multi_tensor_apply: 36-110 tensors per launch
+    rel_sigma: float = 0.35  # log half-width of the 80% interval of from-specs predictions (module docstring)
+    ratio_sigma: float = 0.25  # the same for predictions scaled from a probe of another GPU
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def compute_eff(self, kind: str, precision_class: str) -> float:
+        key = f"{'conv' if kind == 'conv' else 'matmul'}.{precision_class}"
+        return self.compute_efficiency.get(key, PRIORS.get(key, (0.5, 0))[0])
+
+    def interval(self, seconds: float, *, from_probe: bool = False) -> tuple[float, float]:
+        """(low, high) around a scaled prediction, meant to hold the true time 80% of the time."""
+        sigma = self.ratio_sigma if from_probe else self.rel_sigma
+        return seconds * math.exp(-sigma), seconds * math.exp(sigma)
+
+    # -- the parameter vector of the fit
+    def get(self, name: str) -> float:
+        if name in EFFICIENCY_KEYS:
+            return self.compute_eff(*name.split("."))
+        return float(getattr(self, name))
+
+    def with_values(self, values: dict[str, float]) -> Calibration:
+        eff = dict(self.compute_efficiency)
+        other = {}
+        for k, v in values.items():
+            if k in EFFICIENCY_KEYS:
+                eff[k] = float(v)
+            else:
+                other[k] = float(v)
+        return replace(self, compute_efficiency=eff, **other)
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def default_calibration() -> Calibration:
+    """The physical priors, unfitted (what the fit starts from)."""
+    return Calibration(provenance={"source": "priors (unfitted)"})
+
+
+def calibration_path() -> Path:
+    from advisor.resources import data_dir
+
+    return data_dir("profiles") / CALIBRATION_FILE
+
+
+def load_calibration(path: str | Path | None = None) -> Calibration:
+    """The fitted calibration from ``profiles/calibration.json`` (or ``path``).
+
+    A missing packaged file falls back to the priors (with that said in ``provenance``); a file that exists
+    but does not parse is an error.
+    """
+    try:
+        p = Path(path) if path is not None else calibration_path()
+    except FileNotFoundError:
+        return default_calibration()
+    if not p.exists():
+        if path is not None:
+            raise PredictionError(f"calibration file {p} does not exist.",
+                                  hint="Fix: pass an existing file, or omit it to use the packaged one.")
+        return default_calibration()
+    try:
+        data = json.loads(p.read_text(encoding="utf-8"))
+        known = {f for f in Calibration.__dataclass_fields__}
+        values = {k: v for k, v in data.items() if k in known}
+        return Calibration(**values)
+    except (ValueError, TypeError) as exc:
+        raise PredictionError(f"calibration file {p} is not valid: {exc}",
+                              hint="Fix: regenerate it with `python -m advisor.predict.calibration --fit`.") from exc
+
+
+# ----------------------------------------------------------------------------------- reference data
+
+
+# The reference rows' models, as the plain-torch workloads under examples/ (env: ADVISOR_BERT_SIZE).
+REFERENCE_WORKLOADS: dict[str, tuple[str, dict[str, str]]] = {
+    "ResNet-50 v1.5": ("resnet50.py", {}),
+    "BERT-base (uncased)": ("bert_squad.py", {"ADVISOR_BERT_SIZE": "base"}),
+    "BERT-large (uncased)": ("bert_squad.py", {"ADVISOR_BERT_SIZE": "large"}),
+}
+SHORT_MODEL = {"ResNet-50 v1.5": "ResNet-50", "BERT-base (uncased)": "BERT-base",
+               "BERT-large (uncased)": "BERT-large"}
+
+
+@dataclass
+class ReferenceRow:
+    model: str
+    source_precision: str  # as the source labels it: "fp32" or "amp_fp16"
+    gpu_model: str  # as the source names it
+    gpu_count: int
+    batch_size: int  # per GPU
+    throughput: float  # samples/s, whole system
+    source: str
+    spec: Any = None  # GpuSpec when the GPU is known and scalable
+    precision: str | None = None  # the advisor precision it ran at
+    skip_reason: str | None = None
+
+    @property
+    def label(self) -> str:
+        return (f"{SHORT_MODEL.get(self.model, self.model)} {self.source_precision} {self.gpu_model} "
+                f"x{self.gpu_count} b{self.batch_size}")
+
+    @property
+    def gpu(self) -> str:
+        """The physical GPU: the spec name when resolved (both tables' names for one GPU agree), else the raw."""
+        return self.spec.name if self.spec is not None else self.gpu_model
+
+    @property
+    def table(self) -> str:
+        return "current" if "current table" in self.source else "reference"
+
+
+def reference_path(name: str = REFERENCE_FILE) -> Path:
+    from advisor.resources import data_dir
+
+    return data_dir("profiles") / name
+
+
+def load_fit_rows(paths: list[str | Path] | None = None) -> list[ReferenceRow]:
+    """Rows of every calibration table (default: ``FIT_FILES`` in profiles/)."""
+    rows: list[ReferenceRow] = []
+    for p in paths or [reference_path(n) for n in FIT_FILES]:
+        rows.extend(load_reference_rows(p))
+    return rows
+
+
+def load_reference_rows(path: str | Path | None = None) -> list[ReferenceRow]:
+    """Measurements of one table, each resolved to a GPU spec and an advisor precision (or a skip reason)."""
+    import csv
+
+    from advisor.errors import AdvisorError
+    from advisor.hardware.specs import load_gpu_specs, resolve_gpu
+    from advisor.predict.roofline import check_scalable, tf32_capable
+
+    p = Path(path) if path is not None else reference_path()
+    specs = load_gpu_specs()
+    rows: list[ReferenceRow] = []
+    with p.open(newline="", encoding="utf-8") as fh:
+        for raw in csv.DictReader(fh):
+            row = ReferenceRow(model=raw["model"], source_precision=raw["precision"], gpu_model=raw["gpu_model"],
+                               gpu_count=int(raw["gpu_count"]), batch_size=int(float(raw["batch_size_per_gpu"])),
+                               throughput=float(raw["throughput"]), source=raw["source"])
+            if row.model not in REFERENCE_WORKLOADS:
+                row.skip_reason = "no workload"
+            else:
+                try:
+                    spec = resolve_gpu(row.gpu_model, specs)
+                    if row.source_precision == "fp32":
+                        precision = "tf32" if tf32_capable(spec) else "fp32"  # NGC containers enable TF32
+                    elif row.source_precision in ("amp_fp16", "fp16"):
+                        precision = "fp16"
+                    elif row.source_precision in ("amp_bf16", "bf16"):
+                        precision = "bf16"
+                    else:
+                        raise PredictionError(f"unknown precision {row.source_precision}")
+                    missing = _missing_figures(spec, precision)
+                    if missing:
+                        row.skip_reason = f"no spec: gpus.csv lacks {spec.name}'s {'/'.join(missing)} figure"
+                    else:
+                        check_scalable(spec, precision)
+                        row.spec, row.precision = spec, precision
+                except AdvisorError as exc:
+                    row.skip_reason = f"no spec: {exc.message.splitlines()[0]}"
+            rows.append(row)
+    return rows
+
+
+def _missing_figures(spec, precision: str) -> list[str]:
+    """Datasheet figures a reference row at ``precision`` needs that ``spec`` lacks."""
+    needed = {"memory bandwidth": spec.memory_bandwidth_gbs, "FP32": spec.fp32_tflops}
+    if precision == "tf32":
+        needed["TF32"] = spec.tf32_tflops
+    if precision in ("fp16", "bf16"):
+        needed["FP16/BF16 tensor"] = spec.fp16_bf16_tflops
+    return [k for k, v in needed.items() if v is None]
+
+
+def analysis_precision_for(precision: str) -> str:
+    """The precision an analysis must be made at to price ``precision`` (fp32 and tf32 share one)."""
+    return "fp16" if precision in ("fp16", "bf16") else "fp32"
+
+
+def reference_analyses(rows: list[ReferenceRow], examples_dir: str | Path | None = None,
+                       verbose: bool = False) -> dict[tuple[str, str], Any]:
+    """{(model, analysis precision): Analysis} for the rows' workloads (examples/ of a source checkout)."""
+    from advisor.predict.analysis import analyze
+    from advisor.workload import load_workload
+
+    folder = Path(examples_dir) if examples_dir else Path(__file__).resolve().parents[2] / "examples"
+    if not folder.is_dir():
+        raise PredictionError(f"the benchmark workloads are not here ({folder} does not exist).",
+                              hint="Fix: run the fit and the benchmark from a source checkout of advisor "
+                              "(they use examples/resnet50.py and examples/bert_squad.py).")
+    out: dict[tuple[str, str], Any] = {}
+    for row in rows:
+        if row.skip_reason or row.precision is None:
+            continue
+        key = (row.model, analysis_precision_for(row.precision))
+        if key in out:
+            continue
+        filename, env = REFERENCE_WORKLOADS[row.model]
+        old = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            wl = load_workload(folder / filename)
+            out[key] = analyze(wl, precision=key[1])
+        finally:
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        if verbose:
+            print(f"analysed {SHORT_MODEL.get(key[0], key[0])} at {key[1]} in {out[key].analysis_seconds:.1f} s",
+                  flush=True)
+    return out
+
+
+def predict_row(row: ReferenceRow, analyses: dict, cal: Calibration) -> float:
+    """Predicted single-GPU throughput (samples/s) of a reference row at its per-GPU batch."""
+    from advisor.predict.roofline import predict_step
+
+    a = analyses[(row.model, analysis_precision_for(row.precision))]
+    step = predict_step(a, row.spec, row.batch_size, row.precision, cal)
+    return row.batch_size / step.seconds
+
+
+# ---------------------------------------------------------------------------------------------- fitting
+
+# The parameters the fit moves; the rest keep their priors (the reference rows, all at large batch sizes,
+# say nothing about per-kernel latency or host overheads). "compute.all" is one efficiency for every
+# kind and precision class (see TIES).
+FREE_PARAMETERS = ("compute.all", "memory_efficiency", "operand_flops_per_element", "conv_layout_passes")
+PRIOR_WEIGHT = 1.0
+# Names that move several parameters together (one fitted value for all of them).
+TIES: dict[str, tuple[str, ...]] = {
+    "compute.all": EFFICIENCY_KEYS,
+    "compute.fp32": ("matmul.fp32", "conv.fp32"),
+    "compute.tf32": ("matmul.tf32", "conv.tf32"),
+    "compute.half": ("matmul.half", "conv.half"),
+    "matmul.all": ("matmul.fp32", "matmul.tf32", "matmul.half"),
+    "conv.all": ("conv.fp32", "conv.tf32", "conv.half"),
+    "conv.tensor": ("conv.tf32", "conv.half"),
+    "compute.notconvfp32": ("matmul.fp32", "matmul.tf32", "matmul.half", "conv.tf32", "conv.half"),
+}
+
+
+def _members(name: str) -> tuple[str, ...]:
+    return TIES.get(name, (name,))
+
+
+def _values(free: tuple[str, ...], x) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for n, v in zip(free, x, strict=False):
+        for m in _members(n):
+            out[m] = math.exp(v)
+    return out
+
+
+def fit(rows: list[ReferenceRow], analyses: dict, base: Calibration | None = None,
+        free: tuple[str, ...] = FREE_PARAMETERS, prior_weight: float = PRIOR_WEIGHT) -> Calibration:
+    """Least squares on log(predicted / measured), with a log-normal prior on each free parameter."""
+    import numpy as np
+    from scipy.optimize import least_squares
+
+    base = base or default_calibration()
+    usable = [r for r in rows if not r.skip_reason and r.gpu_count == 1]
+    if not usable:
+        raise PredictionError("no usable reference rows to fit on.",
+                              hint="Fix: check profiles/reference_benchmarks.csv and profiles/gpus.csv.")
+    x0 = np.array([math.log(base.get(_members(n)[0])) for n in free])
+    prior_mu = np.array([math.log(PRIORS[_members(n)[0]][0]) for n in free])
+    prior_sd = np.array([PRIORS[_members(n)[0]][1] for n in free])
+    # The prior is worth ~prior_weight rows per parameter, whatever the number of rows.
+    scale = math.sqrt(prior_weight)
+
+    def residuals(x):
+        cal = base.with_values(_values(free, x))
+        res = [math.log(predict_row(r, analyses, cal) / r.throughput) for r in usable]
+        res.extend(scale * (x - prior_mu) / prior_sd)
+        return np.array(res)
+
+    def bounded(n: str) -> bool:
+        return _members(n)[0] in EFFICIENCY_KEYS or n == "memory_efficiency"
+
+    lower = np.array([math.log(1e-3 if bounded(n) else 1e-8) for n in free])
+    upper = np.array([math.log(1.0 if bounded(n) else 1e6) for n in free])
+    x0 = np.clip(x0, lower + 1e-9, upper - 1e-9)
+    sol = least_squares(residuals, x0, bounds=(lower, upper), x_scale=1.0)
+    return base.with_values(_values(free, sol.x))
+
+
+@dataclass
+class Evaluation:
+    """Errors of predicted throughput against the rows: per row, and GPU-to-GPU ratios."""
+
+    rows: list[tuple[ReferenceRow, float]]  # (row, predicted samples/s)
+    ratios: list[tuple[ReferenceRow, ReferenceRow, float, float]]  # (a, b, measured a/b, predicted a/b)
+
+    @staticmethod
+    def stats(errors: list[float]) -> dict[str, float]:
+        import numpy as np
+
+        if not errors:
+            return {"n": 0, "median_abs_error": float("nan"), "p90_abs_error": float("nan")}
+        a = np.abs(np.array(errors))
+        return {"n": int(len(a)), "median_abs_error": float(np.median(a)),
+                "p90_abs_error": float(np.percentile(a, 90))}
+
+    def row_errors(self) -> list[float]:
+        return [pred / r.throughput - 1 for r, pred in self.rows]
+
+    def ratio_errors(self) -> list[float]:
+        return [p / m - 1 for _, _, m, p in self.ratios]
+
+    def log_errors(self) -> list[float]:
+        return [math.log(pred / r.throughput) for r, pred in self.rows]
+
+    def ratio_log_errors(self) -> list[float]:
+        return [math.log(p / m) for _, _, m, p in self.ratios]
+
+
+def gpu_pairs(rows: list[ReferenceRow]) -> list[tuple[ReferenceRow, ReferenceRow]]:
+    """All pairs of single-GPU rows of different GPUs at the same model and precision in the same table
+    (one software stack: a ratio across tables would mix software versions into the GPUs' difference)."""
+    single = [r for r in rows if not r.skip_reason and r.gpu_count == 1]
+    pairs = []
+    for i, a in enumerate(single):
+        for b in single[i + 1:]:
+            if (a.model == b.model and a.source_precision == b.source_precision and a.source == b.source
+                    and a.gpu_model != b.gpu_model):
+                pairs.append((a, b))
+    return pairs
+
+
+def evaluate(rows: list[ReferenceRow], analyses: dict, cal: Calibration) -> Evaluation:
+    single = [r for r in rows if not r.skip_reason and r.gpu_count == 1]
+    preds = {id(r): predict_row(r, analyses, cal) for r in single}
+    ratios = [(a, b, a.throughput / b.throughput, preds[id(a)] / preds[id(b)]) for a, b in gpu_pairs(rows)]
+    return Evaluation(rows=[(r, preds[id(r)]) for r in single], ratios=ratios)
+
+
+def cross_validate(rows: list[ReferenceRow], analyses: dict, by: str, base: Calibration | None = None,
+                   free: tuple[str, ...] = FREE_PARAMETERS, prior_weight: float = PRIOR_WEIGHT) -> Evaluation:
+    """Leave-one-``by``-out (``by`` = "gpu", "model" or "table"): every row predicted by a fit that never saw
+    its GPU (model, table). For by="gpu" a ratio's two rows come from two folds, each held out."""
+    single = [r for r in rows if not r.skip_reason and r.gpu_count == 1]
+    key = {"gpu": lambda r: r.gpu, "model": lambda r: r.model, "table": lambda r: r.table}[by]
+    preds: dict[int, float] = {}
+    for group in sorted({key(r) for r in single}):
+        train = [r for r in single if key(r) != group]
+        test = [r for r in single if key(r) == group]
+        if not train:
+            continue
+        cal = fit(train, analyses, base=base, free=free, prior_weight=prior_weight)
+        for r in test:
+            preds[id(r)] = predict_row(r, analyses, cal)
+    held = [r for r in single if id(r) in preds]
+    ratios = [(a, b, a.throughput / b.throughput, preds[id(a)] / preds[id(b)]) for a, b in gpu_pairs(held)]
+    return Evaluation(rows=[(r, preds[id(r)]) for r in held], ratios=ratios)
+
+
+def _quantile(values: list[float], q: float) -> float:
+    import numpy as np
+
+    return float(np.percentile(np.abs(np.array(values)), q)) if values else float("nan")
+
+
+def run_fit(paths: list[str | Path] | None = None, out: str | Path | None = None,
+            verbose: bool = True) -> Calibration:
+    """Fit, cross-validate and write the calibration file; returns the fitted calibration."""
+    import datetime
+
+    rows = load_fit_rows(paths)
+    analyses = reference_analyses(rows, verbose=verbose)
+    cal = fit(rows, analyses)
+    fitted = evaluate(rows, analyses, cal)
+    cv_gpu = cross_validate(rows, analyses, "gpu")
+    cv_model = cross_validate(rows, analyses, "model")
+    cv_table = cross_validate(rows, analyses, "table")
+    single = [r for r in rows if r.gpu_count == 1]
+    skipped = sorted({f"{r.gpu_model} {r.source_precision}: {r.skip_reason}" for r in single if r.skip_reason})
+    # The interval: the 90th percentile of the cross-validated |log error| (all kinds of fold together).
+    folds = (cv_gpu, cv_model, cv_table)
+    rel_sigma = _quantile([e for f in folds for e in f.log_errors()], 90)
+    ratio_sigma = _quantile([e for f in folds for e in f.ratio_log_errors()], 90)
+    sources = sorted({r.source for r in rows})
+    cal = replace(cal, rel_sigma=round(max(rel_sigma, 0.15), 4), ratio_sigma=round(max(ratio_sigma, 0.10), 4),
+                  provenance={
+                      "data": [f"profiles/{n}" for n in FIT_FILES] if paths is None else [str(p) for p in paths],
+                      "sources": sources,
+                      "fitted_on": datetime.date.today().isoformat(),
+                      "method": "least squares on log(predicted/measured throughput), log-normal priors "
+                                "(advisor.predict.calibration.PRIORS); single-GPU rows; source 'fp32' on "
+                                "Ampere+ = tf32 (NGC default), 'amp_fp16' = fp16 autocast",
+                      "free_parameters": [f"{n} ({', '.join(_members(n))})" if n in TIES else n
+                                          for n in FREE_PARAMETERS],
+                      "rows_used": len(fitted.rows),
+                      "rows_skipped": len(single) - len(fitted.rows),
+                      "skipped_gpus": skipped,
+                      "gpus": sorted({r.gpu for r, _ in fitted.rows}),
+                      "models": sorted({SHORT_MODEL.get(r.model, r.model) for r, _ in fitted.rows}),
+                      "fit_error": {"rows": Evaluation.stats(fitted.row_errors()),
+                                    "ratios": Evaluation.stats(fitted.ratio_errors())},
+                      "cv_leave_one_gpu_out": {"rows": Evaluation.stats(cv_gpu.row_errors()),
+                                               "ratios": Evaluation.stats(cv_gpu.ratio_errors())},
+                      "cv_leave_one_model_out": {"rows": Evaluation.stats(cv_model.row_errors()),
+                                                 "ratios": Evaluation.stats(cv_model.ratio_errors())},
+                      "cv_leave_one_table_out": {"rows": Evaluation.stats(cv_table.row_errors()),
+                                                 "ratios": Evaluation.stats(cv_table.ratio_errors())},
+                      "rel_sigma": "p90 of cross-validated |log(pred/measured)|, floor 0.15",
+                      "ratio_sigma": "p90 of cross-validated |log error| of GPU-to-GPU ratios, floor 0.10",
+                  })
+    cal = replace(cal, compute_efficiency={k: round(v, 4) for k, v in cal.compute_efficiency.items()},
+                  memory_efficiency=round(cal.memory_efficiency, 4),
+                  operand_flops_per_element=round(cal.operand_flops_per_element, 2),
+                  conv_layout_passes=round(cal.conv_layout_passes, 4))
+    target = Path(out) if out is not None else calibration_path()
+    target.write_text(json.dumps(cal.to_json(), indent=2) + "\n", encoding="utf-8")
+    if verbose:
+        print(json.dumps(cal.to_json(), indent=2))
+        print(f"wrote {target}")
+    return cal
+
+
+def _main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m advisor.predict.calibration",
+                                 description="Fit the roofline's constants on published benchmarks.")
+    ap.add_argument("--fit", action="store_true", help="fit and write profiles/calibration.json")
+    ap.add_argument("--data", action="append", default=None,
+                    help="a benchmark CSV to fit on (repeatable; default profiles/" + " + profiles/".join(FIT_FILES)
+                    + ")")
+    ap.add_argument("--out", default=None, help="output file (default profiles/calibration.json)")
+    ns = ap.parse_args(argv)
+    if not ns.fit:
+        print(json.dumps(load_calibration().to_json(), indent=2))
+        return 0
+    run_fit(ns.data, ns.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())

@@ -1,0 +1,226 @@
+"""Scaling the local CPU probe to other thread counts, vCPU counts and CPU families.
+
+Model: Amdahl's law fitted to the probe's thread-scaling points,
+
+    t(T) = t1 * ((1 - p) + p / T)
+
+with ``t1`` the step time on one thread and ``p`` the parallel fraction (clipped to [0, 0.99]). The time at T
+threads is the *measured* time at the probed thread count T0 times ``t(T) / t(T0)``, so the fit's ``t1`` never
+replaces a measurement. For another CPU the factor is further multiplied by a per-core speed ratio from
+``profiles/cpus.csv`` (all-core turbo GHz x FP32 FLOPs/cycle/core, local over target) when both CPUs have both
+figures; otherwise the ratio is 1.0, a note says so, and the interval widens.
+
+Cloud instances are priced per vCPU. On x86 instances with SMT two vCPUs share a physical core, and a
+compute-bound training step gains little from the second hardware thread, so a V-vCPU instance is predicted
+as T = V / 2 threads (``threads_for_vcpus``); instance families without SMT (AWS m7a: one vCPU per core, see
+``profiles/cpu_families.csv``) use T = V.
+
+What this ignores: memory-bandwidth saturation at high thread counts and NUMA effects across sockets, so
+extrapolating far beyond the probed thread counts is optimistic; the interval widens with the distance.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from statistics import median
+
+from advisor.errors import PredictionError
+from advisor.schemas import CpuSpec, DeviceProfile, ThreadPoint
+
+DEFAULT_PARALLEL_FRACTION = 0.9  # assumed with a single thread count: typical of MKL/oneDNN training steps
+MAX_PARALLEL_FRACTION = 0.99
+DEFAULT_THREADS_PER_CORE = 2  # SMT x86 cloud instances: two vCPUs per physical core
+
+# Relative half-widths of the interval, by what the factor rests on.
+_UNCERTAINTY_FITTED = {1: 0.30, 2: 0.15}  # distinct thread counts measured -> base uncertainty
+_UNCERTAINTY_FITTED_MANY = 0.10  # 3 or more thread counts
+_UNCERTAINTY_SAME_THREADS = 0.05  # T == T0: the measurement itself
+_UNCERTAINTY_PER_DOUBLING = 0.05  # per doubling of threads beyond the largest probed count
+_UNCERTAINTY_SPEC_RATIO = 0.15  # a datasheet per-core speed ratio between two CPUs
+_UNCERTAINTY_UNKNOWN_CPU = 0.30  # another CPU with no usable speed ratio
+
+
+@dataclass(frozen=True)
+class AmdahlFit:
+    """t(T) = t1_seconds * ((1 - parallel_fraction) + parallel_fraction / T) at ``batch_size``."""
+
+    t1_seconds: float
+    parallel_fraction: float
+    batch_size: int
+    thread_counts: tuple[int, ...] = ()  # distinct thread counts the fit used
+    assumed: bool = False  # parallel_fraction is the default, not fitted (a single thread count)
+    clipped: bool = False  # the fitted fraction fell outside [0, 0.99] and was clipped
+
+    def seconds(self, threads: int) -> float:
+        return self.t1_seconds * amdahl_fraction(self.parallel_fraction, threads)
+
+
+@dataclass
+class CpuScaling:
+    """Multiply the compute time measured at the probed thread count by ``factor``."""
+
+    factor: float
+    parallel_fraction: float
+    relative_uncertainty: float  # half-width of the interval as a fraction of the estimate, e.g. 0.25
+    notes: list[str] = field(default_factory=list)
+    probed_threads: int | None = None
+    target_threads: int | None = None
+    speed_ratio: float = 1.0  # local per-core speed / target per-core speed (already in factor)
+    fit: AmdahlFit | None = None
+
+
+def amdahl_fraction(parallel_fraction: float, threads: int) -> float:
+    """t(T) / t1 = (1 - p) + p / T."""
+    if threads < 1:
+        raise PredictionError(f"thread count must be 1 or more, got {threads}.", hint="Fix: e.g. --threads 8.")
+    return (1.0 - parallel_fraction) + parallel_fraction / threads
+
+
+def threads_for_vcpus(vcpus: int, threads_per_core: int | None = DEFAULT_THREADS_PER_CORE) -> int:
+    """Threads to predict a V-vCPU instance with: its physical cores, V / threads_per_core (2 with SMT)."""
+    if vcpus < 1:
+        raise PredictionError(f"vCPU count must be 1 or more, got {vcpus}.", hint="Fix: check the catalog row.")
+    per_core = threads_per_core or DEFAULT_THREADS_PER_CORE
+    return max(1, vcpus // per_core)
+
+
+def _points_at_one_batch(points: list[ThreadPoint]) -> tuple[int, dict[int, float]]:
+    """The batch size with the most distinct thread counts (ties: the largest batch), and the median time
+    per thread count there."""
+    valid = [p for p in points if p.threads >= 1 and p.compute_seconds and p.compute_seconds > 0]
+    if not valid:
+        raise PredictionError("No usable thread-scaling measurement (every point is missing or zero).",
+                              hint="Fix: re-run `advisor profile --device cpu` so the probe times the CPU.")
+    counts = Counter()
+    for batch in {p.batch_size for p in valid}:
+        counts[batch] = len({p.threads for p in valid if p.batch_size == batch})
+    batch = max(counts, key=lambda b: (counts[b], b))
+    by_threads: dict[int, list[float]] = defaultdict(list)
+    for p in valid:
+        if p.batch_size == batch:
+            by_threads[p.threads].append(p.compute_seconds)
+    return batch, {t: median(v) for t, v in sorted(by_threads.items())}
+
+
+def fit_amdahl(points: list[ThreadPoint]) -> AmdahlFit:
+    """Fit t(T) = t1 ((1 - p) + p / T) to thread-scaling points (one batch size; see ``_points_at_one_batch``).
+
+    Two or more thread counts: weighted least squares of t = a + b / T in relative error (weights 1 / t^2),
+    then t1 = a + b and p = b / t1; a p outside [0, 0.99] is clipped and t1 refitted for it. One thread
+    count: p = DEFAULT_PARALLEL_FRACTION and t1 from that point (``assumed`` is True).
+    """
+    batch, times = _points_at_one_batch(points)
+    threads = tuple(times)
+    if len(times) == 1:
+        (t0, seconds), = times.items()
+        p = DEFAULT_PARALLEL_FRACTION
+        return AmdahlFit(seconds / amdahl_fraction(p, t0), p, batch, threads, assumed=True)
+    # Weighted normal equations for (a, b) with x = 1/T and weights w = 1/t^2.
+    sw = swx = swxx = swy = swxy = 0.0
+    for t, y in times.items():
+        x, w = 1.0 / t, 1.0 / (y * y)
+        sw += w
+        swx += w * x
+        swxx += w * x * x
+        swy += w * y
+        swxy += w * x * y
+    det = sw * swxx - swx * swx
+    a = (swxx * swy - swx * swxy) / det
+    b = (sw * swxy - swx * swy) / det
+    t1 = a + b
+    p = b / t1 if t1 > 0 else MAX_PARALLEL_FRACTION
+    clipped = not 0.0 <= p <= MAX_PARALLEL_FRACTION
+    if clipped or t1 <= 0:
+        p = min(max(p, 0.0), MAX_PARALLEL_FRACTION)
+        # Best t1 for the clipped p, same relative-error weighting: t1 = sum(f/t) / sum(f^2/t^2).
+        fs = {t: amdahl_fraction(p, t) for t in times}
+        t1 = sum(fs[t] / y for t, y in times.items()) / sum((fs[t] / y) ** 2 for t, y in times.items())
+    return AmdahlFit(t1, p, batch, threads, clipped=clipped)
+
+
+def per_core_speed(spec: CpuSpec | None) -> float | None:
+    """All-core turbo GHz x FP32 FLOPs/cycle/core (GFLOP/s per core), or None when either is unpublished."""
+    if spec is None or not spec.turbo_ghz or not spec.fp32_flops_per_cycle_per_core:
+        return None
+    return spec.turbo_ghz * spec.fp32_flops_per_cycle_per_core
+
+
+def _probed_threads(device: DeviceProfile) -> int | None:
+    if device.threads:
+        return device.threads
+    counts = [m.threads for m in device.measurements if m.threads and m.compute_seconds]
+    if counts:
+        return Counter(counts).most_common(1)[0][0]
+    return max((p.threads for p in device.thread_scaling), default=None)
+
+
+def _scaling_points(device: DeviceProfile, probed: int) -> list[ThreadPoint]:
+    """The thread-scaling points and the ladder measurements (at their thread count, else the probed one);
+    ``fit_amdahl`` keeps the batch size that has the most distinct thread counts."""
+    points = list(device.thread_scaling)
+    points += [ThreadPoint(threads=m.threads or probed, batch_size=m.batch_size, compute_seconds=m.compute_seconds)
+               for m in device.measurements if m.compute_seconds and not m.oom]
+    return points
+
+
+def scale_compute_seconds(device: DeviceProfile, threads: int, target_cpu: CpuSpec | None = None,
+                          local_cpu: CpuSpec | None = None) -> CpuScaling:
+    """How the compute time measured on ``device`` (the local CPU probe, at its probed thread count) changes
+    at ``threads`` threads, on ``target_cpu`` (None: this same CPU; ``local_cpu`` is this CPU's spec, if known).
+    """
+    if device.kind != "cpu":
+        raise PredictionError(f"{device.device} is a {device.kind} profile; CPU scaling needs the CPU probe.",
+                              hint="Fix: profile with --device cpu (or all).")
+    if threads < 1:
+        raise PredictionError(f"thread count must be 1 or more, got {threads}.", hint="Fix: e.g. --threads 8.")
+    probed = _probed_threads(device)
+    if probed is None:
+        raise PredictionError("The CPU profile records no thread count, so it cannot be scaled to other threads.",
+                              hint="Fix: re-run `advisor profile --device cpu` with this version of advisor.")
+    notes: list[str] = []
+    points = _scaling_points(device, probed)
+    fit: AmdahlFit | None = None
+    if points:
+        fit = fit_amdahl(points)
+        p = fit.parallel_fraction
+    else:
+        p = DEFAULT_PARALLEL_FRACTION
+    assumed = fit is None or fit.assumed
+    measured_counts = fit.thread_counts if fit else (probed,)
+
+    if threads == probed:
+        factor, uncertainty = 1.0, _UNCERTAINTY_SAME_THREADS
+    else:
+        factor = amdahl_fraction(p, threads) / amdahl_fraction(p, probed)
+        n = len(measured_counts)
+        uncertainty = _UNCERTAINTY_FITTED_MANY if n >= 3 else _UNCERTAINTY_FITTED[n]
+        if assumed:
+            notes.append(f"Only {probed} thread(s) measured: assumed a parallel fraction of "
+                         f"{DEFAULT_PARALLEL_FRACTION:.2f} to scale to {threads} threads.")
+        else:
+            notes.append(f"Amdahl fit over {', '.join(map(str, measured_counts))} threads: parallel fraction "
+                         f"{p:.2f}" + (" (clipped to [0, 0.99])" if fit and fit.clipped else "") + ".")
+        largest = max(measured_counts)
+        if threads > largest:
+            doublings = math.log2(threads / largest)
+            uncertainty += _UNCERTAINTY_PER_DOUBLING * doublings
+            notes.append(f"Extrapolated from at most {largest} threads to {threads}: memory bandwidth and NUMA "
+                         "limits are not modelled, so this is optimistic.")
+
+    speed_ratio = 1.0
+    if target_cpu is not None and (local_cpu is None or target_cpu.name != local_cpu.name):
+        local_speed, target_speed = per_core_speed(local_cpu), per_core_speed(target_cpu)
+        if local_speed and target_speed:
+            speed_ratio = local_speed / target_speed
+            uncertainty += _UNCERTAINTY_SPEC_RATIO
+            notes.append(f"Per-core speed {target_cpu.name} vs this CPU ({local_cpu.name}) from profiles/cpus.csv "
+                         f"(turbo GHz x FLOPs/cycle): time x {speed_ratio:.2f}.")
+        else:
+            uncertainty += _UNCERTAINTY_UNKNOWN_CPU
+            what = "this CPU" if local_speed is None else target_cpu.name
+            notes.append(f"No per-core speed figures for {what} in profiles/cpus.csv: assumed {target_cpu.name} "
+                         "cores are as fast as this machine's; the interval is wider.")
+    return CpuScaling(factor=factor * speed_ratio, parallel_fraction=p, relative_uncertainty=uncertainty,
+                      notes=notes, probed_threads=probed, target_threads=threads, speed_ratio=speed_ratio, fit=fit)

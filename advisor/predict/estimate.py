@@ -1,0 +1,253 @@
+"""The predict dispatcher: one ``Estimate`` for any target, choosing how to get it from what the profile holds.
+
+* CPU target: the CPU probe (``measured``); another thread count or CPU family scales it (``scaled``).
+* GPU target that was probed here, one GPU, same precision: the probe (``measured``).
+* Any other GPU: from a probe of another GPU scaled by the roofline ratio (Habitat's idea), else from the
+  model's analysis and the datasheet (roofline with calibrated efficiencies). Several GPUs add the
+  data-parallel all-reduce model. Memory fit from the analysis (or the GPU probe).
+
+The learned history correction (``method: "history"``) is applied by the caller (``advisor.api``), which
+owns the database.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from advisor.errors import AdvisorError, PredictionError
+from advisor.predict.job import assemble_job
+from advisor.schemas import DeviceProfile, Estimate, GpuSpec, Profile, Target
+from advisor.workload import JobSpec
+
+# Host-side set-up before the first step on a GPU machine we have not measured: CUDA context creation,
+# cuDNN/cuBLAS initialisation and the first (autotuning) steps. A few seconds in practice.
+GPU_STARTUP_SECONDS = 8.0
+# Precision assumed on GPUs when none is given: plain PyTorch (TF32 for convolutions only).
+DEFAULT_GPU_PRECISION = "fp32"
+
+
+@dataclass
+class EstimateContext:
+    """What every estimate of one profile shares: specs, calibration, and each probed device's fit (computed
+    once: a recommendation prices hundreds of targets from the same probe)."""
+
+    gpu_specs: dict[str, GpuSpec]
+    cpu_specs: dict[str, Any]
+    calibration: Any
+    fits: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls) -> EstimateContext:
+        from advisor.hardware.specs import load_cpu_specs, load_gpu_specs
+        from advisor.predict.calibration import load_calibration
+
+        return cls(gpu_specs=load_gpu_specs(), cpu_specs=load_cpu_specs(), calibration=load_calibration())
+
+
+def _gpu_precision(precision: str | None, spec: GpuSpec) -> str:
+    if precision in (None, ""):
+        return DEFAULT_GPU_PRECISION
+    if precision == "mixed":
+        return "bf16" if spec.bf16_supported else "fp16"
+    return precision
+
+
+def _probed_gpu(profile: Profile, spec: GpuSpec, precision: str) -> DeviceProfile | None:
+    for dev in profile.devices:
+        if dev.kind == "gpu" and dev.spec_name == spec.name and dev.precision == precision and dev.measurements:
+            return dev
+    return None
+
+
+def _any_probed_gpu(profile: Profile, precision: str, specs: dict[str, GpuSpec]) -> DeviceProfile | None:
+    for dev in profile.devices:
+        if (dev.kind == "gpu" and dev.spec_name in specs and dev.precision == precision
+                and any(not m.oom and m.compute_seconds for m in dev.measurements)):
+            return dev
+    return None
+
+
+def _device_fit(profile: Profile, device: str, ctx: EstimateContext):
+    """The step-time fit of a probed device, computed once per context."""
+    from advisor.predict.fit import fit_step_time
+
+    if device not in ctx.fits:
+        dev = profile.device(device)
+        usable = [m for m in dev.measurements if not m.oom and (m.compute_seconds or m.compute_seconds_samples)] \
+            if dev is not None else []
+        ctx.fits[device] = fit_step_time(usable) if usable else None
+    return ctx.fits[device]
+
+
+def estimate_cpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateContext) -> Estimate:
+    """This machine's CPU probe, scaled to the target's threads and CPU family where they differ."""
+    from advisor.hardware.specs import match_reported_cpu
+    from advisor.predict.measured import predict_measured
+
+    target_cpu = local_cpu = None
+    if target.cpu_name:
+        cpu_specs = ctx.cpu_specs
+        target_cpu = cpu_specs.get(target.cpu_name)
+        local_name = match_reported_cpu(profile.host.cpu.model_name, cpu_specs) if profile.host else None
+        local_cpu = cpu_specs.get(local_name) if local_name else None
+        if local_cpu is not None and target_cpu is not None and local_cpu.name == target_cpu.name:
+            target_cpu = None  # same family: only the thread count differs
+    est = predict_measured(profile, job, device="cpu", threads=target.threads,
+                           target_cpu=target_cpu, local_cpu=local_cpu, fit=_device_fit(profile, "cpu", ctx))
+    if target.cpu_name:
+        est = est.model_copy(update={"target": target})
+    return est
+
+
+def estimate_gpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateContext, *,
+                 precision: str | None = None) -> Estimate:
+    """K GPUs of one model: measured when probed here, else scaled from a probe or from the analysis."""
+    from advisor.hardware.specs import resolve_gpu
+    from advisor.predict import roofline
+    from advisor.predict.measured import predict_measured
+    from advisor.predict.multigpu import data_parallel
+
+    specs = ctx.gpu_specs
+    spec = resolve_gpu(target.gpu_name, specs)
+    count = target.count
+    prec = _gpu_precision(precision, spec)
+    cal = ctx.calibration
+    probed = _probed_gpu(profile, spec, prec)
+    if probed is not None and count == 1:
+        return predict_measured(profile, job, device=probed.device, fit=_device_fit(profile, probed.device, ctx))
+
+    notes: list[str] = []
+    if job.batch_size % count:
+        notes.append(f"global batch {job.batch_size} does not split evenly over {count} GPUs; "
+                     f"each GPU gets up to {math.ceil(job.batch_size / count)}.")
+    analysis = profile.analysis
+    source_dev = probed or _any_probed_gpu(profile, prec, specs)
+    from_probe = source_dev is not None
+    if source_dev is not None:
+        source_fit = _device_fit(profile, source_dev.device, ctx)
+        source_spec = specs[source_dev.spec_name]
+        ref_batch = max(m.batch_size for m in source_dev.measurements if not m.oom and m.compute_seconds)
+
+        def per_gpu_compute(b: int) -> float:
+            if source_spec.name == spec.name:
+                return source_fit.compute_seconds(b)
+            return roofline.scale_from_probe(analysis, source_fit.compute_seconds(ref_batch), source_spec,
+                                             ref_batch, spec, b, prec, cal).seconds * (
+                source_fit.compute_seconds(b) / source_fit.compute_seconds(ref_batch)
+                if b <= ref_batch else 1.0)
+
+        notes.append(f"scaled from the probe of {source_dev.device} ({source_spec.name}).")
+        if source_spec.name != spec.name and analysis is None:
+            raise PredictionError(
+                f"cannot scale from {source_spec.name} to {spec.name}: the profile has no analysis of the model.",
+                hint="Fix: profile the workload file again (the analysis is on by default).")
+    else:
+        def per_gpu_compute(b: int) -> float:
+            return roofline.predict_step(analysis, spec, b, prec, cal).seconds
+
+        notes.append(f"predicted from the model's analysis and the {spec.name} datasheet "
+                     f"(roofline, calibrated on published benchmarks).")
+
+    grad_bytes = analysis.gradient_bytes if analysis is not None else None
+    if count > 1 and grad_bytes is None:
+        raise PredictionError(f"cannot predict {count} GPUs: the profile has no analysis (gradient size).",
+                              hint="Fix: profile the workload file again (the analysis is on by default).")
+
+    dp_cache: dict[int, object] = {}
+
+    def step_at(b: int) -> float:
+        per_gpu = max(1, math.ceil(b / count))
+        compute = per_gpu_compute(per_gpu)
+        if count == 1:
+            return compute
+        step = data_parallel(compute, grad_bytes, count, spec)
+        dp_cache[b] = step
+        return step.step_seconds
+
+    per_device_batch = max(1, math.ceil(job.batch_size / count))
+    sigma = cal.ratio_sigma if from_probe else cal.rel_sigma
+    efficiency = None
+    try:
+        jt = assemble_job(job, step_at, startup_seconds=GPU_STARTUP_SECONDS
+                          + (profile.devices[0].startup_seconds if profile.devices else 0.0),
+                          rel_sigma=sigma / 1.2815515655446004)
+    except AdvisorError:
+        raise
+    if count > 1:
+        dp = dp_cache.get(job.batch_size)
+        efficiency = getattr(dp, "scaling_efficiency", None)
+        notes.extend(getattr(dp, "notes", []) or [])
+        # Communication models add their own error on top of the compute prediction's.
+        jt_sigma_extra = 0.10
+        lo = jt.seconds * math.exp(-1.2815515655446004 * math.hypot(sigma / 1.2815515655446004, jt_sigma_extra))
+        hi = jt.seconds * math.exp(1.2815515655446004 * math.hypot(sigma / 1.2815515655446004, jt_sigma_extra))
+    else:
+        lo, hi = jt.low, jt.high
+
+    fits, peak, capacity, max_batch, mem_notes = _memory(profile, probed, spec, per_device_batch, prec, count)
+    notes.extend(mem_notes)
+    if not fits:
+        notes.append(f"does not fit: {peak:.1f} GiB needed per GPU at batch {per_device_batch}, "
+                     f"{capacity:.0f} GiB available.")
+    return Estimate(
+        **{**jt.estimate_fields(job), "low": lo, "high": hi, "batch_seconds": None},
+        target=Target.gpu(spec.name, count),
+        fits_memory=fits,
+        peak_memory_gib=peak,
+        memory_capacity_gib=capacity,
+        max_batch_size_per_device=max_batch,
+        per_device_batch_size=per_device_batch,
+        method="scaled",
+        precision=prec,
+        scaling_efficiency=efficiency if count > 1 else None,
+        source_device=source_dev.device if source_dev is not None else None,
+        notes=notes,
+    )
+
+
+def _memory(profile: Profile, probed: DeviceProfile | None, spec: GpuSpec, per_device_batch: int,
+            precision: str, gpu_count: int) -> tuple[bool, float | None, float | None, int | None, list[str]]:
+    """(fits, peak GiB, capacity GiB, largest batch per GPU, notes) for one GPU of ``spec``."""
+    from advisor.predict import memory
+
+    capacity = spec.memory_gib
+    if capacity is None:
+        return True, None, None, None, [f"{spec.name} has no memory size in profiles/: memory fit not checked."]
+    if probed is not None:
+        fit = memory.memory_from_probe(probed, per_device_batch, capacity, profile.analysis, precision=precision,
+                                       gpu_count=gpu_count)
+    elif profile.analysis is not None:
+        fit = memory.memory_from_analysis(profile.analysis, per_device_batch, capacity, precision,
+                                          gpu_count=gpu_count)
+    else:
+        return True, None, capacity, None, ["no analysis: memory fit not checked."]
+    return (fit.fits_memory, fit.peak_memory_gib, fit.capacity_gib, fit.max_batch_per_device,
+            list(getattr(fit, "notes", []) or []))
+
+
+def estimate(profile: Profile, job: JobSpec, target: Target, *, precision: str | None = None,
+             context: EstimateContext | None = None) -> Estimate:
+    """The whole job's time on ``target`` from what ``profile`` holds (see the module docstring)."""
+    ctx = context or EstimateContext.load()
+    if target.kind == "cpu":
+        if precision not in (None, "fp32", "mixed"):
+            raise PredictionError(f"--precision {precision} is for GPU targets; CPU predictions are fp32.",
+                                  hint="Fix: drop --precision, or predict a GPU with --gpu NAME.")
+        return estimate_cpu(profile, job, target, ctx)
+    return estimate_gpu(profile, job, target, ctx, precision=precision)
+
+
+def estimate_many(profile: Profile, job: JobSpec, targets: Sequence[Target], *, precision: str | None = None,
+                  context: EstimateContext | None = None) -> list[tuple[Target, Estimate]]:
+    """Estimates for many targets; targets that cannot be predicted (no spec, no probe) are left out."""
+    ctx = context or EstimateContext.load()
+    out: list[tuple[Target, Estimate]] = []
+    for target in targets:
+        try:
+            out.append((target, estimate(profile, job, target, precision=precision, context=ctx)))
+        except AdvisorError:
+            continue
+    return out

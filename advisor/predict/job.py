@@ -1,0 +1,138 @@
+"""Whole-job time from a per-step time: the arithmetic every prediction method shares.
+
+A job is ``epochs`` passes over ``dataset_size`` samples at a global batch ``B``: ``ceil(N / B)`` steps per
+epoch, the last one on the remaining ``N - (steps - 1) * B`` samples (DESIGN.md). So::
+
+    seconds = startup + epochs * [(steps - 1) * step(B) + step(last)] + epochs * per_epoch
+
+where ``step(b) = step_seconds_at(b) + batch_seconds_at(b)``.
+
+The 80% interval is log-normal around the point estimate, ``[T * exp(-z s), T * exp(z s)]`` with
+``z = 1.2816``, and ``s`` combines two kinds of error that behave differently:
+
+* ``rel_sigma``, *systematic* error: the per-step level itself being off (fit error, extrapolation, scaling
+  from another device, this process running slower than the probe's). It hits every step the same way, so it
+  carries to the total unchanged, however long the job;
+* ``step_noise_rel``, *per-step* noise: independent step-to-step jitter around the level. Over ``n`` steps it
+  averages out, to ``step_noise_rel / sqrt(n)`` of the total.
+
+``s = sqrt(rel_sigma**2 + step_noise_rel**2 / total_steps)``. Start-up and per-epoch overheads are treated as
+having the same relative uncertainty as the steps.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from advisor.workload import JobSpec
+
+Z80 = 1.2815515655446004  # z of the normal's 90th percentile: an 80% two-sided interval
+
+
+@dataclass(frozen=True)
+class JobTime:
+    """A whole job's predicted wall time and how it was put together (all times in seconds)."""
+
+    seconds: float  # point estimate of the whole job
+    low: float  # 80% interval
+    high: float
+    step_seconds: float  # one full step at the job's batch size: batch creation + compute
+    batch_seconds: float  # of which batch creation
+    steps_per_epoch: int
+    total_steps: int
+    startup_seconds: float
+    last_batch_size: int = 0
+    last_step_seconds: float = 0.0  # the epoch's last (possibly smaller) step, batch creation included
+    per_epoch_seconds: float = 0.0
+    rel_sigma: float = 0.0  # the combined relative sigma the interval used
+
+    @property
+    def compute_seconds(self) -> float:
+        """One full step's compute (forward + loss + backward + optimizer step)."""
+        return self.step_seconds - self.batch_seconds
+
+    def estimate_fields(self, job: JobSpec) -> dict:
+        """The ``schemas.Estimate`` fields this job time determines; callers add target, memory and method."""
+        return {
+            "dataset_size": job.dataset_size, "epochs": job.epochs, "batch_size": job.batch_size,
+            "seconds": self.seconds, "low": self.low, "high": self.high, "step_seconds": self.step_seconds,
+            "batch_seconds": self.batch_seconds, "steps_per_epoch": self.steps_per_epoch,
+            "total_steps": self.total_steps, "startup_seconds": self.startup_seconds,
+        }
+
+    @property
+    def train_seconds(self) -> float:
+        """The job without start-up: all steps plus per-epoch overheads."""
+        return self.seconds - self.startup_seconds
+
+
+def interval(seconds: float, rel_sigma: float, z: float = Z80) -> tuple[float, float]:
+    """``(low, high)`` of a log-normal interval around ``seconds`` with relative sigma ``rel_sigma``."""
+    if rel_sigma < 0 or not math.isfinite(rel_sigma):
+        raise ValueError(f"rel_sigma must be a finite number >= 0, got {rel_sigma!r}")
+    return seconds * math.exp(-z * rel_sigma), seconds * math.exp(z * rel_sigma)
+
+
+def combine_sigma(systematic_rel: float, step_noise_rel: float, total_steps: int) -> float:
+    """Relative sigma of a sum of ``total_steps`` steps: systematic in full, per-step noise / sqrt(n)."""
+    n = max(int(total_steps), 1)
+    return math.sqrt(systematic_rel ** 2 + step_noise_rel ** 2 / n)
+
+
+def assemble_job(
+    job: JobSpec,
+    step_seconds_at: Callable[[int], float],
+    *,
+    batch_seconds_at: Callable[[int], float] | None = None,
+    startup_seconds: float = 0.0,
+    per_epoch_seconds: float = 0.0,
+    rel_sigma: float = 0.0,
+    step_noise_rel: float = 0.0,
+) -> JobTime:
+    """The whole job's time from a per-step model.
+
+    Args:
+        job: dataset size, epochs, global batch size.
+        step_seconds_at: seconds of one step's compute (forward + loss + backward + optimizer step) at a
+            batch size; called with the job's batch size and, when the last batch is smaller, its size.
+            If ``batch_seconds_at`` is None this is taken to be the whole step.
+        batch_seconds_at: batch creation (make_batch + copy) at a batch size, added to every step.
+        startup_seconds: once per job (model build, warm-up; on a fresh instance also boot and set-up).
+        per_epoch_seconds: once per epoch (evaluation, checkpointing, data-loader restarts).
+        rel_sigma: systematic relative error of the step time (does not average out over steps).
+        step_noise_rel: per-step relative noise (averages out as 1/sqrt(total_steps)).
+    """
+    if startup_seconds < 0 or per_epoch_seconds < 0:
+        raise ValueError("startup_seconds and per_epoch_seconds must be >= 0")
+
+    def full_step(b: int) -> tuple[float, float]:
+        compute = float(step_seconds_at(b))
+        batch = float(batch_seconds_at(b)) if batch_seconds_at is not None else 0.0
+        if compute < 0 or batch < 0 or not math.isfinite(compute + batch):
+            raise ValueError(f"step time at batch {b} must be a finite number >= 0, got {compute} + {batch}")
+        return compute + batch, batch
+
+    steps = job.steps_per_epoch
+    last = job.last_batch_size
+    step, batch = full_step(job.batch_size)
+    last_step = step if last == job.batch_size else full_step(last)[0]
+    epoch_seconds = (steps - 1) * step + last_step
+    seconds = startup_seconds + job.epochs * (epoch_seconds + per_epoch_seconds)
+    sigma = combine_sigma(rel_sigma, step_noise_rel, job.total_steps)
+    low, high = interval(seconds, sigma)
+    return JobTime(
+        seconds=seconds,
+        low=low,
+        high=high,
+        step_seconds=step,
+        batch_seconds=batch,
+        steps_per_epoch=steps,
+        total_steps=job.total_steps,
+        startup_seconds=startup_seconds,
+        last_batch_size=last,
+        last_step_seconds=last_step,
+        per_epoch_seconds=per_epoch_seconds,
+        rel_sigma=sigma,
+    )

@@ -1,0 +1,352 @@
+"""Learning from history: a regression, trained on stored runs, that corrects the predictor's estimates.
+
+Each completed outcome in the history database is a training row: what the base predictor said (seconds,
+method), what the job looked like (parameters, FLOPs per sample, batch size, dataset size, epochs), where it
+ran (CPU vCPUs, or K GPUs with their memory, bandwidth and FP32 TFLOPs from ``profiles/gpus.csv``), what the
+probes measured (fastest compute time per sample), and what really happened (actual seconds). The model
+learns ``log(actual / predicted)`` with a ridge regression (imputed, standardised features, its penalty
+chosen by generalised cross-validation) and multiplies the estimate by ``exp`` of it.
+
+It earns its use: the error is cross-validated on held-out stored runs (repeated K-fold, runs of one
+recommendation held out together), and the correction is applied only when there are at least
+``min_runs`` runs and its held-out median absolute error beats the uncorrected predictor's by at least
+``min_gain`` (relative). A corrected estimate says so: ``method`` is "history" and a note gives the factor
+and the errors before and after. ``advisor history calibration`` prints the same figures.
+
+scikit-learn is imported only when there is enough history to fit on.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import statistics
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from advisor.schemas import CalibrationReport, ComparisonGroup, Estimate, Profile, TrainingRow, WorkloadInfo
+
+MIN_RUNS = 8
+MIN_GAIN = 0.05  # the corrected held-out median error must be at least 5% (relative) below the base one
+MAX_P = 0.05  # ... and smaller run by run: one-sided paired Wilcoxon test on held-out |log error|
+MAX_LOG_FACTOR = math.log(5.0)  # never scale an estimate by more than 5x either way
+FOLDS = 5
+REPEATS = 3
+
+FEATURES = (
+    "log10_params", "log10_flops_per_sample", "log2_batch_size", "log10_dataset_size", "log_epochs",
+    "is_gpu", "log2_gpu_count", "log2_vcpus", "log2_gpu_memory_gib", "log10_gpu_bandwidth_gbs",
+    "log10_gpu_fp32_tflops", "method_scaled", "log10_predicted_seconds", "log10_measured_seconds_per_sample",
+)
+
+SpecLookup = Callable[[str], Any]  # GPU name -> object with memory_gib, memory_bandwidth_gbs, fp32_tflops
+
+
+# ------------------------------------------------------------------------------------------- features
+
+
+def gpu_spec_table() -> dict[str, dict[str, float | None]]:
+    """GPU name and aliases (lower-case) -> the three datasheet numbers the features use, from profiles/."""
+    from advisor.resources import data_dir
+
+    table: dict[str, dict[str, float | None]] = {}
+    try:
+        path = data_dir("profiles") / "gpus.csv"
+        with path.open(newline="") as fh:
+            for row in csv.DictReader(fh):
+                specs = {k: _num(row.get(k)) for k in ("memory_gib", "memory_bandwidth_gbs", "fp32_tflops")}
+                names = [row.get("gpu_model") or ""] + (row.get("aliases") or "").split(";")
+                for name in names:
+                    if name.strip():
+                        table.setdefault(name.strip().lower(), specs)
+    except (FileNotFoundError, OSError, csv.Error):
+        return {}
+    return table
+
+
+def _num(text: Any) -> float | None:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _log(value: float | int | None, base: float = math.e) -> float:
+    if value is None or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        return math.nan
+    return math.log(value) / math.log(base)
+
+
+def _spec_numbers(gpu: str | None, lookup: SpecLookup | None,
+                  table: Mapping[str, Mapping[str, float | None]]) -> tuple[float | None, ...]:
+    if not gpu:
+        return (None, None, None)
+    spec = None
+    if lookup is not None:
+        try:
+            spec = lookup(gpu)
+        except Exception:
+            spec = None
+    if spec is not None:
+        return tuple(getattr(spec, k, None) for k in ("memory_gib", "memory_bandwidth_gbs", "fp32_tflops"))
+    row = table.get(gpu.lower())
+    if row is None:
+        return (None, None, None)
+    return (row.get("memory_gib"), row.get("memory_bandwidth_gbs"), row.get("fp32_tflops"))
+
+
+def feature_vector(*, param_count: int | None, flops_per_sample: float | None, batch_size: int,
+                   dataset_size: int, epochs: int, gpu: str | None, gpu_count: int, vcpus: int | None,
+                   method: str, predicted_seconds: float, measured_seconds_per_sample: float | None,
+                   spec_lookup: SpecLookup | None = None,
+                   spec_table: Mapping[str, Mapping[str, float | None]] | None = None) -> list[float]:
+    """The features, in ``FEATURES`` order; NaN where unknown (imputed by the model)."""
+    is_gpu = bool(gpu) and gpu_count > 0
+    mem, bw, tflops = _spec_numbers(gpu if is_gpu else None, spec_lookup, spec_table or {})
+    return [
+        _log(param_count, 10), _log(flops_per_sample, 10), _log(batch_size, 2), _log(dataset_size, 10),
+        _log(epochs), 1.0 if is_gpu else 0.0, _log(max(gpu_count, 1), 2) if is_gpu else 0.0,
+        math.nan if is_gpu else _log(vcpus, 2),
+        _log(mem, 2), _log(bw, 10), _log(tflops, 10), 1.0 if method == "scaled" else 0.0,
+        _log(predicted_seconds, 10), _log(measured_seconds_per_sample, 10),
+    ]
+
+
+def row_features(row: TrainingRow, spec_lookup: SpecLookup | None = None,
+                 spec_table: Mapping[str, Mapping[str, float | None]] | None = None) -> list[float]:
+    return feature_vector(
+        param_count=row.param_count, flops_per_sample=row.flops_per_sample, batch_size=row.batch_size,
+        dataset_size=row.dataset_size, epochs=row.epochs, gpu=row.gpu if row.tier != "cpu" else None,
+        gpu_count=row.gpu_count, vcpus=row.vcpus, method=row.method, predicted_seconds=row.predicted_seconds,
+        measured_seconds_per_sample=row.measured_seconds_per_sample, spec_lookup=spec_lookup,
+        spec_table=spec_table)
+
+
+def _context(context: Profile | WorkloadInfo | Mapping[str, Any] | None) -> tuple[Any, Any, Any]:
+    """(param_count, flops_per_sample, fastest measured seconds per sample) from a Profile, a WorkloadInfo or
+    a Recommendation-style workload dict."""
+    if context is None:
+        return None, None, None
+    if isinstance(context, Profile):
+        per_sample = [m.compute_seconds / m.batch_size for d in context.devices for m in d.measurements
+                      if m.compute_seconds and not m.oom and m.batch_size]
+        w = context.workload
+        params = w.param_count if w.param_count is not None else (
+            context.analysis.param_count if context.analysis else None)
+        flops = w.flops_per_sample if w.flops_per_sample is not None else (
+            context.analysis.flops_per_sample if context.analysis else None)
+        return params, flops, min(per_sample) if per_sample else None
+    if isinstance(context, WorkloadInfo):
+        return context.param_count, context.flops_per_sample, None
+    return context.get("param_count", context.get("params")), context.get("flops_per_sample"), None
+
+
+def _pct_errors(predicted: Sequence[float], actual: Sequence[float]) -> list[float]:
+    return [(p - a) / a * 100.0 for p, a in zip(predicted, actual, strict=True)]
+
+
+def _median_abs(errors: Sequence[float]) -> float:
+    return statistics.median(abs(e) for e in errors)
+
+
+# --------------------------------------------------------------------------------------------- model
+
+
+@dataclass
+class Correction:
+    """A fitted (or rejected) history correction. ``used`` says whether ``apply`` changes anything."""
+
+    n_runs: int
+    used: bool
+    reason: str
+    folds: int = 0
+    cv_error_before_pct: float | None = None
+    cv_error_after_pct: float | None = None
+    mean_error_before_pct: float | None = None
+    mean_error_after_pct: float | None = None
+    residual_low: float = 0.0  # 10th / 90th percentile of held-out log(actual / corrected)
+    residual_high: float = 0.0
+    model: Any = None  # the fitted sklearn pipeline (on all rows), None when not fitted
+    description: str | None = None
+    spec_lookup: SpecLookup | None = None
+    spec_table: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
+    min_runs: int = MIN_RUNS
+
+    def factor(self, features: Sequence[float]) -> float:
+        """exp(predicted log(actual / predicted)), clipped to [1/5, 5]."""
+        import numpy as np
+
+        value = float(self.model.predict(np.asarray([features], dtype=float))[0])
+        return math.exp(max(-MAX_LOG_FACTOR, min(MAX_LOG_FACTOR, value)))
+
+    def apply(self, estimate: Estimate,
+              context: Profile | WorkloadInfo | Mapping[str, Any] | None = None) -> Estimate:
+        """A corrected copy of ``estimate`` (method "history", with a note), or ``estimate`` itself when the
+        correction is not used or the estimate is already corrected. ``context`` (the Profile, or the workload's
+        info) supplies parameters, FLOPs and probe timings."""
+        if not self.used or self.model is None or estimate.method == "history":
+            return estimate
+        if not (math.isfinite(estimate.seconds) and estimate.seconds > 0):
+            return estimate
+        params, flops, per_sample = _context(context)
+        target = estimate.target
+        is_gpu = target.kind == "gpu"
+        features = feature_vector(
+            param_count=params, flops_per_sample=flops, batch_size=estimate.batch_size,
+            dataset_size=estimate.dataset_size, epochs=estimate.epochs, gpu=target.gpu_name if is_gpu else None,
+            gpu_count=target.count if is_gpu else 0, vcpus=None if is_gpu else target.threads,
+            method=estimate.method, predicted_seconds=estimate.seconds, measured_seconds_per_sample=per_sample,
+            spec_lookup=self.spec_lookup, spec_table=self.spec_table)
+        f = self.factor(features)
+        seconds = estimate.seconds * f
+        low = min(estimate.low * f, seconds * math.exp(self.residual_low), seconds)
+        high = max(estimate.high * f, seconds * math.exp(self.residual_high), seconds)
+        note = (f"history correction x{f:.2f} learned from {self.n_runs} stored runs (held-out median error "
+                f"{self.cv_error_before_pct:.0f}% -> {self.cv_error_after_pct:.0f}%); uncorrected "
+                f"{estimate.seconds:.0f} s ({estimate.method})")
+        update: dict[str, Any] = {
+            "seconds": seconds, "low": low, "high": high, "step_seconds": estimate.step_seconds * f,
+            "method": "history", "notes": [*estimate.notes, note],
+        }
+        fields = type(estimate).model_fields
+        if "base_seconds" in fields:
+            update["base_seconds"] = estimate.seconds
+        if "base_method" in fields:
+            update["base_method"] = estimate.method
+        return estimate.model_copy(update=update)
+
+    def report(self, by_method: list[ComparisonGroup] | None = None) -> CalibrationReport:
+        return CalibrationReport(
+            n_runs=self.n_runs, min_runs=self.min_runs, folds=self.folds,
+            cv_error_before_pct=self.cv_error_before_pct, cv_error_after_pct=self.cv_error_after_pct,
+            mean_error_before_pct=self.mean_error_before_pct, mean_error_after_pct=self.mean_error_after_pct,
+            used=self.used, reason=self.reason, model=self.description, by_method=by_method or [],
+        )
+
+
+def _pipeline():
+    import numpy as np
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import RidgeCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler(),
+                         RidgeCV(alphas=np.logspace(-2, 4, 25)))
+
+
+def evaluate(rows: Sequence[TrainingRow], *, min_runs: int = MIN_RUNS, min_gain: float = MIN_GAIN,
+             max_p: float = MAX_P, spec_lookup: SpecLookup | None = None, folds: int = FOLDS,
+             repeats: int = REPEATS) -> Correction:
+    """Cross-validate and fit the correction on ``rows``; the returned ``Correction`` says whether it is
+    used, and why."""
+    rows = [r for r in rows if r.predicted_seconds > 0 and r.actual_seconds > 0
+            and math.isfinite(r.predicted_seconds) and math.isfinite(r.actual_seconds)]
+    n = len(rows)
+    if n == 0:
+        return Correction(n_runs=0, used=False, min_runs=min_runs,
+                          reason="No completed runs with a prediction in history yet: record outcomes with "
+                                 "`advisor history record ID --actual-seconds S` or advisor.track(rec.id).")
+    base_errors = _pct_errors([r.predicted_seconds for r in rows], [r.actual_seconds for r in rows])
+    base = Correction(n_runs=n, used=False, min_runs=min_runs, cv_error_before_pct=float(_median_abs(base_errors)),
+                      mean_error_before_pct=statistics.fmean(base_errors), reason="")
+    groups = [r.recommendation_id for r in rows]
+    n_groups = len(set(groups))
+    if n < min_runs or n_groups < 3:
+        base.reason = (f"Only {n} completed run(s) from {n_groups} recommendation(s) in history; the correction "
+                       f"needs at least {min_runs} runs from 3 recommendations.")
+        return base
+
+    import numpy as np
+    from sklearn.model_selection import GroupKFold
+
+    table = gpu_spec_table() if spec_lookup is None else {}
+    X = np.asarray([row_features(r, spec_lookup, table) for r in rows], dtype=float)
+    y = np.log(np.asarray([r.actual_seconds / r.predicted_seconds for r in rows]))
+    predicted = np.asarray([r.predicted_seconds for r in rows])
+    actual = np.asarray([r.actual_seconds for r in rows])
+    k = min(folds, n_groups)
+
+    held_errors: list[float] = []
+    held_base: list[float] = []
+    residuals: list[float] = []
+    # Per run, summed over repeats: |log error| uncorrected and corrected (for the paired test).
+    abs_log_base = np.abs(np.log(predicted / actual)) * repeats
+    abs_log_after = np.zeros(n)
+    rng = np.random.default_rng(0)
+    unique = sorted(set(groups))
+    for _ in range(repeats):
+        # GroupKFold has no shuffling in older scikit-learn: relabel the groups at random instead.
+        relabel = dict(zip(unique, rng.permutation(len(unique)), strict=True))
+        labels = np.asarray([relabel[g] for g in groups])
+        for train, test in GroupKFold(n_splits=k).split(X, y, labels):
+            model = _pipeline().fit(X[train], y[train])
+            log_f = np.clip(model.predict(X[test]), -MAX_LOG_FACTOR, MAX_LOG_FACTOR)
+            corrected = predicted[test] * np.exp(log_f)
+            held_errors.extend(_pct_errors(corrected, actual[test]))
+            held_base.extend(_pct_errors(predicted[test], actual[test]))
+            residuals.extend(np.log(actual[test] / corrected))
+            abs_log_after[test] += np.abs(np.log(corrected / actual[test]))
+    before, after = float(_median_abs(held_base)), float(_median_abs(held_errors))
+    p_value = _p_better(abs_log_base, abs_log_after)
+    final = _pipeline().fit(X, y)
+    ridge = final[-1]
+    correction = Correction(
+        n_runs=n, used=False, min_runs=min_runs, folds=k, cv_error_before_pct=before, cv_error_after_pct=after,
+        mean_error_before_pct=float(statistics.fmean(held_base)),
+        mean_error_after_pct=float(statistics.fmean(held_errors)),
+        residual_low=float(np.quantile(residuals, 0.10)), residual_high=float(np.quantile(residuals, 0.90)),
+        model=final, spec_lookup=spec_lookup, spec_table=table,
+        description=(f"ridge regression of log(actual/predicted) on {len(FEATURES)} features, alpha "
+                     f"{ridge.alpha_:.3g}; {k}-fold x{repeats} cross-validation grouped by recommendation"),
+        reason="",
+    )
+    if after < before * (1.0 - min_gain) and p_value < max_p:
+        correction.used = True
+        correction.reason = (f"Used: on held-out runs it lowers the median absolute error from {before:.1f}% "
+                             f"to {after:.1f}% (paired test p = {p_value:.2g}).")
+    elif after < before * (1.0 - min_gain):
+        correction.reason = (f"Not used: on held-out runs it lowers the median absolute error from {before:.1f}% "
+                             f"to {after:.1f}%, but not consistently enough to trust (paired test p = "
+                             f"{p_value:.2g} >= {max_p}).")
+    else:
+        correction.reason = (f"Not used: on held-out runs it does not beat the uncorrected predictor by "
+                             f"{min_gain:.0%} ({before:.1f}% -> {after:.1f}%).")
+    return correction
+
+
+def _p_better(base: Any, after: Any) -> float:
+    """One-sided Wilcoxon signed-rank p-value that the corrected held-out errors are smaller than the base."""
+    from scipy.stats import wilcoxon
+
+    diff = base - after
+    if not (diff != 0).any():
+        return 1.0
+    try:
+        return float(wilcoxon(diff, alternative="greater").pvalue)
+    except ValueError:
+        return 1.0
+
+
+def fit_correction(rows: Sequence[TrainingRow], *, min_runs: int = MIN_RUNS, min_gain: float = MIN_GAIN,
+                   spec_lookup: SpecLookup | None = None) -> Correction | None:
+    """The correction to apply to new estimates, or None when history is too thin or it does not help."""
+    correction = evaluate(rows, min_runs=min_runs, min_gain=min_gain, spec_lookup=spec_lookup)
+    return correction if correction.used else None
+
+
+def calibration_report(history, *, min_runs: int = MIN_RUNS, min_gain: float = MIN_GAIN,
+                       spec_lookup: SpecLookup | None = None) -> CalibrationReport:
+    """``advisor history calibration``: the base predictor's held-out error and the correction's, from the
+    runs stored in ``history`` (an ``advisor.History``)."""
+    rows = history.training_rows()
+    correction = evaluate(rows, min_runs=min_runs, min_gain=min_gain, spec_lookup=spec_lookup)
+    by_method: dict[str, list[float]] = {}
+    for r in rows:
+        by_method.setdefault(r.method, []).append((r.predicted_seconds - r.actual_seconds) / r.actual_seconds * 100)
+    groups = [ComparisonGroup(key=m, n=len(e), median_abs_error_pct=_median_abs(e),
+                              mean_error_pct=statistics.fmean(e))
+              for m, e in sorted(by_method.items())]
+    return correction.report(by_method=groups)

@@ -1,0 +1,236 @@
+"""Prediction on a device the probe measured: the fit of step time vs batch size, then the whole job.
+
+``predict_measured`` is what ``advisor predict WORKLOAD ... --device cpu --json`` prints (method "measured"):
+the probe measured this very device, so the job's time is the fitted step time at the job's batch size (that
+batch size's measured level when it was probed) times the steps, the smaller last batch from the fit, plus the
+probe's measured start-up (model build and warm-up steps beyond the steady state).
+
+Asking for a different CPU thread count than the probe used scales the compute part with
+``advisor.predict.cpu_scaling.scale_compute_seconds`` and makes the method "scaled".
+
+Uncertainty (see ``advisor.predict.job``): the systematic part is the fit's own (standard error of the
+measured level, the ladder's scatter around the line for unmeasured sizes, extrapolation) plus a run-to-run
+floor, because a fresh process on the same machine does not run at exactly the probe's speed (allocator
+and cache state, frequency scaling, other processes). On a busy machine that floor grows with the probe's
+per-step spread (``CONTENTION_SHARE``): the CPU share a process gets drifts over a job as it did over the
+probe. The per-step noise itself averages out over the job's steps.
+"""
+
+from __future__ import annotations
+
+import math
+
+from advisor.errors import PredictionError
+from advisor.predict.fit import StepTimeFit, fit_memory, fit_step_time
+from advisor.predict.job import JobTime, assemble_job
+from advisor.schemas import CpuSpec, DeviceProfile, Estimate, Profile, Target
+from advisor.workload import JobSpec
+
+# Relative run-to-run variation of a whole job's step level between processes on the same device, beyond what
+# one probe's samples show (a floor for the systematic sigma). Shared CPUs vary more than dedicated GPUs. On a
+# CPU the C allocator's state alone moves an allocation-heavy step by 10-30% between processes (glibc's
+# dynamic mmap/trim thresholds: a conv net measured 110-170 ms CPU time at one batch size, with 0 vs ~25k
+# page faults per step, depending on what the process allocated before), and on a shared VM the same loop's
+# steady step time drifts by a standard deviation of ~8% from one minute to the next (bench/README.md,
+# "CPU accuracy").
+RUN_TO_RUN_REL = {"cpu": 0.08, "gpu": 0.03}
+# On a busy machine the share of the CPU this process gets drifts over a job's minutes as it did across the
+# probe's steps: the job's level moves by about this fraction of the probe's per-step (robust) spread too.
+CONTENTION_SHARE = 0.5
+# Per-step spread above which the notes say the machine looked busy during the probe.
+BUSY_SPREAD = 0.15
+# Share of device memory a job may use before it counts as not fitting (allocator caches, fragmentation,
+# the CUDA context, the rest of the process).
+USABLE_MEMORY_FRACTION = 0.9
+
+
+def select_device(profile: Profile, device: str) -> DeviceProfile:
+    """The profiled device for ``device`` ("cpu", "cuda:0", or "gpu"/"cuda" for the first GPU)."""
+    wanted = device.strip().lower()
+    found: DeviceProfile | None = None
+    if wanted in ("gpu", "cuda"):
+        found = next((d for d in profile.devices if d.kind == "gpu"), None)
+    else:
+        found = profile.device(wanted)
+        if found is None and wanted == "cuda":
+            found = profile.device("cuda:0")
+    if found is None:
+        have = ", ".join(d.device for d in profile.devices) or "none"
+        kind = "cpu" if wanted == "cpu" else wanted
+        raise PredictionError(
+            f"the profile has no {kind} measurements (profiled devices: {have}).",
+            hint=f"Fix: re-run `advisor profile` with --device {kind}, or predict for a profiled device.",
+        )
+    return found
+
+
+def _host_memory_gib(profile: Profile) -> float | None:
+    if profile.host is not None and profile.host.cpu.memory_gib:
+        return float(profile.host.cpu.memory_gib)
+    try:
+        import psutil
+
+        return psutil.virtual_memory().total / 2 ** 30
+    except Exception:  # pragma: no cover - psutil is a dependency
+        return None
+
+
+def _memory(dev: DeviceProfile, profile: Profile, batch_size: int) -> tuple[float | None, float | None,
+                                                                              int | None, list[str]]:
+    """(peak GiB at the batch, capacity GiB, largest batch that fits, notes)."""
+    notes: list[str] = []
+    capacity = dev.memory_gib if dev.memory_gib else (_host_memory_gib(profile) if dev.kind == "cpu" else None)
+    mem = fit_memory(dev.measurements)
+    peak = None
+    max_batch = None
+    if mem is not None:
+        fixed, per_sample = mem
+        measured = {m.batch_size: m.peak_memory_gib for m in dev.measurements
+                    if not m.oom and m.peak_memory_gib is not None}
+        peak = measured.get(batch_size, fixed + per_sample * batch_size)
+        if capacity and per_sample > 0:
+            max_batch = max(int(math.floor((capacity * USABLE_MEMORY_FRACTION - fixed) / per_sample)), 0)
+    if dev.oom_batch_size is not None:
+        below = dev.oom_batch_size - 1
+        max_batch = below if max_batch is None else min(max_batch, below)
+        if dev.largest_batch_size is not None:
+            max_batch = max(max_batch, dev.largest_batch_size)
+    if max_batch is not None and max_batch <= 0:
+        max_batch = None
+    if dev.kind == "cpu" and peak is not None:
+        notes.append("CPU peak memory is the process's resident-set growth during the probe.")
+    return peak, capacity, max_batch, notes
+
+
+def _target(dev: DeviceProfile, threads: int | None) -> Target:
+    if dev.kind == "cpu":
+        return Target.cpu(threads=threads if threads is not None else dev.threads)
+    return Target.gpu(dev.spec_name or dev.name, 1)
+
+
+def _systematic_sigma(fit: StepTimeFit, job: JobSpec, kind: str, extra_rel: float = 0.0) -> float:
+    """Systematic relative sigma of the job's step total: the full and the last batch weighted by time."""
+    full_n = job.steps_per_epoch - 1
+    t_full, t_last = fit.step_seconds(job.batch_size), fit.step_seconds(job.last_batch_size)
+    u_full = fit.relative_uncertainty(job.batch_size)
+    u_last = fit.relative_uncertainty(job.last_batch_size)
+    total = full_n * t_full + t_last
+    fit_u = (full_n * t_full * u_full + t_last * u_last) / total if total > 0 else u_full
+    run_to_run = math.hypot(RUN_TO_RUN_REL.get(kind, 0.05), CONTENTION_SHARE * fit.spread_rel)
+    return math.sqrt(fit_u ** 2 + run_to_run ** 2 + extra_rel ** 2)
+
+
+def predict_measured(
+    profile: Profile,
+    job: JobSpec,
+    *,
+    device: str = "cpu",
+    threads: int | None = None,
+    startup_seconds: float | None = None,
+    per_epoch_seconds: float = 0.0,
+    target_cpu: CpuSpec | None = None,
+    local_cpu: CpuSpec | None = None,
+    fit: StepTimeFit | None = None,
+) -> Estimate:
+    """The whole job's time on a device the profile measured.
+
+    Args:
+        profile: a probe's profile.
+        job: dataset size, epochs, batch size.
+        device: "cpu", "cuda:0", ... (or "gpu" for the first profiled GPU).
+        threads: CPU threads for the job; None or the probed count = as probed ("measured"); another count
+            scales the compute with ``advisor.predict.cpu_scaling`` ("scaled").
+        fit: this device's step-time fit, when the caller already has it.
+        target_cpu, local_cpu: another CPU family to scale to (``profiles/cpus.csv``), and this one's.
+        startup_seconds: one-off time before the first step; None = the probe's measured start-up (model
+            build + warm-up beyond steady state). Pass instance boot and set-up on top when pricing a cloud
+            machine.
+        per_epoch_seconds: once per epoch (evaluation, checkpoints); the probe measures none.
+    Raises:
+        PredictionError: the profile has no usable measurements for the device.
+    """
+    dev = select_device(profile, device)
+    usable = [m for m in dev.measurements if not m.oom and (m.compute_seconds or m.compute_seconds_samples)]
+    if not usable:
+        raise PredictionError(
+            f"the profile has no usable {dev.device} measurements (every batch size ran out of memory or "
+            "recorded no time).",
+            hint=f"Fix: re-run `advisor profile` with --device {dev.kind} and smaller --batch-sizes.",
+        )
+    if dev.kind != "cpu" and threads is not None:
+        raise PredictionError(
+            f"--threads applies to CPU targets, not {dev.device}.",
+            hint="Fix: drop --threads, or predict with --device cpu.",
+        )
+    # Callers pricing many targets pass the device's fit once instead of refitting it per target.
+    fit = fit if fit is not None else fit_step_time(usable)
+    notes: list[str] = list(fit.notes)
+    method = "measured"
+    factor = 1.0
+    extra_rel = 0.0
+    other_cpu = target_cpu is not None and (local_cpu is None or target_cpu.name != local_cpu.name)
+    if dev.kind == "cpu" and (other_cpu or (threads is not None and dev.threads is not None
+                                            and threads != dev.threads)):
+        from advisor.predict.cpu_scaling import scale_compute_seconds
+
+        threads = threads if threads is not None else dev.threads
+        scaling = scale_compute_seconds(dev, threads, target_cpu=target_cpu, local_cpu=local_cpu)
+        factor = float(scaling.factor)
+        extra_rel = float(scaling.relative_uncertainty)
+        notes.extend(scaling.notes)
+        notes.append(f"compute scaled from the probe's {dev.threads} threads to {threads} (x{factor:.3g}).")
+        method = "scaled"
+
+    b, last = job.batch_size, job.last_batch_size
+    if fit.is_measured(b):
+        notes.append(f"batch size {b} was measured on {dev.device}; full steps use its measured level.")
+    elif fit.in_range(b):
+        notes.append(f"batch size {b} was not measured; interpolated between measured sizes "
+                     f"{fit.min_batch}-{fit.max_batch}.")
+    else:
+        notes.append(f"batch size {b} is outside the measured range {fit.min_batch}-{fit.max_batch}; "
+                     "extrapolated along the fitted line, with a wider interval.")
+    if last != b and not fit.in_range(last):
+        notes.append(f"the epoch's last batch ({last}) is outside the measured range; extrapolated.")
+
+    if fit.spread_rel > BUSY_SPREAD:
+        notes.append(f"step times varied by {fit.spread_rel:.0%} (robust sd) during the probe: other processes were "
+                     "probably competing for the device; the interval is wider. Probe on a quiet machine for a "
+                     "tighter estimate.")
+    startup = dev.startup_seconds if startup_seconds is None else float(startup_seconds)
+    sigma = _systematic_sigma(fit, job, dev.kind, extra_rel)
+    jt: JobTime = assemble_job(
+        job,
+        lambda n: fit.compute_seconds(n) * factor,
+        batch_seconds_at=fit.batch_seconds,
+        startup_seconds=startup,
+        per_epoch_seconds=per_epoch_seconds,
+        rel_sigma=sigma,
+        step_noise_rel=fit.spread_rel,
+    )
+
+    peak, capacity, max_batch, mem_notes = _memory(dev, profile, b)
+    notes.extend(mem_notes)
+    fits = True
+    if dev.oom_batch_size is not None and b >= dev.oom_batch_size:
+        fits = False
+        notes.append(f"batch size {b} ran out of memory in the probe (smallest failing: {dev.oom_batch_size}).")
+    elif peak is not None and capacity:
+        fits = peak <= capacity * USABLE_MEMORY_FRACTION
+        if not fits:
+            notes.append(f"predicted peak memory {peak:.2f} GiB exceeds {USABLE_MEMORY_FRACTION:.0%} of "
+                         f"{capacity:.1f} GiB.")
+
+    return Estimate(
+        **jt.estimate_fields(job),
+        target=_target(dev, threads),
+        fits_memory=fits,
+        peak_memory_gib=peak,
+        memory_capacity_gib=capacity,
+        max_batch_size_per_device=max_batch,
+        per_device_batch_size=b,
+        method=method,
+        precision=dev.precision,
+        source_device=dev.device,
+        notes=notes,
+    )

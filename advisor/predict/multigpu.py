@@ -1,0 +1,282 @@
+"""Data-parallel scaling: K GPUs, each running the per-GPU batch, plus the gradient all-reduce.
+
+The model (``data_parallel``) follows PyTorch DistributedDataParallel (DDP) with NCCL:
+
+* Every GPU computes forward + backward + optimizer on its share of the global batch (B/K samples);
+  ``compute_seconds_per_gpu`` is that time, measured or scaled from a probe of one GPU.
+* Gradients are summed with a ring all-reduce. Each GPU sends and receives 2(K-1)/K x gradient_bytes
+  (reduce-scatter + all-gather), at the ring's bus bandwidth:
+
+      allreduce = 2(K-1)/K x gradient_bytes / (link_bandwidth x bus_efficiency)
+                  + 2(K-1) x hop_latency x buckets
+
+  ``link_bandwidth`` is the slowest link of the ring: NVLink or PCIe inside a machine (``GpuSpec``'s
+  unidirectional per-GPU ``intra_node_bandwidth_gbs``), the network between machines (the node's NICs
+  together, unidirectional). Buckets are DDP's 25 MiB gradient buckets, each its own NCCL call.
+* DDP launches a bucket's all-reduce as soon as its gradients are ready, so communication overlaps the
+  backward pass (``backward_fraction`` of compute). Only the last bucket, ready when backward ends, is
+  always exposed. What the backward cannot hide is exposed too, and hidden traffic is not free: NCCL
+  kernels take SMs and memory bandwidth from the backward kernels (``overlap_interference``):
+
+      exposed = last_bucket + max(0, rest - overlap_fraction x backward)
+                + overlap_interference x min(rest, overlap_fraction x backward)
+
+* Every step ends in a synchronisation, so a step takes as long as the slowest of K GPUs: the straggler
+  penalty is ``straggler_jitter`` x compute x E[max of K standard normals]; DDP's hooks and bucket
+  bookkeeping add ``ddp_overhead_seconds``.
+
+      step(K) = compute x (1 + straggler(K)) + ddp_overhead + exposed        (K = 1: step = compute)
+
+The scaling efficiency is throughput(K) / (K x throughput(1)) at the same per-GPU batch, i.e.
+``compute_seconds_per_gpu / step_seconds``: 1.0 is perfect linear scaling.
+
+Constants are in :class:`DataParallelParams`, with their sources; bench/accuracy_multigpu.py checks them
+against published weak-scaling measurements (bench/README.md, "Multi-GPU scaling").
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from statistics import NormalDist
+from typing import Literal
+
+from advisor.errors import PredictionError
+from advisor.schemas import GpuSpec
+
+Link = Literal["nvlink", "pcie", "network"]
+
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class DataParallelParams:
+    """Constants of the data-parallel model. Defaults and where they come from:
+
+    * ``bucket_bytes``: DDP's ``bucket_cap_mb=25`` (MiB), the PyTorch default.
+    * ``bus_efficiency_*``: the fraction of the link's unidirectional bandwidth a large NCCL ring
+      all-reduce reaches as "bus bandwidth" (nccl-tests' busbw): ~230 of 300 GB/s on 8x A100 NVLink and
+      ~130 of 150 GB/s on 8x V100 NVLink (0.8); PCIe P2P reaches ~11-12 of 16 GB/s (Gen3) and ~22-24 of
+      32 GB/s (Gen4), less across PCIe switches (0.7); a NIC ~0.8 of its line rate.
+    * ``host_staging_factor``: GPUs without PCIe peer-to-peer (GeForce/consumer cards; cloud VMs with
+      pass-through GPUs) go through host memory (NCCL's SHM transport): every chunk is copied GPU->host
+      and host->GPU by the copy engines, sharing host memory and the CPU's PCIe root. That at least
+      halves the bandwidth; 0.3 is what the no-P2P reference rows (RTX 2080 Ti, 3080, 3090, GTX 1080 Ti,
+      Quadro RTX 6000 cloud VMs) fit best (0.5 leaves their p90 error ~40% higher): ~6.7 GB/s on PCIe
+      Gen4 (32 x 0.7 x 0.3), ~3.4 GB/s on Gen3.
+    * ``hop_latency_seconds``: per ring step per NCCL call inside a machine (~5 us);
+      ``network_hop_latency_seconds``: the same across machines (~20 us, TCP/EFA/InfiniBand mixed).
+    * ``backward_fraction``: backward is ~2/3 of forward + backward compute (2x the forward FLOPs).
+    * ``overlap_fraction``: share of the backward during which buckets can be reduced (the first bucket
+      is ready only after the last layers' backward, and the optimizer waits for the last): 0.8.
+    * ``overlap_interference``: hidden communication still costs this share of its time: NCCL kernels
+      take SMs and memory bandwidth from the backward kernels, and host-staged copies share the PCIe
+      links with the step's own traffic. 0.5, fitted on the reference rows (0.35-0.7 fit about as well).
+    * ``straggler_jitter``: relative spread (sigma / mean) of one GPU's step time; the synchronised step
+      waits for the slowest of K, E[max of K normals] x sigma (K=2: 0.56 sigma, 4: 1.03, 8: 1.42).
+      0.03, fitted on the reference rows (it also absorbs per-GPU slowdowns of dense 8-GPU boxes:
+      thermals, shared host CPU).
+    * ``ddp_overhead_seconds``: fixed per-step cost of DDP beyond communication (autograd hooks, bucket
+      bookkeeping, the extra synchronisation): 2 ms.
+    * ``default_network_bandwidth_gbs``: when nodes > 1 and no network bandwidth is given: 100 Gbit/s
+      Ethernet = 12.5 GB/s per node, a common cloud figure (p4d/p5 have 400-3200 Gbit/s EFA: pass it).
+    * ``gradient_bucket_min_seconds``: a floor on the last bucket's exposed time (NCCL launch + sync).
+    * ``fallback_pcie_bandwidth_gbs``: the link assumed for a spec without one: PCIe Gen3 x16, 16 GB/s.
+    """
+
+    bucket_bytes: float = 25 * MIB
+    bus_efficiency_nvlink: float = 0.80
+    bus_efficiency_pcie: float = 0.70
+    bus_efficiency_network: float = 0.80
+    host_staging_factor: float = 0.3
+    hop_latency_seconds: float = 5e-6
+    network_hop_latency_seconds: float = 20e-6
+    backward_fraction: float = 2.0 / 3.0
+    overlap_fraction: float = 0.8
+    overlap_interference: float = 0.5
+    straggler_jitter: float = 0.03
+    ddp_overhead_seconds: float = 0.002
+    default_network_bandwidth_gbs: float = 12.5
+    gradient_bucket_min_seconds: float = 50e-6
+    fallback_pcie_bandwidth_gbs: float = 16.0
+
+    def with_(self, **changes) -> DataParallelParams:
+        return replace(self, **changes)
+
+
+DEFAULT_PARAMS = DataParallelParams()
+
+
+@dataclass(frozen=True)
+class DataParallelStep:
+    """One data-parallel training step on K GPUs. Seconds are per step (every GPU runs in lockstep)."""
+
+    gpu_count: int
+    nodes: int
+    step_seconds: float  # compute + straggler + DDP overhead + exposed communication
+    compute_seconds: float  # per-GPU compute at the per-GPU batch (the K = 1 step time)
+    allreduce_seconds: float  # the whole gradient all-reduce if nothing overlapped it
+    exposed_comm_seconds: float  # communication (and its interference) the step actually waits for
+    sync_overhead_seconds: float  # straggler wait + DDP's fixed per-step cost
+    scaling_efficiency: float  # throughput(K) / (K x throughput(1)) at the same per-GPU batch
+    link: Link | None  # the ring's bottleneck link; None for one GPU
+    bandwidth_gbs: float | None  # the bottleneck link's unidirectional bandwidth, GB/s
+    effective_bandwidth_gbs: float | None  # after bus efficiency and host staging, GB/s
+    buckets: int
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def speedup(self) -> float:
+        """Throughput relative to one GPU at the same per-GPU batch: K x efficiency."""
+        return self.gpu_count * self.scaling_efficiency
+
+
+# GeForce cards (xx50..xx90 numbering, GTX) have PCIe peer-to-peer disabled in the driver; professional
+# (RTX A6000, Quadro RTX 8000, RTX 6000 Ada, ...) and datacenter cards have it.
+_CONSUMER = re.compile(r"(?:\b|_|-)(?:rtx|gtx)[\s_-]?\d\d[5-9]0(?:\b|[\s_-]|ti|s)|titan", re.IGNORECASE)
+
+
+def has_pcie_p2p(spec: GpuSpec) -> bool:
+    """Whether GPUs of this model talk over PCIe directly (True) or through host memory (False).
+
+    Inferred from the name: GeForce/consumer cards (RTX 3090, RTX 4090, RTX 2080 Ti, GTX 1080 Ti, Titan)
+    have P2P disabled; everything else (datacenter, RTX A-series, Quadro) is assumed to have it. Cloud VMs
+    often disable P2P even on datacenter cards: pass ``pcie_p2p=False`` to ``data_parallel`` for those.
+    """
+    names = [spec.name, *spec.aliases]
+    return not any(_CONSUMER.search(f" {n} ") for n in names)
+
+
+@lru_cache(maxsize=256)
+def expected_max_standard_normal(k: int) -> float:
+    """E[max of k independent standard normals]: integral of x k phi(x) Phi(x)^(k-1), numerically."""
+    if k <= 1:
+        return 0.0
+    nd = NormalDist()
+    steps, lo, hi = 4000, -8.0, 8.0
+    h = (hi - lo) / steps
+    total = 0.0
+    for i in range(steps + 1):
+        x = lo + i * h
+        w = 0.5 if i in (0, steps) else 1.0
+        total += w * x * k * nd.pdf(x) * nd.cdf(x) ** (k - 1)
+    return total * h
+
+
+def ring_allreduce_seconds(gradient_bytes: float, gpu_count: int, bandwidth_gbs: float, *,
+                           hop_latency_seconds: float = 0.0, buckets: int = 1) -> float:
+    """Ring all-reduce time: 2(K-1)/K x bytes / bandwidth + 2(K-1) x latency x buckets.
+
+    ``bandwidth_gbs`` is the effective (bus) bandwidth in GB/s (1e9 bytes/s). K = 1 costs nothing.
+    """
+    if gpu_count <= 1 or gradient_bytes <= 0:
+        return 0.0
+    if bandwidth_gbs <= 0:
+        raise PredictionError(f"The all-reduce bandwidth must be positive, got {bandwidth_gbs} GB/s.")
+    k = gpu_count
+    volume = 2.0 * (k - 1) / k * gradient_bytes
+    return volume / (bandwidth_gbs * 1e9) + 2 * (k - 1) * hop_latency_seconds * max(1, buckets)
+
+
+def _intra_link(spec: GpuSpec, params: DataParallelParams,
+                pcie_p2p: bool | None) -> tuple[Link, float, float, list[str]]:
+    """(link, raw unidirectional GB/s, effective GB/s, notes) for GPUs inside one machine."""
+    notes: list[str] = []
+    link_kind = (spec.intra_node_link or "").strip().lower()
+    bandwidth = spec.intra_node_bandwidth_gbs
+    if link_kind not in ("nvlink", "pcie"):
+        link_kind = "pcie"
+        notes.append(f"{spec.name}: no intra-node link in its spec; assumed PCIe.")
+    if not bandwidth or bandwidth <= 0:
+        bandwidth = params.fallback_pcie_bandwidth_gbs
+        link_kind = "pcie"
+        notes.append(f"{spec.name}: no link bandwidth in its spec; assumed PCIe Gen3 x16 "
+                     f"({bandwidth:g} GB/s per direction).")
+    if link_kind == "nvlink":
+        return "nvlink", bandwidth, bandwidth * params.bus_efficiency_nvlink, notes
+    effective = bandwidth * params.bus_efficiency_pcie
+    p2p = has_pcie_p2p(spec) if pcie_p2p is None else pcie_p2p
+    if not p2p:
+        effective *= params.host_staging_factor
+        notes.append(f"{spec.name} over PCIe without peer-to-peer: gradients go through host memory "
+                     f"(x{params.host_staging_factor:g} bandwidth).")
+    return "pcie", bandwidth, effective, notes
+
+
+def data_parallel(compute_seconds_per_gpu: float, gradient_bytes: float, gpu_count: int, spec: GpuSpec, *,
+                  nodes: int = 1, inter_node_bandwidth_gbs: float | None = None,
+                  params: DataParallelParams | None = None,
+                  pcie_p2p: bool | None = None) -> DataParallelStep:
+    """One DDP step on ``gpu_count`` GPUs of ``spec`` (in total, over ``nodes`` machines).
+
+    ``compute_seconds_per_gpu``: one GPU's forward + backward + optimizer time at the per-GPU batch
+    (global batch / K). ``gradient_bytes``: bytes all-reduced per step (fp32 gradients are 4 bytes per
+    trainable parameter; native AMP autocast keeps them fp32). ``inter_node_bandwidth_gbs``: each node's
+    network bandwidth, unidirectional, all NICs together, GB/s (default: params'
+    ``default_network_bandwidth_gbs``). ``pcie_p2p``: override the peer-to-peer guess of
+    :func:`has_pcie_p2p` (e.g. False for a cloud VM).
+    """
+    p = params or DEFAULT_PARAMS
+    if gpu_count < 1:
+        raise PredictionError(f"The GPU count must be at least 1, got {gpu_count}.",
+                              hint="Fix: pass --gpus 1 or more.")
+    if nodes < 1 or nodes > gpu_count or gpu_count % nodes:
+        raise PredictionError(f"{gpu_count} GPUs cannot be split evenly over {nodes} nodes.",
+                              hint="Fix: use a GPU count that is a multiple of the node count.")
+    if not math.isfinite(compute_seconds_per_gpu) or compute_seconds_per_gpu <= 0:
+        raise PredictionError(f"The per-GPU compute time must be positive, got {compute_seconds_per_gpu}.")
+    if gradient_bytes < 0:
+        raise PredictionError(f"The gradient size cannot be negative, got {gradient_bytes} bytes.")
+
+    compute = float(compute_seconds_per_gpu)
+    k = int(gpu_count)
+    if k == 1:
+        return DataParallelStep(gpu_count=1, nodes=1, step_seconds=compute, compute_seconds=compute,
+                                allreduce_seconds=0.0, exposed_comm_seconds=0.0, sync_overhead_seconds=0.0,
+                                scaling_efficiency=1.0, link=None, bandwidth_gbs=None,
+                                effective_bandwidth_gbs=None, buckets=0,
+                                notes=["One GPU: no gradient communication."])
+
+    link, raw_bw, eff_bw, notes = _intra_link(spec, p, pcie_p2p)
+    hop_latency = p.hop_latency_seconds
+    if nodes > 1:
+        net = inter_node_bandwidth_gbs
+        if net is None:
+            net = p.default_network_bandwidth_gbs
+            notes.append(f"No network bandwidth given for {nodes} nodes: assumed {net:g} GB/s per node "
+                         f"({net * 8:g} Gbit/s).")
+        if net <= 0:
+            raise PredictionError(f"The network bandwidth must be positive, got {net} GB/s.")
+        net_eff = net * p.bus_efficiency_network
+        # A ring over nodes crosses the network; NCCL runs one ring per NIC, so the node's total NIC
+        # bandwidth is the ring's bus bandwidth when it is the slowest link.
+        if net_eff < eff_bw:
+            link, raw_bw, eff_bw = "network", net, net_eff
+        hop_latency = p.network_hop_latency_seconds
+
+    buckets = max(1, math.ceil(gradient_bytes / p.bucket_bytes)) if gradient_bytes > 0 else 0
+    allreduce = ring_allreduce_seconds(gradient_bytes, k, eff_bw, hop_latency_seconds=hop_latency,
+                                       buckets=buckets)
+    last_bytes = min(gradient_bytes, p.bucket_bytes)
+    last = ring_allreduce_seconds(last_bytes, k, eff_bw, hop_latency_seconds=hop_latency, buckets=1)
+    if gradient_bytes > 0:
+        last = max(last, p.gradient_bucket_min_seconds)
+    rest = max(0.0, allreduce - last)
+    window = p.overlap_fraction * p.backward_fraction * compute
+    hidden = min(rest, window)
+    exposed = last + (rest - hidden) + p.overlap_interference * hidden
+
+    straggler = p.straggler_jitter * expected_max_standard_normal(k) * compute
+    sync = straggler + p.ddp_overhead_seconds
+    step = compute + sync + exposed
+    efficiency = compute / step
+    if rest > window:
+        notes.append(f"Communication-bound: the all-reduce ({allreduce:.3g} s over {link}) outlasts the "
+                     f"backward pass it overlaps ({window:.3g} s).")
+    return DataParallelStep(gpu_count=k, nodes=nodes, step_seconds=step, compute_seconds=compute,
+                            allreduce_seconds=allreduce, exposed_comm_seconds=exposed,
+                            sync_overhead_seconds=sync, scaling_efficiency=efficiency, link=link,
+                            bandwidth_gbs=raw_bw, effective_bandwidth_gbs=eff_bw, buckets=buckets,
+                            notes=notes)

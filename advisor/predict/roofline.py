@@ -1,0 +1,276 @@
+"""Cross-device step time from a shape-level analysis and datasheet specs (method "scaled").
+
+``predict_step(analysis, spec, batch_size, precision, calibration)`` prices every operator of the analysed
+training step on a GPU with a roofline:
+
+    t_op = max(t_compute, bytes / (memory_bandwidth x memory_eff)) + t_layout + kernel_latency
+    t_compute = flops / (peak(kind, precision) x compute_eff)                       (tensor / CUDA cores)
+              + flops x element_bytes / operand_flops_per_element
+                x (1 / memory_bandwidth + 1 / (fp32_flops x ON_CHIP_BYTES_PER_FP32_FLOP))   (operand staging)
+
+summed over the step's operators (FLOPs and bytes extrapolated linearly to ``batch_size`` from the two
+analysed batch sizes), then
+
+    step = max(sum of t_op, kernels x host_seconds_per_op) + step_overhead
+
+The staging term is a two-level roofline for matmuls and convolutions: every operand element a tile
+brings in serves ``operand_flops_per_element`` FLOPs, and it passes DRAM/L2 (memory bandwidth) and the SMs'
+on-chip path (SM count x clock, measured by the FP32 rate). It is why GPUs whose tensor peak outgrew their
+memory system (A100, H100) reach a smaller fraction of peak than a GeForce card. ``t_layout`` is
+``conv_layout_passes`` extra passes over a tensor-core convolution's data: cuDNN transposes PyTorch's default
+NCHW tensors to NHWC and back around its TF32/FP16 kernels.
+
+The per-kernel latency makes the effective efficiency size-dependent: a kernel of W FLOPs that would take
+W / (P e) runs at e x W / (W + P e latency), so small matrix multiplies and convolutions are far from peak and
+large ones approach ``compute_eff``. The host term is eager PyTorch's CPU cost per operator: a small model
+whose kernels are shorter than the CPU needs to launch them runs at the CPU's pace. The optimizer is
+counted as CUDA PyTorch runs it, ``foreach`` kernels over many tensors per launch, not the per-tensor ops
+the CPU trace shows. The efficiencies and overheads are global constants fitted on published benchmarks
+(:mod:`advisor.predict.calibration`, ``profiles/calibration.json``).
+
+Precision semantics (``--precision``; the JSON says which one was assumed):
+
+- ``fp32`` (default) = plain PyTorch defaults: matmuls in full FP32 (``torch.backends.cuda.matmul.
+  allow_tf32`` is False), convolutions in TF32 on Ampere and newer (``torch.backends.cudnn.allow_tf32`` is
+  True), so an Ampere+ GPU's convolutions run at its TF32 tensor rate.
+- ``tf32`` = TF32 for matmuls and convolutions, as NVIDIA's NGC containers set it (and what published
+  "FP32" numbers on Ampere usually ran). On a GPU without TF32 (pre-Ampere) it is plain FP32.
+- ``bf16`` / ``fp16`` = ``torch.autocast`` mixed precision: matmuls, convolutions and attention at the
+  FP16/BF16 tensor rate with 2-byte operands; what autocast keeps in fp32 (norms, softmax outputs, losses,
+  the optimizer's master weights) keeps fp32 bytes (the analysis accounts bytes with CUDA autocast's
+  rules). ``bf16`` on a GPU without bfloat16 (T4, V100, Turing) is an error: use ``fp16``.
+
+"TF32-capable" means Ampere or newer, read from the spec sheet's ``bf16_supported`` (bfloat16 and TF32
+arrived together with Ampere). A figure the spec sheet lacks is never invented: ``require_scalable``
+raises, and so does a TF32 convolution/matmul on an Ampere+ GPU whose sheet has no TF32 figure.
+
+A CPU probe is no basis for a GPU's time (different memory system, no tensor cores, different kernels):
+GPUs not at hand are predicted from the analysis and the specs. Where a probe of a real GPU exists,
+``scale_from_probe`` scales its measured time by the ratio of the two GPUs' predicted times (Habitat's idea):
+the workload-specific part of the error cancels.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from advisor.errors import PredictionError
+from advisor.predict.analysis import at_batch
+from advisor.predict.calibration import Calibration
+from advisor.schemas import Analysis, GpuSpec
+
+HALF_DTYPES = ("float16", "bfloat16")
+TENSOR_KINDS = ("matmul", "conv")
+PRECISIONS = ("fp32", "tf32", "bf16", "fp16")
+# Bytes of a step's non-matmul/conv operators at 16-bit vs fp32 (mixed), used only when an analysis made at
+# one precision is priced at another: between a CNN's ~0.5 (all activations 16-bit) and a transformer's
+# ~0.8 (norms, softmax and residuals stay fp32 under autocast).
+_OTHER_BYTES_HALF_OVER_FP32 = 0.65
+# The SMs' on-chip operand path (L2 -> shared memory -> tensor cores), in bytes per second per FP32 FLOP/s:
+# it grows with SM count x clock, which the FP32 rate measures. Fitted as a second, separate reuse factor
+# this level came out with the same reuse as the DRAM one at this scale, so one factor serves both.
+ON_CHIP_BYTES_PER_FP32_FLOP = 1.0 / 16.0
+
+
+@dataclass(frozen=True)
+class StepPrediction:
+    """Predicted compute time of one training step on one GPU at one per-GPU batch size."""
+
+    seconds: float  # the whole step: max(GPU time, host time) + step overhead
+    compute_bound_seconds: float  # time of the operators limited by FLOPs (incl. their latency)
+    memory_bound_seconds: float  # time of the operators limited by memory traffic (incl. their latency)
+    overhead_seconds: float  # step overhead + host time beyond the GPU's
+    per_kind: dict[str, float]  # seconds per operator kind (matmul, conv, norm, ..., optimizer)
+    gpu: str
+    batch_size: int
+    precision: str
+    kernels: int = 0  # kernel launches per step
+    flops: float = 0.0  # matmul/conv/attention FLOPs of the step
+    bytes: float = 0.0  # bytes moved by the step
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def samples_per_second(self) -> float:
+        return self.batch_size / self.seconds if self.seconds > 0 else 0.0
+
+
+def tf32_capable(spec: GpuSpec) -> bool:
+    """Ampere or newer (TF32 tensor cores); the spec sheet's bf16 flag marks the same generations."""
+    return bool(spec.bf16_supported)
+
+
+def analysis_precision(analysis: Analysis) -> str:
+    """"half" when the analysis' matmuls/convolutions are 16-bit (an autocast analysis), else "fp32"."""
+    for r in analysis.ops:
+        if r.kind in TENSOR_KINDS and r.dtype in HALF_DTYPES:
+            return "half"
+    return "fp32"
+
+
+def check_scalable(spec: GpuSpec, precision: str) -> None:
+    """PredictionError unless the spec sheet has what predicting ``precision`` on ``spec`` needs."""
+    from advisor.hardware.specs import require_scalable
+
+    if precision not in PRECISIONS:
+        raise PredictionError(f"unknown precision {precision!r}.",
+                              hint=f"Fix: use one of {', '.join(PRECISIONS)}.")
+    if precision == "bf16" and not spec.bf16_supported:
+        raise PredictionError(f"{spec.name} has no bfloat16 support (it predates Ampere).",
+                              hint="Fix: use --precision fp16 (or fp32) for this GPU.")
+    # tf32 on a GPU without TF32 runs as plain fp32: that is what its sheet must have.
+    needed = "fp32" if precision == "tf32" and not tf32_capable(spec) else precision
+    require_scalable(spec, needed)
+    if spec.fp32_tflops is None:
+        require_scalable(spec, "fp32")
+
+
+def _rate(spec: GpuSpec, kind: str, dtype: str, precision: str) -> tuple[float, str]:
+    """(peak FLOP/s, efficiency class) of a matmul/conv op: class is "fp32", "tf32" or "half"."""
+    if dtype in HALF_DTYPES:
+        if spec.fp16_bf16_tflops is None:
+            raise PredictionError(f"cannot predict {spec.name} in 16-bit: profiles/gpus.csv has no FP16/BF16 "
+                                  "tensor figure for it.",
+                                  hint="Fix: add the datasheet figure with its source, or use --precision fp32.")
+        return spec.fp16_bf16_tflops * 1e12, "half"
+    use_tf32 = tf32_capable(spec) and (precision == "tf32" or kind == "conv")
+    if use_tf32:
+        if spec.tf32_tflops is None:
+            raise PredictionError(
+                f"cannot predict {spec.name}: it runs {'convolutions' if kind == 'conv' else 'matmuls'} in TF32 "
+                f"at --precision {precision}, and profiles/gpus.csv has no TF32 figure for it.",
+                hint="Fix: add the datasheet TF32 (dense) figure with its source to profiles/gpus.csv"
+                + (", or use --precision fp32 (matmuls in full FP32)" if kind == "matmul" else "") + ".")
+        return spec.tf32_tflops * 1e12, "tf32"
+    if spec.fp32_tflops is None:
+        raise PredictionError(f"cannot predict {spec.name}: profiles/gpus.csv has no FP32 figure for it.",
+                              hint="Fix: add the datasheet figure with its source to profiles/gpus.csv.")
+    return spec.fp32_tflops * 1e12, "fp32"
+
+
+def predict_step(analysis: Analysis | None, spec: GpuSpec, batch_size: int, precision: str,
+                 calibration: Calibration) -> StepPrediction:
+    """Per-GPU compute time of one training step at per-GPU ``batch_size`` (see the module docstring)."""
+    if analysis is None:
+        raise PredictionError(
+            f"cannot predict {spec.name}: the profile has no analysis of the model (FLOPs and bytes per "
+            "operator), which predictions for GPUs not at hand are made from.",
+            hint="Fix: give the workload file instead of --profile, or re-create the profile with "
+            "`advisor profile WORKLOAD -o profile.json` (it analyses the model unless told not to).")
+    if batch_size is None or batch_size <= 0:
+        raise PredictionError(f"batch size must be positive, got {batch_size!r}.",
+                              hint="Fix: pass --batch-size N with N >= 1.")
+    check_scalable(spec, precision)
+    cal = calibration
+    notes: list[str] = []
+    want_half = precision in ("bf16", "fp16")
+    have_half = analysis_precision(analysis) == "half"
+    tensor_scale, other_scale, retype = 1.0, 1.0, None
+    if want_half and not have_half:
+        tensor_scale, other_scale, retype = 0.5, _OTHER_BYTES_HALF_OVER_FP32, "float16"
+        notes.append("the analysis was made in fp32: 16-bit bytes are approximated (re-analyse at "
+                     f"--precision {precision} for accuracy)")
+    elif have_half and not want_half:
+        tensor_scale, other_scale, retype = 2.0, 1.0 / _OTHER_BYTES_HALF_OVER_FP32, "float32"
+        notes.append(f"the analysis was made in 16-bit: {precision} bytes are approximated (re-analyse at "
+                     f"--precision {precision} for accuracy)")
+
+    raw_bandwidth = spec.memory_bandwidth_gbs * 1e9
+    bandwidth = raw_bandwidth * cal.memory_efficiency
+    staging_seconds_per_byte = 1.0 / raw_bandwidth + 1.0 / (spec.fp32_tflops * 1e12 * ON_CHIP_BYTES_PER_FP32_FLOP)
+    latency = cal.kernel_latency_seconds
+    per_kind: dict[str, float] = {}
+    compute_bound = memory_bound = 0.0
+    kernels = 0.0
+    total_flops = total_bytes = 0.0
+    classes_used: set[str] = set()
+    optimizer_calls: dict[str, int] = {}
+    for r in analysis.ops:
+        flops = at_batch(r.flops, analysis.batch_sizes, batch_size)
+        nbytes = at_batch(r.bytes, analysis.batch_sizes, batch_size)
+        dtype = r.dtype
+        if retype is not None and r.phase != "optimizer":
+            if r.kind in TENSOR_KINDS:
+                nbytes *= tensor_scale
+                dtype = retype
+            else:
+                nbytes *= other_scale
+        t_mem = nbytes / bandwidth
+        t_comp = 0.0
+        layout = 0.0
+        if flops > 0 and r.kind in TENSOR_KINDS:
+            peak, cls = _rate(spec, r.kind, dtype, precision)
+            classes_used.add(cls)
+            # Tensor/CUDA-core time, plus staging the operands: every element a tile brings in serves
+            # ~operand_flops_per_element FLOPs, and it passes two levels in turn, DRAM/L2 (memory bandwidth)
+            # and the SMs' on-chip path (proportional to their FP32 rate, ON_CHIP_BYTES_PER_FP32_FLOP).
+            esize = 2.0 if dtype in HALF_DTYPES else 4.0
+            t_comp = (flops / (peak * cal.compute_eff(r.kind, cls))
+                      + flops * esize / cal.operand_flops_per_element * staging_seconds_per_byte)
+            if r.kind == "conv" and cls != "fp32":
+                # Tensor-core convolutions on PyTorch's default NCHW layout: cuDNN transposes the
+                # operands to NHWC and back, extra passes over the convolution's data.
+                layout = cal.conv_layout_passes * nbytes / bandwidth
+        elif flops > 0:
+            t_comp = flops / (spec.fp32_tflops * 1e12 * cal.compute_eff("matmul", "fp32"))
+        if r.phase == "optimizer":
+            optimizer_calls[r.op] = optimizer_calls.get(r.op, 0) + r.count
+            t = max(t_comp, t_mem)  # launches are added per foreach kernel below
+        else:
+            kernels += r.count
+            t = max(t_comp, t_mem) + layout + latency
+        t *= r.count
+        if t_comp > t_mem:
+            compute_bound += t
+        else:
+            memory_bound += t
+        per_kind[r.kind] = per_kind.get(r.kind, 0.0) + t
+        total_flops += r.count * flops
+        total_bytes += r.count * nbytes
+    # CUDA PyTorch's optimizers run foreach kernels: one launch covers many tensors.
+    opt_launches = sum(math.ceil(n / cal.optimizer_tensors_per_launch) for n in optimizer_calls.values())
+    if opt_launches:
+        per_kind["optimizer"] = per_kind.get("optimizer", 0.0) + opt_launches * latency
+        memory_bound += opt_launches * latency
+        kernels += opt_launches
+    gpu_seconds = compute_bound + memory_bound
+    host_seconds = kernels * cal.host_seconds_per_op
+    if host_seconds > gpu_seconds:
+        notes.append(f"host-bound: launching {int(kernels)} kernels takes longer than running them")
+    seconds = max(gpu_seconds, host_seconds) + cal.step_overhead_seconds
+    overhead = seconds - gpu_seconds
+    if "tf32" in classes_used and precision == "fp32":
+        notes.append("fp32: convolutions use TF32 on this GPU (PyTorch's default); matmuls run in full FP32")
+    return StepPrediction(
+        seconds=seconds, compute_bound_seconds=compute_bound, memory_bound_seconds=memory_bound,
+        overhead_seconds=overhead, per_kind=per_kind, gpu=spec.name, batch_size=int(batch_size),
+        precision=precision, kernels=int(kernels), flops=total_flops, bytes=total_bytes, notes=notes)
+
+
+def scale_from_probe(analysis: Analysis | None, measured_step_seconds: float, measured_spec: GpuSpec,
+                     measured_batch: int, target_spec: GpuSpec, target_batch: int, precision: str,
+                     calibration: Calibration) -> StepPrediction:
+    """A GPU's step time from a measured step on another GPU (same workload and precision).
+
+    measured x predicted(target) / predicted(source): the roofline's workload-specific error (kernels it
+    does not know, fusion, host overheads) is shared by both GPUs and cancels in the ratio; only the
+    difference between the two GPUs is modelled. The batch may differ (per-GPU batch on the target).
+    """
+    if measured_step_seconds is None or not measured_step_seconds > 0:
+        raise PredictionError(f"the measured step time must be positive, got {measured_step_seconds!r}.",
+                              hint="Fix: probe the workload again on the source GPU (advisor profile).")
+    source = predict_step(analysis, measured_spec, measured_batch, precision, calibration)
+    target = predict_step(analysis, target_spec, target_batch, precision, calibration)
+    factor = measured_step_seconds / source.seconds
+    notes = list(target.notes)
+    notes.append(f"scaled from a {measured_step_seconds * 1e3:.1f} ms step measured on {measured_spec.name} at "
+                 f"batch {measured_batch} (the analysis predicted {source.seconds * 1e3:.1f} ms there: "
+                 f"x{factor:.2f} applied)")
+    return StepPrediction(
+        seconds=target.seconds * factor,
+        compute_bound_seconds=target.compute_bound_seconds * factor,
+        memory_bound_seconds=target.memory_bound_seconds * factor,
+        overhead_seconds=target.overhead_seconds * factor,
+        per_kind={k: v * factor for k, v in target.per_kind.items()},
+        gpu=target.gpu, batch_size=target.batch_size, precision=precision, kernels=target.kernels,
+        flops=target.flops, bytes=target.bytes, notes=notes)

@@ -1,0 +1,595 @@
+"""Timed training steps of a workload on one device: the batch-size ladder, warm-up, the stopping rule,
+memory, out-of-memory, NVML sampling and CPU thread scaling.
+
+Runs inside the probe's child process (``advisor.probe.child``); it executes user code and imports torch.
+
+One step is exactly what training does: ``make_batch`` + copy to the device (timed apart, as
+``batch_seconds``) and forward + loss + backward + optimizer step (``compute_seconds``), with
+``torch.cuda.synchronize()`` around each part on a GPU so that the clock sees the device's work.
+
+The ladder: the user's batch size B and 2-3 smaller points (B/8, B/4, B/2) so that step time can be fitted
+as a line in the batch size. Measured in the order smallest, B, then the ones between: the smallest is cheap
+and prices a step; B is the point a prediction leans on, so it comes second, with the largest share of the
+time budget and the most samples; a point between is skipped when its steps (priced by interpolating
+between the two measured ones) would not fit what is left of the budget. Each point: warm-up steps
+(excluded; at least 2, and until the step time stops falling), then timed steps until the median is known to
+``TARGET_RSE`` (relative standard error) or the point's share of the budget is spent. An out-of-memory error
+at a batch size is that device's limit: recorded (``Measurement.oom``, ``DeviceProfile.oom_batch_size``),
+the memory freed, and no larger size is tried; when even the smallest size runs out of memory, the
+automatic ladder halves it until one fits.
+
+Start-up (``DeviceProfile.startup_seconds``): what a real job pays once before its steady steps: the model
+build and move to the device, or the process's cold first build + step (lazy imports, the first optimizer
+step; timed by the workload check), whichever is larger, plus the first step's excess over a steady one.
+
+Precision: "fp32" runs PyTorch's defaults (matmuls in fp32; cuDNN convolutions may use TF32, as a plain
+training script does); "tf32" allows TF32 for matmuls and convolutions; "bf16"/"fp16" run forward and loss
+under ``torch.autocast`` (fp16 without a ``GradScaler``: the scaler's few elementwise ops per step are not
+timed).
+
+Peak memory: on a GPU, ``torch.cuda.max_memory_allocated`` over the timed steps at that batch size
+(everything the caching allocator handed out: weights, gradients, optimizer state, activations). On a CPU it
+is rough: the growth of the process's resident memory during the timed steps at that batch size over what it
+held just before them (after the warm-up, with freed heap memory handed back to the OS through glibc's
+``malloc_trim``; Linux: the kernel's peak-RSS counter, reset per batch size; elsewhere RSS read after each
+step). So on a CPU it counts the batch, activations and gradients, not the weights or optimizer state.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import ctypes
+import ctypes.util
+import functools
+import gc
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from advisor.errors import HardwareError, WorkloadError
+from advisor.probe import stats
+from advisor.probe.sampler import NvmlSampler
+from advisor.schemas import DeviceProfile, Measurement, ThreadPoint
+from advisor.workload import Workload, move_to, split_batch, train_step
+
+TARGET_RSE = 0.015  # stop sampling a batch size once its median is known to 1.5%
+MIN_SAMPLES = 5  # timed steps at a ladder point ...
+MIN_SAMPLES_TARGET = 8  # ... and at the user's batch size
+MIN_USEFUL_SAMPLES = 3  # a point between is skipped when not even this many would fit the budget
+MIN_SECONDS = 0.2  # timed wall at a ladder point (noise on a busy machine averages out) ...
+MIN_SECONDS_TARGET = 0.6  # ... and at the user's batch size; both capped by the point's share of the budget
+MAX_SAMPLES = 400
+MIN_WARMUP = 2
+MAX_WARMUP = 12
+STABLE = 0.85  # warm-up ends when a step is no faster than STABLE x the one before
+THREAD_SCALING_SECONDS = 1.5  # at most, for the 1-thread vs all-threads comparison
+_GIB = 1024**3
+
+Report = Callable[[float, str], None]
+
+
+@dataclass
+class ProbeOptions:
+    batch_size: int  # the user's batch size: the top of the automatic ladder
+    batch_sizes: list[int] | None = None  # an explicit ladder instead
+    budget_seconds: float = 60.0  # for this device
+    precision: str = "fp32"
+    threads: int | None = None  # CPU threads (torch.set_num_threads); None = as is
+    thread_scaling: bool = True
+    # Wall time of the process's first build + step (the workload check: lazy imports, first optimizer
+    # step), which a real job in a fresh process pays too; part of startup_seconds.
+    cold_start_seconds: float = 0.0
+
+
+def auto_ladder(batch_size: int) -> list[int]:
+    """B/8, B/4, B/2, B (at least 1, no repeats, ascending): always ends at B itself."""
+    return sorted({max(1, batch_size // d) for d in (8, 4, 2, 1)})
+
+
+def is_oom(exc: BaseException) -> bool:
+    """An out-of-memory error from torch (CUDA or CPU allocator) or Python."""
+    import torch
+
+    oom_types = tuple(t for t in (getattr(torch, "OutOfMemoryError", None),
+                                  getattr(torch.cuda, "OutOfMemoryError", None)) if isinstance(t, type))
+    if isinstance(exc, MemoryError) or (oom_types and isinstance(exc, oom_types)):
+        return True
+    if isinstance(exc, RuntimeError):
+        text = str(exc).lower()
+        return any(s in text for s in ("out of memory", "can't allocate memory", "cannot allocate memory",
+                                       "failed to allocate"))
+    return False
+
+
+class _OutOfMemory(Exception):
+    """Internal: a step ran out of memory (the original error is dropped so its frames free their tensors)."""
+
+
+# ------------------------------------------------------------------------------------------------ memory
+
+
+def _rss_bytes() -> int:
+    import psutil
+
+    return int(psutil.Process().memory_info().rss)
+
+
+def _reset_peak_rss() -> bool:
+    """Reset the kernel's peak-RSS counter (VmHWM) of this process; False where that is not possible."""
+    try:
+        with open("/proc/self/clear_refs", "w") as f:
+            f.write("5")
+        return True
+    except OSError:
+        return False
+
+
+@functools.lru_cache(maxsize=1)
+def _malloc_trim() -> Any:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc.malloc_trim  # glibc only
+    except (OSError, AttributeError):
+        return None
+
+
+def _trim_heap() -> None:
+    trim = _malloc_trim()
+    if trim is not None:
+        with contextlib.suppress(Exception):
+            trim(0)
+
+
+def _peak_rss_bytes() -> int | None:
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+class _CpuMemory:
+    """RSS growth during the steps at one batch size (see the module docstring: rough)."""
+
+    def __init__(self) -> None:
+        gc.collect(1)  # young garbage only: a full collection scans all of torch (~0.2 s)
+        _trim_heap()  # hand memory freed by earlier (larger) batches back, so it is not counted as free here
+        self.before = _rss_bytes()
+        self.kernel_peak = _reset_peak_rss()
+        self.seen = self.before
+
+    def after_step(self) -> None:
+        if not self.kernel_peak:
+            self.seen = max(self.seen, _rss_bytes())
+
+    def peak_gib(self) -> float:
+        peak = _peak_rss_bytes() if self.kernel_peak else None
+        peak = max(peak or 0, self.seen)
+        return max(0, peak - self.before) / _GIB
+
+
+class _CudaMemory:
+    def __init__(self, torch: Any, device: Any) -> None:
+        self._torch, self._device = torch, device
+        torch.cuda.reset_peak_memory_stats(device)
+
+    def after_step(self) -> None:
+        pass
+
+    def peak_gib(self) -> float:
+        return self._torch.cuda.max_memory_allocated(self._device) / _GIB
+
+
+# ------------------------------------------------------------------------------------------------- probe
+
+
+class DeviceProbe:
+    """The probe of one workload on one device. ``run()`` returns the ``DeviceProfile``."""
+
+    def __init__(self, workload: Workload, device: str, options: ProbeOptions, *,
+                 report: Report | None = None, nvml: Any = None, nvml_index: int | None = None) -> None:
+        import torch
+
+        self.torch = torch
+        self.workload = workload
+        self.options = options
+        self.device = torch.device(device)
+        self.device_name = device
+        self.is_cuda = self.device.type == "cuda"
+        self._report = report
+        self._nvml = nvml if self.is_cuda else None
+        self._nvml_index = nvml_index if self.is_cuda else None
+        self._autocast = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(options.precision)
+        self._last_report = 0.0
+        self._fraction = 0.0
+        self.model: Any = None
+        self.optimizer: Any = None
+
+    # ----------------------------------------------------------------------------------------- helpers
+
+    def sync(self) -> None:
+        if self.is_cuda:
+            self.torch.cuda.synchronize(self.device)
+
+    def report(self, fraction: float, message: str, *, force: bool = False) -> None:
+        self._fraction = max(self._fraction, min(1.0, fraction))
+        now = time.perf_counter()
+        if self._report is not None and (force or now - self._last_report >= 0.1):
+            self._last_report = now
+            self._report(self._fraction, message)
+
+    def _user_error(self, what: str, batch_size: int, exc: BaseException) -> WorkloadError:
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        return WorkloadError(
+            f"{self.workload.label}: on {self.device_name} at batch size {batch_size}, {what} raised "
+            f"{type(exc).__name__}: {text}",
+            hint="Fix: make the workload run at every batch size up to the one you train with "
+            "(the probe also runs smaller ones: B/8, B/4, B/2).")
+
+    def step(self, batch_size: int) -> tuple[float, float]:
+        """One training step: (batch seconds, compute seconds). Raises _OutOfMemory or WorkloadError."""
+        try:
+            return self._step(batch_size)
+        except Exception as exc:
+            if not is_oom(exc):
+                raise
+        # Out of memory. Freed only here, past the except block: the error's frames and their tensors are gone.
+        self._free_memory()
+        raise _OutOfMemory()
+
+    def _step(self, batch_size: int) -> tuple[float, float]:
+        t0 = time.perf_counter()
+        inputs, target = self._user_code("make_batch (or the copy to the device)", batch_size, self._batch,
+                                         batch_size)
+        t1 = time.perf_counter()
+        self._user_code("the training step", batch_size, self._train, inputs, target)
+        t2 = time.perf_counter()
+        return t1 - t0, t2 - t1
+
+    def _batch(self, batch_size: int) -> tuple[Any, Any]:
+        inputs, target = split_batch(self.workload, self.workload.make_batch(batch_size))
+        inputs, target = move_to(inputs, self.device), move_to(target, self.device)
+        self.sync()
+        return inputs, target
+
+    def _train(self, inputs: Any, target: Any) -> None:
+        train_step(self.workload, self.model, self.optimizer, inputs, target,
+                   autocast_dtype=self._autocast, device_type=self.device.type)
+        self.sync()
+
+    def _user_code(self, what: str, batch_size: int, fn: Callable, *args: Any) -> Any:
+        """``fn(*args)``; an error that is not out-of-memory becomes a WorkloadError naming the batch size."""
+        try:
+            return fn(*args)
+        except WorkloadError:
+            raise
+        except Exception as exc:
+            if is_oom(exc):
+                raise
+            raise self._user_error(what, batch_size, exc) from exc
+
+    def _free_memory(self) -> None:
+        with contextlib.suppress(Exception):
+            self.optimizer.zero_grad(set_to_none=True)
+        gc.collect()
+        if self.is_cuda:
+            with contextlib.suppress(Exception):
+                self.torch.cuda.empty_cache()
+
+    # ------------------------------------------------------------------------------------------ set-up
+
+    def _check_device(self) -> None:
+        torch = self.torch
+        if self.device.type == "cpu":
+            return
+        if self.device.type != "cuda":
+            raise HardwareError(f"cannot probe on {self.device_name!r}: only cpu and cuda:N are supported.",
+                                hint="Fix: use --device cpu or --device cuda:0.")
+        if not torch.cuda.is_available():
+            raise HardwareError(f"cannot probe on {self.device_name}: torch sees no CUDA GPU here "
+                                f"(torch {torch.__version__}, CUDA build: {torch.version.cuda or 'no'}).",
+                                hint="Fix: use --device cpu, or install a CUDA build of torch on a GPU machine.")
+        index = self.device.index or 0
+        if index >= torch.cuda.device_count():
+            raise HardwareError(f"cannot probe on {self.device_name}: only {torch.cuda.device_count()} "
+                                "CUDA device(s) are visible.",
+                                hint="Fix: use one of " + ", ".join(f"cuda:{i}" for i in
+                                                                     range(torch.cuda.device_count())) + ".")
+        self.device = torch.device("cuda", index)
+        torch.cuda.set_device(self.device)
+
+    def _build(self) -> None:
+        model = self.workload.build_model()
+        if model is self.workload.model:  # a module object the user passed: train a copy, fresh per device
+            model = copy.deepcopy(model)
+        self.model = model.to(self.device)
+        self.model.train()
+        self.optimizer = self.workload.build_optimizer(self.model.parameters())
+        self.sync()
+
+    def _precision_flags(self) -> tuple[bool, bool]:
+        torch = self.torch
+        saved = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+        if self.options.precision == "tf32":
+            torch.backends.cuda.matmul.allow_tf32 = True
+            torch.backends.cudnn.allow_tf32 = True
+        return saved
+
+    # --------------------------------------------------------------------------------------------- run
+
+    def run(self) -> DeviceProfile:
+        torch = self.torch
+        started = time.perf_counter()
+        self._check_device()
+        saved_threads = torch.get_num_threads()
+        if self.options.threads and self.device.type == "cpu":
+            torch.set_num_threads(int(self.options.threads))
+        saved_flags = self._precision_flags()
+        profile = self._describe()
+        try:
+            self.report(0.0, f"building the model on {self.device_name}", force=True)
+            try:
+                self._build()
+            except Exception as exc:
+                if not (is_oom(exc) or (exc.__cause__ is not None and is_oom(exc.__cause__))):
+                    raise
+                oom_at_build = True
+            else:
+                oom_at_build = False
+            build_seconds = time.perf_counter() - started
+            if oom_at_build:
+                self._free_memory()
+                profile.measurements.append(self._oom_measurement(1))
+                profile.oom_batch_size = 1
+            else:
+                self._ladder(profile, build_seconds)
+        finally:
+            torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved_flags
+            torch.set_num_threads(saved_threads)
+            self.model = self.optimizer = None
+            self._free_memory()
+        profile.probe_seconds = time.perf_counter() - started
+        self.report(1.0, f"{self.device_name} done", force=True)
+        return profile
+
+    def _describe(self) -> DeviceProfile:
+        torch = self.torch
+        if self.is_cuda:
+            props = torch.cuda.get_device_properties(self.device)
+            memory = props.total_memory / _GIB
+            return DeviceProfile(device=f"cuda:{self.device.index}", kind="gpu", name=props.name,
+                                 spec_name=_gpu_spec_name(props.name, memory), memory_gib=memory,
+                                 precision=self.options.precision)
+        name, memory = _cpu_facts()
+        return DeviceProfile(device="cpu", kind="cpu", name=name, memory_gib=memory,
+                             threads=torch.get_num_threads(), precision=self.options.precision)
+
+    def _oom_measurement(self, batch_size: int) -> Measurement:
+        return Measurement(device=self.device_name, batch_size=batch_size, threads=self._threads(),
+                           precision=self.options.precision, oom=True)
+
+    def _threads(self) -> int | None:
+        return None if self.is_cuda else self.torch.get_num_threads()
+
+    def _ladder(self, profile: DeviceProfile, build_seconds: float) -> None:
+        """The timed points; the budget counts from here (building a large model is not probing it)."""
+        started = time.perf_counter()
+        opts = self.options
+        explicit = bool(opts.batch_sizes)
+        sizes = sorted(set(opts.batch_sizes)) if explicit else auto_ladder(opts.batch_size)
+        queue = measuring_order(sizes)
+        scaling = (opts.thread_scaling and not self.is_cuda and self.torch.get_num_threads() > 1)
+        reserve = min(THREAD_SCALING_SECONDS, 0.1 * opts.budget_seconds) if scaling else 0.0
+        deadline = started + opts.budget_seconds - reserve
+        units = len(queue) + (1 if scaling else 0)
+        done_units = 0
+        fits: list[Measurement] = []
+        first_step: float | None = None
+        while queue:
+            b = queue.pop(0)
+            if profile.oom_batch_size is not None and b >= profile.oom_batch_size:
+                done_units += 1  # would run out of memory too
+                continue
+            remaining = deadline - time.perf_counter()
+            plan = plan_point(b, fits, queue, remaining)
+            if plan is None:
+                done_units += 1
+                continue
+            share, is_target = plan
+            frac0, frac1 = done_units / units, (done_units + 1) / units
+            try:
+                m, first = self._measure(b, share, is_target, frac0, frac1)
+            except _OutOfMemory:
+                profile.measurements.append(self._oom_measurement(b))
+                profile.oom_batch_size = b if profile.oom_batch_size is None else min(profile.oom_batch_size, b)
+                self.report(frac1, f"{self.device_name}: out of memory at batch size {b}", force=True)
+                done_units += 1
+                if not fits and not explicit and b > 1:  # nothing fits yet: look lower for what does
+                    queue.insert(0, b // 2)
+                    units += 1
+                continue
+            if first_step is None:
+                first_step = first
+                steady = (m.batch_seconds or 0.0) + (m.compute_seconds or 0.0)
+                # The cold first build + step (in the check) and this device's build overlap: count the larger.
+                profile.startup_seconds = max(build_seconds, self.options.cold_start_seconds) + max(0.0, first - steady)
+            profile.measurements.append(m)
+            fits.append(m)
+            done_units += 1
+        profile.measurements.sort(key=lambda m: m.batch_size)
+        if fits:
+            profile.largest_batch_size = max(m.batch_size for m in fits)
+        if scaling and fits:
+            self.report(done_units / units, f"{self.device_name}: thread scaling", force=True)
+            profile.thread_scaling = self._thread_scaling(fits, reserve)
+
+    def _measure(self, b: int, share: float, is_target: bool, frac0: float,
+                 frac1: float) -> tuple[Measurement, float]:
+        """Warm-up then timed steps at batch size ``b``; returns the measurement and the first step's time."""
+        start = time.perf_counter()
+        label = f"{self.device_name}: batch size {b}"
+        min_samples = MIN_SAMPLES_TARGET if is_target else MIN_SAMPLES
+        min_seconds = min(MIN_SECONDS_TARGET if is_target else MIN_SECONDS, 0.5 * share)
+
+        # Warm-up: at least MIN_WARMUP steps and until the step time stops falling; fewer if one step
+        # alone eats a large part of the share (a slow model on a small budget).
+        warm: list[float] = []
+        while True:
+            self.report(frac0, f"{label}: warm-up")
+            bt, ct = self.step(b)
+            warm.append(bt + ct)
+            spent = time.perf_counter() - start
+            if len(warm) >= MAX_WARMUP or spent > 0.3 * share:
+                break
+            if len(warm) >= MIN_WARMUP and warm[-1] > STABLE * warm[-2]:
+                break
+        # Timed steps; memory is what they add to what the process held after the warm-up.
+        memory = _CudaMemory(self.torch, self.device) if self.is_cuda else _CpuMemory()
+        batch_times: list[float] = []
+        compute_times: list[float] = []
+        timed_start = time.perf_counter()
+        with NvmlSampler(self._nvml, self._nvml_index) as sampler:
+            while True:
+                bt, ct = self.step(b)
+                memory.after_step()
+                batch_times.append(bt)
+                compute_times.append(ct)
+                now = time.perf_counter()
+                n = len(compute_times)
+                if n >= MAX_SAMPLES:
+                    break
+                if now - start >= share and (n >= MIN_USEFUL_SAMPLES or now - start + bt + ct > 2 * share):
+                    break  # the share is spent (a few samples first, unless even they would double it)
+                if (n >= min_samples and now - timed_start >= min_seconds
+                        and stats.rse_of_median(compute_times) <= TARGET_RSE
+                        and stats.rse_of_median([x + y for x, y in zip(batch_times, compute_times, strict=True)])
+                        <= TARGET_RSE):
+                    break  # precise enough
+                progress = max(n / min_samples, (now - start) / share if share > 0 else 1.0)
+                self.report(frac0 + (frac1 - frac0) * min(0.95, progress),
+                            f"{label}: {n} steps, {stats.median(compute_times) * 1e3:.1f} ms")
+        m = Measurement(
+            device=self.device_name, batch_size=b, threads=self._threads(), precision=self.options.precision,
+            compute_seconds=stats.median(compute_times), compute_seconds_samples=compute_times,
+            batch_seconds=stats.median(batch_times), spread=stats.spread(compute_times),
+            peak_memory_gib=memory.peak_gib(), gpu_utilization_pct=sampler.utilization_pct,
+            power_watts=sampler.power_watts, warmup_steps=len(warm))
+        self.report(frac1, f"{label}: {m.compute_seconds * 1e3:.1f} ms per step", force=True)
+        return m, warm[0]
+
+    def _thread_scaling(self, fits: list[Measurement], budget: float) -> list[ThreadPoint]:
+        """Compute time at 1 thread and at all threads, interleaved, at the largest batch that fits ``budget``."""
+        torch = self.torch
+        full = torch.get_num_threads()
+        rounds = 4  # the first is a warm-up
+        # Worst case, one thread is `full` times slower than all of them.
+        affordable = [m.batch_size for m in fits if m.compute_seconds * (1 + full) * rounds <= budget]
+        if not affordable:
+            return []
+        b = max(affordable)
+        times: dict[int, list[float]] = {1: [], full: []}
+        started = time.perf_counter()
+        try:
+            inputs, target = self._batch(b)
+            for r in range(rounds):
+                if r > 1 and time.perf_counter() - started > 2 * budget:
+                    break  # a busy machine: keep the rounds done
+                for threads in (full, 1):
+                    torch.set_num_threads(threads)
+                    t0 = time.perf_counter()
+                    self._train(inputs, target)
+                    if r:
+                        times[threads].append(time.perf_counter() - t0)
+        except Exception as exc:
+            if is_oom(exc):
+                return []
+            raise self._user_error("the training step", b, exc) from exc
+        finally:
+            torch.set_num_threads(full)
+        return [ThreadPoint(threads=t, batch_size=b, compute_seconds=stats.median(v))
+                for t, v in sorted(times.items())]
+
+
+def measuring_order(sizes: list[int]) -> list[int]:
+    """The smallest size first (cheap: it warms up and prices a step), then the largest (the user's batch
+    size, the point predictions lean on), then the ones between, ascending, as the budget allows."""
+    sizes = sorted(set(sizes))
+    return sizes[:1] + sizes[-1:] * (len(sizes) > 1) + sizes[1:-1]
+
+
+def plan_point(b: int, fits: list[Measurement], queue: list[int], remaining: float) -> tuple[float, bool] | None:
+    """(seconds batch size ``b`` may take, whether it is the top of the ladder so far), or None to skip it.
+
+    ``queue`` holds the sizes still to come after ``b``. The first point takes a small share; the top one
+    up to 70% of what is left while points between are still to come (all of it otherwise); a point between
+    is skipped when its steps, priced from the measured points around it, would not fit what is left.
+    """
+    remaining = max(remaining, 0.0)
+    if not fits:  # the first point
+        return (0.5 * remaining / len(queue) if queue else remaining), not queue
+    if b > max(m.batch_size for m in fits):  # the top
+        return (0.7 * remaining if queue else remaining), True
+    if _projected_cost(fits, b, MIN_WARMUP + MIN_USEFUL_SAMPLES) > remaining:
+        return None
+    return remaining / (1 + len(queue)), False
+
+
+def _projected_cost(fits: list[Measurement], batch_size: int, steps: int) -> float:
+    """Seconds for ``steps`` steps at ``batch_size``, interpolated between the measured points around it
+    (step time is a fixed cost plus a cost per sample), or proportionally beyond them."""
+    points = sorted((m.batch_size, (m.batch_seconds or 0.0) + (m.compute_seconds or 0.0)) for m in fits)
+    if not points:
+        return 0.0
+    below = [p for p in points if p[0] <= batch_size]
+    above = [p for p in points if p[0] >= batch_size]
+    if below and above:
+        (s0, t0), (s1, t1) = below[-1], above[0]
+        per_step = t0 if s1 == s0 else t0 + (t1 - t0) * (batch_size - s0) / (s1 - s0)
+    elif above:
+        per_step = above[0][1]
+    else:
+        per_step = below[-1][1] * batch_size / below[-1][0]
+    return steps * per_step
+
+
+def _gpu_spec_name(name: str, memory_gib: float) -> str | None:
+    """The canonical spec name in profiles/ (e.g. "H100-SXM") of a GPU as torch reports it, if known."""
+    try:
+        from advisor.hardware.specs import match_reported_gpu
+
+        return match_reported_gpu(name, memory_gib)
+    except Exception:  # noqa: BLE001 - a profile without a spec name is still a profile
+        return None
+
+
+def _cpu_facts() -> tuple[str, float | None]:
+    """(CPU model name, memory GiB), through advisor.hardware when it can tell."""
+    try:
+        from advisor.hardware import detect_cpu
+
+        cpu = detect_cpu()
+        return cpu.model_name, cpu.memory_gib
+    except Exception:
+        import platform
+
+        import psutil
+
+        return (platform.processor() or platform.machine() or "cpu"), psutil.virtual_memory().total / _GIB
+
+
+def nvml_index(cuda_index: int, nvml: Any) -> int | None:
+    """The NVML index of CUDA device ``cuda_index`` (CUDA_VISIBLE_DEVICES honoured), or None if unknown."""
+    try:
+        from advisor.hardware.gpu import _visible_nvml_indices
+
+        indices = _visible_nvml_indices(nvml, nvml.device_count())
+    except Exception:
+        indices = list(range(nvml.device_count()))
+    return indices[cuda_index] if 0 <= cuda_index < len(indices) else None
+
+

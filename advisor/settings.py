@@ -1,0 +1,56 @@
+"""Settings: where the history database is, which pricing files to load, start-up overheads.
+
+Built once by the caller (CLI or Python user) with ``Settings.from_env()`` and passed down; nothing reads
+the environment behind the caller's back.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from advisor.errors import ConfigError
+
+
+def default_database_url() -> str:
+    from platformdirs import user_data_dir
+
+    folder = Path(user_data_dir("advisor", appauthor=False))
+    return f"sqlite:///{folder / 'history.db'}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Process-wide options. ``database_url`` None means the default SQLite file in the user data dir."""
+
+    database_url: str | None = None
+    pricing_files: tuple[Path, ...] = field(default_factory=tuple)
+    # Paid time before training starts: instance boot, environment set-up, data staging.
+    startup_seconds_cpu: float = 120.0
+    startup_seconds_gpu: float = 300.0
+    debug: bool = False
+
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or default_database_url()
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> Settings:
+        env = os.environ if env is None else env
+        values: dict = {
+            "database_url": env.get("ADVISOR_DATABASE_URL") or None,
+            "pricing_files": tuple(Path(p) for p in env.get("ADVISOR_PRICING", "").split(os.pathsep) if p),
+            "debug": env.get("ADVISOR_DEBUG", "") not in ("", "0", "false"),
+        }
+        for key, name in (("startup_seconds_cpu", "ADVISOR_STARTUP_SECONDS_CPU"),
+                          ("startup_seconds_gpu", "ADVISOR_STARTUP_SECONDS_GPU")):
+            if env.get(name):
+                try:
+                    values[key] = float(env[name])
+                except ValueError as exc:
+                    raise ConfigError(f"{name}={env[name]!r} is not a number of seconds.",
+                                      hint=f"Fix: set {name} to e.g. 300.") from exc
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)

@@ -1,0 +1,351 @@
+"""CPU accuracy benchmark: does a short probe predict the whole training job on this machine's CPU?
+
+For each example workload:
+
+1. probe it on the CPU with ``advisor.probe.run_profile`` (the probe's wall time is recorded; the target is
+   under 15 s per workload);
+2. pick a dataset size whose *predicted* job takes about ``--target-seconds`` (never a multiple of the batch
+   size, so the epoch's last batch is smaller), and predict it with ``advisor.predict.measured``;
+3. run the real job in a fresh Python process: load the workload, build the model and optimizer, and loop
+   epochs x steps of ``make_batch`` + forward + loss + backward + optimizer step (DESIGN.md's step; the last
+   batch of each epoch smaller), timed wall-clock from the start of the job function, model build included;
+4. print predicted vs actual, the error and whether the 80% interval held.
+
+    python bench/accuracy_cpu.py                  # the three CPU examples, ~50 s jobs
+    python bench/accuracy_cpu.py --quick          # ~15 s jobs
+    python bench/accuracy_cpu.py --examples tabular_mlp,small_cnn --json-out results.json
+
+It is a benchmark, not a test: it always exits 0 after printing (unless it crashes). The pass mark
+(bench/README.md, "CPU accuracy") is every error within 10%.
+
+``--cpu-clock`` is a diagnostic for a shared machine, where other processes make wall times swing by
+tens of percent: probe and job run on one thread and every clock (the probe's and the job's) reads this
+thread's CPU time instead of the wall clock, so the comparison checks the probe-to-job model (warm-up,
+start-up, last batch, allocator state) and not how busy the machine was. The probe then runs the probe's
+own code (``advisor.workload.check_workload`` then ``advisor.probe.measure.DeviceProbe``, what the probe's
+child process runs) in a fresh process of its own, with its clock replaced.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+EXAMPLES = ("tabular_mlp", "small_cnn", "tiny_transformer_lm")
+_WALL = time.perf_counter  # the wall clock, also under --cpu-clock (the probe's wall time is reported as such)
+
+
+# ------------------------------------------------------------------------------------- the real job
+
+
+def run_job(path: str, dataset_size: int, epochs: int, batch_size: int, threads: int | None) -> dict:
+    """The real training job, in this (fresh) process. Returns wall time and per-step diagnostics."""
+    import torch
+
+    from advisor.workload import load_workload, move_to, split_batch, train_step
+
+    if threads:
+        torch.set_num_threads(threads)
+    workload = load_workload(path)  # importing the file is not part of the job
+    t0 = time.perf_counter()
+    # ---- the job function: model build, optimizer, epochs x steps ----
+    model = workload.build_model()
+    model.train()
+    optimizer = workload.build_optimizer(model.parameters())
+    t_built = time.perf_counter()
+    steps = math.ceil(dataset_size / batch_size)
+    last = dataset_size - (steps - 1) * batch_size
+    step_times: list[float] = []
+    batch_times: list[float] = []
+    epoch_ends: list[float] = []
+    for _ in range(epochs):
+        for i in range(steps):
+            b = batch_size if i < steps - 1 else last
+            s0 = time.perf_counter()
+            inputs, target = split_batch(workload, workload.make_batch(b))
+            inputs, target = move_to(inputs, "cpu"), move_to(target, "cpu")
+            s1 = time.perf_counter()
+            train_step(workload, model, optimizer, inputs, target)
+            s2 = time.perf_counter()
+            batch_times.append(s1 - s0)
+            step_times.append(s2 - s0)
+        epoch_ends.append(time.perf_counter() - t0)
+    wall = time.perf_counter() - t0
+    full = [t for j, t in enumerate(step_times) if (j % steps) != steps - 1 or last == batch_size]
+    steady = full[min(10, len(full) // 10):]
+    return {
+        "wall_seconds": wall,
+        "build_seconds": t_built - t0,
+        "first_step_seconds": step_times[0] if step_times else 0.0,
+        "mean_step_seconds": statistics.fmean(steady) if steady else 0.0,
+        "median_step_seconds": statistics.median(steady) if steady else 0.0,
+        "mean_batch_seconds": statistics.fmean(batch_times) if batch_times else 0.0,
+        "sum_steps_seconds": sum(step_times),
+        "epoch_end_seconds": epoch_ends,
+        "threads": torch.get_num_threads(),
+        "steps": len(step_times),
+        "last_batch_size": last,
+    }
+
+
+def use_cpu_clock() -> None:
+    """Every ``time.perf_counter()`` in this process (the probe's, the job's) reads this thread's CPU time."""
+    time.perf_counter = time.thread_time
+
+
+def cpu_clock_probe(path: str, batch_size: int, probe_seconds: float) -> dict:
+    """The probe child's work (check, then the device probe) in this process, on one thread, in CPU time."""
+    import torch
+
+    from advisor.probe.measure import DeviceProbe, ProbeOptions
+    from advisor.workload import check_workload, load_workload
+
+    torch.set_num_threads(1)
+    workload = load_workload(path)
+    t0 = time.perf_counter()
+    check_workload(workload, batch_size=2)
+    cold = time.perf_counter() - t0
+    options = ProbeOptions(batch_size=batch_size, budget_seconds=probe_seconds, threads=1, thread_scaling=False)
+    if hasattr(options, "cold_start_seconds"):
+        options.cold_start_seconds = cold
+    return DeviceProbe(workload, "cpu", options).run().model_dump(mode="json")
+
+
+def _self_command(*args: str, cpu_clock: bool) -> list[str]:
+    return [sys.executable, str(Path(__file__).resolve()), *args] + (["--cpu-clock"] if cpu_clock else [])
+
+
+def run_job_subprocess(path: Path, dataset_size: int, epochs: int, batch_size: int,
+                       threads: int | None, cpu_clock: bool = False) -> dict:
+    cmd = _self_command("--run-job", str(path), "--dataset-size", str(dataset_size), "--epochs", str(epochs),
+                        "--batch-size", str(batch_size), cpu_clock=cpu_clock)
+    if threads:
+        cmd += ["--threads", str(threads)]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=str(REPO))
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+# -------------------------------------------------------------------------------------- the benchmark
+
+
+def choose_dataset_size(profile, batch_size: int, epochs: int, target_seconds: float) -> int:
+    """A dataset size whose predicted job is about ``target_seconds``; never a multiple of the batch."""
+    from advisor.predict.measured import predict_measured
+    from advisor.workload import JobSpec
+
+    probe_n = batch_size * 50 + batch_size // 3
+    est = predict_measured(profile, JobSpec(probe_n, epochs, batch_size))
+    per_step = (est.seconds - est.startup_seconds) / est.total_steps
+    steps = max(int((target_seconds - est.startup_seconds) / (epochs * per_step)), 2)
+    remainder = max(batch_size // 3, 1) if batch_size > 1 else 0
+    return (steps - 1) * batch_size + remainder if remainder else steps * batch_size
+
+
+def _probe(name: str, path: Path, batch_size: int, args):
+    """The profile: advisor's probe (a child process), or under --cpu-clock its code in a CPU-time process."""
+    from advisor.probe import run_profile
+    from advisor.schemas import DeviceProfile, Profile, WorkloadInfo
+
+    if args.cpu_clock:
+        out = subprocess.run(_self_command("--cpu-probe", str(path), "--batch-size", str(batch_size),
+                                           "--probe-seconds", str(args.probe_seconds), cpu_clock=True),
+                             check=True, capture_output=True, text=True, cwd=str(REPO))
+        dev = DeviceProfile.model_validate(json.loads(out.stdout.strip().splitlines()[-1]))
+        return Profile(workload=WorkloadInfo(name=name, path=str(path)), devices=[dev])
+    return run_profile(str(path), devices=["cpu"], batch_size=batch_size, probe_seconds=args.probe_seconds,
+                       threads=args.threads, analyze=False, thread_scaling=False)
+
+
+def bench_one(name: str, args) -> dict:
+    from advisor.predict.fit import fit_step_time
+    from advisor.predict.measured import predict_measured
+    from advisor.workload import JobSpec, load_workload
+
+    path = REPO / "examples" / f"{name}.py"
+    workload = load_workload(path)
+    batch_size = args.batch_size or workload.batch_size
+    with OthersCpu() as probe_others:
+        t0 = _WALL()
+        profile = _probe(name, path, batch_size, args)
+        probe_wall = _WALL() - t0
+    dev = profile.device("cpu")
+    dataset_size = choose_dataset_size(profile, batch_size, args.epochs, args.target_seconds)
+    job = JobSpec(dataset_size, args.epochs, batch_size)
+    est = predict_measured(profile, job)
+    with OthersCpu() as job_others:
+        actual = run_job_subprocess(path, dataset_size, args.epochs, batch_size, dev.threads, args.cpu_clock)
+    err = (est.seconds - actual["wall_seconds"]) / actual["wall_seconds"]
+    return {
+        "workload": name,
+        "batch_size": batch_size,
+        "dataset_size": dataset_size,
+        "epochs": args.epochs,
+        "predicted_seconds": est.seconds,
+        "low": est.low,
+        "high": est.high,
+        "actual_seconds": actual["wall_seconds"],
+        "error_pct": 100 * err,
+        "interval_held": est.low <= actual["wall_seconds"] <= est.high,
+        "probe_wall_seconds": probe_wall,
+        "probe_threads": dev.threads,
+        "probe_spread_pct": 100 * fit_step_time([m for m in dev.measurements if not m.oom]).spread_rel,
+        "others_cpu_pct": [None if x.share is None else 100 * x.share for x in (probe_others, job_others)],
+        "predicted_step_seconds": est.step_seconds,
+        "predicted_batch_seconds": est.batch_seconds,
+        "predicted_startup_seconds": est.startup_seconds,
+        "probed_batch_sizes": sorted(m.batch_size for m in dev.measurements if not m.oom),
+        "actual": actual,
+        "notes": est.notes,
+    }
+
+
+class OthersCpu:
+    """Share of the machine's CPU time that OTHER processes used while this block ran (Linux; else None).
+
+    All CPUs' busy time from /proc/stat, minus what this process and its finished children used (getrusage),
+    over wall time x CPUs. A 2-thread job on a 2-CPU machine competing with others at 50% runs ~2x slower.
+    """
+
+    def __enter__(self) -> OthersCpu:
+        self.share: float | None = None
+        self._start = (_WALL(), _busy_seconds(), _own_cpu_seconds())
+        return self
+
+    def __exit__(self, *exc) -> None:
+        wall0, busy0, own0 = self._start
+        busy1, own1 = _busy_seconds(), _own_cpu_seconds()
+        cpus = os.cpu_count() or 1
+        elapsed = _WALL() - wall0
+        if busy0 is not None and busy1 is not None and elapsed > 0:
+            self.share = max(0.0, (busy1 - busy0) - (own1 - own0)) / (elapsed * cpus)
+
+
+def _busy_seconds() -> float | None:
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except (OSError, IndexError):
+        return None
+    ticks = [int(x) for x in fields]
+    busy = sum(ticks[:8]) - ticks[3] - ticks[4]  # all but idle and iowait (guest time is inside user)
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+def _own_cpu_seconds() -> float:
+    import resource
+
+    total = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        r = resource.getrusage(who)
+        total += r.ru_utime + r.ru_stime
+    return total
+
+
+def render(rows: list[dict]) -> str:
+    head = ("workload", "batch", "dataset", "epochs", "predicted s", "80% interval", "actual s", "error %",
+            "held", "probe s")
+    lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
+    for r in rows:
+        lines.append("| " + " | ".join([
+            r["workload"], str(r["batch_size"]), f"{r['dataset_size']:,}", str(r["epochs"]),
+            f"{r['predicted_seconds']:.1f}", f"{r['low']:.1f}-{r['high']:.1f}", f"{r['actual_seconds']:.1f}",
+            f"{r['error_pct']:+.1f}", "yes" if r["interval_held"] else "no", f"{r['probe_wall_seconds']:.1f}",
+        ]) + " |")
+    lines.append("")
+    head2 = ("workload", "probed sizes", "step ms pred / actual", "batch ms pred / actual",
+             "start-up s pred / actual build+1st step", "threads", "probe step spread %", "others' CPU % probe / job")
+    lines += ["| " + " | ".join(head2) + " |", "|" + "|".join("---" for _ in head2) + "|"]
+    for r in rows:
+        a = r["actual"]
+        lines.append("| " + " | ".join([
+            r["workload"], ",".join(map(str, r["probed_batch_sizes"])),
+            f"{1000 * r['predicted_step_seconds']:.2f} / {1000 * a['mean_step_seconds']:.2f}",
+            f"{1000 * (r['predicted_batch_seconds'] or 0):.2f} / {1000 * a['mean_batch_seconds']:.2f}",
+            f"{r['predicted_startup_seconds']:.2f} / {a['build_seconds'] + a['first_step_seconds']:.2f}",
+            f"{r['probe_threads']} / {a['threads']}",
+            f"{r['probe_spread_pct']:.0f}",
+            " / ".join("?" if x is None else f"{x:.0f}" for x in r["others_cpu_pct"]),
+        ]) + " |")
+    return "\n".join(lines)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import torch
+
+    return f"{cpu}, {os.cpu_count()} logical CPUs, torch {torch.__version__}, Python {platform.python_version()}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--examples", default=",".join(EXAMPLES), help="comma-separated example names")
+    p.add_argument("--quick", action="store_true", help="~15 s jobs instead of ~50 s")
+    p.add_argument("--target-seconds", type=float, default=None, help="predicted job length to aim for")
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--batch-size", type=int, default=None, help="default: each example's BATCH_SIZE")
+    p.add_argument("--probe-seconds", type=float, default=10.0, help="probe budget per workload")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for the probe and the job (default: PyTorch's, as a user's script gets)")
+    p.add_argument("--cpu-clock", action="store_true",
+                   help="diagnostic for a busy machine: one thread, CPU time instead of wall time (see above)")
+    p.add_argument("--json-out", default=None, help="also write the rows as JSON here")
+    # internal: run one real job in this process
+    p.add_argument("--run-job", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--cpu-probe", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--dataset-size", type=int, default=None, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+
+    if args.cpu_clock:
+        use_cpu_clock()
+        args.threads = 1
+    if args.run_job:
+        print(json.dumps(run_job(args.run_job, args.dataset_size, args.epochs, args.batch_size, args.threads)))
+        return 0
+    if args.cpu_probe:
+        print(json.dumps(cpu_clock_probe(args.cpu_probe, args.batch_size, args.probe_seconds)))
+        return 0
+    if args.target_seconds is None:
+        args.target_seconds = 15.0 if args.quick else 50.0
+
+    names = [n.strip() for n in args.examples.split(",") if n.strip()]
+    rows = []
+    for name in names:
+        print(f"[{name}] probing, predicting, running the real job ...", file=sys.stderr, flush=True)
+        rows.append(bench_one(name, args))
+        r = rows[-1]
+        print(f"[{name}] predicted {r['predicted_seconds']:.1f} s, actual {r['actual_seconds']:.1f} s "
+              f"({r['error_pct']:+.1f}%), probe {r['probe_wall_seconds']:.1f} s", file=sys.stderr, flush=True)
+    clock = " (CPU-time diagnostic: 1 thread, thread CPU seconds)" if args.cpu_clock else ""
+    print(f"CPU accuracy{clock}, {time.strftime('%Y-%m-%d %H:%M')}, {machine()}")
+    print()
+    print(render(rows))
+    worst = max(abs(r["error_pct"]) for r in rows) if rows else 0.0
+    print()
+    print(f"worst error {worst:.1f}% (pass mark 10%); interval held {sum(r['interval_held'] for r in rows)}"
+          f"/{len(rows)}; slowest probe {max((r['probe_wall_seconds'] for r in rows), default=0):.1f} s "
+          "(pass mark 15 s)")
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(rows, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

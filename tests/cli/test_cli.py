@@ -1,0 +1,159 @@
+"""The CLI end to end through typer's CliRunner: exit codes, one clear message, and the JSON contract."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from advisor.cli.app import build_app
+
+REPO = Path(__file__).resolve().parents[2]
+EXAMPLES = REPO / "examples"
+
+
+@pytest.fixture(scope="module")
+def app():
+    return build_app()
+
+
+def run(app, *args: str):
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    return result
+
+
+def _assert_user_error(result, *phrases: str) -> None:
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    text = result.output.lower()
+    for phrase in phrases:
+        assert phrase.lower() in text, (phrase, result.output)
+
+
+def test_help_lists_commands(app):
+    result = run(app, "--help")
+    assert result.exit_code == 0
+    for command in ("recommend", "profile", "predict", "pricing", "hardware", "history", "db"):
+        assert command in result.output
+
+
+def test_missing_file_is_a_user_error(app, tmp_path):
+    result = run(app, "predict", tmp_path / "nope.py", "--dataset-size", "10", "--epochs", "1",
+                 "--batch-size", "2", "--device", "cpu", "--json")
+    _assert_user_error(result, "nope.py", "no such file", "fix")
+
+
+def test_not_a_python_file(app, tmp_path):
+    path = tmp_path / "model.txt"
+    path.write_text("x = 1\n")
+    result = run(app, "profile", path)
+    _assert_user_error(result, "model.txt", ".py")
+
+
+def test_syntax_error_names_file_and_line(app, tmp_path):
+    path = tmp_path / "broken.py"
+    path.write_text("def build_model(:\n    pass\n")
+    result = run(app, "profile", path, "--device", "cpu", "--probe-seconds", "2")
+    _assert_user_error(result, "broken.py:1", "syntax")
+
+
+def test_missing_make_batch(app, tmp_path):
+    path = tmp_path / "half.py"
+    path.write_text("import torch\n\ndef build_model():\n    return torch.nn.Linear(4, 2)\n")
+    result = run(app, "profile", path, "--device", "cpu", "--probe-seconds", "2")
+    _assert_user_error(result, "half.py", "make_batch")
+
+
+def test_batch_that_does_not_fit_the_model(app, tmp_path):
+    path = tmp_path / "mismatch.py"
+    path.write_text(textwrap.dedent("""
+        import torch
+
+        def build_model():
+            return torch.nn.Linear(64, 10)
+
+        def make_batch(batch_size):
+            return torch.randn(batch_size, 32), torch.randint(0, 10, (batch_size,))
+    """))
+    result = run(app, "profile", path, "--device", "cpu", "--probe-seconds", "2")
+    _assert_user_error(result, "mismatch.py", "shape")
+
+
+@pytest.mark.parametrize("flag", ["--dataset-size", "--epochs", "--batch-size"])
+def test_non_positive_job_values(app, flag):
+    args = {"--dataset-size": "100", "--epochs": "1", "--batch-size": "8"}
+    args[flag] = "0"
+    flat = [x for kv in args.items() for x in kv]
+    result = run(app, "predict", EXAMPLES / "tabular_mlp.py", *flat, "--device", "cpu", "--json")
+    _assert_user_error(result, "positive")
+
+
+def test_unknown_gpu_suggests_names(app):
+    result = run(app, "predict", EXAMPLES / "tabular_mlp.py", "--dataset-size", "100", "--epochs", "1",
+                 "--batch-size", "8", "--gpu", "A100-90GB", "--json")
+    _assert_user_error(result, "a100-90gb", "did you mean")
+
+
+def test_bad_deadline_and_precision(app):
+    result = run(app, "recommend", EXAMPLES / "tabular_mlp.py", "--deadline", "soon", "--no-save")
+    _assert_user_error(result, "deadline", "6h")
+    result = run(app, "predict", EXAMPLES / "tabular_mlp.py", "--precision", "fp8", "--json")
+    _assert_user_error(result, "precision", "fp32")
+
+
+@pytest.mark.slow
+def test_predict_cpu_json_contract(app, tmp_path):
+    result = run(app, "predict", EXAMPLES / "tabular_mlp.py", "--dataset-size", "4096", "--epochs", "2",
+                 "--batch-size", "256", "--device", "cpu", "--json", "--probe-seconds", "4")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["schema_version"] == 1
+    assert data["target"] == {"kind": "cpu", "threads": data["target"]["threads"]}
+    assert data["target"]["threads"] >= 1
+    assert (data["dataset_size"], data["epochs"], data["batch_size"]) == (4096, 2, 256)
+    assert data["method"] == "measured"
+    assert data["steps_per_epoch"] == 16 and data["total_steps"] == 32
+    assert 0 < data["low"] < data["seconds"] < data["high"]
+    # the whole job is at least the steps it is made of
+    assert data["seconds"] >= data["total_steps"] * data["step_seconds"] * 0.9
+    assert isinstance(data["fits_memory"], bool)
+    assert data["peak_memory_gib"] is None or data["peak_memory_gib"] >= 0
+
+
+def test_profile_file_round_trip_and_scaled_gpu_prediction(app, tmp_path):
+    """A profile made once (analysis only here: no GPU) predicts 8 x A100 in bf16 without the workload."""
+    from advisor import api
+
+    prof = api.profile(EXAMPLES / "small_cnn.py", devices=[], batch_size=128)
+    path = api.save_profile(prof, tmp_path / "profile.json")
+    result = run(app, "predict", "--profile", path, "--dataset-size", "50000", "--epochs", "3",
+                 "--batch-size", "1024", "--gpu", "a100-80gb", "--gpus", "8", "--precision", "bf16", "--json",
+                 "--no-save")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["target"] == {"kind": "gpu", "gpu": "A100-80GB", "count": 8}
+    assert data["method"] == "scaled"
+    assert data["precision"] == "bf16"
+    assert data["per_device_batch_size"] == 128
+    assert 0 < data["scaling_efficiency"] <= 1
+    assert data["fits_memory"] is True
+    assert 0 < data["low"] < data["seconds"] < data["high"]
+
+    one = run(app, "predict", "--profile", path, "--dataset-size", "50000", "--epochs", "3",
+              "--batch-size", "1024", "--gpu", "A100-80GB", "--precision", "bf16", "--json", "--no-save")
+    single = json.loads(one.stdout)
+    # Eight GPUs are faster than one, but not more than eight times.
+    assert single["seconds"] / 8 < data["seconds"] < single["seconds"]
+
+
+def test_hardware_json(app):
+    result = run(app, "hardware", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["host"]["cpu"]["logical_cores"] >= 1
+    assert isinstance(data["host"]["gpus"], list)
+    names = {g["name"] for g in data["known"]["gpus"]}
+    assert {"A100-80GB", "H100-SXM", "T4"} <= names

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import pytest
+
+import advisor.hardware.nvml as nvml_module
+from advisor.hardware.gpu import detect_gpus
+
+
+def test_detects_gpus_with_spec_names(fake_nvml, boards):
+    fake_nvml(devices=[boards.H100, boards.A100_40, boards.RTX4090_NO_POWER])
+    gpus = detect_gpus(use_torch=False)
+    assert [g.index for g in gpus] == [0, 1, 2]
+    assert [g.spec_name for g in gpus] == ["H100-SXM", "A100-40GB", "RTX4090"]
+    h100 = gpus[0]
+    assert h100.name == "NVIDIA H100 80GB HBM3"
+    assert h100.memory_gib == pytest.approx(79.65, abs=0.01)
+    assert h100.power_limit_watts == 700.0
+    assert h100.sm_clock_mhz == 1980.0
+    assert h100.uuid == "GPU-aaaa-1111"
+    assert gpus[2].power_limit_watts is None
+
+
+def test_no_driver_is_an_empty_list(fake_nvml, boards):
+    fake_nvml(init_error=boards.DRIVER_NOT_LOADED)
+    assert detect_gpus(use_torch=False) == []
+
+
+def test_no_pynvml_is_an_empty_list(monkeypatch):
+    monkeypatch.setattr(nvml_module, "pynvml", None)
+    assert detect_gpus(use_torch=False) == []
+
+
+def test_unknown_gpu_has_no_spec(fake_nvml, boards):
+    fake_nvml(devices=[dict(boards.H100, name="NVIDIA H800 PCIe")])
+    (gpu,) = detect_gpus(use_torch=False)
+    assert gpu.spec_name is None
+
+
+@pytest.mark.parametrize("visible, names", [
+    ("1", ["NVIDIA A100-SXM4-40GB"]),
+    ("1,0", ["NVIDIA A100-SXM4-40GB", "NVIDIA H100 80GB HBM3"]),
+    ("GPU-bbbb", ["NVIDIA A100-SXM4-40GB"]),
+    ("", []),
+    ("0,7,1", ["NVIDIA H100 80GB HBM3"]),  # like CUDA, stop at the first invalid entry
+])
+def test_cuda_visible_devices_picks_and_renumbers(fake_nvml, boards, monkeypatch, visible, names):
+    fake_nvml(devices=[boards.H100, boards.A100_40])
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
+    gpus = detect_gpus(use_torch=False)
+    assert [g.name for g in gpus] == names
+    assert [g.index for g in gpus] == list(range(len(names)))
+
+
+def test_default_does_not_import_torch_or_touch_cuda(fake_nvml, boards, monkeypatch):
+    import sys
+
+    fake_nvml(devices=[boards.H100])
+    monkeypatch.delitem(sys.modules, "torch", raising=False)
+    detect_gpus()
+    assert "torch" not in sys.modules
+
+
+@pytest.mark.gpu
+def test_detects_the_real_gpu():
+    import torch
+
+    gpus = detect_gpus()
+    assert len(gpus) == torch.cuda.device_count() >= 1
+    props = torch.cuda.get_device_properties(0)
+    assert gpus[0].name == props.name
+    assert gpus[0].memory_gib == pytest.approx(props.total_memory / 1024**3, rel=0.05)
+    assert gpus[0].driver_version

@@ -1,0 +1,220 @@
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from advisor.errors import HardwareError, PredictionError
+from advisor.hardware import specs as S
+from advisor.resources import data_dir
+
+SHARED = Path("/work/shared/data")
+
+
+@pytest.fixture(scope="module")
+def gpus():
+    return S.load_gpu_specs()
+
+
+def test_every_source_row_is_kept_with_its_numbers(gpus):
+    """profiles/gpus.csv carries the sourced gpus.csv rows unchanged (names and every non-empty number)."""
+    path = SHARED / "gpus.csv"
+    if not path.exists():
+        pytest.skip("shared source data not present")
+    for row in csv.DictReader(path.open()):
+        spec = gpus[row["gpu_model"]]
+        for field in ("memory_gib", "memory_bandwidth_gbs", "fp32_tflops", "tf32_tflops", "fp16_bf16_tflops",
+                      "tdp_watts"):
+            if row[field]:
+                assert getattr(spec, field) == float(row[field]), (spec.name, field)
+
+
+def test_every_priced_gpu_model_resolves(gpus):
+    path = data_dir("pricing") / "instances.csv"
+    if not path.exists():
+        path = SHARED / "instances.csv"
+    if not path.exists():
+        pytest.skip("no pricing catalog")
+    models = {r["gpu_model"] for r in csv.DictReader(path.open()) if r.get("gpu_model")}
+    assert models
+    for model in models:
+        assert S.resolve_gpu(model, gpus).name == model
+
+
+def test_every_reference_benchmark_gpu_resolves(gpus):
+    path = SHARED / "reference_benchmarks.csv"
+    if not path.exists():
+        pytest.skip("shared reference benchmarks not present")
+    for model in {r["gpu_model"] for r in csv.DictReader(path.open())}:
+        S.resolve_gpu(model, gpus)
+
+
+def test_names_and_aliases_do_not_collide(gpus):
+    seen: dict[str, str] = {}
+    for spec in gpus.values():
+        for key in {S.normalize_name(k) for k in (spec.name, *spec.aliases)}:
+            assert seen.setdefault(key, spec.name) == spec.name, key
+
+
+@pytest.mark.parametrize("name, canonical", [
+    ("H100-SXM", "H100-SXM"), ("h100", "H100-SXM"), ("H100-SXM5-80GB", "H100-SXM"), ("H100-80GB", "H100-SXM"),
+    ("A100-SXM4-80GB", "A100-80GB"), ("a100-80gb", "A100-80GB"), ("A100-80G", "A100-80GB"),
+    ("a100_80gb", "A100-80GB"), ("A100", "A100-40GB"), ("a100", "A100-40GB"), ("A100-SXM4-40GB", "A100-40GB"),
+    ("A100-PCIe-40GB", "A100-40GB-PCIe"), ("V100", "V100-16GB"), ("V100-SXM2-16GB", "V100-16GB"),
+    ("V100-32GB", "V100-32GB"), ("RTX 3090", "RTX3090"), ("RTX A6000", "RTX-A6000"),
+    ("Quadro RTX 6000", "RTX6000"), ("NVIDIA H100 80GB HBM3", "H100-SXM"),
+    ("NVIDIA A100-SXM4-80GB", "A100-80GB"), ("Tesla V100-SXM2-16GB", "V100-16GB"), ("NVIDIA H200", "H200"),
+    ("rtx 6000 ada", "RTX6000-Ada"), ("  l40s ", "L40S"),
+])
+def test_resolve_gpu(gpus, name, canonical):
+    assert S.resolve_gpu(name, gpus).name == canonical
+
+
+def test_resolve_without_specs_loads_the_shipped_ones():
+    assert S.resolve_gpu("h100").name == "H100-SXM"
+
+
+def test_unknown_gpu_says_did_you_mean_and_how_to_fix(gpus):
+    with pytest.raises(HardwareError) as err:
+        S.resolve_gpu("H100-SXM6", gpus)
+    text = str(err.value)
+    assert "Unknown GPU 'H100-SXM6'." in text
+    assert "Did you mean 'H100-SXM'" in text
+    assert "advisor hardware" in text
+
+
+@pytest.mark.parametrize("driver, memory, expected", [
+    ("NVIDIA H100 80GB HBM3", 79.6, "H100-SXM"),
+    ("NVIDIA A100-SXM4-80GB", 79.2, "A100-80GB"),
+    ("NVIDIA A100-SXM4-40GB", 39.4, "A100-40GB"),
+    ("NVIDIA A100 80GB PCIe", 79.2, "A100-80GB-PCIe"),
+    ("Tesla V100-SXM2-32GB", 31.7, "V100-32GB"),
+    ("Tesla T4", 15.0, "T4"),
+    ("NVIDIA GeForce RTX 4090", 23.6, "RTX4090"),
+    ("NVIDIA H100 NVL", 93.6, "H100-NVL"),
+    ("NVIDIA A100", 79.2, "A100-80GB"),  # the family alias yields to the reported memory
+    ("NVIDIA A100-SXM4-64GB", 64.0, "A100-80GB"),  # unseen name: family, form factor, closest memory
+    ("NVIDIA H100 SXM5 80GB", 79.6, "H100-SXM"),
+    ("Tesla V100-PCIE-32GB", 31.7, None),  # no 32 GB PCIe V100 spec: none rather than a wrong one
+    ("NVIDIA H200 NVL", 140.0, None),  # a different product from the H200 SXM
+    ("NVIDIA GeForce RTX 3060 Laptop GPU", 6.0, None),
+    ("NVIDIA H800 PCIe", 79.6, None),
+    ("", None, None),
+])
+def test_match_reported_gpu(gpus, driver, memory, expected):
+    assert S.match_reported_gpu(driver, memory, gpus) == expected
+
+
+def test_require_scalable_h100_nvl_lists_what_is_missing(gpus):
+    with pytest.raises(PredictionError) as err:
+        S.require_scalable(gpus["H100-NVL"], "tf32")
+    text = str(err.value)
+    assert "cannot scale to H100-NVL" in text
+    assert "memory bandwidth" in text and "TF32" in text
+    assert "--profile" in text
+
+
+def test_require_scalable_passes_with_full_specs(gpus):
+    for precision in ("fp32", "tf32", "bf16", "fp16"):
+        S.require_scalable(gpus["A100-80GB"], precision)
+
+
+def test_bf16_on_pre_ampere_is_refused(gpus):
+    assert gpus["V100-16GB"].bf16_supported is False
+    assert gpus["T4"].bf16_supported is False
+    assert gpus["A100-80GB"].bf16_supported is True
+    with pytest.raises(PredictionError, match="bfloat16"):
+        S.require_scalable(gpus["V100-16GB"], "bf16")
+    S.require_scalable(gpus["V100-16GB"], "fp16")
+
+
+def test_links_are_unidirectional_per_gpu(gpus):
+    assert (gpus["A100-80GB"].intra_node_link, gpus["A100-80GB"].intra_node_bandwidth_gbs) == ("nvlink", 300)
+    assert (gpus["H100-SXM"].intra_node_link, gpus["H100-SXM"].intra_node_bandwidth_gbs) == ("nvlink", 450)
+    assert (gpus["L4"].intra_node_link, gpus["L4"].intra_node_bandwidth_gbs) == ("pcie", 32)
+    assert gpus["H100-NVL"].intra_node_link is None
+
+
+def test_peak_tflops(gpus):
+    assert S.peak_tflops(gpus["H100-SXM"], "bf16") == 989.5
+    assert S.peak_tflops(gpus["H100-SXM"], "tf32") == 494.5
+    assert S.peak_tflops(gpus["T4"], "tf32") is None
+    with pytest.raises(PredictionError):
+        S.peak_tflops(gpus["T4"], "int8")
+
+
+def test_loader_caches_per_path_but_returns_fresh_dicts(tmp_path):
+    a, b = S.load_gpu_specs(), S.load_gpu_specs()
+    assert a == b and a is not b
+    custom = tmp_path / "gpus.csv"
+    custom.write_text("gpu_model,aliases,memory_gib,bf16_supported\nX1,Ex One;x-1,12,false\n")
+    specs = S.load_gpu_specs(custom)
+    assert list(specs) == ["X1"]
+    assert specs["X1"].memory_gib == 12.0 and specs["X1"].bf16_supported is False
+    assert S.resolve_gpu("ex one", specs).name == "X1"
+
+
+def test_bad_number_in_a_spec_file_is_a_clear_error(tmp_path):
+    bad = tmp_path / "gpus.csv"
+    bad.write_text("gpu_model,memory_gib\nX1,80GB\n")
+    with pytest.raises(HardwareError, match="not a number"):
+        S.load_gpu_specs(bad)
+
+
+# ----------------------------------------------------------------------------------------------- CPUs
+
+
+def test_cpu_specs_and_resolve():
+    cpus = S.load_cpu_specs()
+    spec = S.resolve_cpu("aws-xeon-8488c", cpus)
+    assert spec.turbo_ghz == 3.2 and spec.vendor == "Intel"
+    assert S.resolve_cpu("Intel(R) Xeon(R) Platinum 8488C", cpus).name == "aws-xeon-8488c"
+    with pytest.raises(HardwareError, match="Unknown CPU family"):
+        S.resolve_cpu("pentium-4", cpus)
+
+
+def test_match_reported_cpu():
+    assert S.match_reported_cpu("Intel(R) Xeon(R) Platinum 8488C CPU @ 2.40GHz") == "aws-xeon-8488c"
+    assert S.match_reported_cpu("AMD EPYC 9R14") == "aws-epyc-9r14"
+    assert S.match_reported_cpu("Intel(R) Core(TM) i7-8168U") is None  # '8168' only as a whole word
+    assert S.match_reported_cpu("Apple M2") is None
+
+
+@pytest.mark.parametrize("provider, instance, family", [
+    ("aws", "c7i.2xlarge", "c7i"), ("aws", "c7i-flex.xlarge", "c7i-flex"), ("gcp", "n2d-standard-8", "n2d"),
+    ("azure", "Standard_D16as_v5", "Dasv5"), ("azure", "Standard_F72s_v2", "Fsv2"),
+    ("azure", "Standard_D128s_v6", "Dsv6"), ("lambda", "cpu_4x_general", "cpu_general"),
+])
+def test_instance_family(provider, instance, family):
+    assert S.instance_family(provider, instance) == family
+
+
+def test_every_priced_cpu_instance_has_a_cpu_family():
+    path = data_dir("pricing") / "instances.csv"
+    if not path.exists():
+        path = SHARED / "instances.csv"
+    if not path.exists():
+        pytest.skip("no pricing catalog")
+    cpus = S.load_cpu_specs()
+    families = S.load_cpu_families()
+    rows = [r for r in csv.DictReader(path.open()) if not r.get("gpu_model")]
+    assert rows
+    for r in rows:
+        family = S.cpu_family_for_instance(r["provider"], r["instance_type"], families)
+        assert family in cpus, (r["provider"], r["instance_type"])
+
+
+def test_threads_per_core():
+    assert S.threads_per_core_for_instance("aws", "c7i.4xlarge") == 2
+    assert S.threads_per_core_for_instance("aws", "m7a.4xlarge") == 1
+    assert S.threads_per_core_for_instance("lambda", "cpu_4x_general") is None
+    assert S.threads_per_core_for_instance("aws", "x9z.large") is None
+    assert S.cpu_family_for_instance("aws", "x9z.large") is None
+
+
+def test_list_known_devices():
+    known = S.list_known_devices()
+    assert {"gpus", "cpus", "cpu_families"} <= set(known)
+    assert any(g.name == "H100-SXM" for g in known["gpus"])
+    assert any(c.name == "aws-epyc-9r14" for c in known["cpus"])

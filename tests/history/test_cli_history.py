@@ -1,0 +1,72 @@
+"""The history commands end to end through the CLI (typer's CliRunner), on SQLite and PostgreSQL: a stored
+recommendation, ``advisor history record``, then ``compare``, ``list``, ``show``, ``export`` and ``db upgrade``."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import pytest
+from history_helpers import recommendation
+from typer.testing import CliRunner
+
+from advisor.history.repository import History
+
+
+@pytest.fixture
+def cli():
+    from advisor.cli.app import build_app
+
+    app = build_app()
+    runner = CliRunner()
+
+    def run(*args: str):
+        return runner.invoke(app, list(args))
+
+    return run
+
+
+def test_db_upgrade(cli, fresh_db_url):
+    result = cli("db", "upgrade", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["revision"] == "0001"
+
+
+def test_record_then_compare_list_show_export(cli, db_url):
+    with History(db_url) as hist:
+        rec_id = hist.save_recommendation(recommendation("resnet", chosen=1))  # predicts 1800 s on g5.xlarge
+
+    result = cli("history", "record", str(rec_id), "--actual-seconds", "2000")
+    assert result.exit_code == 0, result.output
+
+    result = cli("history", "compare", "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert len(data["rows"]) == 1
+    row = data["rows"][0]
+    assert (row["recommendation_id"], row["predicted_seconds"], row["actual_seconds"]) == (rec_id, 1800.0, 2000.0)
+    assert row["error_pct"] == pytest.approx(-10.0)
+    assert data["by_device"][0]["key"] == "A10G" and data["by_method"][0]["key"] == "scaled"
+
+    result = cli("history", "list", "--json")
+    assert result.exit_code == 0, result.output
+    (entry,) = json.loads(result.output)["entries"]
+    assert (entry["id"], entry["workload"], entry["actual_seconds"]) == (rec_id, "resnet", 2000.0)
+
+    result = cli("history", "show", str(rec_id), "--json")
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    assert shown["recommendation"]["id"] == rec_id and shown["outcomes"][0]["actual_seconds"] == 2000.0
+
+    result = cli("history", "export", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert [(r["recommendation_id"], r["actual_seconds"]) for r in rows] == [(str(rec_id), "2000.0")]
+
+
+def test_record_unknown_id_is_a_clean_error(cli, db_url):
+    result = cli("history", "record", "42", "--actual-seconds", "10")
+    assert result.exit_code == 1
+    assert "No recommendation 42 in history." in result.output
+    assert "Traceback" not in result.output

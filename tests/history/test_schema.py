@@ -1,0 +1,145 @@
+"""The migrations create exactly the tables' metadata; the schema is created on first use; engines are set
+up as promised (SQLite WAL + busy timeout, the default file in the user data dir)."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import inspect, text
+
+from advisor.errors import HistoryError
+from advisor.history import migrate
+from advisor.history.engine import create_history_engine
+from advisor.history.repository import History
+from advisor.history.tables import Base
+from advisor.settings import Settings
+
+
+def test_head_constant_matches_versions_folder():
+    assert migrate.script_head() == migrate.HEAD_REVISION
+
+
+def test_migrated_schema_equals_metadata(fresh_db_url):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    assert migrate.upgrade(fresh_db_url) == migrate.HEAD_REVISION
+    engine = create_history_engine(fresh_db_url)
+    try:
+        with engine.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            diffs = compare_metadata(ctx, Base.metadata)
+            tables = set(inspect(conn).get_table_names())
+    finally:
+        engine.dispose()
+    assert diffs == []
+    assert tables == set(Base.metadata.tables) | {"alembic_version"}
+
+
+def test_upgrade_is_idempotent_and_reports_revision(fresh_db_url):
+    assert migrate.current_revision(fresh_db_url) is None
+    assert migrate.upgrade(fresh_db_url) == "0001"
+    assert migrate.upgrade(fresh_db_url) == "0001"
+    assert migrate.current_revision(fresh_db_url) == "0001"
+
+
+def test_downgrade_then_upgrade(fresh_db_url):
+    migrate.upgrade(fresh_db_url)
+    from alembic import command
+
+    engine = create_history_engine(fresh_db_url)
+    try:
+        with engine.connect() as conn:
+            command.downgrade(migrate._config(connection=conn), "base")
+        with engine.connect() as conn:
+            assert set(inspect(conn).get_table_names()) <= {"alembic_version"}
+    finally:
+        engine.dispose()
+    assert migrate.upgrade(fresh_db_url) == "0001"
+
+
+def test_first_use_creates_the_schema(fresh_db_url):
+    with History(fresh_db_url) as hist:
+        assert hist.list() == []
+    assert migrate.current_revision(fresh_db_url) == migrate.HEAD_REVISION
+
+
+def test_first_use_does_not_run_alembic_when_at_head(fresh_db_url, monkeypatch):
+    migrate.upgrade(fresh_db_url)
+
+    def boom(*a, **k):
+        raise AssertionError("upgrade ran although the database is at head")
+
+    monkeypatch.setattr(migrate, "upgrade_engine", boom)
+    with History(fresh_db_url) as hist:
+        assert hist.list() == []
+
+
+def test_database_from_a_newer_advisor_is_refused(fresh_db_url):
+    migrate.upgrade(fresh_db_url)
+    engine = create_history_engine(fresh_db_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+    engine.dispose()
+    with History(fresh_db_url) as hist, pytest.raises(HistoryError, match="newer advisor"):
+        hist.list()
+
+
+def test_sqlite_engine_uses_wal_and_busy_timeout(tmp_path):
+    url = f"sqlite:///{tmp_path / 'a' / 'b' / 'history.db'}"
+    engine = create_history_engine(url)
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+    finally:
+        engine.dispose()
+    assert (tmp_path / "a" / "b" / "history.db").exists()
+
+
+def test_default_database_is_in_the_user_data_dir(tmp_path, monkeypatch):
+    monkeypatch.delenv("ADVISOR_DATABASE_URL", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    settings = Settings.from_env()
+    assert settings.database_url is None
+    with History(settings=settings) as hist:
+        assert hist.list() == []
+        assert hist.url.startswith("sqlite:///")
+    files = list(tmp_path.rglob("history.db"))
+    assert len(files) == 1 and "advisor" in files[0].parts
+
+
+def test_environment_variable_picks_the_database(fresh_db_url):
+    # The fixture also set ADVISOR_DATABASE_URL.
+    with History() as hist:
+        assert hist.url == fresh_db_url
+
+
+def test_unreachable_server_is_a_history_error():
+    with History("postgresql+psycopg2://postgres@127.0.0.1:1/nope?connect_timeout=2") as hist:
+        with pytest.raises(HistoryError) as info:
+            hist.list()
+    assert "Fix:" in str(info.value)
+
+
+def test_bad_url_is_a_history_error():
+    with pytest.raises(HistoryError, match="not a database URL"):
+        History("not a url")
+
+
+def test_in_memory_sqlite_works():
+    with History("sqlite://") as hist:
+        assert hist.list() == []
+
+
+def test_plain_postgresql_url_uses_the_installed_driver():
+    """postgresql:// means psycopg 3 to SQLAlchemy 2.1; advisor[postgres] installs psycopg2: use what is there."""
+    from importlib.util import find_spec
+
+    engine = create_history_engine("postgresql://postgres@127.0.0.1:5432/test")
+    try:
+        expected = "psycopg" if find_spec("psycopg") is not None else "psycopg2"
+        assert engine.dialect.driver == expected
+    finally:
+        engine.dispose()

@@ -1,0 +1,121 @@
+"""The history-trained correction: it lowers the held-out error where the base predictor is biased, stays out
+of the way where it is not, and says when it was used."""
+
+from __future__ import annotations
+
+import math
+import random
+import sys
+from pathlib import Path
+
+import pytest
+
+from advisor.predict.learned import MIN_RUNS, calibration_report, evaluate, fit_correction
+from advisor.schemas import Estimate, Target, TrainingRow, WorkloadInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "history"))
+
+GPUS = ["A100-80GB", "T4", "H100-SXM", "A10G"]
+
+
+def synthetic(n: int, bias, *, noise: float = 0.10, seed: int = 0) -> list[TrainingRow]:
+    """Runs whose actual time is predicted x bias(row) x lognormal noise."""
+    rnd = random.Random(seed)
+    rows = []
+    for i in range(n):
+        gpu = rnd.choice(GPUS + [None])
+        row = TrainingRow(
+            recommendation_id=i, outcome_id=i, workload=rnd.choice(["resnet", "bert", "mlp"]),
+            param_count=int(10 ** rnd.uniform(5, 9)), flops_per_sample=10 ** rnd.uniform(8, 12),
+            dataset_size=int(10 ** rnd.uniform(3, 6)), epochs=rnd.randint(1, 20), batch_size=2 ** rnd.randint(3, 9),
+            tier="cpu" if gpu is None else "single_gpu", gpu=gpu, gpu_count=0 if gpu is None else 1, vcpus=8,
+            method="measured" if gpu is None else "scaled", predicted_seconds=10 ** rnd.uniform(2, 5),
+            actual_seconds=1.0,
+        )
+        row.actual_seconds = row.predicted_seconds * bias(row) * math.exp(rnd.gauss(0, noise))
+        rows.append(row)
+    return rows
+
+
+def estimate(seconds: float = 1000.0, method: str = "scaled", gpu: str = "A100-80GB") -> Estimate:
+    return Estimate(target=Target.gpu(gpu), dataset_size=50_000, epochs=10, batch_size=128, seconds=seconds,
+                    low=seconds * 0.8, high=seconds * 1.25, step_seconds=seconds / 3910, steps_per_epoch=391,
+                    total_steps=3910, fits_memory=True, per_device_batch_size=128, method=method, precision="fp32")
+
+
+def test_biased_predictor_is_corrected():
+    rows = synthetic(40, lambda r: 1.3)
+    corr = evaluate(rows)
+    assert corr.used, corr.reason
+    assert corr.cv_error_before_pct > 20 and corr.cv_error_after_pct < 12
+    assert corr.cv_error_after_pct < corr.cv_error_before_pct
+    assert corr.mean_error_before_pct == pytest.approx(-23, abs=4)  # predicted 1/1.3 of the truth
+    assert abs(corr.mean_error_after_pct) < 5
+    fitted = fit_correction(rows)
+    assert fitted is not None
+    est = estimate(1000.0)
+    out = fitted.apply(est, WorkloadInfo(name="resnet", param_count=25_000_000, flops_per_sample=1.2e10))
+    assert out.method == "history" and est.method == "scaled"  # a copy; the input is untouched
+    assert out.seconds == pytest.approx(1300, rel=0.08)
+    assert out.low <= out.seconds <= out.high
+    assert out.low == pytest.approx(est.low * out.seconds / est.seconds, rel=0.2)
+    assert any("history correction" in note and "uncorrected 1000 s (scaled)" in note for note in out.notes)
+    assert fitted.apply(out) is out  # never corrected twice
+
+
+def test_bias_that_depends_on_the_method_is_learned():
+    # Scaled (GPU) predictions are 1.6x too optimistic, measured (CPU) ones are right.
+    rows = synthetic(60, lambda r: 1.6 if r.method == "scaled" else 1.0, seed=3)
+    corr = fit_correction(rows)
+    assert corr is not None and corr.cv_error_after_pct < corr.cv_error_before_pct / 2
+    gpu = corr.apply(estimate(1000.0, "scaled"))
+    cpu = corr.apply(estimate(1000.0, "measured").model_copy(update={"target": Target.cpu(8)}))
+    assert gpu.seconds == pytest.approx(1600, rel=0.15)
+    assert cpu.seconds == pytest.approx(1000, rel=0.15)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_unbiased_predictor_is_left_alone(seed):
+    rows = synthetic(40, lambda r: 1.0, seed=seed)
+    corr = evaluate(rows)
+    assert not corr.used, corr.reason
+    assert "Not used" in corr.reason
+    assert fit_correction(rows) is None
+    est = estimate()
+    assert corr.apply(est) is est
+
+
+def test_too_little_history_is_not_used():
+    assert evaluate([]).reason.startswith("No completed runs")
+    few = synthetic(MIN_RUNS - 1, lambda r: 2.0)
+    corr = evaluate(few)
+    assert not corr.used and "needs at least" in corr.reason
+    assert corr.cv_error_before_pct == pytest.approx(50, abs=8)
+    assert fit_correction(few) is None
+
+
+def test_calibration_report_from_a_biased_history(tmp_path):
+    """End to end on a real (SQLite) history: saved recommendations, recorded outcomes 1.3x the prediction."""
+    from history_helpers import recommendation
+
+    from advisor.history.repository import History
+
+    rnd = random.Random(7)
+    with History(f"sqlite:///{tmp_path / 'h.db'}") as hist:
+        empty = calibration_report(hist)
+        assert empty.n_runs == 0 and not empty.used
+        for i in range(30):
+            rec = recommendation(f"w{i % 4}", chosen=rnd.randrange(5), batch_size=2 ** rnd.randint(4, 9),
+                                 dataset_size=rnd.randint(10_000, 1_000_000))
+            rec_id = hist.save_recommendation(rec)
+            hist.record_outcome(rec_id, rec.chosen.seconds * 1.3 * math.exp(rnd.gauss(0, 0.08)))
+        report = calibration_report(hist)
+        assert report.n_runs == 30 and report.used, report.reason
+        assert report.cv_error_after_pct < report.cv_error_before_pct / 2
+        assert {g.key for g in report.by_method} == {"scaled"}
+        data = report.model_dump(mode="json")
+        assert data["cv_error_before_pct"] > 20 and data["folds"] == 5
+        # What the API does: fit on the stored runs, correct a new estimate.
+        corr = fit_correction(hist.training_rows())
+        assert corr is not None
+        assert corr.apply(estimate(1000.0, gpu="A10G")).seconds == pytest.approx(1300, rel=0.1)

@@ -1,0 +1,153 @@
+"""predict_measured: Estimate fields from a synthetic CPU profile, memory, threads, errors."""
+
+from __future__ import annotations
+
+import math
+import sys
+import types
+
+import numpy as np
+import pytest
+
+from advisor.errors import PredictionError
+from advisor.predict.measured import RUN_TO_RUN_REL, USABLE_MEMORY_FRACTION, predict_measured
+from advisor.schemas import CpuInfo, DeviceProfile, HostInfo, Measurement, Profile, WorkloadInfo
+from advisor.workload import JobSpec
+
+OVERHEAD, PER_SAMPLE = 0.004, 0.0002  # compute: 4 ms + 0.2 ms/sample
+B_OVER, B_PER = 0.0002, 0.00001  # batch creation
+
+
+def _profile(sizes=(32, 64, 128, 256), noise=0.0, oom_at=None, threads=4, memory=(0.2, 0.001), host_gib=16.0,
+             kind="cpu", device="cpu", startup=1.5):
+    rng = np.random.default_rng(0)
+    ms = []
+    for b in sizes:
+        t = OVERHEAD + PER_SAMPLE * b
+        s = t * (1 + noise * rng.standard_normal(30)) if noise else np.full(30, t)
+        ms.append(Measurement(device=device, batch_size=b, threads=threads, compute_seconds=float(np.median(s)),
+                              compute_seconds_samples=[float(x) for x in s], batch_seconds=B_OVER + B_PER * b,
+                              peak_memory_gib=memory[0] + memory[1] * b))
+    if oom_at:
+        ms.append(Measurement(device=device, batch_size=oom_at, oom=True))
+    dev = DeviceProfile(device=device, kind=kind, name="Test CPU" if kind == "cpu" else "NVIDIA H100 80GB HBM3",
+                        spec_name=None if kind == "cpu" else "H100-SXM", threads=threads if kind == "cpu" else None,
+                        memory_gib=None if kind == "cpu" else 80.0, measurements=ms,
+                        largest_batch_size=max(sizes), oom_batch_size=oom_at, startup_seconds=startup)
+    host = HostInfo(cpu=CpuInfo(model_name="Test CPU", arch="x86_64", physical_cores=4, logical_cores=8,
+                                torch_threads=threads, memory_gib=host_gib))
+    return Profile(workload=WorkloadInfo(name="synthetic"), host=host, devices=[dev])
+
+
+def _t(b):
+    return OVERHEAD + PER_SAMPLE * b + B_OVER + B_PER * b
+
+
+def test_estimate_fields_and_whole_job_arithmetic():
+    job = JobSpec(dataset_size=10_000, epochs=3, batch_size=128)  # 79 steps/epoch, last batch 16
+    est = predict_measured(_profile(), job)
+    assert est.method == "measured" and est.source_device == "cpu"
+    assert est.target.json_contract() == {"kind": "cpu", "threads": 4}
+    assert (est.dataset_size, est.epochs, est.batch_size) == (10_000, 3, 128)
+    assert (est.steps_per_epoch, est.total_steps, est.per_device_batch_size) == (79, 237, 128)
+    expected = 1.5 + 3 * (78 * _t(128) + _t(16))
+    assert est.seconds == pytest.approx(expected, rel=1e-3)
+    assert est.step_seconds == pytest.approx(_t(128), rel=1e-6)
+    assert est.batch_seconds == pytest.approx(B_OVER + B_PER * 128, rel=1e-6)
+    assert est.startup_seconds == 1.5
+    assert est.low < est.seconds < est.high
+    # noise-free, measured batch: the interval is the run-to-run floor
+    assert est.high / est.seconds == pytest.approx(math.exp(1.2816 * RUN_TO_RUN_REL["cpu"]), rel=1e-3)
+    assert est.precision == "fp32"
+    data = est.json_contract()
+    for key in ("schema_version", "target", "dataset_size", "epochs", "batch_size", "seconds", "low", "high",
+                "step_seconds", "fits_memory", "peak_memory_gib", "method"):
+        assert key in data
+
+
+def test_memory_fit_and_capacity():
+    est = predict_measured(_profile(), JobSpec(1000, 1, 128))
+    assert est.peak_memory_gib == pytest.approx(0.2 + 0.128)
+    assert est.memory_capacity_gib == 16.0
+    assert est.fits_memory is True
+    # largest batch: (16 x 0.9 - 0.2) / 0.001
+    assert est.max_batch_size_per_device == pytest.approx((16.0 * USABLE_MEMORY_FRACTION - 0.2) / 0.001, abs=1)
+    big = predict_measured(_profile(memory=(0.2, 0.01), host_gib=2.0), JobSpec(100_000, 1, 512))
+    assert big.fits_memory is False  # 0.2 + 5.12 GiB > 1.8 GiB
+    assert big.max_batch_size_per_device == pytest.approx(160, abs=1)
+
+
+def test_oom_batch_does_not_fit():
+    est = predict_measured(_profile(oom_at=512), JobSpec(10_000, 1, 512))
+    assert est.fits_memory is False
+    assert est.max_batch_size_per_device == 511
+
+
+def test_unmeasured_batch_widens_interval_and_extrapolation_more():
+    prof = _profile(noise=0.03)
+    at = predict_measured(prof, JobSpec(50_000, 1, 128))
+    beyond = predict_measured(prof, JobSpec(50_000, 1, 2048))
+    w_at = math.log(at.high / at.low)
+    w_beyond = math.log(beyond.high / beyond.low)
+    assert w_beyond > w_at * 1.5
+    assert any("outside the measured range" in n for n in beyond.notes)
+    assert beyond.low < beyond.seconds < beyond.high
+
+
+def test_interval_holds_the_true_time_for_noisy_probe():
+    est = predict_measured(_profile(noise=0.05), JobSpec(20_000, 2, 64))
+    truth = 1.5 + 2 * (312 * _t(64) + _t(32))  # 313 steps/epoch, last batch 32
+    assert est.low <= truth <= est.high
+    assert est.seconds == pytest.approx(truth, rel=0.02)
+
+
+def test_no_cpu_measurements_is_a_clear_error():
+    prof = _profile(kind="gpu", device="cuda:0")
+    with pytest.raises(PredictionError) as err:
+        predict_measured(prof, JobSpec(1000, 1, 64), device="cpu")
+    assert "no cpu measurements" in str(err.value)
+    assert "--device cpu" in str(err.value)
+
+
+def test_gpu_device_target():
+    est = predict_measured(_profile(kind="gpu", device="cuda:0"), JobSpec(1000, 1, 64), device="cuda:0")
+    assert est.target.json_contract() == {"kind": "gpu", "gpu": "H100-SXM", "count": 1}
+    assert est.memory_capacity_gib == 80.0
+    assert est.method == "measured"
+
+
+def test_other_thread_count_is_scaled(monkeypatch):
+    calls = {}
+
+    def scale_compute_seconds(device, threads, target_cpu=None, local_cpu=None):
+        calls["args"] = (device.threads, threads)
+        return types.SimpleNamespace(factor=2.0, relative_uncertainty=0.2, notes=["fake scaling"])
+
+    fake = types.ModuleType("advisor.predict.cpu_scaling")
+    fake.scale_compute_seconds = scale_compute_seconds
+    monkeypatch.setitem(sys.modules, "advisor.predict.cpu_scaling", fake)
+    prof = _profile()
+    job = JobSpec(12_800, 1, 128)  # 100 steps, no small batch
+    base = predict_measured(prof, job)
+    scaled = predict_measured(prof, job, threads=2)
+    assert calls["args"] == (4, 2)
+    assert scaled.method == "scaled" and scaled.target.threads == 2
+    # compute doubles, batch creation does not
+    assert scaled.step_seconds == pytest.approx(2 * (OVERHEAD + PER_SAMPLE * 128) + B_OVER + B_PER * 128)
+    assert math.log(scaled.high / scaled.low) > math.log(base.high / base.low)
+    assert "fake scaling" in scaled.notes
+    # asking for the probed thread count is still "measured"
+    assert predict_measured(prof, job, threads=4).method == "measured"
+
+
+def test_startup_override():
+    est = predict_measured(_profile(), JobSpec(1280, 1, 128), startup_seconds=120.0)
+    assert est.seconds == pytest.approx(120.0 + 10 * _t(128), rel=1e-6)
+
+
+def test_busy_machine_widens_the_interval():
+    quiet = predict_measured(_profile(noise=0.02), JobSpec(20_000, 2, 64))
+    busy = predict_measured(_profile(noise=0.4), JobSpec(20_000, 2, 64))
+    assert math.log(busy.high / busy.low) > 2 * math.log(quiet.high / quiet.low)
+    assert any("competing" in n for n in busy.notes)
+    assert not any("competing" in n for n in quiet.notes)

@@ -1,0 +1,187 @@
+"""The data-parallel model: ring all-reduce arithmetic, overlap, links, scaling efficiency."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from advisor.errors import PredictionError
+from advisor.predict.multigpu import (
+    DEFAULT_PARAMS,
+    MIB,
+    DataParallelParams,
+    data_parallel,
+    expected_max_standard_normal,
+    has_pcie_p2p,
+    ring_allreduce_seconds,
+)
+from advisor.schemas import GpuSpec
+
+NVLINK = GpuSpec(name="A100-40GB", intra_node_link="nvlink", intra_node_bandwidth_gbs=300.0)
+PCIE = GpuSpec(name="A100-40GB-PCIe", intra_node_link="pcie", intra_node_bandwidth_gbs=32.0)
+GEFORCE = GpuSpec(name="RTX4090", aliases=["GeForce RTX 4090"], intra_node_link="pcie",
+                  intra_node_bandwidth_gbs=32.0)
+
+# Only bandwidth: no bus efficiency, latency, straggler or fixed overhead, so the arithmetic is exact.
+BARE = DataParallelParams(bus_efficiency_nvlink=1.0, bus_efficiency_pcie=1.0, bus_efficiency_network=1.0,
+                          hop_latency_seconds=0.0, network_hop_latency_seconds=0.0, straggler_jitter=0.0,
+                          ddp_overhead_seconds=0.0, overlap_interference=0.0, gradient_bucket_min_seconds=0.0)
+
+
+def test_ring_allreduce_hand_computed():
+    # 100 MB of gradients, 8 GPUs, 300 GB/s: 2 x 7/8 x 0.1 GB / 300 GB/s
+    assert ring_allreduce_seconds(100e6, 8, 300.0) == pytest.approx(2 * 7 / 8 * 0.1 / 300)
+    # latency: 2(K-1) ring steps per bucket
+    t = ring_allreduce_seconds(100e6, 8, 300.0, hop_latency_seconds=5e-6, buckets=4)
+    assert t == pytest.approx(2 * 7 / 8 * 0.1 / 300 + 14 * 5e-6 * 4)
+    assert ring_allreduce_seconds(100e6, 1, 300.0) == 0.0
+    assert ring_allreduce_seconds(0.0, 8, 300.0) == 0.0
+
+
+def test_allreduce_seconds_in_step_matches_hand_computation():
+    step = data_parallel(1.0, 100e6, 8, NVLINK, params=BARE)
+    assert step.allreduce_seconds == pytest.approx(2 * 7 / 8 * 0.1 / 300)
+    assert step.link == "nvlink"
+    assert step.effective_bandwidth_gbs == pytest.approx(300.0)
+    assert step.buckets == math.ceil(100e6 / (25 * MIB)) == 4
+    # bus efficiency divides the bandwidth
+    eff = data_parallel(1.0, 100e6, 8, NVLINK, params=BARE.with_(bus_efficiency_nvlink=0.8))
+    assert eff.allreduce_seconds == pytest.approx(2 * 7 / 8 * 0.1 / 240)
+
+
+def test_one_gpu_has_no_communication():
+    step = data_parallel(0.25, 1e9, 1, NVLINK)
+    assert step.step_seconds == 0.25
+    assert step.allreduce_seconds == 0.0 and step.exposed_comm_seconds == 0.0
+    assert step.scaling_efficiency == 1.0
+    assert step.link is None
+    assert step.speedup == 1.0
+
+
+def test_overlap_hides_all_but_the_last_bucket():
+    # Compute 1 s: backward 2/3 s, 80% of it can hide communication: 0.533 s of cover.
+    compute, grads, k = 1.0, 400e6, 8
+    step = data_parallel(compute, grads, k, PCIE, params=BARE)
+    full = 2 * 7 / 8 * grads / 32e9  # 21.9 ms, all coverable
+    last = 2 * 7 / 8 * (25 * MIB) / 32e9
+    assert step.allreduce_seconds == pytest.approx(full)
+    assert step.exposed_comm_seconds == pytest.approx(last)
+    assert step.step_seconds == pytest.approx(compute + last)
+    assert step.scaling_efficiency == pytest.approx(compute / (compute + last))
+
+
+def test_communication_bound_step_exposes_what_backward_cannot_hide():
+    compute, grads, k = 0.01, 1e9, 4  # 10 ms of compute, 1 GB over 32 GB/s: 47 ms of all-reduce
+    step = data_parallel(compute, grads, k, PCIE, params=BARE)
+    full = 2 * 3 / 4 * grads / 32e9
+    last = 2 * 3 / 4 * (25 * MIB) / 32e9
+    window = 0.8 * (2 / 3) * compute
+    assert step.exposed_comm_seconds == pytest.approx(last + (full - last - window))
+    assert step.step_seconds == pytest.approx(compute + full - window)
+    assert any("Communication-bound" in n for n in step.notes)
+
+
+def test_interference_straggler_and_overhead_add_up():
+    params = BARE.with_(overlap_interference=0.5, straggler_jitter=0.02, ddp_overhead_seconds=0.003)
+    compute, grads, k = 1.0, 400e6, 8
+    step = data_parallel(compute, grads, k, PCIE, params=params)
+    full = 2 * 7 / 8 * grads / 32e9
+    last = 2 * 7 / 8 * (25 * MIB) / 32e9
+    straggler = 0.02 * expected_max_standard_normal(8) * compute
+    assert step.sync_overhead_seconds == pytest.approx(straggler + 0.003)
+    assert step.step_seconds == pytest.approx(compute + last + 0.5 * (full - last) + straggler + 0.003)
+
+
+@pytest.mark.parametrize("spec", [NVLINK, PCIE, GEFORCE])
+@pytest.mark.parametrize("k", [2, 3, 4, 8, 16])
+@pytest.mark.parametrize("compute", [0.001, 0.05, 0.5, 5.0])
+def test_efficiency_in_unit_interval(spec, k, compute):
+    step = data_parallel(compute, 440e6, k, spec)
+    assert 0.0 < step.scaling_efficiency <= 1.0
+    assert step.step_seconds >= step.compute_seconds
+    assert step.speedup == pytest.approx(k * step.scaling_efficiency)
+
+
+def test_more_bandwidth_means_higher_efficiency():
+    effs = [data_parallel(0.05, 1.3e9, 8, GpuSpec(name="X", intra_node_link="nvlink", intra_node_bandwidth_gbs=bw))
+            .scaling_efficiency for bw in (25, 50, 100, 200, 400)]
+    assert effs == sorted(effs) and effs[0] < effs[-1]
+
+
+def test_more_gpus_never_scale_better():
+    effs = [data_parallel(0.1, 440e6, k, PCIE).scaling_efficiency for k in (1, 2, 4, 8)]
+    assert effs == sorted(effs, reverse=True)
+
+
+def test_pcie_slower_than_nvlink_and_host_staging_slower_still():
+    nv = data_parallel(0.05, 1.3e9, 8, NVLINK)
+    pcie = data_parallel(0.05, 1.3e9, 8, PCIE)
+    staged = data_parallel(0.05, 1.3e9, 8, PCIE, pcie_p2p=False)
+    assert nv.scaling_efficiency > pcie.scaling_efficiency > staged.scaling_efficiency
+    assert pcie.link == staged.link == "pcie"
+    assert staged.effective_bandwidth_gbs == pytest.approx(pcie.effective_bandwidth_gbs
+                                                           * DEFAULT_PARAMS.host_staging_factor)
+    # the same numbers for a GeForce card without the override: its name says no P2P
+    geforce = data_parallel(0.05, 1.3e9, 8, GEFORCE)
+    assert geforce.effective_bandwidth_gbs == pytest.approx(staged.effective_bandwidth_gbs)
+    assert any("host memory" in n for n in geforce.notes)
+
+
+@pytest.mark.parametrize("name,p2p", [
+    ("RTX3090", False), ("RTX 4090", False), ("GeForce RTX 2080 Ti", False), ("GTX1080Ti", False),
+    ("RTX-4070S-Ti", False), ("RTX5090", False), ("Titan-RTX", False),
+    ("A100-40GB-PCIe", True), ("RTX-A6000", True), ("Quadro RTX 8000", True), ("RTX6000-Ada", True),
+    ("L40S", True), ("RTX-PRO-6000", True), ("Quadro-RTX5000", True), ("H100-PCIe", True),
+])
+def test_pcie_p2p_guess(name, p2p):
+    assert has_pcie_p2p(GpuSpec(name=name)) is p2p
+
+
+def test_nodes_use_the_network_bandwidth():
+    one = data_parallel(0.2, 1.3e9, 16, NVLINK, params=BARE)  # 16 GPUs in one (NVSwitch) machine
+    two = data_parallel(0.2, 1.3e9, 16, NVLINK, nodes=2, inter_node_bandwidth_gbs=25.0, params=BARE)
+    assert two.link == "network" and one.link == "nvlink"
+    assert two.effective_bandwidth_gbs == pytest.approx(25.0)
+    assert two.allreduce_seconds == pytest.approx(2 * 15 / 16 * 1.3e9 / 25e9)
+    assert two.scaling_efficiency < one.scaling_efficiency
+    # with the default network efficiency (0.8) and no bandwidth given: 100 Gbit/s assumed, and said so
+    dflt = data_parallel(0.2, 1.3e9, 16, NVLINK, nodes=2)
+    assert dflt.effective_bandwidth_gbs == pytest.approx(12.5 * 0.8)
+    assert any("No network bandwidth" in n for n in dflt.notes)
+    # a network faster than the intra-node link leaves the intra-node link the bottleneck
+    fast = data_parallel(0.2, 1.3e9, 16, PCIE, nodes=2, inter_node_bandwidth_gbs=400.0)
+    assert fast.link == "pcie"
+
+
+def test_spec_without_link_falls_back_to_pcie_gen3():
+    step = data_parallel(0.1, 1e8, 4, GpuSpec(name="Mystery"))
+    assert step.link == "pcie" and step.bandwidth_gbs == 16.0
+    assert any("assumed" in n for n in step.notes)
+
+
+def test_expected_max_of_normals():
+    assert expected_max_standard_normal(1) == 0.0
+    assert expected_max_standard_normal(2) == pytest.approx(0.5642, abs=0.01)
+    assert expected_max_standard_normal(4) == pytest.approx(1.0294, abs=0.01)
+    assert expected_max_standard_normal(8) == pytest.approx(1.4236, abs=0.01)
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"gpu_count": 0}, {"gpu_count": 4, "nodes": 3}, {"gpu_count": 2, "nodes": 4},
+    {"compute_seconds_per_gpu": 0.0}, {"compute_seconds_per_gpu": float("nan")}, {"gradient_bytes": -1.0},
+])
+def test_invalid_inputs_raise_prediction_error(kwargs):
+    args = {"compute_seconds_per_gpu": 0.1, "gradient_bytes": 1e8, "gpu_count": 2, "spec": NVLINK}
+    nodes = kwargs.pop("nodes", 1)
+    args.update(kwargs)
+    with pytest.raises(PredictionError):
+        data_parallel(**args, nodes=nodes)
+
+
+def test_reference_row_resnet50_on_8_v100():
+    """A published row: 8x V100 SXM2 (NVLink), ResNet-50 fp32 at 296 images/GPU, 368 img/s on one GPU,
+    2862 img/s on eight (efficiency 0.972). The default model lands within 0.03 of that efficiency."""
+    v100 = GpuSpec(name="V100-32GB", intra_node_link="nvlink", intra_node_bandwidth_gbs=150.0)
+    step = data_parallel(296 / 368, 25_557_032 * 4, 8, v100)
+    assert step.scaling_efficiency == pytest.approx(2862 / (8 * 368), abs=0.03)

@@ -1,0 +1,198 @@
+"""The probe of one device, run in this process (no child): ladder, statistics, budget, memory, OOM,
+precision and thread scaling. Tiny models on one thread keep it fast and steady on a busy machine."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import torch
+
+from advisor.probe.measure import (
+    MIN_SAMPLES,
+    MIN_SAMPLES_TARGET,
+    MIN_WARMUP,
+    DeviceProbe,
+    ProbeOptions,
+    auto_ladder,
+)
+from advisor.schemas import DeviceProfile
+from advisor.workload import Workload
+
+pytestmark = pytest.mark.slow
+
+
+def tiny_model():
+    return torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.ReLU(), torch.nn.Linear(32, 4))
+
+
+def batch(b):
+    return torch.randn(b, 16), torch.randint(0, 4, (b,))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _first_step_done():
+    """One step first: torch imports its compiler stack on a process's first optimizer step (seconds), which
+    the probe child has done already (in the workload check) when it starts timing."""
+    from advisor.workload import check_workload
+
+    check_workload(Workload(model=tiny_model, make_batch=batch), batch_size=2)
+
+
+def probe(workload: Workload, **options) -> DeviceProfile:
+    opts = {"batch_size": 32, "budget_seconds": 3.0, "threads": 1, "thread_scaling": False, **options}
+    return DeviceProbe(workload, "cpu", ProbeOptions(**opts)).run()
+
+
+class OomAbove(torch.nn.Module):
+    """'Runs out of memory' above a batch size, as a too-large batch does on a GPU."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+        self.fc = torch.nn.Linear(16, 4)
+
+    def forward(self, x):
+        if x.shape[0] > self.limit:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+        return self.fc(x)
+
+
+def test_ladder_statistics_and_device_facts():
+    reports = []
+    prof = DeviceProbe(Workload(model=tiny_model, make_batch=batch), "cpu",
+                       ProbeOptions(batch_size=32, budget_seconds=2.0, threads=1, thread_scaling=False),
+                       report=lambda f, msg: reports.append((f, msg))).run()
+    assert [m.batch_size for m in prof.measurements] == auto_ladder(32) == [4, 8, 16, 32]
+    for m in prof.measurements:
+        n = len(m.compute_seconds_samples)
+        assert n >= (MIN_SAMPLES_TARGET if m.batch_size == 32 else MIN_SAMPLES)
+        assert m.compute_seconds > 0 and m.batch_seconds > 0 and not m.oom
+        assert sorted(m.compute_seconds_samples)[(n - 1) // 2] <= m.compute_seconds
+        assert m.compute_seconds <= sorted(m.compute_seconds_samples)[n // 2]
+        assert m.spread is not None and m.spread >= 0
+        assert m.warmup_steps >= MIN_WARMUP
+        assert m.threads == 1 and m.precision == "fp32"
+        assert m.peak_memory_gib is not None and m.peak_memory_gib >= 0
+        assert m.gpu_utilization_pct is None and m.power_watts is None
+    assert (prof.device, prof.kind, prof.threads) == ("cpu", "cpu", 1)
+    assert prof.largest_batch_size == 32 and prof.oom_batch_size is None
+    assert prof.name and prof.memory_gib > 0
+    assert 0 < prof.probe_seconds < 3.0 and prof.startup_seconds >= 0
+    assert prof.thread_scaling == []
+    fractions = [f for f, _ in reports]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+
+
+def test_startup_counts_the_cold_first_step():
+    prof = probe(Workload(model=tiny_model, make_batch=batch), batch_size=4, batch_sizes=[4], budget_seconds=0.5,
+                 cold_start_seconds=2.5)
+    assert 2.5 <= prof.startup_seconds < 3.5
+
+
+def test_explicit_batch_sizes_replace_the_ladder():
+    prof = probe(Workload(model=tiny_model, make_batch=batch), batch_size=1000, batch_sizes=[6, 3, 6],
+                 budget_seconds=1.0)
+    assert [m.batch_size for m in prof.measurements] == [3, 6]
+
+
+def test_batch_creation_is_timed_apart_from_compute():
+    def slow_batch(b):
+        time.sleep(0.02)
+        return batch(b)
+
+    prof = probe(Workload(model=tiny_model, make_batch=slow_batch), batch_size=8, batch_sizes=[8],
+                 budget_seconds=1.0)
+    m = prof.measurements[0]
+    assert 0.02 <= m.batch_seconds < 0.2
+    assert m.compute_seconds < m.batch_seconds
+
+
+def test_the_budget_holds_and_the_users_batch_size_is_always_measured():
+    class Slow(torch.nn.Linear):  # a step of 3 ms per sample, steady on a busy machine
+        def forward(self, x):
+            time.sleep(0.003 * x.shape[0])
+            return super().forward(x)
+
+    started = time.perf_counter()
+    prof = probe(Workload(model=lambda: Slow(16, 4), make_batch=batch), batch_size=64, budget_seconds=1.0)
+    elapsed = time.perf_counter() - started
+    sizes = [m.batch_size for m in prof.measurements]
+    assert sizes[0] == 8 and sizes[-1] == 64  # the first point and the user's batch size
+    target = prof.measurements[-1]
+    assert 0.19 < target.compute_seconds < 0.5
+    assert 1 <= len(target.compute_seconds_samples) < MIN_SAMPLES_TARGET  # the budget cut it short
+    assert elapsed < 1.0 + 4 * 0.2  # the budget, plus at most the steps already started
+
+
+def test_out_of_memory_is_the_limit_and_nothing_larger_is_tried():
+    prof = probe(Workload(model=lambda: OomAbove(8), make_batch=batch), batch_size=64, budget_seconds=2.0)
+    # Measured 8, then 64 (out of memory), then 16 (out of memory); 32 is not tried.
+    assert [(m.batch_size, m.oom) for m in prof.measurements] == [(8, False), (16, True), (64, True)]
+    assert prof.oom_batch_size == 16 and prof.largest_batch_size == 8
+    oom = prof.measurements[-1]
+    assert oom.compute_seconds is None and oom.compute_seconds_samples == []
+
+
+def test_out_of_memory_at_the_smallest_size_looks_lower():
+    prof = probe(Workload(model=lambda: OomAbove(8), make_batch=batch), batch_size=256, budget_seconds=1.0)
+    assert [(m.batch_size, m.oom) for m in prof.measurements] == [(8, False), (16, True), (32, True)]
+    assert prof.largest_batch_size == 8 and prof.oom_batch_size == 16
+
+
+def test_out_of_memory_building_the_model():
+    def huge():
+        raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 1 TB")
+
+    prof = probe(Workload(model=huge, make_batch=batch), batch_size=8)
+    assert prof.largest_batch_size is None and prof.oom_batch_size == 1
+    assert [m.oom for m in prof.measurements] == [True]
+
+
+def test_cpu_memory_grows_with_the_batch():
+    def wide():
+        return torch.nn.Sequential(torch.nn.Linear(16, 8192), torch.nn.ReLU(), torch.nn.Linear(8192, 4))
+
+    prof = probe(Workload(model=wide, make_batch=batch), batch_size=512, batch_sizes=[16, 512], budget_seconds=0.8)
+    small, large = prof.measurements
+    # At 512 the activations alone are 512 x 8192 x 4 B = 16 MiB, several times over in forward + backward.
+    assert large.peak_memory_gib * 1024 > 16
+    assert large.peak_memory_gib > 4 * small.peak_memory_gib
+
+
+@pytest.mark.parametrize("precision", ["bf16", "tf32"])
+def test_precision_is_applied_and_restored(precision):
+    flags = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    prof = probe(Workload(model=tiny_model, make_batch=batch), batch_size=4, batch_sizes=[4],
+                 precision=precision, budget_seconds=1.0)
+    assert prof.precision == precision and prof.measurements[0].precision == precision
+    assert prof.measurements[0].compute_seconds > 0
+    assert (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32) == flags
+
+
+def test_thread_scaling_compares_one_thread_with_all():
+    if torch.get_num_threads() < 2:
+        pytest.skip("torch runs one thread here")
+    threads = torch.get_num_threads()
+    # A budget with room for the thread-scaling reserve even when another process slows the steps down.
+    prof = probe(Workload(model=tiny_model, make_batch=batch), batch_size=4, batch_sizes=[4], threads=None,
+                 thread_scaling=True, budget_seconds=20.0)
+    assert [p.threads for p in prof.thread_scaling] == [1, threads]
+    assert all(p.batch_size == 4 and p.compute_seconds > 0 for p in prof.thread_scaling)
+    assert prof.threads == threads and torch.get_num_threads() == threads  # restored
+
+
+def test_a_module_object_is_copied_not_trained():
+    model = tiny_model()
+    before = [p.detach().clone() for p in model.parameters()]
+    probe(Workload(model=model, make_batch=batch), batch_size=4, batch_sizes=[4], budget_seconds=0.5)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+
+
+def test_cuda_device_without_cuda_is_a_hardware_error():
+    from advisor.errors import HardwareError
+
+    if torch.cuda.is_available():
+        pytest.skip("CUDA is here")
+    with pytest.raises(HardwareError, match="no CUDA GPU"):
+        DeviceProbe(Workload(model=tiny_model, make_batch=batch), "cuda:0", ProbeOptions(batch_size=4)).run()

@@ -1,0 +1,335 @@
+"""Probes in the child process: a workload file and in-memory workloads (pickled to a fresh interpreter, or
+forked), and every way a workload can fail (hang, segfault, exit, a user error) ending in a clear error,
+never a hung or crashed advisor. The probe's own logic is tested in-process in test_measure.py."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+import textwrap
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+import torch
+
+from advisor.errors import ConfigError, HardwareError, ProbeError, WorkloadError
+from advisor.probe import run_profile
+from advisor.probe import runner as runner_module
+from advisor.workload import Workload
+
+pytestmark = pytest.mark.slow
+
+TINY = """
+import torch
+from torch import nn
+
+DATASET_SIZE = 1000
+EPOCHS = 2
+BATCH_SIZE = 32
+
+
+def build_model():
+    return nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4))
+
+
+def make_batch(batch_size):
+    return torch.randn(batch_size, 16), torch.randint(0, 4, (batch_size,))
+"""
+TINY_PARAMS = 16 * 32 + 32 + 32 * 4 + 4
+
+
+def write(tmp_path: Path, name: str, body: str) -> Path:
+    path = tmp_path / f"{name}.py"
+    path.write_text(textwrap.dedent(body))
+    return path
+
+
+def tiny_model():
+    return torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.ReLU(), torch.nn.Linear(32, 4))
+
+
+def forked(model=tiny_model, make_batch=None, **kwargs) -> Workload:
+    """An in-memory workload with a lambda in it: it does not pickle, so the probe forks (fast to start)."""
+    make = make_batch or (lambda b: (torch.randn(b, 16), torch.randint(0, 4, (b,))))
+    return Workload(model=model, make_batch=lambda b: make(b), name="forked", **kwargs)
+
+
+def probe_forked(workload: Workload, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # the one-thread note, if this process used OpenMP
+        return run_profile(workload, **{"analyze": False, "thread_scaling": False, "threads": 1, **kwargs})
+
+
+# ------------------------------------------------------------------------------------------ a file
+
+
+@pytest.fixture(scope="module")
+def file_profile(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("probe")
+    marker = tmp / "imported_by.txt"
+    path = write(tmp, "tiny", TINY + f"\nopen({str(marker)!r}, 'a').write(str(__import__('os').getpid()) + '\\n')\n")
+    calls = []
+    started = time.perf_counter()
+    prof = run_profile(path, devices=["cpu"], batch_size=32, probe_seconds=2, threads=1, analyze=True,
+                       progress=lambda *a: calls.append(a))
+    return prof, path, marker, calls, time.perf_counter() - started
+
+
+def test_file_probe_measures_the_ladder(file_profile):
+    prof, *_ = file_profile
+    assert [d.device for d in prof.devices] == ["cpu"]
+    cpu = prof.device("cpu")
+    assert [m.batch_size for m in cpu.measurements] == [4, 8, 16, 32]
+    assert all(m.compute_seconds > 0 and m.batch_seconds > 0 and m.spread is not None for m in cpu.measurements)
+    assert cpu.threads == 1 and cpu.largest_batch_size == 32
+    assert cpu.name and cpu.memory_gib > 0
+
+
+def test_file_probe_describes_the_workload(file_profile):
+    prof, path, _, _, elapsed = file_profile
+    w = prof.workload
+    assert (w.name, w.path, w.dataset_size, w.epochs, w.batch_size) == ("tiny", str(path), 1000, 2, 32)
+    assert w.param_count == TINY_PARAMS and w.optimizer == "AdamW"
+    assert w.file_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    if prof.analysis is not None:  # the analysis is optional: the probes stand without it
+        assert w.flops_per_sample == prof.analysis.flops_per_sample > 0
+    assert 0 < prof.probe_wall_seconds <= elapsed
+    assert prof.host is None or prof.host.cpu.model_name == prof.device("cpu").name
+
+
+def test_file_probe_runs_user_code_only_in_the_child(file_profile):
+    _, path, marker, _, _ = file_profile
+    pids = set(marker.read_text().split())
+    assert len(pids) == 1 and str(os.getpid()) not in pids
+    # Other tests load workload files in this process; this file's module must not be among them.
+    loaded_here = [name for name, module in list(sys.modules.items())
+                   if str(getattr(module, "__file__", "") or "") == str(path)]
+    assert loaded_here == []
+
+
+def test_progress_reports_setup_then_the_device(file_profile):
+    *_, calls, _ = file_profile
+    devices = [c[0] for c in calls]
+    assert devices[0] == "setup" and devices[-1] == "cpu"
+    assert all(0.0 <= c[1] <= 1.0 and isinstance(c[2], str) for c in calls)
+    cpu = [c[1] for c in calls if c[0] == "cpu"]
+    assert cpu == sorted(cpu) and cpu[-1] == 1.0
+
+
+def test_hang_ends_in_probe_error_naming_where(tmp_path):
+    path = write(tmp_path, "hang", TINY.replace(
+        "def build_model():\n", "def build_model():\n    while True:\n        pass\n"))
+    started = time.perf_counter()
+    with pytest.raises(ProbeError) as info:
+        run_profile(path, batch_size=8, probe_seconds=1, analyze=False, timeout_seconds=4)
+    assert time.perf_counter() - started < 9
+    assert "did not finish within 4 s" in info.value.message
+    assert "(in build_model, hang.py:" in info.value.message
+    assert "--probe-seconds" in info.value.hint
+
+
+# ------------------------------------------------------------------------------ in-memory workloads
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _imports_done():
+    """What the workload check imports lazily (seconds of torch modules) is imported here once, so that
+    each forked child inherits it instead of importing it again."""
+    from advisor.workload import check_workload
+
+    check_workload(forked(), batch_size=2)
+    check_workload(forked(tiny_model()), batch_size=2)  # a module object is deep-copied: more imports
+
+
+def test_in_memory_workload_that_pickles_runs_in_a_fresh_interpreter(tmp_path, monkeypatch):
+    write(tmp_path, "probe_pickle_mod", TINY + "\nimport os\nPID = os.getpid()\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import probe_pickle_mod as mod
+
+    wl = Workload(model=mod.build_model, make_batch=mod.make_batch, name="pickled", batch_size=8)
+    assert runner_module._pickle(wl) is not None
+    prof = run_profile(wl, batch_size=8, probe_seconds=1, threads=1, analyze=False, thread_scaling=False)
+    assert prof.workload.name == "pickled" and prof.workload.param_count == TINY_PARAMS
+    assert [m.batch_size for m in prof.device("cpu").measurements] == [1, 2, 4, 8]
+
+
+def test_in_memory_workload_that_does_not_pickle_is_forked():
+    model = tiny_model()
+    wl = forked(model, loss_fn=lambda out, y: torch.nn.functional.cross_entropy(out, y))
+    assert runner_module._pickle(wl) is None
+    before = [p.detach().clone() for p in model.parameters()]
+    prof = probe_forked(wl, batch_size=4, probe_seconds=1)
+    assert [m.batch_size for m in prof.device("cpu").measurements] == [1, 2, 4]
+    assert all(m.compute_seconds > 0 for m in prof.device("cpu").measurements)
+    assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))  # not trained here
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs 2 or more CPU cores")
+def test_fork_after_this_process_used_the_thread_pool_falls_back_to_one_thread():
+    if torch.get_num_threads() < 2:
+        pytest.skip("torch runs one thread here")
+    a = torch.ones(512, 512)
+    (a @ a).sum()  # starts OpenMP's pool in this process: a forked child cannot use it
+    torch.ones(1 << 20).mul_(2.0).sum()
+    started = time.perf_counter()
+    with pytest.warns(RuntimeWarning, match="1 thread"):
+        prof = run_profile(forked(), batch_size=4, probe_seconds=1, analyze=False, timeout_seconds=60)
+    assert time.perf_counter() - started < 20  # not a hang
+    assert prof.device("cpu").threads == 1 and prof.device("cpu").largest_batch_size == 4
+
+
+def test_analysis_failure_leaves_analysis_empty(monkeypatch):
+    import advisor.predict.analysis as analysis_module
+    from advisor.errors import PredictionError
+
+    def broken(*args, **kwargs):
+        raise PredictionError("cannot trace")
+
+    monkeypatch.setattr(analysis_module, "analyze", broken)  # seen by the forked child
+    prof = probe_forked(forked(), batch_size=2, probe_seconds=0.5, analyze=True)
+    assert prof.analysis is None and prof.workload.flops_per_sample is None
+    assert prof.workload.param_count == TINY_PARAMS and prof.device("cpu").largest_batch_size == 2
+
+
+def test_only_the_check_when_no_device():
+    prof = probe_forked(forked(), devices=[], batch_size=8, probe_seconds=1)
+    assert prof.devices == [] and prof.workload.param_count == TINY_PARAMS
+
+
+class OomAbove(torch.nn.Module):
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+        self.fc = torch.nn.Linear(16, 4)
+
+    def forward(self, x):
+        if x.shape[0] > self.limit:
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
+        return self.fc(x)
+
+
+def test_nothing_fits_is_a_probe_error():
+    with pytest.raises(ProbeError, match=r"ran out of memory on cpu \(even at batch size 16\)"):
+        probe_forked(forked(lambda: OomAbove(2)), batch_size=64, batch_sizes=[16, 32], probe_seconds=1)
+
+
+def segfaulting_model():
+    import signal
+
+    os.kill(os.getpid(), signal.SIGSEGV)
+
+
+def test_segfault_gives_probe_error_naming_the_signal():
+    with pytest.raises(ProbeError) as info:
+        probe_forked(forked(segfaulting_model), batch_size=8, probe_seconds=1, timeout_seconds=30)
+    assert "died with SIGSEGV" in info.value.message
+    assert "(in segfaulting_model, test_runner.py:" in info.value.message
+    assert info.value.hint.startswith("Fix:")
+
+
+def test_exit_in_user_code_is_a_probe_error():
+    def make_batch(b):
+        if b > 2:
+            os._exit(7)
+        return torch.randn(b, 16), torch.randint(0, 4, (b,))
+
+    with pytest.raises(ProbeError, match="exited with code 7"):
+        probe_forked(forked(tiny_model, make_batch), batch_size=8, probe_seconds=1, timeout_seconds=30)
+
+
+def test_workload_error_in_the_child_stays_a_workload_error():
+    with pytest.raises(WorkloadError) as info:
+        probe_forked(forked(make_batch=lambda b: torch.randn(b, 16)), batch_size=8, probe_seconds=1)
+    assert "workload 'forked'" in info.value.message and "make_batch" in info.value.message
+    assert info.value.hint and info.value.hint.startswith("Fix:")
+
+
+def test_sys_exit_in_user_code_is_a_workload_error():
+    def make_batch(b):
+        if b > 2:
+            sys.exit(3)
+        return torch.randn(b, 16), torch.randint(0, 4, (b,))
+
+    with pytest.raises(WorkloadError, match=r"called sys.exit\(3\)"):
+        probe_forked(forked(tiny_model, make_batch), batch_size=8, probe_seconds=1)
+
+
+def test_error_at_a_larger_batch_size_is_a_workload_error():
+    def make_batch(b):
+        if b > 4:
+            raise ValueError("too big")
+        return torch.randn(b, 16), torch.randint(0, 4, (b,))
+
+    with pytest.raises(WorkloadError, match="at batch size 8, make_batch .*ValueError: too big"):
+        probe_forked(forked(tiny_model, make_batch), batch_size=8, probe_seconds=1)
+
+
+def endless_make_batch(b):
+    while b > 3:  # the check runs batch sizes 2 and 3: this hangs in the probe proper
+        pass
+    return torch.randn(b, 16), torch.randint(0, 4, (b,))
+
+
+def test_endless_loop_in_make_batch_ends_in_probe_error():
+    started = time.perf_counter()
+    with pytest.raises(ProbeError, match="did not finish within 2 s") as info:
+        probe_forked(forked(tiny_model, endless_make_batch), batch_size=8, probe_seconds=1, timeout_seconds=2)
+    assert time.perf_counter() - started < 8
+    assert "(in endless_make_batch, test_runner.py:" in info.value.message
+    assert "while probing cpu: batch size" in info.value.message
+
+
+# ------------------------------------------------------------------------------------------- arguments
+
+
+@pytest.mark.parametrize("kwargs, error", [
+    ({"precision": "fp8"}, ConfigError),
+    ({"devices": ["tpu"]}, HardwareError),
+    ({"batch_size": 0}, WorkloadError),
+    ({"batch_sizes": [8, -1]}, ConfigError),
+    ({"probe_seconds": 0}, ConfigError),
+    ({"threads": 0}, ConfigError),
+])
+def test_bad_arguments_fail_before_any_child_starts(tmp_path, kwargs, error):
+    started = time.perf_counter()
+    with pytest.raises(error):
+        run_profile(tmp_path / "never_read.py", **{"batch_size": 8, **kwargs})
+    assert time.perf_counter() - started < 1
+
+
+@pytest.mark.gpu
+def test_real_cuda_probe(tmp_path):
+    path = write(tmp_path, "tiny", TINY)
+    prof = run_profile(path, devices=["cuda:0"], batch_size=64, probe_seconds=3, analyze=False)
+    gpu = prof.device("cuda:0")
+    assert gpu.kind == "gpu" and gpu.memory_gib > 0
+    assert [m.batch_size for m in gpu.measurements] == [8, 16, 32, 64]
+    assert all(m.compute_seconds > 0 and m.peak_memory_gib > 0 for m in gpu.measurements)
+    assert all(m.threads is None for m in gpu.measurements)
+
+
+def test_a_noisy_probe_is_flagged():
+    from advisor.schemas import DeviceProfile, Measurement
+
+    def device(spread):
+        return DeviceProfile(device="cpu", kind="cpu", name="x", measurements=[
+            Measurement(device="cpu", batch_size=8, compute_seconds=1.0, spread=0.9),
+            Measurement(device="cpu", batch_size=32, compute_seconds=1.0, spread=spread),
+            Measurement(device="cpu", batch_size=64, oom=True)])
+
+    assert runner_module._noise_notes([device(0.2)]) == []  # only the user's batch size (the top fit) counts
+    (note,) = runner_module._noise_notes([device(3.0)])
+    assert "cpu" in note and "batch size 32" in note and "300%" in note and "Fix:" in note
+
+    from advisor.schemas import ThreadPoint
+
+    busy = device(0.2)
+    busy.thread_scaling = [ThreadPoint(threads=1, batch_size=32, compute_seconds=0.01),
+                           ThreadPoint(threads=4, batch_size=32, compute_seconds=0.2)]
+    (note,) = runner_module._noise_notes([busy])
+    assert "20.0x" in note and "--threads 2" in note
+    busy.thread_scaling[1].compute_seconds = 0.004  # 4 threads faster than 1: fine
+    assert runner_module._noise_notes([busy]) == []

@@ -1,0 +1,68 @@
+"""Profiles saved as JSON and read back, with clear errors for files that are not profiles."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from advisor.errors import ProbeError
+from advisor.probe import load_profile, save_profile
+from advisor.schemas import SCHEMA_VERSION, DeviceProfile, Measurement, Profile, ThreadPoint, WorkloadInfo
+
+
+def _profile() -> Profile:
+    m = Measurement(device="cpu", batch_size=32, threads=2, compute_seconds=0.01,
+                    compute_seconds_samples=[0.01, 0.011, 0.0099], batch_seconds=0.001, spread=0.1,
+                    peak_memory_gib=0.05, warmup_steps=2)
+    oom = Measurement(device="cpu", batch_size=64, threads=2, oom=True)
+    device = DeviceProfile(device="cpu", kind="cpu", name="Test CPU", threads=2, measurements=[m, oom],
+                           largest_batch_size=32, oom_batch_size=64,
+                           thread_scaling=[ThreadPoint(threads=1, batch_size=32, compute_seconds=0.02)],
+                           probe_seconds=1.5, startup_seconds=0.2)
+    return Profile(workload=WorkloadInfo(name="tiny", param_count=1234, optimizer="AdamW"), devices=[device],
+                   probe_wall_seconds=3.0)
+
+
+def test_round_trip(tmp_path):
+    prof = _profile()
+    path = save_profile(prof, tmp_path / "sub" / "profile.json")
+    assert path.exists()
+    back = load_profile(path)
+    assert back == prof
+    assert back.device("cpu").measurements[1].oom is True
+    assert json.loads(path.read_text())["schema_version"] == SCHEMA_VERSION
+
+
+def test_unknown_keys_from_a_newer_minor_version_are_ignored(tmp_path):
+    data = json.loads(_profile().model_dump_json())
+    data["something_new"] = {"x": 1}
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps(data))
+    assert load_profile(path).workload.name == "tiny"
+
+
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        (None, "no such profile file"),
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "not an advisor profile"),
+        ('{"workload": {"name": "x"}, "devices": [{"device": "cpu"}]}', "devices.0"),
+        ('{"schema_version": 99, "workload": {"name": "x"}}', "newer"),
+    ],
+)
+def test_bad_files_give_a_probe_error_naming_the_file(tmp_path, content, words):
+    path = tmp_path / "profile.json"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(ProbeError) as info:
+        load_profile(path)
+    assert str(path) in info.value.message
+    assert words in info.value.message
+    assert info.value.hint.startswith("Fix:")
+
+
+def test_a_folder_is_not_a_profile(tmp_path):
+    with pytest.raises(ProbeError, match="folder"):
+        load_profile(tmp_path)

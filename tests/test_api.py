@@ -1,0 +1,149 @@
+"""The Python API and the recommend path end to end: the issue's three reference decisions, JSON == API,
+history saving, exit code 3, and the plot."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import advisor
+from advisor import api
+from advisor.cli.app import build_app
+from advisor.errors import NoFeasibleCandidateError
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+IMAGENET = 1_281_167
+MAJOR_CLOUDS = "aws,gcp,azure,lambda"
+
+
+@pytest.fixture(scope="module")
+def resnet_profile(tmp_path_factory) -> Path:
+    """ResNet-50 analysed (no probe: no GPU here, and its CPU probe is not what these tests are about)."""
+    prof = api.profile(EXAMPLES / "resnet50.py", devices=[], batch_size=256)
+    assert prof.analysis is not None and prof.workload.param_count == 25_557_032
+    return api.save_profile(prof, tmp_path_factory.mktemp("prof") / "resnet50.json")
+
+
+def test_resnet50_one_epoch_picks_a_single_gpu(resnet_profile):
+    rec = advisor.recommend(resnet_profile, dataset_size=IMAGENET, epochs=1, batch_size=256,
+                            providers=MAJOR_CLOUDS, save=False)
+    assert rec.chosen.tier == "single_gpu"
+    assert rec.chosen.gpu_count == 1
+    assert rec.chosen.method == "scaled"
+    assert rec.chosen.reason
+    # the chosen one is the cheapest feasible candidate
+    assert rec.chosen.cost_usd == min(c.cost_usd for c in rec.candidates)
+    assert all(c.fits_memory for c in rec.candidates)
+    assert {"single_gpu", "multi_gpu"} <= set(rec.best_per_tier)
+
+
+def test_resnet50_ten_epochs_in_an_hour_needs_several_gpus(resnet_profile):
+    rec = advisor.recommend(resnet_profile, dataset_size=IMAGENET, epochs=10, batch_size=256, deadline="1h",
+                            providers=MAJOR_CLOUDS, save=False)
+    assert rec.chosen.tier == "multi_gpu"
+    assert rec.chosen.gpu_count >= 2
+    assert rec.constraints.deadline_seconds == 3600
+    assert rec.chosen.seconds + rec.chosen.startup_seconds <= 3600
+    assert "deadline" in rec.chosen.reason
+    assert rec.chosen.scaling_efficiency is not None and 0 < rec.chosen.scaling_efficiency <= 1
+
+
+def test_impossible_deadline_is_exit_code_3_with_nearest_misses(resnet_profile):
+    with pytest.raises(NoFeasibleCandidateError) as info:
+        advisor.recommend(resnet_profile, dataset_size=IMAGENET, epochs=10, batch_size=256, deadline="2m",
+                          save=False)
+    assert info.value.exit_code == 3
+    assert info.value.nearest
+    result = CliRunner().invoke(build_app(), ["recommend", "--profile", str(resnet_profile), "--epochs", "10",
+                                              "--dataset-size", str(IMAGENET), "--batch-size", "256",
+                                              "--deadline", "2m", "--json", "--no-save"])
+    assert result.exit_code == 3
+    data = json.loads(result.stdout)
+    assert data["chosen"] is None
+
+
+def test_cli_json_equals_python_api(resnet_profile, tmp_path):
+    args = dict(dataset_size=IMAGENET, epochs=2, batch_size=256, providers="lambda,aws", top=5)
+    rec = advisor.recommend(resnet_profile, save=False, **args)
+    plot = tmp_path / "choice.png"
+    result = CliRunner().invoke(build_app(), [
+        "recommend", "--profile", str(resnet_profile), "--dataset-size", str(IMAGENET), "--epochs", "2",
+        "--batch-size", "256", "--providers", "lambda,aws", "--top", "5", "--json", "--no-save",
+        "--plot", str(plot)])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    expected = rec.model_dump(mode="json")
+    for volatile in ("created_at",):
+        data.pop(volatile)
+        expected.pop(volatile)
+    assert data == expected
+    assert data["schema_version"] == 1 and data["id"] is None
+    assert set(data["workload"]) >= {"name", "params", "flops_per_sample"}
+    assert len(data["candidates"]) == 5
+    for c in data["candidates"]:
+        for key in ("provider", "instance_type", "region", "tier", "gpu", "gpu_count", "vcpus", "seconds", "low",
+                    "high", "cost_usd", "spot_cost_usd", "fits_memory", "method", "reason"):
+            assert key in c
+        assert c["low"] <= c["seconds"] <= c["high"]
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert plot.stat().st_size > 10_000
+
+
+@pytest.mark.slow
+def test_small_tabular_job_picks_a_cpu_and_lands_in_history():
+    rec = advisor.recommend(EXAMPLES / "tabular_mlp.py", dataset_size=5_000, epochs=2, batch_size=256,
+                            probe_seconds=5)
+    assert rec.chosen.tier == "cpu"
+    assert rec.chosen.gpu is None and rec.chosen.vcpus
+    assert rec.measured_devices == ["cpu"]
+    assert rec.id is not None
+    with advisor.History() as hist:
+        detail = hist.show(rec.id)
+        assert detail.recommendation.chosen.instance_type == rec.chosen.instance_type
+        assert len(detail.recommendation.candidates) == len(rec.candidates)
+        with advisor.track(rec.id):
+            pass
+        comparison = hist.compare()
+    assert [r.recommendation_id for r in comparison.rows] == [rec.id]
+
+
+def test_predict_api_matches_target(resnet_profile):
+    prof = api.load_profile(resnet_profile)
+    one = advisor.predict(prof, dataset_size=IMAGENET, epochs=1, batch_size=256,
+                          target=advisor.Target.gpu("A100-80GB", 1), use_history=False)
+    four = advisor.predict(prof, dataset_size=IMAGENET, epochs=1, batch_size=256,
+                           target=advisor.Target.gpu("a100-80gb", 4), use_history=False)
+    assert four.target.gpu_name == "A100-80GB" and four.target.count == 4
+    assert four.per_device_batch_size == 64
+    assert one.seconds / 4 < four.seconds < one.seconds
+    assert four.scaling_efficiency is not None
+    bf16 = advisor.predict(prof, dataset_size=IMAGENET, epochs=1, batch_size=256,
+                           target=advisor.Target.gpu("A100-80GB", 1), precision="bf16", use_history=False)
+    assert bf16.precision == "bf16" and bf16.seconds < one.seconds
+
+
+def test_every_recommend_lands_in_history_unless_no_save(resnet_profile):
+    app = build_app()
+    base = ["recommend", "--profile", str(resnet_profile), "--dataset-size", str(IMAGENET), "--epochs", "1",
+            "--batch-size", "256", "--json"]
+    saved = CliRunner().invoke(app, base)
+    assert saved.exit_code == 0, saved.output
+    rec_id = json.loads(saved.stdout)["id"]
+    assert isinstance(rec_id, int)
+    unsaved = CliRunner().invoke(app, [*base, "--no-save"])
+    assert unsaved.exit_code == 0 and json.loads(unsaved.stdout)["id"] is None
+    with advisor.History() as hist:
+        entries = hist.list()
+        assert [e.id for e in entries] == [rec_id]
+        detail = hist.show(rec_id)
+    stored = detail.recommendation
+    assert stored.chosen.instance_type == json.loads(saved.stdout)["chosen"]["instance_type"]
+    recorded = CliRunner().invoke(app, ["history", "record", str(rec_id), "--actual-seconds", "1800", "--json"])
+    assert recorded.exit_code == 0, recorded.output
+    compared = CliRunner().invoke(app, ["history", "compare", "--json"])
+    rows = json.loads(compared.stdout)["rows"]
+    assert len(rows) == 1 and rows[0]["actual_seconds"] == 1800
+    assert rows[0]["error_pct"] == pytest.approx((rows[0]["predicted_seconds"] - 1800) / 1800 * 100)

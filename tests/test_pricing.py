@@ -1,0 +1,259 @@
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from advisor.errors import CatalogError
+from advisor.hardware.specs import load_gpu_specs
+from advisor.pricing import billed_seconds, cost_usd, load_catalog, validate_file
+from advisor.resources import data_dir
+from advisor.schemas import Offer
+
+PRICING = data_dir("pricing")
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data" / "instances.csv"
+USER_HEADER = "provider,instance_type,region,gpu_model,gpu_count,price_hour_usd,spot_price_hour_usd\n"
+
+
+def write(tmp_path: Path, text: str, name: str = "prices.csv") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def offer(**kw) -> Offer:
+    base = dict(provider="x", instance_type="t", region="r", price_usd_per_hour=3.6)
+    base.update(kw)
+    return Offer(**base)
+
+
+def find(catalog, provider, instance_type):
+    matches = [o for o in catalog.offers if o.provider == provider and o.instance_type == instance_type]
+    assert len(matches) == 1, matches
+    return matches[0]
+
+
+# ------------------------------------------------------------------------------------------- catalog
+
+
+def test_builtin_catalog_row_count_is_the_sources_minus_documented_exclusions():
+    with (PRICING / "instances.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    with (PRICING / "e2e_networks.csv").open() as fh:
+        e2e = list(csv.DictReader(fh))
+    fractional = [r for r in rows if r["gpu_count"] and float(r["gpu_count"]) != int(float(r["gpu_count"]))]
+    assert (len(rows), len(e2e), len(fractional)) == (279, 2, 8)  # the figures pricing/README.md gives
+    catalog = load_catalog()
+    assert len(catalog.offers) == 279 + 2 - 8
+    assert len(catalog.excluded) == 8 and all("fractional GPU" in e for e in catalog.excluded)
+    assert {o.provider for o in catalog.offers} == {"aws", "gcp", "azure", "lambda", "runpod", "vast", "e2e"}
+
+
+@pytest.mark.skipif(not SHARED.exists(), reason="the shared source catalog is not beside this checkout")
+def test_builtin_instances_csv_is_the_shared_catalog_plus_a_flags_column():
+    with SHARED.open() as fh:
+        shared = list(csv.DictReader(fh))
+    with (PRICING / "instances.csv").open() as fh:
+        ours = list(csv.DictReader(fh))
+    assert [{k: v for k, v in r.items() if k != "flags"} for r in ours] == shared
+
+
+def test_every_catalog_gpu_is_a_canonical_spec_name():
+    specs = load_gpu_specs()
+    catalog = load_catalog()
+    assert catalog.gpus and set(catalog.gpus) <= set(specs)
+    with (PRICING / "instances.csv").open() as fh:
+        raw = {r["gpu_model"] for r in csv.DictReader(fh) if r["gpu_model"]}
+    assert raw <= set(specs)  # the file itself uses canonical names, not aliases
+
+
+def test_billing_rules_come_from_billing_csv():
+    catalog = load_catalog()
+    assert (find(catalog, "aws", "p5.48xlarge").billing, find(catalog, "aws", "p5.48xlarge").min_billed_seconds) \
+        == ("per_second", 60)
+    assert find(catalog, "lambda", "gpu_1x_a100").billing == "per_minute"
+    assert find(catalog, "e2e", "H200-x1").billing == "per_hour"
+    assert find(catalog, "vast", "1x-RTX_4090-32-65536").min_billed_seconds == 0
+
+
+def test_flagged_spot_prices_are_dropped_and_reported():
+    catalog = load_catalog()
+    h200 = find(catalog, "azure", "Standard_ND96isr_H200_v5")
+    assert h200.spot_price_usd_per_hour is None  # source spot == on-demand
+    a2 = find(catalog, "gcp", "a2-ultragpu-1g")
+    assert a2.spot_price_usd_per_hour is None and "SUSPECT PRICE" in a2.notes  # drop_spot + suspect_price
+    assert find(catalog, "gcp", "a2-highgpu-1g").spot_price_usd_per_hour == pytest.approx(1.80385)
+    assert "SUSPECT PRICE" in find(catalog, "gcp", "a4-highgpu-8g").notes
+    flags = "\n".join(catalog.flags)
+    assert "Standard_ND96isr_H200_v5" in flags and "a2-ultragpu-8g" in flags and "a3-highgpu-1g" in flags
+
+
+def test_snapshot_names_dates_and_sources_per_provider():
+    snap = load_catalog().snapshot()
+    assert snap["dates"]["gcp"] == "2026-05-20"
+    assert snap["dates"]["aws"].startswith("2026-01-21") and "undated" in snap["dates"]["aws"]
+    assert snap["dates"]["e2e"] == "undated"
+    assert any("skypilot-catalog" in s for s in snap["sources"]["aws"])
+
+
+# ------------------------------------------------------------------------------------------ user files
+
+
+def test_bad_row_names_file_line_and_reason(tmp_path):
+    path = write(tmp_path, USER_HEADER + "onprem,box,lab,A100-80GB,8,12.5,\nonprem,box2,lab,A100-80GB,8,abc,\n")
+    with pytest.raises(CatalogError) as info:
+        load_catalog([path])
+    assert f"{path}:3: price_hour_usd 'abc' is not a number" in str(info.value)
+    assert "Fix:" in str(info.value)
+
+
+def test_every_bad_row_is_reported(tmp_path):
+    text = (USER_HEADER
+            + "onprem,a,lab,A100-80GB,two,10,\n"   # line 2
+            + "onprem,b,lab,A1OO-80GB,1,10,\n"     # line 3: typo in the GPU
+            + "onprem,c,lab,,1,10,\n"              # line 4: a GPU count without a GPU
+            + "onprem,d,lab,A100-80GB,1,-3,\n"     # line 5
+            + "onprem,e,,A100-80GB,1,3,\n"         # line 6: no region
+            + "onprem,f,lab,A100-80GB,0.5,3,\n")   # line 7: a fractional GPU
+    with pytest.raises(CatalogError) as info:
+        validate_file(path := write(tmp_path, text))
+    message = str(info.value)
+    assert "6 problems" in message
+    for line in (2, 3, 4, 5, 6, 7):
+        assert f"{path}:{line}:" in message
+    assert "Did you mean" in message  # A1OO-80GB
+    assert "whole GPUs" in message
+
+
+def test_unknown_column_suggests_the_right_one(tmp_path):
+    path = write(tmp_path, "provider,instance_type,region,gpu_model,gpu_count,price_hour\nonprem,a,lab,,0,1\n")
+    with pytest.raises(CatalogError) as info:
+        load_catalog([path])
+    assert f"{path}:1: unknown column 'price_hour'" in str(info.value) and "price_hour_usd" in str(info.value)
+
+
+def test_missing_file_is_a_catalog_error(tmp_path):
+    with pytest.raises(CatalogError, match="no such pricing file"):
+        load_catalog([tmp_path / "nope.csv"])
+
+
+def test_user_row_overrides_builtin_and_keeps_blank_fields(tmp_path):
+    path = write(tmp_path, "provider,instance_type,region,price_hour_usd\naws,p4d.24xlarge,us-east-1,15.0\n")
+    catalog = load_catalog([path])
+    p4d = find(catalog, "aws", "p4d.24xlarge")
+    assert p4d.price_usd_per_hour == 15.0
+    assert (p4d.gpu, p4d.gpu_count, p4d.vcpus, p4d.billing) == ("A100-40GB", 8, 96, "per_second")
+    assert p4d.source.startswith("user file") and str(path) in p4d.source
+    assert len(catalog.offers) == len(load_catalog().offers)  # replaced, not added
+
+
+def test_on_prem_gpu_with_an_alias_and_default_billing(tmp_path):
+    path = write(tmp_path, USER_HEADER + "onprem,dgx-a100,lab,A100 80GB,8,9.5,\n")
+    offers = validate_file(path)
+    assert len(offers) == 1
+    o = offers[0]
+    assert (o.gpu, o.gpu_count, o.price_usd_per_hour) == ("A100-80GB", 8, 9.5)
+    assert (o.billing, o.min_billed_seconds) == ("per_second", 0)  # a provider billing.csv does not know
+
+
+def test_provider_wide_discount(tmp_path):
+    path = write(tmp_path, "provider,instance_type,region,discount_pct\naws,*,*,20\n")
+    plain, discounted = load_catalog(), load_catalog([path])
+    before, after = find(plain, "aws", "c7i.2xlarge"), find(discounted, "aws", "c7i.2xlarge")
+    assert after.price_usd_per_hour == pytest.approx(before.price_usd_per_hour * 0.8)
+    assert after.spot_price_usd_per_hour == pytest.approx(before.spot_price_usd_per_hour * 0.8)
+    assert find(discounted, "gcp", "n2-standard-8").price_usd_per_hour == \
+        find(plain, "gcp", "n2-standard-8").price_usd_per_hour
+    assert any("20% discount" in f for f in discounted.flags)
+    assert len(validate_file(path)) == len([o for o in plain.offers if o.provider == "aws"])
+
+
+def test_row_discount_and_billing_override(tmp_path):
+    path = write(tmp_path, "provider,instance_type,region,gpu_model,gpu_count,price_hour_usd,discount_pct,billing,"
+                           "min_billed_seconds\nonprem,box,lab,T4,1,1.00,25,per_hour,3600\n")
+    (o,) = validate_file(path)
+    assert o.price_usd_per_hour == pytest.approx(0.75)
+    assert (o.billing, o.min_billed_seconds) == ("per_hour", 3600)
+
+
+def test_user_spot_above_on_demand_is_dropped(tmp_path):
+    path = write(tmp_path, USER_HEADER + "onprem,box,lab,T4,1,1.00,1.50\n")
+    catalog = load_catalog([path])
+    assert find(catalog, "onprem", "box").spot_price_usd_per_hour is None
+    assert any("onprem box" in f and "spot dropped" in f for f in catalog.flags)
+
+
+def test_duplicate_key_in_one_file_is_an_error(tmp_path):
+    path = write(tmp_path, USER_HEADER + "onprem,box,lab,T4,1,1,\nonprem,BOX,lab,T4,1,2,\n")
+    with pytest.raises(CatalogError, match=r"prices.csv:3: .*already on line 2"):
+        validate_file(path)
+
+
+def test_without_builtin(tmp_path):
+    path = write(tmp_path, USER_HEADER + "onprem,box,lab,,0,0.5,\n")
+    catalog = load_catalog([path], include_builtin=False)
+    assert [(o.provider, o.gpu, o.gpu_count) for o in catalog.offers] == [("onprem", None, 0)]
+
+
+# ---------------------------------------------------------------------------------------------- filter
+
+
+def test_filters():
+    catalog = load_catalog()
+    aws_gcp = catalog.filter(providers=["AWS", "gcp"])
+    assert aws_gcp and {o.provider for o in aws_gcp} == {"aws", "gcp"}
+    h100 = catalog.filter(gpu="H100")
+    assert {o.gpu for o in h100} == {"H100-SXM", "H100-PCIe", "H100-NVL"}
+    assert {o.gpu for o in catalog.filter(gpu="a100-80gb")} == {"A100-80GB"}
+    assert all(o.gpu is None for o in catalog.filter(cpu_only=True))
+    assert all(o.gpu for o in catalog.filter(gpu_only=True))
+    assert all(o.price_usd_per_hour <= 1 for o in catalog.filter(max_price_usd_per_hour=1))
+    us = catalog.filter(providers=["vast"], regions=["US"])
+    assert us and all("US" in [p.strip() for p in o.region.split(",")] for o in us)
+    assert {o.provider for o in catalog.filter(regions=["us-east-1"])} == {"aws", "lambda"}
+
+
+@pytest.mark.parametrize("kwargs, fragment", [
+    ({"providers": ["awz"]}, "Unknown provider 'awz'. Did you mean 'aws'"),
+    ({"gpu": "H1OO"}, "No GPU 'H1OO' in the catalog"),
+    ({"regions": ["us-east-9"]}, "Unknown region 'us-east-9'"),
+])
+def test_unknown_filter_names(kwargs, fragment):
+    with pytest.raises(CatalogError) as info:
+        load_catalog().filter(**kwargs)
+    assert fragment in str(info.value)
+
+
+# --------------------------------------------------------------------------------------------- billing
+
+
+@pytest.mark.parametrize("billing, minimum, seconds, billed", [
+    ("per_second", 60, 10, 60),
+    ("per_second", 60, 61.2, 62),
+    ("per_second", 0, 0.4, 1),
+    ("per_minute", 60, 61, 120),
+    ("per_hour", 3600, 61 * 60, 7200),
+    ("per_hour", 3600, 10, 3600),
+    ("per_hour", 0, 3600.0000000001, 3600),  # float noise does not buy a second hour
+])
+def test_billed_seconds(billing, minimum, seconds, billed):
+    assert billed_seconds(offer(billing=billing, min_billed_seconds=minimum), seconds) == billed
+
+
+def test_cost_adds_startup_and_uses_spot_only_when_asked():
+    o = offer(price_usd_per_hour=3.6, spot_price_usd_per_hour=1.2, billing="per_second", min_billed_seconds=60)
+    assert cost_usd(o, 3300, startup_seconds=300) == pytest.approx(3.6)
+    assert cost_usd(o, 3300, spot=True, startup_seconds=300) == pytest.approx(1.2)
+    assert cost_usd(o, 1) == pytest.approx(3.6 * 60 / 3600)  # the minimum
+    with pytest.raises(CatalogError, match="no spot price"):
+        cost_usd(offer(), 100, spot=True)
+    with pytest.raises(ValueError):
+        billed_seconds(o, float("nan"))
+
+
+def test_overriding_a_suspect_price_clears_the_flag(tmp_path):
+    path = write(tmp_path, "provider,instance_type,region,price_hour_usd\ngcp,a3-highgpu-1g,us-central1,11.06\n")
+    row = find(load_catalog([path]), "gcp", "a3-highgpu-1g")
+    assert row.price_usd_per_hour == 11.06 and not row.notes.startswith("SUSPECT")
+    assert row.notes.startswith("price = host VM row")  # the built-in notes are kept
