@@ -9,6 +9,8 @@ may hold a ``History`` for hours.
 
 from __future__ import annotations
 
+import sqlite3
+import time
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
@@ -20,6 +22,29 @@ from advisor.errors import HistoryError
 
 BUSY_TIMEOUT_SECONDS = 30.0
 _BEGIN_OPTION = "advisor_begin"
+
+
+def _use_wal(cursor) -> None:
+    """Switch the file to WAL, waiting out another process that holds the lock meanwhile.
+
+    Changing the journal mode needs an exclusive lock, and SQLite answers "database is locked" to it at once,
+    without calling the busy handler, while another connection is opening or migrating the same new file. The
+    mode is stored in the file, so only the first connection ever switches it; later ones find it set.
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_SECONDS
+    delay_seconds = 0.005
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() + delay_seconds > deadline:
+                raise
+            time.sleep(delay_seconds)
+            delay_seconds = min(delay_seconds * 2, 0.2)
 
 
 def is_sqlite(url: str) -> bool:
@@ -65,7 +90,7 @@ def create_history_engine(url: str) -> Engine:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_SECONDS * 1000)}")
         if not memory:
-            cursor.execute("PRAGMA journal_mode = WAL")
+            _use_wal(cursor)
             cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
