@@ -41,11 +41,13 @@ import traceback
 from typing import Any
 
 SETUP = "setup"
+TWIN_SHARE = 0.55  # of the CPU's budget, for the user's batch size in the twin (the target's usual share)
 
 
 class _Channel:
     def __init__(self, conn: Any) -> None:
         self.conn = conn
+        self.fault_file: Any = None  # where faulthandler writes this process's stack (SIGUSR1, crashes)
 
     def send(self, *message: Any) -> None:
         self.conn.send(message)
@@ -84,6 +86,7 @@ def _serve(conn: Any, job: dict, workload: Any) -> None:
             fault_file = open(job["fault_file"], "w")  # noqa: SIM115 - open for the process's lifetime
             faulthandler.enable(file=fault_file, all_threads=True)
             faulthandler.register(signal.SIGUSR1, file=fault_file, all_threads=True)
+            channel.fault_file = fault_file
         _run(channel, job, workload)
     except BrokenPipeError:
         code = 3  # the parent is gone: nobody to tell
@@ -133,11 +136,21 @@ def _run(channel: _Channel, job: dict, workload: Any) -> None:
         channel.send("single_thread")
         channel.send("note", _ONE_THREAD_NOTE)
 
+    devices = list(job.get("devices") or [])
+    # Forked first, before this process runs any step: see advisor.probe.twin.
+    twin = _fork_twin(channel, job, workload, devices)
+    try:
+        _check_and_probe(channel, job, workload, devices, twin)
+    finally:
+        if twin is not None:
+            twin.close()
+
+
+def _check_and_probe(channel: _Channel, job: dict, workload: Any, devices: list[str], twin: Any) -> None:
     channel.send("workload", {"name": workload.name, "dataset_size": workload.dataset_size,
                               "epochs": workload.epochs, "batch_size": workload.batch_size,
                               "path": str(workload.path) if workload.path else None,
                               "file_sha256": workload.file_sha256})
-    devices = list(job.get("devices") or [])
     analysis = None
     if job.get("analyze", True) and not devices:
         # Only the analysis is wanted (predicting a GPU that is not here). Tracing forward, loss, backward and
@@ -164,7 +177,7 @@ def _run(channel: _Channel, job: dict, workload: Any) -> None:
     channel.progress(SETUP, 1.0, "set-up done")
 
     if devices:
-        _probe_devices(channel, job, workload, devices, cold_start_seconds=cold_start_seconds)
+        _probe_devices(channel, job, workload, devices, cold_start_seconds=cold_start_seconds, twin=twin)
     channel.send("done")
 
 
@@ -201,8 +214,20 @@ def _analysis(job: dict, workload: Any, channel: _Channel) -> dict | None:
         return None
 
 
+def _fork_twin(channel: _Channel, job: dict, workload: Any, devices: list[str]) -> Any:
+    """The twin that will time the user's batch size on the CPU in a fresh state, or None (not wanted,
+    an explicit ladder, not Linux, or a thread pool that would not survive the fork)."""
+    if "cpu" not in devices or job.get("batch_sizes") or not job.get("fresh_target", True):
+        return None
+    from advisor.probe.twin import Twin
+
+    if not job.get("forked") and not _openmp_usable_after_fork(channel):
+        return None  # the workload file ran parallel work when it was imported
+    return Twin.fork(workload, close_fds=(channel.conn.fileno(),), fault_file=channel.fault_file)
+
+
 def _probe_devices(channel: _Channel, job: dict, workload: Any, devices: list[str],
-                   cold_start_seconds: float) -> None:
+                   cold_start_seconds: float, twin: Any = None) -> None:
     from advisor.probe.measure import DeviceProbe, ProbeOptions, nvml_index
 
     budget = float(job["probe_seconds"])
@@ -233,11 +258,43 @@ def _probe_devices(channel: _Channel, job: dict, workload: Any, devices: list[st
             def report(fraction: float, message: str, device: str = device) -> None:
                 channel.progress(device, fraction, message)
 
+            twin_seconds = 0.0
+            if device == "cpu" and twin is not None:
+                twin_started = time.perf_counter()
+                with _quiet_while_twin_works(channel):
+                    options.target_profile = twin.measure(
+                        options.batch_size, TWIN_SHARE * options.budget_seconds, precision=options.precision,
+                        threads=options.threads, report=lambda fraction, text: report(TWIN_SHARE * fraction, text))
+                twin_seconds = time.perf_counter() - twin_started
+                options.budget_seconds = max(options.budget_seconds - twin_seconds, 0.1 * options.budget_seconds)
+
+            if options.target_profile is not None:
+                def report(fraction: float, message: str, device: str = device) -> None:  # noqa: F811
+                    channel.progress(device, TWIN_SHARE + (1 - TWIN_SHARE) * fraction, message)
+
             probe = DeviceProbe(workload, device, options, report=report, nvml=nvml, nvml_index=index)
-            channel.send("device", probe.run().model_dump(mode="json"))
+            profile = probe.run()
+            profile.probe_seconds += twin_seconds
+            channel.send("device", profile.model_dump(mode="json"))
     finally:
         if nvml is not None:
             nvml.close()
+
+
+@contextlib.contextmanager
+def _quiet_while_twin_works(channel: _Channel):
+    """Ignore SIGUSR1 while the twin runs the user's code: the parent signals the whole process group when
+    the probe hangs, and the stack it wants is the twin's (which kept faulthandler's handler), not this
+    process's wait for it."""
+    if channel.fault_file is None:
+        yield
+        return
+    faulthandler.unregister(signal.SIGUSR1)
+    signal.signal(signal.SIGUSR1, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        faulthandler.register(signal.SIGUSR1, file=channel.fault_file, all_threads=True)
 
 
 def _openmp_usable_after_fork(channel: _Channel) -> bool:

@@ -59,7 +59,7 @@ MIN_SAMPLES = 5  # timed steps at a ladder point ...
 MIN_SAMPLES_TARGET = 8  # ... and at the user's batch size
 MIN_USEFUL_SAMPLES = 3  # a point between is skipped when not even this many would fit the budget
 MIN_SECONDS = 0.2  # timed wall at a ladder point (noise on a busy machine averages out) ...
-MIN_SECONDS_TARGET = 0.6  # ... and at the user's batch size; both capped by the point's share of the budget
+MIN_SECONDS_TARGET = 2.0  # ... and at the user's batch size; both capped by the point's share of the budget
 MAX_SAMPLES = 400
 MIN_WARMUP = 2
 MAX_WARMUP = 12
@@ -81,6 +81,9 @@ class ProbeOptions:
     # Wall time of the process's first build + step (the workload check: lazy imports, first optimizer
     # step), which a real job in a fresh process pays too; part of startup_seconds.
     cold_start_seconds: float = 0.0
+    # The user's batch size, already measured in a fresh process (advisor.probe.twin): its measurement and
+    # start-up are taken as they are, and the ladder measures only the other sizes.
+    target_profile: DeviceProfile | None = None
 
 
 def auto_ladder(batch_size: int) -> list[int]:
@@ -390,6 +393,9 @@ class DeviceProbe:
         done_units = 0
         fits: list[Measurement] = []
         first_step: float | None = None
+        if opts.target_profile is not None:
+            first_step = self._take_premeasured(profile, opts.target_profile, fits)
+            queue = [b for b in queue if b not in {m.batch_size for m in opts.target_profile.measurements}]
         while queue:
             b = queue.pop(0)
             if profile.oom_batch_size is not None and b >= profile.oom_batch_size:
@@ -428,6 +434,22 @@ class DeviceProbe:
             self.report(done_units / units, f"{self.device_name}: thread scaling", force=True)
             profile.thread_scaling = self._thread_scaling(fits, reserve)
 
+    @staticmethod
+    def _take_premeasured(profile: DeviceProfile, given: DeviceProfile, fits: list[Measurement]) -> float | None:
+        """Add a twin's measurements to ``profile``; returns not-None when its start-up stands for this one."""
+        for m in given.measurements:
+            profile.measurements.append(m)
+            if m.oom:
+                profile.oom_batch_size = (m.batch_size if profile.oom_batch_size is None
+                                          else min(profile.oom_batch_size, m.batch_size))
+            else:
+                fits.append(m)
+        if not fits:  # out of memory there: the first point measured here prices the start-up
+            return None
+        # A fresh process's build and first step are what a real job pays; the twin is one.
+        profile.startup_seconds = given.startup_seconds
+        return 0.0
+
     def _measure(self, b: int, share: float, is_target: bool, frac0: float,
                  frac1: float) -> tuple[Measurement, float]:
         """Warm-up then timed steps at batch size ``b``; returns the measurement and the first step's time."""
@@ -440,7 +462,7 @@ class DeviceProbe:
         # alone eats a large part of the share (a slow model on a small budget).
         warm: list[float] = []
         while True:
-            self.report(frac0, f"{label}: warm-up")
+            self.report(frac0, f"{label}: warm-up", force=not warm)  # a hang names the batch size
             bt, ct = self.step(b)
             warm.append(bt + ct)
             spent = time.perf_counter() - start

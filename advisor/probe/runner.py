@@ -67,6 +67,7 @@ def run_profile(
     progress: Progress | None = None,
     analyze: bool = True,
     thread_scaling: bool = True,
+    fresh_target: bool = True,
 ) -> Profile:
     """Probe ``source`` (a workload file path, or an ``advisor.Workload``) and return its ``Profile``.
 
@@ -81,6 +82,9 @@ def run_profile(
         progress: ``progress(device, fraction 0..1, message)``; device is "setup" before probing starts.
         analyze: also run the shape-level analysis (FLOPs per sample, bytes) used to scale to other GPUs.
         thread_scaling: on a multi-core CPU, also time the user's step at 1 thread vs all threads.
+        fresh_target: on the CPU (Linux), time the user's batch size in a twin of the probe process forked
+            before any step ran, in the state a real training job is in (``advisor.probe.twin``); False
+            times it in the probe process itself, after the workload check.
 
     Raises:
         WorkloadError: the workload is broken (the same message the child found).
@@ -88,6 +92,7 @@ def run_profile(
     """
     devices = ["cpu"] if devices is None else list(devices)
     job = _job(devices, batch_size, batch_sizes, probe_seconds, precision, threads, analyze, thread_scaling)
+    job["fresh_target"] = bool(fresh_target)
     timeout = float(timeout_seconds) if timeout_seconds is not None else probe_seconds * 3 + 60
     if timeout <= 0:
         raise ConfigError(f"the probe timeout must be positive, got {timeout_seconds!r}.", hint="Fix: e.g. 240.")
@@ -265,6 +270,15 @@ class _Child:
             self.handle.join(timeout)
         return self.exitcode()
 
+    def dump_stacks(self) -> None:
+        """SIGUSR1 to the child's process group (the child, or its twin while that measures; see
+        advisor.probe.twin): faulthandler there writes where it is stuck."""
+        with contextlib.suppress(OSError):
+            if os.getpgid(self.pid) == self.pid:
+                os.killpg(self.pid, signal.SIGUSR1)
+            else:
+                os.kill(self.pid, signal.SIGUSR1)
+
     def kill(self) -> None:
         """SIGKILL the child's process group (it and whatever it started), then the child itself."""
         with contextlib.suppress(OSError):
@@ -432,7 +446,7 @@ def _died_error(child: _Child, label: str, phase: str, fault_file: str, job: dic
 
 def _timeout_error(child: _Child, label: str, phase: str, timeout: float, fault_file: str, job: dict) -> ProbeError:
     with contextlib.suppress(OSError):
-        os.kill(child.pid, signal.SIGUSR1)  # faulthandler in the child writes where it is stuck
+        child.dump_stacks()
         _wait_for_dump(fault_file)
     child.kill()
     where = _where(fault_file, job)
