@@ -17,6 +17,7 @@ from advisor.errors import AdvisorError, HistoryError, NoFeasibleCandidateError,
 from advisor.schemas import Constraints, Estimate, Profile, Recommendation, Target
 from advisor.settings import Settings
 from advisor.units import parse_duration_seconds, parse_names, parse_usd
+from advisor.workload import check_job_values
 
 if TYPE_CHECKING:  # pragma: no cover
     from advisor.workload import JobSpec, Workload
@@ -230,15 +231,6 @@ def job_for(prof: Profile, dataset_size: int | None, epochs: int | None, batch_s
                     epochs=info.epochs, batch_size=info.batch_size,
                     path=Path(info.path) if info.path else None)
     return stub.job(dataset_size, epochs, batch_size)
-
-
-def check_job_values(dataset_size: int | None, epochs: int | None, batch_size: int | None) -> None:
-    """Reject explicit non-positive job values before anything is probed (missing ones are checked later)."""
-    for what, value, flag in (("dataset size", dataset_size, "--dataset-size"), ("epochs", epochs, "--epochs"),
-                              ("batch size", batch_size, "--batch-size")):
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value <= 0):
-            raise WorkloadError(f"{what} must be a positive whole number, got {value!r}.",
-                                hint=f"Fix: pass {flag} with a value of 1 or more.")
 
 
 def _as_profile(source: Any, *, devices: str | Sequence[str] | None, batch_size: int | None,

@@ -148,8 +148,7 @@ class Workload:
         given = {"dataset size": dataset_size, "epochs": epochs, "batch size": batch_size}
         defaults = {"dataset size": self.dataset_size, "epochs": self.epochs, "batch size": self.batch_size}
         out: dict[str, int] = {}
-        for what, flag in (("dataset size", "--dataset-size"), ("epochs", "--epochs"),
-                           ("batch size", "--batch-size")):
+        for what, flag in JOB_FLAGS:
             const = flag[2:].upper().replace("-", "_")
             from_file = given[what] is None
             value = defaults[what] if from_file else given[what]
@@ -165,12 +164,25 @@ class Workload:
                         f"{self.label}: {const} = {value!r}: the {what} must be a positive whole number.",
                         hint=f"Fix: set {const} to 1 or more in the workload file, or pass {flag} N.",
                     )
-                raise WorkloadError(
-                    f"{self.label}: {what} must be a positive whole number, got {value!r} ({flag}).",
-                    hint=f"Fix: pass {flag} with a value of 1 or more.",
-                )
+                raise _bad_job_value(what, value, flag, self.label)
             out[what] = number
         return JobSpec(out["dataset size"], out["epochs"], out["batch size"])
+
+
+JOB_FLAGS = (("dataset size", "--dataset-size"), ("epochs", "--epochs"), ("batch size", "--batch-size"))
+
+
+def check_job_values(dataset_size: Any, epochs: Any, batch_size: Any) -> None:
+    """Reject explicit non-positive job values (None: not given, checked against the file's defaults later)."""
+    for (what, flag), value in zip(JOB_FLAGS, (dataset_size, epochs, batch_size), strict=True):
+        if value is not None and _positive_int(value) is None:
+            raise _bad_job_value(what, value, flag)
+
+
+def _bad_job_value(what: str, value: Any, flag: str, label: str | None = None) -> WorkloadError:
+    where = f"{label}: " if label else ""
+    return WorkloadError(f"{where}{what} must be a positive whole number, got {value!r} ({flag}).",
+                         hint=f"Fix: pass {flag} with a value of 1 or more.")
 
 
 def _positive_int(value: Any) -> int | None:

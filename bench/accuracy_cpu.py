@@ -85,7 +85,10 @@ def run_job(path: str, dataset_size: int, epochs: int, batch_size: int, threads:
     wall = time.perf_counter() - t0
     full = [t for j, t in enumerate(step_times) if (j % steps) != steps - 1 or last == batch_size]
     steady = full[min(10, len(full) // 10):]
+    windows = _window_medians(steady, WINDOW_SECONDS)
     return {
+        "window_step_ms": [round(1000 * w, 3) for w in windows],
+        "window_cv_pct": 100 * statistics.pstdev(windows) / statistics.fmean(windows) if len(windows) > 1 else 0.0,
         "wall_seconds": wall,
         "build_seconds": t_built - t0,
         "first_step_seconds": step_times[0] if step_times else 0.0,
@@ -98,6 +101,21 @@ def run_job(path: str, dataset_size: int, epochs: int, batch_size: int, threads:
         "steps": len(step_times),
         "last_batch_size": last,
     }
+
+
+WINDOW_SECONDS = 5.0  # the job's own drift: the median step of each such stretch of its run
+
+
+def _window_medians(step_seconds: list[float], window_seconds: float) -> list[float]:
+    """Median step time of each consecutive ``window_seconds`` of steps (a last, partial one dropped)."""
+    out: list[float] = []
+    chunk: list[float] = []
+    for t in step_seconds:
+        chunk.append(t)
+        if sum(chunk) >= window_seconds:
+            out.append(statistics.median(chunk))
+            chunk = []
+    return out
 
 
 def use_cpu_clock() -> None:
@@ -186,6 +204,10 @@ def bench_one(name: str, args) -> dict:
     est = predict_measured(profile, job)
     with OthersCpu() as job_others:
         actual = run_job_subprocess(path, dataset_size, args.epochs, batch_size, dev.threads, args.cpu_clock)
+    # The same job again, unchanged: how far this machine's own run-to-run swing goes (the floor under any
+    # prediction's error here).
+    reruns = [run_job_subprocess(path, dataset_size, args.epochs, batch_size, dev.threads, args.cpu_clock)
+              for _ in range(args.reruns)]
     err = (est.seconds - actual["wall_seconds"]) / actual["wall_seconds"]
     return {
         "workload": name,
@@ -207,6 +229,9 @@ def bench_one(name: str, args) -> dict:
         "predicted_startup_seconds": est.startup_seconds,
         "probed_batch_sizes": sorted(m.batch_size for m in dev.measurements if not m.oom),
         "actual": actual,
+        "rerun_seconds": [r["wall_seconds"] for r in reruns],
+        "rerun_diff_pct": [100 * (r["wall_seconds"] - actual["wall_seconds"]) / actual["wall_seconds"]
+                           for r in reruns],
         "notes": est.notes,
     }
 
@@ -264,7 +289,8 @@ def render(rows: list[dict]) -> str:
         ]) + " |")
     lines.append("")
     head2 = ("workload", "probed sizes", "step ms pred / actual", "batch ms pred / actual",
-             "start-up s pred / actual build+1st step", "threads", "probe step spread %", "others' CPU % probe / job")
+             "start-up s pred / actual build+1st step", "threads", "probe step spread %", "others' CPU % probe / job",
+             f"job's {WINDOW_SECONDS:.0f}-s step medians: CV % (min-max ms)", "same job rerun: s (diff %)")
     lines += ["| " + " | ".join(head2) + " |", "|" + "|".join("---" for _ in head2) + "|"]
     for r in rows:
         a = r["actual"]
@@ -276,6 +302,10 @@ def render(rows: list[dict]) -> str:
             f"{r['probe_threads']} / {a['threads']}",
             f"{r['probe_spread_pct']:.0f}",
             " / ".join("?" if x is None else f"{x:.0f}" for x in r["others_cpu_pct"]),
+            (f"{a['window_cv_pct']:.1f} ({min(a['window_step_ms']):.1f}-{max(a['window_step_ms']):.1f})"
+             if a["window_step_ms"] else "-"),
+            ", ".join(f"{t:.1f} ({d:+.1f})" for t, d in zip(r["rerun_seconds"], r["rerun_diff_pct"], strict=True))
+            or "-",
         ]) + " |")
     return "\n".join(lines)
 
@@ -306,6 +336,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="CPU threads for the probe and the job (default: PyTorch's, as a user's script gets)")
     p.add_argument("--cpu-clock", action="store_true",
                    help="diagnostic for a busy machine: one thread, CPU time instead of wall time (see above)")
+    p.add_argument("--reruns", type=int, default=0,
+                   help="run each real job this many more times, unchanged: the machine's run-to-run swing")
     p.add_argument("--json-out", default=None, help="also write the rows as JSON here")
     # internal: run one real job in this process
     p.add_argument("--run-job", default=None, help=argparse.SUPPRESS)
@@ -342,6 +374,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"worst error {worst:.1f}% (pass mark 10%); interval held {sum(r['interval_held'] for r in rows)}"
           f"/{len(rows)}; slowest probe {max((r['probe_wall_seconds'] for r in rows), default=0):.1f} s "
           "(pass mark 15 s)")
+    diffs = [abs(d) for r in rows for d in r["rerun_diff_pct"]]
+    if diffs:
+        print(f"the same job rerun unchanged differed by up to {max(diffs):.1f}% from its first run "
+              f"(median {statistics.median(diffs):.1f}%)")
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(rows, indent=2))
     return 0

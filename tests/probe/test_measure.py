@@ -7,6 +7,7 @@ import time
 
 import pytest
 import torch
+from probe_helpers import OomAbove
 
 from advisor.probe.measure import (
     MIN_SAMPLES,
@@ -42,20 +43,6 @@ def _first_step_done():
 def probe(workload: Workload, **options) -> DeviceProfile:
     opts = {"batch_size": 32, "budget_seconds": 3.0, "threads": 1, "thread_scaling": False, **options}
     return DeviceProbe(workload, "cpu", ProbeOptions(**opts)).run()
-
-
-class OomAbove(torch.nn.Module):
-    """'Runs out of memory' above a batch size, as a too-large batch does on a GPU."""
-
-    def __init__(self, limit: int) -> None:
-        super().__init__()
-        self.limit = limit
-        self.fc = torch.nn.Linear(16, 4)
-
-    def forward(self, x):
-        if x.shape[0] > self.limit:
-            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
-        return self.fc(x)
 
 
 def test_ladder_statistics_and_device_facts():

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from probe_helpers import OomAbove
 
 from advisor.errors import ConfigError, HardwareError, ProbeError, WorkloadError
 from advisor.probe import run_profile
@@ -197,18 +198,6 @@ def test_analysis_failure_leaves_analysis_empty(monkeypatch):
 def test_only_the_check_when_no_device():
     prof = probe_forked(forked(), devices=[], batch_size=8, probe_seconds=1)
     assert prof.devices == [] and prof.workload.param_count == TINY_PARAMS
-
-
-class OomAbove(torch.nn.Module):
-    def __init__(self, limit: int) -> None:
-        super().__init__()
-        self.limit = limit
-        self.fc = torch.nn.Linear(16, 4)
-
-    def forward(self, x):
-        if x.shape[0] > self.limit:
-            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 20.00 GiB")
-        return self.fc(x)
 
 
 def test_nothing_fits_is_a_probe_error():
