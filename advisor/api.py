@@ -432,6 +432,7 @@ def recommend(
             exc.recommendation.measured_devices = [d.device for d in prof.devices]
         raise
     rec.measured_devices = [d.device for d in prof.devices]
+    rec.notes.extend(f"probe: {note}" for note in prof.notes)
     if not prof.devices or all(d.kind == "cpu" for d in prof.devices):
         rec.notes.append("No GPU here: GPU candidates are scaled from the model's analysis and datasheet specs "
                          "(method 'scaled'); CPU candidates from this machine's probe.")

@@ -225,6 +225,9 @@ class Profile(_Model):
     devices: list[DeviceProfile] = Field(default_factory=list)
     analysis: Analysis | None = None
     probe_wall_seconds: float = 0.0
+    # What the probe found that makes its timings less trustworthy ("cpu: the step time ... varied widely",
+    # a CPU probe held to one thread after a fork). Each starts with the device it is about, if one.
+    notes: list[str] = Field(default_factory=list)
 
     def device(self, device: str) -> DeviceProfile | None:
         for d in self.devices:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -28,7 +29,11 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         from advisor.errors import AdvisorError
 
         try:
-            return func(*args, **kwargs)
+            with warnings.catch_warnings():
+                # The probe's warnings are in Profile.notes and printed as notes (or in the JSON); Python's
+                # own rendering of them (file, line, source) is noise on a terminal.
+                warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"advisor(\.|$)")
+                return func(*args, **kwargs)
         except AdvisorError as exc:
             if os.environ.get("ADVISOR_DEBUG", "") not in ("", "0", "false"):
                 raise

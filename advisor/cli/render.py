@@ -130,6 +130,8 @@ def profile_summary(prof: Any, path: str | None = None) -> None:
     con.print(table)
     if prof.analysis is None:
         con.print("analysis: not available (GPU predictions for this profile will not be possible)")
+    for n in prof.notes:
+        con.print(f"note: {n}", markup=False)
     con.print(f"probe wall time {prof.probe_wall_seconds:.1f}s" + (f"; saved to {path}" if path else ""))
 
 

@@ -164,7 +164,7 @@ def predict_measured(
         )
     # Callers pricing many targets pass the device's fit once instead of refitting it per target.
     fit = fit if fit is not None else fit_step_time(usable)
-    notes: list[str] = list(fit.notes)
+    notes: list[str] = list(fit.notes) + [n for n in profile.notes if n.startswith(f"{dev.device}:")]
     method = "measured"
     factor = 1.0
     extra_rel = 0.0

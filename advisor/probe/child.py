@@ -331,6 +331,6 @@ def _openmp_usable_after_fork(channel: _Channel) -> bool:
 
 
 _ONE_THREAD_NOTE = (
-    "this process had already used PyTorch's CPU thread pool, which a forked probe cannot reuse, so the CPU "
+    "cpu: this process had already used PyTorch's CPU thread pool, which a forked probe cannot reuse, so the CPU "
     "probe ran on 1 thread (DeviceProfile.threads = 1). For a probe on all threads, pass the workload as a file "
     "path, or build it from functions defined in an importable module (so that it pickles).")

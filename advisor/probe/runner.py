@@ -130,7 +130,8 @@ def run_profile(
         assert result is not None
 
     device_profiles = [DeviceProfile.model_validate(d) for d in result["devices"]]
-    for note in result["notes"] + _noise_notes(device_profiles):
+    notes = result["notes"] + _noise_notes(device_profiles)
+    for note in notes:  # also in Profile.notes, and from there in predictions and recommendations
         warnings.warn(note, RuntimeWarning, stacklevel=2)
     details = result.get("workload") or {}
     check = result.get("check") or {}
@@ -149,7 +150,7 @@ def run_profile(
             "activation memory).")
     host = HostInfo.model_validate(result["host"]) if result.get("host") else None
     return Profile(workload=info, host=host, devices=device_profiles, analysis=analysis,
-                   probe_wall_seconds=time.perf_counter() - started)
+                   probe_wall_seconds=time.perf_counter() - started, notes=notes)
 
 
 # ---------------------------------------------------------------------------------------- arguments

@@ -43,6 +43,7 @@ class Twin:
 
     def __init__(self, pid: int, go_fd: int, result_fd: int) -> None:
         self.pid = pid
+        self._reaped = False
         self._go_fd: int | None = go_fd
         self._result_fd: int | None = result_fd
 
@@ -126,6 +127,9 @@ class Twin:
         self._reap()
 
     def _reap(self) -> None:
+        if self._reaped:  # waiting twice could wait on an unrelated process that reused the pid
+            return
+        self._reaped = True
         with contextlib.suppress(ChildProcessError, OSError):
             os.waitpid(self.pid, 0)
 

@@ -149,6 +149,22 @@ def test_profile_file_round_trip_and_scaled_gpu_prediction(app, tmp_path):
     assert single["seconds"] / 8 < data["seconds"] < single["seconds"]
 
 
+def test_probe_notes_are_printed_as_notes_and_kept_in_json(app, tmp_path):
+    """A profile's notes (a noisy probe, say) reach the estimate's notes, on the terminal and in --json."""
+    from advisor import api
+
+    prof = api.profile(EXAMPLES / "tabular_mlp.py", batch_size=64, probe_seconds=1)
+    note = "cpu: the step time at batch size 64 varied widely (p10-p90 spread 90% of the median)"
+    prof.notes = [note]
+    path = api.save_profile(prof, tmp_path / "profile.json")
+    args = ("predict", "--profile", path, "--dataset-size", "5000", "--epochs", "1", "--batch-size", "64",
+            "--device", "cpu", "--no-save")
+    data = json.loads(run(app, *args, "--json").stdout)
+    assert note in data["notes"]
+    text = run(app, *args)
+    assert text.exit_code == 0 and f"note: {note}" in text.output.replace("\n  ", " ").replace("\n", " ")
+
+
 def test_hardware_json(app):
     result = run(app, "hardware", "--json")
     assert result.exit_code == 0, result.output

@@ -151,3 +151,11 @@ def test_busy_machine_widens_the_interval():
     assert math.log(busy.high / busy.low) > 2 * math.log(quiet.high / quiet.low)
     assert any("competing" in n for n in busy.notes)
     assert not any("competing" in n for n in quiet.notes)
+
+
+def test_the_probes_notes_about_this_device_reach_the_estimate():
+    prof = _profile()
+    prof.notes = ["cpu: the step time at batch size 256 varied widely (p10-p90 spread 80% of the median)",
+                  "cuda:0: the step time at batch size 64 varied widely"]
+    est = predict_measured(prof, JobSpec(10_000, 2, 256))
+    assert [n for n in est.notes if "varied widely" in n] == [prof.notes[0]]

@@ -180,6 +180,7 @@ def test_fork_after_this_process_used_the_thread_pool_falls_back_to_one_thread()
         prof = run_profile(forked(), batch_size=4, probe_seconds=1, analyze=False, timeout_seconds=60)
     assert time.perf_counter() - started < 20  # not a hang
     assert prof.device("cpu").threads == 1 and prof.device("cpu").largest_batch_size == 4
+    assert any(n.startswith("cpu: ") and "1 thread" in n for n in prof.notes)  # kept in the profile too
 
 
 def test_analysis_failure_leaves_analysis_empty(monkeypatch):
