@@ -14,6 +14,7 @@ For each example workload:
     python bench/accuracy_cpu.py                  # the three CPU examples, ~50 s jobs
     python bench/accuracy_cpu.py --quick          # ~15 s jobs
     python bench/accuracy_cpu.py --examples tabular_mlp,small_cnn --json-out results.json
+    python bench/accuracy_cpu.py --examples path/to/other_model.py   # a workload the project has not seen
 
 It is a benchmark, not a test: it always exits 0 after printing (unless it crashes). The pass mark
 (bench/README.md, "CPU accuracy") is every error within 10%.
@@ -191,7 +192,8 @@ def bench_one(name: str, args) -> dict:
     from advisor.predict.measured import predict_measured
     from advisor.workload import JobSpec, load_workload
 
-    path = REPO / "examples" / f"{name}.py"
+    path = Path(name).resolve() if name.endswith(".py") else REPO / "examples" / f"{name}.py"
+    name = path.stem
     workload = load_workload(path)
     batch_size = args.batch_size or workload.batch_size
     with OthersCpu() as probe_others:
@@ -326,7 +328,8 @@ def machine() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--examples", default=",".join(EXAMPLES), help="comma-separated example names")
+    p.add_argument("--examples", default=",".join(EXAMPLES),
+                   help="comma-separated example names, or paths of other workload files (ending in .py)")
     p.add_argument("--quick", action="store_true", help="~15 s jobs instead of ~50 s")
     p.add_argument("--target-seconds", type=float, default=None, help="predicted job length to aim for")
     p.add_argument("--epochs", type=int, default=2)
