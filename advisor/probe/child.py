@@ -7,9 +7,10 @@ Started by ``advisor.probe.runner`` in one of two ways:
 - ``run_forked(conn, job, workload)`` in a forked copy of the caller, for an in-memory workload that does not
   pickle (lambdas, closures, functions defined in ``__main__``).
 
-It loads the workload, checks one training step (``advisor.workload.check_workload``), analyses it
-(``advisor.predict.analysis.analyze``, optional: a failure leaves ``analysis`` None) and probes each device,
-streaming tuples back over the connection:
+It loads the workload, forks the CPU probe's twin (``advisor.probe.twin``: the user's batch size timed in a
+process that ran nothing else; Linux), checks one training step (``advisor.workload.check_workload``),
+analyses it (``advisor.predict.analysis.analyze``, optional: a failure leaves ``analysis`` None) and probes
+each device, streaming tuples back over the connection:
 
     ("progress", device, fraction, message)   device "setup" before probing starts
     ("note", text)                            something the caller should know (a warning)
@@ -255,22 +256,22 @@ def _probe_devices(channel: _Channel, job: dict, workload: Any, devices: list[st
             if nvml is not None and device.startswith("cuda"):
                 index = nvml_index(int(device.partition(":")[2] or 0), nvml)
 
-            def report(fraction: float, message: str, device: str = device) -> None:
-                channel.progress(device, fraction, message)
-
-            twin_seconds = 0.0
+            twin_seconds, done = 0.0, 0.0
             if device == "cpu" and twin is not None:
+                def twin_report(fraction: float, message: str, device: str = device) -> None:
+                    channel.progress(device, TWIN_SHARE * fraction, message)
+
                 twin_started = time.perf_counter()
                 with _quiet_while_twin_works(channel):
                     options.target_profile = twin.measure(
                         options.batch_size, TWIN_SHARE * options.budget_seconds, precision=options.precision,
-                        threads=options.threads, report=lambda fraction, text: report(TWIN_SHARE * fraction, text))
+                        threads=options.threads, report=twin_report)
                 twin_seconds = time.perf_counter() - twin_started
                 options.budget_seconds = max(options.budget_seconds - twin_seconds, 0.1 * options.budget_seconds)
+                done = TWIN_SHARE if options.target_profile is not None else 0.0
 
-            if options.target_profile is not None:
-                def report(fraction: float, message: str, device: str = device) -> None:  # noqa: F811
-                    channel.progress(device, TWIN_SHARE + (1 - TWIN_SHARE) * fraction, message)
+            def report(fraction: float, message: str, device: str = device, done: float = done) -> None:
+                channel.progress(device, done + (1 - done) * fraction, message)
 
             probe = DeviceProbe(workload, device, options, report=report, nvml=nvml, nvml_index=index)
             profile = probe.run()
