@@ -342,11 +342,12 @@ def compute_loss(workload: Workload, output: Any, target: Any) -> Any:
 
 
 def train_step(workload: Workload, model: Any, optimizer: Any, inputs: Any, target: Any,
-               autocast_dtype: Any = None, device_type: str = "cpu") -> Any:
+               autocast_dtype: Any = None, device_type: str = "cpu", scaler: Any = None) -> Any:
     """forward + loss + backward + optimizer step on already-placed tensors; returns the loss tensor.
 
     ``autocast_dtype`` (torch.bfloat16 / torch.float16) runs forward and loss under autocast, as mixed
-    precision training does. No timing and no validation here: callers own both.
+    precision training does; ``scaler`` (a ``torch.amp.GradScaler``, what fp16 training uses) scales the loss,
+    unscales and checks the gradients, and steps through it. No timing and no validation here: callers own both.
     """
     import contextlib
 
@@ -358,8 +359,13 @@ def train_step(workload: Workload, model: Any, optimizer: Any, inputs: Any, targ
     with ctx:
         output = call_model(model, inputs)
         loss = compute_loss(workload, output, target)
-    loss.backward()
-    optimizer.step()
+    if scaler is None:
+        loss.backward()
+        optimizer.step()
+    else:
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
     return loss
 
 

@@ -24,8 +24,8 @@ step; timed by the workload check), whichever is larger, plus the first step's e
 
 Precision: "fp32" runs PyTorch's defaults (matmuls in fp32; cuDNN convolutions may use TF32, as a plain
 training script does); "tf32" allows TF32 for matmuls and convolutions; "bf16"/"fp16" run forward and loss
-under ``torch.autocast`` (fp16 without a ``GradScaler``: the scaler's few elementwise ops per step are not
-timed).
+under ``torch.autocast``; fp16 also steps through a ``torch.amp.GradScaler`` (loss scaling, the unscale and
+inf check of the gradients, the scale update), as fp16 training does.
 
 Peak memory: on a GPU, ``torch.cuda.max_memory_allocated`` over the timed steps at that batch size
 (everything the caching allocator handed out: weights, gradients, optimizer state, activations). On a CPU it
@@ -212,6 +212,7 @@ class DeviceProbe:
         self._fraction = 0.0
         self.model: Any = None
         self.optimizer: Any = None
+        self.scaler: Any = None  # fp16 only: the GradScaler that fp16 training steps through
 
     # ----------------------------------------------------------------------------------------- helpers
 
@@ -262,7 +263,7 @@ class DeviceProbe:
 
     def _train(self, inputs: Any, target: Any) -> None:
         train_step(self.workload, self.model, self.optimizer, inputs, target,
-                   autocast_dtype=self._autocast, device_type=self.device.type)
+                   autocast_dtype=self._autocast, device_type=self.device.type, scaler=self.scaler)
         self.sync()
 
     def _user_code(self, what: str, batch_size: int, fn: Callable, *args: Any) -> Any:
@@ -313,6 +314,8 @@ class DeviceProbe:
         self.model = model.to(self.device)
         self.model.train()
         self.optimizer = self.workload.build_optimizer(self.model.parameters())
+        if self.options.precision == "fp16":
+            self.scaler = self.torch.amp.GradScaler(self.device.type)
         self.sync()
 
     def _precision_flags(self) -> tuple[bool, bool]:
@@ -354,7 +357,7 @@ class DeviceProbe:
         finally:
             torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved_flags
             torch.set_num_threads(saved_threads)
-            self.model = self.optimizer = None
+            self.model = self.optimizer = self.scaler = None
             self._free_memory()
         profile.probe_seconds = time.perf_counter() - started
         self.report(1.0, f"{self.device_name} done", force=True)

@@ -183,3 +183,21 @@ def test_cuda_device_without_cuda_is_a_hardware_error():
         pytest.skip("CUDA is here")
     with pytest.raises(HardwareError, match="no CUDA GPU"):
         DeviceProbe(Workload(model=tiny_model, make_batch=batch), "cuda:0", ProbeOptions(batch_size=4)).run()
+
+
+def test_fp16_steps_through_a_grad_scaler_and_bf16_does_not(monkeypatch):
+    scaled: list[float] = []
+
+    class CountingScaler(torch.amp.GradScaler):
+        def scale(self, outputs):
+            scaled.append(outputs.item())
+            return super().scale(outputs)
+
+    monkeypatch.setattr(torch.amp, "GradScaler", CountingScaler)
+    prof = probe(Workload(model=tiny_model, make_batch=batch), batch_size=16, budget_seconds=0.5, precision="fp16")
+    steps = sum(m.warmup_steps + len(m.compute_seconds_samples) for m in prof.measurements)
+    assert prof.precision == "fp16" and all(m.precision == "fp16" for m in prof.measurements)
+    assert steps > 0 and len(scaled) == steps  # every timed and warm-up step scaled its loss
+    scaled.clear()
+    probe(Workload(model=tiny_model, make_batch=batch), batch_size=16, budget_seconds=0.5, precision="bf16")
+    assert scaled == []
