@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import contextlib
 import faulthandler
+import functools
 import os
 import pickle
 import signal
@@ -42,7 +43,6 @@ import traceback
 from typing import Any
 
 SETUP = "setup"
-TWIN_SHARE = 0.55  # of the CPU's budget, for the user's batch size in the twin (the target's usual share)
 
 
 class _Channel:
@@ -256,30 +256,24 @@ def _probe_devices(channel: _Channel, job: dict, workload: Any, devices: list[st
             if nvml is not None and device.startswith("cuda"):
                 index = nvml_index(int(device.partition(":")[2] or 0), nvml)
 
-            twin_seconds, done = 0.0, 0.0
+            def report(fraction: float, message: str, device: str = device) -> None:
+                channel.progress(device, fraction, message)
+
             if device == "cpu" and twin is not None:
-                def twin_report(fraction: float, message: str, device: str = device) -> None:
-                    channel.progress(device, TWIN_SHARE * fraction, message)
-
-                twin_started = time.perf_counter()
-                with _quiet_while_twin_works(channel):
-                    options.target_profile = twin.measure(
-                        options.batch_size, TWIN_SHARE * options.budget_seconds, precision=options.precision,
-                        threads=options.threads, report=twin_report)
-                twin_seconds = time.perf_counter() - twin_started
-                options.budget_seconds = max(options.budget_seconds - twin_seconds, 0.1 * options.budget_seconds)
-                done = TWIN_SHARE if options.target_profile is not None else 0.0
-
-            def report(fraction: float, message: str, device: str = device, done: float = done) -> None:
-                channel.progress(device, done + (1 - done) * fraction, message)
+                options.target_measurer = functools.partial(_measure_in_twin, channel, twin, options)
 
             probe = DeviceProbe(workload, device, options, report=report, nvml=nvml, nvml_index=index)
-            profile = probe.run()
-            profile.probe_seconds += twin_seconds
-            channel.send("device", profile.model_dump(mode="json"))
+            channel.send("device", probe.run().model_dump(mode="json"))
     finally:
         if nvml is not None:
             nvml.close()
+
+
+def _measure_in_twin(channel: _Channel, twin: Any, options: Any, share_seconds: float, report: Any) -> Any:
+    """The CPU probe's user batch size, timed by the twin (``ProbeOptions.target_measurer``)."""
+    with _quiet_while_twin_works(channel):
+        return twin.measure(options.batch_size, share_seconds, precision=options.precision,
+                            threads=options.threads, report=report)
 
 
 @contextlib.contextmanager

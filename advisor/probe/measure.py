@@ -64,6 +64,7 @@ MAX_SAMPLES = 400
 MIN_WARMUP = 2
 MAX_WARMUP = 12
 STABLE = 0.85  # warm-up ends when a step is no faster than STABLE x the one before
+TOP_OVERRUN = 2.0  # the user's batch size is skipped when 3 of its steps would take longer than this x the budget left
 THREAD_SCALING_SECONDS = 1.5  # at most, for the 1-thread vs all-threads comparison
 _GIB = 1024**3
 
@@ -81,9 +82,9 @@ class ProbeOptions:
     # Wall time of the process's first build + step (the workload check: lazy imports, first optimizer
     # step), which a real job in a fresh process pays too; part of startup_seconds.
     cold_start_seconds: float = 0.0
-    # The user's batch size, already measured in a fresh process (advisor.probe.twin): its measurement and
-    # start-up are taken as they are, and the ladder measures only the other sizes.
-    target_profile: DeviceProfile | None = None
+    # Measures the user's batch size in another process (advisor.probe.twin), given the seconds it may take
+    # and a progress callback; its measurement and start-up are taken as they are. None back: measure here.
+    target_measurer: Callable[[float, Report], DeviceProfile | None] | None = None
 
 
 def auto_ladder(batch_size: int) -> list[int]:
@@ -396,9 +397,7 @@ class DeviceProbe:
         done_units = 0
         fits: list[Measurement] = []
         first_step: float | None = None
-        if opts.target_profile is not None:
-            first_step = self._take_premeasured(profile, opts.target_profile, fits)
-            queue = [b for b in queue if b not in {m.batch_size for m in opts.target_profile.measurements}]
+        measurer = opts.target_measurer if not explicit else None
         while queue:
             b = queue.pop(0)
             if profile.oom_batch_size is not None and b >= profile.oom_batch_size:
@@ -411,6 +410,17 @@ class DeviceProbe:
                 continue
             share, is_target = plan
             frac0, frac1 = done_units / units, (done_units + 1) / units
+            if measurer is not None and b == opts.batch_size:
+                given = measurer(share, lambda f, text, a=frac0, z=frac1: self.report(a + (z - a) * f, text))
+                measurer = None
+                if given is not None:
+                    if self._take_premeasured(profile, given, fits) and first_step is None:
+                        first_step = 0.0  # its start-up stands (see _take_premeasured)
+                    # Its build and cold first step (lazy imports: seconds) were paid here once already, in the
+                    # workload check, outside the budget; the points still to come keep their time.
+                    deadline += given.startup_seconds
+                    done_units += 1
+                    continue
             try:
                 m, first = self._measure(b, share, is_target, frac0, frac1)
             except _OutOfMemory:
@@ -438,8 +448,10 @@ class DeviceProbe:
             profile.thread_scaling = self._thread_scaling(fits, reserve)
 
     @staticmethod
-    def _take_premeasured(profile: DeviceProfile, given: DeviceProfile, fits: list[Measurement]) -> float | None:
-        """Add a twin's measurements to ``profile``; returns not-None when its start-up stands for this one."""
+    def _take_premeasured(profile: DeviceProfile, given: DeviceProfile, fits: list[Measurement]) -> bool:
+        """Add a twin's measurements to ``profile``; True when it timed steps (then its start-up stands:
+        a fresh process's build and first step are what a real job pays, and the twin is one)."""
+        timed = False
         for m in given.measurements:
             profile.measurements.append(m)
             if m.oom:
@@ -447,11 +459,10 @@ class DeviceProbe:
                                           else min(profile.oom_batch_size, m.batch_size))
             else:
                 fits.append(m)
-        if not fits:  # out of memory there: the first point measured here prices the start-up
-            return None
-        # A fresh process's build and first step are what a real job pays; the twin is one.
-        profile.startup_seconds = given.startup_seconds
-        return 0.0
+                timed = True
+        if timed:
+            profile.startup_seconds = given.startup_seconds
+        return timed
 
     def _measure(self, b: int, share: float, is_target: bool, frac0: float,
                  frac1: float) -> tuple[Measurement, float]:
@@ -551,13 +562,18 @@ def plan_point(b: int, fits: list[Measurement], queue: list[int], remaining: flo
     """(seconds batch size ``b`` may take, whether it is the top of the ladder so far), or None to skip it.
 
     ``queue`` holds the sizes still to come after ``b``. The first point takes a small share; the top one
-    up to 70% of what is left while points between are still to come (all of it otherwise); a point between
-    is skipped when its steps, priced from the measured points around it, would not fit what is left.
+    up to 70% of what is left while points between are still to come (all of it otherwise), unless even
+    its warm-up and one timed step, priced from the points below in proportion to the batch size, would take
+    more than ``TOP_OVERRUN`` times what is left (ResNet-50 at 256 on a 2-core CPU: minutes a step, and
+    close to the machine's memory); a point between is skipped when its steps, priced from the measured
+    points around it, would not fit what is left.
     """
     remaining = max(remaining, 0.0)
     if not fits:  # the first point
         return (0.5 * remaining / len(queue) if queue else remaining), not queue
     if b > max(m.batch_size for m in fits):  # the top
+        if _projected_cost(fits, b, MIN_WARMUP + 1) > TOP_OVERRUN * remaining:
+            return None  # a model far too slow here for its batch size: the fit extrapolates to it
         return (0.7 * remaining if queue else remaining), True
     if _projected_cost(fits, b, MIN_WARMUP + MIN_USEFUL_SAMPLES) > remaining:
         return None

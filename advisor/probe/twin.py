@@ -8,9 +8,10 @@ workload check at batch size 2, 165 ms / 31k after a few steps at batch size 16;
 9 ms in a fresh process and 13 ms after the check and the smaller ladder points. A real training job is a
 fresh process that builds its model and then runs steps at one batch size, so the point a prediction leans on
 is timed in a process in that state: the child forks the twin right after importing the workload, before the
-check, the analysis or any other step runs, and keeps it waiting. When the CPU probe starts, the twin
-builds the model and measures the user's batch size alone (warm-up, timed steps, memory, out-of-memory),
-streaming progress, while the child waits; then it exits and the child measures the smaller ladder points.
+check, the analysis or any other step runs, and keeps it waiting. When the CPU probe comes to the user's
+batch size (after the smallest ladder point, which prices it, see ``advisor.probe.measure.plan_point``), the
+twin builds the model and measures that batch size alone (warm-up, timed steps, memory, out-of-memory),
+streaming progress, while the child waits; then it exits and the child measures the points between.
 
 Linux only (``fork``), and only while PyTorch's CPU thread pool has not run in the child, since GNU OpenMP
 does not survive a fork after that; elsewhere ``Twin.fork`` returns None and the child measures the user's

@@ -7,6 +7,7 @@ import pytest
 from advisor.probe.measure import (
     MIN_USEFUL_SAMPLES,
     MIN_WARMUP,
+    TOP_OVERRUN,
     _projected_cost,
     auto_ladder,
     measuring_order,
@@ -55,6 +56,14 @@ def test_plan_gives_the_first_point_a_small_share_and_the_top_most_of_the_rest()
     share, top = plan_point(512, fits, [], remaining=50.0)
     assert share == pytest.approx(50.0) and top
     assert plan_point(8, [], [], remaining=5.0) == (5.0, True)  # a one-point ladder: all of it
+
+
+def test_plan_skips_the_top_only_when_three_of_its_steps_would_overrun_the_budget_twice():
+    fits = [m(32, 8.0)]  # ResNet-50 at 32 on a 2-core CPU: 8 s a step, so ~64 s a step at 256
+    cost_256 = (MIN_WARMUP + 1) * 8.0 * 256 / 32  # priced in proportion to the batch size: 192 s
+    assert plan_point(256, fits, [64, 128], remaining=cost_256 / TOP_OVERRUN * 1.01) is not None
+    assert plan_point(256, fits, [64, 128], remaining=cost_256 / TOP_OVERRUN * 0.99) is None
+    assert plan_point(512, [m(64, 0.01)], [128, 256], remaining=1.0) == (0.7, True)  # a fast model: measured
 
 
 def test_plan_skips_a_point_between_only_when_it_would_not_fit():
