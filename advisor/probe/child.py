@@ -42,6 +42,8 @@ import time
 import traceback
 from typing import Any
 
+from advisor.probe.lifetime import die_with_parent
+
 SETUP = "setup"
 
 
@@ -77,6 +79,7 @@ def _serve(conn: Any, job: dict, workload: Any) -> None:
     code = 0
     fault_file = None
     try:
+        die_with_parent(job.get("parent_pid"))
         with _suppress_os_errors():
             os.setsid()  # its own process group, so that the parent can end it with everything it started
         # User code prints go to stderr: the parent's stdout may be --json output.

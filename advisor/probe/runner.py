@@ -332,7 +332,7 @@ def _run_child(start: Callable[[dict], _Child], job: dict, timeout: float, notif
     """Start the child, stream its messages until "done", and return what it sent (None: "unpicklable")."""
     with tempfile.NamedTemporaryFile(prefix="advisor-probe-", suffix=".stack", delete=False) as f:
         fault_file = f.name
-    job = {**job, "fault_file": fault_file}
+    job = {**job, "fault_file": fault_file, "parent_pid": os.getpid()}
     child = start(job)
     result: dict[str, Any] = {"devices": [], "notes": [], "analysis": None}
     phase = "starting"

@@ -33,6 +33,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from advisor.probe.lifetime import die_with_parent
 from advisor.probe.measure import DeviceProbe, ProbeOptions
 from advisor.schemas import DeviceProfile
 
@@ -61,6 +62,7 @@ class Twin:
             return None
         go_r, go_w = os.pipe()
         result_r, result_w = os.pipe()
+        parent_pid = os.getpid()
         try:
             pid = os.fork()
         except OSError:
@@ -68,6 +70,7 @@ class Twin:
                 os.close(fd)
             return None
         if pid == 0:  # the twin
+            die_with_parent(parent_pid)
             for fd in (go_w, result_r, *close_fds):
                 with contextlib.suppress(OSError):
                     os.close(fd)

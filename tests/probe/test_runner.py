@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import subprocess
 import sys
 import textwrap
 import time
@@ -323,3 +324,38 @@ def test_a_noisy_probe_is_flagged():
     assert "20.0x" in note and "--threads 2" in note
     busy.thread_scaling[1].compute_seconds = 0.004  # 4 threads faster than 1: fine
     assert runner_module._noise_notes([busy]) == []
+
+
+def _gone(pid: int) -> bool:
+    """The process has ended (a zombie left for an init that does not reap counts as ended)."""
+    try:
+        state = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return True
+    return "State:\tZ" in state
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl(PR_SET_PDEATHSIG): Linux")
+def test_a_killed_advisor_leaves_no_probe_process_behind(tmp_path):
+    pid_file = tmp_path / "child.pid"
+    path = write(tmp_path, "stuck", TINY.replace(
+        "def build_model():\n",
+        f"def build_model():\n    import os, time\n    open({str(pid_file)!r}, 'w').write(str(os.getpid()))\n"
+        "    time.sleep(600)\n"))
+    code = ("import sys; from advisor.probe import run_profile; "
+            f"run_profile({str(path)!r}, batch_size=8, probe_seconds=1, analyze=False, timeout_seconds=600)")
+    advisor = subprocess.Popen([sys.executable, "-c", code], cwd=str(Path(__file__).resolve().parents[2]))
+    try:
+        deadline = time.monotonic() + 60
+        while not pid_file.exists() or not pid_file.read_text():
+            assert time.monotonic() < deadline and advisor.poll() is None, "the probe never reached build_model"
+            time.sleep(0.05)
+        child = int(pid_file.read_text())
+        assert not _gone(child)
+    finally:
+        advisor.kill()  # SIGKILL: no clean-up runs in advisor's process
+        advisor.wait()
+    deadline = time.monotonic() + 10
+    while not _gone(child):
+        assert time.monotonic() < deadline, "the probe's child outlived the advisor process that started it"
+        time.sleep(0.05)
