@@ -61,6 +61,15 @@ class NoFeasibleCandidateError(AdvisorError):
         self.recommendation = recommendation
 
 
+def rebuild(name: str | None, message: str, hint: str | None) -> AdvisorError | None:
+    """The AdvisorError subclass called ``name``, made again from its message and hint (errors cross from
+    the probe's processes as plain data); None when ``name`` is not one of them."""
+    cls = globals().get(name) if name else None
+    if isinstance(cls, type) and issubclass(cls, AdvisorError):
+        return cls(message, hint=hint)
+    return None
+
+
 def did_you_mean(name: str, choices: Iterable[str], n: int = 3) -> str:
     """A ' Did you mean X?' suffix for an unknown name, or '' when nothing is close."""
     choices = list(choices)

@@ -41,7 +41,7 @@ from typing import Any, get_args
 
 import advisor
 from advisor import errors
-from advisor.errors import AdvisorError, ConfigError, HardwareError, ProbeError, WorkloadError, did_you_mean
+from advisor.errors import ConfigError, HardwareError, ProbeError, WorkloadError, did_you_mean
 from advisor.schemas import Analysis, DeviceProfile, HostInfo, Precision, Profile, WorkloadInfo
 
 Progress = Callable[[str, float, str], None]
@@ -390,9 +390,9 @@ def _has_data(conn: Any) -> bool:
 
 def _child_error(message: tuple, label: str) -> Exception:
     _, name, text, hint, tb = message
-    cls = getattr(errors, name, None) if name else None
-    if isinstance(cls, type) and issubclass(cls, AdvisorError):
-        return cls(text, hint=hint)
+    known = errors.rebuild(name, text, hint)
+    if known is not None:
+        return known
     last = [line for line in (tb or "").strip().splitlines() if line.strip()]
     return ProbeError(
         f"{label}: the probe failed unexpectedly: {text}" + (f"\n  at {last[-3].strip()}" if len(last) >= 3 else ""),

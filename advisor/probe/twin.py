@@ -30,14 +30,11 @@ import json
 import os
 import signal
 import sys
-from collections.abc import Callable
 from typing import Any
 
 from advisor.probe.lifetime import die_with_parent
-from advisor.probe.measure import DeviceProbe, ProbeOptions
+from advisor.probe.measure import DeviceProbe, ProbeOptions, Report
 from advisor.schemas import DeviceProfile
-
-Report = Callable[[float, str], None]
 
 
 class Twin:
@@ -113,10 +110,7 @@ class Twin:
                 elif "error" in message:
                     name, text, hint = message["error"]
                     self._reap()
-                    error_class = getattr(errors, name, errors.ProbeError)
-                    if not (isinstance(error_class, type) and issubclass(error_class, errors.AdvisorError)):
-                        error_class = errors.ProbeError
-                    raise error_class(text, hint=hint)
+                    raise errors.rebuild(name, text, hint) or errors.ProbeError(text, hint=hint)
         self._reap()
         return result
 
