@@ -411,9 +411,12 @@ class DeviceProbe:
             share, is_target = plan
             frac0, frac1 = done_units / units, (done_units + 1) / units
             if measurer is not None and b == opts.batch_size:
+                asked = time.perf_counter()
                 given = measurer(share, lambda f, text, a=frac0, z=frac1: self.report(a + (z - a) * f, text))
                 measurer = None
-                if given is not None:
+                if given is None:  # the twin died: its time was lost, and the ladder goes on as without one
+                    deadline += time.perf_counter() - asked
+                else:
                     if self._take_premeasured(profile, given, fits) and first_step is None:
                         first_step = 0.0  # its start-up stands (see _take_premeasured)
                     # Its build and cold first step (lazy imports: seconds) were paid here once already, in the
