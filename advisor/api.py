@@ -20,7 +20,8 @@ from advisor.units import parse_duration_seconds, parse_names, parse_usd
 from advisor.workload import check_job_values
 
 if TYPE_CHECKING:  # pragma: no cover
-    from advisor.workload import JobSpec, Workload
+    from advisor.schemas import JobSpec
+    from advisor.workload import Workload
 
 Progress = Callable[[str, float, str], None]
 Source = "str | Path | Profile | Workload"
@@ -258,7 +259,7 @@ def _history(settings: Settings):
 def _correction(settings: Settings):
     """The learned history correction, or None (no history yet, too few runs, or it does not help)."""
     try:
-        from advisor.predict.learned import fit_correction
+        from advisor.predictor.learned import fit_correction
 
         with _history(settings) as hist:
             return fit_correction(hist.training_rows())
@@ -294,7 +295,7 @@ def predict(
     Returns:
         The ``Estimate`` (DESIGN.md's ``predict --json``).
     """
-    from advisor.predict.estimate import estimate as _estimate
+    from advisor.predictor.estimate import estimate as _estimate
 
     settings = settings or Settings.from_env()
     check_job_values(dataset_size, epochs, batch_size)
@@ -358,12 +359,8 @@ def recommend(
         The ``Recommendation``. Raises ``NoFeasibleCandidateError`` (exit code 3) when nothing meets the
         constraints; its ``.recommendation`` holds the nearest misses.
     """
-    import importlib
-
-    from advisor import pricing
-
-    ranking = importlib.import_module("advisor.recommend")
-    from advisor.predict.estimate import EstimateContext, estimate_many
+    from advisor import pricing, ranking
+    from advisor.predictor.estimate import EstimateContext, estimate_many
 
     settings = settings or Settings.from_env()
     check_job_values(dataset_size, epochs, batch_size)

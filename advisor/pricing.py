@@ -527,7 +527,7 @@ def _raise_if(errors: _Errors) -> None:
 
 
 def _builtin_dir() -> Path:
-    from advisor.resources import data_dir
+    from advisor.data_files import data_dir
 
     return data_dir("pricing")
 

@@ -7,14 +7,17 @@ Units are in the field names (``_seconds``, ``_gib``, ``_usd``, ``_usd_per_hour`
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = 1
 
 Precision = Literal["fp32", "tf32", "bf16", "fp16"]
+PRECISIONS: tuple[str, ...] = get_args(Precision)
 Method = Literal["measured", "scaled", "history"]
 Tier = Literal["cpu", "single_gpu", "multi_gpu"]
 Objective = Literal["cost", "time"]
@@ -185,6 +188,35 @@ class OpRecord(_Model):
     flops: tuple[float, float]  # at Analysis.batch_sizes[0] and [1]
     bytes: tuple[float, float]  # bytes read + written
     dtype: str = "float32"
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """The job to predict: how much data, how many passes, at what global batch size."""
+
+    dataset_size: int
+    epochs: int
+    batch_size: int
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return math.ceil(self.dataset_size / self.batch_size)
+
+    @property
+    def last_batch_size(self) -> int:
+        """Size of the epoch's last, possibly smaller, batch."""
+        rest = self.dataset_size % self.batch_size
+        return rest or self.batch_size
+
+    @property
+    def total_steps(self) -> int:
+        return self.epochs * self.steps_per_epoch
+
+
+def at_batch(values: tuple[float, float], batch_sizes: tuple[int, int], batch_size: float) -> float:
+    """A per-op quantity known at the two analysis batch sizes, linearly extrapolated (never below 0)."""
+    (v0, v1), (b0, b1) = values, batch_sizes
+    return max(0.0, v0 + (v1 - v0) * (batch_size - b0) / (b1 - b0))
 
 
 class Analysis(_Model):

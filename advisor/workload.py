@@ -21,29 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from advisor.errors import WorkloadError, did_you_mean
-
-
-@dataclass(frozen=True)
-class JobSpec:
-    """The job to predict: how much data, how many passes, at what global batch size."""
-
-    dataset_size: int
-    epochs: int
-    batch_size: int
-
-    @property
-    def steps_per_epoch(self) -> int:
-        return math.ceil(self.dataset_size / self.batch_size)
-
-    @property
-    def last_batch_size(self) -> int:
-        """Size of the epoch's last, possibly smaller, batch."""
-        rest = self.dataset_size % self.batch_size
-        return rest or self.batch_size
-
-    @property
-    def total_steps(self) -> int:
-        return self.epochs * self.steps_per_epoch
+from advisor.schemas import JobSpec
 
 
 class Workload:

@@ -5,7 +5,7 @@ For each example workload:
 1. probe it on the CPU with ``advisor.probe.run_profile`` (the probe's wall time is recorded; the target is
    under 15 s per workload);
 2. pick a dataset size whose *predicted* job takes about ``--target-seconds`` (never a multiple of the batch
-   size, so the epoch's last batch is smaller), and predict it with ``advisor.predict.measured``;
+   size, so the epoch's last batch is smaller), and predict it with ``advisor.predictor.measured``;
 3. run the real job in a fresh Python process: load the workload, build the model and optimizer, and loop
    epochs x steps of ``make_batch`` + forward + loss + backward + optimizer step (DESIGN.md's step; the last
    batch of each epoch smaller), timed wall-clock from the start of the job function, model build included;
@@ -161,7 +161,7 @@ def run_job_subprocess(path: Path, dataset_size: int, epochs: int, batch_size: i
 
 def choose_dataset_size(profile, batch_size: int, epochs: int, target_seconds: float) -> int:
     """A dataset size whose predicted job is about ``target_seconds``; never a multiple of the batch."""
-    from advisor.predict.measured import predict_measured
+    from advisor.predictor.measured import predict_measured
     from advisor.workload import JobSpec
 
     probe_n = batch_size * 50 + batch_size // 3
@@ -188,8 +188,8 @@ def _probe(name: str, path: Path, batch_size: int, args):
 
 
 def bench_one(name: str, args) -> dict:
-    from advisor.predict.fit import fit_step_time
-    from advisor.predict.measured import predict_measured
+    from advisor.predictor.fit import fit_step_time
+    from advisor.predictor.measured import predict_measured
     from advisor.workload import JobSpec, load_workload
 
     path = Path(name).resolve() if name.endswith(".py") else REPO / "examples" / f"{name}.py"

@@ -15,7 +15,7 @@ datasheet (profiles/gpus.csv) with the fitted constants of profiles/calibration.
    80GB, H100, RTX 4090 ...), the second table the constants are fitted on;
 3. cross-validation: the constants refitted without one GPU (one model, one table = one software
    generation) and the left-out rows predicted;
-4. multi-GPU rows (weak scaling): per-GPU compute from the roofline + advisor.predict.multigpu.data_parallel,
+4. multi-GPU rows (weak scaling): per-GPU compute from the roofline + advisor.predictor.multigpu.data_parallel,
    total throughput and the K-GPU / 1-GPU ratio.
 """
 
@@ -31,7 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from advisor.predict import calibration as C  # noqa: E402
+from advisor.predictor import calibration as C  # noqa: E402
 
 ANCHORS = ("A100-SXM4-40GB", "V100-32GB")
 
@@ -68,11 +68,11 @@ def row_table(ev: C.Evaluation, title: str) -> None:
 def multi_gpu(rows: list[C.ReferenceRow], analyses: dict, cal: C.Calibration) -> None:
     print("\n## Multi-GPU rows (weak scaling, same per-GPU batch)\n")
     try:
-        from advisor.predict.multigpu import data_parallel
+        from advisor.predictor.multigpu import data_parallel
     except ImportError:
-        print("pending: advisor.predict.multigpu.data_parallel is not available")
+        print("pending: advisor.predictor.multigpu.data_parallel is not available")
         return
-    from advisor.predict.roofline import predict_step
+    from advisor.predictor.roofline import predict_step
 
     singles = {(r.model, r.source_precision, r.gpu_model, r.source): r
                for r in rows if r.gpu_count == 1 and not r.skip_reason}

@@ -1,4 +1,4 @@
-"""Accuracy of the data-parallel model (advisor.predict.multigpu) on published weak-scaling measurements.
+"""Accuracy of the data-parallel model (advisor.predictor.multigpu) on published weak-scaling measurements.
 
 The reference rows (Lambda's GPU benchmark, /work/shared/data/reference_benchmarks.csv or
 profiles/reference_benchmarks.csv) give total throughput for 1, 2, 3, 4 and 8 GPUs at a fixed batch per GPU.
@@ -36,7 +36,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from advisor.predict.multigpu import DataParallelParams, data_parallel  # noqa: E402
+from advisor.predictor.multigpu import DataParallelParams, data_parallel  # noqa: E402
 from advisor.schemas import GpuSpec  # noqa: E402
 
 CANDIDATE_FILES = (REPO / "profiles" / "reference_benchmarks.csv",
@@ -277,8 +277,8 @@ def memory_check(rows: list[dict]) -> str:
     import os
 
     from advisor.hardware.specs import resolve_gpu
-    from advisor.predict.analysis import analyze
-    from advisor.predict.memory import memory_from_analysis
+    from advisor.predictor.memory import memory_from_analysis
+    from advisor.probe.analysis import analyze
     from advisor.workload import load_workload
 
     analyses = {}

@@ -40,7 +40,7 @@ def synthetic_estimates(targets, *, epochs: int = 1, batch_size: int = 256, spee
     """One plausible Estimate per target: GPUs at 40% of their FP32 peak (90% scaling per extra GPU),
     CPUs at 30% of 50 GFLOP/s per core; 20 GiB peak memory per GPU."""
     from advisor.hardware.specs import load_gpu_specs
-    from advisor.recommend import target_key
+    from advisor.ranking import target_key
     from advisor.schemas import Estimate
 
     specs = load_gpu_specs()
@@ -80,7 +80,7 @@ def timed(fn: Callable[[], object], runs: int) -> dict:
 
 def ranking_path(runs: int) -> tuple[dict[str, dict], dict]:
     from advisor.pricing import load_catalog
-    from advisor.recommend import needed_targets, rank
+    from advisor.ranking import needed_targets, rank
     from advisor.schemas import Constraints
 
     catalog = load_catalog()
@@ -113,7 +113,7 @@ def ranking_path(runs: int) -> tuple[dict[str, dict], dict]:
 
 
 def api_path(profile: Path, runs: int) -> tuple[dict | None, str]:
-    import advisor.recommend  # noqa: F401  (see the report: `from advisor import recommend` needs the module)
+    import advisor.ranking  # noqa: F401  (see the report: `from advisor import recommend` needs the module)
     from advisor import api
 
     def go():
@@ -138,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
 
     start = time.perf_counter()
     import advisor.pricing  # noqa: F401
-    import advisor.recommend  # noqa: F401
+    import advisor.ranking  # noqa: F401
 
     imports = time.perf_counter() - start
     stats, info = ranking_path(args.runs)

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import pytest
 
+from advisor.cli.plot import plot_recommendation
 from advisor.errors import ConfigError, NoFeasibleCandidateError
-from advisor.plot import plot_recommendation
-from advisor.recommend import offer_target, rank, target_key
+from advisor.ranking import offer_target, rank, target_key
 from advisor.schemas import Constraints, Estimate, Offer
 
 

@@ -5,10 +5,10 @@ from pathlib import Path
 
 import pytest
 
+from advisor.data_files import data_dir
 from advisor.errors import CatalogError
 from advisor.hardware.specs import load_gpu_specs
 from advisor.pricing import billed_seconds, cost_usd, load_catalog, validate_file
-from advisor.resources import data_dir
 from advisor.schemas import Offer
 
 PRICING = data_dir("pricing")

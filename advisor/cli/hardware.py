@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from advisor.cli.app import handle_errors
+from advisor.cli.errors import handle_errors
 
 
 def register(app: typer.Typer) -> None:

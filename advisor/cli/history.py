@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from advisor.cli.app import handle_errors
+from advisor.cli.errors import handle_errors
 
 app = typer.Typer(help="Stored recommendations, predictions and real outcomes.", no_args_is_help=True)
 
@@ -139,7 +139,7 @@ def record(
 def calibration(json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
     """The learned correction's cross-validated error, before and after, on the stored outcomes."""
     from advisor.cli import render
-    from advisor.predict.learned import calibration_report
+    from advisor.predictor.learned import calibration_report
 
     with _open() as hist:
         report = calibration_report(hist)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from advisor.cli.app import handle_errors
+from advisor.cli.errors import handle_errors
 
 app = typer.Typer(help="The hourly-rate catalog (on-demand and spot).", no_args_is_help=True)
 

@@ -7,7 +7,8 @@ from typing import Annotated
 
 import typer
 
-from advisor.cli.app import handle_errors
+from advisor.cli.errors import handle_errors
+from advisor.cli.options import pick_source
 
 
 def register(app: typer.Typer) -> None:
@@ -38,7 +39,6 @@ def recommend(
     """Recommend the cheapest (or fastest) machine for a training job, with alternatives and reasons."""
     from advisor import api
     from advisor.cli import render
-    from advisor.cli.profile import pick_source
     from advisor.errors import NoFeasibleCandidateError
 
     source = pick_source(workload, profile)
@@ -61,7 +61,7 @@ def recommend(
                 render.recommendation(exc.recommendation)
             raise
     if plot is not None:
-        from advisor.plot import plot_recommendation
+        from advisor.cli.plot import plot_recommendation
 
         plot_recommendation(rec, plot)
     if json_out:

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from advisor.data_files import data_dir
 from advisor.errors import HardwareError, PredictionError, did_you_mean
-from advisor.resources import data_dir
 from advisor.schemas import CpuSpec, GpuSpec
 
 GPU_FILE = "gpus.csv"

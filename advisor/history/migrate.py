@@ -1,7 +1,7 @@
 """Schema migrations: ``advisor db upgrade`` and the automatic upgrade on first use.
 
 alembic is driven programmatically (no alembic.ini); the environment and the versions live in ``migrations/``,
-found with ``advisor.resources.data_dir`` so that they work from a wheel too. The common path (the database is
+found with ``advisor.data_files.data_dir`` so that they work from a wheel too. The common path (the database is
 already at head) costs one small query and does not import alembic: ``HEAD_REVISION`` names the newest
 revision, and a test checks it against the versions folder.
 """
@@ -20,7 +20,7 @@ VERSION_TABLE = "alembic_version"
 def _config(connection: Connection | None = None, url: str | None = None):
     from alembic.config import Config
 
-    from advisor.resources import data_dir
+    from advisor.data_files import data_dir
 
     config = Config()
     config.set_main_option("script_location", str(data_dir("migrations")))

@@ -9,7 +9,7 @@ Started by ``advisor.probe.runner`` in one of two ways:
 
 It loads the workload, forks the CPU probe's twin (``advisor.probe.twin``: the user's batch size timed in a
 process that ran nothing else; Linux), checks one training step (``advisor.workload.check_workload``),
-analyses it (``advisor.predict.analysis.analyze``, optional: a failure leaves ``analysis`` None) and probes
+analyses it (``advisor.probe.analysis.analyze``, optional: a failure leaves ``analysis`` None) and probes
 each device, streaming tuples back over the connection:
 
     ("progress", device, fraction, message)   device "setup" before probing starts
@@ -209,7 +209,7 @@ def _load(channel: _Channel, job: dict) -> Any:
 
 def _analysis(job: dict, workload: Any, channel: _Channel) -> dict | None:
     try:
-        from advisor.predict.analysis import analyze
+        from advisor.probe.analysis import analyze
 
         return analyze(workload, batch_sizes=(2, 8), precision=job.get("precision", "fp32")).model_dump(mode="json")
     except Exception as exc:  # noqa: BLE001 - optional: the probes stand without it

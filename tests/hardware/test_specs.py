@@ -5,9 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from advisor.data_files import data_dir
 from advisor.errors import HardwareError, PredictionError
 from advisor.hardware import specs as S
-from advisor.resources import data_dir
 
 SHARED = Path("/work/shared/data")
 

@@ -185,7 +185,7 @@ def test_fork_after_this_process_used_the_thread_pool_falls_back_to_one_thread()
 
 
 def test_analysis_failure_leaves_analysis_empty(monkeypatch):
-    import advisor.predict.analysis as analysis_module
+    import advisor.probe.analysis as analysis_module
     from advisor.errors import PredictionError
 
     def broken(*args, **kwargs):

@@ -18,9 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from advisor.errors import AdvisorError, PredictionError
-from advisor.predict.job import assemble_job
-from advisor.schemas import DeviceProfile, Estimate, GpuSpec, Profile, Target
-from advisor.workload import JobSpec
+from advisor.predictor.job import assemble_job
+from advisor.schemas import DeviceProfile, Estimate, GpuSpec, JobSpec, Profile, Target
 
 # Host-side set-up before the first step on a GPU machine we have not measured: CUDA context creation,
 # cuDNN/cuBLAS initialisation and the first (autotuning) steps. A few seconds in practice.
@@ -42,7 +41,7 @@ class EstimateContext:
     @classmethod
     def load(cls) -> EstimateContext:
         from advisor.hardware.specs import load_cpu_specs, load_gpu_specs
-        from advisor.predict.calibration import load_calibration
+        from advisor.predictor.calibration import load_calibration
 
         return cls(gpu_specs=load_gpu_specs(), cpu_specs=load_cpu_specs(), calibration=load_calibration())
 
@@ -72,7 +71,7 @@ def _any_probed_gpu(profile: Profile, precision: str, specs: dict[str, GpuSpec])
 
 def _device_fit(profile: Profile, device: str, ctx: EstimateContext):
     """The step-time fit of a probed device, computed once per context."""
-    from advisor.predict.fit import fit_step_time
+    from advisor.predictor.fit import fit_step_time
 
     if device not in ctx.fits:
         dev = profile.device(device)
@@ -85,7 +84,7 @@ def _device_fit(profile: Profile, device: str, ctx: EstimateContext):
 def estimate_cpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateContext) -> Estimate:
     """This machine's CPU probe, scaled to the target's threads and CPU family where they differ."""
     from advisor.hardware.specs import match_reported_cpu
-    from advisor.predict.measured import predict_measured
+    from advisor.predictor.measured import predict_measured
 
     target_cpu = local_cpu = None
     if target.cpu_name:
@@ -106,9 +105,9 @@ def estimate_gpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateCo
                  precision: str | None = None) -> Estimate:
     """K GPUs of one model: measured when probed here, else scaled from a probe or from the analysis."""
     from advisor.hardware.specs import resolve_gpu
-    from advisor.predict import roofline
-    from advisor.predict.measured import predict_measured
-    from advisor.predict.multigpu import data_parallel
+    from advisor.predictor import roofline
+    from advisor.predictor.measured import predict_measured
+    from advisor.predictor.multigpu import data_parallel
 
     specs = ctx.gpu_specs
     spec = resolve_gpu(target.gpu_name, specs)
@@ -211,7 +210,7 @@ def estimate_gpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateCo
 def _memory(profile: Profile, probed: DeviceProfile | None, spec: GpuSpec, per_device_batch: int,
             precision: str, gpu_count: int) -> tuple[bool, float | None, float | None, int | None, list[str]]:
     """(fits, peak GiB, capacity GiB, largest batch per GPU, notes) for one GPU of ``spec``."""
-    from advisor.predict import memory
+    from advisor.predictor import memory
 
     capacity = spec.memory_gib
     if capacity is None:

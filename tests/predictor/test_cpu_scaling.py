@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from advisor.errors import PredictionError
-from advisor.predict.cpu_scaling import (
+from advisor.predictor.cpu_scaling import (
     DEFAULT_PARALLEL_FRACTION,
     amdahl_fraction,
     fit_amdahl,

@@ -8,8 +8,8 @@ import pytest
 
 from advisor.errors import PredictionError
 from advisor.hardware.specs import resolve_gpu
-from advisor.predict.calibration import Calibration
-from advisor.predict.roofline import ON_CHIP_BYTES_PER_FP32_FLOP, predict_step, scale_from_probe, tf32_capable
+from advisor.predictor.calibration import Calibration
+from advisor.predictor.roofline import ON_CHIP_BYTES_PER_FP32_FLOP, predict_step, scale_from_probe, tf32_capable
 from advisor.schemas import Analysis, GpuSpec, OpRecord
 
 SPEC = GpuSpec(name="Test-GPU", memory_gib=16, memory_bandwidth_gbs=1000, fp32_tflops=20, tf32_tflops=100,

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from advisor.errors import PredictionError
-from advisor.predict.multigpu import (
+from advisor.predictor.multigpu import (
     DEFAULT_PARAMS,
     MIB,
     DataParallelParams,

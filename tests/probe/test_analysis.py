@@ -11,7 +11,8 @@ import torch
 from torch import nn
 
 from advisor.errors import PredictionError
-from advisor.predict.analysis import analyze, at_batch, classify, summarize
+from advisor.probe.analysis import analyze, classify, summarize
+from advisor.schemas import at_batch
 from advisor.workload import Workload, load_workload
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"

@@ -26,7 +26,7 @@ cast also costs a cast of its gradient in backward); CUDA autocast's fp32 operat
 losses, exp/log/pow, ...) get fp32 inputs; softmax and sums read 16-bit input and write fp32; everything
 else follows its inputs (batch norm and ReLU of a 16-bit activation stay 16-bit; a 16-bit + fp32 residual
 add is fp32). The optimizer works on fp32 master weights. "tf32" changes no byte and no FLOP (it is
-``advisor.predict.roofline``'s business), so "fp32" and "tf32" analyses are the same.
+``advisor.predictor.roofline``'s business), so "fp32" and "tf32" analyses are the same.
 
 The trace runs on the CPU, but where CUDA PyTorch takes another path the trace follows the GPU's (a
 ``TorchFunctionMode``): ``F.scaled_dot_product_attention`` is one fused attention kernel forward and one
@@ -50,9 +50,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from advisor.errors import AdvisorError, PredictionError
-from advisor.schemas import Analysis, OpRecord
-
-PRECISIONS = ("fp32", "tf32", "bf16", "fp16")
+from advisor.schemas import PRECISIONS, Analysis, OpRecord, at_batch
 
 # ----------------------------------------------------------------------------------------- op tables
 
@@ -675,12 +673,6 @@ def _group(recs0: list[_Raw], recs1: list[_Raw], optimizer_records: list[_Raw]) 
 # --------------------------------------------------------------------------------- using an analysis
 
 
-def at_batch(values: tuple[float, float], batch_sizes: tuple[int, int], batch_size: float) -> float:
-    """A per-op quantity known at the two analysis batch sizes, linearly extrapolated (never below 0)."""
-    (v0, v1), (b0, b1) = values, batch_sizes
-    return max(0.0, v0 + (v1 - v0) * (batch_size - b0) / (b1 - b0))
-
-
 def summarize(analysis: Analysis, batch_size: int) -> dict[str, dict[str, float]]:
     """Totals per kind at a batch size: {"conv": {"flops": ..., "bytes": ..., "count": ...}, ...}."""
     out: dict[str, dict[str, float]] = {}
@@ -693,7 +685,7 @@ def summarize(analysis: Analysis, batch_size: int) -> dict[str, dict[str, float]
 
 
 def _main(argv: list[str] | None = None) -> int:  # pragma: no cover - a developer's tool
-    """python -m advisor.predict.analysis WORKLOAD.py [--batch N] [--precision P]: print the analysis."""
+    """python -m advisor.probe.analysis WORKLOAD.py [--batch N] [--precision P]: print the analysis."""
     import argparse
 
     from advisor.workload import load_workload

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from advisor.errors import PredictionError
-from advisor.predict.fit import (
+from advisor.predictor.fit import (
     SINGLE_POINT_OVERHEAD_FRACTION,
     fit_memory,
     fit_step_time,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from advisor.errors import PredictionError
-from advisor.predict.memory import (
+from advisor.predictor.memory import (
     GIB,
     HALF_ACTIVATION_FACTOR,
     analysis_precision,
@@ -235,7 +235,7 @@ def test_probe_without_memory_needs_the_analysis():
 @pytest.mark.slow
 def test_resnet50_analysis_matches_published_memory(examples_dir):
     """ResNet-50 fp32 at batch 256: ~20-24 GB of PyTorch memory (published); Lambda ran 296/GPU on 32 GB."""
-    from advisor.predict.analysis import analyze
+    from advisor.probe.analysis import analyze
     from advisor.workload import load_workload
 
     a = analyze(load_workload(examples_dir / "resnet50.py"))

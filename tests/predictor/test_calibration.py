@@ -9,7 +9,7 @@ import pytest
 
 from advisor.errors import PredictionError
 from advisor.hardware.specs import resolve_gpu
-from advisor.predict import calibration as C
+from advisor.predictor import calibration as C
 from advisor.schemas import Analysis, OpRecord
 
 

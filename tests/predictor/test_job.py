@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from advisor.predict.job import Z80, assemble_job, combine_sigma, interval
+from advisor.predictor.job import Z80, assemble_job, combine_sigma, interval
 from advisor.workload import JobSpec
 
 

@@ -26,7 +26,7 @@ large ones approach ``compute_eff``. The host term is eager PyTorch's CPU cost p
 whose kernels are shorter than the CPU needs to launch them runs at the CPU's pace. The optimizer is
 counted as CUDA PyTorch runs it, ``foreach`` kernels over many tensors per launch, not the per-tensor ops
 the CPU trace shows. The efficiencies and overheads are global constants fitted on published benchmarks
-(:mod:`advisor.predict.calibration`, ``profiles/calibration.json``).
+(:mod:`advisor.predictor.calibration`, ``profiles/calibration.json``).
 
 Precision semantics (``--precision``; the JSON says which one was assumed):
 
@@ -56,13 +56,11 @@ import math
 from dataclasses import dataclass, field
 
 from advisor.errors import PredictionError
-from advisor.predict.analysis import at_batch
-from advisor.predict.calibration import Calibration
-from advisor.schemas import Analysis, GpuSpec
+from advisor.predictor.calibration import Calibration
+from advisor.schemas import PRECISIONS, Analysis, GpuSpec, at_batch
 
 HALF_DTYPES = ("float16", "bfloat16")
 TENSOR_KINDS = ("matmul", "conv")
-PRECISIONS = ("fp32", "tf32", "bf16", "fp16")
 # Bytes of a step's non-matmul/conv operators at 16-bit vs fp32 (mixed), used only when an analysis made at
 # one precision is priced at another: between a CNN's ~0.5 (all activations 16-bit) and a transformer's
 # ~0.8 (norms, softmax and residuals stay fp32 under autocast).

@@ -29,9 +29,8 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from advisor._callable import make_module_callable
 from advisor.errors import NoFeasibleCandidateError
-from advisor.predict.cpu_scaling import threads_for_vcpus
+from advisor.predictor.cpu_scaling import threads_for_vcpus
 from advisor.pricing import SUSPECT_NOTE, billed_seconds, cost_usd
 from advisor.schemas import Candidate, Constraints, Estimate, Offer, Recommendation, Target
 from advisor.units import format_duration, format_usd
@@ -474,6 +473,3 @@ def _no_feasible(rec: Recommendation, ranked: list[_Scored], excluded: list[Cand
         f"No candidate meets {' and '.join(limits)}. Nearest misses:\n" + "\n".join(lines),
         hint=hint + ".", nearest=nearest, recommendation=rec)
 
-
-# ``advisor.recommend(...)`` is the public API function; see advisor/_callable.py.
-make_module_callable(__name__, "recommend")

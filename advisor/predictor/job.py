@@ -26,7 +26,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from advisor.workload import JobSpec
+from advisor.schemas import JobSpec
 
 Z80 = 1.2815515655446004  # z of the normal's 90th percentile: an 80% two-sided interval
 

@@ -196,7 +196,7 @@ class StepTimeFit:
         At a measured size: the standard error of its level. Between measured sizes: plus the line's
         residual scale (how far the ladder strays from a line). Beyond the range: plus
         ``EXTRAPOLATION_REL_PER_DOUBLING`` per doubling of distance from the nearest measured size.
-        Run-to-run variation between processes is not in here (see ``advisor.predict.measured``).
+        Run-to-run variation between processes is not in here (see ``advisor.predictor.measured``).
         """
         _check_batch(b)
         sigma2 = self.level_rel_sigma ** 2

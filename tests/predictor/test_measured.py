@@ -10,9 +10,8 @@ import numpy as np
 import pytest
 
 from advisor.errors import PredictionError
-from advisor.predict.measured import RUN_TO_RUN_REL, USABLE_MEMORY_FRACTION, predict_measured
-from advisor.schemas import CpuInfo, DeviceProfile, HostInfo, Measurement, Profile, WorkloadInfo
-from advisor.workload import JobSpec
+from advisor.predictor.measured import RUN_TO_RUN_REL, USABLE_MEMORY_FRACTION, predict_measured
+from advisor.schemas import CpuInfo, DeviceProfile, HostInfo, JobSpec, Measurement, Profile, WorkloadInfo
 
 OVERHEAD, PER_SAMPLE = 0.004, 0.0002  # compute: 4 ms + 0.2 ms/sample
 B_OVER, B_PER = 0.0002, 0.00001  # batch creation
@@ -123,9 +122,9 @@ def test_other_thread_count_is_scaled(monkeypatch):
         calls["args"] = (device.threads, threads)
         return types.SimpleNamespace(factor=2.0, relative_uncertainty=0.2, notes=["fake scaling"])
 
-    fake = types.ModuleType("advisor.predict.cpu_scaling")
+    fake = types.ModuleType("advisor.predictor.cpu_scaling")
     fake.scale_compute_seconds = scale_compute_seconds
-    monkeypatch.setitem(sys.modules, "advisor.predict.cpu_scaling", fake)
+    monkeypatch.setitem(sys.modules, "advisor.predictor.cpu_scaling", fake)
     prof = _profile()
     job = JobSpec(12_800, 1, 128)  # 100 steps, no small batch
     base = predict_measured(prof, job)

@@ -14,12 +14,12 @@ A handful of global, physically meaningful parameters (no per-GPU or per-model o
   transposes PyTorch's default NCHW tensors to NHWC and back around its TF32/FP16 kernels.
 - ``memory_efficiency``: the fraction of the datasheet memory bandwidth streaming kernels reach.
 - ``kernel_latency_seconds``: fixed GPU time per kernel (launch, ramp-up, tail); it makes efficiency
-  size-dependent (see :mod:`advisor.predict.roofline`).
+  size-dependent (see :mod:`advisor.predictor.roofline`).
 - ``host_seconds_per_op``: eager PyTorch's CPU time per operator (dispatch, autograd, launch).
 - ``step_overhead_seconds``: fixed per step (zero_grad, Python, the step's synchronisations).
 - ``optimizer_tensors_per_launch``: tensors one ``foreach`` optimizer kernel covers.
 
-``python -m advisor.predict.calibration --fit`` fits the free ones (``FREE_PARAMETERS``) by least squares on
+``python -m advisor.predictor.calibration --fit`` fits the free ones (``FREE_PARAMETERS``) by least squares on
 log(predicted / measured throughput) over the single-GPU rows of two published tables of the same benchmark
 harness (Lambda's, NVIDIA DLE code; ResNet-50 and BERT-base/large SQuAD at sequence 384, fp32 and AMP fp16;
 the source's "fp32" on Ampere+ ran TF32, NGC's default): ``profiles/reference_benchmarks.csv`` (2020-21,
@@ -83,7 +83,7 @@ EFFICIENCY_KEYS = ("matmul.fp32", "matmul.tf32", "matmul.half", "conv.fp32", "co
 
 @dataclass(frozen=True)
 class Calibration:
-    """Constants of :func:`advisor.predict.roofline.predict_step`; see the module docstring."""
+    """Constants of :func:`advisor.predictor.roofline.predict_step`; see the module docstring."""
 
     compute_efficiency: dict[str, float] = field(
         default_factory=lambda: {k: PRIORS[k][0] for k in EFFICIENCY_KEYS})
@@ -133,7 +133,7 @@ def default_calibration() -> Calibration:
 
 
 def calibration_path() -> Path:
-    from advisor.resources import data_dir
+    from advisor.data_files import data_dir
 
     return data_dir("profiles") / CALIBRATION_FILE
 
@@ -160,7 +160,7 @@ def load_calibration(path: str | Path | None = None) -> Calibration:
         return Calibration(**values)
     except (ValueError, TypeError) as exc:
         raise PredictionError(f"calibration file {p} is not valid: {exc}",
-                              hint="Fix: regenerate it with `python -m advisor.predict.calibration --fit`.") from exc
+                              hint="Fix: regenerate it with `python -m advisor.predictor.calibration --fit`.") from exc
 
 
 # ----------------------------------------------------------------------------------- reference data
@@ -205,7 +205,7 @@ class ReferenceRow:
 
 
 def reference_path(name: str = REFERENCE_FILE) -> Path:
-    from advisor.resources import data_dir
+    from advisor.data_files import data_dir
 
     return data_dir("profiles") / name
 
@@ -224,7 +224,7 @@ def load_reference_rows(path: str | Path | None = None) -> list[ReferenceRow]:
 
     from advisor.errors import AdvisorError
     from advisor.hardware.specs import load_gpu_specs, resolve_gpu
-    from advisor.predict.roofline import check_scalable, tf32_capable
+    from advisor.predictor.roofline import check_scalable, tf32_capable
 
     p = Path(path) if path is not None else reference_path()
     specs = load_gpu_specs()
@@ -277,7 +277,7 @@ def analysis_precision_for(precision: str) -> str:
 def reference_analyses(rows: list[ReferenceRow], examples_dir: str | Path | None = None,
                        verbose: bool = False) -> dict[tuple[str, str], Any]:
     """{(model, analysis precision): Analysis} for the rows' workloads (examples/ of a source checkout)."""
-    from advisor.predict.analysis import analyze
+    from advisor.probe.analysis import analyze
     from advisor.workload import load_workload
 
     folder = Path(examples_dir) if examples_dir else Path(__file__).resolve().parents[2] / "examples"
@@ -312,7 +312,7 @@ def reference_analyses(rows: list[ReferenceRow], examples_dir: str | Path | None
 
 def predict_row(row: ReferenceRow, analyses: dict, cal: Calibration) -> float:
     """Predicted single-GPU throughput (samples/s) of a reference row at its per-GPU batch."""
-    from advisor.predict.roofline import predict_step
+    from advisor.predictor.roofline import predict_step
 
     a = analyses[(row.model, analysis_precision_for(row.precision))]
     step = predict_step(a, row.spec, row.batch_size, row.precision, cal)
@@ -485,7 +485,7 @@ def run_fit(paths: list[str | Path] | None = None, out: str | Path | None = None
                       "sources": sources,
                       "fitted_on": datetime.date.today().isoformat(),
                       "method": "least squares on log(predicted/measured throughput), log-normal priors "
-                                "(advisor.predict.calibration.PRIORS); single-GPU rows; source 'fp32' on "
+                                "(advisor.predictor.calibration.PRIORS); single-GPU rows; source 'fp32' on "
                                 "Ampere+ = tf32 (NGC default), 'amp_fp16' = fp16 autocast",
                       "free_parameters": [f"{n} ({', '.join(_members(n))})" if n in TIES else n
                                           for n in FREE_PARAMETERS],
@@ -520,7 +520,7 @@ def run_fit(paths: list[str | Path] | None = None, out: str | Path | None = None
 def _main(argv: list[str] | None = None) -> int:
     import argparse
 
-    ap = argparse.ArgumentParser(prog="python -m advisor.predict.calibration",
+    ap = argparse.ArgumentParser(prog="python -m advisor.predictor.calibration",
                                  description="Fit the roofline's constants on published benchmarks.")
     ap.add_argument("--fit", action="store_true", help="fit and write profiles/calibration.json")
     ap.add_argument("--data", action="append", default=None,

@@ -6,9 +6,9 @@ batch size's measured level when it was probed) times the steps, the smaller las
 probe's measured start-up (model build and warm-up steps beyond the steady state).
 
 Asking for a different CPU thread count than the probe used scales the compute part with
-``advisor.predict.cpu_scaling.scale_compute_seconds`` and makes the method "scaled".
+``advisor.predictor.cpu_scaling.scale_compute_seconds`` and makes the method "scaled".
 
-Uncertainty (see ``advisor.predict.job``): the systematic part is the fit's own (standard error of the
+Uncertainty (see ``advisor.predictor.job``): the systematic part is the fit's own (standard error of the
 measured level, the ladder's scatter around the line for unmeasured sizes, extrapolation) plus a run-to-run
 floor, because a fresh process on the same machine does not run at exactly the probe's speed (allocator
 and cache state, frequency scaling, other processes). On a busy machine that floor grows with the probe's
@@ -21,10 +21,9 @@ from __future__ import annotations
 import math
 
 from advisor.errors import PredictionError
-from advisor.predict.fit import StepTimeFit, fit_memory, fit_step_time
-from advisor.predict.job import JobTime, assemble_job
-from advisor.schemas import CpuSpec, DeviceProfile, Estimate, Profile, Target
-from advisor.workload import JobSpec
+from advisor.predictor.fit import StepTimeFit, fit_memory, fit_step_time
+from advisor.predictor.job import JobTime, assemble_job
+from advisor.schemas import CpuSpec, DeviceProfile, Estimate, JobSpec, Profile, Target
 
 # Relative run-to-run variation of a whole job's step level between processes on the same device, beyond what
 # one probe's samples show (a floor for the systematic sigma). Shared CPUs vary more than dedicated GPUs. On a
@@ -139,7 +138,7 @@ def predict_measured(
         job: dataset size, epochs, batch size.
         device: "cpu", "cuda:0", ... (or "gpu" for the first profiled GPU).
         threads: CPU threads for the job; None or the probed count = as probed ("measured"); another count
-            scales the compute with ``advisor.predict.cpu_scaling`` ("scaled").
+            scales the compute with ``advisor.predictor.cpu_scaling`` ("scaled").
         fit: this device's step-time fit, when the caller already has it.
         target_cpu, local_cpu: another CPU family to scale to (``profiles/cpus.csv``), and this one's.
         startup_seconds: one-off time before the first step; None = the probe's measured start-up (model
@@ -171,7 +170,7 @@ def predict_measured(
     other_cpu = target_cpu is not None and (local_cpu is None or target_cpu.name != local_cpu.name)
     if dev.kind == "cpu" and (other_cpu or (threads is not None and dev.threads is not None
                                             and threads != dev.threads)):
-        from advisor.predict.cpu_scaling import scale_compute_seconds
+        from advisor.predictor.cpu_scaling import scale_compute_seconds
 
         threads = threads if threads is not None else dev.threads
         scaling = scale_compute_seconds(dev, threads, target_cpu=target_cpu, local_cpu=local_cpu)

@@ -4,7 +4,7 @@ import pytest
 
 from advisor.errors import NoFeasibleCandidateError
 from advisor.pricing import billed_seconds
-from advisor.recommend import needed_targets, offer_target, rank, target_key
+from advisor.ranking import needed_targets, offer_target, rank, target_key
 from advisor.schemas import Constraints, Estimate, Offer, Target
 
 STARTUP_CPU, STARTUP_GPU = 120.0, 300.0

@@ -48,7 +48,7 @@ SpecLookup = Callable[[str], Any]  # GPU name -> object with memory_gib, memory_
 
 def gpu_spec_table() -> dict[str, dict[str, float | None]]:
     """GPU name and aliases (lower-case) -> the three datasheet numbers the features use, from profiles/."""
-    from advisor.resources import data_dir
+    from advisor.data_files import data_dir
 
     table: dict[str, dict[str, float | None]] = {}
     try:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from advisor.predict.learned import MIN_RUNS, calibration_report, evaluate, fit_correction
+from advisor.predictor.learned import MIN_RUNS, calibration_report, evaluate, fit_correction
 from advisor.schemas import Estimate, Target, TrainingRow, WorkloadInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "history"))
