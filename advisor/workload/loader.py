@@ -1,0 +1,254 @@
+"""Loading a user's workload file into a ``Workload``, and the file-level facts read without running it.
+
+A workload file defines ``build_model()`` and ``make_batch(batch_size)`` (required), and optionally
+``loss_fn(output, target)``, ``configure_optimizer(params)`` and the defaults ``DATASET_SIZE``, ``EPOCHS``,
+``BATCH_SIZE``. Python users build the same thing with ``advisor.Workload(model=..., make_batch=...)``.
+This module owns the path check, the import of the file and the ``Workload`` object; it never times anything
+(that is ``advisor.probe``) and never imports torch at module level, so that ``import advisor`` stays fast.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import importlib.util
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from advisor.errors import WorkloadError, did_you_mean
+from advisor.schemas import JobSpec
+from advisor.workload.describe import describe
+from advisor.workload.job import resolve_job
+
+# The workload file's constants read by read_defaults, and the job field each one sets.
+_DEFAULT_NAMES = {"DATASET_SIZE": "dataset_size", "EPOCHS": "epochs", "BATCH_SIZE": "batch_size"}
+
+
+class Workload:
+    """A trainable workload: a model factory, a batch factory, and optionally a loss and an optimizer.
+
+    Args:
+        model: an ``nn.Module`` or a zero-argument callable that builds one (a fresh model per probe).
+        make_batch: ``make_batch(batch_size) -> (inputs, target)``; ``target`` may be ``None`` when the
+            model returns its own scalar loss.
+        loss_fn: ``loss_fn(output, target) -> scalar tensor``; default cross-entropy for integer targets,
+            mean squared error otherwise.
+        optimizer: ``optimizer(params) -> torch.optim.Optimizer``; default ``AdamW(lr=1e-3)``.
+        name: shown in outputs and stored in history; defaults to the file stem or "workload".
+        dataset_size, epochs, batch_size: defaults for the job; CLI flags and API arguments override.
+    """
+
+    def __init__(
+        self,
+        model: Any,
+        make_batch: Callable[[int], Any],
+        loss_fn: Callable[[Any, Any], Any] | None = None,
+        optimizer: Callable[[Any], Any] | None = None,
+        *,
+        name: str = "workload",
+        dataset_size: int | None = None,
+        epochs: int | None = None,
+        batch_size: int | None = None,
+        path: Path | None = None,
+        file_sha256: str | None = None,
+    ) -> None:
+        self.model = model
+        self.make_batch = make_batch
+        self.loss_fn = loss_fn
+        self.optimizer = optimizer
+        self.name = name
+        self.dataset_size = dataset_size
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.path = path
+        self.file_sha256 = file_sha256
+
+    def __repr__(self) -> str:
+        where = f" from {self.path}" if self.path else ""
+        return f"Workload({self.name!r}{where})"
+
+    @property
+    def label(self) -> str:
+        """How error messages name this workload: the file path, or the name."""
+        return str(self.path) if self.path else f"workload {self.name!r}"
+
+    def build_model(self):
+        """A model instance: a fresh one from a factory, or the module the user passed."""
+        import torch
+
+        model = self.model
+        if isinstance(model, torch.nn.Module):
+            return model
+        if not callable(model):
+            raise WorkloadError(
+                f"{self.label}: the model is {describe(model)}, not an nn.Module or a function.",
+                hint="Fix: pass an nn.Module, or a function that returns one (build_model).",
+            )
+        return self._call_user_factory(
+            "build_model", model, (), torch.nn.Module, "torch.nn.Module",
+            raised_hint=f"Fix: make build_model() run on its own "
+            f"(python -c 'import {self.name}; {self.name}.build_model()').",
+            returned_hint="Fix: return the model object, e.g. `return nn.Sequential(...)`.",
+        )
+
+    def build_optimizer(self, params):
+        """The user's optimizer over ``params`` (configure_optimizer), else ``AdamW(lr=1e-3)``."""
+        import torch
+
+        if self.optimizer is None:
+            return torch.optim.AdamW(params, lr=1e-3)
+        return self._call_user_factory(
+            "configure_optimizer", self.optimizer, (params,), torch.optim.Optimizer, "torch.optim.Optimizer",
+            raised_hint="Fix: configure_optimizer(params) must return a torch.optim.Optimizer over `params`.",
+            returned_hint="Fix: return e.g. torch.optim.SGD(params, lr=0.1).",
+        )
+
+    def _call_user_factory(self, what: str, factory: Callable[..., Any], args: tuple, expected: type,
+                           expected_name: str, *, raised_hint: str, returned_hint: str) -> Any:
+        """``factory(*args)``, with what it raised or a result that is not an ``expected`` as a WorkloadError."""
+        try:
+            made = factory(*args)
+        except Exception as exc:  # noqa: BLE001 - user code: report it, don't crash
+            raise WorkloadError(
+                f"{self.label}{user_line(exc, self.path)}: {what}() raised {type(exc).__name__}: {exc}",
+                hint=raised_hint,
+            ) from exc
+        if not isinstance(made, expected):
+            raise WorkloadError(f"{self.label}: {what}() returned {describe(made)}, not a {expected_name}.",
+                                hint=returned_hint)
+        return made
+
+    def job(self, dataset_size: int | None = None, epochs: int | None = None,
+            batch_size: int | None = None) -> JobSpec:
+        """The job, from explicit values or this workload's defaults; all must be positive integers."""
+        return resolve_job(dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
+                           default_dataset_size=self.dataset_size, default_epochs=self.epochs,
+                           default_batch_size=self.batch_size, label=self.label)
+
+
+def check_path(path: str | Path) -> Path:
+    """``path`` as a Path once it names an existing ``.py`` file; else a WorkloadError with the fix.
+
+    The first checks of ``load_workload``, also made before a probe's child process starts so a typo fails fast.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise WorkloadError(
+            f"{path}: no such file.",
+            hint="Fix: check the path; try one of the examples, e.g. examples/tabular_mlp.py.",
+        )
+    if path.is_dir() or path.suffix != ".py":
+        raise WorkloadError(
+            f"{path}: a workload must be a Python file ending in .py.",
+            hint="Fix: point advisor at the .py file that defines build_model() and make_batch().",
+        )
+    return path
+
+
+def read_defaults(path: str | Path) -> dict[str, int]:
+    """``DATASET_SIZE`` / ``EPOCHS`` / ``BATCH_SIZE`` literals of a workload file, read without running it."""
+    path = Path(path)
+    try:
+        tree = ast.parse(path.read_text(), filename=str(path))
+    except (OSError, SyntaxError, ValueError):
+        return {}  # the probe child reports the real problem with its full message
+    found: dict[str, int] = {}
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else (
+            [node.target] if isinstance(node, ast.AnnAssign) and node.value is not None else [])
+        for target in targets:
+            if isinstance(target, ast.Name) and target.id in _DEFAULT_NAMES:
+                try:
+                    value = ast.literal_eval(node.value)
+                except ValueError:
+                    continue
+                if isinstance(value, int) and not isinstance(value, bool):
+                    found[_DEFAULT_NAMES[target.id]] = value
+    return found
+
+
+def file_sha256(path: Path) -> str:
+    """The hex SHA-256 of the file's bytes (stored with profiles and history to spot an edited workload)."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def load_workload(path: str | Path) -> Workload:
+    """Import a workload file and return its ``Workload``. Raises ``WorkloadError`` with the fix on any problem."""
+    path = check_path(path)
+    module = _import_file(path)
+    missing = [n for n in ("build_model", "make_batch") if not callable(getattr(module, n, None))]
+    if missing:
+        defined = [n for n, v in vars(module).items() if callable(v) and not n.startswith("_")
+                   and getattr(v, "__module__", None) == module.__name__]
+        close = "".join(did_you_mean(n, defined) for n in missing)
+        raise WorkloadError(
+            f"{path}: no {' or '.join(missing)} function defined.{close}",
+            hint="Fix: define `def build_model() -> torch.nn.Module` and "
+            "`def make_batch(batch_size) -> (inputs, target)` at the top level of the file.",
+        )
+    return Workload(
+        model=module.build_model,
+        make_batch=module.make_batch,
+        loss_fn=getattr(module, "loss_fn", None),
+        optimizer=getattr(module, "configure_optimizer", None),
+        name=path.stem,
+        dataset_size=getattr(module, "DATASET_SIZE", None),
+        epochs=getattr(module, "EPOCHS", None),
+        batch_size=getattr(module, "BATCH_SIZE", None),
+        path=path,
+        file_sha256=file_sha256(path),
+    )
+
+
+def _import_file(path: Path) -> ModuleType:
+    """Run the workload file as a module; what it raised becomes a WorkloadError naming the file and line."""
+    module_name = f"advisor_workload_{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]}"
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    # Registered while it runs (and after) so that dataclasses, typing and pickle can find the module.
+    sys.modules[module_name] = module
+    # The file's own folder goes first on sys.path so it can import its sibling modules.
+    sys.path.insert(0, str(path.resolve().parent))
+    try:
+        spec.loader.exec_module(module)
+    except SyntaxError as exc:
+        sys.modules.pop(module_name, None)
+        where = exc.filename if exc.filename and Path(exc.filename).resolve() != path.resolve() else path
+        raise WorkloadError(
+            f"{where}:{exc.lineno}: syntax error: {exc.msg}."
+            + (f" (imported by {path})" if where != path else ""),
+            hint=f"Fix: correct the syntax (python -m py_compile {where} shows it too).",
+        ) from exc
+    except ImportError as exc:
+        sys.modules.pop(module_name, None)
+        raise WorkloadError(
+            f"{path}{user_line(exc, path)}: importing the file failed: {type(exc).__name__}: {exc}",
+            hint="Fix: install the missing package in this environment (pip install ...), or correct the import.",
+        ) from exc
+    except Exception as exc:  # noqa: BLE001 - user code: the file's top level ran
+        sys.modules.pop(module_name, None)
+        raise WorkloadError(
+            f"{path}{user_line(exc, path)}: running the file failed: {type(exc).__name__}: {exc}",
+            hint="Fix: the file must import cleanly (python " + str(path) + " should run without error).",
+        ) from exc
+    finally:
+        try:
+            sys.path.remove(str(path.resolve().parent))
+        except ValueError:
+            pass
+    return module
+
+
+def user_line(exc: BaseException, path: Path | None) -> str:
+    """':LINE' of the deepest frame of ``exc`` inside the workload file ``path``, or '' (also when no path)."""
+    if path is None:
+        return ""
+    line = ""
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if Path(frame.filename).resolve() == path.resolve():
+            line = f":{frame.lineno}"
+    return line

@@ -1,0 +1,375 @@
+"""advisor.workload.check: check_workload's one real CPU step, and the error for each way a workload is wrong."""
+
+from __future__ import annotations
+
+import random
+import textwrap
+
+import pytest
+import torch
+from torch import nn
+from workload_helpers import GOOD_BATCH, GOOD_MODEL, assert_message, check_file, write
+
+from advisor.errors import WorkloadError
+from advisor.workload import CheckResult, Workload, check_workload, input_summary, load_workload
+
+
+def test_good_workload_check_result(tmp_path):
+    result = check_file(tmp_path, GOOD_MODEL + GOOD_BATCH)
+    assert isinstance(result, CheckResult)
+    assert result.param_count == result.trainable_param_count == 64 * 256 + 256 + 256 * 10 + 10
+    assert result.optimizer_name == "AdamW"  # the default
+    assert result.input_summary == "Tensor[2, 64] float32"
+    assert result.target_summary == "Tensor[2] int64"
+    assert result.batch_size == 2 and 0 < result.loss < 10 and result.seconds > 0
+
+
+def test_build_model_not_returning_a_module(tmp_path):
+    path = write(tmp_path, "def build_model():\n    return 3\n" + GOOD_BATCH)
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    assert_message(err, str(path), "build_model() returned an int, not a torch.nn.Module")
+
+
+def test_build_model_raising_names_the_line(tmp_path):
+    path = write(tmp_path, "def build_model():\n    return nn.Linear(64)\n" + GOOD_BATCH)
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    assert_message(err, f"{path}:6", "build_model() raised TypeError")
+
+
+def test_make_batch_raising(tmp_path):
+    path = write(tmp_path, GOOD_MODEL + "def make_batch(batch_size):\n    raise ValueError('no data here')\n")
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    assert_message(err, f"{path}:8", "make_batch(2) raised ValueError: no data here")
+
+
+@pytest.mark.parametrize("returned, phrase", [
+    ("torch.randn(batch_size, 64)", "returned a tensor of shape (2, 64)"),
+    ("(torch.randn(batch_size, 64), torch.zeros(batch_size), 1)", "returned a tuple of 3 items"),
+    ("{'x': torch.randn(batch_size, 64)}", "returned a dict"),
+    ("None", "returned None"),
+])
+def test_make_batch_not_a_pair(tmp_path, returned, phrase):
+    path = write(tmp_path, GOOD_MODEL + f"def make_batch(batch_size):\n    return {returned}\n")
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    assert_message(err, str(path), phrase, "expected a pair (inputs, target)")
+
+
+@pytest.mark.parametrize("inputs, phrase", [
+    ("torch.randn(batch_size, 64).numpy()", "inputs is a numpy.ndarray of shape (2, 64)"),
+    ("[[0.5] * 64] * batch_size", "inputs[0] is a list of 64 items holding no tensor: [0.5, 0.5, 0.5, ...]"),
+    ("(torch.randn(batch_size, 64), object())", "inputs[1] is an object"),
+    ("{'x': torch.randn(batch_size, 64).numpy()}", "inputs['x'] is a numpy.ndarray"),
+    ("{0: torch.randn(batch_size, 64)}", "dict keys must be forward()'s parameter names"),
+    ("()", "inputs is an empty tuple"),
+    ("('a', 'b')", "inputs is a tuple of 2 items holding no tensor: ('a', 'b')"),
+    ("'text'", "inputs is a str"),
+])
+def test_inputs_of_the_wrong_structure(tmp_path, inputs, phrase):
+    path = write(tmp_path, GOOD_MODEL + f"def make_batch(batch_size):\n    return {inputs}, None\n")
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    assert_message(err, str(path), "make_batch(2) returned inputs that are not tensors", phrase,
+                   "torch.from_numpy")
+
+
+@pytest.mark.parametrize("target, phrase", [
+    ("[1, 2]", "a list of 2 items ([1, 2])"),
+    ("torch.randint(0, 10, (batch_size,)).numpy()", "a numpy.ndarray of shape (2,)"),
+    ("3", "an int"),
+])
+def test_target_neither_tensor_nor_none(tmp_path, target, phrase):
+    path = write(tmp_path, GOOD_MODEL + f"def make_batch(batch_size):\n    return torch.randn(batch_size, 64), "
+                 f"{target}\n")
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    assert_message(err, str(path), "returned a target that is", phrase, "not a tensor or None")
+
+
+def test_structured_target_is_fine_with_a_loss_fn(tmp_path):
+    result = check_file(tmp_path, GOOD_MODEL + textwrap.dedent("""\
+        def make_batch(batch_size):
+            return torch.randn(batch_size, 64), {"label": torch.randint(0, 10, (batch_size,))}
+
+        def loss_fn(output, target):
+            return F.cross_entropy(output, target["label"])
+        """))
+    assert result.target_summary == "{label: Tensor[2] int64}"
+
+
+def test_batch_that_does_not_fit_the_model(tmp_path):
+    path = write(tmp_path, GOOD_MODEL + GOOD_BATCH.replace("randn(batch_size, 64)", "randn(batch_size, 32)"))
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    message = assert_message(err, str(path), "the batch does not fit the model", "RuntimeError",
+                             "mat1 and mat2 shapes cannot be multiplied (2x32 and 64x256)",
+                             "inputs fed: Tensor[2, 32] float32", "in_features")
+    assert "\n" not in err.value.message, message  # torch's gist only, not its whole multi-line text
+
+
+def test_batch_that_does_not_fit_names_the_line_in_forward(tmp_path):
+    path = write(tmp_path, textwrap.dedent("""\
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.embed = nn.Embedding(100, 8)
+
+            def forward(self, ids):
+                return self.embed(ids).mean(1)
+
+        def build_model():
+            return Net()
+
+        def make_batch(batch_size):
+            return torch.randint(0, 5000, (batch_size, 12)), torch.randint(0, 8, (batch_size,))
+        """))
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    assert_message(err, f"{path}:11", "the batch does not fit the model", "index out of range",
+                   "Tensor[2, 12] int64")
+
+
+def test_inputs_that_do_not_match_forward_parameters(tmp_path):
+    path = write(tmp_path, GOOD_MODEL + "def make_batch(batch_size):\n"
+                 "    return {'features': torch.randn(batch_size, 64)}, torch.randint(0, 10, (batch_size,))\n")
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    assert_message(err, str(path), "calling the model with the batch's inputs failed", "features",
+                   "model(**x)")
+
+
+def test_make_batch_ignoring_its_batch_size(tmp_path):
+    path = write(tmp_path, GOOD_MODEL + "def make_batch(batch_size):\n"
+                 "    return torch.randn(32, 64), torch.randint(0, 10, (32,))\n")
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    assert_message(err, str(path), "make_batch ignores its batch_size", "Tensor[32, 64] float32")
+
+
+def test_loss_that_is_not_a_scalar(tmp_path):
+    path = write(tmp_path, GOOD_MODEL + GOOD_BATCH + textwrap.dedent("""\
+        def loss_fn(output, target):
+            return F.cross_entropy(output, target, reduction="none")
+        """))
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    assert_message(err, str(path), "loss_fn is not a scalar", "shape (2,)", ".mean()")
+
+
+def test_loss_fn_returning_a_float(tmp_path):
+    path = write(tmp_path, GOOD_MODEL + GOOD_BATCH + textwrap.dedent("""\
+        def loss_fn(output, target):
+            return F.cross_entropy(output, target).item()
+        """))
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    assert_message(err, str(path), "loss_fn is a float", "not a tensor", ".item()")
+
+
+def test_loss_fn_raising(tmp_path):
+    path = write(tmp_path, GOOD_MODEL + GOOD_BATCH + textwrap.dedent("""\
+        def loss_fn(output, target):
+            return F.nll_loss(output, target[:, 0])
+        """))
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    assert_message(err, f"{path}:10", "loss_fn(output, target) failed", "IndexError",
+                   "output: Tensor[2, 10] float32, target: Tensor[2] int64")
+
+
+def test_detached_loss(tmp_path):
+    path = write(tmp_path, GOOD_MODEL + GOOD_BATCH + textwrap.dedent("""\
+        def loss_fn(output, target):
+            return F.cross_entropy(output.detach(), target)
+        """))
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    assert_message(err, str(path), "does not depend on the model's trainable parameters", "no_grad")
+
+
+@pytest.mark.parametrize("value", ["nan", "inf"])
+def test_nan_or_infinite_loss(tmp_path, value):
+    path = write(tmp_path, GOOD_MODEL + GOOD_BATCH + textwrap.dedent(f"""\
+        def loss_fn(output, target):
+            return F.cross_entropy(output, target) * float("{value}")
+        """))
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    assert_message(err, str(path), f"the loss is {value} on the first step", "inputs fed: Tensor[2, 64]")
+
+
+def test_nan_from_the_batch(tmp_path):
+    path = write(tmp_path, GOOD_MODEL + GOOD_BATCH.replace("torch.randn(batch_size, 64)",
+                                                           "torch.full((batch_size, 64), float('nan'))"))
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    assert_message(err, str(path), "the loss is nan")
+
+
+def test_target_none_but_output_is_not_a_loss(tmp_path):
+    path = write(tmp_path, GOOD_MODEL + "def make_batch(batch_size):\n    return torch.randn(batch_size, 64), None\n")
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    assert_message(err, str(path), "target None", "should be the scalar loss", "a tensor of shape (2, 10)",
+                   "return the loss from forward()", "loss_fn")
+
+
+def test_target_none_and_output_a_dict_without_loss(tmp_path):
+    path = write(tmp_path, textwrap.dedent("""\
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(4, 3)
+
+            def forward(self, x):
+                return {"logits": self.fc(x)}
+
+        def build_model():
+            return Net()
+
+        def make_batch(batch_size):
+            return torch.randn(batch_size, 4), None
+        """))
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    assert_message(err, str(path), "should be the scalar loss", "a dict", "logits: Tensor[2, 3] float32")
+
+
+def test_model_returning_its_loss_in_a_dict_is_fine(tmp_path):
+    result = check_file(tmp_path, textwrap.dedent("""\
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(4, 3)
+
+            def forward(self, x, labels):
+                logits = self.fc(x)
+                return {"loss": F.cross_entropy(logits, labels), "logits": logits}
+
+        def build_model():
+            return Net()
+
+        def make_batch(batch_size):
+            return (torch.randn(batch_size, 4), torch.randint(0, 3, (batch_size,))), None
+        """))
+    assert result.input_summary == "(Tensor[2, 4] float32, Tensor[2] int64)"
+    assert result.target_summary == "None"
+
+
+def test_default_mse_with_mismatched_shapes(tmp_path):
+    path = write(tmp_path, "def build_model():\n    return nn.Linear(8, 1)\n"
+                 "def make_batch(batch_size):\n    return torch.randn(batch_size, 8), torch.randn(batch_size)\n")
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    assert_message(err, str(path), "mean squared error", "output (2, 1), target (2,)", "unsqueeze(1)")
+
+
+def test_default_cross_entropy_with_labels_out_of_range(tmp_path):
+    path = write(tmp_path, GOOD_MODEL + GOOD_BATCH.replace("randint(0, 10,", "randint(50, 60,"))
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    assert_message(err, str(path), "the default loss (cross-entropy for integer targets) failed",
+                   "out of bounds", "class indices")
+
+
+def test_frozen_model(tmp_path):
+    path = write(tmp_path, textwrap.dedent("""\
+        def build_model():
+            model = nn.Linear(64, 10)
+            model.requires_grad_(False)
+            return model
+        """) + GOOD_BATCH)
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    assert_message(err, str(path), "no trainable parameters", "650 parameters", "requires_grad")
+
+
+def test_bad_optimizer(tmp_path):
+    path = write(tmp_path, GOOD_MODEL + GOOD_BATCH + "def configure_optimizer(params):\n    return 'sgd'\n")
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    assert_message(err, str(path), "configure_optimizer() returned a str, not a torch.optim.Optimizer")
+
+
+def test_backward_failing(tmp_path):
+    path = write(tmp_path, textwrap.dedent("""\
+        class Net(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = nn.Linear(64, 10)
+
+            def forward(self, x):
+                y = torch.sigmoid(self.fc(x))
+                y.add_(1)  # sigmoid saved its output for backward
+                return y
+        """) + "def build_model():\n    return Net()\n" + GOOD_BATCH)
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    assert_message(err, str(path), "the backward pass failed", "modified by an inplace operation", "in-place")
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, 1.5])
+def test_bad_check_batch_size(tmp_path, batch_size):
+    with pytest.raises(WorkloadError) as err:
+        check_file(tmp_path, GOOD_MODEL + GOOD_BATCH, batch_size=batch_size)
+    assert_message(err, "model.py", "batch size must be a positive whole number")
+
+
+# ------------------------------------------------------------------------------ the Python API form
+
+
+def test_python_api_workload_is_not_trained_by_the_check():
+    torch.manual_seed(0)
+    module = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 3))
+    before = {k: v.clone() for k, v in module.state_dict().items()}
+    workload = Workload(model=module, make_batch=lambda b: (torch.randn(b, 6), torch.randint(0, 3, (b,))),
+                        name="api")
+    result = check_workload(workload, batch_size=4)
+    assert result.param_count == 6 * 16 + 16 + 16 * 3 + 3
+    assert all(torch.equal(before[k], v) for k, v in module.state_dict().items())
+    assert all(p.grad is None for p in module.parameters())
+
+
+def test_python_api_error_names_the_workload():
+    workload = Workload(model=nn.Linear(6, 3), make_batch=lambda b: (torch.randn(b, 5), torch.zeros(b).long()),
+                        name="api")
+    with pytest.raises(WorkloadError) as err:
+        check_workload(workload)
+    assert_message(err, "workload 'api'", "the batch does not fit the model", "(2x5 and 6x3)")
+
+
+def test_model_that_is_neither_module_nor_factory():
+    with pytest.raises(WorkloadError) as err:
+        check_workload(Workload(model=42, make_batch=lambda b: (torch.randn(b, 2), None), name="api"))
+    assert_message(err, "workload 'api'", "the model is an int, not an nn.Module or a function")
+
+
+def test_check_restores_rng_state_and_grad_mode(tmp_path):
+    import numpy as np
+
+    path = write(tmp_path, GOOD_MODEL + GOOD_BATCH)
+    workload = load_workload(path)
+    torch.manual_seed(123)
+    random.seed(123)
+    np.random.seed(123)
+    expected = (torch.rand(3), random.random(), np.random.rand())
+    torch.manual_seed(123)
+    random.seed(123)
+    np.random.seed(123)
+    with torch.no_grad():
+        check_workload(workload)
+        assert not torch.is_grad_enabled()
+    got = (torch.rand(3), random.random(), np.random.rand())
+    assert torch.equal(got[0], expected[0]) and got[1:] == expected[1:]
+
+
+def test_input_summary():
+    assert input_summary(torch.zeros(2, 3, dtype=torch.int64)) == "Tensor[2, 3] int64"
+    assert input_summary((torch.zeros(2),)) == "(Tensor[2] float32,)"
+    assert input_summary([torch.zeros(1, 2), None]) == "[Tensor[1, 2] float32, None]"
+    assert input_summary({"a": torch.zeros(1), "flag": False}) == "{a: Tensor[1] float32, flag: False}"
+    assert input_summary(list(range(20))).endswith(", ...]")
+    assert input_summary(object()) == "object"

@@ -1,0 +1,77 @@
+"""advisor.workload.job: the job from explicit values over a workload's defaults, and the errors for bad values."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+from workload_helpers import GOOD_BATCH, GOOD_MODEL, assert_message, write
+
+from advisor.errors import WorkloadError
+from advisor.workload import JobSpec, Workload, check_job_values, load_workload, resolve_job
+
+
+@pytest.mark.parametrize("const, flag, value", [
+    ("DATASET_SIZE", "--dataset-size", 0), ("EPOCHS", "--epochs", -1), ("BATCH_SIZE", "--batch-size", 0),
+    ("BATCH_SIZE", "--batch-size", 2.5), ("EPOCHS", "--epochs", "3"), ("EPOCHS", "--epochs", True),
+])
+def test_bad_defaults_in_the_file(tmp_path, const, flag, value):
+    defaults = {"DATASET_SIZE": 100, "EPOCHS": 1, "BATCH_SIZE": 8}
+    defaults[const] = value
+    path = write(tmp_path, GOOD_MODEL + GOOD_BATCH + "".join(f"{k} = {v!r}\n" for k, v in defaults.items()))
+    workload = load_workload(path)
+    with pytest.raises(WorkloadError) as err:
+        workload.job()
+    assert_message(err, str(path), f"{const} = {value!r}", "positive whole number", flag)
+
+
+@pytest.mark.parametrize("kwargs, flag", [
+    ({"dataset_size": 0}, "--dataset-size"), ({"epochs": 0}, "--epochs"), ({"batch_size": -8}, "--batch-size"),
+])
+def test_bad_explicit_job_values(kwargs, flag):
+    workload = Workload(model=nn.Linear(2, 2), make_batch=lambda b: (torch.randn(b, 2), None), name="mine",
+                        dataset_size=10, epochs=1, batch_size=2)
+    with pytest.raises(WorkloadError) as err:
+        workload.job(**kwargs)
+    assert_message(err, "workload 'mine'", "must be a positive whole number", flag)
+
+
+def test_missing_job_value_names_flag_and_constant():
+    workload = Workload(model=nn.Linear(2, 2), make_batch=lambda b: (torch.randn(b, 2), None), name="mine")
+    with pytest.raises(WorkloadError) as err:
+        workload.job(dataset_size=10, epochs=1)
+    assert_message(err, "workload 'mine'", "no batch size given", "--batch-size", "BATCH_SIZE = N")
+
+
+def test_whole_number_values_are_accepted():
+    workload = Workload(model=nn.Linear(2, 2), make_batch=lambda b: (torch.randn(b, 2), None),
+                        dataset_size=5e4, epochs=torch.tensor(2).item(), batch_size=128)
+    job = workload.job()
+    assert job == JobSpec(50_000, 2, 128) and isinstance(job.dataset_size, int)
+    assert job.steps_per_epoch == 391 and job.last_batch_size == 50_000 - 390 * 128 and job.total_steps == 782
+
+
+def test_resolve_job_prefers_explicit_values_over_the_defaults():
+    job = resolve_job(dataset_size=None, epochs=2, batch_size=None, default_dataset_size=100, default_epochs=5,
+                      default_batch_size=8)
+    assert job == JobSpec(100, 2, 8)
+
+
+def test_resolve_job_without_a_label_leaves_the_name_out():
+    with pytest.raises(WorkloadError) as err:
+        resolve_job(dataset_size=10, epochs=None, batch_size=4)
+    assert str(err.value).startswith("no epochs given.")
+    with pytest.raises(WorkloadError) as err:
+        resolve_job(dataset_size=10, epochs=1, batch_size=None, default_batch_size=0)
+    assert_message(err, "BATCH_SIZE = 0: the batch size must be a positive whole number", "--batch-size N")
+
+
+@pytest.mark.parametrize("kwargs, flag", [
+    ({"dataset_size": 0}, "--dataset-size"), ({"epochs": 1.5}, "--epochs"), ({"batch_size": "8"}, "--batch-size"),
+])
+def test_check_job_values_rejects_explicit_bad_values(kwargs, flag):
+    values = {"dataset_size": None, "epochs": None, "batch_size": None, **kwargs}
+    with pytest.raises(WorkloadError) as err:
+        check_job_values(**values)
+    assert_message(err, "must be a positive whole number", flag)
+    check_job_values(None, None, None)  # nothing given: the defaults are checked later

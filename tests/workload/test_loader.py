@@ -1,0 +1,181 @@
+"""advisor.workload.loader: the path check, importing a workload file, and its defaults read without running it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from workload_helpers import GOOD_BATCH, GOOD_MODEL, HEADER, assert_message, write
+
+from advisor.errors import WorkloadError
+from advisor.workload import JobSpec, check_path, check_workload, load_workload, read_defaults, user_line
+
+
+def test_missing_file(tmp_path):
+    path = tmp_path / "nope.py"
+    with pytest.raises(WorkloadError) as err:
+        load_workload(path)
+    assert_message(err, str(path), "no such file")
+
+
+def test_check_workload_accepts_a_path_and_reports_a_missing_file(tmp_path):
+    with pytest.raises(WorkloadError) as err:
+        check_workload(tmp_path / "missing_model.py")
+    assert_message(err, "missing_model.py", "no such file")
+
+
+@pytest.mark.parametrize("name", ["model.txt", "model.ipynb", "folder"])
+def test_not_a_python_file(tmp_path, name):
+    path = tmp_path / name
+    if name == "folder":
+        path.mkdir()
+    else:
+        path.write_text("def build_model(): ...\n")
+    with pytest.raises(WorkloadError) as err:
+        load_workload(path)
+    assert_message(err, str(path), "must be a Python file ending in .py")
+
+
+def test_syntax_error_names_file_and_line(tmp_path):
+    path = write(tmp_path, "def build_model(:\n    pass\n", header=False)
+    with pytest.raises(WorkloadError) as err:
+        load_workload(path)
+    assert_message(err, f"{path}:1:", "syntax error")
+
+
+def test_syntax_error_in_an_imported_sibling_names_the_sibling(tmp_path):
+    (tmp_path / "helpers.py").write_text("x = 1\ny = (\n")
+    path = write(tmp_path, "import helpers\n" + GOOD_MODEL + GOOD_BATCH)
+    with pytest.raises(WorkloadError) as err:
+        load_workload(path)
+    assert_message(err, "helpers.py:", "syntax error", f"imported by {path}")
+
+
+def test_import_error_inside_the_file(tmp_path):
+    path = write(tmp_path, "import no_such_package_xyz\n" + GOOD_MODEL + GOOD_BATCH)
+    with pytest.raises(WorkloadError) as err:
+        load_workload(path)
+    assert_message(err, f"{path}:5", "importing the file failed", "ModuleNotFoundError", "no_such_package_xyz",
+                   "install")
+
+
+def test_exception_while_running_the_file(tmp_path):
+    path = write(tmp_path, GOOD_MODEL + "SCALE = 1 / 0\n" + GOOD_BATCH)
+    with pytest.raises(WorkloadError) as err:
+        load_workload(path)
+    assert_message(err, f"{path}:7", "running the file failed", "ZeroDivisionError")
+
+
+def test_sibling_imports_work_and_sys_path_is_restored(tmp_path):
+    import sys
+
+    (tmp_path / "layers.py").write_text("from torch import nn\nWIDTH = 64\n")
+    path = write(tmp_path, "from layers import WIDTH\n" + GOOD_MODEL.replace("64", "WIDTH") + GOOD_BATCH)
+    before = list(sys.path)
+    workload = load_workload(path)
+    assert sys.path == before
+    assert check_workload(workload).param_count == 64 * 256 + 256 + 256 * 10 + 10
+
+
+def test_dataclasses_with_postponed_annotations_load(tmp_path):
+    # dataclasses look the defining module up in sys.modules; the loader must register it.
+    body = "from __future__ import annotations\n" + HEADER + textwrap.dedent("""\
+        from dataclasses import dataclass
+
+        @dataclass
+        class Config:
+            width: int = 32
+
+        def build_model():
+            return nn.Linear(Config().width, 4)
+
+        def make_batch(batch_size):
+            return torch.randn(batch_size, Config().width), torch.randint(0, 4, (batch_size,))
+        """)
+    path = tmp_path / "dc.py"
+    path.write_text(body)
+    assert check_workload(load_workload(path)).param_count == 32 * 4 + 4
+
+
+@pytest.mark.parametrize(
+    "body, missing",
+    [(GOOD_BATCH, "build_model"), (GOOD_MODEL, "make_batch"), ("X = 1\n", "build_model or make_batch")],
+)
+def test_missing_functions(tmp_path, body, missing):
+    path = write(tmp_path, body)
+    with pytest.raises(WorkloadError) as err:
+        load_workload(path)
+    assert_message(err, str(path), f"no {missing} function defined", "def build_model()")
+
+
+def test_misspelled_function_gets_did_you_mean(tmp_path):
+    path = write(tmp_path, GOOD_MODEL + GOOD_BATCH.replace("def make_batch", "def make_batches"))
+    with pytest.raises(WorkloadError) as err:
+        load_workload(path)
+    assert_message(err, "no make_batch function defined", "Did you mean 'make_batches'?")
+
+
+def test_load_reads_defaults_and_optional_pieces(tmp_path):
+    path = write(tmp_path, GOOD_MODEL + GOOD_BATCH + textwrap.dedent("""\
+        DATASET_SIZE = 1000
+        EPOCHS = 3
+        BATCH_SIZE = 64
+
+        def loss_fn(output, target):
+            return F.cross_entropy(output, target)
+
+        def configure_optimizer(params):
+            return torch.optim.SGD(params, lr=0.1)
+        """))
+    workload = load_workload(path)
+    assert workload.name == "model" and workload.path == path and len(workload.file_sha256) == 64
+    assert workload.job() == JobSpec(1000, 3, 64)
+    assert workload.job(epochs=1) == JobSpec(1000, 1, 64)
+    result = check_workload(workload)
+    assert result.optimizer_name == "SGD"
+
+
+# ------------------------------------------------------------------------------ file facts, no import
+
+
+def test_check_path_returns_the_path_of_a_python_file(tmp_path):
+    path = write(tmp_path, GOOD_MODEL + GOOD_BATCH)
+    assert check_path(str(path)) == path
+
+
+@pytest.mark.parametrize("name, phrase", [("nope.py", "no such file"), ("model.txt", "ending in .py")])
+def test_check_path_rejects_what_load_workload_rejects(tmp_path, name, phrase):
+    path = tmp_path / name
+    if name.endswith(".txt"):
+        path.write_text("x = 1\n")
+    with pytest.raises(WorkloadError) as err:
+        check_path(path)
+    assert_message(err, str(path), phrase)
+
+
+def test_read_defaults_reads_literals_without_running_the_file(tmp_path):
+    path = write(tmp_path, "raise SystemExit('never run')\nDATASET_SIZE = 1_000\nEPOCHS: int = 3\n"
+                 "BATCH_SIZE = compute()\nFLAG = True\n", header=False)
+    assert read_defaults(path) == {"dataset_size": 1000, "epochs": 3}
+    (tmp_path / "broken.py").write_text("def (:\n")
+    assert read_defaults(tmp_path / "broken.py") == {}
+    assert read_defaults(tmp_path / "missing.py") == {}
+
+
+def test_user_line_names_the_deepest_line_in_the_file(tmp_path):
+    path = write(tmp_path, GOOD_MODEL + "def fail():\n    raise ValueError('x')\n" + GOOD_BATCH)
+    workload = load_workload(path)
+    with pytest.raises(ValueError) as err:
+        sys.modules[workload.make_batch.__module__].fail()
+    assert user_line(err.value, path) == ":8"
+    assert user_line(err.value, None) == ""
+    assert user_line(err.value, tmp_path / "other.py") == ""
+
+
+def test_importing_the_package_does_not_import_torch():
+    code = ("import sys, advisor.workload as w; assert w.Workload and w.load_workload and w.resolve_job; "
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
