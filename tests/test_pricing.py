@@ -1,6 +1,9 @@
 from __future__ import annotations
 
 import csv
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -83,6 +86,7 @@ def test_flagged_spot_prices_are_dropped_and_reported():
     assert h200.spot_price_usd_per_hour is None  # source spot == on-demand
     a2 = find(catalog, "gcp", "a2-ultragpu-1g")
     assert a2.spot_price_usd_per_hour is None and "SUSPECT PRICE" in a2.notes  # drop_spot + suspect_price
+    assert a2.suspect_price and not find(catalog, "gcp", "a2-highgpu-1g").suspect_price
     assert find(catalog, "gcp", "a2-highgpu-1g").spot_price_usd_per_hour == pytest.approx(1.80385)
     assert "SUSPECT PRICE" in find(catalog, "gcp", "a4-highgpu-8g").notes
     flags = "\n".join(catalog.flags)
@@ -255,5 +259,54 @@ def test_cost_adds_startup_and_uses_spot_only_when_asked():
 def test_overriding_a_suspect_price_clears_the_flag(tmp_path):
     path = write(tmp_path, "provider,instance_type,region,price_hour_usd\ngcp,a3-highgpu-1g,us-central1,11.06\n")
     row = find(load_catalog([path]), "gcp", "a3-highgpu-1g")
-    assert row.price_usd_per_hour == 11.06 and not row.notes.startswith("SUSPECT")
+    assert row.price_usd_per_hour == 11.06 and not row.notes.startswith("SUSPECT") and not row.suspect_price
     assert row.notes.startswith("price = host VM row")  # the built-in notes are kept
+
+
+# ---------------------------------------------------------------------------------------- hostile input
+
+
+def test_a_rates_file_over_the_size_limit_is_refused(tmp_path):
+    path = tmp_path / "huge.csv"
+    with path.open("wb") as fh:
+        fh.truncate(21 * 1024 * 1024)  # sparse: over 20 MB without writing it
+    with pytest.raises(CatalogError) as info:
+        load_catalog([path])
+    assert f"{path}: the file is over 20 MB" in str(info.value) and "Fix:" in str(info.value)
+
+
+@pytest.mark.skipif(not Path("/dev/zero").exists(), reason="no /dev/zero")
+def test_a_device_is_refused_without_reading_it():
+    with pytest.raises(CatalogError) as info:
+        validate_file("/dev/zero")
+    assert "/dev/zero: not a regular file" in str(info.value) and "Fix:" in str(info.value)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no named pipes")
+def test_a_pipe_or_a_directory_is_refused(tmp_path):
+    fifo = tmp_path / "rates.csv"
+    os.mkfifo(fifo)  # opening it would block until a writer came: it must be refused before that
+    for path in (fifo, tmp_path):
+        with pytest.raises(CatalogError, match="not a regular file"):
+            load_catalog([path])
+
+
+def test_importing_billing_does_not_load_the_csv_parser_or_gpu_specs():
+    code = ("import sys, advisor.pricing.billing; "
+            "print(sorted(m for m in ('advisor.pricing.rows', 'advisor.hardware.specs') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+# ------------------------------------------------------------------------------------------------- CLI
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-1"])
+def test_cli_max_price_must_be_a_finite_non_negative_number(value):
+    from typer.testing import CliRunner
+
+    from advisor.cli.app import build_app
+
+    result = CliRunner().invoke(build_app(), ["pricing", "list", "--max-price", value, "--json"])
+    assert result.exit_code == 1, result.output
+    assert "--max-price must be a finite number" in result.output and "Traceback" not in result.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -25,9 +26,14 @@ def list_offers(
     """List offers, cheapest first."""
     from advisor import pricing as catalog_mod
     from advisor.cli import render
+    from advisor.errors import ConfigError
     from advisor.settings import Settings
     from advisor.units import parse_names
 
+    # typer reads "nan" and "inf" as floats; a NaN bound would silently match nothing.
+    if max_price is not None and not (math.isfinite(max_price) and max_price >= 0):
+        raise ConfigError(f"--max-price must be a finite number of US$ per hour, 0 or more; got {max_price!r}.",
+                          hint="Fix: e.g. --max-price 5.")
     settings = Settings.from_env()
     catalog = catalog_mod.load_catalog([*settings.pricing_files, *(pricing or [])])
     cpu_only = gpu is not None and gpu.lower() in ("none", "cpu")
@@ -55,4 +61,4 @@ def validate(
     if json_out:
         render.print_json({"schema_version": 1, "file": str(file), "valid": True, "offers": len(offers)})
     else:
-        render.out().print(f"{file}: {len(offers)} valid offers.")
+        render.line(f"{file}: {len(offers)} valid offers.")

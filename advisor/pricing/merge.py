@@ -1,0 +1,127 @@
+"""The rate files merged in order: the built-in files, then the user's.
+
+A later row with the same provider, instance_type and region overrides an earlier one (its blank cells keep
+the earlier values); provider-wide rules (discounts, billing) apply after every file is read. Every problem
+in every file is raised in one ``CatalogError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from advisor.pricing.rows import (
+    BUILTIN_FILES,
+    GpuNames,
+    OfferKey,
+    RowErrors,
+    Rule,
+    build_offer,
+    load_billing,
+    offer_key,
+    parse_file,
+    region_matches,
+)
+from advisor.schemas import Offer
+
+
+@dataclass
+class LoadedOffers:
+    """The merged rows of every file: what a ``Catalog`` is made of.
+
+    ``origin``: offer key -> the file:line that last defined or changed the offer.
+    """
+
+    offers: list[Offer]
+    origin: dict[OfferKey, str]
+    files: list[str]
+    flags: list[str]
+    excluded: list[str]
+
+
+def _apply_rule(offer: Offer, rule: Rule) -> Offer:
+    """``offer`` changed by a provider-wide rule, or ``offer`` itself when the rule is not for it."""
+    if rule.provider != offer.provider or (rule.region is not None and not region_matches(offer.region,
+                                                                                           rule.region)):
+        return offer
+    update: dict = {}
+    notes = [offer.notes] if offer.notes else []
+    if rule.discount_pct:
+        factor = 1 - rule.discount_pct / 100
+        update["price_usd_per_hour"] = offer.price_usd_per_hour * factor
+        if offer.spot_price_usd_per_hour is not None:
+            update["spot_price_usd_per_hour"] = offer.spot_price_usd_per_hour * factor
+        notes.append(f"{rule.discount_pct:g}% {rule.provider} discount applied ({rule.where})")
+    if rule.billing is not None:
+        update["billing"] = rule.billing
+    if rule.min_billed_seconds is not None:
+        update["min_billed_seconds"] = rule.min_billed_seconds
+    update["notes"] = "; ".join(notes) or None
+    return offer.model_copy(update=update)
+
+
+def _builtin_dir() -> Path:
+    from advisor.data_files import data_dir
+
+    return data_dir("pricing")
+
+
+def load_offers(extra_files: Sequence[Path], include_builtin: bool) -> LoadedOffers:
+    """The offers of the built-in files (if ``include_builtin``) and then ``extra_files``, merged in order.
+
+    Raises:
+        CatalogError: listing every bad row of every file as file:line and the reason.
+    """
+    directory = _builtin_dir()
+    billing = load_billing(directory)
+    gpu_names = GpuNames()
+    errors = RowErrors()
+    excluded: list[str] = []
+    flags: list[str] = []
+    offers: dict[OfferKey, Offer] = {}
+    origin: dict[OfferKey, str] = {}
+    files: list[tuple[Path, bool]] = []
+    if include_builtin:
+        files += [(directory / name, True) for name in BUILTIN_FILES]
+    files += [(Path(p), False) for p in extra_files]
+    rules: list[Rule] = []
+    for path, builtin in files:
+        rows, file_rules = parse_file(path, builtin=builtin, errors=errors, excluded=excluded)
+        rules += file_rules
+        seen: dict[OfferKey, str] = {}
+        for row in rows:
+            v = row.values
+            key = offer_key(v["provider"], v["instance_type"], v["region"])
+            if key in seen:
+                errors.add(row.where, f"{v['provider']} {v['instance_type']} {v['region']} is already on "
+                                      f"line {seen[key].rsplit(':', 1)[1]} of this file")
+                continue
+            seen[key] = row.where
+            offer = build_offer(row, offers.get(key), billing, gpu_names, errors, flags)
+            if offer is not None:
+                offers[key] = offer
+                origin[key] = row.where
+    errors.raise_if_any()
+    for rule in rules:
+        for key, offer in offers.items():
+            changed = _apply_rule(offer, rule)
+            if changed is not offer:
+                offers[key], origin[key] = changed, rule.where
+        if rule.discount_pct:
+            flags.append(f"{rule.provider}{' ' + rule.region if rule.region else ''}: {rule.discount_pct:g}% "
+                         f"discount on every offer ({rule.where})")
+    return LoadedOffers(offers=list(offers.values()), origin=origin, files=[str(p) for p, _ in files],
+                        flags=flags, excluded=excluded)
+
+
+def validate_file(path: Path | str) -> list[Offer]:
+    """Check a user rates file against the built-in catalog; returns the offers it adds or overrides.
+
+    Raises ``CatalogError`` listing every problem as file:line and the reason.
+    """
+    path = Path(path)
+    loaded = load_offers([path], True)
+    prefix = f"{path}:"
+    return [o for o in loaded.offers
+            if loaded.origin[offer_key(o.provider, o.instance_type, o.region)].startswith(prefix)]
