@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -232,6 +234,11 @@ def test_classify():
     assert classify("_softmax") == "softmax" and classify("embedding_dense_backward") == "embedding"
     assert classify("relu_", torch.ops.aten.relu_.default.tags) == "elementwise"
     assert classify("sum") == "reduction" and classify("_to_copy") == "copy"
+
+
+def test_the_package_and_its_op_tables_import_without_torch():
+    code = "import sys, advisor.probe.analysis, advisor.probe.analysis.ops; assert 'torch' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
 
 
 def test_model_that_needs_real_data_to_build_is_built_for_real_then_faked():

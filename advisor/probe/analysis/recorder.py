@@ -1,0 +1,377 @@
+"""The torch modes that watch one traced training step: ``StepRecorder`` and ``GpuPaths``.
+
+``StepRecorder`` (a ``TorchDispatchMode``, as torch's ``FlopCounterMode``) records every aten operator's FLOPs,
+bytes, kind and phase, and carries each tensor's *virtual* dtype for mixed precision; its ``pack`` is the
+saved-tensor hook that measures the activations autograd keeps. ``GpuPaths`` (a ``TorchFunctionMode``) sends
+the trace down CUDA's paths where the CPU's differ (fused attention, one-kernel dropout). The rules are the
+package docstring's; the tables are ``ops``'s.
+
+Imports torch at the top: ``advisor.probe.analysis`` imports this module only when it analyses.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch.overrides import TorchFunctionMode
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten
+from torch.utils.flop_counter import flop_registry, sdpa_backward_flop_count, sdpa_flop_count
+from torch.utils.weak import WeakTensorKeyDictionary
+
+from advisor.probe.analysis.ops import (
+    AUTOCAST_FP32_CAST,
+    AUTOCAST_FP32_OUT,
+    FREE,
+    METADATA,
+    SECOND_READ,
+    WRITE_ONLY,
+    RawOp,
+    autocast_lowers,
+    classify,
+    is_pointwise,
+)
+
+__all__ = ["GpuPaths", "StepRecorder", "storage_key"]
+
+_HALF = {"bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def storage_key(t: Any) -> int | None:
+    """Identity of a tensor's storage (shared by its views), or None for a tensor without one."""
+    try:
+        return t.untyped_storage()._cdata
+    except (RuntimeError, AttributeError):  # sparse/nested tensors have no storage (NotImplementedError)
+        return None
+
+
+def _effective_numel(t) -> int:
+    """Elements actually held: a broadcast (stride-0) dimension holds one element, not ``size``."""
+    n = 1
+    for size, stride in zip(t.shape, t.stride(), strict=False):
+        if size == 0:
+            return 0
+        if stride != 0:
+            n *= int(size)
+    return n
+
+
+def _dtype_name(dtype) -> str:
+    return str(dtype).replace("torch.", "")
+
+
+def _itemsize(dtype) -> int:
+    try:
+        return int(dtype.itemsize)
+    except AttributeError:  # pragma: no cover - torch < 2.1
+        return torch.empty((), dtype=dtype, device="meta").element_size()
+
+
+def _op_flops(func, name: str, args: tuple, kwargs: dict, out: Any) -> float:
+    """FLOPs of one aten call: torch's own formulas; CPU attention kernels mapped onto the CUDA ones."""
+    try:
+        if func._overloadpacket in flop_registry:
+            return float(flop_registry[func._overloadpacket](*args, **kwargs, out_val=out))
+        if "attention" in name:
+            return _attention_flops(name, args)
+    except Exception:  # noqa: BLE001 - torch's formulas unpack/assert on argument forms they do not model: 0 FLOPs
+        return 0.0
+    return 0.0
+
+
+def _attention_flops(name: str, args: tuple) -> float:
+    """FLOPs of CPU attention kernels the flop registry does not list (same formulas as its CUDA ones)."""
+    if name.endswith("_backward"):
+        grad_out, q, k, v = args[0], args[1], args[2], args[3]
+        return float(sdpa_backward_flop_count(tuple(grad_out.shape), tuple(q.shape), tuple(k.shape),
+                                              tuple(v.shape)))
+    q, k, v = args[0], args[1], args[2]
+    return float(sdpa_flop_count(tuple(q.shape), tuple(k.shape), tuple(v.shape)))
+
+
+class StepRecorder(TorchDispatchMode):
+    """Records every aten op of a training step (see the package docstring); tracks virtual dtypes.
+
+    Args:
+        precision: the training precision; "bf16"/"fp16" follow CUDA autocast, anything else is fp32.
+        param_storages: storage keys of the model's parameters and buffers (autocast caches their casts per
+            forward; they are not activations).
+
+    Attributes:
+        phase: "forward", "backward" or "optimizer", set by the caller as the step goes.
+        recording: False while an op's cost must not count (the optimizer's first, state-creating step).
+        records: the recorded calls, in order.
+        saved: bytes of each storage autograd saved for backward (the activations).
+        suppress: > 0 inside a fused op's own implementation: its inner ops are not recorded.
+    """
+
+    def __init__(self, precision: str, param_storages: set[int]) -> None:
+        super().__init__()
+        self.half_dtype = _HALF.get(precision)
+        self.param_storages = param_storages
+        self.phase = "forward"
+        self.recording = True
+        self.records: list[RawOp] = []
+        self.mirrored_casts: list[RawOp] = []  # gradient casts of forward casts, added to backward
+        self.vdtype = WeakTensorKeyDictionary()
+        self.cast_cache: set[int] = set()
+        self.saved: dict[int, float] = {}
+        self.suppress = 0
+
+    # -- virtual dtypes
+    def virtual_dtype(self, t):
+        """The dtype ``t`` would have on a GPU under autocast (its real dtype in the fp32 trace otherwise)."""
+        if not t.is_floating_point():
+            return t.dtype
+        return self.vdtype.get(t, t.dtype)
+
+    def nbytes(self, t, dtype=None) -> float:
+        """Bytes ``t`` holds in ``dtype`` (default: its virtual dtype), broadcast dimensions counted once."""
+        dtype = dtype if dtype is not None else self.virtual_dtype(t)
+        return float(_effective_numel(t) * _itemsize(dtype))
+
+    def cast(self, t, to_dtype) -> None:
+        """Cost of an autocast cast of t to to_dtype (and of its gradient's cast back in backward)."""
+        n = _effective_numel(t)
+        b = float(n * (_itemsize(self.virtual_dtype(t)) + _itemsize(to_dtype)))
+        if self.recording:
+            self.records.append(RawOp("aten._to_copy.default", "copy", "forward", 0.0, b, _dtype_name(to_dtype)))
+            if t.requires_grad:
+                self.mirrored_casts.append(RawOp("aten._to_copy.default", "copy", "backward", 0.0, b,
+                                                 _dtype_name(self.virtual_dtype(t))))
+
+    def _mark(self, outputs: list, dtype) -> None:
+        """Give the floating-point outputs the virtual dtype ``dtype`` (None: keep their own)."""
+        for o in outputs:
+            if o.is_floating_point() and dtype is not None:
+                self.vdtype[o] = dtype
+
+    def _written(self, outputs: list, dtype) -> float:
+        return sum(self.nbytes(o, dtype if o.is_floating_point() and dtype is not None else None)
+                   for o in outputs)
+
+    # -- recording
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        name = func._overloadpacket.__name__
+        if name in METADATA or func.namespace == "prim":
+            return func(*args, **kwargs)
+        out = func(*args, **kwargs)
+        try:
+            self._record(func, name, args, kwargs, out)
+        except Exception:  # noqa: BLE001 - accounting must never break the trace: the op goes unrecorded
+            pass
+        return out
+
+    def record_fused(self, op: str, flops: float, inputs: list, outputs: list) -> None:
+        """One fused GPU kernel standing for ops the CPU runs unfused (e.g. attention)."""
+        name = op.split(".")[1] if op.count(".") >= 2 else op
+        in_dtypes = self._virtual_inputs(name, inputs)
+        out_dtype = self.half_dtype if self.half_dtype is not None and self.phase != "optimizer" else None
+        self._mark(outputs, out_dtype)
+        if not self.recording:
+            return
+        nbytes = sum(self.nbytes(t, d) for t, d in zip(inputs, in_dtypes, strict=False))
+        nbytes += self._written(outputs, out_dtype)
+        floats = [d for t, d in zip(inputs, in_dtypes, strict=False) if t.is_floating_point()]
+        dtype = floats[0] if floats else torch.float32
+        self.records.append(RawOp(op, "matmul", self.phase, float(flops), nbytes, _dtype_name(dtype)))
+
+    def _record(self, func, name, args, kwargs, out) -> None:
+        if self.suppress:
+            return
+        in_tensors = [a for a in tree_flatten((args, kwargs))[0] if isinstance(a, torch.Tensor)]
+        out_tensors = [o for o in tree_flatten(out)[0] if isinstance(o, torch.Tensor)]
+        if func.is_view or name in FREE:
+            if self.half_dtype is not None and in_tensors:
+                self._mark(out_tensors, self.virtual_dtype(in_tensors[0]))
+            return
+        kind = "optimizer" if self.phase == "optimizer" else classify(name, func.tags)
+        in_dtypes = self._virtual_inputs(name, in_tensors)
+        out_dtype = self._virtual_output(func, name, in_tensors, in_dtypes, out_tensors, kwargs)
+        self._mark(out_tensors, out_dtype)
+        if not self.recording:
+            return
+        flops = _op_flops(func, name, args, kwargs, out)
+        nbytes = self._read(name, in_tensors, in_dtypes) + self._written(out_tensors, out_dtype)
+        dtype = out_dtype if out_dtype is not None else (out_tensors[0].dtype if out_tensors else None)
+        if kind in ("matmul", "conv") and in_dtypes:
+            floats = [d for d in in_dtypes if d.is_floating_point]
+            dtype = floats[0] if floats else dtype
+        self.records.append(RawOp(str(func), kind, self.phase, flops, nbytes,
+                                  _dtype_name(dtype) if dtype is not None else "none"))
+
+    def _read(self, name: str, in_tensors: list, in_dtypes: list) -> float:
+        """Bytes an op reads: each distinct input once, plus its kernel's second passes (in-place: self too)."""
+        if name in WRITE_ONLY:
+            return 0.0
+        seen: set[int] = set()
+        read = 0.0
+        for t, dt in zip(in_tensors, in_dtypes, strict=False):
+            if id(t) in seen:
+                continue
+            seen.add(id(t))
+            if name == "copy_" and t is in_tensors[0]:
+                continue  # the destination is written, not read
+            read += self.nbytes(t, dt)
+        for pos in SECOND_READ.get(name, ()):
+            if pos < len(in_tensors):
+                read += self.nbytes(in_tensors[pos], in_dtypes[pos])
+        return read
+
+    def _virtual_inputs(self, name, in_tensors):
+        """The dtypes the op reads its inputs in (after autocast's casts, which are recorded here)."""
+        dts = [self.virtual_dtype(t) for t in in_tensors]
+        if self.half_dtype is None or self.phase == "optimizer":
+            return [t.dtype for t in in_tensors]
+        if autocast_lowers(name):
+            return [self._cast_to_half(t, d) for t, d in zip(in_tensors, dts, strict=False)]
+        if name in AUTOCAST_FP32_CAST and self.phase == "forward":
+            return [self._cast_to_fp32(t, d) for t, d in zip(in_tensors, dts, strict=False)]
+        return dts
+
+    def _cast_to_half(self, t, d):
+        """Autocast's cast of a 16-bit op's input; a weight is cast once per forward (autocast's cache)."""
+        half = self.half_dtype
+        if not (t.is_floating_point() and d != half and t.dim() > 0):
+            return d
+        if self.phase == "forward":
+            key = storage_key(t)
+            if key in self.param_storages:
+                if key not in self.cast_cache:
+                    self.cast_cache.add(key)
+                    self.cast(t, half)
+            else:
+                self.cast(t, half)
+        return half
+
+    def _cast_to_fp32(self, t, d):
+        """Autocast's cast of an fp32-list op's 16-bit input."""
+        if t.is_floating_point() and d != torch.float32 and t.dim() > 0:
+            self.cast(t, torch.float32)
+            return torch.float32
+        return d
+
+    def _virtual_output(self, func, name, in_tensors, in_dtypes, out_tensors, kwargs):
+        """The dtype the op writes its floating-point outputs in under autocast (None: no such output)."""
+        real = next((o.dtype for o in out_tensors if o.is_floating_point()), None)
+        if self.half_dtype is None or self.phase == "optimizer" or real is None:
+            return real
+        if name in ("_to_copy", "to") and kwargs.get("dtype") is not None:
+            return kwargs["dtype"]
+        if autocast_lowers(name):
+            return self.half_dtype
+        if name in AUTOCAST_FP32_CAST or name in AUTOCAST_FP32_OUT:
+            return torch.float32
+        floats = [(t, d) for t, d in zip(in_tensors, in_dtypes, strict=False) if t.is_floating_point()]
+        if not floats:
+            return real
+        if is_pointwise(func.tags):
+            dims = [d for t, d in floats if t.dim() > 0] or [d for _, d in floats]
+            return torch.float32 if torch.float32 in dims else dims[0]
+        return floats[0][1]
+
+    # -- saved activations
+    def pack(self, t):
+        """The saved-tensor hook: counts each storage autograd keeps for backward once, in its virtual dtype."""
+        key = storage_key(t)
+        if key is not None and key not in self.param_storages and key not in self.saved:
+            try:
+                self.saved[key] = float(t.untyped_storage().nbytes()) * (
+                    _itemsize(self.virtual_dtype(t)) / _itemsize(t.dtype) if t.is_floating_point() else 1.0)
+            except Exception:  # noqa: BLE001 - a hook that raises breaks the user's forward: use the tensor's extent
+                self.saved[key] = self.nbytes(t)
+        return t
+
+
+class FusedAttention(torch.autograd.Function):
+    """``F.scaled_dot_product_attention`` as CUDA runs it: one fused kernel forward and one backward."""
+
+    @staticmethod
+    def forward(ctx, q, k, v, mask, call, recorder: StepRecorder):
+        recorder.suppress += 1
+        try:
+            out = call(q, k, v)
+        finally:
+            recorder.suppress -= 1
+        ctx.save_for_backward(q, k, v, out)
+        ctx.mask = mask
+        ctx.recorder = recorder
+        lse = q.new_empty(q.shape[:-1], dtype=torch.float32)
+        flops = sdpa_flop_count(tuple(q.shape), tuple(k.shape), tuple(v.shape))
+        ins = [q, k, v] + ([mask] if isinstance(mask, torch.Tensor) else [])
+        recorder.record_fused("aten._scaled_dot_product_efficient_attention.default", flops, ins, [out, lse])
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_out):
+        q, k, v, out = ctx.saved_tensors
+        recorder = ctx.recorder
+        recorder.suppress += 1
+        try:
+            grads = [torch.empty_like(t) for t in (q, k, v)]
+            lse = q.new_empty(q.shape[:-1], dtype=torch.float32)
+        finally:
+            recorder.suppress -= 1
+        flops = sdpa_backward_flop_count(tuple(grad_out.shape), tuple(q.shape), tuple(k.shape), tuple(v.shape))
+        mask = ctx.mask
+        ins = [grad_out, q, k, v, out, lse] + ([mask] if isinstance(mask, torch.Tensor) else [])
+        recorder.record_fused("aten._scaled_dot_product_efficient_attention_backward.default", flops, ins, grads)
+        return grads[0], grads[1], grads[2], None, None, None
+
+
+class GpuPaths(TorchFunctionMode):
+    """Sends the trace down the paths CUDA PyTorch takes where the CPU's differ.
+
+    - ``F.scaled_dot_product_attention``: on a GPU one fused kernel (flash / memory-efficient attention)
+      forward and one backward, reading q, k, v (and the mask) and writing the output; the CPU runs it
+      as unfused math (matmul, softmax, dropout, matmul) over the whole attention matrix. Recorded as the
+      fused kernels, with the fused kernels' saved tensors (q, k, v, output) for the activation memory.
+    - ``F.dropout`` in training: CUDA runs ``native_dropout`` (one kernel writing the output and a bool
+      mask); the CPU runs bernoulli + mul + div.
+
+    Args:
+        recorder: the step's recorder, which the fused kernels are recorded in.
+    """
+
+    def __init__(self, recorder: StepRecorder) -> None:
+        super().__init__()
+        self.recorder = recorder
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func is F.scaled_dot_product_attention and not self.recorder.suppress:
+            return self._attention(func, args, kwargs)
+        if func is F.dropout and not self.recorder.suppress:
+            return _dropout(func, args, kwargs)
+        return func(*args, **kwargs)
+
+    def _attention(self, func, args, kwargs):
+        names = ("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale", "enable_gqa")
+        bound = dict(zip(names, args, strict=False))
+        bound.update(kwargs)
+        q, k, v = bound.get("query"), bound.get("key"), bound.get("value")
+        mask = bound.get("attn_mask")
+        if (not all(isinstance(t, torch.Tensor) for t in (q, k, v))
+                or (isinstance(mask, torch.Tensor) and mask.requires_grad)):
+            return func(*args, **kwargs)
+        rest = {n: bound[n] for n in names[3:] if n in bound}
+
+        def call(q_, k_, v_):
+            return func(q_, k_, v_, **rest)
+
+        return FusedAttention.apply(q, k, v, mask, call, self.recorder)
+
+
+def _dropout(func, args, kwargs):
+    """``F.dropout`` in training as CUDA's one ``native_dropout`` kernel."""
+    names = ("input", "p", "training", "inplace")
+    bound = dict(zip(names, args, strict=False))
+    bound.update(kwargs)
+    x, p = bound.get("input"), bound.get("p", 0.5)
+    training, inplace = bound.get("training", True), bound.get("inplace", False)
+    if not isinstance(x, torch.Tensor) or not training or inplace or not (0.0 < p < 1.0):
+        return func(*args, **kwargs)
+    return torch.ops.aten.native_dropout.default(x, p, True)[0]

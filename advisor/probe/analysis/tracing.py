@@ -1,0 +1,167 @@
+"""Running one training step of a workload on fake tensors, under the recorder, at two batch sizes.
+
+Owns the fake model (built under ``FakeTensorMode``, or built for real and then faked, or a faked copy of a
+module object), the fake batches, the order of the step's phases and the parameter and optimizer-state
+sizes. Returns a torch-free ``Trace``; the package assembles the ``Analysis`` from it.
+
+Imports torch at the top: ``advisor.probe.analysis`` imports this module only when it analyses.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch._subclasses.fake_tensor import FakeTensorMode
+from torch.utils._pytree import tree_map
+
+from advisor.errors import PredictionError
+from advisor.probe.analysis.ops import RawOp
+from advisor.probe.analysis.recorder import GpuPaths, StepRecorder, storage_key
+from advisor.workload import call_model, compute_loss, split_batch
+
+__all__ = ["Trace", "trace_step"]
+
+
+@dataclass
+class Trace:
+    """What tracing the step gives, per traced batch size and for the model.
+
+    Attributes:
+        step_records: the forward and backward calls at each of the two batch sizes, in order.
+        saved_bytes: bytes autograd saved for backward (the activations) at each of the two batch sizes.
+        optimizer_records: the optimizer's calls in a steady-state step (they do not depend on the batch).
+        param_count: parameters (each shared one once).
+        trainable_param_count: those that require a gradient.
+        param_bytes: bytes of the parameters.
+        gradient_bytes: bytes of the trainable parameters' gradients.
+        optimizer: the optimizer's class name.
+        optimizer_state_bytes: bytes of the optimizer's state tensors after a step.
+    """
+
+    step_records: tuple[list[RawOp], list[RawOp]]
+    saved_bytes: tuple[float, float]
+    optimizer_records: list[RawOp]
+    param_count: int
+    trainable_param_count: int
+    param_bytes: float
+    gradient_bytes: float
+    optimizer: str
+    optimizer_state_bytes: float
+
+
+def trace_step(workload, b0: int, b1: int, precision: str) -> Trace:
+    """Trace forward + loss + backward + ``optimizer.step()`` of ``workload`` at batch sizes ``b0`` and ``b1``."""
+    fake_mode = FakeTensorMode(allow_non_fake_inputs=True)
+    model = _fake_model(workload, fake_mode)
+    model.train()
+
+    params = list({id(p): p for p in model.parameters()}.values())
+    param_storages = {storage_key(p) for p in params} | {storage_key(b) for b in model.buffers()}
+    param_storages.discard(None)
+    with fake_mode:
+        optimizer = workload.build_optimizer(params)
+
+    step_records: list[list[RawOp]] = []
+    saved_bytes: list[float] = []
+    optimizer_records: list[RawOp] = []
+    for steady, b in ((False, b0), (True, b1)):
+        inputs, target = _fake_batch(workload, fake_mode, b)
+        rec = StepRecorder(precision, param_storages)
+        optimizer.zero_grad(set_to_none=True)
+        _run_step(workload, model, optimizer, fake_mode, rec, inputs, target, steady=steady)
+        if steady:
+            optimizer_records = [r for r in rec.records if r.phase == "optimizer"]
+        step_records.append([r for r in rec.records if r.phase != "optimizer"])
+        saved_bytes.append(sum(rec.saved.values()))
+        del inputs, target
+
+    trainable = [p for p in params if p.requires_grad]
+    return Trace(
+        step_records=(step_records[0], step_records[1]),
+        saved_bytes=(saved_bytes[0], saved_bytes[1]),
+        optimizer_records=optimizer_records,
+        param_count=int(sum(p.numel() for p in params)),
+        trainable_param_count=int(sum(p.numel() for p in trainable)),
+        param_bytes=float(sum(p.numel() * p.element_size() for p in params)),
+        gradient_bytes=float(sum(p.numel() * p.element_size() for p in trainable)),
+        optimizer=type(optimizer).__name__,
+        optimizer_state_bytes=_state_bytes(optimizer),
+    )
+
+
+def _fake_model(workload, fake_mode: FakeTensorMode):
+    """The workload's model with fake parameters and buffers; the user's own module object is never touched."""
+    if isinstance(workload.model, torch.nn.Module):
+        model = copy.deepcopy(workload.model)
+        _fakeify_module(model, fake_mode)
+        return model
+    try:
+        with fake_mode:
+            return workload.build_model()
+    except Exception:  # noqa: BLE001 - user code: build_model() may fail on fake tensors in any way
+        # e.g. reads its weights' values or loads a checkpoint: build for real (a genuine error in
+        # build_model() is raised from here), then fake its tensors
+        model = workload.build_model()
+        _fakeify_module(model, fake_mode)
+        return model
+
+
+def _fakeify_module(model, fake_mode: FakeTensorMode) -> None:
+    """Replace a real module's parameters and buffers by fake ones (fallback when building under fake fails)."""
+    for module in model.modules():
+        for name, p in list(module._parameters.items()):
+            if p is not None:
+                module._parameters[name] = torch.nn.Parameter(fake_mode.from_tensor(p.detach()),
+                                                              requires_grad=p.requires_grad)
+        for name, b in list(module._buffers.items()):
+            if b is not None:
+                module._buffers[name] = fake_mode.from_tensor(b)
+
+
+def _fake_batch(workload, fake_mode: FakeTensorMode, batch_size: int) -> tuple[Any, Any]:
+    """``(inputs, target)`` from the workload's make_batch, with every tensor made fake."""
+    batch = workload.make_batch(batch_size)
+    inputs, target = split_batch(workload, batch)
+
+    def convert(t):
+        return fake_mode.from_tensor(t) if isinstance(t, torch.Tensor) else t
+
+    return tree_map(convert, inputs), tree_map(convert, target)
+
+
+def _run_step(workload, model, optimizer, fake_mode: FakeTensorMode, rec: StepRecorder, inputs, target, *,
+              steady: bool) -> None:
+    """One step under the recorder; the optimizer is recorded only in a ``steady`` step.
+
+    The first step initialises the optimizer's state (zeros_like ...), which a steady-state step does not.
+    """
+    with fake_mode, rec:
+        rec.phase = "forward"
+        with torch.autograd.graph.saved_tensors_hooks(rec.pack, lambda t: t), GpuPaths(rec):
+            output = call_model(model, inputs)
+            loss = compute_loss(workload, output, target)
+        if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+            raise PredictionError(
+                f"{workload.label}: the loss is {type(loss).__name__}"
+                f"{tuple(loss.shape) if isinstance(loss, torch.Tensor) else ''}, not a scalar tensor.",
+                hint="Fix: the model (target None) or loss_fn must return a scalar loss tensor.")
+        rec.phase = "backward"
+        loss.backward()
+        rec.records.extend(rec.mirrored_casts)
+        rec.phase = "optimizer"
+        rec.recording = steady
+        optimizer.step()
+        rec.recording = False
+
+
+def _state_bytes(optimizer) -> float:
+    """Bytes of the optimizer's state tensors (momentum, Adam's moments, step counters, ...)."""
+    state_bytes = 0.0
+    for state in optimizer.state.values():
+        for v in state.values():
+            if isinstance(v, torch.Tensor):
+                state_bytes += float(v.numel() * v.element_size())
+    return state_bytes
