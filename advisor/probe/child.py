@@ -3,30 +3,22 @@
 Started by ``advisor.probe.runner`` in one of two ways:
 
 - ``main(fd)`` in a fresh interpreter (``python -c``), for a workload file or an in-memory workload that
-  pickles: the job (and the pickled workload) comes over the socket ``fd``;
-- ``run_forked(conn, job, workload)`` in a forked copy of the caller, for an in-memory workload that does not
-  pickle (lambdas, closures, functions defined in ``__main__``).
+  pickles: a ``frames.ChildStart`` (and the pickled workload) comes over the socket ``fd``;
+- ``run_forked(sock, start, workload, parent_end)`` in a forked copy of the caller, for an in-memory workload
+  that does not pickle (lambdas, closures, functions defined in ``__main__``).
 
-It loads the workload, forks the CPU probe's twin (``advisor.probe.twin``: the user's batch size timed in a
-process that ran nothing else; Linux), checks one training step (``advisor.workload.check_workload``),
-analyses it (``advisor.probe.analysis.analyze``, optional: a failure leaves ``analysis`` None) and probes
-each device, streaming tuples back over the connection:
+It leads its own process group, with a watchdog in it (``advisor.probe.lifetime``), so that whatever the user's
+code starts ends with the probe. It loads the workload, forks the CPU probe's twin (``advisor.probe.twin``: the
+user's batch size timed in a process that ran nothing else; Linux), checks one training step
+(``advisor.workload.check_workload``), analyses it (``advisor.probe.analysis.analyze``, optional: a failure
+sends ``analysis`` None) and probes each device, streaming frames back (``advisor.probe.frames``, JSON only):
+``HostFrame``, ``ProgressFrame`` (device "setup" before probing starts), ``SingleThreadFrame`` (forked: PyTorch's
+CPU thread pool was unusable, one thread), ``WorkloadFrame``, ``CheckFrame``, ``AnalysisFrame``, one
+``DeviceFrame`` per device, then ``DoneFrame``; or an ``ErrorFrame``, or ``UnpicklableFrame`` (the pickled
+workload did not load here: fork instead).
 
-    ("progress", device, fraction, message)   device "setup" before probing starts
-    ("note", text)                            something the caller should know (a warning)
-    ("single_thread",)                        forked: PyTorch's CPU thread pool is unusable, 1 thread
-    ("host", dict | None)                     this machine (advisor.hardware.detect_host)
-    ("workload", {...})                       name and the file's defaults
-    ("check", {...})                          param_count, optimizer
-    ("analysis", dict | None)
-    ("device", DeviceProfile dict)
-    ("error", class name, message, hint, traceback text)
-    ("unpicklable", text)                     the pickled workload did not load here: fork instead
-    ("done",)
-
-Everything sent is plain data (dicts, strings, floats), so the parent never unpickles user objects. A crash
-or a hang is the parent's to report: faulthandler writes the Python stack to ``job["fault_file"]`` on a
-fatal signal, and on SIGUSR1 (which the parent sends before killing a child that ran past its timeout).
+A crash or a hang is the parent's to report: faulthandler writes the Python stack to ``ChildStart.fault_file``
+on a fatal signal, and on SIGUSR1 (which the parent sends before killing a child that ran past its timeout).
 """
 
 from __future__ import annotations
@@ -37,73 +29,114 @@ import functools
 import os
 import pickle
 import signal
+import socket
 import sys
 import time
 import traceback
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from advisor.probe.lifetime import die_with_parent
+from pydantic import BaseModel
+
+from advisor.errors import AdvisorError
+from advisor.probe.frames import (
+    MAX_TEXT_CHARS,
+    AnalysisFrame,
+    CheckFrame,
+    ChildStart,
+    DeviceFrame,
+    DoneFrame,
+    ErrorFrame,
+    HostFrame,
+    SingleThreadFrame,
+    UnpicklableFrame,
+    WorkloadFrame,
+    encode,
+    error_class_of,
+    progress_frame,
+    read_frames,
+)
+from advisor.probe.lifetime import die_with_parent, guard_group
+from advisor.probe.request import ProbeRequest
+
+if TYPE_CHECKING:  # pragma: no cover
+    from advisor.probe.twin import Twin
+    from advisor.schemas import Analysis, HostInfo
+    from advisor.workload import Workload
 
 SETUP = "setup"
+_PARENT_FRAME_LIMIT_BYTES = 1 << 62  # the parent's own frames: a pickled model may be gigabytes
 
 
 class _Channel:
-    def __init__(self, conn: Any) -> None:
-        self.conn = conn
+    """The child's end of the socket to advisor. Only the process that opened it talks there: a copy of the
+    child forked by the user's code (``os.fork()`` at the top of a workload file) exits at its first message
+    instead of sending a second set."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self.owner_pid = os.getpid()
         self.fault_file: Any = None  # where faulthandler writes this process's stack (SIGUSR1, crashes)
 
-    def send(self, *message: Any) -> None:
-        self.conn.send(message)
+    def fileno(self) -> int:
+        return self.sock.fileno()
+
+    def send(self, frame: BaseModel) -> None:
+        if os.getpid() != self.owner_pid:
+            os._exit(0)
+        self.sock.sendall(encode(frame))
 
     def progress(self, device: str, fraction: float, message: str) -> None:
-        self.send("progress", device, float(fraction), message)
+        self.send(progress_frame(device, fraction, message))
 
 
 def main(fd: int) -> None:
-    """Entry point of a fresh interpreter: the job arrives on the socket ``fd``."""
-    from multiprocessing.connection import Connection
+    """Entry point of a fresh interpreter: the ``ChildStart`` (and the pickled workload) arrive on socket ``fd``."""
+    sock = socket.socket(fileno=fd)
+    incoming = read_frames(sock.fileno(), _PARENT_FRAME_LIMIT_BYTES)
+    start = ChildStart.model_validate_json(next(incoming))
+    pickled = next(incoming) if start.pickled else None
+    sys.path[:] = start.sys_path or sys.path
+    _serve(sock, start, None, pickled)
 
-    conn = Connection(fd)
-    job = conn.recv()
-    sys.path[:] = job.get("sys_path") or sys.path
-    _serve(conn, job, None)
 
-
-def run_forked(conn: Any, job: dict, workload: Any) -> None:
+def run_forked(sock: socket.socket, start: ChildStart, workload: Any, parent_end: socket.socket) -> None:
     """Entry point of a forked child: the workload object is already here."""
-    _serve(conn, job, workload)
-
-
-def _serve(conn: Any, job: dict, workload: Any) -> None:
-    channel = _Channel(conn)
-    code = 0
-    fault_file = None
+    parent_end.close()  # the parent's end: its end of file must come when the parent goes
     try:
-        die_with_parent(job.get("parent_pid"))
+        os.setsid()  # a group (and session) of its own, as a fresh child's; the parent also sets the group
+    except OSError:
         with _suppress_os_errors():
-            os.setsid()  # its own process group, so that the parent can end it with everything it started
+            os.setpgid(0, 0)
+    _serve(sock, start, workload, None)
+
+
+def _serve(sock: socket.socket, start: ChildStart, workload: Any, pickled: bytes | None) -> None:
+    channel = _Channel(sock)
+    code = 0
+    try:
+        die_with_parent(start.parent_pid)
+        guard_group()  # before any user code: what it starts ends with this process's group
         # User code prints go to stderr: the parent's stdout may be --json output.
         with _suppress_os_errors():
             sys.stdout.flush()
             os.dup2(2, 1)
-        if job.get("fault_file"):
-            fault_file = open(job["fault_file"], "w")  # noqa: SIM115 - open for the process's lifetime
-            faulthandler.enable(file=fault_file, all_threads=True)
-            faulthandler.register(signal.SIGUSR1, file=fault_file, all_threads=True)
-            channel.fault_file = fault_file
-        _run(channel, job, workload)
+        fault_file = open(start.fault_file, "w")  # open for the process's lifetime: faulthandler writes to it
+        faulthandler.enable(file=fault_file, all_threads=True)
+        faulthandler.register(signal.SIGUSR1, file=fault_file, all_threads=True)
+        channel.fault_file = fault_file
+        _run(channel, start, workload, pickled)
     except BrokenPipeError:
         code = 3  # the parent is gone: nobody to tell
-    except BaseException as exc:  # noqa: BLE001 - everything goes back to the parent as a message
+    except BaseException as exc:  # noqa: BLE001 - user code: everything goes back to the parent as data
         code = 1
         with _suppress_os_errors():
-            channel.send(*_error_message(exc))
+            channel.send(_error_frame(exc))
     finally:
         with _suppress_os_errors():
             sys.stdout.flush()
             sys.stderr.flush()
         with _suppress_os_errors():
-            conn.close()
+            sock.close()
         # Skip interpreter shutdown: a user's non-daemon thread or atexit hook must not keep the probe alive.
         os._exit(code)
 
@@ -112,149 +145,159 @@ def _suppress_os_errors() -> contextlib.suppress:
     return contextlib.suppress(OSError, ValueError, AttributeError)
 
 
-def _error_message(exc: BaseException) -> tuple:
-    from advisor.errors import AdvisorError
-
+def _error_frame(exc: BaseException) -> ErrorFrame:
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    if isinstance(exc, AdvisorError):
-        return ("error", type(exc).__name__, exc.message, exc.hint, tb)
+    name = error_class_of(exc)
+    if isinstance(exc, AdvisorError) and name is not None:
+        hint = exc.hint if isinstance(exc.hint, str) else None
+        return ErrorFrame(error_class=name, message=str(exc.message), hint=hint, traceback=tb)
     if isinstance(exc, SystemExit):  # sys.exit() in the user's code: a user error, not a crash
-        return ("error", "WorkloadError", f"the workload called sys.exit({exc.code!r}) while it was probed.",
-                "Fix: remove sys.exit() from code that runs when the model is built or trained (e.g. move a "
-                "script's training run under `if __name__ == \"__main__\":`).", tb)
-    return ("error", None, f"{type(exc).__name__}: {exc}", None, tb)
+        return ErrorFrame(
+            error_class="WorkloadError", message=f"the workload called sys.exit({exc.code!r}) while it was probed.",
+            hint="Fix: remove sys.exit() from code that runs when the model is built or trained (e.g. move a "
+            "script's training run under `if __name__ == \"__main__\":`).", traceback=tb)
+    return ErrorFrame(error_class=None, message=f"{type(exc).__name__}: {_text_of(exc)}", traceback=tb)
 
 
-def _run(channel: _Channel, job: dict, workload: Any) -> None:
-    channel.send("host", _host())
+def _text_of(exc: BaseException) -> str:
+    try:
+        return str(exc)
+    except Exception:  # noqa: BLE001 - user code: the exception's own __str__
+        return object.__repr__(exc)
+
+
+def _run(channel: _Channel, start: ChildStart, workload: Any, pickled: bytes | None) -> None:
+    channel.send(HostFrame(host=_host()))
     channel.progress(SETUP, 0.05, "loading the workload")
+    request = start.request
     if workload is None:
-        workload = _load(channel, job)
+        workload = _load(channel, request, pickled)
         if workload is None:
             return
-    if job.get("forked") and (job.get("single_thread") or not _openmp_usable_after_fork(channel)):
+    if start.forked and (start.single_thread or not _openmp_usable_after_fork()):
         import torch
 
         torch.set_num_threads(1)
-        job = {**job, "threads": 1, "thread_scaling": False}
-        channel.send("single_thread")
-        channel.send("note", _ONE_THREAD_NOTE)
+        request = request.model_copy(update={"threads": 1, "thread_scaling": False})
+        channel.send(SingleThreadFrame())
 
-    devices = list(job.get("devices") or [])
+    devices = list(request.devices)
     # Forked first, before this process runs any step: see advisor.probe.twin.
-    twin = _fork_twin(channel, job, workload, devices)
+    twin = _fork_twin(channel, start, request, workload, devices)
     try:
-        _check_and_probe(channel, job, workload, devices, twin)
+        _check_and_probe(channel, request, workload, devices, twin)
     finally:
         if twin is not None:
             twin.close()
 
 
-def _check_and_probe(channel: _Channel, job: dict, workload: Any, devices: list[str], twin: Any) -> None:
-    channel.send("workload", {"name": workload.name, "dataset_size": workload.dataset_size,
-                              "epochs": workload.epochs, "batch_size": workload.batch_size,
-                              "path": str(workload.path) if workload.path else None,
-                              "file_sha256": workload.file_sha256})
+def _check_and_probe(channel: _Channel, request: ProbeRequest, workload: Workload, devices: list[str],
+                     twin: Twin | None) -> None:
+    channel.send(WorkloadFrame(**{k: _whole(getattr(workload, k)) for k in ("dataset_size", "epochs", "batch_size")}))
     analysis = None
-    if job.get("analyze", True) and not devices:
+    if request.analyze and not devices:
         # Only the analysis is wanted (predicting a GPU that is not here). Tracing forward, loss, backward and
         # the optimizer on fake tensors already checks the workload's structure and shapes, in seconds, where
         # one real step of a large model on this CPU can take a minute. A real step still runs when the
         # analysis fails, so a broken workload gets check_workload's clear message.
         channel.progress(SETUP, 0.3, "analysing the training step (FLOPs, bytes, memory)")
-        analysis = _analysis(job, workload, channel)
+        analysis = _analysis(request, workload, channel)
     cold_start_seconds = 0.0
     if analysis is not None:
-        channel.send("check", {"param_count": analysis["param_count"], "optimizer": analysis["optimizer"]})
+        channel.send(CheckFrame(param_count=analysis.param_count, optimizer=analysis.optimizer))
     else:
         channel.progress(SETUP, 0.15, "checking one training step")
         from advisor.workload import check_workload
 
         check = check_workload(workload, batch_size=2)
         cold_start_seconds = check.seconds
-        channel.send("check", {"param_count": check.param_count, "optimizer": check.optimizer_name})
-        if job.get("analyze", True) and devices:
+        channel.send(CheckFrame(param_count=check.param_count, optimizer=check.optimizer_name))
+        if request.analyze and devices:
             channel.progress(SETUP, 0.3, "analysing the training step (FLOPs, bytes, memory)")
-            analysis = _analysis(job, workload, channel)
-    if job.get("analyze", True):
-        channel.send("analysis", analysis)
+            analysis = _analysis(request, workload, channel)
+    if request.analyze:
+        channel.send(AnalysisFrame(analysis=analysis))
     channel.progress(SETUP, 1.0, "set-up done")
 
     if devices:
-        _probe_devices(channel, job, workload, devices, cold_start_seconds=cold_start_seconds, twin=twin)
-    channel.send("done")
+        _probe_devices(channel, request, workload, devices, cold_start_seconds=cold_start_seconds, twin=twin)
+    channel.send(DoneFrame())
 
 
-def _host() -> dict | None:
+def _whole(value: Any) -> int | None:
+    """A workload default as sent to the parent: an integer, else nothing."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _host() -> HostInfo | None:
     """This machine (``advisor.hardware.detect_host``), detected here, where torch is imported anyway."""
-    try:
-        from advisor.hardware import detect_host
+    from advisor.hardware import detect_host
 
-        return detect_host().model_dump(mode="json")
-    except Exception:  # noqa: BLE001 - the profile stands without it
+    try:
+        return detect_host()
+    except (AdvisorError, OSError):  # the profile stands without it
         return None
 
 
-def _load(channel: _Channel, job: dict) -> Any:
-    if job.get("path"):
+def _load(channel: _Channel, request: ProbeRequest, pickled: bytes | None) -> Any:
+    if request.workload_path is not None:
         from advisor.workload import load_workload
 
-        return load_workload(job["path"])
+        return load_workload(request.workload_path)
     try:
-        return pickle.loads(job["pickled"])
-    except Exception as exc:  # a module the parent had that this interpreter cannot import, ...
-        channel.send("unpicklable", f"{type(exc).__name__}: {exc}")
+        return pickle.loads(pickled or b"")
+    except Exception as exc:  # noqa: BLE001 - user code: unpickling imports the user's modules, runs __setstate__
+        channel.send(UnpicklableFrame(reason=f"{type(exc).__name__}: {_text_of(exc)}"[:MAX_TEXT_CHARS]))
         return None
 
 
-def _analysis(job: dict, workload: Any, channel: _Channel) -> dict | None:
+def _analysis(request: ProbeRequest, workload: Workload, channel: _Channel) -> Analysis | None:
     try:
         from advisor.probe.analysis import analyze
 
-        return analyze(workload, batch_sizes=(2, 8), precision=job.get("precision", "fp32")).model_dump(mode="json")
-    except Exception as exc:  # noqa: BLE001 - optional: the probes stand without it
-        text = str(getattr(exc, "message", exc)).splitlines()[0] if str(exc) else type(exc).__name__
+        return analyze(workload, batch_sizes=(2, 8), precision=request.precision)
+    except Exception as exc:  # noqa: BLE001 - user code; optional: the probes stand without it
+        text = _text_of(exc)
+        text = str(getattr(exc, "message", text)).splitlines()[0] if text else type(exc).__name__
         channel.progress(SETUP, 0.9, f"analysis skipped: {text}")
         return None
 
 
-def _fork_twin(channel: _Channel, job: dict, workload: Any, devices: list[str]) -> Any:
+def _fork_twin(channel: _Channel, start: ChildStart, request: ProbeRequest, workload: Workload,
+               devices: list[str]) -> Twin | None:
     """The twin that will time the user's batch size on the CPU in a fresh state, or None (not wanted,
     an explicit ladder, not Linux, or a thread pool that would not survive the fork)."""
-    if "cpu" not in devices or job.get("batch_sizes") or not job.get("fresh_target", True):
+    if "cpu" not in devices or request.batch_sizes or not request.fresh_target:
         return None
     from advisor.probe.twin import Twin
 
-    if not job.get("forked") and not _openmp_usable_after_fork(channel):
+    if not start.forked and not _openmp_usable_after_fork():
         return None  # the workload file ran parallel work when it was imported
-    return Twin.fork(workload, close_fds=(channel.conn.fileno(),), fault_file=channel.fault_file)
+    return Twin.fork(workload, close_fds=(channel.fileno(),), fault_file=channel.fault_file)
 
 
-def _probe_devices(channel: _Channel, job: dict, workload: Any, devices: list[str],
-                   cold_start_seconds: float, twin: Any = None) -> None:
+def _probe_devices(channel: _Channel, request: ProbeRequest, workload: Workload, devices: list[str],
+                   cold_start_seconds: float, twin: Twin | None = None) -> None:
     from advisor.probe.measure import DeviceProbe, ProbeOptions, nvml_index
 
-    budget = float(job["probe_seconds"])
+    budget = request.probe_seconds
     started = time.perf_counter()
     nvml = None
     if any(d.startswith("cuda") for d in devices):
-        try:
-            from advisor.hardware.nvml import Nvml
+        from advisor.hardware.nvml import Nvml
 
-            nvml = Nvml()
-            nvml.open()
-            if not nvml.available:
-                nvml = None
-        except Exception:
+        nvml = Nvml()
+        nvml.open()  # never raises: without a driver, ``available`` stays False
+        if not nvml.available:
             nvml = None
     try:
         for i, device in enumerate(devices):
             left = budget - (time.perf_counter() - started)
             options = ProbeOptions(
-                batch_size=int(job["batch_size"]), batch_sizes=job.get("batch_sizes"),
+                batch_size=request.batch_size, batch_sizes=list(request.batch_sizes) if request.batch_sizes else None,
                 budget_seconds=max(left / (len(devices) - i), 0.1 * budget / len(devices)),
-                precision=job.get("precision", "fp32"), threads=job.get("threads"),
-                thread_scaling=job.get("thread_scaling", True), cold_start_seconds=cold_start_seconds)
+                precision=request.precision, threads=request.threads,
+                thread_scaling=request.thread_scaling, cold_start_seconds=cold_start_seconds)
             index = None
             if nvml is not None and device.startswith("cuda"):
                 index = nvml_index(int(device.partition(":")[2] or 0), nvml)
@@ -266,7 +309,7 @@ def _probe_devices(channel: _Channel, job: dict, workload: Any, devices: list[st
                 options.target_measurer = functools.partial(_measure_in_twin, channel, twin, options)
 
             probe = DeviceProbe(workload, device, options, report=report, nvml=nvml, nvml_index=index)
-            channel.send("device", probe.run().model_dump(mode="json"))
+            channel.send(DeviceFrame(profile=probe.run()))
     finally:
         if nvml is not None:
             nvml.close()
@@ -295,7 +338,7 @@ def _quiet_while_twin_works(channel: _Channel):
         faulthandler.register(signal.SIGUSR1, file=channel.fault_file, all_threads=True)
 
 
-def _openmp_usable_after_fork(channel: _Channel) -> bool:
+def _openmp_usable_after_fork() -> bool:
     """In a forked child, check that PyTorch's CPU thread pool still works; if not, use one thread.
 
     GNU OpenMP (which PyTorch's CPU kernels and MKL use) does not survive ``fork`` once the parent has run
@@ -314,7 +357,7 @@ def _openmp_usable_after_fork(channel: _Channel) -> bool:
             a = torch.ones(256, 256)
             (a @ a).sum()
             os._exit(0)
-        except BaseException:  # noqa: BLE001
+        except BaseException:  # noqa: BLE001 - a forked test process: it must exit, whatever happened
             os._exit(1)
     deadline = time.monotonic() + 1.0  # the test takes milliseconds when the pool works
     while time.monotonic() < deadline:
@@ -326,9 +369,3 @@ def _openmp_usable_after_fork(channel: _Channel) -> bool:
         os.kill(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
     return False
-
-
-_ONE_THREAD_NOTE = (
-    "cpu: this process had already used PyTorch's CPU thread pool, which a forked probe cannot reuse, so the CPU "
-    "probe ran on 1 thread (DeviceProfile.threads = 1). For a probe on all threads, pass the workload as a file "
-    "path, or build it from functions defined in an importable module (so that it pickles).")

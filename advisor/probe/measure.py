@@ -7,16 +7,13 @@ One step is exactly what training does: ``make_batch`` + copy to the device (tim
 ``batch_seconds``) and forward + loss + backward + optimizer step (``compute_seconds``), with
 ``torch.cuda.synchronize()`` around each part on a GPU so that the clock sees the device's work.
 
-The ladder: the user's batch size B and 2-3 smaller points (B/8, B/4, B/2) so that step time can be fitted
-as a line in the batch size. Measured in the order smallest, B, then the ones between: the smallest is cheap
-and prices a step; B is the point a prediction leans on, so it comes second, with the largest share of the
-time budget and the most samples; a point between is skipped when its steps (priced by interpolating
-between the two measured ones) would not fit what is left of the budget. Each point: warm-up steps
-(excluded; at least 2, and until the step time stops falling), then timed steps until the median is known to
-``TARGET_RSE`` (relative standard error) or the point's share of the budget is spent. An out-of-memory error
-at a batch size is that device's limit: recorded (``Measurement.oom``, ``DeviceProfile.oom_batch_size``),
-the memory freed, and no larger size is tried; when even the smallest size runs out of memory, the
-automatic ladder halves it until one fits.
+The ladder and the budget: ``advisor.probe.ladder`` (B/8, B/4, B/2 and the user's batch size B, measured
+smallest, B, then the ones between, each point given its share of the budget or skipped). Each point: warm-up
+steps (excluded; at least ``ladder.MIN_WARMUP``, and until the step time stops falling), then timed steps until
+the median is known to ``TARGET_RSE`` (relative standard error) or the point's share of the budget is spent. An
+out-of-memory error at a batch size is that device's limit: recorded (``Measurement.oom``,
+``DeviceProfile.oom_batch_size``), the memory freed, and no larger size is tried; when even the smallest size
+runs out of memory, the automatic ladder halves it until one fits.
 
 Start-up (``DeviceProfile.startup_seconds``): what a real job pays once before its steady steps: the model
 build and move to the device, or the process's cold first build + step (lazy imports, the first optimizer
@@ -27,21 +24,13 @@ training script does); "tf32" allows TF32 for matmuls and convolutions; "bf16"/"
 under ``torch.autocast``; fp16 also steps through a ``torch.amp.GradScaler`` (loss scaling, the unscale and
 inf check of the gradients, the scale update), as fp16 training does.
 
-Peak memory: on a GPU, ``torch.cuda.max_memory_allocated`` over the timed steps at that batch size
-(everything the caching allocator handed out: weights, gradients, optimizer state, activations). On a CPU it
-is rough: the growth of the process's resident memory during the timed steps at that batch size over what it
-held just before them (after the warm-up, with freed heap memory handed back to the OS through glibc's
-``malloc_trim``; Linux: the kernel's peak-RSS counter, reset per batch size; elsewhere RSS read after each
-step). So on a CPU it counts the batch, activations and gradients, not the weights or optimizer state.
+Peak memory: ``advisor.probe.memory_meter`` (exact on a GPU, rough on a CPU).
 """
 
 from __future__ import annotations
 
 import contextlib
 import copy
-import ctypes
-import ctypes.util
-import functools
 import gc
 import time
 from collections.abc import Callable
@@ -49,30 +38,35 @@ from dataclasses import dataclass
 from typing import Any
 
 from advisor.errors import HardwareError, WorkloadError
+from advisor.hardware.cpu import detect_cpu
+from advisor.hardware.gpu import visible_nvml_indices
+from advisor.hardware.nvml import NvmlLike
+from advisor.hardware.specs import match_reported_gpu
 from advisor.probe import stats
+from advisor.probe.ladder import MIN_USEFUL_SAMPLES, MIN_WARMUP, auto_ladder, measuring_order, plan_point
+from advisor.probe.memory_meter import CpuMemory, CudaMemory
 from advisor.probe.sampler import NvmlSampler
 from advisor.schemas import DeviceProfile, Measurement, ThreadPoint
+from advisor.units import BYTES_PER_GIB
 from advisor.workload import Workload, move_to, split_batch, train_step
 
 TARGET_RSE = 0.015  # stop sampling a batch size once its median is known to 1.5%
 MIN_SAMPLES = 5  # timed steps at a ladder point ...
 MIN_SAMPLES_TARGET = 8  # ... and at the user's batch size
-MIN_USEFUL_SAMPLES = 3  # a point between is skipped when not even this many would fit the budget
 MIN_SECONDS = 0.2  # timed wall at a ladder point (noise on a busy machine averages out) ...
 MIN_SECONDS_TARGET = 2.0  # ... and at the user's batch size; both capped by the point's share of the budget
 MAX_SAMPLES = 400
-MIN_WARMUP = 2
 MAX_WARMUP = 12
 STABLE = 0.85  # warm-up ends when a step is no faster than STABLE x the one before
-TOP_OVERRUN = 2.0  # the user's batch size is skipped when 3 of its steps would take longer than this x the budget left
 THREAD_SCALING_SECONDS = 1.5  # at most, for the 1-thread vs all-threads comparison
-_GIB = 1024**3
 
 Report = Callable[[float, str], None]
 
 
 @dataclass
 class ProbeOptions:
+    """How one device is probed (``DeviceProbe``): the ladder, its budget and the step's settings."""
+
     batch_size: int  # the user's batch size: the top of the automatic ladder
     batch_sizes: list[int] | None = None  # an explicit ladder instead
     budget_seconds: float = 60.0  # for this device
@@ -87,9 +81,6 @@ class ProbeOptions:
     target_measurer: Callable[[float, Report], DeviceProfile | None] | None = None
 
 
-def auto_ladder(batch_size: int) -> list[int]:
-    """B/8, B/4, B/2, B (at least 1, no repeats, ascending): always ends at B itself."""
-    return sorted({max(1, batch_size // d) for d in (8, 4, 2, 1)})
 
 
 def is_oom(exc: BaseException) -> bool:
@@ -111,84 +102,6 @@ class _OutOfMemory(Exception):
     """Internal: a step ran out of memory (the original error is dropped so its frames free their tensors)."""
 
 
-# ------------------------------------------------------------------------------------------------ memory
-
-
-def _rss_bytes() -> int:
-    import psutil
-
-    return int(psutil.Process().memory_info().rss)
-
-
-def _reset_peak_rss() -> bool:
-    """Reset the kernel's peak-RSS counter (VmHWM) of this process; False where that is not possible."""
-    try:
-        with open("/proc/self/clear_refs", "w") as f:
-            f.write("5")
-        return True
-    except OSError:
-        return False
-
-
-@functools.lru_cache(maxsize=1)
-def _malloc_trim() -> Any:
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return libc.malloc_trim  # glibc only
-    except (OSError, AttributeError):
-        return None
-
-
-def _trim_heap() -> None:
-    trim = _malloc_trim()
-    if trim is not None:
-        with contextlib.suppress(Exception):
-            trim(0)
-
-
-def _peak_rss_bytes() -> int | None:
-    try:
-        with open("/proc/self/status") as f:
-            for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return None
-
-
-class _CpuMemory:
-    """RSS growth during the steps at one batch size (see the module docstring: rough)."""
-
-    def __init__(self) -> None:
-        gc.collect(1)  # young garbage only: a full collection scans all of torch (~0.2 s)
-        _trim_heap()  # hand memory freed by earlier (larger) batches back, so it is not counted as free here
-        self.before = _rss_bytes()
-        self.kernel_peak = _reset_peak_rss()
-        self.seen = self.before
-
-    def after_step(self) -> None:
-        if not self.kernel_peak:
-            self.seen = max(self.seen, _rss_bytes())
-
-    def peak_gib(self) -> float:
-        peak = _peak_rss_bytes() if self.kernel_peak else None
-        peak = max(peak or 0, self.seen)
-        return max(0, peak - self.before) / _GIB
-
-
-class _CudaMemory:
-    def __init__(self, torch: Any, device: Any) -> None:
-        self._torch, self._device = torch, device
-        torch.cuda.reset_peak_memory_stats(device)
-
-    def after_step(self) -> None:
-        pass
-
-    def peak_gib(self) -> float:
-        return self._torch.cuda.max_memory_allocated(self._device) / _GIB
-
-
 # ------------------------------------------------------------------------------------------------- probe
 
 
@@ -196,7 +109,7 @@ class DeviceProbe:
     """The probe of one workload on one device. ``run()`` returns the ``DeviceProfile``."""
 
     def __init__(self, workload: Workload, device: str, options: ProbeOptions, *,
-                 report: Report | None = None, nvml: Any = None, nvml_index: int | None = None) -> None:
+                 report: Report | None = None, nvml: NvmlLike | None = None, nvml_index: int | None = None) -> None:
         import torch
 
         self.torch = torch
@@ -218,10 +131,12 @@ class DeviceProbe:
     # ----------------------------------------------------------------------------------------- helpers
 
     def sync(self) -> None:
+        """Wait for the GPU's queued work, so that the clock sees it (a no-op on the CPU)."""
         if self.is_cuda:
             self.torch.cuda.synchronize(self.device)
 
     def report(self, fraction: float, message: str, *, force: bool = False) -> None:
+        """Progress to the caller, at most every 0.1 s unless ``force``; the fraction never goes back."""
         self._fraction = max(self._fraction, min(1.0, fraction))
         now = time.perf_counter()
         if self._report is not None and (force or now - self._last_report >= 0.1):
@@ -240,7 +155,7 @@ class DeviceProbe:
         """One training step: (batch seconds, compute seconds). Raises _OutOfMemory or WorkloadError."""
         try:
             return self._step(batch_size)
-        except Exception as exc:
+        except Exception as exc:  # user code: an out-of-memory error is a result, anything else goes on up
             if not is_oom(exc):
                 raise
         # Out of memory. Freed only here, past the except block: the error's frames and their tensors are gone.
@@ -273,17 +188,17 @@ class DeviceProbe:
             return fn(*args)
         except WorkloadError:
             raise
-        except Exception as exc:
+        except Exception as exc:  # user code: a WorkloadError naming the batch size
             if is_oom(exc):
                 raise
             raise self._user_error(what, batch_size, exc) from exc
 
     def _free_memory(self) -> None:
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception):  # user code (the workload's optimizer), or none built yet
             self.optimizer.zero_grad(set_to_none=True)
         gc.collect()
         if self.is_cuda:
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(RuntimeError):  # a CUDA error here is the step's, already reported
                 self.torch.cuda.empty_cache()
 
     # ------------------------------------------------------------------------------------------ set-up
@@ -330,6 +245,7 @@ class DeviceProbe:
     # --------------------------------------------------------------------------------------------- run
 
     def run(self) -> DeviceProfile:
+        """Build the model on the device, walk the ladder, and return what was measured."""
         torch = self.torch
         started = time.perf_counter()
         self._check_device()
@@ -342,7 +258,7 @@ class DeviceProbe:
             self.report(0.0, f"building the model on {self.device_name}", force=True)
             try:
                 self._build()
-            except Exception as exc:
+            except Exception as exc:  # user code (build_model, build_optimizer): out of memory is a result
                 if not (is_oom(exc) or (exc.__cause__ is not None and is_oom(exc.__cause__))):
                     raise
                 oom_at_build = True
@@ -368,7 +284,7 @@ class DeviceProbe:
         torch = self.torch
         if self.is_cuda:
             props = torch.cuda.get_device_properties(self.device)
-            memory = props.total_memory / _GIB
+            memory = props.total_memory / BYTES_PER_GIB
             return DeviceProfile(device=f"cuda:{self.device.index}", kind="gpu", name=props.name,
                                  spec_name=_gpu_spec_name(props.name, memory), memory_gib=memory,
                                  precision=self.options.precision)
@@ -488,7 +404,7 @@ class DeviceProbe:
             if len(warm) >= MIN_WARMUP and warm[-1] > STABLE * warm[-2]:
                 break
         # Timed steps; memory is what they add to what the process held after the warm-up.
-        memory = _CudaMemory(self.torch, self.device) if self.is_cuda else _CpuMemory()
+        memory = CudaMemory(self.torch, self.device) if self.is_cuda else CpuMemory()
         batch_times: list[float] = []
         compute_times: list[float] = []
         timed_start = time.perf_counter()
@@ -544,7 +460,7 @@ class DeviceProbe:
                     self._train(inputs, target)
                     if r:
                         times[threads].append(time.perf_counter() - t0)
-        except Exception as exc:
+        except Exception as exc:  # user code: the training step
             if is_oom(exc):
                 return []
             raise self._user_error("the training step", b, exc) from exc
@@ -554,86 +470,20 @@ class DeviceProbe:
                 for t, v in sorted(times.items())]
 
 
-def measuring_order(sizes: list[int]) -> list[int]:
-    """The smallest size first (cheap: it warms up and prices a step), then the largest (the user's batch
-    size, the point predictions lean on), then the ones between, ascending, as the budget allows."""
-    sizes = sorted(set(sizes))
-    return sizes[:1] + sizes[-1:] * (len(sizes) > 1) + sizes[1:-1]
-
-
-def plan_point(b: int, fits: list[Measurement], queue: list[int], remaining: float) -> tuple[float, bool] | None:
-    """(seconds batch size ``b`` may take, whether it is the top of the ladder so far), or None to skip it.
-
-    ``queue`` holds the sizes still to come after ``b``. The first point takes a small share; the top one
-    up to 70% of what is left while points between are still to come (all of it otherwise), unless even
-    its warm-up and one timed step, priced from the points below in proportion to the batch size, would take
-    more than ``TOP_OVERRUN`` times what is left (ResNet-50 at 256 on a 2-core CPU: minutes a step, and
-    close to the machine's memory); a point between is skipped when its steps, priced from the measured
-    points around it, would not fit what is left.
-    """
-    remaining = max(remaining, 0.0)
-    if not fits:  # the first point
-        return (0.5 * remaining / len(queue) if queue else remaining), not queue
-    if b > max(m.batch_size for m in fits):  # the top
-        if _projected_cost(fits, b, MIN_WARMUP + 1) > TOP_OVERRUN * remaining:
-            return None  # a model far too slow here for its batch size: the fit extrapolates to it
-        return (0.7 * remaining if queue else remaining), True
-    if _projected_cost(fits, b, MIN_WARMUP + MIN_USEFUL_SAMPLES) > remaining:
-        return None
-    return remaining / (1 + len(queue)), False
-
-
-def _projected_cost(fits: list[Measurement], batch_size: int, steps: int) -> float:
-    """Seconds for ``steps`` steps at ``batch_size``, interpolated between the measured points around it
-    (step time is a fixed cost plus a cost per sample), or proportionally beyond them."""
-    points = sorted((m.batch_size, (m.batch_seconds or 0.0) + (m.compute_seconds or 0.0)) for m in fits)
-    if not points:
-        return 0.0
-    below = [p for p in points if p[0] <= batch_size]
-    above = [p for p in points if p[0] >= batch_size]
-    if below and above:
-        (s0, t0), (s1, t1) = below[-1], above[0]
-        per_step = t0 if s1 == s0 else t0 + (t1 - t0) * (batch_size - s0) / (s1 - s0)
-    elif above:
-        per_step = above[0][1]
-    else:
-        per_step = below[-1][1] * batch_size / below[-1][0]
-    return steps * per_step
 
 
 def _gpu_spec_name(name: str, memory_gib: float) -> str | None:
     """The canonical spec name in profiles/ (e.g. "H100-SXM") of a GPU as torch reports it, if known."""
-    try:
-        from advisor.hardware.specs import match_reported_gpu
-
-        return match_reported_gpu(name, memory_gib)
-    except Exception:  # noqa: BLE001 - a profile without a spec name is still a profile
-        return None
+    return match_reported_gpu(name, memory_gib)
 
 
 def _cpu_facts() -> tuple[str, float | None]:
-    """(CPU model name, memory GiB), through advisor.hardware when it can tell."""
-    try:
-        from advisor.hardware import detect_cpu
-
-        cpu = detect_cpu()
-        return cpu.model_name, cpu.memory_gib
-    except Exception:
-        import platform
-
-        import psutil
-
-        return (platform.processor() or platform.machine() or "cpu"), psutil.virtual_memory().total / _GIB
+    """(CPU model name, memory GiB) of this machine."""
+    cpu = detect_cpu()
+    return cpu.model_name, cpu.memory_gib
 
 
-def nvml_index(cuda_index: int, nvml: Any) -> int | None:
+def nvml_index(cuda_index: int, nvml: NvmlLike) -> int | None:
     """The NVML index of CUDA device ``cuda_index`` (CUDA_VISIBLE_DEVICES honoured), or None if unknown."""
-    try:
-        from advisor.hardware.gpu import _visible_nvml_indices
-
-        indices = _visible_nvml_indices(nvml, nvml.device_count())
-    except Exception:
-        indices = list(range(nvml.device_count()))
+    indices = visible_nvml_indices(nvml, nvml.device_count())
     return indices[cuda_index] if 0 <= cuda_index < len(indices) else None
-
-

@@ -4,8 +4,14 @@ The parent never imports the workload file: all user code (loading, the one-step
 probes) runs in ONE child process, so that a model that crashes (segfault, abort), hangs (an endless loop,
 a deadlock) or exhausts the host's memory ends in a ``ProbeError`` that says what happened and where,
 never in a hung or dead advisor. The parent enforces the timeout, kills the child's whole process group
-when it is done or overdue, and turns a ``WorkloadError`` (or any ``AdvisorError``) raised in the child
-into the same error here.
+(the child, its twin, its watchdog and whatever the workload started) whenever the probe ends, on every path,
+and turns a ``WorkloadError`` (or any ``AdvisorError``) raised in the child into the same error here.
+
+What crosses between the processes (``advisor.probe.frames``): to the child, a ``ChildStart`` as JSON (the
+``ProbeRequest`` checked here, the parent's ``sys.path``, pid and fault file) and, for an in-memory workload
+that pickles, that pickle (the API user's own object); from the child, JSON frames of at most
+``frames.MAX_FRAME_BYTES``, each validated as one of the frame models. A frame that is not is a ``ProbeError``
+naming the workload, and the child is stopped: the parent never unpickles what the child sends.
 
 How the child starts:
 
@@ -24,34 +30,53 @@ How the child starts:
 from __future__ import annotations
 
 import contextlib
-import multiprocessing
 import os
 import pickle
 import re
 import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
 import warnings
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
-import advisor
 from advisor import errors
-from advisor.errors import ConfigError, HardwareError, ProbeError, WorkloadError, did_you_mean
-from advisor.schemas import Analysis, DeviceProfile, HostInfo, Precision, Profile, WorkloadInfo
+from advisor.errors import ProbeError
+from advisor.probe.child import run_forked
+from advisor.probe.frames import (
+    AnalysisFrame,
+    CheckFrame,
+    ChildStart,
+    DeviceFrame,
+    DoneFrame,
+    ErrorFrame,
+    HostFrame,
+    MalformedFrame,
+    ProgressFrame,
+    SingleThreadFrame,
+    UnpicklableFrame,
+    WorkloadFrame,
+    parse_child_frame,
+)
+from advisor.probe.lifetime import ADVISOR_ROOT, ChildProcess, Starter, fork_starter, start_fresh
+from advisor.probe.request import ProbeRequest
+from advisor.schemas import Analysis, DeviceProfile, HostInfo, Profile, WorkloadInfo
+from advisor.workload import Workload, file_sha256
 
 Progress = Callable[[str, float, str], None]
 
-_ADVISOR_ROOT = str(Path(advisor.__file__).resolve().parent.parent)
 # What a forked child found about this process: once PyTorch's CPU thread pool has run here, it stays, and
 # every later forked child has to run on one thread (see advisor.probe.child._openmp_usable_after_fork).
 _FORK_STATE = {"pool_broken": False}
 _KILL_GRACE_SECONDS = 5.0  # after "done", for the child to exit on its own
 _DUMP_WAIT_SECONDS = 2.0  # at most, after SIGUSR1, for faulthandler to write the hung child's stack
+_ONE_THREAD_NOTE = (
+    "cpu: this process had already used PyTorch's CPU thread pool, which a forked probe cannot reuse, so the CPU "
+    "probe ran on 1 thread (DeviceProfile.threads = 1). For a probe on all threads, pass the workload as a file "
+    "path, or build it from functions defined in an importable module (so that it pickles).")
 
 
 def run_profile(
@@ -87,110 +112,109 @@ def run_profile(
             times it in the probe process itself, after the workload check.
 
     Raises:
-        WorkloadError: the workload is broken (the same message the child found).
-        ProbeError: the child crashed, hung past the timeout, or nothing fitted in memory on any device.
+        WorkloadError: the workload is broken (the same message the child found), or the batch size is not a
+            positive whole number.
+        ConfigError, HardwareError: another setting is invalid (checked before any process starts).
+        ProbeError: the child crashed, hung past the timeout, sent a malformed message, or nothing fitted in
+            memory on any device.
     """
-    devices = ["cpu"] if devices is None else list(devices)
-    job = _job(devices, batch_size, batch_sizes, probe_seconds, precision, threads, analyze, thread_scaling)
-    job["fresh_target"] = bool(fresh_target)
-    timeout = float(timeout_seconds) if timeout_seconds is not None else probe_seconds * 3 + 60
-    if timeout <= 0:
-        raise ConfigError(f"the probe timeout must be positive, got {timeout_seconds!r}.", hint="Fix: e.g. 240.")
-
-    from advisor.workload import Workload, file_sha256
-
+    request = ProbeRequest.build(
+        workload_path=None if isinstance(source, Workload) else str(Path(source)),
+        devices=["cpu"] if devices is None else [devices] if isinstance(devices, str) else list(devices),
+        batch_size=batch_size, batch_sizes=None if batch_sizes is None else list(batch_sizes),
+        probe_seconds=probe_seconds, precision=precision, threads=threads, analyze=bool(analyze),
+        thread_scaling=bool(thread_scaling), fresh_target=bool(fresh_target), timeout_seconds=timeout_seconds)
     started = time.perf_counter()
     notify: Progress = progress or (lambda device, fraction, message: None)
     notify("setup", 0.0, "starting the probe process")
-    if isinstance(source, Workload):
-        label = source.label
-        info = WorkloadInfo(name=source.name, path=str(source.path) if source.path else None,
-                            file_sha256=source.file_sha256, dataset_size=source.dataset_size,
-                            epochs=source.epochs, batch_size=source.batch_size)
-        pickled = _pickle(source)
-        result = None
-        if pickled is not None:  # a fresh interpreter, as for a file
-            result = _run_child(_start_fresh, {**job, "pickled": pickled}, timeout, notify, label)
-        if result is None:  # does not pickle, or the fresh interpreter could not load the pickle: fork
-            _check_fork_is_safe(job["devices"])
-            result = _run_child(_fork_starter(source),
-                                {**job, "forked": True, "single_thread": _FORK_STATE["pool_broken"]},
-                                timeout, notify, label)
-            assert result is not None
-            if result.get("single_thread"):
-                _FORK_STATE["pool_broken"] = True
-    else:
-        path = Path(source)
-        label = str(path)
-        sha = None
-        with contextlib.suppress(OSError):
-            sha = file_sha256(path)
-        info = WorkloadInfo(name=path.stem, path=str(path), file_sha256=sha)
-        result = _run_child(_start_fresh, {**job, "path": str(path)}, timeout, notify, label)  # same cwd
-        assert result is not None
-
-    device_profiles = [DeviceProfile.model_validate(d) for d in result["devices"]]
-    notes = result["notes"] + _noise_notes(device_profiles)
+    label, info = _describe(source)
+    collected = _probe(source, request, notify, label)
+    notes = ([_ONE_THREAD_NOTE] if collected.single_thread else []) + _noise_notes(collected.devices)
     for note in notes:  # also in Profile.notes, and from there in predictions and recommendations
         warnings.warn(note, RuntimeWarning, stacklevel=2)
-    details = result.get("workload") or {}
-    check = result.get("check") or {}
-    analysis = Analysis.model_validate(result["analysis"]) if result.get("analysis") else None
-    info = info.model_copy(update={
-        **{k: details[k] for k in ("dataset_size", "epochs", "batch_size") if details.get(k) is not None},
-        "param_count": check.get("param_count"),
-        "optimizer": check.get("optimizer"),
-        "flops_per_sample": analysis.flops_per_sample if analysis else None,
-    })
-    if device_profiles and not any(d.largest_batch_size for d in device_profiles):
-        raise ProbeError(
-            f"{label}: the model ran out of memory on "
-            + ", ".join(f"{d.device} (even at batch size {d.oom_batch_size})" for d in device_profiles) + ".",
-            hint="Fix: probe a smaller model, or a device with more memory (bf16/fp16 precision also halves "
-            "activation memory).")
-    host = HostInfo.model_validate(result["host"]) if result.get("host") else None
-    return Profile(workload=info, host=host, devices=device_profiles, analysis=analysis,
-                   probe_wall_seconds=time.perf_counter() - started, notes=notes)
+    return collected.profile(info, label, notes, probe_wall_seconds=time.perf_counter() - started)
 
 
-# ---------------------------------------------------------------------------------------- arguments
+def _describe(source: Any) -> tuple[str, WorkloadInfo]:
+    """(how messages name the workload, what the profile says about it before the child adds to it)."""
+    if isinstance(source, Workload):
+        return source.label, WorkloadInfo(
+            name=source.name, path=str(source.path) if source.path else None, file_sha256=source.file_sha256,
+            dataset_size=source.dataset_size, epochs=source.epochs, batch_size=source.batch_size)
+    path = Path(source)
+    sha = None
+    with contextlib.suppress(OSError):
+        sha = file_sha256(path)
+    return str(path), WorkloadInfo(name=path.stem, path=str(path), file_sha256=sha)
 
 
-def _job(devices: list[str], batch_size: int, batch_sizes: list[int] | None, probe_seconds: float,
-         precision: str, threads: int | None, analyze: bool, thread_scaling: bool) -> dict:
-    def positive_int(value: Any) -> bool:
-        return isinstance(value, int) and not isinstance(value, bool) and value > 0
+def _probe(source: Any, request: ProbeRequest, notify: Progress, label: str) -> _Collected:
+    """What the child sent, from a fresh interpreter when it can, else from a fork of this process."""
+    if not isinstance(source, Workload):
+        collected = _run_child(start_fresh, request, notify, label)  # same cwd
+        assert collected is not None  # only a pickled workload comes back "unpicklable"
+        return collected
+    pickled = _pickle(source)
+    if pickled is not None:  # a fresh interpreter, as for a file
+        collected = _run_child(start_fresh, request, notify, label, pickled=pickled)
+        if collected is not None:
+            return collected
+    # Does not pickle, or the fresh interpreter could not load the pickle: fork.
+    _check_fork_is_safe(request.devices)
+    collected = _run_child(fork_starter(source, run_forked), request, notify, label, forked=True,
+                           single_thread=_FORK_STATE["pool_broken"])
+    assert collected is not None
+    if collected.single_thread:
+        _FORK_STATE["pool_broken"] = True
+    return collected
 
-    if not positive_int(batch_size):
-        raise WorkloadError(f"batch size must be a positive whole number, got {batch_size!r}.",
-                            hint="Fix: pass --batch-size with a value of 1 or more.")
-    if batch_sizes is not None:
-        batch_sizes = list(batch_sizes)
-        bad = [b for b in batch_sizes if not positive_int(b)]
-        if not batch_sizes or bad:
-            raise ConfigError(f"--batch-sizes must be positive whole numbers, got {batch_sizes!r}.",
-                              hint="Fix: e.g. --batch-sizes 8,16,32.")
-    if not isinstance(probe_seconds, (int, float)) or isinstance(probe_seconds, bool) or probe_seconds <= 0:
-        raise ConfigError(f"--probe-seconds must be a positive number, got {probe_seconds!r}.",
-                          hint="Fix: e.g. --probe-seconds 60.")
-    precisions = get_args(Precision)
-    if precision not in precisions:
-        raise ConfigError(f"unknown precision {precision!r}.{did_you_mean(str(precision), precisions)}",
-                          hint="Fix: use one of " + ", ".join(precisions) + ".")
-    if threads is not None and not positive_int(threads):
-        raise ConfigError(f"--threads must be a positive whole number, got {threads!r}.", hint="Fix: e.g. 4.")
-    normalized = []
-    for device in devices:
-        name = str(device).strip().lower()
-        name = "cuda:0" if name == "cuda" else name
-        if name != "cpu" and not re.fullmatch(r"cuda:\d+", name):
-            raise HardwareError(f"unknown device {device!r}.{did_you_mean(name, ['cpu', 'cuda:0'])}",
-                                hint="Fix: use cpu or cuda:N.")
-        if name not in normalized:
-            normalized.append(name)
-    return {"devices": normalized, "batch_size": batch_size, "batch_sizes": batch_sizes,
-            "probe_seconds": float(probe_seconds), "precision": precision, "threads": threads,
-            "analyze": bool(analyze), "thread_scaling": bool(thread_scaling), "sys_path": list(sys.path)}
+
+@dataclass
+class _Collected:
+    """What the child reported, frame by frame."""
+
+    host: HostInfo | None = None
+    defaults: WorkloadFrame | None = None
+    check: CheckFrame | None = None
+    analysis: Analysis | None = None
+    devices: list[DeviceProfile] = field(default_factory=list)
+    single_thread: bool = False
+
+    def take(self, frame: Any, request: ProbeRequest) -> None:
+        """Keep what ``frame`` reports; ``MalformedFrame`` for a profile of a device not asked for, or a second."""
+        if isinstance(frame, HostFrame):
+            self.host = frame.host
+        elif isinstance(frame, WorkloadFrame):
+            self.defaults = frame
+        elif isinstance(frame, CheckFrame):
+            self.check = frame
+        elif isinstance(frame, AnalysisFrame):
+            self.analysis = frame.analysis
+        elif isinstance(frame, DeviceFrame):
+            device = frame.profile.device
+            if device not in request.devices or any(d.device == device for d in self.devices):
+                raise MalformedFrame(f"a profile of {device[:64]!r}, which was not asked for or came twice")
+            self.devices.append(frame.profile)
+        elif isinstance(frame, SingleThreadFrame):
+            self.single_thread = True
+
+    def profile(self, info: WorkloadInfo, label: str, notes: list[str], probe_wall_seconds: float) -> Profile:
+        """The ``Profile``; ``ProbeError`` when nothing fitted in memory on any device."""
+        defaults = self.defaults.model_dump(exclude={"kind"}) if self.defaults else {}
+        info = info.model_copy(update={
+            **{k: v for k, v in defaults.items() if v is not None},
+            "param_count": self.check.param_count if self.check else None,
+            "optimizer": self.check.optimizer if self.check else None,
+            "flops_per_sample": self.analysis.flops_per_sample if self.analysis else None,
+        })
+        if self.devices and not any(d.largest_batch_size for d in self.devices):
+            raise ProbeError(
+                f"{label}: the model ran out of memory on "
+                + ", ".join(f"{d.device} (even at batch size {d.oom_batch_size})" for d in self.devices) + ".",
+                hint="Fix: probe a smaller model, or a device with more memory (bf16/fp16 precision also halves "
+                "activation memory).")
+        return Profile(workload=info, host=self.host, devices=self.devices, analysis=self.analysis,
+                       probe_wall_seconds=probe_wall_seconds, notes=notes)
 
 
 NOISY_SPREAD = 0.5  # (p90 - p10) / median of the steps at the user's batch size; ~0.05-0.3 on an idle machine
@@ -218,11 +242,11 @@ def _noise_notes(devices: list[DeviceProfile]) -> list[str]:
     return notes
 
 
-def _pickle(workload: Any) -> bytes | None:
+def _pickle(workload: Workload) -> bytes | None:
     """The workload pickled for a fresh interpreter, or None if it does not pickle (or needs ``__main__``)."""
     try:
         data = pickle.dumps(workload, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception:
+    except (pickle.PicklingError, TypeError, AttributeError, RecursionError):
         return None
     return None if b"__main__" in data else data
 
@@ -231,11 +255,7 @@ def _check_fork_is_safe(devices: list[str]) -> None:
     torch = sys.modules.get("torch")
     if torch is None or not any(d.startswith("cuda") for d in devices):
         return
-    try:
-        initialised = torch.cuda.is_initialized()
-    except Exception:
-        initialised = False
-    if initialised:
+    if torch.cuda.is_initialized():
         raise ProbeError(
             "cannot probe this in-memory workload on a GPU: it does not pickle (a lambda, a closure or a "
             "function defined in __main__), so the probe would have to fork this process, and CUDA is already "
@@ -244,159 +264,72 @@ def _check_fork_is_safe(devices: list[str]) -> None:
             "an importable module, or profile before this process first uses the GPU.")
 
 
-# ------------------------------------------------------------------------------------------ the child
-
-
-class _Child:
-    """A started child: a ``subprocess.Popen`` or a ``multiprocessing.Process``, behind one interface."""
-
-    def __init__(self, handle: Any, conn: Any) -> None:
-        self.handle = handle
-        self.conn = conn
-
-    @property
-    def pid(self) -> int:
-        return self.handle.pid
-
-    def exitcode(self) -> int | None:
-        if isinstance(self.handle, subprocess.Popen):
-            return self.handle.poll()
-        return self.handle.exitcode
-
-    def wait(self, timeout: float) -> int | None:
-        if isinstance(self.handle, subprocess.Popen):
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.handle.wait(timeout)
-        else:
-            self.handle.join(timeout)
-        return self.exitcode()
-
-    def dump_stacks(self) -> None:
-        """SIGUSR1 to the child's process group (the child, or its twin while that measures; see
-        advisor.probe.twin): faulthandler there writes where it is stuck."""
-        with contextlib.suppress(OSError):
-            if os.getpgid(self.pid) == self.pid:
-                os.killpg(self.pid, signal.SIGUSR1)
-            else:
-                os.kill(self.pid, signal.SIGUSR1)
-
-    def kill(self) -> None:
-        """SIGKILL the child's process group (it and whatever it started), then the child itself."""
-        with contextlib.suppress(OSError):
-            if os.getpgid(self.pid) == self.pid:
-                os.killpg(self.pid, signal.SIGKILL)
-        with contextlib.suppress(OSError):
-            self.handle.kill()
-        self.wait(5.0)
-
-
-def _start_fresh(job: dict) -> _Child:
-    parent_sock, child_sock = socket.socketpair()
-    code = (f"import sys; sys.path.insert(0, {_ADVISOR_ROOT!r}); "
-            f"from advisor.probe.child import main; main({child_sock.fileno()})")
-    try:
-        proc = subprocess.Popen([sys.executable, "-c", code], pass_fds=(child_sock.fileno(),),
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-    finally:
-        child_sock.close()
-    from multiprocessing.connection import Connection
-
-    conn = Connection(parent_sock.detach())
-    child = _Child(proc, conn)
-    try:
-        conn.send(job)
-    except OSError:
-        pass  # it died already: the message loop reports how
-    return child
-
-
-def _fork_starter(workload: Any) -> Callable[[dict], _Child]:
-    def start(job: dict) -> _Child:
-        from advisor.probe.child import run_forked
-
-        ctx = multiprocessing.get_context("fork")
-        parent_conn, child_conn = ctx.Pipe(duplex=True)
-        with warnings.catch_warnings():  # Python 3.12+ warns about forking a multi-threaded process
-            warnings.simplefilter("ignore", DeprecationWarning)
-            proc = ctx.Process(target=run_forked, args=(child_conn, job, workload), name="advisor-probe",
-                               daemon=False)
-            proc.start()
-        child_conn.close()
-        return _Child(proc, parent_conn)
-
-    return start
-
-
-def _run_child(start: Callable[[dict], _Child], job: dict, timeout: float, notify: Progress,
-               label: str) -> dict | None:
-    """Start the child, stream its messages until "done", and return what it sent (None: "unpicklable")."""
+def _run_child(starter: Starter, request: ProbeRequest, notify: Progress, label: str, *,
+               pickled: bytes | None = None, forked: bool = False, single_thread: bool = False) -> _Collected | None:
+    """Start the child, take its frames until "done", and return what it sent (None: "unpicklable"). The
+    child's process group is killed on the way out, whatever happened."""
     with tempfile.NamedTemporaryFile(prefix="advisor-probe-", suffix=".stack", delete=False) as f:
         fault_file = f.name
-    job = {**job, "fault_file": fault_file, "parent_pid": os.getpid()}
-    child = start(job)
-    result: dict[str, Any] = {"devices": [], "notes": [], "analysis": None}
-    phase = "starting"
-    deadline = time.monotonic() + timeout
+    start = ChildStart(request=request, sys_path=list(sys.path), fault_file=fault_file, parent_pid=os.getpid(),
+                       pickled=pickled is not None, forked=forked, single_thread=single_thread)
+    child = starter(start, pickled)
     try:
-        while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise _timeout_error(child, label, phase, timeout, fault_file, job)
-            try:
-                ready = child.conn.poll(min(left, 0.25))
-                message = child.conn.recv() if ready else None
-            except (EOFError, OSError):
-                raise _died_error(child, label, phase, fault_file, job) from None
-            if message is None:
-                if child.exitcode() is not None and not _has_data(child.conn):
-                    raise _died_error(child, label, phase, fault_file, job)
-                continue
-            kind = message[0]
-            if kind == "progress":
-                _, device, fraction, text = message
-                phase = text if device == "setup" else f"probing {text}"
-                notify(device, fraction, text)
-            elif kind == "note":
-                result["notes"].append(message[1])
-            elif kind == "single_thread":
-                result["single_thread"] = True
-            elif kind in ("host", "workload", "check", "analysis"):
-                result[kind] = message[1]
-            elif kind == "device":
-                result["devices"].append(message[1])
-            elif kind == "unpicklable":
-                return None
-            elif kind == "error":
-                raise _child_error(message, label)
-            elif kind == "done":
-                if child.wait(_KILL_GRACE_SECONDS) is None:
-                    child.kill()
-                return result
+        return _exchange(child, request, notify, label, fault_file)
     finally:
-        if child.exitcode() is None:
-            child.kill()
-        with contextlib.suppress(OSError):
-            child.conn.close()
+        child.end()
         with contextlib.suppress(OSError):
             os.unlink(fault_file)
 
 
-def _has_data(conn: Any) -> bool:
-    try:
-        return bool(conn.poll(0))
-    except (EOFError, OSError):
-        return False
+def _exchange(child: ChildProcess, request: ProbeRequest, notify: Progress, label: str,
+              fault_file: str) -> _Collected | None:
+    collected = _Collected()
+    phase = "starting"
+    deadline = time.monotonic() + request.timeout
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise _timeout_error(child, label, phase, request, fault_file)
+        try:
+            payloads, closed = child.receive(min(left, 0.25))
+            for payload in payloads:
+                frame = parse_child_frame(payload)
+                if isinstance(frame, ProgressFrame):
+                    phase = frame.message if frame.device == "setup" else f"probing {frame.message}"
+                    notify(frame.device, frame.fraction, frame.message)
+                elif isinstance(frame, ErrorFrame):
+                    raise _child_error(frame, label)
+                elif isinstance(frame, UnpicklableFrame):
+                    return None
+                elif isinstance(frame, DoneFrame):
+                    child.wait_status(_KILL_GRACE_SECONDS)
+                    return collected
+                else:
+                    collected.take(frame, request)
+        except MalformedFrame as exc:
+            raise _malformed_error(label, phase, exc.reason) from None
+        if closed or (not payloads and child.status() is not None and not child.readable()):
+            raise _died_error(child, label, phase, request, fault_file)
 
 
-def _child_error(message: tuple, label: str) -> Exception:
-    _, name, text, hint, tb = message
-    known = errors.rebuild(name, text, hint)
+def _child_error(frame: ErrorFrame, label: str) -> Exception:
+    known = errors.rebuild(frame.error_class, frame.message, frame.hint)
     if known is not None:
         return known
-    last = [line for line in (tb or "").strip().splitlines() if line.strip()]
+    tb = frame.traceback or ""
+    last = [line for line in tb.strip().splitlines() if line.strip()]
     return ProbeError(
-        f"{label}: the probe failed unexpectedly: {text}" + (f"\n  at {last[-3].strip()}" if len(last) >= 3 else ""),
-        hint="Fix: this is probably a bug in advisor; please report it with the traceback below.\n" + (tb or ""))
+        f"{label}: the probe failed unexpectedly: {frame.message}"
+        + (f"\n  at {last[-3].strip()}" if len(last) >= 3 else ""),
+        hint="Fix: this is probably a bug in advisor; please report it with the traceback below.\n" + tb)
+
+
+def _malformed_error(label: str, phase: str, reason: str) -> ProbeError:
+    return ProbeError(
+        f"the probe of {label} sent a malformed message ({reason}) while {phase}, and was stopped.",
+        hint="Fix: the workload (or a library it imports) writes to a file descriptor it inherited from advisor's "
+        "probe (its channel back to advisor); remove that code. If it does not, please report this as a bug in "
+        "advisor.")
 
 
 # ------------------------------------------------------------------------------------- crash, timeout
@@ -421,9 +354,9 @@ _SIGNAL_CAUSE = {
 }
 
 
-def _died_error(child: _Child, label: str, phase: str, fault_file: str, job: dict) -> ProbeError:
-    code = child.wait(5.0)
-    where = _where(fault_file, job)
+def _died_error(child: ChildProcess, label: str, phase: str, request: ProbeRequest, fault_file: str) -> ProbeError:
+    code = child.wait_status(5.0)
+    where = _where(fault_file, request)
     if code is not None and code < 0:
         name = _signal_name(-code)
         cause = _SIGNAL_CAUSE.get(name, "a fatal signal")
@@ -445,12 +378,14 @@ def _died_error(child: _Child, label: str, phase: str, fault_file: str, job: dic
                       "process); remove that from code that runs when the model trains.")
 
 
-def _timeout_error(child: _Child, label: str, phase: str, timeout: float, fault_file: str, job: dict) -> ProbeError:
+def _timeout_error(child: ChildProcess, label: str, phase: str, request: ProbeRequest, fault_file: str) -> ProbeError:
+    # SIGUSR1 to the group: faulthandler in the child (or its twin, while that measures) writes where it is.
+    child.signal_group(signal.SIGUSR1)
     with contextlib.suppress(OSError):
-        child.dump_stacks()
         _wait_for_dump(fault_file)
-    child.kill()
-    where = _where(fault_file, job)
+    child.end()
+    where = _where(fault_file, request)
+    timeout = request.timeout
     return ProbeError(
         f"{label}: the probe did not finish within {timeout:.0f} s and was stopped, while {phase}{where}.",
         hint="Fix: make sure build_model(), make_batch() and the model's forward return (an endless loop or a "
@@ -473,7 +408,7 @@ def _wait_for_dump(fault_file: str) -> None:
 _FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<func>\S+)')
 
 
-def _where(fault_file: str, job: dict) -> str:
+def _where(fault_file: str, request: ProbeRequest) -> str:
     """' (in make_batch, model.py:12)' from the child's faulthandler dump: the innermost frame of the user's
     code (the workload file, else the innermost frame outside advisor, torch and the standard library)."""
     try:
@@ -483,12 +418,12 @@ def _where(fault_file: str, job: dict) -> str:
     frames = [m.groupdict() for m in _FRAME.finditer(text)]  # innermost first, per thread
     if not frames:
         return ""
-    user_file = job.get("path")
+    user_file = request.workload_path
     chosen = None
     if user_file:
         chosen = next((f for f in frames if _same_file(f["file"], user_file)), None)
     if chosen is None:
-        library = (_ADVISOR_ROOT + os.sep + "advisor", os.sep + "torch" + os.sep, sys.base_prefix, sys.prefix)
+        library = (ADVISOR_ROOT + os.sep + "advisor", os.sep + "torch" + os.sep, sys.base_prefix, sys.prefix)
         chosen = next((f for f in frames if not any(s in f["file"] for s in library)
                        and not f["file"].startswith("<")), None)
     if chosen is None:

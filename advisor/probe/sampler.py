@@ -1,18 +1,19 @@
 """GPU utilisation and power, sampled through NVML on a background thread while probe steps run.
 
-The sampler only talks to an object with ``sample(index) -> (utilisation %, watts)``: in production that is
-``advisor.hardware.nvml.Nvml`` (the only importer of pynvml); in tests, a fake. With no NVML (a CPU probe,
+The sampler only calls ``sample(index) -> (utilisation %, watts)`` of an ``advisor.hardware.nvml.NvmlLike``: in
+production ``advisor.hardware.nvml.Nvml`` (the only importer of pynvml); in tests, a fake. With no NVML (a CPU probe,
 no driver, or a board that reports nothing) it records nothing and the means are ``None``.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
+from advisor.errors import HardwareError
 
-class _Sampling(Protocol):  # pragma: no cover - typing only
-    def sample(self, index: int) -> tuple[float | None, float | None]: ...
+if TYPE_CHECKING:  # pragma: no cover
+    from advisor.hardware.nvml import NvmlLike
 
 
 class NvmlSampler:
@@ -22,7 +23,7 @@ class NvmlSampler:
     probe's timings never depend on NVML working.
     """
 
-    def __init__(self, nvml: _Sampling | None, index: int | None, interval_seconds: float = 0.05) -> None:
+    def __init__(self, nvml: NvmlLike | None, index: int | None, interval_seconds: float = 0.05) -> None:
         self._nvml = nvml
         self._index = index
         self._interval = interval_seconds
@@ -33,12 +34,13 @@ class NvmlSampler:
 
     @property
     def active(self) -> bool:
+        """There is something to sample: NVML and a device index."""
         return self._nvml is not None and self._index is not None
 
     def _take(self) -> bool:
         try:
             util, watts = self._nvml.sample(self._index)  # type: ignore[union-attr]
-        except Exception:
+        except (HardwareError, OSError):  # a GPU lost or a driver gone mid-probe: Nvml's contract is None, not this
             return False
         if util is not None:
             self.utilization.append(float(util))
@@ -51,6 +53,7 @@ class NvmlSampler:
             pass
 
     def start(self) -> NvmlSampler:
+        """Start sampling on a background thread (a no-op when not ``active``)."""
         if self.active and self._thread is None:
             self._stop.clear()
             self._thread = threading.Thread(target=self._run, name="advisor-nvml-sampler", daemon=True)
@@ -58,6 +61,7 @@ class NvmlSampler:
         return self
 
     def stop(self) -> None:
+        """Stop sampling, and take one closing sample."""
         if self._thread is not None:
             self._stop.set()
             self._thread.join(timeout=2.0)
@@ -72,8 +76,10 @@ class NvmlSampler:
 
     @property
     def utilization_pct(self) -> float | None:
+        """The mean GPU utilisation, %; None without samples."""
         return sum(self.utilization) / len(self.utilization) if self.utilization else None
 
     @property
     def power_watts(self) -> float | None:
+        """The mean power draw, W; None without samples."""
         return sum(self.power) / len(self.power) if self.power else None

@@ -15,6 +15,7 @@ _SE_MEDIAN = math.sqrt(math.pi / 2) * 1.4826
 
 
 def median(values: Sequence[float]) -> float:
+    """The median, as a float."""
     return float(statistics.median(values))
 
 

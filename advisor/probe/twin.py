@@ -15,11 +15,10 @@ streaming progress, while the child waits; then it exits and the child measures 
 
 Linux only (``fork``), and only while PyTorch's CPU thread pool has not run in the child, since GNU OpenMP
 does not survive a fork after that; elsewhere ``Twin.fork`` returns None and the child measures the user's
-batch size itself, as before. Messages go over a pipe as JSON lines::
-
-    {"progress": [fraction, message]}
-    {"profile": DeviceProfile dict}
-    {"error": [class name, message, hint]}   an AdvisorError (a WorkloadError from the user's code)
+batch size itself, as before. The twin runs the user's code, so what it sends is data only, in the child's own
+frames (``advisor.probe.frames``: length-prefixed JSON, size-limited, validated): ``ProgressFrame``s, then a
+``DeviceFrame`` or an ``ErrorFrame`` (an AdvisorError, e.g. a WorkloadError from the user's code). A frame that is
+not one of those is a ``ProbeError``.
 """
 
 from __future__ import annotations
@@ -32,6 +31,19 @@ import signal
 import sys
 from typing import Any
 
+from advisor import errors
+from advisor.errors import AdvisorError, ProbeError
+from advisor.probe.frames import (
+    DeviceFrame,
+    ErrorFrame,
+    MalformedFrame,
+    ProgressFrame,
+    encode,
+    error_class_of,
+    parse_child_frame,
+    progress_frame,
+    read_frames,
+)
 from advisor.probe.lifetime import die_with_parent
 from advisor.probe.measure import DeviceProbe, ProbeOptions, Report
 from advisor.schemas import DeviceProfile
@@ -40,8 +52,9 @@ from advisor.schemas import DeviceProfile
 class Twin:
     """The parent's end: ``measure`` once (or ``close`` unused); the twin exits after either."""
 
-    def __init__(self, pid: int, go_fd: int, result_fd: int) -> None:
+    def __init__(self, pid: int, go_fd: int, result_fd: int, label: str = "the workload") -> None:
         self.pid = pid
+        self.label = label  # the workload, as error messages name it
         self._reaped = False
         self._go_fd: int | None = go_fd
         self._result_fd: int | None = result_fd
@@ -74,7 +87,7 @@ class Twin:
             _serve(workload, go_r, result_w, fault_file)  # never returns
         os.close(go_r)
         os.close(result_w)
-        return cls(pid, go_w, result_r)
+        return cls(pid, go_w, result_r, label=str(getattr(workload, "label", "the workload")))
 
     def measure(self, batch_size: int, budget_seconds: float, *, precision: str = "fp32",
                 threads: int | None = None, report: Report | None = None) -> DeviceProfile | None:
@@ -82,8 +95,6 @@ class Twin:
         measures that batch size itself). Raises the AdvisorError the twin raised (a WorkloadError from the
         user's code, say).
         """
-        from advisor import errors
-
         if self._go_fd is None or self._result_fd is None:
             return None
         request = {"batch_size": batch_size, "batch_sizes": [batch_size], "budget_seconds": budget_seconds,
@@ -95,23 +106,35 @@ class Twin:
             return None
         os.close(self._go_fd)
         self._go_fd = None
+        result_fd, self._result_fd = self._result_fd, None
+        try:
+            return self._read_result(result_fd, report)
+        finally:
+            os.close(result_fd)
+            self._reap()
+
+    def _read_result(self, result_fd: int, report: Report | None) -> DeviceProfile | None:
         result: DeviceProfile | None = None
-        with os.fdopen(self._result_fd, "r", encoding="utf-8") as stream:
-            self._result_fd = None
-            for line in stream:
-                try:
-                    message = json.loads(line)
-                except ValueError:
-                    continue
-                if "progress" in message and report is not None:
-                    report(float(message["progress"][0]), str(message["progress"][1]))
-                elif "profile" in message:
-                    result = DeviceProfile.model_validate(message["profile"])
-                elif "error" in message:
-                    name, text, hint = message["error"]
-                    self._reap()
-                    raise errors.rebuild(name, text, hint) or errors.ProbeError(text, hint=hint)
-        self._reap()
+        try:
+            for payload in read_frames(result_fd):
+                frame = parse_child_frame(payload)
+                if isinstance(frame, ProgressFrame):
+                    if report is not None:
+                        report(frame.fraction, frame.message)
+                elif isinstance(frame, DeviceFrame):
+                    result = frame.profile
+                elif isinstance(frame, ErrorFrame):
+                    raise (errors.rebuild(frame.error_class, frame.message, frame.hint)
+                           or ProbeError(frame.message, hint=frame.hint))
+                else:
+                    raise MalformedFrame(f"a {frame.kind!r} frame, which a twin does not send")
+        except MalformedFrame as exc:
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
+            raise ProbeError(
+                f"the probe of {self.label} sent a malformed message from its CPU twin ({exc.reason}).",
+                hint="Fix: the workload (or a library it imports) wrote to a file descriptor it inherited from "
+                "advisor's probe; remove that code.") from None
         return result
 
     def close(self) -> None:
@@ -144,23 +167,21 @@ def _serve(workload: Any, go_fd: int, result_fd: int, fault_file: Any) -> None:
         if request:
             if fault_file is not None:
                 faulthandler.register(signal.SIGUSR1, file=fault_file, all_threads=True)
-            out = os.fdopen(result_fd, "w", encoding="utf-8", buffering=1)
+            out = os.fdopen(result_fd, "wb")
             result_fd = -1
 
-            def send(**message: Any) -> None:
-                out.write(json.dumps(message) + "\n")
+            def send(frame: Any) -> None:
+                out.write(encode(frame))
+                out.flush()
 
             try:
                 options = ProbeOptions(**json.loads(request))
                 probe = DeviceProbe(workload, "cpu", options,
-                                    report=lambda fraction, text: send(progress=[fraction, text]))
-                send(profile=probe.run().model_dump(mode="json"))
-            except Exception as exc:
-                from advisor.errors import AdvisorError
-
-                if not isinstance(exc, AdvisorError):
-                    raise
-                send(error=[type(exc).__name__, exc.message, exc.hint])
+                                    report=lambda fraction, text: send(progress_frame("cpu", fraction, text)))
+                send(DeviceFrame(profile=probe.run()))
+            except AdvisorError as exc:
+                send(ErrorFrame(error_class=error_class_of(exc), message=str(exc.message),
+                                hint=exc.hint if isinstance(exc.hint, str) else None))
             out.flush()
     except BaseException:  # noqa: BLE001 - the parent sees no profile and measures in its own process
         code = 1

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from advisor.probe.measure import (
+from advisor.probe.ladder import (
     MIN_USEFUL_SAMPLES,
     MIN_WARMUP,
     TOP_OVERRUN,
-    _projected_cost,
     auto_ladder,
     measuring_order,
     plan_point,
+    projected_cost,
 )
 from advisor.schemas import Measurement
 
@@ -38,13 +38,13 @@ def test_measuring_order_is_smallest_then_largest_then_between():
     assert measuring_order([5]) == [5]
 
 
-def test_projected_cost_interpolates_between_measured_points():
+def testprojected_cost_interpolates_between_measured_points():
     fits = [m(8, 0.10, 0.02), m(64, 0.50, 0.06)]  # steps of 0.12 s and 0.56 s
-    assert _projected_cost(fits, 8, 1) == pytest.approx(0.12)
-    assert _projected_cost(fits, 36, 10) == pytest.approx(10 * (0.12 + 0.44 * 28 / 56))
-    assert _projected_cost(fits, 4, 1) == pytest.approx(0.12)  # below: no cheaper than the smallest
-    assert _projected_cost(fits, 128, 1) == pytest.approx(0.56 * 2)  # beyond: proportional
-    assert _projected_cost([], 128, 5) == 0.0
+    assert projected_cost(fits, 8, 1) == pytest.approx(0.12)
+    assert projected_cost(fits, 36, 10) == pytest.approx(10 * (0.12 + 0.44 * 28 / 56))
+    assert projected_cost(fits, 4, 1) == pytest.approx(0.12)  # below: no cheaper than the smallest
+    assert projected_cost(fits, 128, 1) == pytest.approx(0.56 * 2)  # beyond: proportional
+    assert projected_cost([], 128, 5) == 0.0
 
 
 def test_plan_gives_the_first_point_a_small_share_and_the_top_most_of_the_rest():

@@ -9,14 +9,8 @@ import pytest
 import torch
 from probe_helpers import OomAbove
 
-from advisor.probe.measure import (
-    MIN_SAMPLES,
-    MIN_SAMPLES_TARGET,
-    MIN_WARMUP,
-    DeviceProbe,
-    ProbeOptions,
-    auto_ladder,
-)
+from advisor.probe.ladder import MIN_WARMUP, auto_ladder
+from advisor.probe.measure import MIN_SAMPLES, MIN_SAMPLES_TARGET, DeviceProbe, ProbeOptions
 from advisor.schemas import DeviceProfile
 from advisor.workload import Workload
 

@@ -282,7 +282,10 @@ def test_endless_loop_in_make_batch_ends_in_probe_error():
     ({"batch_size": 0}, WorkloadError),
     ({"batch_sizes": [8, -1]}, ConfigError),
     ({"probe_seconds": 0}, ConfigError),
+    ({"probe_seconds": float("nan")}, ConfigError),
+    ({"probe_seconds": float("inf")}, ConfigError),
     ({"threads": 0}, ConfigError),
+    ({"timeout_seconds": -1}, ConfigError),
 ])
 def test_bad_arguments_fail_before_any_child_starts(tmp_path, kwargs, error):
     started = time.perf_counter()

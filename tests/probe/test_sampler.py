@@ -7,6 +7,7 @@ import time
 import pytest
 
 import advisor.hardware.nvml as nvml_module
+from advisor.errors import HardwareError
 from advisor.probe.measure import nvml_index
 from advisor.probe.sampler import NvmlSampler
 
@@ -78,7 +79,7 @@ def test_sampler_is_a_no_op_without_nvml_or_index():
 def test_sampler_stops_quietly_when_nvml_fails():
     class Broken(FakeNvml):
         def sample(self, index):
-            raise RuntimeError("NVML_ERROR_GPU_IS_LOST")
+            raise HardwareError("NVML cannot reach GPU 0: GPU is lost")
 
     with NvmlSampler(Broken().__enter__(), 0, interval_seconds=0.005) as sampler:
         _busy(0.05)

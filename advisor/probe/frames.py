@@ -1,0 +1,251 @@
+"""The wire between the probe's processes: length-prefixed JSON frames, size-limited, parsed with pydantic.
+
+The child and its twin run the user's code, which can write anything to the descriptors it inherits, so what
+comes from them is data only: a frame is an 8-byte big-endian length and that many bytes of UTF-8 JSON, at most
+``MAX_FRAME_BYTES``, validated as one of the models below (``parse_child_frame``). A frame that is too long, is
+not JSON, or is not one of these models raises ``MalformedFrame``; the runner turns that into a ``ProbeError``
+naming the workload. Nothing from the child is unpickled, and errors cross as a class name from
+``CHILD_ERROR_CLASSES`` plus text, which ``advisor.errors.rebuild`` makes into that ``AdvisorError``.
+
+The parent's side (``ChildStart``, then the pickled ``advisor.Workload`` of a Python API user, as a second frame)
+is advisor's own data.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import select
+import socket
+import struct
+from collections.abc import Iterator
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
+
+from advisor.probe.request import ProbeRequest
+from advisor.schemas import Analysis, DeviceProfile, HostInfo
+
+MAX_FRAME_BYTES = 64 * 1024 * 1024  # the largest frame read: an Analysis of a very large model is a few MB
+MAX_TEXT_CHARS = 4096  # a progress message or a reason
+_HEADER = struct.Struct("!Q")  # 8 bytes: the parent's pickled workload may exceed 4 GiB
+_READ_CHUNK_BYTES = 1 << 20
+
+# The AdvisorError classes a child may raise (the workload's, the device's, the settings', the probe's own).
+ChildErrorClass = Literal["AdvisorError", "WorkloadError", "ProbeError", "HardwareError", "PredictionError",
+                          "ConfigError"]
+CHILD_ERROR_CLASSES: tuple[str, ...] = ChildErrorClass.__args__  # type: ignore[attr-defined]
+_Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
+
+
+class MalformedFrame(Exception):
+    """A frame that is not one of advisor's messages; ``reason`` says how, without repeating its content."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+# --------------------------------------------------------------------------------------- parent -> child
+
+
+class ChildStart(BaseModel):
+    """The first frame to a child: the request and how the parent started it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    request: ProbeRequest
+    sys_path: list[str]  # the parent's, so that the child imports what the parent would
+    fault_file: str  # faulthandler writes the child's stack here (crash, SIGUSR1 on a hang)
+    parent_pid: int
+    pickled: bool = False  # a pickled advisor.Workload follows as the next frame
+    forked: bool = False  # a fork of the caller: the workload object is already there
+    single_thread: bool = False  # forked after the caller used PyTorch's thread pool: probe on one thread
+
+
+# --------------------------------------------------------------------------------- child (and twin) -> parent
+
+
+class _Frame(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ProgressFrame(_Frame):
+    """How far the probe is: ``fraction`` of ``device``'s part, and what it is doing."""
+
+    kind: Literal["progress"] = "progress"
+    device: Annotated[str, Field(max_length=64)]  # "setup" before probing starts
+    fraction: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+    message: _Text
+
+
+class SingleThreadFrame(_Frame):
+    """Forked: PyTorch's thread pool was unusable, so the CPU probe ran on one thread."""
+
+    kind: Literal["single_thread"] = "single_thread"
+
+
+class HostFrame(_Frame):
+    """This machine, as the child detected it (None: not detected)."""
+
+    kind: Literal["host"] = "host"
+    host: HostInfo | None
+
+
+class WorkloadFrame(_Frame):
+    """The workload's defaults (a file's ``DATASET_SIZE``, ``EPOCHS``, ``BATCH_SIZE``), where they are integers."""
+
+    kind: Literal["workload"] = "workload"
+    dataset_size: int | None = None
+    epochs: int | None = None
+    batch_size: int | None = None
+
+
+class CheckFrame(_Frame):
+    """What the one-step workload check (or the analysis) found: the parameter count and the optimizer."""
+
+    kind: Literal["check"] = "check"
+    param_count: Annotated[int, Field(ge=0)]
+    optimizer: Annotated[str, Field(max_length=256)]
+
+
+class AnalysisFrame(_Frame):
+    """The shape-level analysis of the training step."""
+
+    kind: Literal["analysis"] = "analysis"
+    analysis: Analysis | None  # None: the analysis failed (optional)
+
+
+class DeviceFrame(_Frame):
+    """Everything probed on one device."""
+
+    kind: Literal["device"] = "device"
+    profile: DeviceProfile
+
+
+class ErrorFrame(_Frame):
+    """An error in the child: an AdvisorError by class name, or (``error_class`` None) an unexpected one."""
+
+    kind: Literal["error"] = "error"
+    error_class: ChildErrorClass | None
+    message: str
+    hint: str | None = None
+    traceback: str | None = None
+
+
+class UnpicklableFrame(_Frame):
+    """The pickled workload did not load in the fresh interpreter: fork instead."""
+
+    kind: Literal["unpicklable"] = "unpicklable"
+    reason: _Text
+
+
+class DoneFrame(_Frame):
+    """The last frame of a probe that finished."""
+
+    kind: Literal["done"] = "done"
+
+
+ChildFrame = Annotated[
+    ProgressFrame | SingleThreadFrame | HostFrame | WorkloadFrame | CheckFrame | AnalysisFrame | DeviceFrame
+    | ErrorFrame | UnpicklableFrame | DoneFrame,
+    Field(discriminator="kind"),
+]
+
+
+class _AnyChildFrame(RootModel[ChildFrame]):
+    pass
+
+
+def parse_child_frame(payload: bytes) -> ChildFrame:
+    """The message in one frame's payload; ``MalformedFrame`` when it is not one of the models above."""
+    try:
+        return _AnyChildFrame.model_validate_json(payload).root
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_input=False)[0]
+        where = ".".join(str(p) for p in first["loc"]) or "the frame"
+        raise MalformedFrame(f"{where}: {first['msg']}"[:MAX_TEXT_CHARS]) from None
+
+
+def progress_frame(device: str, fraction: float, message: str) -> ProgressFrame:
+    """A progress message, its fraction held to 0..1 and its text to ``MAX_TEXT_CHARS``."""
+    fraction = float(fraction)
+    fraction = min(max(fraction, 0.0), 1.0) if math.isfinite(fraction) else 0.0
+    return ProgressFrame(device=device, fraction=fraction, message=str(message)[:MAX_TEXT_CHARS])
+
+
+def error_class_of(exc: BaseException) -> str | None:
+    """The name of the nearest class of ``exc`` that may cross as an error (a user's subclass of WorkloadError
+    crosses as WorkloadError); None for an exception that is not an AdvisorError."""
+    return next((c.__name__ for c in type(exc).__mro__ if c.__name__ in CHILD_ERROR_CLASSES
+                 and c.__module__ == "advisor.errors"), None)
+
+
+# --------------------------------------------------------------------------------------------- framing
+
+
+def encode(model: BaseModel) -> bytes:
+    """One frame: the length, then the model as JSON."""
+    payload = model.model_dump_json().encode()
+    if len(payload) > MAX_FRAME_BYTES:
+        raise ValueError(f"a {type(model).__name__} of {len(payload)} bytes is over the {MAX_FRAME_BYTES}-byte "
+                         "frame limit")
+    return _HEADER.pack(len(payload)) + payload
+
+
+def send_payload(sock: socket.socket, payload: bytes) -> None:
+    """One frame of raw bytes (the parent's pickled workload), without copying them."""
+    sock.sendall(_HEADER.pack(len(payload)))
+    sock.sendall(payload)
+
+
+class FrameReader:
+    """Splits a byte stream into frame payloads. A frame over the limit is an error as soon as its length
+    arrives, before any of it is buffered."""
+
+    def __init__(self, limit_bytes: int = MAX_FRAME_BYTES) -> None:
+        self._limit = limit_bytes
+        self._buffer = bytearray()
+
+    @property
+    def partial(self) -> bool:
+        """Bytes of an unfinished frame are waiting."""
+        return bool(self._buffer)
+
+    def feed(self, data: bytes) -> list[bytes]:
+        """The payloads of the frames that ``data`` completes (``MalformedFrame``: a frame over the limit)."""
+        self._buffer += data
+        payloads = []
+        while len(self._buffer) >= _HEADER.size:
+            (size,) = _HEADER.unpack_from(self._buffer)
+            if size > self._limit:
+                raise MalformedFrame(f"a frame of {size} bytes, over the {self._limit}-byte limit")
+            if len(self._buffer) < _HEADER.size + size:
+                break
+            payloads.append(bytes(self._buffer[_HEADER.size:_HEADER.size + size]))
+            del self._buffer[:_HEADER.size + size]
+        return payloads
+
+
+def receive(sock: socket.socket, reader: FrameReader, timeout_seconds: float) -> tuple[list[bytes], bool]:
+    """(the payloads that arrived within ``timeout_seconds``, whether the other end has closed)."""
+    ready, _, _ = select.select([sock], [], [], max(timeout_seconds, 0.0))
+    if not ready:
+        return [], False
+    try:
+        data = sock.recv(_READ_CHUNK_BYTES)
+    except ConnectionResetError:
+        data = b""
+    return (reader.feed(data) if data else []), not data
+
+
+def read_frames(fd: int, limit_bytes: int = MAX_FRAME_BYTES) -> Iterator[bytes]:
+    """The payloads from a blocking descriptor, until its end (``MalformedFrame`` when it ends inside a frame)."""
+    reader = FrameReader(limit_bytes)
+    while True:
+        data = os.read(fd, _READ_CHUNK_BYTES)
+        if not data:
+            if reader.partial:
+                raise MalformedFrame("the stream ended inside a frame")
+            return
+        yield from reader.feed(data)

@@ -1,0 +1,99 @@
+"""``ProbeRequest``: what one probe is asked to do, validated once in the parent and sent to the child as JSON.
+
+``ProbeRequest.build(...)`` is the only place the probe's settings are checked: a bad value (a batch size of 0,
+probe seconds that are not a positive finite number, an unknown precision or device) is one ``AdvisorError``
+that says what is wrong and how to fix it, raised before any process starts, never a pydantic traceback. The
+model is frozen, so the runner and the child read the same values the check passed.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, ValidationError, field_validator
+
+from advisor.errors import AdvisorError, ConfigError, HardwareError, WorkloadError, did_you_mean
+from advisor.schemas import PRECISIONS, Precision
+
+# Strict: True, 8.0 and "8" are mistakes here, not 1 and 8.
+PositiveWhole = Annotated[int, Strict(), Field(gt=0)]
+PositiveSeconds = Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False)]
+_DEVICE = re.compile(r"cuda:\d+")
+
+
+def normalize_device(value: Any) -> str:
+    """'cpu' or 'cuda:N' ('CUDA' -> 'cuda:0'); ValueError for anything else."""
+    name = str(value).strip().lower()
+    name = "cuda:0" if name == "cuda" else name
+    if name != "cpu" and not _DEVICE.fullmatch(name):
+        raise ValueError(f"unknown device {value!r}")
+    return name
+
+
+class ProbeRequest(BaseModel):
+    """The settings of one probe: the user's choices, checked. The parent's own launch details (the fault file,
+    its pid, fork or not) travel beside it in ``advisor.probe.frames.ChildStart``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    workload_path: str | None = None  # the workload file; None for an in-memory advisor.Workload
+    devices: list[Annotated[str, BeforeValidator(normalize_device)]] = Field(default_factory=lambda: ["cpu"])
+    batch_size: PositiveWhole  # the top of the automatic ladder (B/8, B/4, B/2, B)
+    batch_sizes: Annotated[list[PositiveWhole], Field(min_length=1)] | None = None  # an explicit ladder instead
+    probe_seconds: PositiveSeconds = 60.0  # shared by the devices; set-up and analysis come on top
+    precision: Precision = "fp32"
+    threads: PositiveWhole | None = None  # CPU threads for the CPU probe; None: PyTorch's default
+    analyze: bool = True
+    thread_scaling: bool = True
+    fresh_target: bool = True  # time the user's batch size on the CPU in a twin (advisor.probe.twin)
+    timeout_seconds: PositiveSeconds | None = None  # the parent's; None: probe_seconds * 3 + 60
+
+    @field_validator("devices")
+    @classmethod
+    def _once_each(cls, devices: list[str]) -> list[str]:
+        return list(dict.fromkeys(devices))
+
+    @classmethod
+    def build(cls, **values: Any) -> ProbeRequest:
+        """The request from keyword values (the fields above); ``AdvisorError`` for the first bad one."""
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            raise _advisor_error(exc, values) from None
+
+    @property
+    def timeout(self) -> float:
+        """Seconds after which the parent stops the child."""
+        return self.timeout_seconds if self.timeout_seconds is not None else self.probe_seconds * 3 + 60
+
+
+def _advisor_error(exc: ValidationError, values: dict[str, Any]) -> AdvisorError:
+    """The first problem pydantic found, said the way the CLI's flags are named."""
+    first = exc.errors(include_url=False)[0]
+    field = str(first["loc"][0]) if first["loc"] else ""
+    value = values.get(field)
+    if field == "batch_size":
+        return WorkloadError(f"batch size must be a positive whole number, got {value!r}.",
+                             hint="Fix: pass --batch-size with a value of 1 or more.")
+    if field == "batch_sizes":
+        return ConfigError(f"--batch-sizes must be positive whole numbers, got {value!r}.",
+                           hint="Fix: e.g. --batch-sizes 8,16,32.")
+    if field == "probe_seconds":
+        return ConfigError(f"--probe-seconds must be a positive number, got {value!r}.",
+                           hint="Fix: e.g. --probe-seconds 60.")
+    if field == "timeout_seconds":
+        return ConfigError(f"the probe timeout must be a positive number of seconds, got {value!r}.",
+                           hint="Fix: e.g. 240.")
+    if field == "precision":
+        return ConfigError(f"unknown precision {value!r}.{did_you_mean(str(value), PRECISIONS)}",
+                           hint="Fix: use one of " + ", ".join(PRECISIONS) + ".")
+    if field == "threads":
+        return ConfigError(f"--threads must be a positive whole number, got {value!r}.", hint="Fix: e.g. 4.")
+    if field == "devices":
+        device = first.get("input")
+        name = str(device).strip().lower()
+        return HardwareError(f"unknown device {device!r}.{did_you_mean(name, ['cpu', 'cuda:0'])}",
+                             hint="Fix: use cpu or cuda:N.")
+    return ConfigError(f"invalid probe setting {field or '(request)'}: {first['msg']}.",
+                       hint="Fix: see advisor.profile's arguments.")

@@ -1,0 +1,108 @@
+"""A workload that writes to the probe's channel cannot run code in advisor's process (the hostile-input issue).
+
+The child runs the user's code, which inherits the child's socket to advisor. Each workload here writes a frame
+of its own there from its top level (or from its twin, at the user's batch size): a pickle that would create a
+marker file when unpickled (in the old multiprocessing format, and in advisor's frame format), garbage bytes, a
+frame over the size limit, JSON that is not one of advisor's messages. Every one ends in a ProbeError naming the
+workload, and no marker file appears.
+"""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from advisor.errors import ProbeError
+from advisor.probe import run_profile
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/self/fd: Linux")
+
+WORKLOAD = """
+import os
+import pickle
+import stat
+import struct
+
+import torch
+from torch import nn
+
+BATCH_SIZE = 8
+MARKER = {marker!r}
+
+
+class Evil:
+    def __reduce__(self):  # unpickling runs this code in the process that unpickles
+        return (exec, (f"open({{MARKER!r}}, 'w').write(str(__import__('os').getpid()))",))
+
+
+def write_to(kind, data):
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        try:
+            if kind(os.fstat(fd).st_mode):
+                os.write(fd, data)
+        except OSError:
+            pass
+
+
+def build_model():
+    return nn.Sequential(nn.Linear(16, 4))
+
+
+def make_batch(batch_size):
+    {in_make_batch}
+    return torch.randn(batch_size, 16), torch.randint(0, 4, (batch_size,))
+
+
+{at_top}
+"""
+
+EVIL = "pickle.dumps(Evil())"
+PAYLOADS = {
+    # multiprocessing.connection's format (what the parent unpickled before): a 4-byte length, then the pickle
+    "old-format pickle": f"struct.pack('!i', len({EVIL})) + {EVIL}",
+    # advisor's frame format (an 8-byte length), with a pickle where the JSON goes
+    "framed pickle": f"struct.pack('!Q', len({EVIL})) + {EVIL}",
+    "garbage": "bytes(range(256)) * 4",
+    "a frame over the limit": "struct.pack('!Q', 1 << 40) + b'{' * 1024",
+    "a note (not a message the child sends)": "(lambda p: struct.pack('!Q', len(p)) + p)(b'{\"kind\": \"note\", "
+                                              "\"text\": \"probe: all clear\"}')",
+    "an error of a class no child raises": "(lambda p: struct.pack('!Q', len(p)) + p)(b'{\"kind\": \"error\", "
+                                           "\"error_class\": \"SystemExit\", \"message\": \"x\"}')",
+}
+
+
+def hostile(tmp_path: Path, at_top: str = "", in_make_batch: str = "pass") -> tuple[Path, Path]:
+    marker = tmp_path / "unpickled.txt"
+    path = tmp_path / "hostile.py"
+    path.write_text(textwrap.dedent(WORKLOAD).format(marker=str(marker), at_top=at_top, in_make_batch=in_make_batch))
+    return path, marker
+
+
+@pytest.mark.parametrize("name", list(PAYLOADS))
+def test_a_frame_written_by_the_workload_is_a_probe_error_and_runs_nothing(tmp_path, name):
+    path, marker = hostile(tmp_path, at_top=f"write_to(stat.S_ISSOCK, {PAYLOADS[name]})")
+    started = time.perf_counter()
+    with pytest.raises(ProbeError) as info:
+        run_profile(path, batch_size=8, probe_seconds=0.5, threads=1, analyze=False, thread_scaling=False,
+                    timeout_seconds=60)
+    assert f"the probe of {path} sent a malformed message" in info.value.message
+    assert info.value.hint.startswith("Fix:")
+    assert not marker.exists()
+    assert time.perf_counter() - started < 30  # stopped at once, not at the timeout
+    if name == "a frame over the limit":
+        assert "over the" in info.value.message and "limit" in info.value.message
+
+
+def test_a_frame_written_from_the_twin_is_a_probe_error_and_runs_nothing(tmp_path):
+    # Only the twin makes a batch of the user's size (8) before the child's ladder would: it writes to its pipe.
+    path, marker = hostile(tmp_path, in_make_batch=(
+        f"if batch_size == BATCH_SIZE:\n        write_to(stat.S_ISFIFO, struct.pack('!Q', len({EVIL})) + {EVIL})"))
+    with pytest.raises(ProbeError) as info:
+        run_profile(path, batch_size=8, probe_seconds=1, analyze=False, thread_scaling=False, timeout_seconds=60)
+    assert f"the probe of {path} sent a malformed message from its CPU twin" in info.value.message
+    assert not marker.exists()
