@@ -31,7 +31,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from advisor.predictor import calibration as C  # noqa: E402
+import advisor.predictor.calibration_fit as C  # noqa: E402
 
 ANCHORS = ("A100-SXM4-40GB", "V100-32GB")
 
@@ -66,13 +66,10 @@ def row_table(ev: C.Evaluation, title: str) -> None:
 
 
 def multi_gpu(rows: list[C.ReferenceRow], analyses: dict, cal: C.Calibration) -> None:
-    print("\n## Multi-GPU rows (weak scaling, same per-GPU batch)\n")
-    try:
-        from advisor.predictor.multigpu import data_parallel
-    except ImportError:
-        print("pending: advisor.predictor.multigpu.data_parallel is not available")
-        return
+    from advisor.predictor.multigpu import data_parallel
     from advisor.predictor.roofline import predict_step
+
+    print("\n## Multi-GPU rows (weak scaling, same per-GPU batch)\n")
 
     singles = {(r.model, r.source_precision, r.gpu_model, r.source): r
                for r in rows if r.gpu_count == 1 and not r.skip_reason}
@@ -83,7 +80,7 @@ def multi_gpu(rows: list[C.ReferenceRow], analyses: dict, cal: C.Calibration) ->
           "| predicted K/1 |")
     print("|---|---|---|---:|---:|---:|---:|---:|---:|")
     for r in sorted(usable, key=lambda r: (r.model, r.source_precision, r.gpu_model, r.gpu_count)):
-        a = analyses[(r.model, C.analysis_precision_for(r.precision))]
+        a = analyses[(r.model, C.trace_precision_for(r.precision))]
         compute = predict_step(a, r.spec, r.batch_size, r.precision, cal).seconds
         dp = data_parallel(compute, a.gradient_bytes, r.gpu_count, r.spec)
         pred = r.gpu_count * r.batch_size / dp.step_seconds

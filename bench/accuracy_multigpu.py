@@ -36,6 +36,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from advisor.errors import HardwareError  # noqa: E402
+from advisor.hardware.specs import resolve_gpu  # noqa: E402
 from advisor.predictor.multigpu import DataParallelParams, data_parallel  # noqa: E402
 from advisor.schemas import GpuSpec  # noqa: E402
 
@@ -100,21 +102,13 @@ def _system(raw: str, gpu: str, k: int) -> System:
     return System("pcie", PCIE_GEN3, False, gpu, "unknown system: PCIe Gen3 without P2P assumed")
 
 
-def _resolver():
-    try:
-        from advisor.hardware.specs import resolve_gpu  # lands with the hardware helper
-    except Exception:
-        return None
-    return resolve_gpu
-
-
 def _spec(system: System, resolve) -> tuple[GpuSpec, str]:
     """The GpuSpec to predict with and where its link came from: "profiles" when the hardware helper's
     spec table has this GPU with the system's link kind, "row" when the link is implied by the system."""
     if resolve is not None and "bridge" not in system.why:
         try:
             spec = resolve(system.gpu_spec_name)
-        except Exception:
+        except HardwareError:  # a GPU profiles/gpus.csv does not list: the row's link is used
             spec = None
         if spec is not None and spec.intra_node_link == system.link and spec.intra_node_bandwidth_gbs:
             return spec, "profiles"
@@ -276,7 +270,6 @@ def memory_check(rows: list[dict]) -> str:
     """Largest batch per GPU (memory_from_analysis on the example workloads) vs the batch Lambda ran."""
     import os
 
-    from advisor.hardware.specs import resolve_gpu
     from advisor.predictor.memory import memory_from_analysis
     from advisor.probe.analysis import analyze
     from advisor.workload import load_workload
@@ -301,7 +294,7 @@ def memory_check(rows: list[dict]) -> str:
         seen.add(key)
         try:
             spec = resolve_gpu(r["gpu_model"])
-        except Exception:
+        except HardwareError:  # no spec sheet for this GPU: no memory size to check against
             continue
         if not spec.memory_gib:
             continue
@@ -340,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     amp = None if args.amp_grad_bytes is None else dict.fromkeys(PARAMS, args.amp_grad_bytes)
     params = DataParallelParams()
-    results, skipped = evaluate(rows, params, amp_grad_bytes=amp, resolve=_resolver())
+    results, skipped = evaluate(rows, params, amp_grad_bytes=amp, resolve=resolve_gpu)
     if args.compact:
         text = markdown(results, skipped, params)
         print(compact(results))

@@ -1,8 +1,9 @@
 """Local hardware detection and device specs.
 
 ``detect_host()`` describes this machine (CPU, NVIDIA GPUs via NVML, torch and Python versions); spec sheets
-for devices that are not here live in ``advisor.hardware.specs``. ``advisor.hardware.nvml`` is the only module
-that imports pynvml. Importing this package does not import torch.
+for devices that are not here live in ``advisor.hardware.specs``, and ``advisor.hardware.devices`` checks device
+names ("cpu", "cuda:0") against the GPUs detected here. ``advisor.hardware.nvml`` is the only module that imports
+pynvml. Importing this package does not import torch.
 """
 
 from __future__ import annotations

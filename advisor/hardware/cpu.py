@@ -9,8 +9,7 @@ import sys
 from pathlib import Path
 
 from advisor.schemas import CpuInfo
-
-_GIB = 1024**3
+from advisor.units import BYTES_PER_GIB as _GIB
 
 
 def _model_name() -> str:

@@ -11,14 +11,14 @@ import os
 import sys
 from collections.abc import Callable
 
-from advisor.hardware.nvml import Nvml
+from advisor.errors import HardwareError
+from advisor.hardware.nvml import Nvml, NvmlLike
 from advisor.hardware.specs import load_gpu_specs, match_reported_gpu
 from advisor.schemas import GpuInfo, GpuSpec
+from advisor.units import BYTES_PER_GIB as _GIB
 
-_GIB = 1024**3
 
-
-def _visible_nvml_indices(nvml: Nvml, count: int) -> list[int]:
+def visible_nvml_indices(nvml: NvmlLike, count: int) -> list[int]:
     """NVML indices of the devices CUDA will see, in CUDA ordinal order.
 
     ``CUDA_VISIBLE_DEVICES`` unset: all of them. Entries are integer indices or ``GPU-<uuid>`` prefixes; like
@@ -42,7 +42,7 @@ def _visible_nvml_indices(nvml: Nvml, count: int) -> list[int]:
                 for i in range(count):
                     try:
                         uuids[i] = (nvml.device(i).get("uuid") or "").upper()
-                    except Exception:
+                    except HardwareError:  # a GPU NVML cannot reach matches no UUID
                         uuids[i] = ""
             found = [i for i, u in uuids.items() if u and u.startswith(entry.upper())]
             if len(found) != 1:
@@ -56,6 +56,10 @@ def _visible_nvml_indices(nvml: Nvml, count: int) -> list[int]:
     return indices
 
 
+# The probe's measure.py still imports the old private name; it goes when that import uses the public one.
+_visible_nvml_indices = visible_nvml_indices
+
+
 def _torch_cuda(use_torch: bool | None):
     """torch.cuda when it may be consulted: always if ``use_torch``; if None, only when CUDA is already
     initialised in this process (querying it then costs nothing and changes nothing)."""
@@ -67,7 +71,7 @@ def _torch_cuda(use_torch: bool | None):
             return None
         try:
             return torch.cuda if torch.cuda.is_initialized() else None
-        except Exception:
+        except AttributeError:  # a torch module still being imported (or a stand-in) has no cuda yet
             return None
     try:
         import torch
@@ -76,7 +80,7 @@ def _torch_cuda(use_torch: bool | None):
     return torch.cuda
 
 
-def detect_gpus(nvml_factory: Callable[[], Nvml] = Nvml, specs: dict[str, GpuSpec] | None = None,
+def detect_gpus(nvml_factory: Callable[[], NvmlLike] = Nvml, specs: dict[str, GpuSpec] | None = None,
                 use_torch: bool | None = None) -> list[GpuInfo]:
     """The GPUs CUDA will see here, as ``GpuInfo`` with ``index`` = CUDA ordinal ("cuda:{index}").
 
@@ -88,10 +92,10 @@ def detect_gpus(nvml_factory: Callable[[], Nvml] = Nvml, specs: dict[str, GpuSpe
     gpus: list[GpuInfo] = []
     with nvml_factory() as nvml:
         if nvml.available:
-            for ordinal, index in enumerate(_visible_nvml_indices(nvml, nvml.device_count())):
+            for ordinal, index in enumerate(visible_nvml_indices(nvml, nvml.device_count())):
                 try:
                     info = nvml.device(index)
-                except Exception:  # a lost or inaccessible GPU: leave it out rather than fail detection
+                except HardwareError:  # a lost or inaccessible GPU: leave it out rather than fail detection
                     continue
                 memory = info.get("memory_gib")
                 gpus.append(GpuInfo(
@@ -104,14 +108,14 @@ def detect_gpus(nvml_factory: Callable[[], Nvml] = Nvml, specs: dict[str, GpuSpe
         return gpus
     try:
         count = int(cuda.device_count()) if cuda.is_available() else 0
-    except Exception:
+    except RuntimeError:  # a CUDA driver error (torch raises them as RuntimeError)
         return gpus
     if gpus:
         return gpus[:count] if count else gpus
     for ordinal in range(count):
         try:
             props = cuda.get_device_properties(ordinal)
-        except Exception:
+        except (RuntimeError, AssertionError):  # torch: a CUDA error / "Invalid device id", no CUDA build
             continue
         memory = props.total_memory / _GIB
         gpus.append(GpuInfo(index=ordinal, name=props.name, memory_gib=memory,

@@ -10,7 +10,8 @@ Facts about NVML this relies on (the same ones Zeus' ``zeus.device.gpu.nvidia`` 
   library (``NVML_ERROR_LIBRARY_NOT_FOUND``); that is the normal "no GPU here" state, not an error.
 - Queries a board or driver does not support raise ``NVMLError`` with value ``NVML_ERROR_NOT_SUPPORTED``; power is
   not readable on many consumer and virtualised GPUs. Each query is therefore read on its own, and a failed one
-  becomes ``None``.
+  becomes ``None``. Only ``pynvml.NVMLError`` (with its subclasses, as Zeus' ``_handle_nvml_errors``) is caught:
+  anything else is a bug to see, not a missing figure. A device NVML cannot reach is a ``HardwareError``.
 - Power is reported in milliwatts, memory in bytes, clocks in MHz. Old bindings return bytes for strings.
 - NVML numbers devices in PCI bus order and ignores ``CUDA_VISIBLE_DEVICES``; mapping to CUDA ordinals is the
   caller's job (``advisor.hardware.gpu``).
@@ -18,21 +19,45 @@ Facts about NVML this relies on (the same ones Zeus' ``zeus.device.gpu.nvidia`` 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
+
+from advisor.errors import HardwareError
 
 try:  # the nvidia-ml-py distribution installs the module "pynvml"
     import pynvml
 except ImportError:  # pragma: no cover - depends on the installation
     pynvml = None
 
-_GIB = 1024**3
+from advisor.units import BYTES_PER_GIB as _GIB
+
+
+@runtime_checkable
+class NvmlLike(Protocol):
+    """What advisor asks of NVML: the interface of ``Nvml``, and of the fakes tests put in its place.
+
+    ``device_count``, ``device`` and ``sample`` follow ``Nvml``'s contract: nothing when ``available`` is
+    False, ``None`` for a figure the board does not report, ``HardwareError`` from ``device`` for a GPU that
+    cannot be reached.
+    """
+
+    available: bool
+
+    def __enter__(self) -> NvmlLike: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
+
+    def device_count(self) -> int: ...
+
+    def device(self, index: int) -> dict[str, Any]: ...
+
+    def sample(self, index: int) -> tuple[float | None, float | None]: ...
 
 
 def _try(fn: Any, *args: Any) -> Any:
-    """fn(*args), or None when the driver or board does not support it (or anything else goes wrong)."""
+    """fn(*args), or None when NVML refuses (a query the driver or board does not support, a lost GPU)."""
     try:
         return fn(*args)
-    except Exception:
+    except pynvml.NVMLError:
         return None
 
 
@@ -45,6 +70,7 @@ class Nvml:
 
     ``available`` is False when pynvml is not installed or NVML cannot start (no driver, no GPU, a container
     without the library). Queries on an unavailable ``Nvml`` return nothing: ``device_count() == 0``.
+    Implements ``NvmlLike``.
     """
 
     def __init__(self) -> None:
@@ -67,7 +93,7 @@ class Nvml:
             return
         try:
             pynvml.nvmlInit()
-        except Exception as err:  # NVMLError and its subclasses; a broken library may raise OSError
+        except (pynvml.NVMLError, OSError) as err:  # OSError: a broken library that loads but cannot start
             self.error = f"NVML did not start: {_text(err) or type(err).__name__}"
             return
         self.available = True
@@ -79,7 +105,7 @@ class Nvml:
         self._handles.clear()
         try:
             pynvml.nvmlShutdown()
-        except Exception:  # shutting down must never fail the caller
+        except Exception:  # noqa: BLE001 - shutting down must never fail the caller, whatever the binding raises
             pass
 
     # ---------------------------------------------------------------------------------- queries
@@ -89,19 +115,24 @@ class Nvml:
             return 0
         try:
             return int(pynvml.nvmlDeviceGetCount())
-        except Exception:
+        except pynvml.NVMLError:
             return 0
 
     def _handle(self, index: int) -> Any:
+        """NVML's handle of device ``index``; HardwareError when NVML is not running or cannot reach it."""
         if not self.available:
-            raise RuntimeError("NVML is not available")
+            raise HardwareError("NVML is not available", hint=self.error)
         if index not in self._handles:
-            self._handles[index] = pynvml.nvmlDeviceGetHandleByIndex(index)
+            try:
+                self._handles[index] = pynvml.nvmlDeviceGetHandleByIndex(index)
+            except pynvml.NVMLError as err:
+                raise HardwareError(f"NVML cannot reach GPU {index}: {_text(err) or type(err).__name__}") from err
         return self._handles[index]
 
-    def device(self, index: int) -> dict:
+    def device(self, index: int) -> dict[str, Any]:
         """Static facts of NVML device ``index`` (PCI order): name, memory_gib, driver_version, sm_clock_mhz
-        (the maximum SM clock), memory_clock_mhz (maximum), power_limit_watts, uuid. Unsupported -> None."""
+        (the maximum SM clock), memory_clock_mhz (maximum), power_limit_watts, uuid. Unsupported -> None.
+        HardwareError when the device cannot be reached (a lost GPU, an index NVML does not have)."""
         handle = self._handle(index)
         name = _try(pynvml.nvmlDeviceGetName, handle)
         memory = _try(pynvml.nvmlDeviceGetMemoryInfo, handle)
@@ -130,7 +161,7 @@ class Nvml:
             return None, None
         try:
             handle = self._handle(index)
-        except Exception:
+        except HardwareError:
             return None, None
         rates = _try(pynvml.nvmlDeviceGetUtilizationRates, handle)
         power_mw = _try(pynvml.nvmlDeviceGetPowerUsage, handle)

@@ -302,10 +302,10 @@ def peak_tflops(spec: GpuSpec, precision: str) -> float | None:
 
 def require_scalable(spec: GpuSpec, precision: str) -> None:
     """PredictionError unless ``spec`` has what scaling a probe to it at ``precision`` needs: memory size,
-    memory bandwidth and the peak FLOPS of that precision (and bfloat16 support for bf16)."""
+    memory bandwidth and the peak FLOPS of that precision (and bfloat16 support for bf16: the one bf16 check)."""
     if precision == "bf16" and not spec.bf16_supported:
-        raise PredictionError(f"{spec.name} has no bfloat16 support (pre-Ampere GPU).",
-                              hint="Fix: predict it with --precision fp16 or fp32.")
+        raise PredictionError(f"{spec.name} has no bfloat16 support (it predates Ampere).",
+                              hint="Fix: use --precision fp16 (or fp32) for this GPU.")
     field = PRECISION_FIELDS.get(precision)
     if field is None:
         peak_tflops(spec, precision)  # raises the unknown-precision error

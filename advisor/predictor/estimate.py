@@ -13,19 +13,25 @@ owns the database.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from advisor.errors import AdvisorError, PredictionError
-from advisor.predictor.job import assemble_job
-from advisor.schemas import DeviceProfile, Estimate, GpuSpec, JobSpec, Profile, Target
+from advisor.predictor.calibration import Calibration
+from advisor.predictor.job import Z80, JobTime, assemble_job, interval
+from advisor.schemas import CpuSpec, DeviceProfile, Estimate, GpuSpec, JobSpec, Profile, Target
+
+if TYPE_CHECKING:  # fit.py imports numpy at the top; the dispatcher imports it only when a probe is fitted
+    from advisor.predictor.fit import StepTimeFit
 
 # Host-side set-up before the first step on a GPU machine we have not measured: CUDA context creation,
 # cuDNN/cuBLAS initialisation and the first (autotuning) steps. A few seconds in practice.
 GPU_STARTUP_SECONDS = 8.0
 # Precision assumed on GPUs when none is given: plain PyTorch (TF32 for convolutions only).
 DEFAULT_GPU_PRECISION = "fp32"
+# Relative sigma the data-parallel communication model adds on top of the compute prediction's (K > 1 GPUs).
+DATA_PARALLEL_REL_SIGMA = 0.10
 
 
 @dataclass
@@ -34,9 +40,9 @@ class EstimateContext:
     once: a recommendation prices hundreds of targets from the same probe)."""
 
     gpu_specs: dict[str, GpuSpec]
-    cpu_specs: dict[str, Any]
-    calibration: Any
-    fits: dict[str, Any] = field(default_factory=dict)
+    cpu_specs: dict[str, CpuSpec]
+    calibration: Calibration
+    fits: dict[str, StepTimeFit | None] = field(default_factory=dict)  # by device; None: nothing usable
 
     @classmethod
     def load(cls) -> EstimateContext:
@@ -69,7 +75,7 @@ def _any_probed_gpu(profile: Profile, precision: str, specs: dict[str, GpuSpec])
     return None
 
 
-def _device_fit(profile: Profile, device: str, ctx: EstimateContext):
+def _device_fit(profile: Profile, device: str, ctx: EstimateContext) -> StepTimeFit | None:
     """The step-time fit of a probed device, computed once per context."""
     from advisor.predictor.fit import fit_step_time
 
@@ -105,15 +111,11 @@ def estimate_gpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateCo
                  precision: str | None = None) -> Estimate:
     """K GPUs of one model: measured when probed here, else scaled from a probe or from the analysis."""
     from advisor.hardware.specs import resolve_gpu
-    from advisor.predictor import roofline
     from advisor.predictor.measured import predict_measured
-    from advisor.predictor.multigpu import data_parallel
 
-    specs = ctx.gpu_specs
-    spec = resolve_gpu(target.gpu_name, specs)
+    spec = resolve_gpu(target.gpu_name, ctx.gpu_specs)
     count = target.count
     prec = _gpu_precision(precision, spec)
-    cal = ctx.calibration
     probed = _probed_gpu(profile, spec, prec)
     if probed is not None and count == 1:
         return predict_measured(profile, job, device=probed.device, fit=_device_fit(profile, probed.device, ctx))
@@ -122,70 +124,12 @@ def estimate_gpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateCo
     if job.batch_size % count:
         notes.append(f"global batch {job.batch_size} does not split evenly over {count} GPUs; "
                      f"each GPU gets up to {math.ceil(job.batch_size / count)}.")
-    analysis = profile.analysis
-    source_dev = probed or _any_probed_gpu(profile, prec, specs)
-    from_probe = source_dev is not None
-    if source_dev is not None:
-        source_fit = _device_fit(profile, source_dev.device, ctx)
-        source_spec = specs[source_dev.spec_name]
-        ref_batch = max(m.batch_size for m in source_dev.measurements if not m.oom and m.compute_seconds)
-
-        def per_gpu_compute(b: int) -> float:
-            if source_spec.name == spec.name:
-                return source_fit.compute_seconds(b)
-            return roofline.scale_from_probe(analysis, source_fit.compute_seconds(ref_batch), source_spec,
-                                             ref_batch, spec, b, prec, cal).seconds * (
-                source_fit.compute_seconds(b) / source_fit.compute_seconds(ref_batch)
-                if b <= ref_batch else 1.0)
-
-        notes.append(f"scaled from the probe of {source_dev.device} ({source_spec.name}).")
-        if source_spec.name != spec.name and analysis is None:
-            raise PredictionError(
-                f"cannot scale from {source_spec.name} to {spec.name}: the profile has no analysis of the model.",
-                hint="Fix: profile the workload file again (the analysis is on by default).")
-    else:
-        def per_gpu_compute(b: int) -> float:
-            return roofline.predict_step(analysis, spec, b, prec, cal).seconds
-
-        notes.append(f"predicted from the model's analysis and the {spec.name} datasheet "
-                     f"(roofline, calibrated on published benchmarks).")
-
-    grad_bytes = analysis.gradient_bytes if analysis is not None else None
-    if count > 1 and grad_bytes is None:
-        raise PredictionError(f"cannot predict {count} GPUs: the profile has no analysis (gradient size).",
-                              hint="Fix: profile the workload file again (the analysis is on by default).")
-
-    dp_cache: dict[int, object] = {}
-
-    def step_at(b: int) -> float:
-        per_gpu = max(1, math.ceil(b / count))
-        compute = per_gpu_compute(per_gpu)
-        if count == 1:
-            return compute
-        step = data_parallel(compute, grad_bytes, count, spec)
-        dp_cache[b] = step
-        return step.step_seconds
-
+    source_dev = probed or _any_probed_gpu(profile, prec, ctx.gpu_specs)
+    per_gpu_compute = _per_gpu_compute(profile, spec, prec, source_dev, ctx, notes)
+    cal = ctx.calibration
+    sigma = cal.ratio_sigma if source_dev is not None else cal.rel_sigma
+    jt, (lo, hi), efficiency = _gpu_job_time(profile, job, spec, count, per_gpu_compute, sigma, notes)
     per_device_batch = max(1, math.ceil(job.batch_size / count))
-    sigma = cal.ratio_sigma if from_probe else cal.rel_sigma
-    efficiency = None
-    try:
-        jt = assemble_job(job, step_at, startup_seconds=GPU_STARTUP_SECONDS
-                          + (profile.devices[0].startup_seconds if profile.devices else 0.0),
-                          rel_sigma=sigma / 1.2815515655446004)
-    except AdvisorError:
-        raise
-    if count > 1:
-        dp = dp_cache.get(job.batch_size)
-        efficiency = getattr(dp, "scaling_efficiency", None)
-        notes.extend(getattr(dp, "notes", []) or [])
-        # Communication models add their own error on top of the compute prediction's.
-        jt_sigma_extra = 0.10
-        lo = jt.seconds * math.exp(-1.2815515655446004 * math.hypot(sigma / 1.2815515655446004, jt_sigma_extra))
-        hi = jt.seconds * math.exp(1.2815515655446004 * math.hypot(sigma / 1.2815515655446004, jt_sigma_extra))
-    else:
-        lo, hi = jt.low, jt.high
-
     fits, peak, capacity, max_batch, mem_notes = _memory(profile, probed, spec, per_device_batch, prec, count)
     notes.extend(mem_notes)
     if not fits:
@@ -201,10 +145,75 @@ def estimate_gpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateCo
         per_device_batch_size=per_device_batch,
         method="scaled",
         precision=prec,
-        scaling_efficiency=efficiency if count > 1 else None,
+        scaling_efficiency=efficiency,
         source_device=source_dev.device if source_dev is not None else None,
         notes=notes,
     )
+
+
+def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: DeviceProfile | None,
+                     ctx: EstimateContext, notes: list[str]) -> Callable[[int], float]:
+    """One GPU's compute seconds at a per-GPU batch: the probe of ``source_dev`` scaled by the roofline's
+    ratio of the two GPUs (the probe itself on the same GPU), else the roofline alone."""
+    from advisor.predictor import roofline
+
+    analysis = profile.analysis
+    cal = ctx.calibration
+    if source_dev is None:
+        notes.append(f"predicted from the model's analysis and the {spec.name} datasheet "
+                     f"(roofline, calibrated on published benchmarks).")
+        return lambda b: roofline.predict_step(analysis, spec, b, prec, cal).seconds
+
+    source_fit = _device_fit(profile, source_dev.device, ctx)
+    source_spec = ctx.gpu_specs[source_dev.spec_name]
+    ref_batch = max(m.batch_size for m in source_dev.measurements if not m.oom and m.compute_seconds)
+
+    def from_probe(b: int) -> float:
+        if source_spec.name == spec.name:
+            return source_fit.compute_seconds(b)
+        return roofline.scale_from_probe(analysis, source_fit.compute_seconds(ref_batch), source_spec,
+                                         ref_batch, spec, b, prec, cal).seconds * (
+            source_fit.compute_seconds(b) / source_fit.compute_seconds(ref_batch)
+            if b <= ref_batch else 1.0)
+
+    notes.append(f"scaled from the probe of {source_dev.device} ({source_spec.name}).")
+    if source_spec.name != spec.name and analysis is None:
+        raise PredictionError(
+            f"cannot scale from {source_spec.name} to {spec.name}: the profile has no analysis of the model.",
+            hint="Fix: profile the workload file again (the analysis is on by default).")
+    return from_probe
+
+
+def _gpu_job_time(profile: Profile, job: JobSpec, spec: GpuSpec, count: int,
+                  per_gpu_compute: Callable[[int], float], sigma: float,
+                  notes: list[str]) -> tuple[JobTime, tuple[float, float], float | None]:
+    """(job time, its 80% interval, scaling efficiency on K > 1 GPUs) with the data-parallel step model.
+
+    ``sigma`` is the prediction's log half-width of an 80% interval (the calibration's); on more than one
+    GPU the communication model adds ``DATA_PARALLEL_REL_SIGMA`` of its own.
+    """
+    from advisor.predictor.multigpu import DataParallelStep, data_parallel
+
+    grad_bytes = profile.analysis.gradient_bytes if profile.analysis is not None else None
+    if count > 1 and grad_bytes is None:
+        raise PredictionError(f"cannot predict {count} GPUs: the profile has no analysis (gradient size).",
+                              hint="Fix: profile the workload file again (the analysis is on by default).")
+    dp_steps: dict[int, DataParallelStep] = {}
+
+    def step_at(b: int) -> float:
+        compute = per_gpu_compute(max(1, math.ceil(b / count)))
+        if count == 1:
+            return compute
+        dp_steps[b] = data_parallel(compute, grad_bytes, count, spec)
+        return dp_steps[b].step_seconds
+
+    startup = GPU_STARTUP_SECONDS + (profile.devices[0].startup_seconds if profile.devices else 0.0)
+    jt = assemble_job(job, step_at, startup_seconds=startup, rel_sigma=sigma / Z80)
+    if count == 1:
+        return jt, (jt.low, jt.high), None
+    dp = dp_steps[job.batch_size]  # assemble_job prices the full batch first
+    notes.extend(dp.notes)
+    return jt, interval(jt.seconds, math.hypot(sigma / Z80, DATA_PARALLEL_REL_SIGMA)), dp.scaling_efficiency
 
 
 def _memory(profile: Profile, probed: DeviceProfile | None, spec: GpuSpec, per_device_batch: int,
@@ -223,8 +232,7 @@ def _memory(profile: Profile, probed: DeviceProfile | None, spec: GpuSpec, per_d
                                           gpu_count=gpu_count)
     else:
         return True, None, capacity, None, ["no analysis: memory fit not checked."]
-    return (fit.fits_memory, fit.peak_memory_gib, fit.capacity_gib, fit.max_batch_per_device,
-            list(getattr(fit, "notes", []) or []))
+    return (fit.fits_memory, fit.peak_memory_gib, fit.capacity_gib, fit.max_batch_per_device, list(fit.notes))
 
 
 def estimate(profile: Profile, job: JobSpec, target: Target, *, precision: str | None = None,
@@ -236,6 +244,12 @@ def estimate(profile: Profile, job: JobSpec, target: Target, *, precision: str |
             raise PredictionError(f"--precision {precision} is for GPU targets; CPU predictions are fp32.",
                                   hint="Fix: drop --precision, or predict a GPU with --gpu NAME.")
         return estimate_cpu(profile, job, target, ctx)
+    if target.count > job.batch_size:
+        # Data parallelism splits each step's batch over the GPUs: a GPU without a sample does no work.
+        raise PredictionError(f"batch size {job.batch_size} cannot be split over {target.count} GPUs: each GPU "
+                              f"needs at least one sample per step.",
+                              hint=f"Fix: --gpus {job.batch_size} or fewer, or a --batch-size of {target.count} "
+                                   f"or more.")
     return estimate_gpu(profile, job, target, ctx, precision=precision)
 
 

@@ -51,8 +51,6 @@ import numpy as np
 from advisor.errors import PredictionError
 from advisor.schemas import Measurement
 
-# z of the normal distribution's 10th / 90th percentile: (p90 - p10) = 2 * 1.2816 sigma.
-Z80 = 1.2815515655446004
 # With a single batch size, the share of its step time assumed to be fixed per-step overhead.
 SINGLE_POINT_OVERHEAD_FRACTION = 0.3
 # Relative uncertainty added per doubling of the batch size beyond the measured range (extrapolation).
@@ -290,14 +288,9 @@ def _line_from_levels(bs: list[int], levels: list[float], samples: list[np.ndarr
     return _Line(line.overhead, line.per_sample, tuple(bs), corr)
 
 
-def fit_step_time(measurements: Sequence[Measurement]) -> StepTimeFit:
-    """Fit step time (and batch-creation time) against batch size from one device's probe measurements.
-
-    Uses the per-step samples (``compute_seconds_samples``, in the order taken; the median
-    ``compute_seconds`` when a measurement carries no samples), each size's initial transient cut off
-    (``steady_state``). Measurements that ran out of memory or carry no time are skipped.
-    Raises ``PredictionError`` when nothing usable is left. Several measurements at one batch size are pooled.
-    """
+def _samples_by_batch(measurements: Sequence[Measurement]) -> tuple[dict[int, list[float]], dict[int, list[float]]]:
+    """({batch: compute-time samples in the order taken}, {batch: batch-creation times}); OOMs and
+    measurements without a time are skipped, several at one batch size pooled."""
     by_batch: dict[int, list[float]] = {}
     batch_times: dict[int, list[float]] = {}
     for m in measurements:
@@ -311,18 +304,11 @@ def fit_step_time(measurements: Sequence[Measurement]) -> StepTimeFit:
         by_batch.setdefault(int(m.batch_size), []).extend(samples)
         if m.batch_seconds is not None and m.batch_seconds >= 0:
             batch_times.setdefault(int(m.batch_size), []).append(float(m.batch_seconds))
-    if not by_batch:
-        raise PredictionError(
-            "no usable probe measurements: every batch size ran out of memory or recorded no step time.",
-            hint="Fix: re-run `advisor profile` with smaller --batch-sizes.",
-        )
+    return by_batch, batch_times
 
-    notes: list[str] = []
-    bs = sorted(by_batch)
-    samples = [steady_state(by_batch[b]) for b in bs]
-    levels = [robust_level(s) for s in samples]
-    compute = _line_from_levels(bs, levels, samples, "compute", notes)
 
+def _noise(bs: list[int], samples: list[np.ndarray], levels: list[float], compute: _Line) -> tuple[float, ...]:
+    """(residual_rel_sigma, spread_rel, level_rel_sigma) of a fit: see ``StepTimeFit``."""
     # Residual scale of the measured levels around the (uncorrected) line, relative.
     if len(bs) >= 3:
         rel_res = np.asarray([lv / compute.raw(b) - 1.0 for b, lv in zip(bs, levels, strict=True)])
@@ -336,23 +322,49 @@ def fit_step_time(measurements: Sequence[Measurement]) -> StepTimeFit:
     spread_rel = float(np.median(spreads)) if spreads else 0.0
     ses = [(_robust_sigma(s) / lv) / math.sqrt(s.size) for s, lv in zip(samples, levels, strict=True) if s.size >= 3]
     level_rel_sigma = float(np.median(ses)) if ses else 0.0
+    return residual_rel_sigma, spread_rel, level_rel_sigma
 
-    batch_line: _Line | None = None
-    batch_levels: dict[int, float] = {}
-    if batch_times:
-        bbs = sorted(batch_times)
-        blevels = [float(np.median(batch_times[b])) for b in bbs]
-        batch_levels = dict(zip(bbs, blevels, strict=True))
-        if max(blevels) <= 0:
-            batch_line = _Line(0.0, 0.0)
-        else:
-            bsamples = [np.asarray(batch_times[b], dtype=float) for b in bbs]
-            # Levels of zero cannot be a relative scale; floor them at a microsecond.
-            safe = [max(lv, 1e-6) for lv in blevels]
-            bsamples = [np.maximum(s, 1e-6) for s in bsamples]
-            batch_line = _line_from_levels(bbs, safe, bsamples, "batch creation", notes)
-    else:
+
+def _batch_creation_line(batch_times: dict[int, list[float]],
+                         notes: list[str]) -> tuple[_Line | None, dict[int, float]]:
+    """The line of batch-creation time (one median per batch size) and those medians; None when untimed."""
+    if not batch_times:
         notes.append("the probe did not time batch creation; predicted steps exclude make_batch.")
+        return None, {}
+    bbs = sorted(batch_times)
+    blevels = [float(np.median(batch_times[b])) for b in bbs]
+    batch_levels = dict(zip(bbs, blevels, strict=True))
+    if max(blevels) <= 0:
+        return _Line(0.0, 0.0), batch_levels
+    bsamples = [np.asarray(batch_times[b], dtype=float) for b in bbs]
+    # Levels of zero cannot be a relative scale; floor them at a microsecond.
+    safe = [max(lv, 1e-6) for lv in blevels]
+    bsamples = [np.maximum(s, 1e-6) for s in bsamples]
+    return _line_from_levels(bbs, safe, bsamples, "batch creation", notes), batch_levels
+
+
+def fit_step_time(measurements: Sequence[Measurement]) -> StepTimeFit:
+    """Fit step time (and batch-creation time) against batch size from one device's probe measurements.
+
+    Uses the per-step samples (``compute_seconds_samples``, in the order taken; the median
+    ``compute_seconds`` when a measurement carries no samples), each size's initial transient cut off
+    (``steady_state``). Measurements that ran out of memory or carry no time are skipped.
+    Raises ``PredictionError`` when nothing usable is left. Several measurements at one batch size are pooled.
+    """
+    by_batch, batch_times = _samples_by_batch(measurements)
+    if not by_batch:
+        raise PredictionError(
+            "no usable probe measurements: every batch size ran out of memory or recorded no step time.",
+            hint="Fix: re-run `advisor profile` with smaller --batch-sizes.",
+        )
+
+    notes: list[str] = []
+    bs = sorted(by_batch)
+    samples = [steady_state(by_batch[b]) for b in bs]
+    levels = [robust_level(s) for s in samples]
+    compute = _line_from_levels(bs, levels, samples, "compute", notes)
+    residual_rel_sigma, spread_rel, level_rel_sigma = _noise(bs, samples, levels, compute)
+    batch_line, batch_levels = _batch_creation_line(batch_times, notes)
 
     return StepTimeFit(
         overhead_seconds=compute.overhead,

@@ -18,13 +18,13 @@ scikit-learn is imported only when there is enough history to fit on.
 
 from __future__ import annotations
 
-import csv
 import math
 import statistics
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from advisor.errors import AdvisorError
 from advisor.schemas import CalibrationReport, ComparisonGroup, Estimate, Profile, TrainingRow, WorkloadInfo
 
 MIN_RUNS = 8
@@ -48,20 +48,18 @@ SpecLookup = Callable[[str], Any]  # GPU name -> object with memory_gib, memory_
 
 def gpu_spec_table() -> dict[str, dict[str, float | None]]:
     """GPU name and aliases (lower-case) -> the three datasheet numbers the features use, from profiles/."""
-    from advisor.data_files import data_dir
+    from advisor.errors import HardwareError
+    from advisor.hardware.specs import load_gpu_specs
 
-    table: dict[str, dict[str, float | None]] = {}
     try:
-        path = data_dir("profiles") / "gpus.csv"
-        with path.open(newline="") as fh:
-            for row in csv.DictReader(fh):
-                specs = {k: _num(row.get(k)) for k in ("memory_gib", "memory_bandwidth_gbs", "fp32_tflops")}
-                names = [row.get("gpu_model") or ""] + (row.get("aliases") or "").split(";")
-                for name in names:
-                    if name.strip():
-                        table.setdefault(name.strip().lower(), specs)
-    except (FileNotFoundError, OSError, csv.Error):
+        specs = load_gpu_specs()
+    except HardwareError:  # a missing or broken spec file: the features fall back to NaN (imputed)
         return {}
+    table: dict[str, dict[str, float | None]] = {}
+    for spec in specs.values():
+        numbers = {k: _num(getattr(spec, k)) for k in ("memory_gib", "memory_bandwidth_gbs", "fp32_tflops")}
+        for name in (spec.name, *spec.aliases):
+            table.setdefault(name.strip().lower(), numbers)
     return table
 
 
@@ -87,7 +85,7 @@ def _spec_numbers(gpu: str | None, lookup: SpecLookup | None,
     if lookup is not None:
         try:
             spec = lookup(gpu)
-        except Exception:
+        except (AdvisorError, LookupError):  # an unknown GPU (resolve_gpu's HardwareError, a dict's KeyError)
             spec = None
     if spec is not None:
         return tuple(getattr(spec, k, None) for k in ("memory_gib", "memory_bandwidth_gbs", "fp32_tflops"))

@@ -23,7 +23,8 @@ import math
 from advisor.errors import PredictionError
 from advisor.predictor.fit import StepTimeFit, fit_memory, fit_step_time
 from advisor.predictor.job import JobTime, assemble_job
-from advisor.schemas import CpuSpec, DeviceProfile, Estimate, JobSpec, Profile, Target
+from advisor.schemas import CpuSpec, DeviceProfile, Estimate, JobSpec, Measurement, Profile, Target
+from advisor.units import BYTES_PER_GIB
 
 # Relative run-to-run variation of a whole job's step level between processes on the same device, beyond what
 # one probe's samples show (a floor for the systematic sigma). Shared CPUs vary more than dedicated GPUs. On a
@@ -69,8 +70,8 @@ def _host_memory_gib(profile: Profile) -> float | None:
     try:
         import psutil
 
-        return psutil.virtual_memory().total / 2 ** 30
-    except Exception:  # pragma: no cover - psutil is a dependency
+        return psutil.virtual_memory().total / BYTES_PER_GIB
+    except (ImportError, OSError):  # pragma: no cover - psutil is a dependency; /proc may be unreadable
         return None
 
 
@@ -149,53 +150,15 @@ def predict_measured(
         PredictionError: the profile has no usable measurements for the device.
     """
     dev = select_device(profile, device)
-    usable = [m for m in dev.measurements if not m.oom and (m.compute_seconds or m.compute_seconds_samples)]
-    if not usable:
-        raise PredictionError(
-            f"the profile has no usable {dev.device} measurements (every batch size ran out of memory or "
-            "recorded no time).",
-            hint=f"Fix: re-run `advisor profile` with --device {dev.kind} and smaller --batch-sizes.",
-        )
-    if dev.kind != "cpu" and threads is not None:
-        raise PredictionError(
-            f"--threads applies to CPU targets, not {dev.device}.",
-            hint="Fix: drop --threads, or predict with --device cpu.",
-        )
+    usable = _usable_measurements(dev, threads)
     # Callers pricing many targets pass the device's fit once instead of refitting it per target.
     fit = fit if fit is not None else fit_step_time(usable)
     notes: list[str] = list(fit.notes) + [n for n in profile.notes if n.startswith(f"{dev.device}:")]
-    method = "measured"
-    factor = 1.0
-    extra_rel = 0.0
-    other_cpu = target_cpu is not None and (local_cpu is None or target_cpu.name != local_cpu.name)
-    if dev.kind == "cpu" and (other_cpu or (threads is not None and dev.threads is not None
-                                            and threads != dev.threads)):
-        from advisor.predictor.cpu_scaling import scale_compute_seconds
-
-        threads = threads if threads is not None else dev.threads
-        scaling = scale_compute_seconds(dev, threads, target_cpu=target_cpu, local_cpu=local_cpu)
-        factor = float(scaling.factor)
-        extra_rel = float(scaling.relative_uncertainty)
-        notes.extend(scaling.notes)
-        notes.append(f"compute scaled from the probe's {dev.threads} threads to {threads} (x{factor:.3g}).")
-        method = "scaled"
-
-    b, last = job.batch_size, job.last_batch_size
-    if fit.is_measured(b):
-        notes.append(f"batch size {b} was measured on {dev.device}; full steps use its measured level.")
-    elif fit.in_range(b):
-        notes.append(f"batch size {b} was not measured; interpolated between measured sizes "
-                     f"{fit.min_batch}-{fit.max_batch}.")
-    else:
-        notes.append(f"batch size {b} is outside the measured range {fit.min_batch}-{fit.max_batch}; "
-                     "extrapolated along the fitted line, with a wider interval.")
-    if last != b and not fit.in_range(last):
-        notes.append(f"the epoch's last batch ({last}) is outside the measured range; extrapolated.")
-
-    if fit.spread_rel > BUSY_SPREAD:
-        notes.append(f"step times varied by {fit.spread_rel:.0%} (robust sd) during the probe: other processes were "
-                     "probably competing for the device; the interval is wider. Probe on a quiet machine for a "
-                     "tighter estimate.")
+    factor, extra_rel, threads = _cpu_scaling(dev, threads, target_cpu, local_cpu, notes)
+    method = "scaled" if factor is not None else "measured"
+    factor = 1.0 if factor is None else factor
+    b = job.batch_size
+    _batch_notes(fit, job, dev.device, notes)
     startup = dev.startup_seconds if startup_seconds is None else float(startup_seconds)
     sigma = _systematic_sigma(fit, job, dev.kind, extra_rel)
     jt: JobTime = assemble_job(
@@ -210,16 +173,7 @@ def predict_measured(
 
     peak, capacity, max_batch, mem_notes = _memory(dev, profile, b)
     notes.extend(mem_notes)
-    fits = True
-    if dev.oom_batch_size is not None and b >= dev.oom_batch_size:
-        fits = False
-        notes.append(f"batch size {b} ran out of memory in the probe (smallest failing: {dev.oom_batch_size}).")
-    elif peak is not None and capacity:
-        fits = peak <= capacity * USABLE_MEMORY_FRACTION
-        if not fits:
-            notes.append(f"predicted peak memory {peak:.2f} GiB exceeds {USABLE_MEMORY_FRACTION:.0%} of "
-                         f"{capacity:.1f} GiB.")
-
+    fits = _fits(dev, b, peak, capacity, notes)
     return Estimate(
         **jt.estimate_fields(job),
         target=_target(dev, threads),
@@ -233,3 +187,76 @@ def predict_measured(
         source_device=dev.device,
         notes=notes,
     )
+
+
+def _usable_measurements(dev: DeviceProfile, threads: int | None) -> list[Measurement]:
+    """The device's measurements that carry a step time; PredictionError when none do, or when ``threads``
+    is asked of a GPU."""
+    usable = [m for m in dev.measurements if not m.oom and (m.compute_seconds or m.compute_seconds_samples)]
+    if not usable:
+        raise PredictionError(
+            f"the profile has no usable {dev.device} measurements (every batch size ran out of memory or "
+            "recorded no time).",
+            hint=f"Fix: re-run `advisor profile` with --device {dev.kind} and smaller --batch-sizes.",
+        )
+    if dev.kind != "cpu" and threads is not None:
+        raise PredictionError(
+            f"--threads applies to CPU targets, not {dev.device}.",
+            hint="Fix: drop --threads, or predict with --device cpu.",
+        )
+    return usable
+
+
+def _cpu_scaling(dev: DeviceProfile, threads: int | None, target_cpu: CpuSpec | None, local_cpu: CpuSpec | None,
+                 notes: list[str]) -> tuple[float | None, float, int | None]:
+    """(compute factor, its relative sigma, threads) to another thread count or CPU family than the probe's;
+    the factor is None when the job runs as probed."""
+    other_cpu = target_cpu is not None and (local_cpu is None or target_cpu.name != local_cpu.name)
+    if dev.kind != "cpu" or not (other_cpu or (threads is not None and dev.threads is not None
+                                               and threads != dev.threads)):
+        return None, 0.0, threads
+    from advisor.predictor.cpu_scaling import scale_compute_seconds
+
+    threads = threads if threads is not None else dev.threads
+    scaling = scale_compute_seconds(dev, threads, target_cpu=target_cpu, local_cpu=local_cpu)
+    factor = float(scaling.factor)
+    notes.extend(scaling.notes)
+    notes.append(f"compute scaled from the probe's {dev.threads} threads to {threads} (x{factor:.3g}).")
+    return factor, float(scaling.relative_uncertainty), threads
+
+
+def _batch_notes(fit: StepTimeFit, job: JobSpec, device: str, notes: list[str]) -> None:
+    """Say whether the job's batch sizes were measured, interpolated or extrapolated, and if the probe looked
+    busy."""
+    b, last = job.batch_size, job.last_batch_size
+    if fit.is_measured(b):
+        notes.append(f"batch size {b} was measured on {device}; full steps use its measured level.")
+    elif fit.in_range(b):
+        notes.append(f"batch size {b} was not measured; interpolated between measured sizes "
+                     f"{fit.min_batch}-{fit.max_batch}.")
+    else:
+        notes.append(f"batch size {b} is outside the measured range {fit.min_batch}-{fit.max_batch}; "
+                     "extrapolated along the fitted line, with a wider interval.")
+    if last != b and not fit.in_range(last):
+        notes.append(f"the epoch's last batch ({last}) is outside the measured range; extrapolated.")
+    if fit.spread_rel > BUSY_SPREAD:
+        notes.append(f"step times varied by {fit.spread_rel:.0%} (robust sd) during the probe: other processes were "
+                     "probably competing for the device; the interval is wider. Probe on a quiet machine for a "
+                     "tighter estimate.")
+
+
+def _fits(dev: DeviceProfile, batch_size: int, peak: float | None, capacity: float | None,
+          notes: list[str]) -> bool:
+    """Whether ``batch_size`` fits the device: not at or above a batch that ran out of memory, and the
+    predicted peak within ``USABLE_MEMORY_FRACTION`` of the memory."""
+    if dev.oom_batch_size is not None and batch_size >= dev.oom_batch_size:
+        notes.append(f"batch size {batch_size} ran out of memory in the probe (smallest failing: "
+                     f"{dev.oom_batch_size}).")
+        return False
+    if peak is not None and capacity:
+        fits = peak <= capacity * USABLE_MEMORY_FRACTION
+        if not fits:
+            notes.append(f"predicted peak memory {peak:.2f} GiB exceeds {USABLE_MEMORY_FRACTION:.0%} of "
+                         f"{capacity:.1f} GiB.")
+        return fits
+    return True

@@ -44,8 +44,9 @@ from dataclasses import dataclass, field, replace
 
 from advisor.errors import PredictionError
 from advisor.schemas import Analysis, DeviceProfile
+from advisor.units import BYTES_PER_GIB
 
-GIB = float(2**30)
+GIB = float(BYTES_PER_GIB)
 
 # Bytes of saved activations under bf16/fp16 autocast relative to fp32 (see the module docstring).
 HALF_ACTIVATION_FACTOR = 0.6
@@ -195,7 +196,7 @@ def _fit(static_bytes: dict[str, float], activation_bytes_per_sample: float, act
                      source=source, precision=precision, notes=notes)
 
 
-def analysis_precision(analysis: Analysis) -> str:
+def traced_precision(analysis: Analysis) -> str:
     """The precision the analysis traced at: "bf16"/"fp16" when its matmuls/convs ran in 16 bits, else "fp32"."""
     for op in analysis.ops:
         if op.kind in ("matmul", "conv"):
@@ -230,7 +231,7 @@ def memory_from_analysis(analysis: Analysis, per_device_batch: int, device_memor
         static["ddp_buckets"] = analysis.gradient_bytes
     return _fit(static, per_sample, analysis.activation_bytes_fixed or 0.0, per_device_batch=per_device_batch,
                 device_memory_gib=device_memory_gib, precision=precision,
-                activation_precision=_same_family(analysis_precision(analysis), precision),
+                activation_precision=_same_family(traced_precision(analysis), precision),
                 workspace_fraction=workspace_fraction, cuda_context_gib=0.0 if cpu else cuda_context_gib,
                 source="analysis", notes=notes)
 
@@ -288,40 +289,10 @@ def memory_from_probe(device: DeviceProfile, per_device_batch: int, device_memor
     notes = [f"Memory from the probe on {device.device} ({device.name}): "
              f"{'RSS growth, rough' if device.kind == 'cpu' else 'peak allocated memory'} at "
              f"{len(points)} batch size{'s' if len(points) > 1 else ''}."]
-    slope: float | None = None
-    fixed = 0.0
-    if len({x for x, _ in points}) >= 2:
-        fixed, slope = _linear_fit(points)
-        if slope <= 0:
-            notes.append("The probe's peak memory does not grow with the batch (noise): its slope is not used.")
-            slope = None
-    if slope is None:
-        b_hi, m_hi = max(points)
-        if analysis is not None and analysis.activation_bytes_per_sample:
-            traced = _same_family(analysis_precision(analysis), device.precision)
-            slope = (analysis.activation_bytes_per_sample * activation_factor(device.precision)
-                     / activation_factor(traced) / GIB)
-            notes.append("Per-sample memory from the analysis, the fixed part from the probe.")
-        else:
-            slope = m_hi / b_hi  # all of it proportional to the batch: pessimistic above the probed batch
-            notes.append("One probed batch size and no analysis: memory assumed proportional to the batch.")
-        fixed = m_hi - slope * b_hi
-    fixed = max(0.0, fixed)
-
+    fixed, slope = _probe_line(points, device.precision, analysis, notes)
     # The probe's peak holds weights, gradients, optimizer state and activations together, at the probe's
     # precision: the fixed part is one measured block, the slope the activations.
-    static: dict[str, float] = {}
-    probe_half = _is_half(device.precision)
-    if _is_half(target_precision) and not probe_half:
-        if analysis is not None:
-            static["half_weight_copies"] = 0.5 * analysis.param_bytes
-        else:
-            notes.append("autocast's 16-bit weight copies are not counted (no analysis to size them).")
-    if gpu_count > 1:
-        if analysis is not None:
-            static["ddp_buckets"] = analysis.gradient_bytes
-        else:
-            notes.append("Gradient size unknown without the analysis: DDP's gradient buckets are not counted.")
+    static = _static_beyond_probe(analysis, device.precision, target_precision, gpu_count, notes)
     fit = _fit(static, slope * GIB, fixed * GIB, per_device_batch=per_device_batch,
                device_memory_gib=device_memory_gib, precision=target_precision,
                activation_precision=_same_family(device.precision, target_precision),
@@ -336,3 +307,46 @@ def memory_from_probe(device: DeviceProfile, per_device_batch: int, device_memor
             fits = fit.fits_memory and fit.per_device_batch <= limit
             return replace(fit, max_batch_per_device=limit, fits_memory=fits)
     return fit
+
+
+def _probe_line(points: list[tuple[float, float]], probe_precision: str, analysis: Analysis | None,
+                notes: list[str]) -> tuple[float, float]:
+    """(fixed GiB, GiB per sample) of a probe's peak memory: least squares over its batch sizes, or, with one
+    size (or a slope that is noise), the analysis' per-sample figure, else all of it per sample."""
+    slope: float | None = None
+    fixed = 0.0
+    if len({x for x, _ in points}) >= 2:
+        fixed, slope = _linear_fit(points)
+        if slope <= 0:
+            notes.append("The probe's peak memory does not grow with the batch (noise): its slope is not used.")
+            slope = None
+    if slope is None:
+        b_hi, m_hi = max(points)
+        if analysis is not None and analysis.activation_bytes_per_sample:
+            traced = _same_family(traced_precision(analysis), probe_precision)
+            slope = (analysis.activation_bytes_per_sample * activation_factor(probe_precision)
+                     / activation_factor(traced) / GIB)
+            notes.append("Per-sample memory from the analysis, the fixed part from the probe.")
+        else:
+            slope = m_hi / b_hi  # all of it proportional to the batch: pessimistic above the probed batch
+            notes.append("One probed batch size and no analysis: memory assumed proportional to the batch.")
+        fixed = m_hi - slope * b_hi
+    return max(0.0, fixed), slope
+
+
+def _static_beyond_probe(analysis: Analysis | None, probe_precision: str, target_precision: str, gpu_count: int,
+                         notes: list[str]) -> dict[str, float]:
+    """Bytes the target run holds that the probe did not: autocast's 16-bit weight copies when the probe ran
+    without autocast, and DDP's gradient buckets on more than one GPU (both sized by the analysis)."""
+    static: dict[str, float] = {}
+    if _is_half(target_precision) and not _is_half(probe_precision):
+        if analysis is not None:
+            static["half_weight_copies"] = 0.5 * analysis.param_bytes
+        else:
+            notes.append("autocast's 16-bit weight copies are not counted (no analysis to size them).")
+    if gpu_count > 1:
+        if analysis is not None:
+            static["ddp_buckets"] = analysis.gradient_bytes
+        else:
+            notes.append("Gradient size unknown without the analysis: DDP's gradient buckets are not counted.")
+    return static

@@ -40,9 +40,10 @@ Precision semantics (``--precision``; the JSON says which one was assumed):
   the optimizer's master weights) keeps fp32 bytes (the analysis accounts bytes with CUDA autocast's
   rules). ``bf16`` on a GPU without bfloat16 (T4, V100, Turing) is an error: use ``fp16``.
 
-"TF32-capable" means Ampere or newer, read from the spec sheet's ``bf16_supported`` (bfloat16 and TF32
-arrived together with Ampere). A figure the spec sheet lacks is never invented: ``require_scalable``
-raises, and so does a TF32 convolution/matmul on an Ampere+ GPU whose sheet has no TF32 figure.
+"TF32-capable" means Ampere or newer (``is_ampere_or_newer``), read from the spec sheet's ``bf16_supported``
+(bfloat16 and TF32 arrived together with Ampere). A figure the spec sheet lacks is never invented:
+``require_scalable`` raises, and so does a TF32 convolution/matmul on an Ampere+ GPU whose sheet has no TF32
+figure.
 
 A CPU probe is no basis for a GPU's time (different memory system, no tensor cores, different kernels):
 GPUs not at hand are predicted from the analysis and the specs. Where a probe of a real GPU exists,
@@ -57,7 +58,7 @@ from dataclasses import dataclass, field
 
 from advisor.errors import PredictionError
 from advisor.predictor.calibration import Calibration
-from advisor.schemas import PRECISIONS, Analysis, GpuSpec, at_batch
+from advisor.schemas import PRECISIONS, Analysis, GpuSpec, OpRecord, at_batch
 
 HALF_DTYPES = ("float16", "bfloat16")
 TENSOR_KINDS = ("matmul", "conv")
@@ -93,12 +94,13 @@ class StepPrediction:
         return self.batch_size / self.seconds if self.seconds > 0 else 0.0
 
 
-def tf32_capable(spec: GpuSpec) -> bool:
-    """Ampere or newer (TF32 tensor cores); the spec sheet's bf16 flag marks the same generations."""
+def is_ampere_or_newer(spec: GpuSpec) -> bool:
+    """Whether ``spec`` is Ampere or newer (TF32 tensor cores), read from the sheet's ``bf16_supported``:
+    bfloat16 and TF32 arrived together with Ampere."""
     return bool(spec.bf16_supported)
 
 
-def analysis_precision(analysis: Analysis) -> str:
+def tensor_core_class(analysis: Analysis) -> str:
     """"half" when the analysis' matmuls/convolutions are 16-bit (an autocast analysis), else "fp32"."""
     for r in analysis.ops:
         if r.kind in TENSOR_KINDS and r.dtype in HALF_DTYPES:
@@ -113,11 +115,8 @@ def check_scalable(spec: GpuSpec, precision: str) -> None:
     if precision not in PRECISIONS:
         raise PredictionError(f"unknown precision {precision!r}.",
                               hint=f"Fix: use one of {', '.join(PRECISIONS)}.")
-    if precision == "bf16" and not spec.bf16_supported:
-        raise PredictionError(f"{spec.name} has no bfloat16 support (it predates Ampere).",
-                              hint="Fix: use --precision fp16 (or fp32) for this GPU.")
     # tf32 on a GPU without TF32 runs as plain fp32: that is what its sheet must have.
-    needed = "fp32" if precision == "tf32" and not tf32_capable(spec) else precision
+    needed = "fp32" if precision == "tf32" and not is_ampere_or_newer(spec) else precision
     require_scalable(spec, needed)
     if spec.fp32_tflops is None:
         require_scalable(spec, "fp32")
@@ -131,7 +130,7 @@ def _rate(spec: GpuSpec, kind: str, dtype: str, precision: str) -> tuple[float, 
                                   "tensor figure for it.",
                                   hint="Fix: add the datasheet figure with its source, or use --precision fp32.")
         return spec.fp16_bf16_tflops * 1e12, "half"
-    use_tf32 = tf32_capable(spec) and (precision == "tf32" or kind == "conv")
+    use_tf32 = is_ampere_or_newer(spec) and (precision == "tf32" or kind == "conv")
     if use_tf32:
         if spec.tf32_tflops is None:
             raise PredictionError(
@@ -146,9 +145,7 @@ def _rate(spec: GpuSpec, kind: str, dtype: str, precision: str) -> tuple[float, 
     return spec.fp32_tflops * 1e12, "fp32"
 
 
-def predict_step(analysis: Analysis | None, spec: GpuSpec, batch_size: int, precision: str,
-                 calibration: Calibration) -> StepPrediction:
-    """Per-GPU compute time of one training step at per-GPU ``batch_size`` (see the module docstring)."""
+def _check_step_inputs(analysis: Analysis | None, spec: GpuSpec, batch_size: int, precision: str) -> None:
     if analysis is None:
         raise PredictionError(
             f"cannot predict {spec.name}: the profile has no analysis of the model (FLOPs and bytes per "
@@ -159,90 +156,130 @@ def predict_step(analysis: Analysis | None, spec: GpuSpec, batch_size: int, prec
         raise PredictionError(f"batch size must be positive, got {batch_size!r}.",
                               hint="Fix: pass --batch-size N with N >= 1.")
     check_scalable(spec, precision)
-    cal = calibration
-    notes: list[str] = []
-    want_half = precision in ("bf16", "fp16")
-    have_half = analysis_precision(analysis) == "half"
-    tensor_scale, other_scale, retype = 1.0, 1.0, None
-    if want_half and not have_half:
-        tensor_scale, other_scale, retype = 0.5, _OTHER_BYTES_HALF_OVER_FP32, "float16"
-        notes.append("the analysis was made in fp32: 16-bit bytes are approximated (re-analyse at "
-                     f"--precision {precision} for accuracy)")
-    elif have_half and not want_half:
-        tensor_scale, other_scale, retype = 2.0, 1.0 / _OTHER_BYTES_HALF_OVER_FP32, "float32"
-        notes.append(f"the analysis was made in 16-bit: {precision} bytes are approximated (re-analyse at "
-                     f"--precision {precision} for accuracy)")
 
+
+@dataclass(frozen=True)
+class _Retype:
+    """How an analysis traced at one precision is priced at another: byte scales and the matmul/conv dtype."""
+
+    tensor_scale: float = 1.0  # bytes of matmuls/convolutions
+    other_scale: float = 1.0  # bytes of every other non-optimizer operator
+    dtype: str | None = None  # the dtype matmuls/convolutions are priced at; None = as traced
+    note: str | None = None
+
+    @classmethod
+    def for_precision(cls, analysis: Analysis, precision: str) -> _Retype:
+        want_half = precision in ("bf16", "fp16")
+        have_half = tensor_core_class(analysis) == "half"
+        if want_half and not have_half:
+            return cls(0.5, _OTHER_BYTES_HALF_OVER_FP32, "float16",
+                       "the analysis was made in fp32: 16-bit bytes are approximated (re-analyse at "
+                       f"--precision {precision} for accuracy)")
+        if have_half and not want_half:
+            return cls(2.0, 1.0 / _OTHER_BYTES_HALF_OVER_FP32, "float32",
+                       f"the analysis was made in 16-bit: {precision} bytes are approximated (re-analyse at "
+                       f"--precision {precision} for accuracy)")
+        return cls()
+
+
+@dataclass
+class _StepSums:
+    """A step's operators priced one by one and summed (seconds, kernel launches, FLOPs, bytes)."""
+
+    per_kind: dict[str, float] = field(default_factory=dict)
+    compute_bound: float = 0.0
+    memory_bound: float = 0.0
+    kernels: float = 0.0
+    flops: float = 0.0
+    bytes: float = 0.0
+    classes_used: set[str] = field(default_factory=set)
+    optimizer_calls: dict[str, int] = field(default_factory=dict)
+
+
+def _add_op(sums: _StepSums, r: OpRecord, flops: float, nbytes: float, spec: GpuSpec, precision: str,
+            cal: Calibration, retype: _Retype) -> None:
+    """Price one operator record (``r.count`` identical kernels) at ``flops`` and ``nbytes`` each, and add it."""
     raw_bandwidth = spec.memory_bandwidth_gbs * 1e9
     bandwidth = raw_bandwidth * cal.memory_efficiency
-    staging_seconds_per_byte = 1.0 / raw_bandwidth + 1.0 / (spec.fp32_tflops * 1e12 * ON_CHIP_BYTES_PER_FP32_FLOP)
+    dtype = r.dtype
+    if retype.dtype is not None and r.phase != "optimizer":
+        if r.kind in TENSOR_KINDS:
+            nbytes *= retype.tensor_scale
+            dtype = retype.dtype
+        else:
+            nbytes *= retype.other_scale
+    t_mem = nbytes / bandwidth
+    t_comp = 0.0
+    layout = 0.0
+    if flops > 0 and r.kind in TENSOR_KINDS:
+        peak, cls = _rate(spec, r.kind, dtype, precision)
+        sums.classes_used.add(cls)
+        # Tensor/CUDA-core time, plus staging the operands: every element a tile brings in serves
+        # ~operand_flops_per_element FLOPs, and it passes two levels in turn, DRAM/L2 (memory bandwidth)
+        # and the SMs' on-chip path (proportional to their FP32 rate, ON_CHIP_BYTES_PER_FP32_FLOP).
+        staging_seconds_per_byte = (1.0 / raw_bandwidth
+                                    + 1.0 / (spec.fp32_tflops * 1e12 * ON_CHIP_BYTES_PER_FP32_FLOP))
+        esize = 2.0 if dtype in HALF_DTYPES else 4.0
+        t_comp = (flops / (peak * cal.compute_eff(r.kind, cls))
+                  + flops * esize / cal.operand_flops_per_element * staging_seconds_per_byte)
+        if r.kind == "conv" and cls != "fp32":
+            # Tensor-core convolutions on PyTorch's default NCHW layout: cuDNN transposes the
+            # operands to NHWC and back, extra passes over the convolution's data.
+            layout = cal.conv_layout_passes * nbytes / bandwidth
+    elif flops > 0:
+        t_comp = flops / (spec.fp32_tflops * 1e12 * cal.compute_eff("matmul", "fp32"))
+    if r.phase == "optimizer":
+        sums.optimizer_calls[r.op] = sums.optimizer_calls.get(r.op, 0) + r.count
+        t = max(t_comp, t_mem)  # launches are added per foreach kernel in _finish
+    else:
+        sums.kernels += r.count
+        t = max(t_comp, t_mem) + layout + cal.kernel_latency_seconds
+    t *= r.count
+    if t_comp > t_mem:
+        sums.compute_bound += t
+    else:
+        sums.memory_bound += t
+    sums.per_kind[r.kind] = sums.per_kind.get(r.kind, 0.0) + t
+    sums.flops += r.count * flops
+    sums.bytes += r.count * nbytes
+
+
+def _finish(sums: _StepSums, spec: GpuSpec, batch_size: int, precision: str, cal: Calibration,
+            notes: list[str]) -> StepPrediction:
+    """The step from its operators' sums: foreach optimizer launches, host time, step overhead."""
     latency = cal.kernel_latency_seconds
-    per_kind: dict[str, float] = {}
-    compute_bound = memory_bound = 0.0
-    kernels = 0.0
-    total_flops = total_bytes = 0.0
-    classes_used: set[str] = set()
-    optimizer_calls: dict[str, int] = {}
-    for r in analysis.ops:
-        flops = at_batch(r.flops, analysis.batch_sizes, batch_size)
-        nbytes = at_batch(r.bytes, analysis.batch_sizes, batch_size)
-        dtype = r.dtype
-        if retype is not None and r.phase != "optimizer":
-            if r.kind in TENSOR_KINDS:
-                nbytes *= tensor_scale
-                dtype = retype
-            else:
-                nbytes *= other_scale
-        t_mem = nbytes / bandwidth
-        t_comp = 0.0
-        layout = 0.0
-        if flops > 0 and r.kind in TENSOR_KINDS:
-            peak, cls = _rate(spec, r.kind, dtype, precision)
-            classes_used.add(cls)
-            # Tensor/CUDA-core time, plus staging the operands: every element a tile brings in serves
-            # ~operand_flops_per_element FLOPs, and it passes two levels in turn, DRAM/L2 (memory bandwidth)
-            # and the SMs' on-chip path (proportional to their FP32 rate, ON_CHIP_BYTES_PER_FP32_FLOP).
-            esize = 2.0 if dtype in HALF_DTYPES else 4.0
-            t_comp = (flops / (peak * cal.compute_eff(r.kind, cls))
-                      + flops * esize / cal.operand_flops_per_element * staging_seconds_per_byte)
-            if r.kind == "conv" and cls != "fp32":
-                # Tensor-core convolutions on PyTorch's default NCHW layout: cuDNN transposes the
-                # operands to NHWC and back, extra passes over the convolution's data.
-                layout = cal.conv_layout_passes * nbytes / bandwidth
-        elif flops > 0:
-            t_comp = flops / (spec.fp32_tflops * 1e12 * cal.compute_eff("matmul", "fp32"))
-        if r.phase == "optimizer":
-            optimizer_calls[r.op] = optimizer_calls.get(r.op, 0) + r.count
-            t = max(t_comp, t_mem)  # launches are added per foreach kernel below
-        else:
-            kernels += r.count
-            t = max(t_comp, t_mem) + layout + latency
-        t *= r.count
-        if t_comp > t_mem:
-            compute_bound += t
-        else:
-            memory_bound += t
-        per_kind[r.kind] = per_kind.get(r.kind, 0.0) + t
-        total_flops += r.count * flops
-        total_bytes += r.count * nbytes
+    per_kind, memory_bound, kernels = sums.per_kind, sums.memory_bound, sums.kernels
     # CUDA PyTorch's optimizers run foreach kernels: one launch covers many tensors.
-    opt_launches = sum(math.ceil(n / cal.optimizer_tensors_per_launch) for n in optimizer_calls.values())
+    opt_launches = sum(math.ceil(n / cal.optimizer_tensors_per_launch) for n in sums.optimizer_calls.values())
     if opt_launches:
         per_kind["optimizer"] = per_kind.get("optimizer", 0.0) + opt_launches * latency
         memory_bound += opt_launches * latency
         kernels += opt_launches
-    gpu_seconds = compute_bound + memory_bound
+    gpu_seconds = sums.compute_bound + memory_bound
     host_seconds = kernels * cal.host_seconds_per_op
     if host_seconds > gpu_seconds:
         notes.append(f"host-bound: launching {int(kernels)} kernels takes longer than running them")
     seconds = max(gpu_seconds, host_seconds) + cal.step_overhead_seconds
     overhead = seconds - gpu_seconds
-    if "tf32" in classes_used and precision == "fp32":
+    if "tf32" in sums.classes_used and precision == "fp32":
         notes.append("fp32: convolutions use TF32 on this GPU (PyTorch's default); matmuls run in full FP32")
     return StepPrediction(
-        seconds=seconds, compute_bound_seconds=compute_bound, memory_bound_seconds=memory_bound,
+        seconds=seconds, compute_bound_seconds=sums.compute_bound, memory_bound_seconds=memory_bound,
         overhead_seconds=overhead, per_kind=per_kind, gpu=spec.name, batch_size=int(batch_size),
-        precision=precision, kernels=int(kernels), flops=total_flops, bytes=total_bytes, notes=notes)
+        precision=precision, kernels=int(kernels), flops=sums.flops, bytes=sums.bytes, notes=notes)
+
+
+def predict_step(analysis: Analysis | None, spec: GpuSpec, batch_size: int, precision: str,
+                 calibration: Calibration) -> StepPrediction:
+    """Per-GPU compute time of one training step at per-GPU ``batch_size`` (see the module docstring)."""
+    _check_step_inputs(analysis, spec, batch_size, precision)
+    retype = _Retype.for_precision(analysis, precision)
+    notes: list[str] = [retype.note] if retype.note else []
+    sums = _StepSums()
+    for r in analysis.ops:
+        _add_op(sums, r, at_batch(r.flops, analysis.batch_sizes, batch_size),
+                at_batch(r.bytes, analysis.batch_sizes, batch_size), spec, precision, calibration, retype)
+    return _finish(sums, spec, batch_size, precision, calibration, notes)
 
 
 def scale_from_probe(analysis: Analysis | None, measured_step_seconds: float, measured_spec: GpuSpec,

@@ -1,5 +1,6 @@
 """Fixtures for hardware tests: a stand-in for the pynvml module, installed at the one seam
-(``advisor.hardware.nvml.pynvml``) instead of a real driver."""
+(``advisor.hardware.nvml.pynvml``) instead of a real driver, and ``FakeNvml``, a stand-in for the
+``advisor.hardware.nvml.Nvml`` wrapper itself (it implements ``NvmlLike``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 import advisor.hardware.nvml as nvml_module
+from advisor.errors import HardwareError
 
 NVML_CLOCK_SM = 1
 NVML_CLOCK_MEM = 2
@@ -90,6 +92,35 @@ class FakePynvml:
         return self._get(handle, "power_mw")
 
 
+class FakeNvml:
+    """An ``NvmlLike``: ``devices`` are the dicts ``Nvml.device`` returns (None for a GPU NVML cannot reach),
+    ``readings`` the (utilisation %, watts) each index samples."""
+
+    def __init__(self, devices: list[dict | None] | None = None,
+                 readings: dict[int, tuple[float | None, float | None]] | None = None) -> None:
+        self.available = False
+        self.devices = devices or []
+        self.readings = readings or {}
+
+    def __enter__(self) -> FakeNvml:
+        self.available = True
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.available = False
+
+    def device_count(self) -> int:
+        return len(self.devices) if self.available else 0
+
+    def device(self, index: int) -> dict:
+        if not 0 <= index < len(self.devices) or self.devices[index] is None:
+            raise HardwareError(f"NVML cannot reach GPU {index}")
+        return self.devices[index]
+
+    def sample(self, index: int) -> tuple[float | None, float | None]:
+        return self.readings.get(index, (None, None))
+
+
 GIB = 1024**3
 
 H100 = {"name": "NVIDIA H100 80GB HBM3", "memory_bytes": 81559 * 1024**2, "uuid": "GPU-aaaa-1111",
@@ -117,3 +148,9 @@ def fake_nvml(monkeypatch):
 def boards():
     return SimpleNamespace(H100=H100, A100_40=A100_40, RTX4090_NO_POWER=RTX4090_NO_POWER,
                            DRIVER_NOT_LOADED=NVML_ERROR_DRIVER_NOT_LOADED)
+
+
+@pytest.fixture
+def fake_nvml_class():
+    """The ``FakeNvml`` class, to build ``NvmlLike`` stand-ins (``detect_gpus(nvml_factory=...)``)."""
+    return FakeNvml

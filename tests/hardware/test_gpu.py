@@ -3,7 +3,8 @@ from __future__ import annotations
 import pytest
 
 import advisor.hardware.nvml as nvml_module
-from advisor.hardware.gpu import detect_gpus
+from advisor.hardware.gpu import detect_gpus, visible_nvml_indices
+from advisor.hardware.nvml import Nvml, NvmlLike
 
 
 def test_detects_gpus_with_spec_names(fake_nvml, boards):
@@ -70,3 +71,39 @@ def test_detects_the_real_gpu():
     assert gpus[0].name == props.name
     assert gpus[0].memory_gib == pytest.approx(props.total_memory / 1024**3, rel=0.05)
     assert gpus[0].driver_version
+
+
+def _board(name: str, uuid: str, memory_gib: float = 80.0) -> dict:
+    return {"name": name, "memory_gib": memory_gib, "driver_version": "550.54.15", "sm_clock_mhz": 1980.0,
+            "memory_clock_mhz": 2619.0, "power_limit_watts": 700.0, "uuid": uuid}
+
+
+def test_the_fakes_and_the_real_wrapper_are_nvml_like(fake_nvml_class):
+    assert isinstance(Nvml(), NvmlLike)
+    assert isinstance(fake_nvml_class(), NvmlLike)
+
+
+def test_a_gpu_nvml_cannot_reach_is_left_out(fake_nvml_class, monkeypatch):
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    boards = [_board("NVIDIA H100 80GB HBM3", "GPU-aaaa"), None, _board("NVIDIA A100-SXM4-40GB", "GPU-bbbb", 40.0)]
+    gpus = detect_gpus(nvml_factory=lambda: fake_nvml_class(boards), use_torch=False)
+    # the others keep their CUDA ordinals: CUDA still counts the GPU NVML could not reach
+    assert [(g.index, g.spec_name) for g in gpus] == [(0, "H100-SXM"), (2, "A100-40GB")]
+
+
+@pytest.mark.parametrize("visible, indices", [
+    (None, [0, 1, 2]),
+    ("2,0", [2, 0]),
+    ("GPU-cccc", [2]),
+    ("GPU-bbbb", []),  # the unreachable GPU matches no UUID, and parsing stops there
+    ("0,0", [0]),  # a repeated entry ends the list, as in CUDA
+    ("-1", []),
+    ("MIG-1234", []),
+])
+def test_visible_nvml_indices(fake_nvml_class, monkeypatch, visible, indices):
+    if visible is None:
+        monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    else:
+        monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
+    with fake_nvml_class([_board("A", "GPU-aaaa"), None, _board("C", "GPU-cccc")]) as nvml:
+        assert visible_nvml_indices(nvml, nvml.device_count()) == indices

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 import advisor.hardware.nvml as nvml_module
+from advisor.errors import HardwareError
 from advisor.hardware.nvml import Nvml
 
 
@@ -77,3 +78,46 @@ def test_real_module_is_the_only_import_site():
     offenders = [p for p in root.rglob("*.py")
                  if p.name != "nvml.py" and re.search(r"^\s*(import pynvml|from pynvml)", p.read_text(), re.M)]
     assert offenders == []
+
+
+def test_a_device_nvml_cannot_reach_is_a_hardware_error(fake_nvml, boards):
+    fake_nvml(devices=[boards.H100])
+    with Nvml() as nvml:
+        with pytest.raises(HardwareError, match="GPU 3"):
+            nvml.device(3)
+
+
+def test_only_nvml_errors_become_none(fake_nvml, boards, monkeypatch):
+    """A missing figure is NVML's NVMLError; anything else is a bug and is not swallowed."""
+    module = fake_nvml(devices=[boards.H100])
+
+    def broken(handle):
+        raise TypeError("a bug, not an unsupported query")
+
+    monkeypatch.setattr(module, "nvmlDeviceGetUUID", broken, raising=False)
+    with Nvml() as nvml:
+        with pytest.raises(TypeError):
+            nvml.device(0)
+
+
+def test_a_library_that_cannot_load_means_unavailable(fake_nvml, monkeypatch):
+    module = fake_nvml(devices=[])
+
+    def no_library():
+        raise OSError("libnvidia-ml.so.1: cannot open shared object file")
+
+    monkeypatch.setattr(module, "nvmlInit", no_library, raising=False)
+    with Nvml() as nvml:
+        assert nvml.available is False
+        assert "cannot open shared object" in nvml.error
+
+
+def test_device_count_failure_is_zero(fake_nvml, boards, monkeypatch):
+    module = fake_nvml(devices=[boards.H100])
+
+    def lost():
+        raise module.NVMLError(15)  # NVML_ERROR_GPU_IS_LOST
+
+    monkeypatch.setattr(module, "nvmlDeviceGetCount", lost, raising=False)
+    with Nvml() as nvml:
+        assert nvml.device_count() == 0

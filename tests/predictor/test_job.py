@@ -7,7 +7,7 @@ import math
 import pytest
 
 from advisor.predictor.job import Z80, assemble_job, combine_sigma, interval
-from advisor.workload import JobSpec
+from advisor.schemas import JobSpec
 
 
 def test_last_batch_arithmetic():

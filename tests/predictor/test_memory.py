@@ -8,11 +8,11 @@ from advisor.errors import PredictionError
 from advisor.predictor.memory import (
     GIB,
     HALF_ACTIVATION_FACTOR,
-    analysis_precision,
     memory_fit,
     memory_from_analysis,
     memory_from_probe,
     optimizer_state_multiplier,
+    traced_precision,
 )
 from advisor.schemas import Analysis, DeviceProfile, Measurement, OpRecord
 
@@ -142,9 +142,9 @@ def test_memory_from_analysis_matches_memory_fit():
 
 
 def test_analysis_traced_at_bf16_is_not_rescaled():
-    assert analysis_precision(_analysis("bfloat16")) == "bf16"
-    assert analysis_precision(_analysis("float16")) == "fp16"
-    assert analysis_precision(_analysis()) == "fp32"
+    assert traced_precision(_analysis("bfloat16")) == "bf16"
+    assert traced_precision(_analysis("float16")) == "fp16"
+    assert traced_precision(_analysis()) == "fp32"
     traced = memory_from_analysis(_analysis("bfloat16"), 8, 80, "bf16")
     assert traced.breakdown["activations"] == pytest.approx(4.0)  # 0.5 GiB/sample as traced
     fp16 = memory_from_analysis(_analysis("bfloat16"), 8, 80, "fp16")  # same size family

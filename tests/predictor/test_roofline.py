@@ -7,9 +7,15 @@ import math
 import pytest
 
 from advisor.errors import PredictionError
-from advisor.hardware.specs import resolve_gpu
+from advisor.hardware.specs import require_scalable, resolve_gpu
 from advisor.predictor.calibration import Calibration
-from advisor.predictor.roofline import ON_CHIP_BYTES_PER_FP32_FLOP, predict_step, scale_from_probe, tf32_capable
+from advisor.predictor.roofline import (
+    ON_CHIP_BYTES_PER_FP32_FLOP,
+    is_ampere_or_newer,
+    predict_step,
+    scale_from_probe,
+    tensor_core_class,
+)
 from advisor.schemas import Analysis, GpuSpec, OpRecord
 
 SPEC = GpuSpec(name="Test-GPU", memory_gib=16, memory_bandwidth_gbs=1000, fp32_tflops=20, tf32_tflops=100,
@@ -79,7 +85,7 @@ def test_fp32_default_runs_convolutions_in_tf32_on_ampere():
     assert step.seconds == pytest.approx(expected)
     assert any("TF32" in n for n in step.notes)
     pre_ampere = SPEC.model_copy(update={"bf16_supported": False, "tf32_tflops": None})
-    assert not tf32_capable(pre_ampere)
+    assert not is_ampere_or_newer(pre_ampere)
     slow = predict_step(conv, pre_ampere, 2, "tf32", CAL)  # tf32 on a pre-Ampere GPU is plain fp32
     assert slow.seconds == pytest.approx(2e13 / (20e12 * 0.5) + staging(2e13, 4) + 1e-5 + 1e-3)
 
@@ -100,6 +106,17 @@ def test_bf16_on_v100_raises_with_fix():
     with pytest.raises(PredictionError) as err:
         predict_step(one_op(dtype="bfloat16"), resolve_gpu("V100-32GB"), 8, "bf16", CAL)
     assert "--precision fp16" in str(err.value)
+    # the one bf16 check is the spec sheet's (require_scalable), with the same words on both paths
+    with pytest.raises(PredictionError) as direct:
+        require_scalable(resolve_gpu("V100-32GB"), "bf16")
+    assert str(direct.value) == str(err.value)
+
+
+def test_tensor_core_class_reads_the_traced_matmul_dtype():
+    assert tensor_core_class(one_op()) == "fp32"
+    assert tensor_core_class(one_op(dtype="bfloat16")) == "half"
+    assert tensor_core_class(one_op(dtype="float16")) == "half"
+    assert tensor_core_class(one_op(kind="elementwise", op="aten.add.Tensor", dtype="float16")) == "fp32"
 
 
 def test_missing_spec_figures_raise_never_invented():

@@ -1,0 +1,63 @@
+"""Device names of this machine ("cpu", "cuda:0"): the one place they are normalised and checked.
+
+Both functions take the detected GPUs (``detect_gpus()``'s ``GpuInfo`` list) as an argument and never call NVML
+themselves: the caller detects once and passes the result around (DESIGN: hardware facts are passed in).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from advisor.errors import HardwareError, did_you_mean
+from advisor.schemas import GpuInfo, Target
+
+
+def gpu_devices(gpus: Sequence[GpuInfo]) -> list[str]:
+    """["cuda:0", ...] for the detected GPUs."""
+    return [f"cuda:{g.index}" for g in gpus]
+
+
+def resolve_devices(spec: str | Sequence[str] | None, gpus: Sequence[GpuInfo]) -> list[str]:
+    """The devices ``spec`` names: 'auto'/'all' (or None) -> cpu + every GPU in ``gpus``; 'cpu'; 'cuda' ->
+    'cuda:0'; 'cuda:N'; or a comma-separated string or a list of those. HardwareError for an unknown name or
+    a GPU that is not in ``gpus``."""
+    local = ["cpu", *gpu_devices(gpus)]
+    if spec is None or spec in ("auto", "all"):
+        return local
+    items = [spec] if isinstance(spec, str) else list(spec)
+    out: list[str] = []
+    for item in items:
+        for name in str(item).split(","):
+            name = name.strip().lower()
+            if name in ("auto", "all"):
+                out.extend(d for d in local if d not in out)
+            elif name == "cuda":
+                out.append("cuda:0")
+            elif name == "cpu" or name.startswith("cuda:"):
+                out.append(name)
+            elif name:
+                raise HardwareError(f"Unknown device {name!r}.{did_you_mean(name, ['cpu', 'cuda:0', 'all'])}",
+                                    hint="Fix: use cpu, cuda:N or all.")
+    present = set(gpu_devices(gpus))
+    for name in out:
+        if name.startswith("cuda:") and name not in present:
+            raise HardwareError(f"No GPU {name} here: this machine has "
+                                f"{', '.join(sorted(present)) or 'no visible GPU'}.",
+                                hint="Fix: use --device cpu, or predict a GPU you don't have with --gpu NAME.")
+    return out
+
+
+def local_gpu_target(device: str, gpus: Sequence[GpuInfo]) -> Target:
+    """The ``Target`` of GPU ``device`` ("cuda:0"; "cuda" is cuda:0) among ``gpus``, by its recognised spec name.
+
+    HardwareError when ``gpus`` has no such GPU, or advisor has no spec sheet for it.
+    """
+    index = int(device.split(":", 1)[1]) if ":" in device else 0
+    for gpu in gpus:
+        if gpu.index == index:
+            if not gpu.spec_name:
+                raise HardwareError(f"{device} ({gpu.name}) is not a GPU advisor has a spec for.",
+                                    hint="Fix: add it to profiles/gpus.csv, or predict with --gpu NAME.")
+            return Target.gpu(gpu.spec_name, 1)
+    raise HardwareError(f"No GPU {device} here.",
+                        hint="Fix: run `advisor hardware` to see this machine's devices, or use --gpu NAME.")

@@ -1,0 +1,414 @@
+"""The offline fit of the roofline's constants (:mod:`advisor.predictor.calibration`) on published benchmarks.
+
+A developer tool, not used at prediction time: it analyses the benchmark workloads of a source checkout
+(``examples/resnet50.py``, ``examples/bert_squad.py``) with :mod:`advisor.probe.analysis` and writes
+``profiles/calibration.json``, which :func:`advisor.predictor.calibration.load_calibration` reads.
+
+``python -m advisor.predictor.calibration_fit --fit`` fits the free ones (``FREE_PARAMETERS``) by least squares on
+log(predicted / measured throughput) over the single-GPU rows of two published tables of the same benchmark
+harness (Lambda's, NVIDIA DLE code; ResNet-50 and BERT-base/large SQuAD at sequence 384, fp32 and AMP fp16;
+the source's "fp32" on Ampere+ ran TF32, NGC's default): ``profiles/reference_benchmarks.csv`` (2020-21,
+NGC 20.01/20.10: V100, Turing, the first Ampere software) and ``profiles/lambda_current_benchmarks.csv``
+(the current table, NGC 22.x-23.x: A100 80GB, H100, RTX 4090 ...). Both are used so that the constants
+describe current software and more GPU generations rather than one table's quirks (early-Ampere software
+ran A100s 15-30% slower than later containers). A weak log-normal prior keeps each parameter near its
+physical value where the rows say little. Latency, host and step overheads keep their priors: every row runs
+a large batch, so the rows cannot see them. It reports leave-one-GPU-out, leave-one-model-out and
+leave-one-table-out cross-validation, and writes the fitted values with their provenance.
+
+``bench/accuracy_gpu.py`` prints the same rows and folds in full.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from advisor.data_files import data_dir
+from advisor.errors import AdvisorError, PredictionError
+from advisor.hardware.specs import load_gpu_specs, resolve_gpu
+from advisor.predictor.calibration import (
+    EFFICIENCY_KEYS,
+    PRIORS,
+    Calibration,
+    calibration_path,
+    default_calibration,
+    load_calibration,
+)
+from advisor.predictor.roofline import check_scalable, is_ampere_or_newer, predict_step
+from advisor.schemas import Analysis, GpuSpec
+
+REFERENCE_FILE = "reference_benchmarks.csv"  # Lambda's 2020-21 table (NGC 20.01/20.10), the given reference
+CURRENT_FILE = "lambda_current_benchmarks.csv"  # Lambda's current table (NGC 22.x-23.x): newer software, H100
+FIT_FILES = (REFERENCE_FILE, CURRENT_FILE)
+
+
+# ----------------------------------------------------------------------------------- reference data
+
+
+# The reference rows' models, as the plain-torch workloads under examples/ (env: ADVISOR_BERT_SIZE).
+REFERENCE_WORKLOADS: dict[str, tuple[str, dict[str, str]]] = {
+    "ResNet-50 v1.5": ("resnet50.py", {}),
+    "BERT-base (uncased)": ("bert_squad.py", {"ADVISOR_BERT_SIZE": "base"}),
+    "BERT-large (uncased)": ("bert_squad.py", {"ADVISOR_BERT_SIZE": "large"}),
+}
+SHORT_MODEL = {"ResNet-50 v1.5": "ResNet-50", "BERT-base (uncased)": "BERT-base",
+               "BERT-large (uncased)": "BERT-large"}
+
+
+@dataclass
+class ReferenceRow:
+    model: str
+    source_precision: str  # as the source labels it: "fp32" or "amp_fp16"
+    gpu_model: str  # as the source names it
+    gpu_count: int
+    batch_size: int  # per GPU
+    throughput: float  # samples/s, whole system
+    source: str
+    spec: GpuSpec | None = None  # when the GPU is known and scalable
+    precision: str | None = None  # the advisor precision it ran at
+    skip_reason: str | None = None
+
+    @property
+    def label(self) -> str:
+        return (f"{SHORT_MODEL.get(self.model, self.model)} {self.source_precision} {self.gpu_model} "
+                f"x{self.gpu_count} b{self.batch_size}")
+
+    @property
+    def gpu(self) -> str:
+        """The physical GPU: the spec name when resolved (both tables' names for one GPU agree), else the raw."""
+        return self.spec.name if self.spec is not None else self.gpu_model
+
+    @property
+    def table(self) -> str:
+        return "current" if "current table" in self.source else "reference"
+
+
+def reference_path(name: str = REFERENCE_FILE) -> Path:
+    return data_dir("profiles") / name
+
+
+def load_fit_rows(paths: list[str | Path] | None = None) -> list[ReferenceRow]:
+    """Rows of every calibration table (default: ``FIT_FILES`` in profiles/)."""
+    rows: list[ReferenceRow] = []
+    for p in paths or [reference_path(n) for n in FIT_FILES]:
+        rows.extend(load_reference_rows(p))
+    return rows
+
+
+def load_reference_rows(path: str | Path | None = None) -> list[ReferenceRow]:
+    """Measurements of one table, each resolved to a GPU spec and an advisor precision (or a skip reason)."""
+    p = Path(path) if path is not None else reference_path()
+    specs = load_gpu_specs()
+    rows: list[ReferenceRow] = []
+    with p.open(newline="", encoding="utf-8") as fh:
+        for raw in csv.DictReader(fh):
+            row = ReferenceRow(model=raw["model"], source_precision=raw["precision"], gpu_model=raw["gpu_model"],
+                               gpu_count=int(raw["gpu_count"]), batch_size=int(float(raw["batch_size_per_gpu"])),
+                               throughput=float(raw["throughput"]), source=raw["source"])
+            if row.model not in REFERENCE_WORKLOADS:
+                row.skip_reason = "no workload"
+            else:
+                try:
+                    spec = resolve_gpu(row.gpu_model, specs)
+                    if row.source_precision == "fp32":
+                        precision = "tf32" if is_ampere_or_newer(spec) else "fp32"  # NGC containers enable TF32
+                    elif row.source_precision in ("amp_fp16", "fp16"):
+                        precision = "fp16"
+                    elif row.source_precision in ("amp_bf16", "bf16"):
+                        precision = "bf16"
+                    else:
+                        raise PredictionError(f"unknown precision {row.source_precision}")
+                    missing = _missing_figures(spec, precision)
+                    if missing:
+                        row.skip_reason = f"no spec: gpus.csv lacks {spec.name}'s {'/'.join(missing)} figure"
+                    else:
+                        check_scalable(spec, precision)
+                        row.spec, row.precision = spec, precision
+                except AdvisorError as exc:
+                    row.skip_reason = f"no spec: {exc.message.splitlines()[0]}"
+            rows.append(row)
+    return rows
+
+
+def _missing_figures(spec: GpuSpec, precision: str) -> list[str]:
+    """Datasheet figures a reference row at ``precision`` needs that ``spec`` lacks."""
+    needed = {"memory bandwidth": spec.memory_bandwidth_gbs, "FP32": spec.fp32_tflops}
+    if precision == "tf32":
+        needed["TF32"] = spec.tf32_tflops
+    if precision in ("fp16", "bf16"):
+        needed["FP16/BF16 tensor"] = spec.fp16_bf16_tflops
+    return [k for k, v in needed.items() if v is None]
+
+
+def trace_precision_for(precision: str) -> str:
+    """The precision to trace the analysis at to price ``precision``: fp16 for bf16/fp16 (same byte sizes),
+    fp32 for fp32 and tf32 (one analysis serves both)."""
+    return "fp16" if precision in ("fp16", "bf16") else "fp32"
+
+
+def reference_analyses(rows: list[ReferenceRow], examples_dir: str | Path | None = None,
+                       verbose: bool = False) -> dict[tuple[str, str], Analysis]:
+    """{(model, analysis precision): Analysis} for the rows' workloads (examples/ of a source checkout)."""
+    from advisor.probe.analysis import analyze
+    from advisor.workload import load_workload
+
+    folder = Path(examples_dir) if examples_dir else Path(__file__).resolve().parents[2] / "examples"
+    if not folder.is_dir():
+        raise PredictionError(f"the benchmark workloads are not here ({folder} does not exist).",
+                              hint="Fix: run the fit and the benchmark from a source checkout of advisor "
+                              "(they use examples/resnet50.py and examples/bert_squad.py).")
+    out: dict[tuple[str, str], Analysis] = {}
+    for row in rows:
+        if row.skip_reason or row.precision is None:
+            continue
+        key = (row.model, trace_precision_for(row.precision))
+        if key in out:
+            continue
+        filename, env = REFERENCE_WORKLOADS[row.model]
+        old = {k: os.environ.get(k) for k in env}
+        os.environ.update(env)
+        try:
+            wl = load_workload(folder / filename)
+            out[key] = analyze(wl, precision=key[1])
+        finally:
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        if verbose:
+            print(f"analysed {SHORT_MODEL.get(key[0], key[0])} at {key[1]} in {out[key].analysis_seconds:.1f} s",
+                  flush=True)
+    return out
+
+
+def predict_row(row: ReferenceRow, analyses: dict, cal: Calibration) -> float:
+    """Predicted single-GPU throughput (samples/s) of a reference row at its per-GPU batch."""
+    a = analyses[(row.model, trace_precision_for(row.precision))]
+    step = predict_step(a, row.spec, row.batch_size, row.precision, cal)
+    return row.batch_size / step.seconds
+
+
+# ---------------------------------------------------------------------------------------------- fitting
+
+# The parameters the fit moves; the rest keep their priors (the reference rows, all at large batch sizes,
+# say nothing about per-kernel latency or host overheads). "compute.all" is one efficiency for every
+# kind and precision class (see TIES).
+FREE_PARAMETERS = ("compute.all", "memory_efficiency", "operand_flops_per_element", "conv_layout_passes")
+PRIOR_WEIGHT = 1.0
+# Names that move several parameters together (one fitted value for all of them).
+TIES: dict[str, tuple[str, ...]] = {
+    "compute.all": EFFICIENCY_KEYS,
+    "compute.fp32": ("matmul.fp32", "conv.fp32"),
+    "compute.tf32": ("matmul.tf32", "conv.tf32"),
+    "compute.half": ("matmul.half", "conv.half"),
+    "matmul.all": ("matmul.fp32", "matmul.tf32", "matmul.half"),
+    "conv.all": ("conv.fp32", "conv.tf32", "conv.half"),
+    "conv.tensor": ("conv.tf32", "conv.half"),
+    "compute.notconvfp32": ("matmul.fp32", "matmul.tf32", "matmul.half", "conv.tf32", "conv.half"),
+}
+
+
+def _members(name: str) -> tuple[str, ...]:
+    return TIES.get(name, (name,))
+
+
+def _values(free: tuple[str, ...], x) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for n, v in zip(free, x, strict=False):
+        for m in _members(n):
+            out[m] = math.exp(v)
+    return out
+
+
+def fit(rows: list[ReferenceRow], analyses: dict, base: Calibration | None = None,
+        free: tuple[str, ...] = FREE_PARAMETERS, prior_weight: float = PRIOR_WEIGHT) -> Calibration:
+    """Least squares on log(predicted / measured), with a log-normal prior on each free parameter."""
+    import numpy as np
+    from scipy.optimize import least_squares
+
+    base = base or default_calibration()
+    usable = [r for r in rows if not r.skip_reason and r.gpu_count == 1]
+    if not usable:
+        raise PredictionError("no usable reference rows to fit on.",
+                              hint="Fix: check profiles/reference_benchmarks.csv and profiles/gpus.csv.")
+    x0 = np.array([math.log(base.get(_members(n)[0])) for n in free])
+    prior_mu = np.array([math.log(PRIORS[_members(n)[0]][0]) for n in free])
+    prior_sd = np.array([PRIORS[_members(n)[0]][1] for n in free])
+    # The prior is worth ~prior_weight rows per parameter, whatever the number of rows.
+    scale = math.sqrt(prior_weight)
+
+    def residuals(x):
+        cal = base.with_values(_values(free, x))
+        res = [math.log(predict_row(r, analyses, cal) / r.throughput) for r in usable]
+        res.extend(scale * (x - prior_mu) / prior_sd)
+        return np.array(res)
+
+    def bounded(n: str) -> bool:
+        return _members(n)[0] in EFFICIENCY_KEYS or n == "memory_efficiency"
+
+    lower = np.array([math.log(1e-3 if bounded(n) else 1e-8) for n in free])
+    upper = np.array([math.log(1.0 if bounded(n) else 1e6) for n in free])
+    x0 = np.clip(x0, lower + 1e-9, upper - 1e-9)
+    sol = least_squares(residuals, x0, bounds=(lower, upper), x_scale=1.0)
+    return base.with_values(_values(free, sol.x))
+
+
+@dataclass
+class Evaluation:
+    """Errors of predicted throughput against the rows: per row, and GPU-to-GPU ratios."""
+
+    rows: list[tuple[ReferenceRow, float]]  # (row, predicted samples/s)
+    ratios: list[tuple[ReferenceRow, ReferenceRow, float, float]]  # (a, b, measured a/b, predicted a/b)
+
+    @staticmethod
+    def stats(errors: list[float]) -> dict[str, float]:
+        import numpy as np
+
+        if not errors:
+            return {"n": 0, "median_abs_error": float("nan"), "p90_abs_error": float("nan")}
+        a = np.abs(np.array(errors))
+        return {"n": int(len(a)), "median_abs_error": float(np.median(a)),
+                "p90_abs_error": float(np.percentile(a, 90))}
+
+    def row_errors(self) -> list[float]:
+        return [pred / r.throughput - 1 for r, pred in self.rows]
+
+    def ratio_errors(self) -> list[float]:
+        return [p / m - 1 for _, _, m, p in self.ratios]
+
+    def log_errors(self) -> list[float]:
+        return [math.log(pred / r.throughput) for r, pred in self.rows]
+
+    def ratio_log_errors(self) -> list[float]:
+        return [math.log(p / m) for _, _, m, p in self.ratios]
+
+
+def gpu_pairs(rows: list[ReferenceRow]) -> list[tuple[ReferenceRow, ReferenceRow]]:
+    """All pairs of single-GPU rows of different GPUs at the same model and precision in the same table
+    (one software stack: a ratio across tables would mix software versions into the GPUs' difference)."""
+    single = [r for r in rows if not r.skip_reason and r.gpu_count == 1]
+    pairs = []
+    for i, a in enumerate(single):
+        for b in single[i + 1:]:
+            if (a.model == b.model and a.source_precision == b.source_precision and a.source == b.source
+                    and a.gpu_model != b.gpu_model):
+                pairs.append((a, b))
+    return pairs
+
+
+def evaluate(rows: list[ReferenceRow], analyses: dict, cal: Calibration) -> Evaluation:
+    single = [r for r in rows if not r.skip_reason and r.gpu_count == 1]
+    preds = {id(r): predict_row(r, analyses, cal) for r in single}
+    ratios = [(a, b, a.throughput / b.throughput, preds[id(a)] / preds[id(b)]) for a, b in gpu_pairs(rows)]
+    return Evaluation(rows=[(r, preds[id(r)]) for r in single], ratios=ratios)
+
+
+def cross_validate(rows: list[ReferenceRow], analyses: dict, by: str, base: Calibration | None = None,
+                   free: tuple[str, ...] = FREE_PARAMETERS, prior_weight: float = PRIOR_WEIGHT) -> Evaluation:
+    """Leave-one-``by``-out (``by`` = "gpu", "model" or "table"): every row predicted by a fit that never saw
+    its GPU (model, table). For by="gpu" a ratio's two rows come from two folds, each held out."""
+    single = [r for r in rows if not r.skip_reason and r.gpu_count == 1]
+    key = {"gpu": lambda r: r.gpu, "model": lambda r: r.model, "table": lambda r: r.table}[by]
+    preds: dict[int, float] = {}
+    for group in sorted({key(r) for r in single}):
+        train = [r for r in single if key(r) != group]
+        test = [r for r in single if key(r) == group]
+        if not train:
+            continue
+        cal = fit(train, analyses, base=base, free=free, prior_weight=prior_weight)
+        for r in test:
+            preds[id(r)] = predict_row(r, analyses, cal)
+    held = [r for r in single if id(r) in preds]
+    ratios = [(a, b, a.throughput / b.throughput, preds[id(a)] / preds[id(b)]) for a, b in gpu_pairs(held)]
+    return Evaluation(rows=[(r, preds[id(r)]) for r in held], ratios=ratios)
+
+
+def _quantile(values: list[float], q: float) -> float:
+    import numpy as np
+
+    return float(np.percentile(np.abs(np.array(values)), q)) if values else float("nan")
+
+
+def run_fit(paths: list[str | Path] | None = None, out: str | Path | None = None,
+            verbose: bool = True) -> Calibration:
+    """Fit, cross-validate and write the calibration file; returns the fitted calibration."""
+    import datetime
+
+    rows = load_fit_rows(paths)
+    analyses = reference_analyses(rows, verbose=verbose)
+    cal = fit(rows, analyses)
+    fitted = evaluate(rows, analyses, cal)
+    cv_gpu = cross_validate(rows, analyses, "gpu")
+    cv_model = cross_validate(rows, analyses, "model")
+    cv_table = cross_validate(rows, analyses, "table")
+    single = [r for r in rows if r.gpu_count == 1]
+    skipped = sorted({f"{r.gpu_model} {r.source_precision}: {r.skip_reason}" for r in single if r.skip_reason})
+    # The interval: the 90th percentile of the cross-validated |log error| (all kinds of fold together).
+    folds = (cv_gpu, cv_model, cv_table)
+    rel_sigma = _quantile([e for f in folds for e in f.log_errors()], 90)
+    ratio_sigma = _quantile([e for f in folds for e in f.ratio_log_errors()], 90)
+    sources = sorted({r.source for r in rows})
+    cal = replace(cal, rel_sigma=round(max(rel_sigma, 0.15), 4), ratio_sigma=round(max(ratio_sigma, 0.10), 4),
+                  provenance={
+                      "data": [f"profiles/{n}" for n in FIT_FILES] if paths is None else [str(p) for p in paths],
+                      "sources": sources,
+                      "fitted_on": datetime.date.today().isoformat(),
+                      "method": "least squares on log(predicted/measured throughput), log-normal priors "
+                                "(advisor.predictor.calibration.PRIORS); single-GPU rows; source 'fp32' on "
+                                "Ampere+ = tf32 (NGC default), 'amp_fp16' = fp16 autocast",
+                      "free_parameters": [f"{n} ({', '.join(_members(n))})" if n in TIES else n
+                                          for n in FREE_PARAMETERS],
+                      "rows_used": len(fitted.rows),
+                      "rows_skipped": len(single) - len(fitted.rows),
+                      "skipped_gpus": skipped,
+                      "gpus": sorted({r.gpu for r, _ in fitted.rows}),
+                      "models": sorted({SHORT_MODEL.get(r.model, r.model) for r, _ in fitted.rows}),
+                      "fit_error": {"rows": Evaluation.stats(fitted.row_errors()),
+                                    "ratios": Evaluation.stats(fitted.ratio_errors())},
+                      "cv_leave_one_gpu_out": {"rows": Evaluation.stats(cv_gpu.row_errors()),
+                                               "ratios": Evaluation.stats(cv_gpu.ratio_errors())},
+                      "cv_leave_one_model_out": {"rows": Evaluation.stats(cv_model.row_errors()),
+                                                 "ratios": Evaluation.stats(cv_model.ratio_errors())},
+                      "cv_leave_one_table_out": {"rows": Evaluation.stats(cv_table.row_errors()),
+                                                 "ratios": Evaluation.stats(cv_table.ratio_errors())},
+                      "rel_sigma": "p90 of cross-validated |log(pred/measured)|, floor 0.15",
+                      "ratio_sigma": "p90 of cross-validated |log error| of GPU-to-GPU ratios, floor 0.10",
+                  })
+    cal = replace(cal, compute_efficiency={k: round(v, 4) for k, v in cal.compute_efficiency.items()},
+                  memory_efficiency=round(cal.memory_efficiency, 4),
+                  operand_flops_per_element=round(cal.operand_flops_per_element, 2),
+                  conv_layout_passes=round(cal.conv_layout_passes, 4))
+    target = Path(out) if out is not None else calibration_path()
+    target.write_text(json.dumps(cal.to_json(), indent=2) + "\n", encoding="utf-8")
+    if verbose:
+        print(json.dumps(cal.to_json(), indent=2))
+        print(f"wrote {target}")
+    return cal
+
+
+def _main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m advisor.predictor.calibration_fit",
+                                 description="Fit the roofline's constants on published benchmarks.")
+    ap.add_argument("--fit", action="store_true", help="fit and write profiles/calibration.json")
+    ap.add_argument("--data", action="append", default=None,
+                    help="a benchmark CSV to fit on (repeatable; default profiles/" + " + profiles/".join(FIT_FILES)
+                    + ")")
+    ap.add_argument("--out", default=None, help="output file (default profiles/calibration.json)")
+    ns = ap.parse_args(argv)
+    if not ns.fit:
+        print(json.dumps(load_calibration().to_json(), indent=2))
+        return 0
+    run_fit(ns.data, ns.out)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())

@@ -1,0 +1,107 @@
+"""What to predict for each catalog offer, and the estimates of a whole catalog.
+
+An offer becomes a ``Target``: K GPUs of its model, or its CPU at its physical cores on its CPU family. The
+ranker receives (offer, estimate) pairs from ``estimate_offers`` and only combines them with prices (SkyPilot's
+optimizer: the estimator gives the time, the catalog the price).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from advisor.errors import PredictionError
+from advisor.predictor.cpu_scaling import threads_for_vcpus
+from advisor.schemas import Estimate, JobSpec, Offer, Profile, Target
+
+# (provider, instance_type) -> (CPU family name or None, vCPUs per physical core or None)
+CpuLookup = Callable[[str, str], "tuple[str | None, int | None]"]
+# An estimate -> the estimate to use (the learned history correction, or the identity).
+Correction = Callable[[Estimate], Estimate]
+Priced = list[tuple[Offer, "Estimate | None"]]
+
+
+def default_cpu_lookup() -> CpuLookup:
+    """(provider, instance_type) -> (CPU family, vCPUs per core) from ``profiles/cpu_families.csv`` (read once
+    per call of this function, answers memoised); (None, None) where the family is not listed."""
+    from advisor.hardware.specs import cpu_family_for_instance, load_cpu_families, threads_per_core_for_instance
+
+    families = load_cpu_families()
+    return _memoized(lambda p, i: (cpu_family_for_instance(p, i, families),
+                                   threads_per_core_for_instance(p, i, families)))
+
+
+def _memoized(lookup: CpuLookup) -> CpuLookup:
+    cache: dict[tuple[str, str], tuple[str | None, int | None]] = {}
+
+    def cached(provider: str, instance_type: str) -> tuple[str | None, int | None]:
+        key = (provider, instance_type)
+        if key not in cache:
+            cache[key] = lookup(provider, instance_type)
+        return cache[key]
+
+    return cached
+
+
+def offer_target(offer: Offer, cpu_lookup: CpuLookup | None = None) -> Target:
+    """What to predict for an offer: K GPUs of its model, or its CPU.
+
+    A CPU instance is predicted at its physical cores: vcpus // threads_per_core (2 on SMT x86 unless
+    ``profiles/cpu_families.csv`` says otherwise, e.g. AWS m7a has one vCPU per core), with ``cpu_name`` its
+    CPU family where known. ``cpu_lookup`` replaces ``default_cpu_lookup`` (tests pass a fixed one). A CPU
+    offer without vcpus gets ``threads=None``: this machine's probed thread count.
+    """
+    if offer.gpu:
+        return Target.gpu(offer.gpu, offer.gpu_count)
+    family, per_core = (cpu_lookup or default_cpu_lookup())(offer.provider, offer.instance_type)
+    threads = threads_for_vcpus(offer.vcpus, per_core) if offer.vcpus else None
+    return Target.cpu(threads=threads, cpu_name=family)
+
+
+def _order(t: Target) -> tuple:
+    return (t.kind, t.threads or 0, t.cpu_name or "", t.gpu_name or "", t.count)
+
+
+def needed_targets(offers: Sequence[Offer], cpu_lookup: CpuLookup | None = None) -> list[Target]:
+    """The distinct targets the offers need an ``Estimate`` for, in a fixed order."""
+    cpu_lookup = _memoized(cpu_lookup) if cpu_lookup else default_cpu_lookup()
+    return sorted({offer_target(offer, cpu_lookup) for offer in offers}, key=_order)
+
+
+def estimate_offers(profile: Profile, job: JobSpec, offers: Sequence[Offer], *, precision: str | None = None,
+                    context=None, cpu_lookup: CpuLookup | None = None,
+                    correction: Correction | None = None) -> Priced:
+    """(offer, estimate) for every offer, in the offers' order; the estimate is None where the offer's target
+    cannot be predicted (no spec, no probe). Each distinct target is estimated once."""
+    from advisor.predictor.estimate import estimate_many
+
+    cpu_lookup = _memoized(cpu_lookup) if cpu_lookup else default_cpu_lookup()
+    targets = needed_targets(offers, cpu_lookup)
+    found = dict(estimate_many(profile, job, targets, precision=precision, context=context))
+    if correction is not None:
+        found = {t: correction(e) for t, e in found.items()}
+    return [(offer, found.get(offer_target(offer, cpu_lookup))) for offer in offers]
+
+
+def resolve_target(target: Target | str | None = None, *, gpu: str | None = None, gpus: int = 1,
+                   threads: int | None = None) -> Target:
+    """A ``Target`` from the API/CLI's ways of naming one; GPU names are resolved to their canonical spec.
+
+    A device of this machine ("cuda:0") is resolved by ``advisor.hardware.devices``, which knows the GPUs here.
+    """
+    from advisor.hardware.specs import resolve_gpu
+
+    if isinstance(target, Target):
+        if target.kind == "gpu":
+            return Target.gpu(resolve_gpu(target.gpu_name).name, target.count)
+        return target
+    if isinstance(target, str):
+        if target.lower() == "cpu":
+            return Target.cpu(threads)
+        gpu = target
+    if gpu:
+        if gpus is None or gpus < 1:
+            raise PredictionError(f"--gpus must be 1 or more, got {gpus!r}.", hint="Fix: e.g. --gpus 8.")
+        return Target.gpu(resolve_gpu(gpu).name, gpus)
+    if threads is not None and threads < 1:
+        raise PredictionError(f"--threads must be 1 or more, got {threads!r}.", hint="Fix: e.g. --threads 8.")
+    return Target.cpu(threads)

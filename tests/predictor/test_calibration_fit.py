@@ -1,0 +1,76 @@
+"""The calibration fit tool: the reference rows map to specs and precisions, the fit recovers constants."""
+
+from __future__ import annotations
+
+import pytest
+
+from advisor.hardware.specs import resolve_gpu
+from advisor.predictor import calibration_fit as C
+from advisor.predictor.calibration import EFFICIENCY_KEYS, default_calibration
+from advisor.schemas import Analysis, OpRecord
+
+
+def test_reference_rows_map_to_specs_and_precisions():
+    rows = C.load_reference_rows()
+    assert len(rows) == 290
+    by = {(r.gpu_model, r.source_precision, r.model, r.gpu_count): r for r in rows}
+    a100 = by[("A100-SXM4-40GB", "fp32", "ResNet-50 v1.5", 1)]
+    assert a100.precision == "tf32" and a100.spec.name == resolve_gpu("A100-40GB").name  # NGC ran TF32
+    v100 = by[("V100-32GB", "fp32", "BERT-large (uncased)", 1)]
+    assert v100.precision == "fp32" and v100.throughput == 12.0 and v100.batch_size == 12
+    assert by[("V100-32GB", "amp_fp16", "BERT-base (uncased)", 1)].precision == "fp16"
+    skipped = [r for r in rows if r.skip_reason]
+    assert skipped and all(r.skip_reason.startswith("no spec") for r in skipped)
+    assert any(r.gpu_model == "GTX 1080 Ti" for r in skipped)
+    current = C.load_reference_rows(C.reference_path(C.CURRENT_FILE))
+    assert {r.table for r in current} == {"current"} and {r.table for r in rows} == {"reference"}
+    assert any(r.gpu == "H100-SXM" for r in current)
+
+
+def _synthetic(model: str) -> Analysis:
+    """A step with one big matmul (compute-bound) and one memory-bound op, per sample."""
+    ops = [OpRecord(op="aten.mm.default", kind="matmul", phase="forward", flops=(2e11, 4e11), bytes=(1e8, 2e8)),
+           OpRecord(op="aten.add.Tensor", kind="elementwise", phase="forward", flops=(0.0, 0.0),
+                    bytes=(2e9, 4e9) if model == "mem" else (2e7, 4e7))]
+    return Analysis(batch_sizes=(1, 2), ops=ops, flops_per_sample=2e11, param_count=1, trainable_param_count=1,
+                    param_bytes=4, gradient_bytes=4, optimizer="SGD", optimizer_state_bytes=0)
+
+
+def test_fit_recovers_known_constants_from_synthetic_rows():
+    truth = default_calibration().with_values(
+        {**{k: 0.6 for k in EFFICIENCY_KEYS}, "memory_efficiency": 0.7, "operand_flops_per_element": 300.0})
+    analyses = {(m, "fp32"): _synthetic(m) for m in ("mm", "mem")}
+    rows = []
+    for gpu in ("V100-32GB", "A100-80GB", "H100-SXM", "RTX 3090", "L4"):
+        spec = resolve_gpu(gpu)
+        for model in ("mm", "mem"):
+            row = C.ReferenceRow(model=model, source_precision="fp32", gpu_model=gpu, gpu_count=1, batch_size=16,
+                                 throughput=1.0, source="synthetic", spec=spec, precision="fp32")
+            row.throughput = C.predict_row(row, analyses, truth)
+            rows.append(row)
+    free = ("compute.all", "memory_efficiency", "operand_flops_per_element")
+    fitted = C.fit(rows, analyses, free=free, prior_weight=1e-6)
+    assert fitted.compute_eff("matmul", "fp32") == pytest.approx(0.6, rel=0.05)
+    assert fitted.memory_efficiency == pytest.approx(0.7, rel=0.05)
+    assert fitted.operand_flops_per_element == pytest.approx(300.0, rel=0.1)
+    ev = C.evaluate(rows, analyses, fitted)
+    assert C.Evaluation.stats(ev.row_errors())["median_abs_error"] < 0.01
+    assert len(ev.ratios) == 2 * (5 * 4 // 2)  # every pair of GPUs, per model
+    cv = C.cross_validate(rows, analyses, "gpu", free=free, prior_weight=1e-6)
+    assert C.Evaluation.stats(cv.row_errors())["p90_abs_error"] < 0.05
+
+
+def test_trace_precision_for():
+    assert [C.trace_precision_for(p) for p in ("fp32", "tf32", "bf16", "fp16")] == ["fp32", "fp32", "fp16", "fp16"]
+
+
+def test_fit_tool_imports_the_roofline_not_the_other_way():
+    """The cycle calibration <-> roofline is gone: the runtime constants import nothing of the fit tool."""
+    import ast
+    from pathlib import Path
+
+    import advisor.predictor.calibration as runtime
+
+    tree = ast.parse(Path(runtime.__file__).read_text())
+    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert not {m for m in imported if m and ("roofline" in m or "calibration_fit" in m or "probe" in m)}
