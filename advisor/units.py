@@ -1,14 +1,19 @@
-"""Parsing and formatting of the quantities users type and read: durations, money, lists of names.
+"""Parsing and formatting of the quantities users type and read: durations, money, lists of names, ``--since``
+ages and dates; and the one bytes-per-GiB constant.
 
-Kept apart from the CLI so the Python API accepts the same strings (``deadline="6h"``, ``budget="$50"``).
+Kept apart from the CLI so the Python API accepts the same strings (``deadline="6h"``, ``budget="$50"``,
+``since="7d"``).
 """
 
 from __future__ import annotations
 
 import math
 import re
+from datetime import date, datetime, timedelta, timezone
 
 from advisor.errors import ConfigError
+
+BYTES_PER_GIB = 1024**3
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(min|sec|d|h|m|s)?", re.IGNORECASE)
 _SECONDS_PER_UNIT = {"d": 86400.0, "h": 3600.0, "m": 60.0, "min": 60.0, "s": 1.0, "sec": 1.0, None: 1.0}
@@ -57,6 +62,52 @@ def parse_usd(value: str | float | int | None, *, what: str = "budget") -> float
     return amount
 
 
+_SINCE_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(w|d|h|m|min|s)\s*$", re.IGNORECASE)
+_SINCE_SECONDS_PER_UNIT = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "min": 60, "s": 1}
+# An age further back than this is a typo (or an attempt to overflow the date arithmetic), not a real filter.
+MAX_SINCE_AGE_DAYS = 100 * 366
+_SINCE_HINT = "Fix: e.g. --since 7d, --since 12h or --since 2026-11-01."
+
+
+def parse_since(text: str | datetime | date, *, now: datetime | None = None) -> datetime:
+    """A timezone-aware UTC datetime from ``--since``: "7d", "12h", "30m", "2w", or a date / datetime in ISO
+    form ("2026-11-01", "2026-11-01T12:00", "2026-11-01 12:00+02:00"; naive means UTC).
+
+    Raises:
+        ConfigError: the text is neither an age nor a date, or it lies outside what a datetime can hold
+            (an age over ``MAX_SINCE_AGE_DAYS``, a date before year 1 once in UTC).
+    """
+    if isinstance(text, datetime):
+        return _as_utc(text, text)
+    if isinstance(text, date):
+        return datetime(text.year, text.month, text.day, tzinfo=timezone.utc)
+    raw = str(text).strip()
+    m = _SINCE_AGE.match(raw)
+    if m:
+        age_seconds = float(m.group(1)) * _SINCE_SECONDS_PER_UNIT[m.group(2).lower()]
+        if not age_seconds <= MAX_SINCE_AGE_DAYS * 86400:
+            raise ConfigError(f"--since {text!r} reaches back more than {MAX_SINCE_AGE_DAYS // 366} years.",
+                              hint="Fix: leave --since out to see everything, or give a shorter age like 30d.")
+        return (now or datetime.now(timezone.utc)) - timedelta(seconds=age_seconds)
+    try:
+        when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise ConfigError(f"Cannot read --since {text!r}: it is neither an age like 7d nor a date like 2026-11-01.",
+                          hint=_SINCE_HINT) from None
+    return _as_utc(when, text)
+
+
+def _as_utc(when: datetime, text: object) -> datetime:
+    """``when`` in UTC (naive means UTC already); ConfigError when that falls outside the datetime range."""
+    if when.tzinfo is None:
+        return when.replace(tzinfo=timezone.utc)
+    try:
+        return when.astimezone(timezone.utc)
+    except OverflowError:
+        raise ConfigError(f"--since {str(text)!r} is out of range once converted to UTC.",
+                          hint=_SINCE_HINT) from None
+
+
 def parse_names(value: str | list[str] | tuple[str, ...] | None) -> list[str] | None:
     """["aws", "gcp"] from "aws,gcp" (or a list); None or empty -> None."""
     if value is None:
@@ -64,6 +115,11 @@ def parse_names(value: str | list[str] | tuple[str, ...] | None) -> list[str] | 
     items = value.split(",") if isinstance(value, str) else list(value)
     names = [i.strip().lower() for i in items if i and i.strip()]
     return names or None
+
+
+def is_finite(value: float | None) -> bool:
+    """True for a real number (not None, NaN or infinity)."""
+    return value is not None and math.isfinite(value)
 
 
 def format_duration(seconds: float | None) -> str:
@@ -83,6 +139,7 @@ def format_duration(seconds: float | None) -> str:
 
 
 def format_usd(amount: float | None) -> str:
+    """"$0.0043", "$2.80", "$12.5", "$1,234": cents where they matter, no false precision."""
     if amount is None or not math.isfinite(amount):
         return "-"
     if amount < 0.1:

@@ -4,8 +4,9 @@ import pytest
 
 from advisor.cli.plot import plot_recommendation
 from advisor.errors import ConfigError, NoFeasibleCandidateError
-from advisor.ranking import offer_target, rank, target_key
-from advisor.schemas import Constraints, Estimate, Offer
+from advisor.predictor.targets import offer_target
+from advisor.ranking import rank
+from advisor.schemas import Constraints, Estimate, Offer, WorkloadSummary
 
 
 def _offers():
@@ -17,20 +18,18 @@ def _offers():
     return out
 
 
-def _recommend(constraints: Constraints):
-    offers = _offers()
-    ests = {}
-    for o in offers:
+def _recommend(constraints: Constraints, name: str = "toy"):
+    priced = []
+    for o in _offers():
         t = offer_target(o, lambda p, i: (None, 2))
         speed = (t.threads or 1) if o.gpu is None else 40 * o.gpu_count * 0.9 ** (o.gpu_count - 1)
         s = 40000.0 / speed
-        ests[target_key(t)] = Estimate(target=t, dataset_size=1000, epochs=3, batch_size=64, seconds=s, low=0.8 * s,
-                                       high=1.25 * s, step_seconds=1.0, steps_per_epoch=16, total_steps=48,
-                                       fits_memory=True, per_device_batch_size=64, method="scaled",
-                                       precision="fp32")
-    return rank(offers=offers, estimates=ests, constraints=constraints, workload={"name": "toy"}, dataset_size=1000,
-                epochs=3, batch_size=64, startup_seconds_cpu=120, startup_seconds_gpu=300,
-                cpu_lookup=lambda p, i: (None, 2))
+        priced.append((o, Estimate(target=t, dataset_size=1000, epochs=3, batch_size=64, seconds=s, low=0.8 * s,
+                                   high=1.25 * s, step_seconds=1.0, steps_per_epoch=16, total_steps=48,
+                                   fits_memory=True, per_device_batch_size=64, method="scaled",
+                                   precision="fp32")))
+    return rank(priced, constraints, workload=WorkloadSummary(name=name), dataset_size=1000, epochs=3,
+                batch_size=64, startup_seconds_cpu=120, startup_seconds_gpu=300)
 
 
 @pytest.mark.parametrize("suffix, magic", [(".png", b"\x89PNG"), (".svg", b"<?xml")])

@@ -1,7 +1,18 @@
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from advisor.errors import ConfigError
-from advisor.units import format_duration, format_usd, parse_duration_seconds, parse_names, parse_usd
+from advisor.units import (
+    BYTES_PER_GIB,
+    format_duration,
+    format_usd,
+    is_finite,
+    parse_duration_seconds,
+    parse_names,
+    parse_since,
+    parse_usd,
+)
 
 
 @pytest.mark.parametrize("text, seconds", [("6h", 21600), ("90m", 5400), ("1h30m", 5400), ("2d", 172800),
@@ -36,3 +47,35 @@ def test_formatting():
     assert format_usd(2.8) == "$2.80"
     assert format_usd(0.0043) == "$0.0043"
     assert format_usd(1234.5) == "$1,234"
+
+
+def test_parse_since():
+    now = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
+    assert parse_since("7d", now=now) == now - timedelta(days=7)
+    assert parse_since("12h", now=now) == now - timedelta(hours=12)
+    assert parse_since("30m", now=now) == now - timedelta(minutes=30)
+    assert parse_since("2w", now=now) == now - timedelta(days=14)
+    assert parse_since("2026-11-01") == datetime(2026, 11, 1, tzinfo=timezone.utc)
+    assert parse_since("2026-11-01T12:30+02:00") == datetime(2026, 11, 1, 10, 30, tzinfo=timezone.utc)
+    assert parse_since(datetime(2026, 1, 1)) == datetime(2026, 1, 1, tzinfo=timezone.utc)
+    for bad in ("yesterday", "7 parsecs", "", "2026-13-01"):
+        with pytest.raises(ConfigError, match="--since"):
+            parse_since(bad)
+
+
+@pytest.mark.parametrize("bad", ["10000000000d", "36601d", "9" * 400 + "d", "0001-01-01T00:00+01:00"])
+def test_parse_since_refuses_what_a_date_cannot_hold(bad):
+    with pytest.raises(ConfigError, match="--since") as info:
+        parse_since(bad)
+    assert "Fix" in str(info.value)
+
+
+def test_parse_since_keeps_a_century():
+    now = datetime(2026, 11, 21, tzinfo=timezone.utc)
+    assert parse_since("36600d", now=now) == now - timedelta(days=36600)
+    assert parse_since("0001-01-01") == datetime(1, 1, 1, tzinfo=timezone.utc)
+
+
+def test_bytes_per_gib_and_is_finite():
+    assert BYTES_PER_GIB == 2**30
+    assert is_finite(1.0) and not is_finite(None) and not is_finite(float("nan")) and not is_finite(float("inf"))

@@ -26,7 +26,7 @@ def upgrade(json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
     if json_out:
         render.print_json({"schema_version": 1, "database": _redact(url), "revision": revision})
     else:
-        render.out().print(f"{_redact(url)} is at revision {revision}.")
+        render.line(f"{_redact(url)} is at revision {revision}.")
 
 
 def _redact(url: str) -> str:

@@ -10,6 +10,7 @@ from advisor.cli.errors import handle_errors
 
 
 def register(app: typer.Typer) -> None:
+    """Add ``advisor hardware`` to the app."""
     app.command("hardware")(hardware)
 
 

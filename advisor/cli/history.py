@@ -35,7 +35,7 @@ def list_entries(
     """Recent recommendations, newest first."""
     from advisor.cli import render
     from advisor.errors import ConfigError
-    from advisor.history.repository import parse_since
+    from advisor.units import parse_since
 
     if limit < 1:
         raise ConfigError(f"--limit must be 1 or more, got {limit}.", hint="Fix: e.g. --limit 20.")
@@ -92,25 +92,24 @@ def export(
     since: Annotated[str | None, typer.Option("--since", help="e.g. 7d, 12h or 2026-11-01.")] = None,
 ) -> None:
     """Export the history (one row per candidate run with its outcome) as CSV or JSON."""
-    from advisor.errors import ConfigError, did_you_mean
+    from advisor.cli.options import check_output_path, write_atomically
+    from advisor.history.export import check_format
+    from advisor.units import parse_since
 
-    if fmt not in ("csv", "json"):
-        raise ConfigError(f"Unknown format {fmt!r}.{did_you_mean(fmt, ['csv', 'json'])}",
-                          hint="Fix: --format csv or --format json.")
-    from advisor.history.repository import parse_since
-
+    check_format(fmt)
     since_at = parse_since(since) if since else None
+    if output is not None:
+        check_output_path(output, "--output")
     with _open() as hist:
         if output is None:
             hist.export(fmt, sys.stdout, workload=workload, since=since_at)
-        else:
-            tmp = output.with_name(output.name + ".part")
-            try:
-                with tmp.open("w", newline="") as fh:
-                    hist.export(fmt, fh, workload=workload, since=since_at)
-                tmp.replace(output)  # nothing half-written under the real name
-            finally:
-                tmp.unlink(missing_ok=True)
+            return
+
+        def write(tmp: Path) -> None:
+            with tmp.open("w", newline="", encoding="utf-8") as fh:
+                hist.export(fmt, fh, workload=workload, since=since_at)
+
+        write_atomically(output, write, "--output")  # nothing half-written under the real name
 
 
 @app.command("record")
@@ -130,8 +129,8 @@ def record(
     if json_out:
         render.print_json(outcome)
     else:
-        render.out().print(f"Recorded {actual_seconds:g} s for history id {entry_id}"
-                           + (f" on {instance}" if instance else "") + ".")
+        render.line(f"Recorded {actual_seconds:g} s for history id {entry_id}"
+                    + (f" on {instance}" if instance else "") + ".")
 
 
 @app.command("calibration")

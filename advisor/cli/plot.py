@@ -1,15 +1,17 @@
 """``--plot FILE``: cost vs time of the ranked candidates, the Pareto front and the choice marked.
 
 matplotlib is imported lazily with the Agg backend (no display needed). The format follows the file's
-extension: ``.png`` or ``.svg``.
+extension: ``.png`` or ``.svg``. Text that comes from the user or the catalog (the workload's name, provider
+and instance names) is drawn with ``parse_math=False``: a ``$...$`` in a name is not matplotlib mathtext.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from advisor.errors import ConfigError
-from advisor.schemas import Candidate, Recommendation
+from advisor.schemas import Candidate, Constraints, Recommendation
 from advisor.units import format_duration, format_usd
 
 FORMATS = (".png", ".svg")
@@ -68,13 +70,8 @@ def _usd_tick(value: float, _pos: object = None) -> str:
     return f"${value:.2f}".rstrip("0").rstrip(".") if value >= 0.01 else f"${value:.3f}"
 
 
-def plot_recommendation(rec: Recommendation, path: Path | str) -> Path:
-    """Write a log-log scatter of cost vs wall time (start-up included) to ``path`` (.png or .svg).
-
-    Points are coloured by tier; hollow points miss the deadline or budget; the Pareto front is a step
-    line; the chosen candidate is a star with a label; a deadline or budget is drawn as a dashed line.
-    """
-    path = Path(path)
+def _check(rec: Recommendation, path: Path) -> list[Candidate]:
+    """The points to plot; ConfigError for a path that cannot take the plot or a recommendation without any."""
     if path.suffix.lower() not in FORMATS:
         raise ConfigError(f"Cannot write a plot to {path}: the file must end in .png or .svg.",
                           hint="Fix: e.g. --plot choice.png or --plot choice.svg.")
@@ -85,96 +82,127 @@ def plot_recommendation(rec: Recommendation, path: Path | str) -> Path:
     if not points:
         raise ConfigError("Nothing to plot: the recommendation has no candidates.",
                           hint="Fix: relax the provider/region filters so that some offers are priced.")
+    return points
+
+
+def _draw_points(ax: Any, points: list[Candidate]) -> list[Candidate]:
+    """Every candidate by tier (hollow: misses the deadline or budget) and the Pareto front; returns the front."""
+    for tier, (colour, marker, _label) in _TIER_STYLE.items():
+        mine = [c for c in points if c.tier == tier]
+        ok = [c for c in mine if c.meets_constraints]
+        miss = [c for c in mine if not c.meets_constraints]
+        if ok:
+            ax.scatter([_elapsed(c) for c in ok], [_cost(c) for c in ok], s=36, c=colour,
+                       marker=marker, alpha=0.85, edgecolors="white", linewidths=0.5, zorder=3)
+        if miss:
+            ax.scatter([_elapsed(c) for c in miss], [_cost(c) for c in miss], s=36,
+                       facecolors="none", edgecolors=colour, marker=marker, alpha=0.85, zorder=3)
+    front = sorted((c for c in points if c.pareto), key=lambda c: (_elapsed(c), _cost(c)))
+    if len(front) > 1:
+        ax.step([_elapsed(c) for c in front], [_cost(c) for c in front], where="post",
+                color="#555555", linewidth=1.2, linestyle="-", zorder=2)
+    return front
+
+
+def _draw_limits(ax: Any, cons: Constraints) -> None:
+    """The deadline and the budget as dashed lines."""
+    if cons.deadline_seconds:
+        ax.axvline(cons.deadline_seconds, color="#D55E00", linestyle="--", linewidth=1.2, zorder=1)
+        ax.annotate(f"deadline {format_duration(cons.deadline_seconds)}",
+                    xy=(cons.deadline_seconds, 1), xycoords=("data", "axes fraction"),
+                    xytext=(-4, -4), textcoords="offset points", rotation=90, ha="right", va="top",
+                    fontsize=8, color="#D55E00")
+    if cons.budget_usd:
+        ax.axhline(cons.budget_usd, color="#CC79A7", linestyle="--", linewidth=1.2, zorder=1)
+        ax.annotate(f"budget {format_usd(cons.budget_usd)}", xy=(0, cons.budget_usd),
+                    xycoords=("axes fraction", "data"), xytext=(4, 3), textcoords="offset points",
+                    fontsize=8, color="#CC79A7", parse_math=False)
+
+
+def _draw_choice(ax: Any, chosen: Candidate) -> None:
+    """The chosen candidate: a star with its label."""
+    x, y = _elapsed(chosen), _cost(chosen)
+    ax.scatter([x], [y], s=260, marker="*", c="#D55E00", edgecolors="black", linewidths=0.8, zorder=5)
+    money = format_usd(y) if y >= 0.01 else _usd_tick(y)
+    ax.annotate(f"chosen: {chosen.provider} {chosen.instance_type}\n{chosen.hardware_label}, "
+                f"{format_duration(_elapsed(chosen))}, {money}",
+                xy=(x, y), xytext=(14, 14), textcoords="offset points", fontsize=9,
+                bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": "#D55E00", "alpha": 0.9},
+                arrowprops={"arrowstyle": "-", "color": "#D55E00"}, zorder=6, parse_math=False)
+
+
+def _style_axes(ax: Any, cons: Constraints) -> None:
+    """Log axes with ticks that read as durations and dollars."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    x_low, x_high = ax.get_xlim()
+    ticks, labels = _time_ticks(x_low, x_high)
+    if len(ticks) >= 2:
+        ax.set_xticks(ticks, labels)
+        ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.yaxis.set_major_formatter(FuncFormatter(_usd_tick))
+    # Minor ticks in dollars too (matplotlib's default writes them as 6 x 10^1).
+    ax.yaxis.set_minor_formatter(FuncFormatter(_usd_tick))
+    ax.set_xlabel("wall time including start-up (log scale)")
+    ax.set_ylabel("cost in US$ (log scale)" + (", spot where offered" if cons.spot else ""))
+    ax.grid(True, which="major", alpha=0.35)
+    ax.grid(True, which="minor", alpha=0.12)
+
+
+def _title(rec: Recommendation, n_points: int) -> str:
+    cons = rec.constraints
+    goal = "cheapest" if cons.objective == "cost" else "fastest"
+    limits = [f"deadline {format_duration(cons.deadline_seconds)}" if cons.deadline_seconds else "",
+              f"budget {format_usd(cons.budget_usd)}" if cons.budget_usd else ""]
+    limits_text = " and ".join(x for x in limits if x)
+    epochs = f"{rec.epochs} epoch{'s' if rec.epochs != 1 else ''}"
+    verdict = (f"the choice is the {goal}" + (f" within the {limits_text}" if limits_text else "")
+               if rec.chosen is not None else f"none meets the {limits_text or 'constraints'}")
+    return (f"{rec.workload.name or 'workload'}: {epochs} x {rec.dataset_size:,} samples, batch {rec.batch_size}\n"
+            f"{n_points} candidates; {verdict}")
+
+
+def _legend(ax: Any, points: list[Candidate], front: list[Candidate], chosen: Candidate | None) -> None:
+    from matplotlib.lines import Line2D
+
+    handles = [Line2D([], [], linestyle="none", marker=m, color=c, label=lbl)
+               for t, (c, m, lbl) in _TIER_STYLE.items() if any(p.tier == t for p in points)]
+    if len(front) > 1:
+        handles.append(Line2D([], [], color="#555555", label="Pareto front (time vs cost)"))
+    if any(not p.meets_constraints for p in points):
+        handles.append(Line2D([], [], linestyle="none", marker="o", markerfacecolor="none",
+                              color="#777777", label="misses deadline/budget"))
+    if chosen is not None:
+        handles.append(Line2D([], [], linestyle="none", marker="*", markersize=12, color="#D55E00",
+                              markeredgecolor="black", label="chosen"))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+
+
+def plot_recommendation(rec: Recommendation, path: Path | str) -> Path:
+    """Write a log-log scatter of cost vs wall time (start-up included) to ``path`` (.png or .svg).
+
+    Points are coloured by tier; hollow points miss the deadline or budget; the Pareto front is a step
+    line; the chosen candidate is a star with a label; a deadline or budget is drawn as a dashed line.
+    """
+    path = Path(path)
+    points = _check(rec, path)
 
     import matplotlib
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
-
-    cons = rec.constraints
-    from matplotlib.ticker import FuncFormatter, NullFormatter
 
     fig, ax = plt.subplots(figsize=(10.5, 6), dpi=110)
     try:
-        for tier, (colour, marker, _label) in _TIER_STYLE.items():
-            mine = [c for c in points if c.tier == tier]
-            if not mine:
-                continue
-            ok = [c for c in mine if c.meets_constraints]
-            miss = [c for c in mine if not c.meets_constraints]
-            if ok:
-                ax.scatter([_elapsed(c) for c in ok], [_cost(c) for c in ok], s=36, c=colour,
-                           marker=marker, alpha=0.85, edgecolors="white", linewidths=0.5, zorder=3)
-            if miss:
-                ax.scatter([_elapsed(c) for c in miss], [_cost(c) for c in miss], s=36,
-                           facecolors="none", edgecolors=colour, marker=marker, alpha=0.85, zorder=3)
-
-        front = sorted((c for c in points if c.pareto), key=lambda c: (_elapsed(c), _cost(c)))
-        if len(front) > 1:
-            ax.step([_elapsed(c) for c in front], [_cost(c) for c in front], where="post",
-                    color="#555555", linewidth=1.2, linestyle="-", zorder=2)
-
-        if cons.deadline_seconds:
-            ax.axvline(cons.deadline_seconds, color="#D55E00", linestyle="--", linewidth=1.2, zorder=1)
-            ax.annotate(f"deadline {format_duration(cons.deadline_seconds)}",
-                        xy=(cons.deadline_seconds, 1), xycoords=("data", "axes fraction"),
-                        xytext=(-4, -4), textcoords="offset points", rotation=90, ha="right", va="top",
-                        fontsize=8, color="#D55E00")
-        if cons.budget_usd:
-            ax.axhline(cons.budget_usd, color="#CC79A7", linestyle="--", linewidth=1.2, zorder=1)
-            ax.annotate(f"budget {format_usd(cons.budget_usd)}", xy=(0, cons.budget_usd),
-                        xycoords=("axes fraction", "data"), xytext=(4, 3), textcoords="offset points",
-                        fontsize=8, color="#CC79A7")
-
-        chosen = rec.chosen
-        if chosen is not None:
-            x, y = _elapsed(chosen), _cost(chosen)
-            ax.scatter([x], [y], s=260, marker="*", c="#D55E00", edgecolors="black", linewidths=0.8, zorder=5)
-            hw = f"{chosen.gpu_count} x {chosen.gpu}" if chosen.gpu else f"{chosen.vcpus or '?'} vCPU"
-            money = format_usd(y) if y >= 0.01 else _usd_tick(y)
-            ax.annotate(f"chosen: {chosen.provider} {chosen.instance_type}\n{hw}, "
-                        f"{format_duration(_elapsed(chosen))}, {money}",
-                        xy=(x, y), xytext=(14, 14), textcoords="offset points", fontsize=9,
-                        bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": "#D55E00", "alpha": 0.9},
-                        arrowprops={"arrowstyle": "-", "color": "#D55E00"}, zorder=6)
-
-        ax.set_xscale("log")
-        ax.set_yscale("log")
-        x_low, x_high = ax.get_xlim()
-        ticks, labels = _time_ticks(x_low, x_high)
-        if len(ticks) >= 2:
-            ax.set_xticks(ticks, labels)
-            ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.yaxis.set_major_formatter(FuncFormatter(_usd_tick))
-        # Minor ticks in dollars too (matplotlib's default writes them as 6 x 10^1).
-        ax.yaxis.set_minor_formatter(FuncFormatter(_usd_tick))
-        ax.set_xlabel("wall time including start-up (log scale)")
-        ax.set_ylabel("cost in US$ (log scale)" + (", spot where offered" if cons.spot else ""))
-        name = (rec.workload or {}).get("name") or "workload"
-        goal = "cheapest" if cons.objective == "cost" else "fastest"
-        limits = [f"deadline {format_duration(cons.deadline_seconds)}" if cons.deadline_seconds else "",
-                  f"budget {format_usd(cons.budget_usd)}" if cons.budget_usd else ""]
-        limits_text = " and ".join(x for x in limits if x)
-        epochs = f"{rec.epochs} epoch{'s' if rec.epochs != 1 else ''}"
-        verdict = (f"the choice is the {goal}" + (f" within the {limits_text}" if limits_text else "")
-                   if chosen is not None else f"none meets the {limits_text or 'constraints'}")
-        ax.set_title(f"{name}: {epochs} x {rec.dataset_size:,} samples, batch {rec.batch_size}\n"
-                     f"{len(points)} candidates; {verdict}", fontsize=11)
-        ax.grid(True, which="major", alpha=0.35)
-        ax.grid(True, which="minor", alpha=0.12)
-
-        handles = [Line2D([], [], linestyle="none", marker=m, color=c, label=lbl)
-                   for t, (c, m, lbl) in _TIER_STYLE.items() if any(p.tier == t for p in points)]
-        if len(front) > 1:
-            handles.append(Line2D([], [], color="#555555", label="Pareto front (time vs cost)"))
-        if any(not p.meets_constraints for p in points):
-            handles.append(Line2D([], [], linestyle="none", marker="o", markerfacecolor="none",
-                                  color="#777777", label="misses deadline/budget"))
-        if chosen is not None:
-            handles.append(Line2D([], [], linestyle="none", marker="*", markersize=12, color="#D55E00",
-                                  markeredgecolor="black", label="chosen"))
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
+        front = _draw_points(ax, points)
+        _draw_limits(ax, rec.constraints)
+        if rec.chosen is not None:
+            _draw_choice(ax, rec.chosen)
+        _style_axes(ax, rec.constraints)
+        ax.set_title(_title(rec, len(points)), fontsize=11, parse_math=False)
+        _legend(ax, points, front, rec.chosen)
         fig.tight_layout()
         fig.savefig(path, format=path.suffix.lower().lstrip("."))
     finally:

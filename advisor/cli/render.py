@@ -1,30 +1,65 @@
 """All terminal output of the CLI: rich tables, the probe progress bar, JSON, and error messages.
 
 Commands hand finished pydantic objects to these functions; nothing here computes a figure.
+
+Everything printed here is rich markup, and every piece of text that comes from the user or from data
+(names, paths, instance types, notes, messages, hints) goes through ``safe_text`` first: its markup is
+escaped, so ``[bold]H100`` prints as typed, and its terminal control characters are shown as ``\\x1b`` and
+the like, so a name cannot move the cursor or recolour the terminal. JSON output is ``json.dumps``, which
+escapes control characters itself.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from advisor.units import format_duration, format_usd
 
+# C0 controls, DEL, C1 controls, and the Unicode bidirectional overrides and isolates (which reorder what
+# the terminal shows: "Trojan Source").
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def safe_text(value: object, *, multiline: bool = False) -> str:
+    """``value`` as text to put in rich markup: control characters made visible (``\\x1b``), markup escaped.
+
+    ``multiline`` keeps line breaks (error messages and hints span lines); elsewhere a newline is shown as
+    ``\\x0a`` too, so that a name cannot break a table row.
+    """
+    pattern = _CONTROL_BUT_NEWLINE if multiline else _CONTROL
+    return escape(pattern.sub(_visible, str(value)))
+
 
 def out() -> Console:
+    """The console for results (stdout). It reads markup: give it only ``safe_text`` for data."""
     # Piped output (no terminal) gets a wide fixed width so tables stay one line per row in logs and files.
     width = None if sys.stdout.isatty() else 160
-    return Console(soft_wrap=False, highlight=False, width=width)
+    return Console(soft_wrap=False, highlight=False, emoji=False, width=width)
 
 
 def err() -> Console:
-    return Console(stderr=True, soft_wrap=True, highlight=False)
+    """The console for errors, notes and progress (stderr). It reads markup, like ``out``."""
+    return Console(stderr=True, soft_wrap=True, highlight=False, emoji=False)
+
+
+def line(text: str) -> None:
+    """One line of plain text on stdout, printed as it is (no markup, control characters made visible)."""
+    out().print(safe_text(text))
 
 
 def print_json(data: Any) -> None:
@@ -36,16 +71,18 @@ def print_json(data: Any) -> None:
 
 
 def error(exc: Exception) -> None:
+    """An error's message and hint on stderr (AdvisorError has both; anything else prints as str)."""
     message = getattr(exc, "message", str(exc))
     hint = getattr(exc, "hint", None)
     con = err()
-    con.print(f"[bold red]error:[/] {message}", markup=True, highlight=False)
+    con.print(f"[bold red]error:[/] {safe_text(message, multiline=True)}")
     if hint:
-        con.print(hint, markup=False)
+        con.print(safe_text(hint, multiline=True))
 
 
 def note(text: str) -> None:
-    err().print(text, markup=False)
+    """A line of plain text on stderr (what the command did besides its result)."""
+    err().print(safe_text(text, multiline=True))
 
 
 @contextlib.contextmanager
@@ -62,8 +99,8 @@ def probe_progress(enabled: bool) -> Iterator[Any]:
 
     def update(device: str, fraction: float, message: str) -> None:
         if device not in tasks:
-            tasks[device] = bar.add_task(message, total=1.0, device=device)
-        bar.update(tasks[device], completed=max(0.0, min(1.0, fraction)), description=message)
+            tasks[device] = bar.add_task(safe_text(message), total=1.0, device=safe_text(device))
+        bar.update(tasks[device], completed=max(0.0, min(1.0, fraction)), description=safe_text(message))
 
     with bar:
         yield update
@@ -74,10 +111,11 @@ def _interval(low: float, high: float) -> str:
 
 
 def estimate(est: Any) -> None:
+    """One prediction: the whole job's time with its interval, the step, memory and method."""
     con = out()
     t = est.target
     where = (f"CPU ({t.threads} threads)" if t.kind == "cpu" and t.threads else "CPU (this machine's threads)"
-             if t.kind == "cpu" else f"{t.count} x {t.gpu_name}")
+             if t.kind == "cpu" else f"{t.count} x {safe_text(t.gpu_name)}")
     table = Table(title=f"Predicted job time on {where}", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
@@ -98,16 +136,17 @@ def estimate(est: Any) -> None:
     if est.scaling_efficiency is not None:
         table.add_row("scaling efficiency", f"{est.scaling_efficiency:.0%}")
     table.add_row("method", f"{est.method} ({est.precision})"
-                  + (f", from {est.source_device}" if est.source_device else ""))
+                  + (f", from {safe_text(est.source_device)}" if est.source_device else ""))
     con.print(table)
     for n in est.notes:
-        con.print(f"  note: {n}", markup=False)
+        con.print(f"  note: {safe_text(n, multiline=True)}")
 
 
 def profile_summary(prof: Any, path: str | None = None) -> None:
+    """A profile's measurements, one row per device and batch size."""
     con = out()
     w = prof.workload
-    con.print(f"[bold]{w.name}[/]: {w.param_count or 0:,} parameters"
+    con.print(f"[bold]{safe_text(w.name)}[/]: {w.param_count or 0:,} parameters"
               + (f", {w.flops_per_sample / 1e9:.3g} GFLOPs per training sample" if w.flops_per_sample else ""))
     table = Table(title="Probe measurements", title_justify="left")
     for col in ("device", "batch", "step (median)", "spread", "batch creation", "peak memory", "samples/s"):
@@ -115,11 +154,11 @@ def profile_summary(prof: Any, path: str | None = None) -> None:
     for dev in prof.devices:
         for m in dev.measurements:
             if m.oom:
-                table.add_row(dev.device, str(m.batch_size), "out of memory", "", "", "", "")
+                table.add_row(safe_text(dev.device), str(m.batch_size), "out of memory", "", "", "", "")
                 continue
             rate = m.batch_size / m.compute_seconds if m.compute_seconds else None
             table.add_row(
-                f"{dev.device} ({dev.name})" if m is dev.measurements[0] else "",
+                f"{safe_text(dev.device)} ({safe_text(dev.name)})" if m is dev.measurements[0] else "",
                 str(m.batch_size),
                 f"{m.compute_seconds * 1000:.2f} ms" if m.compute_seconds else "-",
                 f"{m.spread:.1%}" if m.spread is not None else "-",
@@ -131,8 +170,8 @@ def profile_summary(prof: Any, path: str | None = None) -> None:
     if prof.analysis is None:
         con.print("analysis: not available (GPU predictions for this profile will not be possible)")
     for n in prof.notes:
-        con.print(f"note: {n}", markup=False)
-    con.print(f"probe wall time {prof.probe_wall_seconds:.1f}s" + (f"; saved to {path}" if path else ""))
+        con.print(f"note: {safe_text(n, multiline=True)}")
+    con.print(f"probe wall time {prof.probe_wall_seconds:.1f}s" + (f"; saved to {safe_text(path)}" if path else ""))
 
 
 _TIER_LABEL = {"cpu": "CPU", "single_gpu": "1 GPU", "multi_gpu": "multi-GPU"}
@@ -141,21 +180,21 @@ _TIER_LABEL = {"cpu": "CPU", "single_gpu": "1 GPU", "multi_gpu": "multi-GPU"}
 def _candidate_row(rank: int, c: Any, chosen: Any) -> list[str]:
     is_chosen = chosen is not None and (c.provider, c.instance_type, c.region) == (
         chosen.provider, chosen.instance_type, chosen.region)
-    hw = f"{c.gpu_count} x {c.gpu}" if c.gpu else f"{c.vcpus or '?'} vCPU"
     return [
         f"{rank}" + ("➜" if is_chosen else ("*" if c.pareto else "")),
-        c.provider,
-        c.instance_type,
-        hw,
-        _TIER_LABEL.get(c.tier, c.tier),
+        safe_text(c.provider),
+        safe_text(c.instance_type),
+        safe_text(c.hardware_label),
+        safe_text(_TIER_LABEL.get(c.tier, c.tier)),
         f"{format_duration(c.seconds)} ({_interval(c.low, c.high)})",
         format_usd(c.cost_usd),
         format_usd(c.spot_cost_usd) if c.spot_cost_usd is not None else "-",
-        c.method,
+        safe_text(c.method),
     ]
 
 
 def recommendation(rec: Any) -> None:
+    """A recommendation: the ranked candidates, the choice and why, the best per tier, advice and notes."""
     con = out()
     w = rec.workload
     cons = rec.constraints
@@ -165,8 +204,8 @@ def recommendation(rec: Any) -> None:
     if cons.budget_usd:
         limits.append(f"budget {format_usd(cons.budget_usd)}")
     goal = "cheapest" if cons.objective == "cost" else "fastest"
-    con.print(f"[bold]{w.get('name')}[/]: {rec.epochs} epochs x {rec.dataset_size:,} samples, batch {rec.batch_size}"
-              f" — {goal}{' within ' + ', '.join(limits) if limits else ''}"
+    con.print(f"[bold]{safe_text(w.name)}[/]: {rec.epochs} epochs x {rec.dataset_size:,} samples, "
+              f"batch {rec.batch_size} — {goal}{' within ' + ', '.join(limits) if limits else ''}"
               f"{' (spot prices)' if cons.spot else ''}")
     table = Table(title_justify="left", title=("Candidates (➜ chosen, * on the time/cost Pareto front)"))
     for col in ("#", "provider", "instance", "hardware", "tier", "time (80% interval)", "cost", "spot", "method"):
@@ -176,77 +215,79 @@ def recommendation(rec: Any) -> None:
     con.print(table)
     for rank, c in enumerate(rec.candidates, 1):
         if c.reason:
-            con.print(f"  {rank}. {c.reason}", markup=False)
+            con.print(f"  {rank}. {safe_text(c.reason)}")
     if rec.chosen is not None:
         c = rec.chosen
-        con.print(f"[bold green]Recommended:[/] {c.provider} {c.instance_type} ({c.region}) — "
-                  f"{format_duration(c.seconds)}, {format_usd(c.cost_usd)}"
+        con.print(f"[bold green]Recommended:[/] {safe_text(c.provider)} {safe_text(c.instance_type)} "
+                  f"({safe_text(c.region)}) — {format_duration(c.seconds)}, {format_usd(c.cost_usd)}"
                   + (f" (spot {format_usd(c.spot_cost_usd)}, interruptible)" if c.spot_cost_usd is not None else "")
-                  + f". {c.reason}")
+                  + f". {safe_text(c.reason)}")
     if rec.best_per_tier:
         con.print("Best per tier: " + "; ".join(
-            f"{_TIER_LABEL.get(t, t)}: {c.provider} {c.instance_type} {format_duration(c.seconds)} "
-            f"{format_usd(c.cost_usd)}" for t, c in rec.best_per_tier.items()))
+            f"{safe_text(_TIER_LABEL.get(t, t))}: {safe_text(c.provider)} {safe_text(c.instance_type)} "
+            f"{format_duration(c.seconds)} {format_usd(c.cost_usd)}" for t, c in rec.best_per_tier.items()))
     if rec.excluded:
         con.print(f"{len(rec.excluded)} candidates dropped because the job does not fit in their memory"
-                  f" (e.g. {rec.excluded[0].instance_type}: {rec.excluded[0].reason}).")
-    for line in rec.advice:
-        con.print(f"[bold]advice:[/] {line}")
-    for line in rec.notes:
-        con.print(f"note: {line}", markup=False)
+                  f" (e.g. {safe_text(rec.excluded[0].instance_type)}: {safe_text(rec.excluded[0].reason)}).")
+    for text in rec.advice:
+        con.print(f"[bold]advice:[/] {safe_text(text)}")
+    for text in rec.notes:
+        con.print(f"note: {safe_text(text, multiline=True)}")
     if rec.measured_devices:
-        con.print(f"measured here: {', '.join(rec.measured_devices)}; everything else is scaled.")
+        con.print(f"measured here: {safe_text(', '.join(rec.measured_devices))}; everything else is scaled.")
     snap = rec.pricing_snapshot or {}
     if snap.get("dates"):
-        con.print("prices as of: " + ", ".join(f"{k} {v}" for k, v in snap["dates"].items()), markup=False)
+        con.print("prices as of: " + safe_text(", ".join(f"{k} {v}" for k, v in snap["dates"].items())))
     if rec.id is not None:
         con.print(f"saved as history id {rec.id} (record the real time: advisor history record {rec.id} "
                   f"--actual-seconds S)")
 
 
 def offers(rows: Sequence[Any]) -> None:
+    """Catalog offers, one row each."""
     table = Table(title=f"{len(rows)} offers", title_justify="left")
     for col in ("provider", "instance", "region", "vCPU", "memory", "GPU", "$/h", "spot $/h", "billing", "as of"):
         table.add_column(col, justify="right" if col in ("vCPU", "memory", "$/h", "spot $/h") else "left")
     for o in rows:
-        table.add_row(o.provider, o.instance_type, o.region, str(o.vcpus or "-"),
+        table.add_row(safe_text(o.provider), safe_text(o.instance_type), safe_text(o.region), str(o.vcpus or "-"),
                       f"{o.memory_gib:g} GiB" if o.memory_gib else "-",
-                      f"{o.gpu_count} x {o.gpu}" if o.gpu else "-",
+                      f"{o.gpu_count} x {safe_text(o.gpu)}" if o.gpu else "-",
                       f"{o.price_usd_per_hour:.4g}",
                       f"{o.spot_price_usd_per_hour:.4g}" if o.spot_price_usd_per_hour is not None else "-",
-                      o.billing, o.snapshot_date or "-")
+                      safe_text(o.billing), safe_text(o.snapshot_date or "-"))
     out().print(table)
 
 
 def hardware(host: Any, known: dict) -> None:
+    """This machine's CPU and GPUs, and the known device profiles."""
     con = out()
     cpu = host.cpu
-    con.print(f"[bold]CPU[/]: {cpu.model_name} ({cpu.arch}), {cpu.physical_cores} cores / {cpu.logical_cores} "
-              f"threads, torch uses {cpu.torch_threads}; {cpu.memory_gib:.1f} GiB memory")
+    con.print(f"[bold]CPU[/]: {safe_text(cpu.model_name)} ({safe_text(cpu.arch)}), {cpu.physical_cores} cores / "
+              f"{cpu.logical_cores} threads, torch uses {cpu.torch_threads}; {cpu.memory_gib:.1f} GiB memory")
     if not host.gpus:
         con.print("[bold]GPUs[/]: none visible (no NVIDIA driver or no GPU). GPU predictions are scaled from "
                   "the model's analysis and datasheet specs.")
     for g in host.gpus:
-        con.print(f"[bold]GPU {g.index}[/]: {g.name} ({g.memory_gib:.0f} GiB"
-                  + (f", driver {g.driver_version}" if g.driver_version else "")
+        con.print(f"[bold]GPU {g.index}[/]: {safe_text(g.name)} ({g.memory_gib:.0f} GiB"
+                  + (f", driver {safe_text(g.driver_version)}" if g.driver_version else "")
                   + (f", SM {g.sm_clock_mhz:.0f} MHz" if g.sm_clock_mhz else "")
                   + (f", power limit {g.power_limit_watts:.0f} W" if g.power_limit_watts else "")
-                  + (f"; profile {g.spec_name}" if g.spec_name else "; no matching profile") + ")")
-    con.print(f"torch {host.torch_version}, CUDA {'available' if host.cuda_available else 'not available'}")
+                  + (f"; profile {safe_text(g.spec_name)}" if g.spec_name else "; no matching profile") + ")")
+    con.print(f"torch {safe_text(host.torch_version)}, CUDA {'available' if host.cuda_available else 'not available'}")
     gpus = known.get("gpus", [])
     if gpus:
         table = Table(title="Known GPU profiles (profiles/gpus.csv)", title_justify="left")
         for col in ("name", "memory", "bandwidth", "FP32", "TF32", "BF16/FP16", "link", "aliases"):
             table.add_column(col, overflow="fold")
         for s in gpus:
-            table.add_row(s.name, _num(s.memory_gib, " GiB"), _num(s.memory_bandwidth_gbs, " GB/s"),
+            table.add_row(safe_text(s.name), _num(s.memory_gib, " GiB"), _num(s.memory_bandwidth_gbs, " GB/s"),
                           _num(s.fp32_tflops, " TF"), _num(s.tf32_tflops, " TF"), _num(s.fp16_bf16_tflops, " TF"),
-                          f"{s.intra_node_link or '-'} {_num(s.intra_node_bandwidth_gbs, ' GB/s')}",
-                          ", ".join(s.aliases[:4]))
+                          f"{safe_text(s.intra_node_link or '-')} {_num(s.intra_node_bandwidth_gbs, ' GB/s')}",
+                          safe_text(", ".join(s.aliases[:4])))
         con.print(table)
     cpus = known.get("cpus", [])
     if cpus:
-        con.print("Known CPU families: " + ", ".join(c.name for c in cpus))
+        con.print("Known CPU families: " + safe_text(", ".join(c.name for c in cpus)))
 
 
 def _num(value: float | None, unit: str) -> str:
@@ -257,12 +298,12 @@ def rows_table(title: str, rows: Sequence[dict], columns: Sequence[str] | None =
     """A generic table for history queries: one row per dict."""
     con = out()
     if not rows:
-        con.print(f"{title}: nothing yet.")
+        con.print(f"{safe_text(title)}: nothing yet.")
         return
     columns = list(columns or rows[0].keys())
-    table = Table(title=title, title_justify="left")
+    table = Table(title=safe_text(title), title_justify="left")
     for col in columns:
-        table.add_column(col, overflow="fold")
+        table.add_column(safe_text(col), overflow="fold")
     for row in rows:
         table.add_row(*[_cell(row.get(col)) for col in columns])
     con.print(table)
@@ -273,15 +314,16 @@ def _cell(value: Any) -> str:
         return "-"
     if isinstance(value, float):
         return f"{value:.4g}"
-    return str(value)
+    return safe_text(value)
 
 
 def _when(value: Any) -> str:
     text = str(value)
-    return text[:16].replace("T", " ") if text else "-"
+    return safe_text(text[:16].replace("T", " ")) if text else "-"
 
 
 def history_list(entries: Sequence[Any]) -> None:
+    """Stored recommendations, one row each with the chosen candidate and the latest outcome."""
     con = out()
     if not entries:
         con.print("History: nothing stored yet (every `advisor recommend` lands here unless --no-save).")
@@ -291,17 +333,19 @@ def history_list(entries: Sequence[Any]) -> None:
         table.add_column(col, justify="right" if col in ("id", "predicted", "cost", "actual") else "left")
     for e in entries:
         chosen = "-" if not e.instance_type else (
-            f"{e.provider} {e.instance_type}" + (f" ({e.gpu_count} x {e.gpu})" if e.gpu else ""))
+            f"{safe_text(e.provider)} {safe_text(e.instance_type)}"
+            + (f" ({e.gpu_count} x {safe_text(e.gpu)})" if e.gpu else ""))
         actual = format_duration(e.actual_seconds) if e.actual_seconds else "-"
         if e.status == "failed":
             actual += " (failed)"
-        table.add_row(str(e.id), _when(e.created_at), e.workload,
+        table.add_row(str(e.id), _when(e.created_at), safe_text(e.workload),
                       f"{e.epochs} x {e.dataset_size:,} @ {e.batch_size}", chosen,
-                      format_duration(e.predicted_seconds), format_usd(e.cost_usd), e.method or "-", actual)
+                      format_duration(e.predicted_seconds), format_usd(e.cost_usd), safe_text(e.method or "-"), actual)
     con.print(table)
 
 
 def comparison(comp: Any) -> None:
+    """Predicted vs actual per run, then aggregated per device, per method and overall."""
     con = out()
     if not comp.rows:
         con.print("Nothing to compare yet: record real times with `advisor history record ID --actual-seconds S` "
@@ -311,8 +355,10 @@ def comparison(comp: Any) -> None:
     for col in ("id", "workload", "instance", "device", "method", "predicted (80%)", "actual", "error", "in"):
         table.add_column(col, justify="right" if col in ("id", "actual", "error") else "left")
     for r in comp.rows:
-        table.add_row(str(r.recommendation_id), r.workload, f"{r.provider or ''} {r.instance_type}".strip(),
-                      r.device, r.method, f"{format_duration(r.predicted_seconds)} ({_interval(r.low, r.high)})",
+        table.add_row(str(r.recommendation_id), safe_text(r.workload),
+                      safe_text(f"{r.provider or ''} {r.instance_type}".strip()),
+                      safe_text(r.device), safe_text(r.method),
+                      f"{format_duration(r.predicted_seconds)} ({_interval(r.low, r.high)})",
                       format_duration(r.actual_seconds), f"{r.error_pct:+.1f}%", "yes" if r.within_interval else "no")
     con.print(table)
     groups = [("device", g) for g in comp.by_device] + [("method", g) for g in comp.by_method]
@@ -322,18 +368,19 @@ def comparison(comp: Any) -> None:
     for col in ("by", "key", "runs", "median |error|", "mean error", "within interval"):
         agg.add_column(col, justify="left" if col in ("by", "key") else "right")
     for by, g in groups:
-        agg.add_row(by, g.key, str(g.n), f"{g.median_abs_error_pct:.1f}%", f"{g.mean_error_pct:+.1f}%",
+        agg.add_row(by, safe_text(g.key), str(g.n), f"{g.median_abs_error_pct:.1f}%", f"{g.mean_error_pct:+.1f}%",
                     f"{g.within_interval_pct:.0f}%" if g.within_interval_pct is not None else "-")
     con.print(agg)
 
 
 def calibration_report(report: Any) -> None:
+    """The learned correction's cross-validated error, before and after."""
     con = out()
 
     def pct(v: Any) -> str:
         return "-" if v is None else f"{v:.1f}%"
 
-    con.print(f"Learned history correction: {'USED' if report.used else 'not used'} — {report.reason}")
+    con.print(f"Learned history correction: {'USED' if report.used else 'not used'} — {safe_text(report.reason)}")
     con.print(f"runs with outcomes: {report.n_runs} (needs {report.min_runs}); cross-validation folds: "
               f"{report.folds}")
     con.print(f"held-out median |error|: before {pct(report.cv_error_before_pct)}, "
@@ -341,4 +388,4 @@ def calibration_report(report: Any) -> None:
     con.print(f"held-out mean error: before {pct(report.mean_error_before_pct)}, "
               f"after {pct(report.mean_error_after_pct)}")
     if report.model:
-        con.print(f"model: {report.model}", markup=False)
+        con.print(f"model: {safe_text(report.model)}")

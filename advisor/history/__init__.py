@@ -4,6 +4,9 @@
     engine.py      an engine per ``History`` (SQLite: WAL, busy timeout, BEGIN IMMEDIATE for writes)
     migrate.py     ``advisor db upgrade`` and the automatic upgrade on first use
     repository.py  ``advisor.History``: save_*, record_outcome, list, show, compare, export, training_rows
+    rows.py        how the pydantic models map onto table rows and back
+    comparison.py  compare's errors and aggregates (pure arithmetic over the query's rows)
+    export.py      the export table (EXPORT_COLUMNS), CSV / JSON writing, atomic output files
     track.py       ``advisor.track``: time a real job and store its outcome
 
 Nothing here imports the CLI or torch.

@@ -14,14 +14,17 @@ import time
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
 from advisor.errors import HistoryError
 
 BUSY_TIMEOUT_SECONDS = 30.0
 _BEGIN_OPTION = "advisor_begin"
+SUPPORTED_DATABASES = "advisor's history database is SQLite (built in) or PostgreSQL."
+_URL_HINT = ("Fix: set ADVISOR_DATABASE_URL to e.g. sqlite:////path/history.db or postgresql://user@host/db, "
+             "or unset it for the default file.")
 
 
 def _use_wal(cursor) -> None:
@@ -47,8 +50,49 @@ def _use_wal(cursor) -> None:
             delay_seconds = min(delay_seconds * 2, 0.2)
 
 
-def is_sqlite(url: str) -> bool:
-    return url.startswith("sqlite")
+def _server_engine(parsed: URL) -> Engine:
+    """A pooled engine for a database server: PostgreSQL, or another backend SQLAlchemy has a dialect for."""
+    backend = parsed.get_backend_name()
+    if parsed.drivername == "postgresql":
+        # A plain postgresql:// URL means psycopg (3) to SQLAlchemy 2.1 but psycopg2 to 2.0; use the driver
+        # that is installed (advisor[postgres] installs psycopg2-binary).
+        from importlib.util import find_spec
+
+        if find_spec("psycopg") is None and find_spec("psycopg2") is not None:
+            parsed = parsed.set(drivername="postgresql+psycopg2")
+    try:
+        return create_engine(parsed, pool_pre_ping=True, future=True)
+    except NoSuchModuleError as exc:
+        raise HistoryError(f"The history database URL {_redacted(parsed)!r} names {parsed.drivername!r}, "
+                           f"which SQLAlchemy does not know. {SUPPORTED_DATABASES}", hint=_URL_HINT) from exc
+    except ModuleNotFoundError as exc:
+        if backend == "postgresql":
+            raise HistoryError(f"The driver for postgresql is not installed ({exc.name}).",
+                               hint="Fix: pip install 'advisor[postgres]' (psycopg2-binary).") from exc
+        raise HistoryError(f"The history database URL {_redacted(parsed)!r} is for {backend}, whose driver "
+                           f"({exc.name}) is not installed. {SUPPORTED_DATABASES}",
+                           hint=f"Fix: use a sqlite:/// or postgresql:// URL (or install {exc.name} to try "
+                                f"{backend}, which advisor is not tested with).") from exc
+
+
+def _redacted(parsed: URL) -> str:
+    return parsed.render_as_string(hide_password=True)
+
+
+def _make_folder(database: Path) -> None:
+    """Create the folder a SQLite file lives in; HistoryError when that is impossible (read-only, /proc)."""
+    folder = database.resolve().parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise HistoryError(f"Cannot create the folder {str(folder)!r} for the history database "
+                           f"{str(database)!r}: {exc.strerror or exc}.",
+                           hint="Fix: set ADVISOR_DATABASE_URL to a file in a folder you can write "
+                                "(e.g. sqlite:////home/me/advisor/history.db), or unset it for the default.") from exc
+    if not folder.is_dir():
+        raise HistoryError(f"Cannot use the history database {str(database)!r}: {str(folder)!r} is not a folder.",
+                           hint="Fix: set ADVISOR_DATABASE_URL to a file in a folder you can write, or unset it "
+                                "for the default.")
 
 
 def create_history_engine(url: str) -> Engine:
@@ -56,22 +100,9 @@ def create_history_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError as exc:
-        raise HistoryError(f"The history database URL {url!r} is not a database URL.",
-                           hint="Fix: set ADVISOR_DATABASE_URL to e.g. sqlite:////path/history.db or "
-                                "postgresql://user@host/db, or unset it for the default file.") from exc
+        raise HistoryError(f"The history database URL {url!r} is not a database URL.", hint=_URL_HINT) from exc
     if parsed.get_backend_name() != "sqlite":
-        if parsed.drivername == "postgresql":
-            # A plain postgresql:// URL means psycopg (3) to SQLAlchemy 2.1 but psycopg2 to 2.0; use the driver
-            # that is installed (advisor[postgres] installs psycopg2-binary).
-            from importlib.util import find_spec
-
-            if find_spec("psycopg") is None and find_spec("psycopg2") is not None:
-                parsed = parsed.set(drivername="postgresql+psycopg2")
-        try:
-            return create_engine(parsed, pool_pre_ping=True, future=True)
-        except ModuleNotFoundError as exc:
-            raise HistoryError(f"The driver for {parsed.get_backend_name()} is not installed ({exc.name}).",
-                               hint="Fix: pip install 'advisor[postgres]' (psycopg2-binary).") from exc
+        return _server_engine(parsed)
 
     database = parsed.database
     memory = not database or database == ":memory:" or database.startswith("file::memory:")
@@ -80,7 +111,7 @@ def create_history_engine(url: str) -> Engine:
         engine = create_engine(parsed, poolclass=StaticPool,
                                connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS})
     else:
-        Path(database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)
+        _make_folder(Path(database).expanduser())
         engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
 
     @event.listens_for(engine, "connect")
@@ -115,10 +146,47 @@ def create_history_engine(url: str) -> Engine:
             raw = ctx.connection.connection.dbapi_connection if ctx.connection is not None else None
             if raw is not None and raw.in_transaction:
                 raw.rollback()
-        except Exception:  # noqa: S110 - best effort; the connection is being discarded anyway
-            pass
+        except (sqlite3.Error, SQLAlchemyError):
+            pass  # best effort: the connection is being discarded anyway
 
     return engine
+
+
+def database_error(engine: Engine, exc: DBAPIError, message: str, default_hint: str) -> HistoryError:
+    """A HistoryError for a failed database call: ``message`` with ``{where}`` (the URL without its password)
+    and ``{detail}`` (the driver's first line) filled in, and the hint for the cause the driver names (a full
+    disk, a lock, no access), else ``default_hint``."""
+    where = engine.url.render_as_string(hide_password=True)
+    detail = str(exc.orig).strip().splitlines()[0] if exc.orig is not None and str(exc.orig).strip() else str(exc)
+    return HistoryError(message.format(where=where, detail=detail), hint=_cause_hint(exc) or default_hint)
+
+
+_FULL_HINT = ("Fix: free some space on the disk that holds the database (or point ADVISOR_DATABASE_URL at "
+              "another disk), then run the command again.")
+_LOCKED_HINT = ("Fix: another process holds the database's lock; wait for it or stop it (a stuck advisor "
+                "command or notebook), then run the command again.")
+_ACCESS_HINT = ("Fix: check that you may read and write the database file and its folder, or point "
+                "ADVISOR_DATABASE_URL at another file.")
+# SQLite's primary result codes (sqlite3 errors carry them as sqlite_errorname, "SQLITE_BUSY_SNAPSHOT" and
+# the like for extended codes) and PostgreSQL SQLSTATEs, by cause.
+_SQLITE_CAUSES = {"SQLITE_FULL": _FULL_HINT, "SQLITE_BUSY": _LOCKED_HINT, "SQLITE_LOCKED": _LOCKED_HINT,
+                  "SQLITE_READONLY": _ACCESS_HINT, "SQLITE_CANTOPEN": _ACCESS_HINT, "SQLITE_PERM": _ACCESS_HINT}
+_PG_CAUSES = {"53100": _FULL_HINT, "55P03": _LOCKED_HINT, "40P01": _LOCKED_HINT, "42501": _ACCESS_HINT}
+
+
+def _cause_hint(exc: DBAPIError) -> str | None:
+    orig = exc.orig
+    name = getattr(orig, "sqlite_errorname", None)
+    if isinstance(name, str):
+        primary = "_".join(name.split("_")[:2])
+        return _SQLITE_CAUSES.get(primary)
+    state = getattr(orig, "pgcode", None) or getattr(orig, "sqlstate", None)
+    if isinstance(state, str):
+        return _PG_CAUSES.get(state)
+    text = str(orig).lower()
+    if "no space left" in text or "disk is full" in text or "disk full" in text:
+        return _FULL_HINT
+    return None
 
 
 def writer(engine: Engine) -> Engine:

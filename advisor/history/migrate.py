@@ -65,32 +65,42 @@ def ensure_schema(engine: Engine) -> None:
         raise _unreachable(engine, exc) from exc
     if current == HEAD_REVISION:
         return
-    if current is not None and not _known(current):
-        raise HistoryError(
-            f"The history database is at schema revision {current!r}, which this version of advisor does not "
-            "know (it was written by a newer advisor).",
-            hint="Fix: upgrade advisor, or point ADVISOR_DATABASE_URL at another database.")
+    _require_known(current)
     try:
         upgrade_engine(engine)
     except DBAPIError as exc:
         raise _unreachable(engine, exc) from exc
 
 
+def _require_known(revision: str | None) -> None:
+    """HistoryError unless ``revision`` is None (no schema yet) or one of this advisor's migrations."""
+    if revision is None or _known(revision):
+        return
+    raise HistoryError(
+        f"The history database is at schema revision {revision!r}, which this version of advisor does not "
+        "know (it was written by a newer advisor).",
+        hint="Fix: upgrade advisor, or point ADVISOR_DATABASE_URL at another database.")
+
+
 def _known(revision: str) -> bool:
     from alembic.script import ScriptDirectory
+    from alembic.script.revision import RevisionError
+    from alembic.util import CommandError
 
+    if not revision:
+        return False
     try:
         return ScriptDirectory.from_config(_config()).get_revision(revision) is not None
-    except Exception:
+    except (CommandError, RevisionError):
         return False
 
 
 def _unreachable(engine: Engine, exc: DBAPIError) -> HistoryError:
-    where = engine.url.render_as_string(hide_password=True)
-    detail = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
-    return HistoryError(f"Cannot use the history database {where}: {detail}",
-                        hint="Fix: check ADVISOR_DATABASE_URL (and that the server is running), "
-                             "or unset it to use the default SQLite file.")
+    from advisor.history.engine import database_error
+
+    return database_error(engine, exc, "Cannot use the history database {where}: {detail}",
+                          "Fix: check ADVISOR_DATABASE_URL (and that the server is running), "
+                          "or unset it to use the default SQLite file.")
 
 
 def upgrade(url: str | None = None, revision: str = "head") -> str:
@@ -103,6 +113,7 @@ def upgrade(url: str | None = None, revision: str = "head") -> str:
     engine = create_history_engine(url)
     try:
         try:
+            _require_known(revision_of(engine))
             upgrade_engine(engine, revision)
             return revision_of(engine) or ""
         except DBAPIError as exc:

@@ -12,22 +12,31 @@ return the pydantic models of ``advisor.schemas``. The schema is migrated to hea
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import math
-import re
-import statistics
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from typing import Any, Literal, TextIO
 
-from sqlalchemy import Connection, and_, case, func, insert, select
+from sqlalchemy import Connection, Engine, and_, func, insert, select
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 from advisor.errors import ConfigError, HistoryError, did_you_mean
-from advisor.history.engine import create_history_engine, writer
+from advisor.history import export as _export
+from advisor.history.comparison import comparison
+from advisor.history.engine import create_history_engine, database_error, writer
+from advisor.history.export import EXPORT_COLUMNS  # noqa: F401 - importable from here, as before
+from advisor.history.rows import (
+    CHOSEN_COPY,
+    OUTCOME_COPY,
+    candidate_from_row,
+    candidate_row,
+    measurement_rows,
+    same_candidate,
+    stored_summary,
+    workload_fields,
+)
 from advisor.history.tables import (
     CandidateTable,
     MeasurementTable,
@@ -52,137 +61,16 @@ from advisor.schemas import (
     utc_now,
 )
 from advisor.settings import Settings
+from advisor.units import is_finite, parse_since
 
 _NOT_FOUND_HINT = "Fix: `advisor history list` shows the stored ids."
 
-# Candidate fields kept in their own columns; every other field goes to the row's ``extra`` JSON.
-_CANDIDATE_COLUMNS = ("provider", "instance_type", "region", "tier", "gpu", "gpu_count", "vcpus", "seconds", "low",
-                      "high", "cost_usd", "spot_cost_usd", "fits_memory", "method", "reason",
-                      "price_usd_per_hour", "spot_price_usd_per_hour")
-_BASE_COLUMNS = ("base_seconds", "base_method")
-# Copied from the chosen candidate onto its recommendation row (as chosen_*), and from the run candidate onto
-# its outcome row (seconds as predicted_seconds): see advisor/history/tables.py.
-CHOSEN_COPY = ("provider", "instance_type", "region", "tier", "gpu", "gpu_count", "vcpus", "method", "seconds",
-                "low", "high", "cost_usd")
-OUTCOME_COPY = ("provider", "region", "tier", "gpu", "gpu_count", "vcpus", "method", "low", "high", "cost_usd",
-                 "base_seconds", "base_method")
-
-EXPORT_COLUMNS = (
-    "recommendation_id", "created_at", "workload", "file_sha256", "param_count", "flops_per_sample",
-    "dataset_size", "epochs", "batch_size", "objective", "deadline_seconds", "budget_usd",
-    "provider", "instance_type", "region", "tier", "gpu", "gpu_count", "vcpus", "method",
-    "predicted_seconds", "low", "high", "cost_usd", "chosen",
-    "outcome_id", "recorded_at", "status", "actual_seconds", "error_pct",
-)
-_PREDICTED = EXPORT_COLUMNS.index("predicted_seconds")
+# Row ids are INTEGER columns: a bigger number cannot be stored, so it names no row (and would make the driver
+# fail instead of finding nothing). SQLite's INTEGER holds 64 bits, PostgreSQL's 32.
+_MAX_ID = {"postgresql": 2**31 - 1}
+_MAX_ID_DEFAULT = 2**63 - 1
 
 # ------------------------------------------------------------------------------------------------ helpers
-
-_SINCE_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(w|d|h|m|min|s)\s*$", re.IGNORECASE)
-_SINCE_UNITS = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "min": 60, "s": 1}
-
-
-def parse_since(text: str | datetime | date, *, now: datetime | None = None) -> datetime:
-    """A timezone-aware UTC datetime from ``--since``: "7d", "12h", "30m", "2w", or a date / datetime in ISO
-    form ("2026-11-01", "2026-11-01T12:00", "2026-11-01 12:00+02:00"; naive means UTC)."""
-    if isinstance(text, datetime):
-        return text.replace(tzinfo=timezone.utc) if text.tzinfo is None else text.astimezone(timezone.utc)
-    if isinstance(text, date):
-        return datetime(text.year, text.month, text.day, tzinfo=timezone.utc)
-    raw = str(text).strip()
-    m = _SINCE_DURATION.match(raw)
-    if m:
-        now = now or utc_now()
-        return now - timedelta(seconds=float(m.group(1)) * _SINCE_UNITS[m.group(2).lower()])
-    try:
-        when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise ConfigError(f"Cannot read --since {text!r}: it is neither an age like 7d nor a date like 2026-11-01.",
-                          hint="Fix: e.g. --since 7d, --since 12h or --since 2026-11-01.") from None
-    return when.replace(tzinfo=timezone.utc) if when.tzinfo is None else when.astimezone(timezone.utc)
-
-
-def device_label(tier: str, gpu: str | None, gpu_count: int | None) -> str:
-    """How compare names a device: "A100-80GB", "4 x A100-80GB", "cpu"."""
-    if tier == "cpu" or not gpu:
-        return "cpu"
-    return f"{gpu_count} x {gpu}" if (gpu_count or 1) > 1 else gpu
-
-
-def _workload_fields(info: Mapping[str, Any] | WorkloadInfo | None) -> dict[str, Any]:
-    """The workloads row from Recommendation.workload (a dict) or a WorkloadInfo."""
-    if info is None:
-        info = {}
-    if isinstance(info, WorkloadInfo):
-        info = info.model_dump()
-    params = info.get("param_count", info.get("params"))
-    return {
-        "name": str(info.get("name") or "workload")[:200],
-        "file_sha256": str(info.get("file_sha256") or info.get("sha256") or ""),
-        "path": None if info.get("path") is None else str(info.get("path")),
-        "param_count": None if params is None else int(params),
-        "flops_per_sample": info.get("flops_per_sample"),
-        "optimizer": info.get("optimizer"),
-    }
-
-
-def _candidate_row(c: Candidate, recommendation_id: int, *, rank: int | None, chosen: bool,
-                   excluded: bool) -> dict[str, Any]:
-    data = c.model_dump(mode="json")
-    row = {k: data.pop(k, None) for k in _CANDIDATE_COLUMNS}
-    for k in _BASE_COLUMNS:
-        row[k] = data.pop(k, None)
-    row["reason"] = row["reason"] or ""
-    row.update(recommendation_id=recommendation_id, rank=rank, chosen=chosen, excluded=excluded, extra=data)
-    return row
-
-
-def _candidate_from_row(row: Any) -> Candidate:
-    m = row._mapping
-    data = dict(m["extra"] or {})
-    data.update({k: m[k] for k in _CANDIDATE_COLUMNS})
-    for k in _BASE_COLUMNS:
-        if m[k] is not None:
-            data[k] = m[k]
-    return Candidate.model_validate(data)
-
-
-def _same_candidate(a: Candidate, b: Candidate) -> bool:
-    return a is b or a == b
-
-
-def _finite(value: float | None) -> bool:
-    return value is not None and math.isfinite(value)
-
-
-def _group(key: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """A ComparisonGroup's fields from compare's row dicts."""
-    errors = [r["error_pct"] for r in rows]
-    inside = sum(1 for r in rows if r["within_interval"])
-    return {
-        "key": key,
-        "n": len(rows),
-        "median_abs_error_pct": statistics.median([abs(e) for e in errors]),
-        "mean_error_pct": math.fsum(errors) / len(errors),
-        "within_interval_pct": 100.0 * inside / len(rows),
-    }
-
-
-def _groups(rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
-    buckets: dict[str, list[dict[str, Any]]] = {}
-    for r in rows:
-        buckets.setdefault(r[key], []).append(r)
-    groups = [_group(k, v) for k, v in buckets.items()]
-    return sorted(groups, key=lambda g: (-g["n"], g["key"]))
-
-
-def _iso(value: Any) -> Any:
-    """A value as export writes it: ISO timestamps, no NaN/inf (empty instead)."""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 # ----------------------------------------------------------------------------------------------- History
@@ -210,13 +98,15 @@ class History:
         self.close()
 
     def close(self) -> None:
+        """Close the engine's connections (the object is not used afterwards)."""
         self._engine.dispose()
 
     def __repr__(self) -> str:
         return f"History({self._engine.url.render_as_string(hide_password=True)!r})"
 
     @property
-    def engine(self):
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine (tests and the benchmark use it)."""
         return self._engine
 
     def _ensure(self) -> None:
@@ -244,18 +134,19 @@ class History:
         try:
             yield
         except (OperationalError, InterfaceError) as exc:
-            where = self._engine.url.render_as_string(hide_password=True)
-            detail = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
-            raise HistoryError(f"The history database {where} failed: {detail}."
-                               + (" Nothing was written." if writing else ""),
-                               hint="Fix: check that the database is reachable and not locked by a stuck "
-                                    "process, then run the command again.") from exc
+            raise database_error(self._engine, exc, "The history database {where} failed: {detail}."
+                                 + (" Nothing was written." if writing else ""),
+                                 "Fix: check that the database is reachable, then run the command again.") from exc
+
+    def _storable_id(self, entry_id: int) -> bool:
+        """Whether ``entry_id`` fits the id columns of this database (a bigger one names no row)."""
+        return 1 <= entry_id <= _MAX_ID.get(self._engine.dialect.name, _MAX_ID_DEFAULT)
 
     # ----------------------------------------------------------------------------------- writes
 
     def _workload_id(self, conn: Connection, info: Mapping[str, Any] | WorkloadInfo | None) -> int:
         """Insert-or-get the workload by (name, file hash); safe against a concurrent insert of the same one."""
-        fields = _workload_fields(info)
+        fields = workload_fields(info)
         key = and_(WorkloadTable.name == fields["name"], WorkloadTable.file_sha256 == fields["file_sha256"])
         found = conn.execute(select(WorkloadTable.id, WorkloadTable.param_count,
                                     WorkloadTable.flops_per_sample).where(key)).first()
@@ -292,17 +183,7 @@ class History:
             probe_wall_seconds=profile.probe_wall_seconds,
             data=profile.model_dump(mode="json"),
         )).inserted_primary_key[0]
-        rows = [
-            {
-                "profile_id": profile_id, "device": d.device, "device_kind": d.kind, "device_name": d.name,
-                "spec_name": d.spec_name, "batch_size": m.batch_size, "threads": m.threads,
-                "precision": m.precision, "compute_seconds": m.compute_seconds, "batch_seconds": m.batch_seconds,
-                "spread": m.spread, "peak_memory_gib": m.peak_memory_gib,
-                "gpu_utilization_pct": m.gpu_utilization_pct, "power_watts": m.power_watts, "oom": m.oom,
-                "samples": list(m.compute_seconds_samples),
-            }
-            for d in profile.devices for m in d.measurements
-        ]
+        rows = measurement_rows(profile, profile_id)
         if rows:
             conn.execute(insert(MeasurementTable), rows)
         return profile_id
@@ -332,9 +213,9 @@ class History:
         constraints and pricing snapshot, its workload and (optionally) the profile it came from, in ONE
         transaction. Returns the new id; the caller sets ``rec.id``."""
         with self._write() as conn:
-            info = dict(rec.workload or {})
+            info = rec.workload.model_dump()
             if profile is not None:
-                # The profile knows the file hash and optimizer even when the recommendation's dict does not.
+                # The profile knows the file hash and optimizer even when the recommendation's summary does not.
                 for k, v in profile.workload.model_dump().items():
                     if info.get(k) is None and v is not None:
                         info[k] = v
@@ -351,7 +232,7 @@ class History:
                 **{f"chosen_{k}": getattr(chosen, k) if chosen is not None else None for k in CHOSEN_COPY},
                 constraints=c.model_dump(mode="json"),
                 pricing_snapshot=json.loads(json.dumps(rec.pricing_snapshot or {}, default=str)),
-                workload_info=json.loads(json.dumps(rec.workload or {}, default=str)),
+                workload_info=rec.workload.model_dump(mode="json"),
                 extra={
                     "schema_version": rec.schema_version,
                     "best_per_tier": {k: v.model_dump(mode="json") for k, v in rec.best_per_tier.items()},
@@ -362,13 +243,13 @@ class History:
             )).inserted_primary_key[0]
             rows, chosen_stored = [], False
             for rank, cand in enumerate(rec.candidates):
-                is_chosen = not chosen_stored and chosen is not None and _same_candidate(cand, chosen)
+                is_chosen = not chosen_stored and chosen is not None and same_candidate(cand, chosen)
                 chosen_stored |= is_chosen
-                rows.append(_candidate_row(cand, rec_id, rank=rank, chosen=is_chosen, excluded=False))
+                rows.append(candidate_row(cand, rec_id, rank=rank, chosen=is_chosen, excluded=False))
             for rank, cand in enumerate(rec.excluded):
-                rows.append(_candidate_row(cand, rec_id, rank=rank, chosen=False, excluded=True))
+                rows.append(candidate_row(cand, rec_id, rank=rank, chosen=False, excluded=True))
             if chosen is not None and not chosen_stored:  # chosen but not listed among the candidates
-                rows.append(_candidate_row(chosen, rec_id, rank=None, chosen=True, excluded=False))
+                rows.append(candidate_row(chosen, rec_id, rank=None, chosen=True, excluded=False))
             if rows:
                 conn.execute(insert(CandidateTable), rows)
             return rec_id
@@ -410,8 +291,10 @@ class History:
     def _run_candidate(self, conn: Connection, recommendation_id: int,
                        instance_type: str | None) -> tuple[int, dict[str, Any] | None]:
         """(workload id, the candidate row that was run) of a recommendation; HistoryError if unknown."""
-        workload_id = conn.execute(select(RecommendationTable.workload_id).where(
-            RecommendationTable.id == recommendation_id)).scalar()
+        workload_id = None
+        if self._storable_id(recommendation_id):
+            workload_id = conn.execute(select(RecommendationTable.workload_id).where(
+                RecommendationTable.id == recommendation_id)).scalar()
         if workload_id is None:
             raise HistoryError(f"No recommendation {recommendation_id} in history.", hint=_NOT_FOUND_HINT)
         cands = [dict(c._mapping) for c in conn.execute(
@@ -483,10 +366,12 @@ class History:
             ))
         return entries
 
-    def show(self, id: int) -> HistoryDetail:  # noqa: A002 - the CLI's word
+    def show(self, id: int) -> HistoryDetail:
         """The stored recommendation, exactly as it was returned, and its outcomes."""
         with self._read() as conn:
-            row = conn.execute(select(RecommendationTable).where(RecommendationTable.id == id)).first()
+            row = None
+            if self._storable_id(id):
+                row = conn.execute(select(RecommendationTable).where(RecommendationTable.id == id)).first()
             if row is None:
                 raise HistoryError(f"No recommendation {id} in history.", hint=_NOT_FOUND_HINT)
             cands = conn.execute(select(CandidateTable).where(CandidateTable.recommendation_id == id)
@@ -499,12 +384,12 @@ class History:
         chosen_rows = [c for c in cands if c.chosen]
         rec = Recommendation(
             schema_version=extra.get("schema_version", 1),
-            id=r["id"], created_at=r["created_at"], workload=r["workload_info"] or {},
+            id=r["id"], created_at=r["created_at"], workload=stored_summary(r["workload_info"]),
             dataset_size=r["dataset_size"], epochs=r["epochs"], batch_size=r["batch_size"],
-            chosen=_candidate_from_row(chosen_rows[0]) if chosen_rows else None,
-            candidates=[_candidate_from_row(c) for c in listed],
+            chosen=candidate_from_row(chosen_rows[0]) if chosen_rows else None,
+            candidates=[candidate_from_row(c) for c in listed],
             best_per_tier={k: Candidate.model_validate(v) for k, v in (extra.get("best_per_tier") or {}).items()},
-            excluded=[_candidate_from_row(c) for c in cands if c.excluded],
+            excluded=[candidate_from_row(c) for c in cands if c.excluded],
             constraints=Constraints.model_validate(r["constraints"] or {}),
             pricing_snapshot=r["pricing_snapshot"] or {},
             advice=extra.get("advice") or [], measured_devices=extra.get("measured_devices") or [],
@@ -537,26 +422,7 @@ class History:
         stmt = self._runs(workload, since).order_by(OutcomeTable.recorded_at, OutcomeTable.id)
         with self._read() as conn:
             result = conn.execute(stmt).all()
-        rows = []
-        labels: dict[tuple, str] = {}
-        for (outcome_id, rec_id, recorded_at, actual, name, provider, instance, tier, gpu, gpu_count, _vcpus, method,
-             predicted, low, high, *_base) in result:
-            if not (_finite(actual) and actual > 0 and _finite(predicted)):
-                continue
-            key = (tier, gpu, gpu_count)
-            device = labels.get(key) or labels.setdefault(key, device_label(tier, gpu, gpu_count))
-            error = (predicted - actual) / actual * 100.0
-            rows.append({
-                "recommendation_id": rec_id, "outcome_id": outcome_id, "recorded_at": recorded_at, "workload": name,
-                "provider": provider, "instance_type": instance, "device": device, "tier": tier, "method": method,
-                "predicted_seconds": predicted, "low": low, "high": high, "actual_seconds": actual,
-                "error_pct": error, "abs_error_pct": abs(error), "within_interval": low <= actual <= high,
-            })
-        if not rows:
-            return Comparison()
-        # One validation call for the whole result (much cheaper than one per row at 10k rows).
-        return Comparison.model_validate({"rows": rows, "by_device": _groups(rows, "device"),
-                                          "by_method": _groups(rows, "method"), "overall": _group("all", rows)})
+        return comparison(result)
 
     def training_rows(self, limit: int | None = 20_000) -> list[TrainingRow]:
         """The completed runs the learned correction trains on (newest ``limit``), with the BASE prediction:
@@ -585,7 +451,7 @@ class History:
                 base, method = row.base_seconds, row.base_method
             else:
                 base, method = row.predicted_seconds, row.method
-            if not (_finite(base) and base > 0 and _finite(row.actual_seconds) and row.actual_seconds > 0):
+            if not (is_finite(base) and base > 0 and is_finite(row.actual_seconds) and row.actual_seconds > 0):
                 continue
             if method not in ("measured", "scaled"):
                 continue
@@ -601,87 +467,15 @@ class History:
 
     # ----------------------------------------------------------------------------------- export
 
-    def _export_stmt(self, workload: str | None, since: datetime | None):
-        o = OutcomeTable
-        r = RecommendationTable
-        w = WorkloadTable
-        ran = o.id.is_not(None)
-
-        def pick(outcome_col: str, chosen_col: str):
-            # The candidate that was run (copied on the outcome), else the chosen one.
-            return case((ran, getattr(o, outcome_col)), else_=getattr(r, chosen_col)).label(outcome_col)
-
-        stmt = (
-            select(r.id, r.created_at, w.name, w.file_sha256, w.param_count, w.flops_per_sample, r.dataset_size,
-                   r.epochs, r.batch_size, r.objective, r.deadline_seconds, r.budget_usd,
-                   pick("provider", "chosen_provider"), pick("instance_type", "chosen_instance_type"),
-                   pick("region", "chosen_region"), pick("tier", "chosen_tier"), pick("gpu", "chosen_gpu"),
-                   pick("gpu_count", "chosen_gpu_count"), pick("vcpus", "chosen_vcpus"),
-                   pick("method", "chosen_method"), pick("predicted_seconds", "chosen_seconds"),
-                   pick("low", "chosen_low"), pick("high", "chosen_high"), pick("cost_usd", "chosen_cost_usd"),
-                   case((ran, func.coalesce(o.instance_type, "") == func.coalesce(r.chosen_instance_type, "")),
-                        else_=r.chosen_instance_type.is_not(None)).label("chosen"),
-                   o.id.label("outcome_id"), o.recorded_at, o.status, o.actual_seconds)
-            .join(w, w.id == r.workload_id)
-            .outerjoin(o, o.recommendation_id == r.id)
-            .order_by(r.id, o.id)
-        )
-        if workload is not None:
-            stmt = stmt.where(w.name == workload)
-        if since is not None:
-            stmt = stmt.where(r.created_at >= parse_since(since))
-        return stmt
-
-    def export_rows(self, workload: str | None = None, since: datetime | None = None) -> Iterator[tuple]:
-        """The export table (``EXPORT_COLUMNS``), one row per recommendation and outcome (a recommendation
-        without an outcome gives one row with empty outcome columns); the predicted columns are those of the
-        candidate that was run (the chosen one unless the outcome names another). Timestamps are ISO 8601
-        strings. Streams from the database."""
-        created, recorded, chosen = (EXPORT_COLUMNS.index(k) for k in ("created_at", "recorded_at", "chosen"))
+    def export_rows(self, workload: str | None = None,
+                    since: datetime | date | str | None = None) -> Iterator[list[Any]]:
+        """The export table, streamed (see ``advisor.history.export.export_rows``)."""
         with self._read() as conn:
-            result = conn.execution_options(yield_per=5000).execute(self._export_stmt(workload, since))
-            for row in result:
-                values = list(row)
-                actual, predicted = values[-1], values[_PREDICTED]
-                values.append((predicted - actual) / actual * 100.0
-                              if _finite(actual) and actual and _finite(predicted) else None)
-                values[created] = values[created].isoformat()
-                if values[recorded] is not None:
-                    values[recorded] = values[recorded].isoformat()
-                if values[chosen] is not None:
-                    values[chosen] = bool(values[chosen])
-                yield values
+            yield from _export.export_rows(conn, workload, since)
 
     def export(self, fmt: Literal["csv", "json"] = "csv", out: TextIO | None = None, *,
-               workload: str | None = None, since: datetime | None = None) -> str:
+               workload: str | None = None, since: datetime | date | str | None = None) -> str:
         """The whole history as CSV (header + one row per recommendation and outcome) or JSON (an array of
         objects with the same keys). Written to ``out`` as it streams (then "" is returned), or returned as a
-        string when ``out`` is None."""
-        if fmt not in ("csv", "json"):
-            raise ConfigError(f"Unknown export format {fmt!r}.{did_you_mean(str(fmt), ['csv', 'json'])}",
-                              hint="Fix: --format csv or --format json.")
-        target = io.StringIO() if out is None else out
-        rows = self.export_rows(workload, since)
-        if fmt == "csv":
-            w = csv.writer(target, lineterminator="\n")
-            w.writerow(EXPORT_COLUMNS)
-            batch: list[list] = []
-            for row in rows:
-                batch.append(row)
-                if len(batch) >= 5000:
-                    w.writerows(batch)
-                    batch.clear()
-            w.writerows(batch)
-        else:
-            target.write("[")
-            sep = "\n"
-            for row in rows:
-                item = dict(zip(EXPORT_COLUMNS, row, strict=True))
-                try:
-                    text = json.dumps(item, allow_nan=False)
-                except ValueError:  # NaN or infinity somewhere: JSON has no such numbers
-                    text = json.dumps({k: _iso(v) for k, v in item.items()})
-                target.write(sep + text)
-                sep = ",\n"
-            target.write("]\n" if sep == "\n" else "\n]\n")
-        return target.getvalue() if out is None else ""
+        string when ``out`` is None. See ``advisor.history.export``."""
+        return _export.write_export(fmt, self.export_rows(workload, since), out)

@@ -56,6 +56,7 @@ class UTCDateTime(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        """UTC on the way in (naive means UTC); naive for SQLite, which has no time zones."""
         if value is None:
             return None
         if value.tzinfo is None:
@@ -64,6 +65,7 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def result_processor(self, dialect, coltype):
+        """SQLite's stored text parsed straight to an aware datetime; the default elsewhere."""
         if dialect.name != "sqlite":
             return super().result_processor(dialect, coltype)
 
@@ -78,6 +80,7 @@ class UTCDateTime(TypeDecorator):
         return process
 
     def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        """Aware UTC on the way out."""
         if value is None:
             return None
         if value.tzinfo is None:
@@ -86,11 +89,15 @@ class UTCDateTime(TypeDecorator):
 
 
 class Base(DeclarativeBase):
+    """The tables' metadata: constraint names, and the column types of the annotations."""
+
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}
 
 
 class WorkloadTable(Base):
+    """``workloads``: one row per (name, file hash)."""
+
     __tablename__ = "workloads"
     __table_args__ = (UniqueConstraint("name", "file_sha256"),)
 
@@ -106,6 +113,8 @@ class WorkloadTable(Base):
 
 
 class ProfileTable(Base):
+    """``profiles``: one probe session (the whole Profile as JSON too)."""
+
     __tablename__ = "profiles"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -117,6 +126,8 @@ class ProfileTable(Base):
 
 
 class MeasurementTable(Base):
+    """``measurements``: one timed batch size on one device of a profile."""
+
     __tablename__ = "measurements"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -139,6 +150,8 @@ class MeasurementTable(Base):
 
 
 class PredictionTable(Base):
+    """``predictions``: one Estimate (``advisor predict``)."""
+
     __tablename__ = "predictions"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -162,6 +175,8 @@ class PredictionTable(Base):
 
 
 class RecommendationTable(Base):
+    """``recommendations``: one ``advisor recommend``, with its chosen candidate's headline copied."""
+
     __tablename__ = "recommendations"
     __table_args__ = (Index(None, "workload_id", "created_at"),)
 
@@ -197,6 +212,8 @@ class RecommendationTable(Base):
 
 
 class CandidateTable(Base):
+    """``candidates``: every ranked or excluded candidate of a recommendation."""
+
     __tablename__ = "candidates"
     __table_args__ = (Index(None, "recommendation_id", "chosen"),)
 
@@ -229,6 +246,8 @@ class CandidateTable(Base):
 
 
 class OutcomeTable(Base):
+    """``outcomes``: what really happened, with the run candidate's prediction copied."""
+
     __tablename__ = "outcomes"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -257,7 +276,3 @@ class OutcomeTable(Base):
     cost_usd: Mapped[float | None] = mapped_column(Float)
     base_seconds: Mapped[float | None] = mapped_column(Float)
     base_method: Mapped[str | None] = mapped_column(String(20))
-
-
-ALL_TABLES = (WorkloadTable, ProfileTable, MeasurementTable, PredictionTable, RecommendationTable,
-              CandidateTable, OutcomeTable)

@@ -18,12 +18,14 @@ import warnings
 from contextlib import ContextDecorator
 from typing import Any
 
-from advisor.errors import HistoryError
+from sqlalchemy.exc import SQLAlchemyError
+
+from advisor.errors import AdvisorError, HistoryError
 from advisor.schemas import Outcome, Recommendation
 from advisor.settings import Settings
 
 
-class track(ContextDecorator):  # noqa: N801 - used like a function: advisor.track(rec.id)
+class track(ContextDecorator):  # lower case: it is used like a function, advisor.track(rec.id)
     """Context manager and decorator that records the real duration of a recommended job.
 
     Args:
@@ -83,7 +85,7 @@ class track(ContextDecorator):  # noqa: N801 - used like a function: advisor.tra
                 self.outcome = hist.record_outcome(
                     self.recommendation_id, self.seconds, instance_type=self.instance_type,
                     status="failed" if failed else "completed", notes=notes)
-        except Exception as record_error:
+        except (AdvisorError, SQLAlchemyError) as record_error:
             if not failed:
                 raise
             # The job's own exception matters more than the bookkeeping one: warn, and let the job's propagate.

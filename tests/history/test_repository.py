@@ -12,7 +12,8 @@ from history_helpers import candidate, profile, recommendation
 from sqlalchemy import event, func, select
 
 from advisor.errors import ConfigError, HistoryError
-from advisor.history.repository import EXPORT_COLUMNS, History, parse_since
+from advisor.history.export import EXPORT_COLUMNS
+from advisor.history.repository import History
 from advisor.history.tables import (
     CandidateTable,
     MeasurementTable,
@@ -22,6 +23,7 @@ from advisor.history.tables import (
     WorkloadTable,
 )
 from advisor.schemas import Candidate, Estimate, Target
+from advisor.units import parse_since
 
 
 def counts(hist: History) -> dict[str, int]:
@@ -170,6 +172,17 @@ def test_unknown_id_and_unknown_instance(history):
     assert counts(history)["outcomes"] == 0
 
 
+@pytest.mark.parametrize("entry_id", [0, -1, 2**31, 2**40, 2**63, 10**23, -(2**63) - 1])
+def test_an_id_no_column_can_hold_is_just_missing(history, entry_id):
+    # PostgreSQL's INTEGER holds 32 bits, SQLite's 64: beyond either, the driver would fail instead of finding
+    # nothing.
+    history.save_recommendation(recommendation("a"))
+    for call in (lambda: history.show(entry_id), lambda: history.record_outcome(entry_id, 10.0),
+                 lambda: history.check_run(entry_id)):
+        with pytest.raises(HistoryError, match=f"No recommendation {entry_id} in history"):
+            call()
+
+
 @pytest.mark.parametrize("bad", [0.0, -1.0, float("nan"), float("inf")])
 def test_bad_actual_seconds(history, bad):
     rec_id = history.save_recommendation(recommendation("m"))
@@ -202,20 +215,6 @@ def test_list_order_limit_filters(history):
     history.record_outcome(first.id, 1500.0)
     again = history.list(limit=1)[0]
     assert again.n_outcomes == 2 and again.actual_seconds == 1500.0 and again.status == "completed"
-
-
-def test_parse_since():
-    now = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
-    assert parse_since("7d", now=now) == now - timedelta(days=7)
-    assert parse_since("12h", now=now) == now - timedelta(hours=12)
-    assert parse_since("30m", now=now) == now - timedelta(minutes=30)
-    assert parse_since("2w", now=now) == now - timedelta(days=14)
-    assert parse_since("2026-11-01") == datetime(2026, 11, 1, tzinfo=timezone.utc)
-    assert parse_since("2026-11-01T12:30+02:00") == datetime(2026, 11, 1, 10, 30, tzinfo=timezone.utc)
-    assert parse_since(datetime(2026, 1, 1)) == datetime(2026, 1, 1, tzinfo=timezone.utc)
-    for bad in ("yesterday", "7 parsecs", "", "2026-13-01"):
-        with pytest.raises(ConfigError, match="--since"):
-            parse_since(bad)
 
 
 def test_export_csv_and_json(history):

@@ -1,0 +1,174 @@
+"""``advisor history export``: the history as one flat table, written as CSV or JSON.
+
+    EXPORT_COLUMNS   the table's columns, in order (CSV header, JSON keys)
+    export_rows      the rows, streamed from an open connection
+    write_export     CSV or JSON of those rows onto a text stream
+
+CSV cells that hold text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return get a leading
+single quote (OWASP's advice against formula injection): a workload name is the user's text, and a spreadsheet
+would run it. A carriage return inside a cell is quoted, so it cannot start a row of its own. Numbers are
+written as they are; JSON is never changed.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime
+from typing import Any, Literal, TextIO
+
+from sqlalchemy import Connection, Select, case, func, select
+
+from advisor.errors import ConfigError, did_you_mean
+from advisor.history.tables import OutcomeTable, RecommendationTable, WorkloadTable
+from advisor.units import is_finite, parse_since
+
+EXPORT_COLUMNS = (
+    "recommendation_id", "created_at", "workload", "file_sha256", "param_count", "flops_per_sample",
+    "dataset_size", "epochs", "batch_size", "objective", "deadline_seconds", "budget_usd",
+    "provider", "instance_type", "region", "tier", "gpu", "gpu_count", "vcpus", "method",
+    "predicted_seconds", "low", "high", "cost_usd", "chosen",
+    "outcome_id", "recorded_at", "status", "actual_seconds", "error_pct",
+)
+FORMATS = ("csv", "json")
+_PREDICTED = EXPORT_COLUMNS.index("predicted_seconds")
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# The columns that hold text from the user or the database (the others are numbers, booleans and the ISO
+# timestamps written here).
+_TEXT_COLUMNS = tuple(EXPORT_COLUMNS.index(k) for k in ("workload", "file_sha256", "objective", "provider",
+                                                         "instance_type", "region", "tier", "gpu", "method",
+                                                         "status"))
+_BATCH_ROWS = 5000
+
+
+def check_format(fmt: str) -> None:
+    """ConfigError unless ``fmt`` is "csv" or "json"."""
+    if fmt not in FORMATS:
+        raise ConfigError(f"Unknown export format {fmt!r}.{did_you_mean(str(fmt), FORMATS)}",
+                          hint="Fix: --format csv or --format json.")
+
+
+def _statement(workload: str | None, since: datetime | date | str | None) -> Select:
+    o = OutcomeTable
+    r = RecommendationTable
+    w = WorkloadTable
+    ran = o.id.is_not(None)
+
+    def pick(outcome_col: str, chosen_col: str):
+        # The candidate that was run (copied on the outcome), else the chosen one.
+        return case((ran, getattr(o, outcome_col)), else_=getattr(r, chosen_col)).label(outcome_col)
+
+    stmt = (
+        select(r.id, r.created_at, w.name, w.file_sha256, w.param_count, w.flops_per_sample, r.dataset_size,
+               r.epochs, r.batch_size, r.objective, r.deadline_seconds, r.budget_usd,
+               pick("provider", "chosen_provider"), pick("instance_type", "chosen_instance_type"),
+               pick("region", "chosen_region"), pick("tier", "chosen_tier"), pick("gpu", "chosen_gpu"),
+               pick("gpu_count", "chosen_gpu_count"), pick("vcpus", "chosen_vcpus"),
+               pick("method", "chosen_method"), pick("predicted_seconds", "chosen_seconds"),
+               pick("low", "chosen_low"), pick("high", "chosen_high"), pick("cost_usd", "chosen_cost_usd"),
+               case((ran, func.coalesce(o.instance_type, "") == func.coalesce(r.chosen_instance_type, "")),
+                    else_=r.chosen_instance_type.is_not(None)).label("chosen"),
+               o.id.label("outcome_id"), o.recorded_at, o.status, o.actual_seconds)
+        .join(w, w.id == r.workload_id)
+        .outerjoin(o, o.recommendation_id == r.id)
+        .order_by(r.id, o.id)
+    )
+    if workload is not None:
+        stmt = stmt.where(w.name == workload)
+    if since is not None:
+        stmt = stmt.where(r.created_at >= parse_since(since))
+    return stmt
+
+
+def export_rows(conn: Connection, workload: str | None = None,
+                since: datetime | date | str | None = None) -> Iterator[list[Any]]:
+    """The export table (``EXPORT_COLUMNS``), one row per recommendation and outcome (a recommendation
+    without an outcome gives one row with empty outcome columns); the predicted columns are those of the
+    candidate that was run (the chosen one unless the outcome names another). Timestamps are ISO 8601
+    strings. Streams from ``conn``, which must stay open while the rows are read."""
+    created, recorded, chosen = (EXPORT_COLUMNS.index(k) for k in ("created_at", "recorded_at", "chosen"))
+    result = conn.execution_options(yield_per=_BATCH_ROWS).execute(_statement(workload, since))
+    for row in result:
+        values = list(row)
+        actual, predicted = values[-1], values[_PREDICTED]
+        values.append((predicted - actual) / actual * 100.0
+                      if is_finite(actual) and actual and is_finite(predicted) else None)
+        values[created] = values[created].isoformat()
+        if values[recorded] is not None:
+            values[recorded] = values[recorded].isoformat()
+        if values[chosen] is not None:
+            values[chosen] = bool(values[chosen])
+        yield values
+
+
+def csv_cell(value: Any) -> Any:
+    """A value as a CSV cell: text a spreadsheet would read as a formula gets a leading single quote."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _json_value(value: Any) -> Any:
+    """A value as JSON export writes it when a row has NaN or infinity: ISO timestamps, None for those."""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _write_csv(rows: Iterable[list[Any]], target: TextIO) -> None:
+    w = csv.writer(target, lineterminator="\n")
+    # A writer whose lines end in LF alone does not quote a CR inside a cell, and readers end the row there
+    # (the rest of the cell would start a row of its own, unquoted). Such rows go through a writer whose lines
+    # end in CRLF, which quotes the cell, and then get the LF ending of the others.
+    buffer = io.StringIO()
+    w_cr = csv.writer(buffer, lineterminator="\r\n")
+    w.writerow(EXPORT_COLUMNS)
+    batch: list[list[Any]] = []
+    for row in rows:
+        has_cr = False
+        for i in _TEXT_COLUMNS:
+            value = row[i]
+            if isinstance(value, str):
+                row[i] = csv_cell(value)
+                has_cr = has_cr or "\r" in value
+        if has_cr:
+            w.writerows(batch)
+            batch.clear()
+            buffer.seek(0)
+            buffer.truncate()
+            w_cr.writerow(row)
+            target.write(buffer.getvalue()[:-2] + "\n")
+            continue
+        batch.append(row)
+        if len(batch) >= _BATCH_ROWS:
+            w.writerows(batch)
+            batch.clear()
+    w.writerows(batch)
+
+
+def _write_json(rows: Iterable[list[Any]], target: TextIO) -> None:
+    target.write("[")
+    sep = "\n"
+    for row in rows:
+        item = dict(zip(EXPORT_COLUMNS, row, strict=True))
+        try:
+            text = json.dumps(item, allow_nan=False)
+        except ValueError:  # NaN or infinity somewhere: JSON has no such numbers
+            text = json.dumps({k: _json_value(v) for k, v in item.items()})
+        target.write(sep + text)
+        sep = ",\n"
+    target.write("]\n" if sep == "\n" else "\n]\n")
+
+
+def write_export(fmt: Literal["csv", "json"], rows: Iterable[list[Any]], out: TextIO | None = None) -> str:
+    """CSV (header + rows) or JSON (an array of objects keyed by ``EXPORT_COLUMNS``) of ``rows``. Written to
+    ``out`` as it streams (then "" is returned), or returned as a string when ``out`` is None."""
+    check_format(fmt)
+    target = io.StringIO() if out is None else out
+    (_write_csv if fmt == "csv" else _write_json)(rows, target)
+    return target.getvalue() if out is None else ""

@@ -1,0 +1,136 @@
+"""Database URLs and databases that cannot be used: a folder that cannot be made, a backend advisor does not
+support, a full disk, a schema from a newer advisor. Each ends in one clear message and exit 1."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from advisor.cli.app import build_app
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "history"))
+from history_helpers import recommendation  # noqa: E402
+
+
+def run(*args: str):
+    return CliRunner().invoke(build_app(), list(args))
+
+
+def _user_error(result, *phrases: str) -> str:
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    for phrase in phrases:
+        assert phrase in result.output, (phrase, result.output)
+    return result.output
+
+
+@pytest.mark.parametrize("command", [("history", "list"), ("db", "upgrade")])
+def test_a_folder_that_cannot_be_made(monkeypatch, command):
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", "sqlite:////proc/advisor-test/h.db")
+    _user_error(run(*command), "Cannot create the folder '/proc/advisor-test'", "ADVISOR_DATABASE_URL")
+
+
+def test_a_file_where_the_folder_should_be(monkeypatch, tmp_path):
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", f"sqlite:///{tmp_path / 'file' / 'h.db'}")
+    _user_error(run("history", "list"), "Cannot create the folder")
+
+
+def test_oracle_is_told_what_is_supported_not_to_install_postgres(monkeypatch):
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", "oracle://scott:tiger@db.example/orcl")
+    out = _user_error(run("history", "list"), "oracle", "SQLite", "PostgreSQL")
+    assert "advisor[postgres]" not in out
+    assert "tiger" not in out  # the password is not echoed
+
+
+def test_a_backend_sqlalchemy_does_not_know(monkeypatch):
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", "nosuchdb://host/db")
+    _user_error(run("history", "list"), "'nosuchdb'", "SQLite", "PostgreSQL")
+
+
+def _fill_to_the_limit(url: str, monkeypatch) -> int:
+    """A database that cannot grow (SQLite's max_page_count at its size on every connection), written until
+    it is full; returns a recommendation id to record against."""
+    from sqlalchemy import event
+
+    import advisor.history.repository as repository
+    from advisor.errors import HistoryError
+
+    original = repository.create_history_engine
+
+    def capped(engine_url: str):
+        engine = original(engine_url)
+
+        @event.listens_for(engine, "connect")
+        def _cap(dbapi_connection, _record) -> None:
+            pages = dbapi_connection.execute("PRAGMA page_count").fetchone()[0]
+            dbapi_connection.execute(f"PRAGMA max_page_count = {pages}")
+
+        return engine
+
+    with repository.History(url) as hist:
+        rec_id = hist.save_recommendation(recommendation("m"))
+    monkeypatch.setattr(repository, "create_history_engine", capped)
+    with repository.History(url) as hist:
+        for _ in range(2000):
+            try:
+                hist.record_outcome(rec_id, 1000.0)
+            except HistoryError as exc:
+                assert "full" in str(exc)
+                return rec_id
+    raise AssertionError("the capped database never filled up")
+
+
+def test_a_full_disk_is_not_called_a_lock(monkeypatch, tmp_path):
+    url = f"sqlite:///{tmp_path / 'history.db'}"
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", url)
+    rec_id = _fill_to_the_limit(url, monkeypatch)
+    out = _user_error(run("history", "record", str(rec_id), "--actual-seconds", "5"),
+                      "database or disk is full", "Nothing was written", "free some space")
+    assert "lock" not in out
+
+
+def test_database_error_hints_by_cause():
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import OperationalError
+
+    from advisor.history.engine import database_error
+
+    engine = create_engine("sqlite://")
+
+    def hint(orig: Exception) -> str:
+        error = database_error(engine, OperationalError("INSERT", {}, orig), "{where} failed: {detail}", "default")
+        return error.hint or ""
+
+    class PgError(Exception):
+        def __init__(self, message: str, pgcode: str) -> None:
+            super().__init__(message)
+            self.pgcode = pgcode
+
+    full = sqlite3.OperationalError("database or disk is full")
+    assert "free some space" in hint(full) and "lock" not in hint(full)
+    assert "free some space" in hint(PgError("could not extend file", "53100"))
+    assert "lock" in hint(PgError("could not obtain lock", "55P03"))
+    assert hint(ValueError("something else")) == "default"
+
+
+def _newer_database(tmp_path: Path, monkeypatch) -> Path:
+    from advisor.history.migrate import upgrade
+
+    path = tmp_path / "history.db"
+    upgrade(f"sqlite:///{path}")
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999_from_the_future'")
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", f"sqlite:///{path}")
+    return path
+
+
+@pytest.mark.parametrize("command", [("db", "upgrade"), ("history", "list")])
+def test_a_database_from_a_newer_advisor(tmp_path, monkeypatch, command):
+    _newer_database(tmp_path, monkeypatch)
+    _user_error(run(*command), "'9999_from_the_future'", "newer advisor", "upgrade advisor")

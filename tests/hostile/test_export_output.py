@@ -1,0 +1,78 @@
+"""``history export -o`` to places that cannot take a file: one clear message, exit 1, no traceback; and the
+file is written atomically (nothing under its name, and no temporary file, when the export fails midway)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from advisor.cli.app import build_app
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "history"))
+from history_helpers import recommendation  # noqa: E402
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    from advisor.history.repository import History
+
+    url = f"sqlite:///{tmp_path / 'db' / 'history.db'}"
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", url)
+    with History(url) as hist:
+        hist.save_recommendation(recommendation("m"))
+    return url
+
+
+def _export(*args: str):
+    return CliRunner().invoke(build_app(), ["history", "export", *args])
+
+
+def _user_error(result, *phrases: str) -> None:
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+    assert result.output.count("error:") == 1, result.output
+    for phrase in phrases:
+        assert phrase in result.output, (phrase, result.output)
+
+
+def test_missing_folder(db, tmp_path):
+    _user_error(_export("-o", str(tmp_path / "nope" / "h.csv")), "does not exist")
+
+
+def test_a_folder_in_place_of_the_file(db, tmp_path):
+    (tmp_path / "out").mkdir()
+    _user_error(_export("-o", str(tmp_path / "out")), "folder")
+
+
+def test_proc(db):
+    _user_error(_export("-o", "/proc/advisor-history.csv"), "/proc")
+
+
+def test_failure_midway_leaves_nothing(db, tmp_path, monkeypatch):
+    from advisor.errors import HistoryError
+    from advisor.history.repository import History
+
+    def broken(self, fmt, out=None, **kw):
+        out.write("recommendation_id,half a row")
+        raise HistoryError("The history database failed midway.")
+
+    monkeypatch.setattr(History, "export", broken)
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    (out_dir / "h.csv").write_text("the previous export\n")
+    _user_error(_export("-o", str(out_dir / "h.csv")), "failed midway")
+    assert [p.name for p in out_dir.iterdir()] == ["h.csv"]
+    assert (out_dir / "h.csv").read_text() == "the previous export\n"
+
+
+def test_success_leaves_only_the_file(db, tmp_path):
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    result = _export("--format", "json", "-o", str(out_dir / "h.json"))
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in out_dir.iterdir()] == ["h.json"]
+    assert '"workload": "m"' in (out_dir / "h.json").read_text()

@@ -1,0 +1,128 @@
+"""Hostile text on the terminal: user and data text is never read as rich markup, and its control characters
+(ESC sequences, BEL, C1, DEL) never reach the terminal raw."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from advisor.cli.app import build_app
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "history"))
+from history_helpers import recommendation  # noqa: E402
+
+RAW_CONTROLS = ("\x1b", "\x07", "\x9b", "\x7f", "\x00", "\u202e")
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path / 'history.db'}"
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", url)
+    return url
+
+
+def run(*args: str):
+    return CliRunner().invoke(build_app(), list(args))
+
+
+def _clean_exit(result, code: int) -> None:
+    assert result.exit_code == code, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output
+
+
+def _save(db: str, name: str, *, outcome: bool = False) -> int:
+    from advisor.history.repository import History
+
+    with History(db) as hist:
+        rec_id = hist.save_recommendation(recommendation(name))
+        if outcome:
+            hist.record_outcome(rec_id, 1000.0)
+        return rec_id
+
+
+def test_since_that_looks_like_a_closing_tag(db):
+    result = run("history", "list", "--since", "[/x]")
+    _clean_exit(result, 1)
+    assert "Cannot read --since '[/x]'" in result.output
+
+
+def test_provider_that_looks_like_a_closing_tag():
+    result = run("pricing", "list", "--provider", "[/x]")
+    _clean_exit(result, 1)
+    assert "'[/x]'" in result.output
+
+
+def test_gpu_name_with_markup_is_printed_as_typed():
+    result = run("pricing", "list", "--gpu", "[bold]H100")
+    _clean_exit(result, 1)
+    assert "'[bold]H100'" in result.output
+
+
+def test_workload_named_like_markup_shows(db):
+    rec_id = _save(db, "[@x=(]pwn")
+    result = run("history", "show", str(rec_id))
+    _clean_exit(result, 0)
+    assert "[@x=(]pwn" in result.output
+    listed = run("history", "list")
+    _clean_exit(listed, 0)
+    assert "[@x=(]pwn" in listed.output
+
+
+def test_markup_in_a_name_is_not_applied(db):
+    rec_id = _save(db, "[red]evil[/red]")
+    result = run("history", "show", str(rec_id))
+    _clean_exit(result, 0)
+    assert "[red]evil[/red]" in result.output
+
+
+def test_control_characters_in_a_name_are_made_visible(db):
+    rec_id = _save(db, "a\x1b[2Jb\x07c\x9bd\x7fe\u202ef", outcome=True)
+    for args in (("history", "show", str(rec_id)), ("history", "list"), ("history", "compare")):
+        result = run(*args)
+        _clean_exit(result, 0)
+        assert "\\x1b[2Jb" in result.output, args
+        for raw in RAW_CONTROLS:
+            assert raw not in result.output, (args, raw)
+    shown = run("history", "show", str(rec_id)).output
+    assert "a\\x1b[2Jb\\x07c\\x9bd\\x7fe\\u202ef" in shown
+
+
+def test_control_characters_in_an_instance_name_are_made_visible(db):
+    rec_id = _save(db, "m")
+    result = run("history", "record", str(rec_id), "--actual-seconds", "5", "--instance", "x\x1b[31m")
+    _clean_exit(result, 1)  # not one of its candidates
+    for raw in RAW_CONTROLS:
+        assert raw not in result.output
+
+
+def test_error_message_and_hint_are_escaped(capsys):
+    from advisor.cli import render
+    from advisor.errors import HistoryError
+
+    render.error(HistoryError("bad [bold]x[/] \x1b]0;title\x07 [/y]", hint="Fix: [link=http://e]here[/link]\x1b[0m"))
+    err = capsys.readouterr().err
+    assert "bad [bold]x[/] \\x1b]0;title\\x07 [/y]" in err
+    assert "Fix: [link=http://e]here[/link]\\x1b[0m" in err
+    assert "\x1b" not in err and "\x07" not in err
+
+
+def test_note_and_line_keep_text_as_it_is(capsys):
+    from advisor.cli import render
+
+    render.note("plot written to [b]x$.png\x1b[K")
+    render.line("Recorded 5 s on [/i]\x9b")
+    captured = capsys.readouterr()
+    assert "plot written to [b]x$.png\\x1b[K" in captured.err
+    assert "Recorded 5 s on [/i]\\x9b" in captured.out
+
+
+def test_safe_text_keeps_newlines_only_when_asked():
+    from advisor.cli.render import safe_text
+
+    assert safe_text("a\nb") == "a\\x0ab"
+    assert safe_text("a\nb\tc", multiline=True) == "a\nb\\x09c"
+    assert safe_text("[bold]x") == "\\[bold]x"
