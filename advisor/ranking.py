@@ -6,7 +6,7 @@ How the figures are defined (the same everywhere: table, JSON, plot, history):
   the instance's start-up. ``startup_seconds`` is the paid overhead before training (boot, environment, data
   staging: ``Settings.startup_seconds_cpu`` / ``_gpu``).
 * ``cost_usd`` = the provider's billed time for start-up + job (per-second with a minimum, per minute or per
-  hour, ``advisor.pricing.billed_seconds``) x the on-demand rate; ``spot_cost_usd`` the same at the spot rate
+  hour, ``advisor.pricing.billing.billed_seconds``) x the on-demand rate; ``spot_cost_usd`` the same at the spot rate
   (None where the catalog has no spot price).
 * With ``constraints.spot`` candidates are ranked, and budgets checked, on the spot cost where there is one
   (``interruptible`` is then True), else on the on-demand cost.
@@ -18,8 +18,8 @@ How the figures are defined (the same everywhere: table, JSON, plot, history):
   instance type and region, so the order is deterministic.
 * The Pareto front (time vs cost) is over every candidate that fits in memory, constraints aside. Time here
   and in the reasons' "2.1x faster than ..." is start-up + job: what the user waits for.
-* A CPU offer is predicted at its physical cores (vCPUs / threads per core from profiles/cpu_families.csv,
-  2 where unlisted) on its CPU family; a GPU offer as K GPUs of its model (``offer_target``).
+* Which target each offer is predicted as is the predictor's business (``advisor.predictor.targets``): the
+  ranker receives (offer, estimate) pairs and only combines them with prices.
 """
 
 from __future__ import annotations
@@ -30,80 +30,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from advisor.errors import NoFeasibleCandidateError
-from advisor.predictor.cpu_scaling import threads_for_vcpus
-from advisor.pricing import SUSPECT_NOTE, billed_seconds, cost_usd
-from advisor.schemas import Candidate, Constraints, Estimate, Offer, Recommendation, Target
+from advisor.pricing.billing import billed_seconds, cost_usd
+from advisor.schemas import Candidate, Constraints, Estimate, Offer, Recommendation, WorkloadSummary
 from advisor.units import format_duration, format_usd
-
-# (provider, instance_type) -> (CPU family name or None, vCPUs per physical core or None)
-CpuLookup = Callable[[str, str], "tuple[str | None, int | None]"]
 
 ADVICE_MIN_GAIN = 0.10  # an alternative is worth a line when it beats the choice by more than 10%
 NEAREST_MISSES = 3
 
-
-# --------------------------------------------------------------------------------------------- targets
-
-
-def target_key(t: Target) -> str:
-    """A stable string per distinct prediction target: "cpu:8", "cpu:8:Intel Sapphire Rapids", "gpu:A100-80GB:4"."""
-    if t.kind == "cpu":
-        key = f"cpu:{t.threads}" if t.threads else "cpu"
-        return f"{key}:{t.cpu_name}" if t.cpu_name else key
-    return f"gpu:{t.gpu_name}:{t.count}"
-
-
-def default_cpu_lookup() -> CpuLookup:
-    """(provider, instance_type) -> (CPU family, vCPUs per core) from ``profiles/cpu_families.csv`` (read once
-    per call of this function, answers memoised); (None, None) where the family is not listed."""
-    from advisor.hardware.specs import cpu_family_for_instance, load_cpu_families, threads_per_core_for_instance
-
-    families = load_cpu_families()
-    return _memoized(lambda p, i: (cpu_family_for_instance(p, i, families),
-                                   threads_per_core_for_instance(p, i, families)))
-
-
-def _memoized(lookup: CpuLookup) -> CpuLookup:
-    cache: dict[tuple[str, str], tuple[str | None, int | None]] = {}
-
-    def cached(provider: str, instance_type: str) -> tuple[str | None, int | None]:
-        key = (provider, instance_type)
-        if key not in cache:
-            cache[key] = lookup(provider, instance_type)
-        return cache[key]
-
-    return cached
-
-
-def offer_target(offer: Offer, cpu_lookup: CpuLookup | None = None) -> Target:
-    """What to predict for an offer: K GPUs of its model, or its CPU.
-
-    A CPU instance is predicted at its physical cores: vcpus // threads_per_core (2 on SMT x86 unless
-    ``profiles/cpu_families.csv`` says otherwise, e.g. AWS m7a has one vCPU per core), with ``cpu_name`` its
-    CPU family where known. ``cpu_lookup`` replaces ``default_cpu_lookup`` (tests pass a fixed one). A CPU
-    offer without vcpus gets ``threads=None``: this machine's probed thread count.
-    """
-    if offer.gpu:
-        return Target.gpu(offer.gpu, offer.gpu_count)
-    family, per_core = (cpu_lookup or default_cpu_lookup())(offer.provider, offer.instance_type)
-    threads = threads_for_vcpus(offer.vcpus, per_core) if offer.vcpus else None
-    return Target.cpu(threads=threads, cpu_name=family)
-
-
-def needed_targets(offers: Sequence[Offer], cpu_lookup: CpuLookup | None = None) -> list[Target]:
-    """The distinct targets the offers need an ``Estimate`` for, sorted by ``target_key``."""
-    cpu_lookup = _memoized(cpu_lookup) if cpu_lookup else default_cpu_lookup()
-    targets: dict[str, Target] = {}
-    for offer in offers:
-        t = offer_target(offer, cpu_lookup)
-        targets.setdefault(target_key(t), t)
-    return [targets[k] for k in sorted(targets)]
-
-
-def tier_of(offer: Offer) -> str:
-    if not offer.gpu:
-        return "cpu"
-    return "single_gpu" if offer.gpu_count == 1 else "multi_gpu"
+# (offer, its estimate or None where its target could not be predicted), from predictor.targets.estimate_offers
+Priced = Sequence[tuple[Offer, "Estimate | None"]]
 
 
 # ---------------------------------------------------------------------------------------- candidates
@@ -128,8 +63,7 @@ class _Scored:
 
 def describe(c: Candidate) -> str:
     """"1 x A100-80GB (lambda gpu_1x_a100)" or "16 vCPU (aws c7i.4xlarge)"."""
-    hw = f"{c.gpu_count} x {c.gpu}" if c.gpu else f"{c.vcpus} vCPU" if c.vcpus else "CPU"
-    return f"{hw} ({c.provider} {c.instance_type})"
+    return f"{c.hardware_label} ({c.provider} {c.instance_type})"
 
 
 def _needs(peak: float | None, capacity: float | None, what: str) -> str:
@@ -154,17 +88,14 @@ def _memory_problem(offer: Offer, est: Estimate) -> str | None:
     return None
 
 
-def _score(offers: Sequence[Offer], estimates: Mapping[str, Estimate], constraints: Constraints,
-           startup_cpu: float, startup_gpu: float,
-           cpu_lookup: CpuLookup | None) -> tuple[list[_Scored], list[Candidate], Counter]:
+def _score(priced: Priced, constraints: Constraints, startup_cpu: float,
+           startup_gpu: float) -> tuple[list[_Scored], list[Candidate], Counter]:
     scored: list[_Scored] = []
     excluded: list[Candidate] = []
     skipped: Counter = Counter()
-    for offer in offers:
-        target = offer_target(offer, cpu_lookup)
-        est = estimates.get(target_key(target))
+    for offer, est in priced:
         if est is None:
-            skipped[target.label() if target.kind == "gpu" else "CPU instances"] += 1
+            skipped[f"{offer.gpu_count} x {offer.gpu}" if offer.gpu else "CPU instances"] += 1
             continue
         startup = startup_gpu if offer.gpu else startup_cpu
         cost = cost_usd(offer, est.seconds, startup_seconds=startup)
@@ -173,7 +104,7 @@ def _score(offers: Sequence[Offer], estimates: Mapping[str, Estimate], constrain
         use_spot = constraints.spot and spot_cost is not None
         problem = _memory_problem(offer, est)
         cand = Candidate(
-            provider=offer.provider, instance_type=offer.instance_type, region=offer.region, tier=tier_of(offer),
+            provider=offer.provider, instance_type=offer.instance_type, region=offer.region, tier=offer.tier,
             gpu=offer.gpu, gpu_count=offer.gpu_count, vcpus=offer.vcpus, seconds=est.seconds, low=est.low,
             high=est.high, cost_usd=cost, spot_cost_usd=spot_cost, fits_memory=problem is None,
             method=est.method, price_usd_per_hour=offer.price_usd_per_hour,
@@ -326,30 +257,30 @@ def _advice(label: str, alt: _Scored, chosen: _Scored | None, objective: str) ->
 
 
 def rank(
-    *,
-    offers: Sequence[Offer],
-    estimates: Mapping[str, Estimate],
+    priced: Priced,
     constraints: Constraints,
-    workload: dict,
+    *,
+    workload: WorkloadSummary,
     dataset_size: int,
     epochs: int,
     batch_size: int,
     startup_seconds_cpu: float,
     startup_seconds_gpu: float,
-    alternatives: Mapping[str, Mapping[str, Estimate]] | None = None,
+    what_ifs: Mapping[str, Priced] | None = None,
     pricing_snapshot: dict | None = None,
-    cpu_lookup: CpuLookup | None = None,
+    notes: Sequence[str] = (),
+    measured_devices: Sequence[str] = (),
 ) -> Recommendation:
     """Price every offer that has an estimate, drop those that do not fit in memory, rank the rest.
 
     Args:
-        offers: the (already filtered) catalog offers.
-        estimates: ``Estimate`` per ``target_key(offer_target(offer))``; offers without one are skipped
-            (counted in ``notes``).
-        alternatives: what-if estimates keyed by a label the user can act on ("--precision bf16",
+        priced: (offer, estimate) for the (already filtered) catalog offers; an offer whose estimate is None is
+            skipped (counted in ``notes``).
+        what_ifs: the same pairs under a change the user can act on, keyed by its label ("--precision bf16",
             "--batch-size 512"); when the best candidate under one beats the choice by more than 10% on the
             objective, ``advice`` says so with the figures.
-        cpu_lookup: how CPU offers become targets (see ``offer_target``); pass the same to ``needed_targets``.
+        notes: the caller's notes (the probe's, the predictor's), kept after the ranking's own.
+        measured_devices: the devices the profile probed here.
 
     Returns:
         The ``Recommendation``; ``candidates`` holds the first ``constraints.top`` of the ranking,
@@ -360,48 +291,56 @@ def rank(
         NoFeasibleCandidateError: nothing fits, or nothing meets the deadline/budget. ``.nearest`` holds the
             nearest misses, ``.recommendation`` the whole ranking with ``chosen=None``.
     """
-    cpu_lookup = _memoized(cpu_lookup) if cpu_lookup else default_cpu_lookup()
-    scored, excluded, skipped = _score(offers, estimates, constraints, startup_seconds_cpu,
-                                       startup_seconds_gpu, cpu_lookup)
+    scored, excluded, skipped = _score(priced, constraints, startup_seconds_cpu, startup_seconds_gpu)
     ranked = _ranked(scored, constraints.objective)
     _mark_pareto(scored)
     feasible = [s for s in ranked if s.miss <= 0]
     chosen = feasible[0] if feasible else None
+    _give_reasons(ranked, chosen, constraints, len(feasible))
+    advice = _what_if_advice(what_ifs or {}, chosen, constraints, startup_seconds_cpu, startup_seconds_gpu)
+    rec = Recommendation(
+        workload=workload, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
+        chosen=chosen.cand if chosen else None, candidates=[s.cand for s in ranked[: constraints.top]],
+        best_per_tier=_best_per_tier(ranked), excluded=excluded, constraints=constraints,
+        pricing_snapshot=dict(pricing_snapshot or {}), advice=advice,
+        measured_devices=list(measured_devices),
+        notes=[*_notes(ranked[: constraints.top], skipped, constraints, startup_seconds_cpu, startup_seconds_gpu,
+                       scored), *notes],
+        all_candidates=[s.cand for s in ranked],
+    )
+    if chosen is None:
+        raise _no_feasible(rec, ranked, excluded, skipped, len(priced), constraints, advice)
+    return rec
 
+
+def _give_reasons(ranked: list[_Scored], chosen: _Scored | None, constraints: Constraints,
+                  n_feasible: int) -> None:
     for s in ranked:
         if s is chosen:
-            s.cand.reason = _chosen_reason(s, constraints, len(feasible))
+            s.cand.reason = _chosen_reason(s, constraints, n_feasible)
         elif chosen is not None:
             s.cand.reason = _relative_reason(s, chosen, constraints)
         else:
             s.cand.reason = _miss_reason(s, constraints)
 
-    best_per_tier: dict[str, Candidate] = {}
-    for s in ranked:
-        best_per_tier.setdefault(s.cand.tier, s.cand)
-    best_per_tier = {t: best_per_tier[t] for t in ("cpu", "single_gpu", "multi_gpu") if t in best_per_tier}
 
+def _best_per_tier(ranked: list[_Scored]) -> dict[str, Candidate]:
+    best: dict[str, Candidate] = {}
+    for s in ranked:
+        best.setdefault(s.cand.tier, s.cand)
+    return {t: best[t] for t in ("cpu", "single_gpu", "multi_gpu") if t in best}
+
+
+def _what_if_advice(what_ifs: Mapping[str, Priced], chosen: _Scored | None, constraints: Constraints,
+                    startup_cpu: float, startup_gpu: float) -> list[str]:
     advice: list[str] = []
-    for label in sorted(alternatives or {}):
-        alt_scored, _, _ = _score(offers, (alternatives or {})[label], constraints, startup_seconds_cpu,
-                                  startup_seconds_gpu, cpu_lookup)
+    for label in sorted(what_ifs):
+        alt_scored, _, _ = _score(what_ifs[label], constraints, startup_cpu, startup_gpu)
         alt = _best(alt_scored, constraints.objective)
         line = _advice(label, alt, chosen, constraints.objective) if alt is not None else None
         if line:
             advice.append(line)
-
-    notes = _notes(ranked[: constraints.top], skipped, constraints, startup_seconds_cpu, startup_seconds_gpu,
-                   scored)
-    rec = Recommendation(
-        workload=dict(workload), dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
-        chosen=chosen.cand if chosen else None, candidates=[s.cand for s in ranked[: constraints.top]],
-        best_per_tier=best_per_tier, excluded=excluded, constraints=constraints,
-        pricing_snapshot=dict(pricing_snapshot or {}), advice=advice, notes=notes,
-        all_candidates=[s.cand for s in ranked],
-    )
-    if chosen is None:
-        raise _no_feasible(rec, ranked, excluded, skipped, offers, constraints, advice)
-    return rec
+    return advice
 
 
 def _notes(listed: list[_Scored], skipped: Counter, constraints: Constraints, startup_cpu: float,
@@ -420,16 +359,16 @@ def _notes(listed: list[_Scored], skipped: Counter, constraints: Constraints, st
         notes.append(f"ranked on spot prices where offered ({with_spot} of {len(scored)} candidates, "
                      f"interruptible); the others on on-demand prices")
     for s in listed:
-        if s.offer.notes and s.offer.notes.startswith(SUSPECT_NOTE):
+        if s.offer.suspect_price:
             notes.append(f"{s.cand.provider} {s.cand.instance_type}: its price is flagged as suspect in the "
                          f"catalog (pricing/README.md)")
     return notes
 
 
 def _no_feasible(rec: Recommendation, ranked: list[_Scored], excluded: list[Candidate], skipped: Counter,
-                 offers: Sequence[Offer], constraints: Constraints, advice: list[str]) -> NoFeasibleCandidateError:
+                 n_offers: int, constraints: Constraints, advice: list[str]) -> NoFeasibleCandidateError:
     nearest = [s.cand for s in ranked[:NEAREST_MISSES]]
-    if not offers:
+    if not n_offers:
         return NoFeasibleCandidateError(
             "No offers to rank: the provider/region filters leave none.",
             hint="Fix: drop or widen --providers/--region (see `advisor pricing list`).", recommendation=rec)

@@ -6,12 +6,27 @@ the environment behind the caller's back.
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from advisor.errors import ConfigError
+
+MAX_STARTUP_SECONDS = 7 * 24 * 3600.0
+
+
+def _startup_seconds(name: str, text: str) -> float:
+    """A start-up overhead from the environment: a finite number of seconds, from 0 to a week."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or not 0 <= value <= MAX_STARTUP_SECONDS:
+        raise ConfigError(f"{name}={text!r} is not a number of seconds from 0 to {MAX_STARTUP_SECONDS:.0f}.",
+                          hint=f"Fix: set {name} to e.g. 300, or unset it.")
+    return value
 
 
 def default_database_url() -> str:
@@ -47,10 +62,6 @@ class Settings:
         for key, name in (("startup_seconds_cpu", "ADVISOR_STARTUP_SECONDS_CPU"),
                           ("startup_seconds_gpu", "ADVISOR_STARTUP_SECONDS_GPU")):
             if env.get(name):
-                try:
-                    values[key] = float(env[name])
-                except ValueError as exc:
-                    raise ConfigError(f"{name}={env[name]!r} is not a number of seconds.",
-                                      hint=f"Fix: set {name} to e.g. 300.") from exc
+                values[key] = _startup_seconds(name, env[name])
         values.update({k: v for k, v in overrides.items() if v is not None})
         return cls(**values)

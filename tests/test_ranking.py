@@ -3,9 +3,10 @@ from __future__ import annotations
 import pytest
 
 from advisor.errors import NoFeasibleCandidateError
+from advisor.predictor.targets import needed_targets, offer_target
 from advisor.pricing import billed_seconds
-from advisor.ranking import needed_targets, offer_target, rank, target_key
-from advisor.schemas import Constraints, Estimate, Offer, Target
+from advisor.ranking import rank
+from advisor.schemas import Constraints, Estimate, Offer, Target, WorkloadSummary
 
 STARTUP_CPU, STARTUP_GPU = 120.0, 300.0
 
@@ -36,7 +37,7 @@ OFFERS = [CPU, A100, A100X8, T4]
 
 
 def key(o):
-    return target_key(offer_target(o, no_lookup))
+    return offer_target(o, no_lookup)
 
 
 def estimates(cpu=20000.0, a100=3000.0, a100x8=500.0, t4=9000.0, **t4_kw):
@@ -46,11 +47,17 @@ def estimates(cpu=20000.0, a100=3000.0, a100x8=500.0, t4=9000.0, **t4_kw):
             key(T4): estimate(offer_target(T4, no_lookup), t4, **t4_kw)}
 
 
-def run(constraints=None, ests=None, offers=OFFERS, **kw):
-    return rank(offers=offers, estimates=ests if ests is not None else estimates(),
-                constraints=constraints or Constraints(), workload={"name": "test"}, dataset_size=1000, epochs=1,
-                batch_size=32, startup_seconds_cpu=STARTUP_CPU, startup_seconds_gpu=STARTUP_GPU,
-                cpu_lookup=no_lookup, **kw)
+def priced(offers, ests):
+    """(offer, estimate) pairs as predictor.targets.estimate_offers gives them."""
+    return [(o, ests.get(key(o))) for o in offers]
+
+
+def run(constraints=None, ests=None, offers=OFFERS, alternatives=None, **kw):
+    ests = ests if ests is not None else estimates()
+    what_ifs = {label: priced(offers, alt) for label, alt in (alternatives or {}).items()}
+    return rank(priced(offers, ests), constraints or Constraints(), workload=WorkloadSummary(name="test"),
+                dataset_size=1000, epochs=1, batch_size=32, startup_seconds_cpu=STARTUP_CPU,
+                startup_seconds_gpu=STARTUP_GPU, what_ifs=what_ifs, **kw)
 
 
 def names(cands):
@@ -70,15 +77,14 @@ def cost(o, seconds, startup):
 
 def test_targets_and_keys():
     assert offer_target(A100X8) == Target.gpu("A100-40GB", 8)
-    assert target_key(Target.gpu("A100-40GB", 8)) == "gpu:A100-40GB:8"
     cpu = offer_target(CPU, no_lookup)
     assert (cpu.kind, cpu.threads, cpu.cpu_name) == ("cpu", 8, None)  # 16 vCPUs = 8 cores with SMT
     no_smt = offer_target(offer("aws", "m7a.4xlarge", 0.9, vcpus=16), lambda p, i: ("aws-epyc-9r14", 1))
     assert (no_smt.threads, no_smt.cpu_name) == (16, "aws-epyc-9r14")
-    assert target_key(no_smt) == "cpu:16:aws-epyc-9r14"
+    assert no_smt == Target.cpu(16, "aws-epyc-9r14")
     twin = offer("aws", "c7i.4xlarge-b", 0.8, vcpus=16)
-    assert [target_key(t) for t in needed_targets([A100X8, CPU, twin, A100], no_lookup)] == \
-        ["cpu:8", "gpu:A100-40GB:1", "gpu:A100-40GB:8"]
+    assert needed_targets([A100X8, CPU, twin, A100], no_lookup) == \
+        [Target.cpu(8), Target.gpu("A100-40GB", 1), Target.gpu("A100-40GB", 8)]
 
 
 def test_default_cpu_lookup_uses_the_instance_family_table():
@@ -265,7 +271,7 @@ def test_nothing_fits():
 
 
 def test_a_listed_suspect_price_is_noted():
-    suspect = A100.model_copy(update={"notes": "SUSPECT PRICE; accelerator row looks wrong"})
+    suspect = A100.model_copy(update={"suspect_price": True, "notes": "accelerator row looks wrong"})
     rec = run(offers=[CPU, suspect, A100X8, T4])
     assert any("gpu_1x_a100: its price is flagged as suspect" in n for n in rec.notes)
     assert not any("suspect" in n for n in run().notes)

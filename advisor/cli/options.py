@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from advisor.schemas import PRECISIONS
+from advisor.schemas import Profile
 
 
-def pick_source(workload: Path | None, profile: Path | None) -> Path:
-    """The workload file or the --profile file: exactly one of them."""
+def pick_source(workload: Path | None, profile: Path | None) -> Path | Profile:
+    """The workload file, or the profile that --profile names, loaded: exactly one of them.
+
+    A profile is data: it is read as JSON and validated whatever its file name, and never imported or run.
+    """
+    from advisor import api
     from advisor.errors import WorkloadError
 
     if workload is not None and profile is not None:
@@ -18,10 +22,7 @@ def pick_source(workload: Path | None, profile: Path | None) -> Path:
         raise WorkloadError("No workload given.",
                             hint="Fix: pass a workload file (e.g. examples/tabular_mlp.py) or --profile FILE.")
     if profile is not None:
-        if not profile.exists():
-            raise WorkloadError(f"{profile}: no such profile file.",
-                                hint="Fix: create one with `advisor profile WORKLOAD -o profile.json`.")
-        return profile
+        return api.load_profile(profile)
     return workload
 
 
@@ -40,9 +41,42 @@ def parse_batch_sizes(text: str | None) -> list[int] | None:
     return sizes
 
 
-def check_precision(precision: str | None) -> None:
-    from advisor.errors import ConfigError, did_you_mean
+def check_output_path(path: Path, flag: str) -> Path:
+    """Fail before any probe when ``path`` cannot be written: a missing or unwritable folder, a folder in its
+    place, a name the file system refuses. Checked by creating (and removing) a file beside it."""
+    import tempfile
 
-    if precision is not None and precision not in PRECISIONS:
-        raise ConfigError(f"Unknown precision {precision!r}.{did_you_mean(precision, PRECISIONS)}",
-                          hint="Fix: use one of fp32, tf32, bf16, fp16.")
+    from advisor.errors import ConfigError
+
+    hint = f"Fix: pass {flag} with a path in a folder you can write to."
+    if path.is_dir():
+        raise ConfigError(f"{flag} {path}: is a folder, not a file.", hint=hint)
+    if len(path.name.encode()) > 255:
+        raise ConfigError(f"{flag} {path}: the file name is longer than 255 bytes.", hint="Fix: a shorter name.")
+    folder = path.parent
+    if not folder.is_dir():
+        raise ConfigError(f"{flag} {path}: the folder {folder} does not exist.", hint=hint)
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=f".{path.name[:40]}.", suffix=".check"):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"{flag} {path}: cannot write in {folder} ({exc.strerror or exc}).", hint=hint) from None
+    return path
+
+
+def write_atomically(path: Path, write, flag: str) -> None:
+    """Call ``write(tmp_path)`` on a temporary file beside ``path`` (same suffix), then move it into place: a
+    failure (a full disk, say) leaves neither half a file nor the temporary one."""
+    import os
+
+    from advisor.errors import ConfigError
+
+    tmp = path.with_name(f".{path.stem[:40]}.{os.getpid()}.tmp{path.suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise ConfigError(f"{flag} {path}: could not write it ({exc.strerror or exc}).",
+                          hint=f"Fix: free some space, or pass {flag} with another path.") from None
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from advisor.cli.errors import handle_errors
-from advisor.cli.options import check_precision, pick_source
+from advisor.cli.options import pick_source
 
 
 def register(app: typer.Typer) -> None:
@@ -36,7 +36,6 @@ def predict(
     from advisor.cli import render
     from advisor.errors import ConfigError
 
-    check_precision(precision)
     source = pick_source(workload, profile)
     if gpu and device:
         raise ConfigError("Give --device (a device here) or --gpu (any GPU model), not both.",

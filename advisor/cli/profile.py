@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from advisor.cli.errors import handle_errors
-from advisor.cli.options import check_precision, parse_batch_sizes
+from advisor.cli.options import check_output_path, parse_batch_sizes
 
 
 def register(app: typer.Typer) -> None:
@@ -31,8 +31,9 @@ def profile(
     from advisor import api
     from advisor.cli import render
 
-    check_precision(precision)
     ladder = parse_batch_sizes(batch_sizes)
+    if output is not None:
+        check_output_path(output, "-o")
     with render.probe_progress(not json_out) as progress:
         prof = api.profile(workload, devices=device, batch_size=batch_size, batch_sizes=ladder,
                            probe_seconds=probe_seconds, precision=precision, threads=threads, progress=progress)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from advisor.cli.errors import handle_errors
-from advisor.cli.options import pick_source
+from advisor.cli.options import check_output_path, pick_source, write_atomically
 
 
 def register(app: typer.Typer) -> None:
@@ -41,11 +42,14 @@ def recommend(
     from advisor.cli import render
     from advisor.errors import NoFeasibleCandidateError
 
-    source = pick_source(workload, profile)
-    if plot is not None and plot.suffix.lower() not in (".png", ".svg"):
-        from advisor.errors import ConfigError
+    if plot is not None:
+        if plot.suffix.lower() not in (".png", ".svg"):
+            from advisor.errors import ConfigError
 
-        raise ConfigError(f"--plot {plot}: the file must end in .png or .svg.", hint="Fix: e.g. --plot choice.png.")
+            raise ConfigError(f"--plot {plot}: the file must end in .png or .svg.",
+                              hint="Fix: e.g. --plot choice.png.")
+        check_output_path(plot, "--plot")
+    source = pick_source(workload, profile)
     with render.probe_progress(not json_out) as progress:
         try:
             rec = api.recommend(
@@ -53,6 +57,7 @@ def recommend(
                 budget=budget, objective=objective, providers=providers, regions=region, spot=spot, top=top,
                 precision=precision, pricing_files=pricing or (), probe_seconds=probe_seconds,
                 progress=progress, save=not no_save,
+                before_save=None if plot is None else functools.partial(_write_plot, path=plot),
             )
         except NoFeasibleCandidateError as exc:
             if json_out and exc.recommendation is not None:
@@ -60,13 +65,16 @@ def recommend(
             elif exc.recommendation is not None and exc.recommendation.candidates:
                 render.recommendation(exc.recommendation)
             raise
-    if plot is not None:
-        from advisor.cli.plot import plot_recommendation
-
-        plot_recommendation(rec, plot)
     if json_out:
         render.print_json(rec)
     else:
         render.recommendation(rec)
         if plot is not None:
             render.note(f"plot written to {plot}")
+
+
+def _write_plot(rec, path: Path) -> None:
+    """The plot, written before the recommendation is stored: a plot that fails leaves nothing saved."""
+    from advisor.cli.plot import plot_recommendation
+
+    write_atomically(path, lambda tmp: plot_recommendation(rec, tmp), "--plot")

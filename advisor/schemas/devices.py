@@ -1,0 +1,110 @@
+"""Targets to predict for, and what is known of devices: detected hardware and datasheet specs."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field
+
+from advisor.schemas.base import Count, Gib, Model
+
+# --------------------------------------------------------------------------------------------- targets
+
+
+class Target(Model):
+    """A device to predict for: a CPU with some threads, or K GPUs of one model."""
+
+    # Frozen, so a Target is hashable: estimates are keyed by their target.
+    model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
+
+    kind: Literal["cpu", "gpu"]
+    threads: Count | None = None  # cpu only; None = the probed thread count
+    # gpu only; canonical spec name from profiles/ (e.g. "A100-80GB"). Serialised as "gpu" (the JSON
+    # contract); the attribute is gpu_name so that Target.gpu(...) can be the constructor DESIGN.md shows.
+    gpu_name: str | None = Field(default=None, alias="gpu")
+    count: Count = 1  # gpus in data parallel
+    cpu_name: str | None = None  # cpu only; None = this machine's CPU
+
+    @classmethod
+    def cpu(cls, threads: int | None = None, cpu_name: str | None = None) -> Target:
+        return cls(kind="cpu", threads=threads, cpu_name=cpu_name)
+
+    @classmethod
+    def gpu(cls, name: str, count: int = 1) -> Target:
+        return cls(kind="gpu", gpu_name=name, count=count)
+
+    def label(self) -> str:
+        if self.kind == "cpu":
+            return f"cpu x{self.threads}" if self.threads else "cpu"
+        return f"{self.count} x {self.gpu_name}"
+
+    def json_contract(self) -> dict:
+        """The DESIGN.md shape: {"kind": "cpu", "threads": T} or {"kind": "gpu", "gpu": NAME, "count": K}."""
+        if self.kind == "cpu":
+            return {"kind": "cpu", "threads": self.threads}
+        return {"kind": "gpu", "gpu": self.gpu_name, "count": self.count}
+
+
+# ------------------------------------------------------------------------------------------- hardware
+
+
+class CpuInfo(Model):
+    model_name: str
+    arch: str
+    physical_cores: Count
+    logical_cores: Count
+    torch_threads: Count
+    memory_gib: Gib
+
+
+class GpuInfo(Model):
+    index: Annotated[int, Field(ge=0, le=1024)]
+    name: str  # as the driver reports it, e.g. "NVIDIA H100 80GB HBM3"
+    spec_name: str | None = None  # canonical name in profiles/ when recognised, e.g. "H100-SXM"
+    memory_gib: Gib
+    driver_version: str | None = None
+    sm_clock_mhz: float | None = None
+    memory_clock_mhz: float | None = None
+    power_limit_watts: float | None = None
+    uuid: str | None = None
+
+
+class HostInfo(Model):
+    cpu: CpuInfo
+    gpus: list[GpuInfo] = Field(default_factory=list)
+    torch_version: str | None = None
+    cuda_available: bool = False
+    python_version: str | None = None
+    hostname: str | None = None
+
+
+class GpuSpec(Model):
+    """A datasheet row from profiles/: what the cross-device predictor scales with. None = not published."""
+
+    name: str
+    aliases: list[str] = Field(default_factory=list)
+    memory_gib: float | None = None
+    memory_bandwidth_gbs: float | None = None
+    fp32_tflops: float | None = None
+    tf32_tflops: float | None = None
+    fp16_bf16_tflops: float | None = None
+    bf16_supported: bool = True
+    intra_node_link: str | None = None  # "nvlink" | "pcie"
+    intra_node_bandwidth_gbs: float | None = None  # unidirectional, per GPU
+    tdp_watts: float | None = None
+    source: str | None = None
+    notes: str | None = None
+
+
+class CpuSpec(Model):
+    """A CPU family from profiles/ (cloud instance families), for scaling the local CPU probe."""
+
+    name: str
+    aliases: list[str] = Field(default_factory=list)
+    vendor: str | None = None
+    microarchitecture: str | None = None
+    base_ghz: float | None = None
+    turbo_ghz: float | None = None
+    fp32_flops_per_cycle_per_core: float | None = None  # e.g. 64 with 2x AVX-512 FMA
+    source: str | None = None
+    notes: str | None = None

@@ -1,0 +1,131 @@
+"""What the history database returns: outcomes, list rows, comparisons, the correction's training rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import Field
+
+from advisor.schemas.base import Method, Model, Objective, Tier, utc_now
+from advisor.schemas.results import Recommendation
+
+# -------------------------------------------------------------------------------------------- history
+# (owned by advisor/history; extend here)
+
+
+class Outcome(Model):
+    id: int | None = None
+    recommendation_id: int | None = None
+    actual_seconds: float
+    instance_type: str | None = None
+    status: Literal["completed", "failed"] = "completed"
+    recorded_at: datetime = Field(default_factory=utc_now)
+    notes: str | None = None
+
+
+class HistoryEntry(Model):
+    """One row of ``advisor history list``: a stored recommendation, its chosen candidate, its latest outcome."""
+
+    id: int
+    created_at: datetime
+    workload: str
+    dataset_size: int
+    epochs: int
+    batch_size: int
+    objective: Objective | None = None
+    provider: str | None = None  # of the chosen candidate (None: nothing was feasible)
+    instance_type: str | None = None
+    tier: Tier | None = None
+    gpu: str | None = None
+    gpu_count: int | None = None
+    predicted_seconds: float | None = None
+    cost_usd: float | None = None
+    method: Method | None = None
+    n_candidates: int = 0
+    n_outcomes: int = 0
+    actual_seconds: float | None = None  # of the latest outcome
+    status: Literal["completed", "failed"] | None = None
+
+
+class HistoryDetail(Model):
+    """``advisor history show ID``: the stored recommendation as it was returned, and what really happened."""
+
+    recommendation: Recommendation
+    outcomes: list[Outcome] = Field(default_factory=list)
+    profile_id: int | None = None
+
+
+class ComparisonRow(Model):
+    """One run with both a prediction and a recorded outcome."""
+
+    recommendation_id: int
+    outcome_id: int
+    recorded_at: datetime
+    workload: str
+    provider: str | None = None
+    instance_type: str
+    device: str  # "cpu", "A100-80GB", "4 x A100-80GB"
+    tier: Tier
+    method: Method
+    predicted_seconds: float
+    low: float
+    high: float
+    actual_seconds: float
+    error_pct: float  # (predicted - actual) / actual x 100: positive = predicted too slow
+    abs_error_pct: float
+    within_interval: bool
+
+
+class ComparisonGroup(Model):
+    """Errors aggregated over the runs of one device or one method."""
+
+    key: str
+    n: int
+    median_abs_error_pct: float
+    mean_error_pct: float  # signed: positive = the predictor overestimates
+    within_interval_pct: float | None = None
+
+
+class Comparison(Model):
+    rows: list[ComparisonRow] = Field(default_factory=list)
+    by_device: list[ComparisonGroup] = Field(default_factory=list)
+    by_method: list[ComparisonGroup] = Field(default_factory=list)
+    overall: ComparisonGroup | None = None
+
+
+class TrainingRow(Model):
+    """A stored run the history-trained correction learns from: what was predicted, what happened."""
+
+    recommendation_id: int
+    outcome_id: int
+    workload: str
+    param_count: int | None = None
+    flops_per_sample: float | None = None
+    dataset_size: int
+    epochs: int
+    batch_size: int
+    tier: Tier
+    gpu: str | None = None
+    gpu_count: int = 0
+    vcpus: int | None = None
+    method: Method  # of the base (uncorrected) prediction
+    predicted_seconds: float  # base (uncorrected) prediction
+    actual_seconds: float
+    measured_seconds_per_sample: float | None = None  # fastest probed compute time per sample, if profiled
+
+
+class CalibrationReport(Model):
+    """``advisor history calibration``: the base predictor's held-out error, and the learned correction's."""
+
+    n_runs: int  # completed outcomes with a usable prediction
+    min_runs: int
+    folds: int = 0
+    cv_error_before_pct: float | None = None  # median |error| % of the base predictions on held-out folds
+    cv_error_after_pct: float | None = None  # ... of the corrected ones
+    mean_error_before_pct: float | None = None  # signed
+    mean_error_after_pct: float | None = None
+    used: bool = False  # whether predictions are corrected (method "history")
+    reason: str = ""
+    model: str | None = None
+    by_method: list[ComparisonGroup] = Field(default_factory=list)

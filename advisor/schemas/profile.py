@@ -1,0 +1,167 @@
+"""What a probe measures and the analysis records: measurements, device profiles, the job, the ``Profile``."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator
+
+from advisor.schemas.base import (
+    SCHEMA_VERSION,
+    Amount,
+    Count,
+    Fraction,
+    Gib,
+    Model,
+    Precision,
+    SchemaVersion,
+    Seconds,
+    StepSeconds,
+    utc_now,
+)
+from advisor.schemas.devices import HostInfo
+
+# ---------------------------------------------------------------------------------------------- probes
+
+
+class Measurement(Model):
+    """Timed probe steps at one batch size on one device."""
+
+    device: str  # "cpu" or "cuda:0"
+    batch_size: Count
+    threads: Count | None = None
+    precision: Precision = "fp32"
+    compute_seconds: StepSeconds | None = None  # median of forward + loss + backward + optimizer step; None if OOM
+    compute_seconds_samples: list[StepSeconds] = Field(default_factory=list)
+    batch_seconds: Seconds | None = None  # median make_batch (+ host-to-device copy) time, measured apart
+    spread: Fraction | None = None  # (p90 - p10) / median of the compute samples
+    peak_memory_gib: Gib | None = None  # max_memory_allocated on GPU, RSS growth on CPU
+    gpu_utilization_pct: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] | None = None
+    power_watts: Amount | None = None
+    oom: bool = False
+    warmup_steps: Annotated[int, Field(ge=0)] = 0
+
+
+class ThreadPoint(Model):
+    threads: Count
+    batch_size: Count
+    compute_seconds: StepSeconds
+
+
+class DeviceProfile(Model):
+    """Everything probed on one device."""
+
+    device: str  # "cpu" or "cuda:0"
+    kind: Literal["cpu", "gpu"]
+    name: str  # CPU model or GPU name as reported
+    spec_name: str | None = None  # canonical GPU spec name when recognised
+    threads: Count | None = None
+    memory_gib: Gib | None = None
+    precision: Precision = "fp32"
+    measurements: list[Measurement] = Field(default_factory=list)
+    largest_batch_size: Count | None = None  # largest batch that ran
+    oom_batch_size: Count | None = None  # smallest batch that ran out of memory, if any
+    thread_scaling: list[ThreadPoint] = Field(default_factory=list)
+    probe_seconds: Seconds = 0.0  # wall time spent probing this device
+    startup_seconds: Seconds = 0.0  # model build + move + first (warm-up) steps beyond steady state
+
+
+class OpRecord(Model):
+    """One operator (or a group of identical ones) of a training step, at the two analysis batch sizes."""
+
+    op: str  # aten overload name, e.g. "aten.convolution.default"
+    kind: str  # matmul | conv | elementwise | reduction | norm | softmax | embedding | optimizer | copy | other
+    phase: Literal["forward", "backward", "optimizer"]
+    count: Annotated[int, Field(ge=0, le=2**31)] = 1
+    flops: tuple[Amount, Amount]  # at Analysis.batch_sizes[0] and [1]
+    bytes: tuple[Amount, Amount]  # bytes read + written
+    dtype: str = "float32"
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """The job to predict: how much data, how many passes, at what global batch size."""
+
+    dataset_size: int
+    epochs: int
+    batch_size: int
+
+    @property
+    def steps_per_epoch(self) -> int:
+        return math.ceil(self.dataset_size / self.batch_size)
+
+    @property
+    def last_batch_size(self) -> int:
+        """Size of the epoch's last, possibly smaller, batch."""
+        rest = self.dataset_size % self.batch_size
+        return rest or self.batch_size
+
+    @property
+    def total_steps(self) -> int:
+        return self.epochs * self.steps_per_epoch
+
+
+def at_batch(values: tuple[float, float], batch_sizes: tuple[int, int], batch_size: float) -> float:
+    """A per-op quantity known at the two analysis batch sizes, linearly extrapolated (never below 0)."""
+    (v0, v1), (b0, b1) = values, batch_sizes
+    return max(0.0, v0 + (v1 - v0) * (batch_size - b0) / (b1 - b0))
+
+
+class Analysis(Model):
+    """Shape-level analysis of one training step without running it at full size (meta/fake tensors)."""
+
+    batch_sizes: tuple[Count, Count]
+    ops: list[OpRecord] = Field(default_factory=list)
+    flops_per_sample: Amount  # forward + backward training FLOPs per sample
+    forward_flops_per_sample: Amount | None = None
+    param_count: Annotated[int, Field(ge=0)]
+    trainable_param_count: Annotated[int, Field(ge=0)]
+    param_bytes: Amount
+    gradient_bytes: Amount
+    optimizer: str  # optimizer class name, e.g. "AdamW"
+    optimizer_state_bytes: Amount
+    activation_bytes_per_sample: Amount | None = None  # tensors saved for backward, per sample
+    activation_bytes_fixed: Annotated[float, Field(allow_inf_nan=False, ge=-1e30, le=1e30)] | None = None
+    analysis_seconds: Seconds | None = None
+
+    @field_validator("batch_sizes")
+    @classmethod
+    def _two_sizes(cls, sizes: tuple[int, int]) -> tuple[int, int]:
+        # Per-op figures are extrapolated along the line through the two sizes: they must differ.
+        if sizes[0] == sizes[1]:
+            raise ValueError("the two analysis batch sizes must differ")
+        return sizes
+
+
+class WorkloadInfo(Model):
+    name: str
+    path: str | None = None
+    file_sha256: str | None = None
+    param_count: Annotated[int, Field(ge=0)] | None = None
+    flops_per_sample: Amount | None = None
+    optimizer: str | None = None
+    dataset_size: Count | None = None  # the file's defaults, if any
+    epochs: Count | None = None
+    batch_size: Count | None = None
+
+
+class Profile(Model):
+    schema_version: SchemaVersion = SCHEMA_VERSION
+    created_at: datetime = Field(default_factory=utc_now)
+    workload: WorkloadInfo
+    host: HostInfo | None = None
+    devices: list[DeviceProfile] = Field(default_factory=list)
+    analysis: Analysis | None = None
+    probe_wall_seconds: Seconds = 0.0
+    # What the probe found that makes its timings less trustworthy ("cpu: the step time ... varied widely",
+    # a CPU probe held to one thread after a fork). Each starts with the device it is about, if one.
+    notes: list[str] = Field(default_factory=list)
+
+    def device(self, device: str) -> DeviceProfile | None:
+        for d in self.devices:
+            if d.device == device:
+                return d
+        return None

@@ -1,0 +1,73 @@
+"""Output paths are checked before any probe, results are written atomically, and nothing is saved when an
+output fails."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import create_engine, inspect, text
+
+JOB = ["--dataset-size", "1000", "--epochs", "1", "--batch-size", "64"]
+
+
+def _saved(url: str) -> int:
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        if "recommendations" not in inspect(conn).get_table_names():
+            return 0
+        return conn.execute(text("SELECT count(*) FROM recommendations")).scalar()
+
+
+@pytest.mark.parametrize("where", ["missing/dir/x.png", "/proc/x.png", "folder"])
+def test_bad_plot_path_fails_first_and_saves_nothing(invoke, tmp_path, history_url, profile_file, where):
+    (tmp_path / "folder").mkdir()
+    target = tmp_path / where if not where.startswith("/") else where
+    target = f"{target}.png" if where == "folder" else target
+    if where == "folder":
+        (tmp_path / "folder.png").mkdir()
+    result = invoke("recommend", "--profile", profile_file, *JOB, "--plot", target)
+    assert result.exit_code == 1, result.output
+    assert "--plot" in result.output and "Fix:" in result.output and "Traceback" not in result.output
+    assert _saved(history_url) == 0
+
+
+def test_a_plot_that_fails_to_render_saves_nothing_and_leaves_no_file(invoke, tmp_path, history_url,
+                                                                         profile_file, monkeypatch):
+    from advisor.cli import plot
+
+    def broken(rec, path):
+        path.write_bytes(b"half a png")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(plot, "plot_recommendation", broken)
+    target = tmp_path / "x.png"
+    result = invoke("recommend", "--profile", profile_file, *JOB, "--plot", target)
+    assert result.exit_code == 1, result.output
+    assert "No space left on device" in result.output
+    assert _saved(history_url) == 0
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("history.db")) == ["profile.json"]
+
+
+def test_the_plot_is_written_and_the_row_saved_when_all_is_well(invoke, tmp_path, history_url, profile_file):
+    target = tmp_path / "x.svg"
+    result = invoke("recommend", "--profile", profile_file, *JOB, "--plot", target)
+    assert result.exit_code == 0, result.output
+    assert target.read_text().lstrip().startswith("<?xml") and _saved(history_url) == 1
+
+
+def test_profile_output_is_checked_before_the_probe(invoke, tmp_path):
+    import time
+
+    started = time.monotonic()
+    result = invoke("profile", "examples/tabular_mlp.py", "-o", tmp_path / "nope" / "p.json")
+    assert result.exit_code == 1 and "does not exist" in result.output and "Traceback" not in result.output
+    assert time.monotonic() - started < 5  # no probe ran
+
+
+def test_unusable_history_fails_before_the_probe(invoke, tmp_path, monkeypatch):
+    import time
+
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", "sqlite:////proc/advisor/h.db")
+    started = time.monotonic()
+    result = invoke("recommend", "examples/tabular_mlp.py", *JOB)
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert time.monotonic() - started < 5  # refused before any probe
