@@ -32,6 +32,13 @@ def build_app() -> typer.Typer:
 
 
 def main() -> None:
+    """The ``advisor`` console script."""
+    if sys.stdout is None or sys.stdout.closed:
+        # Started with its standard output closed (`advisor ... >&-`): nothing could be printed.
+        if sys.stderr is not None and not sys.stderr.closed:
+            sys.stderr.write("error: standard output is closed, so advisor cannot print its answer.\n"
+                             "Fix: run it with its output going to a terminal, a file or a pipe.\n")
+        raise SystemExit(1)
     build_app()(prog_name="advisor")
 
 

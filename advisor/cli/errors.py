@@ -5,8 +5,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import sys
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -34,6 +36,12 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
             render.error(exc)
             raise typer.Exit(code=exc.exit_code) from None
+        except BrokenPipeError:
+            # The reader of our output went away (`advisor ... | head`): stop quietly, and keep Python from
+            # complaining when it flushes stdout at exit.
+            with contextlib.suppress(OSError, ValueError):
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(code=1) from None
         except KeyboardInterrupt:
             typer.echo("Interrupted.", err=True)
             raise typer.Exit(code=130) from None

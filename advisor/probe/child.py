@@ -24,6 +24,7 @@ on a fatal signal, and on SIGUSR1 (which the parent sends before killing a child
 from __future__ import annotations
 
 import contextlib
+import errno
 import faulthandler
 import functools
 import os
@@ -39,6 +40,7 @@ from pydantic import BaseModel
 
 from advisor.errors import AdvisorError
 from advisor.probe.frames import (
+    CHANNEL_LOST_EXIT,
     MAX_TEXT_CHARS,
     AnalysisFrame,
     CheckFrame,
@@ -83,7 +85,12 @@ class _Channel:
     def send(self, frame: BaseModel) -> None:
         if os.getpid() != self.owner_pid:
             os._exit(0)
-        self.sock.sendall(encode(frame))
+        try:
+            self.sock.sendall(encode(frame))
+        except OSError as exc:
+            if exc.errno in (errno.EBADF, errno.ENOTSOCK):
+                raise ChannelLost from exc  # the workload closed (or reused) the descriptor it inherited
+            raise
 
     def progress(self, device: str, fraction: float, message: str) -> None:
         self.send(progress_frame(device, fraction, message))
@@ -110,6 +117,10 @@ def run_forked(sock: socket.socket, start: ChildStart, workload: Any, parent_end
     _serve(sock, start, workload, None)
 
 
+class ChannelLost(Exception):
+    """The channel to the parent is gone from under the child: user code closed its inherited descriptor."""
+
+
 def _serve(sock: socket.socket, start: ChildStart, workload: Any, pickled: bytes | None) -> None:
     channel = _Channel(sock)
     code = 0
@@ -127,10 +138,12 @@ def _serve(sock: socket.socket, start: ChildStart, workload: Any, pickled: bytes
         _run(channel, start, workload, pickled)
     except BrokenPipeError:
         code = 3  # the parent is gone: nobody to tell
+    except ChannelLost:
+        code = CHANNEL_LOST_EXIT
     except BaseException as exc:  # noqa: BLE001 - user code: everything goes back to the parent as data
         code = 1
         with _suppress_os_errors():
-            channel.send(_error_frame(exc))
+            channel.send(_error_frame(exc, start.request.workload_path))
     finally:
         with _suppress_os_errors():
             sys.stdout.flush()
@@ -145,7 +158,7 @@ def _suppress_os_errors() -> contextlib.suppress:
     return contextlib.suppress(OSError, ValueError, AttributeError)
 
 
-def _error_frame(exc: BaseException) -> ErrorFrame:
+def _error_frame(exc: BaseException, label: str | None = None) -> ErrorFrame:
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     name = error_class_of(exc)
     if isinstance(exc, AdvisorError) and name is not None:
@@ -153,7 +166,8 @@ def _error_frame(exc: BaseException) -> ErrorFrame:
         return ErrorFrame(error_class=name, message=str(exc.message), hint=hint, traceback=tb)
     if isinstance(exc, SystemExit):  # sys.exit() in the user's code: a user error, not a crash
         return ErrorFrame(
-            error_class="WorkloadError", message=f"the workload called sys.exit({exc.code!r}) while it was probed.",
+            error_class="WorkloadError",
+            message=f"{label or 'the workload'}: the workload called sys.exit({exc.code!r}) while it was probed.",
             hint="Fix: remove sys.exit() from code that runs when the model is built or trained (e.g. move a "
             "script's training run under `if __name__ == \"__main__\":`).", traceback=tb)
     return ErrorFrame(error_class=None, message=f"{type(exc).__name__}: {_text_of(exc)}", traceback=tb)

@@ -49,6 +49,11 @@ class MalformedFrame(Exception):
 # --------------------------------------------------------------------------------------- parent -> child
 
 
+# The child's exit status when user code closed the descriptor of its channel to the parent (os.closerange at
+# import, say): it can no longer say anything, so the status is all the parent learns.
+CHANNEL_LOST_EXIT = 86
+
+
 class ChildStart(BaseModel):
     """The first frame to a child: the request and how the parent started it."""
 

@@ -47,6 +47,7 @@ from advisor import errors
 from advisor.errors import ProbeError
 from advisor.probe.child import run_forked
 from advisor.probe.frames import (
+    CHANNEL_LOST_EXIT,
     AnalysisFrame,
     CheckFrame,
     ChildStart,
@@ -373,6 +374,11 @@ def _died_error(child: ChildProcess, label: str, phase: str, request: ProbeReque
         return ProbeError(f"{label}: the probe process stopped talking (its connection closed) while {phase}{where}.",
                           hint="Fix: the workload may close inherited file descriptors or fork; rerun, and "
                           "report it if it persists.")
+    if code == CHANNEL_LOST_EXIT:
+        return ProbeError(f"{label}: the workload closed the file descriptors it inherited, advisor's channel to "
+                          f"the probe among them, while {phase}{where}.",
+                          hint="Fix: do not close inherited descriptors in code that runs when the model is "
+                               "loaded or trained (os.closerange, a daemonising library); close only your own.")
     return ProbeError(f"{label}: the probe process exited with code {code} while {phase}{where}, without a result.",
                       hint="Fix: the workload called sys.exit() or os._exit() (or a native library ended the "
                       "process); remove that from code that runs when the model trains.")

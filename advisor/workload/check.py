@@ -152,7 +152,24 @@ def _checked_batch(workload: Workload, batch_size: int) -> tuple[Any, Any]:
                 hint="Fix: return the target as a tensor (torch.tensor(v), torch.from_numpy(a)), or None "
                 "when the model computes its own loss; a structured target needs a loss_fn.",
             )
+    for name, part in (("inputs", inputs), ("target", target)):
+        if _has_meta(part):
+            # A meta tensor has a shape but no data: nothing can be computed from it or copied to a device.
+            raise WorkloadError(
+                f"{label}: make_batch({batch_size}) returned {name} on the meta device, which hold no data.",
+                hint="Fix: make the batch on the CPU (e.g. torch.randn(...) without device='meta'); advisor "
+                "moves it to each device it probes.")
     return inputs, target
+
+
+def _has_meta(obj: Any) -> bool:
+    if isinstance(obj, torch.Tensor):
+        return obj.is_meta
+    if isinstance(obj, dict):
+        return any(_has_meta(v) for v in obj.values())
+    if isinstance(obj, (tuple, list)):
+        return any(_has_meta(v) for v in obj)
+    return False
 
 
 def _structure_problem(obj: Any, where: str, top: bool = False) -> str | None:

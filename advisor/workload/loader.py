@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib.util
+import stat
 import sys
 import traceback
 from collections.abc import Callable
@@ -136,16 +137,22 @@ def check_path(path: str | Path) -> Path:
     The first checks of ``load_workload``, also made before a probe's child process starts so a typo fails fast.
     """
     path = Path(path)
-    if not path.exists():
-        raise WorkloadError(
-            f"{path}: no such file.",
-            hint="Fix: check the path; try one of the examples, e.g. examples/tabular_mlp.py.",
-        )
-    if path.is_dir() or path.suffix != ".py":
-        raise WorkloadError(
-            f"{path}: a workload must be a Python file ending in .py.",
-            hint="Fix: point advisor at the .py file that defines build_model() and make_batch().",
-        )
+    hint = "Fix: point advisor at the .py file that defines build_model() and make_batch()."
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        what = "a symbolic link to a missing file" if path.is_symlink() else "no such file"
+        raise WorkloadError(f"{path}: {what}.", hint="Fix: check the path; try one of the examples, e.g. "
+                            "examples/tabular_mlp.py.") from None
+    except OSError as exc:
+        # ELOOP (a symbolic link loop), ENAMETOOLONG, EACCES on a folder on the way...
+        raise WorkloadError(f"{path}: cannot be opened ({exc.strerror or exc}).", hint=hint) from None
+    if stat.S_ISDIR(mode):
+        raise WorkloadError(f"{path}: is a folder, not a Python file.",
+                            hint="Fix: point advisor at the .py file inside it that defines build_model() and "
+                                 "make_batch().")
+    if path.suffix != ".py":
+        raise WorkloadError(f"{path}: a workload must be a Python file ending in .py.", hint=hint)
     return path
 
 

@@ -35,7 +35,8 @@ def test_not_a_python_file(tmp_path, name):
         path.write_text("def build_model(): ...\n")
     with pytest.raises(WorkloadError) as err:
         load_workload(path)
-    assert_message(err, str(path), "must be a Python file ending in .py")
+    assert_message(err, str(path), "is a folder, not a Python file" if name == "folder"
+                   else "must be a Python file ending in .py")
 
 
 def test_syntax_error_names_file_and_line(tmp_path):

@@ -1,0 +1,70 @@
+"""Messages that name the real cause: paths that cannot be workloads, a workload that exits, closes the probe's
+channel or hands back meta tensors, and an advisor started with its output closed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+JOB = ["--device", "cpu", "--dataset-size", "10", "--epochs", "1", "--batch-size", "2", "--no-save"]
+HEAD = "import torch\n"
+TAIL = """
+def build_model():
+    return torch.nn.Linear(4, 1)
+def make_batch(batch_size):
+    return torch.randn(batch_size, 4), torch.randn(batch_size, 1)
+"""
+
+
+def _user_error(result, *phrases: str) -> None:
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and "bug in advisor" not in result.output, result.output
+    for phrase in phrases:
+        assert phrase in result.output, (phrase, result.output)
+
+
+def test_a_folder_named_like_a_workload(invoke, tmp_path):
+    (tmp_path / "model.py").mkdir()
+    _user_error(invoke("predict", tmp_path / "model.py", *JOB), "is a folder, not a Python file")
+
+
+def test_a_symbolic_link_loop(invoke, tmp_path):
+    (tmp_path / "a.py").symlink_to(tmp_path / "b.py")
+    (tmp_path / "b.py").symlink_to(tmp_path / "a.py")
+    _user_error(invoke("predict", tmp_path / "a.py", *JOB), "symbolic links")
+
+
+def test_a_path_too_long_for_the_file_system(invoke, tmp_path):
+    _user_error(invoke("predict", tmp_path / ("a" * 300 + ".py"), *JOB), "cannot be opened", "File name too long")
+
+
+def test_sys_exit_names_the_file(invoke, tmp_path):
+    path = tmp_path / "exits.py"
+    path.write_text("import sys\nsys.exit(3)\n")
+    _user_error(invoke("predict", path, *JOB), f"{path}: the workload called sys.exit(3)")
+
+
+def test_closing_inherited_descriptors_is_named_as_such(invoke, tmp_path):
+    path = tmp_path / "closes.py"
+    path.write_text(HEAD + "import os\nos.closerange(3, 4096)\n" + TAIL)
+    _user_error(invoke("predict", path, *JOB), "closed the file descriptors it inherited")
+
+
+def test_meta_tensors_from_make_batch_are_a_workload_error(invoke, tmp_path):
+    path = tmp_path / "meta.py"
+    path.write_text(HEAD + TAIL.replace("torch.randn(batch_size, 4)", "torch.randn(batch_size, 4, device='meta')"))
+    _user_error(invoke("predict", path, *JOB), "returned inputs on the meta device", "Fix:")
+
+
+@pytest.mark.parametrize("args", [["pricing", "list", "--json"], ["hardware"]])
+def test_stdout_closed_is_one_clear_message(args):
+    code = "import sys; from advisor.cli.app import main; sys.argv = ['advisor', *sys.argv[1:]]; main()"
+    result = subprocess.run([sys.executable, "-c", code, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True, cwd=Path(__file__).resolve().parents[2],
+                            preexec_fn=lambda: os.close(1))
+    assert result.returncode == 1
+    assert "standard output is closed" in result.stderr and "Traceback" not in result.stderr
