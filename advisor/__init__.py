@@ -30,6 +30,7 @@ _LAZY = {
     "Estimate": ("advisor.schemas", "Estimate"),
     "Recommendation": ("advisor.schemas", "Recommendation"),
     "AdvisorError": ("advisor.errors", "AdvisorError"),
+    "Client": ("advisor.service.client", "Client"),
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]
@@ -40,6 +41,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from advisor.history.repository import History  # noqa: F401
     from advisor.history.track import track  # noqa: F401
     from advisor.schemas import Estimate, Profile, Recommendation, Target  # noqa: F401
+    from advisor.service.client import Client  # noqa: F401
     from advisor.workload import Workload, load_workload  # noqa: F401
 
 

@@ -39,3 +39,7 @@ fi
 # torch is already satisfied, so this installs only advisor's other dependencies and the test tools.
 .venv/bin/pip install "${quiet[@]}" -e ".[test]"
 .venv/bin/python -c "import torch, advisor; print('setup: advisor', advisor.__version__, '| torch', torch.__version__, '| cuda', torch.cuda.is_available())"
+if ! command -v chromium >/dev/null 2>&1 || ! command -v chromedriver >/dev/null 2>&1; then
+  echo "setup: no chromium/chromedriver here: the web page's browser test will be skipped" \
+       "(apt-get install chromium chromium-driver; CI installs them)"
+fi

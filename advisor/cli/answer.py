@@ -1,0 +1,292 @@
+"""How a recommendation reads: the verdict block first, then the table grouped by hardware, then the rest; as
+terminal text (rich) or as markdown for a pull-request comment. Also ``advisor diff`` and the ``predict`` grid.
+
+Nothing here computes a figure: the ranking put every number and sentence in the ``Recommendation``. Every time
+shown is a total (start-up + job), labelled so, with the job alone beside it; user and catalog text goes
+through ``safe_text`` (terminal) or ``md_text`` (markdown).
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from rich.table import Table
+
+from advisor.cli.console import out, safe_text, show_controls
+from advisor.units import format_duration, format_duration_delta, format_usd, format_usd_delta
+
+VIEWS = ("hardware", "provider")
+_TIER_LABEL = {"cpu": "CPU", "single_gpu": "1 GPU", "multi_gpu": "multi-GPU"}
+# Backslash-escaped for CommonMark: what could start emphasis, code, a link or a table cell. Brackets are escaped,
+# so parentheses cannot make a link; "#" and "+" only matter at a line's start, which is never user text. "<", ">"
+# and "&" become entities, so no HTML (and no entity the user typed) reaches the page.
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+_MD_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;"}
+
+
+def md_text(value: object) -> str:
+    """``value`` as markdown text: control characters shown as ``\\x1b``, markdown and HTML characters escaped
+    (a workload named ``<img src=x>`` or ``**x**`` prints as typed in a pull-request comment)."""
+    text = "".join(_MD_ENTITIES.get(ch, ch) for ch in show_controls(value))
+    return _MD_SPECIAL.sub(r"\\\1", text)
+
+
+def _same(a: Any, b: Any) -> bool:
+    return a is not None and b is not None and (a.provider, a.instance_type, a.region) == (
+        b.provider, b.instance_type, b.region)
+
+
+def _header(rec: Any) -> str:
+    cons = rec.constraints
+    limits = []
+    if cons.deadline_seconds:
+        limits.append(f"deadline {format_duration(cons.deadline_seconds)}")
+    if cons.budget_usd:
+        limits.append(f"budget {format_usd(cons.budget_usd)}")
+    goal = "cheapest" if cons.objective == "cost" else "fastest"
+    epochs = f"{rec.epochs} epoch{'s' if rec.epochs != 1 else ''}"
+    return (f"{rec.workload.name}: {epochs} x {rec.dataset_size:,} samples, batch {rec.batch_size} — "
+            f"{goal}{' within ' + ', '.join(limits) if limits else ''}{' (spot prices)' if cons.spot else ''}")
+
+
+def _verdict_lines(rec: Any) -> list[tuple[str, str]]:
+    """(label, text) pairs of the verdict block, in the order a user reads them."""
+    v = rec.verdict
+    if v is None:  # a recommendation stored before the verdict existed
+        c = rec.chosen
+        if c is None:
+            return [("Recommendation", "nothing meets the constraints")]
+        return [("Recommendation", f"{c.provider} {c.instance_type} ({c.region}): "
+                                   f"{format_duration(c.total_seconds)} total, {format_usd(c.ranked_cost_usd)}"),
+                ("Why", c.reason)]
+    lines = [("Recommendation", v.recommendation), ("Why", v.why)]
+    if v.best_value:
+        lines.append(("Best value", v.best_value))
+    if v.cpu_vs_gpu is not None:
+        lines.append(("CPU vs GPU", v.cpu_vs_gpu.text))
+    lines += [("Could be better", text) for text in v.could_be_better]
+    lines += [("Warning", text) for text in v.warnings]
+    lines.append(("Assumed", v.assumptions))
+    return lines
+
+
+def verdict_block(rec: Any) -> None:
+    """The header line and the verdict: enough to decide from."""
+    con = out()
+    con.print(f"[bold]{safe_text(_header(rec))}[/]")
+    status = {"ok": "", "at_risk": " [bold yellow](at risk)[/]", "infeasible": " [bold red](infeasible)[/]"}
+    for label, text in _verdict_lines(rec):
+        style = {"Recommendation": "bold green" if rec.chosen is not None else "bold red",
+                 "Warning": "bold yellow"}.get(label, "bold")
+        extra = status.get(rec.status, "") if label == "Recommendation" else ""
+        con.print(f"[{style}]{label}:[/]{extra} {safe_text(text, multiline=True)}")
+
+
+def _rows(rec: Any, view: str, show_all: bool) -> tuple[str, list[tuple[Any, str]]]:
+    """(title, [(candidate, similar text)]) for the table."""
+    top = rec.constraints.top
+    marks = "➜ chosen, * time/cost Pareto front, † marketplace listing"
+    if show_all:
+        cands = list(getattr(rec, "all_candidates", None) or rec.candidates)
+        return f"All {len(cands)} candidates ({marks})", [(c, "") for c in cands]
+    if view == "provider" and rec.best_per_provider:
+        cands = list(rec.best_per_provider.values())
+        return f"Best offer of each of {len(cands)} providers ({marks})", [(c, "") for c in cands]
+    if not rec.groups:
+        return f"Candidates ({marks})", [(c, "") for c in rec.candidates]
+    n = sum(g.count for g in rec.groups)
+    rows = [(g.best, f"+{g.count - 1}, to {format_usd(g.cost_usd_max)}" if g.count > 1 else "")
+            for g in rec.groups[:top]]
+    return (f"Top {len(rows)} of {len(rec.groups)} kinds of machine ({n} candidates; {marks}; "
+            f"--by provider, --all for every row)", rows)
+
+
+def _cells(rank: int, c: Any, chosen: Any, similar: str) -> list[str]:
+    mark = "➜" if _same(c, chosen) else ("*" if c.pareto else "")
+    return [
+        f"{rank}{mark}", safe_text(c.provider) + ("†" if c.marketplace else ""), safe_text(c.instance_type),
+        safe_text(c.hardware_label),
+        f"{format_duration(c.total_seconds)} ({format_duration(c.total_low)}–{format_duration(c.total_high)})",
+        format_duration(c.seconds), format_usd(c.cost_usd),
+        format_usd(c.spot_cost_usd) if c.spot_cost_usd is not None else "-", similar,
+        "chosen" if _same(c, chosen) else safe_text(c.reason),
+    ]
+
+
+def candidates_table(rec: Any, view: str = "hardware", show_all: bool = False) -> None:
+    title, rows = _rows(rec, view, show_all)
+    table = Table(title=safe_text(title), title_justify="left")
+    for col in ("#", "provider", "instance", "hardware", "total time (80%)", "job", "cost", "spot", "similar",
+                "vs the choice"):
+        table.add_column(col, overflow="fold", justify="right" if col in ("job", "cost", "spot") else "left")
+    for rank, (c, similar) in enumerate(rows, 1):
+        table.add_row(*_cells(rank, c, rec.chosen, similar))
+    out().print(table)
+
+
+def _footer(rec: Any, show_skipped: bool) -> None:
+    con = out()
+    if rec.excluded:
+        con.print(f"{len(rec.excluded)} candidates dropped because the job does not fit in their memory"
+                  f" (e.g. {safe_text(rec.excluded[0].instance_type)}: {safe_text(rec.excluded[0].reason)}).")
+    if rec.skipped and show_skipped:
+        skipped_table(rec.skipped)
+    elif rec.skipped:
+        n = sum(s.count for s in rec.skipped)
+        first = rec.skipped[0]
+        con.print(f"{n} offers skipped, no estimate (e.g. {safe_text(first.target)}: {safe_text(first.reason)}); "
+                  f"--show-skipped lists every reason and fix.")
+    warned = set(rec.verdict.warnings) if rec.verdict else set()
+    for text in rec.notes:
+        if text not in warned:
+            con.print(f"note: {safe_text(text, multiline=True)}")
+    if rec.verdict is None:
+        for text in rec.advice:
+            con.print(f"[bold]advice:[/] {safe_text(text)}")
+    if rec.measured_devices:
+        con.print(f"measured here: {safe_text(', '.join(rec.measured_devices))}; everything else is scaled.")
+    snap = rec.pricing_snapshot or {}
+    if snap.get("dates"):
+        con.print("prices as of: " + safe_text(", ".join(f"{k} {v}" for k, v in snap["dates"].items())))
+    if rec.id is not None:
+        con.print(f"saved as history id {rec.id} (record the real time: advisor history record {rec.id} "
+                  f"--actual-seconds 1h30m)")
+
+
+def skipped_table(skipped: Sequence[Any]) -> None:
+    table = Table(title=f"{sum(s.count for s in skipped)} offers skipped: no estimate", title_justify="left")
+    for col in ("target", "offers", "why", "fix"):
+        table.add_column(col, overflow="fold", justify="right" if col == "offers" else "left")
+    for s in skipped:
+        table.add_row(safe_text(s.target), str(s.count), safe_text(s.reason), safe_text(s.fix or "-"))
+    out().print(table)
+
+
+def recommendation(rec: Any, *, view: str = "hardware", show_all: bool = False, quiet: bool = False,
+                   show_skipped: bool = False) -> None:
+    """The answer first (the verdict block), then the table, then what was dropped, skipped and assumed."""
+    verdict_block(rec)
+    if quiet:
+        return
+    out().print("")
+    candidates_table(rec, view, show_all)
+    _footer(rec, show_skipped)
+
+
+# ------------------------------------------------------------------------------------------- markdown
+
+
+def markdown(rec: Any, *, view: str = "hardware", show_all: bool = False, quiet: bool = False) -> str:
+    """The recommendation as GitHub-flavoured markdown (a pull-request comment): verdict, then the table."""
+    lines = [f"### advisor: {md_text(_header(rec))}", "", f"**Status:** {rec.status}", ""]
+    for label, text in _verdict_lines(rec):
+        lines.append(f"- **{label}:** {md_text(text)}")
+    for v in rec.violations:
+        lines.append(f"- **Violation ({v.constraint}):** {md_text(v.message)}"
+                     + (f" — `{md_text(v.flag)}` would pass" if v.flag else ""))
+    if not quiet:
+        title, rows = _rows(rec, view, show_all)
+        lines += ["", f"{md_text(title)}", "",
+                  "| # | provider | instance | hardware | total time (80%) | job | cost | spot | similar |",
+                  "|---|---|---|---|---|---:|---:|---:|---|"]
+        for rank, (c, similar) in enumerate(rows, 1):
+            cells = _cells(rank, c, rec.chosen, similar)[:9]
+            cells[1:4] = [md_text(x) for x in (c.provider + ("†" if c.marketplace else ""), c.instance_type,
+                                                 c.hardware_label)]
+            cells[8] = md_text(similar)
+            lines.append("| " + " | ".join(cells) + " |")
+        if rec.skipped:
+            lines += ["", f"{sum(s.count for s in rec.skipped)} offers skipped: "
+                      + "; ".join(f"{md_text(s.target)} ({s.count}): {md_text(s.reason)}" for s in rec.skipped[:5])]
+    return "\n".join(lines) + "\n"
+
+
+def print_markdown(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+# ----------------------------------------------------------------------------------------------- diff
+
+
+def diff(d: Any) -> None:
+    """``advisor diff``: the chosen and the best per tier, old against new, with the deltas."""
+    con = out()
+    con.print(f"[bold]{safe_text(d.summary)}[/]")
+    table = Table(title_justify="left", title="total time (start-up + job) and cost, old -> new")
+    for col in ("", "old", "new", "total time", "cost"):
+        table.add_column(col, overflow="fold", justify="right" if col in ("total time", "cost") else "left")
+    for row in d.rows:
+        table.add_row(safe_text(row.label), _side(row.old), _side(row.new),
+                      _delta(format_duration_delta(row.total_seconds_delta), row.total_seconds_delta),
+                      _delta(format_usd_delta(row.cost_usd_delta), row.cost_usd_delta)
+                      + (f" ({row.cost_pct_delta:+.0f}%)" if row.cost_pct_delta is not None else ""))
+    con.print(table)
+    for text in d.notes:
+        con.print(f"note: {safe_text(text)}")
+
+
+def diff_markdown(d: Any) -> str:
+    """``advisor diff --format markdown``: the same table for a pull-request comment."""
+    lines = [f"### advisor diff: {md_text(d.summary)}", "",
+             "| | old | new | total time | cost |", "|---|---|---|---:|---:|"]
+    for row in d.rows:
+        cost = format_usd_delta(row.cost_usd_delta) + (
+            f" ({row.cost_pct_delta:+.0f}%)" if row.cost_pct_delta is not None else "")
+        lines.append(f"| {md_text(row.label)} | {md_text(_plain_side(row.old))} | {md_text(_plain_side(row.new))} "
+                     f"| {format_duration_delta(row.total_seconds_delta)} | {cost} |")
+    lines += [f"- {md_text(text)}" for text in d.notes]
+    return "\n".join(lines) + "\n"
+
+
+def _plain_side(c: Any) -> str:
+    if c is None:
+        return "-"
+    return (f"{c.hardware_label} ({c.provider} {c.instance_type}), {format_duration(c.total_seconds)}, "
+            f"{format_usd(c.ranked_cost_usd)}")
+
+
+def _side(c: Any) -> str:
+    return safe_text(_plain_side(c))
+
+
+def _delta(text: str, value: float | None) -> str:
+    if value is None or abs(value) < 1e-12:
+        return text
+    return f"[red]{text}[/]" if value > 0 else f"[green]{text}[/]"
+
+
+# --------------------------------------------------------------------------------------- predict grid
+
+
+def scaling_table(grid: Any) -> None:
+    """``predict --gpus 1,2,4,8 --precision all``: one row per GPU count and precision."""
+    con = out()
+    table = Table(title=safe_text(f"{grid.title}: total time = {format_duration(grid.startup_seconds)} start-up "
+                                  f"+ job; cost at the cheapest on-demand offer of that many GPUs"),
+                  title_justify="left")
+    for col in ("GPUs", "precision", "total time (80%)", "job", "step", "scaling efficiency", "memory",
+                "$/h", "cost", "cheapest offer"):
+        table.add_column(col, overflow="fold", justify="left" if col in ("precision", "cheapest offer") else "right")
+    for r in grid.rows:
+        e = r.estimate
+        if e is None:
+            table.add_row(str(r.count), safe_text(r.precision), safe_text(r.error or "-"), "", "", "", "", "", "",
+                          "")
+            continue
+        total = grid.startup_seconds
+        table.add_row(
+            str(r.count), safe_text(e.precision),
+            f"{format_duration(total + e.seconds)} ({format_duration(total + e.low)}–"
+            f"{format_duration(total + e.high)})", format_duration(e.seconds), f"{e.step_seconds * 1000:.1f} ms",
+            f"{e.scaling_efficiency:.0%}" if e.scaling_efficiency is not None else "-",
+            ("fits" if e.fits_memory else "does not fit")
+            + (f" ({e.peak_memory_gib:.1f} GiB)" if e.peak_memory_gib is not None else ""),
+            format_usd(r.price_usd_per_hour, rate=True) if r.price_usd_per_hour is not None else "-",
+            format_usd(r.cost_usd) if r.cost_usd is not None else "-", safe_text(r.offer or "not in the catalog"))
+    con.print(table)
+    for text in grid.notes:
+        con.print(f"note: {safe_text(text)}")

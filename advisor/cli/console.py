@@ -1,0 +1,50 @@
+"""The consoles and the escaping every printed piece of user or data text goes through.
+
+``safe_text`` makes control characters visible (``\\x1b``) and escapes rich markup; ``out`` prints results on
+stdout, ``err`` errors, notes and progress on stderr. ``advisor.cli.render`` re-exports all three.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+
+from rich.console import Console
+from rich.markup import escape
+
+# C0 controls, DEL, C1 controls, and the Unicode bidirectional overrides and isolates (which reorder what
+# the terminal shows: "Trojan Source").
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def safe_text(value: object, *, multiline: bool = False) -> str:
+    """``value`` as text to put in rich markup: control characters made visible (``\\x1b``), markup escaped.
+
+    ``multiline`` keeps line breaks (error messages and hints span lines); elsewhere a newline is shown as
+    ``\\x0a`` too, so that a name cannot break a table row.
+    """
+    return escape(show_controls(value, multiline=multiline))
+
+
+def show_controls(value: object, *, multiline: bool = False) -> str:
+    """``value`` as text with its control characters made visible (``\\x1b``), nothing else changed."""
+    pattern = _CONTROL_BUT_NEWLINE if multiline else _CONTROL
+    return pattern.sub(_visible, str(value))
+
+
+def out() -> Console:
+    """The console for results (stdout). It reads markup: give it only ``safe_text`` for data."""
+    # Piped output (no terminal) gets a wide fixed width so tables stay one line per row in logs and files.
+    width = None if sys.stdout.isatty() else 160
+    return Console(soft_wrap=False, highlight=False, emoji=False, width=width)
+
+
+def err() -> Console:
+    """The console for errors, notes and progress (stderr). It reads markup, like ``out``."""
+    return Console(stderr=True, soft_wrap=True, highlight=False, emoji=False)

@@ -1,0 +1,75 @@
+"""Client mode: ``advisor recommend ... --server URL`` and ``advisor history ... --server URL``.
+
+The commands stay as they are; where they would call ``advisor.api`` or open the local history, they call these
+instead, which go through ``advisor.Client`` (token from ``ADVISOR_API_TOKEN``). A workload is still probed
+here; only its profile is sent. Nothing is written to the local history database: the server's is the record.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any
+
+import typer
+
+ServerOption = Annotated[str | None, typer.Option(
+    "--server", help="Ask an `advisor serve` server at this URL (token: ADVISOR_API_TOKEN); nothing is saved here.")]
+
+# Flags that name something on this machine the server cannot use.
+_LOCAL_ONLY = {"pricing_files": "--pricing"}
+_NOT_SENT = {"settings", "before_save", "progress", "probe_seconds", "save"}
+
+
+def client(server: str):
+    """An ``advisor.Client`` for ``--server`` (a context manager with the history's list / show / compare)."""
+    from advisor.service.client import Client
+
+    return Client(server)
+
+
+def recommender(server: str) -> Callable[..., Any]:
+    """A stand-in for ``advisor.api.recommend`` that asks the server (same arguments, same result).
+
+    ``before_save`` (the CLI's plot) runs after the server answered: the server stores first.
+    """
+
+    def recommend(source: Any, **kwargs: Any):
+        from advisor.errors import ConfigError
+
+        for key, flag in _LOCAL_ONLY.items():
+            if kwargs.pop(key, None):
+                raise ConfigError(f"{flag} cannot be used with --server: the server prices with its own catalog.",
+                                  hint=f"Fix: drop {flag}, or ask the server's operator to add the rates.")
+        unsupported = sorted(k for k, v in kwargs.items() if v is not None and k not in _NOT_SENT
+                             and k not in _REQUEST_KEYS)
+        if unsupported:
+            raise ConfigError(f"--{unsupported[0].replace('_', '-')} cannot be used with --server.",
+                              hint="Fix: drop it, or run the command without --server.")
+        before_save = kwargs.pop("before_save", None)
+        kwargs.pop("settings", None)
+        with client(server) as api_client:
+            rec = api_client.recommend(source, **{k: v for k, v in kwargs.items() if v is not None})
+        if before_save is not None:
+            before_save(rec)
+        return rec
+
+    return recommend
+
+
+_REQUEST_KEYS = {"dataset_size", "epochs", "batch_size", "deadline", "budget", "objective", "providers", "regions",
+                 "spot", "top", "precision", "startup_seconds_cpu", "startup_seconds_gpu"}
+
+
+def outcome_recorder(server: str) -> Callable[..., Any]:
+    """A stand-in for ``advisor.api.record_outcome`` that records on the server."""
+
+    def record_outcome(recommendation_id: int, actual_seconds: Any, *, instance_type: str | None = None,
+                       force: bool = False, **_ignored: Any):
+        from advisor.units import parse_duration_seconds
+
+        seconds = parse_duration_seconds(actual_seconds, what="--actual-seconds") if isinstance(
+            actual_seconds, str) else actual_seconds
+        with client(server) as api_client:
+            return api_client.record_outcome(recommendation_id, seconds, instance_type=instance_type, force=force)
+
+    return record_outcome

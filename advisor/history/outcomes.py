@@ -1,0 +1,82 @@
+"""Outcome housekeeping beside the repository: the sanity guard on a recorded duration, forgetting outcomes,
+and the saved predictions that ``advisor history list`` shows beside the recommendations.
+
+An outcome more than ``OUTLIER_RATIO`` times away from its prediction is far more likely a mistake (minutes typed
+as seconds, a test run of a few steps timed by ``track``) than a real job: ``advisor history record`` refuses it
+without ``--force``, and ``advisor.track`` stores it but warns. One such outcome would otherwise dominate
+``history compare`` and the learned correction (a 0.2 s block against a 4h38m prediction read as +8,227,568%).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, select
+
+from advisor.errors import HistoryError
+from advisor.history.repository import History
+from advisor.history.tables import OutcomeTable, PredictionTable, WorkloadTable
+from advisor.schemas import PredictionEntry
+from advisor.units import format_duration, parse_since
+
+OUTLIER_RATIO = 20.0
+
+
+def predicted_seconds(hist: History, recommendation_id: int, instance_type: str | None = None) -> float | None:
+    """The job time predicted for the candidate that was run (default: the chosen one); HistoryError if the
+    recommendation or the instance is unknown."""
+    with hist._read() as conn:
+        cand = hist._run_candidate(conn, recommendation_id, instance_type)[1]
+    return None if cand is None else cand["seconds"]
+
+
+def outlier(actual_seconds: float, predicted: float | None) -> str | None:
+    """Why ``actual_seconds`` looks like a mistake against ``predicted``, or None."""
+    if not predicted or predicted <= 0 or actual_seconds <= 0:
+        return None
+    ratio = max(actual_seconds / predicted, predicted / actual_seconds)
+    if ratio <= OUTLIER_RATIO:
+        return None
+    side = "longer" if actual_seconds > predicted else "shorter"
+    return (f"{format_duration(actual_seconds)} is {ratio:,.0f}x {side} than the predicted "
+            f"{format_duration(predicted)} (the job alone)")
+
+
+def forget(hist: History, recommendation_id: int, outcome_id: int | None = None) -> int:
+    """Delete the recorded outcomes of a recommendation (or only ``outcome_id``); returns how many went.
+    The recommendation itself stays. HistoryError when there is nothing to forget."""
+    o = OutcomeTable
+    stmt = delete(o).where(o.recommendation_id == recommendation_id)
+    if outcome_id is not None:
+        stmt = stmt.where(o.id == outcome_id)
+    with hist._write() as conn:
+        hist._run_candidate(conn, recommendation_id, None)  # an unknown id is an error, not "0 forgotten"
+        gone = conn.execute(stmt).rowcount or 0
+    if not gone:
+        which = f"outcome {outcome_id} of " if outcome_id is not None else "outcomes for "
+        raise HistoryError(f"There are no {which}recommendation {recommendation_id} to forget.",
+                           hint=f"Fix: `advisor history show {recommendation_id}` lists its outcomes.")
+    return gone
+
+
+def list_predictions(hist: History, workload: str | None = None, since: datetime | str | None = None,
+                     limit: int | None = 50) -> list[PredictionEntry]:
+    """Saved predictions, newest first."""
+    p = PredictionTable
+    stmt = (select(p.id, p.created_at, WorkloadTable.name, p.dataset_size, p.epochs, p.batch_size, p.target_kind,
+                   p.gpu, p.gpu_count, p.threads, p.seconds, p.low, p.high, p.method, p.precision)
+            .join(WorkloadTable, WorkloadTable.id == p.workload_id).order_by(p.created_at.desc(), p.id.desc()))
+    if workload is not None:
+        stmt = stmt.where(WorkloadTable.name == workload)
+    if since is not None:
+        stmt = stmt.where(p.created_at >= parse_since(since))
+    if limit is not None:
+        stmt = stmt.limit(limit)
+    with hist._read() as conn:
+        rows = conn.execute(stmt).all()
+    return [PredictionEntry(
+        id=r.id, created_at=r.created_at, workload=r.name, dataset_size=r.dataset_size, epochs=r.epochs,
+        batch_size=r.batch_size, seconds=r.seconds, low=r.low, high=r.high, method=r.method, precision=r.precision,
+        target=(f"{r.gpu_count} x {r.gpu}" if r.target_kind == "gpu"
+                else "cpu" + (f" ({r.threads} threads)" if r.threads else "")))
+        for r in rows]

@@ -1,0 +1,135 @@
+"""Pure ranking: offers x estimates x constraints -> a ``Recommendation``. No I/O, no database, no torch.
+
+How the figures are defined (the same everywhere: table, JSON, plot, history):
+
+* ``Candidate.seconds``/``low``/``high`` are the predicted wall time of the job itself (the ``Estimate``), without
+  the instance's start-up; ``startup_seconds`` is the paid overhead before training (boot, environment, data
+  staging: ``Settings.startup_seconds_cpu`` / ``_gpu``, or ``--startup-cpu`` / ``--startup-gpu``).
+  ``total_seconds``/``total_low``/``total_high`` = start-up + job: what the user waits for and pays for. Every
+  time that is shown, compared or ranked on is a total; "job" labels the job alone where it stands beside it.
+* ``cost_usd`` = the provider's billed time for start-up + job (per-second with a minimum, per minute or per
+  hour, ``advisor.pricing.billing.billed_seconds``) x the on-demand rate; ``spot_cost_usd`` the same at the spot
+  rate (None where the catalog has no spot price).
+* With ``constraints.spot`` candidates are ranked, and budgets checked, on the spot cost where there is one
+  (``interruptible`` is then True), else on the on-demand cost.
+* A deadline is compared with the total (point estimate). A candidate that meets it on the point estimate but
+  not at the slow end of its 80% interval is kept, its reason says it is at risk and ``status`` is "at_risk";
+  likewise for a budget at the slow end's cost.
+* Objective "cost": the cheapest candidate that meets the deadline and budget (ties: the faster); "time": the
+  fastest that meets them, where totals within 2% of the fastest are a tie won by the cheaper. Remaining ties
+  by provider, instance type and region, so the order is deterministic.
+* The Pareto front (total time vs cost) is over every candidate that fits in memory, constraints aside.
+* Which target each offer is predicted as is the predictor's business (``advisor.predictor.targets``): the
+  ranker receives (offer, estimate) pairs, or (offer, the error that says why there is none), and only combines
+  them with prices.
+
+Modules: ``scoring`` (candidates, constraints, order), ``reasons`` (texts, violations), ``groups`` (by hardware,
+per tier, per provider), ``verdict`` (the answer on top), ``diff`` (two recommendations compared).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from advisor.ranking import groups as _groups
+from advisor.ranking import reasons as _reasons
+from advisor.ranking import verdict as _verdict
+from advisor.ranking.scoring import Priced, Scored, describe, mark_pareto, ranked, score
+from advisor.schemas import Constraints, Recommendation, WorkloadSummary
+
+__all__ = ["Priced", "describe", "rank"]
+
+
+def rank(
+    priced: Priced,
+    constraints: Constraints,
+    *,
+    workload: WorkloadSummary,
+    dataset_size: int,
+    epochs: int,
+    batch_size: int,
+    startup_seconds_cpu: float,
+    startup_seconds_gpu: float,
+    what_ifs: Mapping[str, Priced] | None = None,
+    pricing_snapshot: dict | None = None,
+    notes: Sequence[str] = (),
+    measured_devices: Sequence[str] = (),
+) -> Recommendation:
+    """Price every offer that has an estimate, drop those that do not fit in memory, rank the rest, and put the
+    answer on top (``verdict``, ``best_value``, ``groups``, ``status``).
+
+    Args:
+        priced: (offer, estimate) for the (already filtered) catalog offers; where the estimate is an
+            ``AdvisorError`` (or None) the offer is skipped, and listed in ``skipped`` with the error's reason.
+        what_ifs: the same pairs under a change the user can act on, keyed by its label ("--precision bf16",
+            "--batch-size 512"); when the best candidate under one beats the choice by more than 10% on the
+            objective, ``advice`` says so with the figures.
+        notes: the caller's notes (the probe's, the predictor's), kept after the ranking's own.
+        measured_devices: the devices the profile probed here.
+
+    Returns:
+        The ``Recommendation``; ``candidates`` holds the first ``constraints.top`` of the ranking,
+        ``all_candidates`` all of it (not serialised; for the plot); ``groups``, ``excluded``, ``skipped``,
+        ``best_per_tier`` and ``best_per_provider`` are complete.
+
+    Raises:
+        NoFeasibleCandidateError: nothing fits, or nothing meets the deadline/budget. ``.nearest`` holds the
+            nearest misses, ``.recommendation`` the whole ranking with ``chosen=None``, ``status`` "infeasible"
+            and the ``violations`` with the deadline or budget that would pass.
+    """
+    scored, excluded, skipped = score(priced, constraints, startup_seconds_cpu, startup_seconds_gpu)
+    order = ranked(scored, constraints.objective)
+    mark_pareto(scored)
+    feasible = [s for s in order if s.meets]
+    chosen = feasible[0] if feasible else None
+    groups = _groups.group_candidates([s.cand for s in order])
+    _reasons.give_reasons(order, chosen, constraints, len(feasible),
+                          _groups.count_kinds([s.cand for s in feasible]))
+    advice = _what_if_advice(what_ifs or {}, chosen, constraints, startup_seconds_cpu, startup_seconds_gpu)
+    violations = _reasons.violations(order, constraints)
+    best = _verdict.best_value(order, chosen, constraints.objective)
+    tiers = _verdict.cpu_vs_gpu(order, constraints.objective, epochs)
+    all_notes = [*_notes(order[: constraints.top], constraints, scored), *notes]
+    rec = Recommendation(
+        workload=workload, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
+        chosen=chosen.cand if chosen else None, candidates=[s.cand for s in order[: constraints.top]],
+        best_per_tier=_groups.best_per_tier([s.cand for s in order]), excluded=excluded, constraints=constraints,
+        pricing_snapshot=dict(pricing_snapshot or {}), advice=advice, measured_devices=list(measured_devices),
+        notes=all_notes, all_candidates=[s.cand for s in order],
+        status=_verdict.status(chosen, constraints),
+        verdict=_verdict.build_verdict(chosen, order, best, tiers, advice, violations, constraints, startup_seconds_cpu,
+                                       startup_seconds_gpu, all_notes),
+        best_value=best, groups=groups, best_per_provider=_groups.best_per_provider([s.cand for s in order]),
+        skipped=skipped, violations=violations, startup_seconds_cpu=startup_seconds_cpu,
+        startup_seconds_gpu=startup_seconds_gpu,
+    )
+    if chosen is None:
+        raise _reasons.no_feasible(rec, order, excluded, skipped, len(priced), constraints)
+    return rec
+
+
+def _what_if_advice(what_ifs: Mapping[str, Priced], chosen: Scored | None, constraints: Constraints,
+                    startup_cpu: float, startup_gpu: float) -> list[str]:
+    lines: list[str] = []
+    key = ranked  # the same order as the main ranking, near-ties included
+    for label in sorted(what_ifs):
+        alt_scored, _, _ = score(what_ifs[label], constraints, startup_cpu, startup_gpu)
+        alt = next((s for s in key(alt_scored, constraints.objective) if s.meets), None)
+        line = _reasons.advice(label, alt, chosen, constraints.objective) if alt is not None else None
+        if line:
+            lines.append(line)
+    return lines
+
+
+def _notes(listed: list[Scored], constraints: Constraints, scored: list[Scored]) -> list[str]:
+    notes = ["times are totals: start-up + the job (what you wait for and pay for), billed by each provider's "
+             "rule; 'job' is the training alone"]
+    if constraints.spot:
+        with_spot = sum(1 for s in scored if s.cand.interruptible)
+        notes.append(f"ranked on spot prices where offered ({with_spot} of {len(scored)} candidates, "
+                     f"interruptible); the others on on-demand prices")
+    for s in listed:
+        if s.offer.suspect_price:
+            notes.append(f"{s.cand.provider} {s.cand.instance_type}: its price is flagged as suspect in the "
+                         f"catalog (pricing/README.md)")
+    return notes

@@ -1,0 +1,65 @@
+"""Two recommendations compared (``advisor diff OLD.json NEW.json``, as Infracost's ``diff`` for costs): the
+chosen candidate and the best of each tier, with the change in total time (start-up + job) and in cost.
+
+Pure: it takes two ``Recommendation`` objects (read from ``recommend --json`` files by the CLI).
+"""
+
+from __future__ import annotations
+
+from advisor.schemas import Candidate, DiffRow, Recommendation, RecommendationDiff
+from advisor.units import format_duration, format_duration_delta, format_usd_delta
+
+_TIER_LABEL = {"cpu": "best CPU", "single_gpu": "best 1 GPU", "multi_gpu": "best multi-GPU"}
+
+
+def _same(a: Candidate | None, b: Candidate | None) -> bool:
+    return a is not None and b is not None and (a.provider, a.instance_type, a.region) == (
+        b.provider, b.instance_type, b.region)
+
+
+def _row(label: str, old: Candidate | None, new: Candidate | None) -> DiffRow:
+    row = DiffRow(label=label, old=old, new=new, changed=not _same(old, new))
+    if old is not None and new is not None:
+        row.total_seconds_delta = new.total_seconds - old.total_seconds
+        row.cost_usd_delta = new.ranked_cost_usd - old.ranked_cost_usd
+        if old.ranked_cost_usd > 0:
+            row.cost_pct_delta = row.cost_usd_delta / old.ranked_cost_usd * 100
+    return row
+
+
+def _job_notes(old: Recommendation, new: Recommendation) -> list[str]:
+    notes = []
+    if old.workload.name != new.workload.name:
+        notes.append(f"different workloads: {old.workload.name!r} then {new.workload.name!r}")
+    job_old = (old.dataset_size, old.epochs, old.batch_size)
+    job_new = (new.dataset_size, new.epochs, new.batch_size)
+    if job_old != job_new:
+        notes.append(f"the job changed (samples, epochs, batch): {job_old} -> {job_new}")
+    if old.constraints.model_dump() != new.constraints.model_dump():
+        notes.append("the constraints changed (objective, deadline, budget, providers, spot, precision)")
+    for what, tier in (("startup_seconds_cpu", "CPU"), ("startup_seconds_gpu", "GPU")):
+        before, after = getattr(old, what), getattr(new, what)
+        if before != after:
+            notes.append(f"the start-up assumed on {tier} instances changed: {format_duration(before)} -> "
+                         f"{format_duration(after)}")
+    return notes
+
+
+def diff(old: Recommendation, new: Recommendation) -> RecommendationDiff:
+    """The chosen and the best per tier, old -> new, and a one-line summary."""
+    rows = [_row("chosen", old.chosen, new.chosen)]
+    for tier, label in _TIER_LABEL.items():
+        if tier in old.best_per_tier or tier in new.best_per_tier:
+            rows.append(_row(label, old.best_per_tier.get(tier), new.best_per_tier.get(tier)))
+    chosen = rows[0]
+    if old.chosen is None or new.chosen is None:
+        summary = f"status {old.status} -> {new.status}"
+    elif chosen.changed:
+        summary = (f"the choice moved from {old.chosen.provider} {old.chosen.instance_type} to "
+                   f"{new.chosen.provider} {new.chosen.instance_type}: "
+                   f"{format_duration_delta(chosen.total_seconds_delta)}, {format_usd_delta(chosen.cost_usd_delta)}")
+    else:
+        summary = (f"the choice stays {new.chosen.provider} {new.chosen.instance_type}: "
+                   f"{format_duration_delta(chosen.total_seconds_delta)}, {format_usd_delta(chosen.cost_usd_delta)}")
+    return RecommendationDiff(old_id=old.id, new_id=new.id, workload=new.workload.name, old_status=old.status,
+                              new_status=new.status, rows=rows, summary=summary, notes=_job_notes(old, new))

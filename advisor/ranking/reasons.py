@@ -1,0 +1,195 @@
+"""The words of a ranking: each candidate's reason, the constraint texts, the what-if advice, and the
+``NoFeasibleCandidateError`` with the violations that say what would pass.
+
+Every time in these texts is the total (start-up + job), what the user waits for; every cost the billed cost
+the ranking used.
+"""
+
+from __future__ import annotations
+
+import math
+
+from advisor.errors import NoFeasibleCandidateError
+from advisor.ranking.scoring import Scored, describe
+from advisor.schemas import Candidate, Constraints, Recommendation, Skipped, Violation
+from advisor.units import format_duration, format_ratio, format_usd
+
+NEAREST_MISSES = 3
+ADVICE_MIN_GAIN = 0.10  # an alternative is worth a line when it beats the choice by more than 10%
+
+
+def speed_text(elapsed: float, ref: float) -> str:
+    """"2.1x faster", "8% slower", "as fast" (within 2%)."""
+    r = ref / elapsed if elapsed > 0 else math.inf
+    if r >= 1.1:
+        return f"{r:.1f}x faster"
+    if r >= 1.02:
+        return f"{(r - 1) * 100:.0f}% faster"
+    if r <= 1 / 1.1:
+        return f"{1 / r:.1f}x slower"
+    if r <= 1 / 1.02:
+        return f"{(1 / r - 1) * 100:.0f}% slower"
+    return "as fast"
+
+
+def cost_text(cost: float, ref: float) -> str:
+    """"1.3x the cost", "0.42x the cost", "4% dearer", "about the same cost" (within 2%)."""
+    r = cost / ref if ref > 0 else math.inf
+    if 1 / 1.02 < r < 1.02:
+        return "about the same cost"
+    if 1 < r < 1.1:
+        return f"{(r - 1) * 100:.0f}% dearer"
+    if 0.9 < r < 1:
+        return f"{(1 - r) * 100:.0f}% cheaper"
+    return f"{format_ratio(r)} the cost"
+
+
+def constraint_texts(s: Scored, constraints: Constraints) -> list[str]:
+    parts = []
+    d, b = constraints.deadline_seconds, constraints.budget_usd
+    if d:
+        if s.deadline_miss > 0:
+            parts.append(f"takes {format_duration(s.elapsed)} with start-up: misses the {format_duration(d)} "
+                         f"deadline by {format_duration(s.deadline_miss)}")
+        elif s.elapsed_high > d:
+            parts.append(f"at risk: at the slow end of its estimate it misses the {format_duration(d)} deadline "
+                         f"by {format_duration(s.elapsed_high - d)}")
+    if b:
+        if s.budget_miss > 0:
+            parts.append(f"over the {format_usd(b)} budget by {format_usd(s.budget_miss)}")
+        elif s.cost_high > b:
+            parts.append(f"at risk: at the slow end of its estimate it costs {format_usd(s.cost_high)}, over the "
+                         f"{format_usd(b)} budget")
+    return parts
+
+
+def chosen_reason(s: Scored, constraints: Constraints, n_feasible: int, n_groups: int, fastest: Scored) -> str:
+    what = "cheapest" if constraints.objective == "cost" else "fastest"
+    limited = constraints.deadline_seconds or constraints.budget_usd
+    kinds = f" ({n_groups} kinds of machine)" if n_groups > 1 else ""
+    parts = [f"the {what} of {n_feasible} candidates{kinds}" + (" meeting the constraints" if limited else "")]
+    if constraints.objective == "time" and fastest is not s:
+        parts[0] += (f"; {fastest.label} is {format_duration(s.elapsed - fastest.elapsed)} faster, a near-tie "
+                     f"(within 2%), for {format_usd(fastest.cost)}")
+    d, b = constraints.deadline_seconds, constraints.budget_usd
+    if d and s.elapsed <= d:
+        parts.append(f"meets the {format_duration(d)} deadline with {format_duration(d - s.elapsed)} to spare")
+    if b and s.cost <= b:
+        parts.append(f"within the {format_usd(b)} budget ({format_usd(b - s.cost)} to spare)")
+    parts += [p for p in constraint_texts(s, constraints) if p.startswith("at risk")]
+    if s.cand.interruptible:
+        parts.append("spot price: interruptible, so checkpoint")
+    return "; ".join(parts)
+
+
+def relative_reason(s: Scored, ref: Scored, constraints: Constraints) -> str:
+    # Relative to the choice, whole runs (start-up + job) against whole runs: "1.1x faster, 1.5x the cost".
+    parts = [f"{speed_text(s.elapsed, ref.elapsed)}, {cost_text(s.cost, ref.cost)}"]
+    parts += constraint_texts(s, constraints)
+    if s.cand.interruptible:
+        parts.append("spot")
+    return "; ".join(parts)
+
+
+def miss_reason(s: Scored, constraints: Constraints) -> str:
+    return "; ".join(constraint_texts(s, constraints)) or "does not meet the constraints"
+
+
+def give_reasons(ranked: list[Scored], chosen: Scored | None, constraints: Constraints, n_feasible: int,
+                 n_groups: int) -> None:
+    fastest = min(ranked, key=lambda s: s.elapsed) if ranked else None
+    for s in ranked:
+        if s is chosen:
+            s.cand.reason = chosen_reason(s, constraints, n_feasible, n_groups, fastest)
+        elif chosen is not None:
+            s.cand.reason = relative_reason(s, chosen, constraints)
+        else:
+            s.cand.reason = miss_reason(s, constraints)
+
+
+def advice(label: str, alt: Scored, chosen: Scored | None, objective: str) -> str | None:
+    """One what-if line: "with --precision bf16: 1 x T4 (gcp ...), 1h20m total, $0.97 instead of ..."."""
+    figures = f"{alt.label}, {format_duration(alt.elapsed)} total, {format_usd(alt.cost)}"
+    if chosen is None:
+        return f"with {label}: {figures} meets the constraints"
+    metric = (lambda s: s.cost) if objective == "cost" else (lambda s: s.elapsed)
+    if metric(alt) >= (1 - ADVICE_MIN_GAIN) * metric(chosen):
+        return None
+    return f"with {label}: {figures} instead of {format_duration(chosen.elapsed)}, {format_usd(chosen.cost)}"
+
+
+# ------------------------------------------------------------------------------------------ violations
+
+
+def violations(ranked: list[Scored], constraints: Constraints) -> list[Violation]:
+    """For each constraint that blocks: the best any candidate reaches and the value that would pass. A
+    constraint blocks when every candidate within the other one misses it (or, when none is within the other,
+    when every candidate misses it)."""
+    out: list[Violation] = []
+    d, b = constraints.deadline_seconds, constraints.budget_usd
+    if not ranked or any(s.meets for s in ranked):
+        return out
+    if d:
+        in_budget = [s for s in ranked if not b or s.cost <= b]
+        pool = in_budget or ranked
+        if all(s.elapsed > d for s in pool):
+            fastest = min(pool, key=lambda s: s.elapsed)
+            would = math.ceil(fastest.elapsed / 60) * 60
+            within = " within the budget" if b and in_budget else ""
+            out.append(Violation(
+                constraint="deadline", limit=d, nearest=fastest.elapsed, would_pass=would,
+                flag=f"--deadline {format_duration(would)}",
+                message=f"no candidate{within} finishes within {format_duration(d)} with start-up; the fastest"
+                        f"{within} is {fastest.label} at {format_duration(fastest.elapsed)}"))
+    if b:
+        in_time = [s for s in ranked if not d or s.elapsed <= d]
+        pool = in_time or ranked
+        if all(s.cost > b for s in pool):
+            cheapest = min(pool, key=lambda s: s.cost)
+            would = math.ceil(cheapest.cost * 100) / 100
+            within = " within the deadline" if d and in_time else ""
+            out.append(Violation(
+                constraint="budget", limit=b, nearest=cheapest.cost, would_pass=would, flag=f"--budget {would:.2f}",
+                message=f"no candidate{within} costs {format_usd(b)} or less; the cheapest{within} is "
+                        f"{cheapest.label} at {format_usd(cheapest.cost)}"))
+    return out
+
+
+def no_feasible(rec: Recommendation, ranked: list[Scored], excluded: list[Candidate], skipped: list[Skipped],
+                n_offers: int, constraints: Constraints) -> NoFeasibleCandidateError:
+    nearest = [s.cand for s in ranked[:NEAREST_MISSES]]
+    if not n_offers:
+        return NoFeasibleCandidateError(
+            "No offers to rank: the provider/region filters leave none.",
+            hint="Fix: drop or widen --providers/--region (see `advisor pricing list`).", recommendation=rec)
+    if not ranked and excluded:
+        worst = excluded[0]
+        return NoFeasibleCandidateError(
+            f"The job does not fit in memory on any of the {len(excluded)} candidates "
+            f"(e.g. {describe(worst)}: {worst.reason}).",
+            hint="Fix: a smaller --batch-size, a GPU with more memory (--providers), or mixed precision.",
+            nearest=[], recommendation=rec)
+    if not ranked:
+        first = skipped[0] if skipped else None
+        why = f" (e.g. {first.target}: {first.reason})" if first else ""
+        return NoFeasibleCandidateError(
+            f"No prediction for any of the {sum(s.count for s in skipped)} offers{why}.",
+            hint=(first.fix if first and first.fix else "Fix: profile the workload with its analysis "
+                  "(advisor profile), or pick providers whose GPUs have a spec in profiles/gpus.csv."),
+            recommendation=rec)
+    limits = []
+    if constraints.deadline_seconds:
+        limits.append(f"the {format_duration(constraints.deadline_seconds)} deadline")
+    if constraints.budget_usd:
+        limits.append(f"the {format_usd(constraints.budget_usd)} budget")
+    lines = [f"  {describe(s.cand)}: {format_duration(s.elapsed)} with start-up, {format_usd(s.cost)} "
+             f"({miss_reason(s, constraints)})" for s in ranked[:NEAREST_MISSES]]
+    fixes = [v.flag for v in rec.violations if v.flag]
+    hint = "Fix: relax the constraints"
+    if fixes:
+        hint += " (" + " or ".join(fixes) + " would do)"
+    if rec.advice:
+        hint += "; or: " + "; ".join(rec.advice)
+    return NoFeasibleCandidateError(
+        f"No candidate meets {' and '.join(limits)}. Nearest misses:\n" + "\n".join(lines),
+        hint=hint + ".", nearest=nearest, recommendation=rec)

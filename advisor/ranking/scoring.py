@@ -1,0 +1,184 @@
+"""Pricing each (offer, estimate) pair into a candidate, checking it against the constraints, and ordering.
+
+Pure: no I/O. ``Scored`` carries what the ranking compares: the total time (start-up + job) and the cost it
+ranks on (spot where ranked on spot, else on-demand).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from advisor.errors import AdvisorError
+from advisor.pricing.billing import billed_seconds, cost_usd
+from advisor.schemas import Candidate, Constraints, Estimate, Offer, Skipped
+
+# (offer, its estimate, or the error that says why its target cannot be predicted; None: no reason known),
+# from predictor.targets.estimate_offers
+Priced = Sequence[tuple[Offer, "Estimate | AdvisorError | None"]]
+
+# With --objective time, candidates within 2% of the fastest total time are a tie, and the cheaper one wins:
+# a 2% difference is well inside any estimate's interval, a 30x price difference is not.
+TIME_TIE = 0.02
+MARKETPLACE_NOTE = "marketplace"  # how the catalog's notes start for a marketplace listing (pricing/README.md)
+
+
+@dataclass
+class Scored:
+    cand: Candidate
+    offer: Offer
+    elapsed: float  # start-up + job (point estimate): what the user waits for
+    elapsed_high: float
+    cost: float  # what the ranking uses: spot where ranked on spot, else on-demand
+    cost_high: float
+    miss: float = 0.0  # how far it misses the constraints, relative (0 = meets them)
+    deadline_miss: float = 0.0  # seconds
+    budget_miss: float = 0.0  # dollars
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return describe(self.cand)
+
+    @property
+    def meets(self) -> bool:
+        return self.miss <= 0
+
+
+def describe(c: Candidate) -> str:
+    """"1 x A100-80GB (lambda gpu_1x_a100)" or "16 vCPU (aws c7i.4xlarge)"."""
+    return f"{c.hardware_label} ({c.provider} {c.instance_type})"
+
+
+def _needs(peak: float | None, capacity: float | None, what: str) -> str:
+    """"needs 94 GiB per GPU, has 80" (one decimal where whole GiB would read as equal)."""
+    if peak is None or capacity is None:
+        return f"does not fit in {what} memory" if what else "does not fit in memory"
+    digits = 0 if round(peak) != round(capacity) else 1
+    per = f" per {what}" if what else " of memory"
+    return f"needs {peak:.{digits}f} GiB{per}, has {capacity:.{digits}f}"
+
+
+def _memory_problem(offer: Offer, est: Estimate) -> str | None:
+    """Why the job does not fit on the offer, or None. The estimate's verdict first (it knows the model's
+    peak and the spec's capacity), then the catalog's memory for the instance (GPU memory per GPU, or the
+    CPU instance's RAM)."""
+    peak = est.peak_memory_gib
+    capacity = offer.gpu_memory_gib if offer.gpu else offer.memory_gib
+    if not est.fits_memory:
+        return _needs(peak, est.memory_capacity_gib or capacity, "GPU" if offer.gpu else "")
+    if peak is not None and capacity is not None and peak > capacity:
+        return _needs(peak, capacity, "GPU" if offer.gpu else "")
+    return None
+
+
+def _candidate(offer: Offer, est: Estimate, startup: float, use_spot: bool) -> Candidate:
+    cost = cost_usd(offer, est.seconds, startup_seconds=startup)
+    spot_cost = (cost_usd(offer, est.seconds, spot=True, startup_seconds=startup)
+                 if offer.spot_price_usd_per_hour is not None else None)
+    return Candidate(
+        provider=offer.provider, instance_type=offer.instance_type, region=offer.region, tier=offer.tier,
+        gpu=offer.gpu, gpu_count=offer.gpu_count, vcpus=offer.vcpus, seconds=est.seconds, low=est.low,
+        high=est.high, cost_usd=cost, spot_cost_usd=spot_cost, fits_memory=True, method=est.method,
+        price_usd_per_hour=offer.price_usd_per_hour, spot_price_usd_per_hour=offer.spot_price_usd_per_hour,
+        billed_seconds=billed_seconds(offer, startup + est.seconds), startup_seconds=startup,
+        precision=est.precision, scaling_efficiency=est.scaling_efficiency,
+        interruptible=use_spot and spot_cost is not None, base_seconds=est.base_seconds,
+        base_method=est.base_method,
+        marketplace=(offer.notes or "").lower().startswith(MARKETPLACE_NOTE),
+    )
+
+
+def score(priced: Priced, constraints: Constraints, startup_cpu: float,
+          startup_gpu: float) -> tuple[list[Scored], list[Candidate], list[Skipped]]:
+    """(the candidates that fit, scored against the constraints; those that do not fit; the offers skipped)."""
+    scored: list[Scored] = []
+    excluded: list[Candidate] = []
+    skipped: Counter = Counter()
+    for offer, est in priced:
+        if not isinstance(est, Estimate):
+            skipped[_skip_key(offer, est)] += 1
+            continue
+        startup = startup_gpu if offer.gpu else startup_cpu
+        cand = _candidate(offer, est, startup, constraints.spot)
+        problem = _memory_problem(offer, est)
+        if problem is not None:
+            cand.reason, cand.fits_memory, cand.meets_constraints = problem, False, False
+            excluded.append(cand)
+            continue
+        rate = offer.spot_price_usd_per_hour if cand.interruptible else offer.price_usd_per_hour
+        s = Scored(cand=cand, offer=offer, elapsed=cand.total_seconds, elapsed_high=cand.total_high,
+                   cost=cand.ranked_cost_usd, cost_high=billed_seconds(offer, cand.total_high) / 3600.0 * rate)
+        _check_constraints(s, constraints)
+        scored.append(s)
+    excluded.sort(key=lambda c: (c.provider, c.instance_type, c.region))
+    return scored, excluded, _skipped_list(skipped)
+
+
+def _check_constraints(s: Scored, constraints: Constraints) -> None:
+    misses = []
+    if constraints.deadline_seconds:
+        s.deadline_miss = max(0.0, s.elapsed - constraints.deadline_seconds)
+        misses.append(s.elapsed / constraints.deadline_seconds - 1)
+    if constraints.budget_usd:
+        s.budget_miss = max(0.0, s.cost - constraints.budget_usd)
+        misses.append(s.cost / constraints.budget_usd - 1)
+    s.miss = max([0.0, *misses])
+    s.cand.meets_constraints = s.miss <= 0
+
+
+def _skip_key(offer: Offer, error: AdvisorError | None) -> tuple[str, int, str, str | None]:
+    model = offer.gpu or "CPU instances"
+    if error is None:
+        return model, offer.gpu_count, "no estimate for this target", None
+    return model, offer.gpu_count, error.message, error.hint
+
+
+def _skipped_list(skipped: Counter) -> list[Skipped]:
+    """One entry per reason: the targets it applies to ("1/2/8 x T4", "8 x A10G, 8 x T4"), how many offers,
+    why, and the fix. A reason that names its GPU stays one entry per GPU model."""
+    merged: dict[tuple[str, str | None], dict[str, set[int]]] = {}
+    totals: Counter = Counter()
+    for (model, count, reason, fix), n in skipped.items():
+        merged.setdefault((reason, fix), {}).setdefault(model, set()).add(count)
+        totals[(reason, fix)] += n
+    out = []
+    for (reason, fix), models in merged.items():
+        target = ", ".join(model if not counts - {0} else "/".join(str(k) for k in sorted(counts)) + f" x {model}"
+                           for model, counts in sorted(models.items()))
+        out.append(Skipped(target=target, count=totals[(reason, fix)], reason=reason, fix=fix))
+    return sorted(out, key=lambda s: (-s.count, s.target, s.reason))
+
+
+def names(s: Scored) -> tuple[str, str, str]:
+    return s.cand.provider, s.cand.instance_type, s.cand.region
+
+
+def order(objective: str) -> Callable[[Scored], tuple]:
+    if objective == "time":
+        return lambda s: (s.elapsed, s.cost, *names(s))
+    return lambda s: (s.cost, s.elapsed, *names(s))
+
+
+def ranked(scored: list[Scored], objective: str) -> list[Scored]:
+    """Those meeting the constraints first, best first; then the misses, nearest first. With the time
+    objective, the candidates within ``TIME_TIE`` of the fastest come first, cheapest first."""
+    key = order(objective)
+    feasible = sorted((s for s in scored if s.meets), key=key)
+    missing = sorted((s for s in scored if not s.meets), key=lambda s: (s.miss, *key(s)))
+    if objective == "time" and feasible:
+        limit = feasible[0].elapsed * (1 + TIME_TIE)
+        ties = sorted((s for s in feasible if s.elapsed <= limit), key=order("cost"))
+        feasible = ties + [s for s in feasible if s.elapsed > limit]
+    return feasible + missing
+
+
+def mark_pareto(scored: list[Scored]) -> None:
+    """Flag the time/cost Pareto front (total time, ranked cost) over every candidate that fits."""
+    best = math.inf
+    for s in sorted(scored, key=lambda s: (s.elapsed, s.cost, *names(s))):
+        if s.cost < best:
+            s.cand.pareto = True
+            best = s.cost

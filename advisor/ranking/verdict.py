@@ -1,0 +1,218 @@
+"""The answer on top of a ranking: the verdict (what to rent, why, the next-best trade, CPU vs GPU, warnings),
+the best-value alternative (the knee of the Pareto front) and the status for CI.
+
+Pure: no I/O. Times are totals (start-up + job) unless a name says "job"; costs are the ranked costs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from advisor.ranking.scoring import Scored
+from advisor.schemas import BestValue, Constraints, CpuVsGpu, Verdict, Violation
+from advisor.units import format_duration, format_ratio, format_usd, format_usd_delta
+
+MIN_GAIN = 0.05  # a best-value alternative saves at least 5% of the total time (or, for time, of the cost)
+
+
+# ------------------------------------------------------------------------------------------ best value
+
+
+def _front(scored: Sequence[Scored]) -> list[Scored]:
+    """The Pareto front (total time vs cost) of ``scored``, fastest first."""
+    front, best = [], math.inf
+    for s in sorted(scored, key=lambda s: (s.elapsed, s.cost)):
+        if s.cost < best:
+            front.append(s)
+            best = s.cost
+    return front
+
+
+def best_value(ranked: Sequence[Scored], chosen: Scored | None, objective: str) -> BestValue | None:
+    """The knee of the front of candidates meeting the constraints, on the far side of the choice: for cost,
+    faster and dearer; for time, cheaper and slower. In log time and log cost, each scaled by the choice-to-
+    extreme span, the knee gains the most relative to what it gives up (the point farthest above the chord
+    from the choice to the extreme). None when no such candidate gains at least 5%."""
+    if chosen is None:
+        return None
+    front = _front([s for s in ranked if s.meets])
+    if objective == "cost":
+        alts = [s for s in front if s is not chosen and s.elapsed <= chosen.elapsed * (1 - MIN_GAIN)]
+
+        def gain(s: Scored) -> float:
+            return math.log(chosen.elapsed / s.elapsed)
+
+        def loss(s: Scored) -> float:
+            return max(0.0, math.log(max(s.cost, 1e-12) / max(chosen.cost, 1e-12)))
+    else:
+        alts = [s for s in front if s is not chosen and s.cost <= chosen.cost * (1 - MIN_GAIN)]
+
+        def gain(s: Scored) -> float:
+            return math.log(max(chosen.cost, 1e-12) / max(s.cost, 1e-12))
+
+        def loss(s: Scored) -> float:
+            return max(0.0, math.log(s.elapsed / chosen.elapsed))
+    if not alts:
+        return None
+    top_gain = max(gain(s) for s in alts) or 1.0
+    top_loss = max(loss(s) for s in alts) or 1.0
+    knee = max(alts, key=lambda s: (gain(s) / top_gain - loss(s) / top_loss, -loss(s)))
+    extra = knee.cost - chosen.cost
+    pct = extra / chosen.cost * 100 if chosen.cost > 0 else math.inf
+    saved = chosen.elapsed - knee.elapsed
+    share = f"{abs(pct):.0f}%" if abs(pct) < 100 else f"{format_ratio(knee.cost / chosen.cost)} the cost"
+    figures = f"{knee.label}: {format_duration(knee.elapsed)} total, {format_usd(knee.cost)}"
+    if objective == "cost":
+        text = f"{format_usd_delta(extra)} ({share}) finishes {format_duration(saved)} sooner on {figures}"
+    else:
+        text = f"{format_usd_delta(extra)} ({share}) if {format_duration(-saved)} later is fine, on {figures}"
+    return BestValue(candidate=knee.cand, extra_cost_usd=extra, extra_cost_pct=pct, seconds_saved=saved,
+                     text=text)
+
+
+# ------------------------------------------------------------------------------------------ CPU vs GPU
+
+
+def cpu_vs_gpu(ranked: Sequence[Scored], objective: str, epochs: int) -> CpuVsGpu | None:
+    """The best CPU candidate against the best GPU candidate (the ranking's first of each), in the seeds'
+    terms: price ratio, speed-up, the job-alone cost ratio, the whole-run ratio, and the job length at which
+    the verdict flips (start-up is a fixed cost; the job scales)."""
+    cpu = next((s for s in ranked if s.cand.tier == "cpu"), None)
+    gpu = next((s for s in ranked if s.cand.tier != "cpu"), None)
+    if cpu is None or gpu is None or gpu.cand.seconds <= 0 or cpu.cand.seconds <= 0:
+        return None
+    c, g = cpu.cand, gpu.cand
+    rate_c, rate_g = c.ranked_price_usd_per_hour / 3600, g.ranked_price_usd_per_hour / 3600
+    start_c, start_g = c.startup_seconds or 0.0, g.startup_seconds or 0.0
+    speedup = c.seconds / g.seconds
+    price_ratio = rate_g / rate_c if rate_c > 0 else math.inf
+    # The GPU's minus the CPU's figure as (fixed part) + (part per second of CPU job): cost in $ or time in s.
+    if objective == "cost":
+        fixed, per = rate_g * start_g - rate_c * start_c, rate_g / speedup - rate_c
+        gpu_wins = gpu.cost < cpu.cost
+    else:
+        fixed, per = start_g - start_c, 1 / speedup - 1
+        gpu_wins = gpu.elapsed < cpu.elapsed
+    job_alone_gpu_wins = per < 0
+    flip = -fixed / per if per != 0 and -fixed / per > 0 else None
+    result = CpuVsGpu(
+        cpu=c, gpu=g, price_ratio=price_ratio, speedup=speedup,
+        compute_cost_ratio=price_ratio / speedup, total_cost_ratio=gpu.cost / cpu.cost if cpu.cost else math.inf,
+        total_time_ratio=gpu.elapsed / cpu.elapsed, winner="gpu" if gpu_wins else "cpu",
+        decided_by_startup=gpu_wins != job_alone_gpu_wins, break_even_job_seconds=flip,
+        break_even_epochs=flip / (c.seconds / epochs) if flip and epochs else None, text="")
+    result.text = _cpu_vs_gpu_text(result, cpu, gpu, objective)
+    return result
+
+
+def _cheaper(ratio: float) -> str:
+    """"4.1x cheaper" for 0.24, "2.7x dearer" for 2.7, "about the same" within 5%."""
+    if 1 / 1.05 < ratio < 1.05:
+        return "about the same"
+    return f"{format_ratio(1 / ratio)} cheaper" if ratio < 1 else f"{format_ratio(ratio)} dearer"
+
+
+def _named(s: Scored) -> str:
+    """"1 x RTX3090, vast 1x-RTX_3090" (no nested brackets inside a sentence's own)."""
+    return f"{s.cand.hardware_label}, {s.cand.provider} {s.cand.instance_type}"
+
+
+def _cpu_vs_gpu_text(v: CpuVsGpu, cpu: Scored, gpu: Scored, objective: str) -> str:
+    c, g = v.cpu, v.gpu
+    head = (f"the best GPU ({_named(gpu)}) costs {format_ratio(v.price_ratio)} per hour what the best CPU "
+            f"({_named(cpu)}) costs and runs the job "
+            + ("about as fast" if 1 / 1.05 < v.speedup < 1.05 else
+               f"{format_ratio(max(v.speedup, 1 / v.speedup))} " + ("faster" if v.speedup >= 1 else "slower"))
+            + f": on the job alone it is {_cheaper(v.compute_cost_ratio)}.")
+    if objective == "cost":
+        whole = (f" With start-up the whole run is {_cheaper(v.total_cost_ratio)} on the GPU "
+                 f"({format_usd(gpu.cost)}, {format_duration(gpu.elapsed)}, against {format_usd(cpu.cost)}, "
+                 f"{format_duration(cpu.elapsed)}).")
+    else:
+        ratio = v.total_time_ratio
+        whole = (f" With start-up the whole run takes {format_duration(gpu.elapsed)} on the GPU against "
+                 f"{format_duration(cpu.elapsed)} on the CPU ("
+                 + (f"{format_ratio(1 / ratio)} faster" if ratio < 1 else f"{format_ratio(ratio)} slower") + ").")
+    if v.break_even_job_seconds is None:
+        return head + whole
+    other = "CPU" if v.winner == "gpu" else "GPU"
+    at = format_duration(v.break_even_job_seconds) + " on the CPU machine"
+    if v.break_even_epochs is not None:
+        at += f" (about {v.break_even_epochs:.3g} epochs of this job)"
+    starts = f"{format_duration(g.startup_seconds)} on GPU, {format_duration(c.startup_seconds)} on CPU"
+    if v.decided_by_startup:
+        return head + whole + f" Start-up decides the tier ({starts}): a {other} wins for jobs over {at}."
+    if not 0.1 <= v.break_even_job_seconds / c.seconds <= 10:  # far from this job: not worth a sentence
+        return head + whole
+    return head + whole + f" For jobs under {at} the {other} would win (start-up: {starts})."
+
+
+# --------------------------------------------------------------------------------------- status, verdict
+
+
+def status(chosen: Scored | None, constraints: Constraints) -> str:
+    if chosen is None:
+        return "infeasible"
+    d, b = constraints.deadline_seconds, constraints.budget_usd
+    if (d and chosen.elapsed_high > d) or (b and chosen.cost_high > b):
+        return "at_risk"
+    return "ok"
+
+
+def _warnings(chosen: Scored | None, ranked: Sequence[Scored], constraints: Constraints, startup_cpu: float,
+              startup_gpu: float, notes: Sequence[str]) -> list[str]:
+    out: list[str] = []
+    d = constraints.deadline_seconds
+    if d and d <= max(startup_cpu, startup_gpu):
+        out.append(f"the {format_duration(d)} deadline leaves little or no time after start-up "
+                   f"({format_duration(startup_cpu)} on CPU, {format_duration(startup_gpu)} on GPU): if your "
+                   f"machines start faster, say so with --startup-cpu / --startup-gpu")
+    if chosen is not None:
+        c = chosen.cand
+        out += [p for p in chosen.cand.reason.split("; ") if p.startswith("at risk")]
+        if c.marketplace:
+            out.append(f"{c.provider} {c.instance_type} is a marketplace listing: the host and region vary, and the "
+                       f"price is the cheapest listing when the catalog was made" + _cloud_alternative(ranked))
+        if c.interruptible:
+            out.append("the price is a spot price: the instance can be taken back at any time, so checkpoint")
+        if chosen.offer.suspect_price:
+            out.append(f"{c.provider} {c.instance_type}: its price is flagged as suspect in the catalog "
+                       f"(pricing/README.md)")
+    out += [n for n in notes if n.startswith("probe:")]
+    return out
+
+
+def _cloud_alternative(ranked: Sequence[Scored]) -> str:
+    """"; the best offer that is not a marketplace listing: ..." (or "" when there is none)."""
+    alt = next((s for s in ranked if s.meets and not s.cand.marketplace), None)
+    if alt is None:
+        return ""
+    return (f"; the best offer that is not a marketplace listing: {alt.label}, {format_duration(alt.elapsed)} "
+            f"total, {format_usd(alt.cost)}")
+
+
+def build_verdict(chosen: Scored | None, ranked: Sequence[Scored], best: BestValue | None, tiers: CpuVsGpu | None,
+                  advice: list[str], violations: list[Violation], constraints: Constraints, startup_cpu: float,
+                  startup_gpu: float, notes: Sequence[str]) -> Verdict:
+    assumptions = (f"start-up {format_duration(startup_cpu)} on CPU instances, {format_duration(startup_gpu)} on GPU "
+                   f"instances (boot, environment, data staging: waited for and paid for); change with --startup-cpu "
+                   f"/ --startup-gpu")
+    warnings = _warnings(chosen, ranked, constraints, startup_cpu, startup_gpu, notes)
+    if chosen is None:
+        flags = [v.flag for v in violations if v.flag]
+        return Verdict(
+            recommendation="Nothing meets the constraints.",
+            why="; ".join(v.message for v in violations) + (f": {' or '.join(flags)} would pass" if flags else ""),
+            cpu_vs_gpu=tiers, could_be_better=list(advice), warnings=warnings, assumptions=assumptions)
+    c = chosen.cand
+    where = f"{c.hardware_label}, {c.region}" + (", marketplace listing" if c.marketplace else "")
+    price = " at the spot price" if c.interruptible else ""
+    return Verdict(
+        recommendation=(f"Rent {c.provider} {c.instance_type} ({where}): {format_duration(chosen.elapsed)} total "
+                        f"({format_duration(c.seconds)} job + {format_duration(c.startup_seconds)} start-up), "
+                        f"{format_usd(chosen.cost)}{price}"),
+        # The at-risk parts of the reason are warnings (below), not reasons to rent it.
+        why="; ".join(p for p in c.reason.split("; ") if not p.startswith("at risk")),
+        best_value=best.text if best else None, cpu_vs_gpu=tiers, could_be_better=list(advice),
+        warnings=warnings, assumptions=assumptions)

@@ -1,0 +1,73 @@
+"""``advisor predict --gpus 1,2,4,8 --precision all``: one GPU model at several counts and precisions in one
+table, with the scaling efficiency and the price of the cheapest offer of that many GPUs (accelerate's
+``estimate-memory`` shows every dtype the same way). Orchestration over ``advisor.api``, like it; prints nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from advisor import api
+from advisor.errors import PredictionError
+from advisor.schemas import Profile, ScalingGrid, ScalingRow, Target
+from advisor.settings import Settings
+
+if TYPE_CHECKING:  # pragma: no cover
+    from advisor.probe import Progress
+
+
+def predict_grid(
+    source: Any,
+    *,
+    gpu: str,
+    counts: Sequence[int] = (1,),
+    precisions: Sequence[str | None] = (None,),
+    dataset_size: int | None = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    probe_seconds: float = 60.0,
+    progress: Progress | None = None,
+    save: bool = False,
+    pricing_files: Sequence[str | Path] = (),
+    settings: Settings | None = None,
+    startup_seconds_gpu: str | float | None = None,
+) -> ScalingGrid:
+    """One GPU model at several counts and precisions (``predict --gpus 1,2,4,8 --precision all``): each
+    prediction, and the cheapest on-demand offer of that many GPUs in the catalog with its billed cost (start-up
+    + job). A row that cannot be predicted (a precision the GPU lacks, more GPUs than samples) says why."""
+    from advisor import pricing
+    from advisor.pricing.billing import cost_usd
+
+    settings = api.with_startup(settings or Settings.from_env(), None, startup_seconds_gpu)
+    for prec in precisions:
+        api.check_precision(prec)
+    name = api.resolve_target(gpu=gpu).gpu_name
+    # Probed (or loaded) once, then predicted for every row.
+    prof = source if isinstance(source, Profile) else api._as_profile(
+        source, devices=api.resolve_devices("auto")[1:], batch_size=batch_size, probe_seconds=probe_seconds,
+        precision="fp32", progress=progress)
+    job = api.job_for(prof, dataset_size, epochs, batch_size)
+    catalog = pricing.load_catalog([Path(p) for p in (*settings.pricing_files, *pricing_files)])
+    offers = [o for o in catalog.offers if o.gpu == name]
+    grid = ScalingGrid(title=f"{prof.workload.name} on {name}", gpu=name, dataset_size=job.dataset_size,
+                       epochs=job.epochs, batch_size=job.batch_size, startup_seconds=settings.startup_seconds_gpu)
+    for count in counts:
+        cheapest = min((o for o in offers if o.gpu_count == count), default=None,
+                       key=lambda o: (o.price_usd_per_hour, o.provider, o.instance_type))
+        for prec in precisions:
+            try:
+                est = api.predict(prof, dataset_size=job.dataset_size, epochs=job.epochs,
+                                  batch_size=job.batch_size, target=Target.gpu(name, count), precision=prec,
+                                  save=save, settings=settings)
+            except PredictionError as exc:
+                grid.rows.append(ScalingRow(count=count, precision=prec or "fp32", error=exc.message))
+                continue
+            grid.rows.append(ScalingRow(
+                count=count, precision=est.precision, estimate=est,
+                price_usd_per_hour=cheapest.price_usd_per_hour if cheapest else None,
+                offer=f"{cheapest.provider} {cheapest.instance_type} ({cheapest.region})" if cheapest else None,
+                cost_usd=cost_usd(cheapest, est.seconds, startup_seconds=settings.startup_seconds_gpu)
+                if cheapest else None))
+    return grid

@@ -1,0 +1,63 @@
+"""The FastAPI application: the ``/v1`` API, the web page, ``/healthz``, OpenAPI at ``/docs``.
+
+``create_app(config)`` builds one; ``create_app_from_env()`` is the factory uvicorn calls in every worker
+process (``advisor serve`` passes its options through the environment, see ``config``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
+
+from advisor import __version__
+from advisor.service import faults, routes, web
+from advisor.service.backend import Backend
+from advisor.service.config import ServiceConfig
+from advisor.service.gate import Gate
+from advisor.service.security import RateLimiter, Tokens
+
+DESCRIPTION = ("The cost-aware compute advisor as a service: send a `Profile` (from `advisor profile -o FILE`, "
+               "taken where the model lives) and get predictions and recommendations priced over the catalog, "
+               "stored in the team's history. Bodies are the JSON the CLI prints with `--json`. Every `/v1` "
+               "call needs `Authorization: Bearer TOKEN`.")
+
+
+def create_app(config: ServiceConfig) -> FastAPI:
+    """The application for ``config`` (its ``Backend`` opens when the app starts, closes when it stops)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.backend = Backend(config)
+        await run_in_threadpool(app.state.backend.warm)
+        try:
+            yield
+        finally:
+            app.state.backend.close()
+
+    app = FastAPI(title="advisor", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  docs_url="/docs", redoc_url=None)
+    tokens = Tokens(config.tokens)
+    app.state.tokens = tokens
+    app.state.login_limiter = RateLimiter(web.LOGIN_ATTEMPTS_PER_MINUTE)
+    faults.install(app)
+    app.include_router(routes.router)
+    app.include_router(web.router)
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz(request: Request) -> JSONResponse:
+        ok = await run_in_threadpool(request.app.state.backend.database_ok)
+        return JSONResponse({"status": "ok", "version": __version__, "database": "ok" if ok else "unavailable",
+                             "auth": "bearer" if tokens else "none (loopback only)"})
+
+    app.add_middleware(Gate, tokens=tokens, limiter=RateLimiter(config.rate_per_minute),
+                       max_body_bytes=config.max_body_bytes)
+    return app
+
+
+def create_app_from_env() -> FastAPI:
+    """uvicorn's factory: the app for ``ServiceConfig.from_env()``."""
+    return create_app(ServiceConfig.from_env())

@@ -1,0 +1,323 @@
+"""What the routes call: ``advisor.api`` and the history, over one long-lived ``History`` per worker.
+
+The server computes nothing itself: recommendations and predictions are ``advisor.api.recommend`` /
+``advisor.api.predict`` with the request's ``Profile`` as the source (data: nothing at its workload path is
+read), outcomes are ``advisor.api.record_outcome``, queries are ``advisor.history.repository.History``.
+
+A recommendation is a pure function of the profile, the job, the constraints, the price files and the stored
+outcomes (the learned correction). ``RecommendationCache`` keeps the ranked result for identical requests, keyed by
+all of these (the outcomes by their count and newest id, the price files by their size and mtime), so a pipeline
+that asks again for the same profile and job is answered without predicting again; every request is still
+stored as a row of its own. Concurrent identical requests compute once (the others wait for it), and at most
+``compute_slots`` computations run at once in a worker, since they are CPU-bound.
+"""
+
+from __future__ import annotations
+
+import gc
+import hashlib
+import json
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import anyio
+from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
+
+from advisor import api
+from advisor.errors import AdvisorError
+from advisor.history.engine import database_error
+from advisor.history.migrate import ensure_schema
+from advisor.history.repository import History
+from advisor.history.tables import OutcomeTable, RecommendationTable
+from advisor.schemas import (
+    Comparison,
+    Estimate,
+    HistoryDetail,
+    HistoryEntry,
+    Offer,
+    Outcome,
+    Recommendation,
+    utc_now,
+)
+from advisor.service.config import ServiceConfig
+from advisor.service.wire import OutcomeRequest, PredictionRequest, RecommendationRequest, TargetSpec
+from advisor.settings import Settings
+
+FLIGHT_WAIT_SECONDS = 300.0
+# What a ranking imports (numpy, scipy and scikit-learn under them; never torch), loaded by ``Backend.warm``.
+_WARM_MODULES = ("advisor.pricing.catalog", "advisor.predictor.estimate", "advisor.predictor.targets",
+                 "advisor.predictor.fit", "advisor.predictor.learned", "advisor.ranking")
+VERSION_SECONDS = 1.0  # how long a worker reuses its read of the outcomes' version for the cache key
+_DB_HINT = "Fix: check that the database is reachable; the server retries on the next request."
+
+
+_HEAD = {"schema_version", "id", "created_at"}
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """A ranked recommendation and its JSON without the fields each stored copy has of its own (``tail``: the
+    object from its fourth key on), so that an answer is written without encoding 100 kB again."""
+
+    recommendation: Recommendation
+    tail: bytes
+
+    @classmethod
+    def of(cls, rec: Recommendation) -> Ranked:
+        data = rec.model_dump(mode="json", by_alias=True, exclude=_HEAD)
+        return cls(rec, json.dumps(data, separators=(",", ":")).encode())
+
+    def answer(self, rec: Recommendation) -> bytes:
+        """``rec`` (this ranking, with its own id and time) as the JSON the CLI prints."""
+        head = json.dumps(rec.model_dump(mode="json", include=_HEAD), separators=(",", ":")).encode()
+        return head[:-1] + b"," + self.tail[1:] if self.tail != b"{}" else head
+
+
+@dataclass
+class _Flight:
+    """One computation that identical concurrent requests wait for."""
+
+    done: threading.Event = field(default_factory=threading.Event)
+    result: Ranked | None = None
+    error: BaseException | None = None
+
+
+class RecommendationCache:
+    """Ranked recommendations by request key: at most ``entries``, each for at most ``seconds``."""
+
+    def __init__(self, entries: int, seconds: float) -> None:
+        self.entries, self.seconds = entries, seconds
+        self._items: OrderedDict[str, tuple[float, Ranked]] = OrderedDict()
+        self._flights: dict[str, _Flight] = {}
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get_or_compute(self, key: str, compute: Callable[[], Ranked]) -> Ranked:
+        """The cached result for ``key``, else ``compute()``'s (once for concurrent identical requests)."""
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None and time.monotonic() - found[0] < self.seconds:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return found[1]
+            flight = self._flights.get(key)
+            leader = flight is None
+            if leader:
+                flight = self._flights[key] = _Flight()
+                self.misses += 1
+        if not leader:
+            if not flight.done.wait(FLIGHT_WAIT_SECONDS) or flight.result is None:
+                raise flight.error if flight.error is not None else TimeoutError("computation timed out")
+            return flight.result
+        try:
+            flight.result = compute()
+        except BaseException as exc:
+            flight.error = exc
+            raise
+        finally:
+            with self._lock:
+                self._flights.pop(key, None)
+                if flight.result is not None and self.entries > 0:
+                    self._items[key] = (time.monotonic(), flight.result)
+                    while len(self._items) > self.entries:
+                        self._items.popitem(last=False)
+            flight.done.set()
+        return flight.result
+
+
+def _stat_key(paths: list) -> list:
+    out = []
+    for path in paths:
+        try:
+            st = path.stat()
+            out.append([str(path), st.st_size, st.st_mtime_ns])
+        except OSError:
+            out.append([str(path), None, None])
+    return out
+
+
+class Backend:
+    """The service's calls into advisor, for one worker process. ``close()`` it (the app does, on shutdown)."""
+
+    def __init__(self, config: ServiceConfig) -> None:
+        self.config = config
+        self.settings: Settings = config.settings
+        self.history = History(settings=self.settings)
+        self.cache = RecommendationCache(config.cache_entries, config.cache_seconds)
+        self._compute = threading.BoundedSemaphore(max(1, config.compute_slots))
+        # Requests being worked on at once in this worker; the others wait their turn in arrival order. More
+        # threads than this only fight over the GIL and serve the unlucky ones last (see bench/README.md).
+        self.limiter = anyio.CapacityLimiter(max(1, config.request_slots))
+        self._schema_ready = False
+        self._frozen = False
+        self._version: tuple[float, tuple[int, int]] | None = None  # (when read, outcomes_version())
+        self._catalog: tuple[Any, Any] | None = None
+        # request key -> the stored profile row of that request's profile: identical profiles are stored once
+        # per worker, not once per request (a team's pipelines send the same profile again and again).
+        self._profile_ids: OrderedDict[str, int] = OrderedDict()
+
+    def close(self) -> None:
+        self.history.close()
+
+    def warm(self) -> None:
+        """Before the first request: load what a ranking needs (the predictor's modules, the catalog), then
+        move those long-lived objects out of the garbage collector's sight (``gc.freeze``): otherwise the full
+        collections that each request's garbage triggers scan them all, and took 0.4-0.5 s each here."""
+        import importlib
+
+        for name in _WARM_MODULES:
+            importlib.import_module(name)
+        self.catalog()
+        gc.freeze()
+
+    # ---------------------------------------------------------------------------------- database state
+
+    def _db_call(self, what: Callable[[], Any]) -> Any:
+        engine = self.history.engine
+        try:
+            if not self._schema_ready:
+                ensure_schema(engine)
+                self._schema_ready = True
+            return what()
+        except DBAPIError as exc:
+            raise database_error(engine, exc, "The history database {where} failed: {detail}.", _DB_HINT) from exc
+
+    def outcomes_version(self, *, fresh: bool = True) -> tuple[int, int]:
+        """(count, newest id) of the stored outcomes: what the learned correction was fitted on. ``fresh``
+        False may answer from the last read of the past ``VERSION_SECONDS`` (an outcome recorded through another
+        worker reaches this worker's cache that much later; one recorded through this worker at once)."""
+        seen = self._version
+        if not fresh and seen is not None and time.monotonic() - seen[0] < VERSION_SECONDS:
+            return seen[1]
+
+        def read() -> tuple[int, int]:
+            with self.history.engine.connect() as conn:
+                count, newest = conn.execute(select(func.count(), func.max(OutcomeTable.id))).one()
+            return int(count or 0), int(newest or 0)
+
+        version = self._db_call(read)
+        self._version = (time.monotonic(), version)
+        return version
+
+    def database_ok(self) -> bool:
+        try:
+            self.outcomes_version()
+            return True
+        except AdvisorError:
+            return False
+
+    # -------------------------------------------------------------------------------------- pricing
+
+    def _pricing_files(self) -> list:
+        from advisor.data_files import data_dir
+
+        builtin = sorted(p for p in data_dir("pricing").glob("*.csv"))
+        return [*builtin, *self.settings.pricing_files]
+
+    def catalog(self):
+        """The catalog, loaded again only when a price file changed."""
+        version = json.dumps(_stat_key(self._pricing_files()))
+        if self._catalog is None or self._catalog[0] != version:
+            from advisor.pricing import load_catalog
+
+            self._catalog = (version, load_catalog(list(self.settings.pricing_files)))
+        return self._catalog[1]
+
+    def offers(self, *, provider: str | None, gpu: str | None, max_price: float | None,
+               region: str | None) -> list[Offer]:
+        """``advisor pricing list``: the offers matching the filters, cheapest first."""
+        from advisor.units import parse_names
+
+        cpu_only = gpu is not None and gpu.lower() in ("none", "cpu")
+        offers = self.catalog().filter(providers=parse_names(provider), regions=parse_names(region),
+                                       gpu=None if cpu_only else gpu, max_price_usd_per_hour=max_price,
+                                       cpu_only=cpu_only)
+        return sorted(offers, key=lambda o: (o.price_usd_per_hour, o.provider, o.instance_type))
+
+    # ------------------------------------------------------------------------------- recommendations
+
+    def _key(self, req: RecommendationRequest, raw: bytes | None) -> str:
+        """What the ranking depends on. ``raw`` (the request body as sent) stands for the request when given:
+        the same bytes are the same request, and hashing them is cheaper than dumping the profile again."""
+        s = self.settings
+        request: Any = hashlib.sha256(raw).hexdigest() if raw is not None else req.model_dump(mode="json")
+        parts = {"request": request, "outcomes": self.outcomes_version(fresh=False),
+                 "prices": _stat_key(self._pricing_files()),
+                 "startup": [s.startup_seconds_cpu, s.startup_seconds_gpu]}
+        return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+    def _compute_recommendation(self, req: RecommendationRequest) -> Ranked:
+        self.outcomes_version()  # fresh: a database that went away fails here, not halfway through the ranking
+        with self._compute:
+            rec = api.recommend(
+                req.profile, dataset_size=req.dataset_size, epochs=req.epochs, batch_size=req.batch_size,
+                deadline=req.deadline, budget=req.budget, objective=req.objective, providers=req.providers,
+                regions=req.regions, spot=req.spot, top=req.top, precision=req.precision, save=False,
+                settings=self.settings, **{k: v for k, v in (("startup_seconds_cpu", req.startup_seconds_cpu),
+                                                             ("startup_seconds_gpu", req.startup_seconds_gpu))
+                                           if v is not None})
+        if not self._frozen:
+            self._frozen = True
+            gc.freeze()  # what the first ranking loaded lazily lives as long as the process too (see warm)
+        # Every ranked candidate is kept out of the JSON and the history; the cache need not hold it either.
+        return Ranked.of(rec.model_copy(update={"all_candidates": []}))
+
+    def recommend(self, req: RecommendationRequest, raw: bytes | None = None) -> tuple[Recommendation, bytes]:
+        """Rank (or reuse the ranking of an identical request), store this request as a new row; returns the
+        recommendation and its JSON."""
+        key = self._key(req, raw)  # reads the outcomes: an unreachable database fails here, before any work
+        ranked = self.cache.get_or_compute(key, lambda: self._compute_recommendation(req))
+        rec = ranked.recommendation.model_copy(update={"id": None, "created_at": utc_now()})
+        if req.save:
+            rec.id = self._db_call(lambda: self._save(key, rec, req))
+        return rec, ranked.answer(rec)
+
+    def _save(self, key: str, rec: Recommendation, req: RecommendationRequest) -> int:
+        from sqlalchemy.exc import IntegrityError
+
+        profile_id = self._profile_ids.get(key)
+        if profile_id is not None:
+            try:
+                return self.history.save_recommendation(rec, profile=req.profile, profile_id=profile_id)
+            except IntegrityError:  # the profile row is gone (removed by hand): store it again
+                self._profile_ids.pop(key, None)
+        rec_id = self.history.save_recommendation(rec, profile=req.profile)
+        with self.history.engine.connect() as conn:
+            stored = conn.execute(select(RecommendationTable.profile_id).where(RecommendationTable.id == rec_id))
+            self._profile_ids[key] = stored.scalar_one()
+        while len(self._profile_ids) > max(1, self.config.cache_entries):
+            self._profile_ids.popitem(last=False)
+        return rec_id
+
+    # ----------------------------------------------------------------------------------- predictions
+
+    def predict(self, req: PredictionRequest) -> Estimate:
+        target = req.target.target() if isinstance(req.target, TargetSpec) else req.target
+        with self._compute:
+            return api.predict(req.profile, dataset_size=req.dataset_size, epochs=req.epochs,
+                               batch_size=req.batch_size, target=target, precision=req.precision,
+                               use_history=req.use_history, save=req.save, settings=self.settings)
+
+    # --------------------------------------------------------------------------------------- history
+
+    def record_outcome(self, recommendation_id: int, req: OutcomeRequest) -> Outcome:
+        try:
+            return api.record_outcome(recommendation_id, req.actual_seconds, instance_type=req.instance_type,
+                                      settings=self.settings, **({"force": True} if req.force else {}))
+        finally:
+            self._version = None  # the next ranking here sees the new outcome
+
+    def list(self, *, workload: str | None, since: datetime | None, limit: int) -> list[HistoryEntry]:
+        return self._db_call(lambda: self.history.list(workload=workload, since=since, limit=limit))
+
+    def show(self, recommendation_id: int) -> HistoryDetail:
+        return self._db_call(lambda: self.history.show(recommendation_id))
+
+    def compare(self, *, workload: str | None) -> Comparison:
+        return self._db_call(lambda: self.history.compare(workload=workload))

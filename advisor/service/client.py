@@ -1,0 +1,217 @@
+"""``advisor.Client``: the advisor's Python API over HTTP, against an ``advisor serve`` server.
+
+    client = advisor.Client("http://advisor.internal:8000", token)     # token default: ADVISOR_API_TOKEN
+    rec = client.recommend("model.py", dataset_size=50_000, epochs=10)   # probes HERE, ranks and stores THERE
+    client.record_outcome(rec.id, 5400)
+
+The methods mirror ``advisor.api`` and ``advisor.History`` and return the same pydantic objects. A workload is
+profiled locally (its code runs only on this machine, in the probe's child process) and only the ``Profile``
+is sent; nothing is written to the local history. Errors are the server's ``AdvisorError`` with its what / fix
+(``NoFeasibleCandidateError`` with the nearest misses), or ``ServiceError`` when the server cannot be reached or
+refuses the call. httpx with timeouts; connection failures are retried (a request that never reached the server
+is safe to send again). This module imports neither FastAPI nor any server module.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from advisor.errors import AdvisorError, ConfigError, NoFeasibleCandidateError, rebuild
+from advisor.schemas import (
+    Comparison,
+    Estimate,
+    HistoryDetail,
+    HistoryEntry,
+    Offer,
+    Outcome,
+    Profile,
+    Recommendation,
+    Target,
+)
+from advisor.service.wire import API_PREFIX, OutcomeRequest, PredictionRequest, RecommendationRequest, TargetSpec
+
+TOKEN_ENV = "ADVISOR_API_TOKEN"
+_REACH_HINT = "Fix: check the URL and that `advisor serve` is running there (GET URL/healthz answers)."
+
+
+class ServiceError(AdvisorError):
+    """The advisor server could not be reached, refused the call, or failed on it. ``status`` is the HTTP
+    status (None when no answer came)."""
+
+    def __init__(self, message: str, *, hint: str | None = None, status: int | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.status = status
+
+
+def check_url(url: str) -> str:
+    """``url`` without a trailing slash, if it is an http(s) URL with a host; else ConfigError."""
+    parts = urlsplit(url or "")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"--server {url!r} is not an http:// or https:// URL.",
+                          hint="Fix: e.g. --server http://127.0.0.1:8000.")
+    return url.rstrip("/")
+
+
+class Client:
+    """The advisor's API, served by ``advisor serve`` at ``url``. Use as a context manager, or ``close()``."""
+
+    def __init__(self, url: str, token: str | None = None, *, timeout_seconds: float = 120.0, retries: int = 3,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self.url = check_url(url)
+        token = token if token is not None else os.environ.get(TOKEN_ENV) or None
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self._http = httpx.Client(base_url=self.url, headers=headers, follow_redirects=False,
+                                  timeout=httpx.Timeout(timeout_seconds, connect=min(10.0, timeout_seconds)),
+                                  transport=transport or httpx.HTTPTransport(retries=retries))
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __repr__(self) -> str:
+        return f"Client({self.url!r})"
+
+    # ------------------------------------------------------------------------------------------ calls
+
+    def _call(self, method: str, path: str, *, body: Any = None, params: dict | None = None) -> Any:
+        content = body.model_dump_json() if body is not None else None
+        try:
+            response = self._http.request(
+                method, path, content=content, params={k: v for k, v in (params or {}).items() if v is not None},
+                headers={"Content-Type": "application/json"} if content is not None else None)
+        except httpx.TimeoutException:
+            raise ServiceError(f"The advisor server at {self.url} did not answer in time ({method} {path}).",
+                               hint="Fix: try again; if it goes on, the server is overloaded or stuck.") from None
+        except httpx.TransportError as exc:
+            raise ServiceError(f"Cannot reach the advisor server at {self.url}: {exc or type(exc).__name__}.",
+                               hint=_REACH_HINT) from None
+        if response.status_code >= 400:
+            raise self._error(response)
+        try:
+            return response.json()
+        except ValueError:
+            raise ServiceError(f"The server at {self.url} answered {method} {path} with something that is not "
+                               "JSON; is it an advisor server?", hint=_REACH_HINT,
+                               status=response.status_code) from None
+
+    def _error(self, response: httpx.Response) -> AdvisorError:
+        status = response.status_code
+        try:
+            data = response.json()
+            detail = data["error"]
+            message, hint, kind = str(detail["message"]), detail.get("hint"), str(detail.get("type", ""))
+        except (ValueError, KeyError, TypeError):
+            return ServiceError(f"The server at {self.url} answered HTTP {status} without an advisor error body.",
+                                hint=_REACH_HINT, status=status)
+        if status == 401:
+            return ServiceError(message, hint=f"Fix: set {TOKEN_ENV} to one of the server's tokens.", status=status)
+        if status == 409 and kind == NoFeasibleCandidateError.__name__:
+            rec = data.get("recommendation")
+            return NoFeasibleCandidateError(message, hint=hint, recommendation=(
+                Recommendation.model_validate(rec) if isinstance(rec, dict) else None))
+        if status in (422, 404):
+            found = rebuild(kind, message, hint)
+            if found is not None:
+                return found
+        return ServiceError(message, hint=hint, status=status)
+
+    # ---------------------------------------------------------------------------------------- profiles
+
+    @staticmethod
+    def _profile(source: Any, *, batch_size: int | None, probe_seconds: float, precision: str | None,
+                 progress: Any, gpu_target: bool = False) -> Profile:
+        """The Profile to send: as given, read from a .json file, or probed here from a workload."""
+        if isinstance(source, Profile):
+            return source
+        from advisor import api
+
+        if isinstance(source, (str, Path)) and Path(source).suffix == ".json":
+            return api.load_profile(source)
+        devices: Any = api.resolve_devices("auto")[1:] if gpu_target else "auto"
+        return api.profile(source, devices=devices, batch_size=batch_size, probe_seconds=probe_seconds,
+                           precision=precision or "fp32", progress=progress)
+
+    # -------------------------------------------------------------------------------------------- API
+
+    def recommend(self, source: Any, *, dataset_size: int | None = None, epochs: int | None = None,
+                  batch_size: int | None = None, deadline: str | float | None = None,
+                  budget: str | float | None = None, objective: str = "cost",
+                  providers: str | Sequence[str] | None = None, regions: str | Sequence[str] | None = None,
+                  spot: bool = False, top: int = 10, precision: str | None = None,
+                  startup_seconds_cpu: str | float | None = None, startup_seconds_gpu: str | float | None = None,
+                  probe_seconds: float = 60.0, progress: Any = None, save: bool = True) -> Recommendation:
+        """``advisor.recommend`` on the server: the source (a workload, a Profile or a profile .json) is
+        profiled here if need be, ranked and stored there; ``rec.id`` is the server's history id."""
+        prof = self._profile(source, batch_size=batch_size, probe_seconds=probe_seconds, precision=None,
+                             progress=progress)
+        body = RecommendationRequest(
+            profile=prof, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size, deadline=deadline,
+            budget=budget, objective=objective, providers=list(providers) if isinstance(providers, (list, tuple))
+            else providers, regions=list(regions) if isinstance(regions, (list, tuple)) else regions, spot=spot,
+            top=top, precision=precision, startup_seconds_cpu=startup_seconds_cpu,
+            startup_seconds_gpu=startup_seconds_gpu, save=save)
+        return Recommendation.model_validate(self._call("POST", f"{API_PREFIX}/recommendations", body=body))
+
+    def predict(self, source: Any, *, dataset_size: int | None = None, epochs: int | None = None,
+                batch_size: int | None = None, target: Target | str | None = None, precision: str | None = None,
+                probe_seconds: float = 60.0, progress: Any = None, use_history: bool = True,
+                save: bool = True) -> Estimate:
+        """``advisor.predict`` on the server (one target's whole-job time)."""
+        gpu_target = (isinstance(target, Target) and target.kind == "gpu") or (
+            isinstance(target, str) and target.lower() != "cpu")
+        prof = self._profile(source, batch_size=batch_size, probe_seconds=probe_seconds, precision=precision,
+                             progress=progress, gpu_target=gpu_target)
+        body = PredictionRequest(profile=prof, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
+                                 target=TargetSpec.of(target), precision=precision, use_history=use_history,
+                                 save=save)
+        return Estimate.model_validate(self._call("POST", f"{API_PREFIX}/predictions", body=body))
+
+    def record_outcome(self, recommendation_id: int, actual_seconds: float, *,
+                       instance_type: str | None = None, force: bool = False) -> Outcome:
+        """``advisor history record``: the real duration of a recommended job, stored on the server."""
+        try:
+            body = OutcomeRequest(actual_seconds=actual_seconds, instance_type=instance_type, force=force)
+        except ValueError:
+            raise ConfigError(f"--actual-seconds must be a positive number of seconds, got {actual_seconds!r}.",
+                              hint="Fix: e.g. --actual-seconds 5400.") from None
+        return Outcome.model_validate(
+            self._call("POST", f"{API_PREFIX}/recommendations/{int(recommendation_id)}/outcome", body=body))
+
+    def list(self, workload: str | None = None, since: str | datetime | date | None = None,
+             limit: int | None = 50) -> list[HistoryEntry]:
+        """``History.list`` on the server's history: stored recommendations, newest first."""
+        since_text = since.isoformat() if isinstance(since, (datetime, date)) else since
+        data = self._call("GET", f"{API_PREFIX}/history",
+                          params={"workload": workload, "since": since_text, "limit": limit})
+        return [HistoryEntry.model_validate(e) for e in data["entries"]]
+
+    def show(self, recommendation_id: int) -> HistoryDetail:
+        """``History.show``: one stored recommendation and its outcomes."""
+        return HistoryDetail.model_validate(self._call("GET", f"{API_PREFIX}/recommendations/{int(recommendation_id)}"))
+
+    def compare(self, workload: str | None = None) -> Comparison:
+        """``History.compare``: predicted vs actual per run, device and method."""
+        return Comparison.model_validate(self._call("GET", f"{API_PREFIX}/compare", params={"workload": workload}))
+
+    def catalog(self, *, provider: str | None = None, gpu: str | None = None, max_price: float | None = None,
+                region: str | None = None) -> list[Offer]:
+        """The server's priced offers matching the filters, cheapest first (``advisor pricing list``)."""
+        data = self._call("GET", f"{API_PREFIX}/catalog",
+                          params={"provider": provider, "gpu": gpu, "max_price": max_price, "region": region})
+        return [Offer.model_validate(o) for o in data["offers"]]
+
+    def health(self) -> dict:
+        """``GET /healthz``: the server's status and whether its database answers (no token needed)."""
+        return self._call("GET", "/healthz")

@@ -1,0 +1,127 @@
+"""The service's settings: where it listens, its bearer tokens, its limits; read from the environment.
+
+``advisor serve`` puts its options into the environment (``ADVISOR_API_*``) before uvicorn starts, so that
+every worker process builds the same ``ServiceConfig`` with ``ServiceConfig.from_env()``. Tokens come from
+``ADVISOR_API_TOKENS``: comma-separated, or the path of a file that holds them (one per line or comma-separated,
+``#`` starts a comment).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from advisor.errors import ConfigError
+from advisor.settings import Settings
+
+DEFAULT_MAX_BODY_MB = 5.0
+DEFAULT_RATE_PER_MINUTE = 600
+MIN_TOKEN_CHARS = 16
+MAX_TOKEN_FILE_BYTES = 1 << 20
+TOKENS_ENV = "ADVISOR_API_TOKENS"
+_TOKEN_HINT = ("Fix: set ADVISOR_API_TOKENS to comma-separated tokens of 16 or more characters (e.g. from "
+               "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`), or to a file that holds them.")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is this machine only (127.0.0.0/8, ::1 or "localhost")."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def parse_tokens(value: str | None) -> tuple[str, ...]:
+    """The bearer tokens from ``ADVISOR_API_TOKENS``: a comma list, or a file holding them; () when unset.
+
+    Raises:
+        ConfigError: a file that cannot be read, or a token shorter than ``MIN_TOKEN_CHARS`` characters.
+    """
+    if not value or not value.strip():
+        return ()
+    text = value
+    path = Path(value.strip()).expanduser()
+    looks_like_path = os.sep in value or value.strip().startswith(("~", "."))
+    if looks_like_path and not path.is_file():
+        raise ConfigError(f"{TOKENS_ENV} names the file {str(path)!r}, which does not exist or is not a file.",
+                          hint=_TOKEN_HINT)
+    if path.is_file():
+        if path.stat().st_size > MAX_TOKEN_FILE_BYTES:
+            raise ConfigError(f"{TOKENS_ENV}: the token file {str(path)!r} is over 1 MiB.", hint=_TOKEN_HINT)
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{TOKENS_ENV}: cannot read the token file {str(path)!r} ({exc}).",
+                              hint=_TOKEN_HINT) from None
+        text = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
+    tokens = [t.strip() for chunk in text.splitlines() for t in chunk.split(",") if t.strip()]
+    short = [t for t in tokens if len(t) < MIN_TOKEN_CHARS or any(c.isspace() for c in t)]
+    if short:
+        raise ConfigError(f"{TOKENS_ENV}: {len(short)} token(s) are shorter than {MIN_TOKEN_CHARS} characters "
+                          "or contain spaces; such a token is too easy to guess.", hint=_TOKEN_HINT)
+    return tuple(dict.fromkeys(tokens))
+
+
+def _number(env: Mapping[str, str], name: str, default: float, *, low: float, high: float) -> float:
+    text = env.get(name)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and low <= value <= high):
+        raise ConfigError(f"{name}={text!r} is not a number from {low:g} to {high:g}.",
+                          hint=f"Fix: set {name} to e.g. {default:g}, or unset it.")
+    return value
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """What one server process needs. ``tokens`` empty: no authentication, and loopback only."""
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    tokens: tuple[str, ...] = field(default=(), repr=False)
+    max_body_bytes: int = int(DEFAULT_MAX_BODY_MB * 1024 * 1024)
+    rate_per_minute: int = DEFAULT_RATE_PER_MINUTE  # per token (per client address without tokens); 0 = off
+    cache_entries: int = 256  # recommendations kept for identical requests (see backend.RecommendationCache)
+    cache_seconds: float = 600.0
+    compute_slots: int = 2  # recommendations/predictions computed at once in one worker (CPU-bound)
+    request_slots: int = 4  # recommendation/prediction requests worked on at once in one worker (FIFO queue)
+    graceful_seconds: float = 30.0  # how long in-flight requests may take to finish on shutdown
+    settings: Settings = field(default_factory=Settings)
+
+    @property
+    def auth_required(self) -> bool:
+        return bool(self.tokens)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> ServiceConfig:
+        """The config from ``ADVISOR_API_TOKENS``, ``ADVISOR_API_MAX_BODY_MB``, ``ADVISOR_API_RATE_LIMIT``
+        (requests per minute per token), ``ADVISOR_API_CACHE_ENTRIES`` and the advisor ``Settings``."""
+        env = os.environ if env is None else env
+        values = dict(
+            tokens=parse_tokens(env.get(TOKENS_ENV)),
+            max_body_bytes=int(_number(env, "ADVISOR_API_MAX_BODY_MB", DEFAULT_MAX_BODY_MB, low=0.01,
+                                       high=1024) * 1024 * 1024),
+            rate_per_minute=int(_number(env, "ADVISOR_API_RATE_LIMIT", DEFAULT_RATE_PER_MINUTE, low=0,
+                                        high=1e9)),
+            cache_entries=int(_number(env, "ADVISOR_API_CACHE_ENTRIES", 256, low=0, high=1e6)),
+            settings=Settings.from_env(env),
+        )
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def to_env(self) -> dict[str, str]:
+        """The environment that makes ``from_env`` in a worker process give these limits back."""
+        return {"ADVISOR_API_MAX_BODY_MB": repr(self.max_body_bytes / (1024 * 1024)),
+                "ADVISOR_API_RATE_LIMIT": str(self.rate_per_minute),
+                "ADVISOR_API_CACHE_ENTRIES": str(self.cache_entries)}

@@ -1,0 +1,165 @@
+"""Errors as JSON: every failure the service answers is ``{"error": {"type", "message", "hint", ...}}``.
+
+The message and hint are the CLI's (an ``AdvisorError``'s what / fix). The status says whose problem it is: 422
+a bad value (the field named), 404 an unknown id, 409 no candidate meets the constraints (with the nearest
+misses), 503 the history database is unreachable (nothing was written; the cause goes to the server's log,
+not to the caller). Anything else is a bug: 500 with a request id, the traceback in the server's log only.
+No response ever carries a traceback, a file path of the server's, or the database's address.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from advisor.errors import AdvisorError, HistoryError, NoFeasibleCandidateError
+from advisor.service.wire import ErrorBody, ErrorDetail, FieldProblem
+
+log = logging.getLogger("advisor.service")
+
+_UNAVAILABLE = ErrorDetail(
+    type="ServiceUnavailable",
+    message="The history database is unavailable, so nothing was computed or stored.",
+    hint="Fix: try again in a moment; if it goes on, tell the server's operator (its log has the cause).")
+
+
+class BodyTooLarge(HTTPException):
+    """A request body went over the limit while it was being read (one sent without Content-Length). An
+    ``HTTPException``, so that FastAPI's body parsing passes it on instead of calling it a parse error."""
+
+    def __init__(self, limit_bytes: int) -> None:
+        super().__init__(413, "request body too large")
+        self.limit_bytes = limit_bytes
+
+
+def request_id(request: Request) -> str:
+    return getattr(request.state, "request_id", None) or uuid.uuid4().hex[:12]
+
+
+def error_response(status: int, detail: ErrorDetail, *, recommendation: dict | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    body = ErrorBody(error=detail, recommendation=recommendation)
+    return JSONResponse(body.model_dump(mode="json", exclude_none=True), status_code=status, headers=headers)
+
+
+def too_large(limit_bytes: int, request_id_: str | None = None) -> JSONResponse:
+    mib = limit_bytes / (1024 * 1024)
+    return error_response(413, ErrorDetail(
+        type="RequestTooLarge", message=f"The request body is over the server's limit of {mib:g} MB.",
+        hint="Fix: send a smaller body (a profile is tens of kB); the operator sets the limit with "
+             "ADVISOR_API_MAX_BODY_MB.", request_id=request_id_))
+
+
+def database_down(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) is the database failing, rather than the request being wrong."""
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    seen = 0
+    while exc is not None and seen < 10:
+        if isinstance(exc, (DBAPIError, PoolTimeout)):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
+def _status(exc: AdvisorError) -> int:
+    if isinstance(exc, NoFeasibleCandidateError):
+        return 409
+    if isinstance(exc, HistoryError) and exc.message.startswith("No recommendation"):
+        return 404
+    return 422
+
+
+def _advisor_error(request: Request, exc: AdvisorError) -> JSONResponse:
+    rid = request_id(request)
+    if database_down(exc):
+        log.warning("history database unavailable", extra={"request_id": rid, "detail": exc.message})
+        return error_response(503, _UNAVAILABLE.model_copy(update={"request_id": rid}),
+                              headers={"Retry-After": "5"})
+    rec = getattr(exc, "recommendation", None)
+    detail = ErrorDetail(type=type(exc).__name__, message=exc.message, hint=exc.hint, request_id=rid)
+    return error_response(_status(exc), detail,
+                          recommendation=rec.model_dump(mode="json", by_alias=True) if rec is not None else None)
+
+
+_TYPE_TAGS = {"str", "int", "float", "bool", "list", "dict", "none", "json-or-python"}
+
+
+def _field(loc: tuple) -> str:
+    """The dotted path of a field, without "body" and the union-member tags pydantic puts in ("str",
+    "constrained-str", "list[...]", "TargetSpec")."""
+    parts = [str(p) for p in loc if not (isinstance(p, str) and (
+        p == "body" or p in _TYPE_TAGS or "[" in p or "-" in p or p[:1].isupper()))]
+    return ".".join(parts) or "body"
+
+
+def _problems(errors: list[dict]) -> list[FieldProblem]:
+    """One problem per field: for a union, the member's complaint about the value rather than its type."""
+    by_field: dict[str, list[str]] = {}
+    for err in errors:
+        if err.get("type") == "json_invalid":
+            by_field.setdefault("body", []).append("is not valid JSON")
+            continue
+        by_field.setdefault(_field(tuple(err.get("loc", ()))), []).append(str(err.get("msg", "is invalid")))
+    out = []
+    for name, msgs in by_field.items():
+        specific = [m for m in msgs if not m.startswith("Input should be a valid")]
+        out.append(FieldProblem(field=name, problem=(specific or msgs)[0]))
+    return out
+
+
+def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    unique = _problems(list(exc.errors()))
+    first = unique[0] if unique else FieldProblem(field="body", problem="is invalid")
+    more = f" (and {len(unique) - 1} more)" if len(unique) > 1 else ""
+    detail = ErrorDetail(
+        type="ValidationError", message=f"Invalid request: {first.field}: {first.problem}{more}.",
+        hint="Fix: correct the field named; a profile comes from `advisor profile -o FILE`, and its ranges are "
+             "in the README's security model.", fields=unique[:50], request_id=request_id(request))
+    return error_response(422, detail)
+
+
+_HTTP_TYPES = {401: "Unauthorized", 404: "NotFound", 405: "MethodNotAllowed", 429: "TooManyRequests"}
+
+
+def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    status = exc.status_code
+    message = exc.detail if isinstance(exc.detail, str) else "The request failed."
+    if status == 404 and message == "Not Found":
+        message = f"There is no {request.method} {request.url.path} on this server."
+    hint = ("Fix: the API is under /v1 (see /docs); the web page is at /." if status in (404, 405)
+            else "Fix: see /docs for what this server accepts.")
+    return error_response(status, ErrorDetail(type=_HTTP_TYPES.get(status, f"HTTP{status}"), message=message,
+                                              hint=hint, request_id=request_id(request)),
+                          headers=getattr(exc, "headers", None))
+
+
+def _body_too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
+    return too_large(exc.limit_bytes, request_id(request))
+
+
+def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    rid = request_id(request)
+    if database_down(exc):
+        log.warning("history database unavailable", extra={"request_id": rid, "detail": str(exc)[:500]})
+        return error_response(503, _UNAVAILABLE.model_copy(update={"request_id": rid}),
+                              headers={"Retry-After": "5"})
+    log.error("unexpected error", exc_info=exc, extra={"request_id": rid})
+    return error_response(500, ErrorDetail(
+        type="InternalError", message=f"The server failed on this request (id {rid}).",
+        hint="Fix: tell the server's operator the id; the server's log has the details.", request_id=rid))
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every failure into the JSON error body."""
+    app.add_exception_handler(AdvisorError, _advisor_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(BodyTooLarge, _body_too_large)
+    app.add_exception_handler(Exception, _unexpected)

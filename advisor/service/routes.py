@@ -1,0 +1,92 @@
+"""The ``/v1`` JSON API: each route parses, calls the ``Backend`` (``advisor.api`` and the history), and returns
+the object the CLI prints with ``--json``. Handlers are plain functions, which FastAPI runs in its thread pool,
+since the work under them (prediction, the database) blocks; the recommendation route hands its work to the
+pool itself, so that it can key the cache on the body's bytes."""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated, Any
+
+from anyio import to_thread
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
+
+from advisor.errors import ConfigError
+from advisor.schemas import Comparison, HistoryDetail, Outcome, Recommendation
+from advisor.service.backend import Backend
+from advisor.service.wire import API_PREFIX, ErrorBody, OutcomeRequest, PredictionRequest, RecommendationRequest
+
+router = APIRouter(prefix=API_PREFIX)
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorBody, "description": what} for code, what in (
+        (401, "missing or invalid bearer token"), (413, "body over the size limit"),
+        (422, "an invalid field (named in the error)"), (429, "over the per-token rate"),
+        (503, "the history database is unavailable; nothing was stored"))}
+Text = Annotated[str | None, Query(max_length=200)]
+
+
+def _backend(request: Request) -> Backend:
+    return request.app.state.backend
+
+
+def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
+    if hasattr(data, "model_dump"):
+        data = data.model_dump(mode="json", by_alias=True)
+    return JSONResponse(data, status_code=status, headers=headers)
+
+
+@router.get("/catalog", responses=_ERRORS, summary="Priced offers, cheapest first (advisor pricing list)")
+def catalog(request: Request, provider: Text = None, gpu: Text = None, region: Text = None,
+            max_price: Annotated[float | None, Query(ge=0)] = None) -> JSONResponse:
+    if max_price is not None and not math.isfinite(max_price):
+        raise ConfigError(f"max_price must be a finite number of US$ per hour, got {max_price!r}.",
+                          hint="Fix: e.g. max_price=5.")
+    offers = _backend(request).offers(provider=provider, gpu=gpu, max_price=max_price, region=region)
+    return _json({"schema_version": 1, "count": len(offers), "offers": [o.model_dump(mode="json") for o in offers]})
+
+
+@router.post("/predictions", responses=_ERRORS, summary="One target's whole-job time (advisor predict)")
+async def predictions(request: Request, body: PredictionRequest) -> JSONResponse:
+    backend = _backend(request)
+    return _json((await to_thread.run_sync(backend.predict, body, limiter=backend.limiter)).json_contract())
+
+
+@router.post("/recommendations", status_code=201, response_model=Recommendation,
+             responses={**_ERRORS, 409: {"model": ErrorBody, "description": "no candidate meets the constraints"}},
+             summary="Rank every priced machine for a job and store it (advisor recommend)")
+async def recommendations(request: Request, body: RecommendationRequest) -> Response:
+    raw = await request.body()  # already read by FastAPI: the cache keys on the bytes as sent
+    backend = _backend(request)
+    rec, answer = await to_thread.run_sync(backend.recommend, body, raw, limiter=backend.limiter)
+    headers = {"Location": f"{API_PREFIX}/recommendations/{rec.id}"} if rec.id is not None else None
+    return Response(answer, status_code=201 if rec.id is not None else 200, headers=headers,
+                    media_type="application/json")
+
+
+@router.get("/recommendations/{recommendation_id}", response_model=HistoryDetail, responses=_ERRORS,
+            summary="One stored recommendation and its outcomes (advisor history show)")
+def recommendation(request: Request, recommendation_id: int) -> JSONResponse:
+    return _json(_backend(request).show(recommendation_id))
+
+
+@router.post("/recommendations/{recommendation_id}/outcome", status_code=201, response_model=Outcome,
+             responses=_ERRORS, summary="Record what the job really took (advisor history record)")
+def outcome(request: Request, recommendation_id: int, body: OutcomeRequest) -> JSONResponse:
+    return _json(_backend(request).record_outcome(recommendation_id, body), 201)
+
+
+@router.get("/history", responses=_ERRORS, summary="Stored recommendations, newest first (advisor history list)")
+def history(request: Request, workload: Text = None, since: Annotated[str | None, Query(max_length=64)] = None,
+            limit: Annotated[int, Query(ge=1, le=10_000)] = 50) -> JSONResponse:
+    from advisor.units import parse_since
+
+    entries = _backend(request).list(workload=workload, since=parse_since(since) if since else None, limit=limit)
+    return _json({"schema_version": 1, "entries": [e.model_dump(mode="json", by_alias=True) for e in entries]})
+
+
+@router.get("/compare", response_model=Comparison, responses=_ERRORS,
+            summary="Predicted vs actual per run, device and method (advisor history compare)")
+def compare(request: Request, workload: Text = None) -> JSONResponse:
+    return _json({"schema_version": 1, **_backend(request).compare(workload=workload).model_dump(mode="json")})

@@ -1,0 +1,109 @@
+"""Running the service: checks before anything starts, the schema migrated once, then uvicorn.
+
+Production defaults: no auto-reload; several worker processes only over PostgreSQL (SQLite's single writer
+would make them queue, and a file database is not shared between machines); graceful shutdown (SIGTERM or
+Ctrl-C: the socket closes, in-flight requests finish, up to ``graceful_seconds``); uvicorn restarts a worker that
+dies. ``X-Forwarded-*`` headers are trusted only from ``ADVISOR_FORWARDED_ALLOW_IPS`` (default the loopback
+address, where a reverse proxy on the same machine sits).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable
+
+from advisor.errors import ConfigError, HistoryError
+from advisor.service.config import ServiceConfig, is_loopback
+
+APP_FACTORY = "advisor.service.app:create_app_from_env"
+
+
+def check(config: ServiceConfig) -> tuple[ServiceConfig, list[str]]:
+    """The config to run (loopback only when there are no tokens) and what to tell the operator.
+
+    Raises:
+        ConfigError: several workers over SQLite, or a port that cannot be bound.
+    """
+    from sqlalchemy.engine import make_url
+
+    notes: list[str] = []
+    url = config.settings.resolved_database_url
+    try:
+        backend = make_url(url).get_backend_name()
+    except Exception:  # an invalid URL is reported by the history on first use  # noqa: BLE001
+        backend = "?"
+    if config.workers > 1 and backend != "postgresql":
+        raise ConfigError(
+            f"--workers {config.workers} needs a PostgreSQL history, but ADVISOR_DATABASE_URL is "
+            f"{'SQLite' if backend == 'sqlite' else backend!r}: worker processes would queue on one file.",
+            hint="Fix: set ADVISOR_DATABASE_URL=postgresql+psycopg2://USER@HOST/DB (pip install "
+                 "'advisor[postgres]'), or run with --workers 1.")
+    if config.workers < 1:
+        raise ConfigError(f"--workers must be 1 or more, got {config.workers}.", hint="Fix: e.g. --workers 2.")
+    if not config.tokens and not is_loopback(config.host):
+        notes.append(f"No ADVISOR_API_TOKENS: serving WITHOUT authentication, so on 127.0.0.1 only (not on "
+                     f"{config.host}). Set ADVISOR_API_TOKENS to serve other machines.")
+        config = _replace(config, host="127.0.0.1")
+    elif not config.tokens:
+        notes.append("No ADVISOR_API_TOKENS: serving without authentication, on this machine only.")
+    _check_port(config.host, config.port)
+    return config, notes
+
+
+def _replace(config: ServiceConfig, **changes) -> ServiceConfig:
+    from dataclasses import replace
+
+    return replace(config, **changes)
+
+
+def _check_port(host: str, port: int) -> None:
+    if not 0 < port < 65536:
+        raise ConfigError(f"--port must be from 1 to 65535, got {port}.", hint="Fix: e.g. --port 8000.")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise ConfigError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}.",
+                              hint="Fix: choose another --port (or --host), or stop what uses it.") from None
+
+
+def migrate(config: ServiceConfig) -> str | None:
+    """Bring the history to the newest schema once, before workers start; a note if it cannot be reached now
+    (the server starts anyway, answers 503 meanwhile, and migrates on the first request that finds it)."""
+    from advisor.history.repository import History
+
+    # A URL that is not a database URL, or a driver that is missing, fails here: the operator must fix it.
+    with History(settings=config.settings) as hist:
+        try:
+            hist.workload_names()
+        except HistoryError as exc:
+            return f"The history database is not usable yet: {exc.message} Requests get 503 until it is."
+    return None
+
+
+def serve(config: ServiceConfig, *, say: Callable[[str], None], log_level: str = "info") -> None:
+    """Run the server until SIGTERM / Ctrl-C (``say`` prints the operator's notes)."""
+    import uvicorn
+
+    from advisor.service.logs import log_config
+
+    config, notes = check(config)
+    note = migrate(config)
+    for text in [*notes, *([note] if note else [])]:
+        say(text)
+    from sqlalchemy.engine import make_url
+
+    where = make_url(config.settings.resolved_database_url).render_as_string(hide_password=True)
+    say(f"advisor serve: http://{config.host}:{config.port} ({config.workers} worker"
+        f"{'s' if config.workers > 1 else ''}; history {where}; "
+        f"{len(config.tokens)} token(s); body limit {config.max_body_bytes / 2**20:g} MB; "
+        f"{config.rate_per_minute or 'no'} requests/minute per token)")
+    os.environ.update(config.to_env())
+    uvicorn.run(APP_FACTORY, factory=True, host=config.host, port=config.port, workers=config.workers,
+                reload=False, access_log=False, log_config=log_config(log_level), log_level=log_level,
+                timeout_graceful_shutdown=int(config.graceful_seconds), proxy_headers=True,
+                forwarded_allow_ips=os.environ.get("ADVISOR_FORWARDED_ALLOW_IPS", "127.0.0.1"),
+                server_header=False)

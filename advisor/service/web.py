@@ -1,0 +1,146 @@
+"""The web page: recent recommendations (``/``) and one page per recommendation (``/recommendations/{id}``) with
+its time/cost Pareto chart; a login form (``/login``) trades a token for a session cookie.
+
+Server-rendered HTML with no script at all (the Content-Security-Policy forbids any), every piece of data text
+escaped (``markup.text``). The pages read the history through the same ``Backend`` as the API.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from advisor.service.backend import Backend
+from advisor.service.chart import pareto_svg
+from advisor.service.markup import text
+from advisor.service.security import SESSION_COOKIE, SESSION_SECONDS, RateLimiter, Tokens
+from advisor.units import format_duration, format_usd
+
+router = APIRouter(include_in_schema=False)
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
+                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
+}
+LOGIN_ATTEMPTS_PER_MINUTE = 30
+_STYLE = """
+body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#1d232a;background:#fff}
+h1{font-size:20px;margin:0 0 12px}h2{font-size:16px;margin:20px 0 8px}a{color:#0b5cad}
+table{border-collapse:collapse;margin:8px 0}th,td{padding:4px 10px;border-bottom:1px solid #dde3ea;text-align:left}
+th{background:#f1f4f8}td.num{text-align:right;font-variant-numeric:tabular-nums}.note{color:#5b6673}
+nav{margin-bottom:16px}nav a{margin-right:14px}.err{color:#a11}
+svg .plot{fill:#fbfcfe;stroke:#c9d2dc}svg .grid{stroke:#e6ebf1}svg .tick{font-size:11px;fill:#5b6673}
+svg .axis{font-size:12px;fill:#1d232a}svg .front{fill:none;stroke:#d9480f;stroke-width:2}
+svg .point.other{fill:#8da4bf}svg .point.pareto{fill:#d9480f}
+svg .point.chosen{fill:#2b8a3e;stroke:#123;stroke-width:2}svg .label{font-size:11px;fill:#1d232a}
+"""
+
+
+def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
+    html = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{text(title)} - advisor</title>'
+            f'<meta name="viewport" content="width=device-width"><style>{_STYLE}</style></head><body>'
+            f'<nav><a href="/">Recent recommendations</a><a href="/docs">API</a>'
+            f'<a href="/logout">Log out</a></nav>{body}</body></html>')
+    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+
+def _backend(request: Request) -> Backend:
+    return request.app.state.backend
+
+
+def _table(headers: list[str], rows: list[list[str]], numeric: set[int] = frozenset()) -> str:
+    head = "".join(f"<th>{text(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f'<td class="num">{c}</td>' if i in numeric else f"<td>{c}</td>"
+                                    for i, c in enumerate(row)) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+@router.get("/", response_class=HTMLResponse)
+def index(request: Request, workload: Annotated[str | None, Query(max_length=200)] = None,
+          limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> HTMLResponse:
+    entries = _backend(request).list(workload=workload or None, since=None, limit=limit)
+    rows = []
+    for e in entries:
+        chosen = "-" if not e.instance_type else text(
+            f"{e.provider} {e.instance_type}" + (f" ({e.gpu_count} x {e.gpu})" if e.gpu else ""))
+        actual = format_duration(e.actual_seconds) if e.actual_seconds else "-"
+        if e.status == "failed":
+            actual += " (failed)"
+        rows.append([f'<a href="/recommendations/{e.id}">{e.id}</a>', text(str(e.created_at)[:19].replace("T", " ")),
+                     text(e.workload), text(f"{e.epochs} x {e.dataset_size:,} @ {e.batch_size}"), chosen,
+                     text(format_duration(e.predicted_seconds)), text(actual), text(format_usd(e.cost_usd)),
+                     text(e.method or "-")])
+    table = (_table(["id", "when (UTC)", "workload", "job", "chosen", "predicted", "actual", "cost", "method"],
+                    rows, {5, 6, 7}) if rows else '<p class="note">Nothing stored yet.</p>')
+    title = f"Recommendations for {workload}" if workload else "Recent recommendations"
+    return _page(title, f"<h1>{text(title)}</h1>{table}")
+
+
+@router.get("/recommendations/{recommendation_id}", response_class=HTMLResponse)
+def recommendation_page(request: Request, recommendation_id: int) -> HTMLResponse:
+    detail = _backend(request).show(recommendation_id)
+    rec = detail.recommendation
+    chosen = rec.chosen
+    summary = (f"<p>{rec.epochs} epochs x {rec.dataset_size:,} samples, batch {rec.batch_size}; objective "
+               f"{text(rec.constraints.objective)}. Chosen: <b>" + (text(
+                   f"{chosen.provider} {chosen.instance_type} ({chosen.region}), {chosen.hardware_label}: "
+                   f"{format_duration(chosen.seconds)}, {format_usd(chosen.cost_usd)}") if chosen else "none")
+               + "</b></p>")
+    # The listed candidates, the best of each tier (GPUs too, when the top rows are all CPUs) and the chosen one.
+    shown = list({(c.provider, c.instance_type, c.region): c for c in [
+        *rec.candidates, *rec.best_per_tier.values(), *([chosen] if chosen is not None else [])]}.values())
+    rows = [[str(i), text(c.provider), text(c.instance_type), text(c.hardware_label),
+             text(format_duration(c.seconds)), text(format_usd(c.cost_usd)), "yes" if c.pareto else "",
+             text(c.method)] for i, c in enumerate(rec.candidates, 1)]
+    outcomes = [[text(str(o.recorded_at)[:19].replace("T", " ")), text(o.instance_type or "-"),
+                 text(format_duration(o.actual_seconds)), text(o.status)] for o in detail.outcomes]
+    body = (f"<h1>Recommendation {rec.id}: {text(rec.workload.name)}</h1>{summary}"
+            f"<h2>Time and cost of the candidates</h2>{pareto_svg(shown, chosen)}"
+            '<p class="note">Orange: the Pareto front (nothing is both faster and cheaper); green ring: chosen.</p>'
+            f"<h2>Candidates</h2>{_table(['#', 'provider', 'instance', 'hardware', 'time', 'cost', 'Pareto', 'method'], rows, {4, 5})}"  # noqa: E501
+            "<h2>Outcomes</h2>" + (_table(["recorded (UTC)", "instance", "actual", "status"], outcomes, {2})
+                                   if outcomes else '<p class="note">No outcome recorded yet.</p>'))
+    return _page(f"Recommendation {rec.id}", body)
+
+
+def _login_form(message: str = "", status: int = 200) -> HTMLResponse:
+    err = f'<p class="err">{text(message)}</p>' if message else ""
+    return _page("Log in", f"<h1>Log in</h1>{err}<form method=\"post\" action=\"/login\">"
+                 '<label>API token <input type="password" name="token" autocomplete="current-password" '
+                 'size="48"></label> <button type="submit">Log in</button></form>', status)
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request) -> HTMLResponse:
+    if not request.app.state.tokens:
+        return RedirectResponse("/", status_code=303)
+    return _login_form()
+
+
+@router.post("/login", response_class=HTMLResponse)
+async def login(request: Request) -> HTMLResponse:
+    tokens: Tokens = request.app.state.tokens
+    if not tokens:
+        return RedirectResponse("/", status_code=303)
+    limiter: RateLimiter = request.app.state.login_limiter
+    if limiter.wait_seconds(f"login:{request.client.host if request.client else '-'}") > 0:
+        return _login_form("Too many attempts; wait a minute.", 429)
+    form = parse_qs((await request.body()).decode("utf-8", "replace"), max_num_fields=10)
+    tid = tokens.check((form.get("token") or [""])[0].strip())
+    if tid is None:
+        return _login_form("That token is not valid on this server.", 401)
+    response = RedirectResponse("/", status_code=303)
+    response.set_cookie(SESSION_COOKIE, tokens.session_cookie(tid), max_age=SESSION_SECONDS, httponly=True,
+                        samesite="strict", secure=request.url.scheme == "https")
+    return response
+
+
+@router.get("/logout")
+def logout() -> RedirectResponse:
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response

@@ -1,0 +1,284 @@
+"""The answer a user reads, through the CLI (typer's CliRunner) on a real profile of examples/tabular_mlp.py:
+one meaning of time (start-up + job), the verdict first, rows grouped by hardware, the CPU-vs-GPU verdict,
+skipped offers explained, and the CI contract (status, violations, markdown, diff)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from advisor.cli.app import build_app
+from advisor.units import format_duration, format_usd
+
+PROFILE = Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json"
+BASE = ["recommend", "--profile", str(PROFILE), "--no-save"]
+
+
+@pytest.fixture(scope="module")
+def app():
+    return build_app()
+
+
+def run(app, *args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def as_json(result) -> dict:
+    assert result.exit_code in (0, 3), result.output
+    return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+def rec(tmp_path_factory) -> dict:
+    """One `recommend --json --top 1000` (every candidate listed), shared by the tests that only read it."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ADVISOR_DATABASE_URL", f"sqlite:///{tmp_path_factory.mktemp('db') / 'h.db'}")
+        mp.delenv("ADVISOR_STARTUP_SECONDS_CPU", raising=False)
+        mp.delenv("ADVISOR_STARTUP_SECONDS_GPU", raising=False)
+        return as_json(run(build_app(), *BASE, "--json", "--top", "1000"))
+
+
+# ------------------------------------------------------------------------------------ one time throughout
+
+
+def test_every_time_is_start_up_plus_job(rec):
+    assert (rec["startup_seconds_cpu"], rec["startup_seconds_gpu"]) == (120, 300)
+    for c in rec["candidates"]:
+        assert c["total_seconds"] == pytest.approx(c["seconds"] + c["startup_seconds"])
+        assert c["startup_seconds"] == (120 if c["tier"] == "cpu" else 300)
+        assert c["total_low"] <= c["total_seconds"] <= c["total_high"]
+    chosen = rec["chosen"]
+    assert rec["verdict"]["recommendation"] == (
+        f"Rent {chosen['provider']} {chosen['instance_type']} (2 vCPU, {chosen['region']}): "
+        f"{format_duration(chosen['total_seconds'])} total ({format_duration(chosen['seconds'])} job + 2m00s "
+        f"start-up), {format_usd(chosen['cost_usd'])}")
+
+
+def test_the_table_shows_the_totals_the_verdict_uses(app, rec):
+    text = run(app, *BASE).output
+    chosen = rec["chosen"]
+    row = next(line for line in text.splitlines() if "1➜" in line)
+    assert format_duration(chosen["total_seconds"]) in row and format_duration(chosen["seconds"]) in row
+    assert "total time (80%)" in text and "job" in text
+
+
+def test_start_up_flags_override_the_settings_and_are_shown(app, monkeypatch):
+    monkeypatch.setenv("ADVISOR_STARTUP_SECONDS_GPU", "600")
+    data = as_json(run(app, *BASE, "--json", "--startup-cpu", "1m", "--startup-gpu", "60"))
+    assert (data["startup_seconds_cpu"], data["startup_seconds_gpu"]) == (60, 60)
+    assert all(c["startup_seconds"] == 60 for c in data["candidates"])
+    assert "start-up 1m00s on CPU instances, 1m00s on GPU instances" in data["verdict"]["assumptions"]
+    text = run(app, *BASE, "--quiet").output  # the environment's 10 minutes, shown where the user reads
+    assert "Assumed: start-up 2m00s on CPU instances, 10m00s on GPU instances" in text.replace("\n", " ")
+    bad = run(app, *BASE, "--startup-gpu", "soon")
+    assert bad.exit_code == 1 and "--startup-gpu 'soon'" in bad.output and "Fix:" in bad.output
+
+
+def test_objective_time_takes_the_cheaper_of_near_ties(app):
+    data = as_json(run(app, *BASE, "--json", "--objective", "time", "--top", "1000"))
+    cands = data["candidates"]
+    fastest = min(c["total_seconds"] for c in cands)
+    ties = [c for c in cands if c["total_seconds"] <= fastest * 1.02]
+    assert data["chosen"]["cost_usd"] == pytest.approx(min(c["cost_usd"] for c in ties))
+    assert data["chosen"]["total_seconds"] <= fastest * 1.02
+    if data["chosen"]["total_seconds"] > fastest:
+        assert "a near-tie (within 2%)" in data["chosen"]["reason"]
+
+
+def test_a_deadline_is_checked_against_the_total(app):
+    result = run(app, *BASE, "--json", "--deadline", "5s", "--top", "1000")
+    assert result.exit_code == 3
+    data = json.loads(result.stdout)
+    fastest = min(c["total_seconds"] for c in data["candidates"])
+    assert data["status"] == "infeasible" and data["chosen"] is None
+    (v,) = data["violations"]
+    assert (v["constraint"], v["limit"]) == ("deadline", 5)
+    assert v["nearest"] == pytest.approx(fastest) and v["would_pass"] == math.ceil(fastest / 60) * 60
+    assert v["flag"] == f"--deadline {format_duration(v['would_pass'])}"
+    assert any("leaves little or no time after start-up" in w for w in data["verdict"]["warnings"])
+    for c in data["candidates"][:3]:
+        assert f"takes {format_duration(c['total_seconds'])} with start-up" in c["reason"]
+    assert f"({v['flag']} would do)" in result.stderr
+
+
+def test_a_budget_that_nothing_meets_says_which_would(app):
+    result = run(app, *BASE, "--json", "--budget", "0.001", "--top", "1000")
+    data = json.loads(result.stdout)
+    assert result.exit_code == 3 and data["status"] == "infeasible"
+    (v,) = data["violations"]
+    cheapest = min(c["cost_usd"] for c in data["candidates"])
+    assert v["constraint"] == "budget" and v["flag"] == f"--budget {math.ceil(cheapest * 100) / 100:.2f}"
+
+
+# ------------------------------------------------------------------------------------ the verdict first
+
+
+def test_the_verdict_comes_before_the_table(app, rec):
+    text = run(app, *BASE).output
+    order = [text.index(label) for label in ("Recommendation: Rent", "Why:", "Best value:", "CPU vs GPU:",
+                                             "Assumed:", "Top 10 of")]
+    assert order == sorted(order)
+    assert text.index("Recommendation:") < text.index("┃ #")
+    assert rec["chosen"]["instance_type"] in text.splitlines()[1]  # the second line names the machine
+
+
+def test_best_value_and_cpu_vs_gpu_in_the_json(rec):
+    bv = rec["best_value"]
+    chosen = rec["chosen"]
+    assert bv["candidate"]["pareto"] and bv["candidate"]["total_seconds"] < chosen["total_seconds"]
+    assert bv["extra_cost_usd"] == pytest.approx(bv["candidate"]["cost_usd"] - chosen["cost_usd"])
+    assert bv["seconds_saved"] == pytest.approx(chosen["total_seconds"] - bv["candidate"]["total_seconds"])
+    assert rec["verdict"]["best_value"] == bv["text"] and "sooner on" in bv["text"]
+    v = rec["verdict"]["cpu_vs_gpu"]
+    assert v["cpu"]["tier"] == "cpu" and v["gpu"]["tier"] != "cpu"
+    assert v["price_ratio"] == pytest.approx(v["gpu"]["price_usd_per_hour"] / v["cpu"]["price_usd_per_hour"])
+    assert v["speedup"] == pytest.approx(v["cpu"]["seconds"] / v["gpu"]["seconds"])
+    assert v["compute_cost_ratio"] == pytest.approx(v["price_ratio"] / v["speedup"])
+    assert v["total_cost_ratio"] == pytest.approx(v["gpu"]["cost_usd"] / v["cpu"]["cost_usd"])
+    # The tabular job: the GPU is cheaper on the job alone, dearer once its start-up is paid.
+    assert v["winner"] == "cpu" and v["compute_cost_ratio"] < 1 < v["total_cost_ratio"] and v["decided_by_startup"]
+    assert "Start-up decides the tier" in v["text"] and "a GPU wins for jobs over" in v["text"]
+    # At the break-even length the two whole runs cost the same (start-up as a fixed cost, linear rates).
+    t = v["break_even_job_seconds"]
+    rate_c, rate_g = v["cpu"]["price_usd_per_hour"] / 3600, v["gpu"]["price_usd_per_hour"] / 3600
+    assert rate_c * (120 + t) == pytest.approx(rate_g * (300 + t / v["speedup"]))
+    assert v["break_even_epochs"] == pytest.approx(t / (v["cpu"]["seconds"] / rec["epochs"]))
+
+
+def test_quiet_prints_only_the_verdict(app):
+    text = run(app, *BASE, "--quiet").output
+    assert "Recommendation: Rent" in text and "CPU vs GPU:" in text
+    assert "┃" not in text and "prices as of" not in text
+
+
+# ------------------------------------------------------------------------------------------- grouping
+
+
+def test_rows_are_grouped_by_hardware(app, rec):
+    groups = rec["groups"]
+    assert sum(g["count"] for g in groups) == len(rec["candidates"])
+    assert groups[0]["best"]["instance_type"] == rec["chosen"]["instance_type"]
+    assert f"({len(groups)} kinds of machine)" in rec["chosen"]["reason"]
+    for g in groups:
+        assert g["best"]["tier"] == g["tier"]
+        assert g["cost_usd_max"] >= g["best"]["cost_usd"] - 1e-12
+    text = run(app, *BASE).output
+    big = next(g for g in groups[:10] if g["count"] > 1)
+    assert f"+{big['count'] - 1}, to {format_usd(big['cost_usd_max'])}" in text
+    assert f"Top 10 of {len(groups)} kinds of machine" in text
+    table_rows = [line for line in text.splitlines() if re.match(r"│ \d+", line)]
+    assert len(table_rows) == 10
+
+
+def test_by_provider_and_all(app, rec):
+    text = run(app, *BASE, "--by", "provider").output
+    rows = [line for line in text.splitlines() if re.match(r"│ \d+", line)]
+    assert len(rows) == len(rec["best_per_provider"]) and "Best offer of each of" in text
+    for provider, c in rec["best_per_provider"].items():
+        assert any(provider in r and c["instance_type"] in r for r in rows), provider
+    every = run(app, *BASE, "--all").output
+    assert len([line for line in every.splitlines() if re.match(r"│ \d+", line)]) == len(rec["candidates"])
+    bad = run(app, *BASE, "--by", "provder")
+    assert bad.exit_code == 1 and "Did you mean 'provider'" in bad.output
+
+
+def test_marketplace_offers_are_marked(app, rec):
+    vast = [c for c in rec["candidates"] if c["provider"] == "vast"]
+    assert vast and all(c["marketplace"] for c in vast)
+    assert not any(c["marketplace"] for c in rec["candidates"] if c["provider"] in ("aws", "gcp"))
+    text = run(app, *BASE, "--all").output
+    assert "vast†" in text and "† marketplace listing" in text
+
+
+# ---------------------------------------------------------------------------------------------- skipped
+
+
+def test_skipped_offers_say_why_and_how_to_fix(app):
+    args = [*BASE, "--batch-size", "4", "--dataset-size", "2000", "--epochs", "1"]
+    data = as_json(run(app, *args, "--json"))
+    eight = next(s for s in data["skipped"] if "cannot be split over 8 GPUs" in s["reason"])
+    assert "8 x A100-80GB" in eight["target"] and eight["count"] >= 10
+    assert eight["fix"] == "Fix: --gpus 4 or fewer, or a --batch-size of 8 or more."
+    assert sum(s["count"] for s in data["skipped"]) + len(data["candidates"]) + len(data["excluded"]) > 0
+    short = run(app, *args).output
+    assert f"{sum(s['count'] for s in data['skipped'])} offers skipped" in short and "--show-skipped" in short
+    full = run(app, *args, "--show-skipped").output.replace("\n", " ")
+    assert "offers skipped: no estimate" in full and "cannot be split over 8 GPUs" in full
+
+
+# -------------------------------------------------------------------------------------------------- CI
+
+
+def test_markdown_for_a_pull_request_comment(app, rec, tmp_path):
+    result = run(app, *BASE, "--format", "markdown")
+    assert result.exit_code == 0
+    md = result.stdout
+    assert md.startswith("### advisor: tabular\\_mlp: 10 epochs")
+    assert "**Status:** ok" in md and "- **Recommendation:** Rent" in md and "- **CPU vs GPU:**" in md
+    assert "| # | provider | instance | hardware | total time (80%) | job | cost | spot | similar |" in md
+    assert "┃" not in md and "[bold" not in md
+    # user text is escaped: a workload named like markdown and HTML prints as typed
+    data = json.loads(PROFILE.read_text())
+    data["workload"]["name"] = "**x** <img src=y> |a|"
+    evil = tmp_path / "evil.json"
+    evil.write_text(json.dumps(data))
+    md = run(app, "recommend", "--profile", evil, "--no-save", "--format", "markdown", "--quiet").stdout
+    assert "\\*\\*x\\*\\* &lt;img src=y&gt; \\|a\\|" in md and "<img" not in md
+
+
+def test_diff_of_two_runs(app, tmp_path):
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    old.write_text(run(app, *BASE, "--json").stdout)
+    new.write_text(run(app, *BASE, "--json", "--startup-cpu", "30s", "--startup-gpu", "30s").stdout)
+    a, b = json.loads(old.read_text()), json.loads(new.read_text())
+    data = as_json(run(app, "diff", old, new, "--json"))
+    chosen = data["rows"][0]
+    assert chosen["label"] == "chosen"
+    assert chosen["total_seconds_delta"] == pytest.approx(b["chosen"]["total_seconds"] - a["chosen"]["total_seconds"])
+    assert chosen["cost_usd_delta"] == pytest.approx(b["chosen"]["cost_usd"] - a["chosen"]["cost_usd"])
+    assert [r["label"] for r in data["rows"][1:]] == ["best CPU", "best 1 GPU", "best multi-GPU"]
+    assert any("start-up" in n for n in data["notes"])
+    text = run(app, "diff", old, new).output
+    assert "the choice" in text and "total time" in text
+    md = run(app, "diff", old, new, "--format", "markdown").stdout
+    assert md.startswith("### advisor diff:") and "| chosen |" in md
+    junk = tmp_path / "junk.json"
+    junk.write_text("{not json")
+    bad = run(app, "diff", junk, new)
+    assert bad.exit_code == 1 and "junk.json is not JSON" in bad.output and "Traceback" not in bad.output
+    wrong = tmp_path / "wrong.json"
+    wrong.write_text('{"schema_version": 1}')
+    bad = run(app, "diff", wrong, new)
+    assert bad.exit_code == 1 and "is not a recommendation" in bad.output
+
+
+# ------------------------------------------------------------------------------------------ CLI basics
+
+
+def test_version_short_help_completion_and_choices(app):
+    from advisor import __version__
+
+    version = run(app, "--version")
+    assert version.exit_code == 0 and version.output.strip() == f"advisor {__version__}"
+    short = run(app, "recommend", "-h")
+    assert short.exit_code == 0 and "--startup-gpu" in short.output
+    for choices in ("[cost|time]", "[fp32|tf32|bf16|fp16]", "[text|json|markdown]", "[hardware|provider]"):
+        assert choices in short.output, choices
+    assert "--install-completion" in run(app, "-h").output
+    assert "[fp32|tf32|bf16|fp16|all]" in run(app, "predict", "-h").output
+
+
+def test_gpu_names_suggest_the_family():
+    result = CliRunner().invoke(build_app(), ["predict", "--profile", str(PROFILE), "--gpu", "H10", "--no-save"])
+    assert result.exit_code == 1 and "Did you mean 'H100'" in result.output
+
+
+def test_pricing_list_writes_money_one_way(app):
+    text = run(app, "pricing", "list", "--provider", "aws", "--gpu", "none").output
+    rates = re.findall(r"│\s+(\$[\d.,]+)\s+│", text)
+    assert rates and all(re.fullmatch(r"\$\d[\d,]*\.\d{2,4}", r) for r in rates), rates[:5]

@@ -1,0 +1,130 @@
+"""Outcomes through the CLI (durations, the 20x guard, --force, forget, saved predictions in the list,
+``advisor.track``'s warning) and ``predict --gpus 1,2,4,8 --precision all``, on a real profile of
+examples/tabular_mlp.py and the test's own SQLite history."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from advisor.cli.app import build_app
+
+PROFILE = Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json"
+
+
+@pytest.fixture(scope="module")
+def app():
+    return build_app()
+
+
+def run(app, *args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture
+def saved(app) -> dict:
+    """A recommendation stored in this test's history (the conftest points ADVISOR_DATABASE_URL at tmp)."""
+    result = run(app, "recommend", "--profile", PROFILE, "--json", "--top", "3")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert isinstance(data["id"], int)
+    return data
+
+
+def test_record_takes_durations_and_guards_against_outliers(app, saved):
+    rec_id, predicted = saved["id"], saved["chosen"]["seconds"]  # the job alone: what a tracked run measures
+    assert 30 < predicted < 90  # 51 s on the 2-vCPU choice
+    ok = run(app, "history", "record", rec_id, "--actual-seconds", "1m05")
+    assert ok.exit_code == 0, ok.output
+    assert "Recorded 1m05s (65 s)" in ok.output
+    refused = run(app, "history", "record", rec_id, "--actual-seconds", "30m")  # 1800 s: 35x the prediction
+    assert refused.exit_code == 1 and "Traceback" not in refused.output
+    assert "Not recorded: 30m00s is 35x longer than the predicted" in refused.output.replace("\n", " ")
+    assert "add --force" in refused.output
+    forced = run(app, "history", "record", rec_id, "--actual-seconds", "30m", "--force", "--json")
+    assert forced.exit_code == 0 and json.loads(forced.stdout)["actual_seconds"] == 1800
+    shown = json.loads(run(app, "history", "show", rec_id, "--json").stdout)
+    assert [o["actual_seconds"] for o in shown["outcomes"]] == [65, 1800]
+    assert shown["recommendation"]["verdict"]["recommendation"] == saved["verdict"]["recommendation"]
+    assert shown["recommendation"]["status"] == "ok"
+    bad = run(app, "history", "record", rec_id, "--actual-seconds", "soon")
+    assert bad.exit_code == 1 and "--actual-seconds must be a positive duration" in bad.output
+
+
+def test_forget_removes_outcomes(app, saved):
+    rec_id = saved["id"]
+    for seconds in ("50", "55"):
+        assert run(app, "history", "record", rec_id, "--actual-seconds", seconds).exit_code == 0
+    outcomes = json.loads(run(app, "history", "show", rec_id, "--json").stdout)["outcomes"]
+    one = run(app, "history", "forget", rec_id, "--outcome", outcomes[0]["id"], "--json")
+    assert one.exit_code == 0 and json.loads(one.stdout)["forgotten_outcomes"] == 1
+    rest = run(app, "history", "forget", rec_id)
+    assert rest.exit_code == 0 and f"Forgot 1 outcome of history id {rec_id}." in rest.output
+    assert json.loads(run(app, "history", "show", rec_id, "--json").stdout)["outcomes"] == []
+    again = run(app, "history", "forget", rec_id)
+    assert again.exit_code == 1 and "no outcomes for recommendation" in again.output
+    missing = run(app, "history", "forget", "999")
+    assert missing.exit_code == 1 and "No recommendation 999 in history." in missing.output
+    assert json.loads(run(app, "history", "list", "--json").stdout)["entries"][0]["id"] == rec_id  # still listed
+
+
+def test_track_warns_about_an_outlier(saved):
+    import advisor
+
+    with pytest.warns(RuntimeWarning, match="advisor history forget"):
+        with advisor.track(saved["id"]) as tracked:
+            pass  # a "job" of microseconds against a 51 s prediction
+    assert tracked.outcome is not None and tracked.outcome.actual_seconds < 1  # stored, not refused
+
+
+def test_the_outlier_rule():
+    from advisor.history.outcomes import outlier
+
+    assert outlier(60, 51) is None and outlier(51 * 20, 51) is None and outlier(51 / 20, 51) is None
+    assert outlier(51 * 21, 51) == "17m51s is 21x longer than the predicted 51.0s (the job alone)"
+    # the issue's case: a 0.2 s block stored against a 4h38m prediction
+    assert outlier(0.2, 4 * 3600 + 38 * 60) == "0.2s is 83,400x shorter than the predicted 4h38m (the job alone)"
+    assert outlier(10, None) is None
+
+
+def test_saved_predictions_appear_in_history_list(app):
+    result = run(app, "predict", "--profile", PROFILE, "--gpu", "A100-80GB", "--gpus", "2", "--json")
+    assert result.exit_code == 0, result.output
+    seconds = json.loads(result.stdout)["seconds"]
+    assert run(app, "predict", "--profile", PROFILE, "--gpu", "T4", "--no-save").exit_code == 0
+    listed = json.loads(run(app, "history", "list", "--json").stdout)
+    assert listed["entries"] == []
+    (pred,) = listed["predictions"]
+    assert (pred["target"], pred["workload"], pred["seconds"]) == ("2 x A100-80GB", "tabular_mlp", seconds)
+    text = run(app, "history", "list").output
+    assert "p1" in text and "2 x A100-80GB" in text and "Predictions (1 newest first" in text
+
+
+def test_predict_grid_of_gpu_counts_and_precisions(app):
+    args = ["predict", "--profile", PROFILE, "--gpu", "A100-80GB", "--gpus", "1,2,4,8", "--precision", "all",
+            "--dataset-size", "100000", "--epochs", "2", "--batch-size", "256", "--no-save"]
+    data = json.loads(run(app, *args, "--json").stdout)
+    rows = data["rows"]
+    assert [(r["count"], r["precision"]) for r in rows] == [(k, p) for k in (1, 2, 4, 8)
+                                                            for p in ("fp32", "tf32", "bf16", "fp16")]
+    assert data["startup_seconds"] == 300 and data["gpu"] == "A100-80GB"
+    offers = json.loads(run(app, "pricing", "list", "--gpu", "A100-80GB", "--json").stdout)["offers"]
+    for r in rows:
+        est = r["estimate"]
+        assert est["target"] == {"kind": "gpu", "gpu": "A100-80GB", "count": r["count"]}
+        assert (est["scaling_efficiency"] is None) == (r["count"] == 1)
+        if r["count"] > 1:
+            assert 0 < est["scaling_efficiency"] <= 1
+        same = [o["price_usd_per_hour"] for o in offers if o["gpu"] == "A100-80GB" and o["gpu_count"] == r["count"]]
+        assert r["price_usd_per_hour"] == (min(same) if same else None)
+        if same:  # billed start-up + job at that rate (at least the unrounded figure)
+            assert r["cost_usd"] >= min(same) * (300 + est["seconds"]) / 3600 - 1e-9
+    text = run(app, *args).output
+    assert "scaling efficiency" in text and "cheapest offer" in text and "5m00s start-up + job" in text
+    no_gpu = run(app, "predict", "--profile", PROFILE, "--gpus", "1,2", "--no-save")
+    assert no_gpu.exit_code == 1 and "needs a GPU model" in no_gpu.output
+    bad = run(app, "predict", "--profile", PROFILE, "--gpu", "T4", "--gpus", "1,x")
+    assert bad.exit_code == 1 and "--gpus '1,x'" in bad.output

@@ -1,0 +1,63 @@
+"""Every GPU the price catalog rents has the datasheet figures prediction needs, with a source: no offer is
+skipped by ``advisor recommend`` for a missing spec (issue 9)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from advisor import pricing
+from advisor.hardware import specs as S
+from advisor.predictor.estimate import EstimateContext
+from advisor.predictor.targets import estimate_offers
+from advisor.probe import load_profile
+from advisor.schemas import JobSpec
+
+PROFILE = Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json"
+
+
+@pytest.fixture(scope="module")
+def offers():
+    return list(pricing.load_catalog([]).filter(providers=None, regions=None))
+
+
+@pytest.fixture(scope="module")
+def gpus():
+    return S.load_gpu_specs()
+
+
+def test_every_catalog_gpu_has_every_figure_prediction_needs(offers, gpus):
+    largest: dict[str, int] = {}
+    for offer in offers:
+        if offer.gpu:
+            largest[offer.gpu] = max(largest.get(offer.gpu, 0), offer.gpu_count)
+    assert {"A10", "A10G", "B200", "H100-NVL", "RTX-PRO-6000", "GH200"} <= set(largest)
+    gaps = {}
+    for name, count in sorted(largest.items()):
+        spec = S.resolve_gpu(name, gpus)
+        missing = S.missing_figures(spec, multi_gpu=count > 1)
+        if missing or not spec.source:
+            gaps[name] = missing or ["source"]
+    assert gaps == {}, f"profiles/gpus.csv lacks figures for catalog GPUs: {gaps}"
+
+
+def test_missing_figures_names_the_empty_columns(gpus):
+    bare = gpus["A10"].model_copy(update={"fp16_bf16_tflops": None, "tf32_tflops": None,
+                                          "intra_node_bandwidth_gbs": None})
+    assert S.missing_figures(bare) == ["fp16_bf16_tflops", "tf32_tflops"]
+    assert S.missing_figures(bare, multi_gpu=True) == ["fp16_bf16_tflops", "tf32_tflops",
+                                                        "intra_node_bandwidth_gbs"]
+    # pre-Ampere: no TF32 is needed (it has none; "tf32" runs as plain FP32 there)
+    assert S.missing_figures(gpus["V100-16GB"]) == [] and gpus["V100-16GB"].tf32_tflops is None
+
+
+@pytest.mark.parametrize("precision", [None, "tf32", "bf16", "fp16"])
+def test_no_catalog_offer_is_skipped(offers, precision):
+    """Every offer of the whole catalog gets an estimate, GPU and CPU, at every precision."""
+    prof = load_profile(PROFILE)
+    priced = estimate_offers(prof, JobSpec(200_000, 3, 256), offers, precision=precision,
+                             context=EstimateContext.load())
+    skipped = sorted({(o.gpu or "cpu", str(e)) for o, e in priced if isinstance(e, Exception) or e is None})
+    assert skipped == []
+    assert len(priced) == len(offers) > 250

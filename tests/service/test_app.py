@@ -1,0 +1,263 @@
+"""The app in this process (no server started): authentication, limits, errors as JSON, the cache, the web page.
+
+The same checks against a real server process are in test_server.py; these are the fast, exhaustive ones.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from service_helpers import OTHER_TOKEN, TOKEN, auth
+
+
+def _post(client, profile, **fields):
+    return client.post("/v1/recommendations", json={"profile": profile, "dataset_size": 20000, "epochs": 2,
+                                                     **fields}, headers=auth())
+
+
+def _error(response) -> dict:
+    body = response.json()
+    assert set(body) <= {"error", "recommendation"}, body
+    assert body["error"]["message"] and body["error"]["hint"].startswith("Fix:"), body
+    text = response.text
+    assert "Traceback" not in text and 'File "' not in text
+    return body["error"]
+
+
+# ----------------------------------------------------------------------------------------- auth, limits
+
+
+@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer wrong-token-wrong-token"},
+                                     {"Authorization": f"Basic {TOKEN}"}, {"Authorization": "Bearer"}])
+def test_the_api_needs_a_valid_bearer_token(app_client, headers):
+    response = app_client.get("/v1/history", headers=headers)
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert _error(response)["type"] == "Unauthorized"
+
+
+def test_health_and_docs_need_no_token(app_client):
+    health = app_client.get("/healthz")
+    assert health.status_code == 200 and health.json()["database"] == "ok" and health.json()["auth"] == "bearer"
+    spec = app_client.get("/openapi.json").json()
+    assert {"/v1/recommendations", "/v1/predictions", "/v1/catalog", "/v1/history", "/v1/compare",
+            "/v1/recommendations/{recommendation_id}", "/v1/recommendations/{recommendation_id}/outcome"} <= set(
+        spec["paths"])
+    assert app_client.get("/docs").status_code == 200
+
+
+def test_a_body_over_the_limit_is_413_before_it_is_read(app_client, profile):
+    big = json.dumps({"profile": profile, "padding": "x" * 100_000})
+    response = app_client.post("/v1/recommendations", content=big, headers={**auth(), "Content-Type":
+                                                                              "application/json"})
+    assert response.status_code == 413
+    assert _error(response)["type"] == "RequestTooLarge"
+
+
+def test_a_streamed_body_without_length_is_stopped_at_the_limit(app_client):
+    def chunks():
+        for _ in range(100):
+            yield b" " * 4096
+
+    response = app_client.post("/v1/recommendations", content=chunks(), headers={**auth(), "Content-Type":
+                                                                                  "application/json"})
+    assert response.status_code == 413
+    assert "limit" in _error(response)["message"]
+
+
+def test_the_rate_per_token_is_429_with_retry_after(tmp_path):
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    from advisor.service.app import create_app
+    from advisor.service.config import ServiceConfig
+    from advisor.settings import Settings
+
+    config = ServiceConfig(tokens=(TOKEN, OTHER_TOKEN), rate_per_minute=3,
+                           settings=Settings(database_url=f"sqlite:///{tmp_path / 'h.db'}"))
+    with TestClient(create_app(config), base_url="http://127.0.0.1") as client:
+        codes = [client.get("/v1/history", headers=auth()).status_code for _ in range(4)]
+        assert codes == [200, 200, 200, 429]
+        limited = client.get("/v1/history", headers=auth())
+        assert int(limited.headers["retry-after"]) >= 1
+        assert _error(limited)["type"] == "TooManyRequests"
+        assert client.get("/v1/history", headers=auth(OTHER_TOKEN)).status_code == 200  # per token
+
+
+# ------------------------------------------------------------------------------------------ validation
+
+
+def test_an_out_of_range_profile_is_422_naming_the_field(app_client, profile):
+    profile["devices"][0]["measurements"][0]["batch_size"] = 0
+    error = _error(_post(app_client, profile))
+    assert error["type"] == "ValidationError"
+    assert error["fields"][0]["field"] == "profile.devices.0.measurements.0.batch_size"
+    assert "profile.devices.0.measurements.0.batch_size" in error["message"]
+    assert "greater than or equal to 1" in error["fields"][0]["problem"]
+
+
+@pytest.mark.parametrize(("fields", "named"), [
+    ({"pricing_files": ["/etc/passwd"]}, "pricing_files"),  # no option the server does not offer
+    ({"top": 0}, "top"),
+    ({"budget": -5}, "budget"),
+    ({"objective": "cheap"}, "objective"),
+    ({"dataset_size": "many"}, "dataset_size"),
+])
+def test_bad_request_fields_are_422_naming_the_field(app_client, profile, fields, named):
+    response = _post(app_client, profile, **fields)
+    assert response.status_code == 422, response.text
+    assert _error(response)["fields"][0]["field"] == named
+
+
+def test_json_that_is_not_json_is_422(app_client):
+    response = app_client.post("/v1/recommendations", content=b"{not json", headers={
+        **auth(), "Content-Type": "application/json"})
+    assert response.status_code == 422
+    assert _error(response)["fields"][0]["problem"] == "is not valid JSON"
+
+
+def test_nan_in_a_profile_is_refused(app_client, profile):
+    text = json.dumps({"profile": profile, "dataset_size": 100, "epochs": 1}).replace(
+        '"compute_seconds": 0.0019', '"compute_seconds": NaN, "x": 0.0019', 1)
+    response = app_client.post("/v1/recommendations", content=text, headers={**auth(), "Content-Type":
+                                                                               "application/json"})
+    assert response.status_code == 422
+    assert "compute_seconds" in _error(response)["fields"][0]["field"]
+
+
+def test_advisor_errors_keep_the_clis_what_and_fix(app_client, profile):
+    response = _post(app_client, profile, deadline="soon")
+    assert response.status_code == 422
+    error = _error(response)
+    assert error["type"] == "ConfigError" and "deadline" in error["message"].lower()
+    unknown_gpu = app_client.post("/v1/predictions", json={
+        "profile": profile, "dataset_size": 1000, "epochs": 1, "target": {"kind": "gpu", "gpu": "A10O"}},
+        headers=auth())
+    assert unknown_gpu.status_code == 422
+    assert "Did you mean" in _error(unknown_gpu)["message"]
+
+
+def test_an_unknown_id_and_an_unknown_route_are_404_json(app_client):
+    missing = app_client.get("/v1/recommendations/424242", headers=auth())
+    assert missing.status_code == 404 and _error(missing)["type"] == "HistoryError"
+    assert app_client.get("/v1/nothing", headers=auth()).status_code == 404
+    assert _error(app_client.get("/v1/nothing", headers=auth()))["type"] == "NotFound"
+
+
+def test_a_bug_is_500_with_an_id_and_no_traceback(app_client, monkeypatch):
+    from advisor.service.backend import Backend
+
+    def broken(self, **_kwargs):
+        raise RuntimeError("secret detail at /srv/advisor/internal.py line 3")
+
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    monkeypatch.setattr(Backend, "list", broken)
+    # As a real server answers: the exception is not re-raised into the test (test_server.py has the process).
+    quiet = TestClient(app_client.app, base_url="http://127.0.0.1", raise_server_exceptions=False)
+    response = quiet.get("/v1/history", headers=auth())
+    assert response.status_code == 500
+    error = _error(response)
+    assert error["type"] == "InternalError" and error["request_id"] in error["message"]
+    assert "secret" not in response.text and "/srv" not in response.text
+
+
+# ------------------------------------------------------------------------------------ recommendations
+
+
+def test_a_recommendation_is_stored_and_read_back(app_client, profile):
+    response = _post(app_client, profile)
+    assert response.status_code == 201, response.text
+    rec = response.json()
+    assert rec["id"] >= 1 and response.headers["location"] == f"/v1/recommendations/{rec['id']}"
+    assert rec["chosen"]["instance_type"] and rec["workload"]["name"] == "tabular_mlp"
+    stored = app_client.get(f"/v1/recommendations/{rec['id']}", headers=auth()).json()
+    assert stored["recommendation"]["chosen"]["instance_type"] == rec["chosen"]["instance_type"]
+    assert stored["recommendation"]["chosen"]["cost_usd"] == pytest.approx(rec["chosen"]["cost_usd"])
+    listed = app_client.get("/v1/history", params={"workload": "tabular_mlp"}, headers=auth()).json()
+    assert [e["id"] for e in listed["entries"]] == [rec["id"]]
+
+
+def test_identical_requests_share_one_ranking_but_each_is_stored(app_client, profile):
+    backend = app_client.app.state.backend
+    first, second = _post(app_client, profile).json(), _post(app_client, profile).json()
+    assert (backend.cache.misses, backend.cache.hits) == (1, 1)
+    assert first["id"] != second["id"]
+    assert first["candidates"] == second["candidates"]
+    # The identical profile is stored once; both rows point at it.
+    stored = [app_client.get(f"/v1/recommendations/{r['id']}", headers=auth()).json() for r in (first, second)]
+    assert stored[0]["profile_id"] == stored[1]["profile_id"] is not None
+    # A recorded outcome changes what the learned correction may do: the next one is ranked again.
+    outcome = app_client.post(f"/v1/recommendations/{first['id']}/outcome",
+                              json={"actual_seconds": first["chosen"]["seconds"] * 1.2}, headers=auth())
+    assert outcome.status_code == 201 and outcome.json()["recommendation_id"] == first["id"]
+    _post(app_client, profile)
+    assert backend.cache.misses == 2
+
+
+def test_no_feasible_candidate_is_409_with_the_nearest_misses(app_client, profile):
+    response = _post(app_client, profile, budget=0.000001)
+    assert response.status_code == 409
+    body = response.json()
+    assert body["error"]["type"] == "NoFeasibleCandidateError"
+    assert body["recommendation"]["candidates"], "the nearest misses"
+    assert app_client.get("/v1/history", headers=auth()).json()["entries"] == []  # nothing stored
+
+
+def test_a_prediction_returns_the_json_contract(app_client, profile):
+    response = app_client.post("/v1/predictions", json={
+        "profile": profile, "dataset_size": 50000, "epochs": 2, "batch_size": 512,
+        "target": {"kind": "gpu", "gpu": "A100-80GB", "count": 4}}, headers=auth())
+    assert response.status_code == 200, response.text
+    est = response.json()
+    assert est["target"] == {"kind": "gpu", "gpu": "A100-80GB", "count": 4}
+    assert est["method"] == "scaled" and 0 < est["low"] <= est["seconds"] <= est["high"]
+    cpu = app_client.post("/v1/predictions", json={"profile": profile, "dataset_size": 50000, "epochs": 2,
+                                                    "batch_size": 512, "target": "cpu"}, headers=auth()).json()
+    assert cpu["method"] == "measured" and cpu["target"]["kind"] == "cpu"
+
+
+def test_the_catalog_filters_like_pricing_list(app_client):
+    data = app_client.get("/v1/catalog", params={"gpu": "H100", "max_price": 200}, headers=auth()).json()
+    assert data["count"] == len(data["offers"]) > 0
+    assert all("H100" in o["gpu"] and o["price_usd_per_hour"] <= 200 for o in data["offers"])
+    prices = [o["price_usd_per_hour"] for o in data["offers"]]
+    assert prices == sorted(prices)
+
+
+# -------------------------------------------------------------------------------------------- web page
+
+
+def test_the_web_page_needs_a_login_and_sets_a_session_cookie(app_client, profile):
+    from advisor.service.security import SESSION_COOKIE
+
+    profile["workload"]["name"] = "<script>alert(1)</script>"
+    rec = _post(app_client, profile).json()
+    app_client.cookies.clear()
+    first = app_client.get("/", follow_redirects=False)
+    assert first.status_code == 303 and first.headers["location"] == "/login"
+    bad = app_client.post("/login", content="token=nope", headers={"Content-Type":
+                                                                   "application/x-www-form-urlencoded"})
+    assert bad.status_code == 401 and SESSION_COOKIE not in app_client.cookies
+    good = app_client.post("/login", content=f"token={TOKEN}", follow_redirects=False,
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert good.status_code == 303
+    cookie = good.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and TOKEN not in cookie
+    page = app_client.get("/")
+    assert page.status_code == 200 and "script-src" not in page.headers["content-security-policy"]
+    assert "<script>" not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+    assert f'href="/recommendations/{rec["id"]}"' in page.text
+    detail = app_client.get(f"/recommendations/{rec['id']}")
+    assert detail.text.count('<circle') >= len(rec["candidates"]) and 'id="pareto"' in detail.text
+    assert "<script>" not in detail.text
+    # The cookie is no bearer token: the API still wants the header.
+    assert app_client.get("/v1/history").status_code == 401
