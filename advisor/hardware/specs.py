@@ -211,7 +211,11 @@ def _lookup(name: str, specs: dict) -> object | None:
 
 
 def _unknown(kind: str, name: str, specs: dict, hint: str) -> HardwareError:
-    suggestion = did_you_mean(name, specs) or did_you_mean(name, [a for s in specs.values() for a in s.aliases])
+    # Names and one-word aliases together, so a family name is among the choices: "H10" -> H100 (an alias of
+    # H100-SXM), not only the spec names that happen to be spelled closer (A10, H200).
+    short = [a for s in specs.values() for a in s.aliases if " " not in a and len(a) <= 8]
+    suggestion = (did_you_mean(name, [*specs, *short])
+                  or did_you_mean(name, [a for s in specs.values() for a in s.aliases]))
     return HardwareError(f"Unknown {kind} {name!r}.{suggestion}", hint=hint)
 
 
@@ -316,6 +320,19 @@ def require_scalable(spec: GpuSpec, precision: str) -> None:
             f"cannot scale to {spec.name}: profiles/gpus.csv has no {'/'.join(missing)} figure for it.",
             hint=f"Fix: give a --profile measured on that GPU (run `advisor profile` on a {spec.name} machine), "
                  f"or add the missing datasheet figure to profiles/gpus.csv with its source.")
+
+
+def missing_figures(spec: GpuSpec, *, multi_gpu: bool = False) -> list[str]:
+    """The columns of ``profiles/gpus.csv`` that predicting ``spec`` needs and its row leaves empty: memory size
+    and bandwidth, FP32 (non-tensor operators and operand staging), the FP16/BF16 tensor rate (mixed
+    precision), TF32 on Ampere and newer (PyTorch runs convolutions in TF32 there by default) and, for several
+    GPUs in one machine (``multi_gpu``), the link between them. [] when the row is complete."""
+    needed = ["memory_gib", "memory_bandwidth_gbs", "fp32_tflops", "fp16_bf16_tflops"]
+    if spec.bf16_supported:
+        needed.append("tf32_tflops")
+    if multi_gpu:
+        needed += ["intra_node_link", "intra_node_bandwidth_gbs"]
+    return [name for name in needed if getattr(spec, name) in (None, "")]
 
 
 # ------------------------------------------------------------------------------------------------- CPUs

@@ -100,9 +100,16 @@ def feature_vector(*, param_count: int | None, flops_per_sample: float | None, b
                    method: str, predicted_seconds: float, measured_seconds_per_sample: float | None,
                    spec_lookup: SpecLookup | None = None,
                    spec_table: Mapping[str, Mapping[str, float | None]] | None = None) -> list[float]:
-    """The features, in ``FEATURES`` order; NaN where unknown (imputed by the model)."""
+    """The features, in ``FEATURES`` order; NaN where unknown (imputed by the model).
+
+    The probe's time per sample is a CPU target's feature only: it is the fastest of whatever devices were
+    probed, and ``predict --gpu`` on a machine without a GPU probes none while ``recommend`` probes the CPU,
+    so for a GPU target it would make the two commands' corrections differ for the same target.
+    """
     is_gpu = bool(gpu) and gpu_count > 0
     mem, bw, tflops = _spec_numbers(gpu if is_gpu else None, spec_lookup, spec_table or {})
+    if is_gpu:
+        measured_seconds_per_sample = None
     return [
         _log(param_count, 10), _log(flops_per_sample, 10), _log(batch_size, 2), _log(dataset_size, 10),
         _log(epochs), 1.0 if is_gpu else 0.0, _log(max(gpu_count, 1), 2) if is_gpu else 0.0,

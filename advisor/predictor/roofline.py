@@ -38,7 +38,8 @@ Precision semantics (``--precision``; the JSON says which one was assumed):
 - ``bf16`` / ``fp16`` = ``torch.autocast`` mixed precision: matmuls, convolutions and attention at the
   FP16/BF16 tensor rate with 2-byte operands; what autocast keeps in fp32 (norms, softmax outputs, losses,
   the optimizer's master weights) keeps fp32 bytes (the analysis accounts bytes with CUDA autocast's
-  rules). ``bf16`` on a GPU without bfloat16 (T4, V100, Turing) is an error: use ``fp16``.
+  rules). ``bf16`` on a GPU without bfloat16 (T4, V100, Turing) is an error here; ``estimate`` prices such
+  a job in ``fp16``, as it runs there, and says so.
 
 "TF32-capable" means Ampere or newer (``is_ampere_or_newer``), read from the spec sheet's ``bf16_supported``
 (bfloat16 and TF32 arrived together with Ampere). A figure the spec sheet lacks is never invented:

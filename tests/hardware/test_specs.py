@@ -96,7 +96,8 @@ def test_unknown_gpu_says_did_you_mean_and_how_to_fix(gpus):
     ("NVIDIA A100", 79.2, "A100-80GB"),  # the family alias yields to the reported memory
     ("NVIDIA A100-SXM4-64GB", 64.0, "A100-80GB"),  # unseen name: family, form factor, closest memory
     ("NVIDIA H100 SXM5 80GB", 79.6, "H100-SXM"),
-    ("Tesla V100-PCIE-32GB", 31.7, None),  # no 32 GB PCIe V100 spec: none rather than a wrong one
+    ("Tesla V100-PCIE-32GB", 31.7, "V100-PCIe-32GB"),
+    ("NVIDIA V100-PCIE-48GB", 47.5, None),  # no such spec: none rather than a wrong one
     ("NVIDIA H200 NVL", 140.0, None),  # a different product from the H200 SXM
     ("NVIDIA GeForce RTX 3060 Laptop GPU", 6.0, None),
     ("NVIDIA H800 PCIe", 79.6, None),
@@ -106,9 +107,10 @@ def test_match_reported_gpu(gpus, driver, memory, expected):
     assert S.match_reported_gpu(driver, memory, gpus) == expected
 
 
-def test_require_scalable_h100_nvl_lists_what_is_missing(gpus):
+def test_require_scalable_lists_what_is_missing(gpus):
+    bare = gpus["H100-NVL"].model_copy(update={"memory_bandwidth_gbs": None, "tf32_tflops": None})
     with pytest.raises(PredictionError) as err:
-        S.require_scalable(gpus["H100-NVL"], "tf32")
+        S.require_scalable(bare, "tf32")
     text = str(err.value)
     assert "cannot scale to H100-NVL" in text
     assert "memory bandwidth" in text and "TF32" in text
@@ -133,7 +135,9 @@ def test_links_are_unidirectional_per_gpu(gpus):
     assert (gpus["A100-80GB"].intra_node_link, gpus["A100-80GB"].intra_node_bandwidth_gbs) == ("nvlink", 300)
     assert (gpus["H100-SXM"].intra_node_link, gpus["H100-SXM"].intra_node_bandwidth_gbs) == ("nvlink", 450)
     assert (gpus["L4"].intra_node_link, gpus["L4"].intra_node_bandwidth_gbs) == ("pcie", 32)
-    assert gpus["H100-NVL"].intra_node_link is None
+    # the H100 NVL's bridge joins pairs only, and a rented pair's bridge is not stated: PCIe Gen5, like H100-PCIe
+    assert (gpus["H100-NVL"].intra_node_link, gpus["H100-NVL"].intra_node_bandwidth_gbs) == ("pcie", 64)
+    assert (gpus["B200"].intra_node_link, gpus["B200"].intra_node_bandwidth_gbs) == ("nvlink", 900)
 
 
 def test_peak_tflops(gpus):
