@@ -16,31 +16,63 @@ from advisor.errors import ConfigError
 BYTES_PER_GIB = 1024**3
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(min|sec|d|h|m|s)?", re.IGNORECASE)
-_SECONDS_PER_UNIT = {"d": 86400.0, "h": 3600.0, "m": 60.0, "min": 60.0, "s": 1.0, "sec": 1.0, None: 1.0}
+_SECONDS_PER_UNIT = {"d": 86400.0, "h": 3600.0, "m": 60.0, "min": 60.0, "s": 1.0, "sec": 1.0}
+# A bare number after a unit counts in the next smaller unit, as people write clock times: "1h30" is 1h30m,
+# "2d12" is 2d12h, "5m30" is 5m30s.
+_NEXT_SMALLER_UNIT = {"d": "h", "h": "m", "m": "s", "min": "s"}
+_DURATION_HINT = "Fix: write it like 6h, 90m, 1h30m (or 1h30), 2d or a number of seconds."
 
 
 def parse_duration_seconds(value: str | float | int | None, *, what: str = "duration") -> float | None:
-    """Seconds from "6h", "90m", "1h30m", "2d", "45s" or a plain number of seconds. None passes through."""
+    """Seconds from "6h", "90m", "1h30m", "1h30" (= 1h30m), "2d", "45s" or a plain number of seconds. None
+    passes through."""
     if value is None:
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         seconds = float(value)
     else:
-        text = str(value).strip().lower().replace(" ", "")
-        pos, seconds, matched = 0, 0.0, False
-        while pos < len(text):
-            m = _DURATION_PART.match(text, pos)
-            if not m or m.end() == pos:
-                matched = False
-                break
-            unit = m.group(2)
-            seconds += float(m.group(1)) * _SECONDS_PER_UNIT[unit.lower() if unit else None]
-            pos, matched = m.end(), True
-        if not matched:
-            raise ConfigError(f"Cannot read the {what} {value!r}.",
-                              hint="Fix: write it like 6h, 90m, 1h30m, 2d or a number of seconds.")
+        seconds = _duration_text_seconds(str(value), what)
     if not math.isfinite(seconds) or seconds <= 0:
         raise ConfigError(f"The {what} must be positive, got {value!r}.", hint="Fix: e.g. 6h.")
+    return seconds
+
+
+def _duration_text_seconds(value: str, what: str) -> float:
+    text = value.strip().lower().replace(" ", "")
+    pos, seconds, previous = 0, 0.0, None
+    while pos < len(text):
+        m = _DURATION_PART.match(text, pos)
+        if not m or m.end() == pos:
+            raise ConfigError(f"Cannot read the {what} {value!r}.", hint=_DURATION_HINT)
+        unit = m.group(2)
+        if unit is None and previous is not None:
+            unit = _NEXT_SMALLER_UNIT.get(previous)
+            if unit is None or m.end() != len(text):  # "30s5", or a bare number in the middle: not a time
+                raise ConfigError(f"Cannot read the {what} {value!r}.", hint=_DURATION_HINT)
+        seconds += float(m.group(1)) * _SECONDS_PER_UNIT[unit or "s"]
+        pos, previous = m.end(), unit
+    if previous is None and not text:
+        raise ConfigError(f"Cannot read the {what} {value!r}.", hint=_DURATION_HINT)
+    return seconds
+
+
+MAX_STARTUP_SECONDS = 7 * 24 * 3600.0
+
+
+def parse_startup_seconds(value: str | float | int, *, flag: str) -> float:
+    """A start-up overhead from a flag: "0" (a machine already running), "90s", "5m", or seconds; up to a
+    week."""
+    if isinstance(value, str) and value.strip() in ("0", "0s", "0m"):
+        return 0.0
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0:
+        return 0.0
+    try:
+        seconds = parse_duration_seconds(value, what=flag)
+    except ConfigError:
+        seconds = None
+    if seconds is None or not seconds <= MAX_STARTUP_SECONDS:
+        raise ConfigError(f"{flag} {value!r} is not a start-up time from 0 to 7 days.",
+                          hint=f"Fix: e.g. {flag} 5m, {flag} 90s, or {flag} 0 for a machine that is already up.")
     return seconds
 
 
@@ -138,12 +170,52 @@ def format_duration(seconds: float | None) -> str:
     return f"{days}d{hours:02d}h"
 
 
-def format_usd(amount: float | None) -> str:
-    """"$0.0043", "$2.80", "$12.5", "$1,234": cents where they matter, no false precision."""
+def format_usd(amount: float | None, *, rate: bool = False) -> str:
+    """The one way money is written, with significant digits by size: "$0.0032", "$0.0040", "$0.82", "$2.80",
+    "$12.50", "$999", "$1,234"; negative amounts as "-$0.79".
+
+    Below a dollar two significant digits are kept, trailing zeros included (so "$0.0040" stands beside
+    "$0.0037", not "$0.004"); from $1 to $100 cents; from $100 whole dollars. ``rate`` (hourly prices) keeps
+    one more significant digit below a dollar: "$0.714".
+    """
     if amount is None or not math.isfinite(amount):
         return "-"
-    if amount < 0.1:
-        return f"${amount:.2g}"  # a few cents or less: keep two significant digits, not "$0.00"
-    if amount < 10:
-        return f"${amount:.2f}"
-    return f"${amount:,.0f}" if amount >= 1000 else f"${amount:.1f}"
+    sign = "-" if amount < 0 else ""
+    value = abs(amount)
+    if value >= 99.995:
+        return f"{sign}${value:,.0f}"
+    if value >= 1 or value == 0:
+        return f"{sign}${value:.2f}"
+    digits = 3 if rate else 2
+    decimals = max(2, digits - 1 - math.floor(math.log10(value)))
+    text = f"{value:.{decimals}f}"
+    if float(text) >= 1:  # 0.9999 rounded up to a dollar
+        text = f"{value:.2f}"
+    elif rate and text.endswith("0") and decimals > 2:  # the third digit only where it says something
+        text = text[:-1]
+    return f"{sign}${text}"
+
+
+def format_usd_delta(amount: float | None) -> str:
+    """A change in money with its sign: "+$0.79", "-$1.20", "+$0.00"."""
+    if amount is None or not math.isfinite(amount):
+        return "-"
+    return ("-" if amount < 0 else "+") + format_usd(abs(amount))
+
+
+def format_duration_delta(seconds: float | None) -> str:
+    """A change in time with its sign: "+2m30s", "-30m00s"."""
+    if seconds is None or not math.isfinite(seconds):
+        return "-"
+    return ("-" if seconds < 0 else "+") + format_duration(abs(seconds))
+
+
+def format_ratio(ratio: float | None) -> str:
+    """"11x", "2.7x", "0.32x": two significant digits, whole numbers from 10."""
+    if ratio is None or not math.isfinite(ratio):
+        return "-"
+    if ratio >= 9.95:
+        return f"{ratio:.0f}x"
+    if ratio >= 0.995:
+        return f"{ratio:.1f}x"
+    return f"{ratio:.2g}x"

@@ -40,7 +40,6 @@ def synthetic_estimates(targets, *, epochs: int = 1, batch_size: int = 256, spee
     """One plausible Estimate per target: GPUs at 40% of their FP32 peak (90% scaling per extra GPU),
     CPUs at 30% of 50 GFLOP/s per core; 20 GiB peak memory per GPU."""
     from advisor.hardware.specs import load_gpu_specs
-    from advisor.ranking import target_key
     from advisor.schemas import Estimate
 
     specs = load_gpu_specs()
@@ -57,7 +56,7 @@ def synthetic_estimates(targets, *, epochs: int = 1, batch_size: int = 256, spee
             capacity, peak_mem, fits = None, 6.0, True
         seconds = epochs * IMAGENET * RESNET_TRAIN_FLOPS_PER_SAMPLE / rate / speedup
         steps = -(-IMAGENET // batch_size)
-        out[target_key(t)] = Estimate(
+        out[t] = Estimate(
             target=t, dataset_size=IMAGENET, epochs=epochs, batch_size=batch_size, seconds=seconds,
             low=0.8 * seconds, high=1.25 * seconds, step_seconds=seconds / (steps * epochs),
             steps_per_epoch=steps, total_steps=steps * epochs, fits_memory=fits, peak_memory_gib=peak_mem,
@@ -79,20 +78,26 @@ def timed(fn: Callable[[], object], runs: int) -> dict:
 
 
 def ranking_path(runs: int) -> tuple[dict[str, dict], dict]:
+    from advisor.predictor.targets import default_cpu_lookup, needed_targets, offer_target
     from advisor.pricing import load_catalog
-    from advisor.ranking import needed_targets, rank
-    from advisor.schemas import Constraints
+    from advisor.ranking import rank
+    from advisor.schemas import Constraints, WorkloadSummary
 
     catalog = load_catalog()
     targets = needed_targets(catalog.offers)
-    estimates = synthetic_estimates(targets)
-    alternatives = {"--precision bf16": synthetic_estimates(targets, speedup=2.0),
-                    "--batch-size 512": synthetic_estimates(targets, batch_size=512, speedup=1.1)}
+    lookup = default_cpu_lookup()
+
+    def priced(estimates):
+        return [(o, estimates.get(offer_target(o, lookup))) for o in catalog.offers]
+
+    estimates = priced(synthetic_estimates(targets))
+    alternatives = {"--precision bf16": priced(synthetic_estimates(targets, speedup=2.0)),
+                    "--batch-size 512": priced(synthetic_estimates(targets, batch_size=512, speedup=1.1))}
 
     def do_rank():
-        return rank(offers=catalog.offers, estimates=estimates, constraints=Constraints(deadline_seconds=6 * 3600),
-                    workload={"name": "resnet50 (synthetic)"}, dataset_size=IMAGENET, epochs=1, batch_size=256,
-                    startup_seconds_cpu=120, startup_seconds_gpu=300, alternatives=alternatives,
+        return rank(estimates, Constraints(deadline_seconds=6 * 3600),
+                    workload=WorkloadSummary(name="resnet50 (synthetic)"), dataset_size=IMAGENET, epochs=1,
+                    batch_size=256, startup_seconds_cpu=120, startup_seconds_gpu=300, what_ifs=alternatives,
                     pricing_snapshot=catalog.snapshot())
 
     def whole():

@@ -41,12 +41,14 @@ def test_resnet50_one_epoch_picks_a_single_gpu(resnet_profile):
 
 
 def test_resnet50_ten_epochs_in_an_hour_needs_several_gpus(resnet_profile):
-    rec = advisor.recommend(resnet_profile, dataset_size=IMAGENET, epochs=10, batch_size=256, deadline="1h",
+    # 45 minutes: one B200 (in the catalog with its datasheet since issue 9) does the ten epochs in just under
+    # an hour, so the deadline that needs several GPUs is below that.
+    rec = advisor.recommend(resnet_profile, dataset_size=IMAGENET, epochs=10, batch_size=256, deadline="45m",
                             providers=MAJOR_CLOUDS, save=False)
     assert rec.chosen.tier == "multi_gpu"
     assert rec.chosen.gpu_count >= 2
-    assert rec.constraints.deadline_seconds == 3600
-    assert rec.chosen.seconds + rec.chosen.startup_seconds <= 3600
+    assert rec.constraints.deadline_seconds == 2700
+    assert rec.chosen.seconds + rec.chosen.startup_seconds <= 2700
     assert "deadline" in rec.chosen.reason
     assert rec.chosen.scaling_efficiency is not None and 0 < rec.chosen.scaling_efficiency <= 1
 

@@ -7,6 +7,7 @@ from advisor.errors import ConfigError, NoFeasibleCandidateError
 from advisor.predictor.targets import offer_target
 from advisor.ranking import rank
 from advisor.schemas import Constraints, Estimate, Offer, WorkloadSummary
+from advisor.units import format_duration
 
 
 def _offers():
@@ -56,3 +57,35 @@ def test_plot_rejects_other_formats(tmp_path):
         plot_recommendation(rec, tmp_path / "choice.pdf")
     with pytest.raises(ConfigError, match="does not exist"):
         plot_recommendation(rec, tmp_path / "no" / "choice.png")
+
+
+def _narrow(constraints: Constraints):
+    """CPU candidates only, jobs of 10-60 s: totals between 2m10s and 3m with the 2-minute start-up."""
+    offers = [Offer(provider="aws", instance_type=f"c7i.{n}x", region="r", vcpus=4 * n, memory_gib=8.0 * n,
+                    price_usd_per_hour=0.18 * n) for n in (1, 2, 4, 8)]
+    priced = []
+    for o in offers:
+        t = offer_target(o, lambda p, i: (None, 2))
+        s = 60.0 / (t.threads or 1) ** 0.5
+        priced.append((o, Estimate(target=t, dataset_size=1000, epochs=1, batch_size=64, seconds=s, low=0.9 * s,
+                                   high=1.1 * s, step_seconds=0.1, steps_per_epoch=16, total_steps=16,
+                                   fits_memory=True, per_device_batch_size=64, method="scaled",
+                                   precision="fp32")))
+    return rank(priced, constraints, workload=WorkloadSummary(name="narrow"), dataset_size=1000, epochs=1,
+                batch_size=64, startup_seconds_cpu=120, startup_seconds_gpu=300)
+
+
+def test_axes_read_as_durations_and_dollars_even_on_a_narrow_range(tmp_path):
+    import re
+
+    rec = _narrow(Constraints())
+    assert all(130 < c.total_seconds < 180 for c in rec.all_candidates)
+    svg = plot_recommendation(rec, tmp_path / "narrow.svg").read_text()
+    labels = re.findall(r"<!-- (.*?) -->", svg)
+    ticks = [t for t in labels if re.fullmatch(r"\d+m(\d+s)?|\d+(\.\d)?s", t)]
+    assert len(ticks) >= 3, labels  # several time ticks, written like the table's times
+    assert not any("10^" in t or "times" in t or "mathdefault" in t for t in labels), labels
+    assert any(t.startswith("$0.0") for t in labels), labels  # cost ticks in dollars
+    chosen = rec.chosen
+    assert any(f"{format_duration(chosen.total_seconds)} total ({format_duration(chosen.seconds)} job)" in t
+               for t in labels), labels

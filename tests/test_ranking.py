@@ -107,12 +107,13 @@ def test_cheapest_by_default_with_costs_from_billing():
     assert rec.candidates[-1].cost_usd == pytest.approx(cost(CPU, 20000, STARTUP_CPU))
     assert rec.candidates[1].spot_cost_usd == pytest.approx(0.30 * 9300 / 3600)
     assert "cheapest of 4 candidates" in c.reason
+    assert c.total_seconds == 3300 and (c.total_low, c.total_high) == (2700, 3900)  # start-up + job
 
 
 def test_fastest():
     rec = run(Constraints(objective="time"))
     assert names(rec.candidates) == ["gpu_8x_a100", "gpu_1x_a100", "n1-standard-8+1xT4", "c7i.4xlarge"]
-    assert rec.chosen.reason.startswith("fastest of 4")
+    assert rec.chosen.reason.startswith("the fastest of 4")
 
 
 def test_deadline_picks_the_cheapest_that_is_fast_enough():
@@ -121,7 +122,7 @@ def test_deadline_picks_the_cheapest_that_is_fast_enough():
     assert "meets the 30m00s deadline with 16m40s to spare" in rec.chosen.reason
     others = {c.instance_type: c for c in rec.candidates}
     assert not others["gpu_1x_a100"].meets_constraints
-    assert "misses the 30m00s deadline by 25m00s" in others["gpu_1x_a100"].reason
+    assert "takes 55m00s with start-up: misses the 30m00s deadline by 25m00s" in others["gpu_1x_a100"].reason
     assert names(rec.candidates)[1:] == ["gpu_1x_a100", "n1-standard-8+1xT4", "c7i.4xlarge"]  # nearest miss first
 
 
@@ -139,6 +140,10 @@ def test_deadline_at_risk_is_flagged():
     assert rec.chosen.instance_type == "gpu_8x_a100"
     assert "at risk: at the slow end of its estimate it misses the 30m00s deadline by 3m00s" in rec.chosen.reason
     assert rec.chosen.meets_constraints  # ranked on the point estimate
+    assert rec.status == "at_risk"
+    assert "at risk" not in rec.verdict.why and rec.verdict.why.startswith(
+        "the cheapest of 1 candidates meeting the constraints")  # one kind of machine: no "(1 kinds" aside
+    assert rec.verdict.warnings == ["at risk: at the slow end of its estimate it misses the 30m00s deadline by 3m00s"]
 
 
 def test_budget_at_risk_is_flagged():
@@ -199,9 +204,10 @@ def test_best_per_tier():
 def test_reasons_are_relative_to_the_choice():
     rec = run()
     eight = next(c for c in rec.candidates if c.instance_type == "gpu_8x_a100")
-    assert eight.reason == "4.1x faster than 1 x A100-40GB (lambda gpu_1x_a100) for 1.9x the cost"
+    # whole runs against whole runs: 800 s vs 3300 s, $3.54 vs $1.82
+    assert eight.reason == "4.1x faster, 1.9x the cost"
     cpu = next(c for c in rec.candidates if c.instance_type == "c7i.4xlarge")
-    assert cpu.reason.startswith("6.1x slower than 1 x A100-40GB (lambda gpu_1x_a100) for 2.2x the cost")
+    assert cpu.reason.startswith("6.1x slower, 2.2x the cost")
 
 
 def test_advice_when_another_precision_is_much_better():
@@ -211,9 +217,11 @@ def test_advice_when_another_precision_is_much_better():
     rec = run(alternatives={"--precision bf16": bf16, "--batch-size 64": same})
     assert len(rec.advice) == 1
     line = rec.advice[0]
-    # halved times: T4 4500 + 300 s at $0.73/h = $0.97 beats the A100's 1800 + 300 s at $1.99/h = $1.16
-    assert line.startswith("with --precision bf16: 1 x T4 (gcp n1-standard-8+1xT4), 1h15m, $0.97")
-    assert line.endswith("instead of 50m00s, $1.82")
+    # halved times: T4 4500 + 300 s at $0.73/h = $0.97 beats the A100's 1800 + 300 s at $1.99/h = $1.16;
+    # every time is a total (start-up + job), like the table's
+    assert line.startswith("with --precision bf16: 1 x T4 (gcp n1-standard-8+1xT4), 1h20m total, $0.97")
+    assert line.endswith("instead of 55m00s, $1.82")
+    assert rec.verdict.could_be_better == [line]
 
 
 def test_advice_when_nothing_is_feasible_says_what_would_be():
@@ -242,11 +250,21 @@ def test_spot_ranking():
     assert any("spot prices" in n for n in rec.notes)
 
 
-def test_offers_without_estimate_are_skipped_and_counted():
+def test_offers_without_estimate_are_skipped_with_the_reason_and_fix():
+    from advisor.errors import PredictionError
+
     b200 = offer("lambda", "gpu_8x_b200", 53.52, gpu="B200", count=8, gpu_memory=180)
-    rec = run(offers=[*OFFERS, b200, b200.model_copy(update={"instance_type": "other"})])
+    b200x1 = offer("lambda", "gpu_1x_b200", 6.69, gpu="B200", count=1, gpu_memory=180)
+    why = PredictionError("cannot scale to B200: no FP32 figure.", hint="Fix: add the datasheet figure.")
+    pairs = [*priced(OFFERS, estimates()), (b200, why), (b200.model_copy(update={"instance_type": "other"}), why),
+             (b200x1, why), (offer("x", "mystery", 1.0), None)]
+    rec = rank(pairs, Constraints(), workload=WorkloadSummary(name="test"), dataset_size=1000, epochs=1,
+               batch_size=32, startup_seconds_cpu=STARTUP_CPU, startup_seconds_gpu=STARTUP_GPU)
     assert "gpu_8x_b200" not in names(rec.all_candidates)
-    assert any("2 offers skipped" in n and "8 x B200 (2)" in n for n in rec.notes)
+    first, second = rec.skipped
+    assert (first.target, first.count, first.reason, first.fix) == (
+        "1/8 x B200", 3, "cannot scale to B200: no FP32 figure.", "Fix: add the datasheet figure.")
+    assert (second.target, second.count, second.reason) == ("CPU instances", 1, "no estimate for this target")
 
 
 def test_deterministic_tie_break():
@@ -275,3 +293,173 @@ def test_a_listed_suspect_price_is_noted():
     rec = run(offers=[CPU, suspect, A100X8, T4])
     assert any("gpu_1x_a100: its price is flagged as suspect" in n for n in rec.notes)
     assert not any("suspect" in n for n in run().notes)
+
+
+# ------------------------------------------------------------------------------- the answer on top
+
+
+def test_one_time_throughout_total_is_startup_plus_job():
+    rec = run()
+    for c in rec.all_candidates:
+        assert c.total_seconds == pytest.approx(c.seconds + c.startup_seconds)
+    assert (rec.startup_seconds_cpu, rec.startup_seconds_gpu) == (STARTUP_CPU, STARTUP_GPU)
+    assert rec.verdict.recommendation == ("Rent lambda gpu_1x_a100 (1 x A100-40GB, r1): 55m00s total (50m00s job + "
+                                          "5m00s start-up), $1.82")
+    assert "start-up 2m00s on CPU instances, 5m00s on GPU instances" in rec.verdict.assumptions
+    assert "--startup-cpu / --startup-gpu" in rec.verdict.assumptions
+
+
+def test_best_value_is_the_knee_of_the_front():
+    rec = run()
+    bv = rec.best_value
+    # the only faster point on the front: 8 x A100, 800 s for $3.54 against 3300 s for $1.82
+    assert bv.candidate.instance_type == "gpu_8x_a100"
+    assert bv.extra_cost_usd == pytest.approx(15.92 * 800 / 3600 - 1.99 * 3300 / 3600)
+    assert bv.seconds_saved == pytest.approx(2500)
+    assert bv.text == ("+$1.71 (94%) finishes 41m40s sooner on 8 x A100-40GB (lambda gpu_8x_a100): 13m20s total, "
+                       "$3.54")
+    assert rec.verdict.best_value == bv.text
+
+
+def test_best_value_picks_the_knee_not_the_extreme():
+    # a front of 1 x A100 (3300 s, $1.82), 2 x A100 (1800 s, $1.99: much faster for a little more) and 8 x A100
+    a100x2 = offer("lambda", "gpu_2x_a100", 3.98, gpu="A100-40GB", count=2, gpu_memory=40)
+    ests = estimates()
+    ests[key(a100x2)] = estimate(offer_target(a100x2, no_lookup), 1500.0)
+    rec = run(ests=ests, offers=[*OFFERS, a100x2])
+    assert rec.best_value.candidate.instance_type == "gpu_2x_a100"
+
+
+def test_best_value_with_the_time_objective_is_cheaper_and_slower():
+    rec = run(Constraints(objective="time"))
+    assert rec.chosen.instance_type == "gpu_8x_a100"
+    bv = rec.best_value
+    assert bv.candidate.instance_type == "gpu_1x_a100"
+    assert bv.extra_cost_usd < 0 and bv.seconds_saved == pytest.approx(-2500)
+    assert bv.text.startswith("-$1.71 (48%) if 41m40s later is fine, on 1 x A100-40GB")
+
+
+def test_cpu_vs_gpu_in_the_seeds_terms():
+    v = run().verdict.cpu_vs_gpu
+    assert (v.cpu.instance_type, v.gpu.instance_type) == ("c7i.4xlarge", "gpu_1x_a100")
+    assert v.price_ratio == pytest.approx(1.99 / 0.714)
+    assert v.speedup == pytest.approx(20000 / 3000)
+    assert v.compute_cost_ratio == pytest.approx(1.99 / 0.714 / (20000 / 3000))
+    assert v.total_cost_ratio == pytest.approx((1.99 * 3300) / (0.714 * 20120))
+    assert v.winner == "gpu" and not v.decided_by_startup
+    # GPU minus CPU cost = (1.99 x 300 - 0.714 x 120) + T x (1.99 / 6.67 - 0.714), per 3600: zero at T = 1231 s
+    flip = (1.99 * 300 - 0.714 * 120) / (0.714 - 1.99 / (20000 / 3000))
+    assert v.break_even_job_seconds == pytest.approx(flip)
+    assert v.break_even_epochs == pytest.approx(flip / 20000)
+    assert "costs 2.8x per hour what the best CPU" in v.text and "runs the job 6.7x faster" in v.text
+    assert "on the job alone it is 2.4x cheaper" in v.text
+    assert "For jobs under" not in v.text  # 20m31s is far from this 5h33m job: not worth a sentence
+    near = run(ests=estimates(cpu=3000.0, a100=450.0)).verdict.cpu_vs_gpu  # the same speed-up, a shorter job
+    assert near.winner == "gpu" and near.break_even_job_seconds == pytest.approx(flip)
+    assert "For jobs under 20m31s on the CPU machine (about 0.41 epochs of this job) the CPU would win" in near.text
+
+
+def test_cpu_vs_gpu_says_when_start_up_decides_the_tier():
+    ests = estimates(cpu=600.0, a100=90.0, a100x8=15.0, t4=2000.0)
+    rec = run(ests=ests)
+    v = rec.verdict.cpu_vs_gpu
+    assert rec.chosen.tier == "cpu" and v.gpu.instance_type == "gpu_1x_a100"
+    assert v.winner == "cpu" and v.decided_by_startup
+    assert v.compute_cost_ratio < 1 < v.total_cost_ratio  # cheaper on the job alone, dearer with start-up
+    flip = (1.99 * 300 - 0.714 * 120) / (0.714 - 1.99 / (600 / 90))
+    assert v.break_even_job_seconds == pytest.approx(flip)
+    assert v.break_even_epochs == pytest.approx(flip / 600)  # one epoch of 600 s here
+    assert "Start-up decides the tier (5m00s on GPU, 2m00s on CPU): a GPU wins for jobs over 20m31s" in v.text
+
+
+def test_time_objective_treats_near_ties_as_ties_and_takes_the_cheaper():
+    a100x4 = offer("aws", "p4-quarter", 7.96, gpu="A100-40GB", count=4, gpu_memory=40)
+    ests = estimates()
+    ests[key(a100x4)] = estimate(offer_target(a100x4, no_lookup), 508.0)  # 808 s total: 1% slower than 800 s
+    rec = run(Constraints(objective="time"), ests, offers=[*OFFERS, a100x4])
+    assert rec.chosen.instance_type == "p4-quarter"
+    assert names(rec.candidates)[:2] == ["p4-quarter", "gpu_8x_a100"]
+    assert "8 x A100-40GB (lambda gpu_8x_a100) is 8.0s faster, a near-tie (within 2%), for $3.54" in rec.chosen.reason
+
+
+def test_groups_by_hardware_and_best_per_provider():
+    twin = A100.model_copy(update={"instance_type": "gpu_1x_a100_b", "price_usd_per_hour": 2.49})
+    other = A100.model_copy(update={"provider": "runpod", "instance_type": "a100", "price_usd_per_hour": 2.20})
+    rec = run(offers=[*OFFERS, twin, other])
+    assert [(g.label, g.count) for g in rec.groups] == [("1 x A100-40GB", 3), ("1 x T4", 1), ("8 x A100-40GB", 1),
+                                                        ("16 vCPU", 1)]
+    first = rec.groups[0]
+    assert first.best.instance_type == "gpu_1x_a100" and first.providers == ["lambda", "runpod"]
+    assert first.cost_usd_max == pytest.approx(2.49 * 3300 / 3600)
+    assert sum(g.count for g in rec.groups) == len(rec.all_candidates) == 6
+    assert "(4 kinds of machine)" in rec.chosen.reason
+    assert {p: c.instance_type for p, c in rec.best_per_provider.items()} == {
+        "lambda": "gpu_1x_a100", "gcp": "n1-standard-8+1xT4", "runpod": "a100", "aws": "c7i.4xlarge"}
+    assert list(rec.best_per_provider) == ["lambda", "gcp", "runpod", "aws"]  # ranking order
+
+
+def test_status_and_violations_say_what_would_pass():
+    assert run().status == "ok" and run().violations == []
+    assert run(Constraints(deadline_seconds=1800), estimates(a100x8=1400.0)).status == "at_risk"
+    with pytest.raises(NoFeasibleCandidateError) as info:
+        run(Constraints(deadline_seconds=600))
+    rec = info.value.recommendation
+    assert rec.status == "infeasible"
+    (v,) = rec.violations
+    assert (v.constraint, v.limit, v.nearest, v.would_pass, v.flag) == ("deadline", 600, 800, 840, "--deadline 14m00s")
+    assert rec.verdict.recommendation == "Nothing meets the constraints."
+    assert "--deadline 14m00s would pass" in rec.verdict.why
+
+
+def test_both_constraints_violated_give_two_ways_out():
+    with pytest.raises(NoFeasibleCandidateError) as info:
+        run(Constraints(deadline_seconds=900, budget_usd=1.0))
+    by = {v.constraint: v for v in info.value.recommendation.violations}
+    # nothing costs $1 or less, and 8 x A100 (800 s) meets the 15 min: the budget alone blocks, --budget 3.54
+    assert by["budget"].flag == "--budget 3.54" and by["budget"].nearest == pytest.approx(15.92 * 800 / 3600)
+    assert set(by) == {"budget"}  # 8 x A100 meets the deadline, so only the budget needs relaxing
+    assert "--budget 3.54 would do" in str(info.value)
+    with pytest.raises(NoFeasibleCandidateError) as info:
+        run(Constraints(deadline_seconds=1000, budget_usd=1.9))
+    by = {v.constraint: v for v in info.value.recommendation.violations}
+    # within $1.90 the fastest is 1 x A100 (55 min); within 1000 s the cheapest is 8 x A100 ($3.54)
+    assert (by["deadline"].flag, by["budget"].flag) == ("--deadline 55m00s", "--budget 3.54")
+    assert "no candidate within the budget finishes within 16m40s" in by["deadline"].message
+    assert "--deadline 55m00s or --budget 3.54 would do" in str(info.value)
+
+
+def test_a_marketplace_choice_is_marked_and_warned():
+    vast = offer("vast", "1x-A100", 0.9, gpu="A100-40GB", count=1, gpu_memory=40).model_copy(
+        update={"notes": "marketplace: cheapest listing of this type in snapshot, host/region vary"})
+    ests = estimates()
+    rec = run(ests=ests, offers=[*OFFERS, vast])
+    assert rec.chosen.instance_type == "1x-A100" and rec.chosen.marketplace
+    assert "marketplace listing" in rec.verdict.recommendation
+    (warning,) = [w for w in rec.verdict.warnings if "marketplace listing: the host and region vary" in w]
+    assert warning.endswith("; the best offer that is not a marketplace listing: 1 x A100-40GB (lambda gpu_1x_a100), "
+                            "55m00s total, $1.82")
+    assert not next(c for c in rec.candidates if c.instance_type == "gpu_1x_a100").marketplace
+
+
+def test_a_deadline_shorter_than_start_up_is_warned():
+    with pytest.raises(NoFeasibleCandidateError) as info:
+        run(Constraints(deadline_seconds=5))
+    warnings = info.value.recommendation.verdict.warnings
+    assert any("the 5.0s deadline leaves little or no time after start-up" in w for w in warnings)
+
+
+def test_diff_of_two_recommendations():
+    from advisor.ranking.diff import diff
+
+    old = run()
+    cheaper_8x = A100X8.model_copy(update={"price_usd_per_hour": 7.0})
+    new = run(offers=[CPU, A100, cheaper_8x, T4], ests=estimates())
+    d = diff(old, new)
+    chosen = d.rows[0]
+    # 8 x A100 at $7/h for 800 s = $1.56 now beats 1 x A100's $1.82
+    assert new.chosen.instance_type == "gpu_8x_a100" and chosen.changed
+    assert chosen.total_seconds_delta == pytest.approx(800 - 3300)
+    assert chosen.cost_usd_delta == pytest.approx(7.0 * 800 / 3600 - 1.99 * 3300 / 3600)
+    assert [r.label for r in d.rows] == ["chosen", "best CPU", "best 1 GPU", "best multi-GPU"]
+    assert not d.rows[1].changed and d.rows[1].cost_usd_delta == 0
+    assert d.summary.startswith("the choice moved from lambda gpu_1x_a100 to lambda gpu_8x_a100: -41m40s, -$0.27")

@@ -6,23 +6,28 @@ from advisor.errors import ConfigError
 from advisor.units import (
     BYTES_PER_GIB,
     format_duration,
+    format_duration_delta,
+    format_ratio,
     format_usd,
+    format_usd_delta,
     is_finite,
     parse_duration_seconds,
     parse_names,
     parse_since,
+    parse_startup_seconds,
     parse_usd,
 )
 
 
 @pytest.mark.parametrize("text, seconds", [("6h", 21600), ("90m", 5400), ("1h30m", 5400), ("2d", 172800),
                                            ("45s", 45), ("3600", 3600), ("1.5h", 5400), ("2h5min", 7500),
-                                           (120, 120)])
+                                           (120, 120), ("1h30", 5400), ("2d12", 216000), ("5m30", 330),
+                                           ("1h 30", 5400)])
 def test_parse_duration(text, seconds):
     assert parse_duration_seconds(text) == pytest.approx(seconds)
 
 
-@pytest.mark.parametrize("bad", ["six hours", "-1h", "0", "h", "1h-"])
+@pytest.mark.parametrize("bad", ["six hours", "-1h", "0", "h", "1h-", "30s5", "1h30x", "1h30m5x", ""])
 def test_parse_duration_rejects(bad):
     with pytest.raises(ConfigError) as info:
         parse_duration_seconds(bad)
@@ -47,6 +52,36 @@ def test_formatting():
     assert format_usd(2.8) == "$2.80"
     assert format_usd(0.0043) == "$0.0043"
     assert format_usd(1234.5) == "$1,234"
+
+
+@pytest.mark.parametrize("amount, text", [
+    (0.0037, "$0.0037"), (0.004, "$0.0040"), (0.00088, "$0.00088"), (0.022, "$0.022"), (0.82, "$0.82"),
+    (0.1, "$0.10"), (0.99999, "$1.00"), (0, "$0.00"), (2.8, "$2.80"), (12.5, "$12.50"), (99.999, "$100"),
+    (999.0, "$999"), (1234.5, "$1,234"), (-0.79, "-$0.79"), (None, "-"), (float("nan"), "-")])
+def test_one_money_formatter_with_significant_digits_by_size(amount, text):
+    assert format_usd(amount) == text
+
+
+def test_rates_keep_a_third_digit_only_where_it_says_something():
+    assert [format_usd(x, rate=True) for x in (0.714, 0.0336, 0.1, 0.004, 4.284)] == [
+        "$0.714", "$0.0336", "$0.10", "$0.0040", "$4.28"]
+
+
+def test_deltas_and_ratios():
+    assert (format_usd_delta(0.79), format_usd_delta(-1.2)) == ("+$0.79", "-$1.20")
+    assert (format_duration_delta(-1800), format_duration_delta(95)) == ("-30m00s", "+1m35s")
+    assert [format_ratio(r) for r in (11.2, 2.74, 0.318, 1.0)] == ["11x", "2.7x", "0.32x", "1.0x"]
+
+
+def test_startup_seconds():
+    assert parse_startup_seconds("0", flag="--startup-gpu") == 0
+    assert parse_startup_seconds("90s", flag="--startup-gpu") == 90
+    assert parse_startup_seconds("5m", flag="--startup-gpu") == 300
+    assert parse_startup_seconds(45, flag="--startup-gpu") == 45
+    for bad in ("-1", "soon", "8d", "nan"):
+        with pytest.raises(ConfigError, match="--startup-gpu") as info:
+            parse_startup_seconds(bad, flag="--startup-gpu")
+        assert "Fix" in str(info.value)
 
 
 def test_parse_since():

@@ -17,10 +17,12 @@ HELP = ("Cost-aware compute advisor for PyTorch training: probe a model, predict
 
 
 def build_app() -> typer.Typer:
-    from advisor.cli import db, hardware, history, predict, pricing, profile, recommend
+    from advisor.cli import db, diff, hardware, history, predict, pricing, profile, recommend, serve
 
-    app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False,
-                      pretty_exceptions_enable=False, rich_markup_mode=None)
+    # -h as well as --help, on every command; --install-completion / --show-completion for the shell.
+    app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=True, pretty_exceptions_enable=False,
+                      rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]})
+    app.callback()(_root)
     recommend.register(app)
     profile.register(app)
     predict.register(app)
@@ -28,7 +30,24 @@ def build_app() -> typer.Typer:
     hardware.register(app)
     app.add_typer(history.app, name="history")
     app.add_typer(db.app, name="db")
+    diff.register(app)
+    serve.register(app)
     return app
+
+
+def _version(value: bool) -> None:
+    if value:
+        from advisor import __version__
+
+        typer.echo(f"advisor {__version__}")
+        raise typer.Exit()
+
+
+def _root(
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                 help="Print the version and exit."),
+) -> None:
+    """Cost-aware compute advisor for PyTorch training."""
 
 
 def main() -> None:

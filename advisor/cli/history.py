@@ -8,12 +8,15 @@ from typing import Annotated
 
 import typer
 
+from advisor.cli import remote
 from advisor.cli.errors import handle_errors
 
 app = typer.Typer(help="Stored recommendations, predictions and real outcomes.", no_args_is_help=True)
 
 
-def _open():
+def _open(server: str | None = None):
+    if server:  # client mode: the server's history, nothing opened here
+        return remote.client(server)
     from advisor.history.repository import History
     from advisor.settings import Settings
 
@@ -31,20 +34,33 @@ def list_entries(
     since: Annotated[str | None, typer.Option("--since", help="e.g. 7d, 12h or 2026-11-01.")] = None,
     limit: Annotated[int, typer.Option("--limit")] = 50,
     json_out: Annotated[bool, typer.Option("--json")] = False,
+    server: remote.ServerOption = None,
 ) -> None:
-    """Recent recommendations, newest first."""
+    """Recent recommendations, newest first, then the predictions saved by `advisor predict`."""
     from advisor.cli import render
     from advisor.errors import ConfigError
     from advisor.units import parse_since
 
     if limit < 1:
         raise ConfigError(f"--limit must be 1 or more, got {limit}.", hint="Fix: e.g. --limit 20.")
-    with _open() as hist:
+    with _open(server) as hist:
         entries = hist.list(workload=workload, since=parse_since(since) if since else None, limit=limit)
+        predictions = _predictions(hist, server, workload, since, limit)
     if json_out:
-        render.print_json({"schema_version": 1, "entries": [_dump(e) for e in entries]})
+        render.print_json({"schema_version": 1, "entries": [_dump(e) for e in entries],
+                           "predictions": [_dump(p) for p in predictions]})
     else:
         render.history_list(entries)
+        render.prediction_list(predictions)
+
+
+def _predictions(hist, server: str | None, workload: str | None, since: str | None, limit: int) -> list:
+    """The saved predictions (a server keeps none: `advisor predict` saves only here)."""
+    if server:
+        return []
+    from advisor.history.outcomes import list_predictions
+
+    return list_predictions(hist, workload=workload, since=since, limit=limit)
 
 
 @app.command("show")
@@ -52,11 +68,12 @@ def list_entries(
 def show(
     entry_id: Annotated[int, typer.Argument(help="History id (from advisor history list).")],
     json_out: Annotated[bool, typer.Option("--json")] = False,
+    server: remote.ServerOption = None,
 ) -> None:
     """One stored recommendation with its candidates and outcomes."""
     from advisor.cli import render
 
-    with _open() as hist:
+    with _open(server) as hist:
         detail = hist.show(entry_id)
     if json_out:
         render.print_json(detail)
@@ -71,11 +88,12 @@ def show(
 def compare(
     workload: Annotated[str | None, typer.Option("--workload")] = None,
     json_out: Annotated[bool, typer.Option("--json")] = False,
+    server: remote.ServerOption = None,
 ) -> None:
     """Predicted vs actual time for every run with an outcome, per run and aggregated."""
     from advisor.cli import render
 
-    with _open() as hist:
+    with _open(server) as hist:
         comparison = hist.compare(workload=workload)
     if json_out:
         render.print_json({"schema_version": 1, **_dump(comparison)})
@@ -86,7 +104,7 @@ def compare(
 @app.command("export")
 @handle_errors
 def export(
-    fmt: Annotated[str, typer.Option("--format", help="csv or json.")] = "csv",
+    fmt: Annotated[str, typer.Option("--format", metavar="[csv|json]", help="csv or json.")] = "csv",
     output: Annotated[Path | None, typer.Option("-o", "--output", help="File (default stdout).")] = None,
     workload: Annotated[str | None, typer.Option("--workload", help="Only this workload name.")] = None,
     since: Annotated[str | None, typer.Option("--since", help="e.g. 7d, 12h or 2026-11-01.")] = None,
@@ -116,21 +134,49 @@ def export(
 @handle_errors
 def record(
     entry_id: Annotated[int, typer.Argument(help="History id of the recommendation.")],
-    actual_seconds: Annotated[float, typer.Option("--actual-seconds", help="The real wall time.")],
+    actual_seconds: Annotated[str, typer.Option("--actual-seconds", help="The job's real wall time: seconds, "
+                                                "or 30m, 1h30, 2h15m.")],
     instance: Annotated[str | None, typer.Option("--instance", help="Instance type actually used.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Record it even if it is over 20x away from the "
+                                                        "prediction.")] = False,
     json_out: Annotated[bool, typer.Option("--json")] = False,
+    server: remote.ServerOption = None,
 ) -> None:
     """Record the real duration of a recommended job, so compare and the learned correction can use it."""
     from advisor import api
     from advisor.cli import render
     from advisor.settings import Settings
 
-    outcome = api.record_outcome(entry_id, actual_seconds, instance_type=instance, settings=Settings.from_env())
+    record_outcome = api.record_outcome if server is None else remote.outcome_recorder(server)
+    outcome = record_outcome(entry_id, actual_seconds, instance_type=instance, force=force,
+                             settings=Settings.from_env())
     if json_out:
         render.print_json(outcome)
     else:
-        render.line(f"Recorded {actual_seconds:g} s for history id {entry_id}"
-                    + (f" on {instance}" if instance else "") + ".")
+        from advisor.units import format_duration
+
+        render.line(f"Recorded {format_duration(outcome.actual_seconds)} ({outcome.actual_seconds:g} s) for "
+                    f"history id {entry_id}" + (f" on {instance}" if instance else "") + ".")
+
+
+@app.command("forget")
+@handle_errors
+def forget(
+    entry_id: Annotated[int, typer.Argument(help="History id of the recommendation.")],
+    outcome_id: Annotated[int | None, typer.Option("--outcome", help="Only this outcome (ids: history show).")
+                          ] = None,
+    json_out: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Delete the recorded outcomes of a recommendation (a test run, a mistyped duration); it stays listed."""
+    from advisor.cli import render
+    from advisor.history.outcomes import forget as forget_outcomes
+
+    with _open() as hist:
+        gone = forget_outcomes(hist, entry_id, outcome_id)
+    if json_out:
+        render.print_json({"schema_version": 1, "recommendation_id": entry_id, "forgotten_outcomes": gone})
+    else:
+        render.line(f"Forgot {gone} outcome{'s' if gone != 1 else ''} of history id {entry_id}.")
 
 
 @app.command("calibration")

@@ -1,10 +1,60 @@
-"""Option parsing the CLI commands share: the workload-or-profile source, batch-size lists, precisions."""
+"""Option parsing the CLI commands share: the workload-or-profile source, batch-size and GPU-count lists,
+precisions, output formats, and the choices shown in ``--help``."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
-from advisor.schemas import Profile
+from advisor.schemas import PRECISIONS, Profile
+
+# Choices are shown in --help as metavars and checked by the command (one message, exit 1, did-you-mean),
+# rather than by click (exit 2), like every other bad value.
+OBJECTIVE_METAVAR = "[cost|time]"
+PRECISION_METAVAR = "[" + "|".join(PRECISIONS) + "]"
+FORMATS = ("text", "json", "markdown")
+FORMAT_HELP = "text (verdict, then the table), json (schema_version 1) or markdown (a pull-request comment)."
+
+
+def choice(value: str, choices: Sequence[str], flag: str) -> str:
+    """``value`` if it is one of ``choices`` (case-insensitive), else a ConfigError with the nearest."""
+    from advisor.errors import ConfigError, did_you_mean
+
+    lowered = str(value).strip().lower()
+    if lowered not in choices:
+        raise ConfigError(f"Unknown {flag} {value!r}.{did_you_mean(lowered, choices)}",
+                          hint=f"Fix: use one of {', '.join(choices)}.")
+    return lowered
+
+
+def output_format(fmt: str, json_out: bool) -> str:
+    """The output format from ``--format`` and the older ``--json`` (which wins)."""
+    return "json" if json_out else choice(fmt, FORMATS, "--format")
+
+
+def parse_gpu_counts(text: str | int | None) -> list[int]:
+    """[1, 2, 4, 8] from "1,2,4,8" (or one number); each 1 or more."""
+    from advisor.errors import ConfigError
+
+    if text is None:
+        return [1]
+    try:
+        counts = sorted({int(x) for x in str(text).split(",") if x.strip()})
+    except ValueError:
+        raise ConfigError(f"--gpus {text!r} is not a whole number or a comma list of them.",
+                          hint="Fix: e.g. --gpus 8 or --gpus 1,2,4,8.") from None
+    if not counts or counts[0] < 1:
+        raise ConfigError(f"--gpus must be 1 or more, got {text!r}.", hint="Fix: e.g. --gpus 8 or --gpus 1,2,4,8.")
+    return counts
+
+
+def parse_precisions(text: str | None) -> list[str | None]:
+    """[None] (the profile's) without --precision; every precision for "all"; else the comma list given."""
+    if text is None:
+        return [None]
+    if text.strip().lower() == "all":
+        return list(PRECISIONS)
+    return [choice(p, PRECISIONS, "precision") for p in text.split(",") if p.strip()] or [None]
 
 
 def pick_source(workload: Path | None, profile: Path | None) -> Path | Profile:

@@ -37,11 +37,11 @@ def _points(rec: Recommendation) -> list[Candidate]:
 
 
 def _elapsed(c: Candidate) -> float:
-    return c.seconds + (c.startup_seconds or 0.0)
+    return c.total_seconds  # start-up + job: the time the table and the verdict show
 
 
 def _cost(c: Candidate) -> float:
-    return c.spot_cost_usd if c.interruptible and c.spot_cost_usd is not None else c.cost_usd
+    return c.ranked_cost_usd
 
 
 # Tick positions for a log time axis, in seconds, and how they read.
@@ -64,10 +64,37 @@ def _time_ticks(low: float, high: float) -> tuple[list[float], list[str]]:
     return [t for t, _ in inside], [lbl for _, lbl in inside]
 
 
+def _nice_ticks(low: float, high: float) -> list[float]:
+    """Ticks for a log axis spanning less than a few list entries: 1, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8 x 10^k
+    inside [low, high], at most ~7 of them (never matplotlib's "2.7x10^2")."""
+    import math
+
+    if not (low > 0 and high > low):
+        return []
+    steps = (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 9)
+    out = [m * 10.0**k for k in range(math.floor(math.log10(low)), math.ceil(math.log10(high)) + 1)
+           for m in steps if low <= m * 10.0**k <= high]
+    if len(out) < 3:  # narrower still: evenly spaced round values (2m10s, 2m20s, ...)
+        raw = (high - low) / 4
+        k = math.floor(math.log10(raw))
+        step = min(m * 10.0**k for m in (1, 2, 5, 10) if m * 10.0**k >= raw)
+        first = math.ceil(low / step) * step
+        out = [first + i * step for i in range(int((high - first) // step) + 1)]
+    stride = max(1, math.ceil(len(out) / 7))
+    return out[::stride]
+
+
+def _duration_tick(value: float, _pos: object = None) -> str:
+    """A time tick as the table writes it, without trailing zero parts: "2m17s", "2m", "45s", "1h30m"."""
+    text = format_duration(value)
+    for zero in ("m00s", "h00m", "d00h"):
+        if text.endswith(zero):
+            text = text[: -len(zero) + 1]
+    return text.replace(".0s", "s")
+
+
 def _usd_tick(value: float, _pos: object = None) -> str:
-    if value >= 1:
-        return f"${value:,.0f}"
-    return f"${value:.2f}".rstrip("0").rstrip(".") if value >= 0.01 else f"${value:.3f}"
+    return format_usd(value)
 
 
 def _check(rec: Recommendation, path: Path) -> list[Candidate]:
@@ -123,9 +150,9 @@ def _draw_choice(ax: Any, chosen: Candidate) -> None:
     """The chosen candidate: a star with its label."""
     x, y = _elapsed(chosen), _cost(chosen)
     ax.scatter([x], [y], s=260, marker="*", c="#D55E00", edgecolors="black", linewidths=0.8, zorder=5)
-    money = format_usd(y) if y >= 0.01 else _usd_tick(y)
     ax.annotate(f"chosen: {chosen.provider} {chosen.instance_type}\n{chosen.hardware_label}, "
-                f"{format_duration(_elapsed(chosen))}, {money}",
+                f"{format_duration(_elapsed(chosen))} total ({format_duration(chosen.seconds)} job), "
+                f"{format_usd(y)}",
                 xy=(x, y), xytext=(14, 14), textcoords="offset points", fontsize=9,
                 bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": "#D55E00", "alpha": 0.9},
                 arrowprops={"arrowstyle": "-", "color": "#D55E00"}, zorder=6, parse_math=False)
@@ -139,12 +166,19 @@ def _style_axes(ax: Any, cons: Constraints) -> None:
     ax.set_yscale("log")
     x_low, x_high = ax.get_xlim()
     ticks, labels = _time_ticks(x_low, x_high)
-    if len(ticks) >= 2:
-        ax.set_xticks(ticks, labels)
-        ax.xaxis.set_minor_formatter(NullFormatter())
+    if len(ticks) < 3:  # a narrow range (jobs of a few minutes, start-up included): finer ticks
+        ticks = _nice_ticks(x_low, x_high)
+        labels = [_duration_tick(t) for t in ticks]
+    ax.set_xticks(ticks, labels)
+    ax.set_xlim(x_low, x_high)
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    y_low, y_high = ax.get_ylim()
     ax.yaxis.set_major_formatter(FuncFormatter(_usd_tick))
-    # Minor ticks in dollars too (matplotlib's default writes them as 6 x 10^1).
-    ax.yaxis.set_minor_formatter(FuncFormatter(_usd_tick))
+    if y_high / max(y_low, 1e-12) < 10:
+        # Less than a decade: the minor ticks carry the labels (matplotlib's default writes 6 x 10^-1).
+        ax.yaxis.set_minor_formatter(FuncFormatter(_usd_tick))
+    else:
+        ax.yaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("wall time including start-up (log scale)")
     ax.set_ylabel("cost in US$ (log scale)" + (", spot where offered" if cons.spot else ""))
     ax.grid(True, which="major", alpha=0.35)

@@ -1,4 +1,4 @@
-"""``advisor predict``: one target's whole-job time."""
+"""``advisor predict``: one target's whole-job time, or one GPU model at several counts and precisions."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from advisor.cli.errors import handle_errors
-from advisor.cli.options import pick_source
+from advisor.cli.options import PRECISION_METAVAR, pick_source
 
 
 def register(app: typer.Typer) -> None:
@@ -22,29 +22,69 @@ def predict(
     dataset_size: Annotated[int | None, typer.Option("--dataset-size")] = None,
     epochs: Annotated[int | None, typer.Option("--epochs")] = None,
     batch_size: Annotated[int | None, typer.Option("--batch-size", help="Global batch size.")] = None,
-    device: Annotated[str | None, typer.Option("--device", help="cpu or cuda:N (a device here).")] = None,
+    device: Annotated[str | None, typer.Option("--device", metavar="[cpu|cuda:N]",
+                                               help="A device here.")] = None,
     threads: Annotated[int | None, typer.Option("--threads", help="CPU threads to predict for.")] = None,
     gpu: Annotated[str | None, typer.Option("--gpu", help="GPU model, e.g. A100-80GB, H100.")] = None,
-    gpus: Annotated[int, typer.Option("--gpus", help="GPUs in data parallel.")] = 1,
-    precision: Annotated[str | None, typer.Option("--precision", help="fp32|tf32|bf16|fp16.")] = None,
+    gpus: Annotated[str, typer.Option("--gpus", metavar="K[,K...]",
+                                      help="GPUs in data parallel; a list (1,2,4,8) prints one table.")] = "1",
+    precision: Annotated[str | None, typer.Option("--precision", metavar=PRECISION_METAVAR[:-1] + "|all]",
+                                                  help="'all' (or a comma list) prints one table.")] = None,
+    startup_gpu: Annotated[str | None, typer.Option("--startup-gpu", help="Paid start-up of a GPU instance, in "
+                                                    "the totals shown [default: 5m].")] = None,
     probe_seconds: Annotated[float, typer.Option("--probe-seconds")] = 60.0,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON (schema_version 1).")] = False,
     no_save: Annotated[bool, typer.Option("--no-save", help="Do not store the prediction in history.")] = False,
 ) -> None:
-    """Predict the whole job's wall time on one target (this CPU, other thread counts, or K GPUs of a model)."""
+    """Predict the whole job's wall time on one target (this CPU, other thread counts, or K GPUs of a model).
+
+    With --gpus 1,2,4,8 and/or --precision all: one table of every count and precision, with the scaling
+    efficiency and the cheapest offer's price per hour.
+    """
     from advisor import api
     from advisor.cli import render
+    from advisor.cli.options import parse_gpu_counts, parse_precisions
     from advisor.errors import ConfigError
+    from advisor.settings import Settings
 
     source = pick_source(workload, profile)
     if gpu and device:
         raise ConfigError("Give --device (a device here) or --gpu (any GPU model), not both.",
                           hint="Fix: drop one of them.")
-    target = api.resolve_target(gpu=gpu, gpus=gpus, device=device, threads=threads)
+    counts, precisions = parse_gpu_counts(gpus), parse_precisions(precision)
+    if len(counts) > 1 or len(precisions) > 1:
+        _grid(source, gpu, counts, precisions, dict(dataset_size=dataset_size, epochs=epochs,
+                                                   batch_size=batch_size, probe_seconds=probe_seconds,
+                                                   save=not no_save, startup_seconds_gpu=startup_gpu), json_out)
+        return
+    target = api.resolve_target(gpu=gpu, gpus=counts[0], device=device, threads=threads)
     with render.probe_progress(not json_out) as progress:
         est = api.predict(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size, target=target,
-                          precision=precision, probe_seconds=probe_seconds, progress=progress, save=not no_save)
+                          precision=precisions[0], probe_seconds=probe_seconds, progress=progress,
+                          save=not no_save)
     if json_out:
         render.print_json(est.json_contract())
     else:
-        render.estimate(est)
+        # A GPU model you would rent starts from cold: its start-up is shown beside the job (not for this machine).
+        startup = api.with_startup(Settings.from_env(), None, startup_gpu).startup_seconds_gpu if gpu else None
+        render.estimate(est, instance_startup_seconds=startup)
+
+
+def _grid(source, gpu: str | None, counts: list[int], precisions: list, kwargs: dict, json_out: bool) -> None:
+    from advisor.cli import answer, render
+    from advisor.errors import ConfigError
+    from advisor.scaling import predict_grid
+
+    if not gpu:
+        raise ConfigError("A table of GPU counts or precisions needs a GPU model.",
+                          hint="Fix: add --gpu NAME, e.g. --gpu A100-80GB --gpus 1,2,4,8 --precision all.")
+    with render.probe_progress(not json_out) as progress:
+        grid = predict_grid(source, gpu=gpu, counts=counts, precisions=precisions, progress=progress, **kwargs)
+    if json_out:
+        data = grid.model_dump(mode="json")
+        for row, dumped in zip(grid.rows, data["rows"], strict=True):
+            if row.estimate is not None:
+                dumped["estimate"] = row.estimate.json_contract()
+        render.print_json(data)
+    else:
+        answer.scaling_table(grid)

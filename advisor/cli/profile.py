@@ -18,11 +18,11 @@ def register(app: typer.Typer) -> None:
 @handle_errors
 def profile(
     workload: Annotated[Path, typer.Argument(help="Workload file (model.py).")],
-    device: Annotated[str, typer.Option("--device", help="cpu, cuda:0, or all.")] = "all",
+    device: Annotated[str, typer.Option("--device", metavar="[cpu|cuda:N|all]", help="cpu, cuda:0, or all.")] = "all",
     batch_size: Annotated[int | None, typer.Option("--batch-size", help="Top of the ladder.")] = None,
     batch_sizes: Annotated[str | None, typer.Option("--batch-sizes", help="Explicit ladder, e.g. 8,16,32.")] = None,
     probe_seconds: Annotated[float, typer.Option("--probe-seconds", help="Time budget.")] = 60.0,
-    precision: Annotated[str, typer.Option("--precision", help="fp32|tf32|bf16|fp16.")] = "fp32",
+    precision: Annotated[str, typer.Option("--precision", metavar="[fp32|tf32|bf16|fp16]")] = "fp32",
     threads: Annotated[int | None, typer.Option("--threads", help="CPU threads for the CPU probe.")] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the profile JSON here.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the profile as JSON.")] = False,

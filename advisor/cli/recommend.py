@@ -1,4 +1,5 @@
-"""``advisor recommend``: the main job."""
+"""``advisor recommend``: the main job. The answer comes first (the verdict block), then the table grouped by
+hardware; ``--json`` / ``--format markdown`` carry the same content for CI and pull-request comments."""
 
 from __future__ import annotations
 
@@ -8,8 +9,17 @@ from typing import Annotated
 
 import typer
 
+from advisor.cli import remote
 from advisor.cli.errors import handle_errors
-from advisor.cli.options import check_output_path, pick_source, write_atomically
+from advisor.cli.options import (
+    FORMAT_HELP,
+    OBJECTIVE_METAVAR,
+    PRECISION_METAVAR,
+    check_output_path,
+    output_format,
+    pick_source,
+    write_atomically,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -23,25 +33,48 @@ def recommend(
     dataset_size: Annotated[int | None, typer.Option("--dataset-size", help="Samples per epoch.")] = None,
     epochs: Annotated[int | None, typer.Option("--epochs")] = None,
     batch_size: Annotated[int | None, typer.Option("--batch-size", help="Global batch size.")] = None,
-    deadline: Annotated[str | None, typer.Option("--deadline", help="e.g. 6h, 90m, 1h30m.")] = None,
+    deadline: Annotated[str | None, typer.Option("--deadline", help="Total time incl. start-up: 6h, 90m, 1h30.")
+                        ] = None,
     budget: Annotated[str | None, typer.Option("--budget", help="US dollars, e.g. 50.")] = None,
-    objective: Annotated[str, typer.Option("--objective", help="cost (cheapest) or time (fastest).")] = "cost",
+    objective: Annotated[str, typer.Option("--objective", metavar=OBJECTIVE_METAVAR,
+                                           help="cost (cheapest) or time (fastest; 2% near-ties go to the "
+                                                "cheaper).")] = "cost",
     providers: Annotated[str | None, typer.Option("--providers", help="e.g. aws,gcp,lambda.")] = None,
     region: Annotated[str | None, typer.Option("--region", help="e.g. us-east-1 (comma list).")] = None,
     spot: Annotated[bool, typer.Option("--spot", help="Rank on spot (interruptible) prices.")] = False,
-    top: Annotated[int, typer.Option("--top", help="How many candidates to list.")] = 10,
-    precision: Annotated[str | None, typer.Option("--precision", help="fp32|tf32|bf16|fp16 on GPUs.")] = None,
+    top: Annotated[int, typer.Option("--top", help="How many rows (kinds of machine) to list.")] = 10,
+    precision: Annotated[str | None, typer.Option("--precision", metavar=PRECISION_METAVAR,
+                                                  help="Precision on GPUs (CPUs train in fp32).")] = None,
+    startup_cpu: Annotated[str | None, typer.Option(
+        "--startup-cpu", help="Paid start-up of a CPU instance, e.g. 2m or 0 [default: 2m, or "
+                              "ADVISOR_STARTUP_SECONDS_CPU].")] = None,
+    startup_gpu: Annotated[str | None, typer.Option(
+        "--startup-gpu", help="Paid start-up of a GPU instance, e.g. 5m [default: 5m, or "
+                              "ADVISOR_STARTUP_SECONDS_GPU].")] = None,
     pricing: Annotated[list[Path] | None, typer.Option("--pricing", help="Extra/overriding rates CSV.")] = None,
     probe_seconds: Annotated[float, typer.Option("--probe-seconds", help="Probe time budget.")] = 60.0,
-    json_out: Annotated[bool, typer.Option("--json", help="Print JSON (schema_version 1).")] = False,
+    by: Annotated[str, typer.Option("--by", metavar="[hardware|provider]",
+                                    help="Table rows: the best of each kind of machine, or of each provider.")
+                  ] = "hardware",
+    show_all: Annotated[bool, typer.Option("--all", help="List every candidate, ungrouped.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the verdict.")] = False,
+    show_skipped: Annotated[bool, typer.Option("--show-skipped", help="List the offers without an estimate, "
+                                                                      "with why and the fix.")] = False,
+    fmt: Annotated[str, typer.Option("--format", metavar="[text|json|markdown]", help=FORMAT_HELP)] = "text",
+    json_out: Annotated[bool, typer.Option("--json", help="Same as --format json (schema_version 1).")] = False,
     plot: Annotated[Path | None, typer.Option("--plot", help="Write cost-vs-time plot (.png or .svg).")] = None,
     no_save: Annotated[bool, typer.Option("--no-save", help="Do not store in history.")] = False,
+    server: remote.ServerOption = None,
 ) -> None:
-    """Recommend the cheapest (or fastest) machine for a training job, with alternatives and reasons."""
-    from advisor import api
-    from advisor.cli import render
-    from advisor.errors import NoFeasibleCandidateError
+    """Recommend the cheapest (or fastest) machine for a training job: the answer first, then the alternatives.
 
+    Every time shown is the total you wait for and pay for: the instance's start-up plus the job.
+    """
+    from advisor.cli.options import choice
+
+    fmt = output_format(fmt, json_out)
+    view = dict(view=choice(by, ("hardware", "provider"), "--by"), show_all=show_all, quiet=quiet,
+                show_skipped=show_skipped)
     if plot is not None:
         if plot.suffix.lower() not in (".png", ".svg"):
             from advisor.errors import ConfigError
@@ -49,28 +82,42 @@ def recommend(
             raise ConfigError(f"--plot {plot}: the file must end in .png or .svg.",
                               hint="Fix: e.g. --plot choice.png.")
         check_output_path(plot, "--plot")
-    source = pick_source(workload, profile)
-    with render.probe_progress(not json_out) as progress:
+    kwargs = dict(dataset_size=dataset_size, epochs=epochs, batch_size=batch_size, deadline=deadline,
+                  budget=budget, objective=objective, providers=providers, regions=region, spot=spot, top=top,
+                  precision=precision, pricing_files=pricing or (), probe_seconds=probe_seconds,
+                  save=not no_save, startup_seconds_cpu=startup_cpu, startup_seconds_gpu=startup_gpu,
+                  before_save=None if plot is None else functools.partial(_write_plot, path=plot))
+    _run(pick_source(workload, profile), kwargs, fmt, view, plot, server)
+
+
+def _run(source, kwargs: dict, fmt: str, view: dict, plot: Path | None, server: str | None = None) -> None:
+    from advisor import api
+    from advisor.cli import render
+    from advisor.errors import NoFeasibleCandidateError
+
+    with render.probe_progress(fmt == "text") as progress:
         try:
-            rec = api.recommend(
-                source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size, deadline=deadline,
-                budget=budget, objective=objective, providers=providers, regions=region, spot=spot, top=top,
-                precision=precision, pricing_files=pricing or (), probe_seconds=probe_seconds,
-                progress=progress, save=not no_save,
-                before_save=None if plot is None else functools.partial(_write_plot, path=plot),
-            )
+            run = api.recommend if server is None else remote.recommender(server)
+            rec = run(source, progress=progress, **kwargs)
         except NoFeasibleCandidateError as exc:
-            if json_out and exc.recommendation is not None:
-                render.print_json(exc.recommendation)
-            elif exc.recommendation is not None and exc.recommendation.candidates:
-                render.recommendation(exc.recommendation)
+            if exc.recommendation is not None and (fmt != "text" or exc.recommendation.candidates):
+                _show(exc.recommendation, fmt, view)
             raise
-    if json_out:
+    _show(rec, fmt, view)
+    if plot is not None and fmt == "text":
+        render.note(f"plot written to {plot}")
+
+
+def _show(rec, fmt: str, view: dict) -> None:
+    from advisor.cli import answer, render
+
+    if fmt == "json":
         render.print_json(rec)
+    elif fmt == "markdown":
+        answer.print_markdown(answer.markdown(rec, view=view["view"], show_all=view["show_all"],
+                                              quiet=view["quiet"]))
     else:
-        render.recommendation(rec)
-        if plot is not None:
-            render.note(f"plot written to {plot}")
+        answer.recommendation(rec, **view)
 
 
 def _write_plot(rec, path: Path) -> None:

@@ -13,49 +13,16 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from advisor.cli.console import err, out, safe_text
 from advisor.units import format_duration, format_usd
 
-# C0 controls, DEL, C1 controls, and the Unicode bidirectional overrides and isolates (which reorder what
-# the terminal shows: "Trojan Source").
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def _visible(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
-
-
-def safe_text(value: object, *, multiline: bool = False) -> str:
-    """``value`` as text to put in rich markup: control characters made visible (``\\x1b``), markup escaped.
-
-    ``multiline`` keeps line breaks (error messages and hints span lines); elsewhere a newline is shown as
-    ``\\x0a`` too, so that a name cannot break a table row.
-    """
-    pattern = _CONTROL_BUT_NEWLINE if multiline else _CONTROL
-    return escape(pattern.sub(_visible, str(value)))
-
-
-def out() -> Console:
-    """The console for results (stdout). It reads markup: give it only ``safe_text`` for data."""
-    # Piped output (no terminal) gets a wide fixed width so tables stay one line per row in logs and files.
-    width = None if sys.stdout.isatty() else 160
-    return Console(soft_wrap=False, highlight=False, emoji=False, width=width)
-
-
-def err() -> Console:
-    """The console for errors, notes and progress (stderr). It reads markup, like ``out``."""
-    return Console(stderr=True, soft_wrap=True, highlight=False, emoji=False)
-
+__all__ = ["err", "out", "safe_text"]  # re-exported: every command module escapes through render
 
 def line(text: str) -> None:
     """One line of plain text on stdout, printed as it is (no markup, control characters made visible)."""
@@ -110,8 +77,9 @@ def _interval(low: float, high: float) -> str:
     return f"{format_duration(low)}–{format_duration(high)}"
 
 
-def estimate(est: Any) -> None:
-    """One prediction: the whole job's time with its interval, the step, memory and method."""
+def estimate(est: Any, instance_startup_seconds: float | None = None) -> None:
+    """One prediction: the whole job's time with its interval, the step, memory and method; with
+    ``instance_startup_seconds`` (a GPU you would rent) also the total a fresh instance takes, start-up included."""
     con = out()
     t = est.target
     where = (f"CPU ({t.threads} threads)" if t.kind == "cpu" and t.threads else "CPU (this machine's threads)"
@@ -120,6 +88,10 @@ def estimate(est: Any) -> None:
     table.add_column(style="bold")
     table.add_column()
     table.add_row("whole job", f"{format_duration(est.seconds)}  (80% interval {_interval(est.low, est.high)})")
+    if instance_startup_seconds is not None:
+        start = instance_startup_seconds
+        table.add_row("with start-up", f"{format_duration(start + est.seconds)}  ({format_duration(start)} start-up "
+                      f"of a fresh instance + the job: what you wait for and pay for)")
     table.add_row("job", f"{est.epochs} epochs x {est.steps_per_epoch} steps of {est.batch_size}"
                   f" ({est.dataset_size:,} samples)")
     table.add_row("step", f"{est.step_seconds * 1000:.1f} ms"
@@ -174,73 +146,13 @@ def profile_summary(prof: Any, path: str | None = None) -> None:
     con.print(f"probe wall time {prof.probe_wall_seconds:.1f}s" + (f"; saved to {safe_text(path)}" if path else ""))
 
 
-_TIER_LABEL = {"cpu": "CPU", "single_gpu": "1 GPU", "multi_gpu": "multi-GPU"}
+def recommendation(rec: Any, **view: Any) -> None:
+    """A recommendation: the verdict block first, then the table grouped by hardware, then what was dropped,
+    skipped and assumed (``advisor.cli.answer``; ``view``: ``view="provider"``, ``show_all``, ``quiet``,
+    ``show_skipped``)."""
+    from advisor.cli import answer
 
-
-def _candidate_row(rank: int, c: Any, chosen: Any) -> list[str]:
-    is_chosen = chosen is not None and (c.provider, c.instance_type, c.region) == (
-        chosen.provider, chosen.instance_type, chosen.region)
-    return [
-        f"{rank}" + ("➜" if is_chosen else ("*" if c.pareto else "")),
-        safe_text(c.provider),
-        safe_text(c.instance_type),
-        safe_text(c.hardware_label),
-        safe_text(_TIER_LABEL.get(c.tier, c.tier)),
-        f"{format_duration(c.seconds)} ({_interval(c.low, c.high)})",
-        format_usd(c.cost_usd),
-        format_usd(c.spot_cost_usd) if c.spot_cost_usd is not None else "-",
-        safe_text(c.method),
-    ]
-
-
-def recommendation(rec: Any) -> None:
-    """A recommendation: the ranked candidates, the choice and why, the best per tier, advice and notes."""
-    con = out()
-    w = rec.workload
-    cons = rec.constraints
-    limits = []
-    if cons.deadline_seconds:
-        limits.append(f"deadline {format_duration(cons.deadline_seconds)}")
-    if cons.budget_usd:
-        limits.append(f"budget {format_usd(cons.budget_usd)}")
-    goal = "cheapest" if cons.objective == "cost" else "fastest"
-    con.print(f"[bold]{safe_text(w.name)}[/]: {rec.epochs} epochs x {rec.dataset_size:,} samples, "
-              f"batch {rec.batch_size} — {goal}{' within ' + ', '.join(limits) if limits else ''}"
-              f"{' (spot prices)' if cons.spot else ''}")
-    table = Table(title_justify="left", title=("Candidates (➜ chosen, * on the time/cost Pareto front)"))
-    for col in ("#", "provider", "instance", "hardware", "tier", "time (80% interval)", "cost", "spot", "method"):
-        table.add_column(col, overflow="fold", justify="right" if col in ("cost", "spot") else "left")
-    for rank, c in enumerate(rec.candidates, 1):
-        table.add_row(*_candidate_row(rank, c, rec.chosen))
-    con.print(table)
-    for rank, c in enumerate(rec.candidates, 1):
-        if c.reason:
-            con.print(f"  {rank}. {safe_text(c.reason)}")
-    if rec.chosen is not None:
-        c = rec.chosen
-        con.print(f"[bold green]Recommended:[/] {safe_text(c.provider)} {safe_text(c.instance_type)} "
-                  f"({safe_text(c.region)}) — {format_duration(c.seconds)}, {format_usd(c.cost_usd)}"
-                  + (f" (spot {format_usd(c.spot_cost_usd)}, interruptible)" if c.spot_cost_usd is not None else "")
-                  + f". {safe_text(c.reason)}")
-    if rec.best_per_tier:
-        con.print("Best per tier: " + "; ".join(
-            f"{safe_text(_TIER_LABEL.get(t, t))}: {safe_text(c.provider)} {safe_text(c.instance_type)} "
-            f"{format_duration(c.seconds)} {format_usd(c.cost_usd)}" for t, c in rec.best_per_tier.items()))
-    if rec.excluded:
-        con.print(f"{len(rec.excluded)} candidates dropped because the job does not fit in their memory"
-                  f" (e.g. {safe_text(rec.excluded[0].instance_type)}: {safe_text(rec.excluded[0].reason)}).")
-    for text in rec.advice:
-        con.print(f"[bold]advice:[/] {safe_text(text)}")
-    for text in rec.notes:
-        con.print(f"note: {safe_text(text, multiline=True)}")
-    if rec.measured_devices:
-        con.print(f"measured here: {safe_text(', '.join(rec.measured_devices))}; everything else is scaled.")
-    snap = rec.pricing_snapshot or {}
-    if snap.get("dates"):
-        con.print("prices as of: " + safe_text(", ".join(f"{k} {v}" for k, v in snap["dates"].items())))
-    if rec.id is not None:
-        con.print(f"saved as history id {rec.id} (record the real time: advisor history record {rec.id} "
-                  f"--actual-seconds S)")
+    answer.recommendation(rec, **view)
 
 
 def offers(rows: Sequence[Any]) -> None:
@@ -252,8 +164,9 @@ def offers(rows: Sequence[Any]) -> None:
         table.add_row(safe_text(o.provider), safe_text(o.instance_type), safe_text(o.region), str(o.vcpus or "-"),
                       f"{o.memory_gib:g} GiB" if o.memory_gib else "-",
                       f"{o.gpu_count} x {safe_text(o.gpu)}" if o.gpu else "-",
-                      f"{o.price_usd_per_hour:.4g}",
-                      f"{o.spot_price_usd_per_hour:.4g}" if o.spot_price_usd_per_hour is not None else "-",
+                      format_usd(o.price_usd_per_hour, rate=True),
+                      format_usd(o.spot_price_usd_per_hour, rate=True) if o.spot_price_usd_per_hour is not None
+                      else "-",
                       safe_text(o.billing), safe_text(o.snapshot_date or "-"))
     out().print(table)
 
@@ -329,8 +242,9 @@ def history_list(entries: Sequence[Any]) -> None:
         con.print("History: nothing stored yet (every `advisor recommend` lands here unless --no-save).")
         return
     table = Table(title=f"History ({len(entries)} newest first)", title_justify="left")
-    for col in ("id", "when", "workload", "job", "chosen", "predicted", "cost", "method", "actual"):
-        table.add_column(col, justify="right" if col in ("id", "predicted", "cost", "actual") else "left")
+    # Outcomes time the training itself (track, --actual-seconds), so both times here are the job alone.
+    for col in ("id", "when", "workload", "job", "chosen", "predicted job", "cost", "method", "actual job"):
+        table.add_column(col, justify="right" if col in ("id", "predicted job", "cost", "actual job") else "left")
     for e in entries:
         chosen = "-" if not e.instance_type else (
             f"{safe_text(e.provider)} {safe_text(e.instance_type)}"
@@ -344,6 +258,21 @@ def history_list(entries: Sequence[Any]) -> None:
     con.print(table)
 
 
+def prediction_list(entries: Sequence[Any]) -> None:
+    """Predictions saved by ``advisor predict``, one row each (nothing when there are none)."""
+    if not entries:
+        return
+    table = Table(title=f"Predictions ({len(entries)} newest first; job alone, no start-up)", title_justify="left")
+    for col in ("id", "when", "workload", "job", "target", "predicted (80%)", "method", "precision"):
+        table.add_column(col, justify="right" if col in ("id",) else "left")
+    for e in entries:
+        table.add_row(f"p{e.id}", _when(e.created_at), safe_text(e.workload),
+                      f"{e.epochs} x {e.dataset_size:,} @ {e.batch_size}", safe_text(e.target),
+                      f"{format_duration(e.seconds)} ({_interval(e.low, e.high)})", safe_text(e.method),
+                      safe_text(e.precision))
+    out().print(table)
+
+
 def comparison(comp: Any) -> None:
     """Predicted vs actual per run, then aggregated per device, per method and overall."""
     con = out()
@@ -352,7 +281,7 @@ def comparison(comp: Any) -> None:
                   "or `advisor.track(id)`.")
         return
     table = Table(title="Predicted vs actual", title_justify="left")
-    for col in ("id", "workload", "instance", "device", "method", "predicted (80%)", "actual", "error", "in"):
+    for col in ("id", "workload", "instance", "device", "method", "predicted job (80%)", "actual job", "error", "in"):
         table.add_column(col, justify="right" if col in ("id", "actual", "error") else "left")
     for r in comp.rows:
         table.add_row(str(r.recommendation_id), safe_text(r.workload),

@@ -64,6 +64,7 @@ from advisor.settings import Settings
 from advisor.units import is_finite, parse_since
 
 _NOT_FOUND_HINT = "Fix: `advisor history list` shows the stored ids."
+_ANSWER = {"status", "verdict", "best_value", "skipped", "violations", "startup_seconds_cpu", "startup_seconds_gpu"}
 
 # Row ids are INTEGER columns: a bigger number cannot be stored, so it names no row (and would make the driver
 # fail instead of finding nothing). SQLite's INTEGER holds 64 bits, PostgreSQL's 32.
@@ -239,6 +240,8 @@ class History:
                     "advice": list(rec.advice),
                     "measured_devices": list(rec.measured_devices),
                     "notes": list(rec.notes),
+                    # The answer on top (the groups are left out: they hold every candidate, and are re-ranked)
+                    "answer": rec.model_dump(mode="json", include=_ANSWER),
                 },
             )).inserted_primary_key[0]
             rows, chosen_stored = [], False
@@ -393,7 +396,7 @@ class History:
             constraints=Constraints.model_validate(r["constraints"] or {}),
             pricing_snapshot=r["pricing_snapshot"] or {},
             advice=extra.get("advice") or [], measured_devices=extra.get("measured_devices") or [],
-            notes=extra.get("notes") or [],
+            notes=extra.get("notes") or [], **(extra.get("answer") or {}),
         )
         outcomes = [Outcome(id=o.id, recommendation_id=o.recommendation_id, actual_seconds=o.actual_seconds,
                             instance_type=o.instance_type, status=o.status, recorded_at=o.recorded_at,

@@ -7,7 +7,9 @@
     def train(): ...
 
 The recommendation (and the instance type, when given) is checked before the job starts, so a typo fails
-fast rather than after hours of training. The wall time is measured with ``time.perf_counter``; if the job
+fast rather than after hours of training. A run more than 20x away from its prediction (a test run of a few
+steps, say) is stored but warned about (``RuntimeWarning``): ``advisor history forget ID`` removes it.
+The wall time is measured with ``time.perf_counter``; if the job
 raises (Ctrl-C included) the outcome is stored with status "failed" and the exception propagates.
 """
 
@@ -58,6 +60,7 @@ class track(ContextDecorator):  # lower case: it is used like a function, adviso
         self.outcome: Outcome | None = None
         self.seconds: float | None = None
         self._start: float | None = None
+        self._predicted: float | None = None
 
     def _history(self):
         from advisor.history.repository import History
@@ -65,8 +68,11 @@ class track(ContextDecorator):  # lower case: it is used like a function, adviso
         return History(self.url, settings=self.settings)
 
     def __enter__(self) -> track:
+        from advisor.history.outcomes import predicted_seconds
+
         with self._history() as hist:
             hist.check_run(self.recommendation_id, self.instance_type)
+            self._predicted = predicted_seconds(hist, self.recommendation_id, self.instance_type)
         self.outcome = None
         self.seconds = None
         self._start = time.perf_counter()
@@ -90,7 +96,18 @@ class track(ContextDecorator):  # lower case: it is used like a function, adviso
                 raise
             # The job's own exception matters more than the bookkeeping one: warn, and let the job's propagate.
             warnings.warn(f"advisor.track could not record the failed run: {record_error}", stacklevel=2)
+            return False
+        self._warn_outlier(failed)
         return False
+
+    def _warn_outlier(self, failed: bool) -> None:
+        from advisor.history.outcomes import outlier
+
+        why = None if failed else outlier(self.seconds or 0.0, self._predicted)
+        if why:
+            warnings.warn(f"advisor.track recorded {why} for history id {self.recommendation_id}: if this was a "
+                          f"test run, remove it with `advisor history forget {self.recommendation_id}`.",
+                          RuntimeWarning, stacklevel=3)
 
     def __repr__(self) -> str:
         extra = f", instance_type={self.instance_type!r}" if self.instance_type else ""

@@ -18,6 +18,7 @@ from advisor.schemas.history import (
     HistoryDetail,
     HistoryEntry,
     Outcome,
+    PredictionEntry,
     TrainingRow,
 )
 from advisor.schemas.profile import (
@@ -32,17 +33,37 @@ from advisor.schemas.profile import (
     at_batch,
 )
 from advisor.schemas.results import (
+    BestValue,
     Candidate,
+    CandidateGroup,
     Constraints,
+    CpuVsGpu,
+    DiffRow,
     Estimate,
     Offer,
     Recommendation,
+    RecommendationDiff,
+    ScalingGrid,
+    ScalingRow,
+    Skipped,
+    Verdict,
+    Violation,
     WorkloadSummary,
     hardware_label,
 )
 
 __all__ = [
     "Analysis",
+    "BestValue",
+    "CandidateGroup",
+    "CpuVsGpu",
+    "DiffRow",
+    "RecommendationDiff",
+    "ScalingGrid",
+    "ScalingRow",
+    "Skipped",
+    "Verdict",
+    "Violation",
     "CalibrationReport",
     "Candidate",
     "Comparison",
@@ -67,6 +88,7 @@ __all__ = [
     "OpRecord",
     "Outcome",
     "PRECISIONS",
+    "PredictionEntry",
     "Precision",
     "Profile",
     "Recommendation",

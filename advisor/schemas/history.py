@@ -48,6 +48,23 @@ class HistoryEntry(Model):
     status: Literal["completed", "failed"] | None = None
 
 
+class PredictionEntry(Model):
+    """One prediction saved by ``advisor predict`` (listed by ``advisor history list`` beside recommendations)."""
+
+    id: int
+    created_at: datetime
+    workload: str
+    dataset_size: int
+    epochs: int
+    batch_size: int
+    target: str  # "4 x A100-80GB", "cpu (8 threads)"
+    seconds: float  # the job alone, as ``predict`` printed it
+    low: float
+    high: float
+    method: Method
+    precision: str
+
+
 class HistoryDetail(Model):
     """``advisor history show ID``: the stored recommendation as it was returned, and what really happened."""
 

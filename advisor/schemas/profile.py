@@ -26,6 +26,11 @@ from advisor.schemas.devices import HostInfo
 
 # ---------------------------------------------------------------------------------------------- probes
 
+# A timed window is clean when other processes used less than this many cores on average during it, and the
+# hypervisor stole less than this share of the machine's CPU time.
+CLEAN_OTHERS_CORES = 0.25
+CLEAN_STEAL_FRACTION = 0.05
+
 
 class Measurement(Model):
     """Timed probe steps at one batch size on one device."""
@@ -43,6 +48,22 @@ class Measurement(Model):
     power_watts: Amount | None = None
     oom: bool = False
     warmup_steps: Annotated[int, Field(ge=0)] = 0
+    # What else used the CPU during the timed steps (advisor.probe.contention): other processes' CPU time in
+    # cores, the hypervisor's steal share, runnable tasks beyond the probe's own; None where not measured.
+    others_cpu_cores: Annotated[float, Field(ge=0, le=1e5, allow_inf_nan=False)] | None = None
+    steal_fraction: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
+    run_queue: Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)] | None = None
+    # The training step's clock. "wall": wall-clock. "thread_cpu": the probe thread's own CPU time, used on a
+    # busy machine where the steps ran on one thread (what the step costs, not how long the scheduler kept it
+    # waiting). Batch creation is always on the wall clock.
+    clock: Literal["wall", "thread_cpu"] = "wall"
+    busiest_other: Annotated[str, Field(max_length=200)] | None = None  # "name (pid N, 98% CPU)"
+
+    @property
+    def clean(self) -> bool:
+        """Timed on a machine that nothing else was using (or where that was not measured)."""
+        others, steal = self.others_cpu_cores or 0.0, self.steal_fraction or 0.0
+        return others < CLEAN_OTHERS_CORES and steal < CLEAN_STEAL_FRACTION
 
 
 class ThreadPoint(Model):

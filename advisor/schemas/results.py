@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, computed_field
 
 from advisor.schemas.base import SCHEMA_VERSION, Method, Model, Objective, Precision, Tier, utc_now
 from advisor.schemas.devices import Target
@@ -114,6 +114,36 @@ class Candidate(Model):
     interruptible: bool = False  # the spot figure is for an interruptible instance
     base_seconds: float | None = None  # method "history": the uncorrected prediction
     base_method: Method | None = None
+    marketplace: bool = False  # a marketplace listing (Vast): host and region vary from one rental to the next
+
+    # ``seconds``/``low``/``high`` are the job alone (what ``history compare`` checks against a tracked run);
+    # the ``total_*`` figures add the paid start-up: what the user waits for and pays for, the time shown.
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total_seconds(self) -> float:
+        """Start-up + the job (point estimate): the wall time the user waits for and pays for."""
+        return (self.startup_seconds or 0.0) + self.seconds
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total_low(self) -> float:
+        return (self.startup_seconds or 0.0) + self.low
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total_high(self) -> float:
+        return (self.startup_seconds or 0.0) + self.high
+
+    @property
+    def ranked_cost_usd(self) -> float:
+        """The cost the ranking used: the spot cost where the candidate was ranked on spot, else on-demand."""
+        return self.spot_cost_usd if self.interruptible and self.spot_cost_usd is not None else self.cost_usd
+
+    @property
+    def ranked_price_usd_per_hour(self) -> float:
+        """The hourly rate behind ``ranked_cost_usd``."""
+        spot = self.spot_price_usd_per_hour
+        return spot if self.interruptible and spot is not None else self.price_usd_per_hour
 
     @property
     def hardware_label(self) -> str:
@@ -147,6 +177,78 @@ class WorkloadSummary(Model):
                    path=info.path, file_sha256=info.file_sha256)
 
 
+class Skipped(Model):
+    """Offers that got no estimate, one entry per target and reason (``recommend --show-skipped``)."""
+
+    target: str  # "1 x A10G", "8 x B200", "CPU instances"
+    count: int  # offers of that target
+    reason: str  # the predictor's message: "T4 has no bfloat16 support (it predates Ampere)."
+    fix: str | None = None  # its hint: "Fix: use --precision fp16 (or fp32) for this GPU."
+
+
+class Violation(Model):
+    """A constraint that no candidate meets, with the value of it that would pass (for CI)."""
+
+    constraint: Literal["deadline", "budget"]
+    limit: float  # the deadline in seconds, or the budget in US$, as given
+    nearest: float | None = None  # the best any candidate reaches: fastest total seconds / lowest cost in US$
+    would_pass: float | None = None  # the smallest deadline (s, whole minutes) / budget (US$, cents) that passes
+    flag: str | None = None  # that value as a flag: "--deadline 14m00s", "--budget 0.19"
+    message: str
+
+
+class BestValue(Model):
+    """The best-value alternative to the choice: the knee of the Pareto front of total time vs cost (the point
+    past which more money buys little time; with ``--objective time``, less time costs little money)."""
+
+    candidate: Candidate
+    extra_cost_usd: float  # its cost minus the choice's (negative: cheaper)
+    extra_cost_pct: float
+    seconds_saved: float  # the choice's total time minus its total time (negative: slower)
+    text: str
+
+
+class CpuVsGpu(Model):
+    """The seeds' question: a GPU costs more per hour; does it run enough faster to pay? The best CPU candidate
+    against the best GPU candidate (best on the objective, meeting the constraints where any does)."""
+
+    cpu: Candidate
+    gpu: Candidate
+    price_ratio: float  # GPU $/h over CPU $/h (the rates ranked on)
+    speedup: float  # CPU job seconds over GPU job seconds (the job alone)
+    compute_cost_ratio: float  # GPU over CPU cost of the job alone (price_ratio / speedup): < 1 the GPU is cheaper
+    total_cost_ratio: float  # GPU over CPU cost of the whole billed run, start-up included
+    total_time_ratio: float  # GPU over CPU total time, start-up included
+    winner: Literal["cpu", "gpu"]  # on the objective, start-up included
+    decided_by_startup: bool  # the job alone would pick the other tier
+    break_even_job_seconds: float | None = None  # CPU job length where the other tier starts to win
+    break_even_epochs: float | None = None  # the same in epochs of this job
+    text: str
+
+
+class Verdict(Model):
+    """The answer first: what to rent and why, the next-best trade, the CPU-vs-GPU verdict, what to watch."""
+
+    recommendation: str  # "Rent gcp e2-standard-2 (2 vCPU, us-central1): 2m51s total ..., $0.0032"
+    why: str
+    best_value: str | None = None
+    cpu_vs_gpu: CpuVsGpu | None = None
+    could_be_better: list[str] = Field(default_factory=list)  # the what-ifs (precision, batch size)
+    warnings: list[str] = Field(default_factory=list)
+    assumptions: str  # the start-up times assumed and how to change them
+
+
+class CandidateGroup(Model):
+    """Candidates on the same hardware with the same predicted time: one table row, "+9 similar"."""
+
+    label: str  # "2 vCPU", "1 x L4"
+    tier: Tier
+    count: int
+    best: Candidate  # its best-ranked member
+    providers: list[str] = Field(default_factory=list)
+    cost_usd_max: float  # the dearest member (the ranked cost)
+
+
 class Recommendation(Model):
     schema_version: int = SCHEMA_VERSION
     id: int | None = None
@@ -164,6 +266,72 @@ class Recommendation(Model):
     advice: list[str] = Field(default_factory=list)  # precision / batch-size what-ifs
     measured_devices: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    # The answer (added in schema_version 1 without breaking it): ok, at risk (meets the constraints on the point
+    # estimate, not at the slow end), or infeasible (nothing meets them: ``violations`` say what would).
+    status: Literal["ok", "at_risk", "infeasible"] = "ok"
+    verdict: Verdict | None = None
+    best_value: BestValue | None = None
+    groups: list[CandidateGroup] = Field(default_factory=list)  # every ranked candidate, grouped by hardware
+    best_per_provider: dict[str, Candidate] = Field(default_factory=dict)
+    skipped: list[Skipped] = Field(default_factory=list)
+    violations: list[Violation] = Field(default_factory=list)
+    startup_seconds_cpu: float | None = None  # the start-up assumed on CPU / GPU instances
+    startup_seconds_gpu: float | None = None
     # Every ranked candidate (``candidates`` is its first ``constraints.top``), for ``--plot``; kept out of
     # the JSON and the history (exclude=True), so it is empty on a recommendation read back from either.
     all_candidates: list[Candidate] = Field(default_factory=list, exclude=True)
+
+
+# -------------------------------------------------------------------------------------------- CI, grids
+
+
+class DiffRow(Model):
+    """One line of ``advisor diff``: the chosen (or the best of a tier) in the old and the new recommendation."""
+
+    label: str  # "chosen", "best CPU", "best 1 GPU", "best multi-GPU"
+    old: Candidate | None = None
+    new: Candidate | None = None
+    total_seconds_delta: float | None = None  # new minus old, start-up included
+    cost_usd_delta: float | None = None  # new minus old, the ranked costs
+    cost_pct_delta: float | None = None
+    changed: bool = False  # another machine (provider, instance type or region)
+
+
+class RecommendationDiff(Model):
+    """``advisor diff OLD.json NEW.json``: what changed between two recommendations (Infracost's ``diff``)."""
+
+    schema_version: int = SCHEMA_VERSION
+    old_id: int | None = None
+    new_id: int | None = None
+    workload: str
+    old_status: str
+    new_status: str
+    rows: list[DiffRow] = Field(default_factory=list)
+    summary: str
+    notes: list[str] = Field(default_factory=list)
+
+
+class ScalingRow(Model):
+    """One row of ``predict --gpus 1,2,4,8 --precision all``."""
+
+    count: int
+    precision: str
+    estimate: Estimate | None = None
+    error: str | None = None  # why there is no estimate (a precision the GPU lacks, a batch too small)
+    price_usd_per_hour: float | None = None  # the cheapest on-demand offer of this many GPUs in the catalog
+    offer: str | None = None  # "lambda gpu_8x_a100 (us-east-1)"
+    cost_usd: float | None = None  # that offer's billed start-up + job
+
+
+class ScalingGrid(Model):
+    """``advisor predict --gpus 1,2,4,8 --precision all``: one GPU model, several counts and precisions."""
+
+    schema_version: int = SCHEMA_VERSION
+    title: str
+    gpu: str
+    dataset_size: int
+    epochs: int
+    batch_size: int
+    startup_seconds: float
+    rows: list[ScalingRow] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)

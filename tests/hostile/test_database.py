@@ -90,7 +90,7 @@ def test_a_full_disk_is_not_called_a_lock(monkeypatch, tmp_path):
     url = f"sqlite:///{tmp_path / 'history.db'}"
     monkeypatch.setenv("ADVISOR_DATABASE_URL", url)
     rec_id = _fill_to_the_limit(url, monkeypatch)
-    out = _user_error(run("history", "record", str(rec_id), "--actual-seconds", "5"),
+    out = _user_error(run("history", "record", str(rec_id), "--actual-seconds", "1000"),
                       "database or disk is full", "Nothing was written", "free some space")
     assert "lock" not in out
 
