@@ -14,9 +14,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from advisor.errors import AdvisorError, ConfigError, HistoryError, WorkloadError, did_you_mean
-from advisor.schemas import Constraints, Estimate, JobSpec, Profile, Recommendation, Target, WorkloadSummary
+from advisor.schemas import (
+    Constraints,
+    Estimate,
+    JobSpec,
+    Profile,
+    Recommendation,
+    Target,
+    WorkloadSummary,
+)
 from advisor.settings import Settings
-from advisor.units import parse_duration_seconds, parse_names, parse_usd
+from advisor.units import parse_duration_seconds, parse_names, parse_startup_seconds, parse_usd
 from advisor.workload.job import check_job_values, resolve_job
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -28,7 +36,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from advisor.workload import Workload
 
 DEFAULT_BATCH_SIZE = 32
-MIXED_WHAT_IF = "--precision bf16 (fp16 where bf16 is unsupported)"
+# The mixed-precision what-if, labelled with the exact flag that reproduces it (bf16 is predicted as fp16 on
+# GPUs without bfloat16, with a note, whether it comes from this what-if or from the flag).
+MIXED_WHAT_IF = "--precision bf16"
 
 
 # ------------------------------------------------------------------------------------------ profiles
@@ -283,7 +293,7 @@ def _what_ifs(job: JobSpec, precision: str | None) -> list[tuple[str, str | None
     """The changes a user can make with one flag, each as (label, precision, job)."""
     out: list[tuple[str, str | None, JobSpec]] = []
     if precision not in ("bf16", "fp16"):
-        out.append((MIXED_WHAT_IF, "mixed", job))
+        out.append((MIXED_WHAT_IF, "bf16", job))
     doubled = JobSpec(job.dataset_size, job.epochs, job.batch_size * 2)
     out.append((f"--batch-size {doubled.batch_size}", precision, doubled))
     return out
@@ -317,6 +327,8 @@ def recommend(
     save: bool = True,
     settings: Settings | None = None,
     before_save: Callable[[Recommendation], None] | None = None,
+    startup_seconds_cpu: str | float | None = None,
+    startup_seconds_gpu: str | float | None = None,
 ) -> Recommendation:
     """Profile (or load a profile), predict every candidate in the catalog, price, rank, store.
 
@@ -331,6 +343,8 @@ def recommend(
         save: store the recommendation in history (``rec.id`` is then set).
         before_save: called with the ranked recommendation before it is stored (the CLI writes its plot there),
             so that an output that fails leaves nothing saved.
+        startup_seconds_cpu / startup_seconds_gpu: the paid start-up of a CPU / GPU instance ("2m", 90, 0),
+            overriding ``settings`` (``ADVISOR_STARTUP_SECONDS_CPU`` / ``_GPU``); it is in every total time.
 
     Returns:
         The ``Recommendation``. Raises ``NoFeasibleCandidateError`` (exit code 3) when nothing meets the
@@ -338,7 +352,7 @@ def recommend(
     """
     from advisor import pricing, ranking
 
-    settings = settings or Settings.from_env()
+    settings = with_startup(settings or Settings.from_env(), startup_seconds_cpu, startup_seconds_gpu)
     check_job_values(dataset_size, epochs, batch_size)
     constraints = _constraints(objective, deadline, budget, providers, regions, spot, top, precision)
     catalog = pricing.load_catalog([Path(p) for p in (*settings.pricing_files, *pricing_files)])
@@ -365,6 +379,16 @@ def recommend(
     return rec
 
 
+def with_startup(settings: Settings, cpu: str | float | None, gpu: str | float | None) -> Settings:
+    """``settings`` with the start-up times given as flags (``--startup-cpu`` / ``--startup-gpu``) in place."""
+    from dataclasses import replace
+
+    values = {key: parse_startup_seconds(value, flag=flag) for key, flag, value in (
+        ("startup_seconds_cpu", "--startup-cpu", cpu), ("startup_seconds_gpu", "--startup-gpu", gpu))
+        if value is not None}
+    return replace(settings, **values) if values else settings
+
+
 def _pricer(prof: Profile, offers: Sequence[Any], correction: Correction | None):
     """job, precision -> (offer, estimate) pairs for every offer, sharing one estimate context."""
     from advisor.predictor.estimate import EstimateContext
@@ -379,11 +403,25 @@ def _pricer(prof: Profile, offers: Sequence[Any], correction: Correction | None)
     return price
 
 
-def record_outcome(recommendation_id: int, actual_seconds: float, *, instance_type: str | None = None,
-                   settings: Settings | None = None):
-    """Store the real duration of a recommended job (what ``advisor history record`` does)."""
-    if actual_seconds is None or not math.isfinite(actual_seconds) or actual_seconds <= 0:
-        raise HistoryError(f"--actual-seconds must be a positive number, got {actual_seconds!r}.",
-                           hint="Fix: e.g. --actual-seconds 5400.")
+def record_outcome(recommendation_id: int, actual_seconds: float | str, *, instance_type: str | None = None,
+                   force: bool = False, settings: Settings | None = None):
+    """Store the real duration of a recommended job (what ``advisor history record`` does).
+
+    ``actual_seconds`` is seconds or a duration ("30m", "1h30"). An outcome more than 20x away from the
+    prediction (the job alone) is refused as a likely mistake unless ``force``.
+    """
+    from advisor.history.outcomes import outlier, predicted_seconds
+
+    try:
+        seconds = parse_duration_seconds(actual_seconds, what="--actual-seconds")
+    except ConfigError:
+        seconds = None
+    if seconds is None or not math.isfinite(seconds) or seconds <= 0:
+        raise HistoryError(f"--actual-seconds must be a positive duration, got {actual_seconds!r}.",
+                           hint="Fix: e.g. --actual-seconds 5400, 90m or 1h30.")
     with _history(settings or Settings.from_env(), required=True) as hist:
-        return hist.record_outcome(recommendation_id, actual_seconds, instance_type=instance_type)
+        why = outlier(seconds, predicted_seconds(hist, recommendation_id, instance_type))
+        if why and not force:
+            raise HistoryError(f"Not recorded: {why}, so it looks like a mistake (minutes typed as seconds, or a "
+                               f"test run).", hint="Fix: check the duration; if it is right, add --force.")
+        return hist.record_outcome(recommendation_id, seconds, instance_type=instance_type)

@@ -190,13 +190,14 @@ def _probe(name: str, path: Path, batch_size: int, args):
 def bench_one(name: str, args) -> dict:
     from advisor.predictor.fit import fit_step_time
     from advisor.predictor.measured import predict_measured
-    from advisor.workload import JobSpec, load_workload
+    from advisor.schemas import JobSpec
+    from advisor.workload import load_workload
 
     path = Path(name).resolve() if name.endswith(".py") else REPO / "examples" / f"{name}.py"
     name = path.stem
     workload = load_workload(path)
     batch_size = args.batch_size or workload.batch_size
-    with OthersCpu() as probe_others:
+    with Background(args.background), OthersCpu() as probe_others:
         t0 = _WALL()
         profile = _probe(name, path, batch_size, args)
         probe_wall = _WALL() - t0
@@ -236,6 +237,36 @@ def bench_one(name: str, args) -> dict:
                            for r in reruns],
         "notes": est.notes,
     }
+
+
+# What --background starts beside the probe (and stops before the real job, which runs on the idle machine).
+BACKGROUNDS = {
+    "busy": "while True: pass",
+    # A competing small training job on PyTorch's default threads, as a colleague's script would be.
+    "torch": ("import torch\nm = torch.nn.Sequential(torch.nn.Linear(512, 512), torch.nn.ReLU(), "
+              "torch.nn.Linear(512, 10))\no = torch.optim.AdamW(m.parameters())\nwhile True:\n"
+              "    x = torch.randn(256, 512); loss = m(x).square().mean(); o.zero_grad(); loss.backward(); o.step()"),
+}
+
+
+class Background:
+    """A background load for the length of a block: None, "busy" or "torch" (BACKGROUNDS)."""
+
+    def __init__(self, kind: str | None) -> None:
+        self.kind = kind
+        self.proc: subprocess.Popen | None = None
+
+    def __enter__(self) -> Background:
+        if self.kind:
+            self.proc = subprocess.Popen([sys.executable, "-c", BACKGROUNDS[self.kind]])
+            time.sleep(2.0 if self.kind == "torch" else 0.5)  # torch's import: let it reach its loop first
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            time.sleep(0.5)
 
 
 class OthersCpu:
@@ -341,6 +372,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="diagnostic for a busy machine: one thread, CPU time instead of wall time (see above)")
     p.add_argument("--reruns", type=int, default=0,
                    help="run each real job this many more times, unchanged: the machine's run-to-run swing")
+    p.add_argument("--background", choices=sorted(BACKGROUNDS), default=None,
+                   help="start this load before each probe and stop it before the real job (which runs idle): "
+                        "busy = a busy loop, torch = a competing small training process")
     p.add_argument("--json-out", default=None, help="also write the rows as JSON here")
     # internal: run one real job in this process
     p.add_argument("--run-job", default=None, help=argparse.SUPPRESS)
@@ -369,10 +403,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{name}] predicted {r['predicted_seconds']:.1f} s, actual {r['actual_seconds']:.1f} s "
               f"({r['error_pct']:+.1f}%), probe {r['probe_wall_seconds']:.1f} s", file=sys.stderr, flush=True)
     clock = " (CPU-time diagnostic: 1 thread, thread CPU seconds)" if args.cpu_clock else ""
-    print(f"CPU accuracy{clock}, {time.strftime('%Y-%m-%d %H:%M')}, {machine()}")
+    load = f", probe beside --background {args.background}" if args.background else ", idle"
+    print(f"CPU accuracy{clock}{load}, {time.strftime('%Y-%m-%d %H:%M')}, {machine()}")
     print()
     print(render(rows))
     worst = max(abs(r["error_pct"]) for r in rows) if rows else 0.0
+    errors = sorted(abs(r["error_pct"]) for r in rows)
+    if errors:
+        print()
+        ratio = max(max(r["predicted_seconds"] / r["actual_seconds"], r["actual_seconds"] / r["predicted_seconds"])
+                    for r in rows)
+        print(f"median |error| {statistics.median(errors):.1f}%; worst ratio predicted/actual {ratio:.2f}x; "
+              f"disturbed-probe note in the output: "
+              f"{sum(any('other processes used' in n for n in r['notes']) for r in rows)}/{len(rows)}")
     print()
     print(f"worst error {worst:.1f}% (pass mark 10%); interval held {sum(r['interval_held'] for r in rows)}"
           f"/{len(rows)}; slowest probe {max((r['probe_wall_seconds'] for r in rows), default=0):.1f} s "

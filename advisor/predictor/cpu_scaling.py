@@ -224,3 +224,51 @@ def scale_compute_seconds(device: DeviceProfile, threads: int, target_cpu: CpuSp
                          "cores are as fast as this machine's; the interval is wider.")
     return CpuScaling(factor=factor * speed_ratio, parallel_fraction=p, relative_uncertainty=uncertainty,
                       notes=notes, probed_threads=probed, target_threads=threads, speed_ratio=speed_ratio, fit=fit)
+
+
+# Relative sigma added when measurements taken on fewer threads (a busy machine, see advisor.probe.contention)
+# are scaled to the idle machine's thread count: the base for an assumed parallel fraction, less for a fitted one.
+_UNCERTAINTY_BUSY_ASSUMED = 0.20
+_UNCERTAINTY_BUSY_FITTED = 0.07
+# The parallel fraction assumed for that scaling when none could be measured (a busy machine times no thread
+# scaling): between what this 2-core VM measured for small MLPs (about 0.35: their operators are too small to
+# split well) and for convolutions (about 0.9). The default for scaling to cloud instances stays 0.9.
+BUSY_PARALLEL_FRACTION = 0.7
+
+
+@dataclass(frozen=True)
+class AtDeviceThreads:
+    """A CPU device's measurements, each at the device's (idle) thread count."""
+
+    measurements: list
+    relative_uncertainty: float = 0.0
+    note: str | None = None
+
+
+def at_device_threads(device: DeviceProfile, measurements: list) -> AtDeviceThreads:
+    """Measurements timed on fewer threads than the device's (the probe gives up cores that others use)
+    scaled by the Amdahl fit to the device's thread count, so that one step-time fit serves them all."""
+    full = device.threads
+    off = [m for m in measurements if device.kind == "cpu" and full and m.threads and m.threads != full]
+    if not off:
+        return AtDeviceThreads(list(measurements))
+    clean = [ThreadPoint(threads=m.threads, batch_size=m.batch_size, compute_seconds=m.compute_seconds)
+             for m in measurements if m.compute_seconds and not m.oom]
+    fit = fit_amdahl(list(device.thread_scaling) + clean)
+    p = BUSY_PARALLEL_FRACTION if fit.assumed else fit.parallel_fraction
+    out = []
+    for m in measurements:
+        if m in off:
+            factor = amdahl_fraction(p, full) / amdahl_fraction(p, m.threads)
+            m = m.model_copy(update={
+                "threads": full,
+                "compute_seconds": m.compute_seconds * factor if m.compute_seconds else m.compute_seconds,
+                "compute_seconds_samples": [x * factor for x in m.compute_seconds_samples]})
+        out.append(m)
+    threads = sorted({m.threads for m in off})
+    how = (f"an assumed parallel fraction of {p:.2f}" if fit.assumed
+           else f"the fitted parallel fraction {p:.2f}")
+    note = (f"{device.device}: {len(off)} of {len(measurements)} batch sizes were timed on "
+            f"{'/'.join(map(str, threads))} thread(s) because other processes were using the CPU; scaled to "
+            f"{full} threads with {how}.")
+    return AtDeviceThreads(out, _UNCERTAINTY_BUSY_ASSUMED if fit.assumed else _UNCERTAINTY_BUSY_FITTED, note)

@@ -1,10 +1,18 @@
 """The predict dispatcher: one ``Estimate`` for any target, choosing how to get it from what the profile holds.
 
-* CPU target: the CPU probe (``measured``); another thread count or CPU family scales it (``scaled``).
+* CPU target: the CPU probe (``measured``); another thread count or CPU family scales it (``scaled``). A CPU
+  runs the job at the precision it was probed at (fp32): a GPU precision asked of a CPU target is noted, not
+  refused. Its memory is judged against the machine it runs on: this one's RAM for ``--device cpu``, the
+  instance's own memory for a catalog offer (``machine_memory_gib``), and not at all when that is unknown.
 * GPU target that was probed here, one GPU, same precision: the probe (``measured``).
 * Any other GPU: from a probe of another GPU scaled by the roofline ratio (Habitat's idea), else from the
   model's analysis and the datasheet (roofline with calibrated efficiencies). Several GPUs add the
-  data-parallel all-reduce model. Memory fit from the analysis (or the GPU probe).
+  data-parallel all-reduce model. Memory fit from the analysis (or the GPU probe). bf16 on a GPU without
+  bfloat16 (T4, V100, Turing) is predicted in fp16, as such a job has to run there, with a note.
+
+One target gets one answer whatever else the profile holds: a GPU estimate does not depend on whether this
+machine's CPU was probed too (``predict --gpu`` probes no CPU, ``recommend`` does), so its start-up is the
+source GPU probe's, never the CPU's.
 
 The learned history correction (``method: "history"``) is applied by the caller (``advisor.api``), which
 owns the database.
@@ -20,6 +28,7 @@ from typing import TYPE_CHECKING
 from advisor.errors import AdvisorError, PredictionError
 from advisor.predictor.calibration import Calibration
 from advisor.predictor.job import Z80, JobTime, assemble_job, interval
+from advisor.predictor.measured import THIS_MACHINE
 from advisor.schemas import CpuSpec, DeviceProfile, Estimate, GpuSpec, JobSpec, Profile, Target
 
 if TYPE_CHECKING:  # fit.py imports numpy at the top; the dispatcher imports it only when a probe is fitted
@@ -52,12 +61,17 @@ class EstimateContext:
         return cls(gpu_specs=load_gpu_specs(), cpu_specs=load_cpu_specs(), calibration=load_calibration())
 
 
-def _gpu_precision(precision: str | None, spec: GpuSpec) -> str:
+def _gpu_precision(precision: str | None, spec: GpuSpec) -> tuple[str, str | None]:
+    """(the precision the job runs at on ``spec``, a note when that is not the one asked for). "mixed" (and
+    bf16 on a GPU without bfloat16) is bf16 where the GPU has it, else fp16 with a GradScaler."""
     if precision in (None, ""):
-        return DEFAULT_GPU_PRECISION
+        return DEFAULT_GPU_PRECISION, None
+    if precision in ("mixed", "bf16") and not spec.bf16_supported:
+        return "fp16", (f"{spec.name} has no bfloat16 (it predates Ampere): predicted in fp16 mixed precision, "
+                        "as a bf16 job runs there (with a GradScaler).")
     if precision == "mixed":
-        return "bf16" if spec.bf16_supported else "fp16"
-    return precision
+        return "bf16", None
+    return precision, None
 
 
 def _probed_gpu(profile: Profile, spec: GpuSpec, precision: str) -> DeviceProfile | None:
@@ -83,12 +97,19 @@ def _device_fit(profile: Profile, device: str, ctx: EstimateContext) -> StepTime
         dev = profile.device(device)
         usable = [m for m in dev.measurements if not m.oom and (m.compute_seconds or m.compute_seconds_samples)] \
             if dev is not None else []
+        if usable:
+            from advisor.predictor.cpu_scaling import at_device_threads
+
+            usable = at_device_threads(dev, usable).measurements
         ctx.fits[device] = fit_step_time(usable) if usable else None
     return ctx.fits[device]
 
 
-def estimate_cpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateContext) -> Estimate:
-    """This machine's CPU probe, scaled to the target's threads and CPU family where they differ."""
+def estimate_cpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateContext, *,
+                 machine_memory_gib: float | str | None = THIS_MACHINE) -> Estimate:
+    """This machine's CPU probe, scaled to the target's threads and CPU family where they differ. Memory is
+    judged against ``machine_memory_gib`` (see ``estimate``); a target on another CPU family is another
+    machine, so this machine's RAM never judges it."""
     from advisor.hardware.specs import match_reported_cpu
     from advisor.predictor.measured import predict_measured
 
@@ -100,8 +121,11 @@ def estimate_cpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateCo
         local_cpu = cpu_specs.get(local_name) if local_name else None
         if local_cpu is not None and target_cpu is not None and local_cpu.name == target_cpu.name:
             target_cpu = None  # same family: only the thread count differs
+    if target.cpu_name and machine_memory_gib == THIS_MACHINE:
+        machine_memory_gib = None
     est = predict_measured(profile, job, device="cpu", threads=target.threads,
-                           target_cpu=target_cpu, local_cpu=local_cpu, fit=_device_fit(profile, "cpu", ctx))
+                           target_cpu=target_cpu, local_cpu=local_cpu, fit=_device_fit(profile, "cpu", ctx),
+                           machine_memory_gib=machine_memory_gib)
     if target.cpu_name:
         est = est.model_copy(update={"target": target})
     return est
@@ -115,12 +139,13 @@ def estimate_gpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateCo
 
     spec = resolve_gpu(target.gpu_name, ctx.gpu_specs)
     count = target.count
-    prec = _gpu_precision(precision, spec)
+    prec, prec_note = _gpu_precision(precision, spec)
     probed = _probed_gpu(profile, spec, prec)
     if probed is not None and count == 1:
-        return predict_measured(profile, job, device=probed.device, fit=_device_fit(profile, probed.device, ctx))
+        est = predict_measured(profile, job, device=probed.device, fit=_device_fit(profile, probed.device, ctx))
+        return est.model_copy(update={"notes": [prec_note, *est.notes]}) if prec_note else est
 
-    notes: list[str] = []
+    notes: list[str] = [prec_note] if prec_note else []
     if job.batch_size % count:
         notes.append(f"global batch {job.batch_size} does not split evenly over {count} GPUs; "
                      f"each GPU gets up to {math.ceil(job.batch_size / count)}.")
@@ -128,7 +153,8 @@ def estimate_gpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateCo
     per_gpu_compute = _per_gpu_compute(profile, spec, prec, source_dev, ctx, notes)
     cal = ctx.calibration
     sigma = cal.ratio_sigma if source_dev is not None else cal.rel_sigma
-    jt, (lo, hi), efficiency = _gpu_job_time(profile, job, spec, count, per_gpu_compute, sigma, notes)
+    startup = GPU_STARTUP_SECONDS + (source_dev.startup_seconds if source_dev is not None else 0.0)
+    jt, (lo, hi), efficiency = _gpu_job_time(profile, job, spec, count, per_gpu_compute, sigma, startup, notes)
     per_device_batch = max(1, math.ceil(job.batch_size / count))
     fits, peak, capacity, max_batch, mem_notes = _memory(profile, probed, spec, per_device_batch, prec, count)
     notes.extend(mem_notes)
@@ -185,7 +211,7 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
 
 
 def _gpu_job_time(profile: Profile, job: JobSpec, spec: GpuSpec, count: int,
-                  per_gpu_compute: Callable[[int], float], sigma: float,
+                  per_gpu_compute: Callable[[int], float], sigma: float, startup: float,
                   notes: list[str]) -> tuple[JobTime, tuple[float, float], float | None]:
     """(job time, its 80% interval, scaling efficiency on K > 1 GPUs) with the data-parallel step model.
 
@@ -207,7 +233,6 @@ def _gpu_job_time(profile: Profile, job: JobSpec, spec: GpuSpec, count: int,
         dp_steps[b] = data_parallel(compute, grad_bytes, count, spec)
         return dp_steps[b].step_seconds
 
-    startup = GPU_STARTUP_SECONDS + (profile.devices[0].startup_seconds if profile.devices else 0.0)
     jt = assemble_job(job, step_at, startup_seconds=startup, rel_sigma=sigma / Z80)
     if count == 1:
         return jt, (jt.low, jt.high), None
@@ -236,14 +261,22 @@ def _memory(profile: Profile, probed: DeviceProfile | None, spec: GpuSpec, per_d
 
 
 def estimate(profile: Profile, job: JobSpec, target: Target, *, precision: str | None = None,
-             context: EstimateContext | None = None) -> Estimate:
-    """The whole job's time on ``target`` from what ``profile`` holds (see the module docstring)."""
+             context: EstimateContext | None = None,
+             machine_memory_gib: float | str | None = THIS_MACHINE) -> Estimate:
+    """The whole job's time on ``target`` from what ``profile`` holds (see the module docstring).
+
+    ``machine_memory_gib`` (CPU targets): the memory of the machine the job runs on when it is not this one
+    (a catalog instance), None when unknown; by default this machine's RAM (``--device cpu``).
+    """
     ctx = context or EstimateContext.load()
     if target.kind == "cpu":
-        if precision not in (None, "fp32", "mixed"):
-            raise PredictionError(f"--precision {precision} is for GPU targets; CPU predictions are fp32.",
-                                  hint="Fix: drop --precision, or predict a GPU with --gpu NAME.")
-        return estimate_cpu(profile, job, target, ctx)
+        est = estimate_cpu(profile, job, target, ctx, machine_memory_gib=machine_memory_gib)
+        if precision not in (None, "mixed", est.precision):
+            # A CPU runs the job as it was probed (fp32): a GPU precision keeps CPU candidates, with a note.
+            note = (f"--precision {precision} applies to GPUs: the CPU is predicted at {est.precision}, the "
+                    "precision it was probed at and runs the job at.")
+            est = est.model_copy(update={"notes": [note, *est.notes]})
+        return est
     if target.count > job.batch_size:
         # Data parallelism splits each step's batch over the GPUs: a GPU without a sample does no work.
         raise PredictionError(f"batch size {job.batch_size} cannot be split over {target.count} GPUs: each GPU "

@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 
 from advisor.errors import PredictionError
+from advisor.predictor.cpu_scaling import at_device_threads
 from advisor.predictor.fit import StepTimeFit, fit_memory, fit_step_time
 from advisor.predictor.job import JobTime, assemble_job
 from advisor.schemas import CpuSpec, DeviceProfile, Estimate, JobSpec, Measurement, Profile, Target
@@ -75,11 +76,23 @@ def _host_memory_gib(profile: Profile) -> float | None:
         return None
 
 
-def _memory(dev: DeviceProfile, profile: Profile, batch_size: int) -> tuple[float | None, float | None,
-                                                                              int | None, list[str]]:
-    """(peak GiB at the batch, capacity GiB, largest batch that fits, notes)."""
+# ``predict_measured(machine_memory_gib=...)``: the device's own memory (the probed machine's RAM for a CPU).
+THIS_MACHINE = "this machine"
+
+
+def _memory(dev: DeviceProfile, profile: Profile, batch_size: int,
+            machine_memory_gib: float | str | None = THIS_MACHINE) -> tuple[float | None, float | None,
+                                                                             int | None, list[str]]:
+    """(peak GiB at the batch, capacity GiB, largest batch that fits, notes). ``machine_memory_gib`` is the
+    memory of the machine the job runs on when that is not the probed one (a CPU instance from the catalog);
+    None when it is not known, and then nothing is judged against this machine's RAM."""
     notes: list[str] = []
-    capacity = dev.memory_gib if dev.memory_gib else (_host_memory_gib(profile) if dev.kind == "cpu" else None)
+    if machine_memory_gib == THIS_MACHINE:
+        capacity = dev.memory_gib if dev.memory_gib else (_host_memory_gib(profile) if dev.kind == "cpu" else None)
+    else:
+        capacity = float(machine_memory_gib) if machine_memory_gib else None
+        if capacity is None:
+            notes.append("the target machine's memory is not known: memory fit not checked.")
     mem = fit_memory(dev.measurements)
     peak = None
     max_batch = None
@@ -90,7 +103,7 @@ def _memory(dev: DeviceProfile, profile: Profile, batch_size: int) -> tuple[floa
         peak = measured.get(batch_size, fixed + per_sample * batch_size)
         if capacity and per_sample > 0:
             max_batch = max(int(math.floor((capacity * USABLE_MEMORY_FRACTION - fixed) / per_sample)), 0)
-    if dev.oom_batch_size is not None:
+    if _probe_oom_applies(dev, capacity, machine_memory_gib):
         below = dev.oom_batch_size - 1
         max_batch = below if max_batch is None else min(max_batch, below)
         if dev.largest_batch_size is not None:
@@ -100,6 +113,16 @@ def _memory(dev: DeviceProfile, profile: Profile, batch_size: int) -> tuple[floa
     if dev.kind == "cpu" and peak is not None:
         notes.append("CPU peak memory is the process's resident-set growth during the probe.")
     return peak, capacity, max_batch, notes
+
+
+def _probe_oom_applies(dev: DeviceProfile, capacity: float | None, machine_memory_gib: float | str | None) -> bool:
+    """Whether a batch that ran out of memory in the probe also runs out on the target machine: on the probed
+    machine, or on one with no more memory than it (a machine with more memory is judged by the peak alone)."""
+    if dev.oom_batch_size is None:
+        return False
+    if machine_memory_gib == THIS_MACHINE:
+        return True
+    return capacity is not None and dev.memory_gib is not None and capacity <= dev.memory_gib
 
 
 def _target(dev: DeviceProfile, threads: int | None) -> Target:
@@ -131,6 +154,7 @@ def predict_measured(
     target_cpu: CpuSpec | None = None,
     local_cpu: CpuSpec | None = None,
     fit: StepTimeFit | None = None,
+    machine_memory_gib: float | str | None = THIS_MACHINE,
 ) -> Estimate:
     """The whole job's time on a device the profile measured.
 
@@ -146,15 +170,20 @@ def predict_measured(
             build + warm-up beyond steady state). Pass instance boot and set-up on top when pricing a cloud
             machine.
         per_epoch_seconds: once per epoch (evaluation, checkpoints); the probe measures none.
+        machine_memory_gib: the memory of the machine the job runs on, GiB, when it is another one than the
+            probed (a CPU instance of another size); None = not known (fit not judged). Default: the probed
+            device's own memory.
     Raises:
         PredictionError: the profile has no usable measurements for the device.
     """
     dev = select_device(profile, device)
-    usable = _usable_measurements(dev, threads)
+    busy = at_device_threads(dev, _usable_measurements(dev, threads))
     # Callers pricing many targets pass the device's fit once instead of refitting it per target.
-    fit = fit if fit is not None else fit_step_time(usable)
+    fit = fit if fit is not None else fit_step_time(busy.measurements)
     notes: list[str] = list(fit.notes) + [n for n in profile.notes if n.startswith(f"{dev.device}:")]
+    notes += [busy.note] if busy.note else []
     factor, extra_rel, threads = _cpu_scaling(dev, threads, target_cpu, local_cpu, notes)
+    extra_rel = math.hypot(extra_rel, busy.relative_uncertainty)
     method = "scaled" if factor is not None else "measured"
     factor = 1.0 if factor is None else factor
     b = job.batch_size
@@ -171,9 +200,9 @@ def predict_measured(
         step_noise_rel=fit.spread_rel,
     )
 
-    peak, capacity, max_batch, mem_notes = _memory(dev, profile, b)
+    peak, capacity, max_batch, mem_notes = _memory(dev, profile, b, machine_memory_gib)
     notes.extend(mem_notes)
-    fits = _fits(dev, b, peak, capacity, notes)
+    fits = _fits(dev, b, peak, capacity, notes, oom_applies=_probe_oom_applies(dev, capacity, machine_memory_gib))
     return Estimate(
         **jt.estimate_fields(job),
         target=_target(dev, threads),
@@ -246,10 +275,10 @@ def _batch_notes(fit: StepTimeFit, job: JobSpec, device: str, notes: list[str]) 
 
 
 def _fits(dev: DeviceProfile, batch_size: int, peak: float | None, capacity: float | None,
-          notes: list[str]) -> bool:
-    """Whether ``batch_size`` fits the device: not at or above a batch that ran out of memory, and the
-    predicted peak within ``USABLE_MEMORY_FRACTION`` of the memory."""
-    if dev.oom_batch_size is not None and batch_size >= dev.oom_batch_size:
+          notes: list[str], *, oom_applies: bool = True) -> bool:
+    """Whether ``batch_size`` fits the device: not at or above a batch that ran out of memory (where that
+    probe's limit applies), and the predicted peak within ``USABLE_MEMORY_FRACTION`` of the memory."""
+    if oom_applies and dev.oom_batch_size is not None and batch_size >= dev.oom_batch_size:
         notes.append(f"batch size {batch_size} ran out of memory in the probe (smallest failing: "
                      f"{dev.oom_batch_size}).")
         return False

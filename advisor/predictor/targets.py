@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from advisor.errors import PredictionError
+from advisor.errors import AdvisorError, PredictionError
 from advisor.predictor.cpu_scaling import threads_for_vcpus
 from advisor.schemas import Estimate, JobSpec, Offer, Profile, Target
 
@@ -17,7 +17,8 @@ from advisor.schemas import Estimate, JobSpec, Offer, Profile, Target
 CpuLookup = Callable[[str, str], "tuple[str | None, int | None]"]
 # An estimate -> the estimate to use (the learned history correction, or the identity).
 Correction = Callable[[Estimate], Estimate]
-Priced = list[tuple[Offer, "Estimate | None"]]
+# (offer, its estimate, or the error that says why its target cannot be predicted: the ranker lists it as skipped)
+Priced = list[tuple[Offer, "Estimate | AdvisorError"]]
 
 
 def default_cpu_lookup() -> CpuLookup:
@@ -70,16 +71,28 @@ def needed_targets(offers: Sequence[Offer], cpu_lookup: CpuLookup | None = None)
 def estimate_offers(profile: Profile, job: JobSpec, offers: Sequence[Offer], *, precision: str | None = None,
                     context=None, cpu_lookup: CpuLookup | None = None,
                     correction: Correction | None = None) -> Priced:
-    """(offer, estimate) for every offer, in the offers' order; the estimate is None where the offer's target
-    cannot be predicted (no spec, no probe). Each distinct target is estimated once."""
-    from advisor.predictor.estimate import estimate_many
+    """(offer, estimate) for every offer, in the offers' order. Where the offer's target cannot be predicted (no
+    spec, no probe, a precision the GPU lacks) the pair holds the ``AdvisorError`` instead, so the ranker can say
+    why it was skipped and how to fix it. Each distinct target (for a CPU offer: target and instance memory) is
+    estimated once, with ``estimate`` itself, so a candidate is what ``advisor predict`` says of its target."""
+    from advisor.predictor.estimate import EstimateContext, estimate
 
     cpu_lookup = _memoized(cpu_lookup) if cpu_lookup else default_cpu_lookup()
-    targets = needed_targets(offers, cpu_lookup)
-    found = dict(estimate_many(profile, job, targets, precision=precision, context=context))
-    if correction is not None:
-        found = {t: correction(e) for t, e in found.items()}
-    return [(offer, found.get(offer_target(offer, cpu_lookup))) for offer in offers]
+    ctx = context or EstimateContext.load()
+    # A CPU offer is judged against its own memory (not the probing machine's RAM): its key holds it.
+    keyed = [(offer, (t := offer_target(offer, cpu_lookup), offer.memory_gib if t.kind == "cpu" else None))
+             for offer in offers]
+    found: dict[tuple[Target, float | None], Estimate | AdvisorError] = {}
+    for target, memory in sorted({key for _, key in keyed}, key=lambda k: (_order(k[0]), k[1] or 0.0)):
+        try:
+            # The precision asked for is the GPUs' (mixed precision is a GPU feature): a CPU is predicted at
+            # the precision it runs the job at, and says so (``estimate``).
+            est = estimate(profile, job, target, precision=precision, context=ctx,
+                           **({"machine_memory_gib": memory} if target.kind == "cpu" else {}))
+            found[(target, memory)] = correction(est) if correction is not None else est
+        except AdvisorError as exc:
+            found[(target, memory)] = exc
+    return [(offer, found[key]) for offer, key in keyed]
 
 
 def resolve_target(target: Target | str | None = None, *, gpu: str | None = None, gpus: int = 1,

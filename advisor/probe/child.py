@@ -292,7 +292,8 @@ def _fork_twin(channel: _Channel, start: ChildStart, request: ProbeRequest, work
 
 def _probe_devices(channel: _Channel, request: ProbeRequest, workload: Workload, devices: list[str],
                    cold_start_seconds: float, twin: Twin | None = None) -> None:
-    from advisor.probe.measure import DeviceProbe, ProbeOptions, nvml_index
+    from advisor.probe.measure import DeviceProbe, ProbeOptions
+    from advisor.probe.sampler import nvml_index
 
     budget = request.probe_seconds
     started = time.perf_counter()

@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import gc
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,14 +40,22 @@ from typing import Any
 
 from advisor.errors import HardwareError, WorkloadError
 from advisor.hardware.cpu import detect_cpu
-from advisor.hardware.gpu import visible_nvml_indices
 from advisor.hardware.nvml import NvmlLike
 from advisor.hardware.specs import match_reported_gpu
 from advisor.probe import stats
+from advisor.probe.contention import (
+    CLEAN_OTHERS_CORES,
+    CpuLoadSource,
+    ProcStat,
+    Window,
+    compute_threads,
+    free_cores,
+)
 from advisor.probe.ladder import MIN_USEFUL_SAMPLES, MIN_WARMUP, auto_ladder, measuring_order, plan_point
-from advisor.probe.memory_meter import CpuMemory, CudaMemory
+from advisor.probe.memory_meter import CpuMemory, CudaMemory, is_oom
 from advisor.probe.sampler import NvmlSampler
-from advisor.schemas import DeviceProfile, Measurement, ThreadPoint
+from advisor.probe.threads import measure_thread_scaling
+from advisor.schemas import DeviceProfile, Measurement
 from advisor.units import BYTES_PER_GIB
 from advisor.workload import Workload, move_to, split_batch, train_step
 
@@ -83,21 +92,6 @@ class ProbeOptions:
 
 
 
-def is_oom(exc: BaseException) -> bool:
-    """An out-of-memory error from torch (CUDA or CPU allocator) or Python."""
-    import torch
-
-    oom_types = tuple(t for t in (getattr(torch, "OutOfMemoryError", None),
-                                  getattr(torch.cuda, "OutOfMemoryError", None)) if isinstance(t, type))
-    if isinstance(exc, MemoryError) or (oom_types and isinstance(exc, oom_types)):
-        return True
-    if isinstance(exc, RuntimeError):
-        text = str(exc).lower()
-        return any(s in text for s in ("out of memory", "can't allocate memory", "cannot allocate memory",
-                                       "failed to allocate"))
-    return False
-
-
 class _OutOfMemory(Exception):
     """Internal: a step ran out of memory (the original error is dropped so its frames free their tensors)."""
 
@@ -109,7 +103,8 @@ class DeviceProbe:
     """The probe of one workload on one device. ``run()`` returns the ``DeviceProfile``."""
 
     def __init__(self, workload: Workload, device: str, options: ProbeOptions, *,
-                 report: Report | None = None, nvml: NvmlLike | None = None, nvml_index: int | None = None) -> None:
+                 report: Report | None = None, nvml: NvmlLike | None = None, nvml_index: int | None = None,
+                 load_source: CpuLoadSource | None = None) -> None:
         import torch
 
         self.torch = torch
@@ -127,6 +122,11 @@ class DeviceProbe:
         self.model: Any = None
         self.optimizer: Any = None
         self.scaler: Any = None  # fp16 only: the GradScaler that fp16 training steps through
+        # What times a step: the wall clock, or on a busy CPU this thread's CPU time (see probe.contention).
+        self._clock: Callable[[], float] = time.perf_counter
+        self.load_source: CpuLoadSource = load_source or ProcStat()
+        self._full_threads = 1  # the CPU thread count of an idle machine, set when the probe runs
+        self._busiest: dict[str, str | None] = {}  # the busiest other process, looked up once per probe
 
     # ----------------------------------------------------------------------------------------- helpers
 
@@ -143,7 +143,7 @@ class DeviceProbe:
             self._last_report = now
             self._report(self._fraction, message)
 
-    def _user_error(self, what: str, batch_size: int, exc: BaseException) -> WorkloadError:
+    def user_error(self, what: str, batch_size: int, exc: BaseException) -> WorkloadError:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         return WorkloadError(
             f"{self.workload.label}: on {self.device_name} at batch size {batch_size}, {what} raised "
@@ -163,21 +163,22 @@ class DeviceProbe:
         raise _OutOfMemory()
 
     def _step(self, batch_size: int) -> tuple[float, float]:
+        # Batch creation on the wall clock always: a real pipeline waits for files, which CPU time would miss.
         t0 = time.perf_counter()
-        inputs, target = self._user_code("make_batch (or the copy to the device)", batch_size, self._batch,
+        inputs, target = self._user_code("make_batch (or the copy to the device)", batch_size, self.batch,
                                          batch_size)
         t1 = time.perf_counter()
-        self._user_code("the training step", batch_size, self._train, inputs, target)
-        t2 = time.perf_counter()
-        return t1 - t0, t2 - t1
+        c1 = self._clock()
+        self._user_code("the training step", batch_size, self.train, inputs, target)
+        return t1 - t0, self._clock() - c1
 
-    def _batch(self, batch_size: int) -> tuple[Any, Any]:
+    def batch(self, batch_size: int) -> tuple[Any, Any]:
         inputs, target = split_batch(self.workload, self.workload.make_batch(batch_size))
         inputs, target = move_to(inputs, self.device), move_to(target, self.device)
         self.sync()
         return inputs, target
 
-    def _train(self, inputs: Any, target: Any) -> None:
+    def train(self, inputs: Any, target: Any) -> None:
         train_step(self.workload, self.model, self.optimizer, inputs, target,
                    autocast_dtype=self._autocast, device_type=self.device.type, scaler=self.scaler)
         self.sync()
@@ -191,7 +192,7 @@ class DeviceProbe:
         except Exception as exc:  # user code: a WorkloadError naming the batch size
             if is_oom(exc):
                 raise
-            raise self._user_error(what, batch_size, exc) from exc
+            raise self.user_error(what, batch_size, exc) from exc
 
     def _free_memory(self) -> None:
         with contextlib.suppress(Exception):  # user code (the workload's optimizer), or none built yet
@@ -252,6 +253,7 @@ class DeviceProbe:
         saved_threads = torch.get_num_threads()
         if self.options.threads and self.device.type == "cpu":
             torch.set_num_threads(int(self.options.threads))
+        self._full_threads = torch.get_num_threads()
         saved_flags = self._precision_flags()
         profile = self._describe()
         try:
@@ -364,7 +366,7 @@ class DeviceProbe:
             profile.largest_batch_size = max(m.batch_size for m in fits)
         if scaling and fits:
             self.report(done_units / units, f"{self.device_name}: thread scaling", force=True)
-            profile.thread_scaling = self._thread_scaling(fits, reserve)
+            profile.thread_scaling = measure_thread_scaling(self, fits, reserve)
 
     @staticmethod
     def _take_premeasured(profile: DeviceProfile, given: DeviceProfile, fits: list[Measurement]) -> bool:
@@ -385,7 +387,26 @@ class DeviceProbe:
 
     def _measure(self, b: int, share: float, is_target: bool, frac0: float,
                  frac1: float) -> tuple[Measurement, float]:
-        """Warm-up then timed steps at batch size ``b``; returns the measurement and the first step's time."""
+        """Warm-up then timed steps at batch size ``b``; returns the measurement and the first step's time.
+
+        On the CPU, a window that another process disturbed after it started (its wall times include waiting
+        for a core) is timed again, on one thread by that thread's CPU time (see advisor.probe.contention).
+        """
+        measured, first = self._window(b, share, is_target, frac0, frac1, busy=False)
+        if not self.is_cuda and measured.clock == "wall" and not measured.clean:
+            measured, _ = self._window(b, share, is_target, frac0, frac1, busy=True)
+        return measured, first
+
+    def _window(self, b: int, share: float, is_target: bool, frac0: float, frac1: float,
+                busy: bool) -> tuple[Measurement, float]:
+        window = self._open_window(busy)
+        try:
+            return self._timed(b, share, is_target, frac0, frac1, window)
+        finally:
+            self._close_window()
+
+    def _timed(self, b: int, share: float, is_target: bool, frac0: float, frac1: float,
+               window: Window) -> tuple[Measurement, float]:
         start = time.perf_counter()
         label = f"{self.device_name}: batch size {b}"
         min_samples = MIN_SAMPLES_TARGET if is_target else MIN_SAMPLES
@@ -408,6 +429,7 @@ class DeviceProbe:
         batch_times: list[float] = []
         compute_times: list[float] = []
         timed_start = time.perf_counter()
+        window.begin(self.load_source)
         with NvmlSampler(self._nvml, self._nvml_index) as sampler:
             while True:
                 bt, ct = self.step(b)
@@ -433,43 +455,28 @@ class DeviceProbe:
             compute_seconds=stats.median(compute_times), compute_seconds_samples=compute_times,
             batch_seconds=stats.median(batch_times), spread=stats.spread(compute_times),
             peak_memory_gib=memory.peak_gib(), gpu_utilization_pct=sampler.utilization_pct,
-            power_watts=sampler.power_watts, warmup_steps=len(warm))
+            power_watts=sampler.power_watts, warmup_steps=len(warm), **window.end(self.load_source))
         self.report(frac1, f"{label}: {m.compute_seconds * 1e3:.1f} ms per step", force=True)
         return m, warm[0]
 
-    def _thread_scaling(self, fits: list[Measurement], budget: float) -> list[ThreadPoint]:
-        """Compute time at 1 thread and at all threads, interleaved, at the largest batch that fits ``budget``."""
-        torch = self.torch
-        full = torch.get_num_threads()
-        rounds = 4  # the first is a warm-up
-        # Worst case, one thread is `full` times slower than all of them.
-        affordable = [m.batch_size for m in fits if m.compute_seconds * (1 + full) * rounds <= budget]
-        if not affordable:
-            return []
-        b = max(affordable)
-        times: dict[int, list[float]] = {1: [], full: []}
-        started = time.perf_counter()
-        try:
-            inputs, target = self._batch(b)
-            for r in range(rounds):
-                if r > 1 and time.perf_counter() - started > 2 * budget:
-                    break  # a busy machine: keep the rounds done
-                for threads in (full, 1):
-                    torch.set_num_threads(threads)
-                    t0 = time.perf_counter()
-                    self._train(inputs, target)
-                    if r:
-                        times[threads].append(time.perf_counter() - t0)
-        except Exception as exc:  # user code: the training step
-            if is_oom(exc):
-                return []
-            raise self._user_error("the training step", b, exc) from exc
-        finally:
-            torch.set_num_threads(full)
-        return [ThreadPoint(threads=t, batch_size=b, compute_seconds=stats.median(v))
-                for t, v in sorted(times.items())]
+    def _open_window(self, busy: bool = False) -> Window:
+        """Before a timed window on the CPU: count the free cores, and use no more threads than that; on a busy
+        machine (or when ``busy`` already), one thread timed by its own CPU-time clock."""
+        if self.is_cuda:
+            return Window(cores=0, clock="wall", busiest=self._busiest)
+        cores = os.cpu_count() or 1
+        free = 1.0 if busy else free_cores(self.load_source, cores)
+        threads = compute_threads(free, self._full_threads)
+        busy = busy or free < self._full_threads - CLEAN_OTHERS_CORES
+        self.torch.set_num_threads(threads)
+        clock = "thread_cpu" if busy and threads == 1 else "wall"
+        self._clock = time.thread_time if clock == "thread_cpu" else time.perf_counter
+        return Window(cores=cores, clock=clock, threads=threads, busiest=self._busiest)
 
-
+    def _close_window(self) -> None:
+        self._clock = time.perf_counter
+        if not self.is_cuda:
+            self.torch.set_num_threads(self._full_threads)
 
 
 def _gpu_spec_name(name: str, memory_gib: float) -> str | None:
@@ -481,9 +488,3 @@ def _cpu_facts() -> tuple[str, float | None]:
     """(CPU model name, memory GiB) of this machine."""
     cpu = detect_cpu()
     return cpu.model_name, cpu.memory_gib
-
-
-def nvml_index(cuda_index: int, nvml: NvmlLike) -> int | None:
-    """The NVML index of CUDA device ``cuda_index`` (CUDA_VISIBLE_DEVICES honoured), or None if unknown."""
-    indices = visible_nvml_indices(nvml, nvml.device_count())
-    return indices[cuda_index] if 0 <= cuda_index < len(indices) else None

@@ -100,3 +100,18 @@ class CudaMemory:
     def peak_gib(self) -> float:
         """The peak over the timed steps, GiB."""
         return self._torch.cuda.max_memory_allocated(self._device) / BYTES_PER_GIB
+
+
+def is_oom(exc: BaseException) -> bool:
+    """An out-of-memory error from torch (CUDA or CPU allocator) or Python."""
+    import torch
+
+    oom_types = tuple(t for t in (getattr(torch, "OutOfMemoryError", None),
+                                  getattr(torch.cuda, "OutOfMemoryError", None)) if isinstance(t, type))
+    if isinstance(exc, MemoryError) or (oom_types and isinstance(exc, oom_types)):
+        return True
+    if isinstance(exc, RuntimeError):
+        text = str(exc).lower()
+        return any(s in text for s in ("out of memory", "can't allocate memory", "cannot allocate memory",
+                                       "failed to allocate"))
+    return False

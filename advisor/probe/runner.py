@@ -226,6 +226,7 @@ def _noise_notes(devices: list[DeviceProfile]) -> list[str]:
     """A warning for each device whose steps varied so much that its timings are not to be trusted."""
     notes = []
     for d in devices:
+        notes += _busy_notes(d)
         fits = [m for m in d.measurements if not m.oom and m.spread is not None]
         top = max(fits, key=lambda m: m.batch_size, default=None)
         if top is not None and top.spread > NOISY_SPREAD:
@@ -241,6 +242,27 @@ def _noise_notes(devices: list[DeviceProfile]) -> list[str]:
                          "other, so the CPU timings are far slower than on an idle machine. Fix: probe again on "
                          f"an idle machine, or with fewer threads (--threads {max(1, full // 2)}).")
     return notes
+
+
+def _busy_notes(d: DeviceProfile) -> list[str]:
+    """What other processes did to the timed windows (probe.contention), said once per device."""
+    timed = [m for m in d.measurements if not m.oom and m.others_cpu_cores is not None]
+    dirty = [m for m in timed if not m.clean or m.clock != "wall"]
+    if not dirty:
+        return []
+    others = max(m.others_cpu_cores or 0.0 for m in dirty)
+    busiest = next((m.busiest_other for m in dirty if m.busiest_other), None)
+    who = f"; the busiest was {busiest}" if busiest else ""
+    head = (f"{d.device}: other processes used up to {others:.1f} cores during {len(dirty)} of {len(timed)} timed "
+            f"windows{who}")
+    if all(m.clock == "thread_cpu" for m in dirty):
+        how = ("those steps were timed on one thread by its own CPU time and scaled to an idle machine, so the "
+               "estimate is wider than on an idle machine.")
+    else:
+        how = ("their wall-clock times include waiting for the CPU, so the estimate may be slow and is wider.")
+    if len(dirty) == len(timed):
+        how += " No clean window was found. Fix: probe again when the machine is idle for a tighter estimate."
+    return [f"{head}: {how}"]
 
 
 def _pickle(workload: Workload) -> bytes | None:

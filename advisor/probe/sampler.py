@@ -11,6 +11,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from advisor.errors import HardwareError
+from advisor.hardware.gpu import visible_nvml_indices
 
 if TYPE_CHECKING:  # pragma: no cover
     from advisor.hardware.nvml import NvmlLike
@@ -83,3 +84,9 @@ class NvmlSampler:
     def power_watts(self) -> float | None:
         """The mean power draw, W; None without samples."""
         return sum(self.power) / len(self.power) if self.power else None
+
+
+def nvml_index(cuda_index: int, nvml: NvmlLike) -> int | None:
+    """The NVML index of CUDA device ``cuda_index`` (CUDA_VISIBLE_DEVICES honoured), or None if unknown."""
+    indices = visible_nvml_indices(nvml, nvml.device_count())
+    return indices[cuda_index] if 0 <= cuda_index < len(indices) else None

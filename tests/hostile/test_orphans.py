@@ -122,7 +122,10 @@ def test_a_bare_fork_at_the_top_of_the_workload_neither_doubles_the_result_nor_o
     path, pids = workload(tmp_path, spawn=BARE_FORK)
     prof = probe(path)
     assert [d.device for d in prof.devices] == ["cpu"]
-    assert [m.batch_size for m in prof.device("cpu").measurements] == [1, 2, 4, 8]
+    sizes = [m.batch_size for m in prof.device("cpu").measurements]
+    # One result: each ladder point once (a forked copy sending its own frames would repeat them). How many
+    # points fit the half-second budget depends on how busy the machine is.
+    assert sizes and len(sizes) == len(set(sizes)) and set(sizes) <= {1, 2, 4, 8}
     assert_all_gone(read_pids(pids, 2, timeout_seconds=0))
 
 

@@ -34,16 +34,24 @@ def _first_step_done():
     check_workload(Workload(model=tiny_model, make_batch=batch), batch_size=2)
 
 
+class IdleMachine:
+    """The CPU-load seam of advisor.probe.contention, reporting a machine nobody else uses: these tests time
+    sleeping models, whose wall-clock steps a busy machine's CPU-time clock would not see."""
+
+    def sample(self):
+        return None
+
+
 def probe(workload: Workload, **options) -> DeviceProfile:
     opts = {"batch_size": 32, "budget_seconds": 3.0, "threads": 1, "thread_scaling": False, **options}
-    return DeviceProbe(workload, "cpu", ProbeOptions(**opts)).run()
+    return DeviceProbe(workload, "cpu", ProbeOptions(**opts), load_source=IdleMachine()).run()
 
 
 def test_ladder_statistics_and_device_facts():
     reports = []
     prof = DeviceProbe(Workload(model=tiny_model, make_batch=batch), "cpu",
                        ProbeOptions(batch_size=32, budget_seconds=2.0, threads=1, thread_scaling=False),
-                       report=lambda f, msg: reports.append((f, msg))).run()
+                       report=lambda f, msg: reports.append((f, msg)), load_source=IdleMachine()).run()
     assert [m.batch_size for m in prof.measurements] == auto_ladder(32) == [4, 8, 16, 32]
     for m in prof.measurements:
         n = len(m.compute_seconds_samples)

@@ -75,7 +75,7 @@ def file_profile(tmp_path_factory):
     path = write(tmp, "tiny", TINY + f"\nopen({str(marker)!r}, 'a').write(str(__import__('os').getpid()) + '\\n')\n")
     calls = []
     started = time.perf_counter()
-    prof = run_profile(path, devices=["cpu"], batch_size=32, probe_seconds=2, threads=1, analyze=True,
+    prof = run_profile(path, devices=["cpu"], batch_size=32, probe_seconds=4, threads=1, analyze=True,
                        progress=lambda *a: calls.append(a))
     return prof, path, marker, calls, time.perf_counter() - started
 
@@ -153,7 +153,7 @@ def test_in_memory_workload_that_pickles_runs_in_a_fresh_interpreter(tmp_path, m
 
     wl = Workload(model=mod.build_model, make_batch=mod.make_batch, name="pickled", batch_size=8)
     assert runner_module._pickle(wl) is not None
-    prof = run_profile(wl, batch_size=8, probe_seconds=1, threads=1, analyze=False, thread_scaling=False)
+    prof = run_profile(wl, batch_size=8, probe_seconds=3, threads=1, analyze=False, thread_scaling=False)
     assert prof.workload.name == "pickled" and prof.workload.param_count == TINY_PARAMS
     assert [m.batch_size for m in prof.device("cpu").measurements] == [1, 2, 4, 8]
 
@@ -163,7 +163,7 @@ def test_in_memory_workload_that_does_not_pickle_is_forked():
     wl = forked(model, loss_fn=lambda out, y: torch.nn.functional.cross_entropy(out, y))
     assert runner_module._pickle(wl) is None
     before = [p.detach().clone() for p in model.parameters()]
-    prof = probe_forked(wl, batch_size=4, probe_seconds=1)
+    prof = probe_forked(wl, batch_size=4, probe_seconds=3)
     assert [m.batch_size for m in prof.device("cpu").measurements] == [1, 2, 4]
     assert all(m.compute_seconds > 0 for m in prof.device("cpu").measurements)
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))  # not trained here

@@ -57,7 +57,7 @@ def batches_by_pid(log: Path) -> dict[int, set[int]]:
 
 def test_users_batch_size_is_timed_in_a_twin_that_made_no_other_batch(tmp_path):
     path, log = logging_workload(tmp_path)
-    profile = run_profile(path, batch_size=32, probe_seconds=2, analyze=False, thread_scaling=False)
+    profile = run_profile(path, batch_size=32, probe_seconds=4, analyze=False, thread_scaling=False)
     by_pid = batches_by_pid(log)
     assert len(by_pid) == 2 and os.getpid() not in by_pid
     twin = next(pid for pid, sizes in by_pid.items() if 32 in sizes)
@@ -93,7 +93,7 @@ def test_out_of_memory_in_the_twin_is_the_limit_and_the_child_measures_below_it(
     path, log = logging_workload(tmp_path, extra=(
         "if batch_size >= 32:\n        raise RuntimeError('DefaultCPUAllocator: not enough memory: "
         "you tried to allocate 1 bytes. Cannot allocate memory')"))
-    profile = run_profile(path, batch_size=32, probe_seconds=2, analyze=False, thread_scaling=False)
+    profile = run_profile(path, batch_size=32, probe_seconds=4, analyze=False, thread_scaling=False)
     dev = profile.device("cpu")
     assert dev.oom_batch_size == 32
     assert [m.batch_size for m in dev.measurements if not m.oom] == [4, 8, 16]
@@ -115,7 +115,7 @@ def test_a_twin_that_dies_leaves_the_child_to_time_the_batch_size_itself(tmp_pat
     path, log = logging_workload(tmp_path, extra=(
         "marker = LOG + '.died'\n    if batch_size == 32 and not os.path.exists(marker):\n"
         "        open(marker, 'w').close()\n        os._exit(7)"))
-    profile = run_profile(path, batch_size=32, probe_seconds=2, analyze=False, thread_scaling=False)
+    profile = run_profile(path, batch_size=32, probe_seconds=4, analyze=False, thread_scaling=False)
     assert sorted(m.batch_size for m in profile.device("cpu").measurements) == [4, 8, 16, 32]
     twin, child = sorted(batches_by_pid(log).values(), key=len)
     assert twin == {32} and {2, 4, 8, 16, 32} <= child

@@ -1,0 +1,184 @@
+"""What else used the CPU while the probe timed steps: other processes' CPU time, steal time and the run queue.
+
+Why it matters (bench/README.md, "CPU accuracy under load"): PyTorch's CPU thread pool synchronises its
+threads at every operator. With one core taken by another process, a step on two threads waits at each barrier
+for the thread that shares its core with the intruder, one scheduler slice at a time: a wide MLP measured 12 ms a
+step idle and 110 ms beside one busy loop, while the same step on one thread ran 19 ms beside it. So the probe
+counts free cores before each timed window and, when the machine is busy, times on one thread with that
+thread's own CPU-time clock (what the step costs, not how long the scheduler kept it waiting), and the predictor
+scales one thread to the idle machine's thread count.
+
+Linux reads ``/proc/stat`` (all CPUs' busy and steal time, and the run queue); elsewhere ``ProcStat.sample``
+returns None and every window counts as clean. The source is a seam: tests pass a fake with the same
+``sample()``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from advisor.schemas.profile import CLEAN_OTHERS_CORES, CLEAN_STEAL_FRACTION
+
+FREE_CORES_SAMPLE_SECONDS = 0.05  # how long the free-core count before a window looks
+
+
+@dataclass(frozen=True)
+class CpuSample:
+    """Cumulative counters at one instant."""
+
+    wall_seconds: float
+    busy_seconds: float  # all CPUs: user + nice + system + irq + softirq (steal apart)
+    steal_seconds: float
+    own_seconds: float  # this process's CPU time, all its threads
+    procs_running: int  # runnable tasks on the whole machine, this one's threads included
+
+
+class CpuLoadSource(Protocol):
+    """Where the counters come from: /proc on Linux, a fake in tests."""
+
+    def sample(self) -> CpuSample | None: ...
+
+
+@dataclass(frozen=True)
+class WindowLoad:
+    """The load others put on the machine during one window."""
+
+    others_cores: float  # CPU-seconds others used per second: 1.0 = one core's worth
+    steal_fraction: float  # of the machine's CPU time, taken by the hypervisor
+    run_queue: float  # runnable tasks beyond this process's own, sampled at the window's ends
+
+    @property
+    def clean(self) -> bool:
+        return self.others_cores < CLEAN_OTHERS_CORES and self.steal_fraction < CLEAN_STEAL_FRACTION
+
+
+class ProcStat:
+    """Counters from ``/proc/stat`` and this process's CPU time."""
+
+    def __init__(self, path: str = "/proc/stat") -> None:
+        self.path = path
+        self.ticks_per_second = float(os.sysconf("SC_CLK_TCK")) if hasattr(os, "sysconf") else 100.0
+
+    def sample(self) -> CpuSample | None:
+        try:
+            with open(self.path) as fh:
+                text = fh.read()
+        except OSError:
+            return None
+        busy = steal = 0.0
+        running = 0
+        for line in text.splitlines():
+            if line.startswith("cpu "):
+                fields = [float(x) for x in line.split()[1:]]
+                # user nice system idle iowait irq softirq steal (guest time is inside user already)
+                busy = sum(fields[i] for i in (0, 1, 2, 5, 6) if i < len(fields)) / self.ticks_per_second
+                steal = (fields[7] if len(fields) > 7 else 0.0) / self.ticks_per_second
+            elif line.startswith("procs_running "):
+                running = int(line.split()[1])
+        return CpuSample(wall_seconds=time.monotonic(), busy_seconds=busy, steal_seconds=steal,
+                         own_seconds=time.process_time(), procs_running=running)
+
+
+def window_load(start: CpuSample | None, end: CpuSample | None, cores: int, own_threads: int = 1) -> WindowLoad:
+    """What others used between two samples (zero load when either is missing)."""
+    if start is None or end is None:
+        return WindowLoad(others_cores=0.0, steal_fraction=0.0, run_queue=0.0)
+    wall = max(end.wall_seconds - start.wall_seconds, 1e-6)
+    others = (end.busy_seconds - start.busy_seconds) - (end.own_seconds - start.own_seconds)
+    steal = end.steal_seconds - start.steal_seconds
+    queue = (start.procs_running + end.procs_running) / 2 - own_threads
+    return WindowLoad(others_cores=max(0.0, others / wall), steal_fraction=max(0.0, steal / (wall * cores)),
+                      run_queue=max(0.0, queue))
+
+
+def free_cores(source: CpuLoadSource, cores: int, seconds: float = FREE_CORES_SAMPLE_SECONDS) -> float:
+    """Cores not used by other processes, over a short look (this process idle meanwhile)."""
+    start = source.sample()
+    time.sleep(seconds)
+    load = window_load(start, source.sample(), cores, own_threads=1)
+    return max(0.0, cores - load.others_cores - load.steal_fraction * cores)
+
+
+def compute_threads(free: float, full: int) -> int:
+    """How many threads a timed window may use: never more than the free cores (at least one)."""
+    return max(1, min(full, int(free + CLEAN_OTHERS_CORES)))
+
+
+def busiest_other_process(exclude_pids: set[int]) -> str | None:
+    """"name (pid N, 98% CPU)" of the process using the most CPU apart from ours, or None."""
+    try:
+        import psutil
+    except ImportError:  # pragma: no cover - a dependency
+        return None
+    procs = []
+    for proc in psutil.process_iter(["pid", "name"]):
+        if proc.info["pid"] in exclude_pids:
+            continue
+        try:
+            proc.cpu_percent(None)
+            procs.append(proc)
+        except (psutil.Error, OSError):
+            continue
+    time.sleep(0.1)
+    best: tuple[float, str] | None = None
+    for proc in procs:
+        try:
+            pct = proc.cpu_percent(None)
+        except (psutil.Error, OSError):
+            continue
+        if pct > 5 and (best is None or pct > best[0]):
+            best = (pct, f"{proc.info['name']} (pid {proc.info['pid']}, {pct:.0f}% CPU)")
+    return best[1] if best else None
+
+
+@dataclass
+class Window:
+    """One timed window's set-up and the load others put on the machine during it."""
+
+    cores: int
+    clock: str
+    threads: int = 1
+    # Shared by a probe's windows: the busiest other process is looked up once (it takes a tenth of a second).
+    busiest: dict[str, str | None] = field(default_factory=dict)
+    _start: CpuSample | None = None
+
+    def begin(self, source: CpuLoadSource) -> None:
+        self._start = source.sample() if self.cores else None
+
+    def end(self, source: CpuLoadSource) -> dict[str, Any]:
+        """The Measurement fields that describe the window (none on a GPU)."""
+        if not self.cores:
+            return {}
+        load = window_load(self._start, source.sample(), self.cores, own_threads=self.threads)
+        fields: dict[str, Any] = {"others_cpu_cores": round(load.others_cores, 3),
+                                  "steal_fraction": round(min(1.0, load.steal_fraction), 4),
+                                  "run_queue": round(load.run_queue, 2), "clock": self.clock}
+        if not load.clean or self.clock != "wall":
+            if "name" not in self.busiest:
+                self.busiest["name"] = busiest_other_process(probe_pids())
+            fields["busiest_other"] = self.busiest["name"]
+        return fields
+
+
+def probe_pids() -> set[int]:
+    """This probe's own processes (its group: child, twin, watchdog) and the advisor process above them."""
+    pids = {os.getpid(), os.getppid()}
+    try:
+        import psutil
+
+        group = os.getpgid(0)
+        for proc in psutil.process_iter(["pid"]):
+            try:
+                if os.getpgid(proc.info["pid"]) == group:
+                    pids.add(proc.info["pid"])
+            except OSError:
+                continue
+        pids.add(psutil.Process(os.getppid()).ppid())
+    except (ImportError, OSError):
+        pass
+    except Exception:  # noqa: BLE001 - psutil.Error: a process that vanished while listed
+        pass
+    return pids

@@ -1,0 +1,139 @@
+"""Contention awareness: free cores, the window's load, the one-thread CPU-time clock on a busy machine, and the
+predictor's scaling of those windows back to an idle machine."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+from advisor.predictor.cpu_scaling import at_device_threads
+from advisor.probe.contention import CpuSample, Window, compute_threads, free_cores, window_load
+from advisor.schemas import DeviceProfile, Measurement, ThreadPoint
+
+
+class FakeLoad:
+    """A /proc/stat stand-in: others use ``others_cores`` cores; this process uses ``own_cores``."""
+
+    def __init__(self, others_cores: float, own_cores: float = 0.0, steal_cores: float = 0.0, running: int = 1):
+        self.others, self.own, self.steal, self.running = others_cores, own_cores, steal_cores, running
+        self.t = 0.0
+
+    def sample(self) -> CpuSample:
+        self.t += 1.0  # one second between samples
+        return CpuSample(wall_seconds=self.t, busy_seconds=(self.others + self.own) * self.t,
+                         steal_seconds=self.steal * self.t, own_seconds=self.own * self.t,
+                         procs_running=self.running)
+
+
+def test_window_load_counts_only_other_processes():
+    load = window_load(CpuSample(0, 0, 0, 0, 3), CpuSample(2, 4.0, 0.2, 2.0, 3), cores=2, own_threads=1)
+    assert load.others_cores == pytest.approx(1.0)  # 4 busy CPU-seconds, 2 of them ours, over 2 s
+    assert load.steal_fraction == pytest.approx(0.05)
+    assert load.run_queue == pytest.approx(2.0)
+    assert not load.clean
+
+
+def test_missing_counters_are_a_clean_window():
+    assert window_load(None, None, cores=2).clean
+
+
+@pytest.mark.parametrize(("others", "full", "threads"), [(0.0, 2, 2), (0.1, 2, 2), (1.0, 2, 1), (1.9, 2, 1),
+                                                         (1.0, 8, 7), (3.0, 8, 5), (8.0, 8, 1)])
+def test_compute_threads_never_outnumber_free_cores(others, full, threads):
+    free = free_cores(FakeLoad(others), cores=full, seconds=0.0)
+    assert compute_threads(free, full) == threads
+
+
+def test_a_busy_window_records_its_load():
+    window = Window(cores=2, clock="thread_cpu", threads=1)
+    load = FakeLoad(others_cores=1.0, own_cores=1.0)
+    window.begin(load)
+    fields = window.end(load)
+    assert fields["others_cpu_cores"] == pytest.approx(1.0) and fields["clock"] == "thread_cpu"
+    assert "busiest_other" in fields  # named whenever the window was not clean
+
+
+def _m(batch, ms, threads, clock="wall"):
+    return Measurement(device="cpu", batch_size=batch, threads=threads, compute_seconds=ms / 1000,
+                       compute_seconds_samples=[ms / 1000] * 5, clock=clock,
+                       others_cpu_cores=1.0 if clock != "wall" else 0.0)
+
+
+def test_one_thread_windows_are_scaled_to_the_idle_thread_count_with_a_fitted_fraction():
+    # idle: 2 threads 10 ms at batch 64; busy: 1 thread 16 ms at batch 64 -> p = 0.75
+    dev = DeviceProfile(device="cpu", kind="cpu", name="x", threads=2,
+                        measurements=[_m(32, 9.0, 1, "thread_cpu"), _m(64, 16.0, 1, "thread_cpu")],
+                        thread_scaling=[ThreadPoint(threads=1, batch_size=64, compute_seconds=0.016),
+                                        ThreadPoint(threads=2, batch_size=64, compute_seconds=0.010)])
+    scaled = at_device_threads(dev, dev.measurements)
+    assert [m.threads for m in scaled.measurements] == [2, 2]
+    assert scaled.measurements[1].compute_seconds == pytest.approx(0.010, rel=1e-6)
+    assert "fitted parallel fraction 0.75" in scaled.note and "2 of 2 batch sizes" in scaled.note
+    assert 0 < scaled.relative_uncertainty < 0.15
+
+
+def test_without_thread_scaling_the_default_fraction_is_assumed_and_the_interval_widens():
+    dev = DeviceProfile(device="cpu", kind="cpu", name="x", threads=2, measurements=[_m(64, 20.0, 1, "thread_cpu")])
+    scaled = at_device_threads(dev, dev.measurements)
+    assert scaled.measurements[0].compute_seconds == pytest.approx(0.020 * 0.65)  # p = 0.7: (0.3 + 0.7 / 2)
+    assert "assumed parallel fraction of 0.70" in scaled.note and scaled.relative_uncertainty == pytest.approx(0.2)
+
+
+def test_clean_measurements_are_left_alone():
+    dev = DeviceProfile(device="cpu", kind="cpu", name="x", threads=2, measurements=[_m(64, 10.0, 2)])
+    scaled = at_device_threads(dev, dev.measurements)
+    assert scaled.note is None and scaled.measurements == dev.measurements
+
+
+def test_busy_notes_name_the_busiest_process_and_say_no_clean_window_was_found():
+    from advisor.probe.runner import _busy_notes
+
+    m = _m(64, 20.0, 1, "thread_cpu").model_copy(update={"busiest_other": "python3 (pid 42, 99% CPU)"})
+    (note,) = _busy_notes(DeviceProfile(device="cpu", kind="cpu", name="x", threads=2, measurements=[m]))
+    assert "python3 (pid 42, 99% CPU)" in note and "No clean window was found" in note
+    assert _busy_notes(DeviceProfile(device="cpu", kind="cpu", name="x", threads=2,
+                                     measurements=[_m(64, 10.0, 2)])) == []
+
+
+WORKLOAD = textwrap.dedent("""
+    import torch
+    from torch import nn
+    def build_model():
+        return nn.Sequential(nn.Linear(256, 512), nn.GELU(), nn.Linear(512, 512), nn.GELU(), nn.Linear(512, 1))
+    def make_batch(batch_size):
+        return torch.randn(batch_size, 256), torch.randn(batch_size, 1)
+""")
+
+
+def _step_seconds(path, busy: bool) -> tuple[float, list[str]]:
+    from advisor.predictor.estimate import estimate
+    from advisor.probe import run_profile
+    from advisor.schemas import JobSpec, Target
+
+    loop = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
+    try:
+        prof = run_profile(path, devices=["cpu"], batch_size=64, probe_seconds=4, analyze=False)
+    finally:
+        if loop is not None:
+            loop.kill()
+            loop.wait()
+    est = estimate(prof, JobSpec(64_000, 1, 64), Target.cpu())
+    return est.step_seconds, prof.notes
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_a_busy_loop_beside_the_probe_moves_the_step_time_less_than_2x(tmp_path):
+    import os
+
+    if (os.cpu_count() or 1) < 2:
+        pytest.skip("needs two cores: one for the busy loop")
+    path = tmp_path / "mlp.py"
+    path.write_text(WORKLOAD)
+    idle, _ = _step_seconds(path, busy=False)
+    busy, notes = _step_seconds(path, busy=True)
+    assert 0.5 < busy / idle < 2.0, (idle, busy, notes)
+    assert any("other processes used" in n for n in notes)
