@@ -5,8 +5,10 @@ JSON of ``schemas.Profile``; a newer advisor may add fields, and unknown keys ar
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import stat
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -14,18 +16,23 @@ from pydantic import ValidationError
 from advisor.errors import ProbeError
 from advisor.schemas import SCHEMA_VERSION, Profile
 
+MAX_PROFILE_BYTES = 64 * 2**20  # the probe's own frames are capped at this size too
+
 
 def save_profile(profile: Profile, path: str | Path) -> Path:
     """Write ``profile`` as indented JSON (atomically: a crash never leaves half a file). Returns the path."""
     path = Path(path)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         tmp.write_text(profile.model_dump_json(indent=2) + "\n")
         os.replace(tmp, path)
     except OSError as exc:
         raise ProbeError(f"could not write the profile to {path}: {exc.strerror or exc}.",
-                         hint="Fix: pass -o with a path in a folder you can write to.") from exc
+                         hint="Fix: pass -o with a path in a folder you can write to (and with free space).") from exc
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)  # a full disk leaves no half-written temporary file behind
     return path
 
 
@@ -33,6 +40,14 @@ def load_profile(path: str | Path) -> Profile:
     """A ``Profile`` from a JSON file; ``ProbeError`` naming the file and the fix when it is not one."""
     path = Path(path)
     hint = f"Fix: pass a file written by `advisor profile WORKLOAD -o {path.name}`."
+    with contextlib.suppress(OSError):
+        info = path.stat()
+        # A device (/dev/zero), a pipe or a huge file would be read without end: a profile is a small file.
+        if not stat.S_ISREG(info.st_mode) and not stat.S_ISDIR(info.st_mode):
+            raise ProbeError(f"{path}: not a regular file.", hint=hint)
+        if info.st_size > MAX_PROFILE_BYTES:
+            raise ProbeError(f"{path}: {info.st_size / 2**20:.0f} MiB is too large for a profile (at most "
+                             f"{MAX_PROFILE_BYTES // 2**20} MiB).", hint=hint)
     try:
         text = path.read_text()
     except FileNotFoundError:

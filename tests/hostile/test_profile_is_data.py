@@ -38,3 +38,32 @@ def test_a_profile_is_read_by_content_whatever_its_name(invoke, tmp_path, profil
                     "--epochs", "1", "--batch-size", "64", "--json", "--no-save")
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["method"] == "measured"
+
+
+@pytest.mark.parametrize("path", ["/dev/zero", "fifo"])
+def test_a_profile_that_is_not_a_regular_file_is_refused_without_reading_it(invoke, tmp_path, path):
+    import os
+
+    if path == "fifo":
+        path = tmp_path / "fifo"
+        os.mkfifo(path)
+    result = invoke("predict", "--profile", path, "--device", "cpu", "--dataset-size", "10", "--epochs", "1",
+                    "--batch-size", "2")
+    assert result.exit_code == 1 and "not a regular file" in result.output and "Traceback" not in result.output
+
+
+def test_a_profile_that_cannot_be_written_leaves_no_temporary_file(tmp_path, monkeypatch, profile_data):
+    from pathlib import Path
+
+    from advisor.errors import ProbeError
+    from advisor.probe.storage import save_profile
+    from advisor.schemas import Profile
+
+    def full_disk(self, *args, **kwargs):
+        Path.write_bytes(self, b"{half")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Path, "write_text", full_disk)
+    with pytest.raises(ProbeError, match="No space left"):
+        save_profile(Profile.model_validate(profile_data), tmp_path / "p.json")
+    assert list(tmp_path.iterdir()) == []
