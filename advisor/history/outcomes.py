@@ -14,10 +14,10 @@ from datetime import datetime
 from sqlalchemy import delete, select
 
 from advisor.errors import HistoryError
-from advisor.history.repository import History
+from advisor.history.repository import History, newest_first_filtered
 from advisor.history.tables import OutcomeTable, PredictionTable, WorkloadTable
 from advisor.schemas import PredictionEntry
-from advisor.units import format_duration, parse_since
+from advisor.units import format_duration
 
 OUTLIER_RATIO = 20.0
 
@@ -66,12 +66,7 @@ def list_predictions(hist: History, workload: str | None = None, since: datetime
     stmt = (select(p.id, p.created_at, WorkloadTable.name, p.dataset_size, p.epochs, p.batch_size, p.target_kind,
                    p.gpu, p.gpu_count, p.threads, p.seconds, p.low, p.high, p.method, p.precision)
             .join(WorkloadTable, WorkloadTable.id == p.workload_id).order_by(p.created_at.desc(), p.id.desc()))
-    if workload is not None:
-        stmt = stmt.where(WorkloadTable.name == workload)
-    if since is not None:
-        stmt = stmt.where(p.created_at >= parse_since(since))
-    if limit is not None:
-        stmt = stmt.limit(limit)
+    stmt = newest_first_filtered(stmt, p.created_at, workload, since, limit)
     with hist._read() as conn:
         rows = conn.execute(stmt).all()
     return [PredictionEntry(

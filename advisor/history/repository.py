@@ -77,6 +77,17 @@ _MAX_ID_DEFAULT = 2**63 - 1
 # ----------------------------------------------------------------------------------------------- History
 
 
+def newest_first_filtered(stmt: Any, created_at: Any, workload: str | None, since: datetime | str | None,
+                          limit: int | None) -> Any:
+    """``stmt`` (a select joined to the workloads table) narrowed as ``history list`` narrows: to one workload,
+    to rows since a time, to the newest ``limit``."""
+    if workload is not None:
+        stmt = stmt.where(WorkloadTable.name == workload)
+    if since is not None:
+        stmt = stmt.where(created_at >= parse_since(since))
+    return stmt.limit(limit) if limit is not None else stmt
+
+
 class History:
     """The history database. ``url`` None: ``settings`` (default ``Settings.from_env()``) decides: the
     ``ADVISOR_DATABASE_URL``, else a SQLite file in the user data dir. Use as a context manager, or
@@ -338,12 +349,7 @@ class History:
             .join(WorkloadTable, WorkloadTable.id == r.workload_id)
             .order_by(r.created_at.desc(), r.id.desc())
         )
-        if workload is not None:
-            stmt = stmt.where(WorkloadTable.name == workload)
-        if since is not None:
-            stmt = stmt.where(r.created_at >= parse_since(since))
-        if limit is not None:
-            stmt = stmt.limit(limit)
+        stmt = newest_first_filtered(stmt, r.created_at, workload, since, limit)
         with self._read() as conn:
             rows = conn.execute(stmt).all()
             outcomes: dict[int, list[Any]] = {}
