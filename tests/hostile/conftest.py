@@ -45,3 +45,22 @@ def profile_file(tmp_path, profile_data) -> Path:
     path = tmp_path / "profile.json"
     path.write_text(json.dumps(profile_data))
     return path
+
+
+def _assert_user_error(result, *phrases: str, one_message: bool = False) -> str:
+    """A user error as the contract has it: exit 1, a message (naming each phrase), no traceback, and not
+    blamed on advisor. ``one_message``: exactly one "error:" line. Returns the output."""
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    assert "Traceback" not in result.output and "bug in advisor" not in result.output, result.output
+    if one_message:
+        assert result.output.count("error:") == 1, result.output
+    for phrase in phrases:
+        assert phrase in result.output, (phrase, result.output)
+    return result.output
+
+
+@pytest.fixture
+def user_error():
+    """The check every hostile-input test makes of a refused input (see _assert_user_error)."""
+    return _assert_user_error

@@ -20,37 +20,28 @@ def run(*args: str):
     return CliRunner().invoke(build_app(), list(args))
 
 
-def _user_error(result, *phrases: str) -> str:
-    assert result.exit_code == 1, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    assert "Traceback" not in result.output
-    for phrase in phrases:
-        assert phrase in result.output, (phrase, result.output)
-    return result.output
-
-
 @pytest.mark.parametrize("command", [("history", "list"), ("db", "upgrade")])
-def test_a_folder_that_cannot_be_made(monkeypatch, command):
+def test_a_folder_that_cannot_be_made(user_error, monkeypatch, command):
     monkeypatch.setenv("ADVISOR_DATABASE_URL", "sqlite:////proc/advisor-test/h.db")
-    _user_error(run(*command), "Cannot create the folder '/proc/advisor-test'", "ADVISOR_DATABASE_URL")
+    user_error(run(*command), "Cannot create the folder '/proc/advisor-test'", "ADVISOR_DATABASE_URL")
 
 
-def test_a_file_where_the_folder_should_be(monkeypatch, tmp_path):
+def test_a_file_where_the_folder_should_be(user_error, monkeypatch, tmp_path):
     (tmp_path / "file").write_text("x")
     monkeypatch.setenv("ADVISOR_DATABASE_URL", f"sqlite:///{tmp_path / 'file' / 'h.db'}")
-    _user_error(run("history", "list"), "Cannot create the folder")
+    user_error(run("history", "list"), "Cannot create the folder")
 
 
-def test_oracle_is_told_what_is_supported_not_to_install_postgres(monkeypatch):
+def test_oracle_is_told_what_is_supported_not_to_install_postgres(user_error, monkeypatch):
     monkeypatch.setenv("ADVISOR_DATABASE_URL", "oracle://scott:tiger@db.example/orcl")
-    out = _user_error(run("history", "list"), "oracle", "SQLite", "PostgreSQL")
+    out = user_error(run("history", "list"), "oracle", "SQLite", "PostgreSQL")
     assert "advisor[postgres]" not in out
     assert "tiger" not in out  # the password is not echoed
 
 
-def test_a_backend_sqlalchemy_does_not_know(monkeypatch):
+def test_a_backend_sqlalchemy_does_not_know(user_error, monkeypatch):
     monkeypatch.setenv("ADVISOR_DATABASE_URL", "nosuchdb://host/db")
-    _user_error(run("history", "list"), "'nosuchdb'", "SQLite", "PostgreSQL")
+    user_error(run("history", "list"), "'nosuchdb'", "SQLite", "PostgreSQL")
 
 
 def _fill_to_the_limit(url: str, monkeypatch) -> int:
@@ -86,11 +77,11 @@ def _fill_to_the_limit(url: str, monkeypatch) -> int:
     raise AssertionError("the capped database never filled up")
 
 
-def test_a_full_disk_is_not_called_a_lock(monkeypatch, tmp_path):
+def test_a_full_disk_is_not_called_a_lock(user_error, monkeypatch, tmp_path):
     url = f"sqlite:///{tmp_path / 'history.db'}"
     monkeypatch.setenv("ADVISOR_DATABASE_URL", url)
     rec_id = _fill_to_the_limit(url, monkeypatch)
-    out = _user_error(run("history", "record", str(rec_id), "--actual-seconds", "1000"),
+    out = user_error(run("history", "record", str(rec_id), "--actual-seconds", "1000"),
                       "database or disk is full", "Nothing was written", "free some space")
     assert "lock" not in out
 
@@ -131,6 +122,6 @@ def _newer_database(tmp_path: Path, monkeypatch) -> Path:
 
 
 @pytest.mark.parametrize("command", [("db", "upgrade"), ("history", "list")])
-def test_a_database_from_a_newer_advisor(tmp_path, monkeypatch, command):
+def test_a_database_from_a_newer_advisor(user_error, tmp_path, monkeypatch, command):
     _newer_database(tmp_path, monkeypatch)
-    _user_error(run(*command), "'9999_from_the_future'", "newer advisor", "upgrade advisor")
+    user_error(run(*command), "'9999_from_the_future'", "newer advisor", "upgrade advisor")

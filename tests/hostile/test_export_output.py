@@ -30,29 +30,20 @@ def _export(*args: str):
     return CliRunner().invoke(build_app(), ["history", "export", *args])
 
 
-def _user_error(result, *phrases: str) -> None:
-    assert result.exit_code == 1, result.output
-    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
-    assert "Traceback" not in result.output
-    assert result.output.count("error:") == 1, result.output
-    for phrase in phrases:
-        assert phrase in result.output, (phrase, result.output)
+def test_missing_folder(user_error, db, tmp_path):
+    user_error(_export("-o", str(tmp_path / "nope" / "h.csv")), "does not exist", one_message=True)
 
 
-def test_missing_folder(db, tmp_path):
-    _user_error(_export("-o", str(tmp_path / "nope" / "h.csv")), "does not exist")
-
-
-def test_a_folder_in_place_of_the_file(db, tmp_path):
+def test_a_folder_in_place_of_the_file(user_error, db, tmp_path):
     (tmp_path / "out").mkdir()
-    _user_error(_export("-o", str(tmp_path / "out")), "folder")
+    user_error(_export("-o", str(tmp_path / "out")), "folder", one_message=True)
 
 
-def test_proc(db):
-    _user_error(_export("-o", "/proc/advisor-history.csv"), "/proc")
+def test_proc(user_error, db):
+    user_error(_export("-o", "/proc/advisor-history.csv"), "/proc", one_message=True)
 
 
-def test_failure_midway_leaves_nothing(db, tmp_path, monkeypatch):
+def test_failure_midway_leaves_nothing(user_error, db, tmp_path, monkeypatch):
     from advisor.errors import HistoryError
     from advisor.history.repository import History
 
@@ -64,7 +55,7 @@ def test_failure_midway_leaves_nothing(db, tmp_path, monkeypatch):
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     (out_dir / "h.csv").write_text("the previous export\n")
-    _user_error(_export("-o", str(out_dir / "h.csv")), "failed midway")
+    user_error(_export("-o", str(out_dir / "h.csv")), "failed midway", one_message=True)
     assert [p.name for p in out_dir.iterdir()] == ["h.csv"]
     assert (out_dir / "h.csv").read_text() == "the previous export\n"
 
