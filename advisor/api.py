@@ -229,6 +229,7 @@ def predict(
     use_history: bool = True,
     save: bool = False,
     settings: Settings | None = None,
+    vcpus: int | None = None,
 ) -> Estimate:
     """Predict the whole job's wall time on one target.
 
@@ -240,16 +241,23 @@ def predict(
         precision: fp32 | tf32 | bf16 | fp16 (default: the profile's, fp32).
         use_history: apply the learned history correction where it beats the base predictor.
         save: store the prediction in the history database.
+        vcpus: a GPU target's host vCPUs (all its GPUs together), which the input pipeline runs on. Default: this
+            machine's for a GPU here, else ``input_bound.DEFAULT_VCPUS_PER_GPU`` per GPU (the estimate says so).
 
     Returns:
         The ``Estimate`` (DESIGN.md's ``predict --json``).
     """
     from advisor.predictor.estimate import estimate as _estimate
+    from advisor.predictor.input_bound import check_vcpus
 
     settings = settings or Settings.from_env()
     check_job_values(dataset_size, epochs, batch_size)
     check_precision(precision)
+    vcpus = check_vcpus(vcpus)
     tgt = resolve_target(target)
+    if vcpus is not None and tgt.kind != "gpu":
+        raise ConfigError("--vcpus applies to GPU targets (the host that feeds the GPUs).",
+                          hint="Fix: add --gpu NAME, or give a CPU's size with --threads.")
     if tgt.kind == "gpu" and not isinstance(source, Profile):
         # Only the analysis is needed for a GPU we don't have; a local GPU of that kind is probed.
         devices: Any = resolve_devices("auto")[1:]
@@ -261,7 +269,7 @@ def predict(
         prof = _as_profile(source, devices=devices, batch_size=batch_size, probe_seconds=probe_seconds,
                            precision=precision or "fp32", progress=progress, threads=tgt.threads)
         job = job_for(prof, dataset_size, epochs, batch_size)
-        est = _estimate(prof, job, tgt, precision=precision)
+        est = _estimate(prof, job, tgt, precision=precision, vcpus=vcpus)
         est.notes.extend(notes)
         if fitted is not None:
             est = fitted.apply(est, prof)

@@ -17,6 +17,11 @@ datasheet (profiles/gpus.csv) with the fitted constants of profiles/calibration.
    generation) and the left-out rows predicted;
 4. multi-GPU rows (weak scaling): per-GPU compute from the roofline + advisor.predictor.multigpu.data_parallel,
    total throughput and the K-GPU / 1-GPU ratio.
+
+Published rows measure compute throughput with real multi-worker input pipelines, so this compares the compute
+model only (roofline / scale_from_probe). ``advisor predict`` also adds the workload's host side per GPU step
+(``advisor.predictor.input_bound``: make_batch or the DataLoader, and the host-to-device copy), which these
+figures do not include.
 """
 
 from __future__ import annotations

@@ -104,26 +104,54 @@ def _rows(rec: Any, view: str, show_all: bool) -> tuple[str, list[tuple[Any, str
             f"--by provider, --all for every row)", rows)
 
 
-def _cells(rank: int, c: Any, chosen: Any, similar: str) -> list[str]:
+def _bound_shown(rows: Sequence[tuple[Any, str]]) -> bool:
+    """The "bound" column only where a listed candidate is not compute-bound (most answers have none)."""
+    return any(c.bound != "compute" for c, _ in rows)
+
+
+def _bound_cell(c: Any) -> str:
+    """"input (11%)": what limits a step and the share of it the GPUs compute; "input" on a CPU; "compute"."""
+    if c.bound == "compute" or c.gpu_utilization is None or not c.gpu:
+        return c.bound
+    return f"{c.bound} ({c.gpu_utilization:.0%})"
+
+
+def _versus(c: Any, bound: bool) -> str:
+    """The reason beside the row; with the "bound" column its input- or transfer-bound clause (the verdict and the
+    JSON keep it) would only say the column again, longer."""
+    if not bound:
+        return c.reason
+    return "; ".join(p for p in c.reason.split("; ") if not p.startswith(("input-bound:", "transfer-bound:")))
+
+
+def _hardware(c: Any, bound: bool) -> str:
+    """"8 x A100-80GB", or with the "bound" column "8 x A100-80GB, 96 vCPU": there the vCPUs that feed the GPUs
+    tell two rows of the same GPUs apart."""
+    return f"{c.hardware_label}, {c.vcpus} vCPU" if bound and c.gpu and c.vcpus else c.hardware_label
+
+
+def _cells(rank: int, c: Any, chosen: Any, similar: str, bound: bool = False) -> list[str]:
     mark = "➜" if _same(c, chosen) else ("*" if c.pareto else "")
     return [
         f"{rank}{mark}", safe_text(c.provider) + ("†" if c.marketplace else ""), safe_text(c.instance_type),
-        safe_text(c.hardware_label),
+        safe_text(_hardware(c, bound)),
         f"{format_duration(c.total_seconds)} ({format_duration(c.total_low)}–{format_duration(c.total_high)})",
         format_duration(c.seconds), format_usd(c.cost_usd),
         format_usd(c.spot_cost_usd) if c.spot_cost_usd is not None else "-", similar,
-        "chosen" if _same(c, chosen) else safe_text(c.reason),
+        *([_bound_cell(c)] if bound else []),
+        "chosen" if _same(c, chosen) else safe_text(_versus(c, bound)),
     ]
 
 
 def candidates_table(rec: Any, view: str = "hardware", show_all: bool = False) -> None:
     title, rows = _rows(rec, view, show_all)
+    bound = _bound_shown(rows)
     table = Table(title=safe_text(title), title_justify="left")
     for col in ("#", "provider", "instance", "hardware", "total time (80%)", "job", "cost", "spot", "similar",
-                "vs the choice"):
+                *(("bound (GPU busy)",) if bound else ()), "vs the choice"):
         table.add_column(col, overflow="fold", justify="right" if col in ("job", "cost", "spot") else "left")
     for rank, (c, similar) in enumerate(rows, 1):
-        table.add_row(*_cells(rank, c, rec.chosen, similar))
+        table.add_row(*_cells(rank, c, rec.chosen, similar, bound))
     out().print(table)
 
 
@@ -189,13 +217,15 @@ def markdown(rec: Any, *, view: str = "hardware", show_all: bool = False, quiet:
                      + (f" — `{md_text(v.flag)}` would pass" if v.flag else ""))
     if not quiet:
         title, rows = _rows(rec, view, show_all)
+        bound = _bound_shown(rows)
         lines += ["", f"{md_text(title)}", "",
-                  "| # | provider | instance | hardware | total time (80%) | job | cost | spot | similar |",
-                  "|---|---|---|---|---|---:|---:|---:|---|"]
+                  "| # | provider | instance | hardware | total time (80%) | job | cost | spot | similar |"
+                  + (" bound (GPU busy) |" if bound else ""),
+                  "|---|---|---|---|---|---:|---:|---:|---|" + ("---|" if bound else "")]
         for rank, (c, similar) in enumerate(rows, 1):
-            cells = _cells(rank, c, rec.chosen, similar)[:9]
+            cells = _cells(rank, c, rec.chosen, similar, bound)[:10 if bound else 9]
             cells[1:4] = [md_text(x) for x in (c.provider + ("†" if c.marketplace else ""), c.instance_type,
-                                                 c.hardware_label)]
+                                                 _hardware(c, bound))]
             cells[8] = md_text(similar)
             lines.append("| " + " | ".join(cells) + " |")
         if rec.skipped:

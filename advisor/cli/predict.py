@@ -28,6 +28,9 @@ def predict(
     gpu: Annotated[str | None, typer.Option("--gpu", help="GPU model, e.g. A100-80GB, H100.")] = None,
     gpus: Annotated[str, typer.Option("--gpus", metavar="K[,K...]",
                                       help="GPUs in data parallel; a list (1,2,4,8) prints one table.")] = "1",
+    vcpus: Annotated[str | None, typer.Option("--vcpus", metavar="N",
+                                              help="vCPUs of the GPU host (all its GPUs together), which run the "
+                                                   "input pipeline [default: 16 per GPU].")] = None,
     precision: Annotated[str | None, typer.Option("--precision", metavar=PRECISION_METAVAR[:-1] + "|all]",
                                                   help="'all' (or a comma list) prints one table.")] = None,
     startup_gpu: Annotated[str | None, typer.Option("--startup-gpu", help="Paid start-up of a GPU instance, in "
@@ -43,15 +46,24 @@ def predict(
     """
     from advisor import api
     from advisor.cli import render
+    from advisor.cli.console import out, safe_text
     from advisor.cli.options import parse_gpu_counts, parse_precisions
     from advisor.errors import ConfigError
+    from advisor.predictor.input_bound import bound_sentence, check_vcpus
     from advisor.settings import Settings
 
+    host_vcpus = check_vcpus(vcpus)
     source = pick_source(workload, profile)
     if gpu and device:
         raise ConfigError("Give --device (a device here) or --gpu (any GPU model), not both.",
                           hint="Fix: drop one of them.")
     counts, precisions = parse_gpu_counts(gpus), parse_precisions(precision)
+    if host_vcpus is not None and not (gpu or (device or "").startswith("cuda")):
+        raise ConfigError("--vcpus applies to GPU targets (the host that feeds the GPUs).",
+                          hint="Fix: add --gpu NAME, or give a CPU's size with --threads.")
+    if host_vcpus is not None and (len(counts) > 1 or len(precisions) > 1):
+        raise ConfigError("--vcpus is one host's vCPUs: it needs one --gpus count and one --precision.",
+                          hint="Fix: e.g. --gpu H100 --gpus 8 --vcpus 96.")
     if len(counts) > 1 or len(precisions) > 1:
         _grid(source, gpu, counts, precisions, dict(dataset_size=dataset_size, epochs=epochs,
                                                    batch_size=batch_size, probe_seconds=probe_seconds,
@@ -61,13 +73,14 @@ def predict(
     with render.probe_progress(not json_out) as progress:
         est = api.predict(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size, target=target,
                           precision=precisions[0], probe_seconds=probe_seconds, progress=progress,
-                          save=not no_save)
+                          save=not no_save, vcpus=host_vcpus)
     if json_out:
         render.print_json(est.json_contract())
     else:
         # A GPU model you would rent starts from cold: its start-up is shown beside the job (not for this machine).
         startup = api.with_startup(Settings.from_env(), None, startup_gpu).startup_seconds_gpu if gpu else None
         render.estimate(est, instance_startup_seconds=startup)
+        out().print(f"  bound: {safe_text(bound_sentence(est))}")
 
 
 def _grid(source, gpu: str | None, counts: list[int], precisions: list, kwargs: dict, json_out: bool) -> None:

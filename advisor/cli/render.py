@@ -139,11 +139,44 @@ def profile_summary(prof: Any, path: str | None = None) -> None:
                 f"{rate:,.0f}" if rate else "-",
             )
     con.print(table)
+    if prof.input_pipeline is not None:
+        input_pipeline(prof.input_pipeline)
     if prof.analysis is None:
         con.print("analysis: not available (GPU predictions for this profile will not be possible)")
     for n in prof.notes:
         con.print(f"note: {safe_text(n, multiline=True)}")
     con.print(f"probe wall time {prof.probe_wall_seconds:.1f}s" + (f"; saved to {safe_text(path)}" if path else ""))
+
+
+def input_pipeline(ip: Any) -> None:
+    """The host side of a step as the probe timed it: the source, the rate per worker count, the bytes per sample
+    that cross to the device, pinned memory, worker start-up and its notes."""
+    con = out()
+    where = f" on {ip.host_cores} cores" if ip.host_cores else ""
+    if ip.source == "dataloader":
+        head = f"make_dataloader, timed at batch size {ip.batch_size}{where}"
+        rates = ", ".join(f"{p.workers} worker{'s' * (p.workers != 1)} {p.samples_per_second:,.0f} samples/s"
+                          for p in ip.points)
+    else:
+        head = f"make_batch in the training process, batch size {ip.batch_size}"
+        rates = ", ".join(f"{p.samples_per_second:,.0f} samples/s" for p in ip.points)
+    con.print(f"[bold]input pipeline[/] ({head}): {rates or 'not timed'}")
+    details = [f"{_size(ip.bytes_per_sample)} per sample to the device",
+               "pinned memory" if ip.pinned_memory else "pageable memory (not pinned)"]
+    if ip.source == "dataloader":
+        details.append(f"worker start-up {ip.startup_seconds:.2f} s")
+    if ip.default_workers is not None:
+        details.append(f"NUM_WORKERS = {ip.default_workers}")
+    con.print("  " + "; ".join(details))
+    for n in ip.notes:
+        con.print(f"  note: {safe_text(n, multiline=True)}")
+
+
+def _size(n_bytes: float) -> str:
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if n_bytes >= size:
+            return f"{n_bytes / size:.3g} {unit}"
+    return f"{n_bytes:.0f} B"
 
 
 def recommendation(rec: Any, **view: Any) -> None:

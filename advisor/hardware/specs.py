@@ -90,7 +90,7 @@ def _gpu_specs_cached(path: str) -> tuple[GpuSpec, ...]:
         where = f"{path} line {line} ({name})"
         num = {field: _float(row.get(field), where=f"{where} column {field}")
                for field in ("memory_gib", "memory_bandwidth_gbs", "fp32_tflops", "tf32_tflops",
-                             "fp16_bf16_tflops", "intra_node_bandwidth_gbs", "tdp_watts")}
+                             "fp16_bf16_tflops", "intra_node_bandwidth_gbs", "host_link_gbs", "tdp_watts")}
         specs.append(GpuSpec(
             name=name, aliases=_aliases(row.get("aliases")), **num,
             bf16_supported=_bool(row.get("bf16_supported"), default=True, where=f"{where} column bf16_supported"),

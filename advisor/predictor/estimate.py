@@ -9,10 +9,15 @@
   model's analysis and the datasheet (roofline with calibrated efficiencies). Several GPUs add the
   data-parallel all-reduce model. Memory fit from the analysis (or the GPU probe). bf16 on a GPU without
   bfloat16 (T4, V100, Turing) is predicted in fp16, as such a job has to run there, with a note.
+* Every target: the host side of a step (``input_bound``): the input pipeline on the target's CPU (a GPU
+  host of ``vcpus`` vCPUs: a catalog offer's, ``--vcpus``, else ``DEFAULT_VCPUS_PER_GPU`` each) and the copy
+  to the GPUs, which can bound the step; ``bound``, ``input_seconds``, ``transfer_seconds``,
+  ``gpu_utilization``, ``input_workers`` and ``host_vcpus`` say how.
 
 One target gets one answer whatever else the profile holds: a GPU estimate does not depend on whether this
 machine's CPU was probed too (``predict --gpu`` probes no CPU, ``recommend`` does), so its start-up is the
-source GPU probe's, never the CPU's.
+source GPU probe's, never the CPU's; the probe times the input pipeline either way. Only an older profile
+without an ``InputPipeline`` falls back on the CPU probe's make_batch time where there is one.
 
 The learned history correction (``method: "history"``) is applied by the caller (``advisor.api``), which
 owns the database.
@@ -22,12 +27,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from advisor.errors import AdvisorError, PredictionError
+from advisor.predictor import input_bound
 from advisor.predictor.calibration import Calibration
-from advisor.predictor.job import Z80, JobTime, assemble_job, interval
+from advisor.predictor.job import Z80, assemble_job, interval
 from advisor.predictor.measured import THIS_MACHINE
 from advisor.schemas import CpuSpec, DeviceProfile, Estimate, GpuSpec, JobSpec, Profile, Target
 
@@ -52,6 +58,9 @@ class EstimateContext:
     cpu_specs: dict[str, CpuSpec]
     calibration: Calibration
     fits: dict[str, StepTimeFit | None] = field(default_factory=dict)  # by device; None: nothing usable
+    # A GPU target's compute model by (target, precision, job): the roofline and data-parallel model run once
+    # per target; the host side (``input_bound``) is applied per host vCPU count on top.
+    gpu_compute: dict[tuple, _GpuCompute | AdvisorError] = field(default_factory=dict)
 
     @classmethod
     def load(cls) -> EstimateContext:
@@ -105,46 +114,124 @@ def _device_fit(profile: Profile, device: str, ctx: EstimateContext) -> StepTime
     return ctx.fits[device]
 
 
+def _local_cpu(profile: Profile, ctx: EstimateContext) -> CpuSpec | None:
+    """This machine's CPU family in profiles/cpus.csv (the one the probe and the input pipeline ran on)."""
+    from advisor.hardware.specs import match_reported_cpu
+
+    pipeline = profile.input_pipeline
+    name = (pipeline.cpu_name if pipeline is not None and pipeline.cpu_name else None) or \
+        (profile.host.cpu.model_name if profile.host else None)
+    family = match_reported_cpu(name, ctx.cpu_specs) if name else None
+    return ctx.cpu_specs.get(family) if family else None
+
+
 def estimate_cpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateContext, *,
-                 machine_memory_gib: float | str | None = THIS_MACHINE) -> Estimate:
+                 machine_memory_gib: float | str | None = THIS_MACHINE, vcpus: int | None = None) -> Estimate:
     """This machine's CPU probe, scaled to the target's threads and CPU family where they differ. Memory is
     judged against ``machine_memory_gib`` (see ``estimate``); a target on another CPU family is another
-    machine, so this machine's RAM never judges it."""
-    from advisor.hardware.specs import match_reported_cpu
-    from advisor.predictor.measured import predict_measured
+    machine, so this machine's RAM never judges it. ``vcpus``: the instance's, when known (a catalog offer)."""
+    from advisor.predictor.measured import predict_measured, select_device
 
     target_cpu = local_cpu = None
     if target.cpu_name:
-        cpu_specs = ctx.cpu_specs
-        target_cpu = cpu_specs.get(target.cpu_name)
-        local_name = match_reported_cpu(profile.host.cpu.model_name, cpu_specs) if profile.host else None
-        local_cpu = cpu_specs.get(local_name) if local_name else None
+        target_cpu = ctx.cpu_specs.get(target.cpu_name)
+        local_cpu = _local_cpu(profile, ctx)
         if local_cpu is not None and target_cpu is not None and local_cpu.name == target_cpu.name:
             target_cpu = None  # same family: only the thread count differs
     if target.cpu_name and machine_memory_gib == THIS_MACHINE:
         machine_memory_gib = None
+    # The probe's budget left no measured footing (no step timed, or one batch size far below the job's): the
+    # model's analysis over this CPU's measured op rates (advisor.predictor.cpu_roofline); None otherwise.
+    from advisor.predictor.cpu_roofline import cpu_fallback_estimate
+
+    roofline = cpu_fallback_estimate(profile, job, target, ctx, target_cpu=target_cpu, local_cpu=local_cpu,
+                                     machine_memory_gib=machine_memory_gib)
+    if roofline is not None:
+        return roofline
+    cores = target.threads or select_device(profile, "cpu").threads or 1
+    if vcpus is None and not target.cpu_name and target.threads in (None, select_device(profile, "cpu").threads):
+        vcpus = profile.host.cpu.logical_cores if profile.host else None  # this machine
+    speed, speed_note = input_bound.speed_ratio(target_cpu, local_cpu)
+    host = input_bound.cpu_host(profile.input_pipeline, cores, vcpus=vcpus, speed=speed, speed_note=speed_note)
     est = predict_measured(profile, job, device="cpu", threads=target.threads,
                            target_cpu=target_cpu, local_cpu=local_cpu, fit=_device_fit(profile, "cpu", ctx),
-                           machine_memory_gib=machine_memory_gib)
+                           machine_memory_gib=machine_memory_gib, host=host)
     if target.cpu_name:
         est = est.model_copy(update={"target": target})
     return est
 
 
+@dataclass(frozen=True)
+class _GpuCompute:
+    """What a GPU target's estimate needs beyond the host side: computed once per (target, precision, job)."""
+
+    spec: GpuSpec
+    precision: str
+    compute_seconds: dict[int, float]  # one step's compute (K > 1: the data-parallel step) at the full, last batch
+    sigma: float  # log half-width of the 80% interval (the calibration's)
+    startup_seconds: float
+    scaling_efficiency: float | None
+    memory: tuple[bool, float | None, float | None, int | None]  # fits, peak GiB, capacity GiB, max batch/GPU
+    source_device: str | None
+    notes: tuple[str, ...]
+
+
 def estimate_gpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateContext, *,
-                 precision: str | None = None) -> Estimate:
-    """K GPUs of one model: measured when probed here, else scaled from a probe or from the analysis."""
+                 precision: str | None = None, vcpus: int | None = None) -> Estimate:
+    """K GPUs of one model: measured when probed here, else scaled from a probe or from the analysis; the host
+    side (input pipeline, copy to the GPU) on a host of ``vcpus`` vCPUs (None: ``input_bound``'s default)."""
     from advisor.hardware.specs import resolve_gpu
-    from advisor.predictor.measured import predict_measured
 
     spec = resolve_gpu(target.gpu_name, ctx.gpu_specs)
-    count = target.count
     prec, prec_note = _gpu_precision(precision, spec)
     probed = _probed_gpu(profile, spec, prec)
-    if probed is not None and count == 1:
-        est = predict_measured(profile, job, device=probed.device, fit=_device_fit(profile, probed.device, ctx))
-        return est.model_copy(update={"notes": [prec_note, *est.notes]}) if prec_note else est
+    if probed is not None and target.count == 1:
+        return _measured_gpu(profile, job, probed, spec, ctx, prec_note, vcpus)
+    key = (Target.gpu(spec.name, target.count), precision, job)
+    if key not in ctx.gpu_compute:
+        try:
+            ctx.gpu_compute[key] = _gpu_compute(profile, job, spec, target.count, prec, prec_note, probed, ctx)
+        except AdvisorError as exc:
+            ctx.gpu_compute[key] = exc
+    gc = ctx.gpu_compute[key]
+    if isinstance(gc, AdvisorError):
+        raise gc
+    return _scaled_gpu(job, gc, target.count, _gpu_host(profile, spec, target.count, vcpus, ctx))
 
+
+def _gpu_host(profile: Profile, spec: GpuSpec, count: int, vcpus: int | None,
+              ctx: EstimateContext) -> input_bound.HostModel:
+    """The host side of ``count`` x ``spec``: the profile's input pipeline; an older profile falls back on
+    the CPU probe's make_batch time. A GPU instance's CPU is not in profiles/: its cores count as this one's."""
+    pipeline = profile.input_pipeline
+    probe = None
+    if pipeline is None:
+        cpu = profile.device("cpu")
+        if cpu is not None and any(m.batch_seconds for m in cpu.measurements if not m.oom):
+            fit = _device_fit(profile, "cpu", ctx)
+            probe = fit.batch_seconds if fit is not None else None
+    note = None if pipeline is None else ("input pipeline: measured on this machine's CPU; a GPU instance's "
+                                          "CPU is assumed as fast per core.")
+    return input_bound.gpu_host(pipeline, spec, count, vcpus, speed_note=note, probe_batch_seconds=probe)
+
+
+def _measured_gpu(profile: Profile, job: JobSpec, probed: DeviceProfile, spec: GpuSpec, ctx: EstimateContext,
+                  prec_note: str | None, vcpus: int | None) -> Estimate:
+    """A GPU probed here: its measured steps; the host side is this machine's (its vCPUs unless given)."""
+    from advisor.predictor.measured import predict_measured
+
+    here = profile.host.cpu.logical_cores if profile.host else None
+    host = input_bound.gpu_host(profile.input_pipeline, spec, 1, vcpus or here)
+    if profile.input_pipeline is None or profile.input_pipeline.source != "dataloader":
+        host = replace(host, notes=())  # the measured make_batch + copy stands
+    est = predict_measured(profile, job, device=probed.device, fit=_device_fit(profile, probed.device, ctx),
+                           host=host)
+    return est.model_copy(update={"notes": [prec_note, *est.notes]}) if prec_note else est
+
+
+def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, count: int, prec: str, prec_note: str | None,
+                 probed: DeviceProfile | None, ctx: EstimateContext) -> _GpuCompute:
+    """The compute side of K GPUs: per-GPU compute (probe or roofline), data-parallel step, memory, notes."""
     notes: list[str] = [prec_note] if prec_note else []
     if job.batch_size % count:
         notes.append(f"global batch {job.batch_size} does not split evenly over {count} GPUs; "
@@ -154,26 +241,39 @@ def estimate_gpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateCo
     cal = ctx.calibration
     sigma = cal.ratio_sigma if source_dev is not None else cal.rel_sigma
     startup = GPU_STARTUP_SECONDS + (source_dev.startup_seconds if source_dev is not None else 0.0)
-    jt, (lo, hi), efficiency = _gpu_job_time(profile, job, spec, count, per_gpu_compute, sigma, startup, notes)
+    compute, efficiency = _gpu_step_compute(profile, job, spec, count, per_gpu_compute, notes)
     per_device_batch = max(1, math.ceil(job.batch_size / count))
     fits, peak, capacity, max_batch, mem_notes = _memory(profile, probed, spec, per_device_batch, prec, count)
     notes.extend(mem_notes)
     if not fits:
         notes.append(f"does not fit: {peak:.1f} GiB needed per GPU at batch {per_device_batch}, "
                      f"{capacity:.0f} GiB available.")
+    return _GpuCompute(spec, prec, compute, sigma, startup, efficiency, (fits, peak, capacity, max_batch),
+                       source_dev.device if source_dev is not None else None, tuple(notes))
+
+
+def _scaled_gpu(job: JobSpec, gc: _GpuCompute, count: int, host: input_bound.HostModel) -> Estimate:
+    """The estimate of K GPUs from their compute model and the host side of one host."""
+    compute = gc.compute_seconds.__getitem__
+    parts = host.parts(job.batch_size, compute(job.batch_size))
+    rel = math.hypot(gc.sigma / Z80, input_bound.host_rel_sigma(parts))
+    jt = assemble_job(job, compute, batch_seconds_at=lambda b: host.parts(b, compute(b)).host_seconds,
+                      startup_seconds=gc.startup_seconds, rel_sigma=rel)
+    lo, hi = (jt.low, jt.high) if count == 1 else interval(jt.seconds, math.hypot(rel, DATA_PARALLEL_REL_SIGMA))
+    fits, peak, capacity, max_batch = gc.memory
     return Estimate(
-        **{**jt.estimate_fields(job), "low": lo, "high": hi, "batch_seconds": None},
-        target=Target.gpu(spec.name, count),
+        **{**jt.estimate_fields(job), "low": lo, "high": hi}, **input_bound.estimate_fields(host, parts),
+        target=Target.gpu(gc.spec.name, count),
         fits_memory=fits,
         peak_memory_gib=peak,
         memory_capacity_gib=capacity,
         max_batch_size_per_device=max_batch,
-        per_device_batch_size=per_device_batch,
+        per_device_batch_size=max(1, math.ceil(job.batch_size / count)),
         method="scaled",
-        precision=prec,
-        scaling_efficiency=efficiency,
-        source_device=source_dev.device if source_dev is not None else None,
-        notes=notes,
+        precision=gc.precision,
+        scaling_efficiency=gc.scaling_efficiency,
+        source_device=gc.source_device,
+        notes=[*gc.notes, *host.notes, *filter(None, [input_bound.make_batch_note(host, parts)])],
     )
 
 
@@ -210,35 +310,29 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
     return from_probe
 
 
-def _gpu_job_time(profile: Profile, job: JobSpec, spec: GpuSpec, count: int,
-                  per_gpu_compute: Callable[[int], float], sigma: float, startup: float,
-                  notes: list[str]) -> tuple[JobTime, tuple[float, float], float | None]:
-    """(job time, its 80% interval, scaling efficiency on K > 1 GPUs) with the data-parallel step model.
-
-    ``sigma`` is the prediction's log half-width of an 80% interval (the calibration's); on more than one
-    GPU the communication model adds ``DATA_PARALLEL_REL_SIGMA`` of its own.
-    """
-    from advisor.predictor.multigpu import DataParallelStep, data_parallel
+def _gpu_step_compute(profile: Profile, job: JobSpec, spec: GpuSpec, count: int,
+                      per_gpu_compute: Callable[[int], float],
+                      notes: list[str]) -> tuple[dict[int, float], float | None]:
+    """({batch: one step's compute} at the job's full and last batch, scaling efficiency on K > 1 GPUs) with
+    the data-parallel step model (its all-reduce is part of the GPUs' step)."""
+    from advisor.predictor.multigpu import data_parallel
 
     grad_bytes = profile.analysis.gradient_bytes if profile.analysis is not None else None
     if count > 1 and grad_bytes is None:
         raise PredictionError(f"cannot predict {count} GPUs: the profile has no analysis (gradient size).",
                               hint="Fix: profile the workload file again (the analysis is on by default).")
-    dp_steps: dict[int, DataParallelStep] = {}
-
-    def step_at(b: int) -> float:
+    out: dict[int, float] = {}
+    efficiency = None
+    for b in dict.fromkeys((job.batch_size, job.last_batch_size)):  # the full batch first
         compute = per_gpu_compute(max(1, math.ceil(b / count)))
-        if count == 1:
-            return compute
-        dp_steps[b] = data_parallel(compute, grad_bytes, count, spec)
-        return dp_steps[b].step_seconds
-
-    jt = assemble_job(job, step_at, startup_seconds=startup, rel_sigma=sigma / Z80)
-    if count == 1:
-        return jt, (jt.low, jt.high), None
-    dp = dp_steps[job.batch_size]  # assemble_job prices the full batch first
-    notes.extend(dp.notes)
-    return jt, interval(jt.seconds, math.hypot(sigma / Z80, DATA_PARALLEL_REL_SIGMA)), dp.scaling_efficiency
+        if count > 1:
+            dp = data_parallel(compute, grad_bytes, count, spec)
+            compute = dp.step_seconds
+            if b == job.batch_size:
+                notes.extend(dp.notes)
+                efficiency = dp.scaling_efficiency
+        out[b] = compute
+    return out, efficiency
 
 
 def _memory(profile: Profile, probed: DeviceProfile | None, spec: GpuSpec, per_device_batch: int,
@@ -262,15 +356,17 @@ def _memory(profile: Profile, probed: DeviceProfile | None, spec: GpuSpec, per_d
 
 def estimate(profile: Profile, job: JobSpec, target: Target, *, precision: str | None = None,
              context: EstimateContext | None = None,
-             machine_memory_gib: float | str | None = THIS_MACHINE) -> Estimate:
+             machine_memory_gib: float | str | None = THIS_MACHINE, vcpus: int | None = None) -> Estimate:
     """The whole job's time on ``target`` from what ``profile`` holds (see the module docstring).
 
     ``machine_memory_gib`` (CPU targets): the memory of the machine the job runs on when it is not this one
     (a catalog instance), None when unknown; by default this machine's RAM (``--device cpu``).
+    ``vcpus``: the host's vCPUs (a catalog offer's, ``--vcpus``), which the input pipeline runs on; None: this
+    machine's for a device here, ``input_bound.DEFAULT_VCPUS_PER_GPU`` per GPU for another GPU (with a note).
     """
     ctx = context or EstimateContext.load()
     if target.kind == "cpu":
-        est = estimate_cpu(profile, job, target, ctx, machine_memory_gib=machine_memory_gib)
+        est = estimate_cpu(profile, job, target, ctx, machine_memory_gib=machine_memory_gib, vcpus=vcpus)
         if precision not in (None, "mixed", est.precision):
             # A CPU runs the job as it was probed (fp32): a GPU precision keeps CPU candidates, with a note.
             note = (f"--precision {precision} applies to GPUs: the CPU is predicted at {est.precision}, the "
@@ -283,7 +379,7 @@ def estimate(profile: Profile, job: JobSpec, target: Target, *, precision: str |
                               f"needs at least one sample per step.",
                               hint=f"Fix: --gpus {job.batch_size} or fewer, or a --batch-size of {target.count} "
                                    f"or more.")
-    return estimate_gpu(profile, job, target, ctx, precision=precision)
+    return estimate_gpu(profile, job, target, ctx, precision=precision, vcpus=vcpus)
 
 
 def estimate_many(profile: Profile, job: JobSpec, targets: Sequence[Target], *, precision: str | None = None,

@@ -19,10 +19,12 @@ probe. The per-step noise itself averages out over the job's steps.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 from advisor.errors import PredictionError
 from advisor.predictor.cpu_scaling import at_device_threads
 from advisor.predictor.fit import StepTimeFit, fit_memory, fit_step_time
+from advisor.predictor.input_bound import HostModel, StepParts, cpu_host, estimate_fields, host_rel_sigma
 from advisor.predictor.job import JobTime, assemble_job
 from advisor.schemas import CpuSpec, DeviceProfile, Estimate, JobSpec, Measurement, Profile, Target
 from advisor.units import BYTES_PER_GIB
@@ -155,6 +157,7 @@ def predict_measured(
     local_cpu: CpuSpec | None = None,
     fit: StepTimeFit | None = None,
     machine_memory_gib: float | str | None = THIS_MACHINE,
+    host: HostModel | None = None,
 ) -> Estimate:
     """The whole job's time on a device the profile measured.
 
@@ -173,6 +176,8 @@ def predict_measured(
         machine_memory_gib: the memory of the machine the job runs on, GiB, when it is another one than the
             probed (a CPU instance of another size); None = not known (fit not judged). Default: the probed
             device's own memory.
+        host: the host side (``input_bound``): a dataloader replaces the probe's make_batch time, else that
+            time stands, split into its parts. None: a CPU's default (this machine's pipeline at ``threads``).
     Raises:
         PredictionError: the profile has no usable measurements for the device.
     """
@@ -187,13 +192,16 @@ def predict_measured(
     method = "scaled" if factor is not None else "measured"
     factor = 1.0 if factor is None else factor
     b = job.batch_size
-    _batch_notes(fit, job, dev.device, notes)
+    _batch_notes(fit, job, dev, notes)
     startup = dev.startup_seconds if startup_seconds is None else float(startup_seconds)
+    compute_at = _scaled(fit.compute_seconds, factor)
+    host = host if host is not None else _default_host(profile, dev, threads)
+    batch_at, parts, extra_rel = _host_side(host, b, compute_at, fit, notes, extra_rel)
     sigma = _systematic_sigma(fit, job, dev.kind, extra_rel)
     jt: JobTime = assemble_job(
         job,
-        lambda n: fit.compute_seconds(n) * factor,
-        batch_seconds_at=fit.batch_seconds,
+        compute_at,
+        batch_seconds_at=batch_at,
         startup_seconds=startup,
         per_epoch_seconds=per_epoch_seconds,
         rel_sigma=sigma,
@@ -215,7 +223,34 @@ def predict_measured(
         precision=dev.precision,
         source_device=dev.device,
         notes=notes,
+        **(estimate_fields(host, parts) if host is not None else {}),
     )
+
+
+def _default_host(profile: Profile, dev: DeviceProfile, threads: int | None) -> HostModel | None:
+    """A CPU's host side when the caller gives none: this machine's input pipeline at the job's threads."""
+    if dev.kind != "cpu":
+        return None
+    return cpu_host(profile.input_pipeline, threads or dev.threads or 1)
+
+
+def _scaled(seconds_at: Callable[[int], float], factor: float) -> Callable[[int], float]:
+    return lambda n: seconds_at(n) * factor
+
+
+def _host_side(host: HostModel | None, b: int, compute_at: Callable[[int], float], fit: StepTimeFit,
+               notes: list[str], extra_rel: float) -> tuple[Callable[[int], float], StepParts | None, float]:
+    """(batch creation at a batch size, the step's parts at ``b``, the relative sigma with the host side's):
+    the modelled loader for a dataloader pipeline, else the probe's measured batch creation (make_batch +
+    copy), split into its parts. The host's notes are added to ``notes``."""
+    if host is None:
+        return fit.batch_seconds, None, extra_rel
+    notes.extend(host.notes)
+    if host.source == "dataloader":
+        parts = host.parts(b, compute_at(b))
+        return (lambda n: host.parts(n, compute_at(n)).host_seconds), parts, \
+            math.hypot(extra_rel, host_rel_sigma(parts))
+    return fit.batch_seconds, host.split_measured(b, compute_at(b), fit.batch_seconds(b)), extra_rel
 
 
 def _usable_measurements(dev: DeviceProfile, threads: int | None) -> list[Measurement]:
@@ -254,10 +289,15 @@ def _cpu_scaling(dev: DeviceProfile, threads: int | None, target_cpu: CpuSpec | 
     return factor, float(scaling.relative_uncertainty), threads
 
 
-def _batch_notes(fit: StepTimeFit, job: JobSpec, device: str, notes: list[str]) -> None:
-    """Say whether the job's batch sizes were measured, interpolated or extrapolated, and if the probe looked
-    busy."""
-    b, last = job.batch_size, job.last_batch_size
+def _batch_notes(fit: StepTimeFit, job: JobSpec, dev: DeviceProfile, notes: list[str]) -> None:
+    """Say whether the job's batch sizes were measured, interpolated or extrapolated, which ones the probe's
+    budget let it time, and if the probe looked busy."""
+    from advisor.predictor.cpu_roofline import ladder_note
+
+    b, last, device = job.batch_size, job.last_batch_size, dev.device
+    budget_note = ladder_note(dev, b)  # None when the probe timed the ladder it planned
+    if budget_note:
+        notes.append(budget_note)
     if fit.is_measured(b):
         notes.append(f"batch size {b} was measured on {device}; full steps use its measured level.")
     elif fit.in_range(b):

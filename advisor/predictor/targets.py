@@ -73,25 +73,29 @@ def estimate_offers(profile: Profile, job: JobSpec, offers: Sequence[Offer], *, 
                     correction: Correction | None = None) -> Priced:
     """(offer, estimate) for every offer, in the offers' order. Where the offer's target cannot be predicted (no
     spec, no probe, a precision the GPU lacks) the pair holds the ``AdvisorError`` instead, so the ranker can say
-    why it was skipped and how to fix it. Each distinct target (for a CPU offer: target and instance memory) is
-    estimated once, with ``estimate`` itself, so a candidate is what ``advisor predict`` says of its target."""
+    why it was skipped and how to fix it. Each distinct (target, instance memory, vCPUs) is estimated once, with
+    ``estimate`` itself, so a candidate is what ``advisor predict`` says of its target (``--vcpus`` the offer's):
+    the vCPUs feed the input pipeline (``advisor.predictor.input_bound``). The compute side of a GPU target is
+    computed once per target (the context caches it) however many vCPU counts its offers have."""
     from advisor.predictor.estimate import EstimateContext, estimate
 
     cpu_lookup = _memoized(cpu_lookup) if cpu_lookup else default_cpu_lookup()
     ctx = context or EstimateContext.load()
     # A CPU offer is judged against its own memory (not the probing machine's RAM): its key holds it.
-    keyed = [(offer, (t := offer_target(offer, cpu_lookup), offer.memory_gib if t.kind == "cpu" else None))
+    keyed = [(offer, (t := offer_target(offer, cpu_lookup), offer.memory_gib if t.kind == "cpu" else None,
+                      offer.vcpus or None))
              for offer in offers]
-    found: dict[tuple[Target, float | None], Estimate | AdvisorError] = {}
-    for target, memory in sorted({key for _, key in keyed}, key=lambda k: (_order(k[0]), k[1] or 0.0)):
+    found: dict[tuple[Target, float | None, int | None], Estimate | AdvisorError] = {}
+    for key in sorted({key for _, key in keyed}, key=lambda k: (_order(k[0]), k[1] or 0.0, k[2] or 0)):
+        target, memory, vcpus = key
         try:
             # The precision asked for is the GPUs' (mixed precision is a GPU feature): a CPU is predicted at
             # the precision it runs the job at, and says so (``estimate``).
-            est = estimate(profile, job, target, precision=precision, context=ctx,
+            est = estimate(profile, job, target, precision=precision, context=ctx, vcpus=vcpus,
                            **({"machine_memory_gib": memory} if target.kind == "cpu" else {}))
-            found[(target, memory)] = correction(est) if correction is not None else est
+            found[key] = correction(est) if correction is not None else est
         except AdvisorError as exc:
-            found[(target, memory)] = exc
+            found[key] = exc
     return [(offer, found[key]) for offer, key in keyed]
 
 

@@ -12,10 +12,11 @@ code starts ends with the probe. It loads the workload, forks the CPU probe's tw
 user's batch size timed in a process that ran nothing else; Linux), checks one training step
 (``advisor.workload.check_workload``), analyses it (``advisor.probe.analysis.analyze``, optional: a failure
 sends ``analysis`` None) and probes each device, streaming frames back (``advisor.probe.frames``, JSON only):
-``HostFrame``, ``ProgressFrame`` (device "setup" before probing starts), ``SingleThreadFrame`` (forked: PyTorch's
-CPU thread pool was unusable, one thread), ``WorkloadFrame``, ``CheckFrame``, ``AnalysisFrame``, one
-``DeviceFrame`` per device, then ``DoneFrame``; or an ``ErrorFrame``, or ``UnpicklableFrame`` (the pickled
-workload did not load here: fork instead).
+``HostFrame``, ``ProgressFrame`` (device "setup" before probing starts, "input" while the input pipeline is
+timed), ``SingleThreadFrame`` (forked: PyTorch's CPU thread pool was unusable, one thread), ``WorkloadFrame``,
+``CheckFrame``, ``AnalysisFrame``, one ``DeviceFrame`` per device, an ``InputPipelineFrame`` (the host side of a
+step, ``advisor.probe.input_pipeline``, timed after the devices), then ``DoneFrame``; or an ``ErrorFrame``, or
+``UnpicklableFrame`` (the pickled workload did not load here: fork instead).
 
 A crash or a hang is the parent's to report: faulthandler writes the Python stack to ``ChildStart.fault_file``
 on a fatal signal, and on SIGUSR1 (which the parent sends before killing a child that ran past its timeout).
@@ -49,6 +50,7 @@ from advisor.probe.frames import (
     DoneFrame,
     ErrorFrame,
     HostFrame,
+    InputPipelineFrame,
     SingleThreadFrame,
     UnpicklableFrame,
     WorkloadFrame,
@@ -66,6 +68,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from advisor.workload import Workload
 
 SETUP = "setup"
+INPUT = "input"  # the progress of the input pipeline's measurement
 _PARENT_FRAME_LIMIT_BYTES = 1 << 62  # the parent's own frames: a pickled model may be gigabytes
 
 
@@ -181,7 +184,8 @@ def _text_of(exc: BaseException) -> str:
 
 
 def _run(channel: _Channel, start: ChildStart, workload: Any, pickled: bytes | None) -> None:
-    channel.send(HostFrame(host=_host()))
+    host = _host()
+    channel.send(HostFrame(host=host))
     channel.progress(SETUP, 0.05, "loading the workload")
     request = start.request
     if workload is None:
@@ -203,6 +207,9 @@ def _run(channel: _Channel, start: ChildStart, workload: Any, pickled: bytes | N
     finally:
         if twin is not None:
             twin.close()
+    # After the device probes, so that the loader's worker processes never share the cores with a timed step.
+    _input_pipeline(channel, request, workload, cpu_name=host.cpu.model_name if host else None)
+    channel.send(DoneFrame())
 
 
 def _check_and_probe(channel: _Channel, request: ProbeRequest, workload: Workload, devices: list[str],
@@ -235,7 +242,26 @@ def _check_and_probe(channel: _Channel, request: ProbeRequest, workload: Workloa
 
     if devices:
         _probe_devices(channel, request, workload, devices, cold_start_seconds=cold_start_seconds, twin=twin)
-    channel.send(DoneFrame())
+
+
+def _input_pipeline(channel: _Channel, request: ProbeRequest, workload: Workload, cpu_name: str | None) -> None:
+    """Time the host side of a step (``advisor.probe.input_pipeline``) and send it. A make_dataloader that fails
+    is the user's error; a make_batch that cannot be timed on its own only leaves the pipeline out, with a note."""
+    from advisor.probe.input_pipeline import input_budget_seconds, measure_input_pipeline
+
+    def report(fraction: float, message: str) -> None:
+        channel.progress(INPUT, fraction, message)
+
+    try:
+        pipeline = measure_input_pipeline(workload, request.batch_size, input_budget_seconds(request.probe_seconds),
+                                          cpu_name=cpu_name, report=report)
+    except Exception as exc:  # noqa: BLE001 - user code: make_batch (optional here), make_dataloader (not)
+        if workload.make_dataloader is not None:
+            raise
+        text = str(getattr(exc, "message", None) or _text_of(exc) or type(exc).__name__).splitlines()[0]
+        channel.send(InputPipelineFrame(pipeline=None, note=f"input pipeline: not timed: {text}"[:MAX_TEXT_CHARS]))
+        return
+    channel.send(InputPipelineFrame(pipeline=pipeline))
 
 
 def _whole(value: Any) -> int | None:

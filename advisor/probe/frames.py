@@ -24,7 +24,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
 
 from advisor.probe.request import ProbeRequest
-from advisor.schemas import Analysis, DeviceProfile, HostInfo
+from advisor.schemas import Analysis, DeviceProfile, HostInfo, InputPipeline
 
 MAX_FRAME_BYTES = 64 * 1024 * 1024  # the largest frame read: an Analysis of a very large model is a few MB
 MAX_TEXT_CHARS = 4096  # a progress message or a reason
@@ -128,6 +128,15 @@ class DeviceFrame(_Frame):
     profile: DeviceProfile
 
 
+class InputPipelineFrame(_Frame):
+    """The host side of a training step (``advisor.probe.input_pipeline``); None, with a note saying why, when a
+    make_batch-only workload's batches could not be timed (optional: the probe stands without it)."""
+
+    kind: Literal["input_pipeline"] = "input_pipeline"
+    pipeline: InputPipeline | None
+    note: _Text | None = None
+
+
 class ErrorFrame(_Frame):
     """An error in the child: an AdvisorError by class name, or (``error_class`` None) an unexpected one."""
 
@@ -153,7 +162,7 @@ class DoneFrame(_Frame):
 
 ChildFrame = Annotated[
     ProgressFrame | SingleThreadFrame | HostFrame | WorkloadFrame | CheckFrame | AnalysisFrame | DeviceFrame
-    | ErrorFrame | UnpicklableFrame | DoneFrame,
+    | InputPipelineFrame | ErrorFrame | UnpicklableFrame | DoneFrame,
     Field(discriminator="kind"),
 ]
 

@@ -1,24 +1,62 @@
-"""The batch-size ladder and how a device's time budget is shared between its points. Pure: no torch, no clock.
+"""The batch-size ladder, fitted to a device's time budget. Pure: no torch, no clock.
 
-The ladder is the user's batch size B and 2-3 smaller points (B/8, B/4, B/2), so that step time can be fitted as
-a line in the batch size. ``measuring_order`` puts the smallest first (cheap: it prices a step), then B (the
-point a prediction leans on), then the ones between; ``plan_point`` gives each point its share of what is left
-of the budget, or skips it when its steps, priced by ``projected_cost`` from the points measured so far, would
-not fit. ``advisor.probe.measure.DeviceProbe`` walks the ladder with them.
+The automatic ladder is the user's batch size B and smaller points (B/8, B/4, B/2), so that step time can be
+fitted as a line in the batch size. No point starts unless it can finish: a point needs its warm-up and
+``MIN_TIMED`` timed steps (``point_cost``), each priced (``step_price``) from the points measured so far
+(interpolated between them, in proportion to the batch size beyond them), or before any from one pricing
+step at batch size 1, or from the workload check: its one cold step at ``CHECK_BATCH_SIZE``, scaled in
+proportion to the batch size. The check is a pessimistic price (model build, lazy imports and first-touch
+memory are in it: seconds even for a tiny model), so when it says the first point would not fit,
+``pricing_batch_size`` asks the probe for one step at batch size 1 first (``observe``), which prices the
+ladder instead. A point whose cost does not fit what is left of the budget is skipped and recorded
+(``SkippedPoint``), so a model that is merely big never makes the probe run past its budget: ResNet-50 at
+batch 1024 on a 2-core CPU takes minutes a step, GPT-2 124M seconds to tens of seconds a step at batch size 1.
+
+``Ladder.next`` says which batch size to time next and for how long:
+
+1. the smallest point first (cheap: it prices the rest), within ``FIRST_FRACTION`` of the budget. When even
+   B/8 does not fit that, the automatic ladder looks below it (B/16, B/32, ... 1: the largest that fits), so
+   that something is timed whenever a point at a small batch size fits (batch size 1 within
+   ``LAST_RESORT_FRACTION`` of the budget);
+2. then the user's batch size (the point predictions lean on), when it fits; when it does not, the largest
+   size below it that does (B/2, B/4, ...), so that the fit extrapolates from as far up as the budget reaches;
+3. then the points between, as the budget allows; and when only two points were timed, one between them.
+
+``advisor.probe.measure.DeviceProbe`` walks the ladder with it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from advisor.schemas import Measurement
+from advisor.schemas.profile import SkippedPoint
 
 MIN_WARMUP = 2  # warm-up steps at a ladder point, at least
-MIN_USEFUL_SAMPLES = 3  # a point between is skipped when not even this many would fit the budget
-TOP_OVERRUN = 2.0  # the user's batch size is skipped when 3 of its steps would take longer than this x the budget left
+MIN_TIMED = 2  # timed steps at a ladder point, at least: a point that cannot finish these is not started
+MIN_USEFUL_SAMPLES = MIN_TIMED  # (the name older callers used)
+CHECK_BATCH_SIZE = 2  # the workload check's batch size (advisor.workload.check_workload in the probe's child)
+PRICING_BATCH_SIZE = 1  # the one step that prices a ladder the check cannot vouch for
+FIRST_FRACTION = 1 / 3  # the first point may take up to this share of the budget, so others can follow
+# ... and batch size 1, when nothing larger fits that, up to this share: a model whose smallest point needs more
+# obviously belongs on another device, and its analysis prices it here well enough to rank it
+# (advisor.predictor.cpu_roofline), where timing it would keep the user waiting most of the budget.
+LAST_RESORT_FRACTION = 0.5
+TOP_FRACTION = 0.7  # the top point's share of what is left while points between are still to come
+FIRST_SHARE = 0.5  # of an equal split of the budget: what a cheap first point is given to time its steps
 
 
 def auto_ladder(batch_size: int) -> list[int]:
     """B/8, B/4, B/2, B (at least 1, no repeats, ascending): always ends at B itself."""
     return sorted({max(1, batch_size // d) for d in (8, 4, 2, 1)})
+
+
+def halvings(batch_size: int) -> list[int]:
+    """B, B/2, B/4, ... 1 (no repeats, descending): the sizes the automatic ladder may fall back to."""
+    sizes = [batch_size]
+    while sizes[-1] > 1:
+        sizes.append(sizes[-1] // 2)
+    return sizes
 
 
 def measuring_order(sizes: list[int]) -> list[int]:
@@ -28,26 +66,26 @@ def measuring_order(sizes: list[int]) -> list[int]:
     return sizes[:1] + sizes[-1:] * (len(sizes) > 1) + sizes[1:-1]
 
 
-def plan_point(b: int, fits: list[Measurement], queue: list[int], remaining: float) -> tuple[float, bool] | None:
-    """(seconds batch size ``b`` may take, whether it is the top of the ladder so far), or None to skip it.
+def point_cost(step_seconds: float) -> float:
+    """Seconds a ladder point takes at least: its warm-up and its timed steps."""
+    return (MIN_WARMUP + MIN_TIMED) * step_seconds
 
-    ``queue`` holds the sizes still to come after ``b``. The first point takes a small share; the top one
-    up to 70% of what is left while points between are still to come (all of it otherwise), unless even
-    its warm-up and one timed step, priced from the points below in proportion to the batch size, would take
-    more than ``TOP_OVERRUN`` times what is left (ResNet-50 at 256 on a 2-core CPU: minutes a step, and
-    close to the machine's memory); a point between is skipped when its steps, priced from the measured
-    points around it, would not fit what is left.
-    """
-    remaining = max(remaining, 0.0)
-    if not fits:  # the first point
-        return (0.5 * remaining / len(queue) if queue else remaining), not queue
-    if b > max(m.batch_size for m in fits):  # the top
-        if projected_cost(fits, b, MIN_WARMUP + 1) > TOP_OVERRUN * remaining:
-            return None  # a model far too slow here for its batch size: the fit extrapolates to it
-        return (0.7 * remaining if queue else remaining), True
-    if projected_cost(fits, b, MIN_WARMUP + MIN_USEFUL_SAMPLES) > remaining:
-        return None
-    return remaining / (1 + len(queue)), False
+
+def step_price(batch_size: int, fits: list[Measurement], check: tuple[int, float] | None,
+               first_step: tuple[int, float] | None = None) -> tuple[float, str] | None:
+    """(seconds one step at ``batch_size`` is expected to take, what priced it: "measured", "first step" or
+    "check"), or None when there is nothing to price it from (no point measured, no step or check timed).
+    A single step, ``first_step`` or the check's (batch size, seconds), prices larger sizes in proportion to
+    the batch size and smaller ones at its own time."""
+    if fits:
+        return projected_cost(fits, batch_size, 1), "measured"
+    if first_step is not None:
+        step_batch, step_seconds = first_step
+        return step_seconds * max(batch_size, step_batch) / step_batch, "first step"
+    if check is not None and check[1] > 0:
+        check_batch, check_seconds = check
+        return check_seconds * batch_size / check_batch, "check"
+    return None
 
 
 def projected_cost(fits: list[Measurement], batch_size: int, steps: int) -> float:
@@ -66,3 +104,153 @@ def projected_cost(fits: list[Measurement], batch_size: int, steps: int) -> floa
     else:
         per_step = below[-1][1] * batch_size / below[-1][0]
     return steps * per_step
+
+
+@dataclass(frozen=True)
+class Planned:
+    """The next point to time: its batch size, the seconds it may take, and whether it is the ladder's top so
+    far (the user's batch size, or the largest the budget reaches: timed with more samples)."""
+
+    batch_size: int
+    share_seconds: float
+    is_top: bool
+
+
+@dataclass
+class Ladder:
+    """The points still to time on one device, and those skipped because they would not fit the budget."""
+
+    batch_size: int  # the user's: the top of the automatic ladder
+    batch_sizes: list[int] | None = None  # an explicit ladder instead (never extended, only priced)
+    check: tuple[int, float] | None = None  # (batch size, seconds) of the workload check's cold step
+    first_step: tuple[int, float] | None = None  # (batch size, wall seconds) of the pricing step, once timed
+    # Wall seconds per timed second of the last point: a step timed by its CPU time on a busy machine (see
+    # advisor.probe.contention) also waits for a core, and the budget counts wall seconds.
+    wall_factor: float = 1.0
+    skipped: list[SkippedPoint] = field(default_factory=list)
+    oom_limit: int | None = None  # the smallest batch size that ran out of memory
+    queue: list[int] = field(init=False)
+    _between_added: bool = field(init=False, default=False)
+
+    def __post_init__(self) -> None:
+        self.queue = measuring_order(self.batch_sizes or auto_ladder(self.batch_size))
+
+    @property
+    def explicit(self) -> bool:
+        return bool(self.batch_sizes)
+
+    def pricing_batch_size(self, remaining: float) -> int | None:
+        """The batch size to time one pricing step at before the first point (see ``observe``), or None when
+        none is needed: a step was priced already, there is no check to doubt, or the check says the first
+        point fits. Always affordable: the check itself ran a step at a larger batch size in this process."""
+        if self.first_step is not None or self.check is None or not self.queue:
+            return None
+        allowance = FIRST_FRACTION * remaining if len(self.queue) > 1 else remaining
+        return None if self._fits(self.queue[0], [], allowance) else PRICING_BATCH_SIZE
+
+    def observe(self, batch_size: int, seconds: float) -> None:
+        """The pricing step's time (batch creation and compute): it prices the ladder until a point is timed."""
+        self.first_step = (batch_size, seconds)
+
+    def out_of_memory(self, batch_size: int, fits: list[Measurement]) -> None:
+        """``batch_size`` ran out of memory: nothing at or above it is tried; when nothing fitted yet, the
+        automatic ladder looks at half of it next."""
+        self.oom_limit = batch_size if self.oom_limit is None else min(self.oom_limit, batch_size)
+        if not fits and not self.explicit and batch_size > 1:
+            self.queue.insert(0, batch_size // 2)
+
+    def next(self, fits: list[Measurement], remaining: float) -> Planned | None:
+        """The next point to time with ``remaining`` seconds of the budget left, or None when the ladder is
+        done (everything measured, skipped, or out of memory)."""
+        remaining = max(remaining, 0.0)
+        timed = {m.batch_size for m in fits}
+        while self.queue:
+            b = self.queue.pop(0)
+            if (self.oom_limit is not None and b >= self.oom_limit) or b in timed:
+                continue
+            planned = self._first(b, remaining) if not fits else self._later(b, fits, remaining)
+            if planned is not None:
+                return planned
+        return self._between(fits, remaining)
+
+    def _price(self, b: int, fits: list[Measurement]) -> tuple[float, str] | None:
+        price = step_price(b, fits, self.check, self.first_step)
+        if price is not None and price[1] == "measured":
+            return price[0] * self.wall_factor, price[1]
+        return price
+
+    def _fits(self, b: int, fits: list[Measurement], allowance: float) -> bool:
+        price = self._price(b, fits)
+        return price is None or point_cost(price[0]) <= allowance
+
+    def _cost(self, b: int, fits: list[Measurement]) -> float:
+        price = self._price(b, fits)
+        return point_cost(price[0]) if price is not None else 0.0
+
+    def _skip(self, b: int, fits: list[Measurement]) -> None:
+        price = self._price(b, fits)
+        if price is not None and all(s.batch_size != b for s in self.skipped):
+            self.skipped.append(SkippedPoint(batch_size=b, step_seconds=price[0], priced_from=price[1]))
+
+    def _first(self, b: int, remaining: float) -> Planned | None:
+        """The first point: ``b`` if it fits ``FIRST_FRACTION`` of the budget (all of it for a one-point
+        ladder), else on the automatic ladder the largest smaller size that does."""
+        allowance = FIRST_FRACTION * remaining if self.queue else remaining
+        cheap_share = FIRST_SHARE * remaining / len(self.queue) if self.queue else remaining
+        if self._fits(b, [], allowance):
+            return Planned(b, max(cheap_share, self._cost(b, [])), not self.queue)
+        if self.explicit:
+            self._skip(b, [])
+            return None  # the explicit sizes are tried in turn; larger ones cost more
+        lower = [s for s in halvings(b)[1:] if self._fits(s, [], allowance)]
+        if not lower and self._fits(1, [], LAST_RESORT_FRACTION * remaining if self.queue else remaining):
+            lower = [1]
+        if not lower:
+            for later in [b, *self.queue]:  # nothing fits: the notes say what each point would have cost
+                self._skip(later, [])
+            self.queue.clear()
+            return None
+        if lower[0] != b:
+            self.queue.insert(1 if self.queue else 0, b)  # priced again once the smaller point is timed
+        return Planned(lower[0], max(cheap_share, self._cost(lower[0], [])), not self.queue)
+
+    def _later(self, b: int, fits: list[Measurement], remaining: float) -> Planned | None:
+        top = max(m.batch_size for m in fits)
+        cost = self._cost(b, fits)
+        if b > top:  # the top so far: the user's batch size, or the largest that fits below it
+            if cost <= remaining:
+                return Planned(b, min(remaining, max(cost, TOP_FRACTION * remaining if self.queue else remaining)),
+                               True)
+            self._skip(b, fits)
+            return self._largest_below(b, fits, remaining)
+        if cost > remaining:
+            self._skip(b, fits)
+            return None
+        return Planned(b, min(remaining, max(cost, remaining / (1 + len(self.queue)))), False)
+
+    def _largest_below(self, b: int, fits: list[Measurement], remaining: float) -> Planned | None:
+        """Instead of a top that does not fit: the largest halving of the user's batch size between the
+        points measured and ``b`` that fits (``TOP_FRACTION`` of what is left, else all of it)."""
+        if self.explicit:
+            return None
+        top = max(m.batch_size for m in fits)
+        sizes = [s for s in halvings(self.batch_size) if top < s < b]
+        for allowance in (TOP_FRACTION * remaining, remaining):
+            for s in sizes:
+                if self._cost(s, fits) <= allowance:
+                    self.queue = [q for q in self.queue if q != s]
+                    return Planned(s, min(remaining, max(self._cost(s, fits), allowance)), True)
+        return None
+
+    def _between(self, fits: list[Measurement], remaining: float) -> Planned | None:
+        """Once the queue is done with only two points timed on the automatic ladder: a halving between them
+        (a third point shows whether step time is a line in the batch size), if it fits."""
+        if self.explicit or self._between_added or len(fits) != 2:
+            return None
+        self._between_added = True
+        low, high = sorted(m.batch_size for m in fits)
+        inside = [s for s in halvings(self.batch_size) if low < s < high]
+        for s in inside[len(inside) // 2:] + inside[:len(inside) // 2]:  # the middle one first
+            if self._cost(s, fits) <= remaining and (self.oom_limit is None or s < self.oom_limit):
+                return Planned(s, remaining, False)
+        return None

@@ -7,11 +7,14 @@ One step is exactly what training does: ``make_batch`` + copy to the device (tim
 ``batch_seconds``) and forward + loss + backward + optimizer step (``compute_seconds``), with
 ``torch.cuda.synchronize()`` around each part on a GPU so that the clock sees the device's work.
 
-The ladder and the budget: ``advisor.probe.ladder`` (B/8, B/4, B/2 and the user's batch size B, measured
-smallest, B, then the ones between, each point given its share of the budget or skipped). Each point: warm-up
-steps (excluded; at least ``ladder.MIN_WARMUP``, and until the step time stops falling), then timed steps until
-the median is known to ``TARGET_RSE`` (relative standard error) or the point's share of the budget is spent. An
-out-of-memory error at a batch size is that device's limit: recorded (``Measurement.oom``,
+The ladder and the budget: ``advisor.probe.ladder`` says which batch size to time next and for how long (B/8,
+B/4, B/2, the user's B; each priced before it starts and skipped when its warm-up and two timed steps would not
+fit, smaller sizes when not even B/8 would, one pricing step first when the check cannot vouch for the ladder).
+Each point: warm-up steps (excluded; at least ``ladder.MIN_WARMUP``, until the step time stops falling), then
+timed steps until the median is known to ``TARGET_RSE`` or the point's share is spent (no step starts past it
+once ``ladder.MIN_TIMED`` are in). Skipped points are recorded (``DeviceProfile.skipped``) with, on the CPU,
+this machine's op rates (``advisor.probe.cpu_peak``) for the predictor's roofline. An out-of-memory error at a
+batch size is that device's limit: recorded (``Measurement.oom``,
 ``DeviceProfile.oom_batch_size``), the memory freed, and no larger size is tried; when even the smallest size
 runs out of memory, the automatic ladder halves it until one fits.
 
@@ -43,15 +46,9 @@ from advisor.hardware.cpu import detect_cpu
 from advisor.hardware.nvml import NvmlLike
 from advisor.hardware.specs import match_reported_gpu
 from advisor.probe import stats
-from advisor.probe.contention import (
-    CLEAN_OTHERS_CORES,
-    CpuLoadSource,
-    ProcStat,
-    Window,
-    compute_threads,
-    free_cores,
-)
-from advisor.probe.ladder import MIN_USEFUL_SAMPLES, MIN_WARMUP, auto_ladder, measuring_order, plan_point
+from advisor.probe.contention import CLEAN_OTHERS_CORES, CpuLoadSource, ProcStat, Window, compute_threads, free_cores
+from advisor.probe.cpu_peak import measure_cpu_peak
+from advisor.probe.ladder import CHECK_BATCH_SIZE, MIN_TIMED, MIN_WARMUP, Ladder, point_cost
 from advisor.probe.memory_meter import CpuMemory, CudaMemory, is_oom
 from advisor.probe.sampler import NvmlSampler
 from advisor.probe.threads import measure_thread_scaling
@@ -82,14 +79,14 @@ class ProbeOptions:
     precision: str = "fp32"
     threads: int | None = None  # CPU threads (torch.set_num_threads); None = as is
     thread_scaling: bool = True
-    # Wall time of the process's first build + step (the workload check: lazy imports, first optimizer
-    # step), which a real job in a fresh process pays too; part of startup_seconds.
+    # Wall time of the process's first build + step (the workload check at check_batch_size: lazy imports, first
+    # optimizer step), which a real job in a fresh process pays too; part of startup_seconds; prices the ladder.
     cold_start_seconds: float = 0.0
+    check_batch_size: int = CHECK_BATCH_SIZE
+    cpu_peak: bool = True  # on the CPU, time the op mix (probe.cpu_peak) when points were skipped; not in the twin
     # Measures the user's batch size in another process (advisor.probe.twin), given the seconds it may take
     # and a progress callback; its measurement and start-up are taken as they are. None back: measure here.
     target_measurer: Callable[[float, Report], DeviceProfile | None] | None = None
-
-
 
 
 class _OutOfMemory(Exception):
@@ -127,6 +124,7 @@ class DeviceProbe:
         self.load_source: CpuLoadSource = load_source or ProcStat()
         self._full_threads = 1  # the CPU thread count of an idle machine, set when the probe runs
         self._busiest: dict[str, str | None] = {}  # the busiest other process, looked up once per probe
+        self.wall_factor = 1.0  # of the last timed window (see _timed)
 
     # ----------------------------------------------------------------------------------------- helpers
 
@@ -260,12 +258,11 @@ class DeviceProbe:
             self.report(0.0, f"building the model on {self.device_name}", force=True)
             try:
                 self._build()
+                oom_at_build = False
             except Exception as exc:  # user code (build_model, build_optimizer): out of memory is a result
                 if not (is_oom(exc) or (exc.__cause__ is not None and is_oom(exc.__cause__))):
                     raise
                 oom_at_build = True
-            else:
-                oom_at_build = False
             build_seconds = time.perf_counter() - started
             if oom_at_build:
                 self._free_memory()
@@ -273,6 +270,10 @@ class DeviceProbe:
                 profile.oom_batch_size = 1
             else:
                 self._ladder(profile, build_seconds)
+            if self.device.type == "cpu" and self.options.cpu_peak and profile.skipped:
+                # The budget left points untimed: the predictor may price the model from this CPU's op rates.
+                self.report(0.99, "cpu: timing this CPU's op rates", force=True)
+                profile.cpu_peak = measure_cpu_peak(torch)
         finally:
             torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved_flags
             torch.set_num_threads(saved_threads)
@@ -288,11 +289,12 @@ class DeviceProbe:
             props = torch.cuda.get_device_properties(self.device)
             memory = props.total_memory / BYTES_PER_GIB
             return DeviceProfile(device=f"cuda:{self.device.index}", kind="gpu", name=props.name,
-                                 spec_name=_gpu_spec_name(props.name, memory), memory_gib=memory,
-                                 precision=self.options.precision)
-        name, memory = _cpu_facts()
-        return DeviceProfile(device="cpu", kind="cpu", name=name, memory_gib=memory,
-                             threads=torch.get_num_threads(), precision=self.options.precision)
+                                 spec_name=match_reported_gpu(props.name, memory), memory_gib=memory,
+                                 precision=self.options.precision, budget_seconds=self.options.budget_seconds)
+        cpu = detect_cpu()
+        return DeviceProfile(device="cpu", kind="cpu", name=cpu.model_name, memory_gib=cpu.memory_gib,
+                             threads=torch.get_num_threads(), precision=self.options.precision,
+                             budget_seconds=self.options.budget_seconds)
 
     def _oom_measurement(self, batch_size: int) -> Measurement:
         return Measurement(device=self.device_name, batch_size=batch_size, threads=self._threads(),
@@ -305,29 +307,25 @@ class DeviceProbe:
         """The timed points; the budget counts from here (building a large model is not probing it)."""
         started = time.perf_counter()
         opts = self.options
-        explicit = bool(opts.batch_sizes)
-        sizes = sorted(set(opts.batch_sizes)) if explicit else auto_ladder(opts.batch_size)
-        queue = measuring_order(sizes)
+        cold = opts.cold_start_seconds if not self.is_cuda else 0.0  # the check ran on the CPU: no GPU price
+        check = (opts.check_batch_size, cold) if cold > 0 else None
+        ladder = Ladder(opts.batch_size, sorted(set(opts.batch_sizes)) if opts.batch_sizes else None, check=check)
         scaling = (opts.thread_scaling and not self.is_cuda and self.torch.get_num_threads() > 1)
         reserve = min(THREAD_SCALING_SECONDS, 0.1 * opts.budget_seconds) if scaling else 0.0
         deadline = started + opts.budget_seconds - reserve
-        units = len(queue) + (1 if scaling else 0)
         done_units = 0
         fits: list[Measurement] = []
         first_step: float | None = None
-        measurer = opts.target_measurer if not explicit else None
-        while queue:
-            b = queue.pop(0)
-            if profile.oom_batch_size is not None and b >= profile.oom_batch_size:
-                done_units += 1  # would run out of memory too
-                continue
-            remaining = deadline - time.perf_counter()
-            plan = plan_point(b, fits, queue, remaining)
-            if plan is None:
-                done_units += 1
-                continue
-            share, is_target = plan
+        measurer = opts.target_measurer if not ladder.explicit else None
+        # Until a point is timed: the build, or the check's cold build + step, whichever is larger (see below).
+        profile.startup_seconds = max(build_seconds, opts.cold_start_seconds)
+        if (pricing := ladder.pricing_batch_size(deadline - time.perf_counter())) is not None:
+            self._pricing_step(profile, ladder, pricing)
+        while (point := ladder.next(fits, deadline - time.perf_counter())) is not None:
+            b, share = point.batch_size, point.share_seconds
+            units = done_units + 1 + len(ladder.queue) + (1 if scaling else 0)
             frac0, frac1 = done_units / units, (done_units + 1) / units
+            done_units += 1
             if measurer is not None and b == opts.batch_size:
                 asked = time.perf_counter()
                 given = measurer(share, lambda f, text, a=frac0, z=frac1: self.report(a + (z - a) * f, text))
@@ -335,23 +333,17 @@ class DeviceProbe:
                 if given is None:  # the twin died: its time was lost, and the ladder goes on as without one
                     deadline += time.perf_counter() - asked
                 else:
-                    if self._take_premeasured(profile, given, fits) and first_step is None:
+                    if self._take_premeasured(profile, given, fits, ladder) and first_step is None:
                         first_step = 0.0  # its start-up stands (see _take_premeasured)
                     # Its build and cold first step (lazy imports: seconds) were paid here once already, in the
                     # workload check, outside the budget; the points still to come keep their time.
                     deadline += given.startup_seconds
-                    done_units += 1
                     continue
             try:
-                m, first = self._measure(b, share, is_target, frac0, frac1)
+                m, first = self._measure(b, share, point.is_top, frac0, frac1, deadline)
             except _OutOfMemory:
-                profile.measurements.append(self._oom_measurement(b))
-                profile.oom_batch_size = b if profile.oom_batch_size is None else min(profile.oom_batch_size, b)
+                self._out_of_memory(profile, ladder, b, fits)
                 self.report(frac1, f"{self.device_name}: out of memory at batch size {b}", force=True)
-                done_units += 1
-                if not fits and not explicit and b > 1:  # nothing fits yet: look lower for what does
-                    queue.insert(0, b // 2)
-                    units += 1
                 continue
             if first_step is None:
                 first_step = first
@@ -360,24 +352,44 @@ class DeviceProbe:
                 profile.startup_seconds = max(build_seconds, self.options.cold_start_seconds) + max(0.0, first - steady)
             profile.measurements.append(m)
             fits.append(m)
-            done_units += 1
+            ladder.wall_factor = self.wall_factor  # prices from these points, in the budget's (wall) seconds
         profile.measurements.sort(key=lambda m: m.batch_size)
-        if fits:
-            profile.largest_batch_size = max(m.batch_size for m in fits)
+        profile.oom_batch_size = ladder.oom_limit
+        profile.skipped = sorted((p for p in ladder.skipped if p.batch_size not in {m.batch_size for m in fits}),
+                                 key=lambda p: p.batch_size)
+        profile.largest_batch_size = max((m.batch_size for m in fits), default=None)
         if scaling and fits:
-            self.report(done_units / units, f"{self.device_name}: thread scaling", force=True)
+            self.report(done_units / (done_units + 1), f"{self.device_name}: thread scaling", force=True)
             profile.thread_scaling = measure_thread_scaling(self, fits, reserve)
 
+    def _pricing_step(self, profile: DeviceProfile, ladder: Ladder, b: int) -> None:
+        """One step at batch size ``b``, on a timed window's threads, that prices the ladder (probe.ladder)."""
+        self.report(0.0, f"{self.device_name}: one step at batch size {b} to price the ladder", force=True)
+        self._open_window()
+        started = time.perf_counter()
+        try:
+            self.step(b)
+        except _OutOfMemory:
+            self._out_of_memory(profile, ladder, b, [])
+            return
+        finally:
+            self._close_window()
+        ladder.observe(b, time.perf_counter() - started)  # wall: what the budget counts
+
+    def _out_of_memory(self, profile: DeviceProfile, ladder: Ladder, b: int, fits: list[Measurement]) -> None:
+        profile.measurements.append(self._oom_measurement(b))
+        ladder.out_of_memory(b, fits)  # the device's limit: DeviceProfile.oom_batch_size once the ladder is done
+
     @staticmethod
-    def _take_premeasured(profile: DeviceProfile, given: DeviceProfile, fits: list[Measurement]) -> bool:
+    def _take_premeasured(profile: DeviceProfile, given: DeviceProfile, fits: list[Measurement],
+                          ladder: Ladder) -> bool:
         """Add a twin's measurements to ``profile``; True when it timed steps (then its start-up stands:
         a fresh process's build and first step are what a real job pays, and the twin is one)."""
         timed = False
         for m in given.measurements:
             profile.measurements.append(m)
             if m.oom:
-                profile.oom_batch_size = (m.batch_size if profile.oom_batch_size is None
-                                          else min(profile.oom_batch_size, m.batch_size))
+                ladder.out_of_memory(m.batch_size, fits)
             else:
                 fits.append(m)
                 timed = True
@@ -385,16 +397,20 @@ class DeviceProbe:
             profile.startup_seconds = given.startup_seconds
         return timed
 
-    def _measure(self, b: int, share: float, is_target: bool, frac0: float,
-                 frac1: float) -> tuple[Measurement, float]:
+    def _measure(self, b: int, share: float, is_target: bool, frac0: float, frac1: float,
+                 deadline: float | None = None) -> tuple[Measurement, float]:
         """Warm-up then timed steps at batch size ``b``; returns the measurement and the first step's time.
 
         On the CPU, a window that another process disturbed after it started (its wall times include waiting
-        for a core) is timed again, on one thread by that thread's CPU time (see advisor.probe.contention).
+        for a core) is timed again, on one thread by that thread's CPU time (see advisor.probe.contention),
+        when its warm-up and timed steps still fit before ``deadline``; otherwise the disturbed window stands.
         """
         measured, first = self._window(b, share, is_target, frac0, frac1, busy=False)
         if not self.is_cuda and measured.clock == "wall" and not measured.clean:
-            measured, _ = self._window(b, share, is_target, frac0, frac1, busy=True)
+            left = share if deadline is None else deadline - time.perf_counter()
+            step = (measured.batch_seconds or 0.0) + (measured.compute_seconds or 0.0)
+            if point_cost(step) <= left:
+                measured, _ = self._window(b, min(share, left), is_target, frac0, frac1, busy=True)
         return measured, first
 
     def _window(self, b: int, share: float, is_target: bool, frac0: float, frac1: float,
@@ -413,7 +429,7 @@ class DeviceProbe:
         min_seconds = min(MIN_SECONDS_TARGET if is_target else MIN_SECONDS, 0.5 * share)
 
         # Warm-up: at least MIN_WARMUP steps and until the step time stops falling; fewer if one step
-        # alone eats a large part of the share (a slow model on a small budget).
+        # alone eats a large part of the share (a slow model on a small budget: its timed steps come first).
         warm: list[float] = []
         while True:
             self.report(frac0, f"{label}: warm-up", force=not warm)  # a hang names the batch size
@@ -440,8 +456,8 @@ class DeviceProbe:
                 n = len(compute_times)
                 if n >= MAX_SAMPLES:
                     break
-                if now - start >= share and (n >= MIN_USEFUL_SAMPLES or now - start + bt + ct > 2 * share):
-                    break  # the share is spent (a few samples first, unless even they would double it)
+                if now - start + bt + ct > (share if n >= MIN_TIMED else 2 * share):
+                    break  # another step would end past the share (MIN_TIMED first, unless that doubles it)
                 if (n >= min_samples and now - timed_start >= min_seconds
                         and stats.rse_of_median(compute_times) <= TARGET_RSE
                         and stats.rse_of_median([x + y for x, y in zip(batch_times, compute_times, strict=True)])
@@ -450,6 +466,10 @@ class DeviceProbe:
                 progress = max(n / min_samples, (now - start) / share if share > 0 else 1.0)
                 self.report(frac0 + (frac1 - frac0) * min(0.95, progress),
                             f"{label}: {n} steps, {stats.median(compute_times) * 1e3:.1f} ms")
+        # Wall seconds per timed second where steps are timed by their CPU time: they also waited for a core.
+        timed = max(sum(batch_times) + sum(compute_times), 1e-9)
+        self.wall_factor = min(4.0, max(1.0, (time.perf_counter() - timed_start) / timed)) \
+            if window.clock == "thread_cpu" else 1.0
         m = Measurement(
             device=self.device_name, batch_size=b, threads=self._threads(), precision=self.options.precision,
             compute_seconds=stats.median(compute_times), compute_seconds_samples=compute_times,
@@ -478,13 +498,3 @@ class DeviceProbe:
         if not self.is_cuda:
             self.torch.set_num_threads(self._full_threads)
 
-
-def _gpu_spec_name(name: str, memory_gib: float) -> str | None:
-    """The canonical spec name in profiles/ (e.g. "H100-SXM") of a GPU as torch reports it, if known."""
-    return match_reported_gpu(name, memory_gib)
-
-
-def _cpu_facts() -> tuple[str, float | None]:
-    """(CPU model name, memory GiB) of this machine."""
-    cpu = detect_cpu()
-    return cpu.model_name, cpu.memory_gib

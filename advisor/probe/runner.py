@@ -55,6 +55,7 @@ from advisor.probe.frames import (
     DoneFrame,
     ErrorFrame,
     HostFrame,
+    InputPipelineFrame,
     MalformedFrame,
     ProgressFrame,
     SingleThreadFrame,
@@ -64,7 +65,7 @@ from advisor.probe.frames import (
 )
 from advisor.probe.lifetime import ADVISOR_ROOT, ChildProcess, Starter, fork_starter, start_fresh
 from advisor.probe.request import ProbeRequest
-from advisor.schemas import Analysis, DeviceProfile, HostInfo, Profile, WorkloadInfo
+from advisor.schemas import Analysis, DeviceProfile, HostInfo, InputPipeline, Profile, WorkloadInfo
 from advisor.workload import Workload, file_sha256
 
 Progress = Callable[[str, float, str], None]
@@ -101,7 +102,8 @@ def run_profile(
         devices: "cpu", "cuda:N" (default ``["cpu"]``); an empty list only checks and analyses the workload.
         batch_size: the training batch size: the top of the automatic ladder (B/8, B/4, B/2, B).
         batch_sizes: an explicit ladder instead.
-        probe_seconds: time budget for probing, shared by the devices (set-up and analysis come on top).
+        probe_seconds: time budget for probing, shared by the devices (set-up and analysis come on top, and so
+            does timing the input pipeline, ``Profile.input_pipeline``: a tenth of it, within 3 to 15 s).
         precision: fp32 | tf32 | bf16 | fp16.
         threads: CPU threads for the CPU probe (default: PyTorch's, the number of physical cores).
         timeout_seconds: the child is killed after this long (default ``probe_seconds * 3 + 60``).
@@ -130,7 +132,8 @@ def run_profile(
     notify("setup", 0.0, "starting the probe process")
     label, info = _describe(source)
     collected = _probe(source, request, notify, label)
-    notes = ([_ONE_THREAD_NOTE] if collected.single_thread else []) + _noise_notes(collected.devices)
+    notes = (([_ONE_THREAD_NOTE] if collected.single_thread else []) + _noise_notes(collected.devices)
+             + ([collected.input_note] if collected.input_note else []))
     for note in notes:  # also in Profile.notes, and from there in predictions and recommendations
         warnings.warn(note, RuntimeWarning, stacklevel=2)
     return collected.profile(info, label, notes, probe_wall_seconds=time.perf_counter() - started)
@@ -179,6 +182,8 @@ class _Collected:
     check: CheckFrame | None = None
     analysis: Analysis | None = None
     devices: list[DeviceProfile] = field(default_factory=list)
+    input_pipeline: InputPipeline | None = None
+    input_note: str | None = None  # why the input pipeline was not timed
     single_thread: bool = False
 
     def take(self, frame: Any, request: ProbeRequest) -> None:
@@ -196,6 +201,8 @@ class _Collected:
             if device not in request.devices or any(d.device == device for d in self.devices):
                 raise MalformedFrame(f"a profile of {device[:64]!r}, which was not asked for or came twice")
             self.devices.append(frame.profile)
+        elif isinstance(frame, InputPipelineFrame):
+            self.input_pipeline, self.input_note = frame.pipeline, frame.note
         elif isinstance(frame, SingleThreadFrame):
             self.single_thread = True
 
@@ -208,14 +215,16 @@ class _Collected:
             "optimizer": self.check.optimizer if self.check else None,
             "flops_per_sample": self.analysis.flops_per_sample if self.analysis else None,
         })
-        if self.devices and not any(d.largest_batch_size for d in self.devices):
+        # A device that timed nothing because not even one step fitted its budget (DeviceProfile.skipped) is a
+        # result: its estimate comes from the analysis (advisor.predictor.cpu_roofline). Out of memory is not.
+        if self.devices and not any(d.largest_batch_size or d.skipped for d in self.devices):
             raise ProbeError(
                 f"{label}: the model ran out of memory on "
                 + ", ".join(f"{d.device} (even at batch size {d.oom_batch_size})" for d in self.devices) + ".",
                 hint="Fix: probe a smaller model, or a device with more memory (bf16/fp16 precision also halves "
                 "activation memory).")
         return Profile(workload=info, host=self.host, devices=self.devices, analysis=self.analysis,
-                       probe_wall_seconds=probe_wall_seconds, notes=notes)
+                       input_pipeline=self.input_pipeline, probe_wall_seconds=probe_wall_seconds, notes=notes)
 
 
 NOISY_SPREAD = 0.5  # (p90 - p10) / median of the steps at the user's batch size; ~0.05-0.3 on an idle machine

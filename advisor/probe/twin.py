@@ -9,9 +9,10 @@ workload check at batch size 2, 165 ms / 31k after a few steps at batch size 16;
 fresh process that builds its model and then runs steps at one batch size, so the point a prediction leans on
 is timed in a process in that state: the child forks the twin right after importing the workload, before the
 check, the analysis or any other step runs, and keeps it waiting. When the CPU probe comes to the user's
-batch size (after the smallest ladder point, which prices it, see ``advisor.probe.measure.plan_point``), the
-twin builds the model and measures that batch size alone (warm-up, timed steps, memory, out-of-memory),
-streaming progress, while the child waits; then it exits and the child measures the points between.
+batch size (after the smallest ladder point, which prices it, and only when its warm-up and two timed steps
+fit what is left of the budget, see ``advisor.probe.ladder``), the twin builds the model and measures that
+batch size alone (warm-up, timed steps, memory, out-of-memory), streaming progress, while the child waits;
+then it exits and the child measures the points between. A twin whose point never fits is closed unused.
 
 Linux only (``fork``), and only while PyTorch's CPU thread pool has not run in the child, since GNU OpenMP
 does not survive a fork after that; elsewhere ``Twin.fork`` returns None and the child measures the user's
@@ -97,8 +98,9 @@ class Twin:
         """
         if self._go_fd is None or self._result_fd is None:
             return None
+        # The child has priced this point (advisor.probe.ladder) and times the op mix itself: neither here.
         request = {"batch_size": batch_size, "batch_sizes": [batch_size], "budget_seconds": budget_seconds,
-                   "precision": precision, "threads": threads, "thread_scaling": False}
+                   "precision": precision, "threads": threads, "thread_scaling": False, "cpu_peak": False}
         try:
             os.write(self._go_fd, json.dumps(request).encode())
         except OSError:

@@ -23,14 +23,19 @@ How the figures are defined (the same everywhere: table, JSON, plot, history):
   ranker receives (offer, estimate) pairs, or (offer, the error that says why there is none), and only combines
   them with prices.
 
-Modules: ``scoring`` (candidates, constraints, order), ``reasons`` (texts, violations), ``groups`` (by hardware,
-per tier, per provider), ``verdict`` (the answer on top), ``diff`` (two recommendations compared).
+* An input- or transfer-bound candidate (``Candidate.bound``: the CPU cannot prepare, or the link cannot copy,
+  batches as fast as its GPUs take them) is ranked on its real time, the estimate's, never on compute alone.
+
+Modules: ``scoring`` (candidates, constraints, order), ``reasons`` (texts, violations), ``balance`` (input- and
+transfer-bound candidates: reason clause, fixes, warning), ``groups`` (by hardware, per tier, per provider),
+``verdict`` (the answer on top), ``diff`` (two recommendations compared).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from advisor.ranking import balance as _balance
 from advisor.ranking import groups as _groups
 from advisor.ranking import reasons as _reasons
 from advisor.ranking import verdict as _verdict
@@ -63,7 +68,8 @@ def rank(
             ``AdvisorError`` (or None) the offer is skipped, and listed in ``skipped`` with the error's reason.
         what_ifs: the same pairs under a change the user can act on, keyed by its label ("--precision bf16",
             "--batch-size 512"); when the best candidate under one beats the choice by more than 10% on the
-            objective, ``advice`` says so with the figures.
+            objective, ``advice`` says so with the figures. An input- or transfer-bound choice (or best GPU,
+            where a CPU is chosen) adds the fixes for its host side (``balance``) after them.
         notes: the caller's notes (the probe's, the predictor's), kept after the ranking's own.
         measured_devices: the devices the profile probed here.
 
@@ -86,6 +92,7 @@ def rank(
     _reasons.give_reasons(order, chosen, constraints, len(feasible),
                           _groups.count_kinds([s.cand for s in feasible]))
     advice = _what_if_advice(what_ifs or {}, chosen, constraints, startup_seconds_cpu, startup_seconds_gpu)
+    advice += _balance.bound_advice(order, chosen)
     violations = _reasons.violations(order, constraints)
     best = _verdict.best_value(order, chosen, constraints.objective)
     tiers = _verdict.cpu_vs_gpu(order, constraints.objective, epochs)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from advisor.errors import NoFeasibleCandidateError
+from advisor.ranking.balance import bound_clause
 from advisor.ranking.scoring import Scored, describe
 from advisor.schemas import Candidate, Constraints, Recommendation, Skipped, Violation
 from advisor.units import format_duration, format_ratio, format_usd
@@ -105,6 +106,9 @@ def give_reasons(ranked: list[Scored], chosen: Scored | None, constraints: Const
             s.cand.reason = relative_reason(s, chosen, constraints)
         else:
             s.cand.reason = miss_reason(s, constraints)
+        clause = bound_clause(s.cand, s.est)
+        if clause:  # what the time above already includes: the host, not the GPU, sets the pace
+            s.cand.reason += "; " + clause
 
 
 def advice(label: str, alt: Scored, chosen: Scored | None, objective: str) -> str | None:

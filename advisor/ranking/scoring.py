@@ -37,6 +37,7 @@ class Scored:
     deadline_miss: float = 0.0  # seconds
     budget_miss: float = 0.0  # dollars
     notes: list[str] = field(default_factory=list)
+    est: Estimate | None = None  # what the candidate was priced from: its step's parts (``balance``)
 
     @property
     def label(self) -> str:
@@ -88,6 +89,9 @@ def _candidate(offer: Offer, est: Estimate, startup: float, use_spot: bool) -> C
         interruptible=use_spot and spot_cost is not None, base_seconds=est.base_seconds,
         base_method=est.base_method,
         marketplace=(offer.notes or "").lower().startswith(MARKETPLACE_NOTE),
+        # The real step (est.seconds above is already the input- or transfer-bound time, not compute alone).
+        bound=est.bound, input_seconds=est.input_seconds, transfer_seconds=est.transfer_seconds,
+        gpu_utilization=est.gpu_utilization,
     )
 
 
@@ -110,7 +114,8 @@ def score(priced: Priced, constraints: Constraints, startup_cpu: float,
             continue
         rate = offer.spot_price_usd_per_hour if cand.interruptible else offer.price_usd_per_hour
         s = Scored(cand=cand, offer=offer, elapsed=cand.total_seconds, elapsed_high=cand.total_high,
-                   cost=cand.ranked_cost_usd, cost_high=billed_seconds(offer, cand.total_high) / 3600.0 * rate)
+                   cost=cand.ranked_cost_usd, cost_high=billed_seconds(offer, cand.total_high) / 3600.0 * rate,
+                   est=est)
         _check_constraints(s, constraints)
         scored.append(s)
     excluded.sort(key=lambda c: (c.provider, c.instance_type, c.region))

@@ -9,8 +9,9 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from advisor.ranking.balance import bound_warning
 from advisor.ranking.scoring import Scored
-from advisor.schemas import BestValue, Constraints, CpuVsGpu, Verdict, Violation
+from advisor.schemas import BestValue, Candidate, Constraints, CpuVsGpu, Verdict, Violation
 from advisor.units import format_duration, format_ratio, format_usd, format_usd_delta
 
 MIN_GAIN = 0.05  # a best-value alternative saves at least 5% of the total time (or, for time, of the cost)
@@ -102,8 +103,18 @@ def cpu_vs_gpu(ranked: Sequence[Scored], objective: str, epochs: int) -> CpuVsGp
         total_time_ratio=gpu.elapsed / cpu.elapsed, winner="gpu" if gpu_wins else "cpu",
         decided_by_startup=gpu_wins != job_alone_gpu_wins, break_even_job_seconds=flip,
         break_even_epochs=flip / (c.seconds / epochs) if flip and epochs else None, text="")
-    result.text = _cpu_vs_gpu_text(result, cpu, gpu, objective)
+    result.text = _cpu_vs_gpu_text(result, cpu, gpu, objective) + _host_bound_text(g)
     return result
+
+
+def _host_bound_text(g: Candidate) -> str:
+    """" The GPU run is transfer-bound: its GPU computes 25% of the time." (or "" when compute-bound): why a GPU
+    can lose to a CPU that it outpaces on compute."""
+    if g.bound == "compute" or g.gpu_utilization is None:
+        return ""
+    gpus = "its GPUs compute" if g.gpu_count > 1 else "its GPU computes"
+    return f" The GPU run is {g.bound}-bound: {gpus} {g.gpu_utilization:.0%} of the time."
+
 
 
 def _cheaper(ratio: float) -> str:
@@ -171,6 +182,9 @@ def _warnings(chosen: Scored | None, ranked: Sequence[Scored], constraints: Cons
     if chosen is not None:
         c = chosen.cand
         out += [p for p in chosen.cand.reason.split("; ") if p.startswith("at risk")]
+        bound = bound_warning(chosen)
+        if bound:
+            out.append(bound)
         if c.marketplace:
             out.append(f"{c.provider} {c.instance_type} is a marketplace listing: the host and region vary, and the "
                        f"price is the cheapest listing when the catalog was made" + _cloud_alternative(ranked))

@@ -8,7 +8,7 @@ One module per part of the flow (``base``, ``devices``, ``profile``, ``results``
 imported from here.
 """
 
-from advisor.schemas.base import PRECISIONS, SCHEMA_VERSION, Method, Model, Objective, Precision, Tier, utc_now
+from advisor.schemas.base import PRECISIONS, SCHEMA_VERSION, Bound, Method, Model, Objective, Precision, Tier, utc_now
 from advisor.schemas.devices import CpuInfo, CpuSpec, GpuInfo, GpuSpec, HostInfo, Target
 from advisor.schemas.history import (
     CalibrationReport,
@@ -24,7 +24,9 @@ from advisor.schemas.history import (
 from advisor.schemas.profile import (
     Analysis,
     DeviceProfile,
+    InputPipeline,
     JobSpec,
+    LoaderPoint,
     Measurement,
     OpRecord,
     Profile,
@@ -84,6 +86,9 @@ __all__ = [
     "Method",
     "Model",
     "Objective",
+    "Bound",
+    "InputPipeline",
+    "LoaderPoint",
     "Offer",
     "OpRecord",
     "Outcome",

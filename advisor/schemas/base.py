@@ -14,6 +14,8 @@ PRECISIONS: tuple[str, ...] = get_args(Precision)
 Method = Literal["measured", "scaled", "history"]
 Tier = Literal["cpu", "single_gpu", "multi_gpu"]
 Objective = Literal["cost", "time"]
+# What limits a step: the device's compute, the host preparing batches, or the copy of batches to the device.
+Bound = Literal["compute", "input", "transfer"]
 
 
 # Ranges that hold wherever a model is validated (the CLI, the API, a profile file from a stranger). A value out

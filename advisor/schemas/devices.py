@@ -91,6 +91,7 @@ class GpuSpec(Model):
     bf16_supported: bool = True
     intra_node_link: str | None = None  # "nvlink" | "pcie"
     intra_node_bandwidth_gbs: float | None = None  # unidirectional, per GPU
+    host_link_gbs: float | None = None  # host-to-device link (PCIe, NVLink-C2C), per direction, theoretical
     tdp_watts: float | None = None
     source: str | None = None
     notes: str | None = None

@@ -72,6 +72,27 @@ class ThreadPoint(Model):
     compute_seconds: StepSeconds
 
 
+class CpuPeak(Model):
+    """This machine's CPU op rates on one thread (``advisor.probe.cpu_peak``): a fraction of a second of float32
+    matrix multiplies and of a memory-bound elementwise add, timed by the thread's own CPU time. What the CPU
+    roofline (``advisor.predictor.cpu_roofline``) prices a model's operators with."""
+
+    threads: Count = 1
+    matmul_flops_per_second: Annotated[float, Field(gt=0, le=1e16, allow_inf_nan=False)]
+    memory_bytes_per_second: Annotated[float, Field(gt=0, le=1e15, allow_inf_nan=False)]
+    seconds: Seconds = 0.0  # wall time the measurement took
+
+
+class SkippedPoint(Model):
+    """A batch size of the ladder the probe did not time: its warm-up and two timed steps, priced from the
+    workload check, one pricing step or the points measured, would not fit what was left of the budget."""
+
+    batch_size: Count
+    step_seconds: Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]  # one step, as priced
+    # The cold one-step workload check, one step at batch size 1 before the ladder, or the timed points.
+    priced_from: Literal["check", "first step", "measured"]
+
+
 class DeviceProfile(Model):
     """Everything probed on one device."""
 
@@ -88,6 +109,57 @@ class DeviceProfile(Model):
     thread_scaling: list[ThreadPoint] = Field(default_factory=list)
     probe_seconds: Seconds = 0.0  # wall time spent probing this device
     startup_seconds: Seconds = 0.0  # model build + move + first (warm-up) steps beyond steady state
+    budget_seconds: Seconds | None = None  # the ladder's time budget on this device
+    skipped: list[SkippedPoint] = Field(default_factory=list)  # ladder points that would not fit the budget
+    cpu_peak: CpuPeak | None = None  # CPU only: this machine's op rates (advisor.probe.cpu_peak)
+
+
+class LoaderPoint(Model):
+    """The input pipeline's throughput with one number of loader worker processes, on this machine."""
+
+    workers: Annotated[int, Field(ge=0, le=4096)]  # 0: batches made in the training process itself
+    samples_per_second: Annotated[float, Field(gt=0, le=1e12, allow_inf_nan=False)]
+    batches_timed: Count
+    seconds: Seconds  # timed wall, the first batch (worker start-up) excluded
+
+
+class InputPipeline(Model):
+    """The host side of a training step, measured on this machine: how fast batches are made (the workload's
+    ``make_dataloader`` at 1, 2 and N worker processes, or its ``make_batch`` in the training process) and what
+    each batch carries to the device."""
+
+    source: Literal["dataloader", "make_batch"]
+    batch_size: Count  # the batch size the pipeline was timed at
+    bytes_per_sample: Amount  # bytes of one sample's tensors, as they cross to the device
+    pinned_memory: bool = False  # batches arrive in page-locked memory: the copy can overlap compute
+    points: list[LoaderPoint] = Field(default_factory=list)
+    host_cores: Count | None = None  # the measuring machine's usable cores
+    cpu_name: str | None = None  # the measuring machine's CPU, as reported
+    startup_seconds: Seconds = 0.0  # the first batch at the most workers (worker start-up, first files)
+    default_workers: Annotated[int, Field(ge=0, le=4096)] | None = None  # the file's NUM_WORKERS, if set
+    notes: list[str] = Field(default_factory=list)
+
+    def point(self, workers: int) -> LoaderPoint | None:
+        return next((p for p in self.points if p.workers == workers), None)
+
+    @property
+    def per_worker_samples_per_second(self) -> float | None:
+        """One worker's rate (for ``make_batch``: the training process's own): the point with the fewest workers,
+        per worker; None when nothing was timed."""
+        if not self.points:
+            return None
+        p = min(self.points, key=lambda q: q.workers)
+        return p.samples_per_second / max(p.workers, 1)
+
+    @property
+    def worker_efficiency(self) -> float:
+        """Rate at the most workers over (workers x one worker's rate), in (0, 1]: what running workers side by
+        side costs on this machine (shared cores, memory bandwidth, the collating parent); 1.0 with one point."""
+        one = self.per_worker_samples_per_second
+        most = max(self.points, key=lambda q: q.workers) if self.points else None
+        if one is None or most is None or most.workers <= 1:
+            return 1.0
+        return max(0.05, min(1.0, most.samples_per_second / (most.workers * one)))
 
 
 class OpRecord(Model):
@@ -176,6 +248,7 @@ class Profile(Model):
     host: HostInfo | None = None
     devices: list[DeviceProfile] = Field(default_factory=list)
     analysis: Analysis | None = None
+    input_pipeline: InputPipeline | None = None  # the host side of a step (advisor.probe.input_pipeline)
     probe_wall_seconds: Seconds = 0.0
     # What the probe found that makes its timings less trustworthy ("cpu: the step time ... varied widely",
     # a CPU probe held to one thread after a fork). Each starts with the device it is about, if one.

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, computed_field
 
-from advisor.schemas.base import SCHEMA_VERSION, Method, Model, Objective, Precision, Tier, utc_now
+from advisor.schemas.base import SCHEMA_VERSION, Bound, Method, Model, Objective, Precision, Tier, utc_now
 from advisor.schemas.devices import Target
 from advisor.schemas.profile import WorkloadInfo
 
@@ -41,6 +41,16 @@ class Estimate(Model):
     source_device: str | None = None  # the probed device this was measured on or scaled from
     base_seconds: float | None = None  # method "history": the uncorrected prediction it started from
     base_method: Method | None = None
+    # The host side of a step (advisor.predictor.input_bound): what limits the step, the time to prepare the
+    # global batch on the target's CPU (loader workers or make_batch), one GPU's host-to-device copy of its share
+    # (0 on a CPU), and the share of the step the GPUs compute.
+    bound: Bound = "compute"
+    input_seconds: float | None = None
+    transfer_seconds: float | None = None
+    gpu_utilization: float | None = None
+    input_workers: int | None = None  # loader worker processes assumed on the target, all GPUs together
+    host_vcpus: int | None = None  # the target host's vCPUs the input ceiling assumed
+    transfer_overlapped: bool | None = None  # GPU targets: the copy overlaps compute (pinned, non-blocking)
     notes: list[str] = Field(default_factory=list)
 
     def json_contract(self) -> dict:
@@ -115,6 +125,10 @@ class Candidate(Model):
     base_seconds: float | None = None  # method "history": the uncorrected prediction
     base_method: Method | None = None
     marketplace: bool = False  # a marketplace listing (Vast): host and region vary from one rental to the next
+    bound: Bound = "compute"  # the estimate's: what limits a step on this instance
+    input_seconds: float | None = None
+    transfer_seconds: float | None = None
+    gpu_utilization: float | None = None
 
     # ``seconds``/``low``/``high`` are the job alone (what ``history compare`` checks against a tracked run);
     # the ``total_*`` figures add the paid start-up: what the user waits for and pays for, the time shown.

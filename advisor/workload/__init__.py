@@ -1,9 +1,10 @@
 """Workloads: the user's model, batches, loss and optimizer, loaded, checked and stepped.
 
 ``loader`` (the ``Workload`` object, loading a file, the path check, the file's defaults read without running
-it), ``job`` (the job from explicit values over a workload's defaults) and ``describe`` (the wording of its error
-messages) are torch-free and imported here. ``step`` (one training step) and ``check`` (``check_workload``)
-import torch, so their names load on first use: ``import advisor.workload`` never imports torch.
+it), ``dataloader`` (the calls into a workload's ``make_dataloader``), ``job`` (the job from explicit values
+over a workload's defaults) and ``describe`` (the wording of its error messages) are torch-free and imported
+here. ``step`` (one training step) and ``check`` (``check_workload``) import torch, so their names load on first
+use: ``import advisor.workload`` never imports torch.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from advisor.schemas import JobSpec
+from advisor.workload.dataloader import LoaderRun, sample_count, user_line
 from advisor.workload.describe import input_summary
 from advisor.workload.job import JOB_FLAGS, check_job_values, positive_int, resolve_job
-from advisor.workload.loader import Workload, check_path, file_sha256, load_workload, read_defaults, user_line
+from advisor.workload.loader import Workload, check_path, file_sha256, load_workload, read_defaults
 
 if TYPE_CHECKING:  # pragma: no cover
     from advisor.workload.check import CheckResult, check_workload
@@ -35,6 +37,7 @@ __all__ = [
     "JOB_FLAGS",
     "CheckResult",
     "JobSpec",
+    "LoaderRun",
     "Workload",
     "call_model",
     "check_job_values",
@@ -48,6 +51,7 @@ __all__ = [
     "positive_int",
     "read_defaults",
     "resolve_job",
+    "sample_count",
     "split_batch",
     "train_step",
     "user_line",

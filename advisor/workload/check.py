@@ -21,9 +21,10 @@ from typing import Any
 import torch
 
 from advisor.errors import WorkloadError
+from advisor.workload.dataloader import LoaderRun, user_line
 from advisor.workload.describe import describe, gist, input_summary
 from advisor.workload.job import positive_int
-from advisor.workload.loader import Workload, load_workload, user_line
+from advisor.workload.loader import Workload, load_workload
 from advisor.workload.step import call_model, compute_loss, move_to, split_batch
 
 
@@ -44,11 +45,12 @@ class CheckResult:
 def check_workload(workload: Workload | str | Path, batch_size: int = 2) -> CheckResult:
     """Run ONE real training step on the CPU at a small batch size and report what it found.
 
-    Raises ``WorkloadError`` naming the workload, the problem and the fix for: a broken ``make_batch``,
-    a batch of the wrong structure or one that ignores its ``batch_size``, a batch that does not fit the
-    model, a loss that is not a finite scalar depending on the parameters, and a failing backward pass or
-    optimizer step. Side-effect free: RNG states and grad mode are restored, and a model object the user
-    passed in is copied, never trained.
+    Raises ``WorkloadError`` naming the workload, the problem and the fix for: a broken ``make_batch`` or
+    ``make_dataloader`` (raises, returns something that is not iterable, yields nothing or non-tensors: its first
+    batch at ``make_dataloader(batch_size, 0)`` is checked like make_batch's), a batch of the wrong structure or
+    one that ignores its ``batch_size``, a batch that does not fit the model, a loss that is not a finite scalar
+    depending on the parameters, and a failing backward pass or optimizer step. Side-effect free: RNG states and
+    grad mode are restored, and a model object the user passed in is copied, never trained.
     """
     if not isinstance(workload, Workload):
         workload = load_workload(workload)
@@ -121,7 +123,16 @@ def _check_step(workload: Workload, model: Any, batch_size: int, start: float) -
 
 
 def _checked_batch(workload: Workload, batch_size: int) -> tuple[Any, Any]:
-    """``(inputs, target)`` from make_batch(batch_size), with their structure validated."""
+    """``(inputs, target)`` from make_batch(batch_size), with their structure validated; with a
+    make_dataloader, its first batch is validated too (and is the batch when make_batch is derived from it)."""
+    if workload.make_dataloader is not None:
+        with LoaderRun(workload, batch_size, 0) as run:
+            batch = run.next_batch()
+            if batch is None:
+                raise run.empty_error()
+        from_loader = _checked_structure(workload, batch, f"{run.call} yielded", "make_dataloader")
+        if workload.make_batch_derived:
+            return from_loader
     label = workload.label
     try:
         batch = workload.make_batch(batch_size)
@@ -132,33 +143,39 @@ def _checked_batch(workload: Workload, batch_size: int) -> tuple[Any, Any]:
             hint="Fix: make_batch(batch_size) must run on its own and return (inputs, target) for any batch "
             "size of 1 or more.",
         ) from exc
-    inputs, target = split_batch(workload, batch)
+    return _checked_structure(workload, batch, f"make_batch({batch_size}) returned", "make_batch")
+
+
+def _checked_structure(workload: Workload, batch: Any, what: str, source: str) -> tuple[Any, Any]:
+    """``(inputs, target)`` of a batch that ``what`` ("make_batch(2) returned") names, once they are tensors."""
+    label = workload.label
+    inputs, target = split_batch(workload, batch, source=what)
     problem = _structure_problem(inputs, "inputs", top=True)
     if problem:
         raise WorkloadError(
-            f"{label}: make_batch({batch_size}) returned inputs that are not tensors: {problem}.",
+            f"{label}: {what} inputs that are not tensors: {problem}.",
             hint="Fix: inputs must be a tensor (model(x)), a tuple/list of tensors (model(*x)) or a dict of "
             "tensors keyed by forward()'s parameter names (model(**x)); convert numpy arrays with "
-            "torch.from_numpy(a) and lists with torch.tensor(v).",
+            f"torch.from_numpy(a) and lists with torch.tensor(v) (in {source}).",
         )
     if target is not None and not isinstance(target, torch.Tensor):
         nested_ok = (workload.loss_fn is not None and isinstance(target, (tuple, list, dict))
                      and not _structure_problem(target, "target", top=True))
         if not nested_ok:
             raise WorkloadError(
-                f"{label}: make_batch({batch_size}) returned a target that is {describe(target)}"
+                f"{label}: {what} a target that is {describe(target)}"
                 + (f" ({input_summary(target)})" if isinstance(target, (tuple, list, dict)) else "")
                 + ", not a tensor or None.",
                 hint="Fix: return the target as a tensor (torch.tensor(v), torch.from_numpy(a)), or None "
-                "when the model computes its own loss; a structured target needs a loss_fn.",
+                f"when the model computes its own loss; a structured target needs a loss_fn (in {source}).",
             )
     for name, part in (("inputs", inputs), ("target", target)):
         if _has_meta(part):
             # A meta tensor has a shape but no data: nothing can be computed from it or copied to a device.
             raise WorkloadError(
-                f"{label}: make_batch({batch_size}) returned {name} on the meta device, which hold no data.",
-                hint="Fix: make the batch on the CPU (e.g. torch.randn(...) without device='meta'); advisor "
-                "moves it to each device it probes.")
+                f"{label}: {what} {name} on the meta device, which hold no data.",
+                hint=f"Fix: make the batch on the CPU in {source} (e.g. torch.randn(...) without device='meta'); "
+                "advisor moves it to each device it probes.")
     return inputs, target
 
 

@@ -1,10 +1,23 @@
 """Loading a user's workload file into a ``Workload``, and the file-level facts read without running it.
 
-A workload file defines ``build_model()`` and ``make_batch(batch_size)`` (required), and optionally
-``loss_fn(output, target)``, ``configure_optimizer(params)`` and the defaults ``DATASET_SIZE``, ``EPOCHS``,
-``BATCH_SIZE``. Python users build the same thing with ``advisor.Workload(model=..., make_batch=...)``.
-This module owns the path check, the import of the file and the ``Workload`` object; it never times anything
-(that is ``advisor.probe``) and never imports torch at module level, so that ``import advisor`` stays fast.
+A workload file defines ``build_model()`` and ``make_batch(batch_size)`` (required; ``make_batch`` may be left
+out when the file defines ``make_dataloader``), and optionally
+``loss_fn(output, target)``, ``configure_optimizer(params)``, ``make_dataloader(batch_size, num_workers)`` and the
+defaults ``DATASET_SIZE``, ``EPOCHS``, ``BATCH_SIZE`` and ``NUM_WORKERS``. Python users build the same thing with
+``advisor.Workload(model=..., make_batch=..., make_dataloader=..., num_workers=...)``.
+
+``make_dataloader(batch_size, num_workers)`` is the real input pipeline (decode, augment, collate; on a sample of
+the real data, or on files it makes itself): it returns an iterable of ``(inputs, target)`` batches, typically a
+``torch.utils.data.DataLoader`` with ``num_workers`` worker processes. The probe times it on this machine
+(``advisor.probe.input_pipeline``) to bound every candidate's step by how fast its vCPUs can feed it. ``make_batch``
+stays what the training step is timed and analysed with; when a file defines ``make_dataloader`` but no
+``make_batch``, ``make_batch(batch_size)`` is derived: the first batch of ``make_dataloader(batch_size, 0)``, made
+once per batch size and handed out as copies (so the probe times the step, not the loader, which it times apart).
+``NUM_WORKERS`` (a whole number, 0 or more) is how many loader workers each training process of the real job uses.
+
+This module owns the path check, the import of the file and the ``Workload`` object (the calls into its loader are
+``advisor.workload.dataloader``); it never times anything (that is ``advisor.probe``) and never imports torch at
+module level, so that ``import advisor`` stays fast.
 """
 
 from __future__ import annotations
@@ -12,9 +25,9 @@ from __future__ import annotations
 import ast
 import hashlib
 import importlib.util
+import operator
 import stat
 import sys
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from types import ModuleType
@@ -22,6 +35,7 @@ from typing import Any
 
 from advisor.errors import WorkloadError, did_you_mean
 from advisor.schemas import JobSpec
+from advisor.workload.dataloader import FirstLoaderBatch, user_line
 from advisor.workload.describe import describe
 from advisor.workload.job import resolve_job
 
@@ -30,15 +44,20 @@ _DEFAULT_NAMES = {"DATASET_SIZE": "dataset_size", "EPOCHS": "epochs", "BATCH_SIZ
 
 
 class Workload:
-    """A trainable workload: a model factory, a batch factory, and optionally a loss and an optimizer.
+    """A trainable workload: a model factory, a batch factory, and optionally a loss, an optimizer and a loader.
 
     Args:
         model: an ``nn.Module`` or a zero-argument callable that builds one (a fresh model per probe).
         make_batch: ``make_batch(batch_size) -> (inputs, target)``; ``target`` may be ``None`` when the
-            model returns its own scalar loss.
+            model returns its own scalar loss. Optional when ``make_dataloader`` is given: then the first batch
+            of ``make_dataloader(batch_size, 0)`` (made once per batch size, handed out as copies).
         loss_fn: ``loss_fn(output, target) -> scalar tensor``; default cross-entropy for integer targets,
             mean squared error otherwise.
         optimizer: ``optimizer(params) -> torch.optim.Optimizer``; default ``AdamW(lr=1e-3)``.
+        make_dataloader: ``make_dataloader(batch_size, num_workers) -> iterable of (inputs, target)``: the real
+            input pipeline (e.g. a ``torch.utils.data.DataLoader``), timed by the probe at several worker counts.
+        num_workers: loader worker processes per training process in the real job (a file's ``NUM_WORKERS``);
+            None: the advisor assumes what each target can afford.
         name: shown in outputs and stored in history; defaults to the file stem or "workload".
         dataset_size, epochs, batch_size: defaults for the job; CLI flags and API arguments override.
     """
@@ -46,10 +65,12 @@ class Workload:
     def __init__(
         self,
         model: Any,
-        make_batch: Callable[[int], Any],
+        make_batch: Callable[[int], Any] | None = None,
         loss_fn: Callable[[Any, Any], Any] | None = None,
         optimizer: Callable[[Any], Any] | None = None,
         *,
+        make_dataloader: Callable[[int, int], Any] | None = None,
+        num_workers: int | None = None,
         name: str = "workload",
         dataset_size: int | None = None,
         epochs: int | None = None,
@@ -57,8 +78,20 @@ class Workload:
         path: Path | None = None,
         file_sha256: str | None = None,
     ) -> None:
+        label = str(path) if path else f"workload {name!r}"
+        if make_dataloader is not None and not callable(make_dataloader):
+            raise WorkloadError(f"{label}: make_dataloader is {describe(make_dataloader)}, not a function.",
+                                hint="Fix: define `def make_dataloader(batch_size, num_workers)` returning an "
+                                "iterable of (inputs, target) batches, e.g. a torch.utils.data.DataLoader.")
+        if make_batch is None and make_dataloader is None:
+            raise WorkloadError(f"{label}: no make_batch given (and no make_dataloader to derive it from).",
+                                hint="Fix: pass make_batch=lambda batch_size: (inputs, target), or "
+                                "make_dataloader=... returning an iterable of (inputs, target) batches.")
         self.model = model
-        self.make_batch = make_batch
+        self.make_dataloader = make_dataloader
+        self.num_workers = _checked_num_workers(num_workers, label)
+        self.make_batch_derived = make_batch is None
+        self.make_batch = make_batch if make_batch is not None else FirstLoaderBatch(self)
         self.loss_fn = loss_fn
         self.optimizer = optimizer
         self.name = name
@@ -131,6 +164,25 @@ class Workload:
                            default_batch_size=self.batch_size, label=self.label)
 
 
+def _checked_num_workers(value: Any, label: str) -> int | None:
+    """``NUM_WORKERS`` as an int (None: not set); a WorkloadError when it is not a whole number of 0 or more."""
+    if value is None:
+        return None
+    number = None
+    if not isinstance(value, (bool, float)):
+        try:
+            number = operator.index(value)
+        except TypeError:
+            number = None
+    if number is None or number < 0:
+        raise WorkloadError(
+            f"{label}: NUM_WORKERS = {value!r}: the number of data loader worker processes must be a whole "
+            "number of 0 or more.",
+            hint="Fix: set NUM_WORKERS to the num_workers your training script gives its DataLoader (e.g. "
+            "NUM_WORKERS = 4; 0 makes the batches in the training process), or remove it.")
+    return number
+
+
 def check_path(path: str | Path) -> Path:
     """``path`` as a Path once it names an existing ``.py`` file; else a WorkloadError with the fix.
 
@@ -187,7 +239,9 @@ def load_workload(path: str | Path) -> Workload:
     """Import a workload file and return its ``Workload``. Raises ``WorkloadError`` with the fix on any problem."""
     path = check_path(path)
     module = _import_file(path)
-    missing = [n for n in ("build_model", "make_batch") if not callable(getattr(module, n, None))]
+    make_dataloader = getattr(module, "make_dataloader", None)
+    required = ("build_model",) if make_dataloader is not None else ("build_model", "make_batch")
+    missing = [n for n in required if not callable(getattr(module, n, None))]
     if missing:
         defined = [n for n, v in vars(module).items() if callable(v) and not n.startswith("_")
                    and getattr(v, "__module__", None) == module.__name__]
@@ -195,13 +249,16 @@ def load_workload(path: str | Path) -> Workload:
         raise WorkloadError(
             f"{path}: no {' or '.join(missing)} function defined.{close}",
             hint="Fix: define `def build_model() -> torch.nn.Module` and "
-            "`def make_batch(batch_size) -> (inputs, target)` at the top level of the file.",
+            "`def make_batch(batch_size) -> (inputs, target)` (or `def make_dataloader(batch_size, num_workers)` "
+            "returning an iterable of such batches) at the top level of the file.",
         )
     return Workload(
         model=module.build_model,
-        make_batch=module.make_batch,
+        make_batch=getattr(module, "make_batch", None),
         loss_fn=getattr(module, "loss_fn", None),
         optimizer=getattr(module, "configure_optimizer", None),
+        make_dataloader=make_dataloader,
+        num_workers=getattr(module, "NUM_WORKERS", None),
         name=path.stem,
         dataset_size=getattr(module, "DATASET_SIZE", None),
         epochs=getattr(module, "EPOCHS", None),
@@ -248,14 +305,3 @@ def _import_file(path: Path) -> ModuleType:
         except ValueError:
             pass
     return module
-
-
-def user_line(exc: BaseException, path: Path | None) -> str:
-    """':LINE' of the deepest frame of ``exc`` inside the workload file ``path``, or '' (also when no path)."""
-    if path is None:
-        return ""
-    line = ""
-    for frame in traceback.extract_tb(exc.__traceback__):
-        if Path(frame.filename).resolve() == path.resolve():
-            line = f":{frame.lineno}"
-    return line

@@ -19,11 +19,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from advisor.workload.loader import Workload
 
 
-def split_batch(workload: Workload, batch: Any) -> tuple[Any, Any]:
-    """``(inputs, target)`` from what make_batch returned, or a WorkloadError naming the expected shape."""
+def split_batch(workload: Workload, batch: Any, source: str = "make_batch() returned") -> tuple[Any, Any]:
+    """``(inputs, target)`` from a batch (``source`` says where it came from, e.g. "make_dataloader(2, 0)
+    yielded"), or a WorkloadError naming the expected shape."""
     if not isinstance(batch, (tuple, list)) or len(batch) != 2:
         raise WorkloadError(
-            f"{workload.label}: make_batch() returned {describe(batch)}; expected a pair (inputs, target).",
+            f"{workload.label}: {source} {describe(batch)}; expected a pair (inputs, target).",
             hint="Fix: `return x, y` where x is a tensor, tuple or dict of tensors and y a tensor or None.",
         )
     return batch[0], batch[1]

@@ -61,3 +61,14 @@ def test_no_catalog_offer_is_skipped(offers, precision):
     skipped = sorted({(o.gpu or "cpu", str(e)) for o, e in priced if isinstance(e, Exception) or e is None})
     assert skipped == []
     assert len(priced) == len(offers) > 250
+
+
+def test_every_gpu_has_its_host_link(offers, gpus):
+    """The host-to-device link (per direction, theoretical GB/s) that the input model copies batches over: every
+    row of profiles/gpus.csv, so every catalog GPU (issue 13)."""
+    assert {name for name, spec in gpus.items() if not spec.host_link_gbs} == set()
+    catalog = {S.resolve_gpu(o.gpu, gpus).name for o in offers if o.gpu}
+    assert {name: gpus[name].host_link_gbs for name in catalog if not gpus[name].host_link_gbs} == {}
+    # PCIe 3.0 / 4.0 / 5.0 x16, an x8 card at half, GH200's NVLink-C2C at 900 GB/s both ways
+    assert [gpus[n].host_link_gbs for n in ("T4", "A100-80GB", "H100-SXM", "RTX-4060-Ti", "GH200")] == \
+           [15.75, 31.5, 63.0, 15.75, 450.0]

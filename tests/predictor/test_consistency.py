@@ -169,7 +169,14 @@ def test_predict_equals_recommend_across_the_catalog(prof, precision):
 
 def test_a_gpu_estimate_does_not_depend_on_a_cpu_probe(prof):
     """``predict --gpu`` from a workload file probes no CPU (no GPU here), ``recommend`` does: the same GPU
-    target must get the same answer either way (the CPU probe's start-up is not a GPU's)."""
+    target must get the same answer either way (the CPU probe's start-up is not a GPU's). Both carry the input
+    pipeline, which the probe measures whatever the devices (an older profile without one falls back on the CPU
+    probe's make_batch time)."""
+    from advisor.schemas import InputPipeline, LoaderPoint
+
+    pipeline = InputPipeline(source="make_batch", batch_size=256, bytes_per_sample=264.0,
+                             points=[LoaderPoint(workers=0, samples_per_second=2e6, batches_timed=5, seconds=0.1)])
+    prof = prof.model_copy(update={"input_pipeline": pipeline})
     no_cpu = prof.model_copy(update={"devices": []})
     for target in (Target.gpu("A100-80GB"), Target.gpu("H100-SXM", 8), Target.gpu("T4", 4)):
         for precision in (None, "bf16"):

@@ -1,19 +1,24 @@
-"""The ladder of batch sizes and how the time budget is shared between its points (no torch needed)."""
+"""The ladder of batch sizes fitted to the time budget: which point next, for how long, and which are skipped
+because their warm-up and two timed steps would not fit (pure: no torch, no clock)."""
 
 from __future__ import annotations
 
 import pytest
 
 from advisor.probe.ladder import (
-    MIN_USEFUL_SAMPLES,
+    MIN_TIMED,
     MIN_WARMUP,
-    TOP_OVERRUN,
+    Ladder,
+    Planned,
     auto_ladder,
+    halvings,
     measuring_order,
-    plan_point,
+    point_cost,
     projected_cost,
+    step_price,
 )
 from advisor.schemas import Measurement
+from advisor.schemas.profile import SkippedPoint
 
 
 def m(batch_size: int, compute: float, batch: float = 0.0) -> Measurement:
@@ -32,13 +37,19 @@ def test_auto_ladder_ends_at_the_users_batch_size(b, ladder):
     assert auto_ladder(b) == ladder
 
 
+def test_halvings_go_down_to_one():
+    assert halvings(1024)[:4] == [1024, 512, 256, 128] and halvings(1024)[-1] == 1 and len(halvings(1024)) == 11
+    assert halvings(12) == [12, 6, 3, 1]
+    assert halvings(1) == [1]
+
+
 def test_measuring_order_is_smallest_then_largest_then_between():
     assert measuring_order([64, 128, 256, 512]) == [64, 512, 128, 256]
     assert measuring_order([8, 2]) == [2, 8]
     assert measuring_order([5]) == [5]
 
 
-def testprojected_cost_interpolates_between_measured_points():
+def test_projected_cost_interpolates_between_measured_points():
     fits = [m(8, 0.10, 0.02), m(64, 0.50, 0.06)]  # steps of 0.12 s and 0.56 s
     assert projected_cost(fits, 8, 1) == pytest.approx(0.12)
     assert projected_cost(fits, 36, 10) == pytest.approx(10 * (0.12 + 0.44 * 28 / 56))
@@ -47,30 +58,113 @@ def testprojected_cost_interpolates_between_measured_points():
     assert projected_cost([], 128, 5) == 0.0
 
 
-def test_plan_gives_the_first_point_a_small_share_and_the_top_most_of_the_rest():
-    share, top = plan_point(64, [], [512, 128, 256], remaining=60.0)
-    assert share == pytest.approx(10.0) and not top
-    fits = [m(64, 0.1)]
-    share, top = plan_point(512, fits, [128, 256], remaining=50.0)
-    assert share == pytest.approx(35.0) and top
-    share, top = plan_point(512, fits, [], remaining=50.0)
-    assert share == pytest.approx(50.0) and top
-    assert plan_point(8, [], [], remaining=5.0) == (5.0, True)  # a one-point ladder: all of it
+def test_a_step_is_priced_from_the_points_then_a_pricing_step_then_the_check():
+    assert point_cost(1.5) == (MIN_WARMUP + MIN_TIMED) * 1.5 == 6.0
+    assert step_price(16, [m(8, 0.5)], check=(2, 9.0), first_step=(1, 0.2)) == (1.0, "measured")
+    assert step_price(16, [], check=(2, 9.0), first_step=(1, 0.2)) == pytest.approx((3.2, "first step"))
+    assert step_price(16, [], check=(2, 9.0)) == (72.0, "check")
+    assert step_price(1, [], check=(2, 9.0)) == (4.5, "check")
+    assert step_price(16, [], check=None) is None  # nothing to price from: the point runs on its share
 
 
-def test_plan_skips_the_top_only_when_three_of_its_steps_would_overrun_the_budget_twice():
-    fits = [m(32, 8.0)]  # ResNet-50 at 32 on a 2-core CPU: 8 s a step, so ~64 s a step at 256
-    cost_256 = (MIN_WARMUP + 1) * 8.0 * 256 / 32  # priced in proportion to the batch size: 192 s
-    assert plan_point(256, fits, [64, 128], remaining=cost_256 / TOP_OVERRUN * 1.01) is not None
-    assert plan_point(256, fits, [64, 128], remaining=cost_256 / TOP_OVERRUN * 0.99) is None
-    assert plan_point(512, [m(64, 0.01)], [128, 256], remaining=1.0) == (0.7, True)  # a fast model: measured
+def test_without_a_price_the_first_point_gets_a_small_share_and_the_top_most_of_the_rest():
+    ladder = Ladder(512)
+    assert ladder.next([], 60.0) == Planned(64, 10.0, False)  # half of an equal split of the budget
+    assert ladder.next([m(64, 0.1)], 50.0) == Planned(512, 35.0, True)  # 70% while points between remain
+    ladder.queue = []
+    one = Ladder(8, [8])
+    assert one.next([], 5.0) == Planned(8, 5.0, True)  # a one-point ladder: all of it
 
 
-def test_plan_skips_a_point_between_only_when_it_would_not_fit():
-    fits = [m(64, 0.5), m(512, 4.0)]
-    steps = MIN_WARMUP + MIN_USEFUL_SAMPLES
-    cost_256 = steps * (0.5 + 3.5 * 192 / 448)
-    assert plan_point(256, fits, [], remaining=cost_256 * 1.01) is not None
-    assert plan_point(256, fits, [], remaining=cost_256 * 0.99) is None
-    share, top = plan_point(128, fits, [256], remaining=20.0)
-    assert share == pytest.approx(10.0) and not top
+def test_a_point_is_skipped_when_its_warm_up_and_two_timed_steps_would_not_fit():
+    fits = [m(32, 0.3), m(64, 0.5), m(512, 4.0)]
+    cost_256 = (MIN_WARMUP + MIN_TIMED) * (0.5 + 3.5 * 192 / 448)  # 4 steps of 2.0 s
+    assert cost_256 == pytest.approx(8.0)
+    fits_here = Ladder(512)
+    fits_here.queue = [256]
+    assert fits_here.next(fits, 8.0) == Planned(256, 8.0, False)
+    no_room = Ladder(512)
+    no_room.queue = [256]
+    assert no_room.next(fits, 7.99) is None
+    assert no_room.skipped == [SkippedPoint(batch_size=256, step_seconds=2.0, priced_from="measured")]
+
+
+def test_a_top_that_does_not_fit_gives_way_to_the_largest_size_below_it_that_does():
+    ladder = Ladder(1024)
+    ladder.queue = [1024, 128, 256, 512]
+    fits = [m(1, 0.75)]  # ResNet-50 on one busy core: 0.75 s a sample
+    # 1024: 768 s a step. The largest halving whose 4 steps fit 70% of 52 s (36.4 s) is 8 (24 s; 16 needs 48 s).
+    assert ladder.next(fits, 52.0) == Planned(8, pytest.approx(36.4), True)
+    assert ladder.skipped == [SkippedPoint(batch_size=1024, step_seconds=768.0, priced_from="measured")]
+    fits.append(m(8, 6.0))
+    assert ladder.next(fits, 15.0) == Planned(2, 15.0, False)  # 128-512 skipped; then one point between 1 and 8
+    assert [p.batch_size for p in ladder.skipped] == [1024, 128, 256, 512]
+    assert ladder.next(fits + [m(2, 1.5)], 10.0) is None
+
+
+def test_when_even_b_over_8_does_not_fit_a_smaller_first_point_is_timed():
+    # The workload check's cold step took 8.8 s at batch size 2: B/8 = 128 is priced at 563 s a step.
+    ladder = Ladder(1024, check=(2, 8.8))
+    assert ladder.pricing_batch_size(58.5) == 1  # the check cannot vouch for 128: one step at 1 prices it
+    # Without that step, the largest halving whose 4 steps fit a third of the budget (19.5 s) is 1 (17.6 s).
+    assert ladder.next([], 58.5) == Planned(1, pytest.approx(17.6), False)
+    assert ladder.queue == [1024, 128, 256, 512] and ladder.skipped == []  # 128 is priced again later
+
+    priced = Ladder(1024, check=(2, 8.8))
+    priced.observe(1, 0.9)  # the pricing step: 0.9 s at batch size 1
+    # 128 costs 4 x 115 s; 4 x 0.9 x 4 = 14.4 s fits 19.5 s, 8 would not.
+    assert priced.next([], 58.5) == Planned(4, pytest.approx(14.4), False)
+
+
+def test_a_cheap_first_point_needs_no_pricing_step():
+    ladder = Ladder(32, check=(2, 0.01))
+    assert ladder.pricing_batch_size(60.0) is None
+    assert ladder.next([], 60.0) == Planned(4, 10.0, False)
+    assert Ladder(32).pricing_batch_size(60.0) is None  # no check (a twin, an in-process probe): nothing to doubt
+
+
+def test_when_not_even_one_step_fits_nothing_is_timed_and_every_point_is_recorded():
+    # GPT-2 124M: the check's cold step at 2 took 43 s, and the pricing step at 1 took 13 s.
+    ladder = Ladder(12, check=(2, 43.0))
+    ladder.observe(1, 13.0)
+    assert ladder.next([], 50.0) is None
+    assert ladder.skipped == [SkippedPoint(batch_size=b, step_seconds=13.0 * b, priced_from="first step")
+                              for b in (1, 12, 3, 6)]
+    assert ladder.queue == []
+
+
+def test_an_explicit_ladder_is_priced_but_never_extended():
+    ladder = Ladder(100, [8, 64], check=(2, 10.0))
+    assert ladder.next([], 30.0) is None  # 8: 40 s a step, 64: 320 s
+    assert [(p.batch_size, p.step_seconds) for p in ladder.skipped] == [(8, 40.0), (64, 320.0)]
+
+
+def test_out_of_memory_looks_lower_first_and_caps_the_rest():
+    ladder = Ladder(256)
+    assert ladder.next([], 60.0).batch_size == 32
+    ladder.out_of_memory(32, [])
+    assert ladder.oom_limit == 32 and ladder.next([], 60.0).batch_size == 16
+    fits = [m(16, 0.01)]
+    assert ladder.next(fits, 50.0) is None  # 256, 64 and 128 are at or above the limit
+
+
+def test_batch_size_1_may_take_up_to_half_the_budget_and_is_timed_once():
+    ladder = Ladder(12, check=(2, 30.0))
+    ladder.observe(1, 6.3)  # 4 steps at 1 (25.2 s) exceed a third of 52 s, but fit half of it
+    assert ladder.next([], 52.0) == Planned(1, pytest.approx(25.2), False)
+    assert ladder.queue == [12, 3, 6] and ladder.skipped == []
+    assert ladder.next([m(1, 5.7)], 20.0) is None  # 1 is not timed again; 3, 6 and 12 would not fit
+    assert [p.batch_size for p in ladder.skipped] == [12, 3, 6]
+    # GPT-2 124M beside a busy loop: 11.5 s a step at 1 (46 s for a point) is more than half of 47 s.
+    busy = Ladder(12, check=(2, 31.0))
+    busy.observe(1, 11.5)
+    assert busy.next([], 47.0) is None and [p.batch_size for p in busy.skipped] == [1, 12, 3, 6]
+
+
+def test_prices_from_steps_timed_by_their_cpu_time_count_the_wait_for_a_core():
+    ladder = Ladder(512)
+    ladder.queue = [256]
+    fits = [m(32, 0.3), m(64, 0.5), m(512, 4.0)]  # 256: 2.0 s a step by CPU time
+    ladder.wall_factor = 1.5  # the last window took 1.5 wall seconds per timed second (a busy machine)
+    assert ladder.next(fits, 11.9) is None  # 4 steps of 3.0 wall seconds
+    assert ladder.skipped == [SkippedPoint(batch_size=256, step_seconds=3.0, priced_from="measured")]

@@ -9,7 +9,7 @@ import pytest
 import torch
 from probe_helpers import OomAbove
 
-from advisor.probe.ladder import MIN_WARMUP, auto_ladder
+from advisor.probe.ladder import MIN_TIMED, MIN_WARMUP, auto_ladder
 from advisor.probe.measure import MIN_SAMPLES, MIN_SAMPLES_TARGET, DeviceProbe, ProbeOptions
 from advisor.schemas import DeviceProfile
 from advisor.workload import Workload
@@ -104,14 +104,61 @@ def test_the_budget_holds_and_the_users_batch_size_is_always_measured():
             return super().forward(x)
 
     started = time.perf_counter()
-    prof = probe(Workload(model=lambda: Slow(16, 4), make_batch=batch), batch_size=64, budget_seconds=1.0)
+    prof = probe(Workload(model=lambda: Slow(16, 4), make_batch=batch), batch_size=64, budget_seconds=1.5)
     elapsed = time.perf_counter() - started
     sizes = [m.batch_size for m in prof.measurements]
-    assert sizes[0] == 8 and sizes[-1] == 64  # the first point and the user's batch size
+    assert sizes[0] == 8 and sizes[-1] == 64  # the first point and the user's batch size (its 4 steps fit)
     target = prof.measurements[-1]
     assert 0.19 < target.compute_seconds < 0.5
-    assert 1 <= len(target.compute_seconds_samples) < MIN_SAMPLES_TARGET  # the budget cut it short
-    assert elapsed < 1.0 + 4 * 0.2  # the budget, plus at most the steps already started
+    assert MIN_TIMED <= len(target.compute_seconds_samples) < MIN_SAMPLES_TARGET  # the budget cut it short
+    # The budget, at most a step already started, and the op mix when a point between was skipped.
+    assert elapsed < 1.5 + 2 * 0.2 + 0.5
+    assert all(p.batch_size in (16, 32) for p in prof.skipped)
+
+
+class SleepPerSample(torch.nn.Linear):
+    """A step of ``seconds`` per sample, steady on a busy machine (it sleeps)."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(16, 4)
+        self.seconds = seconds
+
+    def forward(self, x):
+        time.sleep(self.seconds * x.shape[0])
+        return super().forward(x)
+
+
+def test_a_slow_model_skips_what_would_not_fit_and_times_smaller_sizes():
+    offered = []
+    # 10 ms a sample; the cold check priced 30 ms a sample, so B/8 = 32 (4 steps of 0.96 s) does not fit a third
+    # of the 3 s budget: one step at 1 prices the ladder (32: 1.28 s), still too much, so 16 comes first; the
+    # user's 256 (4 steps of 2.56 s) never starts, and the largest size below it that fits is timed instead.
+    started = time.perf_counter()
+    prof = probe(Workload(model=lambda: SleepPerSample(0.01), make_batch=batch), batch_size=256, budget_seconds=3.0,
+                 cold_start_seconds=0.06, target_measurer=lambda share, report: offered.append(share))
+    elapsed = time.perf_counter() - started
+    assert [m.batch_size for m in prof.measurements] == [16, 32]
+    assert [(p.batch_size, p.priced_from) for p in prof.skipped] == [(64, "measured"), (128, "measured"),
+                                                                    (256, "measured")]
+    assert next(p for p in prof.skipped if p.batch_size == 256).step_seconds == pytest.approx(2.56, rel=0.3)
+    assert offered == []  # the user's batch size never went to the twin: it could not finish
+    assert all(len(m.compute_seconds_samples) >= MIN_TIMED for m in prof.measurements)
+    assert prof.largest_batch_size == 32 and prof.budget_seconds == 3.0
+    assert prof.cpu_peak is not None and prof.cpu_peak.matmul_flops_per_second > 0  # for the CPU roofline
+    assert elapsed < 3.0 + 0.5 + 1.0  # the budget, a step's overrun at most, the op mix
+
+
+def test_nothing_is_timed_when_not_even_one_step_fits_the_budget():
+    # 0.5 s a sample, a 1 s budget: the pricing step at 1 takes 0.5 s, and a point needs 4 of them.
+    started = time.perf_counter()
+    prof = probe(Workload(model=lambda: SleepPerSample(0.5), make_batch=batch), batch_size=8, budget_seconds=1.0,
+                 cold_start_seconds=1.0)
+    elapsed = time.perf_counter() - started
+    assert prof.measurements == [] and prof.largest_batch_size is None and prof.oom_batch_size is None
+    assert [(p.batch_size, p.priced_from) for p in prof.skipped] == [(b, "first step") for b in (1, 2, 4, 8)]
+    assert [p.step_seconds for p in prof.skipped] == pytest.approx([0.5, 1.0, 2.0, 4.0], rel=0.2)
+    assert prof.cpu_peak is not None
+    assert elapsed < 0.5 + 1.0 + 1.0  # the pricing step, the build and the op mix: no point started
 
 
 def test_out_of_memory_is_the_limit_and_nothing_larger_is_tried():

@@ -102,6 +102,15 @@ def test_file_probe_describes_the_workload(file_profile):
     assert prof.host is None or prof.host.cpu.model_name == prof.device("cpu").name
 
 
+def test_file_probe_times_make_batch_as_the_input_pipeline(file_profile):
+    prof, *_ = file_profile
+    ip = prof.input_pipeline
+    assert (ip.source, ip.batch_size, ip.pinned_memory, ip.default_workers) == ("make_batch", 32, False, None)
+    assert ip.bytes_per_sample == 16 * 4 + 8  # 16 float32 inputs and an int64 label
+    assert [p.workers for p in ip.points] == [0] and 1 <= ip.points[0].batches_timed <= 5
+    assert ip.points[0].samples_per_second > 0 and ip.host_cores >= 1
+
+
 def test_file_probe_runs_user_code_only_in_the_child(file_profile):
     _, path, marker, _, _ = file_profile
     pids = set(marker.read_text().split())
@@ -112,10 +121,11 @@ def test_file_probe_runs_user_code_only_in_the_child(file_profile):
     assert loaded_here == []
 
 
-def test_progress_reports_setup_then_the_device(file_profile):
+def test_progress_reports_setup_then_the_device_then_the_input_pipeline(file_profile):
     *_, calls, _ = file_profile
     devices = [c[0] for c in calls]
-    assert devices[0] == "setup" and devices[-1] == "cpu"
+    assert devices[0] == "setup" and devices[-1] == "input"
+    assert max(i for i, d in enumerate(devices) if d == "cpu") < devices.index("input")
     assert all(0.0 <= c[1] <= 1.0 and isinstance(c[2], str) for c in calls)
     cpu = [c[1] for c in calls if c[0] == "cpu"]
     assert cpu == sorted(cpu) and cpu[-1] == 1.0
@@ -362,3 +372,38 @@ def test_a_killed_advisor_leaves_no_probe_process_behind(tmp_path):
     while not _gone(child):
         assert time.monotonic() < deadline, "the probe's child outlived the advisor process that started it"
         time.sleep(0.05)
+
+
+SLEEPY = '''
+import time
+import torch
+from torch import nn
+
+class Sleepy(nn.Linear):
+    def forward(self, x):
+        if not isinstance(x, torch._subclasses.FakeTensor):  # the analysis traces with fake tensors
+            time.sleep(0.4 * x.shape[0])
+        return super().forward(x)
+
+def build_model():
+    return nn.Sequential(Sleepy(64, 256), nn.ReLU(), nn.Linear(256, 4))
+
+def make_batch(batch_size):
+    return torch.randn(batch_size, 64), torch.randint(0, 4, (batch_size,))
+'''
+
+
+def test_a_model_too_slow_for_the_budget_is_predicted_from_its_analysis(tmp_path):
+    """Issue 8: a model that runs, only slowly, never ends in a probe timeout: nothing fits the 2 s budget (0.4 s
+    a sample, a point needs warm-up + 2 steps), so the profile records the skipped sizes and the CPU estimate
+    comes from the analysis over this machine's measured op rates, with a note."""
+    from advisor import api
+
+    path = tmp_path / "sleepy.py"
+    path.write_text(SLEEPY)
+    started = time.perf_counter()
+    est = api.predict(str(path), dataset_size=1000, epochs=1, batch_size=8, target="cpu", probe_seconds=2,
+                      use_history=False)
+    assert time.perf_counter() - started < 60
+    assert est.method == "scaled" and est.seconds > 0 and est.low < est.seconds < est.high
+    assert any("could not time this model within the probe's" in n for n in est.notes), est.notes

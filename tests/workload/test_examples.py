@@ -90,3 +90,33 @@ def test_bert_batches_are_well_formed():
     start, end = inputs["start_positions"], inputs["end_positions"]
     assert (start <= end).all() and (end < lengths).all()
     assert (types.gather(1, start[:, None]) == 1).all()  # the answer lies in the context segment
+
+
+def test_jpeg_resnet_decodes_its_own_jpegs(monkeypatch):
+    import sys
+
+    from PIL import Image
+
+    from advisor.workload import LoaderRun
+
+    workload = load_workload(EXAMPLES / "jpeg_resnet.py")
+    module = sys.modules[workload.make_dataloader.__module__]
+    monkeypatch.setattr(module, "N_FILES", 8)  # a few files are enough here (256 take seconds to write)
+    monkeypatch.setattr(module, "_FILES", {})
+    assert workload.job() == JobSpec(2560, 2, 64) and workload.num_workers == 2
+    assert not workload.make_batch_derived
+    with LoaderRun(workload, 4, 0) as run:
+        x, y = run.next_batch()
+        assert run.loader.pin_memory and len(run.loader.dataset) == 2560
+    assert x.shape == (4, 3, 112, 112) and x.dtype == torch.float32
+    assert -3 < x.mean().item() < 3 and x.std().item() > 0.1  # normalised pixels, not raw 0..255
+    assert y.dtype == torch.int64 and ((y >= 0) & (y < module.NUM_CLASSES)).all()
+    files = module.jpeg_files()
+    assert len(files) == 8
+    with Image.open(files[0]) as img:
+        assert img.format == "JPEG" and 320 <= img.size[0] < 500 and 280 <= img.size[1] < 420
+    result = check_workload(workload, batch_size=2)
+    assert (result.param_count, result.optimizer_name) == (2_824_580, "SGD")
+    assert result.input_summary == "Tensor[2, 3, 112, 112] float32"
+    module._remove(files[0].parent, __import__("os").getpid())
+    assert not files[0].parent.exists()

@@ -1,0 +1,364 @@
+"""The host side of a training step on a target: the input pipeline and the host-to-device copy, as a bound.
+
+A GPU is only as fast as the vCPUs that feed it. This module owns the model of that (issue 13): pure arithmetic
+on the profile's ``InputPipeline`` (measured on this machine by ``advisor.probe.input_pipeline``), the target's
+compute time per step (from ``advisor.predictor.estimate``) and the datasheet's host link (``profiles/gpus.csv``,
+``host_link_gbs``). No torch.
+
+GPU target, K GPUs, global batch B (b = ceil(B / K) per GPU), host with V vCPUs:
+
+* loader workers W = max(1, V - K) (one vCPU per training process), or min(that, NUM_WORKERS x K) when the
+  workload file sets ``NUM_WORKERS``;
+* input seconds I = B / (rate x W x eff(W) x speed): ``rate`` one worker's samples/s here, ``eff`` what running
+  workers side by side cost here (``InputPipeline.worker_efficiency``, 1 for W = 1), ``speed`` the target CPU's
+  per-core speed over this one (1.0 when either is unknown, with a note);
+* transfer seconds T = bytes_per_sample x b / (host link x fraction): one GPU's copy of its share, each GPU on
+  its own link. Pinned memory overlaps the copy with compute: step = max(compute, I, T); pageable memory does
+  not: step = max(compute + T, I);
+* ``make_batch`` (or NUM_WORKERS = 0): each training process makes its own b samples, serially:
+  step = compute + I + T with I = b / (rate x speed).
+
+CPU target with ``cores`` cores: no copy (T = 0.0). With a dataloader the CPU is loader and trainer at once:
+loader work L = B / (rate x speed) core-seconds shares the cores with compute, step = max(compute + L / cores,
+L / (W x eff)) with W = NUM_WORKERS, else max(1, cores - 1). ``make_batch`` keeps the probe's measured batch
+creation (``advisor.predictor.measured``).
+
+``bound`` is the largest of compute, input and transfer; ``gpu_utilization`` = compute / step on GPUs.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Literal
+
+from advisor.errors import ConfigError
+from advisor.schemas import Bound, CpuSpec, Estimate, GpuSpec, InputPipeline
+
+# vCPUs per GPU assumed when the host is not known (``advisor predict --gpu`` without ``--vcpus``): the median
+# vCPUs / GPUs over the 127 GPU offers of the built-in catalog that list vCPUs (pricing/instances.csv, the same
+# rows as /work/shared/data/instances.csv, read 2026-11-29; the 45 Vast listings give none). A p4d.24xlarge
+# (96 vCPUs, 8 A100) has 12, a g5.xlarge (4 vCPUs, 1 A10G) 4, an a2-highgpu-1g 12, a Lambda 1x H100 26.
+DEFAULT_VCPUS_PER_GPU = 16
+
+# Share of the theoretical host link a host-to-device copy reaches (sources in profiles/README.md, "host_link_gbs").
+# Pinned (page-locked) memory, DMA straight from the buffer: CUDA's bandwidthTest shows 81-83% on PCIe 3.0 x16
+# (15.75 GB/s): RTX 2080 Ti 13.1 GB/s (github.com/usadellab/Helixer/issues/22, 2020-12-08), Tesla P100-PCIE
+# 12,150.7 MiB/s = 12.7 GB/s (github.com/mpicbg-scicomp/gearshifft/pull/82, 2017-03-27); both read 2026-11-29.
+PINNED_LINK_FRACTION = 0.82
+# Pageable memory: the driver copies each chunk into a small pinned staging buffer first, then DMAs it
+# (NVIDIA, "How to Optimize Data Transfers in CUDA C/C++", developer.nvidia.com/blog/how-optimize-data-transfers-
+# cuda-cc/, quoted in the pull request that follows). Measured: "Without pinned memory, I normally see transfers
+# at 5-6 GB/s, and 11-12 GB/s with" (github.com/rapidsai/dask-cuda/pull/98, 2019-08-01, read 2026-11-29; 11-12
+# GB/s pinned is a PCIe 3.0 x16 link's): 5.5 / 15.75.
+# Host memcpy bounds it more than the link does, so on PCIe 4.0/5.0 this share is optimistic.
+PAGEABLE_LINK_FRACTION = 0.35
+# Relative sigma of the host-side model where it sets the step (a judgment, not fitted: the loader's rate is
+# measured here at a few workers and extrapolated to the target's workers and CPU). Weighted by the share of
+# the step spent outside compute, so a compute-bound estimate keeps its interval.
+HOST_REL_SIGMA = 0.25
+# A vCPU the compute threads leave free, as loader capacity on a CPU target: a judgement, not fitted. On a cloud
+# instance such a vCPU is the SMT sibling of a core that computes; a sibling adds roughly 15-30% throughput to a
+# core (Intel's hyper-threading figure) while slowing its partner, so half a core is on the generous side.
+FREE_VCPU_LOADER_SHARE = 0.5
+
+Source = Literal["dataloader", "make_batch", "probe", "none"]
+
+
+@dataclass(frozen=True)
+class StepParts:
+    """One step at one batch size: what the device computes and what the host side adds."""
+
+    compute_seconds: float
+    step_seconds: float
+    input_seconds: float | None  # wall time to make the step's batches; None = not measured
+    transfer_seconds: float | None  # one GPU's copy of its share; 0.0 on a CPU; None = unknown
+    bound: Bound
+    gpu_utilization: float | None  # compute / step on GPUs; None on a CPU
+
+    @property
+    def host_seconds(self) -> float:
+        """What the step spends outside compute: input and the part of the copy that does not overlap."""
+        return max(0.0, self.step_seconds - self.compute_seconds)
+
+    @property
+    def host_share(self) -> float:
+        return self.host_seconds / self.step_seconds if self.step_seconds > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class HostModel:
+    """The host side of one target (fixed per target and host vCPUs); ``parts`` applies it at a batch size.
+
+    ``source``: "dataloader" / "make_batch" (the profile's ``InputPipeline``), "probe" (an older profile: the
+    CPU probe's make_batch time, ``serial_seconds``), "none" (nothing measured: compute alone).
+    """
+
+    kind: Literal["cpu", "gpu"]
+    source: Source
+    rate_per_worker: float | None = None  # one worker's samples/s on the target (speed ratio applied)
+    workers: int | None = None  # loader processes in all; 0 = batches made in the training process
+    efficiency: float = 1.0  # eff(W)
+    serial_seconds: Callable[[int], float] | None = None  # source "probe": make_batch seconds at a batch
+    bytes_per_sample: float | None = None
+    link_bytes_per_second: float | None = None  # effective (fraction applied)
+    pinned: bool = False
+    gpu_count: int = 1
+    cores: int | None = None  # CPU target: the cores that both compute and load
+    vcpus: int | None = None
+    notes: tuple[str, ...] = ()
+
+    @property
+    def serial(self) -> bool:
+        """Batches are made in the training process, between steps (make_batch, NUM_WORKERS = 0)."""
+        return self.source in ("make_batch", "probe") or self.workers == 0
+
+    def _input(self, batch_size: int, per_process: int) -> float | None:
+        if self.source == "probe" and self.serial_seconds is not None:
+            return float(self.serial_seconds(per_process))
+        if self.rate_per_worker is None:
+            return None
+        if self.serial:
+            return per_process / self.rate_per_worker
+        return batch_size / (self.rate_per_worker * self.workers * self.efficiency)
+
+    def _transfer(self, per_gpu: int) -> float | None:
+        if self.kind == "cpu":
+            return 0.0
+        if self.bytes_per_sample is None or not self.link_bytes_per_second:
+            return None
+        return self.bytes_per_sample * per_gpu / self.link_bytes_per_second
+
+    def parts(self, batch_size: int, compute_seconds: float) -> StepParts:
+        """The step at ``batch_size`` (global) whose device compute takes ``compute_seconds``."""
+        if self.kind == "cpu":
+            return self._cpu_parts(batch_size, compute_seconds)
+        per_gpu = max(1, math.ceil(batch_size / self.gpu_count))
+        c = compute_seconds
+        i = self._input(batch_size, per_gpu)
+        t = self._transfer(per_gpu)
+        ii, tt = i or 0.0, t or 0.0
+        if self.serial:
+            step = c + ii + tt
+        elif self.pinned:
+            step = max(c, ii, tt)
+        else:
+            step = max(c + tt, ii)
+        return StepParts(c, step, i, t, _largest(c, ii, tt), c / step if step > 0 else None)
+
+    def _cpu_parts(self, batch_size: int, c: float) -> StepParts:
+        if self.serial or self.rate_per_worker is None:
+            i = self._input(batch_size, batch_size)
+            step = c + (i or 0.0)
+            return StepParts(c, step, i, 0.0, _largest(c, i or 0.0, 0.0), None)
+        work = batch_size / self.rate_per_worker  # core-seconds of loading per step
+        # PyTorch's compute threads meet at a barrier after every operator, so a core a loader worker takes
+        # stalls them all (a thread sharing its core slowed a wide MLP 9x here, issue 8): loading overlaps
+        # compute only on the vCPUs the compute threads leave free, and those are SMT siblings of busy cores on
+        # a cloud instance (threads = physical cores), each worth FREE_VCPU_LOADER_SHARE of a core.
+        free = max(0, (self.vcpus or self.cores or 1) - (self.cores or 1)) * FREE_VCPU_LOADER_SHARE
+        stall = work - min(work, free * c)
+        loader = batch_size / (self.rate_per_worker * self.workers * self.efficiency)
+        step = max(c + stall, loader)
+        return StepParts(c, step, max(stall, loader), 0.0, "input" if max(stall, loader) > c else "compute", None)
+
+    def split_measured(self, batch_size: int, compute_seconds: float, batch_seconds: float) -> StepParts:
+        """A probed device whose step keeps its measured batch creation (make_batch + copy): that time split
+        into the modelled copy (at most all of it) and the rest, input."""
+        per_gpu = max(1, math.ceil(batch_size / self.gpu_count))
+        t = self._transfer(per_gpu)
+        t = min(t, batch_seconds) if t is not None else (0.0 if self.kind == "cpu" else None)
+        i = batch_seconds - (t or 0.0)
+        step = compute_seconds + batch_seconds
+        util = compute_seconds / step if self.kind == "gpu" and step > 0 else None
+        return StepParts(compute_seconds, step, i, t, _largest(compute_seconds, i, t or 0.0), util)
+
+
+def _largest(compute: float, inp: float, transfer: float) -> Bound:
+    """The term that sets the step; compute wins ties (a host that just keeps up does not limit it)."""
+    if inp > compute and inp >= transfer:
+        return "input"
+    if transfer > compute and transfer > inp:
+        return "transfer"
+    return "compute"
+
+
+# -------------------------------------------------------------------------------------------- building
+
+
+def speed_ratio(target_cpu: CpuSpec | None, local_cpu: CpuSpec | None) -> tuple[float, str | None]:
+    """(per-core speed of ``target_cpu`` over ``local_cpu``, a note when it is assumed 1.0).
+
+    ``advisor.predictor.cpu_scaling.per_core_speed`` (turbo GHz x FP32 FLOPs/cycle) where both CPUs have it;
+    else the all-core turbo clock ratio where both have one (decoding and augmenting images is scalar and
+    integer work more than FP32 vector work); else 1.0.
+    """
+    from advisor.predictor.cpu_scaling import per_core_speed
+
+    if target_cpu is None:
+        return 1.0, None
+    if local_cpu is not None and local_cpu.name == target_cpu.name:
+        return 1.0, None
+    local, target = per_core_speed(local_cpu), per_core_speed(target_cpu)
+    if local and target:
+        return target / local, None
+    if local_cpu is not None and local_cpu.turbo_ghz and target_cpu.turbo_ghz:
+        return target_cpu.turbo_ghz / local_cpu.turbo_ghz, None
+    return 1.0, (f"input pipeline: no per-core speed for {target_cpu.name if local_cpu else 'this CPU'} in "
+                 f"profiles/cpus.csv: its loader workers are assumed as fast per core as this machine's.")
+
+
+def gpu_workers(vcpus: int, gpu_count: int, default_workers: int | None) -> int:
+    """Loader worker processes a GPU host affords: one vCPU per training process, the rest loading; capped at
+    the workload's NUM_WORKERS per training process when it sets one."""
+    afford = max(1, vcpus - gpu_count)
+    return afford if default_workers is None else min(afford, default_workers * gpu_count)
+
+
+def cpu_workers(cores: int, default_workers: int | None) -> int:
+    """Loader worker processes on a CPU target: NUM_WORKERS, else all cores but the trainer's."""
+    return max(1, cores - 1) if default_workers is None else default_workers
+
+
+def _efficiency(pipeline: InputPipeline, workers: int) -> float:
+    return pipeline.worker_efficiency if workers > 1 else 1.0
+
+
+def default_vcpus(gpu_count: int) -> int:
+    return DEFAULT_VCPUS_PER_GPU * gpu_count
+
+
+def gpu_host(pipeline: InputPipeline | None, spec: GpuSpec, gpu_count: int, vcpus: int | None, *,
+             speed: float = 1.0, speed_note: str | None = None,
+             probe_batch_seconds: Callable[[int], float] | None = None) -> HostModel:
+    """The host side of ``gpu_count`` x ``spec`` on a host of ``vcpus`` (None: ``DEFAULT_VCPUS_PER_GPU`` each,
+    with a note). ``probe_batch_seconds``: an older profile without an ``InputPipeline``, the CPU probe's
+    make_batch seconds at a batch on this machine (used, divided by ``speed``, when there is no pipeline)."""
+    notes: list[str] = []
+    if vcpus is None:
+        vcpus = default_vcpus(gpu_count)
+        if pipeline is not None and pipeline.source == "dataloader":
+            notes.append(f"input pipeline: assumed {DEFAULT_VCPUS_PER_GPU} vCPUs per GPU ({vcpus} in all; the "
+                         "median of the catalog's GPU instances). Pass --vcpus N (API: vcpus=N) for the instance "
+                         "you mean.")
+    if pipeline is None or pipeline.per_worker_samples_per_second is None:
+        if probe_batch_seconds is None:
+            notes.append("the host side (batch creation, the copy to the GPU) was not measured (an older "
+                         "profile): the step is the GPU's compute alone. Profile the workload again to count it.")
+            return HostModel("gpu", "none", gpu_count=gpu_count, vcpus=vcpus, notes=tuple(notes))
+        notes.append("an older profile: batch creation is this machine's make_batch time (CPU probe), made by "
+                     "each GPU's process between steps; the copy to the GPU is not counted (its size was not "
+                     "measured). Profile the workload again to count it.")
+        return HostModel("gpu", "probe", workers=0, serial_seconds=lambda b: probe_batch_seconds(b) / speed,
+                         gpu_count=gpu_count, vcpus=vcpus, notes=tuple(notes))
+    if speed_note:
+        notes.append(speed_note)
+    link = spec.host_link_gbs
+    if not link:
+        notes.append(f"{spec.name} has no host link in profiles/gpus.csv: the copy to the GPU is not counted.")
+    fraction = PINNED_LINK_FRACTION if pipeline.pinned_memory else PAGEABLE_LINK_FRACTION
+    if pipeline.source == "make_batch":
+        workers = 0
+    else:
+        workers = gpu_workers(vcpus, gpu_count, pipeline.default_workers)
+    return HostModel(
+        "gpu", pipeline.source, rate_per_worker=pipeline.per_worker_samples_per_second * speed, workers=workers,
+        efficiency=_efficiency(pipeline, workers), bytes_per_sample=pipeline.bytes_per_sample,
+        link_bytes_per_second=link * 1e9 * fraction if link else None, pinned=pipeline.pinned_memory,
+        gpu_count=gpu_count, vcpus=vcpus, notes=tuple(notes))
+
+
+def cpu_host(pipeline: InputPipeline | None, cores: int, *, vcpus: int | None = None, speed: float = 1.0,
+             speed_note: str | None = None) -> HostModel:
+    """The host side of a CPU target with ``cores`` cores (the threads it computes with). Without a
+    dataloader the probe's measured batch creation stands (``split_measured``)."""
+    if pipeline is None or pipeline.source != "dataloader" or pipeline.per_worker_samples_per_second is None:
+        return HostModel("cpu", "make_batch" if pipeline is not None else "probe", workers=0, cores=cores,
+                         vcpus=vcpus)
+    workers = cpu_workers(cores, pipeline.default_workers)
+    return HostModel("cpu", "dataloader", rate_per_worker=pipeline.per_worker_samples_per_second * speed,
+                     workers=workers, efficiency=_efficiency(pipeline, workers), cores=cores, vcpus=vcpus,
+                     notes=(speed_note,) if speed_note else ())
+
+
+def host_rel_sigma(parts: StepParts) -> float:
+    """The relative sigma the host-side model adds to a step it partly sets (see ``HOST_REL_SIGMA``)."""
+    return HOST_REL_SIGMA * parts.host_share
+
+
+# ------------------------------------------------------------------------------------------- reporting
+
+
+def estimate_fields(host: HostModel, parts: StepParts) -> dict:
+    """The ``Estimate`` fields of the host side, at the job's batch size."""
+    return {"bound": parts.bound, "input_seconds": parts.input_seconds, "transfer_seconds": parts.transfer_seconds,
+            "gpu_utilization": parts.gpu_utilization, "input_workers": host.workers, "host_vcpus": host.vcpus,
+            "transfer_overlapped": (host.pinned and not host.serial) if host.kind == "gpu" else None}
+
+
+def make_batch_note(host: HostModel, parts: StepParts) -> str | None:
+    """Say so when a GPU step's make_batch (made between steps, in each training process) is a tenth of the step
+    or more: the workload file's make_batch may stand in for a real loader that runs beside the GPU."""
+    if host.kind != "gpu" or host.source != "make_batch" or not parts.input_seconds \
+            or parts.input_seconds < 0.1 * parts.step_seconds:
+        return None
+    return (f"make_batch takes {parts.input_seconds * 1000:,.1f} ms of each {parts.step_seconds * 1000:,.1f} ms "
+            "step: each training process makes its own batch between steps, on this machine's measured rate. If "
+            "the real job loads data with a DataLoader (worker processes, pinned memory), add "
+            "make_dataloader(batch_size, num_workers) to the workload file so its real rate is used.")
+
+
+def bound_sentence(est: Estimate) -> str:
+    """One line on what limits a step, e.g. "input (the 88 loader workers on 96 vCPUs make 2,400 samples/s; the
+    GPUs could take 22,000)": the host's rate is the batch over ``input_seconds``, the device's the batch over
+    its compute (``gpu_utilization`` x step on GPUs, the step less ``batch_seconds`` on a CPU)."""
+    b, step = est.batch_size, est.step_seconds
+    gpu = est.target.kind == "gpu"
+    compute = est.gpu_utilization * step if gpu and est.gpu_utilization is not None else \
+        max(step - (est.batch_seconds or 0.0), 0.0)
+    device = ("the GPU" if est.target.count == 1 else "the GPUs") if gpu else "the CPU"
+    if est.input_seconds is None:
+        return f"{est.bound} (the host side was not measured: {device} compute alone)"
+    if est.input_workers:
+        vcpus = f" on {est.host_vcpus:,} vCPUs" if est.host_vcpus else ""
+        who = f"the {est.input_workers:,} loader worker{'s' if est.input_workers > 1 else ''}{vcpus}"
+    else:
+        who = ("batch creation" if not gpu else "make_batch in the training process" if est.target.count == 1
+               else f"make_batch in the {est.target.count} training processes")
+    made = b / est.input_seconds if est.input_seconds > 0 else math.inf
+    take = b / compute if compute > 0 else math.inf
+    if est.bound == "transfer" and est.transfer_seconds:
+        return (f"transfer (the copy of each GPU's share takes {est.transfer_seconds * 1000:,.1f} ms a step; "
+                f"its compute {compute * 1000:,.1f} ms)")
+    if est.bound == "input":
+        return f"input ({who} make{'' if (est.input_workers or 0) > 1 else 's'} {_rate(made)} samples/s; " \
+               f"{device} could take {_rate(take)})"
+    return f"compute ({device} take{'s' if device != 'the GPUs' else ''} {_rate(take)} samples/s; " \
+           f"{who} could make {_rate(made)})"
+
+
+def _rate(x: float) -> str:
+    if not math.isfinite(x):
+        return "any number of"
+    return f"{x:,.0f}" if x >= 100 else f"{x:,.3g}"
+
+
+# ------------------------------------------------------------------------------------------ validation
+
+
+def check_vcpus(value: object) -> int | None:
+    """``--vcpus`` / ``vcpus=``: a whole number of vCPUs, 1 or more (None: not given)."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        vcpus = int(text) if not isinstance(value, float) else (int(value) if value.is_integer() else None)
+    except ValueError:
+        vcpus = None
+    if vcpus is None or vcpus < 1 or vcpus > 100_000:
+        raise ConfigError(f"--vcpus must be a whole number of vCPUs, 1 or more, got {value!r}.",
+                          hint="Fix: e.g. --vcpus 96 (the instance's vCPUs, all its GPUs together).")
+    return vcpus

@@ -1,0 +1,291 @@
+"""The host side of a training step, measured on this machine: ``measure_input_pipeline`` -> ``InputPipeline``.
+
+Runs in the probe's child process (``advisor.probe.child``), after the device probes, so that its worker processes
+never share the cores with a timed step. It runs user code and imports torch.
+
+With a ``make_dataloader``: the loader is built and read at 1, 2 and N worker processes (N: this process's usable
+cores, ``os.sched_getaffinity``, held to what the budget affords). At each count the first wave of batches is
+untimed: the first batch waits for the workers to start (its wall time at the most workers is
+``startup_seconds``), and the other workers' first batches were made during that wait, so they would arrive
+"free". Then batches are timed until the point's share of the budget is spent (at least ``MIN_TIMED_BATCHES``;
+a loader whose data runs out starts a new pass, its first wave untimed again). When one batch at one worker would
+take more than a point's share, every point is timed at a quarter of the batch size instead (the rate per
+sample barely depends on the batch size), and a note says so. After each count the workers are shut down
+(``advisor.workload.LoaderRun``), so that none is left behind.
+
+With only ``make_batch``: batches are made in the training process itself, so there is one point (workers 0),
+the median of a few ``make_batch(batch_size)`` calls within ``MAKE_BATCH_SECONDS``.
+
+Both record the bytes of one sample's tensors (what crosses to the device each step) and whether batches come
+in page-locked memory (a DataLoader's ``pin_memory=True``, or tensors that report ``is_pinned()``; on a machine
+without a GPU nothing can be pinned, so the loader's intent is what is recorded).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from advisor.errors import WorkloadError
+from advisor.schemas import InputPipeline, LoaderPoint
+from advisor.workload import LoaderRun, Workload, sample_count, split_batch
+from advisor.workload.describe import gist
+
+MIN_TIMED_BATCHES = 2  # timed batches at each worker count, however long they take
+MAX_WORKERS = 32  # the most worker processes timed, whatever the cores
+WORKER_START_SECONDS = 0.25  # a worker's start-up, roughly: N is held to budget / this
+SMALLER_BATCH = 4  # one batch too slow for a point's share: time batch_size // this instead ...
+MAX_SMALLER = 2  # ... at most this many times
+MIN_POINT_SECONDS = 0.5  # a later worker count with less than this left is skipped (and noted)
+MAX_PASSES = 3  # passes over a loader whose data runs out, per worker count
+MAKE_BATCH_SECONDS = 1.0  # at most, for a make_batch-only workload ...
+MAKE_BATCH_CALLS = 5  # ... and at most this many calls
+INPUT_SHARE = 0.1  # of the probe budget, held to [MIN_INPUT_SECONDS, MAX_INPUT_SECONDS]
+MIN_INPUT_SECONDS = 3.0
+MAX_INPUT_SECONDS = 15.0
+
+Report = Callable[[float, str], None]
+
+
+def input_budget_seconds(probe_seconds: float) -> float:
+    """The measurement's budget for a probe of ``probe_seconds``: a tenth of it, 3 s at least, 15 s at most."""
+    return min(MAX_INPUT_SECONDS, max(MIN_INPUT_SECONDS, INPUT_SHARE * probe_seconds))
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its affinity mask, which a container or taskset narrows)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def worker_counts(cores: int, budget_seconds: float) -> list[int]:
+    """1, 2 and N workers: N the usable cores, held to ``MAX_WORKERS`` and to what the budget can start."""
+    most = min(cores, MAX_WORKERS, max(2, int(budget_seconds / WORKER_START_SECONDS)))
+    return sorted({1, 2, most}) if cores > 1 else [1]
+
+
+def measure_input_pipeline(workload: Workload, batch_size: int, budget_seconds: float, cores: int | None = None,
+                           *, cpu_name: str | None = None, report: Report | None = None) -> InputPipeline:
+    """Time the workload's input pipeline on this machine (see the module docstring).
+
+    Args:
+        workload: the workload; its ``make_dataloader`` is timed when it has one, else its ``make_batch``.
+        batch_size: the batch size to time at (the user's training batch size).
+        budget_seconds: wall time for the whole measurement (a later worker count that does not fit is skipped).
+        cores: usable cores (default ``usable_cores()``): N of the worker counts, and ``host_cores``.
+        cpu_name: this machine's CPU as reported, stored with the result.
+        report: ``report(fraction 0..1, message)`` as it goes.
+
+    Raises:
+        WorkloadError: the user's make_dataloader (or make_batch) raised, returned something that is not an
+            iterable of batches, or yielded nothing.
+    """
+    cores = cores or usable_cores()
+    notify: Report = report or (lambda fraction, message: None)
+    if workload.make_dataloader is None:
+        notify(0.0, f"the input pipeline: make_batch({batch_size}) on its own")
+        result = _measure_make_batch(workload, batch_size, min(budget_seconds, MAKE_BATCH_SECONDS))
+    else:
+        result = _measure_dataloader(workload, batch_size, budget_seconds, cores, notify)
+    notify(1.0, "the input pipeline: done")
+    return result.pipeline(workload, cores, cpu_name)
+
+
+@dataclass
+class _Result:
+    """What the measurement found, before it becomes an ``InputPipeline``."""
+
+    source: str
+    batch_size: int
+    bytes_per_sample: float = 0.0
+    pinned_memory: bool = False
+    points: list[LoaderPoint] = field(default_factory=list)
+    startup_seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def pipeline(self, workload: Workload, cores: int, cpu_name: str | None) -> InputPipeline:
+        return InputPipeline(source=self.source, batch_size=self.batch_size, bytes_per_sample=self.bytes_per_sample,
+                             pinned_memory=self.pinned_memory, points=self.points, host_cores=cores,
+                             cpu_name=cpu_name, startup_seconds=self.startup_seconds,
+                             default_workers=workload.num_workers, notes=self.notes)
+
+
+# ------------------------------------------------------------------------------------------ a dataloader
+
+
+class _TooSlow(Exception):
+    """Internal: one batch takes more than a worker count's share of the budget at this batch size."""
+
+
+def _measure_dataloader(workload: Workload, batch_size: int, budget_seconds: float, cores: int,
+                        notify: Report) -> _Result:
+    counts = worker_counts(cores, budget_seconds)
+    result = _Result(source="dataloader", batch_size=batch_size)
+    if counts[-1] < cores:
+        result.notes.append(f"timed at up to {counts[-1]} loader workers on this machine's {cores} cores (the "
+                            f"time a worker takes to start, {MAX_WORKERS} at most)")
+    deadline = time.perf_counter() + budget_seconds
+    i = smaller = 0
+    while i < len(counts):
+        workers = counts[i]
+        share = (deadline - time.perf_counter()) / (len(counts) - i)
+        if result.points and share < MIN_POINT_SECONDS:
+            result.notes.append(f"{', '.join(map(str, counts[i:]))} workers not timed: the budget was spent")
+            break
+        notify(i / len(counts), f"the input pipeline at {workers} worker{'s' * (workers > 1)}")
+        try:
+            _time_point(workload, result, workers, share, slow_ok=smaller >= MAX_SMALLER or result.batch_size == 1
+                        or bool(result.points))
+        except _TooSlow:
+            smaller += 1
+            new_size = max(1, result.batch_size // SMALLER_BATCH)
+            result.notes.append(f"one batch of {result.batch_size} took longer than the time for a worker count, so "
+                                f"the loader was timed at batch size {new_size} (the rate per sample barely "
+                                "depends on the batch size)")
+            result.batch_size = new_size
+            continue
+        i += 1
+    return result
+
+
+def _time_point(workload: Workload, result: _Result, workers: int, share: float, slow_ok: bool) -> None:
+    """Time the loader at ``workers`` workers for about ``share`` seconds; add its point to ``result``."""
+    started = time.perf_counter()
+    with LoaderRun(workload, result.batch_size, workers) as run:
+        first = run.next_batch()
+        if first is None:
+            raise run.empty_error()
+        first_seconds = time.perf_counter() - started
+        if not slow_ok and first_seconds * (MIN_TIMED_BATCHES + 1) > share:
+            raise _TooSlow()
+        if not result.points:  # what crosses to the device, and how, from the first batch timed
+            result.bytes_per_sample = _bytes_per_sample(workload, first, run.call)
+            result.pinned_memory = bool(getattr(run.loader, "pin_memory", False)) or _any_pinned(first)
+        result.startup_seconds = first_seconds  # the last (most workers) point's stands
+        samples, batches, seconds = _timed_batches(run, workers, started + share)
+    if batches == 0:
+        raise WorkloadError(
+            f"{workload.label}: {run.call} yields too few batches per pass to time it (its first batch of each pass "
+            "waits for the workers to start, so it is not timed).",
+            hint=f"Fix: give the loader's dataset more samples ({MIN_TIMED_BATCHES + 1} batches or more).")
+    result.points.append(LoaderPoint(workers=workers, samples_per_second=samples / max(seconds, 1e-9),
+                                     batches_timed=batches, seconds=seconds))
+
+
+def _timed_batches(run: LoaderRun, workers: int, until: float) -> tuple[int, int, float]:
+    """(samples, batches, seconds) timed after each pass's first wave, until ``until`` (and at least
+    ``MIN_TIMED_BATCHES``), over at most ``MAX_PASSES`` passes."""
+    samples = batches = 0
+    seconds = 0.0
+    passes = 1
+    _skip_first_wave(run, workers, skipped=1)
+    mark = time.perf_counter()
+    while True:
+        batch = run.next_batch()
+        now = time.perf_counter()
+        if batch is None:  # the data ran out: a new pass, its first wave untimed
+            seconds += now - mark
+            if passes >= MAX_PASSES or (batches >= MIN_TIMED_BATCHES and now >= until):
+                return samples, batches, seconds
+            passes += 1
+            run.restart()
+            _skip_first_wave(run, workers, skipped=0)
+            mark = time.perf_counter()
+            continue
+        samples += sample_count(batch) or run.batch_size
+        batches += 1
+        if batches >= MIN_TIMED_BATCHES and now >= until:
+            return samples, batches, seconds + now - mark
+
+
+def _skip_first_wave(run: LoaderRun, workers: int, skipped: int) -> None:
+    """Take the batches the workers made while they started (one per worker), leaving enough to time."""
+    length = _length(run.loader)
+    wave = workers if length is None else min(workers, max(1, length - MIN_TIMED_BATCHES))
+    for _ in range(wave - skipped):
+        if run.next_batch() is None:
+            return
+
+
+def _length(loader: Any) -> int | None:
+    """Batches per pass, where the loader knows it (a DataLoader over a map-style dataset)."""
+    try:
+        return int(len(loader))
+    except Exception:  # noqa: BLE001 - user code: __len__ of an iterable dataset raises TypeError, or anything
+        return None
+
+
+# -------------------------------------------------------------------------------------- make_batch only
+
+
+def _measure_make_batch(workload: Workload, batch_size: int, budget_seconds: float) -> _Result:
+    """The median of a few make_batch(batch_size) calls in this process (workers 0)."""
+    deadline = time.perf_counter() + budget_seconds
+    times: list[float] = []
+    batch = None
+    while len(times) < MAKE_BATCH_CALLS:
+        batch = None  # the last batch goes before the next is made
+        started = time.perf_counter()
+        try:
+            batch = workload.make_batch(batch_size)
+        except WorkloadError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - user code: make_batch
+            raise WorkloadError(f"{workload.label}: make_batch({batch_size}) raised {type(exc).__name__}: "
+                                f"{gist(exc)}",
+                                hint="Fix: make_batch(batch_size) must run at the training batch size.") from exc
+        times.append(time.perf_counter() - started)
+        if time.perf_counter() >= deadline:
+            break
+    call = f"make_batch({batch_size})"
+    samples = sample_count(batch) or batch_size
+    seconds = statistics.median(times)
+    point = LoaderPoint(workers=0, samples_per_second=samples / max(seconds, 1e-9), batches_timed=len(times),
+                        seconds=sum(times))
+    return _Result(source="make_batch", batch_size=batch_size, points=[point], pinned_memory=_any_pinned(batch),
+                   bytes_per_sample=_bytes_per_sample(workload, batch, call, returned="returned"))
+
+
+# ------------------------------------------------------------------------------------------- the batch
+
+
+def _bytes_per_sample(workload: Workload, batch: Any, call: str, returned: str = "yielded") -> float:
+    """Bytes of the batch's tensors (inputs and target) per sample: what crosses to the device."""
+    inputs, target = split_batch(workload, batch, source=f"{call} {returned}")
+    total = _tensor_bytes(inputs) + _tensor_bytes(target)
+    count = sample_count(batch)
+    if not count:
+        raise WorkloadError(f"{workload.label}: {call} {returned} a batch holding no tensor.",
+                            hint="Fix: return (inputs, target) as tensors (torch.tensor(v), torch.from_numpy(a)).")
+    return total / count
+
+
+def _tensor_bytes(obj: Any) -> int:
+    if hasattr(obj, "nbytes") and hasattr(obj, "shape"):
+        return int(obj.nbytes)
+    if isinstance(obj, dict):
+        return sum(_tensor_bytes(v) for v in obj.values())
+    if isinstance(obj, (tuple, list)):
+        return sum(_tensor_bytes(v) for v in obj)
+    return 0
+
+
+def _any_pinned(obj: Any) -> bool:
+    """Some tensor in ``obj`` is in page-locked memory (False wherever that cannot be asked)."""
+    if isinstance(obj, dict):
+        return any(_any_pinned(v) for v in obj.values())
+    if isinstance(obj, (tuple, list)):
+        return any(_any_pinned(v) for v in obj)
+    is_pinned = getattr(obj, "is_pinned", None)
+    if not callable(is_pinned):
+        return False
+    try:
+        return bool(is_pinned())
+    except (RuntimeError, TypeError):  # no accelerator to ask on this build
+        return False

@@ -1,0 +1,145 @@
+"""The CPU's own roofline (advisor.predictor.cpu_roofline): a step priced from a hand-built analysis and op rates,
+the estimate when the probe could not time one step, and what its notes say."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from advisor.predictor.cpu_roofline import (
+    CALIBRATED_REL_SIGMA,
+    COMPUTE_EFFICIENCY,
+    MEMORY_EFFICIENCY,
+    ROOFLINE_REL_SIGMA,
+    cpu_fallback_estimate,
+    efficiency_from_measurements,
+    fallback_note,
+    ladder_note,
+    step_seconds,
+)
+from advisor.predictor.job import Z80
+from advisor.schemas import Analysis, DeviceProfile, JobSpec, Measurement, OpRecord, Profile, Target, WorkloadInfo
+from advisor.schemas.profile import CpuPeak, SkippedPoint
+
+PEAK = CpuPeak(threads=1, matmul_flops_per_second=1e11, memory_bytes_per_second=2e10, seconds=0.1)
+
+
+def analysis() -> Analysis:
+    """One matmul (2 GFLOP and 1 MB at batch 2, 8 GFLOP and 4 MB at 8) and two identical elementwise ops
+    (200 MB at 2, 800 MB at 8): at batch 4, 4 GFLOP + 2 MB and 2 x 400 MB."""
+    return Analysis(
+        batch_sizes=(2, 8),
+        ops=[OpRecord(op="aten.mm.default", kind="matmul", phase="forward", flops=(2e9, 8e9), bytes=(1e6, 4e6)),
+             OpRecord(op="aten.add.Tensor", kind="elementwise", phase="forward", count=2, flops=(1e6, 4e6),
+                      bytes=(2e8, 8e8))],
+        flops_per_sample=1e9, param_count=1000, trainable_param_count=1000, param_bytes=4e9, gradient_bytes=4e9,
+        optimizer="SGD", optimizer_state_bytes=0.0, activation_bytes_per_sample=1e9)
+
+
+ONE_THREAD_AT_4 = 4e9 / (1e11 * COMPUTE_EFFICIENCY) + 2 * 4e8 / (2e10 * MEMORY_EFFICIENCY)
+
+
+def test_a_step_is_the_sum_of_each_operator_at_its_roofline():
+    one = step_seconds(analysis(), PEAK, 4)
+    assert one.compute_bound_seconds == pytest.approx(4e9 / (1e11 * 0.78))  # 51.3 ms: the matmul, FLOP-bound
+    assert one.memory_bound_seconds == pytest.approx(2 * 4e8 / (2e10 * 0.4))  # 100 ms: the adds, byte-bound
+    assert one.seconds == pytest.approx(ONE_THREAD_AT_4) and one.seconds == pytest.approx(0.151282, abs=1e-6)
+    two = step_seconds(analysis(), PEAK, 4, threads=2)  # Amdahl with p = 0.9: x (0.1 + 0.9 / 2)
+    assert two.seconds == pytest.approx(ONE_THREAD_AT_4 * 0.55)
+    assert step_seconds(analysis(), PEAK, 4, efficiency=0.5).seconds == pytest.approx(2 * ONE_THREAD_AT_4)
+
+
+def test_timed_steps_of_the_model_calibrate_the_efficiency():
+    slow = Measurement(device="cpu", batch_size=4, threads=1, compute_seconds=2 * ONE_THREAD_AT_4)
+    assert efficiency_from_measurements(analysis(), PEAK, [slow], threads=2) == pytest.approx(0.5)
+    wild = Measurement(device="cpu", batch_size=4, threads=1, compute_seconds=1000 * ONE_THREAD_AT_4)
+    assert efficiency_from_measurements(analysis(), PEAK, [wild], threads=2) is None  # says more about timing
+    assert efficiency_from_measurements(analysis(), PEAK, [], threads=2) is None
+
+
+def profile(skipped: tuple[int, ...] = (1, 12), **device) -> Profile:
+    dev = DeviceProfile(device="cpu", kind="cpu", name="AMD EPYC", threads=2, memory_gib=16.0, budget_seconds=60.0,
+                        startup_seconds=5.0, cpu_peak=PEAK, **device,
+                        skipped=[SkippedPoint(batch_size=b, step_seconds=21.5 * b, priced_from="check")
+                                 for b in skipped])
+    return Profile(workload=WorkloadInfo(name="big"), devices=[dev], analysis=analysis())
+
+
+def test_a_cpu_that_timed_no_step_is_priced_from_the_analysis():
+    job = JobSpec(dataset_size=100, epochs=1, batch_size=4)  # 25 steps
+    est = cpu_fallback_estimate(profile(), job, Target.cpu())
+    step = ONE_THREAD_AT_4 * 0.55  # the device's 2 threads
+    assert est.method == "scaled" and est.source_device == "cpu" and est.target == Target.cpu(threads=2)
+    assert est.step_seconds == pytest.approx(step)
+    assert est.seconds == pytest.approx(5.0 + 25 * step)
+    sigma = math.hypot(ROOFLINE_REL_SIGMA, 0.05 / Z80)  # the roofline's, and the thread scaling's (same count)
+    assert est.high / est.seconds == pytest.approx(math.exp(Z80 * sigma))
+    assert est.low / est.seconds == pytest.approx(math.exp(-Z80 * sigma))
+    # Memory from the analysis: 8 GB of weights and gradients + 4 GB of activations, x 1.1, against 16 GiB.
+    assert est.peak_memory_gib == pytest.approx(1.1 * 12e9 / 2**30) and est.fits_memory
+    assert est.notes[0].startswith("cpu: the CPU could not time this model within the probe's 60 s budget")
+
+
+def test_the_roofline_estimate_scales_to_other_thread_counts_and_machines():
+    job = JobSpec(dataset_size=100, epochs=1, batch_size=4)
+    est = cpu_fallback_estimate(profile(), job, Target.cpu(threads=8), machine_memory_gib=64.0)
+    factor = (0.1 + 0.9 / 8) / (0.1 + 0.9 / 2)
+    assert est.step_seconds == pytest.approx(ONE_THREAD_AT_4 * 0.55 * factor)
+    assert est.target.threads == 8 and est.memory_capacity_gib == 64.0
+    unknown = cpu_fallback_estimate(profile(), job, Target.cpu(threads=8), machine_memory_gib=None)
+    assert unknown.fits_memory and unknown.peak_memory_gib is None
+    assert "the target machine's memory is not known: memory fit not checked." in unknown.notes
+
+
+def test_one_small_timed_batch_size_calibrates_the_roofline():
+    # Batch size 1 was timed at twice the roofline's time (on the device's 2 threads); the job runs at 4.
+    one = Measurement(device="cpu", batch_size=1, threads=2,
+                      compute_seconds=2 * step_seconds(analysis(), PEAK, 1, threads=2).seconds)
+    prof = profile(skipped=(12,), measurements=[one], largest_batch_size=1)
+    est = cpu_fallback_estimate(prof, JobSpec(dataset_size=100, epochs=1, batch_size=4), Target.cpu())
+    assert est.method == "scaled" and est.step_seconds == pytest.approx(2 * ONE_THREAD_AT_4 * 0.55)
+    assert est.high / est.seconds == pytest.approx(math.exp(Z80 * math.hypot(CALIBRATED_REL_SIGMA, 0.05 / Z80)))
+    assert est.notes[0] == (
+        "cpu: only batch size 1 fit the probe's 60 s budget (a point needs its warm-up and two timed steps; 12 would "
+        "not fit); the time at batch size 4 is from the model's analysis (FLOPs and bytes per operator) over "
+        "this machine's measured op rates (100 GFLOP/s matmul and 20 GB/s memory on one thread), calibrated on the "
+        "steps timed at batch size 1 (they ran at 0.50x the roofline's speed).")
+    # The measured fit serves: the job's batch size is near the timed one, or two sizes were timed.
+    assert cpu_fallback_estimate(prof, JobSpec(dataset_size=100, epochs=1, batch_size=2), Target.cpu()) is None
+    two = profile(measurements=[one, one.model_copy(update={"batch_size": 2})])
+    assert cpu_fallback_estimate(two, JobSpec(dataset_size=100, epochs=1, batch_size=4), Target.cpu()) is None
+
+
+def test_nothing_to_price_with_is_none():
+    job = JobSpec(dataset_size=100, epochs=1, batch_size=4)
+    no_rates = profile().model_copy(update={"devices": [profile().devices[0].model_copy(update={"cpu_peak": None})]})
+    assert cpu_fallback_estimate(no_rates, job, Target.cpu()) is None
+    assert cpu_fallback_estimate(profile().model_copy(update={"analysis": None}), job, Target.cpu()) is None
+
+
+def test_the_notes_say_why_nothing_was_timed_and_what_the_time_rests_on():
+    dev = profile().devices[0]
+    assert fallback_note(dev, 12) == (
+        "cpu: the CPU could not time this model within the probe's 60 s budget: a point needs its warm-up and two "
+        "timed steps, and one step at batch size 1 was priced at 21.5 s from the workload check's cold step; the "
+        "time at batch size 12 is from the model's analysis (FLOPs and bytes per operator) over this "
+        "machine's measured op rates (100 GFLOP/s matmul and 20 GB/s memory on one thread), with efficiencies "
+        "fitted on small models on a CPU of this kind; the interval is wide.")
+
+
+def test_the_ladder_note_names_the_timed_sizes_and_says_the_users_batch_size_was_extrapolated():
+    timed = [Measurement(device="cpu", batch_size=b, compute_seconds=0.75 * b) for b in (1, 2, 8)]
+    skipped = [SkippedPoint(batch_size=b, step_seconds=0.75 * b, priced_from="measured") for b in (128, 256, 1024)]
+    dev = DeviceProfile(device="cpu", kind="cpu", name="x", budget_seconds=60.0, measurements=timed, skipped=skipped)
+    assert ladder_note(dev, 1024) == (
+        "cpu: the probe timed batch sizes 1, 2, 8 within its 60 s budget and skipped 128, 256, 1024: their warm-up "
+        "and two timed steps would not fit (batch size 1024: about 768 s a step, priced from the timed points). "
+        "The time at batch size 1024 is extrapolated from the timed sizes.")
+    assert ladder_note(dev.model_copy(update={"skipped": []}), 1024) is None  # the ladder ran as planned
+    timed_once = dev.model_copy(update={"measurements": [], "skipped": [
+        SkippedPoint(batch_size=1, step_seconds=11.5, priced_from="first step")]})
+    assert fallback_note(timed_once, 12).startswith(
+        "cpu: the CPU could not time this model within the probe's 60 s budget: a point needs its warm-up and two "
+        "timed steps, and one step at batch size 1 took 11.5 s (timed to price the ladder); the time at batch size "
+        "12 is from the model's analysis")

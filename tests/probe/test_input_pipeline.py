@@ -1,0 +1,259 @@
+"""The input pipeline's measurement (advisor.probe.input_pipeline): real DataLoaders with 0, 1 and 2 worker
+processes over tiny synthetic data, make_batch-only workloads, the errors of a broken loader, no worker process
+left behind, the JSON frame that carries the result, the probe's Profile and the profile text output."""
+
+from __future__ import annotations
+
+import textwrap
+import time
+
+import psutil
+import pytest
+import torch
+from torch.utils.data import DataLoader, Dataset, get_worker_info
+
+from advisor.errors import WorkloadError
+from advisor.probe import input_pipeline as ip_module
+from advisor.probe.frames import InputPipelineFrame, MalformedFrame, encode, parse_child_frame
+from advisor.probe.input_pipeline import input_budget_seconds, measure_input_pipeline, worker_counts
+from advisor.schemas import InputPipeline, LoaderPoint
+from advisor.workload import Workload
+
+# One sample: a float32 3 x 8 x 8 image (768 bytes) and an int64 label (8 bytes).
+SAMPLE_BYTES = 3 * 8 * 8 * 4 + 8
+
+
+class Images(Dataset):
+    def __init__(self, n: int = 96, sleep_seconds: float = 0.0, fail_in_workers: bool = False) -> None:
+        self.n, self.sleep_seconds, self.fail_in_workers = n, sleep_seconds, fail_in_workers
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int):
+        if self.fail_in_workers and get_worker_info() is not None:
+            raise OSError(f"cannot read sample {i} in a worker")
+        if self.sleep_seconds:
+            time.sleep(self.sleep_seconds)
+        return torch.full((3, 8, 8), float(i)), i % 4
+
+
+def model():
+    return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(192, 4))
+
+
+def loader_workload(pin_memory: bool = False, num_workers: int | None = None, **dataset) -> Workload:
+    def make_dataloader(batch_size, workers):
+        return DataLoader(Images(**dataset), batch_size=batch_size, num_workers=workers, pin_memory=pin_memory)
+
+    return Workload(model=model, make_dataloader=make_dataloader, num_workers=num_workers, name="images")
+
+
+def children() -> set[int]:
+    return {p.pid for p in psutil.Process().children(recursive=True)}
+
+
+def test_worker_counts_and_budget():
+    assert worker_counts(2, 3.0) == [1, 2]
+    assert worker_counts(1, 10.0) == [1]
+    assert worker_counts(8, 10.0) == [1, 2, 8]
+    assert worker_counts(64, 15.0) == [1, 2, 32]  # at most MAX_WORKERS
+    assert worker_counts(64, 3.0) == [1, 2, 12]  # what a 3 s budget can start
+    assert input_budget_seconds(60) == 6.0
+    assert input_budget_seconds(10) == 3.0 and input_budget_seconds(1000) == 15.0
+
+
+def test_a_dataloader_is_timed_at_1_and_2_workers():
+    before = children()
+    ip = measure_input_pipeline(loader_workload(pin_memory=True, num_workers=2, sleep_seconds=0.002), batch_size=8,
+                                budget_seconds=2.0, cores=2, cpu_name="Test CPU")
+    assert children() <= before  # every worker process was shut down
+    assert (ip.source, ip.batch_size, ip.host_cores, ip.cpu_name, ip.default_workers) == (
+        "dataloader", 8, 2, "Test CPU", 2)
+    assert [p.workers for p in ip.points] == [1, 2]
+    assert all(p.batches_timed >= 2 and p.seconds > 0 for p in ip.points)
+    for p in ip.points:  # samples / seconds, from whole batches of 8
+        assert p.samples_per_second == pytest.approx(8 * p.batches_timed / p.seconds)
+    # Each sample sleeps 2 ms: one worker makes at most ~500 samples/s.
+    assert ip.points[0].samples_per_second < 600
+    assert ip.bytes_per_sample == SAMPLE_BYTES
+    assert ip.pinned_memory  # the loader's intent: nothing can be pinned without a GPU
+    assert 0 < ip.startup_seconds < 2.0 and ip.notes == []
+
+
+def test_pinned_memory_is_false_without_pin_memory():
+    ip = measure_input_pipeline(loader_workload(), batch_size=4, budget_seconds=1.0, cores=1)
+    assert [p.workers for p in ip.points] == [1]
+    assert not ip.pinned_memory and ip.default_workers is None
+
+
+def test_a_loader_whose_data_runs_out_is_read_again():
+    before = children()
+    ip = measure_input_pipeline(loader_workload(n=16), batch_size=4, budget_seconds=1.0, cores=2)
+    assert children() <= before
+    assert all(p.batches_timed >= 2 for p in ip.points)
+
+
+def test_a_slow_batch_is_timed_at_a_smaller_batch_size():
+    # 16 samples of 40 ms: 0.64 s a batch at one worker, more than a third of a 1.2 s budget.
+    ip = measure_input_pipeline(loader_workload(sleep_seconds=0.04), batch_size=16, budget_seconds=1.2, cores=1)
+    assert ip.batch_size in (4, 1)
+    assert "timed at batch size" in ip.notes[0]
+    assert 12 < ip.points[0].samples_per_second < 32  # 25 samples/s, timed over 2 batches or more
+
+
+def test_make_batch_only():
+    workload = Workload(model=model, make_batch=lambda b: (torch.zeros(b, 3, 8, 8), torch.zeros(b, dtype=torch.long)),
+                        num_workers=0)
+    ip = measure_input_pipeline(workload, batch_size=16, budget_seconds=5.0)
+    assert (ip.source, ip.batch_size, ip.pinned_memory, ip.default_workers) == ("make_batch", 16, False, 0)
+    assert ip.bytes_per_sample == SAMPLE_BYTES
+    [point] = ip.points
+    assert point.workers == 0 and point.batches_timed == ip_module.MAKE_BATCH_CALLS
+    assert point.samples_per_second > 0 and ip.startup_seconds == 0.0
+
+
+def test_make_batch_errors_name_make_batch():
+    def broken(batch_size):
+        raise RuntimeError("the data server is down")
+
+    with pytest.raises(WorkloadError) as err:
+        measure_input_pipeline(Workload(model=model, make_batch=broken), batch_size=8, budget_seconds=1.0)
+    assert "make_batch(8) raised RuntimeError: the data server is down" in err.value.message
+
+
+def test_a_raising_make_dataloader_is_a_workload_error():
+    def make_dataloader(batch_size, num_workers):
+        raise FileNotFoundError("/data/train is empty")
+
+    with pytest.raises(WorkloadError) as err:
+        measure_input_pipeline(Workload(model=model, make_dataloader=make_dataloader), batch_size=8,
+                               budget_seconds=1.0, cores=2)
+    assert "make_dataloader(8, 1) raised FileNotFoundError: /data/train is empty" in err.value.message
+    assert "Fix:" in str(err.value)
+
+
+def test_an_error_in_a_worker_process_is_a_workload_error_and_leaves_no_worker():
+    before = children()
+    with pytest.raises(WorkloadError) as err:
+        measure_input_pipeline(loader_workload(fail_in_workers=True), batch_size=8, budget_seconds=1.0, cores=2)
+    assert children() <= before
+    assert "make_dataloader(8, 1) failed while making a batch: OSError: cannot read sample" in err.value.message
+
+
+def test_the_frame_round_trip():
+    ip = InputPipeline(source="dataloader", batch_size=64, bytes_per_sample=150_536.0, pinned_memory=True,
+                       points=[LoaderPoint(workers=1, samples_per_second=210.5, batches_timed=6, seconds=1.8),
+                               LoaderPoint(workers=2, samples_per_second=390.0, batches_timed=9, seconds=1.5)],
+                       host_cores=2, cpu_name="AMD EPYC", startup_seconds=0.3, default_workers=2,
+                       notes=["timed at batch size 16"])
+    frame = parse_child_frame(encode(InputPipelineFrame(pipeline=ip))[8:])
+    assert isinstance(frame, InputPipelineFrame) and frame.pipeline == ip and frame.note is None
+    assert frame.pipeline.per_worker_samples_per_second == 210.5
+    empty = parse_child_frame(encode(InputPipelineFrame(pipeline=None, note="input pipeline: not timed"))[8:])
+    assert empty.pipeline is None and empty.note == "input pipeline: not timed"
+    bad = encode(InputPipelineFrame(pipeline=ip))[8:].replace(b"210.5", b"-1.0")
+    with pytest.raises(MalformedFrame, match="samples_per_second"):
+        parse_child_frame(bad)
+
+
+def test_profile_text_shows_the_pipeline(capsys):
+    from advisor.cli import render
+
+    render.input_pipeline(InputPipeline(
+        source="dataloader", batch_size=64, bytes_per_sample=150_536.0, pinned_memory=True, host_cores=2,
+        points=[LoaderPoint(workers=1, samples_per_second=210.4, batches_timed=6, seconds=1.8),
+                LoaderPoint(workers=2, samples_per_second=390.0, batches_timed=9, seconds=1.5)],
+        startup_seconds=0.31, default_workers=2, notes=["2 workers not timed"]))
+    text = capsys.readouterr().out
+    assert "input pipeline (make_dataloader, timed at batch size 64 on 2 cores): 1 worker 210 samples/s, " \
+           "2 workers 390 samples/s" in text
+    assert "147 KiB per sample to the device; pinned memory; worker start-up 0.31 s; NUM_WORKERS = 2" in text
+    assert "note: 2 workers not timed" in text
+    render.input_pipeline(InputPipeline(source="make_batch", batch_size=8, bytes_per_sample=776.0,
+                                        points=[LoaderPoint(workers=0, samples_per_second=5e4, batches_timed=5,
+                                                            seconds=0.001)]))
+    text = capsys.readouterr().out
+    assert "(make_batch in the training process, batch size 8): 50,000 samples/s" in text
+    assert "776 B per sample to the device; pageable memory (not pinned)" in text
+
+
+# ------------------------------------------------------------------------------------- through the probe
+
+LOADER_FILE = """
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, Dataset, get_worker_info
+
+NUM_WORKERS = 1
+FAIL_IN_WORKERS = {fail}
+
+
+class Images(Dataset):
+    def __len__(self):
+        return 64
+
+    def __getitem__(self, i):
+        if FAIL_IN_WORKERS and get_worker_info() is not None:
+            raise OSError(f"cannot read sample {{i}}")
+        return torch.full((3, 8, 8), float(i)), i % 4
+
+
+def build_model():
+    return nn.Sequential(nn.Flatten(), nn.Linear(192, 4))
+
+
+def make_dataloader(batch_size, num_workers):
+    return DataLoader(Images(), batch_size=batch_size, num_workers=num_workers, shuffle=True)
+"""
+
+
+def loader_file(tmp_path, fail: bool = False):
+    path = tmp_path / ("broken_loader.py" if fail else "loader.py")
+    path.write_text(textwrap.dedent(LOADER_FILE.format(fail=fail)))
+    return path
+
+
+@pytest.mark.slow
+def test_run_profile_stores_the_input_pipeline(tmp_path):
+    from advisor.probe import run_profile
+
+    prof = run_profile(loader_file(tmp_path), devices=["cpu"], batch_size=8, probe_seconds=2, threads=1,
+                       analyze=False, thread_scaling=False)
+    ip = prof.input_pipeline
+    assert ip is not None and ip.source == "dataloader" and ip.default_workers == 1
+    assert ip.bytes_per_sample == SAMPLE_BYTES and ip.batch_size == 8
+    assert [p.workers for p in ip.points][:2] == [1, 2] and all(p.samples_per_second > 0 for p in ip.points)
+    assert ip.host_cores >= 1 and ip.cpu_name == prof.device("cpu").name
+    assert [m.batch_size for m in prof.device("cpu").measurements][-1] == 8  # the step, from the loader's batch
+
+
+@pytest.mark.slow
+def test_a_loader_failing_in_its_workers_fails_the_profile_command(tmp_path):
+    from typer.testing import CliRunner
+
+    from advisor.cli.app import build_app
+
+    path = loader_file(tmp_path, fail=True)
+    result = CliRunner().invoke(build_app(), ["profile", str(path), "--device", "cpu", "--batch-size", "8",
+                                              "--probe-seconds", "2"])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert "make_dataloader(8, 1) failed while making a batch: OSError: cannot read sample" in result.output
+    assert f"{path.name}:" in result.output
+
+
+@pytest.mark.slow
+def test_a_make_batch_that_cannot_be_timed_leaves_a_note_not_an_error():
+    from advisor.probe import run_profile
+
+    def make_batch(batch_size):
+        if batch_size > 8:
+            raise ValueError(f"only 8 samples, not {batch_size}")
+        return torch.zeros(batch_size, 3, 8, 8), torch.zeros(batch_size, dtype=torch.long)
+
+    workload = Workload(model=model, make_batch=lambda b: make_batch(b), name="short")  # a lambda: forked
+    with pytest.warns(RuntimeWarning, match="input pipeline: not timed"):
+        prof = run_profile(workload, devices=[], batch_size=32, probe_seconds=1, analyze=True)
+    assert prof.input_pipeline is None
+    assert any("make_batch(32) raised ValueError: only 8 samples, not 32" in n for n in prof.notes)
