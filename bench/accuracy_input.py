@@ -99,7 +99,11 @@ def bench_one(spec: str, args) -> dict:
     batch_size = args.batch_size or workload.batch_size
     dataset_size = args.dataset_size or workload.dataset_size
     epochs = args.epochs or workload.epochs or 1
-    workers = workload.num_workers if workload.num_workers is not None else 2
+    # The workers the predictor assumes on this machine (advisor.predictor.input_bound.cpu_workers).
+    from advisor.predictor.input_bound import cpu_workers
+    from advisor.probe.input_pipeline import usable_cores
+
+    workers = cpu_workers(usable_cores(), workload.num_workers)
     est = _predict(path, dataset_size, epochs, batch_size, args.probe_seconds)
     actual = _job(path, dataset_size, epochs, batch_size, workers)
     real = actual["wall_seconds"]

@@ -35,7 +35,9 @@ from torch.utils.data import DataLoader, Dataset
 DATASET_SIZE = 2560  # 10 passes over the N_FILES files
 EPOCHS = 2
 BATCH_SIZE = 64
-NUM_WORKERS = 2
+# No NUM_WORKERS: the advisor gives each candidate the loader workers it can afford (its vCPUs less one per
+# GPU; on a CPU instance its cores less one) and says where more would help. Set NUM_WORKERS = k to model a
+# script that always starts k workers per training process.
 NUM_CLASSES = 100
 IMAGE_SIZE = 112
 N_FILES = 256  # synthetic JPEG files, cycled over by the dataset

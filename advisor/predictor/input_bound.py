@@ -62,6 +62,7 @@ HOST_REL_SIGMA = 0.25
 # instance such a vCPU is the SMT sibling of a core that computes; a sibling adds roughly 15-30% throughput to a
 # core (Intel's hyper-threading figure) while slowing its partner, so half a core is on the generous side.
 FREE_VCPU_LOADER_SHARE = 0.5
+SMT_THREADS_PER_CORE = 2  # vCPUs per physical core on a GPU instance's host (x86 with SMT)
 
 Source = Literal["dataloader", "make_batch", "probe", "none"]
 
@@ -99,6 +100,7 @@ class HostModel:
     source: Source
     rate_per_worker: float | None = None  # one worker's samples/s on the target (speed ratio applied)
     workers: int | None = None  # loader processes in all; 0 = batches made in the training process
+    worker_cores: float | None = None  # the cores' worth those workers get (``loader_cores``); None = workers
     efficiency: float = 1.0  # eff(W)
     serial_seconds: Callable[[int], float] | None = None  # source "probe": make_batch seconds at a batch
     bytes_per_sample: float | None = None
@@ -121,7 +123,7 @@ class HostModel:
             return None
         if self.serial:
             return per_process / self.rate_per_worker
-        return batch_size / (self.rate_per_worker * self.workers * self.efficiency)
+        return batch_size / (self.rate_per_worker * (self.worker_cores or self.workers) * self.efficiency)
 
     def _transfer(self, per_gpu: int) -> float | None:
         if self.kind == "cpu":
@@ -216,6 +218,17 @@ def gpu_workers(vcpus: int, gpu_count: int, default_workers: int | None) -> int:
     return afford if default_workers is None else min(afford, default_workers * gpu_count)
 
 
+def loader_cores(workers: int, vcpus: int, gpu_count: int) -> float:
+    """The cores' worth ``workers`` loader processes get on a GPU host of ``vcpus`` vCPUs. A cloud vCPU is one
+    hardware thread of a core (two per core on the x86 hosts of GPU instances: AWS's "each vCPU is a thread of a
+    CPU core"), so workers get full cores only while cores are free of the training processes; beyond that
+    they run on SMT siblings, each worth ``FREE_VCPU_LOADER_SHARE`` of a core. Counting every vCPU as a core put
+    the loader ceiling 1.3-1.5x above published CPU-bound runs (bench/README.md, "Input-bound GPU training")."""
+    free_cores = max(0.0, vcpus / SMT_THREADS_PER_CORE - gpu_count)
+    full = min(float(workers), free_cores)
+    return full + (workers - full) * FREE_VCPU_LOADER_SHARE
+
+
 def cpu_workers(cores: int, default_workers: int | None) -> int:
     """Loader worker processes on a CPU target: NUM_WORKERS, else all cores but the trainer's."""
     return max(1, cores - 1) if default_workers is None else default_workers
@@ -264,6 +277,7 @@ def gpu_host(pipeline: InputPipeline | None, spec: GpuSpec, gpu_count: int, vcpu
         workers = gpu_workers(vcpus, gpu_count, pipeline.default_workers)
     return HostModel(
         "gpu", pipeline.source, rate_per_worker=pipeline.per_worker_samples_per_second * speed, workers=workers,
+        worker_cores=loader_cores(workers, vcpus, gpu_count) if workers else None,
         efficiency=_efficiency(pipeline, workers), bytes_per_sample=pipeline.bytes_per_sample,
         link_bytes_per_second=link * 1e9 * fraction if link else None, pinned=pipeline.pinned_memory,
         gpu_count=gpu_count, vcpus=vcpus, notes=tuple(notes))

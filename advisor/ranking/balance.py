@@ -217,6 +217,23 @@ def _balanced(s: Scored, ranked: Sequence[Scored]) -> str | None:
             f"is {bound}: {_versus(s, alt.elapsed, alt.cost)}")
 
 
+def passed_over(chosen: Scored, ranked: Sequence[Scored]) -> str | None:
+    """Why not the same GPUs for less per hour: the cheapest-per-hour offer of the chosen GPU model and count with
+    fewer vCPUs that is input-bound, with its total time and cost. "1 x L4 (gcp g2-standard-8) costs less per
+    hour but is input-bound on 8 vCPUs (GPU 31% busy): 51m10s total, $0.80"; None when there is none."""
+    c = chosen.cand
+    if not c.gpu or not c.vcpus:
+        return None
+    pool = [a for a in ranked if a is not chosen and a.cand.gpu == c.gpu and a.cand.gpu_count == c.gpu_count
+            and a.cand.bound == "input" and 0 < (a.cand.vcpus or 0) < c.vcpus
+            and a.cand.price_usd_per_hour < c.price_usd_per_hour]
+    if not pool:
+        return None
+    a = min(pool, key=lambda x: x.cand.price_usd_per_hour)
+    return (f"{a.label} costs less per hour but is input-bound on {a.cand.vcpus:,} vCPUs{_busy(a.cand)}: "
+            f"{format_duration(a.elapsed)} total, {format_usd(a.cost)}")
+
+
 def _more_workers(s: Scored, parts: StepParts) -> str | None:
     """More loader workers, up to what the host affords (one vCPU per training process kept free)."""
     est, gpus = s.est, max(1, s.cand.gpu_count)

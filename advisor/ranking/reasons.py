@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from advisor.errors import NoFeasibleCandidateError
-from advisor.ranking.balance import bound_clause
+from advisor.ranking.balance import bound_clause, passed_over
 from advisor.ranking.scoring import Scored, describe
 from advisor.schemas import Candidate, Constraints, Recommendation, Skipped, Violation
 from advisor.units import format_duration, format_ratio, format_usd
@@ -109,6 +109,8 @@ def give_reasons(ranked: list[Scored], chosen: Scored | None, constraints: Const
         clause = bound_clause(s.cand, s.est)
         if clause:  # what the time above already includes: the host, not the GPU, sets the pace
             s.cand.reason += "; " + clause
+        if s is chosen and (cheaper := passed_over(s, ranked)):  # the better-balanced instance was chosen
+            s.cand.reason += "; " + cheaper
 
 
 def advice(label: str, alt: Scored, chosen: Scored | None, objective: str) -> str | None:

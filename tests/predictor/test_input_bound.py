@@ -55,13 +55,22 @@ def test_input_bound_on_eight_gpus_with_96_vcpus(specs):
     host = ib.gpu_host(pipeline(), specs["H100-SXM"], 8, 96)
     assert host.workers == 88 and host.efficiency == pytest.approx(0.9)  # 96 - 8 training processes
     parts = host.parts(512, 0.01)
-    inp = 512 / (100 * 88 * 0.9)  # 0.0646 s: 7,920 samples/s
+    inp = 512 / (100 * 64 * 0.9)  # 88 workers: 40 free cores + 48 SMT siblings at half a core = 64
     transfer = IMAGE_BYTES * 64 / (63e9 * ib.PINNED_LINK_FRACTION)  # one GPU's 64 samples over PCIe 5.0 x16
     assert parts.input_seconds == pytest.approx(inp, rel=1e-12)
     assert parts.transfer_seconds == pytest.approx(transfer, rel=1e-12)
     assert (parts.bound, parts.step_seconds) == ("input", pytest.approx(inp, rel=1e-12))
     assert parts.gpu_utilization == pytest.approx(0.01 / inp, rel=1e-12)
     assert parts.host_seconds == pytest.approx(inp - 0.01, rel=1e-12)
+
+
+def test_loader_workers_get_free_cores_then_smt_siblings():
+    """A vCPU is a hardware thread: workers get whole cores while cores are free of the training processes, then
+    SMT siblings at FREE_VCPU_LOADER_SHARE of a core each."""
+    assert ib.loader_cores(88, 96, 8) == 40 + 48 * ib.FREE_VCPU_LOADER_SHARE
+    assert ib.loader_cores(10, 12, 1) == 5 + 5 * ib.FREE_VCPU_LOADER_SHARE  # a 12-vCPU V100 host: 6 cores
+    assert ib.loader_cores(4, 96, 8) == 4  # few workers: each on a core of its own
+    assert ib.loader_cores(1, 4, 8) == ib.FREE_VCPU_LOADER_SHARE  # more GPUs than cores: a sibling at best
 
 
 def test_compute_bound_when_the_gpus_are_slower_than_the_loader(specs):
@@ -150,7 +159,7 @@ def test_speed_ratio_of_the_target_cpu_over_this_one():
     ratio, note = ib.speed_ratio(cpu("a", 3.7), None)
     assert ratio == 1.0 and "assumed as fast per core" in note
     slow = ib.gpu_host(pipeline(), load_gpu_specs()["H100-SXM"], 8, 96, speed=0.5).parts(512, 0.01)
-    assert slow.input_seconds == pytest.approx(512 / (100 * 0.5 * 88 * 0.9), rel=1e-12)
+    assert slow.input_seconds == pytest.approx(512 / (100 * 0.5 * 64 * 0.9), rel=1e-12)
 
 
 def test_the_default_vcpus_per_gpu_and_its_note(specs):
@@ -185,7 +194,7 @@ def test_a_gpu_estimate_is_the_max_of_its_parts(prof):
     assert any("was not measured" in n for n in compute_only.notes)
     c = compute_only.step_seconds
     est = estimate(bare(prof, pipeline()), JOB, Target.gpu("H100-SXM", 8), vcpus=96)
-    inp = 512 / (100 * 88 * 0.9)
+    inp = 512 / (100 * 64 * 0.9)  # 88 workers worth 64 cores (ib.loader_cores)
     assert (est.bound, est.input_workers, est.host_vcpus) == ("input", 88, 96)
     assert est.step_seconds == pytest.approx(max(c, inp), rel=1e-12)
     assert est.batch_seconds == pytest.approx(est.step_seconds - c, rel=1e-12)
@@ -272,7 +281,7 @@ def test_predict_json_has_the_host_side_fields(profile_file):
     assert code == 0, out
     data = json.loads(out)
     assert (data["bound"], data["input_workers"], data["host_vcpus"]) == ("input", 88, 96)
-    assert data["input_seconds"] == pytest.approx(512 / (100 * 88 * 0.9), rel=1e-9)
+    assert data["input_seconds"] == pytest.approx(512 / (100 * 64 * 0.9), rel=1e-9)
     assert data["transfer_seconds"] == pytest.approx(IMAGE_BYTES * 64 / (63e9 * 0.82), rel=1e-9)
     assert 0 < data["gpu_utilization"] < 1 and data["batch_seconds"] > 0
     code, out = run("predict", "--profile", profile_file, "--gpu", "H100", "--gpus", "8", "--no-save")
@@ -344,12 +353,13 @@ def test_a_gpu_probed_here_with_a_dataloader_uses_the_loader_model():
     job = JobSpec(51_200, 1, 512)
     c = 0.004 + 0.0002 * 512
     est = estimate(gpu_probe_profile(pipeline()), job, Target.gpu("H100-SXM"))
-    inp = 512 / (100 * 7 * 0.9)  # 8 logical cores here, one trains: 7 workers
+    inp = 512 / (100 * 5 * 0.9)  # 8 logical cores here, one trains: 7 workers, worth 3 + 4 x 0.5 cores
     assert (est.method, est.bound, est.input_workers, est.host_vcpus) == ("measured", "input", 7, 8)
     assert est.step_seconds == pytest.approx(inp, rel=1e-9)
     assert est.gpu_utilization == pytest.approx(c / inp, rel=1e-9)
     wide = estimate(gpu_probe_profile(pipeline()), job, Target.gpu("H100-SXM"), vcpus=64)
-    assert wide.input_workers == 63 and wide.step_seconds == pytest.approx(max(c, 512 / (100 * 63 * 0.9)))
+    # 63 workers on 64 vCPUs: 31 free cores + 32 siblings at half a core
+    assert wide.input_workers == 63 and wide.step_seconds == pytest.approx(max(c, 512 / (100 * 47 * 0.9)))
 
 
 def test_a_slow_make_batch_on_gpus_says_how_to_give_the_real_loader(prof):

@@ -103,7 +103,7 @@ def test_jpeg_resnet_decodes_its_own_jpegs(monkeypatch):
     module = sys.modules[workload.make_dataloader.__module__]
     monkeypatch.setattr(module, "N_FILES", 8)  # a few files are enough here (256 take seconds to write)
     monkeypatch.setattr(module, "_FILES", {})
-    assert workload.job() == JobSpec(2560, 2, 64) and workload.num_workers == 2
+    assert workload.job() == JobSpec(2560, 2, 64) and workload.num_workers is None
     assert not workload.make_batch_derived
     with LoaderRun(workload, 4, 0) as run:
         x, y = run.next_batch()
