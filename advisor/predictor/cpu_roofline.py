@@ -157,7 +157,10 @@ def cpu_fallback_estimate(profile: Profile, job: JobSpec, target: Target, ctx: A
         target=Target.cpu(threads=threads, cpu_name=target.cpu_name),
         fits_memory=fits, peak_memory_gib=peak_gib, memory_capacity_gib=capacity,
         max_batch_size_per_device=max_batch, per_device_batch_size=job.batch_size,
-        method="scaled", precision=dev.precision, source_device=dev.device, notes=notes)
+        method="scaled", precision=dev.precision, source_device=dev.device, notes=notes,
+        # The host side as the measured CPU path has it without a loader: batch creation between steps.
+        bound="input" if jt.batch_seconds > jt.compute_seconds else "compute", input_seconds=jt.batch_seconds,
+        transfer_seconds=0.0, input_workers=0)
 
 
 def fallback_note(dev: DeviceProfile, batch_size: int, *, efficiency: float | None = None) -> str:

@@ -79,6 +79,8 @@ def test_a_cpu_that_timed_no_step_is_priced_from_the_analysis():
     # Memory from the analysis: 8 GB of weights and gradients + 4 GB of activations, x 1.1, against 16 GiB.
     assert est.peak_memory_gib == pytest.approx(1.1 * 12e9 / 2**30) and est.fits_memory
     assert est.notes[0].startswith("cpu: the CPU could not time this model within the probe's 60 s budget")
+    # Its host side, as every estimate carries one (issue 13): no batch creation was timed, compute sets the step.
+    assert (est.bound, est.input_seconds, est.transfer_seconds, est.input_workers) == ("compute", 0.0, 0.0, 0)
 
 
 def test_the_roofline_estimate_scales_to_other_thread_counts_and_machines():
