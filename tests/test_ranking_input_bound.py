@@ -176,6 +176,15 @@ def test_the_warning_says_how_long_the_gpus_wait_for_data():
     assert not any("wait for data" in w for w in fast.verdict.warnings)
 
 
+def test_a_gpu_that_barely_waits_gets_no_warning():
+    # input-bound by a hair: the GPUs compute 90% of the time, so the reason names the bound but nothing warns
+    nearly = estimate(THIN, 0.05 / 0.9, bound="input", input_s=0.05 / 0.9, transfer_s=0.01, util=0.9, workers=24,
+                      vcpus=32)
+    rec = run([(THIN, nearly), (CPU, estimate(CPU, 10.0))])
+    assert rec.chosen.instance_type == "p-thin" and "input-bound" in rec.chosen.reason
+    assert not any("wait for data" in w for w in rec.verdict.warnings)
+
+
 def transfer_bound_a100():
     # a small model on large inputs: compute 4 ms, the pageable copy 12 ms after it, the loader 10 ms alongside
     return estimate(A100, 0.016, steps=100_000, bound="transfer", input_s=0.01, transfer_s=0.012, util=0.25,

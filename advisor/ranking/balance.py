@@ -138,12 +138,16 @@ def bound_clause(c: Candidate, est: Estimate | None) -> str | None:
     return text + _busy(c)
 
 
+WARN_BELOW_UTILIZATION = 0.85  # the chosen GPUs would wait for data more than 15% of the time
+
+
 def bound_warning(chosen: Scored | None) -> str | None:
     """"1 x A100-40GB (lambda gpu_1x_a100) is input-bound: its GPU would wait for data 89% of the time"."""
     if chosen is None:
         return None
     c = chosen.cand
-    if not c.gpu or c.bound == "compute" or c.gpu_utilization is None:
+    # A GPU busy 90% of the time is a balanced machine, not one to warn about: the reason already says the bound.
+    if not c.gpu or c.bound == "compute" or c.gpu_utilization is None or c.gpu_utilization >= WARN_BELOW_UTILIZATION:
         return None
     return (f"{chosen.label} is {c.bound}-bound: its {_gpus(c)} would wait for data "
             f"{1 - c.gpu_utilization:.0%} of the time")
