@@ -125,6 +125,11 @@ def _local_cpu(profile: Profile, ctx: EstimateContext) -> CpuSpec | None:
     return ctx.cpu_specs.get(family) if family else None
 
 
+def _local_vcpus(profile: Profile) -> int | None:
+    """This machine's vCPUs (logical cores): the host of a job run here."""
+    return profile.host.cpu.logical_cores if profile.host else None
+
+
 def estimate_cpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateContext, *,
                  machine_memory_gib: float | str | None = THIS_MACHINE, vcpus: int | None = None) -> Estimate:
     """This machine's CPU probe, scaled to the target's threads and CPU family where they differ. Memory is
@@ -148,9 +153,10 @@ def estimate_cpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateCo
                                      machine_memory_gib=machine_memory_gib)
     if roofline is not None:
         return roofline
-    cores = target.threads or select_device(profile, "cpu").threads or 1
-    if vcpus is None and not target.cpu_name and target.threads in (None, select_device(profile, "cpu").threads):
-        vcpus = profile.host.cpu.logical_cores if profile.host else None  # this machine
+    probed_threads = select_device(profile, "cpu").threads
+    cores = target.threads or probed_threads or 1
+    if vcpus is None and not target.cpu_name and target.threads in (None, probed_threads):
+        vcpus = _local_vcpus(profile)  # the job runs on this machine
     speed, speed_note = input_bound.speed_ratio(target_cpu, local_cpu)
     host = input_bound.cpu_host(profile.input_pipeline, cores, vcpus=vcpus, speed=speed, speed_note=speed_note)
     est = predict_measured(profile, job, device="cpu", threads=target.threads,
@@ -220,8 +226,7 @@ def _measured_gpu(profile: Profile, job: JobSpec, probed: DeviceProfile, spec: G
     """A GPU probed here: its measured steps; the host side is this machine's (its vCPUs unless given)."""
     from advisor.predictor.measured import predict_measured
 
-    here = profile.host.cpu.logical_cores if profile.host else None
-    host = input_bound.gpu_host(profile.input_pipeline, spec, 1, vcpus or here)
+    host = input_bound.gpu_host(profile.input_pipeline, spec, 1, vcpus or _local_vcpus(profile))
     if profile.input_pipeline is None or profile.input_pipeline.source != "dataloader":
         host = replace(host, notes=())  # the measured make_batch + copy stands
     est = predict_measured(profile, job, device=probed.device, fit=_device_fit(profile, probed.device, ctx),
