@@ -346,16 +346,19 @@ def bound_sentence(est: Estimate) -> str:
         return (f"transfer (the copy of each GPU's share takes {est.transfer_seconds * 1000:,.1f} ms a step; "
                 f"its compute {compute * 1000:,.1f} ms)")
     if est.bound == "input":
-        return f"input ({who} make{'' if (est.input_workers or 0) > 1 else 's'} {_rate(made)} samples/s; " \
-               f"{device} could take {_rate(take)})"
-    return f"compute ({device} take{'s' if device != 'the GPUs' else ''} {_rate(take)} samples/s; " \
-           f"{who} could make {_rate(made)})"
+        return f"input ({who} make{'' if (est.input_workers or 0) > 1 else 's'} {rate_text(made)} samples/s; " \
+               f"{device} could take {rate_text(take)})"
+    return f"compute ({device} take{'s' if device != 'the GPUs' else ''} {rate_text(take)} samples/s; " \
+           f"{who} could make {rate_text(made)})"
 
 
-def _rate(x: float) -> str:
-    if not math.isfinite(x):
+def rate_text(samples_per_second: float) -> str:
+    """"2,430", "22,100", "87.5": three significant digits, thousands separated ("any number of": no limit)."""
+    if not math.isfinite(samples_per_second):
         return "any number of"
-    return f"{x:,.0f}" if x >= 100 else f"{x:,.3g}"
+    if samples_per_second >= 100:
+        return f"{float(f'{samples_per_second:.3g}'):,.0f}"
+    return f"{samples_per_second:.3g}"
 
 
 # ------------------------------------------------------------------------------------------ validation

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from advisor.predictor.input_bound import rate_text
 from advisor.pricing.billing import cost_usd
 from advisor.ranking.scoring import Scored
 from advisor.schemas import Candidate, Estimate
@@ -76,13 +77,6 @@ def _overlapped(step: float, c: float, i: float, t: float) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------- words
-
-
-def rate_text(samples_per_second: float) -> str:
-    """"2,430", "22,100", "87.5": three significant digits, thousands separated."""
-    if samples_per_second >= 100:
-        return f"{float(f'{samples_per_second:.3g}'):,.0f}"
-    return f"{samples_per_second:.3g}"
 
 
 def ms_text(seconds: float) -> str:
