@@ -219,3 +219,12 @@ def format_ratio(ratio: float | None) -> str:
     if ratio >= 0.995:
         return f"{ratio:.1f}x"
     return f"{ratio:.2g}x"
+
+
+def format_rate(per_second: float) -> str:
+    """"2,430", "22,100", "87.5": three significant digits, thousands separated ("any number of": no limit)."""
+    if not math.isfinite(per_second):
+        return "any number of"
+    if per_second >= 100:
+        return f"{float(f'{per_second:.3g}'):,.0f}"
+    return f"{per_second:.3g}"

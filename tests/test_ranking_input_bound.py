@@ -11,8 +11,9 @@ import pytest
 
 from advisor.cli import answer, render
 from advisor.ranking import rank
-from advisor.ranking.balance import StepParts, ms_text, rate_text, step_parts
+from advisor.ranking.balance import StepParts, ms_text, step_parts
 from advisor.schemas import Constraints, Estimate, Offer, Target, WorkloadSummary
+from advisor.units import format_rate
 
 STARTUP_CPU, STARTUP_GPU = 120.0, 300.0
 BATCH = 256
@@ -240,7 +241,7 @@ def test_step_parts_and_the_words():
     assert parts.step_seconds(input_seconds=0.0) == pytest.approx(0.06)
     assert parts.step_seconds(input_seconds=0.0, overlapped=True) == 0.05
     assert parts.step_seconds(serial=True) == pytest.approx(0.22)
-    assert [rate_text(x) for x in (2431.7, 22_149.0, 87.54, 1600.0)] == ["2,430", "22,100", "87.5", "1,600"]
+    assert [format_rate(x) for x in (2431.7, 22_149.0, 87.54, 1600.0)] == ["2,430", "22,100", "87.5", "1,600"]
     assert [ms_text(x) for x in (0.095, 1.25, 0.0013, 0.004)] == ["95 ms", "1,250 ms", "1.3 ms", "4 ms"]
     assert step_parts(estimate(A100, 0.01)) is None  # no host side in the estimate
 

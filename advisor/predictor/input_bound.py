@@ -35,6 +35,7 @@ from typing import Literal
 
 from advisor.errors import ConfigError
 from advisor.schemas import Bound, CpuSpec, Estimate, GpuSpec, InputPipeline
+from advisor.units import format_rate
 
 # vCPUs per GPU assumed when the host is not known (``advisor predict --gpu`` without ``--vcpus``): the median
 # vCPUs / GPUs over the 127 GPU offers of the built-in catalog that list vCPUs (pricing/instances.csv, the same
@@ -346,19 +347,10 @@ def bound_sentence(est: Estimate) -> str:
         return (f"transfer (the copy of each GPU's share takes {est.transfer_seconds * 1000:,.1f} ms a step; "
                 f"its compute {compute * 1000:,.1f} ms)")
     if est.bound == "input":
-        return f"input ({who} make{'' if (est.input_workers or 0) > 1 else 's'} {rate_text(made)} samples/s; " \
-               f"{device} could take {rate_text(take)})"
-    return f"compute ({device} take{'s' if device != 'the GPUs' else ''} {rate_text(take)} samples/s; " \
-           f"{who} could make {rate_text(made)})"
-
-
-def rate_text(samples_per_second: float) -> str:
-    """"2,430", "22,100", "87.5": three significant digits, thousands separated ("any number of": no limit)."""
-    if not math.isfinite(samples_per_second):
-        return "any number of"
-    if samples_per_second >= 100:
-        return f"{float(f'{samples_per_second:.3g}'):,.0f}"
-    return f"{samples_per_second:.3g}"
+        return f"input ({who} make{'' if (est.input_workers or 0) > 1 else 's'} {format_rate(made)} samples/s; " \
+               f"{device} could take {format_rate(take)})"
+    return f"compute ({device} take{'s' if device != 'the GPUs' else ''} {format_rate(take)} samples/s; " \
+           f"{who} could make {format_rate(made)})"
 
 
 # ------------------------------------------------------------------------------------------ validation

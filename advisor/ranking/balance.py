@@ -20,11 +20,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from advisor.predictor.input_bound import rate_text
 from advisor.pricing.billing import cost_usd
 from advisor.ranking.scoring import Scored
 from advisor.schemas import Candidate, Estimate
-from advisor.units import format_duration, format_usd
+from advisor.units import format_duration, format_rate, format_usd
 
 MIN_GAIN = 0.05  # a fix is worth a line when it saves at least 5% of the total time
 _REL_TOL = 1e-3  # the step's parts match a formula within this share of the step
@@ -119,10 +118,10 @@ def bound_clause(c: Candidate, est: Estimate | None) -> str | None:
         if not est.input_seconds or est.input_seconds <= 0:
             return "input-bound: the CPU cannot prepare batches as fast as the step needs"
         who, verb = _producers(c, est)
-        text = f"input-bound: {who} {verb} {rate_text(est.batch_size / est.input_seconds)} samples/s"
+        text = f"input-bound: {who} {verb} {format_rate(est.batch_size / est.input_seconds)} samples/s"
         if c.gpu and parts is not None and parts.compute_seconds > 0:
             the = f"the {c.gpu_count} GPUs" if c.gpu_count > 1 else "the GPU"
-            text += f", {the} could take {rate_text(est.batch_size / parts.compute_seconds)}"
+            text += f", {the} could take {format_rate(est.batch_size / parts.compute_seconds)}"
         return text + _busy(c)
     share = "each GPU's share of the batch" if c.gpu_count > 1 else "the batch to the GPU"
     text = f"transfer-bound: copying {share} takes {ms_text(est.transfer_seconds or 0.0)} a step"

@@ -20,6 +20,7 @@ from advisor.predictor import input_bound as ib
 from advisor.predictor.estimate import EstimateContext, estimate
 from advisor.predictor.targets import estimate_offers
 from advisor.schemas import CpuSpec, InputPipeline, JobSpec, LoaderPoint, Offer, Target
+from advisor.units import format_rate
 
 PROFILE = Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json"
 JOB = JobSpec(200_000, 3, 512)
@@ -200,8 +201,8 @@ def test_a_gpu_estimate_is_the_max_of_its_parts(prof):
     assert est.batch_seconds == pytest.approx(est.step_seconds - c, rel=1e-12)
     assert est.gpu_utilization == pytest.approx(c / est.step_seconds, rel=1e-12)
     assert est.seconds > compute_only.seconds and est.high / est.low > compute_only.high / compute_only.low
-    assert ib.bound_sentence(est) == (f"input (the 88 loader workers on 96 vCPUs make {ib.rate_text(512 / inp)} samples/s; "
-                                      f"the GPUs could take {ib.rate_text(512 / c)})")
+    assert ib.bound_sentence(est) == (f"input (the 88 loader workers on 96 vCPUs make {format_rate(512 / inp)} "
+                                      f"samples/s; the GPUs could take {format_rate(512 / c)})")
 
 
 def test_a_new_profile_gives_one_answer_with_or_without_a_cpu_probe(prof):
@@ -377,7 +378,7 @@ def test_a_slow_make_batch_on_gpus_says_how_to_give_the_real_loader(prof):
 def test_bound_sentences_for_a_cpu_and_for_a_copy(prof):
     loader = estimate(prof.model_copy(update={"input_pipeline": pipeline()}), JOB, Target.cpu())
     assert ib.bound_sentence(loader) == ("input (the 1 loader worker on 2 vCPUs makes 100 samples/s; the CPU could "
-                                         f"take {ib.rate_text(512 / (loader.step_seconds - loader.batch_seconds))})")
+                                         f"take {format_rate(512 / (loader.step_seconds - loader.batch_seconds))})")
     big = pipeline(one=1e6, two=2e6, bytes_per_sample=50e6)
     copy = estimate(bare(prof, big), JOB, Target.gpu("A100-80GB", 8), vcpus=96)
     assert copy.bound == "transfer"
