@@ -228,20 +228,102 @@ def _check_and_probe(channel: _Channel, request: ProbeRequest, workload: Workloa
         channel.send(CheckFrame(param_count=analysis.param_count, optimizer=analysis.optimizer))
     else:
         channel.progress(SETUP, 0.15, "checking one training step")
-        from advisor.workload import check_workload
-
-        check = check_workload(workload, batch_size=2)
+        check, analysis = _check_step(channel, request, workload, devices)
+        if check is None:  # the model does not fit this machine's memory: the CPU cannot run it here
+            channel.send(CheckFrame(param_count=analysis.param_count, optimizer=analysis.optimizer))
+            channel.send(AnalysisFrame(analysis=analysis))
+            if "cpu" in devices:
+                channel.send(DeviceFrame(profile=_cpu_out_of_memory(request)))
+            others = [d for d in devices if d != "cpu"]
+            channel.progress(SETUP, 1.0, "set-up done")
+            if others:
+                _probe_devices(channel, request, workload, others, cold_start_seconds=0.0, twin=None)
+            return
         cold_start_seconds = check.seconds
         channel.send(CheckFrame(param_count=check.param_count, optimizer=check.optimizer_name))
-        if request.analyze and devices:
-            channel.progress(SETUP, 0.3, "analysing the training step (FLOPs, bytes, memory)")
-            analysis = _analysis(request, workload, channel)
     if request.analyze:
         channel.send(AnalysisFrame(analysis=analysis))
     channel.progress(SETUP, 1.0, "set-up done")
 
     if devices:
         _probe_devices(channel, request, workload, devices, cold_start_seconds=cold_start_seconds, twin=twin)
+
+
+# The check step's batch size (also what the CPU is recorded to run out of memory at when it does).
+CHECK_BATCH_SIZE = 2
+
+
+def _check_step(channel: _Channel, request: ProbeRequest, workload: Workload,
+                devices: list[str]) -> tuple[Any, Analysis | None]:
+    """(the one-step check's result, None), or (None, the analysis) when the step does not fit this machine's
+    memory and the analysis (fake tensors: nothing allocated) can stand in for it: a model that is merely too
+    big for this CPU is a result (its GPU candidates come from the analysis), not a broken workload. Where
+    the analysis is wanted it comes first, so that a step that obviously cannot fit is never tried (the
+    kernel's out-of-memory killer would end the probe); a step that fails to allocate is caught as well."""
+    import gc
+
+    from advisor.errors import WorkloadError
+    from advisor.probe.memory_meter import is_oom
+    from advisor.workload import check_workload
+
+    analysis = None
+    if request.analyze and devices:
+        channel.progress(SETUP, 0.15, "analysing the training step (FLOPs, bytes, memory)")
+        analysis = _analysis(request, workload, channel)
+        if analysis is not None and _step_bytes(analysis) > _available_bytes():
+            return None, analysis
+        channel.progress(SETUP, 0.3, "checking one training step")
+    try:
+        return check_workload(workload, batch_size=CHECK_BATCH_SIZE), analysis
+    except WorkloadError as exc:
+        cause = exc.__cause__
+        if not request.analyze or cause is None or not is_oom(cause):
+            raise
+        error = exc
+    # The failed step's frames hold its tensors: let them go before anything else is allocated.
+    error.__traceback__ = cause.__traceback__ = None
+    gc.collect()
+    analysis = analysis or _analysis(request, workload, channel)
+    if analysis is None:
+        raise error
+    return None, analysis
+
+
+def _step_bytes(analysis: Analysis) -> float:
+    """Memory one training step at the check's batch size holds at its peak: weights, gradients, optimizer
+    state and the activations saved for backward (the analysis' figures, fp32 on a CPU)."""
+    activations = (analysis.activation_bytes_per_sample or 0.0) * CHECK_BATCH_SIZE + max(
+        analysis.activation_bytes_fixed or 0.0, 0.0)
+    return analysis.param_bytes + analysis.gradient_bytes + analysis.optimizer_state_bytes + activations
+
+
+def _available_bytes() -> float:
+    """Memory this process can still get (psutil's "available"); unlimited when it cannot be read."""
+    try:
+        import psutil
+
+        return float(psutil.virtual_memory().available)
+    except (ImportError, OSError):  # pragma: no cover - psutil is a dependency; /proc may be unreadable
+        return float("inf")
+
+
+def _cpu_out_of_memory(request: ProbeRequest) -> Any:
+    """The CPU's profile when one training step of the model does not fit its memory: the out-of-memory
+    result and this CPU's op rates, which the predictor prices the model's analysis with."""
+    import torch
+
+    from advisor.hardware.cpu import detect_cpu
+    from advisor.probe.cpu_peak import measure_cpu_peak
+    from advisor.schemas import DeviceProfile, Measurement
+
+    cpu = detect_cpu()
+    threads = int(request.threads) if request.threads else torch.get_num_threads()
+    return DeviceProfile(
+        device="cpu", kind="cpu", name=cpu.model_name, memory_gib=cpu.memory_gib, threads=threads,
+        precision=request.precision, budget_seconds=request.probe_seconds, oom_batch_size=CHECK_BATCH_SIZE,
+        measurements=[Measurement(device="cpu", batch_size=CHECK_BATCH_SIZE, threads=threads,
+                                  precision=request.precision, oom=True)],
+        cpu_peak=measure_cpu_peak(torch))
 
 
 def _input_pipeline(channel: _Channel, request: ProbeRequest, workload: Workload, cpu_name: str | None) -> None:
@@ -295,7 +377,7 @@ def _analysis(request: ProbeRequest, workload: Workload, channel: _Channel) -> A
     try:
         from advisor.probe.analysis import analyze
 
-        return analyze(workload, batch_sizes=(2, 8), precision=request.precision)
+        return analyze(workload, batch_sizes=(2, 8), precision=request.analysed_at)
     except Exception as exc:  # noqa: BLE001 - user code; optional: the probes stand without it
         text = _text_of(exc)
         text = str(getattr(exc, "message", text)).splitlines()[0] if text else type(exc).__name__

@@ -43,6 +43,9 @@ class ProbeRequest(BaseModel):
     batch_sizes: Annotated[list[PositiveWhole], Field(min_length=1)] | None = None  # an explicit ladder instead
     probe_seconds: PositiveSeconds = 60.0  # shared by the devices; set-up and analysis come on top
     precision: Precision = "fp32"
+    # The precision the analysis accounts bytes at (the GPUs' precision), when it is not ``precision``: a CPU
+    # probed in fp32 for a job that runs in bf16 on GPUs. None: ``precision``.
+    analysis_precision: Precision | None = None
     threads: PositiveWhole | None = None  # CPU threads for the CPU probe; None: PyTorch's default
     analyze: bool = True
     thread_scaling: bool = True
@@ -61,6 +64,11 @@ class ProbeRequest(BaseModel):
             return cls(**values)
         except ValidationError as exc:
             raise _advisor_error(exc, values) from None
+
+    @property
+    def analysed_at(self) -> str:
+        """The precision the analysis is made at."""
+        return self.analysis_precision or self.precision
 
     @property
     def timeout(self) -> float:
@@ -85,7 +93,7 @@ def _advisor_error(exc: ValidationError, values: dict[str, Any]) -> AdvisorError
     if field == "timeout_seconds":
         return ConfigError(f"the probe timeout must be a positive number of seconds, got {value!r}.",
                            hint="Fix: e.g. 240.")
-    if field == "precision":
+    if field in ("precision", "analysis_precision"):
         return ConfigError(f"unknown precision {value!r}.{did_you_mean(str(value), PRECISIONS)}",
                            hint="Fix: use one of " + ", ".join(PRECISIONS) + ".")
     if field == "threads":

@@ -46,6 +46,7 @@ from typing import Any
 from advisor import errors
 from advisor.errors import ProbeError
 from advisor.probe.child import run_forked
+from advisor.probe.device_notes import noise_notes, too_big_notes
 from advisor.probe.frames import (
     CHANNEL_LOST_EXIT,
     AnalysisFrame,
@@ -95,6 +96,7 @@ def run_profile(
     analyze: bool = True,
     thread_scaling: bool = True,
     fresh_target: bool = True,
+    analysis_precision: str | None = None,
 ) -> Profile:
     """Probe ``source`` (a workload file path, or an ``advisor.Workload``) and return its ``Profile``.
 
@@ -113,6 +115,8 @@ def run_profile(
         fresh_target: on the CPU (Linux), time the user's batch size in a twin of the probe process forked
             before any step ran, in the state a real training job is in (``advisor.probe.twin``); False
             times it in the probe process itself, after the workload check.
+        analysis_precision: the precision the analysis is made at (the GPUs' job precision) when it is not
+            ``precision`` (``recommend`` probes this CPU in fp32 for a bf16 GPU job); None: ``precision``.
 
     Raises:
         WorkloadError: the workload is broken (the same message the child found), or the batch size is not a
@@ -126,13 +130,15 @@ def run_profile(
         devices=["cpu"] if devices is None else [devices] if isinstance(devices, str) else list(devices),
         batch_size=batch_size, batch_sizes=None if batch_sizes is None else list(batch_sizes),
         probe_seconds=probe_seconds, precision=precision, threads=threads, analyze=bool(analyze),
-        thread_scaling=bool(thread_scaling), fresh_target=bool(fresh_target), timeout_seconds=timeout_seconds)
+        thread_scaling=bool(thread_scaling), fresh_target=bool(fresh_target), timeout_seconds=timeout_seconds,
+        analysis_precision=analysis_precision)
     started = time.perf_counter()
     notify: Progress = progress or (lambda device, fraction, message: None)
     notify("setup", 0.0, "starting the probe process")
     label, info = _describe(source)
     collected = _probe(source, request, notify, label)
-    notes = (([_ONE_THREAD_NOTE] if collected.single_thread else []) + _noise_notes(collected.devices)
+    notes = (([_ONE_THREAD_NOTE] if collected.single_thread else []) + too_big_notes(collected.devices)
+             + noise_notes(collected.devices)
              + ([collected.input_note] if collected.input_note else []))
     for note in notes:  # also in Profile.notes, and from there in predictions and recommendations
         warnings.warn(note, RuntimeWarning, stacklevel=2)
@@ -141,15 +147,21 @@ def run_profile(
 
 def _describe(source: Any) -> tuple[str, WorkloadInfo]:
     """(how messages name the workload, what the profile says about it before the child adds to it)."""
+    from advisor.workload.constants import read_file_constants
+    from advisor.workload.job import declared_settings
+
     if isinstance(source, Workload):
         return source.label, WorkloadInfo(
             name=source.name, path=str(source.path) if source.path else None, file_sha256=source.file_sha256,
-            dataset_size=source.dataset_size, epochs=source.epochs, batch_size=source.batch_size)
+            dataset_size=source.dataset_size, epochs=source.epochs, batch_size=source.batch_size,
+            **declared_settings(source.job_constants()))
     path = Path(source)
     sha = None
     with contextlib.suppress(OSError):
         sha = file_sha256(path)
-    return str(path), WorkloadInfo(name=path.stem, path=str(path), file_sha256=sha)
+    # The job settings the file declares, read from its text (never run here), so the profile carries them.
+    return str(path), WorkloadInfo(name=path.stem, path=str(path), file_sha256=sha,
+                                   **declared_settings(read_file_constants(path).values))
 
 
 def _probe(source: Any, request: ProbeRequest, notify: Progress, label: str) -> _Collected:
@@ -215,9 +227,13 @@ class _Collected:
             "optimizer": self.check.optimizer if self.check else None,
             "flops_per_sample": self.analysis.flops_per_sample if self.analysis else None,
         })
-        # A device that timed nothing because not even one step fitted its budget (DeviceProfile.skipped) is a
-        # result: its estimate comes from the analysis (advisor.predictor.cpu_roofline). Out of memory is not.
-        if self.devices and not any(d.largest_batch_size or d.skipped for d in self.devices):
+        # A device that timed nothing because not even one step fitted its budget (DeviceProfile.skipped), or a
+        # CPU one step did not fit in memory but whose op rates were timed, is a result when the model was
+        # analysed: its estimate comes from the analysis (advisor.predictor.cpu_roofline). Out of memory on a
+        # device with nothing to price it by is not.
+        priced = self.analysis is not None
+        if self.devices and not any(d.largest_batch_size or d.skipped or (priced and d.cpu_peak is not None)
+                                    for d in self.devices):
             raise ProbeError(
                 f"{label}: the model ran out of memory on "
                 + ", ".join(f"{d.device} (even at batch size {d.oom_batch_size})" for d in self.devices) + ".",
@@ -225,53 +241,6 @@ class _Collected:
                 "activation memory).")
         return Profile(workload=info, host=self.host, devices=self.devices, analysis=self.analysis,
                        input_pipeline=self.input_pipeline, probe_wall_seconds=probe_wall_seconds, notes=notes)
-
-
-NOISY_SPREAD = 0.5  # (p90 - p10) / median of the steps at the user's batch size; ~0.05-0.3 on an idle machine
-OVERSUBSCRIBED = 1.5  # all threads slower than this x one thread: the cores are busy with something else
-
-
-def _noise_notes(devices: list[DeviceProfile]) -> list[str]:
-    """A warning for each device whose steps varied so much that its timings are not to be trusted."""
-    notes = []
-    for d in devices:
-        notes += _busy_notes(d)
-        fits = [m for m in d.measurements if not m.oom and m.spread is not None]
-        top = max(fits, key=lambda m: m.batch_size, default=None)
-        if top is not None and top.spread > NOISY_SPREAD:
-            notes.append(f"{d.device}: the step time at batch size {top.batch_size} varied widely (p10-p90 spread "
-                         f"{top.spread:.0%} of the median): something else was probably using the "
-                         f"{'CPU' if d.kind == 'cpu' else 'GPU'} during the probe, so its timings and the "
-                         "predictions made from them are unreliable. Fix: probe again on an idle machine.")
-        points = {p.threads: p.compute_seconds for p in d.thread_scaling}
-        full = max(points, default=1)
-        if full > 1 and points[full] > OVERSUBSCRIBED * points[1]:
-            notes.append(f"{d.device}: a step on all {full} threads took {points[full] / points[1]:.1f}x as long as "
-                         "on 1 thread: other programs are using these cores, and PyTorch's threads wait for each "
-                         "other, so the CPU timings are far slower than on an idle machine. Fix: probe again on "
-                         f"an idle machine, or with fewer threads (--threads {max(1, full // 2)}).")
-    return notes
-
-
-def _busy_notes(d: DeviceProfile) -> list[str]:
-    """What other processes did to the timed windows (probe.contention), said once per device."""
-    timed = [m for m in d.measurements if not m.oom and m.others_cpu_cores is not None]
-    dirty = [m for m in timed if not m.clean or m.clock != "wall"]
-    if not dirty:
-        return []
-    others = max(m.others_cpu_cores or 0.0 for m in dirty)
-    busiest = next((m.busiest_other for m in dirty if m.busiest_other), None)
-    who = f"; the busiest was {busiest}" if busiest else ""
-    head = (f"{d.device}: other processes used up to {others:.1f} cores during {len(dirty)} of {len(timed)} timed "
-            f"windows{who}")
-    if all(m.clock == "thread_cpu" for m in dirty):
-        how = ("those steps were timed on one thread by its own CPU time and scaled to an idle machine, so the "
-               "estimate is wider than on an idle machine.")
-    else:
-        how = ("their wall-clock times include waiting for the CPU, so the estimate may be slow and is wider.")
-    if len(dirty) == len(timed):
-        how += " No clean window was found. Fix: probe again when the machine is idle for a tighter estimate."
-    return [f"{head}: {how}"]
 
 
 def _pickle(workload: Workload) -> bytes | None:

@@ -78,8 +78,8 @@ def test_one_thread_windows_are_scaled_to_the_idle_thread_count_with_a_fitted_fr
 def test_without_thread_scaling_the_default_fraction_is_assumed_and_the_interval_widens():
     dev = DeviceProfile(device="cpu", kind="cpu", name="x", threads=2, measurements=[_m(64, 20.0, 1, "thread_cpu")])
     scaled = at_device_threads(dev, dev.measurements)
-    assert scaled.measurements[0].compute_seconds == pytest.approx(0.020 * 0.65)  # p = 0.7: (0.3 + 0.7 / 2)
-    assert "assumed parallel fraction of 0.70" in scaled.note and scaled.relative_uncertainty == pytest.approx(0.2)
+    assert scaled.measurements[0].compute_seconds == pytest.approx(0.020 * 0.6)  # p = 0.8: (0.2 + 0.8 / 2)
+    assert "assumed parallel fraction of 0.80" in scaled.note and scaled.relative_uncertainty == pytest.approx(0.2)
 
 
 def test_clean_measurements_are_left_alone():
@@ -89,7 +89,7 @@ def test_clean_measurements_are_left_alone():
 
 
 def test_busy_notes_name_the_busiest_process_and_say_no_clean_window_was_found():
-    from advisor.probe.runner import _busy_notes
+    from advisor.probe.device_notes import busy_notes as _busy_notes
 
     m = _m(64, 20.0, 1, "thread_cpu").model_copy(update={"busiest_other": "python3 (pid 42, 99% CPU)"})
     (note,) = _busy_notes(DeviceProfile(device="cpu", kind="cpu", name="x", threads=2, measurements=[m]))

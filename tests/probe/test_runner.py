@@ -20,6 +20,7 @@ from probe_helpers import OomAbove
 from advisor.errors import ConfigError, HardwareError, ProbeError, WorkloadError
 from advisor.probe import run_profile
 from advisor.probe import runner as runner_module
+from advisor.probe.device_notes import noise_notes
 from advisor.workload import Workload
 
 pytestmark = pytest.mark.slow
@@ -324,8 +325,8 @@ def test_a_noisy_probe_is_flagged():
             Measurement(device="cpu", batch_size=32, compute_seconds=1.0, spread=spread),
             Measurement(device="cpu", batch_size=64, oom=True)])
 
-    assert runner_module._noise_notes([device(0.2)]) == []  # only the user's batch size (the top fit) counts
-    (note,) = runner_module._noise_notes([device(3.0)])
+    assert noise_notes([device(0.2)]) == []  # only the user's batch size (the top fit) counts
+    (note,) = noise_notes([device(3.0)])
     assert "cpu" in note and "batch size 32" in note and "300%" in note and "Fix:" in note
 
     from advisor.schemas import ThreadPoint
@@ -333,10 +334,10 @@ def test_a_noisy_probe_is_flagged():
     busy = device(0.2)
     busy.thread_scaling = [ThreadPoint(threads=1, batch_size=32, compute_seconds=0.01),
                            ThreadPoint(threads=4, batch_size=32, compute_seconds=0.2)]
-    (note,) = runner_module._noise_notes([busy])
+    (note,) = noise_notes([busy])
     assert "20.0x" in note and "--threads 2" in note
     busy.thread_scaling[1].compute_seconds = 0.004  # 4 threads faster than 1: fine
-    assert runner_module._noise_notes([busy]) == []
+    assert noise_notes([busy]) == []
 
 
 def _gone(pid: int) -> bool:

@@ -1,0 +1,68 @@
+"""The warnings a probe's ``Profile`` carries about its devices: timings disturbed by other processes (their
+windows, their spread, thread scaling slower than one thread) and a model one step of which did not fit the
+CPU's memory. Each is said once per device; the runner adds them to ``Profile.notes``, from where they reach
+every prediction and recommendation made from the profile.
+"""
+
+from __future__ import annotations
+
+from advisor.schemas import DeviceProfile
+
+NOISY_SPREAD = 0.5  # (p90 - p10) / median of the steps at the user's batch size; ~0.05-0.3 on an idle machine
+OVERSUBSCRIBED = 1.5  # all threads slower than this x one thread: the cores are busy with something else
+
+
+def too_big_notes(devices: list[DeviceProfile]) -> list[str]:
+    """A note for a CPU on which one training step of the model did not fit in memory (nothing was timed)."""
+    notes = []
+    for d in devices:
+        if d.kind == "cpu" and d.oom_batch_size and not any(m.compute_seconds for m in d.measurements):
+            memory = f" {d.memory_gib:.0f} GiB of" if d.memory_gib else ""
+            notes.append(f"{d.device}: one training step at batch size {d.oom_batch_size} does not fit this "
+                         f"machine's{memory} memory, so nothing was timed here: the CPU estimate is from the "
+                         "model's analysis over this CPU's measured op rates, and GPU candidates from the "
+                         "analysis and their datasheets.")
+    return notes
+
+
+def noise_notes(devices: list[DeviceProfile]) -> list[str]:
+    """A warning for each device whose steps varied so much that its timings are not to be trusted."""
+    notes = []
+    for d in devices:
+        notes += busy_notes(d)
+        fits = [m for m in d.measurements if not m.oom and m.spread is not None]
+        top = max(fits, key=lambda m: m.batch_size, default=None)
+        if top is not None and top.spread > NOISY_SPREAD:
+            notes.append(f"{d.device}: the step time at batch size {top.batch_size} varied widely (p10-p90 spread "
+                         f"{top.spread:.0%} of the median): something else was probably using the "
+                         f"{'CPU' if d.kind == 'cpu' else 'GPU'} during the probe, so its timings and the "
+                         "predictions made from them are unreliable. Fix: probe again on an idle machine.")
+        points = {p.threads: p.compute_seconds for p in d.thread_scaling}
+        full = max(points, default=1)
+        if full > 1 and points[full] > OVERSUBSCRIBED * points[1]:
+            notes.append(f"{d.device}: a step on all {full} threads took {points[full] / points[1]:.1f}x as long as "
+                         "on 1 thread: other programs are using these cores, and PyTorch's threads wait for each "
+                         "other, so the CPU timings are far slower than on an idle machine. Fix: probe again on "
+                         f"an idle machine, or with fewer threads (--threads {max(1, full // 2)}).")
+    return notes
+
+
+def busy_notes(d: DeviceProfile) -> list[str]:
+    """What other processes did to the timed windows (probe.contention), said once per device."""
+    timed = [m for m in d.measurements if not m.oom and m.others_cpu_cores is not None]
+    dirty = [m for m in timed if not m.clean or m.clock != "wall"]
+    if not dirty:
+        return []
+    others = max(m.others_cpu_cores or 0.0 for m in dirty)
+    busiest = next((m.busiest_other for m in dirty if m.busiest_other), None)
+    who = f"; the busiest was {busiest}" if busiest else ""
+    head = (f"{d.device}: other processes used up to {others:.1f} cores during {len(dirty)} of {len(timed)} timed "
+            f"windows{who}")
+    if all(m.clock == "thread_cpu" for m in dirty):
+        how = ("those steps were timed on one thread by its own CPU time and scaled to an idle machine, so the "
+               "estimate is wider than on an idle machine.")
+    else:
+        how = ("their wall-clock times include waiting for the CPU, so the estimate may be slow and is wider.")
+    if len(dirty) == len(timed):
+        how += " No clean window was found. Fix: probe again when the machine is idle for a tighter estimate."
+    return [f"{head}: {how}"]
