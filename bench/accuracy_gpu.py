@@ -3,7 +3,8 @@
     .venv/bin/python bench/accuracy_gpu.py [--no-cv] [--data CSV ...] [--calibration JSON]
 
 The workloads are the plain-torch examples (examples/resnet50.py, examples/bert_squad.py with
-ADVISOR_BERT_SIZE=base|large: SQuAD span head, sequence 384). Each is analysed once per precision (fake
+ADVISOR_BERT_SIZE=base|large: SQuAD span head, sequence 384, ADVISOR_BERT_ATTN=math: the unfused attention of
+NVIDIA's BERT that Lambda's harness ran). Each is analysed once per precision (fake
 tensors, no GPU needed) and every benchmark row it can express is predicted from the analysis and the GPU's
 datasheet (profiles/gpus.csv) with the fitted constants of profiles/calibration.json. Printed (markdown):
 
@@ -16,7 +17,11 @@ datasheet (profiles/gpus.csv) with the fitted constants of profiles/calibration.
 3. cross-validation: the constants refitted without one GPU (one model, one table = one software
    generation) and the left-out rows predicted;
 4. multi-GPU rows (weak scaling): per-GPU compute from the roofline + advisor.predictor.multigpu.data_parallel,
-   total throughput and the K-GPU / 1-GPU ratio.
+   total throughput and the K-GPU / 1-GPU ratio;
+5. every source together (bench/gpu_rows.py: Lambda's tables and profiles/published_throughput.csv when it
+   exists): median / p90 |error| and the signed bias (median of the signed log error, as %) per model family
+   and precision and per source, in-sample, leave-one-source-out and leave-one-family-out, and every published
+   row beyond Lambda with the shipped constants and "never seen" (constants refitted without its source).
 
 Published rows measure compute throughput with real multi-worker input pipelines, so this compares the compute
 model only (roofline / scale_from_probe). ``advisor predict`` also adds the workload's host side per GPU step
@@ -35,6 +40,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+import gpu_rows as G  # noqa: E402
 
 import advisor.predictor.calibration_fit as C  # noqa: E402
 
@@ -124,6 +132,62 @@ def table_section(title: str, ev: C.Evaluation, rows: list[C.ReferenceRow], anch
         f"{m} {prec} {100 * statistics.median(e):+.0f}%" for (m, prec), e in sorted(by_kind.items())))
 
 
+def group_table(title: str, rows: list[G.Row], preds: dict[int, float], key) -> None:
+    """Median / p90 |error| and signed bias per group (``key(row)``) of the predicted rows."""
+    print(f"\n### {title}\n")
+    print("| group | rows | median abs error | p90 abs error | bias (median signed) |")
+    print("|---|---:|---:|---:|---:|")
+    groups: dict = {}
+    for r in rows:
+        if id(r) in preds:
+            groups.setdefault(key(r), []).append(math.log(preds[id(r)] / r.measured))
+    everything = [e for v in groups.values() for e in v]
+    for k in sorted(groups) + ["all"]:
+        st = G.stats(everything if k == "all" else groups[k])
+        print(f"| {k} | {st['n']} | {pct(st['median'])} | {pct(st['p90'])} | {100 * st['bias']:+.1f}% |")
+
+
+def all_sources(lambda_rows: list[C.ReferenceRow], lambda_analyses: dict, cal: C.Calibration, cv: bool) -> None:
+    """Every source's rows: per family and precision, leave-one-source-out, leave-one-family-out, never seen."""
+    rows = G.lambda_rows(lambda_rows) + G.published_rows()
+    analyses = G.analyses_for(rows, lambda_analyses)
+    print("\n## Every source (Lambda tables + profiles/published_throughput.csv)\n")
+    sources = sorted({r.source for r in rows})
+    for src in sources:
+        mine = [r for r in rows if r.source == src]
+        print(f"- {src}: {len(mine)} rows, {sum(1 for r in mine if r.skip)} without a prediction"
+              + f" ({sum(1 for r in mine if G.fittable(r))} fitted: single-GPU and NVLink multi-GPU rows)")
+    if not G.PUBLISHED.exists():
+        print(f"- {G.PUBLISHED.relative_to(REPO)} does not exist yet: Lambda rows only")
+    shipped = {id(r): p for r in rows if (p := G.predict(r, analyses, cal)) is not None}
+    fam = lambda r: f"{r.family} {r.precision}"  # noqa: E731
+    group_table("In-sample (the shipped constants), by family and precision", rows, shipped, fam)
+    group_table("In-sample, by source", rows, shipped, lambda r: r.source)
+    loso: dict[int, float] = {}
+    if cv:
+        loso = G.held_out(rows, analyses, "source")
+        group_table("Leave-one-source-out (refitted without the row's source), by family and precision",
+                    rows, loso, fam)
+        group_table("Leave-one-source-out, by source", rows, loso, lambda r: r.source)
+        lofo = G.held_out(rows, analyses, "family")
+        group_table("Leave-one-family-out (refitted without the row's family), by family and precision",
+                    rows, lofo, fam)
+    never = [r for r in rows if r.lambda_row is None]
+    if never:
+        print("\n### Published rows beyond Lambda: shipped constants (every source fitted) and never seen "
+              "(constants refitted without the row's source)\n")
+        print("| source | model | precision | GPUs | micro-batch x accum | compiled | measured /s | predicted /s "
+              "| error | never seen /s | error |")
+        print("|---|---|---|---|---:|---|---:|---:|---:|---:|---:|")
+        for r in never:
+            p, q = shipped.get(id(r)), loso.get(id(r))
+            err = f"{100 * (p / r.measured - 1):+.0f}%" if p else (r.skip or "n/a")
+            held = f"{q:.1f} | {100 * (q / r.measured - 1):+.0f}%" if q else " | "
+            print(f"| {r.source} | {r.model} | {r.precision} | {r.gpu_count} x {r.spec.name if r.spec else '?'} "
+                  f"| {r.micro_batch} x {r.grad_accum} | {'yes' if r.compiled else 'no'} | {r.measured:.1f} "
+                  f"| {'' if p is None else f'{p:.1f}'} | {err} | {held} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", action="append", default=None,
@@ -142,9 +206,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"calibration fitted {cal.provenance.get('fitted_on', '?')} on "
           f"{', '.join(cal.provenance.get('data', []))}; free parameters: "
           f"{', '.join(cal.provenance.get('free_parameters', []))}")
-    print(f"constants: compute efficiency {cal.compute_eff('matmul', 'half'):.3f}, memory efficiency "
-          f"{cal.memory_efficiency:.3f}, operand FLOPs/element {cal.operand_flops_per_element:.0f}, conv layout "
-          f"passes {cal.conv_layout_passes:.2f}; interval half-widths (log): rel_sigma {cal.rel_sigma:.3f}, "
+    print(f"constants: compute efficiency fp32/tf32/half {cal.compute_eff('matmul', 'fp32'):.3f}/"
+          f"{cal.compute_eff('matmul', 'tf32'):.3f}/{cal.compute_eff('matmul', 'half'):.3f}, memory efficiency "
+          f"{cal.memory_efficiency:.3f}, operand reuse beyond the tile {cal.operand_reuse:.2f}, K fill "
+          f"{cal.gemm_k_fill:.0f}, conv layout passes {cal.conv_layout_passes:.2f}; interval half-widths "
+          f"(log): rel_sigma {cal.rel_sigma:.3f}, "
           f"ratio_sigma {cal.ratio_sigma:.3f}")
 
     t0 = time.perf_counter()
@@ -177,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"ratios {stats_line(ref_cv.ratio_errors())}")
 
     multi_gpu(rows, analyses, cal)
+    all_sources(rows, analyses, cal, cv=not ns.no_cv)
     return 0
 
 

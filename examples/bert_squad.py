@@ -12,9 +12,15 @@ parameters). There is no pooler: the span head reads every token's hidden state,
 Batches are synthetic token ids of the real shapes, with a question segment, a context segment and some
 padding. The defaults are 2 epochs of SQuAD v1.1's 88,641 training features at batch 32 with AdamW.
 
+Attention: ``ADVISOR_BERT_ATTN=sdpa`` (default) calls ``F.scaled_dot_product_attention``, as current code
+does. ``ADVISOR_BERT_ATTN=math`` spells it out as NVIDIA's DeepLearningExamples BERT (the code behind Lambda's
+published BERT rows) does: ``q @ k^T``, scale, additive mask, softmax, dropout, ``@ v``, so the
+(batch, heads, seq, seq) scores go through memory several times instead of staying on chip.
+
     ADVISOR_BERT_SIZE=large advisor recommend examples/bert_squad.py --budget 20
 """
 
+import math
 import os
 
 import torch
@@ -43,10 +49,18 @@ def bert_size() -> str:
     return size
 
 
+def fused_attention() -> bool:
+    mode = os.environ.get("ADVISOR_BERT_ATTN", "sdpa").strip().lower() or "sdpa"
+    if mode not in ("sdpa", "math"):
+        raise ValueError(f"ADVISOR_BERT_ATTN={mode!r} is not sdpa or math")
+    return mode == "sdpa"
+
+
 class SelfAttention(nn.Module):
     def __init__(self, hidden: int, heads: int, dropout: float) -> None:
         super().__init__()
         self.heads = heads
+        self.fused = fused_attention()
         self.query = nn.Linear(hidden, hidden)
         self.key = nn.Linear(hidden, hidden)
         self.value = nn.Linear(hidden, hidden)
@@ -61,8 +75,13 @@ class SelfAttention(nn.Module):
             return t.view(b, n, self.heads, d).transpose(1, 2)
 
         q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
-        ctx = F.scaled_dot_product_attention(q, k, v, attn_mask=mask,
-                                             dropout_p=self.dropout if self.training else 0.0)
+        p = self.dropout if self.training else 0.0
+        if self.fused:
+            ctx = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
+        else:
+            scores = (q @ k.transpose(-2, -1)) / math.sqrt(d)
+            scores = scores + (~mask).to(scores.dtype) * -10000.0  # NVIDIA's additive mask
+            ctx = F.dropout(scores.softmax(dim=-1), p) @ v
         return self.out(ctx.transpose(1, 2).reshape(b, n, h))
 
 

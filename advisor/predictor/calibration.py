@@ -6,13 +6,20 @@ A handful of global, physically meaningful parameters (no per-GPU or per-model o
   multiplies / convolutions reach, per precision class: ``fp32`` (CUDA cores), ``tf32`` and ``half``
   (FP16/BF16 tensor cores). The fit ties them to one value (per-kind and per-class values were tried and
   generalised worse to GPUs and models left out, see bench/README.md), but the file keeps the structure.
-- ``operand_flops_per_element``: how many FLOPs a matmul/convolution kernel performs per operand element it
-  stages through L2/shared memory (tile reuse). Staging runs at a rate tied to the memory system, so GPUs
-  whose peak FLOPS outgrew their bandwidth (A100, H100) reach a smaller fraction of peak than the datasheet
-  ratio suggests: ``t = F / (peak x eff) + F x element_bytes / (operand_flops_per_element x bandwidth)``.
+- ``operand_reuse``: how many times an operand element staged into shared memory is served from on-chip
+  caches (L2) rather than fetched anew, beyond its tile's own reuse. A GEMM tile reuses each element
+  ``2 tm tn / (tm + tn)`` times (:mod:`advisor.predictor.gemm`, from the GEMM's M and N), so it needs
+  ``F x element_bytes / (tile reuse x operand_reuse)`` bytes through the memory system and the SMs' on-chip
+  path; GPUs whose peak FLOPS outgrew their bandwidth (A100, H100) are fed-bound on narrow GEMMs sooner.
+- ``gemm_k_fill``: the K loop's fill and drain per output tile, in elements of K (the compute term is
+  scaled by ``1 + gemm_k_fill / K``): short reductions run further from peak.
 - ``conv_layout_passes``: extra passes over a tensor-core convolution's data, at memory speed: cuDNN
   transposes PyTorch's default NCHW tensors to NHWC and back around its TF32/FP16 kernels.
 - ``memory_efficiency``: the fraction of the datasheet memory bandwidth streaming kernels reach.
+- ``half_memory_efficiency``: the further fraction 16-bit memory-bound kernels reach (eager PyTorch loads 4
+  elements per access: 8 bytes in fp16/bf16, 16 in fp32; pytorch/pytorch#141959 measured bf16 GELU 12-13%
+  faster once 16-byte loads were used for 2-byte types, fp32 unchanged; PaddlePaddle/CINN#1323 the same for
+  ResNet-50's BN+ReLU on A100, 1142 -> 1433 images/s).
 - ``kernel_latency_seconds``: fixed GPU time per kernel (launch, ramp-up, tail); it makes efficiency
   size-dependent (see :mod:`advisor.predictor.roofline`).
 - ``host_seconds_per_op``: eager PyTorch's CPU time per operator (dispatch, autograd, launch).
@@ -20,7 +27,7 @@ A handful of global, physically meaningful parameters (no per-GPU or per-model o
 - ``optimizer_tensors_per_launch``: tensors one ``foreach`` optimizer kernel covers.
 
 The free ones are fitted offline on published benchmarks by :mod:`advisor.predictor.calibration_fit`
-(``python -m advisor.predictor.calibration_fit --fit``); this module only loads the result.
+(``python bench/gpu_rows.py``, over every published source); this module only loads the result.
 
 ``rel_sigma`` is the half-width, in log space, of the 80% interval of predictions from the analysis and the
 datasheet: ``seconds x exp(+-rel_sigma)``. It is the 90th percentile of the cross-validated |log error| (a
@@ -48,9 +55,11 @@ CALIBRATION_FILE = "calibration.json"
 # - latency: a kernel's launch-to-finish floor is ~2-5 us on recent GPUs.
 # - host: eager PyTorch costs ~5-15 us of CPU per operator with autograd.
 # - step overhead: zero_grad, the Python training loop and a sync: ~0.5 ms.
-# - operand staging: 128x128 tiles reuse each operand element ~128 times from shared memory, and L2 runs at
-#   ~3x DRAM bandwidth: a few hundred FLOPs per element of DRAM-bandwidth-equivalent traffic.
+# - operand reuse beyond the tile: an element staged from L2 is fetched from DRAM once per few tiles that
+#   share it (L2-resident panels, thread-block swizzling): a few times.
+# - K fill: a multistage pipeline's prologue (3-5 stages of 32-64 elements of K) plus the epilogue: ~128-256.
 # - layout: an NCHW<->NHWC transpose is one read and one write of the activations: ~1 extra pass.
+# - 16-bit memory-bound kernels: 1/1.13 of fp32's bandwidth fraction (pytorch/pytorch#141959, see above).
 PRIORS: dict[str, tuple[float, float]] = {
     "matmul.fp32": (0.75, 0.3),
     "matmul.tf32": (0.45, 0.4),
@@ -62,8 +71,10 @@ PRIORS: dict[str, tuple[float, float]] = {
     "kernel_latency_seconds": (4e-6, 0.7),
     "host_seconds_per_op": (8e-6, 0.7),
     "step_overhead_seconds": (5e-4, 1.0),
-    "operand_flops_per_element": (400.0, 0.7),
+    "operand_reuse": (3.0, 0.7),
+    "gemm_k_fill": (192.0, 0.7),
     "conv_layout_passes": (1.0, 1.0),
+    "half_memory_efficiency": (0.88, 0.2),
 }
 EFFICIENCY_KEYS = ("matmul.fp32", "matmul.tf32", "matmul.half", "conv.fp32", "conv.tf32", "conv.half")
 
@@ -78,8 +89,10 @@ class Calibration:
     kernel_latency_seconds: float = PRIORS["kernel_latency_seconds"][0]
     host_seconds_per_op: float = PRIORS["host_seconds_per_op"][0]
     step_overhead_seconds: float = PRIORS["step_overhead_seconds"][0]
-    operand_flops_per_element: float = PRIORS["operand_flops_per_element"][0]
+    operand_reuse: float = PRIORS["operand_reuse"][0]
+    gemm_k_fill: float = PRIORS["gemm_k_fill"][0]
     conv_layout_passes: float = PRIORS["conv_layout_passes"][0]
+    half_memory_efficiency: float = PRIORS["half_memory_efficiency"][0]
     optimizer_tensors_per_launch: float = 48.0  # PyTorch's multi_tensor_apply: 36-110 tensors per launch
     rel_sigma: float = 0.35  # log half-width of the 80% interval of from-specs predictions (module docstring)
     ratio_sigma: float = 0.25  # the same for predictions scaled from a probe of another GPU
@@ -148,4 +161,4 @@ def load_calibration(path: str | Path | None = None) -> Calibration:
     except (ValueError, TypeError) as exc:
         raise PredictionError(
             f"calibration file {p} is not valid: {exc}",
-            hint="Fix: regenerate it with `python -m advisor.predictor.calibration_fit --fit`.") from exc
+            hint="Fix: regenerate it with `python bench/gpu_rows.py` (a source checkout).") from exc

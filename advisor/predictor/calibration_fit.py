@@ -50,11 +50,13 @@ FIT_FILES = (REFERENCE_FILE, CURRENT_FILE)
 # ----------------------------------------------------------------------------------- reference data
 
 
-# The reference rows' models, as the plain-torch workloads under examples/ (env: ADVISOR_BERT_SIZE).
+# The reference rows' models, as the plain-torch workloads under examples/. Lambda's BERT rows ran NVIDIA
+# DeepLearningExamples' BERT, whose attention is unfused (PyTorch/LanguageModeling/BERT/modeling.py,
+# BertSelfAttention: matmul, scale, additive mask, softmax, dropout, matmul): ADVISOR_BERT_ATTN=math.
 REFERENCE_WORKLOADS: dict[str, tuple[str, dict[str, str]]] = {
     "ResNet-50 v1.5": ("resnet50.py", {}),
-    "BERT-base (uncased)": ("bert_squad.py", {"ADVISOR_BERT_SIZE": "base"}),
-    "BERT-large (uncased)": ("bert_squad.py", {"ADVISOR_BERT_SIZE": "large"}),
+    "BERT-base (uncased)": ("bert_squad.py", {"ADVISOR_BERT_SIZE": "base", "ADVISOR_BERT_ATTN": "math"}),
+    "BERT-large (uncased)": ("bert_squad.py", {"ADVISOR_BERT_SIZE": "large", "ADVISOR_BERT_ATTN": "math"}),
 }
 SHORT_MODEL = {"ResNet-50 v1.5": "ResNet-50", "BERT-base (uncased)": "BERT-base",
                "BERT-large (uncased)": "BERT-large"}
@@ -199,7 +201,8 @@ def predict_row(row: ReferenceRow, analyses: dict, cal: Calibration) -> float:
 # The parameters the fit moves; the rest keep their priors (the reference rows, all at large batch sizes,
 # say nothing about per-kernel latency or host overheads). "compute.all" is one efficiency for every
 # kind and precision class (see TIES).
-FREE_PARAMETERS = ("compute.all", "memory_efficiency", "operand_flops_per_element", "conv_layout_passes")
+FREE_PARAMETERS = ("compute.fp32", "compute.tf32", "compute.half", "memory_efficiency", "operand_reuse",
+                   "conv_layout_passes", "gemm_k_fill")
 PRIOR_WEIGHT = 1.0
 # Names that move several parameters together (one fitted value for all of them).
 TIES: dict[str, tuple[str, ...]] = {
@@ -228,15 +231,26 @@ def _values(free: tuple[str, ...], x) -> dict[str, float]:
 
 def fit(rows: list[ReferenceRow], analyses: dict, base: Calibration | None = None,
         free: tuple[str, ...] = FREE_PARAMETERS, prior_weight: float = PRIOR_WEIGHT) -> Calibration:
-    """Least squares on log(predicted / measured), with a log-normal prior on each free parameter."""
+    """Least squares on log(predicted / measured) over single-GPU reference rows (see ``fit_general``)."""
+    usable = [r for r in rows if not r.skip_reason and r.gpu_count == 1]
+    return fit_general(usable, lambda r, cal: predict_row(r, analyses, cal), lambda r: r.throughput,
+                       base=base, free=free, prior_weight=prior_weight)
+
+
+def fit_general(rows: list, predict, measured, base: Calibration | None = None,
+                free: tuple[str, ...] = FREE_PARAMETERS, prior_weight: float = PRIOR_WEIGHT,
+                weights: list[float] | None = None) -> Calibration:
+    """Least squares on log(``predict(row, cal)`` / ``measured(row)``), with a log-normal prior on each free
+    parameter; ``weights`` (default 1) weigh each row's residual."""
     import numpy as np
     from scipy.optimize import least_squares
 
     base = base or default_calibration()
-    usable = [r for r in rows if not r.skip_reason and r.gpu_count == 1]
-    if not usable:
+    if not rows:
         raise PredictionError("no usable reference rows to fit on.",
                               hint="Fix: check profiles/reference_benchmarks.csv and profiles/gpus.csv.")
+    w = np.sqrt(np.array(weights if weights is not None else [1.0] * len(rows)))
+    target = np.log(np.array([measured(r) for r in rows]))
     x0 = np.array([math.log(base.get(_members(n)[0])) for n in free])
     prior_mu = np.array([math.log(PRIORS[_members(n)[0]][0]) for n in free])
     prior_sd = np.array([PRIORS[_members(n)[0]][1] for n in free])
@@ -245,17 +259,18 @@ def fit(rows: list[ReferenceRow], analyses: dict, base: Calibration | None = Non
 
     def residuals(x):
         cal = base.with_values(_values(free, x))
-        res = [math.log(predict_row(r, analyses, cal) / r.throughput) for r in usable]
-        res.extend(scale * (x - prior_mu) / prior_sd)
-        return np.array(res)
+        res = w * (np.log(np.array([predict(r, cal) for r in rows])) - target)
+        return np.concatenate([res, scale * (x - prior_mu) / prior_sd])
 
     def bounded(n: str) -> bool:
-        return _members(n)[0] in EFFICIENCY_KEYS or n == "memory_efficiency"
+        return _members(n)[0] in EFFICIENCY_KEYS or n in ("memory_efficiency", "half_memory_efficiency")
 
     lower = np.array([math.log(1e-3 if bounded(n) else 1e-8) for n in free])
     upper = np.array([math.log(1.0 if bounded(n) else 1e6) for n in free])
     x0 = np.clip(x0, lower + 1e-9, upper - 1e-9)
     sol = least_squares(residuals, x0, bounds=(lower, upper), x_scale=1.0)
+    if os.environ.get("ADVISOR_FIT_DEBUG"):
+        print("fit:", sol.status, sol.nfev, sol.message, sol.cost)
     return base.with_values(_values(free, sol.x))
 
 
@@ -382,8 +397,9 @@ def run_fit(paths: list[str | Path] | None = None, out: str | Path | None = None
                   })
     cal = replace(cal, compute_efficiency={k: round(v, 4) for k, v in cal.compute_efficiency.items()},
                   memory_efficiency=round(cal.memory_efficiency, 4),
-                  operand_flops_per_element=round(cal.operand_flops_per_element, 2),
-                  conv_layout_passes=round(cal.conv_layout_passes, 4))
+                  operand_reuse=round(cal.operand_reuse, 3), gemm_k_fill=round(cal.gemm_k_fill, 1),
+                  conv_layout_passes=round(cal.conv_layout_passes, 4),
+                  half_memory_efficiency=round(cal.half_memory_efficiency, 4))
     target = Path(out) if out is not None else calibration_path()
     target.write_text(json.dumps(cal.to_json(), indent=2) + "\n", encoding="utf-8")
     if verbose:

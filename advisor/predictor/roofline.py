@@ -17,8 +17,21 @@ The staging term is a two-level roofline for matmuls and convolutions: every ope
 brings in serves ``operand_flops_per_element`` FLOPs, and it passes DRAM/L2 (memory bandwidth) and the SMs'
 on-chip path (SM count x clock, measured by the FP32 rate). It is why GPUs whose tensor peak outgrew their
 memory system (A100, H100) reach a smaller fraction of peak than a GeForce card. ``t_layout`` is
-``conv_layout_passes`` extra passes over a tensor-core convolution's data: cuDNN transposes PyTorch's default
-NCHW tensors to NHWC and back around its TF32/FP16 kernels.
+``conv_layout_passes`` extra passes over a 16-bit convolution's data: cuDNN transposes PyTorch's default
+NCHW tensors to NHWC and back around its FP16/BF16 tensor-core kernels (TF32 ones read NCHW as is).
+
+Mixed precision by operator class: a 16-bit matmul/conv whose operands are not 16-byte aligned
+(``OpRecord.align``) runs at ``MISALIGNED_EFFICIENCY`` of the aligned rate; 16-bit memory-bound kernels reach
+``half_memory_efficiency`` of fp32's bandwidth fraction; fp16 adds GradScaler's unscale pass over the fp32
+gradients. ``split_step`` splits a step into forward / backward / optimizer / overhead seconds.
+
+``compiled=True`` (torch.compile, TorchInductor's default mode): each run of memory-bound operators between two
+library calls (the tracer's ``fused_bytes`` / ``fused_kernels``) is one generated kernel that keeps its
+intermediates in registers, and host time per launch is ``COMPILED_HOST_FRACTION`` of eager's. Source of the
+mechanism: the PyTorch 2 paper (Ansel et al., "PyTorch 2: Faster Machine Learning Through Dynamic Python
+Bytecode Transformation and Graph Compilation", ASPLOS 2024) and the TorchInductor design (pointwise and
+reduction fusion into Triton kernels, cuBLAS/cuDNN calls kept as extern kernels); the 0.3 host fraction is an
+assumption, not a published figure. Matmuls and convolutions are priced as in eager (no epilogue fusion).
 
 The per-kernel latency makes the effective efficiency size-dependent: a kernel of W FLOPs that would take
 W / (P e) runs at e x W / (W + P e latency), so small matrix multiplies and convolutions are far from peak and
@@ -59,19 +72,25 @@ from dataclasses import dataclass, field
 
 from advisor.errors import PredictionError
 from advisor.predictor.calibration import Calibration
-from advisor.schemas import PRECISIONS, Analysis, GpuSpec, OpRecord, at_batch
+from advisor.predictor.optable import (
+    ALIGNED_BYTES,
+    HALF_DTYPES,
+    MISALIGNED_EFFICIENCY,
+    ON_CHIP_BYTES_PER_FP32_FLOP,
+    TENSOR_KINDS,
+    OpTable,
+    op_table,
+)
+from advisor.schemas import PRECISIONS, Analysis, GpuSpec
 
-HALF_DTYPES = ("float16", "bfloat16")
-TENSOR_KINDS = ("matmul", "conv")
+__all__ = ["ALIGNED_BYTES", "COMPILED_HOST_FRACTION", "HALF_DTYPES", "MISALIGNED_EFFICIENCY",
+           "ON_CHIP_BYTES_PER_FP32_FLOP", "TENSOR_KINDS", "StepPrediction", "check_scalable",
+           "is_ampere_or_newer", "predict_step", "scale_from_probe", "split_step", "step_phases",
+           "tensor_core_class"]
 # Bytes of a step's non-matmul/conv operators at 16-bit vs fp32 (mixed), used only when an analysis made at
 # one precision is priced at another: between a CNN's ~0.5 (all activations 16-bit) and a transformer's
 # ~0.8 (norms, softmax and residuals stay fp32 under autocast).
 _OTHER_BYTES_HALF_OVER_FP32 = 0.65
-# The SMs' on-chip operand path (L2 -> shared memory -> tensor cores), in bytes per second per FP32 FLOP/s:
-# it grows with SM count x clock, which the FP32 rate measures. Fitted as a second, separate reuse factor
-# this level came out with the same reuse as the DRAM one at this scale, so one factor serves both.
-ON_CHIP_BYTES_PER_FP32_FLOP = 1.0 / 16.0
-
 
 @dataclass(frozen=True)
 class StepPrediction:
@@ -89,6 +108,7 @@ class StepPrediction:
     flops: float = 0.0  # matmul/conv/attention FLOPs of the step
     bytes: float = 0.0  # bytes moved by the step
     notes: list[str] = field(default_factory=list)
+    per_phase: dict[str, float] = field(default_factory=dict)  # GPU seconds: forward, backward, optimizer
 
     @property
     def samples_per_second(self) -> float:
@@ -183,109 +203,94 @@ class _Retype:
         return cls()
 
 
-@dataclass
-class _StepSums:
-    """A step's operators priced one by one and summed (seconds, kernel launches, FLOPs, bytes)."""
-
-    per_kind: dict[str, float] = field(default_factory=dict)
-    compute_bound: float = 0.0
-    memory_bound: float = 0.0
-    kernels: float = 0.0
-    flops: float = 0.0
-    bytes: float = 0.0
-    classes_used: set[str] = field(default_factory=set)
-    optimizer_calls: dict[str, int] = field(default_factory=dict)
-
-
-def _add_op(sums: _StepSums, r: OpRecord, flops: float, nbytes: float, spec: GpuSpec, precision: str,
-            cal: Calibration, retype: _Retype) -> None:
-    """Price one operator record (``r.count`` identical kernels) at ``flops`` and ``nbytes`` each, and add it."""
-    raw_bandwidth = spec.memory_bandwidth_gbs * 1e9
-    bandwidth = raw_bandwidth * cal.memory_efficiency
-    dtype = r.dtype
-    if retype.dtype is not None and r.phase != "optimizer":
-        if r.kind in TENSOR_KINDS:
-            nbytes *= retype.tensor_scale
-            dtype = retype.dtype
-        else:
-            nbytes *= retype.other_scale
-    t_mem = nbytes / bandwidth
-    t_comp = 0.0
-    layout = 0.0
-    if flops > 0 and r.kind in TENSOR_KINDS:
-        peak, cls = _rate(spec, r.kind, dtype, precision)
-        sums.classes_used.add(cls)
-        # Tensor/CUDA-core time, plus staging the operands: every element a tile brings in serves
-        # ~operand_flops_per_element FLOPs, and it passes two levels in turn, DRAM/L2 (memory bandwidth)
-        # and the SMs' on-chip path (proportional to their FP32 rate, ON_CHIP_BYTES_PER_FP32_FLOP).
-        staging_seconds_per_byte = (1.0 / raw_bandwidth
-                                    + 1.0 / (spec.fp32_tflops * 1e12 * ON_CHIP_BYTES_PER_FP32_FLOP))
-        esize = 2.0 if dtype in HALF_DTYPES else 4.0
-        t_comp = (flops / (peak * cal.compute_eff(r.kind, cls))
-                  + flops * esize / cal.operand_flops_per_element * staging_seconds_per_byte)
-        if r.kind == "conv" and cls != "fp32":
-            # Tensor-core convolutions on PyTorch's default NCHW layout: cuDNN transposes the
-            # operands to NHWC and back, extra passes over the convolution's data.
-            layout = cal.conv_layout_passes * nbytes / bandwidth
-    elif flops > 0:
-        t_comp = flops / (spec.fp32_tflops * 1e12 * cal.compute_eff("matmul", "fp32"))
-    if r.phase == "optimizer":
-        sums.optimizer_calls[r.op] = sums.optimizer_calls.get(r.op, 0) + r.count
-        t = max(t_comp, t_mem)  # launches are added per foreach kernel in _finish
-    else:
-        sums.kernels += r.count
-        t = max(t_comp, t_mem) + layout + cal.kernel_latency_seconds
-    t *= r.count
-    if t_comp > t_mem:
-        sums.compute_bound += t
-    else:
-        sums.memory_bound += t
-    sums.per_kind[r.kind] = sums.per_kind.get(r.kind, 0.0) + t
-    sums.flops += r.count * flops
-    sums.bytes += r.count * nbytes
+# torch.compile (TorchInductor): the generated wrapper launches its kernels without eager PyTorch's
+# per-operator dispatch and autograd bookkeeping. Host time per launched kernel, as a fraction of eager's
+# (an assumption: the PyTorch 2 paper, Ansel et al., ASPLOS 2024, attributes most of the training speed-up of
+# small models to removed framework overhead, without a per-kernel figure).
+COMPILED_HOST_FRACTION = 0.3
+def _grad_scaler(priced: dict, analysis: Analysis, spec: GpuSpec, cal: Calibration, tensors: int) -> float:
+    """fp16's GradScaler: ``unscale_`` reads and writes every fp32 gradient once (a foreach kernel per ~48
+    tensors, ``_amp_foreach_non_finite_check_and_unscale_``) and ``update`` runs one more kernel. Adds its
+    time to ``priced`` and returns its launches."""
+    launches = math.ceil(max(tensors, 1) / cal.optimizer_tensors_per_launch) + 1
+    t = 2.0 * analysis.gradient_bytes / (spec.memory_bandwidth_gbs * 1e9 * cal.memory_efficiency)
+    t += launches * cal.kernel_latency_seconds
+    priced["per_kind"]["optimizer"] = priced["per_kind"].get("optimizer", 0.0) + t
+    priced["per_phase"]["optimizer"] += t
+    priced["memory_bound"] += t
+    priced["bytes"] += 2.0 * analysis.gradient_bytes
+    return launches
 
 
-def _finish(sums: _StepSums, spec: GpuSpec, batch_size: int, precision: str, cal: Calibration,
-            notes: list[str]) -> StepPrediction:
+def _finish(priced: dict, table: OpTable, spec: GpuSpec, batch_size: int, precision: str, cal: Calibration,
+            notes: list[str], kernels: float, compiled: bool = False) -> StepPrediction:
     """The step from its operators' sums: foreach optimizer launches, host time, step overhead."""
     latency = cal.kernel_latency_seconds
-    per_kind, memory_bound, kernels = sums.per_kind, sums.memory_bound, sums.kernels
+    per_kind, per_phase, memory_bound = priced["per_kind"], priced["per_phase"], priced["memory_bound"]
     # CUDA PyTorch's optimizers run foreach kernels: one launch covers many tensors.
-    opt_launches = sum(math.ceil(n / cal.optimizer_tensors_per_launch) for n in sums.optimizer_calls.values())
+    opt_launches = sum(math.ceil(n / cal.optimizer_tensors_per_launch) for n in table.optimizer_calls.values())
     if opt_launches:
         per_kind["optimizer"] = per_kind.get("optimizer", 0.0) + opt_launches * latency
+        per_phase["optimizer"] += opt_launches * latency
         memory_bound += opt_launches * latency
         kernels += opt_launches
-    gpu_seconds = sums.compute_bound + memory_bound
-    host_seconds = kernels * cal.host_seconds_per_op
+    gpu_seconds = priced["compute_bound"] + memory_bound
+    host_seconds = kernels * cal.host_seconds_per_op * (COMPILED_HOST_FRACTION if compiled else 1.0)
     if host_seconds > gpu_seconds:
         notes.append(f"host-bound: launching {int(kernels)} kernels takes longer than running them")
     seconds = max(gpu_seconds, host_seconds) + cal.step_overhead_seconds
-    overhead = seconds - gpu_seconds
-    if "tf32" in sums.classes_used and precision == "fp32":
+    if "tf32" in table.classes_used and precision == "fp32":
         notes.append("fp32: convolutions use TF32 on this GPU (PyTorch's default); matmuls run in full FP32")
     return StepPrediction(
-        seconds=seconds, compute_bound_seconds=sums.compute_bound, memory_bound_seconds=memory_bound,
-        overhead_seconds=overhead, per_kind=per_kind, gpu=spec.name, batch_size=int(batch_size),
-        precision=precision, kernels=int(kernels), flops=sums.flops, bytes=sums.bytes, notes=notes)
+        seconds=seconds, compute_bound_seconds=priced["compute_bound"], memory_bound_seconds=memory_bound,
+        overhead_seconds=seconds - gpu_seconds, per_kind=per_kind, gpu=spec.name, batch_size=int(batch_size),
+        precision=precision, kernels=int(kernels), flops=priced["flops"], bytes=priced["bytes"], notes=notes,
+        per_phase=per_phase)
 
 
 def predict_step(analysis: Analysis | None, spec: GpuSpec, batch_size: int, precision: str,
-                 calibration: Calibration) -> StepPrediction:
-    """Per-GPU compute time of one training step at per-GPU ``batch_size`` (see the module docstring)."""
+                 calibration: Calibration, *, compiled: bool = False) -> StepPrediction:
+    """Per-GPU compute time of one training step at per-GPU ``batch_size`` (see the module docstring).
+
+    ``compiled``: the step runs under ``torch.compile`` (the workload's ``COMPILE``).
+    """
     _check_step_inputs(analysis, spec, batch_size, precision)
     retype = _Retype.for_precision(analysis, precision)
     notes: list[str] = [retype.note] if retype.note else []
-    sums = _StepSums()
-    for r in analysis.ops:
-        _add_op(sums, r, at_batch(r.flops, analysis.batch_sizes, batch_size),
-                at_batch(r.bytes, analysis.batch_sizes, batch_size), spec, precision, calibration, retype)
-    return _finish(sums, spec, batch_size, precision, calibration, notes)
+    table = op_table(analysis, spec, precision, calibration, compiled, retype, _rate)
+    priced = table.price(batch_size)
+    kernels = table.kernels
+    if precision == "fp16":
+        kernels += _grad_scaler(priced, analysis, spec, calibration, max(table.optimizer_calls.values(), default=1))
+    if compiled and not any(r.fused_bytes is not None for r in analysis.ops):
+        notes.append("compiled: the analysis predates fusion accounting; priced with eager bytes "
+                     "(re-analyse the workload for torch.compile's fused kernels)")
+    return _finish(priced, table, spec, batch_size, precision, calibration, notes, kernels, compiled)
+
+
+def split_step(analysis: Analysis | None, spec: GpuSpec, batch_size: int, precision: str,
+               calibration: Calibration, *, compiled: bool = False) -> dict[str, float]:
+    """``predict_step``'s seconds split by phase: {"forward", "backward", "optimizer", "overhead"}.
+
+    forward/backward/optimizer are the GPU time of the operators the analysis tags with that phase (the
+    optimizer's foreach launches included); "overhead" is the step overhead plus host time beyond the GPU's.
+    The four sum to ``predict_step(...).seconds``. Gradient accumulation runs forward + backward per micro-step
+    and the optimizer once; an evaluation pass runs forward only (with the share of overhead the caller
+    chooses).
+    """
+    return step_phases(predict_step(analysis, spec, batch_size, precision, calibration, compiled=compiled))
+
+
+def step_phases(step: StepPrediction) -> dict[str, float]:
+    """A predicted step's seconds by phase (see ``split_step``); they sum to ``step.seconds``."""
+    phases = {k: step.per_phase.get(k, 0.0) for k in ("forward", "backward", "optimizer")}
+    phases["overhead"] = step.seconds - sum(phases.values())
+    return phases
 
 
 def scale_from_probe(analysis: Analysis | None, measured_step_seconds: float, measured_spec: GpuSpec,
                      measured_batch: int, target_spec: GpuSpec, target_batch: int, precision: str,
-                     calibration: Calibration) -> StepPrediction:
+                     calibration: Calibration, *, compiled: bool = False) -> StepPrediction:
     """A GPU's step time from a measured step on another GPU (same workload and precision).
 
     measured x predicted(target) / predicted(source): the roofline's workload-specific error (kernels it
@@ -295,8 +300,8 @@ def scale_from_probe(analysis: Analysis | None, measured_step_seconds: float, me
     if measured_step_seconds is None or not measured_step_seconds > 0:
         raise PredictionError(f"the measured step time must be positive, got {measured_step_seconds!r}.",
                               hint="Fix: probe the workload again on the source GPU (advisor profile).")
-    source = predict_step(analysis, measured_spec, measured_batch, precision, calibration)
-    target = predict_step(analysis, target_spec, target_batch, precision, calibration)
+    source = predict_step(analysis, measured_spec, measured_batch, precision, calibration, compiled=compiled)
+    target = predict_step(analysis, target_spec, target_batch, precision, calibration, compiled=compiled)
     factor = measured_step_seconds / source.seconds
     notes = list(target.notes)
     notes.append(f"scaled from a {measured_step_seconds * 1e3:.1f} ms step measured on {measured_spec.name} at "
@@ -309,4 +314,5 @@ def scale_from_probe(analysis: Analysis | None, measured_step_seconds: float, me
         overhead_seconds=target.overhead_seconds * factor,
         per_kind={k: v * factor for k, v in target.per_kind.items()},
         gpu=target.gpu, batch_size=target.batch_size, precision=precision, kernels=target.kernels,
-        flops=target.flops, bytes=target.bytes, notes=notes)
+        flops=target.flops, bytes=target.bytes, notes=notes,
+        per_phase={k: v * factor for k, v in target.per_phase.items()})

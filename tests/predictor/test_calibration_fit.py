@@ -38,7 +38,7 @@ def _synthetic(model: str) -> Analysis:
 
 def test_fit_recovers_known_constants_from_synthetic_rows():
     truth = default_calibration().with_values(
-        {**{k: 0.6 for k in EFFICIENCY_KEYS}, "memory_efficiency": 0.7, "operand_flops_per_element": 300.0})
+        {**{k: 0.6 for k in EFFICIENCY_KEYS}, "memory_efficiency": 0.7})
     analyses = {(m, "fp32"): _synthetic(m) for m in ("mm", "mem")}
     rows = []
     for gpu in ("V100-32GB", "A100-80GB", "H100-SXM", "RTX 3090", "L4"):
@@ -48,11 +48,12 @@ def test_fit_recovers_known_constants_from_synthetic_rows():
                                  throughput=1.0, source="synthetic", spec=spec, precision="fp32")
             row.throughput = C.predict_row(row, analyses, truth)
             rows.append(row)
-    free = ("compute.all", "memory_efficiency", "operand_flops_per_element")
+    # fp32 GEMMs at full tiles are compute-bound (operand staging overlaps the math): operand_reuse is not
+    # identifiable from these rows and stays fixed.
+    free = ("compute.all", "memory_efficiency")
     fitted = C.fit(rows, analyses, free=free, prior_weight=1e-6)
     assert fitted.compute_eff("matmul", "fp32") == pytest.approx(0.6, rel=0.05)
     assert fitted.memory_efficiency == pytest.approx(0.7, rel=0.05)
-    assert fitted.operand_flops_per_element == pytest.approx(300.0, rel=0.1)
     ev = C.evaluate(rows, analyses, fitted)
     assert C.Evaluation.stats(ev.row_errors())["median_abs_error"] < 0.01
     assert len(ev.ratios) == 2 * (5 * 4 // 2)  # every pair of GPUs, per model

@@ -136,29 +136,34 @@ def _group(recs0: list[RawOp], recs1: list[RawOp], optimizer_records: list[RawOp
         (a.op, a.phase) == (b.op, b.phase) for a, b in zip(recs0, recs1, strict=False))
     if paired:
         for a, b in zip(recs0, recs1, strict=False):
-            key = (b.op, b.kind, b.phase, b.dtype, a.flops, b.flops, a.bytes, b.bytes)
+            fused = None if a.fused_bytes is None or b.fused_bytes is None else (a.fused_bytes, b.fused_bytes)
+            gemm = None if a.gemm is None or b.gemm is None else (a.gemm, b.gemm)
+            key = (b.op, b.kind, b.phase, b.dtype, a.flops, b.flops, a.bytes, b.bytes, b.align, fused,
+                   b.fused_kernels, gemm, b.winograd)
             g = groups.setdefault(key, [0, (a.flops, b.flops), (a.bytes, b.bytes)])
             g[0] += 1
     else:
         # Data-dependent control flow: the traces differ. Keep per-(op, kind, phase, dtype) totals, with the
-        # count of the larger batch's trace, so that count x per-call cost is right at both sizes.
+        # count of the larger batch's trace, so that count x per-call cost is right at both sizes (unfused).
         totals: OrderedDict[tuple, list] = OrderedDict()
         for idx, recs in enumerate((recs0, recs1)):
             for r in recs:
-                t = totals.setdefault((r.op, r.kind, r.phase, r.dtype), [[0, 0], [0.0, 0.0], [0.0, 0.0]])
+                t = totals.setdefault((r.op, r.kind, r.phase, r.dtype, r.align),
+                                      [[0, 0], [0.0, 0.0], [0.0, 0.0]])
                 t[0][idx] += 1
                 t[1][idx] += r.flops
                 t[2][idx] += r.bytes
-        for key, (counts, fl, by) in totals.items():
+        for (op, kind, phase, dtype, align), (counts, fl, by) in totals.items():
             n = max(counts[1], 1)
-            groups[key + ("total",)] = [n, (fl[0] / n, fl[1] / n), (by[0] / n, by[1] / n)]
+            groups[(op, kind, phase, dtype, "total", align, None, 1.0, None, 0.0)] = [
+                n, (fl[0] / n, fl[1] / n), (by[0] / n, by[1] / n)]
     for r in optimizer_records:
-        key = (r.op, r.kind, r.phase, r.dtype, r.flops, r.flops, r.bytes, r.bytes)
+        key = (r.op, r.kind, r.phase, r.dtype, r.flops, r.flops, r.bytes, r.bytes, r.align, None, 1.0, None, 0.0)
         g = groups.setdefault(key, [0, (r.flops, r.flops), (r.bytes, r.bytes)])
         g[0] += 1
-    return [OpRecord(op=k[0], kind=k[1], phase=k[2], dtype=k[3], count=g[0], flops=g[1], bytes=g[2])
+    return [OpRecord(op=k[0], kind=k[1], phase=k[2], dtype=k[3], count=g[0], flops=g[1], bytes=g[2],
+                     align=k[-5], fused_bytes=k[-4], fused_kernels=k[-3], gemm=k[-2], winograd_share=k[-1])
             for k, g in groups.items()]
-
 
 
 def summarize(analysis: Analysis, batch_size: int) -> dict[str, dict[str, float]]:

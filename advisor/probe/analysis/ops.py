@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["RawOp", "autocast_lowers", "classify", "is_pointwise"]
+__all__ = ["FUSIBLE_KINDS", "RawOp", "autocast_lowers", "classify", "is_pointwise", "lowbit_align"]
 
 # Operators that launch no kernel and move no data (allocation, metadata, host-side scalars).
 FREE = {
@@ -43,7 +43,7 @@ WRITE_ONLY = {"zero_", "fill_", "bernoulli_", "uniform_", "normal_", "random_", 
               "full_like", "arange", "randn", "rand", "randint", "randn_like", "rand_like", "randint_like",
               "randperm", "new_zeros", "new_ones", "new_full", "linspace"}
 # Pointwise by nature though not tagged so (compared without a trailing "_", so in-place forms count too).
-_ELEMENTWISE_STEMS = {"where", "masked_fill", "clamp", "threshold", "dropout"}
+_ELEMENTWISE_STEMS = {"where", "masked_fill", "clamp", "threshold", "dropout", "native_dropout"}
 
 # Operators whose CUDA kernels read some inputs twice (by argument position): batch/group norm compute the
 # statistics in one pass over the input and normalise in a second; their backward reduces over
@@ -75,6 +75,10 @@ AUTOCAST_FP32_CAST = {
 AUTOCAST_FP32_OUT = {"_softmax", "_log_softmax", "_safe_softmax", "_softmax_backward_data",
                      "_log_softmax_backward_data", "sum", "prod", "cumsum", "cumprod", "linalg_vector_norm", "norm"}
 
+# Kinds TorchInductor fuses into one generated kernel when they run back to back (pointwise ops, norms,
+# softmax, reductions, casts and copies); matmuls, convolutions and attention stay library calls that end a run.
+FUSIBLE_KINDS = frozenset({"elementwise", "norm", "softmax", "reduction", "copy"})
+
 # Metadata queries: answered without a kernel, passed through before any accounting.
 METADATA = {"sym_is_contiguous", "is_contiguous", "is_strides_like_format", "is_non_overlapping_and_dense",
             "size", "sym_size", "stride", "sym_stride", "numel", "sym_numel", "dim", "layout", "device",
@@ -87,6 +91,11 @@ class RawOp:
 
     Attributes:
         op: the full overload name, e.g. ``"aten.addmm.default"``.
+        align: tensor-core alignment in elements (matmul/conv/attention; 8 otherwise), see ``lowbit_align``.
+        fused_bytes: bytes the call still moves under torch.compile (see ``OpRecord.fused_bytes``).
+        fused_kernels: kernels it launches under torch.compile (0 when fused into the run's first op).
+        gemm: (M, N, K) of the GEMM a matmul/conv/attention kernel tiles (see ``OpRecord.gemm``), else None.
+        winograd: share of a convolution's FLOPs that can run as Winograd (see ``OpRecord.winograd_share``).
         kind: what ``classify`` says, or ``"optimizer"`` / ``"copy"`` (autocast casts) / ``"matmul"`` (fused).
         phase: ``"forward"``, ``"backward"`` or ``"optimizer"``.
         flops: FLOPs of this call.
@@ -100,6 +109,21 @@ class RawOp:
     flops: float
     bytes: float
     dtype: str
+    align: int = 8
+    fused_bytes: float | None = None
+    fused_kernels: float = 1.0
+    gemm: tuple[float, float, float] | None = None
+    winograd: float = 0.0
+
+
+def lowbit_align(dims: Iterable[int]) -> int:
+    """The largest of 8, 4, 2, 1 that divides every dimension (tensor cores want multiples of 8 in 16 bits)."""
+    align = 8
+    for d in dims:
+        d = int(d)
+        while align > 1 and d % align:
+            align //= 2
+    return align
 
 
 def is_pointwise(tags: Iterable[Any]) -> bool:

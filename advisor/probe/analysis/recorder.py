@@ -21,10 +21,12 @@ from torch.utils._pytree import tree_flatten
 from torch.utils.flop_counter import flop_registry, sdpa_backward_flop_count, sdpa_flop_count
 from torch.utils.weak import WeakTensorKeyDictionary
 
+from advisor.probe.analysis.gemm import gemm_dims, winograd_share
 from advisor.probe.analysis.ops import (
     AUTOCAST_FP32_CAST,
     AUTOCAST_FP32_OUT,
     FREE,
+    FUSIBLE_KINDS,
     METADATA,
     SECOND_READ,
     WRITE_ONLY,
@@ -32,6 +34,7 @@ from advisor.probe.analysis.ops import (
     autocast_lowers,
     classify,
     is_pointwise,
+    lowbit_align,
 )
 
 __all__ = ["GpuPaths", "StepRecorder", "storage_key"]
@@ -119,6 +122,7 @@ class StepRecorder(TorchDispatchMode):
         self.cast_cache: set[int] = set()
         self.saved: dict[int, float] = {}
         self.suppress = 0
+        self.fusion = FusionRuns()
 
     # -- virtual dtypes
     def virtual_dtype(self, t):
@@ -137,10 +141,15 @@ class StepRecorder(TorchDispatchMode):
         n = _effective_numel(t)
         b = float(n * (_itemsize(self.virtual_dtype(t)) + _itemsize(to_dtype)))
         if self.recording:
-            self.records.append(RawOp("aten._to_copy.default", "copy", "forward", 0.0, b, _dtype_name(to_dtype)))
+            # Under torch.compile a cast is written by the kernel that produced its input: only the 16-bit
+            # copy is written, no launch of its own.
+            written = float(n * _itemsize(to_dtype))
+            self.records.append(RawOp("aten._to_copy.default", "copy", "forward", 0.0, b, _dtype_name(to_dtype),
+                                      fused_bytes=written, fused_kernels=0.0))
             if t.requires_grad:
-                self.mirrored_casts.append(RawOp("aten._to_copy.default", "copy", "backward", 0.0, b,
-                                                 _dtype_name(self.virtual_dtype(t))))
+                self.mirrored_casts.append(RawOp(
+                    "aten._to_copy.default", "copy", "backward", 0.0, b, _dtype_name(self.virtual_dtype(t)),
+                    fused_bytes=float(n * _itemsize(self.virtual_dtype(t))), fused_kernels=0.0))
 
     def _mark(self, outputs: list, dtype) -> None:
         """Give the floating-point outputs the virtual dtype ``dtype`` (None: keep their own)."""
@@ -177,7 +186,13 @@ class StepRecorder(TorchDispatchMode):
         nbytes += self._written(outputs, out_dtype)
         floats = [d for t, d in zip(inputs, in_dtypes, strict=False) if t.is_floating_point()]
         dtype = floats[0] if floats else torch.float32
-        self.records.append(RawOp(op, "matmul", self.phase, float(flops), nbytes, _dtype_name(dtype)))
+        self.fusion.boundary()
+        q, k = (inputs[1], inputs[2]) if name.endswith("_backward") else (inputs[0], inputs[1])
+        # Flash/memory-efficient attention tiles the queries and loops over the keys: P @ V's output tile is
+        # (query block x head size) with the keys as the reduction.
+        gemm = (float(q.shape[-2]), float(q.shape[-1]), float(k.shape[-2])) if q.dim() >= 2 else None
+        self.records.append(RawOp(op, "matmul", self.phase, float(flops), nbytes, _dtype_name(dtype),
+                                  align=lowbit_align([inputs[0].shape[-1]]), gemm=gemm))
 
     def _record(self, func, name, args, kwargs, out) -> None:
         if self.suppress:
@@ -197,11 +212,34 @@ class StepRecorder(TorchDispatchMode):
         flops = _op_flops(func, name, args, kwargs, out)
         nbytes = self._read(name, in_tensors, in_dtypes) + self._written(out_tensors, out_dtype)
         dtype = out_dtype if out_dtype is not None else (out_tensors[0].dtype if out_tensors else None)
+        align = 8
         if kind in ("matmul", "conv") and in_dtypes:
             floats = [d for d in in_dtypes if d.is_floating_point]
             dtype = floats[0] if floats else dtype
-        self.records.append(RawOp(str(func), kind, self.phase, flops, nbytes,
-                                  _dtype_name(dtype) if dtype is not None else "none"))
+            align = self._align(kind, in_tensors + out_tensors)
+        rec = RawOp(str(func), kind, self.phase, flops, nbytes, _dtype_name(dtype) if dtype is not None else "none",
+                    align=align, gemm=gemm_dims(name, args, out) if kind in ("matmul", "conv") and flops else None,
+                    winograd=winograd_share(name, args) if kind == "conv" and flops else 0.0)
+        if kind in FUSIBLE_KINDS and self.phase != "optimizer":
+            self.fusion.add(rec, [(t, self.nbytes(t, d)) for t, d in zip(in_tensors, in_dtypes, strict=False)],
+                            [(o, self.nbytes(o, out_dtype if o.is_floating_point() and out_dtype is not None
+                                             else None)) for o in out_tensors])
+        else:
+            self.fusion.boundary()
+        self.records.append(rec)
+
+    def _align(self, kind: str, tensors: list) -> int:
+        """Tensor-core alignment of a matmul/conv: its operands' contiguous extents (GEMM K/N, channels)."""
+        dims = []
+        for t in tensors:
+            if not t.is_floating_point() or t.dim() < 2:
+                continue
+            if kind == "conv":
+                weight = storage_key(t) in self.param_storages
+                dims.extend([t.shape[0], t.shape[1]] if weight else [t.shape[1]])
+            else:
+                dims.append(t.shape[-1] if t.stride(-1) == 1 else t.shape[-2])
+        return lowbit_align(dims)
 
     def _read(self, name: str, in_tensors: list, in_dtypes: list) -> float:
         """Bytes an op reads: each distinct input once, plus its kernel's second passes (in-place: self too)."""
@@ -284,6 +322,53 @@ class StepRecorder(TorchDispatchMode):
             except Exception:  # noqa: BLE001 - a hook that raises breaks the user's forward: use the tensor's extent
                 self.saved[key] = self.nbytes(t)
         return t
+
+
+class FusionRuns:
+    """What torch.compile (TorchInductor) would fuse: runs of memory-bound ops between two tensor-core ops.
+
+    Each run becomes one generated kernel: a tensor written by one op of the run and read by a later op of the
+    same run is neither written to nor read from memory (Inductor keeps it in registers), so both the read
+    and the producer's write leave the ops' ``fused_bytes``; the run's first op launches the one kernel
+    (``fused_kernels`` 1, the others 0). A matmul, convolution, attention, embedding or other library call,
+    and a change of phase, end the run. Tensors autograd saves for backward are assumed recomputed in
+    backward rather than written (Inductor's min-cut partitioner recomputes cheap pointwise ops).
+    """
+
+    def __init__(self) -> None:
+        self.run = 0
+        self.open = False
+        self.phase: str | None = None
+        self.produced: dict[int, tuple[RawOp, float]] = {}  # storage -> (producer in this run, bytes written)
+
+    def boundary(self) -> None:
+        self.open = False
+        self.produced = {}
+
+    def add(self, rec: RawOp, inputs: list[tuple], outputs: list[tuple]) -> None:
+        if not self.open or rec.phase != self.phase:
+            self.boundary()
+            self.run += 1
+            self.open, self.phase = True, rec.phase
+            rec.fused_kernels = 1.0
+        else:
+            rec.fused_kernels = 0.0
+        fused = rec.bytes
+        seen: set[int] = set()
+        for t, nbytes in inputs:
+            key = storage_key(t)
+            if key is None or key in seen:
+                continue
+            seen.add(key)
+            producer = self.produced.pop(key, None)
+            if producer is not None:  # an intermediate of this run: the read and the write disappear
+                fused -= nbytes
+                producer[0].fused_bytes = max(0.0, (producer[0].fused_bytes or 0.0) - producer[1])
+        rec.fused_bytes = max(0.0, fused)
+        for o, nbytes in outputs:
+            key = storage_key(o)
+            if key is not None:
+                self.produced[key] = (rec, nbytes)
 
 
 class FusedAttention(torch.autograd.Function):

@@ -15,6 +15,7 @@ from typing import Any
 
 import torch
 from torch._subclasses.fake_tensor import FakeTensorMode
+from torch.autograd.graph import _engine_run_backward
 from torch.utils._pytree import tree_map
 
 from advisor.errors import PredictionError
@@ -149,7 +150,13 @@ def _run_step(workload, model, optimizer, fake_mode: FakeTensorMode, rec: StepRe
                 f"{tuple(loss.shape) if isinstance(loss, torch.Tensor) else ''}, not a scalar tensor.",
                 hint="Fix: the model (target None) or loss_fn must return a scalar loss tensor.")
         rec.phase = "backward"
-        loss.backward()
+        # Non-reentrant activation checkpointing recomputes the forward inside backward and checks that it
+        # saves the same tensors: the recompute must take the same (GPU) paths as the forward did. A mode
+        # that handles ``loss.backward()`` itself is off while the call runs, so the engine is entered
+        # directly, with the mode on.
+        with GpuPaths(rec):
+            _engine_run_backward((loss,), (torch.ones_like(loss),), False, False, (),
+                                 allow_unreachable=True, accumulate_grad=True)
         rec.records.extend(rec.mirrored_casts)
         rec.phase = "optimizer"
         rec.recording = steady

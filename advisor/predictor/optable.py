@@ -1,0 +1,185 @@
+"""A step's operators as arrays, priced at any batch size in one vectorised pass (the roofline's inner loop).
+
+``op_table(analysis, spec, precision, calibration, compiled)`` turns an analysis into numpy arrays of what
+does not depend on the batch size (each op's count, FLOPs and bytes at the first analysis batch and their
+slope per sample, GEMM dimensions, the rate it computes at, the bandwidth it streams at, its launches), once
+per (analysis, GPU, precision, calibration, compiled); ``OpTable.price(batch_size)`` then prices every op
+with ``advisor.predictor.roofline``'s formulas in a few array operations. The tables are kept in a small LRU
+keyed by the objects' identities: ``advisor.api.recommend`` prices one analysis hundreds of times.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from advisor.predictor.calibration import Calibration
+from advisor.predictor.gemm import LARGE, k_fill_factor, tile_reuse
+from advisor.schemas import Analysis, GpuSpec
+
+HALF_DTYPES = ("float16", "bfloat16")
+TENSOR_KINDS = ("matmul", "conv")
+PHASES = ("forward", "backward", "optimizer")
+# The SMs' on-chip operand path (L2 -> shared memory -> tensor cores), in bytes per second per FP32 FLOP/s:
+# it grows with SM count x clock, which the FP32 rate measures.
+ON_CHIP_BYTES_PER_FP32_FLOP = 1.0 / 16.0
+# Tensor-core alignment (NVIDIA, "Matrix Multiplication Background User's Guide", "Tensor Core Requirements",
+# retrieved 2026-11-30): operands whose leading dimensions are multiples of 16 bytes get the full-speed
+# kernels; misaligned ones run through narrower loads, ~2x slower at 4-8 byte alignment, ~4x when odd.
+ALIGNED_BYTES = 16
+MISALIGNED_EFFICIENCY = {8: 0.5, 4: 0.5, 2: 0.25, 1: 0.25}
+
+
+@dataclass
+class OpTable:
+    """Per-op arrays of one (analysis, GPU, precision, calibration, compiled); see the module docstring."""
+
+    b0: float
+    count: np.ndarray
+    flops0: np.ndarray
+    flops_slope: np.ndarray
+    bytes0: np.ndarray
+    bytes_slope: np.ndarray
+    gemm0: np.ndarray  # (3, n): M, N, K at b0
+    gemm_slope: np.ndarray  # (3, n)
+    half_tile: np.ndarray  # 16-bit tile shape
+    tensor: np.ndarray  # matmul/conv with FLOPs: tensor/CUDA-core rate + operand staging
+    seconds_per_flop: np.ndarray  # 1 / (peak x efficiency x alignment); CUDA-core rate for other FLOPs
+    staging_seconds: np.ndarray  # seconds per (FLOP / tile reuse): bytes per element / reuse beyond tile / rate
+    seconds_per_byte: np.ndarray  # 1 / (bandwidth x efficiency [x 16-bit fraction])
+    layout_per_byte: np.ndarray  # 16-bit convolutions: extra transposes, seconds per byte of the op
+    fixed_seconds: np.ndarray  # launches x kernel latency (0 for optimizer ops: counted per foreach launch)
+    kind_index: np.ndarray
+    kinds: tuple[str, ...]
+    phase_index: np.ndarray
+    kernels: float  # launches of the non-optimizer ops
+    optimizer_calls: dict[str, int]
+    classes_used: frozenset[str]
+    k_fill: float
+    overlap: bool
+
+    def price(self, batch_size: float) -> dict:
+        """Every op at ``batch_size``: seconds per kind and phase, compute/memory-bound, FLOPs and bytes."""
+        db = batch_size - self.b0
+        flops = np.maximum(0.0, self.flops0 + self.flops_slope * db)
+        nbytes = np.maximum(0.0, self.bytes0 + self.bytes_slope * db)
+        m, n, k = np.maximum(1.0, self.gemm0 + self.gemm_slope * db)
+        t_core = flops * self.seconds_per_flop * np.where(self.tensor, k_fill_factor(k, self.k_fill), 1.0)
+        t_stage = flops / tile_reuse(m, n, self.half_tile) * self.staging_seconds
+        t_comp = np.maximum(t_core, t_stage) if self.overlap else t_core + t_stage
+        t_mem = nbytes * self.seconds_per_byte
+        t = (np.maximum(t_comp, t_mem) + nbytes * self.layout_per_byte + self.fixed_seconds) * self.count
+        bound = t_comp > t_mem
+        per_kind = np.bincount(self.kind_index, weights=t, minlength=len(self.kinds))
+        per_phase = np.bincount(self.phase_index, weights=t, minlength=3)
+        return {"per_kind": {kd: float(v) for kd, v in zip(self.kinds, per_kind, strict=True)},
+                "per_phase": {ph: float(v) for ph, v in zip(PHASES, per_phase, strict=True)},
+                "compute_bound": float(t[bound].sum()), "memory_bound": float(t[~bound].sum()),
+                "flops": float((self.count * flops).sum()), "bytes": float((self.count * nbytes).sum())}
+
+
+_CACHE: OrderedDict[tuple, tuple] = OrderedDict()
+_CACHE_SIZE = 64
+
+
+def op_table(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, compiled: bool,
+             retype, rate) -> OpTable:
+    """The (cached) table of ``analysis`` on ``spec``; ``retype``/``rate`` are the roofline's own rules."""
+    key = (id(analysis), len(analysis.ops), id(spec), precision, id(cal), compiled)
+    hit = _CACHE.get(key)
+    if hit is not None and hit[0] is analysis and hit[1] is spec and hit[2] is cal:
+        _CACHE.move_to_end(key)
+        return hit[3]
+    table = _build(analysis, spec, precision, cal, compiled, retype, rate)
+    _CACHE[key] = (analysis, spec, cal, table)
+    if len(_CACHE) > _CACHE_SIZE:
+        _CACHE.popitem(last=False)
+    return table
+
+
+def _align_factor(align: int, cls: str, esize: float) -> float:
+    if cls == "fp32" or align >= 8:
+        return 1.0
+    nbytes = int(align * esize)
+    return 1.0 if nbytes >= ALIGNED_BYTES else MISALIGNED_EFFICIENCY.get(nbytes, 0.25)
+
+
+def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, compiled: bool,
+           retype, rate) -> OpTable:
+    ops = analysis.ops
+    n = len(ops)
+    b0, b1 = analysis.batch_sizes
+    span = float(b1 - b0)
+    arr = {name: np.zeros(n) for name in ("count", "f0", "fs", "y0", "ys", "spf", "stage", "spb", "layout",
+                                          "fixed")}
+    gemm0, gemm_slope = np.full((3, n), LARGE), np.zeros((3, n))
+    half_tile, tensor = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
+    kinds: dict[str, int] = {}
+    kind_index, phase_index = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+    bandwidth = spec.memory_bandwidth_gbs * 1e9 * cal.memory_efficiency
+    staging_per_byte = (1.0 / (spec.memory_bandwidth_gbs * 1e9)
+                        + 1.0 / (spec.fp32_tflops * 1e12 * ON_CHIP_BYTES_PER_FP32_FLOP))
+    kernels, optimizer_calls, classes = 0.0, {}, set()
+    for i, r in enumerate(ops):
+        scale, dtype, launches = 1.0, r.dtype, 1.0
+        if retype.dtype is not None and r.phase != "optimizer":
+            if r.kind in TENSOR_KINDS:
+                scale, dtype = retype.tensor_scale, retype.dtype
+            else:
+                scale = retype.other_scale
+        has_flops = r.flops[0] > 0 or r.flops[1] > 0
+        bw = bandwidth
+        if has_flops and r.kind in TENSOR_KINDS:
+            peak, cls = rate(spec, r.kind, dtype, precision)
+            classes.add(cls)
+            esize = 2.0 if dtype in HALF_DTYPES else 4.0
+            tensor[i] = True
+            half_tile[i] = cls == "half"
+            arr["spf"][i] = 1.0 / (peak * cal.compute_eff(r.kind, cls) * _align_factor(r.align, cls, esize))
+            arr["stage"][i] = esize * staging_per_byte / cal.operand_reuse
+            if r.gemm is not None:
+                g0, g1 = np.array(r.gemm[0]), np.array(r.gemm[1])
+                gemm0[:, i], gemm_slope[:, i] = g0, (g1 - g0) / span
+            if r.kind == "conv" and cls == "half":
+                arr["layout"][i] = cal.conv_layout_passes / bandwidth
+            if r.kind == "conv" and cls == "fp32" and r.winograd_share > 0:
+                share = r.winograd_share
+                arr["spf"][i] *= 1.0 - share + share / WINOGRAD_MULTIPLY_REDUCTION
+        elif has_flops:
+            arr["spf"][i] = 1.0 / (spec.fp32_tflops * 1e12 * cal.compute_eff("matmul", "fp32"))
+        else:
+            if compiled and r.fused_bytes is not None:
+                total = r.bytes[0] + r.bytes[1]
+                scale *= (r.fused_bytes[0] + r.fused_bytes[1]) / total if total > 0 else 1.0
+                launches = r.fused_kernels
+            if dtype in HALF_DTYPES:
+                bw = bandwidth * cal.half_memory_efficiency
+        arr["spb"][i] = 1.0 / bw
+        arr["count"][i] = r.count
+        arr["f0"][i], arr["fs"][i] = r.flops[0], (r.flops[1] - r.flops[0]) / span
+        arr["y0"][i], arr["ys"][i] = r.bytes[0] * scale, (r.bytes[1] - r.bytes[0]) * scale / span
+        if r.phase == "optimizer":
+            optimizer_calls[r.op] = optimizer_calls.get(r.op, 0) + r.count
+        else:
+            kernels += r.count * launches
+            arr["fixed"][i] = launches * cal.kernel_latency_seconds
+        kind_index[i] = kinds.setdefault(r.kind, len(kinds))
+        phase_index[i] = PHASES.index(r.phase)
+    return OpTable(
+        b0=float(b0), count=arr["count"], flops0=arr["f0"], flops_slope=arr["fs"], bytes0=arr["y0"],
+        bytes_slope=arr["ys"], gemm0=gemm0, gemm_slope=gemm_slope, half_tile=half_tile, tensor=tensor,
+        seconds_per_flop=arr["spf"], staging_seconds=arr["stage"], seconds_per_byte=arr["spb"],
+        layout_per_byte=arr["layout"], fixed_seconds=arr["fixed"], kind_index=kind_index,
+        kinds=tuple(kinds), phase_index=phase_index, kernels=kernels, optimizer_calls=optimizer_calls,
+        classes_used=frozenset(classes), k_fill=cal.gemm_k_fill, overlap=GEMM_OVERLAP)
+
+
+# cuDNN runs FP32 3x3 stride-1 convolutions on CUDA cores as Winograd F(2x2, 3x3) (Lavin & Gray 2016,
+# arXiv:1509.09308): 16 multiplies per 2x2 output tile instead of 36, 2.25x fewer; its transforms are cheap
+# adds, and tensor-core classes (TF32, 16 bits) run implicit GEMM instead.
+WINOGRAD_MULTIPLY_REDUCTION = 2.25
+# Whether a GEMM's operand staging overlaps its math (multistage cp.async / TMA pipelines: max of the two)
+# or adds to it.
+GEMM_OVERLAP = True

@@ -1,0 +1,263 @@
+"""Rows of every GPU-throughput source for bench/accuracy_gpu.py, predicted one way, with the folds it reports.
+
+A ``Row`` is one published measurement: Lambda's two tables (``profiles/reference_benchmarks.csv``,
+``profiles/lambda_current_benchmarks.csv``, via :mod:`advisor.predictor.calibration_fit`) and, once it exists,
+``profiles/published_throughput.csv`` (independent sources: llm-foundry, Megatron-LM, Hugging Face / PyTorch
+posts), whose workloads live under bench/workloads/. Every row is predicted the same way: the workload's
+analysis + datasheet + the calibrated roofline for one GPU's micro-step (``split_step``: forward + backward
+every micro-step, the optimizer once per ``grad_accum_steps``), and ``advisor.predictor.multigpu.data_parallel``
+for K > 1 GPUs (llm-foundry's FSDP FULL_SHARD rows are priced as plain data parallel: on one NVLink node its
+~1.5x traffic overlaps the compute). Every source's rows are fitted on (``fit_all``); none of them is on the
+project's held-out list (NeuSight labels, NVIDIA DeepLearningExamples READMEs, rasbt/LLMs-from-scratch,
+nanoGPT figures), which never enter this file. ``held_out`` refits without one source (one family) and predicts
+it.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import statistics
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import advisor.predictor.calibration_fit as C
+
+REPO = Path(__file__).resolve().parent.parent
+PUBLISHED = REPO / "profiles" / "published_throughput.csv"
+FAMILY = {"ResNet-50 v1.5": "resnet", "BERT-base (uncased)": "bert", "BERT-large (uncased)": "bert"}
+
+
+@dataclass
+class Row:
+    """One published throughput figure and how to predict it."""
+
+    source: str  # "lambda-reference", "lambda-current", or the CSV's source column
+    family: str
+    model: str
+    precision: str  # the advisor precision
+    gpu_count: int
+    micro_batch: int  # per GPU
+    measured: float  # samples/s, all GPUs
+    spec: object | None = None
+    grad_accum: int = 1
+    compiled: bool = False
+    workload: str | None = None  # bench/workloads file (published rows); None: a Lambda row
+    env: tuple = ()
+    lambda_row: C.ReferenceRow | None = None
+    skip: str | None = None
+    fitted: bool = False  # in the calibration fit's rows (Lambda single-GPU)
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        gpu = self.spec.name if self.spec else "?"
+        return f"{self.model} {self.precision} {self.gpu_count}x{gpu} b{self.micro_batch}"
+
+
+def lambda_rows(rows: list[C.ReferenceRow]) -> list[Row]:
+    out = []
+    for r in rows:
+        out.append(Row(source=f"lambda-{r.table}", family=FAMILY.get(r.model, r.model),
+                       model=C.SHORT_MODEL.get(r.model, r.model), precision=r.precision or r.source_precision,
+                       gpu_count=r.gpu_count, micro_batch=r.batch_size, measured=r.throughput, spec=r.spec,
+                       lambda_row=r, skip=r.skip_reason, fitted=not r.skip_reason))
+    return out
+
+
+def published_rows(path: Path = PUBLISHED) -> list[Row]:
+    """Rows of profiles/published_throughput.csv (empty when the file does not exist yet)."""
+    from advisor.errors import AdvisorError
+    from advisor.hardware.specs import load_gpu_specs, resolve_gpu
+
+    if not path.exists():
+        return []
+    specs = load_gpu_specs()
+    out = []
+    with path.open(newline="", encoding="utf-8") as fh:
+        for raw in csv.DictReader(fh):
+            words = (raw.get("workload_env") or "").replace(",", " ").replace(";", " ").split()
+            env = tuple(sorted(tuple(kv.split("=", 1)) for kv in words if "=" in kv))
+            prec = (raw.get("precision") or "").strip().lower().replace("amp_", "")
+            row = Row(source=raw["source"], family=raw["family"], model=raw["model"], precision=prec,
+                      gpu_count=int(float(raw["gpu_count"])), micro_batch=int(float(raw["micro_batch_per_gpu"])),
+                      measured=float(raw["measured_samples_per_second_total"]),
+                      grad_accum=int(float(raw.get("grad_accum_steps") or 1)),
+                      compiled=(raw.get("compiled") or "").strip().lower() in ("1", "true", "yes"),
+                      workload=raw["workload"], env=env, extra=raw, fitted=True)
+            try:
+                row.spec = resolve_gpu(raw["gpu"], specs)
+                C.check_scalable(row.spec, prec)
+            except AdvisorError as exc:
+                row.skip = f"no spec: {exc.message.splitlines()[0]}"
+            if not (REPO / row.workload).exists():
+                row.skip = f"no workload {row.workload}"
+            row.fitted = row.skip is None
+            out.append(row)
+    return out
+
+
+def analyses_for(rows: list[Row], lambda_analyses: dict) -> dict:
+    """{key: Analysis} for every usable row (Lambda's from calibration_fit, the others analysed here)."""
+    from advisor.probe.analysis import analyze
+    from advisor.workload import load_workload
+
+    out = dict(lambda_analyses)
+    for row in rows:
+        if row.skip or row.workload is None:
+            continue
+        key = analysis_key(row)
+        if key in out:
+            continue
+        old = {k: os.environ.get(k) for k, _ in row.env}
+        os.environ.update(dict(row.env))
+        try:
+            out[key] = analyze(load_workload(REPO / row.workload), precision=key[2])
+        except Exception as exc:  # noqa: BLE001 - a workload that cannot be analysed is reported, not fatal
+            row.skip = f"analysis failed: {exc}"
+        finally:
+            for k, v in old.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+    return out
+
+
+def analysis_key(row: Row) -> tuple:
+    if row.lambda_row is not None:
+        return (row.lambda_row.model, C.trace_precision_for(row.precision))
+    return (row.workload, row.env, C.trace_precision_for(row.precision))
+
+
+def predict(row: Row, analyses: dict, cal: C.Calibration) -> float | None:
+    """Predicted samples/s of the whole system (None when the row cannot be predicted)."""
+    from advisor.predictor.multigpu import data_parallel
+    from advisor.predictor.roofline import split_step
+
+    a = analyses.get(analysis_key(row))
+    if row.skip or a is None:
+        return None
+    ph = split_step(a, row.spec, row.micro_batch, row.precision, cal, compiled=row.compiled)
+    micro = ph["forward"] + ph["backward"] + ph["overhead"]
+    # One optimizer step: A micro-steps, one optimizer update (and, across GPUs, one all-reduce).
+    compute = row.grad_accum * micro + ph["optimizer"]
+    step = compute
+    if row.gpu_count > 1:
+        step = data_parallel(compute, a.gradient_bytes, row.gpu_count, row.spec).step_seconds
+    return row.gpu_count * row.micro_batch * row.grad_accum / step
+
+
+def stats(log_errors: list[float]) -> dict[str, float]:
+    """n, median and p90 |error| (as ratios, exp(|log e|) - 1) and the signed bias (median log error, as %)."""
+    if not log_errors:
+        return {"n": 0, "median": math.nan, "p90": math.nan, "bias": math.nan}
+    a = sorted(abs(e) for e in log_errors)
+    p90 = a[min(len(a) - 1, max(0, math.ceil(0.9 * len(a)) - 1))]
+    return {"n": len(a), "median": math.expm1(statistics.median(a)), "p90": math.expm1(p90),
+            "bias": math.expm1(statistics.median(log_errors))}
+
+
+def fittable(row: Row) -> bool:
+    """Rows the constants are fitted on: single-GPU rows, and multi-GPU rows over NVLink (their all-reduce
+    mostly hides behind backward). Multi-GPU rows over PCIe measure the interconnect model
+    (``advisor.predictor.multigpu``, not fitted here) more than the roofline: they are predicted, not fitted."""
+    if row.skip:
+        return False
+    return row.gpu_count == 1 or getattr(row.spec, "intra_node_link", None) == "nvlink"
+
+
+def fit_all(rows: list[Row], analyses: dict, keep=lambda r: True, base: C.Calibration | None = None
+            ) -> C.Calibration:
+    """The free constants fitted on every predictable row that ``keep(row)`` admits (single- and multi-GPU,
+    every source). Each source weighs as much as ~sqrt(its rows) rows times 4 (so Lambda's ~250 rows do not
+    drown the others), spread evenly over its rows."""
+    usable = [r for r in rows if fittable(r) and keep(r) and analysis_key(r) in analyses]
+    per_source: dict[str, int] = {}
+    for r in usable:
+        per_source[r.source] = per_source.get(r.source, 0) + 1
+    weights = [4.0 * math.sqrt(per_source[r.source]) / per_source[r.source] for r in usable]
+    return C.fit_general(usable, lambda r, cal: predict(r, analyses, cal), lambda r: r.measured,
+                         base=base, weights=weights, free=C.FREE_PARAMETERS)
+
+
+def held_out(rows: list[Row], analyses: dict, by: str) -> dict[int, float]:
+    """Leave-one-``by``-out predictions (by = "source" or "family"): {id(row): predicted}, every group
+    predicted by constants refitted on all the other groups' rows."""
+    preds: dict[int, float] = {}
+    for group in sorted({getattr(r, by) for r in rows}):
+        members = [r for r in rows if getattr(r, by) == group and not r.skip]
+        if not members:
+            continue
+        cal = fit_all(rows, analyses, lambda r, g=group: getattr(r, by) != g)
+        for r in members:
+            p = predict(r, analyses, cal)
+            if p is not None:
+                preds[id(r)] = p
+    return preds
+
+
+def ratio_log_errors(rows: list[Row], preds: dict[int, float]) -> list[float]:
+    """log(predicted ratio / measured ratio) of every pair of different GPUs at the same source, model and
+    precision (what ``scale_from_probe``'s interval covers: a probe on one GPU scaled to another)."""
+    groups: dict[tuple, list[Row]] = {}
+    for r in rows:
+        groups.setdefault((r.source, r.model, r.precision), []).append(r)
+    out = []
+    for members in groups.values():
+        for i, a in enumerate(members):
+            for b in members[i + 1:]:
+                if a.spec is not None and b.spec is not None and a.spec.name != b.spec.name:
+                    out.append(math.log(preds[id(a)] / a.measured) - math.log(preds[id(b)] / b.measured))
+    return out
+
+
+def write_calibration(out: Path | None = None) -> C.Calibration:
+    """Fit the free constants on every source (``fit_all``) and write profiles/calibration.json, with
+    ``rel_sigma`` the 90th percentile of the leave-one-source-out |log error| over the fitted rows (floor
+    0.15) and ``ratio_sigma`` that of the GPU-to-GPU ratios of its single-GPU rows (floor 0.10)."""
+    import datetime
+    import json
+    from dataclasses import replace
+
+    lam = C.load_fit_rows()
+    rows = lambda_rows(lam) + published_rows()
+    analyses = analyses_for(rows, C.reference_analyses(lam))
+    cal = fit_all(rows, analyses)
+    loso = held_out(rows, analyses, "source")
+    errs = [math.log(loso[id(r)] / r.measured) for r in rows if fittable(r) and id(r) in loso]
+    ratio_errs = ratio_log_errors([r for r in rows if r.gpu_count == 1 and id(r) in loso], loso)
+    cal = replace(
+        cal, rel_sigma=round(max(C._quantile(errs, 90), 0.15), 4),
+        ratio_sigma=round(max(C._quantile(ratio_errs, 90), 0.10), 4),
+        compute_efficiency={k: round(v, 4) for k, v in cal.compute_efficiency.items()},
+        memory_efficiency=round(cal.memory_efficiency, 4), operand_reuse=round(cal.operand_reuse, 3),
+        gemm_k_fill=round(cal.gemm_k_fill, 1), conv_layout_passes=round(cal.conv_layout_passes, 4),
+        provenance={
+            "data": [f"profiles/{n}" for n in C.FIT_FILES] + [str(PUBLISHED.relative_to(REPO))],
+            "sources": sorted({r.source for r in rows if fittable(r)}),
+            "fitted_on": datetime.date.today().isoformat(),
+            "method": "bench/gpu_rows.py fit_all: least squares on log(predicted/measured), log-normal priors; "
+                      "single-GPU rows of every source and multi-GPU rows over NVLink (multigpu.data_parallel; "
+                      "llm-foundry FSDP priced as data parallel); each source weighted 4*sqrt(rows); Lambda's "
+                      "BERT rows with ADVISOR_BERT_ATTN=math (NVIDIA DLE BERT: unfused attention)",
+            "free_parameters": list(C.FREE_PARAMETERS),
+            "rows_used": len([r for r in rows if fittable(r) and analysis_key(r) in analyses]),
+            "loso_median_abs_log_error": round(statistics.median(abs(e) for e in errs), 4),
+            "rel_sigma": "p90 of leave-one-source-out |log error| over fitted rows, floor 0.15",
+            "ratio_sigma": "p90 of leave-one-source-out |log error| of single-GPU GPU-to-GPU ratios (same source, "
+                           "model, precision), floor 0.10",
+        })
+    target = out or REPO / "profiles" / "calibration.json"
+    target.write_text(json.dumps(cal.to_json(), indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(cal.to_json(), indent=2))
+    print(f"wrote {target}")
+    return cal
+
+
+if __name__ == "__main__":  # python bench/gpu_rows.py: refit on every source and write the calibration
+    import sys
+
+    sys.path.insert(0, str(REPO))
+    write_calibration()

@@ -1,0 +1,68 @@
+"""GEMM shape in the roofline: operand reuse per tile (advisor.predictor.gemm), and recorded GEMM dimensions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from advisor.hardware.specs import resolve_gpu
+from advisor.predictor.calibration import load_calibration
+from advisor.predictor.gemm import tile_reuse
+from advisor.predictor.roofline import predict_step
+from advisor.probe.analysis.gemm import gemm_dims
+from advisor.schemas import Analysis, OpRecord
+
+
+def gemm_step(m: int, n: int, k: int) -> Analysis:
+    """One bf16 GEMM of M x N x K per sample (M scales with the batch), nothing else."""
+    flops = 2.0 * m * n * k
+    nbytes = 2.0 * (m * k + k * n + m * n)
+    op = OpRecord(op="aten.mm.default", kind="matmul", phase="forward", flops=(flops, 2 * flops),
+                  bytes=(nbytes, 2 * nbytes - 2.0 * k * n), dtype="bfloat16",
+                  gemm=((m, n, k), (2 * m, n, k)))
+    return Analysis(batch_sizes=(1, 2), ops=[op], flops_per_sample=flops, param_count=k * n,
+                    trainable_param_count=k * n, param_bytes=4 * k * n, gradient_bytes=4 * k * n,
+                    optimizer="SGD", optimizer_state_bytes=0)
+
+
+def fraction_of_peak(m: int, n: int, k: int, gpu: str = "H100-SXM") -> float:
+    spec = resolve_gpu(gpu)
+    cal = load_calibration()
+    step = predict_step(gemm_step(m, n, k), spec, 1, "bf16", cal)
+    gpu_seconds = step.seconds - step.overhead_seconds
+    return 2.0 * m * n * k / gpu_seconds / (spec.fp16_bf16_tflops * 1e12)
+
+
+def test_big_llm_gemm_reaches_most_of_dense_peak_on_h100():
+    # An MPT-7B MLP GEMM at 8k tokens per GPU: d_model 4096 -> 16384.
+    assert fraction_of_peak(8192, 16384, 4096) >= 0.60
+    assert fraction_of_peak(16384, 4096, 4096) >= 0.60
+
+
+def test_narrow_gemm_stays_far_from_peak():
+    # Head-size-wide output (64) and a short reduction: little reuse per tile.
+    assert fraction_of_peak(8192, 64, 64) < 0.35
+    assert fraction_of_peak(8192, 64, 64) < 0.6 * fraction_of_peak(8192, 16384, 4096)
+
+
+def test_tile_reuse_grows_with_the_smaller_output_dimension_up_to_the_tile():
+    half = np.array([True] * 4)
+    reuse = tile_reuse(np.array([8192.0] * 4), np.array([16.0, 64.0, 128.0, 4096.0]), half)
+    assert list(reuse) == pytest.approx([2 * 256 * 16 / 272, 2 * 256 * 64 / 320, 2 * 256 * 128 / 384,
+                                         2 * 256 * 128 / 384])
+    assert tile_reuse(np.array([8192.0]), np.array([8192.0]), np.array([False]))[0] == pytest.approx(128.0)
+
+
+class _T:
+    def __init__(self, *shape):
+        self.shape = shape
+
+
+def test_gemm_dims_of_aten_calls():
+    assert gemm_dims("mm", (_T(32, 64), _T(64, 128))) == (32.0, 128.0, 64.0)
+    assert gemm_dims("addmm", (_T(128), _T(32, 64), _T(64, 128))) == (32.0, 128.0, 64.0)
+    assert gemm_dims("bmm", (_T(8, 384, 64), _T(8, 64, 384))) == (384.0, 384.0, 64.0)
+    # conv 3x3, 64 -> 128 channels, batch 4, 56x56 output: M = 4*56*56, N = 128, K = 64*9
+    conv = (_T(4, 64, 56, 56), _T(128, 64, 3, 3), None, [1, 1], [1, 1], [1, 1], False, [0, 0], 1)
+    assert gemm_dims("convolution", conv, _T(4, 128, 56, 56)) == (4 * 56 * 56.0, 128.0, 576.0)
+    assert gemm_dims("relu", (_T(4, 4),)) is None
