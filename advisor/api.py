@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,13 +26,14 @@ from advisor.schemas import (
 )
 from advisor.settings import Settings
 from advisor.units import parse_duration_seconds, parse_names, parse_startup_seconds, parse_usd
-from advisor.workload.job import check_job_values, resolve_job
+from advisor.workload.job import JobSettings, check_job_values, normalize_precision, resolve_job
+from advisor.workload.settings import job_settings, probe_batch_size
 
 if TYPE_CHECKING:  # pragma: no cover
     from advisor.hardware.gpu import GpuInfo
     from advisor.history.repository import History
+    from advisor.predictor.contexts import ContextCache
     from advisor.predictor.learned import Correction as LearnedCorrection
-    from advisor.predictor.targets import Correction, Priced
     from advisor.probe import Progress
     from advisor.workload import Workload
 
@@ -73,6 +75,7 @@ def profile(
     analyze: bool = True,
     progress: Progress | None = None,
     timeout_seconds: float | None = None,
+    analysis_precision: str | None = None,
 ) -> Profile:
     """Probe a workload on the requested devices (default: the CPU and every visible GPU).
 
@@ -86,6 +89,7 @@ def profile(
         threads: CPU threads for the CPU probe (default torch's).
         analyze: also run the shape-level analysis used to scale to other GPUs.
         progress: callback(device, fraction, message).
+        analysis_precision: the analysis' precision (the GPUs') when not ``precision``; None: ``precision``.
 
     Returns:
         The ``Profile``.
@@ -106,6 +110,7 @@ def profile(
     device_list = resolve_devices(devices) if devices != [] else []
     return run_profile(
         source,
+        analysis_precision=None if analysis_precision == precision else analysis_precision,
         devices=device_list,
         batch_size=DEFAULT_BATCH_SIZE if batch_size is None else batch_size,
         batch_sizes=list(batch_sizes) if batch_sizes else None,
@@ -157,18 +162,20 @@ def resolve_target(target: Target | str | None = None, *, gpu: str | None = None
     return _resolve(target, gpu=gpu, gpus=gpus, threads=threads)
 
 
-def job_for(prof: Profile, dataset_size: int | None, epochs: int | None, batch_size: int | None) -> JobSpec:
-    """The job from explicit values, else the workload file's defaults; positive integers only."""
+def job_for(prof: Profile, dataset_size: int | None, epochs: int | None, batch_size: int | None,
+            settings: JobSettings | None = None) -> JobSpec:
+    """The job from explicit values, else the workload file's defaults (positive integers); how it steps."""
     info = prof.workload
-    return resolve_job(dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
-                       default_dataset_size=info.dataset_size, default_epochs=info.epochs,
-                       default_batch_size=info.batch_size,
-                       label=str(info.path) if info.path else f"workload {info.name!r}")
+    job = resolve_job(dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
+                      default_dataset_size=info.dataset_size, default_epochs=info.epochs,
+                      default_batch_size=info.batch_size,
+                      label=str(info.path) if info.path else f"workload {info.name!r}")
+    return settings.apply(job) if settings is not None else job
 
 
 def _as_profile(source: Any, *, devices: str | Sequence[str] | None, batch_size: int | None,
                 probe_seconds: float, precision: str, progress: Progress | None,
-                threads: int | None = None) -> Profile:
+                threads: int | None = None, analysis_precision: str | None = None) -> Profile:
     if isinstance(source, Profile):
         return source
     from advisor.workload import Workload
@@ -177,7 +184,8 @@ def _as_profile(source: Any, *, devices: str | Sequence[str] | None, batch_size:
         return load_profile(source)
     if isinstance(source, (str, Path, Workload)):
         return profile(source, devices=devices, batch_size=batch_size, probe_seconds=probe_seconds,
-                       precision=precision, progress=progress, threads=threads)
+                       precision=precision, progress=progress, threads=threads,
+                       analysis_precision=analysis_precision)
     raise WorkloadError(f"Cannot predict from a {type(source).__name__}.",
                         hint="Fix: pass a workload file path, an advisor.Workload, a Profile or a profile .json path.")
 
@@ -230,6 +238,8 @@ def predict(
     save: bool = False,
     settings: Settings | None = None,
     vcpus: int | None = None,
+    compile: bool | None = None,  # the workload file's COMPILE (the flag's name, though it shadows a builtin)
+    grad_accum_steps: int | None = None, eval_every: int | None = None, eval_steps: int | None = None,
 ) -> Estimate:
     """Predict the whole job's wall time on one target.
 
@@ -238,7 +248,8 @@ def predict(
             (a workload is probed first: the CPU for a CPU target, only analysed for a GPU you don't have).
         dataset_size, epochs, batch_size: the job (defaults: the workload file's constants).
         target: ``Target.cpu(threads)``, ``Target.gpu("A100-80GB", 4)``, "cpu" or a GPU name. Default: CPU.
-        precision: fp32 | tf32 | bf16 | fp16 (default: the profile's, fp32).
+        precision: fp32 | tf32 | bf16 | fp16 | mixed (= bf16); default: the workload's ``PRECISION``, else fp32.
+        compile, grad_accum_steps, eval_every, eval_steps: how the job steps (README "The workload file").
         use_history: apply the learned history correction where it beats the base predictor.
         save: store the prediction in the history database.
         vcpus: a GPU target's host vCPUs (all its GPUs together), which the input pipeline runs on. Default: this
@@ -252,7 +263,8 @@ def predict(
 
     settings = settings or Settings.from_env()
     check_job_values(dataset_size, epochs, batch_size)
-    check_precision(precision)
+    explicit, steps = _steps(source, precision=precision, compile=compile, grad_accum_steps=grad_accum_steps,
+                             eval_every=eval_every, eval_steps=eval_steps)
     vcpus = check_vcpus(vcpus)
     tgt = resolve_target(target)
     if vcpus is not None and tgt.kind != "gpu":
@@ -266,11 +278,15 @@ def predict(
     with _history(settings, required=save) as hist:
         notes: list[str] = []
         fitted = _fit_correction(hist, notes, required=save) if use_history else None
+        # A GPU is probed and analysed at the job's precision; a CPU probed as asked, its analysis as recommend's.
+        probe_precision = (steps.precision if tgt.kind == "gpu" else normalize_precision(precision)) or "fp32"
         prof = _as_profile(source, devices=devices, batch_size=batch_size, probe_seconds=probe_seconds,
-                           precision=precision or "fp32", progress=progress, threads=tgt.threads)
-        job = job_for(prof, dataset_size, epochs, batch_size)
-        est = _estimate(prof, job, tgt, precision=precision, vcpus=vcpus)
-        est.notes.extend(notes)
+                           precision=probe_precision, progress=progress, threads=tgt.threads,
+                           analysis_precision=steps.precision)
+        steps = job_settings(source, explicit, prof, probe_batch_size(source, batch_size, DEFAULT_BATCH_SIZE))
+        job = job_for(prof, dataset_size, epochs, batch_size, steps)
+        est = _estimate(prof, job, tgt, precision=steps.precision, vcpus=vcpus)
+        est.notes.extend([*steps.notes, *notes])
         if fitted is not None:
             est = fitted.apply(est, prof)
         if save and hist is not None:
@@ -297,12 +313,19 @@ def _constraints(objective: str, deadline: str | float | None, budget: str | flo
     )
 
 
+def _steps(source: Any, **explicit: Any) -> tuple[dict[str, Any], JobSettings]:
+    """(the job settings given, resolved over the workload's): flags and file constants checked before any
+    probe. Devices here are probed as asked (recommend: fp32); the GPUs' analysis at the job's precision."""
+    check_precision(normalize_precision(explicit["precision"]))
+    return explicit, job_settings(source, explicit)
+
+
 def _what_ifs(job: JobSpec, precision: str | None) -> list[tuple[str, str | None, JobSpec]]:
     """The changes a user can make with one flag, each as (label, precision, job)."""
     out: list[tuple[str, str | None, JobSpec]] = []
     if precision not in ("bf16", "fp16"):
         out.append((MIXED_WHAT_IF, "bf16", job))
-    doubled = JobSpec(job.dataset_size, job.epochs, job.batch_size * 2)
+    doubled = replace(job, batch_size=job.batch_size * 2)
     out.append((f"--batch-size {doubled.batch_size}", precision, doubled))
     return out
 
@@ -337,6 +360,9 @@ def recommend(
     before_save: Callable[[Recommendation], None] | None = None,
     startup_seconds_cpu: str | float | None = None,
     startup_seconds_gpu: str | float | None = None,
+    compile: bool | None = None,  # the workload file's COMPILE (the flag's name, though it shadows a builtin)
+    grad_accum_steps: int | None = None, eval_every: int | None = None, eval_steps: int | None = None,
+    contexts: ContextCache | None = None,
 ) -> Recommendation:
     """Profile (or load a profile), predict every candidate in the catalog, price, rank, store.
 
@@ -345,46 +371,59 @@ def recommend(
         deadline: "6h", "90m", seconds...; budget: 50, "$50".
         objective: "cost" (cheapest meeting the constraints) or "time" (fastest meeting them).
         providers / regions: "aws,gcp" or a list. spot: rank on spot prices where offered.
-        precision: the precision assumed on GPUs (default fp32 = plain PyTorch); mixed precision and other
-            batch sizes are evaluated as what-ifs and reported in ``advice``.
+        precision, compile, grad_accum_steps, eval_every, eval_steps: the GPUs' precision and how the job steps,
+            as in ``predict``; mixed precision and other batch sizes are also what-ifs (``advice``).
         pricing_files: extra or overriding rate files (also ``ADVISOR_PRICING``).
         save: store the recommendation in history (``rec.id`` is then set).
         before_save: called with the ranked recommendation before it is stored (the CLI writes its plot there),
             so that an output that fails leaves nothing saved.
         startup_seconds_cpu / startup_seconds_gpu: the paid start-up of a CPU / GPU instance ("2m", 90, 0),
             overriding ``settings`` (``ADVISOR_STARTUP_SECONDS_CPU`` / ``_GPU``); it is in every total time.
+        contexts: a long-lived caller's ``advisor.predictor.contexts.ContextCache`` (a server's): reused work.
 
     Returns:
         The ``Recommendation``. Raises ``NoFeasibleCandidateError`` (exit code 3) when nothing meets the
         constraints; its ``.recommendation`` holds the nearest misses.
     """
-    from advisor import pricing, ranking
+    from advisor import ranking
+    from advisor.pricer import catalog_for, pricer
 
     settings = with_startup(settings or Settings.from_env(), startup_seconds_cpu, startup_seconds_gpu)
     check_job_values(dataset_size, epochs, batch_size)
+    explicit, steps = _steps(source, precision=precision, compile=compile, grad_accum_steps=grad_accum_steps,
+                             eval_every=eval_every, eval_steps=eval_steps)
+    precision = steps.precision
     constraints = _constraints(objective, deadline, budget, providers, regions, spot, top, precision)
-    catalog = pricing.load_catalog([Path(p) for p in (*settings.pricing_files, *pricing_files)])
+    catalog = catalog_for([Path(p) for p in (*settings.pricing_files, *pricing_files)], contexts)
     offers = catalog.filter(providers=constraints.providers, regions=constraints.regions)
     with _history(settings, required=save) as hist:
         notes: list[str] = []
         fitted = _fit_correction(hist, notes, required=save)
         prof = _as_profile(source, devices="auto", batch_size=batch_size, probe_seconds=probe_seconds,
-                           precision="fp32", progress=progress)
-        job = job_for(prof, dataset_size, epochs, batch_size)
-        price = _pricer(prof, offers, None if fitted is None else (lambda est: fitted.apply(est, prof)))
+                           precision="fp32", progress=progress, analysis_precision=precision)
+        steps = job_settings(source, explicit, prof, probe_batch_size(source, batch_size, DEFAULT_BATCH_SIZE))
+        job = job_for(prof, dataset_size, epochs, batch_size, steps)
+        price = pricer(prof, offers, None if fitted is None else (lambda est: fitted.apply(est, prof)),
+                       contexts.for_profile(prof) if contexts is not None else None)
         rec = ranking.rank(
             price(job, precision), constraints, workload=WorkloadSummary.of(prof.workload),
             dataset_size=job.dataset_size, epochs=job.epochs, batch_size=job.batch_size,
             startup_seconds_cpu=settings.startup_seconds_cpu, startup_seconds_gpu=settings.startup_seconds_gpu,
             what_ifs={label: price(alt_job, prec) for label, prec, alt_job in _what_ifs(job, precision)},
-            pricing_snapshot=catalog.snapshot(), notes=[*_profile_notes(prof), *notes],
-            measured_devices=[d.device for d in prof.devices],
+            pricing_snapshot=catalog.snapshot(), notes=[*_profile_notes(prof), *steps.notes, *notes],
+            measured_devices=_timed_devices(prof),
         )
         if before_save is not None:
             before_save(rec)
         if save and hist is not None:
             rec.id = hist.save_recommendation(rec, profile=prof)
     return rec
+
+
+def _timed_devices(prof: Profile) -> list[str]:
+    """The devices a step of the model was timed on (not one that only ran out of memory)."""
+    return [d.device for d in prof.devices
+            if any(m.compute_seconds or m.compute_seconds_samples for m in d.measurements)]
 
 
 def with_startup(settings: Settings, cpu: str | float | None, gpu: str | float | None) -> Settings:
@@ -395,20 +434,6 @@ def with_startup(settings: Settings, cpu: str | float | None, gpu: str | float |
         ("startup_seconds_cpu", "--startup-cpu", cpu), ("startup_seconds_gpu", "--startup-gpu", gpu))
         if value is not None}
     return replace(settings, **values) if values else settings
-
-
-def _pricer(prof: Profile, offers: Sequence[Any], correction: Correction | None):
-    """job, precision -> (offer, estimate) pairs for every offer, sharing one estimate context."""
-    from advisor.predictor.estimate import EstimateContext
-    from advisor.predictor.targets import default_cpu_lookup, estimate_offers
-
-    context, cpu_lookup = EstimateContext.load(), default_cpu_lookup()
-
-    def price(job: JobSpec, precision: str | None) -> Priced:
-        return estimate_offers(prof, job, offers, precision=precision, context=context, cpu_lookup=cpu_lookup,
-                               correction=correction)
-
-    return price
 
 
 def record_outcome(recommendation_id: int, actual_seconds: float | str, *, instance_type: str | None = None,

@@ -149,3 +149,48 @@ def test_every_recommend_lands_in_history_unless_no_save(resnet_profile):
     rows = json.loads(compared.stdout)["rows"]
     assert len(rows) == 1 and rows[0]["actual_seconds"] == 1800
     assert rows[0]["error_pct"] == pytest.approx((rows[0]["predicted_seconds"] - 1800) / 1800 * 100)
+
+
+WIDE_MLP = """
+import torch
+from torch import nn
+
+def build_model():
+    return nn.Sequential(nn.Linear(256, 16384), nn.ReLU(), nn.Linear(16384, 16384), nn.ReLU(), nn.Linear(16384, 10))
+
+def make_batch(batch_size):  # cheap beside the GPU step, so that the host side's timing noise cannot matter
+    return torch.ones(batch_size, 256), torch.zeros(batch_size, dtype=torch.long)
+
+DATASET_SIZE = 1_000_000
+EPOCHS = 1
+BATCH_SIZE = 1024
+"""
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_predict_equals_recommend_from_a_workload_file(tmp_path, precision):
+    """``predict FILE --gpu X --precision P`` and ``recommend FILE --precision P`` analyse the model at the same
+    precision (the probe request carries the GPUs' precision; the CPU is probed in fp32 either way), so the
+    same offer gets the same time."""
+    source = tmp_path / "wide_mlp.py"
+    source.write_text(WIDE_MLP)
+    rec = advisor.recommend(source, precision=precision, top=10_000, probe_seconds=2, save=False)
+    cand = next(c for c in rec.all_candidates if c.gpu == "A100-80GB" and c.gpu_count == 1)
+    est = advisor.predict(source, target=advisor.Target.gpu("A100-80GB"), precision=precision,
+                          vcpus=cand.vcpus, use_history=False)
+    # At bf16 the GPU outruns this machine's make_batch: the bound may be the input, the same one for both.
+    assert est.bound == cand.bound and est.precision == cand.precision == precision
+    # Each call re-times the input pipeline (make_batch in the training process, on this shared machine): the
+    # host side's share of the step may differ by a few percent; the analysis, compute and memory do not.
+    assert est.seconds == pytest.approx(cand.seconds, rel=0.05)
+
+
+def test_the_api_takes_the_job_settings(resnet_profile):
+    plain = advisor.predict(resnet_profile, dataset_size=IMAGENET, epochs=1, batch_size=256,
+                            target="A100-80GB")
+    accumulated = advisor.predict(resnet_profile, dataset_size=IMAGENET, epochs=1, batch_size=256,
+                                  target="A100-80GB", grad_accum_steps=4, eval_every=100, eval_steps=50,
+                                  compile=True, precision="mixed")
+    assert (accumulated.grad_accum_steps, accumulated.compiled, accumulated.precision) == (4, True, "bf16")
+    assert accumulated.eval_seconds > 0 and plain.eval_seconds is None
+    assert accumulated.total_steps == plain.total_steps == 5005  # steps are micro-steps

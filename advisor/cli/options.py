@@ -1,10 +1,14 @@
 """Option parsing the CLI commands share: the workload-or-profile source, batch-size and GPU-count lists,
-precisions, output formats, and the choices shown in ``--help``."""
+precisions, the job-settings flags (``--compile``, ``--grad-accum-steps``, ``--eval-every``, ``--eval-steps``),
+output formats, and the choices shown in ``--help``."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Annotated
+
+import typer
 
 from advisor.schemas import PRECISIONS, Profile
 
@@ -54,7 +58,10 @@ def parse_precisions(text: str | None) -> list[str | None]:
         return [None]
     if text.strip().lower() == "all":
         return list(PRECISIONS)
-    return [choice(p, PRECISIONS, "precision") for p in text.split(",") if p.strip()] or [None]
+    from advisor.workload.job import normalize_precision
+
+    return [normalize_precision(choice(p, (*PRECISIONS, "mixed"), "precision")) for p in text.split(",")
+            if p.strip()] or [None]
 
 
 def pick_source(workload: Path | None, profile: Path | None) -> Path | Profile:
@@ -130,3 +137,26 @@ def write_atomically(path: Path, write, flag: str) -> None:
                           hint=f"Fix: free some space, or pass {flag} with another path.") from None
     finally:
         tmp.unlink(missing_ok=True)
+
+
+# The job-settings flags predict and recommend share (the workload file's PRECISION is --precision's default;
+# COMPILE, GRAD_ACCUM_STEPS, EVAL_EVERY and EVAL_STEPS are these flags' defaults). None: not given.
+CompileOption = Annotated[bool | None, typer.Option(
+    "--compile/--no-compile", help="The job runs under torch.compile [default: the file's COMPILE, else no].",
+    show_default=False)]
+GradAccumOption = Annotated[int | None, typer.Option(
+    "--grad-accum-steps", metavar="N", help="Micro-steps of --batch-size per optimizer step: the optimizer and "
+    "the all-reduce run once per N [default: the file's GRAD_ACCUM_STEPS, else 1].")]
+EvalEveryOption = Annotated[int | None, typer.Option(
+    "--eval-every", metavar="N", help="Optimizer steps between evaluations [default: the file's EVAL_EVERY, "
+    "else none].")]
+EvalStepsOption = Annotated[int | None, typer.Option(
+    "--eval-steps", metavar="N", help="Forward-only batches per evaluation [default: the file's EVAL_STEPS, "
+    "else 0].")]
+
+
+def job_setting_kwargs(compile_: bool | None, grad_accum_steps: int | None, eval_every: int | None,
+                       eval_steps: int | None) -> dict:
+    """The job-settings flags as ``advisor.predict`` / ``advisor.recommend`` keywords."""
+    return {"compile": compile_, "grad_accum_steps": grad_accum_steps, "eval_every": eval_every,
+            "eval_steps": eval_steps}

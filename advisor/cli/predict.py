@@ -8,7 +8,15 @@ from typing import Annotated
 import typer
 
 from advisor.cli.errors import handle_errors
-from advisor.cli.options import PRECISION_METAVAR, pick_source
+from advisor.cli.options import (
+    PRECISION_METAVAR,
+    CompileOption,
+    EvalEveryOption,
+    EvalStepsOption,
+    GradAccumOption,
+    job_setting_kwargs,
+    pick_source,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -32,7 +40,12 @@ def predict(
                                               help="vCPUs of the GPU host (all its GPUs together), which run the "
                                                    "input pipeline [default: 16 per GPU].")] = None,
     precision: Annotated[str | None, typer.Option("--precision", metavar=PRECISION_METAVAR[:-1] + "|all]",
-                                                  help="'all' (or a comma list) prints one table.")] = None,
+                                                  help="'all' (or a comma list) prints one table [default: the "
+                                                       "file's PRECISION, else fp32].")] = None,
+    compile_: CompileOption = None,
+    grad_accum_steps: GradAccumOption = None,
+    eval_every: EvalEveryOption = None,
+    eval_steps: EvalStepsOption = None,
     startup_gpu: Annotated[str | None, typer.Option("--startup-gpu", help="Paid start-up of a GPU instance, in "
                                                     "the totals shown [default: 5m].")] = None,
     probe_seconds: Annotated[float, typer.Option("--probe-seconds")] = 60.0,
@@ -58,6 +71,7 @@ def predict(
         raise ConfigError("Give --device (a device here) or --gpu (any GPU model), not both.",
                           hint="Fix: drop one of them.")
     counts, precisions = parse_gpu_counts(gpus), parse_precisions(precision)
+    job_flags = job_setting_kwargs(compile_, grad_accum_steps, eval_every, eval_steps)
     if host_vcpus is not None and not (gpu or (device or "").startswith("cuda")):
         raise ConfigError("--vcpus applies to GPU targets (the host that feeds the GPUs).",
                           hint="Fix: add --gpu NAME, or give a CPU's size with --threads.")
@@ -65,6 +79,12 @@ def predict(
         raise ConfigError("--vcpus is one host's vCPUs: it needs one --gpus count and one --precision.",
                           hint="Fix: e.g. --gpu H100 --gpus 8 --vcpus 96.")
     if len(counts) > 1 or len(precisions) > 1:
+        given = [k for k, v in job_flags.items() if v is not None]
+        if given:
+            raise ConfigError(f"--{given[0].replace('_', '-')} is not taken by a table of GPU counts or precisions "
+                              "(the workload file's constants are).",
+                              hint="Fix: set it in the workload file, or predict one --gpus count and one "
+                                   "--precision at a time.")
         _grid(source, gpu, counts, precisions, dict(dataset_size=dataset_size, epochs=epochs,
                                                    batch_size=batch_size, probe_seconds=probe_seconds,
                                                    save=not no_save, startup_seconds_gpu=startup_gpu), json_out)
@@ -73,7 +93,7 @@ def predict(
     with render.probe_progress(not json_out) as progress:
         est = api.predict(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size, target=target,
                           precision=precisions[0], probe_seconds=probe_seconds, progress=progress,
-                          save=not no_save, vcpus=host_vcpus)
+                          save=not no_save, vcpus=host_vcpus, **job_flags)
     if json_out:
         render.print_json(est.json_contract())
     else:

@@ -15,7 +15,12 @@ from advisor.cli.options import (
     FORMAT_HELP,
     OBJECTIVE_METAVAR,
     PRECISION_METAVAR,
+    CompileOption,
+    EvalEveryOption,
+    EvalStepsOption,
+    GradAccumOption,
     check_output_path,
+    job_setting_kwargs,
     output_format,
     pick_source,
     write_atomically,
@@ -44,7 +49,12 @@ def recommend(
     spot: Annotated[bool, typer.Option("--spot", help="Rank on spot (interruptible) prices.")] = False,
     top: Annotated[int, typer.Option("--top", help="How many rows (kinds of machine) to list.")] = 10,
     precision: Annotated[str | None, typer.Option("--precision", metavar=PRECISION_METAVAR,
-                                                  help="Precision on GPUs (CPUs train in fp32).")] = None,
+                                                  help="Precision on GPUs (CPUs train in fp32) [default: the "
+                                                       "file's PRECISION, else fp32].")] = None,
+    compile_: CompileOption = None,
+    grad_accum_steps: GradAccumOption = None,
+    eval_every: EvalEveryOption = None,
+    eval_steps: EvalStepsOption = None,
     startup_cpu: Annotated[str | None, typer.Option(
         "--startup-cpu", help="Paid start-up of a CPU instance, e.g. 2m or 0 [default: 2m, or "
                               "ADVISOR_STARTUP_SECONDS_CPU].")] = None,
@@ -86,7 +96,9 @@ def recommend(
                   budget=budget, objective=objective, providers=providers, regions=region, spot=spot, top=top,
                   precision=precision, pricing_files=pricing or (), probe_seconds=probe_seconds,
                   save=not no_save, startup_seconds_cpu=startup_cpu, startup_seconds_gpu=startup_gpu,
-                  before_save=None if plot is None else functools.partial(_write_plot, path=plot))
+                  before_save=None if plot is None else functools.partial(_write_plot, path=plot),
+                  **{k: v for k, v in job_setting_kwargs(compile_, grad_accum_steps, eval_every,
+                                                          eval_steps).items() if v is not None})
     _run(pick_source(workload, profile), kwargs, fmt, view, plot, server)
 
 

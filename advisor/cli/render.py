@@ -92,10 +92,19 @@ def estimate(est: Any, instance_startup_seconds: float | None = None) -> None:
         start = instance_startup_seconds
         table.add_row("with start-up", f"{format_duration(start + est.seconds)}  ({format_duration(start)} start-up "
                       f"of a fresh instance + the job: what you wait for and pay for)")
-    table.add_row("job", f"{est.epochs} epochs x {est.steps_per_epoch} steps of {est.batch_size}"
-                  f" ({est.dataset_size:,} samples)")
+    accum = est.grad_accum_steps
+    table.add_row("job", f"{est.epochs} epochs x {est.steps_per_epoch:,} steps of {est.batch_size}"
+                  f" ({est.dataset_size:,} samples)"
+                  + (f"; {accum} micro-steps per optimizer step ({est.batch_size * accum:,} samples)"
+                     if accum > 1 else "") + ("; torch.compile" if est.compiled else ""))
     table.add_row("step", f"{est.step_seconds * 1000:.1f} ms"
+                  + (" per micro-step" if accum > 1 else "")
                   + (f" (batch creation {est.batch_seconds * 1000:.1f} ms)" if est.batch_seconds else ""))
+    if est.eval_seconds:
+        table.add_row("evaluation", f"{format_duration(est.eval_seconds)} of the job (forward-only passes)")
+    if est.mfu is not None:
+        table.add_row("MFU", f"{est.mfu:.{0 if est.mfu >= 0.1 else 2}%} (model FLOPs over the GPUs' dense "
+                      f"{est.precision} peak)")
     if est.startup_seconds:
         table.add_row("start-up", format_duration(est.startup_seconds))
     mem = "fits" if est.fits_memory else "DOES NOT FIT"

@@ -28,14 +28,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from advisor.errors import AdvisorError, PredictionError
 from advisor.predictor import input_bound
 from advisor.predictor.calibration import Calibration
-from advisor.predictor.job import Z80, assemble_job, interval
+from advisor.predictor.job import Z80, accumulated_step, assemble_job, forward_share, interval, model_flops_utilization
 from advisor.predictor.measured import THIS_MACHINE
-from advisor.schemas import CpuSpec, DeviceProfile, Estimate, GpuSpec, JobSpec, Profile, Target
+from advisor.schemas import Analysis, CpuSpec, DeviceProfile, Estimate, GpuSpec, JobSpec, Profile, Target
 
 if TYPE_CHECKING:  # fit.py imports numpy at the top; the dispatcher imports it only when a probe is fitted
     from advisor.predictor.fit import StepTimeFit
@@ -61,6 +61,8 @@ class EstimateContext:
     # A GPU target's compute model by (target, precision, job): the roofline and data-parallel model run once
     # per target; the host side (``input_bound``) is applied per host vCPU count on top.
     gpu_compute: dict[tuple, _GpuCompute | AdvisorError] = field(default_factory=dict)
+    # Per-profile values no job changes (this CPU's family, memory fits, CPU scaling factors), by key.
+    memo: dict[tuple, object] = field(default_factory=dict)
 
     @classmethod
     def load(cls) -> EstimateContext:
@@ -118,11 +120,13 @@ def _local_cpu(profile: Profile, ctx: EstimateContext) -> CpuSpec | None:
     """This machine's CPU family in profiles/cpus.csv (the one the probe and the input pipeline ran on)."""
     from advisor.hardware.specs import match_reported_cpu
 
-    pipeline = profile.input_pipeline
-    name = (pipeline.cpu_name if pipeline is not None and pipeline.cpu_name else None) or \
-        (profile.host.cpu.model_name if profile.host else None)
-    family = match_reported_cpu(name, ctx.cpu_specs) if name else None
-    return ctx.cpu_specs.get(family) if family else None
+    if ("local cpu",) not in ctx.memo:
+        pipeline = profile.input_pipeline
+        name = (pipeline.cpu_name if pipeline is not None and pipeline.cpu_name else None) or \
+            (profile.host.cpu.model_name if profile.host else None)
+        family = match_reported_cpu(name, ctx.cpu_specs) if name else None
+        ctx.memo[("local cpu",)] = ctx.cpu_specs.get(family) if family else None
+    return ctx.memo[("local cpu",)]
 
 
 def _local_vcpus(profile: Profile) -> int | None:
@@ -152,6 +156,12 @@ def estimate_cpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateCo
     roofline = cpu_fallback_estimate(profile, job, target, ctx, target_cpu=target_cpu, local_cpu=local_cpu,
                                      machine_memory_gib=machine_memory_gib)
     if roofline is not None:
+        skipped = [what for what, on in (("gradient accumulation", job.grad_accum_steps > 1),
+                                          ("evaluation", job.evaluations > 0), ("torch.compile", job.compiled)) if on]
+        if skipped:
+            roofline = roofline.model_copy(update={"notes": [*roofline.notes, (
+                f"{' and '.join(skipped)}: not modelled in this analysis-based CPU estimate (every step is "
+                "priced as a plain eager training step).")]})
         return roofline
     probed_threads = select_device(profile, "cpu").threads
     cores = target.threads or probed_threads or 1
@@ -159,7 +169,7 @@ def estimate_cpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateCo
         vcpus = _local_vcpus(profile)  # the job runs on this machine
     speed, speed_note = input_bound.speed_ratio(target_cpu, local_cpu)
     host = input_bound.cpu_host(profile.input_pipeline, cores, vcpus=vcpus, speed=speed, speed_note=speed_note)
-    est = predict_measured(profile, job, device="cpu", threads=target.threads,
+    est = predict_measured(profile, job, device="cpu", threads=target.threads, memo=ctx.memo,
                            target_cpu=target_cpu, local_cpu=local_cpu, fit=_device_fit(profile, "cpu", ctx),
                            machine_memory_gib=machine_memory_gib, host=host)
     if target.cpu_name:
@@ -173,13 +183,17 @@ class _GpuCompute:
 
     spec: GpuSpec
     precision: str
-    compute_seconds: dict[int, float]  # one step's compute (K > 1: the data-parallel step) at the full, last batch
+    # One micro-step's compute at a global batch (K > 1: the data-parallel step; the optimizer and all-reduce
+    # shared over the accumulated micro-steps), memoised: the job's full batch and each epoch's last one.
+    compute_at: Callable[[int], float]
+    eval_seconds: float  # one evaluation: the job's eval_steps forward-only passes at the global batch
     sigma: float  # log half-width of the 80% interval (the calibration's)
     startup_seconds: float
     scaling_efficiency: float | None
     memory: tuple[bool, float | None, float | None, int | None]  # fits, peak GiB, capacity GiB, max batch/GPU
     source_device: str | None
     notes: tuple[str, ...]
+    analysis: Analysis | None = None  # the model's FLOPs, for MFU
 
 
 def estimate_gpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateContext, *,
@@ -193,7 +207,9 @@ def estimate_gpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateCo
     probed = _probed_gpu(profile, spec, prec)
     if probed is not None and target.count == 1:
         return _measured_gpu(profile, job, probed, spec, ctx, prec_note, vcpus)
-    key = (Target.gpu(spec.name, target.count), precision, job)
+    # Keyed by how the job steps, not by its size: another dataset size or epoch count (a server asked about
+    # many jobs of one profile) reuses the model and adds only its last batch's compute.
+    key = (Target.gpu(spec.name, target.count), precision, replace(job, dataset_size=1, epochs=1))
     if key not in ctx.gpu_compute:
         try:
             ctx.gpu_compute[key] = _gpu_compute(profile, job, spec, target.count, prec, prec_note, probed, ctx)
@@ -229,9 +245,17 @@ def _measured_gpu(profile: Profile, job: JobSpec, probed: DeviceProfile, spec: G
     host = input_bound.gpu_host(profile.input_pipeline, spec, 1, vcpus or _local_vcpus(profile))
     if profile.input_pipeline is None or profile.input_pipeline.source != "dataloader":
         host = replace(host, notes=())  # the measured make_batch + copy stands
-    est = predict_measured(profile, job, device=probed.device, fit=_device_fit(profile, probed.device, ctx),
-                           host=host)
-    return est.model_copy(update={"notes": [prec_note, *est.notes]}) if prec_note else est
+    fit = _device_fit(profile, probed.device, ctx)
+    opt = 0.0
+    if profile.analysis is not None:
+        # The optimizer's share of the measured step, as the roofline splits this GPU's step.
+        from advisor.predictor import roofline
+
+        phases = roofline.split_step(profile.analysis, spec, job.batch_size, probed.precision, ctx.calibration)
+        opt = fit.compute_seconds(job.batch_size) * phases["optimizer"] / max(sum(phases.values()), 1e-12)
+    est = predict_measured(profile, job, device=probed.device, fit=fit, host=host, optimizer_seconds=opt)
+    mfu = model_flops_utilization(profile.analysis, job.batch_size, est.step_seconds, spec, est.precision, 1)
+    return est.model_copy(update={"notes": [prec_note, *est.notes] if prec_note else est.notes, "mfu": mfu})
 
 
 def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, count: int, prec: str, prec_note: str | None,
@@ -242,28 +266,29 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, count: int, prec
         notes.append(f"global batch {job.batch_size} does not split evenly over {count} GPUs; "
                      f"each GPU gets up to {math.ceil(job.batch_size / count)}.")
     source_dev = probed or _any_probed_gpu(profile, prec, ctx.gpu_specs)
-    per_gpu_compute = _per_gpu_compute(profile, spec, prec, source_dev, ctx, notes)
+    per_gpu_compute = _per_gpu_compute(profile, spec, prec, source_dev, ctx, notes, compiled=job.compiled)
     cal = ctx.calibration
     sigma = cal.ratio_sigma if source_dev is not None else cal.rel_sigma
     startup = GPU_STARTUP_SECONDS + (source_dev.startup_seconds if source_dev is not None else 0.0)
-    compute, efficiency = _gpu_step_compute(profile, job, spec, count, per_gpu_compute, notes)
+    compute, efficiency, eval_seconds = _gpu_step_compute(profile, job, spec, count, per_gpu_compute, notes)
     per_device_batch = max(1, math.ceil(job.batch_size / count))
     fits, peak, capacity, max_batch, mem_notes = _memory(profile, probed, spec, per_device_batch, prec, count)
     notes.extend(mem_notes)
     if not fits:
         notes.append(f"does not fit: {peak:.1f} GiB needed per GPU at batch {per_device_batch}, "
                      f"{capacity:.0f} GiB available.")
-    return _GpuCompute(spec, prec, compute, sigma, startup, efficiency, (fits, peak, capacity, max_batch),
-                       source_dev.device if source_dev is not None else None, tuple(notes))
+    return _GpuCompute(spec, prec, compute, eval_seconds, sigma, startup, efficiency,
+                       (fits, peak, capacity, max_batch), source_dev.device if source_dev is not None else None,
+                       tuple(notes), profile.analysis)
 
 
 def _scaled_gpu(job: JobSpec, gc: _GpuCompute, count: int, host: input_bound.HostModel) -> Estimate:
     """The estimate of K GPUs from their compute model and the host side of one host."""
-    compute = gc.compute_seconds.__getitem__
+    compute = gc.compute_at
     parts = host.parts(job.batch_size, compute(job.batch_size))
     rel = math.hypot(gc.sigma / Z80, input_bound.host_rel_sigma(parts))
     jt = assemble_job(job, compute, batch_seconds_at=lambda b: host.parts(b, compute(b)).host_seconds,
-                      startup_seconds=gc.startup_seconds, rel_sigma=rel)
+                      startup_seconds=gc.startup_seconds, rel_sigma=rel, eval_seconds=gc.eval_seconds)
     lo, hi = (jt.low, jt.high) if count == 1 else interval(jt.seconds, math.hypot(rel, DATA_PARALLEL_REL_SIGMA))
     fits, peak, capacity, max_batch = gc.memory
     return Estimate(
@@ -278,14 +303,47 @@ def _scaled_gpu(job: JobSpec, gc: _GpuCompute, count: int, host: input_bound.Hos
         precision=gc.precision,
         scaling_efficiency=gc.scaling_efficiency,
         source_device=gc.source_device,
-        notes=[*gc.notes, *host.notes, *filter(None, [input_bound.make_batch_note(host, parts)])],
+        mfu=model_flops_utilization(gc.analysis, job.batch_size, jt.step_seconds, gc.spec,
+                                    gc.precision, count),
+        notes=[*gc.notes, *filter(None, [_evaluation_note(job, gc.eval_seconds)]), *host.notes,
+               *filter(None, [input_bound.make_batch_note(host, parts)])],
     )
 
 
+def _evaluation_note(job: JobSpec, eval_seconds: float) -> str | None:
+    if not job.evaluations:
+        return None
+    return (f"evaluation: {job.evaluations:,} evaluations (every {job.eval_every:,} optimizer steps) of "
+            f"{job.eval_steps} forward-only batches of {job.batch_size}, {eval_seconds:.3g} s each.")
+
+
+@dataclass(frozen=True)
+class _StepParts:
+    """One GPU's plain training step at one per-GPU batch, and the parts gradient accumulation and evaluation
+    need: its optimizer update, and a forward-only pass (an evaluation batch)."""
+
+    seconds: float
+    optimizer_seconds: float
+    forward_seconds: float
+
+
+def _parts_of(seconds: float, phases: dict[str, float] | None, analysis: Analysis | None) -> _StepParts:
+    """``seconds`` split in the proportions of the roofline's phases (``roofline.step_phases``): the optimizer,
+    and the forward with its share of the step's overhead (host launches). Without phases: no optimizer share
+    (accumulation then saves nothing, conservatively) and the analysis' forward FLOP share."""
+    total = sum(phases.values()) if phases else 0.0
+    if not phases or total <= 0:
+        return _StepParts(seconds, 0.0, seconds * forward_share(analysis))
+    gpu = phases["forward"] + phases["backward"] + phases["optimizer"]
+    forward = phases["forward"] + phases["overhead"] * (phases["forward"] / gpu if gpu > 0 else 0.0)
+    return _StepParts(seconds, seconds * phases["optimizer"] / total, seconds * forward / total)
+
+
 def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: DeviceProfile | None,
-                     ctx: EstimateContext, notes: list[str]) -> Callable[[int], float]:
-    """One GPU's compute seconds at a per-GPU batch: the probe of ``source_dev`` scaled by the roofline's
-    ratio of the two GPUs (the probe itself on the same GPU), else the roofline alone."""
+                     ctx: EstimateContext, notes: list[str], *, compiled: bool = False) -> Callable[[int], _StepParts]:
+    """One GPU's step at a per-GPU batch: the probe of ``source_dev`` scaled by the roofline's ratio of the two
+    GPUs (the probe itself on the same GPU), else the roofline alone; split into its parts by the roofline's
+    phases on this GPU. ``compiled``: the job runs under torch.compile (``roofline`` models it)."""
     from advisor.predictor import roofline
 
     analysis = profile.analysis
@@ -293,19 +351,30 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
     if source_dev is None:
         notes.append(f"predicted from the model's analysis and the {spec.name} datasheet "
                      f"(roofline, calibrated on published benchmarks).")
-        return lambda b: roofline.predict_step(analysis, spec, b, prec, cal).seconds
+
+        def from_roofline(b: int) -> _StepParts:
+            step = roofline.predict_step(analysis, spec, b, prec, cal, compiled=compiled)
+            return _parts_of(step.seconds, roofline.step_phases(step), analysis)
+
+        return from_roofline
 
     source_fit = _device_fit(profile, source_dev.device, ctx)
     source_spec = ctx.gpu_specs[source_dev.spec_name]
     ref_batch = max(m.batch_size for m in source_dev.measurements if not m.oom and m.compute_seconds)
 
-    def from_probe(b: int) -> float:
+    def phases(b: int) -> dict[str, float] | None:
+        if analysis is None:
+            return None
+        return roofline.split_step(analysis, spec, b, prec, cal, compiled=compiled)
+
+    def from_probe(b: int) -> _StepParts:
         if source_spec.name == spec.name:
-            return source_fit.compute_seconds(b)
-        return roofline.scale_from_probe(analysis, source_fit.compute_seconds(ref_batch), source_spec,
-                                         ref_batch, spec, b, prec, cal).seconds * (
+            return _parts_of(source_fit.compute_seconds(b), phases(b), analysis)
+        seconds = roofline.scale_from_probe(analysis, source_fit.compute_seconds(ref_batch), source_spec,
+                                            ref_batch, spec, b, prec, cal, compiled=compiled).seconds * (
             source_fit.compute_seconds(b) / source_fit.compute_seconds(ref_batch)
             if b <= ref_batch else 1.0)
+        return _parts_of(seconds, phases(b), analysis)
 
     notes.append(f"scaled from the probe of {source_dev.device} ({source_spec.name}).")
     if source_spec.name != spec.name and analysis is None:
@@ -316,28 +385,44 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
 
 
 def _gpu_step_compute(profile: Profile, job: JobSpec, spec: GpuSpec, count: int,
-                      per_gpu_compute: Callable[[int], float],
-                      notes: list[str]) -> tuple[dict[int, float], float | None]:
-    """({batch: one step's compute} at the job's full and last batch, scaling efficiency on K > 1 GPUs) with
-    the data-parallel step model (its all-reduce is part of the GPUs' step)."""
-    from advisor.predictor.multigpu import data_parallel
+                      per_gpu_compute: Callable[[int], _StepParts],
+                      notes: list[str]) -> tuple[Callable[[int], float], float | None, float]:
+    """(one micro-step's compute at a global batch, memoised; the scaling efficiency on K > 1 GPUs; one
+    evaluation's seconds) with the data-parallel step model (its all-reduce is part of the GPUs' step) and
+    gradient accumulation: the optimizer and the all-reduce once per ``job.grad_accum_steps`` micro-steps."""
+    from advisor.predictor.multigpu import accumulated_data_parallel
 
     grad_bytes = profile.analysis.gradient_bytes if profile.analysis is not None else None
     if count > 1 and grad_bytes is None:
         raise PredictionError(f"cannot predict {count} GPUs: the profile has no analysis (gradient size).",
                               hint="Fix: profile the workload file again (the analysis is on by default).")
-    out: dict[int, float] = {}
-    efficiency = None
-    for b in dict.fromkeys((job.batch_size, job.last_batch_size)):  # the full batch first
-        compute = per_gpu_compute(max(1, math.ceil(b / count)))
+    memo: dict[int, float] = {}
+
+    def step_at(b: int) -> tuple[float, _StepParts, Any]:
+        parts = per_gpu_compute(max(1, math.ceil(b / count)))
         if count > 1:
-            dp = data_parallel(compute, grad_bytes, count, spec)
-            compute = dp.step_seconds
-            if b == job.batch_size:
-                notes.extend(dp.notes)
-                efficiency = dp.scaling_efficiency
-        out[b] = compute
-    return out, efficiency
+            dp, step = accumulated_data_parallel(parts.seconds, parts.optimizer_seconds, grad_bytes, count, spec,
+                                                 job.grad_accum_steps)
+            return step, parts, dp
+        return accumulated_step(parts.seconds, parts.optimizer_seconds, job.grad_accum_steps), parts, None
+
+    def compute_at(b: int) -> float:
+        if b not in memo:
+            memo[b] = step_at(b)[0]
+        return memo[b]
+
+    step, parts, dp = step_at(job.batch_size)
+    memo[job.batch_size] = step
+    efficiency = None
+    if dp is not None:
+        notes.extend(dp.notes)
+        efficiency = accumulated_step(parts.seconds, parts.optimizer_seconds, job.grad_accum_steps) / step
+    eval_seconds = job.eval_steps * parts.forward_seconds  # every GPU evaluates its share, no all-reduce
+    if job.grad_accum_steps > 1:
+        notes.append(f"gradient accumulation: {job.grad_accum_steps} micro-steps of batch {job.batch_size} per "
+                     f"optimizer step ({job.batch_size * job.grad_accum_steps} samples); the optimizer"
+                     + (" and the all-reduce run" if count > 1 else " runs") + " once per optimizer step.")
+    return compute_at, efficiency, eval_seconds
 
 
 def _memory(profile: Profile, probed: DeviceProfile | None, spec: GpuSpec, per_device_batch: int,

@@ -113,6 +113,8 @@ class _Line:
     per_sample: float
     points_b: tuple[int, ...] = ()
     points_corr: tuple[float, ...] = ()  # level / line - 1 at each measured size
+    # Values by batch size: a recommendation evaluates the same few sizes for hundreds of targets.
+    _memo: dict = field(default_factory=dict, repr=False, compare=False)
 
     def raw(self, b: float) -> float:
         return self.overhead + self.per_sample * b
@@ -126,7 +128,10 @@ class _Line:
         return float(np.interp(math.log(b), xs, np.asarray(self.points_corr, dtype=float)))
 
     def __call__(self, b: float) -> float:
-        return max(self.raw(b) * (1.0 + self.correction(b)), 0.0)
+        value = self._memo.get(b)
+        if value is None:
+            value = self._memo[b] = max(self.raw(b) * (1.0 + self.correction(b)), 0.0)
+        return value
 
 
 @dataclass(frozen=True)

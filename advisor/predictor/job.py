@@ -5,7 +5,14 @@ epoch, the last one on the remaining ``N - (steps - 1) * B`` samples (DESIGN.md)
 
     seconds = startup + epochs * [(steps - 1) * step(B) + step(last)] + epochs * per_epoch
 
-where ``step(b) = step_seconds_at(b) + batch_seconds_at(b)``.
+where ``step(b) = step_seconds_at(b) + batch_seconds_at(b)``, plus ``job.evaluations x eval_seconds``.
+
+Steps are micro-steps (one forward + backward pass of the global batch ``B``). With gradient accumulation
+(``job.grad_accum_steps = A``) the optimizer update, and on K GPUs the gradient all-reduce, run once per A
+micro-steps: a micro-step's time is the average ``((A - 1) x forward_backward + last) / A``, where ``last`` is
+the step that also updates (and all-reduces): ``accumulated_step``. Evaluation (``job.eval_steps`` forward-only
+batches every ``job.eval_every`` optimizer steps) adds ``job.evaluations`` x one evaluation's seconds.
+``model_flops_utilization`` is MFU: model FLOPs of a micro-step over the GPUs' dense peak for that time.
 
 The 80% interval is log-normal around the point estimate, ``[T * exp(-z s), T * exp(z s)]`` with
 ``z = 1.2816``, and ``s`` combines two kinds of error that behave differently:
@@ -26,7 +33,7 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from advisor.schemas import JobSpec
+from advisor.schemas import Analysis, GpuSpec, JobSpec
 
 Z80 = 1.2815515655446004  # z of the normal's 90th percentile: an 80% two-sided interval
 
@@ -47,6 +54,7 @@ class JobTime:
     last_step_seconds: float = 0.0  # the epoch's last (possibly smaller) step, batch creation included
     per_epoch_seconds: float = 0.0
     rel_sigma: float = 0.0  # the combined relative sigma the interval used
+    eval_seconds: float = 0.0  # all evaluations of the job together (forward-only passes)
 
     @property
     def compute_seconds(self) -> float:
@@ -60,6 +68,8 @@ class JobTime:
             "seconds": self.seconds, "low": self.low, "high": self.high, "step_seconds": self.step_seconds,
             "batch_seconds": self.batch_seconds, "steps_per_epoch": self.steps_per_epoch,
             "total_steps": self.total_steps, "startup_seconds": self.startup_seconds,
+            "grad_accum_steps": job.grad_accum_steps, "compiled": job.compiled,
+            "eval_seconds": self.eval_seconds if job.evaluations else None,
         }
 
     @property
@@ -90,6 +100,7 @@ def assemble_job(
     per_epoch_seconds: float = 0.0,
     rel_sigma: float = 0.0,
     step_noise_rel: float = 0.0,
+    eval_seconds: float = 0.0,
 ) -> JobTime:
     """The whole job's time from a per-step model.
 
@@ -103,9 +114,10 @@ def assemble_job(
         per_epoch_seconds: once per epoch (evaluation, checkpointing, data-loader restarts).
         rel_sigma: systematic relative error of the step time (does not average out over steps).
         step_noise_rel: per-step relative noise (averages out as 1/sqrt(total_steps)).
+        eval_seconds: one evaluation (``job.eval_steps`` forward-only batches), run ``job.evaluations`` times.
     """
-    if startup_seconds < 0 or per_epoch_seconds < 0:
-        raise ValueError("startup_seconds and per_epoch_seconds must be >= 0")
+    if startup_seconds < 0 or per_epoch_seconds < 0 or eval_seconds < 0:
+        raise ValueError("startup_seconds, per_epoch_seconds and eval_seconds must be >= 0")
 
     def full_step(b: int) -> tuple[float, float]:
         compute = float(step_seconds_at(b))
@@ -119,7 +131,8 @@ def assemble_job(
     step, batch = full_step(job.batch_size)
     last_step = step if last == job.batch_size else full_step(last)[0]
     epoch_seconds = (steps - 1) * step + last_step
-    seconds = startup_seconds + job.epochs * (epoch_seconds + per_epoch_seconds)
+    evaluations = job.evaluations * eval_seconds
+    seconds = startup_seconds + job.epochs * (epoch_seconds + per_epoch_seconds) + evaluations
     sigma = combine_sigma(rel_sigma, step_noise_rel, job.total_steps)
     low, high = interval(seconds, sigma)
     return JobTime(
@@ -135,4 +148,55 @@ def assemble_job(
         last_step_seconds=last_step,
         per_epoch_seconds=per_epoch_seconds,
         rel_sigma=sigma,
+        eval_seconds=evaluations,
     )
+
+
+def accumulated_step(step_seconds: float, optimizer_seconds: float, accum: int,
+                     last_step_seconds: float | None = None) -> float:
+    """The average micro-step with ``accum`` micro-steps per optimizer step.
+
+    ``step_seconds``: one plain training step (forward + backward + optimizer) of one GPU;
+    ``optimizer_seconds``: its optimizer part; ``last_step_seconds``: the micro-step that updates, as it runs
+    (on K GPUs the data-parallel step with its all-reduce; default ``step_seconds``). The other ``accum - 1``
+    micro-steps run forward + backward only, without synchronising (DDP's ``no_sync``)."""
+    accum = max(1, int(accum))
+    forward_backward = max(step_seconds - optimizer_seconds, 0.0)
+    last = step_seconds if last_step_seconds is None else last_step_seconds
+    return ((accum - 1) * forward_backward + last) / accum
+
+
+# Forward share of a training step's forward + backward when the analysis has no forward FLOPs: backward is
+# about twice the forward (a gradient for the input and one for the weights per matmul).
+FORWARD_SHARE_DEFAULT = 1.0 / 3.0
+
+
+def forward_share(analysis: Analysis | None) -> float:
+    """Forward FLOPs over forward + backward FLOPs of a step (the analysis'), else ``FORWARD_SHARE_DEFAULT``."""
+    if analysis is not None and analysis.forward_flops_per_sample and analysis.flops_per_sample:
+        return min(1.0, analysis.forward_flops_per_sample / analysis.flops_per_sample)
+    return FORWARD_SHARE_DEFAULT
+
+
+def dense_peak_flops(spec: GpuSpec, precision: str) -> float | None:
+    """A GPU's dense peak FLOP/s at a training precision (bf16/fp16: the 16-bit tensor rate; tf32: the TF32
+    tensor rate, fp32 where there is none; fp32: the FP32 rate), from profiles/gpus.csv; None when unknown."""
+    if precision in ("bf16", "fp16"):
+        tflops = spec.fp16_bf16_tflops
+    elif precision == "tf32":
+        tflops = spec.tf32_tflops or spec.fp32_tflops
+    else:
+        tflops = spec.fp32_tflops
+    return tflops * 1e12 if tflops else None
+
+
+def model_flops_utilization(analysis: Analysis | None, batch_size: int, step_seconds: float, spec: GpuSpec,
+                            precision: str, gpu_count: int) -> float | None:
+    """MFU of a micro-step: the model's training FLOPs at the global batch (the analysis' forward + backward
+    FLOPs per sample x ``batch_size``; activation recomputation is not counted, the optimizer's FLOPs are
+    negligible) over ``step_seconds`` x ``gpu_count`` x the dense peak at ``precision``. None when a figure is
+    missing."""
+    peak = dense_peak_flops(spec, precision)
+    if analysis is None or not analysis.flops_per_sample or not peak or step_seconds <= 0 or gpu_count < 1:
+        return None
+    return analysis.flops_per_sample * batch_size / (step_seconds * gpu_count * peak)

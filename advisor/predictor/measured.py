@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 from advisor.errors import PredictionError
 from advisor.predictor.cpu_scaling import at_device_threads
 from advisor.predictor.fit import StepTimeFit, fit_memory, fit_step_time
 from advisor.predictor.input_bound import HostModel, StepParts, cpu_host, estimate_fields, host_rel_sigma
-from advisor.predictor.job import JobTime, assemble_job
+from advisor.predictor.job import JobTime, accumulated_step, assemble_job, forward_share
 from advisor.schemas import CpuSpec, DeviceProfile, Estimate, JobSpec, Measurement, Profile, Target
 from advisor.units import BYTES_PER_GIB
 
@@ -83,8 +84,8 @@ THIS_MACHINE = "this machine"
 
 
 def _memory(dev: DeviceProfile, profile: Profile, batch_size: int,
-            machine_memory_gib: float | str | None = THIS_MACHINE) -> tuple[float | None, float | None,
-                                                                             int | None, list[str]]:
+            machine_memory_gib: float | str | None = THIS_MACHINE,
+            memo: dict | None = None) -> tuple[float | None, float | None, int | None, list[str]]:
     """(peak GiB at the batch, capacity GiB, largest batch that fits, notes). ``machine_memory_gib`` is the
     memory of the machine the job runs on when that is not the probed one (a CPU instance from the catalog);
     None when it is not known, and then nothing is judged against this machine's RAM."""
@@ -95,7 +96,7 @@ def _memory(dev: DeviceProfile, profile: Profile, batch_size: int,
         capacity = float(machine_memory_gib) if machine_memory_gib else None
         if capacity is None:
             notes.append("the target machine's memory is not known: memory fit not checked.")
-    mem = fit_memory(dev.measurements)
+    mem = _memoised(memo, ("memory fit", dev.device), lambda: fit_memory(dev.measurements))
     peak = None
     max_batch = None
     if mem is not None:
@@ -158,6 +159,8 @@ def predict_measured(
     fit: StepTimeFit | None = None,
     machine_memory_gib: float | str | None = THIS_MACHINE,
     host: HostModel | None = None,
+    optimizer_seconds: float | None = None,
+    memo: dict | None = None,
 ) -> Estimate:
     """The whole job's time on a device the profile measured.
 
@@ -178,6 +181,9 @@ def predict_measured(
             device's own memory.
         host: the host side (``input_bound``): a dataloader replaces the probe's make_batch time, else that
             time stands, split into its parts. None: a CPU's default (this machine's pipeline at ``threads``).
+        optimizer_seconds: a step's optimizer part (run once per ``job.grad_accum_steps``); None: see ``_job_steps``.
+        memo: the caller's per-profile cache (``estimate.EstimateContext.memo``): the memory fit and the CPU
+            scaling factors, which do not depend on the job, are computed once for all the targets priced.
     Raises:
         PredictionError: the profile has no usable measurements for the device.
     """
@@ -187,28 +193,23 @@ def predict_measured(
     fit = fit if fit is not None else fit_step_time(busy.measurements)
     notes: list[str] = list(fit.notes) + [n for n in profile.notes if n.startswith(f"{dev.device}:")]
     notes += [busy.note] if busy.note else []
-    factor, extra_rel, threads = _cpu_scaling(dev, threads, target_cpu, local_cpu, notes)
+    factor, extra_rel, threads = _cpu_scaling(dev, threads, target_cpu, local_cpu, notes, memo)
     extra_rel = math.hypot(extra_rel, busy.relative_uncertainty)
     method = "scaled" if factor is not None else "measured"
     factor = 1.0 if factor is None else factor
     b = job.batch_size
     _batch_notes(fit, job, dev, notes)
     startup = dev.startup_seconds if startup_seconds is None else float(startup_seconds)
-    compute_at = _scaled(fit.compute_seconds, factor)
+    compute_at, eval_seconds = _job_steps(profile, dev, job, _scaled(fit.compute_seconds, factor), factor,
+                                          optimizer_seconds, notes)
     host = host if host is not None else _default_host(profile, dev, threads)
     batch_at, parts, extra_rel = _host_side(host, b, compute_at, fit, notes, extra_rel)
     sigma = _systematic_sigma(fit, job, dev.kind, extra_rel)
-    jt: JobTime = assemble_job(
-        job,
-        compute_at,
-        batch_seconds_at=batch_at,
-        startup_seconds=startup,
-        per_epoch_seconds=per_epoch_seconds,
-        rel_sigma=sigma,
-        step_noise_rel=fit.spread_rel,
-    )
+    jt: JobTime = assemble_job(job, compute_at, batch_seconds_at=batch_at, startup_seconds=startup,
+                               per_epoch_seconds=per_epoch_seconds, rel_sigma=sigma, step_noise_rel=fit.spread_rel,
+                               eval_seconds=eval_seconds)
 
-    peak, capacity, max_batch, mem_notes = _memory(dev, profile, b, machine_memory_gib)
+    peak, capacity, max_batch, mem_notes = _memory(dev, profile, b, machine_memory_gib, memo)
     notes.extend(mem_notes)
     fits = _fits(dev, b, peak, capacity, notes, oom_applies=_probe_oom_applies(dev, capacity, machine_memory_gib))
     return Estimate(
@@ -225,6 +226,37 @@ def predict_measured(
         notes=notes,
         **(estimate_fields(host, parts) if host is not None else {}),
     )
+
+
+def optimizer_seconds_on_cpu(profile: Profile, dev: DeviceProfile) -> float:
+    """The optimizer update's seconds on this CPU: the analysis' optimizer bytes (memory-bound: Adam reads and
+    writes weights, gradients and its state) over the memory bandwidth the probe measured here. 0 without the
+    analysis or the measurement (then accumulation saves nothing, conservatively)."""
+    analysis, peak = profile.analysis, dev.cpu_peak
+    if analysis is None or peak is None:
+        return 0.0
+    nbytes = sum(op.count * op.bytes[0] for op in analysis.ops if op.phase == "optimizer")
+    return nbytes / peak.memory_bytes_per_second
+
+
+def _job_steps(profile: Profile, dev: DeviceProfile, job: JobSpec, plain_at: Callable[[int], float], factor: float,
+               optimizer_seconds: float | None, notes: list[str]) -> tuple[Callable[[int], float], float]:
+    """(a micro-step's compute at a batch size, one evaluation's seconds): the optimizer (``optimizer_seconds``,
+    else on a CPU from the analysis' bytes, ``optimizer_seconds_on_cpu``; 0 on a GPU) once per
+    ``job.grad_accum_steps``, evaluation as forward-only passes; notes on what a measured device does not model."""
+    if optimizer_seconds is None:
+        optimizer_seconds = optimizer_seconds_on_cpu(profile, dev) * factor if dev.kind == "cpu" else 0.0
+    b = job.batch_size
+    opt = min(optimizer_seconds, 0.5 * plain_at(b))  # an estimate from bytes: never most of a measured step
+    eval_seconds = job.eval_steps * max(plain_at(b) - opt, 0.0) * forward_share(profile.analysis)
+    if job.compiled:
+        notes.append(f"COMPILE: torch.compile is not modelled on a measured {dev.kind.upper()} (the probe ran the "
+                     "step eagerly): predicted as eager PyTorch.")
+    if job.grad_accum_steps == 1:
+        return plain_at, eval_seconds
+    notes.append(f"gradient accumulation: {job.grad_accum_steps} micro-steps per optimizer step; the optimizer "
+                 f"({opt * 1e3:.3g} ms of a step) runs once per optimizer step.")
+    return (lambda n: accumulated_step(plain_at(n), opt, job.grad_accum_steps)), eval_seconds
 
 
 def _default_host(profile: Profile, dev: DeviceProfile, threads: int | None) -> HostModel | None:
@@ -272,7 +304,7 @@ def _usable_measurements(dev: DeviceProfile, threads: int | None) -> list[Measur
 
 
 def _cpu_scaling(dev: DeviceProfile, threads: int | None, target_cpu: CpuSpec | None, local_cpu: CpuSpec | None,
-                 notes: list[str]) -> tuple[float | None, float, int | None]:
+                 notes: list[str], memo: dict | None = None) -> tuple[float | None, float, int | None]:
     """(compute factor, its relative sigma, threads) to another thread count or CPU family than the probe's;
     the factor is None when the job runs as probed."""
     other_cpu = target_cpu is not None and (local_cpu is None or target_cpu.name != local_cpu.name)
@@ -282,11 +314,23 @@ def _cpu_scaling(dev: DeviceProfile, threads: int | None, target_cpu: CpuSpec | 
     from advisor.predictor.cpu_scaling import scale_compute_seconds
 
     threads = threads if threads is not None else dev.threads
-    scaling = scale_compute_seconds(dev, threads, target_cpu=target_cpu, local_cpu=local_cpu)
+    key = ("cpu scaling", dev.device, threads, target_cpu.name if target_cpu else None,
+           local_cpu.name if local_cpu else None)
+    scaling = _memoised(memo, key, lambda: scale_compute_seconds(dev, threads, target_cpu=target_cpu,
+                                                                  local_cpu=local_cpu))
     factor = float(scaling.factor)
     notes.extend(scaling.notes)
     notes.append(f"compute scaled from the probe's {dev.threads} threads to {threads} (x{factor:.3g}).")
     return factor, float(scaling.relative_uncertainty), threads
+
+
+def _memoised(memo: dict | None, key: tuple, compute: Callable[[], Any]) -> Any:
+    """``compute()``, kept in ``memo`` (the caller's per-profile cache) under ``key`` when there is one."""
+    if memo is None:
+        return compute()
+    if key not in memo:
+        memo[key] = compute()
+    return memo[key]
 
 
 def _batch_notes(fit: StepTimeFit, job: JobSpec, dev: DeviceProfile, notes: list[str]) -> None:

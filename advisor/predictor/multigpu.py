@@ -30,6 +30,10 @@ The model (``data_parallel``) follows PyTorch DistributedDataParallel (DDP) with
 The scaling efficiency is throughput(K) / (K x throughput(1)) at the same per-GPU batch, i.e.
 ``compute_seconds_per_gpu / step_seconds``: 1.0 is perfect linear scaling.
 
+With gradient accumulation (``accumulated_data_parallel``) the all-reduce, the straggler wait and DDP's
+per-step cost come once per optimizer step, after the last of its micro-steps (the others run under
+``no_sync()``), so their share of a micro-step shrinks with the accumulation.
+
 Constants are in :class:`DataParallelParams`, with their sources; bench/accuracy_multigpu.py checks them
 against published weak-scaling measurements (bench/README.md, "Multi-GPU scaling").
 """
@@ -44,6 +48,7 @@ from statistics import NormalDist
 from typing import Literal
 
 from advisor.errors import PredictionError
+from advisor.predictor.job import accumulated_step
 from advisor.schemas import GpuSpec
 
 Link = Literal["nvlink", "pcie", "network"]
@@ -280,3 +285,23 @@ def data_parallel(compute_seconds_per_gpu: float, gradient_bytes: float, gpu_cou
                             sync_overhead_seconds=sync, scaling_efficiency=efficiency, link=link,
                             bandwidth_gbs=raw_bw, effective_bandwidth_gbs=eff_bw, buckets=buckets,
                             notes=notes)
+
+
+def accumulated_data_parallel(step_seconds_per_gpu: float, optimizer_seconds_per_gpu: float,
+                              gradient_bytes: float, gpu_count: int, spec: GpuSpec, accum: int,
+                              **kwargs) -> tuple[DataParallelStep, float]:
+    """(the synchronising step, the average micro-step) of DDP with gradient accumulation over ``accum``
+    micro-steps.
+
+    The first ``accum - 1`` micro-steps run forward + backward under DDP's ``no_sync()``: no all-reduce, no
+    synchronisation, no optimizer. The last one runs forward + backward + the all-reduce (overlapped with its
+    backward, as ``data_parallel`` models) + the optimizer, and waits for the slowest GPU. So the all-reduce,
+    the straggler wait and DDP's per-step cost are paid once per optimizer step::
+
+        micro_step = ((accum - 1) x (step - optimizer) + data_parallel(step).step_seconds) / accum
+
+    ``step_seconds_per_gpu``: one GPU's plain step (forward + backward + optimizer) at the per-GPU batch;
+    ``optimizer_seconds_per_gpu``: its optimizer part. ``kwargs`` go to ``data_parallel``.
+    """
+    dp = data_parallel(step_seconds_per_gpu, gradient_bytes, gpu_count, spec, **kwargs)
+    return dp, accumulated_step(step_seconds_per_gpu, optimizer_seconds_per_gpu, accum, dp.step_seconds)

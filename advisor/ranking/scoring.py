@@ -91,7 +91,7 @@ def _candidate(offer: Offer, est: Estimate, startup: float, use_spot: bool) -> C
         marketplace=(offer.notes or "").lower().startswith(MARKETPLACE_NOTE),
         # The real step (est.seconds above is already the input- or transfer-bound time, not compute alone).
         bound=est.bound, input_seconds=est.input_seconds, transfer_seconds=est.transfer_seconds,
-        gpu_utilization=est.gpu_utilization,
+        gpu_utilization=est.gpu_utilization, mfu=est.mfu,
     )
 
 

@@ -172,15 +172,43 @@ class OpRecord(Model):
     flops: tuple[Amount, Amount]  # at Analysis.batch_sizes[0] and [1]
     bytes: tuple[Amount, Amount]  # bytes read + written
     dtype: str = "float32"
+    # Tensor-core alignment of a matmul/conv/attention: the largest of 8, 4, 2, 1 elements dividing its
+    # operands' leading dimensions (GEMM K and N, conv channels, head size); 8 for every other op.
+    align: Annotated[int, Field(ge=1, le=8)] = 8
+    # Under torch.compile: bytes one call still moves when a run of memory-bound ops between two tensor-core
+    # ops fuses into one kernel (intermediates neither written nor read back), and the kernels it launches
+    # (1 for the run's first op, 0 for the ops fused into it). None: not analysed (older profiles).
+    fused_bytes: tuple[Amount, Amount] | None = None
+    fused_kernels: Annotated[float, Field(ge=0, le=1)] = 1.0
+    # A matmul/conv/attention as the GEMM its kernel tiles: (M, N, K) at the two batch sizes (M x N output
+    # tile grid, K the reduction; a convolution as its implicit GEMM, attention as its P @ V product). What
+    # operand reuse per tile depends on. None: not a GEMM, or an older profile (priced at full-tile reuse).
+    gemm: tuple[tuple[Amount, Amount, Amount], tuple[Amount, Amount, Amount]] | None = None
+    # Share of a convolution's FLOPs that cuDNN can run as Winograd F(2x2, 3x3) when it computes in FP32 on
+    # CUDA cores: 3x3, stride 1, dilation 1, ungrouped convolutions, forward and data gradient (not the
+    # weight gradient). 0: none, or an older profile.
+    winograd_share: Annotated[float, Field(ge=0, le=1)] = 0.0
 
 
 @dataclass(frozen=True)
 class JobSpec:
-    """The job to predict: how much data, how many passes, at what global batch size."""
+    """The job to predict: how much data, how many passes, at what global batch size, and how it steps.
+
+    ``batch_size`` is the global batch of one forward/backward pass (a micro-step), summed over all GPUs.
+    ``grad_accum_steps`` (A) micro-steps make one optimizer step: the optimizer update and the data-parallel
+    all-reduce run once per A micro-steps. Steps below count micro-steps (``ceil(dataset_size / batch_size)``
+    per epoch). ``eval_every`` optimizer steps (None: never), ``eval_steps`` forward-only batches of
+    ``batch_size`` are evaluated. ``compiled``: the step runs under ``torch.compile``. The defaults are the
+    plain job every caller and stored row had before these fields existed.
+    """
 
     dataset_size: int
     epochs: int
     batch_size: int
+    grad_accum_steps: int = 1
+    eval_every: int | None = None
+    eval_steps: int = 0
+    compiled: bool = False
 
     @property
     def steps_per_epoch(self) -> int:
@@ -194,7 +222,20 @@ class JobSpec:
 
     @property
     def total_steps(self) -> int:
+        """Micro-steps (forward + backward passes) of the whole job."""
         return self.epochs * self.steps_per_epoch
+
+    @property
+    def optimizer_steps(self) -> int:
+        """Optimizer updates of the whole job: one per ``grad_accum_steps`` micro-steps (the last may be short)."""
+        return math.ceil(self.total_steps / max(1, self.grad_accum_steps))
+
+    @property
+    def evaluations(self) -> int:
+        """Evaluations of the whole job: one after every ``eval_every`` optimizer steps (0 without eval)."""
+        if not self.eval_every or self.eval_steps <= 0:
+            return 0
+        return self.optimizer_steps // self.eval_every
 
 
 def at_batch(values: tuple[float, float], batch_sizes: tuple[int, int], batch_size: float) -> float:
@@ -239,6 +280,20 @@ class WorkloadInfo(Model):
     dataset_size: Count | None = None  # the file's defaults, if any
     epochs: Count | None = None
     batch_size: Count | None = None
+    # How the job steps, as the workload declared it (a file's PRECISION, COMPILE, GRAD_ACCUM_STEPS, EVAL_EVERY,
+    # EVAL_STEPS, read from its text at probe time; an in-memory Workload's attributes); None: not declared. A
+    # saved profile predicts the job its workload declared without the file being read again (a server never
+    # reads it).
+    precision: Literal["fp32", "tf32", "bf16", "fp16", "mixed"] | None = None
+    compile: bool | None = None
+    grad_accum_steps: Count | None = None
+    eval_every: Count | None = None
+    eval_steps: Annotated[int, Field(ge=0, le=2**31)] | None = None
+
+    def job_constants(self) -> dict[str, object]:
+        """The declared values by the workload file's constant name (``PRECISION``...), None where not set."""
+        return {"PRECISION": self.precision, "COMPILE": self.compile, "GRAD_ACCUM_STEPS": self.grad_accum_steps,
+                "EVAL_EVERY": self.eval_every, "EVAL_STEPS": self.eval_steps}
 
 
 class Profile(Model):

@@ -51,6 +51,15 @@ class Estimate(Model):
     input_workers: int | None = None  # loader worker processes assumed on the target, all GPUs together
     host_vcpus: int | None = None  # the target host's vCPUs the input ceiling assumed
     transfer_overlapped: bool | None = None  # GPU targets: the copy overlaps compute (pinned, non-blocking)
+    # How the job steps (advisor.schemas.JobSpec): micro-steps per optimizer step (``step_seconds`` is the
+    # average micro-step, the optimizer and all-reduce shared over them), torch.compile, and the time of all
+    # evaluations together (in ``seconds``; None without evaluation).
+    grad_accum_steps: int = 1
+    compiled: bool = False
+    eval_seconds: float | None = None
+    # Model FLOPs utilisation of a micro-step: the model's forward + backward FLOPs at the global batch over
+    # step_seconds x GPUs x the GPU's dense peak at ``precision``; None on a CPU or when a figure is missing.
+    mfu: float | None = None
     notes: list[str] = Field(default_factory=list)
 
     def json_contract(self) -> dict:
@@ -129,6 +138,7 @@ class Candidate(Model):
     input_seconds: float | None = None
     transfer_seconds: float | None = None
     gpu_utilization: float | None = None
+    mfu: float | None = None  # the estimate's model FLOPs utilisation (GPU candidates)
 
     # ``seconds``/``low``/``high`` are the job alone (what ``history compare`` checks against a tracked run);
     # the ``total_*`` figures add the paid start-up: what the user waits for and pays for, the time shown.

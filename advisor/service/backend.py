@@ -35,6 +35,8 @@ from advisor.history.engine import database_error
 from advisor.history.migrate import ensure_schema
 from advisor.history.repository import History
 from advisor.history.tables import OutcomeTable, RecommendationTable
+from advisor.predictor.contexts import DEFAULT_ENTRIES as CONTEXT_ENTRIES
+from advisor.predictor.contexts import ContextCache
 from advisor.schemas import (
     Comparison,
     Estimate,
@@ -150,6 +152,9 @@ class Backend:
         self.settings: Settings = config.settings
         self.history = History(settings=self.settings)
         self.cache = RecommendationCache(config.cache_entries, config.cache_seconds)
+        # Per profile, the probe's fits and the targets' compute models: another job of a profile this worker
+        # has ranked starts from them (advisor.predictor.contexts).
+        self.contexts = ContextCache(min(config.cache_entries, CONTEXT_ENTRIES)) if config.cache_entries else None
         self._compute = threading.BoundedSemaphore(max(1, config.compute_slots))
         # Requests being worked on at once in this worker; the others wait their turn in arrival order. More
         # threads than this only fight over the GIL and serve the unlucky ones last (see bench/README.md).
@@ -259,9 +264,9 @@ class Backend:
                 req.profile, dataset_size=req.dataset_size, epochs=req.epochs, batch_size=req.batch_size,
                 deadline=req.deadline, budget=req.budget, objective=req.objective, providers=req.providers,
                 regions=req.regions, spot=req.spot, top=req.top, precision=req.precision, save=False,
-                settings=self.settings, **{k: v for k, v in (("startup_seconds_cpu", req.startup_seconds_cpu),
-                                                             ("startup_seconds_gpu", req.startup_seconds_gpu))
-                                           if v is not None})
+                settings=self.settings, contexts=self.contexts,
+                **{k: v for k, v in (("startup_seconds_cpu", req.startup_seconds_cpu),
+                                     ("startup_seconds_gpu", req.startup_seconds_gpu)) if v is not None})
         if not self._frozen:
             self._frozen = True
             gc.freeze()  # what the first ranking loaded lazily lives as long as the process too (see warm)

@@ -1,10 +1,11 @@
 """Workloads: the user's model, batches, loss and optimizer, loaded, checked and stepped.
 
-``loader`` (the ``Workload`` object, loading a file, the path check, the file's defaults read without running
-it), ``dataloader`` (the calls into a workload's ``make_dataloader``), ``job`` (the job from explicit values
-over a workload's defaults) and ``describe`` (the wording of its error messages) are torch-free and imported
-here. ``step`` (one training step) and ``check`` (``check_workload``) import torch, so their names load on first
-use: ``import advisor.workload`` never imports torch.
+``loader`` (the ``Workload`` object, loading a file, the path check), ``constants`` (the file's job constants
+read without running it: constant arithmetic only), ``dataloader`` (the calls into a workload's
+``make_dataloader``), ``job`` (the job and how it steps, from explicit values over a workload's defaults) and
+``describe`` (the wording of its error messages) are torch-free and imported here. ``step`` (one training
+step) and ``check`` (``check_workload``) import torch, so their names load on first use: ``import
+advisor.workload`` never imports torch.
 """
 
 from __future__ import annotations
@@ -13,9 +14,19 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from advisor.schemas import JobSpec
+from advisor.workload.constants import JOB_CONSTANTS, FileConstants, read_constants, read_file_constants
 from advisor.workload.dataloader import LoaderRun, sample_count, user_line
 from advisor.workload.describe import input_summary
-from advisor.workload.job import JOB_FLAGS, check_job_values, positive_int, resolve_job
+from advisor.workload.job import (
+    JOB_FLAGS,
+    JOB_SETTINGS,
+    JobSettings,
+    check_job_values,
+    normalize_precision,
+    positive_int,
+    resolve_job,
+    resolve_settings,
+)
 from advisor.workload.loader import Workload, check_path, file_sha256, load_workload, read_defaults
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -34,8 +45,12 @@ _LAZY = {
 }
 
 __all__ = [
+    "JOB_CONSTANTS",
     "JOB_FLAGS",
+    "JOB_SETTINGS",
     "CheckResult",
+    "FileConstants",
+    "JobSettings",
     "JobSpec",
     "LoaderRun",
     "Workload",
@@ -48,9 +63,13 @@ __all__ = [
     "input_summary",
     "load_workload",
     "move_to",
+    "normalize_precision",
     "positive_int",
+    "read_constants",
     "read_defaults",
+    "read_file_constants",
     "resolve_job",
+    "resolve_settings",
     "sample_count",
     "split_batch",
     "train_step",

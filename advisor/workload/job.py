@@ -1,13 +1,15 @@
-"""The job to predict (dataset size, epochs, batch size): explicit values over a workload's defaults.
+"""The job to predict: explicit values over a workload's defaults.
 
-The one place these values are validated and the one wording of their errors, shared by
-``Workload.job()``, the api (which knows a profiled workload's defaults only from its ``Profile``) and the CLI.
-Torch-free.
+The data (dataset size, epochs, batch size: ``resolve_job``) and how the job steps (precision, torch.compile,
+gradient accumulation, evaluation: ``resolve_settings``). The one place these values are validated and the one
+wording of their errors and notes, shared by ``Workload.job()``, the api (which knows a profiled workload's
+defaults from its ``Profile`` and the file's text) and the CLI. Torch-free.
 """
 
 from __future__ import annotations
 
 import operator
+from dataclasses import dataclass, replace
 from typing import Any
 
 from advisor.errors import WorkloadError
@@ -79,3 +81,150 @@ def _bad_job_value(what: str, value: Any, flag: str, label: str | None = None) -
     where = f"{label}: " if label else ""
     return WorkloadError(f"{where}{what} must be a positive whole number, got {value!r} ({flag}).",
                          hint=f"Fix: pass {flag} with a value of 1 or more.")
+
+
+# ------------------------------------------------------------------------------ how the job steps
+
+# The job settings beyond the data: (the file's constant, the keyword of advisor.predict/recommend, the CLI flag
+# that sets it, the default when neither says). PRECISION's default None is the predictor's (fp32 on GPUs).
+JOB_SETTINGS = (
+    ("PRECISION", "precision", "--precision P", None),
+    ("COMPILE", "compile", "--compile / --no-compile", False),
+    ("GRAD_ACCUM_STEPS", "grad_accum_steps", "--grad-accum-steps N", 1),
+    ("EVAL_EVERY", "eval_every", "--eval-every N", None),
+    ("EVAL_STEPS", "eval_steps", "--eval-steps N", 0),
+)
+# The data constants the probe child reports from the imported module (advisor.probe.child's WorkloadFrame).
+_CHILD_REPORTED = {"DATASET_SIZE": "--dataset-size N", "EPOCHS": "--epochs N", "BATCH_SIZE": "--batch-size N",
+                   "NUM_WORKERS": "(none: the probe reads it from the module)"}
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    """How the job steps, resolved: explicit values (flags, API keywords) over the workload's constants over
+    the defaults; ``notes`` say where a constant could not be read and what was used instead."""
+
+    precision: str | None = None
+    compiled: bool = False
+    grad_accum_steps: int = 1
+    eval_every: int | None = None
+    eval_steps: int = 0
+    notes: tuple[str, ...] = ()
+
+    def apply(self, job: JobSpec) -> JobSpec:
+        """``job`` with these settings (precision is not part of a ``JobSpec``: it is the predictor's)."""
+        return replace(job, grad_accum_steps=self.grad_accum_steps, eval_every=self.eval_every,
+                       eval_steps=self.eval_steps, compiled=self.compiled)
+
+
+def normalize_precision(value: Any) -> str | None:
+    """A precision name as the predictor knows it; "mixed" (autocast in bf16 where the GPU has it, else fp16)
+    is "bf16", which the predictor already runs as fp16 on GPUs without bfloat16. None stays None."""
+    if value is None:
+        return None
+    name = str(value).strip().lower()
+    return "bf16" if name == "mixed" else name
+
+
+def _setting_value(const: str, value: Any) -> tuple[Any, str | None]:
+    """(the value checked, None) or (None, what it must be) for one job setting."""
+    from advisor.schemas import PRECISIONS
+
+    if const == "PRECISION":
+        name = normalize_precision(value) if isinstance(value, str) else None
+        return (name, None) if name in PRECISIONS else (None, f"one of {', '.join((*PRECISIONS, 'mixed'))}")
+    if const == "COMPILE":
+        return (value, None) if isinstance(value, bool) else (None, "True or False")
+    if const == "EVAL_STEPS":
+        zero = not isinstance(value, bool) and isinstance(value, (int, float)) and value == 0
+        number = 0 if zero else positive_int(value)
+        return (number, None) if number is not None else (None, "a whole number of 0 or more")
+    if const == "EVAL_EVERY" and value is None:
+        return None, None
+    number = positive_int(value)
+    return (number, None) if number is not None else (None, "a positive whole number")
+
+
+def declared_settings(values: dict[str, Any]) -> dict[str, Any]:
+    """The valid job settings among a workload's constants (``{"PRECISION": "bf16", ...}``), by keyword
+    (``{"precision": "bf16", ...}``); a missing or invalid one is left out (``resolve_settings`` says why)."""
+    out: dict[str, Any] = {}
+    for const, keyword, _flag, _default in JOB_SETTINGS:
+        if values.get(const) is not None:
+            checked, must = _setting_value(const, values[const])
+            if must is None and checked is not None:
+                out[keyword] = checked
+    return out
+
+
+def resolve_settings(explicit: dict[str, Any], constants: Any = None, *, module_values: dict[str, Any] | None = None,
+                     label: str | None = None, probed_batch_size: int | None = None,
+                     reported: dict[str, Any] | None = None) -> JobSettings:
+    """The job settings from explicit values (keyword -> value, None = not given) over the workload's constants.
+
+    Args:
+        explicit: ``{"precision": ..., "compile": ..., "grad_accum_steps": ..., "eval_every": ...,
+            "eval_steps": ...}`` from the flags or API keywords.
+        constants: the file's ``FileConstants`` (read without running it), or None.
+        module_values: an in-memory ``advisor.Workload``'s values by constant name (they override
+            ``constants``).
+        label: how messages name the workload.
+        probed_batch_size: the batch size the probe was run at, for the note on an unread ``BATCH_SIZE``.
+        reported: the data constants the probe child reported from the module (``WorkloadInfo``), by
+            constant name.
+
+    Raises:
+        ConfigError: an explicit value is invalid. WorkloadError: a constant of the file is.
+    """
+    from advisor.errors import ConfigError
+
+    where = f"{label}: " if label else ""
+    file_values = dict(getattr(constants, "values", {}) or {})
+    file_values.update({k: v for k, v in (module_values or {}).items() if v is not None})
+    unread = dict(getattr(constants, "unread", {}) or {})
+    resolved: dict[str, Any] = {}
+    notes: list[str] = []
+    for const, keyword, flag, default in JOB_SETTINGS:
+        value = explicit.get(keyword)
+        if value is not None:
+            checked, must = _setting_value(const, value)
+            if must:
+                raise ConfigError(f"{flag.split()[0]} must be {must}, got {value!r}.",
+                                  hint=f"Fix: pass {flag} with a valid value.")
+        elif const in file_values:
+            checked, must = _setting_value(const, file_values[const])
+            if must:
+                raise WorkloadError(f"{where}{const} = {file_values[const]!r}: must be {must}.",
+                                    hint=f"Fix: set {const} to {must} in the workload file, or pass {flag}.")
+        else:
+            checked = default
+            if const in unread:
+                notes.append(f"{where}{const} = {unread[const]} could not be read without running the file (only "
+                             f"constant arithmetic is): the default {default!r} was used; {flag} sets it.")
+        resolved[keyword] = checked
+    notes += _unread_data_notes(unread, where, probed_batch_size, reported or {})
+    if resolved["eval_steps"] and not resolved["eval_every"]:
+        notes.append(f"{where}EVAL_STEPS = {resolved['eval_steps']} without EVAL_EVERY: no evaluation is counted; "
+                     "--eval-every N says how many optimizer steps apart they run.")
+    return JobSettings(precision=resolved["precision"], compiled=bool(resolved["compile"]),
+                       grad_accum_steps=resolved["grad_accum_steps"], eval_every=resolved["eval_every"],
+                       eval_steps=resolved["eval_steps"] or 0, notes=tuple(notes))
+
+
+def _unread_data_notes(unread: dict[str, str], where: str, probed_batch_size: int | None,
+                       reported: dict[str, Any]) -> list[str]:
+    """Notes for the data constants the file's text did not give: the probe child, which imports the file,
+    reported the module's value, and that value is the job's."""
+    notes = []
+    for const, flag in _CHILD_REPORTED.items():
+        if const not in unread:
+            continue
+        value = reported.get(const)
+        used = (f"the module's value {value!r}, which the probe child reported, is the job's" if value is not None
+                else "the module has no usable value either")
+        extra = (f"; the probe timed batch sizes up to {probed_batch_size} (the default), pass {flag} to probe at "
+                 "the job's" if const == "BATCH_SIZE" and probed_batch_size is not None and value is not None
+                 and value != probed_batch_size else "")
+        notes.append(f"{where}{const} = {unread[const]} could not be read without running the file: {used}"
+                     f"{extra}.")
+    return notes

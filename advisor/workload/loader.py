@@ -3,8 +3,10 @@
 A workload file defines ``build_model()`` and ``make_batch(batch_size)`` (required; ``make_batch`` may be left
 out when the file defines ``make_dataloader``), and optionally
 ``loss_fn(output, target)``, ``configure_optimizer(params)``, ``make_dataloader(batch_size, num_workers)`` and the
-defaults ``DATASET_SIZE``, ``EPOCHS``, ``BATCH_SIZE`` and ``NUM_WORKERS``. Python users build the same thing with
-``advisor.Workload(model=..., make_batch=..., make_dataloader=..., num_workers=...)``.
+defaults ``DATASET_SIZE``, ``EPOCHS``, ``BATCH_SIZE`` and ``NUM_WORKERS``, and how the job steps: ``PRECISION``,
+``COMPILE``, ``GRAD_ACCUM_STEPS``, ``EVAL_EVERY`` and ``EVAL_STEPS`` (``advisor.workload.job.JOB_SETTINGS``; read
+in the advisor process by ``advisor.workload.constants`` without running the file). Python users build the same
+thing with ``advisor.Workload(model=..., make_batch=..., make_dataloader=..., num_workers=..., precision=...)``.
 
 ``make_dataloader(batch_size, num_workers)`` is the real input pipeline (decode, augment, collate; on a sample of
 the real data, or on files it makes itself): it returns an iterable of ``(inputs, target)`` batches, typically a
@@ -22,7 +24,6 @@ module level, so that ``import advisor`` stays fast.
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import importlib.util
 import operator
@@ -35,6 +36,7 @@ from typing import Any
 
 from advisor.errors import WorkloadError, did_you_mean
 from advisor.schemas import JobSpec
+from advisor.workload.constants import read_file_constants
 from advisor.workload.dataloader import FirstLoaderBatch, user_line
 from advisor.workload.describe import describe
 from advisor.workload.job import resolve_job
@@ -60,6 +62,9 @@ class Workload:
             None: the advisor assumes what each target can afford.
         name: shown in outputs and stored in history; defaults to the file stem or "workload".
         dataset_size, epochs, batch_size: defaults for the job; CLI flags and API arguments override.
+        precision, compile, grad_accum_steps, eval_every, eval_steps: how the job steps (a file's
+            ``PRECISION``, ``COMPILE``, ``GRAD_ACCUM_STEPS``, ``EVAL_EVERY``, ``EVAL_STEPS``); None: not set.
+            Checked when a job is resolved (``advisor.workload.job.resolve_settings``).
     """
 
     def __init__(
@@ -77,6 +82,11 @@ class Workload:
         batch_size: int | None = None,
         path: Path | None = None,
         file_sha256: str | None = None,
+        precision: str | None = None,
+        compile: bool | None = None,  # the file's COMPILE (the flag's name, though it shadows a builtin)
+        grad_accum_steps: int | None = None,
+        eval_every: int | None = None,
+        eval_steps: int | None = None,
     ) -> None:
         label = str(path) if path else f"workload {name!r}"
         if make_dataloader is not None and not callable(make_dataloader):
@@ -100,6 +110,16 @@ class Workload:
         self.batch_size = batch_size
         self.path = path
         self.file_sha256 = file_sha256
+        self.precision = precision
+        self.compile = compile
+        self.grad_accum_steps = grad_accum_steps
+        self.eval_every = eval_every
+        self.eval_steps = eval_steps
+
+    def job_constants(self) -> dict[str, object]:
+        """How the job steps, by the file constant's name (``PRECISION``...): the values set, None where not."""
+        return {"PRECISION": self.precision, "COMPILE": self.compile, "GRAD_ACCUM_STEPS": self.grad_accum_steps,
+                "EVAL_EVERY": self.eval_every, "EVAL_STEPS": self.eval_steps}
 
     def __repr__(self) -> str:
         where = f" from {self.path}" if self.path else ""
@@ -209,25 +229,11 @@ def check_path(path: str | Path) -> Path:
 
 
 def read_defaults(path: str | Path) -> dict[str, int]:
-    """``DATASET_SIZE`` / ``EPOCHS`` / ``BATCH_SIZE`` literals of a workload file, read without running it."""
-    path = Path(path)
-    try:
-        tree = ast.parse(path.read_text(), filename=str(path))
-    except (OSError, SyntaxError, ValueError):
-        return {}  # the probe child reports the real problem with its full message
-    found: dict[str, int] = {}
-    for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else (
-            [node.target] if isinstance(node, ast.AnnAssign) and node.value is not None else [])
-        for target in targets:
-            if isinstance(target, ast.Name) and target.id in _DEFAULT_NAMES:
-                try:
-                    value = ast.literal_eval(node.value)
-                except ValueError:
-                    continue
-                if isinstance(value, int) and not isinstance(value, bool):
-                    found[_DEFAULT_NAMES[target.id]] = value
-    return found
+    """``DATASET_SIZE`` / ``EPOCHS`` / ``BATCH_SIZE`` of a workload file, read without running it: constant
+    arithmetic (``12 * 8``, names assigned earlier) by ``advisor.workload.constants``; whole numbers only."""
+    values = read_file_constants(path).values
+    return {field: values[const] for const, field in _DEFAULT_NAMES.items()
+            if isinstance(values.get(const), int) and not isinstance(values.get(const), bool)}
 
 
 def file_sha256(path: Path) -> str:
@@ -265,6 +271,11 @@ def load_workload(path: str | Path) -> Workload:
         batch_size=getattr(module, "BATCH_SIZE", None),
         path=path,
         file_sha256=file_sha256(path),
+        precision=getattr(module, "PRECISION", None),
+        compile=getattr(module, "COMPILE", None),
+        grad_accum_steps=getattr(module, "GRAD_ACCUM_STEPS", None),
+        eval_every=getattr(module, "EVAL_EVERY", None),
+        eval_steps=getattr(module, "EVAL_STEPS", None),
     )
 
 

@@ -1,0 +1,82 @@
+"""Estimate contexts kept across calls, one per profile: what a long-lived caller (``advisor serve``'s worker)
+reuses between requests for the same model.
+
+An ``EstimateContext`` holds the specs, the calibration and, per profile, each probed device's fitted step
+time (a robust Huber fit: 20-100 ms on a 2-core machine, more under load) and each GPU target's compute model.
+A one-shot ``advisor recommend`` builds one and drops it; a server that is asked about the same profile again
+(another dataset size, epochs or deadline) would refit the same probe for every request. ``ContextCache``
+keeps the contexts of the last ``entries`` profiles, keyed by the profile's content, so a request for a job of
+a profile the worker has seen starts from its fits. A cached value is a pure function of the profile and the
+read-only data files, so reuse changes no figure (tests compare both ways).
+
+The cache belongs to its caller (one per worker), never to the module.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+
+from advisor.predictor.estimate import EstimateContext
+from advisor.schemas import Profile
+
+DEFAULT_ENTRIES = 32  # profiles kept; a context holds a few hundred small entries
+# Per-job entries a context may collect (GPU compute models by target, precision and job) before they are
+# dropped: a server asked about many jobs of one profile must not grow without bound.
+MAX_JOB_ENTRIES = 4096
+
+
+def profile_key(profile: Profile) -> str:
+    """The profile's content, as a digest: equal profiles share a context, any difference does not."""
+    return hashlib.sha256(profile.model_dump_json().encode()).hexdigest()
+
+
+class ContextCache:
+    """The ``EstimateContext`` of each of the last ``entries`` profiles (least recently used dropped first).
+
+    Thread-safe: a worker's request threads share it. Two threads may use one context at once; its caches
+    are dictionaries filled with values that are equal whichever thread computes them.
+    """
+
+    def __init__(self, entries: int = DEFAULT_ENTRIES) -> None:
+        self.entries = max(1, int(entries))
+        self._contexts: OrderedDict[str, EstimateContext] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+        self._remembered: OrderedDict[tuple, object] = OrderedDict()
+
+    def for_profile(self, profile: Profile) -> EstimateContext:
+        """The context for ``profile``: the cached one, else a fresh one (cached)."""
+        key = profile_key(profile)
+        with self._lock:
+            ctx = self._contexts.get(key)
+            if ctx is not None:
+                self._contexts.move_to_end(key)
+                self.hits += 1
+                if len(ctx.gpu_compute) > MAX_JOB_ENTRIES:
+                    ctx.gpu_compute.clear()
+                return ctx
+            self.misses += 1
+        ctx = EstimateContext.load()
+        with self._lock:
+            ctx = self._contexts.setdefault(key, ctx)
+            while len(self._contexts) > self.entries:
+                self._contexts.popitem(last=False)
+        return ctx
+
+    def remember(self, key: tuple, compute: Callable[[], object]) -> object:
+        """The caller's own value for ``key`` (e.g. the price catalog keyed by its files' sizes and times),
+        computed once; the last ``entries`` keys are kept."""
+        with self._lock:
+            if key in self._remembered:
+                self._remembered.move_to_end(key)
+                return self._remembered[key]
+        value = compute()
+        with self._lock:
+            self._remembered[key] = value
+            while len(self._remembered) > self.entries:
+                self._remembered.popitem(last=False)
+        return value

@@ -1,0 +1,187 @@
+"""A workload file's job constants, read without running the file.
+
+The advisor process never imports a workload file (user code runs only in the probe's child process), so the
+constants that declare the job (``DATASET_SIZE``, ``EPOCHS``, ``BATCH_SIZE``, ``NUM_WORKERS``, ``PRECISION``,
+``COMPILE``, ``GRAD_ACCUM_STEPS``, ``EVAL_EVERY``, ``EVAL_STEPS``) are read from the file's syntax tree by a small
+evaluator of constant arithmetic: numbers, strings, booleans and None; ``+ - * / // % **`` and unary ``+ -``
+on them and on names assigned earlier at the top level of the file; parentheses. Nothing else is evaluated: no
+calls, attributes, subscripts, comprehensions or f-strings, so reading a file cannot run any of its code.
+``BATCH_SIZE = 12 * 8`` and ``TOKENS = BATCH * SEQ`` are read; ``BATCH_SIZE = int(os.environ["B"])`` is not:
+it is listed in ``FileConstants.unread`` with its source text, and the caller says which default it used and
+which flag sets it (``advisor.workload.job.unread_notes``). Sizes are bounded (exponents, string lengths,
+integer digits) so a hostile file cannot make the reader spin.
+
+Only top-level assignments count, in file order; a name whose latest top-level assignment cannot be read is
+unknown from there on. Torch-free.
+"""
+
+from __future__ import annotations
+
+import ast
+import operator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+# The job constants a workload file may declare.
+JOB_CONSTANTS = ("DATASET_SIZE", "EPOCHS", "BATCH_SIZE", "NUM_WORKERS", "PRECISION", "COMPILE",
+                 "GRAD_ACCUM_STEPS", "EVAL_EVERY", "EVAL_STEPS")
+
+_BINARY = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+           ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}
+_UNARY = {ast.UAdd: operator.pos, ast.USub: operator.neg}
+# Bounds that keep the evaluation cheap whatever the file says (10 ** 10 ** 10 would take minutes).
+_MAX_INT_BITS = 256
+_MAX_EXPONENT = 256
+_MAX_STR_CHARS = 1000
+_MAX_SOURCE_CHARS = 120  # of an unread expression, as quoted in a note
+
+
+class _Unreadable(Exception):
+    """The expression is not constant arithmetic over known names."""
+
+
+@dataclass(frozen=True)
+class FileConstants:
+    """The job constants of one file: ``values`` read (by constant name), ``unread`` those assigned with an
+    expression the evaluator does not run (name -> the expression's source text)."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    unread: dict[str, str] = field(default_factory=dict)
+
+
+def evaluate_constant(node: ast.AST, names: dict[str, Any]) -> Any:
+    """The value of ``node`` when it is constant arithmetic over ``names``; ``ValueError`` otherwise."""
+    try:
+        return _eval(node, names)
+    except _Unreadable as exc:
+        raise ValueError(str(exc) or "not constant arithmetic") from None
+
+
+def _eval(node: ast.AST, names: dict[str, Any]) -> Any:
+    if isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, (bool, int, float, str))):
+        return _bounded(node.value)
+    if isinstance(node, ast.Name):
+        if node.id in names:
+            return names[node.id]
+        raise _Unreadable(f"{node.id} is not a constant assigned earlier")
+    if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
+        operand = _eval(node.operand, names)
+        if not _is_number(operand):
+            raise _Unreadable("a sign on a non-number")
+        return _bounded(_UNARY[type(node.op)](operand))
+    if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+        left, right = _eval(node.left, names), _eval(node.right, names)
+        return _bounded(_binary(type(node.op), left, right))
+    raise _Unreadable(f"{type(node).__name__} is not constant arithmetic")
+
+
+def _binary(op: type, left: Any, right: Any) -> Any:
+    if isinstance(left, str) or isinstance(right, str):
+        if op is ast.Add and isinstance(left, str) and isinstance(right, str):
+            return left + right
+        if op is ast.Mult and isinstance(left, str) != isinstance(right, str):
+            count = right if isinstance(left, str) else left
+            text = left if isinstance(left, str) else right
+            if isinstance(count, int) and not isinstance(count, bool) and len(text) * max(count, 0) <= _MAX_STR_CHARS:
+                return text * count
+        raise _Unreadable("string arithmetic")
+    if not (_is_number(left) and _is_number(right)):
+        raise _Unreadable("arithmetic on a non-number")
+    if op is ast.Pow and abs(right) > _MAX_EXPONENT:
+        raise _Unreadable("an exponent out of range")
+    try:
+        return _BINARY[op](left, right)
+    except (ArithmeticError, ValueError):  # division by zero, overflow
+        raise _Unreadable("arithmetic error") from None
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float))  # bool included, as Python's arithmetic has it
+
+
+def _bounded(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > _MAX_INT_BITS:
+        raise _Unreadable("a number out of range")
+    if isinstance(value, str) and len(value) > _MAX_STR_CHARS:
+        raise _Unreadable("a string out of range")
+    if isinstance(value, complex):
+        raise _Unreadable("a complex number")
+    return value
+
+
+def _assigned(node: ast.stmt) -> tuple[list[str], ast.AST | None, ast.stmt]:
+    """(the plain names ``node`` assigns at the top level, the value expression or None, the statement)."""
+    if isinstance(node, ast.Assign):
+        return [t.id for t in node.targets if isinstance(t, ast.Name)], node.value, node
+    if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
+        return [node.target.id], node.value, node
+    if isinstance(node, ast.AugAssign) and isinstance(node.target, ast.Name):
+        return [node.target.id], ast.BinOp(left=ast.Name(id=node.target.id, ctx=ast.Load()), op=node.op,
+                                           right=node.value), node
+    return [], None, node
+
+
+def _rebound(node: ast.stmt) -> set[str]:
+    """Top-level names a statement binds other than by a plain assignment (imports, defs, tuple targets...)."""
+    names: set[str] = set()
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        names.add(node.name)
+    elif isinstance(node, (ast.Import, ast.ImportFrom)):
+        names.update((a.asname or a.name).split(".")[0] for a in node.names)
+    elif isinstance(node, ast.Assign):
+        for target in node.targets:
+            if not isinstance(target, ast.Name):
+                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
+    elif not isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.Expr)):
+        # if/for/with/try blocks: whatever they assign is not known without running them.
+        names.update(n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
+    return names
+
+
+def read_constants(source: str) -> FileConstants:
+    """The job constants of a workload file's text (see the module docstring); {} when it does not parse."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return FileConstants()  # the probe child reports the real problem with its full message
+    known: dict[str, Any] = {}
+    values: dict[str, Any] = {}
+    unread: dict[str, str] = {}
+    for node in tree.body:
+        targets, value, stmt = _assigned(node)
+        for name in _rebound(node):
+            known.pop(name, None)
+            if name in JOB_CONSTANTS:
+                values.pop(name, None)
+                unread[name] = _source_of(source, stmt)
+        if value is None:
+            continue
+        try:
+            result = _eval(value, known)
+        except _Unreadable:
+            for name in targets:
+                known.pop(name, None)
+                if name in JOB_CONSTANTS:
+                    values.pop(name, None)
+                    unread[name] = _source_of(source, value)
+            continue
+        for name in targets:
+            known[name] = result
+            if name in JOB_CONSTANTS:
+                values[name] = result
+                unread.pop(name, None)
+    return FileConstants(values, unread)
+
+
+def _source_of(source: str, node: ast.AST) -> str:
+    text = (ast.get_source_segment(source, node) or type(node).__name__).replace("\n", " ")
+    return text if len(text) <= _MAX_SOURCE_CHARS else text[:_MAX_SOURCE_CHARS - 3] + "..."
+
+
+def read_file_constants(path: str | Path) -> FileConstants:
+    """``read_constants`` of the file at ``path``; empty when it cannot be read."""
+    try:
+        return read_constants(Path(path).read_text())
+    except (OSError, UnicodeDecodeError):
+        return FileConstants()

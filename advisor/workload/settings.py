@@ -1,0 +1,76 @@
+"""How a job steps, for whatever the user predicts from: a workload file, an ``advisor.Workload``, a ``Profile``.
+
+``job_settings`` resolves ``PRECISION``, ``COMPILE``, ``GRAD_ACCUM_STEPS``, ``EVAL_EVERY`` and ``EVAL_STEPS``
+(``advisor.workload.job.resolve_settings``) from the explicit values (CLI flags, API keywords) over the
+workload's own: a file's constants read without running it (``advisor.workload.constants``), an in-memory
+workload's attributes, or, for a profile, the settings its workload declared when it was probed (the probe
+records them in ``WorkloadInfo``), so that a saved profile predicts the job its file declares without the file
+being read again. Torch-free; never imports user code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from advisor.schemas import Profile
+from advisor.workload.constants import FileConstants, read_file_constants
+from advisor.workload.job import JobSettings, resolve_settings
+from advisor.workload.loader import Workload, read_defaults
+
+
+def _is_file(source: Any) -> bool:
+    return isinstance(source, (str, Path)) and Path(source).suffix != ".json"
+
+
+def _profile_of(source: Any) -> Profile | None:
+    """``source`` as a Profile (a profile object, or a profile .json path read as data); None otherwise."""
+    if isinstance(source, Profile):
+        return source
+    try:
+        return Profile.model_validate_json(Path(source).read_text())
+    except (OSError, ValueError, ValidationError):
+        return None  # the caller's own load says what is wrong with it
+
+
+def file_constants(source: Any) -> tuple[FileConstants | None, dict[str, Any] | None, str | None]:
+    """(the workload file's constants read without running it, an in-memory Workload's values, the label)."""
+    if isinstance(source, Workload):
+        return None, source.job_constants(), source.label
+    if _is_file(source):
+        return read_file_constants(source), None, str(source)
+    prof = _profile_of(source)
+    if prof is None:
+        return None, None, None
+    # What the workload declared, as the probe recorded it: a profile's file is never read again (it may be
+    # gone, edited, or on a machine a server must not touch).
+    info = prof.workload
+    return None, info.job_constants(), info.path or info.name
+
+
+def job_settings(source: Any, explicit: dict[str, Any], prof: Profile | None = None,
+                 probed_batch_size: int | None = None) -> JobSettings:
+    """How the job steps: ``explicit`` (keyword -> value, None = not given) over the workload's constants over
+    the defaults, with a note for each constant the file's text did not give. ``prof``: the profile probed
+    (or loaded) from ``source``, once there is one: the data constants its probe child reported."""
+    constants, module_values, label = file_constants(prof if prof is not None and not _is_file(source)
+                                                     and not isinstance(source, Workload) else source)
+    reported = None
+    if prof is not None:
+        info = prof.workload
+        reported = {"DATASET_SIZE": info.dataset_size, "EPOCHS": info.epochs, "BATCH_SIZE": info.batch_size,
+                    "NUM_WORKERS": prof.input_pipeline.default_workers if prof.input_pipeline else None}
+    return resolve_settings(explicit, constants, module_values=module_values, label=label,
+                            probed_batch_size=probed_batch_size, reported=reported)
+
+
+def probe_batch_size(source: Any, batch_size: int | None, default: int) -> int | None:
+    """The batch size a probe of ``source`` runs at (``advisor.api.profile``'s choice), for the note on an
+    unread ``BATCH_SIZE``; None for a profile (not probed now) or an in-memory workload."""
+    if batch_size:
+        return batch_size
+    if _is_file(source):
+        return read_defaults(source).get("batch_size") or default
+    return None

@@ -1,0 +1,135 @@
+"""The job settings on the command line: ``--precision``, ``--compile/--no-compile``, ``--grad-accum-steps``,
+``--eval-every``, ``--eval-steps`` override the workload file's constants; MFU is in ``predict``'s output."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from advisor.cli.app import build_app
+
+PROFILE = Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json"
+
+WORKLOAD = textwrap.dedent("""
+    import os
+    import torch
+    from torch import nn
+
+    def build_model():
+        return nn.Sequential(nn.Linear(256, 1024), nn.ReLU(), nn.Linear(1024, 10))
+
+    def make_batch(batch_size):
+        return torch.randn(batch_size, 256), torch.randint(0, 10, (batch_size,))
+
+    PER_GPU = 64
+    BATCH_SIZE = PER_GPU * 4
+    DATASET_SIZE = 1000 * BATCH_SIZE
+    EPOCHS = 1
+    PRECISION = "bf16"
+    COMPILE = True
+    GRAD_ACCUM_STEPS = 5
+    EVAL_EVERY = 50
+    EVAL_STEPS = int(os.environ.get("EVAL", 20))
+""")
+
+
+@pytest.fixture(scope="module")
+def app():
+    return build_app()
+
+
+@pytest.fixture
+def workload(tmp_path) -> Path:
+    path = tmp_path / "job_flags.py"
+    path.write_text(WORKLOAD)
+    return path
+
+
+def _predict(app, *args) -> dict:
+    result = CliRunner().invoke(app, ["predict", *map(str, args), "--gpu", "A100-80GB", "--gpus", "4", "--json",
+                                      "--no-save"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_the_file_declares_the_job_and_the_flags_override_it(app, workload):
+    from_file = _predict(app, workload)
+    assert (from_file["batch_size"], from_file["dataset_size"], from_file["precision"], from_file["compiled"],
+            from_file["grad_accum_steps"]) == (256, 256_000, "bf16", True, 5)
+    # EVAL_STEPS is a call: not read, so no evaluation, and a note says which default and which flag.
+    assert from_file["eval_seconds"] is None
+    assert any("EVAL_STEPS = int(os.environ.get(\"EVAL\", 20)) could not be read without running the file"
+               in n and "the default 0 was used; --eval-steps N sets it." in n for n in from_file["notes"])
+    assert 0 < from_file["mfu"] < 1
+
+    flagged = _predict(app, workload, "--precision", "fp32", "--no-compile", "--grad-accum-steps", "1",
+                       "--eval-every", "100", "--eval-steps", "10")
+    assert (flagged["precision"], flagged["compiled"], flagged["grad_accum_steps"]) == ("fp32", False, 1)
+    assert flagged["eval_seconds"] > 0  # 1000 updates: 10 evaluations of 10 forward-only batches
+    assert not any("EVAL_STEPS" in n for n in flagged["notes"])
+    assert 0 < flagged["mfu"] < 1
+
+
+def test_accumulation_flag_on_a_profile_shortens_the_step(app):
+    plain = _predict(app, "--profile", PROFILE, "--batch-size", "4096", "--dataset-size", "1000000",
+                     "--epochs", "1")
+    accumulated = _predict(app, "--profile", PROFILE, "--batch-size", "4096", "--dataset-size", "1000000",
+                           "--epochs", "1", "--grad-accum-steps", "8")
+    assert accumulated["grad_accum_steps"] == 8 and plain["grad_accum_steps"] == 1
+    assert accumulated["step_seconds"] < plain["step_seconds"]
+    assert accumulated["total_steps"] == plain["total_steps"] == 245
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--grad-accum-steps", "0", "--grad-accum-steps must be a positive whole number"),
+    ("--eval-every", "-1", "--eval-every must be a positive whole number"),
+])
+def test_a_bad_job_flag_is_one_message(app, flag, value, message):
+    result = CliRunner().invoke(app, ["predict", "--profile", str(PROFILE), "--gpu", "A100-80GB", flag, value])
+    assert result.exit_code == 1, result.output
+    assert message in result.output and "Traceback" not in result.output
+
+
+def test_predict_text_shows_mfu_and_micro_steps(app):
+    result = CliRunner().invoke(app, ["predict", "--profile", str(PROFILE), "--gpu", "A100-80GB", "--gpus", "2",
+                                      "--batch-size", "4096", "--grad-accum-steps", "4", "--no-save"])
+    assert result.exit_code == 0, result.output
+    assert "4 micro-steps per optimizer step (16,384 samples)" in result.output
+    assert "per micro-step" in result.output
+    assert "MFU" in result.output
+
+
+def test_recommend_takes_the_job_flags_and_lists_mfu(app):
+    result = CliRunner().invoke(app, ["recommend", "--profile", str(PROFILE), "--grad-accum-steps", "4",
+                                      "--precision", "mixed", "--top", "50", "--json", "--no-save"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert all("mfu" in c for c in data["candidates"])
+    assert any(c["precision"] == "bf16" for c in data["candidates"] if c["gpu"])
+
+
+def test_recommend_gpu_candidates_carry_their_mfu(app):
+    result = CliRunner().invoke(app, ["recommend", "--profile", str(PROFILE), "--top", "50", "--json",
+                                      "--no-save"])
+    data = json.loads(result.stdout)
+    gpus = [c for c in data["candidates"] if c["gpu"]]
+    assert gpus and all(0 < c["mfu"] < 1 for c in gpus)
+    assert all(c["mfu"] is None for c in data["candidates"] if not c["gpu"])
+
+
+def test_a_saved_profile_carries_what_its_file_declared(app, workload, tmp_path):
+    saved = tmp_path / "job_flags.profile.json"
+    result = CliRunner().invoke(app, ["profile", str(workload), "--device", "cpu", "--probe-seconds", "2",
+                                      "-o", str(saved)])
+    assert result.exit_code == 0, result.output
+    info = json.loads(saved.read_text())["workload"]
+    assert (info["precision"], info["compile"], info["grad_accum_steps"], info["eval_every"],
+            info["eval_steps"]) == ("bf16", True, 5, 50, None)  # EVAL_STEPS is a call: not declared
+    workload.unlink()  # the profile alone says how the job steps: its file is never read again
+    from_profile = _predict(app, "--profile", saved)
+    assert (from_profile["precision"], from_profile["compiled"], from_profile["grad_accum_steps"]) == \
+        ("bf16", True, 5)

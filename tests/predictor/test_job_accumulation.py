@@ -1,0 +1,125 @@
+"""The job as it really runs (issue 9, item 3): gradient accumulation runs the optimizer and the all-reduce once
+per optimizer step, evaluation adds forward-only passes, and every GPU estimate carries its MFU."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from advisor import api
+from advisor.hardware.specs import load_gpu_specs
+from advisor.predictor import roofline
+from advisor.predictor.calibration import load_calibration
+from advisor.predictor.estimate import estimate
+from advisor.predictor.job import accumulated_step, dense_peak_flops
+from advisor.predictor.measured import optimizer_seconds_on_cpu
+from advisor.predictor.multigpu import data_parallel
+from advisor.schemas import JobSpec, Target
+from advisor.schemas.profile import CpuPeak
+
+PROFILE = Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json"
+JOB = JobSpec(2_000_000, 1, 4096)
+
+
+@pytest.fixture(scope="module")
+def prof():
+    return api.load_profile(PROFILE)
+
+
+def _compute(est) -> float:
+    """A GPU estimate's compute part of a micro-step (the step less the host side's batch seconds)."""
+    return est.step_seconds - (est.batch_seconds or 0.0)
+
+
+def _phases(prof, gpu: str, per_gpu_batch: int, precision: str = "fp32") -> dict[str, float]:
+    return roofline.split_step(prof.analysis, load_gpu_specs()[gpu], per_gpu_batch, precision, load_calibration())
+
+
+def test_accumulation_runs_the_optimizer_once_per_optimizer_step(prof):
+    one = estimate(prof, JOB, Target.gpu("A100-80GB"))
+    five = estimate(prof, replace(JOB, grad_accum_steps=5), Target.gpu("A100-80GB"))
+    optimizer = _phases(prof, "A100-80GB", JOB.batch_size)["optimizer"]
+    assert optimizer > 0
+    # An optimizer step of 5 micro-steps costs 5 plain steps less 4 optimizer updates.
+    assert 5 * _compute(five) == pytest.approx(5 * _compute(one) - 4 * optimizer, rel=1e-9)
+    assert five.steps_per_epoch == one.steps_per_epoch == 489  # steps count micro-steps
+    assert five.seconds < one.seconds and five.grad_accum_steps == 5 and one.grad_accum_steps == 1
+    assert any(n.startswith("gradient accumulation: 5 micro-steps of batch 4096") for n in five.notes)
+
+
+def test_accumulation_runs_the_all_reduce_once_per_optimizer_step(prof):
+    target = Target.gpu("A100-80GB", 8)
+    one = estimate(prof, JOB, target)
+    five = estimate(prof, replace(JOB, grad_accum_steps=5), target)
+    per_gpu = JOB.batch_size // 8
+    phases = _phases(prof, "A100-80GB", per_gpu)
+    plain = sum(phases.values())
+    dp = data_parallel(plain, prof.analysis.gradient_bytes, 8, load_gpu_specs()["A100-80GB"])
+    assert _compute(one) == pytest.approx(dp.step_seconds, rel=1e-9)
+    expected = (4 * (plain - phases["optimizer"]) + dp.step_seconds) / 5
+    assert _compute(five) == pytest.approx(expected, rel=1e-9)
+    # The synchronisation (all-reduce, straggler wait, DDP's cost) is shared by 5 micro-steps: the scaling
+    # efficiency rises.
+    saved = (dp.step_seconds - plain) * 4 / 5 + phases["optimizer"] * 4 / 5
+    assert _compute(one) - _compute(five) == pytest.approx(saved, rel=1e-9)
+    assert five.scaling_efficiency > one.scaling_efficiency
+
+
+def test_evaluation_adds_forward_only_passes(prof):
+    job = replace(JOB, epochs=2, grad_accum_steps=2, eval_every=100, eval_steps=20)
+    assert job.optimizer_steps == 489 and job.evaluations == 4  # 978 micro-steps, 489 updates
+    plain = estimate(prof, replace(job, eval_every=None, eval_steps=0), Target.gpu("H100-SXM"))
+    evaluated = estimate(prof, job, Target.gpu("H100-SXM"))
+    phases = _phases(prof, "H100-SXM", JOB.batch_size)
+    gpu = phases["forward"] + phases["backward"] + phases["optimizer"]
+    forward = phases["forward"] + phases["overhead"] * phases["forward"] / gpu
+    assert forward < sum(phases.values()) / 2  # forward only: no backward, no optimizer
+    assert evaluated.eval_seconds == pytest.approx(4 * 20 * forward, rel=1e-9)
+    assert evaluated.seconds - plain.seconds == pytest.approx(evaluated.eval_seconds, rel=1e-9)
+    assert plain.eval_seconds is None
+    assert any(n.startswith("evaluation: 4 evaluations (every 100 optimizer steps) of 20 forward-only")
+               for n in evaluated.notes)
+
+
+def test_accumulation_on_the_cpu_shares_the_optimizer_from_its_bytes(prof):
+    dev = prof.devices[0]
+    peak = CpuPeak(threads=1, matmul_flops_per_second=5e10, memory_bytes_per_second=1e10)
+    with_peak = prof.model_copy(update={"devices": [dev.model_copy(update={"cpu_peak": peak})]})
+    optimizer = optimizer_seconds_on_cpu(with_peak, with_peak.devices[0])
+    # AdamW over 301,066 fp32 parameters reads and writes weights, gradients and two moments, op by op (the
+    # analysis' optimizer records: about 20 passes of 4 bytes per parameter).
+    assert optimizer * 1e10 == pytest.approx(24_085_328)
+    assert 301_066 * 4 * 4 <= optimizer * 1e10 <= 301_066 * 4 * 30
+    one = estimate(with_peak, JOB, Target.cpu())
+    four = estimate(with_peak, replace(JOB, grad_accum_steps=4), Target.cpu())
+    assert one.method == four.method == "measured"
+    assert (one.step_seconds - one.batch_seconds) - (four.step_seconds - four.batch_seconds) == \
+        pytest.approx(optimizer * 3 / 4, rel=1e-6)
+    assert one.mfu is None and four.mfu is None  # MFU is a GPU figure
+
+
+def test_compile_is_noted_on_a_measured_cpu(prof):
+    est = estimate(prof, replace(JOB, compiled=True), Target.cpu())
+    assert est.compiled is True
+    assert "COMPILE: torch.compile is not modelled on a measured CPU (the probe ran the step eagerly): " \
+           "predicted as eager PyTorch." in est.notes
+
+
+def test_accumulated_step_arithmetic():
+    assert accumulated_step(1.0, 0.2, 1) == 1.0
+    assert accumulated_step(1.0, 0.2, 4) == pytest.approx((3 * 0.8 + 1.0) / 4)
+    assert accumulated_step(1.0, 0.2, 4, last_step_seconds=1.5) == pytest.approx((3 * 0.8 + 1.5) / 4)
+
+
+@pytest.mark.parametrize("precision, gpus", [(None, 1), ("bf16", 8), ("tf32", 2)])
+def test_every_gpu_estimate_carries_its_mfu(prof, precision, gpus):
+    est = estimate(prof, JOB, Target.gpu("A100-80GB", gpus), precision=precision)
+    spec = load_gpu_specs()["A100-80GB"]
+    peak = dense_peak_flops(spec, est.precision)
+    assert peak == {"fp32": 19.5e12, "bf16": 312e12, "tf32": 156e12}[est.precision]
+    assert 0 < est.mfu < 1
+    assert est.mfu == pytest.approx(prof.analysis.flops_per_sample * JOB.batch_size
+                                    / (est.step_seconds * gpus * peak), rel=1e-9)
+    assert est.json_contract()["mfu"] == est.mfu

@@ -1,0 +1,141 @@
+"""A workload file's job constants, read without running it (constant arithmetic only), and the job settings
+resolved from flags over the file over the defaults, with a note for what could not be read."""
+
+from __future__ import annotations
+
+import pytest
+
+from advisor.errors import ConfigError, WorkloadError
+from advisor.schemas import JobSpec
+from advisor.workload import read_constants, read_defaults, resolve_settings
+from advisor.workload.constants import evaluate_constant
+
+NANOGPT_STYLE = """
+import os
+PER_GPU = 12
+GPUS = 8
+BATCH_SIZE = PER_GPU * GPUS
+GRAD_ACCUM_STEPS = 5
+DATASET_SIZE = 600_000 * BATCH_SIZE * GRAD_ACCUM_STEPS
+EPOCHS = 1
+PRECISION = "bf" + "16"
+COMPILE = True
+EVAL_EVERY: int = 10 ** 3
+EVAL_STEPS = (400 // 2) % 1000
+"""
+
+
+def test_constant_arithmetic_is_read():
+    found = read_constants(NANOGPT_STYLE)
+    assert found.values["BATCH_SIZE"] == 96
+    assert found.values["DATASET_SIZE"] == 600_000 * 96 * 5 == 288_000_000
+    assert found.values["PRECISION"] == "bf16" and found.values["COMPILE"] is True
+    assert (found.values["EVAL_EVERY"], found.values["EVAL_STEPS"], found.values["EPOCHS"]) == (1000, 200, 1)
+    assert found.unread == {}
+
+
+@pytest.mark.parametrize("text, name, unread_source", [
+    ("import os\nBATCH_SIZE = int(os.environ['B'])", "BATCH_SIZE", "int(os.environ['B'])"),
+    ("import cfg\nGRAD_ACCUM_STEPS = cfg.steps", "GRAD_ACCUM_STEPS", "cfg.steps"),
+    ("EVAL_STEPS = [1, 2][0]", "EVAL_STEPS", "[1, 2][0]"),
+    ("EPOCHS = UNDEFINED * 2", "EPOCHS", "UNDEFINED * 2"),
+    ("EPOCHS = 10 ** 10 ** 10", "EPOCHS", "10 ** 10 ** 10"),  # bounded: never computed
+    ("EPOCHS = 1 // 0", "EPOCHS", "1 // 0"),
+    ("PRECISION = 'x' * 10 ** 6", "PRECISION", "'x' * 10 ** 6"),
+    ("EPOCHS = (lambda: 3)()", "EPOCHS", "(lambda: 3)()"),
+])
+def test_anything_else_is_unread_with_its_source(text, name, unread_source):
+    found = read_constants(text)
+    assert name not in found.values
+    assert found.unread[name] == unread_source
+
+
+def test_a_name_rebound_by_code_is_unknown_from_there_on():
+    text = "B = 8\nfrom config import B\nBATCH_SIZE = B * 2\nEPOCHS = 3\nif True:\n    EPOCHS = 4\n"
+    found = read_constants(text)
+    assert found.unread == {"BATCH_SIZE": "B * 2", "EPOCHS": "if True:     EPOCHS = 4"}
+    # Re-assigned with a readable value later: read again.
+    assert read_constants("EPOCHS = f()\nEPOCHS = 2 + 1").values == {"EPOCHS": 3}
+
+
+def test_the_evaluator_runs_no_calls_attributes_or_subscripts():
+    import ast
+
+    for text in ("print(1)", "os.system('x')", "x[0]", "{'a': 1}", "f'{x}'", "[i for i in range(3)]"):
+        with pytest.raises(ValueError):
+            evaluate_constant(ast.parse(text, mode="eval").body, {"x": [1], "os": None})
+    assert evaluate_constant(ast.parse("-(A + 2) * 3 / 2", mode="eval").body, {"A": 2}) == -6.0
+
+
+def test_read_defaults_reads_arithmetic(tmp_path):
+    path = tmp_path / "w.py"
+    path.write_text(NANOGPT_STYLE)
+    assert read_defaults(path) == {"dataset_size": 288_000_000, "epochs": 1, "batch_size": 96}
+
+
+def test_flags_override_the_file_and_the_file_overrides_the_defaults():
+    found = read_constants(NANOGPT_STYLE)
+    from_file = resolve_settings({}, found)
+    assert (from_file.precision, from_file.compiled, from_file.grad_accum_steps, from_file.eval_every,
+            from_file.eval_steps, from_file.notes) == ("bf16", True, 5, 1000, 200, ())
+    flagged = resolve_settings({"precision": "fp16", "compile": False, "grad_accum_steps": 2, "eval_every": 10,
+                                "eval_steps": 0}, found)
+    assert (flagged.precision, flagged.compiled, flagged.grad_accum_steps, flagged.eval_every,
+            flagged.eval_steps) == ("fp16", False, 2, 10, 0)
+    plain = resolve_settings({}, read_constants("EPOCHS = 1"))
+    assert (plain.precision, plain.compiled, plain.grad_accum_steps, plain.eval_every, plain.eval_steps) == \
+           (None, False, 1, None, 0)
+    assert plain.apply(JobSpec(100, 1, 10)) == JobSpec(100, 1, 10)  # the plain job every old caller had
+    assert flagged.apply(JobSpec(100, 1, 10)) == JobSpec(100, 1, 10, 2, 10, 0, False)
+    assert resolve_settings({"precision": "mixed"}).precision == "bf16"
+
+
+def test_an_unread_constant_gets_a_note_naming_the_default_and_the_flag():
+    found = read_constants("import os\nGRAD_ACCUM_STEPS = int(os.environ.get('A', 5))\nCOMPILE = os.name == 'x'")
+    got = resolve_settings({}, found, label="w.py")
+    assert got.grad_accum_steps == 1 and got.compiled is False
+    compile_note, accum_note = got.notes  # in JOB_SETTINGS' order
+    assert accum_note.startswith("w.py: GRAD_ACCUM_STEPS = int(os.environ.get('A', 5)) could not be read")
+    assert "the default 1 was used; --grad-accum-steps N sets it." in accum_note
+    assert "COMPILE = os.name == 'x'" in compile_note and "--compile / --no-compile" in compile_note
+    # The flag settles it: no note.
+    assert resolve_settings({"grad_accum_steps": 4, "compile": True}, found).notes == ()
+
+
+def test_an_unread_batch_size_says_the_probe_reported_the_module_value():
+    found = read_constants("import os\nBATCH_SIZE = int(os.environ.get('B', 96))")
+    got = resolve_settings({}, found, label="w.py", probed_batch_size=32, reported={"BATCH_SIZE": 96})
+    assert got.notes == ("w.py: BATCH_SIZE = int(os.environ.get('B', 96)) could not be read without running the "
+                         "file: the module's value 96, which the probe child reported, is the job's; the probe "
+                         "timed batch sizes up to 32 (the default), pass --batch-size N to probe at the job's.",)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("GRAD_ACCUM_STEPS = 0", "GRAD_ACCUM_STEPS = 0: must be a positive whole number."),
+    ("PRECISION = 'fp8'", "PRECISION = 'fp8': must be one of fp32, tf32, bf16, fp16, mixed."),
+    ("COMPILE = 1", "COMPILE = 1: must be True or False."),
+    ("EVAL_STEPS = -1", "EVAL_STEPS = -1: must be a whole number of 0 or more."),
+])
+def test_a_bad_file_value_is_a_workload_error(text, message):
+    with pytest.raises(WorkloadError) as err:
+        resolve_settings({}, read_constants(text), label="w.py")
+    assert err.value.message == f"w.py: {message}"
+
+
+@pytest.mark.parametrize("keyword, value, flag", [
+    ("grad_accum_steps", 0, "--grad-accum-steps"), ("eval_every", -5, "--eval-every"),
+    ("eval_steps", 1.5, "--eval-steps"), ("precision", "fp64", "--precision"),
+])
+def test_a_bad_flag_is_a_config_error(keyword, value, flag):
+    with pytest.raises(ConfigError) as err:
+        resolve_settings({keyword: value})
+    assert err.value.message.startswith(f"{flag} must be")
+
+
+def test_eval_steps_without_eval_every_is_noted_not_counted():
+    got = resolve_settings({"eval_steps": 50})
+    assert got.eval_every is None and got.eval_steps == 50
+    assert got.notes == ("EVAL_STEPS = 50 without EVAL_EVERY: no evaluation is counted; --eval-every N says how "
+                         "many optimizer steps apart they run.",)
+    assert got.apply(JobSpec(1000, 1, 10)).evaluations == 0
+    assert JobSpec(1000, 2, 10, grad_accum_steps=4, eval_every=5, eval_steps=3).evaluations == 10  # 50 updates
