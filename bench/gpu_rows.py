@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import math
-import os
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,18 +109,11 @@ def analyses_for(rows: list[Row], lambda_analyses: dict) -> dict:
         key = analysis_key(row)
         if key in out:
             continue
-        old = {k: os.environ.get(k) for k, _ in row.env}
-        os.environ.update(dict(row.env))
         try:
-            out[key] = analyze(load_workload(REPO / row.workload), precision=key[2])
+            with C.environment(dict(row.env)):
+                out[key] = analyze(load_workload(REPO / row.workload), precision=key[2])
         except Exception as exc:  # noqa: BLE001 - a workload that cannot be analysed is reported, not fatal
             row.skip = f"analysis failed: {exc}"
-        finally:
-            for k, v in old.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
     return out
 
 

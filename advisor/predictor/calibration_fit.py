@@ -25,6 +25,8 @@ import csv
 import json
 import math
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -46,6 +48,22 @@ REFERENCE_FILE = "reference_benchmarks.csv"  # Lambda's 2020-21 table (NGC 20.01
 CURRENT_FILE = "lambda_current_benchmarks.csv"  # Lambda's current table (NGC 22.x-23.x): newer software, H100
 FIT_FILES = (REFERENCE_FILE, CURRENT_FILE)
 
+
+
+@contextmanager
+def environment(env: dict[str, str]) -> Iterator[None]:
+    """``env`` set in ``os.environ`` for the block (a benchmark workload's size and attention switches),
+    the previous values restored after it."""
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 # ----------------------------------------------------------------------------------- reference data
 
@@ -172,17 +190,8 @@ def reference_analyses(rows: list[ReferenceRow], examples_dir: str | Path | None
         if key in out:
             continue
         filename, env = REFERENCE_WORKLOADS[row.model]
-        old = {k: os.environ.get(k) for k in env}
-        os.environ.update(env)
-        try:
-            wl = load_workload(folder / filename)
-            out[key] = analyze(wl, precision=key[1])
-        finally:
-            for k, v in old.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
+        with environment(env):
+            out[key] = analyze(load_workload(folder / filename), precision=key[1])
         if verbose:
             print(f"analysed {SHORT_MODEL.get(key[0], key[0])} at {key[1]} in {out[key].analysis_seconds:.1f} s",
                   flush=True)

@@ -4,13 +4,12 @@
 does not depend on the batch size (each op's count, FLOPs and bytes at the first analysis batch and their
 slope per sample, GEMM dimensions, the rate it computes at, the bandwidth it streams at, its launches), once
 per (analysis, GPU, precision, calibration, compiled); ``OpTable.price(batch_size)`` then prices every op
-with ``advisor.predictor.roofline``'s formulas in a few array operations. The tables are kept in a small LRU
-keyed by the objects' identities: ``advisor.api.recommend`` prices one analysis hundreds of times.
+with ``advisor.predictor.roofline``'s formulas in a few array operations. The tables are kept on the analysis
+object, keyed by the other objects' identities: ``advisor.api.recommend`` prices one analysis hundreds of times.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
@@ -80,22 +79,23 @@ class OpTable:
                 "flops": float((self.count * flops).sum()), "bytes": float((self.count * nbytes).sum())}
 
 
-_CACHE: OrderedDict[tuple, tuple] = OrderedDict()
-_CACHE_SIZE = 64
+TABLES_PER_ANALYSIS = 256  # (GPU, precision, calibration, compiled) combinations kept on one analysis
 
 
 def op_table(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, compiled: bool,
              retype, rate) -> OpTable:
-    """The (cached) table of ``analysis`` on ``spec``; ``retype``/``rate`` are the roofline's own rules."""
-    key = (id(analysis), len(analysis.ops), id(spec), precision, id(cal), compiled)
-    hit = _CACHE.get(key)
-    if hit is not None and hit[0] is analysis and hit[1] is spec and hit[2] is cal:
-        _CACHE.move_to_end(key)
+    """The table of ``analysis`` on ``spec``, kept on the analysis object itself (``Analysis._op_tables``);
+    ``retype``/``rate`` are the roofline's own rules. An entry holds the objects it was built from, so an
+    identity in its key can never be another object's (a copy with other ops misses)."""
+    tables = analysis._op_tables
+    key = (id(analysis.ops), id(spec), precision, id(cal), compiled)
+    hit = tables.get(key)
+    if hit is not None and hit[0] is analysis.ops and hit[1] is spec and hit[2] is cal:
         return hit[3]
     table = _build(analysis, spec, precision, cal, compiled, retype, rate)
-    _CACHE[key] = (analysis, spec, cal, table)
-    if len(_CACHE) > _CACHE_SIZE:
-        _CACHE.popitem(last=False)
+    if len(tables) >= TABLES_PER_ANALYSIS:
+        tables.clear()
+    tables[key] = (analysis.ops, spec, cal, table)
     return table
 
 

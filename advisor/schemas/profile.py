@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, field_validator
 
 from advisor.schemas.base import (
     SCHEMA_VERSION,
@@ -246,6 +246,10 @@ def at_batch(values: tuple[float, float], batch_sizes: tuple[int, int], batch_si
 
 class Analysis(Model):
     """Shape-level analysis of one training step without running it at full size (meta/fake tensors)."""
+
+    # The predictor's priced op tables of this analysis (advisor.predictor.optable), never serialised: they
+    # live and die with the object, so a long-lived server holds them only while it holds the profile.
+    _op_tables: dict = PrivateAttr(default_factory=dict)
 
     batch_sizes: tuple[Count, Count]
     ops: list[OpRecord] = Field(default_factory=list)

@@ -137,22 +137,11 @@ def test_the_mixed_precision_what_if_names_the_flag_that_reproduces_it(prof, tmp
 # ----------------------------------------------------------------------------------- predict == recommend
 
 
-def _sample_gpu_offers(n: int = 24) -> list[Offer]:
-    """One offer per distinct (GPU, count) of the catalog, a fixed random sample of ``n``, plus the largest."""
-    seen: dict[tuple[str, int], Offer] = {}
-    for o in pricing.load_catalog([]).filter(providers=None, regions=None):
-        if o.gpu:
-            seen.setdefault((o.gpu, o.gpu_count), o)
-    keys = sorted(seen)
-    sample = random.Random(9).sample(keys, min(n, len(keys))) + [max(keys, key=lambda k: k[1])]
-    return [seen[k] for k in sample]
-
-
 @pytest.mark.parametrize("precision", [None, "bf16"])
-def test_predict_equals_recommend_across_the_catalog(prof, precision):
+def test_predict_equals_recommend_across_the_catalog(prof, precision, sample_gpu_offers):
     """``predict --profile P --gpu X --gpus K`` == the recommend candidate for an offer of K x X: time, interval,
     memory and method, over a sample of the catalog."""
-    offers = _sample_gpu_offers()
+    offers = sample_gpu_offers
     rec = api.recommend(prof, **KW, precision=precision, top=10_000, save=False)
     by_offer = {(c.provider, c.instance_type, c.region): c for c in rec.all_candidates}
     priced = estimate_offers(prof, JOB, offers, precision=precision, context=EstimateContext.load())

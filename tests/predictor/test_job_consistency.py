@@ -4,16 +4,15 @@ at fp32 and bf16, over the catalog sample of ``test_consistency``."""
 
 from __future__ import annotations
 
-import random
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from advisor import api, pricing
+from advisor import api
 from advisor.predictor.estimate import EstimateContext
 from advisor.predictor.targets import estimate_offers, offer_target
-from advisor.schemas import JobSpec, Offer, Target
+from advisor.schemas import JobSpec, Target
 
 PROFILE = Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json"
 JOB = JobSpec(200_000, 3, 256)
@@ -26,21 +25,9 @@ def prof():
     return api.load_profile(PROFILE)
 
 
-def _sample_gpu_offers(n: int = 24) -> list[Offer]:
-    """One offer per distinct (GPU, count) of the catalog, a fixed random sample of ``n``, plus the largest
-    (the sample of test_consistency.py)."""
-    seen: dict[tuple[str, int], Offer] = {}
-    for o in pricing.load_catalog([]).filter(providers=None, regions=None):
-        if o.gpu:
-            seen.setdefault((o.gpu, o.gpu_count), o)
-    keys = sorted(seen)
-    sample = random.Random(9).sample(keys, min(n, len(keys))) + [max(keys, key=lambda k: k[1])]
-    return [seen[k] for k in sample]
-
-
 @pytest.mark.parametrize("precision", [None, "bf16"])
-def test_predict_equals_recommend_for_the_job_as_it_runs(prof, precision):
-    offers = _sample_gpu_offers()
+def test_predict_equals_recommend_for_the_job_as_it_runs(prof, precision, sample_gpu_offers):
+    offers = sample_gpu_offers
     rec = api.recommend(prof, **KW, **SETTINGS, precision=precision, top=10_000, save=False)
     by_offer = {(c.provider, c.instance_type, c.region): c for c in rec.all_candidates}
     job = replace(JOB, grad_accum_steps=4, eval_every=20, eval_steps=5, compiled=True)
