@@ -137,7 +137,9 @@ def test_a_slow_model_skips_what_would_not_fit_and_times_smaller_sizes():
     prof = probe(Workload(model=lambda: SleepPerSample(0.01), make_batch=batch), batch_size=256, budget_seconds=3.0,
                  cold_start_seconds=0.06, target_measurer=lambda share, report: offered.append(share))
     elapsed = time.perf_counter() - started
-    assert [m.batch_size for m in prof.measurements] == [16, 32]
+    # 16 and 32 fit; whether 8 is timed too depends on the budget the others left (sleeps overrun on a busy
+    # machine), so it is allowed, not required.
+    assert {16, 32} <= {m.batch_size for m in prof.measurements} <= {8, 16, 32}
     assert [(p.batch_size, p.priced_from) for p in prof.skipped] == [(64, "measured"), (128, "measured"),
                                                                     (256, "measured")]
     assert next(p for p in prof.skipped if p.batch_size == 256).step_seconds == pytest.approx(2.56, rel=0.3)
