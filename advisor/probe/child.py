@@ -291,7 +291,8 @@ def _check_step(channel: _Channel, request: ProbeRequest, workload: Workload,
 
 def _step_bytes(analysis: Analysis) -> float:
     """Memory one training step at the check's batch size holds at its peak: weights, gradients, optimizer
-    state and the activations saved for backward (the analysis' figures, fp32 on a CPU)."""
+    state and the activations saved for backward, as the analysis counts them (a 16-bit analysis counts its
+    activations at half width: a step near the limit is then still tried, and an allocation failure caught)."""
     activations = (analysis.activation_bytes_per_sample or 0.0) * CHECK_BATCH_SIZE + max(
         analysis.activation_bytes_fixed or 0.0, 0.0)
     return analysis.param_bytes + analysis.gradient_bytes + analysis.optimizer_state_bytes + activations
