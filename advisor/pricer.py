@@ -24,14 +24,7 @@ def catalog_for(files: list[Path], contexts: ContextCache | None):
 
     if contexts is None:
         return pricing.load_catalog(files)
-    stats = []
-    for path in files:
-        try:
-            st = path.stat()
-            stats.append((str(path), st.st_size, st.st_mtime_ns))
-        except OSError:
-            stats.append((str(path), None, None))  # load_catalog says what is wrong with it
-    return contexts.remember(("catalog", *stats), lambda: pricing.load_catalog(files))
+    return contexts.remember(("catalog", *pricing.catalog_version(files)), lambda: pricing.load_catalog(files))
 
 
 def pricer(prof: Profile, offers: Sequence[Any], correction: Correction | None,

@@ -23,10 +23,12 @@ if TYPE_CHECKING:
     from advisor.pricing.merge import validate_file
     from advisor.pricing.rows import SUSPECT_NOTE
 
-__all__ = ["SUSPECT_NOTE", "Catalog", "billed_seconds", "cost_usd", "load_catalog", "validate_file"]
+__all__ = ["SUSPECT_NOTE", "Catalog", "billed_seconds", "catalog_version", "cost_usd", "load_catalog",
+           "validate_file"]
 
 _LAZY = {
     "Catalog": "advisor.pricing.catalog",
+    "catalog_version": "advisor.pricing.catalog",
     "load_catalog": "advisor.pricing.catalog",
     "validate_file": "advisor.pricing.merge",
     "SUSPECT_NOTE": "advisor.pricing.rows",

@@ -129,6 +129,21 @@ def _provenance(offers: Sequence[Offer]) -> tuple[dict[str, str], dict[str, list
     return dates, sources
 
 
+def catalog_version(extra_files: Sequence[Path] = ()) -> tuple[tuple[str, int | None, int | None], ...]:
+    """(path, size, modification time in ns) of every built-in rate file and of ``extra_files``: what a
+    long-lived caller keys its loaded catalog by (a file it cannot read has None; ``load_catalog`` says why)."""
+    from advisor.data_files import data_dir
+
+    out = []
+    for path in [*sorted(data_dir("pricing").glob("*.csv")), *map(Path, extra_files)]:
+        try:
+            st = path.stat()
+            out.append((str(path), st.st_size, st.st_mtime_ns))
+        except OSError:
+            out.append((str(path), None, None))
+    return tuple(out)
+
+
 def load_catalog(extra_files: Sequence[Path] = (), *, include_builtin: bool = True) -> Catalog:
     """The built-in catalog plus the user's files, in order (a later row with the same provider,
     instance_type and region overrides an earlier one; blank fields keep the earlier values).

@@ -37,6 +37,7 @@ from advisor.history.repository import History
 from advisor.history.tables import OutcomeTable, RecommendationTable
 from advisor.predictor.contexts import DEFAULT_ENTRIES as CONTEXT_ENTRIES
 from advisor.predictor.contexts import ContextCache
+from advisor.pricing import catalog_version
 from advisor.schemas import (
     Comparison,
     Estimate,
@@ -133,17 +134,6 @@ class RecommendationCache:
         return flight.result
 
 
-def _stat_key(paths: list) -> list:
-    out = []
-    for path in paths:
-        try:
-            st = path.stat()
-            out.append([str(path), st.st_size, st.st_mtime_ns])
-        except OSError:
-            out.append([str(path), None, None])
-    return out
-
-
 class Backend:
     """The service's calls into advisor, for one worker process. ``close()`` it (the app does, on shutdown)."""
 
@@ -219,15 +209,9 @@ class Backend:
 
     # -------------------------------------------------------------------------------------- pricing
 
-    def _pricing_files(self) -> list:
-        from advisor.data_files import data_dir
-
-        builtin = sorted(p for p in data_dir("pricing").glob("*.csv"))
-        return [*builtin, *self.settings.pricing_files]
-
     def catalog(self):
         """The catalog, loaded again only when a price file changed."""
-        version = json.dumps(_stat_key(self._pricing_files()))
+        version = json.dumps(catalog_version(self.settings.pricing_files))
         if self._catalog is None or self._catalog[0] != version:
             from advisor.pricing import load_catalog
 
@@ -253,7 +237,7 @@ class Backend:
         s = self.settings
         request: Any = hashlib.sha256(raw).hexdigest() if raw is not None else req.model_dump(mode="json")
         parts = {"request": request, "outcomes": self.outcomes_version(fresh=False),
-                 "prices": _stat_key(self._pricing_files()),
+                 "prices": catalog_version(self.settings.pricing_files),
                  "startup": [s.startup_seconds_cpu, s.startup_seconds_gpu]}
         return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
