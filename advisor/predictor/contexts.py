@@ -50,33 +50,32 @@ class ContextCache:
 
     def for_profile(self, profile: Profile) -> EstimateContext:
         """The context for ``profile``: the cached one, else a fresh one (cached)."""
-        key = profile_key(profile)
+        ctx, hit = self._get(self._contexts, profile_key(profile), EstimateContext.load)
         with self._lock:
-            ctx = self._contexts.get(key)
-            if ctx is not None:
-                self._contexts.move_to_end(key)
+            if hit:
                 self.hits += 1
                 if len(ctx.gpu_compute) > MAX_JOB_ENTRIES:
                     ctx.gpu_compute.clear()
-                return ctx
-            self.misses += 1
-        ctx = EstimateContext.load()
-        with self._lock:
-            ctx = self._contexts.setdefault(key, ctx)
-            while len(self._contexts) > self.entries:
-                self._contexts.popitem(last=False)
+            else:
+                self.misses += 1
         return ctx
 
     def remember(self, key: tuple, compute: Callable[[], object]) -> object:
         """The caller's own value for ``key`` (e.g. the price catalog keyed by its files' sizes and times),
         computed once; the last ``entries`` keys are kept."""
+        return self._get(self._remembered, key, compute)[0]
+
+    def _get(self, store: OrderedDict, key: object, make: Callable[[], object]) -> tuple[object, bool]:
+        """(the value of ``key`` in ``store``, True) when there, else (``make()``, False), kept as the most
+        recent of the last ``entries``. ``make`` runs outside the lock; when two threads make the same key,
+        the first one stored is the one both keep."""
         with self._lock:
-            if key in self._remembered:
-                self._remembered.move_to_end(key)
-                return self._remembered[key]
-        value = compute()
+            if key in store:
+                store.move_to_end(key)
+                return store[key], True
+        value = make()
         with self._lock:
-            self._remembered[key] = value
-            while len(self._remembered) > self.entries:
-                self._remembered.popitem(last=False)
-        return value
+            value = store.setdefault(key, value)
+            while len(store) > self.entries:
+                store.popitem(last=False)
+        return value, False

@@ -34,7 +34,7 @@ from advisor.errors import AdvisorError, PredictionError
 from advisor.predictor import input_bound
 from advisor.predictor.calibration import Calibration
 from advisor.predictor.job import Z80, accumulated_step, assemble_job, forward_share, interval, model_flops_utilization
-from advisor.predictor.measured import THIS_MACHINE
+from advisor.predictor.measured import THIS_MACHINE, memoised
 from advisor.schemas import Analysis, CpuSpec, DeviceProfile, Estimate, GpuSpec, JobSpec, Profile, Target
 
 if TYPE_CHECKING:  # fit.py imports numpy at the top; the dispatcher imports it only when a probe is fitted
@@ -120,13 +120,14 @@ def _local_cpu(profile: Profile, ctx: EstimateContext) -> CpuSpec | None:
     """This machine's CPU family in profiles/cpus.csv (the one the probe and the input pipeline ran on)."""
     from advisor.hardware.specs import match_reported_cpu
 
-    if ("local cpu",) not in ctx.memo:
+    def find() -> CpuSpec | None:
         pipeline = profile.input_pipeline
         name = (pipeline.cpu_name if pipeline is not None and pipeline.cpu_name else None) or \
             (profile.host.cpu.model_name if profile.host else None)
         family = match_reported_cpu(name, ctx.cpu_specs) if name else None
-        ctx.memo[("local cpu",)] = ctx.cpu_specs.get(family) if family else None
-    return ctx.memo[("local cpu",)]
+        return ctx.cpu_specs.get(family) if family else None
+
+    return memoised(ctx.memo, ("local cpu",), find)
 
 
 def _local_vcpus(profile: Profile) -> int | None:

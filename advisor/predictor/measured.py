@@ -96,7 +96,7 @@ def _memory(dev: DeviceProfile, profile: Profile, batch_size: int,
         capacity = float(machine_memory_gib) if machine_memory_gib else None
         if capacity is None:
             notes.append("the target machine's memory is not known: memory fit not checked.")
-    mem = _memoised(memo, ("memory fit", dev.device), lambda: fit_memory(dev.measurements))
+    mem = memoised(memo, ("memory fit", dev.device), lambda: fit_memory(dev.measurements))
     peak = None
     max_batch = None
     if mem is not None:
@@ -316,7 +316,7 @@ def _cpu_scaling(dev: DeviceProfile, threads: int | None, target_cpu: CpuSpec | 
     threads = threads if threads is not None else dev.threads
     key = ("cpu scaling", dev.device, threads, target_cpu.name if target_cpu else None,
            local_cpu.name if local_cpu else None)
-    scaling = _memoised(memo, key, lambda: scale_compute_seconds(dev, threads, target_cpu=target_cpu,
+    scaling = memoised(memo, key, lambda: scale_compute_seconds(dev, threads, target_cpu=target_cpu,
                                                                   local_cpu=local_cpu))
     factor = float(scaling.factor)
     notes.extend(scaling.notes)
@@ -324,7 +324,7 @@ def _cpu_scaling(dev: DeviceProfile, threads: int | None, target_cpu: CpuSpec | 
     return factor, float(scaling.relative_uncertainty), threads
 
 
-def _memoised(memo: dict | None, key: tuple, compute: Callable[[], Any]) -> Any:
+def memoised(memo: dict | None, key: tuple, compute: Callable[[], Any]) -> Any:
     """``compute()``, kept in ``memo`` (the caller's per-profile cache) under ``key`` when there is one."""
     if memo is None:
         return compute()
