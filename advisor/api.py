@@ -191,11 +191,15 @@ def _as_profile(source: Any, *, devices: str | Sequence[str] | None, batch_size:
 
 
 @contextmanager
-def _history(settings: Settings, *, required: bool) -> Iterator[History | None]:
+def _history(settings: Settings, *, required: bool, given: History | None = None) -> Iterator[History | None]:
     """The history database, opened before any probe so an unusable one fails first. When nothing is to be
-    saved (``required`` False) an unusable database is None: predictions then go without its correction."""
+    saved (``required`` False) an unusable database is None: predictions then go without its correction.
+    ``given``: a long-lived caller's open history (a server's), used as it is and left open."""
     from advisor.history.repository import History
 
+    if given is not None:
+        yield given
+        return
     try:
         hist = History(settings=settings)
     except HistoryError:
@@ -207,15 +211,20 @@ def _history(settings: Settings, *, required: bool) -> Iterator[History | None]:
         yield hist
 
 
-def _fit_correction(hist: History | None, notes: list[str], *, required: bool) -> LearnedCorrection | None:
+def _fit_correction(hist: History | None, notes: list[str], *, required: bool,
+                    contexts: ContextCache | None = None) -> LearnedCorrection | None:
     """The learned history correction, or None (no history yet, too few runs, or it does not help). Fitted
     before any probe, so a database that cannot be read fails first where the result is to be saved; elsewhere
-    it adds a note instead of vanishing."""
+    it adds a note instead of vanishing. A long-lived caller's ``contexts`` keeps the fit per version of the
+    stored outcomes (their count and newest id), the only rows it is fitted on."""
     if hist is None:
         return None
     from advisor.predictor.learned import fit_correction
 
     try:
+        if contexts is not None:
+            return contexts.remember(("correction", repr(hist), hist.outcomes_version()),
+                                     lambda: fit_correction(hist.training_rows()))
         return fit_correction(hist.training_rows())
     except AdvisorError as exc:
         if required and isinstance(exc, HistoryError):
@@ -363,6 +372,7 @@ def recommend(
     compile: bool | None = None,  # the workload file's COMPILE (the flag's name, though it shadows a builtin)
     grad_accum_steps: int | None = None, eval_every: int | None = None, eval_steps: int | None = None,
     contexts: ContextCache | None = None,
+    history: History | None = None,
 ) -> Recommendation:
     """Profile (or load a profile), predict every candidate in the catalog, price, rank, store.
 
@@ -379,7 +389,10 @@ def recommend(
             so that an output that fails leaves nothing saved.
         startup_seconds_cpu / startup_seconds_gpu: the paid start-up of a CPU / GPU instance ("2m", 90, 0),
             overriding ``settings`` (``ADVISOR_STARTUP_SECONDS_CPU`` / ``_GPU``); it is in every total time.
-        contexts: a long-lived caller's ``advisor.predictor.contexts.ContextCache`` (a server's): reused work.
+        contexts: a long-lived caller's ``advisor.predictor.contexts.ContextCache`` (a server's): reused work,
+            the history correction's fit among it.
+        history: a long-lived caller's open ``History`` (a server's), used instead of opening the database of
+            ``settings`` for this call.
 
     Returns:
         The ``Recommendation``. Raises ``NoFeasibleCandidateError`` (exit code 3) when nothing meets the
@@ -396,9 +409,9 @@ def recommend(
     constraints = _constraints(objective, deadline, budget, providers, regions, spot, top, precision)
     catalog = catalog_for([Path(p) for p in (*settings.pricing_files, *pricing_files)], contexts)
     offers = catalog.filter(providers=constraints.providers, regions=constraints.regions)
-    with _history(settings, required=save) as hist:
+    with _history(settings, required=save, given=history) as hist:
         notes: list[str] = []
-        fitted = _fit_correction(hist, notes, required=save)
+        fitted = _fit_correction(hist, notes, required=save, contexts=contexts)
         prof = _as_profile(source, devices="auto", batch_size=batch_size, probe_seconds=probe_seconds,
                            precision="fp32", progress=progress, analysis_precision=precision)
         steps = job_settings(source, explicit, prof, probe_batch_size(source, batch_size, DEFAULT_BATCH_SIZE))

@@ -433,6 +433,12 @@ class History:
             result = conn.execute(stmt).all()
         return comparison(result)
 
+    def outcomes_version(self) -> tuple[int, int]:
+        """(count, newest id) of the stored outcomes: what the learned correction is fitted on moves with it."""
+        with self._read() as conn:
+            count, newest = conn.execute(select(func.count(), func.max(OutcomeTable.id))).one()
+        return int(count or 0), int(newest or 0)
+
     def training_rows(self, limit: int | None = 20_000) -> list[TrainingRow]:
         """The completed runs the learned correction trains on (newest ``limit``), with the BASE prediction:
         a candidate already corrected by history contributes its uncorrected seconds, or nothing if unknown."""

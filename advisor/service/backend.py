@@ -26,7 +26,7 @@ from datetime import datetime
 from typing import Any
 
 import anyio
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from advisor import api
@@ -34,7 +34,7 @@ from advisor.errors import AdvisorError
 from advisor.history.engine import database_error
 from advisor.history.migrate import ensure_schema
 from advisor.history.repository import History
-from advisor.history.tables import OutcomeTable, RecommendationTable
+from advisor.history.tables import RecommendationTable
 from advisor.predictor.contexts import DEFAULT_ENTRIES as CONTEXT_ENTRIES
 from advisor.predictor.contexts import ContextCache
 from advisor.pricing import catalog_version
@@ -191,12 +191,7 @@ class Backend:
         if not fresh and seen is not None and time.monotonic() - seen[0] < VERSION_SECONDS:
             return seen[1]
 
-        def read() -> tuple[int, int]:
-            with self.history.engine.connect() as conn:
-                count, newest = conn.execute(select(func.count(), func.max(OutcomeTable.id))).one()
-            return int(count or 0), int(newest or 0)
-
-        version = self._db_call(read)
+        version = self._db_call(self.history.outcomes_version)
         self._version = (time.monotonic(), version)
         return version
 
@@ -248,7 +243,7 @@ class Backend:
                 req.profile, dataset_size=req.dataset_size, epochs=req.epochs, batch_size=req.batch_size,
                 deadline=req.deadline, budget=req.budget, objective=req.objective, providers=req.providers,
                 regions=req.regions, spot=req.spot, top=req.top, precision=req.precision, save=False,
-                settings=self.settings, contexts=self.contexts,
+                settings=self.settings, contexts=self.contexts, history=self.history,
                 **{k: v for k, v in (("startup_seconds_cpu", req.startup_seconds_cpu),
                                      ("startup_seconds_gpu", req.startup_seconds_gpu)) if v is not None})
         if not self._frozen:

@@ -43,3 +43,29 @@ def test_one_context_per_profile_and_the_oldest_dropped():
     assert cache.for_profile(other) is not first
     assert cache.for_profile(prof) is not first  # dropped when the other one came in
     assert (cache.misses, cache.hits) == (3, 1)
+
+
+def test_a_long_lived_history_correction_is_refitted_when_outcomes_change(settings):
+    """A server passes its History and ContextCache: the correction's fit is kept per version of the stored
+    outcomes, so runs recorded after a ranking change the next one (no stale correction)."""
+    from advisor.history.repository import History
+
+    cache = ContextCache(entries=4)
+    with History(settings=settings) as hist:
+        first = api.recommend(str(PROFILE), dataset_size=50_000, epochs=2, save=False, settings=settings,
+                              contexts=cache, history=hist)
+        assert {c.method for c in first.candidates} <= {"measured", "scaled"}
+        # Runs of the chosen CPU instance that took twice the prediction: enough for the correction to be used.
+        stored = first.model_copy(update={"id": None})
+        for _ in range(12):
+            rec_id = hist.save_recommendation(stored)
+            hist.record_outcome(rec_id, 2.0 * first.chosen.seconds)
+        again = api.recommend(str(PROFILE), dataset_size=50_000, epochs=2, save=False, settings=settings,
+                              contexts=cache, history=hist)
+        unchanged = api.recommend(str(PROFILE), dataset_size=50_000, epochs=2, save=False, settings=settings,
+                                  contexts=cache, history=hist)
+    fresh = api.recommend(str(PROFILE), dataset_size=50_000, epochs=2, save=False, settings=settings)
+    chosen = next(c for c in again.all_candidates if c.instance_type == first.chosen.instance_type
+                  and c.region == first.chosen.region)
+    assert chosen.method == "history" and chosen.seconds > 1.5 * first.chosen.seconds
+    assert _figures(again) == _figures(unchanged) == _figures(fresh)  # the same as a one-shot call's
