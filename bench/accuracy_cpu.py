@@ -184,7 +184,7 @@ def _probe(name: str, path: Path, batch_size: int, args):
         dev = DeviceProfile.model_validate(json.loads(out.stdout.strip().splitlines()[-1]))
         return Profile(workload=WorkloadInfo(name=name, path=str(path)), devices=[dev])
     return run_profile(str(path), devices=["cpu"], batch_size=batch_size, probe_seconds=args.probe_seconds,
-                       threads=args.threads, analyze=False, thread_scaling=False)
+                       threads=args.threads, thread_scaling=False)  # the analysis on, as advisor predict runs it
 
 
 def bench_one(name: str, args) -> dict:
@@ -249,6 +249,18 @@ BACKGROUNDS = {
 }
 
 
+def _die_with_parent() -> None:
+    """In the load's process (Linux): stop when the bench does, even a bench killed mid-run, so that no stray
+    busy loop slows the next run's real jobs (PR_SET_PDEATHSIG)."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
+    except (OSError, AttributeError):
+        pass
+
+
 class Background:
     """A background load for the length of a block: None, "busy" or "torch" (BACKGROUNDS)."""
 
@@ -258,7 +270,7 @@ class Background:
 
     def __enter__(self) -> Background:
         if self.kind:
-            self.proc = subprocess.Popen([sys.executable, "-c", BACKGROUNDS[self.kind]])
+            self.proc = subprocess.Popen([sys.executable, "-c", BACKGROUNDS[self.kind]], preexec_fn=_die_with_parent)
             time.sleep(2.0 if self.kind == "torch" else 0.5)  # torch's import: let it reach its loop first
         return self
 
