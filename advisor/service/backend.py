@@ -54,8 +54,12 @@ from advisor.settings import Settings
 
 FLIGHT_WAIT_SECONDS = 300.0
 # What a ranking imports (numpy, scipy and scikit-learn under them; never torch), loaded by ``Backend.warm``.
+# The predictor imports scikit-learn inside the functions that fit (the CLI's start-up stays short): named here,
+# or a worker's first ranking pays their 1-1.5 s import while every request behind it waits.
 _WARM_MODULES = ("advisor.pricing.catalog", "advisor.predictor.estimate", "advisor.predictor.targets",
-                 "advisor.predictor.fit", "advisor.predictor.learned", "advisor.ranking")
+                 "advisor.predictor.fit", "advisor.predictor.learned", "advisor.ranking",
+                 "sklearn.linear_model", "sklearn.exceptions", "sklearn.impute", "sklearn.pipeline",
+                 "sklearn.preprocessing", "sklearn.model_selection", "scipy.stats")
 VERSION_SECONDS = 1.0  # how long a worker reuses its read of the outcomes' version for the cache key
 _DB_HINT = "Fix: check that the database is reachable; the server retries on the next request."
 
