@@ -371,28 +371,25 @@ def recommend(
     startup_seconds_gpu: str | float | None = None,
     compile: bool | None = None,  # the workload file's COMPILE (the flag's name, though it shadows a builtin)
     grad_accum_steps: int | None = None, eval_every: int | None = None, eval_steps: int | None = None,
-    contexts: ContextCache | None = None,
-    history: History | None = None,
+    contexts: ContextCache | None = None, history: History | None = None,
 ) -> Recommendation:
     """Profile (or load a profile), predict every candidate in the catalog, price, rank, store.
 
     Args:
         source: a workload file path, an ``advisor.Workload``, a ``Profile`` or a profile ``.json`` path.
-        deadline: "6h", "90m", seconds...; budget: 50, "$50".
-        objective: "cost" (cheapest meeting the constraints) or "time" (fastest meeting them).
+        deadline: "6h", "90m", seconds...; budget: 50, "$50". objective: "cost" (cheapest meeting the
+            constraints) or "time" (fastest meeting them).
         providers / regions: "aws,gcp" or a list. spot: rank on spot prices where offered.
         precision, compile, grad_accum_steps, eval_every, eval_steps: the GPUs' precision and how the job steps,
             as in ``predict``; mixed precision and other batch sizes are also what-ifs (``advice``).
-        pricing_files: extra or overriding rate files (also ``ADVISOR_PRICING``).
-        save: store the recommendation in history (``rec.id`` is then set).
+        pricing_files: extra or overriding rate files (also ``ADVISOR_PRICING``). save: store the
+            recommendation in history (``rec.id`` is then set).
         before_save: called with the ranked recommendation before it is stored (the CLI writes its plot there),
             so that an output that fails leaves nothing saved.
         startup_seconds_cpu / startup_seconds_gpu: the paid start-up of a CPU / GPU instance ("2m", 90, 0),
             overriding ``settings`` (``ADVISOR_STARTUP_SECONDS_CPU`` / ``_GPU``); it is in every total time.
-        contexts: a long-lived caller's ``advisor.predictor.contexts.ContextCache`` (a server's): reused work,
-            the history correction's fit among it.
-        history: a long-lived caller's open ``History`` (a server's), used instead of opening the database of
-            ``settings`` for this call.
+        contexts / history: a long-lived caller's (a server's) ``advisor.predictor.contexts.ContextCache``
+            (reused work, the history correction's fit among it) and open ``History`` (instead of a new one).
 
     Returns:
         The ``Recommendation``. Raises ``NoFeasibleCandidateError`` (exit code 3) when nothing meets the
@@ -424,8 +421,7 @@ def recommend(
             startup_seconds_cpu=settings.startup_seconds_cpu, startup_seconds_gpu=settings.startup_seconds_gpu,
             what_ifs={label: price(alt_job, prec) for label, prec, alt_job in _what_ifs(job, precision)},
             pricing_snapshot=catalog.snapshot(), notes=[*_profile_notes(prof), *steps.notes, *notes],
-            measured_devices=_timed_devices(prof),
-        )
+            measured_devices=_timed_devices(prof))
         if before_save is not None:
             before_save(rec)
         if save and hist is not None:
