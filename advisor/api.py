@@ -216,7 +216,7 @@ def _fit_correction(hist: History | None, notes: list[str], *, required: bool,
     """The learned history correction, or None (no history yet, too few runs, or it does not help). Fitted
     before any probe, so a database that cannot be read fails first where the result is to be saved; elsewhere
     it adds a note instead of vanishing. A long-lived caller's ``contexts`` keeps the fit per version of the
-    stored outcomes (their count and newest id), the only rows it is fitted on."""
+    stored outcomes (``History.outcomes_version``), the only rows it is fitted on."""
     if hist is None:
         return None
     from advisor.predictor.learned import fit_correction

@@ -433,11 +433,13 @@ class History:
             result = conn.execute(stmt).all()
         return comparison(result)
 
-    def outcomes_version(self) -> tuple[int, int]:
-        """(count, newest id) of the stored outcomes: what the learned correction is fitted on moves with it."""
+    def outcomes_version(self) -> tuple[int, int, str]:
+        """(count, newest id, newest time) of the stored outcomes, which the learned correction is fitted on: any
+        outcome recorded or removed changes it (SQLite may give a new row the id of a removed newest one)."""
         with self._read() as conn:
-            count, newest = conn.execute(select(func.count(), func.max(OutcomeTable.id))).one()
-        return int(count or 0), int(newest or 0)
+            o = OutcomeTable
+            count, newest, latest = conn.execute(select(func.count(), func.max(o.id), func.max(o.recorded_at))).one()
+        return int(count or 0), int(newest or 0), str(latest or "")
 
     def training_rows(self, limit: int | None = 20_000) -> list[TrainingRow]:
         """The completed runs the learned correction trains on (newest ``limit``), with the BASE prediction:

@@ -6,7 +6,7 @@ read), outcomes are ``advisor.api.record_outcome``, queries are ``advisor.histor
 
 A recommendation is a pure function of the profile, the job, the constraints, the price files and the stored
 outcomes (the learned correction). ``RecommendationCache`` keeps the ranked result for identical requests, keyed by
-all of these (the outcomes by their count and newest id, the price files by their size and mtime), so a pipeline
+all of these (the outcomes by their count, newest id and time, the price files by their size and mtime), so a pipeline
 that asks again for the same profile and job is answered without predicting again; every request is still
 stored as a row of its own. Concurrent identical requests compute once (the others wait for it), and at most
 ``compute_slots`` computations run at once in a worker, since they are CPU-bound.
@@ -155,7 +155,7 @@ class Backend:
         self.limiter = anyio.CapacityLimiter(max(1, config.request_slots))
         self._schema_ready = False
         self._frozen = False
-        self._version: tuple[float, tuple[int, int]] | None = None  # (when read, outcomes_version())
+        self._version: tuple[float, tuple[int, int, str]] | None = None  # (when read, outcomes_version())
         self._catalog: tuple[Any, Any] | None = None
         # request key -> the stored profile row of that request's profile: identical profiles are stored once
         # per worker, not once per request (a team's pipelines send the same profile again and again).
@@ -187,8 +187,8 @@ class Backend:
         except DBAPIError as exc:
             raise database_error(engine, exc, "The history database {where} failed: {detail}.", _DB_HINT) from exc
 
-    def outcomes_version(self, *, fresh: bool = True) -> tuple[int, int]:
-        """(count, newest id) of the stored outcomes: what the learned correction was fitted on. ``fresh``
+    def outcomes_version(self, *, fresh: bool = True) -> tuple[int, int, str]:
+        """(count, newest id, newest time) of the stored outcomes: what the learned correction was fitted on. ``fresh``
         False may answer from the last read of the past ``VERSION_SECONDS`` (an outcome recorded through another
         worker reaches this worker's cache that much later; one recorded through this worker at once)."""
         seen = self._version

@@ -126,6 +126,22 @@ def test_record_then_compare_shows_the_error(history):
     assert comp.overall.n == 1 and comp.overall.median_abs_error_pct == pytest.approx(10.0)
 
 
+def test_the_outcomes_version_moves_when_the_newest_is_forgotten_and_another_recorded(history):
+    """What a server keys its fitted history correction and cached rankings by: a forgotten newest outcome and
+    a new one in its place (SQLite hands the new row the freed id) must still be another version."""
+    from advisor.history.outcomes import forget
+
+    assert history.outcomes_version() == (0, 0, "")
+    first, second = (history.save_recommendation(recommendation("m", chosen=1)) for _ in range(2))
+    history.record_outcome(first, 2000.0)
+    history.record_outcome(second, 2100.0)
+    before = history.outcomes_version()
+    assert before[:2] == (2, max(o.id for o in history.show(second).outcomes))
+    forget(history, second)
+    history.record_outcome(second, 5000.0)
+    assert history.outcomes_version()[0] == 2 and history.outcomes_version() != before
+
+
 def test_outcome_on_another_instance_compares_with_that_candidate(history):
     rec_id = history.save_recommendation(recommendation("m", chosen=1))
     out = history.record_outcome(rec_id, 900.0, instance_type="P4D.24XLARGE")  # candidate 2: 1200 s (960-1500)

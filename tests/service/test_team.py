@@ -89,9 +89,11 @@ def test_a_worker_killed_mid_request(tmp_path, pg_url):
         with ThreadPoolExecutor(4) as pool:
             assert all(isinstance(r, int) for r in pool.map(
                 lambda i: _post(srv.url, {"profile": data, "dataset_size": 5000 + i, "epochs": 1}), range(4)))
-        with ThreadPoolExecutor(12) as pool:
+        # Enough new jobs that both workers are still busy when one dies (12 were all answered within 0.4 s
+        # once a new job took ~90 ms).
+        with ThreadPoolExecutor(40) as pool:
             futures = [pool.submit(_post, srv.url, {"profile": data, "dataset_size": 90_000 + i, "epochs": 1})
-                       for i in range(12)]
+                       for i in range(40)]
             time.sleep(0.4)
             os.kill(workers[0], signal.SIGKILL)
             results = [f.result() for f in futures]
