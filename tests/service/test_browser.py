@@ -51,6 +51,8 @@ def _not_blank(png: Path) -> tuple[int, float]:
 
 def test_the_page_shows_a_saved_recommendation_and_its_chart(server, browser, tmp_path):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
 
     job = {"profile": profile_data("browser_model"), "dataset_size": 60000, "epochs": 3}
     rec = httpx.post(server.url + "/v1/recommendations", json=job, headers=auth(), timeout=60).json()
@@ -62,13 +64,15 @@ def test_the_page_shows_a_saved_recommendation_and_its_chart(server, browser, tm
     field = browser.find_element(By.NAME, "token")
     field.send_keys(TOKEN)
     field.submit()
-    row = browser.find_element(By.XPATH, f"//a[@href='/recommendations/{rec['id']}']/ancestor::tr")
+    # submit() does not wait for the next page: wait (bounded) for the list instead of racing the navigation.
+    row = WebDriverWait(browser, 15).until(expected_conditions.presence_of_element_located(
+        (By.XPATH, f"//a[@href='/recommendations/{rec['id']}']/ancestor::tr")))
     assert "browser_model" in row.text and rec["chosen"]["instance_type"] in row.text
     assert row.text.count("-") < len(row.text)  # predicted and actual both shown
     browser.save_screenshot(str(tmp_path / "list.png"))
 
     browser.find_element(By.XPATH, f"//a[@href='/recommendations/{rec['id']}']").click()
-    chart = browser.find_element(By.ID, "pareto")
+    chart = WebDriverWait(browser, 15).until(expected_conditions.presence_of_element_located((By.ID, "pareto")))
     assert chart.size["width"] > 500 and chart.size["height"] > 300
     circles = chart.find_elements(By.TAG_NAME, "circle")
     assert len(circles) >= len(rec["candidates"])
