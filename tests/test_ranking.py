@@ -463,3 +463,37 @@ def test_diff_of_two_recommendations():
     assert [r.label for r in d.rows] == ["chosen", "best CPU", "best 1 GPU", "best multi-GPU"]
     assert not d.rows[1].changed and d.rows[1].cost_usd_delta == 0
     assert d.summary.startswith("the choice moved from lambda gpu_1x_a100 to lambda gpu_8x_a100: -41m40s, -$0.27")
+
+
+@pytest.mark.parametrize("objective", ["cost", "time"])
+@pytest.mark.parametrize("spot", [False, True])
+def test_a_what_ifs_best_is_the_full_rankings_first_that_meets(objective, spot):
+    """``best_meeting`` (a what-if builds one candidate, not one per offer) answers what ranking every offer
+    does, over random catalogs with near-ties, memory misses, spot prices, deadlines and budgets."""
+    import random
+
+    from advisor.ranking.scoring import best_meeting, ranked, score
+
+    rng = random.Random(7)
+    for trial in range(60):
+        offers, ests = [], {}
+        for i in range(rng.randint(1, 25)):
+            gpu = rng.random() < 0.6
+            o = offer(rng.choice(["aws", "gcp", "lambda"]), f"i{i}", round(rng.uniform(0.1, 20), 2),
+                      gpu="A100-40GB" if gpu else None, count=rng.choice([1, 2, 8]) if gpu else 0,
+                      gpu_memory=40 if gpu else None, vcpus=rng.choice([4, 8, 16]),
+                      spot=round(rng.uniform(0.05, 5), 2) if rng.random() < 0.5 else None)
+            offers.append(o)
+            # near-ties: totals from a few values, so the time objective's 2% window and the name order matter
+            seconds = rng.choice([900.0, 910.0, 3000.0, 3030.0, rng.uniform(100, 20000)])
+            ests[id(o)] = estimate(offer_target(o, no_lookup), seconds, fits=rng.random() > 0.1)
+        pairs = [(o, ests[id(o)]) for o in offers]
+        constraints = Constraints(objective=objective, spot=spot,
+                                  deadline_seconds=rng.choice([None, 1500.0, 5000.0]),
+                                  budget_usd=rng.choice([None, 0.5, 5.0]))
+        scored = score(pairs, constraints, STARTUP_CPU, STARTUP_GPU)[0]
+        want = next((s for s in ranked(scored, objective) if s.meets), None)
+        got = best_meeting(pairs, constraints, STARTUP_CPU, STARTUP_GPU)
+        assert (got is None) == (want is None), trial
+        if want is not None:
+            assert got.cand == want.cand and (got.elapsed, got.cost) == (want.elapsed, want.cost), trial

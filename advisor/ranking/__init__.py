@@ -39,7 +39,7 @@ from advisor.ranking import balance as _balance
 from advisor.ranking import groups as _groups
 from advisor.ranking import reasons as _reasons
 from advisor.ranking import verdict as _verdict
-from advisor.ranking.scoring import Priced, Scored, describe, mark_pareto, ranked, score
+from advisor.ranking.scoring import Priced, Scored, best_meeting, describe, mark_pareto, ranked, score
 from advisor.schemas import Constraints, Recommendation, WorkloadSummary
 
 __all__ = ["Priced", "describe", "rank"]
@@ -118,10 +118,9 @@ def rank(
 def _what_if_advice(what_ifs: Mapping[str, Priced], chosen: Scored | None, constraints: Constraints,
                     startup_cpu: float, startup_gpu: float) -> list[str]:
     lines: list[str] = []
-    key = ranked  # the same order as the main ranking, near-ties included
     for label in sorted(what_ifs):
-        alt_scored, _, _ = score(what_ifs[label], constraints, startup_cpu, startup_gpu)
-        alt = next((s for s in key(alt_scored, constraints.objective) if s.meets), None)
+        # the same order as the main ranking, near-ties included
+        alt = best_meeting(what_ifs[label], constraints, startup_cpu, startup_gpu)
         line = _reasons.advice(label, alt, chosen, constraints.objective) if alt is not None else None
         if line:
             lines.append(line)

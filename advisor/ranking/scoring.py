@@ -47,6 +47,10 @@ class Scored:
     def meets(self) -> bool:
         return self.miss <= 0
 
+    @property
+    def names(self) -> tuple[str, str, str]:
+        return self.cand.provider, self.cand.instance_type, self.cand.region
+
 
 def describe(c: Candidate) -> str:
     """"1 x A100-80GB (lambda gpu_1x_a100)" or "16 vCPU (aws c7i.4xlarge)"."""
@@ -117,12 +121,56 @@ def score(priced: Priced, constraints: Constraints, startup_cpu: float,
                    cost=cand.ranked_cost_usd, cost_high=billed_seconds(offer, cand.total_high) / 3600.0 * rate,
                    est=est)
         _check_constraints(s, constraints)
+        cand.meets_constraints = s.meets
         scored.append(s)
     excluded.sort(key=lambda c: (c.provider, c.instance_type, c.region))
     return scored, excluded, _skipped_list(skipped)
 
 
-def _check_constraints(s: Scored, constraints: Constraints) -> None:
+@dataclass
+class _Figures:
+    """What the order compares of one (offer, estimate), without its ``Candidate``: a what-if only needs its
+    best candidate, so the others are never built (``best_meeting``)."""
+
+    offer: Offer
+    est: Estimate
+    elapsed: float
+    cost: float
+    miss: float = 0.0
+    deadline_miss: float = 0.0
+    budget_miss: float = 0.0
+
+    @property
+    def names(self) -> tuple[str, str, str]:
+        return self.offer.provider, self.offer.instance_type, self.offer.region
+
+    @property
+    def meets(self) -> bool:
+        return self.miss <= 0
+
+
+def best_meeting(priced: Priced, constraints: Constraints, startup_cpu: float,
+                 startup_gpu: float) -> Scored | None:
+    """The first candidate of ``ranked(score(priced, ...)[0], ...)`` that meets the constraints, or None; the
+    same answer, built as one ``Scored`` instead of one per offer."""
+    figures: list[_Figures] = []
+    for offer, est in priced:
+        if not isinstance(est, Estimate) or _memory_problem(offer, est) is not None:
+            continue
+        startup = startup_gpu if offer.gpu else startup_cpu
+        spot = constraints.spot and offer.spot_price_usd_per_hour is not None
+        f = _Figures(offer, est, startup + est.seconds, cost_usd(offer, est.seconds, spot=spot,
+                                                                 startup_seconds=startup))
+        _check_constraints(f, constraints)
+        if f.meets:
+            figures.append(f)
+    best = next(iter(ranked(figures, constraints.objective)), None)
+    if best is None:
+        return None
+    return score([(best.offer, best.est)], constraints, startup_cpu, startup_gpu)[0][0]
+
+
+def _check_constraints(s: Scored | _Figures, constraints: Constraints) -> None:
     misses = []
     if constraints.deadline_seconds:
         s.deadline_miss = max(0.0, s.elapsed - constraints.deadline_seconds)
@@ -131,7 +179,6 @@ def _check_constraints(s: Scored, constraints: Constraints) -> None:
         s.budget_miss = max(0.0, s.cost - constraints.budget_usd)
         misses.append(s.cost / constraints.budget_usd - 1)
     s.miss = max([0.0, *misses])
-    s.cand.meets_constraints = s.miss <= 0
 
 
 def _skip_key(offer: Offer, error: AdvisorError | None) -> tuple[str, int, str, str | None]:
@@ -157,8 +204,8 @@ def _skipped_list(skipped: Counter) -> list[Skipped]:
     return sorted(out, key=lambda s: (-s.count, s.target, s.reason))
 
 
-def names(s: Scored) -> tuple[str, str, str]:
-    return s.cand.provider, s.cand.instance_type, s.cand.region
+def names(s: Scored | _Figures) -> tuple[str, str, str]:
+    return s.names
 
 
 def order(objective: str) -> Callable[[Scored], tuple]:
@@ -167,7 +214,7 @@ def order(objective: str) -> Callable[[Scored], tuple]:
     return lambda s: (s.cost, s.elapsed, *names(s))
 
 
-def ranked(scored: list[Scored], objective: str) -> list[Scored]:
+def ranked(scored: list, objective: str) -> list:
     """Those meeting the constraints first, best first; then the misses, nearest first. With the time
     objective, the candidates within ``TIME_TIE`` of the fastest come first, cheapest first."""
     key = order(objective)
