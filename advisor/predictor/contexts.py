@@ -54,8 +54,9 @@ class ContextCache:
         with self._lock:
             if hit:
                 self.hits += 1
-                if len(ctx.gpu_compute) > MAX_JOB_ENTRIES:
+                if len(ctx.gpu_compute) > MAX_JOB_ENTRIES or len(ctx.gpu_hosts) > MAX_JOB_ENTRIES:
                     ctx.gpu_compute.clear()
+                    ctx.gpu_hosts.clear()
             else:
                 self.misses += 1
         return ctx

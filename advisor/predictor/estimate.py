@@ -61,6 +61,8 @@ class EstimateContext:
     # A GPU target's compute model by (target, precision, job): the roofline and data-parallel model run once
     # per target; the host side (``input_bound``) is applied per host vCPU count on top.
     gpu_compute: dict[tuple, _GpuCompute | AdvisorError] = field(default_factory=dict)
+    # ... and on each host vCPU count: by (that key, vcpus)
+    gpu_hosts: dict[tuple, _GpuOnHost] = field(default_factory=dict)
     # Per-profile values no job changes (this CPU's family, memory fits, CPU scaling factors), by key.
     memo: dict[tuple, object] = field(default_factory=dict)
 
@@ -219,7 +221,11 @@ def estimate_gpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateCo
     gc = ctx.gpu_compute[key]
     if isinstance(gc, AdvisorError):
         raise gc
-    return _scaled_gpu(job, gc, target.count, _gpu_host(profile, spec, target.count, vcpus, ctx))
+    on_host = ctx.gpu_hosts.get((key, vcpus))
+    if on_host is None:
+        on_host = ctx.gpu_hosts[(key, vcpus)] = _GpuOnHost.of(
+            job, gc, target.count, _gpu_host(profile, spec, target.count, vcpus, ctx))
+    return on_host.estimate(job)
 
 
 def _gpu_host(profile: Profile, spec: GpuSpec, count: int, vcpus: int | None,
@@ -283,32 +289,52 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, count: int, prec
                        tuple(notes), profile.analysis)
 
 
-def _scaled_gpu(job: JobSpec, gc: _GpuCompute, count: int, host: input_bound.HostModel) -> Estimate:
-    """The estimate of K GPUs from their compute model and the host side of one host."""
-    compute = gc.compute_at
-    parts = host.parts(job.batch_size, compute(job.batch_size))
-    rel = math.hypot(gc.sigma / Z80, input_bound.host_rel_sigma(parts))
-    jt = assemble_job(job, compute, batch_seconds_at=lambda b: host.parts(b, compute(b)).host_seconds,
-                      startup_seconds=gc.startup_seconds, rel_sigma=rel, eval_seconds=gc.eval_seconds)
-    lo, hi = (jt.low, jt.high) if count == 1 else interval(jt.seconds, math.hypot(rel, DATA_PARALLEL_REL_SIGMA))
-    fits, peak, capacity, max_batch = gc.memory
-    return Estimate(
-        **{**jt.estimate_fields(job), "low": lo, "high": hi}, **input_bound.estimate_fields(host, parts),
-        target=Target.gpu(gc.spec.name, count),
-        fits_memory=fits,
-        peak_memory_gib=peak,
-        memory_capacity_gib=capacity,
-        max_batch_size_per_device=max_batch,
-        per_device_batch_size=max(1, math.ceil(job.batch_size / count)),
-        method="scaled",
-        precision=gc.precision,
-        scaling_efficiency=gc.scaling_efficiency,
-        source_device=gc.source_device,
-        mfu=model_flops_utilization(gc.analysis, job.batch_size, jt.step_seconds, gc.spec,
-                                    gc.precision, count),
-        notes=[*gc.notes, *filter(None, [_evaluation_note(job, gc.eval_seconds)]), *host.notes,
-               *filter(None, [input_bound.make_batch_note(host, parts)])],
-    )
+class _GpuOnHost:
+    """K GPUs' compute model on one host (vCPU count): the step at each batch size and the ``Estimate`` fields
+    that no dataset size or epoch count changes, kept in the context, so another job of the same shape (a server
+    asked about many dataset sizes of one profile) only adds its last batch's step and the whole-job sums."""
+
+    def __init__(self, gc: _GpuCompute, count: int, host: input_bound.HostModel, fields: dict,
+                 parts: dict[int, input_bound.StepParts], rel_sigma: float) -> None:
+        self.gc, self.count, self.host, self.fields = gc, count, host, fields
+        self._parts, self.rel_sigma = parts, rel_sigma
+
+    @classmethod
+    def of(cls, job: JobSpec, gc: _GpuCompute, count: int, host: input_bound.HostModel) -> _GpuOnHost:
+        parts = host.parts(job.batch_size, gc.compute_at(job.batch_size))
+        rel = math.hypot(gc.sigma / Z80, input_bound.host_rel_sigma(parts))
+        fits, peak, capacity, max_batch = gc.memory
+        fields = dict(
+            **input_bound.estimate_fields(host, parts), target=Target.gpu(gc.spec.name, count), fits_memory=fits,
+            peak_memory_gib=peak, memory_capacity_gib=capacity, max_batch_size_per_device=max_batch,
+            per_device_batch_size=max(1, math.ceil(job.batch_size / count)), method="scaled",
+            precision=gc.precision, scaling_efficiency=gc.scaling_efficiency, source_device=gc.source_device,
+            # the step as ``assemble_job`` adds it up (compute + host side), to the last bit
+            mfu=model_flops_utilization(gc.analysis, job.batch_size,
+                                        float(gc.compute_at(job.batch_size)) + float(parts.host_seconds), gc.spec,
+                                        gc.precision, count))
+        return cls(gc, count, host, fields, {job.batch_size: parts}, rel)
+
+    def parts_at(self, batch_size: int) -> input_bound.StepParts:
+        """The step at a global batch: compute and the host side (memoised)."""
+        found = self._parts.get(batch_size)
+        if found is None:
+            found = self._parts[batch_size] = self.host.parts(batch_size, self.gc.compute_at(batch_size))
+        return found
+
+    def estimate(self, job: JobSpec) -> Estimate:
+        """The estimate of ``job`` (of the shape this was made for: its batch size and how it steps)."""
+        gc = self.gc
+        jt = assemble_job(job, gc.compute_at, batch_seconds_at=lambda b: self.parts_at(b).host_seconds,
+                          startup_seconds=gc.startup_seconds, rel_sigma=self.rel_sigma,
+                          eval_seconds=gc.eval_seconds)
+        lo, hi = (jt.low, jt.high) if self.count == 1 else interval(
+            jt.seconds, math.hypot(self.rel_sigma, DATA_PARALLEL_REL_SIGMA))
+        return Estimate(
+            **{**jt.estimate_fields(job), "low": lo, "high": hi}, **self.fields,
+            notes=[*gc.notes, *filter(None, [_evaluation_note(job, gc.eval_seconds)]), *self.host.notes,
+                   *filter(None, [input_bound.make_batch_note(self.host, self.parts_at(job.batch_size))])],
+        )
 
 
 def _evaluation_note(job: JobSpec, eval_seconds: float) -> str | None:

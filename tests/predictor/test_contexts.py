@@ -69,3 +69,30 @@ def test_a_long_lived_history_correction_is_refitted_when_outcomes_change(settin
                   and c.region == first.chosen.region)
     assert chosen.method == "history" and chosen.seconds > 1.5 * first.chosen.seconds
     assert _figures(again) == _figures(unchanged) == _figures(fresh)  # the same as a one-shot call's
+
+
+def test_a_context_reused_across_jobs_gives_every_estimate_of_a_fresh_one():
+    """Every GPU offer's whole estimate (times, interval, host side, MFU, notes), for jobs of other sizes,
+    epochs, evaluation and accumulation priced through one context, equals the estimate of that offer alone
+    from a context of its own: the per-host step models kept between jobs and offers
+    (``estimate._GpuOnHost``) change no field."""
+    from advisor.predictor.estimate import EstimateContext
+    from advisor.predictor.targets import estimate_offers
+    from advisor.pricing import load_catalog
+    from advisor.schemas import JobSpec, Profile
+
+    prof = Profile.model_validate_json(PROFILE.read_text())
+    offers = [o for o in load_catalog([]).filter() if o.gpu_count]
+    shared = EstimateContext.load()
+    jobs = [JobSpec(50_000, 2, 256), JobSpec(77_777, 3, 256),
+            JobSpec(90_123, 2, 256, grad_accum_steps=4, eval_every=20, eval_steps=5)]
+    for job in jobs:
+        for precision in (None, "bf16"):
+            reused = estimate_offers(prof, job, offers, precision=precision, context=shared)
+            assert len(reused) == len(offers) > 100
+            for offer, a in reused:
+                alone = EstimateContext(shared.gpu_specs, shared.cpu_specs, shared.calibration)
+                b = estimate_offers(prof, job, [offer], precision=precision, context=alone)[0][1]
+                assert (a.model_dump() if hasattr(a, "model_dump") else str(a)) == \
+                       (b.model_dump() if hasattr(b, "model_dump") else str(b)), (offer.instance_type, job)
+    assert len(shared.gpu_hosts) > 50
