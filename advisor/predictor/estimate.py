@@ -424,9 +424,15 @@ def _gpu_step_compute(profile: Profile, job: JobSpec, spec: GpuSpec, count: int,
         raise PredictionError(f"cannot predict {count} GPUs: the profile has no analysis (gradient size).",
                               hint="Fix: profile the workload file again (the analysis is on by default).")
     memo: dict[int, float] = {}
+    # One GPU's step by its own batch: on K GPUs, K global batch sizes share one (the epoch's last batch of
+    # another dataset size often does).
+    per_gpu_memo: dict[int, _StepParts] = {}
 
     def step_at(b: int) -> tuple[float, _StepParts, Any]:
-        parts = per_gpu_compute(max(1, math.ceil(b / count)))
+        per_gpu = max(1, math.ceil(b / count))
+        parts = per_gpu_memo.get(per_gpu)
+        if parts is None:
+            parts = per_gpu_memo[per_gpu] = per_gpu_compute(per_gpu)
         if count > 1:
             dp, step = accumulated_data_parallel(parts.seconds, parts.optimizer_seconds, grad_bytes, count, spec,
                                                  job.grad_accum_steps)
