@@ -54,9 +54,10 @@ class ContextCache:
         with self._lock:
             if hit:
                 self.hits += 1
-                if len(ctx.gpu_compute) > MAX_JOB_ENTRIES or len(ctx.gpu_hosts) > MAX_JOB_ENTRIES:
+                if max(len(ctx.gpu_compute), len(ctx.gpu_hosts), len(ctx.cpu_models)) > MAX_JOB_ENTRIES:
                     ctx.gpu_compute.clear()
                     ctx.gpu_hosts.clear()
+                    ctx.cpu_models.clear()
             else:
                 self.misses += 1
         return ctx

@@ -39,6 +39,7 @@ from advisor.schemas import Analysis, CpuSpec, DeviceProfile, Estimate, GpuSpec,
 
 if TYPE_CHECKING:  # fit.py imports numpy at the top; the dispatcher imports it only when a probe is fitted
     from advisor.predictor.fit import StepTimeFit
+    from advisor.predictor.measured import MeasuredModel
 
 # Host-side set-up before the first step on a GPU machine we have not measured: CUDA context creation,
 # cuDNN/cuBLAS initialisation and the first (autotuning) steps. A few seconds in practice.
@@ -63,6 +64,8 @@ class EstimateContext:
     gpu_compute: dict[tuple, _GpuCompute | AdvisorError] = field(default_factory=dict)
     # ... and on each host vCPU count: by (that key, vcpus)
     gpu_hosts: dict[tuple, _GpuOnHost] = field(default_factory=dict)
+    # A CPU target's measured model by (target, machine memory, vCPUs, job shape); None: the analysis fallback.
+    cpu_models: dict[tuple, MeasuredModel | None] = field(default_factory=dict)
     # Per-profile values no job changes (this CPU's family, memory fits, CPU scaling factors), by key.
     memo: dict[tuple, object] = field(default_factory=dict)
 
@@ -141,9 +144,15 @@ def estimate_cpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateCo
                  machine_memory_gib: float | str | None = THIS_MACHINE, vcpus: int | None = None) -> Estimate:
     """This machine's CPU probe, scaled to the target's threads and CPU family where they differ. Memory is
     judged against ``machine_memory_gib`` (see ``estimate``); a target on another CPU family is another
-    machine, so this machine's RAM never judges it. ``vcpus``: the instance's, when known (a catalog offer)."""
-    from advisor.predictor.measured import predict_measured, select_device
-
+    machine, so this machine's RAM never judges it. ``vcpus``: the instance's, when known (a catalog offer).
+    The measured model of the job's shape is kept in the context (``cpu_models``): another dataset size or epoch
+    count adds only its last batch and the sums."""
+    # Keyed by how the job steps, not by its size (as ``gpu_compute``); None: the analysis-based fallback.
+    key = (target, machine_memory_gib, vcpus, replace(job, dataset_size=1, epochs=1))
+    if key in ctx.cpu_models:
+        model = ctx.cpu_models[key]
+        if model is not None:
+            return _on_target(model.estimate(job), target)
     target_cpu = local_cpu = None
     if target.cpu_name:
         target_cpu = ctx.cpu_specs.get(target.cpu_name)
@@ -159,6 +168,7 @@ def estimate_cpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateCo
     roofline = cpu_fallback_estimate(profile, job, target, ctx, target_cpu=target_cpu, local_cpu=local_cpu,
                                      machine_memory_gib=machine_memory_gib)
     if roofline is not None:
+        ctx.cpu_models[key] = None
         skipped = [what for what, on in (("gradient accumulation", job.grad_accum_steps > 1),
                                           ("evaluation", job.evaluations > 0), ("torch.compile", job.compiled)) if on]
         if skipped:
@@ -166,18 +176,23 @@ def estimate_cpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateCo
                 f"{' and '.join(skipped)}: not modelled in this analysis-based CPU estimate (every step is "
                 "priced as a plain eager training step).")]})
         return roofline
+    from advisor.predictor.measured import measured_model, select_device
+
     probed_threads = select_device(profile, "cpu").threads
     cores = target.threads or probed_threads or 1
     if vcpus is None and not target.cpu_name and target.threads in (None, probed_threads):
         vcpus = _local_vcpus(profile)  # the job runs on this machine
     speed, speed_note = input_bound.speed_ratio(target_cpu, local_cpu)
     host = input_bound.cpu_host(profile.input_pipeline, cores, vcpus=vcpus, speed=speed, speed_note=speed_note)
-    est = predict_measured(profile, job, device="cpu", threads=target.threads, memo=ctx.memo,
-                           target_cpu=target_cpu, local_cpu=local_cpu, fit=_device_fit(profile, "cpu", ctx),
-                           machine_memory_gib=machine_memory_gib, host=host)
-    if target.cpu_name:
-        est = est.model_copy(update={"target": target})
-    return est
+    model = ctx.cpu_models[key] = measured_model(
+        profile, job, device="cpu", threads=target.threads, memo=ctx.memo, target_cpu=target_cpu,
+        local_cpu=local_cpu, fit=_device_fit(profile, "cpu", ctx), machine_memory_gib=machine_memory_gib, host=host)
+    return _on_target(model.estimate(job), target)
+
+
+def _on_target(est: Estimate, target: Target) -> Estimate:
+    """A CPU estimate for a target on a named CPU family says so (the measured model names its threads)."""
+    return est.model_copy(update={"target": target}) if target.cpu_name else est
 
 
 @dataclass(frozen=True)

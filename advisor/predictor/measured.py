@@ -187,6 +187,65 @@ def predict_measured(
     Raises:
         PredictionError: the profile has no usable measurements for the device.
     """
+    return measured_model(
+        profile, job, device=device, threads=threads, startup_seconds=startup_seconds,
+        per_epoch_seconds=per_epoch_seconds, target_cpu=target_cpu, local_cpu=local_cpu, fit=fit,
+        machine_memory_gib=machine_memory_gib, host=host, optimizer_seconds=optimizer_seconds, memo=memo,
+    ).estimate(job)
+
+
+class MeasuredModel:
+    """A measured device's model of one job shape (its batch size and how it steps) on one target: all that no
+    dataset size or epoch count changes. ``estimate(job)`` adds the epoch's last batch, the interval and the sums,
+    so a caller asked about many sizes of one job (a server) keeps the model (``estimate.estimate_cpu``)."""
+
+    def __init__(self, *, fit: StepTimeFit, kind: str, compute_at: Callable[[int], float],
+                 batch_at: Callable[[int], float], eval_seconds: float, startup_seconds: float,
+                 per_epoch_seconds: float, extra_rel: float, head_notes: list[str], tail_notes: list[str],
+                 fields: dict) -> None:
+        self.fit, self.kind, self.extra_rel, self.fields = fit, kind, extra_rel, fields
+        self.eval_seconds, self.startup_seconds, self.per_epoch_seconds = eval_seconds, startup_seconds, \
+            per_epoch_seconds
+        self.head_notes, self.tail_notes = head_notes, tail_notes
+        self._compute, self._batch = compute_at, batch_at
+        self._memo: dict[int, tuple[float, float]] = {}
+
+    def _step(self, b: int) -> tuple[float, float]:
+        found = self._memo.get(b)
+        if found is None:
+            found = self._memo[b] = (self._compute(b), self._batch(b))
+        return found
+
+    def estimate(self, job: JobSpec) -> Estimate:
+        """The whole job (of the shape this model was made for)."""
+        sigma = _systematic_sigma(self.fit, job, self.kind, self.extra_rel)
+        jt: JobTime = assemble_job(job, lambda b: self._step(b)[0], batch_seconds_at=lambda b: self._step(b)[1],
+                                   startup_seconds=self.startup_seconds, per_epoch_seconds=self.per_epoch_seconds,
+                                   rel_sigma=sigma, step_noise_rel=self.fit.spread_rel,
+                                   eval_seconds=self.eval_seconds)
+        last = _last_batch_note(self.fit, job)
+        return Estimate(**jt.estimate_fields(job), **self.fields,
+                        notes=[*self.head_notes, *([last] if last else []), *self.tail_notes])
+
+
+def measured_model(
+    profile: Profile,
+    job: JobSpec,
+    *,
+    device: str = "cpu",
+    threads: int | None = None,
+    startup_seconds: float | None = None,
+    per_epoch_seconds: float = 0.0,
+    target_cpu: CpuSpec | None = None,
+    local_cpu: CpuSpec | None = None,
+    fit: StepTimeFit | None = None,
+    machine_memory_gib: float | str | None = THIS_MACHINE,
+    host: HostModel | None = None,
+    optimizer_seconds: float | None = None,
+    memo: dict | None = None,
+) -> MeasuredModel:
+    """``predict_measured``'s model of ``job``'s shape (the same arguments); its ``estimate(job)`` is the
+    prediction of ``job`` and of any other dataset size or epoch count of that shape."""
     dev = select_device(profile, device)
     busy = at_device_threads(dev, _usable_measurements(dev, threads))
     # Callers pricing many targets pass the device's fit once instead of refitting it per target.
@@ -199,33 +258,22 @@ def predict_measured(
     factor = 1.0 if factor is None else factor
     b = job.batch_size
     _batch_notes(fit, job, dev, notes)
+    tail: list[str] = [_BUSY_NOTE.format(spread=fit.spread_rel)] if fit.spread_rel > BUSY_SPREAD else []
     startup = dev.startup_seconds if startup_seconds is None else float(startup_seconds)
     compute_at, eval_seconds = _job_steps(profile, dev, job, _scaled(fit.compute_seconds, factor), factor,
-                                          optimizer_seconds, notes)
+                                          optimizer_seconds, tail)
     host = host if host is not None else _default_host(profile, dev, threads)
-    batch_at, parts, extra_rel = _host_side(host, b, compute_at, fit, notes, extra_rel)
-    sigma = _systematic_sigma(fit, job, dev.kind, extra_rel)
-    jt: JobTime = assemble_job(job, compute_at, batch_seconds_at=batch_at, startup_seconds=startup,
-                               per_epoch_seconds=per_epoch_seconds, rel_sigma=sigma, step_noise_rel=fit.spread_rel,
-                               eval_seconds=eval_seconds)
-
+    batch_at, parts, extra_rel = _host_side(host, b, compute_at, fit, tail, extra_rel)
     peak, capacity, max_batch, mem_notes = _memory(dev, profile, b, machine_memory_gib, memo)
-    notes.extend(mem_notes)
-    fits = _fits(dev, b, peak, capacity, notes, oom_applies=_probe_oom_applies(dev, capacity, machine_memory_gib))
-    return Estimate(
-        **jt.estimate_fields(job),
-        target=_target(dev, threads),
-        fits_memory=fits,
-        peak_memory_gib=peak,
-        memory_capacity_gib=capacity,
-        max_batch_size_per_device=max_batch,
-        per_device_batch_size=b,
-        method=method,
-        precision=dev.precision,
-        source_device=dev.device,
-        notes=notes,
-        **(estimate_fields(host, parts) if host is not None else {}),
-    )
+    tail.extend(mem_notes)
+    fits = _fits(dev, b, peak, capacity, tail, oom_applies=_probe_oom_applies(dev, capacity, machine_memory_gib))
+    fields = dict(target=_target(dev, threads), fits_memory=fits, peak_memory_gib=peak, memory_capacity_gib=capacity,
+                  max_batch_size_per_device=max_batch, per_device_batch_size=b, method=method,
+                  precision=dev.precision, source_device=dev.device,
+                  **(estimate_fields(host, parts) if host is not None else {}))
+    return MeasuredModel(fit=fit, kind=dev.kind, compute_at=compute_at, batch_at=batch_at,
+                         eval_seconds=eval_seconds, startup_seconds=startup, per_epoch_seconds=per_epoch_seconds,
+                         extra_rel=extra_rel, head_notes=notes, tail_notes=tail, fields=fields)
 
 
 def optimizer_seconds_on_cpu(profile: Profile, dev: DeviceProfile) -> float:
@@ -334,11 +382,11 @@ def memoised(memo: dict | None, key: tuple, compute: Callable[[], Any]) -> Any:
 
 
 def _batch_notes(fit: StepTimeFit, job: JobSpec, dev: DeviceProfile, notes: list[str]) -> None:
-    """Say whether the job's batch sizes were measured, interpolated or extrapolated, which ones the probe's
-    budget let it time, and if the probe looked busy."""
+    """Say whether the job's batch size was measured, interpolated or extrapolated, and which ones the probe's
+    budget let it time (the epoch's last batch: ``_last_batch_note``; a busy probe: ``_BUSY_NOTE``)."""
     from advisor.predictor.cpu_roofline import ladder_note
 
-    b, last, device = job.batch_size, job.last_batch_size, dev.device
+    b, device = job.batch_size, dev.device
     budget_note = ladder_note(dev, b)  # None when the probe timed the ladder it planned
     if budget_note:
         notes.append(budget_note)
@@ -350,12 +398,17 @@ def _batch_notes(fit: StepTimeFit, job: JobSpec, dev: DeviceProfile, notes: list
     else:
         notes.append(f"batch size {b} is outside the measured range {fit.min_batch}-{fit.max_batch}; "
                      "extrapolated along the fitted line, with a wider interval.")
-    if last != b and not fit.in_range(last):
-        notes.append(f"the epoch's last batch ({last}) is outside the measured range; extrapolated.")
-    if fit.spread_rel > BUSY_SPREAD:
-        notes.append(f"step times varied by {fit.spread_rel:.0%} (robust sd) during the probe: other processes were "
-                     "probably competing for the device; the interval is wider. Probe on a quiet machine for a "
-                     "tighter estimate.")
+
+
+def _last_batch_note(fit: StepTimeFit, job: JobSpec) -> str | None:
+    last = job.last_batch_size
+    if last != job.batch_size and not fit.in_range(last):
+        return f"the epoch's last batch ({last}) is outside the measured range; extrapolated."
+    return None
+
+
+_BUSY_NOTE = ("step times varied by {spread:.0%} (robust sd) during the probe: other processes were probably "
+              "competing for the device; the interval is wider. Probe on a quiet machine for a tighter estimate.")
 
 
 def _fits(dev: DeviceProfile, batch_size: int, peak: float | None, capacity: float | None,

@@ -72,27 +72,36 @@ def test_a_long_lived_history_correction_is_refitted_when_outcomes_change(settin
 
 
 def test_a_context_reused_across_jobs_gives_every_estimate_of_a_fresh_one():
-    """Every GPU offer's whole estimate (times, interval, host side, MFU, notes), for jobs of other sizes,
+    """Every offer's whole estimate (times, interval, host side, MFU, notes), for jobs of other sizes,
     epochs, evaluation and accumulation priced through one context, equals the estimate of that offer alone
     from a context of its own: the per-host step models kept between jobs and offers
-    (``estimate._GpuOnHost``) change no field."""
+    (``estimate._GpuOnHost``, ``measured.MeasuredModel``) change no field."""
     from advisor.predictor.estimate import EstimateContext
     from advisor.predictor.targets import estimate_offers
     from advisor.pricing import load_catalog
     from advisor.schemas import JobSpec, Profile
 
     prof = Profile.model_validate_json(PROFILE.read_text())
-    offers = [o for o in load_catalog([]).filter() if o.gpu_count]
+    offers = load_catalog([]).filter()
+    # two CPU instances alike but for their memory (one too small for the job): each judged by its own
+    cpu = next(o for o in offers if not o.gpu_count)
+    offers += [cpu.model_copy(update={"instance_type": "same-but-tiny", "memory_gib": 0.01}),
+               cpu.model_copy(update={"instance_type": "same-but-huge", "memory_gib": 4096.0})]
     shared = EstimateContext.load()
     jobs = [JobSpec(50_000, 2, 256), JobSpec(77_777, 3, 256),
             JobSpec(90_123, 2, 256, grad_accum_steps=4, eval_every=20, eval_steps=5)]
     for job in jobs:
         for precision in (None, "bf16"):
             reused = estimate_offers(prof, job, offers, precision=precision, context=shared)
-            assert len(reused) == len(offers) > 100
+            assert len(reused) == len(offers) > 200
             for offer, a in reused:
-                alone = EstimateContext(shared.gpu_specs, shared.cpu_specs, shared.calibration)
+                # the probe's fit and the per-profile memo are shared (refitting them per offer would take
+                # minutes); the per-job models are not
+                alone = EstimateContext(shared.gpu_specs, shared.cpu_specs, shared.calibration,
+                                        fits=dict(shared.fits), memo=dict(shared.memo))
                 b = estimate_offers(prof, job, [offer], precision=precision, context=alone)[0][1]
                 assert (a.model_dump() if hasattr(a, "model_dump") else str(a)) == \
                        (b.model_dump() if hasattr(b, "model_dump") else str(b)), (offer.instance_type, job)
-    assert len(shared.gpu_hosts) > 50
+    assert len(shared.gpu_hosts) > 50 and len(shared.cpu_models) > 50
+    tiny = next(e for o, e in reused if o.instance_type == "same-but-tiny")
+    assert not tiny.fits_memory and tiny.memory_capacity_gib == 0.01

@@ -158,3 +158,20 @@ def test_the_probes_notes_about_this_device_reach_the_estimate():
                   "cuda:0: the step time at batch size 64 varied widely"]
     est = predict_measured(prof, JobSpec(10_000, 2, 256))
     assert [n for n in est.notes if "varied widely" in n] == [prof.notes[0]]
+
+
+def test_the_epochs_last_batch_outside_the_probe_is_noted_per_job():
+    """The note on an extrapolated last batch belongs to the job's dataset size, not its shape: one model
+    (``measured_model``) answers a size whose last batch is outside the probed 32-256 with the note, and one
+    whose last batch is inside without it; each as predict_measured does alone."""
+    from advisor.predictor.measured import measured_model
+
+    prof = _profile()
+    outside, inside = JobSpec(10_000, 1, 128), JobSpec(10_048, 1, 128)  # last batches 16 and 64
+    model = measured_model(prof, outside)
+    notes = {job.dataset_size: [n for n in model.estimate(job).notes if "last batch" in n]
+             for job in (outside, inside)}
+    assert notes == {10_000: ["the epoch's last batch (16) is outside the measured range; extrapolated."],
+                     10_048: []}
+    for job in (outside, inside):
+        assert model.estimate(job) == predict_measured(prof, job)
