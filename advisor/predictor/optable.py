@@ -10,7 +10,7 @@ object, keyed by the other objects' identities: ``advisor.api.recommend`` prices
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -59,26 +59,61 @@ class OpTable:
     k_fill: float
     overlap: bool
 
+    # Every whole batch size from 1 up, priced at once (``price``): {"rows": n, name: array (n, ...)}.
+    _curve: dict | None = field(default=None, repr=False)
+
     def price(self, batch_size: float) -> dict:
-        """Every op at ``batch_size``: seconds per kind and phase, compute/memory-bound, FLOPs and bytes."""
-        db = batch_size - self.b0
+        """Every op at ``batch_size``: seconds per kind and phase, compute/memory-bound, FLOPs and bytes. A whole
+        batch size is read off the table's curve, priced for every batch size from 1 to the next power of two
+        at once: one GPU's step at the many last batches of a server's jobs costs one array pass, not one each."""
+        b = float(batch_size)
+        if b.is_integer() and 1 <= b <= CURVE_MAX_BATCH:
+            if self._curve is None or self._curve["rows"] < b:
+                rows = max(CURVE_MIN_ROWS, 1 << (int(b) - 1).bit_length())
+                self._curve = {"rows": rows, **self.price_rows(np.arange(1.0, rows + 1.0))}
+            return self._as_dict(self._curve, int(b) - 1)
+        return self._as_dict(self.price_rows(np.array([b])), 0)
+
+    def price_rows(self, batch_sizes: np.ndarray) -> dict[str, np.ndarray]:
+        """Every op at each of ``batch_sizes`` (one row each), summed per row in op order: any batch size's
+        sums are the same to the last bit whichever rows it is priced with."""
+        rows = len(batch_sizes)
+        db = (np.asarray(batch_sizes, dtype=float) - self.b0)[:, None]
         flops = np.maximum(0.0, self.flops0 + self.flops_slope * db)
         nbytes = np.maximum(0.0, self.bytes0 + self.bytes_slope * db)
-        m, n, k = np.maximum(1.0, self.gemm0 + self.gemm_slope * db)
+        m, n, k = np.maximum(1.0, self.gemm0[:, None, :] + self.gemm_slope[:, None, :] * db[None, :, :])
         t_core = flops * self.seconds_per_flop * np.where(self.tensor, k_fill_factor(k, self.k_fill), 1.0)
         t_stage = flops / tile_reuse(m, n, self.half_tile) * self.staging_seconds
         t_comp = np.maximum(t_core, t_stage) if self.overlap else t_core + t_stage
         t_mem = nbytes * self.seconds_per_byte
         t = (np.maximum(t_comp, t_mem) + nbytes * self.layout_per_byte + self.fixed_seconds) * self.count
         bound = t_comp > t_mem
-        per_kind = np.bincount(self.kind_index, weights=t, minlength=len(self.kinds))
-        per_phase = np.bincount(self.phase_index, weights=t, minlength=3)
-        return {"per_kind": {kd: float(v) for kd, v in zip(self.kinds, per_kind, strict=True)},
-                "per_phase": {ph: float(v) for ph, v in zip(PHASES, per_phase, strict=True)},
-                "compute_bound": float(t[bound].sum()), "memory_bound": float(t[~bound].sum()),
-                "flops": float((self.count * flops).sum()), "bytes": float((self.count * nbytes).sum())}
+        row = np.arange(rows)[:, None]
+
+        def per_row(index: np.ndarray, width: int, weights: np.ndarray) -> np.ndarray:
+            # bincount adds in index order: each row's ops in op order, whatever the number of rows
+            flat = (row * width + index).ravel()
+            return np.bincount(flat, weights=weights.ravel(), minlength=rows * width).reshape(rows, width)
+
+        by_bound = per_row(bound.astype(np.int64), 2, t)
+        return {"per_kind": per_row(self.kind_index[None, :], len(self.kinds), t),
+                "per_phase": per_row(self.phase_index[None, :], 3, t),
+                "compute_bound": by_bound[:, 1], "memory_bound": by_bound[:, 0],
+                "flops": per_row(np.zeros((1, len(self.count)), dtype=np.int64), 1, self.count * flops)[:, 0],
+                "bytes": per_row(np.zeros((1, len(self.count)), dtype=np.int64), 1, self.count * nbytes)[:, 0]}
+
+    def _as_dict(self, priced: dict[str, np.ndarray], i: int) -> dict:
+        """Row ``i`` of ``price_rows`` as ``price`` returns it (new dicts: the roofline adds to them)."""
+        return {"per_kind": {kd: float(v) for kd, v in zip(self.kinds, priced["per_kind"][i], strict=True)},
+                "per_phase": {ph: float(v) for ph, v in zip(PHASES, priced["per_phase"][i], strict=True)},
+                "compute_bound": float(priced["compute_bound"][i]), "memory_bound": float(priced["memory_bound"][i]),
+                "flops": float(priced["flops"][i]), "bytes": float(priced["bytes"][i])}
 
 
+# Whole batch sizes read off a table's curve (``OpTable.price``): priced from 1 to the next power of two at or
+# above the one asked for (at least ``CURVE_MIN_ROWS``); a larger one is priced alone.
+CURVE_MIN_ROWS = 64
+CURVE_MAX_BATCH = 8192
 TABLES_PER_ANALYSIS = 256  # (GPU, precision, calibration, compiled) combinations kept on one analysis
 
 
