@@ -36,7 +36,7 @@ from advisor.history.migrate import ensure_schema
 from advisor.history.repository import History
 from advisor.history.tables import RecommendationTable
 from advisor.predictor.contexts import DEFAULT_ENTRIES as CONTEXT_ENTRIES
-from advisor.predictor.contexts import ContextCache
+from advisor.predictor.contexts import ContextCache, profile_key
 from advisor.pricing import catalog_version
 from advisor.schemas import (
     Comparison,
@@ -157,8 +157,8 @@ class Backend:
         self._frozen = False
         self._version: tuple[float, tuple[int, int, str]] | None = None  # (when read, outcomes_version())
         self._catalog: tuple[Any, Any] | None = None
-        # request key -> the stored profile row of that request's profile: identical profiles are stored once
-        # per worker, not once per request (a team's pipelines send the same profile again and again).
+        # profile digest -> the stored row of that profile: a profile is stored once per worker, not once per
+        # request (a team's pipelines send the same profile again and again, for one job or many).
         self._profile_ids: OrderedDict[str, int] = OrderedDict()
 
     def close(self) -> None:
@@ -263,12 +263,13 @@ class Backend:
         ranked = self.cache.get_or_compute(key, lambda: self._compute_recommendation(req))
         rec = ranked.recommendation.model_copy(update={"id": None, "created_at": utc_now()})
         if req.save:
-            rec.id = self._db_call(lambda: self._save(key, rec, req))
+            rec.id = self._db_call(lambda: self._save(rec, req))
         return rec, ranked.answer(rec)
 
-    def _save(self, key: str, rec: Recommendation, req: RecommendationRequest) -> int:
+    def _save(self, rec: Recommendation, req: RecommendationRequest) -> int:
         from sqlalchemy.exc import IntegrityError
 
+        key = profile_key(req.profile)
         profile_id = self._profile_ids.get(key)
         if profile_id is not None:
             try:

@@ -186,6 +186,21 @@ def test_a_recommendation_is_stored_and_read_back(app_client, profile):
     assert [e["id"] for e in listed["entries"]] == [rec["id"]]
 
 
+def test_one_profile_is_stored_once_for_its_many_jobs(app_client, profile):
+    """A pipeline asking about many dataset sizes of one model: each request is ranked and stored as its own
+    row, all of them pointing at one stored profile (with its measurements once)."""
+    ids = []
+    for dataset_size in (10_000, 20_000, 30_000):
+        response = app_client.post("/v1/recommendations", json={"profile": profile, "dataset_size": dataset_size,
+                                                                "epochs": 1}, headers=auth())
+        assert response.status_code == 201, response.text
+        ids.append(response.json()["id"])
+    stored = [app_client.get(f"/v1/recommendations/{i}", headers=auth()).json() for i in ids]
+    assert [s["recommendation"]["dataset_size"] for s in stored] == [10_000, 20_000, 30_000]
+    assert len({s["profile_id"] for s in stored}) == 1 and stored[0]["profile_id"] is not None
+    assert app_client.app.state.backend.cache.misses == 3
+
+
 def test_identical_requests_share_one_ranking_but_each_is_stored(app_client, profile):
     backend = app_client.app.state.backend
     first, second = _post(app_client, profile).json(), _post(app_client, profile).json()
