@@ -19,6 +19,10 @@ machine's CPU was probed too (``predict --gpu`` probes no CPU, ``recommend`` doe
 source GPU probe's, never the CPU's; the probe times the input pipeline either way. Only an older profile
 without an ``InputPipeline`` falls back on the CPU probe's make_batch time where there is one.
 
+A GPU target's compute model per job shape and its estimate on each host are ``advisor.predictor.gpu_job``'s; a
+CPU target's measured model is ``advisor.predictor.measured``'s. Both are kept in the ``EstimateContext``, so a
+caller asked about many dataset sizes of one job reuses them.
+
 The learned history correction (``method: "history"``) is applied by the caller (``advisor.api``), which
 owns the database.
 """
@@ -28,14 +32,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from advisor.errors import AdvisorError, PredictionError
-from advisor.predictor import input_bound
+from advisor.predictor import gpu_job, input_bound
 from advisor.predictor.calibration import Calibration
-from advisor.predictor.job import Z80, accumulated_step, assemble_job, forward_share, interval, model_flops_utilization
+from advisor.predictor.job import model_flops_utilization
 from advisor.predictor.measured import THIS_MACHINE, memoised
-from advisor.schemas import Analysis, CpuSpec, DeviceProfile, Estimate, GpuSpec, JobSpec, Profile, Target
+from advisor.schemas import CpuSpec, DeviceProfile, Estimate, GpuSpec, JobSpec, Profile, Target
 
 if TYPE_CHECKING:  # fit.py imports numpy at the top; the dispatcher imports it only when a probe is fitted
     from advisor.predictor.fit import StepTimeFit
@@ -46,8 +50,6 @@ if TYPE_CHECKING:  # fit.py imports numpy at the top; the dispatcher imports it 
 GPU_STARTUP_SECONDS = 8.0
 # Precision assumed on GPUs when none is given: plain PyTorch (TF32 for convolutions only).
 DEFAULT_GPU_PRECISION = "fp32"
-# Relative sigma the data-parallel communication model adds on top of the compute prediction's (K > 1 GPUs).
-DATA_PARALLEL_REL_SIGMA = 0.10
 
 
 @dataclass
@@ -61,9 +63,9 @@ class EstimateContext:
     fits: dict[str, StepTimeFit | None] = field(default_factory=dict)  # by device; None: nothing usable
     # A GPU target's compute model by (target, precision, job): the roofline and data-parallel model run once
     # per target; the host side (``input_bound``) is applied per host vCPU count on top.
-    gpu_compute: dict[tuple, _GpuCompute | AdvisorError] = field(default_factory=dict)
+    gpu_compute: dict[tuple, gpu_job.GpuCompute | AdvisorError] = field(default_factory=dict)
     # ... and on each host vCPU count: by (that key, vcpus)
-    gpu_hosts: dict[tuple, _GpuOnHost] = field(default_factory=dict)
+    gpu_hosts: dict[tuple, gpu_job.GpuOnHost] = field(default_factory=dict)
     # A CPU target's measured model by (target, machine memory, vCPUs, job shape); None: the analysis fallback.
     cpu_models: dict[tuple, MeasuredModel | None] = field(default_factory=dict)
     # Per-profile values no job changes (this CPU's family, memory fits, CPU scaling factors), by key.
@@ -195,25 +197,6 @@ def _on_target(est: Estimate, target: Target) -> Estimate:
     return est.model_copy(update={"target": target}) if target.cpu_name else est
 
 
-@dataclass(frozen=True)
-class _GpuCompute:
-    """What a GPU target's estimate needs beyond the host side: computed once per (target, precision, job)."""
-
-    spec: GpuSpec
-    precision: str
-    # One micro-step's compute at a global batch (K > 1: the data-parallel step; the optimizer and all-reduce
-    # shared over the accumulated micro-steps), memoised: the job's full batch and each epoch's last one.
-    compute_at: Callable[[int], float]
-    eval_seconds: float  # one evaluation: the job's eval_steps forward-only passes at the global batch
-    sigma: float  # log half-width of the 80% interval (the calibration's)
-    startup_seconds: float
-    scaling_efficiency: float | None
-    memory: tuple[bool, float | None, float | None, int | None]  # fits, peak GiB, capacity GiB, max batch/GPU
-    source_device: str | None
-    notes: tuple[str, ...]
-    analysis: Analysis | None = None  # the model's FLOPs, for MFU
-
-
 def estimate_gpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateContext, *,
                  precision: str | None = None, vcpus: int | None = None) -> Estimate:
     """K GPUs of one model: measured when probed here, else scaled from a probe or from the analysis; the host
@@ -238,7 +221,7 @@ def estimate_gpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateCo
         raise gc
     on_host = ctx.gpu_hosts.get((key, vcpus))
     if on_host is None:
-        on_host = ctx.gpu_hosts[(key, vcpus)] = _GpuOnHost.of(
+        on_host = ctx.gpu_hosts[(key, vcpus)] = gpu_job.GpuOnHost.of(
             job, gc, target.count, _gpu_host(profile, spec, target.count, vcpus, ctx))
     return on_host.estimate(job)
 
@@ -281,7 +264,7 @@ def _measured_gpu(profile: Profile, job: JobSpec, probed: DeviceProfile, spec: G
 
 
 def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, count: int, prec: str, prec_note: str | None,
-                 probed: DeviceProfile | None, ctx: EstimateContext) -> _GpuCompute:
+                 probed: DeviceProfile | None, ctx: EstimateContext) -> gpu_job.GpuCompute:
     """The compute side of K GPUs: per-GPU compute (probe or roofline), data-parallel step, memory, notes."""
     notes: list[str] = [prec_note] if prec_note else []
     if job.batch_size % count:
@@ -292,97 +275,21 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, count: int, prec
     cal = ctx.calibration
     sigma = cal.ratio_sigma if source_dev is not None else cal.rel_sigma
     startup = GPU_STARTUP_SECONDS + (source_dev.startup_seconds if source_dev is not None else 0.0)
-    compute, efficiency, eval_seconds = _gpu_step_compute(profile, job, spec, count, per_gpu_compute, notes)
+    compute, efficiency, eval_seconds = gpu_job.gpu_step_compute(profile, job, spec, count, per_gpu_compute, notes)
     per_device_batch = max(1, math.ceil(job.batch_size / count))
     fits, peak, capacity, max_batch, mem_notes = _memory(profile, probed, spec, per_device_batch, prec, count)
     notes.extend(mem_notes)
     if not fits:
         notes.append(f"does not fit: {peak:.1f} GiB needed per GPU at batch {per_device_batch}, "
                      f"{capacity:.0f} GiB available.")
-    return _GpuCompute(spec, prec, compute, eval_seconds, sigma, startup, efficiency,
+    return gpu_job.GpuCompute(spec, prec, compute, eval_seconds, sigma, startup, efficiency,
                        (fits, peak, capacity, max_batch), source_dev.device if source_dev is not None else None,
                        tuple(notes), profile.analysis)
 
 
-class _GpuOnHost:
-    """K GPUs' compute model on one host (vCPU count): the step at each batch size and the ``Estimate`` fields
-    that no dataset size or epoch count changes, kept in the context, so another job of the same shape (a server
-    asked about many dataset sizes of one profile) only adds its last batch's step and the whole-job sums."""
-
-    def __init__(self, gc: _GpuCompute, count: int, host: input_bound.HostModel, fields: dict,
-                 parts: dict[int, input_bound.StepParts], rel_sigma: float) -> None:
-        self.gc, self.count, self.host, self.fields = gc, count, host, fields
-        self._parts, self.rel_sigma = parts, rel_sigma
-
-    @classmethod
-    def of(cls, job: JobSpec, gc: _GpuCompute, count: int, host: input_bound.HostModel) -> _GpuOnHost:
-        parts = host.parts(job.batch_size, gc.compute_at(job.batch_size))
-        rel = math.hypot(gc.sigma / Z80, input_bound.host_rel_sigma(parts))
-        fits, peak, capacity, max_batch = gc.memory
-        fields = dict(
-            **input_bound.estimate_fields(host, parts), target=Target.gpu(gc.spec.name, count), fits_memory=fits,
-            peak_memory_gib=peak, memory_capacity_gib=capacity, max_batch_size_per_device=max_batch,
-            per_device_batch_size=max(1, math.ceil(job.batch_size / count)), method="scaled",
-            precision=gc.precision, scaling_efficiency=gc.scaling_efficiency, source_device=gc.source_device,
-            # the step as ``assemble_job`` adds it up (compute + host side), to the last bit
-            mfu=model_flops_utilization(gc.analysis, job.batch_size,
-                                        float(gc.compute_at(job.batch_size)) + float(parts.host_seconds), gc.spec,
-                                        gc.precision, count))
-        return cls(gc, count, host, fields, {job.batch_size: parts}, rel)
-
-    def parts_at(self, batch_size: int) -> input_bound.StepParts:
-        """The step at a global batch: compute and the host side (memoised)."""
-        found = self._parts.get(batch_size)
-        if found is None:
-            found = self._parts[batch_size] = self.host.parts(batch_size, self.gc.compute_at(batch_size))
-        return found
-
-    def estimate(self, job: JobSpec) -> Estimate:
-        """The estimate of ``job`` (of the shape this was made for: its batch size and how it steps)."""
-        gc = self.gc
-        jt = assemble_job(job, gc.compute_at, batch_seconds_at=lambda b: self.parts_at(b).host_seconds,
-                          startup_seconds=gc.startup_seconds, rel_sigma=self.rel_sigma,
-                          eval_seconds=gc.eval_seconds)
-        lo, hi = (jt.low, jt.high) if self.count == 1 else interval(
-            jt.seconds, math.hypot(self.rel_sigma, DATA_PARALLEL_REL_SIGMA))
-        return Estimate(
-            **{**jt.estimate_fields(job), "low": lo, "high": hi}, **self.fields,
-            notes=[*gc.notes, *filter(None, [_evaluation_note(job, gc.eval_seconds)]), *self.host.notes,
-                   *filter(None, [input_bound.make_batch_note(self.host, self.parts_at(job.batch_size))])],
-        )
-
-
-def _evaluation_note(job: JobSpec, eval_seconds: float) -> str | None:
-    if not job.evaluations:
-        return None
-    return (f"evaluation: {job.evaluations:,} evaluations (every {job.eval_every:,} optimizer steps) of "
-            f"{job.eval_steps} forward-only batches of {job.batch_size}, {eval_seconds:.3g} s each.")
-
-
-@dataclass(frozen=True)
-class _StepParts:
-    """One GPU's plain training step at one per-GPU batch, and the parts gradient accumulation and evaluation
-    need: its optimizer update, and a forward-only pass (an evaluation batch)."""
-
-    seconds: float
-    optimizer_seconds: float
-    forward_seconds: float
-
-
-def _parts_of(seconds: float, phases: dict[str, float] | None, analysis: Analysis | None) -> _StepParts:
-    """``seconds`` split in the proportions of the roofline's phases (``roofline.step_phases``): the optimizer,
-    and the forward with its share of the step's overhead (host launches). Without phases: no optimizer share
-    (accumulation then saves nothing, conservatively) and the analysis' forward FLOP share."""
-    total = sum(phases.values()) if phases else 0.0
-    if not phases or total <= 0:
-        return _StepParts(seconds, 0.0, seconds * forward_share(analysis))
-    gpu = phases["forward"] + phases["backward"] + phases["optimizer"]
-    forward = phases["forward"] + phases["overhead"] * (phases["forward"] / gpu if gpu > 0 else 0.0)
-    return _StepParts(seconds, seconds * phases["optimizer"] / total, seconds * forward / total)
-
-
 def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: DeviceProfile | None,
-                     ctx: EstimateContext, notes: list[str], *, compiled: bool = False) -> Callable[[int], _StepParts]:
+                     ctx: EstimateContext, notes: list[str], *,
+                     compiled: bool = False) -> Callable[[int], gpu_job.GpuStepParts]:
     """One GPU's step at a per-GPU batch: the probe of ``source_dev`` scaled by the roofline's ratio of the two
     GPUs (the probe itself on the same GPU), else the roofline alone; split into its parts by the roofline's
     phases on this GPU. ``compiled``: the job runs under torch.compile (``roofline`` models it)."""
@@ -394,9 +301,9 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
         notes.append(f"predicted from the model's analysis and the {spec.name} datasheet "
                      f"(roofline, calibrated on published benchmarks).")
 
-        def from_roofline(b: int) -> _StepParts:
+        def from_roofline(b: int) -> gpu_job.GpuStepParts:
             step = roofline.predict_step(analysis, spec, b, prec, cal, compiled=compiled)
-            return _parts_of(step.seconds, roofline.step_phases(step), analysis)
+            return gpu_job.step_parts_of(step.seconds, roofline.step_phases(step), analysis)
 
         return from_roofline
 
@@ -409,14 +316,14 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
             return None
         return roofline.split_step(analysis, spec, b, prec, cal, compiled=compiled)
 
-    def from_probe(b: int) -> _StepParts:
+    def from_probe(b: int) -> gpu_job.GpuStepParts:
         if source_spec.name == spec.name:
-            return _parts_of(source_fit.compute_seconds(b), phases(b), analysis)
+            return gpu_job.step_parts_of(source_fit.compute_seconds(b), phases(b), analysis)
         seconds = roofline.scale_from_probe(analysis, source_fit.compute_seconds(ref_batch), source_spec,
                                             ref_batch, spec, b, prec, cal, compiled=compiled).seconds * (
             source_fit.compute_seconds(b) / source_fit.compute_seconds(ref_batch)
             if b <= ref_batch else 1.0)
-        return _parts_of(seconds, phases(b), analysis)
+        return gpu_job.step_parts_of(seconds, phases(b), analysis)
 
     notes.append(f"scaled from the probe of {source_dev.device} ({source_spec.name}).")
     if source_spec.name != spec.name and analysis is None:
@@ -424,53 +331,6 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
             f"cannot scale from {source_spec.name} to {spec.name}: the profile has no analysis of the model.",
             hint="Fix: profile the workload file again (the analysis is on by default).")
     return from_probe
-
-
-def _gpu_step_compute(profile: Profile, job: JobSpec, spec: GpuSpec, count: int,
-                      per_gpu_compute: Callable[[int], _StepParts],
-                      notes: list[str]) -> tuple[Callable[[int], float], float | None, float]:
-    """(one micro-step's compute at a global batch, memoised; the scaling efficiency on K > 1 GPUs; one
-    evaluation's seconds) with the data-parallel step model (its all-reduce is part of the GPUs' step) and
-    gradient accumulation: the optimizer and the all-reduce once per ``job.grad_accum_steps`` micro-steps."""
-    from advisor.predictor.multigpu import accumulated_data_parallel
-
-    grad_bytes = profile.analysis.gradient_bytes if profile.analysis is not None else None
-    if count > 1 and grad_bytes is None:
-        raise PredictionError(f"cannot predict {count} GPUs: the profile has no analysis (gradient size).",
-                              hint="Fix: profile the workload file again (the analysis is on by default).")
-    memo: dict[int, float] = {}
-    # One GPU's step by its own batch: on K GPUs, K global batch sizes share one (the epoch's last batch of
-    # another dataset size often does).
-    per_gpu_memo: dict[int, _StepParts] = {}
-
-    def step_at(b: int) -> tuple[float, _StepParts, Any]:
-        per_gpu = max(1, math.ceil(b / count))
-        parts = per_gpu_memo.get(per_gpu)
-        if parts is None:
-            parts = per_gpu_memo[per_gpu] = per_gpu_compute(per_gpu)
-        if count > 1:
-            dp, step = accumulated_data_parallel(parts.seconds, parts.optimizer_seconds, grad_bytes, count, spec,
-                                                 job.grad_accum_steps)
-            return step, parts, dp
-        return accumulated_step(parts.seconds, parts.optimizer_seconds, job.grad_accum_steps), parts, None
-
-    def compute_at(b: int) -> float:
-        if b not in memo:
-            memo[b] = step_at(b)[0]
-        return memo[b]
-
-    step, parts, dp = step_at(job.batch_size)
-    memo[job.batch_size] = step
-    efficiency = None
-    if dp is not None:
-        notes.extend(dp.notes)
-        efficiency = accumulated_step(parts.seconds, parts.optimizer_seconds, job.grad_accum_steps) / step
-    eval_seconds = job.eval_steps * parts.forward_seconds  # every GPU evaluates its share, no all-reduce
-    if job.grad_accum_steps > 1:
-        notes.append(f"gradient accumulation: {job.grad_accum_steps} micro-steps of batch {job.batch_size} per "
-                     f"optimizer step ({job.batch_size * job.grad_accum_steps} samples); the optimizer"
-                     + (" and the all-reduce run" if count > 1 else " runs") + " once per optimizer step.")
-    return compute_at, efficiency, eval_seconds
 
 
 def _memory(profile: Profile, probed: DeviceProfile | None, spec: GpuSpec, per_device_batch: int,

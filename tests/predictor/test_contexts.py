@@ -75,7 +75,7 @@ def test_a_context_reused_across_jobs_gives_every_estimate_of_a_fresh_one():
     """Every offer's whole estimate (times, interval, host side, MFU, notes), for jobs of other sizes,
     epochs, evaluation and accumulation priced through one context, equals the estimate of that offer alone
     from a context of its own: the per-host step models kept between jobs and offers
-    (``estimate._GpuOnHost``, ``measured.MeasuredModel``) change no field."""
+    (``gpu_job.GpuOnHost``, ``measured.MeasuredModel``) change no field."""
     from advisor.predictor.estimate import EstimateContext
     from advisor.predictor.targets import estimate_offers
     from advisor.pricing import load_catalog

@@ -1,0 +1,166 @@
+"""A GPU target's compute model for one job shape, and its whole-job estimate on one host.
+
+``GpuCompute`` is what ``advisor.predictor.estimate`` builds once per (target, precision, job shape): one micro-step's
+compute at any global batch (the per-GPU step from a probe or the roofline, the data-parallel step and gradient
+accumulation: ``gpu_step_compute``), an evaluation's seconds, the memory fit and the notes. ``GpuOnHost`` adds the
+host side of one host (its vCPUs) and the ``Estimate`` fields no dataset size or epoch count changes, so another
+job of the same shape only adds its last batch and the sums.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from advisor.errors import PredictionError
+from advisor.predictor import input_bound
+from advisor.predictor.job import Z80, accumulated_step, assemble_job, forward_share, interval, model_flops_utilization
+from advisor.schemas import Analysis, Estimate, GpuSpec, JobSpec, Profile, Target
+
+# Relative sigma the data-parallel communication model adds on top of the compute prediction's (K > 1 GPUs).
+DATA_PARALLEL_REL_SIGMA = 0.10
+
+
+@dataclass(frozen=True)
+class GpuCompute:
+    """What a GPU target's estimate needs beyond the host side: computed once per (target, precision, job)."""
+
+    spec: GpuSpec
+    precision: str
+    # One micro-step's compute at a global batch (K > 1: the data-parallel step; the optimizer and all-reduce
+    # shared over the accumulated micro-steps), memoised: the job's full batch and each epoch's last one.
+    compute_at: Callable[[int], float]
+    eval_seconds: float  # one evaluation: the job's eval_steps forward-only passes at the global batch
+    sigma: float  # log half-width of the 80% interval (the calibration's)
+    startup_seconds: float
+    scaling_efficiency: float | None
+    memory: tuple[bool, float | None, float | None, int | None]  # fits, peak GiB, capacity GiB, max batch/GPU
+    source_device: str | None
+    notes: tuple[str, ...]
+    analysis: Analysis | None = None  # the model's FLOPs, for MFU
+
+
+@dataclass(frozen=True)
+class GpuStepParts:
+    """One GPU's plain training step at one per-GPU batch, and the parts gradient accumulation and evaluation
+    need: its optimizer update, and a forward-only pass (an evaluation batch)."""
+
+    seconds: float
+    optimizer_seconds: float
+    forward_seconds: float
+
+
+def step_parts_of(seconds: float, phases: dict[str, float] | None, analysis: Analysis | None) -> GpuStepParts:
+    """``seconds`` split in the proportions of the roofline's phases (``roofline.step_phases``): the optimizer,
+    and the forward with its share of the step's overhead (host launches). Without phases: no optimizer share
+    (accumulation then saves nothing, conservatively) and the analysis' forward FLOP share."""
+    total = sum(phases.values()) if phases else 0.0
+    if not phases or total <= 0:
+        return GpuStepParts(seconds, 0.0, seconds * forward_share(analysis))
+    gpu = phases["forward"] + phases["backward"] + phases["optimizer"]
+    forward = phases["forward"] + phases["overhead"] * (phases["forward"] / gpu if gpu > 0 else 0.0)
+    return GpuStepParts(seconds, seconds * phases["optimizer"] / total, seconds * forward / total)
+
+
+def gpu_step_compute(profile: Profile, job: JobSpec, spec: GpuSpec, count: int,
+                     per_gpu_compute: Callable[[int], GpuStepParts],
+                     notes: list[str]) -> tuple[Callable[[int], float], float | None, float]:
+    """(one micro-step's compute at a global batch, memoised; the scaling efficiency on K > 1 GPUs; one
+    evaluation's seconds) with the data-parallel step model (its all-reduce is part of the GPUs' step) and
+    gradient accumulation: the optimizer and the all-reduce once per ``job.grad_accum_steps`` micro-steps."""
+    from advisor.predictor.multigpu import accumulated_data_parallel
+
+    grad_bytes = profile.analysis.gradient_bytes if profile.analysis is not None else None
+    if count > 1 and grad_bytes is None:
+        raise PredictionError(f"cannot predict {count} GPUs: the profile has no analysis (gradient size).",
+                              hint="Fix: profile the workload file again (the analysis is on by default).")
+    memo: dict[int, float] = {}
+    # One GPU's step by its own batch: on K GPUs, K global batch sizes share one (the epoch's last batch of
+    # another dataset size often does).
+    per_gpu_memo: dict[int, GpuStepParts] = {}
+
+    def step_at(b: int) -> tuple[float, GpuStepParts, Any]:
+        per_gpu = max(1, math.ceil(b / count))
+        parts = per_gpu_memo.get(per_gpu)
+        if parts is None:
+            parts = per_gpu_memo[per_gpu] = per_gpu_compute(per_gpu)
+        if count > 1:
+            dp, step = accumulated_data_parallel(parts.seconds, parts.optimizer_seconds, grad_bytes, count, spec,
+                                                 job.grad_accum_steps)
+            return step, parts, dp
+        return accumulated_step(parts.seconds, parts.optimizer_seconds, job.grad_accum_steps), parts, None
+
+    def compute_at(b: int) -> float:
+        if b not in memo:
+            memo[b] = step_at(b)[0]
+        return memo[b]
+
+    step, parts, dp = step_at(job.batch_size)
+    memo[job.batch_size] = step
+    efficiency = None
+    if dp is not None:
+        notes.extend(dp.notes)
+        efficiency = accumulated_step(parts.seconds, parts.optimizer_seconds, job.grad_accum_steps) / step
+    eval_seconds = job.eval_steps * parts.forward_seconds  # every GPU evaluates its share, no all-reduce
+    if job.grad_accum_steps > 1:
+        notes.append(f"gradient accumulation: {job.grad_accum_steps} micro-steps of batch {job.batch_size} per "
+                     f"optimizer step ({job.batch_size * job.grad_accum_steps} samples); the optimizer"
+                     + (" and the all-reduce run" if count > 1 else " runs") + " once per optimizer step.")
+    return compute_at, efficiency, eval_seconds
+
+
+class GpuOnHost:
+    """K GPUs' compute model on one host (vCPU count): the step at each batch size and the ``Estimate`` fields
+    that no dataset size or epoch count changes, kept in the context, so another job of the same shape (a server
+    asked about many dataset sizes of one profile) only adds its last batch's step and the whole-job sums."""
+
+    def __init__(self, gc: GpuCompute, count: int, host: input_bound.HostModel, fields: dict,
+                 parts: dict[int, input_bound.StepParts], rel_sigma: float) -> None:
+        self.gc, self.count, self.host, self.fields = gc, count, host, fields
+        self._parts, self.rel_sigma = parts, rel_sigma
+
+    @classmethod
+    def of(cls, job: JobSpec, gc: GpuCompute, count: int, host: input_bound.HostModel) -> GpuOnHost:
+        parts = host.parts(job.batch_size, gc.compute_at(job.batch_size))
+        rel = math.hypot(gc.sigma / Z80, input_bound.host_rel_sigma(parts))
+        fits, peak, capacity, max_batch = gc.memory
+        fields = dict(
+            **input_bound.estimate_fields(host, parts), target=Target.gpu(gc.spec.name, count), fits_memory=fits,
+            peak_memory_gib=peak, memory_capacity_gib=capacity, max_batch_size_per_device=max_batch,
+            per_device_batch_size=max(1, math.ceil(job.batch_size / count)), method="scaled",
+            precision=gc.precision, scaling_efficiency=gc.scaling_efficiency, source_device=gc.source_device,
+            # the step as ``assemble_job`` adds it up (compute + host side), to the last bit
+            mfu=model_flops_utilization(gc.analysis, job.batch_size,
+                                        float(gc.compute_at(job.batch_size)) + float(parts.host_seconds), gc.spec,
+                                        gc.precision, count))
+        return cls(gc, count, host, fields, {job.batch_size: parts}, rel)
+
+    def parts_at(self, batch_size: int) -> input_bound.StepParts:
+        """The step at a global batch: compute and the host side (memoised)."""
+        found = self._parts.get(batch_size)
+        if found is None:
+            found = self._parts[batch_size] = self.host.parts(batch_size, self.gc.compute_at(batch_size))
+        return found
+
+    def estimate(self, job: JobSpec) -> Estimate:
+        """The estimate of ``job`` (of the shape this was made for: its batch size and how it steps)."""
+        gc = self.gc
+        jt = assemble_job(job, gc.compute_at, batch_seconds_at=lambda b: self.parts_at(b).host_seconds,
+                          startup_seconds=gc.startup_seconds, rel_sigma=self.rel_sigma,
+                          eval_seconds=gc.eval_seconds)
+        lo, hi = (jt.low, jt.high) if self.count == 1 else interval(
+            jt.seconds, math.hypot(self.rel_sigma, DATA_PARALLEL_REL_SIGMA))
+        return Estimate(
+            **{**jt.estimate_fields(job), "low": lo, "high": hi}, **self.fields,
+            notes=[*gc.notes, *filter(None, [_evaluation_note(job, gc.eval_seconds)]), *self.host.notes,
+                   *filter(None, [input_bound.make_batch_note(self.host, self.parts_at(job.batch_size))])],
+        )
+
+
+def _evaluation_note(job: JobSpec, eval_seconds: float) -> str | None:
+    if not job.evaluations:
+        return None
+    return (f"evaluation: {job.evaluations:,} evaluations (every {job.eval_every:,} optimizer steps) of "
+            f"{job.eval_steps} forward-only batches of {job.batch_size}, {eval_seconds:.3g} s each.")
