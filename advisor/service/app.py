@@ -6,6 +6,7 @@ process (``advisor serve`` passes its options through the environment, see ``con
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,7 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from advisor import __version__
-from advisor.service import faults, routes, web
+from advisor.service import balance, faults, routes, web
 from advisor.service.backend import Backend
 from advisor.service.config import ServiceConfig
 from advisor.service.gate import Gate
@@ -32,11 +33,15 @@ def create_app(config: ServiceConfig) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.backend = Backend(config)
+        loads_path = os.environ.get(balance.LOADS_ENV)
+        app.state.loads = balance.Loads(loads_path) if loads_path else None
         await run_in_threadpool(app.state.backend.warm)
         try:
             yield
         finally:
             app.state.backend.close()
+            if app.state.loads is not None:
+                app.state.loads.close()
 
     app = FastAPI(title="advisor", version=__version__, description=DESCRIPTION, lifespan=lifespan,
                   docs_url="/docs", redoc_url=None)

@@ -1,11 +1,12 @@
 """The ``/v1`` JSON API: each route parses, calls the ``Backend`` (``advisor.api`` and the history), and returns
 the object the CLI prints with ``--json``. Handlers are plain functions, which FastAPI runs in its thread pool,
-since the work under them (prediction, the database) blocks; the recommendation route hands its work to the
-pool itself, so that it can key the cache on the body's bytes."""
+since the work under them (prediction, the database) blocks; the recommendation and prediction routes hand their
+work to the pool themselves (``_computed``): in the worker's queue, counted in the workers' shared load."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from anyio import to_thread
@@ -47,10 +48,24 @@ def catalog(request: Request, provider: Text = None, gpu: Text = None, region: T
     return _json({"schema_version": 1, "count": len(offers), "offers": [o.model_dump(mode="json") for o in offers]})
 
 
+async def _computed(request: Request, work: Callable[..., Any], *args: Any) -> tuple[Any, dict[str, str]]:
+    """``work(*args)`` in the worker's queue of CPU-bound requests (``Backend.limiter``); the result, and the
+    headers that hand the connection back when this worker holds more requests than another (``balance``)."""
+    backend, loads = _backend(request), getattr(request.app.state, "loads", None)
+    if loads is None:
+        return await to_thread.run_sync(work, *args, limiter=backend.limiter), {}
+    loads.add(1)
+    try:
+        result = await to_thread.run_sync(work, *args, limiter=backend.limiter)
+    finally:
+        loads.add(-1)
+    return result, ({"Connection": "close"} if loads.busier_than_another() else {})
+
+
 @router.post("/predictions", responses=_ERRORS, summary="One target's whole-job time (advisor predict)")
 async def predictions(request: Request, body: PredictionRequest) -> JSONResponse:
-    backend = _backend(request)
-    return _json((await to_thread.run_sync(backend.predict, body, limiter=backend.limiter)).json_contract())
+    estimate, headers = await _computed(request, _backend(request).predict, body)
+    return _json(estimate.json_contract(), headers=headers)
 
 
 @router.post("/recommendations", status_code=201, response_model=Recommendation,
@@ -58,9 +73,9 @@ async def predictions(request: Request, body: PredictionRequest) -> JSONResponse
              summary="Rank every priced machine for a job and store it (advisor recommend)")
 async def recommendations(request: Request, body: RecommendationRequest) -> Response:
     raw = await request.body()  # already read by FastAPI: the cache keys on the bytes as sent
-    backend = _backend(request)
-    rec, answer = await to_thread.run_sync(backend.recommend, body, raw, limiter=backend.limiter)
-    headers = {"Location": f"{API_PREFIX}/recommendations/{rec.id}"} if rec.id is not None else None
+    (rec, answer), headers = await _computed(request, _backend(request).recommend, body, raw)
+    if rec.id is not None:
+        headers["Location"] = f"{API_PREFIX}/recommendations/{rec.id}"
     return Response(answer, status_code=201 if rec.id is not None else 200, headers=headers,
                     media_type="application/json")
 

@@ -3,7 +3,8 @@
 Production defaults: no auto-reload; several worker processes only over PostgreSQL (SQLite's single writer
 would make them queue, and a file database is not shared between machines); graceful shutdown (SIGTERM or
 Ctrl-C: the socket closes, in-flight requests finish, up to ``graceful_seconds``); uvicorn restarts a worker that
-dies. ``X-Forwarded-*`` headers are trusted only from ``ADVISOR_FORWARDED_ALLOW_IPS`` (default the loopback
+dies; the workers share their load (``advisor.service.balance``) so that a busier one hands connections back.
+``X-Forwarded-*`` headers are trusted only from ``ADVISOR_FORWARDED_ALLOW_IPS`` (default the loopback
 address, where a reverse proxy on the same machine sits).
 """
 
@@ -102,8 +103,22 @@ def serve(config: ServiceConfig, *, say: Callable[[str], None], log_level: str =
         f"{len(config.tokens)} token(s); body limit {config.max_body_bytes / 2**20:g} MB; "
         f"{config.rate_per_minute or 'no'} requests/minute per token)")
     os.environ.update(config.to_env())
-    uvicorn.run(APP_FACTORY, factory=True, host=config.host, port=config.port, workers=config.workers,
-                reload=False, access_log=False, log_config=log_config(log_level), log_level=log_level,
-                timeout_graceful_shutdown=int(config.graceful_seconds), proxy_headers=True,
-                forwarded_allow_ips=os.environ.get("ADVISOR_FORWARDED_ALLOW_IPS", "127.0.0.1"),
-                server_header=False)
+    loads = None
+    if config.workers > 1:  # the workers' shared load (advisor.service.balance)
+        import tempfile
+
+        from advisor.service import balance
+
+        handle, loads = tempfile.mkstemp(prefix="advisor-serve-loads-")
+        os.close(handle)
+        balance.create(loads)
+        os.environ[balance.LOADS_ENV] = loads
+    try:
+        uvicorn.run(APP_FACTORY, factory=True, host=config.host, port=config.port, workers=config.workers,
+                    reload=False, access_log=False, log_config=log_config(log_level), log_level=log_level,
+                    timeout_graceful_shutdown=int(config.graceful_seconds), proxy_headers=True,
+                    forwarded_allow_ips=os.environ.get("ADVISOR_FORWARDED_ALLOW_IPS", "127.0.0.1"),
+                    server_header=False)
+    finally:
+        if loads is not None:
+            os.unlink(loads)
