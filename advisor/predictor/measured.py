@@ -146,52 +146,10 @@ def _systematic_sigma(fit: StepTimeFit, job: JobSpec, kind: str, extra_rel: floa
     return math.sqrt(fit_u ** 2 + run_to_run ** 2 + extra_rel ** 2)
 
 
-def predict_measured(
-    profile: Profile,
-    job: JobSpec,
-    *,
-    device: str = "cpu",
-    threads: int | None = None,
-    startup_seconds: float | None = None,
-    per_epoch_seconds: float = 0.0,
-    target_cpu: CpuSpec | None = None,
-    local_cpu: CpuSpec | None = None,
-    fit: StepTimeFit | None = None,
-    machine_memory_gib: float | str | None = THIS_MACHINE,
-    host: HostModel | None = None,
-    optimizer_seconds: float | None = None,
-    memo: dict | None = None,
-) -> Estimate:
-    """The whole job's time on a device the profile measured.
-
-    Args:
-        profile: a probe's profile.
-        job: dataset size, epochs, batch size.
-        device: "cpu", "cuda:0", ... (or "gpu" for the first profiled GPU).
-        threads: CPU threads for the job; None or the probed count = as probed ("measured"); another count
-            scales the compute with ``advisor.predictor.cpu_scaling`` ("scaled").
-        fit: this device's step-time fit, when the caller already has it.
-        target_cpu, local_cpu: another CPU family to scale to (``profiles/cpus.csv``), and this one's.
-        startup_seconds: one-off time before the first step; None = the probe's measured start-up (model
-            build + warm-up beyond steady state). Pass instance boot and set-up on top when pricing a cloud
-            machine.
-        per_epoch_seconds: once per epoch (evaluation, checkpoints); the probe measures none.
-        machine_memory_gib: the memory of the machine the job runs on, GiB, when it is another one than the
-            probed (a CPU instance of another size); None = not known (fit not judged). Default: the probed
-            device's own memory.
-        host: the host side (``input_bound``): a dataloader replaces the probe's make_batch time, else that
-            time stands, split into its parts. None: a CPU's default (this machine's pipeline at ``threads``).
-        optimizer_seconds: a step's optimizer part (run once per ``job.grad_accum_steps``); None: see ``_job_steps``.
-        memo: the caller's per-profile cache (``estimate.EstimateContext.memo``): the memory fit and the CPU
-            scaling factors, which do not depend on the job, are computed once for all the targets priced.
-    Raises:
-        PredictionError: the profile has no usable measurements for the device.
-    """
-    return measured_model(
-        profile, job, device=device, threads=threads, startup_seconds=startup_seconds,
-        per_epoch_seconds=per_epoch_seconds, target_cpu=target_cpu, local_cpu=local_cpu, fit=fit,
-        machine_memory_gib=machine_memory_gib, host=host, optimizer_seconds=optimizer_seconds, memo=memo,
-    ).estimate(job)
+def predict_measured(profile: Profile, job: JobSpec, **options: Any) -> Estimate:
+    """The whole job's time on a device the profile measured: ``measured_model(profile, job, **options)``'s
+    estimate of ``job`` (the options are ``measured_model``'s)."""
+    return measured_model(profile, job, **options).estimate(job)
 
 
 class MeasuredModel:
@@ -244,8 +202,32 @@ def measured_model(
     optimizer_seconds: float | None = None,
     memo: dict | None = None,
 ) -> MeasuredModel:
-    """``predict_measured``'s model of ``job``'s shape (the same arguments); its ``estimate(job)`` is the
-    prediction of ``job`` and of any other dataset size or epoch count of that shape."""
+    """A measured device's model of ``job``'s shape; its ``estimate(job)`` is the whole job's time, and that of
+    any other dataset size or epoch count of the same shape (``predict_measured`` is both at once).
+
+    Args:
+        profile: a probe's profile.
+        job: dataset size, epochs, batch size.
+        device: "cpu", "cuda:0", ... (or "gpu" for the first profiled GPU).
+        threads: CPU threads for the job; None or the probed count = as probed ("measured"); another count
+            scales the compute with ``advisor.predictor.cpu_scaling`` ("scaled").
+        fit: this device's step-time fit, when the caller already has it.
+        target_cpu, local_cpu: another CPU family to scale to (``profiles/cpus.csv``), and this one's.
+        startup_seconds: one-off time before the first step; None = the probe's measured start-up (model
+            build + warm-up beyond steady state). Pass instance boot and set-up on top when pricing a cloud
+            machine.
+        per_epoch_seconds: once per epoch (evaluation, checkpoints); the probe measures none.
+        machine_memory_gib: the memory of the machine the job runs on, GiB, when it is another one than the
+            probed (a CPU instance of another size); None = not known (fit not judged). Default: the probed
+            device's own memory.
+        host: the host side (``input_bound``): a dataloader replaces the probe's make_batch time, else that
+            time stands, split into its parts. None: a CPU's default (this machine's pipeline at ``threads``).
+        optimizer_seconds: a step's optimizer part (run once per ``job.grad_accum_steps``); None: see ``_job_steps``.
+        memo: the caller's per-profile cache (``estimate.EstimateContext.memo``): the memory fit and the CPU
+            scaling factors, which do not depend on the job, are computed once for all the targets priced.
+    Raises:
+        PredictionError: the profile has no usable measurements for the device.
+    """
     dev = select_device(profile, device)
     busy = at_device_threads(dev, _usable_measurements(dev, threads))
     # Callers pricing many targets pass the device's fit once instead of refitting it per target.
