@@ -283,8 +283,8 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, count: int, prec
         notes.append(f"does not fit: {peak:.1f} GiB needed per GPU at batch {per_device_batch}, "
                      f"{capacity:.0f} GiB available.")
     return gpu_job.GpuCompute(spec, prec, compute, eval_seconds, sigma, startup, efficiency,
-                       (fits, peak, capacity, max_batch), source_dev.device if source_dev is not None else None,
-                       tuple(notes), profile.analysis)
+                              (fits, peak, capacity, max_batch),
+                              source_dev.device if source_dev is not None else None, tuple(notes), profile.analysis)
 
 
 def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: DeviceProfile | None,
