@@ -61,17 +61,24 @@ class OpTable:
 
     # Every whole batch size from 1 up, priced at once (``price``): {"rows": n, name: array (n, ...)}.
     _curve: dict | None = field(default=None, repr=False)
+    _singles: int = field(default=0, repr=False)  # batch sizes priced one by one, not off the curve
 
     def price(self, batch_size: float) -> dict:
-        """Every op at ``batch_size``: seconds per kind and phase, compute/memory-bound, FLOPs and bytes. A whole
-        batch size is read off the table's curve, priced for every batch size from 1 to the next power of two
-        at once: one GPU's step at the many last batches of a server's jobs costs one array pass, not one each."""
+        """Every op at ``batch_size``: seconds per kind and phase, compute/memory-bound, FLOPs and bytes.
+
+        A table asked for many whole batch sizes (a server pricing the last batches of many jobs) reads them off
+        its curve: every batch size from 1 to the next power of two, priced in one array pass, once the table
+        has priced ``CURVE_AFTER`` batch sizes one by one (a calibration fit prices each of its many tables at
+        a few batch sizes: a curve there would cost more than it saves)."""
         b = float(batch_size)
         if b.is_integer() and 1 <= b <= CURVE_MAX_BATCH:
-            if self._curve is None or self._curve["rows"] < b:
+            if self._curve is not None and self._curve["rows"] >= b:
+                return self._as_dict(self._curve, int(b) - 1)
+            self._singles += 1
+            if self._singles > CURVE_AFTER:
                 rows = max(CURVE_MIN_ROWS, 1 << (int(b) - 1).bit_length())
                 self._curve = {"rows": rows, **self.price_rows(np.arange(1.0, rows + 1.0))}
-            return self._as_dict(self._curve, int(b) - 1)
+                return self._as_dict(self._curve, int(b) - 1)
         return self._as_dict(self.price_rows(np.array([b])), 0)
 
     def price_rows(self, batch_sizes: np.ndarray) -> dict[str, np.ndarray]:
@@ -110,8 +117,10 @@ class OpTable:
                 "flops": float(priced["flops"][i]), "bytes": float(priced["bytes"][i])}
 
 
-# Whole batch sizes read off a table's curve (``OpTable.price``): priced from 1 to the next power of two at or
-# above the one asked for (at least ``CURVE_MIN_ROWS``); a larger one is priced alone.
+# Whole batch sizes read off a table's curve (``OpTable.price``), once it has priced ``CURVE_AFTER`` one by one:
+# priced from 1 to the next power of two at or above the one asked for (at least ``CURVE_MIN_ROWS``); a larger
+# one than ``CURVE_MAX_BATCH`` is always priced alone.
+CURVE_AFTER = 16
 CURVE_MIN_ROWS = 64
 CURVE_MAX_BATCH = 8192
 TABLES_PER_ANALYSIS = 256  # (GPU, precision, calibration, compiled) combinations kept on one analysis

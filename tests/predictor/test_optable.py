@@ -61,15 +61,18 @@ def test_the_curve_prices_each_batch_size_as_the_op_by_op_formulas(precision):
 
 
 def test_a_batch_size_is_priced_to_the_last_bit_whatever_rows_it_comes_with():
+    from advisor.predictor.optable import CURVE_AFTER
+
     table = _table("bf16")
-    first = table.price(3)  # a curve of 64 rows
-    assert table._curve["rows"] == 64
+    alone = {b: table._as_dict(table.price_rows(np.array([float(b)])), 0) for b in (3, 100, 700)}
+    one_by_one = [table.price(b) for b in range(1, CURVE_AFTER + 1)]  # priced alone: no curve yet
+    assert table._curve is None and one_by_one[2] == alone[3]
+    assert table.price(3) == alone[3] and table._curve["rows"] == 64  # the next one builds it
     grown = [table.price(b) for b in (3, 100, 700)]
     assert table._curve["rows"] == 1024
-    assert grown[0] == first
-    alone = {b: table._as_dict(table.price_rows(np.array([float(b)])), 0) for b in (3, 100, 700)}
     assert grown == [alone[3], alone[100], alone[700]]
     # each call hands out its own dicts: the roofline adds the GradScaler and optimizer launches to them
+    first = table.price(3)
     first["per_kind"]["optimizer"] = 1e9
     first["per_phase"]["optimizer"] = 1e9
-    assert table.price(3) == grown[0]
+    assert table.price(3) == alone[3]
