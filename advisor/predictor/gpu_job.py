@@ -16,7 +16,15 @@ from typing import Any
 
 from advisor.errors import PredictionError
 from advisor.predictor import input_bound
-from advisor.predictor.job import Z80, accumulated_step, assemble_job, forward_share, interval, model_flops_utilization
+from advisor.predictor.job import (
+    Z80,
+    BatchMemo,
+    accumulated_step,
+    assemble_job,
+    forward_share,
+    interval,
+    model_flops_utilization,
+)
 from advisor.schemas import Analysis, Estimate, GpuSpec, JobSpec, Profile, Target
 
 # Relative sigma the data-parallel communication model adds on top of the compute prediction's (K > 1 GPUs).
@@ -76,29 +84,20 @@ def gpu_step_compute(profile: Profile, job: JobSpec, spec: GpuSpec, count: int,
     if count > 1 and grad_bytes is None:
         raise PredictionError(f"cannot predict {count} GPUs: the profile has no analysis (gradient size).",
                               hint="Fix: profile the workload file again (the analysis is on by default).")
-    memo: dict[int, float] = {}
     # One GPU's step by its own batch: on K GPUs, K global batch sizes share one (the epoch's last batch of
     # another dataset size often does).
-    per_gpu_memo: dict[int, GpuStepParts] = {}
+    per_gpu = BatchMemo(per_gpu_compute, keep=max(1, math.ceil(job.batch_size / count)))
 
     def step_at(b: int) -> tuple[float, GpuStepParts, Any]:
-        per_gpu = max(1, math.ceil(b / count))
-        parts = per_gpu_memo.get(per_gpu)
-        if parts is None:
-            parts = per_gpu_memo[per_gpu] = per_gpu_compute(per_gpu)
+        parts = per_gpu(max(1, math.ceil(b / count)))
         if count > 1:
             dp, step = accumulated_data_parallel(parts.seconds, parts.optimizer_seconds, grad_bytes, count, spec,
                                                  job.grad_accum_steps)
             return step, parts, dp
         return accumulated_step(parts.seconds, parts.optimizer_seconds, job.grad_accum_steps), parts, None
 
-    def compute_at(b: int) -> float:
-        if b not in memo:
-            memo[b] = step_at(b)[0]
-        return memo[b]
-
+    compute_at = BatchMemo(lambda b: step_at(b)[0], keep=job.batch_size)
     step, parts, dp = step_at(job.batch_size)
-    memo[job.batch_size] = step
     efficiency = None
     if dp is not None:
         notes.extend(dp.notes)
@@ -117,9 +116,10 @@ class GpuOnHost:
     asked about many dataset sizes of one profile) only adds its last batch's step and the whole-job sums."""
 
     def __init__(self, gc: GpuCompute, count: int, host: input_bound.HostModel, fields: dict,
-                 parts: dict[int, input_bound.StepParts], rel_sigma: float) -> None:
-        self.gc, self.count, self.host, self.fields = gc, count, host, fields
-        self._parts, self.rel_sigma = parts, rel_sigma
+                 batch_size: int, rel_sigma: float) -> None:
+        self.gc, self.count, self.host, self.fields, self.rel_sigma = gc, count, host, fields, rel_sigma
+        # The step at a global batch: compute and the host side.
+        self.parts_at = BatchMemo(lambda b: host.parts(b, gc.compute_at(b)), keep=batch_size)
 
     @classmethod
     def of(cls, job: JobSpec, gc: GpuCompute, count: int, host: input_bound.HostModel) -> GpuOnHost:
@@ -135,14 +135,7 @@ class GpuOnHost:
             mfu=model_flops_utilization(gc.analysis, job.batch_size,
                                         float(gc.compute_at(job.batch_size)) + float(parts.host_seconds), gc.spec,
                                         gc.precision, count))
-        return cls(gc, count, host, fields, {job.batch_size: parts}, rel)
-
-    def parts_at(self, batch_size: int) -> input_bound.StepParts:
-        """The step at a global batch: compute and the host side (memoised)."""
-        found = self._parts.get(batch_size)
-        if found is None:
-            found = self._parts[batch_size] = self.host.parts(batch_size, self.gc.compute_at(batch_size))
-        return found
+        return cls(gc, count, host, fields, job.batch_size, rel)
 
     def estimate(self, job: JobSpec) -> Estimate:
         """The estimate of ``job`` (of the shape this was made for: its batch size and how it steps)."""

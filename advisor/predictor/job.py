@@ -32,6 +32,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from advisor.schemas import Analysis, GpuSpec, JobSpec
 
@@ -150,6 +151,27 @@ def assemble_job(
         rel_sigma=sigma,
         eval_seconds=evaluations,
     )
+
+
+class BatchMemo:
+    """``f(batch size)``, memoised for the batch size a job shape always asks (``keep``: its full batch) and up
+    to ``limit`` others (the epochs' last batches of the jobs asked about), then forgotten but for ``keep``: a
+    caller that keeps a job shape's model across many dataset sizes (a server) keeps bounded memory."""
+
+    def __init__(self, f: Callable[[int], Any], keep: int, limit: int = 32) -> None:
+        self._f, self.keep, self.limit = f, keep, limit
+        self._memo: dict[int, Any] = {}
+
+    def __call__(self, batch_size: int) -> Any:
+        found = self._memo.get(batch_size)
+        if found is None:
+            if len(self._memo) > self.limit:
+                self._memo = {b: v for b, v in self._memo.items() if b == self.keep}
+            found = self._memo[batch_size] = self._f(batch_size)
+        return found
+
+    def __len__(self) -> int:
+        return len(self._memo)
 
 
 def accumulated_step(step_seconds: float, optimizer_seconds: float, accum: int,

@@ -26,7 +26,7 @@ from advisor.errors import PredictionError
 from advisor.predictor.cpu_scaling import at_device_threads
 from advisor.predictor.fit import StepTimeFit, fit_memory, fit_step_time
 from advisor.predictor.input_bound import HostModel, StepParts, cpu_host, estimate_fields, host_rel_sigma
-from advisor.predictor.job import JobTime, accumulated_step, assemble_job, forward_share
+from advisor.predictor.job import BatchMemo, JobTime, accumulated_step, assemble_job, forward_share
 from advisor.schemas import CpuSpec, DeviceProfile, Estimate, JobSpec, Measurement, Profile, Target
 from advisor.units import BYTES_PER_GIB
 
@@ -165,14 +165,8 @@ class MeasuredModel:
         self.eval_seconds, self.startup_seconds, self.per_epoch_seconds = eval_seconds, startup_seconds, \
             per_epoch_seconds
         self.head_notes, self.tail_notes = head_notes, tail_notes
-        self._compute, self._batch = compute_at, batch_at
-        self._memo: dict[int, tuple[float, float]] = {}
-
-    def _step(self, b: int) -> tuple[float, float]:
-        found = self._memo.get(b)
-        if found is None:
-            found = self._memo[b] = (self._compute(b), self._batch(b))
-        return found
+        # (compute, batch creation) at a batch size
+        self._step = BatchMemo(lambda b: (compute_at(b), batch_at(b)), keep=fields["per_device_batch_size"])
 
     def estimate(self, job: JobSpec) -> Estimate:
         """The whole job (of the shape this model was made for)."""

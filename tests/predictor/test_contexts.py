@@ -103,5 +103,9 @@ def test_a_context_reused_across_jobs_gives_every_estimate_of_a_fresh_one():
                 assert (a.model_dump() if hasattr(a, "model_dump") else str(a)) == \
                        (b.model_dump() if hasattr(b, "model_dump") else str(b)), (offer.instance_type, job)
     assert len(shared.gpu_hosts) > 50 and len(shared.cpu_models) > 50
+    # many more dataset sizes of one job shape: what the context keeps per model stays bounded
+    for dataset_size in range(30_001, 30_001 + 40 * 97, 97):
+        estimate_offers(prof, JobSpec(dataset_size, 1, 256), [o for o in offers if o.gpu_count][:20], context=shared)
+    assert max(len(h.parts_at) for h in shared.gpu_hosts.values()) <= 34
     tiny = next(e for o, e in reused if o.instance_type == "same-but-tiny")
     assert not tiny.fits_memory and tiny.memory_capacity_gib == 0.01

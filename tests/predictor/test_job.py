@@ -75,3 +75,22 @@ def test_bad_inputs_rejected():
         assemble_job(JobSpec(10, 1, 5), lambda b: 1.0, startup_seconds=-1)
     with pytest.raises(ValueError):
         interval(1.0, -0.1)
+
+
+def test_a_batch_memo_keeps_the_full_batch_and_a_bounded_number_of_others():
+    from advisor.predictor.job import BatchMemo
+
+    calls: list[int] = []
+
+    def square(b: int) -> int:
+        calls.append(b)
+        return b * b
+
+    memo = BatchMemo(square, keep=512, limit=8)
+    assert memo(512) == 512 * 512 and memo(512) == 512 * 512 and calls == [512]
+    for b in range(1, 100):  # the last batches of 99 other dataset sizes
+        assert memo(b) == b * b
+        assert len(memo) <= 9 + 1
+    calls.clear()
+    assert memo(512) == 512 * 512 and calls == []  # the full batch is never forgotten
+    assert memo(99) == 99 * 99 and calls == []  # a recent one is still there
