@@ -27,6 +27,8 @@ from advisor.predictor.job import (
 )
 from advisor.schemas import Analysis, Estimate, GpuSpec, JobSpec, Profile, Target
 
+# One GPU's steps kept per compute model (by its own batch size): every last batch of a job of up to 256 per GPU.
+PER_GPU_MEMO = 256
 # Relative sigma the data-parallel communication model adds on top of the compute prediction's (K > 1 GPUs).
 DATA_PARALLEL_REL_SIGMA = 0.10
 
@@ -85,8 +87,8 @@ def gpu_step_compute(profile: Profile, job: JobSpec, spec: GpuSpec, count: int,
         raise PredictionError(f"cannot predict {count} GPUs: the profile has no analysis (gradient size).",
                               hint="Fix: profile the workload file again (the analysis is on by default).")
     # One GPU's step by its own batch: on K GPUs, K global batch sizes share one (the epoch's last batch of
-    # another dataset size often does).
-    per_gpu = BatchMemo(per_gpu_compute, keep=max(1, math.ceil(job.batch_size / count)))
+    # another dataset size often does), so this memo keeps more (a few floats each) than the others.
+    per_gpu = BatchMemo(per_gpu_compute, keep=max(1, math.ceil(job.batch_size / count)), limit=PER_GPU_MEMO)
 
     def step_at(b: int) -> tuple[float, GpuStepParts, Any]:
         parts = per_gpu(max(1, math.ceil(b / count)))
