@@ -33,8 +33,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.backend = Backend(config)
-        loads_path = os.environ.get(balance.LOADS_ENV)
-        app.state.loads = balance.Loads(loads_path) if loads_path else None
+        app.state.loads = balance.open_loads(os.environ.get(balance.LOADS_ENV))
         await run_in_threadpool(app.state.backend.warm)
         try:
             yield

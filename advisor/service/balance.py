@@ -12,6 +12,7 @@ accepts first. Requests are never refused or moved; only the next connection may
 from __future__ import annotations
 
 import fcntl
+import logging
 import mmap
 import os
 import struct
@@ -63,6 +64,19 @@ class Loads:
     def close(self) -> None:
         _SLOT.pack_into(self._map, self.slot * _SLOT.size, 0, 0)
         self._map.close()
+
+
+def open_loads(path: str | None) -> Loads | None:
+    """This worker's ``Loads`` in the file at ``path``; None without one, or when it cannot be used (removed by a
+    temp cleaner, full): the worker then serves without handing connections back, and says so."""
+    if not path:
+        return None
+    try:
+        return Loads(path)
+    except (OSError, ValueError) as exc:
+        logging.getLogger("advisor.service").warning("workers' shared load unavailable (%s): serving without it",
+                                                     exc)
+        return None
 
 
 def _alive(pid: int) -> bool:

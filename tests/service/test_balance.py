@@ -76,3 +76,14 @@ def test_a_busier_worker_answers_with_connection_close(loads_file, monkeypatch, 
         predicted = client.post("/v1/predictions", json={**body, "target": "cpu"}, headers=auth())
         assert predicted.status_code == 200 and predicted.headers["connection"] == "close"
     assert balance.Loads(loads_file).slot == mine.slot  # closed with the app: its slot is free again
+
+
+def test_a_missing_or_broken_file_means_no_balancing_not_a_failed_worker(tmp_path):
+    assert balance.open_loads(None) is None
+    assert balance.open_loads(str(tmp_path / "gone")) is None
+    short = tmp_path / "short"
+    short.write_bytes(b"\0" * 8)  # not a loads file: too small to map
+    assert balance.open_loads(str(short)) is None
+    good = tmp_path / "good"
+    balance.create(good)
+    assert balance.open_loads(str(good)).slot == 0
