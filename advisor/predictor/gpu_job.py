@@ -118,14 +118,14 @@ class GpuOnHost:
     asked about many dataset sizes of one profile) only adds its last batch's step and the whole-job sums."""
 
     def __init__(self, gc: GpuCompute, count: int, host: input_bound.HostModel, fields: dict,
-                 batch_size: int, rel_sigma: float) -> None:
+                 parts_at: BatchMemo, rel_sigma: float) -> None:
         self.gc, self.count, self.host, self.fields, self.rel_sigma = gc, count, host, fields, rel_sigma
-        # The step at a global batch: compute and the host side.
-        self.parts_at = BatchMemo(lambda b: host.parts(b, gc.compute_at(b)), keep=batch_size)
+        self.parts_at = parts_at  # the step at a global batch: compute and the host side
 
     @classmethod
     def of(cls, job: JobSpec, gc: GpuCompute, count: int, host: input_bound.HostModel) -> GpuOnHost:
-        parts = host.parts(job.batch_size, gc.compute_at(job.batch_size))
+        parts_at = BatchMemo(lambda b: host.parts(b, gc.compute_at(b)), keep=job.batch_size)
+        parts = parts_at(job.batch_size)
         rel = math.hypot(gc.sigma / Z80, input_bound.host_rel_sigma(parts))
         fits, peak, capacity, max_batch = gc.memory
         fields = dict(
@@ -137,7 +137,7 @@ class GpuOnHost:
             mfu=model_flops_utilization(gc.analysis, job.batch_size,
                                         float(gc.compute_at(job.batch_size)) + float(parts.host_seconds), gc.spec,
                                         gc.precision, count))
-        return cls(gc, count, host, fields, job.batch_size, rel)
+        return cls(gc, count, host, fields, parts_at, rel)
 
     def estimate(self, job: JobSpec) -> Estimate:
         """The estimate of ``job`` (of the shape this was made for: its batch size and how it steps)."""
