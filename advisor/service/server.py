@@ -2,8 +2,10 @@
 
 Production defaults: no auto-reload; several worker processes only over PostgreSQL (SQLite's single writer
 would make them queue, and a file database is not shared between machines); graceful shutdown (SIGTERM or
-Ctrl-C: the socket closes, in-flight requests finish, up to ``graceful_seconds``); uvicorn restarts a worker that
-dies; the workers share their load (``advisor.service.balance``) so that a busier one hands connections back.
+Ctrl-C: the socket closes, in-flight requests finish, up to ``graceful_seconds``); a worker that dies is
+replaced; on Linux each worker accepts on a socket of its own, so the kernel spreads connections evenly
+(``advisor.service.workers``; elsewhere uvicorn's workers share one socket); the workers share their load
+(``advisor.service.balance``) so that a busier one hands connections back.
 ``X-Forwarded-*`` headers are trusted only from ``ADVISOR_FORWARDED_ALLOW_IPS`` (default the loopback
 address, where a reverse proxy on the same machine sits).
 """
@@ -87,8 +89,11 @@ def migrate(config: ServiceConfig) -> str | None:
 
 def serve(config: ServiceConfig, *, say: Callable[[str], None], log_level: str = "info") -> None:
     """Run the server until SIGTERM / Ctrl-C (``say`` prints the operator's notes)."""
+    import logging.config
+
     import uvicorn
 
+    from advisor.service import workers
     from advisor.service.logs import log_config
 
     config, notes = check(config)
@@ -113,12 +118,17 @@ def serve(config: ServiceConfig, *, say: Callable[[str], None], log_level: str =
         os.close(handle)
         balance.create(loads)
         os.environ[balance.LOADS_ENV] = loads
+    options = dict(app=APP_FACTORY, factory=True, host=config.host, port=config.port, access_log=False,
+                   log_config=log_config(log_level), log_level=log_level,
+                   timeout_graceful_shutdown=int(config.graceful_seconds), proxy_headers=True,
+                   forwarded_allow_ips=os.environ.get("ADVISOR_FORWARDED_ALLOW_IPS", "127.0.0.1"),
+                   server_header=False)
     try:
-        uvicorn.run(APP_FACTORY, factory=True, host=config.host, port=config.port, workers=config.workers,
-                    reload=False, access_log=False, log_config=log_config(log_level), log_level=log_level,
-                    timeout_graceful_shutdown=int(config.graceful_seconds), proxy_headers=True,
-                    forwarded_allow_ips=os.environ.get("ADVISOR_FORWARDED_ALLOW_IPS", "127.0.0.1"),
-                    server_header=False)
+        if config.workers > 1 and workers.reuse_port_supported():
+            logging.config.dictConfig(options["log_config"])
+            workers.Supervisor(options, config.workers, config.graceful_seconds).run()
+        else:
+            uvicorn.run(**options, workers=config.workers, reload=False)
     finally:
         if loads is not None:
             os.unlink(loads)

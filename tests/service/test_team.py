@@ -89,12 +89,14 @@ def test_a_worker_killed_mid_request(tmp_path, pg_url):
         with ThreadPoolExecutor(4) as pool:
             assert all(isinstance(r, int) for r in pool.map(
                 lambda i: _post(srv.url, {"profile": data, "dataset_size": 5000 + i, "epochs": 1}), range(4)))
-        # Enough new jobs that both workers are still busy when one dies (12 were all answered within 0.4 s
-        # once a new job took ~90 ms).
+        # Enough new jobs that both workers are still busy when one dies, killed once the first few are
+        # answered (a fixed wait was not enough once a new job took ~30 ms: 40 were all answered in 0.4 s).
         with ThreadPoolExecutor(40) as pool:
             futures = [pool.submit(_post, srv.url, {"profile": data, "dataset_size": 90_000 + i, "epochs": 1})
-                       for i in range(40)]
-            time.sleep(0.4)
+                       for i in range(120)]
+            deadline = time.monotonic() + 60
+            while sum(f.done() for f in futures) < 4 and time.monotonic() < deadline:
+                time.sleep(0.01)
             os.kill(workers[0], signal.SIGKILL)
             results = [f.result() for f in futures]
         ok = [r for r in results if isinstance(r, int)]
