@@ -212,7 +212,7 @@ def _history(settings: Settings, *, required: bool, given: History | None = None
 
 
 def _fit_correction(hist: History | None, notes: list[str], *, required: bool,
-                    contexts: ContextCache | None = None) -> LearnedCorrection | None:
+                    contexts: ContextCache | None = None, version: tuple | None = None) -> LearnedCorrection | None:
     """The learned history correction, or None (no history yet, too few runs, or it does not help). Fitted
     before any probe, so a database that cannot be read fails first where the result is to be saved; elsewhere
     it adds a note instead of vanishing. A long-lived caller's ``contexts`` keeps the fit per version of the
@@ -223,8 +223,8 @@ def _fit_correction(hist: History | None, notes: list[str], *, required: bool,
 
     try:
         if contexts is not None:
-            return contexts.remember(("correction", repr(hist), hist.outcomes_version()),
-                                     lambda: fit_correction(hist.training_rows()))
+            version = version if version is not None else hist.outcomes_version()
+            return contexts.remember(("correction", repr(hist), version), lambda: fit_correction(hist.training_rows()))
         return fit_correction(hist.training_rows())
     except AdvisorError as exc:
         if required and isinstance(exc, HistoryError):
@@ -372,6 +372,7 @@ def recommend(
     compile: bool | None = None,  # the workload file's COMPILE (the flag's name, though it shadows a builtin)
     grad_accum_steps: int | None = None, eval_every: int | None = None, eval_steps: int | None = None,
     contexts: ContextCache | None = None, history: History | None = None,
+    outcomes_version: tuple | None = None,
 ) -> Recommendation:
     """Profile (or load a profile), predict every candidate in the catalog, price, rank, store.
 
@@ -388,15 +389,15 @@ def recommend(
             so that an output that fails leaves nothing saved.
         startup_seconds_cpu / startup_seconds_gpu: the paid start-up of a CPU / GPU instance ("2m", 90, 0),
             overriding ``settings`` (``ADVISOR_STARTUP_SECONDS_CPU`` / ``_GPU``); it is in every total time.
-        contexts / history: a long-lived caller's (a server's) ``advisor.predictor.contexts.ContextCache``
-            (reused work, the history correction's fit among it) and open ``History`` (instead of a new one).
+        contexts / history / outcomes_version: a server's ``ContextCache`` (reused work, the correction's fit
+            per version of the outcomes), open ``History`` and its ``outcomes_version()`` as just read.
 
     Returns:
         The ``Recommendation``. Raises ``NoFeasibleCandidateError`` (exit code 3) when nothing meets the
         constraints; its ``.recommendation`` holds the nearest misses.
     """
     from advisor import ranking
-    from advisor.pricer import catalog_for, pricer
+    from advisor.pricer import Pricer, offers_for
 
     settings = with_startup(settings or Settings.from_env(), startup_seconds_cpu, startup_seconds_gpu)
     check_job_values(dataset_size, epochs, batch_size)
@@ -404,22 +405,21 @@ def recommend(
                              eval_every=eval_every, eval_steps=eval_steps)
     precision = steps.precision
     constraints = _constraints(objective, deadline, budget, providers, regions, spot, top, precision)
-    catalog = catalog_for([Path(p) for p in (*settings.pricing_files, *pricing_files)], contexts)
-    offers = catalog.filter(providers=constraints.providers, regions=constraints.regions)
+    files = [Path(p) for p in (*settings.pricing_files, *pricing_files)]
+    catalog, offers, keyed = offers_for(files, contexts, constraints.providers, constraints.regions)
     with _history(settings, required=save, given=history) as hist:
         notes: list[str] = []
-        fitted = _fit_correction(hist, notes, required=save, contexts=contexts)
+        fitted = _fit_correction(hist, notes, required=save, contexts=contexts, version=outcomes_version)
         prof = _as_profile(source, devices="auto", batch_size=batch_size, probe_seconds=probe_seconds,
                            precision="fp32", progress=progress, analysis_precision=precision)
         steps = job_settings(source, explicit, prof, probe_batch_size(source, batch_size, DEFAULT_BATCH_SIZE))
         job = job_for(prof, dataset_size, epochs, batch_size, steps)
-        price = pricer(prof, offers, None if fitted is None else (lambda est: fitted.apply(est, prof)),
-                       contexts.for_profile(prof) if contexts is not None else None)
+        price = Pricer.corrected(prof, offers, fitted, contexts.for_profile(prof) if contexts else None, keyed)
         rec = ranking.rank(
             price(job, precision), constraints, workload=WorkloadSummary.of(prof.workload),
             dataset_size=job.dataset_size, epochs=job.epochs, batch_size=job.batch_size,
             startup_seconds_cpu=settings.startup_seconds_cpu, startup_seconds_gpu=settings.startup_seconds_gpu,
-            what_ifs={label: price(alt_job, prec) for label, prec, alt_job in _what_ifs(job, precision)},
+            what_ifs={label: price.lazy(alt_job, prec) for label, prec, alt_job in _what_ifs(job, precision)},
             pricing_snapshot=catalog.snapshot(), notes=[*_profile_notes(prof), *steps.notes, *notes],
             measured_devices=_timed_devices(prof))
         if before_save is not None:

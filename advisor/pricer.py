@@ -1,6 +1,6 @@
 """Pricing one profile's job over the catalog for a recommendation: the catalog (read once per version of its
-files by a long-lived caller) and the ``job, precision -> (offer, estimate) pairs`` function the ranking and its
-what-ifs share, with one estimate context. Orchestration for ``advisor.api.recommend``; prints nothing.
+files by a long-lived caller) and the ``Pricer`` the ranking and its what-ifs share, with one estimate context.
+Orchestration for ``advisor.api.recommend``; prints nothing.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from advisor.schemas import JobSpec, Profile
 if TYPE_CHECKING:  # pragma: no cover
     from advisor.predictor.contexts import ContextCache
     from advisor.predictor.estimate import EstimateContext
-    from advisor.predictor.targets import Correction, Priced
+    from advisor.predictor.targets import Correction, LazyEstimates, Priced
 
 
 def catalog_for(files: list[Path], contexts: ContextCache | None):
@@ -27,28 +27,70 @@ def catalog_for(files: list[Path], contexts: ContextCache | None):
     return contexts.remember(("catalog", *pricing.catalog_version(files)), lambda: pricing.load_catalog(files))
 
 
-def pricer(prof: Profile, offers: Sequence[Any], correction: Correction | None,
-           context: EstimateContext | None = None):
-    """job, precision -> (offer, estimate) pairs for every offer, sharing one estimate context (``context``:
-    a caller's, kept across calls for this profile; else a fresh one)."""
-    from advisor.predictor.estimate import EstimateContext
-    from advisor.predictor.targets import default_cpu_lookup, estimate_offers
+def offers_for(files: list[Path], contexts: ContextCache | None, providers: Any, regions: Any):
+    """(the catalog, its offers for the providers and regions, each offer's estimate key or None): a long-lived
+    caller works the keys out once per version of the price files and filter (the CPU family each CPU
+    instance is predicted on is a lookup per offer), a one-shot caller leaves them to the ``Pricer``."""
+    from advisor import pricing
+    from advisor.predictor.targets import default_cpu_lookup, offer_keys
 
-    context, cpu_lookup = context or EstimateContext.load(), default_cpu_lookup()
-    gpu_offers = [offer for offer in offers if offer.gpu_count]
-    cpu_offers = [offer for offer in offers if not offer.gpu_count]
-    # A CPU runs the job at fp32 whatever --precision says (estimate() only adds a note), so the precision
-    # what-if reuses the CPU candidates of the same job instead of predicting the same ~100 CPU targets again.
-    cpu_priced: dict[JobSpec, Priced] = {}
+    catalog = catalog_for(files, contexts)
+    offers = catalog.filter(providers=providers, regions=regions)
+    if contexts is None:
+        return catalog, offers, None
+    keys = contexts.remember(("offer keys", *pricing.catalog_version(files), repr(providers), repr(regions)),
+                             lambda: [key for _, key in offer_keys(offers, default_cpu_lookup())])
+    return catalog, offers, list(zip(offers, keys, strict=True))
 
-    def estimated(job: JobSpec, some: Sequence[Any], precision: str | None) -> Priced:
-        return estimate_offers(prof, job, some, precision=precision, context=context, cpu_lookup=cpu_lookup,
-                               correction=correction)
 
-    def price(job: JobSpec, precision: str | None) -> Priced:
-        if job not in cpu_priced:
-            cpu_priced[job] = estimated(job, cpu_offers, precision)
-        pairs = {id(pair[0]): pair for pair in [*cpu_priced[job], *estimated(job, gpu_offers, precision)]}
-        return [pairs[id(offer)] for offer in offers]  # the catalog's order, as the ranking's ties expect
+class Pricer:
+    """job, precision -> (offer, estimate) pairs for every offer (``__call__``), or the same pairs made on demand
+    (``lazy``: a what-if needs only its best candidate), sharing one estimate context: a caller's, kept across
+    calls for this profile, else a fresh one.
 
-    return price
+    A CPU runs the job at fp32 whatever --precision says (``estimate`` only adds a note), so a precision what-if
+    reuses the CPU candidates of the same job instead of predicting the same ~100 CPU targets again.
+    ``correction_floor``: the smallest factor ``correction`` applies to a time (what bounds a corrected time)."""
+
+    def __init__(self, prof: Profile, offers: Sequence[Any], correction: Correction | None,
+                 context: EstimateContext | None = None, correction_floor: float | None = None,
+                 keyed: Sequence[tuple[Any, tuple]] | None = None) -> None:
+        from advisor.predictor.estimate import EstimateContext
+        from advisor.predictor.targets import default_cpu_lookup, offer_keys
+
+        self.prof, self.offers, self.correction, self.correction_floor = prof, offers, correction, correction_floor
+        self.context, self.cpu_lookup = context or EstimateContext.load(), default_cpu_lookup()
+        # Each offer's target, worked out once for the job and its what-ifs (or given: ``offers_for``).
+        self.keyed = list(keyed) if keyed is not None else offer_keys(offers, self.cpu_lookup)
+        self.gpu_keyed = [(offer, key) for offer, key in self.keyed if offer.gpu_count]
+        self.cpu_keyed = [(offer, key) for offer, key in self.keyed if not offer.gpu_count]
+        self._cpu_priced: dict[JobSpec, Priced] = {}
+
+    @classmethod
+    def corrected(cls, prof: Profile, offers: Sequence[Any], fitted: Any, context: EstimateContext | None,
+                  keyed: Sequence[tuple[Any, tuple]] | None = None) -> Pricer:
+        """A pricer whose estimates go through ``fitted`` (the learned history correction; None: none)."""
+        if fitted is None:
+            return cls(prof, offers, None, context, keyed=keyed)
+        return cls(prof, offers, lambda est: fitted.apply(est, prof), context,
+                   correction_floor=fitted.smallest_factor, keyed=keyed)
+
+    def _estimated(self, job: JobSpec, keyed: Sequence[tuple[Any, tuple]], precision: str | None) -> Priced:
+        from advisor.predictor.targets import estimate_offers
+
+        return estimate_offers(self.prof, job, [offer for offer, _ in keyed], precision=precision,
+                               context=self.context, correction=self.correction, keyed=keyed)
+
+    def __call__(self, job: JobSpec, precision: str | None) -> Priced:
+        if job not in self._cpu_priced:
+            self._cpu_priced[job] = self._estimated(job, self.cpu_keyed, precision)
+        pairs = {id(pair[0]): pair for pair in [*self._cpu_priced[job],
+                                                *self._estimated(job, self.gpu_keyed, precision)]}
+        return [pairs[id(offer)] for offer in self.offers]  # the catalog's order, as the ranking's ties expect
+
+    def lazy(self, job: JobSpec, precision: str | None) -> LazyEstimates:
+        from advisor.predictor.targets import LazyEstimates
+
+        return LazyEstimates(self.prof, job, self.offers, precision=precision, context=self.context,
+                             correction=self.correction, correction_floor=self.correction_floor,
+                             known=self._cpu_priced.get(job, ()), keyed=self.keyed)

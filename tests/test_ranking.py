@@ -469,12 +469,14 @@ def test_diff_of_two_recommendations():
 @pytest.mark.parametrize("spot", [False, True])
 def test_a_what_ifs_best_is_the_full_rankings_first_that_meets(objective, spot):
     """``best_meeting`` (a what-if builds one candidate, not one per offer) answers what ranking every offer
-    does, over random catalogs with near-ties, memory misses, spot prices, deadlines and budgets."""
+    does, over random catalogs with near-ties, memory misses, spot prices, deadlines and budgets; from lower
+    bounds on the offers' times too (``Bounded``: branch and bound), where it makes fewer estimates."""
     import random
 
     from advisor.ranking.scoring import best_meeting, ranked, score
 
     rng = random.Random(7)
+    resolved = offered = 0
     for trial in range(60):
         offers, ests = [], {}
         for i in range(rng.randint(1, 25)):
@@ -493,7 +495,42 @@ def test_a_what_ifs_best_is_the_full_rankings_first_that_meets(objective, spot):
                                   budget_usd=rng.choice([None, 0.5, 5.0]))
         scored = score(pairs, constraints, STARTUP_CPU, STARTUP_GPU)[0]
         want = next((s for s in ranked(scored, objective) if s.meets), None)
-        got = best_meeting(pairs, constraints, STARTUP_CPU, STARTUP_GPU)
-        assert (got is None) == (want is None), trial
-        if want is not None:
-            assert got.cand == want.cand and (got.elapsed, got.cost) == (want.elapsed, want.cost), trial
+        # the pairs themselves, and the same made on demand from lower bounds (some unknown, some exact)
+        lows = [None if r < 0.15 else e.seconds * (1.0 if r > 0.85 else r) for (_, e), r in
+                zip(pairs, (rng.random() for _ in pairs), strict=True)]
+        bounded = _Bounded(pairs, lows)
+        for got in (best_meeting(pairs, constraints, STARTUP_CPU, STARTUP_GPU),
+                    best_meeting(bounded, constraints, STARTUP_CPU, STARTUP_GPU)):
+            assert (got is None) == (want is None), trial
+            if want is not None:
+                assert got.cand == want.cand and (got.elapsed, got.cost) == (want.elapsed, want.cost), trial
+        resolved += len(bounded.asked)
+        offered += len(pairs)
+    assert resolved < 0.8 * offered  # the bounds spared estimates (they would all be made without them)
+
+
+class _Bounded:
+    """``ranking.scoring.Bounded`` over known pairs: each estimate handed out when asked for, and counted."""
+
+    def __init__(self, pairs, lows):
+        self.offers, self.low_seconds, self._pairs, self.asked = [o for o, _ in pairs], lows, pairs, set()
+
+    def resolve(self, i):
+        self.asked.add(i)
+        return self._pairs[i][1]
+
+
+@pytest.mark.parametrize("objective", ["cost", "time"])
+def test_a_bounded_what_if_keeps_exact_ties_in_the_name_order(objective):
+    """Two offers alike but for their names, their bounds exact: the one first in name order wins, as in the
+    full ranking, though the other is first in the catalog (a bound equal to the best found is still tried)."""
+    from advisor.ranking.scoring import best_meeting
+
+    first_listed = offer("lambda", "zz-later-name", 1.0, gpu="A100-40GB", count=1, gpu_memory=40)
+    second_listed = offer("lambda", "aa-earlier-name", 1.0, gpu="A100-40GB", count=1, gpu_memory=40)
+    pairs = [(o, estimate(key(o), 1000.0)) for o in (first_listed, second_listed)]
+    bounded = _Bounded(pairs, [1000.0, 1000.0])
+    got = best_meeting(bounded, Constraints(objective=objective), STARTUP_CPU, STARTUP_GPU)
+    assert got.cand.instance_type == "aa-earlier-name" == best_meeting(
+        pairs, Constraints(objective=objective), STARTUP_CPU, STARTUP_GPU).cand.instance_type
+    assert bounded.asked == {0, 1}

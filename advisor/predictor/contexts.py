@@ -54,10 +54,10 @@ class ContextCache:
         with self._lock:
             if hit:
                 self.hits += 1
-                if max(len(ctx.gpu_compute), len(ctx.gpu_hosts), len(ctx.cpu_models)) > MAX_JOB_ENTRIES:
-                    ctx.gpu_compute.clear()
-                    ctx.gpu_hosts.clear()
-                    ctx.cpu_models.clear()
+                jobs = (ctx.gpu_compute, ctx.gpu_hosts, ctx.cpu_models, ctx.step_bounds)
+                if max(len(d) for d in jobs) > MAX_JOB_ENTRIES:
+                    for d in jobs:
+                        d.clear()
             else:
                 self.misses += 1
         return ctx

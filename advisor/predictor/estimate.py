@@ -68,6 +68,9 @@ class EstimateContext:
     gpu_hosts: dict[tuple, gpu_job.GpuOnHost] = field(default_factory=dict)
     # A CPU target's measured model by (target, machine memory, vCPUs, job shape); None: the analysis fallback.
     cpu_models: dict[tuple, MeasuredModel | None] = field(default_factory=dict)
+    # (startup, step seconds) of each (precision, job shape, offer key) estimated: bounds for jobs of that shape
+    # (``targets.LazyEstimates``).
+    step_bounds: dict[tuple, tuple[float, float]] = field(default_factory=dict)
     # Per-profile values no job changes (this CPU's family, memory fits, CPU scaling factors), by key.
     memo: dict[tuple, object] = field(default_factory=dict)
 
@@ -150,11 +153,11 @@ def estimate_cpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateCo
     The measured model of the job's shape is kept in the context (``cpu_models``): another dataset size or epoch
     count adds only its last batch and the sums."""
     # Keyed by how the job steps, not by its size (as ``gpu_compute``); None: the analysis-based fallback.
-    key = (target, machine_memory_gib, vcpus, replace(job, dataset_size=1, epochs=1))
+    key = (target, machine_memory_gib, vcpus, job.shape)
     if key in ctx.cpu_models:
         model = ctx.cpu_models[key]
         if model is not None:
-            return _on_target(model.estimate(job), target)
+            return model.estimate(job)
     target_cpu = local_cpu = None
     if target.cpu_name:
         target_cpu = ctx.cpu_specs.get(target.cpu_name)
@@ -189,12 +192,9 @@ def estimate_cpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateCo
     model = ctx.cpu_models[key] = measured_model(
         profile, job, device="cpu", threads=target.threads, memo=ctx.memo, target_cpu=target_cpu,
         local_cpu=local_cpu, fit=_device_fit(profile, "cpu", ctx), machine_memory_gib=machine_memory_gib, host=host)
-    return _on_target(model.estimate(job), target)
-
-
-def _on_target(est: Estimate, target: Target) -> Estimate:
-    """A CPU estimate for a target on a named CPU family says so (the measured model names its threads)."""
-    return est.model_copy(update={"target": target}) if target.cpu_name else est
+    if target.cpu_name:  # a target on a named CPU family says so (the measured model names its threads only)
+        model.fields = {**model.fields, "target": target}
+    return model.estimate(job)
 
 
 def estimate_gpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateContext, *,
@@ -203,6 +203,10 @@ def estimate_gpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateCo
     side (input pipeline, copy to the GPU) on a host of ``vcpus`` vCPUs (None: ``input_bound``'s default)."""
     from advisor.hardware.specs import resolve_gpu
 
+    asked = (target, precision, job.shape, vcpus)  # the same question again: the model it was answered with
+    on_host = ctx.gpu_hosts.get(asked)
+    if on_host is not None:
+        return on_host.estimate(job)
     spec = resolve_gpu(target.gpu_name, ctx.gpu_specs)
     prec, prec_note = _gpu_precision(precision, spec)
     probed = _probed_gpu(profile, spec, prec)
@@ -210,7 +214,7 @@ def estimate_gpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateCo
         return _measured_gpu(profile, job, probed, spec, ctx, prec_note, vcpus)
     # Keyed by how the job steps, not by its size: another dataset size or epoch count (a server asked about
     # many jobs of one profile) reuses the model and adds only its last batch's compute.
-    key = (Target.gpu(spec.name, target.count), precision, replace(job, dataset_size=1, epochs=1))
+    key = (Target.gpu(spec.name, target.count), precision, job.shape)
     if key not in ctx.gpu_compute:
         try:
             ctx.gpu_compute[key] = _gpu_compute(profile, job, spec, target.count, prec, prec_note, probed, ctx)
@@ -223,6 +227,7 @@ def estimate_gpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateCo
     if on_host is None:
         on_host = ctx.gpu_hosts[(key, vcpus)] = gpu_job.GpuOnHost.of(
             job, gc, target.count, _gpu_host(profile, spec, target.count, vcpus, ctx))
+    ctx.gpu_hosts[asked] = on_host
     return on_host.estimate(job)
 
 

@@ -121,6 +121,9 @@ class GpuOnHost:
                  parts_at: BatchMemo, rel_sigma: float) -> None:
         self.gc, self.count, self.host, self.fields, self.rel_sigma = gc, count, host, fields, rel_sigma
         self.parts_at = parts_at  # the step at a global batch: compute and the host side
+        # The notes before and after the evaluation's, which is the only one a job's size changes.
+        batch_note = input_bound.make_batch_note(host, parts_at(parts_at.keep))  # at the job's batch size
+        self._notes = (list(gc.notes), [*host.notes, *([batch_note] if batch_note else [])])
 
     @classmethod
     def of(cls, job: JobSpec, gc: GpuCompute, count: int, host: input_bound.HostModel) -> GpuOnHost:
@@ -147,11 +150,10 @@ class GpuOnHost:
                           eval_seconds=gc.eval_seconds)
         lo, hi = (jt.low, jt.high) if self.count == 1 else interval(
             jt.seconds, math.hypot(self.rel_sigma, DATA_PARALLEL_REL_SIGMA))
-        return Estimate(
-            **{**jt.estimate_fields(job), "low": lo, "high": hi}, **self.fields,
-            notes=[*gc.notes, *filter(None, [_evaluation_note(job, gc.eval_seconds)]), *self.host.notes,
-                   *filter(None, [input_bound.make_batch_note(self.host, self.parts_at(job.batch_size))])],
-        )
+        head, tail = self._notes
+        evaluation = _evaluation_note(job, gc.eval_seconds)
+        return Estimate(**{**jt.estimate_fields(job), "low": lo, "high": hi}, **self.fields,
+                        notes=[*head, evaluation, *tail] if evaluation else [*head, *tail])
 
 
 def _evaluation_note(job: JobSpec, eval_seconds: float) -> str | None:

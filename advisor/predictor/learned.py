@@ -179,6 +179,12 @@ class Correction:
     spec_table: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
     min_runs: int = MIN_RUNS
 
+    @property
+    def smallest_factor(self) -> float:
+        """The smallest factor ``apply`` scales a time by (1 when it changes nothing): what bounds a corrected
+        time from below."""
+        return math.exp(-MAX_LOG_FACTOR) if self.used and self.model is not None else 1.0
+
     def factor(self, features: Sequence[float]) -> float:
         """exp(predicted log(actual / predicted)), clipped to [1/5, 5]."""
         import numpy as np

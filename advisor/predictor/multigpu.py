@@ -150,7 +150,12 @@ def has_pcie_p2p(spec: GpuSpec) -> bool:
     have P2P disabled; everything else (datacenter, RTX A-series, Quadro) is assumed to have it. Cloud VMs
     often disable P2P even on datacenter cards: pass ``pcie_p2p=False`` to ``data_parallel`` for those.
     """
-    names = [spec.name, *spec.aliases]
+    return _p2p_by_names((spec.name, *spec.aliases))
+
+
+@lru_cache(maxsize=1024)
+def _p2p_by_names(names: tuple[str, ...]) -> bool:
+    # memoised: the multi-GPU step of every catalog target asks it, for each batch size priced
     return not any(_CONSUMER.search(f" {n} ") for n in names)
 
 

@@ -17,6 +17,8 @@ from advisor.schemas import Estimate, JobSpec, Offer, Profile, Target
 CpuLookup = Callable[[str, str], "tuple[str | None, int | None]"]
 # An estimate -> the estimate to use (the learned history correction, or the identity).
 Correction = Callable[[Estimate], Estimate]
+# A bound is shaved by this much: sums of the same terms in another order round differently.
+LOW_MARGIN = 1.0 - 1e-9
 # (offer, its estimate, or the error that says why its target cannot be predicted: the ranker lists it as skipped)
 Priced = list[tuple[Offer, "Estimate | AdvisorError"]]
 
@@ -68,35 +70,105 @@ def needed_targets(offers: Sequence[Offer], cpu_lookup: CpuLookup | None = None)
     return sorted({offer_target(offer, cpu_lookup) for offer in offers}, key=_order)
 
 
+def offer_keys(offers: Sequence[Offer], cpu_lookup: CpuLookup) -> list[tuple[Offer, tuple]]:
+    """Each offer with the key of its estimate: (target, the CPU instance's memory, vCPUs). A CPU offer is judged
+    against its own memory (not the probing machine's RAM), so its key holds it. A caller that prices the same
+    offers several times passes these to ``estimate_offers`` and ``LazyEstimates`` (``keyed``)."""
+    return [(offer, (t := offer_target(offer, cpu_lookup), offer.memory_gib if t.kind == "cpu" else None,
+                     offer.vcpus or None))
+            for offer in offers]
+
+
+def _estimate_key(profile: Profile, job: JobSpec, key: tuple, precision: str | None, ctx,
+                  correction: Correction | None) -> Estimate | AdvisorError:
+    """The estimate of one key (``estimate`` itself), corrected; its step recorded as the bound of the job's
+    shape (``LazyEstimates``)."""
+    from advisor.predictor.estimate import estimate
+
+    target, memory, vcpus = key
+    try:
+        # The precision asked for is the GPUs' (mixed precision is a GPU feature): a CPU is predicted at
+        # the precision it runs the job at, and says so (``estimate``).
+        est = estimate(profile, job, target, precision=precision, context=ctx, vcpus=vcpus,
+                       **({"machine_memory_gib": memory} if target.kind == "cpu" else {}))
+    except AdvisorError as exc:
+        return exc
+    ctx.step_bounds[(precision, job.shape, key)] = (est.startup_seconds, est.step_seconds)
+    return correction(est) if correction is not None else est
+
+
 def estimate_offers(profile: Profile, job: JobSpec, offers: Sequence[Offer], *, precision: str | None = None,
                     context=None, cpu_lookup: CpuLookup | None = None,
-                    correction: Correction | None = None) -> Priced:
+                    correction: Correction | None = None,
+                    keyed: Sequence[tuple[Offer, tuple]] | None = None) -> Priced:
     """(offer, estimate) for every offer, in the offers' order. Where the offer's target cannot be predicted (no
     spec, no probe, a precision the GPU lacks) the pair holds the ``AdvisorError`` instead, so the ranker can say
     why it was skipped and how to fix it. Each distinct (target, instance memory, vCPUs) is estimated once, with
     ``estimate`` itself, so a candidate is what ``advisor predict`` says of its target (``--vcpus`` the offer's):
     the vCPUs feed the input pipeline (``advisor.predictor.input_bound``). The compute side of a GPU target is
     computed once per target (the context caches it) however many vCPU counts its offers have."""
-    from advisor.predictor.estimate import EstimateContext, estimate
+    from advisor.predictor.estimate import EstimateContext
 
-    cpu_lookup = _memoized(cpu_lookup) if cpu_lookup else default_cpu_lookup()
     ctx = context or EstimateContext.load()
-    # A CPU offer is judged against its own memory (not the probing machine's RAM): its key holds it.
-    keyed = [(offer, (t := offer_target(offer, cpu_lookup), offer.memory_gib if t.kind == "cpu" else None,
-                      offer.vcpus or None))
-             for offer in offers]
-    found: dict[tuple[Target, float | None, int | None], Estimate | AdvisorError] = {}
-    for key in sorted({key for _, key in keyed}, key=lambda k: (_order(k[0]), k[1] or 0.0, k[2] or 0)):
-        target, memory, vcpus = key
-        try:
-            # The precision asked for is the GPUs' (mixed precision is a GPU feature): a CPU is predicted at
-            # the precision it runs the job at, and says so (``estimate``).
-            est = estimate(profile, job, target, precision=precision, context=ctx, vcpus=vcpus,
-                           **({"machine_memory_gib": memory} if target.kind == "cpu" else {}))
-            found[key] = correction(est) if correction is not None else est
-        except AdvisorError as exc:
-            found[key] = exc
+    if keyed is None:
+        keyed = offer_keys(offers, _memoized(cpu_lookup) if cpu_lookup else default_cpu_lookup())
+    found = {key: _estimate_key(profile, job, key, precision, ctx, correction)
+             for key in sorted({key for _, key in keyed}, key=lambda k: (_order(k[0]), k[1] or 0.0, k[2] or 0))}
     return [(offer, found[key]) for offer, key in keyed]
+
+
+class LazyEstimates:
+    """The estimates of ``estimate_offers``, each made when it is asked for (``resolve``), with what is known of
+    each beforehand: ``low_seconds``, a lower bound on its seconds (``ranking.scoring.Bounded``).
+
+    A job's time is at least its start-up plus every step but each epoch's last at the full batch's step time
+    (``advisor.predictor.job``: the last step, evaluation and per-epoch work only add), and a job of the same
+    shape (batch size, accumulation, evaluation, compile; any dataset size or epochs) steps at the same speed.
+    So an estimate made before for the key and shape (recorded in the context's ``step_bounds``) bounds this
+    one, and a what-if needs only the estimates whose bound could still win. ``correction_floor``: the
+    smallest factor ``correction`` can apply (None with a correction: no bounds). ``known``: estimates made
+    already (by offer identity), given exactly. ``keyed``: ``offer_keys(offers, ...)``, made before."""
+
+    def __init__(self, profile: Profile, job: JobSpec, offers: Sequence[Offer], *, precision: str | None = None,
+                 context=None, cpu_lookup: CpuLookup | None = None, correction: Correction | None = None,
+                 correction_floor: float | None = None, known: Priced = (),
+                 keyed: Sequence[tuple[Offer, tuple]] | None = None) -> None:
+        from advisor.predictor.estimate import EstimateContext
+
+        self._args = (profile, job, precision, context or EstimateContext.load(), correction)
+        self._keyed = keyed if keyed is not None else offer_keys(
+            offers, _memoized(cpu_lookup) if cpu_lookup else default_cpu_lookup())
+        self._found: dict[tuple, Estimate | AdvisorError] = {}
+        self._known = {id(offer): est for offer, est in known}
+        self.offers = [offer for offer, _ in self._keyed]
+        floor = 1.0 if correction is None else correction_floor
+        bounds, shape = self._args[3].step_bounds, job.shape
+        self.low_seconds: list[float | None] = []
+        for offer, key in self._keyed:
+            known_est, seen = self._known.get(id(offer)), bounds.get((precision, shape, key))
+            if isinstance(known_est, Estimate):
+                self.low_seconds.append(known_est.seconds)
+            elif id(offer) in self._known or seen is None or floor is None:
+                self.low_seconds.append(None)
+            else:
+                startup, step = seen
+                low = startup + job.epochs * ((job.steps_per_epoch - 1) * step)
+                self.low_seconds.append(floor * low * LOW_MARGIN)
+
+    def resolve(self, i: int) -> Estimate | AdvisorError:
+        """The estimate of ``offers[i]`` (made once per key)."""
+        offer, key = self._keyed[i]
+        if id(offer) in self._known:
+            return self._known[id(offer)]
+        if key not in self._found:
+            profile, job, precision, ctx, correction = self._args
+            self._found[key] = _estimate_key(profile, job, key, precision, ctx, correction)
+        return self._found[key]
+
+    @property
+    def resolved(self) -> int:
+        """How many keys were estimated."""
+        return len(self._found)
 
 
 def resolve_target(target: Target | str | None = None, *, gpu: str | None = None, gpus: int = 1,

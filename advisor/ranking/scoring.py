@@ -10,6 +10,7 @@ import math
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from advisor.errors import AdvisorError
 from advisor.pricing.billing import billed_seconds, cost_usd
@@ -18,6 +19,21 @@ from advisor.schemas import Candidate, Constraints, Estimate, Offer, Skipped
 # (offer, its estimate, or the error that says why its target cannot be predicted; None: no reason known),
 # from predictor.targets.estimate_offers
 Priced = Sequence[tuple[Offer, "Estimate | AdvisorError | None"]]
+
+
+
+class Bounded(Protocol):
+    """A what-if's (offer, estimate) pairs, each estimate made only when it is asked for: what a caller that has
+    priced jobs of the same shape before (a server) knows of each offer's time beforehand.
+
+    ``offers``: the offers; ``low_seconds[i]``: a lower bound on the seconds of ``offers[i]``'s estimate (None:
+    none known); ``resolve(i)``: that estimate (or the error that says why there is none, or None)."""
+
+    offers: Sequence[Offer]
+    low_seconds: Sequence[float | None]
+
+    def resolve(self, i: int) -> Estimate | AdvisorError | None: ...
+
 
 # With --objective time, candidates within 2% of the fastest total time are a tie, and the cheaper one wins:
 # a 2% difference is well inside any estimate's interval, a 30x price difference is not.
@@ -149,25 +165,70 @@ class _Figures:
         return self.miss <= 0
 
 
-def best_meeting(priced: Priced, constraints: Constraints, startup_cpu: float,
+def best_meeting(priced: Priced | Bounded, constraints: Constraints, startup_cpu: float,
                  startup_gpu: float) -> Scored | None:
     """The first candidate of ``ranked(score(priced, ...)[0], ...)`` that meets the constraints, or None; the
-    same answer, built as one ``Scored`` instead of one per offer."""
-    figures: list[_Figures] = []
-    for offer, est in priced:
-        if not isinstance(est, Estimate) or _memory_problem(offer, est) is not None:
-            continue
-        startup = startup_gpu if offer.gpu else startup_cpu
-        spot = constraints.spot and offer.spot_price_usd_per_hour is not None
-        f = _Figures(offer, est, startup + est.seconds, cost_usd(offer, est.seconds, spot=spot,
-                                                                 startup_seconds=startup))
-        _check_constraints(f, constraints)
-        if f.meets:
-            figures.append(f)
+    same answer, built as one ``Scored`` instead of one per offer. From a ``Bounded``, only the estimates that
+    could still win are made (``_meeting_bounded``)."""
+    if hasattr(priced, "resolve"):
+        figures = _meeting_bounded(priced, constraints, startup_cpu, startup_gpu)
+    else:
+        found = (_figures(offer, est, constraints, startup_cpu, startup_gpu) for offer, est in priced)
+        figures = [f for f in found if f is not None]
     best = next(iter(ranked(figures, constraints.objective)), None)
     if best is None:
         return None
     return score([(best.offer, best.est)], constraints, startup_cpu, startup_gpu)[0][0]
+
+
+def _figures(offer: Offer, est: Estimate | AdvisorError | None, constraints: Constraints, startup_cpu: float,
+             startup_gpu: float) -> _Figures | None:
+    """The figures of a candidate that fits and meets the constraints; None for any other."""
+    if not isinstance(est, Estimate) or _memory_problem(offer, est) is not None:
+        return None
+    startup = startup_gpu if offer.gpu else startup_cpu
+    spot = constraints.spot and offer.spot_price_usd_per_hour is not None
+    f = _Figures(offer, est, startup + est.seconds, cost_usd(offer, est.seconds, spot=spot, startup_seconds=startup))
+    _check_constraints(f, constraints)
+    return f if f.meets else None
+
+
+def _meeting_bounded(priced: Bounded, constraints: Constraints, startup_cpu: float,
+                     startup_gpu: float) -> list[_Figures]:
+    """The candidates that meet the constraints among those that could be the best: branch and bound on the
+    offers' lower bounds, in the order of the objective's first key, so ``ranked(...)[0]`` is the full answer.
+
+    A bound on an offer's seconds bounds its total time and (billing only rounds up) its cost. An offer whose
+    bound already misses the deadline or the budget cannot meet them. The others are estimated from the lowest
+    bound up; the search stops at a bound above the best found: its cost with the cost objective, its time
+    plus ``TIME_TIE`` with the time objective, since every offer within the tie window of the fastest competes
+    on cost there (``ranked``)."""
+    time_first = constraints.objective == "time"
+    queue: list[tuple[float, int]] = []
+    for i, (offer, low) in enumerate(zip(priced.offers, priced.low_seconds, strict=True)):
+        if low is None:
+            queue.append((-math.inf, i))
+            continue
+        startup = startup_gpu if offer.gpu else startup_cpu
+        elapsed = startup + low
+        cost = cost_usd(offer, low, spot=constraints.spot and offer.spot_price_usd_per_hour is not None,
+                        startup_seconds=startup)
+        # the test ``_check_constraints`` makes, so that float rounding agrees with it
+        if (constraints.deadline_seconds and elapsed / constraints.deadline_seconds - 1 > 0) or (
+                constraints.budget_usd and cost / constraints.budget_usd - 1 > 0):
+            continue
+        queue.append((elapsed if time_first else cost, i))
+    queue.sort()
+    found: list[_Figures] = []
+    limit = math.inf
+    for low_key, i in queue:
+        if low_key > limit:
+            break
+        f = _figures(priced.offers[i], priced.resolve(i), constraints, startup_cpu, startup_gpu)
+        if f is not None:
+            found.append(f)
+            limit = min(limit, f.elapsed * (1 + TIME_TIE) if time_first else f.cost)
+    return found
 
 
 def _check_constraints(s: Scored | _Figures, constraints: Constraints) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import math
 from dataclasses import dataclass
 from datetime import datetime
@@ -209,6 +211,12 @@ class JobSpec:
     eval_every: int | None = None
     eval_steps: int = 0
     compiled: bool = False
+
+    @functools.cached_property
+    def shape(self) -> JobSpec:
+        """How the job steps, whatever its size (dataset size and epochs 1): jobs of one shape share their step
+        models and step times. Worked out once per job (a recommendation asks it of hundreds of targets)."""
+        return dataclasses.replace(self, dataset_size=1, epochs=1)
 
     @property
     def steps_per_epoch(self) -> int:

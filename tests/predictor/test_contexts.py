@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from advisor import api
+from advisor.errors import NoFeasibleCandidateError
 from advisor.predictor.contexts import ContextCache, profile_key
 from advisor.settings import Settings
 
@@ -109,3 +110,75 @@ def test_a_context_reused_across_jobs_gives_every_estimate_of_a_fresh_one():
     assert max(len(h.parts_at) for h in shared.gpu_hosts.values()) <= 34
     tiny = next(e for o, e in reused if o.instance_type == "same-but-tiny")
     assert not tiny.fits_memory and tiny.memory_capacity_gib == 0.01
+
+
+def test_a_job_shapes_recorded_steps_bound_every_later_job_of_that_shape():
+    """``targets.LazyEstimates``' lower bounds hold: for every catalog offer, a job of a shape priced before
+    (other dataset sizes and epochs; accumulation, evaluation, several GPUs, bf16) takes at least its bound, and
+    its estimate made on demand is the one ``estimate_offers`` makes."""
+    from advisor.predictor.estimate import EstimateContext
+    from advisor.predictor.targets import LazyEstimates, estimate_offers
+    from advisor.pricing import load_catalog
+    from advisor.schemas import Estimate, JobSpec, Profile
+
+    prof = Profile.model_validate_json(PROFILE.read_text())
+    offers = load_catalog([]).filter()
+    ctx = EstimateContext.load()
+    shapes = [dict(batch_size=256), dict(batch_size=512, grad_accum_steps=4, eval_every=10, eval_steps=3)]
+    checked = 0
+    for shape in shapes:
+        for precision in (None, "bf16"):
+            estimate_offers(prof, JobSpec(40_000, 2, **shape), offers, precision=precision, context=ctx)
+            for dataset_size, epochs in ((40_001, 3), (77_777, 1), (300, 5), (1_000_003, 2)):
+                job = JobSpec(dataset_size, epochs, **shape)
+                lazy = LazyEstimates(prof, job, offers, precision=precision, context=ctx)
+                fresh = estimate_offers(prof, job, offers, precision=precision, context=ctx)
+                assert all(low is not None for low in lazy.low_seconds)
+                for i, (offer, est) in enumerate(fresh):
+                    got = lazy.resolve(i)
+                    assert (got.model_dump() if isinstance(got, Estimate) else str(got)) == \
+                           (est.model_dump() if isinstance(est, Estimate) else str(est))
+                    if isinstance(est, Estimate):
+                        assert est.seconds >= lazy.low_seconds[i] > 0, (offer.instance_type, job, precision)
+                        checked += 1
+    assert checked > 3000
+    # with a correction that can shrink a time, a bound shrinks by its smallest factor (or is unknown)
+    job = JobSpec(55_555, 2, batch_size=256)
+    plain = LazyEstimates(prof, job, offers, context=ctx)
+    halved = LazyEstimates(prof, job, offers, context=ctx, correction=lambda e: e, correction_floor=0.5)
+    assert halved.low_seconds == [None if low is None else 0.5 * low for low in plain.low_seconds]
+    unknown = LazyEstimates(prof, job, offers, context=ctx, correction=lambda e: e)
+    assert set(unknown.low_seconds) == {None}
+
+
+def test_reused_contexts_give_the_same_what_ifs_under_constraints(settings, monkeypatch):
+    """The what-ifs of a job whose shape the context has priced are made from bounds (a few estimates, not the
+    catalog's): each what-if's best candidate is a fresh context's, whatever the objective and constraints."""
+    import advisor.ranking as ranking
+
+    found: list = []
+    whole = ranking.best_meeting
+
+    def spied(priced, *args):
+        best = whole(priced, *args)
+        found.append(None if best is None else (best.cand, best.elapsed, best.cost))
+        return best
+
+    monkeypatch.setattr(ranking, "best_meeting", spied)
+    cache = ContextCache(entries=4)
+    compared = 0
+    for constraints in (dict(), dict(objective="time"), dict(deadline="3h"), dict(budget=0.05, spot=True),
+                        dict(objective="time", deadline="20m", spot=True)):
+        for dataset_size in (30_000, 90_001, 250_000):
+            answers = []
+            for contexts in (None, cache):
+                found.clear()
+                try:
+                    rec = api.recommend(str(PROFILE), dataset_size=dataset_size, epochs=2, save=False,
+                                        settings=settings, contexts=contexts, **constraints)
+                except NoFeasibleCandidateError as exc:
+                    rec = exc.recommendation
+                answers.append((list(found), rec.advice, _figures(rec)))
+            assert answers[0] == answers[1], (constraints, dataset_size)
+            compared += sum(best is not None for best in answers[0][0])
+    assert compared >= 20
