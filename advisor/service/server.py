@@ -26,7 +26,8 @@ def check(config: ServiceConfig) -> tuple[ServiceConfig, list[str]]:
     """The config to run (loopback only when there are no tokens) and what to tell the operator.
 
     Raises:
-        ConfigError: several workers over SQLite, or a port that cannot be bound.
+        ConfigError: several workers over SQLite, or a port that cannot be bound. CatalogError: a price file
+            (``ADVISOR_PRICING``) that cannot be read.
     """
     from sqlalchemy.engine import make_url
 
@@ -51,6 +52,11 @@ def check(config: ServiceConfig) -> tuple[ServiceConfig, list[str]]:
     elif not config.tokens:
         notes.append("No ADVISOR_API_TOKENS: serving without authentication, on this machine only.")
     _check_port(config.host, config.port)
+    # The price files every worker loads at start: a broken one is the operator's to fix, said once, here (in
+    # the workers it would be a failed start in each).
+    from advisor.pricing import load_catalog
+
+    load_catalog(list(config.settings.pricing_files))
     return config, notes
 
 
@@ -126,7 +132,11 @@ def serve(config: ServiceConfig, *, say: Callable[[str], None], log_level: str =
     try:
         if config.workers > 1 and workers.reuse_port_supported():
             logging.config.dictConfig(options["log_config"])
-            workers.Supervisor(options, config.workers, config.graceful_seconds).run()
+            supervisor = workers.Supervisor(options, config.workers, config.graceful_seconds)
+            supervisor.run()
+            if supervisor.failed:
+                raise ConfigError("A worker process failed to start, so the server stopped.",
+                                  hint="Fix: see the worker's error in the log above, then start it again.")
         else:
             uvicorn.run(**options, workers=config.workers, reload=False)
     finally:

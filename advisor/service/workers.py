@@ -62,7 +62,7 @@ def run_worker(options: dict[str, Any]) -> None:
         log.error("worker %d cannot listen on %s:%d: %s", os.getpid(), config.host, config.port, exc)
         sys.exit(STARTUP_FAILURE)
     server = uvicorn.Server(config)
-    server.run(sockets=[sock])
+    server.run(sockets=[sock])  # returns, not started, when the app cannot be loaded or started
     if not server.started:
         sys.exit(STARTUP_FAILURE)
 
@@ -75,6 +75,7 @@ class Supervisor:
         self._context = multiprocessing.get_context("spawn")  # a clean interpreter: no state of the parent's
         self._processes: list[Any] = []
         self._stopping = False
+        self.failed = False  # a worker could not start (the server then stopped)
 
     def _start(self) -> Any:
         process = self._context.Process(target=run_worker, args=(self.options,), name="advisor-serve-worker")
@@ -105,7 +106,7 @@ class Supervisor:
             process.join()
             if process.exitcode == STARTUP_FAILURE:
                 log.error("worker process [%d] failed to start: stopping the server", process.pid)
-                self._stopping = True
+                self._stopping = self.failed = True
                 return
             log.warning("worker process [%d] died (exit status %s): starting another", process.pid,
                         process.exitcode)

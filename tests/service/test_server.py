@@ -251,6 +251,17 @@ def test_several_workers_over_sqlite_are_refused(cli, tmp_path, monkeypatch):
     assert "--workers 3 needs a PostgreSQL history" in result.output and "Fix:" in result.output
 
 
+def test_a_broken_price_file_is_one_message_before_any_worker_starts(cli, tmp_path, monkeypatch):
+    bad = tmp_path / "rates.csv"
+    bad.write_text("garbage,,,\n")
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", f"sqlite:///{tmp_path / 'h.db'}")
+    monkeypatch.setenv("ADVISOR_PRICING", str(bad))
+    result = cli("serve", "--port", _closed_port())
+    assert result.exit_code == 1
+    assert "rates.csv:1: the header has no 'provider' column" in result.output and "Fix:" in result.output
+    assert "Traceback" not in result.output and "advisor serve: http" not in result.output
+
+
 def test_short_tokens_are_refused(cli, monkeypatch):
     monkeypatch.setenv("ADVISOR_API_TOKENS", "abc,defghijklmnopqrstuvwxyz")
     result = cli("serve", "--port", _closed_port())

@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 import signal
 import socket
+import subprocess
+import sys
 import threading
 from collections import Counter
 
 import pytest
-from service_helpers import Server
+from service_helpers import REPO, Server
 
 from advisor.service import workers
 
@@ -75,3 +77,23 @@ def _alive(pid: int) -> bool:
             return f.read().split()[2] != "Z"
     except FileNotFoundError:
         return False
+
+
+_SUPERVISE = """
+import sys
+from advisor.service import workers
+supervisor = workers.Supervisor({"app": "advisor_no_such_module:app", "host": "127.0.0.1",
+                                 "port": int(sys.argv[1]), "log_level": "critical"}, 2, graceful_seconds=1.0)
+supervisor.run()
+print("failed" if supervisor.failed else "stopped")
+"""
+
+
+@linux_only
+def test_a_worker_that_cannot_start_stops_the_supervisor_instead_of_restarting_forever():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    out = subprocess.run([sys.executable, "-c", _SUPERVISE, str(port)], capture_output=True, text=True, timeout=60,
+                         cwd=REPO)
+    assert out.stdout.strip().splitlines()[-1] == "failed", out.stderr[-2000:]
