@@ -220,18 +220,21 @@ class History:
             )).inserted_primary_key[0]
 
     def save_recommendation(self, rec: Recommendation, *, profile: Profile | None = None,
-                            profile_id: int | None = None) -> int:
+                            profile_id: int | None = None, workload_id: int | None = None) -> int:
         """Store a recommendation with all its candidates (ranked, excluded, the chosen one flagged), its
         constraints and pricing snapshot, its workload and (optionally) the profile it came from, in ONE
-        transaction. Returns the new id; the caller sets ``rec.id``."""
+        transaction. Returns the new id; the caller sets ``rec.id``. ``profile_id`` / ``workload_id``: the rows
+        of this profile and its workload stored before (a server's), used as they are."""
         with self._write() as conn:
-            info = rec.workload.model_dump()
-            if profile is not None:
-                # The profile knows the file hash and optimizer even when the recommendation's summary does not.
-                for k, v in profile.workload.model_dump().items():
-                    if info.get(k) is None and v is not None:
-                        info[k] = v
-            workload_id = self._workload_id(conn, info)
+            if workload_id is None:
+                info = rec.workload.model_dump()
+                if profile is not None:
+                    # The profile knows the file hash and optimizer even when the recommendation's summary does
+                    # not.
+                    for k, v in profile.workload.model_dump().items():
+                        if info.get(k) is None and v is not None:
+                            info[k] = v
+                workload_id = self._workload_id(conn, info)
             if profile is not None and profile_id is None:
                 profile_id = self._insert_profile(conn, profile, workload_id)
             c = rec.constraints

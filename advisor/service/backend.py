@@ -158,9 +158,10 @@ class Backend:
         self._frozen = False
         self._version: tuple[float, tuple[int, int, str]] | None = None  # (when read, outcomes_version())
         self._catalog: tuple[Any, Any] | None = None
-        # profile digest -> the stored row of that profile: a profile is stored once per worker, not once per
-        # request (a team's pipelines send the same profile again and again, for one job or many).
-        self._profile_ids: OrderedDict[str, int] = OrderedDict()
+        # profile digest -> the stored rows of that profile and its workload: a profile is stored (and its
+        # workload looked up) once per worker, not once per request (a team's pipelines send the same profile
+        # again and again, for one job or many).
+        self._profile_ids: OrderedDict[str, tuple[int, int]] = OrderedDict()
 
     def close(self) -> None:
         self.history.close()
@@ -276,16 +277,18 @@ class Backend:
         from sqlalchemy.exc import IntegrityError
 
         key = profile_key(req.profile)
-        profile_id = self._profile_ids.get(key)
-        if profile_id is not None:
+        stored = self._profile_ids.get(key)
+        if stored is not None:
             try:
-                return self.history.save_recommendation(rec, profile=req.profile, profile_id=profile_id)
-            except IntegrityError:  # the profile row is gone (removed by hand): store it again
+                return self.history.save_recommendation(rec, profile=req.profile, profile_id=stored[0],
+                                                        workload_id=stored[1])
+            except IntegrityError:  # the profile or workload row is gone (removed by hand): store them again
                 self._profile_ids.pop(key, None)
         rec_id = self.history.save_recommendation(rec, profile=req.profile)
         with self.history.engine.connect() as conn:
-            stored = conn.execute(select(RecommendationTable.profile_id).where(RecommendationTable.id == rec_id))
-            self._profile_ids[key] = stored.scalar_one()
+            row = conn.execute(select(RecommendationTable.profile_id, RecommendationTable.workload_id)
+                               .where(RecommendationTable.id == rec_id)).one()
+            self._profile_ids[key] = (row.profile_id, row.workload_id)
         while len(self._profile_ids) > max(1, self.config.cache_entries):
             self._profile_ids.popitem(last=False)
         return rec_id

@@ -201,6 +201,33 @@ def test_one_profile_is_stored_once_for_its_many_jobs(app_client, profile):
     assert app_client.app.state.backend.cache.misses == 3
 
 
+def test_the_stored_profile_and_workload_rows_removed_by_hand_are_stored_again(app_client, profile):
+    """A worker remembers the rows of a profile it stored (and its workload's); rows removed in between (by
+    hand, or a clean-up) are stored again instead of failing the request."""
+    from sqlalchemy import delete, func, select
+
+    from advisor.history.tables import (
+        CandidateTable,
+        MeasurementTable,
+        ProfileTable,
+        RecommendationTable,
+        WorkloadTable,
+    )
+
+    engine = app_client.app.state.backend.history.engine
+    assert _post(app_client, profile).status_code == 201
+    with engine.begin() as conn:
+        for table in (CandidateTable, RecommendationTable, MeasurementTable, ProfileTable, WorkloadTable):
+            conn.execute(delete(table))
+    again = app_client.post("/v1/recommendations", json={"profile": profile, "dataset_size": 12_345, "epochs": 1},
+                            headers=auth())
+    assert again.status_code == 201, again.text
+    with engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(WorkloadTable)).scalar_one() == 1
+        row = conn.execute(select(RecommendationTable.profile_id, RecommendationTable.workload_id)).one()
+        assert row.profile_id is not None and row.workload_id is not None
+
+
 def test_identical_requests_share_one_ranking_but_each_is_stored(app_client, profile):
     backend = app_client.app.state.backend
     first, second = _post(app_client, profile).json(), _post(app_client, profile).json()
