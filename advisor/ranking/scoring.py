@@ -96,15 +96,17 @@ def _memory_problem(offer: Offer, est: Estimate) -> str | None:
 
 
 def _candidate(offer: Offer, est: Estimate, startup: float, use_spot: bool) -> Candidate:
-    cost = cost_usd(offer, est.seconds, startup_seconds=startup)
-    spot_cost = (cost_usd(offer, est.seconds, spot=True, startup_seconds=startup)
+    # cost_usd's arithmetic, the billed time worked out once for both rates
+    billed = billed_seconds(offer, startup + est.seconds)
+    cost = billed / 3600.0 * offer.price_usd_per_hour
+    spot_cost = (billed / 3600.0 * offer.spot_price_usd_per_hour
                  if offer.spot_price_usd_per_hour is not None else None)
     return Candidate(
         provider=offer.provider, instance_type=offer.instance_type, region=offer.region, tier=offer.tier,
         gpu=offer.gpu, gpu_count=offer.gpu_count, vcpus=offer.vcpus, seconds=est.seconds, low=est.low,
         high=est.high, cost_usd=cost, spot_cost_usd=spot_cost, fits_memory=True, method=est.method,
         price_usd_per_hour=offer.price_usd_per_hour, spot_price_usd_per_hour=offer.spot_price_usd_per_hour,
-        billed_seconds=billed_seconds(offer, startup + est.seconds), startup_seconds=startup,
+        billed_seconds=billed, startup_seconds=startup,
         precision=est.precision, scaling_efficiency=est.scaling_efficiency,
         interruptible=use_spot and spot_cost is not None, base_seconds=est.base_seconds,
         base_method=est.base_method,
