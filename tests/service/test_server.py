@@ -286,8 +286,10 @@ def test_without_tokens_it_listens_on_loopback_only_and_says_so(tmp_path):
         assert f"0100007F:{srv.port:04X}" in listening and f"00000000:{srv.port:04X}" not in listening
 
 
-def test_sigterm_lets_in_flight_requests_finish(tmp_path):
-    srv = Server(tmp_path, database_url=f"sqlite:///{tmp_path / 'h.db'}")
+@pytest.mark.parametrize("workers", [1, pytest.param(2, marks=pytest.mark.postgres)])
+def test_sigterm_lets_in_flight_requests_finish(tmp_path, request, workers):
+    url = request.getfixturevalue("pg_url") if workers > 1 else f"sqlite:///{tmp_path / 'h.db'}"
+    srv = Server(tmp_path, database_url=url, workers=workers)
     try:
         data = profile_data()
 
@@ -296,17 +298,23 @@ def test_sigterm_lets_in_flight_requests_finish(tmp_path):
             job = {"profile": data, "dataset_size": 10_000 + i, "epochs": 1}
             return httpx.post(srv.url + "/v1/recommendations", json=job, headers=auth(), timeout=120).status_code
 
-        with ThreadPoolExecutor(6) as pool:
-            futures = [pool.submit(post, i) for i in range(6)]
-            time.sleep(0.5)
+        with ThreadPoolExecutor(24) as pool:
+            futures = [pool.submit(post, i) for i in range(24)]
+            # the signal once the first answer is back: the others are queued or being computed (a fixed wait
+            # could come after the last one, now that a new job takes ~30 ms)
+            deadline = time.monotonic() + 60
+            while not any(f.done() for f in futures) and time.monotonic() < deadline:
+                time.sleep(0.005)
             srv.process.send_signal(signal.SIGTERM)
             codes = [f.result() for f in futures]
-        assert codes == [201] * 6
+        assert codes == [201] * 24
         # uvicorn shuts down gracefully, then ends by the signal it was sent (as a process killed by it would).
         assert srv.process.wait(60) in (0, -signal.SIGTERM)
     finally:
         srv.stop()
     assert "Shutting down" in srv.log and "Finished server process" in srv.log
+    if workers > 1:
+        assert srv.log.count("Finished server process") == workers
 
 
 # ---------------------------------------------------------------------------------------------- imports
