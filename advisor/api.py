@@ -414,7 +414,7 @@ def recommend(
                            precision="fp32", progress=progress, analysis_precision=precision)
         steps = job_settings(source, explicit, prof, probe_batch_size(source, batch_size, DEFAULT_BATCH_SIZE))
         job = job_for(prof, dataset_size, epochs, batch_size, steps)
-        price = Pricer.corrected(prof, offers, fitted, contexts.for_profile(prof) if contexts else None, keyed)
+        price = Pricer.corrected(prof, offers, fitted, None if contexts is None else contexts.for_profile(prof), keyed)
         rec = ranking.rank(
             price(job, precision), constraints, workload=WorkloadSummary.of(prof.workload),
             dataset_size=job.dataset_size, epochs=job.epochs, batch_size=job.batch_size,

@@ -192,8 +192,8 @@ def estimate_cpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateCo
     model = ctx.cpu_models[key] = measured_model(
         profile, job, device="cpu", threads=target.threads, memo=ctx.memo, target_cpu=target_cpu,
         local_cpu=local_cpu, fit=_device_fit(profile, "cpu", ctx), machine_memory_gib=machine_memory_gib, host=host)
-    if target.cpu_name:  # a target on a named CPU family says so (the measured model names its threads only)
-        model.fields = {**model.fields, "target": target}
+    if target.cpu_name:  # a target on a named CPU family says so
+        model.naming(target)
     return model.estimate(job)
 
 

@@ -168,6 +168,12 @@ class MeasuredModel:
         # (compute, batch creation) at a batch size
         self._step = BatchMemo(lambda b: (compute_at(b), batch_at(b)), keep=fields["per_device_batch_size"])
 
+    def naming(self, target: Target) -> MeasuredModel:
+        """This model, its estimates naming ``target`` (a catalog instance's CPU family, which the probed
+        device's target does not name)."""
+        self.fields = {**self.fields, "target": target}
+        return self
+
     def estimate(self, job: JobSpec) -> Estimate:
         """The whole job (of the shape this model was made for)."""
         sigma = _systematic_sigma(self.fit, job, self.kind, self.extra_rel)

@@ -21,7 +21,6 @@ from advisor.schemas import Candidate, Constraints, Estimate, Offer, Skipped
 Priced = Sequence[tuple[Offer, "Estimate | AdvisorError | None"]]
 
 
-
 class Bounded(Protocol):
     """A what-if's (offer, estimate) pairs, each estimate made only when it is asked for: what a caller that has
     priced jobs of the same shape before (a server) knows of each offer's time beforehand.
