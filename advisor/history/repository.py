@@ -228,9 +228,7 @@ class History:
         with self._write() as conn:
             if workload_id is None:
                 info = rec.workload.model_dump()
-                if profile is not None:
-                    # The profile knows the file hash and optimizer even when the recommendation's summary does
-                    # not.
+                if profile is not None:  # it knows the file hash and optimizer when the summary does not
                     for k, v in profile.workload.model_dump().items():
                         if info.get(k) is None and v is not None:
                             info[k] = v
