@@ -10,7 +10,9 @@ server and the database (its CPU time is reported). Scenarios:
   from the server's cache, each request is still validated and stored as a row of its own;
 * ``new job``: every request a different dataset size, so each one is predicted and ranked from scratch;
 * ``same job, first burst``: 50 identical requests at once for a job no worker has ranked yet (each worker ranks
-  it once while the others wait for that ranking).
+  it once while the others wait for that ranking);
+* ``new job, learned correction``: new jobs again after 12 outcomes were recorded, so that the learned history
+  correction is fitted and applied to every estimate (a team's server that learns from its runs).
 
 Each at 1 client and at 50. Every response must be 201 (errors are counted and shown). The 1-minute load
 average before and after is printed: other processes on the machine move these figures.
@@ -107,6 +109,35 @@ async def _run(url: str, clients: int, requests: int, new_job: bool, offset: int
             "wall": wall}
 
 
+OUTCOMES = 12  # recorded runs, enough for the learned correction to be fitted and used (learned.MIN_RUNS: 8)
+
+
+def _record_outcomes(url: str, count: int) -> None:
+    """``count`` stored recommendations with a recorded outcome each, the real run 1.5-2x the chosen candidate's
+    prediction (a history the correction learns a bias from)."""
+    import random
+
+    import httpx
+
+    rng = random.Random(0)
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    with httpx.Client(base_url=url, headers=headers, timeout=120) as http:
+        for i in range(count):
+            rec = http.post("/v1/recommendations", json={"profile": profile_data(), "dataset_size": 30_000 + i,
+                                                         "epochs": 2})
+            rec.raise_for_status()
+            body = rec.json()
+            seconds = (1.5 + 0.5 * rng.random()) * body["chosen"]["seconds"]
+            http.post(f"/v1/recommendations/{body['id']}/outcome",
+                      json={"actual_seconds": seconds}).raise_for_status()
+        time.sleep(1.1)  # a worker reads the outcomes' version at most once a second (backend.VERSION_SECONDS)
+        check = http.post("/v1/recommendations", json={"profile": profile_data(), "dataset_size": 29_999,
+                                                       "epochs": 2}).json()
+        if check["chosen"]["method"] != "history":
+            raise SystemExit(f"the learned correction is not applied after {count} outcomes: "
+                             f"{check['chosen']['method']}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sqlite", action="store_true", help="1 worker over a SQLite file instead")
@@ -136,6 +167,13 @@ def main() -> int:
             for clients in (1, 50):
                 n = min(count, 60) if clients == 1 else count
                 rows.append((name, clients, asyncio.run(_run(srv.url, clients, n, new_job, 1000 * clients))))
+        # A team's history: real outcomes recorded, so that the learned correction is fitted and applied to
+        # every estimate of every recommendation.
+        _record_outcomes(srv.url, OUTCOMES)
+        for clients in (1, 50):
+            n = min(args.new_requests, 60) if clients == 1 else args.new_requests
+            rows.append(("new job, learned correction", clients,
+                         asyncio.run(_run(srv.url, clients, n, True, 500_000 + 1000 * clients))))
     finally:
         srv.stop()
         if made is not None:

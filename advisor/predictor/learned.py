@@ -187,10 +187,16 @@ class Correction:
 
     def factor(self, features: Sequence[float]) -> float:
         """exp(predicted log(actual / predicted)), clipped to [1/5, 5]."""
-        import numpy as np
-
-        value = float(self.model.predict(np.asarray([features], dtype=float))[0])
+        value = self._linear()(features)
         return math.exp(max(-MAX_LOG_FACTOR, min(MAX_LOG_FACTOR, value)))
+
+    def _linear(self) -> LinearForm:
+        # The fitted pipeline as one linear form, made on first use: sklearn's predict of a single row took
+        # ~1 ms (input checks, three steps), and a recommendation corrects ~250 estimates.
+        form = self.__dict__.get("_form")
+        if form is None:
+            form = self.__dict__["_form"] = LinearForm.of(self.model)
+        return form
 
     def apply(self, estimate: Estimate,
               context: Profile | WorkloadInfo | Mapping[str, Any] | None = None) -> Estimate:
@@ -235,6 +241,30 @@ class Correction:
             mean_error_before_pct=self.mean_error_before_pct, mean_error_after_pct=self.mean_error_after_pct,
             used=self.used, reason=self.reason, model=self.description, by_method=by_method or [],
         )
+
+
+@dataclass(frozen=True)
+class LinearForm:
+    """``_pipeline()``'s prediction once fitted (median imputation, standardisation, ridge regression) as
+    ``offset + sum(weight * feature)``, a missing (NaN) feature taking its imputed value. The same figure as the
+    pipeline's ``predict`` up to rounding (tested), in microseconds instead of a millisecond."""
+
+    fill: tuple[float, ...]
+    weights: tuple[float, ...]
+    offset: float
+
+    @classmethod
+    def of(cls, pipeline: Any) -> LinearForm:
+        imputer, scaler, ridge = (step for _, step in pipeline.steps)
+        scale = [float(v) for v in (scaler.scale_ if scaler.scale_ is not None else [1.0] * len(ridge.coef_))]
+        mean = [float(v) for v in (scaler.mean_ if scaler.mean_ is not None else [0.0] * len(ridge.coef_))]
+        weights = tuple(float(c) / s for c, s in zip(ridge.coef_, scale, strict=True))
+        offset = float(ridge.intercept_) - math.fsum(w * m for w, m in zip(weights, mean, strict=True))
+        return cls(tuple(float(v) for v in imputer.statistics_), weights, offset)
+
+    def __call__(self, features: Sequence[float]) -> float:
+        return self.offset + math.fsum(w * (x if x == x else f)  # x != x: NaN, missing
+                                       for w, x, f in zip(self.weights, features, self.fill, strict=True))
 
 
 def _pipeline():

@@ -119,3 +119,27 @@ def test_calibration_report_from_a_biased_history(tmp_path):
         corr = fit_correction(hist.training_rows())
         assert corr is not None
         assert corr.apply(estimate(1000.0, gpu="A10G")).seconds == pytest.approx(1300, rel=0.1)
+
+
+def test_the_linear_form_predicts_what_the_fitted_pipeline_predicts():
+    """``LinearForm`` (what ``Correction.factor`` evaluates: a millisecond less per estimate) is the fitted
+    pipeline's prediction, missing features imputed, a constant column and an always-missing one included."""
+    import math
+    import random
+
+    import numpy as np
+
+    from advisor.predictor.learned import FEATURES, LinearForm, _pipeline
+
+    rng = random.Random(3)
+    width = len(FEATURES)
+    rows = [[rng.gauss(i, 1 + i) if rng.random() > 0.2 else math.nan for i in range(width)] for _ in range(60)]
+    for row in rows:
+        row[3], row[5] = 7.0, math.nan  # a constant feature, and one never known
+    y = [rng.gauss(0, 0.3) + 0.1 * sum(v for v in row if v == v) for row in rows]
+    model = _pipeline().fit(np.asarray(rows), np.asarray(y))
+    form = LinearForm.of(model)
+    probes = [[rng.gauss(i, 2 + i) if rng.random() > 0.3 else math.nan for i in range(width)] for _ in range(200)]
+    want = model.predict(np.asarray(probes))
+    assert max(abs(form(p) - w) for p, w in zip(probes, want, strict=True)) < 1e-9 * max(1.0, max(abs(want)))
+    assert len({round(float(w), 6) for w in want}) > 100  # the probes tell features apart
