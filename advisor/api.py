@@ -295,7 +295,7 @@ def predict(
         steps = job_settings(source, explicit, prof, probe_batch_size(source, batch_size, DEFAULT_BATCH_SIZE))
         job = job_for(prof, dataset_size, epochs, batch_size, steps)
         est = _estimate(prof, job, tgt, precision=steps.precision, vcpus=vcpus)
-        est.notes.extend([*steps.notes, *notes])
+        est = est.model_copy(update={"notes": [*est.notes, *steps.notes, *notes]})  # a kept model's: not in place
         if fitted is not None:
             est = fitted.apply(est, prof)
         if save and hist is not None:

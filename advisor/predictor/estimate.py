@@ -71,6 +71,8 @@ class EstimateContext:
     # (startup, step seconds) of each (precision, job shape, offer key) estimated: bounds for jobs of that shape
     # (``targets.LazyEstimates``).
     step_bounds: dict[tuple, tuple[float, float]] = field(default_factory=dict)
+    # ... and the model each was estimated with (``kept_model``), or None when none is kept.
+    offer_models: dict[tuple, Callable[[JobSpec], Estimate] | None] = field(default_factory=dict)
     # Per-profile values no job changes (this CPU's family, memory fits, CPU scaling factors), by key.
     memo: dict[tuple, object] = field(default_factory=dict)
 
@@ -383,6 +385,21 @@ def estimate(profile: Profile, job: JobSpec, target: Target, *, precision: str |
                               hint=f"Fix: --gpus {job.batch_size} or fewer, or a --batch-size of {target.count} "
                                    f"or more.")
     return estimate_gpu(profile, job, target, ctx, precision=precision, vcpus=vcpus)
+
+
+def kept_model(job: JobSpec, target: Target, ctx: EstimateContext, *, precision: str | None = None,
+               machine_memory_gib: float | str | None = THIS_MACHINE,
+               vcpus: int | None = None) -> Callable[[JobSpec], Estimate] | None:
+    """After ``estimate`` answered for ``job`` and ``target``: the job-shape model it kept in ``ctx`` (another job
+    of the shape is ``model(job)``, the same estimate without the dispatch), or None where it keeps none (a GPU
+    probed here, the CPU's analysis fallback, a CPU asked at a GPU precision, which adds a note)."""
+    if target.kind == "gpu":
+        on_host = ctx.gpu_hosts.get((target, precision, job.shape, vcpus))
+        return on_host.estimate if on_host is not None else None
+    if precision not in (None, "mixed"):
+        return None
+    model = ctx.cpu_models.get((target, machine_memory_gib, vcpus, job.shape))
+    return model.estimate if model is not None else None
 
 
 def estimate_many(profile: Profile, job: JobSpec, targets: Sequence[Target], *, precision: str | None = None,

@@ -124,6 +124,7 @@ class GpuOnHost:
         # The notes before and after the evaluation's, which is the only one a job's size changes.
         batch_note = input_bound.make_batch_note(host, parts_at(parts_at.keep))  # at the job's batch size
         self._notes = (list(gc.notes), [*host.notes, *([batch_note] if batch_note else [])])
+        self._first: Estimate | None = None
 
     @classmethod
     def of(cls, job: JobSpec, gc: GpuCompute, count: int, host: input_bound.HostModel) -> GpuOnHost:
@@ -152,8 +153,13 @@ class GpuOnHost:
             jt.seconds, math.hypot(self.rel_sigma, DATA_PARALLEL_REL_SIGMA))
         head, tail = self._notes
         evaluation = _evaluation_note(job, gc.eval_seconds)
-        return Estimate(**{**jt.estimate_fields(job), "low": lo, "high": hi}, **self.fields,
-                        notes=[*head, evaluation, *tail] if evaluation else [*head, *tail])
+        fields = {**jt.estimate_fields(job), "low": lo, "high": hi,
+                  "notes": [*head, evaluation, *tail] if evaluation else [*head, *tail]}
+        if self._first is None:
+            self._first = Estimate(**fields, **self.fields)
+            return self._first
+        # The fields no job changes are validated once, in the first estimate; another job's copies it.
+        return self._first.model_copy(update=fields)
 
 
 def _evaluation_note(job: JobSpec, eval_seconds: float) -> str | None:

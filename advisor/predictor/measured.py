@@ -165,13 +165,14 @@ class MeasuredModel:
         self.eval_seconds, self.startup_seconds, self.per_epoch_seconds = eval_seconds, startup_seconds, \
             per_epoch_seconds
         self.head_notes, self.tail_notes = head_notes, tail_notes
+        self._first: Estimate | None = None  # the first estimate, which later ones copy
         # (compute, batch creation) at a batch size
         self._step = BatchMemo(lambda b: (compute_at(b), batch_at(b)), keep=fields["per_device_batch_size"])
 
     def naming(self, target: Target) -> MeasuredModel:
         """This model, its estimates naming ``target`` (a catalog instance's CPU family, which the probed
         device's target does not name)."""
-        self.fields = {**self.fields, "target": target}
+        self.fields, self._first = {**self.fields, "target": target}, None
         return self
 
     def estimate(self, job: JobSpec) -> Estimate:
@@ -182,8 +183,12 @@ class MeasuredModel:
                                    rel_sigma=sigma, step_noise_rel=self.fit.spread_rel,
                                    eval_seconds=self.eval_seconds)
         last = _last_batch_note(self.fit, job)
-        return Estimate(**jt.estimate_fields(job), **self.fields,
-                        notes=[*self.head_notes, *([last] if last else []), *self.tail_notes])
+        fields = {**jt.estimate_fields(job), "notes": [*self.head_notes, *([last] if last else []), *self.tail_notes]}
+        if self._first is None:
+            self._first = Estimate(**fields, **self.fields)
+            return self._first
+        # The fields no job changes are validated once, in the first estimate; another job's copies it.
+        return self._first.model_copy(update=fields)
 
 
 def measured_model(

@@ -81,19 +81,25 @@ def offer_keys(offers: Sequence[Offer], cpu_lookup: CpuLookup) -> list[tuple[Off
 
 def _estimate_key(profile: Profile, job: JobSpec, key: tuple, precision: str | None, ctx,
                   correction: Correction | None) -> Estimate | AdvisorError:
-    """The estimate of one key (``estimate`` itself), corrected; its step recorded as the bound of the job's
-    shape (``LazyEstimates``)."""
-    from advisor.predictor.estimate import estimate
+    """The estimate of one key (``estimate`` itself, or the job-shape model it kept: ``kept_model``), corrected;
+    its step recorded as the bound of the job's shape (``LazyEstimates``)."""
+    memo = (precision, job.shape, key)
+    model = ctx.offer_models.get(memo)
+    if model is not None:
+        est = model(job)
+    else:
+        from advisor.predictor.estimate import estimate, kept_model
 
-    target, memory, vcpus = key
-    try:
-        # The precision asked for is the GPUs' (mixed precision is a GPU feature): a CPU is predicted at
-        # the precision it runs the job at, and says so (``estimate``).
-        est = estimate(profile, job, target, precision=precision, context=ctx, vcpus=vcpus,
-                       **({"machine_memory_gib": memory} if target.kind == "cpu" else {}))
-    except AdvisorError as exc:
-        return exc
-    ctx.step_bounds[(precision, job.shape, key)] = (est.startup_seconds, est.step_seconds)
+        target, memory, vcpus = key
+        cpu = {"machine_memory_gib": memory} if target.kind == "cpu" else {}
+        try:
+            # The precision asked for is the GPUs' (mixed precision is a GPU feature): a CPU is predicted at
+            # the precision it runs the job at, and says so (``estimate``).
+            est = estimate(profile, job, target, precision=precision, context=ctx, vcpus=vcpus, **cpu)
+        except AdvisorError as exc:
+            return exc
+        ctx.step_bounds[memo] = (est.startup_seconds, est.step_seconds)
+        ctx.offer_models[memo] = kept_model(job, target, ctx, precision=precision, vcpus=vcpus, **cpu)
     return correction(est) if correction is not None else est
 
 
