@@ -60,11 +60,12 @@ class Pricer:
 
         self.prof, self.offers, self.correction, self.correction_floor = prof, offers, correction, correction_floor
         self.context, self.cpu_lookup = context or EstimateContext.load(), default_cpu_lookup()
-        # Each offer's target, worked out once for the job and its what-ifs (or given: ``offers_for``).
+        # Each offer's target, worked out once for the job and its what-ifs (or given: ``offers_for``), and the
+        # distinct ones in catalog order.
         self.keyed = list(keyed) if keyed is not None else offer_keys(offers, self.cpu_lookup)
-        self.gpu_keyed = [(offer, key) for offer, key in self.keyed if offer.gpu_count]
-        self.cpu_keyed = [(offer, key) for offer, key in self.keyed if not offer.gpu_count]
-        self._cpu_priced: dict[JobSpec, Priced] = {}
+        self.gpu_keys = list(dict.fromkeys(key for offer, key in self.keyed if offer.gpu_count))
+        self.cpu_keys = list(dict.fromkeys(key for offer, key in self.keyed if not offer.gpu_count))
+        self._cpu_found: dict[JobSpec, dict[tuple, Any]] = {}
 
     @classmethod
     def corrected(cls, prof: Profile, offers: Sequence[Any], fitted: Any, context: EstimateContext | None,
@@ -75,22 +76,23 @@ class Pricer:
         return cls(prof, offers, lambda est: fitted.apply(est, prof), context,
                    correction_floor=fitted.smallest_factor, keyed=keyed)
 
-    def _estimated(self, job: JobSpec, keyed: Sequence[tuple[Any, tuple]], precision: str | None) -> Priced:
-        from advisor.predictor.targets import estimate_offers
+    def _estimated(self, job: JobSpec, keys: Sequence[tuple], precision: str | None) -> dict[tuple, Any]:
+        from advisor.predictor.targets import estimate_keys
 
-        return estimate_offers(self.prof, job, [offer for offer, _ in keyed], precision=precision,
-                               context=self.context, correction=self.correction, keyed=keyed)
+        return estimate_keys(self.prof, job, keys, precision=precision, context=self.context,
+                             correction=self.correction)
 
     def __call__(self, job: JobSpec, precision: str | None) -> Priced:
-        if job not in self._cpu_priced:
-            self._cpu_priced[job] = self._estimated(job, self.cpu_keyed, precision)
-        pairs = {id(pair[0]): pair for pair in [*self._cpu_priced[job],
-                                                *self._estimated(job, self.gpu_keyed, precision)]}
-        return [pairs[id(offer)] for offer in self.offers]  # the catalog's order, as the ranking's ties expect
+        cpu = self._cpu_found.get(job)
+        if cpu is None:
+            cpu = self._cpu_found[job] = self._estimated(job, self.cpu_keys, precision)
+        gpu = self._estimated(job, self.gpu_keys, precision)
+        # the catalog's order, as the ranking's ties expect
+        return [(offer, (gpu if offer.gpu_count else cpu)[key]) for offer, key in self.keyed]
 
     def lazy(self, job: JobSpec, precision: str | None) -> LazyEstimates:
         from advisor.predictor.targets import LazyEstimates
 
         return LazyEstimates(self.prof, job, self.offers, precision=precision, context=self.context,
                              correction=self.correction, correction_floor=self.correction_floor,
-                             known=self._cpu_priced.get(job, ()), keyed=self.keyed)
+                             known=self._cpu_found.get(job), keyed=self.keyed)

@@ -7,7 +7,7 @@ optimizer: the estimator gives the time, the catalog the price).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from advisor.errors import AdvisorError, PredictionError
 from advisor.predictor.cpu_scaling import threads_for_vcpus
@@ -113,14 +113,25 @@ def estimate_offers(profile: Profile, job: JobSpec, offers: Sequence[Offer], *, 
     ``estimate`` itself, so a candidate is what ``advisor predict`` says of its target (``--vcpus`` the offer's):
     the vCPUs feed the input pipeline (``advisor.predictor.input_bound``). The compute side of a GPU target is
     computed once per target (the context caches it) however many vCPU counts its offers have."""
+    if keyed is None:
+        keyed = offer_keys(offers, _memoized(cpu_lookup) if cpu_lookup else default_cpu_lookup())
+    found = estimate_keys(profile, job, sorted({key for _, key in keyed}, key=_key_order), precision=precision,
+                          context=context, correction=correction)
+    return [(offer, found[key]) for offer, key in keyed]
+
+
+def _key_order(key: tuple) -> tuple:
+    return _order(key[0]), key[1] or 0.0, key[2] or 0
+
+
+def estimate_keys(profile: Profile, job: JobSpec, keys: Sequence[tuple], *, precision: str | None = None,
+                  context=None, correction: Correction | None = None) -> dict[tuple, Estimate | AdvisorError]:
+    """The estimate (or the error that says why there is none) of each distinct key of ``offer_keys``, made in
+    the order given: what ``estimate_offers`` hands to each offer of the key."""
     from advisor.predictor.estimate import EstimateContext
 
     ctx = context or EstimateContext.load()
-    if keyed is None:
-        keyed = offer_keys(offers, _memoized(cpu_lookup) if cpu_lookup else default_cpu_lookup())
-    found = {key: _estimate_key(profile, job, key, precision, ctx, correction)
-             for key in sorted({key for _, key in keyed}, key=lambda k: (_order(k[0]), k[1] or 0.0, k[2] or 0))}
-    return [(offer, found[key]) for offer, key in keyed]
+    return {key: _estimate_key(profile, job, key, precision, ctx, correction) for key in keys}
 
 
 class LazyEstimates:
@@ -132,12 +143,12 @@ class LazyEstimates:
     shape (batch size, accumulation, evaluation, compile; any dataset size or epochs) steps at the same speed.
     So an estimate made before for the key and shape (recorded in the context's ``step_bounds``) bounds this
     one, and a what-if needs only the estimates whose bound could still win. ``correction_floor``: the
-    smallest factor ``correction`` can apply (None with a correction: no bounds). ``known``: estimates made
-    already (by offer identity), given exactly. ``keyed``: ``offer_keys(offers, ...)``, made before."""
+    smallest factor ``correction`` can apply (None with a correction: no bounds). ``known``: the estimates of
+    keys made already, given exactly. ``keyed``: ``offer_keys(offers, ...)``, made before."""
 
     def __init__(self, profile: Profile, job: JobSpec, offers: Sequence[Offer], *, precision: str | None = None,
                  context=None, cpu_lookup: CpuLookup | None = None, correction: Correction | None = None,
-                 correction_floor: float | None = None, known: Priced = (),
+                 correction_floor: float | None = None, known: Mapping[tuple, Estimate | AdvisorError] | None = None,
                  keyed: Sequence[tuple[Offer, tuple]] | None = None) -> None:
         from advisor.predictor.estimate import EstimateContext
 
@@ -145,16 +156,16 @@ class LazyEstimates:
         self._keyed = keyed if keyed is not None else offer_keys(
             offers, _memoized(cpu_lookup) if cpu_lookup else default_cpu_lookup())
         self._found: dict[tuple, Estimate | AdvisorError] = {}
-        self._known = {id(offer): est for offer, est in known}
+        self._known = known or {}
         self.offers = [offer for offer, _ in self._keyed]
         floor = 1.0 if correction is None else correction_floor
         bounds, shape = self._args[3].step_bounds, job.shape
         self.low_seconds: list[float | None] = []
-        for offer, key in self._keyed:
-            known_est, seen = self._known.get(id(offer)), bounds.get((precision, shape, key))
+        for _, key in self._keyed:
+            known_est, seen = self._known.get(key), bounds.get((precision, shape, key))
             if isinstance(known_est, Estimate):
                 self.low_seconds.append(known_est.seconds)
-            elif id(offer) in self._known or seen is None or floor is None:
+            elif key in self._known or seen is None or floor is None:
                 self.low_seconds.append(None)
             else:
                 startup, step = seen
@@ -163,9 +174,9 @@ class LazyEstimates:
 
     def resolve(self, i: int) -> Estimate | AdvisorError:
         """The estimate of ``offers[i]`` (made once per key)."""
-        offer, key = self._keyed[i]
-        if id(offer) in self._known:
-            return self._known[id(offer)]
+        key = self._keyed[i][1]
+        if key in self._known:
+            return self._known[key]
         if key not in self._found:
             profile, job, precision, ctx, correction = self._args
             self._found[key] = _estimate_key(profile, job, key, precision, ctx, correction)
