@@ -73,8 +73,7 @@ class Pricer:
         """A pricer whose estimates go through ``fitted`` (the learned history correction; None: none)."""
         if fitted is None:
             return cls(prof, offers, None, context, keyed=keyed)
-        return cls(prof, offers, lambda est: fitted.apply(est, prof), context,
-                   correction_floor=fitted.smallest_factor, keyed=keyed)
+        return cls(prof, offers, fitted.bind(prof), context, correction_floor=fitted.smallest_factor, keyed=keyed)
 
     def _estimated(self, job: JobSpec, keys: Sequence[tuple], precision: str | None) -> dict[tuple, Any]:
         from advisor.predictor.targets import estimate_keys

@@ -41,6 +41,7 @@ FEATURES = (
 )
 
 SpecLookup = Callable[[str], Any]  # GPU name -> object with memory_gib, memory_bandwidth_gbs, fp32_tflops
+Corrector = Callable[[Estimate], Estimate]  # an estimate -> its corrected copy (``Correction.bind``)
 
 
 # ------------------------------------------------------------------------------------------- features
@@ -110,13 +111,21 @@ def feature_vector(*, param_count: int | None, flops_per_sample: float | None, b
     mem, bw, tflops = _spec_numbers(gpu if is_gpu else None, spec_lookup, spec_table or {})
     if is_gpu:
         measured_seconds_per_sample = None
-    return [
-        _log(param_count, 10), _log(flops_per_sample, 10), _log(batch_size, 2), _log(dataset_size, 10),
-        _log(epochs), 1.0 if is_gpu else 0.0, _log(max(gpu_count, 1), 2) if is_gpu else 0.0,
+    features = [
+        _log(param_count, 10), _log(flops_per_sample, 10), _log(batch_size, 2), math.nan, math.nan,
+        1.0 if is_gpu else 0.0, _log(max(gpu_count, 1), 2) if is_gpu else 0.0,
         math.nan if is_gpu else _log(vcpus, 2),
         _log(mem, 2), _log(bw, 10), _log(tflops, 10), 1.0 if method == "scaled" else 0.0,
-        _log(predicted_seconds, 10), _log(measured_seconds_per_sample, 10),
+        math.nan, _log(measured_seconds_per_sample, 10),
     ]
+    for i, value in _job_features(dataset_size, epochs, predicted_seconds):
+        features[i] = value
+    return features
+
+
+def _job_features(dataset_size: int, epochs: int, predicted_seconds: float) -> tuple[tuple[int, float], ...]:
+    """(index, value) of the features a job's size and its predicted time set; the others are the target's."""
+    return ((3, _log(dataset_size, 10)), (4, _log(epochs)), (12, _log(predicted_seconds, 10)))
 
 
 def row_features(row: TrainingRow, spec_lookup: SpecLookup | None = None,
@@ -203,20 +212,40 @@ class Correction:
         """A corrected copy of ``estimate`` (method "history", with a note), or ``estimate`` itself when the
         correction is not used or the estimate is already corrected. ``context`` (the Profile, or the workload's
         info) supplies parameters, FLOPs and probe timings."""
-        if not self.used or self.model is None or estimate.method == "history":
-            return estimate
-        if not (math.isfinite(estimate.seconds) and estimate.seconds > 0):
-            return estimate
+        return self.bind(context)(estimate)
+
+    def bind(self, context: Profile | WorkloadInfo | Mapping[str, Any] | None = None) -> Corrector:
+        """``apply`` with ``context`` fixed: what it reads of the context is read once, and each target's
+        features that no dataset size, epoch count or predicted time changes are kept (a recommendation
+        corrects ~250 estimates of one profile). The same figures as ``apply``."""
         params, flops, per_sample = _context(context)
-        target = estimate.target
-        is_gpu = target.kind == "gpu"
-        features = feature_vector(
-            param_count=params, flops_per_sample=flops, batch_size=estimate.batch_size,
-            dataset_size=estimate.dataset_size, epochs=estimate.epochs, gpu=target.gpu_name if is_gpu else None,
-            gpu_count=target.count if is_gpu else 0, vcpus=None if is_gpu else target.threads,
-            method=estimate.method, predicted_seconds=estimate.seconds, measured_seconds_per_sample=per_sample,
-            spec_lookup=self.spec_lookup, spec_table=self.spec_table)
-        f = self.factor(features)
+        kept: dict[tuple, list[float]] = {}
+
+        def corrected(estimate: Estimate) -> Estimate:
+            if not self.used or self.model is None or estimate.method == "history":
+                return estimate
+            if not (math.isfinite(estimate.seconds) and estimate.seconds > 0):
+                return estimate
+            target = estimate.target
+            key = (target, estimate.batch_size, estimate.method)
+            features = kept.get(key)
+            if features is None:
+                is_gpu = target.kind == "gpu"
+                features = kept[key] = feature_vector(
+                    param_count=params, flops_per_sample=flops, batch_size=estimate.batch_size,
+                    dataset_size=estimate.dataset_size, epochs=estimate.epochs,
+                    gpu=target.gpu_name if is_gpu else None, gpu_count=target.count if is_gpu else 0,
+                    vcpus=None if is_gpu else target.threads, method=estimate.method,
+                    predicted_seconds=estimate.seconds, measured_seconds_per_sample=per_sample,
+                    spec_lookup=self.spec_lookup, spec_table=self.spec_table)
+            features = list(features)
+            for i, value in _job_features(estimate.dataset_size, estimate.epochs, estimate.seconds):
+                features[i] = value
+            return self._corrected(estimate, self.factor(features))
+
+        return corrected
+
+    def _corrected(self, estimate: Estimate, f: float) -> Estimate:
         seconds = estimate.seconds * f
         low = min(estimate.low * f, seconds * math.exp(self.residual_low), seconds)
         high = max(estimate.high * f, seconds * math.exp(self.residual_high), seconds)

@@ -143,3 +143,33 @@ def test_the_linear_form_predicts_what_the_fitted_pipeline_predicts():
     want = model.predict(np.asarray(probes))
     assert max(abs(form(p) - w) for p, w in zip(probes, want, strict=True)) < 1e-9 * max(1.0, max(abs(want)))
     assert len({round(float(w), 6) for w in want}) > 100  # the probes tell features apart
+
+
+def test_a_bound_correction_gives_what_apply_gives_for_every_offer_and_job():
+    """``Correction.bind(profile)`` (what a recommendation corrects its ~250 estimates with: the profile read once,
+    each target's fixed features kept) gives every catalog offer's corrected estimate exactly as ``apply``, for
+    jobs of other sizes, epochs and batch sizes."""
+    from advisor import api
+    from advisor.predictor.estimate import EstimateContext
+    from advisor.predictor.targets import estimate_offers
+    from advisor.pricing import load_catalog
+    from advisor.schemas import JobSpec
+
+    # a history in which the CPU ran 1.6-2x its prediction and the GPUs as predicted: the correction is used
+    rows = synthetic(80, lambda r: 1.8 if r.gpu is None else 1.0, seed=4)
+    correction = fit_correction(rows)
+    assert correction.used
+    prof = api.load_profile(Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json")
+    offers = load_catalog([]).filter()
+    bound, ctx, compared = correction.bind(prof), EstimateContext.load(), 0
+    factors = set()
+    for job in (JobSpec(50_000, 2, 256), JobSpec(77_777, 3, 256), JobSpec(1_000, 1, 64)):
+        for offer, est in estimate_offers(prof, job, offers, context=ctx):
+            if not isinstance(est, Estimate):
+                continue
+            got, want = bound(est), correction.apply(est, prof)
+            assert got.model_dump_json() == want.model_dump_json(), (offer.instance_type, job)
+            assert got.method == "history"
+            factors.add(round(got.seconds / est.seconds, 9))
+            compared += 1
+    assert compared > 600 and len(factors) > 50  # the factor moves with the job and the target
