@@ -33,6 +33,7 @@ MAX_P = 0.05  # ... and smaller run by run: one-sided paired Wilcoxon test on he
 MAX_LOG_FACTOR = math.log(5.0)  # never scale an estimate by more than 5x either way
 FOLDS = 5
 REPEATS = 3
+MAX_KEPT_FEATURES = 8192  # targets' fixed features a correction keeps (``Correction.bind``) before starting over
 
 FEATURES = (
     "log10_params", "log10_flops_per_sample", "log2_batch_size", "log10_dataset_size", "log_epochs",
@@ -216,10 +217,13 @@ class Correction:
 
     def bind(self, context: Profile | WorkloadInfo | Mapping[str, Any] | None = None) -> Corrector:
         """``apply`` with ``context`` fixed: what it reads of the context is read once, and each target's
-        features that no dataset size, epoch count or predicted time changes are kept (a recommendation
-        corrects ~250 estimates of one profile). The same figures as ``apply``."""
+        features that no dataset size, epoch count or predicted time changes are kept, in the correction, for
+        later binds too (a recommendation corrects ~250 estimates of one profile; a server is asked about many
+        jobs of it). The same figures as ``apply``."""
         params, flops, per_sample = _context(context)
-        kept: dict[tuple, list[float]] = {}
+        kept: dict[tuple, list[float]] = self.__dict__.setdefault("_kept", {})
+        if len(kept) > MAX_KEPT_FEATURES:
+            kept.clear()
 
         def corrected(estimate: Estimate) -> Estimate:
             if not self.used or self.model is None or estimate.method == "history":
@@ -227,7 +231,7 @@ class Correction:
             if not (math.isfinite(estimate.seconds) and estimate.seconds > 0):
                 return estimate
             target = estimate.target
-            key = (target, estimate.batch_size, estimate.method)
+            key = (params, flops, per_sample, target, estimate.batch_size, estimate.method)
             features = kept.get(key)
             if features is None:
                 is_gpu = target.kind == "gpu"
