@@ -59,10 +59,10 @@ class Pricer:
         from advisor.predictor.targets import default_cpu_lookup, offer_keys
 
         self.prof, self.offers, self.correction, self.correction_floor = prof, offers, correction, correction_floor
-        self.context, self.cpu_lookup = context or EstimateContext.load(), default_cpu_lookup()
+        self.context = context or EstimateContext.load()
         # Each offer's target, worked out once for the job and its what-ifs (or given: ``offers_for``), and the
         # distinct ones in catalog order.
-        self.keyed = list(keyed) if keyed is not None else offer_keys(offers, self.cpu_lookup)
+        self.keyed = list(keyed) if keyed is not None else offer_keys(offers, default_cpu_lookup())
         self.gpu_keys = list(dict.fromkeys(key for offer, key in self.keyed if offer.gpu_count))
         self.cpu_keys = list(dict.fromkeys(key for offer, key in self.keyed if not offer.gpu_count))
         self._cpu_found: dict[JobSpec, dict[tuple, Any]] = {}

@@ -54,7 +54,7 @@ class ContextCache:
         with self._lock:
             if hit:
                 self.hits += 1
-                jobs = (ctx.gpu_compute, ctx.gpu_hosts, ctx.cpu_models, ctx.step_bounds, ctx.offer_models)
+                jobs = (ctx.gpu_compute, ctx.gpu_hosts, ctx.cpu_models, ctx.offer_shapes)
                 if max(len(d) for d in jobs) > MAX_JOB_ENTRIES:
                     for d in jobs:
                         d.clear()

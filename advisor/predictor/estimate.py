@@ -68,11 +68,11 @@ class EstimateContext:
     gpu_hosts: dict[tuple, gpu_job.GpuOnHost] = field(default_factory=dict)
     # A CPU target's measured model by (target, machine memory, vCPUs, job shape); None: the analysis fallback.
     cpu_models: dict[tuple, MeasuredModel | None] = field(default_factory=dict)
-    # (startup, step seconds) of each (precision, job shape, offer key) estimated: bounds for jobs of that shape
-    # (``targets.LazyEstimates``).
-    step_bounds: dict[tuple, tuple[float, float]] = field(default_factory=dict)
-    # ... and the model each was estimated with (``kept_model``), or None when none is kept.
-    offer_models: dict[tuple, Callable[[JobSpec], Estimate] | None] = field(default_factory=dict)
+    # Each (precision, job shape, offer key) estimated: (its start-up and step seconds, bounds for jobs of that
+    # shape (``targets.LazyEstimates``); the model it was estimated with (``kept_model``), or None when none is
+    # kept).
+    offer_shapes: dict[tuple, tuple[float, float, Callable[[JobSpec], Estimate] | None]] = field(
+        default_factory=dict)
     # Per-profile values no job changes (this CPU's family, memory fits, CPU scaling factors), by key.
     memo: dict[tuple, object] = field(default_factory=dict)
 
@@ -154,8 +154,7 @@ def estimate_cpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateCo
     machine, so this machine's RAM never judges it. ``vcpus``: the instance's, when known (a catalog offer).
     The measured model of the job's shape is kept in the context (``cpu_models``): another dataset size or epoch
     count adds only its last batch and the sums."""
-    # Keyed by how the job steps, not by its size (as ``gpu_compute``); None: the analysis-based fallback.
-    key = (target, machine_memory_gib, vcpus, job.shape)
+    key = _cpu_model_key(job, target, machine_memory_gib, vcpus)
     if key in ctx.cpu_models:
         model = ctx.cpu_models[key]
         if model is not None:
@@ -205,7 +204,7 @@ def estimate_gpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateCo
     side (input pipeline, copy to the GPU) on a host of ``vcpus`` vCPUs (None: ``input_bound``'s default)."""
     from advisor.hardware.specs import resolve_gpu
 
-    asked = (target, precision, job.shape, vcpus)  # the same question again: the model it was answered with
+    asked = _gpu_asked_key(job, target, precision, vcpus)
     on_host = ctx.gpu_hosts.get(asked)
     if on_host is not None:
         return on_host.estimate(job)
@@ -394,12 +393,22 @@ def kept_model(job: JobSpec, target: Target, ctx: EstimateContext, *, precision:
     of the shape is ``model(job)``, the same estimate without the dispatch), or None where it keeps none (a GPU
     probed here, the CPU's analysis fallback, a CPU asked at a GPU precision, which adds a note)."""
     if target.kind == "gpu":
-        on_host = ctx.gpu_hosts.get((target, precision, job.shape, vcpus))
+        on_host = ctx.gpu_hosts.get(_gpu_asked_key(job, target, precision, vcpus))
         return on_host.estimate if on_host is not None else None
     if precision not in (None, "mixed"):
         return None
-    model = ctx.cpu_models.get((target, machine_memory_gib, vcpus, job.shape))
+    model = ctx.cpu_models.get(_cpu_model_key(job, target, machine_memory_gib, vcpus))
     return model.estimate if model is not None else None
+
+
+# The keys of the models kept in the context: by how the job steps (its shape), not by its size.
+def _cpu_model_key(job: JobSpec, target: Target, machine_memory_gib: float | str | None, vcpus: int | None) -> tuple:
+    return target, machine_memory_gib, vcpus, job.shape
+
+
+def _gpu_asked_key(job: JobSpec, target: Target, precision: str | None, vcpus: int | None) -> tuple:
+    # the question as asked (the target's name unresolved): the same question again finds its model at once
+    return target, precision, job.shape, vcpus
 
 
 def estimate_many(profile: Profile, job: JobSpec, targets: Sequence[Target], *, precision: str | None = None,

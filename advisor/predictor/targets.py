@@ -84,9 +84,9 @@ def _estimate_key(profile: Profile, job: JobSpec, key: tuple, precision: str | N
     """The estimate of one key (``estimate`` itself, or the job-shape model it kept: ``kept_model``), corrected;
     its step recorded as the bound of the job's shape (``LazyEstimates``)."""
     memo = (precision, job.shape, key)
-    model = ctx.offer_models.get(memo)
-    if model is not None:
-        est = model(job)
+    shape = ctx.offer_shapes.get(memo)
+    if shape is not None and shape[2] is not None:
+        est = shape[2](job)
     else:
         from advisor.predictor.estimate import estimate, kept_model
 
@@ -98,8 +98,8 @@ def _estimate_key(profile: Profile, job: JobSpec, key: tuple, precision: str | N
             est = estimate(profile, job, target, precision=precision, context=ctx, vcpus=vcpus, **cpu)
         except AdvisorError as exc:
             return exc
-        ctx.step_bounds[memo] = (est.startup_seconds, est.step_seconds)
-        ctx.offer_models[memo] = kept_model(job, target, ctx, precision=precision, vcpus=vcpus, **cpu)
+        ctx.offer_shapes[memo] = (est.startup_seconds, est.step_seconds,
+                                  kept_model(job, target, ctx, precision=precision, vcpus=vcpus, **cpu))
     return correction(est) if correction is not None else est
 
 
@@ -141,7 +141,7 @@ class LazyEstimates:
     A job's time is at least its start-up plus every step but each epoch's last at the full batch's step time
     (``advisor.predictor.job``: the last step, evaluation and per-epoch work only add), and a job of the same
     shape (batch size, accumulation, evaluation, compile; any dataset size or epochs) steps at the same speed.
-    So an estimate made before for the key and shape (recorded in the context's ``step_bounds``) bounds this
+    So an estimate made before for the key and shape (recorded in the context's ``offer_shapes``) bounds this
     one, and a what-if needs only the estimates whose bound could still win. ``correction_floor``: the
     smallest factor ``correction`` can apply (None with a correction: no bounds). ``known``: the estimates of
     keys made already, given exactly. ``keyed``: ``offer_keys(offers, ...)``, made before."""
@@ -159,7 +159,7 @@ class LazyEstimates:
         self._known = known or {}
         self.offers = [offer for offer, _ in self._keyed]
         floor = 1.0 if correction is None else correction_floor
-        bounds, shape = self._args[3].step_bounds, job.shape
+        bounds, shape = self._args[3].offer_shapes, job.shape
         self.low_seconds: list[float | None] = []
         for _, key in self._keyed:
             known_est, seen = self._known.get(key), bounds.get((precision, shape, key))
@@ -168,7 +168,7 @@ class LazyEstimates:
             elif key in self._known or seen is None or floor is None:
                 self.low_seconds.append(None)
             else:
-                startup, step = seen
+                startup, step, _ = seen
                 low = startup + job.epochs * ((job.steps_per_epoch - 1) * step)
                 self.low_seconds.append(floor * low * LOW_MARGIN)
 
