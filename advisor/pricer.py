@@ -17,28 +17,21 @@ if TYPE_CHECKING:  # pragma: no cover
     from advisor.predictor.targets import Correction, LazyEstimates, Priced
 
 
-def catalog_for(files: list[Path], contexts: ContextCache | None):
-    """The price catalog of the built-in rates and ``files``; a long-lived caller's is read once per version of
-    the files (their sizes and modification times)."""
-    from advisor import pricing
-
-    if contexts is None:
-        return pricing.load_catalog(files)
-    return contexts.remember(("catalog", *pricing.catalog_version(files)), lambda: pricing.load_catalog(files))
-
-
 def offers_for(files: list[Path], contexts: ContextCache | None, providers: Any, regions: Any):
-    """(the catalog, its offers for the providers and regions, each offer's estimate key or None): a long-lived
-    caller works the keys out once per version of the price files and filter (the CPU family each CPU
-    instance is predicted on is a lookup per offer), a one-shot caller leaves them to the ``Pricer``."""
+    """(the price catalog of the built-in rates and ``files``, its offers for the providers and regions, each
+    offer's estimate key or None). A long-lived caller reads the catalog and works the keys out once per version
+    of the files (their sizes and modification times) and filter (the CPU family each CPU instance is predicted
+    on is a lookup per offer); a one-shot caller reads the catalog and leaves the keys to the ``Pricer``."""
     from advisor import pricing
     from advisor.predictor.targets import default_cpu_lookup, offer_keys
 
-    catalog = catalog_for(files, contexts)
-    offers = catalog.filter(providers=providers, regions=regions)
     if contexts is None:
-        return catalog, offers, None
-    keys = contexts.remember(("offer keys", *pricing.catalog_version(files), repr(providers), repr(regions)),
+        catalog = pricing.load_catalog(files)
+        return catalog, catalog.filter(providers=providers, regions=regions), None
+    version = pricing.catalog_version(files)
+    catalog = contexts.remember(("catalog", *version), lambda: pricing.load_catalog(files))
+    offers = catalog.filter(providers=providers, regions=regions)
+    keys = contexts.remember(("offer keys", *version, repr(providers), repr(regions)),
                              lambda: [key for _, key in offer_keys(offers, default_cpu_lookup())])
     return catalog, offers, list(zip(offers, keys, strict=True))
 
