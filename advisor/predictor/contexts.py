@@ -47,10 +47,22 @@ class ContextCache:
         self.hits = 0
         self.misses = 0
         self._remembered: OrderedDict[tuple, object] = OrderedDict()
+        self._last_key: tuple[Profile, str] | None = None
+
+    def key_of(self, profile: Profile) -> str:
+        """``profile_key(profile)``, worked out once for the last profile object asked about: a server's request
+        asks for its profile's context and then stores the profile by the same key (dumping a 40 kB profile
+        to hash it took ~0.3 ms, twice a request)."""
+        last = self._last_key
+        if last is not None and last[0] is profile:
+            return last[1]
+        key = profile_key(profile)
+        self._last_key = (profile, key)
+        return key
 
     def for_profile(self, profile: Profile) -> EstimateContext:
         """The context for ``profile``: the cached one, else a fresh one (cached)."""
-        ctx, hit = self._get(self._contexts, profile_key(profile), EstimateContext.load)
+        ctx, hit = self._get(self._contexts, self.key_of(profile), EstimateContext.load)
         with self._lock:
             if hit:
                 self.hits += 1

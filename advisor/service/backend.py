@@ -247,8 +247,10 @@ class Backend:
         return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
     def _compute_recommendation(self, req: RecommendationRequest) -> Ranked:
-        # fresh: a database that went away fails here, not halfway through the ranking
-        version = self.outcomes_version()
+        # The version the key was made with (read at most VERSION_SECONDS ago): a fresh read here was a database
+        # round trip per new job (~4% of its CPU). A database that went away since fails the save instead (503,
+        # nothing stored); once that read is older, the key's read fails before any work.
+        version = self.outcomes_version(fresh=False)
         with self._compute:
             rec = api.recommend(
                 req.profile, dataset_size=req.dataset_size, epochs=req.epochs, batch_size=req.batch_size,
@@ -276,7 +278,7 @@ class Backend:
     def _save(self, rec: Recommendation, req: RecommendationRequest) -> int:
         from sqlalchemy.exc import IntegrityError
 
-        key = profile_key(req.profile)
+        key = self.contexts.key_of(req.profile) if self.contexts is not None else profile_key(req.profile)
         stored = self._profile_ids.get(key)
         if stored is not None:
             try:

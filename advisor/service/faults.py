@@ -24,7 +24,7 @@ log = logging.getLogger("advisor.service")
 
 _UNAVAILABLE = ErrorDetail(
     type="ServiceUnavailable",
-    message="The history database is unavailable, so nothing was computed or stored.",
+    message="The history database is unavailable, so nothing was stored.",
     hint="Fix: try again in a moment; if it goes on, tell the server's operator (its log has the cause).")
 
 
