@@ -88,9 +88,11 @@ def rank(
     mark_pareto(scored)
     feasible = [s for s in order if s.meets]
     chosen = feasible[0] if feasible else None
-    groups = _groups.group_candidates([s.cand for s in order])
+    cands = [s.cand for s in order]
+    kinds = _groups.group_keys(cands)  # once for the groups and the count of kinds that meet the constraints
+    groups = _groups.group_candidates(cands, kinds)
     _reasons.give_reasons(order, chosen, constraints, len(feasible),
-                          _groups.count_kinds([s.cand for s in feasible]))
+                          len({k for k, s in zip(kinds, order, strict=True) if s.meets}))
     advice = _what_if_advice(what_ifs or {}, chosen, constraints, startup_seconds_cpu, startup_seconds_gpu)
     advice += _balance.bound_advice(order, chosen)
     violations = _reasons.violations(order, constraints)
@@ -100,13 +102,13 @@ def rank(
     rec = Recommendation(
         workload=workload, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
         chosen=chosen.cand if chosen else None, candidates=[s.cand for s in order[: constraints.top]],
-        best_per_tier=_groups.best_per_tier([s.cand for s in order]), excluded=excluded, constraints=constraints,
+        best_per_tier=_groups.best_per_tier(cands), excluded=excluded, constraints=constraints,
         pricing_snapshot=dict(pricing_snapshot or {}), advice=advice, measured_devices=list(measured_devices),
-        notes=all_notes, all_candidates=[s.cand for s in order],
+        notes=all_notes, all_candidates=cands,
         status=_verdict.status(chosen, constraints),
         verdict=_verdict.build_verdict(chosen, order, best, tiers, advice, violations, constraints, startup_seconds_cpu,
                                        startup_seconds_gpu, all_notes),
-        best_value=best, groups=groups, best_per_provider=_groups.best_per_provider([s.cand for s in order]),
+        best_value=best, groups=groups, best_per_provider=_groups.best_per_provider(cands),
         skipped=skipped, violations=violations, startup_seconds_cpu=startup_seconds_cpu,
         startup_seconds_gpu=startup_seconds_gpu,
     )

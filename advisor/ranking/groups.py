@@ -19,20 +19,21 @@ def _group_key(c: Candidate) -> tuple:
     return (c.tier, c.gpu, c.gpu_count, c.vcpus if cpu else None, round(c.seconds, 6), c.precision, c.method)
 
 
-def group_candidates(ranked: Sequence[Candidate]) -> list[CandidateGroup]:
-    """The ranked candidates grouped by hardware, in the order of each group's best member."""
+def group_keys(cands: Sequence[Candidate]) -> list[tuple]:
+    """Each candidate's group (what ``group_candidates`` and ``count_kinds`` compare), worked out once."""
+    return [_group_key(c) for c in cands]
+
+
+def group_candidates(ranked: Sequence[Candidate], keys: Sequence[tuple] | None = None) -> list[CandidateGroup]:
+    """The ranked candidates grouped by hardware, in the order of each group's best member. ``keys``: their
+    ``group_keys``, when the caller has them."""
     members: dict[tuple, list[Candidate]] = {}
-    for c in ranked:
-        members.setdefault(_group_key(c), []).append(c)
+    for c, key in zip(ranked, keys if keys is not None else group_keys(ranked), strict=True):
+        members.setdefault(key, []).append(c)
     return [CandidateGroup(label=group[0].hardware_label, tier=group[0].tier, count=len(group), best=group[0],
                            providers=sorted({c.provider for c in group}),
                            cost_usd_max=max(c.ranked_cost_usd for c in group))
             for group in members.values()]
-
-
-def count_kinds(cands: Sequence[Candidate]) -> int:
-    """How many kinds of machine (groups) ``cands`` fall into."""
-    return len({_group_key(c) for c in cands})
 
 
 def best_per_tier(ranked: Sequence[Candidate]) -> dict[str, Candidate]:

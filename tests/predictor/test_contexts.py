@@ -183,3 +183,43 @@ def test_reused_contexts_give_the_same_what_ifs_under_constraints(settings, monk
             assert answers[0] == answers[1], (constraints, dataset_size)
             compared += sum(best is not None for best in answers[0][0])
     assert compared >= 20
+
+
+def test_key_of_is_the_profile_key_of_the_object_asked_about():
+    prof = api.load_profile(PROFILE)
+    other = prof.model_copy(update={"notes": [*prof.notes, "another probe"]})
+    cache = ContextCache(entries=2)
+    assert cache.key_of(prof) == profile_key(prof)
+    assert cache.key_of(other) == profile_key(other)  # another object: worked out again, not the last one's
+    assert cache.key_of(prof) == profile_key(prof)
+
+
+def test_a_candidate_copied_from_another_is_the_validated_one(settings):
+    """The ranking validates its first candidate and copies the others from it with every field replaced: over
+    the whole catalog (GPU and CPU offers, spot and not, learned-correction fields unset), each copy equals the
+    candidate validated from scratch, field for field; a field left out of the copy would keep the other's."""
+    from advisor.pricer import Pricer, offers_for
+    from advisor.ranking.scoring import _candidate
+    from advisor.schemas import Candidate, JobSpec
+
+    prof = api.load_profile(PROFILE)
+    _, offers, keyed = offers_for(list(settings.pricing_files), None, None, None)
+    priced = [(o, e) for o, e in Pricer(prof, offers, None)(JobSpec(50_000, 2, 512), None) if not
+              isinstance(e, Exception)]
+    assert len(priced) > 100 and {o.tier for o, _ in priced} == {"cpu", "single_gpu", "multi_gpu"}
+    # A candidate unlike any of them in every field: a field the copy leaves out keeps this value.
+    odd = dict(provider="zz", instance_type="zz", region="zz", tier="multi_gpu", gpu="ZZ", gpu_count=99, vcpus=999,
+               seconds=1.5e5, low=1.4e5, high=1.6e5, cost_usd=999.0, spot_cost_usd=998.0, fits_memory=False,
+               method="history", reason="zz", price_usd_per_hour=77.0, spot_price_usd_per_hour=76.0,
+               billed_seconds=12.0, startup_seconds=13.0, precision="fp16", scaling_efficiency=0.123, pareto=True,
+               meets_constraints=False, interruptible=True, base_seconds=14.0, base_method="measured",
+               marketplace=True, bound="transfer", input_seconds=15.0, transfer_seconds=16.0, gpu_utilization=0.17,
+               mfu=0.18)
+    assert set(odd) == set(Candidate.model_fields)
+    like = Candidate(**odd)
+    for spot in (False, True):
+        for offer, est in priced[:-1]:
+            startup = 60 if offer.gpu else 30.5
+            copied, built = _candidate(offer, est, startup, spot, like), _candidate(offer, est, startup, spot)
+            assert copied.model_dump_json() == built.model_dump_json()
+            assert copied.model_fields_set == built.model_fields_set
