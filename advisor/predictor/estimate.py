@@ -307,8 +307,10 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
         notes.append(f"predicted from the model's analysis and the {spec.name} datasheet "
                      f"(roofline, calibrated on published benchmarks).")
 
+        model = roofline.StepModel(analysis, spec, prec, cal, compiled=compiled)
+
         def from_roofline(b: int) -> gpu_job.GpuStepParts:
-            step = roofline.predict_step(analysis, spec, b, prec, cal, compiled=compiled)
+            step = model(b)
             return gpu_job.step_parts_of(step.seconds, roofline.step_phases(step), analysis)
 
         return from_roofline

@@ -117,20 +117,32 @@ def assemble_job(
         step_noise_rel: per-step relative noise (averages out as 1/sqrt(total_steps)).
         eval_seconds: one evaluation (``job.eval_steps`` forward-only batches), run ``job.evaluations`` times.
     """
+    step, batch = full_step(step_seconds_at, batch_seconds_at, job.batch_size)
+    last = job.last_batch_size
+    last_step = step if last == job.batch_size else full_step(step_seconds_at, batch_seconds_at, last)[0]
+    return job_time(job, step, batch, last_step, startup_seconds=startup_seconds,
+                    per_epoch_seconds=per_epoch_seconds, rel_sigma=rel_sigma, step_noise_rel=step_noise_rel,
+                    eval_seconds=eval_seconds)
+
+
+def full_step(step_seconds_at: Callable[[int], float], batch_seconds_at: Callable[[int], float] | None,
+              b: int) -> tuple[float, float]:
+    """(one whole step at batch ``b``: compute + batch creation, of which batch creation), checked."""
+    compute = float(step_seconds_at(b))
+    batch = float(batch_seconds_at(b)) if batch_seconds_at is not None else 0.0
+    if compute < 0 or batch < 0 or not math.isfinite(compute + batch):
+        raise ValueError(f"step time at batch {b} must be a finite number >= 0, got {compute} + {batch}")
+    return compute + batch, batch
+
+
+def job_time(job: JobSpec, step: float, batch: float, last_step: float, *, startup_seconds: float = 0.0,
+             per_epoch_seconds: float = 0.0, rel_sigma: float = 0.0, step_noise_rel: float = 0.0,
+             eval_seconds: float = 0.0) -> JobTime:
+    """``assemble_job`` from its steps (``full_step`` at the job's batch size and at its last batch's), for a
+    caller that keeps a job shape's full step across jobs (``gpu_job.GpuOnHost``, ``measured.MeasuredModel``)."""
     if startup_seconds < 0 or per_epoch_seconds < 0 or eval_seconds < 0:
         raise ValueError("startup_seconds, per_epoch_seconds and eval_seconds must be >= 0")
-
-    def full_step(b: int) -> tuple[float, float]:
-        compute = float(step_seconds_at(b))
-        batch = float(batch_seconds_at(b)) if batch_seconds_at is not None else 0.0
-        if compute < 0 or batch < 0 or not math.isfinite(compute + batch):
-            raise ValueError(f"step time at batch {b} must be a finite number >= 0, got {compute} + {batch}")
-        return compute + batch, batch
-
     steps = job.steps_per_epoch
-    last = job.last_batch_size
-    step, batch = full_step(job.batch_size)
-    last_step = step if last == job.batch_size else full_step(last)[0]
     epoch_seconds = (steps - 1) * step + last_step
     evaluations = job.evaluations * eval_seconds
     seconds = startup_seconds + job.epochs * (epoch_seconds + per_epoch_seconds) + evaluations
@@ -145,7 +157,7 @@ def assemble_job(
         steps_per_epoch=steps,
         total_steps=job.total_steps,
         startup_seconds=startup_seconds,
-        last_batch_size=last,
+        last_batch_size=job.last_batch_size,
         last_step_seconds=last_step,
         per_epoch_seconds=per_epoch_seconds,
         rel_sigma=sigma,

@@ -84,8 +84,8 @@ from advisor.predictor.optable import (
 from advisor.schemas import PRECISIONS, Analysis, GpuSpec
 
 __all__ = ["ALIGNED_BYTES", "COMPILED_HOST_FRACTION", "HALF_DTYPES", "MISALIGNED_EFFICIENCY",
-           "ON_CHIP_BYTES_PER_FP32_FLOP", "TENSOR_KINDS", "StepPrediction", "check_scalable",
-           "is_ampere_or_newer", "predict_step", "scale_from_probe", "split_step", "step_phases",
+           "ON_CHIP_BYTES_PER_FP32_FLOP", "TENSOR_KINDS", "StepModel", "StepPrediction",
+           "check_scalable", "is_ampere_or_newer", "predict_step", "scale_from_probe", "split_step", "step_phases",
            "tensor_core_class"]
 # Bytes of a step's non-matmul/conv operators at 16-bit vs fp32 (mixed), used only when an analysis made at
 # one precision is priced at another: between a CNN's ~0.5 (all activations 16-bit) and a transformer's
@@ -166,7 +166,7 @@ def _rate(spec: GpuSpec, kind: str, dtype: str, precision: str) -> tuple[float, 
     return spec.fp32_tflops * 1e12, "fp32"
 
 
-def _check_step_inputs(analysis: Analysis | None, spec: GpuSpec, batch_size: int, precision: str) -> None:
+def _check_step_inputs(analysis: Analysis | None, spec: GpuSpec, batch_size: int, precision: str | None) -> None:
     if analysis is None:
         raise PredictionError(
             f"cannot predict {spec.name}: the profile has no analysis of the model (FLOPs and bytes per "
@@ -176,7 +176,8 @@ def _check_step_inputs(analysis: Analysis | None, spec: GpuSpec, batch_size: int
     if batch_size is None or batch_size <= 0:
         raise PredictionError(f"batch size must be positive, got {batch_size!r}.",
                               hint="Fix: pass --batch-size N with N >= 1.")
-    check_scalable(spec, precision)
+    if precision is not None:  # None: checked before (``StepModel``)
+        check_scalable(spec, precision)
 
 
 @dataclass(frozen=True)
@@ -255,17 +256,37 @@ def predict_step(analysis: Analysis | None, spec: GpuSpec, batch_size: int, prec
     ``compiled``: the step runs under ``torch.compile`` (the workload's ``COMPILE``).
     """
     _check_step_inputs(analysis, spec, batch_size, precision)
-    retype = _Retype.for_precision(analysis, precision)
-    notes: list[str] = [retype.note] if retype.note else []
-    table = op_table(analysis, spec, precision, calibration, compiled, retype, _rate)
-    priced = table.price(batch_size)
-    kernels = table.kernels
-    if precision == "fp16":
-        kernels += _grad_scaler(priced, analysis, spec, calibration, max(table.optimizer_calls.values(), default=1))
-    if compiled and not any(r.fused_bytes is not None for r in analysis.ops):
-        notes.append("compiled: the analysis predates fusion accounting; priced with eager bytes "
-                     "(re-analyse the workload for torch.compile's fused kernels)")
-    return _finish(priced, table, spec, batch_size, precision, calibration, notes, kernels, compiled)
+    return StepModel(analysis, spec, precision, calibration, compiled=compiled)(batch_size)
+
+
+class StepModel:
+    """``predict_step`` of one (analysis, GPU, precision, calibration, compiled) at any batch size: what no batch
+    size changes (the checks, how the analysis is retyped, its operator table) worked out once, for a caller
+    that prices many batch sizes of one target (a server: every job's last, smaller batch)."""
+
+    def __init__(self, analysis: Analysis | None, spec: GpuSpec, precision: str, calibration: Calibration, *,
+                 compiled: bool = False) -> None:
+        _check_step_inputs(analysis, spec, 1, precision)
+        self.analysis, self.spec, self.precision, self.calibration, self.compiled = (
+            analysis, spec, precision, calibration, compiled)
+        self.retype = _Retype.for_precision(analysis, precision)
+        self.table = op_table(analysis, spec, precision, calibration, compiled, self.retype, _rate)
+        self._eager_bytes = compiled and not any(r.fused_bytes is not None for r in analysis.ops)
+
+    def __call__(self, batch_size: int) -> StepPrediction:
+        _check_step_inputs(self.analysis, self.spec, batch_size, None)
+        notes: list[str] = [self.retype.note] if self.retype.note else []
+        table = self.table
+        priced = table.price(batch_size)
+        kernels = table.kernels
+        if self.precision == "fp16":
+            kernels += _grad_scaler(priced, self.analysis, self.spec, self.calibration,
+                                    max(table.optimizer_calls.values(), default=1))
+        if self._eager_bytes:
+            notes.append("compiled: the analysis predates fusion accounting; priced with eager bytes "
+                         "(re-analyse the workload for torch.compile's fused kernels)")
+        return _finish(priced, table, self.spec, batch_size, self.precision, self.calibration, notes, kernels,
+                       self.compiled)
 
 
 def split_step(analysis: Analysis | None, spec: GpuSpec, batch_size: int, precision: str,

@@ -223,3 +223,44 @@ def test_a_candidate_copied_from_another_is_the_validated_one(settings):
             copied, built = _candidate(offer, est, startup, spot, like), _candidate(offer, est, startup, spot)
             assert copied.model_dump_json() == built.model_dump_json()
             assert copied.model_fields_set == built.model_fields_set
+
+
+def test_kept_models_add_up_a_job_as_assemble_job_does(settings):
+    """A kept job-shape model keeps its full step and its last batches' steps across jobs; each estimate must
+    still be ``assemble_job`` over the model's own step functions, to the last bit (every catalog target: GPU
+    hosts and CPU models; last batches full, small, and ones seen before)."""
+    import math
+
+    from advisor.predictor.gpu_job import DATA_PARALLEL_REL_SIGMA, GpuOnHost
+    from advisor.predictor.job import assemble_job, interval
+    from advisor.predictor.measured import MeasuredModel, _systematic_sigma
+    from advisor.schemas import JobSpec
+
+    cache = ContextCache()
+    api.recommend(str(PROFILE), dataset_size=50_000, epochs=2, save=False, settings=settings, contexts=cache)
+    ctx = cache.for_profile(api.load_profile(PROFILE))
+    models = {m.__self__ for m in (shape[2] for shape in ctx.offer_shapes.values()) if m is not None}
+    assert sum(isinstance(m, GpuOnHost) for m in models) > 50 and sum(isinstance(m, MeasuredModel) for m in models) > 50
+    for model in models:
+        batch = model.parts_at.keep if isinstance(model, GpuOnHost) else model.fields["per_device_batch_size"]
+        for size in (batch * 40, batch * 40 + 1, batch * 7 + batch // 3, batch * 40 + 1, 3 * batch - 5):
+            job = JobSpec(size, 3, batch)
+            est = model.estimate(job)
+            if isinstance(model, GpuOnHost):
+                gc = model.gc
+                jt = assemble_job(job, gc.compute_at, batch_seconds_at=lambda b, m=model: m.parts_at(b).host_seconds,
+                                  startup_seconds=gc.startup_seconds, rel_sigma=model.rel_sigma,
+                                  eval_seconds=gc.eval_seconds)
+                if model.count > 1:
+                    jt_low, jt_high = interval(jt.seconds, math.hypot(model.rel_sigma, DATA_PARALLEL_REL_SIGMA))
+                else:
+                    jt_low, jt_high = jt.low, jt.high
+            else:
+                jt = assemble_job(job, lambda b, m=model: m._step(b)[0],
+                                  batch_seconds_at=lambda b, m=model: m._step(b)[1],
+                                  startup_seconds=model.startup_seconds, per_epoch_seconds=model.per_epoch_seconds,
+                                  rel_sigma=_systematic_sigma(model.fit, job, model.kind, model.extra_rel),
+                                  step_noise_rel=model.fit.spread_rel, eval_seconds=model.eval_seconds)
+                jt_low, jt_high = jt.low, jt.high
+            assert (est.seconds, est.low, est.high, est.step_seconds, est.batch_seconds) == (
+                jt.seconds, jt_low, jt_high, jt.step_seconds, jt.batch_seconds), (model, size)
