@@ -124,6 +124,9 @@ def feature_vector(*, param_count: int | None, flops_per_sample: float | None, b
     return features
 
 
+JOB_FEATURES = (3, 4, 12)  # the indices ``_job_features`` sets
+
+
 def _job_features(dataset_size: int, epochs: int, predicted_seconds: float) -> tuple[tuple[int, float], ...]:
     """(index, value) of the features a job's size and its predicted time set; the others are the target's."""
     return ((3, _log(dataset_size, 10)), (4, _log(epochs)), (12, _log(predicted_seconds, 10)))
@@ -197,7 +200,10 @@ class Correction:
 
     def factor(self, features: Sequence[float]) -> float:
         """exp(predicted log(actual / predicted)), clipped to [1/5, 5]."""
-        value = self._linear()(features)
+        return self._clipped(self._linear()(features))
+
+    @staticmethod
+    def _clipped(value: float) -> float:
         return math.exp(max(-MAX_LOG_FACTOR, min(MAX_LOG_FACTOR, value)))
 
     def _linear(self) -> LinearForm:
@@ -232,20 +238,19 @@ class Correction:
                 return estimate
             target = estimate.target
             key = (params, flops, per_sample, target, estimate.batch_size, estimate.method)
-            features = kept.get(key)
-            if features is None:
+            terms = kept.get(key)
+            if terms is None:
                 is_gpu = target.kind == "gpu"
-                features = kept[key] = feature_vector(
+                features = feature_vector(
                     param_count=params, flops_per_sample=flops, batch_size=estimate.batch_size,
                     dataset_size=estimate.dataset_size, epochs=estimate.epochs,
                     gpu=target.gpu_name if is_gpu else None, gpu_count=target.count if is_gpu else 0,
                     vcpus=None if is_gpu else target.threads, method=estimate.method,
                     predicted_seconds=estimate.seconds, measured_seconds_per_sample=per_sample,
                     spec_lookup=self.spec_lookup, spec_table=self.spec_table)
-            features = list(features)
-            for i, value in _job_features(estimate.dataset_size, estimate.epochs, estimate.seconds):
-                features[i] = value
-            return self._corrected(estimate, self.factor(features))
+                terms = kept[key] = self._linear().fixed_terms(features)
+            job = _job_features(estimate.dataset_size, estimate.epochs, estimate.seconds)
+            return self._corrected(estimate, self._clipped(self._linear().with_terms(terms, job)))
 
         return corrected
 
@@ -253,18 +258,18 @@ class Correction:
         seconds = estimate.seconds * f
         low = min(estimate.low * f, seconds * math.exp(self.residual_low), seconds)
         high = max(estimate.high * f, seconds * math.exp(self.residual_high), seconds)
-        note = (f"history correction x{f:.2f} learned from {self.n_runs} stored runs (held-out median error "
-                f"{self.cv_error_before_pct:.0f}% -> {self.cv_error_after_pct:.0f}%); uncorrected "
-                f"{estimate.seconds:.0f} s ({estimate.method})")
+        # The note's middle is the same for every estimate: formatted once (a recommendation corrects ~250).
+        middle = self.__dict__.get("_note_middle")
+        if middle is None:
+            middle = self.__dict__["_note_middle"] = (
+                f" learned from {self.n_runs} stored runs (held-out median error {self.cv_error_before_pct:.0f}% "
+                f"-> {self.cv_error_after_pct:.0f}%); uncorrected ")
+        note = f"history correction x{f:.2f}{middle}{estimate.seconds:.0f} s ({estimate.method})"
         update: dict[str, Any] = {
             "seconds": seconds, "low": low, "high": high, "step_seconds": estimate.step_seconds * f,
-            "method": "history", "notes": [*estimate.notes, note],
+            "method": "history", "notes": [*estimate.notes, note], "base_seconds": estimate.seconds,
+            "base_method": estimate.method,
         }
-        fields = type(estimate).model_fields
-        if "base_seconds" in fields:
-            update["base_seconds"] = estimate.seconds
-        if "base_method" in fields:
-            update["base_method"] = estimate.method
         return estimate.model_copy(update=update)
 
     def report(self, by_method: list[ComparisonGroup] | None = None) -> CalibrationReport:
@@ -296,8 +301,21 @@ class LinearForm:
         return cls(tuple(float(v) for v in imputer.statistics_), weights, offset)
 
     def __call__(self, features: Sequence[float]) -> float:
-        return self.offset + math.fsum(w * (x if x == x else f)  # x != x: NaN, missing
-                                       for w, x, f in zip(self.weights, features, self.fill, strict=True))
+        if len(features) != len(self.weights):
+            raise ValueError(f"{len(features)} features for a form of {len(self.weights)}")
+        return self.offset + math.fsum(self._term(i, x) for i, x in enumerate(features))
+
+    def _term(self, i: int, x: float) -> float:
+        return self.weights[i] * (x if x == x else self.fill[i])  # x != x: NaN, missing
+
+    def fixed_terms(self, features: Sequence[float]) -> tuple[float, ...]:
+        """The terms of the features no job changes (all but ``JOB_FEATURES``): a target's, kept by ``bind``."""
+        return tuple(self._term(i, x) for i, x in enumerate(features) if i not in JOB_FEATURES)
+
+    def with_terms(self, fixed: Sequence[float], job: Sequence[tuple[int, float]]) -> float:
+        """``self(features)`` from the ``fixed_terms`` and the job's (index, value) features: the same figure
+        to the last bit (``math.fsum`` is the correctly rounded sum of its terms, in any order)."""
+        return self.offset + math.fsum((*fixed, *(self._term(i, x) for i, x in job)))
 
 
 def _pipeline():
