@@ -67,7 +67,8 @@ class ContextCache:
             if hit:
                 self.hits += 1
                 jobs = (ctx.gpu_compute, ctx.gpu_hosts, ctx.cpu_models, ctx.offer_shapes)
-                if max(len(d) for d in jobs) > MAX_JOB_ENTRIES:
+                if max(len(ctx.gpu_compute), len(ctx.gpu_hosts), len(ctx.cpu_models),
+                       sum(len(d) for d in ctx.offer_shapes.values())) > MAX_JOB_ENTRIES:
                     for d in jobs:
                         d.clear()
             else:

@@ -68,10 +68,10 @@ class EstimateContext:
     gpu_hosts: dict[tuple, gpu_job.GpuOnHost] = field(default_factory=dict)
     # A CPU target's measured model by (target, machine memory, vCPUs, job shape); None: the analysis fallback.
     cpu_models: dict[tuple, MeasuredModel | None] = field(default_factory=dict)
-    # Each (precision, job shape, offer key) estimated: (its start-up and step seconds, bounds for jobs of that
-    # shape (``targets.LazyEstimates``); the model it was estimated with (``kept_model``), or None when none is
-    # kept).
-    offer_shapes: dict[tuple, tuple[float, float, Callable[[JobSpec], Estimate] | None]] = field(
+    # By (precision, job shape), each offer key estimated: (its start-up and step seconds, bounds for jobs of
+    # that shape (``targets.LazyEstimates``); the model it was estimated with (``kept_model``), or None when none
+    # is kept). Nested, so that a what-if's bounds are one lookup per offer key.
+    offer_shapes: dict[tuple, dict[tuple, tuple[float, float, Callable[[JobSpec], Estimate] | None]]] = field(
         default_factory=dict)
     # Per-profile values no job changes (this CPU's family, memory fits, CPU scaling factors), by key.
     memo: dict[tuple, object] = field(default_factory=dict)

@@ -83,8 +83,10 @@ def _estimate_key(profile: Profile, job: JobSpec, key: tuple, precision: str | N
                   correction: Correction | None) -> Estimate | AdvisorError:
     """The estimate of one key (``estimate`` itself, or the job-shape model it kept: ``kept_model``), corrected;
     its step recorded as the bound of the job's shape (``LazyEstimates``)."""
-    memo = (precision, job.shape, key)
-    shape = ctx.offer_shapes.get(memo)
+    shapes = ctx.offer_shapes.get((precision, job.shape))
+    if shapes is None:
+        shapes = ctx.offer_shapes.setdefault((precision, job.shape), {})
+    shape = shapes.get(key)
     if shape is not None and shape[2] is not None:
         est = shape[2](job)
     else:
@@ -98,7 +100,7 @@ def _estimate_key(profile: Profile, job: JobSpec, key: tuple, precision: str | N
             est = estimate(profile, job, target, precision=precision, context=ctx, vcpus=vcpus, **cpu)
         except AdvisorError as exc:
             return exc
-        ctx.offer_shapes[memo] = (est.startup_seconds, est.step_seconds,
+        shapes[key] = (est.startup_seconds, est.step_seconds,
                                   kept_model(job, target, ctx, precision=precision, vcpus=vcpus, **cpu))
     return correction(est) if correction is not None else est
 
@@ -159,18 +161,21 @@ class LazyEstimates:
         self._known = known or {}
         self.offers = [offer for offer, _ in self._keyed]
         floor = 1.0 if correction is None else correction_floor
-        bounds, shape = self._args[3].offer_shapes, job.shape
+        bounds = self._args[3].offer_shapes.get((precision, job.shape), {})
+        known = self._known
+        epochs, steps = job.epochs, job.steps_per_epoch - 1  # every step but each epoch's last, at the full batch
         self.low_seconds: list[float | None] = []
         for _, key in self._keyed:
-            known_est, seen = self._known.get(key), bounds.get((precision, shape, key))
+            known_est = known.get(key) if known else None
             if isinstance(known_est, Estimate):
                 self.low_seconds.append(known_est.seconds)
-            elif key in self._known or seen is None or floor is None:
+                continue
+            seen = bounds.get(key)
+            if (known and key in known) or seen is None or floor is None:
                 self.low_seconds.append(None)
             else:
                 startup, step, _ = seen
-                low = startup + job.epochs * ((job.steps_per_epoch - 1) * step)
-                self.low_seconds.append(floor * low * LOW_MARGIN)
+                self.low_seconds.append(floor * (startup + epochs * (steps * step)) * LOW_MARGIN)
 
     def resolve(self, i: int) -> Estimate | AdvisorError:
         """The estimate of ``offers[i]`` (made once per key)."""

@@ -239,7 +239,8 @@ def test_kept_models_add_up_a_job_as_assemble_job_does(settings):
     cache = ContextCache()
     api.recommend(str(PROFILE), dataset_size=50_000, epochs=2, save=False, settings=settings, contexts=cache)
     ctx = cache.for_profile(api.load_profile(PROFILE))
-    models = {m.__self__ for m in (shape[2] for shape in ctx.offer_shapes.values()) if m is not None}
+    models = {m.__self__ for keys in ctx.offer_shapes.values() for m in (shape[2] for shape in keys.values())
+              if m is not None}
     assert sum(isinstance(m, GpuOnHost) for m in models) > 50 and sum(isinstance(m, MeasuredModel) for m in models) > 50
     for model in models:
         batch = model.parts_at.keep if isinstance(model, GpuOnHost) else model.fields["per_device_batch_size"]
