@@ -237,8 +237,7 @@ class History:
                 profile_id = self._insert_profile(conn, profile, workload_id)
             c = rec.constraints
             chosen = rec.chosen
-            # The values as parameters, not in the statement: SQLAlchemy then compiles the insert once, not a
-            # statement of ~25 literal values per recommendation (a server stores one per request).
+            # The values as parameters: the insert is compiled once, not as ~25 literal values per recommendation.
             rec_id = conn.execute(insert(RecommendationTable), dict(
                 workload_id=workload_id, profile_id=profile_id, created_at=rec.created_at,
                 dataset_size=rec.dataset_size, epochs=rec.epochs, batch_size=rec.batch_size,

@@ -255,7 +255,6 @@ def predict_step(analysis: Analysis | None, spec: GpuSpec, batch_size: int, prec
 
     ``compiled``: the step runs under ``torch.compile`` (the workload's ``COMPILE``).
     """
-    _check_step_inputs(analysis, spec, batch_size, precision)
     return StepModel(analysis, spec, precision, calibration, compiled=compiled)(batch_size)
 
 
