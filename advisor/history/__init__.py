@@ -6,6 +6,7 @@
     repository.py  ``advisor.History``: save_*, record_outcome, list, show, compare, export, training_rows
     rows.py        how the pydantic models map onto table rows and back
     comparison.py  compare's errors and aggregates (pure arithmetic over the query's rows)
+    training.py    the learned correction's training rows: their query and the base predictions they carry
     export.py      the export table (EXPORT_COLUMNS), CSV / JSON writing, atomic output files
     track.py       ``advisor.track``: time a real job and store its outcome
 

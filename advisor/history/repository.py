@@ -46,6 +46,7 @@ from advisor.history.tables import (
     RecommendationTable,
     WorkloadTable,
 )
+from advisor.history.training import training_rows_of, training_statement
 from advisor.schemas import (
     Candidate,
     Comparison,
@@ -61,7 +62,7 @@ from advisor.schemas import (
     utc_now,
 )
 from advisor.settings import Settings
-from advisor.units import is_finite, parse_since
+from advisor.units import parse_since
 
 _NOT_FOUND_HINT = "Fix: `advisor history list` shows the stored ids."
 _ANSWER = {"status", "verdict", "best_value", "skipped", "violations", "startup_seconds_cpu", "startup_seconds_gpu"}
@@ -444,45 +445,11 @@ class History:
         return int(count or 0), int(newest or 0), str(latest or "")
 
     def training_rows(self, limit: int | None = 20_000) -> list[TrainingRow]:
-        """The completed runs the learned correction trains on (newest ``limit``), with the BASE prediction:
-        a candidate already corrected by history contributes its uncorrected seconds, or nothing if unknown."""
-        fastest = (
-            select(MeasurementTable.profile_id,
-                   func.min(MeasurementTable.compute_seconds / MeasurementTable.batch_size).label("per_sample"))
-            .where(MeasurementTable.compute_seconds.is_not(None), MeasurementTable.oom.is_(False))
-            .group_by(MeasurementTable.profile_id).subquery()
-        )
-        r = RecommendationTable
-        stmt = (
-            self._runs(None, None, r.dataset_size, r.epochs, r.batch_size, WorkloadTable.param_count,
-                       WorkloadTable.flops_per_sample, fastest.c.per_sample)
-            .join(r, r.id == OutcomeTable.recommendation_id)
-            .outerjoin(fastest, fastest.c.profile_id == r.profile_id)
-            .order_by(OutcomeTable.recorded_at.desc(), OutcomeTable.id.desc())
-        )
-        if limit is not None:
-            stmt = stmt.limit(limit)
+        """The completed runs the learned correction trains on (newest ``limit``), oldest first, with the BASE
+        prediction: a candidate already corrected by history contributes its uncorrected seconds, or nothing if
+        unknown (``advisor.history.training``)."""
         with self._read() as conn:
-            result = conn.execute(stmt).all()
-        out = []
-        for row in result:
-            if row.method == "history":
-                base, method = row.base_seconds, row.base_method
-            else:
-                base, method = row.predicted_seconds, row.method
-            if not (is_finite(base) and base > 0 and is_finite(row.actual_seconds) and row.actual_seconds > 0):
-                continue
-            if method not in ("measured", "scaled"):
-                continue
-            out.append(TrainingRow(
-                recommendation_id=row.recommendation_id, outcome_id=row.outcome_id, workload=row.workload,
-                param_count=row.param_count, flops_per_sample=row.flops_per_sample, dataset_size=row.dataset_size,
-                epochs=row.epochs, batch_size=row.batch_size, tier=row.tier, gpu=row.gpu,
-                gpu_count=row.gpu_count or 0, vcpus=row.vcpus, method=method, predicted_seconds=base,
-                actual_seconds=row.actual_seconds, measured_seconds_per_sample=row.per_sample,
-            ))
-        out.reverse()  # oldest first
-        return out
+            return training_rows_of(conn.execute(training_statement(self._runs, limit)).all())
 
     # ----------------------------------------------------------------------------------- export
 
