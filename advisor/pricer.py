@@ -28,12 +28,21 @@ def offers_for(files: list[Path], contexts: ContextCache | None, providers: Any,
     if contexts is None:
         catalog = pricing.load_catalog(files)
         return catalog, catalog.filter(providers=providers, regions=regions), None
-    version = pricing.catalog_version(files)
+    version = price_files_version(files, contexts)
     catalog = contexts.remember(("catalog", *version), lambda: pricing.load_catalog(files))
     offers = catalog.filter(providers=providers, regions=regions)
     keys = contexts.remember(("offer keys", *version, repr(providers), repr(regions)),
                              lambda: [key for _, key in offer_keys(offers, default_cpu_lookup())])
     return catalog, offers, list(zip(offers, keys, strict=True))
+
+
+def price_files_version(files: Sequence[Path | str], contexts: ContextCache) -> tuple:
+    """``pricing.catalog_version(files)``, read at most once a second by a long-lived caller (``contexts``): the
+    version a server keys its rankings and its loaded catalog by, for each request."""
+    from advisor import pricing
+
+    paths = [Path(p) for p in files]
+    return contexts.recent(("price files", *map(str, paths)), lambda: pricing.catalog_version(paths))
 
 
 class Pricer:

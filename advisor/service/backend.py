@@ -37,6 +37,7 @@ from advisor.history.repository import History
 from advisor.history.tables import RecommendationTable
 from advisor.predictor.contexts import DEFAULT_ENTRIES as CONTEXT_ENTRIES
 from advisor.predictor.contexts import ContextCache, profile_key
+from advisor.pricer import price_files_version
 from advisor.pricing import catalog_version
 from advisor.schemas import (
     Comparison,
@@ -216,12 +217,19 @@ class Backend:
 
     def catalog(self):
         """The catalog, loaded again only when a price file changed."""
-        version = json.dumps(catalog_version(self.settings.pricing_files))
+        version = json.dumps(self._prices_version())
         if self._catalog is None or self._catalog[0] != version:
             from advisor.pricing import load_catalog
 
             self._catalog = (version, load_catalog(list(self.settings.pricing_files)))
         return self._catalog[1]
+
+    def _prices_version(self) -> tuple:
+        """The price files' version (their sizes and times), read at most once a second (``ContextCache.recent``);
+        the ranking reads it the same way (``pricer.offers_for``)."""
+        if self.contexts is None:
+            return catalog_version(self.settings.pricing_files)
+        return price_files_version(self.settings.pricing_files, self.contexts)
 
     def offers(self, *, provider: str | None, gpu: str | None, max_price: float | None,
                region: str | None) -> list[Offer]:
@@ -242,7 +250,7 @@ class Backend:
         s = self.settings
         request: Any = hashlib.sha256(raw).hexdigest() if raw is not None else req.model_dump(mode="json")
         parts = {"request": request, "outcomes": self.outcomes_version(fresh=False),
-                 "prices": catalog_version(self.settings.pricing_files),
+                 "prices": self._prices_version(),
                  "startup": [s.startup_seconds_cpu, s.startup_seconds_gpu]}
         return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 

@@ -265,3 +265,35 @@ def test_kept_models_add_up_a_job_as_assemble_job_does(settings):
                 jt_low, jt_high = jt.low, jt.high
             assert (est.seconds, est.low, est.high, est.step_seconds, est.batch_seconds) == (
                 jt.seconds, jt_low, jt_high, jt.step_seconds, jt.batch_seconds), (model, size)
+
+
+def test_recent_values_are_reused_within_their_window_then_read_again(tmp_path, monkeypatch):
+    """``ContextCache.recent`` (the price files' version a server reads for each request): the same value
+    within the window, read again after it, the last ``entries`` keys kept; a price file edited on a running
+    server is priced a window later."""
+    from advisor.predictor import contexts
+    from advisor.pricer import price_files_version
+
+    clock = [100.0]
+    monkeypatch.setattr(contexts.time, "monotonic", lambda: clock[0])
+    cache, calls = ContextCache(entries=2), []
+
+    def compute():
+        calls.append(clock[0])
+        return len(calls)
+
+    assert [cache.recent(("k",), compute) for _ in range(3)] == [1, 1, 1]
+    clock[0] += contexts.RECENT_SECONDS + 0.01
+    assert cache.recent(("k",), compute) == 2
+    for i in range(5):
+        cache.recent(("other", i), compute)
+    assert len(cache._recent) == 2  # bounded
+
+    prices = tmp_path / "mine.csv"
+    prices.write_text("provider,instance_type\n")
+    first = price_files_version([prices], cache)
+    prices.write_text("provider,instance_type,region\n")
+    assert price_files_version([str(prices)], cache) == first  # within the window: not read again
+    clock[0] += contexts.RECENT_SECONDS + 0.01
+    again = price_files_version([prices], cache)
+    assert again != first and again[-1][1] == prices.stat().st_size

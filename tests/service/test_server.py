@@ -7,6 +7,7 @@ import ctypes
 import json
 import os
 import signal
+import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -286,27 +287,50 @@ def test_without_tokens_it_listens_on_loopback_only_and_says_so(tmp_path):
         assert f"0100007F:{srv.port:04X}" in listening and f"00000000:{srv.port:04X}" not in listening
 
 
+def _accept_queues(port: int) -> list[int]:
+    """The connections waiting in the accept queue of each socket listening on ``port`` (/proc/net/tcp: a
+    listening socket's rx_queue is its accept backlog)."""
+    queues = []
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1].endswith(f":{port:04X}") and fields[3] == "0A":
+            queues.append(int(fields[4].split(":")[1], 16))
+    return queues
+
+
 @pytest.mark.parametrize("workers", [1, pytest.param(2, marks=pytest.mark.postgres)])
 def test_sigterm_lets_in_flight_requests_finish(tmp_path, request, workers):
     url = request.getfixturevalue("pg_url") if workers > 1 else f"sqlite:///{tmp_path / 'h.db'}"
     srv = Server(tmp_path, database_url=url, workers=workers)
+    sent: list[int] = []
     try:
-        data = profile_data()
-
         def post(i: int) -> int:
-            # Each a different job: computed, not cached, so they are in flight when the signal comes.
-            job = {"profile": data, "dataset_size": 10_000 + i, "epochs": 1}
-            return httpx.post(srv.url + "/v1/recommendations", json=job, headers=auth(), timeout=120).status_code
+            # Each a job of another profile: computed from a fresh context (a job of a seen one takes ~20 ms), so
+            # they are still being worked on when the signal comes. Sent on a plain socket, so that the test
+            # knows when the request has left (a connection the server had not accepted yet when it stopped
+            # listening would be refused: not in flight).
+            body = json.dumps({"profile": profile_data(f"sigterm-{i}"), "dataset_size": 10_000 + i,
+                               "epochs": 1}).encode()
+            head = (f"POST /v1/recommendations HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n"
+                    f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n")
+            with socket.create_connection(("127.0.0.1", srv.port), timeout=120) as sock:
+                sock.sendall(head.encode() + body)
+                sent.append(i)
+                answer = b""
+                while chunk := sock.recv(65536):
+                    answer += chunk
+            return int(answer.split(b" ", 2)[1])
 
         with ThreadPoolExecutor(24) as pool:
             futures = [pool.submit(post, i) for i in range(24)]
-            # the signal once the first answer is back: the others are queued or being computed (a fixed wait
-            # could come after the last one, now that a new job takes ~30 ms)
+            # The signal once every request has been sent and every connection accepted.
             deadline = time.monotonic() + 60
-            while not any(f.done() for f in futures) and time.monotonic() < deadline:
-                time.sleep(0.005)
+            while (len(sent) < 24 or any(_accept_queues(srv.port))) and time.monotonic() < deadline:
+                time.sleep(0.002)
+            in_flight = sum(not f.done() for f in futures)
             srv.process.send_signal(signal.SIGTERM)
             codes = [f.result() for f in futures]
+        assert in_flight >= 12, in_flight  # the signal came while most were still being worked on
         assert codes == [201] * 24
         # uvicorn shuts down gracefully, then ends by the signal it was sent (as a process killed by it would).
         assert srv.process.wait(60) in (0, -signal.SIGTERM)
