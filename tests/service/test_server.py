@@ -323,9 +323,13 @@ def test_sigterm_lets_in_flight_requests_finish(tmp_path, request, workers):
 
         with ThreadPoolExecutor(24) as pool:
             futures = [pool.submit(post, i) for i in range(24)]
-            # The signal once every request has been sent and every connection accepted.
+            # The signal once every request has been sent and every connection accepted, and the first answer is
+            # back: by then the server has read every request (a request still unread in its connection when the
+            # server stops is closed with it, as an idle connection: uvicorn's graceful shutdown waits only for
+            # the requests it has started).
             deadline = time.monotonic() + 60
-            while (len(sent) < 24 or any(_accept_queues(srv.port))) and time.monotonic() < deadline:
+            while (len(sent) < 24 or any(_accept_queues(srv.port)) or not any(f.done() for f in futures)) \
+                    and time.monotonic() < deadline:
                 time.sleep(0.002)
             in_flight = sum(not f.done() for f in futures)
             srv.process.send_signal(signal.SIGTERM)
