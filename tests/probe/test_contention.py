@@ -135,5 +135,10 @@ def test_a_busy_loop_beside_the_probe_moves_the_step_time_less_than_2x(tmp_path)
     path.write_text(WORKLOAD)
     idle, _ = _step_seconds(path, busy=False)
     busy, notes = _step_seconds(path, busy=True)
+    if not 0.5 < busy / idle < 2.0:
+        # The reference is the idle machine's speed, and this shared VM's neighbours slow a run of it now and
+        # then (a CI run measured 3.8 ms idle, 1.9 ms beside the busy loop): it is measured once more and the
+        # faster kept. The run beside the busy loop, the one under test, is never repeated.
+        idle = min(idle, _step_seconds(path, busy=False)[0])
     assert 0.5 < busy / idle < 2.0, (idle, busy, notes)
     assert any("other processes used" in n for n in notes)
