@@ -101,7 +101,7 @@ def _estimate_key(profile: Profile, job: JobSpec, key: tuple, precision: str | N
         except AdvisorError as exc:
             return exc
         shapes[key] = (est.startup_seconds, est.step_seconds,
-                                  kept_model(job, target, ctx, precision=precision, vcpus=vcpus, **cpu))
+                       kept_model(job, target, ctx, precision=precision, vcpus=vcpus, **cpu))
     return correction(est) if correction is not None else est
 
 

@@ -20,7 +20,8 @@ def _group_key(c: Candidate) -> tuple:
 
 
 def group_keys(cands: Sequence[Candidate]) -> list[tuple]:
-    """Each candidate's group (what ``group_candidates`` and ``count_kinds`` compare), worked out once."""
+    """Each candidate's group (what ``group_candidates`` compares; the ranking also counts the kinds that meet
+    the constraints), worked out once."""
     return [_group_key(c) for c in cands]
 
 

@@ -97,9 +97,9 @@ def _memory_problem(offer: Offer, est: Estimate) -> str | None:
 def _candidate(offer: Offer, est: Estimate, startup: float, use_spot: bool,
                like: Candidate | None = None) -> Candidate:
     """The candidate of ``offer`` with ``est``. ``like``: a candidate validated before, which this one copies with
-    every field replaced: a ranking builds one per catalog offer, and
-    validating each again was two thirds of that cost (6.5 us against 2.7); the values are the validated
-    offer's and estimate's, of the types the fields have (tests/test_ranking.py compares the two ways)."""
+    every field replaced: a ranking builds one per catalog offer, and validating each again was two thirds of
+    that cost (6.5 us against 2.7). The values are the validated offer's and estimate's, of the types the fields
+    have (tests/predictor/test_contexts.py compares the two ways over the catalog)."""
     # cost_usd's arithmetic, the billed time worked out once for both rates
     billed = billed_seconds(offer, startup + est.seconds)
     cost = billed / 3600.0 * offer.price_usd_per_hour
