@@ -23,6 +23,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import anyio
@@ -37,7 +38,7 @@ from advisor.history.repository import History
 from advisor.history.tables import RecommendationTable
 from advisor.predictor.contexts import DEFAULT_ENTRIES as CONTEXT_ENTRIES
 from advisor.predictor.contexts import ContextCache, profile_key
-from advisor.pricer import price_files_version
+from advisor.pricer import offers_for, price_files_version
 from advisor.pricing import catalog_version
 from advisor.schemas import (
     Comparison,
@@ -158,7 +159,6 @@ class Backend:
         self._schema_ready = False
         self._frozen = False
         self._version: tuple[float, tuple[int, int, str]] | None = None  # (when read, outcomes_version())
-        self._catalog: tuple[Any, Any] | None = None
         # profile digest -> the stored rows of that profile and its workload: a profile is stored (and its
         # workload looked up) once per worker, not once per request (a team's pipelines send the same profile
         # again and again, for one job or many).
@@ -216,13 +216,9 @@ class Backend:
     # -------------------------------------------------------------------------------------- pricing
 
     def catalog(self):
-        """The catalog, loaded again only when a price file changed."""
-        version = json.dumps(self._prices_version())
-        if self._catalog is None or self._catalog[0] != version:
-            from advisor.pricing import load_catalog
-
-            self._catalog = (version, load_catalog(list(self.settings.pricing_files)))
-        return self._catalog[1]
+        """The price catalog the rankings use (``pricer.offers_for``: loaded again only when a price file changed,
+        its offers' estimate keys worked out with it; with the caches off, loaded for each call)."""
+        return offers_for([Path(p) for p in self.settings.pricing_files], self.contexts, None, None)[0]
 
     def _prices_version(self) -> tuple:
         """The price files' version (their sizes and times), read at most once a second (``ContextCache.recent``);
