@@ -19,11 +19,10 @@ from advisor.predictor import input_bound
 from advisor.predictor.job import (
     Z80,
     BatchMemo,
+    ShapeSteps,
     accumulated_step,
     forward_share,
-    full_step,
     interval,
-    job_time,
     model_flops_utilization,
 )
 from advisor.schemas import Analysis, Estimate, GpuSpec, JobSpec, Profile, Target
@@ -126,14 +125,7 @@ class GpuOnHost:
         batch_note = input_bound.make_batch_note(host, parts_at(parts_at.keep))  # at the job's batch size
         self._notes = (list(gc.notes), [*host.notes, *([batch_note] if batch_note else [])])
         self._first: Estimate | None = None
-        # The whole step at the job shape's batch size, the same for every job of it, and at the last batches
-        # asked about (``assemble_job``'s own steps, kept).
-        self._full = full_step(gc.compute_at, self._host_seconds_at, parts_at.keep)
-        self._last_step = BatchMemo(lambda b: full_step(gc.compute_at, self._host_seconds_at, b)[0],
-                                    keep=parts_at.keep)
-
-    def _host_seconds_at(self, b: int) -> float:
-        return self.parts_at(b).host_seconds
+        self._steps = ShapeSteps(gc.compute_at, lambda b: parts_at(b).host_seconds, parts_at.keep)
 
     @classmethod
     def of(cls, job: JobSpec, gc: GpuCompute, count: int, host: input_bound.HostModel) -> GpuOnHost:
@@ -155,10 +147,8 @@ class GpuOnHost:
     def estimate(self, job: JobSpec) -> Estimate:
         """The estimate of ``job`` (of the shape this was made for: its batch size and how it steps)."""
         gc = self.gc
-        step, batch = self._full
-        last = job.last_batch_size
-        jt = job_time(job, step, batch, step if last == job.batch_size else self._last_step(last),
-                      startup_seconds=gc.startup_seconds, rel_sigma=self.rel_sigma, eval_seconds=gc.eval_seconds)
+        jt = self._steps.job_time(job, startup_seconds=gc.startup_seconds, rel_sigma=self.rel_sigma,
+                                  eval_seconds=gc.eval_seconds)
         lo, hi = (jt.low, jt.high) if self.count == 1 else interval(
             jt.seconds, math.hypot(self.rel_sigma, DATA_PARALLEL_REL_SIGMA))
         head, tail = self._notes

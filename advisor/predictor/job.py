@@ -139,7 +139,7 @@ def job_time(job: JobSpec, step: float, batch: float, last_step: float, *, start
              per_epoch_seconds: float = 0.0, rel_sigma: float = 0.0, step_noise_rel: float = 0.0,
              eval_seconds: float = 0.0) -> JobTime:
     """``assemble_job`` from its steps (``full_step`` at the job's batch size and at its last batch's), for a
-    caller that keeps a job shape's full step across jobs (``gpu_job.GpuOnHost``, ``measured.MeasuredModel``)."""
+    caller that keeps a job shape's steps across jobs (``ShapeSteps``)."""
     if startup_seconds < 0 or per_epoch_seconds < 0 or eval_seconds < 0:
         raise ValueError("startup_seconds, per_epoch_seconds and eval_seconds must be >= 0")
     steps = job.steps_per_epoch
@@ -163,6 +163,24 @@ def job_time(job: JobSpec, step: float, batch: float, last_step: float, *, start
         rel_sigma=sigma,
         eval_seconds=evaluations,
     )
+
+
+class ShapeSteps:
+    """A job shape's whole steps as ``assemble_job`` adds them up (``full_step``), kept by a model asked about many
+    jobs of the shape (``gpu_job.GpuOnHost``, ``measured.MeasuredModel``): the step at its batch size, the same for
+    every job of it, and the epochs' last, smaller batches asked about (memoised: ``BatchMemo``)."""
+
+    def __init__(self, step_seconds_at: Callable[[int], float], batch_seconds_at: Callable[[int], float] | None,
+                 batch_size: int) -> None:
+        self.batch_size = batch_size
+        self.full = full_step(step_seconds_at, batch_seconds_at, batch_size)
+        self._last = BatchMemo(lambda b: full_step(step_seconds_at, batch_seconds_at, b)[0], keep=batch_size)
+
+    def job_time(self, job: JobSpec, **kwargs: float) -> JobTime:
+        """``assemble_job(job, ...)`` for a job of this shape; ``kwargs`` as ``job_time``'s."""
+        step, batch = self.full
+        last = job.last_batch_size
+        return job_time(job, step, batch, step if last == self.batch_size else self._last(last), **kwargs)
 
 
 class BatchMemo:

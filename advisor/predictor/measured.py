@@ -26,7 +26,7 @@ from advisor.errors import PredictionError
 from advisor.predictor.cpu_scaling import at_device_threads
 from advisor.predictor.fit import StepTimeFit, fit_memory, fit_step_time
 from advisor.predictor.input_bound import HostModel, StepParts, cpu_host, estimate_fields, host_rel_sigma
-from advisor.predictor.job import BatchMemo, JobTime, accumulated_step, forward_share, full_step, job_time
+from advisor.predictor.job import BatchMemo, JobTime, ShapeSteps, accumulated_step, forward_share
 from advisor.schemas import CpuSpec, DeviceProfile, Estimate, JobSpec, Measurement, Profile, Target
 from advisor.units import BYTES_PER_GIB
 
@@ -168,17 +168,7 @@ class MeasuredModel:
         self._first: Estimate | None = None  # the first estimate, which later ones copy
         # (compute, batch creation) at a batch size
         self._step = BatchMemo(lambda b: (compute_at(b), batch_at(b)), keep=fields["per_device_batch_size"])
-        # The whole step at the shape's batch size (every job of it) and at the last batches asked about:
-        # ``assemble_job``'s own steps, kept.
-        self._full: tuple[float, float] | None = None
-        self._last_step = BatchMemo(lambda b: full_step(self._compute_at, self._batch_at, b)[0],
-                                    keep=fields["per_device_batch_size"])
-
-    def _compute_at(self, b: int) -> float:
-        return self._step(b)[0]
-
-    def _batch_at(self, b: int) -> float:
-        return self._step(b)[1]
+        self._steps: ShapeSteps | None = None  # made with the first job (its batch size: the shape's)
 
     def naming(self, target: Target) -> MeasuredModel:
         """This model, its estimates naming ``target`` (a catalog instance's CPU family, which the probed
@@ -189,13 +179,11 @@ class MeasuredModel:
     def estimate(self, job: JobSpec) -> Estimate:
         """The whole job (of the shape this model was made for)."""
         sigma = _systematic_sigma(self.fit, job, self.kind, self.extra_rel)
-        if self._full is None:
-            self._full = full_step(self._compute_at, self._batch_at, job.batch_size)
-        step, batch = self._full
-        last = job.last_batch_size
-        jt: JobTime = job_time(job, step, batch, step if last == job.batch_size else self._last_step(last),
-                               startup_seconds=self.startup_seconds, per_epoch_seconds=self.per_epoch_seconds,
-                               rel_sigma=sigma, step_noise_rel=self.fit.spread_rel, eval_seconds=self.eval_seconds)
+        if self._steps is None:
+            self._steps = ShapeSteps(lambda b: self._step(b)[0], lambda b: self._step(b)[1], job.batch_size)
+        jt: JobTime = self._steps.job_time(
+            job, startup_seconds=self.startup_seconds, per_epoch_seconds=self.per_epoch_seconds, rel_sigma=sigma,
+            step_noise_rel=self.fit.spread_rel, eval_seconds=self.eval_seconds)
         last = _last_batch_note(self.fit, job)
         fields = {**jt.estimate_fields(job), "notes": [*self.head_notes, *([last] if last else []), *self.tail_notes]}
         if self._first is None:
