@@ -31,6 +31,12 @@ def billed_seconds(offer: Offer, seconds: float) -> float:
     return float(max(billed, offer.min_billed_seconds, 0))
 
 
+def billed_cost_usd(billed: float, price_usd_per_hour: float) -> float:
+    """US$ for ``billed`` seconds (``billed_seconds``) at an hourly rate: ``cost_usd`` once the time is billed, for
+    a caller that prices one billed time at two rates (the ranking: on-demand and spot)."""
+    return billed / 3600.0 * price_usd_per_hour
+
+
 def cost_usd(offer: Offer, seconds: float, *, spot: bool = False, startup_seconds: float = 0.0) -> float:
     """US$ for a job of ``seconds`` plus ``startup_seconds`` of paid set-up on ``offer``.
 
@@ -43,7 +49,7 @@ def cost_usd(offer: Offer, seconds: float, *, spot: bool = False, startup_second
                                hint="Fix: price it on demand (spot=False), or add a spot_price_hour_usd with "
                                     "--pricing FILE.")
         rate = offer.spot_price_usd_per_hour
-    return billed_seconds(offer, startup_seconds + seconds) / 3600.0 * rate
+    return billed_cost_usd(billed_seconds(offer, startup_seconds + seconds), rate)
 
 
 def billing_rules(path: Path, records: Iterable[tuple[int, dict[str, str]]]) -> dict[str, tuple[str, int]]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from advisor.errors import AdvisorError
-from advisor.pricing.billing import billed_seconds, cost_usd
+from advisor.pricing.billing import billed_cost_usd, billed_seconds, cost_usd
 from advisor.schemas import Candidate, Constraints, Estimate, Offer, Skipped
 
 # (offer, its estimate, or the error that says why its target cannot be predicted; None: no reason known),
@@ -100,10 +100,9 @@ def _candidate(offer: Offer, est: Estimate, startup: float, use_spot: bool,
     every field replaced: a ranking builds one per catalog offer, and validating each again was two thirds of
     that cost (6.5 us against 2.7). The values are the validated offer's and estimate's, of the types the fields
     have (tests/predictor/test_contexts.py compares the two ways over the catalog)."""
-    # cost_usd's arithmetic, the billed time worked out once for both rates
-    billed = billed_seconds(offer, startup + est.seconds)
-    cost = billed / 3600.0 * offer.price_usd_per_hour
-    spot_cost = (billed / 3600.0 * offer.spot_price_usd_per_hour
+    billed = billed_seconds(offer, startup + est.seconds)  # once, for both rates
+    cost = billed_cost_usd(billed, offer.price_usd_per_hour)
+    spot_cost = (billed_cost_usd(billed, offer.spot_price_usd_per_hour)
                  if offer.spot_price_usd_per_hour is not None else None)
     fields = dict(
         provider=offer.provider, instance_type=offer.instance_type, region=offer.region, tier=offer.tier,
@@ -144,7 +143,7 @@ def score(priced: Priced, constraints: Constraints, startup_cpu: float,
             continue
         rate = offer.spot_price_usd_per_hour if cand.interruptible else offer.price_usd_per_hour
         s = Scored(cand=cand, offer=offer, elapsed=cand.total_seconds, elapsed_high=cand.total_high,
-                   cost=cand.ranked_cost_usd, cost_high=billed_seconds(offer, cand.total_high) / 3600.0 * rate,
+                   cost=cand.ranked_cost_usd, cost_high=billed_cost_usd(billed_seconds(offer, cand.total_high), rate),
                    est=est)
         _check_constraints(s, constraints)
         cand.meets_constraints = s.meets
