@@ -166,18 +166,20 @@ def _rate(spec: GpuSpec, kind: str, dtype: str, precision: str) -> tuple[float, 
     return spec.fp32_tflops * 1e12, "fp32"
 
 
-def _check_step_inputs(analysis: Analysis | None, spec: GpuSpec, batch_size: int, precision: str | None) -> None:
+def _check_target(analysis: Analysis | None, spec: GpuSpec, precision: str) -> None:
     if analysis is None:
         raise PredictionError(
             f"cannot predict {spec.name}: the profile has no analysis of the model (FLOPs and bytes per "
             "operator), which predictions for GPUs not at hand are made from.",
             hint="Fix: give the workload file instead of --profile, or re-create the profile with "
             "`advisor profile WORKLOAD -o profile.json` (it analyses the model unless told not to).")
+    check_scalable(spec, precision)
+
+
+def _check_batch(batch_size: int) -> None:
     if batch_size is None or batch_size <= 0:
         raise PredictionError(f"batch size must be positive, got {batch_size!r}.",
                               hint="Fix: pass --batch-size N with N >= 1.")
-    if precision is not None:  # None: checked before (``StepModel``)
-        check_scalable(spec, precision)
 
 
 @dataclass(frozen=True)
@@ -265,7 +267,7 @@ class StepModel:
 
     def __init__(self, analysis: Analysis | None, spec: GpuSpec, precision: str, calibration: Calibration, *,
                  compiled: bool = False) -> None:
-        _check_step_inputs(analysis, spec, 1, precision)
+        _check_target(analysis, spec, precision)
         self.analysis, self.spec, self.precision, self.calibration, self.compiled = (
             analysis, spec, precision, calibration, compiled)
         self.retype = _Retype.for_precision(analysis, precision)
@@ -273,7 +275,7 @@ class StepModel:
         self._eager_bytes = compiled and not any(r.fused_bytes is not None for r in analysis.ops)
 
     def __call__(self, batch_size: int) -> StepPrediction:
-        _check_step_inputs(self.analysis, self.spec, batch_size, None)
+        _check_batch(batch_size)
         notes: list[str] = [self.retype.note] if self.retype.note else []
         table = self.table
         priced = table.price(batch_size)
