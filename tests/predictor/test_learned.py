@@ -153,6 +153,7 @@ def test_a_bound_correction_gives_what_apply_gives_for_every_offer_and_job():
     jobs of other sizes, epochs and batch sizes."""
     from advisor import api
     from advisor.predictor.estimate import EstimateContext
+    from advisor.predictor.learned import _context, feature_vector
     from advisor.predictor.targets import estimate_offers
     from advisor.pricing import load_catalog
     from advisor.schemas import JobSpec
@@ -164,6 +165,7 @@ def test_a_bound_correction_gives_what_apply_gives_for_every_offer_and_job():
     prof = api.load_profile(Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json")
     offers = load_catalog([]).filter()
     bound, ctx, compared = correction.bind(prof), EstimateContext.load(), 0
+    params, flops, per_sample = _context(prof)
     factors = set()
     for job in (JobSpec(50_000, 2, 256), JobSpec(77_777, 3, 256), JobSpec(1_000, 1, 64)):
         for offer, est in estimate_offers(prof, job, offers, context=ctx):
@@ -172,6 +174,16 @@ def test_a_bound_correction_gives_what_apply_gives_for_every_offer_and_job():
             got, want = bound(est), correction.apply(est, prof)
             assert got.model_dump_json() == want.model_dump_json(), (offer.instance_type, job)
             assert got.method == "history"
+            # Both read the kept terms: the factor of the whole feature vector, made afresh, is the one applied.
+            target = est.target
+            gpu = target.kind == "gpu"
+            features = feature_vector(
+                param_count=params, flops_per_sample=flops, batch_size=est.batch_size, dataset_size=est.dataset_size,
+                epochs=est.epochs, gpu=target.gpu_name if gpu else None, gpu_count=target.count if gpu else 0,
+                vcpus=None if gpu else target.threads, method=est.method, predicted_seconds=est.seconds,
+                measured_seconds_per_sample=per_sample, spec_lookup=correction.spec_lookup,
+                spec_table=correction.spec_table)
+            assert got.seconds == est.seconds * correction.factor(features), (offer.instance_type, job)
             factors.add(round(got.seconds / est.seconds, 9))
             compared += 1
     assert compared > 600 and len(factors) > 50  # the factor moves with the job and the target
