@@ -36,6 +36,20 @@ def profile_data(name: str | None = None) -> dict:
     return data
 
 
+def plain_http(port: int, request: bytes, sent=None, timeout: float = 120.0) -> int:
+    """``request`` (HTTP/1.1 with ``Connection: close``) on a new plain socket to 127.0.0.1:``port``, ``sent()``
+    called once it has left, the answer read to its end; its status. For tests that must know when a request
+    left, or must open each connection themselves."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(request)
+        if sent is not None:
+            sent()
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    return int(answer.split(b" ", 2)[1])
+
+
 def auth(token: str = TOKEN) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 

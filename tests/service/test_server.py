@@ -7,14 +7,13 @@ import ctypes
 import json
 import os
 import signal
-import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
 import pytest
-from service_helpers import PROFILE_FILE, TOKEN, Server, auth, profile_data
+from service_helpers import PROFILE_FILE, TOKEN, Server, auth, plain_http, profile_data
 
 
 @pytest.fixture
@@ -313,13 +312,7 @@ def test_sigterm_lets_in_flight_requests_finish(tmp_path, request, workers):
                                "epochs": 1}).encode()
             head = (f"POST /v1/recommendations HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n"
                     f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n")
-            with socket.create_connection(("127.0.0.1", srv.port), timeout=120) as sock:
-                sock.sendall(head.encode() + body)
-                sent.append(i)
-                answer = b""
-                while chunk := sock.recv(65536):
-                    answer += chunk
-            return int(answer.split(b" ", 2)[1])
+            return plain_http(srv.port, head.encode() + body, sent=lambda: sent.append(i))
 
         with ThreadPoolExecutor(24) as pool:
             futures = [pool.submit(post, i) for i in range(24)]

@@ -12,7 +12,7 @@ import threading
 from collections import Counter
 
 import pytest
-from service_helpers import REPO, Server
+from service_helpers import REPO, Server, plain_http
 
 from advisor.service import workers
 
@@ -37,12 +37,7 @@ def test_every_worker_socket_joins_the_port_and_a_stranger_cannot():
 def _get(port: int, start: threading.Barrier) -> int:
     """GET /healthz on a new connection opened when all the others are; the status."""
     start.wait(30)
-    with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
-        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
-    return int(data.split(b" ", 2)[1])
+    return plain_http(port, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", timeout=30)
 
 
 @linux_only
