@@ -59,6 +59,8 @@ EXTRAPOLATION_REL_PER_DOUBLING = 0.10
 SINGLE_POINT_OFF_SIZE_REL = 0.15
 # Samples beyond median + this many robust standard deviations are dropped from a batch size's level.
 OUTLIER_ROBUST_SIGMAS = 5.0
+# Jobs whose fit uncertainty a fit keeps (``StepTimeFit.job_uncertainty``) before it forgets them all.
+JOB_MEMO_ENTRIES = 64
 
 
 def _robust_sigma(values: np.ndarray) -> float:
@@ -166,6 +168,8 @@ class StepTimeFit:
     notes: tuple[str, ...] = ()
     _compute: _Line | None = field(default=None, repr=False, compare=False)
     _batch: _Line | None = field(default=None, repr=False, compare=False)
+    # ``job_uncertainty`` by (batch, last batch, full steps per epoch): one fit prices ~100 CPU targets a job.
+    _job_memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
     # ------------------------------------------------------------------ evaluation
 
@@ -212,6 +216,22 @@ class StepTimeFit:
         elif b < self.min_batch:
             sigma2 += (EXTRAPOLATION_REL_PER_DOUBLING * math.log2(self.min_batch / b)) ** 2
         return math.sqrt(sigma2)
+
+    def job_uncertainty(self, batch_size: int, last_batch_size: int, full_steps: int) -> float:
+        """``relative_uncertainty`` of an epoch's step total: ``full_steps`` steps at ``batch_size`` and one at
+        ``last_batch_size``, weighted by their time (memoised: the same for every target this fit prices)."""
+        key = (batch_size, last_batch_size, full_steps)
+        found = self._job_memo.get(key)
+        if found is None:
+            if len(self._job_memo) > JOB_MEMO_ENTRIES:
+                self._job_memo.clear()
+            t_full, t_last = self.step_seconds(batch_size), self.step_seconds(last_batch_size)
+            u_full = self.relative_uncertainty(batch_size)
+            u_last = self.relative_uncertainty(last_batch_size)
+            total = full_steps * t_full + t_last
+            found = self._job_memo[key] = (
+                (full_steps * t_full * u_full + t_last * u_last) / total if total > 0 else u_full)
+        return found
 
     def to_dict(self) -> dict:
         return {

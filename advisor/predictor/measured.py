@@ -27,7 +27,7 @@ from advisor.predictor.cpu_scaling import at_device_threads
 from advisor.predictor.fit import StepTimeFit, fit_memory, fit_step_time
 from advisor.predictor.input_bound import HostModel, StepParts, cpu_host, estimate_fields, host_rel_sigma
 from advisor.predictor.job import BatchMemo, JobTime, ShapeSteps, accumulated_step, forward_share
-from advisor.schemas import CpuSpec, DeviceProfile, Estimate, JobSpec, Measurement, Profile, Target
+from advisor.schemas import CpuSpec, DeviceProfile, Estimate, JobSpec, Measurement, Profile, Target, updated
 from advisor.units import BYTES_PER_GIB
 
 # Relative run-to-run variation of a whole job's step level between processes on the same device, beyond what
@@ -136,12 +136,7 @@ def _target(dev: DeviceProfile, threads: int | None) -> Target:
 
 def _systematic_sigma(fit: StepTimeFit, job: JobSpec, kind: str, extra_rel: float = 0.0) -> float:
     """Systematic relative sigma of the job's step total: the full and the last batch weighted by time."""
-    full_n = job.steps_per_epoch - 1
-    t_full, t_last = fit.step_seconds(job.batch_size), fit.step_seconds(job.last_batch_size)
-    u_full = fit.relative_uncertainty(job.batch_size)
-    u_last = fit.relative_uncertainty(job.last_batch_size)
-    total = full_n * t_full + t_last
-    fit_u = (full_n * t_full * u_full + t_last * u_last) / total if total > 0 else u_full
+    fit_u = fit.job_uncertainty(job.batch_size, job.last_batch_size, job.steps_per_epoch - 1)
     run_to_run = math.hypot(RUN_TO_RUN_REL.get(kind, 0.05), CONTENTION_SHARE * fit.spread_rel)
     return math.sqrt(fit_u ** 2 + run_to_run ** 2 + extra_rel ** 2)
 
@@ -190,7 +185,7 @@ class MeasuredModel:
             self._first = Estimate(**fields, **self.fields)
             return self._first
         # The fields no job changes are validated once, in the first estimate; another job's copies it.
-        return self._first.model_copy(update=fields)
+        return updated(self._first, fields)
 
 
 def measured_model(

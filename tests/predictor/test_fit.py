@@ -196,3 +196,14 @@ def test_initial_transient_is_cut_off():
     flat = list(0.01 * (1 + 0.02 * rng.standard_normal(30)))
     assert len(steady_state(flat)) >= 24
     assert len(steady_state([0.02, 0.01, 0.01])) == 3
+
+
+def test_job_uncertainty_is_the_time_weighted_mix_and_its_memo_follows_the_job():
+    fit = fit_step_time(_ladder(0.002, 0.0005, noise=0.05, seed=3))
+    for batch, last, full in ((64, 17, 99), (64, 17, 5), (64, 64, 10), (300, 1, 7), (64, 17, 99)):
+        t_full, t_last = fit.step_seconds(batch), fit.step_seconds(last)
+        expected = ((full * t_full * fit.relative_uncertainty(batch) + t_last * fit.relative_uncertainty(last))
+                    / (full * t_full + t_last))
+        assert fit.job_uncertainty(batch, last, full) == pytest.approx(expected, rel=1e-12)
+    # another job of the same batch and last batch but more steps weights the last batch less
+    assert fit.job_uncertainty(64, 3, 1) != fit.job_uncertainty(64, 3, 1000)
