@@ -25,7 +25,7 @@ from advisor.predictor.job import (
     interval,
     model_flops_utilization,
 )
-from advisor.schemas import Analysis, Estimate, GpuSpec, JobSpec, Profile, Target
+from advisor.schemas import Analysis, Estimate, GpuSpec, JobSpec, Profile, Target, updated
 
 # One GPU's steps kept per compute model (by its own batch size): every last batch of a job of up to 256 per GPU.
 PER_GPU_MEMO = 256
@@ -159,7 +159,7 @@ class GpuOnHost:
             self._first = Estimate(**fields, **self.fields)
             return self._first
         # The fields no job changes are validated once, in the first estimate; another job's copies it.
-        return self._first.model_copy(update=fields)
+        return updated(self._first, fields)
 
 
 def _evaluation_note(job: JobSpec, eval_seconds: float) -> str | None:

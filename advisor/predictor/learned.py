@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from advisor.errors import AdvisorError
-from advisor.schemas import CalibrationReport, ComparisonGroup, Estimate, Profile, TrainingRow, WorkloadInfo
+from advisor.schemas import CalibrationReport, ComparisonGroup, Estimate, Profile, TrainingRow, WorkloadInfo, updated
 
 MIN_RUNS = 8
 MIN_GAIN = 0.05  # the corrected held-out median error must be at least 5% (relative) below the base one
@@ -270,7 +270,7 @@ class Correction:
             "method": "history", "notes": [*estimate.notes, note], "base_seconds": estimate.seconds,
             "base_method": estimate.method,
         }
-        return estimate.model_copy(update=update)
+        return updated(estimate, update)
 
     def report(self, by_method: list[ComparisonGroup] | None = None) -> CalibrationReport:
         return CalibrationReport(

@@ -14,7 +14,7 @@ from typing import Protocol
 
 from advisor.errors import AdvisorError
 from advisor.pricing.billing import billed_cost_usd, billed_seconds, cost_usd
-from advisor.schemas import Candidate, Constraints, Estimate, Offer, Skipped
+from advisor.schemas import Candidate, Constraints, Estimate, Offer, Skipped, updated
 
 # (offer, its estimate, or the error that says why its target cannot be predicted; None: no reason known),
 # from predictor.targets.estimate_offers
@@ -118,7 +118,7 @@ def _candidate(offer: Offer, est: Estimate, startup: float, use_spot: bool,
         bound=est.bound, input_seconds=est.input_seconds, transfer_seconds=est.transfer_seconds,
         gpu_utilization=est.gpu_utilization, mfu=est.mfu,
     )
-    return like.model_copy(update=fields) if like is not None else Candidate(**fields)
+    return updated(like, fields) if like is not None else Candidate(**fields)
 
 
 def score(priced: Priced, constraints: Constraints, startup_cpu: float,

@@ -8,7 +8,18 @@ One module per part of the flow (``base``, ``devices``, ``profile``, ``results``
 imported from here.
 """
 
-from advisor.schemas.base import PRECISIONS, SCHEMA_VERSION, Bound, Method, Model, Objective, Precision, Tier, utc_now
+from advisor.schemas.base import (
+    PRECISIONS,
+    SCHEMA_VERSION,
+    Bound,
+    Method,
+    Model,
+    Objective,
+    Precision,
+    Tier,
+    updated,
+    utc_now,
+)
 from advisor.schemas.devices import CpuInfo, CpuSpec, GpuInfo, GpuSpec, HostInfo, Target
 from advisor.schemas.history import (
     CalibrationReport,
@@ -106,5 +117,6 @@ __all__ = [
     "WorkloadSummary",
     "at_batch",
     "hardware_label",
+    "updated",
     "utc_now",
 ]

