@@ -15,7 +15,10 @@ server and the database (its CPU time is reported). Scenarios:
   correction is fitted and applied to every estimate (a team's server that learns from its runs).
 
 Each at 1 client and at 50. Every response must be 201 (errors are counted and shown). The 1-minute load
-average before and after is printed: other processes on the machine move these figures.
+average before and after is printed: other processes on the machine move these figures. So is the CPU each
+request cost the server (its processes, from ``/proc``) and the database (every PostgreSQL process): at 50
+closed-loop clients the mean latency is 50 / (requests per second), so the p99 follows the server's CPU per
+request and how quick the machine is that minute, and these columns say which of the two moved.
 
     .venv/bin/python bench/service_latency.py                 # ~1 min
     .venv/bin/python bench/service_latency.py --repeat 5      # 'new job' at 50 clients five times
@@ -39,6 +42,43 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests" / "service"))
 
 from service_helpers import TOKEN, Server, drop_schema, postgres_schema, profile_data  # noqa: E402
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of the live processes among ``pids`` (``/proc/PID/stat``)."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def _database_pids() -> list[int]:
+    """Every PostgreSQL process on this machine (the server's own connections among them)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().startswith("postgres"):
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
+def _measured(srv: Server, clients: int, requests: int, new_job: bool, offset: int) -> dict:
+    """``_run`` with the CPU the server's processes and the database's spent on it, in seconds per request."""
+    server = [srv.process.pid, *srv.worker_pids()]
+    database = _database_pids()
+    server0, database0 = _cpu_seconds(server), _cpu_seconds(database)
+    result = asyncio.run(_run(srv.url, clients, requests, new_job, offset))
+    n = max(1, result["n"])
+    result["server_cpu"] = (_cpu_seconds(server) - server0) / n
+    result["database_cpu"] = (_cpu_seconds(database) - database0) / n
+    return result
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -165,21 +205,20 @@ def main() -> int:
         asyncio.run(_run(srv.url, 2 * workers, 4 * workers, new_job=True, offset=900_000))
         # 50 identical requests at once on a job no worker has ranked yet: each worker ranks it once, the
         # others wait for that ranking.
-        rows = [("same job, first burst", 50, asyncio.run(_run(srv.url, 50, 50, False, 0)))]
+        rows = [("same job, first burst", 50, _measured(srv, 50, 50, False, 0))]
         for name, new_job, count in (("same job", False, args.requests), ("new job", True, args.new_requests)):
             for clients in (1, 50):
                 n = min(count, 60) if clients == 1 else count
-                rows.append((name, clients, asyncio.run(_run(srv.url, clients, n, new_job, 1000 * clients))))
+                rows.append((name, clients, _measured(srv, clients, n, new_job, 1000 * clients)))
         for again in range(1, args.repeat):
-            rows.append(("new job", 50, asyncio.run(_run(srv.url, 50, args.new_requests, True,
-                                                         100_000 * again))))
+            rows.append(("new job", 50, _measured(srv, 50, args.new_requests, True, 100_000 * again)))
         # A team's history: real outcomes recorded, so that the learned correction is fitted and applied to
         # every estimate of every recommendation.
         _record_outcomes(srv.url, OUTCOMES)
         for clients in (1, 50):
             n = min(args.new_requests, 60) if clients == 1 else args.new_requests
             rows.append(("new job, learned correction", clients,
-                         asyncio.run(_run(srv.url, clients, n, True, 500_000 + 1000 * clients))))
+                         _measured(srv, clients, n, True, 500_000 + 1000 * clients)))
     finally:
         srv.stop()
         if made is not None:
@@ -188,18 +227,23 @@ def main() -> int:
     print(f"POST /v1/recommendations, profile of examples/tabular_mlp.py, {where}, "
           f"{time.strftime('%Y-%m-%d %H:%M')}; 1-min load average {load_before[0]:.1f} before, "
           f"{load_after[0]:.1f} after (2 cores)\n")
-    print("| scenario | clients | requests | p50 ms | p99 ms | max ms | req/s | errors | client CPU s / wall s |")
-    print("|---|---:|---:|---:|---:|---:|---:|---|---|")
+    database = "" if args.sqlite else " | database CPU ms/req"
+    print(f"| scenario | clients | requests | p50 ms | p99 ms | max ms | req/s | errors | server CPU ms/req{database} "
+          "| client CPU s / wall s |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|---:|" + ("" if args.sqlite else "---:|") + "---|")
     for name, clients, r in rows:
         errors = ", ".join(f"{k}: {v}" for k, v in r["errors"].items()) or "0"
+        db = "" if args.sqlite else f" {r['database_cpu'] * 1000:.1f} |"
         print(f"| {name} | {clients} | {r['n']} | {r['p50'] * 1000:.0f} | {r['p99'] * 1000:.0f} | "
-              f"{r['max'] * 1000:.0f} | {r['rps']:.1f} | {errors} | {r['client_cpu']:.1f} / {r['wall']:.1f} |")
+              f"{r['max'] * 1000:.0f} | {r['rps']:.1f} | {errors} | {r['server_cpu'] * 1000:.1f} |{db} "
+              f"{r['client_cpu']:.1f} / {r['wall']:.1f} |")
     runs = [r for name, clients, r in rows if name == "new job" and clients == 50]
     if len(runs) > 1:
         p99 = sorted(r["p99"] * 1000 for r in runs)
         print(f"\nnew job at 50 clients, {len(runs)} runs: p99 median {statistics.median(p99):.0f} ms "
               f"({p99[0]:.0f}-{p99[-1]:.0f}); {sum(x < 1000 for x in p99)} of {len(runs)} under 1 s; requests/s "
-              f"median {statistics.median(r['rps'] for r in runs):.1f}")
+              f"median {statistics.median(r['rps'] for r in runs):.1f}; server CPU per request median "
+              f"{statistics.median(r['server_cpu'] for r in runs) * 1000:.1f} ms")
     return 0
 
 
