@@ -97,7 +97,10 @@ class ServiceConfig:
     # Recommendations/predictions computed at once in one worker. One: they are CPU-bound Python, so a second
     # only takes turns with the first on the GIL (two gave 4-7% fewer requests/s at 50 clients, paired).
     compute_slots: int = 1
-    request_slots: int = 4  # recommendation/prediction requests worked on at once in one worker (FIFO queue)
+    # Recommendation/prediction requests worked on at once in one worker; the rest wait in arrival order. Two: one
+    # computes while the other stores its row or waits on the database. More threads only share the GIL and
+    # serve some requests late (at 50 clients, 4 gave a p99 1.2-1.6x the median, 1-2 gave 1.1-1.2x: paired).
+    request_slots: int = 2
     graceful_seconds: float = 30.0  # how long in-flight requests may take to finish on shutdown
     settings: Settings = field(default_factory=Settings)
 
