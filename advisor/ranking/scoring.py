@@ -146,7 +146,8 @@ def score(priced: Priced, constraints: Constraints, startup_cpu: float,
                    cost=cand.ranked_cost_usd, cost_high=billed_cost_usd(billed_seconds(offer, cand.total_high), rate),
                    est=est)
         _check_constraints(s, constraints)
-        cand.meets_constraints = s.meets
+        if not s.meets:  # made True: a pydantic attribute set is a microsecond, for each of ~270 candidates
+            cand.meets_constraints = False
         scored.append(s)
     excluded.sort(key=lambda c: (c.provider, c.instance_type, c.region))
     return scored, excluded, _skipped_list(skipped)
