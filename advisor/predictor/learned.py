@@ -127,9 +127,19 @@ def feature_vector(*, param_count: int | None, flops_per_sample: float | None, b
 JOB_FEATURES = (3, 4, 12)  # the indices ``_job_features`` sets
 
 
+def _size_features(dataset_size: int, epochs: int) -> tuple[tuple[int, float], ...]:
+    """(index, value) of the features a job's size sets."""
+    return ((3, _log(dataset_size, 10)), (4, _log(epochs)))
+
+
+def _time_feature(predicted_seconds: float) -> tuple[int, float]:
+    """(index, value) of the feature the predicted time sets."""
+    return 12, _log(predicted_seconds, 10)
+
+
 def _job_features(dataset_size: int, epochs: int, predicted_seconds: float) -> tuple[tuple[int, float], ...]:
     """(index, value) of the features a job's size and its predicted time set; the others are the target's."""
-    return ((3, _log(dataset_size, 10)), (4, _log(epochs)), (12, _log(predicted_seconds, 10)))
+    return (*_size_features(dataset_size, epochs), _time_feature(predicted_seconds))
 
 
 def row_features(row: TrainingRow, spec_lookup: SpecLookup | None = None,
@@ -230,6 +240,7 @@ class Correction:
         kept: dict[tuple, list[float]] = self.__dict__.setdefault("_kept", {})
         if len(kept) > MAX_KEPT_FEATURES:
             kept.clear()
+        sizes: dict[tuple[int, int], tuple[float, ...]] = {}  # a job size's terms, the same for all its estimates
 
         def corrected(estimate: Estimate) -> Estimate:
             if not self.used or self.model is None or estimate.method == "history":
@@ -249,21 +260,29 @@ class Correction:
                     predicted_seconds=estimate.seconds, measured_seconds_per_sample=per_sample,
                     spec_lookup=self.spec_lookup, spec_table=self.spec_table)
                 terms = kept[key] = self._linear().fixed_terms(features)
-            job = _job_features(estimate.dataset_size, estimate.epochs, estimate.seconds)
-            return self._corrected(estimate, self._clipped(self._linear().with_terms(terms, job)))
+            form = self._linear()
+            size = sizes.get((estimate.dataset_size, estimate.epochs))
+            if size is None:
+                size = sizes[(estimate.dataset_size, estimate.epochs)] = form.terms_of(
+                    _size_features(estimate.dataset_size, estimate.epochs))
+            value = form.sum_of(terms, size, form.terms_of((_time_feature(estimate.seconds),)))
+            return self._corrected(estimate, self._clipped(value))
 
         return corrected
 
     def _corrected(self, estimate: Estimate, f: float) -> Estimate:
-        seconds = estimate.seconds * f
-        low = min(estimate.low * f, seconds * math.exp(self.residual_low), seconds)
-        high = max(estimate.high * f, seconds * math.exp(self.residual_high), seconds)
-        # The note's middle is the same for every estimate: formatted once (a recommendation corrects ~250).
-        middle = self.__dict__.get("_note_middle")
-        if middle is None:
-            middle = self.__dict__["_note_middle"] = (
+        # The note's middle and the residual factors are the same for every estimate: worked out once (a
+        # recommendation corrects ~250).
+        fixed = self.__dict__.get("_note_middle")
+        if fixed is None:
+            fixed = self.__dict__["_note_middle"] = (
                 f" learned from {self.n_runs} stored runs (held-out median error {self.cv_error_before_pct:.0f}% "
-                f"-> {self.cv_error_after_pct:.0f}%); uncorrected ")
+                f"-> {self.cv_error_after_pct:.0f}%); uncorrected ", math.exp(self.residual_low),
+                math.exp(self.residual_high))
+        middle, low_factor, high_factor = fixed
+        seconds = estimate.seconds * f
+        low = min(estimate.low * f, seconds * low_factor, seconds)
+        high = max(estimate.high * f, seconds * high_factor, seconds)
         note = f"history correction x{f:.2f}{middle}{estimate.seconds:.0f} s ({estimate.method})"
         update: dict[str, Any] = {
             "seconds": seconds, "low": low, "high": high, "step_seconds": estimate.step_seconds * f,
@@ -315,7 +334,15 @@ class LinearForm:
     def with_terms(self, fixed: Sequence[float], job: Sequence[tuple[int, float]]) -> float:
         """``self(features)`` from the ``fixed_terms`` and the job's (index, value) features: the same figure
         to the last bit (``math.fsum`` is the correctly rounded sum of its terms, in any order)."""
-        return self.offset + math.fsum((*fixed, *(self._term(i, x) for i, x in job)))
+        return self.sum_of(fixed, self.terms_of(job))
+
+    def terms_of(self, features: Sequence[tuple[int, float]]) -> tuple[float, ...]:
+        """The terms of (index, value) features."""
+        return tuple(self._term(i, x) for i, x in features)
+
+    def sum_of(self, *terms: Sequence[float]) -> float:
+        """The form's value from all its terms, given in groups (``fixed_terms``, ``terms_of``)."""
+        return self.offset + math.fsum(t for group in terms for t in group)
 
 
 def _pipeline():
