@@ -21,6 +21,8 @@ from sqlalchemy.pool import StaticPool
 from advisor.errors import HistoryError
 
 BUSY_TIMEOUT_SECONDS = 30.0
+# How long a database server may take to accept a connection (a URL's own ?connect_timeout= wins).
+CONNECT_TIMEOUT_SECONDS = 10
 _BEGIN_OPTION = "advisor_begin"
 SUPPORTED_DATABASES = "advisor's history database is SQLite (built in) or PostgreSQL."
 _URL_HINT = ("Fix: set ADVISOR_DATABASE_URL to e.g. sqlite:////path/history.db or postgresql://user@host/db, "
@@ -60,8 +62,12 @@ def _server_engine(parsed: URL) -> Engine:
 
         if find_spec("psycopg") is None and find_spec("psycopg2") is not None:
             parsed = parsed.set(drivername="postgresql+psycopg2")
+    # A server that does not answer (a host cut off, a stalled proxy) must fail a request, not hang it: libpq
+    # waits for ever without a timeout, and a service's every request would wait behind the first.
+    connect_args = ({"connect_timeout": CONNECT_TIMEOUT_SECONDS}
+                    if backend == "postgresql" and "connect_timeout" not in parsed.query else {})
     try:
-        return create_engine(parsed, pool_pre_ping=True, future=True)
+        return create_engine(parsed, pool_pre_ping=True, future=True, connect_args=connect_args)
     except NoSuchModuleError as exc:
         raise HistoryError(f"The history database URL {_redacted(parsed)!r} names {parsed.drivername!r}, "
                            f"which SQLAlchemy does not know. {SUPPORTED_DATABASES}", hint=_URL_HINT) from exc

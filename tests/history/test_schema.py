@@ -143,3 +143,36 @@ def test_plain_postgresql_url_uses_the_installed_driver():
         assert engine.dialect.driver == expected
     finally:
         engine.dispose()
+
+
+def test_a_server_that_never_answers_fails_within_the_connect_timeout(monkeypatch):
+    """A PostgreSQL URL without ?connect_timeout= gets advisor's: a host that takes the connection and never
+    answers (a stalled proxy, a host cut off) is a HistoryError, not a hang."""
+    import socket
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from advisor.history import engine
+
+    monkeypatch.setattr(engine, "CONNECT_TIMEOUT_SECONDS", 2)
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # the kernel completes the handshake; nothing ever reads or answers
+    def listed() -> BaseException | None:
+        with History(f"postgresql+psycopg2://postgres@127.0.0.1:{silent.getsockname()[1]}/nope") as hist:
+            try:
+                hist.list()
+            except HistoryError as exc:
+                return exc
+        return None
+
+    # In a thread, so that a hang fails the test instead of stopping the suite (closing the socket ends it).
+    pool = ThreadPoolExecutor(1)
+    try:
+        started = time.monotonic()
+        error = pool.submit(listed).result(timeout=20)
+        assert time.monotonic() - started < 20
+    finally:
+        silent.close()
+        pool.shutdown()
+    assert isinstance(error, HistoryError) and "Fix:" in str(error)
