@@ -90,18 +90,21 @@ def test_a_worker_killed_mid_request(tmp_path, pg_url):
         with ThreadPoolExecutor(4) as pool:
             assert all(isinstance(r, int) for r in pool.map(
                 lambda i: _post(srv.url, {"profile": data, "dataset_size": 5000 + i, "epochs": 1}), range(4)))
-        # Enough new jobs that both workers are still busy when one dies, killed once the first few are
-        # answered (a fixed wait was not enough once a new job took ~30 ms: 40 were all answered in 0.4 s; with
-        # 120, the killed worker had answered its share in 2 of 26 runs by the time this thread, starved of the
-        # GIL by the 40 posting ones, got to kill it).
+        # Enough new jobs that both workers are still busy when one dies, killed by the posting thread that gets
+        # the fourth answer. (A thread that watched the answers and then killed it was starved of the GIL by the
+        # 40 posting ones: once new jobs got quicker, all 240 were answered before it ran, in 2 of 3 full runs.)
+        answered, killed = [], threading.Lock()
+
+        def post(i: int) -> int | str:
+            result = _post(srv.url, {"profile": data, "dataset_size": 90_000 + i, "epochs": 1})
+            with killed:
+                answered.append(result)
+                if len(answered) == 4:
+                    os.kill(workers[0], signal.SIGKILL)
+            return result
+
         with ThreadPoolExecutor(40) as pool:
-            futures = [pool.submit(_post, srv.url, {"profile": data, "dataset_size": 90_000 + i, "epochs": 1})
-                       for i in range(240)]
-            deadline = time.monotonic() + 60
-            while sum(f.done() for f in futures) < 4 and time.monotonic() < deadline:
-                time.sleep(0.01)
-            os.kill(workers[0], signal.SIGKILL)
-            results = [f.result() for f in futures]
+            results = list(pool.map(post, range(240)))
         ok = [r for r in results if isinstance(r, int)]
         dropped = [r for r in results if isinstance(r, str)]
         assert all(r > 0 for r in ok), results  # no 5xx: a request either succeeded or lost its connection
