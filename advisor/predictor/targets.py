@@ -172,7 +172,10 @@ class LazyEstimates:
                 continue
             seen = bounds.get(key)
             if (known and key in known) or seen is None or floor is None:
-                self.low_seconds.append(None)
+                # Nothing recorded for the shape (a profile not priced before, the CLI): a job takes no less
+                # than nothing, which still bounds the candidate's total by its start-up and its cost by the
+                # start-up's, and the search skips offers whose start-up alone costs more than the best found.
+                self.low_seconds.append(0.0)
             else:
                 startup, step, _ = seen
                 self.low_seconds.append(floor * (startup + epochs * (steps * step)) * LOW_MARGIN)

@@ -148,8 +148,40 @@ def test_a_job_shapes_recorded_steps_bound_every_later_job_of_that_shape():
     plain = LazyEstimates(prof, job, offers, context=ctx)
     halved = LazyEstimates(prof, job, offers, context=ctx, correction=lambda e: e, correction_floor=0.5)
     assert halved.low_seconds == [None if low is None else 0.5 * low for low in plain.low_seconds]
+    # a correction that may shrink a time without limit, or a shape never priced: nothing but the start-up
     unknown = LazyEstimates(prof, job, offers, context=ctx, correction=lambda e: e)
-    assert set(unknown.low_seconds) == {None}
+    assert set(unknown.low_seconds) == {0.0}
+    assert set(LazyEstimates(prof, job, offers, context=EstimateContext.load()).low_seconds) == {0.0}
+
+
+def test_a_what_if_of_a_shape_never_priced_is_the_full_rankings_best_from_fewer_estimates():
+    """With nothing recorded for a shape (a profile's first job, the CLI), a what-if's search is bounded by each
+    offer's start-up alone (a job takes no less than nothing): it finds the best candidate of the full ranking,
+    under every objective and constraint, and estimates a fraction of the catalog."""
+    from advisor.predictor.estimate import EstimateContext
+    from advisor.predictor.targets import LazyEstimates, estimate_offers
+    from advisor.pricing import load_catalog
+    from advisor.ranking.scoring import best_meeting
+    from advisor.schemas import Constraints, JobSpec, Profile
+
+    prof = Profile.model_validate_json(PROFILE.read_text())
+    offers = load_catalog([]).filter()
+    compared = 0
+    for constraints in (Constraints(), Constraints(objective="time"), Constraints(deadline_seconds=3 * 3600),
+                        Constraints(budget_usd=0.05, spot=True),
+                        Constraints(objective="time", deadline_seconds=1200, spot=True)):
+        for precision, job in ((None, JobSpec(90_001, 2, batch_size=1024)), ("bf16", JobSpec(30_000, 3, 512))):
+            for startup in ((120.0, 300.0), (0.0, 0.0), (600.0, 60.0)):
+                full = best_meeting(estimate_offers(prof, job, offers, precision=precision,
+                                                    context=EstimateContext.load()), constraints, *startup)
+                lazy = LazyEstimates(prof, job, offers, precision=precision, context=EstimateContext.load())
+                cold = best_meeting(lazy, constraints, *startup)
+                assert (None if full is None else (full.cand, full.elapsed, full.cost)) == \
+                       (None if cold is None else (cold.cand, cold.elapsed, cold.cost)), (constraints, job, startup)
+                compared += full is not None
+                if startup == (120.0, 300.0) and not constraints.spot:
+                    assert lazy.resolved < len(offers) / 2, (constraints, lazy.resolved)
+    assert compared >= 20
 
 
 def test_reused_contexts_give_the_same_what_ifs_under_constraints(settings, monkeypatch):
