@@ -273,9 +273,9 @@ class Correction:
     def _corrected(self, estimate: Estimate, f: float) -> Estimate:
         # The note's middle and the residual factors are the same for every estimate: worked out once (a
         # recommendation corrects ~250).
-        fixed = self.__dict__.get("_note_middle")
+        fixed = self.__dict__.get("_note_fixed")
         if fixed is None:
-            fixed = self.__dict__["_note_middle"] = (
+            fixed = self.__dict__["_note_fixed"] = (
                 f" learned from {self.n_runs} stored runs (held-out median error {self.cv_error_before_pct:.0f}% "
                 f"-> {self.cv_error_after_pct:.0f}%); uncorrected ", math.exp(self.residual_low),
                 math.exp(self.residual_high))

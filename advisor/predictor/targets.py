@@ -145,7 +145,8 @@ class LazyEstimates:
     shape (batch size, accumulation, evaluation, compile; any dataset size or epochs) steps at the same speed.
     So an estimate made before for the key and shape (recorded in the context's ``offer_shapes``) bounds this
     one, and a what-if needs only the estimates whose bound could still win. ``correction_floor``: the
-    smallest factor ``correction`` can apply (None with a correction: no bounds). ``known``: the estimates of
+    smallest factor ``correction`` can apply (None with a correction: a bound of no job
+    seconds, the start-up's alone, as for a shape never priced). ``known``: the estimates of
     keys made already, given exactly. ``keyed``: ``offer_keys(offers, ...)``, made before."""
 
     def __init__(self, profile: Profile, job: JobSpec, offers: Sequence[Offer], *, precision: str | None = None,
