@@ -119,7 +119,7 @@ def test_a_worker_killed_mid_request(tmp_path, pg_url):
         assert len(srv.worker_pids()) == 2 and workers[0] not in srv.worker_pids(), (workers, srv.worker_pids(),
                                                                                       srv.log[-3000:])
         stored = _stored(pg_url)
-        assert set(ok) | set(after) <= set(stored), (sorted(set(ok) | set(after) - set(stored)), results, after)
+        assert set(ok) | set(after) <= set(stored), (sorted((set(ok) | set(after)) - set(stored)), results, after)
         # Nothing half-written: every stored recommendation has all its candidates and its profile's rows.
         assert all(n == listed and n > 0 and measurements > 0 for n, listed, measurements in stored.values()), stored
 
