@@ -26,7 +26,7 @@ from advisor.errors import PredictionError
 from advisor.predictor.cpu_scaling import at_device_threads
 from advisor.predictor.fit import StepTimeFit, fit_memory, fit_step_time
 from advisor.predictor.input_bound import HostModel, StepParts, cpu_host, estimate_fields, host_rel_sigma
-from advisor.predictor.job import BatchMemo, JobTime, ShapeSteps, accumulated_step, forward_share
+from advisor.predictor.job import JobTime, ShapeSteps, accumulated_step, forward_share
 from advisor.schemas import CpuSpec, DeviceProfile, Estimate, JobSpec, Measurement, Profile, Target, updated
 from advisor.units import BYTES_PER_GIB
 
@@ -161,8 +161,7 @@ class MeasuredModel:
             per_epoch_seconds
         self.head_notes, self.tail_notes = head_notes, tail_notes
         self._first: Estimate | None = None  # the first estimate, which later ones copy
-        # (compute, batch creation) at a batch size
-        self._step = BatchMemo(lambda b: (compute_at(b), batch_at(b)), keep=fields["per_device_batch_size"])
+        self._compute_at, self._batch_at = compute_at, batch_at  # compute and batch creation at a batch size
         self._steps: ShapeSteps | None = None  # made with the first job (its batch size: the shape's)
 
     def naming(self, target: Target) -> MeasuredModel:
@@ -175,7 +174,7 @@ class MeasuredModel:
         """The whole job (of the shape this model was made for)."""
         sigma = _systematic_sigma(self.fit, job, self.kind, self.extra_rel)
         if self._steps is None:
-            self._steps = ShapeSteps(lambda b: self._step(b)[0], lambda b: self._step(b)[1], job.batch_size)
+            self._steps = ShapeSteps(self._compute_at, self._batch_at, job.batch_size)
         jt: JobTime = self._steps.job_time(
             job, startup_seconds=self.startup_seconds, per_epoch_seconds=self.per_epoch_seconds, rel_sigma=sigma,
             step_noise_rel=self.fit.spread_rel, eval_seconds=self.eval_seconds)

@@ -289,8 +289,7 @@ def test_kept_models_add_up_a_job_as_assemble_job_does(settings):
                 else:
                     jt_low, jt_high = jt.low, jt.high
             else:
-                jt = assemble_job(job, lambda b, m=model: m._step(b)[0],
-                                  batch_seconds_at=lambda b, m=model: m._step(b)[1],
+                jt = assemble_job(job, model._compute_at, batch_seconds_at=model._batch_at,
                                   startup_seconds=model.startup_seconds, per_epoch_seconds=model.per_epoch_seconds,
                                   rel_sigma=_systematic_sigma(model.fit, job, model.kind, model.extra_rel),
                                   step_noise_rel=model.fit.spread_rel, eval_seconds=model.eval_seconds)
