@@ -331,17 +331,13 @@ class LinearForm:
         """The terms of the features no job changes (all but ``JOB_FEATURES``): a target's, kept by ``bind``."""
         return tuple(self._term(i, x) for i, x in enumerate(features) if i not in JOB_FEATURES)
 
-    def with_terms(self, fixed: Sequence[float], job: Sequence[tuple[int, float]]) -> float:
-        """``self(features)`` from the ``fixed_terms`` and the job's (index, value) features: the same figure
-        to the last bit (``math.fsum`` is the correctly rounded sum of its terms, in any order)."""
-        return self.sum_of(fixed, self.terms_of(job))
-
     def terms_of(self, features: Sequence[tuple[int, float]]) -> tuple[float, ...]:
         """The terms of (index, value) features."""
         return tuple(self._term(i, x) for i, x in features)
 
     def sum_of(self, *terms: Sequence[float]) -> float:
-        """The form's value from all its terms, given in groups (``fixed_terms``, ``terms_of``)."""
+        """``self(features)`` from all its terms, given in groups (``fixed_terms``, ``terms_of``): the same figure
+        to the last bit (``math.fsum`` is the correctly rounded sum of its terms, in any order)."""
         return self.offset + math.fsum(t for group in terms for t in group)
 
 

@@ -39,8 +39,6 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="ignore", protected_namespaces=())
 
 
-
-
 M = TypeVar("M", bound=BaseModel)
 _set = object.__setattr__
 

@@ -143,8 +143,11 @@ def test_the_linear_form_predicts_what_the_fitted_pipeline_predicts():
     want = model.predict(np.asarray(probes))
     assert max(abs(form(p) - w) for p, w in zip(probes, want, strict=True)) < 1e-9 * max(1.0, max(abs(want)))
     assert len({round(float(w), 6) for w in want}) > 100  # the probes tell features apart
-    # What ``bind`` evaluates: a target's terms kept, a job's three added: the same figure to the last bit.
-    assert all(form.with_terms(form.fixed_terms(p), [(i, p[i]) for i in JOB_FEATURES]) == form(p) for p in probes)
+    # What ``bind`` evaluates: a target's terms kept, a job size's two and its time's one added in groups: the same
+    # figure to the last bit.
+    size, seconds = JOB_FEATURES[:2], JOB_FEATURES[2:]
+    assert all(form.sum_of(form.fixed_terms(p), form.terms_of([(i, p[i]) for i in size]),
+                           form.terms_of([(i, p[i]) for i in seconds])) == form(p) for p in probes)
 
 
 def test_a_bound_correction_gives_what_apply_gives_for_every_offer_and_job():
