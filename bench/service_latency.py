@@ -16,7 +16,7 @@ server and the database (its CPU time is reported). Scenarios:
 
 Each at 1 client and at 50. Every response must be 201 (errors are counted and shown). The 1-minute load
 average before and after is printed: other processes on the machine move these figures. So is the CPU each
-request cost the server (its processes, from ``/proc``) and the database (every PostgreSQL process): at 50
+request cost the server (its processes, read with psutil) and the database (every PostgreSQL process): at 50
 closed-loop clients the mean latency is 50 / (requests per second), so the p99 follows the server's CPU per
 request and how quick the machine is that minute, and these columns say which of the two moved.
 
@@ -38,6 +38,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import psutil
+
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests" / "service"))
 
@@ -45,28 +47,20 @@ from service_helpers import TOKEN, Server, drop_schema, postgres_schema, profile
 
 
 def _cpu_seconds(pids: list[int]) -> float:
-    """User + system CPU seconds of the live processes among ``pids`` (``/proc/PID/stat``)."""
+    """User + system CPU seconds of the live processes among ``pids``."""
     total = 0.0
     for pid in pids:
         try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
+            times = psutil.Process(pid).cpu_times()
+        except psutil.Error:
             continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        total += times.user + times.system
     return total
 
 
 def _database_pids() -> list[int]:
     """Every PostgreSQL process on this machine (the server's own connections among them)."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                if (entry / "comm").read_text().startswith("postgres"):
-                    pids.append(int(entry.name))
-            except OSError:
-                continue
-    return pids
+    return [p.pid for p in psutil.process_iter(["name"]) if (p.info["name"] or "").startswith("postgres")]
 
 
 def _measured(srv: Server, clients: int, requests: int, new_job: bool, offset: int) -> dict:
