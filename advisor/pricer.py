@@ -36,12 +36,14 @@ def offers_for(files: list[Path], contexts: ContextCache | None, providers: Any,
     return catalog, offers, list(zip(offers, keys, strict=True))
 
 
-def price_files_version(files: Sequence[Path | str], contexts: ContextCache) -> tuple:
-    """``pricing.catalog_version(files)``, read at most once a second by a long-lived caller (``contexts``): the
-    version a server keys its rankings and its loaded catalog by, for each request."""
+def price_files_version(files: Sequence[Path | str], contexts: ContextCache | None) -> tuple:
+    """``pricing.catalog_version(files)``, read at most once a second by a long-lived caller (``contexts``; None:
+    read now): the version a server keys its rankings and its loaded catalog by, for each request."""
     from advisor import pricing
 
     paths = [Path(p) for p in files]
+    if contexts is None:
+        return pricing.catalog_version(paths)
     return contexts.recent(("price files", *map(str, paths)), lambda: pricing.catalog_version(paths))
 
 

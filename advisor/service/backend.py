@@ -39,7 +39,6 @@ from advisor.history.tables import RecommendationTable
 from advisor.predictor.contexts import DEFAULT_ENTRIES as CONTEXT_ENTRIES
 from advisor.predictor.contexts import ContextCache, profile_key
 from advisor.pricer import offers_for, price_files_version
-from advisor.pricing import catalog_version
 from advisor.schemas import (
     Comparison,
     Estimate,
@@ -220,13 +219,6 @@ class Backend:
         its offers' estimate keys worked out with it; with the caches off, loaded for each call)."""
         return offers_for([Path(p) for p in self.settings.pricing_files], self.contexts, None, None)[0]
 
-    def _prices_version(self) -> tuple:
-        """The price files' version (their sizes and times), read at most once a second (``ContextCache.recent``);
-        the ranking reads it the same way (``pricer.offers_for``)."""
-        if self.contexts is None:
-            return catalog_version(self.settings.pricing_files)
-        return price_files_version(self.settings.pricing_files, self.contexts)
-
     def offers(self, *, provider: str | None, gpu: str | None, max_price: float | None,
                region: str | None) -> list[Offer]:
         """``advisor pricing list``: the offers matching the filters, cheapest first."""
@@ -246,7 +238,7 @@ class Backend:
         s = self.settings
         request: Any = hashlib.sha256(raw).hexdigest() if raw is not None else req.model_dump(mode="json")
         parts = {"request": request, "outcomes": self.outcomes_version(fresh=False),
-                 "prices": self._prices_version(),
+                 "prices": price_files_version(s.pricing_files, self.contexts),
                  "startup": [s.startup_seconds_cpu, s.startup_seconds_gpu]}
         return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
