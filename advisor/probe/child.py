@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from advisor.errors import AdvisorError
+from advisor.probe.coldstart import first_use_seconds
 from advisor.probe.frames import (
     CHANNEL_LOST_EXIT,
     MAX_TEXT_CHARS,
@@ -215,6 +216,7 @@ def _run(channel: _Channel, start: ChildStart, workload: Any, pickled: bytes | N
 def _check_and_probe(channel: _Channel, request: ProbeRequest, workload: Workload, devices: list[str],
                      twin: Twin | None) -> None:
     channel.send(WorkloadFrame(**{k: _whole(getattr(workload, k)) for k in ("dataset_size", "epochs", "batch_size")}))
+    first_use = first_use_seconds() if devices else 0.0  # before the analysis pays it (advisor.probe.coldstart)
     analysis = None
     if request.analyze and not devices:
         # Only the analysis is wanted (predicting a GPU that is not here). Tracing forward, loss, backward and
@@ -237,7 +239,8 @@ def _check_and_probe(channel: _Channel, request: ProbeRequest, workload: Workloa
             others = [d for d in devices if d != "cpu"]
             channel.progress(SETUP, 1.0, "set-up done")
             if others:
-                _probe_devices(channel, request, workload, others, cold_start_seconds=0.0, twin=None)
+                _probe_devices(channel, request, workload, others, cold_start_seconds=0.0, twin=None,
+                               first_use=first_use)
             return
         cold_start_seconds = check.seconds
         channel.send(CheckFrame(param_count=check.param_count, optimizer=check.optimizer_name))
@@ -246,7 +249,8 @@ def _check_and_probe(channel: _Channel, request: ProbeRequest, workload: Workloa
     channel.progress(SETUP, 1.0, "set-up done")
 
     if devices:
-        _probe_devices(channel, request, workload, devices, cold_start_seconds=cold_start_seconds, twin=twin)
+        _probe_devices(channel, request, workload, devices, cold_start_seconds=cold_start_seconds, twin=twin,
+                       first_use=first_use)
 
 
 # The check step's batch size (also what the CPU is recorded to run out of memory at when it does).
@@ -400,7 +404,7 @@ def _fork_twin(channel: _Channel, start: ChildStart, request: ProbeRequest, work
 
 
 def _probe_devices(channel: _Channel, request: ProbeRequest, workload: Workload, devices: list[str],
-                   cold_start_seconds: float, twin: Twin | None = None) -> None:
+                   cold_start_seconds: float, twin: Twin | None = None, first_use: float = 0.0) -> None:
     from advisor.probe.measure import DeviceProbe, ProbeOptions
     from advisor.probe.sampler import nvml_index
 
@@ -421,7 +425,8 @@ def _probe_devices(channel: _Channel, request: ProbeRequest, workload: Workload,
                 batch_size=request.batch_size, batch_sizes=list(request.batch_sizes) if request.batch_sizes else None,
                 budget_seconds=max(left / (len(devices) - i), 0.1 * budget / len(devices)),
                 precision=request.precision, threads=request.threads,
-                thread_scaling=request.thread_scaling, cold_start_seconds=cold_start_seconds)
+                thread_scaling=request.thread_scaling, cold_start_seconds=cold_start_seconds,
+                first_use_seconds=first_use)
             index = None
             if nvml is not None and device.startswith("cuda"):
                 index = nvml_index(int(device.partition(":")[2] or 0), nvml)

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from advisor.schemas import Measurement
+from advisor.schemas import DeviceProfile, Measurement
 from advisor.schemas.profile import SkippedPoint
 
 MIN_WARMUP = 2  # warm-up steps at a ladder point, at least
@@ -158,6 +158,22 @@ class Ladder:
         self.oom_limit = batch_size if self.oom_limit is None else min(self.oom_limit, batch_size)
         if not fits and not self.explicit and batch_size > 1:
             self.queue.insert(0, batch_size // 2)
+
+    def take_premeasured(self, profile: DeviceProfile, given: DeviceProfile, fits: list[Measurement]) -> bool:
+        """Add points measured elsewhere (the twin's) to ``profile`` and this ladder; True when any was timed
+        (then its start-up stands: a fresh process's build and first step are what a real job pays, and the
+        twin is one)."""
+        timed = False
+        for m in given.measurements:
+            profile.measurements.append(m)
+            if m.oom:
+                self.out_of_memory(m.batch_size, fits)
+            else:
+                fits.append(m)
+                timed = True
+        if timed:
+            profile.startup_seconds = given.startup_seconds
+        return timed
 
     def next(self, fits: list[Measurement], remaining: float) -> Planned | None:
         """The next point to time with ``remaining`` seconds of the budget left, or None when the ladder is

@@ -18,9 +18,8 @@ batch size is that device's limit: recorded (``Measurement.oom``,
 ``DeviceProfile.oom_batch_size``), the memory freed, and no larger size is tried; when even the smallest size
 runs out of memory, the automatic ladder halves it until one fits.
 
-Start-up (``DeviceProfile.startup_seconds``): what a real job pays once before its steady steps: the model
-build and move to the device, or the process's cold first build + step (lazy imports, the first optimizer
-step; timed by the workload check), whichever is larger, plus the first step's excess over a steady one.
+Start-up (``DeviceProfile.startup_seconds``): what a real job pays once before its steady steps
+(``advisor.probe.coldstart``).
 
 Precision: "fp32" runs PyTorch's defaults (matmuls in fp32; cuDNN convolutions may use TF32, as a plain
 training script does); "tf32" allows TF32 for matmuls and convolutions; "bf16"/"fp16" run forward and loss
@@ -46,6 +45,7 @@ from advisor.hardware.cpu import detect_cpu
 from advisor.hardware.nvml import NvmlLike
 from advisor.hardware.specs import match_reported_gpu
 from advisor.probe import stats
+from advisor.probe.coldstart import startup_seconds
 from advisor.probe.contention import CLEAN_OTHERS_CORES, CpuLoadSource, ProcStat, Window, compute_threads, free_cores
 from advisor.probe.cpu_peak import measure_cpu_peak
 from advisor.probe.ladder import CHECK_BATCH_SIZE, MIN_TIMED, MIN_WARMUP, Ladder, point_cost
@@ -79,9 +79,10 @@ class ProbeOptions:
     precision: str = "fp32"
     threads: int | None = None  # CPU threads (torch.set_num_threads); None = as is
     thread_scaling: bool = True
-    # Wall time of the process's first build + step (the workload check at check_batch_size: lazy imports, first
-    # optimizer step), which a real job in a fresh process pays too; part of startup_seconds; prices the ladder.
+    # The process's first build + step (the workload check at check_batch_size) and its first-use imports
+    # (paid before the check), which a fresh job pays too: start-up (advisor.probe.coldstart); prices the ladder.
     cold_start_seconds: float = 0.0
+    first_use_seconds: float = 0.0
     check_batch_size: int = CHECK_BATCH_SIZE
     cpu_peak: bool = True  # on the CPU, time the op mix (probe.cpu_peak) when points were skipped; not in the twin
     # Measures the user's batch size in another process (advisor.probe.twin), given the seconds it may take
@@ -283,6 +284,11 @@ class DeviceProbe:
         self.report(1.0, f"{self.device_name} done", force=True)
         return profile
 
+    def _startup(self, build_seconds: float, first_excess_seconds: float = 0.0) -> float:
+        o = self.options
+        return startup_seconds(self.is_cuda, build_seconds, o.cold_start_seconds, o.first_use_seconds,
+                               first_excess_seconds)
+
     def _describe(self) -> DeviceProfile:
         torch = self.torch
         if self.is_cuda:
@@ -318,7 +324,7 @@ class DeviceProbe:
         first_step: float | None = None
         measurer = opts.target_measurer if not ladder.explicit else None
         # Until a point is timed: the build, or the check's cold build + step, whichever is larger (see below).
-        profile.startup_seconds = max(build_seconds, opts.cold_start_seconds)
+        profile.startup_seconds = self._startup(build_seconds)
         if (pricing := ladder.pricing_batch_size(deadline - time.perf_counter())) is not None:
             self._pricing_step(profile, ladder, pricing)
         while (point := ladder.next(fits, deadline - time.perf_counter())) is not None:
@@ -333,8 +339,8 @@ class DeviceProbe:
                 if given is None:  # the twin died: its time was lost, and the ladder goes on as without one
                     deadline += time.perf_counter() - asked
                 else:
-                    if self._take_premeasured(profile, given, fits, ladder) and first_step is None:
-                        first_step = 0.0  # its start-up stands (see _take_premeasured)
+                    if ladder.take_premeasured(profile, given, fits) and first_step is None:
+                        first_step = 0.0  # its start-up stands (see Ladder.take_premeasured)
                     # Its build and cold first step (lazy imports: seconds) were paid here once already, in the
                     # workload check, outside the budget; the points still to come keep their time.
                     deadline += given.startup_seconds
@@ -348,8 +354,7 @@ class DeviceProbe:
             if first_step is None:
                 first_step = first
                 steady = (m.batch_seconds or 0.0) + (m.compute_seconds or 0.0)
-                # The cold first build + step (in the check) and this device's build overlap: count the larger.
-                profile.startup_seconds = max(build_seconds, self.options.cold_start_seconds) + max(0.0, first - steady)
+                profile.startup_seconds = self._startup(build_seconds, first - steady)
             profile.measurements.append(m)
             fits.append(m)
             ladder.wall_factor = self.wall_factor  # prices from these points, in the budget's (wall) seconds
@@ -379,23 +384,6 @@ class DeviceProbe:
     def _out_of_memory(self, profile: DeviceProfile, ladder: Ladder, b: int, fits: list[Measurement]) -> None:
         profile.measurements.append(self._oom_measurement(b))
         ladder.out_of_memory(b, fits)  # the device's limit: DeviceProfile.oom_batch_size once the ladder is done
-
-    @staticmethod
-    def _take_premeasured(profile: DeviceProfile, given: DeviceProfile, fits: list[Measurement],
-                          ladder: Ladder) -> bool:
-        """Add a twin's measurements to ``profile``; True when it timed steps (then its start-up stands:
-        a fresh process's build and first step are what a real job pays, and the twin is one)."""
-        timed = False
-        for m in given.measurements:
-            profile.measurements.append(m)
-            if m.oom:
-                ladder.out_of_memory(m.batch_size, fits)
-            else:
-                fits.append(m)
-                timed = True
-        if timed:
-            profile.startup_seconds = given.startup_seconds
-        return timed
 
     def _measure(self, b: int, share: float, is_target: bool, frac0: float, frac1: float,
                  deadline: float | None = None) -> tuple[Measurement, float]:

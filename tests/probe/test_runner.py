@@ -410,3 +410,16 @@ def test_a_model_too_slow_for_the_budget_is_predicted_from_its_analysis(tmp_path
     assert time.perf_counter() - started < 60
     assert est.method == "scaled" and est.seconds > 0 and est.low < est.seconds < est.high
     assert any("could not time this model within the probe's" in n for n in est.notes), est.notes
+
+
+def test_startup_counts_the_first_use_imports_the_analysis_paid(tmp_path):
+    # The analysis traces the optimizer, which imports torch._dynamo, before the check is timed; a fresh job
+    # pays that import. An explicit ladder has no twin (which would carry its own fresh start-up).
+    fresh = subprocess.run([sys.executable, "-c", "import time, torch\nt = time.perf_counter()\n"
+                            "torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)\n"
+                            "print(time.perf_counter() - t)"], capture_output=True, text=True, check=True)
+    first_use = float(fresh.stdout)
+    prof = run_profile(write(tmp_path, "tiny", TINY), devices=["cpu"], batch_size=16, batch_sizes=[8, 16],
+                       probe_seconds=3)
+    assert prof.analysis is not None
+    assert prof.devices[0].startup_seconds >= 0.3 * first_use
