@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 from advisor.errors import AdvisorError, PredictionError
 from advisor.predictor import gpu_job, input_bound
 from advisor.predictor.calibration import Calibration
+from advisor.predictor.compile_time import compile_costs
 from advisor.predictor.job import model_flops_utilization
 from advisor.predictor.measured import THIS_MACHINE, memoised
 from advisor.schemas import CpuSpec, DeviceProfile, Estimate, GpuSpec, JobSpec, Profile, Target
@@ -281,6 +282,10 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, count: int, prec
     cal = ctx.calibration
     sigma = cal.ratio_sigma if source_dev is not None else cal.rel_sigma
     startup = GPU_STARTUP_SECONDS + (source_dev.startup_seconds if source_dev is not None else 0.0)
+    first_compile, recompile = 0.0, 0.0
+    if job.compiled:
+        first_compile, recompile, compile_note = compile_costs(profile.analysis)
+        notes.append(compile_note)
     compute, efficiency, eval_seconds = gpu_job.gpu_step_compute(profile, job, spec, count, per_gpu_compute, notes)
     per_device_batch = max(1, math.ceil(job.batch_size / count))
     fits, peak, capacity, max_batch, mem_notes = _memory(profile, probed, spec, per_device_batch, prec, count)
@@ -288,9 +293,10 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, count: int, prec
     if not fits:
         notes.append(f"does not fit: {peak:.1f} GiB needed per GPU at batch {per_device_batch}, "
                      f"{capacity:.0f} GiB available.")
-    return gpu_job.GpuCompute(spec, prec, compute, eval_seconds, sigma, startup, efficiency,
+    return gpu_job.GpuCompute(spec, prec, compute, eval_seconds, sigma, startup + first_compile, efficiency,
                               (fits, peak, capacity, max_batch),
-                              source_dev.device if source_dev is not None else None, tuple(notes), profile.analysis)
+                              source_dev.device if source_dev is not None else None, tuple(notes), profile.analysis,
+                              recompile)
 
 
 def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: DeviceProfile | None,

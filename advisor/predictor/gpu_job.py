@@ -50,6 +50,7 @@ class GpuCompute:
     source_device: str | None
     notes: tuple[str, ...]
     analysis: Analysis | None = None  # the model's FLOPs, for MFU
+    recompile_seconds: float = 0.0  # once, when the last batch is smaller (torch.compile: compile_time)
 
 
 @dataclass(frozen=True)
@@ -148,7 +149,7 @@ class GpuOnHost:
         """The estimate of ``job`` (of the shape this was made for: its batch size and how it steps)."""
         gc = self.gc
         jt = self._steps.job_time(job, startup_seconds=gc.startup_seconds, rel_sigma=self.rel_sigma,
-                                  eval_seconds=gc.eval_seconds)
+                                  eval_seconds=gc.eval_seconds, recompile_seconds=gc.recompile_seconds)
         lo, hi = (jt.low, jt.high) if self.count == 1 else interval(
             jt.seconds, math.hypot(self.rel_sigma, DATA_PARALLEL_REL_SIGMA))
         head, tail = self._notes

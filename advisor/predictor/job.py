@@ -137,11 +137,14 @@ def full_step(step_seconds_at: Callable[[int], float], batch_seconds_at: Callabl
 
 def job_time(job: JobSpec, step: float, batch: float, last_step: float, *, startup_seconds: float = 0.0,
              per_epoch_seconds: float = 0.0, rel_sigma: float = 0.0, step_noise_rel: float = 0.0,
-             eval_seconds: float = 0.0) -> JobTime:
+             eval_seconds: float = 0.0, recompile_seconds: float = 0.0) -> JobTime:
     """``assemble_job`` from its steps (``full_step`` at the job's batch size and at its last batch's), for a
-    caller that keeps a job shape's steps across jobs (``ShapeSteps``)."""
-    if startup_seconds < 0 or per_epoch_seconds < 0 or eval_seconds < 0:
-        raise ValueError("startup_seconds, per_epoch_seconds and eval_seconds must be >= 0")
+    caller that keeps a job shape's steps across jobs (``ShapeSteps``). ``recompile_seconds``: paid once, in the
+    start-up, when the last batch is smaller (a compiled model compiles for its shape: ``compile_time``)."""
+    if startup_seconds < 0 or per_epoch_seconds < 0 or eval_seconds < 0 or recompile_seconds < 0:
+        raise ValueError("startup_seconds, per_epoch_seconds, eval_seconds and recompile_seconds must be >= 0")
+    if job.last_batch_size != job.batch_size:
+        startup_seconds += recompile_seconds
     steps = job.steps_per_epoch
     epoch_seconds = (steps - 1) * step + last_step
     evaluations = job.evaluations * eval_seconds

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from advisor.errors import PredictionError
+from advisor.predictor.compile_time import compile_costs
 from advisor.predictor.cpu_scaling import at_device_threads
 from advisor.predictor.fit import StepTimeFit, fit_memory, fit_step_time
 from advisor.predictor.input_bound import HostModel, StepParts, cpu_host, estimate_fields, host_rel_sigma
@@ -155,8 +156,9 @@ class MeasuredModel:
     def __init__(self, *, fit: StepTimeFit, kind: str, compute_at: Callable[[int], float],
                  batch_at: Callable[[int], float], eval_seconds: float, startup_seconds: float,
                  per_epoch_seconds: float, extra_rel: float, head_notes: list[str], tail_notes: list[str],
-                 fields: dict) -> None:
+                 fields: dict, recompile_seconds: float = 0.0) -> None:
         self.fit, self.kind, self.extra_rel, self.fields = fit, kind, extra_rel, fields
+        self.recompile_seconds = recompile_seconds  # once, for a smaller last batch (torch.compile)
         self.eval_seconds, self.startup_seconds, self.per_epoch_seconds = eval_seconds, startup_seconds, \
             per_epoch_seconds
         self.head_notes, self.tail_notes = head_notes, tail_notes
@@ -177,7 +179,8 @@ class MeasuredModel:
             self._steps = ShapeSteps(self._compute_at, self._batch_at, job.batch_size)
         jt: JobTime = self._steps.job_time(
             job, startup_seconds=self.startup_seconds, per_epoch_seconds=self.per_epoch_seconds, rel_sigma=sigma,
-            step_noise_rel=self.fit.spread_rel, eval_seconds=self.eval_seconds)
+            step_noise_rel=self.fit.spread_rel, eval_seconds=self.eval_seconds,
+            recompile_seconds=self.recompile_seconds)
         last = _last_batch_note(self.fit, job)
         fields = {**jt.estimate_fields(job), "notes": [*self.head_notes, *([last] if last else []), *self.tail_notes]}
         if self._first is None:
@@ -243,6 +246,11 @@ def measured_model(
     _batch_notes(fit, job, dev, notes)
     tail: list[str] = [_BUSY_NOTE.format(spread=fit.spread_rel)] if fit.spread_rel > BUSY_SPREAD else []
     startup = dev.startup_seconds if startup_seconds is None else float(startup_seconds)
+    recompile = 0.0
+    if job.compiled and dev.kind == "gpu":
+        first_compile, recompile, compile_note = compile_costs(profile.analysis)
+        startup += first_compile
+        tail.append(compile_note)
     compute_at, eval_seconds = _job_steps(profile, dev, job, _scaled(fit.compute_seconds, factor), factor,
                                           optimizer_seconds, tail)
     host = host if host is not None else _default_host(profile, dev, threads)
@@ -256,7 +264,8 @@ def measured_model(
                   **(estimate_fields(host, parts) if host is not None else {}))
     return MeasuredModel(fit=fit, kind=dev.kind, compute_at=compute_at, batch_at=batch_at,
                          eval_seconds=eval_seconds, startup_seconds=startup, per_epoch_seconds=per_epoch_seconds,
-                         extra_rel=extra_rel, head_notes=notes, tail_notes=tail, fields=fields)
+                         extra_rel=extra_rel, head_notes=notes, tail_notes=tail, fields=fields,
+                         recompile_seconds=recompile)
 
 
 def optimizer_seconds_on_cpu(profile: Profile, dev: DeviceProfile) -> float:
@@ -281,8 +290,9 @@ def _job_steps(profile: Profile, dev: DeviceProfile, job: JobSpec, plain_at: Cal
     opt = min(optimizer_seconds, 0.5 * plain_at(b))  # an estimate from bytes: never most of a measured step
     eval_seconds = job.eval_steps * max(plain_at(b) - opt, 0.0) * forward_share(profile.analysis)
     if job.compiled:
-        notes.append(f"COMPILE: torch.compile is not modelled on a measured {dev.kind.upper()} (the probe ran the "
-                     "step eagerly): predicted as eager PyTorch.")
+        what = "its speed-up is" if dev.kind == "gpu" else "torch.compile is"  # a GPU's compile time is modelled
+        notes.append(f"COMPILE: {what} not modelled on a measured {dev.kind.upper()} (the probe ran the step "
+                     "eagerly): predicted as eager PyTorch.")
     if job.grad_accum_steps == 1:
         return plain_at, eval_seconds
     notes.append(f"gradient accumulation: {job.grad_accum_steps} micro-steps per optimizer step; the optimizer "

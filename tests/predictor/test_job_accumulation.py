@@ -123,3 +123,32 @@ def test_every_gpu_estimate_carries_its_mfu(prof, precision, gpus):
     assert est.mfu == pytest.approx(prof.analysis.flops_per_sample * JOB.batch_size
                                     / (est.step_seconds * gpus * peak), rel=1e-9)
     assert est.json_contract()["mfu"] == est.mfu
+
+
+def test_a_compiled_gpu_job_pays_its_compile_once_and_a_recompile_for_a_smaller_last_batch(prof):
+    from advisor.predictor import compile_time as ct
+
+    calls = sum(op.count for op in prof.analysis.ops if op.phase in ("forward", "backward"))
+    first = ct.COMPILE_FIXED_SECONDS + calls * ct.COMPILE_SECONDS_PER_OP
+    again = ct.RECOMPILE_FIXED_SECONDS + calls * ct.RECOMPILE_SECONDS_PER_OP
+    whole = replace(JOB, dataset_size=JOB.batch_size * 400)  # no smaller last batch
+    ragged = replace(whole, dataset_size=whole.dataset_size + 7)
+    for target in (Target.gpu("A100-80GB"), Target.gpu("A100-80GB", 4)):
+        eager = estimate(prof, whole, target)
+        compiled = estimate(prof, replace(whole, compiled=True), target)
+        assert compiled.startup_seconds - eager.startup_seconds == pytest.approx(first)
+        shorter = estimate(prof, replace(ragged, compiled=True), target)
+        assert shorter.startup_seconds - compiled.startup_seconds == pytest.approx(again)
+        assert any(n.startswith(f"COMPILE: {first:.0f} s of torch.compile") for n in compiled.notes)
+    # Another epoch's last batch reuses the dynamic graph: the recompile is paid once per job.
+    two = estimate(prof, replace(ragged, compiled=True, epochs=2), Target.gpu("A100-80GB"))
+    assert two.startup_seconds == pytest.approx(shorter.startup_seconds)
+
+
+def test_the_compile_model_reproduces_its_two_measured_workloads():
+    from advisor.predictor import compile_time as ct
+
+    # bench/README.md "GPU against real runs": tabular_mlp (20 calls) and GPT-2 124M (671 calls) on an H200 host.
+    for calls, seconds, again in ((20, 10.3, 2.83), (671, 26.8, 37.3)):
+        assert ct.COMPILE_FIXED_SECONDS + calls * ct.COMPILE_SECONDS_PER_OP == pytest.approx(seconds)
+        assert ct.RECOMPILE_FIXED_SECONDS + calls * ct.RECOMPILE_SECONDS_PER_OP == pytest.approx(again)

@@ -175,3 +175,27 @@ def test_the_epochs_last_batch_outside_the_probe_is_noted_per_job():
                      10_048: []}
     for job in (outside, inside):
         assert model.estimate(job) == predict_measured(prof, job)
+
+
+def test_a_compiled_job_on_a_measured_gpu_adds_the_compile_to_the_start_up():
+    from dataclasses import replace
+    from pathlib import Path
+
+    from advisor.predictor import compile_time as ct
+
+    bare = _profile(kind="gpu", device="cuda:0")
+    job = JobSpec(1000, 1, 64)  # a last batch of 40: one recompile
+    eager = predict_measured(bare, job, device="cuda:0")
+    unsized = predict_measured(bare, replace(job, compiled=True), device="cuda:0")
+    assert unsized.startup_seconds == pytest.approx(eager.startup_seconds)
+    assert any("the compile time is not in the start-up" in n for n in unsized.notes)
+    analysis = Profile.model_validate_json((Path(__file__).resolve().parents[1] / "hostile" / "data" /
+                                            "tabular_profile.json").read_text()).analysis
+    sized = bare.model_copy(update={"analysis": analysis})
+    calls = sum(op.count for op in analysis.ops if op.phase in ("forward", "backward"))
+    est = predict_measured(sized, replace(job, compiled=True), device="cuda:0")
+    expected = (ct.COMPILE_FIXED_SECONDS + calls * ct.COMPILE_SECONDS_PER_OP
+                + ct.RECOMPILE_FIXED_SECONDS + calls * ct.RECOMPILE_SECONDS_PER_OP)
+    assert est.startup_seconds - eager.startup_seconds == pytest.approx(expected)
+    assert est.step_seconds == pytest.approx(eager.step_seconds)  # the steps stay as the probe ran them
+    assert any("its speed-up is not modelled on a measured GPU" in n for n in est.notes)

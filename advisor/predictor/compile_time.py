@@ -1,0 +1,48 @@
+"""torch.compile's one-off cost in a job on a GPU: compiling before the first step, and once more for a smaller
+last batch.
+
+TorchInductor compiles the model's forward and backward graphs at the first step; the time grows with the
+graph's operators. A batch of another size (the epoch's last, smaller one) misses the compiled graph's shape
+guards and is compiled again, with dynamic shapes, once: later epochs' last batches reuse that graph.
+
+Measured on lent H200 hosts (16 cores, torch 2.11, 2026-11-30; bench/README.md "GPU against real runs"), as
+the compiled job's build and first step over the eager job's, and its smaller last batch over a steady step:
+
+| workload | forward + backward operator calls (the analysis') | compile s | recompile s |
+|---|---:|---:|---:|
+| ``examples/tabular_mlp.py`` (fp32, batch 512) | 20 | 10.3 | 2.8 |
+| ``examples/nanogpt_gpt2.py`` (GPT-2 124M, bf16, batch 12) | 671 | 27.2, 26.4 | 37.3 |
+
+A fixed part (importing and starting Inductor, which a small model shows) and a part per operator call, through
+those two workloads; nothing else has checked it yet. Compiling runs on the host's CPU (Inductor's workers use
+its cores), which this does not scale.
+"""
+
+from __future__ import annotations
+
+from advisor.schemas import Analysis
+
+_TABULAR_CALLS, _TABULAR_SECONDS, _TABULAR_AGAIN = 20, 10.3, 2.83
+_GPT2_CALLS, _GPT2_SECONDS, _GPT2_AGAIN = 671, (27.2 + 26.4) / 2, 37.3
+COMPILE_SECONDS_PER_OP = (_GPT2_SECONDS - _TABULAR_SECONDS) / (_GPT2_CALLS - _TABULAR_CALLS)
+COMPILE_FIXED_SECONDS = _TABULAR_SECONDS - _TABULAR_CALLS * COMPILE_SECONDS_PER_OP
+RECOMPILE_SECONDS_PER_OP = (_GPT2_AGAIN - _TABULAR_AGAIN) / (_GPT2_CALLS - _TABULAR_CALLS)
+RECOMPILE_FIXED_SECONDS = _TABULAR_AGAIN - _TABULAR_CALLS * RECOMPILE_SECONDS_PER_OP
+
+
+def _calls(analysis: Analysis) -> int:
+    """The forward + backward operator calls (the optimizer step is not in the compiled model)."""
+    return sum(op.count for op in analysis.ops if op.phase in ("forward", "backward"))
+
+
+def compile_costs(analysis: Analysis | None) -> tuple[float, float, str]:
+    """(first compile, recompile for a smaller last batch, the note saying so) of a compiled job's shape."""
+    if analysis is None:
+        return 0.0, 0.0, ("COMPILE: the compile time is not in the start-up (no analysis of the model to size "
+                          "it); expect tens of seconds for a transformer.")
+    calls = _calls(analysis)
+    first = COMPILE_FIXED_SECONDS + calls * COMPILE_SECONDS_PER_OP
+    again = RECOMPILE_FIXED_SECONDS + calls * RECOMPILE_SECONDS_PER_OP
+    return first, again, (f"COMPILE: {first:.0f} s of torch.compile before the first step is in the start-up, and "
+                          f"{again:.0f} s more when the last batch is smaller (one recompile for its shape); "
+                          "calibrated on two models on a 16-core host.")
