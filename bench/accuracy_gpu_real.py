@@ -16,8 +16,8 @@ Needs a CUDA GPU that advisor has a spec for (CI has none: this bench is run on 
    steady step time (the stretch after the first ``--warm-steps`` micro-steps).
 
 Each job runs eagerly, and again compiled where the workload says ``COMPILE = True`` or with ``--compile-too``
-(the analysis predicts the compiled steps; a measured probe runs eagerly and says so in a note; both add the
-compile's modelled time, ``advisor.predictor.compile_time``, to the start-up).
+(the analysis predicts the compiled steps; a probe runs eagerly, and its steps are scaled by the analysis'
+compiled/eager ratio; both add the compile's modelled time, ``advisor.predictor.compile_time``, to the start-up).
 
     python bench/accuracy_gpu_real.py --examples tabular_mlp,bert_squad:bf16 --target-seconds 15
     python bench/accuracy_gpu_real.py --examples nanogpt_gpt2 --batch-size 12 --grad-accum-steps 40

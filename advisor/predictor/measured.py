@@ -205,6 +205,7 @@ def measured_model(
     host: HostModel | None = None,
     optimizer_seconds: float | None = None,
     memo: dict | None = None,
+    compiled_factor: float | None = None,
 ) -> MeasuredModel:
     """A measured device's model of ``job``'s shape; its ``estimate(job)`` is the whole job's time, and that of
     any other dataset size or epoch count of the same shape (``predict_measured`` is both at once).
@@ -229,6 +230,8 @@ def measured_model(
         optimizer_seconds: a step's optimizer part (run once per ``job.grad_accum_steps``); None: see ``_job_steps``.
         memo: the caller's per-profile cache (``estimate.EstimateContext.memo``): the memory fit and the CPU
             scaling factors, which do not depend on the job, are computed once for all the targets priced.
+        compiled_factor: a compiled job on a GPU probed eagerly: its compute steps x this (the analysis'
+            compiled step over its eager one); None: priced eager, with a note.
     Raises:
         PredictionError: the profile has no usable measurements for the device.
     """
@@ -251,8 +254,9 @@ def measured_model(
         first_compile, recompile, compile_note = compile_costs(profile.analysis)
         startup += first_compile
         tail.append(compile_note)
-    compute_at, eval_seconds = _job_steps(profile, dev, job, _scaled(fit.compute_seconds, factor), factor,
-                                          optimizer_seconds, tail)
+    compiled = compiled_factor if job.compiled and dev.kind == "gpu" else None
+    compute_at, eval_seconds = _job_steps(profile, dev, job, _scaled(fit.compute_seconds, factor * (compiled or 1.0)),
+                                          factor, optimizer_seconds, tail, compiled)
     host = host if host is not None else _default_host(profile, dev, threads)
     batch_at, parts, extra_rel = _host_side(host, b, compute_at, fit, tail, extra_rel)
     peak, capacity, max_batch, mem_notes = _memory(dev, profile, b, machine_memory_gib, memo)
@@ -280,7 +284,8 @@ def optimizer_seconds_on_cpu(profile: Profile, dev: DeviceProfile) -> float:
 
 
 def _job_steps(profile: Profile, dev: DeviceProfile, job: JobSpec, plain_at: Callable[[int], float], factor: float,
-               optimizer_seconds: float | None, notes: list[str]) -> tuple[Callable[[int], float], float]:
+               optimizer_seconds: float | None, notes: list[str],
+               compiled: float | None = None) -> tuple[Callable[[int], float], float]:
     """(a micro-step's compute at a batch size, one evaluation's seconds): the optimizer (``optimizer_seconds``,
     else on a CPU from the analysis' bytes, ``optimizer_seconds_on_cpu``; 0 on a GPU) once per
     ``job.grad_accum_steps``, evaluation as forward-only passes; notes on what a measured device does not model."""
@@ -289,7 +294,10 @@ def _job_steps(profile: Profile, dev: DeviceProfile, job: JobSpec, plain_at: Cal
     b = job.batch_size
     opt = min(optimizer_seconds, 0.5 * plain_at(b))  # an estimate from bytes: never most of a measured step
     eval_seconds = job.eval_steps * max(plain_at(b) - opt, 0.0) * forward_share(profile.analysis)
-    if job.compiled:
+    if job.compiled and compiled is not None:
+        notes.append(f"COMPILE: the probe ran the step eagerly; compiled steps are its steps x {compiled:.2f} (the "
+                     "analysis' compiled step over its eager one).")
+    elif job.compiled:
         what = "its speed-up is" if dev.kind == "gpu" else "torch.compile is"  # a GPU's compile time is modelled
         notes.append(f"COMPILE: {what} not modelled on a measured {dev.kind.upper()} (the probe ran the step "
                      "eagerly): predicted as eager PyTorch.")

@@ -152,3 +152,19 @@ def test_the_compile_model_reproduces_its_two_measured_workloads():
     for calls, seconds, again in ((20, 10.3, 2.83), (671, 26.8, 37.3)):
         assert ct.COMPILE_FIXED_SECONDS + calls * ct.COMPILE_SECONDS_PER_OP == pytest.approx(seconds)
         assert ct.RECOMPILE_FIXED_SECONDS + calls * ct.RECOMPILE_SECONDS_PER_OP == pytest.approx(again)
+
+
+def test_a_compiled_job_on_a_probed_gpu_scales_its_eager_steps_by_the_analysis_ratio():
+    # A real profile, probed on a lent H200 (bench/README.md "GPU against real runs": 41.3 ms eager measured,
+    # 26.3 ms compiled real).
+    prof = api.load_profile(Path(__file__).resolve().parent / "data" / "h200_nanogpt_gpt2_bf16_profile.json")
+    job = JobSpec(12 * 242 + 4, 1, 12)  # one micro-step per update: the whole step scales
+    eager = estimate(prof, job, Target.gpu("H200"), precision="bf16")
+    compiled = estimate(prof, replace(job, compiled=True), Target.gpu("H200"), precision="bf16")
+    assert eager.method == compiled.method == "measured"
+    spec, cal = load_gpu_specs()["H200"], load_calibration()
+    ratio = (roofline.predict_step(prof.analysis, spec, 12, "bf16", cal, compiled=True).seconds
+             / roofline.predict_step(prof.analysis, spec, 12, "bf16", cal).seconds)
+    assert 0.5 < ratio < 1.0
+    assert _compute(compiled) == pytest.approx(_compute(eager) * ratio, rel=1e-6)
+    assert any(f"compiled steps are its steps x {ratio:.2f}" in n for n in compiled.notes)
