@@ -265,16 +265,16 @@ def _measured_gpu(profile: Profile, job: JobSpec, probed: DeviceProfile, spec: G
 
         phases = roofline.split_step(profile.analysis, spec, job.batch_size, probed.precision, ctx.calibration)
         opt = fit.compute_seconds(job.batch_size) * phases["optimizer"] / max(sum(phases.values()), 1e-12)
-    compiled = None
+    compiled_factor = None
     if job.compiled and profile.analysis is not None:
         # The probe ran eagerly: its steps x the analysis' compiled step over its eager one at this batch.
         from advisor.predictor import roofline
 
         steps = [roofline.predict_step(profile.analysis, spec, job.batch_size, probed.precision, ctx.calibration,
                                        compiled=c).seconds for c in (False, True)]
-        compiled = steps[1] / steps[0] if steps[0] > 0 else None
+        compiled_factor = steps[1] / steps[0] if steps[0] > 0 else None
     est = predict_measured(profile, job, device=probed.device, fit=fit, host=host, optimizer_seconds=opt,
-                           compiled_factor=compiled)
+                           compiled_factor=compiled_factor)
     mfu = model_flops_utilization(profile.analysis, job.batch_size, est.step_seconds, spec, est.precision, 1)
     return est.model_copy(update={"notes": [prec_note, *est.notes] if prec_note else est.notes, "mfu": mfu})
 

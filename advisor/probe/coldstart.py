@@ -2,7 +2,7 @@
 
 A fresh training process pays, besides building the model and its first (slower) step, the first-use imports
 of PyTorch: the first optimizer constructed imports ``torch._dynamo`` (about 1 s on the 2-core development VM,
-3.5-4 s on a 16-core H200 host with torch 2.11, measured 2026-11-30; bench/README.md "GPU against real
+3-6.5 s on a 16-core H200 host with torch 2.11, measured 2026-11-30; bench/README.md "GPU against real
 runs"). The probe child pays that import in the model's analysis, which traces the optimizer before anything
 is timed, so the workload check's cold build + step no longer contains it. ``first_use_seconds`` times it
 first, on a throwaway optimizer, and ``startup_seconds`` adds it back.
