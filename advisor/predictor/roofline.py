@@ -230,6 +230,7 @@ def _finish(priced: dict, table: OpTable, spec: GpuSpec, batch_size: int, precis
     """The step from its operators' sums: foreach optimizer launches, host time, step overhead."""
     latency = cal.kernel_latency_seconds
     per_kind, per_phase, memory_bound = priced["per_kind"], priced["per_phase"], priced["memory_bound"]
+    model_kernels = kernels
     # CUDA PyTorch's optimizers run foreach kernels: one launch covers many tensors.
     opt_launches = sum(math.ceil(n / cal.optimizer_tensors_per_launch) for n in table.optimizer_calls.values())
     if opt_launches:
@@ -238,7 +239,9 @@ def _finish(priced: dict, table: OpTable, spec: GpuSpec, batch_size: int, precis
         memory_bound += opt_launches * latency
         kernels += opt_launches
     gpu_seconds = priced["compute_bound"] + memory_bound
-    host_seconds = kernels * cal.host_seconds_per_op * (COMPILED_HOST_FRACTION if compiled else 1.0)
+    # torch.compile compiles the model, not the optimizer step: the optimizer's launches keep eager's host cost.
+    host_seconds = cal.host_seconds_per_op * (model_kernels * (COMPILED_HOST_FRACTION if compiled else 1.0)
+                                              + opt_launches)
     if host_seconds > gpu_seconds:
         notes.append(f"host-bound: launching {int(kernels)} kernels takes longer than running them")
     seconds = max(gpu_seconds, host_seconds) + cal.step_overhead_seconds

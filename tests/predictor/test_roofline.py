@@ -162,3 +162,42 @@ def test_scale_from_probe_is_measured_times_predicted_ratio():
     assert any("scaled from" in n for n in scaled.notes)
     with pytest.raises(PredictionError):
         scale_from_probe(a, 0.0, v100, 16, a100, 16, "fp32", CAL)
+
+
+def test_compiled_host_time_discounts_the_models_launches_not_the_optimizers():
+    # torch.compile compiles the model; the optimizer step still launches its foreach kernels eagerly.
+    from advisor.predictor.roofline import COMPILED_HOST_FRACTION
+
+    cal = Calibration(**{**CAL.__dict__, "host_seconds_per_op": 1e-3})
+    ops = [OpRecord(op="aten.add.Tensor", kind="elementwise", phase="forward", count=10, flops=(0.0, 0.0),
+                    bytes=(1e3, 2e3), dtype="float32"),
+           OpRecord(op="aten._foreach_add_.List", kind="optimizer", phase="optimizer", count=96, flops=(0.0, 0.0),
+                    bytes=(1e3, 1e3), dtype="float32")]
+    a = Analysis(batch_sizes=(1, 2), ops=ops, flops_per_sample=0.0, param_count=10, trainable_param_count=10,
+                 param_bytes=40, gradient_bytes=40, optimizer="AdamW", optimizer_state_bytes=80)
+    eager = predict_step(a, SPEC, 2, "fp32", cal)
+    compiled = predict_step(a, SPEC, 2, "fp32", cal, compiled=True)
+    opt_launches = 96 / cal.optimizer_tensors_per_launch  # 2
+    assert eager.seconds == pytest.approx((10 + opt_launches) * 1e-3 + cal.step_overhead_seconds)
+    model = compiled.kernels - opt_launches
+    assert compiled.seconds == pytest.approx((model * COMPILED_HOST_FRACTION + opt_launches) * 1e-3
+                                             + cal.step_overhead_seconds)
+
+
+def test_a_host_bound_gpt2_on_a_real_h200_is_priced_at_its_measured_step():
+    # A profile probed on a lent H200 (bench/README.md "GPU against real runs"): at batch 1-3 GPT-2's eager bf16
+    # step is host-bound, 26-27 ms whatever the batch, which the shipped host time per kernel reproduces (this
+    # profile is one of the three it was read from).
+    from pathlib import Path
+
+    from advisor import api
+    from advisor.hardware.specs import load_gpu_specs
+    from advisor.predictor.calibration import load_calibration
+
+    prof = api.load_profile(Path(__file__).resolve().parent / "data" / "h200_nanogpt_gpt2_bf16_profile.json")
+    spec, cal = load_gpu_specs()["H200"], load_calibration()
+    for m in prof.devices[0].measurements:
+        if m.batch_size <= 3:
+            step = predict_step(prof.analysis, spec, m.batch_size, "bf16", cal)
+            assert step.seconds == pytest.approx(m.compute_seconds, rel=0.1)
+            assert any("host-bound" in n for n in step.notes)
