@@ -258,21 +258,18 @@ def _measured_gpu(profile: Profile, job: JobSpec, probed: DeviceProfile, spec: G
     if profile.input_pipeline is None or profile.input_pipeline.source != "dataloader":
         host = replace(host, notes=())  # the measured make_batch + copy stands
     fit = _device_fit(profile, probed.device, ctx)
-    opt = 0.0
+    opt, compiled_factor = 0.0, None
     if profile.analysis is not None:
-        # The optimizer's share of the measured step, as the roofline splits this GPU's step.
+        # The optimizer's share of the measured step, as the roofline splits this GPU's (eager) step.
         from advisor.predictor import roofline
 
         phases = roofline.split_step(profile.analysis, spec, job.batch_size, probed.precision, ctx.calibration)
-        opt = fit.compute_seconds(job.batch_size) * phases["optimizer"] / max(sum(phases.values()), 1e-12)
-    compiled_factor = None
-    if job.compiled and profile.analysis is not None:
-        # The probe ran eagerly: its steps x the analysis' compiled step over its eager one at this batch.
-        from advisor.predictor import roofline
-
-        steps = [roofline.predict_step(profile.analysis, spec, job.batch_size, probed.precision, ctx.calibration,
-                                       compiled=c).seconds for c in (False, True)]
-        compiled_factor = steps[1] / steps[0] if steps[0] > 0 else None
+        eager = sum(phases.values())  # predict_step's seconds
+        opt = fit.compute_seconds(job.batch_size) * phases["optimizer"] / max(eager, 1e-12)
+        if job.compiled and eager > 0:
+            # The probe ran eagerly: its steps x the analysis' compiled step over its eager one at this batch.
+            compiled_factor = roofline.predict_step(profile.analysis, spec, job.batch_size, probed.precision,
+                                                    ctx.calibration, compiled=True).seconds / eager
     est = predict_measured(profile, job, device=probed.device, fit=fit, host=host, optimizer_seconds=opt,
                            compiled_factor=compiled_factor)
     mfu = model_flops_utilization(profile.analysis, job.batch_size, est.step_seconds, spec, est.precision, 1)
