@@ -205,6 +205,29 @@ def ratio_log_errors(rows: list[Row], preds: dict[int, float]) -> list[float]:
     return out
 
 
+def sigma_by_kind(rows: list[Row], analyses: dict, loso: dict[int, float]) -> dict[str, dict[str, float]]:
+    """``rel_sigma`` and ``ratio_sigma`` (as ``write_calibration`` computes them) and the median signed
+    leave-one-source-out log error (``bias``, as the time's: > 0 ran slower than predicted) over the rows of each
+    kind of job (``advisor.predictor.calibration.workload_kind`` of the row's analysis and GPU)."""
+    from advisor.predictor.calibration import workload_kind
+
+    out = {}
+    kinds = {id(r): workload_kind(analyses[analysis_key(r)], r.spec) for r in rows
+             if analysis_key(r) in analyses and r.spec is not None}
+    for kind in sorted(set(kinds.values())):
+        mine = [r for r in rows if kinds.get(id(r)) == kind and id(r) in loso]
+        errs = [math.log(loso[id(r)] / r.measured) for r in mine if fittable(r)]
+        # A probe scales from any GPU, of either class: the ratios are every pair of the same op kind.
+        op_kind = kind.split("/")[0]
+        ratios = ratio_log_errors([r for r in rows if kinds.get(id(r), "").split("/")[0] == op_kind
+                                   and id(r) in loso and r.gpu_count == 1], loso)
+        if errs:
+            out[kind] = {"rel_sigma": round(max(C._quantile(errs, 90), 0.15), 4),
+                         "ratio_sigma": round(max(C._quantile(ratios, 90), 0.10), 4) if ratios else None,
+                         "bias": round(statistics.median(errs), 4), "rows": len(errs)}
+    return out
+
+
 def write_calibration(out: Path | None = None) -> C.Calibration:
     """Fit the free constants on every source (``fit_all``) and write profiles/calibration.json, with
     ``rel_sigma`` the 90th percentile of the leave-one-source-out |log error| over the fitted rows (floor
@@ -223,6 +246,7 @@ def write_calibration(out: Path | None = None) -> C.Calibration:
     cal = replace(
         cal, rel_sigma=round(max(C._quantile(errs, 90), 0.15), 4),
         ratio_sigma=round(max(C._quantile(ratio_errs, 90), 0.10), 4),
+        sigma_by_kind=sigma_by_kind(rows, analyses, loso),
         compute_efficiency={k: round(v, 4) for k, v in cal.compute_efficiency.items()},
         memory_efficiency=round(cal.memory_efficiency, 4), operand_reuse=round(cal.operand_reuse, 3),
         gemm_k_fill=round(cal.gemm_k_fill, 1), conv_layout_passes=round(cal.conv_layout_passes, 4),
@@ -240,6 +264,11 @@ def write_calibration(out: Path | None = None) -> C.Calibration:
             "rel_sigma": "p90 of leave-one-source-out |log error| over fitted rows, floor 0.15",
             "ratio_sigma": "p90 of leave-one-source-out |log error| of single-GPU GPU-to-GPU ratios (same source, "
                            "model, precision), floor 0.10",
+            "sigma_by_kind": "rel_sigma, ratio_sigma (same floors; ratios: every GPU pair of the op kind, "
+                             "either class) and the median signed LOSO log error (bias; "
+                             "throughput's sign: > 0 predicted too fast) over the rows of one kind of job "
+                             "(calibration.workload_kind: conv when convolutions do at least half the matrix FLOPs, "
+                             "/tensor-heavy on a GPU whose 16-bit tensor rate is >= 10x its FP32 rate)",
         })
     target = out or REPO / "profiles" / "calibration.json"
     target.write_text(json.dumps(cal.to_json(), indent=2) + "\n", encoding="utf-8")

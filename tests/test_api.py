@@ -201,3 +201,26 @@ def test_the_api_takes_the_job_settings(resnet_profile):
     assert (accumulated.grad_accum_steps, accumulated.compiled, accumulated.precision) == (4, True, "bf16")
     assert accumulated.eval_seconds > 0 and plain.eval_seconds is None
     assert accumulated.total_steps == plain.total_steps == 5005  # steps are micro-steps
+
+
+def test_a_cnn_from_specs_says_how_its_kind_has_fared(resnet_profile):
+    """A ResNet predicted from datasheets (no probe of that GPU) carries its kind's validated lean as a note, the
+    figure read from the shipped calibration, and the wider interval of its kind on a tensor-heavy GPU."""
+    import math
+
+    from advisor.hardware.specs import resolve_gpu
+    from advisor.predictor.calibration import load_calibration
+
+    cal, analysis = load_calibration(), api.load_profile(resnet_profile).analysis
+    widths = {}
+    for gpu in ("H100-SXM", "RTX4090"):
+        est = advisor.predict(resnet_profile, dataset_size=IMAGENET, epochs=1, batch_size=256, target=gpu)
+        kind, bias = cal.kind_bias(analysis, resolve_gpu(gpu))
+        notes = [n for n in est.notes if n.startswith("convolution-heavy jobs")]
+        assert len(notes) == 1, est.notes
+        assert f"ran a median {100 * math.expm1(abs(bias)):.0f}% {'slower' if bias > 0 else 'faster'}" in notes[0]
+        widths[gpu] = math.log(est.high / est.low) / 2
+    assert cal.kind_bias(analysis, resolve_gpu("H100-SXM"))[1] > 0  # CNNs ran slower than predicted there
+    # the whole job's half-width is its steps' systematic one (the start-up's share is small at ImageNet size)
+    assert widths["H100-SXM"] == pytest.approx(cal.sigma(analysis, resolve_gpu("H100-SXM")), rel=0.1)
+    assert widths["H100-SXM"] > widths["RTX4090"]

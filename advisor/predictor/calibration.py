@@ -34,6 +34,16 @@ datasheet: ``seconds x exp(+-rel_sigma)``. It is the 90th percentile of the cros
 margin over the 80th: the predictor is judged on GPUs, models and software it was not fitted on, so the
 cross-validated figures are used, never the in-sample ones). ``ratio_sigma`` is the same for predictions
 scaled from a probe of another GPU (the cross-validated error of GPU-to-GPU ratios).
+
+``sigma_by_kind`` holds the same two figures, and the median signed error (``bias``), over the rows of one
+kind of job only (``workload_kind``): ``"conv"`` where convolutions do at least half the step's matrix FLOPs,
+``"matmul"`` otherwise, each with ``"/tensor-heavy"`` on a GPU whose 16-bit tensor rate is at least
+``TENSOR_HEAVY_RATIO`` times its FP32 rate (A100, H100, H200, B200, GH200; V100 and T4 are 8, workstation and
+GeForce cards 2-4). The validation rows say these are known to different precision: CNNs on tensor-heavy GPUs
+ran a median ~24% slower than predicted when never fitted (2-3x on advisor's own H200 runs), CNNs elsewhere
+~16% faster. So a job's interval is its kind's, and its kind's bias is told (``kind_bias``), where the
+calibration has them. A kind's ``ratio_sigma`` is over every GPU pair of its op kind, either class: a probe of
+a GeForce card scaled to an H100 crosses classes.
 """
 
 from __future__ import annotations
@@ -45,6 +55,7 @@ from typing import Any
 
 from advisor.errors import PredictionError
 from advisor.predictor.job import interval
+from advisor.schemas import Analysis, GpuSpec
 
 CALIBRATION_FILE = "calibration.json"
 
@@ -100,16 +111,40 @@ class Calibration:
     optimizer_tensors_per_launch: float = 48.0  # PyTorch's multi_tensor_apply: 36-110 tensors per launch
     rel_sigma: float = 0.35  # log half-width of the 80% interval of from-specs predictions (module docstring)
     ratio_sigma: float = 0.25  # the same for predictions scaled from a probe of another GPU
+    # {workload_kind: {"rel_sigma": x, "ratio_sigma": y, "bias": b, "rows": n}}: per kind of job (module docstring)
+    sigma_by_kind: dict[str, dict[str, float]] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
 
     def compute_eff(self, kind: str, precision_class: str) -> float:
         key = f"{'conv' if kind == 'conv' else 'matmul'}.{precision_class}"
         return self.compute_efficiency.get(key, PRIORS.get(key, (0.5, 0))[0])
 
-    def interval(self, seconds: float, *, from_probe: bool = False) -> tuple[float, float]:
+    def sigma(self, analysis: Analysis | None = None, spec: GpuSpec | None = None, *,
+              from_probe: bool = False) -> float:
+        """The 80% half-width (log) of a from-specs (or, ``from_probe``, a probe-scaled) prediction of
+        ``analysis``'s steps on ``spec``: its kind's where the calibration has one, else the global one."""
+        name = "ratio_sigma" if from_probe else "rel_sigma"
+        value = self._per_kind(analysis, spec).get(name)
+        return float(value) if value is not None else float(getattr(self, name))
+
+    def kind_bias(self, analysis: Analysis | None, spec: GpuSpec | None) -> tuple[str, float] | None:
+        """(kind, median signed log error of from-specs predictions never fitted on their source) of the job's
+        kind, where the calibration has it: > 0 means such jobs ran slower than predicted."""
+        if analysis is None:
+            return None
+        bias = self._per_kind(analysis, spec).get("bias")
+        return None if bias is None else (workload_kind(analysis, spec), float(bias))
+
+    def _per_kind(self, analysis: Analysis | None, spec: GpuSpec | None) -> dict:
+        if analysis is None:
+            return {}
+        return self.sigma_by_kind.get(workload_kind(analysis, spec)) or {}
+
+    def interval(self, seconds: float, *, from_probe: bool = False, analysis: Analysis | None = None,
+                 spec: GpuSpec | None = None) -> tuple[float, float]:
         """(low, high) around a scaled prediction, meant to hold the true time 80% of the time."""
         # rel_sigma is already the 80% half-width in log space: z = 1, not job.Z80.
-        return interval(seconds, self.ratio_sigma if from_probe else self.rel_sigma, z=1.0)
+        return interval(seconds, self.sigma(analysis, spec, from_probe=from_probe), z=1.0)
 
     # -- the parameter vector of the fit
     def get(self, name: str) -> float:
@@ -129,6 +164,36 @@ class Calibration:
 
     def to_json(self) -> dict:
         return asdict(self)
+
+
+# 16-bit tensor rate over FP32 rate from which a GPU is "tensor-heavy": A100 16, H100/H200 14.8, B200 28 against
+# V100 / T4 8 and workstation / GeForce cards 2-4. On such a GPU everything that is not a tensor-core GEMM
+# (normalisation, elementwise, layout kernels) weighs more, and the validation rows' errors differ there.
+TENSOR_HEAVY_RATIO = 10.0
+
+
+def workload_kind(analysis: Analysis, spec: GpuSpec | None = None) -> str:
+    """``dominant_kind(analysis)``, plus ``"/tensor-heavy"`` on a GPU whose 16-bit tensor rate is at least
+    ``TENSOR_HEAVY_RATIO`` times its FP32 rate."""
+    kind = dominant_kind(analysis)
+    if spec is not None and spec.fp16_bf16_tflops and spec.fp32_tflops \
+            and spec.fp16_bf16_tflops >= TENSOR_HEAVY_RATIO * spec.fp32_tflops:
+        return kind + "/tensor-heavy"
+    return kind
+
+
+def dominant_kind(analysis: Analysis) -> str:
+    """``"conv"`` when convolutions do at least half of ``analysis``'s matmul + conv FLOPs, else ``"matmul"``
+    (a step without either is ``"matmul"``: the global figures' side)."""
+    # Kept on the analysis (recommend asks once per candidate GPU); keyed by its ops list, as the op tables are.
+    cached = analysis._dominant_kind
+    if cached is not None and cached[0] is analysis.ops:
+        return cached[1]
+    conv = sum(r.count * r.flops[1] for r in analysis.ops if r.kind == "conv")
+    mm = sum(r.count * r.flops[1] for r in analysis.ops if r.kind == "matmul")
+    kind = "conv" if conv > 0 and conv >= mm else "matmul"
+    analysis._dominant_kind = (analysis.ops, kind)
+    return kind
 
 
 def default_calibration() -> Calibration:

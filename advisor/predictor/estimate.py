@@ -40,7 +40,7 @@ from advisor.predictor.calibration import Calibration
 from advisor.predictor.compile_time import compile_costs
 from advisor.predictor.job import model_flops_utilization
 from advisor.predictor.measured import THIS_MACHINE, memoised
-from advisor.schemas import CpuSpec, DeviceProfile, Estimate, GpuSpec, JobSpec, Profile, Target
+from advisor.schemas import Analysis, CpuSpec, DeviceProfile, Estimate, GpuSpec, JobSpec, Profile, Target
 
 if TYPE_CHECKING:  # fit.py imports numpy at the top; the dispatcher imports it only when a probe is fitted
     from advisor.predictor.fit import StepTimeFit
@@ -286,7 +286,9 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, count: int, prec
     source_dev = probed or _any_probed_gpu(profile, prec, ctx.gpu_specs)
     per_gpu_compute = _per_gpu_compute(profile, spec, prec, source_dev, ctx, notes, compiled=job.compiled)
     cal = ctx.calibration
-    sigma = cal.ratio_sigma if source_dev is not None else cal.rel_sigma
+    sigma = cal.sigma(profile.analysis, spec, from_probe=source_dev is not None)
+    if probed is None:
+        notes.extend(_kind_bias_note(cal, profile.analysis, spec))
     startup = GPU_STARTUP_SECONDS + (source_dev.startup_seconds if source_dev is not None else 0.0)
     first_compile, recompile = 0.0, 0.0
     if job.compiled:
@@ -303,6 +305,26 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, count: int, prec
                               (fits, peak, capacity, max_batch),
                               source_dev.device if source_dev is not None else None, tuple(notes), profile.analysis,
                               recompile)
+
+
+# Below this |median log error| a kind of job's validation bias is within the interval's noise: no note.
+KIND_BIAS_NOTE_LOG = 0.10
+
+
+def _kind_bias_note(cal: Calibration, analysis: Analysis | None, spec: GpuSpec) -> list[str]:
+    """The validation rows' median error for this kind of job on this kind of GPU, when it is large: the
+    predictor's known lean, said where it applies (bench/README.md, "GPU accuracy")."""
+    found = cal.kind_bias(analysis, spec)
+    if found is None or abs(found[1]) < KIND_BIAS_NOTE_LOG:
+        return []
+    kind, bias = found
+    what = {"conv": "convolution-heavy", "matmul": "matmul-heavy"}[kind.split("/")[0]]
+    heavy = kind.endswith("tensor-heavy")
+    where = f"GPUs like the {spec.name} (16-bit tensor rate {'>=' if heavy else '<'} 10x FP32)"
+    way = "slower" if bias > 0 else "faster"
+    return [f"{what} jobs on {where} ran a median {100 * math.expm1(abs(bias)):.0f}% {way} than this "
+            f"model predicts, on validation rows it was not fitted on; the interval is this kind's "
+            f"(bench/README.md, \"GPU accuracy\"). A probe of this GPU gives a measured time."]
 
 
 def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: DeviceProfile | None,

@@ -258,6 +258,8 @@ class Analysis(Model):
     # The predictor's priced op tables of this analysis (advisor.predictor.optable), never serialised: they
     # live and die with the object, so a long-lived server holds them only while it holds the profile.
     _op_tables: dict = PrivateAttr(default_factory=dict)
+    # (ops list, its dominant kind): advisor.predictor.calibration.dominant_kind, kept like the tables.
+    _dominant_kind: tuple | None = PrivateAttr(default=None)
 
     batch_sizes: tuple[Count, Count]
     ops: list[OpRecord] = Field(default_factory=list)

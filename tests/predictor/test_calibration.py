@@ -39,3 +39,59 @@ def test_bad_calibration_file(tmp_path):
     good = tmp_path / "ok.json"
     good.write_text(json.dumps({"memory_efficiency": 0.5, "unknown_key": 1}))
     assert C.load_calibration(good).memory_efficiency == 0.5
+
+
+def _analysis(conv_flops: float, mm_flops: float):
+    from advisor.schemas import Analysis, OpRecord
+
+    ops = [OpRecord(op="aten.convolution.default", kind="conv", phase="forward", flops=(conv_flops, 2 * conv_flops),
+                    bytes=(1e6, 2e6)),
+           OpRecord(op="aten.mm.default", kind="matmul", phase="forward", count=2, flops=(mm_flops, 2 * mm_flops),
+                    bytes=(1e6, 2e6))]
+    return Analysis(batch_sizes=(1, 2), ops=ops, flops_per_sample=conv_flops + mm_flops, param_count=1,
+                    trainable_param_count=1, param_bytes=4, gradient_bytes=4, optimizer="SGD",
+                    optimizer_state_bytes=0)
+
+
+def test_interval_width_follows_the_kind_of_job():
+    """A convolution-dominated step (by FLOPs x count) gets the conv rows' width, others the matmul rows'; on a
+    tensor-heavy GPU (16-bit tensor rate >= 10x FP32) that kind's tensor-heavy rows'; a calibration without a
+    kind's figure, the global one."""
+    from advisor.hardware.specs import resolve_gpu
+
+    assert C.dominant_kind(_analysis(3e9, 1e9)) == "conv"  # 3e9 vs 2 x 1e9
+    assert C.dominant_kind(_analysis(1e9, 1e9)) == "matmul"  # 1e9 vs 2 x 1e9: the count counts
+    assert C.dominant_kind(_analysis(0.0, 0.0)) == "matmul"
+    kept = _analysis(3e9, 1e9)
+    assert C.dominant_kind(kept) == "conv" and C.dominant_kind(kept) == "conv"  # the second from the cache
+    kept.ops = _analysis(1e9, 1e9).ops  # other ops: the kept kind is not theirs
+    assert C.dominant_kind(kept) == "matmul"
+    h100, rtx, v100 = resolve_gpu("H100-SXM"), resolve_gpu("RTX4090"), resolve_gpu("V100-16GB")
+    conv, mm = _analysis(3e9, 1e9), _analysis(1e9, 1e9)
+    assert C.workload_kind(conv, h100) == "conv/tensor-heavy" and C.workload_kind(mm, h100) == "matmul/tensor-heavy"
+    assert C.workload_kind(conv, rtx) == "conv" and C.workload_kind(conv, v100) == "conv"  # 2x and 8x
+    assert C.workload_kind(conv) == "conv"
+    cal = C.Calibration(rel_sigma=0.3, ratio_sigma=0.2, sigma_by_kind={
+        "conv": {"rel_sigma": 0.4, "ratio_sigma": None, "bias": -0.15},
+        "conv/tensor-heavy": {"rel_sigma": 0.9, "ratio_sigma": 0.7, "bias": 0.3},
+        "matmul": {"rel_sigma": 0.2}})
+    assert cal.sigma(conv, h100) == 0.9 and cal.sigma(conv, rtx) == 0.4 and cal.sigma(conv) == 0.4
+    assert cal.sigma(mm, rtx) == 0.2 and cal.sigma(mm, h100) == 0.3 and cal.sigma(None) == 0.3
+    assert cal.sigma(conv, h100, from_probe=True) == 0.7
+    assert cal.sigma(conv, rtx, from_probe=True) == 0.2  # no conv ratio figure: the global one
+    assert cal.kind_bias(conv, h100) == ("conv/tensor-heavy", 0.3) and cal.kind_bias(mm, rtx) is None
+    assert cal.interval(100.0, analysis=conv, spec=h100) == pytest.approx((100 * math.exp(-0.9), 100 * math.exp(0.9)))
+    assert C.Calibration(rel_sigma=0.3).sigma(conv, h100) == 0.3
+
+
+def test_packaged_calibration_widths_and_leans_by_kind():
+    """The shipped per-kind figures come from the validation rows: CNNs on tensor-heavy GPUs are the least
+    certain kind and lean the slow way (they ran slower than predicted); every fitted row is in one kind."""
+    cal = C.load_calibration()
+    kinds = cal.sigma_by_kind
+    assert set(kinds) == {"conv", "conv/tensor-heavy", "matmul", "matmul/tensor-heavy"}
+    worst = kinds["conv/tensor-heavy"]
+    assert worst["rel_sigma"] == max(k["rel_sigma"] for k in kinds.values()) and worst["rel_sigma"] > cal.rel_sigma
+    assert worst["bias"] > 0.1 > kinds["conv"]["bias"]
+    assert all(k["rel_sigma"] >= 0.15 for k in kinds.values())
+    assert sum(k["rows"] for k in kinds.values()) == cal.provenance["rows_used"]

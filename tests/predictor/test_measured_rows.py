@@ -1,0 +1,61 @@
+"""advisor's own GPU rows (bench/measure_gpu_rows.py): the CSV rows are the raw runs', and the script's rows
+are what bench/gpu_rows.py reads."""
+
+from __future__ import annotations
+
+import csv
+import json
+import statistics
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+RAW = REPO / "bench" / "data" / "h200_2026-11-30" / "rows.jsonl"
+
+
+@pytest.fixture(scope="module")
+def bench_modules():
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        import gpu_rows
+        import measure_gpu_rows
+
+        yield gpu_rows, measure_gpu_rows
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+
+
+def test_h200_rows_in_the_csv_are_the_raw_runs(bench_modules):
+    gpu_rows, _ = bench_modules
+    raw = [json.loads(line) for line in RAW.read_text().splitlines()]
+    rows = [r for r in gpu_rows.published_rows() if r.source == "advisor-H200"]
+    assert len(rows) == len(raw) == 16
+    for r, run in zip(rows, raw, strict=True):
+        family, model, workload, env, precision, batch, compiled = run["row"]
+        assert (r.model, r.workload, r.precision, r.micro_batch, r.compiled) == (
+            model, workload, precision, batch, compiled)
+        assert dict(r.env) == dict(kv.split("=", 1) for kv in env.split())
+        # throughput = batch / the median of the three stretches' step times, as measured
+        assert r.measured == pytest.approx(batch / statistics.median(run["step_seconds"]), rel=1e-3)
+        assert max(run["step_seconds"]) / min(run["step_seconds"]) < 1.05
+        assert r.skip is None and r.spec.name == "H200" and r.fitted
+
+
+def test_script_rows_are_read_back(bench_modules, tmp_path):
+    """A CPU run of the script (its smoke path) writes rows that published_rows() reads back as written."""
+    gpu_rows, measure = bench_modules
+    row = ("mlp", "tabular", "examples/tabular_mlp.py", "ADVISOR_UNUSED=1", "fp32", 32, False)
+    result = measure.run_row(row[2], "fp32", 32, False, warm_seconds=0.05, stretch_seconds=0.05, device="cpu")
+    assert result["samples_per_second"] == pytest.approx(32 / statistics.median(result["step_seconds"]))
+    out = tmp_path / "rows.csv"
+    line = measure.csv_row(row, result, "H200", "2026-12-01")
+    with out.open("w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=list(line))
+        w.writeheader()
+        w.writerow(line)
+    (back,) = gpu_rows.published_rows(out)
+    assert back.source == "advisor-H200" and back.spec.name == "H200" and back.skip is None
+    assert back.measured == pytest.approx(result["samples_per_second"], rel=1e-3)
+    assert dict(back.env) == {"ADVISOR_UNUSED": "1"} and back.grad_accum == 1 and not back.compiled
