@@ -422,11 +422,24 @@ def recommend(
             what_ifs={label: price.lazy(alt_job, prec) for label, prec, alt_job in _what_ifs(job, precision)},
             pricing_snapshot=catalog.snapshot(), notes=[*_profile_notes(prof), *steps.notes, *notes],
             measured_devices=_timed_devices(prof))
+        rec.notes.extend(_chosen_kind_note(rec, prof, price.context))
         if before_save is not None:
             before_save(rec)
         if save and hist is not None:
             rec.id = hist.save_recommendation(rec, profile=prof)
     return rec
+
+
+def _chosen_kind_note(rec: Recommendation, prof: Profile, ctx: Any) -> list[str]:
+    """The chosen GPU's validated lean for this kind of job (``estimate.kind_bias_note``), when its time was
+    scaled rather than measured on it: what the answer's reader should know before trusting the figure."""
+    from advisor.predictor.estimate import kind_bias_note
+
+    chosen = rec.chosen
+    spec = ctx.gpu_specs.get(chosen.gpu) if chosen is not None and chosen.gpu else None
+    if spec is None or chosen.method != "scaled":
+        return []
+    return [f"the chosen {chosen.gpu}: {note}" for note in kind_bias_note(ctx.calibration, prof.analysis, spec)]
 
 
 def _timed_devices(prof: Profile) -> list[str]:

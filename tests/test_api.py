@@ -224,3 +224,19 @@ def test_a_cnn_from_specs_says_how_its_kind_has_fared(resnet_profile):
     # the whole job's half-width is its steps' systematic one (the start-up's share is small at ImageNet size)
     assert widths["H100-SXM"] == pytest.approx(cal.sigma(analysis, resolve_gpu("H100-SXM")), rel=0.1)
     assert widths["H100-SXM"] > widths["RTX4090"]
+
+
+def test_recommend_tells_the_chosen_gpus_lean_for_a_cnn(resnet_profile):
+    """The answer carries the chosen GPU's validated lean for this kind of job when its time was scaled."""
+    import math
+
+    from advisor.hardware.specs import resolve_gpu
+    from advisor.predictor.calibration import load_calibration
+
+    rec = advisor.recommend(resnet_profile, dataset_size=IMAGENET, epochs=1, batch_size=256,
+                            providers=MAJOR_CLOUDS, save=False)
+    assert rec.chosen.gpu and rec.chosen.method == "scaled"
+    _, bias = load_calibration().kind_bias(api.load_profile(resnet_profile).analysis, resolve_gpu(rec.chosen.gpu))
+    notes = [n for n in rec.notes if n.startswith(f"the chosen {rec.chosen.gpu}: convolution-heavy jobs")]
+    assert len(notes) == 1, rec.notes
+    assert f"ran a median {100 * math.expm1(abs(bias)):.0f}% {'slower' if bias > 0 else 'faster'}" in notes[0]

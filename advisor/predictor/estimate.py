@@ -288,7 +288,7 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, count: int, prec
     cal = ctx.calibration
     sigma = cal.sigma(profile.analysis, spec, from_probe=source_dev is not None)
     if probed is None:
-        notes.extend(_kind_bias_note(cal, profile.analysis, spec))
+        notes.extend(kind_bias_note(cal, profile.analysis, spec))
     startup = GPU_STARTUP_SECONDS + (source_dev.startup_seconds if source_dev is not None else 0.0)
     first_compile, recompile = 0.0, 0.0
     if job.compiled:
@@ -311,7 +311,7 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, count: int, prec
 KIND_BIAS_NOTE_LOG = 0.10
 
 
-def _kind_bias_note(cal: Calibration, analysis: Analysis | None, spec: GpuSpec) -> list[str]:
+def kind_bias_note(cal: Calibration, analysis: Analysis | None, spec: GpuSpec) -> list[str]:
     """The validation rows' median error for this kind of job on this kind of GPU, when it is large: the
     predictor's known lean, said where it applies (bench/README.md, "GPU accuracy")."""
     found = cal.kind_bias(analysis, spec)
