@@ -112,7 +112,7 @@ class Calibration:
     rel_sigma: float = 0.35  # log half-width of the 80% interval of from-specs predictions (module docstring)
     ratio_sigma: float = 0.25  # the same for predictions scaled from a probe of another GPU
     # {workload_kind: {"rel_sigma": x, "ratio_sigma": y, "bias": b, "rows": n}}: per kind of job (module docstring)
-    sigma_by_kind: dict[str, dict[str, float]] = field(default_factory=dict)
+    sigma_by_kind: dict[str, dict[str, Any]] = field(default_factory=dict)
     provenance: dict[str, Any] = field(default_factory=dict)
 
     def compute_eff(self, kind: str, precision_class: str) -> float:
