@@ -218,7 +218,7 @@ def test_a_cnn_from_specs_says_how_its_kind_has_fared(resnet_profile):
         kind, bias = cal.kind_bias(analysis, resolve_gpu(gpu))
         notes = [n for n in est.notes if n.startswith("convolution-heavy jobs")]
         assert len(notes) == 1, est.notes
-        assert f"ran a median {100 * math.expm1(abs(bias)):.0f}% {'slower' if bias > 0 else 'faster'}" in notes[0]
+        assert f"took a median {100 * abs(math.expm1(bias)):.0f}% {'longer' if bias > 0 else 'less time'}" in notes[0]
         widths[gpu] = math.log(est.high / est.low) / 2
     assert cal.kind_bias(analysis, resolve_gpu("H100-SXM"))[1] > 0  # CNNs ran slower than predicted there
     # the whole job's half-width is its steps' systematic one (the start-up's share is small at ImageNet size)
@@ -239,4 +239,4 @@ def test_recommend_tells_the_chosen_gpus_lean_for_a_cnn(resnet_profile):
     _, bias = load_calibration().kind_bias(api.load_profile(resnet_profile).analysis, resolve_gpu(rec.chosen.gpu))
     notes = [n for n in rec.notes if n.startswith(f"the chosen {rec.chosen.gpu}: convolution-heavy jobs")]
     assert len(notes) == 1, rec.notes
-    assert f"ran a median {100 * math.expm1(abs(bias)):.0f}% {'slower' if bias > 0 else 'faster'}" in notes[0]
+    assert f"took a median {100 * abs(math.expm1(bias)):.0f}% {'longer' if bias > 0 else 'less time'}" in notes[0]

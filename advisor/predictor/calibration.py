@@ -40,8 +40,8 @@ kind of job only (``workload_kind``): ``"conv"`` where convolutions do at least 
 ``"matmul"`` otherwise, each with ``"/tensor-heavy"`` on a GPU whose 16-bit tensor rate is at least
 ``TENSOR_HEAVY_RATIO`` times its FP32 rate (A100, H100, H200, B200, GH200; V100 and T4 are 8, workstation and
 GeForce cards 2-4). The validation rows say these are known to different precision: CNNs on tensor-heavy GPUs
-ran a median ~24% slower than predicted when never fitted (2-3x on advisor's own H200 runs), CNNs elsewhere
-~16% faster. So a job's interval is its kind's, and its kind's bias is told (``kind_bias``), where the
+took a median ~24% longer than predicted when never fitted (1.6-3.1x on advisor's own H200 runs), CNNs
+elsewhere ~16% less time. So a job's interval is its kind's, and its kind's bias is told (``kind_bias``), where the
 calibration has them. A kind's ``ratio_sigma`` is over every GPU pair of its op kind, either class: a probe of
 a GeForce card scaled to an H100 crosses classes.
 """

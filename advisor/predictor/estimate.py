@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 
 from advisor.errors import AdvisorError, PredictionError
 from advisor.predictor import gpu_job, input_bound
-from advisor.predictor.calibration import Calibration
+from advisor.predictor.calibration import TENSOR_HEAVY_RATIO, Calibration
 from advisor.predictor.compile_time import compile_costs
 from advisor.predictor.job import model_flops_utilization
 from advisor.predictor.measured import THIS_MACHINE, memoised
@@ -320,9 +320,10 @@ def kind_bias_note(cal: Calibration, analysis: Analysis | None, spec: GpuSpec) -
     kind, bias = found
     what = {"conv": "convolution-heavy", "matmul": "matmul-heavy"}[kind.split("/")[0]]
     heavy = kind.endswith("tensor-heavy")
-    where = f"GPUs like the {spec.name} (16-bit tensor rate {'>=' if heavy else '<'} 10x FP32)"
-    way = "slower" if bias > 0 else "faster"
-    return [f"{what} jobs on {where} ran a median {100 * math.expm1(abs(bias)):.0f}% {way} than this "
+    where = f"GPUs like the {spec.name} (16-bit tensor rate {'>=' if heavy else '<'} {TENSOR_HEAVY_RATIO:g}x FP32)"
+    # bias is log(predicted / measured throughput), so a job's real time is exp(bias) x the predicted one.
+    way = "longer" if bias > 0 else "less time"
+    return [f"{what} jobs on {where} took a median {100 * abs(math.expm1(bias)):.0f}% {way} than this "
             f"model predicts, on validation rows it was not fitted on; the interval is this kind's "
             f"(bench/README.md, \"GPU accuracy\"). A probe of this GPU gives a measured time."]
 
