@@ -186,7 +186,7 @@ def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, 
             if r.gemm is not None:
                 g0, g1 = np.array(r.gemm[0]), np.array(r.gemm[1])
                 gemm0[:, i], gemm_slope[:, i] = g0, (g1 - g0) / span
-            if r.kind == "conv" and cls == "half":
+            if r.kind == "conv" and cls == "half" and not r.channels_last:
                 arr["layout"][i] = cal.conv_layout_passes / bandwidth
             if r.kind == "conv" and cls == "fp32" and r.winograd_share > 0:
                 share = r.winograd_share

@@ -190,6 +190,10 @@ class OpRecord(Model):
     # CUDA cores: 3x3, stride 1, dilation 1, ungrouped convolutions, forward and data gradient (not the
     # weight gradient). 0: none, or an older profile.
     winograd_share: Annotated[float, Field(ge=0, le=1)] = 0.0
+    # A 2-D convolution whose input is laid out channels-last (NHWC memory): cuDNN's tensor-core kernels read
+    # it as it is, without the NCHW <-> NHWC transposes a channels-first one pays in 16 bits (the roofline's
+    # ``conv_layout_passes``). False: channels-first, not a convolution, or an older profile.
+    channels_last: bool = False
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ projection (1x1 convolution + batch norm) joins a block whose shape changes. Par
 
 Batches are random 224x224 images and labels of the real shapes; the optimizer is timm's benchmark default
 (SGD with Nesterov momentum 0.9, weight decay 1e-4). examples/resnet50.py is the same ResNet-50 with the
-classic training recipe.
+classic training recipe. ``ADVISOR_CHANNELS_LAST=1`` puts the model and the images in channels-last memory.
 """
 
 import os
@@ -86,12 +86,21 @@ class ResNet(nn.Module):
         return self.fc(torch.flatten(self.pool(self.stages(self.stem(x))), 1))
 
 
+def channels_last() -> bool:
+    """``ADVISOR_CHANNELS_LAST=1``: the model and its images in channels-last (NHWC) memory, as NVIDIA's and
+    timm's NHWC runs train it (``model.to(memory_format=torch.channels_last)``)."""
+    return os.environ.get("ADVISOR_CHANNELS_LAST", "0").strip().lower() in {"1", "true", "yes"}
+
+
 def build_model() -> nn.Module:
-    return ResNet(resnet_depth())
+    model = ResNet(resnet_depth())
+    return model.to(memory_format=torch.channels_last) if channels_last() else model
 
 
 def make_batch(batch_size: int):
     images = torch.randn(batch_size, 3, IMAGE_SIZE, IMAGE_SIZE)
+    if channels_last():
+        images = images.contiguous(memory_format=torch.channels_last)
     return images, torch.randint(0, NUM_CLASSES, (batch_size,))  # the default cross-entropy loss applies
 
 

@@ -139,7 +139,7 @@ def _group(recs0: list[RawOp], recs1: list[RawOp], optimizer_records: list[RawOp
             fused = None if a.fused_bytes is None or b.fused_bytes is None else (a.fused_bytes, b.fused_bytes)
             gemm = None if a.gemm is None or b.gemm is None else (a.gemm, b.gemm)
             key = (b.op, b.kind, b.phase, b.dtype, a.flops, b.flops, a.bytes, b.bytes, b.align, fused,
-                   b.fused_kernels, gemm, b.winograd)
+                   b.fused_kernels, gemm, b.winograd, b.channels_last)
             g = groups.setdefault(key, [0, (a.flops, b.flops), (a.bytes, b.bytes)])
             g[0] += 1
     else:
@@ -155,14 +155,16 @@ def _group(recs0: list[RawOp], recs1: list[RawOp], optimizer_records: list[RawOp
                 t[2][idx] += r.bytes
         for (op, kind, phase, dtype, align), (counts, fl, by) in totals.items():
             n = max(counts[1], 1)
-            groups[(op, kind, phase, dtype, "total", align, None, 1.0, None, 0.0)] = [
+            groups[(op, kind, phase, dtype, "total", align, None, 1.0, None, 0.0, False)] = [
                 n, (fl[0] / n, fl[1] / n), (by[0] / n, by[1] / n)]
     for r in optimizer_records:
-        key = (r.op, r.kind, r.phase, r.dtype, r.flops, r.flops, r.bytes, r.bytes, r.align, None, 1.0, None, 0.0)
+        key = (r.op, r.kind, r.phase, r.dtype, r.flops, r.flops, r.bytes, r.bytes, r.align, None, 1.0, None, 0.0,
+               False)
         g = groups.setdefault(key, [0, (r.flops, r.flops), (r.bytes, r.bytes)])
         g[0] += 1
     return [OpRecord(op=k[0], kind=k[1], phase=k[2], dtype=k[3], count=g[0], flops=g[1], bytes=g[2],
-                     align=k[-5], fused_bytes=k[-4], fused_kernels=k[-3], gemm=k[-2], winograd_share=k[-1])
+                     align=k[-6], fused_bytes=k[-5], fused_kernels=k[-4], gemm=k[-3], winograd_share=k[-2],
+                     channels_last=k[-1])
             for k, g in groups.items()]
 
 

@@ -96,6 +96,7 @@ class RawOp:
         fused_kernels: kernels it launches under torch.compile (0 when fused into the run's first op).
         gemm: (M, N, K) of the GEMM a matmul/conv/attention kernel tiles (see ``OpRecord.gemm``), else None.
         winograd: share of a convolution's FLOPs that can run as Winograd (see ``OpRecord.winograd_share``).
+        channels_last: a convolution on a channels-last input (see ``OpRecord.channels_last``).
         kind: what ``classify`` says, or ``"optimizer"`` / ``"copy"`` (autocast casts) / ``"matmul"`` (fused).
         phase: ``"forward"``, ``"backward"`` or ``"optimizer"``.
         flops: FLOPs of this call.
@@ -114,6 +115,7 @@ class RawOp:
     fused_kernels: float = 1.0
     gemm: tuple[float, float, float] | None = None
     winograd: float = 0.0
+    channels_last: bool = False
 
 
 def lowbit_align(dims: Iterable[int]) -> int:

@@ -61,6 +61,19 @@ def _effective_numel(t) -> int:
     return n
 
 
+def _channels_last(tensors: list) -> bool:
+    """Whether a convolution call's data is laid out channels-last: its first 4-D tensor (the input, or the
+    gradient in a backward call) that is contiguous in exactly one of the two layouts decides (one with a
+    single channel or a 1 x 1 image is both, and says nothing)."""
+    for t in tensors:
+        if t.dim() != 4:
+            continue
+        first, last = t.is_contiguous(), t.is_contiguous(memory_format=torch.channels_last)
+        if first != last:
+            return last
+    return False
+
+
 def _dtype_name(dtype) -> str:
     return str(dtype).replace("torch.", "")
 
@@ -219,7 +232,8 @@ class StepRecorder(TorchDispatchMode):
             align = self._align(kind, in_tensors + out_tensors)
         rec = RawOp(str(func), kind, self.phase, flops, nbytes, _dtype_name(dtype) if dtype is not None else "none",
                     align=align, gemm=gemm_dims(name, args, out) if kind in ("matmul", "conv") and flops else None,
-                    winograd=winograd_share(name, args) if kind == "conv" and flops else 0.0)
+                    winograd=winograd_share(name, args) if kind == "conv" and flops else 0.0,
+                    channels_last=kind == "conv" and _channels_last(in_tensors))
         if kind in FUSIBLE_KINDS and self.phase != "optimizer":
             self.fusion.add(rec, [(t, self.nbytes(t, d)) for t, d in zip(in_tensors, in_dtypes, strict=False)],
                             [(o, self.nbytes(o, out_dtype if o.is_floating_point() and out_dtype is not None
