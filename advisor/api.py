@@ -422,11 +422,18 @@ def recommend(
             what_ifs={label: price.lazy(alt_job, prec) for label, prec, alt_job in _what_ifs(job, precision)},
             pricing_snapshot=catalog.snapshot(), notes=[*_profile_notes(prof), *steps.notes, *notes],
             measured_devices=_timed_devices(prof))
-        rec.notes.extend(_chosen_kind_note(rec, prof, price.context))
-        if before_save is not None:
-            before_save(rec)
-        if save and hist is not None:
-            rec.id = hist.save_recommendation(rec, profile=prof)
+        return _finish(rec, prof, price.context, hist if save else None, before_save)
+
+
+def _finish(rec: Recommendation, prof: Profile, ctx: Any, hist: History | None,
+            before_save: Callable[[Recommendation], None] | None) -> Recommendation:
+    """The answer's last touches: the chosen GPU's lean for this kind of job, the caller's hook, then the
+    history row (``hist`` None: not saved)."""
+    rec.notes.extend(_chosen_kind_note(rec, prof, ctx))
+    if before_save is not None:
+        before_save(rec)
+    if hist is not None:
+        rec.id = hist.save_recommendation(rec, profile=prof)
     return rec
 
 
