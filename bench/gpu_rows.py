@@ -214,13 +214,14 @@ def sigma_by_kind(rows: list[Row], analyses: dict, loso: dict[int, float]) -> di
     out = {}
     kinds = {id(r): workload_kind(analyses[analysis_key(r)], r.spec) for r in rows
              if analysis_key(r) in analyses and r.spec is not None}
+    # A probe scales from any GPU, of either class: a kind's ratios are every pair of its op kind.
+    op_ratios = {op: ratio_log_errors([r for r in rows if kinds.get(id(r), "").split("/")[0] == op
+                                       and id(r) in loso and r.gpu_count == 1], loso)
+                 for op in {k.split("/")[0] for k in kinds.values()}}
     for kind in sorted(set(kinds.values())):
         mine = [r for r in rows if kinds.get(id(r)) == kind and id(r) in loso]
         errs = [math.log(loso[id(r)] / r.measured) for r in mine if fittable(r)]
-        # A probe scales from any GPU, of either class: the ratios are every pair of the same op kind.
-        op_kind = kind.split("/")[0]
-        ratios = ratio_log_errors([r for r in rows if kinds.get(id(r), "").split("/")[0] == op_kind
-                                   and id(r) in loso and r.gpu_count == 1], loso)
+        ratios = op_ratios[kind.split("/")[0]]
         if errs:
             out[kind] = {"rel_sigma": round(max(C._quantile(errs, 90), 0.15), 4),
                          "ratio_sigma": round(max(C._quantile(ratios, 90), 0.10), 4) if ratios else None,

@@ -69,7 +69,7 @@ def run_row(workload_path: str, precision: str, batch_size: int, compiled: bool,
     import torch
 
     from advisor.workload import load_workload, move_to, split_batch
-    from advisor.workload.step import call_model, compute_loss
+    from advisor.workload.step import train_step
 
     torch.backends.cudnn.benchmark = True
     tf32 = precision == "tf32"
@@ -88,16 +88,7 @@ def run_row(workload_path: str, precision: str, batch_size: int, compiled: bool,
     inputs, target = move_to(inputs, dev), move_to(target, dev)
 
     def step() -> None:
-        with torch.autocast(dev.type, dtype=dtype, enabled=dtype is not None):
-            loss = compute_loss(workload, call_model(stepper, inputs), target)
-        if scaler:
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            loss.backward()
-            optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        train_step(workload, stepper, optimizer, inputs, target, dtype, dev.type, scaler)
 
     t0 = time.perf_counter()
     warm = 0

@@ -132,8 +132,9 @@ class Calibration:
         kind, where the calibration has it: > 0 means such jobs ran slower than predicted."""
         if analysis is None:
             return None
-        bias = self._per_kind(analysis, spec).get("bias")
-        return None if bias is None else (workload_kind(analysis, spec), float(bias))
+        kind = workload_kind(analysis, spec)
+        bias = (self.sigma_by_kind.get(kind) or {}).get("bias")
+        return None if bias is None else (kind, float(bias))
 
     def _per_kind(self, analysis: Analysis | None, spec: GpuSpec | None) -> dict:
         if analysis is None:
