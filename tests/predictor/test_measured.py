@@ -147,7 +147,8 @@ def test_startup_override():
 def test_busy_machine_widens_the_interval():
     quiet = predict_measured(_profile(noise=0.02), JobSpec(20_000, 2, 64))
     busy = predict_measured(_profile(noise=0.4), JobSpec(20_000, 2, 64))
-    assert math.log(busy.high / busy.low) > 2 * math.log(quiet.high / quiet.low)
+    # the run-to-run floor (RUN_TO_RUN_REL) is in both; the busy probe's spread adds its own term on top
+    assert math.log(busy.high / busy.low) > 1.5 * math.log(quiet.high / quiet.low)
     assert any("competing" in n for n in busy.notes)
     assert not any("competing" in n for n in quiet.notes)
 
