@@ -18,7 +18,15 @@ row ran: channels-last (``ADVISOR_CHANNELS_LAST=1``) for the NHWC rows, channels
 table also prints each row predicted channels-first, which is what the predictor said of the NHWC rows before
 the analysis told the two layouts apart (2026-11-30; no constant was changed for it).
 
-    .venv/bin/python bench/heldout_gpu.py      # ~1 min (the analysis of ResNet-50 at three precisions)
+Second table: ``PyTorch/LanguageModeling/BERT/README.md`` (read 2026-11-30 at commit
+23a6382cbe8f77c22b0a7b7d263191ee6b947dfa), "Fine-tuning" training performance on SQuAD v1.1, pytorch:21.11 NGC
+container, ``scripts/run_squad.sh``: BERT-large (``bert_configs/large.json``), sequence 384, on DGX A100 80GB
+(TF32 and AMP at 32 per GPU) and DGX-1 32GB (FP32 at 8, AMP at 16 per GPU), 1 and 8 GPUs. That code is
+NVIDIA's BERT, the one Lambda's harness ran, so the workload is ``examples/bert_squad.py`` as the Lambda rows
+price it (``ADVISOR_BERT_SIZE=large``, ``ADVISOR_BERT_ATTN=math``: NVIDIA's unfused attention). The throughput
+is "averaged over a few training iterations" of the script's loop, tokenised features already in memory.
+
+    .venv/bin/python bench/heldout_gpu.py      # ~2 min (ResNet-50 at three precisions, BERT-large at three)
 """
 
 from __future__ import annotations
@@ -55,12 +63,38 @@ DLE_RESNET50 = [
 ]
 
 
+BERT_URL = ("https://github.com/NVIDIA/DeepLearningExamples/blob/23a6382cbe8f77c22b0a7b7d263191ee6b947dfa/"
+            "PyTorch/LanguageModeling/BERT/README.md")
+# (platform, gpu, GPUs, precision, batch per GPU, sequences/s): BERT-large SQuAD fine-tuning, sequence 384
+DLE_BERT_LARGE_SQUAD = [
+    ("DGX A100", "A100-80GB", 1, "tf32", 32, 61.5),
+    ("DGX A100", "A100-80GB", 1, "fp16", 32, 110.5),
+    ("DGX A100", "A100-80GB", 8, "tf32", 32, 469.8),
+    ("DGX A100", "A100-80GB", 8, "fp16", 32, 846.7),
+    ("DGX-1 32GB", "V100-32GB", 1, "fp32", 8, 12.0),
+    ("DGX-1 32GB", "V100-32GB", 1, "fp16", 16, 52.0),
+    ("DGX-1 32GB", "V100-32GB", 8, "fp32", 8, 85.5),
+    ("DGX-1 32GB", "V100-32GB", 8, "fp16", 16, 382.0),
+]
+
 WORKLOAD = "bench/workloads/resnet.py"
+BERT_WORKLOAD = "examples/bert_squad.py"
+
+
+def bert_rows() -> list[G.Row]:
+    """DLE's BERT-large SQuAD rows as ``bench/gpu_rows.Row`` objects (source ``heldout-dle``; never fitted)."""
+    from advisor.hardware.specs import resolve_gpu
+
+    env = (("ADVISOR_BERT_SIZE", "large"), ("ADVISOR_BERT_ATTN", "math"))
+    return [G.Row(source="heldout-dle", family="bert", model="BERT-large SQuAD", precision=precision,
+                  gpu_count=count, micro_batch=batch, measured=seqs, spec=resolve_gpu(gpu), workload=BERT_WORKLOAD,
+                  env=env, extra={"platform": platform, "layout": "-"})
+            for platform, gpu, count, precision, batch, seqs in DLE_BERT_LARGE_SQUAD]
 
 
 def rows(layout: str | None = None) -> list[G.Row]:
-    """The held-out rows as ``bench/gpu_rows.Row`` objects (source ``heldout-dle``; never fitted), the model
-    laid out as each row ran (``layout`` None) or as ``layout`` ("NCHW" / "NHWC") says."""
+    """The held-out ResNet-50 rows as ``bench/gpu_rows.Row`` objects (source ``heldout-dle``; never fitted), the
+    model laid out as each row ran (``layout`` None) or as ``layout`` ("NCHW" / "NHWC") says."""
     from advisor.hardware.specs import resolve_gpu
 
     out = []
@@ -95,15 +129,41 @@ def main() -> int:
         print(f"| {r.extra['platform']} | {r.gpu_count} | {r.precision} | {r.micro_batch} | {r.extra['layout']} "
               f"| {r.measured:.0f} | {p:.0f} | {100 * math.expm1(e):+.0f}% | {q:.0f} "
               f"| {100 * (q / r.measured - 1):+.0f}% |")
-    every = [e for group in errors.values() for e in group]
     print()
+    _summary(errors)
+    bert = bert_rows()
+    analyses.update(G.analyses_for(bert, {}))
+    print("\n# Held-out rows (NVIDIA DeepLearningExamples, BERT-large SQuAD fine-tuning, pytorch:21.11): "
+          "never fitted\n")
+    print(f"source: {BERT_URL}\n")
+    print("| platform | GPUs | precision | batch/GPU | published seq/s | predicted seq/s | error |")
+    print("|---|---:|---|---:|---:|---:|---:|")
+    bert_errors: dict[str, list[float]] = {}
+    for r in bert:
+        p = G.predict(r, analyses, cal)
+        if p is None:
+            print(f"| {r.extra['platform']} | {r.gpu_count} | {r.precision} | {r.micro_batch} | {r.measured:.1f} | - "
+                  f"| {r.skip or 'no prediction'} |")
+            continue
+        e = math.log(p / r.measured)
+        bert_errors.setdefault("AMP" if r.precision == "fp16" else "FP32/TF32", []).append(e)
+        print(f"| {r.extra['platform']} | {r.gpu_count} | {r.precision} | {r.micro_batch} | {r.measured:.1f} "
+              f"| {p:.1f} | {100 * math.expm1(e):+.0f}% |")
+    print()
+    _summary(bert_errors)
+    every = [e for group in (*errors.values(), *bert_errors.values()) for e in group]
+    print(f"\nboth tables: n={len(every)}, median |log error| {statistics.median(abs(e) for e in every):.3f}, "
+          f"median |error| {100 * G.stats(every)['median']:.1f}%, bias {100 * G.stats(every)['bias']:+.1f}% "
+          "(error is predicted / published throughput - 1)")
+    return 0
+
+
+def _summary(errors: dict[str, list[float]]) -> None:
+    every = [e for group in errors.values() for e in group]
     for name, group in [*sorted(errors.items()), ("all", every)]:
         s = G.stats(group)
         print(f"- {name}: n={s['n']}, median |error| {100 * s['median']:.1f}% (exp(|log error|) - 1), "
               f"bias {100 * s['bias']:+.1f}% (+: predicted too fast)")
-    print(f"\nmedian |log error| {statistics.median(abs(e) for e in every):.3f} (error is predicted / published "
-          "throughput - 1)")
-    return 0
 
 
 if __name__ == "__main__":
