@@ -51,7 +51,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from advisor.errors import AdvisorError, PredictionError
 from advisor.probe.analysis.ops import RawOp, classify
@@ -129,17 +129,35 @@ def _assemble(trace: Trace, b0: int, b1: int, started: float) -> Analysis:
     )
 
 
+class _Key(NamedTuple):
+    """What makes two traced ops one ``OpRecord``: everything the record keeps but the count and the two sizes'
+    FLOPs and bytes (which ``flops_pair``/``bytes_pair`` also key, where a paired trace gives them per op)."""
+
+    op: str
+    kind: str
+    phase: str
+    dtype: str
+    flops_pair: Any
+    bytes_pair: Any
+    align: Any
+    fused_bytes: Any = None
+    fused_kernels: float = 1.0
+    gemm: Any = None
+    winograd_share: float = 0.0
+    channels_last: bool = False
+
+
 def _group(recs0: list[RawOp], recs1: list[RawOp], optimizer_records: list[RawOp]) -> list[OpRecord]:
     """Pair the two traces op by op and group identical ops; fall back to per-op totals if they differ."""
-    groups: OrderedDict[tuple, list] = OrderedDict()
+    groups: OrderedDict[_Key, list] = OrderedDict()
     paired = len(recs0) == len(recs1) and all(
         (a.op, a.phase) == (b.op, b.phase) for a, b in zip(recs0, recs1, strict=False))
     if paired:
         for a, b in zip(recs0, recs1, strict=False):
             fused = None if a.fused_bytes is None or b.fused_bytes is None else (a.fused_bytes, b.fused_bytes)
             gemm = None if a.gemm is None or b.gemm is None else (a.gemm, b.gemm)
-            key = (b.op, b.kind, b.phase, b.dtype, a.flops, b.flops, a.bytes, b.bytes, b.align, fused,
-                   b.fused_kernels, gemm, b.winograd, b.channels_last)
+            key = _Key(b.op, b.kind, b.phase, b.dtype, (a.flops, b.flops), (a.bytes, b.bytes), b.align, fused,
+                       b.fused_kernels, gemm, b.winograd, b.channels_last)
             g = groups.setdefault(key, [0, (a.flops, b.flops), (a.bytes, b.bytes)])
             g[0] += 1
     else:
@@ -155,16 +173,15 @@ def _group(recs0: list[RawOp], recs1: list[RawOp], optimizer_records: list[RawOp
                 t[2][idx] += r.bytes
         for (op, kind, phase, dtype, align), (counts, fl, by) in totals.items():
             n = max(counts[1], 1)
-            groups[(op, kind, phase, dtype, "total", align, None, 1.0, None, 0.0, False)] = [
+            groups[_Key(op, kind, phase, dtype, "total", "total", align)] = [
                 n, (fl[0] / n, fl[1] / n), (by[0] / n, by[1] / n)]
     for r in optimizer_records:
-        key = (r.op, r.kind, r.phase, r.dtype, r.flops, r.flops, r.bytes, r.bytes, r.align, None, 1.0, None, 0.0,
-               False)
+        key = _Key(r.op, r.kind, r.phase, r.dtype, (r.flops, r.flops), (r.bytes, r.bytes), r.align)
         g = groups.setdefault(key, [0, (r.flops, r.flops), (r.bytes, r.bytes)])
         g[0] += 1
-    return [OpRecord(op=k[0], kind=k[1], phase=k[2], dtype=k[3], count=g[0], flops=g[1], bytes=g[2],
-                     align=k[-6], fused_bytes=k[-5], fused_kernels=k[-4], gemm=k[-3], winograd_share=k[-2],
-                     channels_last=k[-1])
+    return [OpRecord(op=k.op, kind=k.kind, phase=k.phase, dtype=k.dtype, count=g[0], flops=g[1], bytes=g[2],
+                     align=k.align, fused_bytes=k.fused_bytes, fused_kernels=k.fused_kernels, gemm=k.gemm,
+                     winograd_share=k.winograd_share, channels_last=k.channels_last)
             for k, g in groups.items()]
 
 
