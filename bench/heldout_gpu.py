@@ -117,18 +117,14 @@ def main() -> int:
     print("| platform | GPUs | precision | batch/GPU | layout | published img/s | predicted img/s | error "
           "| predicted as NCHW | error |")
     print("|---|---:|---|---:|---|---:|---:|---:|---:|---:|")
-    errors: dict[str, list[float]] = {}
-    for r, r_nchw in zip(held, as_nchw, strict=True):
-        p, q = G.predict(r, analyses, cal), G.predict(r_nchw, analyses, cal)
-        if p is None or q is None:
-            print(f"| {r.extra['platform']} | {r.gpu_count} | {r.precision} | {r.micro_batch} | "
-                  f"{r.extra['layout']} | {r.measured:.0f} | - | {r.skip or 'no prediction'} | | |")
-            continue
-        e = math.log(p / r.measured)
-        errors.setdefault("AMP (NHWC)" if r.precision == "fp16" else "FP32/TF32 (NCHW)", []).append(e)
-        print(f"| {r.extra['platform']} | {r.gpu_count} | {r.precision} | {r.micro_batch} | {r.extra['layout']} "
-              f"| {r.measured:.0f} | {p:.0f} | {100 * math.expm1(e):+.0f}% | {q:.0f} "
-              f"| {100 * (q / r.measured - 1):+.0f}% |")
+
+    def resnet_cells(i: int, r: G.Row, p: float) -> str:
+        q = G.predict(as_nchw[i], analyses, cal)
+        nchw = "- | -" if q is None else f"{q:.0f} | {100 * (q / r.measured - 1):+.0f}%"
+        return f"{r.extra['layout']} | {r.measured:.0f} | {p:.0f} | {100 * (p / r.measured - 1):+.0f}% | {nchw} |"
+
+    errors = _judge(held, analyses, cal, lambda r: "AMP (NHWC)" if r.precision == "fp16" else "FP32/TF32 (NCHW)",
+                    resnet_cells)
     print()
     _summary(errors)
     bert = bert_rows()
@@ -138,17 +134,8 @@ def main() -> int:
     print(f"source: {BERT_URL}\n")
     print("| platform | GPUs | precision | batch/GPU | published seq/s | predicted seq/s | error |")
     print("|---|---:|---|---:|---:|---:|---:|")
-    bert_errors: dict[str, list[float]] = {}
-    for r in bert:
-        p = G.predict(r, analyses, cal)
-        if p is None:
-            print(f"| {r.extra['platform']} | {r.gpu_count} | {r.precision} | {r.micro_batch} | {r.measured:.1f} | - "
-                  f"| {r.skip or 'no prediction'} |")
-            continue
-        e = math.log(p / r.measured)
-        bert_errors.setdefault("AMP" if r.precision == "fp16" else "FP32/TF32", []).append(e)
-        print(f"| {r.extra['platform']} | {r.gpu_count} | {r.precision} | {r.micro_batch} | {r.measured:.1f} "
-              f"| {p:.1f} | {100 * math.expm1(e):+.0f}% |")
+    bert_errors = _judge(bert, analyses, cal, lambda r: "AMP" if r.precision == "fp16" else "FP32/TF32",
+                         lambda i, r, p: f"{r.measured:.1f} | {p:.1f} | {100 * (p / r.measured - 1):+.0f}% |")
     print()
     _summary(bert_errors)
     every = [e for group in (*errors.values(), *bert_errors.values()) for e in group]
@@ -156,6 +143,21 @@ def main() -> int:
           f"median |error| {100 * G.stats(every)['median']:.1f}%, bias {100 * G.stats(every)['bias']:+.1f}% "
           "(error is predicted / published throughput - 1)")
     return 0
+
+
+def _judge(held: list[G.Row], analyses: dict, cal, group, cells) -> dict[str, list[float]]:
+    """Print a table row per held-out row (``cells(i, row, predicted)`` after its platform, GPUs, precision and
+    batch); returns the log errors by ``group(row)``."""
+    errors: dict[str, list[float]] = {}
+    for i, r in enumerate(held):
+        p = G.predict(r, analyses, cal)
+        head = f"| {r.extra['platform']} | {r.gpu_count} | {r.precision} | {r.micro_batch} | "
+        if p is None:
+            print(head + f"{r.measured:g} | - | {r.skip or 'no prediction'} |")
+            continue
+        errors.setdefault(group(r), []).append(math.log(p / r.measured))
+        print(head + cells(i, r, p))
+    return errors
 
 
 def _summary(errors: dict[str, list[float]]) -> None:
