@@ -91,41 +91,57 @@ def test_a_worker_killed_mid_request(tmp_path, pg_url):
         with ThreadPoolExecutor(4) as pool:
             assert all(isinstance(r, int) for r in pool.map(
                 lambda i: _post(srv.url, {"profile": data, "dataset_size": 5000 + i, "epochs": 1}), range(4)))
-        # Enough new jobs that both workers are still busy when one dies, killed by the posting thread that gets
-        # the fourth answer. (A thread that watched the answers and then killed it was starved of the GIL by the
-        # 40 posting ones: once new jobs got quicker, all 240 were answered before it ran, in 2 of 3 full runs.)
-        answered, killed, victim = [], threading.Lock(), []
-
-        def post(i: int) -> int | str:
-            result = _post(srv.url, {"profile": data, "dataset_size": 90_000 + i, "epochs": 1})
-            with killed:
-                answered.append(result)
-                if len(answered) == 4:
-                    # The worker that answered last is the one surely at work (the kernel need not share the
-                    # connections evenly: once, every request went to the other one and nothing was in flight).
-                    victim.append(_last_worker(srv.log, workers) or workers[0])
-                    os.kill(victim[0], signal.SIGKILL)
-            return result
-
-        with ThreadPoolExecutor(40) as pool:
-            results = list(pool.map(post, range(240)))
-        ok = [r for r in results if isinstance(r, int)]
-        dropped = [r for r in results if isinstance(r, str)]
-        assert all(r > 0 for r in ok), results  # no 5xx: a request either succeeded or lost its connection
-        assert dropped, f"the killed worker had no request in flight: {results}\n{srv.log[-3000:]}"
-        assert ok, f"the other worker stopped serving: {results}"
+        # A worker killed at the very instant it has answered may hold no request yet (its event loop had not
+        # accepted the next connection: seen in CI, all 240 answered). So the kill comes a little after an answer,
+        # and a round in which nothing was in flight is played again against the worker started in its place.
+        ok: list = []
+        dropped: list = []
+        for attempt in range(3):
+            round_ok, round_dropped = _kill_round(srv, data, 90_000 + 1000 * attempt)
+            ok += round_ok
+            dropped += round_dropped
+            if round_dropped:
+                break
+        assert all(r > 0 for r in ok), ok  # no 5xx: a request either succeeded or lost its connection
+        assert dropped, f"no killed worker had a request in flight in 3 rounds: {ok}\n{srv.log[-3000:]}"
+        assert ok, f"the other worker stopped serving: {dropped}"
         # The other worker (and the one uvicorn starts in place of the dead one) keep serving.
         after = [_post(srv.url, {"profile": data, "dataset_size": 70_000 + i, "epochs": 1}) for i in range(4)]
         assert all(isinstance(r, int) and r > 0 for r in after), after
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and (len(srv.worker_pids()) != 2 or victim[0] in srv.worker_pids()):
-            time.sleep(0.2)
-        assert len(srv.worker_pids()) == 2 and victim[0] not in srv.worker_pids(), (victim, workers,
-                                                                                     srv.worker_pids(), srv.log[-3000:])
         stored = _stored(pg_url)
-        assert set(ok) | set(after) <= set(stored), (sorted((set(ok) | set(after)) - set(stored)), results, after)
+        assert set(ok) | set(after) <= set(stored), (sorted((set(ok) | set(after)) - set(stored)), dropped, after)
         # Nothing half-written: every stored recommendation has all its candidates and its profile's rows.
         assert all(n == listed and n > 0 and measurements > 0 for n, listed, measurements in stored.values()), stored
+
+
+def _kill_round(srv: Server, data: dict, first_size: int) -> tuple[list, list]:
+    """240 new jobs from 40 threads; the thread that gets the fourth answer kills, 0.1 s later, the worker that
+    answered last, and waits until a new worker has replaced it. Returns (ids answered, errors of dropped ones).
+
+    (A thread that watched the answers and then killed was starved of the GIL by the 40 posting ones; the
+    worker that answered last is the one surely at work: the kernel need not share the connections evenly.)"""
+    workers = srv.worker_pids()
+    assert len(workers) == 2, (workers, srv.log[-3000:])
+    answered, killed, victim = [], threading.Lock(), []
+
+    def post(i: int) -> int | str:
+        result = _post(srv.url, {"profile": data, "dataset_size": first_size + i, "epochs": 1})
+        with killed:
+            answered.append(result)
+            if len(answered) == 4:
+                victim.append(_last_worker(srv.log, workers) or workers[0])
+                time.sleep(0.1)  # about a third of a job: the victim has taken its next request
+                os.kill(victim[0], signal.SIGKILL)
+        return result
+
+    with ThreadPoolExecutor(40) as pool:
+        results = list(pool.map(post, range(240)))
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and (len(srv.worker_pids()) != 2 or victim[0] in srv.worker_pids()):
+        time.sleep(0.2)
+    assert len(srv.worker_pids()) == 2 and victim[0] not in srv.worker_pids(), (victim, workers, srv.worker_pids(),
+                                                                                 srv.log[-3000:])
+    return [r for r in results if isinstance(r, int)], [r for r in results if isinstance(r, str)]
 
 
 def _last_worker(log: str, workers: list[int]) -> int | None:
