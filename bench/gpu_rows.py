@@ -223,8 +223,8 @@ def sigma_by_kind(rows: list[Row], analyses: dict, loso: dict[int, float]) -> di
         errs = [math.log(loso[id(r)] / r.measured) for r in mine if fittable(r)]
         ratios = op_ratios[kind.split("/")[0]]
         if errs:
-            out[kind] = {"rel_sigma": round(max(C._quantile(errs, 90), 0.15), 4),
-                         "ratio_sigma": round(max(C._quantile(ratios, 90), 0.10), 4) if ratios else None,
+            out[kind] = {"rel_sigma": C.interval_sigma(errs, C.REL_SIGMA_FLOOR),
+                         "ratio_sigma": C.interval_sigma(ratios, C.RATIO_SIGMA_FLOOR) if ratios else None,
                          "bias": round(statistics.median(errs), 4), "rows": len(errs)}
     return out
 
@@ -245,8 +245,8 @@ def write_calibration(out: Path | None = None) -> C.Calibration:
     errs = [math.log(loso[id(r)] / r.measured) for r in rows if fittable(r) and id(r) in loso]
     ratio_errs = ratio_log_errors([r for r in rows if r.gpu_count == 1 and id(r) in loso], loso)
     cal = replace(
-        cal, rel_sigma=round(max(C._quantile(errs, 90), 0.15), 4),
-        ratio_sigma=round(max(C._quantile(ratio_errs, 90), 0.10), 4),
+        cal, rel_sigma=C.interval_sigma(errs, C.REL_SIGMA_FLOOR),
+        ratio_sigma=C.interval_sigma(ratio_errs, C.RATIO_SIGMA_FLOOR),
         sigma_by_kind=sigma_by_kind(rows, analyses, loso),
         compute_efficiency={k: round(v, 4) for k, v in cal.compute_efficiency.items()},
         memory_efficiency=round(cal.memory_efficiency, 4), operand_reuse=round(cal.operand_reuse, 3),

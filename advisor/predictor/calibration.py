@@ -124,22 +124,22 @@ class Calibration:
         """The 80% half-width (log) of a from-specs (or, ``from_probe``, a probe-scaled) prediction of
         ``analysis``'s steps on ``spec``: its kind's where the calibration has one, else the global one."""
         name = "ratio_sigma" if from_probe else "rel_sigma"
-        value = self._per_kind(analysis, spec).get(name)
+        value = self._per_kind(analysis, spec)[1].get(name)
         return float(value) if value is not None else float(getattr(self, name))
 
     def kind_bias(self, analysis: Analysis | None, spec: GpuSpec | None) -> tuple[str, float] | None:
         """(kind, median signed log error of from-specs predictions never fitted on their source) of the job's
         kind, where the calibration has it: > 0 means such jobs ran slower than predicted."""
-        if analysis is None:
-            return None
-        kind = workload_kind(analysis, spec)
-        bias = (self.sigma_by_kind.get(kind) or {}).get("bias")
-        return None if bias is None else (kind, float(bias))
+        kind, figures = self._per_kind(analysis, spec)
+        bias = figures.get("bias")
+        return None if kind is None or bias is None else (kind, float(bias))
 
-    def _per_kind(self, analysis: Analysis | None, spec: GpuSpec | None) -> dict:
+    def _per_kind(self, analysis: Analysis | None, spec: GpuSpec | None) -> tuple[str | None, dict]:
+        """(the job's kind, that kind's figures: {} where the calibration has none); (None, {}) without an analysis."""
         if analysis is None:
-            return {}
-        return self.sigma_by_kind.get(workload_kind(analysis, spec)) or {}
+            return None, {}
+        kind = workload_kind(analysis, spec)
+        return kind, self.sigma_by_kind.get(kind) or {}
 
     def interval(self, seconds: float, *, from_probe: bool = False, analysis: Analysis | None = None,
                  spec: GpuSpec | None = None) -> tuple[float, float]:

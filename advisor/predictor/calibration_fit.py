@@ -359,6 +359,17 @@ def _quantile(values: list[float], q: float) -> float:
     return float(np.percentile(np.abs(np.array(values)), q)) if values else float("nan")
 
 
+# Floors of the intervals' log half-widths: no validation set is big enough to claim less.
+REL_SIGMA_FLOOR = 0.15
+RATIO_SIGMA_FLOOR = 0.10
+
+
+def interval_sigma(log_errors: list[float], floor: float) -> float:
+    """An interval's log half-width from validation errors: their 90th percentile |log error|, at least
+    ``floor``, rounded as the calibration file stores it."""
+    return round(max(_quantile(log_errors, 90), floor), 4)
+
+
 def run_fit(paths: list[str | Path] | None = None, out: str | Path | None = None,
             verbose: bool = True) -> Calibration:
     """Fit, cross-validate and write the calibration file; returns the fitted calibration."""
@@ -375,10 +386,10 @@ def run_fit(paths: list[str | Path] | None = None, out: str | Path | None = None
     skipped = sorted({f"{r.gpu_model} {r.source_precision}: {r.skip_reason}" for r in single if r.skip_reason})
     # The interval: the 90th percentile of the cross-validated |log error| (all kinds of fold together).
     folds = (cv_gpu, cv_model, cv_table)
-    rel_sigma = _quantile([e for f in folds for e in f.log_errors()], 90)
-    ratio_sigma = _quantile([e for f in folds for e in f.ratio_log_errors()], 90)
+    rel_sigma = interval_sigma([e for f in folds for e in f.log_errors()], REL_SIGMA_FLOOR)
+    ratio_sigma = interval_sigma([e for f in folds for e in f.ratio_log_errors()], RATIO_SIGMA_FLOOR)
     sources = sorted({r.source for r in rows})
-    cal = replace(cal, rel_sigma=round(max(rel_sigma, 0.15), 4), ratio_sigma=round(max(ratio_sigma, 0.10), 4),
+    cal = replace(cal, rel_sigma=rel_sigma, ratio_sigma=ratio_sigma,
                   provenance={
                       "data": [f"profiles/{n}" for n in FIT_FILES] if paths is None else [str(p) for p in paths],
                       "sources": sources,
