@@ -5,9 +5,10 @@ precision, micro-batch and compile setting, run in a fresh process on ``cuda:0``
 it: the model built by the workload file, its own optimizer, one synthetic batch of the real shapes (copied to
 the GPU once, so no input pipeline is timed), forward + loss under autocast, backward, the optimizer every step
 (GradScaler for fp16), ``cudnn.benchmark`` on (what timm's and NVIDIA's harnesses set). TF32 is on for
-``tf32`` rows and off for ``fp32``. After ``--warm-seconds`` of steps, three stretches of at least
-``--stretch-seconds`` each are timed; a row's throughput is their median. The SM clock and board power are
-sampled with nvidia-smi during the timed stretches (rows.jsonl; runs before 2026-12-01 sampled the
+``tf32`` rows and off for ``fp32`` (convolutions included; such rows carry ``ADVISOR_TF32=0`` in their
+``workload_env``, which bench/gpu_rows.py analyses them with). After ``--warm-seconds`` of steps, three
+stretches of at least ``--stretch-seconds`` each are timed; a row's throughput is their median. The SM clock
+and board power are sampled with nvidia-smi during the timed stretches (rows.jsonl; runs before 2026-12-01 sampled the
 whole child process, start-up included, and their clocks and power are not kept).
 
 ``--micro`` also measures the device itself: a streaming elementwise kernel's achieved bandwidth and a large
@@ -42,7 +43,7 @@ ROWS = [
     ("resnet", "ResNet-50", "bench/workloads/resnet.py", "ADVISOR_RESNET_DEPTH=50", "bf16", 256, False),
     ("resnet", "ResNet-50", "bench/workloads/resnet.py", "ADVISOR_RESNET_DEPTH=50", "fp16", 256, False),
     ("resnet", "ResNet-50", "bench/workloads/resnet.py", "ADVISOR_RESNET_DEPTH=50", "tf32", 256, False),
-    ("resnet", "ResNet-50", "bench/workloads/resnet.py", "ADVISOR_RESNET_DEPTH=50", "fp32", 128, False),
+    ("resnet", "ResNet-50", "bench/workloads/resnet.py", "ADVISOR_RESNET_DEPTH=50 ADVISOR_TF32=0", "fp32", 128, False),
     ("CNN", "resnet18", "bench/workloads/resnet.py", "ADVISOR_RESNET_DEPTH=18", "bf16", 512, False),
     ("bert", "BERT-base", "examples/bert_squad.py", "ADVISOR_BERT_SIZE=base ADVISOR_BERT_ATTN=sdpa", "bf16", 64, False),
     ("bert", "BERT-base", "examples/bert_squad.py", "ADVISOR_BERT_SIZE=base ADVISOR_BERT_ATTN=sdpa", "fp16", 64, False),

@@ -221,8 +221,13 @@ def test_a_cnn_from_specs_says_how_its_kind_has_fared(resnet_profile):
         assert f"took a median {100 * abs(math.expm1(bias)):.0f}% {'longer' if bias > 0 else 'less time'}" in notes[0]
         widths[gpu] = math.log(est.high / est.low) / 2
     assert cal.kind_bias(analysis, resolve_gpu("H100-SXM"))[1] > 0  # CNNs ran slower than predicted there
-    # the whole job's half-width is its steps' systematic one (the start-up's share is small at ImageNet size)
-    assert widths["H100-SXM"] == pytest.approx(cal.sigma(analysis, resolve_gpu("H100-SXM")), rel=0.1)
+    # the whole job's half-width is its steps' systematic one, widened by the host-side model's where the input
+    # pipeline sets part of the step (ImageNet-sized images from make_batch), never more than both together
+    from advisor.predictor.input_bound import HOST_REL_SIGMA
+    from advisor.predictor.job import Z80
+
+    kind_sigma = cal.sigma(analysis, resolve_gpu("H100-SXM"))
+    assert kind_sigma * 0.99 <= widths["H100-SXM"] <= math.hypot(kind_sigma, Z80 * HOST_REL_SIGMA) * 1.01
     assert widths["H100-SXM"] > widths["RTX4090"]
 
 

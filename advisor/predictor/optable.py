@@ -58,6 +58,7 @@ class OpTable:
     classes_used: frozenset[str]
     k_fill: float
     overlap: bool
+    tf32: tuple[bool, bool] = (False, True)  # (matmuls, convolutions) allowed TF32
 
     # Every whole batch size from 1 up, priced at once (``price``): {"rows": n, name: array (n, ...)}.
     _curve: dict | None = field(default=None, repr=False)
@@ -127,16 +128,18 @@ TABLES_PER_ANALYSIS = 256  # (GPU, precision, calibration, compiled) combination
 
 
 def op_table(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, compiled: bool,
-             retype, rate) -> OpTable:
+             retype, rate, tf32: tuple[bool, bool] = (False, True)) -> OpTable:
     """The table of ``analysis`` on ``spec``, kept on the analysis object itself (``Analysis._op_tables``);
-    ``retype``/``rate`` are the roofline's own rules. An entry holds the objects it was built from, so an
-    identity in its key can never be another object's (a copy with other ops misses)."""
+    ``retype``/``rate`` are the roofline's own rules, ``tf32`` the (matmuls, convolutions) allowed TF32. An
+    entry holds the objects it was built from, so an identity in its key can never be another object's (a
+    copy with other ops misses)."""
     tables = analysis._op_tables
-    key = (id(analysis.ops), id(spec), precision, id(cal), compiled)
+    key = (id(analysis.ops), id(spec), precision, id(cal), compiled, tf32)
     hit = tables.get(key)
     if hit is not None and hit[0] is analysis.ops and hit[1] is spec and hit[2] is cal:
         return hit[3]
     table = _build(analysis, spec, precision, cal, compiled, retype, rate)
+    table.tf32 = tf32
     if len(tables) >= TABLES_PER_ANALYSIS:
         tables.clear()
     tables[key] = (analysis.ops, spec, cal, table)
@@ -148,6 +151,15 @@ def _align_factor(align: int, cls: str, esize: float) -> float:
         return 1.0
     nbytes = int(align * esize)
     return 1.0 if nbytes >= ALIGNED_BYTES else MISALIGNED_EFFICIENCY.get(nbytes, 0.25)
+
+
+def _fp32_seconds_per_flop(r, spec: GpuSpec, cal: Calibration) -> float:
+    """Seconds per FLOP of a matmul/conv on the CUDA cores in FP32; a 3x3 stride-1 convolution's Winograd
+    share at ``WINOGRAD_MULTIPLY_REDUCTION`` fewer multiplies."""
+    spf = 1.0 / (spec.fp32_tflops * 1e12 * cal.compute_eff(r.kind, "fp32"))
+    if r.kind == "conv" and r.winograd_share > 0:
+        spf *= 1.0 - r.winograd_share + r.winograd_share / WINOGRAD_MULTIPLY_REDUCTION
+    return spf
 
 
 def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, compiled: bool,
@@ -181,16 +193,19 @@ def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, 
             esize = 2.0 if dtype in HALF_DTYPES else 4.0
             tensor[i] = True
             half_tile[i] = cls == "half"
-            arr["spf"][i] = 1.0 / (peak * cal.compute_eff(r.kind, cls) * _align_factor(r.align, cls, esize))
+            arr["spf"][i] = (_fp32_seconds_per_flop(r, spec, cal) if cls == "fp32" else
+                             1.0 / (peak * cal.compute_eff(r.kind, cls) * _align_factor(r.align, cls, esize)))
+            if cls == "tf32":
+                # TF32 is allowed, not imposed: cuDNN's benchmark mode times its FP32 CUDA-core kernels too and
+                # keeps the faster, which wins where the two peaks are equal (GeForce Ampere/Ada, GA102
+                # whitepaper: RTX 3090 TF32 dense 35.6 = FP32 35.6 TFLOPS) and TF32 runs at a lower efficiency.
+                arr["spf"][i] = min(arr["spf"][i], _fp32_seconds_per_flop(r, spec, cal))
             arr["stage"][i] = esize * staging_per_byte / cal.operand_reuse
             if r.gemm is not None:
                 g0, g1 = np.array(r.gemm[0]), np.array(r.gemm[1])
                 gemm0[:, i], gemm_slope[:, i] = g0, (g1 - g0) / span
             if r.kind == "conv" and cls == "half" and not r.channels_last:
                 arr["layout"][i] = cal.conv_layout_passes / bandwidth
-            if r.kind == "conv" and cls == "fp32" and r.winograd_share > 0:
-                share = r.winograd_share
-                arr["spf"][i] *= 1.0 - share + share / WINOGRAD_MULTIPLY_REDUCTION
         elif has_flops:
             arr["spf"][i] = 1.0 / (spec.fp32_tflops * 1e12 * cal.compute_eff("matmul", "fp32"))
         else:

@@ -43,11 +43,19 @@ the CPU trace shows. The efficiencies and overheads are global constants fitted 
 
 Precision semantics (``--precision``; the JSON says which one was assumed):
 
-- ``fp32`` (default) = plain PyTorch defaults: matmuls in full FP32 (``torch.backends.cuda.matmul.
-  allow_tf32`` is False), convolutions in TF32 on Ampere and newer (``torch.backends.cudnn.allow_tf32`` is
-  True), so an Ampere+ GPU's convolutions run at its TF32 tensor rate.
+- ``fp32`` (default) = fp32 tensors with the TF32 switches the workload leaves set (``Analysis.
+  matmul_allow_tf32`` / ``cudnn_allow_tf32``, read in the probe child); where they were not recorded,
+  PyTorch's defaults: matmuls in full FP32 (``torch.backends.cuda.matmul.allow_tf32`` is False), convolutions
+  in TF32 on Ampere and newer (``torch.backends.cudnn.allow_tf32`` is True). A file that calls
+  ``torch.set_float32_matmul_precision("high")`` gets its matmuls priced in TF32 too.
 - ``tf32`` = TF32 for matmuls and convolutions, as NVIDIA's NGC containers set it (and what published
   "FP32" numbers on Ampere usually ran). On a GPU without TF32 (pre-Ampere) it is plain FP32.
+
+TF32 is a permission, not an order: an op allowed TF32 runs at the faster of the TF32 tensor-core rate and
+the FP32 CUDA-core rate (``advisor.predictor.optable``), because cuDNN's benchmark mode times both kinds of
+kernel and keeps the faster. It matters where the two peaks are close: a GeForce/workstation Ampere or Ada
+card's dense TF32 rate equals its FP32 rate (NVIDIA GA102 whitepaper: RTX 3090 35.6 and 35.6 TFLOPS), an
+A100's is 8x it.
 - ``bf16`` / ``fp16`` = ``torch.autocast`` mixed precision: matmuls, convolutions and attention at the
   FP16/BF16 tensor rate with 2-byte operands; what autocast keeps in fp32 (norms, softmax outputs, losses,
   the optimizer's master weights) keeps fp32 bytes (the analysis accounts bytes with CUDA autocast's
@@ -86,7 +94,7 @@ from advisor.schemas import PRECISIONS, Analysis, GpuSpec
 __all__ = ["ALIGNED_BYTES", "COMPILED_HOST_FRACTION", "HALF_DTYPES", "MISALIGNED_EFFICIENCY",
            "ON_CHIP_BYTES_PER_FP32_FLOP", "TENSOR_KINDS", "StepModel", "StepPrediction",
            "check_scalable", "is_ampere_or_newer", "predict_step", "scale_from_probe", "split_step", "step_phases",
-           "tensor_core_class"]
+           "tensor_core_class", "tf32_allowed"]
 # Bytes of a step's non-matmul/conv operators at 16-bit vs fp32 (mixed), used only when an analysis made at
 # one precision is priced at another: between a CNN's ~0.5 (all activations 16-bit) and a transformer's
 # ~0.8 (norms, softmax and residuals stay fp32 under autocast).
@@ -143,16 +151,26 @@ def check_scalable(spec: GpuSpec, precision: str) -> None:
         require_scalable(spec, "fp32")
 
 
-def _rate(spec: GpuSpec, kind: str, dtype: str, precision: str) -> tuple[float, str]:
-    """(peak FLOP/s, efficiency class) of a matmul/conv op: class is "fp32", "tf32" or "half"."""
+def tf32_allowed(analysis: Analysis, precision: str) -> tuple[bool, bool]:
+    """(matmuls, convolutions) allowed TF32 at ``precision`` (on a GPU that has it): both at ``tf32``; at
+    ``fp32``, the workload's own switches, PyTorch's defaults (False, True) where the analysis has none."""
+    if precision == "tf32":
+        return True, True
+    matmul, conv = analysis.matmul_allow_tf32, analysis.cudnn_allow_tf32
+    return bool(matmul), True if conv is None else bool(conv)
+
+
+def _rate(spec: GpuSpec, kind: str, dtype: str, precision: str, tf32: tuple[bool, bool] = (False, True)
+          ) -> tuple[float, str]:
+    """(peak FLOP/s, efficiency class) of a matmul/conv op: class is "fp32", "tf32" or "half". ``tf32``:
+    (matmuls, convolutions) allowed TF32 (``tf32_allowed``)."""
     if dtype in HALF_DTYPES:
         if spec.fp16_bf16_tflops is None:
             raise PredictionError(f"cannot predict {spec.name} in 16-bit: profiles/gpus.csv has no FP16/BF16 "
                                   "tensor figure for it.",
                                   hint="Fix: add the datasheet figure with its source, or use --precision fp32.")
         return spec.fp16_bf16_tflops * 1e12, "half"
-    use_tf32 = is_ampere_or_newer(spec) and (precision == "tf32" or kind == "conv")
-    if use_tf32:
+    if is_ampere_or_newer(spec) and tf32[1 if kind == "conv" else 0]:
         if spec.tf32_tflops is None:
             raise PredictionError(
                 f"cannot predict {spec.name}: it runs {'convolutions' if kind == 'conv' else 'matmuls'} in TF32 "
@@ -225,6 +243,19 @@ def _grad_scaler(priced: dict, analysis: Analysis, spec: GpuSpec, cal: Calibrati
     return launches
 
 
+def _tf32_note(table: OpTable, precision: str) -> str | None:
+    """What an ``fp32`` step runs in TF32 on this GPU, when any of it does."""
+    if precision != "fp32" or "tf32" not in table.classes_used:
+        return None
+    matmul, conv = table.tf32
+    if matmul and conv:
+        return ("fp32: the workload allows TF32 (torch.backends.cuda.matmul.allow_tf32 or "
+                "set_float32_matmul_precision): matmuls and convolutions use TF32 on this GPU")
+    if matmul:
+        return "fp32: the workload allows TF32 for matmuls; convolutions run in full FP32 (it turned cuDNN's off)"
+    return "fp32: convolutions use TF32 on this GPU (PyTorch's default); matmuls run in full FP32"
+
+
 def _finish(priced: dict, table: OpTable, spec: GpuSpec, batch_size: int, precision: str, cal: Calibration,
             notes: list[str], kernels: float, compiled: bool = False) -> StepPrediction:
     """The step from its operators' sums: foreach optimizer launches, host time, step overhead."""
@@ -245,8 +276,9 @@ def _finish(priced: dict, table: OpTable, spec: GpuSpec, batch_size: int, precis
     if host_seconds > gpu_seconds:
         notes.append(f"host-bound: launching {int(kernels)} kernels takes longer than running them")
     seconds = max(gpu_seconds, host_seconds) + cal.step_overhead_seconds
-    if "tf32" in table.classes_used and precision == "fp32":
-        notes.append("fp32: convolutions use TF32 on this GPU (PyTorch's default); matmuls run in full FP32")
+    note = _tf32_note(table, precision)
+    if note:
+        notes.append(note)
     return StepPrediction(
         seconds=seconds, compute_bound_seconds=priced["compute_bound"], memory_bound_seconds=memory_bound,
         overhead_seconds=seconds - gpu_seconds, per_kind=per_kind, gpu=spec.name, batch_size=int(batch_size),
@@ -274,7 +306,9 @@ class StepModel:
         self.analysis, self.spec, self.precision, self.calibration, self.compiled = (
             analysis, spec, precision, calibration, compiled)
         self.retype = _Retype.for_precision(analysis, precision)
-        self.table = op_table(analysis, spec, precision, calibration, compiled, self.retype, _rate)
+        tf32 = tf32_allowed(analysis, precision)
+        self.table = op_table(analysis, spec, precision, calibration, compiled, self.retype,
+                              lambda s, kind, dtype, p: _rate(s, kind, dtype, p, tf32), tf32)
         self._eager_bytes = compiled and not any(r.fused_bytes is not None for r in analysis.ops)
 
     def __call__(self, batch_size: int) -> StepPrediction:

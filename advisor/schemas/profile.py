@@ -278,6 +278,11 @@ class Analysis(Model):
     activation_bytes_per_sample: Amount | None = None  # tensors saved for backward, per sample
     activation_bytes_fixed: Annotated[float, Field(allow_inf_nan=False, ge=-1e30, le=1e30)] | None = None
     analysis_seconds: Seconds | None = None
+    # The workload's TF32 switches once its model was built (advisor.probe.analysis.tf32): whether its fp32
+    # matmuls / convolutions may run in TF32 on Ampere and newer. None: not recorded (PyTorch's defaults,
+    # False / True, are assumed).
+    matmul_allow_tf32: bool | None = None
+    cudnn_allow_tf32: bool | None = None
 
     @field_validator("batch_sizes")
     @classmethod

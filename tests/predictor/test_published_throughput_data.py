@@ -57,7 +57,7 @@ def test_row_is_usable(row):
     assert row["activation_checkpointing"] in {"yes", "no"}
     assert row["compiled"] in {"yes", "no"}
     for assignment in row["workload_env"].split():
-        assert re.fullmatch(r"ADVISOR_[A-Z_]+=\S+", assignment), assignment
+        assert re.fullmatch(r"ADVISOR_[A-Z0-9_]+=\S+", assignment), assignment
 
 
 def test_token_rows_convert_consistently():

@@ -125,6 +125,8 @@ def _assemble(trace: Trace, b0: int, b1: int, started: float) -> Analysis:
         optimizer_state_bytes=trace.optimizer_state_bytes,
         activation_bytes_per_sample=act_per_sample,
         activation_bytes_fixed=act_fixed,
+        matmul_allow_tf32=trace.tf32_switches[0],
+        cudnn_allow_tf32=trace.tf32_switches[1],
         analysis_seconds=time.perf_counter() - started,
     )
 

@@ -21,6 +21,7 @@ from torch.utils._pytree import tree_map
 from advisor.errors import PredictionError
 from advisor.probe.analysis.ops import RawOp
 from advisor.probe.analysis.recorder import GpuPaths, StepRecorder, storage_key
+from advisor.probe.analysis.tf32 import read_tf32_switches
 from advisor.workload import call_model, compute_loss, split_batch
 
 __all__ = ["Trace", "trace_step"]
@@ -40,6 +41,8 @@ class Trace:
         gradient_bytes: bytes of the trainable parameters' gradients.
         optimizer: the optimizer's class name.
         optimizer_state_bytes: bytes of the optimizer's state tensors after a step.
+        tf32_switches: (matmuls, convolutions) may run in TF32, as the workload left torch's switches once its
+            model and optimizer were built (``advisor.probe.analysis.tf32``); None where unreadable.
     """
 
     step_records: tuple[list[RawOp], list[RawOp]]
@@ -51,6 +54,7 @@ class Trace:
     gradient_bytes: float
     optimizer: str
     optimizer_state_bytes: float
+    tf32_switches: tuple[bool | None, bool | None] = (None, None)
 
 
 def trace_step(workload, b0: int, b1: int, precision: str) -> Trace:
@@ -90,6 +94,7 @@ def trace_step(workload, b0: int, b1: int, precision: str) -> Trace:
         gradient_bytes=float(sum(p.numel() * p.element_size() for p in trainable)),
         optimizer=type(optimizer).__name__,
         optimizer_state_bytes=_state_bytes(optimizer),
+        tf32_switches=read_tf32_switches(),
     )
 
 
