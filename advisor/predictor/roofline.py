@@ -50,17 +50,17 @@ Precision semantics (``--precision``; the JSON says which one was assumed):
   ``torch.set_float32_matmul_precision("high")`` gets its matmuls priced in TF32 too.
 - ``tf32`` = TF32 for matmuls and convolutions, as NVIDIA's NGC containers set it (and what published
   "FP32" numbers on Ampere usually ran). On a GPU without TF32 (pre-Ampere) it is plain FP32.
+- ``bf16`` / ``fp16`` = ``torch.autocast`` mixed precision: matmuls, convolutions and attention at the
+  FP16/BF16 tensor rate with 2-byte operands; what autocast keeps in fp32 (norms, softmax outputs, losses,
+  the optimizer's master weights) keeps fp32 bytes (the analysis accounts bytes with CUDA autocast's
+  rules). ``bf16`` on a GPU without bfloat16 (T4, V100, Turing) is an error here; ``estimate`` prices such
+  a job in ``fp16``, as it runs there, and says so.
 
 TF32 is a permission, not an order: an op allowed TF32 runs at the faster of the TF32 tensor-core rate and
 the FP32 CUDA-core rate (``advisor.predictor.optable``), because cuDNN's benchmark mode times both kinds of
 kernel and keeps the faster. It matters where the two peaks are close: a GeForce/workstation Ampere or Ada
 card's dense TF32 rate equals its FP32 rate (NVIDIA GA102 whitepaper: RTX 3090 35.6 and 35.6 TFLOPS), an
 A100's is 8x it.
-- ``bf16`` / ``fp16`` = ``torch.autocast`` mixed precision: matmuls, convolutions and attention at the
-  FP16/BF16 tensor rate with 2-byte operands; what autocast keeps in fp32 (norms, softmax outputs, losses,
-  the optimizer's master weights) keeps fp32 bytes (the analysis accounts bytes with CUDA autocast's
-  rules). ``bf16`` on a GPU without bfloat16 (T4, V100, Turing) is an error here; ``estimate`` prices such
-  a job in ``fp16``, as it runs there, and says so.
 
 "TF32-capable" means Ampere or newer (``is_ampere_or_newer``), read from the spec sheet's ``bf16_supported``
 (bfloat16 and TF32 arrived together with Ampere). A figure the spec sheet lacks is never invented:
@@ -244,16 +244,18 @@ def _grad_scaler(priced: dict, analysis: Analysis, spec: GpuSpec, cal: Calibrati
 
 
 def _tf32_note(table: OpTable, precision: str) -> str | None:
-    """What an ``fp32`` step runs in TF32 on this GPU, when any of it does."""
+    """What an ``fp32`` step is allowed to run in TF32 on this GPU, when any of it is."""
     if precision != "fp32" or "tf32" not in table.classes_used:
         return None
     matmul, conv = table.tf32
+    faster = "priced at the faster of TF32 and FP32 kernels"
     if matmul and conv:
         return ("fp32: the workload allows TF32 (torch.backends.cuda.matmul.allow_tf32 or "
-                "set_float32_matmul_precision): matmuls and convolutions use TF32 on this GPU")
+                f"set_float32_matmul_precision): matmuls and convolutions may use TF32 on this GPU ({faster})")
     if matmul:
-        return "fp32: the workload allows TF32 for matmuls; convolutions run in full FP32 (it turned cuDNN's off)"
-    return "fp32: convolutions use TF32 on this GPU (PyTorch's default); matmuls run in full FP32"
+        return (f"fp32: the workload allows TF32 for matmuls ({faster}); convolutions run in full FP32 (it turned "
+                "cuDNN's TF32 off)")
+    return f"fp32: convolutions may use TF32 on this GPU (PyTorch's default; {faster}); matmuls run in full FP32"
 
 
 def _finish(priced: dict, table: OpTable, spec: GpuSpec, batch_size: int, precision: str, cal: Calibration,
