@@ -7,6 +7,7 @@ every prediction and recommendation made from the profile.
 from __future__ import annotations
 
 from advisor.schemas import DeviceProfile
+from advisor.schemas.profile import CLEAN_STEAL_FRACTION
 
 NOISY_SPREAD = 0.5  # (p90 - p10) / median of the steps at the user's batch size; ~0.05-0.3 on an idle machine
 OVERSUBSCRIBED = 1.5  # all threads slower than this x one thread: the cores are busy with something else
@@ -54,10 +55,17 @@ def busy_notes(d: DeviceProfile) -> list[str]:
     if not dirty:
         return []
     others = max(m.others_cpu_cores or 0.0 for m in dirty)
+    steal = max(m.steal_fraction or 0.0 for m in dirty)
     busiest = next((m.busiest_other for m in dirty if m.busiest_other), None)
     who = f"; the busiest was {busiest}" if busiest else ""
-    head = (f"{d.device}: other processes used up to {others:.1f} cores during {len(dirty)} of {len(timed)} timed "
-            f"windows{who}")
+    # Say what was seen: a window is timed on one thread when the look at free cores just before it saw others
+    # busy, even if they then used next to nothing during it (a blip); "up to 0.0 cores" would read as a bug.
+    seen = [f"other processes used up to {others:.1f} cores"] if others >= 0.05 else []
+    if steal >= CLEAN_STEAL_FRACTION:
+        seen.append(f"the hypervisor took up to {steal:.0%} of the CPU (steal time)")
+    if not seen:
+        seen = ["other processes were busy as a window began (next to nothing during it)"]
+    head = f"{d.device}: {' and '.join(seen)} during {len(dirty)} of {len(timed)} timed windows{who}"
     if all(m.clock == "thread_cpu" for m in dirty):
         how = ("those steps were timed on one thread by its own CPU time and scaled to an idle machine, so the "
                "estimate is wider than on an idle machine.")

@@ -98,6 +98,22 @@ def test_busy_notes_name_the_busiest_process_and_say_no_clean_window_was_found()
                                      measurements=[_m(64, 10.0, 2)])) == []
 
 
+def test_busy_notes_say_what_was_seen_steal_or_a_blip_not_zero_cores():
+    from advisor.probe.device_notes import busy_notes as _busy_notes
+
+    def note(**update):
+        m = _m(64, 20.0, 1, "thread_cpu").model_copy(update=update)
+        (text,) = _busy_notes(DeviceProfile(device="cpu", kind="cpu", name="x", threads=2,
+                                            measurements=[m, _m(64, 10.0, 2)]))
+        return text
+
+    assert "other processes used up to 1.0 cores during 1 of 2 timed windows" in note()
+    stolen = note(others_cpu_cores=0.0, steal_fraction=0.2)
+    assert "hypervisor took up to 20% of the CPU (steal time)" in stolen and "0.0 cores" not in stolen
+    blip = note(others_cpu_cores=0.01)
+    assert "busy as a window began" in blip and "cores" not in blip.split(":")[1]
+
+
 WORKLOAD = textwrap.dedent("""
     import torch
     from torch import nn
