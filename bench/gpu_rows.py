@@ -15,6 +15,7 @@ it.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import math
 import statistics
@@ -110,23 +111,28 @@ def analyses_for(rows: list[Row], lambda_analyses: dict) -> dict:
         if key in out:
             continue
         try:
-            with C.environment(dict(row.env)):
-                harness_tf32_switches(dict(row.env))
+            with C.environment(dict(row.env)), harness_tf32_switches(dict(row.env)):
                 out[key] = analyze(load_workload(REPO / row.workload), precision=key[2])
         except Exception as exc:  # noqa: BLE001 - a workload that cannot be analysed is reported, not fatal
             row.skip = f"analysis failed: {exc}"
     return out
 
 
-def harness_tf32_switches(env: dict) -> None:
+@contextlib.contextmanager
+def harness_tf32_switches(env: dict):
     """torch's TF32 switches as the row's harness set them before loading the workload (the analysis records
     them, and ``--precision fp32`` is priced with them): off where the row's env says ``ADVISOR_TF32=0``
-    (bench/measure_gpu_rows.py's fp32 rows), else PyTorch's defaults. Set for every row, so that one
-    workload's switches never leak into the next analysis in this process."""
+    (bench/measure_gpu_rows.py's fp32 rows), else PyTorch's defaults; back to PyTorch's defaults afterwards,
+    so that neither a row's harness nor its workload's own switches leak into anything else in this process."""
     import torch
 
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = env.get("ADVISOR_TF32") != "0"
+    try:
+        yield
+    finally:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = True
 
 
 def analysis_key(row: Row) -> tuple:

@@ -62,3 +62,18 @@ def test_script_rows_are_read_back(bench_modules, tmp_path):
     assert back.source == "advisor-H200" and back.spec.name == "H200" and back.skip is None
     assert back.measured == pytest.approx(result["samples_per_second"], rel=1e-3)
     assert dict(back.env) == {"ADVISOR_UNUSED": "1"} and back.grad_accum == 1 and not back.compiled
+
+
+def test_the_tf32_off_row_is_analysed_as_it_ran_and_the_switches_are_put_back(bench_modules):
+    """The H200 fp32 row ran with TF32 off: its analysis records both switches off, a tf32 row of the same
+    workload records PyTorch's defaults, and this process's switches are PyTorch's defaults again afterwards."""
+    import torch
+
+    gpu_rows, _ = bench_modules
+    rows = [r for r in gpu_rows.published_rows() if r.source == "advisor-H200" and r.model == "ResNet-50"
+            and r.precision in ("fp32", "tf32")]
+    analyses = gpu_rows.analyses_for(rows, {})
+    switches = {r.precision: (analyses[gpu_rows.analysis_key(r)].matmul_allow_tf32,
+                              analyses[gpu_rows.analysis_key(r)].cudnn_allow_tf32) for r in rows}
+    assert switches == {"fp32": (False, False), "tf32": (False, True)}
+    assert (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32) == (False, True)
