@@ -343,6 +343,8 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
                      f"(roofline, calibrated on published benchmarks).")
 
         model = roofline.StepModel(analysis, spec, prec, cal, compiled=compiled)
+        if model.tf32_note:
+            notes.append(model.tf32_note)
 
         def from_roofline(b: int) -> gpu_job.GpuStepParts:
             step = model(b)
@@ -369,6 +371,10 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
         return gpu_job.step_parts_of(seconds, phases(b), analysis)
 
     notes.append(f"scaled from the probe of {source_dev.device} ({source_spec.name}).")
+    if source_spec.name != spec.name and analysis is not None:
+        tf32_note = roofline.StepModel(analysis, spec, prec, cal, compiled=compiled).tf32_note
+        if tf32_note:
+            notes.append(tf32_note)
     if source_spec.name != spec.name and analysis is None:
         raise PredictionError(
             f"cannot scale from {source_spec.name} to {spec.name}: the profile has no analysis of the model.",

@@ -313,6 +313,11 @@ class StepModel:
                               lambda s, kind, dtype, p: _rate(s, kind, dtype, p, tf32), tf32)
         self._eager_bytes = compiled and not any(r.fused_bytes is not None for r in analysis.ops)
 
+    @property
+    def tf32_note(self) -> str | None:
+        """What of an ``fp32`` step may run in TF32 on this GPU (None when nothing may)."""
+        return _tf32_note(self.table, self.precision)
+
     def __call__(self, batch_size: int) -> StepPrediction:
         _check_batch(batch_size)
         notes: list[str] = [self.retype.note] if self.retype.note else []
