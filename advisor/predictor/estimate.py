@@ -371,14 +371,14 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
         return gpu_job.step_parts_of(seconds, phases(b), analysis)
 
     notes.append(f"scaled from the probe of {source_dev.device} ({source_spec.name}).")
-    if source_spec.name != spec.name and analysis is not None:
+    if source_spec.name != spec.name:
+        if analysis is None:
+            raise PredictionError(
+                f"cannot scale from {source_spec.name} to {spec.name}: the profile has no analysis of the model.",
+                hint="Fix: profile the workload file again (the analysis is on by default).")
         tf32_note = roofline.StepModel(analysis, spec, prec, cal, compiled=compiled).tf32_note
         if tf32_note:
             notes.append(tf32_note)
-    if source_spec.name != spec.name and analysis is None:
-        raise PredictionError(
-            f"cannot scale from {source_spec.name} to {spec.name}: the profile has no analysis of the model.",
-            hint="Fix: profile the workload file again (the analysis is on by default).")
     return from_probe
 
 

@@ -1,6 +1,6 @@
 """A step's operators as arrays, priced at any batch size in one vectorised pass (the roofline's inner loop).
 
-``op_table(analysis, spec, precision, calibration, compiled)`` turns an analysis into numpy arrays of what
+``op_table(analysis, spec, precision, calibration, compiled, ...)`` turns an analysis into numpy arrays of what
 does not depend on the batch size (each op's count, FLOPs and bytes at the first analysis batch and their
 slope per sample, GEMM dimensions, the rate it computes at, the bandwidth it streams at, its launches), once
 per (analysis, GPU, precision, calibration, compiled); ``OpTable.price(batch_size)`` then prices every op
@@ -58,7 +58,7 @@ class OpTable:
     classes_used: frozenset[str]
     k_fill: float
     overlap: bool
-    tf32: tuple[bool, bool] = (False, True)  # (matmuls, convolutions) allowed TF32
+    tf32: tuple[bool, bool]  # (matmuls, convolutions) allowed TF32
 
     # Every whole batch size from 1 up, priced at once (``price``): {"rows": n, name: array (n, ...)}.
     _curve: dict | None = field(default=None, repr=False)
@@ -128,7 +128,7 @@ TABLES_PER_ANALYSIS = 256  # (GPU, precision, calibration, compiled) combination
 
 
 def op_table(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, compiled: bool,
-             retype, rate, tf32: tuple[bool, bool] = (False, True)) -> OpTable:
+             retype, rate, tf32: tuple[bool, bool]) -> OpTable:
     """The table of ``analysis`` on ``spec``, kept on the analysis object itself (``Analysis._op_tables``);
     ``retype``/``rate`` are the roofline's own rules, ``tf32`` the (matmuls, convolutions) allowed TF32. An
     entry holds the objects it was built from, so an identity in its key can never be another object's (a
@@ -138,8 +138,7 @@ def op_table(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration
     hit = tables.get(key)
     if hit is not None and hit[0] is analysis.ops and hit[1] is spec and hit[2] is cal:
         return hit[3]
-    table = _build(analysis, spec, precision, cal, compiled, retype, rate)
-    table.tf32 = tf32
+    table = _build(analysis, spec, precision, cal, compiled, retype, rate, tf32)
     if len(tables) >= TABLES_PER_ANALYSIS:
         tables.clear()
     tables[key] = (analysis.ops, spec, cal, table)
@@ -163,7 +162,7 @@ def _fp32_seconds_per_flop(r, spec: GpuSpec, cal: Calibration) -> float:
 
 
 def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, compiled: bool,
-           retype, rate) -> OpTable:
+           retype, rate, tf32: tuple[bool, bool]) -> OpTable:
     ops = analysis.ops
     n = len(ops)
     b0, b1 = analysis.batch_sizes
@@ -188,7 +187,7 @@ def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, 
         has_flops = r.flops[0] > 0 or r.flops[1] > 0
         bw = bandwidth
         if has_flops and r.kind in TENSOR_KINDS:
-            peak, cls = rate(spec, r.kind, dtype, precision)
+            peak, cls = rate(spec, r.kind, dtype, precision, tf32)
             classes.add(cls)
             esize = 2.0 if dtype in HALF_DTYPES else 4.0
             tensor[i] = True
@@ -232,7 +231,7 @@ def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, 
         seconds_per_flop=arr["spf"], staging_seconds=arr["stage"], seconds_per_byte=arr["spb"],
         layout_per_byte=arr["layout"], fixed_seconds=arr["fixed"], kind_index=kind_index,
         kinds=tuple(kinds), phase_index=phase_index, kernels=kernels, optimizer_calls=optimizer_calls,
-        classes_used=frozenset(classes), k_fill=cal.gemm_k_fill, overlap=GEMM_OVERLAP)
+        classes_used=frozenset(classes), k_fill=cal.gemm_k_fill, overlap=GEMM_OVERLAP, tf32=tf32)
 
 
 # cuDNN runs FP32 3x3 stride-1 convolutions on CUDA cores as Winograd F(2x2, 3x3) (Lavin & Gray 2016,

@@ -160,8 +160,7 @@ def tf32_allowed(analysis: Analysis, precision: str) -> tuple[bool, bool]:
     return bool(matmul), True if conv is None else bool(conv)
 
 
-def _rate(spec: GpuSpec, kind: str, dtype: str, precision: str, tf32: tuple[bool, bool] = (False, True)
-          ) -> tuple[float, str]:
+def _rate(spec: GpuSpec, kind: str, dtype: str, precision: str, tf32: tuple[bool, bool]) -> tuple[float, str]:
     """(peak FLOP/s, efficiency class) of a matmul/conv op: class is "fp32", "tf32" or "half". ``tf32``:
     (matmuls, convolutions) allowed TF32 (``tf32_allowed``)."""
     if dtype in HALF_DTYPES:
@@ -308,9 +307,8 @@ class StepModel:
         self.analysis, self.spec, self.precision, self.calibration, self.compiled = (
             analysis, spec, precision, calibration, compiled)
         self.retype = _Retype.for_precision(analysis, precision)
-        tf32 = tf32_allowed(analysis, precision)
-        self.table = op_table(analysis, spec, precision, calibration, compiled, self.retype,
-                              lambda s, kind, dtype, p: _rate(s, kind, dtype, p, tf32), tf32)
+        self.table = op_table(analysis, spec, precision, calibration, compiled, self.retype, _rate,
+                              tf32_allowed(analysis, precision))
         self._eager_bytes = compiled and not any(r.fused_bytes is not None for r in analysis.ops)
 
     @property

@@ -20,7 +20,7 @@ def _table(precision: str):
     analysis = Profile.model_validate_json(PROFILE.read_text()).analysis
     retype = roofline._Retype.for_precision(analysis, precision)
     return op_table(analysis, resolve_gpu("H100-SXM"), precision, load_calibration(), False, retype,
-                    roofline._rate)
+                    roofline._rate, roofline.tf32_allowed(analysis, precision))
 
 
 def _one_by_one(table, b: float) -> dict:
