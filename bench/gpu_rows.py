@@ -189,7 +189,17 @@ def fit_all(rows: list[Row], analyses: dict, keep=lambda r: True, base: C.Calibr
         per_source[r.source] = per_source.get(r.source, 0) + 1
     weights = [4.0 * math.sqrt(per_source[r.source]) / per_source[r.source] for r in usable]
     return C.fit_general(usable, lambda r, cal: predict(r, analyses, cal), lambda r: r.measured,
-                         base=base, weights=weights, free=C.FREE_PARAMETERS)
+                         base=base, weights=weights, free=C.FREE_PARAMETERS + arch_parameters(usable))
+
+
+def arch_parameters(rows: list[Row]) -> tuple[str, ...]:
+    """"arch.<architecture>.half" for every GPU architecture with a 16-bit row among ``rows``: an architecture
+    the rows never ran on keeps the shared efficiency (its factor stays 1), also in a leave-one-out fold."""
+    from advisor.predictor.calibration import ARCH_CLASSES, ARCH_PREFIX
+
+    archs = sorted({r.spec.architecture for r in rows if r.spec is not None and r.spec.architecture
+                    and r.precision in ("fp16", "bf16")})
+    return tuple(f"{ARCH_PREFIX}{a}.{c}" for a in archs for c in ARCH_CLASSES)
 
 
 def held_out(rows: list[Row], analyses: dict, by: str) -> dict[int, float]:
@@ -267,6 +277,7 @@ def write_calibration(out: Path | None = None) -> C.Calibration:
         ratio_sigma=C.interval_sigma(ratio_errs, C.RATIO_SIGMA_FLOOR),
         sigma_by_kind=sigma_by_kind(rows, analyses, loso),
         compute_efficiency={k: round(v, 4) for k, v in cal.compute_efficiency.items()},
+        arch_efficiency={k: round(v, 4) for k, v in sorted(cal.arch_efficiency.items())},
         memory_efficiency=round(cal.memory_efficiency, 4), operand_reuse=round(cal.operand_reuse, 3),
         gemm_k_fill=round(cal.gemm_k_fill, 1), conv_layout_passes=round(cal.conv_layout_passes, 4),
         provenance={
@@ -275,9 +286,11 @@ def write_calibration(out: Path | None = None) -> C.Calibration:
             "fitted_on": datetime.date.today().isoformat(),
             "method": "bench/gpu_rows.py fit_all: least squares on log(predicted/measured), log-normal priors; "
                       "single-GPU rows of every source and multi-GPU rows over NVLink (multigpu.data_parallel; "
-                      "llm-foundry FSDP priced as data parallel); each source weighted 4*sqrt(rows); Lambda's "
+                      "llm-foundry FSDP priced as data parallel); each source weighted 4*sqrt(rows); one 16-bit "
+                      "tensor factor per GPU architecture with rows (prior 1, log-sd 0.2); Lambda's "
                       "BERT rows with ADVISOR_BERT_ATTN=math (NVIDIA DLE BERT: unfused attention)",
-            "free_parameters": list(C.FREE_PARAMETERS),
+            "free_parameters": list(C.FREE_PARAMETERS) + list(arch_parameters(
+                [r for r in rows if fittable(r) and analysis_key(r) in analyses])),
             "rows_used": len([r for r in rows if fittable(r) and analysis_key(r) in analyses]),
             "loso_median_abs_log_error": round(statistics.median(abs(e) for e in errs), 4),
             "rel_sigma": "p90 of leave-one-source-out |log error| over fitted rows, floor 0.15",

@@ -13,6 +13,7 @@ import advisor
 from advisor import api
 from advisor.cli.app import build_app
 from advisor.errors import NoFeasibleCandidateError
+from advisor.predictor.estimate import KIND_BIAS_NOTE_LOG
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 IMAGENET = 1_281_167
@@ -217,10 +218,13 @@ def test_a_cnn_from_specs_says_how_its_kind_has_fared(resnet_profile):
         est = advisor.predict(resnet_profile, dataset_size=IMAGENET, epochs=1, batch_size=256, target=gpu)
         kind, bias = cal.kind_bias(analysis, resolve_gpu(gpu))
         notes = [n for n in est.notes if n.startswith("convolution-heavy jobs")]
-        assert len(notes) == 1, est.notes
-        assert f"took a median {100 * abs(math.expm1(bias)):.0f}% {'longer' if bias > 0 else 'less time'}" in notes[0]
+        # A note where the kind's lean reaches the threshold (the H100's does: +22% in the shipped calibration).
+        assert len(notes) == (abs(bias) >= KIND_BIAS_NOTE_LOG), est.notes
+        if notes:
+            assert f"took a median {100 * abs(math.expm1(bias)):.0f}% {'longer' if bias > 0 else 'less time'}" \
+                in notes[0]
         widths[gpu] = math.log(est.high / est.low) / 2
-    assert cal.kind_bias(analysis, resolve_gpu("H100-SXM"))[1] > 0  # CNNs ran slower than predicted there
+    assert cal.kind_bias(analysis, resolve_gpu("H100-SXM"))[1] > KIND_BIAS_NOTE_LOG  # CNNs ran slower there
     # the whole job's half-width is its steps' systematic one, widened by the host-side model's where the input
     # pipeline sets part of the step (ImageNet-sized images from make_batch), never more than both together
     from advisor.predictor.input_bound import HOST_REL_SIGMA
@@ -232,16 +236,23 @@ def test_a_cnn_from_specs_says_how_its_kind_has_fared(resnet_profile):
 
 
 def test_recommend_tells_the_chosen_gpus_lean_for_a_cnn(resnet_profile):
-    """The answer carries the chosen GPU's validated lean for this kind of job when its time was scaled."""
+    """The answer carries the chosen GPU's validated lean for this kind of job when its time was scaled and the
+    lean reaches the threshold: the cheapest choice and the fastest (a tensor-heavy GPU, where CNNs lean most)."""
     import math
 
     from advisor.hardware.specs import resolve_gpu
     from advisor.predictor.calibration import load_calibration
 
-    rec = advisor.recommend(resnet_profile, dataset_size=IMAGENET, epochs=1, batch_size=256,
-                            providers=MAJOR_CLOUDS, save=False)
-    assert rec.chosen.gpu and rec.chosen.method == "scaled"
-    _, bias = load_calibration().kind_bias(api.load_profile(resnet_profile).analysis, resolve_gpu(rec.chosen.gpu))
-    notes = [n for n in rec.notes if n.startswith(f"the chosen {rec.chosen.gpu}: convolution-heavy jobs")]
-    assert len(notes) == 1, rec.notes
-    assert f"took a median {100 * abs(math.expm1(bias)):.0f}% {'longer' if bias > 0 else 'less time'}" in notes[0]
+    noted = 0
+    for objective in ("cost", "time"):
+        rec = advisor.recommend(resnet_profile, dataset_size=IMAGENET, epochs=1, batch_size=256, objective=objective,
+                                providers=MAJOR_CLOUDS, save=False)
+        assert rec.chosen.gpu and rec.chosen.method == "scaled"
+        _, bias = load_calibration().kind_bias(api.load_profile(resnet_profile).analysis,
+                                               resolve_gpu(rec.chosen.gpu))
+        notes = [n for n in rec.notes if n.startswith(f"the chosen {rec.chosen.gpu}: convolution-heavy jobs")]
+        assert len(notes) == (abs(bias) >= KIND_BIAS_NOTE_LOG), (objective, bias, rec.notes)
+        for note in notes:
+            assert f"took a median {100 * abs(math.expm1(bias)):.0f}% {'longer' if bias > 0 else 'less time'}" in note
+        noted += len(notes)
+    assert noted >= 1

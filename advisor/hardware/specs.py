@@ -94,6 +94,7 @@ def _gpu_specs_cached(path: str) -> tuple[GpuSpec, ...]:
         specs.append(GpuSpec(
             name=name, aliases=_aliases(row.get("aliases")), **num,
             bf16_supported=_bool(row.get("bf16_supported"), default=True, where=f"{where} column bf16_supported"),
+            architecture=(row.get("architecture") or "").strip() or None,
             intra_node_link=(row.get("intra_node_link") or "").strip().lower() or None,
             source=(row.get("source") or row.get("source_url") or "").strip() or None,
             notes=(row.get("notes") or "").strip() or None,

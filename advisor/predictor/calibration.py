@@ -1,11 +1,23 @@
 """The roofline's constants, fitted on published benchmarks (``profiles/calibration.json``).
 
-A handful of global, physically meaningful parameters (no per-GPU or per-model ones):
+A handful of global, physically meaningful parameters (no per-GPU or per-model ones), and one factor per GPU
+architecture:
 
 - ``compute_efficiency["<kind>.<class>"]``: the fraction of the datasheet peak that large matrix
   multiplies / convolutions reach, per precision class: ``fp32`` (CUDA cores), ``tf32`` and ``half``
   (FP16/BF16 tensor cores). The fit ties them to one value (per-kind and per-class values were tried and
   generalised worse to GPUs and models left out, see bench/README.md), but the file keeps the structure.
+- ``arch_efficiency["<architecture>.half"]``: how much more (or less) of its datasheet 16-bit tensor peak an
+  architecture's kernels reach than the shared ``half`` efficiency says (1 where absent). The architecture is
+  ``profiles/gpus.csv``'s column (GPU die family: ``Ampere-GA10x`` holds the RTX 3080/3090, A6000, A10G...).
+  Why one per architecture: the datasheet peak is quoted at a rated boost clock that GeForce and workstation
+  cards exceed under load while SXM parts sit at or below it under their power cap, and each generation's
+  cuBLAS/cuDNN kernels get to a different share of it. The rows show it: with one shared value, the 25
+  GA10x 16-bit rows of three sources (both Lambda tables, timm) ran a median 24% faster than predicted, while
+  Volta, Turing and A100 rows of the same models were within +-6% on median. A factor is fitted only for an
+  architecture that has 16-bit rows, with a prior of 1 (log-sd ``ARCH_PRIOR``), so a GPU of an unseen
+  architecture (Blackwell) is predicted with the shared value. TF32 and memory factors were tried and moved
+  the cross-validated error by less than 0.3 points: not fitted.
 - ``operand_reuse``: how many times an operand element staged into shared memory is served from on-chip
   caches (L2) rather than fetched anew, beyond its tile's own reuse. A GEMM tile reuses each element
   ``2 tm tn / (tm + tn)`` times (:mod:`advisor.predictor.gemm`, from the GEMM's M and N), so it needs
@@ -91,6 +103,19 @@ PRIORS: dict[str, tuple[float, float]] = {
     "conv_layout_passes": (1.0, 1.0),
     "half_memory_efficiency": (0.88, 0.2),
 }
+# An architecture's tensor-core efficiency relative to the shared one (``Calibration.arch_efficiency``): the
+# prior is 1 (no difference), with a log-sd of 0.2 (boost clocks above the rated one, ~+-15%, and a
+# generation's kernel libraries; chosen before fitting: 0.1 and 0.4 cross-validated worse, bench/README.md).
+ARCH_PRIOR = (1.0, 0.2)
+ARCH_CLASSES = ("half",)  # the precision classes fitted per architecture (TF32 and memory moved nothing)
+ARCH_PREFIX = "arch."
+
+
+def prior(name: str) -> tuple[float, float]:
+    """(value, log-sd) of a fitted parameter's prior: ``PRIORS``, or ``ARCH_PRIOR`` for an "arch.*" name."""
+    return ARCH_PRIOR if name.startswith(ARCH_PREFIX) else PRIORS[name]
+
+
 EFFICIENCY_KEYS = ("matmul.fp32", "matmul.tf32", "matmul.half", "conv.fp32", "conv.tf32", "conv.half")
 
 
@@ -108,6 +133,9 @@ class Calibration:
     gemm_k_fill: float = PRIORS["gemm_k_fill"][0]
     conv_layout_passes: float = PRIORS["conv_layout_passes"][0]
     half_memory_efficiency: float = PRIORS["half_memory_efficiency"][0]
+    # {"<architecture>.<class>": x}: that GPU architecture's tensor-core rate reaches x times the shared
+    # efficiency of its class (only "half" is fitted, ``ARCH_CLASSES``); 1 where absent (module docstring).
+    arch_efficiency: dict[str, float] = field(default_factory=dict)
     optimizer_tensors_per_launch: float = 48.0  # PyTorch's multi_tensor_apply: 36-110 tensors per launch
     rel_sigma: float = 0.35  # log half-width of the 80% interval of from-specs predictions (module docstring)
     ratio_sigma: float = 0.25  # the same for predictions scaled from a probe of another GPU
@@ -118,6 +146,12 @@ class Calibration:
     def compute_eff(self, kind: str, precision_class: str) -> float:
         key = f"{'conv' if kind == 'conv' else 'matmul'}.{precision_class}"
         return self.compute_efficiency.get(key, PRIORS.get(key, (0.5, 0))[0])
+
+    def arch_eff(self, spec: GpuSpec, precision_class: str) -> float:
+        """``spec``'s architecture's multiplier of ``precision_class``'s efficiency (1 where not fitted)."""
+        if precision_class == "fp32" or not spec.architecture:
+            return 1.0
+        return float(self.arch_efficiency.get(f"{spec.architecture}.{precision_class}", 1.0))
 
     def sigma(self, analysis: Analysis | None = None, spec: GpuSpec | None = None, *,
               from_probe: bool = False) -> float:
@@ -151,17 +185,21 @@ class Calibration:
     def get(self, name: str) -> float:
         if name in EFFICIENCY_KEYS:
             return self.compute_eff(*name.split("."))
+        if name.startswith(ARCH_PREFIX):
+            return float(self.arch_efficiency.get(name[len(ARCH_PREFIX):], 1.0))
         return float(getattr(self, name))
 
     def with_values(self, values: dict[str, float]) -> Calibration:
-        eff = dict(self.compute_efficiency)
+        eff, arch = dict(self.compute_efficiency), dict(self.arch_efficiency)
         other = {}
         for k, v in values.items():
             if k in EFFICIENCY_KEYS:
                 eff[k] = float(v)
+            elif k.startswith(ARCH_PREFIX):
+                arch[k[len(ARCH_PREFIX):]] = float(v)
             else:
                 other[k] = float(v)
-        return replace(self, compute_efficiency=eff, **other)
+        return replace(self, compute_efficiency=eff, arch_efficiency=arch, **other)
 
     def to_json(self) -> dict:
         return asdict(self)

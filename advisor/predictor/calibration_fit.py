@@ -35,11 +35,11 @@ from advisor.errors import AdvisorError, PredictionError
 from advisor.hardware.specs import load_gpu_specs, resolve_gpu
 from advisor.predictor.calibration import (
     EFFICIENCY_KEYS,
-    PRIORS,
     Calibration,
     calibration_path,
     default_calibration,
     load_calibration,
+    prior,
 )
 from advisor.predictor.roofline import check_scalable, is_ampere_or_newer, predict_step
 from advisor.schemas import Analysis, GpuSpec
@@ -261,8 +261,8 @@ def fit_general(rows: list, predict, measured, base: Calibration | None = None,
     w = np.sqrt(np.array(weights if weights is not None else [1.0] * len(rows)))
     target = np.log(np.array([measured(r) for r in rows]))
     x0 = np.array([math.log(base.get(_members(n)[0])) for n in free])
-    prior_mu = np.array([math.log(PRIORS[_members(n)[0]][0]) for n in free])
-    prior_sd = np.array([PRIORS[_members(n)[0]][1] for n in free])
+    prior_mu = np.array([math.log(prior(_members(n)[0])[0]) for n in free])
+    prior_sd = np.array([prior(_members(n)[0])[1] for n in free])
     # The prior is worth ~prior_weight rows per parameter, whatever the number of rows.
     scale = math.sqrt(prior_weight)
 

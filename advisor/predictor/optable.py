@@ -193,7 +193,8 @@ def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, 
             tensor[i] = True
             half_tile[i] = cls == "half"
             arr["spf"][i] = (_fp32_seconds_per_flop(r, spec, cal) if cls == "fp32" else
-                             1.0 / (peak * cal.compute_eff(r.kind, cls) * _align_factor(r.align, cls, esize)))
+                             1.0 / (peak * cal.compute_eff(r.kind, cls) * cal.arch_eff(spec, cls)
+                                    * _align_factor(r.align, cls, esize)))
             if cls == "tf32":
                 # TF32 is allowed, not imposed: cuDNN's benchmark mode times its FP32 CUDA-core kernels too and
                 # keeps the faster, which wins where the two peaks are equal (GeForce Ampere/Ada, GA102

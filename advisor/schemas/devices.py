@@ -89,6 +89,7 @@ class GpuSpec(Model):
     tf32_tflops: float | None = None
     fp16_bf16_tflops: float | None = None
     bf16_supported: bool = True
+    architecture: str | None = None  # GPU die family ("Ampere-GA10x", "Hopper" ...): calibration.arch_efficiency
     intra_node_link: str | None = None  # "nvlink" | "pcie"
     intra_node_bandwidth_gbs: float | None = None  # unidirectional, per GPU
     host_link_gbs: float | None = None  # host-to-device link (PCIe, NVLink-C2C), per direction, theoretical

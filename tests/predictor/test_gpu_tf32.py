@@ -119,12 +119,14 @@ def test_predict_says_when_the_workload_allows_tf32_and_prices_it(tmp_path):
     """Through the probe child and the API: the file's switch reaches the estimate, as a faster step and a note."""
     import advisor
 
-    wide = WORKLOAD.replace("nn.Linear(16, 4)", "nn.Sequential(nn.Linear(16, 4096), nn.GELU(), nn.Linear(4096, 4))")
+    # A 4096 x 4096 matmul dominates the step, so that the host-side terms measured here (batch creation) do not.
+    wide = WORKLOAD.replace("nn.Linear(16, 4)", "nn.Sequential(nn.Linear(16, 4096), nn.GELU(), nn.Linear(4096, 4096), "
+                                                "nn.GELU(), nn.Linear(4096, 4))")
     steps, notes = {}, {}
     for name, switch in (("default", ""), ("high", "torch.set_float32_matmul_precision('high')")):
         path = tmp_path / f"{name}.py"
         path.write_text(textwrap.dedent(wide.format(switch=switch)))
         est = advisor.predict(path, dataset_size=100_000, epochs=1, batch_size=4096, target="A100-80GB")
         steps[name], notes[name] = est.step_seconds, [n for n in est.notes if "TF32" in n]
-    assert steps["high"] < 0.9 * steps["default"]
+    assert steps["high"] < 0.5 * steps["default"]
     assert notes["default"] == [] and len(notes["high"]) == 1 and "allows TF32" in notes["high"][0]
