@@ -267,6 +267,7 @@ def predict(
     Returns:
         The ``Estimate`` (DESIGN.md's ``predict --json``).
     """
+    from advisor.history.remembered import remember_scaling
     from advisor.predictor.estimate import estimate as _estimate
     from advisor.predictor.input_bound import check_vcpus
 
@@ -292,14 +293,16 @@ def predict(
         prof = _as_profile(source, devices=devices, batch_size=batch_size, probe_seconds=probe_seconds,
                            precision=probe_precision, progress=progress, threads=tgt.threads,
                            analysis_precision=steps.precision)
+        prof = remember_scaling(prof, hist)
         steps = job_settings(source, explicit, prof, probe_batch_size(source, batch_size, DEFAULT_BATCH_SIZE))
         job = job_for(prof, dataset_size, epochs, batch_size, steps)
         est = _estimate(prof, job, tgt, precision=steps.precision, vcpus=vcpus)
         est = est.model_copy(update={"notes": [*est.notes, *steps.notes, *notes]})  # a kept model's: not in place
         if fitted is not None:
             est = fitted.apply(est, prof)
-        if save and hist is not None:
-            hist.save_prediction(est, prof.workload)
+        if save and hist is not None:  # a profile probed here is kept: a later busy probe may need its scaling
+            hist.save_prediction(est, prof.workload, profile=None if isinstance(source, Profile)
+                                 or str(source).endswith(".json") else prof)
     return est
 
 
@@ -397,6 +400,7 @@ def recommend(
         constraints; its ``.recommendation`` holds the nearest misses.
     """
     from advisor import ranking
+    from advisor.history.remembered import remember_scaling
     from advisor.pricer import Pricer, offers_for
 
     settings = with_startup(settings or Settings.from_env(), startup_seconds_cpu, startup_seconds_gpu)
@@ -412,6 +416,7 @@ def recommend(
         fitted = _fit_correction(hist, notes, required=save, contexts=contexts, version=outcomes_version)
         prof = _as_profile(source, devices="auto", batch_size=batch_size, probe_seconds=probe_seconds,
                            precision="fp32", progress=progress, analysis_precision=precision)
+        prof = remember_scaling(prof, hist)
         steps = job_settings(source, explicit, prof, probe_batch_size(source, batch_size, DEFAULT_BATCH_SIZE))
         job = job_for(prof, dataset_size, epochs, batch_size, steps)
         price = Pricer.corrected(prof, offers, fitted, None if contexts is None else contexts.for_profile(prof), keyed)

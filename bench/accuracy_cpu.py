@@ -19,6 +19,10 @@ For each example workload:
 It is a benchmark, not a test: it always exits 0 after printing (unless it crashes). The pass mark
 (bench/README.md, "CPU accuracy") is every error within 10%.
 
+``--remember`` (with ``--background``) first probes each workload on the idle machine into a fresh history, as
+a user's earlier ``recommend`` of the same file would have left it, so that the probe beside the load scales its
+one-thread steps with the thread scaling measured then (``advisor.history.remembered``) instead of an assumed one.
+
 ``--cpu-clock`` is a diagnostic for a shared machine, where other processes make wall times swing by
 tens of percent: probe and job run on one thread and every clock (the probe's and the job's) reads this
 thread's CPU time instead of the wall clock, so the comparison checks the probe-to-job model (warm-up,
@@ -30,6 +34,7 @@ child process runs) in a fresh process of its own, with its clock replaced.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -37,6 +42,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -187,6 +193,11 @@ def _probe(name: str, path: Path, batch_size: int, args):
                        threads=args.threads, thread_scaling=False)  # the analysis on, as advisor predict runs it
 
 
+def _progress(r: dict) -> None:
+    print(f"[{r['workload']}] predicted {r['predicted_seconds']:.1f} s, actual {r['actual_seconds']:.1f} s "
+          f"({r['error_pct']:+.1f}%), probe {r['probe_wall_seconds']:.1f} s", file=sys.stderr, flush=True)
+
+
 def bench_one(name: str, args) -> dict:
     from advisor.predictor.fit import fit_step_time
     from advisor.predictor.measured import predict_measured
@@ -197,10 +208,21 @@ def bench_one(name: str, args) -> dict:
     name = path.stem
     workload = load_workload(path)
     batch_size = args.batch_size or workload.batch_size
+    if args.remember:
+        # An earlier probe of the same file on the idle machine, as a user's earlier `recommend` left it in the
+        # history: it times the thread scaling (1 vs all threads) that a busy probe cannot.
+        from advisor.probe import run_profile
+
+        args.remember.save_profile(run_profile(str(path), devices=["cpu"], batch_size=batch_size,
+                                               probe_seconds=args.probe_seconds, threads=args.threads))
     with Background(args.background), OthersCpu() as probe_others:
         t0 = _WALL()
         profile = _probe(name, path, batch_size, args)
         probe_wall = _WALL() - t0
+    if args.remember:
+        from advisor.history.remembered import remember_scaling
+
+        profile = remember_scaling(profile, args.remember)
     dev = profile.device("cpu")
     dataset_size = choose_dataset_size(profile, batch_size, args.epochs, args.target_seconds)
     job = JobSpec(dataset_size, args.epochs, batch_size)
@@ -387,6 +409,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--background", choices=sorted(BACKGROUNDS), default=None,
                    help="start this load before each probe and stop it before the real job (which runs idle): "
                         "busy = a busy loop, torch = a competing small training process")
+    p.add_argument("--remember", action="store_true",
+                   help="first probe each workload on the idle machine into a fresh history, as an earlier "
+                        "recommend would have, so that the probe beside --background uses its thread scaling")
     p.add_argument("--json-out", default=None, help="also write the rows as JSON here")
     # internal: run one real job in this process
     p.add_argument("--run-job", default=None, help=argparse.SUPPRESS)
@@ -408,14 +433,20 @@ def main(argv: list[str] | None = None) -> int:
 
     names = [n.strip() for n in args.examples.split(",") if n.strip()]
     rows = []
-    for name in names:
-        print(f"[{name}] probing, predicting, running the real job ...", file=sys.stderr, flush=True)
-        rows.append(bench_one(name, args))
-        r = rows[-1]
-        print(f"[{name}] predicted {r['predicted_seconds']:.1f} s, actual {r['actual_seconds']:.1f} s "
-              f"({r['error_pct']:+.1f}%), probe {r['probe_wall_seconds']:.1f} s", file=sys.stderr, flush=True)
+    with contextlib.ExitStack() as stack:
+        if args.remember:
+            from advisor.history.repository import History
+
+            folder = Path(stack.enter_context(tempfile.TemporaryDirectory()))
+            args.remember = stack.enter_context(History(f"sqlite:///{folder / 'history.db'}"))
+        for name in names:
+            print(f"[{name}] probing, predicting, running the real job ...", file=sys.stderr, flush=True)
+            rows.append(bench_one(name, args))
+            _progress(rows[-1])
     clock = " (CPU-time diagnostic: 1 thread, thread CPU seconds)" if args.cpu_clock else ""
     load = f", probe beside --background {args.background}" if args.background else ", idle"
+    if args.remember:
+        load += " (thread scaling remembered from an idle probe of each workload)"
     print(f"CPU accuracy{clock}{load}, {time.strftime('%Y-%m-%d %H:%M')}, {machine()}")
     print()
     print(render(rows))

@@ -207,10 +207,13 @@ class History:
             return self._insert_profile(conn, profile, self._workload_id(conn, profile.workload))
 
     def save_prediction(self, estimate: Estimate, workload: WorkloadInfo | Mapping[str, Any],
-                        profile_id: int | None = None) -> int:
-        """Store one Estimate (``advisor predict``); returns the prediction id."""
+                        profile_id: int | None = None, *, profile: Profile | None = None) -> int:
+        """Store one Estimate (``advisor predict``) and, given, the profile it came from, in one transaction;
+        returns the prediction id."""
         with self._write() as conn:
             workload_id = self._workload_id(conn, workload)
+            if profile is not None and profile_id is None:
+                profile_id = self._insert_profile(conn, profile, workload_id)
             return conn.execute(insert(PredictionTable).values(
                 workload_id=workload_id, profile_id=profile_id, created_at=utc_now(),
                 target_kind=estimate.target.kind, gpu=estimate.target.gpu_name, gpu_count=estimate.target.count,
@@ -335,6 +338,17 @@ class History:
         return workload_id, matches[0]
 
     # ---------------------------------------------------------------------------------- queries
+
+    def recent_profiles(self, workload: WorkloadInfo | Mapping[str, Any], limit: int = 20
+                        ) -> list[tuple[int, datetime, dict[str, Any]]]:
+        """(id, created_at, the stored Profile's JSON) of ``workload``'s (name and file hash) newest profiles."""
+        fields = workload_fields(workload)
+        stmt = (select(ProfileTable.id, ProfileTable.created_at, ProfileTable.data)
+                .join(WorkloadTable, WorkloadTable.id == ProfileTable.workload_id)
+                .where(WorkloadTable.name == fields["name"], WorkloadTable.file_sha256 == fields["file_sha256"])
+                .order_by(ProfileTable.created_at.desc(), ProfileTable.id.desc()).limit(limit))
+        with self._read() as conn:
+            return [(int(i), created, data) for i, created, data in conn.execute(stmt)]
 
     def workload_names(self) -> list[str]:
         """Every stored workload name (for "did you mean")."""

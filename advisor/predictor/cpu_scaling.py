@@ -230,6 +230,9 @@ def scale_compute_seconds(device: DeviceProfile, threads: int, target_cpu: CpuSp
 # are scaled to the idle machine's thread count: the base for an assumed parallel fraction, less for a fitted one.
 _UNCERTAINTY_BUSY_ASSUMED = 0.20
 _UNCERTAINTY_BUSY_FITTED = 0.07
+# A fraction remembered from an earlier free probe (advisor.history.remembered): the same workload's fraction moved
+# by 0.1-0.2 between runs minutes apart on the 2-core VM (bench/README.md), ~5-10% of the two-thread time.
+_UNCERTAINTY_BUSY_REMEMBERED = 0.10
 # The parallel fraction assumed for that scaling when none could be measured (a busy machine times no thread
 # scaling): 0.8, the median of what the three examples' training steps measured on an idle 2-core VM (1 vs 2
 # threads, clean windows only: tabular_mlp 0.74, tiny_transformer_lm 0.82, small_cnn 0.90; 2026-11-30,
@@ -257,7 +260,12 @@ def at_device_threads(device: DeviceProfile, measurements: list) -> AtDeviceThre
     clean = [ThreadPoint(threads=m.threads, batch_size=m.batch_size, compute_seconds=m.compute_seconds)
              for m in measurements if m.compute_seconds and not m.oom]
     fit = fit_amdahl(list(device.thread_scaling) + clean)
-    p = BUSY_PARALLEL_FRACTION if fit.assumed else fit.parallel_fraction
+    # This probe's own thread scaling first, then one an earlier free probe of the workload measured here.
+    remembered = device.remembered_scaling if fit.assumed else None
+    if not fit.assumed:
+        p = fit.parallel_fraction
+    else:
+        p = remembered.parallel_fraction if remembered is not None else BUSY_PARALLEL_FRACTION
     out = []
     for m in measurements:
         if m in off:
@@ -268,9 +276,16 @@ def at_device_threads(device: DeviceProfile, measurements: list) -> AtDeviceThre
                 "compute_seconds_samples": [x * factor for x in m.compute_seconds_samples]})
         out.append(m)
     threads = sorted({m.threads for m in off})
-    how = (f"an assumed parallel fraction of {p:.2f}" if fit.assumed
-           else f"the fitted parallel fraction {p:.2f}")
+    if remembered is not None:
+        how = (f"the parallel fraction {p:.2f} that an earlier probe of this workload measured on this machine "
+               f"while it was free (history profile {remembered.profile_id}, "
+               f"{remembered.probed_at:%Y-%m-%d %H:%M} UTC)")
+        uncertainty = _UNCERTAINTY_BUSY_REMEMBERED
+    elif fit.assumed:
+        how, uncertainty = f"an assumed parallel fraction of {p:.2f}", _UNCERTAINTY_BUSY_ASSUMED
+    else:
+        how, uncertainty = f"the fitted parallel fraction {p:.2f}", _UNCERTAINTY_BUSY_FITTED
     note = (f"{device.device}: {len(off)} of {len(measurements)} batch sizes were timed on "
             f"{'/'.join(map(str, threads))} thread(s) because other processes were using the CPU; scaled to "
             f"{full} threads with {how}.")
-    return AtDeviceThreads(out, _UNCERTAINTY_BUSY_ASSUMED if fit.assumed else _UNCERTAINTY_BUSY_FITTED, note)
+    return AtDeviceThreads(out, uncertainty, note)

@@ -74,6 +74,16 @@ class ThreadPoint(Model):
     compute_seconds: StepSeconds
 
 
+class RememberedScaling(Model):
+    """The parallel fraction an earlier probe of the same workload file measured on this machine (same host, CPU and
+    thread count) while it was free, from the history (``advisor.history.remembered``): what a probe on a busy
+    machine, which times one thread only, scales to the idle machine's threads with."""
+
+    parallel_fraction: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+    profile_id: Annotated[int, Field(ge=1)]  # the stored profile it was measured in
+    probed_at: datetime
+
+
 class CpuPeak(Model):
     """This machine's CPU op rates on one thread (``advisor.probe.cpu_peak``): a fraction of a second of float32
     matrix multiplies and of a memory-bound elementwise add, timed by the thread's own CPU time. What the CPU
@@ -114,6 +124,7 @@ class DeviceProfile(Model):
     budget_seconds: Seconds | None = None  # the ladder's time budget on this device
     skipped: list[SkippedPoint] = Field(default_factory=list)  # ladder points that would not fit the budget
     cpu_peak: CpuPeak | None = None  # CPU only: this machine's op rates (advisor.probe.cpu_peak)
+    remembered_scaling: RememberedScaling | None = None  # CPU only, a busy probe: from the history
 
 
 class LoaderPoint(Model):

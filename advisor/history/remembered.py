@@ -1,0 +1,67 @@
+"""A busy probe's thread scaling, remembered from an earlier free probe of the same workload on this machine.
+
+Why: on a busy machine the probe times one thread only (``advisor.probe.contention``: PyTorch's threads wait for
+each other at every operator, so a thread sharing a core with another program slows the whole step), and the
+predictor scales one thread to the idle machine's threads with a parallel fraction. A busy probe cannot time that
+fraction, so it assumes one (``cpu_scaling.BUSY_PARALLEL_FRACTION``, 0.8), and the fraction spans 0.58-0.94
+across workloads on a 2-core VM (bench/README.md, "CPU accuracy under load"): a -16% error for a workload at 0.58
+before any other noise. A free probe times the step at one thread and at all of them (``advisor.probe.threads``)
+and the history keeps its profile, so the next probe of the same file on the same machine, if busy, uses what was
+measured then. "The same" is strict: the workload's name and file hash, the host name, the CPU model and the
+thread count; the newest such profile with two thread counts wins.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from advisor.errors import AdvisorError
+from advisor.predictor.cpu_scaling import fit_amdahl
+from advisor.schemas import DeviceProfile, Profile, RememberedScaling
+
+PROFILES_SEARCHED = 20  # the workload's newest stored profiles looked through
+
+
+def needs_scaling(device: DeviceProfile) -> bool:
+    """A CPU device whose steps were timed on fewer threads than its own, with no thread scaling of its own."""
+    if device.kind != "cpu" or not device.threads:
+        return False
+    busy = any(m.threads and m.threads < device.threads for m in device.measurements)
+    return busy and len({p.threads for p in device.thread_scaling}) < 2
+
+
+def remember_scaling(prof: Profile, history: Any) -> Profile:
+    """``prof`` with ``remembered_scaling`` set on each CPU device that ``needs_scaling``, from ``history`` (an
+    open ``History``; None: unchanged). A history that cannot be read leaves the profile as it is: the assumed
+    fraction then applies, as without a history."""
+    if history is None or prof.host is None or not any(needs_scaling(d) for d in prof.devices):
+        return prof
+    try:
+        stored = history.recent_profiles(prof.workload, limit=PROFILES_SEARCHED)
+    except AdvisorError:
+        return prof
+    devices = []
+    for device in prof.devices:
+        if needs_scaling(device):
+            found = _from_stored(stored, prof.host.hostname, device)
+            if found is not None:
+                device = device.model_copy(update={"remembered_scaling": found})
+        devices.append(device)
+    return prof.model_copy(update={"devices": devices})
+
+
+def _from_stored(stored: list, hostname: str | None, device: DeviceProfile) -> RememberedScaling | None:
+    for profile_id, created_at, data in stored:
+        try:
+            old = Profile.model_validate(data)
+        except ValueError:  # a profile stored by another version of advisor: not comparable
+            continue
+        if old.host is None or old.host.hostname != hostname:
+            continue
+        for d in old.devices:
+            if (d.kind == "cpu" and d.name == device.name and d.threads == device.threads
+                    and len({p.threads for p in d.thread_scaling}) >= 2):
+                fit = fit_amdahl(list(d.thread_scaling))
+                return RememberedScaling(parallel_fraction=fit.parallel_fraction, profile_id=profile_id,
+                                         probed_at=created_at)
+    return None

@@ -1,0 +1,98 @@
+"""A busy probe takes the parallel fraction an earlier free probe of the same workload measured on the same
+machine (SQLite and PostgreSQL), and the predictor scales with it and says so."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from history_helpers import profile
+
+import advisor
+from advisor.history.remembered import needs_scaling, remember_scaling
+from advisor.predictor.cpu_scaling import BUSY_PARALLEL_FRACTION, amdahl_fraction, at_device_threads
+from advisor.schemas import Profile, RememberedScaling, ThreadPoint
+
+
+def free(t1: float = 0.40, t2: float = 0.26, *, minutes: int = 0, **host) -> Profile:
+    """A probe on a free machine: steps on its 2 threads, and the step at 1 vs 2 threads (p = 2 (1 - t2 / t1))."""
+    prof = profile()
+    dev = prof.devices[0].model_copy(update={"thread_scaling": [
+        ThreadPoint(threads=1, batch_size=32, compute_seconds=t1),
+        ThreadPoint(threads=2, batch_size=32, compute_seconds=t2)]})
+    update = {"devices": [dev], "created_at": prof.created_at + timedelta(minutes=minutes)}
+    if host:
+        update["host"] = prof.host.model_copy(update=host)
+    return prof.model_copy(update=update)
+
+
+def busy(**device) -> Profile:
+    """A probe on a busy machine: every step timed on 1 of the CPU's 2 threads, no thread scaling."""
+    prof = profile()
+    dev = prof.devices[0]
+    steps = [m.model_copy(update={"threads": 1, "compute_seconds": 2 * m.compute_seconds,
+                                  "compute_seconds_samples": [2 * m.compute_seconds] * 3}) for m in dev.measurements]
+    dev = dev.model_copy(update={"measurements": steps, **device})
+    return prof.model_copy(update={"devices": [dev], "created_at": datetime(2026, 12, 1, 3, tzinfo=timezone.utc)})
+
+
+def test_a_busy_probe_takes_the_newest_free_probe_of_the_same_workload_here(history):
+    older = history.save_profile(free(0.40, 0.30))  # p = 0.5
+    newer = history.save_profile(free(0.40, 0.26, minutes=5))  # p = 0.7
+    history.save_profile(busy())  # a busy probe stored since: no thread scaling, not a source
+    assert needs_scaling(busy().devices[0]) and not needs_scaling(free().devices[0])
+    got = remember_scaling(busy(), history).devices[0].remembered_scaling
+    assert got is not None and got.profile_id == newer != older
+    assert got.parallel_fraction == pytest.approx(0.7, abs=1e-9)
+    assert got.probed_at == free(minutes=5).created_at
+
+
+@pytest.mark.parametrize("differs", ["host", "cpu", "threads", "file"])
+def test_nothing_is_remembered_from_another_machine_cpu_thread_count_or_file(history, differs):
+    if differs == "host":
+        history.save_profile(free(hostname="laptop"))
+    elif differs == "file":
+        other = free()
+        history.save_profile(other.model_copy(update={"workload": other.workload.model_copy(
+            update={"file_sha256": "e" * 64})}))
+    else:
+        prof = free()
+        change = {"cpu": {"name": "EPYC"}, "threads": {"threads": 4}}[differs]
+        history.save_profile(prof.model_copy(update={"devices": [prof.devices[0].model_copy(update=change)]}))
+    out = remember_scaling(busy(), history)
+    assert out.devices[0].remembered_scaling is None
+
+
+def test_a_free_probe_or_no_history_is_left_as_it_is(history):
+    history.save_profile(free())
+    assert remember_scaling(free(), history) == free()
+    unchanged = busy()
+    assert remember_scaling(unchanged, None) is unchanged
+
+
+def test_the_predictor_scales_one_thread_with_the_remembered_fraction_and_says_so():
+    dev = busy().devices[0]
+    remembered = RememberedScaling(parallel_fraction=0.6, profile_id=7,
+                                   probed_at=datetime(2026, 12, 1, 2, 10, tzinfo=timezone.utc))
+    plain = at_device_threads(dev, dev.measurements)
+    kept = at_device_threads(dev.model_copy(update={"remembered_scaling": remembered}), dev.measurements)
+    one_thread = dev.measurements[-1].compute_seconds
+    assert kept.measurements[-1].compute_seconds == pytest.approx(one_thread * amdahl_fraction(0.6, 2))
+    assert plain.measurements[-1].compute_seconds == pytest.approx(
+        one_thread * amdahl_fraction(BUSY_PARALLEL_FRACTION, 2))
+    assert "earlier probe of this workload" in kept.note and "history profile 7" in kept.note
+    assert "assumed parallel fraction of 0.80" in plain.note
+    assert kept.relative_uncertainty < plain.relative_uncertainty
+
+
+def test_predict_uses_the_history_of_this_machine(db_url):
+    from advisor.history.repository import History
+
+    with History(db_url) as hist:
+        profile_id = hist.save_profile(free(0.40, 0.28))  # p = 0.6
+    est = advisor.predict(busy(), dataset_size=3200, epochs=1, batch_size=32)
+    note = next(n for n in est.notes if "batch sizes were timed on 1 thread" in n)
+    assert f"the parallel fraction 0.60 that an earlier probe of this workload measured on this machine while it " \
+           f"was free (history profile {profile_id}" in note
+    step = busy().devices[0].measurements[-1].compute_seconds * amdahl_fraction(0.6, 2)
+    assert est.step_seconds == pytest.approx(step + busy().devices[0].measurements[-1].batch_seconds, rel=0.05)
