@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import random
+import sys
+from pathlib import Path
 
 import pytest
 
 from advisor import pricing
 from advisor.schemas import Offer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # predictor_helpers
 
 
 @pytest.fixture(scope="session")

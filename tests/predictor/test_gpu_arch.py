@@ -7,6 +7,7 @@ import json
 import math
 
 import pytest
+from predictor_helpers import unit_calibration
 
 from advisor.hardware.specs import load_gpu_specs, resolve_gpu
 from advisor.predictor.calibration import ARCH_PRIOR, Calibration, load_calibration, prior
@@ -18,13 +19,9 @@ ARCHITECTURES = {"Pascal", "Volta", "Turing", "Ampere-GA100", "Ampere-GA10x", "A
                  "Blackwell-GB20x"}
 SPEC = GpuSpec(name="GA10x-like", memory_gib=24, memory_bandwidth_gbs=1000, fp32_tflops=20, tf32_tflops=20,
                fp16_bf16_tflops=80, bf16_supported=True, architecture="Ampere-GA10x")
-EFF = {"matmul.fp32": 0.8, "matmul.tf32": 0.4, "matmul.half": 0.8, "conv.fp32": 0.8, "conv.tf32": 0.4,
-       "conv.half": 0.8}
-CAL = Calibration(compute_efficiency=EFF, memory_efficiency=0.8, kernel_latency_seconds=0.0,
-                  host_seconds_per_op=0.0, step_overhead_seconds=0.0, operand_reuse=1e12, gemm_k_fill=0.0,
-                  conv_layout_passes=1.0)
 FLOPS = 2e13
 BYTES = 4e10
+CAL = unit_calibration()
 
 
 def step(cal: Calibration, precision: str, spec: GpuSpec = SPEC):

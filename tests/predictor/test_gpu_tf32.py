@@ -10,9 +10,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from predictor_helpers import unit_calibration
 
 from advisor.hardware.specs import resolve_gpu
-from advisor.predictor.calibration import Calibration, load_calibration
+from advisor.predictor.calibration import load_calibration
 from advisor.predictor.roofline import predict_step, tf32_allowed
 from advisor.schemas import Analysis, GpuSpec, OpRecord
 
@@ -21,11 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 GEFORCE = GpuSpec(name="GeForce-like", memory_gib=24, memory_bandwidth_gbs=1000, fp32_tflops=20, tf32_tflops=20,
                   fp16_bf16_tflops=80, bf16_supported=True)
 DATACENTRE = GEFORCE.model_copy(update={"name": "Datacentre-like", "fp32_tflops": 20, "tf32_tflops": 160})
-EFF = {"matmul.fp32": 0.8, "matmul.tf32": 0.4, "matmul.half": 0.8, "conv.fp32": 0.8, "conv.tf32": 0.4,
-       "conv.half": 0.8}
-CAL = Calibration(compute_efficiency=EFF, memory_efficiency=0.8, kernel_latency_seconds=0.0,
-                  host_seconds_per_op=0.0, step_overhead_seconds=0.0, operand_reuse=1e12, gemm_k_fill=0.0,
-                  conv_layout_passes=1.0)
+CAL = unit_calibration()
 FLOPS = 2e13
 
 
