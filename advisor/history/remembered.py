@@ -34,7 +34,8 @@ def remember_scaling(prof: Profile, history: Any) -> Profile:
     """``prof`` with ``remembered_scaling`` set on each CPU device that ``needs_scaling``, from ``history`` (an
     open ``History``; None: unchanged). A history that cannot be read leaves the profile as it is: the assumed
     fraction then applies, as without a history."""
-    if history is None or prof.host is None or not any(needs_scaling(d) for d in prof.devices):
+    if (history is None or prof.host is None or not prof.host.hostname
+            or not any(needs_scaling(d) for d in prof.devices)):  # no host name: no way to tell it is this machine
         return prof
     try:
         stored = history.recent_profiles(prof.workload, limit=PROFILES_SEARCHED)

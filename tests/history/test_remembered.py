@@ -65,6 +65,10 @@ def test_nothing_is_remembered_from_another_machine_cpu_thread_count_or_file(his
 
 def test_a_free_probe_or_no_history_is_left_as_it_is(history):
     history.save_profile(free())
+    history.save_profile(free(hostname=None))
+    nameless = busy()
+    nameless = nameless.model_copy(update={"host": nameless.host.model_copy(update={"hostname": None})})
+    assert remember_scaling(nameless, history) is nameless  # no host name: not known to be this machine
     assert remember_scaling(free(), history) == free()
     unchanged = busy()
     assert remember_scaling(unchanged, None) is unchanged
