@@ -180,7 +180,7 @@ def _as_profile(source: Any, *, devices: str | Sequence[str] | None, batch_size:
         return source
     from advisor.workload import Workload
 
-    if isinstance(source, (str, Path)) and Path(source).suffix == ".json":
+    if _is_saved_profile(source):
         return load_profile(source)
     if isinstance(source, (str, Path, Workload)):
         return profile(source, devices=devices, batch_size=batch_size, probe_seconds=probe_seconds,
@@ -188,6 +188,11 @@ def _as_profile(source: Any, *, devices: str | Sequence[str] | None, batch_size:
                        analysis_precision=analysis_precision)
     raise WorkloadError(f"Cannot predict from a {type(source).__name__}.",
                         hint="Fix: pass a workload file path, an advisor.Workload, a Profile or a profile .json path.")
+
+
+def _is_saved_profile(source: Any) -> bool:
+    """A profile already made (an object, or a profile .json path): nothing is probed for it."""
+    return isinstance(source, Profile) or (isinstance(source, (str, Path)) and Path(source).suffix == ".json")
 
 
 @contextmanager
@@ -301,8 +306,7 @@ def predict(
         if fitted is not None:
             est = fitted.apply(est, prof)
         if save and hist is not None:  # a profile probed here is kept: a later busy probe may need its scaling
-            hist.save_prediction(est, prof.workload, profile=None if isinstance(source, Profile)
-                                 or str(source).endswith(".json") else prof)
+            hist.save_prediction(est, prof.workload, profile=None if _is_saved_profile(source) else prof)
     return est
 
 

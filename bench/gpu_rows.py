@@ -269,6 +269,7 @@ def write_calibration(out: Path | None = None) -> C.Calibration:
     rows = lambda_rows(lam) + published_rows()
     analyses = analyses_for(rows, C.reference_analyses(lam))
     cal = fit_all(rows, analyses)
+    used = [r for r in rows if fittable(r) and analysis_key(r) in analyses]  # the rows fit_all fits on
     loso = held_out(rows, analyses, "source")
     errs = [math.log(loso[id(r)] / r.measured) for r in rows if fittable(r) and id(r) in loso]
     ratio_errs = ratio_log_errors([r for r in rows if r.gpu_count == 1 and id(r) in loso], loso)
@@ -289,9 +290,8 @@ def write_calibration(out: Path | None = None) -> C.Calibration:
                       "llm-foundry FSDP priced as data parallel); each source weighted 4*sqrt(rows); one 16-bit "
                       "tensor factor per GPU architecture with rows (prior 1, log-sd 0.2); Lambda's "
                       "BERT rows with ADVISOR_BERT_ATTN=math (NVIDIA DLE BERT: unfused attention)",
-            "free_parameters": list(C.FREE_PARAMETERS) + list(arch_parameters(
-                [r for r in rows if fittable(r) and analysis_key(r) in analyses])),
-            "rows_used": len([r for r in rows if fittable(r) and analysis_key(r) in analyses]),
+            "free_parameters": list(C.FREE_PARAMETERS) + list(arch_parameters(used)),
+            "rows_used": len(used),
             "loso_median_abs_log_error": round(statistics.median(abs(e) for e in errs), 4),
             "rel_sigma": "p90 of leave-one-source-out |log error| over fitted rows, floor 0.15",
             "ratio_sigma": "p90 of leave-one-source-out |log error| of single-GPU GPU-to-GPU ratios (same source, "

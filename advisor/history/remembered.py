@@ -22,12 +22,17 @@ from advisor.schemas import DeviceProfile, Profile, RememberedScaling
 PROFILES_SEARCHED = 20  # the workload's newest stored profiles looked through
 
 
+def _timed_scaling(device: DeviceProfile) -> bool:
+    """The device's step was timed at two thread counts or more (a free probe's ``thread_scaling``)."""
+    return len({p.threads for p in device.thread_scaling}) >= 2
+
+
 def needs_scaling(device: DeviceProfile) -> bool:
     """A CPU device whose steps were timed on fewer threads than its own, with no thread scaling of its own."""
     if device.kind != "cpu" or not device.threads:
         return False
     busy = any(m.threads and m.threads < device.threads for m in device.measurements)
-    return busy and len({p.threads for p in device.thread_scaling}) < 2
+    return busy and not _timed_scaling(device)
 
 
 def remember_scaling(prof: Profile, history: Any) -> Profile:
@@ -60,8 +65,7 @@ def _from_stored(stored: list, hostname: str | None, device: DeviceProfile) -> R
         if old.host is None or old.host.hostname != hostname:
             continue
         for d in old.devices:
-            if (d.kind == "cpu" and d.name == device.name and d.threads == device.threads
-                    and len({p.threads for p in d.thread_scaling}) >= 2):
+            if d.kind == "cpu" and d.name == device.name and d.threads == device.threads and _timed_scaling(d):
                 fit = fit_amdahl(list(d.thread_scaling))
                 return RememberedScaling(parallel_fraction=fit.parallel_fraction, profile_id=profile_id,
                                          probed_at=created_at)

@@ -149,7 +149,7 @@ class Calibration:
 
     def arch_eff(self, spec: GpuSpec, precision_class: str) -> float:
         """``spec``'s architecture's multiplier of ``precision_class``'s efficiency (1 where not fitted)."""
-        if precision_class == "fp32" or not spec.architecture:
+        if not spec.architecture:
             return 1.0
         return float(self.arch_efficiency.get(f"{spec.architecture}.{precision_class}", 1.0))
 
