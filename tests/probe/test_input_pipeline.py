@@ -65,8 +65,10 @@ def test_worker_counts_and_budget():
 
 def test_a_dataloader_is_timed_at_1_and_2_workers():
     before = children()
+    # 4 s: with 2 s, a 2-core VM busy with the rest of the suite left the 2-worker point under MIN_POINT_SECONDS
+    # (skipped) once in three full runs.
     ip = measure_input_pipeline(loader_workload(pin_memory=True, num_workers=2, sleep_seconds=0.002), batch_size=8,
-                                budget_seconds=2.0, cores=2, cpu_name="Test CPU")
+                                budget_seconds=4.0, cores=2, cpu_name="Test CPU")
     assert children() <= before  # every worker process was shut down
     assert (ip.source, ip.batch_size, ip.host_cores, ip.cpu_name, ip.default_workers) == (
         "dataloader", 8, 2, "Test CPU", 2)
