@@ -165,10 +165,10 @@ def input_pipeline(ip: Any) -> None:
     if ip.source == "dataloader":
         head = f"make_dataloader, timed at batch size {ip.batch_size}{where}"
         rates = ", ".join(f"{p.workers} worker{'s' * (p.workers != 1)} {p.samples_per_second:,.0f} samples/s"
-                          for p in ip.points)
+                          + _less_waits(p) for p in ip.points)
     else:
         head = f"make_batch in the training process, batch size {ip.batch_size}"
-        rates = ", ".join(f"{p.samples_per_second:,.0f} samples/s" for p in ip.points)
+        rates = ", ".join(f"{p.samples_per_second:,.0f} samples/s" + _less_waits(p) for p in ip.points)
     con.print(f"[bold]input pipeline[/] ({head}): {rates or 'not timed'}")
     details = [f"{_size(ip.bytes_per_sample)} per sample to the device",
                "pinned memory" if ip.pinned_memory else "pageable memory (not pinned)"]
@@ -179,6 +179,10 @@ def input_pipeline(ip: Any) -> None:
     con.print("  " + "; ".join(details))
     for n in ip.notes:
         con.print(f"  note: {safe_text(n, multiline=True)}")
+
+
+def _less_waits(point: Any) -> str:
+    return " (busy machine: less its waits for a CPU)" if point.clock == "wall_less_wait" else ""
 
 
 def _size(n_bytes: float) -> str:

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from advisor.schemas.profile import CLEAN_OTHERS_CORES, CLEAN_STEAL_FRACTION
+from advisor.schemas.profile import CLEAN_OTHERS_CORES, quiet
 
 FREE_CORES_SAMPLE_SECONDS = 0.05  # how long the free-core count before a window looks
 
@@ -52,7 +52,7 @@ class WindowLoad:
 
     @property
     def clean(self) -> bool:
-        return self.others_cores < CLEAN_OTHERS_CORES and self.steal_fraction < CLEAN_STEAL_FRACTION
+        return quiet(self.others_cores, self.steal_fraction)
 
 
 class ProcStat:
@@ -80,6 +80,30 @@ class ProcStat:
                 running = int(line.split()[1])
         return CpuSample(wall_seconds=time.monotonic(), busy_seconds=busy, steal_seconds=steal,
                          own_seconds=time.process_time(), procs_running=running)
+
+
+@dataclass(frozen=True)
+class TaskTimes:
+    """One task's cumulative scheduler counters: CPU time it ran, and time it sat runnable waiting for a CPU."""
+
+    cpu_seconds: float
+    wait_seconds: float
+
+
+def task_times(pid: int | None = None) -> TaskTimes | None:
+    """``/proc/<pid>/schedstat`` (the process's main thread), or this thread's with ``pid`` None; None where
+    the kernel does not provide it (not Linux, or a process that has ended).
+
+    The run delay is what separates "slow" from "kept waiting": a task that sleeps or waits on a disk adds to
+    neither counter, one that wants a CPU another process holds adds to the wait.
+    """
+    path = "/proc/thread-self/schedstat" if pid is None else f"/proc/{pid}/schedstat"
+    try:
+        with open(path) as fh:
+            ran, waited = fh.read().split()[:2]
+        return TaskTimes(cpu_seconds=int(ran) / 1e9, wait_seconds=int(waited) / 1e9)
+    except (OSError, ValueError):
+        return None
 
 
 def window_load(start: CpuSample | None, end: CpuSample | None, cores: int, own_threads: int = 1) -> WindowLoad:

@@ -1,12 +1,12 @@
 """The warnings a probe's ``Profile`` carries about its devices: timings disturbed by other processes (their
 windows, their spread, thread scaling slower than one thread) and a model one step of which did not fit the
-CPU's memory. Each is said once per device; the runner adds them to ``Profile.notes``, from where they reach
-every prediction and recommendation made from the profile.
+CPU's memory; and an input pipeline timed while others used the CPU. Each is said once per device; the runner
+adds them to ``Profile.notes``, from where they reach every prediction and recommendation made from the profile.
 """
 
 from __future__ import annotations
 
-from advisor.schemas import DeviceProfile
+from advisor.schemas import DeviceProfile, InputPipeline
 from advisor.schemas.profile import CLEAN_STEAL_FRACTION
 
 NOISY_SPREAD = 0.5  # (p90 - p10) / median of the steps at the user's batch size; ~0.05-0.3 on an idle machine
@@ -74,3 +74,20 @@ def busy_notes(d: DeviceProfile) -> list[str]:
     if len(dirty) == len(timed):
         how += " No clean window was found. Fix: probe again when the machine is idle for a tighter estimate."
     return [f"{head}: {how}"]
+
+
+def pipeline_busy_notes(pipeline: InputPipeline | None) -> list[str]:
+    """What other processes did while the input pipeline was timed (probe.input_pipeline), said once."""
+    busy = [p for p in pipeline.points if p.clock == "wall_less_wait"] if pipeline else []
+    if not busy:
+        return []
+    others = max(p.others_cpu_cores or 0.0 for p in busy)
+    steal = max(p.steal_fraction or 0.0 for p in busy)
+    seen = f"other processes used up to {others:.1f} cores" if others >= 0.05 else \
+        f"the hypervisor took up to {steal:.0%} of the CPU (steal time)"
+    waited = sum(p.wait_seconds or 0.0 for p in busy)
+    timed = sum(p.seconds for p in busy)
+    what = "make_batch" if pipeline.source == "make_batch" else \
+        f"the loader at {', '.join(str(p.workers) for p in busy)} workers"
+    return [f"input pipeline: {seen} while {what} was timed: its rate leaves out the {waited:.2f} s of "
+            f"{timed:.2f} s that its processes waited for a CPU another process held."]

@@ -14,7 +14,15 @@ sample barely depends on the batch size), and a note says so. After each count t
 (``advisor.workload.LoaderRun``), so that none is left behind.
 
 With only ``make_batch``: batches are made in the training process itself, so there is one point (workers 0),
-the median of a few ``make_batch(batch_size)`` calls within ``MAKE_BATCH_SECONDS``.
+the median of a few ``make_batch(batch_size)`` calls within ``MAKE_BATCH_SECONDS`` (the first left out when there
+are others).
+
+A busy machine (issue 8): the question is how fast the loader is on an idle machine of this kind. Each point
+records what other processes used meanwhile (``advisor.probe.contention``, the loader's own workers excluded)
+and how long the processes that made the batches sat runnable, waiting for a CPU someone else held (the
+scheduler's run delay, ``/proc/<pid>/schedstat``). Where others used the machine, the rate is taken over the
+wall time less that wait (``LoaderPoint.clock`` "wall_less_wait"): time spent sleeping or reading a disk still
+counts, time spent queued behind another process does not. On a quiet machine it is the wall time.
 
 Both record the bytes of one sample's tensors (what crosses to the device each step) and whether batches come
 in page-locked memory (a DataLoader's ``pin_memory=True``, or tensors that report ``is_pinned()``; on a machine
@@ -31,7 +39,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from advisor.errors import WorkloadError
+from advisor.probe.contention import CpuLoadSource, ProcStat, TaskTimes, task_times, window_load
 from advisor.schemas import InputPipeline, LoaderPoint
+from advisor.schemas.profile import quiet
 from advisor.workload import LoaderRun, Workload, sample_count, split_batch
 from advisor.workload.describe import gist
 
@@ -43,12 +53,15 @@ MAX_SMALLER = 2  # ... at most this many times
 MIN_POINT_SECONDS = 0.5  # a later worker count with less than this left is skipped (and noted)
 MAX_PASSES = 3  # passes over a loader whose data runs out, per worker count
 MAKE_BATCH_SECONDS = 1.0  # at most, for a make_batch-only workload ...
-MAKE_BATCH_CALLS = 5  # ... and at most this many calls
+MAKE_BATCH_CALLS = 5  # ... and at most this many timed calls (after one more that is not)
 INPUT_SHARE = 0.1  # of the probe budget, held to [MIN_INPUT_SECONDS, MAX_INPUT_SECONDS]
 MIN_INPUT_SECONDS = 3.0
 MAX_INPUT_SECONDS = 15.0
 
+MIN_UNWAITED_SHARE = 0.05  # a busy point's time less its waits is held to at least this share of its wall time
+
 Report = Callable[[float, str], None]
+Tasks = Callable[[int | None], TaskTimes | None]
 
 
 def input_budget_seconds(probe_seconds: float) -> float:
@@ -71,7 +84,8 @@ def worker_counts(cores: int, budget_seconds: float) -> list[int]:
 
 
 def measure_input_pipeline(workload: Workload, batch_size: int, budget_seconds: float, cores: int | None = None,
-                           *, cpu_name: str | None = None, report: Report | None = None) -> InputPipeline:
+                           *, cpu_name: str | None = None, report: Report | None = None,
+                           load: CpuLoadSource | None = None, tasks: Tasks = task_times) -> InputPipeline:
     """Time the workload's input pipeline on this machine (see the module docstring).
 
     Args:
@@ -81,6 +95,8 @@ def measure_input_pipeline(workload: Workload, batch_size: int, budget_seconds: 
         cores: usable cores (default ``usable_cores()``): N of the worker counts, and ``host_cores``.
         cpu_name: this machine's CPU as reported, stored with the result.
         report: ``report(fraction 0..1, message)`` as it goes.
+        load: the machine's CPU counters (default ``/proc/stat``); a seam for tests.
+        tasks: a task's scheduler counters by pid (None: this thread); a seam for tests.
 
     Raises:
         WorkloadError: the user's make_dataloader (or make_batch) raised, returned something that is not an
@@ -88,11 +104,12 @@ def measure_input_pipeline(workload: Workload, batch_size: int, budget_seconds: 
     """
     cores = cores or usable_cores()
     notify: Report = report or (lambda fraction, message: None)
+    clock = _Clock(cores=cores, load=load or ProcStat(), tasks=tasks)
     if workload.make_dataloader is None:
         notify(0.0, f"the input pipeline: make_batch({batch_size}) on its own")
-        result = _measure_make_batch(workload, batch_size, min(budget_seconds, MAKE_BATCH_SECONDS))
+        result = _measure_make_batch(workload, batch_size, min(budget_seconds, MAKE_BATCH_SECONDS), clock)
     else:
-        result = _measure_dataloader(workload, batch_size, budget_seconds, cores, notify)
+        result = _measure_dataloader(workload, batch_size, budget_seconds, clock, notify)
     notify(1.0, "the input pipeline: done")
     return result.pipeline(workload, cores, cpu_name)
 
@@ -116,6 +133,99 @@ class _Result:
                              default_workers=workload.num_workers, notes=self.notes)
 
 
+# ------------------------------------------------------------------------------------------ the clock
+
+
+@dataclass(frozen=True)
+class _Clock:
+    """Where a point's counters come from: the machine's CPU load and the scheduler's times of the tasks that
+    make the batches (the loader's worker processes, or this thread)."""
+
+    cores: int
+    load: CpuLoadSource
+    tasks: Tasks
+
+    def start(self, at: float, pids: list[int]) -> _Span:
+        """A stretch timed from ``at`` (the arrival of the last untimed batch) with ``pids`` making the batches
+        (none: this thread)."""
+        ids: list[int | None] = list(pids) or [None]
+        return _Span(self, at, self.load.sample(), ids, [self.tasks(p) for p in ids])
+
+
+@dataclass
+class _Tally:
+    """A point's timed stretches, added up: wall, the batch makers' mean wait for a CPU, others' load."""
+
+    wall_seconds: float = 0.0
+    wait_seconds: float | None = None  # None: no task's counters could be read
+    others_core_seconds: float = 0.0
+    steal_seconds: float = 0.0  # the steal share x the wall time
+
+    @property
+    def others_cpu_cores(self) -> float:
+        return self.others_core_seconds / self.wall_seconds if self.wall_seconds > 0 else 0.0
+
+    @property
+    def steal_fraction(self) -> float:
+        return min(1.0, self.steal_seconds / self.wall_seconds) if self.wall_seconds > 0 else 0.0
+
+    @property
+    def busy(self) -> bool:
+        """Others used the machine, and the batch makers' waits are known (so they can be taken out)."""
+        return self.wait_seconds is not None and not quiet(self.others_cpu_cores, self.steal_fraction)
+
+    @property
+    def seconds(self) -> float:
+        """The wall time; on a busy machine less the time the batch makers waited for a CPU (why: the question
+        is how fast the loader is on an idle machine of this kind, and a wait is time another process took)."""
+        return self.unwaited_seconds if self.busy else self.wall_seconds
+
+    @property
+    def unwaited_seconds(self) -> float:
+        return max(self.wall_seconds - (self.wait_seconds or 0.0), MIN_UNWAITED_SHARE * self.wall_seconds)
+
+    def point(self, workers: int, samples: int, batches: int) -> LoaderPoint:
+        measured = self.wait_seconds is not None
+        return LoaderPoint(workers=workers, samples_per_second=samples / max(self.seconds, 1e-9),
+                           batches_timed=batches, seconds=self.wall_seconds,
+                           others_cpu_cores=round(self.others_cpu_cores, 3) if measured else None,
+                           steal_fraction=round(self.steal_fraction, 4) if measured else None,
+                           wait_seconds=round(self.wait_seconds, 6) if measured else None,
+                           clock="wall_less_wait" if self.busy else "wall")
+
+
+@dataclass
+class _Span:
+    """One stretch being timed (a pass over the loader, or one make_batch call)."""
+
+    clock: _Clock
+    at: float
+    sample: Any
+    ids: list[int | None]
+    before: list[TaskTimes | None]
+    latest: list[TaskTimes | None] = field(default_factory=list)
+
+    def touch(self) -> None:
+        """Read the counters now: a loader whose data runs out shuts its workers down before the stretch ends."""
+        self.latest = [self.clock.tasks(p) for p in self.ids]
+
+    def stop(self, tally: _Tally, now: float) -> None:
+        """Add this stretch, ended at ``now``, to ``tally``."""
+        wall = max(0.0, now - self.at)
+        after = [self.clock.tasks(p) for p in self.ids]
+        after = [a if a is not None else (self.latest[i] if self.latest else None) for i, a in enumerate(after)]
+        pairs = [(b, a) for b, a in zip(self.before, after, strict=True) if b is not None and a is not None]
+        load = window_load(self.sample, self.clock.load.sample(), self.clock.cores)
+        # The loader's worker processes are other processes to /proc/stat, but not to the question asked.
+        workers_cpu = sum(a.cpu_seconds - b.cpu_seconds for b, a in pairs) if self.ids != [None] else 0.0
+        tally.wall_seconds += wall
+        tally.others_core_seconds += max(0.0, load.others_cores * wall - workers_cpu)
+        tally.steal_seconds += load.steal_fraction * wall
+        if pairs:
+            waited = sum(a.wait_seconds - b.wait_seconds for b, a in pairs) / len(pairs)
+            tally.wait_seconds = (tally.wait_seconds or 0.0) + max(0.0, waited)
+
+
 # ------------------------------------------------------------------------------------------ a dataloader
 
 
@@ -123,8 +233,9 @@ class _TooSlow(Exception):
     """Internal: one batch takes more than a worker count's share of the budget at this batch size."""
 
 
-def _measure_dataloader(workload: Workload, batch_size: int, budget_seconds: float, cores: int,
+def _measure_dataloader(workload: Workload, batch_size: int, budget_seconds: float, clock: _Clock,
                         notify: Report) -> _Result:
+    cores = clock.cores
     counts = worker_counts(cores, budget_seconds)
     result = _Result(source="dataloader", batch_size=batch_size)
     if counts[-1] < cores:
@@ -140,8 +251,8 @@ def _measure_dataloader(workload: Workload, batch_size: int, budget_seconds: flo
             break
         notify(i / len(counts), f"the input pipeline at {workers} worker{'s' * (workers > 1)}")
         try:
-            _time_point(workload, result, workers, share, slow_ok=smaller >= MAX_SMALLER or result.batch_size == 1
-                        or bool(result.points))
+            _time_point(workload, result, workers, share, clock,
+                        slow_ok=smaller >= MAX_SMALLER or result.batch_size == 1 or bool(result.points))
         except _TooSlow:
             smaller += 1
             new_size = max(1, result.batch_size // SMALLER_BATCH)
@@ -154,63 +265,73 @@ def _measure_dataloader(workload: Workload, batch_size: int, budget_seconds: flo
     return result
 
 
-def _time_point(workload: Workload, result: _Result, workers: int, share: float, slow_ok: bool) -> None:
+def _time_point(workload: Workload, result: _Result, workers: int, share: float, clock: _Clock,
+                slow_ok: bool) -> None:
     """Time the loader at ``workers`` workers for about ``share`` seconds; add its point to ``result``."""
     started = time.perf_counter()
     with LoaderRun(workload, result.batch_size, workers) as run:
         first = run.next_batch()
+        arrived = time.perf_counter()
         if first is None:
             raise run.empty_error()
-        first_seconds = time.perf_counter() - started
+        first_seconds = arrived - started
         if not slow_ok and first_seconds * (MIN_TIMED_BATCHES + 1) > share:
             raise _TooSlow()
         if not result.points:  # what crosses to the device, and how, from the first batch timed
             result.bytes_per_sample = _bytes_per_sample(workload, first, run.call)
             result.pinned_memory = bool(getattr(run.loader, "pin_memory", False)) or _any_pinned(first)
         result.startup_seconds = first_seconds  # the last (most workers) point's stands
-        samples, batches, seconds = _timed_batches(run, workers, started + share)
+        samples, batches, tally = _timed_batches(run, workers, started + share, arrived, clock)
     if batches == 0:
         raise WorkloadError(
             f"{workload.label}: {run.call} yields too few batches per pass to time it (its first batch of each pass "
             "waits for the workers to start, so it is not timed).",
             hint=f"Fix: give the loader's dataset more samples ({MIN_TIMED_BATCHES + 1} batches or more).")
-    result.points.append(LoaderPoint(workers=workers, samples_per_second=samples / max(seconds, 1e-9),
-                                     batches_timed=batches, seconds=seconds))
+    result.points.append(tally.point(workers, samples, batches))
 
 
-def _timed_batches(run: LoaderRun, workers: int, until: float) -> tuple[int, int, float]:
-    """(samples, batches, seconds) timed after each pass's first wave, until ``until`` (and at least
-    ``MIN_TIMED_BATCHES``), over at most ``MAX_PASSES`` passes."""
+def _timed_batches(run: LoaderRun, workers: int, until: float, arrived: float,
+                   clock: _Clock) -> tuple[int, int, _Tally]:
+    """(samples, batches, their timing) after each pass's first wave, until ``until`` (and at least
+    ``MIN_TIMED_BATCHES``), over at most ``MAX_PASSES`` passes. ``arrived``: when the pass's first batch came.
+
+    Each stretch is timed from the arrival of the last untimed batch, not from when this code gets to ask for
+    the next: the workers go on making batches meanwhile, so a later mark would count part of a batch as free.
+    """
     samples = batches = 0
-    seconds = 0.0
+    tally = _Tally()
     passes = 1
-    _skip_first_wave(run, workers, skipped=1)
-    mark = time.perf_counter()
+    span = clock.start(_skip_first_wave(run, workers, skipped=1, arrived=arrived), run.worker_pids())
     while True:
         batch = run.next_batch()
         now = time.perf_counter()
         if batch is None:  # the data ran out: a new pass, its first wave untimed
-            seconds += now - mark
+            span.stop(tally, now)
             if passes >= MAX_PASSES or (batches >= MIN_TIMED_BATCHES and now >= until):
-                return samples, batches, seconds
+                return samples, batches, tally
             passes += 1
             run.restart()
-            _skip_first_wave(run, workers, skipped=0)
-            mark = time.perf_counter()
+            span = clock.start(_skip_first_wave(run, workers, skipped=0, arrived=time.perf_counter()),
+                               run.worker_pids())
             continue
         samples += sample_count(batch) or run.batch_size
         batches += 1
+        span.touch()
         if batches >= MIN_TIMED_BATCHES and now >= until:
-            return samples, batches, seconds + now - mark
+            span.stop(tally, now)
+            return samples, batches, tally
 
 
-def _skip_first_wave(run: LoaderRun, workers: int, skipped: int) -> None:
-    """Take the batches the workers made while they started (one per worker), leaving enough to time."""
+def _skip_first_wave(run: LoaderRun, workers: int, skipped: int, arrived: float) -> float:
+    """Take the batches the workers made while they started (one per worker), leaving enough to time; the
+    arrival time of the last one taken (``arrived`` when none is taken here)."""
     length = _length(run.loader)
     wave = workers if length is None else min(workers, max(1, length - MIN_TIMED_BATCHES))
     for _ in range(wave - skipped):
         if run.next_batch() is None:
-            return
+            break
+        arrived = time.perf_counter()
+    return arrived
 
 
 def _length(loader: Any) -> int | None:
@@ -224,14 +345,16 @@ def _length(loader: Any) -> int | None:
 # -------------------------------------------------------------------------------------- make_batch only
 
 
-def _measure_make_batch(workload: Workload, batch_size: int, budget_seconds: float) -> _Result:
-    """The median of a few make_batch(batch_size) calls in this process (workers 0)."""
+def _measure_make_batch(workload: Workload, batch_size: int, budget_seconds: float, clock: _Clock) -> _Result:
+    """The median of a few make_batch(batch_size) calls in this process (workers 0), the first left out when
+    there are others (it also pays for first-use set-up: lazy imports, the allocator's first pages)."""
     deadline = time.perf_counter() + budget_seconds
-    times: list[float] = []
+    calls: list[_Tally] = []
     batch = None
-    while len(times) < MAKE_BATCH_CALLS:
+    while len(calls) < MAKE_BATCH_CALLS + 1:  # the first, set-up included, is left out
         batch = None  # the last batch goes before the next is made
-        started = time.perf_counter()
+        calls.append(_Tally())
+        span = clock.start(time.perf_counter(), [])
         try:
             batch = workload.make_batch(batch_size)
         except WorkloadError:
@@ -240,16 +363,28 @@ def _measure_make_batch(workload: Workload, batch_size: int, budget_seconds: flo
             raise WorkloadError(f"{workload.label}: make_batch({batch_size}) raised {type(exc).__name__}: "
                                 f"{gist(exc)}",
                                 hint="Fix: make_batch(batch_size) must run at the training batch size.") from exc
-        times.append(time.perf_counter() - started)
+        span.stop(calls[-1], time.perf_counter())
         if time.perf_counter() >= deadline:
             break
     call = f"make_batch({batch_size})"
     samples = sample_count(batch) or batch_size
-    seconds = statistics.median(times)
-    point = LoaderPoint(workers=0, samples_per_second=samples / max(seconds, 1e-9), batches_timed=len(times),
-                        seconds=sum(times))
+    timed = calls[1:] or calls
+    point = _median_point(timed, samples)
     return _Result(source="make_batch", batch_size=batch_size, points=[point], pinned_memory=_any_pinned(batch),
                    bytes_per_sample=_bytes_per_sample(workload, batch, call, returned="returned"))
+
+
+def _median_point(calls: list[_Tally], samples: int) -> LoaderPoint:
+    """The point of make_batch calls: the median call's time, each on the clock the calls together need (the
+    wall; less the waits when the machine was busy over them)."""
+    total = _Tally(wall_seconds=sum(c.wall_seconds for c in calls),
+                   others_core_seconds=sum(c.others_core_seconds for c in calls),
+                   steal_seconds=sum(c.steal_seconds for c in calls))
+    waits = [c.wait_seconds for c in calls if c.wait_seconds is not None]
+    total.wait_seconds = sum(waits) if len(waits) == len(calls) else None
+    per_call = [c.unwaited_seconds if total.busy else c.wall_seconds for c in calls]
+    rate = samples / max(statistics.median(per_call), 1e-9)
+    return total.point(0, samples, len(calls)).model_copy(update={"samples_per_second": rate})
 
 
 # ------------------------------------------------------------------------------------------- the batch

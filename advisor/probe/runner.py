@@ -46,7 +46,7 @@ from typing import Any
 from advisor import errors
 from advisor.errors import ProbeError
 from advisor.probe.child import run_forked
-from advisor.probe.device_notes import noise_notes, too_big_notes
+from advisor.probe.device_notes import noise_notes, pipeline_busy_notes, too_big_notes
 from advisor.probe.frames import (
     CHANNEL_LOST_EXIT,
     AnalysisFrame,
@@ -139,7 +139,8 @@ def run_profile(
     collected = _probe(source, request, notify, label)
     notes = (([_ONE_THREAD_NOTE] if collected.single_thread else []) + too_big_notes(collected.devices)
              + noise_notes(collected.devices)
-             + ([collected.input_note] if collected.input_note else []))
+             + ([collected.input_note] if collected.input_note else [])
+             + pipeline_busy_notes(collected.input_pipeline))
     for note in notes:  # also in Profile.notes, and from there in predictions and recommendations
         warnings.warn(note, RuntimeWarning, stacklevel=2)
     return collected.profile(info, label, notes, probe_wall_seconds=time.perf_counter() - started)

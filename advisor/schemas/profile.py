@@ -34,6 +34,11 @@ CLEAN_OTHERS_CORES = 0.25
 CLEAN_STEAL_FRACTION = 0.05
 
 
+def quiet(others_cpu_cores: float | None, steal_fraction: float | None) -> bool:
+    """Other processes and the hypervisor took less than the clean thresholds (None: not measured, quiet)."""
+    return (others_cpu_cores or 0.0) < CLEAN_OTHERS_CORES and (steal_fraction or 0.0) < CLEAN_STEAL_FRACTION
+
+
 class Measurement(Model):
     """Timed probe steps at one batch size on one device."""
 
@@ -64,8 +69,7 @@ class Measurement(Model):
     @property
     def clean(self) -> bool:
         """Timed on a machine that nothing else was using (or where that was not measured)."""
-        others, steal = self.others_cpu_cores or 0.0, self.steal_fraction or 0.0
-        return others < CLEAN_OTHERS_CORES and steal < CLEAN_STEAL_FRACTION
+        return quiet(self.others_cpu_cores, self.steal_fraction)
 
 
 class ThreadPoint(Model):
@@ -134,6 +138,20 @@ class LoaderPoint(Model):
     samples_per_second: Annotated[float, Field(gt=0, le=1e12, allow_inf_nan=False)]
     batches_timed: Count
     seconds: Seconds  # timed wall, the first batch (worker start-up) excluded
+    # What else used the CPU while this point was timed (advisor.probe.contention; the loader's own worker
+    # processes excluded), and how long the processes that made the batches sat runnable waiting for a CPU
+    # (/proc/<pid>/schedstat's run delay, the mean over them); None where not measured.
+    others_cpu_cores: Annotated[float, Field(ge=0, le=1e5, allow_inf_nan=False)] | None = None
+    steal_fraction: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
+    wait_seconds: Seconds | None = None
+    # The rate's clock. "wall": samples / seconds. "wall_less_wait": on a busy machine, samples / (seconds -
+    # wait_seconds), the time the batches would have taken had no other process held a CPU they wanted.
+    clock: Literal["wall", "wall_less_wait"] = "wall"
+
+    @property
+    def clean(self) -> bool:
+        """Timed on a machine that nothing else was using (or where that was not measured)."""
+        return quiet(self.others_cpu_cores, self.steal_fraction)
 
 
 class InputPipeline(Model):

@@ -143,6 +143,11 @@ class LoaderRun:
         except Exception as exc:  # noqa: BLE001 - user code: the loader's __iter__ (starts its workers)
             raise self._error("failed to start iterating", exc) from exc
 
+    def worker_pids(self) -> list[int]:
+        """The process ids of the current pass's worker processes (a DataLoader's; none for other iterables)."""
+        workers = getattr(self._iterator, "_workers", None) or []
+        return [int(w.pid) for w in workers if isinstance(getattr(w, "pid", None), int)]
+
     def next_batch(self) -> Any:
         """The next batch, or None at the end of the loader's data."""
         try:

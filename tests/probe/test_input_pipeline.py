@@ -14,6 +14,7 @@ from torch.utils.data import DataLoader, Dataset, get_worker_info
 
 from advisor.errors import WorkloadError
 from advisor.probe import input_pipeline as ip_module
+from advisor.probe.contention import CpuSample, TaskTimes
 from advisor.probe.frames import InputPipelineFrame, MalformedFrame, encode, parse_child_frame
 from advisor.probe.input_pipeline import input_budget_seconds, measure_input_pipeline, worker_counts
 from advisor.schemas import InputPipeline, LoaderPoint
@@ -74,8 +75,10 @@ def test_a_dataloader_is_timed_at_1_and_2_workers():
         "dataloader", 8, 2, "Test CPU", 2)
     assert [p.workers for p in ip.points] == [1, 2]
     assert all(p.batches_timed >= 2 and p.seconds > 0 for p in ip.points)
-    for p in ip.points:  # samples / seconds, from whole batches of 8
-        assert p.samples_per_second == pytest.approx(8 * p.batches_timed / p.seconds)
+    for p in ip.points:  # samples / seconds, from whole batches of 8 (less the waits if others used the CPU)
+        seconds = p.seconds - p.wait_seconds if p.clock == "wall_less_wait" else p.seconds
+        assert p.samples_per_second == pytest.approx(8 * p.batches_timed / seconds, rel=1e-4)
+        assert p.others_cpu_cores is not None and p.wait_seconds is not None  # measured (Linux)
     # Each sample sleeps 2 ms: one worker makes at most ~500 samples/s.
     assert ip.points[0].samples_per_second < 600
     assert ip.bytes_per_sample == SAMPLE_BYTES
@@ -102,6 +105,70 @@ def test_a_slow_batch_is_timed_at_a_smaller_batch_size():
     assert ip.batch_size in (4, 1)
     assert "timed at batch size" in ip.notes[0]
     assert 12 < ip.points[0].samples_per_second < 32  # 25 samples/s, timed over 2 batches or more
+
+
+class _Load:
+    """A machine where other processes use ``others`` cores (a fake /proc/stat)."""
+
+    def __init__(self, others: float) -> None:
+        self.others = others
+
+    def sample(self) -> CpuSample:
+        now = time.monotonic()
+        return CpuSample(wall_seconds=now, busy_seconds=self.others * now + time.process_time(),
+                         steal_seconds=0.0, own_seconds=time.process_time(), procs_running=1)
+
+
+class _Tasks:
+    """Scheduler counters of a task that waits ``wait`` seconds for a CPU between one read and the next."""
+
+    def __init__(self, wait: float) -> None:
+        self.wait, self.reads = wait, 0
+
+    def __call__(self, pid):
+        self.reads += 1
+        return TaskTimes(cpu_seconds=0.0, wait_seconds=self.wait * self.reads)
+
+
+def _sleepy_batch(batch_size):
+    time.sleep(0.1)
+    return torch.zeros(batch_size, 3, 8, 8), torch.zeros(batch_size, dtype=torch.long)
+
+
+@pytest.mark.parametrize("others, clock, rate", [(1.0, "wall_less_wait", 16 / 0.04), (0.0, "wall", 16 / 0.1)])
+def test_a_busy_machine_takes_the_waits_out_of_make_batch(others, clock, rate):
+    # Each call sleeps 0.1 s, and the fake scheduler says it also waited 0.06 s for a CPU: on a busy machine
+    # the rate is over the 0.04 s left; on a quiet one the wait is not taken out (it is the machine's own).
+    workload = Workload(model=model, make_batch=_sleepy_batch, num_workers=0)
+    ip = measure_input_pipeline(workload, batch_size=16, budget_seconds=0.7, load=_Load(others), tasks=_Tasks(0.06))
+    [point] = ip.points
+    assert point.clock == clock
+    assert point.others_cpu_cores == pytest.approx(others, abs=0.05)
+    assert point.wait_seconds == pytest.approx(0.06 * point.batches_timed)
+    assert point.seconds == pytest.approx(0.1 * point.batches_timed, rel=0.3)
+    assert point.samples_per_second == pytest.approx(rate, rel=0.3)
+
+
+def test_the_loader_workers_are_not_counted_as_other_processes():
+    # One worker that computes: on /proc/stat it is another process using a core, but it is the loader.
+    def burn(batch_size, workers):
+        return DataLoader(Burning(), batch_size=batch_size, num_workers=workers)
+
+    ip = measure_input_pipeline(Workload(model=model, make_dataloader=burn, name="burn"), batch_size=4,
+                                budget_seconds=2.0, cores=1)
+    [point] = ip.points
+    assert point.others_cpu_cores is not None and point.others_cpu_cores < 0.6, point
+
+
+class Burning(Dataset):
+    def __len__(self) -> int:
+        return 400
+
+    def __getitem__(self, i: int):
+        until = time.process_time() + 0.01
+        while time.process_time() < until:
+            pass
+        return torch.zeros(3, 8, 8), 0
 
 
 def test_make_batch_only():
@@ -259,3 +326,62 @@ def test_a_make_batch_that_cannot_be_timed_leaves_a_note_not_an_error():
         prof = run_profile(workload, devices=[], batch_size=32, probe_seconds=1, analyze=True)
     assert prof.input_pipeline is None
     assert any("make_batch(32) raised ValueError: only 8 samples, not 32" in n for n in prof.notes)
+
+
+def test_a_busy_input_pipeline_is_said_in_the_profile_notes():
+    from advisor.probe.device_notes import pipeline_busy_notes
+
+    def pipeline(source, *points):
+        return InputPipeline(source=source, batch_size=8, bytes_per_sample=SAMPLE_BYTES, points=list(points))
+
+    quiet = LoaderPoint(workers=1, samples_per_second=100.0, batches_timed=4, seconds=1.0, others_cpu_cores=0.1,
+                        wait_seconds=0.01)
+    busy = LoaderPoint(workers=2, samples_per_second=300.0, batches_timed=4, seconds=0.5, others_cpu_cores=1.4,
+                       wait_seconds=0.2, clock="wall_less_wait")
+    assert pipeline_busy_notes(pipeline("dataloader", quiet)) == [] and pipeline_busy_notes(None) == []
+    (note,) = pipeline_busy_notes(pipeline("dataloader", quiet, busy))
+    assert note == ("input pipeline: other processes used up to 1.4 cores while the loader at 2 workers was timed: "
+                    "its rate leaves out the 0.20 s of 0.50 s that its processes waited for a CPU another process "
+                    "held.")
+    (note,) = pipeline_busy_notes(pipeline("make_batch", busy.model_copy(update={"workers": 0})))
+    assert "while make_batch was timed" in note
+
+
+def _noise_rate(busy_loops: int) -> tuple[float, str]:
+    import subprocess
+    import sys
+
+    def make_batch(batch_size):
+        return torch.randn(batch_size, 3, 64, 64), torch.zeros(batch_size, dtype=torch.long)
+
+    loops = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(busy_loops)]
+    try:
+        time.sleep(0.2 * busy_loops)  # the loops are running before the first call
+        ip = measure_input_pipeline(Workload(model=model, make_batch=make_batch, num_workers=0), batch_size=256,
+                                    budget_seconds=1.0)
+    finally:
+        for loop in loops:
+            loop.kill()
+            loop.wait()
+    return ip.points[0].samples_per_second, ip.points[0].clock
+
+
+@pytest.mark.slow
+def test_busy_loops_beside_make_batch_barely_move_its_rate():
+    import os
+
+    if (os.cpu_count() or 1) > 4:
+        pytest.skip("three busy loops do not crowd a machine of more than four cores")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one thread: the waits of the one that makes the batch are all there is
+    try:
+        idle, _ = _noise_rate(0)
+        # Three busy loops on two cores leave make_batch about half a core: its wall time doubles. Its time less
+        # its waits for a CPU does not.
+        busy, clock = _noise_rate(3)
+        if busy / idle <= 0.7:
+            idle = min(idle, _noise_rate(0)[0])  # this shared VM's neighbours slow the reference now and then
+    finally:
+        torch.set_num_threads(threads)
+    assert clock == "wall_less_wait"
+    assert 0.7 < busy / idle < 1.4, (idle, busy)
