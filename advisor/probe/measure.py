@@ -44,7 +44,7 @@ from advisor.errors import HardwareError, WorkloadError
 from advisor.hardware.cpu import detect_cpu
 from advisor.hardware.nvml import NvmlLike
 from advisor.hardware.specs import match_reported_gpu
-from advisor.probe import stats
+from advisor.probe import contention, stats
 from advisor.probe.coldstart import startup_seconds
 from advisor.probe.contention import CLEAN_OTHERS_CORES, CpuLoadSource, ProcStat, Window, compute_threads, free_cores
 from advisor.probe.cpu_peak import measure_cpu_peak
@@ -162,14 +162,20 @@ class DeviceProbe:
         raise _OutOfMemory()
 
     def _step(self, batch_size: int) -> tuple[float, float]:
-        # Batch creation on the wall clock always: a real pipeline waits for files, which CPU time would miss.
+        # Batch creation on the wall clock: a real pipeline waits for files, which CPU time would miss. On a busy
+        # CPU (steps on the thread's own clock) less the time this thread sat queued for a CPU that another
+        # process held, as the input pipeline is timed (probe.input_pipeline).
+        queued = contention.task_times() if self._clock is time.thread_time else None
         t0 = time.perf_counter()
         inputs, target = self._user_code("make_batch (or the copy to the device)", batch_size, self.batch,
                                          batch_size)
         t1 = time.perf_counter()
+        batch_seconds = t1 - t0
+        if queued is not None and (now := contention.task_times()) is not None:
+            batch_seconds = max(0.0, batch_seconds - (now.wait_seconds - queued.wait_seconds))
         c1 = self._clock()
         self._user_code("the training step", batch_size, self.train, inputs, target)
-        return t1 - t0, self._clock() - c1
+        return batch_seconds, self._clock() - c1
 
     def batch(self, batch_size: int) -> tuple[Any, Any]:
         inputs, target = split_batch(self.workload, self.workload.make_batch(batch_size))

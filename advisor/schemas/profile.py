@@ -62,7 +62,8 @@ class Measurement(Model):
     run_queue: Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)] | None = None
     # The training step's clock. "wall": wall-clock. "thread_cpu": the probe thread's own CPU time, used on a
     # busy machine where the steps ran on one thread (what the step costs, not how long the scheduler kept it
-    # waiting). Batch creation is always on the wall clock.
+    # waiting). Batch creation is on the wall clock, less (when "thread_cpu") the time the thread sat queued for a
+    # CPU another process held.
     clock: Literal["wall", "thread_cpu"] = "wall"
     busiest_other: Annotated[str, Field(max_length=200)] | None = None  # "name (pid N, 98% CPU)"
 

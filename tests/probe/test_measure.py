@@ -252,3 +252,39 @@ def test_fp16_steps_through_a_grad_scaler_and_bf16_does_not(monkeypatch):
     scaled.clear()
     probe(Workload(model=tiny_model, make_batch=batch), batch_size=16, budget_seconds=0.5, precision="bf16")
     assert scaled == []
+
+
+class BusyMachine:
+    """The CPU-load seam, reporting another process that uses one core all the time."""
+
+    def sample(self):
+        from advisor.probe.contention import CpuSample
+
+        now = time.monotonic()
+        return CpuSample(wall_seconds=now, busy_seconds=now + time.process_time(), steal_seconds=0.0,
+                         own_seconds=time.process_time(), procs_running=2)
+
+
+def test_a_busy_machines_batch_creation_leaves_out_the_time_queued_for_a_cpu(monkeypatch):
+    from advisor.probe import contention
+
+    reads = []
+
+    def queued_2ms_a_call(pid=None):  # the thread waited 2 ms for a CPU between one read and the next
+        reads.append(pid)
+        return contention.TaskTimes(cpu_seconds=0.0, wait_seconds=0.002 * len(reads))
+
+    monkeypatch.setattr(contention, "task_times", queued_2ms_a_call)
+
+    def sleepy_batch(b):  # 6 ms of waiting on "a disk": counted, as a real pipeline's would be
+        time.sleep(0.006)
+        return batch(b)
+
+    prof = DeviceProbe(Workload(model=tiny_model, make_batch=sleepy_batch), "cpu",
+                       ProbeOptions(batch_size=8, budget_seconds=1.5, threads=1, thread_scaling=False),
+                       load_source=BusyMachine()).run()
+    timed = [m for m in prof.measurements if not m.oom]
+    assert timed and all(m.clock == "thread_cpu" for m in timed)
+    assert reads
+    for m in timed:  # 6 ms and a little, less the 2 ms queued
+        assert 0.0035 < m.batch_seconds < 0.0058, m
