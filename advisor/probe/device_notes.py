@@ -10,6 +10,7 @@ from advisor.schemas import DeviceProfile, InputPipeline
 from advisor.schemas.profile import CLEAN_STEAL_FRACTION
 
 NOISY_SPREAD = 0.5  # (p90 - p10) / median of the steps at the user's batch size; ~0.05-0.3 on an idle machine
+MATERIAL_WAIT_SHARE = 0.05  # an input pipeline's waits for a CPU worth a note: this share of its timed wall time
 OVERSUBSCRIBED = 1.5  # all threads slower than this x one thread: the cores are busy with something else
 
 
@@ -79,14 +80,14 @@ def busy_notes(d: DeviceProfile) -> list[str]:
 def pipeline_busy_notes(pipeline: InputPipeline | None) -> list[str]:
     """What other processes did while the input pipeline was timed (probe.input_pipeline), said once."""
     busy = [p for p in pipeline.points if p.clock == "wall_less_wait"] if pipeline else []
-    if not busy:
+    waited = sum(p.wait_seconds or 0.0 for p in busy)
+    timed = sum(p.seconds for p in busy)
+    if not busy or waited < MATERIAL_WAIT_SHARE * timed:  # others ran beside it, but it barely waited for them
         return []
     others = max(p.others_cpu_cores or 0.0 for p in busy)
     steal = max(p.steal_fraction or 0.0 for p in busy)
     seen = f"other processes used up to {others:.1f} cores" if others >= 0.05 else \
         f"the hypervisor took up to {steal:.0%} of the CPU (steal time)"
-    waited = sum(p.wait_seconds or 0.0 for p in busy)
-    timed = sum(p.seconds for p in busy)
     what = "make_batch" if pipeline.source == "make_batch" else \
         f"the loader at {', '.join(str(p.workers) for p in busy)} workers"
     return [f"input pipeline: {seen} while {what} was timed: its rate leaves out the {waited:.2f} s of "
