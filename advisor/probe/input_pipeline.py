@@ -145,11 +145,12 @@ class _Clock:
     load: CpuLoadSource
     tasks: Tasks
 
-    def start(self, at: float, pids: list[int]) -> _Span:
-        """A stretch timed from ``at`` (the arrival of the last untimed batch) with ``pids`` making the batches
-        (none: this thread)."""
+    def start(self, at: float | None, pids: list[int]) -> _Span:
+        """A stretch timed from ``at`` (the arrival of the last untimed batch; None: once the counters are read)
+        with ``pids`` making the batches (none: this thread)."""
         ids: list[int | None] = list(pids) or [None]
-        return _Span(self, at, self.load.sample(), ids, [self.tasks(p) for p in ids])
+        sample, before = self.load.sample(), [self.tasks(p) for p in ids]
+        return _Span(self, time.perf_counter() if at is None else at, sample, ids, before)
 
 
 @dataclass
@@ -354,7 +355,7 @@ def _measure_make_batch(workload: Workload, batch_size: int, budget_seconds: flo
     while len(calls) < MAKE_BATCH_CALLS + 1:  # the first, set-up included, is left out
         batch = None  # the last batch goes before the next is made
         calls.append(_Tally())
-        span = clock.start(time.perf_counter(), [])
+        span = clock.start(None, [])  # the clock starts after its own reads: a make_batch can take microseconds
         try:
             batch = workload.make_batch(batch_size)
         except WorkloadError:
