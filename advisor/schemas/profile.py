@@ -149,11 +149,6 @@ class LoaderPoint(Model):
     # wait_seconds), the time the batches would have taken had no other process held a CPU they wanted.
     clock: Literal["wall", "wall_less_wait"] = "wall"
 
-    @property
-    def clean(self) -> bool:
-        """Timed on a machine that nothing else was using (or where that was not measured)."""
-        return quiet(self.others_cpu_cores, self.steal_fraction)
-
 
 class InputPipeline(Model):
     """The host side of a training step, measured on this machine: how fast batches are made (the workload's
