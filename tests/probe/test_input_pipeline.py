@@ -382,8 +382,11 @@ def test_busy_loops_beside_make_batch_barely_move_its_rate():
         # Three busy loops on two cores leave make_batch about half a core: its wall time doubles. Its time less
         # its waits for a CPU does not.
         busy, clock = _noise_rate(3)
-        if busy / idle <= 0.7:
-            idle = min(idle, _noise_rate(0)[0])  # this shared VM's neighbours slow the reference now and then
+        if not 0.7 < busy / idle < 1.4:
+            # This shared VM's neighbours slow the reference now and then (a CI run measured 11.4k samples/s
+            # idle, 17.9k beside the loops; 18.2-18.8k idle otherwise): it is measured once more and the faster
+            # kept, since noise only slows it. The run beside the busy loops, the one under test, is not repeated.
+            idle = max(idle, _noise_rate(0)[0])
     finally:
         torch.set_num_threads(threads)
     assert clock == "wall_less_wait"
