@@ -3,6 +3,7 @@ precision and thread scaling. Tiny models on one thread keep it fast and steady 
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -257,14 +258,17 @@ def test_fp16_steps_through_a_grad_scaler_and_bf16_does_not(monkeypatch):
 
 
 class BusyMachine:
-    """The CPU-load seam, reporting another process that uses one core all the time."""
+    """The CPU-load seam, reporting other processes that use ``cores`` cores all the time (one by default)."""
+
+    def __init__(self, cores: int = 1):
+        self.cores = cores
 
     def sample(self):
         from advisor.probe.contention import CpuSample
 
         now = time.monotonic()
-        return CpuSample(wall_seconds=now, busy_seconds=now + time.process_time(), steal_seconds=0.0,
-                         own_seconds=time.process_time(), procs_running=2)
+        return CpuSample(wall_seconds=now, busy_seconds=self.cores * now + time.process_time(), steal_seconds=0.0,
+                         own_seconds=time.process_time(), procs_running=1 + self.cores)
 
 
 def test_a_busy_machines_batch_creation_leaves_out_the_time_queued_for_a_cpu(monkeypatch):
@@ -282,9 +286,12 @@ def test_a_busy_machines_batch_creation_leaves_out_the_time_queued_for_a_cpu(mon
         time.sleep(0.006)
         return batch(b)
 
+    # Every core busy: each window is timed on the thread's clock from its start. (With one busy core, a
+    # one-thread probe on a 2-core machine starts on the wall clock and is re-timed on the thread's clock only
+    # when the re-timing still fits the budget, which a loaded test machine does not always leave.)
     prof = DeviceProbe(Workload(model=tiny_model, make_batch=sleepy_batch), "cpu",
                        ProbeOptions(batch_size=8, budget_seconds=1.5, threads=1, thread_scaling=False),
-                       load_source=BusyMachine()).run()
+                       load_source=BusyMachine(cores=os.cpu_count() or 1)).run()
     timed = [m for m in prof.measurements if not m.oom]
     assert timed and all(m.clock == "thread_cpu" for m in timed)
     assert reads
