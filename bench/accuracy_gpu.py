@@ -209,8 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"constants: compute efficiency fp32/tf32/half {cal.compute_eff('matmul', 'fp32'):.3f}/"
           f"{cal.compute_eff('matmul', 'tf32'):.3f}/{cal.compute_eff('matmul', 'half'):.3f}, memory efficiency "
           f"{cal.memory_efficiency:.3f}, operand reuse beyond the tile {cal.operand_reuse:.2f}, K fill "
-          f"{cal.gemm_k_fill:.0f}, conv layout passes {cal.conv_layout_passes:.2f}; interval half-widths "
-          f"(log): rel_sigma {cal.rel_sigma:.3f}, "
+          f"{cal.gemm_k_fill:.0f}, conv layout passes {cal.conv_layout_passes:.2f}, conv index ops "
+          f"{cal.conv_index_ops:.2f}; interval half-widths (log): rel_sigma {cal.rel_sigma:.3f}, "
           f"ratio_sigma {cal.ratio_sigma:.3f}")
 
     t0 = time.perf_counter()

@@ -27,6 +27,10 @@ architecture:
   scaled by ``1 + gemm_k_fill / K``): short reductions run further from peak.
 - ``conv_layout_passes``: extra passes over a tensor-core convolution's data, at memory speed: cuDNN
   transposes PyTorch's default NCHW tensors to NHWC and back around its TF32/FP16 kernels.
+- ``conv_index_ops``: FP32-rate operations per staged operand element of a tensor-core convolution (its
+  implicit GEMM's im2col gather, worked out on the CUDA cores): it slows convolutions most on GPUs whose tensor
+  rate far outgrew their FP32 rate (A100, H100). Fitted with a prior of 4 (log-sd 1): bench/README.md, "the
+  im2col index work".
 - ``memory_efficiency``: the fraction of the datasheet memory bandwidth streaming kernels reach.
 - ``half_memory_efficiency``: the further fraction 16-bit memory-bound kernels reach (eager PyTorch loads 4
   elements per access: 8 bytes in fp16/bf16, 16 in fp32; pytorch/pytorch#141959 measured bf16 GELU 12-13%
@@ -52,8 +56,8 @@ kind of job only (``workload_kind``): ``"conv"`` where convolutions do at least 
 ``"matmul"`` otherwise, each with ``"/tensor-heavy"`` on a GPU whose 16-bit tensor rate is at least
 ``TENSOR_HEAVY_RATIO`` times its FP32 rate (A100, H100, H200, B200, GH200; V100 and T4 are 8, workstation and
 GeForce cards 2-4). The validation rows say these are known to different precision: CNNs on tensor-heavy GPUs
-took a median ~24% longer than predicted when never fitted (1.6-3.1x on advisor's own H200 runs), CNNs
-elsewhere ~16% less time. So a job's interval is its kind's, and its kind's bias is told (``kind_bias``), where the
+took a median ~20% longer than predicted when never fitted (1.6-2.9x on advisor's own H200 runs), CNNs
+elsewhere ~10% less time. So a job's interval is its kind's, and its kind's bias is told (``kind_bias``), where the
 calibration has them. A kind's ``ratio_sigma`` is over every GPU pair of its op kind, either class: a probe of
 a GeForce card scaled to an H100 crosses classes.
 """
@@ -86,6 +90,9 @@ CALIBRATION_FILE = "calibration.json"
 #   share it (L2-resident panels, thread-block swizzling): a few times.
 # - K fill: a multistage pipeline's prologue (3-5 stages of 32-64 elements of K) plus the epilogue: ~128-256.
 # - layout: an NCHW<->NHWC transpose is one read and one write of the activations: ~1 extra pass.
+# - conv index work: an implicit-GEMM convolution's loads carry address and predicate arithmetic (filter tap,
+#   stride, padding) a GEMM's do not: a few CUDA-core operations per staged element, chosen before fitting
+#   (4, wide: log-sd 1).
 # - 16-bit memory-bound kernels: 1/1.13 of fp32's bandwidth fraction (pytorch/pytorch#141959, see above).
 PRIORS: dict[str, tuple[float, float]] = {
     "matmul.fp32": (0.75, 0.3),
@@ -102,6 +109,7 @@ PRIORS: dict[str, tuple[float, float]] = {
     "gemm_k_fill": (192.0, 0.7),
     "conv_layout_passes": (1.0, 1.0),
     "half_memory_efficiency": (0.88, 0.2),
+    "conv_index_ops": (4.0, 1.0),
 }
 # An architecture's tensor-core efficiency relative to the shared one (``Calibration.arch_efficiency``): the
 # prior is 1 (no difference), with a log-sd of 0.2 (boost clocks above the rated one, ~+-15%, and a
@@ -133,6 +141,7 @@ class Calibration:
     gemm_k_fill: float = PRIORS["gemm_k_fill"][0]
     conv_layout_passes: float = PRIORS["conv_layout_passes"][0]
     half_memory_efficiency: float = PRIORS["half_memory_efficiency"][0]
+    conv_index_ops: float = PRIORS["conv_index_ops"][0]
     # {"<architecture>.<class>": x}: that GPU architecture's tensor-core rate reaches x times the shared
     # efficiency of its class (only "half" is fitted, ``ARCH_CLASSES``); 1 where absent (module docstring).
     arch_efficiency: dict[str, float] = field(default_factory=dict)

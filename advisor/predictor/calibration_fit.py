@@ -211,7 +211,7 @@ def predict_row(row: ReferenceRow, analyses: dict, cal: Calibration) -> float:
 # say nothing about per-kernel latency or host overheads). "compute.all" is one efficiency for every
 # kind and precision class (see TIES).
 FREE_PARAMETERS = ("compute.fp32", "compute.tf32", "compute.half", "memory_efficiency", "operand_reuse",
-                   "conv_layout_passes", "gemm_k_fill")
+                   "conv_layout_passes", "gemm_k_fill", "conv_index_ops")
 PRIOR_WEIGHT = 1.0
 # Names that move several parameters together (one fitted value for all of them).
 TIES: dict[str, tuple[str, ...]] = {

@@ -49,6 +49,7 @@ class OpTable:
     staging_seconds: np.ndarray  # seconds per (FLOP / tile reuse): bytes per element / reuse beyond tile / rate
     seconds_per_byte: np.ndarray  # 1 / (bandwidth x efficiency [x 16-bit fraction])
     layout_per_byte: np.ndarray  # 16-bit convolutions: extra transposes, seconds per byte of the op
+    index_seconds: np.ndarray  # tensor-core convolutions: im2col index work, seconds per staged element
     fixed_seconds: np.ndarray  # launches x kernel latency (0 for optimizer ops: counted per foreach launch)
     kind_index: np.ndarray
     kinds: tuple[str, ...]
@@ -90,8 +91,10 @@ class OpTable:
         flops = np.maximum(0.0, self.flops0 + self.flops_slope * db)
         nbytes = np.maximum(0.0, self.bytes0 + self.bytes_slope * db)
         m, n, k = np.maximum(1.0, self.gemm0[:, None, :] + self.gemm_slope[:, None, :] * db[None, :, :])
-        t_core = flops * self.seconds_per_flop * np.where(self.tensor, k_fill_factor(k, self.k_fill), 1.0)
-        t_stage = flops / tile_reuse(m, n, self.half_tile) * self.staging_seconds
+        staged = flops / tile_reuse(m, n, self.half_tile)
+        t_core = (flops * self.seconds_per_flop * np.where(self.tensor, k_fill_factor(k, self.k_fill), 1.0)
+                  + staged * self.index_seconds)
+        t_stage = staged * self.staging_seconds
         t_comp = np.maximum(t_core, t_stage) if self.overlap else t_core + t_stage
         t_mem = nbytes * self.seconds_per_byte
         t = (np.maximum(t_comp, t_mem) + nbytes * self.layout_per_byte + self.fixed_seconds) * self.count
@@ -168,7 +171,7 @@ def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, 
     b0, b1 = analysis.batch_sizes
     span = float(b1 - b0)
     arr = {name: np.zeros(n) for name in ("count", "f0", "fs", "y0", "ys", "spf", "stage", "spb", "layout",
-                                          "fixed")}
+                                          "fixed", "index")}
     gemm0, gemm_slope = np.full((3, n), LARGE), np.zeros((3, n))
     half_tile, tensor = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
     kinds: dict[str, int] = {}
@@ -204,6 +207,11 @@ def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, 
             if r.gemm is not None:
                 g0, g1 = np.array(r.gemm[0]), np.array(r.gemm[1])
                 gemm0[:, i], gemm_slope[:, i] = g0, (g1 - g0) / span
+            if r.kind == "conv" and (cls == "half" or arr["spf"][i] < _fp32_seconds_per_flop(r, spec, cal)):
+                # An implicit-GEMM convolution computes where each staged operand element comes from (the
+                # im2col gather: filter tap, padding predicates) on the CUDA cores, beside the tensor-core
+                # math; a TF32 convolution that runs on the CUDA cores anyway (the faster kernel) has none.
+                arr["index"][i] = cal.conv_index_ops / (spec.fp32_tflops * 1e12)
             if r.kind == "conv" and cls == "half" and not r.channels_last:
                 arr["layout"][i] = cal.conv_layout_passes / bandwidth
         elif has_flops:
@@ -230,9 +238,10 @@ def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, 
         b0=float(b0), count=arr["count"], flops0=arr["f0"], flops_slope=arr["fs"], bytes0=arr["y0"],
         bytes_slope=arr["ys"], gemm0=gemm0, gemm_slope=gemm_slope, half_tile=half_tile, tensor=tensor,
         seconds_per_flop=arr["spf"], staging_seconds=arr["stage"], seconds_per_byte=arr["spb"],
-        layout_per_byte=arr["layout"], fixed_seconds=arr["fixed"], kind_index=kind_index,
-        kinds=tuple(kinds), phase_index=phase_index, kernels=kernels, optimizer_calls=optimizer_calls,
-        classes_used=frozenset(classes), k_fill=cal.gemm_k_fill, overlap=GEMM_OVERLAP, tf32=tf32)
+        layout_per_byte=arr["layout"], index_seconds=arr["index"], fixed_seconds=arr["fixed"],
+        kind_index=kind_index, kinds=tuple(kinds), phase_index=phase_index, kernels=kernels,
+        optimizer_calls=optimizer_calls, classes_used=frozenset(classes), k_fill=cal.gemm_k_fill,
+        overlap=GEMM_OVERLAP, tf32=tf32)
 
 
 # cuDNN runs FP32 3x3 stride-1 convolutions on CUDA cores as Winograd F(2x2, 3x3) (Lavin & Gray 2016,

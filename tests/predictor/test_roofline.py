@@ -23,7 +23,8 @@ SPEC = GpuSpec(name="Test-GPU", memory_gib=16, memory_bandwidth_gbs=1000, fp32_t
 CAL = Calibration(compute_efficiency={k: 0.5 for k in ("matmul.fp32", "matmul.tf32", "matmul.half", "conv.fp32",
                                                          "conv.tf32", "conv.half")},
                   memory_efficiency=0.8, kernel_latency_seconds=1e-5, host_seconds_per_op=0.0,
-                  step_overhead_seconds=1e-3, operand_reuse=3.0, gemm_k_fill=0.0, conv_layout_passes=1.0)
+                  step_overhead_seconds=1e-3, operand_reuse=3.0, gemm_k_fill=0.0, conv_layout_passes=1.0,
+                  conv_index_ops=0.0)
 
 
 def one_op(kind="matmul", op="aten.mm.default", flops=(1e12, 2e12), nbytes=(1e9, 2e9), dtype="float32",
