@@ -281,7 +281,7 @@ def write_calibration(out: Path | None = None) -> C.Calibration:
         arch_efficiency={k: round(v, 4) for k, v in sorted(cal.arch_efficiency.items())},
         memory_efficiency=round(cal.memory_efficiency, 4), operand_reuse=round(cal.operand_reuse, 3),
         gemm_k_fill=round(cal.gemm_k_fill, 1), conv_layout_passes=round(cal.conv_layout_passes, 4),
-        conv_index_ops=round(cal.conv_index_ops, 3),
+        conv_index_ops=round(cal.conv_index_ops, 3), host_overlap_exponent=round(cal.host_overlap_exponent, 3),
         provenance={
             "data": [f"profiles/{n}" for n in C.FIT_FILES] + [str(PUBLISHED.relative_to(REPO))],
             "sources": sorted({r.source for r in rows if fittable(r)}),
@@ -290,7 +290,8 @@ def write_calibration(out: Path | None = None) -> C.Calibration:
                       "single-GPU rows of every source and multi-GPU rows over NVLink (multigpu.data_parallel; "
                       "llm-foundry FSDP priced as data parallel); each source weighted 4*sqrt(rows); one 16-bit "
                       "tensor factor per GPU architecture with rows (prior 1, log-sd 0.2); tensor-core convolutions' "
-                      "im2col index work on the CUDA cores (conv_index_ops, prior 4, log-sd 1); Lambda's "
+                      "im2col index work on the CUDA cores (conv_index_ops, prior 4, log-sd 1); host and GPU time "
+                      "combined as a p-norm (host_overlap_exponent, prior 3, log-sd 1); Lambda's "
                       "BERT rows with ADVISOR_BERT_ATTN=math (NVIDIA DLE BERT: unfused attention)",
             "free_parameters": list(C.FREE_PARAMETERS) + list(arch_parameters(used)),
             "rows_used": len(used),

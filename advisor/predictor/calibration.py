@@ -40,6 +40,10 @@ architecture:
   size-dependent (see :mod:`advisor.predictor.roofline`).
 - ``host_seconds_per_op``: eager PyTorch's CPU time per operator (dispatch, autograd, launch).
 - ``step_overhead_seconds``: fixed per step (zero_grad, Python, the step's synchronisations).
+- ``host_overlap_exponent``: how well the host's launches hide behind the GPU's work: the step's GPU and host
+  times combine as ``(gpu^k + host^k)^(1/k)``, a sharp max (a queue that never drains) for large k, their sum
+  for k = 1. Near balance, runs of short kernels drain the launch queue and the GPU idles. Fitted (prior 3,
+  log-sd 1): bench/README.md, "host and GPU near balance".
 - ``optimizer_tensors_per_launch``: tensors one ``foreach`` optimizer kernel covers.
 
 The free ones are fitted offline on published benchmarks by :mod:`advisor.predictor.calibration_fit`
@@ -86,6 +90,8 @@ CALIBRATION_FILE = "calibration.json"
 #   GPT-2 124M bf16 at batch 1-3 26.5 ms for 673, the tabular MLP 1.6-2.0 ms for 27: 39-54 us each past the
 #   step overhead. Published rows cannot tell it apart (their steps are GPU-bound): it is not fitted.
 # - step overhead: zero_grad, the Python training loop and a sync: ~0.5 ms.
+# - host overlap: between a sharp max (k large) and a sum (k = 1); 3, wide (log-sd 1), set after a sweep of
+#   fixed values on the fitted rows (bench/README.md, "host and GPU near balance"), not before.
 # - operand reuse beyond the tile: an element staged from L2 is fetched from DRAM once per few tiles that
 #   share it (L2-resident panels, thread-block swizzling): a few times.
 # - K fill: a multistage pipeline's prologue (3-5 stages of 32-64 elements of K) plus the epilogue: ~128-256.
@@ -110,6 +116,7 @@ PRIORS: dict[str, tuple[float, float]] = {
     "conv_layout_passes": (1.0, 1.0),
     "half_memory_efficiency": (0.88, 0.2),
     "conv_index_ops": (4.0, 1.0),
+    "host_overlap_exponent": (3.0, 1.0),
 }
 # An architecture's tensor-core efficiency relative to the shared one (``Calibration.arch_efficiency``): the
 # prior is 1 (no difference), with a log-sd of 0.2 (boost clocks above the rated one, ~+-15%, and a
@@ -142,6 +149,7 @@ class Calibration:
     conv_layout_passes: float = PRIORS["conv_layout_passes"][0]
     half_memory_efficiency: float = PRIORS["half_memory_efficiency"][0]
     conv_index_ops: float = PRIORS["conv_index_ops"][0]
+    host_overlap_exponent: float = PRIORS["host_overlap_exponent"][0]
     # {"<architecture>.<class>": x}: that GPU architecture's tensor-core rate reaches x times the shared
     # efficiency of its class (only "half" is fitted, ``ARCH_CLASSES``); 1 where absent (module docstring).
     arch_efficiency: dict[str, float] = field(default_factory=dict)

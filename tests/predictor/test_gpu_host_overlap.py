@@ -1,0 +1,45 @@
+"""A step's GPU and host times combine as a p-norm (``host_overlap_exponent``), not a sharp max."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pytest
+from predictor_helpers import unit_calibration
+
+from advisor.predictor.calibration import load_calibration
+from advisor.predictor.roofline import overlapped, predict_step
+from advisor.schemas import Analysis, GpuSpec, OpRecord
+
+SPEC = GpuSpec(name="Test-GPU", memory_gib=80, memory_bandwidth_gbs=1000, fp32_tflops=50, tf32_tflops=200,
+               fp16_bf16_tflops=400, bf16_supported=True)
+
+
+def test_overlap_runs_from_the_sum_to_the_max():
+    assert overlapped(3.0, 4.0, 1.0) == pytest.approx(7.0)
+    assert overlapped(3.0, 4.0, 2.0) == pytest.approx(5.0)
+    assert overlapped(3.0, 4.0, 200.0) == pytest.approx(4.0, rel=1e-3)
+    assert overlapped(2.0, 2.0, 3.0) == pytest.approx(2.0 * 2.0 ** (1 / 3))
+    assert overlapped(4.0, 3.0, 3.0) == overlapped(3.0, 4.0, 3.0)
+    assert overlapped(5.0, 0.0, 3.0) == 5.0
+    # Far from balance the smaller one all but vanishes: a GPU-bound step at 10x its host time.
+    assert overlapped(10.0, 1.0, 3.0) == pytest.approx(10.0 * (1 + 1e-3) ** (1 / 3))
+
+
+def test_a_step_at_balance_takes_longer_than_either_part():
+    # 100 elementwise kernels of 1 GB each: 1.25 ms apiece on the GPU (1000 GB/s x 0.8); host 1.25 ms a kernel.
+    op = OpRecord(op="aten.add.Tensor", kind="elementwise", phase="forward", count=100, flops=(0.0, 0.0),
+                  bytes=(1e9, 1e9), dtype="float32")
+    a = Analysis(batch_sizes=(1, 2), ops=[op], flops_per_sample=0.0, param_count=1, trainable_param_count=1,
+                 param_bytes=4, gradient_bytes=4, optimizer="SGD", optimizer_state_bytes=0)
+    cal = replace(unit_calibration(), host_seconds_per_op=1.25e-3, host_overlap_exponent=3.0)
+    step = predict_step(a, SPEC, 1, "fp32", cal)
+    assert step.seconds == pytest.approx(0.125 * 2 ** (1 / 3))
+    sharp = predict_step(a, SPEC, 1, "fp32", replace(cal, host_overlap_exponent=1e3))
+    assert sharp.seconds == pytest.approx(0.125, rel=1e-3)
+
+
+def test_shipped_calibration_fits_the_exponent():
+    cal = load_calibration()
+    assert "host_overlap_exponent" in cal.provenance["free_parameters"]
+    assert cal.host_overlap_exponent >= 1.0
