@@ -98,10 +98,10 @@ from advisor.predictor.optable import (
 )
 from advisor.schemas import PRECISIONS, Analysis, GpuSpec
 
-__all__ = ["ALIGNED_BYTES", "COMPILED_HOST_FRACTION", "HALF_DTYPES", "MISALIGNED_EFFICIENCY", "overlapped",
+__all__ = ["ALIGNED_BYTES", "COMPILED_HOST_FRACTION", "HALF_DTYPES", "MISALIGNED_EFFICIENCY",
            "ON_CHIP_BYTES_PER_FP32_FLOP", "TENSOR_KINDS", "StepModel", "StepPrediction",
-           "check_scalable", "is_ampere_or_newer", "predict_step", "scale_from_probe", "split_step", "step_phases",
-           "tensor_core_class", "tf32_allowed"]
+           "check_scalable", "is_ampere_or_newer", "overlapped", "predict_step", "scale_from_probe", "split_step",
+           "step_phases", "tensor_core_class", "tf32_allowed"]
 # Bytes of a step's non-matmul/conv operators at 16-bit vs fp32 (mixed), used only when an analysis made at
 # one precision is priced at another: between a CNN's ~0.5 (all activations 16-bit) and a transformer's
 # ~0.8 (norms, softmax and residuals stay fp32 under autocast).
@@ -235,6 +235,8 @@ class _Retype:
 # (an assumption: the PyTorch 2 paper, Ansel et al., ASPLOS 2024, attributes most of the training speed-up of
 # small models to removed framework overhead, without a per-kernel figure).
 COMPILED_HOST_FRACTION = 0.3
+
+
 def overlapped(gpu_seconds: float, host_seconds: float, exponent: float) -> float:
     """A step's GPU and host (launch) times together: ``(gpu^k + host^k)^(1/k)``. Eager PyTorch queues kernels
     ahead of the GPU, so the slower of the two sets the pace; near balance, runs of short kernels drain the queue
