@@ -210,7 +210,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{cal.compute_eff('matmul', 'tf32'):.3f}/{cal.compute_eff('matmul', 'half'):.3f}, memory efficiency "
           f"{cal.memory_efficiency:.3f}, operand reuse beyond the tile {cal.operand_reuse:.2f}, K fill "
           f"{cal.gemm_k_fill:.0f}, conv layout passes {cal.conv_layout_passes:.2f}, conv index ops "
-          f"{cal.conv_index_ops:.2f}; interval half-widths (log): rel_sigma {cal.rel_sigma:.3f}, "
+          f"{cal.conv_index_ops:.2f}, host/GPU overlap exponent {cal.host_overlap_exponent:.2f}; interval "
+          f"half-widths (log): rel_sigma {cal.rel_sigma:.3f}, "
           f"ratio_sigma {cal.ratio_sigma:.3f}")
 
     t0 = time.perf_counter()
