@@ -296,6 +296,12 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, count: int, prec
         notes.append(compile_note)
     compute, efficiency, eval_seconds = gpu_job.gpu_step_compute(profile, job, spec, count, per_gpu_compute, notes)
     per_device_batch = max(1, math.ceil(job.batch_size / count))
+    if source_dev is None and profile.analysis is not None:
+        from advisor.predictor.roofline import host_bound_note, predict_step
+
+        note = host_bound_note(predict_step(profile.analysis, spec, per_device_batch, prec, cal,
+                                            compiled=job.compiled), compiled=job.compiled)
+        notes.extend([note] if note else [])
     fits, peak, capacity, max_batch, mem_notes = _memory(profile, probed, spec, per_device_batch, prec, count)
     notes.extend(mem_notes)
     if not fits:

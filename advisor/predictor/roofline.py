@@ -100,8 +100,8 @@ from advisor.schemas import PRECISIONS, Analysis, GpuSpec
 
 __all__ = ["ALIGNED_BYTES", "COMPILED_HOST_FRACTION", "HALF_DTYPES", "MISALIGNED_EFFICIENCY",
            "ON_CHIP_BYTES_PER_FP32_FLOP", "TENSOR_KINDS", "StepModel", "StepPrediction",
-           "check_scalable", "is_ampere_or_newer", "overlapped", "predict_step", "scale_from_probe", "split_step",
-           "step_phases", "tensor_core_class", "tf32_allowed"]
+           "check_scalable", "host_bound_note", "is_ampere_or_newer", "overlapped", "predict_step",
+           "scale_from_probe", "split_step", "step_phases", "tensor_core_class", "tf32_allowed"]
 # Bytes of a step's non-matmul/conv operators at 16-bit vs fp32 (mixed), used only when an analysis made at
 # one precision is priced at another: between a CNN's ~0.5 (all activations 16-bit) and a transformer's
 # ~0.8 (norms, softmax and residuals stay fp32 under autocast).
@@ -124,6 +124,8 @@ class StepPrediction:
     bytes: float = 0.0  # bytes moved by the step
     notes: list[str] = field(default_factory=list)
     per_phase: dict[str, float] = field(default_factory=dict)  # GPU seconds: forward, backward, optimizer
+    gpu_seconds: float = 0.0  # the GPU's work alone (the operators and the optimizer's launches)
+    host_seconds: float = 0.0  # the host's launches alone (eager PyTorch's time per kernel)
 
     @property
     def samples_per_second(self) -> float:
@@ -303,7 +305,18 @@ def _finish(priced: dict, table: OpTable, spec: GpuSpec, batch_size: int, precis
         seconds=seconds, compute_bound_seconds=priced["compute_bound"], memory_bound_seconds=memory_bound,
         overhead_seconds=seconds - gpu_seconds, per_kind=per_kind, gpu=spec.name, batch_size=int(batch_size),
         precision=precision, kernels=int(kernels), flops=priced["flops"], bytes=priced["bytes"], notes=notes,
-        per_phase=per_phase)
+        per_phase=per_phase, gpu_seconds=gpu_seconds, host_seconds=host_seconds)
+
+
+def host_bound_note(step: StepPrediction, *, compiled: bool = False) -> str | None:
+    """What a user can do about a step whose GPU waits for the host's launches (None when it does not)."""
+    if not step.host_seconds > step.gpu_seconds > 0:
+        return None
+    remedies = "A larger batch per GPU" + ("" if compiled else ", torch.compile (COMPILE = True)") + " or CUDA graphs"
+    return (f"host-bound: at batch {step.batch_size} per GPU the step launches {step.kernels} kernels, "
+            f"~{step.host_seconds * 1e3:.1f} ms of Python and dispatch, while the {step.gpu} needs "
+            f"{step.gpu_seconds * 1e3:.1f} ms for them: the GPU waits. {remedies} would use it better; a smaller "
+            "GPU may cost less for the same time.")
 
 
 def predict_step(analysis: Analysis | None, spec: GpuSpec, batch_size: int, precision: str,

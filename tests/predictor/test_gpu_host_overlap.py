@@ -43,3 +43,39 @@ def test_shipped_calibration_fits_the_exponent():
     cal = load_calibration()
     assert "host_overlap_exponent" in cal.provenance["free_parameters"]
     assert cal.host_overlap_exponent >= 1.0
+
+
+def test_a_host_bound_step_says_what_to_do_and_a_gpu_bound_one_says_nothing():
+    from advisor.predictor.roofline import host_bound_note
+
+    op = OpRecord(op="aten.add.Tensor", kind="elementwise", phase="forward", count=100, flops=(0.0, 0.0),
+                  bytes=(1e6, 2e6), dtype="float32")
+    a = Analysis(batch_sizes=(1, 2), ops=[op], flops_per_sample=0.0, param_count=1, trainable_param_count=1,
+                 param_bytes=4, gradient_bytes=4, optimizer="SGD", optimizer_state_bytes=0)
+    # GPU: 100 x 1 MB at 800 GB/s = 0.125 ms; host: 100 x 40 us = 4 ms.
+    step = predict_step(a, SPEC, 1, "fp32", replace(unit_calibration(), host_seconds_per_op=40e-6))
+    note = host_bound_note(step)
+    assert step.host_seconds == pytest.approx(4e-3) and step.gpu_seconds == pytest.approx(1.25e-4)
+    assert note.startswith("host-bound: at batch 1 per GPU the step launches 100 kernels, ~4.0 ms")
+    assert "0.1 ms for them" in note and "torch.compile" in note
+    assert "torch.compile" not in host_bound_note(step, compiled=True)
+    assert host_bound_note(predict_step(a, SPEC, 1, "fp32", replace(unit_calibration(), host_seconds_per_op=1e-7))) \
+        is None
+
+
+def test_an_estimate_carries_the_host_bound_note_only_when_the_gpu_waits():
+    from pathlib import Path
+
+    from advisor import api
+    from advisor.predictor.estimate import estimate
+    from advisor.schemas import JobSpec, Target
+
+    prof = api.load_profile(Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json")
+    small = estimate(prof, JobSpec(200_000, 3, 256), Target.gpu("H100-SXM"))
+    assert any(n.startswith("host-bound: at batch 256 per GPU") for n in small.notes), small.notes
+    # The same model with 10,000x the matmul work per sample keeps the GPU busy.
+    ops = [o.model_copy(update={"flops": tuple(f * 1e4 for f in o.flops), "bytes": tuple(b * 100 for b in o.bytes)})
+           if o.kind == "matmul" else o for o in prof.analysis.ops]
+    heavy = prof.model_copy(update={"analysis": prof.analysis.model_copy(update={"ops": ops})})
+    big = estimate(heavy, JobSpec(200_000, 3, 256), Target.gpu("H100-SXM"))
+    assert not any(n.startswith("host-bound") for n in big.notes), big.notes
