@@ -195,19 +195,20 @@ def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, 
             esize = 2.0 if dtype in HALF_DTYPES else 4.0
             tensor[i] = True
             half_tile[i] = cls == "half"
-            arr["spf"][i] = (_fp32_seconds_per_flop(r, spec, cal) if cls == "fp32" else
-                             1.0 / (peak * cal.compute_eff(r.kind, cls) * cal.arch_eff(spec, cls)
-                                    * _align_factor(r.align, cls, esize)))
-            if cls == "tf32":
-                # TF32 is allowed, not imposed: cuDNN's benchmark mode times its FP32 CUDA-core kernels too and
-                # keeps the faster, which wins where the two peaks are equal (GeForce Ampere/Ada, GA102
-                # whitepaper: RTX 3090 TF32 dense 35.6 = FP32 35.6 TFLOPS) and TF32 runs at a lower efficiency.
-                arr["spf"][i] = min(arr["spf"][i], _fp32_seconds_per_flop(r, spec, cal))
+            cuda_spf = _fp32_seconds_per_flop(r, spec, cal)
+            tensor_spf = (cuda_spf if cls == "fp32" else
+                          1.0 / (peak * cal.compute_eff(r.kind, cls) * cal.arch_eff(spec, cls)
+                                 * _align_factor(r.align, cls, esize)))
+            # TF32 is allowed, not imposed: cuDNN's benchmark mode times its FP32 CUDA-core kernels too and keeps
+            # the faster, which wins where the two peaks are equal (GeForce Ampere/Ada, GA102 whitepaper: RTX 3090
+            # TF32 dense 35.6 = FP32 35.6 TFLOPS) and TF32 runs at a lower efficiency.
+            on_tensor_cores = cls == "half" or (cls == "tf32" and tensor_spf < cuda_spf)
+            arr["spf"][i] = tensor_spf if on_tensor_cores else cuda_spf
             arr["stage"][i] = esize * staging_per_byte / cal.operand_reuse
             if r.gemm is not None:
                 g0, g1 = np.array(r.gemm[0]), np.array(r.gemm[1])
                 gemm0[:, i], gemm_slope[:, i] = g0, (g1 - g0) / span
-            if r.kind == "conv" and (cls == "half" or arr["spf"][i] < _fp32_seconds_per_flop(r, spec, cal)):
+            if r.kind == "conv" and on_tensor_cores:
                 # An implicit-GEMM convolution computes where each staged operand element comes from (the
                 # im2col gather: filter tap, padding predicates) on the CUDA cores, beside the tensor-core
                 # math; a TF32 convolution that runs on the CUDA cores anyway (the faster kernel) has none.
