@@ -284,7 +284,9 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, count: int, prec
         notes.append(f"global batch {job.batch_size} does not split evenly over {count} GPUs; "
                      f"each GPU gets up to {math.ceil(job.batch_size / count)}.")
     source_dev = probed or _any_probed_gpu(profile, prec, ctx.gpu_specs)
-    per_gpu_compute = _per_gpu_compute(profile, spec, prec, source_dev, ctx, notes, compiled=job.compiled)
+    per_device_batch = max(1, math.ceil(job.batch_size / count))
+    per_gpu_compute = _per_gpu_compute(profile, spec, prec, source_dev, ctx, notes, per_device_batch,
+                                       compiled=job.compiled)
     cal = ctx.calibration
     sigma = cal.sigma(profile.analysis, spec, from_probe=source_dev is not None)
     if probed is None:
@@ -295,13 +297,6 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, count: int, prec
         first_compile, recompile, compile_note = compile_costs(profile.analysis)
         notes.append(compile_note)
     compute, efficiency, eval_seconds = gpu_job.gpu_step_compute(profile, job, spec, count, per_gpu_compute, notes)
-    per_device_batch = max(1, math.ceil(job.batch_size / count))
-    if source_dev is None and profile.analysis is not None:
-        from advisor.predictor.roofline import host_bound_note, predict_step
-
-        note = host_bound_note(predict_step(profile.analysis, spec, per_device_batch, prec, cal,
-                                            compiled=job.compiled), compiled=job.compiled)
-        notes.extend([note] if note else [])
     fits, peak, capacity, max_batch, mem_notes = _memory(profile, probed, spec, per_device_batch, prec, count)
     notes.extend(mem_notes)
     if not fits:
@@ -335,11 +330,12 @@ def kind_bias_note(cal: Calibration, analysis: Analysis | None, spec: GpuSpec) -
 
 
 def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: DeviceProfile | None,
-                     ctx: EstimateContext, notes: list[str], *,
+                     ctx: EstimateContext, notes: list[str], job_batch: int, *,
                      compiled: bool = False) -> Callable[[int], gpu_job.GpuStepParts]:
     """One GPU's step at a per-GPU batch: the probe of ``source_dev`` scaled by the roofline's ratio of the two
     GPUs (the probe itself on the same GPU), else the roofline alone; split into its parts by the roofline's
-    phases on this GPU. ``compiled``: the job runs under torch.compile (``roofline`` models it)."""
+    phases on this GPU. ``compiled``: the job runs under torch.compile (``roofline`` models it). A roofline step
+    that is host-bound at ``job_batch`` (the job's per-GPU batch) adds a note saying so."""
     from advisor.predictor import roofline
 
     analysis = profile.analysis
@@ -351,6 +347,9 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
         model = roofline.StepModel(analysis, spec, prec, cal, compiled=compiled)
         if model.tf32_note:
             notes.append(model.tf32_note)
+        host_note = roofline.host_bound_note(model(job_batch), compiled=compiled)
+        if host_note:
+            notes.append(host_note)
 
         def from_roofline(b: int) -> gpu_job.GpuStepParts:
             step = model(b)
