@@ -431,14 +431,14 @@ def recommend(
             what_ifs={label: price.lazy(alt_job, prec) for label, prec, alt_job in _what_ifs(job, precision)},
             pricing_snapshot=catalog.snapshot(), notes=[*_profile_notes(prof), *steps.notes, *notes],
             measured_devices=_timed_devices(prof))
-        return _finish(rec, prof, price.context, hist if save else None, before_save)
+        return _finish(rec, prof, job, price.context, hist if save else None, before_save)
 
 
-def _finish(rec: Recommendation, prof: Profile, ctx: Any, hist: History | None,
+def _finish(rec: Recommendation, prof: Profile, job: JobSpec, ctx: Any, hist: History | None,
             before_save: Callable[[Recommendation], None] | None) -> Recommendation:
-    """The answer's last touches: the chosen GPU's lean for this kind of job, the caller's hook, then the
-    history row (``hist`` None: not saved)."""
-    rec.notes.extend(_chosen_kind_note(rec, prof, ctx))
+    """The answer's last touches: the chosen GPU's lean for this kind of job and what the job could change
+    there, the caller's hook, then the history row (``hist`` None: not saved)."""
+    rec.notes.extend(_chosen_gpu_notes(rec, prof, job, ctx))
     if before_save is not None:
         before_save(rec)
     if hist is not None:
@@ -446,16 +446,23 @@ def _finish(rec: Recommendation, prof: Profile, ctx: Any, hist: History | None,
     return rec
 
 
-def _chosen_kind_note(rec: Recommendation, prof: Profile, ctx: Any) -> list[str]:
-    """The chosen GPU's validated lean for this kind of job (``estimate.kind_bias_note``), when its time was
-    scaled rather than measured on it: what the answer's reader should know before trusting the figure."""
+def _chosen_gpu_notes(rec: Recommendation, prof: Profile, job: JobSpec, ctx: Any) -> list[str]:
+    """When the chosen GPU's time was scaled rather than measured on it: its validated lean for this kind of job
+    (``estimate.kind_bias_note``), what the answer's reader should know before trusting the figure, and what the
+    job could change there at its per-GPU batch (``roofline.advice_notes``: host-bound, channels-first)."""
+    from advisor.predictor import roofline
     from advisor.predictor.estimate import kind_bias_note
 
     chosen = rec.chosen
     spec = ctx.gpu_specs.get(chosen.gpu) if chosen is not None and chosen.gpu else None
     if spec is None or chosen.method != "scaled":
         return []
-    return [f"the chosen {chosen.gpu}: {note}" for note in kind_bias_note(ctx.calibration, prof.analysis, spec)]
+    notes = kind_bias_note(ctx.calibration, prof.analysis, spec)
+    if prof.analysis is not None and chosen.precision:
+        step = roofline.predict_step(prof.analysis, spec, max(1, math.ceil(job.batch_size / chosen.gpu_count)),
+                                     chosen.precision, ctx.calibration, compiled=job.compiled)
+        notes = [*notes, *roofline.advice_notes(step, compiled=job.compiled)]
+    return [f"the chosen {chosen.gpu}: {note}" for note in notes]
 
 
 def _timed_devices(prof: Profile) -> list[str]:

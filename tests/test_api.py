@@ -264,3 +264,20 @@ def test_recommend_tells_the_chosen_gpus_lean_for_a_cnn(resnet_profile):
             assert f"took a median {100 * abs(math.expm1(bias)):.0f}% {'longer' if bias > 0 else 'less time'}" in note
         noted += len(notes)
     assert noted >= 1
+
+
+def test_recommend_tells_the_chosen_gpu_that_channels_last_would_save_its_layout_transposes(resnet_profile):
+    """A channels-first ResNet in fp16: the answer names the chosen GPU's share of cuDNN's layout transposes at
+    the job's per-GPU batch, with the same figures as the roofline's step there."""
+    from advisor.hardware.specs import resolve_gpu
+    from advisor.predictor.calibration import load_calibration
+    from advisor.predictor.roofline import layout_note, predict_step
+
+    rec = advisor.recommend(resnet_profile, dataset_size=IMAGENET, epochs=1, batch_size=256, objective="time",
+                            precision="fp16", providers=MAJOR_CLOUDS, save=False)
+    chosen = rec.chosen
+    assert chosen.gpu and chosen.method == "scaled" and chosen.precision == "fp16"
+    step = predict_step(api.load_profile(resnet_profile).analysis, resolve_gpu(chosen.gpu),
+                        -(-256 // chosen.gpu_count), "fp16", load_calibration())
+    notes = [n for n in rec.notes if n.startswith(f"the chosen {chosen.gpu}: channels-first:")]
+    assert notes == [f"the chosen {chosen.gpu}: {layout_note(step)}"], rec.notes

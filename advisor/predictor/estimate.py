@@ -335,7 +335,8 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
     """One GPU's step at a per-GPU batch: the probe of ``source_dev`` scaled by the roofline's ratio of the two
     GPUs (the probe itself on the same GPU), else the roofline alone; split into its parts by the roofline's
     phases on this GPU. ``compiled``: the job runs under torch.compile (``roofline`` models it). A roofline step
-    that is host-bound at ``job_batch`` (the job's per-GPU batch) adds a note saying so."""
+    that is host-bound at ``job_batch`` (the job's per-GPU batch), or that spends a share of it transposing
+    channels-first 16-bit convolutions, adds a note saying so."""
     from advisor.predictor import roofline
 
     analysis = profile.analysis
@@ -347,9 +348,7 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
         model = roofline.StepModel(analysis, spec, prec, cal, compiled=compiled)
         if model.tf32_note:
             notes.append(model.tf32_note)
-        host_note = roofline.host_bound_note(model(job_batch), compiled=compiled)
-        if host_note:
-            notes.append(host_note)
+        notes.extend(roofline.advice_notes(model(job_batch), compiled=compiled))
 
         def from_roofline(b: int) -> gpu_job.GpuStepParts:
             step = model(b)

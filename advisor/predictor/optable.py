@@ -107,18 +107,22 @@ class OpTable:
             return np.bincount(flat, weights=weights.ravel(), minlength=rows * width).reshape(rows, width)
 
         by_bound = per_row(bound.astype(np.int64), 2, t)
+        whole = np.zeros((1, len(self.count)), dtype=np.int64)
         return {"per_kind": per_row(self.kind_index[None, :], len(self.kinds), t),
                 "per_phase": per_row(self.phase_index[None, :], 3, t),
                 "compute_bound": by_bound[:, 1], "memory_bound": by_bound[:, 0],
-                "flops": per_row(np.zeros((1, len(self.count)), dtype=np.int64), 1, self.count * flops)[:, 0],
-                "bytes": per_row(np.zeros((1, len(self.count)), dtype=np.int64), 1, self.count * nbytes)[:, 0]}
+                "flops": per_row(whole, 1, self.count * flops)[:, 0],
+                "bytes": per_row(whole, 1, self.count * nbytes)[:, 0],
+                # cuDNN's transposes of channels-first 16-bit convolutions (already inside the conv kind's time)
+                "layout": per_row(whole, 1, nbytes * self.layout_per_byte * self.count)[:, 0]}
 
     def _as_dict(self, priced: dict[str, np.ndarray], i: int) -> dict:
         """Row ``i`` of ``price_rows`` as ``price`` returns it (new dicts: the roofline adds to them)."""
         return {"per_kind": {kd: float(v) for kd, v in zip(self.kinds, priced["per_kind"][i], strict=True)},
                 "per_phase": {ph: float(v) for ph, v in zip(PHASES, priced["per_phase"][i], strict=True)},
                 "compute_bound": float(priced["compute_bound"][i]), "memory_bound": float(priced["memory_bound"][i]),
-                "flops": float(priced["flops"][i]), "bytes": float(priced["bytes"][i])}
+                "flops": float(priced["flops"][i]), "bytes": float(priced["bytes"][i]),
+                "layout": float(priced["layout"][i])}
 
 
 # Whole batch sizes read off a table's curve (``OpTable.price``), once it has priced ``CURVE_AFTER`` one by one:

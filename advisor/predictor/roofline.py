@@ -98,9 +98,9 @@ from advisor.predictor.optable import (
 )
 from advisor.schemas import PRECISIONS, Analysis, GpuSpec
 
-__all__ = ["ALIGNED_BYTES", "COMPILED_HOST_FRACTION", "HALF_DTYPES", "MISALIGNED_EFFICIENCY",
-           "ON_CHIP_BYTES_PER_FP32_FLOP", "TENSOR_KINDS", "StepModel", "StepPrediction",
-           "check_scalable", "host_bound_note", "is_ampere_or_newer", "overlapped", "predict_step",
+__all__ = ["ALIGNED_BYTES", "COMPILED_HOST_FRACTION", "HALF_DTYPES", "LAYOUT_NOTE_SHARE", "MISALIGNED_EFFICIENCY",
+           "ON_CHIP_BYTES_PER_FP32_FLOP", "TENSOR_KINDS", "StepModel", "StepPrediction", "advice_notes",
+           "check_scalable", "host_bound_note", "is_ampere_or_newer", "layout_note", "overlapped", "predict_step",
            "scale_from_probe", "split_step", "step_phases", "tensor_core_class", "tf32_allowed"]
 # Bytes of a step's non-matmul/conv operators at 16-bit vs fp32 (mixed), used only when an analysis made at
 # one precision is priced at another: between a CNN's ~0.5 (all activations 16-bit) and a transformer's
@@ -126,6 +126,7 @@ class StepPrediction:
     per_phase: dict[str, float] = field(default_factory=dict)  # GPU seconds: forward, backward, optimizer
     gpu_seconds: float = 0.0  # the GPU's work alone (the operators and the optimizer's launches)
     host_seconds: float = 0.0  # the host's launches alone (eager PyTorch's time per kernel)
+    layout_seconds: float = 0.0  # of the GPU's time: cuDNN's transposes of channels-first 16-bit convolutions
 
     @property
     def samples_per_second(self) -> float:
@@ -237,6 +238,9 @@ class _Retype:
 # (an assumption: the PyTorch 2 paper, Ansel et al., ASPLOS 2024, attributes most of the training speed-up of
 # small models to removed framework overhead, without a per-kernel figure).
 COMPILED_HOST_FRACTION = 0.3
+# The share of a step that cuDNN's layout transposes must reach before an estimate suggests channels-last: below
+# it the saving is inside the estimate's own spread.
+LAYOUT_NOTE_SHARE = 0.05
 
 
 def overlapped(gpu_seconds: float, host_seconds: float, exponent: float) -> float:
@@ -305,7 +309,8 @@ def _finish(priced: dict, table: OpTable, spec: GpuSpec, batch_size: int, precis
         seconds=seconds, compute_bound_seconds=priced["compute_bound"], memory_bound_seconds=memory_bound,
         overhead_seconds=seconds - gpu_seconds, per_kind=per_kind, gpu=spec.name, batch_size=int(batch_size),
         precision=precision, kernels=int(kernels), flops=priced["flops"], bytes=priced["bytes"], notes=notes,
-        per_phase=per_phase, gpu_seconds=gpu_seconds, host_seconds=host_seconds)
+        per_phase=per_phase, gpu_seconds=gpu_seconds, host_seconds=host_seconds,
+        layout_seconds=priced.get("layout", 0.0))
 
 
 def host_bound_note(step: StepPrediction, *, compiled: bool = False) -> str | None:
@@ -317,6 +322,24 @@ def host_bound_note(step: StepPrediction, *, compiled: bool = False) -> str | No
             f"~{step.host_seconds * 1e3:.1f} ms of Python and dispatch, while the {step.gpu} needs "
             f"{step.gpu_seconds * 1e3:.1f} ms for them: the GPU waits. {remedies} would use it better; a smaller "
             "GPU may cost less for the same time.")
+
+
+def layout_note(step: StepPrediction) -> str | None:
+    """What channels-last memory would save a step whose 16-bit convolutions run channels-first (None when
+    the transposes are under ``LAYOUT_NOTE_SHARE`` of the step)."""
+    if not step.seconds > 0 or step.layout_seconds < LAYOUT_NOTE_SHARE * step.seconds:
+        return None
+    return (f"channels-first: at batch {step.batch_size} per GPU, cuDNN transposes the step's {step.precision} "
+            f"convolutions to channels-last and back, ~{step.layout_seconds * 1e3:.1f} ms of the "
+            f"{step.seconds * 1e3:.1f} ms compute step on the {step.gpu} "
+            f"({100 * step.layout_seconds / step.seconds:.0f}%). "
+            "model.to(memory_format=torch.channels_last) with channels-last inputs avoids that work; published "
+            "ResNet pairs ran 1.26-1.47x faster so (timm, RTX 3090), more than this estimate counts.")
+
+
+def advice_notes(step: StepPrediction, *, compiled: bool = False) -> list[str]:
+    """What a user could change about a step priced from the analysis: its host-bound and layout notes."""
+    return [n for n in (host_bound_note(step, compiled=compiled), layout_note(step)) if n]
 
 
 def predict_step(analysis: Analysis | None, spec: GpuSpec, batch_size: int, precision: str,

@@ -26,7 +26,7 @@ def _table(precision: str):
 def _one_by_one(table, b: float) -> dict:
     """The table's formulas, op by op in plain Python (the oracle)."""
     out = {"per_kind": dict.fromkeys(table.kinds, 0.0), "per_phase": dict.fromkeys(PHASES, 0.0),
-           "compute_bound": 0.0, "memory_bound": 0.0, "flops": 0.0, "bytes": 0.0}
+           "compute_bound": 0.0, "memory_bound": 0.0, "flops": 0.0, "bytes": 0.0, "layout": 0.0}
     for i in range(len(table.count)):
         db = b - table.b0
         flops = max(0.0, table.flops0[i] + table.flops_slope[i] * db)
@@ -45,6 +45,7 @@ def _one_by_one(table, b: float) -> dict:
         out["compute_bound" if t_comp > t_mem else "memory_bound"] += t
         out["flops"] += table.count[i] * flops
         out["bytes"] += table.count[i] * nbytes
+        out["layout"] += nbytes * table.layout_per_byte[i] * table.count[i]
     return out
 
 
@@ -55,7 +56,7 @@ def test_the_curve_prices_each_batch_size_as_the_op_by_op_formulas(precision):
         got, want = table.price(b), _one_by_one(table, float(b))
         assert got["per_kind"] == pytest.approx(want["per_kind"], rel=1e-12)
         assert got["per_phase"] == pytest.approx(want["per_phase"], rel=1e-12)
-        for key in ("compute_bound", "memory_bound", "flops", "bytes"):
+        for key in ("compute_bound", "memory_bound", "flops", "bytes", "layout"):
             assert got[key] == pytest.approx(want[key], rel=1e-12, abs=1e-300), (b, key)
         assert got["flops"] > 0 and sum(got["per_phase"].values()) > 0
 

@@ -1,0 +1,85 @@
+"""Channels-first 16-bit convolutions: the step's layout transposes (``StepPrediction.layout_seconds``) and the
+note that suggests channels-last memory."""
+
+from __future__ import annotations
+
+import pytest
+
+from advisor.predictor.calibration import Calibration
+from advisor.predictor.roofline import LAYOUT_NOTE_SHARE, layout_note, predict_step
+from advisor.schemas import Analysis, GpuSpec, OpRecord
+
+SPEC = GpuSpec(name="Test-GPU", memory_gib=24, memory_bandwidth_gbs=1000.0, fp32_tflops=35.6, tf32_tflops=35.6,
+               fp16_bf16_tflops=71, bf16_supported=True)
+CONV_BYTES = 4e9  # at batch 1 and 2 alike: the op's bytes do not grow with the batch here
+CAL = Calibration(compute_efficiency={k: 0.5 for k in ("matmul.fp32", "matmul.tf32", "matmul.half", "conv.fp32",
+                                                        "conv.tf32", "conv.half")},
+                  memory_efficiency=1.0, kernel_latency_seconds=0.0, host_seconds_per_op=0.0,
+                  step_overhead_seconds=0.0, operand_reuse=1e9, gemm_k_fill=0.0, conv_layout_passes=1.5,
+                  conv_index_ops=0.0)
+
+
+def conv_step(*, channels_last: bool, conv_flops: float = 1e12) -> Analysis:
+    gemm = (4096.0, 512.0, 4608.0)
+    conv = OpRecord(op="aten.convolution.default", kind="conv", phase="forward", flops=(conv_flops, conv_flops),
+                    bytes=(CONV_BYTES, CONV_BYTES), dtype="float16", gemm=(gemm, gemm), channels_last=channels_last)
+    return Analysis(batch_sizes=(1, 2), ops=[conv], flops_per_sample=conv_flops, param_count=1,
+                    trainable_param_count=1, param_bytes=4, gradient_bytes=4, optimizer="SGD",
+                    optimizer_state_bytes=0)
+
+
+def test_layout_seconds_are_the_passes_over_the_convolutions_bytes_at_memory_speed():
+    first = predict_step(conv_step(channels_last=False), SPEC, 1, "bf16", CAL)
+    last = predict_step(conv_step(channels_last=True), SPEC, 1, "bf16", CAL)
+    assert first.layout_seconds == pytest.approx(1.5 * CONV_BYTES / 1000e9, rel=1e-9)  # 6 ms
+    assert last.layout_seconds == 0.0
+    # the transposes are part of the step, and all the difference between the two layouts
+    assert first.seconds - last.seconds == pytest.approx(first.layout_seconds, rel=1e-9)
+
+
+def test_the_note_gives_the_share_and_the_remedy():
+    step = predict_step(conv_step(channels_last=False), SPEC, 1, "bf16", CAL)
+    note = layout_note(step)
+    share = step.layout_seconds / step.seconds
+    assert share > LAYOUT_NOTE_SHARE
+    assert note.startswith("channels-first: at batch 1 per GPU, cuDNN transposes the step's bf16 convolutions")
+    assert f"~{step.layout_seconds * 1e3:.1f} ms of the {step.seconds * 1e3:.1f} ms compute step on the Test-GPU" \
+        in note
+    assert f"({100 * share:.0f}%)" in note
+    assert "model.to(memory_format=torch.channels_last)" in note
+
+
+def test_no_note_for_channels_last_fp32_or_a_share_below_the_threshold():
+    assert layout_note(predict_step(conv_step(channels_last=True), SPEC, 1, "bf16", CAL)) is None
+    # fp32 convolutions run on cuDNN's channels-first kernels: no transposes priced
+    fp32 = predict_step(conv_step(channels_last=False), SPEC, 1, "fp32", CAL)
+    assert fp32.layout_seconds == 0.0 and layout_note(fp32) is None
+    # 200x the math: the same transposes fall under the threshold
+    heavy = predict_step(conv_step(channels_last=False, conv_flops=2e14), SPEC, 1, "bf16", CAL)
+    assert 0 < heavy.layout_seconds < LAYOUT_NOTE_SHARE * heavy.seconds
+    assert layout_note(heavy) is None
+
+
+def test_an_estimate_notes_channels_first_convolutions_and_not_channels_last_ones():
+    from pathlib import Path
+
+    from advisor import api
+    from advisor.predictor.estimate import estimate
+    from advisor.schemas import JobSpec, Target
+
+    prof = api.load_profile(Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json")
+
+    def as_convolutions(channels_last: bool):
+        # The tabular model's matmuls as convolutions of the same shapes, with 1,000x the activations' bytes
+        ops = [o.model_copy(update={"kind": "conv", "op": "aten.convolution.default", "channels_last": channels_last,
+                                    "bytes": tuple(b * 1e3 for b in o.bytes)})
+               if o.kind == "matmul" else o for o in prof.analysis.ops]
+        return prof.model_copy(update={"analysis": prof.analysis.model_copy(update={"ops": ops})})
+
+    job = JobSpec(200_000, 3, 256)
+    first = estimate(as_convolutions(False), job, Target.gpu("A100-80GB"), precision="fp16")
+    notes = [n for n in first.notes if n.startswith("channels-first: at batch 256 per GPU")]
+    assert len(notes) == 1 and "fp16 convolutions" in notes[0] and "on the A100-80GB" in notes[0], first.notes
+    last = estimate(as_convolutions(True), job, Target.gpu("A100-80GB"), precision="fp16")
+    assert not any(n.startswith("channels-first") for n in last.notes), last.notes
+    assert last.seconds < first.seconds
