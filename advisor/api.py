@@ -447,21 +447,16 @@ def _finish(rec: Recommendation, prof: Profile, job: JobSpec, ctx: Any, hist: Hi
 
 
 def _chosen_gpu_notes(rec: Recommendation, prof: Profile, job: JobSpec, ctx: Any) -> list[str]:
-    """When the chosen GPU's time was scaled rather than measured on it: its validated lean for this kind of job
-    (``estimate.kind_bias_note``), what the answer's reader should know before trusting the figure, and what the
-    job could change there at its per-GPU batch (``roofline.advice_notes``: host-bound, channels-first)."""
-    from advisor.predictor import roofline
-    from advisor.predictor.estimate import kind_bias_note
+    """``estimate.scaled_gpu_notes`` for the chosen GPU, when its time was scaled rather than measured on it: what
+    the answer's reader should know before trusting the figure, and what the job could change there."""
+    from advisor.predictor.estimate import scaled_gpu_notes
 
     chosen = rec.chosen
     spec = ctx.gpu_specs.get(chosen.gpu) if chosen is not None and chosen.gpu else None
     if spec is None or chosen.method != "scaled":
         return []
-    notes = kind_bias_note(ctx.calibration, prof.analysis, spec)
-    if prof.analysis is not None and chosen.precision:
-        step = roofline.predict_step(prof.analysis, spec, max(1, math.ceil(job.batch_size / chosen.gpu_count)),
-                                     chosen.precision, ctx.calibration, compiled=job.compiled)
-        notes = [*notes, *roofline.advice_notes(step, compiled=job.compiled)]
+    notes = scaled_gpu_notes(ctx.calibration, prof.analysis, spec, chosen.precision,
+                             math.ceil(job.batch_size / chosen.gpu_count), job.compiled)
     return [f"the chosen {chosen.gpu}: {note}" for note in notes]
 
 

@@ -329,6 +329,20 @@ def kind_bias_note(cal: Calibration, analysis: Analysis | None, spec: GpuSpec) -
             f"(bench/README.md, \"GPU accuracy\"). A probe of this GPU gives a measured time."]
 
 
+def scaled_gpu_notes(cal: Calibration, analysis: Analysis | None, spec: GpuSpec, precision: str | None,
+                     per_gpu_batch: int, compiled: bool) -> list[str]:
+    """What to say of a GPU's time scaled from the analysis: the validated lean for this kind of job
+    (``kind_bias_note``) and, at ``per_gpu_batch``, what the job could change there (``roofline.advice_notes``:
+    host-bound, channels-first)."""
+    from advisor.predictor import roofline
+
+    notes = kind_bias_note(cal, analysis, spec)
+    if analysis is not None and precision:
+        step = roofline.predict_step(analysis, spec, max(1, per_gpu_batch), precision, cal, compiled=compiled)
+        notes = [*notes, *roofline.advice_notes(step, compiled=compiled)]
+    return notes
+
+
 def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: DeviceProfile | None,
                      ctx: EstimateContext, notes: list[str], job_batch: int, *,
                      compiled: bool = False) -> Callable[[int], gpu_job.GpuStepParts]:

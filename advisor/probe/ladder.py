@@ -44,6 +44,13 @@ FIRST_FRACTION = 1 / 3  # the first point may take up to this share of the budge
 LAST_RESORT_FRACTION = 0.5
 TOP_FRACTION = 0.7  # the top point's share of what is left while points between are still to come
 FIRST_SHARE = 0.5  # of an equal split of the budget: what a cheap first point is given to time its steps
+# A pricing step that took at most this share of the remaining budget, and at most this long, is timed again and
+# the faster one kept: a first step pays one-time costs (a make_batch derived from make_dataloader builds its
+# loader on its first call, lazy initialisation) that priced every point of a 2-s budget out of reach on a slow VM
+# (0.2-0.3 s for a step that then runs in 1-2 ms). Such costs are fractions of a second: a slower step is mostly
+# the model's own (GPT-2 124M's 11.5 s here), and timing it twice would only spend the budget.
+REPEAT_PRICING_SHARE = 0.25
+REPEAT_PRICING_SECONDS = 1.0
 
 
 def auto_ladder(batch_size: int) -> list[int]:
@@ -64,6 +71,11 @@ def measuring_order(sizes: list[int]) -> list[int]:
     size, the point predictions lean on), then the ones between, ascending, as the budget allows."""
     sizes = sorted(set(sizes))
     return sizes[:1] + sizes[-1:] * (len(sizes) > 1) + sizes[1:-1]
+
+
+def repeat_pricing(step_seconds: float, remaining_seconds: float) -> bool:
+    """Whether a pricing step this long is timed again (``REPEAT_PRICING_SHARE``, ``REPEAT_PRICING_SECONDS``)."""
+    return step_seconds <= min(REPEAT_PRICING_SECONDS, REPEAT_PRICING_SHARE * remaining_seconds)
 
 
 def point_cost(step_seconds: float) -> float:

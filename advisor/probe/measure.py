@@ -9,24 +9,21 @@ One step is exactly what training does: ``make_batch`` + copy to the device (tim
 
 The ladder and the budget: ``advisor.probe.ladder`` says which batch size to time next and for how long (B/8,
 B/4, B/2, the user's B; each priced before it starts and skipped when its warm-up and two timed steps would not
-fit, smaller sizes when not even B/8 would, one pricing step first when the check cannot vouch for the ladder).
+fit, smaller sizes when not even B/8 would, pricing steps first when the check cannot vouch for the ladder).
 Each point: warm-up steps (excluded; at least ``ladder.MIN_WARMUP``, until the step time stops falling), then
 timed steps until the median is known to ``TARGET_RSE`` or the point's share is spent (no step starts past it
 once ``ladder.MIN_TIMED`` are in). Skipped points are recorded (``DeviceProfile.skipped``) with, on the CPU,
 this machine's op rates (``advisor.probe.cpu_peak``) for the predictor's roofline. An out-of-memory error at a
-batch size is that device's limit: recorded (``Measurement.oom``,
-``DeviceProfile.oom_batch_size``), the memory freed, and no larger size is tried; when even the smallest size
-runs out of memory, the automatic ladder halves it until one fits.
-
-Start-up (``DeviceProfile.startup_seconds``): what a real job pays once before its steady steps
-(``advisor.probe.coldstart``).
+batch size is that device's limit: recorded (``Measurement.oom``, ``DeviceProfile.oom_batch_size``), the memory
+freed, and no larger size is tried; when even the smallest size runs out of memory, the automatic ladder halves
+it until one fits. Start-up (``DeviceProfile.startup_seconds``): what a real job pays once before its steady
+steps (``advisor.probe.coldstart``).
 
 Precision: "fp32" runs PyTorch's defaults (matmuls in fp32; cuDNN convolutions may use TF32, as a plain
 training script does); "tf32" allows TF32 for matmuls and convolutions; "bf16"/"fp16" run forward and loss
 under ``torch.autocast``; fp16 also steps through a ``torch.amp.GradScaler`` (loss scaling, the unscale and
-inf check of the gradients, the scale update), as fp16 training does.
-
-Peak memory: ``advisor.probe.memory_meter`` (exact on a GPU, rough on a CPU).
+inf check of the gradients, the scale update), as fp16 training does. Peak memory: ``advisor.probe.memory_meter``
+(exact on a GPU, rough on a CPU).
 """
 
 from __future__ import annotations
@@ -48,7 +45,7 @@ from advisor.probe import contention, stats
 from advisor.probe.coldstart import startup_seconds
 from advisor.probe.contention import CLEAN_OTHERS_CORES, CpuLoadSource, ProcStat, Window, compute_threads, free_cores
 from advisor.probe.cpu_peak import measure_cpu_peak
-from advisor.probe.ladder import CHECK_BATCH_SIZE, MIN_TIMED, MIN_WARMUP, Ladder, point_cost
+from advisor.probe.ladder import CHECK_BATCH_SIZE, MIN_TIMED, MIN_WARMUP, Ladder, point_cost, repeat_pricing
 from advisor.probe.memory_meter import CpuMemory, CudaMemory, is_oom
 from advisor.probe.sampler import NvmlSampler
 from advisor.probe.threads import measure_thread_scaling
@@ -332,7 +329,7 @@ class DeviceProbe:
         # Until a point is timed: the build, or the check's cold build + step, whichever is larger (see below).
         profile.startup_seconds = self._startup(build_seconds)
         if (pricing := ladder.pricing_batch_size(deadline - time.perf_counter())) is not None:
-            self._pricing_step(profile, ladder, pricing)
+            self._pricing_step(profile, ladder, pricing, deadline)
         while (point := ladder.next(fits, deadline - time.perf_counter())) is not None:
             b, share = point.batch_size, point.share_seconds
             units = done_units + 1 + len(ladder.queue) + (1 if scaling else 0)
@@ -373,19 +370,28 @@ class DeviceProbe:
             self.report(done_units / (done_units + 1), f"{self.device_name}: thread scaling", force=True)
             profile.thread_scaling = measure_thread_scaling(self, fits, reserve)
 
-    def _pricing_step(self, profile: DeviceProfile, ladder: Ladder, b: int) -> None:
-        """One step at batch size ``b``, on a timed window's threads, that prices the ladder (probe.ladder)."""
+    def _pricing_step(self, profile: DeviceProfile, ladder: Ladder, b: int, deadline: float) -> None:
+        """Steps at batch size ``b`` that price the ladder (probe.ladder): a second where the first was cheap
+        (``ladder.repeat_pricing``), as a first step pays one-time costs (a loader built, lazy set-up)."""
         self.report(0.0, f"{self.device_name}: one step at batch size {b} to price the ladder", force=True)
+        seconds = self._window_step(profile, ladder, b)
+        if seconds is not None and repeat_pricing(seconds, deadline - time.perf_counter()):
+            seconds = min(seconds, self._window_step(profile, ladder, b) or seconds)
+        if seconds is not None:
+            ladder.observe(b, seconds)
+
+    def _window_step(self, profile: DeviceProfile, ladder: Ladder, b: int) -> float | None:
+        """One step at ``b`` on a timed window's threads: its wall seconds (None: out of memory, recorded)."""
         self._open_window()
         started = time.perf_counter()
         try:
             self.step(b)
         except _OutOfMemory:
             self._out_of_memory(profile, ladder, b, [])
-            return
+            return None
         finally:
             self._close_window()
-        ladder.observe(b, time.perf_counter() - started)  # wall: what the budget counts
+        return time.perf_counter() - started
 
     def _out_of_memory(self, profile: DeviceProfile, ladder: Ladder, b: int, fits: list[Measurement]) -> None:
         profile.measurements.append(self._oom_measurement(b))

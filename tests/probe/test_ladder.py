@@ -15,6 +15,7 @@ from advisor.probe.ladder import (
     measuring_order,
     point_cost,
     projected_cost,
+    repeat_pricing,
     step_price,
 )
 from advisor.schemas import Measurement
@@ -168,3 +169,10 @@ def test_prices_from_steps_timed_by_their_cpu_time_count_the_wait_for_a_core():
     ladder.wall_factor = 1.5  # the last window took 1.5 wall seconds per timed second (a busy machine)
     assert ladder.next(fits, 11.9) is None  # 4 steps of 3.0 wall seconds
     assert ladder.skipped == [SkippedPoint(batch_size=256, step_seconds=3.0, priced_from="measured")]
+
+
+def test_a_pricing_step_is_timed_again_only_when_cheap_in_the_budget_and_in_seconds():
+    assert repeat_pricing(0.3, 2.0)  # a loader built on the first call: 0.3 s of a 2-s budget
+    assert not repeat_pricing(0.6, 2.0)  # more than a quarter of what is left
+    assert repeat_pricing(1.0, 60.0) and not repeat_pricing(1.2, 60.0)  # at most 1 s, whatever the budget
+    assert not repeat_pricing(11.5, 60.0)  # GPT-2 124M's step on a CPU: the model's own time, not set-up

@@ -164,6 +164,36 @@ def test_nothing_is_timed_when_not_even_one_step_fits_the_budget():
     assert elapsed < 0.5 + 1.0 + 1.0  # the pricing step, the build and the op mix: no point started
 
 
+class ColdFirstStep(torch.nn.Linear):
+    """0.3 s on its first forward (one-time set-up, as a make_batch derived from make_dataloader builds its loader
+    on its first call), then a Linear's microseconds."""
+
+    def __init__(self) -> None:
+        super().__init__(16, 4)
+        self.cold = True
+
+    def forward(self, x):
+        if self.cold:
+            self.cold = False
+            time.sleep(0.3)
+        return super().forward(x)
+
+
+@pytest.mark.parametrize("once", [True, False])
+def test_a_cold_pricing_step_is_timed_again_instead_of_pricing_every_point_out(monkeypatch, once):
+    import advisor.probe.measure as measure
+
+    if once:  # the pricing step as it was: one step, cold or not
+        monkeypatch.setattr(measure, "repeat_pricing", lambda step_seconds, remaining_seconds: False)
+    # The check's cold step (1 s) cannot vouch for the ladder: a pricing step at 1 comes first.
+    prof = probe(Workload(model=ColdFirstStep, make_batch=batch), batch_size=8, budget_seconds=2.0,
+                 cold_start_seconds=1.0)
+    if once:  # 0.3 s a step prices a point (4 steps) past what it may take: nothing timed
+        assert prof.measurements == [] and [p.priced_from for p in prof.skipped] == ["first step"] * 4
+    else:  # the second, warm step prices the ladder: every size is timed
+        assert [m.batch_size for m in prof.measurements] == auto_ladder(8) and prof.skipped == []
+
+
 def test_out_of_memory_is_the_limit_and_nothing_larger_is_tried():
     prof = probe(Workload(model=lambda: OomAbove(8), make_batch=batch), batch_size=64, budget_seconds=2.0)
     # Measured 8, then 64 (out of memory), then 16 (out of memory); 32 is not tried.
