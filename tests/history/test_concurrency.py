@@ -34,7 +34,9 @@ def _count(hist: History, table) -> int:
 def test_two_processes_writing_at_once_both_succeed(fresh_db_url, tmp_path):
     """Both start on an empty database: they migrate it at the same moment, then write interleaved."""
     db_url = fresh_db_url
-    n = 12
+    # Enough writes that each writer's span outlasts the other's start: on a slow VM (2026-12-01) the fresh
+    # database's racing migrations put 0.3 s between the two first commits, and 12 writes took 0.19 s.
+    n = 40
     go = tmp_path / "go"
     children = [_child("write", db_url, str(n), name, str(go)) for name in ("left", "right")]
     deadline = time.monotonic() + 120
