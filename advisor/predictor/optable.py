@@ -97,7 +97,8 @@ class OpTable:
         t_stage = staged * self.staging_seconds
         t_comp = np.maximum(t_core, t_stage) if self.overlap else t_core + t_stage
         t_mem = nbytes * self.seconds_per_byte
-        t = (np.maximum(t_comp, t_mem) + nbytes * self.layout_per_byte + self.fixed_seconds) * self.count
+        t_layout = nbytes * self.layout_per_byte
+        t = (np.maximum(t_comp, t_mem) + t_layout + self.fixed_seconds) * self.count
         bound = t_comp > t_mem
         row = np.arange(rows)[:, None]
 
@@ -114,7 +115,7 @@ class OpTable:
                 "flops": per_row(whole, 1, self.count * flops)[:, 0],
                 "bytes": per_row(whole, 1, self.count * nbytes)[:, 0],
                 # cuDNN's transposes of channels-first 16-bit convolutions (already inside the conv kind's time)
-                "layout": per_row(whole, 1, nbytes * self.layout_per_byte * self.count)[:, 0]}
+                "layout": per_row(whole, 1, t_layout * self.count)[:, 0]}
 
     def _as_dict(self, priced: dict[str, np.ndarray], i: int) -> dict:
         """Row ``i`` of ``price_rows`` as ``price`` returns it (new dicts: the roofline adds to them)."""

@@ -299,18 +299,20 @@ def _finish(priced: dict, table: OpTable, spec: GpuSpec, batch_size: int, precis
     # torch.compile compiles the model, not the optimizer step: the optimizer's launches keep eager's host cost.
     host_seconds = cal.host_seconds_per_op * (model_kernels * (COMPILED_HOST_FRACTION if compiled else 1.0)
                                               + opt_launches)
-    if host_seconds > gpu_seconds:
-        notes.append(f"host-bound: launching {int(kernels)} kernels takes longer than running them")
     seconds = overlapped(gpu_seconds, host_seconds, cal.host_overlap_exponent) + cal.step_overhead_seconds
     note = _tf32_note(table, precision)
     if note:
         notes.append(note)
-    return StepPrediction(
+    step = StepPrediction(
         seconds=seconds, compute_bound_seconds=priced["compute_bound"], memory_bound_seconds=memory_bound,
         overhead_seconds=seconds - gpu_seconds, per_kind=per_kind, gpu=spec.name, batch_size=int(batch_size),
         precision=precision, kernels=int(kernels), flops=priced["flops"], bytes=priced["bytes"], notes=notes,
         per_phase=per_phase, gpu_seconds=gpu_seconds, host_seconds=host_seconds,
         layout_seconds=priced.get("layout", 0.0))
+    host_note = host_bound_note(step, compiled=compiled)
+    if host_note:
+        notes.append(host_note)  # the step's own list
+    return step
 
 
 def host_bound_note(step: StepPrediction, *, compiled: bool = False) -> str | None:
