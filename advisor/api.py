@@ -447,16 +447,16 @@ def _finish(rec: Recommendation, prof: Profile, job: JobSpec, ctx: Any, hist: Hi
 
 
 def _chosen_gpu_notes(rec: Recommendation, prof: Profile, job: JobSpec, ctx: Any) -> list[str]:
-    """``estimate.scaled_gpu_notes`` for the chosen GPU, when its time was scaled rather than measured on it: what
-    the answer's reader should know before trusting the figure, and what the job could change there."""
-    from advisor.predictor.estimate import scaled_gpu_notes
+    """``estimate.gpu_notes`` for the chosen GPU: what ``predict`` of it says beyond its figures (the lean for
+    this kind of job, not where the history corrected the time; what the job could change there)."""
+    from advisor.predictor.estimate import gpu_notes
 
     chosen = rec.chosen
     spec = ctx.gpu_specs.get(chosen.gpu) if chosen is not None and chosen.gpu else None
-    if spec is None or chosen.method != "scaled":
+    if spec is None:
         return []
-    notes = scaled_gpu_notes(ctx.calibration, prof.analysis, spec, chosen.precision,
-                             math.ceil(job.batch_size / chosen.gpu_count), job.compiled)
+    notes = gpu_notes(prof, spec, chosen.precision, math.ceil(job.batch_size / chosen.gpu_count), job.compiled,
+                      ctx, lean=chosen.method != "history")
     return [f"the chosen {chosen.gpu}: {note}" for note in notes]
 
 

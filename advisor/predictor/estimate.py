@@ -273,7 +273,9 @@ def _measured_gpu(profile: Profile, job: JobSpec, probed: DeviceProfile, spec: G
     est = predict_measured(profile, job, device=probed.device, fit=fit, host=host, optimizer_seconds=opt,
                            compiled_factor=compiled_factor)
     mfu = model_flops_utilization(profile.analysis, job.batch_size, est.step_seconds, spec, est.precision, 1)
-    return est.model_copy(update={"notes": [prec_note, *est.notes] if prec_note else est.notes, "mfu": mfu})
+    notes = [*([prec_note] if prec_note else []), *est.notes, *advice_notes(
+        profile.analysis, spec, probed.precision, job.batch_size, ctx.calibration, job.compiled, probed=True)]
+    return est.model_copy(update={"notes": notes, "mfu": mfu})
 
 
 def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, count: int, prec: str, prec_note: str | None,
@@ -329,18 +331,29 @@ def kind_bias_note(cal: Calibration, analysis: Analysis | None, spec: GpuSpec) -
             f"(bench/README.md, \"GPU accuracy\"). A probe of this GPU gives a measured time."]
 
 
-def scaled_gpu_notes(cal: Calibration, analysis: Analysis | None, spec: GpuSpec, precision: str | None,
-                     per_gpu_batch: int, compiled: bool) -> list[str]:
-    """What to say of a GPU's time scaled from the analysis: the validated lean for this kind of job
-    (``kind_bias_note``) and, at ``per_gpu_batch``, what the job could change there (``roofline.advice_notes``:
-    host-bound, channels-first)."""
+def gpu_notes(profile: Profile, spec: GpuSpec, precision: str | None, per_gpu_batch: int, compiled: bool,
+              ctx: EstimateContext, *, lean: bool = True) -> list[str]:
+    """What ``estimate_gpu`` says of ``spec`` beyond its figures, for a caller that has the figures already
+    (``recommend``'s chosen GPU): the validated lean for this kind of job where no probe of this GPU stands
+    behind the time (``kind_bias_note``; ``lean`` False: not wanted) and what the job could change at
+    ``per_gpu_batch`` (``advice_notes``)."""
+    prec, _ = _gpu_precision(precision, spec)
+    probed = _probed_gpu(profile, spec, prec) is not None
+    notes = kind_bias_note(ctx.calibration, profile.analysis, spec) if lean and not probed else []
+    return [*notes, *advice_notes(profile.analysis, spec, prec, per_gpu_batch, ctx.calibration, compiled,
+                                  probed=probed)]
+
+
+def advice_notes(analysis: Analysis | None, spec: GpuSpec, precision: str, per_gpu_batch: int, cal: Calibration,
+                 compiled: bool, *, probed: bool) -> list[str]:
+    """``roofline.advice_notes`` of the step at ``per_gpu_batch`` on ``spec`` (none without an analysis);
+    ``probed``: the time comes from a probe of this GPU."""
     from advisor.predictor import roofline
 
-    notes = kind_bias_note(cal, analysis, spec)
-    if analysis is not None and precision:
-        step = roofline.predict_step(analysis, spec, max(1, per_gpu_batch), precision, cal, compiled=compiled)
-        notes = [*notes, *roofline.advice_notes(step, compiled=compiled)]
-    return notes
+    if analysis is None:
+        return []
+    step = roofline.predict_step(analysis, spec, max(1, per_gpu_batch), precision, cal, compiled=compiled)
+    return roofline.advice_notes(step, compiled=compiled, probed=probed)
 
 
 def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: DeviceProfile | None,
@@ -389,6 +402,7 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
         return gpu_job.step_parts_of(seconds, phases(b), analysis)
 
     notes.append(f"scaled from the probe of {source_dev.device} ({source_spec.name}).")
+    notes.extend(advice_notes(analysis, spec, prec, job_batch, cal, compiled, probed=source_spec.name == spec.name))
     if source_spec.name != spec.name:
         if analysis is None:
             raise PredictionError(

@@ -326,21 +326,28 @@ def host_bound_note(step: StepPrediction, *, compiled: bool = False) -> str | No
             "GPU may cost less for the same time.")
 
 
-def layout_note(step: StepPrediction) -> str | None:
+def layout_note(step: StepPrediction, *, probed: bool = False) -> str | None:
     """What channels-last memory would save a step whose 16-bit convolutions run channels-first (None when
-    the transposes are under ``LAYOUT_NOTE_SHARE`` of the step)."""
+    the transposes are under ``LAYOUT_NOTE_SHARE`` of the step). ``probed``: the job's time on this GPU comes
+    from a probe of it, so the note gives the analysis' share of the step, not its milliseconds."""
     if not step.seconds > 0 or step.layout_seconds < LAYOUT_NOTE_SHARE * step.seconds:
         return None
+    share = f"{100 * step.layout_seconds / step.seconds:.0f}%"
+    how_much = (f"by the model's analysis ~{share} of the step on the {step.gpu}, which the probe's time includes"
+                if probed else f"~{step.layout_seconds * 1e3:.1f} ms of the {step.seconds * 1e3:.1f} ms compute "
+                               f"step on the {step.gpu} ({share})")
     return (f"channels-first: at batch {step.batch_size} per GPU, cuDNN transposes the step's {step.precision} "
-            f"convolutions to channels-last and back, ~{step.layout_seconds * 1e3:.1f} ms of the "
-            f"{step.seconds * 1e3:.1f} ms compute step on the {step.gpu} "
-            f"({100 * step.layout_seconds / step.seconds:.0f}%). "
+            f"convolutions to channels-last and back, {how_much}. "
             "model.to(memory_format=torch.channels_last) with channels-last inputs avoids that work; published "
             "ResNet pairs ran 1.26-1.47x faster so (timm, RTX 3090), more than this estimate counts.")
 
 
-def advice_notes(step: StepPrediction, *, compiled: bool = False) -> list[str]:
-    """What a user could change about a step priced from the analysis: its host-bound and layout notes."""
+def advice_notes(step: StepPrediction, *, compiled: bool = False, probed: bool = False) -> list[str]:
+    """What a user could change about a step: its host-bound and layout notes when it was priced from the
+    analysis; the layout note alone when the job's time on this GPU comes from a probe of it (``probed``: the
+    analysis' host time is no match for a measured step)."""
+    if probed:
+        return [n for n in (layout_note(step, probed=True),) if n]
     return [n for n in (host_bound_note(step, compiled=compiled), layout_note(step)) if n]
 
 

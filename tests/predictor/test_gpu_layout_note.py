@@ -83,3 +83,76 @@ def test_an_estimate_notes_channels_first_convolutions_and_not_channels_last_one
     last = estimate(as_convolutions(True), job, Target.gpu("A100-80GB"), precision="fp16")
     assert not any(n.startswith("channels-first") for n in last.notes), last.notes
     assert last.seconds < first.seconds
+
+
+def test_a_probed_gpus_note_gives_the_analysis_share_not_milliseconds():
+    """A probe's time already includes the transposes: the note says what share of it they are, by the analysis."""
+    step = predict_step(conv_step(channels_last=False), SPEC, 1, "fp16", CAL)
+    share = f"{100 * step.layout_seconds / step.seconds:.0f}%"
+    note = layout_note(step, probed=True)
+    assert note.startswith("channels-first: at batch 1 per GPU, cuDNN transposes the step's fp16 convolutions")
+    assert f"by the model's analysis ~{share} of the step on the Test-GPU, which the probe's time includes." in note
+    assert " ms " not in note and "channels_last" in note
+    assert layout_note(predict_step(conv_step(channels_last=True), SPEC, 1, "fp16", CAL), probed=True) is None
+
+
+def probed_conv_profile(channels_last: bool):
+    """The tabular profile's matmuls as channels-first (or -last) fp16 convolutions with 1,000x the bytes, and
+    an A100-80GB probed here at fp16 (4 ms + 0.2 ms a sample)."""
+    from pathlib import Path
+
+    from advisor import api
+    from advisor.schemas import DeviceProfile, Measurement
+
+    prof = api.load_profile(Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json")
+    ops = [o.model_copy(update={"kind": "conv", "op": "aten.convolution.default", "channels_last": channels_last,
+                                "bytes": tuple(b * 1e3 for b in o.bytes)})
+           if o.kind == "matmul" else o for o in prof.analysis.ops]
+    ms = [Measurement(device="cuda:0", batch_size=b, compute_seconds=0.004 + 0.0002 * b,
+                      compute_seconds_samples=[0.004 + 0.0002 * b] * 20) for b in (64, 128, 256, 512)]
+    gpu = DeviceProfile(device="cuda:0", kind="gpu", name="NVIDIA A100 80GB PCIe", spec_name="A100-80GB",
+                        precision="fp16", memory_gib=80.0, measurements=ms, largest_batch_size=512)
+    return prof.model_copy(update={"analysis": prof.analysis.model_copy(update={"ops": ops}),
+                                   "devices": [*prof.devices, gpu]})
+
+
+@pytest.mark.parametrize("gpu, count, probed", [("A100-80GB", 1, True), ("A100-80GB", 2, True),
+                                                 ("H100-SXM", 1, False)])
+def test_predict_of_a_probed_gpu_notes_channels_first_as_recommend_does(gpu, count, probed):
+    """The probed GPU (measured, or scaled to two of it) gets the share-only note; another GPU scaled from that
+    probe gets the roofline's note; ``estimate.gpu_notes`` (what ``recommend`` adds for its chosen GPU) says the
+    same; channels-last convolutions get none."""
+    from advisor.hardware.specs import resolve_gpu
+    from advisor.predictor.calibration import load_calibration
+    from advisor.predictor.estimate import EstimateContext, estimate, gpu_notes
+    from advisor.schemas import JobSpec, Target
+
+    job = JobSpec(200_000, 3, 256)
+    prof = probed_conv_profile(channels_last=False)
+    est = estimate(prof, job, Target.gpu(gpu, count), precision="fp16")
+    assert est.method == ("measured" if count == 1 and probed else "scaled")
+    step = predict_step(prof.analysis, resolve_gpu(gpu), 256 // count, "fp16", load_calibration())
+    expected = layout_note(step, probed=probed)
+    assert expected is not None and [n for n in est.notes if n.startswith("channels-first")] == [expected]
+    ctx = EstimateContext.load()
+    assert expected in gpu_notes(prof, resolve_gpu(gpu), "fp16", 256 // count, False, ctx)
+    last = probed_conv_profile(channels_last=True)
+    assert not any(n.startswith("channels-first") for n in estimate(last, job, Target.gpu(gpu, count),
+                                                                     precision="fp16").notes)
+
+
+def test_recommend_of_a_probed_gpu_says_what_predict_says(tmp_path):
+    from advisor import api
+    from advisor.predictor.estimate import estimate
+    from advisor.schemas import JobSpec, Target
+
+    prices = tmp_path / "prices.csv"
+    prices.write_text("provider,instance_type,region,gpu_model,gpu_count,price_hour_usd,spot_price_hour_usd\n"
+                      "onprem,a100,lab,A100-80GB,1,2.0,\n")
+    prof = probed_conv_profile(channels_last=False)
+    rec = api.recommend(prof, dataset_size=200_000, epochs=3, batch_size=256, precision="fp16",
+                        pricing_files=[prices], providers="onprem", save=False)
+    assert (rec.chosen.gpu, rec.chosen.method) == ("A100-80GB", "measured")
+    predicted = estimate(prof, JobSpec(200_000, 3, 256), Target.gpu("A100-80GB"), precision="fp16")
+    note = next(n for n in predicted.notes if n.startswith("channels-first"))
+    assert [n for n in rec.notes if "channels-first" in n] == [f"the chosen A100-80GB: {note}"]
