@@ -132,6 +132,17 @@ def prior(name: str) -> tuple[float, float]:
 
 
 EFFICIENCY_KEYS = ("matmul.fp32", "matmul.tf32", "matmul.half", "conv.fp32", "conv.tf32", "conv.half")
+# Where a fitted parameter may go (the fit's bounds); any other: (1e-8, 1e6). A fraction of a peak is at most
+# 1; an exponent below 1 would make the overlapped step longer than the sum of its parts.
+BOUNDS: dict[str, tuple[float, float]] = {
+    **{k: (1e-3, 1.0) for k in (*EFFICIENCY_KEYS, "memory_efficiency", "half_memory_efficiency")},
+    "host_overlap_exponent": (1.0, 1e6),
+}
+
+
+def bounds(name: str) -> tuple[float, float]:
+    """(lowest, highest) value the fit may give the parameter ``name`` (``BOUNDS``)."""
+    return BOUNDS.get(name, (1e-8, 1e6))
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ from advisor.hardware.specs import load_gpu_specs, resolve_gpu
 from advisor.predictor.calibration import (
     EFFICIENCY_KEYS,
     Calibration,
+    bounds,
     calibration_path,
     default_calibration,
     load_calibration,
@@ -271,13 +272,8 @@ def fit_general(rows: list, predict, measured, base: Calibration | None = None,
         res = w * (np.log(np.array([predict(r, cal) for r in rows])) - target)
         return np.concatenate([res, scale * (x - prior_mu) / prior_sd])
 
-    def bounded(n: str) -> bool:
-        return _members(n)[0] in EFFICIENCY_KEYS or n in ("memory_efficiency", "half_memory_efficiency")
-
-    # An exponent below 1 would make the overlapped step longer than the sum of its parts.
-    lower = np.array([math.log(1e-3 if bounded(n) else 1.0 if n == "host_overlap_exponent" else 1e-8)
-                      for n in free])
-    upper = np.array([math.log(1.0 if bounded(n) else 1e6) for n in free])
+    lower = np.array([math.log(bounds(_members(n)[0])[0]) for n in free])
+    upper = np.array([math.log(bounds(_members(n)[0])[1]) for n in free])
     x0 = np.clip(x0, lower + 1e-9, upper - 1e-9)
     sol = least_squares(residuals, x0, bounds=(lower, upper), x_scale=1.0)
     if os.environ.get("ADVISOR_FIT_DEBUG"):

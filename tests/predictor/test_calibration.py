@@ -95,3 +95,13 @@ def test_packaged_calibration_widths_and_leans_by_kind():
     assert worst["bias"] > 0.1 > kinds["conv"]["bias"]
     assert all(k["rel_sigma"] >= 0.15 for k in kinds.values())
     assert sum(k["rows"] for k in kinds.values()) == cal.provenance["rows_used"]
+
+
+def test_the_fits_bounds_keep_fractions_of_a_peak_at_most_one_and_the_overlap_exponent_at_least_one():
+    from advisor.predictor.calibration import BOUNDS, EFFICIENCY_KEYS, PRIORS, bounds
+
+    for name in (*EFFICIENCY_KEYS, "memory_efficiency", "half_memory_efficiency"):
+        assert bounds(name) == (1e-3, 1.0)
+    assert bounds("host_overlap_exponent") == (1.0, 1e6)
+    assert bounds("operand_reuse") == bounds("arch.Hopper.half") == (1e-8, 1e6)
+    assert set(BOUNDS) <= set(PRIORS)
