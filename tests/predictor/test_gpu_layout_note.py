@@ -135,13 +135,19 @@ def test_predict_of_a_probed_gpu_notes_channels_first_as_recommend_does(gpu, cou
     expected = layout_note(step, probed=probed)
     assert expected is not None and [n for n in est.notes if n.startswith("channels-first")] == [expected]
     ctx = EstimateContext.load()
-    assert expected in gpu_notes(prof, resolve_gpu(gpu), "fp16", 256 // count, False, ctx)
+    notes = gpu_notes(prof, resolve_gpu(gpu), "fp16", 256 // count, False, ctx)
+    assert expected in notes
+    # the validated lean of convolution-heavy jobs on tensor-heavy GPUs: only where no probe of this GPU stands
+    lean = [n for n in notes if n.startswith("convolution-heavy jobs on GPUs like the")]
+    assert len(lean) == (not probed), notes
+    assert [n for n in est.notes if n.startswith("convolution-heavy jobs")] == lean
     last = probed_conv_profile(channels_last=True)
     assert not any(n.startswith("channels-first") for n in estimate(last, job, Target.gpu(gpu, count),
                                                                      precision="fp16").notes)
 
 
 def test_recommend_of_a_probed_gpu_says_what_predict_says(tmp_path):
+    """The only offer is the probed GPU: ``recommend`` chooses its measured time and adds predict's note."""
     from advisor import api
     from advisor.predictor.estimate import estimate
     from advisor.schemas import JobSpec, Target
