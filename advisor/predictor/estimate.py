@@ -258,23 +258,26 @@ def _measured_gpu(profile: Profile, job: JobSpec, probed: DeviceProfile, spec: G
     if profile.input_pipeline is None or profile.input_pipeline.source != "dataloader":
         host = replace(host, notes=())  # the measured make_batch + copy stands
     fit = _device_fit(profile, probed.device, ctx)
-    opt, compiled_factor = 0.0, None
+    opt, compiled_factor, advice = 0.0, None, []
     if profile.analysis is not None:
         # The optimizer's share of the measured step, as the roofline splits this GPU's (eager) step.
         from advisor.predictor import roofline
 
-        phases = roofline.split_step(profile.analysis, spec, job.batch_size, probed.precision, ctx.calibration)
+        step = roofline.predict_step(profile.analysis, spec, job.batch_size, probed.precision, ctx.calibration)
+        phases = roofline.step_phases(step)
         eager = sum(phases.values())  # predict_step's seconds
         opt = fit.compute_seconds(job.batch_size) * phases["optimizer"] / max(eager, 1e-12)
-        if job.compiled and eager > 0:
-            # The probe ran eagerly: its steps x the analysis' compiled step over its eager one at this batch.
-            compiled_factor = roofline.predict_step(profile.analysis, spec, job.batch_size, probed.precision,
-                                                    ctx.calibration, compiled=True).seconds / eager
+        if job.compiled:
+            step = roofline.predict_step(profile.analysis, spec, job.batch_size, probed.precision,
+                                         ctx.calibration, compiled=True)
+            if eager > 0:
+                # The probe ran eagerly: its steps x the analysis' compiled step over its eager one at this batch.
+                compiled_factor = step.seconds / eager
+        advice = roofline.advice_notes(step, compiled=job.compiled, probed=True)
     est = predict_measured(profile, job, device=probed.device, fit=fit, host=host, optimizer_seconds=opt,
                            compiled_factor=compiled_factor)
     mfu = model_flops_utilization(profile.analysis, job.batch_size, est.step_seconds, spec, est.precision, 1)
-    notes = [*([prec_note] if prec_note else []), *est.notes, *advice_notes(
-        profile.analysis, spec, probed.precision, job.batch_size, ctx.calibration, job.compiled, probed=True)]
+    notes = [*([prec_note] if prec_note else []), *est.notes, *advice]
     return est.model_copy(update={"notes": notes, "mfu": mfu})
 
 
@@ -337,23 +340,16 @@ def gpu_notes(profile: Profile, spec: GpuSpec, precision: str | None, per_gpu_ba
     (``recommend``'s chosen GPU): the validated lean for this kind of job where no probe of this GPU stands
     behind the time (``kind_bias_note``; ``lean`` False: not wanted) and what the job could change at
     ``per_gpu_batch`` (``advice_notes``)."""
+    from advisor.predictor import roofline
+
     prec, _ = _gpu_precision(precision, spec)
     probed = _probed_gpu(profile, spec, prec) is not None
     notes = kind_bias_note(ctx.calibration, profile.analysis, spec) if lean and not probed else []
-    return [*notes, *advice_notes(profile.analysis, spec, prec, per_gpu_batch, ctx.calibration, compiled,
-                                  probed=probed)]
-
-
-def advice_notes(analysis: Analysis | None, spec: GpuSpec, precision: str, per_gpu_batch: int, cal: Calibration,
-                 compiled: bool, *, probed: bool) -> list[str]:
-    """``roofline.advice_notes`` of the step at ``per_gpu_batch`` on ``spec`` (none without an analysis);
-    ``probed``: the time comes from a probe of this GPU."""
-    from advisor.predictor import roofline
-
-    if analysis is None:
-        return []
-    step = roofline.predict_step(analysis, spec, max(1, per_gpu_batch), precision, cal, compiled=compiled)
-    return roofline.advice_notes(step, compiled=compiled, probed=probed)
+    if profile.analysis is None:
+        return notes
+    step = roofline.predict_step(profile.analysis, spec, max(1, per_gpu_batch), prec, ctx.calibration,
+                                 compiled=compiled)
+    return [*notes, *roofline.advice_notes(step, compiled=compiled, probed=probed)]
 
 
 def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: DeviceProfile | None,
@@ -387,10 +383,11 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
     source_spec = ctx.gpu_specs[source_dev.spec_name]
     ref_batch = max(m.batch_size for m in source_dev.measurements if not m.oom and m.compute_seconds)
 
+    # One operator table for this GPU, priced at each batch asked (None: no analysis to split the step by).
+    model = None if analysis is None else roofline.StepModel(analysis, spec, prec, cal, compiled=compiled)
+
     def phases(b: int) -> dict[str, float] | None:
-        if analysis is None:
-            return None
-        return roofline.split_step(analysis, spec, b, prec, cal, compiled=compiled)
+        return None if model is None else roofline.step_phases(model(b))
 
     def from_probe(b: int) -> gpu_job.GpuStepParts:
         if source_spec.name == spec.name:
@@ -402,15 +399,16 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
         return gpu_job.step_parts_of(seconds, phases(b), analysis)
 
     notes.append(f"scaled from the probe of {source_dev.device} ({source_spec.name}).")
-    notes.extend(advice_notes(analysis, spec, prec, job_batch, cal, compiled, probed=source_spec.name == spec.name))
-    if source_spec.name != spec.name:
-        if analysis is None:
+    same_gpu = source_spec.name == spec.name
+    if model is None:
+        if not same_gpu:
             raise PredictionError(
                 f"cannot scale from {source_spec.name} to {spec.name}: the profile has no analysis of the model.",
                 hint="Fix: profile the workload file again (the analysis is on by default).")
-        tf32_note = roofline.StepModel(analysis, spec, prec, cal, compiled=compiled).tf32_note
-        if tf32_note:
-            notes.append(tf32_note)
+        return from_probe
+    notes.extend(roofline.advice_notes(model(job_batch), compiled=compiled, probed=same_gpu))
+    if not same_gpu and model.tf32_note:
+        notes.append(model.tf32_note)
     return from_probe
 
 
