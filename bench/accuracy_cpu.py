@@ -57,14 +57,17 @@ _WALL = time.perf_counter  # the wall clock, also under --cpu-clock (the probe's
 # ------------------------------------------------------------------------------------- the real job
 
 
-def run_job(path: str, dataset_size: int, epochs: int, batch_size: int, threads: int | None) -> dict:
-    """The real training job, in this (fresh) process. Returns wall time and per-step diagnostics."""
+def run_job(path: str, dataset_size: int, epochs: int, batch_size: int, threads: int | None,
+            flush_denormal: bool = False) -> dict:
+    """The real training job, in this (fresh) process. Returns wall time and per-step diagnostics.
+    ``flush_denormal``: with ``torch.set_flush_denormal(True)`` (bench/subnormal_drift.py's comparison)."""
     import torch
 
     from advisor.workload import load_workload, move_to, split_batch, train_step
 
     if threads:
         torch.set_num_threads(threads)
+    torch.set_flush_denormal(flush_denormal)
     workload = load_workload(path)  # importing the file is not part of the job
     t0 = time.perf_counter()
     # ---- the job function: model build, optimizer, epochs x steps ----
@@ -153,9 +156,10 @@ def _self_command(*args: str, cpu_clock: bool) -> list[str]:
 
 
 def run_job_subprocess(path: Path, dataset_size: int, epochs: int, batch_size: int,
-                       threads: int | None, cpu_clock: bool = False) -> dict:
+                       threads: int | None, cpu_clock: bool = False, flush_denormal: bool = False) -> dict:
     cmd = _self_command("--run-job", str(path), "--dataset-size", str(dataset_size), "--epochs", str(epochs),
                         "--batch-size", str(batch_size), cpu_clock=cpu_clock)
+    cmd += ["--flush-denormal"] if flush_denormal else []
     if threads:
         cmd += ["--threads", str(threads)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=str(REPO))
@@ -416,6 +420,7 @@ def main(argv: list[str] | None = None) -> int:
     # internal: run one real job in this process
     p.add_argument("--run-job", default=None, help=argparse.SUPPRESS)
     p.add_argument("--cpu-probe", default=None, help=argparse.SUPPRESS)
+    p.add_argument("--flush-denormal", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--dataset-size", type=int, default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
 
@@ -423,7 +428,8 @@ def main(argv: list[str] | None = None) -> int:
         use_cpu_clock()
         args.threads = 1
     if args.run_job:
-        print(json.dumps(run_job(args.run_job, args.dataset_size, args.epochs, args.batch_size, args.threads)))
+        print(json.dumps(run_job(args.run_job, args.dataset_size, args.epochs, args.batch_size, args.threads,
+                                 args.flush_denormal)))
         return 0
     if args.cpu_probe:
         print(json.dumps(cpu_clock_probe(args.cpu_probe, args.batch_size, args.probe_seconds)))

@@ -56,6 +56,7 @@ class JobTime:
     per_epoch_seconds: float = 0.0
     rel_sigma: float = 0.0  # the combined relative sigma the interval used
     eval_seconds: float = 0.0  # all evaluations of the job together (forward-only passes)
+    subnormal_seconds: float = 0.0  # CPU: the optimizer's steps once its state is subnormal, beyond their probed time
 
     @property
     def compute_seconds(self) -> float:
@@ -71,6 +72,7 @@ class JobTime:
             "total_steps": self.total_steps, "startup_seconds": self.startup_seconds,
             "grad_accum_steps": job.grad_accum_steps, "compiled": job.compiled,
             "eval_seconds": self.eval_seconds if job.evaluations else None,
+            "subnormal_seconds": self.subnormal_seconds or None,
         }
 
     @property
@@ -137,18 +139,21 @@ def full_step(step_seconds_at: Callable[[int], float], batch_seconds_at: Callabl
 
 def job_time(job: JobSpec, step: float, batch: float, last_step: float, *, startup_seconds: float = 0.0,
              per_epoch_seconds: float = 0.0, rel_sigma: float = 0.0, step_noise_rel: float = 0.0,
-             eval_seconds: float = 0.0, recompile_seconds: float = 0.0) -> JobTime:
+             eval_seconds: float = 0.0, recompile_seconds: float = 0.0, subnormal_seconds: float = 0.0) -> JobTime:
     """``assemble_job`` from its steps (``full_step`` at the job's batch size and at its last batch's), for a
     caller that keeps a job shape's steps across jobs (``ShapeSteps``). ``recompile_seconds``: paid once, in the
-    start-up, when the last batch is smaller (a compiled model compiles for its shape: ``compile_time``)."""
-    if startup_seconds < 0 or per_epoch_seconds < 0 or eval_seconds < 0 or recompile_seconds < 0:
-        raise ValueError("startup_seconds, per_epoch_seconds, eval_seconds and recompile_seconds must be >= 0")
+    start-up, when the last batch is smaller (a compiled model compiles for its shape: ``compile_time``).
+    ``subnormal_seconds``: added to the steps (a CPU's optimizer state turning subnormal part-way:
+    ``measured.subnormal_seconds``)."""
+    if min(startup_seconds, per_epoch_seconds, eval_seconds, recompile_seconds, subnormal_seconds) < 0:
+        raise ValueError("startup_seconds, per_epoch_seconds, eval_seconds, recompile_seconds and subnormal_seconds "
+                         "must be >= 0")
     if job.last_batch_size != job.batch_size:
         startup_seconds += recompile_seconds
     steps = job.steps_per_epoch
     epoch_seconds = (steps - 1) * step + last_step
     evaluations = job.evaluations * eval_seconds
-    seconds = startup_seconds + job.epochs * (epoch_seconds + per_epoch_seconds) + evaluations
+    seconds = startup_seconds + job.epochs * (epoch_seconds + per_epoch_seconds) + evaluations + subnormal_seconds
     sigma = combine_sigma(rel_sigma, step_noise_rel, job.total_steps)
     low, high = interval(seconds, sigma)
     return JobTime(
@@ -165,6 +170,7 @@ def job_time(job: JobSpec, step: float, batch: float, last_step: float, *, start
         per_epoch_seconds=per_epoch_seconds,
         rel_sigma=sigma,
         eval_seconds=evaluations,
+        subnormal_seconds=subnormal_seconds,
     )
 
 

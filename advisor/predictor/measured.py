@@ -28,6 +28,7 @@ from advisor.predictor.cpu_scaling import at_device_threads
 from advisor.predictor.fit import StepTimeFit, fit_memory, fit_step_time
 from advisor.predictor.input_bound import HostModel, StepParts, cpu_host, estimate_fields, host_rel_sigma
 from advisor.predictor.job import JobTime, ShapeSteps, accumulated_step, forward_share
+from advisor.predictor.subnormal import SubnormalDrift
 from advisor.schemas import CpuSpec, DeviceProfile, Estimate, JobSpec, Measurement, Profile, Target, updated
 from advisor.units import BYTES_PER_GIB
 
@@ -158,8 +159,9 @@ class MeasuredModel:
     def __init__(self, *, fit: StepTimeFit, kind: str, compute_at: Callable[[int], float],
                  batch_at: Callable[[int], float], eval_seconds: float, startup_seconds: float,
                  per_epoch_seconds: float, extra_rel: float, head_notes: list[str], tail_notes: list[str],
-                 fields: dict, recompile_seconds: float = 0.0) -> None:
+                 fields: dict, recompile_seconds: float = 0.0, subnormal: SubnormalDrift | None = None) -> None:
         self.fit, self.kind, self.extra_rel, self.fields = fit, kind, extra_rel, fields
+        self.subnormal = subnormal  # a CPU's optimizer state turning subnormal part-way (measured)
         self.recompile_seconds = recompile_seconds  # once, for a smaller last batch (torch.compile)
         self.eval_seconds, self.startup_seconds, self.per_epoch_seconds = eval_seconds, startup_seconds, \
             per_epoch_seconds
@@ -179,12 +181,14 @@ class MeasuredModel:
         sigma = _systematic_sigma(self.fit, job, self.kind, self.extra_rel)
         if self._steps is None:
             self._steps = ShapeSteps(self._compute_at, self._batch_at, job.batch_size)
+        drift = self.subnormal
         jt: JobTime = self._steps.job_time(
             job, startup_seconds=self.startup_seconds, per_epoch_seconds=self.per_epoch_seconds, rel_sigma=sigma,
             step_noise_rel=self.fit.spread_rel, eval_seconds=self.eval_seconds,
-            recompile_seconds=self.recompile_seconds)
-        last = _last_batch_note(self.fit, job)
-        fields = {**jt.estimate_fields(job), "notes": [*self.head_notes, *([last] if last else []), *self.tail_notes]}
+            recompile_seconds=self.recompile_seconds, subnormal_seconds=drift.seconds(job) if drift else 0.0)
+        job_notes = [_last_batch_note(self.fit, job), drift.note(job, jt.seconds, self.fields["source_device"])
+                     if drift else None]
+        fields = {**jt.estimate_fields(job), "notes": [*self.head_notes, *filter(None, job_notes), *self.tail_notes]}
         if self._first is None:
             self._first = Estimate(**fields, **self.fields)
             return self._first
@@ -268,10 +272,10 @@ def measured_model(
                   max_batch_size_per_device=max_batch, per_device_batch_size=b, method=method,
                   precision=dev.precision, source_device=dev.device,
                   **(estimate_fields(host, parts) if host is not None else {}))
-    return MeasuredModel(fit=fit, kind=dev.kind, compute_at=compute_at, batch_at=batch_at,
-                         eval_seconds=eval_seconds, startup_seconds=startup, per_epoch_seconds=per_epoch_seconds,
-                         extra_rel=extra_rel, head_notes=notes, tail_notes=tail, fields=fields,
-                         recompile_seconds=recompile)
+    return MeasuredModel(fit=fit, kind=dev.kind, compute_at=compute_at, batch_at=batch_at, eval_seconds=eval_seconds,
+                         startup_seconds=startup, per_epoch_seconds=per_epoch_seconds, extra_rel=extra_rel,
+                         head_notes=notes, tail_notes=tail, fields=fields, recompile_seconds=recompile,
+                         subnormal=SubnormalDrift.of(dev, _scaled(fit.compute_seconds, factor)))
 
 
 def optimizer_seconds_on_cpu(profile: Profile, dev: DeviceProfile) -> float:

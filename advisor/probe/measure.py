@@ -1,29 +1,29 @@
-"""Timed training steps of a workload on one device: the batch-size ladder, warm-up, the stopping rule,
-memory, out-of-memory, NVML sampling and CPU thread scaling.
+"""Timed training steps of a workload on one device: the batch-size ladder, warm-up, the stopping rule, memory,
+out-of-memory, NVML sampling, CPU thread scaling and, on the CPU, the optimizer's subnormal drift
+(``advisor.probe.subnormal``).
 
 Runs inside the probe's child process (``advisor.probe.child``); it executes user code and imports torch.
 
-One step is exactly what training does: ``make_batch`` + copy to the device (timed apart, as
-``batch_seconds``) and forward + loss + backward + optimizer step (``compute_seconds``), with
-``torch.cuda.synchronize()`` around each part on a GPU so that the clock sees the device's work.
+One step is exactly what training does: ``make_batch`` + copy to the device (timed apart, as ``batch_seconds``) and
+forward + loss + backward + optimizer step (``compute_seconds``), with ``torch.cuda.synchronize()`` around each part
+on a GPU so that the clock sees the device's work.
 
-The ladder and the budget: ``advisor.probe.ladder`` says which batch size to time next and for how long (B/8,
-B/4, B/2, the user's B; each priced before it starts and skipped when its warm-up and two timed steps would not
-fit, smaller sizes when not even B/8 would, pricing steps first when the check cannot vouch for the ladder).
-Each point: warm-up steps (excluded; at least ``ladder.MIN_WARMUP``, until the step time stops falling), then
-timed steps until the median is known to ``TARGET_RSE`` or the point's share is spent (no step starts past it
-once ``ladder.MIN_TIMED`` are in). Skipped points are recorded (``DeviceProfile.skipped``) with, on the CPU,
-this machine's op rates (``advisor.probe.cpu_peak``) for the predictor's roofline. An out-of-memory error at a
-batch size is that device's limit: recorded (``Measurement.oom``, ``DeviceProfile.oom_batch_size``), the memory
-freed, and no larger size is tried; when even the smallest size runs out of memory, the automatic ladder halves
-it until one fits. Start-up (``DeviceProfile.startup_seconds``): what a real job pays once before its steady
-steps (``advisor.probe.coldstart``).
+The ladder and the budget: ``advisor.probe.ladder`` says which batch size to time next and for how long (B/8, B/4,
+B/2, the user's B; each priced before it starts and skipped when its warm-up and two timed steps would not fit,
+smaller sizes when not even B/8 would, pricing steps first when the check cannot vouch for the ladder). Each point:
+warm-up steps (excluded; at least ``ladder.MIN_WARMUP``, until the step time stops falling), then timed steps until
+the median is known to ``TARGET_RSE`` or the point's share is spent (no step starts past it once ``ladder.MIN_TIMED``
+are in). Skipped points are recorded (``DeviceProfile.skipped``) with, on the CPU, this machine's op rates
+(``advisor.probe.cpu_peak``) for the predictor's roofline. An out-of-memory error at a batch size is that device's
+limit: recorded (``Measurement.oom``, ``DeviceProfile.oom_batch_size``), the memory freed, and no larger size is
+tried; when even the smallest size runs out of memory, the automatic ladder halves it until one fits. Start-up
+(``DeviceProfile.startup_seconds``): what a real job pays once before its steady steps (``advisor.probe.coldstart``).
 
-Precision: "fp32" runs PyTorch's defaults (matmuls in fp32; cuDNN convolutions may use TF32, as a plain
-training script does); "tf32" allows TF32 for matmuls and convolutions; "bf16"/"fp16" run forward and loss
-under ``torch.autocast``; fp16 also steps through a ``torch.amp.GradScaler`` (loss scaling, the unscale and
-inf check of the gradients, the scale update), as fp16 training does. Peak memory: ``advisor.probe.memory_meter``
-(exact on a GPU, rough on a CPU).
+Precision: "fp32" runs PyTorch's defaults (matmuls in fp32; cuDNN convolutions may use TF32, as a plain training
+script does); "tf32" allows TF32 for matmuls and convolutions; "bf16"/"fp16" run forward and loss under
+``torch.autocast``; fp16 also steps through a ``torch.amp.GradScaler`` (loss scaling, the unscale and inf check of the
+gradients, the scale update), as fp16 training does. Peak memory: ``advisor.probe.memory_meter`` (exact on a GPU,
+rough on a CPU).
 """
 
 from __future__ import annotations
@@ -48,6 +48,7 @@ from advisor.probe.cpu_peak import measure_cpu_peak
 from advisor.probe.ladder import CHECK_BATCH_SIZE, MIN_TIMED, MIN_WARMUP, Ladder, point_cost, repeat_pricing
 from advisor.probe.memory_meter import CpuMemory, CudaMemory, is_oom
 from advisor.probe.sampler import NvmlSampler
+from advisor.probe.subnormal import measure_subnormal_drift
 from advisor.probe.threads import measure_thread_scaling
 from advisor.schemas import DeviceProfile, Measurement
 from advisor.units import BYTES_PER_GIB
@@ -62,6 +63,7 @@ MAX_SAMPLES = 400
 MAX_WARMUP = 12
 STABLE = 0.85  # warm-up ends when a step is no faster than STABLE x the one before
 THREAD_SCALING_SECONDS = 1.5  # at most, for the 1-thread vs all-threads comparison
+SUBNORMAL_SECONDS = 1.0  # at most, for the optimizer's subnormal drift (probe.subnormal)
 
 Report = Callable[[float, str], None]
 
@@ -82,6 +84,7 @@ class ProbeOptions:
     first_use_seconds: float = 0.0
     check_batch_size: int = CHECK_BATCH_SIZE
     cpu_peak: bool = True  # on the CPU, time the op mix (probe.cpu_peak) when points were skipped; not in the twin
+    subnormal: bool = True  # on the CPU, the optimizer's subnormal drift (probe.subnormal); not in the twin
     # Measures the user's batch size in another process (advisor.probe.twin), given the seconds it may take
     # and a progress callback; its measurement and start-up are taken as they are. None back: measure here.
     target_measurer: Callable[[float, Report], DeviceProfile | None] | None = None
@@ -123,8 +126,7 @@ class DeviceProbe:
         self._full_threads = 1  # the CPU thread count of an idle machine, set when the probe runs
         self._busiest: dict[str, str | None] = {}  # the busiest other process, looked up once per probe
         self.wall_factor = 1.0  # of the last timed window (see _timed)
-
-    # ----------------------------------------------------------------------------------------- helpers
+        self.optimizer_steps = 0  # training steps taken here: the optimizer's state ages with them
 
     def sync(self) -> None:
         """Wait for the GPU's queued work, so that the clock sees it (a no-op on the CPU)."""
@@ -141,11 +143,9 @@ class DeviceProbe:
 
     def user_error(self, what: str, batch_size: int, exc: BaseException) -> WorkloadError:
         text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        return WorkloadError(
-            f"{self.workload.label}: on {self.device_name} at batch size {batch_size}, {what} raised "
-            f"{type(exc).__name__}: {text}",
-            hint="Fix: make the workload run at every batch size up to the one you train with "
-            "(the probe also runs smaller ones: B/8, B/4, B/2).")
+        return WorkloadError(f"{self.workload.label}: on {self.device_name} at batch size {batch_size}, {what} raised "
+                             f"{type(exc).__name__}: {text}", hint="Fix: make the workload run at every batch size up "
+                             "to the one you train with (the probe also runs smaller ones: B/8, B/4, B/2).")
 
     def step(self, batch_size: int) -> tuple[float, float]:
         """One training step: (batch seconds, compute seconds). Raises _OutOfMemory or WorkloadError."""
@@ -183,6 +183,7 @@ class DeviceProbe:
     def train(self, inputs: Any, target: Any) -> None:
         train_step(self.workload, self.model, self.optimizer, inputs, target,
                    autocast_dtype=self._autocast, device_type=self.device.type, scaler=self.scaler)
+        self.optimizer_steps += 1
         self.sync()
 
     def _user_code(self, what: str, batch_size: int, fn: Callable, *args: Any) -> Any:
@@ -203,8 +204,6 @@ class DeviceProbe:
         if self.is_cuda:
             with contextlib.suppress(RuntimeError):  # a CUDA error here is the step's, already reported
                 self.torch.cuda.empty_cache()
-
-    # ------------------------------------------------------------------------------------------ set-up
 
     def _check_device(self) -> None:
         torch = self.torch
@@ -244,8 +243,6 @@ class DeviceProbe:
             torch.backends.cuda.matmul.allow_tf32 = True
             torch.backends.cudnn.allow_tf32 = True
         return saved
-
-    # --------------------------------------------------------------------------------------------- run
 
     def run(self) -> DeviceProfile:
         """Build the model on the device, walk the ladder, and return what was measured."""
@@ -321,7 +318,8 @@ class DeviceProbe:
         ladder = Ladder(opts.batch_size, sorted(set(opts.batch_sizes)) if opts.batch_sizes else None, check=check)
         scaling = (opts.thread_scaling and not self.is_cuda and self.torch.get_num_threads() > 1)
         reserve = min(THREAD_SCALING_SECONDS, 0.1 * opts.budget_seconds) if scaling else 0.0
-        deadline = started + opts.budget_seconds - reserve
+        drift = min(SUBNORMAL_SECONDS, 0.05 * opts.budget_seconds) if opts.subnormal and not self.is_cuda else 0.0
+        deadline = started + opts.budget_seconds - reserve - drift
         done_units = 0
         fits: list[Measurement] = []
         first_step: float | None = None
@@ -369,6 +367,8 @@ class DeviceProbe:
         if scaling and fits:
             self.report(done_units / (done_units + 1), f"{self.device_name}: thread scaling", force=True)
             profile.thread_scaling = measure_thread_scaling(self, fits, reserve)
+        if drift and (top := max(fits, key=lambda m: m.batch_size, default=None)):  # fits: timed points only
+            profile.subnormal = measure_subnormal_drift(self, top, self.optimizer_steps, drift)
 
     def _pricing_step(self, profile: DeviceProfile, ladder: Ladder, b: int, deadline: float) -> None:
         """Steps at batch size ``b`` that price the ladder (probe.ladder): a second where the first was cheap

@@ -100,7 +100,8 @@ class Twin:
             return None
         # The child has priced this point (advisor.probe.ladder) and times the op mix itself: neither here.
         request = {"batch_size": batch_size, "batch_sizes": [batch_size], "budget_seconds": budget_seconds,
-                   "precision": precision, "threads": threads, "thread_scaling": False, "cpu_peak": False}
+                   "precision": precision, "threads": threads, "thread_scaling": False, "cpu_peak": False,
+                   "subnormal": False}
         try:
             os.write(self._go_fd, json.dumps(request).encode())
         except OSError:

@@ -100,6 +100,28 @@ class CpuPeak(Model):
     seconds: Seconds = 0.0  # wall time the measurement took
 
 
+class SubnormalStage(Model):
+    """One optimizer state of zero-gradient parameters turning subnormal (``advisor.probe.subnormal``)."""
+
+    state: Annotated[str, Field(max_length=100)]  # the optimizer's state name: "exp_avg", "momentum_buffer" ...
+    onset_steps: Annotated[int, Field(ge=0)]  # optimizer steps from the first until their median value is subnormal
+    decay_per_step: Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]  # their ratio from one step to the next
+    extra_step_seconds: Seconds  # one optimizer step with them subnormal, less with them normal (this CPU)
+
+
+class SubnormalDrift(Model):
+    """CPU only: what the probe measured of a slowdown that starts after it (``advisor.probe.subnormal``). The
+    extra seconds were timed as the ladder timed its step at ``batch_size`` (its threads and clock), whose
+    ``step_seconds`` the predictor scales them with to the target's threads and CPU."""
+
+    zero_grad_share: Fraction  # of the parameters' elements, their gradient zero in each of the last steps
+    batch_size: Count
+    step_seconds: StepSeconds  # the ladder's compute step at batch_size
+    threads: Count | None = None
+    clock: Literal["wall", "thread_cpu"] = "wall"
+    stages: list[SubnormalStage] = Field(default_factory=list)
+
+
 class SkippedPoint(Model):
     """A batch size of the ladder the probe did not time: its warm-up and two timed steps, priced from the
     workload check, one pricing step or the points measured, would not fit what was left of the budget."""
@@ -130,6 +152,7 @@ class DeviceProfile(Model):
     skipped: list[SkippedPoint] = Field(default_factory=list)  # ladder points that would not fit the budget
     cpu_peak: CpuPeak | None = None  # CPU only: this machine's op rates (advisor.probe.cpu_peak)
     remembered_scaling: RememberedScaling | None = None  # CPU only, a busy probe: from the history
+    subnormal: SubnormalDrift | None = None  # CPU only: optimizer state turning subnormal (advisor.probe.subnormal)
 
 
 class LoaderPoint(Model):

@@ -57,6 +57,9 @@ class Estimate(Model):
     grad_accum_steps: int = 1
     compiled: bool = False
     eval_seconds: float | None = None
+    # CPU: what the optimizer's steps take beyond their probed time once its state of parameters whose gradients
+    # stay zero has decayed into subnormal floats (advisor.probe.subnormal), in ``seconds``; None: none measured.
+    subnormal_seconds: float | None = None
     # Model FLOPs utilisation of a micro-step: the model's forward + backward FLOPs at the global batch over
     # step_seconds x GPUs x the GPU's dense peak at ``precision``; None on a CPU or when a figure is missing.
     mfu: float | None = None

@@ -200,3 +200,60 @@ def test_a_compiled_job_on_a_measured_gpu_adds_the_compile_to_the_start_up():
     assert est.startup_seconds - eager.startup_seconds == pytest.approx(expected)
     assert est.step_seconds == pytest.approx(eager.step_seconds)  # the steps stay as the probe ran them
     assert any("its speed-up is not modelled on a measured GPU" in n for n in est.notes)
+
+
+def _with_drift(profile: Profile, stages=(("exp_avg", 500, 0.002),), share=0.4) -> Profile:
+    from advisor.schemas import SubnormalDrift, SubnormalStage
+
+    dev = profile.devices[0]
+    # Timed beside the ladder's own step at batch 128 (the fit's level there): scaled by 1 to this device.
+    dev.subnormal = SubnormalDrift(zero_grad_share=share, batch_size=128, step_seconds=OVERHEAD + PER_SAMPLE * 128,
+                                   threads=dev.threads, stages=[
+        SubnormalStage(state=s, onset_steps=o, decay_per_step=0.9, extra_step_seconds=x) for s, o, x in stages])
+    return profile
+
+
+def test_the_optimizers_subnormal_drift_adds_its_steps_past_the_onset_and_says_so():
+    job = JobSpec(dataset_size=128 * 1000, epochs=2, batch_size=128)  # 2,000 optimizer steps
+    plain = predict_measured(_profile(), job)
+    drifted = predict_measured(_with_drift(_profile()), job)
+    assert drifted.subnormal_seconds == pytest.approx((2000 - 500) * 0.002)
+    assert drifted.seconds - plain.seconds == pytest.approx(3.0, rel=1e-9)
+    assert plain.subnormal_seconds is None
+    note = next(n for n in drifted.notes if "subnormal" in n)
+    assert note.startswith("cpu: this job slows down part-way. 40% of the parameters' gradients")
+    assert "from about optimizer step 500 on" in note and "2 ms more per optimizer step" in note
+    assert "torch.set_flush_denormal(True)" in note and not any("subnormal" in n for n in plain.notes)
+    # A job that ends before the onset pays nothing and is told nothing.
+    short = predict_measured(_with_drift(_profile()), JobSpec(dataset_size=128 * 400, epochs=1, batch_size=128))
+    assert short.subnormal_seconds is None and not any("subnormal" in n for n in short.notes)
+
+
+def test_subnormal_drift_counts_optimizer_steps_and_sums_its_stages():
+    # Gradient accumulation: 4 micro-steps per optimizer step, so 500 optimizer steps; two stages past onset.
+    job = JobSpec(dataset_size=128 * 2000, epochs=1, batch_size=128, grad_accum_steps=4)
+    est = predict_measured(_with_drift(_profile(), stages=(("exp_avg", 100, 0.001), ("exp_avg_sq", 400, 0.003),
+                                                           ("late", 10_000, 1.0))), job)
+    assert est.subnormal_seconds == pytest.approx(400 * 0.001 + 100 * 0.003)
+
+
+def test_a_small_drift_is_included_without_a_note():
+    job = JobSpec(dataset_size=128 * 1000, epochs=2, batch_size=128)
+    est = predict_measured(_with_drift(_profile(), stages=(("exp_avg", 1900, 1e-5),)), job)
+    assert est.subnormal_seconds == pytest.approx(100 * 1e-5)
+    assert not any("subnormal" in n for n in est.notes)
+
+
+def test_subnormal_drift_scales_with_the_targets_compute_and_survives_a_round_trip():
+    from advisor.predictor.subnormal import SubnormalDrift as Drift
+
+    prof = _with_drift(_profile())
+    again = Profile.model_validate_json(prof.model_dump_json())
+    assert again.devices[0].subnormal == prof.devices[0].subnormal
+    job = JobSpec(dataset_size=128 * 1000, epochs=2, batch_size=128)
+    # A target whose step at the timed batch size is 2.5x the probed one's (another CPU, or a busy probe's one
+    # thread against the idle machine's threads: 0.4x) pays 2.5x (0.4x) the extra time.
+    step = OVERHEAD + PER_SAMPLE * 128
+    assert Drift.of(again.devices[0], lambda b: 2.5 * step).seconds(job) == pytest.approx(2.5 * 1500 * 0.002)
+    assert Drift.of(again.devices[0], lambda b: 0.4 * step).seconds(job) == pytest.approx(0.4 * 1500 * 0.002)
+    assert Drift.of(_profile().devices[0], lambda b: step) is None

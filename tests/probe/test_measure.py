@@ -44,7 +44,9 @@ class IdleMachine:
 
 
 def probe(workload: Workload, **options) -> DeviceProfile:
-    opts = {"batch_size": 32, "budget_seconds": 3.0, "threads": 1, "thread_scaling": False, **options}
+    # Thread scaling and the subnormal drift step the model beyond the ladder: off unless a test is about them.
+    opts = {"batch_size": 32, "budget_seconds": 3.0, "threads": 1, "thread_scaling": False, "subnormal": False,
+            **options}
     return DeviceProbe(workload, "cpu", ProbeOptions(**opts), load_source=IdleMachine()).run()
 
 
@@ -327,3 +329,29 @@ def test_a_busy_machines_batch_creation_leaves_out_the_time_queued_for_a_cpu(mon
     assert reads
     for m in timed:  # 6 ms and a little, less the 2 ms queued
         assert 0.0035 < m.batch_seconds < 0.0058, m
+
+
+def test_the_cpu_probe_records_the_optimizer_state_of_zero_gradients_unless_told_not_to():
+    built, steps = [], {"n": 0}
+
+    def build():
+        built.append(tiny_model())
+        return built[-1]
+
+    def kill_after_warmup(b):
+        steps["n"] += 1
+        if steps["n"] == 6:  # a live first layer for five steps (Adam's moments there nonzero), then a dead one
+            with torch.no_grad():
+                built[-1][0].bias.fill_(-100.0)
+        return batch(b)
+
+    workload = Workload(model=build, make_batch=kill_after_warmup, optimizer=lambda ps: torch.optim.Adam(ps, 1e-3))
+    prof = probe(workload, batch_size=8, batch_sizes=[8], budget_seconds=4.0, subnormal=True)
+    assert prof.subnormal is not None
+    params = 16 * 32 + 32 + 32 * 4 + 4
+    assert prof.subnormal.zero_grad_share == pytest.approx((16 * 32 + 32 + 32 * 4) / params)
+    stages = {s.state: s for s in prof.subnormal.stages}
+    assert stages["exp_avg"].decay_per_step == pytest.approx(0.9, rel=1e-4)
+    assert 50 < stages["exp_avg"].onset_steps < 5_000
+    steps["n"] = 0
+    assert probe(workload, batch_size=8, batch_sizes=[8]).subnormal is None

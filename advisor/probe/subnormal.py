@@ -1,0 +1,192 @@
+"""Optimizer state that turns subnormal on the CPU: a slowdown that starts after the probe has ended.
+
+A parameter whose gradient is exactly zero step after step (a ReLU unit that no input activates, an embedding
+row that no batch uses) keeps optimizer state that only decays: Adam's first moment is multiplied by beta1
+(0.9) every step, SGD's momentum buffer by its momentum. After some hundreds of steps those values fall below
+float32's normal range (1.18e-38), and there, rounded to nearest, they stop a few units above zero (0.9 x 4
+units rounds back to 4): they stay subnormal for the rest of the job, and an x86 CPU runs arithmetic on
+subnormal floats many times slower. A probe of a few hundred steps ends before any of it; the job then slows
+down part-way (``examples/tabular_mlp.py`` with AdamW on this project's 2-core VM: 5.1 ms a step at step 500,
+6.2 ms at 4,000, with 60% of the first moments subnormal; 20.6 s against 23.8 s for the whole job with
+``torch.set_flush_denormal(True)`` and without, bench/README.md).
+
+What is measured here, in the probe's child once the ladder is done (CPU only: GPUs run subnormal float32 at
+full speed), within its own small budget:
+
+* the parameter elements whose gradient was zero in each of the last ``ZERO_STEPS`` training steps;
+* how their optimizer state decays: one optimizer step, their values before and after (the median ratio),
+  per state tensor (``exp_avg``, ``exp_avg_sq``, ``momentum_buffer`` ...);
+* the optimizer steps until their median value is subnormal, counted from the probe's first step (``onset_steps``);
+* one optimizer step's time with those values set subnormal against the same step with their own values, in
+  interleaved rounds (``extra_step_seconds``: the median of the paired differences), on the threads and clock
+  the ladder timed its step at that batch size with (one thread by its CPU time on a busy machine), so that the
+  predictor scales it to the target as it scales that step (``SubnormalDrift.step_seconds``).
+
+Nothing here changes the user's job; ``advisor.predictor.measured`` adds the extra time from the onset on.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any, Protocol
+
+from advisor.probe import stats
+from advisor.schemas import Measurement, SubnormalDrift, SubnormalStage
+
+ZERO_STEPS = 3  # a gradient zero in each of this many consecutive steps: a parameter the data does not reach
+MIN_ZERO_SHARE = 0.01  # below this share of the parameters, nothing to measure
+SAMPLE = 200_000  # state values per tensor read for the decay (the whole tensor is set for the timing)
+ROUNDS = 5  # timing rounds per state; the first is a warm-up
+SUBNORMAL_UNITS = 3  # the value set: 3 units of the smallest subnormal, a fixed point of x0.9 rounded to nearest
+
+
+class OptimizerRunner(Protocol):
+    """What this measure needs of a device probe (``advisor.probe.measure.DeviceProbe``)."""
+
+    torch: Any
+    model: Any
+    optimizer: Any
+
+    def batch(self, batch_size: int) -> tuple[Any, Any]: ...
+
+    def train(self, inputs: Any, target: Any) -> None: ...
+
+
+def measure_subnormal_drift(probe: OptimizerRunner, reference: Measurement, steps_taken: int,
+                            budget_seconds: float) -> SubnormalDrift | None:
+    """The optimizer's subnormal drift at ``reference``'s batch size after the probe's ``steps_taken`` optimizer
+    steps, timed on ``reference``'s threads and clock (so that its step scales the extra time as it scales that
+    step); None where it could not be measured (``ZERO_STEPS`` + 2 steps would not fit ``budget_seconds``, an
+    optimizer that ``step()`` alone does not drive, such as one that needs a closure, or an error): the ladder's
+    figures stand without it. No per-parameter state, or no
+    gradient that stays zero: no stages."""
+    torch = probe.torch
+    threads = torch.get_num_threads()
+    if not reference.compute_seconds or (ZERO_STEPS + 2) * reference.compute_seconds > budget_seconds:
+        return None  # its training steps alone would overrun the budget: a model too slow here to look at
+    try:
+        torch.set_num_threads(reference.threads or threads)
+        clock = time.thread_time if reference.clock == "thread_cpu" else time.perf_counter
+        return _measure(probe, reference, steps_taken, budget_seconds, clock)
+    except Exception:  # noqa: BLE001 - an extra figure, never a reason to fail a probe whose steps all ran
+        return None
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _measure(probe: OptimizerRunner, reference: Measurement, steps_taken: int, budget_seconds: float,
+             clock: Any) -> SubnormalDrift:
+    torch = probe.torch
+    started = time.perf_counter()
+    masks = _zero_masks(probe, reference.batch_size)
+    steps_taken += ZERO_STEPS
+    total = sum(p.numel() for p in masks)
+    zero = sum(int(m.sum()) for m in masks.values())
+    share = zero / total if total else 0.0
+    drift = SubnormalDrift(zero_grad_share=share, batch_size=reference.batch_size,
+                           step_seconds=reference.compute_seconds, threads=reference.threads, clock=reference.clock)
+    tensors = _state_tensors(probe.optimizer, masks, torch) if share >= MIN_ZERO_SHARE else {}
+    if not tensors:
+        return drift
+    before = {key: [t.view(-1)[i[:SAMPLE]].clone() for t, i in items] for key, items in tensors.items()}
+    t0 = time.perf_counter()
+    probe.optimizer.step()  # on the last training step's gradients: the zero ones stay zero
+    step_seconds = time.perf_counter() - t0
+    # Every state's decay from this one step, before the timing below steps the optimizer again.
+    decays = {key: _decay(before[key], [t.view(-1)[i[:SAMPLE]] for t, i in items], torch)
+              for key, items in tensors.items()}
+    for n, (key, items) in enumerate(tensors.items()):
+        onset = _onset(decays[key], before[key], items[0][0].dtype, torch, steps_taken)
+        left = budget_seconds - (time.perf_counter() - started)
+        extra = _extra_seconds(probe, items, torch, step_seconds, left / (len(tensors) - n), clock) if onset else None
+        if extra is not None:
+            drift.stages.append(SubnormalStage(state=key, onset_steps=onset, decay_per_step=decays[key],
+                                               extra_step_seconds=extra))
+    return drift
+
+
+def _zero_masks(probe: OptimizerRunner, batch_size: int) -> dict[Any, Any]:
+    """{parameter: its elements whose gradient was exactly zero in each of the last ``ZERO_STEPS`` steps}."""
+    masks: dict[Any, Any] = {}
+    for _ in range(ZERO_STEPS):
+        probe.train(*probe.batch(batch_size))
+        for group in probe.optimizer.param_groups:
+            for p in group["params"]:
+                g = p.grad
+                if g is None or g.is_sparse or not g.is_floating_point() or not p.is_contiguous():
+                    continue
+                zero = g == 0
+                masks[p] = zero if p not in masks else masks[p] & zero
+    return masks
+
+
+def _state_tensors(optimizer: Any, masks: dict[Any, Any], torch: Any) -> dict[str, list[tuple[Any, Any]]]:
+    """{state name: [(state tensor, flat indices of its zero-gradient elements)]}: the optimizer's per-parameter
+    floating-point state, contiguous and shaped as its parameter."""
+    out: dict[str, list[tuple[Any, Any]]] = {}
+    for p, mask in masks.items():
+        index = mask.view(-1).nonzero().view(-1)
+        if not len(index):
+            continue
+        for key, value in optimizer.state.get(p, {}).items():
+            if (isinstance(value, torch.Tensor) and value.is_floating_point() and value.shape == p.shape
+                    and value.is_contiguous()):
+                out.setdefault(str(key), []).append((value, index))
+    return out
+
+
+def _decay(before: list[Any], after: list[Any], torch: Any) -> float | None:
+    """The median per-step ratio |after / before| of the values that were and stayed normal (None: none)."""
+    b, a = torch.cat(before).double().abs(), torch.cat(after).double().abs()
+    tiny = torch.finfo(before[0].dtype).tiny
+    keep = (b >= tiny) & (a >= tiny)  # subnormal values decay by their rounding, not by the optimizer's factor
+    if not bool(keep.any()):
+        return None
+    return float((a[keep] / b[keep]).median())
+
+
+def _onset(decay: float | None, before: list[Any], dtype: Any, torch: Any, steps_taken: int) -> int | None:
+    """Optimizer steps, counted from the probe's first, until the median zero-gradient value is subnormal; None
+    where the values do not decay (a ratio of 1, or growing)."""
+    if decay is None or not 0 < decay < 1 - 1e-9:
+        return None
+    values = torch.cat(before).double().abs()
+    values = values[values > 0]
+    if not len(values):
+        return None
+    tiny = torch.finfo(dtype).tiny
+    median = float(values.median())
+    remaining = 0 if median < tiny else math.ceil(math.log(tiny / median) / math.log(decay))
+    return steps_taken + remaining
+
+
+def _extra_seconds(probe: OptimizerRunner, items: list[tuple[Any, Any]], torch: Any, step_seconds: float,
+                   budget_seconds: float, clock: Any) -> float | None:
+    """One optimizer step's seconds on ``clock`` with ``items``' zero-gradient values subnormal, less with them as
+    they are: the median of paired rounds (None: not even one step a round fits ``budget_seconds``)."""
+    repeats = max(1, min(50, int(0.02 / max(step_seconds, 1e-6))))  # a round of >= 20 ms: above the clock's jitter
+    if 2 * ROUNDS * repeats * step_seconds > budget_seconds:
+        repeats = int(budget_seconds / (2 * ROUNDS * max(step_seconds, 1e-9)))
+        if repeats < 1:
+            return None
+    saved = [t.view(-1)[index].clone() for t, index in items]
+    info = torch.finfo(items[0][0].dtype)
+    small = info.tiny * info.eps * SUBNORMAL_UNITS  # tiny x eps: the smallest subnormal
+    diffs = []
+    try:
+        for r in range(ROUNDS):
+            times = {}
+            for mode in ("normal", "subnormal"):
+                for (t, index), values in zip(items, saved, strict=True):
+                    t.view(-1)[index] = values if mode == "normal" else small
+                t0 = clock()
+                for _ in range(repeats):
+                    probe.optimizer.step()
+                times[mode] = (clock() - t0) / repeats
+            if r:
+                diffs.append(times["subnormal"] - times["normal"])
+    finally:
+        for (t, index), values in zip(items, saved, strict=True):
+            t.view(-1)[index] = values
+    return max(0.0, stats.median(diffs))

@@ -1,0 +1,179 @@
+"""probe.subnormal: zero-gradient parameters, their optimizer state's decay and onset, and the timing, on real
+training steps of a small model whose first layer is dead (every ReLU unit off for every input)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from advisor.probe.subnormal import ZERO_STEPS, measure_subnormal_drift
+from advisor.schemas import Measurement
+
+
+class _Runner:
+    """What measure_subnormal_drift needs of a device probe: a model, its optimizer, a batch and a training step."""
+
+    def __init__(self, optimizer_factory, dead: bool = True) -> None:
+        torch.manual_seed(0)
+        self.torch = torch
+        self.model = nn.Sequential(nn.Linear(16, 64), nn.ReLU(), nn.Linear(64, 4))
+        if dead:
+            with torch.no_grad():  # no input reaches above -100: the first layer's 64 units never fire
+                self.model[0].bias.fill_(-100.0)
+        self.optimizer = optimizer_factory(self.model.parameters())
+
+    def batch(self, batch_size: int):
+        return torch.randn(batch_size, 16), torch.randint(0, 4, (batch_size,))
+
+    def train(self, inputs, target) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        nn.functional.cross_entropy(self.model(inputs), target).backward()
+        self.optimizer.step()
+
+
+def _ref(threads: int = 1, clock: str = "wall") -> Measurement:
+    """The ladder's point the drift is timed beside: batch 32, on ``threads`` and ``clock``."""
+    return Measurement(device="cpu", batch_size=32, threads=threads, compute_seconds=0.001, clock=clock)
+
+
+def _run(runner: _Runner, steps: int = 20):
+    for _ in range(steps):
+        runner.train(*runner.batch(32))
+    return measure_subnormal_drift(runner, _ref(), steps, budget_seconds=0.5)
+
+
+def _dead_share(runner: _Runner) -> float:
+    # The first layer's weights and bias: 16 x 64 + 64 of the 16 x 64 + 64 + 64 x 4 + 4 parameters.
+    first = 16 * 64 + 64
+    return first / sum(p.numel() for p in runner.model.parameters())
+
+
+def test_adam_first_moment_of_a_dead_layer_decays_at_beta1_and_its_onset_follows():
+    runner = _Runner(lambda ps: torch.optim.AdamW(ps, lr=1e-3))
+    drift = _run(runner)
+    assert drift is not None
+    # The dead layer's weights and bias, and the second layer's weights fed by its zeros: exactly zero gradients.
+    dead = _dead_share(runner) + 64 * 4 / sum(p.numel() for p in runner.model.parameters())
+    assert drift.zero_grad_share == pytest.approx(dead, abs=1e-6)
+    # A dead layer from the first step: no gradient ever, so AdamW's moments were never nonzero there.
+    assert drift.stages == []
+
+
+def test_adam_moments_of_units_that_died_decay_at_beta1_and_beta2():
+    runner = _Runner(lambda ps: torch.optim.Adam(ps, lr=1e-3), dead=False)
+    for _ in range(5):  # the moments are nonzero everywhere; then the first layer stops learning
+        runner.train(*runner.batch(32))
+    with torch.no_grad():
+        runner.model[0].bias.fill_(-100.0)
+    m0 = {p: runner.optimizer.state[p]["exp_avg"].clone() for p in runner.model.parameters()}
+    drift = measure_subnormal_drift(runner, _ref(), 5, budget_seconds=0.5)
+    stages = {s.state: s for s in drift.stages}
+    assert set(stages) == {"exp_avg", "exp_avg_sq"}
+    assert stages["exp_avg"].decay_per_step == pytest.approx(0.9, rel=1e-4)
+    assert stages["exp_avg_sq"].decay_per_step == pytest.approx(0.999, rel=1e-5)
+    # The onset: the probe's 5 steps, the masks' steps (x0.9 each where the gradient is zero), then until the
+    # median |exp_avg| there falls below float32's normal range at x0.9 a step.
+    zero = torch.cat([(p.grad == 0).view(-1) for p in runner.model.parameters()])
+    m = torch.cat([m0[p].view(-1) for p in runner.model.parameters()])[zero].double().abs()
+    median = float(m[m > 0].median()) * 0.9 ** ZERO_STEPS
+    remaining = math.log(torch.finfo(torch.float32).tiny / median) / math.log(0.9)
+    assert stages["exp_avg"].onset_steps == pytest.approx(5 + ZERO_STEPS + remaining, abs=1.5)
+    assert stages["exp_avg"].onset_steps > 300  # ~1e-4 at the start: hundreds of steps to 1.2e-38
+    assert stages["exp_avg_sq"].onset_steps > 10 * stages["exp_avg"].onset_steps  # x0.999: far later
+    for s in drift.stages:
+        assert s.extra_step_seconds >= 0.0
+
+
+def test_the_timing_leaves_the_optimizer_state_as_it_found_it():
+    runner = _Runner(lambda ps: torch.optim.Adam(ps, lr=1e-3), dead=False)
+    for _ in range(5):
+        runner.train(*runner.batch(32))
+    with torch.no_grad():
+        runner.model[0].bias.fill_(-100.0)
+    measure_subnormal_drift(runner, _ref(), 5, budget_seconds=0.5)
+    tiny = torch.finfo(torch.float32).tiny
+    for p in runner.model[0].parameters():
+        m = runner.optimizer.state[p]["exp_avg"]
+        assert int(((m != 0) & (m.abs() < tiny)).sum()) == 0  # no subnormal value set for the timing is left
+
+
+def test_sgd_momentum_buffer_decays_at_its_momentum():
+    runner = _Runner(lambda ps: torch.optim.SGD(ps, lr=1e-2, momentum=0.8), dead=False)
+    for _ in range(5):
+        runner.train(*runner.batch(32))
+    with torch.no_grad():
+        runner.model[0].bias.fill_(-100.0)
+    drift = measure_subnormal_drift(runner, _ref(), 5, budget_seconds=0.5)
+    assert [s.state for s in drift.stages] == ["momentum_buffer"]
+    assert drift.stages[0].decay_per_step == pytest.approx(0.8, rel=1e-4)
+
+
+def test_plain_sgd_keeps_no_state_and_a_live_model_little_zero_gradient():
+    drift = _run(_Runner(lambda ps: torch.optim.SGD(ps, lr=1e-2)))
+    assert drift is not None and drift.stages == [] and drift.zero_grad_share > 0.3
+    live = _run(_Runner(lambda ps: torch.optim.AdamW(ps, lr=1e-3), dead=False), steps=3)
+    assert live is not None and live.stages == [] and live.zero_grad_share < 0.3
+
+
+def test_an_optimizer_that_needs_a_closure_gives_no_stage_and_no_error():
+    runner = _Runner(lambda ps: torch.optim.LBFGS(ps), dead=False)
+
+    def train(inputs, target):
+        def closure():
+            runner.optimizer.zero_grad()
+            loss = nn.functional.cross_entropy(runner.model(inputs), target)
+            loss.backward()
+            return loss
+        runner.optimizer.step(closure)
+
+    runner.train = train
+    for _ in range(3):
+        runner.train(*runner.batch(32))
+    with torch.no_grad():
+        runner.model[0].bias.fill_(-100.0)
+    drift = measure_subnormal_drift(runner, _ref(), 3, budget_seconds=0.5)
+    assert drift is None or drift.stages == []  # L-BFGS keeps no state shaped as its parameters
+
+
+def test_an_optimizer_step_that_fails_alone_gives_no_figure_and_no_error():
+    class NeedsClosure(torch.optim.SGD):
+        def step(self, closure):  # noqa: D102 - an optimizer whose step() must be given a closure
+            return super().step(closure)
+
+    runner = _Runner(lambda ps: NeedsClosure(ps, lr=1e-2, momentum=0.9), dead=False)
+    opt = runner.optimizer
+    runner.train = lambda inputs, target: (opt.zero_grad(), nn.functional.cross_entropy(
+        runner.model(inputs), target).backward(), opt.step(None))
+    for _ in range(3):
+        runner.train(*runner.batch(32))
+    with torch.no_grad():
+        runner.model[0].bias.fill_(-100.0)
+    assert measure_subnormal_drift(runner, _ref(), 3, budget_seconds=0.5) is None
+
+
+def test_timed_on_the_reference_points_threads_and_clock_which_it_records_and_restores():
+    runner = _Runner(lambda ps: torch.optim.Adam(ps, lr=1e-3), dead=False)
+    for _ in range(5):
+        runner.train(*runner.batch(32))
+    with torch.no_grad():
+        runner.model[0].bias.fill_(-100.0)
+    threads = torch.get_num_threads()
+    seen = []
+    step = runner.optimizer.step
+    runner.optimizer.step = lambda *a: (seen.append(torch.get_num_threads()), step(*a))[1]
+    drift = measure_subnormal_drift(runner, _ref(threads=1, clock="thread_cpu"), 5, budget_seconds=0.5)
+    assert (drift.batch_size, drift.step_seconds, drift.threads, drift.clock) == (32, 0.001, 1, "thread_cpu")
+    assert seen and set(seen) == {1} and torch.get_num_threads() == threads
+    assert {s.state for s in drift.stages} == {"exp_avg", "exp_avg_sq"}
+
+
+def test_a_model_whose_steps_would_overrun_the_budget_is_not_looked_at():
+    runner = _Runner(lambda ps: torch.optim.Adam(ps, lr=1e-3), dead=False)
+    calls = []
+    train = runner.train
+    runner.train = lambda *a: (calls.append(1), train(*a))
+    slow = Measurement(device="cpu", batch_size=32, threads=1, compute_seconds=0.2)  # 5 steps: 1 s > 0.5 s
+    assert measure_subnormal_drift(runner, slow, 5, budget_seconds=0.5) is None and not calls
