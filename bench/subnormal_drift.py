@@ -50,19 +50,19 @@ def bench_one(name: str, args) -> dict:
     late = est.subnormal_seconds or 0.0
     return {"workload": path.stem, "steps": job.optimizer_steps, "share": drift.zero_grad_share if drift else None,
             "onset": first.onset_steps if first else None,
-            "extra_ms": 1e3 * sum(s.extra_step_seconds for s in drift.stages) if drift else None,
+            "extra_ms": 1e3 * first.extra_step_seconds if first else None, "state": first.state if first else "",
             "predicted": est.seconds, "late": late, "actual": actual, "flushed": statistics.median(flushed),
             "plain_runs": plain, "flushed_runs": flushed,
             "error_without": 100 * ((est.seconds - late) / actual - 1), "error": 100 * (est.seconds / actual - 1)}
 
 
 def render(rows: list[dict]) -> str:
-    lines = ["| workload | optimizer steps | zero-gradient share | first onset (step) | extra ms / step (all states) "
+    lines = ["| workload | optimizer steps | zero-gradient share | first onset (step, state) | its extra ms / step "
              "| predicted s without the drift | drift s | predicted s | job s | job s, flushed | job / flushed "
              "| error without | error |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         share = f"{r['share']:.0%}" if r["share"] is not None else "-"
-        onset = f"{r['onset']:,}" if r["onset"] is not None else "-"
+        onset = f"{r['onset']:,} ({r['state']})" if r["onset"] is not None else "-"
         extra = f"{r['extra_ms']:.3g}" if r["extra_ms"] is not None else "-"
         lines.append(f"| {r['workload']} | {r['steps']:,} | {share} | {onset} | {extra} "
                      f"| {r['predicted'] - r['late']:.1f} | {r['late']:.1f} | {r['predicted']:.1f} | {r['actual']:.1f} "

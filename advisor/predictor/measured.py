@@ -28,6 +28,7 @@ from advisor.predictor.cpu_scaling import at_device_threads
 from advisor.predictor.fit import StepTimeFit, fit_memory, fit_step_time
 from advisor.predictor.input_bound import HostModel, StepParts, cpu_host, estimate_fields, host_rel_sigma
 from advisor.predictor.job import JobTime, ShapeSteps, accumulated_step, forward_share
+from advisor.predictor.page_faults import page_fault_sigma
 from advisor.predictor.subnormal import SubnormalDrift
 from advisor.schemas import CpuSpec, DeviceProfile, Estimate, JobSpec, Measurement, Profile, Target, updated
 from advisor.units import BYTES_PER_GIB
@@ -248,7 +249,7 @@ def measured_model(
     notes: list[str] = list(fit.notes) + [n for n in profile.notes if n.startswith(f"{dev.device}:")]
     notes += [busy.note] if busy.note else []
     factor, extra_rel, threads = _cpu_scaling(dev, threads, target_cpu, local_cpu, notes, memo)
-    extra_rel = math.hypot(extra_rel, busy.relative_uncertainty)
+    extra_rel = math.hypot(extra_rel, busy.relative_uncertainty, page_fault_sigma(dev, job.batch_size, notes))
     method = "scaled" if factor is not None else "measured"
     factor = 1.0 if factor is None else factor
     b = job.batch_size

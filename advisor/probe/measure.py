@@ -474,7 +474,7 @@ class DeviceProbe:
             device=self.device_name, batch_size=b, threads=self._threads(), precision=self.options.precision,
             compute_seconds=stats.median(compute_times), compute_seconds_samples=compute_times,
             batch_seconds=stats.median(batch_times), spread=stats.spread(compute_times),
-            peak_memory_gib=memory.peak_gib(), gpu_utilization_pct=sampler.utilization_pct,
+            **memory.fields(len(compute_times)), gpu_utilization_pct=sampler.utilization_pct,
             power_watts=sampler.power_watts, warmup_steps=len(warm), **window.end(self.load_source))
         self.report(frac1, f"{label}: {m.compute_seconds * 1e3:.1f} ms per step", force=True)
         return m, warm[0]

@@ -59,8 +59,7 @@ def measure_subnormal_drift(probe: OptimizerRunner, reference: Measurement, step
     steps, timed on ``reference``'s threads and clock (so that its step scales the extra time as it scales that
     step); None where it could not be measured (``ZERO_STEPS`` + 2 steps would not fit ``budget_seconds``, an
     optimizer that ``step()`` alone does not drive, such as one that needs a closure, or an error): the ladder's
-    figures stand without it. No per-parameter state, or no
-    gradient that stays zero: no stages."""
+    figures stand without it. No per-parameter state, or no gradient that stays zero: no stages."""
     torch = probe.torch
     threads = torch.get_num_threads()
     if not reference.compute_seconds or (ZERO_STEPS + 2) * reference.compute_seconds > budget_seconds:

@@ -257,3 +257,40 @@ def test_subnormal_drift_scales_with_the_targets_compute_and_survives_a_round_tr
     assert Drift.of(again.devices[0], lambda b: 2.5 * step).seconds(job) == pytest.approx(2.5 * 1500 * 0.002)
     assert Drift.of(again.devices[0], lambda b: 0.4 * step).seconds(job) == pytest.approx(0.4 * 1500 * 0.002)
     assert Drift.of(_profile().devices[0], lambda b: step) is None
+
+
+def _with_kernel_share(profile: Profile, share: float, faults: float = 4000.0) -> Profile:
+    for m in profile.devices[0].measurements:
+        m.kernel_cpu_share, m.page_faults_per_step = share, faults
+    return profile
+
+
+def test_a_step_that_spends_its_cpu_time_in_page_faults_widens_the_interval_and_says_how_to_avoid_them():
+    from advisor.predictor.page_faults import FAULT_SIGMA, NOTE_SHARE
+
+    job = JobSpec(dataset_size=10_000, epochs=3, batch_size=128)
+    plain = predict_measured(_profile(), job)
+    faulty = predict_measured(_with_kernel_share(_profile(), 0.3), job)
+    assert faulty.seconds == pytest.approx(plain.seconds)  # the point estimate stays: the sign differs per process
+    # The interval's log half-width: the floor and the faults' part, in quadrature.
+    half = math.log(faulty.high / faulty.seconds) / 1.2815515655446004
+    assert half == pytest.approx(math.hypot(math.log(plain.high / plain.seconds) / 1.2815515655446004,
+                                            0.3 * FAULT_SIGMA), rel=1e-3)
+    note = next(n for n in faulty.notes if "page faults" in n)
+    assert note.startswith("cpu: 30% of the CPU time of a step at batch size 128 went to the kernel")
+    assert "(4,000 page faults a step)" in note and "jemalloc or TCMalloc" in note
+    quiet = predict_measured(_with_kernel_share(_profile(), NOTE_SHARE / 2), job)
+    assert quiet.high == pytest.approx(plain.high) and not any("page faults" in n for n in quiet.notes)
+
+
+def test_the_page_fault_note_speaks_from_the_nearest_batch_size_measured():
+    from advisor.predictor.page_faults import page_fault_sigma
+
+    prof = _profile(sizes=(32, 64, 128, 256))
+    for m in prof.devices[0].measurements:
+        m.kernel_cpu_share, m.page_faults_per_step = (0.4, 9000.0) if m.batch_size == 256 else (0.02, 10.0)
+    notes: list[str] = []
+    assert page_fault_sigma(prof.devices[0], 64, notes) == 0.0 and notes == []
+    assert page_fault_sigma(prof.devices[0], 1024, notes) > 0 and "batch size 256" in notes[0]
+    gpu = _with_kernel_share(_profile(kind="gpu", device="cuda:0"), 0.5)
+    assert page_fault_sigma(gpu.devices[0], 128, notes) == 0.0

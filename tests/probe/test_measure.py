@@ -355,3 +355,10 @@ def test_the_cpu_probe_records_the_optimizer_state_of_zero_gradients_unless_told
     assert 50 < stages["exp_avg"].onset_steps < 5_000
     steps["n"] = 0
     assert probe(workload, batch_size=8, batch_sizes=[8]).subnormal is None
+
+
+def test_cpu_points_record_their_page_faults_and_the_kernels_share_of_their_cpu_time():
+    prof = probe(Workload(model=tiny_model, make_batch=batch), batch_size=16, batch_sizes=[16], budget_seconds=1.0)
+    (m,) = prof.measurements
+    assert m.page_faults_per_step is not None and m.page_faults_per_step >= 0
+    assert m.kernel_cpu_share is not None and 0.0 <= m.kernel_cpu_share <= 1.0
