@@ -5,7 +5,8 @@ epoch, the last one on the remaining ``N - (steps - 1) * B`` samples (DESIGN.md)
 
     seconds = startup + epochs * [(steps - 1) * step(B) + step(last)] + epochs * per_epoch
 
-where ``step(b) = step_seconds_at(b) + batch_seconds_at(b)``, plus ``job.evaluations x eval_seconds``.
+where ``step(b) = step_seconds_at(b) + batch_seconds_at(b)``, plus ``job.evaluations x eval_seconds`` and, on a
+measured CPU, the optimizer's steps once its state has turned subnormal (``advisor.predictor.subnormal``).
 
 Steps are micro-steps (one forward + backward pass of the global batch ``B``). With gradient accumulation
 (``job.grad_accum_steps = A``) the optimizer update, and on K GPUs the gradient all-reduce, run once per A
@@ -144,7 +145,7 @@ def job_time(job: JobSpec, step: float, batch: float, last_step: float, *, start
     caller that keeps a job shape's steps across jobs (``ShapeSteps``). ``recompile_seconds``: paid once, in the
     start-up, when the last batch is smaller (a compiled model compiles for its shape: ``compile_time``).
     ``subnormal_seconds``: added to the steps (a CPU's optimizer state turning subnormal part-way:
-    ``measured.subnormal_seconds``)."""
+    ``advisor.predictor.subnormal``)."""
     if min(startup_seconds, per_epoch_seconds, eval_seconds, recompile_seconds, subnormal_seconds) < 0:
         raise ValueError("startup_seconds, per_epoch_seconds, eval_seconds, recompile_seconds and subnormal_seconds "
                          "must be >= 0")

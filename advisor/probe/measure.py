@@ -23,7 +23,7 @@ Precision: "fp32" runs PyTorch's defaults (matmuls in fp32; cuDNN convolutions m
 script does); "tf32" allows TF32 for matmuls and convolutions; "bf16"/"fp16" run forward and loss under
 ``torch.autocast``; fp16 also steps through a ``torch.amp.GradScaler`` (loss scaling, the unscale and inf check of the
 gradients, the scale update), as fp16 training does. Peak memory: ``advisor.probe.memory_meter`` (exact on a GPU,
-rough on a CPU).
+rough on a CPU, where it also counts page faults and the kernel's share of the steps' CPU time).
 """
 
 from __future__ import annotations
