@@ -34,6 +34,14 @@ class _Runner:
         self.optimizer.step()
 
 
+def _dies_after(runner: _Runner, steps: int) -> None:
+    """``steps`` live training steps (the moments nonzero everywhere), then a first layer no input activates."""
+    for _ in range(steps):
+        runner.train(*runner.batch(32))
+    with torch.no_grad():
+        runner.model[0].bias.fill_(-100.0)
+
+
 def _ref(threads: int = 1, clock: str = "wall") -> Measurement:
     """The ladder's point the drift is timed beside: batch 32, on ``threads`` and ``clock``."""
     return Measurement(device="cpu", batch_size=32, threads=threads, compute_seconds=0.001, clock=clock)
@@ -64,10 +72,7 @@ def test_adam_first_moment_of_a_dead_layer_decays_at_beta1_and_its_onset_follows
 
 def test_adam_moments_of_units_that_died_decay_at_beta1_and_beta2():
     runner = _Runner(lambda ps: torch.optim.Adam(ps, lr=1e-3), dead=False)
-    for _ in range(5):  # the moments are nonzero everywhere; then the first layer stops learning
-        runner.train(*runner.batch(32))
-    with torch.no_grad():
-        runner.model[0].bias.fill_(-100.0)
+    _dies_after(runner, 5)
     m0 = {p: runner.optimizer.state[p]["exp_avg"].clone() for p in runner.model.parameters()}
     drift = measure_subnormal_drift(runner, _ref(), 5, budget_seconds=0.5)
     stages = {s.state: s for s in drift.stages}
@@ -89,10 +94,7 @@ def test_adam_moments_of_units_that_died_decay_at_beta1_and_beta2():
 
 def test_the_timing_leaves_the_optimizer_state_as_it_found_it():
     runner = _Runner(lambda ps: torch.optim.Adam(ps, lr=1e-3), dead=False)
-    for _ in range(5):
-        runner.train(*runner.batch(32))
-    with torch.no_grad():
-        runner.model[0].bias.fill_(-100.0)
+    _dies_after(runner, 5)
     measure_subnormal_drift(runner, _ref(), 5, budget_seconds=0.5)
     tiny = torch.finfo(torch.float32).tiny
     for p in runner.model[0].parameters():
@@ -102,10 +104,7 @@ def test_the_timing_leaves_the_optimizer_state_as_it_found_it():
 
 def test_sgd_momentum_buffer_decays_at_its_momentum():
     runner = _Runner(lambda ps: torch.optim.SGD(ps, lr=1e-2, momentum=0.8), dead=False)
-    for _ in range(5):
-        runner.train(*runner.batch(32))
-    with torch.no_grad():
-        runner.model[0].bias.fill_(-100.0)
+    _dies_after(runner, 5)
     drift = measure_subnormal_drift(runner, _ref(), 5, budget_seconds=0.5)
     assert [s.state for s in drift.stages] == ["momentum_buffer"]
     assert drift.stages[0].decay_per_step == pytest.approx(0.8, rel=1e-4)
@@ -130,10 +129,7 @@ def test_an_optimizer_that_needs_a_closure_gives_no_stage_and_no_error():
         runner.optimizer.step(closure)
 
     runner.train = train
-    for _ in range(3):
-        runner.train(*runner.batch(32))
-    with torch.no_grad():
-        runner.model[0].bias.fill_(-100.0)
+    _dies_after(runner, 3)
     drift = measure_subnormal_drift(runner, _ref(), 3, budget_seconds=0.5)
     assert drift is None or drift.stages == []  # L-BFGS keeps no state shaped as its parameters
 
@@ -147,19 +143,13 @@ def test_an_optimizer_step_that_fails_alone_gives_no_figure_and_no_error():
     opt = runner.optimizer
     runner.train = lambda inputs, target: (opt.zero_grad(), nn.functional.cross_entropy(
         runner.model(inputs), target).backward(), opt.step(None))
-    for _ in range(3):
-        runner.train(*runner.batch(32))
-    with torch.no_grad():
-        runner.model[0].bias.fill_(-100.0)
+    _dies_after(runner, 3)
     assert measure_subnormal_drift(runner, _ref(), 3, budget_seconds=0.5) is None
 
 
 def test_timed_on_the_reference_points_threads_and_clock_which_it_records_and_restores():
     runner = _Runner(lambda ps: torch.optim.Adam(ps, lr=1e-3), dead=False)
-    for _ in range(5):
-        runner.train(*runner.batch(32))
-    with torch.no_grad():
-        runner.model[0].bias.fill_(-100.0)
+    _dies_after(runner, 5)
     threads = torch.get_num_threads()
     seen = []
     step = runner.optimizer.step
