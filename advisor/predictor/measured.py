@@ -29,7 +29,7 @@ from advisor.predictor.fit import StepTimeFit, fit_memory, fit_step_time
 from advisor.predictor.input_bound import HostModel, StepParts, cpu_host, estimate_fields, host_rel_sigma
 from advisor.predictor.job import JobTime, ShapeSteps, accumulated_step, forward_share
 from advisor.predictor.page_faults import page_fault_sigma
-from advisor.predictor.subnormal import SubnormalDrift
+from advisor.predictor.subnormal import SubnormalSlowdown
 from advisor.schemas import CpuSpec, DeviceProfile, Estimate, JobSpec, Measurement, Profile, Target, updated
 from advisor.units import BYTES_PER_GIB
 
@@ -160,7 +160,7 @@ class MeasuredModel:
     def __init__(self, *, fit: StepTimeFit, kind: str, compute_at: Callable[[int], float],
                  batch_at: Callable[[int], float], eval_seconds: float, startup_seconds: float,
                  per_epoch_seconds: float, extra_rel: float, head_notes: list[str], tail_notes: list[str],
-                 fields: dict, recompile_seconds: float = 0.0, subnormal: SubnormalDrift | None = None) -> None:
+                 fields: dict, recompile_seconds: float = 0.0, subnormal: SubnormalSlowdown | None = None) -> None:
         self.fit, self.kind, self.extra_rel, self.fields = fit, kind, extra_rel, fields
         self.subnormal = subnormal  # a CPU's optimizer state turning subnormal part-way (measured)
         self.recompile_seconds = recompile_seconds  # once, for a smaller last batch (torch.compile)
@@ -276,7 +276,7 @@ def measured_model(
     return MeasuredModel(fit=fit, kind=dev.kind, compute_at=compute_at, batch_at=batch_at, eval_seconds=eval_seconds,
                          startup_seconds=startup, per_epoch_seconds=per_epoch_seconds, extra_rel=extra_rel,
                          head_notes=notes, tail_notes=tail, fields=fields, recompile_seconds=recompile,
-                         subnormal=SubnormalDrift.of(dev, _scaled(fit.compute_seconds, factor)))
+                         subnormal=SubnormalSlowdown.of(dev, _scaled(fit.compute_seconds, factor)))
 
 
 def optimizer_seconds_on_cpu(profile: Profile, dev: DeviceProfile) -> float:

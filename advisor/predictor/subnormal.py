@@ -4,9 +4,8 @@ says so, from what the probe measured (``advisor.probe.subnormal``, ``DeviceProf
 Each measured stage (an optimizer state, such as Adam's ``exp_avg``) adds its extra seconds to every optimizer
 step from its onset on: ``sum over stages of max(0, optimizer steps - onset) x extra``, the extra scaled from the
 step it was timed beside to the target's step at that batch size (a busy probe's one thread to the idle
-machine's threads, this CPU to another family). The zero-gradient share is
-the probe's, at its end; a job in which more parameters stop receiving gradients slows down more than this, so
-the note says the figure is a floor.
+machine's threads, this CPU to another family). The zero-gradient share is the probe's, at its end; a job in
+which more parameters stop receiving gradients slows down more than this, so the note says the figure is a floor.
 """
 
 from __future__ import annotations
@@ -20,14 +19,15 @@ NOTE_SHARE = 0.02  # the note from this share of the job on
 
 
 @dataclass(frozen=True)
-class SubnormalDrift:
-    """The measured stages on one target: (state name, onset in optimizer steps, extra seconds per step there)."""
+class SubnormalSlowdown:
+    """The probe's ``schemas.SubnormalDrift`` on one target: its stages as (state name, onset in optimizer steps,
+    extra seconds per optimizer step on the target)."""
 
     zero_grad_share: float
     stages: tuple[tuple[str, int, float], ...]
 
     @classmethod
-    def of(cls, dev: DeviceProfile, compute_at: Callable[[int], float]) -> SubnormalDrift | None:
+    def of(cls, dev: DeviceProfile, compute_at: Callable[[int], float]) -> SubnormalSlowdown | None:
         """The probed device's drift on a target whose compute step at a batch size is ``compute_at``: its extra
         seconds x the target's step over the step they were timed beside (this machine's idle threads, or
         another CPU family's); None where nothing was measured or nothing slows down."""

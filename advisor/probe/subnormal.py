@@ -36,7 +36,7 @@ from advisor.schemas import Measurement, SubnormalDrift, SubnormalStage
 
 ZERO_STEPS = 3  # a gradient zero in each of this many consecutive steps: a parameter the data does not reach
 MIN_ZERO_SHARE = 0.01  # below this share of the parameters, nothing to measure
-SAMPLE = 200_000  # state values per tensor read for the decay (the whole tensor is set for the timing)
+SAMPLE = 200_000  # state values per tensor read for the decay (the timing sets every zero-gradient value)
 ROUNDS = 5  # timing rounds per state; the first is a warm-up
 SUBNORMAL_UNITS = 3  # the value set: 3 units of the smallest subnormal, a fixed point of x0.9 rounded to nearest
 

@@ -245,7 +245,7 @@ def test_a_small_drift_is_included_without_a_note():
 
 
 def test_subnormal_drift_scales_with_the_targets_compute_and_survives_a_round_trip():
-    from advisor.predictor.subnormal import SubnormalDrift as Drift
+    from advisor.predictor.subnormal import SubnormalSlowdown as Drift
 
     prof = _with_drift(_profile())
     again = Profile.model_validate_json(prof.model_dump_json())
