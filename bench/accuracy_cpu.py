@@ -202,13 +202,18 @@ def _progress(r: dict) -> None:
           f"({r['error_pct']:+.1f}%), probe {r['probe_wall_seconds']:.1f} s", file=sys.stderr, flush=True)
 
 
+def workload_path(name: str) -> Path:
+    """An example's name (``examples/<name>.py``) or a workload file's path (ending in .py)."""
+    return Path(name).resolve() if name.endswith(".py") else REPO / "examples" / f"{name}.py"
+
+
 def bench_one(name: str, args) -> dict:
     from advisor.predictor.fit import fit_step_time
     from advisor.predictor.measured import predict_measured
     from advisor.schemas import JobSpec
     from advisor.workload import load_workload
 
-    path = Path(name).resolve() if name.endswith(".py") else REPO / "examples" / f"{name}.py"
+    path = workload_path(name)
     name = path.stem
     workload = load_workload(path)
     batch_size = args.batch_size or workload.batch_size

@@ -23,7 +23,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-from accuracy_cpu import choose_dataset_size, machine, run_job_subprocess  # noqa: E402
+from accuracy_cpu import choose_dataset_size, machine, run_job_subprocess, workload_path  # noqa: E402
 
 
 def bench_one(name: str, args) -> dict:
@@ -32,7 +32,7 @@ def bench_one(name: str, args) -> dict:
     from advisor.schemas import JobSpec
     from advisor.workload import load_workload
 
-    path = Path(name).resolve() if name.endswith(".py") else REPO / "examples" / f"{name}.py"
+    path = workload_path(name)
     batch_size = load_workload(path).batch_size
     profile = run_profile(str(path), devices=["cpu"], batch_size=batch_size, probe_seconds=args.probe_seconds)
     dev = profile.device("cpu")
@@ -45,7 +45,7 @@ def bench_one(name: str, args) -> dict:
             out.append(run_job_subprocess(path, dataset_size, args.epochs, batch_size, dev.threads,
                                           flush_denormal=flush)["wall_seconds"])
     drift = dev.subnormal
-    first = min((s for s in drift.stages), key=lambda s: s.onset_steps, default=None) if drift else None
+    first = min(drift.stages, key=lambda s: s.onset_steps, default=None) if drift else None
     actual = statistics.median(plain)
     late = est.subnormal_seconds or 0.0
     return {"workload": path.stem, "steps": job.optimizer_steps, "share": drift.zero_grad_share if drift else None,

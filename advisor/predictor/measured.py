@@ -183,11 +183,12 @@ class MeasuredModel:
         if self._steps is None:
             self._steps = ShapeSteps(self._compute_at, self._batch_at, job.batch_size)
         drift = self.subnormal
+        late = drift.seconds(job) if drift else 0.0
         jt: JobTime = self._steps.job_time(
             job, startup_seconds=self.startup_seconds, per_epoch_seconds=self.per_epoch_seconds, rel_sigma=sigma,
             step_noise_rel=self.fit.spread_rel, eval_seconds=self.eval_seconds,
-            recompile_seconds=self.recompile_seconds, subnormal_seconds=drift.seconds(job) if drift else 0.0)
-        job_notes = [_last_batch_note(self.fit, job), drift.note(job, jt.seconds, self.fields["source_device"])
+            recompile_seconds=self.recompile_seconds, subnormal_seconds=late)
+        job_notes = [_last_batch_note(self.fit, job), drift.note(job, late, jt.seconds, self.fields["source_device"])
                      if drift else None]
         fields = {**jt.estimate_fields(job), "notes": [*self.head_notes, *filter(None, job_notes), *self.tail_notes]}
         if self._first is None:

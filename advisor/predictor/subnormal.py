@@ -43,9 +43,9 @@ class SubnormalSlowdown:
         """What the job's optimizer steps past each onset take beyond their probed time."""
         return sum(max(0, job.optimizer_steps - onset) * extra for _, onset, extra in self.stages)
 
-    def note(self, job: JobSpec, job_seconds: float, device: str) -> str | None:
-        """The note for a job this slows down by ``NOTE_SHARE`` of its ``job_seconds`` or more (None otherwise)."""
-        late = self.seconds(job)
+    def note(self, job: JobSpec, late: float, job_seconds: float, device: str) -> str | None:
+        """The note for a job this slows down by ``late`` seconds (``seconds(job)``), when that is ``NOTE_SHARE``
+        of its ``job_seconds`` or more (None otherwise)."""
         if job_seconds <= 0 or late < NOTE_SHARE * job_seconds:
             return None
         hit = [(state, onset, extra) for state, onset, extra in self.stages if onset < job.optimizer_steps]

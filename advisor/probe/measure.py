@@ -318,8 +318,8 @@ class DeviceProbe:
         ladder = Ladder(opts.batch_size, sorted(set(opts.batch_sizes)) if opts.batch_sizes else None, check=check)
         scaling = (opts.thread_scaling and not self.is_cuda and self.torch.get_num_threads() > 1)
         reserve = min(THREAD_SCALING_SECONDS, 0.1 * opts.budget_seconds) if scaling else 0.0
-        drift = min(SUBNORMAL_SECONDS, 0.05 * opts.budget_seconds) if opts.subnormal and not self.is_cuda else 0.0
-        deadline = started + opts.budget_seconds - reserve - drift
+        drift_seconds = min(SUBNORMAL_SECONDS, 0.05 * opts.budget_seconds) if opts.subnormal and not self.is_cuda else 0
+        deadline = started + opts.budget_seconds - reserve - drift_seconds
         done_units = 0
         fits: list[Measurement] = []
         first_step: float | None = None
@@ -367,8 +367,8 @@ class DeviceProbe:
         if scaling and fits:
             self.report(done_units / (done_units + 1), f"{self.device_name}: thread scaling", force=True)
             profile.thread_scaling = measure_thread_scaling(self, fits, reserve)
-        if drift and (top := max(fits, key=lambda m: m.batch_size, default=None)):  # fits: timed points only
-            profile.subnormal = measure_subnormal_drift(self, top, self.optimizer_steps, drift)
+        if drift_seconds and (top := max(fits, key=lambda m: m.batch_size, default=None)):  # timed points only
+            profile.subnormal = measure_subnormal_drift(self, top, self.optimizer_steps, drift_seconds)
 
     def _pricing_step(self, profile: DeviceProfile, ladder: Ladder, b: int, deadline: float) -> None:
         """Steps at batch size ``b`` that price the ladder (probe.ladder): a second where the first was cheap

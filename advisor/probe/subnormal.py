@@ -93,8 +93,9 @@ def _measure(probe: OptimizerRunner, reference: Measurement, steps_taken: int, b
     probe.optimizer.step()  # on the last training step's gradients: the zero ones stay zero
     step_seconds = time.perf_counter() - t0
     # Every state's decay from this one step, before the timing below steps the optimizer again.
-    decays = {key: _decay(before[key], [t.view(-1)[i[:SAMPLE]] for t, i in items], torch)
-              for key, items in tensors.items()}
+    before = {key: torch.cat(values).double().abs() for key, values in before.items()}
+    decays = {key: _decay(before[key], torch.cat([t.view(-1)[i[:SAMPLE]] for t, i in items]).double().abs(),
+                          items[0][0].dtype, torch) for key, items in tensors.items()}
     for n, (key, items) in enumerate(tensors.items()):
         onset = _onset(decays[key], before[key], items[0][0].dtype, torch, steps_taken)
         left = budget_seconds - (time.perf_counter() - started)
@@ -135,23 +136,22 @@ def _state_tensors(optimizer: Any, masks: dict[Any, Any], torch: Any) -> dict[st
     return out
 
 
-def _decay(before: list[Any], after: list[Any], torch: Any) -> float | None:
-    """The median per-step ratio |after / before| of the values that were and stayed normal (None: none)."""
-    b, a = torch.cat(before).double().abs(), torch.cat(after).double().abs()
-    tiny = torch.finfo(before[0].dtype).tiny
-    keep = (b >= tiny) & (a >= tiny)  # subnormal values decay by their rounding, not by the optimizer's factor
+def _decay(before: Any, after: Any, dtype: Any, torch: Any) -> float | None:
+    """The median per-step ratio after / before (magnitudes, float64) of the values that were and stayed normal
+    in ``dtype`` (None: none)."""
+    tiny = torch.finfo(dtype).tiny
+    keep = (before >= tiny) & (after >= tiny)  # subnormal values decay by their rounding, not the optimizer's factor
     if not bool(keep.any()):
         return None
-    return float((a[keep] / b[keep]).median())
+    return float((after[keep] / before[keep]).median())
 
 
-def _onset(decay: float | None, before: list[Any], dtype: Any, torch: Any, steps_taken: int) -> int | None:
-    """Optimizer steps, counted from the probe's first, until the median zero-gradient value is subnormal; None
-    where the values do not decay (a ratio of 1, or growing)."""
+def _onset(decay: float | None, before: Any, dtype: Any, torch: Any, steps_taken: int) -> int | None:
+    """Optimizer steps, counted from the probe's first, until the median zero-gradient value (``before``:
+    magnitudes, float64) is subnormal; None where the values do not decay (a ratio of 1, or growing)."""
     if decay is None or not 0 < decay < 1 - 1e-9:
         return None
-    values = torch.cat(before).double().abs()
-    values = values[values > 0]
+    values = before[before > 0]
     if not len(values):
         return None
     tiny = torch.finfo(dtype).tiny
