@@ -155,9 +155,11 @@ def is_finite(value: float | None) -> bool:
 
 
 def format_duration(seconds: float | None) -> str:
-    """"2h10m", "4m05s", "12.3s" — short and readable."""
+    """"2h10m", "4m05s", "12.3s", "4.2ms" — short and readable."""
     if seconds is None or not math.isfinite(seconds):
         return "-"
+    if 0 < seconds < 0.05:  # "0.0s" would say nothing
+        return f"{seconds * 1e3:.2g}ms"
     if seconds < 60:
         return f"{seconds:.1f}s"
     minutes, secs = divmod(int(round(seconds)), 60)

@@ -49,6 +49,8 @@ def test_formatting():
     assert format_duration(7800) == "2h10m"
     assert format_duration(245) == "4m05s"
     assert format_duration(12.34) == "12.3s"
+    # Under 50 ms, "0.0s" would say nothing: milliseconds, two significant digits.
+    assert (format_duration(0.0042), format_duration(0.00004), format_duration(0.05)) == ("4.2ms", "0.04ms", "0.1s")
     assert format_usd(2.8) == "$2.80"
     assert format_usd(0.0043) == "$0.0043"
     assert format_usd(1234.5) == "$1,234"

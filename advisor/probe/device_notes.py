@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from advisor.schemas import DeviceProfile, InputPipeline
 from advisor.schemas.profile import CLEAN_STEAL_FRACTION
+from advisor.units import format_duration
 
 NOISY_SPREAD = 0.5  # (p90 - p10) / median of the steps at the user's batch size; ~0.05-0.3 on an idle machine
 MATERIAL_WAIT_SHARE = 0.05  # an input pipeline's waits for a CPU worth a note: this share of its timed wall time
@@ -90,5 +91,5 @@ def pipeline_busy_notes(pipeline: InputPipeline | None) -> list[str]:
         f"the hypervisor took up to {steal:.0%} of the CPU (steal time)"
     what = "make_batch" if pipeline.source == "make_batch" else \
         f"the loader at {', '.join(str(p.workers) for p in busy)} workers"
-    return [f"input pipeline: {seen} while {what} was timed: its rate leaves out the {waited:.2f} s of "
-            f"{timed:.2f} s that its processes waited for a CPU another process held."]
+    return [f"input pipeline: {seen} while {what} was timed: its rate leaves out the {format_duration(waited)} "
+            f"of {format_duration(timed)} that its processes waited for a CPU another process held."]

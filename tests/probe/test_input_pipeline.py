@@ -341,7 +341,7 @@ def test_a_busy_input_pipeline_is_said_in_the_profile_notes():
     assert pipeline_busy_notes(pipeline("dataloader", quiet)) == [] and pipeline_busy_notes(None) == []
     (note,) = pipeline_busy_notes(pipeline("dataloader", quiet, busy))
     assert note == ("input pipeline: other processes used up to 1.4 cores while the loader at 2 workers was timed: "
-                    "its rate leaves out the 0.20 s of 0.50 s that its processes waited for a CPU another process "
+                    "its rate leaves out the 0.2s of 0.5s that its processes waited for a CPU another process "
                     "held.")
     (note,) = pipeline_busy_notes(pipeline("make_batch", busy.model_copy(update={"workers": 0})))
     assert "while make_batch was timed" in note
