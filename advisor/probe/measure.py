@@ -1,6 +1,6 @@
 """Timed training steps of a workload on one device: the batch-size ladder, warm-up, the stopping rule, memory,
-out-of-memory, NVML sampling, CPU thread scaling and, on the CPU, the optimizer's subnormal drift
-(``advisor.probe.subnormal``).
+out-of-memory, NVML sampling, CPU thread scaling and, on the CPU once the ladder is done, the optimizer's subnormal
+drift (``advisor.probe.subnormal``) and the memory allocator's what-if (``advisor.probe.allocator``).
 
 Runs inside the probe's child process (``advisor.probe.child``); it executes user code and imports torch.
 
@@ -42,6 +42,7 @@ from advisor.hardware.cpu import detect_cpu
 from advisor.hardware.nvml import NvmlLike
 from advisor.hardware.specs import match_reported_gpu
 from advisor.probe import contention, stats
+from advisor.probe.allocator import measure_kept_memory
 from advisor.probe.coldstart import startup_seconds
 from advisor.probe.contention import CLEAN_OTHERS_CORES, CpuLoadSource, ProcStat, Window, compute_threads, free_cores
 from advisor.probe.cpu_peak import measure_cpu_peak
@@ -63,7 +64,7 @@ MAX_SAMPLES = 400
 MAX_WARMUP = 12
 STABLE = 0.85  # warm-up ends when a step is no faster than STABLE x the one before
 THREAD_SCALING_SECONDS = 1.5  # at most, for the 1-thread vs all-threads comparison
-SUBNORMAL_SECONDS = 1.0  # at most, for the optimizer's subnormal drift (probe.subnormal)
+AFTER_LADDER_SECONDS = 2.0  # at most (10% of the budget), on the CPU: half for the subnormal drift, half allocator
 
 Report = Callable[[float, str], None]
 
@@ -84,7 +85,7 @@ class ProbeOptions:
     first_use_seconds: float = 0.0
     check_batch_size: int = CHECK_BATCH_SIZE
     cpu_peak: bool = True  # on the CPU, time the op mix (probe.cpu_peak) when points were skipped; not in the twin
-    subnormal: bool = True  # on the CPU, the optimizer's subnormal drift (probe.subnormal); not in the twin
+    after_ladder: bool = True  # on the CPU, the subnormal drift and allocator what-if (AFTER_LADDER_SECONDS); not twin
     # Measures the user's batch size in another process (advisor.probe.twin), given the seconds it may take
     # and a progress callback; its measurement and start-up are taken as they are. None back: measure here.
     target_measurer: Callable[[float, Report], DeviceProfile | None] | None = None
@@ -318,8 +319,8 @@ class DeviceProbe:
         ladder = Ladder(opts.batch_size, sorted(set(opts.batch_sizes)) if opts.batch_sizes else None, check=check)
         scaling = (opts.thread_scaling and not self.is_cuda and self.torch.get_num_threads() > 1)
         reserve = min(THREAD_SCALING_SECONDS, 0.1 * opts.budget_seconds) if scaling else 0.0
-        drift_seconds = min(SUBNORMAL_SECONDS, 0.05 * opts.budget_seconds) if opts.subnormal and not self.is_cuda else 0
-        deadline = started + opts.budget_seconds - reserve - drift_seconds
+        after = min(AFTER_LADDER_SECONDS, 0.1 * opts.budget_seconds) if opts.after_ladder and not self.is_cuda else 0
+        deadline = started + opts.budget_seconds - reserve - after
         done_units = 0
         fits: list[Measurement] = []
         first_step: float | None = None
@@ -367,8 +368,9 @@ class DeviceProbe:
         if scaling and fits:
             self.report(done_units / (done_units + 1), f"{self.device_name}: thread scaling", force=True)
             profile.thread_scaling = measure_thread_scaling(self, fits, reserve)
-        if drift_seconds and (top := max(fits, key=lambda m: m.batch_size, default=None)):  # timed points only
-            profile.subnormal = measure_subnormal_drift(self, top, self.optimizer_steps, drift_seconds)
+        if after and (top := max(fits, key=lambda m: m.batch_size, default=None)):  # timed points only
+            profile.subnormal = measure_subnormal_drift(self, top, self.optimizer_steps, after / 2)
+            profile.kept_memory = measure_kept_memory(self, top, after / 2)  # last: it changes glibc's thresholds
 
     def _pricing_step(self, profile: DeviceProfile, ladder: Ladder, b: int, deadline: float) -> None:
         """Steps at batch size ``b`` that price the ladder (probe.ladder): a second where the first was cheap
@@ -399,12 +401,10 @@ class DeviceProbe:
 
     def _measure(self, b: int, share: float, is_target: bool, frac0: float, frac1: float,
                  deadline: float | None = None) -> tuple[Measurement, float]:
-        """Warm-up then timed steps at batch size ``b``; returns the measurement and the first step's time.
-
-        On the CPU, a window that another process disturbed after it started (its wall times include waiting
-        for a core) is timed again, on one thread by that thread's CPU time (see advisor.probe.contention),
-        when its warm-up and timed steps still fit before ``deadline``; otherwise the disturbed window stands.
-        """
+        """Warm-up then timed steps at batch size ``b``; returns the measurement and the first step's time. On the
+        CPU, a window that another process disturbed after it started (its wall times include waiting for a core)
+        is timed again, on one thread by that thread's CPU time (see advisor.probe.contention), when its warm-up
+        and timed steps still fit before ``deadline``; otherwise the disturbed window stands."""
         measured, first = self._window(b, share, is_target, frac0, frac1, busy=False)
         if not self.is_cuda and measured.clock == "wall" and not measured.clean:
             left = share if deadline is None else deadline - time.perf_counter()

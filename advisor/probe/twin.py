@@ -101,7 +101,7 @@ class Twin:
         # The child has priced this point (advisor.probe.ladder) and times the op mix itself: neither here.
         request = {"batch_size": batch_size, "batch_sizes": [batch_size], "budget_seconds": budget_seconds,
                    "precision": precision, "threads": threads, "thread_scaling": False, "cpu_peak": False,
-                   "subnormal": False}
+                   "after_ladder": False}
         try:
             os.write(self._go_fd, json.dumps(request).encode())
         except OSError:

@@ -126,6 +126,26 @@ class SubnormalDrift(Model):
     stages: list[SubnormalStage] = Field(default_factory=list)
 
 
+class KeptMemory(Model):
+    """CPU only: the step (``make_batch`` + training step) at one batch size as the ladder timed it, and with glibc's
+    malloc told to keep freed memory (``advisor.probe.allocator``), on the same threads and clock: what an
+    allocator that keeps freed memory would save this job."""
+
+    batch_size: Count
+    threads: Count | None = None
+    clock: Literal["wall", "thread_cpu"] = "wall"
+    steps: Count  # timed with freed memory kept
+    probed_step_seconds: StepSeconds  # the ladder's (the twin's, where it timed this batch size: a fresh process)
+    kept_step_seconds: StepSeconds  # with the mmap and trim thresholds raised (freed memory kept)
+    probed_faults_per_step: Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)]
+    kept_faults_per_step: Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)]
+
+    @property
+    def saving(self) -> float:
+        """The share of the step the kept memory took off (negative where it was slower)."""
+        return 1.0 - self.kept_step_seconds / self.probed_step_seconds
+
+
 class SkippedPoint(Model):
     """A batch size of the ladder the probe did not time: its warm-up and two timed steps, priced from the
     workload check, one pricing step or the points measured, would not fit what was left of the budget."""
@@ -157,6 +177,7 @@ class DeviceProfile(Model):
     cpu_peak: CpuPeak | None = None  # CPU only: this machine's op rates (advisor.probe.cpu_peak)
     remembered_scaling: RememberedScaling | None = None  # CPU only, a busy probe: from the history
     subnormal: SubnormalDrift | None = None  # CPU only: optimizer state turning subnormal (advisor.probe.subnormal)
+    kept_memory: KeptMemory | None = None  # CPU only: the allocator's what-if (advisor.probe.allocator)
 
 
 class LoaderPoint(Model):

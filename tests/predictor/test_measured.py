@@ -294,3 +294,28 @@ def test_the_page_fault_note_speaks_from_the_nearest_batch_size_measured():
     assert page_fault_sigma(prof.devices[0], 1024, notes) > 0 and "batch size 256" in notes[0]
     gpu = _with_kernel_share(_profile(kind="gpu", device="cuda:0"), 0.5)
     assert page_fault_sigma(gpu.devices[0], 128, notes) == 0.0
+
+
+def test_the_page_fault_note_gives_what_keeping_freed_memory_measured_and_the_interval_follows_it():
+    from advisor.predictor.page_faults import FAULT_SIGMA
+    from advisor.predictor.page_faults import page_fault_sigma as sigma
+    from advisor.schemas import KeptMemory
+
+    dev = _with_kernel_share(_profile(), 0.3).devices[0]
+    dev.kept_memory = KeptMemory(batch_size=128, steps=20, probed_step_seconds=0.0125, kept_step_seconds=0.0075,
+                                 probed_faults_per_step=4000.0, kept_faults_per_step=0.0)
+    notes: list[str] = []
+    # The part of the step the faults cost is what keeping the memory took off (40%), not the kernel's share (30%).
+    assert sigma(dev, 128, notes) == pytest.approx(0.4 * FAULT_SIGMA)
+    assert ("With freed memory kept, the probe's step at batch size 128 took 7.5 ms instead of 12.5 ms (40% less; "
+            "0 page faults a step instead of 4,000). Fix: an allocator that keeps freed memory") in notes[0]
+    # Keeping it changed nothing: the kernel's share is said, with the figures, but no fix, and the interval stays.
+    dev.kept_memory = dev.kept_memory.model_copy(update={"kept_step_seconds": 0.0126})
+    notes.clear()
+    assert sigma(dev, 128, notes) == 0.0
+    assert "took 12.6 ms instead of 12.5 ms (1% more;" in notes[0] and "Fix:" not in notes[0]
+    # A small kernel share whose faults still cost a fifth of the step (their cost outside the kernel) is said.
+    quiet = _with_kernel_share(_profile(), 0.04).devices[0]
+    quiet.kept_memory = dev.kept_memory.model_copy(update={"kept_step_seconds": 0.010})
+    notes.clear()
+    assert sigma(quiet, 128, notes) == pytest.approx(0.2 * FAULT_SIGMA) and "(20% less;" in notes[0]

@@ -45,7 +45,7 @@ class IdleMachine:
 
 def probe(workload: Workload, **options) -> DeviceProfile:
     # Thread scaling and the subnormal drift step the model beyond the ladder: off unless a test is about them.
-    opts = {"batch_size": 32, "budget_seconds": 3.0, "threads": 1, "thread_scaling": False, "subnormal": False,
+    opts = {"batch_size": 32, "budget_seconds": 3.0, "threads": 1, "thread_scaling": False, "after_ladder": False,
             **options}
     return DeviceProbe(workload, "cpu", ProbeOptions(**opts), load_source=IdleMachine()).run()
 
@@ -346,7 +346,7 @@ def test_the_cpu_probe_records_the_optimizer_state_of_zero_gradients_unless_told
         return batch(b)
 
     workload = Workload(model=build, make_batch=kill_after_warmup, optimizer=lambda ps: torch.optim.Adam(ps, 1e-3))
-    prof = probe(workload, batch_size=8, batch_sizes=[8], budget_seconds=4.0, subnormal=True)
+    prof = probe(workload, batch_size=8, batch_sizes=[8], budget_seconds=4.0, after_ladder=True)
     assert prof.subnormal is not None
     params = 16 * 32 + 32 + 32 * 4 + 4
     assert prof.subnormal.zero_grad_share == pytest.approx((16 * 32 + 32 + 32 * 4) / params)

@@ -1,0 +1,114 @@
+"""The memory allocator's what-if on the CPU: the training step with glibc's malloc told to keep freed memory.
+
+PyTorch's CPU tensors come from glibc's malloc, which hands large freed blocks back to the kernel (munmap, or
+trimming the heap's top) and takes fresh, zeroed pages at the next allocation: a minor page fault a page. How many
+a step takes depends on everything the process allocated before, so two processes running the same loop differ
+(``advisor.predictor.page_faults``). What a user can do about it is the same everywhere: an allocator that keeps
+freed memory. This module measures what that would give, in the probe's child once the ladder is done, within its
+own small budget: steps at the ladder's largest batch size with ``mallopt`` raising the mmap and trim thresholds
+(what ``MALLOC_MMAP_THRESHOLD_`` and ``MALLOC_TRIM_THRESHOLD_`` set in a fresh process), on the threads and clock
+the ladder timed that batch size with, beside the ladder's own step there (bench/README.md, "Page faults").
+
+Only where the ladder saw the kernel take a share of the step (``MIN_KERNEL_SHARE``), on glibc, and last: glibc
+cannot be put back into its adaptive mode, so the thresholds are set back to glibc's starting values afterwards
+(what a fresh process starts with; it then stops adapting them). Nothing here changes the user's job.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import functools
+import time
+from typing import Any, Protocol
+
+from advisor.probe import stats
+from advisor.schemas import KeptMemory, Measurement
+
+try:
+    import resource
+except ImportError:  # not a Unix: no page-fault counts, nothing measured
+    resource = None
+
+MIN_KERNEL_SHARE = 0.05  # the kernel's share of the ladder's step from which the what-if is worth its time
+MIN_STEPS = 3  # timed steps with freed memory kept, at least (a warm-up step besides)
+MAX_STEPS = 50
+KEEP_BYTES = 2**31 - 1  # mallopt takes an int: 2 GiB, above any block a training step frees and takes again
+# glibc's own starting values (malloc/malloc.c: DEFAULT_MMAP_THRESHOLD_MIN, DEFAULT_TRIM_THRESHOLD)
+GLIBC_MMAP_THRESHOLD = 128 * 1024
+GLIBC_TRIM_THRESHOLD = 128 * 1024
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3  # <malloc.h>
+
+
+class StepRunner(Protocol):
+    """What this measure needs of a device probe (``advisor.probe.measure.DeviceProbe``)."""
+
+    torch: Any
+
+    def batch(self, batch_size: int) -> tuple[Any, Any]: ...
+
+    def train(self, inputs: Any, target: Any) -> None: ...
+
+
+@functools.lru_cache(maxsize=1)
+def _mallopt() -> Any:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        return libc.mallopt  # glibc only
+    except (OSError, AttributeError):
+        return None
+
+
+def measure_kept_memory(probe: StepRunner, reference: Measurement, budget_seconds: float) -> KeptMemory | None:
+    """The step at ``reference``'s batch size with freed memory kept, on ``reference``'s threads and clock, beside
+    ``reference``'s own step; None where not measured (the kernel's share below ``MIN_KERNEL_SHARE``, not glibc,
+    ``MIN_STEPS`` would not fit ``budget_seconds``, or an error: the ladder's figures stand without it).
+
+    The step as it is comes from ``reference`` (the ladder's point, the twin's where the twin timed the user's batch
+    size), not from steps timed here: how much a process faults depends on its history, and this process has run
+    the whole ladder, where a training job is a fresh process as the twin is (a wide MLP here faulted 4,200 times a
+    step in the twin and in fresh jobs, and not at all in the probe's child by the end of its ladder). With freed
+    memory kept there are no faults to differ, whatever ran before."""
+    mallopt = _mallopt()
+    if (mallopt is None or resource is None or not reference.compute_seconds or reference.kernel_cpu_share is None
+            or reference.kernel_cpu_share < MIN_KERNEL_SHARE):
+        return None
+    step = reference.compute_seconds + (reference.batch_seconds or 0.0)
+    steps = min(MAX_STEPS, int(budget_seconds / step) - 1)  # and a warm-up step
+    if steps < MIN_STEPS:
+        return None
+    torch = probe.torch
+    threads = torch.get_num_threads()
+    clock = time.thread_time if reference.clock == "thread_cpu" else time.perf_counter
+    kept = False
+    try:
+        torch.set_num_threads(reference.threads or threads)
+        kept = True
+        mallopt(M_MMAP_THRESHOLD, ctypes.c_int(KEEP_BYTES))
+        mallopt(M_TRIM_THRESHOLD, ctypes.c_int(KEEP_BYTES))
+        kept_seconds, kept_faults = _timed(probe, reference.batch_size, steps, clock)
+    except Exception:  # noqa: BLE001 - an extra figure, never a reason to fail a probe whose steps all ran
+        return None
+    finally:
+        if kept:
+            mallopt(M_MMAP_THRESHOLD, GLIBC_MMAP_THRESHOLD)
+            mallopt(M_TRIM_THRESHOLD, GLIBC_TRIM_THRESHOLD)
+        torch.set_num_threads(threads)
+    return KeptMemory(batch_size=reference.batch_size, threads=reference.threads, clock=reference.clock,
+                      steps=steps, probed_step_seconds=step, kept_step_seconds=kept_seconds,
+                      probed_faults_per_step=reference.page_faults_per_step or 0.0, kept_faults_per_step=kept_faults)
+
+
+def _timed(probe: StepRunner, batch_size: int, steps: int, clock: Any) -> tuple[float, float]:
+    """A warm-up step (the first after the thresholds change grows the heap), then ``steps`` timed (``make_batch``
+    and the training step, as ``Measurement.batch_seconds`` + ``compute_seconds``): the median step on ``clock``
+    and the minor page faults a step."""
+    probe.train(*probe.batch(batch_size))
+    seconds = []
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    for _ in range(steps):
+        t0 = clock()
+        probe.train(*probe.batch(batch_size))
+        seconds.append(clock() - t0)
+    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+    return stats.median(seconds), max(0, faults) / steps
