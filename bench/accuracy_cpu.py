@@ -155,14 +155,16 @@ def _self_command(*args: str, cpu_clock: bool) -> list[str]:
     return [sys.executable, str(Path(__file__).resolve()), *args] + (["--cpu-clock"] if cpu_clock else [])
 
 
-def run_job_subprocess(path: Path, dataset_size: int, epochs: int, batch_size: int,
-                       threads: int | None, cpu_clock: bool = False, flush_denormal: bool = False) -> dict:
+def run_job_subprocess(path: Path, dataset_size: int, epochs: int, batch_size: int, threads: int | None,
+                       cpu_clock: bool = False, flush_denormal: bool = False, env: dict | None = None) -> dict:
+    """The real job in a fresh process (``env``: variables added to this one's, e.g. glibc's malloc settings)."""
     cmd = _self_command("--run-job", str(path), "--dataset-size", str(dataset_size), "--epochs", str(epochs),
                         "--batch-size", str(batch_size), cpu_clock=cpu_clock)
     cmd += ["--flush-denormal"] if flush_denormal else []
     if threads:
         cmd += ["--threads", str(threads)]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=str(REPO))
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=str(REPO),
+                         env={**os.environ, **env} if env else None)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
