@@ -17,12 +17,11 @@ cannot be put back into its adaptive mode, so the thresholds are set back to gli
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
-import functools
 import time
 from typing import Any, Protocol
 
 from advisor.probe import stats
+from advisor.probe.memory_meter import glibc_function
 from advisor.schemas import KeptMemory, Measurement
 
 try:
@@ -50,13 +49,8 @@ class StepRunner(Protocol):
     def train(self, inputs: Any, target: Any) -> None: ...
 
 
-@functools.lru_cache(maxsize=1)
 def _mallopt() -> Any:
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return libc.mallopt  # glibc only
-    except (OSError, AttributeError):
-        return None
+    return glibc_function("mallopt")
 
 
 def measure_kept_memory(probe: StepRunner, reference: Measurement, budget_seconds: float) -> KeptMemory | None:

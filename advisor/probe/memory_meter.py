@@ -47,18 +47,19 @@ def reset_peak_rss() -> bool:
         return False
 
 
-@functools.lru_cache(maxsize=1)
-def _libc_malloc_trim() -> Any:
+@functools.lru_cache(maxsize=4)
+def glibc_function(name: str) -> Any:
+    """glibc's malloc function ``name`` (``malloc_trim``, ``mallopt``) through ctypes; None elsewhere."""
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return libc.malloc_trim  # glibc only
+        return getattr(libc, name)  # glibc only
     except (OSError, AttributeError):
         return None
 
 
 def malloc_trim() -> None:
     """Hand the heap memory glibc holds free back to the OS (``malloc_trim(0)``); a no-op elsewhere."""
-    trim = _libc_malloc_trim()
+    trim = glibc_function("malloc_trim")
     if trim is not None:
         trim(0)
 
