@@ -25,13 +25,14 @@ FAULT_SIGMA = math.log(2.0) / Z80  # the kernel part of a step within 0.5-2x of 
 def page_fault_sigma(dev: DeviceProfile, batch_size: int, notes: list[str]) -> float:
     """The relative sigma a measured CPU's page faults add to a job at ``batch_size`` (0 below ``NOTE_SHARE``),
     their note appended to ``notes``. The measurement at the nearest batch size measured speaks for the job; where
-    the probe also timed the step with freed memory kept (``DeviceProfile.kept_memory``), the share of the step that
-    took off is the faults' part (it counts their cost outside the kernel too), and the note gives the figures."""
+    the probe also timed the step at that batch size with freed memory kept (``DeviceProfile.kept_memory``), the
+    share of the step that took off is the faults' part (it counts their cost outside the kernel too), and the note
+    gives the figures."""
     timed = [m for m in dev.measurements if m.kernel_cpu_share is not None and m.compute_seconds and not m.oom]
     if dev.kind != "cpu" or not timed:
         return 0.0
     m = min(timed, key=lambda m: (abs(math.log(m.batch_size / batch_size)), -m.batch_size))
-    kept = dev.kept_memory
+    kept = dev.kept_memory if dev.kept_memory and dev.kept_memory.batch_size == m.batch_size else None
     part = m.kernel_cpu_share if kept is None else max(0.0, kept.saving)
     if max(m.kernel_cpu_share, part) < NOTE_SHARE:
         return 0.0

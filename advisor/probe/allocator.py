@@ -74,17 +74,17 @@ def measure_kept_memory(probe: StepRunner, reference: Measurement, budget_second
     torch = probe.torch
     threads = torch.get_num_threads()
     clock = time.thread_time if reference.clock == "thread_cpu" else time.perf_counter
-    kept = False
+    changed = False
     try:
         torch.set_num_threads(reference.threads or threads)
-        kept = True
+        changed = True
         mallopt(M_MMAP_THRESHOLD, ctypes.c_int(KEEP_BYTES))
         mallopt(M_TRIM_THRESHOLD, ctypes.c_int(KEEP_BYTES))
         kept_seconds, kept_faults = _timed(probe, reference.batch_size, steps, clock)
     except Exception:  # noqa: BLE001 - an extra figure, never a reason to fail a probe whose steps all ran
         return None
     finally:
-        if kept:
+        if changed:
             mallopt(M_MMAP_THRESHOLD, GLIBC_MMAP_THRESHOLD)
             mallopt(M_TRIM_THRESHOLD, GLIBC_TRIM_THRESHOLD)
         torch.set_num_threads(threads)

@@ -319,3 +319,8 @@ def test_the_page_fault_note_gives_what_keeping_freed_memory_measured_and_the_in
     quiet.kept_memory = dev.kept_memory.model_copy(update={"kept_step_seconds": 0.010})
     notes.clear()
     assert sigma(quiet, 128, notes) == pytest.approx(0.2 * FAULT_SIGMA) and "(20% less;" in notes[0]
+    # Measured at another batch size than the one that speaks for the job: the kernel's share stands alone.
+    other = _with_kernel_share(_profile(sizes=(32, 64, 128, 256)), 0.3).devices[0]
+    other.kept_memory = dev.kept_memory.model_copy(update={"batch_size": 256, "kept_step_seconds": 0.0075})
+    notes.clear()
+    assert sigma(other, 64, notes) == pytest.approx(0.3 * FAULT_SIGMA) and "With freed memory kept" not in notes[0]
