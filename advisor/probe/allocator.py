@@ -21,13 +21,8 @@ import time
 from typing import Any, Protocol
 
 from advisor.probe import stats
-from advisor.probe.memory_meter import glibc_function
+from advisor.probe.memory_meter import glibc_function, minor_faults
 from advisor.schemas import KeptMemory, Measurement
-
-try:
-    import resource
-except ImportError:  # not a Unix: no page-fault counts, nothing measured
-    resource = None
 
 MIN_KERNEL_SHARE = 0.05  # the kernel's share of the ladder's step from which the what-if is worth its time
 MIN_STEPS = 3  # timed steps with freed memory kept, at least (a warm-up step besides)
@@ -64,7 +59,7 @@ def measure_kept_memory(probe: StepRunner, reference: Measurement, budget_second
     step in the twin and in fresh jobs, and not at all in the probe's child by the end of its ladder). With freed
     memory kept there are no faults to differ, whatever ran before."""
     mallopt = _mallopt()
-    if (mallopt is None or resource is None or not reference.compute_seconds or reference.kernel_cpu_share is None
+    if (mallopt is None or minor_faults() is None or not reference.compute_seconds or reference.kernel_cpu_share is None
             or reference.kernel_cpu_share < MIN_KERNEL_SHARE):
         return None
     step = reference.compute_seconds + (reference.batch_seconds or 0.0)
@@ -99,10 +94,10 @@ def _timed(probe: StepRunner, batch_size: int, steps: int, clock: Any) -> tuple[
     and the minor page faults a step."""
     probe.train(*probe.batch(batch_size))
     seconds = []
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    before = minor_faults()
     for _ in range(steps):
         t0 = clock()
         probe.train(*probe.batch(batch_size))
         seconds.append(clock() - t0)
-    faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+    faults = minor_faults() - before
     return stats.median(seconds), max(0, faults) / steps

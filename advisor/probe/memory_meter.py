@@ -57,6 +57,11 @@ def glibc_function(name: str) -> Any:
         return None
 
 
+def minor_faults() -> int | None:
+    """This process's minor page faults so far (``getrusage``); None where not counted (not a Unix)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt if resource is not None else None
+
+
 def malloc_trim() -> None:
     """Hand the heap memory glibc holds free back to the OS (``malloc_trim(0)``); a no-op elsewhere."""
     trim = glibc_function("malloc_trim")
