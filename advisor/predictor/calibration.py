@@ -27,10 +27,10 @@ architecture:
   scaled by ``1 + gemm_k_fill / K``): short reductions run further from peak.
 - ``conv_layout_passes``: extra passes over a tensor-core convolution's data, at memory speed: cuDNN
   transposes PyTorch's default NCHW tensors to NHWC and back around its TF32/FP16 kernels.
-- ``conv_index_ops``: FP32-rate operations per staged operand element of a tensor-core convolution (its
-  implicit GEMM's im2col gather, worked out on the CUDA cores): it slows convolutions most on GPUs whose tensor
-  rate far outgrew their FP32 rate (A100, H100). Fitted with a prior of 4 (log-sd 1): bench/README.md, "the
-  im2col index work".
+- ``conv_index_ops``: operations per staged operand element of a tensor-core convolution (its implicit GEMM's
+  im2col gather, integer arithmetic on the SMs), at ``optable.sm_clock_flops`` (SM count x clock): it slows
+  convolutions most on GPUs whose tensor rate far outgrew their SMs' clock rate (A100, H100). Fitted with a
+  prior of 4 (log-sd 1): bench/README.md, "the im2col index work".
 - ``memory_efficiency``: the fraction of the datasheet memory bandwidth streaming kernels reach.
 - ``half_memory_efficiency``: the further fraction 16-bit memory-bound kernels reach (eager PyTorch loads 4
   elements per access: 8 bytes in fp16/bf16, 16 in fp32; pytorch/pytorch#141959 measured bf16 GELU 12-13%

@@ -21,9 +21,30 @@ from advisor.schemas import Analysis, GpuSpec
 HALF_DTYPES = ("float16", "bfloat16")
 TENSOR_KINDS = ("matmul", "conv")
 PHASES = ("forward", "backward", "optimizer")
-# The SMs' on-chip operand path (L2 -> shared memory -> tensor cores), in bytes per second per FP32 FLOP/s:
-# it grows with SM count x clock, which the FP32 rate measures.
+# The SMs' on-chip operand path (L2 -> shared memory -> tensor cores), in bytes per second per FLOP/s of
+# ``sm_clock_flops``: it grows with SM count x clock (shared memory moves 128 bytes a clock per SM on every
+# architecture priced here).
 ON_CHIP_BYTES_PER_FP32_FLOP = 1.0 / 16.0
+# FP32 lanes per SM by architecture (CUDA cores / SMs): 64 on Volta (V100: 5,120 / 80), Turing (RTX 2080 Ti:
+# 4,352 / 68) and GA100 (A100: 6,912 / 108); 128 on GP102 (GTX 1080 Ti: 3,584 / 28), GA10x (RTX 3090:
+# 10,496 / 82; NVIDIA's GA102 whitepaper: a second datapath that runs FP32 or INT32), Ada (RTX 4090:
+# 16,384 / 128), Hopper (H100 SXM5: 16,896 / 132, glennklockwood.com/garden/processors/h100, retrieved
+# 2026-12-01, with INT32 at half the FP32 rate) and Blackwell (RTX 5090: 21,760 / 170; the B200's SM taken to
+# be the same). The doubled lanes double the FP32 rate but not the clock or the shared-memory path, which set
+# the pace of operand staging, nor (GA10x, Ada, Hopper) the INT32 rate of a convolution's index arithmetic.
+# "Pascal" here is GP102 (the catalog's GTX 1080 Ti; a P100 would be 64). An architecture not listed counts 64.
+FP32_LANES_PER_SM = {"Pascal": 128, "Ampere-GA10x": 128, "Ada": 128, "Hopper": 128, "Blackwell-GB100": 128,
+                     "Blackwell-GB20x": 128}
+BASE_LANES_PER_SM = 64
+
+
+def sm_clock_flops(spec: GpuSpec) -> float:
+    """SM count x clock of ``spec``, in FP32 FLOP/s of a 64-lane SM: its FP32 rate on Volta, Turing and GA100,
+    half of it where an SM has 128 FP32 lanes (``FP32_LANES_PER_SM``)."""
+    lanes = FP32_LANES_PER_SM.get(spec.architecture or "", BASE_LANES_PER_SM)
+    return spec.fp32_tflops * 1e12 * BASE_LANES_PER_SM / lanes
+
+
 # Tensor-core alignment (NVIDIA, "Matrix Multiplication Background User's Guide", "Tensor Core Requirements",
 # retrieved 2026-11-30): operands whose leading dimensions are multiples of 16 bytes get the full-speed
 # kernels; misaligned ones run through narrower loads, ~2x slower at 4-8 byte alignment, ~4x when odd.
@@ -182,8 +203,8 @@ def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, 
     kinds: dict[str, int] = {}
     kind_index, phase_index = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
     bandwidth = spec.memory_bandwidth_gbs * 1e9 * cal.memory_efficiency
-    staging_per_byte = (1.0 / (spec.memory_bandwidth_gbs * 1e9)
-                        + 1.0 / (spec.fp32_tflops * 1e12 * ON_CHIP_BYTES_PER_FP32_FLOP))
+    sm_rate = sm_clock_flops(spec)
+    staging_per_byte = 1.0 / (spec.memory_bandwidth_gbs * 1e9) + 1.0 / (sm_rate * ON_CHIP_BYTES_PER_FP32_FLOP)
     kernels, optimizer_calls, classes = 0.0, {}, set()
     for i, r in enumerate(ops):
         scale, dtype, launches = 1.0, r.dtype, 1.0
@@ -215,9 +236,10 @@ def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, 
                 gemm0[:, i], gemm_slope[:, i] = g0, (g1 - g0) / span
             if r.kind == "conv" and on_tensor_cores:
                 # An implicit-GEMM convolution computes where each staged operand element comes from (the
-                # im2col gather: filter tap, padding predicates) on the CUDA cores, beside the tensor-core
-                # math; a TF32 convolution that runs on the CUDA cores anyway (the faster kernel) has none.
-                arr["index"][i] = cal.conv_index_ops / (spec.fp32_tflops * 1e12)
+                # im2col gather: filter tap, padding predicates) in integer arithmetic on the SMs, beside the
+                # tensor-core math; a TF32 convolution that runs on the CUDA cores anyway (the faster kernel)
+                # has none.
+                arr["index"][i] = cal.conv_index_ops / sm_rate
             if r.kind == "conv" and cls == "half" and not r.channels_last:
                 arr["layout"][i] = cal.conv_layout_passes / bandwidth
         elif has_flops:

@@ -6,9 +6,9 @@ training step on a GPU with a roofline:
     t_op = max(t_compute, bytes / (memory_bandwidth x memory_eff)) + t_layout + kernel_latency
     t_compute = max(t_core, t_staging)
     t_core = flops / (peak(kind, precision) x compute_eff)                          (tensor / CUDA cores)
-           + flops / tile_reuse x conv_index_ops / fp32_flops           (tensor-core convolutions only)
+           + flops / tile_reuse x conv_index_ops / sm_clock_flops       (tensor-core convolutions only)
     t_staging = flops x element_bytes / operand_flops_per_element
-                x (1 / memory_bandwidth + 1 / (fp32_flops x ON_CHIP_BYTES_PER_FP32_FLOP))   (operand staging)
+                x (1 / memory_bandwidth + 1 / (sm_clock_flops x ON_CHIP_BYTES_PER_FP32_FLOP))  (operand staging)
 
 summed over the step's operators (FLOPs and bytes extrapolated linearly to ``batch_size`` from the two
 analysed batch sizes), then
@@ -18,12 +18,14 @@ analysed batch sizes), then
 
 The staging term is a two-level roofline for matmuls and convolutions: every operand element a tile
 brings in serves ``operand_flops_per_element`` FLOPs, and it passes DRAM/L2 (memory bandwidth) and the SMs'
-on-chip path (SM count x clock, measured by the FP32 rate). It is why GPUs whose tensor peak outgrew their
-memory system (A100, H100) reach a smaller fraction of peak than a GeForce card. The index term is the
-implicit-GEMM convolution's im2col gather: where each staged operand element comes from (filter tap, stride,
-padding predicates) is worked out on the CUDA cores beside the tensor-core math, ``conv_index_ops`` FP32-rate
-operations per staged element (fitted); a GPU whose tensor rate is 15x its FP32 rate (A100, H100) pays for it
-far more than a GeForce card at 2x. A TF32 convolution priced on the CUDA cores (the faster kernel) has none.
+on-chip path (SM count x clock: ``optable.sm_clock_flops``, the FP32 rate of a 64-lane SM; GA10x, Ada,
+Hopper and Blackwell SMs have 128 FP32 lanes, which double the FP32 rate but not the clock). It is why GPUs
+whose tensor peak outgrew their memory system (A100, H100) reach a smaller fraction of peak than a GeForce
+card. The index term is the implicit-GEMM convolution's im2col gather: where each staged operand element comes
+from (filter tap, stride, padding predicates) is integer arithmetic on the SMs beside the tensor-core math,
+``conv_index_ops`` operations per staged element at ``sm_clock_flops`` (fitted); a GPU whose tensor rate is
+16-30x that rate (A100, H100) pays for it far more than a GeForce card at 4x. A TF32 convolution priced on the
+CUDA cores (the faster kernel) has none.
 ``t_layout`` is ``conv_layout_passes`` extra passes over a 16-bit convolution's data: cuDNN transposes PyTorch's default
 NCHW tensors to NHWC and back around its FP16/BF16 tensor-core kernels (TF32 ones read NCHW as is).
 

@@ -1,4 +1,4 @@
-"""Tensor-core convolutions pay for their im2col index work at the CUDA-core rate (``conv_index_ops``)."""
+"""Tensor-core convolutions pay for their im2col index work at the SMs' clock rate (``conv_index_ops``)."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import pytest
 
 from advisor.predictor.calibration import Calibration, load_calibration
 from advisor.predictor.gemm import TILE_FULL, TILE_HALF
+from advisor.predictor.optable import sm_clock_flops
 from advisor.predictor.roofline import predict_step
 from advisor.schemas import Analysis, GpuSpec, OpRecord
 
@@ -74,6 +75,22 @@ def test_tf32_conv_has_index_work_only_where_it_runs_on_tensor_cores():
     # GeForce-like: TF32 = FP32 peak, so the CUDA-core kernel is as fast and is the one priced: no index work.
     geforce = [predict_step(a, GEFORCE, 1, "tf32", calibration(c)).seconds for c in (8.0, 1e-9)]
     assert geforce[0] == pytest.approx(geforce[1], rel=1e-9)
+
+
+def test_index_work_runs_at_the_sm_clock_not_at_a_doubled_fp32_rate():
+    # GA10x, Ada and Hopper SMs have 128 FP32 lanes (twice Volta's, Turing's and GA100's 64): the FP32 rate
+    # doubles, the clock and the integer rate of the index arithmetic do not.
+    ga10x = GEFORCE.model_copy(update={"architecture": "Ampere-GA10x"})
+    hopper = TENSOR_HEAVY.model_copy(update={"architecture": "Hopper", "fp32_tflops": 67.0,
+                                             "fp16_bf16_tflops": 989.5})
+    assert sm_clock_flops(ga10x) == pytest.approx(35.6e12 / 2)
+    assert sm_clock_flops(hopper) == pytest.approx(67e12 / 2)
+    assert sm_clock_flops(TENSOR_HEAVY.model_copy(update={"architecture": "Ampere-GA100"})) == pytest.approx(19.5e12)
+    a = step("conv", "float16")
+    index = [predict_step(a, spec, 1, "fp16", calibration(8.0)).seconds
+             - predict_step(a, spec, 1, "fp16", calibration(1e-9)).seconds for spec in (GEFORCE, ga10x)]
+    assert index[0] == pytest.approx(STAGED * 8.0 / 35.6e12, rel=1e-6)
+    assert index[1] == pytest.approx(2 * index[0], rel=1e-6)
 
 
 def test_shipped_calibration_fits_the_index_work():

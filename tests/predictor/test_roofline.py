@@ -53,6 +53,19 @@ def test_compute_bound_matmul_hand_computed():
     assert step.kernels == 1 and step.flops == flops and step.bytes == 4e9
 
 
+def test_staging_goes_at_the_sm_clock_on_an_architecture_with_128_fp32_lanes():
+    # A bf16 GEMM whose tensor peak is far above its staging rate, so staging binds. On a Hopper SM the 128 FP32
+    # lanes double the FP32 rate, not the clock that moves operands: priced as a 64-lane GPU at half its rate.
+    a = one_op(flops=(1e13, 2e13), nbytes=(5e8, 1e9), dtype="bfloat16")
+    fast = SPEC.model_copy(update={"fp16_bf16_tflops": 1e5})
+    hopper = fast.model_copy(update={"architecture": "Hopper"})
+    half_rate = fast.model_copy(update={"fp32_tflops": 10.0})
+    seconds = [predict_step(a, s, 2, "bf16", CAL).seconds for s in (fast, hopper, half_rate)]
+    assert seconds[0] == pytest.approx(staging(2e13, 2, fast) + 1e-5 + 1e-3)
+    assert seconds[1] == pytest.approx(staging(2e13, 2, half_rate) + 1e-5 + 1e-3)
+    assert seconds[1] == pytest.approx(seconds[2]) and seconds[1] > 1.3 * seconds[0]
+
+
 def test_memory_bound_elementwise_hand_computed():
     a = one_op(kind="elementwise", op="aten.add.Tensor", flops=(0.0, 0.0), nbytes=(1e9, 2e9), count=3)
     step = predict_step(a, SPEC, 2, "fp32", CAL)
