@@ -267,7 +267,7 @@ def bench_one(name: str, args) -> dict:
         "predicted_startup_seconds": est.startup_seconds,
         "probed_batch_sizes": sorted(m.batch_size for m in dev.measurements if not m.oom),
         "actual": actual,
-        "rerun_seconds": [r["wall_seconds"] for r in reruns],
+        "rerun_seconds": runs[1:],
         "rerun_diff_pct": [100 * (r["wall_seconds"] - actual["wall_seconds"]) / actual["wall_seconds"]
                            for r in reruns],
         # The job's expected time is better known from all its runs than from the first: against their mean,
