@@ -88,7 +88,7 @@ def test_without_fresh_target_the_child_times_every_size(tmp_path):
 
 def test_an_explicit_ladder_is_timed_in_the_child(tmp_path):
     path, log = logging_workload(tmp_path)
-    run_profile(path, batch_size=32, batch_sizes=[8, 32], probe_seconds=1, analyze=False, thread_scaling=False)
+    run_profile(path, batch_size=32, batch_sizes=[8, 32], probe_seconds=4, analyze=False, thread_scaling=False)
     (sizes,) = batches_by_pid(log).values()
     assert {2, 8, 32} <= sizes and not {4, 16} & sizes
 
