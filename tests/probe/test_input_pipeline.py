@@ -287,7 +287,7 @@ def loader_file(tmp_path, fail: bool = False):
 def test_run_profile_stores_the_input_pipeline(tmp_path):
     from advisor.probe import run_profile
 
-    prof = run_profile(loader_file(tmp_path), devices=["cpu"], batch_size=8, probe_seconds=2, threads=1,
+    prof = run_profile(loader_file(tmp_path), devices=["cpu"], batch_size=8, probe_seconds=4, threads=1,
                        analyze=False, thread_scaling=False)
     ip = prof.input_pipeline
     assert ip is not None and ip.source == "dataloader" and ip.default_workers == 1

@@ -79,7 +79,7 @@ def test_users_batch_size_is_timed_in_a_twin_that_made_no_other_batch(tmp_path):
 
 def test_without_fresh_target_the_child_times_every_size(tmp_path):
     path, log = logging_workload(tmp_path)
-    profile = run_profile(path, batch_size=32, probe_seconds=2, analyze=False, thread_scaling=False,
+    profile = run_profile(path, batch_size=32, probe_seconds=4, analyze=False, thread_scaling=False,
                           fresh_target=False)
     (sizes,) = batches_by_pid(log).values()  # one process: the check (sizes 2, 3) and the whole ladder
     assert {2, 4, 8, 16, 32} <= sizes
