@@ -14,7 +14,7 @@ from torch.utils.data import DataLoader, Dataset, get_worker_info
 
 from advisor.errors import WorkloadError
 from advisor.probe import input_pipeline as ip_module
-from advisor.probe.contention import CpuSample, TaskTimes
+from advisor.probe.contention import CpuSample, ProcStat, TaskTimes, window_load
 from advisor.probe.frames import InputPipelineFrame, MalformedFrame, encode, parse_child_frame
 from advisor.probe.input_pipeline import input_budget_seconds, measure_input_pipeline, worker_counts
 from advisor.schemas import InputPipeline, LoaderPoint
@@ -149,15 +149,31 @@ def test_a_busy_machine_takes_the_waits_out_of_make_batch(others, clock, rate):
     assert point.samples_per_second == pytest.approx(rate, rel=0.3)
 
 
+def _background_cores(seconds: float = 1.0) -> float:
+    """What other processes used on this machine over ``seconds`` (cores' worth), from /proc/stat."""
+    source = ProcStat()
+    start = source.sample()
+    time.sleep(seconds)
+    return window_load(start, source.sample(), cores=psutil.cpu_count() or 1).others_cores
+
+
 def test_the_loader_workers_are_not_counted_as_other_processes():
-    # One worker that computes: on /proc/stat it is another process using a core, but it is the loader.
+    # One worker that computes: on /proc/stat it is another process using a core, but it is the loader. What
+    # the rest of the machine used just before and after is the baseline: a shared CI machine is rarely idle.
     def burn(batch_size, workers):
         return DataLoader(Burning(), batch_size=batch_size, num_workers=workers)
 
+    if ProcStat().sample() is None:
+        pytest.skip("no /proc/stat here")
+    before = _background_cores()
+    if before > 0.4 or (psutil.cpu_count() or 1) < 2:
+        pytest.skip(f"other processes use {before:.1f} cores: the worker's core cannot be told from theirs")
     ip = measure_input_pipeline(Workload(model=model, make_dataloader=burn, name="burn"), batch_size=4,
                                 budget_seconds=2.0, cores=1)
+    background = max(before, _background_cores())
     [point] = ip.points
-    assert point.others_cpu_cores is not None and point.others_cpu_cores < 0.6, point
+    # Counted, the worker would add most of a core (it computes without pause) on top of the background.
+    assert point.others_cpu_cores is not None and point.others_cpu_cores < background + 0.6, (point, background)
 
 
 class Burning(Dataset):

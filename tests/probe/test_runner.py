@@ -190,7 +190,7 @@ def test_fork_after_this_process_used_the_thread_pool_falls_back_to_one_thread()
     torch.ones(1 << 20).mul_(2.0).sum()
     started = time.perf_counter()
     with pytest.warns(RuntimeWarning, match="1 thread"):
-        prof = run_profile(forked(), batch_size=4, probe_seconds=1, analyze=False, timeout_seconds=60)
+        prof = run_profile(forked(), batch_size=4, probe_seconds=2, analyze=False, timeout_seconds=60)
     assert time.perf_counter() - started < 20  # not a hang
     assert prof.device("cpu").threads == 1 and prof.device("cpu").largest_batch_size == 4
     assert any(n.startswith("cpu: ") and "1 thread" in n for n in prof.notes)  # kept in the profile too
@@ -204,7 +204,7 @@ def test_analysis_failure_leaves_analysis_empty(monkeypatch):
         raise PredictionError("cannot trace")
 
     monkeypatch.setattr(analysis_module, "analyze", broken)  # seen by the forked child
-    prof = probe_forked(forked(), batch_size=2, probe_seconds=0.5, analyze=True)
+    prof = probe_forked(forked(), batch_size=2, probe_seconds=2, analyze=True)
     assert prof.analysis is None and prof.workload.flops_per_sample is None
     assert prof.workload.param_count == TINY_PARAMS and prof.device("cpu").largest_batch_size == 2
 
