@@ -275,8 +275,20 @@ def bench_one(name: str, args) -> dict:
         "runs_mean_seconds": mean_seconds,
         "error_vs_mean_pct": 100 * (est.seconds - mean_seconds) / mean_seconds,
         "runs_in_interval": sum(est.low <= t <= est.high for t in runs),
+        **against_each_run(est.seconds, runs),
         "notes": est.notes,
     }
+
+
+def against_each_run(predicted_seconds: float, runs: list[float]) -> dict:
+    """The prediction against each run of the job, beside the machine's own floor: each run predicted by the
+    mean of the job's other runs (what a predictor that had already run this job here would say). Both are
+    medians over the runs of |error| in % of the run; the floor needs two runs or more (else None)."""
+    if len(runs) < 2:
+        return {"error_each_run_pct": None, "floor_each_run_pct": None}
+    pred = [abs(predicted_seconds - t) / t for t in runs]
+    floor = [abs(statistics.fmean(runs[:i] + runs[i + 1:]) - t) / t for i, t in enumerate(runs)]
+    return {"error_each_run_pct": 100 * statistics.median(pred), "floor_each_run_pct": 100 * statistics.median(floor)}
 
 
 # What --background starts beside the probe (and stops before the real job, which runs on the idle machine).
@@ -491,6 +503,9 @@ def main(argv: list[str] | None = None) -> int:
         runs = sum(1 + len(r["rerun_seconds"]) for r in rows)
         print(f"the prediction against the mean of each job's runs: median |error| {statistics.median(vs_mean):.1f}%, "
               f"worst {vs_mean[-1]:.1f}%; intervals held {sum(r['runs_in_interval'] for r in rows)}/{runs} runs")
+        each = [(r["error_each_run_pct"], r["floor_each_run_pct"]) for r in rows if r["floor_each_run_pct"] is not None]
+        print(f"each run against the prediction: median |error| {statistics.median(e for e, _ in each):.1f}%; against "
+              f"the mean of the job's other runs (the machine's floor): {statistics.median(f for _, f in each):.1f}%")
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(rows, indent=2))
     return 0
