@@ -314,14 +314,16 @@ def _line_from_levels(bs: list[int], levels: list[float], samples: list[np.ndarr
 
 
 def _samples_by_batch(measurements: Sequence[Measurement]) -> tuple[dict[int, list[float]], dict[int, list[float]]]:
-    """({batch: compute-time samples in the order taken}, {batch: batch-creation times}); OOMs and
-    measurements without a time are skipped, several at one batch size pooled."""
+    """({batch: steady-state compute-time samples}, {batch: batch-creation times}); OOMs and measurements
+    without a time are skipped, several at one batch size pooled. Each process's samples (a measurement's, or
+    each part ``Measurement.process_samples`` names) lose their own initial transient (``steady_state``) before
+    they are pooled: cut from the pooled sequence, a slower first process would read as one long transient."""
     by_batch: dict[int, list[float]] = {}
     batch_times: dict[int, list[float]] = {}
     for m in measurements:
         if m.oom:
             continue
-        samples = [s for s in m.compute_seconds_samples if s is not None and math.isfinite(s) and s > 0]
+        samples = [float(x) for part in _process_parts(m) for x in steady_state(part)]
         if not samples and m.compute_seconds is not None and m.compute_seconds > 0:
             samples = [float(m.compute_seconds)]
         if not samples:
@@ -330,6 +332,19 @@ def _samples_by_batch(measurements: Sequence[Measurement]) -> tuple[dict[int, li
         if m.batch_seconds is not None and m.batch_seconds >= 0:
             batch_times.setdefault(int(m.batch_size), []).append(float(m.batch_seconds))
     return by_batch, batch_times
+
+
+def _process_parts(m: Measurement) -> list[list[float]]:
+    """A measurement's samples, split into the runs of each process that timed them (in order)."""
+    samples = list(m.compute_seconds_samples)
+    counts = list(m.process_samples)
+    if len(counts) < 2 or sum(counts) != len(samples):
+        return [samples]
+    parts, start = [], 0
+    for n in counts:
+        parts.append(samples[start:start + n])
+        start += n
+    return parts
 
 
 def _noise(bs: list[int], samples: list[np.ndarray], levels: list[float], compute: _Line) -> tuple[float, ...]:
@@ -385,7 +400,7 @@ def fit_step_time(measurements: Sequence[Measurement]) -> StepTimeFit:
 
     notes: list[str] = []
     bs = sorted(by_batch)
-    samples = [steady_state(by_batch[b]) for b in bs]
+    samples = [np.asarray(by_batch[b], dtype=float) for b in bs]
     levels = [robust_level(s) for s in samples]
     compute = _line_from_levels(bs, levels, samples, "compute", notes)
     residual_rel_sigma, spread_rel, level_rel_sigma = _noise(bs, samples, levels, compute)

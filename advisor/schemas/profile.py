@@ -70,6 +70,9 @@ class Measurement(Model):
     # CPU time during the timed steps (mostly supplying fresh pages for memory the allocator handed back).
     page_faults_per_step: Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)] | None = None
     kernel_cpu_share: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
+    # CPU, the user's batch size: how many of ``compute_seconds_samples`` each fresh process timed, in order
+    # (advisor.probe.pool: the twins); empty where one process timed them all.
+    process_samples: list[Annotated[int, Field(ge=0, le=1_000_000)]] = Field(default_factory=list, max_length=16)
 
     @property
     def clean(self) -> bool:

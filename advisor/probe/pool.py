@@ -1,0 +1,85 @@
+"""One batch size timed in several fresh processes (the CPU probe's twins), pooled into one measurement. Pure.
+
+Why several: on a shared VM each fresh process lands somewhere in a spread of its own (memory placement, the
+neighbours of the moment) that a few seconds of its steps do not average out. Measured on a 2-core AMD EPYC VM
+(bench/twin_draws.py, bench/README.md "Two fresh processes for the user's batch size"): processes that took turns
+timing the same step kept offsets of 5-15% from each other across rounds, and the mean of two fresh processes was
+closer to the real jobs than one. Two processes given half the time each cost the probe one more model build.
+
+The pooled measurement keeps every timed step, in the order taken, process after process, and
+``Measurement.process_samples`` says how many came from each, so the fit (``advisor.predictor.fit``) cuts each
+process's own start-up transient rather than taking a slower first process for one. Processes are pooled only
+where they ran on the same clock and threads: a twin that found the machine busy timed one thread by its CPU
+time, which is not the same quantity as the other's wall-clock steps (the wall-clock ones are kept then).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+
+from advisor.probe import stats
+from advisor.schemas import DeviceProfile, Measurement
+
+
+def pool_profiles(profiles: Sequence[DeviceProfile]) -> DeviceProfile:
+    """One CPU profile of a single batch size from the twins' profiles (each of one measurement, at the same
+    batch size). An out-of-memory first profile is returned as it is: that batch size is the limit."""
+    if not profiles:
+        raise ValueError("no profiles to pool")
+    first = profiles[0]
+    if len(profiles) == 1 or not _timed(first):
+        return first
+    kept = _comparable([p for p in profiles if _timed(p)])
+    if len(kept) == 1:
+        return kept[0]
+    measurement = pool_measurements([p.measurements[0] for p in kept])
+    return kept[0].model_copy(update={
+        "measurements": [measurement],
+        # What one fresh job pays to start; every process paid it once.
+        "startup_seconds": statistics.fmean(p.startup_seconds for p in kept),
+        "probe_seconds": sum(p.probe_seconds for p in kept),
+    })
+
+
+def pool_measurements(measurements: Sequence[Measurement]) -> Measurement:
+    """The measurements of one batch size in several processes, on one clock and thread count, as one."""
+    samples: list[float] = []
+    counts: list[int] = []
+    for m in measurements:
+        own = list(m.compute_seconds_samples) or ([m.compute_seconds] if m.compute_seconds else [])
+        samples.extend(own)
+        counts.append(len(own))
+    busiest = max(measurements, key=lambda m: m.others_cpu_cores or 0.0)
+    return measurements[0].model_copy(update={
+        "compute_seconds": stats.median(samples),
+        "compute_seconds_samples": samples,
+        "process_samples": counts,
+        "batch_seconds": _mean(m.batch_seconds for m in measurements),
+        "spread": stats.spread(samples),
+        "peak_memory_gib": max((m.peak_memory_gib for m in measurements if m.peak_memory_gib is not None),
+                               default=None),
+        "others_cpu_cores": _mean(m.others_cpu_cores for m in measurements),
+        "steal_fraction": _mean(m.steal_fraction for m in measurements),
+        "run_queue": _mean(m.run_queue for m in measurements),
+        "busiest_other": busiest.busiest_other,
+        "page_faults_per_step": _mean(m.page_faults_per_step for m in measurements),
+        "kernel_cpu_share": _mean(m.kernel_cpu_share for m in measurements),
+    })
+
+
+def _timed(profile: DeviceProfile) -> bool:
+    return len(profile.measurements) == 1 and not profile.measurements[0].oom \
+        and profile.measurements[0].compute_seconds is not None
+
+
+def _comparable(profiles: list[DeviceProfile]) -> list[DeviceProfile]:
+    """Those timed like the first wall-clock one (else like the first): same clock, same threads."""
+    lead = next((p for p in profiles if p.measurements[0].clock == "wall"), profiles[0]).measurements[0]
+    return [p for p in profiles
+            if (p.measurements[0].clock, p.measurements[0].threads) == (lead.clock, lead.threads)]
+
+
+def _mean(values) -> float | None:
+    present = [v for v in values if v is not None]
+    return statistics.fmean(present) if present else None
