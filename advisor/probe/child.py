@@ -64,7 +64,7 @@ from advisor.probe.lifetime import die_with_parent, guard_group
 from advisor.probe.request import ProbeRequest
 
 if TYPE_CHECKING:  # pragma: no cover
-    from advisor.probe.twin import Twin
+    from advisor.probe.twin import TwinPair
     from advisor.schemas import Analysis, HostInfo
     from advisor.workload import Workload
 
@@ -214,7 +214,7 @@ def _run(channel: _Channel, start: ChildStart, workload: Any, pickled: bytes | N
 
 
 def _check_and_probe(channel: _Channel, request: ProbeRequest, workload: Workload, devices: list[str],
-                     twin: Twin | None) -> None:
+                     twin: TwinPair | None) -> None:
     channel.send(WorkloadFrame(**{k: _whole(getattr(workload, k)) for k in ("dataset_size", "epochs", "batch_size")}))
     first_use = first_use_seconds() if devices else 0.0  # before the analysis pays it (advisor.probe.coldstart)
     analysis = None
@@ -391,20 +391,20 @@ def _analysis(request: ProbeRequest, workload: Workload, channel: _Channel) -> A
 
 
 def _fork_twin(channel: _Channel, start: ChildStart, request: ProbeRequest, workload: Workload,
-               devices: list[str]) -> Twin | None:
+               devices: list[str]) -> TwinPair | None:
     """The twin that will time the user's batch size on the CPU in a fresh state, or None (not wanted,
     an explicit ladder, not Linux, or a thread pool that would not survive the fork)."""
     if "cpu" not in devices or request.batch_sizes or not request.fresh_target:
         return None
-    from advisor.probe.twin import Twin
+    from advisor.probe.twin import TwinPair
 
     if not start.forked and not _openmp_usable_after_fork():
         return None  # the workload file ran parallel work when it was imported
-    return Twin.fork(workload, close_fds=(channel.fileno(),), fault_file=channel.fault_file)
+    return TwinPair.fork(workload, close_fds=(channel.fileno(),), fault_file=channel.fault_file)
 
 
 def _probe_devices(channel: _Channel, request: ProbeRequest, workload: Workload, devices: list[str],
-                   cold_start_seconds: float, twin: Twin | None = None, first_use: float = 0.0) -> None:
+                   cold_start_seconds: float, twin: TwinPair | None = None, first_use: float = 0.0) -> None:
     from advisor.probe.measure import DeviceProbe, ProbeOptions
     from advisor.probe.sampler import nvml_index
 

@@ -343,9 +343,9 @@ class DeviceProbe:
                 else:
                     if ladder.take_premeasured(profile, given, fits) and first_step is None:
                         first_step = 0.0  # its start-up stands (see Ladder.take_premeasured)
-                    # Its build and cold first step (lazy imports: seconds) were paid here once already, in the
-                    # workload check, outside the budget; the points still to come keep their time.
-                    deadline += given.startup_seconds
+                    # Each twin's build and cold first step were paid here once already, in the workload check,
+                    # outside the budget: what the measurer took beyond its share; the points to come keep theirs.
+                    deadline += max(given.startup_seconds, time.perf_counter() - asked - share)
                     continue
             try:
                 m, first = self._measure(b, share, point.is_top, frac0, frac1, deadline)

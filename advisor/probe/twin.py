@@ -14,6 +14,13 @@ fit what is left of the budget, see ``advisor.probe.ladder``), the twin builds t
 batch size alone (warm-up, timed steps, memory, out-of-memory), streaming progress, while the child waits;
 then it exits and the child measures the points between. A twin whose point never fits is closed unused.
 
+Two twins, forked together, time that batch size one after the other with half the time each
+(``TwinPair``; ``advisor.probe.pool`` pools them): one fresh process is one draw from a spread of its own on a
+shared VM, and the mean of two is the better estimate of a job's step (bench/README.md, "Two fresh processes
+for the user's batch size"). The second is skipped where the first's start-up (model build, first step) took
+more than a quarter of the time the point was given and 2 s (its gain is not worth another build of a large
+model), or where its warm-up and two timed steps would not fit what the first left.
+
 Linux only (``fork``), and only while PyTorch's CPU thread pool has not run in the child, since GNU OpenMP
 does not survive a fork after that; elsewhere ``Twin.fork`` returns None and the child measures the user's
 batch size itself, as before. The twin runs the user's code, so what it sends is data only, in the child's own
@@ -30,6 +37,7 @@ import json
 import os
 import signal
 import sys
+import time
 from typing import Any
 
 from advisor import errors
@@ -45,9 +53,15 @@ from advisor.probe.frames import (
     progress_frame,
     read_frames,
 )
+from advisor.probe.ladder import point_cost
 from advisor.probe.lifetime import die_with_parent
 from advisor.probe.measure import DeviceProbe, ProbeOptions, Report
+from advisor.probe.pool import pool_profiles
 from advisor.schemas import DeviceProfile
+
+TWINS = 2  # fresh processes that time the user's batch size
+SECOND_TWIN_STARTUP_SHARE = 0.25  # of the point's seconds: the first twin's start-up, at most, for a second ...
+SECOND_TWIN_STARTUP_SECONDS = 2.0  # ... or this, whichever is more (a first optimizer step imports torch._dynamo)
 
 
 class Twin:
@@ -156,6 +170,71 @@ class Twin:
         self._reaped = True
         with contextlib.suppress(ChildProcessError, OSError):
             os.waitpid(self.pid, 0)
+
+
+class TwinPair:
+    """``TWINS`` twins, forked together; ``measure`` times the batch size in each in turn and pools them."""
+
+    def __init__(self, twins: list[Twin]) -> None:
+        self.twins = twins
+
+    @classmethod
+    def fork(cls, workload: Any, close_fds: tuple[int, ...] = (), fault_file: Any = None) -> TwinPair | None:
+        """Waiting twins of this process (see ``Twin.fork``), or None where none could be forked."""
+        twins: list[Twin] = []
+        for _ in range(TWINS):
+            # A later twin must not hold the earlier ones' pipes: an earlier twin reads its options until the
+            # end of its input, which never comes while another process keeps the write end open.
+            held = tuple(fd for t in twins for fd in (t._go_fd, t._result_fd) if fd is not None)
+            twin = Twin.fork(workload, close_fds=(*close_fds, *held), fault_file=fault_file)
+            if twin is None:
+                break
+            twins.append(twin)
+        return cls(twins) if twins else None
+
+    def measure(self, batch_size: int, budget_seconds: float, *, precision: str = "fp32",
+                threads: int | None = None, report: Report | None = None) -> DeviceProfile | None:
+        """The pooled CPU profile of ``batch_size`` (``Twin.measure``): the first twin given its equal part of
+        ``budget_seconds``, a later one what is left where that fits (``_worth_another``); None if the first
+        died without a profile."""
+        profiles: list[DeviceProfile] = []
+        left = budget_seconds
+        try:
+            for i, twin in enumerate(self.twins):
+                if profiles and not _worth_another(profiles[0], budget_seconds, left):
+                    break
+                part = None if report is None else _part_report(report, i, len(self.twins))
+                started = time.perf_counter()
+                profile = twin.measure(batch_size, left / (len(self.twins) - i), precision=precision,
+                                       threads=threads, report=part)
+                if profile is None:
+                    break  # a twin that died: the others would likely die too
+                profiles.append(profile)
+                left -= max(0.0, time.perf_counter() - started - profile.startup_seconds)
+        finally:
+            self.close()
+        return pool_profiles(profiles) if profiles else None
+
+    def close(self) -> None:
+        """Close every twin not used yet (``Twin.close``)."""
+        for twin in self.twins:
+            twin.close()
+
+
+def _worth_another(first: DeviceProfile, budget_seconds: float, left_seconds: float) -> bool:
+    """Whether another fresh process should time the point the first timed: it was timed, another start-up
+    costs at most ``SECOND_TWIN_STARTUP_SHARE`` of the point's seconds or ``SECOND_TWIN_STARTUP_SECONDS``, and
+    a warm-up and two timed steps fit what is left of them."""
+    timed = [m for m in first.measurements if not m.oom and m.compute_seconds is not None]
+    if not timed:
+        return False
+    step = (timed[0].compute_seconds or 0.0) + (timed[0].batch_seconds or 0.0)
+    most = max(SECOND_TWIN_STARTUP_SHARE * budget_seconds, SECOND_TWIN_STARTUP_SECONDS)
+    return first.startup_seconds <= most and point_cost(step) <= left_seconds
+
+
+def _part_report(report: Report, i: int, n: int) -> Report:
+    return lambda fraction, message: report((i + fraction) / n, message)
 
 
 def _serve(workload: Any, go_fd: int, result_fd: int, fault_file: Any) -> None:
