@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import statistics
 import sys
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -148,6 +149,12 @@ def profile_summary(prof: Any, path: str | None = None) -> None:
                 f"{rate:,.0f}" if rate else "-",
             )
     con.print(table)
+    for dev in prof.devices:
+        for m in dev.measurements:
+            if len(parts := [p for p in m.process_parts() if p]) > 1:
+                medians = ", ".join(f"{statistics.median(p) * 1000:.2f}" for p in parts)
+                con.print(f"{safe_text(dev.device)}, batch size {m.batch_size}: timed in {len(parts)} fresh processes, "
+                          f"their medians {medians} ms")
     if prof.input_pipeline is not None:
         input_pipeline(prof.input_pipeline)
     if prof.analysis is None:

@@ -323,7 +323,7 @@ def _samples_by_batch(measurements: Sequence[Measurement]) -> tuple[dict[int, li
     for m in measurements:
         if m.oom:
             continue
-        samples = [float(x) for part in _process_parts(m) for x in steady_state(part)]
+        samples = [float(x) for part in m.process_parts() for x in steady_state(part)]
         if not samples and m.compute_seconds is not None and m.compute_seconds > 0:
             samples = [float(m.compute_seconds)]
         if not samples:
@@ -332,19 +332,6 @@ def _samples_by_batch(measurements: Sequence[Measurement]) -> tuple[dict[int, li
         if m.batch_seconds is not None and m.batch_seconds >= 0:
             batch_times.setdefault(int(m.batch_size), []).append(float(m.batch_seconds))
     return by_batch, batch_times
-
-
-def _process_parts(m: Measurement) -> list[list[float]]:
-    """A measurement's samples, split into the runs of each process that timed them (in order)."""
-    samples = list(m.compute_seconds_samples)
-    counts = list(m.process_samples)
-    if len(counts) < 2 or sum(counts) != len(samples):
-        return [samples]
-    parts, start = [], 0
-    for n in counts:
-        parts.append(samples[start:start + n])
-        start += n
-    return parts
 
 
 def _noise(bs: list[int], samples: list[np.ndarray], levels: list[float], compute: _Line) -> tuple[float, ...]:

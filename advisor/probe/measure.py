@@ -86,6 +86,9 @@ class ProbeOptions:
     check_batch_size: int = CHECK_BATCH_SIZE
     cpu_peak: bool = True  # on the CPU, time the op mix (probe.cpu_peak) when points were skipped; not in the twin
     after_ladder: bool = True  # on the CPU, the subnormal drift and allocator what-if (AFTER_LADDER_SECONDS); not twin
+    # This process's part of timing the user's batch size (advisor.probe.twin: each of two twins 1/2): its
+    # least timed seconds scale by it, the precision it stops at by its square root (the parts are pooled).
+    target_part: float = 1.0
     # Measures the user's batch size in another process (advisor.probe.twin), given the seconds it may take
     # and a progress callback; its measurement and start-up are taken as they are. None back: measure here.
     target_measurer: Callable[[float, Report], DeviceProfile | None] | None = None
@@ -343,8 +346,7 @@ class DeviceProbe:
                 else:
                     if ladder.take_premeasured(profile, given, fits) and first_step is None:
                         first_step = 0.0  # its start-up stands (see Ladder.take_premeasured)
-                    # Each twin's build and cold first step were paid here once already, in the workload check,
-                    # outside the budget: what the measurer took beyond its share; the points to come keep theirs.
+                    # Each twin's build and first step were paid here already (the check): the excess is not budget.
                     deadline += max(given.startup_seconds, time.perf_counter() - asked - share)
                     continue
             try:
@@ -425,8 +427,9 @@ class DeviceProbe:
                window: Window) -> tuple[Measurement, float]:
         start = time.perf_counter()
         label = f"{self.device_name}: batch size {b}"
-        min_samples = MIN_SAMPLES_TARGET if is_target else MIN_SAMPLES
-        min_seconds = min(MIN_SECONDS_TARGET if is_target else MIN_SECONDS, 0.5 * share)
+        least = MIN_SAMPLES_TARGET if is_target else MIN_SAMPLES
+        min_seconds = min(self.options.target_part * MIN_SECONDS_TARGET if is_target else MIN_SECONDS, 0.5 * share)
+        rse = TARGET_RSE / (self.options.target_part ** 0.5 if is_target else 1.0)
 
         # Warm-up: at least MIN_WARMUP steps and until the step time stops falling; fewer if one step
         # alone eats a large part of the share (a slow model on a small budget: its timed steps come first).
@@ -458,12 +461,9 @@ class DeviceProbe:
                     break
                 if now - start + bt + ct > (share if n >= MIN_TIMED else 2 * share):
                     break  # another step would end past the share (MIN_TIMED first, unless that doubles it)
-                if (n >= min_samples and now - timed_start >= min_seconds
-                        and stats.rse_of_median(compute_times) <= TARGET_RSE
-                        and stats.rse_of_median([x + y for x, y in zip(batch_times, compute_times, strict=True)])
-                        <= TARGET_RSE):
+                if n >= least and now - timed_start >= min_seconds and stats.known(compute_times, batch_times, rse):
                     break  # precise enough
-                progress = max(n / min_samples, (now - start) / share if share > 0 else 1.0)
+                progress = max(n / least, (now - start) / share if share > 0 else 1.0)
                 self.report(frac0 + (frac1 - frac0) * min(0.95, progress),
                             f"{label}: {n} steps, {stats.median(compute_times) * 1e3:.1f} ms")
         # Wall seconds per timed second where steps are timed by their CPU time: they also waited for a core.

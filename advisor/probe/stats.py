@@ -50,3 +50,10 @@ def rse_of_median(values: Sequence[float]) -> float:
         return math.inf
     mad = median([abs(v - mid) for v in values])
     return _SE_MEDIAN * mad / math.sqrt(n) / mid
+
+
+def known(compute_seconds: Sequence[float], batch_seconds: Sequence[float], rse: float) -> bool:
+    """Whether the median compute time, and the median whole step (batch creation + compute), are known to
+    ``rse`` (relative standard error): the probe's rule for having timed a batch size enough."""
+    steps = [b + c for b, c in zip(batch_seconds, compute_seconds, strict=True)]
+    return rse_of_median(compute_seconds) <= rse and rse_of_median(steps) <= rse

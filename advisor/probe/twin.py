@@ -105,17 +105,17 @@ class Twin:
         return cls(pid, go_w, result_r, label=str(getattr(workload, "label", "the workload")))
 
     def measure(self, batch_size: int, budget_seconds: float, *, precision: str = "fp32",
-                threads: int | None = None, report: Report | None = None) -> DeviceProfile | None:
-        """The twin's CPU profile of ``batch_size`` alone; None if it died without one (the caller then
-        measures that batch size itself). Raises the AdvisorError the twin raised (a WorkloadError from the
-        user's code, say).
+                threads: int | None = None, report: Report | None = None, part: float = 1.0) -> DeviceProfile | None:
+        """The twin's CPU profile of ``batch_size`` alone, as ``part`` of that point's timing
+        (``ProbeOptions.target_part``); None if it died without one (the caller then measures that batch size
+        itself). Raises the AdvisorError the twin raised (a WorkloadError from the user's code, say).
         """
         if self._go_fd is None or self._result_fd is None:
             return None
         # The child has priced this point (advisor.probe.ladder) and times the op mix itself: neither here.
         request = {"batch_size": batch_size, "batch_sizes": [batch_size], "budget_seconds": budget_seconds,
                    "precision": precision, "threads": threads, "thread_scaling": False, "cpu_peak": False,
-                   "after_ladder": False}
+                   "after_ladder": False, "target_part": part}
         try:
             os.write(self._go_fd, json.dumps(request).encode())
         except OSError:
@@ -205,8 +205,9 @@ class TwinPair:
                     break
                 part = None if report is None else _part_report(report, i, len(self.twins))
                 started = time.perf_counter()
+                # A lone process's timing of this point, shared: the least seconds and the precision it stops at.
                 profile = twin.measure(batch_size, left / (len(self.twins) - i), precision=precision,
-                                       threads=threads, report=part)
+                                       threads=threads, report=part, part=1 / len(self.twins))
                 if profile is None:
                     break  # a twin that died: the others would likely die too
                 profiles.append(profile)

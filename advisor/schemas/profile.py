@@ -79,6 +79,19 @@ class Measurement(Model):
         """Timed on a machine that nothing else was using (or where that was not measured)."""
         return quiet(self.others_cpu_cores, self.steal_fraction)
 
+    def process_parts(self) -> list[list[float]]:
+        """``compute_seconds_samples`` split into each process's steps (``process_samples``), in order; one part
+        where one process timed them all (or the counts do not add up)."""
+        samples = [float(x) for x in self.compute_seconds_samples]
+        counts = list(self.process_samples)
+        if len(counts) < 2 or sum(counts) != len(samples):
+            return [samples]
+        parts, start = [], 0
+        for n in counts:
+            parts.append(samples[start:start + n])
+            start += n
+        return parts
+
 
 class ThreadPoint(Model):
     threads: Count

@@ -72,3 +72,12 @@ def test_the_fit_cuts_each_process_transient_not_a_slower_first_process():
     assert fit_step_time([pooled]).levels[64] == pytest.approx((6 * 0.012 + 12 * 0.010) / 18, rel=1e-6)
     unsplit = pooled.model_copy(update={"process_samples": []})
     assert fit_step_time([unsplit]).levels[64] == pytest.approx(0.010, rel=1e-6)
+
+
+def test_advisor_profile_names_each_fresh_process_median(capsys):
+    from advisor.cli.render import profile_summary
+    from advisor.schemas import Profile, WorkloadInfo
+
+    pooled = pool_profiles([_profile([0.010, 0.011, 0.012]), _profile([0.014, 0.015, 0.016, 0.017])])
+    profile_summary(Profile(workload=WorkloadInfo(name="w"), devices=[pooled]))
+    assert "cpu, batch size 64: timed in 2 fresh processes, their medians 11.00, 15.50 ms" in capsys.readouterr().out

@@ -37,3 +37,13 @@ def test_rse_of_median_needs_three_samples_and_shrinks_with_n():
 def test_rse_ignores_a_rare_outlier():
     clean = [1.0, 1.01, 0.99, 1.0, 1.02, 0.98, 1.0, 1.01, 0.99, 1.0]
     assert stats.rse_of_median(clean + [50.0]) < 0.02
+
+
+def test_known_asks_the_compute_time_and_the_whole_step_to_be_precise():
+    steady = [0.010, 0.0101, 0.0099, 0.0100, 0.0102, 0.0098, 0.0100, 0.0101]
+    assert stats.known(steady, [0.001] * 8, 0.015)
+    # Batch creation that swings by as much as the step: the whole step's median is not known yet.
+    assert not stats.known(steady, [0.001, 0.02, 0.001, 0.02, 0.001, 0.02, 0.001, 0.02], 0.015)
+    # A looser target (a twin timing half of the point: 1.5% x sqrt 2) is met by steps the usual one is not.
+    spread = [0.010, 0.0103, 0.0097, 0.0102, 0.0098, 0.0100, 0.0103, 0.0097]
+    assert not stats.known(spread, [0.0] * 8, 0.015) and stats.known(spread, [0.0] * 8, 0.015 * 2 ** 0.5)

@@ -15,8 +15,9 @@ class _Stand:
         self.asked: list[float] = []
         self.closed = False
 
-    def measure(self, batch_size, budget_seconds, *, precision="fp32", threads=None, report=None):
+    def measure(self, batch_size, budget_seconds, *, precision="fp32", threads=None, report=None, part=1.0):
         self.asked.append(budget_seconds)
+        self.part = part
         if report is not None:
             report(1.0, "done")
         if self.dies:
@@ -34,6 +35,7 @@ def test_the_first_twin_gets_half_the_seconds_the_second_what_is_left_and_their_
     seen = []
     profile = TwinPair([a, b]).measure(64, 6.0, report=lambda f, text: seen.append(f))
     assert a.asked == [3.0] and b.asked == [pytest.approx(6.0, abs=0.1)]  # the stand-in took no time
+    assert a.part == b.part == 0.5  # each times half of what a lone process would (ProbeOptions.target_part)
     assert seen == [0.5, 1.0]  # the first twin's progress is the first half of the point's
     assert profile.measurements[0].process_samples == [4, 5]
     assert a.closed and b.closed
