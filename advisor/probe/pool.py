@@ -4,7 +4,7 @@ Why several: on a shared VM each fresh process lands somewhere in a spread of it
 neighbours of the moment) that a few seconds of its steps do not average out. Measured on a 2-core AMD EPYC VM
 (bench/twin_draws.py, bench/README.md "Two fresh processes for the user's batch size"): processes that took turns
 timing the same step kept offsets of 5-15% from each other across rounds, and the mean of two fresh processes was
-closer to the real jobs than one. Two processes given half the time each cost the probe one more model build.
+closer to the real jobs than one process timed as long as both. The second costs the probe one more start-up.
 
 The pooled measurement keeps every timed step, in the order taken, process after process, and
 ``Measurement.process_samples`` says how many came from each, so the fit (``advisor.predictor.fit``) cuts each

@@ -14,12 +14,12 @@ fit what is left of the budget, see ``advisor.probe.ladder``), the twin builds t
 batch size alone (warm-up, timed steps, memory, out-of-memory), streaming progress, while the child waits;
 then it exits and the child measures the points between. A twin whose point never fits is closed unused.
 
-Two twins, forked together, time that batch size one after the other with half the time each
-(``TwinPair``; ``advisor.probe.pool`` pools them): one fresh process is one draw from a spread of its own on a
-shared VM, and the mean of two is the better estimate of a job's step (bench/README.md, "Two fresh processes
-for the user's batch size"). The second is skipped where the first's start-up (model build, first step) took
-more than a quarter of the time the point was given and 2 s (its gain is not worth another build of a large
-model), or where its warm-up and two timed steps would not fit what the first left.
+Two twins, forked together, time that batch size one after the other, each half of what a lone one would
+(``TwinPair``, ``ProbeOptions.target_part``; ``advisor.probe.pool`` pools them): one fresh process is one draw
+from a spread of its own on a shared VM, and the mean of two is the better estimate of a job's step
+(bench/README.md, "Two fresh processes for the user's batch size"). The second is skipped where the first's
+start-up (model build, first step) took more than a quarter of the time the point was given and 2 s (its gain is
+not worth another build of a large model), or where its warm-up and two timed steps would not fit what is left.
 
 Linux only (``fork``), and only while PyTorch's CPU thread pool has not run in the child, since GNU OpenMP
 does not survive a fork after that; elsewhere ``Twin.fork`` returns None and the child measures the user's
@@ -203,11 +203,11 @@ class TwinPair:
             for i, twin in enumerate(self.twins):
                 if profiles and not _worth_another(profiles[0], budget_seconds, left):
                     break
-                part = None if report is None else _part_report(report, i, len(self.twins))
+                progress = None if report is None else _part_report(report, i, len(self.twins))
                 started = time.perf_counter()
                 # A lone process's timing of this point, shared: the least seconds and the precision it stops at.
                 profile = twin.measure(batch_size, left / (len(self.twins) - i), precision=precision,
-                                       threads=threads, report=part, part=1 / len(self.twins))
+                                       threads=threads, report=progress, part=1 / len(self.twins))
                 if profile is None:
                     break  # a twin that died: the others would likely die too
                 profiles.append(profile)
