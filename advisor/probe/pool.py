@@ -28,9 +28,9 @@ def pool_profiles(profiles: Sequence[DeviceProfile]) -> DeviceProfile:
     if not profiles:
         raise ValueError("no profiles to pool")
     first = profiles[0]
-    if len(profiles) == 1 or not _timed(first):
+    if len(profiles) == 1 or timed_measurement(first) is None:
         return first
-    kept = _comparable([p for p in profiles if _timed(p)])
+    kept = _comparable([p for p in profiles if timed_measurement(p) is not None])
     if len(kept) == 1:
         return kept[0]
     measurement = pool_measurements([p.measurements[0] for p in kept])
@@ -68,9 +68,12 @@ def pool_measurements(measurements: Sequence[Measurement]) -> Measurement:
     })
 
 
-def _timed(profile: DeviceProfile) -> bool:
-    return len(profile.measurements) == 1 and not profile.measurements[0].oom \
-        and profile.measurements[0].compute_seconds is not None
+def timed_measurement(profile: DeviceProfile) -> Measurement | None:
+    """A twin's one timed measurement; None where it ran out of memory, skipped the point or holds several."""
+    if len(profile.measurements) != 1:
+        return None
+    m = profile.measurements[0]
+    return None if m.oom or m.compute_seconds is None else m
 
 
 def _comparable(profiles: list[DeviceProfile]) -> list[DeviceProfile]:

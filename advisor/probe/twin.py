@@ -56,7 +56,7 @@ from advisor.probe.frames import (
 from advisor.probe.ladder import point_cost
 from advisor.probe.lifetime import die_with_parent
 from advisor.probe.measure import DeviceProbe, ProbeOptions, Report
-from advisor.probe.pool import pool_profiles
+from advisor.probe.pool import pool_profiles, timed_measurement
 from advisor.schemas import DeviceProfile
 
 TWINS = 2  # fresh processes that time the user's batch size
@@ -226,10 +226,9 @@ def _worth_another(first: DeviceProfile, budget_seconds: float, left_seconds: fl
     """Whether another fresh process should time the point the first timed: it was timed, another start-up
     costs at most ``SECOND_TWIN_STARTUP_SHARE`` of the point's seconds or ``SECOND_TWIN_STARTUP_SECONDS``, and
     a warm-up and two timed steps fit what is left of them."""
-    timed = [m for m in first.measurements if not m.oom and m.compute_seconds is not None]
-    if not timed:
+    if (timed := timed_measurement(first)) is None:
         return False
-    step = (timed[0].compute_seconds or 0.0) + (timed[0].batch_seconds or 0.0)
+    step = (timed.compute_seconds or 0.0) + (timed.batch_seconds or 0.0)
     most = max(SECOND_TWIN_STARTUP_SHARE * budget_seconds, SECOND_TWIN_STARTUP_SECONDS)
     return first.startup_seconds <= most and point_cost(step) <= left_seconds
 
