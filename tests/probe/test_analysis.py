@@ -263,3 +263,13 @@ def test_a_module_object_is_analysed_on_a_copy_and_left_untouched():
     assert a.param_count == 36
     assert torch.equal(model.weight, before) and model.weight.grad is None
     assert not type(model.weight).__name__.startswith("Fake")
+
+
+def test_a_batch_the_model_cannot_take_raises_without_torchs_traceback_log(capfd):
+    # torch logs a failed fake op's whole traceback before raising; the user gets advisor's one message instead.
+    workload = Workload(model=lambda: nn.Linear(4, 2), make_batch=lambda b: (torch.randn(b, 7), torch.zeros(b, 2)))
+    with pytest.raises(PredictionError) as err:
+        analyze(workload)
+    assert "a and b must have same reduction dim" in err.value.message
+    captured = capfd.readouterr()
+    assert "Traceback" not in captured.err and "fake_tensor.py" not in captured.err, captured.err

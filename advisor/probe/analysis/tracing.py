@@ -9,7 +9,9 @@ Imports torch at the top: ``advisor.probe.analysis`` imports this module only wh
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,8 +59,29 @@ class Trace:
     tf32_switches: tuple[bool | None, bool | None] = (None, None)
 
 
+# torch logs the traceback of a failed fake op (a batch the model cannot take, say) before it raises; the error
+# itself reaches the user as advisor's one message, so that log would only put a torch traceback above it.
+_FAKE_TENSOR_LOGGER = "torch._subclasses.fake_tensor"
+
+
+@contextlib.contextmanager
+def _quiet_fake_tensor_log():
+    logger = logging.getLogger(_FAKE_TENSOR_LOGGER)
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
 def trace_step(workload, b0: int, b1: int, precision: str) -> Trace:
     """Trace forward + loss + backward + ``optimizer.step()`` of ``workload`` at batch sizes ``b0`` and ``b1``."""
+    with _quiet_fake_tensor_log():
+        return _trace_step(workload, b0, b1, precision)
+
+
+def _trace_step(workload, b0: int, b1: int, precision: str) -> Trace:
     fake_mode = FakeTensorMode(allow_non_fake_inputs=True)
     model = _fake_model(workload, fake_mode)
     model.train()
