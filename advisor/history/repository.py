@@ -254,6 +254,7 @@ class History:
                 extra={
                     "schema_version": rec.schema_version,
                     "best_per_tier": {k: v.model_dump(mode="json") for k, v in rec.best_per_tier.items()},
+                    "best_per_provider": {k: v.model_dump(mode="json") for k, v in rec.best_per_provider.items()},
                     "advice": list(rec.advice),
                     "measured_devices": list(rec.measured_devices),
                     "notes": list(rec.notes),
@@ -393,7 +394,8 @@ class History:
         return entries
 
     def show(self, id: int) -> HistoryDetail:
-        """The stored recommendation, exactly as it was returned, and its outcomes."""
+        """The stored recommendation as it was returned, and its outcomes. Its ``groups`` are not kept (they hold
+        every ranked candidate: ``candidates`` has the top ones, and a new ``recommend`` ranks them all again)."""
         with self._read() as conn:
             row = None
             if self._storable_id(id):
@@ -415,6 +417,8 @@ class History:
             chosen=candidate_from_row(chosen_rows[0]) if chosen_rows else None,
             candidates=[candidate_from_row(c) for c in listed],
             best_per_tier={k: Candidate.model_validate(v) for k, v in (extra.get("best_per_tier") or {}).items()},
+            best_per_provider={k: Candidate.model_validate(v)
+                               for k, v in (extra.get("best_per_provider") or {}).items()},
             excluded=[candidate_from_row(c) for c in cands if c.excluded],
             constraints=Constraints.model_validate(r["constraints"] or {}),
             pricing_snapshot=r["pricing_snapshot"] or {},

@@ -53,6 +53,7 @@ def recommendation(name: str = "model", *, n: int = 5, chosen: int = 1, sha: str
         dataset_size=50_000, epochs=10, batch_size=128,
         chosen=cands[chosen] if cands else None, candidates=cands,
         best_per_tier={c.tier: c for c in reversed(cands)},
+        best_per_provider={c.provider: c for c in reversed(cands)},
         excluded=[candidate(i, fits_memory=False, reason="does not fit in memory") for i in range(excluded)],
         constraints=Constraints(objective="cost", deadline_seconds=6 * 3600, budget_usd=50.0, providers=["aws"]),
         pricing_snapshot={"dates": {"aws": "2026-11-01"}, "sources": ["pricing/aws.csv"]},
