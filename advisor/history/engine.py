@@ -4,7 +4,8 @@ SQLite: the parent folder is created, WAL journal (readers never block the write
 keys on, and transactions begun by us rather than by the driver: ``BEGIN IMMEDIATE`` for writes (so two writing
 processes queue on the lock instead of failing on a stale snapshot), plain ``BEGIN`` for reads.
 PostgreSQL (or anything else SQLAlchemy speaks): a normal pooled engine with pre-ping, since a ``track``ed job
-may hold a ``History`` for hours.
+may hold a ``History`` for hours; a connection takes at most 10 s to open, and a PostgreSQL statement on an open
+one at most 30 s to answer (:mod:`advisor.history.answer_deadline`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlch
 from sqlalchemy.pool import StaticPool
 
 from advisor.errors import HistoryError
+from advisor.history.answer_deadline import AnswerDeadline
+from advisor.history.answer_deadline import attach as attach_answer_deadline
 
 BUSY_TIMEOUT_SECONDS = 30.0
 # How long a database server may take to accept a connection (a URL's own ?connect_timeout= wins).
@@ -67,7 +70,7 @@ def _server_engine(parsed: URL) -> Engine:
     connect_args = ({"connect_timeout": CONNECT_TIMEOUT_SECONDS}
                     if backend == "postgresql" and "connect_timeout" not in parsed.query else {})
     try:
-        return create_engine(parsed, pool_pre_ping=True, future=True, connect_args=connect_args)
+        engine = create_engine(parsed, pool_pre_ping=True, future=True, connect_args=connect_args)
     except NoSuchModuleError as exc:
         raise HistoryError(f"The history database URL {_redacted(parsed)!r} names {parsed.drivername!r}, "
                            f"which SQLAlchemy does not know. {SUPPORTED_DATABASES}", hint=_URL_HINT) from exc
@@ -79,6 +82,10 @@ def _server_engine(parsed: URL) -> Engine:
                            f"({exc.name}) is not installed. {SUPPORTED_DATABASES}",
                            hint=f"Fix: use a sqlite:/// or postgresql:// URL (or install {exc.name} to try "
                                 f"{backend}, which advisor is not tested with).") from exc
+    if backend == "postgresql":
+        # ... and a connection already open must not wait for ever for an answer either.
+        attach_answer_deadline(engine, AnswerDeadline())
+    return engine
 
 
 def _redacted(parsed: URL) -> str:
