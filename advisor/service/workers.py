@@ -10,7 +10,10 @@ from a worker that falls behind).
 ``Supervisor`` is the parent: it starts the workers, starts a new one in place of one that dies (not of one that
 failed to start: that would fail again), and on SIGTERM or SIGINT asks each to stop (uvicorn's graceful
 shutdown: in-flight requests finish) and waits for them, up to the graceful time. A worker whose socket is
-closed (it died) takes its pending connections with it; the others keep their own.
+closed (it died) takes its pending connections with it; the others keep their own. A supervisor that is killed
+outright (SIGKILL, the OOM killer) cannot stop its workers, so on Linux each worker asks the kernel for a SIGTERM
+when its parent dies (``prctl(PR_SET_PDEATHSIG)``): it shuts down as on a normal stop instead of serving on,
+orphaned, and keeping the port from a restarted server.
 """
 
 from __future__ import annotations
@@ -51,9 +54,30 @@ def listening_socket(host: str, port: int, backlog: int) -> socket.socket:
     return sock
 
 
-def run_worker(options: dict[str, Any]) -> None:
-    """One worker process: uvicorn's server over its own socket (``options``: ``uvicorn.Config``'s arguments)."""
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _stop_with_parent(parent_pid: int) -> None:
+    """Have the kernel send this process SIGTERM when its parent dies (Linux; elsewhere nothing), and exit now if
+    the parent ``parent_pid`` is already gone (it died before the request was made)."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        log.warning("worker %d: cannot ask to stop with the supervisor (errno %d)", os.getpid(), ctypes.get_errno())
+    if os.getppid() != parent_pid:
+        sys.exit(0)
+
+
+def run_worker(options: dict[str, Any], parent_pid: int | None = None) -> None:
+    """One worker process: uvicorn's server over its own socket (``options``: ``uvicorn.Config``'s arguments);
+    it stops when the supervisor ``parent_pid`` dies."""
     import uvicorn
+
+    if parent_pid is not None:
+        _stop_with_parent(parent_pid)
 
     config = uvicorn.Config(**options)
     try:
@@ -78,7 +102,8 @@ class Supervisor:
         self.failed = False  # a worker could not start (the server then stopped)
 
     def _start(self) -> Any:
-        process = self._context.Process(target=run_worker, args=(self.options,), name="advisor-serve-worker")
+        process = self._context.Process(target=run_worker, args=(self.options, os.getpid()),
+                                        name="advisor-serve-worker")
         process.start()
         log.info("started worker process [%d]", process.pid)
         return process

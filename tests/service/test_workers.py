@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 
 import pytest
@@ -64,6 +65,23 @@ def test_a_burst_of_connections_is_spread_over_the_workers_and_sigterm_stops_the
         srv.process.send_signal(signal.SIGTERM)
         assert srv.process.wait(60) in (0, -signal.SIGTERM)
     assert all(not _alive(pid) for pid in pids)
+
+
+@linux_only
+@pytest.mark.postgres
+def test_workers_stop_when_the_supervisor_is_killed_outright(tmp_path, pg_url):
+    with Server(tmp_path, database_url=pg_url, workers=2) as srv:
+        pids = srv.worker_pids()
+        assert len(pids) == 2 and all(_alive(pid) for pid in pids)
+        srv.process.kill()  # SIGKILL: the supervisor cannot stop its workers itself
+        srv.process.wait(30)
+        deadline = time.monotonic() + 30
+        while any(_alive(pid) for pid in pids) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_alive(pid) for pid in pids)  # not serving on, orphaned, holding the port
+        with socket.socket() as again:  # a restarted server can have the port
+            again.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            again.bind(("127.0.0.1", srv.port))
 
 
 def _alive(pid: int) -> bool:
