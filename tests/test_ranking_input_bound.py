@@ -124,6 +124,14 @@ def test_a_cpu_candidate_bound_by_its_loader_says_so_without_gpu_figures():
     assert rec.advice == [] and not any("wait for data" in w for w in rec.verdict.warnings)
 
 
+def test_an_offer_without_listed_vcpus_says_its_host_was_assumed():
+    blank = offer("vast", "vast-a100", 1.2, gpu="A100-80GB", count=1, vcpus=None)
+    est = estimate(blank, 0.256, bound="input", input_s=0.256, transfer_s=0.0, workers=15, vcpus=16)
+    rec = run([(blank, est)])
+    assert rec.chosen.reason.endswith("; input-bound: 15 loader workers on 16 vCPUs (assumed: the catalog lists "
+                                      "none for this machine) prepare 1,000 samples/s")
+
+
 # ------------------------------------------------------------------------------------------ the fixes
 
 

@@ -96,13 +96,15 @@ def _busy(c: Candidate) -> str:
 def _producers(c: Candidate, est: Estimate) -> tuple[str, str]:
     """(who prepares the batches, the verb that agrees with it)."""
     vcpus = est.host_vcpus or c.vcpus
+    # An offer whose catalog row lists no vCPUs was priced on an assumed host: the figure is a guess, say so.
+    assumed = " (assumed: the catalog lists none for this machine)" if c.vcpus is None and vcpus else ""
     if est.input_workers == 0:
         where = "the training process" if c.gpu_count <= 1 else f"{c.gpu_count} training processes"
         return f"make_batch in {where}", "prepares"
     if est.input_workers and vcpus:
-        return f"{est.input_workers:,} loader workers on {vcpus:,} vCPUs", "prepare"
+        return f"{est.input_workers:,} loader workers on {vcpus:,} vCPUs{assumed}", "prepare"
     if vcpus:
-        return f"{vcpus:,} vCPUs", "prepare"
+        return f"{vcpus:,} vCPUs{assumed}", "prepare"
     return "the CPU", "prepares"
 
 
