@@ -53,8 +53,9 @@ def forget(hist: History, recommendation_id: int, outcome_id: int | None = None)
         hist._run_candidate(conn, recommendation_id, None)  # an unknown id is an error, not "0 forgotten"
         gone = conn.execute(stmt).rowcount or 0
     if not gone:
-        which = f"outcome {outcome_id} of " if outcome_id is not None else "outcomes for "
-        raise HistoryError(f"There are no {which}recommendation {recommendation_id} to forget.",
+        what = (f"There is no outcome {outcome_id} of recommendation {recommendation_id}" if outcome_id is not None
+                else f"There are no outcomes for recommendation {recommendation_id}")
+        raise HistoryError(f"{what} to forget.",
                            hint=f"Fix: `advisor history show {recommendation_id}` lists its outcomes.")
     return gone
 

@@ -86,6 +86,10 @@ def newest_first_filtered(stmt: Any, created_at: Any, workload: str | None, sinc
         stmt = stmt.where(WorkloadTable.name == workload)
     if since is not None:
         stmt = stmt.where(created_at >= parse_since(since))
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        # SQL reads LIMIT 0 as "no rows" and a negative one as "no limit" (SQLite): neither is what was meant
+        raise ConfigError(f"limit must be a whole number of 1 or more, got {limit!r}.",
+                          hint="Fix: e.g. limit=50 (--limit 50), or limit=None for every row.")
     return stmt.limit(limit) if limit is not None else stmt
 
 

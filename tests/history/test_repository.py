@@ -142,6 +142,29 @@ def test_the_outcomes_version_moves_when_the_newest_is_forgotten_and_another_rec
     assert history.outcomes_version()[0] == 2 and history.outcomes_version() != before
 
 
+def test_forgetting_what_is_not_there_says_what_is_missing(history):
+    from advisor.history.outcomes import forget
+
+    rec_id = history.save_recommendation(recommendation("m", chosen=1))
+    with pytest.raises(HistoryError) as err:
+        forget(history, rec_id)
+    assert err.value.message == f"There are no outcomes for recommendation {rec_id} to forget."
+    history.record_outcome(rec_id, 2000.0)
+    with pytest.raises(HistoryError) as err:
+        forget(history, rec_id, outcome_id=999)
+    assert err.value.message == f"There is no outcome 999 of recommendation {rec_id} to forget."
+    assert forget(history, rec_id) == 1
+
+
+@pytest.mark.parametrize("limit", [0, -1, 2.5, True])
+def test_a_list_limit_below_one_is_refused_not_read_as_no_rows_or_every_row(history, limit):
+    history.save_recommendation(recommendation("m"))
+    with pytest.raises(ConfigError) as err:
+        history.list(limit=limit)
+    assert "limit must be a whole number of 1 or more" in err.value.message
+    assert len(history.list(limit=1)) == 1 and len(history.list(limit=None)) == 1
+
+
 def test_outcome_on_another_instance_compares_with_that_candidate(history):
     rec_id = history.save_recommendation(recommendation("m", chosen=1))
     out = history.record_outcome(rec_id, 900.0, instance_type="P4D.24XLARGE")  # candidate 2: 1200 s (960-1500)
