@@ -324,7 +324,8 @@ def _constraints(objective: str, deadline: str | float | None, budget: str | flo
     check_precision(precision)
     return Constraints(
         objective=objective, deadline_seconds=parse_duration_seconds(deadline, what="deadline"),
-        budget_usd=parse_usd(budget), providers=parse_names(providers), regions=parse_names(regions),
+        budget_usd=parse_usd(budget), providers=parse_names(providers, "--providers"),
+        regions=parse_names(regions, "--regions"),
         spot=spot, top=top, precision=precision,
     )
 

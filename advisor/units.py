@@ -140,12 +140,16 @@ def _as_utc(when: datetime, text: object) -> datetime:
                           hint=_SINCE_HINT) from None
 
 
-def parse_names(value: str | list[str] | tuple[str, ...] | None) -> list[str] | None:
-    """["aws", "gcp"] from "aws,gcp" (or a list); None or empty -> None."""
+def parse_names(value: str | list[str] | tuple[str, ...] | None, what: str = "the list") -> list[str] | None:
+    """["aws", "gcp"] from "aws,gcp" (or a list); None or empty -> None (no filter). Commas alone (","), which
+    name nothing, are a ConfigError naming ``what``: read as "no filter" they would quietly mean "all"."""
     if value is None:
         return None
     items = value.split(",") if isinstance(value, str) else list(value)
     names = [i.strip().lower() for i in items if i and i.strip()]
+    if not names and any(i and i.strip() for i in (value if isinstance(value, str) else items)):
+        raise ConfigError(f"{what} {value!r} names nothing.",
+                          hint=f"Fix: give {what} comma-separated names (e.g. aws,gcp), or leave it out for all.")
     return names or None
 
 

@@ -43,6 +43,9 @@ def test_parse_usd_and_names():
         parse_usd(-3)
     assert parse_names("AWS, gcp,") == ["aws", "gcp"]
     assert parse_names("") is None
+    for nothing in (",", " , ", ",,"):
+        with pytest.raises(ConfigError, match="names nothing"):
+            parse_names(nothing, "providers")
 
 
 def test_formatting():
