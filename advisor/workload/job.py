@@ -68,10 +68,7 @@ def resolve_job(*, dataset_size: Any, epochs: Any, batch_size: Any, default_data
         number = positive_int(value)
         if number is None:
             if from_file:
-                raise WorkloadError(
-                    f"{where}{const} = {value!r}: the {what} must be a positive whole number.",
-                    hint=f"Fix: set {const} to 1 or more in the workload file, or pass {flag} N.",
-                )
+                raise bad_declared_value(const, value, label)
             raise _bad_job_value(what, value, flag, label)
         numbers.append(number)
     return JobSpec(*numbers)
@@ -81,6 +78,75 @@ def _bad_job_value(what: str, value: Any, flag: str, label: str | None = None) -
     where = f"{label}: " if label else ""
     return WorkloadError(f"{where}{what} must be a positive whole number, got {value!r} ({flag}).",
                          hint=f"Fix: pass {flag} with a value of 1 or more.")
+
+
+def bad_declared_value(const: str, value: Any, label: str | None = None) -> WorkloadError:
+    """The one message for a data constant (``DATASET_SIZE``, ``EPOCHS``, ``BATCH_SIZE``) that a workload
+    declares but that is not a positive whole number: the file, the constant, its value and the fix."""
+    what, flag = dict(zip(("DATASET_SIZE", "EPOCHS", "BATCH_SIZE"), JOB_FLAGS, strict=True))[const]
+    where = f"{label}: " if label else ""
+    # An integral float (1e6, 64.0) looks whole to the user, but the probe child passes on ints only.
+    written = (f" (write {int(value):_}, an int, not {value!r})" if isinstance(value, float) and value.is_integer()
+               and value > 0 else "")
+    return WorkloadError(f"{where}{const} = {value!r}: the {what} must be a positive whole number{written}.",
+                         hint=f"Fix: set {const} to a whole number of 1 or more in the workload file, or pass "
+                              f"{flag} N (which overrides it).")
+
+
+def declared_count(const: str, value: Any, label: str | None = None) -> int:
+    """A data constant as a workload file declares it (``BATCH_SIZE = 64``), checked: an int of 1 or more.
+
+    Stricter than ``positive_int``: the probe child, which imports the file, reports only ints
+    (``advisor.probe.child``), so a float or a string here would otherwise vanish and be reported after the
+    probe as a missing value. Raises ``WorkloadError`` (``bad_declared_value``).
+    """
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    raise bad_declared_value(const, value, label)
+
+
+def checked_num_workers(value: Any, label: str) -> int | None:
+    """``NUM_WORKERS`` as an int (None: not set); a WorkloadError when it is not a whole number of 0 or more."""
+    if value is None:
+        return None
+    number = None
+    if not isinstance(value, (bool, float)):
+        try:
+            number = operator.index(value)
+        except TypeError:
+            number = None
+    if number is None or number < 0:
+        raise WorkloadError(
+            f"{label}: NUM_WORKERS = {value!r}: the number of data loader worker processes must be a whole "
+            "number of 0 or more.",
+            hint="Fix: set NUM_WORKERS to the num_workers your training script gives its DataLoader (e.g. "
+            "NUM_WORKERS = 4; 0 makes the batches in the training process), or remove it.")
+    return number
+
+
+# The data constants a flag replaces (the file's constant, the keyword of advisor.predict/recommend).
+_DATA_KEYWORDS = (("DATASET_SIZE", "dataset_size"), ("EPOCHS", "epochs"), ("BATCH_SIZE", "batch_size"))
+
+
+def check_declared_data(values: dict[str, Any], explicit: dict[str, Any], label: str | None = None) -> None:
+    """Reject, before anything is probed, a data constant the file's text declares with a wrong value.
+
+    Args:
+        values: the constants read from the file's text (``FileConstants.values``).
+        explicit: the keywords given (``dataset_size``, ``epochs``, ``batch_size``; None or absent: not given).
+            A constant whose flag is given is not checked: the flag's value is the job's, the file's is unused.
+            A constant set to None declares nothing.
+        label: how the message names the workload (its path).
+
+    Raises:
+        WorkloadError: a ``DATASET_SIZE``, ``EPOCHS`` or ``BATCH_SIZE`` that is not an int of 1 or more, or a
+            ``NUM_WORKERS`` that is not an int of 0 or more (no flag replaces it).
+    """
+    for const, keyword in _DATA_KEYWORDS:
+        # None declares nothing, as it does for EVAL_EVERY: the flag (or the missing-value message) decides.
+        if values.get(const) is not None and explicit.get(keyword) is None:
+            declared_count(const, values[const], label)
+    checked_num_workers(values.get("NUM_WORKERS"), label or "the workload")
 
 
 # ------------------------------------------------------------------------------ how the job steps
@@ -164,7 +230,8 @@ def resolve_settings(explicit: dict[str, Any], constants: Any = None, *, module_
 
     Args:
         explicit: ``{"precision": ..., "compile": ..., "grad_accum_steps": ..., "eval_every": ...,
-            "eval_steps": ...}`` from the flags or API keywords.
+            "eval_steps": ...}`` from the flags or API keywords, and the data's ``dataset_size``, ``epochs``,
+            ``batch_size`` where given (a file constant they replace is not checked: ``check_declared_data``).
         constants: the file's ``FileConstants`` (read without running it), or None.
         module_values: an in-memory ``advisor.Workload``'s values by constant name (they override
             ``constants``).
@@ -174,12 +241,14 @@ def resolve_settings(explicit: dict[str, Any], constants: Any = None, *, module_
             constant name.
 
     Raises:
-        ConfigError: an explicit value is invalid. WorkloadError: a constant of the file is.
+        ConfigError: an explicit value is invalid. WorkloadError: a constant of the file is (a data constant
+            too: this is called before any probe, so a bad ``BATCH_SIZE`` is reported before the probe).
     """
     from advisor.errors import ConfigError
 
     where = f"{label}: " if label else ""
     file_values = dict(getattr(constants, "values", {}) or {})
+    check_declared_data(file_values, explicit, label)
     file_values.update({k: v for k, v in (module_values or {}).items() if v is not None})
     unread = dict(getattr(constants, "unread", {}) or {})
     resolved: dict[str, Any] = {}

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import operator
 import stat
 import sys
 from collections.abc import Callable
@@ -39,7 +38,7 @@ from advisor.schemas import JobSpec
 from advisor.workload.constants import read_file_constants
 from advisor.workload.dataloader import FirstLoaderBatch, user_line
 from advisor.workload.describe import describe
-from advisor.workload.job import resolve_job
+from advisor.workload.job import checked_num_workers, declared_count, resolve_job
 
 # The workload file's constants read by read_defaults, and the job field each one sets.
 _DEFAULT_NAMES = {"DATASET_SIZE": "dataset_size", "EPOCHS": "epochs", "BATCH_SIZE": "batch_size"}
@@ -99,7 +98,7 @@ class Workload:
                                 "make_dataloader=... returning an iterable of (inputs, target) batches.")
         self.model = model
         self.make_dataloader = make_dataloader
-        self.num_workers = _checked_num_workers(num_workers, label)
+        self.num_workers = checked_num_workers(num_workers, label)
         self.make_batch_derived = make_batch is None
         self.make_batch = make_batch if make_batch is not None else FirstLoaderBatch(self)
         self.loss_fn = loss_fn
@@ -184,25 +183,6 @@ class Workload:
                            default_batch_size=self.batch_size, label=self.label)
 
 
-def _checked_num_workers(value: Any, label: str) -> int | None:
-    """``NUM_WORKERS`` as an int (None: not set); a WorkloadError when it is not a whole number of 0 or more."""
-    if value is None:
-        return None
-    number = None
-    if not isinstance(value, (bool, float)):
-        try:
-            number = operator.index(value)
-        except TypeError:
-            number = None
-    if number is None or number < 0:
-        raise WorkloadError(
-            f"{label}: NUM_WORKERS = {value!r}: the number of data loader worker processes must be a whole "
-            "number of 0 or more.",
-            hint="Fix: set NUM_WORKERS to the num_workers your training script gives its DataLoader (e.g. "
-            "NUM_WORKERS = 4; 0 makes the batches in the training process), or remove it.")
-    return number
-
-
 def check_path(path: str | Path) -> Path:
     """``path`` as a Path once it names an existing ``.py`` file; else a WorkloadError with the fix.
 
@@ -230,8 +210,17 @@ def check_path(path: str | Path) -> Path:
 
 def read_defaults(path: str | Path) -> dict[str, int]:
     """``DATASET_SIZE`` / ``EPOCHS`` / ``BATCH_SIZE`` of a workload file, read without running it: constant
-    arithmetic (``12 * 8``, names assigned earlier) by ``advisor.workload.constants``; whole numbers only."""
+    arithmetic (``12 * 8``, names assigned earlier) by ``advisor.workload.constants``; ints only.
+
+    A ``BATCH_SIZE`` that is set but is not an int of 1 or more is a ``WorkloadError`` naming the file, the
+    constant and its value (``advisor.workload.job.declared_count``): the probe runs at the value read here, so
+    it is checked before any probe starts. (Callers read it only when no ``--batch-size`` replaces it.) A bad
+    ``DATASET_SIZE`` or ``EPOCHS`` is left out: a flag may replace it, and ``resolve_settings`` checks it
+    against the flags.
+    """
     values = read_file_constants(path).values
+    if values.get("BATCH_SIZE") is not None:  # None declares nothing
+        declared_count("BATCH_SIZE", values["BATCH_SIZE"], str(path))
     return {field: values[const] for const, field in _DEFAULT_NAMES.items()
             if isinstance(values.get(const), int) and not isinstance(values.get(const), bool)}
 

@@ -54,7 +54,12 @@ def job_settings(source: Any, explicit: dict[str, Any], prof: Profile | None = N
                  probed_batch_size: int | None = None) -> JobSettings:
     """How the job steps: ``explicit`` (keyword -> value, None = not given) over the workload's constants over
     the defaults, with a note for each constant the file's text did not give. ``prof``: the profile probed
-    (or loaded) from ``source``, once there is one: the data constants its probe child reported."""
+    (or loaded) from ``source``, once there is one: the data constants its probe child reported.
+
+    Called before any probe too: a file's constant of the wrong type or range is a ``WorkloadError`` then, the
+    data constants (``DATASET_SIZE``, ``EPOCHS``, ``BATCH_SIZE``) included unless ``explicit`` gives their
+    keyword (``dataset_size``, ``epochs``, ``batch_size``), whose value replaces the file's
+    (``advisor.workload.job.check_declared_data``)."""
     constants, module_values, label = file_constants(prof if prof is not None and not _is_file(source)
                                                      and not isinstance(source, Workload) else source)
     reported = None

@@ -1,0 +1,125 @@
+"""A workload file's DATASET_SIZE, EPOCHS, BATCH_SIZE and NUM_WORKERS of the wrong type or range: one message
+naming the file, the constant and its value, before any probe starts (never "no batch size given" after it)."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+from workload_helpers import GOOD_BATCH, GOOD_MODEL, assert_message, write
+
+import advisor.probe
+from advisor.cli.app import build_app
+from advisor.errors import WorkloadError
+from advisor.workload import read_constants, read_defaults, resolve_settings
+from advisor.workload.settings import job_settings
+
+BAD = [
+    ("BATCH_SIZE", "'sixty-four'", "the batch size", "--batch-size"),
+    ("BATCH_SIZE", "12.5", "the batch size", "--batch-size"),
+    ("BATCH_SIZE", "-8", "the batch size", "--batch-size"),
+    ("BATCH_SIZE", "True", "the batch size", "--batch-size"),
+    ("EPOCHS", "'ten'", "the epochs", "--epochs"),
+    ("EPOCHS", "0", "the epochs", "--epochs"),
+    ("DATASET_SIZE", "'big'", "the dataset size", "--dataset-size"),
+]
+
+
+@pytest.mark.parametrize("const, text, what, flag", BAD)
+def test_a_bad_data_constant_names_the_file_the_constant_and_the_value(const, text, what, flag):
+    with pytest.raises(WorkloadError) as err:
+        resolve_settings({}, read_constants(f"{const} = {text}"), label="w.py")
+    assert err.value.message == f"w.py: {const} = {text}: {what} must be a positive whole number."
+    assert err.value.hint == (f"Fix: set {const} to a whole number of 1 or more in the workload file, or pass "
+                              f"{flag} N (which overrides it).")
+
+
+def test_an_integral_float_says_to_write_an_int():
+    with pytest.raises(WorkloadError) as err:
+        resolve_settings({}, read_constants("DATASET_SIZE = 1e6"), label="w.py")
+    assert err.value.message == ("w.py: DATASET_SIZE = 1000000.0: the dataset size must be a positive whole number "
+                                 "(write 1_000_000, an int, not 1000000.0).")
+
+
+@pytest.mark.parametrize("const, text, what, flag", BAD)
+def test_the_flag_replaces_a_bad_constant(const, text, what, flag):
+    keyword = flag[2:].replace("-", "_")
+    got = resolve_settings({keyword: 16}, read_constants(f"{const} = {text}"), label="w.py")
+    assert got.notes == ()
+
+
+def test_good_unset_and_unread_constants_pass():
+    got = resolve_settings({}, read_constants("import os\nDATASET_SIZE = 10 * 5\nEPOCHS = None\n"
+                                              "BATCH_SIZE = int(os.environ['B'])\nNUM_WORKERS = 0"), label="w.py")
+    (note,) = got.notes  # only the unread one
+    assert note.startswith("w.py: BATCH_SIZE = int(os.environ['B']) could not be read without running the file")
+
+
+def test_num_workers_is_checked_before_the_probe():
+    with pytest.raises(WorkloadError) as err:
+        resolve_settings({}, read_constants("NUM_WORKERS = 'many'"), label="w.py")
+    assert err.value.message.startswith("w.py: NUM_WORKERS = 'many': the number of data loader worker processes")
+
+
+def test_job_settings_of_a_file_names_the_file(tmp_path):
+    path = write(tmp_path, GOOD_MODEL + GOOD_BATCH + "EPOCHS = 'ten'\n")
+    with pytest.raises(WorkloadError) as err:
+        job_settings(path, {})
+    assert_message(err, f"{path}: EPOCHS = 'ten': the epochs must be a positive whole number", "--epochs N")
+    assert job_settings(path, {"epochs": 3}).notes == ()
+
+
+def test_read_defaults_rejects_a_bad_batch_size_and_leaves_out_other_bad_values(tmp_path):
+    path = write(tmp_path, GOOD_MODEL + GOOD_BATCH + "BATCH_SIZE = -8\n")
+    with pytest.raises(WorkloadError) as err:
+        read_defaults(path)
+    assert_message(err, f"{path}: BATCH_SIZE = -8: the batch size must be a positive whole number", "--batch-size N")
+    # EPOCHS is not the probe's: a flag may still replace it, and resolve_settings checks it against the flags.
+    path.write_text(GOOD_MODEL + GOOD_BATCH + "EPOCHS = 'ten'\nBATCH_SIZE = 8\n")
+    assert read_defaults(path) == {"batch_size": 8}
+
+
+@pytest.fixture
+def no_probe(monkeypatch):
+    """Any probe is a test failure: the error must come before one starts."""
+    def refuse(*args, **kwargs):
+        raise AssertionError("a probe was started")
+
+    monkeypatch.setattr(advisor.probe, "run_profile", refuse)
+
+
+@pytest.mark.parametrize("body, message", [
+    ('BATCH_SIZE = "sixty-four"\n', "BATCH_SIZE = 'sixty-four': the batch size must be a positive whole number."),
+    ("BATCH_SIZE = 12.5\n", "BATCH_SIZE = 12.5: the batch size must be a positive whole number."),
+    ("BATCH_SIZE = -8\n", "BATCH_SIZE = -8: the batch size must be a positive whole number."),
+    ('EPOCHS = "ten"\nBATCH_SIZE = 8\n', "EPOCHS = 'ten': the epochs must be a positive whole number."),
+])
+@pytest.mark.parametrize("command", ["recommend", "predict"])
+def test_the_cli_stops_before_the_probe(tmp_path, no_probe, body, message, command):
+    path = write(tmp_path, GOOD_MODEL + GOOD_BATCH + body)
+    args = [command, str(path), "--dataset-size", "1000", "--no-save"]
+    if not body.startswith("EPOCHS"):
+        args += ["--epochs", "1"]
+    result = CliRunner().invoke(build_app(), args)
+    assert result.exit_code == 1, result.output
+    assert f"{path}: {message}" in result.output
+    assert "Traceback" not in result.output and "no batch size given" not in result.output
+
+
+def test_profile_stops_before_the_probe(tmp_path, no_probe):
+    path = write(tmp_path, GOOD_MODEL + GOOD_BATCH + "BATCH_SIZE = -8\n")
+    out = tmp_path / "p.json"
+    result = CliRunner().invoke(build_app(), ["profile", str(path), "-o", str(out)])
+    assert result.exit_code == 1, result.output
+    assert f"{path}: BATCH_SIZE = -8: the batch size must be a positive whole number." in result.output
+    assert not out.exists()
+
+
+@pytest.mark.xfail(strict=True, reason="advisor.api's _steps does not pass dataset_size, epochs and batch_size "
+                                       "to job_settings yet; once it does, remove this marker")
+def test_a_flag_on_the_command_line_replaces_a_bad_constant(tmp_path, no_probe):
+    path = write(tmp_path, GOOD_MODEL + GOOD_BATCH + 'BATCH_SIZE = "sixty-four"\n')
+    result = CliRunner().invoke(build_app(), ["recommend", str(path), "--batch-size", "16", "--dataset-size", "1000",
+                                              "--epochs", "1", "--no-save"])
+    # Past every check, to the probe (which no_probe refuses).
+    assert "BATCH_SIZE" not in result.output
+    assert isinstance(result.exception, AssertionError) and "a probe was started" in str(result.exception)
