@@ -43,15 +43,40 @@ def list_entries(
 
     if limit < 1:
         raise ConfigError(f"--limit must be 1 or more, got {limit}.", hint="Fix: e.g. --limit 20.")
+    filtered = workload is not None or since is not None
     with _open(server) as hist:
         entries = hist.list(workload=workload, since=parse_since(since) if since else None, limit=limit)
         predictions = _predictions(hist, server, workload, since, limit)
+        # Nothing matched: an empty history and filters that match nothing call for different words.
+        stored = bool(entries or predictions) or (filtered and bool(
+            hist.list(limit=1) or _predictions(hist, server, None, None, 1)))
     if json_out:
         render.print_json({"schema_version": 1, "entries": [_dump(e) for e in entries],
                            "predictions": [_dump(p) for p in predictions]})
-    else:
+        return
+    if entries or not stored:
         render.history_list(entries)
-        render.prediction_list(predictions)
+    else:
+        render.out().print(_no_match(workload, since, bool(predictions)))
+    render.prediction_list(predictions)
+
+
+def _no_match(workload: str | None, since: str | None, predictions: bool) -> str:
+    """What to say when no recommendation is listed although the history holds something (markup-safe)."""
+    from advisor.cli.render import safe_text
+
+    if workload is None and since is None:  # only predictions are stored: they are listed below
+        return ("History: no recommendations stored yet (every `advisor recommend` lands here unless --no-save); "
+                "the predictions `advisor predict` saved are below.")
+    given = [(flag, value) for flag, value in (("--workload", workload), ("--since", since)) if value is not None]
+    filters = " ".join(f"{flag} {safe_text(repr(value))}" for flag, value in given)
+    if predictions:
+        return f"History: no recommendation matches {filters}; the predictions that do are below."
+    text = (f"History: nothing stored matches {filters} (other entries are stored: `advisor history list` without "
+            f"{'these filters' if len(given) > 1 else 'it'} lists them).")
+    if workload is not None:
+        text += " --workload takes the name shown in the workload column (the file name without .py)."
+    return text
 
 
 def _predictions(hist, server: str | None, workload: str | None, since: str | None, limit: int) -> list:

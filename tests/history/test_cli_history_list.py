@@ -1,0 +1,85 @@
+"""``advisor history list`` when nothing is listed: an empty history says so, filters that match nothing say
+which filters (escaped), and ``--json`` stays the same empty lists either way."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from history_helpers import recommendation
+from typer.testing import CliRunner
+
+from advisor.history.repository import History
+
+PROFILE = Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json"
+EMPTY = "History: nothing stored yet (every `advisor recommend` lands here unless --no-save)."
+
+
+@pytest.fixture
+def cli():
+    from advisor.cli.app import build_app
+
+    app = build_app()
+
+    def run(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(app, list(args))
+        # The console wraps long lines at 160 columns: compare the words.
+        return result.exit_code, " ".join(result.output.split())
+
+    return run
+
+
+def test_an_empty_history_says_nothing_is_stored_yet(cli, db_url):
+    for args in ((), ("--workload", "nosuch"), ("--since", "2099-01-01")):
+        code, text = cli("history", "list", *args)
+        assert (code, text) == (0, EMPTY)
+
+
+def test_filters_that_match_nothing_are_named(cli, db_url):
+    with History(db_url) as hist:
+        hist.save_recommendation(recommendation("resnet"))
+    code, text = cli("history", "list", "--workload", "nosuch")
+    assert code == 0
+    assert text == ("History: nothing stored matches --workload 'nosuch' (other entries are stored: `advisor history "
+                    "list` without it lists them). --workload takes the name shown in the workload column (the file "
+                    "name without .py).")
+    code, text = cli("history", "list", "--since", "2099-01-01")
+    assert (code, text) == (0, "History: nothing stored matches --since '2099-01-01' (other entries are stored: "
+                               "`advisor history list` without it lists them).")
+    code, text = cli("history", "list", "--workload", "resnet", "--since", "2099-01-01")
+    assert code == 0 and "nothing stored matches --workload 'resnet' --since '2099-01-01'" in text
+    assert "without these filters lists them" in text and "nothing stored yet" not in text
+    code, text = cli("history", "list", "--workload", "resnet")
+    assert code == 0 and "History (1 newest first)" in text and "resnet" in text
+
+
+def test_json_is_the_same_empty_lists_whether_filtered_or_empty(cli, db_url):
+    code, empty = cli("history", "list", "--json")
+    with History(db_url) as hist:
+        hist.save_recommendation(recommendation("resnet"))
+    code2, filtered = cli("history", "list", "--since", "2099-01-01", "--json")
+    assert code == code2 == 0
+    assert json.loads(empty) == json.loads(filtered) == {"schema_version": 1, "entries": [], "predictions": []}
+
+
+def test_a_hostile_filter_is_escaped(cli, db_url):
+    with History(db_url) as hist:
+        hist.save_recommendation(recommendation("resnet"))
+    code, text = cli("history", "list", "--workload", "[red]x\x1b[31m")
+    assert code == 0
+    assert "--workload '[red]x\\x1b[31m'" in text and "\x1b" not in text
+
+
+def test_only_predictions_stored(cli, db_url):
+    code, _ = cli("predict", "--profile", str(PROFILE), "--gpu", "A100-80GB", "--json")
+    assert code == 0
+    code, text = cli("history", "list")
+    assert code == 0 and "nothing stored yet" not in text
+    assert text.startswith("History: no recommendations stored yet (every `advisor recommend` lands here unless "
+                           "--no-save); the predictions `advisor predict` saved are below. Predictions (1 newest first")
+    code, text = cli("history", "list", "--workload", "tabular_mlp")
+    assert code == 0 and text.startswith("History: no recommendation matches --workload 'tabular_mlp'; the "
+                                         "predictions that do are below. Predictions (1 newest first")
+    code, text = cli("history", "list", "--workload", "nosuch")
+    assert code == 0 and text.startswith("History: nothing stored matches --workload 'nosuch'")
