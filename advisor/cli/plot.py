@@ -2,14 +2,19 @@
 
 matplotlib is imported lazily with the Agg backend (no display needed). The format follows the file's
 extension: ``.png`` or ``.svg``. Text that comes from the user or the catalog (the workload's name, provider
-and instance names) is drawn with ``parse_math=False``: a ``$...$`` in a name is not matplotlib mathtext.
+and instance names) goes through ``_shown`` (control characters shown as the terminal shows them, ``\\x1b``, so
+an SVG stays well-formed XML) and is drawn with ``parse_math=False``: a ``$...$`` in a name is not matplotlib
+mathtext. A character the plot's font lacks is drawn as a box, without matplotlib's warning on stderr.
 """
 
 from __future__ import annotations
 
+import re
+import warnings
 from pathlib import Path
 from typing import Any
 
+from advisor.cli.console import show_controls
 from advisor.errors import ConfigError
 from advisor.schemas import Candidate, Constraints, Recommendation
 from advisor.units import format_duration, format_usd
@@ -20,6 +25,16 @@ _TIER_STYLE = {  # colour-blind-safe (Okabe-Ito) and a distinct marker per tier
     "single_gpu": ("#E69F00", "s", "1 GPU"),
     "multi_gpu": ("#009E73", "^", "multi-GPU"),
 }
+
+
+# Code points XML 1.0 cannot hold that show_controls leaves as they are: surrogates and U+FFFE/U+FFFF.
+_NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")
+
+
+def _shown(value: object) -> str:
+    """User or catalog text as the plot draws it: control characters visible as the terminal shows them
+    (``console.show_controls``: ``\\x1b``, a newline as ``\\x0a``), and what XML cannot hold as ``\\uXXXX``."""
+    return _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", show_controls(value))
 
 
 def _key(c: Candidate) -> tuple[str, str, str]:
@@ -150,7 +165,8 @@ def _draw_choice(ax: Any, chosen: Candidate) -> None:
     """The chosen candidate: a star with its label."""
     x, y = _elapsed(chosen), _cost(chosen)
     ax.scatter([x], [y], s=260, marker="*", c="#D55E00", edgecolors="black", linewidths=0.8, zorder=5)
-    ax.annotate(f"chosen: {chosen.provider} {chosen.instance_type}\n{chosen.hardware_label}, "
+    ax.annotate(f"chosen: {_shown(chosen.provider)} {_shown(chosen.instance_type)}\n"
+                f"{_shown(chosen.hardware_label)}, "
                 f"{format_duration(_elapsed(chosen))} total ({format_duration(chosen.seconds)} job), "
                 f"{format_usd(y)}",
                 xy=(x, y), xytext=(14, 14), textcoords="offset points", fontsize=9,
@@ -194,7 +210,8 @@ def _title(rec: Recommendation, n_points: int) -> str:
     epochs = f"{rec.epochs} epoch{'s' if rec.epochs != 1 else ''}"
     verdict = (f"the choice is the {goal}" + (f" within the {limits_text}" if limits_text else "")
                if rec.chosen is not None else f"none meets the {limits_text or 'constraints'}")
-    return (f"{rec.workload.name or 'workload'}: {epochs} x {rec.dataset_size:,} samples, batch {rec.batch_size}\n"
+    name = _shown(rec.workload.name or "workload")
+    return (f"{name}: {epochs} x {rec.dataset_size:,} samples, batch {rec.batch_size}\n"
             f"{n_points} candidates; {verdict}")
 
 
@@ -230,15 +247,19 @@ def plot_recommendation(rec: Recommendation, path: Path | str) -> Path:
 
     fig, ax = plt.subplots(figsize=(10.5, 6), dpi=110)
     try:
-        front = _draw_points(ax, points)
-        _draw_limits(ax, rec.constraints)
-        if rec.chosen is not None:
-            _draw_choice(ax, rec.chosen)
-        _style_axes(ax, rec.constraints)
-        ax.set_title(_title(rec, len(points)), fontsize=11, parse_math=False)
-        _legend(ax, points, front, rec.chosen)
-        fig.tight_layout()
-        fig.savefig(path, format=path.suffix.lower().lstrip("."))
+        with warnings.catch_warnings():
+            # A name in a script the font lacks (CJK in DejaVu Sans) is drawn as boxes; matplotlib's warning
+            # about it would print its own source path on stderr and tells the user nothing they can act on.
+            warnings.filterwarnings("ignore", message=r"Glyph \d+ .*missing from font", category=UserWarning)
+            front = _draw_points(ax, points)
+            _draw_limits(ax, rec.constraints)
+            if rec.chosen is not None:
+                _draw_choice(ax, rec.chosen)
+            _style_axes(ax, rec.constraints)
+            ax.set_title(_title(rec, len(points)), fontsize=11, parse_math=False)
+            _legend(ax, points, front, rec.chosen)
+            fig.tight_layout()
+            fig.savefig(path, format=path.suffix.lower().lstrip("."))
     finally:
         plt.close(fig)
     return path

@@ -1,0 +1,70 @@
+"""``--plot`` with hostile user text: control characters in a workload's or an instance's name are drawn the way
+the terminal shows them (``\\x1b``), so an SVG stays well-formed XML, and nothing reaches stderr."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from advisor.cli.app import build_app
+from advisor.cli.plot import plot_recommendation
+from advisor.predictor.targets import offer_target
+from advisor.ranking import rank
+from advisor.schemas import Constraints, Estimate, Offer, WorkloadSummary
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "history"))
+from history_helpers import profile  # noqa: E402
+
+NAME = "w/[red]nm\x1b[31m $x^2$\n\u202e\ufffe 漢字"
+SHOWN = "w/[red]nm\\x1b[31m $x^2$\\x0a\\u202e\\ufffe 漢字"
+
+
+def _recommendation(name: str, instance: str):
+    offers = [Offer(provider="aws", instance_type=f"{instance}{n}", region="r", vcpus=4 * n, memory_gib=8.0 * n,
+                    price_usd_per_hour=0.2 * n) for n in (1, 2)]
+    priced = []
+    for o in offers:
+        t = offer_target(o, lambda p, i: (None, 2))
+        s = 4000.0 / t.threads
+        priced.append((o, Estimate(target=t, dataset_size=1000, epochs=1, batch_size=64, seconds=s, low=0.8 * s,
+                                   high=1.25 * s, step_seconds=1.0, steps_per_epoch=16, total_steps=16,
+                                   fits_memory=True, per_device_batch_size=64, method="scaled",
+                                   precision="fp32")))
+    return rank(priced, Constraints(), workload=WorkloadSummary(name=name), dataset_size=1000, epochs=1,
+                batch_size=64, startup_seconds_cpu=120, startup_seconds_gpu=300)
+
+
+@pytest.mark.parametrize("suffix", [".svg", ".png"])
+def test_control_characters_are_drawn_escaped_and_nothing_warns(tmp_path, suffix):
+    rec = _recommendation(NAME, "c7i\x1b[2J.")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib's "Glyph 27 missing from font(s)" would fail the test
+        path = plot_recommendation(rec, tmp_path / f"evil{suffix}")
+    assert path.stat().st_size > 5000
+    if suffix == ".svg":
+        ET.parse(path)  # well-formed XML
+        text = path.read_text()
+        assert "\x1b" not in text
+        # matplotlib writes each text as drawn in a comment: the escaped name, its $...$ not mathtext.
+        assert f"{SHOWN}: 1 epoch x 1,000 samples" in text
+        assert "chosen: aws c7i\\x1b[2J.1" in text
+
+
+def test_recommend_from_a_profile_plots_an_escaped_name(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", f"sqlite:///{tmp_path / 'history.db'}")
+    prof = tmp_path / "profile.json"
+    prof.write_text(profile(name="bn\x1b[31m").model_dump_json())
+    plot = tmp_path / "bn.svg"
+    result = CliRunner().invoke(build_app(), [
+        "recommend", "--profile", str(prof), "--dataset-size", "1000", "--epochs", "1", "--batch-size", "16",
+        "--providers", "aws", "--plot", str(plot), "--no-save", "--json"])
+    assert result.exit_code == 0, result.output
+    assert "Glyph" not in result.output and "Warning" not in result.output
+    ET.parse(plot)
+    svg = plot.read_text()
+    assert "\x1b" not in svg and "bn\\x1b[31m: 1 epoch x 1,000 samples" in svg
