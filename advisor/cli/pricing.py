@@ -53,12 +53,24 @@ def validate(
     file: Annotated[Path, typer.Argument(help="A rates CSV in the catalog's format.")],
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
-    """Check a rates file; prints every problem with file:line, exit code 1 if any."""
+    """Check a rates file; prints every problem with file:line, exit code 1 if any.
+
+    Rows the loader leaves out on purpose (the built-in catalog's fractional GPUs) are listed as skipped, with
+    the reason: they are not problems, and the exit code stays 0.
+    """
     from advisor import pricing as catalog_mod
     from advisor.cli import render
 
-    offers = catalog_mod.validate_file(file)
+    found = catalog_mod.check_file(file)
     if json_out:
-        render.print_json({"schema_version": 1, "file": str(file), "valid": True, "offers": len(offers)})
-    else:
-        render.line(f"{file}: {len(offers)} valid offers.")
+        render.print_json({"schema_version": 1, "file": str(file), "valid": True, "offers": len(found.offers),
+                           "skipped": found.skipped, "billing_rules": found.billing_rules})
+        return
+    if found.billing_rules:
+        render.line(f"{file}: billing rules for {found.billing_rules} providers, all valid.")
+        return
+    render.line(f"{file}: {len(found.offers)} valid offers.")
+    if found.skipped:
+        render.line(f"{len(found.skipped)} rows skipped, as the loader skips them (not problems):")
+        for why in found.skipped:
+            render.line(f"  {why}")

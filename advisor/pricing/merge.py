@@ -7,10 +7,12 @@ in every file is raised in one ``CatalogError``.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from advisor.pricing.billing import BILLING_FILE
 from advisor.pricing.rows import (
     BUILTIN_FILES,
     GpuNames,
@@ -115,13 +117,53 @@ def load_offers(extra_files: Sequence[Path], include_builtin: bool) -> LoadedOff
                         flags=flags, excluded=excluded)
 
 
+@dataclass
+class FileCheck:
+    """What ``check_file`` found in one rates file: the offers it adds or overrides, and the rows the loader
+    skips on purpose ("file:line: why": the built-in catalog's fractional GPUs), which are not problems."""
+
+    offers: list[Offer]
+    skipped: list[str]
+    billing_rules: int = 0  # a billing-rules file (billing.csv): how many providers it gives a rule
+
+
 def validate_file(path: Path | str) -> list[Offer]:
     """Check a user rates file against the built-in catalog; returns the offers it adds or overrides.
 
     Raises ``CatalogError`` listing every problem as file:line and the reason.
     """
+    return check_file(path).offers
+
+
+def check_file(path: Path | str) -> FileCheck:
+    """Check a rates file as the loader reads it (``advisor pricing validate``).
+
+    A file of your own is read after the built-in catalog, as ``--pricing FILE`` is. A built-in file
+    (``pricing/instances.csv`` itself, not a copy) is read as the built-in catalog is: its fractional-GPU rows
+    are skipped, and listed in ``FileCheck.skipped`` with the reason. ``billing.csv`` is checked as the
+    billing rules it holds.
+
+    Raises:
+        CatalogError: listing every problem as file:line and the reason, with the fix for each kind.
+    """
     path = Path(path)
-    loaded = load_offers([path], True)
-    prefix = f"{path}:"
-    return [o for o in loaded.offers
-            if loaded.origin[offer_key(o.provider, o.instance_type, o.region)].startswith(prefix)]
+    builtin = _builtin_name(path)
+    if builtin == BILLING_FILE:
+        return FileCheck(offers=[], skipped=[], billing_rules=len(load_billing(_builtin_dir())))
+    loaded = load_offers([] if builtin else [path], True)
+    prefix = f"{builtin or path}:"
+    return FileCheck(offers=[o for o in loaded.offers
+                             if loaded.origin[offer_key(o.provider, o.instance_type, o.region)].startswith(prefix)],
+                     skipped=[e for e in loaded.excluded if e.startswith(prefix)])
+
+
+def _builtin_name(path: Path) -> str | None:
+    """The name of the built-in file ``path`` is (the very file: a copy is a user file), else None."""
+    directory = _builtin_dir()
+    for name in (*BUILTIN_FILES, BILLING_FILE):
+        try:
+            if os.path.samefile(path, directory / name):
+                return name
+        except OSError:  # either file missing or unreadable: not that one (the loader says why)
+            continue
+    return None

@@ -18,6 +18,7 @@ from pathlib import Path
 from advisor.errors import AdvisorError, CatalogError, did_you_mean
 from advisor.hardware.specs import resolve_gpu
 from advisor.pricing.billing import BILLING_FILE, BILLING_INCREMENT_SECONDS, DEFAULT_BILLING, billing_rules
+from advisor.pricing.fixes import FORMAT_HINT, hint_for
 from advisor.schemas import Offer
 
 BUILTIN_FILES = ("instances.csv", "e2e_networks.csv")
@@ -37,10 +38,6 @@ SUSPECT_NOTE = "SUSPECT PRICE"  # leads Offer.notes of a row flagged suspect_pri
 # image, a log) from being read into memory whole.
 MAX_RATES_FILE_BYTES = 20 * 1024 * 1024
 
-_FORMAT_HINT = ("Fix: each row needs provider, instance_type, region, gpu_model (blank for a CPU instance), "
-                "gpu_count and price_hour_usd (US$ per hour); optional: spot_price_hour_usd, vcpus, memory_gib, "
-                "gpu_memory_gib, billing, min_billed_seconds, discount_pct, source, snapshot_date, notes. "
-                "See pricing/README.md ('Your own rates').")
 _PROVIDER_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 OfferKey = tuple[str, str, str]  # (provider, instance_type, region), lower case
@@ -113,8 +110,8 @@ class RowErrors(list):
         shown = self[:25]
         more = f"\n... and {len(self) - len(shown)} more" if len(self) > len(shown) else ""
         if len(self) == 1:
-            raise CatalogError(self[0] + ".", hint=_FORMAT_HINT)
-        raise CatalogError(f"{what}: {len(self)} problems:\n" + "\n".join(shown) + more, hint=_FORMAT_HINT)
+            raise CatalogError(self[0] + ".", hint=hint_for(self))
+        raise CatalogError(f"{what}: {len(self)} problems:\n" + "\n".join(shown) + more, hint=hint_for(self))
 
 
 # ------------------------------------------------------------------------------------------- reading
@@ -160,7 +157,7 @@ def _read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     try:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
-        raise CatalogError(f"{path}: the file is empty.", hint=_FORMAT_HINT) from None
+        raise CatalogError(f"{path}: the file is empty.", hint=FORMAT_HINT) from None
     rows: list[tuple[int, dict[str, str]]] = []
     start = reader.line_num + 1
     for record in reader:
@@ -264,14 +261,15 @@ def parse_file(path: Path, *, builtin: bool, errors: RowErrors,
         if not values.get("region"):
             errors.add(where, "region is empty (it is part of the key provider, instance_type, region)")
             continue
-        if builtin and _fractional_gpu(values, excluded):
+        if builtin and _fractional_gpu(values, where, excluded):
             continue
         rows.append(Row(where, values, builtin))
     return rows, rules
 
 
-def _fractional_gpu(values: dict[str, str], excluded: list[str]) -> bool:
-    """True (and the row noted in ``excluded``) for a built-in row of a fraction of a GPU (a vGPU slice)."""
+def _fractional_gpu(values: dict[str, str], where: str, excluded: list[str]) -> bool:
+    """True (and the row noted in ``excluded`` as "file:line: why") for a built-in row of a fraction of a GPU
+    (a vGPU slice)."""
     if not values.get("gpu_count"):
         return False
     try:
@@ -280,7 +278,7 @@ def _fractional_gpu(values: dict[str, str], excluded: list[str]) -> bool:
         return False  # reported by build_offer
     if count == int(count):
         return False
-    excluded.append(f"{values['provider']} {values['instance_type']}: a fractional GPU ({count:g} of a "
+    excluded.append(f"{where}: {values['provider']} {values['instance_type']}: a fractional GPU ({count:g} of one "
                     f"{values.get('gpu_model')}); advisor predicts whole GPUs only")
     return True
 

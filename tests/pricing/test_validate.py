@@ -1,0 +1,99 @@
+"""``advisor pricing validate``: it agrees with the loader (the shipped catalog validates, its fractional-GPU
+rows listed as skipped, not as problems), and each problem's "Fix:" line fits that problem."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from typer.testing import CliRunner
+
+from advisor.cli.app import build_app
+from advisor.data_files import data_dir
+from advisor.errors import CatalogError
+from advisor.pricing import check_file, load_catalog
+from advisor.pricing.fixes import FORMAT_HINT, FRACTIONAL_FIX, hint_for
+
+PRICING = data_dir("pricing")
+HEADER = "provider,instance_type,region,gpu_model,gpu_count,price_hour_usd\n"
+
+
+def validate(*args: str) -> tuple[int, str]:
+    result = CliRunner().invoke(build_app(), ["pricing", "validate", *args])
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in PRICING.glob("*.csv")))
+def test_every_shipped_catalog_file_validates(name):
+    code, output = validate(str(PRICING / name))
+    assert code == 0, output
+    assert "error:" not in output and "Fix:" not in output
+    assert output.splitlines()[0].endswith(("valid offers.", "all valid."))
+
+
+def test_the_fractional_gpu_rows_are_listed_as_skipped_with_file_line_and_reason():
+    code, output = validate(str(PRICING / "instances.csv"))
+    assert code == 0
+    lines = output.splitlines()
+    assert lines[0] == f"{PRICING / 'instances.csv'}: 271 valid offers."
+    assert lines[1] == "8 rows skipped, as the loader skips them (not problems):"
+    assert lines[2] == ("  instances.csv:52: aws g6f.2xlarge: a fractional GPU (0.25 of one L40); advisor predicts "
+                        "whole GPUs only")
+    assert len(lines) == 10 and all("a fractional GPU" in line for line in lines[2:])
+    code, output = validate(str(PRICING / "instances.csv"), "--json")
+    data = json.loads(output)
+    assert (code, data["valid"], data["offers"], len(data["skipped"])) == (0, True, 271, 8)
+    # The loader's own list is the same rows, each with its file:line.
+    assert load_catalog().excluded == data["skipped"]
+
+
+def test_the_billing_rules_file_is_checked_as_billing_rules():
+    code, output = validate(str(PRICING / "billing.csv"))
+    assert (code, output.strip()) == (0, f"{PRICING / 'billing.csv'}: billing rules for 7 providers, all valid.")
+
+
+def test_a_copy_of_the_catalog_is_a_user_file_whose_fractional_rows_are_refused(tmp_path):
+    # As --pricing FILE loads it: a user's fractional GPU is an error, with the fix for that (and only that).
+    copy = shutil.copy(PRICING / "instances.csv", tmp_path / "mine.csv")
+    code, output = validate(str(copy))
+    assert code == 1
+    assert f"{copy}: 8 problems:" in output and f"{copy}:52: gpu_count '0.25' is not a whole number" in output
+    assert output.rstrip().endswith(FRACTIONAL_FIX) and output.count("Fix:") == 1
+    assert "each row needs provider" not in output
+
+
+@pytest.mark.parametrize("row, fix", [
+    ("onprem,a,lab,A1OO-80GB,1,10", "Fix: name a GPU that advisor knows (`advisor hardware` lists them"),
+    ("onprem,a,lab,A100-80GB,1,-3", "Fix: write price_hour_usd as a plain positive number (e.g. 2.50 US$ per hour)."),
+    ("onprem,a,lab,A100-80GB,two,10", "Fix: write gpu_count as a plain whole number (e.g. 8)."),
+    ("onprem,a,,A100-80GB,1,10", "Fix: give the region"),
+    ("onprem,a,lab,,1,10", "Fix: give a GPU instance both gpu_model and its gpu_count"),
+    ("Onprem!,a,lab,,0,10", "Fix: write the provider as a lower-case name"),
+    ("onprem,a,lab,A100-80GB,0.5,10", FRACTIONAL_FIX),
+])
+def test_one_problem_gets_its_own_fix(tmp_path, row, fix):
+    path = tmp_path / "rates.csv"
+    path.write_text(HEADER + row + "\n")
+    with pytest.raises(CatalogError) as info:
+        check_file(path)
+    assert info.value.hint.startswith(fix) and "\n" not in info.value.hint
+
+
+def test_several_kinds_of_problem_get_one_fix_each_in_order(tmp_path):
+    path = tmp_path / "rates.csv"
+    path.write_text(HEADER + "onprem,a,lab,A100-80GB,0.5,10\nonprem,b,lab,A100-80GB,1,-3\n"
+                    "onprem,c,lab,A100-80GB,0.25,1\nonprem,d,lab,A100-80GB,1,x\n")
+    with pytest.raises(CatalogError) as info:
+        check_file(path)
+    assert info.value.hint.splitlines() == [
+        FRACTIONAL_FIX, "Fix: write price_hour_usd as a plain positive number (e.g. 2.50 US$ per hour)."]
+
+
+def test_a_header_problem_gets_the_format_summary(tmp_path):
+    path = tmp_path / "rates.csv"
+    path.write_text("provider,instance_type,region,gpu_model,gpu_count,price_hour\nonprem,a,lab,,0,1\n")
+    with pytest.raises(CatalogError) as info:
+        check_file(path)
+    assert info.value.hint == FORMAT_HINT
+    assert hint_for([f"{path}:1: the header has no 'instance_type' column"]) == FORMAT_HINT
