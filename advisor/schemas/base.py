@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime, timezone
-from typing import Annotated, Any, Literal, TypeVar, get_args
+from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field
+from pydantic_core import PydanticCustomError
 
 SCHEMA_VERSION = 1
 
@@ -28,6 +29,77 @@ Seconds = Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]  # a whole 
 Gib = Annotated[float, Field(ge=-1e6, le=1e6, allow_inf_nan=False)]  # may be negative: RSS growth on a CPU
 Amount = Annotated[float, Field(ge=0, le=1e30, allow_inf_nan=False)]  # FLOPs, bytes
 Fraction = Annotated[float, Field(ge=0, le=1e3, allow_inf_nan=False)]  # spreads, ratios
+
+
+NUL = "\x00"
+# What a NUL in text is, the pydantic error type that reports it, and the fix.
+NUL_ERROR = "nul_character"
+NUL_PROBLEM = "contains a NUL character (\\x00); remove it (no name, path or note has one)"
+# Per model class: (its fields that can hold text, its fields that can hold models), found once from annotations.
+_PARTS: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def _holds(annotation: Any, kind: str) -> bool:
+    """Whether a field of this type can hold text of its own (``kind`` "text": str, or a union, list, tuple or
+    dict with one in it; not a Literal, whose values are the code's) or a model ("model")."""
+    if kind == "text" and (annotation is str or annotation is Any):
+        return True
+    if kind == "model" and isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    origin = get_origin(annotation)
+    if origin is None or origin is Literal:
+        return False
+    return any(_holds(arg, kind) for arg in get_args(annotation) if arg is not Ellipsis)
+
+
+def _parts(cls: type[BaseModel]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    parts = _PARTS.get(cls)
+    if parts is None:
+        fields = cls.model_fields.items()
+        parts = _PARTS[cls] = (tuple(name for name, info in fields if _holds(info.annotation, "text")),
+                               tuple(name for name, info in fields if _holds(info.annotation, "model")))
+    return parts
+
+
+def _has_nul(value: Any) -> bool:
+    kind = type(value)
+    if kind is str:
+        return NUL in value
+    if kind is list or kind is tuple:
+        return any(type(item) is str and NUL in item for item in value)
+    return kind is dict and any(type(item) is str and NUL in item for pair in value.items() for item in pair)
+
+
+def nul_path(model: BaseModel, *, deep: bool = True) -> str | None:
+    """The dotted path ("workload.name", "devices.0.name") of the first text in ``model`` that holds a NUL
+    character, else None; ``deep`` False: the model's own fields only, not the models nested in it."""
+    text, nested = _parts(type(model))
+    values = model.__dict__
+    for name in text:
+        if _has_nul(values.get(name)):
+            return name
+    for name in nested if deep else ():
+        value = values.get(name)
+        items = value.items() if type(value) is dict else enumerate(value) if type(value) in (list, tuple) else (
+            [(None, value)])
+        for key, item in items:
+            found = nul_path(item) if isinstance(item, BaseModel) else None
+            if found is not None:
+                return ".".join(str(part) for part in (name, key, found) if part is not None)
+    return None
+
+
+def refuse_nul(model: BaseModel, *, deep: bool = True) -> None:
+    """A validation error when a text in ``model`` holds a NUL character; ``ctx["field"]`` is its path.
+
+    No name, path or note the advisor handles has one, and PostgreSQL cannot store one (psycopg2 refuses the
+    whole statement), so it is refused where text comes in, once per document: a ``Profile`` (a file, a request's,
+    a probe's) and a service request check all of their text in an after-validator that calls this. Not every
+    model does: results and history rows are made from checked input, hundreds a request, and history rows stored
+    before the check must still be read."""
+    path = nul_path(model, deep=deep)
+    if path is not None:
+        raise PydanticCustomError(NUL_ERROR, "{field} " + NUL_PROBLEM, {"field": path})
 
 
 def utc_now() -> datetime:

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, PrivateAttr, field_validator
+from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from advisor.schemas.base import (
     SCHEMA_VERSION,
@@ -22,6 +22,7 @@ from advisor.schemas.base import (
     SchemaVersion,
     Seconds,
     StepSeconds,
+    refuse_nul,
     utc_now,
 )
 from advisor.schemas.devices import HostInfo
@@ -420,6 +421,11 @@ class Profile(Model):
     # What the probe found that makes its timings less trustworthy ("cpu: the step time ... varied widely",
     # a CPU probe held to one thread after a fork). Each starts with the device it is about, if one.
     notes: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _no_nul(self) -> Profile:
+        refuse_nul(self)  # all of its text, the nested models' too: a profile is input (base.refuse_nul)
+        return self
 
     def device(self, device: str) -> DeviceProfile | None:
         for d in self.devices:

@@ -18,7 +18,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from advisor.errors import AdvisorError, HistoryError, NoFeasibleCandidateError
-from advisor.service.wire import ErrorBody, ErrorDetail, FieldProblem
+from advisor.service.wire import ErrorBody, ErrorDetail, FieldProblem, field_problems
 
 log = logging.getLogger("advisor.service")
 
@@ -88,34 +88,8 @@ def _advisor_error(request: Request, exc: AdvisorError) -> JSONResponse:
                           recommendation=rec.model_dump(mode="json", by_alias=True) if rec is not None else None)
 
 
-_TYPE_TAGS = {"str", "int", "float", "bool", "list", "dict", "none", "json-or-python"}
-
-
-def _field(loc: tuple) -> str:
-    """The dotted path of a field, without "body" and the union-member tags pydantic puts in ("str",
-    "constrained-str", "list[...]", "TargetSpec")."""
-    parts = [str(p) for p in loc if not (isinstance(p, str) and (
-        p == "body" or p in _TYPE_TAGS or "[" in p or "-" in p or p[:1].isupper()))]
-    return ".".join(parts) or "body"
-
-
-def _problems(errors: list[dict]) -> list[FieldProblem]:
-    """One problem per field: for a union, the member's complaint about the value rather than its type."""
-    by_field: dict[str, list[str]] = {}
-    for err in errors:
-        if err.get("type") == "json_invalid":
-            by_field.setdefault("body", []).append("is not valid JSON")
-            continue
-        by_field.setdefault(_field(tuple(err.get("loc", ()))), []).append(str(err.get("msg", "is invalid")))
-    out = []
-    for name, msgs in by_field.items():
-        specific = [m for m in msgs if not m.startswith("Input should be a valid")]
-        out.append(FieldProblem(field=name, problem=(specific or msgs)[0]))
-    return out
-
-
 def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    unique = _problems(list(exc.errors()))
+    unique = field_problems(list(exc.errors()))
     first = unique[0] if unique else FieldProblem(field="body", problem="is invalid")
     more = f" (and {len(unique) - 1} more)" if len(unique) > 1 else ""
     detail = ErrorDetail(

@@ -12,11 +12,19 @@ from typing import Annotated, Any
 from anyio import to_thread
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import AfterValidator
 
 from advisor.errors import ConfigError
 from advisor.schemas import Comparison, HistoryDetail, Outcome, Recommendation
 from advisor.service.backend import Backend
-from advisor.service.wire import API_PREFIX, ErrorBody, OutcomeRequest, PredictionRequest, RecommendationRequest
+from advisor.service.wire import (
+    API_PREFIX,
+    ErrorBody,
+    OutcomeRequest,
+    PredictionRequest,
+    RecommendationRequest,
+    no_nul,
+)
 
 router = APIRouter(prefix=API_PREFIX)
 
@@ -25,7 +33,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         (401, "missing or invalid bearer token"), (413, "body over the size limit"),
         (422, "an invalid field (named in the error)"), (429, "over the per-token rate"),
         (503, "the history database is unavailable; nothing was stored"))}
-Text = Annotated[str | None, Query(max_length=200)]
+# Query text: a NUL in it is a 422 naming the parameter (PostgreSQL cannot compare with such a string).
+Text = Annotated[str | None, Query(max_length=200), AfterValidator(no_nul)]
+Since = Annotated[str | None, Query(max_length=64), AfterValidator(no_nul)]
 
 
 def _backend(request: Request) -> Backend:
@@ -93,7 +103,7 @@ def outcome(request: Request, recommendation_id: int, body: OutcomeRequest) -> J
 
 
 @router.get("/history", responses=_ERRORS, summary="Stored recommendations, newest first (advisor history list)")
-def history(request: Request, workload: Text = None, since: Annotated[str | None, Query(max_length=64)] = None,
+def history(request: Request, workload: Text = None, since: Since = None,
             limit: Annotated[int, Query(ge=1, le=10_000)] = 50) -> JSONResponse:
     from advisor.units import parse_since
 

@@ -3,16 +3,19 @@
 Pydantic only (no FastAPI, no server code), so the client imports it freely. Response bodies are the schemas the
 CLI prints with ``--json`` (``Recommendation``, ``Estimate.json_contract()``, ``HistoryDetail``, ...). Request
 bodies forbid unknown fields: a client cannot smuggle in an option the server does not offer (a rates file to
-read, say), and a typo is an error instead of being ignored.
+read, say), and a typo is an error instead of being ignored. Text holding a NUL character, in a body (its profile's
+too) or a query, is refused with the field named (``refuse_nul``, ``no_nul``): PostgreSQL cannot store it.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
-from advisor.schemas import Objective, Precision, Profile, Target
+from advisor.schemas import PRECISIONS, Objective, Profile, Target
+from advisor.schemas.base import NUL, NUL_ERROR, NUL_PROBLEM, refuse_nul
 
 API_PREFIX = "/v1"
 TOKEN_HEADER = "Authorization"
@@ -23,8 +26,37 @@ Amount = Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)]
 Names = list[Annotated[str, Field(min_length=1, max_length=64)]]
 
 
+def _precision_text(value: Any) -> Any:
+    """A precision name as the local API reads it: case and surrounding spaces aside."""
+    return value.strip().lower() if isinstance(value, str) else value
+
+
+def _mixed_is_bf16(value: str) -> str:
+    """Reads "mixed" as bf16, as ``advisor.workload.job.normalize_precision`` does for the local API and the CLI
+    (not imported: the service imports nothing of the workload loader's package)."""
+    return "bf16" if value == "mixed" else value
+
+
+# The API's and CLI's precisions, "mixed" among them: a request means what ``advisor.predict`` /
+# ``advisor.recommend`` make of the same value.
+RequestPrecision = Annotated[Literal[(*PRECISIONS, "mixed")], AfterValidator(_mixed_is_bf16),
+                             BeforeValidator(_precision_text)]
+
+
+def no_nul(value: str | None) -> str | None:
+    """``value``, unless it holds a NUL character: PostgreSQL cannot store one, so it is a 422, never a 500."""
+    if value is not None and NUL in value:
+        raise PydanticCustomError(NUL_ERROR, NUL_PROBLEM)
+    return value
+
+
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="after")
+    def _no_nul(self) -> Body:
+        refuse_nul(self, deep=False)  # its own text; a profile in it checks all of its own, a TargetSpec its own
+        return self
 
 
 class TargetSpec(Body):
@@ -36,13 +68,15 @@ class TargetSpec(Body):
     gpu: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     count: Annotated[int, Field(ge=1, le=65536)] = 1
 
-    @classmethod
-    def of(cls, target: Target | str | None) -> TargetSpec | str:
+    @staticmethod
+    def of(target: Target | str | None) -> dict | str:
+        """``target`` as a request's ``target`` value (validated with the request: a value out of range is one of
+        its field errors)."""
         if target is None:
             return "cpu"
         if isinstance(target, str):
             return target
-        return cls.model_validate(target.json_contract())
+        return target.json_contract()
 
     def target(self) -> Target:
         if self.kind == "gpu":
@@ -58,7 +92,7 @@ class PredictionRequest(Body):
     epochs: JobCount | None = None
     batch_size: JobCount | None = None
     target: TargetSpec | Annotated[str, Field(min_length=1, max_length=100)] = "cpu"
-    precision: Precision | None = None
+    precision: RequestPrecision | None = None
     use_history: bool = True
     save: bool = True
 
@@ -78,7 +112,7 @@ class RecommendationRequest(Body):
     regions: Annotated[Names, Field(max_length=256)] | Annotated[str, Field(max_length=4000)] | None = None
     spot: bool = False
     top: Annotated[int, Field(ge=1, le=1000)] = 10
-    precision: Precision | None = None
+    precision: RequestPrecision | None = None
     startup_seconds_cpu: Annotated[str, Field(max_length=64)] | Amount | None = None  # default: the server's
     startup_seconds_gpu: Annotated[str, Field(max_length=64)] | Amount | None = None
     save: bool = True
@@ -95,6 +129,43 @@ class OutcomeRequest(Body):
 class FieldProblem(BaseModel):
     field: str
     problem: str
+
+
+# The tags pydantic puts in a location for a union's members ("str", "constrained-str", "list[...]", "TargetSpec").
+_TYPE_TAGS = {"str", "int", "float", "bool", "list", "dict", "none", "json-or-python"}
+
+
+def _field(loc: tuple) -> str:
+    """The dotted path of a field, without "body" and the union-member tags."""
+    parts = [str(p) for p in loc if not (isinstance(p, str) and (
+        p == "body" or p in _TYPE_TAGS or "[" in p or "-" in p or p[:1].isupper()))]
+    return ".".join(parts) or "body"
+
+
+def _problem(err: dict) -> tuple[str, str]:
+    """(the field, what is wrong with it) of one pydantic error. A model's own check is reported at the model;
+    a NUL it found is placed at its field."""
+    loc, path = tuple(err.get("loc", ())), (err.get("ctx") or {}).get("field")
+    if err.get("type") == NUL_ERROR:
+        return _field((*loc, *str(path).split(".")) if path else loc), NUL_PROBLEM
+    return _field(loc), str(err.get("msg", "is invalid")).removeprefix("Value error, ")
+
+
+def field_problems(errors: list[dict]) -> list[FieldProblem]:
+    """One problem per field of a pydantic ``ValidationError.errors()``: for a union, the member's complaint
+    about the value rather than its type."""
+    by_field: dict[str, list[str]] = {}
+    for err in errors:
+        if err.get("type") == "json_invalid":
+            by_field.setdefault("body", []).append("is not valid JSON")
+            continue
+        name, problem = _problem(err)
+        by_field.setdefault(name, []).append(problem)
+    out = []
+    for name, msgs in by_field.items():
+        specific = [m for m in msgs if not m.startswith("Input should be a valid")]
+        out.append(FieldProblem(field=name, problem=(specific or msgs)[0]))
+    return out
 
 
 class ErrorDetail(BaseModel):

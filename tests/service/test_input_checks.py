@@ -1,0 +1,222 @@
+"""What the service and ``advisor.Client`` make of bad input: text with a NUL character (which PostgreSQL cannot
+store) is a 422 naming the field, never a 500; precision "mixed" means bf16 as in the local API; and the client
+raises only ``AdvisorError``s, an argument the server would refuse before anything is sent."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import httpx
+import pytest
+from service_helpers import PROFILE_FILE, TOKEN, Server, auth
+
+import advisor
+from advisor.errors import ConfigError, WorkloadError
+from advisor.service.client import Client, ServiceError
+from advisor.settings import Settings
+
+JOB = {"dataset_size": 20000, "epochs": 2}
+NUL_PROBLEM = "contains a NUL character (\\x00); remove it (no name, path or note has one)"
+
+
+def _with_nul(profile: dict, *where: str | int) -> dict:
+    node = profile
+    for key in where[:-1]:
+        node = node[key]
+    node[where[-1]] = "a\x00b"
+    return profile
+
+
+def _refused(response, field: str) -> None:
+    """A 422 whose message and ``fields`` name ``field`` and the NUL, without a traceback."""
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["type"] == "ValidationError"
+    assert error["fields"][0] == {"field": field, "problem": NUL_PROBLEM}
+    assert error["message"].startswith(f"Invalid request: {field}: {NUL_PROBLEM}")
+    assert error["hint"].startswith("Fix:") and "Traceback" not in response.text
+
+
+def _app_client(database_url: str):
+    with warnings.catch_warnings():  # starlette would rather have httpx2; httpx is what it runs on here
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    from advisor.service.app import create_app
+    from advisor.service.config import ServiceConfig
+
+    config = ServiceConfig(tokens=(TOKEN,), rate_per_minute=1000, settings=Settings(database_url=database_url))
+    return TestClient(create_app(config), base_url="http://127.0.0.1", raise_server_exceptions=False)
+
+
+# ----------------------------------------------------------------------------------------------- NUL
+
+
+@pytest.mark.parametrize(("path", "field"), [
+    ("/v1/history?workload=a%00b", "query.workload"), ("/v1/compare?workload=a%00b", "query.workload"),
+    ("/v1/history?since=7d%00", "query.since"), ("/v1/catalog?provider=aws%00", "query.provider"),
+])
+def test_a_nul_in_query_text_is_422_naming_the_parameter(app_client, path, field):
+    _refused(app_client.get(path, headers=auth()), field)
+
+
+@pytest.mark.parametrize("route", ["/v1/recommendations", "/v1/predictions"])
+@pytest.mark.parametrize(("where", "field"), [
+    (("workload", "name"), "profile.workload.name"), (("devices", 0, "name"), "profile.devices.0.name"),
+    (("host", "hostname"), "profile.host.hostname"), (("analysis", "ops", 0, "op"), "profile.analysis.ops.0.op"),
+])
+def test_a_nul_in_a_profile_is_422_naming_the_field(app_client, profile, route, where, field):
+    response = app_client.post(route, json={"profile": _with_nul(profile, *where), **JOB}, headers=auth())
+    _refused(response, field)
+
+
+@pytest.mark.parametrize(("route", "fields", "field"), [
+    ("/v1/predictions", {"target": "A100\x00"}, "target"),
+    ("/v1/predictions", {"target": {"kind": "gpu", "gpu": "A100\x00"}}, "target.gpu"),
+    ("/v1/recommendations", {"regions": ["us-east-1", "x\x00"]}, "regions"),
+    ("/v1/recommendations", {"deadline": "6h\x00"}, "deadline"),
+])
+def test_a_nul_in_a_request_field_is_422_naming_it(app_client, profile, route, fields, field):
+    _refused(app_client.post(route, json={"profile": profile, **JOB, **fields}, headers=auth()), field)
+
+
+def test_a_nul_in_an_outcome_is_422_and_nothing_is_recorded(app_client, profile):
+    created = app_client.post("/v1/recommendations", json={"profile": profile, **JOB}, headers=auth())
+    rec_id = created.json()["id"]
+    response = app_client.post(f"/v1/recommendations/{rec_id}/outcome", headers=auth(),
+                               json={"actual_seconds": 60, "instance_type": "m5\x00"})
+    _refused(response, "instance_type")
+    assert app_client.get(f"/v1/recommendations/{rec_id}", headers=auth()).json()["outcomes"] == []
+
+
+@pytest.mark.postgres
+def test_on_postgresql_a_nul_is_422_and_the_server_goes_on(pg_url, profile):
+    with _app_client(pg_url) as client:
+        _refused(client.get("/v1/history?workload=a%00b", headers=auth()), "query.workload")
+        _refused(client.get("/v1/compare?workload=a%00b", headers=auth()), "query.workload")
+        for route in ("/v1/recommendations", "/v1/predictions"):
+            for where in (("workload", "name"), ("devices", 0, "name"), ("host", "hostname")):
+                body = {"profile": _with_nul(json.loads(json.dumps(profile)), *where), **JOB}
+                _refused(client.post(route, json=body, headers=auth()), "profile." + ".".join(map(str, where)))
+        created = client.post("/v1/recommendations", json={"profile": profile, **JOB}, headers=auth())
+        assert created.status_code == 201, created.text
+        _refused(client.post(f"/v1/recommendations/{created.json()['id']}/outcome", headers=auth(),
+                             json={"actual_seconds": 60, "instance_type": "m5\x00"}), "instance_type")
+        assert [e["id"] for e in client.get("/v1/history", headers=auth()).json()["entries"]] == [
+            created.json()["id"]]
+
+
+@pytest.mark.postgres
+def test_a_real_server_keeps_the_connection_after_a_nul(tmp_path, pg_url, profile):
+    """uvicorn closed the connection after each 500; a 422 leaves it open for the client's next request."""
+    with Server(tmp_path, database_url=pg_url) as server, httpx.Client(base_url=server.url, headers=auth(),
+                                                                       timeout=60) as http:
+        first = http.get("/v1/history", params={"workload": "a\x00b"})
+        assert first.status_code == 422 and first.headers.get("connection") != "close"
+        body = {"profile": _with_nul(profile, "workload", "name"), **JOB}
+        assert http.post("/v1/predictions", json=body).status_code == 422
+        assert http.get("/v1/history").status_code == 200
+    assert "unexpected error" not in server.log
+
+
+# ------------------------------------------------------------------------------------- mixed precision
+
+
+def test_mixed_precision_is_bf16_in_the_service_as_in_the_api(app_client, profile):
+    target = {"kind": "gpu", "gpu": "A100-80GB", "count": 2}
+    answers = {}
+    for precision in ("mixed", "MIXED", "bf16"):
+        response = app_client.post("/v1/predictions", headers=auth(), json={
+            "profile": profile, **JOB, "target": target, "precision": precision, "save": False,
+            "use_history": False})
+        assert response.status_code == 200, response.text
+        answers[precision] = response.json()
+    assert {a["precision"] for a in answers.values()} == {"bf16"}
+    assert answers["mixed"]["seconds"] == answers["bf16"]["seconds"] == answers["MIXED"]["seconds"]
+    local = advisor.predict(PROFILE_FILE, **JOB, target=advisor.Target.gpu("A100-80GB", 2), precision="mixed",
+                            use_history=False)
+    assert answers["mixed"]["seconds"] == local.seconds
+    rec = app_client.post("/v1/recommendations", headers=auth(),
+                          json={"profile": profile, **JOB, "precision": "mixed", "save": False})
+    assert rec.status_code == 200, rec.text
+    assert rec.json()["constraints"]["precision"] == "bf16"
+    bad = app_client.post("/v1/predictions", headers=auth(), json={"profile": profile, "precision": "fp8"})
+    assert bad.status_code == 422
+    assert bad.json()["error"]["fields"][0]["problem"] == "Input should be 'fp32', 'tf32', 'bf16', 'fp16' or 'mixed'"
+
+
+def test_the_openapi_schema_lists_mixed(app_client):
+    spec = app_client.get("/openapi.json").json()["components"]["schemas"]["PredictionRequest"]
+    assert "mixed" in spec["properties"]["precision"]["anyOf"][0]["enum"]
+
+
+# ------------------------------------------------------------------------------------------- the client
+
+
+@pytest.fixture
+def client(app_client):
+    """``advisor.Client`` against the in-process app."""
+    with Client("http://127.0.0.1", TOKEN, transport=app_client._transport) as api:
+        yield api
+
+
+def _unsent() -> httpx.MockTransport:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise AssertionError(f"sent {request.method} {request.url}")
+
+    return httpx.MockTransport(refuse)
+
+
+def test_the_client_predicts_in_mixed_precision_as_the_api_does(client):
+    target = advisor.Target.gpu("A100-80GB", 2)
+    remote = client.predict(PROFILE_FILE, **JOB, target=target, precision="mixed", save=False, use_history=False)
+    local = advisor.predict(PROFILE_FILE, **JOB, target=target, precision="mixed", use_history=False)
+    assert remote.precision == local.precision == "bf16" and remote.seconds == local.seconds
+
+
+@pytest.mark.parametrize(("call", "error", "message"), [
+    (lambda c: c.recommend(PROFILE_FILE, epochs=0), WorkloadError, "epochs must be a positive whole number, got 0"),
+    (lambda c: c.recommend(PROFILE_FILE, top=0), ConfigError, "Invalid top: Input should be greater than or equal "
+                                                              "to 1 (got 0)."),
+    (lambda c: c.recommend(PROFILE_FILE, precision="fp8"), ConfigError, "Invalid precision: Input should be 'fp32', "
+                                                                        "'tf32', 'bf16', 'fp16' or 'mixed' (got "
+                                                                        "'fp8')."),
+    (lambda c: c.recommend(PROFILE_FILE, objective="fastest"), ConfigError, "Invalid objective: Input should be "
+                                                                            "'cost' or 'time' (got 'fastest')."),
+    (lambda c: c.recommend(PROFILE_FILE, providers=["aws\x00"]), ConfigError, f"Invalid providers: {NUL_PROBLEM} "
+                                                                              "(got ['aws\\x00'])."),
+    (lambda c: c.recommend(42), WorkloadError, "Cannot predict from 42 (type int)."),
+    (lambda c: c.predict(PROFILE_FILE, target=5), ConfigError, "target must be advisor.Target.cpu(threads)"),
+    (lambda c: c.predict(PROFILE_FILE, batch_size=1.5), WorkloadError, "batch size must be a positive whole"),
+    (lambda c: c.record_outcome(1, 0), ConfigError, "--actual-seconds must be a positive number of seconds, got 0."),
+    (lambda c: c.record_outcome(1, 60, instance_type="m5\x00"), ConfigError, f"Invalid instance_type: {NUL_PROBLEM}"),
+    (lambda c: c.show("abc"), ConfigError, "A recommendation id is a positive whole number, got 'abc'."),
+    (lambda c: c.record_outcome(-1, 60), ConfigError, "A recommendation id is a positive whole number, got -1."),
+])
+def test_a_bad_argument_is_an_advisor_error_before_anything_is_sent(call, error, message):
+    with Client("http://127.0.0.1", TOKEN, transport=_unsent()) as api, pytest.raises(error) as caught:
+        call(api)
+    assert type(caught.value) is error
+    assert caught.value.message.startswith(message), caught.value.message
+    assert caught.value.hint.startswith("Fix:")
+
+
+def test_what_the_server_refuses_is_an_advisor_error(client):
+    with pytest.raises(ServiceError) as caught:
+        client.list(workload="a\x00b")
+    assert caught.value.status == 422 and NUL_PROBLEM in caught.value.message
+
+
+@pytest.mark.parametrize(("answer", "call"), [
+    ({"schema_version": 1, "id": "not an id"}, lambda c: c.recommend(PROFILE_FILE, **JOB)),
+    ({"target": "x"}, lambda c: c.predict(PROFILE_FILE, **JOB)),
+    ({"entries": "none"}, lambda c: c.list()),
+    ({"entries": [{"id": "x"}]}, lambda c: c.list()),
+    ({"offers": [{"provider": 1}]}, lambda c: c.catalog()),
+])
+def test_an_answer_that_is_not_the_object_is_a_service_error(answer, call):
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=answer))
+    with Client("http://127.0.0.1", TOKEN, transport=transport) as api, pytest.raises(ServiceError) as caught:
+        call(api)
+    assert "http://127.0.0.1" in caught.value.message and caught.value.hint.startswith("Fix:")
