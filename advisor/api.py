@@ -26,7 +26,7 @@ from advisor.schemas import (
 )
 from advisor.settings import Settings
 from advisor.units import parse_duration_seconds, parse_names, parse_startup_seconds, parse_usd
-from advisor.workload.job import JobSettings, check_job_values, normalize_precision, resolve_job
+from advisor.workload.job import JobSettings, check_job_values, normalize_precision, positive_int, resolve_job
 from advisor.workload.settings import job_settings, probe_batch_size
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -63,20 +63,11 @@ def resolve_devices(devices: str | Sequence[str] | None, gpus: list[GpuInfo] | N
     return _resolve(devices, _visible_gpus() if gpus is None else gpus)
 
 
-def profile(
-    workload: str | Path | Workload,
-    *,
-    devices: str | Sequence[str] | None = "auto",
-    batch_size: int | None = None,
-    batch_sizes: Sequence[int] | None = None,
-    probe_seconds: float = 60.0,
-    precision: str = "fp32",
-    threads: int | None = None,
-    analyze: bool = True,
-    progress: Progress | None = None,
-    timeout_seconds: float | None = None,
-    analysis_precision: str | None = None,
-) -> Profile:
+def profile(workload: str | Path | Workload, *, devices: str | Sequence[str] | None = "auto",
+            batch_size: int | None = None, batch_sizes: Sequence[int] | None = None, probe_seconds: float = 60.0,
+            precision: str = "fp32", threads: int | None = None, analyze: bool = True,
+            progress: Progress | None = None, timeout_seconds: float | None = None,
+            analysis_precision: str | None = None) -> Profile:
     """Probe a workload on the requested devices (default: the CPU and every visible GPU).
 
     Args:
@@ -97,6 +88,7 @@ def profile(
     from advisor.probe import run_profile
     from advisor.workload import Workload
 
+    check_source(workload)
     if not isinstance(workload, Workload):
         from advisor.workload.loader import check_path, read_defaults
 
@@ -146,8 +138,15 @@ def check_precision(precision: str | None) -> None:
 
     if precision is not None and precision not in PRECISIONS:
         raise ConfigError(f"Unknown precision {precision!r}.{did_you_mean(str(precision), PRECISIONS)}",
-                          hint=f"Fix: use one of {', '.join(PRECISIONS)}.")
+                          hint=f"Fix: use one of {', '.join(PRECISIONS)}, or mixed (= bf16).")
 
+
+def check_target(target: Any) -> None:
+    """ConfigError unless ``target`` is a way to name one: a ``Target``, "cpu" or a GPU name, or None."""
+    if target is not None and not isinstance(target, Target) and not (isinstance(target, str) and target.strip()):
+        raise ConfigError(f"target must be advisor.Target.cpu(threads), advisor.Target.gpu(NAME, COUNT), \"cpu\" "
+                          f"or a GPU name, got {target!r} ({type(target).__name__}).",
+                          hint='Fix: e.g. target="A100-80GB" or target=advisor.Target.gpu("A100-80GB", 4).')
 
 
 def resolve_target(target: Target | str | None = None, *, gpu: str | None = None, gpus: int = 1,
@@ -155,6 +154,7 @@ def resolve_target(target: Target | str | None = None, *, gpu: str | None = None
     """A ``Target`` from the API/CLI's ways of naming one; GPU names are resolved to their canonical spec."""
     from advisor.predictor.targets import resolve_target as _resolve
 
+    check_target(target)
     if target is None and not gpu and device and device.startswith("cuda"):
         from advisor.hardware.devices import local_gpu_target
 
@@ -178,16 +178,25 @@ def _as_profile(source: Any, *, devices: str | Sequence[str] | None, batch_size:
                 threads: int | None = None, analysis_precision: str | None = None) -> Profile:
     if isinstance(source, Profile):
         return source
-    from advisor.workload import Workload
-
     if _is_saved_profile(source):
         return load_profile(source)
-    if isinstance(source, (str, Path, Workload)):
-        return profile(source, devices=devices, batch_size=batch_size, probe_seconds=probe_seconds,
-                       precision=precision, progress=progress, threads=threads,
-                       analysis_precision=analysis_precision)
-    raise WorkloadError(f"Cannot predict from a {type(source).__name__}.",
-                        hint="Fix: pass a workload file path, an advisor.Workload, a Profile or a profile .json path.")
+    check_source(source)
+    return profile(source, devices=devices, batch_size=batch_size, probe_seconds=probe_seconds, precision=precision,
+                   progress=progress, threads=threads, analysis_precision=analysis_precision)
+
+
+def check_source(source: Any) -> None:
+    """WorkloadError unless ``source`` is something to predict from (checked before anything reads it)."""
+    from advisor.workload import Workload
+
+    if not isinstance(source, (Profile, str, Path, Workload)):
+        raise WorkloadError(f"Cannot predict from {source!r:.60} (type {type(source).__name__}).", hint="Fix: pass a "
+                            "workload file path, an advisor.Workload, a Profile or a profile .json path.")
+    # A NUL can be in no path, and in no name the history can store (PostgreSQL refuses it).
+    what, text = ("name", source.name) if isinstance(source, Workload) else ("path", source)
+    if not isinstance(source, Profile) and "\x00" in str(text):
+        raise WorkloadError(f"The workload's {what} {text!r} contains a NUL character (\\x00).",
+                            hint=f"Fix: give a {what} without one.")
 
 
 def _is_saved_profile(source: Any) -> bool:
@@ -241,15 +250,10 @@ def _fit_correction(hist: History | None, notes: list[str], *, required: bool,
 def predict(
     source: Any,
     *,
-    dataset_size: int | None = None,
-    epochs: int | None = None,
-    batch_size: int | None = None,
-    target: Target | str | None = None,
-    precision: str | None = None,
-    probe_seconds: float = 60.0,
-    progress: Progress | None = None,
-    use_history: bool = True,
-    save: bool = False,
+    dataset_size: int | None = None, epochs: int | None = None, batch_size: int | None = None,
+    target: Target | str | None = None, precision: str | None = None,
+    probe_seconds: float = 60.0, progress: Progress | None = None,
+    use_history: bool = True, save: bool = False,
     settings: Settings | None = None,
     vcpus: int | None = None,
     compile: bool | None = None,  # the workload file's COMPILE (the flag's name, though it shadows a builtin)
@@ -278,7 +282,8 @@ def predict(
 
     settings = settings or Settings.from_env()
     check_job_values(dataset_size, epochs, batch_size)
-    explicit, steps = _steps(source, precision=precision, compile=compile, grad_accum_steps=grad_accum_steps,
+    explicit, steps = _steps(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
+                             precision=precision, compile=compile, grad_accum_steps=grad_accum_steps,
                              eval_every=eval_every, eval_steps=eval_steps)
     vcpus = check_vcpus(vcpus)
     tgt = resolve_target(target)
@@ -317,22 +322,23 @@ def _constraints(objective: str, deadline: str | float | None, budget: str | flo
                  providers: str | Sequence[str] | None, regions: str | Sequence[str] | None, spot: bool,
                  top: int, precision: str | None) -> Constraints:
     if objective not in ("cost", "time"):
-        raise ConfigError(f"Unknown objective {objective!r}.{did_you_mean(objective, ['cost', 'time'])}",
+        raise ConfigError(f"Unknown objective {objective!r}.{did_you_mean(str(objective), ['cost', 'time'])}",
                           hint="Fix: use --objective cost or --objective time.")
-    if top is None or top < 1:
-        raise ConfigError(f"--top must be 1 or more, got {top!r}.", hint="Fix: e.g. --top 10.")
+    if positive_int(top) is None:
+        raise ConfigError(f"--top must be a whole number, 1 or more, got {top!r}.", hint="Fix: e.g. --top 10.")
     check_precision(precision)
     return Constraints(
         objective=objective, deadline_seconds=parse_duration_seconds(deadline, what="deadline"),
         budget_usd=parse_usd(budget), providers=parse_names(providers, "--providers"),
         regions=parse_names(regions, "--regions"),
-        spot=spot, top=top, precision=precision,
+        spot=spot, top=positive_int(top), precision=precision,
     )
 
 
 def _steps(source: Any, **explicit: Any) -> tuple[dict[str, Any], JobSettings]:
     """(the job settings given, resolved over the workload's): flags and file constants checked before any
     probe. Devices here are probed as asked (recommend: fp32); the GPUs' analysis at the job's precision."""
+    check_source(source)
     check_precision(normalize_precision(explicit["precision"]))
     return explicit, job_settings(source, explicit)
 
@@ -358,25 +364,17 @@ def _profile_notes(prof: Profile) -> list[str]:
 def recommend(
     source: Any,
     *,
-    dataset_size: int | None = None,
-    epochs: int | None = None,
-    batch_size: int | None = None,
-    deadline: str | float | None = None,
-    budget: str | float | None = None,
-    objective: str = "cost",
-    providers: str | Sequence[str] | None = None,
-    regions: str | Sequence[str] | None = None,
-    spot: bool = False,
-    top: int = 10,
-    precision: str | None = None,
+    dataset_size: int | None = None, epochs: int | None = None, batch_size: int | None = None,
+    deadline: str | float | None = None, budget: str | float | None = None, objective: str = "cost",
+    providers: str | Sequence[str] | None = None, regions: str | Sequence[str] | None = None,
+    spot: bool = False, top: int = 10, precision: str | None = None,
     pricing_files: Sequence[str | Path] = (),
     probe_seconds: float = 60.0,
     progress: Progress | None = None,
     save: bool = True,
     settings: Settings | None = None,
     before_save: Callable[[Recommendation], None] | None = None,
-    startup_seconds_cpu: str | float | None = None,
-    startup_seconds_gpu: str | float | None = None,
+    startup_seconds_cpu: str | float | None = None, startup_seconds_gpu: str | float | None = None,
     compile: bool | None = None,  # the workload file's COMPILE (the flag's name, though it shadows a builtin)
     grad_accum_steps: int | None = None, eval_every: int | None = None, eval_steps: int | None = None,
     contexts: ContextCache | None = None, history: History | None = None,
@@ -410,7 +408,8 @@ def recommend(
 
     settings = with_startup(settings or Settings.from_env(), startup_seconds_cpu, startup_seconds_gpu)
     check_job_values(dataset_size, epochs, batch_size)
-    explicit, steps = _steps(source, precision=precision, compile=compile, grad_accum_steps=grad_accum_steps,
+    explicit, steps = _steps(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
+                             precision=precision, compile=compile, grad_accum_steps=grad_accum_steps,
                              eval_every=eval_every, eval_steps=eval_steps)
     precision = steps.precision
     constraints = _constraints(objective, deadline, budget, providers, regions, spot, top, precision)
@@ -469,8 +468,6 @@ def _timed_devices(prof: Profile) -> list[str]:
 
 def with_startup(settings: Settings, cpu: str | float | None, gpu: str | float | None) -> Settings:
     """``settings`` with the start-up times given as flags (``--startup-cpu`` / ``--startup-gpu``) in place."""
-    from dataclasses import replace
-
     values = {key: parse_startup_seconds(value, flag=flag) for key, flag, value in (
         ("startup_seconds_cpu", "--startup-cpu", cpu), ("startup_seconds_gpu", "--startup-gpu", gpu))
         if value is not None}

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field
+from pydantic import ConfigDict, Field, ValidationError
 
+from advisor.errors import ConfigError
 from advisor.schemas.base import Count, Gib, Model
 
 # --------------------------------------------------------------------------------------------- targets
@@ -27,11 +28,13 @@ class Target(Model):
 
     @classmethod
     def cpu(cls, threads: int | None = None, cpu_name: str | None = None) -> Target:
-        return cls(kind="cpu", threads=threads, cpu_name=cpu_name)
+        """A CPU with ``threads`` threads (1 or more; None: the probed count) of ``cpu_name`` (None: this one's)."""
+        return _made(cls, "Target.cpu", {"threads": "threads"}, kind="cpu", threads=threads, cpu_name=cpu_name)
 
     @classmethod
     def gpu(cls, name: str, count: int = 1) -> Target:
-        return cls(kind="gpu", gpu_name=name, count=count)
+        """``count`` GPUs (1 or more) of the model ``name``, e.g. ``Target.gpu("A100-80GB", 4)``."""
+        return _made(cls, "Target.gpu", {"gpu": "name", "gpu_name": "name"}, kind="gpu", gpu_name=name, count=count)
 
     def label(self) -> str:
         if self.kind == "cpu":
@@ -43,6 +46,19 @@ class Target(Model):
         if self.kind == "cpu":
             return {"kind": "cpu", "threads": self.threads}
         return {"kind": "gpu", "gpu": self.gpu_name, "count": self.count}
+
+
+def _made(cls: type[Target], what: str, names: dict[str, str], **values: object) -> Target:
+    """``cls(**values)``, or a ConfigError naming the argument of ``what`` (the API's constructor) that is wrong,
+    its value and what it must be: the API's errors are AdvisorErrors, not pydantic's."""
+    try:
+        return cls(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = str(first["loc"][0]) if first.get("loc") else ""
+        arg = names.get(loc, loc)
+        raise ConfigError(f"{what}: {arg} {first['msg'][:1].lower()}{first['msg'][1:]}, got {first.get('input')!r}.",
+                          hint='Fix: e.g. advisor.Target.gpu("A100-80GB", 4) or advisor.Target.cpu(8).') from None
 
 
 # ------------------------------------------------------------------------------------------- hardware

@@ -8,20 +8,24 @@ The methods mirror ``advisor.api`` and ``advisor.History`` and return the same p
 profiled locally (its code runs only on this machine, in the probe's child process) and only the ``Profile``
 is sent; nothing is written to the local history. Errors are the server's ``AdvisorError`` with its what / fix
 (``NoFeasibleCandidateError`` with the nearest misses), or ``ServiceError`` when the server cannot be reached or
-refuses the call. httpx with timeouts; connection failures are retried (a request that never reached the server
-is safe to send again). This module imports neither FastAPI nor any server module.
+refuses the call; an argument the server would refuse (``epochs=0``, an unknown precision) is the local API's
+error or a ``ConfigError`` naming it, raised before anything is probed or sent. httpx with timeouts; connection
+failures are retried (a request that never reached the server is safe to send again). This module imports
+neither FastAPI nor any server module.
 """
 
 from __future__ import annotations
 
+import operator
 import os
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
 from advisor.errors import AdvisorError, ConfigError, NoFeasibleCandidateError, rebuild
 from advisor.schemas import (
@@ -35,10 +39,20 @@ from advisor.schemas import (
     Recommendation,
     Target,
 )
-from advisor.service.wire import API_PREFIX, OutcomeRequest, PredictionRequest, RecommendationRequest, TargetSpec
+from advisor.service.wire import (
+    API_PREFIX,
+    OutcomeRequest,
+    PredictionRequest,
+    RecommendationRequest,
+    TargetSpec,
+    field_problems,
+)
 
 TOKEN_ENV = "ADVISOR_API_TOKEN"
+B = TypeVar("B", bound=BaseModel)
 _REACH_HINT = "Fix: check the URL and that `advisor serve` is running there (GET URL/healthz answers)."
+# Stands for the profile while a request's other values are checked, before a workload is probed for it.
+_UNPROBED = Profile.model_construct()
 
 
 class ServiceError(AdvisorError):
@@ -57,6 +71,55 @@ def check_url(url: str) -> str:
         raise ConfigError(f"--server {url!r} is not an http:// or https:// URL.",
                           hint="Fix: e.g. --server http://127.0.0.1:8000.")
     return url.rstrip("/")
+
+
+def request_body(cls: type[B], **values: Any) -> B:
+    """The request ``cls`` made of a call's arguments (named as the body's fields); a value the server would
+    refuse is a ConfigError naming the argument, the value and what is wrong, before anything is sent."""
+    try:
+        return cls(**values)
+    except ValidationError as exc:
+        problems = field_problems(exc.errors())
+    first = problems[0]
+    name = first.field.split(".")[0]
+    got = f" (got {values[name]!r:.80})" if name in values and name != "profile" else ""
+    more = f"; and {len(problems) - 1} more" if len(problems) > 1 else ""
+    raise ConfigError(f"Invalid {first.field}: {first.problem}{got}{more}.",
+                      hint=f"Fix: correct {name}; the server takes the values the local advisor API does.") from None
+
+
+def response_object(cls: type[B], data: Any, url: str) -> B:
+    """``cls`` from a server's answer; ServiceError when the answer is not one (not an advisor server, or one
+    of another version)."""
+    try:
+        return cls.model_validate(data)
+    except ValidationError as exc:
+        first = field_problems(exc.errors())[0]
+        raise ServiceError(f"The server at {url} answered with something that is not a {cls.__name__} "
+                           f"({first.field}: {first.problem}).",
+                           hint="Fix: check that the URL is an advisor server of this version (GET URL/healthz).",
+                           ) from None
+
+
+def _items(data: Any, key: str, url: str) -> list:
+    """``data[key]``, a list, from a server's answer; ServiceError when the answer has none."""
+    items = data.get(key) if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise ServiceError(f"The server at {url} answered without a list of {key}; is it an advisor server?",
+                           hint=_REACH_HINT)
+    return items
+
+
+def recommendation_id_of(value: Any) -> int:
+    """A history id as a positive int; ConfigError otherwise (it goes into the URL)."""
+    try:
+        number = operator.index(value) if not isinstance(value, bool) else 0
+    except TypeError:
+        number = 0
+    if number < 1:
+        raise ConfigError(f"A recommendation id is a positive whole number, got {value!r:.80}.",
+                          hint="Fix: use the id of a stored recommendation (rec.id, or `advisor history list`).")
+    return number
 
 
 class Client:
@@ -119,8 +182,11 @@ class Client:
             return ServiceError(message, hint=f"Fix: set {TOKEN_ENV} to one of the server's tokens.", status=status)
         if status == 409 and kind == NoFeasibleCandidateError.__name__:
             rec = data.get("recommendation")
-            return NoFeasibleCandidateError(message, hint=hint, recommendation=(
-                Recommendation.model_validate(rec) if isinstance(rec, dict) else None))
+            try:
+                nearest = Recommendation.model_validate(rec) if isinstance(rec, dict) else None
+            except ValidationError:  # the message and hint still say what is wrong
+                nearest = None
+            return NoFeasibleCandidateError(message, hint=hint, recommendation=nearest)
         if status in (422, 404):
             found = rebuild(kind, message, hint)
             if found is not None:
@@ -153,41 +219,58 @@ class Client:
                   startup_seconds_cpu: str | float | None = None, startup_seconds_gpu: str | float | None = None,
                   probe_seconds: float = 60.0, progress: Any = None, save: bool = True) -> Recommendation:
         """``advisor.recommend`` on the server: the source (a workload, a Profile or a profile .json) is
-        profiled here if need be, ranked and stored there; ``rec.id`` is the server's history id."""
+        profiled here if need be, ranked and stored there; ``rec.id`` is the server's history id. A value the
+        server would refuse is a ConfigError before anything is probed or sent."""
+        from advisor import api
+
+        api.check_source(source)
+        api.check_job_values(dataset_size, epochs, batch_size)  # the local API's messages for the job's values
+        body = request_body(
+            RecommendationRequest, profile=_UNPROBED, dataset_size=dataset_size, epochs=epochs,
+            batch_size=batch_size, deadline=deadline, budget=budget, objective=objective,
+            providers=list(providers) if isinstance(providers, (list, tuple)) else providers,
+            regions=list(regions) if isinstance(regions, (list, tuple)) else regions, spot=spot, top=top,
+            precision=precision, startup_seconds_cpu=startup_seconds_cpu, startup_seconds_gpu=startup_seconds_gpu,
+            save=save)
         prof = self._profile(source, batch_size=batch_size, probe_seconds=probe_seconds, precision=None,
                              progress=progress)
-        body = RecommendationRequest(
-            profile=prof, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size, deadline=deadline,
-            budget=budget, objective=objective, providers=list(providers) if isinstance(providers, (list, tuple))
-            else providers, regions=list(regions) if isinstance(regions, (list, tuple)) else regions, spot=spot,
-            top=top, precision=precision, startup_seconds_cpu=startup_seconds_cpu,
-            startup_seconds_gpu=startup_seconds_gpu, save=save)
-        return Recommendation.model_validate(self._call("POST", f"{API_PREFIX}/recommendations", body=body))
+        data = self._call("POST", f"{API_PREFIX}/recommendations", body=body.model_copy(update={"profile": prof}))
+        return response_object(Recommendation, data, self.url)
 
     def predict(self, source: Any, *, dataset_size: int | None = None, epochs: int | None = None,
                 batch_size: int | None = None, target: Target | str | None = None, precision: str | None = None,
                 probe_seconds: float = 60.0, progress: Any = None, use_history: bool = True,
                 save: bool = True) -> Estimate:
-        """``advisor.predict`` on the server (one target's whole-job time)."""
+        """``advisor.predict`` on the server (one target's whole-job time). ``precision`` as there: "mixed" is
+        bf16."""
+        from advisor import api
+
+        api.check_source(source)
+        api.check_job_values(dataset_size, epochs, batch_size)
+        api.check_target(target)
+        body = request_body(PredictionRequest, profile=_UNPROBED, dataset_size=dataset_size, epochs=epochs,
+                            batch_size=batch_size, target=TargetSpec.of(target), precision=precision,
+                            use_history=use_history, save=save)
         gpu_target = (isinstance(target, Target) and target.kind == "gpu") or (
-            isinstance(target, str) and target.lower() != "cpu")
-        prof = self._profile(source, batch_size=batch_size, probe_seconds=probe_seconds, precision=precision,
+            isinstance(target, str) and target.strip().lower() != "cpu")
+        # body.precision is the one the server predicts at ("mixed" read as bf16): the probe here runs at it too.
+        prof = self._profile(source, batch_size=batch_size, probe_seconds=probe_seconds, precision=body.precision,
                              progress=progress, gpu_target=gpu_target)
-        body = PredictionRequest(profile=prof, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
-                                 target=TargetSpec.of(target), precision=precision, use_history=use_history,
-                                 save=save)
-        return Estimate.model_validate(self._call("POST", f"{API_PREFIX}/predictions", body=body))
+        data = self._call("POST", f"{API_PREFIX}/predictions", body=body.model_copy(update={"profile": prof}))
+        return response_object(Estimate, data, self.url)
 
     def record_outcome(self, recommendation_id: int, actual_seconds: float, *,
                        instance_type: str | None = None, force: bool = False) -> Outcome:
         """``advisor history record``: the real duration of a recommended job, stored on the server."""
+        rec_id = recommendation_id_of(recommendation_id)
         try:
-            body = OutcomeRequest(actual_seconds=actual_seconds, instance_type=instance_type, force=force)
-        except ValueError:
+            OutcomeRequest(actual_seconds=actual_seconds)
+        except ValidationError:  # the local command's message for the value it is most often wrong about
             raise ConfigError(f"--actual-seconds must be a positive number of seconds, got {actual_seconds!r}.",
                               hint="Fix: e.g. --actual-seconds 5400.") from None
-        return Outcome.model_validate(
-            self._call("POST", f"{API_PREFIX}/recommendations/{int(recommendation_id)}/outcome", body=body))
+        body = request_body(OutcomeRequest, actual_seconds=actual_seconds, instance_type=instance_type, force=force)
+        return response_object(Outcome, self._call(
+            "POST", f"{API_PREFIX}/recommendations/{rec_id}/outcome", body=body), self.url)
 
     def list(self, workload: str | None = None, since: str | datetime | date | None = None,
              limit: int | None = 50) -> list[HistoryEntry]:
@@ -195,22 +278,24 @@ class Client:
         since_text = since.isoformat() if isinstance(since, (datetime, date)) else since
         data = self._call("GET", f"{API_PREFIX}/history",
                           params={"workload": workload, "since": since_text, "limit": limit})
-        return [HistoryEntry.model_validate(e) for e in data["entries"]]
+        return [response_object(HistoryEntry, e, self.url) for e in _items(data, "entries", self.url)]
 
     def show(self, recommendation_id: int) -> HistoryDetail:
         """``History.show``: one stored recommendation and its outcomes."""
-        return HistoryDetail.model_validate(self._call("GET", f"{API_PREFIX}/recommendations/{int(recommendation_id)}"))
+        data = self._call("GET", f"{API_PREFIX}/recommendations/{recommendation_id_of(recommendation_id)}")
+        return response_object(HistoryDetail, data, self.url)
 
     def compare(self, workload: str | None = None) -> Comparison:
         """``History.compare``: predicted vs actual per run, device and method."""
-        return Comparison.model_validate(self._call("GET", f"{API_PREFIX}/compare", params={"workload": workload}))
+        data = self._call("GET", f"{API_PREFIX}/compare", params={"workload": workload})
+        return response_object(Comparison, data, self.url)
 
     def catalog(self, *, provider: str | None = None, gpu: str | None = None, max_price: float | None = None,
                 region: str | None = None) -> list[Offer]:
         """The server's priced offers matching the filters, cheapest first (``advisor pricing list``)."""
         data = self._call("GET", f"{API_PREFIX}/catalog",
                           params={"provider": provider, "gpu": gpu, "max_price": max_price, "region": region})
-        return [Offer.model_validate(o) for o in data["offers"]]
+        return [response_object(Offer, o, self.url) for o in _items(data, "offers", self.url)]
 
     def health(self) -> dict:
         """``GET /healthz``: the server's status and whether its database answers (no token needed)."""

@@ -114,8 +114,6 @@ def test_profile_stops_before_the_probe(tmp_path, no_probe):
     assert not out.exists()
 
 
-@pytest.mark.xfail(strict=True, reason="advisor.api's _steps does not pass dataset_size, epochs and batch_size "
-                                       "to job_settings yet; once it does, remove this marker")
 def test_a_flag_on_the_command_line_replaces_a_bad_constant(tmp_path, no_probe):
     path = write(tmp_path, GOOD_MODEL + GOOD_BATCH + 'BATCH_SIZE = "sixty-four"\n')
     result = CliRunner().invoke(build_app(), ["recommend", str(path), "--batch-size", "16", "--dataset-size", "1000",

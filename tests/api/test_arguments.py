@@ -1,0 +1,198 @@
+"""The Python API at its boundary: a wrong argument is one ``AdvisorError`` naming it, its value and what is
+accepted (never a TypeError, a pydantic ValidationError, or a wrong value quietly read as something else); text
+with a NUL character, which PostgreSQL cannot store, is refused where it comes in; and the README's promise
+about the API's objects and the CLI's ``--json`` holds."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from typer.testing import CliRunner
+
+import advisor
+from advisor.api import load_profile
+from advisor.cli.app import build_app
+from advisor.errors import ConfigError, ProbeError, WorkloadError
+from advisor.settings import Settings
+
+REPO = Path(__file__).resolve().parents[2]
+PROFILE_FILE = REPO / "tests" / "hostile" / "data" / "tabular_profile.json"
+POSTGRES_URL = os.environ.get("ADVISOR_TEST_POSTGRES_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/test")
+JOB = {"dataset_size": 20_000, "epochs": 2}
+
+
+@pytest.fixture(scope="module")
+def prof():
+    return load_profile(PROFILE_FILE)
+
+
+def _with_nul(tmp_path: Path, *where: str | int) -> Path:
+    """The saved profile with a NUL in the text at ``where`` (keys and list indices), as a file."""
+    data = json.loads(PROFILE_FILE.read_text())
+    node = data
+    for key in where[:-1]:
+        node = node[key]
+    node[where[-1]] = "a\x00b"
+    path = tmp_path / "nul.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+# ------------------------------------------------------------------------------------------ wrong types
+
+
+@pytest.mark.parametrize("source", [42, 1.5, None, ["model.py"], {"workload": {}}])
+def test_a_source_of_the_wrong_type_is_a_workload_error(prof, source):
+    for call in (advisor.recommend, advisor.predict):
+        with pytest.raises(WorkloadError) as caught:
+            call(source, save=False, **JOB)
+        assert caught.value.message == f"Cannot predict from {source!r} (type {type(source).__name__})."
+        assert "a Profile or a profile .json path" in caught.value.hint
+
+
+@pytest.mark.parametrize("top", ["3", 1.5, 0, -2, True, None, [3]])
+def test_top_must_be_a_positive_whole_number(prof, top):
+    with pytest.raises(ConfigError) as caught:
+        advisor.recommend(prof, save=False, top=top, **JOB)
+    assert caught.value.message == f"--top must be a whole number, 1 or more, got {top!r}."
+
+
+def test_top_as_an_integral_float_is_taken(prof):
+    rec = advisor.recommend(prof, save=False, top=3.0, **JOB)
+    assert rec.constraints.top == 3 and isinstance(rec.constraints.top, int)
+    assert len(rec.candidates) == 3
+
+
+@pytest.mark.parametrize("target", [5, -3, ["x"], 1.5, b"cpu", True, "", "   "])
+def test_a_target_that_names_nothing_is_refused_not_read_as_the_cpu(prof, target):
+    with pytest.raises(ConfigError) as caught:
+        advisor.predict(prof, target=target, **JOB)
+    assert caught.value.message.startswith("target must be advisor.Target.cpu(threads), advisor.Target.gpu(NAME, "
+                                           "COUNT), \"cpu\" or a GPU name")
+    assert f"got {target!r} ({type(target).__name__})" in caught.value.message
+
+
+def test_the_ways_to_name_a_target_still_work(prof):
+    assert advisor.predict(prof, target="cpu", **JOB).target.kind == "cpu"
+    assert advisor.predict(prof, target=advisor.Target.cpu(2), **JOB).target.threads == 2
+    gpu = advisor.predict(prof, target="A100-80GB", **JOB).target
+    assert (gpu.kind, gpu.gpu_name, gpu.count) == ("gpu", "A100-80GB", 1)
+
+
+def test_an_objective_of_the_wrong_type_is_a_config_error(prof):
+    with pytest.raises(ConfigError, match=r"Unknown objective 5\."):
+        advisor.recommend(prof, save=False, objective=5, **JOB)
+
+
+def test_mixed_precision_is_bf16_and_the_hint_says_so(prof):
+    gpu = advisor.Target.gpu("A100-80GB", 2)
+    mixed = advisor.predict(prof, target=gpu, precision="mixed", **JOB)
+    bf16 = advisor.predict(prof, target=gpu, precision="bf16", **JOB)
+    assert mixed.precision == bf16.precision == "bf16" and mixed.seconds == bf16.seconds
+    with pytest.raises(ConfigError) as caught:
+        advisor.predict(prof, target=gpu, precision="fp8", **JOB)
+    assert caught.value.hint == "Fix: use one of fp32, tf32, bf16, fp16, or mixed (= bf16)."
+
+
+# ----------------------------------------------------------------------------------------------- NUL
+
+
+@pytest.mark.parametrize(("where", "field"), [
+    (("workload", "name"), "workload.name"), (("devices", 0, "name"), "devices.0.name"),
+    (("host", "hostname"), "host.hostname"), (("notes",), "notes"),
+    (("analysis", "ops", 3, "op"), "analysis.ops.3.op"),
+])
+def test_a_profile_file_with_a_nul_is_a_probe_error_naming_the_field(tmp_path, where, field):
+    if where == ("notes",):
+        data = json.loads(PROFILE_FILE.read_text())
+        data["notes"] = ["fine", "a\x00b"]
+        path = tmp_path / "nul.json"
+        path.write_text(json.dumps(data))
+    else:
+        path = _with_nul(tmp_path, *where)
+    with pytest.raises(ProbeError) as caught:
+        advisor.recommend(path, save=False, **JOB)
+    assert f"{field} contains a NUL character (\\x00); remove it" in caught.value.message
+    assert caught.value.hint.startswith("Fix: pass a file written by `advisor profile")
+
+
+def test_a_workload_name_or_path_with_a_nul_is_refused_before_anything_runs(tmp_path):
+    workload = advisor.Workload(model=lambda: None, make_batch=lambda b: None, name="a\x00b")
+    with pytest.raises(WorkloadError) as caught:
+        advisor.profile(workload, devices="cpu")
+    assert caught.value.message == "The workload's name 'a\\x00b' contains a NUL character (\\x00)."
+    for path in ("model\x00.py", tmp_path / "profile\x00.json"):
+        with pytest.raises(WorkloadError, match="The workload's path .* contains a NUL character"):
+            advisor.recommend(path, save=False, **JOB)
+
+
+def test_profiles_and_results_without_a_nul_load_as_before(prof):
+    assert prof.workload.name == "tabular_mlp"
+    rec = advisor.recommend(prof, save=False, **JOB)
+    assert rec.candidates and rec.workload.name == "tabular_mlp"
+
+
+@pytest.fixture
+def pg_history():
+    """A PostgreSQL history in a fresh schema (dropped afterwards); skipped when the server is unreachable."""
+    from sqlalchemy import create_engine, text
+
+    try:
+        admin = create_engine(POSTGRES_URL, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
+        schema = f"advisor_api_{uuid.uuid4().hex[:12]}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    except Exception:  # noqa: BLE001 - skipped with the reason
+        pytest.skip("PostgreSQL at 127.0.0.1:5432 is unreachable")
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{POSTGRES_URL}{sep}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.mark.postgres
+def test_a_nul_profile_with_a_postgresql_history_is_one_message(tmp_path, pg_history, monkeypatch):
+    path = _with_nul(tmp_path, "workload", "name")
+    with pytest.raises(ProbeError, match=r"workload\.name contains a NUL character"):
+        advisor.recommend(path, settings=Settings(database_url=pg_history), **JOB)
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", pg_history)
+    result = CliRunner().invoke(build_app(), ["recommend", "--profile", str(path), "--epochs", "2"])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and "ValueError" not in result.output
+    assert "workload.name contains a NUL character (\\x00); remove it" in result.output
+    # The same profile without the NUL is stored in that history.
+    rec = advisor.recommend(PROFILE_FILE, settings=Settings(database_url=pg_history), **JOB)
+    assert rec.id is not None
+
+
+# -------------------------------------------------------------------------------------- the CLI's JSON
+
+
+def test_json_contract_is_what_predict_json_prints():
+    est = advisor.predict(PROFILE_FILE, target=advisor.Target.gpu("A100-80GB", 4), **JOB)
+    result = CliRunner().invoke(build_app(), ["predict", "--profile", str(PROFILE_FILE), "--gpu", "A100-80GB",
+                                              "--gpus", "4", "--dataset-size", "20000", "--epochs", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.stdout)
+    assert printed["target"] == {"kind": "gpu", "gpu": "A100-80GB", "count": 4}
+    assert printed == json.loads(json.dumps(est.json_contract()))
+    # model_dump is the object's own shape, which the README says apart.
+    assert est.model_dump(mode="json")["target"]["gpu_name"] == "A100-80GB"
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: advisor.Target.gpu("H100", 0), "Target.gpu: count input should be greater than or equal to 1, got 0."),
+    (lambda: advisor.Target.cpu(0), "Target.cpu: threads input should be greater than or equal to 1, got 0."),
+])
+def test_a_target_built_with_a_bad_count_is_a_config_error_not_pydantics(make, message):
+    with pytest.raises(ConfigError) as caught:
+        make()
+    assert caught.value.message == message
