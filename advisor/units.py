@@ -145,6 +145,9 @@ def parse_names(value: str | list[str] | tuple[str, ...] | None, what: str = "th
     name nothing, are a ConfigError naming ``what``: read as "no filter" they would quietly mean "all"."""
     if value is None:
         return None
+    if not (isinstance(value, str) or (isinstance(value, (list, tuple)) and all(isinstance(i, str) for i in value))):
+        raise ConfigError(f"{what} must be comma-separated names or a list of names, got {value!r:.80}.",
+                          hint=f'Fix: e.g. {what} "aws,gcp" or ["aws", "gcp"].')
     items = value.split(",") if isinstance(value, str) else list(value)
     names = [i.strip().lower() for i in items if i and i.strip()]
     if not names and any(i and i.strip() for i in (value if isinstance(value, str) else items)):

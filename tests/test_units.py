@@ -46,6 +46,9 @@ def test_parse_usd_and_names():
     for nothing in (",", " , ", ",,"):
         with pytest.raises(ConfigError, match="names nothing"):
             parse_names(nothing, "providers")
+    for wrong in (5, [1, 2], {"aws"}):
+        with pytest.raises(ConfigError, match="must be comma-separated names or a list of names"):
+            parse_names(wrong, "--providers")
 
 
 def test_formatting():

@@ -154,6 +154,16 @@ class History:
             raise database_error(self._engine, exc, "The history database {where} failed: {detail}."
                                  + (" Nothing was written." if writing else ""),
                                  "Fix: check that the database is reachable, then run the command again.") from exc
+        except ValueError as exc:
+            # Text the driver cannot send: a NUL character (psycopg2: "A string literal cannot contain NUL (0x00)
+            # characters.") or a lone surrogate (UTF-8 has no encoding for it). Profiles and service requests are
+            # refused before this; a name or note given to the Python API reaches the driver.
+            if not (isinstance(exc, UnicodeEncodeError) or "NUL (0x00)" in str(exc)):
+                raise
+            raise HistoryError("A text given to the history (a workload name, an instance type, a note) holds a "
+                               "character no database can store: a NUL (\\x00) or a lone surrogate."
+                               + (" Nothing was written." if writing else ""),
+                               hint="Fix: remove that character from the text.") from exc
 
     def _storable_id(self, entry_id: int) -> bool:
         """Whether ``entry_id`` fits the id columns of this database (a bigger one names no row)."""

@@ -165,6 +165,20 @@ def test_a_list_limit_below_one_is_refused_not_read_as_no_rows_or_every_row(hist
     assert len(history.list(limit=1)) == 1 and len(history.list(limit=None)) == 1
 
 
+def test_text_no_database_can_store_is_a_history_error_not_the_drivers(history):
+    rec_id = history.save_recommendation(recommendation("m", chosen=1))
+    with pytest.raises(HistoryError) as err:
+        history.list(workload="bad\ud800name")  # a lone surrogate: UTF-8 has no encoding for it
+    assert "holds a character no database can store" in err.value.message
+    with pytest.raises(HistoryError) as err:
+        history.record_outcome(rec_id, 2000.0, notes="bad\ud800note")
+    assert "Nothing was written" in err.value.message
+    assert history.show(rec_id).outcomes == []
+    if history.engine.dialect.name == "postgresql":  # psycopg2 refuses a NUL too (SQLite stores it)
+        with pytest.raises(HistoryError, match="NUL"):
+            history.list(workload="bad\x00name")
+
+
 def test_outcome_on_another_instance_compares_with_that_candidate(history):
     rec_id = history.save_recommendation(recommendation("m", chosen=1))
     out = history.record_outcome(rec_id, 900.0, instance_type="P4D.24XLARGE")  # candidate 2: 1200 s (960-1500)
