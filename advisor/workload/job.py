@@ -19,17 +19,23 @@ from advisor.schemas import JobSpec
 JOB_FLAGS = (("dataset size", "--dataset-size"), ("epochs", "--epochs"), ("batch size", "--batch-size"))
 
 
+# The most samples, epochs or samples per batch a job may name (the service's request bodies take the same): a
+# larger figure is a typo, and would print times of millions of years and costs beyond any budget as if real.
+MAX_JOB_COUNT = 10**12
+
+
 def positive_int(value: Any) -> int | None:
-    """``value`` as an int when it is a positive whole number (int, integral float, numpy int), else None."""
+    """``value`` as an int when it is a positive whole number (int, integral float, numpy int) of at most
+    ``MAX_JOB_COUNT``, else None."""
     if isinstance(value, bool):
         return None
     if isinstance(value, float):
-        return int(value) if value.is_integer() and value > 0 else None
+        return int(value) if value.is_integer() and 0 < value <= MAX_JOB_COUNT else None
     try:
         number = operator.index(value)
     except TypeError:
         return None
-    return number if number > 0 else None
+    return number if 0 < number <= MAX_JOB_COUNT else None
 
 
 def check_job_values(dataset_size: Any, epochs: Any, batch_size: Any) -> None:
@@ -76,6 +82,9 @@ def resolve_job(*, dataset_size: Any, epochs: Any, batch_size: Any, default_data
 
 def _bad_job_value(what: str, value: Any, flag: str, label: str | None = None) -> WorkloadError:
     where = f"{label}: " if label else ""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > MAX_JOB_COUNT:
+        return WorkloadError(f"{where}{what} {value!r} is more than 10^12 ({flag}), beyond any real job.",
+                             hint=f"Fix: pass {flag} with the real figure (at most 1,000,000,000,000).")
     return WorkloadError(f"{where}{what} must be a positive whole number, got {value!r} ({flag}).",
                          hint=f"Fix: pass {flag} with a value of 1 or more.")
 

@@ -36,6 +36,19 @@ def test_bad_explicit_job_values(kwargs, flag):
     assert_message(err, "workload 'mine'", "must be a positive whole number", flag)
 
 
+@pytest.mark.parametrize("kwargs, flag", [
+    ({"dataset_size": 10**23}, "--dataset-size"), ({"epochs": 1e13}, "--epochs"), ({"batch_size": 10**12 + 1},
+                                                                                   "--batch-size"),
+])
+def test_a_job_figure_past_ten_to_the_twelve_is_called_a_typo(kwargs, flag):
+    workload = Workload(model=nn.Linear(2, 2), make_batch=lambda b: (torch.randn(b, 2), None), name="mine",
+                        dataset_size=10, epochs=1, batch_size=2)
+    with pytest.raises(WorkloadError) as err:
+        workload.job(**kwargs)
+    assert_message(err, "workload 'mine'", "is more than 10^12", flag)
+    assert workload.job(**{next(iter(kwargs)): 10**12}).total_steps >= 1  # the bound itself is taken
+
+
 def test_missing_job_value_names_flag_and_constant():
     workload = Workload(model=nn.Linear(2, 2), make_batch=lambda b: (torch.randn(b, 2), None), name="mine")
     with pytest.raises(WorkloadError) as err:
