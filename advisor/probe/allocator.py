@@ -91,13 +91,14 @@ def measure_kept_memory(probe: StepRunner, reference: Measurement, budget_second
 def _timed(probe: StepRunner, batch_size: int, steps: int, clock: Any) -> tuple[float, float]:
     """A warm-up step (the first after the thresholds change grows the heap), then ``steps`` timed (``make_batch``
     and the training step, as ``Measurement.batch_seconds`` + ``compute_seconds``): the median step on ``clock``
-    and the minor page faults a step."""
+    and the median minor page faults of a step (a median, as the time's: now and then a step still maps its block
+    afresh, another allocation having taken the freed one's place, and one such step is not the steady state)."""
     probe.train(*probe.batch(batch_size))
-    seconds = []
-    before = minor_faults()
+    seconds, faults = [], []
     for _ in range(steps):
+        before = minor_faults()
         t0 = clock()
         probe.train(*probe.batch(batch_size))
         seconds.append(clock() - t0)
-    faults = minor_faults() - before
-    return stats.median(seconds), max(0, faults) / steps
+        faults.append(max(0, minor_faults() - before))
+    return stats.median(seconds), float(stats.median(faults))
