@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from pydantic import PrivateAttr
 
 from advisor.schemas import Candidate, Model, updated
@@ -37,3 +38,16 @@ def test_updated_falls_back_to_model_copy_for_a_model_with_private_attributes():
     first._seen.append("x")
     copied = updated(first, {"value": 2})
     assert copied.value == 2 and copied._seen == ["x"] and first.value == 1
+
+
+def test_a_device_memory_size_cannot_be_negative_but_a_measured_growth_can():
+    from pydantic import ValidationError
+
+    from advisor.schemas import CpuInfo, GpuInfo, Measurement
+
+    with pytest.raises(ValidationError, match="greater than or equal to 0"):
+        GpuInfo(index=0, name="x", memory_gib=-1)
+    with pytest.raises(ValidationError, match="greater than or equal to 0"):
+        CpuInfo(model_name="x", arch="x86_64", physical_cores=1, logical_cores=1, torch_threads=1, memory_gib=-8)
+    # a CPU step's RSS growth may be negative (memory handed back during the step)
+    assert Measurement(device="cpu", batch_size=8, peak_memory_gib=-0.01).peak_memory_gib == -0.01

@@ -27,6 +27,7 @@ Count = Annotated[int, Field(ge=1, le=2**31)]  # batch sizes, threads, GPUs
 StepSeconds = Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)]  # one step: at most 11 days
 Seconds = Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]  # a whole job, a probe: up to 31 years
 Gib = Annotated[float, Field(ge=-1e6, le=1e6, allow_inf_nan=False)]  # may be negative: RSS growth on a CPU
+MemorySize = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]  # a device's or machine's memory
 Amount = Annotated[float, Field(ge=0, le=1e30, allow_inf_nan=False)]  # FLOPs, bytes
 Fraction = Annotated[float, Field(ge=0, le=1e3, allow_inf_nan=False)]  # spreads, ratios
 

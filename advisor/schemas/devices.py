@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, ValidationError
 
 from advisor.errors import ConfigError
-from advisor.schemas.base import Count, Gib, Model
+from advisor.schemas.base import Count, MemorySize, Model
 
 # --------------------------------------------------------------------------------------------- targets
 
@@ -70,14 +70,14 @@ class CpuInfo(Model):
     physical_cores: Count
     logical_cores: Count
     torch_threads: Count
-    memory_gib: Gib
+    memory_gib: MemorySize
 
 
 class GpuInfo(Model):
     index: Annotated[int, Field(ge=0, le=1024)]
     name: str  # as the driver reports it, e.g. "NVIDIA H100 80GB HBM3"
     spec_name: str | None = None  # canonical name in profiles/ when recognised, e.g. "H100-SXM"
-    memory_gib: Gib
+    memory_gib: MemorySize
     driver_version: str | None = None
     sm_clock_mhz: float | None = None
     memory_clock_mhz: float | None = None

@@ -17,6 +17,7 @@ from advisor.schemas.base import (
     Count,
     Fraction,
     Gib,
+    MemorySize,
     Model,
     Precision,
     SchemaVersion,
@@ -181,7 +182,7 @@ class DeviceProfile(Model):
     name: str  # CPU model or GPU name as reported
     spec_name: str | None = None  # canonical GPU spec name when recognised
     threads: Count | None = None
-    memory_gib: Gib | None = None
+    memory_gib: MemorySize | None = None
     precision: Precision = "fp32"
     measurements: list[Measurement] = Field(default_factory=list)
     largest_batch_size: Count | None = None  # largest batch that ran
