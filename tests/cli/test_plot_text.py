@@ -13,35 +13,19 @@ from typer.testing import CliRunner
 
 from advisor.cli.app import build_app
 from advisor.cli.plot import plot_recommendation
-from advisor.predictor.targets import offer_target
-from advisor.ranking import rank
-from advisor.schemas import Constraints, Estimate, Offer, WorkloadSummary
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "history"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from history_helpers import profile  # noqa: E402
+from plot_helpers import two_offer_recommendation  # noqa: E402
 
 NAME = "w/[red]nm\x1b[31m $x^2$\n\u202e\ufffe 漢字"
 SHOWN = "w/[red]nm\\x1b[31m $x^2$\\x0a\\u202e\\ufffe 漢字"
 
 
-def _recommendation(name: str, instance: str):
-    offers = [Offer(provider="aws", instance_type=f"{instance}{n}", region="r", vcpus=4 * n, memory_gib=8.0 * n,
-                    price_usd_per_hour=0.2 * n) for n in (1, 2)]
-    priced = []
-    for o in offers:
-        t = offer_target(o, lambda p, i: (None, 2))
-        s = 4000.0 / t.threads
-        priced.append((o, Estimate(target=t, dataset_size=1000, epochs=1, batch_size=64, seconds=s, low=0.8 * s,
-                                   high=1.25 * s, step_seconds=1.0, steps_per_epoch=16, total_steps=16,
-                                   fits_memory=True, per_device_batch_size=64, method="scaled",
-                                   precision="fp32")))
-    return rank(priced, Constraints(), workload=WorkloadSummary(name=name), dataset_size=1000, epochs=1,
-                batch_size=64, startup_seconds_cpu=120, startup_seconds_gpu=300)
-
-
 @pytest.mark.parametrize("suffix", [".svg", ".png"])
 def test_control_characters_are_drawn_escaped_and_nothing_warns(tmp_path, suffix):
-    rec = _recommendation(NAME, "c7i\x1b[2J.")
+    rec = two_offer_recommendation(NAME, "c7i\x1b[2J.")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # matplotlib's "Glyph 27 missing from font(s)" would fail the test
         path = plot_recommendation(rec, tmp_path / f"evil{suffix}")
