@@ -94,7 +94,9 @@ def estimate(est: Any, instance_startup_seconds: float | None = None) -> None:
         table.add_row("with start-up", f"{format_duration(start + est.seconds)}  ({format_duration(start)} start-up "
                       f"of a fresh instance + the job: what you wait for and pay for)")
     accum = est.grad_accum_steps
-    table.add_row("job", f"{est.epochs} epochs x {est.steps_per_epoch:,} steps of {est.batch_size}"
+    epochs = f"{est.epochs} epoch{'s' if est.epochs != 1 else ''}"
+    steps = f"{est.steps_per_epoch:,} step{'s' if est.steps_per_epoch != 1 else ''}"
+    table.add_row("job", f"{epochs} x {steps} of {est.batch_size}"
                   f" ({est.dataset_size:,} samples)"
                   + (f"; {accum} micro-steps per optimizer step ({est.batch_size * accum:,} samples)"
                      if accum > 1 else "") + ("; torch.compile" if est.compiled else ""))
@@ -107,11 +109,13 @@ def estimate(est: Any, instance_startup_seconds: float | None = None) -> None:
         table.add_row("MFU", f"{est.mfu:.{0 if est.mfu >= 0.1 else 2}%} (model FLOPs over the GPUs' dense "
                       f"{est.precision} peak)")
     if est.startup_seconds:
-        table.add_row("start-up", format_duration(est.startup_seconds))
+        # the job's own start (process, model, first steps); "with start-up" above adds a fresh instance's
+        table.add_row("process start-up", f"{format_duration(est.startup_seconds)} (in the time above)")
     mem = "fits" if est.fits_memory else "DOES NOT FIT"
     if est.peak_memory_gib is not None:
         cap = f" of {est.memory_capacity_gib:.0f} GiB" if est.memory_capacity_gib else ""
-        mem += f" (peak {est.peak_memory_gib:.2f} GiB{cap})"
+        peak = f"{est.peak_memory_gib:.2f} GiB" if est.peak_memory_gib >= 0.005 else "under 0.01 GiB"
+        mem += f" (peak {peak}{cap})"
     if est.max_batch_size_per_device:
         mem += f"; largest batch per device {est.max_batch_size_per_device:,}"
     table.add_row("memory", mem)
