@@ -77,7 +77,10 @@ def resolve_job(*, dataset_size: Any, epochs: Any, batch_size: Any, default_data
                 raise bad_declared_value(const, value, label)
             raise _bad_job_value(what, value, flag, label)
         numbers.append(number)
-    return JobSpec(*numbers)
+    dataset_size, epochs, batch_size = numbers
+    # A batch larger than the dataset is the whole dataset (as a DataLoader makes it): the time was already
+    # priced so (one short last batch); the memory fit must be too, or a job that fits reads "does not fit".
+    return JobSpec(dataset_size, epochs, min(batch_size, dataset_size))
 
 
 def _bad_job_value(what: str, value: Any, flag: str, label: str | None = None) -> WorkloadError:

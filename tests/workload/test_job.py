@@ -49,6 +49,23 @@ def test_a_job_figure_past_ten_to_the_twelve_is_called_a_typo(kwargs, flag):
     assert workload.job(**{next(iter(kwargs)): 10**12}).total_steps >= 1  # the bound itself is taken
 
 
+def test_a_batch_larger_than_the_dataset_is_the_whole_dataset():
+    job = resolve_job(dataset_size=20_000, epochs=2, batch_size=1_000_000)
+    assert job == JobSpec(20_000, 2, 20_000) and job.steps_per_epoch == 1 and job.last_batch_size == 20_000
+
+
+def test_predict_with_a_batch_larger_than_the_dataset_answers_as_for_the_dataset_batch():
+    from pathlib import Path
+
+    import advisor
+
+    profile = Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json"
+    big, whole = (advisor.predict(str(profile), dataset_size=20_000, epochs=2, batch_size=b, target="cpu",
+                                  use_history=False) for b in (1_000_000, 20_000))
+    assert big.batch_size == 20_000 and big.fits_memory == whole.fits_memory
+    assert big.peak_memory_gib == whole.peak_memory_gib and big.seconds == whole.seconds
+
+
 def test_missing_job_value_names_flag_and_constant():
     workload = Workload(model=nn.Linear(2, 2), make_batch=lambda b: (torch.randn(b, 2), None), name="mine")
     with pytest.raises(WorkloadError) as err:
