@@ -21,7 +21,14 @@ API_PREFIX = "/v1"
 TOKEN_HEADER = "Authorization"
 
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
-JobCount = Annotated[int, Field(ge=1, le=10**12)]
+def _not_a_bool(value: Any) -> Any:
+    """JSON's true is no count (lax validation would read it as 1), as the local API refuses ``epochs=True``."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("int_type", "Input should be a whole number, not true or false")
+    return value
+
+
+JobCount = Annotated[int, Field(ge=1, le=10**12), BeforeValidator(_not_a_bool)]
 Amount = Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)]
 Names = list[Annotated[str, Field(min_length=1, max_length=64)]]
 

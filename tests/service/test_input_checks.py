@@ -146,6 +146,15 @@ def test_mixed_precision_is_bf16_in_the_service_as_in_the_api(app_client, profil
     assert bad.json()["error"]["fields"][0]["problem"] == "Input should be 'fp32', 'tf32', 'bf16', 'fp16' or 'mixed'"
 
 
+@pytest.mark.parametrize("field", ["epochs", "dataset_size", "batch_size"])
+def test_a_boolean_job_count_is_422_not_read_as_one(app_client, profile, field):
+    response = app_client.post("/v1/predictions", headers=auth(), json={
+        "profile": profile, **{**JOB, field: True}, "save": False, "use_history": False})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["fields"][0] == {"field": field,
+                                                     "problem": "Input should be a whole number, not true or false"}
+
+
 def test_the_openapi_schema_lists_mixed(app_client):
     spec = app_client.get("/openapi.json").json()["components"]["schemas"]["PredictionRequest"]
     assert "mixed" in spec["properties"]["precision"]["anyOf"][0]["enum"]
