@@ -180,7 +180,6 @@ def _as_profile(source: Any, *, devices: str | Sequence[str] | None, batch_size:
         return source
     if _is_saved_profile(source):
         return load_profile(source)
-    check_source(source)
     return profile(source, devices=devices, batch_size=batch_size, probe_seconds=probe_seconds, precision=precision,
                    progress=progress, threads=threads, analysis_precision=analysis_precision)
 
