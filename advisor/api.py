@@ -15,15 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from advisor.errors import AdvisorError, ConfigError, HistoryError, WorkloadError, did_you_mean
-from advisor.schemas import (
-    Constraints,
-    Estimate,
-    JobSpec,
-    Profile,
-    Recommendation,
-    Target,
-    WorkloadSummary,
-)
+from advisor.schemas import Constraints, Estimate, JobSpec, Profile, Recommendation, Target, WorkloadSummary
 from advisor.settings import Settings
 from advisor.units import parse_duration_seconds, parse_names, parse_startup_seconds, parse_usd
 from advisor.workload.job import JobSettings, check_job_values, normalize_precision, positive_int, resolve_job
@@ -205,13 +197,17 @@ def _is_saved_profile(source: Any) -> bool:
 
 @contextmanager
 def _history(settings: Settings, *, required: bool, given: History | None = None) -> Iterator[History | None]:
-    """The history database, opened before any probe so an unusable one fails first. When nothing is to be
-    saved (``required`` False) an unusable database is None: predictions then go without its correction.
-    ``given``: a long-lived caller's open history (a server's), used as it is and left open."""
+    """The history database, opened before any probe so an unusable one fails first. Where nothing is to be
+    saved (``required`` False), None for an unusable database (no correction then) or a SQLite file not yet
+    created (no history: none is created). ``given``: a server's open history, used as it is and left open."""
+    from advisor.history.engine import sqlite_file_missing
     from advisor.history.repository import History
 
     if given is not None:
         yield given
+        return
+    if not required and sqlite_file_missing(settings.resolved_database_url):
+        yield None
         return
     try:
         hist = History(settings=settings)

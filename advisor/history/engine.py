@@ -108,6 +108,20 @@ def _make_folder(database: Path) -> None:
                                 "for the default.")
 
 
+def sqlite_file_missing(url: str) -> bool:
+    """Whether ``url`` names a SQLite file that does not exist yet (False for a server URL, an in-memory
+    database or a URL that does not parse: those are ``create_history_engine``'s to judge). A caller with
+    nothing to store reads no history from such a file, and need not create it."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return False
+    database = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+        return False
+    return not Path(database).expanduser().exists()
+
+
 def create_history_engine(url: str) -> Engine:
     """A new engine for ``url``; for a SQLite file, creates the folder it lives in."""
     try:

@@ -1,0 +1,60 @@
+"""``--no-save`` stores nothing, and where no history exists yet it creates no database file either."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from advisor.cli.app import build_app
+from advisor.history.engine import sqlite_file_missing
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@pytest.fixture(scope="module")
+def profile_file(tmp_path_factory) -> Path:
+    from advisor import api
+
+    prof = api.profile(EXAMPLES / "small_cnn.py", devices=[], batch_size=32)
+    return api.save_profile(prof, tmp_path_factory.mktemp("profile") / "profile.json")
+
+
+@pytest.mark.parametrize("command", [
+    ("recommend", "--top", "2"),
+    ("predict", "--gpu", "A100-80GB"),
+])
+def test_no_save_leaves_no_database_file_behind(profile_file, tmp_path, monkeypatch, command):
+    database = tmp_path / "not-yet" / "history.db"
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", f"sqlite:///{database}")
+    result = CliRunner().invoke(build_app(), [command[0], "--profile", str(profile_file), "--dataset-size", "5000",
+                                              "--epochs", "1", "--batch-size", "32", *command[1:], "--json",
+                                              "--no-save"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["schema_version"] == 1
+    assert not database.exists() and not database.parent.exists()
+
+
+def test_saving_still_creates_the_database(profile_file, tmp_path, monkeypatch):
+    database = tmp_path / "history.db"
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", f"sqlite:///{database}")
+    result = CliRunner().invoke(build_app(), ["recommend", "--profile", str(profile_file), "--dataset-size", "5000",
+                                              "--epochs", "1", "--batch-size", "32", "--top", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["id"] == 1
+    assert database.exists()
+
+
+@pytest.mark.parametrize(("url", "missing"), [
+    ("sqlite:///{tmp}/absent.db", True),
+    ("sqlite:///{tmp}/present.db", False),
+    ("sqlite://", False),
+    ("sqlite:///:memory:", False),
+    ("postgresql+psycopg2://postgres@127.0.0.1:5432/test", False),
+    ("not a url", False),
+])
+def test_sqlite_file_missing(tmp_path, url, missing):
+    (tmp_path / "present.db").write_bytes(b"")
+    assert sqlite_file_missing(url.format(tmp=tmp_path)) is missing
