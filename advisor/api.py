@@ -88,7 +88,7 @@ def profile(workload: str | Path | Workload, *, devices: str | Sequence[str] | N
         batch_size = batch_size or read_defaults(path).get("batch_size")
         source: Any = path
     else:
-        batch_size = batch_size or workload.batch_size
+        batch_size = batch_size or workload.default_count("batch_size")
         source = workload
     # The batch size, probe seconds, precision and threads are checked once, by the probe's ProbeRequest.
     device_list = resolve_devices(devices) if devices != [] else []

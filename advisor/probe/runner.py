@@ -149,12 +149,14 @@ def run_profile(
 def _describe(source: Any) -> tuple[str, WorkloadInfo]:
     """(how messages name the workload, what the profile says about it before the child adds to it)."""
     from advisor.workload.constants import read_file_constants
-    from advisor.workload.job import declared_settings
+    from advisor.workload.job import declared_settings, positive_int
 
     if isinstance(source, Workload):
         return source.label, WorkloadInfo(
             name=source.name, path=str(source.path) if source.path else None, file_sha256=source.file_sha256,
-            dataset_size=source.dataset_size, epochs=source.epochs, batch_size=source.batch_size,
+            # what it was given, where usable: a default that the call's values replace may be anything
+            dataset_size=positive_int(source.dataset_size), epochs=positive_int(source.epochs),
+            batch_size=positive_int(source.batch_size),
             **declared_settings(source.job_constants()))
     path = Path(source)
     sha = None

@@ -38,7 +38,7 @@ from advisor.schemas import JobSpec
 from advisor.workload.constants import read_file_constants
 from advisor.workload.dataloader import FirstLoaderBatch, user_line
 from advisor.workload.describe import describe
-from advisor.workload.job import checked_num_workers, declared_count, resolve_job
+from advisor.workload.job import checked_num_workers, declared_count, positive_int, resolve_job
 
 # The workload file's constants read by read_defaults, and the job field each one sets.
 _DEFAULT_NAMES = {"DATASET_SIZE": "dataset_size", "EPOCHS": "epochs", "BATCH_SIZE": "batch_size"}
@@ -174,6 +174,26 @@ class Workload:
             raise WorkloadError(f"{self.label}: {what}() returned {describe(made)}, not a {expected_name}.",
                                 hint=returned_hint)
         return made
+
+    def default_count(self, keyword: str) -> int | None:
+        """This workload's ``dataset_size``, ``epochs`` or ``batch_size`` default as an int (None: not given).
+        One that is not a positive whole number is a ``WorkloadError`` naming the workload, raised before any
+        probe (``check_defaults``): the probe's own check of a batch size cannot name it."""
+        value = getattr(self, keyword)
+        number = None if value is None else positive_int(value)
+        if value is not None and number is None:
+            what = keyword.replace("_", " ")
+            raise WorkloadError(f"{self.label}: {keyword}={value!r}: the {what} must be a positive whole number.",
+                                hint=f"Fix: give the workload {keyword}=N (1 or more), or pass {keyword}=N to the "
+                                     f"call (--{keyword.replace('_', '-')} N), which overrides it.")
+        return number
+
+    def check_defaults(self, explicit: dict[str, Any]) -> None:
+        """``default_count`` of each job default that ``explicit`` (keyword -> value, None: not given) does not
+        replace: one it replaces is unused, as a workload file's constant is."""
+        for keyword in ("dataset_size", "epochs", "batch_size"):
+            if explicit.get(keyword) is None:
+                self.default_count(keyword)
 
     def job(self, dataset_size: int | None = None, epochs: int | None = None,
             batch_size: int | None = None) -> JobSpec:

@@ -60,6 +60,8 @@ def job_settings(source: Any, explicit: dict[str, Any], prof: Profile | None = N
     data constants (``DATASET_SIZE``, ``EPOCHS``, ``BATCH_SIZE``) included unless ``explicit`` gives their
     keyword (``dataset_size``, ``epochs``, ``batch_size``), whose value replaces the file's
     (``advisor.workload.job.check_declared_data``)."""
+    if isinstance(source, Workload) and prof is None:
+        source.check_defaults(explicit)
     constants, module_values, label = file_constants(prof if prof is not None and not _is_file(source)
                                                      and not isinstance(source, Workload) else source)
     reported = None

@@ -121,3 +121,38 @@ def test_a_flag_on_the_command_line_replaces_a_bad_constant(tmp_path, no_probe):
     # Past every check, to the probe (which no_probe refuses).
     assert "BATCH_SIZE" not in result.output
     assert isinstance(result.exception, AssertionError) and "a probe was started" in str(result.exception)
+
+
+def _in_memory(**defaults):
+    import torch
+
+    return advisor.Workload(model=lambda: torch.nn.Linear(4, 1),
+                            make_batch=lambda b: (torch.randn(b, 4), torch.randn(b, 1)), name="mine", **defaults)
+
+
+@pytest.mark.parametrize("keyword, value", [
+    ("batch_size", "x"), ("batch_size", -3), ("batch_size", 2.5), ("dataset_size", "many"), ("dataset_size", True),
+    ("epochs", 2.5), ("epochs", 0),
+])
+@pytest.mark.parametrize("call", ["predict", "recommend"])
+def test_an_in_memory_workloads_bad_default_is_named_before_the_probe(no_probe, keyword, value, call):
+    given = {k: v for k, v in (("dataset_size", 1000), ("epochs", 1), ("batch_size", 8)) if k != keyword}
+    with pytest.raises(WorkloadError) as err:
+        getattr(advisor, call)(_in_memory(**{keyword: value}), save=False, **given)
+    what = keyword.replace("_", " ")
+    assert_message(err, f"workload 'mine': {keyword}={value!r}: the {what} must be a positive whole number",
+                   f"{keyword}=N")
+
+
+def test_an_in_memory_workloads_bad_default_is_unused_when_the_call_replaces_it(no_probe):
+    with pytest.raises(AssertionError, match="a probe was started"):
+        advisor.predict(_in_memory(batch_size="x", epochs="two"), dataset_size=1000, epochs=1, batch_size=8,
+                        target="cpu", save=False)
+
+
+def test_an_in_memory_workloads_whole_number_defaults_are_accepted():
+    from advisor.probe.runner import _describe
+
+    label, info = _describe(_in_memory(dataset_size=5e4, epochs=2, batch_size=64.0))
+    assert label == "workload 'mine'"
+    assert (info.dataset_size, info.epochs, info.batch_size) == (50_000, 2, 64)
