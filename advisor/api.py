@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from advisor.errors import AdvisorError, ConfigError, HistoryError, WorkloadError, did_you_mean
 from advisor.schemas import Constraints, Estimate, JobSpec, Profile, Recommendation, Target, WorkloadSummary
 from advisor.settings import Settings
-from advisor.units import parse_duration_seconds, parse_names, parse_startup_seconds, parse_usd
+from advisor.units import parse_actual_seconds, parse_duration_seconds, parse_names, parse_startup_seconds, parse_usd
 from advisor.workload.job import JobSettings, check_job_values, normalize_precision, positive_int, resolve_job
 from advisor.workload.settings import job_settings, probe_batch_size
 
@@ -478,13 +478,7 @@ def record_outcome(recommendation_id: int, actual_seconds: float | str, *, insta
     """
     from advisor.history.outcomes import outlier, predicted_seconds
 
-    try:
-        seconds = parse_duration_seconds(actual_seconds, what="--actual-seconds")
-    except ConfigError:
-        seconds = None
-    if seconds is None or not math.isfinite(seconds) or seconds <= 0:
-        raise HistoryError(f"--actual-seconds must be a positive duration, got {actual_seconds!r}.",
-                           hint="Fix: e.g. --actual-seconds 5400, 90m or 1h30.")
+    seconds = parse_actual_seconds(actual_seconds)
     with _history(settings or Settings.from_env(), required=True) as hist:
         why = outlier(seconds, predicted_seconds(hist, recommendation_id, instance_type))
         if why and not force:

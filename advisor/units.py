@@ -11,7 +11,7 @@ import math
 import re
 from datetime import date, datetime, timedelta, timezone
 
-from advisor.errors import ConfigError
+from advisor.errors import ConfigError, HistoryError
 
 BYTES_PER_GIB = 1024**3
 
@@ -53,6 +53,23 @@ def _duration_text_seconds(value: str, what: str) -> float:
         pos, previous = m.end(), unit
     if previous is None and not text:
         raise ConfigError(f"Cannot read the {what} {value!r}.", hint=_DURATION_HINT)
+    return seconds
+
+
+def parse_actual_seconds(value: str | float | int | None) -> float:
+    """A job's real duration, as ``advisor history record --actual-seconds`` takes it: seconds or "30m", "1h30".
+
+    Raises:
+        HistoryError: not a positive, finite duration (the class recording an outcome has always raised for it;
+            ``advisor.api.record_outcome`` and ``advisor.Client.record_outcome`` both check with this).
+    """
+    try:
+        seconds = parse_duration_seconds(value, what="--actual-seconds")
+    except ConfigError:
+        seconds = None
+    if seconds is None or not math.isfinite(seconds) or seconds <= 0:
+        raise HistoryError(f"--actual-seconds must be a positive duration, got {value!r}.",
+                           hint="Fix: e.g. --actual-seconds 5400, 90m or 1h30.")
     return seconds
 
 

@@ -65,11 +65,9 @@ def outcome_recorder(server: str) -> Callable[..., Any]:
 
     def record_outcome(recommendation_id: int, actual_seconds: Any, *, instance_type: str | None = None,
                        force: bool = False, **_ignored: Any):
-        from advisor.units import parse_duration_seconds
-
-        seconds = parse_duration_seconds(actual_seconds, what="--actual-seconds") if isinstance(
-            actual_seconds, str) else actual_seconds
+        # The client reads "1h30" as the local command does, and refuses a bad value with the same message.
         with client(server) as api_client:
-            return api_client.record_outcome(recommendation_id, seconds, instance_type=instance_type, force=force)
+            return api_client.record_outcome(recommendation_id, actual_seconds, instance_type=instance_type,
+                                             force=force)
 
     return record_outcome

@@ -47,6 +47,7 @@ from advisor.service.wire import (
     TargetSpec,
     field_problems,
 )
+from advisor.units import parse_actual_seconds
 
 TOKEN_ENV = "ADVISOR_API_TOKEN"
 B = TypeVar("B", bound=BaseModel)
@@ -259,16 +260,14 @@ class Client:
         data = self._call("POST", f"{API_PREFIX}/predictions", body=body.model_copy(update={"profile": prof}))
         return response_object(Estimate, data, self.url)
 
-    def record_outcome(self, recommendation_id: int, actual_seconds: float, *,
+    def record_outcome(self, recommendation_id: int, actual_seconds: float | str, *,
                        instance_type: str | None = None, force: bool = False) -> Outcome:
-        """``advisor history record``: the real duration of a recommended job, stored on the server."""
+        """``advisor history record``: the real duration of a recommended job, stored on the server.
+        ``actual_seconds`` is seconds or a duration ("30m", "1h30"), as ``advisor.api.record_outcome`` takes it
+        (and refused as it refuses it: HistoryError); the server is sent seconds."""
         rec_id = recommendation_id_of(recommendation_id)
-        try:
-            OutcomeRequest(actual_seconds=actual_seconds)
-        except ValidationError:  # the local command's message for the value it is most often wrong about
-            raise ConfigError(f"--actual-seconds must be a positive number of seconds, got {actual_seconds!r}.",
-                              hint="Fix: e.g. --actual-seconds 5400.") from None
-        body = request_body(OutcomeRequest, actual_seconds=actual_seconds, instance_type=instance_type, force=force)
+        seconds = parse_actual_seconds(actual_seconds)
+        body = request_body(OutcomeRequest, actual_seconds=seconds, instance_type=instance_type, force=force)
         return response_object(Outcome, self._call(
             "POST", f"{API_PREFIX}/recommendations/{rec_id}/outcome", body=body), self.url)
 

@@ -1,0 +1,90 @@
+"""``advisor.Client.record_outcome`` takes a duration as ``advisor.api.record_outcome`` does ("1h30", "30m" or
+seconds), sends the server seconds, and refuses a bad one with the api's own error before anything is sent; so
+does ``advisor history record --server``."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+from service_helpers import TOKEN, auth, profile_data
+
+from advisor import api as local_api
+from advisor.cli import remote
+from advisor.errors import HistoryError
+from advisor.service.client import Client
+
+
+@pytest.fixture
+def client(app_client):
+    """``advisor.Client`` against the in-process app."""
+    with Client("http://127.0.0.1", TOKEN, transport=app_client._transport) as api:
+        yield api
+
+
+def _unsent() -> httpx.MockTransport:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise AssertionError(f"sent {request.method} {request.url}")
+
+    return httpx.MockTransport(refuse)
+
+
+def _stored_recommendation(app_client) -> int:
+    created = app_client.post("/v1/recommendations", headers=auth(),
+                              json={"profile": profile_data(), "dataset_size": 20000, "epochs": 2})
+    assert created.status_code == 201, created.text
+    return created.json()["id"]
+
+
+def test_the_client_records_a_duration_string_as_seconds(client, app_client):
+    rec_id = _stored_recommendation(app_client)
+    outcome = client.record_outcome(rec_id, "1h30", force=True)
+    assert outcome.actual_seconds == 5400.0 and outcome.recommendation_id == rec_id
+    stored = app_client.get(f"/v1/recommendations/{rec_id}", headers=auth()).json()["outcomes"]
+    assert [o["actual_seconds"] for o in stored] == [5400.0]
+
+
+def test_the_client_sends_seconds():
+    sent = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        sent.append(json.loads(request.content))
+        return httpx.Response(201, json={"id": 1, "recommendation_id": 3, "actual_seconds": 1800.0,
+                                         "instance_type": "m5.large", "recorded_at": "2026-01-01T00:00:00Z"})
+
+    with Client("http://127.0.0.1", TOKEN, transport=httpx.MockTransport(answer)) as api:
+        api.record_outcome(3, " 30m ")
+        api.record_outcome(3, 90)
+    assert [body["actual_seconds"] for body in sent] == [1800.0, 90.0]
+
+
+@pytest.mark.parametrize("value", ["1h30x", "abc", "", "0m", 0, -5, float("nan"), float("inf"), None, True])
+def test_a_bad_duration_is_the_apis_error_before_anything_is_sent(value):
+    with pytest.raises(HistoryError) as local:
+        local_api.record_outcome(1, value)
+    with Client("http://127.0.0.1", TOKEN, transport=_unsent()) as api, pytest.raises(HistoryError) as remote_error:
+        api.record_outcome(1, value)
+    assert type(remote_error.value) is type(local.value) is HistoryError
+    assert (remote_error.value.message, remote_error.value.hint) == (local.value.message, local.value.hint)
+    assert remote_error.value.message == f"--actual-seconds must be a positive duration, got {value!r}."
+
+
+def test_history_record_with_server_takes_a_duration_and_refuses_a_bad_one_as_locally(app_client, monkeypatch):
+    from typer.testing import CliRunner
+
+    from advisor.cli.app import build_app
+
+    monkeypatch.setattr(remote, "client", lambda server: Client(server, TOKEN, transport=app_client._transport))
+    app, rec_id = build_app(), _stored_recommendation(app_client)
+
+    def cli(*args):
+        return CliRunner().invoke(app, ["history", "record", str(rec_id), *args])
+
+    recorded = cli("--actual-seconds", "1h30", "--force", "--json", "--server", "http://127.0.0.1")
+    assert recorded.exit_code == 0, recorded.output
+    assert json.loads(recorded.stdout)["actual_seconds"] == 5400.0
+    there, here = cli("--actual-seconds", "1h30x", "--server", "http://127.0.0.1"), cli("--actual-seconds", "1h30x")
+    assert there.exit_code == here.exit_code == 1
+    assert "--actual-seconds must be a positive duration, got '1h30x'." in there.output
+    assert there.output == here.output
