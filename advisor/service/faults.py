@@ -1,4 +1,5 @@
-"""Errors as JSON: every failure the service answers is ``{"error": {"type", "message", "hint", ...}}``.
+"""Errors as JSON: every failure the service answers is ``{"error": {"type", "message", "hint", ...}}``; a
+browser's request for a web page gets the same message, hint and status as a page (``wants_page``).
 
 The message and hint are the CLI's (an ``AdvisorError``'s what / fix). The status says whose problem it is: 422
 a bad value (the field named), 404 an unknown id, 409 no candidate meets the constraints (with the nearest
@@ -14,11 +15,12 @@ import uuid
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from advisor.errors import AdvisorError, HistoryError, NoFeasibleCandidateError
-from advisor.service.wire import ErrorBody, ErrorDetail, FieldProblem, field_problems
+from advisor.service.markup import page, text
+from advisor.service.wire import API_PREFIX, ErrorBody, ErrorDetail, FieldProblem, field_problems
 
 log = logging.getLogger("advisor.service")
 
@@ -42,9 +44,31 @@ def request_id(request: Request) -> str:
 
 
 def error_response(status: int, detail: ErrorDetail, *, recommendation: dict | None = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+                   headers: dict[str, str] | None = None, request: Request | None = None) -> Response:
+    """The error body as JSON; as a page with the same message, hint and id where ``request`` is a browser's for
+    a web page (``wants_page``)."""
+    if request is not None and wants_page(request):
+        what = f"{detail.message}" + (f" (request id {detail.request_id})" if detail.request_id else "")
+        body = (f'<h1>{text(_PAGE_TITLES.get(status, "Something went wrong"))}</h1><p class="err">{text(what)}</p>'
+                + (f'<p class="note">{text(detail.hint)}</p>' if detail.hint else "")
+                + '<p><a href="/">Recent recommendations</a></p>')
+        return page(_PAGE_TITLES.get(status, f"Error {status}"), body, status, headers)
     body = ErrorBody(error=detail, recommendation=recommendation)
     return JSONResponse(body.model_dump(mode="json", exclude_none=True), status_code=status, headers=headers)
+
+
+_PAGE_TITLES = {404: "Not found", 422: "Invalid request", 503: "The history is unavailable",
+                500: "Something went wrong"}
+# Paths whose callers are programs, answered in JSON whatever they accept.
+_API_PATHS = (API_PREFIX + "/", "/openapi.json", "/healthz")
+
+
+def wants_page(request: Request) -> bool:
+    """A browser's request for a web page (not the API, ``/openapi.json`` or ``/healthz``): its errors are
+    answered as a page, since a browser shows a JSON body as raw text."""
+    path = request.url.path
+    return (not any(path == p.rstrip("/") or path.startswith(p) for p in _API_PATHS)
+            and "text/html" in request.headers.get("accept", ""))
 
 
 def too_large(limit_bytes: int, request_id_: str | None = None) -> JSONResponse:
@@ -81,10 +105,10 @@ def _advisor_error(request: Request, exc: AdvisorError) -> JSONResponse:
     if database_down(exc):
         log.warning("history database unavailable", extra={"request_id": rid, "detail": exc.message})
         return error_response(503, _UNAVAILABLE.model_copy(update={"request_id": rid}),
-                              headers={"Retry-After": "5"})
+                              headers={"Retry-After": "5"}, request=request)
     rec = getattr(exc, "recommendation", None)
     detail = ErrorDetail(type=type(exc).__name__, message=exc.message, hint=exc.hint, request_id=rid)
-    return error_response(_status(exc), detail,
+    return error_response(_status(exc), detail, request=request,
                           recommendation=rec.model_dump(mode="json", by_alias=True) if rec is not None else None)
 
 
@@ -96,7 +120,7 @@ def _validation_error(request: Request, exc: RequestValidationError) -> JSONResp
         type="ValidationError", message=f"Invalid request: {first.field}: {first.problem}{more}.",
         hint="Fix: correct the field named; a profile comes from `advisor profile -o FILE`, and its ranges are "
              "in the README's security model.", fields=unique[:50], request_id=request_id(request))
-    return error_response(422, detail)
+    return error_response(422, detail, request=request)
 
 
 _HTTP_TYPES = {401: "Unauthorized", 404: "NotFound", 405: "MethodNotAllowed", 429: "TooManyRequests"}
@@ -111,7 +135,7 @@ def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
             else "Fix: see /docs for what this server accepts.")
     return error_response(status, ErrorDetail(type=_HTTP_TYPES.get(status, f"HTTP{status}"), message=message,
                                               hint=hint, request_id=request_id(request)),
-                          headers=getattr(exc, "headers", None))
+                          headers=getattr(exc, "headers", None), request=request)
 
 
 def _body_too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
@@ -123,11 +147,12 @@ def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     if database_down(exc):
         log.warning("history database unavailable", extra={"request_id": rid, "detail": str(exc)[:500]})
         return error_response(503, _UNAVAILABLE.model_copy(update={"request_id": rid}),
-                              headers={"Retry-After": "5"})
+                              headers={"Retry-After": "5"}, request=request)
     log.error("unexpected error", exc_info=exc, extra={"request_id": rid})
     return error_response(500, ErrorDetail(
         type="InternalError", message=f"The server failed on this request (id {rid}).",
-        hint="Fix: tell the server's operator the id; the server's log has the details.", request_id=rid))
+        hint="Fix: tell the server's operator the id; the server's log has the details.", request_id=rid),
+        request=request)
 
 
 def install(app: FastAPI) -> None:

@@ -15,37 +15,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from advisor.service.backend import Backend
 from advisor.service.chart import pareto_svg
+from advisor.service.markup import page as _page
 from advisor.service.markup import text
 from advisor.service.security import SESSION_COOKIE, SESSION_SECONDS, RateLimiter, Tokens
 from advisor.units import format_duration, format_usd
 
 router = APIRouter(include_in_schema=False)
 
-SECURITY_HEADERS = {
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-                               "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-    "X-Content-Type-Options": "nosniff", "Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
-}
 LOGIN_ATTEMPTS_PER_MINUTE = 30
-_STYLE = """
-body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#1d232a;background:#fff}
-h1{font-size:20px;margin:0 0 12px}h2{font-size:16px;margin:20px 0 8px}a{color:#0b5cad}
-table{border-collapse:collapse;margin:8px 0}th,td{padding:4px 10px;border-bottom:1px solid #dde3ea;text-align:left}
-th{background:#f1f4f8}td.num{text-align:right;font-variant-numeric:tabular-nums}.note{color:#5b6673}
-nav{margin-bottom:16px}nav a{margin-right:14px}.err{color:#a11}
-svg .plot{fill:#fbfcfe;stroke:#c9d2dc}svg .grid{stroke:#e6ebf1}svg .tick{font-size:11px;fill:#5b6673}
-svg .axis{font-size:12px;fill:#1d232a}svg .front{fill:none;stroke:#d9480f;stroke-width:2}
-svg .point.other{fill:#8da4bf}svg .point.pareto{fill:#d9480f}
-svg .point.chosen{fill:#2b8a3e;stroke:#123;stroke-width:2}svg .label{font-size:11px;fill:#1d232a}
-"""
-
-
-def _page(title: str, body: str, status: int = 200) -> HTMLResponse:
-    html = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{text(title)} - advisor</title>'
-            f'<meta name="viewport" content="width=device-width"><style>{_STYLE}</style></head><body>'
-            f'<nav><a href="/">Recent recommendations</a><a href="/docs">API</a>'
-            f'<a href="/logout">Log out</a></nav>{body}</body></html>')
-    return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
 
 
 def _backend(request: Request) -> Backend:
