@@ -36,7 +36,8 @@ def list_entries(
     json_out: Annotated[bool, typer.Option("--json")] = False,
     server: remote.ServerOption = None,
 ) -> None:
-    """Recent recommendations, newest first, then the predictions saved by `advisor predict`."""
+    """Recent recommendations, newest first, then the saved predictions (`advisor predict`; with --server, the
+    server's)."""
     from advisor.cli import render
     from advisor.errors import ConfigError
     from advisor.units import parse_since
@@ -80,9 +81,10 @@ def _no_match(workload: str | None, since: str | None, predictions: bool) -> str
 
 
 def _predictions(hist, server: str | None, workload: str | None, since: str | None, limit: int) -> list:
-    """The saved predictions (a server keeps none: `advisor predict` saves only here)."""
+    """The saved predictions, newest first: this machine's (`advisor predict`), or with ``server`` the server's
+    (``advisor.Client.predict`` and ``POST /v1/predictions`` save there)."""
     if server:
-        return []
+        return hist.list_predictions(workload=workload, since=since, limit=limit)
     from advisor.history.outcomes import list_predictions
 
     return list_predictions(hist, workload=workload, since=since, limit=limit)

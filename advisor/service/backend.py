@@ -34,6 +34,7 @@ from advisor import api
 from advisor.errors import AdvisorError
 from advisor.history.engine import database_error
 from advisor.history.migrate import ensure_schema
+from advisor.history.outcomes import list_predictions
 from advisor.history.repository import History
 from advisor.history.tables import RecommendationTable
 from advisor.predictor.contexts import DEFAULT_ENTRIES as CONTEXT_ENTRIES
@@ -46,6 +47,7 @@ from advisor.schemas import (
     HistoryEntry,
     Offer,
     Outcome,
+    PredictionEntry,
     Recommendation,
     utc_now,
 )
@@ -311,6 +313,11 @@ class Backend:
 
     def list(self, *, workload: str | None, since: datetime | None, limit: int) -> list[HistoryEntry]:
         return self._db_call(lambda: self.history.list(workload=workload, since=since, limit=limit))
+
+    def predictions(self, *, workload: str | None, since: datetime | None, limit: int) -> list[PredictionEntry]:
+        """The predictions saved here (``POST /v1/predictions`` with ``save``), newest first: what the local
+        ``advisor history list`` shows of its own history."""
+        return self._db_call(lambda: list_predictions(self.history, workload=workload, since=since, limit=limit))
 
     def show(self, recommendation_id: int) -> HistoryDetail:
         return self._db_call(lambda: self.history.show(recommendation_id))

@@ -35,12 +35,14 @@ from advisor.schemas import (
     HistoryEntry,
     Offer,
     Outcome,
+    PredictionEntry,
     Profile,
     Recommendation,
     Target,
 )
 from advisor.service.wire import (
     API_PREFIX,
+    LIST_LIMIT_MAX,
     OutcomeRequest,
     PredictionRequest,
     RecommendationRequest,
@@ -278,6 +280,18 @@ class Client:
         data = self._call("GET", f"{API_PREFIX}/history",
                           params={"workload": workload, "since": since_text, "limit": limit})
         return [response_object(HistoryEntry, e, self.url) for e in _items(data, "entries", self.url)]
+
+    def list_predictions(self, workload: str | None = None, since: str | datetime | date | None = None,
+                         limit: int = 50) -> list[PredictionEntry]:
+        """``advisor.history.outcomes.list_predictions`` on the server's history: the predictions saved there
+        (``predict(..., save=True)``), newest first, at most ``limit`` (the server lists up to 10,000 a call)."""
+        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= LIST_LIMIT_MAX:
+            raise ConfigError(f"limit must be a whole number from 1 to {LIST_LIMIT_MAX:,}, got {limit!r:.80}.",
+                              hint="Fix: e.g. limit=50 (--limit 50); narrow by workload or since for more.")
+        since_text = since.isoformat() if isinstance(since, (datetime, date)) else since
+        data = self._call("GET", f"{API_PREFIX}/predictions",
+                          params={"workload": workload, "since": since_text, "limit": limit})
+        return [response_object(PredictionEntry, p, self.url) for p in _items(data, "predictions", self.url)]
 
     def show(self, recommendation_id: int) -> HistoryDetail:
         """``History.show``: one stored recommendation and its outcomes."""

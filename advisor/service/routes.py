@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated, Any
 
 from anyio import to_thread
@@ -19,6 +20,7 @@ from advisor.schemas import Comparison, HistoryDetail, Outcome, Recommendation
 from advisor.service.backend import Backend
 from advisor.service.wire import (
     API_PREFIX,
+    LIST_LIMIT_MAX,
     ErrorBody,
     OutcomeRequest,
     PredictionRequest,
@@ -36,6 +38,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 # Query text: a NUL in it is a 422 naming the parameter (PostgreSQL cannot compare with such a string).
 Text = Annotated[str | None, Query(max_length=200), AfterValidator(no_nul)]
 Since = Annotated[str | None, Query(max_length=64), AfterValidator(no_nul)]
+Limit = Annotated[int, Query(ge=1, le=LIST_LIMIT_MAX)]
 
 
 def _backend(request: Request) -> Backend:
@@ -103,12 +106,23 @@ def outcome(request: Request, recommendation_id: int, body: OutcomeRequest) -> J
 
 
 @router.get("/history", responses=_ERRORS, summary="Stored recommendations, newest first (advisor history list)")
-def history(request: Request, workload: Text = None, since: Since = None,
-            limit: Annotated[int, Query(ge=1, le=10_000)] = 50) -> JSONResponse:
+def history(request: Request, workload: Text = None, since: Since = None, limit: Limit = 50) -> JSONResponse:
+    entries = _backend(request).list(workload=workload, since=_since(since), limit=limit)
+    return _json({"schema_version": 1, "entries": [e.model_dump(mode="json", by_alias=True) for e in entries]})
+
+
+@router.get("/predictions", responses=_ERRORS,
+            summary="Saved predictions, newest first (advisor history list, below the recommendations)")
+def saved_predictions(request: Request, workload: Text = None, since: Since = None, limit: Limit = 50) -> JSONResponse:
+    found = _backend(request).predictions(workload=workload, since=_since(since), limit=limit)
+    return _json({"schema_version": 1, "predictions": [p.model_dump(mode="json", by_alias=True) for p in found]})
+
+
+def _since(text: str | None) -> datetime | None:
+    """A ``since`` query ("7d", "12h", "2026-11-01") as the time it means; a bad one is a ConfigError (422)."""
     from advisor.units import parse_since
 
-    entries = _backend(request).list(workload=workload, since=parse_since(since) if since else None, limit=limit)
-    return _json({"schema_version": 1, "entries": [e.model_dump(mode="json", by_alias=True) for e in entries]})
+    return parse_since(text) if text else None
 
 
 @router.get("/compare", response_model=Comparison, responses=_ERRORS,

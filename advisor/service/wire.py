@@ -18,6 +18,7 @@ from advisor.schemas import PRECISIONS, Objective, Profile, Target
 from advisor.schemas.base import NUL, NUL_ERROR, NUL_PROBLEM, refuse_nul
 
 API_PREFIX = "/v1"
+LIST_LIMIT_MAX = 10_000  # the most rows a history route lists in one answer
 TOKEN_HEADER = "Authorization"
 
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]

@@ -1,0 +1,219 @@
+"""The predictions a server saved (``POST /v1/predictions`` with ``save``) are listed back: ``GET /v1/predictions``
+(the local ``history list``'s query, a 503 when the database is down), ``advisor.Client.list_predictions`` and
+``advisor history list --server``, as the local ``advisor history list`` lists its own."""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import httpx
+import pytest
+from service_helpers import PROFILE_FILE, TOKEN, Server, auth, free_port, profile_data
+
+import advisor
+from advisor.errors import ConfigError
+from advisor.history.outcomes import list_predictions
+from advisor.history.repository import History
+from advisor.service.client import Client, ServiceError
+from advisor.settings import Settings
+
+GPU_JOB = {"dataset_size": 50000, "epochs": 2, "batch_size": 512}
+GPU_TARGET = {"kind": "gpu", "gpu": "A100-80GB", "count": 4}
+
+
+def _app_client(database_url: str):
+    """The app in this process on ``database_url`` (a server error is an answer, not an exception here)."""
+    with warnings.catch_warnings():  # starlette would rather have httpx2; httpx is what it runs on here
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    from advisor.service.app import create_app
+    from advisor.service.config import ServiceConfig
+
+    config = ServiceConfig(tokens=(TOKEN,), rate_per_minute=1000, settings=Settings(database_url=database_url))
+    return TestClient(create_app(config), base_url="http://127.0.0.1", raise_server_exceptions=False)
+
+
+def _predict(client, name: str, *, save: bool = True, **job) -> dict:
+    response = client.post("/v1/predictions", headers=auth(), json={
+        "profile": profile_data(name), **{**GPU_JOB, **job}, "target": GPU_TARGET, "use_history": False,
+        "save": save})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _listed(client, **params) -> list[dict]:
+    response = client.get("/v1/predictions", params=params, headers=auth())
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert set(body) == {"schema_version", "predictions"} and body["schema_version"] == 1
+    return body["predictions"]
+
+
+def _local(database_url: str, **filters) -> list[dict]:
+    """What ``advisor history list --json`` reads from that database, as it prints it."""
+    with History(database_url) as hist:
+        return [p.model_dump(mode="json", by_alias=True) for p in list_predictions(hist, **filters)]
+
+
+def _lists_what_it_saved(client, database_url: str) -> None:
+    """Three saved predictions (and one not saved) are listed newest first, filtered as the local list filters."""
+    first = _predict(client, "tabular_mlp")
+    _predict(client, "tabular_mlp", save=False, epochs=7)
+    _predict(client, "other_model", epochs=3)
+    _predict(client, "tabular_mlp", epochs=5)
+    every = _listed(client)
+    assert [(p["workload"], p["epochs"]) for p in every] == [("tabular_mlp", 5), ("other_model", 3),
+                                                            ("tabular_mlp", 2)]
+    assert every == _local(database_url)
+    oldest = every[-1]
+    assert oldest["target"] == "4 x A100-80GB" and oldest["seconds"] == pytest.approx(first["seconds"])
+    assert (oldest["low"], oldest["high"], oldest["method"]) == (first["low"], first["high"], first["method"])
+    assert [p["epochs"] for p in _listed(client, workload="tabular_mlp")] == [5, 2]
+    assert _listed(client, workload="nosuch") == []
+    assert _listed(client, limit=1) == every[:1]
+    assert _listed(client, since="7d") == every and _listed(client, since="2099-01-01") == []
+    assert _listed(client, since="2000-01-01", workload="other_model", limit=5) == _local(
+        database_url, workload="other_model")
+
+
+# ---------------------------------------------------------------------------------------- the route
+
+
+def test_saved_predictions_are_listed_newest_first_as_the_local_history_lists_them(tmp_path):
+    url = f"sqlite:///{tmp_path / 'server.db'}"
+    with _app_client(url) as client:
+        _lists_what_it_saved(client, url)
+
+
+@pytest.mark.postgres
+def test_on_postgresql_saved_predictions_are_listed(pg_url):
+    with _app_client(pg_url) as client:
+        _lists_what_it_saved(client, pg_url)
+
+
+@pytest.mark.parametrize(("params", "field"), [({"limit": 0}, "query.limit"), ({"limit": 10_001}, "query.limit"),
+                                               ({"workload": "a\x00b"}, "query.workload"),
+                                               ({"since": "yesterday-ish"}, None)])
+def test_a_bad_filter_is_422(app_client, params, field):
+    response = app_client.get("/v1/predictions", params=params, headers=auth())
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["hint"].startswith("Fix:") and "Traceback" not in response.text
+    if field is not None:
+        assert error["fields"][0]["field"] == field
+    else:
+        assert error["type"] == "ConfigError" and "yesterday-ish" in error["message"]
+
+
+def test_the_route_needs_a_token_and_is_documented_like_history(app_client):
+    assert app_client.get("/v1/predictions").status_code == 401
+    paths = app_client.get("/openapi.json").json()["paths"]
+    listed, history = paths["/v1/predictions"]["get"], paths["/v1/history"]["get"]
+    assert set(listed["responses"]) == set(history["responses"]) == {"200", "401", "413", "422", "429", "503"}
+    assert [p["name"] for p in listed["parameters"]] == [p["name"] for p in history["parameters"]] == [
+        "workload", "since", "limit"]
+    assert "post" in paths["/v1/predictions"]  # the prediction itself is still POSTed there
+
+
+def test_a_database_that_is_down_is_503(tmp_path):
+    down = f"postgresql+psycopg2://postgres@127.0.0.1:{free_port()}/test?connect_timeout=2"
+    with _app_client(down) as client:
+        for path in ("/v1/predictions", "/v1/history"):
+            response = client.get(path, headers=auth())
+            assert response.status_code == 503, response.text
+            assert response.json()["error"]["type"] == "ServiceUnavailable" and response.headers["retry-after"]
+
+
+# ---------------------------------------------------------------------------------------- the client
+
+
+@pytest.fixture
+def client(app_client):
+    """``advisor.Client`` against the in-process app (its history: tmp_path / app.db)."""
+    with Client("http://127.0.0.1", TOKEN, transport=app_client._transport) as api:
+        yield api
+
+
+def _unsent() -> httpx.MockTransport:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise AssertionError(f"sent {request.method} {request.url}")
+
+    return httpx.MockTransport(refuse)
+
+
+def test_the_client_lists_the_predictions_it_saved_there(client, tmp_path):
+    target = advisor.Target.gpu("A100-80GB", 2)
+    est = client.predict(PROFILE_FILE, **GPU_JOB, target=target, use_history=False)
+    client.predict(PROFILE_FILE, **GPU_JOB, target=target, use_history=False, save=False)
+    listed = client.list_predictions()
+    assert [p.model_dump(mode="json") for p in listed] == _local(f"sqlite:///{tmp_path / 'app.db'}")
+    assert len(listed) == 1 and listed[0].seconds == pytest.approx(est.seconds) and listed[0].target == "2 x A100-80GB"
+    assert client.list_predictions(workload="tabular_mlp", since="1d", limit=1) == listed
+    assert client.list_predictions(workload="nosuch") == []
+
+
+@pytest.mark.parametrize("limit", [0, -1, 10_001, True, 2.5, None])
+def test_a_bad_limit_is_a_config_error_before_anything_is_sent(limit):
+    with Client("http://127.0.0.1", TOKEN, transport=_unsent()) as api, pytest.raises(ConfigError) as caught:
+        api.list_predictions(limit=limit)
+    assert caught.value.message == f"limit must be a whole number from 1 to 10,000, got {limit!r}."
+
+
+@pytest.mark.parametrize("answer", [{"predictions": "none"}, {"entries": []}, {"predictions": [{"id": "x"}]}])
+def test_an_answer_that_is_not_a_list_of_predictions_is_a_service_error(answer):
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json=answer))
+    with Client("http://127.0.0.1", TOKEN, transport=transport) as api, pytest.raises(ServiceError) as caught:
+        api.list_predictions()
+    assert "http://127.0.0.1" in caught.value.message and caught.value.hint.startswith("Fix:")
+
+
+# ---------------------------------------------------------------------------------------- the CLI
+
+
+@pytest.fixture(scope="module")
+def sqlite_server(tmp_path_factory):
+    """One ``advisor serve`` process (1 worker, SQLite, one token) for the CLI tests of this module."""
+    tmp = tmp_path_factory.mktemp("server")
+    with Server(tmp, database_url=f"sqlite:///{tmp / 'history.db'}") as srv:
+        yield srv
+
+
+@pytest.fixture
+def cli(monkeypatch):
+    """invoke(*args) -> typer's Result for `advisor ARGS`, with ADVISOR_API_TOKEN set."""
+    from typer.testing import CliRunner
+
+    from advisor.cli.app import build_app
+
+    monkeypatch.setenv("ADVISOR_API_TOKEN", TOKEN)
+    app = build_app()
+    return lambda *args: CliRunner().invoke(app, [str(a) for a in args])
+
+
+def test_history_list_with_server_shows_the_servers_predictions_as_the_local_one_shows_its_own(sqlite_server, cli):
+    target = advisor.Target.gpu("H100", 2)
+    with Client(sqlite_server.url, TOKEN) as client:
+        client.predict(PROFILE_FILE, **GPU_JOB, target=target, use_history=False)
+    remote = cli("history", "list", "--json", "--server", sqlite_server.url)
+    assert remote.exit_code == 0, remote.output
+    there = json.loads(remote.stdout)
+    assert there["entries"] == [] and len(there["predictions"]) == 1
+    assert there["predictions"][0]["target"] == "2 x H100-SXM" and there["predictions"][0]["workload"] == "tabular_mlp"
+
+    advisor.predict(PROFILE_FILE, **GPU_JOB, target=target, use_history=False, save=True)  # the same, kept here
+    local = cli("history", "list", "--json")
+    assert local.exit_code == 0, local.output
+    here = json.loads(local.stdout)
+    assert set(here) == set(there) and set(here["predictions"][0]) == set(there["predictions"][0])
+    mine = {k: v for k, v in here["predictions"][0].items() if k not in ("id", "created_at")}
+    assert mine == {k: v for k, v in there["predictions"][0].items() if k not in ("id", "created_at")}
+
+    table = cli("history", "list", "--server", sqlite_server.url)
+    assert table.exit_code == 0, table.output
+    assert "Predictions (1 newest first" in table.stdout and "2 x H100-SXM" in table.stdout
+    filtered = json.loads(cli("history", "list", "--json", "--workload", "nosuch", "--server",
+                              sqlite_server.url).stdout)
+    assert filtered == {"schema_version": 1, "entries": [], "predictions": []}
+
