@@ -38,6 +38,28 @@ def show_controls(value: object, *, multiline: bool = False) -> str:
     return pattern.sub(_visible, str(value))
 
 
+class TerminalText:
+    """A text stream for data written raw where it goes to a file or a pipe (CSV, JSON) when it goes to a
+    terminal instead: control characters shown (``\\x1b``) as ``show_controls`` shows them, so that a stored
+    name cannot drive the terminal; line breaks kept, a CSV row's ``\\r\\n`` written as a plain one."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        self.stream.write(show_controls(text.replace("\r\n", "\n"), multiline=True))
+        return len(text)
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def for_terminal(stream):
+    """``stream`` itself, or a ``TerminalText`` over it when it is a terminal."""
+    isatty = getattr(stream, "isatty", None)
+    return TerminalText(stream) if callable(isatty) and isatty() else stream
+
+
 def out() -> Console:
     """The console for results (stdout). It reads markup: give it only ``safe_text`` for data."""
     # Piped output (no terminal) gets a wide fixed width so tables stay one line per row in logs and files.

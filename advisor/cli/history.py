@@ -137,6 +137,7 @@ def export(
     since: Annotated[str | None, typer.Option("--since", help="e.g. 7d, 12h or 2026-11-01.")] = None,
 ) -> None:
     """Export the history (one row per candidate run with its outcome) as CSV or JSON."""
+    from advisor.cli.console import for_terminal
     from advisor.cli.options import check_output_path, write_atomically
     from advisor.history.export import check_format
     from advisor.units import parse_since
@@ -147,7 +148,8 @@ def export(
         check_output_path(output, "--output")
     with _open() as hist:
         if output is None:
-            hist.export(fmt, sys.stdout, workload=workload, since=since_at)
+            # raw bytes for a pipe or a file; a terminal is shown a stored name's control characters
+            hist.export(fmt, for_terminal(sys.stdout), workload=workload, since=since_at)
             return
 
         def write(tmp: Path) -> None:
