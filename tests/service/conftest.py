@@ -58,3 +58,12 @@ def app_client(tmp_path, monkeypatch):
                            settings=Settings(database_url=f"sqlite:///{tmp_path / 'app.db'}"))
     with TestClient(create_app(config), base_url="http://127.0.0.1") as client:
         yield client
+
+
+@pytest.fixture
+def client(app_client):
+    """``advisor.Client`` against the in-process app (its history: tmp_path / app.db)."""
+    from advisor.service.client import Client
+
+    with Client("http://127.0.0.1", TOKEN, transport=app_client._transport) as api:
+        yield api

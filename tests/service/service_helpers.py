@@ -50,6 +50,14 @@ def plain_http(port: int, request: bytes, sent=None, timeout: float = 120.0) -> 
     return int(answer.split(b" ", 2)[1])
 
 
+def unsent() -> httpx.MockTransport:
+    """A transport that fails the test if anything is sent through it (for checks that must come first)."""
+    def refuse(request: httpx.Request) -> httpx.Response:
+        raise AssertionError(f"sent {request.method} {request.url}")
+
+    return httpx.MockTransport(refuse)
+
+
 def auth(token: str = TOKEN) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 

@@ -8,26 +8,12 @@ import json
 
 import httpx
 import pytest
-from service_helpers import TOKEN, auth, profile_data
+from service_helpers import TOKEN, auth, profile_data, unsent
 
 from advisor import api as local_api
 from advisor.cli import remote
 from advisor.errors import HistoryError
 from advisor.service.client import Client
-
-
-@pytest.fixture
-def client(app_client):
-    """``advisor.Client`` against the in-process app."""
-    with Client("http://127.0.0.1", TOKEN, transport=app_client._transport) as api:
-        yield api
-
-
-def _unsent() -> httpx.MockTransport:
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise AssertionError(f"sent {request.method} {request.url}")
-
-    return httpx.MockTransport(refuse)
 
 
 def _stored_recommendation(app_client) -> int:
@@ -63,7 +49,7 @@ def test_the_client_sends_seconds():
 def test_a_bad_duration_is_the_apis_error_before_anything_is_sent(value):
     with pytest.raises(HistoryError) as local:
         local_api.record_outcome(1, value)
-    with Client("http://127.0.0.1", TOKEN, transport=_unsent()) as api, pytest.raises(HistoryError) as remote_error:
+    with Client("http://127.0.0.1", TOKEN, transport=unsent()) as api, pytest.raises(HistoryError) as remote_error:
         api.record_outcome(1, value)
     assert type(remote_error.value) is type(local.value) is HistoryError
     assert (remote_error.value.message, remote_error.value.hint) == (local.value.message, local.value.hint)

@@ -9,7 +9,7 @@ import warnings
 
 import httpx
 import pytest
-from service_helpers import PROFILE_FILE, TOKEN, Server, auth
+from service_helpers import PROFILE_FILE, TOKEN, Server, auth, unsent
 
 import advisor
 from advisor.errors import ConfigError, HistoryError, WorkloadError
@@ -163,18 +163,6 @@ def test_the_openapi_schema_lists_mixed(app_client):
 # ------------------------------------------------------------------------------------------- the client
 
 
-@pytest.fixture
-def client(app_client):
-    """``advisor.Client`` against the in-process app."""
-    with Client("http://127.0.0.1", TOKEN, transport=app_client._transport) as api:
-        yield api
-
-
-def _unsent() -> httpx.MockTransport:
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise AssertionError(f"sent {request.method} {request.url}")
-
-    return httpx.MockTransport(refuse)
 
 
 def test_the_client_predicts_in_mixed_precision_as_the_api_does(client):
@@ -204,7 +192,7 @@ def test_the_client_predicts_in_mixed_precision_as_the_api_does(client):
     (lambda c: c.record_outcome(-1, 60), ConfigError, "A recommendation id is a positive whole number, got -1."),
 ])
 def test_a_bad_argument_is_an_advisor_error_before_anything_is_sent(call, error, message):
-    with Client("http://127.0.0.1", TOKEN, transport=_unsent()) as api, pytest.raises(error) as caught:
+    with Client("http://127.0.0.1", TOKEN, transport=unsent()) as api, pytest.raises(error) as caught:
         call(api)
     assert type(caught.value) is error
     assert caught.value.message.startswith(message), caught.value.message

@@ -9,7 +9,7 @@ import warnings
 
 import httpx
 import pytest
-from service_helpers import PROFILE_FILE, TOKEN, Server, auth, free_port, profile_data
+from service_helpers import PROFILE_FILE, TOKEN, auth, free_port, profile_data, unsent
 
 import advisor
 from advisor.errors import ConfigError
@@ -129,18 +129,6 @@ def test_a_database_that_is_down_is_503(tmp_path):
 # ---------------------------------------------------------------------------------------- the client
 
 
-@pytest.fixture
-def client(app_client):
-    """``advisor.Client`` against the in-process app (its history: tmp_path / app.db)."""
-    with Client("http://127.0.0.1", TOKEN, transport=app_client._transport) as api:
-        yield api
-
-
-def _unsent() -> httpx.MockTransport:
-    def refuse(request: httpx.Request) -> httpx.Response:
-        raise AssertionError(f"sent {request.method} {request.url}")
-
-    return httpx.MockTransport(refuse)
 
 
 def test_the_client_lists_the_predictions_it_saved_there(client, tmp_path):
@@ -156,7 +144,7 @@ def test_the_client_lists_the_predictions_it_saved_there(client, tmp_path):
 
 @pytest.mark.parametrize("limit", [0, -1, 10_001, True, 2.5, None])
 def test_a_bad_limit_is_a_config_error_before_anything_is_sent(limit):
-    with Client("http://127.0.0.1", TOKEN, transport=_unsent()) as api, pytest.raises(ConfigError) as caught:
+    with Client("http://127.0.0.1", TOKEN, transport=unsent()) as api, pytest.raises(ConfigError) as caught:
         api.list_predictions(limit=limit)
     assert caught.value.message == f"limit must be a whole number from 1 to 10,000, got {limit!r}."
 
@@ -172,13 +160,6 @@ def test_an_answer_that_is_not_a_list_of_predictions_is_a_service_error(answer):
 # ---------------------------------------------------------------------------------------- the CLI
 
 
-@pytest.fixture(scope="module")
-def sqlite_server(tmp_path_factory):
-    """One ``advisor serve`` process (1 worker, SQLite, one token) for the CLI tests of this module."""
-    tmp = tmp_path_factory.mktemp("server")
-    with Server(tmp, database_url=f"sqlite:///{tmp / 'history.db'}") as srv:
-        yield srv
-
 
 @pytest.fixture
 def cli(monkeypatch):
@@ -192,11 +173,11 @@ def cli(monkeypatch):
     return lambda *args: CliRunner().invoke(app, [str(a) for a in args])
 
 
-def test_history_list_with_server_shows_the_servers_predictions_as_the_local_one_shows_its_own(sqlite_server, cli):
+def test_history_list_with_server_shows_the_servers_predictions_as_the_local_one_shows_its_own(server, cli):
     target = advisor.Target.gpu("H100", 2)
-    with Client(sqlite_server.url, TOKEN) as client:
+    with Client(server.url, TOKEN) as client:
         client.predict(PROFILE_FILE, **GPU_JOB, target=target, use_history=False)
-    remote = cli("history", "list", "--json", "--server", sqlite_server.url)
+    remote = cli("history", "list", "--json", "--server", server.url)
     assert remote.exit_code == 0, remote.output
     there = json.loads(remote.stdout)
     assert there["entries"] == [] and len(there["predictions"]) == 1
@@ -210,10 +191,10 @@ def test_history_list_with_server_shows_the_servers_predictions_as_the_local_one
     mine = {k: v for k, v in here["predictions"][0].items() if k not in ("id", "created_at")}
     assert mine == {k: v for k, v in there["predictions"][0].items() if k not in ("id", "created_at")}
 
-    table = cli("history", "list", "--server", sqlite_server.url)
+    table = cli("history", "list", "--server", server.url)
     assert table.exit_code == 0, table.output
     assert "Predictions (1 newest first" in table.stdout and "2 x H100-SXM" in table.stdout
     filtered = json.loads(cli("history", "list", "--json", "--workload", "nosuch", "--server",
-                              sqlite_server.url).stdout)
+                              server.url).stdout)
     assert filtered == {"schema_version": 1, "entries": [], "predictions": []}
 
