@@ -70,6 +70,7 @@ class OpTable:
     staging_seconds: np.ndarray  # seconds per (FLOP / tile reuse): bytes per element / reuse beyond tile / rate
     seconds_per_byte: np.ndarray  # 1 / (bandwidth x efficiency [x 16-bit fraction])
     layout_per_byte: np.ndarray  # 16-bit convolutions: extra transposes, seconds per byte of the op
+    pad_per_byte: np.ndarray  # compiled misaligned matmuls: inductor's padding copies, seconds per byte of the op
     index_seconds: np.ndarray  # tensor-core convolutions: im2col index work, seconds per staged element
     fixed_seconds: np.ndarray  # launches x kernel latency (0 for optimizer ops: counted per foreach launch)
     kind_index: np.ndarray
@@ -119,7 +120,8 @@ class OpTable:
         t_comp = np.maximum(t_core, t_stage) if self.overlap else t_core + t_stage
         t_mem = nbytes * self.seconds_per_byte
         t_layout = nbytes * self.layout_per_byte
-        t = (np.maximum(t_comp, t_mem) + t_layout + self.fixed_seconds) * self.count
+        t_pad = nbytes * self.pad_per_byte
+        t = (np.maximum(t_comp, t_mem) + t_layout + t_pad + self.fixed_seconds) * self.count
         bound = t_comp > t_mem
         row = np.arange(rows)[:, None]
 
@@ -181,6 +183,17 @@ def _align_factor(align: int, cls: str, esize: float) -> float:
     return 1.0 if nbytes >= ALIGNED_BYTES else MISALIGNED_EFFICIENCY.get(nbytes, 0.25)
 
 
+def _alignment(r, cls: str, esize: float, compiled: bool) -> tuple[float, bool]:
+    """(the tensor cores' alignment factor of matmul/conv ``r``, whether it runs padded). Compiled, inductor
+    pads a misaligned matmul's operands to the tensor cores' alignment where that times faster
+    (torch/_inductor/fx_passes/pad_mm.py, ``config.shape_padding``, on by default): aligned math, plus copies
+    into and out of the padded buffers (``pad_per_byte``: about one pass over the op's data)."""
+    factor = _align_factor(r.align, cls, esize)
+    if compiled and r.kind == "matmul" and factor < 1.0:
+        return 1.0, True
+    return factor, False
+
+
 def _fp32_seconds_per_flop(r, spec: GpuSpec, cal: Calibration) -> float:
     """Seconds per FLOP of a matmul/conv on the CUDA cores in FP32; a 3x3 stride-1 convolution's Winograd
     share at ``WINOGRAD_MULTIPLY_REDUCTION`` fewer multiplies."""
@@ -192,11 +205,9 @@ def _fp32_seconds_per_flop(r, spec: GpuSpec, cal: Calibration) -> float:
 
 def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, compiled: bool,
            retype, rate, tf32: tuple[bool, bool]) -> OpTable:
-    ops = analysis.ops
-    n = len(ops)
-    b0, b1 = analysis.batch_sizes
+    ops, n, (b0, b1) = analysis.ops, len(analysis.ops), analysis.batch_sizes
     span = float(b1 - b0)
-    arr = {name: np.zeros(n) for name in ("count", "f0", "fs", "y0", "ys", "spf", "stage", "spb", "layout",
+    arr = {name: np.zeros(n) for name in ("count", "f0", "fs", "y0", "ys", "spf", "stage", "spb", "layout", "pad",
                                           "fixed", "index")}
     gemm0, gemm_slope = np.full((3, n), LARGE), np.zeros((3, n))
     half_tile, tensor = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
@@ -222,9 +233,10 @@ def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, 
             tensor[i] = True
             half_tile[i] = cls == "half"
             cuda_spf = _fp32_seconds_per_flop(r, spec, cal)
+            align, padded = _alignment(r, cls, esize, compiled)
+            arr["pad"][i] = padded / bandwidth
             tensor_spf = (cuda_spf if cls == "fp32" else
-                          1.0 / (peak * cal.compute_eff(r.kind, cls) * cal.arch_eff(spec, cls)
-                                 * _align_factor(r.align, cls, esize)))
+                          1.0 / (peak * cal.compute_eff(r.kind, cls) * cal.arch_eff(spec, cls) * align))
             # TF32 is allowed, not imposed: cuDNN's benchmark mode times its FP32 CUDA-core kernels too and keeps
             # the faster, which wins where the two peaks are equal (GeForce Ampere/Ada, GA102 whitepaper: RTX 3090
             # TF32 dense 35.6 = FP32 35.6 TFLOPS) and TF32 runs at a lower efficiency.
@@ -266,9 +278,9 @@ def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, 
         b0=float(b0), count=arr["count"], flops0=arr["f0"], flops_slope=arr["fs"], bytes0=arr["y0"],
         bytes_slope=arr["ys"], gemm0=gemm0, gemm_slope=gemm_slope, half_tile=half_tile, tensor=tensor,
         seconds_per_flop=arr["spf"], staging_seconds=arr["stage"], seconds_per_byte=arr["spb"],
-        layout_per_byte=arr["layout"], index_seconds=arr["index"], fixed_seconds=arr["fixed"],
-        kind_index=kind_index, kinds=tuple(kinds), phase_index=phase_index, kernels=kernels,
-        optimizer_calls=optimizer_calls, classes_used=frozenset(classes), k_fill=cal.gemm_k_fill,
+        layout_per_byte=arr["layout"], pad_per_byte=arr["pad"], index_seconds=arr["index"],
+        fixed_seconds=arr["fixed"], kind_index=kind_index, kinds=tuple(kinds), phase_index=phase_index,
+        kernels=kernels, optimizer_calls=optimizer_calls, classes_used=frozenset(classes), k_fill=cal.gemm_k_fill,
         overlap=GEMM_OVERLAP, tf32=tf32)
 
 

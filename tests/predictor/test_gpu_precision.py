@@ -62,6 +62,19 @@ def test_misaligned_gemm_is_slower_per_flop_in_fp16():
     assert fp32[1] / fp32[0] == pytest.approx((1001 / 1024) ** 2, rel=0.02)  # CUDA cores: no alignment rule
 
 
+def test_a_compiled_misaligned_matmul_runs_padded():
+    """torch.compile pads a misaligned matmul (inductor's pad_mm): aligned math plus a copy of its data, where
+    eager pays the narrow tensor-core loads; an aligned one is the same either way."""
+    bandwidth = A100.memory_bandwidth_gbs * 1e9 * CAL.memory_efficiency
+    seconds = {(n, compiled): predict_step(analysis([gemm(n)]), A100, 64, "fp16", CAL, compiled=compiled)
+               .per_kind["matmul"] for n in (1024, 1001) for compiled in (False, True)}
+    assert seconds[(1024, True)] == pytest.approx(seconds[(1024, False)], rel=1e-9)
+    copy = 64 * gemm(1001).bytes[0] / bandwidth  # one pass over the op's data at batch 64
+    aligned_rate = seconds[(1024, False)] * (1001 / 1024) ** 2  # the FLOPs of n = 1001 at 1024's rate
+    assert seconds[(1001, True)] == pytest.approx(aligned_rate + copy, rel=0.03)
+    assert seconds[(1001, False)] > 1.5 * seconds[(1001, True)]
+
+
 def test_bf16_elementwise_bytes_are_half_of_fp32():
     import torch
 
