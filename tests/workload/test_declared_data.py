@@ -132,7 +132,7 @@ def _in_memory(**defaults):
 
 @pytest.mark.parametrize("keyword, value", [
     ("batch_size", "x"), ("batch_size", -3), ("batch_size", 2.5), ("dataset_size", "many"), ("dataset_size", True),
-    ("epochs", 2.5), ("epochs", 0),
+    ("epochs", 2.5), ("epochs", 0), ("dataset_size", 10**13),
 ])
 @pytest.mark.parametrize("call", ["predict", "recommend"])
 def test_an_in_memory_workloads_bad_default_is_named_before_the_probe(no_probe, keyword, value, call):
@@ -140,8 +140,8 @@ def test_an_in_memory_workloads_bad_default_is_named_before_the_probe(no_probe, 
     with pytest.raises(WorkloadError) as err:
         getattr(advisor, call)(_in_memory(**{keyword: value}), save=False, **given)
     what = keyword.replace("_", " ")
-    assert_message(err, f"workload 'mine': {keyword}={value!r}: the {what} must be a positive whole number",
-                   f"{keyword}=N")
+    problem = "is more than 10^12" if value == 10**13 else "must be a positive whole number"
+    assert_message(err, f"workload 'mine': {keyword}={value!r}: the {what} {problem}", f"{keyword}=N")
 
 
 def test_an_in_memory_workloads_bad_default_is_unused_when_the_call_replaces_it(no_probe):
