@@ -108,6 +108,11 @@ def _make_folder(database: Path) -> None:
                                 "for the default.")
 
 
+def _in_memory(database: str | None) -> bool:
+    """Whether a SQLite URL's database part names an in-memory database rather than a file."""
+    return not database or database == ":memory:" or database.startswith("file::memory:")
+
+
 def sqlite_file_missing(url: str) -> bool:
     """Whether ``url`` names a SQLite file that does not exist yet (False for a server URL, an in-memory
     database or a URL that does not parse: those are ``create_history_engine``'s to judge). A caller with
@@ -117,7 +122,8 @@ def sqlite_file_missing(url: str) -> bool:
     except ArgumentError:
         return False
     database = parsed.database
-    if parsed.get_backend_name() != "sqlite" or not database or database == ":memory:" or database.startswith("file:"):
+    # A "file:" URI filename is not a plain path: left for the driver to open, as before.
+    if parsed.get_backend_name() != "sqlite" or _in_memory(database) or database.startswith("file:"):
         return False
     return not Path(database).expanduser().exists()
 
@@ -132,7 +138,7 @@ def create_history_engine(url: str) -> Engine:
         return _server_engine(parsed)
 
     database = parsed.database
-    memory = not database or database == ":memory:" or database.startswith("file::memory:")
+    memory = _in_memory(database)
     if memory:
         # One shared connection, so that every session sees the same in-memory database.
         engine = create_engine(parsed, poolclass=StaticPool,

@@ -48,11 +48,12 @@ def error_response(status: int, detail: ErrorDetail, *, recommendation: dict | N
     """The error body as JSON; as a page with the same message, hint and id where ``request`` is a browser's for
     a web page (``wants_page``)."""
     if request is not None and wants_page(request):
-        what = f"{detail.message}" + (f" (request id {detail.request_id})" if detail.request_id else "")
-        body = (f'<h1>{text(_PAGE_TITLES.get(status, "Something went wrong"))}</h1><p class="err">{text(what)}</p>'
+        title = _PAGE_TITLES.get(status)
+        what = detail.message + (f" (request id {detail.request_id})" if detail.request_id else "")
+        body = (f'<h1>{text(title or "Something went wrong")}</h1><p class="err">{text(what)}</p>'
                 + (f'<p class="note">{text(detail.hint)}</p>' if detail.hint else "")
                 + '<p><a href="/">Recent recommendations</a></p>')
-        return page(_PAGE_TITLES.get(status, f"Error {status}"), body, status, headers)
+        return page(title or f"Error {status}", body, status, headers)
     body = ErrorBody(error=detail, recommendation=recommendation)
     return JSONResponse(body.model_dump(mode="json", exclude_none=True), status_code=status, headers=headers)
 

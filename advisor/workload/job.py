@@ -83,9 +83,14 @@ def resolve_job(*, dataset_size: Any, epochs: Any, batch_size: Any, default_data
     return JobSpec(dataset_size, epochs, min(batch_size, dataset_size))
 
 
+def over_job_bound(value: Any) -> bool:
+    """Whether ``value`` is a number past ``MAX_JOB_COUNT``: told apart from a merely wrong value in messages."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > MAX_JOB_COUNT
+
+
 def _bad_job_value(what: str, value: Any, flag: str, label: str | None = None) -> WorkloadError:
     where = f"{label}: " if label else ""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > MAX_JOB_COUNT:
+    if over_job_bound(value):
         return WorkloadError(f"{where}{what} {value!r} is more than 10^12 ({flag}), beyond any real job.",
                              hint=f"Fix: pass {flag} with the real figure (at most 1,000,000,000,000).")
     return WorkloadError(f"{where}{what} must be a positive whole number, got {value!r} ({flag}).",

@@ -38,7 +38,7 @@ from advisor.schemas import JobSpec
 from advisor.workload.constants import read_file_constants
 from advisor.workload.dataloader import FirstLoaderBatch, user_line
 from advisor.workload.describe import describe
-from advisor.workload.job import MAX_JOB_COUNT, checked_num_workers, declared_count, positive_int, resolve_job
+from advisor.workload.job import checked_num_workers, declared_count, over_job_bound, positive_int, resolve_job
 
 # The workload file's constants read by read_defaults, and the job field each one sets.
 _DEFAULT_NAMES = {"DATASET_SIZE": "dataset_size", "EPOCHS": "epochs", "BATCH_SIZE": "batch_size"}
@@ -183,8 +183,8 @@ class Workload:
         number = None if value is None else positive_int(value)
         if value is not None and number is None:
             what = keyword.replace("_", " ")
-            huge = isinstance(value, (int, float)) and not isinstance(value, bool) and value > MAX_JOB_COUNT
-            problem = "is more than 10^12, beyond any real job" if huge else "must be a positive whole number"
+            problem = ("is more than 10^12, beyond any real job" if over_job_bound(value)
+                       else "must be a positive whole number")
             raise WorkloadError(f"{self.label}: {keyword}={value!r}: the {what} {problem}.",
                                 hint=f"Fix: give the workload {keyword}=N (1 or more), or pass {keyword}=N to the "
                                      f"call (--{keyword.replace('_', '-')} N), which overrides it.")
