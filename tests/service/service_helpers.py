@@ -36,6 +36,23 @@ def profile_data(name: str | None = None) -> dict:
     return data
 
 
+def in_process_app(database_url: str):
+    """The app in this process on ``database_url``, one token (starlette's TestClient; a server error is an
+    answer, not an exception raised into the test)."""
+    import warnings
+
+    with warnings.catch_warnings():  # starlette would rather have httpx2; httpx is what it runs on here
+        warnings.simplefilter("ignore")
+        from starlette.testclient import TestClient
+
+    from advisor.service.app import create_app
+    from advisor.service.config import ServiceConfig
+    from advisor.settings import Settings
+
+    config = ServiceConfig(tokens=(TOKEN,), rate_per_minute=1000, settings=Settings(database_url=database_url))
+    return TestClient(create_app(config), base_url="http://127.0.0.1", raise_server_exceptions=False)
+
+
 def plain_http(port: int, request: bytes, sent=None, timeout: float = 120.0) -> int:
     """``request`` (HTTP/1.1 with ``Connection: close``) on a new plain socket to 127.0.0.1:``port``, ``sent()``
     called once it has left, the answer read to its end; its status. For tests that must know when a request

@@ -5,16 +5,14 @@ raises only ``AdvisorError``s, an argument the server would refuse before anythi
 from __future__ import annotations
 
 import json
-import warnings
 
 import httpx
 import pytest
-from service_helpers import PROFILE_FILE, TOKEN, Server, auth, unsent
+from service_helpers import PROFILE_FILE, TOKEN, Server, auth, in_process_app, unsent
 
 import advisor
 from advisor.errors import ConfigError, HistoryError, WorkloadError
 from advisor.service.client import Client, ServiceError
-from advisor.settings import Settings
 
 JOB = {"dataset_size": 20000, "epochs": 2}
 NUL_PROBLEM = "contains a NUL character (\\x00); remove it (no name, path or note has one)"
@@ -37,17 +35,6 @@ def _refused(response, field: str) -> None:
     assert error["message"].startswith(f"Invalid request: {field}: {NUL_PROBLEM}")
     assert error["hint"].startswith("Fix:") and "Traceback" not in response.text
 
-
-def _app_client(database_url: str):
-    with warnings.catch_warnings():  # starlette would rather have httpx2; httpx is what it runs on here
-        warnings.simplefilter("ignore")
-        from starlette.testclient import TestClient
-
-    from advisor.service.app import create_app
-    from advisor.service.config import ServiceConfig
-
-    config = ServiceConfig(tokens=(TOKEN,), rate_per_minute=1000, settings=Settings(database_url=database_url))
-    return TestClient(create_app(config), base_url="http://127.0.0.1", raise_server_exceptions=False)
 
 
 # ----------------------------------------------------------------------------------------------- NUL
@@ -92,7 +79,7 @@ def test_a_nul_in_an_outcome_is_422_and_nothing_is_recorded(app_client, profile)
 
 @pytest.mark.postgres
 def test_on_postgresql_a_nul_is_422_and_the_server_goes_on(pg_url, profile):
-    with _app_client(pg_url) as client:
+    with in_process_app(pg_url) as client:
         _refused(client.get("/v1/history?workload=a%00b", headers=auth()), "query.workload")
         _refused(client.get("/v1/compare?workload=a%00b", headers=auth()), "query.workload")
         for route in ("/v1/recommendations", "/v1/predictions"):

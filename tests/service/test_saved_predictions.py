@@ -5,34 +5,20 @@
 from __future__ import annotations
 
 import json
-import warnings
 
 import httpx
 import pytest
-from service_helpers import PROFILE_FILE, TOKEN, auth, free_port, profile_data, unsent
+from service_helpers import PROFILE_FILE, TOKEN, auth, free_port, in_process_app, profile_data, unsent
 
 import advisor
 from advisor.errors import ConfigError
 from advisor.history.outcomes import list_predictions
 from advisor.history.repository import History
 from advisor.service.client import Client, ServiceError
-from advisor.settings import Settings
 
 GPU_JOB = {"dataset_size": 50000, "epochs": 2, "batch_size": 512}
 GPU_TARGET = {"kind": "gpu", "gpu": "A100-80GB", "count": 4}
 
-
-def _app_client(database_url: str):
-    """The app in this process on ``database_url`` (a server error is an answer, not an exception here)."""
-    with warnings.catch_warnings():  # starlette would rather have httpx2; httpx is what it runs on here
-        warnings.simplefilter("ignore")
-        from starlette.testclient import TestClient
-
-    from advisor.service.app import create_app
-    from advisor.service.config import ServiceConfig
-
-    config = ServiceConfig(tokens=(TOKEN,), rate_per_minute=1000, settings=Settings(database_url=database_url))
-    return TestClient(create_app(config), base_url="http://127.0.0.1", raise_server_exceptions=False)
 
 
 def _predict(client, name: str, *, save: bool = True, **job) -> dict:
@@ -83,13 +69,13 @@ def _lists_what_it_saved(client, database_url: str) -> None:
 
 def test_saved_predictions_are_listed_newest_first_as_the_local_history_lists_them(tmp_path):
     url = f"sqlite:///{tmp_path / 'server.db'}"
-    with _app_client(url) as client:
+    with in_process_app(url) as client:
         _lists_what_it_saved(client, url)
 
 
 @pytest.mark.postgres
 def test_on_postgresql_saved_predictions_are_listed(pg_url):
-    with _app_client(pg_url) as client:
+    with in_process_app(pg_url) as client:
         _lists_what_it_saved(client, pg_url)
 
 
@@ -119,7 +105,7 @@ def test_the_route_needs_a_token_and_is_documented_like_history(app_client):
 
 def test_a_database_that_is_down_is_503(tmp_path):
     down = f"postgresql+psycopg2://postgres@127.0.0.1:{free_port()}/test?connect_timeout=2"
-    with _app_client(down) as client:
+    with in_process_app(down) as client:
         for path in ("/v1/predictions", "/v1/history"):
             response = client.get(path, headers=auth())
             assert response.status_code == 503, response.text
