@@ -428,6 +428,28 @@ def test_both_constraints_violated_give_two_ways_out():
     assert "--deadline 55m00s or --budget 3.54 would do" in str(info.value)
 
 
+def test_both_constraints_missed_by_every_candidate_need_both_flags_together():
+    with pytest.raises(NoFeasibleCandidateError) as info:
+        run(Constraints(deadline_seconds=60, budget_usd=0.01))
+    rec = info.value.recommendation
+    by = {v.constraint: v for v in rec.violations}
+    assert set(by) == {"deadline", "budget"} and not by["deadline"].alone and not by["budget"].alone
+    together = f"{by['deadline'].flag} and {by['budget'].flag} together would do"
+    assert together in str(info.value) and f"{by['deadline'].flag} and {by['budget'].flag} together would pass" \
+        in rec.verdict.why
+    deadline, budget = by["deadline"].would_pass, by["budget"].would_pass
+    # the two values come from one candidate, so both together pass, and neither does alone
+    assert run(Constraints(deadline_seconds=deadline, budget_usd=budget)).chosen is not None
+    for alone in (Constraints(deadline_seconds=deadline, budget_usd=0.01),
+                  Constraints(deadline_seconds=60, budget_usd=budget)):
+        with pytest.raises(NoFeasibleCandidateError):
+            run(alone)
+    # either flag alone still passes where each constraint has candidates within the other (the "or" case)
+    with pytest.raises(NoFeasibleCandidateError) as info:
+        run(Constraints(deadline_seconds=1000, budget_usd=1.9))
+    assert all(v.alone for v in info.value.recommendation.violations)
+
+
 def test_a_marketplace_choice_is_marked_and_warned():
     vast = offer("vast", "1x-A100", 0.9, gpu="A100-40GB", count=1, gpu_memory=40).model_copy(
         update={"notes": "marketplace: cheapest listing of this type in snapshot, host/region vary"})

@@ -214,7 +214,8 @@ def markdown(rec: Any, *, view: str = "hardware", show_all: bool = False, quiet:
         lines.append(f"- **{label}:** {md_text(text)}")
     for v in rec.violations:
         lines.append(f"- **Violation ({v.constraint}):** {md_text(v.message)}"
-                     + (f" — `{md_text(v.flag)}` would pass" if v.flag else ""))
+                     + (f" — `{md_text(v.flag)}` would pass" + ("" if v.alone else " with the other flag")
+                        if v.flag else ""))
     if not quiet:
         title, rows = _rows(rec, view, show_all)
         bound = _bound_shown(rows)

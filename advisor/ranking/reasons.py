@@ -130,35 +130,46 @@ def advice(label: str, alt: Scored, chosen: Scored | None, objective: str) -> st
 def violations(ranked: list[Scored], constraints: Constraints) -> list[Violation]:
     """For each constraint that blocks: the best any candidate reaches and the value that would pass. A
     constraint blocks when every candidate within the other one misses it (or, when none is within the other,
-    when every candidate misses it)."""
+    when every candidate misses it). When every candidate misses both, neither value passes alone: both come
+    from the nearest miss, and each is marked ``alone=False`` (the two flags pass together)."""
     out: list[Violation] = []
     d, b = constraints.deadline_seconds, constraints.budget_usd
     if not ranked or any(s.meets for s in ranked):
         return out
-    if d:
-        in_budget = [s for s in ranked if not b or s.cost <= b]
-        pool = in_budget or ranked
-        if all(s.elapsed > d for s in pool):
-            fastest = min(pool, key=lambda s: s.elapsed)
-            would = math.ceil(fastest.elapsed / 60) * 60
-            within = " within the budget" if b and in_budget else ""
-            out.append(Violation(
-                constraint="deadline", limit=d, nearest=fastest.elapsed, would_pass=would,
-                flag=f"--deadline {format_duration(would)}",
-                message=f"no candidate{within} finishes within {format_duration(d)} with start-up; the fastest"
-                        f"{within} is {fastest.label} at {format_duration(fastest.elapsed)}"))
-    if b:
-        in_time = [s for s in ranked if not d or s.elapsed <= d]
-        pool = in_time or ranked
-        if all(s.cost > b for s in pool):
-            cheapest = min(pool, key=lambda s: s.cost)
-            would = math.ceil(cheapest.cost * 100) / 100
-            within = " within the deadline" if d and in_time else ""
-            out.append(Violation(
-                constraint="budget", limit=b, nearest=cheapest.cost, would_pass=would, flag=f"--budget {would:.2f}",
-                message=f"no candidate{within} costs {format_usd(b)} or less; the cheapest{within} is "
-                        f"{cheapest.label} at {format_usd(cheapest.cost)}"))
+    in_budget = [s for s in ranked if not b or s.cost <= b]
+    in_time = [s for s in ranked if not d or s.elapsed <= d]
+    joint = ranked[0] if d and b and not in_budget and not in_time else None
+    if d and all(s.elapsed > d for s in in_budget or ranked):
+        fastest = min(in_budget or ranked, key=lambda s: s.elapsed)
+        would = math.ceil((joint or fastest).elapsed / 60) * 60
+        within = " within the budget" if b and in_budget else ""
+        message = (f"no candidate{within} finishes within {format_duration(d)} with start-up; the fastest"
+                   f"{within} is {fastest.label} at {format_duration(fastest.elapsed)}")
+        if joint:
+            message += (f"; none is within the budget either: the nearest miss, {joint.label}, needs "
+                        f"{format_duration(would)} and {format_usd(math.ceil(joint.cost * 100) / 100)} together")
+        out.append(Violation(constraint="deadline", limit=d, nearest=fastest.elapsed, would_pass=would,
+                             flag=f"--deadline {format_duration(would)}", alone=joint is None, message=message))
+    if b and all(s.cost > b for s in in_time or ranked):
+        cheapest = min(in_time or ranked, key=lambda s: s.cost)
+        would = math.ceil((joint or cheapest).cost * 100) / 100
+        within = " within the deadline" if d and in_time else ""
+        out.append(Violation(
+            constraint="budget", limit=b, nearest=cheapest.cost, would_pass=would, flag=f"--budget {would:.2f}",
+            alone=joint is None, message=f"no candidate{within} costs {format_usd(b)} or less; the cheapest{within} "
+                                         f"is {cheapest.label} at {format_usd(cheapest.cost)}"))
     return out
+
+
+def fix_flags(found: list[Violation]) -> str | None:
+    """The flags that would pass, as one phrase: "--deadline 55m00s or --budget 3.54" when either passes alone,
+    "--deadline 3m00s and --budget 0.01 together" when only both do; None without any."""
+    flags = [v.flag for v in found if v.flag]
+    if not flags:
+        return None
+    if all(v.alone for v in found if v.flag):
+        return " or ".join(flags)
+    return " and ".join(flags) + " together"
 
 
 def no_feasible(rec: Recommendation, ranked: list[Scored], excluded: list[Candidate], skipped: list[Skipped],
@@ -190,10 +201,10 @@ def no_feasible(rec: Recommendation, ranked: list[Scored], excluded: list[Candid
         limits.append(f"the {format_usd(constraints.budget_usd)} budget")
     lines = [f"  {describe(s.cand)}: {format_duration(s.elapsed)} with start-up, {format_usd(s.cost)} "
              f"({miss_reason(s, constraints)})" for s in ranked[:NEAREST_MISSES]]
-    fixes = [v.flag for v in rec.violations if v.flag]
+    fixes = fix_flags(rec.violations)
     hint = "Fix: relax the constraints"
     if fixes:
-        hint += " (" + " or ".join(fixes) + " would do)"
+        hint += f" ({fixes} would do)"
     if rec.advice:
         hint += "; or: " + "; ".join(rec.advice)
     return NoFeasibleCandidateError(

@@ -10,6 +10,7 @@ import math
 from collections.abc import Sequence
 
 from advisor.ranking.balance import bound_warning
+from advisor.ranking.reasons import fix_flags
 from advisor.ranking.scoring import Scored
 from advisor.schemas import BestValue, Candidate, Constraints, CpuVsGpu, Verdict, Violation
 from advisor.units import format_duration, format_ratio, format_usd, format_usd_delta
@@ -214,10 +215,10 @@ def build_verdict(chosen: Scored | None, ranked: Sequence[Scored], best: BestVal
                    f"/ --startup-gpu")
     warnings = _warnings(chosen, ranked, constraints, startup_cpu, startup_gpu, notes)
     if chosen is None:
-        flags = [v.flag for v in violations if v.flag]
+        flags = fix_flags(violations)
         return Verdict(
             recommendation="Nothing meets the constraints.",
-            why="; ".join(v.message for v in violations) + (f": {' or '.join(flags)} would pass" if flags else ""),
+            why="; ".join(v.message for v in violations) + (f": {flags} would pass" if flags else ""),
             cpu_vs_gpu=tiers, could_be_better=list(advice), warnings=warnings, assumptions=assumptions)
     c = chosen.cand
     where = f"{c.hardware_label}, {c.region}" + (", marketplace listing" if c.marketplace else "")

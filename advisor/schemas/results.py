@@ -221,6 +221,7 @@ class Violation(Model):
     nearest: float | None = None  # the best any candidate reaches: fastest total seconds / lowest cost in US$
     would_pass: float | None = None  # the smallest deadline (s, whole minutes) / budget (US$, cents) that passes
     flag: str | None = None  # that value as a flag: "--deadline 14m00s", "--budget 0.19"
+    alone: bool = True  # the flag passes by itself; False: only together with the other violation's flag
     message: str
 
 
