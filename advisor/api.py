@@ -348,11 +348,14 @@ def _what_ifs(job: JobSpec, precision: str | None) -> list[tuple[str, str | None
     return out
 
 
-def _profile_notes(prof: Profile) -> list[str]:
+def _profile_notes(prof: Profile, fitted: LearnedCorrection | None) -> list[str]:
     notes = [f"probe: {note}" for note in prof.notes]
     if not prof.devices or all(d.kind == "cpu" for d in prof.devices):
         notes.append("No GPU here: GPU candidates are scaled from the model's analysis and datasheet specs "
                      "(method 'scaled'); CPU candidates from this machine's probe.")
+    corrected = fitted.ranking_note() if fitted is not None else None
+    if corrected:
+        notes.append(corrected)
     return notes
 
 
@@ -424,7 +427,7 @@ def recommend(
             dataset_size=job.dataset_size, epochs=job.epochs, batch_size=job.batch_size,
             startup_seconds_cpu=settings.startup_seconds_cpu, startup_seconds_gpu=settings.startup_seconds_gpu,
             what_ifs={label: price.lazy(alt_job, prec) for label, prec, alt_job in _what_ifs(job, precision)},
-            pricing_snapshot=catalog.snapshot(), notes=[*_profile_notes(prof), *steps.notes, *notes],
+            pricing_snapshot=catalog.snapshot(), notes=[*_profile_notes(prof, fitted), *steps.notes, *notes],
             measured_devices=_timed_devices(prof))
         return _finish(rec, prof, job, price.context, hist if save else None, before_save)
 

@@ -175,7 +175,9 @@ def _footer(rec: Any, show_skipped: bool) -> None:
         for text in rec.advice:
             con.print(f"[bold]advice:[/] {safe_text(text)}")
     if rec.measured_devices:
-        con.print(f"measured here: {safe_text(', '.join(rec.measured_devices))}; everything else is scaled.")
+        corrected = any(c.method == "history" for c in rec.candidates)
+        con.print(f"measured here: {safe_text(', '.join(rec.measured_devices))}; everything else is scaled"
+                  + ("; every time corrected by the history (note above)." if corrected else "."))
     snap = rec.pricing_snapshot or {}
     if snap.get("dates"):
         con.print("prices as of: " + safe_text(", ".join(f"{k} {v}" for k, v in snap["dates"].items())))

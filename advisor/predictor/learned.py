@@ -291,6 +291,15 @@ class Correction:
         }
         return updated(estimate, update)
 
+    def ranking_note(self) -> str | None:
+        """What a recommendation says when the correction changed its times (None when it is not used)."""
+        if not self.used or self.model is None:
+            return None
+        return (f"history correction: every time and cost here is the base prediction corrected by what "
+                f"{self.n_runs} stored runs took (held-out median error {self.cv_error_before_pct:.0f}% -> "
+                f"{self.cv_error_after_pct:.0f}%; method 'history', each candidate's base_seconds is its "
+                f"uncorrected time; `advisor history calibration` shows the fit)")
+
     def report(self, by_method: list[ComparisonGroup] | None = None) -> CalibrationReport:
         return CalibrationReport(
             n_runs=self.n_runs, min_runs=self.min_runs, folds=self.folds,
