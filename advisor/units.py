@@ -23,13 +23,21 @@ _NEXT_SMALLER_UNIT = {"d": "h", "h": "m", "m": "s", "min": "s"}
 _DURATION_HINT = "Fix: write it like 6h, 90m, 1h30m (or 1h30), 2d or a number of seconds."
 
 
+def _number(value: int | float) -> float:
+    """``value`` as a float; an int too large for one (10**400) is infinite, which the callers refuse."""
+    try:
+        return float(value)
+    except OverflowError:
+        return math.inf
+
+
 def parse_duration_seconds(value: str | float | int | None, *, what: str = "duration") -> float | None:
     """Seconds from "6h", "90m", "1h30m", "1h30" (= 1h30m), "2d", "45s" or a plain number of seconds. None
     passes through."""
     if value is None:
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = float(value)
+        seconds = _number(value)
     else:
         seconds = _duration_text_seconds(str(value), what)
     if not math.isfinite(seconds) or seconds <= 0:
@@ -98,7 +106,7 @@ def parse_usd(value: str | float | int | None, *, what: str = "budget") -> float
     if value is None:
         return None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        amount = float(value)
+        amount = _number(value)
     else:
         text = str(value).strip().lower().replace(",", "").replace("$", "").replace("usd", "").strip()
         try:

@@ -51,7 +51,9 @@ def forget(hist: History, recommendation_id: int, outcome_id: int | None = None)
         stmt = stmt.where(o.id == outcome_id)
     with hist._write() as conn:
         hist._run_candidate(conn, recommendation_id, None)  # an unknown id is an error, not "0 forgotten"
-        gone = conn.execute(stmt).rowcount or 0
+        # an outcome id past the id column's range names no row (the driver would fail on it)
+        storable = outcome_id is None or hist._storable_id(outcome_id)
+        gone = (conn.execute(stmt).rowcount or 0) if storable else 0
     if not gone:
         what = (f"There is no outcome {outcome_id} of recommendation {recommendation_id}" if outcome_id is not None
                 else f"There are no outcomes for recommendation {recommendation_id}")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import date, datetime
@@ -71,6 +72,7 @@ _ANSWER = {"status", "verdict", "best_value", "skipped", "violations", "startup_
 # fail instead of finding nothing). SQLite's INTEGER holds 64 bits, PostgreSQL's 32.
 _MAX_ID = {"postgresql": 2**31 - 1}
 _MAX_ID_DEFAULT = 2**63 - 1
+SQL_INT_MAX = 2**63 - 1  # the largest LIMIT either database reads
 
 # ------------------------------------------------------------------------------------------------ helpers
 
@@ -83,6 +85,9 @@ def newest_first_filtered(stmt: Any, created_at: Any, workload: str | None, sinc
     """``stmt`` (a select joined to the workloads table) narrowed as ``history list`` narrows: to one workload,
     to rows since a time, to the newest ``limit``."""
     if workload is not None:
+        if not isinstance(workload, str):
+            raise ConfigError(f"workload must be a workload's name, got {workload!r}.",
+                              hint="Fix: e.g. workload=\"tabular_mlp\" (--workload tabular_mlp).")
         stmt = stmt.where(WorkloadTable.name == workload)
     if since is not None:
         stmt = stmt.where(created_at >= parse_since(since))
@@ -90,7 +95,8 @@ def newest_first_filtered(stmt: Any, created_at: Any, workload: str | None, sinc
         # SQL reads LIMIT 0 as "no rows" and a negative one as "no limit" (SQLite): neither is what was meant
         raise ConfigError(f"limit must be a whole number of 1 or more, got {limit!r}.",
                           hint="Fix: e.g. limit=50 (--limit 50), or limit=None for every row.")
-    return stmt.limit(limit) if limit is not None else stmt
+    # A limit past the largest SQL integer (2**63 - 1) asks for every row, as that one does.
+    return stmt.limit(min(limit, SQL_INT_MAX)) if limit is not None else stmt
 
 
 class History:
@@ -166,7 +172,11 @@ class History:
                                hint="Fix: remove that character from the text.") from exc
 
     def _storable_id(self, entry_id: int) -> bool:
-        """Whether ``entry_id`` fits the id columns of this database (a bigger one names no row)."""
+        """Whether ``entry_id`` fits the id columns of this database (a bigger one names no row); HistoryError
+        when it is not a whole number (a string, a float, a bool from the Python API)."""
+        if isinstance(entry_id, bool) or not isinstance(entry_id, numbers.Integral):
+            raise HistoryError(f"A history id is a whole number, got {entry_id!r}.",
+                               hint="Fix: pass the id as an int, e.g. 3 (`advisor history list` shows the ids).")
         return 1 <= entry_id <= _MAX_ID.get(self._engine.dialect.name, _MAX_ID_DEFAULT)
 
     # ----------------------------------------------------------------------------------- writes
@@ -340,6 +350,10 @@ class History:
         if instance_type is None:
             chosen = [c for c in cands if c["chosen"]]
             return workload_id, (chosen[0] if chosen else None)
+        if not isinstance(instance_type, str):
+            raise HistoryError(f"instance_type is an instance's name, got {instance_type!r}.",
+                               hint=f"Fix: e.g. instance_type=\"g5.xlarge\" (`advisor history show "
+                                    f"{recommendation_id}` lists the candidates).")
         wanted = instance_type.strip().lower()
         matches = [c for c in cands if c["instance_type"].lower() == wanted]
         if not matches:

@@ -1,0 +1,59 @@
+"""Wrong argument types and out-of-range numbers given to the history, from the Python API and the CLI: one
+advisor error on both backends (they used to raise TypeError, OverflowError or the driver's own error, and
+SQLite and PostgreSQL answered differently)."""
+
+from __future__ import annotations
+
+import pytest
+from history_helpers import recommendation
+from typer.testing import CliRunner
+
+from advisor import api
+from advisor.cli.app import build_app
+from advisor.errors import ConfigError, HistoryError
+from advisor.history.outcomes import forget
+
+BIG = 2**63  # one past the largest SQL integer
+
+
+@pytest.fixture
+def saved(history):
+    rid = history.save_recommendation(recommendation())
+    oid = history.record_outcome(rid, 120.0).id
+    return rid, oid
+
+
+@pytest.mark.parametrize("bad_id", ["1", None, 1.0, True])
+def test_an_id_that_is_not_a_whole_number_is_a_history_error(history, saved, bad_id):
+    with pytest.raises(HistoryError, match="A history id is a whole number"):
+        history.show(bad_id)
+    with pytest.raises(HistoryError, match="A history id is a whole number"):
+        api.record_outcome(bad_id, 60)
+    assert len(history.show(saved[0]).outcomes) == 1  # nothing recorded
+
+
+def test_wrong_types_and_huge_numbers_given_to_the_api(history, saved):
+    rid, _ = saved
+    with pytest.raises(HistoryError, match="positive duration"):
+        api.record_outcome(rid, 10**400)
+    with pytest.raises(HistoryError, match="instance_type is an instance's name"):
+        api.record_outcome(rid, 60, instance_type=5)
+    with pytest.raises(ConfigError, match="workload must be a workload's name"):
+        history.list(workload=5)
+    with pytest.raises(ConfigError, match="The deadline must be positive"):
+        api.recommend(api.load_profile("tests/hostile/data/tabular_profile.json"), dataset_size=5000, epochs=1,
+                      deadline=10**400)
+    assert [e.id for e in history.list(limit=BIG * 10)] == [rid]  # past every row: all of them
+    assert len(history.show(rid).outcomes) == 1
+
+
+def test_the_cli_answers_out_of_range_numbers_without_a_traceback(history, saved):
+    rid, oid = saved
+    app = build_app()
+    listed = CliRunner().invoke(app, ["history", "list", "--json", "--limit", str(BIG)])
+    assert listed.exit_code == 0, listed.output
+    assert f'"id": {rid}' in listed.output
+    gone = CliRunner().invoke(app, ["history", "forget", str(rid), "--outcome", str(BIG)])
+    assert gone.exit_code == 1 and "Traceback" not in gone.output
+    assert f"There is no outcome {BIG} of recommendation {rid} to forget" in gone.output
+    assert forget(history, rid, oid) == 1  # the real one is still there to forget
