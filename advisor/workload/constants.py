@@ -37,6 +37,10 @@ _MAX_STR_CHARS = 1000
 _MAX_SOURCE_CHARS = 120  # of an unread expression, as quoted in a note
 
 
+# How deep an expression the evaluator follows (BATCH_SIZE = 12 * 8 is 1 deep).
+MAX_DEPTH = 100
+
+
 class _Unreadable(Exception):
     """The expression is not constant arithmetic over known names."""
 
@@ -58,7 +62,9 @@ def evaluate_constant(node: ast.AST, names: dict[str, Any]) -> Any:
         raise ValueError(str(exc) or "not constant arithmetic") from None
 
 
-def _eval(node: ast.AST, names: dict[str, Any]) -> Any:
+def _eval(node: ast.AST, names: dict[str, Any], depth: int = 0) -> Any:
+    if depth > MAX_DEPTH:  # Python runs 1+1+...+1 of any length; a recursive reading of it would not
+        raise _Unreadable(f"nested more than {MAX_DEPTH} operations deep")
     if isinstance(node, ast.Constant) and (node.value is None or isinstance(node.value, (bool, int, float, str))):
         return _bounded(node.value)
     if isinstance(node, ast.Name):
@@ -66,12 +72,12 @@ def _eval(node: ast.AST, names: dict[str, Any]) -> Any:
             return names[node.id]
         raise _Unreadable(f"{node.id} is not a constant assigned earlier")
     if isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
-        operand = _eval(node.operand, names)
+        operand = _eval(node.operand, names, depth + 1)
         if not _is_number(operand):
             raise _Unreadable("a sign on a non-number")
         return _bounded(_UNARY[type(node.op)](operand))
     if isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
-        left, right = _eval(node.left, names), _eval(node.right, names)
+        left, right = _eval(node.left, names, depth + 1), _eval(node.right, names, depth + 1)
         return _bounded(_binary(type(node.op), left, right))
     raise _Unreadable(f"{type(node).__name__} is not constant arithmetic")
 
@@ -143,7 +149,7 @@ def read_constants(source: str) -> FileConstants:
     """The job constants of a workload file's text (see the module docstring); {} when it does not parse."""
     try:
         tree = ast.parse(source)
-    except (SyntaxError, ValueError):
+    except (SyntaxError, ValueError, RecursionError, MemoryError):  # too deep for the parser: Python fails too
         return FileConstants()  # the probe child reports the real problem with its full message
     known: dict[str, Any] = {}
     values: dict[str, Any] = {}

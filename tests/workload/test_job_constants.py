@@ -139,3 +139,15 @@ def test_eval_steps_without_eval_every_is_noted_not_counted():
                          "many optimizer steps apart they run.",)
     assert got.apply(JobSpec(1000, 1, 10)).evaluations == 0
     assert JobSpec(1000, 2, 10, grad_accum_steps=4, eval_every=5, eval_steps=3).evaluations == 10  # 50 updates
+
+
+def test_an_expression_deeper_than_the_evaluator_follows_is_unread_not_a_crash():
+    from advisor.workload.constants import MAX_DEPTH, read_constants
+
+    # Python runs both files; a recursive evaluator of 1+1+...+1 would overflow the stack in the parent
+    deep = "+".join(["1"] * 1500)
+    assert read_constants(f"BATCH_SIZE = 64\nSCALE = {deep}\n").values == {"BATCH_SIZE": 64}
+    got = read_constants(f"BATCH_SIZE = {deep}\n")
+    assert got.values == {} and got.unread["BATCH_SIZE"].startswith("1+1+")
+    assert read_constants("BATCH_SIZE = " + "+".join(["1"] * MAX_DEPTH) + "\n").values == {"BATCH_SIZE": MAX_DEPTH}
+    assert read_constants("X = " + "+".join(["1"] * 40_000) + "\n").values == {}  # too deep for ast.parse itself
