@@ -19,6 +19,7 @@ def register(app: typer.Typer) -> None:
 def _load(path: Path):
     """A ``Recommendation`` from a ``recommend --json`` file; ConfigError naming the file otherwise."""
     import json
+    import stat
 
     from pydantic import ValidationError
 
@@ -27,7 +28,10 @@ def _load(path: Path):
 
     hint = "Fix: pass two files written by `advisor recommend ... --json > FILE`."
     try:
-        if path.stat().st_size > 64 * 1024 * 1024:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # a pipe would block the read forever, /dev/zero fill the memory
+            raise ConfigError(f"{path}: not a regular file (a folder, device or pipe).", hint=hint)
+        if info.st_size > 64 * 1024 * 1024:
             raise ConfigError(f"{path}: larger than 64 MiB, so not a recommendation.", hint=hint)
         data = json.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:

@@ -54,6 +54,7 @@ from advisor.probe.threads import measure_thread_scaling
 from advisor.schemas import DeviceProfile, Measurement
 from advisor.units import BYTES_PER_GIB
 from advisor.workload import Workload, move_to, split_batch, train_step
+from advisor.workload.describe import exception_text
 
 TARGET_RSE = 0.015  # stop sampling a batch size once its median is known to 1.5%
 MIN_SAMPLES = 5  # timed steps at a ladder point ...
@@ -89,8 +90,7 @@ class ProbeOptions:
     # This process's part of timing the user's batch size (advisor.probe.twin: each of two twins 1/2): its
     # least timed seconds scale by it, the precision it stops at by its square root (the parts are pooled).
     target_part: float = 1.0
-    # Measures the user's batch size in another process (advisor.probe.twin), given the seconds it may take
-    # and a progress callback; its measurement and start-up are taken as they are. None back: measure here.
+    # Times the user's batch size in another process (advisor.probe.twin), taken as it is; None back: measure here.
     target_measurer: Callable[[float, Report], DeviceProfile | None] | None = None
 
 
@@ -146,7 +146,7 @@ class DeviceProbe:
             self._report(self._fraction, message)
 
     def user_error(self, what: str, batch_size: int, exc: BaseException) -> WorkloadError:
-        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        text = next(iter(exception_text(exc).strip().splitlines()), "")
         return WorkloadError(f"{self.workload.label}: on {self.device_name} at batch size {batch_size}, {what} raised "
                              f"{type(exc).__name__}: {text}", hint="Fix: make the workload run at every batch size up "
                              "to the one you train with (the probe also runs smaller ones: B/8, B/4, B/2).")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import operator
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -188,6 +189,8 @@ def _source_of(source: str, node: ast.AST) -> str:
 def read_file_constants(path: str | Path) -> FileConstants:
     """``read_constants`` of the file at ``path``; empty when it cannot be read."""
     try:
+        if not stat.S_ISREG(Path(path).stat().st_mode):  # a pipe blocks a read; the path check names it
+            return FileConstants()
         return read_constants(Path(path).read_text())
     except (OSError, UnicodeDecodeError):
         return FileConstants()

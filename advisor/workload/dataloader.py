@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from advisor.errors import WorkloadError
-from advisor.workload.describe import describe
+from advisor.workload.describe import describe, exception_text
 
 
 class FirstLoaderBatch:
@@ -163,7 +163,7 @@ class LoaderRun:
                              "with drop_last=True yields nothing from fewer than batch_size samples).")
 
     def _error(self, what: str, exc: BaseException) -> WorkloadError:
-        text = str(exc)
+        text = exception_text(exc, 100_000)
         where = user_line(exc, self.workload.path)
         if "Original Traceback" in text:
             # Raised in a worker process: DataLoader re-raises it here with the worker's traceback as text.

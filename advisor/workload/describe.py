@@ -57,9 +57,23 @@ def input_summary(obj: Any, *, limit: int = 8) -> str:
     return type(obj).__name__
 
 
+# The most of an exception's message an error repeats: the user's own text, which can be megabytes.
+MESSAGE_LIMIT = 2000
+
+
+def exception_text(exc: BaseException, limit: int = MESSAGE_LIMIT) -> str:
+    """``str(exc)``, shortened to ``limit`` characters; a placeholder when the user's ``__str__`` itself raises
+    (the error is still the user's, not advisor's)."""
+    try:
+        text = str(exc)
+    except Exception:  # noqa: BLE001 - a broken __str__ in user code
+        return f"(its message could not be read: {type(exc).__name__}.__str__ raised)"
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def gist(exc: BaseException, limit: int = 300) -> str:
     """The first non-empty line of an exception's message, shortened."""
-    text = str(exc).strip()
+    text = exception_text(exc, 100_000).strip()
     if isinstance(exc, KeyError) and exc.args:
         text = repr(exc.args[0])
     line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "") or type(exc).__name__

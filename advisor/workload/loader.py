@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import shlex
 import stat
 import sys
 from collections.abc import Callable
@@ -37,7 +38,7 @@ from advisor.errors import WorkloadError, did_you_mean
 from advisor.schemas import JobSpec
 from advisor.workload.constants import read_file_constants
 from advisor.workload.dataloader import FirstLoaderBatch, user_line
-from advisor.workload.describe import describe
+from advisor.workload.describe import describe, exception_text
 from advisor.workload.job import checked_num_workers, declared_count, over_job_bound, positive_int, resolve_job
 
 # The workload file's constants read by read_defaults, and the job field each one sets.
@@ -143,10 +144,17 @@ class Workload:
             )
         return self._call_user_factory(
             "build_model", model, (), torch.nn.Module, "torch.nn.Module",
-            raised_hint=f"Fix: make build_model() run on its own "
-            f"(python -c 'import {self.name}; {self.name}.build_model()').",
+            raised_hint=self._alone_hint(),
             returned_hint="Fix: return the model object, e.g. `return nn.Sequential(...)`.",
         )
+
+    def _alone_hint(self) -> str:
+        """How to run the model factory without advisor: a shell command that works whatever the file's name and
+        folder (a name like "bad build.py" is not importable, and quotes in it would break a quoted -c)."""
+        if self.path is None:
+            return "Fix: make the model factory run on its own (call it once outside advisor)."
+        code = f"import runpy; runpy.run_path({str(self.path)!r})['build_model']()"
+        return f"Fix: make build_model() run on its own ({shlex.join(['python', '-c', code])})."
 
     def build_optimizer(self, params):
         """The user's optimizer over ``params`` (configure_optimizer), else ``AdamW(lr=1e-3)``."""
@@ -165,10 +173,10 @@ class Workload:
         """``factory(*args)``, with what it raised or a result that is not an ``expected`` as a WorkloadError."""
         try:
             made = factory(*args)
-        except Exception as exc:  # noqa: BLE001 - user code: report it, don't crash
+        except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - user code: report it, don't crash
             raise WorkloadError(
-                f"{self.label}{user_line(exc, self.path)}: {what}() raised {type(exc).__name__}: {exc}",
-                hint=raised_hint,
+                f"{self.label}{user_line(exc, self.path)}: {what}() raised {type(exc).__name__}: "
+                f"{exception_text(exc)}", hint=raised_hint,
             ) from exc
         if not isinstance(made, expected):
             raise WorkloadError(f"{self.label}: {what}() returned {describe(made)}, not a {expected_name}.",
@@ -225,6 +233,8 @@ def check_path(path: str | Path) -> Path:
         raise WorkloadError(f"{path}: is a folder, not a Python file.",
                             hint="Fix: point advisor at the .py file inside it that defines build_model() and "
                                  "make_batch().")
+    if not stat.S_ISREG(mode):  # a pipe would block the read forever, /dev/zero would fill the memory
+        raise WorkloadError(f"{path}: is not a regular file (a device or a pipe).", hint=hint)
     if path.suffix != ".py":
         raise WorkloadError(f"{path}: a workload must be a Python file ending in .py.", hint=hint)
     return path
@@ -312,13 +322,13 @@ def _import_file(path: Path) -> ModuleType:
     except ImportError as exc:
         sys.modules.pop(module_name, None)
         raise WorkloadError(
-            f"{path}{user_line(exc, path)}: importing the file failed: {type(exc).__name__}: {exc}",
+            f"{path}{user_line(exc, path)}: importing the file failed: {type(exc).__name__}: {exception_text(exc)}",
             hint="Fix: install the missing package in this environment (pip install ...), or correct the import.",
         ) from exc
-    except Exception as exc:  # noqa: BLE001 - user code: the file's top level ran
+    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - user code: the file's top level ran
         sys.modules.pop(module_name, None)
         raise WorkloadError(
-            f"{path}{user_line(exc, path)}: running the file failed: {type(exc).__name__}: {exc}",
+            f"{path}{user_line(exc, path)}: running the file failed: {type(exc).__name__}: {exception_text(exc)}",
             hint="Fix: the file must import cleanly (python " + str(path) + " should run without error).",
         ) from exc
     finally:
