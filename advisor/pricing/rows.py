@@ -357,11 +357,19 @@ def _price_fields(row: Row, base: Offer | None, errors: RowErrors) -> tuple[floa
     return price, spot
 
 
+# The most vCPUs a row may give: past any instance sold (AWS's largest, u7in-32tb.224xlarge, has 896), and
+# far below what a thread count can hold (a CPU instance is predicted at vcpus / 2 threads).
+MAX_VCPUS = 10_000
+
+
 def _size_fields(row: Row, base: Offer | None, gpu: str | None,
                  errors: RowErrors) -> tuple[int | None, float | None, float | None]:
     """(vCPUs, memory GiB, GPU memory GiB per GPU); the GPU memory is inherited only for the same GPU."""
     where = row.where
     vcpus = _whole(row.text("vcpus"), "vcpus", where, errors)
+    if vcpus is not None and not 1 <= vcpus <= MAX_VCPUS:
+        errors.add(where, f"vcpus {vcpus:,} is not a machine's count (1 to {MAX_VCPUS:,}; leave it empty when unknown)")
+        vcpus = None
     memory = _number(row.text("memory_gib"), "memory_gib", where, errors)
     gpu_memory = _number(row.text("gpu_memory_gib"), "gpu_memory_gib", where, errors)
     if base is not None:

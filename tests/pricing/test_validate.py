@@ -97,3 +97,16 @@ def test_a_header_problem_gets_the_format_summary(tmp_path):
         check_file(path)
     assert info.value.hint == FORMAT_HINT
     assert hint_for([f"{path}:1: the header has no 'instance_type' column"]) == FORMAT_HINT
+
+
+@pytest.mark.parametrize("vcpus", ["0", "5000000000"])
+def test_a_vcpu_count_no_machine_has_is_refused_where_the_file_is_checked(tmp_path, vcpus):
+    # validate used to pass it, then recommend failed on it (5e9 vCPUs: a Python-API message) or ranked a
+    # 0-vCPU machine
+    path = tmp_path / "rates.csv"
+    path.write_text("provider,instance_type,region,vcpus,gpu_model,gpu_count,price_hour_usd\n"
+                    f"aws,big,us-east-1,{vcpus},,0,0.001\n")
+    code, output = validate(str(path))
+    assert code == 1 and f"{path}:2: vcpus {int(vcpus):,} is not a machine's count (1 to 10,000" in output
+    with pytest.raises(CatalogError, match="is not a machine's count"):
+        load_catalog([path])
