@@ -45,6 +45,19 @@ class HistoryError(AdvisorError):
     """The history database cannot be reached, or an id is not in it."""
 
 
+class DatabaseUnavailableError(HistoryError):
+    """The history database failed or did not answer: a fault of the database, not of what was asked.
+
+    ``message`` names the database (its URL without the password) and the driver's words, for the user whose
+    database it is. ``public`` says what happened without the database's address or the driver's text (which
+    names host, port and database), for a caller of ``advisor serve`` who must not learn them.
+    """
+
+    def __init__(self, message: str, *, hint: str | None = None, public: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.public = public or "The history database is unavailable."
+
+
 class ConfigError(AdvisorError):
     """A setting, flag value or environment variable is invalid (durations, money, lists)."""
 

@@ -9,6 +9,7 @@ through ``safe_text`` (terminal) or ``md_text`` (markdown).
 from __future__ import annotations
 
 import re
+import shlex
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -155,7 +156,7 @@ def candidates_table(rec: Any, view: str = "hardware", show_all: bool = False) -
     out().print(table)
 
 
-def _footer(rec: Any, show_skipped: bool) -> None:
+def _footer(rec: Any, show_skipped: bool, server: str | None = None) -> None:
     con = out()
     if rec.excluded:
         con.print(f"{len(rec.excluded)} candidates dropped because the job does not fit in their memory"
@@ -182,8 +183,11 @@ def _footer(rec: Any, show_skipped: bool) -> None:
     if snap.get("dates"):
         con.print("prices as of: " + safe_text(", ".join(f"{k} {v}" for k, v in snap["dates"].items())))
     if rec.id is not None:
-        con.print(f"saved as history id {rec.id} (record the real time: advisor history record {rec.id} "
-                  f"--actual-seconds 1h30m)")
+        # The id is the history's that stored it: a server's, in client mode, so the command must go there too
+        # (without --server it would record against this machine's history, where the id is another run or none).
+        where = f" --server {shlex.quote(server)}" if server else ""
+        con.print(f"saved as history id {rec.id}{' on the server' if server else ''} (record the real time: "
+                  f"advisor history record {rec.id} --actual-seconds 1h30m{safe_text(where)})")
 
 
 def skipped_table(skipped: Sequence[Any]) -> None:
@@ -196,14 +200,15 @@ def skipped_table(skipped: Sequence[Any]) -> None:
 
 
 def recommendation(rec: Any, *, view: str = "hardware", show_all: bool = False, quiet: bool = False,
-                   show_skipped: bool = False) -> None:
-    """The answer first (the verdict block), then the table, then what was dropped, skipped and assumed."""
+                   show_skipped: bool = False, server: str | None = None) -> None:
+    """The answer first (the verdict block), then the table, then what was dropped, skipped and assumed.
+    ``server``: the URL of the ``advisor serve`` server that ranked and stored it (client mode)."""
     verdict_block(rec)
     if quiet:
         return
     out().print("")
     candidates_table(rec, view, show_all)
-    _footer(rec, show_skipped)
+    _footer(rec, show_skipped, server)
 
 
 # ------------------------------------------------------------------------------------------- markdown

@@ -33,4 +33,6 @@ def _redact(url: str) -> str:
     # Never echo a password from the URL.
     from sqlalchemy.engine import make_url
 
-    return make_url(url).render_as_string(hide_password=True)
+    from advisor.history.engine import display_url
+
+    return display_url(make_url(url))

@@ -113,14 +113,14 @@ def _run(source, kwargs: dict, fmt: str, view: dict, plot: Path | None, server: 
             rec = run(source, progress=progress, **kwargs)
         except NoFeasibleCandidateError as exc:
             if exc.recommendation is not None and (fmt != "text" or exc.recommendation.candidates):
-                _show(exc.recommendation, fmt, view)
+                _show(exc.recommendation, fmt, view, server)
             raise
-    _show(rec, fmt, view)
+    _show(rec, fmt, view, server)
     if plot is not None and fmt == "text":
         render.note(f"plot written to {plot}")
 
 
-def _show(rec, fmt: str, view: dict) -> None:
+def _show(rec, fmt: str, view: dict, server: str | None = None) -> None:
     from advisor.cli import answer, render
 
     if fmt == "json":
@@ -129,7 +129,7 @@ def _show(rec, fmt: str, view: dict) -> None:
         answer.print_markdown(answer.markdown(rec, view=view["view"], show_all=view["show_all"],
                                               quiet=view["quiet"]))
     else:
-        answer.recommendation(rec, **view)
+        answer.recommendation(rec, **view, server=server)
 
 
 def _write_plot(rec, path: Path) -> None:

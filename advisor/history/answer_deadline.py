@@ -21,7 +21,7 @@ from typing import Any
 
 from sqlalchemy import Engine, event
 
-from advisor.errors import HistoryError
+from advisor.errors import DatabaseUnavailableError
 
 # A statement of advisor's history answers in milliseconds (100,000 recommendations: the whole export ~2 s,
 # bench/README.md "History scale"); a pre-ping is one round trip.
@@ -93,8 +93,10 @@ def _shut_down(dbapi_connection: Any) -> None:
         sock.close()  # the duplicate only: the driver still owns (and will close) its own descriptor
 
 
-def attach(engine: Engine, deadline: AnswerDeadline) -> None:
-    """Give every statement and pre-ping on ``engine`` ``deadline``'s limits (a server engine's)."""
+def attach(engine: Engine, deadline: AnswerDeadline, shown_as: str | None = None) -> None:
+    """Give every statement and pre-ping on ``engine`` ``deadline``'s limits (a server engine's). ``shown_as``: the
+    database as its error names it for its own user (``engine.display_url``); default the URL without password."""
+    where = shown_as or engine.url.render_as_string(hide_password=True)
 
     @event.listens_for(engine, "before_cursor_execute")
     def _before(conn, cursor, statement, parameters, context, executemany) -> None:
@@ -111,11 +113,14 @@ def attach(engine: Engine, deadline: AnswerDeadline) -> None:
         seconds = deadline.release(raw) if raw is not None else None
         if seconds is not None:
             ctx.is_disconnect = True  # the pool drops it
-            raise HistoryError(
-                f"The history database {engine.url.render_as_string(hide_password=True)} did not answer within "
-                f"{seconds:g} s, so the request was given up; nothing was written.",
+            # A DatabaseUnavailableError, so that advisor serve answers 503 (the driver's error it is raised from
+            # is not SQLAlchemy's DBAPIError, which is how the service tells a database fault from a bad request).
+            given_up = f"did not answer within {seconds:g} s, so the request was given up; nothing was written."
+            raise DatabaseUnavailableError(
+                f"The history database {where} {given_up}",
                 hint="Fix: check that the database server is up and reachable (a stalled proxy or a hung server "
-                     "holds connections open), then run the command again.")
+                     "holds connections open), then run the command again.",
+                public=f"The history database {given_up}")
 
     ping = engine.dialect.do_ping
 

@@ -10,6 +10,7 @@ one at most 30 s to answer (:mod:`advisor.history.answer_deadline`).
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from pathlib import Path
@@ -19,7 +20,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
 
-from advisor.errors import HistoryError
+from advisor.errors import DatabaseUnavailableError, HistoryError
 from advisor.history.answer_deadline import AnswerDeadline
 from advisor.history.answer_deadline import attach as attach_answer_deadline
 
@@ -72,24 +73,34 @@ def _server_engine(parsed: URL) -> Engine:
     try:
         engine = create_engine(parsed, pool_pre_ping=True, future=True, connect_args=connect_args)
     except NoSuchModuleError as exc:
-        raise HistoryError(f"The history database URL {_redacted(parsed)!r} names {parsed.drivername!r}, "
+        raise HistoryError(f"The history database URL {display_url(parsed)!r} names {parsed.drivername!r}, "
                            f"which SQLAlchemy does not know. {SUPPORTED_DATABASES}", hint=_URL_HINT) from exc
     except ModuleNotFoundError as exc:
         if backend == "postgresql":
             raise HistoryError(f"The driver for postgresql is not installed ({exc.name}).",
                                hint="Fix: pip install 'advisor[postgres]' (psycopg2-binary).") from exc
-        raise HistoryError(f"The history database URL {_redacted(parsed)!r} is for {backend}, whose driver "
+        raise HistoryError(f"The history database URL {display_url(parsed)!r} is for {backend}, whose driver "
                            f"({exc.name}) is not installed. {SUPPORTED_DATABASES}",
                            hint=f"Fix: use a sqlite:/// or postgresql:// URL (or install {exc.name} to try "
                                 f"{backend}, which advisor is not tested with).") from exc
     if backend == "postgresql":
         # ... and a connection already open must not wait for ever for an answer either.
-        attach_answer_deadline(engine, AnswerDeadline())
+        attach_answer_deadline(engine, AnswerDeadline(), display_url(engine.url))
     return engine
 
 
-def _redacted(parsed: URL) -> str:
-    return parsed.render_as_string(hide_password=True)
+def display_url(url: URL) -> str:
+    """``url`` as it may be shown to the database's own user: the password hidden, in the user part and in a
+    ``?password=`` query argument (which psycopg2 also takes). Never for a caller of ``advisor serve``, who gets
+    no address at all (``DatabaseUnavailableError.public``)."""
+    if "password" in url.query:
+        url = url.update_query_dict({"password": "***"})
+    return url.render_as_string(hide_password=True)
+
+
+def _masked(text: str) -> str:
+    """A URL that did not parse, with whatever sits between ``user:`` and ``@`` (a password) hidden."""
+    return re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", re.sub(r"(?i)(password=)[^&]*", r"\1***", text))
 
 
 def _make_folder(database: Path) -> None:
@@ -119,7 +130,7 @@ def sqlite_file_missing(url: str) -> bool:
     nothing to store reads no history from such a file, and need not create it."""
     try:
         parsed = make_url(url)
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         return False
     database = parsed.database
     # A "file:" URI filename is not a plain path: left for the driver to open, as before.
@@ -132,8 +143,9 @@ def create_history_engine(url: str) -> Engine:
     """A new engine for ``url``; for a SQLite file, creates the folder it lives in."""
     try:
         parsed = make_url(url)
-    except ArgumentError as exc:
-        raise HistoryError(f"The history database URL {url!r} is not a database URL.", hint=_URL_HINT) from exc
+    except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
+        raise HistoryError(f"The history database URL {_masked(url)!r} is not a database URL.",
+                           hint=_URL_HINT) from exc
     if parsed.get_backend_name() != "sqlite":
         return _server_engine(parsed)
 
@@ -185,13 +197,17 @@ def create_history_engine(url: str) -> Engine:
     return engine
 
 
-def database_error(engine: Engine, exc: DBAPIError, message: str, default_hint: str) -> HistoryError:
-    """A HistoryError for a failed database call: ``message`` with ``{where}`` (the URL without its password)
-    and ``{detail}`` (the driver's first line) filled in, and the hint for the cause the driver names (a full
-    disk, a lock, no access), else ``default_hint``."""
-    where = engine.url.render_as_string(hide_password=True)
+def database_error(engine: Engine, exc: DBAPIError, message: str, default_hint: str) -> DatabaseUnavailableError:
+    """A ``DatabaseUnavailableError`` for a failed database call: ``message`` with ``{where}`` (the URL without
+    its password) and ``{detail}`` (the driver's first line) filled in, and the hint for the cause the driver
+    names (a full disk, a lock, no access), else ``default_hint``. Its ``public`` text names only that cause:
+    the URL and the driver's words (host, port, database name) are for the database's own user, not for a
+    caller of ``advisor serve``."""
+    where = display_url(engine.url)
     detail = str(exc.orig).strip().splitlines()[0] if exc.orig is not None and str(exc.orig).strip() else str(exc)
-    return HistoryError(message.format(where=where, detail=detail), hint=_cause_hint(exc) or default_hint)
+    cause = _cause_hint(exc)
+    return DatabaseUnavailableError(message.format(where=where, detail=detail), hint=cause or default_hint,
+                                    public=_PUBLIC_CAUSES.get(cause, "The history database is unavailable."))
 
 
 _FULL_HINT = ("Fix: free some space on the disk that holds the database (or point ADVISOR_DATABASE_URL at "
@@ -205,6 +221,9 @@ _ACCESS_HINT = ("Fix: check that you may read and write the database file and it
 _SQLITE_CAUSES = {"SQLITE_FULL": _FULL_HINT, "SQLITE_BUSY": _LOCKED_HINT, "SQLITE_LOCKED": _LOCKED_HINT,
                   "SQLITE_READONLY": _ACCESS_HINT, "SQLITE_CANTOPEN": _ACCESS_HINT, "SQLITE_PERM": _ACCESS_HINT}
 _PG_CAUSES = {"53100": _FULL_HINT, "55P03": _LOCKED_HINT, "40P01": _LOCKED_HINT, "42501": _ACCESS_HINT}
+_PUBLIC_CAUSES = {_FULL_HINT: "The history database is unavailable: its disk is full.",
+                  _LOCKED_HINT: "The history database is unavailable: another process holds its lock.",
+                  _ACCESS_HINT: "The history database is unavailable: it may not be read or written here."}
 
 
 def _cause_hint(exc: DBAPIError) -> str | None:

@@ -14,7 +14,8 @@ from datetime import datetime
 from sqlalchemy import delete, select
 
 from advisor.errors import HistoryError
-from advisor.history.repository import History, newest_first_filtered
+from advisor.history.filters import newest_first_filtered
+from advisor.history.repository import History
 from advisor.history.tables import OutcomeTable, PredictionTable, WorkloadTable
 from advisor.schemas import PredictionEntry
 from advisor.units import format_duration

@@ -26,8 +26,9 @@ from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from advisor.errors import ConfigError, HistoryError, did_you_mean
 from advisor.history import export as _export
 from advisor.history.comparison import comparison
-from advisor.history.engine import create_history_engine, database_error, writer
+from advisor.history.engine import create_history_engine, database_error, display_url, writer
 from advisor.history.export import EXPORT_COLUMNS  # noqa: F401 - importable from here, as before
+from advisor.history.filters import newest_first_filtered
 from advisor.history.rows import (
     CHOSEN_COPY,
     OUTCOME_COPY,
@@ -72,31 +73,11 @@ _ANSWER = {"status", "verdict", "best_value", "skipped", "violations", "startup_
 # fail instead of finding nothing). SQLite's INTEGER holds 64 bits, PostgreSQL's 32.
 _MAX_ID = {"postgresql": 2**31 - 1}
 _MAX_ID_DEFAULT = 2**63 - 1
-SQL_INT_MAX = 2**63 - 1  # the largest LIMIT either database reads
 
 # ------------------------------------------------------------------------------------------------ helpers
 
 
 # ----------------------------------------------------------------------------------------------- History
-
-
-def newest_first_filtered(stmt: Any, created_at: Any, workload: str | None, since: datetime | str | None,
-                          limit: int | None) -> Any:
-    """``stmt`` (a select joined to the workloads table) narrowed as ``history list`` narrows: to one workload,
-    to rows since a time, to the newest ``limit``."""
-    if workload is not None:
-        if not isinstance(workload, str):
-            raise ConfigError(f"workload must be a workload's name, got {workload!r}.",
-                              hint="Fix: e.g. workload=\"tabular_mlp\" (--workload tabular_mlp).")
-        stmt = stmt.where(WorkloadTable.name == workload)
-    if since is not None:
-        stmt = stmt.where(created_at >= parse_since(since))
-    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
-        # SQL reads LIMIT 0 as "no rows" and a negative one as "no limit" (SQLite): neither is what was meant
-        raise ConfigError(f"limit must be a whole number of 1 or more, got {limit!r}.",
-                          hint="Fix: e.g. limit=50 (--limit 50), or limit=None for every row.")
-    # A limit past the largest SQL integer (2**63 - 1) asks for every row, as that one does.
-    return stmt.limit(min(limit, SQL_INT_MAX)) if limit is not None else stmt
 
 
 class History:
@@ -125,7 +106,7 @@ class History:
         self._engine.dispose()
 
     def __repr__(self) -> str:
-        return f"History({self._engine.url.render_as_string(hide_password=True)!r})"
+        return f"History({display_url(self._engine.url)!r})"
 
     @property
     def engine(self) -> Engine:

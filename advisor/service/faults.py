@@ -18,7 +18,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
-from advisor.errors import AdvisorError, HistoryError, NoFeasibleCandidateError
+from advisor.errors import AdvisorError, DatabaseUnavailableError, HistoryError, NoFeasibleCandidateError
 from advisor.service.markup import page, text
 from advisor.service.wire import API_PREFIX, ErrorBody, ErrorDetail, FieldProblem, field_problems
 
@@ -87,7 +87,9 @@ def database_down(exc: BaseException) -> bool:
 
     seen = 0
     while exc is not None and seen < 10:
-        if isinstance(exc, (DBAPIError, PoolTimeout)):
+        # DatabaseUnavailableError: advisor's own word for it, also where no DBAPIError is in the chain (a
+        # statement cut at its answer deadline is raised from the driver's error, not SQLAlchemy's).
+        if isinstance(exc, (DBAPIError, PoolTimeout, DatabaseUnavailableError)):
             return True
         exc, seen = exc.__cause__ or exc.__context__, seen + 1
     return False
@@ -127,7 +129,35 @@ def _validation_error(request: Request, exc: RequestValidationError) -> JSONResp
 _HTTP_TYPES = {401: "Unauthorized", 404: "NotFound", 405: "MethodNotAllowed", 429: "TooManyRequests"}
 
 
+_PARSE_FAILED = "There was an error parsing the body"  # FastAPI's 400 for a body its JSON reader cannot take
+
+
+def _unreadable_body(request: Request, exc: HTTPException) -> ErrorDetail | None:
+    """What is wrong with a body FastAPI could not parse at all (its bare 400), and the fix: a 422 at ``body``, as
+    for a body that is not JSON. FastAPI raises its 400 from the reader's error, which says which case it is."""
+    if exc.status_code != 400 or exc.detail != _PARSE_FAILED:
+        return None
+    encoding = request.headers.get("content-encoding", "").strip()
+    cause = exc.__cause__
+    if encoding and encoding.lower() != "identity":
+        problem = f"is compressed (Content-Encoding: {encoding[:40]}), which this server does not read"
+        fix = "send the JSON uncompressed, without a Content-Encoding header"
+    elif isinstance(cause, UnicodeDecodeError):
+        problem = f"is not UTF-8 text (byte {cause.start} is not valid UTF-8)"
+        fix = "send the JSON encoded as UTF-8 (other text escaped as \\uXXXX is fine)"
+    elif isinstance(cause, RecursionError):
+        problem = "nests arrays or objects too deeply to be read"
+        fix = "send the body as the CLI writes it (`advisor profile -o FILE`, `--json`): a few levels deep"
+    else:
+        problem, fix = "could not be read as JSON", "send one JSON object encoded as UTF-8"
+    return ErrorDetail(type="ValidationError", message=f"Invalid request: body: {problem}.", hint=f"Fix: {fix}.",
+                       fields=[FieldProblem(field="body", problem=problem)], request_id=request_id(request))
+
+
 def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    unreadable = _unreadable_body(request, exc)
+    if unreadable is not None:
+        return error_response(422, unreadable, request=request)
     status = exc.status_code
     message = exc.detail if isinstance(exc.detail, str) else "The request failed."
     if status == 404 and message == "Not Found":

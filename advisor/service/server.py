@@ -108,7 +108,9 @@ def serve(config: ServiceConfig, *, say: Callable[[str], None], log_level: str =
         say(text)
     from sqlalchemy.engine import make_url
 
-    where = make_url(config.settings.resolved_database_url).render_as_string(hide_password=True)
+    from advisor.history.engine import display_url
+
+    where = display_url(make_url(config.settings.resolved_database_url))
     say(f"advisor serve: http://{config.host}:{config.port} ({config.workers} worker"
         f"{'s' if config.workers > 1 else ''}; history {where}; "
         f"{len(config.tokens)} token(s); body limit {config.max_body_bytes / 2**20:g} MB; "

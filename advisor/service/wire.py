@@ -4,7 +4,9 @@ Pydantic only (no FastAPI, no server code), so the client imports it freely. Res
 CLI prints with ``--json`` (``Recommendation``, ``Estimate.json_contract()``, ``HistoryDetail``, ...). Request
 bodies forbid unknown fields: a client cannot smuggle in an option the server does not offer (a rates file to
 read, say), and a typo is an error instead of being ignored. Text holding a NUL character, in a body (its profile's
-too) or a query, is refused with the field named (``refuse_nul``, ``no_nul``): PostgreSQL cannot store it.
+too) or a query, is refused with the field named (``refuse_nul``, ``no_nul``): PostgreSQL cannot store it. So is
+text in a body holding a lone surrogate (``refuse_surrogates``): a JSON escape such as ``"\\ud800"`` that is not
+half of a pair decodes to a character that no UTF-8 text (a stored row, an answer, a cache key) can hold.
 """
 
 from __future__ import annotations
@@ -58,12 +60,61 @@ def no_nul(value: str | None) -> str | None:
     return value
 
 
+SURROGATE_ERROR = "lone_surrogate"
+SURROGATE_PROBLEM = ("contains a lone surrogate (a \\ud800-\\udfff escape that is not half of a pair), which is "
+                     "not text; remove it, or send the character itself as UTF-8")
+
+
+def _surrogate_path(value: Any) -> list | None:
+    """The path (keys and indexes) to the first text in ``value`` (a model, a list, a dict, text) that holds a lone
+    surrogate, else None; [] for ``value`` itself."""
+    if isinstance(value, str):
+        if value.isascii():
+            return None
+        try:
+            value.encode("utf-8")  # in C: the only text UTF-8 cannot encode is a lone surrogate
+            return None
+        except UnicodeEncodeError:
+            return []
+    if isinstance(value, BaseModel):
+        items: Any = value.__dict__.items()
+    elif isinstance(value, dict):
+        items = [(k, k) for k in value if _surrogate_path(k) is not None] + list(value.items())
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = _surrogate_path(item)
+        if found is not None:
+            return [key, *found]
+    return None
+
+
+def refuse_surrogates(model: BaseModel) -> None:
+    """A validation error naming the first text in ``model`` (deep: its profile's too) that holds a lone surrogate.
+
+    Valid UTF-8 cannot carry one, but a JSON escape can, and the parsed string then fails wherever it is encoded:
+    the profile's cache key, a stored row, the answer (a 500 after the work was done). Refused here, as a NUL is,
+    before any work."""
+    path = _surrogate_path(model)
+    if path is not None:
+        raise PydanticCustomError(SURROGATE_ERROR, "{field} " + SURROGATE_PROBLEM,
+                                  {"field": ".".join(_printable(part) for part in path)})
+
+
+def _printable(part: Any) -> str:
+    # A dict key can be the text at fault: named with the surrogate escaped, or the error could not be sent either.
+    return str(part).encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     @model_validator(mode="after")
     def _no_nul(self) -> Body:
         refuse_nul(self, deep=False)  # its own text; a profile in it checks all of its own, a TargetSpec its own
+        refuse_surrogates(self)  # all of its text: Profile checks only NULs itself
         return self
 
 
@@ -154,8 +205,11 @@ def _problem(err: dict) -> tuple[str, str]:
     """(the field, what is wrong with it) of one pydantic error. A model's own check is reported at the model;
     a NUL it found is placed at its field."""
     loc, path = tuple(err.get("loc", ())), (err.get("ctx") or {}).get("field")
-    if err.get("type") == NUL_ERROR:
-        return _field((*loc, *str(path).split(".")) if path else loc), NUL_PROBLEM
+    if err.get("type") in (NUL_ERROR, SURROGATE_ERROR):
+        problem = NUL_PROBLEM if err.get("type") == NUL_ERROR else SURROGATE_PROBLEM
+        return _field((*loc, *str(path).split(".")) if path else loc), problem
+    if err.get("type") == "string_unicode":  # pydantic's word for a lone surrogate in a constrained string field
+        return _field(loc), SURROGATE_PROBLEM
     return _field(loc), str(err.get("msg", "is invalid")).removeprefix("Value error, ")
 
 

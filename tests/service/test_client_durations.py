@@ -5,10 +5,11 @@ does ``advisor history record --server``."""
 from __future__ import annotations
 
 import json
+import re
 
 import httpx
 import pytest
-from service_helpers import TOKEN, auth, profile_data, unsent
+from service_helpers import PROFILE_FILE, TOKEN, auth, profile_data, unsent
 
 from advisor import api as local_api
 from advisor.cli import remote
@@ -74,3 +75,45 @@ def test_history_record_with_server_takes_a_duration_and_refuses_a_bad_one_as_lo
     assert there.exit_code == here.exit_code == 1
     assert "--actual-seconds must be a positive duration, got '1h30x'." in there.output
     assert there.output == here.output
+
+
+def test_recommend_with_server_tells_the_record_command_for_that_server(app_client, monkeypatch, tmp_path):
+    """The id a server stored a recommendation under is the server's: the printed advice must send the outcome
+    there (``--server URL``), not to this machine's history, where that id is another run or none."""
+    import os
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from advisor.cli.app import build_app
+
+    monkeypatch.setattr(remote, "client", lambda server: Client(server, TOKEN, transport=app_client._transport))
+    app, url = build_app(), "http://advisor.internal:8000"
+    shown = CliRunner().invoke(app, ["recommend", "--profile", str(PROFILE_FILE), "--dataset-size", "20000",
+                                     "--epochs", "2", "--server", url])
+    assert shown.exit_code == 0, shown.output
+    said = " ".join(shown.stdout.split())
+    found = re.search(r"saved as history id (\d+) on the server \(record the real time: (advisor history record .*?)\)",
+                      said)
+    assert found, said
+    rec_id, command = int(found.group(1)), found.group(2).split()
+    assert command == ["advisor", "history", "record", str(rec_id), "--actual-seconds", "1h30m", "--server", url]
+    # The advice, followed, records the outcome on the server; the local history is never opened.
+    recorded = CliRunner().invoke(app, [*command[1:], "--force"])
+    assert recorded.exit_code == 0, recorded.output
+    stored = app_client.get(f"/v1/recommendations/{rec_id}", headers=auth()).json()["outcomes"]
+    assert [o["actual_seconds"] for o in stored] == [5400.0]
+    assert not Path(os.environ["ADVISOR_DATABASE_URL"].removeprefix("sqlite:///")).exists()
+
+
+def test_recommend_here_tells_the_local_record_command(monkeypatch):
+    from typer.testing import CliRunner
+
+    from advisor.cli.app import build_app
+
+    shown = CliRunner().invoke(build_app(), ["recommend", "--profile", str(PROFILE_FILE), "--dataset-size", "20000",
+                                             "--epochs", "2"])
+    assert shown.exit_code == 0, shown.output
+    said = " ".join(shown.stdout.split())
+    assert re.search(r"saved as history id \d+ \(record the real time: advisor history record \d+ "
+                     r"--actual-seconds 1h30m\)", said), said

@@ -4,6 +4,7 @@ raises only ``AdvisorError``s, an argument the server would refuse before anythi
 
 from __future__ import annotations
 
+import gzip
 import json
 
 import httpx
@@ -105,6 +106,74 @@ def test_a_real_server_keeps_the_connection_after_a_nul(tmp_path, pg_url, profil
         assert http.post("/v1/predictions", json=body).status_code == 422
         assert http.get("/v1/history").status_code == 200
     assert "unexpected error" not in server.log
+
+
+# ---------------------------------------------------------------------------------------- lone surrogates
+
+SURROGATE_PROBLEM = ("contains a lone surrogate (a \\ud800-\\udfff escape that is not half of a pair), which is "
+                     "not text; remove it, or send the character itself as UTF-8")
+
+
+def _post_escaped(client, route: str, body: dict):
+    """``body`` as JSON with every non-ASCII character escaped (``\\ud800``): valid UTF-8 whatever it holds."""
+    return client.post(route, content=json.dumps(body, ensure_ascii=True).encode(), headers={
+        **auth(), "Content-Type": "application/json"})
+
+
+@pytest.mark.parametrize(("route", "save"), [("/v1/recommendations", True), ("/v1/predictions", True),
+                                             ("/v1/recommendations", False), ("/v1/predictions", False)])
+@pytest.mark.parametrize(("where", "text", "field"), [
+    (("workload", "name"), "a\ud800b", "profile.workload.name"), (("devices", 0, "name"), "\udfff",
+                                                                   "profile.devices.0.name"),
+    (("notes",), ["fine", "x\udc80"], "profile.notes.1"),
+])
+def test_a_lone_surrogate_in_a_profile_is_422_naming_the_field(app_client, profile, route, save, where, text, field):
+    node = profile
+    for key in where[:-1]:
+        node = node[key]
+    node[where[-1]] = text
+    response = _post_escaped(app_client, route, {"profile": profile, **JOB, "save": save})
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["type"] == "ValidationError" and error["fields"][0] == {"field": field, "problem": SURROGATE_PROBLEM}
+    assert error["message"].startswith(f"Invalid request: {field}: {SURROGATE_PROBLEM}")
+    assert app_client.get("/v1/history", headers=auth()).json()["entries"] == []
+
+
+def test_a_lone_surrogate_in_a_request_field_is_422_and_a_whole_pair_is_text(app_client, profile):
+    response = _post_escaped(app_client, "/v1/recommendations", {"profile": profile, **JOB, "regions": ["x\ud800"]})
+    assert response.status_code == 422
+    assert response.json()["error"]["fields"][0] == {"field": "regions.0", "problem": SURROGATE_PROBLEM}
+    profile["workload"]["name"] = "mlp \U0001f600"  # sent as the pair \ud83d\ude00: one character, stored as it is
+    created = _post_escaped(app_client, "/v1/recommendations", {"profile": profile, **JOB})
+    assert created.status_code == 201, created.text
+    rec_id = created.json()["id"]
+    outcome = _post_escaped(app_client, f"/v1/recommendations/{rec_id}/outcome",
+                            {"actual_seconds": 60, "instance_type": "m5\udbff"})
+    assert outcome.status_code == 422
+    assert outcome.json()["error"]["fields"][0] == {"field": "instance_type", "problem": SURROGATE_PROBLEM}
+    assert app_client.get(f"/v1/recommendations/{rec_id}", headers=auth()).json()["outcomes"] == []
+    assert app_client.get("/v1/history", headers=auth()).json()["entries"][0]["workload"] == "mlp \U0001f600"
+
+
+# ---------------------------------------------------------------------------------------- unreadable bodies
+
+
+@pytest.mark.parametrize(("route", "body", "headers", "problem", "fix"), [
+    ("/v1/recommendations", b'{"profile": "\xff\xfe"}', {}, "is not UTF-8 text (byte 13 is not valid UTF-8)",
+     "encoded as UTF-8"),
+    ("/v1/predictions", b"[" * 20000 + b"]" * 20000, {}, "nests arrays or objects too deeply to be read",
+     "as the CLI writes it"),
+    ("/v1/recommendations/1/outcome", gzip.compress(b'{"actual_seconds": 60}'), {"Content-Encoding": "gzip"},
+     "is compressed (Content-Encoding: gzip), which this server does not read", "without a Content-Encoding"),
+])
+def test_a_body_that_cannot_be_read_is_422_saying_what_is_wrong(app_client, route, body, headers, problem, fix):
+    response = app_client.post(route, content=body, headers={**auth(), "Content-Type": "application/json", **headers})
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["type"] == "ValidationError" and error["message"] == f"Invalid request: body: {problem}."
+    assert error["fields"] == [{"field": "body", "problem": problem}]
+    assert error["hint"].startswith("Fix: ") and fix in error["hint"] and error["request_id"]
 
 
 # ------------------------------------------------------------------------------------- mixed precision

@@ -1,0 +1,116 @@
+"""A history database that fails or does not answer is the server's problem, not the caller's: 503 (nothing
+stored), and no answer (JSON error, web page, or a note of a successful prediction) names the database's
+address or repeats the driver's words, which name host, port and database. The cause goes to the server's log."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+from service_helpers import auth, free_port, in_process_app, profile_data
+
+import advisor.history.answer_deadline as answer_deadline
+from advisor.errors import DatabaseUnavailableError
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml"}
+JOB = {"dataset_size": 2000, "epochs": 1}
+
+
+@contextmanager
+def _tables_locked(url: str, *tables: str):
+    """Another connection holds ``tables`` in ACCESS EXCLUSIVE mode: every statement on them waits, as on a
+    database server that stopped answering."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(f"LOCK TABLE {', '.join(tables)} IN ACCESS EXCLUSIVE MODE"))
+            try:
+                yield
+            finally:
+                conn.rollback()
+    finally:
+        engine.dispose()
+
+
+def _no_address(text: str, *secrets: str) -> None:
+    for secret in ("postgres", "127.0.0.1", "5432", "psycopg", *secrets):
+        assert secret not in text, (secret, text)
+
+
+def test_a_database_that_does_not_answer_in_time_is_a_503_naming_no_address(pg_url, monkeypatch, caplog):
+    monkeypatch.setattr(answer_deadline, "STATEMENT_SECONDS", 1.0)  # the 30 s deadline, shortened
+    schema = pg_url.rsplit("search_path%3D", 1)[-1]
+    with in_process_app(pg_url) as client:
+        first = client.post("/v1/recommendations", json={"profile": profile_data(), **JOB, "top": 3}, headers=auth())
+        assert first.status_code == 201, first.text
+        rec_id = first.json()["id"]
+        with _tables_locked(pg_url, "outcomes", "recommendations"):
+            answers = {
+                "recommend": client.post("/v1/recommendations", json={"profile": profile_data(), **JOB, "epochs": 2},
+                                         headers=auth()),
+                "history": client.get("/v1/history?limit=1", headers=auth()),
+                "page": client.get(f"/recommendations/{rec_id}", headers={**auth(), **BROWSER}),
+                "predict": client.post("/v1/predictions", json={"profile": profile_data(), **JOB}, headers=auth()),
+            }
+            quiet = client.post("/v1/predictions", json={"profile": profile_data(), **JOB, "save": False},
+                                headers=auth())
+        for name, response in answers.items():
+            assert response.status_code == 503, (name, response.text)
+            assert response.headers["retry-after"] == "5"
+            _no_address(response.text, schema)
+        assert answers["recommend"].json()["error"]["type"] == "ServiceUnavailable"
+        assert "The history is unavailable" in answers["page"].text
+        # Not saved, so the database was only to correct it: 200 with a note that says why, without the address.
+        assert quiet.status_code == 200, quiet.text
+        # (On a loaded machine a statement may also answer just as it is cut; the next one on that connection then
+        # fails as a closed connection: "unavailable" rather than "did not answer".)
+        notes = [n for n in quiet.json()["notes"] if "correction was not applied" in n]
+        assert notes in (["the history correction was not applied: The history database did not answer within 1 s, "
+                          "so the request was given up; nothing was written."],
+                         ["the history correction was not applied: The history database is unavailable."]), notes
+        _no_address(quiet.text, schema)
+        # The server recovered once the lock was gone, and stored nothing meanwhile.
+        listed = client.get("/v1/history", headers=auth())
+        assert listed.status_code == 200 and [e["id"] for e in listed.json()["entries"]] == [rec_id]
+    assert "history database unavailable" in caplog.text  # the operator's log has it
+
+
+def test_a_note_of_a_prediction_not_saved_names_no_address_when_the_database_is_down():
+    port = free_port()
+    down = f"postgresql+psycopg2://postgres:s3cret-pw@127.0.0.1:{port}/test?connect_timeout=2"
+    with in_process_app(down) as client:
+        body = {"profile": profile_data(), **JOB, "save": False}
+        response = client.post("/v1/predictions", json=body, headers=auth())
+        assert response.status_code == 200, response.text
+        notes = response.json()["notes"]
+        assert "the history correction was not applied: The history database is unavailable." in notes, notes
+        _no_address(response.text, str(port), "s3cret", "test?")
+        saved = client.post("/v1/predictions", json={**body, "save": True}, headers=auth())
+        assert saved.status_code == 503, saved.text
+        _no_address(saved.text, str(port), "s3cret")
+
+
+def test_the_local_message_names_the_database_but_never_its_password():
+    from advisor.history.repository import History
+
+    port = free_port()
+    hist = History(f"postgresql+psycopg2://me:s3cret-pw@127.0.0.1:{port}/test?connect_timeout=2&password=s3cret-q")
+    try:
+        with pytest.raises(DatabaseUnavailableError) as err:
+            hist.list()
+    finally:
+        hist.close()
+    assert f"me:***@127.0.0.1:{port}/test" in err.value.message  # the user's own database, to check the URL
+    assert "s3cret" not in str(err.value) and "s3cret" not in repr(hist)
+    assert err.value.public == "The history database is unavailable."
+
+
+def test_an_unparsable_url_is_shown_without_its_password():
+    from advisor.errors import HistoryError
+    from advisor.history.engine import create_history_engine
+
+    with pytest.raises(HistoryError) as err:
+        create_history_engine("postgresql://me:s3cret pw@@host:notaport/db")
+    assert "s3cret" not in str(err.value) and "me:***@" in err.value.message
