@@ -93,10 +93,11 @@ def _points_at_one_batch(points: list[ThreadPoint]) -> tuple[int, dict[int, floa
     if not valid:
         raise PredictionError("No usable thread-scaling measurement (every point is missing or zero).",
                               hint="Fix: re-run `advisor profile --device cpu` so the probe times the CPU.")
-    counts = Counter()
-    for batch in {p.batch_size for p in valid}:
-        counts[batch] = len({p.threads for p in valid if p.batch_size == batch})
-    batch = max(counts, key=lambda b: (counts[b], b))
+    # Grouped in one pass: a scan of every point per batch size was quadratic in the points' count.
+    threads_at: dict[int, set[int]] = defaultdict(set)
+    for p in valid:
+        threads_at[p.batch_size].add(p.threads)
+    batch = max(threads_at, key=lambda b: (len(threads_at[b]), b))
     by_threads: dict[int, list[float]] = defaultdict(list)
     for p in valid:
         if p.batch_size == batch:
@@ -254,7 +255,10 @@ def at_device_threads(device: DeviceProfile, measurements: list) -> AtDeviceThre
     """Measurements timed on fewer threads than the device's (the probe gives up cores that others use)
     scaled by the Amdahl fit to the device's thread count, so that one step-time fit serves them all."""
     full = device.threads
-    off = [m for m in measurements if device.kind == "cpu" and full and m.threads and m.threads != full]
+    # One flag per measurement, by position: a membership test (``m in off``) compared models by value, which
+    # was quadratic in their count (a stranger's profile of thousands of them held a service worker for minutes).
+    is_off = [bool(device.kind == "cpu" and full and m.threads and m.threads != full) for m in measurements]
+    off = [m for m, flag in zip(measurements, is_off, strict=True) if flag]
     if not off:
         return AtDeviceThreads(list(measurements))
     clean = [ThreadPoint(threads=m.threads, batch_size=m.batch_size, compute_seconds=m.compute_seconds)
@@ -267,8 +271,8 @@ def at_device_threads(device: DeviceProfile, measurements: list) -> AtDeviceThre
     else:
         p = remembered.parallel_fraction if remembered is not None else BUSY_PARALLEL_FRACTION
     out = []
-    for m in measurements:
-        if m in off:
+    for m, flag in zip(measurements, is_off, strict=True):
+        if flag:
             factor = amdahl_fraction(p, full) / amdahl_fraction(p, m.threads)
             m = m.model_copy(update={
                 "threads": full,

@@ -244,9 +244,9 @@ def measured_model(
         PredictionError: the profile has no usable measurements for the device.
     """
     dev = select_device(profile, device)
-    busy = at_device_threads(dev, _usable_measurements(dev, threads))
-    # Callers pricing many targets pass the device's fit once instead of refitting it per target.
-    fit = fit if fit is not None else fit_step_time(busy.measurements)
+    usable = _usable_measurements(dev, threads)  # scaled once per profile (it may hold thousands of points)
+    busy = memoised(memo, ("at device threads", dev.device), lambda: at_device_threads(dev, usable))
+    fit = fit if fit is not None else fit_step_time(busy.measurements)  # callers pricing many targets pass it
     notes: list[str] = list(fit.notes) + [n for n in profile.notes if n.startswith(f"{dev.device}:")]
     notes += [busy.note] if busy.note else []
     factor, extra_rel, threads = _cpu_scaling(dev, threads, target_cpu, local_cpu, notes, memo)
