@@ -14,12 +14,19 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from advisor.errors import AdvisorError, ConfigError, HistoryError, WorkloadError, did_you_mean
+from advisor.errors import (
+    AdvisorError,
+    ConfigError,
+    DatabaseUnavailableError,
+    HistoryError,
+    WorkloadError,
+    did_you_mean,
+)
 from advisor.schemas import Constraints, Estimate, JobSpec, Profile, Recommendation, Target, WorkloadSummary
 from advisor.settings import Settings
 from advisor.units import parse_actual_seconds, parse_duration_seconds, parse_names, parse_startup_seconds, parse_usd
 from advisor.workload.job import JobSettings, check_job_values, normalize_precision, positive_int, resolve_job
-from advisor.workload.settings import job_settings, probe_batch_size
+from advisor.workload.settings import job_settings, probe_batch_size, probe_threads
 
 if TYPE_CHECKING:  # pragma: no cover
     from advisor.hardware.gpu import GpuInfo
@@ -238,7 +245,10 @@ def _fit_correction(hist: History | None, notes: list[str], *, required: bool,
     except AdvisorError as exc:
         if required and isinstance(exc, HistoryError):
             raise
-        notes.append(f"the history correction was not applied: {exc.message}")
+        # A database fault is told without the database's address or the driver's words: a note reaches a caller
+        # of advisor serve too (a prediction with save false), who must not learn them.
+        why = exc.public if isinstance(exc, DatabaseUnavailableError) else exc.message
+        notes.append(f"the history correction was not applied: {why}")
         return None
 
 
@@ -296,7 +306,7 @@ def predict(
         # A GPU is probed and analysed at the job's precision; a CPU probed as asked, its analysis as recommend's.
         probe_precision = (steps.precision if tgt.kind == "gpu" else normalize_precision(precision)) or "fp32"
         prof = _as_profile(source, devices=devices, batch_size=batch_size, probe_seconds=probe_seconds,
-                           precision=probe_precision, progress=progress, threads=tgt.threads,
+                           precision=probe_precision, progress=progress, threads=probe_threads(tgt.threads),
                            analysis_precision=steps.precision)
         prof = remember_scaling(prof, hist)
         steps = job_settings(source, explicit, prof, probe_batch_size(source, batch_size, DEFAULT_BATCH_SIZE))

@@ -47,6 +47,11 @@ def _usable_logical_cpus(total: int) -> int:
         return total
 
 
+def usable_logical_cpus() -> int:
+    """The logical CPUs this process may run on: the most threads a probe here can use."""
+    return _usable_logical_cpus(os.cpu_count() or 1)
+
+
 def _torch_threads(default: int) -> int:
     try:
         import torch  # lazy: `import advisor.hardware` must not import torch

@@ -40,6 +40,7 @@ from typing import Any
 from advisor.predictor.cpu_scaling import DEFAULT_PARALLEL_FRACTION, amdahl_fraction, scale_compute_seconds
 from advisor.predictor.job import Z80, assemble_job
 from advisor.schemas import Analysis, CpuSpec, DeviceProfile, Estimate, JobSpec, Measurement, Profile, Target, at_batch
+from advisor.schemas.base import MAX_COUNT
 from advisor.schemas.profile import CpuPeak
 
 COMPUTE_KINDS = ("matmul", "conv")  # the analysis counts attention as "matmul"
@@ -172,8 +173,13 @@ def fallback_note(dev: DeviceProfile, batch_size: int, *, efficiency: float | No
     timed = sorted({m.batch_size for m in dev.measurements if not m.oom and m.compute_seconds})
     cheapest = min(dev.skipped, key=lambda s: s.batch_size, default=None)
     if timed:
+        over_budget = sorted(p.batch_size for p in dev.skipped if not p.too_large)
+        too_large = sorted(p.batch_size for p in dev.skipped if p.too_large)
+        reasons = [f"{_listed(over_budget)} would not fit"] if over_budget or not too_large else []
+        if too_large:
+            reasons.append(f"{_listed(too_large)}: {_TOO_LARGE}")
         why = (f"only batch size {timed[0]} fit the probe's {budget}budget (a point needs its warm-up and two timed "
-               f"steps; {_listed(sorted(p.batch_size for p in dev.skipped))} would not fit)")
+               f"steps; {'; '.join(reasons)})")
     else:
         why = f"the CPU could not time this model within the probe's {budget}budget"
         if cheapest is not None:
@@ -195,14 +201,19 @@ def ladder_note(dev: DeviceProfile, batch_size: int) -> str | None:
     if not dev.skipped:
         return None
     timed = sorted({m.batch_size for m in dev.measurements if not m.oom and m.compute_seconds})
-    skipped = sorted(p.batch_size for p in dev.skipped)
+    over_budget = [p for p in dev.skipped if not p.too_large]
     budget = f" {dev.budget_seconds:.0f} s" if dev.budget_seconds else ""
-    worst = max(dev.skipped, key=lambda p: p.batch_size)
     head = (f"{dev.device}: the probe timed batch size{'s' if len(timed) > 1 else ''} "
             f"{_listed(timed)} within its{budget} budget" if timed else f"{dev.device}: the probe timed no step")
-    said = (f"{head} and skipped {_listed(skipped)}: their warm-up and two timed steps would not fit (batch size "
-            f"{worst.batch_size}: about {worst.step_seconds:.3g} s a step, priced from "
-            f"{_PRICED_FROM[worst.priced_from]})")
+    parts = []
+    if over_budget:
+        worst = max(over_budget, key=lambda p: p.batch_size)
+        parts.append(f"skipped {_listed(sorted(p.batch_size for p in over_budget))}: their warm-up and two timed "
+                     f"steps would not fit (batch size {worst.batch_size}: about {worst.step_seconds:.3g} s a step, "
+                     f"priced from {_PRICED_FROM[worst.priced_from]})")
+    if too_large := sorted(p.batch_size for p in dev.skipped if p.too_large):
+        parts.append(f"did not time {_listed(too_large)}: {_TOO_LARGE}")
+    said = f"{head} and " + "; it ".join(parts)
     if batch_size in timed:
         return said + "."
     if timed and batch_size > max(timed):
@@ -210,6 +221,8 @@ def ladder_note(dev: DeviceProfile, batch_size: int) -> str | None:
     return said + f". Batch size {batch_size} was not timed."
 
 
+# Why a batch past the largest the probe times (advisor.probe.ladder.MAX_TIMED_BATCH_SIZE) was skipped.
+_TOO_LARGE = f"past {MAX_COUNT:,} samples, the largest batch the probe times"
 _PRICED_FROM = {"check": "the workload check's cold step", "first step": "one step timed at batch size 1",
                 "measured": "the timed points"}
 

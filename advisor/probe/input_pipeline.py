@@ -40,6 +40,7 @@ from typing import Any
 
 from advisor.errors import WorkloadError
 from advisor.probe.contention import CpuLoadSource, ProcStat, TaskTimes, task_times, window_load
+from advisor.probe.ladder import MAX_TIMED_BATCH_SIZE
 from advisor.schemas import InputPipeline, LoaderPoint
 from advisor.schemas.profile import quiet
 from advisor.workload import LoaderRun, Workload, sample_count, split_batch
@@ -105,11 +106,16 @@ def measure_input_pipeline(workload: Workload, batch_size: int, budget_seconds: 
     cores = cores or usable_cores()
     notify: Report = report or (lambda fraction, message: None)
     clock = _Clock(cores=cores, load=load or ProcStat(), tasks=tasks)
+    # The rates are per sample: a job's batch past what the ladder times is timed at that largest one.
+    job_batch_size, batch_size = batch_size, min(batch_size, MAX_TIMED_BATCH_SIZE)
     if workload.make_dataloader is None:
         notify(0.0, f"the input pipeline: make_batch({batch_size}) on its own")
         result = _measure_make_batch(workload, batch_size, min(budget_seconds, MAKE_BATCH_SECONDS), clock)
     else:
         result = _measure_dataloader(workload, batch_size, budget_seconds, clock, notify)
+    if job_batch_size > batch_size:
+        result.notes.append(f"the input pipeline was timed at batch size {batch_size:,}, the largest batch the "
+                            f"probe times, not at the job's {job_batch_size:,}.")
     notify(1.0, "the input pipeline: done")
     return result.pipeline(workload, cores, cpu_name)
 

@@ -11,6 +11,7 @@ memory are in it: seconds even for a tiny model), so when it says the first poin
 ladder instead. A point whose cost does not fit what is left of the budget is skipped and recorded
 (``SkippedPoint``), so a model that is merely big never makes the probe run past its budget: ResNet-50 at
 batch 1024 on a 2-core CPU takes minutes a step, GPT-2 124M seconds to tens of seconds a step at batch size 1.
+No point past ``MAX_TIMED_BATCH_SIZE`` is timed: it is skipped as one that does not fit is, marked too large.
 
 ``Ladder.next`` says which batch size to time next and for how long:
 
@@ -27,9 +28,11 @@ batch 1024 on a 2-core CPU takes minutes a step, GPT-2 124M seconds to tens of s
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from advisor.schemas import DeviceProfile, Measurement
+from advisor.schemas.base import MAX_COUNT
 from advisor.schemas.profile import SkippedPoint
 
 MIN_WARMUP = 2  # warm-up steps at a ladder point, at least
@@ -51,6 +54,11 @@ FIRST_SHARE = 0.5  # of an equal split of the budget: what a cheap first point i
 # the model's own (GPT-2 124M's 11.5 s here), and timing it twice would only spend the budget.
 REPEAT_PRICING_SHARE = 0.25
 REPEAT_PRICING_SECONDS = 1.0
+# The largest batch the ladder times: a Measurement's bound (the history's 32-bit columns). A job may name a
+# batch of up to 10^12 samples (advisor.workload.job.MAX_JOB_COUNT); a point past this one is skipped whatever
+# its price, recorded as ``too_large``, and the job's time extrapolated from the sizes timed (no device holds
+# 2^31 samples of any real model in one batch: at 4 bytes a sample that is 8 GiB of input alone).
+MAX_TIMED_BATCH_SIZE = MAX_COUNT
 
 
 def auto_ladder(batch_size: int) -> list[int]:
@@ -207,18 +215,23 @@ class Ladder:
             return price[0] * self.wall_factor, price[1]
         return price
 
+    # A point past MAX_TIMED_BATCH_SIZE costs more than any budget: skipped as one that does not fit would be
+    # (the automatic ladder then times the largest size below it that fits), and recorded as too large.
     def _fits(self, b: int, fits: list[Measurement], allowance: float) -> bool:
         price = self._price(b, fits)
-        return price is None or point_cost(price[0]) <= allowance
+        return b <= MAX_TIMED_BATCH_SIZE and (price is None or point_cost(price[0]) <= allowance)
 
     def _cost(self, b: int, fits: list[Measurement]) -> float:
+        if b > MAX_TIMED_BATCH_SIZE:
+            return math.inf
         price = self._price(b, fits)
         return point_cost(price[0]) if price is not None else 0.0
 
     def _skip(self, b: int, fits: list[Measurement]) -> None:
         price = self._price(b, fits)
         if price is not None and all(s.batch_size != b for s in self.skipped):
-            self.skipped.append(SkippedPoint(batch_size=b, step_seconds=price[0], priced_from=price[1]))
+            self.skipped.append(SkippedPoint(batch_size=b, step_seconds=price[0], priced_from=price[1],
+                                             too_large=b > MAX_TIMED_BATCH_SIZE))
 
     def _first(self, b: int, remaining: float) -> Planned | None:
         """The first point: ``b`` if it fits ``FIRST_FRACTION`` of the budget (all of it for a one-point

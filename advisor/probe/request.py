@@ -15,9 +15,14 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, Vali
 
 from advisor.errors import AdvisorError, ConfigError, HardwareError, WorkloadError, did_you_mean
 from advisor.schemas import PRECISIONS, Precision
+from advisor.schemas.base import MAX_JOB_COUNT
+from advisor.workload.job import over_bound_error, over_job_bound
 
 # Strict: True, 8.0 and "8" are mistakes here, not 1 and 8.
 PositiveWhole = Annotated[int, Strict(), Field(gt=0)]
+# A batch size: bounded as the job's is (--batch-size), so that no size the job refuses is probed. The probe
+# times none past a Measurement's bound (advisor.probe.ladder.MAX_TIMED_BATCH_SIZE): those are skipped, noted.
+BatchSize = Annotated[int, Strict(), Field(gt=0, le=MAX_JOB_COUNT)]
 PositiveSeconds = Annotated[float, Strict(), Field(gt=0, allow_inf_nan=False)]
 _DEVICE = re.compile(r"cuda:\d+")
 
@@ -39,8 +44,8 @@ class ProbeRequest(BaseModel):
 
     workload_path: str | None = None  # the workload file; None for an in-memory advisor.Workload
     devices: list[Annotated[str, BeforeValidator(normalize_device)]] = Field(default_factory=lambda: ["cpu"])
-    batch_size: PositiveWhole  # the top of the automatic ladder (B/8, B/4, B/2, B)
-    batch_sizes: Annotated[list[PositiveWhole], Field(min_length=1)] | None = None  # an explicit ladder instead
+    batch_size: BatchSize  # the top of the automatic ladder (B/8, B/4, B/2, B)
+    batch_sizes: Annotated[list[BatchSize], Field(min_length=1)] | None = None  # an explicit ladder instead
     probe_seconds: PositiveSeconds = 60.0  # shared by the devices; set-up and analysis come on top
     precision: Precision = "fp32"
     # The precision the analysis accounts bytes at (the GPUs' precision), when it is not ``precision``: a CPU
@@ -59,11 +64,14 @@ class ProbeRequest(BaseModel):
 
     @classmethod
     def build(cls, **values: Any) -> ProbeRequest:
-        """The request from keyword values (the fields above); ``AdvisorError`` for the first bad one."""
+        """The request from keyword values (the fields above); ``AdvisorError`` for the first bad one, or for
+        more CPU threads than this machine has (a field validator would refuse a request the child re-reads)."""
         try:
-            return cls(**values)
+            request = cls(**values)
         except ValidationError as exc:
             raise _advisor_error(exc, values) from None
+        _check_threads(request.threads)
+        return request
 
     @property
     def analysed_at(self) -> str:
@@ -76,14 +84,32 @@ class ProbeRequest(BaseModel):
         return self.timeout_seconds if self.timeout_seconds is not None else self.probe_seconds * 3 + 60
 
 
+def _check_threads(threads: int | None) -> None:
+    """ConfigError for more threads than the logical CPUs this process may run on: the probe measures on this
+    machine, and PyTorch cannot start more (libgomp fails, and the profile would record threads never used)."""
+    from advisor.hardware.cpu import usable_logical_cpus
+
+    cpus = usable_logical_cpus()
+    if threads is not None and threads > cpus:
+        raise ConfigError(f"--threads {threads} is more than this machine's {cpus} logical CPUs: the probe times "
+                          "the model here.",
+                          hint=f"Fix: pass --threads {cpus} or fewer; to predict a CPU with more threads, use "
+                               f"advisor predict --device cpu --threads {threads}, which scales the probe to them.")
+
+
 def _advisor_error(exc: ValidationError, values: dict[str, Any]) -> AdvisorError:
     """The first problem pydantic found, said the way the CLI's flags are named."""
     first = exc.errors(include_url=False)[0]
     field = str(first["loc"][0]) if first["loc"] else ""
     value = values.get(field)
+    if field == "batch_size" and over_job_bound(value):
+        return over_bound_error(f"batch size {value!r} (--batch-size)", "pass --batch-size with")
     if field == "batch_size":
         return WorkloadError(f"batch size must be a positive whole number, got {value!r}.",
                              hint="Fix: pass --batch-size with a value of 1 or more.")
+    big = [b for b in value if over_job_bound(b)] if field == "batch_sizes" and isinstance(value, (list, tuple)) else []
+    if big:
+        return over_bound_error(f"batch size {big[0]!r} (--batch-sizes)", "pass --batch-sizes with")
     if field == "batch_sizes":
         return ConfigError(f"--batch-sizes must be positive whole numbers, got {value!r}.",
                            hint="Fix: e.g. --batch-sizes 8,16,32.")

@@ -12,11 +12,13 @@ from typing import Annotated, Literal
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from advisor.schemas.base import (
+    MAX_JOB_COUNT,
     SCHEMA_VERSION,
     Amount,
     Count,
     Fraction,
     Gib,
+    JobCount,
     MemorySize,
     Model,
     Precision,
@@ -168,10 +170,13 @@ class SkippedPoint(Model):
     """A batch size of the ladder the probe did not time: its warm-up and two timed steps, priced from the
     workload check, one pricing step or the points measured, would not fit what was left of the budget."""
 
-    batch_size: Count
-    step_seconds: Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]  # one step, as priced
+    batch_size: JobCount  # any the job takes: one past MAX_COUNT is never timed (``too_large``)
+    # One step, as priced: in proportion to the batch size, so a batch of 10^12 can be priced at centuries.
+    step_seconds: Annotated[float, Field(ge=0, le=1e30, allow_inf_nan=False)]
     # The cold one-step workload check, one step at batch size 1 before the ladder, or the timed points.
     priced_from: Literal["check", "first step", "measured"]
+    # Past the largest batch the probe times (advisor.probe.ladder.MAX_TIMED_BATCH_SIZE), whatever its price.
+    too_large: bool = False
 
 
 class DeviceProfile(Model):
@@ -391,18 +396,19 @@ class WorkloadInfo(Model):
     param_count: Annotated[int, Field(ge=0)] | None = None
     flops_per_sample: Amount | None = None
     optimizer: str | None = None
-    dataset_size: Count | None = None  # the file's defaults, if any
-    epochs: Count | None = None
-    batch_size: Count | None = None
+    dataset_size: JobCount | None = None  # the file's defaults, if any: any figure the job takes
+    epochs: JobCount | None = None
+    batch_size: JobCount | None = None
     # How the job steps, as the workload declared it (a file's PRECISION, COMPILE, GRAD_ACCUM_STEPS, EVAL_EVERY,
     # EVAL_STEPS, read from its text at probe time; an in-memory Workload's attributes); None: not declared. A
     # saved profile predicts the job its workload declared without the file being read again (a server never
     # reads it).
     precision: Literal["fp32", "tf32", "bf16", "fp16", "mixed"] | None = None
     compile: bool | None = None
-    grad_accum_steps: Count | None = None
-    eval_every: Count | None = None
-    eval_steps: Annotated[int, Field(ge=0, le=2**31)] | None = None
+    # Bounded as the job's figures are (advisor.workload.job.positive_int takes these up to 10^12 too).
+    grad_accum_steps: JobCount | None = None
+    eval_every: JobCount | None = None
+    eval_steps: Annotated[int, Field(ge=0, le=MAX_JOB_COUNT)] | None = None
 
     def job_constants(self) -> dict[str, object]:
         """The declared values by the workload file's constant name (``PRECISION``...), None where not set."""

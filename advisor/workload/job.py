@@ -14,14 +14,10 @@ from typing import Any
 
 from advisor.errors import WorkloadError
 from advisor.schemas import JobSpec
+from advisor.schemas.base import MAX_JOB_COUNT  # one bound for these checks and the schemas' JobCount
 
 # (what the error messages call it, the CLI flag); the file's constant is the flag in upper case.
 JOB_FLAGS = (("dataset size", "--dataset-size"), ("epochs", "--epochs"), ("batch size", "--batch-size"))
-
-
-# The most samples, epochs or samples per batch a job may name (the service's request bodies take the same): a
-# larger figure is a typo, and would print times of millions of years and costs beyond any budget as if real.
-MAX_JOB_COUNT = 10**12
 
 
 def positive_int(value: Any) -> int | None:
@@ -88,20 +84,30 @@ def over_job_bound(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and value > MAX_JOB_COUNT
 
 
+def over_bound_error(subject: str, fix: str) -> WorkloadError:
+    """The one message for a job figure past ``MAX_JOB_COUNT``, whoever gave it: ``subject`` names it
+    (``"batch size 10000000000000 (--batch-size)"``), ``fix`` says where the real figure goes (``"pass
+    --batch-size with"``)."""
+    return WorkloadError(f"{subject} is more than 10^12, beyond any real job.",
+                         hint=f"Fix: {fix} the real figure (at most {MAX_JOB_COUNT:,}).")
+
+
 def _bad_job_value(what: str, value: Any, flag: str, label: str | None = None) -> WorkloadError:
     where = f"{label}: " if label else ""
     if over_job_bound(value):
-        return WorkloadError(f"{where}{what} {value!r} is more than 10^12 ({flag}), beyond any real job.",
-                             hint=f"Fix: pass {flag} with the real figure (at most 1,000,000,000,000).")
+        return over_bound_error(f"{where}{what} {value!r} ({flag})", f"pass {flag} with")
     return WorkloadError(f"{where}{what} must be a positive whole number, got {value!r} ({flag}).",
                          hint=f"Fix: pass {flag} with a value of 1 or more.")
 
 
 def bad_declared_value(const: str, value: Any, label: str | None = None) -> WorkloadError:
     """The one message for a data constant (``DATASET_SIZE``, ``EPOCHS``, ``BATCH_SIZE``) that a workload
-    declares but that is not a positive whole number: the file, the constant, its value and the fix."""
+    declares but that is not a positive whole number of at most ``MAX_JOB_COUNT``: the file, the constant, its
+    value and the fix."""
     what, flag = dict(zip(("DATASET_SIZE", "EPOCHS", "BATCH_SIZE"), JOB_FLAGS, strict=True))[const]
     where = f"{label}: " if label else ""
+    if over_job_bound(value):  # 10**13 or 1e30: "write 1_000_..._656, an int" would only lead past the bound
+        return over_bound_error(f"{where}{const} = {value!r}", f"pass {flag} N (which overrides it), or set {const} to")
     # An integral float (1e6, 64.0) looks whole to the user, but the probe child passes on ints only.
     written = (f" (write {int(value):_}, an int, not {value!r})" if isinstance(value, float) and value.is_integer()
                and value > 0 else "")
@@ -111,13 +117,14 @@ def bad_declared_value(const: str, value: Any, label: str | None = None) -> Work
 
 
 def declared_count(const: str, value: Any, label: str | None = None) -> int:
-    """A data constant as a workload file declares it (``BATCH_SIZE = 64``), checked: an int of 1 or more.
+    """A data constant as a workload file declares it (``BATCH_SIZE = 64``), checked: an int of 1 to
+    ``MAX_JOB_COUNT``, as the flags are (one past it would reach the probe, or be refused only after it).
 
     Stricter than ``positive_int``: the probe child, which imports the file, reports only ints
     (``advisor.probe.child``), so a float or a string here would otherwise vanish and be reported after the
     probe as a missing value. Raises ``WorkloadError`` (``bad_declared_value``).
     """
-    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_JOB_COUNT:
         return value
     raise bad_declared_value(const, value, label)
 

@@ -81,3 +81,13 @@ def probe_batch_size(source: Any, batch_size: int | None, default: int) -> int |
     if _is_file(source):
         return read_defaults(source).get("batch_size") or default
     return None
+
+
+def probe_threads(threads: int | None) -> int | None:
+    """The CPU threads a probe for a CPU target of ``threads`` runs at (None: PyTorch's default): at most this
+    machine's logical CPUs. A larger target is a what-if (``advisor predict --device cpu --threads 64`` on a
+    laptop): probed on all of this machine's, and scaled to the target's by the predictor, where asking the
+    probe for more would be refused (``advisor.probe.request``)."""
+    from advisor.hardware.cpu import usable_logical_cpus
+
+    return None if threads is None else min(threads, usable_logical_cpus())

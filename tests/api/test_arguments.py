@@ -196,3 +196,22 @@ def test_a_target_built_with_a_bad_count_is_a_config_error_not_pydantics(make, m
     with pytest.raises(ConfigError) as caught:
         make()
     assert caught.value.message == message
+
+
+def test_a_cpu_target_past_this_machine_is_probed_on_its_cpus_and_scaled(tmp_path, monkeypatch):
+    # predict --device cpu --threads 100000 is a what-if: the probe ran at 100000 threads (libgomp refused
+    # them) and its profile said so; now `profile --threads` refuses that, so the what-if probes on what is here.
+    asked = {}
+
+    def probe(source, **kwargs):
+        asked.update(kwargs)
+        raise ProbeError("stop here: the probe's arguments are the test's")
+
+    monkeypatch.setattr("advisor.probe.run_profile", probe)
+    monkeypatch.setattr("advisor.hardware.cpu.usable_logical_cpus", lambda: 2)
+    path = tmp_path / "w.py"
+    path.write_text("def build_model(): ...\ndef make_batch(batch_size): ...\n")
+    for threads, probed in ((100_000, 2), (1, 1)):
+        with pytest.raises(ProbeError, match="stop here"):
+            advisor.predict(path, target=advisor.Target.cpu(threads), batch_size=8, save=False, **JOB)
+        assert asked["threads"] == probed

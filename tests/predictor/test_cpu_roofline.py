@@ -145,3 +145,22 @@ def test_the_ladder_note_names_the_timed_sizes_and_says_the_users_batch_size_was
         "cpu: the CPU could not time this model within the probe's 60 s budget: a point needs its warm-up and two "
         "timed steps, and one step at batch size 1 took 11.5 s (timed to price the ladder); the time at batch size "
         "12 is from the model's analysis")
+
+
+def test_a_batch_too_large_to_time_is_said_to_be_so_not_to_be_over_the_budget():
+    timed = [Measurement(device="cpu", batch_size=b, compute_seconds=1e-3 * b) for b in (1, 2, 8)]
+    skipped = [SkippedPoint(batch_size=64, step_seconds=0.064, priced_from="measured"),
+               SkippedPoint(batch_size=5_000_000_000, step_seconds=5e6, priced_from="measured", too_large=True)]
+    dev = DeviceProfile(device="cpu", kind="cpu", name="x", budget_seconds=3.0, measurements=timed, skipped=skipped)
+    assert ladder_note(dev, 5_000_000_000) == (
+        "cpu: the probe timed batch sizes 1, 2, 8 within its 3 s budget and skipped 64: their warm-up and two timed "
+        "steps would not fit (batch size 64: about 0.064 s a step, priced from the timed points); it did not time "
+        "5000000000: past 2,147,483,648 samples, the largest batch the probe times. The time at batch size "
+        "5000000000 is extrapolated from the timed sizes.")
+    only_large = dev.model_copy(update={"skipped": skipped[1:]})
+    assert ladder_note(only_large, 5_000_000_000).startswith(
+        "cpu: the probe timed batch sizes 1, 2, 8 within its 3 s budget and did not time 5000000000: past "
+        "2,147,483,648 samples")
+    one_timed = dev.model_copy(update={"measurements": timed[:1]})
+    assert ("(a point needs its warm-up and two timed steps; 64 would not fit; 5000000000: past 2,147,483,648 "
+            "samples, the largest batch the probe times)") in fallback_note(one_timed, 12)

@@ -187,6 +187,23 @@ class Burning(Dataset):
         return torch.zeros(3, 8, 8), 0
 
 
+def test_a_batch_past_the_largest_timed_one_is_timed_at_that_one(monkeypatch):
+    # The job's batch size may be up to 10^12; the pipeline's record, as a Measurement's, at most 2^31. A batch
+    # size past it made an InputPipeline the schema refused. (Lowered here, so the test makes small batches.)
+    monkeypatch.setattr(ip_module, "MAX_TIMED_BATCH_SIZE", 16)
+    asked = []
+
+    def make_batch(b):
+        asked.append(b)
+        return torch.zeros(b, 3, 8, 8), torch.zeros(b, dtype=torch.long)
+
+    ip = measure_input_pipeline(Workload(model=model, make_batch=make_batch, num_workers=0), batch_size=5_000,
+                                budget_seconds=2.0)
+    assert ip.batch_size == 16 and set(asked) == {16}
+    assert ip.notes[-1] == ("the input pipeline was timed at batch size 16, the largest batch the probe times, not at "
+                            "the job's 5,000.")
+
+
 def test_make_batch_only():
     workload = Workload(model=model, make_batch=lambda b: (torch.zeros(b, 3, 8, 8), torch.zeros(b, dtype=torch.long)),
                         num_workers=0)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from advisor.probe.ladder import (
+    MAX_TIMED_BATCH_SIZE,
     MIN_TIMED,
     MIN_WARMUP,
     Ladder,
@@ -176,3 +177,37 @@ def test_a_pricing_step_is_timed_again_only_when_cheap_in_the_budget_and_in_seco
     assert not repeat_pricing(0.6, 2.0)  # more than a quarter of what is left
     assert repeat_pricing(1.0, 60.0) and not repeat_pricing(1.2, 60.0)  # at most 1 s, whatever the budget
     assert not repeat_pricing(11.5, 60.0)  # GPT-2 124M's step on a CPU: the model's own time, not set-up
+
+
+def _walk(ladder: Ladder, seconds_per_sample: float, budget: float) -> list[int]:
+    """Time every point the ladder plans (a step costs ``seconds_per_sample`` a sample, nothing else), with
+    ``budget`` seconds left each time; the batch sizes timed."""
+    fits: list[Measurement] = []
+    while (point := ladder.next(fits, budget)) is not None:
+        fits.append(m(point.batch_size, seconds_per_sample * point.batch_size))
+    return [f.batch_size for f in fits]
+
+
+@pytest.mark.parametrize("ladder", [Ladder(5_000_000_000, check=(2, 1e-9)), Ladder(10**12, check=(2, 1e-9)),
+                                    Ladder(32, [8, 5_000_000_000], check=(2, 1e-9))])
+def test_a_batch_past_the_largest_timed_one_is_skipped_as_too_large_whatever_its_price(ladder):
+    # The flags take batch sizes up to 10^12, a Measurement up to 2^31: a point past it was recorded as a
+    # SkippedPoint the schema refused (a ValidationError in the probe child: "probably a bug in advisor"). Here
+    # steps are so cheap that the budget would time it: it is skipped all the same, and said to be too large.
+    timed = _walk(ladder, 1e-12, 1e6)
+    assert timed and max(timed) <= MAX_TIMED_BATCH_SIZE
+    too_large = [p for p in ladder.skipped if p.too_large]
+    assert too_large and all(p.batch_size > MAX_TIMED_BATCH_SIZE for p in too_large)
+    assert not [p for p in ladder.skipped if not p.too_large and p.batch_size > MAX_TIMED_BATCH_SIZE]
+    if not ladder.explicit:  # the automatic ladder times the largest halving that is not too large
+        assert max(timed) == max(s for s in halvings(ladder.batch_size) if s <= MAX_TIMED_BATCH_SIZE)
+
+
+def test_a_batch_past_the_largest_timed_one_on_a_slow_device_is_priced_and_skipped():
+    # On a CPU (the audit's case: --batch-size 5000000000 on a tiny MLP) the price alone skips it; the record
+    # holds a price of thousands of years a step without a validation error.
+    ladder = Ladder(10**12, check=(2, 2.0))  # 1 s a sample
+    timed = _walk(ladder, 1.0, 60.0)
+    assert timed and max(timed) <= 16
+    top = max(ladder.skipped, key=lambda p: p.batch_size)
+    assert top.batch_size == 10**12 and top.too_large and top.step_seconds == pytest.approx(1.0 * 10**12)

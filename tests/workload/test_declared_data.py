@@ -156,3 +156,68 @@ def test_an_in_memory_workloads_whole_number_defaults_are_accepted():
     label, info = _describe(_in_memory(dataset_size=5e4, epochs=2, batch_size=64.0))
     assert label == "workload 'mine'"
     assert (info.dataset_size, info.epochs, info.batch_size) == (50_000, 2, 64)
+
+
+# ------------------------------------------------------------------ past the job's bound (10^12), as the flags
+
+PAST_THE_BOUND = [
+    ("BATCH_SIZE", "10**13", "10000000000000", "--batch-size"),
+    ("BATCH_SIZE", "10**30", "1000000000000000000000000000000", "--batch-size"),
+    ("BATCH_SIZE", "1e30", "1e+30", "--batch-size"),  # not "write 1_000_..._656, an int": that is past it too
+    ("DATASET_SIZE", "10**13", "10000000000000", "--dataset-size"),
+    ("EPOCHS", "10**13", "10000000000000", "--epochs"),
+]
+
+
+@pytest.mark.parametrize("const, text, value, flag", PAST_THE_BOUND)
+def test_a_data_constant_past_ten_to_the_twelve_gets_the_flags_message(const, text, value, flag):
+    with pytest.raises(WorkloadError) as err:
+        resolve_settings({}, read_constants(f"{const} = {text}"), label="w.py")
+    assert err.value.message == f"w.py: {const} = {value} is more than 10^12, beyond any real job."
+    assert err.value.hint == (f"Fix: pass {flag} N (which overrides it), or set {const} to the real figure (at most "
+                              "1,000,000,000,000).")
+    assert resolve_settings({}, read_constants(f"{const} = 10**12"), label="w.py").notes == ()  # the bound is taken
+
+
+@pytest.mark.parametrize("const, text, value, flag", PAST_THE_BOUND)
+def test_the_cli_refuses_a_constant_past_ten_to_the_twelve_before_the_probe(tmp_path, no_probe, const, text, value,
+                                                                            flag):
+    # DATASET_SIZE / EPOCHS = 10**13 were refused only after the whole probe, as "not a positive whole number";
+    # BATCH_SIZE = 10**13 reached the probe child, whose schema refused it as "probably a bug in advisor".
+    job = {"DATASET_SIZE": "1000", "EPOCHS": "1", "BATCH_SIZE": "8", const: text}
+    path = write(tmp_path, GOOD_MODEL + GOOD_BATCH + "".join(f"{k} = {v}\n" for k, v in job.items()))
+    result = CliRunner().invoke(build_app(), ["recommend", str(path), "--no-save"])
+    assert result.exit_code == 1, result.output
+    assert f"{path}: {const} = {value} is more than 10^12, beyond any real job." in result.output
+    assert "Traceback" not in result.output and "bug in advisor" not in result.output
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--batch-sizes", "8,100000000000000"], "batch size 100000000000000 (--batch-sizes) is more than 10^12"),
+    (["--batch-size", "10000000000000"], "batch size 10000000000000 (--batch-size) is more than 10^12"),
+    (["--threads", "100000"], "--threads 100000 is more than this machine's"),
+])
+def test_profile_refuses_what_the_probe_cannot_run_before_it_starts(tmp_path, monkeypatch, args, message):
+    def refuse(*args, **kwargs):
+        raise AssertionError("a probe process was started")
+
+    # Checked by the probe's request (advisor.probe.request), before the child starts.
+    monkeypatch.setattr("advisor.probe.runner._probe", refuse)
+    monkeypatch.setattr("advisor.hardware.cpu.usable_logical_cpus", lambda: 2)
+    path = write(tmp_path, GOOD_MODEL + GOOD_BATCH)
+    out = tmp_path / "p.json"
+    result = CliRunner().invoke(build_app(), ["profile", str(path), "-o", str(out), *args])
+    assert result.exit_code == 1, result.output
+    assert message in result.output and "Fix:" in result.output
+    assert not out.exists()
+
+
+def test_a_profile_keeps_a_declared_figure_the_job_takes():
+    # A workload declaring DATASET_SIZE = 10**10 (under the job's bound) was written to a profile that
+    # `predict --profile` then refused to load ("less than or equal to 2147483648"); GRAD_ACCUM_STEPS =
+    # 5_000_000_000 made the probe's WorkloadInfo raise a pydantic traceback in the parent.
+    from advisor.schemas import Profile, WorkloadInfo
+
+    info = WorkloadInfo(name="w", dataset_size=10**10, epochs=10**12, batch_size=5 * 10**9,
+                        grad_accum_steps=5 * 10**9, eval_every=10**12, eval_steps=10**12)
+    assert Profile.model_validate_json(Profile(workload=info).model_dump_json()).workload == info
