@@ -49,6 +49,10 @@ NAMING_CONVENTION = {
 }
 
 
+# A job's epochs and batch size go up to 10^12 (migration 0002): BIGINT on PostgreSQL, whose INTEGER holds 2^31 - 1;
+# SQLite's INTEGER holds 64 bits already, and retyping there would copy tables whose drop cascades to their children.
+JOB_COUNT = BigInteger().with_variant(Integer(), "sqlite")
+
 class UTCDateTime(TypeDecorator):
     """A timezone-aware UTC datetime on every backend (SQLite stores naive UTC text)."""
 
@@ -163,8 +167,8 @@ class PredictionTable(Base):
     gpu_count: Mapped[int] = mapped_column(Integer)
     threads: Mapped[int | None] = mapped_column(Integer)
     dataset_size: Mapped[int] = mapped_column(BigInteger)
-    epochs: Mapped[int] = mapped_column(Integer)
-    batch_size: Mapped[int] = mapped_column(Integer)
+    epochs: Mapped[int] = mapped_column(JOB_COUNT)
+    batch_size: Mapped[int] = mapped_column(JOB_COUNT)
     seconds: Mapped[float] = mapped_column(Float)
     low: Mapped[float] = mapped_column(Float)
     high: Mapped[float] = mapped_column(Float)
@@ -185,8 +189,8 @@ class RecommendationTable(Base):
     profile_id: Mapped[int | None] = mapped_column(ForeignKey("profiles.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(index=True)
     dataset_size: Mapped[int] = mapped_column(BigInteger)
-    epochs: Mapped[int] = mapped_column(Integer)
-    batch_size: Mapped[int] = mapped_column(Integer)
+    epochs: Mapped[int] = mapped_column(JOB_COUNT)
+    batch_size: Mapped[int] = mapped_column(JOB_COUNT)
     objective: Mapped[str] = mapped_column(String(10))
     deadline_seconds: Mapped[float | None] = mapped_column(Float)
     budget_usd: Mapped[float | None] = mapped_column(Float)

@@ -37,9 +37,9 @@ def test_migrated_schema_equals_metadata(fresh_db_url):
 
 def test_upgrade_is_idempotent_and_reports_revision(fresh_db_url):
     assert migrate.current_revision(fresh_db_url) is None
-    assert migrate.upgrade(fresh_db_url) == "0001"
-    assert migrate.upgrade(fresh_db_url) == "0001"
-    assert migrate.current_revision(fresh_db_url) == "0001"
+    assert migrate.upgrade(fresh_db_url) == "0002"
+    assert migrate.upgrade(fresh_db_url) == "0002"
+    assert migrate.current_revision(fresh_db_url) == "0002"
 
 
 def test_downgrade_then_upgrade(fresh_db_url):
@@ -54,7 +54,7 @@ def test_downgrade_then_upgrade(fresh_db_url):
             assert set(inspect(conn).get_table_names()) <= {"alembic_version"}
     finally:
         engine.dispose()
-    assert migrate.upgrade(fresh_db_url) == "0001"
+    assert migrate.upgrade(fresh_db_url) == "0002"
 
 
 def test_first_use_creates_the_schema(fresh_db_url):
@@ -176,3 +176,35 @@ def test_a_server_that_never_answers_fails_within_the_connect_timeout(monkeypatc
         silent.close()
         pool.shutdown()
     assert isinstance(error, HistoryError) and "Fix:" in str(error)
+
+
+def test_a_job_of_more_than_2_31_epochs_or_samples_a_batch_is_stored(fresh_db_url):
+    # The flags take counts up to 10^12; PostgreSQL's INTEGER stopped at 2^31 - 1 (a driver traceback on save).
+    from history_helpers import recommendation
+
+    big = 5_000_000_000
+    with History(fresh_db_url) as hist:
+        rid = hist.save_recommendation(recommendation(epochs=big, batch_size=big))
+        shown = hist.show(rid)
+    assert (shown.recommendation.epochs, shown.recommendation.batch_size) == (big, big)
+
+
+def test_the_upgrade_from_0001_keeps_every_row(fresh_db_url, monkeypatch):
+    from alembic import command
+    from history_helpers import recommendation
+
+    engine = create_history_engine(fresh_db_url)
+    try:
+        with engine.connect() as conn:
+            command.upgrade(migrate._config(connection=conn), "0001")
+    finally:
+        engine.dispose()
+    monkeypatch.setattr(migrate, "HEAD_REVISION", "0001")  # write at 0001, as a history made before 0002 was
+    with History(fresh_db_url) as hist:
+        rid = hist.save_recommendation(recommendation(n=5))
+        hist.record_outcome(rid, 100.0)
+    monkeypatch.undo()
+    assert migrate.upgrade(fresh_db_url) == "0002"
+    with History(fresh_db_url) as hist:
+        shown = hist.show(rid)
+    assert len(shown.recommendation.candidates) == 5 and len(shown.outcomes) == 1
