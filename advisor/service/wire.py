@@ -17,7 +17,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic_core import PydanticCustomError
 
 from advisor.schemas import PRECISIONS, Objective, Profile, Target
-from advisor.schemas.base import NUL, NUL_ERROR, NUL_PROBLEM, refuse_nul
+from advisor.schemas.base import MAX_JOB_COUNT, NUL, NUL_ERROR, NUL_PROBLEM, refuse_nul
 
 API_PREFIX = "/v1"
 LIST_LIMIT_MAX = 10_000  # the most rows a history route lists in one answer
@@ -31,7 +31,7 @@ def _not_a_bool(value: Any) -> Any:
     return value
 
 
-JobCount = Annotated[int, Field(ge=1, le=10**12), BeforeValidator(_not_a_bool)]
+JobCount = Annotated[int, Field(ge=1, le=MAX_JOB_COUNT), BeforeValidator(_not_a_bool)]  # the flags' bound
 Amount = Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)]
 Names = list[Annotated[str, Field(min_length=1, max_length=64)]]
 
