@@ -6,12 +6,15 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
 from advisor.predictor.cpu_scaling import at_device_threads
 from advisor.probe.contention import CpuSample, Window, compute_threads, free_cores, window_load
 from advisor.schemas import DeviceProfile, Measurement, ThreadPoint
+
+REPO = Path(__file__).resolve().parents[2]
 
 
 class FakeLoad:
@@ -112,6 +115,14 @@ def test_busy_notes_say_what_was_seen_steal_or_a_blip_not_zero_cores():
     assert "hypervisor took up to 20% of the CPU (steal time)" in stolen and "0.0 cores" not in stolen
     blip = note(others_cpu_cores=0.01)
     assert "busy as a window began" in blip and "cores" not in blip.split(":")[1]
+    # bench/accuracy_cpu.py counts a disturbed probe by the marker every variant carries (it counted only the
+    # first wording, so a probe that met only blips read "0/5" though the output said so)
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("accuracy_cpu", REPO / "bench" / "accuracy_cpu.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    assert all(bench.DISTURBED_NOTE in text for text in (note(), stolen, blip))
 
 
 WORKLOAD = textwrap.dedent("""
