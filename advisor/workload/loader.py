@@ -39,7 +39,14 @@ from advisor.schemas import JobSpec
 from advisor.workload.constants import read_file_constants
 from advisor.workload.dataloader import FirstLoaderBatch, user_line
 from advisor.workload.describe import describe, exception_text
-from advisor.workload.job import checked_num_workers, declared_count, over_job_bound, positive_int, resolve_job
+from advisor.workload.job import (
+    checked_num_workers,
+    declared_count,
+    over_bound_error,
+    over_job_bound,
+    positive_int,
+    resolve_job,
+)
 
 # The workload file's constants read by read_defaults, and the job field each one sets.
 _DEFAULT_NAMES = {"DATASET_SIZE": "dataset_size", "EPOCHS": "epochs", "BATCH_SIZE": "batch_size"}
@@ -190,12 +197,15 @@ class Workload:
         value = getattr(self, keyword)
         number = None if value is None else positive_int(value)
         if value is not None and number is None:
-            what = keyword.replace("_", " ")
-            problem = ("is more than 10^12, beyond any real job" if over_job_bound(value)
-                       else "must be a positive whole number")
-            raise WorkloadError(f"{self.label}: {keyword}={value!r}: the {what} {problem}.",
+            flag = f"--{keyword.replace('_', '-')}"
+            if over_job_bound(value):  # the one wording and bound of every job figure past it (job.over_bound_error)
+                raise over_bound_error(f"{self.label}: {keyword}={value!r}",
+                                       f"give the workload {keyword}=N, or pass {keyword}=N to the call ({flag} N), "
+                                       "with N")
+            raise WorkloadError(f"{self.label}: {keyword}={value!r}: the {keyword.replace('_', ' ')} must be a "
+                                "positive whole number.",
                                 hint=f"Fix: give the workload {keyword}=N (1 or more), or pass {keyword}=N to the "
-                                     f"call (--{keyword.replace('_', '-')} N), which overrides it.")
+                                     f"call ({flag} N), which overrides it.")
         return number
 
     def check_defaults(self, explicit: dict[str, Any]) -> None:

@@ -139,9 +139,13 @@ def test_an_in_memory_workloads_bad_default_is_named_before_the_probe(no_probe, 
     given = {k: v for k, v in (("dataset_size", 1000), ("epochs", 1), ("batch_size", 8)) if k != keyword}
     with pytest.raises(WorkloadError) as err:
         getattr(advisor, call)(_in_memory(**{keyword: value}), save=False, **given)
-    what = keyword.replace("_", " ")
-    problem = "is more than 10^12" if value == 10**13 else "must be a positive whole number"
-    assert_message(err, f"workload 'mine': {keyword}={value!r}: the {what} {problem}", f"{keyword}=N")
+    if value == 10**13:  # the one wording and bound of every job figure past it, as the flags and the file's
+        assert_message(err, f"workload 'mine': {keyword}={value!r} is more than 10^12, beyond any real job",
+                       "at most 1,000,000,000,000")
+        assert f"pass {keyword}=N to the call (--{keyword.replace('_', '-')} N)" in err.value.hint
+    else:
+        assert_message(err, f"workload 'mine': {keyword}={value!r}: the {keyword.replace('_', ' ')} must be a "
+                       "positive whole number", f"{keyword}=N")
 
 
 def test_an_in_memory_workloads_bad_default_is_unused_when_the_call_replaces_it(no_probe):
