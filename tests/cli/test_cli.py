@@ -40,6 +40,41 @@ def test_help_lists_commands(app):
         assert command in result.output
 
 
+def _commands(command, path=()):
+    """(path, command) of every leaf command under ``command`` (typer's click group)."""
+    if hasattr(command, "commands"):
+        for name, sub in command.commands.items():
+            yield from _commands(sub, (*path, name))
+    else:
+        yield path, command
+
+
+def test_every_option_is_in_its_commands_row_of_the_readme(app):
+    """The README's command table names every option each command takes (a flag added without its row, or a
+    row naming a flag that went, drifted before: --probe-seconds, --compile and --log-level were missing), and
+    every option it shows there exists."""
+    import re
+
+    import typer
+
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    table = readme[readme.index("| command | does |"):]
+    rows = [line for line in table[:table.index("\n\n")].splitlines() if line.startswith("| `advisor ")]
+    shown, missing, known = {}, [], {}
+    for path, command in _commands(typer.main.get_command(app)):
+        mine = " ".join(row for row in rows if row.startswith(f"| `advisor {path[0]}"))
+        shown[path[0]] = mine
+        for param in command.params:
+            if param.param_type_name == "option" and "--help" not in param.opts:
+                known.setdefault(path[0], set()).update(o for o in param.opts + param.secondary_opts)
+                if not any(re.search(rf"(?<![\w-]){re.escape(o)}(?![\w-])", mine) for o in param.opts):
+                    missing.append((" ".join(path), param.opts))
+    assert not missing, missing
+    named = {(cmd, flag) for cmd, row in shown.items() for flag in re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", row)}
+    # the serve row also says which other commands take --server (recommend's and history's own rows name it too)
+    assert {(cmd, flag) for cmd, flag in named if flag not in known.get(cmd, ()) and flag != "--server"} == set()
+
+
 def test_missing_file_is_a_user_error(app, tmp_path):
     result = run(app, "predict", tmp_path / "nope.py", "--dataset-size", "10", "--epochs", "1",
                  "--batch-size", "2", "--device", "cpu", "--json")
