@@ -255,6 +255,7 @@ class Backend:
                 deadline=req.deadline, budget=req.budget, objective=req.objective, providers=req.providers,
                 regions=req.regions, spot=req.spot, top=req.top, precision=req.precision, save=False,
                 settings=self.settings, contexts=self.contexts, history=self.history, outcomes_version=version,
+                **req.job_steps(),
                 **{k: v for k, v in (("startup_seconds_cpu", req.startup_seconds_cpu),
                                      ("startup_seconds_gpu", req.startup_seconds_gpu)) if v is not None})
         if not self._frozen:
@@ -300,7 +301,8 @@ class Backend:
         with self._compute:
             return api.predict(req.profile, dataset_size=req.dataset_size, epochs=req.epochs,
                                batch_size=req.batch_size, target=target, precision=req.precision,
-                               use_history=req.use_history, save=req.save, settings=self.settings)
+                               use_history=req.use_history, save=req.save, settings=self.settings,
+                               **req.job_steps())
 
     # --------------------------------------------------------------------------------------- history
 

@@ -220,10 +220,15 @@ class Client:
                   providers: str | Sequence[str] | None = None, regions: str | Sequence[str] | None = None,
                   spot: bool = False, top: int = 10, precision: str | None = None,
                   startup_seconds_cpu: str | float | None = None, startup_seconds_gpu: str | float | None = None,
-                  probe_seconds: float = 60.0, progress: Any = None, save: bool = True) -> Recommendation:
+                  probe_seconds: float = 60.0, progress: Any = None, save: bool = True,
+                  compile: bool | None = None,  # the flag's name (shadows a builtin)
+                  grad_accum_steps: int | None = None,
+                  eval_every: int | None = None, eval_steps: int | None = None) -> Recommendation:
         """``advisor.recommend`` on the server: the source (a workload, a Profile or a profile .json) is
-        profiled here if need be, ranked and stored there; ``rec.id`` is the server's history id. A value the
-        server would refuse is a ConfigError before anything is probed or sent."""
+        profiled here if need be, ranked and stored there; ``rec.id`` is the server's history id. ``compile``,
+        ``grad_accum_steps``, ``eval_every``, ``eval_steps``: as ``advisor.recommend`` takes them (None: what the
+        profile's workload declared). A value the server would refuse is a ConfigError before anything is probed
+        or sent (the job's sizes with the local API's messages, the rest naming the field)."""
         from advisor import api
 
         api.check_source(source)
@@ -234,7 +239,8 @@ class Client:
             providers=list(providers) if isinstance(providers, (list, tuple)) else providers,
             regions=list(regions) if isinstance(regions, (list, tuple)) else regions, spot=spot, top=top,
             precision=precision, startup_seconds_cpu=startup_seconds_cpu, startup_seconds_gpu=startup_seconds_gpu,
-            save=save)
+            save=save, compile=compile, grad_accum_steps=grad_accum_steps, eval_every=eval_every,
+            eval_steps=eval_steps)
         prof = self._profile(source, batch_size=batch_size, probe_seconds=probe_seconds, precision=None,
                              progress=progress)
         data = self._call("POST", f"{API_PREFIX}/recommendations", body=body.model_copy(update={"profile": prof}))
@@ -243,9 +249,11 @@ class Client:
     def predict(self, source: Any, *, dataset_size: int | None = None, epochs: int | None = None,
                 batch_size: int | None = None, target: Target | str | None = None, precision: str | None = None,
                 probe_seconds: float = 60.0, progress: Any = None, use_history: bool = True,
-                save: bool = True) -> Estimate:
+                save: bool = True, compile: bool | None = None,  # the flag's name (shadows a builtin)
+                grad_accum_steps: int | None = None, eval_every: int | None = None,
+                eval_steps: int | None = None) -> Estimate:
         """``advisor.predict`` on the server (one target's whole-job time). ``precision`` as there: "mixed" is
-        bf16."""
+        bf16; ``compile`` ... ``eval_steps`` as ``recommend``'s."""
         from advisor import api
 
         api.check_source(source)
@@ -253,7 +261,8 @@ class Client:
         api.check_target(target)
         body = request_body(PredictionRequest, profile=_UNPROBED, dataset_size=dataset_size, epochs=epochs,
                             batch_size=batch_size, target=TargetSpec.of(target), precision=precision,
-                            use_history=use_history, save=save)
+                            use_history=use_history, save=save, compile=compile,
+                            grad_accum_steps=grad_accum_steps, eval_every=eval_every, eval_steps=eval_steps)
         gpu_target = (isinstance(target, Target) and target.kind == "gpu") or (
             isinstance(target, str) and target.strip().lower() != "cpu")
         # body.precision is the one the server predicts at ("mixed" read as bf16): the probe here runs at it too.

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
 from pydantic_core import PydanticCustomError
 
 from advisor.schemas import PRECISIONS, Objective, Profile, Target
@@ -143,7 +143,25 @@ class TargetSpec(Body):
         return Target.cpu(self.threads)
 
 
-class PredictionRequest(Body):
+class JobSteps(Body):
+    """How the job steps, as the flags of the same names set it over what the profile's workload declared
+    (``WorkloadInfo``: its ``COMPILE``, ``GRAD_ACCUM_STEPS``, ``EVAL_EVERY``, ``EVAL_STEPS``); None: the declared
+    value. Bounded as the local API bounds them (``advisor.workload.job``)."""
+
+    compile: StrictBool | None = None  # the flag's name (it shadows a builtin in the API too); true/false only
+    grad_accum_steps: JobCount | None = None
+    eval_every: JobCount | None = None
+    eval_steps: Annotated[int, Field(ge=0, le=MAX_JOB_COUNT), BeforeValidator(_not_a_bool)] | None = None
+
+    def job_steps(self) -> dict[str, Any]:
+        """The four as ``advisor.api`` keywords, the ones given only."""
+        return {k: v for k in JOB_STEP_KEYS if (v := getattr(self, k)) is not None}
+
+
+JOB_STEP_KEYS = ("compile", "grad_accum_steps", "eval_every", "eval_steps")
+
+
+class PredictionRequest(JobSteps):
     """``POST /v1/predictions``: a profile, the job and one target."""
 
     profile: Profile
@@ -156,7 +174,7 @@ class PredictionRequest(Body):
     save: bool = True
 
 
-class RecommendationRequest(Body):
+class RecommendationRequest(JobSteps):
     """``POST /v1/recommendations``: a profile, the job and the constraints (the flags of ``advisor
     recommend``, less the ones that name local files)."""
 
