@@ -93,10 +93,10 @@ def _shut_down(dbapi_connection: Any) -> None:
         sock.close()  # the duplicate only: the driver still owns (and will close) its own descriptor
 
 
-def attach(engine: Engine, deadline: AnswerDeadline, shown_as: str | None = None) -> None:
+def attach(engine: Engine, deadline: AnswerDeadline, shown_as: str) -> None:
     """Give every statement and pre-ping on ``engine`` ``deadline``'s limits (a server engine's). ``shown_as``: the
-    database as its error names it for its own user (``engine.display_url``); default the URL without password."""
-    where = shown_as or engine.url.render_as_string(hide_password=True)
+    database as its error names it for its own user (``engine.display_url``: the password hidden, in a
+    ``?password=`` argument too)."""
 
     @event.listens_for(engine, "before_cursor_execute")
     def _before(conn, cursor, statement, parameters, context, executemany) -> None:
@@ -117,7 +117,7 @@ def attach(engine: Engine, deadline: AnswerDeadline, shown_as: str | None = None
             # is not SQLAlchemy's DBAPIError, which is how the service tells a database fault from a bad request).
             given_up = f"did not answer within {seconds:g} s, so the request was given up; nothing was written."
             raise DatabaseUnavailableError(
-                f"The history database {where} {given_up}",
+                f"The history database {shown_as} {given_up}",
                 hint="Fix: check that the database server is up and reachable (a stalled proxy or a hung server "
                      "holds connections open), then run the command again.",
                 public=f"The history database {given_up}")
