@@ -114,8 +114,10 @@ def window_load(start: CpuSample | None, end: CpuSample | None, cores: int, own_
     others = (end.busy_seconds - start.busy_seconds) - (end.own_seconds - start.own_seconds)
     steal = end.steal_seconds - start.steal_seconds
     queue = (start.procs_running + end.procs_running) / 2 - own_threads
-    return WindowLoad(others_cores=max(0.0, others / wall), steal_fraction=max(0.0, steal / (wall * cores)),
-                      run_queue=max(0.0, queue))
+    # /proc/stat counts in clock ticks (10 ms a CPU): over a window of a few ms one tick reads as several cores,
+    # more than the machine has; no process can use more than all of them.
+    return WindowLoad(others_cores=min(float(cores), max(0.0, others / wall)),
+                      steal_fraction=max(0.0, steal / (wall * cores)), run_queue=max(0.0, queue))
 
 
 def free_cores(source: CpuLoadSource, cores: int, seconds: float = FREE_CORES_SAMPLE_SECONDS) -> float:

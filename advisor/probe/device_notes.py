@@ -13,6 +13,9 @@ from advisor.units import format_duration
 NOISY_SPREAD = 0.5  # (p90 - p10) / median of the steps at the user's batch size; ~0.05-0.3 on an idle machine
 MATERIAL_WAIT_SHARE = 0.05  # an input pipeline's waits for a CPU worth a note: this share of its timed wall time
 OVERSUBSCRIBED = 1.5  # all threads slower than this x one thread: the cores are busy with something else
+# Shorter than this, the timed stretches are too short for /proc/stat's clock ticks (10 ms a CPU) to say how many
+# cores others used: a single tick over a few ms of make_batch reads as several cores.
+LOAD_RESOLUTION_SECONDS = 0.2
 
 
 def too_big_notes(devices: list[DeviceProfile]) -> list[str]:
@@ -87,8 +90,12 @@ def pipeline_busy_notes(pipeline: InputPipeline | None) -> list[str]:
         return []
     others = max(p.others_cpu_cores or 0.0 for p in busy)
     steal = max(p.steal_fraction or 0.0 for p in busy)
-    seen = f"other processes used up to {others:.1f} cores" if others >= 0.05 else \
-        f"the hypervisor took up to {steal:.0%} of the CPU (steal time)"
+    if timed < LOAD_RESOLUTION_SECONDS:  # the waits are the scheduler's exact count; a share of cores is not
+        seen = "other processes ran"
+    elif others >= 0.05:
+        seen = f"other processes used up to {others:.1f} cores"
+    else:
+        seen = f"the hypervisor took up to {steal:.0%} of the CPU (steal time)"
     what = "make_batch" if pipeline.source == "make_batch" else \
         f"the loader at {', '.join(str(p.workers) for p in busy)} workers"
     return [f"input pipeline: {seen} while {what} was timed: its rate leaves out the {format_duration(waited)} "

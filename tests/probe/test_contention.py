@@ -39,6 +39,13 @@ def test_window_load_counts_only_other_processes():
     assert not load.clean
 
 
+def test_a_window_shorter_than_a_clock_tick_never_reads_as_more_cores_than_the_machine_has():
+    # 5 ms in which /proc/stat's busy count moved by 3 ticks (30 ms): raw, 6 cores of a 2-core machine
+    load = window_load(CpuSample(0, 0, 0, 0, 3), CpuSample(0.005, 0.03, 0, 0.0, 3), cores=2, own_threads=1)
+    assert load.others_cores == pytest.approx(2.0)
+    assert not load.clean
+
+
 def test_missing_counters_are_a_clean_window():
     assert window_load(None, None, cores=2).clean
 

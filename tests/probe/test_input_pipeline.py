@@ -381,6 +381,13 @@ def test_a_busy_input_pipeline_is_said_in_the_profile_notes():
     # Others ran beside it, but it waited for them under 5% of its time: its rate stands, nothing to say.
     barely = busy.model_copy(update={"wait_seconds": 0.02})
     assert pipeline_busy_notes(pipeline("dataloader", barely)) == []
+    # A millisecond of make_batch is too short for /proc/stat's 10-ms ticks to give a share of cores: no figure
+    # ("up to 7.1 cores" was once printed on a 2-core machine), the scheduler's exact waits still.
+    short = LoaderPoint(workers=0, samples_per_second=1e5, batches_timed=5, seconds=0.001, others_cpu_cores=2.0,
+                        wait_seconds=0.0003, clock="wall_less_wait")
+    (note,) = pipeline_busy_notes(pipeline("make_batch", short))
+    assert note == ("input pipeline: other processes ran while make_batch was timed: its rate leaves out the 0.3ms "
+                    "of 1ms that its processes waited for a CPU another process held.")
 
 
 def _noise_rate(busy_loops: int) -> tuple[float, float, str]:
