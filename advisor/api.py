@@ -24,7 +24,7 @@ from advisor.errors import (
 )
 from advisor.schemas import Constraints, Estimate, JobSpec, Profile, Recommendation, Target, WorkloadSummary
 from advisor.settings import Settings
-from advisor.units import parse_actual_seconds, parse_duration_seconds, parse_names, parse_startup_seconds, parse_usd
+from advisor.units import parse_actual_seconds, parse_duration_seconds, parse_names, parse_usd
 from advisor.workload.job import JobSettings, check_job_values, normalize_precision, positive_int, resolve_job
 from advisor.workload.settings import job_settings, probe_batch_size, probe_threads
 
@@ -183,6 +183,32 @@ def _as_profile(source: Any, *, devices: str | Sequence[str] | None, batch_size:
                    progress=progress, threads=threads, analysis_precision=analysis_precision)
 
 
+def job_profile(source: Any, *, target: Target | str | None = None, recommend: bool = False,
+                dataset_size: int | None = None, epochs: int | None = None, batch_size: int | None = None,
+                precision: str | None = None, probe_seconds: float = 60.0, progress: Progress | None = None,
+                **job_steps: Any) -> Profile:
+    """The profile ``predict`` (of ``target``) or, with ``recommend``, ``recommend`` makes of ``source`` for this
+    job (``job_steps``: ``compile`` ... ``eval_steps``), probed here: ``advisor.Client`` sends it to a server,
+    which then answers from what the local call would have measured."""
+    _, steps = _steps(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
+                      precision=precision, **job_steps)
+    tgt = None if recommend else resolve_target(target)
+    return _job_profile(source, tgt, steps, precision, batch_size, probe_seconds, progress)
+
+
+def _job_profile(source: Any, tgt: Target | None, steps: JobSettings, precision: str | None,
+                 batch_size: int | None, probe_seconds: float, progress: Progress | None) -> Profile:
+    """``tgt`` None: recommend's (every device here at fp32). A GPU: analysed, and a GPU of its kind here probed,
+    at the job's precision. A CPU: probed as asked, analysed at the job's precision (as for recommend)."""
+    gpu = tgt is not None and tgt.kind == "gpu"
+    devices: Any = "auto" if tgt is None else resolve_devices("auto")[1:] if gpu and not isinstance(
+        source, Profile) else ["cpu"]
+    probe_precision = (steps.precision if gpu else normalize_precision(precision) if tgt else None) or "fp32"
+    return _as_profile(source, devices=devices, batch_size=batch_size, probe_seconds=probe_seconds,
+                       precision=probe_precision, progress=progress, analysis_precision=steps.precision,
+                       threads=probe_threads(tgt.threads) if tgt is not None else None)
+
+
 def check_source(source: Any) -> None:
     """WorkloadError unless ``source`` is something to predict from (checked before anything reads it)."""
     from advisor.workload import Workload
@@ -283,31 +309,19 @@ def predict(
     """
     from advisor.history.remembered import remember_scaling
     from advisor.predictor.estimate import estimate as _estimate
-    from advisor.predictor.input_bound import check_vcpus
+    from advisor.predictor.input_bound import check_target_vcpus
 
     settings = settings or Settings.from_env()
     check_job_values(dataset_size, epochs, batch_size)
     explicit, steps = _steps(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
                              precision=precision, compile=compile, grad_accum_steps=grad_accum_steps,
                              eval_every=eval_every, eval_steps=eval_steps)
-    vcpus = check_vcpus(vcpus)
     tgt = resolve_target(target)
-    if vcpus is not None and tgt.kind != "gpu":
-        raise ConfigError("--vcpus applies to GPU targets (the host that feeds the GPUs).",
-                          hint="Fix: add --gpu NAME, or give a CPU's size with --threads.")
-    if tgt.kind == "gpu" and not isinstance(source, Profile):
-        # Only the analysis is needed for a GPU we don't have; a local GPU of that kind is probed.
-        devices: Any = resolve_devices("auto")[1:]
-    else:
-        devices = ["cpu"]
+    vcpus = check_target_vcpus(vcpus, tgt.kind == "gpu")
     with _history(settings, required=save) as hist:
         notes: list[str] = []
         fitted = _fit_correction(hist, notes, required=save) if use_history else None
-        # A GPU is probed and analysed at the job's precision; a CPU probed as asked, its analysis as recommend's.
-        probe_precision = (steps.precision if tgt.kind == "gpu" else normalize_precision(precision)) or "fp32"
-        prof = _as_profile(source, devices=devices, batch_size=batch_size, probe_seconds=probe_seconds,
-                           precision=probe_precision, progress=progress, threads=probe_threads(tgt.threads),
-                           analysis_precision=steps.precision)
+        prof = _job_profile(source, tgt, steps, precision, batch_size, probe_seconds, progress)
         prof = remember_scaling(prof, hist)
         steps = job_settings(source, explicit, prof, probe_batch_size(source, batch_size, DEFAULT_BATCH_SIZE))
         job = job_for(prof, dataset_size, epochs, batch_size, steps)
@@ -414,7 +428,7 @@ def recommend(
     from advisor.history.remembered import remember_scaling
     from advisor.pricer import Pricer, offers_for
 
-    settings = with_startup(settings or Settings.from_env(), startup_seconds_cpu, startup_seconds_gpu)
+    settings = (settings or Settings.from_env()).with_startup(startup_seconds_cpu, startup_seconds_gpu)
     check_job_values(dataset_size, epochs, batch_size)
     explicit, steps = _steps(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
                              precision=precision, compile=compile, grad_accum_steps=grad_accum_steps,
@@ -426,8 +440,7 @@ def recommend(
     with _history(settings, required=save, given=history) as hist:
         notes: list[str] = []
         fitted = _fit_correction(hist, notes, required=save, contexts=contexts, version=outcomes_version)
-        prof = _as_profile(source, devices="auto", batch_size=batch_size, probe_seconds=probe_seconds,
-                           precision="fp32", progress=progress, analysis_precision=precision)
+        prof = _job_profile(source, None, steps, precision, batch_size, probe_seconds, progress)
         prof = remember_scaling(prof, hist)
         steps = job_settings(source, explicit, prof, probe_batch_size(source, batch_size, DEFAULT_BATCH_SIZE))
         job = job_for(prof, dataset_size, epochs, batch_size, steps)
@@ -438,7 +451,7 @@ def recommend(
             startup_seconds_cpu=settings.startup_seconds_cpu, startup_seconds_gpu=settings.startup_seconds_gpu,
             what_ifs={label: price.lazy(alt_job, prec) for label, prec, alt_job in _what_ifs(job, precision)},
             pricing_snapshot=catalog.snapshot(), notes=[*_profile_notes(prof, fitted), *steps.notes, *notes],
-            measured_devices=_timed_devices(prof))
+            measured_devices=prof.timed_devices())
         return _finish(rec, prof, job, price.context, hist if save else None, before_save)
 
 
@@ -466,20 +479,6 @@ def _chosen_gpu_notes(rec: Recommendation, prof: Profile, job: JobSpec, ctx: Any
     notes = gpu_notes(prof, spec, chosen.precision, math.ceil(job.batch_size / chosen.gpu_count), job.compiled,
                       ctx, lean=chosen.method != "history")
     return [f"the chosen {chosen.gpu}: {note}" for note in notes]
-
-
-def _timed_devices(prof: Profile) -> list[str]:
-    """The devices a step of the model was timed on (not one that only ran out of memory)."""
-    return [d.device for d in prof.devices
-            if any(m.compute_seconds or m.compute_seconds_samples for m in d.measurements)]
-
-
-def with_startup(settings: Settings, cpu: str | float | None, gpu: str | float | None) -> Settings:
-    """``settings`` with the start-up times given as flags (``--startup-cpu`` / ``--startup-gpu``) in place."""
-    values = {key: parse_startup_seconds(value, flag=flag) for key, flag, value in (
-        ("startup_seconds_cpu", "--startup-cpu", cpu), ("startup_seconds_gpu", "--startup-gpu", gpu))
-        if value is not None}
-    return replace(settings, **values) if values else settings
 
 
 def record_outcome(recommendation_id: int, actual_seconds: float | str, *, instance_type: str | None = None,

@@ -40,14 +40,27 @@ def predict_grid(
     from advisor import pricing
     from advisor.pricing.billing import cost_usd
 
-    settings = api.with_startup(settings or Settings.from_env(), None, startup_seconds_gpu)
+    settings = (settings or Settings.from_env()).with_startup(None, startup_seconds_gpu)
     for prec in precisions:
         api.check_precision(prec)
     name = api.resolve_target(gpu=gpu).gpu_name
-    # Probed (or loaded) once, then predicted for every row.
-    prof = source if isinstance(source, Profile) else api._as_profile(
-        source, devices=api.resolve_devices("auto")[1:], batch_size=batch_size, probe_seconds=probe_seconds,
-        precision="fp32", progress=progress)
+    # Each precision's rows from the profile `predict --gpu NAME --precision P` makes (the analysis at P, a GPU of
+    # the kind here probed at P): an analysis made at another precision is priced by approximation, and the
+    # table would disagree with the single prediction. A saved profile is what it is.
+    profiles: dict[str | None, Profile] = {}
+
+    def profiled(prec: str | None) -> Profile:
+        if isinstance(source, Profile):
+            return source
+        if prec == "tf32" and "fp32" in profiles and not profiles["fp32"].timed_devices():
+            return profiles["fp32"]  # the same analysis (tf32 changes no byte or FLOP), and no GPU here to time
+        if prec not in profiles:
+            profiles[prec] = api.job_profile(source, target=Target.gpu(name), dataset_size=dataset_size,
+                                             epochs=epochs, batch_size=batch_size, precision=prec,
+                                             probe_seconds=probe_seconds, progress=progress)
+        return profiles[prec]
+
+    prof = profiled(precisions[0])
     job = api.job_for(prof, dataset_size, epochs, batch_size)
     catalog = pricing.load_catalog([Path(p) for p in (*settings.pricing_files, *pricing_files)])
     offers = [o for o in catalog.offers if o.gpu == name]
@@ -58,7 +71,7 @@ def predict_grid(
                        key=lambda o: (o.price_usd_per_hour, o.provider, o.instance_type))
         for prec in precisions:
             try:
-                est = api.predict(prof, dataset_size=job.dataset_size, epochs=job.epochs,
+                est = api.predict(profiled(prec), dataset_size=job.dataset_size, epochs=job.epochs,
                                   batch_size=job.batch_size, target=Target.gpu(name, count), precision=prec,
                                   save=save, settings=settings)
             except PredictionError as exc:

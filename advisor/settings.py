@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from advisor.errors import ConfigError
@@ -50,6 +50,16 @@ class Settings:
     @property
     def resolved_database_url(self) -> str:
         return self.database_url or default_database_url()
+
+    def with_startup(self, cpu: str | float | None, gpu: str | float | None) -> Settings:
+        """These settings with the start-up times given as flags (``--startup-cpu`` / ``--startup-gpu``:
+        seconds or a duration such as "5m") in place."""
+        from advisor.units import parse_startup_seconds
+
+        values = {key: parse_startup_seconds(value, flag=flag) for key, flag, value in (
+            ("startup_seconds_cpu", "--startup-cpu", cpu), ("startup_seconds_gpu", "--startup-gpu", gpu))
+            if value is not None}
+        return replace(self, **values) if values else self
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> Settings:

@@ -42,6 +42,7 @@ from advisor.units import format_rate
 # rows as /work/shared/data/instances.csv, read 2026-11-29; the 45 Vast listings give none). A p4d.24xlarge
 # (96 vCPUs, 8 A100) has 12, a g5.xlarge (4 vCPUs, 1 A10G) 4, an a2-highgpu-1g 12, a Lambda 1x H100 26.
 DEFAULT_VCPUS_PER_GPU = 16
+VCPUS_MAX = 100_000  # the most vCPUs --vcpus takes (advisor.service.wire bounds a request's alike)
 
 # Share of the theoretical host link a host-to-device copy reaches (sources in profiles/README.md, "host_link_gbs").
 # Pinned (page-locked) memory, DMA straight from the buffer: CUDA's bandwidthTest shows 81-83% on PCIe 3.0 x16
@@ -367,7 +368,17 @@ def check_vcpus(value: object) -> int | None:
         vcpus = int(text) if not isinstance(value, float) else (int(value) if value.is_integer() else None)
     except ValueError:
         vcpus = None
-    if vcpus is None or vcpus < 1 or vcpus > 100_000:
+    if vcpus is None or vcpus < 1 or vcpus > VCPUS_MAX:
         raise ConfigError(f"--vcpus must be a whole number of vCPUs, 1 or more, got {value!r}.",
                           hint="Fix: e.g. --vcpus 96 (the instance's vCPUs, all its GPUs together).")
+    return vcpus
+
+
+def check_target_vcpus(value: object, gpu_target: bool) -> int | None:
+    """``check_vcpus``, and a ConfigError when vCPUs are given for a target that is not a GPU's (only a GPU
+    host's input pipeline is sized by them)."""
+    vcpus = check_vcpus(value)
+    if vcpus is not None and not gpu_target:
+        raise ConfigError("--vcpus applies to GPU targets (the host that feeds the GPUs).",
+                          hint="Fix: add --gpu NAME, or give a CPU's size with --threads.")
     return vcpus

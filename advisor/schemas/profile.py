@@ -434,6 +434,11 @@ class Profile(Model):
         refuse_nul(self)  # all of its text, the nested models' too: a profile is input (base.refuse_nul)
         return self
 
+    def timed_devices(self) -> list[str]:
+        """The devices a step of the model was timed on (not one that only ran out of memory)."""
+        return [d.device for d in self.devices
+                if any(m.compute_seconds or m.compute_seconds_samples for m in d.measurements)]
+
     def device(self, device: str) -> DeviceProfile | None:
         for d in self.devices:
             if d.device == device:

@@ -302,7 +302,7 @@ class Backend:
             return api.predict(req.profile, dataset_size=req.dataset_size, epochs=req.epochs,
                                batch_size=req.batch_size, target=target, precision=req.precision,
                                use_history=req.use_history, save=req.save, settings=self.settings,
-                               **req.job_steps())
+                               vcpus=req.vcpus, **req.job_steps())
 
     # --------------------------------------------------------------------------------------- history
 

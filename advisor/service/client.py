@@ -20,7 +20,6 @@ import operator
 import os
 from collections.abc import Sequence
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -196,22 +195,6 @@ class Client:
                 return found
         return ServiceError(message, hint=hint, status=status)
 
-    # ---------------------------------------------------------------------------------------- profiles
-
-    @staticmethod
-    def _profile(source: Any, *, batch_size: int | None, probe_seconds: float, precision: str | None,
-                 progress: Any, gpu_target: bool = False) -> Profile:
-        """The Profile to send: as given, read from a .json file, or probed here from a workload."""
-        if isinstance(source, Profile):
-            return source
-        from advisor import api
-
-        if isinstance(source, (str, Path)) and Path(source).suffix == ".json":
-            return api.load_profile(source)
-        devices: Any = api.resolve_devices("auto")[1:] if gpu_target else "auto"
-        return api.profile(source, devices=devices, batch_size=batch_size, probe_seconds=probe_seconds,
-                           precision=precision or "fp32", progress=progress)
-
     # -------------------------------------------------------------------------------------------- API
 
     def recommend(self, source: Any, *, dataset_size: int | None = None, epochs: int | None = None,
@@ -241,8 +224,11 @@ class Client:
             precision=precision, startup_seconds_cpu=startup_seconds_cpu, startup_seconds_gpu=startup_seconds_gpu,
             save=save, compile=compile, grad_accum_steps=grad_accum_steps, eval_every=eval_every,
             eval_steps=eval_steps)
-        prof = self._profile(source, batch_size=batch_size, probe_seconds=probe_seconds, precision=None,
-                             progress=progress)
+        # profiled as the local call would (a workload's PRECISION is the GPUs' analysis precision), so the server
+        # answers as advisor.recommend would here
+        prof = api.job_profile(source, recommend=True, dataset_size=dataset_size, epochs=epochs,
+                               batch_size=batch_size, precision=precision, probe_seconds=probe_seconds,
+                               progress=progress, **body.job_steps())
         data = self._call("POST", f"{API_PREFIX}/recommendations", body=body.model_copy(update={"profile": prof}))
         return response_object(Recommendation, data, self.url)
 
@@ -251,23 +237,26 @@ class Client:
                 probe_seconds: float = 60.0, progress: Any = None, use_history: bool = True,
                 save: bool = True, compile: bool | None = None,  # the flag's name (shadows a builtin)
                 grad_accum_steps: int | None = None, eval_every: int | None = None,
-                eval_steps: int | None = None) -> Estimate:
+                eval_steps: int | None = None, vcpus: int | str | None = None) -> Estimate:
         """``advisor.predict`` on the server (one target's whole-job time). ``precision`` as there: "mixed" is
-        bf16; ``compile`` ... ``eval_steps`` as ``recommend``'s."""
+        bf16; ``compile`` ... ``eval_steps`` as ``recommend``'s; ``vcpus``: a GPU target's host vCPUs, as
+        ``advisor.predict`` takes them."""
         from advisor import api
+        from advisor.predictor.input_bound import check_target_vcpus
 
         api.check_source(source)
         api.check_job_values(dataset_size, epochs, batch_size)
         api.check_target(target)
+        gpu_target = (isinstance(target, Target) and target.kind == "gpu") or (
+            isinstance(target, str) and target.strip().lower() != "cpu")
         body = request_body(PredictionRequest, profile=_UNPROBED, dataset_size=dataset_size, epochs=epochs,
                             batch_size=batch_size, target=TargetSpec.of(target), precision=precision,
                             use_history=use_history, save=save, compile=compile,
-                            grad_accum_steps=grad_accum_steps, eval_every=eval_every, eval_steps=eval_steps)
-        gpu_target = (isinstance(target, Target) and target.kind == "gpu") or (
-            isinstance(target, str) and target.strip().lower() != "cpu")
-        # body.precision is the one the server predicts at ("mixed" read as bf16): the probe here runs at it too.
-        prof = self._profile(source, batch_size=batch_size, probe_seconds=probe_seconds, precision=body.precision,
-                             progress=progress, gpu_target=gpu_target)
+                            grad_accum_steps=grad_accum_steps, eval_every=eval_every, eval_steps=eval_steps,
+                            vcpus=check_target_vcpus(vcpus, gpu_target))
+        prof = api.job_profile(source, target=target, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
+                               precision=precision, probe_seconds=probe_seconds, progress=progress,
+                               **body.job_steps())
         data = self._call("POST", f"{API_PREFIX}/predictions", body=body.model_copy(update={"profile": prof}))
         return response_object(Estimate, data, self.url)
 

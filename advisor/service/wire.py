@@ -172,6 +172,8 @@ class PredictionRequest(JobSteps):
     precision: RequestPrecision | None = None
     use_history: bool = True
     save: bool = True
+    # A GPU target's host vCPUs (the input pipeline's), bounded as ``--vcpus`` (``input_bound.VCPUS_MAX``).
+    vcpus: Annotated[int, Field(ge=1, le=100_000), BeforeValidator(_not_a_bool)] | None = None
 
 
 class RecommendationRequest(JobSteps):

@@ -1,0 +1,36 @@
+"""One answer for one question, whatever the way of asking: a table of GPU counts and precisions (``predict --gpus
+1,2 --precision all``) gives each row the time the single prediction of that count and precision gives, for a
+workload that declares its precision (``PRECISION = "bf16"``) and for one given ``--precision``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import advisor
+from advisor.scaling import predict_grid
+
+BF16_LM = Path(__file__).resolve().parent / "data" / "bf16_lm.py"  # a small decoder LM, PRECISION = "bf16"
+GPU = "A100-80GB"
+
+
+def _single(count: int, precision: str | None) -> advisor.Estimate:
+    return advisor.predict(BF16_LM, target=advisor.Target.gpu(GPU, count), precision=precision,
+                           use_history=False, probe_seconds=5)
+
+
+def test_a_grid_row_is_the_single_prediction_of_its_count_and_precision():
+    # Before: the table analysed the model once, at fp32, and priced its 16-bit rows from that analysis by
+    # approximation (26% under the single bf16 prediction of this model, whose autocast casts an fp32 trace lacks).
+    declared = predict_grid(BF16_LM, gpu=GPU, counts=[2], precisions=[None], probe_seconds=5)
+    for row in declared.rows:
+        single = _single(row.count, None)
+        assert row.estimate.precision == single.precision == "bf16"
+        assert row.estimate.seconds == pytest.approx(single.seconds, rel=0.03)
+    both = predict_grid(BF16_LM, gpu=GPU, counts=[2], precisions=["fp32", "tf32", "bf16"], probe_seconds=5)
+    for row in both.rows:
+        single = _single(2, row.precision)
+        assert row.estimate.precision == single.precision
+        assert row.estimate.seconds == pytest.approx(single.seconds, rel=0.03)
+        assert not any("the analysis was made in" in n for n in row.estimate.notes)  # no approximation
