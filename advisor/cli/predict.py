@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from advisor.cli import remote
 from advisor.cli.errors import handle_errors
 from advisor.cli.options import (
     PRECISION_METAVAR,
@@ -51,33 +52,35 @@ def predict(
     probe_seconds: Annotated[float, typer.Option("--probe-seconds")] = 60.0,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON (schema_version 1).")] = False,
     no_save: Annotated[bool, typer.Option("--no-save", help="Do not store the prediction in history.")] = False,
+    server: remote.ServerOption = None,
 ) -> None:
     """Predict the whole job's wall time on one target (this CPU, other thread counts, or K GPUs of a model).
 
     With --gpus 1,2,4,8 and/or --precision all: one table of every count and precision, with the scaling
-    efficiency and the cheapest offer's price per hour.
+    efficiency and the cheapest offer's price per hour. With --server URL: probed here, predicted (and saved,
+    unless --no-save) on that server.
     """
     from advisor import api
     from advisor.cli import render
     from advisor.cli.console import out, safe_text
     from advisor.cli.options import parse_gpu_counts, parse_precisions
     from advisor.errors import ConfigError
-    from advisor.predictor.input_bound import bound_sentence, check_vcpus
+    from advisor.predictor.input_bound import bound_sentence, check_target_vcpus
     from advisor.settings import Settings
 
-    host_vcpus = check_vcpus(vcpus)
+    host_vcpus = check_target_vcpus(vcpus, bool(gpu) or (device or "").startswith("cuda"))
     source = pick_source(workload, profile)
     if gpu and device:
         raise ConfigError("Give --device (a device here) or --gpu (any GPU model), not both.",
                           hint="Fix: drop one of them.")
     counts, precisions = parse_gpu_counts(gpus), parse_precisions(precision)
     job_flags = job_setting_kwargs(compile_, grad_accum_steps, eval_every, eval_steps)
-    if host_vcpus is not None and not (gpu or (device or "").startswith("cuda")):
-        raise ConfigError("--vcpus applies to GPU targets (the host that feeds the GPUs).",
-                          hint="Fix: add --gpu NAME, or give a CPU's size with --threads.")
     if host_vcpus is not None and (len(counts) > 1 or len(precisions) > 1):
         raise ConfigError("--vcpus is one host's vCPUs: it needs one --gpus count and one --precision.",
                           hint="Fix: e.g. --gpu H100 --gpus 8 --vcpus 96.")
+    if server and (len(counts) > 1 or len(precisions) > 1):
+        raise ConfigError("--server predicts one target at a time: one --gpus count and one --precision.",
+                          hint="Fix: ask for one count and one precision, or drop --server for the table.")
     if len(counts) > 1 or len(precisions) > 1:
         given = [k for k, v in job_flags.items() if v is not None]
         if given:
@@ -90,15 +93,16 @@ def predict(
                                                    save=not no_save, startup_seconds_gpu=startup_gpu), json_out)
         return
     target = api.resolve_target(gpu=gpu, gpus=counts[0], device=device, threads=threads)
+    run = api.predict if server is None else remote.predictor(server)
     with render.probe_progress(not json_out) as progress:
-        est = api.predict(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size, target=target,
+        est = run(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size, target=target,
                           precision=precisions[0], probe_seconds=probe_seconds, progress=progress,
                           save=not no_save, vcpus=host_vcpus, **job_flags)
     if json_out:
         render.print_json(est.json_contract())
     else:
         # A GPU model you would rent starts from cold: its start-up is shown beside the job (not for this machine).
-        startup = api.with_startup(Settings.from_env(), None, startup_gpu).startup_seconds_gpu if gpu else None
+        startup = Settings.from_env().with_startup(None, startup_gpu).startup_seconds_gpu if gpu else None
         render.estimate(est, instance_startup_seconds=startup)
         out().print(f"  bound: {safe_text(bound_sentence(est))}")
 

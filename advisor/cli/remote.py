@@ -1,4 +1,5 @@
-"""Client mode: ``advisor recommend ... --server URL`` and ``advisor history ... --server URL``.
+"""Client mode: ``advisor recommend ... --server URL``, ``advisor predict ... --server URL`` and ``advisor history ...
+--server URL``.
 
 The commands stay as they are; where they would call ``advisor.api`` or open the local history, they call these
 instead, which go through ``advisor.Client`` (token from ``ADVISOR_API_TOKEN``). A workload is still probed
@@ -60,6 +61,17 @@ _REQUEST_KEYS = {"dataset_size", "epochs", "batch_size", "deadline", "budget", "
                  "spot", "top", "precision", "startup_seconds_cpu", "startup_seconds_gpu",
                  # how the job steps (advisor.service.wire.JOB_STEP_KEYS; not imported: the CLI's start-up)
                  "compile", "grad_accum_steps", "eval_every", "eval_steps"}
+
+
+def predictor(server: str) -> Callable[..., Any]:
+    """A stand-in for ``advisor.api.predict`` that asks the server (same arguments, same ``Estimate``): the
+    workload is probed here, the prediction made, and saved unless ``save`` is False, there."""
+
+    def predict(source: Any, **kwargs: Any):
+        with client(server) as api_client:
+            return api_client.predict(source, **{k: v for k, v in kwargs.items() if v is not None})
+
+    return predict
 
 
 def outcome_recorder(server: str) -> Callable[..., Any]:

@@ -67,3 +67,15 @@ def client(app_client):
 
     with Client("http://127.0.0.1", TOKEN, transport=app_client._transport) as api:
         yield api
+
+
+@pytest.fixture
+def cli(monkeypatch):
+    """invoke(*args) -> typer's Result for `advisor ARGS` in this process, with ADVISOR_API_TOKEN set (client mode)."""
+    from typer.testing import CliRunner
+
+    from advisor.cli.app import build_app
+
+    monkeypatch.setenv("ADVISOR_API_TOKEN", TOKEN)
+    app = build_app()
+    return lambda *args: CliRunner().invoke(app, [str(a) for a in args])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from service_helpers import PROFILE_FILE, TOKEN, auth, unsent
+from service_helpers import PROFILE_FILE, auth, unsent
 
 import advisor
 from advisor.errors import ConfigError
@@ -15,18 +15,6 @@ from advisor.service.client import Client
 JOB = {"dataset_size": 200_000, "epochs": 1, "batch_size": 512}
 STEPS = {"compile": True, "grad_accum_steps": 8, "eval_every": 10, "eval_steps": 10}
 TARGET = advisor.Target.gpu("A100-80GB", 2)
-
-
-@pytest.fixture
-def cli(monkeypatch):
-    """invoke(*args) -> typer's Result for `advisor ARGS`, with ADVISOR_API_TOKEN set."""
-    from typer.testing import CliRunner
-
-    from advisor.cli.app import build_app
-
-    monkeypatch.setenv("ADVISOR_API_TOKEN", TOKEN)
-    app = build_app()
-    return lambda *args: CliRunner().invoke(app, [str(a) for a in args])
 
 
 def test_a_prediction_steps_the_job_as_asked_and_as_the_local_api_does(client):

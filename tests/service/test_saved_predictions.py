@@ -147,18 +147,6 @@ def test_an_answer_that_is_not_a_list_of_predictions_is_a_service_error(answer):
 
 
 
-@pytest.fixture
-def cli(monkeypatch):
-    """invoke(*args) -> typer's Result for `advisor ARGS`, with ADVISOR_API_TOKEN set."""
-    from typer.testing import CliRunner
-
-    from advisor.cli.app import build_app
-
-    monkeypatch.setenv("ADVISOR_API_TOKEN", TOKEN)
-    app = build_app()
-    return lambda *args: CliRunner().invoke(app, [str(a) for a in args])
-
-
 def test_history_list_with_server_shows_the_servers_predictions_as_the_local_one_shows_its_own(server, cli):
     target = advisor.Target.gpu("H100", 2)
     with Client(server.url, TOKEN) as client:

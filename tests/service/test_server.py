@@ -16,18 +16,6 @@ import pytest
 from service_helpers import PROFILE_FILE, TOKEN, Server, auth, plain_http, profile_data
 
 
-@pytest.fixture
-def cli(monkeypatch):
-    """invoke(*args) -> typer's Result for `advisor ARGS`, with ADVISOR_API_TOKEN set."""
-    from typer.testing import CliRunner
-
-    from advisor.cli.app import build_app
-
-    monkeypatch.setenv("ADVISOR_API_TOKEN", TOKEN)
-    app = build_app()
-    return lambda *args: CliRunner().invoke(app, [str(a) for a in args])
-
-
 def _local_history() -> Path:
     return Path(os.environ["ADVISOR_DATABASE_URL"].removeprefix("sqlite:///"))
 
