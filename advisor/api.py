@@ -26,7 +26,7 @@ from advisor.schemas import Constraints, Estimate, JobSpec, Profile, Recommendat
 from advisor.settings import Settings
 from advisor.units import parse_actual_seconds, parse_duration_seconds, parse_names, parse_usd
 from advisor.workload.job import JobSettings, check_job_values, normalize_precision, positive_int, resolve_job
-from advisor.workload.settings import job_settings, probe_batch_size, probe_threads
+from advisor.workload.settings import declared_precision, job_settings, probe_batch_size, probe_threads
 
 if TYPE_CHECKING:  # pragma: no cover
     from advisor.hardware.gpu import GpuInfo
@@ -37,8 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from advisor.workload import Workload
 
 DEFAULT_BATCH_SIZE = 32
-# The mixed-precision what-if, labelled with the exact flag that reproduces it (bf16 is predicted as fp16 on
-# GPUs without bfloat16, with a note, whether it comes from this what-if or from the flag).
+# The mixed-precision what-if, labelled with the flag that reproduces it (bf16 on a GPU without it: fp16, noted).
 MIXED_WHAT_IF = "--precision bf16"
 
 
@@ -64,7 +63,7 @@ def resolve_devices(devices: str | Sequence[str] | None, gpus: list[GpuInfo] | N
 
 def profile(workload: str | Path | Workload, *, devices: str | Sequence[str] | None = "auto",
             batch_size: int | None = None, batch_sizes: Sequence[int] | None = None, probe_seconds: float = 60.0,
-            precision: str = "fp32", threads: int | None = None, analyze: bool = True,
+            precision: str | None = None, threads: int | None = None, analyze: bool = True,
             progress: Progress | None = None, timeout_seconds: float | None = None,
             analysis_precision: str | None = None) -> Profile:
     """Probe a workload on the requested devices (default: the CPU and every visible GPU).
@@ -75,7 +74,8 @@ def profile(workload: str | Path | Workload, *, devices: str | Sequence[str] | N
         batch_size: the training batch size (the top of the probe ladder); default the file's BATCH_SIZE.
         batch_sizes: an explicit ladder instead of the automatic one.
         probe_seconds: time budget for probing.
-        precision: fp32 | tf32 | bf16 | fp16.
+        precision: fp32 | tf32 | bf16 | fp16; None: probed at fp32 and analysed at the workload's PRECISION (else
+            fp32), as ``recommend`` profiles it, so a saved profile answers as the workload file would.
         threads: CPU threads for the CPU probe (default torch's).
         analyze: also run the shape-level analysis used to scale to other GPUs.
         progress: callback(device, fraction, message).
@@ -97,6 +97,8 @@ def profile(workload: str | Path | Workload, *, devices: str | Sequence[str] | N
     else:
         batch_size = batch_size or workload.default_count("batch_size")
         source = workload
+    if precision is None:
+        precision, analysis_precision = "fp32", analysis_precision or declared_precision(source)
     # The batch size, probe seconds, precision and threads are checked once, by the probe's ProbeRequest.
     device_list = resolve_devices(devices) if devices != [] else []
     return run_profile(
@@ -187,19 +189,18 @@ def job_profile(source: Any, *, target: Target | str | None = None, recommend: b
                 dataset_size: int | None = None, epochs: int | None = None, batch_size: int | None = None,
                 precision: str | None = None, probe_seconds: float = 60.0, progress: Progress | None = None,
                 **job_steps: Any) -> Profile:
-    """The profile ``predict`` (of ``target``) or, with ``recommend``, ``recommend`` makes of ``source`` for this
-    job (``job_steps``: ``compile`` ... ``eval_steps``), probed here: ``advisor.Client`` sends it to a server,
-    which then answers from what the local call would have measured."""
+    """The profile ``predict`` (of ``target``) or ``recommend`` (``recommend=True``) makes of ``source`` for this
+    job (``job_steps``: ``compile`` ... ``eval_steps``); what ``advisor.Client`` sends a server."""
     _, steps = _steps(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
                       precision=precision, **job_steps)
-    tgt = None if recommend else resolve_target(target)
-    return _job_profile(source, tgt, steps, precision, batch_size, probe_seconds, progress)
+    return _job_profile(source, None if recommend else resolve_target(target), steps, precision, batch_size,
+                        probe_seconds, progress)
 
 
 def _job_profile(source: Any, tgt: Target | None, steps: JobSettings, precision: str | None,
                  batch_size: int | None, probe_seconds: float, progress: Progress | None) -> Profile:
-    """``tgt`` None: recommend's (every device here at fp32). A GPU: analysed, and a GPU of its kind here probed,
-    at the job's precision. A CPU: probed as asked, analysed at the job's precision (as for recommend)."""
+    """``tgt`` None: recommend's (every device here at fp32). A GPU: analysed (a GPU of its kind here probed) at
+    the job's precision. A CPU: probed as asked. The analysis at the job's precision."""
     gpu = tgt is not None and tgt.kind == "gpu"
     devices: Any = "auto" if tgt is None else resolve_devices("auto")[1:] if gpu and not isinstance(
         source, Profile) else ["cpu"]

@@ -369,8 +369,7 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
                      f"(roofline, calibrated on published benchmarks).")
 
         model = roofline.StepModel(analysis, spec, prec, cal, compiled=compiled)
-        if model.tf32_note:
-            notes.append(model.tf32_note)
+        notes.extend(n for n in (model.retype.note, model.tf32_note) if n)  # an analysis at another precision
         notes.extend(roofline.advice_notes(model(job_batch), compiled=compiled))
 
         def from_roofline(b: int) -> gpu_job.GpuStepParts:

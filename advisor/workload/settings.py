@@ -73,6 +73,13 @@ def job_settings(source: Any, explicit: dict[str, Any], prof: Profile | None = N
                             probed_batch_size=probed_batch_size, reported=reported)
 
 
+def declared_precision(source: Any) -> str:
+    """The precision the workload's job trains at: its ``PRECISION`` (checked as ``job_settings`` checks it),
+    else fp32. Its data constants are not asked for here (a flag may still replace a bad one)."""
+    replaced = dict.fromkeys(("dataset_size", "epochs", "batch_size"), 1)
+    return job_settings(source, replaced).precision or "fp32"
+
+
 def probe_batch_size(source: Any, batch_size: int | None, default: int) -> int | None:
     """The batch size a probe of ``source`` runs at (``advisor.api.profile``'s choice), for the note on an
     unread ``BATCH_SIZE``; None for a profile (not probed now) or an in-memory workload."""

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 import advisor
+import advisor.api
 from advisor.scaling import predict_grid
 
 BF16_LM = Path(__file__).resolve().parent / "data" / "bf16_lm.py"  # a small decoder LM, PRECISION = "bf16"
@@ -34,3 +35,17 @@ def test_a_grid_row_is_the_single_prediction_of_its_count_and_precision():
         assert row.estimate.precision == single.precision
         assert row.estimate.seconds == pytest.approx(single.seconds, rel=0.03)
         assert not any("the analysis was made in" in n for n in row.estimate.notes)  # no approximation
+
+
+def test_a_saved_profile_of_a_workload_that_declares_its_precision_answers_as_the_file_does(tmp_path):
+    # Before, `advisor profile` analysed at fp32 unless told --precision, so `predict --profile` of the saved file
+    # priced the declared bf16 job by approximation, not as `predict FILE` did.
+    saved = advisor.api.save_profile(advisor.profile(BF16_LM, devices=[]), tmp_path / "lm.json")
+    from_profile = advisor.predict(saved, target=advisor.Target.gpu(GPU, 2), use_history=False)
+    from_file = _single(2, None)
+    assert from_profile.precision == from_file.precision == "bf16"
+    assert from_profile.seconds == pytest.approx(from_file.seconds, rel=0.03)
+    assert not any("the analysis was made in" in n for n in from_profile.notes)
+    told = advisor.profile(BF16_LM, devices=[], precision="fp32")  # asked for: as asked, and the estimate says so
+    approximated = advisor.predict(told, target=advisor.Target.gpu(GPU, 2), use_history=False)
+    assert any("the analysis was made in fp32" in n for n in approximated.notes)
