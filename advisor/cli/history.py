@@ -195,13 +195,14 @@ def forget(
     outcome_id: Annotated[int | None, typer.Option("--outcome", help="Only this outcome (ids: history show).")
                           ] = None,
     json_out: Annotated[bool, typer.Option("--json")] = False,
+    server: remote.ServerOption = None,
 ) -> None:
     """Delete the recorded outcomes of a recommendation (a test run, a mistyped duration); it stays listed."""
     from advisor.cli import render
     from advisor.history.outcomes import forget as forget_outcomes
 
-    with _open() as hist:
-        gone = forget_outcomes(hist, entry_id, outcome_id)
+    with _open(server) as hist:
+        gone = hist.forget(entry_id, outcome_id) if server else forget_outcomes(hist, entry_id, outcome_id)
     if json_out:
         render.print_json({"schema_version": 1, "recommendation_id": entry_id, "forgotten_outcomes": gone})
     else:
@@ -210,13 +211,15 @@ def forget(
 
 @app.command("calibration")
 @handle_errors
-def calibration(json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """The learned correction's cross-validated error, before and after, on the stored outcomes."""
+def calibration(json_out: Annotated[bool, typer.Option("--json")] = False,
+                server: remote.ServerOption = None) -> None:
+    """The learned correction's cross-validated error, before and after, on the stored outcomes (with --server,
+    the server's: what its recommendations are corrected by)."""
     from advisor.cli import render
     from advisor.predictor.learned import calibration_report
 
-    with _open() as hist:
-        report = calibration_report(hist)
+    with _open(server) as hist:
+        report = hist.calibration() if server else calibration_report(hist)
     if json_out:
         render.print_json({"schema_version": 1, **_dump(report)})
     else:

@@ -34,6 +34,7 @@ from advisor import api
 from advisor.errors import AdvisorError
 from advisor.history.engine import database_error
 from advisor.history.migrate import ensure_schema
+from advisor.history.outcomes import forget as forget_outcomes
 from advisor.history.outcomes import list_predictions
 from advisor.history.repository import History
 from advisor.history.tables import RecommendationTable
@@ -41,6 +42,7 @@ from advisor.predictor.contexts import DEFAULT_ENTRIES as CONTEXT_ENTRIES
 from advisor.predictor.contexts import ContextCache, profile_key
 from advisor.pricer import offers_for, price_files_version
 from advisor.schemas import (
+    CalibrationReport,
     Comparison,
     Estimate,
     HistoryDetail,
@@ -312,6 +314,19 @@ class Backend:
                                       settings=self.settings, **({"force": True} if req.force else {}))
         finally:
             self._version = None  # the next ranking here sees the new outcome
+
+    def forget(self, recommendation_id: int, outcome_id: int | None) -> int:
+        """``advisor history forget``: delete a recommendation's recorded outcomes (or one); how many went."""
+        try:
+            return self._db_call(lambda: forget_outcomes(self.history, recommendation_id, outcome_id))
+        finally:
+            self._version = None  # the next ranking here fits the correction without them
+
+    def calibration(self) -> CalibrationReport:
+        """``advisor history calibration``: the learned correction's cross-validated error on the outcomes here."""
+        from advisor.predictor.learned import calibration_report
+
+        return self._db_call(lambda: calibration_report(self.history))
 
     def list(self, *, workload: str | None, since: datetime | None, limit: int) -> list[HistoryEntry]:
         return self._db_call(lambda: self.history.list(workload=workload, since=since, limit=limit))

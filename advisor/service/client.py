@@ -28,6 +28,7 @@ from pydantic import BaseModel, ValidationError
 
 from advisor.errors import AdvisorError, ConfigError, NoFeasibleCandidateError, rebuild
 from advisor.schemas import (
+    CalibrationReport,
     Comparison,
     Estimate,
     HistoryDetail,
@@ -112,15 +113,16 @@ def _items(data: Any, key: str, url: str) -> list:
     return items
 
 
-def recommendation_id_of(value: Any) -> int:
-    """A history id as a positive int; ConfigError otherwise (it goes into the URL)."""
+def recommendation_id_of(value: Any, what: str = "A recommendation id") -> int:
+    """A history id as a positive int; ConfigError otherwise (it goes into the URL or the query)."""
     try:
         number = operator.index(value) if not isinstance(value, bool) else 0
     except TypeError:
         number = 0
     if number < 1:
-        raise ConfigError(f"A recommendation id is a positive whole number, got {value!r:.80}.",
-                          hint="Fix: use the id of a stored recommendation (rec.id, or `advisor history list`).")
+        fix = ("the id of a stored recommendation (rec.id, or `advisor history list`)"
+               if what == "A recommendation id" else "an outcome id that `advisor history show ID` lists")
+        raise ConfigError(f"{what} is a positive whole number, got {value!r:.80}.", hint=f"Fix: use {fix}.")
     return number
 
 
@@ -270,6 +272,23 @@ class Client:
         body = request_body(OutcomeRequest, actual_seconds=seconds, instance_type=instance_type, force=force)
         return response_object(Outcome, self._call(
             "POST", f"{API_PREFIX}/recommendations/{rec_id}/outcome", body=body), self.url)
+
+    def forget(self, recommendation_id: int, outcome_id: int | None = None) -> int:
+        """``advisor history forget`` on the server: delete a recommendation's recorded outcomes (or only
+        ``outcome_id``), which the learned correction then no longer fits on; how many went. HistoryError when
+        there is nothing to forget."""
+        rec_id = recommendation_id_of(recommendation_id)
+        outcome = None if outcome_id is None else recommendation_id_of(outcome_id, "An outcome id")
+        data = self._call("DELETE", f"{API_PREFIX}/recommendations/{rec_id}/outcomes", params={"outcome": outcome})
+        gone = data.get("forgotten_outcomes") if isinstance(data, dict) else None
+        if not isinstance(gone, int) or isinstance(gone, bool):
+            raise ServiceError(f"The server at {self.url} answered without a count of forgotten outcomes; is it "
+                               "an advisor server of this version?", hint=_REACH_HINT)
+        return gone
+
+    def calibration(self) -> CalibrationReport:
+        """``advisor history calibration`` on the server's history: the learned correction's held-out error."""
+        return response_object(CalibrationReport, self._call("GET", f"{API_PREFIX}/calibration"), self.url)
 
     def list(self, workload: str | None = None, since: str | datetime | date | None = None,
              limit: int | None = 50) -> list[HistoryEntry]:

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import AfterValidator
 
 from advisor.errors import ConfigError
-from advisor.schemas import Comparison, HistoryDetail, Outcome, Recommendation
+from advisor.schemas import CalibrationReport, Comparison, HistoryDetail, Outcome, Recommendation
 from advisor.service.backend import Backend
 from advisor.service.wire import (
     API_PREFIX,
@@ -103,6 +103,22 @@ def recommendation(request: Request, recommendation_id: int) -> JSONResponse:
              responses=_ERRORS, summary="Record what the job really took (advisor history record)")
 def outcome(request: Request, recommendation_id: int, body: OutcomeRequest) -> JSONResponse:
     return _json(_backend(request).record_outcome(recommendation_id, body), 201)
+
+
+@router.delete("/recommendations/{recommendation_id}/outcomes", responses=_ERRORS,
+               summary="Delete the recorded outcomes of a recommendation, or one (advisor history forget)")
+def forget(request: Request, recommendation_id: int,
+           outcome: Annotated[int | None, Query(ge=1)] = None) -> JSONResponse:
+    gone = _backend(request).forget(recommendation_id, outcome)
+    return _json({"schema_version": 1, "recommendation_id": recommendation_id, "forgotten_outcomes": gone})
+
+
+@router.get("/calibration", response_model=CalibrationReport, responses=_ERRORS,
+            summary="The learned correction's cross-validated error on the stored outcomes (advisor history "
+                    "calibration)")
+async def calibration(request: Request) -> JSONResponse:
+    report, headers = await _computed(request, _backend(request).calibration)  # a cross-validated fit: CPU work
+    return _json({"schema_version": 1, **report.model_dump(mode="json")}, headers=headers)
 
 
 @router.get("/history", responses=_ERRORS, summary="Stored recommendations, newest first (advisor history list)")
