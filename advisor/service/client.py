@@ -113,15 +113,15 @@ def _items(data: Any, key: str, url: str) -> list:
     return items
 
 
-def recommendation_id_of(value: Any, what: str = "A recommendation id") -> int:
-    """A history id as a positive int; ConfigError otherwise (it goes into the URL or the query)."""
+def recommendation_id_of(value: Any, what: str = "A recommendation id",
+                         fix: str = "the id of a stored recommendation (rec.id, or `advisor history list`)") -> int:
+    """A history id as a positive int; ConfigError naming ``what`` and the ``fix`` otherwise (it goes into the
+    URL or the query)."""
     try:
         number = operator.index(value) if not isinstance(value, bool) else 0
     except TypeError:
         number = 0
     if number < 1:
-        fix = ("the id of a stored recommendation (rec.id, or `advisor history list`)"
-               if what == "A recommendation id" else "an outcome id that `advisor history show ID` lists")
         raise ConfigError(f"{what} is a positive whole number, got {value!r:.80}.", hint=f"Fix: use {fix}.")
     return number
 
@@ -244,19 +244,19 @@ class Client:
         bf16; ``compile`` ... ``eval_steps`` as ``recommend``'s; ``vcpus``: a GPU target's host vCPUs, as
         ``advisor.predict`` takes them."""
         from advisor import api
-        from advisor.predictor.input_bound import check_target_vcpus
+        from advisor.predictor.input_bound import check_target_vcpus, check_vcpus
 
         api.check_source(source)
         api.check_job_values(dataset_size, epochs, batch_size)
         api.check_target(target)
-        gpu_target = (isinstance(target, Target) and target.kind == "gpu") or (
-            isinstance(target, str) and target.strip().lower() != "cpu")
         body = request_body(PredictionRequest, profile=_UNPROBED, dataset_size=dataset_size, epochs=epochs,
                             batch_size=batch_size, target=TargetSpec.of(target), precision=precision,
                             use_history=use_history, save=save, compile=compile,
                             grad_accum_steps=grad_accum_steps, eval_every=eval_every, eval_steps=eval_steps,
-                            vcpus=check_target_vcpus(vcpus, gpu_target))
-        prof = api.job_profile(source, target=target, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
+                            vcpus=check_vcpus(vcpus))
+        tgt = api.resolve_target(target)  # as the local call resolves it, before anything is probed
+        check_target_vcpus(body.vcpus, tgt.kind == "gpu")
+        prof = api.job_profile(source, target=tgt, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
                                precision=precision, probe_seconds=probe_seconds, progress=progress,
                                **body.job_steps())
         data = self._call("POST", f"{API_PREFIX}/predictions", body=body.model_copy(update={"profile": prof}))
@@ -278,7 +278,8 @@ class Client:
         ``outcome_id``), which the learned correction then no longer fits on; how many went. HistoryError when
         there is nothing to forget."""
         rec_id = recommendation_id_of(recommendation_id)
-        outcome = None if outcome_id is None else recommendation_id_of(outcome_id, "An outcome id")
+        outcome = None if outcome_id is None else recommendation_id_of(
+            outcome_id, "An outcome id", "an outcome id that `advisor history show ID` lists")
         data = self._call("DELETE", f"{API_PREFIX}/recommendations/{rec_id}/outcomes", params={"outcome": outcome})
         gone = data.get("forgotten_outcomes") if isinstance(data, dict) else None
         if not isinstance(gone, int) or isinstance(gone, bool):
