@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,8 +36,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from advisor.workload import Workload
 
 DEFAULT_BATCH_SIZE = 32
-# The mixed-precision what-if, labelled with the flag that reproduces it (bf16 on a GPU without it: fp16, noted).
-MIXED_WHAT_IF = "--precision bf16"
 
 
 # ------------------------------------------------------------------------------------------ profiles
@@ -65,7 +62,7 @@ def profile(workload: str | Path | Workload, *, devices: str | Sequence[str] | N
             batch_size: int | None = None, batch_sizes: Sequence[int] | None = None, probe_seconds: float = 60.0,
             precision: str | None = None, threads: int | None = None, analyze: bool = True,
             progress: Progress | None = None, timeout_seconds: float | None = None,
-            analysis_precision: str | None = None) -> Profile:
+            analysis_precision: str | None = None, bf16_analysis: bool | None = None) -> Profile:
     """Probe a workload on the requested devices (default: the CPU and every visible GPU).
 
     Args:
@@ -80,6 +77,8 @@ def profile(workload: str | Path | Workload, *, devices: str | Sequence[str] | N
         analyze: also run the shape-level analysis used to scale to other GPUs.
         progress: callback(device, fraction, message).
         analysis_precision: the analysis' precision (the GPUs') when not ``precision``; None: ``precision``.
+        bf16_analysis: also analyse at bf16 where the analysis is not 16-bit (``Profile.bf16_analysis``, which a
+            16-bit job is priced from: recommend's mixed-precision what-if); None: when ``precision`` is None.
 
     Returns:
         The ``Profile``.
@@ -97,6 +96,7 @@ def profile(workload: str | Path | Workload, *, devices: str | Sequence[str] | N
     else:
         batch_size = batch_size or workload.default_count("batch_size")
         source = workload
+    bf16_analysis = precision is None if bf16_analysis is None else bf16_analysis
     if precision is None:
         precision, analysis_precision = "fp32", analysis_precision or declared_precision(source)
     # The batch size, probe seconds, precision and threads are checked once, by the probe's ProbeRequest.
@@ -113,6 +113,7 @@ def profile(workload: str | Path | Workload, *, devices: str | Sequence[str] | N
         timeout_seconds=timeout_seconds,
         progress=progress,
         analyze=analyze,
+        bf16_analysis=bf16_analysis,
     )
 
 
@@ -176,13 +177,15 @@ def job_for(prof: Profile, dataset_size: int | None, epochs: int | None, batch_s
 
 def _as_profile(source: Any, *, devices: str | Sequence[str] | None, batch_size: int | None,
                 probe_seconds: float, precision: str, progress: Progress | None,
-                threads: int | None = None, analysis_precision: str | None = None) -> Profile:
+                threads: int | None = None, analysis_precision: str | None = None,
+                bf16_analysis: bool = False) -> Profile:
     if isinstance(source, Profile):
         return source
     if _is_saved_profile(source):
         return load_profile(source)
     return profile(source, devices=devices, batch_size=batch_size, probe_seconds=probe_seconds, precision=precision,
-                   progress=progress, threads=threads, analysis_precision=analysis_precision)
+                   progress=progress, threads=threads, analysis_precision=analysis_precision,
+                   bf16_analysis=bf16_analysis)
 
 
 def job_profile(source: Any, *, target: Target | str | None = None, recommend: bool = False,
@@ -199,15 +202,16 @@ def job_profile(source: Any, *, target: Target | str | None = None, recommend: b
 
 def _job_profile(source: Any, tgt: Target | None, steps: JobSettings, precision: str | None,
                  batch_size: int | None, probe_seconds: float, progress: Progress | None) -> Profile:
-    """``tgt`` None: recommend's (every device here at fp32). A GPU: analysed (a GPU of its kind here probed) at
-    the job's precision. A CPU: probed as asked. The analysis at the job's precision."""
+    """``tgt`` None: recommend's (every device here at fp32; analysed at bf16 too, for its what-if). A GPU:
+    analysed (a GPU of its kind here probed) at the job's precision. A CPU: probed as asked. The analysis at the
+    job's precision."""
     gpu = tgt is not None and tgt.kind == "gpu"
     devices: Any = "auto" if tgt is None else resolve_devices("auto")[1:] if gpu and not isinstance(
         source, Profile) else ["cpu"]
     probe_precision = (steps.precision if gpu else normalize_precision(precision) if tgt else None) or "fp32"
     return _as_profile(source, devices=devices, batch_size=batch_size, probe_seconds=probe_seconds,
                        precision=probe_precision, progress=progress, analysis_precision=steps.precision,
-                       threads=probe_threads(tgt.threads) if tgt is not None else None)
+                       threads=probe_threads(tgt.threads) if tgt is not None else None, bf16_analysis=tgt is None)
 
 
 def check_source(source: Any) -> None:
@@ -326,10 +330,11 @@ def predict(
         prof = remember_scaling(prof, hist)
         steps = job_settings(source, explicit, prof, probe_batch_size(source, batch_size, DEFAULT_BATCH_SIZE))
         job = job_for(prof, dataset_size, epochs, batch_size, steps)
-        est = _estimate(prof, job, tgt, precision=steps.precision, vcpus=vcpus)
+        priced = prof.analysed_for(steps.precision)  # a 16-bit job: from the profile's bf16 analysis, if any
+        est = _estimate(priced, job, tgt, precision=steps.precision, vcpus=vcpus)
         est = est.model_copy(update={"notes": [*est.notes, *steps.notes, *notes]})  # a kept model's: not in place
         if fitted is not None:
-            est = fitted.apply(est, prof)
+            est = fitted.apply(est, priced)
         if save and hist is not None:  # a profile probed here is kept: a later busy probe may need its scaling
             hist.save_prediction(est, prof.workload, profile=None if _is_saved_profile(source) else prof)
     return est
@@ -361,16 +366,6 @@ def _steps(source: Any, **explicit: Any) -> tuple[dict[str, Any], JobSettings]:
     check_source(source)
     check_precision(normalize_precision(explicit["precision"]))
     return explicit, job_settings(source, explicit)
-
-
-def _what_ifs(job: JobSpec, precision: str | None) -> list[tuple[str, str | None, JobSpec]]:
-    """The changes a user can make with one flag, each as (label, precision, job)."""
-    out: list[tuple[str, str | None, JobSpec]] = []
-    if precision not in ("bf16", "fp16"):
-        out.append((MIXED_WHAT_IF, "bf16", job))
-    doubled = replace(job, batch_size=job.batch_size * 2)
-    out.append((f"--batch-size {doubled.batch_size}", precision, doubled))
-    return out
 
 
 def _profile_notes(prof: Profile, fitted: LearnedCorrection | None) -> list[str]:
@@ -427,7 +422,7 @@ def recommend(
     """
     from advisor import ranking
     from advisor.history.remembered import remember_scaling
-    from advisor.pricer import Pricer, offers_for
+    from advisor.pricer import Pricer, offers_for, what_ifs
 
     settings = (settings or Settings.from_env()).with_startup(startup_seconds_cpu, startup_seconds_gpu)
     check_job_values(dataset_size, epochs, batch_size)
@@ -445,12 +440,13 @@ def recommend(
         prof = remember_scaling(prof, hist)
         steps = job_settings(source, explicit, prof, probe_batch_size(source, batch_size, DEFAULT_BATCH_SIZE))
         job = job_for(prof, dataset_size, epochs, batch_size, steps)
-        price = Pricer.corrected(prof, offers, fitted, None if contexts is None else contexts.for_profile(prof), keyed)
+        at = prof.analysed_for(precision)  # a 16-bit job: from the profile's bf16 analysis, if any
+        price = Pricer.corrected(at, offers, fitted, None if contexts is None else contexts.for_profile(at), keyed)
         rec = ranking.rank(
             price(job, precision), constraints, workload=WorkloadSummary.of(prof.workload),
             dataset_size=job.dataset_size, epochs=job.epochs, batch_size=job.batch_size,
             startup_seconds_cpu=settings.startup_seconds_cpu, startup_seconds_gpu=settings.startup_seconds_gpu,
-            what_ifs={label: price.lazy(alt_job, prec) for label, prec, alt_job in _what_ifs(job, precision)},
+            what_ifs=what_ifs(prof, job, precision, price, fitted, contexts),
             pricing_snapshot=catalog.snapshot(), notes=[*_profile_notes(prof, fitted), *steps.notes, *notes],
             measured_devices=prof.timed_devices())
         return _finish(rec, prof, job, price.context, hist if save else None, before_save)
@@ -477,8 +473,8 @@ def _chosen_gpu_notes(rec: Recommendation, prof: Profile, job: JobSpec, ctx: Any
     spec = ctx.gpu_specs.get(chosen.gpu) if chosen is not None and chosen.gpu else None
     if spec is None:
         return []
-    notes = gpu_notes(prof, spec, chosen.precision, math.ceil(job.batch_size / chosen.gpu_count), job.compiled,
-                      ctx, lean=chosen.method != "history")
+    notes = gpu_notes(prof.analysed_for(chosen.precision), spec, chosen.precision,
+                      math.ceil(job.batch_size / chosen.gpu_count), job.compiled, ctx, lean=chosen.method != "history")
     return [f"the chosen {chosen.gpu}: {note}" for note in notes]
 
 

@@ -6,15 +6,19 @@ Orchestration for ``advisor.api.recommend``; prints nothing.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from advisor.schemas import JobSpec, Profile
+from advisor.schemas import HALF_PRECISIONS, JobSpec, Profile
 
 if TYPE_CHECKING:  # pragma: no cover
     from advisor.predictor.contexts import ContextCache
     from advisor.predictor.estimate import EstimateContext
     from advisor.predictor.targets import Correction, LazyEstimates, Priced
+
+# The mixed-precision what-if, labelled with the flag that reproduces it (bf16 on a GPU without it: fp16, noted).
+MIXED_WHAT_IF = "--precision bf16"
 
 
 def offers_for(files: list[Path], contexts: ContextCache | None, providers: Any, regions: Any):
@@ -99,3 +103,20 @@ class Pricer:
         return LazyEstimates(self.prof, job, self.offers, precision=precision, context=self.context,
                              correction=self.correction, correction_floor=self.correction_floor,
                              known=self._cpu_found.get(job), keyed=self.keyed)
+
+
+def what_ifs(prof: Profile, job: JobSpec, precision: str | None, price: Pricer, fitted: Any,
+             contexts: ContextCache | None) -> dict[str, LazyEstimates]:
+    """The changes a user can make with one flag, by label, each priced on demand: mixed precision, from the
+    profile's bf16 analysis where it has one (the analysis that flag's own run is priced from, so that the advice
+    shows what the flag gives), and twice the batch size. ``price`` prices the job itself; ``fitted``: the learned
+    correction it applies (None: none)."""
+    out: dict[str, LazyEstimates] = {}
+    if precision not in HALF_PRECISIONS:
+        mixed = prof.analysed_for("bf16")
+        alt = price if mixed is price.prof else Pricer.corrected(
+            mixed, price.offers, fitted, None if contexts is None else contexts.for_profile(mixed), price.keyed)
+        out[MIXED_WHAT_IF] = alt.lazy(job, "bf16")
+    doubled = replace(job, batch_size=job.batch_size * 2)
+    out[f"--batch-size {doubled.batch_size}"] = price.lazy(doubled, precision)
+    return out

@@ -277,7 +277,8 @@ def test_recommend_tells_the_chosen_gpu_that_channels_last_would_save_its_layout
                             precision="fp16", providers=MAJOR_CLOUDS, save=False)
     chosen = rec.chosen
     assert chosen.gpu and chosen.method == "scaled" and chosen.precision == "fp16"
-    step = predict_step(api.load_profile(resnet_profile).analysis, resolve_gpu(chosen.gpu),
+    # priced from the profile's bf16 analysis, as every 16-bit job from it is (Profile.analysed_for)
+    step = predict_step(api.load_profile(resnet_profile).analysed_for("fp16").analysis, resolve_gpu(chosen.gpu),
                         -(-256 // chosen.gpu_count), "fp16", load_calibration())
     notes = [n for n in rec.notes if n.startswith(f"the chosen {chosen.gpu}: channels-first:")]
     assert notes == [f"the chosen {chosen.gpu}: {layout_note(step)}"], rec.notes

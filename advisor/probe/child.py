@@ -15,8 +15,8 @@ sends ``analysis`` None) and probes each device, streaming frames back (``adviso
 ``HostFrame``, ``ProgressFrame`` (device "setup" before probing starts, "input" while the input pipeline is
 timed), ``SingleThreadFrame`` (forked: PyTorch's CPU thread pool was unusable, one thread), ``WorkloadFrame``,
 ``CheckFrame``, ``AnalysisFrame``, one ``DeviceFrame`` per device, an ``InputPipelineFrame`` (the host side of a
-step, ``advisor.probe.input_pipeline``, timed after the devices), then ``DoneFrame``; or an ``ErrorFrame``, or
-``UnpicklableFrame`` (the pickled workload did not load here: fork instead).
+step, ``advisor.probe.input_pipeline``, timed after the devices), the bf16 ``AnalysisFrame`` where asked, then
+``DoneFrame``; or an ``ErrorFrame``, or ``UnpicklableFrame`` (the pickled workload did not load here: fork).
 
 A crash or a hang is the parent's to report: faulthandler writes the Python stack to ``ChildStart.fault_file``
 on a fatal signal, and on SIGUSR1 (which the parent sends before killing a child that ran past its timeout).
@@ -210,6 +210,8 @@ def _run(channel: _Channel, start: ChildStart, workload: Any, pickled: bytes | N
             twin.close()
     # After the device probes, so that the loader's worker processes never share the cores with a timed step.
     _input_pipeline(channel, request, workload, cpu_name=host.cpu.model_name if host else None)
+    if request.analyze and request.bf16_analysis:  # last: it takes no core from a timed step
+        channel.send(AnalysisFrame(analysis=_analysis(request, workload, channel, "bf16"), bf16=True))
     channel.send(DoneFrame())
 
 
@@ -336,12 +338,9 @@ def _input_pipeline(channel: _Channel, request: ProbeRequest, workload: Workload
     is the user's error; a make_batch that cannot be timed on its own only leaves the pipeline out, with a note."""
     from advisor.probe.input_pipeline import input_budget_seconds, measure_input_pipeline
 
-    def report(fraction: float, message: str) -> None:
-        channel.progress(INPUT, fraction, message)
-
     try:
         pipeline = measure_input_pipeline(workload, request.batch_size, input_budget_seconds(request.probe_seconds),
-                                          cpu_name=cpu_name, report=report)
+                                          cpu_name=cpu_name, report=functools.partial(channel.progress, INPUT))
     except Exception as exc:  # noqa: BLE001 - user code: make_batch (optional here), make_dataloader (not)
         if workload.make_dataloader is not None:
             raise
@@ -378,11 +377,12 @@ def _load(channel: _Channel, request: ProbeRequest, pickled: bytes | None) -> An
         return None
 
 
-def _analysis(request: ProbeRequest, workload: Workload, channel: _Channel) -> Analysis | None:
+def _analysis(request: ProbeRequest, workload: Workload, channel: _Channel,
+              precision: str | None = None) -> Analysis | None:
     try:
         from advisor.probe.analysis import analyze
 
-        return analyze(workload, batch_sizes=(2, 8), precision=request.analysed_at)
+        return analyze(workload, batch_sizes=(2, 8), precision=precision or request.analysed_at)
     except Exception as exc:  # noqa: BLE001 - user code; optional: the probes stand without it
         text = _text_of(exc)
         text = str(getattr(exc, "message", text)).splitlines()[0] if text else type(exc).__name__

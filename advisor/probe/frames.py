@@ -119,6 +119,7 @@ class AnalysisFrame(_Frame):
 
     kind: Literal["analysis"] = "analysis"
     analysis: Analysis | None  # None: the analysis failed (optional)
+    bf16: bool = False  # the second analysis, at bf16 (ProbeRequest.bf16_analysis)
 
 
 class DeviceFrame(_Frame):

@@ -51,6 +51,9 @@ class ProbeRequest(BaseModel):
     # The precision the analysis accounts bytes at (the GPUs' precision), when it is not ``precision``: a CPU
     # probed in fp32 for a job that runs in bf16 on GPUs. None: ``precision``.
     analysis_precision: Precision | None = None
+    # Also analyse at bf16 (``Profile.bf16_analysis``), after everything is timed; the parent asks for it only
+    # where the analysis is not 16-bit.
+    bf16_analysis: bool = False
     threads: PositiveWhole | None = None  # CPU threads for the CPU probe; None: PyTorch's default
     analyze: bool = True
     thread_scaling: bool = True

@@ -66,7 +66,7 @@ from advisor.probe.frames import (
 )
 from advisor.probe.lifetime import ADVISOR_ROOT, ChildProcess, Starter, fork_starter, start_fresh
 from advisor.probe.request import ProbeRequest
-from advisor.schemas import Analysis, DeviceProfile, HostInfo, InputPipeline, Profile, WorkloadInfo
+from advisor.schemas import HALF_PRECISIONS, Analysis, DeviceProfile, HostInfo, InputPipeline, Profile, WorkloadInfo
 from advisor.workload import Workload, file_sha256
 
 Progress = Callable[[str, float, str], None]
@@ -97,6 +97,7 @@ def run_profile(
     thread_scaling: bool = True,
     fresh_target: bool = True,
     analysis_precision: str | None = None,
+    bf16_analysis: bool = False,
 ) -> Profile:
     """Probe ``source`` (a workload file path, or an ``advisor.Workload``) and return its ``Profile``.
 
@@ -117,6 +118,8 @@ def run_profile(
             times it in the probe process itself, after the workload check.
         analysis_precision: the precision the analysis is made at (the GPUs' job precision) when it is not
             ``precision`` (``recommend`` probes this CPU in fp32 for a bf16 GPU job); None: ``precision``.
+        bf16_analysis: also analyse at bf16, last (``Profile.bf16_analysis``); ignored where the analysis is
+            16-bit already.
 
     Raises:
         WorkloadError: the workload is broken (the same message the child found), or the batch size is not a
@@ -131,7 +134,8 @@ def run_profile(
         batch_size=batch_size, batch_sizes=None if batch_sizes is None else list(batch_sizes),
         probe_seconds=probe_seconds, precision=precision, threads=threads, analyze=bool(analyze),
         thread_scaling=bool(thread_scaling), fresh_target=bool(fresh_target), timeout_seconds=timeout_seconds,
-        analysis_precision=analysis_precision)
+        analysis_precision=analysis_precision,
+        bf16_analysis=bool(analyze and bf16_analysis) and (analysis_precision or precision) not in HALF_PRECISIONS)
     started = time.perf_counter()
     notify: Progress = progress or (lambda device, fraction, message: None)
     notify("setup", 0.0, "starting the probe process")
@@ -196,6 +200,7 @@ class _Collected:
     defaults: WorkloadFrame | None = None
     check: CheckFrame | None = None
     analysis: Analysis | None = None
+    bf16_analysis: Analysis | None = None
     devices: list[DeviceProfile] = field(default_factory=list)
     input_pipeline: InputPipeline | None = None
     input_note: str | None = None  # why the input pipeline was not timed
@@ -209,6 +214,8 @@ class _Collected:
             self.defaults = frame
         elif isinstance(frame, CheckFrame):
             self.check = frame
+        elif isinstance(frame, AnalysisFrame) and frame.bf16:
+            self.bf16_analysis = frame.analysis if request.bf16_analysis else None
         elif isinstance(frame, AnalysisFrame):
             self.analysis = frame.analysis
         elif isinstance(frame, DeviceFrame):
@@ -243,7 +250,8 @@ class _Collected:
                 hint="Fix: probe a smaller model, or a device with more memory (bf16/fp16 precision also halves "
                 "activation memory).")
         return Profile(workload=info, host=self.host, devices=self.devices, analysis=self.analysis,
-                       input_pipeline=self.input_pipeline, probe_wall_seconds=probe_wall_seconds, notes=notes)
+                       bf16_analysis=self.bf16_analysis if self.analysis else None, input_pipeline=self.input_pipeline,
+                       probe_wall_seconds=probe_wall_seconds, notes=notes)
 
 
 def _pickle(workload: Workload) -> bytes | None:

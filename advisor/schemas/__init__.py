@@ -9,6 +9,7 @@ imported from here.
 """
 
 from advisor.schemas.base import (
+    HALF_PRECISIONS,
     PRECISIONS,
     SCHEMA_VERSION,
     Bound,
@@ -108,6 +109,7 @@ __all__ = [
     "Offer",
     "OpRecord",
     "Outcome",
+    "HALF_PRECISIONS",
     "PRECISIONS",
     "PredictionEntry",
     "Precision",

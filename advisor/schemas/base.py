@@ -13,6 +13,7 @@ SCHEMA_VERSION = 1
 
 Precision = Literal["fp32", "tf32", "bf16", "fp16"]
 PRECISIONS: tuple[str, ...] = get_args(Precision)
+HALF_PRECISIONS: tuple[str, ...] = ("bf16", "fp16")  # mixed precision (autocast) at 16 bits
 Method = Literal["measured", "scaled", "history"]
 Tier = Literal["cpu", "single_gpu", "multi_gpu"]
 Objective = Literal["cost", "time"]

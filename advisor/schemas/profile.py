@@ -12,6 +12,7 @@ from typing import Annotated, Literal
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from advisor.schemas.base import (
+    HALF_PRECISIONS,
     MAX_JOB_COUNT,
     SCHEMA_VERSION,
     Amount,
@@ -423,6 +424,10 @@ class Profile(Model):
     host: HostInfo | None = None
     devices: list[DeviceProfile] = Field(default_factory=list)
     analysis: Analysis | None = None
+    # The same step analysed at bf16, where ``analysis`` is not 16-bit (recommend's profile, ``advisor profile``):
+    # a 16-bit question (recommend's "--precision bf16" what-if) is priced from it, as that flag's own run is,
+    # not from fp32 bytes retyped (``analysed_for``).
+    bf16_analysis: Analysis | None = None
     input_pipeline: InputPipeline | None = None  # the host side of a step (advisor.probe.input_pipeline)
     probe_wall_seconds: Seconds = 0.0
     # What the probe found that makes its timings less trustworthy ("cpu: the step time ... varied widely",
@@ -438,6 +443,13 @@ class Profile(Model):
         """The devices a step of the model was timed on (not one that only ran out of memory)."""
         return [d.device for d in self.devices
                 if any(m.compute_seconds or m.compute_seconds_samples for m in d.measurements)]
+
+    def analysed_for(self, precision: str | None) -> Profile:
+        """This profile as a job at ``precision`` is priced from it: with ``bf16_analysis`` as its analysis for a
+        16-bit (or mixed) job when it has one, else itself."""
+        if self.bf16_analysis is None or precision not in (*HALF_PRECISIONS, "mixed"):
+            return self
+        return self.model_copy(update={"analysis": self.bf16_analysis, "bf16_analysis": None})
 
     def device(self, device: str) -> DeviceProfile | None:
         for d in self.devices:
