@@ -135,8 +135,10 @@ def export(
     output: Annotated[Path | None, typer.Option("-o", "--output", help="File (default stdout).")] = None,
     workload: Annotated[str | None, typer.Option("--workload", help="Only this workload name.")] = None,
     since: Annotated[str | None, typer.Option("--since", help="e.g. 7d, 12h or 2026-11-01.")] = None,
+    server: remote.ServerOption = None,
 ) -> None:
-    """Export the history (one row per candidate run with its outcome) as CSV or JSON."""
+    """Export the history (one row per candidate run with its outcome) as CSV or JSON (with --server, the
+    server's, written here)."""
     from advisor.cli.console import for_terminal
     from advisor.cli.options import check_output_path, write_atomically
     from advisor.history.export import check_format
@@ -146,7 +148,7 @@ def export(
     since_at = parse_since(since) if since else None
     if output is not None:
         check_output_path(output, "--output")
-    with _open() as hist:
+    with _open(server) as hist:
         if output is None:
             # raw bytes for a pipe or a file; a terminal is shown a stored name's control characters
             hist.export(fmt, for_terminal(sys.stdout), workload=workload, since=since_at)

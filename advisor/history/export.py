@@ -2,6 +2,9 @@
 
     EXPORT_COLUMNS   the table's columns, in order (CSV header, JSON keys)
     export_rows      the rows, streamed from an open connection
+    wire_row         a row as JSON values, as a server sends it (``GET /v1/history/export``, by pages)
+    page_key         where a row stands in the order: the page after it starts past it
+    rows_from_wire   the rows of a server's answer, checked, for ``write_export`` here
     write_export     CSV or JSON of those rows onto a text stream
 
 CSV cells that hold text starting with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return get a leading
@@ -20,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Any, Literal, TextIO
 
-from sqlalchemy import Connection, Select, case, func, select
+from sqlalchemy import Connection, Select, and_, case, func, or_, select
 
 from advisor.errors import ConfigError, did_you_mean
 from advisor.history.tables import OutcomeTable, RecommendationTable, WorkloadTable
@@ -35,6 +38,8 @@ EXPORT_COLUMNS = (
 )
 FORMATS = ("csv", "json")
 _PREDICTED = EXPORT_COLUMNS.index("predicted_seconds")
+_OUTCOME_ID = EXPORT_COLUMNS.index("outcome_id")
+EXPORT_PAGE_ROWS = 5000  # the most rows a server sends in one answer: its memory stays flat, as a local export's
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # The columns that hold text from the user or the database (the others are numbers, booleans and the ISO
 # timestamps written here).
@@ -51,7 +56,8 @@ def check_format(fmt: str) -> None:
                           hint="Fix: --format csv or --format json.")
 
 
-def _statement(workload: str | None, since: datetime | date | str | None) -> Select:
+def _statement(workload: str | None, since: datetime | date | str | None, after: tuple[int, int] | None,
+               limit: int | None) -> Select:
     o = OutcomeTable
     r = RecommendationTable
     w = WorkloadTable
@@ -80,17 +86,20 @@ def _statement(workload: str | None, since: datetime | date | str | None) -> Sel
         stmt = stmt.where(w.name == workload)
     if since is not None:
         stmt = stmt.where(r.created_at >= parse_since(since))
-    return stmt
+    if after is not None:  # a page after the row with this (recommendation id, outcome id or 0)
+        stmt = stmt.where(or_(r.id > after[0], and_(r.id == after[0], func.coalesce(o.id, 0) > after[1])))
+    return stmt if limit is None else stmt.limit(limit)
 
 
-def export_rows(conn: Connection, workload: str | None = None,
-                since: datetime | date | str | None = None) -> Iterator[list[Any]]:
+def export_rows(conn: Connection, workload: str | None = None, since: datetime | date | str | None = None, *,
+                after: tuple[int, int] | None = None, limit: int | None = None) -> Iterator[list[Any]]:
     """The export table (``EXPORT_COLUMNS``), one row per recommendation and outcome (a recommendation
     without an outcome gives one row with empty outcome columns); the predicted columns are those of the
     candidate that was run (the chosen one unless the outcome names another). Timestamps are ISO 8601
-    strings. Streams from ``conn``, which must stay open while the rows are read."""
+    strings. Streams from ``conn``, which must stay open while the rows are read. ``after`` / ``limit``: a page
+    of at most ``limit`` rows after the row of ``page_key`` ``after`` (a server's, ``GET /v1/history/export``)."""
     created, recorded, chosen = (EXPORT_COLUMNS.index(k) for k in ("created_at", "recorded_at", "chosen"))
-    result = conn.execution_options(yield_per=_BATCH_ROWS).execute(_statement(workload, since))
+    result = conn.execution_options(yield_per=_BATCH_ROWS).execute(_statement(workload, since, after, limit))
     for row in result:
         values = list(row)
         actual, predicted = values[-1], values[_PREDICTED]
@@ -102,6 +111,35 @@ def export_rows(conn: Connection, workload: str | None = None,
         if values[chosen] is not None:
             values[chosen] = bool(values[chosen])
         yield values
+
+
+def page_key(row: list[Any]) -> tuple[int, int]:
+    """Where a row stands in the export's order: (its recommendation id, its outcome id or 0)."""
+    return row[0], row[_OUTCOME_ID] or 0
+
+
+def wire_row(row: list[Any]) -> list[Any]:
+    """A row of ``export_rows`` as JSON values: NaN and infinity as null, as the JSON export writes them."""
+    return [_json_value(v) for v in row]
+
+
+def rows_from_wire(data: Any) -> list[list[Any]] | None:
+    """The rows of a server's export answer (``{"columns": EXPORT_COLUMNS, "rows": [[...], ...]}``), each a list
+    of plain values (text, numbers, booleans, null) in ``EXPORT_COLUMNS``' order; None for anything else (a
+    server of another version, or not an advisor server). Formatting, and the CSV cells' formula guard, happen
+    here, on the rows, as for the local history."""
+    if not isinstance(data, dict) or data.get("columns") != list(EXPORT_COLUMNS):
+        return None
+    rows = data.get("rows")
+    if not isinstance(rows, list):
+        return None
+    plain = (str, int, float, bool, type(None))
+    for row in rows:
+        if not isinstance(row, list) or len(row) != len(EXPORT_COLUMNS) or not all(isinstance(v, plain) for v in row):
+            return None
+        if not all(isinstance(v, int) and not isinstance(v, bool) for v in page_key(row)):
+            return None
+    return rows
 
 
 def csv_cell(value: Any) -> Any:

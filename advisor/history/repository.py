@@ -480,11 +480,12 @@ class History:
 
     # ----------------------------------------------------------------------------------- export
 
-    def export_rows(self, workload: str | None = None,
-                    since: datetime | date | str | None = None) -> Iterator[list[Any]]:
-        """The export table, streamed (see ``advisor.history.export.export_rows``)."""
+    def export_rows(self, workload: str | None = None, since: datetime | date | str | None = None, *,
+                    after: tuple[int, int] | None = None, limit: int | None = None) -> Iterator[list[Any]]:
+        """The export table, streamed (see ``advisor.history.export.export_rows``; ``after`` / ``limit``: a
+        page of it)."""
         with self._read() as conn:
-            yield from _export.export_rows(conn, workload, since)
+            yield from _export.export_rows(conn, workload, since, after=after, limit=limit)
 
     def export(self, fmt: Literal["csv", "json"] = "csv", out: TextIO | None = None, *,
                workload: str | None = None, since: datetime | date | str | None = None) -> str:

@@ -341,3 +341,12 @@ class Backend:
 
     def compare(self, *, workload: str | None) -> Comparison:
         return self._db_call(lambda: self.history.compare(workload=workload))
+
+    def export_rows(self, *, workload: str | None, since: datetime | None, after: tuple[int, int],
+                    limit: int) -> list[list]:
+        """A page of ``advisor history export``'s table of the history here (``EXPORT_COLUMNS``): at most
+        ``limit`` rows after the row whose ``page_key`` is ``after``, as JSON values."""
+        from advisor.history.export import wire_row
+
+        return self._db_call(lambda: [wire_row(r) for r in self.history.export_rows(
+            workload, since, after=after, limit=limit)])

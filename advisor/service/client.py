@@ -16,11 +16,12 @@ neither FastAPI nor any server module.
 
 from __future__ import annotations
 
+import itertools
 import operator
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any, TextIO, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
@@ -320,6 +321,35 @@ class Client:
         """``History.compare``: predicted vs actual per run, device and method."""
         data = self._call("GET", f"{API_PREFIX}/compare", params={"workload": workload})
         return response_object(Comparison, data, self.url)
+
+    def export(self, fmt: str = "csv", out: TextIO | None = None, *, workload: str | None = None,
+               since: str | datetime | date | None = None) -> str:
+        """``History.export`` of the server's history: its rows, fetched a page at a time and written here as
+        CSV or JSON (to ``out`` as they come, then "" is returned; else the text)."""
+        from advisor.history.export import check_format, write_export
+        from advisor.units import parse_since
+
+        check_format(fmt)
+        # "7d" read once, here: every page then has the same start
+        since_text = parse_since(since).isoformat() if since else None
+        return write_export(fmt, self._export_pages({"workload": workload, "since": since_text}), out)
+
+    def _export_pages(self, params: dict) -> Iterator[list]:
+        from advisor.history.export import EXPORT_PAGE_ROWS, page_key, rows_from_wire
+
+        after = (0, 0)
+        while True:
+            data = self._call("GET", f"{API_PREFIX}/history/export", params={
+                **params, "after_recommendation": after[0], "after_outcome": after[1], "limit": EXPORT_PAGE_ROWS})
+            rows = rows_from_wire(data)
+            # each row past the one before: a server that sent a row again would page for ever
+            if rows is None or any(a >= b for a, b in itertools.pairwise([after, *map(page_key, rows)])):
+                raise ServiceError(f"The server at {self.url} answered without the export's columns and rows in "
+                                   "order; is it an advisor server of this version?", hint=_REACH_HINT)
+            yield from rows
+            if len(rows) < EXPORT_PAGE_ROWS:
+                return
+            after = page_key(rows[-1])
 
     def catalog(self, *, provider: str | None = None, gpu: str | None = None, max_price: float | None = None,
                 region: str | None = None) -> list[Offer]:

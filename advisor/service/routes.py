@@ -16,6 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import AfterValidator
 
 from advisor.errors import ConfigError
+from advisor.history.export import EXPORT_COLUMNS, EXPORT_PAGE_ROWS
 from advisor.schemas import CalibrationReport, Comparison, HistoryDetail, Outcome, Recommendation
 from advisor.service.backend import Backend
 from advisor.service.wire import (
@@ -139,6 +140,16 @@ def _since(text: str | None) -> datetime | None:
     from advisor.units import parse_since
 
     return parse_since(text) if text else None
+
+
+@router.get("/history/export", responses=_ERRORS,
+            summary="A page of the history as one flat table: columns and rows (advisor history export)")
+def export(request: Request, workload: Text = None, since: Since = None,
+           after_recommendation: Annotated[int, Query(ge=0)] = 0, after_outcome: Annotated[int, Query(ge=0)] = 0,
+           limit: Annotated[int, Query(ge=1, le=EXPORT_PAGE_ROWS)] = EXPORT_PAGE_ROWS) -> JSONResponse:
+    rows = _backend(request).export_rows(workload=workload, since=_since(since),
+                                         after=(after_recommendation, after_outcome), limit=limit)
+    return _json({"schema_version": 1, "columns": list(EXPORT_COLUMNS), "rows": rows})
 
 
 @router.get("/compare", response_model=Comparison, responses=_ERRORS,

@@ -294,6 +294,31 @@ def test_export_csv_and_json(history):
         history.export("cvs")
 
 
+def test_export_pages_join_up_to_the_whole_table(history):
+    """A server sends the export a page at a time (``GET /v1/history/export``): pages of any size after each
+    page's last row are the whole table, each row once, in order; an outcome-less recommendation between two with
+    outcomes included."""
+    from advisor.history.export import page_key
+
+    a = history.save_recommendation(recommendation("a", chosen=1))
+    b = history.save_recommendation(recommendation("b", chosen=0))
+    c = history.save_recommendation(recommendation("a", chosen=1))
+    for rec_id, seconds in ((a, 2000.0), (a, 1000.0), (c, 500.0), (c, 700.0), (c, 900.0)):
+        history.record_outcome(rec_id, seconds)
+    whole = list(history.export_rows())
+    assert [r[0] for r in whole] == [a, a, b, c, c, c]
+    for size in (1, 2, 4, 6, 7):
+        pages, after = [], (0, 0)
+        while True:
+            page = list(history.export_rows(after=after, limit=size))
+            pages.extend(page)
+            if len(page) < size:
+                break
+            after = page_key(page[-1])
+        assert pages == whole, size
+    assert list(history.export_rows("a", after=page_key(whole[1]), limit=10)) == whole[3:]
+
+
 def test_training_rows_carry_the_base_prediction(history):
     rec_id = history.save_recommendation(recommendation("m", chosen=1), profile=profile("m"))
     history.record_outcome(rec_id, 2000.0)

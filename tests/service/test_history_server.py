@@ -1,27 +1,32 @@
-"""``advisor history forget --server`` and ``advisor history calibration --server``: the undo of ``record --server``
-and the server's learned-correction report, as the local commands give them for a local history
-(``DELETE /v1/recommendations/{id}/outcomes``, ``GET /v1/calibration``, ``advisor.Client.forget`` /
-``calibration``)."""
+"""``advisor history forget --server``, ``history calibration --server`` and ``history export --server``: the undo
+of ``record --server``, the server's learned-correction report and its history as one table, as the local commands
+give them for a local history (``DELETE /v1/recommendations/{id}/outcomes``, ``GET /v1/calibration``,
+``GET /v1/history/export``, ``advisor.Client.forget`` / ``calibration`` / ``export``)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
+import httpx
 import pytest
 from service_helpers import TOKEN, auth, profile_data, unsent
 
 from advisor.cli import remote
 from advisor.errors import ConfigError, HistoryError
+from advisor.history import export
+from advisor.history.export import EXPORT_COLUMNS
 from advisor.history.repository import History
 from advisor.predictor.learned import calibration_report
-from advisor.service.client import Client
+from advisor.service.client import Client, ServiceError
 
 SERVER = "http://127.0.0.1"
 
 
-def _stored_with_outcomes(app_client, *seconds: float) -> int:
+def _stored_with_outcomes(app_client, *seconds: float, name: str | None = None) -> int:
     created = app_client.post("/v1/recommendations", headers=auth(),
-                              json={"profile": profile_data(), "dataset_size": 20000, "epochs": 2})
+                              json={"profile": profile_data(name), "dataset_size": 20000, "epochs": 2})
     assert created.status_code == 201, created.text
     rec_id = created.json()["id"]
     for actual in seconds:
@@ -98,3 +103,54 @@ def test_calibration_with_server_is_the_report_on_the_servers_outcomes(app_clien
     assert json.loads(there.stdout)["n_runs"] == 5
     text = history_cli("calibration", "--server", SERVER)
     assert text.exit_code == 0 and "Learned history correction:" in text.output
+
+
+def test_export_with_server_writes_the_servers_history_as_the_local_export_of_it_would(app_client, history_cli,
+                                                                                      tmp_path, monkeypatch):
+    monkeypatch.setattr(export, "EXPORT_PAGE_ROWS", 2)  # pages of 2 rows: the second page ends it
+    formula = "=HYPERLINK(\"http://x\")"  # a spreadsheet would run it: the CSV written here guards it
+    first = _stored_with_outcomes(app_client, 100.0, 250.0, name=formula)
+    _stored_with_outcomes(app_client, name="plain")
+    with History(f"sqlite:///{tmp_path / 'app.db'}") as hist:  # the app's own history, read here
+        local_csv, local_json = hist.export("csv"), hist.export("json")
+        plain_only = hist.export("json", workload="plain")
+    there = history_cli("export", "--server", SERVER)
+    assert there.exit_code == 0, there.output
+    assert there.stdout == local_csv
+    rows = list(csv.DictReader(io.StringIO(there.stdout)))
+    assert [(r["recommendation_id"], r["workload"]) for r in rows][:2] == [(str(first), "'" + formula)] * 2
+    written = tmp_path / "out.json"
+    as_json = history_cli("export", "--format", "json", "-o", written, "--server", SERVER)
+    assert as_json.exit_code == 0, as_json.output
+    assert written.read_text() == local_json
+    assert len(json.loads(local_json)) == 3  # two outcomes of the first, the second without one
+    only = history_cli("export", "--format", "json", "--workload", "plain", "--since", "1d", "--server", SERVER)
+    assert only.exit_code == 0 and only.stdout == plain_only and len(json.loads(only.stdout)) == 1
+
+
+def test_export_through_the_client_and_its_refusals(app_client, client, monkeypatch):
+    _stored_with_outcomes(app_client, 100.0)
+    assert client.export("csv").splitlines()[0] == ",".join(EXPORT_COLUMNS)
+    with Client(SERVER, TOKEN, transport=unsent()) as api, pytest.raises(ConfigError, match="export format"):
+        api.export("xlsx")
+    def row(rec_id, outcome_id):
+        values = [None] * len(EXPORT_COLUMNS)
+        values[0], values[EXPORT_COLUMNS.index("outcome_id")] = rec_id, outcome_id
+        return values
+
+    for answer in ({"columns": ["id"], "rows": []}, {"columns": list(EXPORT_COLUMNS), "rows": [["x"]]},
+                   {"columns": list(EXPORT_COLUMNS), "rows": [[{"a": 1}] * len(EXPORT_COLUMNS)]},
+                   {"columns": list(EXPORT_COLUMNS), "rows": [row(1, 5), row(1, 3)]},  # out of order
+                   {"columns": list(EXPORT_COLUMNS), "rows": [row("1", None)]}):
+        odd = httpx.MockTransport(lambda request, answer=answer: httpx.Response(200, json=answer))
+        with Client(SERVER, TOKEN, transport=odd) as api, pytest.raises(ServiceError, match="columns and rows"):
+            api.export("csv")
+    # a server that sends the same full page again would be paged for ever: refused at the second page
+    monkeypatch.setattr(export, "EXPORT_PAGE_ROWS", 1)
+    same = httpx.MockTransport(lambda request: httpx.Response(
+        200, json={"columns": list(EXPORT_COLUMNS), "rows": [row(1, 0)]}))
+    with Client(SERVER, TOKEN, transport=same) as api, pytest.raises(ServiceError, match="in order"):
+        api.export("csv")
+    assert app_client.get("/v1/history/export").status_code == 401  # a token is needed
+    bad = app_client.get("/v1/history/export?since=yesterday-ish", headers=auth())
+    assert bad.status_code == 422
