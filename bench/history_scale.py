@@ -167,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from sqlalchemy import func, select
 
+    from advisor.history.export import EXPORT_PAGE_ROWS
     from advisor.history.repository import History
     from advisor.history.tables import CandidateTable, OutcomeTable, RecommendationTable
 
@@ -208,6 +209,13 @@ def main(argv: list[str] | None = None) -> int:
         ("export csv --since 7d", 'History.export("csv", since="7d")', lambda: _export(hist, "csv", sink, "7d")),
         ("export csv (everything)", "advisor history export --format csv", lambda: _export(hist, "csv", sink)),
         ("export json (everything)", "advisor history export --format json", lambda: _export(hist, "json", sink)),
+        # What a server reads for one answer of `history export --server` (GET /v1/history/export), at the
+        # table's start and at its end: a page after a key, which must not cost more further in.
+        ("export page, the first", "GET /v1/history/export (one page)",
+         lambda: len(list(hist.export_rows(after=(0, 0), limit=EXPORT_PAGE_ROWS)))),
+        ("export page, the last", "GET /v1/history/export?after_recommendation=N",
+         lambda: len(list(hist.export_rows(after=(sizes["recommendations"] - EXPORT_PAGE_ROWS, 0),
+                                           limit=EXPORT_PAGE_ROWS)))),
     ]
     results = []
     for label, command, fn in queries:

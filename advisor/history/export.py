@@ -23,7 +23,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime
 from typing import Any, Literal, TextIO
 
-from sqlalchemy import Connection, Select, and_, case, func, or_, select
+from sqlalchemy import Connection, Select, case, func, or_, select
 
 from advisor.errors import ConfigError, did_you_mean
 from advisor.history.tables import OutcomeTable, RecommendationTable, WorkloadTable
@@ -87,7 +87,8 @@ def _statement(workload: str | None, since: datetime | date | str | None, after:
     if since is not None:
         stmt = stmt.where(r.created_at >= parse_since(since))
     if after is not None:  # a page after the row with this (recommendation id, outcome id or 0)
-        stmt = stmt.where(or_(r.id > after[0], and_(r.id == after[0], func.coalesce(o.id, 0) > after[1])))
+        # r.id >= first, on its own, is a range the planner can start the scan at
+        stmt = stmt.where(r.id >= after[0], or_(r.id > after[0], func.coalesce(o.id, 0) > after[1]))
     return stmt if limit is None else stmt.limit(limit)
 
 
