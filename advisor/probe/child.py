@@ -386,7 +386,7 @@ def _analysis(request: ProbeRequest, workload: Workload, channel: _Channel,
     except Exception as exc:  # noqa: BLE001 - user code; optional: the probes stand without it
         text = _text_of(exc)
         text = str(getattr(exc, "message", text)).splitlines()[0] if text else type(exc).__name__
-        channel.progress(SETUP, 0.9, f"analysis skipped: {text}")
+        channel.progress(SETUP, 0.9, f"{precision + ' ' if precision else ''}analysis skipped: {text}")
         return None
 
 
