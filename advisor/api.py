@@ -206,8 +206,12 @@ def _job_profile(source: Any, tgt: Target | None, steps: JobSettings, precision:
     analysed (a GPU of its kind here probed) at the job's precision. A CPU: probed as asked. The analysis at the
     job's precision."""
     gpu = tgt is not None and tgt.kind == "gpu"
-    devices: Any = "auto" if tgt is None else resolve_devices("auto")[1:] if gpu and not isinstance(
-        source, Profile) else ["cpu"]
+    if tgt is None:
+        devices: Any = "auto"
+    elif gpu and not isinstance(source, Profile):
+        devices = resolve_devices("auto")[1:]  # every GPU here: one of the target's kind, if any, is timed
+    else:
+        devices = ["cpu"]
     probe_precision = (steps.precision if gpu else normalize_precision(precision) if tgt else None) or "fp32"
     return _as_profile(source, devices=devices, batch_size=batch_size, probe_seconds=probe_seconds,
                        precision=probe_precision, progress=progress, analysis_precision=steps.precision,
