@@ -214,33 +214,39 @@ def test_the_api_takes_the_job_settings(resnet_profile):
 
 def test_a_cnn_from_specs_says_how_its_kind_has_fared(resnet_profile):
     """A ResNet predicted from datasheets (no probe of that GPU) carries its kind's validated lean as a note, the
-    figure read from the shipped calibration, and the wider interval of its kind on a tensor-heavy GPU."""
+    figure read from the shipped calibration, and its kind's interval, both at the job's precision class."""
     import math
 
     from advisor.hardware.specs import resolve_gpu
     from advisor.predictor.calibration import load_calibration
-
-    cal, analysis = load_calibration(), api.load_profile(resnet_profile).analysis
-    widths = {}
-    for gpu in ("H100-SXM", "RTX4090"):
-        est = advisor.predict(resnet_profile, dataset_size=IMAGENET, epochs=1, batch_size=256, target=gpu)
-        kind, bias = cal.kind_bias(analysis, resolve_gpu(gpu))
-        notes = [n for n in est.notes if n.startswith("convolution-heavy jobs")]
-        # A note where the kind's lean reaches the threshold (the H100's does: +22% in the shipped calibration).
-        assert len(notes) == (abs(bias) >= KIND_BIAS_NOTE_LOG), est.notes
-        if notes:
-            assert f"took a median {100 * abs(math.expm1(bias)):.0f}% {'longer' if bias > 0 else 'less time'}" \
-                in notes[0]
-        widths[gpu] = math.log(est.high / est.low) / 2
-    assert cal.kind_bias(analysis, resolve_gpu("H100-SXM"))[1] > KIND_BIAS_NOTE_LOG  # CNNs ran slower there
-    # the whole job's half-width is its steps' systematic one, widened by the host-side model's where the input
-    # pipeline sets part of the step (ImageNet-sized images from make_batch), never more than both together
     from advisor.predictor.input_bound import HOST_REL_SIGMA
     from advisor.predictor.job import Z80
 
-    kind_sigma = cal.sigma(analysis, resolve_gpu("H100-SXM"))
-    assert kind_sigma * 0.99 <= widths["H100-SXM"] <= math.hypot(kind_sigma, Z80 * HOST_REL_SIGMA) * 1.01
-    assert widths["H100-SXM"] > widths["RTX4090"]
+    cal, prof = load_calibration(), api.load_profile(resnet_profile)
+    widths = {}
+    for gpu in ("H100-SXM", "RTX4090"):
+        for precision in (None, "fp16"):  # the file's fp32 (TF32 on these GPUs), and mixed precision
+            est = advisor.predict(resnet_profile, dataset_size=IMAGENET, epochs=1, batch_size=256, target=gpu,
+                                  precision=precision)
+            analysis, spec = prof.analysed_for(est.precision).analysis, resolve_gpu(gpu)
+            kind, bias = cal.kind_bias(analysis, spec, est.precision)
+            # the kind at the job's precision class, where the shipped calibration has that split
+            assert kind == f"conv{'/tensor-heavy' if gpu == 'H100-SXM' else ''}/{'16' if precision else '32'}-bit"
+            notes = [n for n in est.notes if n.startswith("convolution-heavy jobs")]
+            # A note where the kind's lean reaches the threshold (the H100's does: +16% at 32 bits, +36% at 16).
+            assert len(notes) == (abs(bias) >= KIND_BIAS_NOTE_LOG), est.notes
+            if notes:
+                assert notes[0].startswith(f"convolution-heavy jobs in {kind.rsplit('/', 1)[1]} precision on GPUs")
+                assert f"took a median {100 * abs(math.expm1(bias)):.0f}% {'longer' if bias > 0 else 'less time'}" \
+                    in notes[0]
+            # the whole job's half-width is its steps' systematic one, widened by the host-side model's where the
+            # input pipeline sets part of the step (ImageNet-sized images from make_batch), never more than both
+            width, kind_sigma = math.log(est.high / est.low) / 2, cal.sigma(analysis, spec, precision=est.precision)
+            assert kind_sigma * 0.99 <= width <= math.hypot(kind_sigma, Z80 * HOST_REL_SIGMA) * 1.01
+            widths[gpu, precision] = width
+        assert cal.kind_bias(prof.analysis, resolve_gpu("H100-SXM"), "fp16")[1] > KIND_BIAS_NOTE_LOG  # ran slower
+    # 16-bit CNNs are the least certain on a tensor-heavy GPU; at 32 bits the same GPU's rows are the tighter
+    assert widths["H100-SXM", "fp16"] > widths["RTX4090", "fp16"] > widths["H100-SXM", None]
 
 
 def test_recommend_tells_the_chosen_gpus_lean_for_a_cnn(resnet_profile):
@@ -257,7 +263,7 @@ def test_recommend_tells_the_chosen_gpus_lean_for_a_cnn(resnet_profile):
                                 providers=MAJOR_CLOUDS, save=False)
         assert rec.chosen.gpu and rec.chosen.method == "scaled"
         _, bias = load_calibration().kind_bias(api.load_profile(resnet_profile).analysis,
-                                               resolve_gpu(rec.chosen.gpu))
+                                               resolve_gpu(rec.chosen.gpu), rec.chosen.precision)
         notes = [n for n in rec.notes if n.startswith(f"the chosen {rec.chosen.gpu}: convolution-heavy jobs")]
         assert len(notes) == (abs(bias) >= KIND_BIAS_NOTE_LOG), (objective, bias, rec.notes)
         for note in notes:

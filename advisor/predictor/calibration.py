@@ -64,6 +64,12 @@ took a median ~20% longer than predicted when never fitted (1.6-2.9x on advisor'
 elsewhere ~10% less time. So a job's interval is its kind's, and its kind's bias is told (``kind_bias``), where the
 calibration has them. A kind's ``ratio_sigma`` is over every GPU pair of its op kind, either class: a probe of
 a GeForce card scaled to an H100 crosses classes.
+
+Each kind is also split by the job's precision class, ``"/16-bit"`` (bf16, fp16) or ``"/32-bit"`` (fp32, tf32),
+where the calibration has a figure for it (a split with too few rows is not written): the same GPU runs a
+16-bit step on other units (tensor cores, half-width elementwise kernels, cuDNN's layout transposes) than a
+32-bit one, and the validation rows lean differently there (CNNs in 16 bits on tensor-heavy GPUs +36%, in
+32 bits +16%). A job looks up its kind with its precision first, then without it.
 """
 
 from __future__ import annotations
@@ -75,7 +81,7 @@ from typing import Any
 
 from advisor.errors import PredictionError
 from advisor.predictor.job import interval
-from advisor.schemas import Analysis, GpuSpec
+from advisor.schemas import HALF_PRECISIONS, Analysis, GpuSpec
 
 CALIBRATION_FILE = "calibration.json"
 
@@ -182,32 +188,38 @@ class Calibration:
         return float(self.arch_efficiency.get(f"{spec.architecture}.{precision_class}", 1.0))
 
     def sigma(self, analysis: Analysis | None = None, spec: GpuSpec | None = None, *,
-              from_probe: bool = False) -> float:
+              from_probe: bool = False, precision: str | None = None) -> float:
         """The 80% half-width (log) of a from-specs (or, ``from_probe``, a probe-scaled) prediction of
-        ``analysis``'s steps on ``spec``: its kind's where the calibration has one, else the global one."""
+        ``analysis``'s steps on ``spec`` at ``precision``: its kind's where the calibration has one, else the
+        global one."""
         name = "ratio_sigma" if from_probe else "rel_sigma"
-        value = self._per_kind(analysis, spec)[1].get(name)
+        value = self._per_kind(analysis, spec, precision)[1].get(name)
         return float(value) if value is not None else float(getattr(self, name))
 
-    def kind_bias(self, analysis: Analysis | None, spec: GpuSpec | None) -> tuple[str, float] | None:
+    def kind_bias(self, analysis: Analysis | None, spec: GpuSpec | None,
+                  precision: str | None = None) -> tuple[str, float] | None:
         """(kind, median signed log error of from-specs predictions never fitted on their source) of the job's
         kind, where the calibration has it: > 0 means such jobs ran slower than predicted."""
-        kind, figures = self._per_kind(analysis, spec)
+        kind, figures = self._per_kind(analysis, spec, precision)
         bias = figures.get("bias")
         return None if kind is None or bias is None else (kind, float(bias))
 
-    def _per_kind(self, analysis: Analysis | None, spec: GpuSpec | None) -> tuple[str | None, dict]:
-        """(the job's kind, that kind's figures: {} where the calibration has none); (None, {}) without an analysis."""
+    def _per_kind(self, analysis: Analysis | None, spec: GpuSpec | None,
+                  precision: str | None = None) -> tuple[str | None, dict]:
+        """(the job's kind, that kind's figures: {} where the calibration has none); (None, {}) without an
+        analysis. The kind at ``precision``'s class first, then the kind alone (module docstring)."""
         if analysis is None:
             return None, {}
-        kind = workload_kind(analysis, spec)
-        return kind, self.sigma_by_kind.get(kind) or {}
+        for kind in dict.fromkeys((workload_kind(analysis, spec, precision), workload_kind(analysis, spec))):
+            if self.sigma_by_kind.get(kind):
+                return kind, self.sigma_by_kind[kind]
+        return workload_kind(analysis, spec), {}
 
     def interval(self, seconds: float, *, from_probe: bool = False, analysis: Analysis | None = None,
-                 spec: GpuSpec | None = None) -> tuple[float, float]:
+                 spec: GpuSpec | None = None, precision: str | None = None) -> tuple[float, float]:
         """(low, high) around a scaled prediction, meant to hold the true time 80% of the time."""
         # rel_sigma is already the 80% half-width in log space: z = 1, not job.Z80.
-        return interval(seconds, self.sigma(analysis, spec, from_probe=from_probe), z=1.0)
+        return interval(seconds, self.sigma(analysis, spec, from_probe=from_probe, precision=precision), z=1.0)
 
     # -- the parameter vector of the fit
     def get(self, name: str) -> float:
@@ -239,14 +251,19 @@ class Calibration:
 TENSOR_HEAVY_RATIO = 10.0
 
 
-def workload_kind(analysis: Analysis, spec: GpuSpec | None = None) -> str:
+def workload_kind(analysis: Analysis, spec: GpuSpec | None = None, precision: str | None = None) -> str:
     """``dominant_kind(analysis)``, plus ``"/tensor-heavy"`` on a GPU whose 16-bit tensor rate is at least
-    ``TENSOR_HEAVY_RATIO`` times its FP32 rate."""
+    ``TENSOR_HEAVY_RATIO`` times its FP32 rate, plus ``precision``'s class (``precision_class``) where given."""
     kind = dominant_kind(analysis)
     if spec is not None and spec.fp16_bf16_tflops and spec.fp32_tflops \
             and spec.fp16_bf16_tflops >= TENSOR_HEAVY_RATIO * spec.fp32_tflops:
-        return kind + "/tensor-heavy"
-    return kind
+        kind += "/tensor-heavy"
+    return kind if precision is None else f"{kind}/{precision_class(precision)}"
+
+
+def precision_class(precision: str) -> str:
+    """``"16-bit"`` for the mixed precisions (bf16, fp16), ``"32-bit"`` for fp32 and tf32."""
+    return "16-bit" if precision in HALF_PRECISIONS else "32-bit"
 
 
 def dominant_kind(analysis: Analysis) -> str:

@@ -293,9 +293,9 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, count: int, prec
     per_gpu_compute = _per_gpu_compute(profile, spec, prec, source_dev, ctx, notes, per_device_batch,
                                        compiled=job.compiled)
     cal = ctx.calibration
-    sigma = cal.sigma(profile.analysis, spec, from_probe=source_dev is not None)
+    sigma = cal.sigma(profile.analysis, spec, from_probe=source_dev is not None, precision=prec)
     if probed is None:
-        notes.extend(kind_bias_note(cal, profile.analysis, spec))
+        notes.extend(kind_bias_note(cal, profile.analysis, spec, prec))
     startup = GPU_STARTUP_SECONDS + (source_dev.startup_seconds if source_dev is not None else 0.0)
     first_compile, recompile = 0.0, 0.0
     if job.compiled:
@@ -317,19 +317,23 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, count: int, prec
 KIND_BIAS_NOTE_LOG = 0.10
 
 
-def kind_bias_note(cal: Calibration, analysis: Analysis | None, spec: GpuSpec) -> list[str]:
-    """The validation rows' median error for this kind of job on this kind of GPU, when it is large: the
-    predictor's known lean, said where it applies (bench/README.md, "GPU accuracy")."""
-    found = cal.kind_bias(analysis, spec)
+def kind_bias_note(cal: Calibration, analysis: Analysis | None, spec: GpuSpec,
+                   precision: str | None = None) -> list[str]:
+    """The validation rows' median error for this kind of job at ``precision`` on this kind of GPU, when it is
+    large: the predictor's known lean, said where it applies (bench/README.md, "GPU accuracy")."""
+    found = cal.kind_bias(analysis, spec, precision)
     if found is None or abs(found[1]) < KIND_BIAS_NOTE_LOG:
         return []
     kind, bias = found
-    what = {"conv": "convolution-heavy", "matmul": "matmul-heavy"}[kind.split("/")[0]]
-    heavy = kind.endswith("tensor-heavy")
+    parts = kind.split("/")
+    what = {"conv": "convolution-heavy", "matmul": "matmul-heavy"}[parts[0]] + " jobs"
+    if parts[-1].endswith("-bit"):  # the calibration's figure for this precision class (calibration._per_kind)
+        what += f" in {parts[-1]} precision"
+    heavy = "tensor-heavy" in parts
     where = f"GPUs like the {spec.name} (16-bit tensor rate {'>=' if heavy else '<'} {TENSOR_HEAVY_RATIO:g}x FP32)"
     # bias is log(predicted / measured throughput), so a job's real time is exp(bias) x the predicted one.
     way = "longer" if bias > 0 else "less time"
-    return [f"{what} jobs on {where} took a median {100 * abs(math.expm1(bias)):.0f}% {way} than this "
+    return [f"{what} on {where} took a median {100 * abs(math.expm1(bias)):.0f}% {way} than this "
             f"model predicts, on validation rows it was not fitted on; the interval is this kind's "
             f"(bench/README.md, \"GPU accuracy\"). A probe of this GPU gives a measured time."]
 
@@ -344,7 +348,7 @@ def gpu_notes(profile: Profile, spec: GpuSpec, precision: str | None, per_gpu_ba
 
     prec, _ = _gpu_precision(precision, spec)
     probed = _probed_gpu(profile, spec, prec) is not None
-    notes = kind_bias_note(ctx.calibration, profile.analysis, spec) if lean and not probed else []
+    notes = kind_bias_note(ctx.calibration, profile.analysis, spec, prec) if lean and not probed else []
     if profile.analysis is None:
         return notes
     step = roofline.predict_step(profile.analysis, spec, max(1, per_gpu_batch), prec, ctx.calibration,

@@ -84,17 +84,55 @@ def test_interval_width_follows_the_kind_of_job():
     assert C.Calibration(rel_sigma=0.3).sigma(conv, h100) == 0.3
 
 
+def test_a_kind_split_by_precision_class_is_looked_up_first_and_the_kind_alone_after():
+    """A job's figures are its kind's at its precision class where the calibration has them (16-bit: bf16, fp16;
+    32-bit: fp32, tf32), else its kind's: a calibration without the split, or a split with too few rows."""
+    from advisor.hardware.specs import resolve_gpu
+
+    h100, rtx = resolve_gpu("H100-SXM"), resolve_gpu("RTX4090")
+    conv = _analysis(3e9, 1e9)
+    assert C.workload_kind(conv, h100, "bf16") == C.workload_kind(conv, h100, "fp16") == "conv/tensor-heavy/16-bit"
+    assert C.workload_kind(conv, h100, "tf32") == C.workload_kind(conv, h100, "fp32") == "conv/tensor-heavy/32-bit"
+    assert C.workload_kind(conv, rtx, "fp16") == "conv/16-bit" and C.workload_kind(conv, None, "fp32") == "conv/32-bit"
+    cal = C.Calibration(rel_sigma=0.3, ratio_sigma=0.2, sigma_by_kind={
+        "conv/tensor-heavy": {"rel_sigma": 0.4, "ratio_sigma": 0.35, "bias": 0.2},
+        "conv/tensor-heavy/16-bit": {"rel_sigma": 0.6, "ratio_sigma": 0.35, "bias": 0.3},
+        "conv": {"rel_sigma": 0.25, "bias": -0.05}})
+    assert cal.sigma(conv, h100, precision="fp16") == 0.6 and cal.kind_bias(conv, h100, "bf16") == (
+        "conv/tensor-heavy/16-bit", 0.3)
+    # no 32-bit split: the kind's figures, and the kind named as the one they are for
+    assert cal.sigma(conv, h100, precision="tf32") == 0.4 and cal.kind_bias(conv, h100, "fp32") == (
+        "conv/tensor-heavy", 0.2)
+    assert cal.sigma(conv, h100) == 0.4  # no precision: the kind alone
+    assert cal.sigma(conv, rtx, precision="fp16") == 0.25 and cal.kind_bias(conv, rtx, "fp16") == ("conv", -0.05)
+    assert cal.interval(100.0, analysis=conv, spec=h100, precision="bf16") == pytest.approx(
+        (100 * math.exp(-0.6), 100 * math.exp(0.6)))
+    bare = C.Calibration(rel_sigma=0.3)
+    assert bare.sigma(conv, h100, precision="bf16") == 0.3 and bare.kind_bias(conv, h100, "bf16") is None
+
+
 def test_packaged_calibration_widths_and_leans_by_kind():
     """The shipped per-kind figures come from the validation rows: CNNs on tensor-heavy GPUs are the least
     certain kind and lean the slow way (they ran slower than predicted); every fitted row is in one kind."""
     cal = C.load_calibration()
-    kinds = cal.sigma_by_kind
-    assert set(kinds) == {"conv", "conv/tensor-heavy", "matmul", "matmul/tensor-heavy"}
+    every = cal.sigma_by_kind
+    coarse = {"conv", "conv/tensor-heavy", "matmul", "matmul/tensor-heavy"}
+    kinds = {k: v for k, v in every.items() if k in coarse}
+    assert set(kinds) == coarse
     worst = kinds["conv/tensor-heavy"]
     assert worst["rel_sigma"] == max(k["rel_sigma"] for k in kinds.values()) and worst["rel_sigma"] > cal.rel_sigma
     assert worst["bias"] > 0.1 > kinds["conv"]["bias"]
-    assert all(k["rel_sigma"] >= 0.15 for k in kinds.values())
+    assert all(k["rel_sigma"] >= 0.15 for k in every.values())
     assert sum(k["rows"] for k in kinds.values()) == cal.provenance["rows_used"]
+    # each kind's precision splits (those written) hold some of its rows; 16-bit CNNs on tensor-heavy GPUs are the
+    # least certain and lean further the slow way than the kind as a whole
+    splits = {k: v for k, v in every.items() if k not in coarse}
+    assert splits and all(k.rsplit("/", 1)[0] in coarse and k.endswith(("/16-bit", "/32-bit")) for k in splits)
+    for kind, figures in kinds.items():
+        assert sum(v["rows"] for k, v in splits.items() if k.rsplit("/", 1)[0] == kind) <= figures["rows"]
+    assert all(v["rows"] >= 10 for v in splits.values())
+    half_cnn = every["conv/tensor-heavy/16-bit"]
+    assert half_cnn["rel_sigma"] > worst["rel_sigma"] and half_cnn["bias"] > worst["bias"]
 
 
 def test_the_fits_bounds_keep_fractions_of_a_peak_at_most_one_and_the_overlap_exponent_at_least_one():

@@ -138,7 +138,7 @@ def test_predict_of_a_probed_gpu_notes_channels_first_as_recommend_does(gpu, cou
     notes = gpu_notes(prof, resolve_gpu(gpu), "fp16", 256 // count, False, ctx)
     assert expected in notes
     # the validated lean of convolution-heavy jobs on tensor-heavy GPUs: only where no probe of this GPU stands
-    lean = [n for n in notes if n.startswith("convolution-heavy jobs on GPUs like the")]
+    lean = [n for n in notes if n.startswith("convolution-heavy jobs in 16-bit precision on GPUs like the")]
     assert len(lean) == (not probed), notes
     assert [n for n in est.notes if n.startswith("convolution-heavy jobs")] == lean
     last = probed_conv_profile(channels_last=True)
