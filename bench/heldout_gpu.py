@@ -147,16 +147,25 @@ def main() -> int:
 
 def _judge(held: list[G.Row], analyses: dict, cal, group, cells) -> dict[str, list[float]]:
     """Print a table row per held-out row (``cells(i, row, predicted)`` after its platform, GPUs, precision and
-    batch); returns the log errors by ``group(row)``."""
+    batch); returns the log errors by ``group(row)``. Then how many rows the 80% interval of a from-specs step
+    holds: its kind's at the row's precision class (what ``predict`` gives since session 31), and its kind's
+    alone (before)."""
     errors: dict[str, list[float]] = {}
+    held_by = {"kind at the row's precision": 0, "kind alone": 0}
     for i, r in enumerate(held):
         p = G.predict(r, analyses, cal)
         head = f"| {r.extra['platform']} | {r.gpu_count} | {r.precision} | {r.micro_batch} | "
         if p is None:
             print(head + f"{r.measured:g} | - | {r.skip or 'no prediction'} |")
             continue
-        errors.setdefault(group(r), []).append(math.log(p / r.measured))
+        err = math.log(p / r.measured)
+        errors.setdefault(group(r), []).append(err)
         print(head + cells(i, r, p))
+        analysis = analyses[G.analysis_key(r)]
+        held_by["kind at the row's precision"] += abs(err) <= cal.sigma(analysis, r.spec, precision=r.precision)
+        held_by["kind alone"] += abs(err) <= cal.sigma(analysis, r.spec)
+    judged = sum(len(e) for e in errors.values())
+    print("\n80% interval held: " + ", ".join(f"{k} {v}/{judged}" for k, v in held_by.items()))
     return errors
 
 
