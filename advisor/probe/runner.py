@@ -143,7 +143,7 @@ def run_profile(
     collected = _probe(source, request, notify, label)
     notes = (([_ONE_THREAD_NOTE] if collected.single_thread else []) + too_big_notes(collected.devices)
              + noise_notes(collected.devices)
-             + ([collected.input_note] if collected.input_note else [])
+             + [n for n in (collected.input_note, collected.bf16_note) if n]
              + pipeline_busy_notes(collected.input_pipeline))
     for note in notes:  # also in Profile.notes, and from there in predictions and recommendations
         warnings.warn(note, RuntimeWarning, stacklevel=2)
@@ -204,6 +204,8 @@ class _Collected:
     devices: list[DeviceProfile] = field(default_factory=list)
     input_pipeline: InputPipeline | None = None
     input_note: str | None = None  # why the input pipeline was not timed
+    input_done: bool = False  # the input pipeline's frame came: all that is left is the bf16 analysis
+    bf16_note: str | None = None  # why the bf16 analysis that was asked for is missing
     single_thread: bool = False
 
     def take(self, frame: Any, request: ProbeRequest) -> None:
@@ -224,7 +226,7 @@ class _Collected:
                 raise MalformedFrame(f"a profile of {device[:64]!r}, which was not asked for or came twice")
             self.devices.append(frame.profile)
         elif isinstance(frame, InputPipelineFrame):
-            self.input_pipeline, self.input_note = frame.pipeline, frame.note
+            self.input_pipeline, self.input_note, self.input_done = frame.pipeline, frame.note, True
         elif isinstance(frame, SingleThreadFrame):
             self.single_thread = True
 
@@ -300,6 +302,14 @@ def _exchange(child: ChildProcess, request: ProbeRequest, notify: Progress, labe
     deadline = time.monotonic() + request.timeout
     while True:
         left = deadline - time.monotonic()
+        if left <= 0 and request.bf16_analysis and collected.input_done:
+            # Only the bf16 analysis, an extra that runs last, was still going: the profile stands without it.
+            child.end()
+            collected.bf16_note = (
+                f"the bf16 analysis did not finish within the probe's {request.timeout:.0f} s and was stopped: a "
+                "16-bit job is priced from this analysis with its bytes retyped to 16 bits (an approximation). "
+                "Fix: a larger --probe-seconds gives it more time.")
+            return collected
         if left <= 0:
             raise _timeout_error(child, label, phase, request, fault_file)
         try:

@@ -209,6 +209,36 @@ def test_analysis_failure_leaves_analysis_empty(monkeypatch):
     assert prof.workload.param_count == TINY_PARAMS and prof.device("cpu").largest_batch_size == 2
 
 
+@pytest.mark.parametrize("hang_at", ["bf16", "fp32"])
+def test_a_bf16_analysis_past_the_timeout_is_left_out_and_said(monkeypatch, hang_at):
+    """The bf16 analysis is an extra that runs last: a probe whose timeout passes while it runs keeps everything
+    else, without it, and says so. A hang in the analysis the profile needs is still the timeout's error."""
+    import advisor.probe.analysis as analysis_module
+
+    real = analysis_module.analyze
+
+    def hangs(workload, *args, precision=None, **kwargs):
+        while precision == hang_at:
+            time.sleep(0.05)
+        return real(workload, *args, precision=precision, **kwargs)
+
+    monkeypatch.setattr(analysis_module, "analyze", hangs)  # seen by the forked child
+    kwargs = {"devices": [], "batch_size": 8, "probe_seconds": 1, "analyze": True, "bf16_analysis": True,
+              "timeout_seconds": 10}
+    started = time.perf_counter()
+    if hang_at == "fp32":
+        with pytest.raises(ProbeError, match="did not finish within 10 s"):
+            probe_forked(forked(), **kwargs)
+        return
+    prof = probe_forked(forked(), **kwargs)
+    assert time.perf_counter() - started < 16  # the timeout, not a hang
+    assert prof.analysis is not None and prof.bf16_analysis is None
+    assert prof.workload.param_count == TINY_PARAMS
+    assert [n for n in prof.notes if n.startswith("the bf16 analysis did not finish within the probe's 10 s")]
+    monkeypatch.setattr(analysis_module, "analyze", real)
+    assert probe_forked(forked(), **kwargs).bf16_analysis is not None  # it is there when it finishes
+
+
 def test_only_the_check_when_no_device():
     prof = probe_forked(forked(), devices=[], batch_size=8, probe_seconds=1)
     assert prof.devices == [] and prof.workload.param_count == TINY_PARAMS
