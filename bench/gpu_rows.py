@@ -253,11 +253,12 @@ def sigma_by_kind(rows: list[Row], analyses: dict, loso: dict[int, float]) -> di
     op_ratios = {op: ratio_log_errors([r for r in rows if kinds.get(id(r), "").split("/")[0] == op
                                        and id(r) in loso and r.gpu_count == 1], loso)
                  for op in {k.split("/")[0] for k in kinds.values()}}
-    for kind in sorted({*kinds.values(), *splits.values()}):
+    coarse = set(kinds.values())
+    for kind in sorted(coarse | set(splits.values())):
         mine = [r for r in rows if kind in (kinds.get(id(r)), splits.get(id(r))) and id(r) in loso]
         errs = [math.log(loso[id(r)] / r.measured) for r in mine if fittable(r)]
         ratios = op_ratios[kind.split("/")[0]]
-        if kind not in kinds.values() and len(errs) < MIN_PRECISION_SPLIT_ROWS:
+        if kind not in coarse and len(errs) < MIN_PRECISION_SPLIT_ROWS:
             continue
         if errs:
             out[kind] = {"rel_sigma": C.interval_sigma(errs, C.REL_SIGMA_FLOOR),

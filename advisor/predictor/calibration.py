@@ -210,10 +210,11 @@ class Calibration:
         analysis. The kind at ``precision``'s class first, then the kind alone (module docstring)."""
         if analysis is None:
             return None, {}
-        for kind in dict.fromkeys((workload_kind(analysis, spec, precision), workload_kind(analysis, spec))):
-            if self.sigma_by_kind.get(kind):
-                return kind, self.sigma_by_kind[kind]
-        return workload_kind(analysis, spec), {}
+        kind = workload_kind(analysis, spec)
+        for key in ((f"{kind}/{bit_width(precision)}",) if precision else ()) + (kind,):
+            if self.sigma_by_kind.get(key):
+                return key, self.sigma_by_kind[key]
+        return kind, {}
 
     def interval(self, seconds: float, *, from_probe: bool = False, analysis: Analysis | None = None,
                  spec: GpuSpec | None = None, precision: str | None = None) -> tuple[float, float]:
@@ -253,16 +254,17 @@ TENSOR_HEAVY_RATIO = 10.0
 
 def workload_kind(analysis: Analysis, spec: GpuSpec | None = None, precision: str | None = None) -> str:
     """``dominant_kind(analysis)``, plus ``"/tensor-heavy"`` on a GPU whose 16-bit tensor rate is at least
-    ``TENSOR_HEAVY_RATIO`` times its FP32 rate, plus ``precision``'s class (``precision_class``) where given."""
+    ``TENSOR_HEAVY_RATIO`` times its FP32 rate, plus ``precision``'s width (``bit_width``) where given."""
     kind = dominant_kind(analysis)
     if spec is not None and spec.fp16_bf16_tflops and spec.fp32_tflops \
             and spec.fp16_bf16_tflops >= TENSOR_HEAVY_RATIO * spec.fp32_tflops:
         kind += "/tensor-heavy"
-    return kind if precision is None else f"{kind}/{precision_class(precision)}"
+    return kind if precision is None else f"{kind}/{bit_width(precision)}"
 
 
-def precision_class(precision: str) -> str:
-    """``"16-bit"`` for the mixed precisions (bf16, fp16), ``"32-bit"`` for fp32 and tf32."""
+def bit_width(precision: str) -> str:
+    """``"16-bit"`` for the mixed precisions (bf16, fp16), ``"32-bit"`` for fp32 and tf32: the split of
+    ``sigma_by_kind`` (not the efficiency classes "fp32" / "tf32" / "half" of ``compute_eff``)."""
     return "16-bit" if precision in HALF_PRECISIONS else "32-bit"
 
 
