@@ -16,7 +16,8 @@ datasheet (profiles/gpus.csv) with the fitted constants of profiles/calibration.
    80GB, H100, RTX 4090 ...), the second table the constants are fitted on;
 3. cross-validation: the constants refitted without one GPU (one model, one table = one software
    generation) and the left-out rows predicted;
-4. multi-GPU rows (weak scaling): per-GPU compute from the roofline + advisor.predictor.multigpu.data_parallel,
+4. multi-GPU rows (weak scaling): per-GPU compute from the roofline + advisor.predictor.multigpu.data_parallel
+   over the link of the machine each row ran on (bench/lambda_systems.py: NVLink-bridged pairs, cloud VMs),
    total throughput and the K-GPU / 1-GPU ratio;
 5. every source together (bench/gpu_rows.py: Lambda's tables and profiles/published_throughput.csv when it
    exists): median / p90 |error| and the signed bias (median of the signed log error, as %) per model family
@@ -95,7 +96,8 @@ def multi_gpu(rows: list[C.ReferenceRow], analyses: dict, cal: C.Calibration) ->
     for r in sorted(usable, key=lambda r: (r.model, r.source_precision, r.gpu_model, r.gpu_count)):
         a = analyses[(r.model, C.trace_precision_for(r.precision))]
         compute = predict_step(a, r.spec, r.batch_size, r.precision, cal).seconds
-        dp = data_parallel(compute, a.gradient_bytes, r.gpu_count, r.spec)
+        link, p2p = G.reference_link(r)  # the benchmarked machine's link (bench/lambda_systems.py)
+        dp = data_parallel(compute, a.gradient_bytes, r.gpu_count, link, pcie_p2p=p2p)
         pred = r.gpu_count * r.batch_size / dp.step_seconds
         errors.append(pred / r.throughput - 1)
         one = singles.get((r.model, r.source_precision, r.gpu_model, r.source))

@@ -16,8 +16,9 @@ fp32 rows all-reduce 4 bytes per parameter. AMP rows: NVIDIA's BERT SQuAD code o
 O2 (fp16 model weights, so fp16 gradients: 2 bytes), the ResNet-50 code apex O1 (fp32 weights and
 gradients: 4 bytes); ``--amp-grad-bytes`` overrides.
 
-Links come from the system's name in the source (``notes``: "raw system name ..."), because the same GPU
-was measured in machines with different interconnects (NVLink bridges, cloud VMs). Where the hardware
+Links come from the system's name in the source (``notes``: "raw system name ...";
+``bench/lambda_systems.py``), because the same GPU was measured in machines with different interconnects
+(NVLink bridges, cloud VMs). Where the hardware
 helper's spec table knows the GPU (advisor.hardware.specs.resolve_gpu), its NVLink/PCIe bandwidth is used
 for systems without a bridge; otherwise the link implied by the system is used and the table says so.
 """
@@ -30,29 +31,23 @@ import math
 import re
 import statistics
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from lambda_systems import PCIE_GEN3, System, link_spec, raw_system_name, system_of  # noqa: E402
 
 from advisor.errors import HardwareError  # noqa: E402
 from advisor.hardware.specs import resolve_gpu  # noqa: E402
 from advisor.predictor.multigpu import DataParallelParams, data_parallel  # noqa: E402
-from advisor.schemas import GpuSpec  # noqa: E402
 
 CANDIDATE_FILES = (REPO / "profiles" / "reference_benchmarks.csv",
                    Path("/work/shared/data/reference_benchmarks.csv"))
 
 PARAMS = {"ResNet-50 v1.5": 25_557_032, "BERT-base (uncased)": 108_900_000, "BERT-large (uncased)": 334_000_000}
 SHORT = {"ResNet-50 v1.5": "ResNet-50", "BERT-base (uncased)": "BERT-base", "BERT-large (uncased)": "BERT-large"}
-
-# Unidirectional per-GPU bandwidths (GB/s) used when the spec table does not know a GPU.
-PCIE_GEN3 = 16.0
-PCIE_GEN4 = 32.0
-NVLINK_TURING_BRIDGE = 50.0  # 2 NVLink 2.0 links (RTX 2080 Ti, Quadro RTX 6000/8000): 100 GB/s bidirectional
-NVLINK_V100 = 150.0  # SXM2, 300 GB/s bidirectional
-NVLINK_A100 = 300.0  # SXM4 via NVSwitch, 600 GB/s bidirectional
 
 BATCH_TOLERANCE = 0.10
 
@@ -66,67 +61,12 @@ OUTLIER_RULES = (
 )
 
 
-@dataclass
-class System:
-    link: str  # "nvlink" | "pcie"
-    bandwidth_gbs: float
-    p2p: bool
-    gpu_spec_name: str  # what resolve_gpu is asked for (the source's GPU name)
-    why: str
-
-
-def _system(raw: str, gpu: str, k: int) -> System:
-    """The interconnect of a reference system, from its raw name in the source."""
-    bridged = "NVLink" in raw
-    if gpu.startswith("A100-SXM4") or raw == "p4d.24xlarge":
-        return System("nvlink", NVLINK_A100, True, gpu, "A100 SXM4, NVSwitch")
-    if gpu.startswith("A100-PCIe"):
-        return System("pcie", PCIE_GEN4, True, gpu, "A100 PCIe Gen4, P2P")
-    if gpu.startswith("V100"):
-        return System("nvlink", NVLINK_V100, True, gpu, "V100 SXM2 NVLink (Lambda Hyperplane / AWS p3)")
-    if gpu == "RTX A6000":
-        return System("pcie", PCIE_GEN4, True, gpu, "PCIe Gen4, P2P (professional card)")
-    if gpu in ("RTX 3090", "RTX 3080"):
-        return System("pcie", PCIE_GEN4, False, gpu, "PCIe Gen4, no P2P (GeForce)")
-    if gpu in ("RTX 2080 Ti", "Quadro RTX 8000"):
-        p2p = gpu != "RTX 2080 Ti"  # GeForce: no PCIe P2P; Quadro: P2P
-        if bridged and k == 2:
-            return System("nvlink", NVLINK_TURING_BRIDGE, True, gpu, "NVLink bridge (pair)")
-        why = "PCIe Gen3, " + ("P2P (Quadro)" if p2p else "no P2P (GeForce)")
-        return System("pcie", PCIE_GEN3, p2p, gpu, why + ("; bridges join pairs only, ring crosses PCIe"
-                                                         if bridged else ""))
-    if gpu == "Quadro RTX 6000":  # Lambda Cloud / Linode VMs: pass-through GPUs, P2P normally unavailable
-        return System("pcie", PCIE_GEN3, False, gpu, "PCIe Gen3 in a cloud VM (no P2P assumed)")
-    if gpu == "GTX 1080 Ti":
-        return System("pcie", PCIE_GEN3, False, gpu, "PCIe Gen3 cloud VM, no P2P (GeForce)")
-    return System("pcie", PCIE_GEN3, False, gpu, "unknown system: PCIe Gen3 without P2P assumed")
-
-
-def _spec(system: System, resolve) -> tuple[GpuSpec, str]:
-    """The GpuSpec to predict with and where its link came from: "profiles" when the hardware helper's
-    spec table has this GPU with the system's link kind, "row" when the link is implied by the system."""
-    if resolve is not None and "bridge" not in system.why:
-        try:
-            spec = resolve(system.gpu_spec_name)
-        except HardwareError:  # a GPU profiles/gpus.csv does not list: the row's link is used
-            spec = None
-        if spec is not None and spec.intra_node_link == system.link and spec.intra_node_bandwidth_gbs:
-            return spec, "profiles"
-    return GpuSpec(name=system.gpu_spec_name, intra_node_link=system.link,
-                   intra_node_bandwidth_gbs=system.bandwidth_gbs), "row"
-
-
 def load_rows(path: Path | None = None) -> list[dict]:
     for candidate in ([path] if path else CANDIDATE_FILES):
         if candidate and candidate.is_file():
             with candidate.open(newline="") as fh:
                 return list(csv.DictReader(fh))
     raise SystemExit("reference_benchmarks.csv not found (profiles/ or /work/shared/data/)")
-
-
-def _raw_name(row: dict) -> str:
-    m = re.search(r'raw system name "([^"]+)"', row.get("notes", ""))
-    return m.group(1) if m else row["gpu_model"]
 
 
 def evaluate(rows: list[dict], params: DataParallelParams | None = None, *, amp_grad_bytes: dict | None = None,
@@ -146,7 +86,7 @@ def evaluate(rows: list[dict], params: DataParallelParams | None = None, *, amp_
         if k == 1 or r["model"] not in PARAMS:
             continue
         b = float(r["batch_size_per_gpu"])
-        raw = _raw_name(r)
+        raw = raw_system_name(r.get("notes", ""), r["gpu_model"])
         # The 1-GPU row at the same per-GPU batch; else the nearest batch within BATCH_TOLERANCE (throughput
         # barely moves between e.g. 720 and 768 images per GPU, where the GPU is long saturated).
         candidates = base.get((r["model"], r["precision"], r["gpu_model"]), {})
@@ -159,8 +99,9 @@ def evaluate(rows: list[dict], params: DataParallelParams | None = None, *, amp_
         step1 = b / t1
         per_param = 4 if r["precision"] == "fp32" else amp_grad[r["model"]]
         grad_bytes = PARAMS[r["model"]] * per_param
-        system = _system(raw, r["gpu_model"], k)
-        spec, spec_source = _spec(system, resolve)
+        system = system_of(raw, r["gpu_model"], k) or System(
+            "pcie", PCIE_GEN3, False, r["gpu_model"], "unknown system: PCIe Gen3 without P2P assumed")
+        spec, spec_source = link_spec(system, resolve)
         pred = data_parallel(step1, grad_bytes, k, spec, params=params, pcie_p2p=system.p2p)
         measured_ratio = float(r["throughput"]) / t1
         predicted_ratio = k * pred.scaling_efficiency

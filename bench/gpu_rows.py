@@ -6,8 +6,9 @@ A ``Row`` is one published measurement: Lambda's two tables (``profiles/referenc
 posts), whose workloads live under bench/workloads/. Every row is predicted the same way: the workload's
 analysis + datasheet + the calibrated roofline for one GPU's micro-step (``split_step``: forward + backward
 every micro-step, the optimizer once per ``grad_accum_steps``), and ``advisor.predictor.multigpu.data_parallel``
-for K > 1 GPUs (llm-foundry's FSDP FULL_SHARD rows are priced as plain data parallel: on one NVLink node its
-~1.5x traffic overlaps the compute). Every source's rows are fitted on (``fit_all``); none of them is on the
+for K > 1 GPUs over the link of the machine the row ran on (``machine_link``: a Lambda row's system name, any
+other row's GPU datasheet; llm-foundry's FSDP FULL_SHARD rows are priced as plain data parallel: on one NVLink
+node its ~1.5x traffic overlaps the compute). Every source's rows are fitted on (``fit_all``); none of them is on the
 project's held-out list (NeuSight labels, NVIDIA DeepLearningExamples READMEs, rasbt/LLMs-from-scratch,
 nanoGPT figures), which never enter this file. ``held_out`` refits without one source (one family) and predicts
 it.
@@ -21,6 +22,8 @@ import math
 import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from lambda_systems import link_spec, raw_system_name, system_of
 
 import advisor.predictor.calibration_fit as C
 
@@ -155,8 +158,28 @@ def predict(row: Row, analyses: dict, cal: C.Calibration) -> float | None:
     compute = row.grad_accum * micro + ph["optimizer"]
     step = compute
     if row.gpu_count > 1:
-        step = data_parallel(compute, a.gradient_bytes, row.gpu_count, row.spec).step_seconds
+        link, p2p = machine_link(row)
+        step = data_parallel(compute, a.gradient_bytes, row.gpu_count, link, pcie_p2p=p2p).step_seconds
     return row.gpu_count * row.micro_batch * row.grad_accum / step
+
+
+def machine_link(row: Row) -> tuple[object, bool | None]:
+    """(a spec carrying the GPU link, PCIe peer-to-peer or None for the spec's own guess) of the machine the row
+    ran on: a Lambda row's system name says (``reference_link``), any other row's GPU datasheet does."""
+    return reference_link(row.lambda_row) if row.lambda_row is not None else (row.spec, None)
+
+
+def reference_link(ref: C.ReferenceRow) -> tuple[object, bool | None]:
+    """``machine_link`` of one row of Lambda's tables: the link of the machine its system name names (an
+    NVLink-bridged pair, a cloud VM without P2P: ``lambda_systems``), on the GPU's own datasheet figures."""
+    from advisor.hardware.specs import resolve_gpu
+
+    system = system_of(raw_system_name(ref.notes, ref.gpu_model), ref.gpu_model, ref.gpu_count)
+    if system is None or ref.gpu_count == 1:
+        return ref.spec, None
+    spec, _ = link_spec(system, resolve_gpu)
+    return ref.spec.model_copy(update={"intra_node_link": spec.intra_node_link,
+                                       "intra_node_bandwidth_gbs": spec.intra_node_bandwidth_gbs}), system.p2p
 
 
 def stats(log_errors: list[float]) -> dict[str, float]:

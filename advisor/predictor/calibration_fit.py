@@ -93,6 +93,7 @@ class ReferenceRow:
     spec: GpuSpec | None = None  # when the GPU is known and scalable
     precision: str | None = None  # the advisor precision it ran at
     skip_reason: str | None = None
+    notes: str = ""  # the table's notes column (it names the benchmarked machine: bench/lambda_systems.py)
 
     @property
     def label(self) -> str:
@@ -130,7 +131,8 @@ def load_reference_rows(path: str | Path | None = None) -> list[ReferenceRow]:
         for raw in csv.DictReader(fh):
             row = ReferenceRow(model=raw["model"], source_precision=raw["precision"], gpu_model=raw["gpu_model"],
                                gpu_count=int(raw["gpu_count"]), batch_size=int(float(raw["batch_size_per_gpu"])),
-                               throughput=float(raw["throughput"]), source=raw["source"])
+                               throughput=float(raw["throughput"]), source=raw["source"],
+                               notes=raw.get("notes") or "")
             if row.model not in REFERENCE_WORKLOADS:
                 row.skip_reason = "no workload"
             else:
