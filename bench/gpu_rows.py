@@ -193,8 +193,9 @@ def stats(log_errors: list[float]) -> dict[str, float]:
 
 
 def fittable(row: Row) -> bool:
-    """Rows the constants are fitted on: single-GPU rows, and multi-GPU rows over NVLink (their all-reduce
-    mostly hides behind backward). Multi-GPU rows over PCIe measure the interconnect model
+    """Rows the constants are fitted on: single-GPU rows, and multi-GPU rows of GPUs whose datasheet link is
+    NVLink (SXM boards: their all-reduce mostly hides behind backward). Multi-GPU rows over PCIe, and pairs of
+    PCIe cards joined by an NVLink bridge (``machine_link``), measure the interconnect model
     (``advisor.predictor.multigpu``, not fitted here) more than the roofline: they are predicted, not fitted."""
     if row.skip:
         return False
