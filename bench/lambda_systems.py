@@ -5,10 +5,14 @@ a cloud VM. The datasheet row in profiles/gpus.csv describes the card, not the m
 predicted with the link of the machine it ran on: ``bench/accuracy_multigpu.py`` (the data-parallel model
 alone) and ``bench/gpu_rows.py`` (the whole prediction) both ask :func:`system_of`.
 
-Cloud VMs: the GPUs are passed through to the guest, and with the IOMMU on, PCIe peer-to-peer traffic is
-redirected through the CPU's root complex (NVIDIA NCCL user guide, Troubleshooting, "PCI Access Control
-Services (ACS)", https://docs.nvidia.com/deeplearning/nccl/user-guide/docs/troubleshooting.html, read
-2026-12-03), so a VM's GPUs are priced without P2P.
+Cloud VMs: the GPUs are passed through to the guest, and there PCIe peer-to-peer is commonly unavailable, so a
+VM's GPUs are priced without P2P. Sources: the NCCL user guide's Troubleshooting page, section "PCI Access
+Control Services (ACS)" (https://docs.nvidia.com/deeplearning/nccl/user-guide/docs/troubleshooting.html: IO
+virtualization redirects PCI point-to-point traffic through the CPU root complex); NVIDIA/nccl issue #175
+(2019: a GTX 1080 Ti passed through to a QEMU VM, P2P reported "chipset not supported"); and, for a cloud's own
+instances, llm-d-incubation/llm-d-infra pull request #181 (2025-08-19: "AWS g6 series does not have NVLink/NVSwitch
+or PCIe P2P"). Lambda's own rows agree: its Quadro RTX 6000 VMs scaled as a link without P2P predicts
+(bench/README.md, "Each Lambda row over its machine's link").
 """
 
 from __future__ import annotations
