@@ -14,6 +14,7 @@ from advisor import api
 from advisor.cli.app import build_app
 from advisor.errors import NoFeasibleCandidateError
 from advisor.predictor.estimate import KIND_BIAS_NOTE_LOG
+from advisor.schemas import Target
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 IMAGENET = 1_281_167
@@ -288,3 +289,19 @@ def test_recommend_tells_the_chosen_gpu_that_channels_last_would_save_its_layout
                         -(-256 // chosen.gpu_count), "fp16", load_calibration())
     notes = [n for n in rec.notes if n.startswith(f"the chosen {chosen.gpu}: channels-first:")]
     assert notes == [f"the chosen {chosen.gpu}: {layout_note(step)}"], rec.notes
+
+
+def test_a_pcie_multi_gpu_prediction_says_what_a_vm_without_p2p_would_cost(resnet_profile):
+    """8 x L4 over PCIe at one image per GPU (the all-reduce of ResNet-50's 102 MB of gradients dominates): the
+    estimate is priced with the card's P2P and says the step's time without it; an NVLink H100 box says nothing of
+    P2P, and neither does a GeForce box, whose price is already the one without it."""
+    est = advisor.predict(resnet_profile, dataset_size=8_000, epochs=1, batch_size=8, target=Target.gpu("L4", 8))
+    [note] = [n for n in est.notes if "priced with peer-to-peer" in n]
+    assert note.startswith("8 x L4 over PCIe are priced with peer-to-peer")
+    ratio = float(note.split("each step takes ")[1].split("x")[0])
+    assert ratio >= 1.10
+    for gpu in ("H100-SXM", "RTX4090"):
+        other = advisor.predict(resnet_profile, dataset_size=8_000, epochs=1, batch_size=8,
+                                target=Target.gpu(gpu, 8))
+        assert not [n for n in other.notes if "priced with peer-to-peer" in n], other.notes
+

@@ -81,7 +81,7 @@ def gpu_step_compute(profile: Profile, job: JobSpec, spec: GpuSpec, count: int,
     """(one micro-step's compute at a global batch, memoised; the scaling efficiency on K > 1 GPUs; one
     evaluation's seconds) with the data-parallel step model (its all-reduce is part of the GPUs' step) and
     gradient accumulation: the optimizer and the all-reduce once per ``job.grad_accum_steps`` micro-steps."""
-    from advisor.predictor.multigpu import accumulated_data_parallel
+    from advisor.predictor.multigpu import accumulated_data_parallel, peer_to_peer_caveat
 
     grad_bytes = profile.analysis.gradient_bytes if profile.analysis is not None else None
     if count > 1 and grad_bytes is None:
@@ -104,6 +104,10 @@ def gpu_step_compute(profile: Profile, job: JobSpec, spec: GpuSpec, count: int,
     efficiency = None
     if dp is not None:
         notes.extend(dp.notes)
+        without_p2p, _ = accumulated_data_parallel(parts.seconds, parts.optimizer_seconds, grad_bytes, count, spec,
+                                                   job.grad_accum_steps, pcie_p2p=False)
+        caveat = peer_to_peer_caveat(spec, dp, without_p2p)
+        notes.extend([caveat] if caveat else [])
         efficiency = accumulated_step(parts.seconds, parts.optimizer_seconds, job.grad_accum_steps) / step
     eval_seconds = job.eval_steps * parts.forward_seconds  # every GPU evaluates its share, no all-reduce
     if job.grad_accum_steps > 1:

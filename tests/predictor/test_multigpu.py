@@ -14,6 +14,7 @@ from advisor.predictor.multigpu import (
     data_parallel,
     expected_max_standard_normal,
     has_pcie_p2p,
+    peer_to_peer_caveat,
     ring_allreduce_seconds,
 )
 from advisor.schemas import GpuSpec
@@ -185,3 +186,27 @@ def test_reference_row_resnet50_on_8_v100():
     v100 = GpuSpec(name="V100-32GB", intra_node_link="nvlink", intra_node_bandwidth_gbs=150.0)
     step = data_parallel(296 / 368, 25_557_032 * 4, 8, v100)
     assert step.scaling_efficiency == pytest.approx(2862 / (8 * 368), abs=0.03)
+
+
+def test_peer_to_peer_caveat_where_the_card_allows_p2p_and_its_loss_costs():
+    """A PCIe step priced with the card's own P2P guess is told what the same step costs without it, where that is
+    10% or more; a GeForce card (no P2P either way), NVLink, or a step the loss barely moves gets no note."""
+    comm_bound = dict(compute_seconds_per_gpu=0.005, gradient_bytes=400 * 1e6, gpu_count=4)
+    with_p2p = data_parallel(spec=PCIE, **comm_bound)
+    without = data_parallel(spec=PCIE, pcie_p2p=False, **comm_bound)
+    ratio = without.step_seconds / with_p2p.step_seconds
+    assert ratio > 2  # host staging: x0.3 of the link's bandwidth
+    note = peer_to_peer_caveat(PCIE, with_p2p, without)
+    assert note is not None and note.startswith("4 x A100-40GB-PCIe over PCIe are priced with peer-to-peer")
+    assert f"takes {ratio:.2f}x as long" in note and "nvidia-smi topo -p2p r" in note
+    # the card has no P2P: its price already is the one without
+    assert peer_to_peer_caveat(GEFORCE, data_parallel(spec=GEFORCE, **comm_bound),
+                               data_parallel(spec=GEFORCE, pcie_p2p=False, **comm_bound)) is None
+    # NVLink does not go through PCIe peer-to-peer at all
+    assert peer_to_peer_caveat(NVLINK, data_parallel(spec=NVLINK, **comm_bound),
+                               data_parallel(spec=NVLINK, pcie_p2p=False, **comm_bound)) is None
+    # a compute-bound step hides the slower all-reduce behind its backward: under 10%, no note
+    compute_bound = dict(comm_bound, compute_seconds_per_gpu=2.0)
+    a, b = data_parallel(spec=PCIE, **compute_bound), data_parallel(spec=PCIE, pcie_p2p=False, **compute_bound)
+    assert b.step_seconds / a.step_seconds < 1.10 and peer_to_peer_caveat(PCIE, a, b) is None
+
