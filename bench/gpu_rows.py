@@ -52,6 +52,9 @@ class Row:
     skip: str | None = None
     fitted: bool = False  # in the calibration fit's rows (Lambda single-GPU)
     extra: dict = field(default_factory=dict)
+    # (a spec carrying the GPU link, PCIe P2P) of the machine the row ran on, read once (``lambda_rows``): a fit
+    # predicts each row many times. None: the GPU datasheet's link and P2P guess.
+    link: tuple | None = None
 
     @property
     def label(self) -> str:
@@ -65,7 +68,8 @@ def lambda_rows(rows: list[C.ReferenceRow]) -> list[Row]:
         out.append(Row(source=f"lambda-{r.table}", family=FAMILY.get(r.model, r.model),
                        model=C.SHORT_MODEL.get(r.model, r.model), precision=r.precision or r.source_precision,
                        gpu_count=r.gpu_count, micro_batch=r.batch_size, measured=r.throughput, spec=r.spec,
-                       lambda_row=r, skip=r.skip_reason, fitted=not r.skip_reason))
+                       lambda_row=r, skip=r.skip_reason, fitted=not r.skip_reason,
+                       link=reference_link(r) if r.spec is not None else None))
     return out
 
 
@@ -165,8 +169,9 @@ def predict(row: Row, analyses: dict, cal: C.Calibration) -> float | None:
 
 def machine_link(row: Row) -> tuple[object, bool | None]:
     """(a spec carrying the GPU link, PCIe peer-to-peer or None for the spec's own guess) of the machine the row
-    ran on: a Lambda row's system name says (``reference_link``), any other row's GPU datasheet does."""
-    return reference_link(row.lambda_row) if row.lambda_row is not None else (row.spec, None)
+    ran on: a Lambda row's system name says (``reference_link``, kept in ``Row.link``), any other row's GPU
+    datasheet does."""
+    return row.link if row.link is not None else (row.spec, None)
 
 
 def reference_link(ref: C.ReferenceRow) -> tuple[object, bool | None]:

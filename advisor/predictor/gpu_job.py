@@ -104,9 +104,8 @@ def gpu_step_compute(profile: Profile, job: JobSpec, spec: GpuSpec, count: int,
     efficiency = None
     if dp is not None:
         notes.extend(dp.notes)
-        _, step_without_p2p = accumulated_data_parallel(parts.seconds, parts.optimizer_seconds, grad_bytes, count,
-                                                        spec, job.grad_accum_steps, pcie_p2p=False)
-        caveat = peer_to_peer_caveat(spec, dp, step, step_without_p2p)
+        caveat = peer_to_peer_caveat(spec, dp, step, lambda: accumulated_data_parallel(
+            parts.seconds, parts.optimizer_seconds, grad_bytes, count, spec, job.grad_accum_steps, pcie_p2p=False)[1])
         notes.extend([caveat] if caveat else [])
         efficiency = accumulated_step(parts.seconds, parts.optimizer_seconds, job.grad_accum_steps) / step
     eval_seconds = job.eval_steps * parts.forward_seconds  # every GPU evaluates its share, no all-reduce

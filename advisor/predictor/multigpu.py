@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from statistics import NormalDist
@@ -318,21 +319,22 @@ P2P_CAVEAT_RATIO = 1.10
 
 
 def peer_to_peer_caveat(spec: GpuSpec, with_p2p: DataParallelStep, step_seconds: float,
-                        step_without_p2p_seconds: float) -> str | None:
+                        step_without_p2p_seconds: Callable[[], float]) -> str | None:
     """A note for a PCIe multi-GPU step priced with the card's own peer-to-peer guess (True), when the same step
     without it (``data_parallel(..., pcie_p2p=False)``) would take ``P2P_CAVEAT_RATIO`` or more as long; None
-    otherwise. ``step_seconds`` / ``step_without_p2p_seconds``: the step the estimate reports (with gradient
-    accumulation the average micro-step, ``accumulated_data_parallel``'s second value), with and without P2P;
-    ``with_p2p``: the synchronising step priced, whose link says whether P2P was in play. Why: GPUs passed through
-    to a cloud VM often have no P2P (an AWS g6 has none; Lambda's Quadro RTX 6000 VMs scaled as a link without it:
-    bench/README.md, "Each Lambda row over its machine's link"), and the catalog does not say which instances
-    have it."""
+    otherwise. ``step_seconds``: the step the estimate reports (with gradient accumulation the average micro-step,
+    ``accumulated_data_parallel``'s second value); ``step_without_p2p_seconds``: that step without P2P, called only
+    where P2P was in play; ``with_p2p``: the synchronising step priced, whose link says whether it was. Why:
+    GPUs passed through to a cloud VM often have no P2P (an AWS g6 has none; Lambda's Quadro RTX 6000 VMs scaled
+    as a link without it: bench/README.md, "Each Lambda row over its machine's link"), and the catalog does not
+    say which instances have it."""
     if with_p2p.link != "pcie" or not has_pcie_p2p(spec) or step_seconds <= 0:
         return None
-    ratio = step_without_p2p_seconds / step_seconds
+    without = step_without_p2p_seconds()
+    ratio = without / step_seconds
     if ratio < P2P_CAVEAT_RATIO:
         return None
     return (f"{with_p2p.gpu_count} x {spec.name} over PCIe are priced with peer-to-peer transfers, which the card "
             f"allows; GPUs passed through to a cloud VM often have none (AWS g6 instances, for one), and then each "
-            f"step takes {ratio:.2f}x as long ({step_seconds * 1e3:.1f} -> {step_without_p2p_seconds * 1e3:.1f} "
-            "ms): check the instance's `nvidia-smi topo -p2p r` before renting for the multi-GPU speed.")
+            f"step takes {ratio:.2f}x as long ({step_seconds * 1e3:.1f} -> {without * 1e3:.1f} ms): check the "
+            "instance's `nvidia-smi topo -p2p r` before renting for the multi-GPU speed.")

@@ -196,20 +196,24 @@ def test_peer_to_peer_caveat_where_the_card_allows_p2p_and_its_loss_costs():
     without = data_parallel(spec=PCIE, pcie_p2p=False, **comm_bound)
     ratio = without.step_seconds / with_p2p.step_seconds
     assert ratio > 2  # host staging: x0.3 of the link's bandwidth
-    note = peer_to_peer_caveat(PCIE, with_p2p, with_p2p.step_seconds, without.step_seconds)
+    note = peer_to_peer_caveat(PCIE, with_p2p, with_p2p.step_seconds, lambda: without.step_seconds)
     assert note is not None and note.startswith("4 x A100-40GB-PCIe over PCIe are priced with peer-to-peer")
     assert f"takes {ratio:.2f}x as long" in note and "nvidia-smi topo -p2p r" in note
     # the card has no P2P: its price already is the one without
     g, g_off = data_parallel(spec=GEFORCE, **comm_bound), data_parallel(spec=GEFORCE, pcie_p2p=False, **comm_bound)
-    assert peer_to_peer_caveat(GEFORCE, g, g.step_seconds, g_off.step_seconds) is None
+    assert peer_to_peer_caveat(GEFORCE, g, g.step_seconds, lambda: g_off.step_seconds) is None
     # NVLink does not go through PCIe peer-to-peer at all
     n, n_off = data_parallel(spec=NVLINK, **comm_bound), data_parallel(spec=NVLINK, pcie_p2p=False, **comm_bound)
-    assert peer_to_peer_caveat(NVLINK, n, n.step_seconds, n_off.step_seconds) is None
+    assert peer_to_peer_caveat(NVLINK, n, n.step_seconds, lambda: n_off.step_seconds) is None
+    # where P2P was not in play, the step without it is not priced at all
+    asked = []
+    assert peer_to_peer_caveat(NVLINK, n, n.step_seconds, lambda: asked.append(1) or 1.0) is None and not asked
+    assert peer_to_peer_caveat(GEFORCE, g, g.step_seconds, lambda: asked.append(1) or 1.0) is None and not asked
     # a compute-bound step hides the slower all-reduce behind its backward: under 10%, no note
     compute_bound = dict(comm_bound, compute_seconds_per_gpu=2.0)
     a, b = data_parallel(spec=PCIE, **compute_bound), data_parallel(spec=PCIE, pcie_p2p=False, **compute_bound)
     assert b.step_seconds / a.step_seconds < 1.10
-    assert peer_to_peer_caveat(PCIE, a, a.step_seconds, b.step_seconds) is None
+    assert peer_to_peer_caveat(PCIE, a, a.step_seconds, lambda: b.step_seconds) is None
 
 
 def test_peer_to_peer_caveat_with_accumulation_compares_the_average_micro_step():
@@ -220,7 +224,6 @@ def test_peer_to_peer_caveat_with_accumulation_compares_the_average_micro_step()
     args = (0.005, 0.001, 400 * 1e6, 4, PCIE, 8)
     dp, step = accumulated_data_parallel(*args)
     off_dp, off_step = accumulated_data_parallel(*args, pcie_p2p=False)
-    note = peer_to_peer_caveat(PCIE, dp, step, off_step)
+    note = peer_to_peer_caveat(PCIE, dp, step, lambda: off_step)
     assert note is not None and f"takes {off_step / step:.2f}x as long" in note
     assert off_step / step < off_dp.step_seconds / dp.step_seconds
-
