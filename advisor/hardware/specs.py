@@ -1,5 +1,5 @@
-"""Device spec sheets from ``profiles/``: GPUs (``gpus.csv``), CPU families (``cpus.csv``) and which cloud
-instance family runs which CPU (``cpu_families.csv``).
+"""Device spec sheets from ``profiles/``: GPUs (``gpus.csv``), CPU families (``cpus.csv``), which cloud
+instance family runs which CPU (``cpu_families.csv``) and whose GPUs lack peer-to-peer (``gpu_links.csv``).
 
 Loaders are pure functions of a path (cached per path with ``lru_cache``; a fresh dict is returned each call),
 so callers load once and pass the specs around. Empty cells are ``None``: a figure nobody published is never
@@ -22,6 +22,7 @@ from advisor.schemas import CpuSpec, GpuSpec
 GPU_FILE = "gpus.csv"
 CPU_FILE = "cpus.csv"
 CPU_FAMILIES_FILE = "cpu_families.csv"
+GPU_LINKS_FILE = "gpu_links.csv"
 
 # Which datasheet figure bounds a precision's matmul throughput.
 PRECISION_FIELDS = {"fp32": "fp32_tflops", "tf32": "tf32_tflops", "bf16": "fp16_bf16_tflops",
@@ -151,6 +152,49 @@ def _cpu_families_cached(path: str) -> tuple[CpuFamilyRow, ...]:
                                  source=(row.get("source") or "").strip() or None,
                                  notes=(row.get("notes") or "").strip() or None))
     return tuple(rows)
+
+
+@dataclass(frozen=True)
+class GpuLinkRow:
+    """One line of ``gpu_links.csv``: whether an instance family's GPUs reach each other peer-to-peer over PCIe."""
+
+    provider: str
+    instance_family: str
+    peer_to_peer: bool
+    source: str
+
+
+@lru_cache(maxsize=8)
+def _gpu_links_cached(path: str) -> tuple[GpuLinkRow, ...]:
+    rows = []
+    for line, row in enumerate(_rows(Path(path)), start=2):
+        provider, family = (row.get("provider") or "").strip().lower(), (row.get("instance_family") or "").strip()
+        source = (row.get("source") or "").strip()
+        if not provider or not family:
+            continue
+        if not source:  # a link fact changes a price's time: never one without where it was seen
+            raise HardwareError(f"{path} line {line}: {provider} {family} has no source.",
+                                hint="Fix: cite where the peer-to-peer fact was published, or drop the row.")
+        rows.append(GpuLinkRow(provider, family, _bool(row.get("peer_to_peer"), default=True,
+                                                       where=f"{path} line {line} column peer_to_peer"), source))
+    return tuple(rows)
+
+
+def load_gpu_links(path: str | Path | None = None) -> list[GpuLinkRow]:
+    """The instance-family rows of ``profiles/gpu_links.csv`` (or ``path``)."""
+    return list(_gpu_links_cached(str(_profiles_path(path, GPU_LINKS_FILE).resolve())))
+
+
+def peer_to_peer_for_instance(provider: str, instance_type: str,
+                              links: list[GpuLinkRow] | None = None) -> bool | None:
+    """Whether an instance type's GPUs have PCIe peer-to-peer, where its family's row says; None: not known
+    (the card's own guess, ``advisor.predictor.multigpu.has_pcie_p2p``, stands)."""
+    links = load_gpu_links() if links is None else links
+    fam = instance_family(provider, instance_type).lower()
+    for row in links:
+        if row.provider == provider.lower() and row.instance_family.lower() == fam:
+            return row.peer_to_peer
+    return None
 
 
 def load_gpu_specs(path: str | Path | None = None) -> dict[str, GpuSpec]:
