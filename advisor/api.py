@@ -152,8 +152,8 @@ def check_target(target: Any) -> None:
 
 
 def resolve_target(target: Target | str | None = None, *, gpu: str | None = None, gpus: int = 1,
-                   device: str | None = None, threads: int | None = None) -> Target:
-    """A ``Target`` from the API/CLI's ways of naming one; GPU names are resolved to their canonical spec."""
+                   device: str | None = None, threads: int | None = None, peer_to_peer: bool | None = None) -> Target:
+    """A ``Target`` from the API/CLI's ways of naming one (``peer_to_peer``: ``gpu``'s ``--p2p/--no-p2p``)."""
     from advisor.predictor.targets import resolve_target as _resolve
 
     check_target(target)
@@ -161,7 +161,7 @@ def resolve_target(target: Target | str | None = None, *, gpu: str | None = None
         from advisor.hardware.devices import local_gpu_target
 
         return local_gpu_target(device, _visible_gpus())
-    return _resolve(target, gpu=gpu, gpus=gpus, threads=threads)
+    return _resolve(target, gpu=gpu, gpus=gpus, threads=threads, peer_to_peer=peer_to_peer)
 
 
 def job_for(prof: Profile, dataset_size: int | None, epochs: int | None, batch_size: int | None,

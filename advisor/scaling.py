@@ -33,10 +33,12 @@ def predict_grid(
     pricing_files: Sequence[str | Path] = (),
     settings: Settings | None = None,
     startup_seconds_gpu: str | float | None = None,
+    peer_to_peer: bool | None = None,
 ) -> ScalingGrid:
     """One GPU model at several counts and precisions (``predict --gpus 1,2,4,8 --precision all``): each
     prediction, and the cheapest on-demand offer of that many GPUs in the catalog with its billed cost (start-up
-    + job). A row that cannot be predicted (a precision the GPU lacks, more GPUs than samples) says why."""
+    + job). A row that cannot be predicted (a precision the GPU lacks, more GPUs than samples) says why.
+    ``peer_to_peer``: ``Target.gpu``'s, for every count above one (None: the card's own guess)."""
     from advisor import pricing
     from advisor.pricing.billing import cost_usd
 
@@ -71,9 +73,10 @@ def predict_grid(
                        key=lambda o: (o.price_usd_per_hour, o.provider, o.instance_type))
         for prec in precisions:
             try:
+                target = Target.gpu(name, count, peer_to_peer if count > 1 else None)
                 est = api.predict(profiled(prec), dataset_size=job.dataset_size, epochs=job.epochs,
-                                  batch_size=job.batch_size, target=Target.gpu(name, count), precision=prec,
-                                  save=save, settings=settings)
+                                  batch_size=job.batch_size, target=target, precision=prec, save=save,
+                                  settings=settings)
             except PredictionError as exc:
                 grid.rows.append(ScalingRow(count=count, precision=prec or "fp32", error=exc.message))
                 continue

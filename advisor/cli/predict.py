@@ -40,6 +40,9 @@ def predict(
     vcpus: Annotated[str | None, typer.Option("--vcpus", metavar="N",
                                               help="vCPUs of the GPU host (all its GPUs together), which run the "
                                                    "input pipeline [default: 16 per GPU].")] = None,
+    p2p: Annotated[bool | None, typer.Option("--p2p/--no-p2p", help="K GPUs over PCIe with/without peer-to-peer "
+                                             "transfers (a cloud VM's often have none) [default: the card's "
+                                             "own: data-centre and workstation cards have it]")] = None,
     precision: Annotated[str | None, typer.Option("--precision", metavar=PRECISION_METAVAR[:-1] + "|all]",
                                                   help="'all' (or a comma list) prints one table [default: the "
                                                        "file's PRECISION, else fp32].")] = None,
@@ -74,6 +77,9 @@ def predict(
         raise ConfigError("Give --device (a device here) or --gpu (any GPU model), not both.",
                           hint="Fix: drop one of them.")
     counts, precisions = parse_gpu_counts(gpus), parse_precisions(precision)
+    if p2p is not None and not gpu:
+        raise ConfigError(f"--{'' if p2p else 'no-'}p2p says how several GPUs of a model reach each other: it needs "
+                          "--gpu.", hint="Fix: e.g. --gpu L4 --gpus 8 --no-p2p.")
     job_flags = job_setting_kwargs(compile_, grad_accum_steps, eval_every, eval_steps)
     if host_vcpus is not None and (len(counts) > 1 or len(precisions) > 1):
         raise ConfigError("--vcpus is one host's vCPUs: it needs one --gpus count and one --precision.",
@@ -90,9 +96,10 @@ def predict(
                                    "--precision at a time.")
         _grid(source, gpu, counts, precisions, dict(dataset_size=dataset_size, epochs=epochs,
                                                    batch_size=batch_size, probe_seconds=probe_seconds,
-                                                   save=not no_save, startup_seconds_gpu=startup_gpu), json_out)
+                                                   save=not no_save, startup_seconds_gpu=startup_gpu,
+                                                   peer_to_peer=p2p), json_out)
         return
-    target = api.resolve_target(gpu=gpu, gpus=counts[0], device=device, threads=threads)
+    target = api.resolve_target(gpu=gpu, gpus=counts[0], device=device, threads=threads, peer_to_peer=p2p)
     run = api.predict if server is None else remote.predictor(server)
     with render.probe_progress(not json_out) as progress:
         est = run(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size, target=target,

@@ -216,10 +216,10 @@ def estimate_gpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateCo
         return _measured_gpu(profile, job, probed, spec, ctx, prec_note, vcpus)
     # Keyed by how the job steps, not by its size: another dataset size or epoch count (a server asked about
     # many jobs of one profile) reuses the model and adds only its last batch's compute.
-    key = (Target.gpu(spec.name, target.count), precision, job.shape)
+    key = (Target.gpu(spec.name, target.count, target.peer_to_peer), precision, job.shape)
     if key not in ctx.gpu_compute:
         try:
-            ctx.gpu_compute[key] = _gpu_compute(profile, job, spec, target.count, prec, prec_note, probed, ctx)
+            ctx.gpu_compute[key] = _gpu_compute(profile, job, spec, key[0], prec, prec_note, probed, ctx)
         except AdvisorError as exc:
             ctx.gpu_compute[key] = exc
     gc = ctx.gpu_compute[key]
@@ -228,7 +228,7 @@ def estimate_gpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateCo
     on_host = ctx.gpu_hosts.get((key, vcpus))
     if on_host is None:
         on_host = ctx.gpu_hosts[(key, vcpus)] = gpu_job.GpuOnHost.of(
-            job, gc, target.count, _gpu_host(profile, spec, target.count, vcpus, ctx))
+            job, gc, key[0], _gpu_host(profile, spec, target.count, vcpus, ctx))
     ctx.gpu_hosts[asked] = on_host
     return on_host.estimate(job)
 
@@ -281,11 +281,11 @@ def _measured_gpu(profile: Profile, job: JobSpec, probed: DeviceProfile, spec: G
     return est.model_copy(update={"notes": notes, "mfu": mfu})
 
 
-def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, count: int, prec: str, prec_note: str | None,
+def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, prec: str, prec_note: str | None,
                  probed: DeviceProfile | None, ctx: EstimateContext) -> gpu_job.GpuCompute:
     """The compute side of K GPUs: per-GPU compute (probe or roofline), data-parallel step, memory, notes."""
     notes: list[str] = [prec_note] if prec_note else []
-    if job.batch_size % count:
+    if job.batch_size % (count := target.count):
         notes.append(f"global batch {job.batch_size} does not split evenly over {count} GPUs; "
                      f"each GPU gets up to {math.ceil(job.batch_size / count)}.")
     source_dev = probed or _any_probed_gpu(profile, prec, ctx.gpu_specs)
@@ -301,7 +301,7 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, count: int, prec
     if job.compiled:
         first_compile, recompile, compile_note = compile_costs(profile.analysis)
         notes.append(compile_note)
-    compute, efficiency, eval_seconds = gpu_job.gpu_step_compute(profile, job, spec, count, per_gpu_compute, notes)
+    compute, efficiency, eval_seconds = gpu_job.gpu_step_compute(profile, job, spec, target, per_gpu_compute, notes)
     fits, peak, capacity, max_batch, mem_notes = _memory(profile, probed, spec, per_device_batch, prec, count)
     notes.extend(mem_notes)
     if not fits:

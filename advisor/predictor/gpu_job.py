@@ -75,14 +75,16 @@ def step_parts_of(seconds: float, phases: dict[str, float] | None, analysis: Ana
     return GpuStepParts(seconds, seconds * phases["optimizer"] / total, seconds * forward / total)
 
 
-def gpu_step_compute(profile: Profile, job: JobSpec, spec: GpuSpec, count: int,
+def gpu_step_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target,
                      per_gpu_compute: Callable[[int], GpuStepParts],
                      notes: list[str]) -> tuple[Callable[[int], float], float | None, float]:
     """(one micro-step's compute at a global batch, memoised; the scaling efficiency on K > 1 GPUs; one
-    evaluation's seconds) with the data-parallel step model (its all-reduce is part of the GPUs' step) and
-    gradient accumulation: the optimizer and the all-reduce once per ``job.grad_accum_steps`` micro-steps."""
+    evaluation's seconds) with the data-parallel step model (its all-reduce is part of the GPUs' step, over
+    PCIe with the target's ``peer_to_peer``, or the card's own guess) and gradient accumulation: the optimizer
+    and the all-reduce once per ``job.grad_accum_steps`` micro-steps."""
     from advisor.predictor.multigpu import accumulated_data_parallel, peer_to_peer_caveat
 
+    count, p2p = target.count, target.peer_to_peer
     grad_bytes = profile.analysis.gradient_bytes if profile.analysis is not None else None
     if count > 1 and grad_bytes is None:
         raise PredictionError(f"cannot predict {count} GPUs: the profile has no analysis (gradient size).",
@@ -95,7 +97,7 @@ def gpu_step_compute(profile: Profile, job: JobSpec, spec: GpuSpec, count: int,
         parts = per_gpu(max(1, math.ceil(b / count)))
         if count > 1:
             dp, step = accumulated_data_parallel(parts.seconds, parts.optimizer_seconds, grad_bytes, count, spec,
-                                                 job.grad_accum_steps)
+                                                 job.grad_accum_steps, pcie_p2p=p2p)
             return step, parts, dp
         return accumulated_step(parts.seconds, parts.optimizer_seconds, job.grad_accum_steps), parts, None
 
@@ -104,7 +106,8 @@ def gpu_step_compute(profile: Profile, job: JobSpec, spec: GpuSpec, count: int,
     efficiency = None
     if dp is not None:
         notes.extend(dp.notes)
-        caveat = peer_to_peer_caveat(spec, dp, step, lambda: accumulated_data_parallel(
+        # Only the card's own guess is in doubt: a machine known to have P2P, or to lack it, was priced as it is.
+        caveat = None if p2p is not None else peer_to_peer_caveat(spec, dp, step, lambda: accumulated_data_parallel(
             parts.seconds, parts.optimizer_seconds, grad_bytes, count, spec, job.grad_accum_steps, pcie_p2p=False)[1])
         notes.extend([caveat] if caveat else [])
         efficiency = accumulated_step(parts.seconds, parts.optimizer_seconds, job.grad_accum_steps) / step
@@ -132,13 +135,15 @@ class GpuOnHost:
         self._steps = ShapeSteps(gc.compute_at, lambda b: parts_at(b).host_seconds, parts_at.keep)
 
     @classmethod
-    def of(cls, job: JobSpec, gc: GpuCompute, count: int, host: input_bound.HostModel) -> GpuOnHost:
+    def of(cls, job: JobSpec, gc: GpuCompute, target: Target, host: input_bound.HostModel) -> GpuOnHost:
+        count = target.count
         parts_at = BatchMemo(lambda b: host.parts(b, gc.compute_at(b)), keep=job.batch_size)
         parts = parts_at(job.batch_size)
         rel = math.hypot(gc.sigma / Z80, input_bound.host_rel_sigma(parts))
         fits, peak, capacity, max_batch = gc.memory
         fields = dict(
-            **input_bound.estimate_fields(host, parts), target=Target.gpu(gc.spec.name, count), fits_memory=fits,
+            **input_bound.estimate_fields(host, parts), target=Target.gpu(gc.spec.name, count, target.peer_to_peer),
+            fits_memory=fits,
             peak_memory_gib=peak, memory_capacity_gib=capacity, max_batch_size_per_device=max_batch,
             per_device_batch_size=max(1, math.ceil(job.batch_size / count)), method="scaled",
             precision=gc.precision, scaling_efficiency=gc.scaling_efficiency, source_device=gc.source_device,

@@ -211,7 +211,9 @@ def _intra_link(spec: GpuSpec, params: DataParallelParams,
     p2p = has_pcie_p2p(spec) if pcie_p2p is None else pcie_p2p
     if not p2p:
         effective *= params.host_staging_factor
-        notes.append(f"{spec.name} over PCIe without peer-to-peer: gradients go through host memory "
+        why = ("the card has none" if pcie_p2p is None else
+               "this machine's have none: --no-p2p, or its instance family in profiles/gpu_links.csv")
+        notes.append(f"{spec.name} over PCIe without peer-to-peer ({why}): gradients go through host memory "
                      f"(x{params.host_staging_factor:g} bandwidth).")
     return "pcie", bandwidth, effective, notes
 
@@ -326,8 +328,8 @@ def peer_to_peer_caveat(spec: GpuSpec, with_p2p: DataParallelStep, step_seconds:
     ``accumulated_data_parallel``'s second value); ``step_without_p2p_seconds``: that step without P2P, called only
     where P2P was in play; ``with_p2p``: the synchronising step priced, whose link says whether it was. Why:
     GPUs passed through to a cloud VM often have no P2P (an AWS g6 has none; Lambda's Quadro RTX 6000 VMs scaled
-    as a link without it: bench/README.md, "Each Lambda row over its machine's link"), and the catalog does not
-    say which instances have it."""
+    as a link without it: bench/README.md, "Each Lambda row over its machine's link"), and the catalog says so
+    for a few instance families only (``profiles/gpu_links.csv``, whose targets carry ``peer_to_peer``)."""
     if with_p2p.link != "pcie" or not has_pcie_p2p(spec) or step_seconds <= 0:
         return None
     without = step_without_p2p_seconds()
@@ -335,6 +337,7 @@ def peer_to_peer_caveat(spec: GpuSpec, with_p2p: DataParallelStep, step_seconds:
     if ratio < P2P_CAVEAT_RATIO:
         return None
     return (f"{with_p2p.gpu_count} x {spec.name} over PCIe are priced with peer-to-peer transfers, which the card "
-            f"allows; GPUs passed through to a cloud VM often have none (AWS g6 instances, for one), and then each "
-            f"step takes {ratio:.2f}x as long ({step_seconds * 1e3:.1f} -> {without * 1e3:.1f} ms): check the "
-            "instance's `nvidia-smi topo -p2p r` before renting for the multi-GPU speed.")
+            "allows; GPUs passed through to a cloud VM often have none (AWS g5 and g6 instances have none and are "
+            f"priced so), and then each step takes {ratio:.2f}x as long ({step_seconds * 1e3:.1f} -> "
+            f"{without * 1e3:.1f} ms; --no-p2p prices it so): check the instance's `nvidia-smi topo -p2p r` before "
+            "renting for the multi-GPU speed.")

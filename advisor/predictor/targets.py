@@ -46,7 +46,8 @@ def _memoized(lookup: CpuLookup) -> CpuLookup:
 
 
 def offer_target(offer: Offer, cpu_lookup: CpuLookup | None = None) -> Target:
-    """What to predict for an offer: K GPUs of its model, or its CPU.
+    """What to predict for an offer: K GPUs of its model (over PCIe without peer-to-peer where its instance family
+    has none: ``profiles/gpu_links.csv``), or its CPU.
 
     A CPU instance is predicted at its physical cores: vcpus // threads_per_core (2 on SMT x86 unless
     ``profiles/cpu_families.csv`` says otherwise, e.g. AWS m7a has one vCPU per core), with ``cpu_name`` its
@@ -54,14 +55,17 @@ def offer_target(offer: Offer, cpu_lookup: CpuLookup | None = None) -> Target:
     offer without vcpus gets ``threads=None``: this machine's probed thread count.
     """
     if offer.gpu:
-        return Target.gpu(offer.gpu, offer.gpu_count)
+        from advisor.hardware.specs import peer_to_peer_for_instance
+
+        p2p = peer_to_peer_for_instance(offer.provider, offer.instance_type) if offer.gpu_count > 1 else None
+        return Target.gpu(offer.gpu, offer.gpu_count, p2p)
     family, per_core = (cpu_lookup or default_cpu_lookup())(offer.provider, offer.instance_type)
     threads = threads_for_vcpus(offer.vcpus, per_core) if offer.vcpus else None
     return Target.cpu(threads=threads, cpu_name=family)
 
 
 def _order(t: Target) -> tuple:
-    return (t.kind, t.threads or 0, t.cpu_name or "", t.gpu_name or "", t.count)
+    return (t.kind, t.threads or 0, t.cpu_name or "", t.gpu_name or "", t.count, str(t.peer_to_peer))
 
 
 def needed_targets(offers: Sequence[Offer], cpu_lookup: CpuLookup | None = None) -> list[Target]:
@@ -198,8 +202,9 @@ class LazyEstimates:
 
 
 def resolve_target(target: Target | str | None = None, *, gpu: str | None = None, gpus: int = 1,
-                   threads: int | None = None) -> Target:
+                   threads: int | None = None, peer_to_peer: bool | None = None) -> Target:
     """A ``Target`` from the API/CLI's ways of naming one; GPU names are resolved to their canonical spec.
+    ``peer_to_peer``: the CLI's ``--p2p/--no-p2p`` for ``gpu`` (None: the card's own guess).
 
     A device of this machine ("cuda:0") is resolved by ``advisor.hardware.devices``, which knows the GPUs here.
     """
@@ -207,7 +212,7 @@ def resolve_target(target: Target | str | None = None, *, gpu: str | None = None
 
     if isinstance(target, Target):
         if target.kind == "gpu":
-            return Target.gpu(resolve_gpu(target.gpu_name).name, target.count)
+            return Target.gpu(resolve_gpu(target.gpu_name).name, target.count, target.peer_to_peer)
         return target
     if isinstance(target, str):
         if target.lower() == "cpu":
@@ -216,7 +221,7 @@ def resolve_target(target: Target | str | None = None, *, gpu: str | None = None
     if gpu:
         if gpus is None or gpus < 1:
             raise PredictionError(f"--gpus must be 1 or more, got {gpus!r}.", hint="Fix: e.g. --gpus 8.")
-        return Target.gpu(resolve_gpu(gpu).name, gpus)
+        return Target.gpu(resolve_gpu(gpu).name, gpus, peer_to_peer)
     if threads is not None and threads < 1:
         raise PredictionError(f"--threads must be 1 or more, got {threads!r}.", hint="Fix: e.g. --threads 8.")
     return Target.cpu(threads)

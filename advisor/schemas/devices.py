@@ -25,6 +25,9 @@ class Target(Model):
     gpu_name: str | None = Field(default=None, alias="gpu")
     count: Count = 1  # gpus in data parallel
     cpu_name: str | None = None  # cpu only; None = this machine's CPU
+    # gpu only, K > 1 over PCIe: whether the GPUs reach each other peer-to-peer; None = the card's own guess
+    # (``advisor.predictor.multigpu.has_pcie_p2p``). A cloud instance's GPUs often have none.
+    peer_to_peer: bool | None = None
 
     @classmethod
     def cpu(cls, threads: int | None = None, cpu_name: str | None = None) -> Target:
@@ -32,9 +35,11 @@ class Target(Model):
         return _made(cls, "Target.cpu", {"threads": "threads"}, kind="cpu", threads=threads, cpu_name=cpu_name)
 
     @classmethod
-    def gpu(cls, name: str, count: int = 1) -> Target:
-        """``count`` GPUs (1 or more) of the model ``name``, e.g. ``Target.gpu("A100-80GB", 4)``."""
-        return _made(cls, "Target.gpu", {"gpu": "name", "gpu_name": "name"}, kind="gpu", gpu_name=name, count=count)
+    def gpu(cls, name: str, count: int = 1, peer_to_peer: bool | None = None) -> Target:
+        """``count`` GPUs (1 or more) of the model ``name``, e.g. ``Target.gpu("A100-80GB", 4)``;
+        ``peer_to_peer=False``: GPUs over PCIe without peer-to-peer transfers (None: the card's own guess)."""
+        return _made(cls, "Target.gpu", {"gpu": "name", "gpu_name": "name"}, kind="gpu", gpu_name=name, count=count,
+                     peer_to_peer=peer_to_peer)
 
     def label(self) -> str:
         if self.kind == "cpu":
@@ -42,10 +47,12 @@ class Target(Model):
         return f"{self.count} x {self.gpu_name}"
 
     def json_contract(self) -> dict:
-        """The DESIGN.md shape: {"kind": "cpu", "threads": T} or {"kind": "gpu", "gpu": NAME, "count": K}."""
+        """The DESIGN.md shape: {"kind": "cpu", "threads": T} or {"kind": "gpu", "gpu": NAME, "count": K}, with
+        "peer_to_peer" where it was given."""
         if self.kind == "cpu":
             return {"kind": "cpu", "threads": self.threads}
-        return {"kind": "gpu", "gpu": self.gpu_name, "count": self.count}
+        link = {} if self.peer_to_peer is None else {"peer_to_peer": self.peer_to_peer}
+        return {"kind": "gpu", "gpu": self.gpu_name, "count": self.count, **link}
 
 
 def _made(cls: type[Target], what: str, names: dict[str, str], **values: object) -> Target:

@@ -120,12 +120,13 @@ class Body(BaseModel):
 
 class TargetSpec(Body):
     """A target in the JSON contract's shape: ``{"kind": "cpu", "threads": T}`` or
-    ``{"kind": "gpu", "gpu": NAME, "count": K}``."""
+    ``{"kind": "gpu", "gpu": NAME, "count": K}``, with ``"peer_to_peer": false`` for GPUs over PCIe without it."""
 
     kind: Literal["cpu", "gpu"]
     threads: Annotated[int, Field(ge=1, le=4096)] | None = None
     gpu: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     count: Annotated[int, Field(ge=1, le=65536)] = 1
+    peer_to_peer: StrictBool | None = None
 
     @staticmethod
     def of(target: Target | str | None) -> dict | str:
@@ -139,7 +140,7 @@ class TargetSpec(Body):
 
     def target(self) -> Target:
         if self.kind == "gpu":
-            return Target.gpu(self.gpu or "", self.count)
+            return Target.gpu(self.gpu or "", self.count, self.peer_to_peer)
         return Target.cpu(self.threads)
 
 

@@ -139,15 +139,17 @@ def test_the_mixed_precision_what_if_names_the_flag_that_reproduces_it(prof, tmp
 
 @pytest.mark.parametrize("precision", [None, "bf16"])
 def test_predict_equals_recommend_across_the_catalog(prof, precision, sample_gpu_offers):
-    """``predict --profile P --gpu X --gpus K`` == the recommend candidate for an offer of K x X: time, interval,
-    memory and method, over a sample of the catalog."""
+    """``predict --profile P --gpu X --gpus K`` (``--no-p2p`` where the offer's instance family has no peer-to-peer:
+    profiles/gpu_links.csv) == the recommend candidate for an offer of K x X: time, interval, memory and method,
+    over a sample of the catalog, which holds such an offer."""
     offers = sample_gpu_offers
+    assert any(offer_target(o).peer_to_peer is False for o in offers)
     rec = api.recommend(prof, **KW, precision=precision, top=10_000, save=False)
     by_offer = {(c.provider, c.instance_type, c.region): c for c in rec.all_candidates}
     priced = estimate_offers(prof, JOB, offers, precision=precision, context=EstimateContext.load())
     for offer, ranked in priced:
         target = offer_target(offer)
-        pred = api.predict(prof, **KW, target=Target.gpu(target.gpu_name, target.count), precision=precision)
+        pred = api.predict(prof, **KW, target=target, precision=precision)
         cand = by_offer[(offer.provider, offer.instance_type, offer.region)]
         what = f"{offer.gpu_count} x {offer.gpu}"
         assert (pred.seconds, pred.low, pred.high, pred.method, pred.precision) == \

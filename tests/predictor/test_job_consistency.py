@@ -12,7 +12,7 @@ import pytest
 from advisor import api
 from advisor.predictor.estimate import EstimateContext
 from advisor.predictor.targets import estimate_offers, offer_target
-from advisor.schemas import JobSpec, Target
+from advisor.schemas import JobSpec
 
 PROFILE = Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json"
 JOB = JobSpec(200_000, 3, 256)
@@ -34,7 +34,7 @@ def test_predict_equals_recommend_for_the_job_as_it_runs(prof, precision, sample
     priced = estimate_offers(prof, job, offers, precision=precision, context=EstimateContext.load())
     for offer, ranked in priced:
         target = offer_target(offer)
-        pred = api.predict(prof, **KW, **SETTINGS, target=Target.gpu(target.gpu_name, target.count),
+        pred = api.predict(prof, **KW, **SETTINGS, target=target,
                            precision=precision)
         cand = by_offer[(offer.provider, offer.instance_type, offer.region)]
         what = f"{offer.gpu_count} x {offer.gpu}"
