@@ -157,10 +157,10 @@ def resolve_target(target: Target | str | None = None, *, gpu: str | None = None
     from advisor.predictor.targets import resolve_target as _resolve
 
     check_target(target)
-    if target is None and not gpu and device and device.startswith("cuda"):
-        from advisor.hardware.devices import local_gpu_target
+    from advisor.hardware.devices import local_gpu_target, one_device
 
-        return local_gpu_target(device, _visible_gpus())
+    if target is None and not gpu and device is not None and one_device(device) != "cpu":
+        return local_gpu_target(one_device(device), _visible_gpus())
     return _resolve(target, gpu=gpu, gpus=gpus, threads=threads, peer_to_peer=peer_to_peer)
 
 

@@ -6,6 +6,7 @@ themselves: the caller detects once and passes the result around (DESIGN: hardwa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 from advisor.errors import HardwareError, did_you_mean
@@ -45,6 +46,16 @@ def resolve_devices(spec: str | Sequence[str] | None, gpus: Sequence[GpuInfo]) -
                                 f"{', '.join(sorted(present)) or 'no visible GPU'}.",
                                 hint="Fix: use --device cpu, or predict a GPU you don't have with --gpu NAME.")
     return out
+
+
+def one_device(device: str) -> str:
+    """``predict --device``'s one device of this machine, checked: 'cpu', 'cuda' or 'cuda:N' (lower case);
+    HardwareError for anything else (a TPU, 'all', 'cuda:abc'): never a silent CPU prediction."""
+    name = device.strip().lower()
+    if name == "cpu" or name == "cuda" or re.fullmatch(r"cuda:\d{1,4}", name):
+        return name
+    raise HardwareError(f"Unknown device {device!r} for one prediction.{did_you_mean(name, ['cpu', 'cuda:0'])}",
+                        hint="Fix: use --device cpu or --device cuda:N (a GPU here), or --gpu NAME for any GPU.")
 
 
 def local_gpu_target(device: str, gpus: Sequence[GpuInfo]) -> Target:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 import advisor.hardware.nvml as nvml_module
 from advisor.errors import HardwareError
-from advisor.hardware.devices import gpu_devices, local_gpu_target, resolve_devices
+from advisor.hardware.devices import gpu_devices, local_gpu_target, one_device, resolve_devices
 from advisor.schemas import GpuInfo, Target
 
 H100 = GpuInfo(index=0, name="NVIDIA H100 80GB HBM3", spec_name="H100-SXM", memory_gib=79.6)
@@ -83,3 +85,18 @@ def test_local_gpu_that_is_not_here():
         local_gpu_target("cuda:3", TWO)
     assert err.value.message == "No GPU cuda:3 here."
     assert "advisor hardware" in err.value.hint
+
+
+@pytest.mark.parametrize("device", ["tpu", "gpu", "all", "cpu:3", "", "cuda:abc", "cuda:-1"])
+def test_predict_refuses_a_device_it_would_have_priced_as_the_cpu(device):
+    """``predict --device`` names one device here: anything else was predicted on the CPU without a word (and
+    ``cuda:abc`` raised a ValueError); now one message and exit 1."""
+    from typer.testing import CliRunner
+
+    from advisor.cli.app import build_app
+
+    profile = Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json"
+    res = CliRunner().invoke(build_app(), ["predict", "--profile", str(profile), "--device", device, "--no-save"])
+    assert res.exit_code == 1, res.output
+    assert f"Unknown device {device!r} for one prediction" in res.output and "Traceback" not in res.output
+    assert one_device(" CUDA:1 ") == "cuda:1" and one_device("Cpu") == "cpu"
