@@ -305,3 +305,27 @@ def test_a_pcie_multi_gpu_prediction_says_what_a_vm_without_p2p_would_cost(resne
                                 target=Target.gpu(gpu, 8))
         assert not [n for n in other.notes if "priced with peer-to-peer" in n], other.notes
 
+
+
+def test_the_mfu_of_an_fp32_job_run_in_tf32_is_over_the_tf32_peak(resnet_profile):
+    """ResNet-50 at fp32 on an A100: cuDNN may run its convolutions in TF32 (PyTorch's default), and they are priced
+    so; its MFU over the FP32 peak read 107% (a user's report). Over TF32's it is below 1, and says which peak; with
+    TF32 off in the workload it is FP32's again. A matmul model keeps FP32's (matmul TF32 is off by default)."""
+    from advisor.hardware.specs import load_gpu_specs
+
+    spec = load_gpu_specs()["A100-80GB"]
+    prof = api.load_profile(resnet_profile)
+    flops = prof.analysis.flops_per_sample * 256
+    est = advisor.predict(prof, dataset_size=100_000, epochs=1, batch_size=256, target=Target.gpu("A100-80GB"),
+                          precision="fp32")
+    assert (est.precision, est.mfu_peak) == ("fp32", "tf32")
+    assert est.mfu == pytest.approx(flops / (est.step_seconds * spec.tf32_tflops * 1e12), rel=1e-9)
+    assert 0 < est.mfu < 1 and est.json_contract()["mfu_peak"] == "tf32"
+    off = prof.model_copy(update={"analysis": prof.analysis.model_copy(update={"cudnn_allow_tf32": False})})
+    fp32 = advisor.predict(off, dataset_size=100_000, epochs=1, batch_size=256, target=Target.gpu("A100-80GB"),
+                           precision="fp32")
+    assert fp32.mfu_peak == "fp32"
+    assert fp32.mfu == pytest.approx(flops / (fp32.step_seconds * spec.fp32_tflops * 1e12), rel=1e-9)
+    v100 = advisor.predict(prof, dataset_size=100_000, epochs=1, batch_size=256, target=Target.gpu("V100-16GB"),
+                           precision="fp32")
+    assert v100.mfu_peak == "fp32"  # no TF32 before Ampere

@@ -107,7 +107,7 @@ def estimate(est: Any, instance_startup_seconds: float | None = None) -> None:
         table.add_row("evaluation", f"{format_duration(est.eval_seconds)} of the job (forward-only passes)")
     if est.mfu is not None:
         table.add_row("MFU", f"{est.mfu:.{0 if est.mfu >= 0.1 else 2}%} (model FLOPs over the GPUs' dense "
-                      f"{est.precision} peak)")
+                      f"{est.mfu_peak or est.precision} peak)")
     if est.startup_seconds:
         # the job's own start (process, model, first steps); "with start-up" above adds a fresh instance's
         table.add_row("process start-up", f"{format_duration(est.startup_seconds)} (in the time above)")

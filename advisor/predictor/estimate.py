@@ -38,7 +38,6 @@ from advisor.errors import AdvisorError, PredictionError
 from advisor.predictor import gpu_job, input_bound
 from advisor.predictor.calibration import TENSOR_HEAVY_RATIO, Calibration
 from advisor.predictor.compile_time import compile_costs
-from advisor.predictor.job import model_flops_utilization
 from advisor.predictor.measured import THIS_MACHINE, memoised
 from advisor.schemas import Analysis, CpuSpec, DeviceProfile, Estimate, GpuSpec, JobSpec, Profile, Target
 
@@ -276,9 +275,9 @@ def _measured_gpu(profile: Profile, job: JobSpec, probed: DeviceProfile, spec: G
         advice = roofline.advice_notes(step, compiled=job.compiled, probed=True)
     est = predict_measured(profile, job, device=probed.device, fit=fit, host=host, optimizer_seconds=opt,
                            compiled_factor=compiled_factor)
-    mfu = model_flops_utilization(profile.analysis, job.batch_size, est.step_seconds, spec, est.precision, 1)
+    mfu = gpu_job.mfu_fields(profile.analysis, job.batch_size, est.step_seconds, spec, est.precision, 1)
     notes = [*([prec_note] if prec_note else []), *est.notes, *advice]
-    return est.model_copy(update={"notes": notes, "mfu": mfu})
+    return est.model_copy(update={"notes": notes, **mfu})
 
 
 def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, prec: str, prec_note: str | None,

@@ -25,6 +25,7 @@ from advisor.predictor.job import (
     interval,
     model_flops_utilization,
 )
+from advisor.predictor.roofline import mfu_precision
 from advisor.schemas import Analysis, Estimate, GpuSpec, JobSpec, Profile, Target, updated
 
 # One GPU's steps kept per compute model (by its own batch size): every last batch of a job of up to 256 per GPU.
@@ -148,9 +149,8 @@ class GpuOnHost:
             per_device_batch_size=max(1, math.ceil(job.batch_size / count)), method="scaled",
             precision=gc.precision, scaling_efficiency=gc.scaling_efficiency, source_device=gc.source_device,
             # the step as ``assemble_job`` adds it up (compute + host side), to the last bit
-            mfu=model_flops_utilization(gc.analysis, job.batch_size,
-                                        float(gc.compute_at(job.batch_size)) + float(parts.host_seconds), gc.spec,
-                                        gc.precision, count))
+            **mfu_fields(gc.analysis, job.batch_size, float(gc.compute_at(job.batch_size)) + float(parts.host_seconds),
+                         gc.spec, gc.precision, count))
         return cls(gc, count, host, fields, parts_at, rel)
 
     def estimate(self, job: JobSpec) -> Estimate:
@@ -169,6 +169,15 @@ class GpuOnHost:
             return self._first
         # The fields no job changes are validated once, in the first estimate; another job's copies it.
         return updated(self._first, fields)
+
+
+def mfu_fields(analysis: Analysis | None, batch_size: int, step_seconds: float, spec: GpuSpec, precision: str,
+               count: int) -> dict[str, Any]:
+    """An estimate's ``mfu`` and ``mfu_peak``: MFU over the dense peak of the precision its matrix FLOPs run at
+    (``roofline.mfu_precision``: TF32's for an fp32 job run in TF32)."""
+    peak = mfu_precision(analysis, spec, precision)
+    mfu = model_flops_utilization(analysis, batch_size, step_seconds, spec, peak, count)
+    return {"mfu": mfu, "mfu_peak": peak if mfu is not None else None}
 
 
 def _evaluation_note(job: JobSpec, eval_seconds: float) -> str | None:

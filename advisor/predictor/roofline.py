@@ -88,7 +88,7 @@ import math
 from dataclasses import dataclass, field
 
 from advisor.errors import PredictionError
-from advisor.predictor.calibration import Calibration
+from advisor.predictor.calibration import Calibration, dominant_kind
 from advisor.predictor.optable import (
     ALIGNED_BYTES,
     HALF_DTYPES,
@@ -102,8 +102,8 @@ from advisor.schemas import PRECISIONS, Analysis, GpuSpec
 
 __all__ = ["ALIGNED_BYTES", "COMPILED_HOST_FRACTION", "HALF_DTYPES", "LAYOUT_NOTE_SHARE", "MISALIGNED_EFFICIENCY",
            "ON_CHIP_BYTES_PER_FP32_FLOP", "TENSOR_KINDS", "StepModel", "StepPrediction", "advice_notes",
-           "check_scalable", "host_bound_note", "is_ampere_or_newer", "layout_note", "overlapped", "predict_step",
-           "scale_from_probe", "split_step", "step_phases", "tensor_core_class", "tf32_allowed"]
+           "check_scalable", "host_bound_note", "is_ampere_or_newer", "layout_note", "mfu_precision", "overlapped",
+           "predict_step", "scale_from_probe", "split_step", "step_phases", "tensor_core_class", "tf32_allowed"]
 # Bytes of a step's non-matmul/conv operators at 16-bit vs fp32 (mixed), used only when an analysis made at
 # one precision is priced at another: between a CNN's ~0.5 (all activations 16-bit) and a transformer's
 # ~0.8 (norms, softmax and residuals stay fp32 under autocast).
@@ -170,6 +170,16 @@ def tf32_allowed(analysis: Analysis, precision: str) -> tuple[bool, bool]:
         return True, True
     matmul, conv = analysis.matmul_allow_tf32, analysis.cudnn_allow_tf32
     return bool(matmul), True if conv is None else bool(conv)
+
+
+def mfu_precision(analysis: Analysis | None, spec: GpuSpec, precision: str) -> str:
+    """The precision whose dense peak a job's MFU is taken over: ``precision``'s, but TF32's for an fp32 job whose
+    dominant matrix FLOPs (convolutions or matmuls: ``dominant_kind``) may run in TF32 on a GPU that has it, as
+    this model prices them. Over the FP32 peak such a job read above 100% (ResNet-50 on an A100: 107%)."""
+    if precision != "fp32" or analysis is None or not spec.tf32_tflops or not is_ampere_or_newer(spec):
+        return precision
+    matmul, conv = tf32_allowed(analysis, precision)
+    return "tf32" if (conv if dominant_kind(analysis) == "conv" else matmul) else precision
 
 
 def _rate(spec: GpuSpec, kind: str, dtype: str, precision: str, tf32: tuple[bool, bool]) -> tuple[float, str]:

@@ -61,8 +61,10 @@ class Estimate(Model):
     # stay zero has decayed into subnormal floats (advisor.probe.subnormal), in ``seconds``; None: none measured.
     subnormal_seconds: float | None = None
     # Model FLOPs utilisation of a micro-step: the model's forward + backward FLOPs at the global batch over
-    # step_seconds x GPUs x the GPU's dense peak at ``precision``; None on a CPU or when a figure is missing.
+    # step_seconds x GPUs x the GPU's dense peak at ``mfu_peak`` (``precision``'s, but "tf32" for an fp32 job whose
+    # dominant matrix FLOPs run in TF32: ``roofline.mfu_precision``); None on a CPU or when a figure is missing.
     mfu: float | None = None
+    mfu_peak: str | None = None
     notes: list[str] = Field(default_factory=list)
 
     def json_contract(self) -> dict:
