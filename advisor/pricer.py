@@ -31,13 +31,28 @@ def offers_for(files: list[Path], contexts: ContextCache | None, providers: Any,
 
     if contexts is None:
         catalog = pricing.load_catalog(files)
-        return catalog, catalog.filter(providers=providers, regions=regions), None
+        return catalog, _some(catalog, catalog.filter(providers=providers, regions=regions), providers, regions), None
     version = price_files_version(files, contexts)
     catalog = contexts.remember(("catalog", *version), lambda: pricing.load_catalog(files))
-    offers = catalog.filter(providers=providers, regions=regions)
+    offers = _some(catalog, catalog.filter(providers=providers, regions=regions), providers, regions)
     keys = contexts.remember(("offer keys", *version, repr(providers), repr(regions)),
                              lambda: [key for _, key in offer_keys(offers, default_cpu_lookup())])
     return catalog, offers, list(zip(offers, keys, strict=True))
+
+
+def _some(catalog: Any, offers: list, providers: Any, regions: Any) -> list:
+    """``offers``, or a ConfigError (exit 1, before any probe) where the filters leave none: a user's filter, not
+    an infeasible job (which exits 3)."""
+    if offers:
+        return offers
+    from advisor.errors import ConfigError
+
+    asked = " and ".join(f"{flag} {','.join(names)}" for flag, names in (("--providers", providers),
+                                                                          ("--region", regions)) if names)
+    known = sorted({o.region for o in catalog.offers if not providers or o.provider in providers})
+    raise ConfigError(f"No offer in the catalog matches {asked or 'the filters'}: nothing to rank.",
+                      hint="Fix: drop or widen --providers/--region; their regions: " + ", ".join(known[:12])
+                      + (f" and {len(known) - 12} more" if len(known) > 12 else "") + " (`advisor pricing list`).")
 
 
 def price_files_version(files: Sequence[Path | str], contexts: ContextCache | None) -> tuple:

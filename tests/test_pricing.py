@@ -310,3 +310,20 @@ def test_cli_max_price_must_be_a_finite_non_negative_number(value):
     result = CliRunner().invoke(build_app(), ["pricing", "list", "--max-price", value, "--json"])
     assert result.exit_code == 1, result.output
     assert "--max-price must be a finite number" in result.output and "Traceback" not in result.output
+
+
+def test_filters_that_leave_no_offer_are_a_users_error_before_any_probe(tmp_path):
+    """Each name exists but not together (aws has no region eastus): exit 1 with aws's regions, not exit 3 (the
+    infeasible job's), and no probe of the workload (whose build would fail here if it ran)."""
+    from typer.testing import CliRunner
+
+    from advisor.cli.app import build_app
+
+    workload = tmp_path / "never_built.py"
+    workload.write_text("def build_model():\n    raise RuntimeError('probed')\n\n"
+                        "def make_batch(batch_size):\n    raise RuntimeError('probed')\n")
+    res = CliRunner().invoke(build_app(), ["recommend", str(workload), "--dataset-size", "1000", "--epochs", "1",
+                                           "--providers", "aws", "--region", "eastus", "--no-save"])
+    assert res.exit_code == 1, res.output
+    assert "No offer in the catalog matches --providers aws and --region eastus" in res.output
+    assert "us-east-1" in res.output and "probed" not in res.output and "Traceback" not in res.output
