@@ -276,6 +276,7 @@ def resolve_settings(explicit: dict[str, Any], constants: Any = None, *, module_
     file_values.update({k: v for k, v in (module_values or {}).items() if v is not None})
     unread = dict(getattr(constants, "unread", {}) or {})
     resolved: dict[str, Any] = {}
+    said: dict[str, str] = {}  # how each setting was given, for the notes: "--eval-steps 5", "EVAL_STEPS = 5"
     notes: list[str] = []
     for const, keyword, flag, default in JOB_SETTINGS:
         value = explicit.get(keyword)
@@ -284,11 +285,13 @@ def resolve_settings(explicit: dict[str, Any], constants: Any = None, *, module_
             if must:
                 raise ConfigError(f"{flag.split()[0]} must be {must}, got {value!r}.",
                                   hint=f"Fix: pass {flag} with a valid value.")
+            said[keyword] = f"{flag.split()[0]} {value}"
         elif const in file_values:
             checked, must = _setting_value(const, file_values[const])
             if must:
                 raise WorkloadError(f"{where}{const} = {file_values[const]!r}: must be {must}.",
                                     hint=f"Fix: set {const} to {must} in the workload file, or pass {flag}.")
+            said[keyword] = f"{where}{const} = {file_values[const]!r}"
         else:
             checked = default
             if const in unread:
@@ -296,9 +299,13 @@ def resolve_settings(explicit: dict[str, Any], constants: Any = None, *, module_
                              f"constant arithmetic is): the default {default!r} was used; {flag} sets it.")
         resolved[keyword] = checked
     notes += _unread_data_notes(unread, where, probed_batch_size, reported or {})
+    # An evaluation needs both: how often, and how many batches. Half of it counts nothing; say which half.
     if resolved["eval_steps"] and not resolved["eval_every"]:
-        notes.append(f"{where}EVAL_STEPS = {resolved['eval_steps']} without EVAL_EVERY: no evaluation is counted; "
+        notes.append(f"{said['eval_steps']} without EVAL_EVERY or --eval-every: no evaluation is counted; "
                      "--eval-every N says how many optimizer steps apart they run.")
+    if resolved["eval_every"] and not resolved["eval_steps"]:
+        notes.append(f"{said['eval_every']} without EVAL_STEPS or --eval-steps: evaluations of no batches, so "
+                     "no evaluation is counted; --eval-steps N says how many forward-only batches each runs.")
     return JobSettings(precision=resolved["precision"], compiled=bool(resolved["compile"]),
                        grad_accum_steps=resolved["grad_accum_steps"], eval_every=resolved["eval_every"],
                        eval_steps=resolved["eval_steps"] or 0, notes=tuple(notes))

@@ -132,12 +132,21 @@ def test_a_bad_flag_is_a_config_error(keyword, value, flag):
     assert err.value.message.startswith(f"{flag} must be")
 
 
-def test_eval_steps_without_eval_every_is_noted_not_counted():
+def test_half_an_evaluation_is_noted_not_counted_naming_what_the_user_gave():
+    """The note names the flag where a flag was given (it blamed the file's EVAL_STEPS for a typed --eval-steps),
+    the constant where the file set it, and covers --eval-every without batches as well (counted nothing, silently)."""
     got = resolve_settings({"eval_steps": 50})
     assert got.eval_every is None and got.eval_steps == 50
-    assert got.notes == ("EVAL_STEPS = 50 without EVAL_EVERY: no evaluation is counted; --eval-every N says how "
-                         "many optimizer steps apart they run.",)
+    assert got.notes == ("--eval-steps 50 without EVAL_EVERY or --eval-every: no evaluation is counted; "
+                         "--eval-every N says how many optimizer steps apart they run.",)
     assert got.apply(JobSpec(1000, 1, 10)).evaluations == 0
+    filed = resolve_settings({}, module_values={"EVAL_STEPS": 50}, label="w.py")
+    assert filed.notes[0].startswith("w.py: EVAL_STEPS = 50 without EVAL_EVERY or --eval-every")
+    every = resolve_settings({"eval_every": 10})
+    assert every.notes == ("--eval-every 10 without EVAL_STEPS or --eval-steps: evaluations of no batches, so no "
+                           "evaluation is counted; --eval-steps N says how many forward-only batches each runs.",)
+    assert every.apply(JobSpec(1000, 1, 10)).evaluations == 0
+    assert resolve_settings({"eval_every": 10, "eval_steps": 2}).notes == ()
     assert JobSpec(1000, 2, 10, grad_accum_steps=4, eval_every=5, eval_steps=3).evaluations == 10  # 50 updates
 
 
