@@ -86,4 +86,13 @@ def predict_grid(
                 offer=f"{cheapest.provider} {cheapest.instance_type} ({cheapest.region})" if cheapest else None,
                 cost_usd=cost_usd(cheapest, est.seconds, startup_seconds=settings.startup_seconds_gpu)
                 if cheapest else None))
+    one = {r.precision: r.estimate.seconds for r in grid.rows if r.count == 1 and r.estimate is not None}
+    for r in grid.rows:
+        if r.estimate is not None and r.precision in one and r.estimate.seconds > 0:
+            r.speedup_vs_one_gpu = one[r.precision] / r.estimate.seconds
+    slower = sorted({f"{r.count} x {name} ({r.precision})" for r in grid.rows
+                     if r.count > 1 and r.speedup_vs_one_gpu is not None and r.speedup_vs_one_gpu < 1})
+    if slower:
+        grid.notes.append(f"{', '.join(slower)} take longer than one GPU for this job: the all-reduce and "
+                          "synchronisation of each step cost more than splitting its batch saves.")
     return grid

@@ -300,26 +300,33 @@ def _delta(text: str, value: float | None) -> str:
 # --------------------------------------------------------------------------------------- predict grid
 
 
+def _versus_one(count: int, speedup: float | None) -> str:
+    if speedup is None or count == 1:
+        return "-"
+    return f"{speedup:.2g}x faster" if speedup >= 1 else f"{1 / speedup:.2g}x slower"
+
+
 def scaling_table(grid: Any) -> None:
     """``predict --gpus 1,2,4,8 --precision all``: one row per GPU count and precision."""
     con = out()
     table = Table(title=safe_text(f"{grid.title}: total time = {format_duration(grid.startup_seconds)} start-up "
                                   f"+ job; cost at the cheapest on-demand offer of that many GPUs"),
                   title_justify="left")
-    for col in ("GPUs", "precision", "total time (80%)", "job", "step", "scaling efficiency", "memory",
-                "$/h", "cost", "cheapest offer"):
+    for col in ("GPUs", "precision", "total time (80%)", "job", "vs 1 GPU", "step", "scaling efficiency",
+                "memory", "$/h", "cost", "cheapest offer"):
         table.add_column(col, overflow="fold", justify="left" if col in ("precision", "cheapest offer") else "right")
     for r in grid.rows:
         e = r.estimate
         if e is None:
-            table.add_row(str(r.count), safe_text(r.precision), safe_text(r.error or "-"), "", "", "", "", "", "",
-                          "")
+            table.add_row(str(r.count), safe_text(r.precision), safe_text(r.error or "-"), *[""] * 8)
             continue
         total = grid.startup_seconds
         table.add_row(
             str(r.count), safe_text(e.precision),
             f"{format_duration(total + e.seconds)} ({format_duration(total + e.low)}–"
-            f"{format_duration(total + e.high)})", format_duration(e.seconds), f"{e.step_seconds * 1000:.1f} ms",
+            f"{format_duration(total + e.high)})", format_duration(e.seconds),
+            _versus_one(r.count, r.speedup_vs_one_gpu),
+            f"{e.step_seconds * 1000:.1f} ms",
             f"{e.scaling_efficiency:.0%}" if e.scaling_efficiency is not None else "-",
             ("fits" if e.fits_memory else "does not fit")
             + (f" ({e.peak_memory_gib:.1f} GiB)" if e.peak_memory_gib is not None else ""),

@@ -351,6 +351,10 @@ class ScalingRow(Model):
     price_usd_per_hour: float | None = None  # the cheapest on-demand offer of this many GPUs in the catalog
     offer: str | None = None  # "lambda gpu_8x_a100 (us-east-1)"
     cost_usd: float | None = None  # that offer's billed start-up + job
+    # The job's time on one GPU over this row's, at the same precision (None without a one-GPU row): below 1, the
+    # GPUs take longer than one does. ``estimate.scaling_efficiency`` is another figure: the share of the K-GPU
+    # step that is the per-GPU compute (the rest the all-reduce and synchronisation), at the per-GPU batch.
+    speedup_vs_one_gpu: float | None = None
 
 
 class ScalingGrid(Model):

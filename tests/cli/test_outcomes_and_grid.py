@@ -5,6 +5,7 @@ examples/tabular_mlp.py and the test's own SQLite history."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -122,9 +123,26 @@ def test_predict_grid_of_gpu_counts_and_precisions(app):
         assert r["price_usd_per_hour"] == (min(same) if same else None)
         if same:  # billed start-up + job at that rate (at least the unrounded figure)
             assert r["cost_usd"] >= min(same) * (300 + est["seconds"]) / 3600 - 1e-9
+        # The job's time on one GPU over this row's: what "scaling efficiency" (compute over the K-GPU step) is not
+        [one] = [o for o in rows if o["count"] == 1 and o["precision"] == r["precision"]]
+        assert r["speedup_vs_one_gpu"] == pytest.approx(one["estimate"]["seconds"] / est["seconds"], rel=1e-12)
     text = run(app, *args).output
     assert "scaling efficiency" in text and "cheapest offer" in text and "5m00s start-up + job" in text
+    assert re.search(r"\d(\.\d)?x (faster|slower)", text), text  # the speed-up column (its header may fold)
     no_gpu = run(app, "predict", "--profile", PROFILE, "--gpus", "1,2", "--no-save")
     assert no_gpu.exit_code == 1 and "needs a GPU model" in no_gpu.output
     bad = run(app, "predict", "--profile", PROFILE, "--gpu", "T4", "--gpus", "1,x")
     assert bad.exit_code == 1 and "--gpus '1,x'" in bad.output
+
+
+def test_a_grid_whose_gpus_take_longer_than_one_says_so(app):
+    """The tabular MLP's small step on A10Gs: 4 GPUs read "42%" scaling efficiency beside a job 1.7x longer than
+    one GPU's, with nothing to say it was slower; the speed-up column and a note now do."""
+    res = run(app, "predict", "--profile", PROFILE, "--gpu", "A10G", "--gpus", "1,4", "--no-save", "--json")
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    four = [r for r in data["rows"] if r["count"] == 4][0]
+    assert four["speedup_vs_one_gpu"] < 1
+    assert any(n.startswith("4 x A10G (fp32) take longer than one GPU") for n in data["notes"]), data["notes"]
+    text = run(app, "predict", "--profile", PROFILE, "--gpu", "A10G", "--gpus", "1,4", "--no-save").output
+    assert re.search(r"\dx slower", text) and "take longer than one GPU" in text
