@@ -340,7 +340,8 @@ def predict(
         if fitted is not None:
             est = fitted.apply(est, priced)
         if save and hist is not None:  # a profile probed here is kept: a later busy probe may need its scaling
-            hist.save_prediction(est, prof.workload, profile=None if _is_saved_profile(source) else prof)
+            est.history_id = hist.save_prediction(est, prof.workload,
+                                                  profile=None if _is_saved_profile(source) else prof)
     return est
 
 
@@ -359,8 +360,7 @@ def _constraints(objective: str, deadline: str | float | None, budget: str | flo
     return Constraints(
         objective=objective, deadline_seconds=parse_duration_seconds(deadline, what="deadline"),
         budget_usd=parse_usd(budget), providers=parse_names(providers, "--providers"),
-        regions=parse_names(regions, "--regions"),
-        spot=spot, top=positive_int(top), precision=precision,
+        regions=parse_names(regions, "--regions"), spot=spot, top=positive_int(top), precision=precision,
     )
 
 

@@ -93,21 +93,62 @@ def _predictions(hist, server: str | None, workload: str | None, since: str | No
 @app.command("show")
 @handle_errors
 def show(
-    entry_id: Annotated[int, typer.Argument(help="History id (from advisor history list).")],
+    entry_id: Annotated[str, typer.Argument(help="History id from `advisor history list`: N for a "
+                                                 "recommendation, pN for a saved prediction.")],
     json_out: Annotated[bool, typer.Option("--json")] = False,
     server: remote.ServerOption = None,
 ) -> None:
-    """One stored recommendation with its candidates and outcomes."""
+    """One stored recommendation with its candidates and outcomes, or one saved prediction (pN)."""
     from advisor.cli import render
 
+    rec_id, pred_id = _entry_id(entry_id)
+    if pred_id is not None:
+        _show_prediction(pred_id, json_out, server)
+        return
     with _open(server) as hist:
-        detail = hist.show(entry_id)
+        detail = hist.show(rec_id)
     if json_out:
         render.print_json(detail)
         return
     render.recommendation(detail.recommendation)
     outcomes = [_dump(o) for o in detail.outcomes]
     render.rows_table("Outcomes", outcomes, ["id", "actual_seconds", "instance_type", "status", "recorded_at"])
+
+
+def _entry_id(text: str) -> tuple[int | None, int | None]:
+    """(recommendation id, prediction id) from ``history show``'s argument: "12" or "p12" (as listed)."""
+    from advisor.errors import ConfigError
+
+    raw = text.strip().lower()
+    digits = raw[1:] if raw.startswith("p") else raw
+    if not digits.isascii() or not digits.isdigit() or len(digits) > 18:
+        raise ConfigError(f"{text!r} is not a history id: N names a recommendation, pN a saved prediction.",
+                          hint="Fix: take the id from the first column of `advisor history list`, e.g. 12 or p3.")
+    return (None, int(digits)) if raw.startswith("p") else (int(digits), None)
+
+
+def _show_prediction(pred_id: int, json_out: bool, server: str | None) -> None:
+    from advisor.cli import render
+    from advisor.errors import ConfigError, HistoryError
+
+    if server:
+        raise ConfigError(f"history show p{pred_id} --server: a server's saved predictions are listed, not shown "
+                          "one by one.", hint="Fix: `advisor history list --server URL` shows it in its table.")
+    from advisor.history.outcomes import list_predictions, saved_prediction
+
+    with _open() as hist:
+        found = list_predictions(hist, limit=None, prediction_id=pred_id)
+        est = saved_prediction(hist, pred_id) if found else None
+    if not found:
+        raise HistoryError(f"No saved prediction p{pred_id} in history.",
+                           hint="Fix: `advisor history list` shows the saved predictions' ids (p1, p2, ...).")
+    if json_out:  # the estimate as `predict --json` printed it, where this advisor still reads it
+        render.print_json({"schema_version": 1, "prediction": _dump(found[0]),
+                           "estimate": est.json_contract() if est is not None else None})
+        return
+    render.prediction_list(found)
+    if est is not None:
+        render.estimate(est)
 
 
 @app.command("compare")

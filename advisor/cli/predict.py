@@ -112,6 +112,9 @@ def predict(
         startup = Settings.from_env().with_startup(None, startup_gpu).startup_seconds_gpu if gpu else None
         render.estimate(est, instance_startup_seconds=startup)
         out().print(f"  bound: {safe_text(bound_sentence(est))}")
+        if est.history_id is not None:
+            out().print(f"  saved as p{est.history_id} in " + ("the server's history (`advisor history list --server "
+                        "URL`)" if server else f"history (`advisor history show p{est.history_id}`)"))
 
 
 def _grid(source, gpu: str | None, counts: list[int], precisions: list, kwargs: dict, json_out: bool) -> None:

@@ -17,7 +17,7 @@ from advisor.errors import HistoryError
 from advisor.history.filters import newest_first_filtered
 from advisor.history.repository import History
 from advisor.history.tables import OutcomeTable, PredictionTable, WorkloadTable
-from advisor.schemas import PredictionEntry
+from advisor.schemas import Estimate, PredictionEntry
 from advisor.units import format_duration
 
 OUTLIER_RATIO = 20.0
@@ -64,13 +64,15 @@ def forget(hist: History, recommendation_id: int, outcome_id: int | None = None)
 
 
 def list_predictions(hist: History, workload: str | None = None, since: datetime | str | None = None,
-                     limit: int | None = 50) -> list[PredictionEntry]:
-    """Saved predictions, newest first."""
+                     limit: int | None = 50, prediction_id: int | None = None) -> list[PredictionEntry]:
+    """Saved predictions, newest first (``prediction_id``: that one, or none)."""
     p = PredictionTable
     stmt = (select(p.id, p.created_at, WorkloadTable.name, p.dataset_size, p.epochs, p.batch_size, p.target_kind,
                    p.gpu, p.gpu_count, p.threads, p.seconds, p.low, p.high, p.method, p.precision)
             .join(WorkloadTable, WorkloadTable.id == p.workload_id).order_by(p.created_at.desc(), p.id.desc()))
     stmt = newest_first_filtered(stmt, p.created_at, workload, since, limit)
+    if prediction_id is not None:  # an id past the column's range names no row (the driver would fail on it)
+        stmt = stmt.where(p.id == prediction_id) if hist._storable_id(prediction_id) else stmt.where(False)
     with hist._read() as conn:
         rows = conn.execute(stmt).all()
     return [PredictionEntry(
@@ -79,3 +81,19 @@ def list_predictions(hist: History, workload: str | None = None, since: datetime
         target=(f"{r.gpu_count} x {r.gpu}" if r.target_kind == "gpu"
                 else "cpu" + (f" ({r.threads} threads)" if r.threads else "")))
         for r in rows]
+
+
+def saved_prediction(hist: History, prediction_id: int) -> Estimate | None:
+    """The estimate ``advisor predict`` saved as ``prediction_id`` (as it printed it), or None: no such row, or
+    one written by an advisor whose estimate this one no longer reads."""
+    from pydantic import ValidationError
+
+    if not hist._storable_id(prediction_id):
+        return None
+    with hist._read() as conn:
+        data = conn.execute(select(PredictionTable.data).where(PredictionTable.id == prediction_id)).scalar()
+    try:
+        return Estimate.model_validate(data) if data else None
+    except ValidationError:
+        return None
+

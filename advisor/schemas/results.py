@@ -65,6 +65,8 @@ class Estimate(Model):
     # dominant matrix FLOPs run in TF32: ``roofline.mfu_precision``); None on a CPU or when a figure is missing.
     mfu: float | None = None
     mfu_peak: str | None = None
+    # The saved prediction's id in history (``advisor history show pN``); None when not saved.
+    history_id: int | None = None
     notes: list[str] = Field(default_factory=list)
 
     def json_contract(self) -> dict:

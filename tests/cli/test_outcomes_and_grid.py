@@ -146,3 +146,29 @@ def test_a_grid_whose_gpus_take_longer_than_one_says_so(app):
     assert any(n.startswith("4 x A10G (fp32) take longer than one GPU") for n in data["notes"]), data["notes"]
     text = run(app, "predict", "--profile", PROFILE, "--gpu", "A10G", "--gpus", "1,4", "--no-save").output
     assert re.search(r"\dx slower", text) and "take longer than one GPU" in text
+
+
+def test_a_saved_prediction_says_its_id_and_history_show_shows_it(app):
+    """`history list` labels saved predictions p1, p2 ...; `history show p1` failed on its argument (an int) and
+    `predict` never said it had saved anything. Now it says so, and the id shows the estimate as predicted."""
+    res = run(app, "predict", "--profile", PROFILE, "--gpu", "T4", "--json")
+    assert res.exit_code == 0, res.output
+    saved = json.loads(res.stdout)
+    pid = saved["history_id"]
+    assert isinstance(pid, int)
+    text = run(app, "predict", "--profile", PROFILE, "--gpu", "T4").output
+    assert re.search(r"saved as p\d+ in history \(`advisor history show p\d+`\)", text), text
+    shown = run(app, "history", "show", f"p{pid}", "--json")
+    assert shown.exit_code == 0, shown.output
+    data = json.loads(shown.stdout)
+    assert data["prediction"]["id"] == pid and data["prediction"]["target"] == "1 x T4"
+    assert data["estimate"]["seconds"] == saved["seconds"] and data["estimate"]["target"] == saved["target"]
+    assert "Predicted job time on 1 x T4" in run(app, "history", "show", f"P{pid}").output
+    assert json.loads(run(app, "predict", "--profile", PROFILE, "--gpu", "T4", "--json", "--no-save").stdout)[
+        "history_id"] is None
+    for bad, words in (("p99999", "No saved prediction p99999"), ("x1", "'x1' is not a history id"),
+                       ("p99999999999999999999", "is not a history id")):
+        res = run(app, "history", "show", bad)
+        assert res.exit_code == 1 and words in res.output and "Traceback" not in res.output, res.output
+    remote = run(app, "history", "show", f"p{pid}", "--server", "http://127.0.0.1:9")
+    assert remote.exit_code == 1 and "listed, not shown one by one" in remote.output
