@@ -372,6 +372,19 @@ def test_cpu_vs_gpu_says_when_start_up_decides_the_tier():
     assert "Start-up decides the tier (5m00s on GPU, 2m00s on CPU): a GPU wins for jobs over 20m31s" in v.text
 
 
+def test_cpu_vs_gpu_under_a_deadline_no_gpu_meets_says_it_compares_the_nearest_miss():
+    """A short CPU job and a deadline inside the GPUs' 5-minute start-up: every GPU misses, and the one compared
+    is the nearest miss (the fastest), not the cheapest GPU; it read "the best GPU", as if no cheaper one existed."""
+    ests = estimates(cpu=60.0, a100=20.0, a100x8=10.0, t4=40.0)
+    rec = run(Constraints(deadline_seconds=240.0), ests)
+    v = rec.verdict.cpu_vs_gpu
+    assert rec.chosen.tier == "cpu" and v.gpu.instance_type == "gpu_8x_a100"
+    assert v.text.startswith("No GPU meets the deadline: the nearest (8 x A100-40GB, lambda gpu_8x_a100) costs")
+    assert "what the best CPU (" in v.text
+    met = run(ests=ests).verdict.cpu_vs_gpu
+    assert met.text.startswith("the best GPU (")
+
+
 def test_time_objective_treats_near_ties_as_ties_and_takes_the_cheaper():
     a100x4 = offer("aws", "p4-quarter", 7.96, gpu="A100-40GB", count=4, gpu_memory=40)
     ests = estimates()
