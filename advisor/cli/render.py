@@ -152,7 +152,21 @@ def profile_summary(prof: Any, path: str | None = None) -> None:
                 f"{m.peak_memory_gib:.3f} GiB" if m.peak_memory_gib is not None else "-",
                 f"{rate:,.0f}" if rate else "-",
             )
+        for k, sk in enumerate(dev.skipped):  # not timed: what one step would take, as priced
+            first = not dev.measurements and k == 0
+            table.add_row(f"{safe_text(dev.device)} ({safe_text(dev.name)})" if first else "", str(sk.batch_size),
+                          f"not timed: ~{format_duration(sk.step_seconds)} a step", "", "", "", "")
     con.print(table)
+    for dev in prof.devices:
+        if dev.skipped and not dev.measurements:
+            budget = f" of {dev.budget_seconds:.0f} s" if dev.budget_seconds else ""
+            con.print(f"{safe_text(dev.device)}: no batch size fitted the probe's budget{budget} (its warm-up and two "
+                      "steps, priced from " + ("the first step" if dev.skipped[0].priced_from == "first step" else
+                                                "the workload check" if dev.skipped[0].priced_from == "check" else
+                                                "the points measured")
+                      + ("): its estimates come from the model's analysis and this CPU's measured op rates (method "
+                         "scaled)." if dev.cpu_peak is not None and prof.analysis is not None else
+                         "): nothing here prices it.") + " A longer --probe-seconds times it.")
     for dev in prof.devices:
         for m in dev.measurements:
             if len(parts := [p for p in m.process_parts() if p]) > 1:
