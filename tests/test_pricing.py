@@ -327,3 +327,15 @@ def test_filters_that_leave_no_offer_are_a_users_error_before_any_probe(tmp_path
     assert res.exit_code == 1, res.output
     assert "No offer in the catalog matches --providers aws and --region eastus" in res.output
     assert "us-east-1" in res.output and "probed" not in res.output and "Traceback" not in res.output
+
+
+def test_pricing_list_that_matches_nothing_says_so_and_how_to_widen():
+    from typer.testing import CliRunner
+
+    from advisor.cli.app import build_app
+
+    res = CliRunner().invoke(build_app(), ["pricing", "list", "--max-price", "0.01"])
+    assert res.exit_code == 0, res.output
+    cheapest = min(o.price_usd_per_hour for o in load_catalog().offers)
+    assert "No offer matches these filters (the catalog's cheapest is $" in res.output
+    assert f"{cheapest:.3g}"[:4] in res.output and "widen --provider, --region, --gpu or --max-price" in res.output

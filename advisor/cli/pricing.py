@@ -43,6 +43,12 @@ def list_offers(
     if json_out:
         render.print_json({"schema_version": 1, "count": len(offers),
                            "offers": [o.model_dump(mode="json") for o in offers]})
+    elif not offers:  # the filters' words, and the cheapest offer they would have to allow
+        cheapest = min((o.price_usd_per_hour for o in catalog.offers), default=None)
+        render.out().print("No offer matches these filters"
+                           + (f" (the catalog's cheapest is {render.format_usd(cheapest, rate=True)})"
+                              if max_price is not None and cheapest is not None else "")
+                           + ": drop or widen --provider, --region, --gpu or --max-price.")
     else:
         render.offers(offers)
 
