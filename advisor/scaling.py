@@ -84,8 +84,9 @@ def predict_grid(
                 count=count, precision=est.precision, estimate=est,
                 price_usd_per_hour=cheapest.price_usd_per_hour if cheapest else None,
                 offer=f"{cheapest.provider} {cheapest.instance_type} ({cheapest.region})" if cheapest else None,
+                # a job that does not fit these GPUs' memory has no cost to show: it would not run
                 cost_usd=cost_usd(cheapest, est.seconds, startup_seconds=settings.startup_seconds_gpu)
-                if cheapest else None))
+                if cheapest and est.fits_memory else None))
     one = {r.precision: r.estimate.seconds for r in grid.rows if r.count == 1 and r.estimate is not None}
     for r in grid.rows:
         if r.estimate is not None and r.precision in one and r.estimate.seconds > 0:

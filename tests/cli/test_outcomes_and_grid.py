@@ -172,3 +172,12 @@ def test_a_saved_prediction_says_its_id_and_history_show_shows_it(app):
         assert res.exit_code == 1 and words in res.output and "Traceback" not in res.output, res.output
     remote = run(app, "history", "show", f"p{pid}", "--server", "http://127.0.0.1:9")
     assert remote.exit_code == 1 and "listed, not shown one by one" in remote.output
+
+
+def test_a_grid_row_that_does_not_fit_in_memory_has_no_cost(app):
+    res = run(app, "predict", "--profile", PROFILE, "--gpu", "T4", "--gpus", "1,2", "--batch-size", "20000000",
+              "--dataset-size", "20000000", "--epochs", "1", "--no-save", "--json")
+    assert res.exit_code == 0, res.output
+    rows = json.loads(res.stdout)["rows"]
+    assert rows and all(not r["estimate"]["fits_memory"] for r in rows)
+    assert all(r["cost_usd"] is None for r in rows) and rows[0]["price_usd_per_hour"] is not None
