@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -121,7 +122,8 @@ def _entry_id(text: str) -> tuple[int | None, int | None]:
 
     raw = text.strip().lower()
     digits = raw[1:] if raw.startswith("p") else raw
-    if not digits.isascii() or not digits.isdigit() or len(digits) > 18:
+    # Any whole number is an id to look up (one past the column's range is just not there); anything else is not.
+    if not re.fullmatch(r"-?[0-9]{1,40}", digits):
         raise ConfigError(f"{text!r} is not a history id: N names a recommendation, pN a saved prediction.",
                           hint="Fix: take the id from the first column of `advisor history list`, e.g. 12 or p3.")
     return (None, int(digits)) if raw.startswith("p") else (int(digits), None)

@@ -65,21 +65,14 @@ def predict(
     """
     from advisor import api
     from advisor.cli import render
-    from advisor.cli.console import out, safe_text
     from advisor.cli.options import parse_gpu_counts, parse_precisions
     from advisor.errors import ConfigError
-    from advisor.predictor.input_bound import bound_sentence, check_target_vcpus
-    from advisor.settings import Settings
+    from advisor.predictor.input_bound import check_target_vcpus
 
     host_vcpus = check_target_vcpus(vcpus, bool(gpu) or (device or "").startswith("cuda"))
     source = pick_source(workload, profile)
-    if gpu and device:
-        raise ConfigError("Give --device (a device here) or --gpu (any GPU model), not both.",
-                          hint="Fix: drop one of them.")
+    _check_target_flags(gpu, device, p2p)
     counts, precisions = parse_gpu_counts(gpus), parse_precisions(precision)
-    if p2p is not None and not gpu:
-        raise ConfigError(f"--{'' if p2p else 'no-'}p2p says how several GPUs of a model reach each other: it needs "
-                          "--gpu.", hint="Fix: e.g. --gpu L4 --gpus 8 --no-p2p.")
     job_flags = job_setting_kwargs(compile_, grad_accum_steps, eval_every, eval_steps)
     if host_vcpus is not None and (len(counts) > 1 or len(precisions) > 1):
         raise ConfigError("--vcpus is one host's vCPUs: it needs one --gpus count and one --precision.",
@@ -108,13 +101,34 @@ def predict(
     if json_out:
         render.print_json(est.json_contract())
     else:
-        # A GPU model you would rent starts from cold: its start-up is shown beside the job (not for this machine).
-        startup = Settings.from_env().with_startup(None, startup_gpu).startup_seconds_gpu if gpu else None
-        render.estimate(est, instance_startup_seconds=startup)
-        out().print(f"  bound: {safe_text(bound_sentence(est))}")
-        if est.history_id is not None:
-            out().print(f"  saved as p{est.history_id} in " + ("the server's history (`advisor history list --server "
-                        "URL`)" if server else f"history (`advisor history show p{est.history_id}`)"))
+        _print_one(est, gpu, startup_gpu, server)
+
+
+def _check_target_flags(gpu: str | None, device: str | None, p2p: bool | None) -> None:
+    from advisor.errors import ConfigError
+
+    if gpu and device:
+        raise ConfigError("Give --device (a device here) or --gpu (any GPU model), not both.",
+                          hint="Fix: drop one of them.")
+    if p2p is not None and not gpu:
+        raise ConfigError(f"--{'' if p2p else 'no-'}p2p says how several GPUs of a model reach each other: it needs "
+                          "--gpu.", hint="Fix: e.g. --gpu L4 --gpus 8 --no-p2p.")
+
+
+def _print_one(est, gpu: str | None, startup_gpu: str | None, server: str | None) -> None:
+    """One prediction as text: the estimate, what bounds its step, and where it was saved."""
+    from advisor.cli import render
+    from advisor.cli.console import out, safe_text
+    from advisor.predictor.input_bound import bound_sentence
+    from advisor.settings import Settings
+
+    # A GPU model you would rent starts from cold: its start-up is shown beside the job (not for this machine).
+    startup = Settings.from_env().with_startup(None, startup_gpu).startup_seconds_gpu if gpu else None
+    render.estimate(est, instance_startup_seconds=startup)
+    out().print(f"  bound: {safe_text(bound_sentence(est))}")
+    if est.history_id is not None:
+        out().print(f"  saved as p{est.history_id} in " + ("the server's history (`advisor history list --server "
+                    "URL`)" if server else f"history (`advisor history show p{est.history_id}`)"))
 
 
 def _grid(source, gpu: str | None, counts: list[int], precisions: list, kwargs: dict, json_out: bool) -> None:

@@ -167,7 +167,7 @@ def test_a_saved_prediction_says_its_id_and_history_show_shows_it(app):
     assert json.loads(run(app, "predict", "--profile", PROFILE, "--gpu", "T4", "--json", "--no-save").stdout)[
         "history_id"] is None
     for bad, words in (("p99999", "No saved prediction p99999"), ("x1", "'x1' is not a history id"),
-                       ("p99999999999999999999", "is not a history id")):
+                       ("p99999999999999999999", "No saved prediction p99999999999999999999")):
         res = run(app, "history", "show", bad)
         assert res.exit_code == 1 and words in res.output and "Traceback" not in res.output, res.output
     remote = run(app, "history", "show", f"p{pid}", "--server", "http://127.0.0.1:9")

@@ -37,10 +37,12 @@ def test_predict_with_server_answers_as_the_local_command_and_saves_there_only(s
     local = cli("predict", "--profile", PROFILE_FILE, *JOB_FLAGS, *target, "--json", "--no-save")
     assert local.exit_code == 0, local.output
     there, here = json.loads(remote.stdout), json.loads(local.stdout)
-    assert there == here
+    saved_as = there.pop("history_id")  # the server's id for it; the local one was not saved
+    assert here.pop("history_id") is None and there == here
     with Client(server.url, TOKEN) as api:
         saved = api.list_predictions(limit=10_000)
     assert len(saved) == before + 1 and saved[0].seconds == pytest.approx(there["seconds"])
+    assert saved[0].id == saved_as
 
 
 def test_predict_with_server_and_no_save_stores_nothing_there(server, cli):
