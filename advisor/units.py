@@ -201,7 +201,11 @@ def format_duration(seconds: float | None) -> str:
     if hours < 48:
         return f"{hours}h{minutes:02d}m"
     days, hours = divmod(hours, 24)
-    return f"{days}d{hours:02d}h"
+    if days < 730:
+        return f"{days}d{hours:02d}h"
+    # Past two years a day count is unreadable (10^12 epochs: "38532295108463d16h"); the order of it is the news.
+    years = seconds / (365.25 * 86400)
+    return f"{years:,.0f} years" if years < 1e6 else f"{years:.2g} years"
 
 
 def format_usd(amount: float | None, *, rate: bool = False) -> str:

@@ -55,6 +55,8 @@ def test_formatting():
     assert format_duration(7800) == "2h10m"
     assert format_duration(245) == "4m05s"
     assert format_duration(12.34) == "12.3s"
+    assert (format_duration(729 * 86400), format_duration(3 * 365.25 * 86400)) == ("729d00h", "3 years")
+    assert format_duration(3.3e18) == "1e+11 years"  # 10^12 epochs: a day count said nothing
     # Under 50 ms, "0.0s" would say nothing: milliseconds, two significant digits.
     assert (format_duration(0.0042), format_duration(0.00004), format_duration(0.05)) == ("4.2ms", "0.04ms", "0.1s")
     assert format_usd(2.8) == "$2.80"

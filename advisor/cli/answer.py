@@ -48,7 +48,7 @@ def _header(rec: Any) -> str:
     if cons.budget_usd:
         limits.append(f"budget {format_usd(cons.budget_usd)}")
     goal = "cheapest" if cons.objective == "cost" else "fastest"
-    epochs = f"{rec.epochs} epoch{'s' if rec.epochs != 1 else ''}"
+    epochs = f"{rec.epochs:,} epoch{'s' if rec.epochs != 1 else ''}"
     return (f"{rec.workload.name}: {epochs} x {rec.dataset_size:,} samples, batch {rec.batch_size} — "
             f"{goal}{' within ' + ', '.join(limits) if limits else ''}{' (spot prices)' if cons.spot else ''}")
 

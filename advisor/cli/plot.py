@@ -207,7 +207,7 @@ def _title(rec: Recommendation, n_points: int) -> str:
     limits = [f"deadline {format_duration(cons.deadline_seconds)}" if cons.deadline_seconds else "",
               f"budget {format_usd(cons.budget_usd)}" if cons.budget_usd else ""]
     limits_text = " and ".join(x for x in limits if x)
-    epochs = f"{rec.epochs} epoch{'s' if rec.epochs != 1 else ''}"
+    epochs = f"{rec.epochs:,} epoch{'s' if rec.epochs != 1 else ''}"
     verdict = (f"the choice is the {goal}" + (f" within the {limits_text}" if limits_text else "")
                if rec.chosen is not None else f"none meets the {limits_text or 'constraints'}")
     name = _shown(rec.workload.name or "workload")

@@ -94,9 +94,9 @@ def estimate(est: Any, instance_startup_seconds: float | None = None) -> None:
         table.add_row("with start-up", f"{format_duration(start + est.seconds)}  ({format_duration(start)} start-up "
                       f"of a fresh instance + the job: what you wait for and pay for)")
     accum = est.grad_accum_steps
-    epochs = f"{est.epochs} epoch{'s' if est.epochs != 1 else ''}"
+    epochs = f"{est.epochs:,} epoch{'s' if est.epochs != 1 else ''}"
     steps = f"{est.steps_per_epoch:,} step{'s' if est.steps_per_epoch != 1 else ''}"
-    table.add_row("job", f"{epochs} x {steps} of {est.batch_size}"
+    table.add_row("job", f"{epochs} x {steps} of {est.batch_size:,}"
                   f" ({est.dataset_size:,} samples)"
                   + (f"; {accum} micro-steps per optimizer step ({est.batch_size * accum:,} samples)"
                      if accum > 1 else "") + ("; torch.compile" if est.compiled else ""))
@@ -324,7 +324,7 @@ def history_list(entries: Sequence[Any]) -> None:
         if e.status == "failed":
             actual += " (failed)"
         table.add_row(str(e.id), _when(e.created_at), safe_text(e.workload),
-                      f"{e.epochs} x {e.dataset_size:,} @ {e.batch_size}", chosen,
+                      f"{e.epochs:,} x {e.dataset_size:,} @ {e.batch_size:,}", chosen,
                       format_duration(e.predicted_seconds), format_usd(e.cost_usd), safe_text(e.method or "-"), actual)
     con.print(table)
 
@@ -338,7 +338,7 @@ def prediction_list(entries: Sequence[Any]) -> None:
         table.add_column(col, justify="right" if col in ("id",) else "left")
     for e in entries:
         table.add_row(f"p{e.id}", _when(e.created_at), safe_text(e.workload),
-                      f"{e.epochs} x {e.dataset_size:,} @ {e.batch_size}", safe_text(e.target),
+                      f"{e.epochs:,} x {e.dataset_size:,} @ {e.batch_size:,}", safe_text(e.target),
                       f"{format_duration(e.seconds)} ({_interval(e.low, e.high)})", safe_text(e.method),
                       safe_text(e.precision))
     out().print(table)
