@@ -45,19 +45,21 @@ def _memoized(lookup: CpuLookup) -> CpuLookup:
     return cached
 
 
-def offer_target(offer: Offer, cpu_lookup: CpuLookup | None = None) -> Target:
+def offer_target(offer: Offer, cpu_lookup: CpuLookup | None = None, gpu_links: list | None = None) -> Target:
     """What to predict for an offer: K GPUs of its model (over PCIe without peer-to-peer where its instance family
     has none: ``profiles/gpu_links.csv``), or its CPU.
 
     A CPU instance is predicted at its physical cores: vcpus // threads_per_core (2 on SMT x86 unless
     ``profiles/cpu_families.csv`` says otherwise, e.g. AWS m7a has one vCPU per core), with ``cpu_name`` its
     CPU family where known. ``cpu_lookup`` replaces ``default_cpu_lookup`` (tests pass a fixed one). A CPU
-    offer without vcpus gets ``threads=None``: this machine's probed thread count.
+    offer without vcpus gets ``threads=None``: this machine's probed thread count. ``gpu_links``: the rows of
+    ``profiles/gpu_links.csv`` (``specs.load_gpu_links``), read once by a caller of many offers.
     """
     if offer.gpu:
         from advisor.hardware.specs import peer_to_peer_for_instance
 
-        p2p = peer_to_peer_for_instance(offer.provider, offer.instance_type) if offer.gpu_count > 1 else None
+        p2p = peer_to_peer_for_instance(offer.provider, offer.instance_type, gpu_links) if offer.gpu_count > 1 \
+            else None
         return Target.gpu(offer.gpu, offer.gpu_count, p2p)
     family, per_core = (cpu_lookup or default_cpu_lookup())(offer.provider, offer.instance_type)
     threads = threads_for_vcpus(offer.vcpus, per_core) if offer.vcpus else None
@@ -70,15 +72,20 @@ def _order(t: Target) -> tuple:
 
 def needed_targets(offers: Sequence[Offer], cpu_lookup: CpuLookup | None = None) -> list[Target]:
     """The distinct targets the offers need an ``Estimate`` for, in a fixed order."""
-    cpu_lookup = _memoized(cpu_lookup) if cpu_lookup else default_cpu_lookup()
-    return sorted({offer_target(offer, cpu_lookup) for offer in offers}, key=_order)
+    from advisor.hardware.specs import load_gpu_links
+
+    cpu_lookup, links = _memoized(cpu_lookup) if cpu_lookup else default_cpu_lookup(), load_gpu_links()
+    return sorted({offer_target(offer, cpu_lookup, links) for offer in offers}, key=_order)
 
 
 def offer_keys(offers: Sequence[Offer], cpu_lookup: CpuLookup) -> list[tuple[Offer, tuple]]:
     """Each offer with the key of its estimate: (target, the CPU instance's memory, vCPUs). A CPU offer is judged
     against its own memory (not the probing machine's RAM), so its key holds it. A caller that prices the same
     offers several times passes these to ``estimate_offers`` and ``LazyEstimates`` (``keyed``)."""
-    return [(offer, (t := offer_target(offer, cpu_lookup), offer.memory_gib if t.kind == "cpu" else None,
+    from advisor.hardware.specs import load_gpu_links
+
+    links = load_gpu_links()
+    return [(offer, (t := offer_target(offer, cpu_lookup, links), offer.memory_gib if t.kind == "cpu" else None,
                      offer.vcpus or None))
             for offer in offers]
 
