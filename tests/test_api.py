@@ -329,3 +329,21 @@ def test_the_mfu_of_an_fp32_job_run_in_tf32_is_over_the_tf32_peak(resnet_profile
     v100 = advisor.predict(prof, dataset_size=100_000, epochs=1, batch_size=256, target=Target.gpu("V100-16GB"),
                            precision="fp32")
     assert v100.mfu_peak == "fp32"  # no TF32 before Ampere
+
+
+def test_gpu_busy_says_what_gpu_utilization_does_not_of_a_host_bound_step():
+    """The tabular MLP on 8 x H100 in bf16: its step is the host's kernel launches (the note says the GPU waits)
+    and mostly the all-reduce, yet gpu_utilization (the training step's share of the step) read 0.99; gpu_busy is
+    the GPUs' kernels' share. A GPT-2-sized step on one A100 keeps the GPU busy: there the two agree."""
+    prof = api.load_profile(Path(__file__).parent / "hostile" / "data" / "tabular_profile.json")
+    est = advisor.predict(prof, dataset_size=300_000, epochs=1, batch_size=512, target=Target.gpu("H100-SXM", 8),
+                          precision="bf16")
+    assert any(n.startswith("host-bound:") for n in est.notes)
+    assert est.gpu_utilization > 0.9 and est.gpu_busy < 0.1
+    assert est.gpu_busy <= est.gpu_utilization * est.scaling_efficiency
+    assert est.json_contract()["gpu_busy"] == est.gpu_busy
+    gpt2 = api.profile(EXAMPLES.parent / "bench" / "workloads" / "gpt2_124m.py", devices=[], batch_size=16)
+    big = advisor.predict(gpt2, dataset_size=10_000, epochs=1, batch_size=16, target=Target.gpu("A100-80GB"),
+                          precision="bf16")
+    assert big.gpu_busy == pytest.approx(big.gpu_utilization, abs=0.05) and big.gpu_busy > 0.9
+    assert advisor.predict(prof, dataset_size=300_000, epochs=1, batch_size=512, target="cpu").gpu_busy is None

@@ -300,16 +300,16 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, 
     if job.compiled:
         first_compile, recompile, compile_note = compile_costs(profile.analysis)
         notes.append(compile_note)
-    compute, efficiency, eval_seconds = gpu_job.gpu_step_compute(profile, job, spec, target, per_gpu_compute, notes)
+    compute, efficiency, eval_s, busy = gpu_job.gpu_step_compute(profile, job, spec, target, per_gpu_compute, notes)
     fits, peak, capacity, max_batch, mem_notes = _memory(profile, probed, spec, per_device_batch, prec, count)
     notes.extend(mem_notes)
     if not fits:
         notes.append(f"does not fit: {peak:.1f} GiB needed per GPU at batch {per_device_batch}, "
                      f"{capacity:.0f} GiB available.")
-    return gpu_job.GpuCompute(spec, prec, compute, eval_seconds, sigma, startup + first_compile, efficiency,
+    return gpu_job.GpuCompute(spec, prec, compute, eval_s, sigma, startup + first_compile, efficiency,
                               (fits, peak, capacity, max_batch),
                               source_dev.device if source_dev is not None else None, tuple(notes), profile.analysis,
-                              recompile)
+                              recompile, busy)
 
 
 # Below this |median log error| a kind of job's validation bias is within the interval's noise: no note.

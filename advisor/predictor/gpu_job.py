@@ -52,6 +52,7 @@ class GpuCompute:
     notes: tuple[str, ...]
     analysis: Analysis | None = None  # the model's FLOPs, for MFU
     recompile_seconds: float = 0.0  # once, when the last batch is smaller (torch.compile: compile_time)
+    busy_share: float = 1.0  # the GPUs' kernels' share of the compute step at the job's batch (gpu_step_compute)
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,9 @@ class GpuStepParts:
     seconds: float
     optimizer_seconds: float
     forward_seconds: float
+    # The share of the step the GPU runs the model's kernels (the roofline's phases; the rest is the host's
+    # launches and the step's fixed overhead). 1.0 where no analysis splits the step.
+    busy_share: float = 1.0
 
 
 def step_parts_of(seconds: float, phases: dict[str, float] | None, analysis: Analysis | None) -> GpuStepParts:
@@ -73,14 +77,15 @@ def step_parts_of(seconds: float, phases: dict[str, float] | None, analysis: Ana
         return GpuStepParts(seconds, 0.0, seconds * forward_share(analysis))
     gpu = phases["forward"] + phases["backward"] + phases["optimizer"]
     forward = phases["forward"] + phases["overhead"] * (phases["forward"] / gpu if gpu > 0 else 0.0)
-    return GpuStepParts(seconds, seconds * phases["optimizer"] / total, seconds * forward / total)
+    return GpuStepParts(seconds, seconds * phases["optimizer"] / total, seconds * forward / total, gpu / total)
 
 
 def gpu_step_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target,
                      per_gpu_compute: Callable[[int], GpuStepParts],
-                     notes: list[str]) -> tuple[Callable[[int], float], float | None, float]:
+                     notes: list[str]) -> tuple[Callable[[int], float], float | None, float, float]:
     """(one micro-step's compute at a global batch, memoised; the scaling efficiency on K > 1 GPUs; one
-    evaluation's seconds) with the data-parallel step model (its all-reduce is part of the GPUs' step, over
+    evaluation's seconds; the GPUs' busy share of the job's compute step, ``GpuStepParts.busy_share`` at its
+    per-GPU batch x the efficiency) with the data-parallel step model (its all-reduce is part of the GPUs' step, over
     PCIe with the target's ``peer_to_peer``, or the card's own guess) and gradient accumulation: the optimizer
     and the all-reduce once per ``job.grad_accum_steps`` micro-steps."""
     from advisor.predictor.multigpu import accumulated_data_parallel, peer_to_peer_caveat
@@ -117,7 +122,7 @@ def gpu_step_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Targ
         notes.append(f"gradient accumulation: {job.grad_accum_steps} micro-steps of batch {job.batch_size} per "
                      f"optimizer step ({job.batch_size * job.grad_accum_steps} samples); the optimizer"
                      + (" and the all-reduce run" if count > 1 else " runs") + " once per optimizer step.")
-    return compute_at, efficiency, eval_seconds
+    return compute_at, efficiency, eval_seconds, parts.busy_share * (efficiency or 1.0)
 
 
 class GpuOnHost:
@@ -150,7 +155,8 @@ class GpuOnHost:
             precision=gc.precision, scaling_efficiency=gc.scaling_efficiency, source_device=gc.source_device,
             # the step as ``assemble_job`` adds it up (compute + host side), to the last bit
             **mfu_fields(gc.analysis, job.batch_size, float(gc.compute_at(job.batch_size)) + float(parts.host_seconds),
-                         gc.spec, gc.precision, count))
+                         gc.spec, gc.precision, count),
+            gpu_busy=parts.gpu_utilization * gc.busy_share if parts.gpu_utilization is not None else None)
         return cls(gc, count, host, fields, parts_at, rel)
 
     def estimate(self, job: JobSpec) -> Estimate:

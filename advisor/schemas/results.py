@@ -65,6 +65,11 @@ class Estimate(Model):
     # dominant matrix FLOPs run in TF32: ``roofline.mfu_precision``); None on a CPU or when a figure is missing.
     mfu: float | None = None
     mfu_peak: str | None = None
+    # The share of the step the GPUs run the model's kernels: gpu_utilization (the training step's share) x the
+    # roofline's GPU share of that step (the rest: the host's kernel launches, the step's fixed overhead) x the
+    # scaling efficiency on K GPUs (the rest: the all-reduce and synchronisation). None on a CPU, and for a GPU
+    # probed here (its step is measured whole).
+    gpu_busy: float | None = None
     # The saved prediction's id in history (``advisor history show pN``); None when not saved.
     history_id: int | None = None
     notes: list[str] = Field(default_factory=list)
