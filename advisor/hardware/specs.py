@@ -172,10 +172,13 @@ def _gpu_links_cached(path: str) -> tuple[GpuLinkRow, ...]:
         source = (row.get("source") or "").strip()
         if not provider or not family:
             continue
-        if not source:  # a link fact changes a price's time: never one without where it was seen
-            raise HardwareError(f"{path} line {line}: {provider} {family} has no source.",
-                                hint="Fix: cite where the peer-to-peer fact was published, or drop the row.")
-        rows.append(GpuLinkRow(provider, family, _bool(row.get("peer_to_peer"), default=True,
+        # A link fact changes a price's time: never one without where it was seen, nor a blank read as "has P2P".
+        if not source or not (row.get("peer_to_peer") or "").strip():
+            raise HardwareError(f"{path} line {line}: {provider} {family} has no "
+                                + ("source." if not source else "peer_to_peer value."),
+                                hint="Fix: write peer_to_peer true or false and cite where it was published, or "
+                                     "drop the row.")
+        rows.append(GpuLinkRow(provider, family, _bool(row.get("peer_to_peer"), default=False,
                                                        where=f"{path} line {line} column peer_to_peer"), source))
     return tuple(rows)
 

@@ -37,10 +37,13 @@ def test_each_row_is_sourced_and_names_a_family_the_catalog_rents_several_gpus_i
         assert any(peer_to_peer_for_instance(o.provider, o.instance_type, [row]) is not None for o in multi), row
 
 
-def test_a_row_without_its_source_is_refused(tmp_path):
+def test_a_row_without_its_source_or_its_value_is_refused(tmp_path):
     path = tmp_path / GPU_LINKS_FILE
     path.write_text("provider,instance_family,peer_to_peer,source,reported,notes\naws,g4dn,false,,,\n")
     with pytest.raises(HardwareError, match="g4dn has no source"):
+        load_gpu_links(path)
+    path.write_text("provider,instance_family,peer_to_peer,source,reported,notes\naws,g4dn,,https://x.test,,\n")
+    with pytest.raises(HardwareError, match="g4dn has no peer_to_peer value"):
         load_gpu_links(path)
 
 
