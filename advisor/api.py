@@ -159,8 +159,8 @@ def resolve_target(target: Target | str | None = None, *, gpu: str | None = None
     check_target(target)
     from advisor.hardware.devices import local_gpu_target, one_device
 
-    if target is None and not gpu and device is not None and one_device(device) != "cpu":
-        return local_gpu_target(one_device(device), _visible_gpus())
+    if target is None and not gpu and device is not None and (name := one_device(device)) != "cpu":
+        return local_gpu_target(name, _visible_gpus())
     return _resolve(target, gpu=gpu, gpus=gpus, threads=threads, peer_to_peer=peer_to_peer)
 
 

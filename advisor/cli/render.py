@@ -128,6 +128,10 @@ def estimate(est: Any, instance_startup_seconds: float | None = None) -> None:
         con.print(f"  note: {safe_text(n, multiline=True)}")
 
 
+# SkippedPoint.priced_from, as the profile summary says it.
+_PRICED_FROM = {"first step": "the first step", "check": "the workload check", "measured": "the points measured"}
+
+
 def profile_summary(prof: Any, path: str | None = None) -> None:
     """A profile's measurements, one row per device and batch size."""
     con = out()
@@ -160,10 +164,9 @@ def profile_summary(prof: Any, path: str | None = None) -> None:
     for dev in prof.devices:
         if dev.skipped and not dev.measurements:
             budget = f" of {dev.budget_seconds:.0f} s" if dev.budget_seconds else ""
+            source = _PRICED_FROM[dev.skipped[0].priced_from]
             con.print(f"{safe_text(dev.device)}: no batch size fitted the probe's budget{budget} (its warm-up and two "
-                      "steps, priced from " + ("the first step" if dev.skipped[0].priced_from == "first step" else
-                                                "the workload check" if dev.skipped[0].priced_from == "check" else
-                                                "the points measured")
+                      f"steps, priced from {source}"
                       + ("): its estimates come from the model's analysis and this CPU's measured op rates (method "
                          "scaled)." if dev.cpu_peak is not None and prof.analysis is not None else
                          "): nothing here prices it.") + " A longer --probe-seconds times it.")

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import csv
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
 from advisor.data_files import data_dir
 from advisor.errors import HardwareError, PredictionError, did_you_mean
@@ -23,6 +25,7 @@ GPU_FILE = "gpus.csv"
 CPU_FILE = "cpus.csv"
 CPU_FAMILIES_FILE = "cpu_families.csv"
 GPU_LINKS_FILE = "gpu_links.csv"
+_R = TypeVar("_R", "CpuFamilyRow", "GpuLinkRow")  # an instance-family row: provider + instance_family
 
 # Which datasheet figure bounds a precision's matmul throughput.
 PRECISION_FIELDS = {"fp32": "fp32_tflops", "tf32": "tf32_tflops", "bf16": "fp16_bf16_tflops",
@@ -192,12 +195,8 @@ def peer_to_peer_for_instance(provider: str, instance_type: str,
                               links: list[GpuLinkRow] | None = None) -> bool | None:
     """Whether an instance type's GPUs have PCIe peer-to-peer, where its family's row says; None: not known
     (the card's own guess, ``advisor.predictor.multigpu.has_pcie_p2p``, stands)."""
-    links = load_gpu_links() if links is None else links
-    fam = instance_family(provider, instance_type).lower()
-    for row in links:
-        if row.provider == provider.lower() and row.instance_family.lower() == fam:
-            return row.peer_to_peer
-    return None
+    row = _instance_row(provider, instance_type, load_gpu_links() if links is None else links)
+    return row.peer_to_peer if row else None
 
 
 def load_gpu_specs(path: str | Path | None = None) -> dict[str, GpuSpec]:
@@ -428,13 +427,17 @@ def instance_family(provider: str, instance_type: str) -> str:
     return instance_type
 
 
-def _family_row(provider: str, instance_type: str, families: list[CpuFamilyRow] | None) -> CpuFamilyRow | None:
-    families = load_cpu_families() if families is None else families
+def _instance_row(provider: str, instance_type: str, rows: Sequence[_R]) -> _R | None:
+    """The row of ``rows`` (``cpu_families.csv``'s or ``gpu_links.csv``'s) for an instance type's family."""
     fam = instance_family(provider, instance_type).lower()
-    for row in families:
+    for row in rows:
         if row.provider == provider.lower() and row.instance_family.lower() == fam:
             return row
     return None
+
+
+def _family_row(provider: str, instance_type: str, families: list[CpuFamilyRow] | None) -> CpuFamilyRow | None:
+    return _instance_row(provider, instance_type, load_cpu_families() if families is None else families)
 
 
 def cpu_family_for_instance(provider: str, instance_type: str,
