@@ -109,20 +109,7 @@ class OpTable:
         """Every op at each of ``batch_sizes`` (one row each), summed per row in op order: any batch size's
         sums are the same to the last bit whichever rows it is priced with."""
         rows = len(batch_sizes)
-        db = (np.asarray(batch_sizes, dtype=float) - self.b0)[:, None]
-        flops = np.maximum(0.0, self.flops0 + self.flops_slope * db)
-        nbytes = np.maximum(0.0, self.bytes0 + self.bytes_slope * db)
-        m, n, k = np.maximum(1.0, self.gemm0[:, None, :] + self.gemm_slope[:, None, :] * db[None, :, :])
-        staged = flops / tile_reuse(m, n, self.half_tile)
-        t_core = (flops * self.seconds_per_flop * np.where(self.tensor, k_fill_factor(k, self.k_fill), 1.0)
-                  + staged * self.index_seconds)
-        t_stage = staged * self.staging_seconds
-        t_comp = np.maximum(t_core, t_stage) if self.overlap else t_core + t_stage
-        t_mem = nbytes * self.seconds_per_byte
-        t_layout = nbytes * self.layout_per_byte
-        t_pad = nbytes * self.pad_per_byte
-        t = (np.maximum(t_comp, t_mem) + t_layout + t_pad + self.fixed_seconds) * self.count
-        bound = t_comp > t_mem
+        t, bound, flops, nbytes, t_layout = self.op_seconds(batch_sizes)
         row = np.arange(rows)[:, None]
 
         def per_row(index: np.ndarray, width: int, weights: np.ndarray) -> np.ndarray:
@@ -139,6 +126,24 @@ class OpTable:
                 "bytes": per_row(whole, 1, self.count * nbytes)[:, 0],
                 # cuDNN's transposes of channels-first 16-bit convolutions (already inside the conv kind's time)
                 "layout": per_row(whole, 1, t_layout * self.count)[:, 0]}
+
+    def op_seconds(self, batch_sizes: np.ndarray) -> tuple[np.ndarray, ...]:
+        """Each op's seconds in one step (all its calls), at each of ``batch_sizes`` (rows x ops), with whether
+        it is compute-bound, its FLOPs and bytes per call and its layout seconds per call."""
+        db = (np.asarray(batch_sizes, dtype=float) - self.b0)[:, None]
+        flops = np.maximum(0.0, self.flops0 + self.flops_slope * db)
+        nbytes = np.maximum(0.0, self.bytes0 + self.bytes_slope * db)
+        m, n, k = np.maximum(1.0, self.gemm0[:, None, :] + self.gemm_slope[:, None, :] * db[None, :, :])
+        staged = flops / tile_reuse(m, n, self.half_tile)
+        t_core = (flops * self.seconds_per_flop * np.where(self.tensor, k_fill_factor(k, self.k_fill), 1.0)
+                  + staged * self.index_seconds)
+        t_stage = staged * self.staging_seconds
+        t_comp = np.maximum(t_core, t_stage) if self.overlap else t_core + t_stage
+        t_mem = nbytes * self.seconds_per_byte
+        t_layout = nbytes * self.layout_per_byte
+        t_pad = nbytes * self.pad_per_byte
+        t = (np.maximum(t_comp, t_mem) + t_layout + t_pad + self.fixed_seconds) * self.count
+        return t, t_comp > t_mem, flops, nbytes, t_layout
 
     def _as_dict(self, priced: dict[str, np.ndarray], i: int) -> dict:
         """Row ``i`` of ``price_rows`` as ``price`` returns it (new dicts: the roofline adds to them)."""

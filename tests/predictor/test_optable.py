@@ -77,3 +77,19 @@ def test_a_batch_size_is_priced_to_the_last_bit_whatever_rows_it_comes_with():
     first["per_kind"]["optimizer"] = 1e9
     first["per_phase"]["optimizer"] = 1e9
     assert table.price(3) == alone[3]
+
+
+def test_op_seconds_gives_each_op_what_the_oracle_does_and_sums_to_the_step():
+    """``OpTable.op_seconds`` (bench/per_op_profile.py's per-operator breakdown) is each op's time, and its
+    ops add up to what ``price`` reports per kind."""
+    table = _table("bf16")
+    seconds, bound, flops, nbytes, _ = table.op_seconds(np.array([64.0, 300.0]))
+    assert seconds.shape == (2, len(table.count))
+    for row, b in enumerate((64.0, 300.0)):
+        priced = table.price(b)
+        for kind_i, kind in enumerate(table.kinds):
+            assert seconds[row, table.kind_index == kind_i].sum() == pytest.approx(priced["per_kind"][kind], rel=1e-12)
+        assert (table.count * flops[row]).sum() == pytest.approx(priced["flops"], rel=1e-12)
+        assert (table.count * nbytes[row]).sum() == pytest.approx(priced["bytes"], rel=1e-12)
+        assert seconds[row][bound[row]].sum() == pytest.approx(priced["compute_bound"], rel=1e-12)
+    assert (seconds[1] >= seconds[0]).all() and seconds[1].sum() > seconds[0].sum()
