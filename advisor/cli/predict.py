@@ -126,6 +126,7 @@ def _print_one(est, gpu: str | None, startup_gpu: str | None, server: str | None
     startup = Settings.from_env().with_startup(None, startup_gpu).startup_seconds_gpu if gpu else None
     render.estimate(est, instance_startup_seconds=startup)
     out().print(f"  bound: {safe_text(bound_sentence(est))}")
+    _print_variants(gpu, est.target.gpu_name)
     if est.history_id is not None:
         out().print(f"  saved as p{est.history_id} in " + ("the server's history (`advisor history list --server "
                     "URL`)" if server else f"history (`advisor history show p{est.history_id}`)"))
@@ -149,3 +150,15 @@ def _grid(source, gpu: str | None, counts: list[int], precisions: list, kwargs: 
         render.print_json(data)
     else:
         answer.scaling_table(grid)
+        _print_variants(gpu, grid.gpu, prefix="note: ")
+
+
+def _print_variants(gpu: str | None, priced: str | None, prefix: str = "  ") -> None:
+    """Which variant a plain family name (--gpu A100) was read as, and the others the catalog has."""
+    from advisor.cli.console import out, safe_text
+    from advisor.hardware.specs import other_variants
+
+    others = other_variants(gpu) if gpu and priced else []
+    if others:
+        out().print(f"{prefix}read --gpu {safe_text(gpu)} as {priced}; the catalog also has {', '.join(others)} "
+                    "(name one to price it)")

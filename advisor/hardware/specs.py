@@ -279,6 +279,24 @@ def resolve_gpu(name: str, specs: dict[str, GpuSpec] | None = None) -> GpuSpec:
     return found  # type: ignore[return-value]
 
 
+def other_variants(name: str, specs: dict[str, GpuSpec] | None = None) -> list[str]:
+    """The catalog's other variants of a plain family name that ``resolve_gpu`` read as one of them ('A100' ->
+    ['A100-40GB-PCIe', 'A100-80GB', 'A100-80GB-PCIe'] beside A100-40GB); [] where the name says which (a
+    memory size or a form factor, or a spec's own name) or the family has one model."""
+    specs = load_gpu_specs() if specs is None else specs
+    if not name or name in specs:
+        return []
+    tokens = _tokens(name)
+    if any(_GENERIC_TOKENS.match(t) for t in tokens):
+        return []
+    key = _model_key(tokens)
+    chosen = _lookup(name, specs)
+    if chosen is None or not key:
+        return []
+    return sorted(s.name for s in specs.values()
+                  if s.name != chosen.name and _model_key(_tokens(s.name)) == key)
+
+
 def _tokens(name: str) -> list[str]:
     return [t for t in re.split(r"[^a-z0-9]+", name.lower()) if t]
 

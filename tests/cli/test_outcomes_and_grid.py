@@ -181,3 +181,20 @@ def test_a_grid_row_that_does_not_fit_in_memory_has_no_cost(app):
     rows = json.loads(res.stdout)["rows"]
     assert rows and all(not r["estimate"]["fits_memory"] for r in rows)
     assert all(r["cost_usd"] is None for r in rows) and rows[0]["price_usd_per_hour"] is not None
+
+
+def test_a_plain_family_name_says_which_variant_it_priced_and_names_the_others(app):
+    """--gpu A100 is A100-40GB (profiles/README.md); the answer says so and names the other A100s. A name that
+    says which (A100-80GB) gets no such line."""
+    plain = run(app, "predict", "--profile", PROFILE, "--gpu", "A100", "--no-save")
+    assert plain.exit_code == 0, plain.output
+    text = " ".join(plain.output.split())
+    assert "read --gpu A100 as A100-40GB; the catalog also has A100-40GB-PCIe, A100-80GB, A100-80GB-PCIe" in text
+    grid = run(app, "predict", "--profile", PROFILE, "--gpu", "v100", "--gpus", "1,2", "--no-save")
+    assert grid.exit_code == 0, grid.output
+    assert "note: read --gpu v100 as V100-16GB; the catalog also has V100-32GB, V100-PCIe-16GB, V100-PCIe-32GB" in (
+        " ".join(grid.output.split()))
+    named = run(app, "predict", "--profile", PROFILE, "--gpu", "A100-80GB", "--no-save")
+    assert named.exit_code == 0 and "read --gpu" not in named.output
+    single = run(app, "predict", "--profile", PROFILE, "--gpu", "L4", "--no-save")
+    assert single.exit_code == 0 and "read --gpu" not in single.output
