@@ -35,14 +35,17 @@ def _calls(analysis: Analysis) -> int:
     return sum(op.count for op in analysis.ops if op.phase in ("forward", "backward"))
 
 
-def compile_costs(analysis: Analysis | None) -> tuple[float, float, str]:
-    """(first compile, recompile for a smaller last batch, the note saying so) of a compiled job's shape."""
+def compile_costs(analysis: Analysis | None, last_batch_smaller: bool = True) -> tuple[float, float, str]:
+    """(first compile, recompile for a smaller last batch, the note saying so) of a compiled job's shape; the note
+    names the recompile only where the job has a smaller last batch (``last_batch_smaller``)."""
     if analysis is None:
         return 0.0, 0.0, ("COMPILE: the compile time is not in the start-up (no analysis of the model to size "
                           "it); expect tens of seconds for a transformer.")
     calls = _calls(analysis)
     first = COMPILE_FIXED_SECONDS + calls * COMPILE_SECONDS_PER_OP
     again = RECOMPILE_FIXED_SECONDS + calls * RECOMPILE_SECONDS_PER_OP
-    return first, again, (f"COMPILE: {first:.0f} s of torch.compile before the first step is in the start-up, and "
-                          f"{again:.0f} s more when the last batch is smaller (one recompile for its shape); "
+    recompile = (f", and {again:.0f} s more to recompile for the smaller last batch (its own shape), are in the "
+                 "start-up" if last_batch_smaller else
+                 " is in the start-up (the batches divide the dataset evenly: no recompile for a smaller last batch)")
+    return first, again, (f"COMPILE: {first:.0f} s of torch.compile before the first step{recompile}; "
                           "calibrated on two models on a 16-core host.")

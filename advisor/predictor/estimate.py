@@ -298,7 +298,7 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, 
     startup = GPU_STARTUP_SECONDS + (source_dev.startup_seconds if source_dev is not None else 0.0)
     first_compile, recompile = 0.0, 0.0
     if job.compiled:
-        first_compile, recompile, compile_note = compile_costs(profile.analysis)
+        first_compile, recompile, compile_note = compile_costs(profile.analysis, job.last_batch_size != job.batch_size)
         notes.append(compile_note)
     compute, efficiency, eval_s, busy = gpu_job.gpu_step_compute(profile, job, spec, target, per_gpu_compute, notes)
     fits, peak, capacity, max_batch, mem_notes = _memory(profile, probed, spec, per_device_batch, prec, count)

@@ -259,7 +259,7 @@ def measured_model(
     startup = dev.startup_seconds if startup_seconds is None else float(startup_seconds)
     recompile = 0.0
     if job.compiled and dev.kind == "gpu":
-        first_compile, recompile, compile_note = compile_costs(profile.analysis)
+        first_compile, recompile, compile_note = compile_costs(profile.analysis, job.last_batch_size != job.batch_size)
         startup += first_compile
         tail.append(compile_note)
     compiled = compiled_factor if job.compiled and dev.kind == "gpu" else None
