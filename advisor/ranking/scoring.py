@@ -116,7 +116,7 @@ def _candidate(offer: Offer, est: Estimate, startup: float, use_spot: bool,
         marketplace=(offer.notes or "").lower().startswith(MARKETPLACE_NOTE),
         # The real step (est.seconds above is already the input- or transfer-bound time, not compute alone).
         bound=est.bound, input_seconds=est.input_seconds, transfer_seconds=est.transfer_seconds,
-        gpu_utilization=est.gpu_utilization, mfu=est.mfu,
+        gpu_utilization=est.gpu_utilization, mfu=est.mfu, mfu_peak=est.mfu_peak, gpu_busy=est.gpu_busy,
     )
     return updated(like, fields) if like is not None else Candidate(**fields)
 

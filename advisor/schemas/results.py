@@ -151,6 +151,8 @@ class Candidate(Model):
     transfer_seconds: float | None = None
     gpu_utilization: float | None = None
     mfu: float | None = None  # the estimate's model FLOPs utilisation (GPU candidates)
+    mfu_peak: str | None = None  # the precision whose dense peak ``mfu`` is taken over (the estimate's)
+    gpu_busy: float | None = None  # the estimate's share of the step the GPUs run the model's kernels
 
     # ``seconds``/``low``/``high`` are the job alone (what ``history compare`` checks against a tracked run);
     # the ``total_*`` figures add the paid start-up: what the user waits for and pays for, the time shown.

@@ -154,6 +154,8 @@ def test_predict_equals_recommend_across_the_catalog(prof, precision, sample_gpu
         what = f"{offer.gpu_count} x {offer.gpu}"
         assert (pred.seconds, pred.low, pred.high, pred.method, pred.precision) == \
                (cand.seconds, cand.low, cand.high, cand.method, cand.precision), what
+        assert (pred.mfu, pred.mfu_peak, pred.gpu_busy) == (cand.mfu, cand.mfu_peak, cand.gpu_busy), what
+        assert cand.gpu_busy is not None and 0 < cand.gpu_busy <= cand.gpu_utilization, what
         assert (pred.peak_memory_gib, pred.fits_memory, pred.max_batch_size_per_device) == \
                (ranked.peak_memory_gib, ranked.fits_memory, ranked.max_batch_size_per_device), what
 
