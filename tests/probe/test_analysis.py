@@ -273,3 +273,22 @@ def test_a_batch_the_model_cannot_take_raises_without_torchs_traceback_log(capfd
     assert "a and b must have same reduction dim" in err.value.message
     captured = capfd.readouterr()
     assert "Traceback" not in captured.err and "fake_tensor.py" not in captured.err, captured.err
+
+
+def test_layer_norm_backward_reads_its_gradient_and_input_twice():
+    """PyTorch's CUDA LayerNorm backward (aten/src/ATen/native/cuda/layer_norm_kernel.cu,
+    ``LayerNormBackwardKernelImplInternal``) runs the input-gradient kernel and then the gamma/beta kernel, each
+    reading dY and X: two reads of both, one write of dX, plus the row statistics and the affine parameters."""
+    rows, width = 16, 256
+
+    def make_batch(b):
+        return torch.randn(b, rows, width, requires_grad=True), torch.randn(b, rows, width)
+
+    a = analyze(Workload(model=lambda: nn.LayerNorm(width), make_batch=make_batch,
+                         optimizer=lambda p: torch.optim.SGD(p, lr=0.1), name="ln"), batch_sizes=(2, 8))
+    (bwd,) = _ops(a, "aten.native_layer_norm_backward.default", "backward")
+    for b, nbytes in zip(a.batch_sizes, bwd.bytes, strict=True):
+        activations = 4 * b * rows * width  # one fp32 tensor of the batch
+        stats = 2 * 4 * b * rows  # mean and rstd, fp32
+        params = 4 * 4 * width  # weight and bias read, their two gradients written
+        assert nbytes == 2 * activations + 2 * activations + activations + stats + params

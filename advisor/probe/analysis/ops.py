@@ -47,10 +47,14 @@ _ELEMENTWISE_STEMS = {"where", "masked_fill", "clamp", "threshold", "dropout", "
 
 # Operators whose CUDA kernels read some inputs twice (by argument position): batch/group norm compute the
 # statistics in one pass over the input and normalise in a second; their backward reduces over
-# (grad_output, input) and then applies the result in another pass over both.
+# (grad_output, input) and then applies the result in another pass over both. LayerNorm's backward runs the
+# input-gradient kernel and then a separate gamma/beta kernel, each reading grad_output and the input
+# (aten/src/ATen/native/cuda/layer_norm_kernel.cu, LayerNormBackwardKernelImplInternal); its forward is one
+# vectorised pass where the row width allows (launch_vectorized_layer_norm_kernel), so it is not listed.
 SECOND_READ = {"native_batch_norm": (0,), "_native_batch_norm_legit": (0,),
                "_native_batch_norm_legit_functional": (0,), "cudnn_batch_norm": (0,),
                "native_batch_norm_backward": (0, 1), "cudnn_batch_norm_backward": (0, 1),
+               "native_layer_norm_backward": (0, 1),
                "native_group_norm": (0,), "native_group_norm_backward": (0, 1)}
 
 # CUDA autocast (torch/csrc/autograd/autocast_mode.cpp, "lower_precision_fp" list): run in 16 bits. Their
