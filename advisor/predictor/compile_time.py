@@ -35,7 +35,7 @@ def _calls(analysis: Analysis) -> int:
     return sum(op.count for op in analysis.ops if op.phase in ("forward", "backward"))
 
 
-def compile_costs(analysis: Analysis | None, last_batch_smaller: bool = True) -> tuple[float, float, str]:
+def compile_costs(analysis: Analysis | None, last_batch_smaller: bool) -> tuple[float, float, str]:
     """(first compile, recompile for a smaller last batch, the note saying so) of a compiled job's shape; the note
     names the recompile only where the job has a smaller last batch (``last_batch_smaller``)."""
     if analysis is None:
