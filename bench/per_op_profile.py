@@ -25,7 +25,6 @@ or the host (the published times have neither). Nothing here is fitted: it is a 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -79,7 +78,6 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--ops", action="store_true", help="also list every operator of the batch-8 step")
     args = p.parse_args(argv)
-    os.environ.setdefault("ADVISOR_QUIET", "1")
     print(f"# One BERT-large encoder layer, PyTorch fp16, fwd+bwd on a {GPU} (SXM2): predicted vs published\n")
     print(f"Totals: {SOURCE}. Never fitted.\n")
     print("| batch x sequence | published ms | predicted ms | error | predicted TFLOP/s of the contractions |")
