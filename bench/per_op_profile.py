@@ -87,12 +87,13 @@ def main(argv: list[str] | None = None) -> int:
         ops = priced_ops(batch, seq)
         total = sum(s for _, s, _, _ in ops)
         flops = sum(f for r, _, _, f in ops if r.kind == "matmul")
-        contraction = by_class(ops)["tensor contraction"][0]
+        classes = by_class(ops)
+        contraction = classes["tensor contraction"][0]
         error = total / (published / 1e3) - 1
         print(f"| {batch} x {seq} | {published:.2f} | {1e3 * total:.2f} | {100 * error:+.0f}% "
               f"| {flops / contraction / 1e12:.0f} |")
         if batch == 8:
-            classes8, ops8 = by_class(ops), ops
+            classes8, ops8 = classes, ops
     published = PUBLISHED_MS[0][2] / 1e3
     print("\nBy operator class, batch 8 x 512 (published shares second-hand: the module docstring):\n")
     print("| class | published share | published ms (share x total) | predicted ms | predicted share "

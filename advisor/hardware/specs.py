@@ -293,8 +293,12 @@ def other_variants(name: str, specs: dict[str, GpuSpec] | None = None) -> list[s
     chosen = _lookup(name, specs)
     if chosen is None or not key:
         return []
-    return sorted(s.name for s in specs.values()
-                  if s.name != chosen.name and _model_key(_tokens(s.name)) == key)
+    return sorted(s.name for s in _specs_of_model(key, specs) if s.name != chosen.name)
+
+
+def _specs_of_model(model: str, specs: dict[str, GpuSpec]) -> list[GpuSpec]:
+    """The specs whose name or an alias is of ``model`` (``_model_key``: 'a100' for every A100)."""
+    return [s for s in specs.values() if any(_model_key(_tokens(k)) == model for k in (s.name, *s.aliases))]
 
 
 def _tokens(name: str) -> list[str]:
@@ -335,8 +339,7 @@ def match_reported_gpu(driver_name: str, memory_gib: float | None,
     model = _model_key(tokens)
     if not model:
         return None
-    candidates = [s for s in specs.values()
-                  if any(_model_key(_tokens(k)) == model for k in (s.name, *s.aliases))]
+    candidates = _specs_of_model(model, specs)
     if not candidates:
         return None
     wanted = _forms(tokens) - {"sxm"}
