@@ -10,7 +10,8 @@ The pooled measurement keeps every timed step, in the order taken, process after
 ``Measurement.process_samples`` says how many came from each, so the fit (``advisor.predictor.fit``) cuts each
 process's own start-up transient rather than taking a slower first process for one. Processes are pooled only
 where they ran on the same clock and threads: a twin that found the machine busy timed one thread by its CPU
-time, which is not the same quantity as the other's wall-clock steps (the wall-clock ones are kept then).
+time, which is not the same quantity as the other's wall-clock steps (the wall-clock ones are kept then, and
+``Measurement.processes_left_out`` counts the others).
 """
 
 from __future__ import annotations
@@ -30,12 +31,14 @@ def pool_profiles(profiles: Sequence[DeviceProfile]) -> DeviceProfile:
     first = profiles[0]
     if len(profiles) == 1 or timed_measurement(first) is None:
         return first
-    kept = _comparable([p for p in profiles if timed_measurement(p) is not None])
-    if len(kept) == 1:
+    timed = [p for p in profiles if timed_measurement(p) is not None]
+    kept = _comparable(timed)
+    left_out = len(timed) - len(kept)
+    if len(kept) == 1 and not left_out:
         return kept[0]
-    measurement = pool_measurements([p.measurements[0] for p in kept])
+    measurement = pool_measurements([p.measurements[0] for p in kept]) if len(kept) > 1 else kept[0].measurements[0]
     return kept[0].model_copy(update={
-        "measurements": [measurement],
+        "measurements": [measurement.model_copy(update={"processes_left_out": left_out})],
         # What one fresh job pays to start; every process paid it once.
         "startup_seconds": statistics.fmean(p.startup_seconds for p in kept),
         "probe_seconds": sum(p.probe_seconds for p in kept),

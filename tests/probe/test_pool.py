@@ -26,7 +26,7 @@ def test_two_processes_keep_every_step_in_order_and_say_how_many_each_timed():
                             _profile(b, startup=0.6, faults=300.0, peak=1.5)])
     (m,) = pooled.measurements
     assert m.compute_seconds_samples == a + b
-    assert m.process_samples == [4, 3]
+    assert m.process_samples == [4, 3] and m.processes_left_out == 0
     assert m.compute_seconds == pytest.approx(0.012)  # the median of all seven steps
     assert m.page_faults_per_step == pytest.approx(200.0)
     assert m.peak_memory_gib == pytest.approx(1.5)
@@ -48,6 +48,7 @@ def test_a_twin_on_another_clock_is_left_out_and_the_wall_clock_one_kept():
         pooled = pool_profiles(order)
         (m,) = pooled.measurements
         assert m.clock == "wall" and m.compute_seconds_samples == [0.02] * 5 and m.process_samples == []
+        assert m.processes_left_out == 1
 
 
 def test_an_out_of_memory_first_twin_stands_as_the_limit():
@@ -81,3 +82,14 @@ def test_advisor_profile_names_each_fresh_process_median(capsys):
     pooled = pool_profiles([_profile([0.010, 0.011, 0.012]), _profile([0.014, 0.015, 0.016, 0.017])])
     profile_summary(Profile(workload=WorkloadInfo(name="w"), devices=[pooled]))
     assert "cpu, batch size 64: timed in 2 fresh processes, their medians 11.00, 15.50 ms" in capsys.readouterr().out
+
+
+def test_advisor_profile_says_a_twin_was_left_out(capsys):
+    from advisor.cli.render import profile_summary
+    from advisor.schemas import Profile, WorkloadInfo
+
+    busy = _profile([0.03] * 5, clock="thread_cpu", threads=1, others=1.0)
+    profile_summary(Profile(workload=WorkloadInfo(name="w"), devices=[pool_profiles([_profile([0.02] * 5), busy])]))
+    out = capsys.readouterr().out
+    assert "cpu, batch size 64: 1 more fresh process(es) timed it on a busy machine" in out
+    assert "timed in 2 fresh processes" not in out
