@@ -176,10 +176,10 @@ def profile_summary(prof: Any, path: str | None = None) -> None:
                 medians = ", ".join(f"{statistics.median(p) * 1000:.2f}" for p in parts)
                 con.print(f"{safe_text(dev.device)}, batch size {m.batch_size}: timed in {len(parts)} fresh processes, "
                           f"their medians {medians} ms")
-            if m.processes_left_out:
-                con.print(f"{safe_text(dev.device)}, batch size {m.batch_size}: {m.processes_left_out} more fresh "
-                          "process(es) timed it on a busy machine, on another clock or thread count, and were left "
-                          "out")
+            if n := m.processes_left_out:
+                con.print(f"{safe_text(dev.device)}, batch size {m.batch_size}: {n} more fresh "
+                          f"{'process' if n == 1 else 'processes'} timed it on another clock or thread count (other "
+                          f"processes' load changed between them) and {'was' if n == 1 else 'were'} left out")
     if prof.input_pipeline is not None:
         input_pipeline(prof.input_pipeline)
     if prof.analysis is None:

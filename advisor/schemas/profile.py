@@ -78,8 +78,8 @@ class Measurement(Model):
     # CPU, the user's batch size: how many of ``compute_seconds_samples`` each fresh process timed, in order
     # (advisor.probe.pool: the twins); empty where one process timed them all.
     process_samples: list[Annotated[int, Field(ge=0, le=1_000_000)]] = Field(default_factory=list, max_length=16)
-    # Fresh processes that timed this batch size too but were not pooled: they found the machine busy, so they ran
-    # on another clock or thread count than the steps kept (advisor.probe.pool).
+    # Fresh processes that timed this batch size too but were not pooled: the machine's load changed between them,
+    # so they ran on another clock or thread count than the steps kept (advisor.probe.pool).
     processes_left_out: Annotated[int, Field(ge=0, le=16)] = 0
 
     @property

@@ -91,5 +91,6 @@ def test_advisor_profile_says_a_twin_was_left_out(capsys):
     busy = _profile([0.03] * 5, clock="thread_cpu", threads=1, others=1.0)
     profile_summary(Profile(workload=WorkloadInfo(name="w"), devices=[pool_profiles([_profile([0.02] * 5), busy])]))
     out = capsys.readouterr().out
-    assert "cpu, batch size 64: 1 more fresh process(es) timed it on a busy machine" in out
+    assert "cpu, batch size 64: 1 more fresh process timed it on another clock or thread count" in out
+    assert "and was left out" in out
     assert "timed in 2 fresh processes" not in out
