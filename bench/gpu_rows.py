@@ -271,20 +271,25 @@ def sigma_by_kind(rows: list[Row], analyses: dict, loso: dict[int, float]) -> di
     """``rel_sigma`` and ``ratio_sigma`` (as ``write_calibration`` computes them) and the median signed
     leave-one-source-out log error (``bias``, as the time's: > 0 ran slower than predicted) over the rows of each
     kind of job (``advisor.predictor.calibration.workload_kind`` of the row's analysis and GPU), and of each kind
-    at each precision class (``workload_kind`` with the row's precision) that has ``MIN_PRECISION_SPLIT_ROWS``."""
+    at each precision class (``workload_kind`` with the row's precision) and of that split on each GPU
+    architecture (``"<split>@<architecture>"``) that has ``MIN_PRECISION_SPLIT_ROWS``."""
     from advisor.predictor.calibration import workload_kind
 
     out = {}
     keyed = [r for r in rows if analysis_key(r) in analyses and r.spec is not None]
     kinds = {id(r): workload_kind(analyses[analysis_key(r)], r.spec) for r in keyed}
     splits = {id(r): workload_kind(analyses[analysis_key(r)], r.spec, r.precision) for r in keyed}
+    # Each precision split again by the GPU's architecture, where that has the rows: the same kind leans apart by
+    # architecture (16-bit rows on GA10x cards ran faster than predicted where GA100's ran slower, bench/README.md
+    # "What is still off"), and a user of one should be told that architecture's lean, not the class's.
+    archs = {id(r): f"{splits[id(r)]}@{r.spec.architecture}" for r in keyed if r.spec.architecture}
     # A probe scales from any GPU, of either class: a kind's ratios are every pair of its op kind.
     op_ratios = {op: ratio_log_errors([r for r in rows if kinds.get(id(r), "").split("/")[0] == op
                                        and id(r) in loso and r.gpu_count == 1], loso)
                  for op in {k.split("/")[0] for k in kinds.values()}}
     coarse = set(kinds.values())
-    for kind in sorted(coarse | set(splits.values())):
-        mine = [r for r in rows if kind in (kinds.get(id(r)), splits.get(id(r))) and id(r) in loso]
+    for kind in sorted(coarse | set(splits.values()) | set(archs.values())):
+        mine = [r for r in rows if kind in (kinds.get(id(r)), splits.get(id(r)), archs.get(id(r))) and id(r) in loso]
         errs = [math.log(loso[id(r)] / r.measured) for r in mine if fittable(r)]
         ratios = op_ratios[kind.split("/")[0]]
         if kind not in coarse and len(errs) < MIN_PRECISION_SPLIT_ROWS:
@@ -343,7 +348,8 @@ def write_calibration(out: Path | None = None) -> C.Calibration:
                              "throughput's sign: > 0 predicted too fast) over the rows of one kind of job "
                              "(calibration.workload_kind: conv when convolutions do at least half the matrix FLOPs, "
                              "/tensor-heavy on a GPU whose 16-bit tensor rate is >= 10x its FP32 rate), and of each "
-                             f"kind at each precision class (/16-bit, /32-bit) with {MIN_PRECISION_SPLIT_ROWS}+ rows",
+                             f"kind at each precision class (/16-bit, /32-bit) and of that on each GPU architecture "
+                             f"(@Ampere-GA10x ...) with {MIN_PRECISION_SPLIT_ROWS}+ rows",
         })
     target = out or REPO / "profiles" / "calibration.json"
     target.write_text(json.dumps(cal.to_json(), indent=2) + "\n", encoding="utf-8")

@@ -70,6 +70,11 @@ where the calibration has a figure for it (a split with too few rows is not writ
 16-bit step on other units (tensor cores, half-width elementwise kernels, cuDNN's layout transposes) than a
 32-bit one, and the validation rows lean differently there (CNNs in 16 bits on tensor-heavy GPUs +36%, in
 32 bits +16%). A job looks up its kind with its precision first, then without it.
+
+Each precision split is split once more by the GPU's architecture (``"matmul/16-bit@Ampere-GA10x"``) where
+that has enough rows, and a job on a GPU of that architecture takes that figure first: the class "not
+tensor-heavy" holds Turing cards that lean slow in 16 bits beside GA10x and Ada cards that lean fast, and a
+pooled figure would tell neither's users.
 """
 
 from __future__ import annotations
@@ -207,11 +212,16 @@ class Calibration:
     def _per_kind(self, analysis: Analysis | None, spec: GpuSpec | None,
                   precision: str | None = None) -> tuple[str | None, dict]:
         """(the job's kind, that kind's figures: {} where the calibration has none); (None, {}) without an
-        analysis. The kind at ``precision``'s class first, then the kind alone (module docstring)."""
+        analysis. The kind at ``precision``'s class on ``spec``'s architecture first, then at that class, then the
+        kind alone (module docstring)."""
         if analysis is None:
             return None, {}
         kind = workload_kind(analysis, spec)
-        for key in ((f"{kind}/{bit_width(precision)}",) if precision else ()) + (kind,):
+        keys = [kind]
+        if precision:
+            split = f"{kind}/{bit_width(precision)}"
+            keys[:0] = ([f"{split}@{spec.architecture}"] if spec is not None and spec.architecture else []) + [split]
+        for key in keys:
             if self.sigma_by_kind.get(key):
                 return key, self.sigma_by_kind[key]
         return kind, {}

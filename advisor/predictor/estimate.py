@@ -318,18 +318,19 @@ KIND_BIAS_NOTE_LOG = 0.10
 
 def kind_bias_note(cal: Calibration, analysis: Analysis | None, spec: GpuSpec,
                    precision: str | None = None) -> list[str]:
-    """The validation rows' median error for this kind of job at ``precision`` on this kind of GPU, when it is
-    large: the predictor's known lean, said where it applies (bench/README.md, "GPU accuracy")."""
+    """The validation rows' median error for this kind of job at ``precision`` on this kind of GPU, when large:
+    the predictor's known lean (bench/README.md, "GPU accuracy"); the architecture's own where it has one."""
     found = cal.kind_bias(analysis, spec, precision)
     if found is None or abs(found[1]) < KIND_BIAS_NOTE_LOG:
         return []
     kind, bias = found
-    parts = kind.split("/")
+    split, _, arch = kind.partition("@")  # "...@<architecture>": that architecture's rows alone
+    parts = split.split("/")
     what = {"conv": "convolution-heavy", "matmul": "matmul-heavy"}[parts[0]] + " jobs"
     if parts[-1].endswith("-bit"):  # the calibration's figure for this precision class (calibration._per_kind)
         what += f" in {parts[-1]} precision"
-    heavy = "tensor-heavy" in parts
-    where = f"GPUs like the {spec.name} (16-bit tensor rate {'>=' if heavy else '<'} {TENSOR_HEAVY_RATIO:g}x FP32)"
+    ratio = f"16-bit tensor rate {'>=' if 'tensor-heavy' in parts else '<'} {TENSOR_HEAVY_RATIO:g}x FP32"
+    where = f"{arch} GPUs like the {spec.name}" if arch else f"GPUs like the {spec.name} ({ratio})"
     # bias is log(predicted / measured throughput), so a job's real time is exp(bias) x the predicted one.
     way = "longer" if bias > 0 else "less time"
     return [f"{what} on {where} took a median {100 * abs(math.expm1(bias)):.0f}% {way} than this "
