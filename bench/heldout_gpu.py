@@ -151,7 +151,8 @@ def _judge(held: list[G.Row], analyses: dict, cal, group, cells) -> dict[str, li
     holds: its kind's at the row's precision class (what ``predict`` gives since session 31), and its kind's
     alone (before)."""
     errors: dict[str, list[float]] = {}
-    held_by = {"kind at the row's precision": 0, "kind alone": 0}
+    split = "kind at the row's precision (and its GPU's architecture, where split)"
+    held_by = {split: 0, "kind alone": 0}
     for i, r in enumerate(held):
         p = G.predict(r, analyses, cal)
         head = f"| {r.extra['platform']} | {r.gpu_count} | {r.precision} | {r.micro_batch} | "
@@ -162,7 +163,7 @@ def _judge(held: list[G.Row], analyses: dict, cal, group, cells) -> dict[str, li
         errors.setdefault(group(r), []).append(err)
         print(head + cells(i, r, p))
         analysis = analyses[G.analysis_key(r)]
-        held_by["kind at the row's precision"] += abs(err) <= cal.sigma(analysis, r.spec, precision=r.precision)
+        held_by[split] += abs(err) <= cal.sigma(analysis, r.spec, precision=r.precision)
         held_by["kind alone"] += abs(err) <= cal.sigma(analysis, r.spec)
     judged = sum(len(e) for e in errors.values())
     print("\n80% interval held: " + ", ".join(f"{k} {v}/{judged}" for k, v in held_by.items()))
