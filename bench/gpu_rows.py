@@ -280,7 +280,7 @@ def sigma_by_kind(rows: list[Row], analyses: dict, loso: dict[int, float]) -> di
     kinds = {id(r): workload_kind(analyses[analysis_key(r)], r.spec) for r in keyed}
     splits = {id(r): workload_kind(analyses[analysis_key(r)], r.spec, r.precision) for r in keyed}
     # Each precision split again by the GPU's architecture, where that has the rows: the same kind leans apart by
-    # architecture (16-bit rows on GA10x cards ran faster than predicted where GA100's ran slower, bench/README.md
+    # architecture (16-bit rows on GA10x cards ran a fifth faster than predicted, Volta's slower: bench/README.md
     # "What is still off"), and a user of one should be told that architecture's lean, not the class's.
     archs = {id(r): f"{splits[id(r)]}@{r.spec.architecture}" for r in keyed if r.spec.architecture}
     # A probe scales from any GPU, of either class: a kind's ratios are every pair of its op kind.

@@ -73,8 +73,8 @@ where the calibration has a figure for it (a split with too few rows is not writ
 
 Each precision split is split once more by the GPU's architecture (``"matmul/16-bit@Ampere-GA10x"``) where
 that has enough rows, and a job on a GPU of that architecture takes that figure first: the class "not
-tensor-heavy" holds Turing cards that lean slow in 16 bits beside GA10x and Ada cards that lean fast, and a
-pooled figure would tell neither's users.
+tensor-heavy" holds Volta and Turing cards whose 16-bit rows ran as predicted or slower beside GA10x cards whose
+rows ran a fifth faster, and a pooled figure would tell neither's users.
 """
 
 from __future__ import annotations
