@@ -273,7 +273,7 @@ def sigma_by_kind(rows: list[Row], analyses: dict, loso: dict[int, float]) -> di
     kind of job (``advisor.predictor.calibration.workload_kind`` of the row's analysis and GPU), and of each kind
     at each precision class (``workload_kind`` with the row's precision) and of that split on each GPU
     architecture (``"<split>@<architecture>"``) that has ``MIN_PRECISION_SPLIT_ROWS``."""
-    from advisor.predictor.calibration import workload_kind
+    from advisor.predictor.calibration import architecture_split, workload_kind
 
     out = {}
     keyed = [r for r in rows if analysis_key(r) in analyses and r.spec is not None]
@@ -282,7 +282,7 @@ def sigma_by_kind(rows: list[Row], analyses: dict, loso: dict[int, float]) -> di
     # Each precision split again by the GPU's architecture, where that has the rows: the same kind leans apart by
     # architecture (16-bit rows on GA10x cards ran a fifth faster than predicted, Volta's slower: bench/README.md
     # "What is still off"), and a user of one should be told that architecture's lean, not the class's.
-    archs = {id(r): f"{splits[id(r)]}@{r.spec.architecture}" for r in keyed if r.spec.architecture}
+    archs = {id(r): key for r in keyed if (key := architecture_split(splits[id(r)], r.spec))}
     # A probe scales from any GPU, of either class: a kind's ratios are every pair of its op kind.
     op_ratios = {op: ratio_log_errors([r for r in rows if kinds.get(id(r), "").split("/")[0] == op
                                        and id(r) in loso and r.gpu_count == 1], loso)

@@ -217,12 +217,9 @@ class Calibration:
         if analysis is None:
             return None, {}
         kind = workload_kind(analysis, spec)
-        keys = [kind]
-        if precision:
-            split = f"{kind}/{bit_width(precision)}"
-            keys[:0] = ([f"{split}@{spec.architecture}"] if spec is not None and spec.architecture else []) + [split]
-        for key in keys:
-            if self.sigma_by_kind.get(key):
+        split = workload_kind(analysis, spec, precision) if precision else None
+        for key in (architecture_split(split, spec) if split else None, split, kind):
+            if key and self.sigma_by_kind.get(key):
                 return key, self.sigma_by_kind[key]
         return kind, {}
 
@@ -270,6 +267,12 @@ def workload_kind(analysis: Analysis, spec: GpuSpec | None = None, precision: st
             and spec.fp16_bf16_tflops >= TENSOR_HEAVY_RATIO * spec.fp32_tflops:
         kind += "/tensor-heavy"
     return kind if precision is None else f"{kind}/{bit_width(precision)}"
+
+
+def architecture_split(split: str, spec: GpuSpec | None) -> str | None:
+    """``split`` (``workload_kind`` at a precision class) on ``spec``'s architecture, ``"<split>@<architecture>"``:
+    the key of ``sigma_by_kind``'s per-architecture figures (None for a GPU without an architecture)."""
+    return f"{split}@{spec.architecture}" if spec is not None and spec.architecture else None
 
 
 def bit_width(precision: str) -> str:

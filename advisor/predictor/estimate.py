@@ -324,7 +324,7 @@ def kind_bias_note(cal: Calibration, analysis: Analysis | None, spec: GpuSpec,
     if found is None or abs(found[1]) < KIND_BIAS_NOTE_LOG:
         return []
     kind, bias = found
-    split, _, arch = kind.partition("@")  # "...@<architecture>": that architecture's rows alone
+    split, _, arch = kind.partition("@")  # calibration.architecture_split: that architecture's rows alone
     parts = split.split("/")
     what = {"conv": "convolution-heavy", "matmul": "matmul-heavy"}[parts[0]] + " jobs"
     if parts[-1].endswith("-bit"):  # the calibration's figure for this precision class (calibration._per_kind)
