@@ -13,7 +13,10 @@ The job, as that config runs it (``torchrun --nproc_per_node=8 train.py config/t
 * 600,000 optimizer steps: ``DATASET_SIZE`` = 600,000 x 480 sequences, one pass (``EPOCHS = 1``);
 * bf16 autocast (``PRECISION``), ``torch.compile`` (``COMPILE``), AdamW (betas 0.9/0.95, weight decay 0.1 on
   the matrices only, fused on CUDA);
-* an evaluation of 200 forward-only batches every 1,000 optimizer steps (``EVAL_EVERY``, ``EVAL_STEPS``).
+* an evaluation every 1,000 optimizer steps (``EVAL_EVERY``): nanoGPT's ``estimate_loss`` runs ``eval_iters``
+  (200) forward-only batches on the training split and 200 more on the validation split, 400 in all
+  (``EVAL_STEPS``). Only the master process evaluates, one batch of 12 sequences at a time, while the other
+  seven wait for it at the next gradient all-reduce: the same wall time as 400 batches of 12 per GPU on all 8.
 
 Batches are random token ids of the real shapes (``make_batch``); the model returns its own loss.
 
@@ -41,7 +44,7 @@ EPOCHS = 1
 PRECISION = "bf16"
 COMPILE = True
 EVAL_EVERY = 1000  # optimizer steps
-EVAL_STEPS = 200  # forward-only batches of BATCH_SIZE
+EVAL_STEPS = 2 * 200  # forward-only batches of BATCH_SIZE: eval_iters on each of the two splits
 
 
 class SelfAttention(nn.Module):
