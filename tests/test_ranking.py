@@ -385,6 +385,17 @@ def test_cpu_vs_gpu_under_a_deadline_no_gpu_meets_says_it_compares_the_nearest_m
     assert met.text.startswith("the best GPU (")
 
 
+def test_cpu_vs_gpu_names_the_nearest_cpu_and_its_miss_in_one_bracket():
+    """A long job and a deadline no CPU meets: the CPU compared is the nearest miss, and the machine and the miss
+    share one bracket (it read "the nearest CPU (none meets the deadline) (8 vCPU, ...)", two brackets)."""
+    rec = run(Constraints(deadline_seconds=4000.0), estimates())
+    v = rec.verdict.cpu_vs_gpu
+    assert rec.chosen.tier != "cpu" and v.cpu.instance_type == CPU.instance_type
+    assert (f"what the nearest CPU ({CPU.vcpus} vCPU, {CPU.provider} {CPU.instance_type}; none meets the deadline) "
+            "costs and runs the job") in v.text
+    assert v.text.startswith("the best GPU (") and ") (" not in v.text
+
+
 def test_time_objective_treats_near_ties_as_ties_and_takes_the_cheaper():
     a100x4 = offer("aws", "p4-quarter", 7.96, gpu="A100-40GB", count=4, gpu_memory=40)
     ests = estimates()

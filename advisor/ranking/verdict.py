@@ -119,14 +119,14 @@ def _host_bound_text(g: Candidate) -> str:
 
 
 def _best(tier: str, s: Scored, *, lead: bool = True) -> str:
-    """"the best GPU", or, where no candidate of the tier meets the constraints, what it is instead: the nearest
-    miss (the ranking orders misses by how far they miss), not the tier's best in general (a cheaper, slower GPU
-    may exist)."""
+    """"the best GPU (1 x RTX3090, vast 1x-RTX_3090)", or, where no candidate of the tier meets the constraints,
+    what it is instead: the nearest miss (the ranking orders misses by how far they miss), not the tier's best in
+    general (a cheaper, slower GPU may exist). One bracket holds the machine and the miss."""
     if s.miss <= 0:
-        return f"the best {tier}"
+        return f"the best {tier} ({_named(s)})"
     missed = " and the ".join(w for w, m in (("deadline", s.deadline_miss), ("budget", s.budget_miss)) if m > 0)
-    return (f"{'N' if lead else 'n'}o {tier} meets the {missed or 'constraints'}: the nearest" if lead
-            else f"the nearest {tier} (none meets the {missed or 'constraints'})")
+    return (f"{'N' if lead else 'n'}o {tier} meets the {missed or 'constraints'}: the nearest ({_named(s)})" if lead
+            else f"the nearest {tier} ({_named(s)}; none meets the {missed or 'constraints'})")
 
 
 def _cheaper(ratio: float) -> str:
@@ -143,8 +143,8 @@ def _named(s: Scored) -> str:
 
 def _cpu_vs_gpu_text(v: CpuVsGpu, cpu: Scored, gpu: Scored, objective: str) -> str:
     c, g = v.cpu, v.gpu
-    head = (f"{_best('GPU', gpu)} ({_named(gpu)}) costs {format_ratio(v.price_ratio)} per hour what "
-            f"{_best('CPU', cpu, lead=False)} ({_named(cpu)}) costs and runs the job "
+    head = (f"{_best('GPU', gpu)} costs {format_ratio(v.price_ratio)} per hour what "
+            f"{_best('CPU', cpu, lead=False)} costs and runs the job "
             + ("about as fast" if 1 / 1.05 < v.speedup < 1.05 else
                f"{format_ratio(max(v.speedup, 1 / v.speedup))} " + ("faster" if v.speedup >= 1 else "slower"))
             + f": on the job alone it is {_cheaper(v.compute_cost_ratio)}.")
