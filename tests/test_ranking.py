@@ -387,7 +387,7 @@ def test_cpu_vs_gpu_under_a_deadline_no_gpu_meets_says_it_compares_the_nearest_m
 
 def test_cpu_vs_gpu_names_the_nearest_cpu_and_its_miss_in_one_bracket():
     """A long job and a deadline no CPU meets: the CPU compared is the nearest miss, and the machine and the miss
-    share one bracket (it read "the nearest CPU (none meets the deadline) (8 vCPU, ...)", two brackets)."""
+    share one bracket (it read "the nearest CPU (none meets the deadline) (16 vCPU, ...)", two brackets)."""
     rec = run(Constraints(deadline_seconds=4000.0), estimates())
     v = rec.verdict.cpu_vs_gpu
     assert rec.chosen.tier != "cpu" and v.cpu.instance_type == CPU.instance_type

@@ -275,6 +275,13 @@ def architecture_split(split: str, spec: GpuSpec | None) -> str | None:
     return f"{split}@{spec.architecture}" if spec is not None and spec.architecture else None
 
 
+def split_architecture(key: str) -> tuple[str, str]:
+    """(the split, the architecture) of a ``sigma_by_kind`` key: ``architecture_split`` undone, "" for a key
+    without an architecture."""
+    split, _, architecture = key.partition("@")
+    return split, architecture
+
+
 def bit_width(precision: str) -> str:
     """``"16-bit"`` for the mixed precisions (bf16, fp16), ``"32-bit"`` for fp32 and tf32: the split of
     ``sigma_by_kind`` (not the efficiency classes "fp32" / "tf32" / "half" of ``compute_eff``)."""

@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING
 
 from advisor.errors import AdvisorError, PredictionError
 from advisor.predictor import gpu_job, input_bound
-from advisor.predictor.calibration import TENSOR_HEAVY_RATIO, Calibration
+from advisor.predictor.calibration import TENSOR_HEAVY_RATIO, Calibration, split_architecture
 from advisor.predictor.compile_time import compile_costs
 from advisor.predictor.measured import THIS_MACHINE, memoised
 from advisor.schemas import Analysis, CpuSpec, DeviceProfile, Estimate, GpuSpec, JobSpec, Profile, Target
@@ -324,7 +324,7 @@ def kind_bias_note(cal: Calibration, analysis: Analysis | None, spec: GpuSpec,
     if found is None or abs(found[1]) < KIND_BIAS_NOTE_LOG:
         return []
     kind, bias = found
-    split, _, arch = kind.partition("@")  # calibration.architecture_split: that architecture's rows alone
+    split, arch = split_architecture(kind)  # an architecture's own figure: that architecture's rows alone
     parts = split.split("/")
     what = {"conv": "convolution-heavy", "matmul": "matmul-heavy"}[parts[0]] + " jobs"
     if parts[-1].endswith("-bit"):  # the calibration's figure for this precision class (calibration._per_kind)
