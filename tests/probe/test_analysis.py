@@ -292,3 +292,79 @@ def test_layer_norm_backward_reads_its_gradient_and_input_twice():
         stats = 2 * 4 * b * rows  # mean and rstd, fp32
         params = 4 * 4 * width  # weight and bias read, their two gradients written
         assert nbytes == 2 * activations + 2 * activations + activations + stats + params
+
+
+def _sequential(*layers, width: int = 64, rows: int = 8) -> Workload:
+    def make_batch(b):
+        return torch.randn(b, rows, width), torch.randn(b, rows, width)
+
+    return Workload(model=lambda: nn.Sequential(*layers), make_batch=make_batch,
+                    optimizer=lambda p: torch.optim.SGD(p, lr=0.1), name="seq")
+
+
+class _Softmax(nn.Module):
+    def forward(self, x):
+        return torch.softmax(x, dim=-1)
+
+
+def test_bf16_softmax_reads_an_fp32_copy_where_fp16_reads_its_input():
+    """ATen's softmax(input, dim, dtype) (aten/src/ATen/native/SoftMax.cpp) reads a CUDA Half input in its one
+    half_to_float kernel, and casts any other input to fp32 first: under bf16 autocast a bf16 -> fp32 copy,
+    then an fp32 softmax (the bfloat16 copy and softmax_warp_forward<float, float, float> of the A40 trace in
+    bench/kernel_trace_a40.py)."""
+    rows, width = 8, 64
+
+    def priced(precision):
+        a = analyze(_sequential(nn.Linear(width, width), _Softmax(), nn.Linear(width, width)),
+                    precision=precision, batch_sizes=(2, 8))
+        (sm,) = _ops(a, "aten._softmax.default", "forward")
+        (back,) = _ops(a, "aten._softmax_backward_data.default", "backward")
+        upcasts = [r for r in _ops(a, "aten._to_copy.default", "forward") if r.dtype == "float32"]
+        return a, sm, back, upcasts
+
+    a, sm16, back16, up16 = priced("fp16")
+    n = a.batch_sizes[1] * rows * width
+    assert sm16.bytes[1] == n * 2 + n * 4
+    # backward reads the fp32 gradient and output and writes the input's gradient in the input's dtype
+    assert back16.bytes[1] == n * 4 + n * 4 + n * 2 and back16.dtype == "float16"
+    a, smbf, backbf, upbf = priced("bf16")
+    assert smbf.bytes[1] == n * 4 + n * 4
+    assert backbf.bytes[1] == n * 4 + n * 4 + n * 4 and backbf.dtype == "float32"
+    # the loss (MSE, autocast's fp32 list) upcasts the last linear's output under both; bf16 adds the softmax's
+    assert sum(r.count for r in upbf) == sum(r.count for r in up16) + 1
+    assert sum(r.count * r.bytes[1] for r in upbf) == sum(r.count * r.bytes[1] for r in up16) + n * 2 + n * 4
+
+
+def test_the_gradient_of_an_fp32_activation_is_fp32_in_backward():
+    """Autograd gives a tensor's gradient the tensor's dtype: the fp32 output of LayerNorm (autocast's fp32 list)
+    goes through dropout in fp32, and its gradient, cast back from the bf16 matmul's, is fp32 too. The fake trace
+    runs in fp32 with no such cast: the recorder marks the gradient as backward reaches it."""
+    rows, width = 8, 64
+    a = analyze(_sequential(nn.LayerNorm(width), nn.Dropout(0.1), nn.Linear(width, width)), precision="bf16",
+                batch_sizes=(2, 8))
+    (fwd,) = _ops(a, "aten.native_dropout.default", "forward")
+    (bwd,) = _ops(a, "aten.native_dropout_backward.default", "backward")
+    n = a.batch_sizes[1] * rows * width
+    assert fwd.bytes[1] == n * 4 + n * 4 + n  # fp32 in and out, a bool mask
+    assert bwd.bytes[1] == n * 4 + n + n * 4  # the fp32 gradient and the mask in, an fp32 gradient out
+    assert bwd.dtype == "float32"
+
+
+class _Upcast(nn.Module):
+    def forward(self, x):
+        return x.float() * 2.0
+
+
+def test_an_explicit_upcast_of_a_16_bit_activation_is_a_copy_forward_and_backward():
+    """``x.float()`` of a bf16 activation is a copy kernel on the GPU (Megatron's bias-dropout-add,
+    ``x.to(residual.dtype)``; its cross-entropy's ``logits.float()``), and its backward casts the gradient back;
+    in the fp32 trace the call is a no-op, so the recorder runs it as the copy."""
+    rows, width = 8, 64
+    a = analyze(_sequential(nn.Linear(width, width), _Upcast()), precision="bf16", batch_sizes=(2, 8))
+    n = a.batch_sizes[1] * rows * width
+    fwd = [r for r in _ops(a, "aten._to_copy.default", "forward") if r.dtype == "float32"]
+    bwd = [r for r in _ops(a, "aten._to_copy.default", "backward") if r.dtype == "bfloat16"]
+    assert [r.bytes[1] for r in fwd] == [n * 2 + n * 4]
+    assert [r.bytes[1] for r in bwd] == [n * 4 + n * 2]
+    (mul,) = _ops(a, "aten.mul.Tensor", "forward")
+    assert mul.bytes[1] == n * 4 + n * 4  # after the copy the product reads and writes fp32

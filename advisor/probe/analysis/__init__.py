@@ -23,10 +23,14 @@ Mixed precision (``precision="bf16"|"fp16"``) follows CUDA autocast's rules rath
 runs in fp32 on the CPU, and each tensor carries a *virtual* dtype. Matrix multiplies, convolutions and
 attention run in 16 bits, fed by casts (a weight's cast once per forward, as autocast's cache does; each
 cast also costs a cast of its gradient in backward); CUDA autocast's fp32 operators (layer/group norm,
-losses, exp/log/pow, ...) get fp32 inputs; softmax and sums read 16-bit input and write fp32; everything
+losses, exp/log/pow, ...) get fp32 inputs; sums and fp16 softmax read 16-bit input and write fp32, while a
+bf16 softmax reads an fp32 copy (ATen's one-kernel ``half_to_float`` path is for Half only); everything
 else follows its inputs (batch norm and ReLU of a 16-bit activation stay 16-bit; a 16-bit + fp32 residual
-add is fp32). The optimizer works on fp32 master weights. "tf32" changes no byte and no FLOP (it is
-``advisor.predictor.roofline``'s business), so "fp32" and "tf32" analyses are the same.
+add is fp32). A gradient has the dtype of the tensor it is the gradient of, as autograd makes it (the fp32
+activations' backward ops read and write fp32 gradients), and an explicit ``x.float()`` of a 16-bit
+activation is the copy kernel it is on the GPU. The optimizer works on fp32 master weights. "tf32" changes
+no byte and no FLOP (it is ``advisor.predictor.roofline``'s business), so "fp32" and "tf32" analyses are the
+same.
 
 The trace runs on the CPU, but where CUDA PyTorch takes another path the trace follows the GPU's (a
 ``TorchFunctionMode``): ``F.scaled_dot_product_attention`` is one fused attention kernel forward and one
@@ -42,8 +46,9 @@ from and written to memory once (no cache reuse, no fusion beyond the kernels Py
 Any failure raises ``advisor.errors.PredictionError``: callers treat the analysis as optional.
 
 This module owns ``analyze`` (and assembles its ``Analysis``) and ``summarize``, and imports torch only inside
-``analyze``. ``ops`` holds the op tables and ``classify`` (torch-free), ``recorder`` the torch modes that
-record the step, ``tracing`` the step run on fake tensors; ``python -m advisor.probe.analysis WORKLOAD.py``
+``analyze``. ``ops`` holds the op tables and ``classify`` (torch-free), ``recorder`` the dispatch mode that
+records the step, ``gpu_paths`` the function mode that sends it down CUDA's paths, ``tracing`` the step run on
+fake tensors; ``python -m advisor.probe.analysis WORKLOAD.py``
 prints an analysis (``__main__``).
 """
 

@@ -78,6 +78,11 @@ AUTOCAST_FP32_CAST = {
 # CUDA autocast's "fp32_set_opt_dtype" list: read the 16-bit input as is, compute and write in fp32.
 AUTOCAST_FP32_OUT = {"_softmax", "_log_softmax", "_safe_softmax", "_softmax_backward_data",
                      "_log_softmax_backward_data", "sum", "prod", "cumsum", "cumprod", "linalg_vector_norm", "norm"}
+# ...except that softmax reads a 16-bit input as is only when it is fp16: ATen's ``softmax(input, dim, dtype)``
+# (aten/src/ATen/native/SoftMax.cpp) takes the one-kernel ``half_to_float`` path for CUDA Half alone, and
+# casts any other input to the dtype asked for first (a bf16 input: a bf16 -> fp32 copy kernel, then an fp32
+# softmax; kopernik278/megatron-performance-lab's A40 trace shows both, bench/kernel_trace_a40.py).
+BF16_UPCAST_FIRST = {"_softmax", "_log_softmax"}
 
 # Kinds TorchInductor fuses into one generated kernel when they run back to back (pointwise ops, norms,
 # softmax, reductions, casts and copies); matmuls, convolutions and attention stay library calls that end a run.

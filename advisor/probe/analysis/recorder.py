@@ -1,21 +1,20 @@
-"""The torch modes that watch one traced training step: ``StepRecorder`` and ``GpuPaths``.
+"""The torch dispatch mode that watches one traced training step: ``StepRecorder``.
 
 ``StepRecorder`` (a ``TorchDispatchMode``, as torch's ``FlopCounterMode``) records every aten operator's FLOPs,
-bytes, kind and phase, and carries each tensor's *virtual* dtype for mixed precision; its ``pack`` is the
-saved-tensor hook that measures the activations autograd keeps. ``GpuPaths`` (a ``TorchFunctionMode``) sends
-the trace down CUDA's paths where the CPU's differ (fused attention, one-kernel dropout). The rules are the
-package docstring's; the tables are ``ops``'s.
+bytes, kind and phase, and carries each tensor's *virtual* dtype for mixed precision (and its gradient's);
+its ``pack`` is the saved-tensor hook that measures the activations autograd keeps. ``gpu_paths.GpuPaths``
+(a ``TorchFunctionMode``) sends the trace down CUDA's paths where the CPU's differ. The rules are the package
+docstring's; the tables are ``ops``'s.
 
 Imports torch at the top: ``advisor.probe.analysis`` imports this module only when it analyses.
 """
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import torch
-import torch.nn.functional as F
-from torch.overrides import TorchFunctionMode
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten
 from torch.utils.flop_counter import flop_registry, sdpa_backward_flop_count, sdpa_flop_count
@@ -25,6 +24,7 @@ from advisor.probe.analysis.gemm import gemm_dims, winograd_share
 from advisor.probe.analysis.ops import (
     AUTOCAST_FP32_CAST,
     AUTOCAST_FP32_OUT,
+    BF16_UPCAST_FIRST,
     FREE,
     FUSIBLE_KINDS,
     METADATA,
@@ -37,9 +37,11 @@ from advisor.probe.analysis.ops import (
     lowbit_align,
 )
 
-__all__ = ["GpuPaths", "StepRecorder", "storage_key"]
+__all__ = ["StepRecorder", "storage_key"]
 
 _HALF = {"bf16": torch.bfloat16, "fp16": torch.float16}
+# A softmax's backward -> its forward: the backward reads the forward's output (its second argument).
+SOFTMAX_BACKWARD = {"_softmax_backward_data": "_softmax", "_log_softmax_backward_data": "_log_softmax"}
 
 
 def storage_key(t: Any) -> int | None:
@@ -136,6 +138,9 @@ class StepRecorder(TorchDispatchMode):
         self.saved: dict[int, float] = {}
         self.suppress = 0
         self.fusion = FusionRuns()
+        # a softmax's output storage -> the dtype its input was read in (autograd hands backward the saved output
+        # as another tensor object over the same storage)
+        self.softmax_input: dict[int, Any] = {}
 
     # -- virtual dtypes
     def virtual_dtype(self, t):
@@ -159,16 +164,41 @@ class StepRecorder(TorchDispatchMode):
             written = float(n * _itemsize(to_dtype))
             self.records.append(RawOp("aten._to_copy.default", "copy", "forward", 0.0, b, _dtype_name(to_dtype),
                                       fused_bytes=written, fused_kernels=0.0))
-            if t.requires_grad:
-                self.mirrored_casts.append(RawOp(
-                    "aten._to_copy.default", "copy", "backward", 0.0, b, _dtype_name(self.virtual_dtype(t)),
-                    fused_bytes=float(n * _itemsize(self.virtual_dtype(t))), fused_kernels=0.0))
+            self.mirror_cast(t, to_dtype)
+
+    def mirror_cast(self, t, to_dtype) -> None:
+        """The backward of a cast of ``t`` to ``to_dtype``: its gradient cast back to ``t``'s dtype."""
+        if self.recording and t.requires_grad:
+            n = _effective_numel(t)
+            b = float(n * (_itemsize(self.virtual_dtype(t)) + _itemsize(to_dtype)))
+            self.mirrored_casts.append(RawOp(
+                "aten._to_copy.default", "copy", "backward", 0.0, b, _dtype_name(self.virtual_dtype(t)),
+                fused_bytes=float(n * _itemsize(self.virtual_dtype(t))), fused_kernels=0.0))
 
     def _mark(self, outputs: list, dtype) -> None:
         """Give the floating-point outputs the virtual dtype ``dtype`` (None: keep their own)."""
         for o in outputs:
             if o.is_floating_point() and dtype is not None:
                 self.vdtype[o] = dtype
+
+    def type_gradients(self, out: Any) -> None:
+        """Give each forward output's gradient, when backward reaches it, the output's virtual dtype.
+
+        Autograd hands every tensor a gradient of its own dtype: under autocast a 16-bit op's gradient reaches
+        its fp32 input through the backward of autocast's cast (priced as the mirrored cast). The fake trace
+        runs in fp32 and has no such cast, so without this a 16-bit gradient would flow on into the fp32 ops'
+        backward (dropout, softmax, residual adds over fp32 activations), priced at half their bytes.
+        """
+        if self.half_dtype is None or self.phase != "forward" or self.suppress:
+            return
+        for o in tree_flatten(out)[0]:
+            if (isinstance(o, torch.Tensor) and o.is_floating_point() and o.requires_grad
+                    and o.grad_fn is not None):
+                o.register_hook(functools.partial(self._typed_gradient, self.virtual_dtype(o)))
+
+    def _typed_gradient(self, dtype, grad) -> None:
+        if isinstance(grad, torch.Tensor) and grad.is_floating_point():
+            self.vdtype[grad] = dtype
 
     def _written(self, outputs: list, dtype) -> float:
         return sum(self.nbytes(o, dtype if o.is_floating_point() and dtype is not None else None)
@@ -220,6 +250,8 @@ class StepRecorder(TorchDispatchMode):
         in_dtypes = self._virtual_inputs(name, in_tensors)
         out_dtype = self._virtual_output(func, name, in_tensors, in_dtypes, out_tensors, kwargs)
         self._mark(out_tensors, out_dtype)
+        if name in SOFTMAX_BACKWARD.values() and in_dtypes and out_tensors and storage_key(out_tensors[0]):
+            self.softmax_input[storage_key(out_tensors[0])] = in_dtypes[0]
         if not self.recording:
             return
         flops = _op_flops(func, name, args, kwargs, out)
@@ -280,7 +312,8 @@ class StepRecorder(TorchDispatchMode):
             return [t.dtype for t in in_tensors]
         if autocast_lowers(name):
             return [self._cast_to_half(t, d) for t, d in zip(in_tensors, dts, strict=False)]
-        if name in AUTOCAST_FP32_CAST and self.phase == "forward":
+        if self.phase == "forward" and (name in AUTOCAST_FP32_CAST
+                                        or (name in BF16_UPCAST_FIRST and self.half_dtype == torch.bfloat16)):
             return [self._cast_to_fp32(t, d) for t, d in zip(in_tensors, dts, strict=False)]
         return dts
 
@@ -315,6 +348,10 @@ class StepRecorder(TorchDispatchMode):
             return kwargs["dtype"]
         if autocast_lowers(name):
             return self.half_dtype
+        if name in SOFTMAX_BACKWARD and len(in_tensors) > 1:
+            # ATen writes a softmax's input gradient in the dtype the forward read its input in: fp16 for the
+            # half_to_float kernel, fp32 after an upcast (an fp32 input, or any bf16 one).
+            return self.softmax_input.get(storage_key(in_tensors[1]), torch.float32)
         if name in AUTOCAST_FP32_CAST or name in AUTOCAST_FP32_OUT:
             return torch.float32
         floats = [(t, d) for t, d in zip(in_tensors, in_dtypes, strict=False) if t.is_floating_point()]
@@ -383,94 +420,3 @@ class FusionRuns:
             key = storage_key(o)
             if key is not None:
                 self.produced[key] = (rec, nbytes)
-
-
-class FusedAttention(torch.autograd.Function):
-    """``F.scaled_dot_product_attention`` as CUDA runs it: one fused kernel forward and one backward."""
-
-    @staticmethod
-    def forward(ctx, q, k, v, mask, call, recorder: StepRecorder):
-        recorder.suppress += 1
-        try:
-            out = call(q, k, v)
-        finally:
-            recorder.suppress -= 1
-        ctx.save_for_backward(q, k, v, out)
-        ctx.mask = mask
-        ctx.recorder = recorder
-        lse = q.new_empty(q.shape[:-1], dtype=torch.float32)
-        flops = sdpa_flop_count(tuple(q.shape), tuple(k.shape), tuple(v.shape))
-        ins = [q, k, v] + ([mask] if isinstance(mask, torch.Tensor) else [])
-        recorder.record_fused("aten._scaled_dot_product_efficient_attention.default", flops, ins, [out, lse])
-        return out
-
-    @staticmethod
-    def backward(ctx, grad_out):
-        q, k, v, out = ctx.saved_tensors
-        recorder = ctx.recorder
-        recorder.suppress += 1
-        try:
-            grads = [torch.empty_like(t) for t in (q, k, v)]
-            lse = q.new_empty(q.shape[:-1], dtype=torch.float32)
-        finally:
-            recorder.suppress -= 1
-        flops = sdpa_backward_flop_count(tuple(grad_out.shape), tuple(q.shape), tuple(k.shape), tuple(v.shape))
-        mask = ctx.mask
-        ins = [grad_out, q, k, v, out, lse] + ([mask] if isinstance(mask, torch.Tensor) else [])
-        recorder.record_fused("aten._scaled_dot_product_efficient_attention_backward.default", flops, ins, grads)
-        return grads[0], grads[1], grads[2], None, None, None
-
-
-class GpuPaths(TorchFunctionMode):
-    """Sends the trace down the paths CUDA PyTorch takes where the CPU's differ.
-
-    - ``F.scaled_dot_product_attention``: on a GPU one fused kernel (flash / memory-efficient attention)
-      forward and one backward, reading q, k, v (and the mask) and writing the output; the CPU runs it
-      as unfused math (matmul, softmax, dropout, matmul) over the whole attention matrix. Recorded as the
-      fused kernels, with the fused kernels' saved tensors (q, k, v, output) for the activation memory.
-    - ``F.dropout`` in training: CUDA runs ``native_dropout`` (one kernel writing the output and a bool
-      mask); the CPU runs bernoulli + mul + div.
-
-    Args:
-        recorder: the step's recorder, which the fused kernels are recorded in.
-    """
-
-    def __init__(self, recorder: StepRecorder) -> None:
-        super().__init__()
-        self.recorder = recorder
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        if func is F.scaled_dot_product_attention and not self.recorder.suppress:
-            return self._attention(func, args, kwargs)
-        if func is F.dropout and not self.recorder.suppress:
-            return _dropout(func, args, kwargs)
-        return func(*args, **kwargs)
-
-    def _attention(self, func, args, kwargs):
-        names = ("query", "key", "value", "attn_mask", "dropout_p", "is_causal", "scale", "enable_gqa")
-        bound = dict(zip(names, args, strict=False))
-        bound.update(kwargs)
-        q, k, v = bound.get("query"), bound.get("key"), bound.get("value")
-        mask = bound.get("attn_mask")
-        if (not all(isinstance(t, torch.Tensor) for t in (q, k, v))
-                or (isinstance(mask, torch.Tensor) and mask.requires_grad)):
-            return func(*args, **kwargs)
-        rest = {n: bound[n] for n in names[3:] if n in bound}
-
-        def call(q_, k_, v_):
-            return func(q_, k_, v_, **rest)
-
-        return FusedAttention.apply(q, k, v, mask, call, self.recorder)
-
-
-def _dropout(func, args, kwargs):
-    """``F.dropout`` in training as CUDA's one ``native_dropout`` kernel."""
-    names = ("input", "p", "training", "inplace")
-    bound = dict(zip(names, args, strict=False))
-    bound.update(kwargs)
-    x, p = bound.get("input"), bound.get("p", 0.5)
-    training, inplace = bound.get("training", True), bound.get("inplace", False)
-    if not isinstance(x, torch.Tensor) or not training or inplace or not (0.0 < p < 1.0):
-        return func(*args, **kwargs)
-    return torch.ops.aten.native_dropout.default(x, p, True)[0]

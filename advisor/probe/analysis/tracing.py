@@ -21,8 +21,9 @@ from torch.autograd.graph import _engine_run_backward
 from torch.utils._pytree import tree_map
 
 from advisor.errors import PredictionError
+from advisor.probe.analysis.gpu_paths import GpuPaths
 from advisor.probe.analysis.ops import RawOp
-from advisor.probe.analysis.recorder import GpuPaths, StepRecorder, storage_key
+from advisor.probe.analysis.recorder import StepRecorder, storage_key
 from advisor.probe.analysis.tf32 import read_tf32_switches
 from advisor.workload import call_model, compute_loss, split_batch
 
