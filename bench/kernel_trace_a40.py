@@ -25,8 +25,6 @@ import sys
 from collections import defaultdict
 from pathlib import Path
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
@@ -61,18 +59,17 @@ def _aten_name(op: str) -> str:
 
 def priced():
     """(step prediction at batch 1, [(op record, seconds a step, bytes a step)] of forward and backward)."""
+    from per_op_profile import per_operator
+
     import advisor.predictor.calibration_fit as C
     from advisor.hardware.specs import resolve_gpu
     from advisor.predictor.roofline import StepModel
     from advisor.probe.analysis import analyze
     from advisor.workload import load_workload
 
-    analysis = analyze(load_workload(WORKLOAD), precision="bf16")
-    model = StepModel(analysis, resolve_gpu(GPU), "bf16", C.load_calibration())
-    seconds, _, _, nbytes, _ = model.table.op_seconds(np.array([1.0]))
-    ops = [(r, float(seconds[0, i]), float(nbytes[0, i]) * r.count)
-           for i, r in enumerate(analysis.ops) if r.phase != "optimizer"]
-    return model(1), ops
+    model = StepModel(analyze(load_workload(WORKLOAD), precision="bf16"), resolve_gpu(GPU), "bf16",
+                      C.load_calibration())
+    return model(1), [(r, s, b) for r, s, b, _ in per_operator(model, 1)]
 
 
 def main(argv: list[str] | None = None) -> int:

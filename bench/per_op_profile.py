@@ -59,10 +59,15 @@ def priced_ops(batch: int, seq: int):
     with C.environment({"ADVISOR_LAYER_SEQ": str(seq)}):
         # traced without autocast: the model is .half(), as theirs ran (softmax and LayerNorm in fp16 too)
         analysis = analyze(load_workload(WORKLOAD), precision="fp32")
-    model = StepModel(analysis, resolve_gpu(GPU), "fp16", C.load_calibration())
+    return per_operator(StepModel(analysis, resolve_gpu(GPU), "fp16", C.load_calibration()), batch)
+
+
+def per_operator(model, batch: int):
+    """[(op record, seconds, bytes, FLOPs)] of a ``StepModel``'s forward and backward operators at ``batch``:
+    each op's seconds, bytes and FLOPs over all its calls in one step (the optimizer's are left out)."""
     seconds, _, flops, nbytes, _ = model.table.op_seconds(np.array([float(batch)]))
     return [(r, float(seconds[0, i]), float(nbytes[0, i]) * r.count, float(flops[0, i]) * r.count)
-            for i, r in enumerate(analysis.ops) if r.phase != "optimizer"]
+            for i, r in enumerate(model.analysis.ops) if r.phase != "optimizer"]
 
 
 def by_class(ops) -> dict[str, tuple[float, float]]:

@@ -80,10 +80,10 @@ class GpuPaths(TorchFunctionMode):
             out = self._attention(func, args, kwargs)
         elif func is F.dropout and not self.recorder.suppress:
             out = _dropout(func, args, kwargs)
-        elif func in _UPCASTS and not self.recorder.suppress and self._virtually_16_bit(args):
-            out = _upcast(func, args, kwargs)
-            if out is not args[0]:
-                self.recorder.mirror_cast(args[0], torch.float32)
+        elif (func in _UPCASTS and not self.recorder.suppress and self._virtually_16_bit(args)
+              and _only_upcast(func, args, kwargs)):
+            out = torch.ops.aten._to_copy.default(args[0], dtype=torch.float32)
+            self.recorder.mirror_cast(args[0], torch.float32)
         else:
             out = func(*args, **kwargs)
         self.recorder.type_gradients(out)
@@ -128,15 +128,11 @@ def _dropout(func, args, kwargs):
 _UPCASTS = (torch.Tensor.float, torch.Tensor.to)
 
 
-def _upcast(func, args, kwargs):
-    """``func`` (an ``_UPCASTS`` call on a virtually 16-bit tensor) as the fp32 copy it is, when that is all
-    it asks for; anything else (another dtype, a device, a memory format) runs as called."""
-    x, rest = args[0], list(args[1:]) + list(kwargs.values())
-    if func is torch.Tensor.to:
-        dtypes = [a for a in rest if isinstance(a, torch.dtype)]
-        dtypes += [a.dtype for a in rest if isinstance(a, torch.Tensor)]
-        if dtypes != [torch.float32] or any(not isinstance(a, (torch.dtype, torch.Tensor, bool)) for a in rest):
-            return func(*args, **kwargs)
-    elif rest:
-        return func(*args, **kwargs)
-    return torch.ops.aten._to_copy.default(x, dtype=torch.float32)
+def _only_upcast(func, args, kwargs) -> bool:
+    """Whether an ``_UPCASTS`` call asks for nothing but fp32 (not another dtype, a device or a memory format):
+    then it is run as the copy it is."""
+    rest = list(args[1:]) + list(kwargs.values())
+    if func is not torch.Tensor.to:
+        return not rest
+    dtypes = [a for a in rest if isinstance(a, torch.dtype)] + [a.dtype for a in rest if isinstance(a, torch.Tensor)]
+    return dtypes == [torch.float32] and all(isinstance(a, (torch.dtype, torch.Tensor, bool)) for a in rest)
