@@ -286,9 +286,9 @@ class OpRecord(Model):
     # tile grid, K the reduction; a convolution as its implicit GEMM, attention as its P @ V product). What
     # operand reuse per tile depends on. None: not a GEMM, or an older profile (priced at full-tile reuse).
     gemm: tuple[tuple[Amount, Amount, Amount], tuple[Amount, Amount, Amount]] | None = None
-    # Share of a convolution's FLOPs that cuDNN can run as Winograd F(2x2, 3x3) when it computes in FP32 on
-    # CUDA cores: 3x3, stride 1, dilation 1, ungrouped convolutions, forward and data gradient (not the
-    # weight gradient). 0: none, or an older profile.
+    # Share of a convolution's FLOPs that cuDNN can run as Winograd when it computes in FP32 on CUDA cores:
+    # 3x3, stride 1, dilation 1, ungrouped convolutions, forward and both gradients (profiles before
+    # 2026-12-04 left the weight gradient out: 0.5 for a both-gradients backward). 0: none, or an older profile.
     winograd_share: Annotated[float, Field(ge=0, le=1)] = 0.0
     # A 2-D convolution whose input is laid out channels-last (NHWC memory): cuDNN's tensor-core kernels read
     # it as it is, without the NCHW <-> NHWC transposes a channels-first one pays in 16 bits (the roofline's

@@ -37,11 +37,15 @@ def test_winograd_share_reads_kernel_stride_dilation_groups():
     assert winograd_share("convolution", (x, t(64, 1, 3, 3), None, [1, 1], [1, 1], [1, 1], False, [0, 0],
                                           64)) == 0.0
     # convolution_backward(grad_out, input, weight, bias_sizes, stride, padding, dilation, transposed,
-    # output_padding, groups, output_mask): the data gradient is half of a both-gradients call.
+    # output_padding, groups, output_mask): either gradient (the weight gradient non-fused) runs as Winograd;
+    # a call asking for the bias gradient alone has no convolution FLOPs to share.
     back = (x, x, w3, None, [1, 1], [1, 1], [1, 1], False, [0, 0], 1)
-    assert winograd_share("convolution_backward", back + ([True, True, False],)) == 0.5
+    assert winograd_share("convolution_backward", back + ([True, True, False],)) == 1.0
     assert winograd_share("convolution_backward", back + ([True, False, False],)) == 1.0
-    assert winograd_share("convolution_backward", back + ([False, True, False],)) == 0.0
+    assert winograd_share("convolution_backward", back + ([False, True, False],)) == 1.0
+    assert winograd_share("convolution_backward", back + ([False, False, True],)) == 0.0
+    assert winograd_share("convolution_backward", (x, x, w1, None, [1, 1], [0, 0], [1, 1], False, [0, 0], 1,
+                                                   [True, True, False])) == 0.0
     assert winograd_share("mm", (t(4, 4), t(4, 4))) == 0.0
 
 

@@ -73,14 +73,16 @@ def _ones(v: Any) -> bool:
 
 
 def winograd_share(name: str, args: tuple) -> float:
-    """Share of a convolution call's FLOPs that cuDNN can run as Winograd F(2x2, 3x3) (Lavin & Gray 2016,
-    arXiv:1509.09308): 2-D, 3x3 kernel, stride 1, dilation 1, one group, not transposed. Forward: all of it;
-    ``convolution_backward``: the data gradient's half (its weight gradient runs as a GEMM). 0 otherwise."""
+    """Share of a convolution call's FLOPs that cuDNN can run as Winograd (Lavin & Gray 2016,
+    arXiv:1509.09308): 2-D, 3x3 kernel, stride 1, dilation 1, one group, not transposed. All of the forward and
+    all of ``convolution_backward``: cuDNN has Winograd algorithms for the data gradient and, non-fused, for the
+    weight gradient (``CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD_NONFUSED``), and ``cudnn.benchmark`` keeps
+    whichever is fastest. 0 otherwise."""
     try:
         if name == "convolution_backward":
             w, stride, dilation, transposed, groups = args[2], args[4], args[6], args[7], args[9]
             mask = args[10] if len(args) > 10 and isinstance(args[10], (list, tuple)) else (True, True, True)
-            share = (0.5 if mask[1] else 1.0) if mask[0] else 0.0
+            share = 1.0 if (mask[0] or mask[1]) else 0.0
         elif "conv" in name:
             w, stride, dilation, transposed, groups = args[1], args[3], args[5], args[6], args[8]
             share = 1.0
