@@ -290,8 +290,9 @@ def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, 
 
 
 # cuDNN runs FP32 3x3 stride-1 convolutions on CUDA cores as Winograd (Lavin & Gray 2016, arXiv:1509.09308).
-# Its non-fused algorithms (forward, data and weight gradient) use F(4x4, 3x3): 36 multiplies per 4x4 output
-# tile instead of 144, 4x fewer (F(2x2, 3x3), the fused forward's, saves 2.25x). cudnn.benchmark keeps the
+# Its non-fused algorithms (forward, data and weight gradient) are priced as F(4x4, 3x3): 36 multiplies per
+# 4x4 output tile instead of 144, 4x fewer (F(2x2, 3x3) saves 2.25x; cuDNN does not document its tile sizes,
+# so this is judged by bench/accuracy_gpu.py's ResNet FP32 rows). cudnn.benchmark keeps the
 # fastest, and the fit carries the transforms (adds, and the non-fused algorithms' transformed tensors
 # through memory) in the FP32 efficiency. Tensor-core classes (TF32, 16 bits) run implicit GEMM instead.
 WINOGRAD_MULTIPLY_REDUCTION = 4.0
