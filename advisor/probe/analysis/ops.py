@@ -83,6 +83,10 @@ AUTOCAST_FP32_OUT = {"_softmax", "_log_softmax", "_safe_softmax", "_softmax_back
 # casts any other input to the dtype asked for first (a bf16 input: a bf16 -> fp32 copy kernel, then an fp32
 # softmax; kopernik278/megatron-performance-lab's A40 trace shows both, bench/kernel_trace_a40.py).
 BF16_UPCAST_FIRST = {"_softmax", "_log_softmax"}
+# A softmax's backward -> its forward: the backward reads the forward's output (its second argument) and writes
+# the input gradient in the dtype the forward read its input in.
+SOFTMAX_BACKWARD = {"_softmax_backward_data": "_softmax", "_log_softmax_backward_data": "_log_softmax"}
+SOFTMAX_FORWARD = frozenset(SOFTMAX_BACKWARD.values())
 
 # Kinds TorchInductor fuses into one generated kernel when they run back to back (pointwise ops, norms,
 # softmax, reductions, casts and copies); matmuls, convolutions and attention stay library calls that end a run.

@@ -29,6 +29,8 @@ from advisor.probe.analysis.ops import (
     FUSIBLE_KINDS,
     METADATA,
     SECOND_READ,
+    SOFTMAX_BACKWARD,
+    SOFTMAX_FORWARD,
     WRITE_ONLY,
     RawOp,
     autocast_lowers,
@@ -40,8 +42,6 @@ from advisor.probe.analysis.ops import (
 __all__ = ["StepRecorder", "storage_key"]
 
 _HALF = {"bf16": torch.bfloat16, "fp16": torch.float16}
-# A softmax's backward -> its forward: the backward reads the forward's output (its second argument).
-SOFTMAX_BACKWARD = {"_softmax_backward_data": "_softmax", "_log_softmax_backward_data": "_log_softmax"}
 
 
 def storage_key(t: Any) -> int | None:
@@ -250,8 +250,8 @@ class StepRecorder(TorchDispatchMode):
         in_dtypes = self._virtual_inputs(name, in_tensors)
         out_dtype = self._virtual_output(func, name, in_tensors, in_dtypes, out_tensors, kwargs)
         self._mark(out_tensors, out_dtype)
-        if name in SOFTMAX_BACKWARD.values() and in_dtypes and out_tensors and storage_key(out_tensors[0]):
-            self.softmax_input[storage_key(out_tensors[0])] = in_dtypes[0]
+        if name in SOFTMAX_FORWARD and in_dtypes and out_tensors and (key := storage_key(out_tensors[0])):
+            self.softmax_input[key] = in_dtypes[0]
         if not self.recording:
             return
         flops = _op_flops(func, name, args, kwargs, out)
