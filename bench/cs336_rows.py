@@ -76,7 +76,8 @@ def _int(text: str) -> int | None:
 SUSPECT = ("legacy", "spill", "exceed", "past gpu memory", "shared memory", "may be compiled")
 
 
-# Files whose figures the same student's other tables contradict, with why (read before any prediction).
+# Files whose figures the same student's other tables contradict, with why. The collector's note said so before
+# any prediction was made; the file was set aside after the first pass, which judged it (up to 2.3x long).
 EXCLUDED = {
     ("dfrumkin/cs336-assignment2", "writeup/tables/mixed_precision.tex"):
         "its fp32 column runs 1.5-2x faster than the same student's benchmark.tex and fits 2.7B at context 512, "
@@ -85,7 +86,8 @@ EXCLUDED = {
 
 
 def why_dropped(r: dict) -> str | None:
-    """None when a collected row is judged; else why not (the rule is fixed before any prediction is read)."""
+    """None when a collected row is judged; else why not (the checks below were fixed before any prediction was
+    read; ``EXCLUDED`` was added after the first pass)."""
     if (r["repo"], r["path"]) in EXCLUDED:
         return "contradicted by the same student's other table"
     checks = [
