@@ -13,7 +13,7 @@ import advisor
 from advisor import api
 from advisor.cli.app import build_app
 from advisor.errors import NoFeasibleCandidateError
-from advisor.predictor.estimate import KIND_BIAS_NOTE_LOG
+from advisor.predictor.bias_notes import KIND_BIAS_NOTE_LOG
 from advisor.schemas import Target
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -347,3 +347,29 @@ def test_gpu_busy_says_what_gpu_utilization_does_not_of_a_host_bound_step():
                           precision="bf16")
     assert big.gpu_busy == pytest.approx(big.gpu_utilization, abs=0.05) and big.gpu_busy > 0.9
     assert advisor.predict(prof, dataset_size=300_000, epochs=1, batch_size=512, target="cpu").gpu_busy is None
+
+
+def test_a_host_bound_gpu_time_from_specs_widens_its_interval_by_the_launch_cost_spread():
+    """The tabular MLP on one H100 in bf16, from the datasheet: its step is mostly the host's launches, whose cost
+    varies by machine (roofline.host_sigma), so the interval is the kind's widened by that and a note says so. A
+    GPT-2-sized step on an A100 keeps the GPU busy: its interval is the kind's alone, with no such note."""
+    import math
+
+    from advisor.hardware.specs import resolve_gpu
+    from advisor.predictor.calibration import load_calibration
+    from advisor.predictor.roofline import HOST_LAUNCH_SIGMA, host_sigma, predict_step
+
+    cal = load_calibration()
+    prof = api.load_profile(Path(__file__).parent / "hostile" / "data" / "tabular_profile.json")
+    est = advisor.predict(prof, dataset_size=300_000, epochs=1, batch_size=512, target="H100-SXM", precision="bf16")
+    analysis, spec = prof.analysed_for("bf16").analysis, resolve_gpu("H100-SXM")
+    spread = host_sigma(predict_step(analysis, spec, 512, "bf16", cal), cal.host_overlap_exponent)
+    assert 0.5 * HOST_LAUNCH_SIGMA < spread <= HOST_LAUNCH_SIGMA  # the step overhead is the rest
+    (note,) = [n for n in est.notes if n.startswith("much of this step is the host's kernel launches")]
+    assert f"(x{math.exp(spread):.1f} either way alone)" in note
+    width, kind_sigma = math.log(est.high / est.low) / 2, cal.sigma(analysis, spec, precision="bf16")
+    assert width >= math.hypot(kind_sigma, spread) * 0.99 > kind_sigma * 1.2
+    gpt2 = api.profile(EXAMPLES.parent / "bench" / "workloads" / "gpt2_124m.py", devices=[], batch_size=16)
+    big = advisor.predict(gpt2, dataset_size=10_000, epochs=1, batch_size=16, target=Target.gpu("A100-80GB"),
+                          precision="bf16")
+    assert not any(n.startswith("much of this step is the host's") for n in big.notes)

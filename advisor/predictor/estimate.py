@@ -36,10 +36,11 @@ from typing import TYPE_CHECKING
 
 from advisor.errors import AdvisorError, PredictionError
 from advisor.predictor import gpu_job, input_bound
-from advisor.predictor.calibration import TENSOR_HEAVY_RATIO, Calibration, split_architecture
+from advisor.predictor.bias_notes import HOST_NOTE_SIGMA, kind_bias_note
+from advisor.predictor.calibration import Calibration
 from advisor.predictor.compile_time import compile_costs
 from advisor.predictor.measured import THIS_MACHINE, memoised
-from advisor.schemas import Analysis, CpuSpec, DeviceProfile, Estimate, GpuSpec, JobSpec, Profile, Target
+from advisor.schemas import CpuSpec, DeviceProfile, Estimate, GpuSpec, JobSpec, Profile, Target
 
 if TYPE_CHECKING:  # fit.py imports numpy at the top; the dispatcher imports it only when a probe is fitted
     from advisor.predictor.fit import StepTimeFit
@@ -289,10 +290,12 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, 
                      f"each GPU gets up to {math.ceil(job.batch_size / count)}.")
     source_dev = probed or _any_probed_gpu(profile, prec, ctx.gpu_specs)
     per_device_batch = max(1, math.ceil(job.batch_size / count))
+    host_spread: list[float] = []
     per_gpu_compute = _per_gpu_compute(profile, spec, prec, source_dev, ctx, notes, per_device_batch,
-                                       compiled=job.compiled)
+                                       compiled=job.compiled, host_spread=host_spread)
     cal = ctx.calibration
-    sigma = cal.sigma(profile.analysis, spec, from_probe=source_dev is not None, precision=prec)
+    sigma = math.hypot(cal.sigma(profile.analysis, spec, from_probe=source_dev is not None, precision=prec),
+                       *host_spread)
     if probed is None:
         notes.extend(kind_bias_note(cal, profile.analysis, spec, prec))
     startup = GPU_STARTUP_SECONDS + (source_dev.startup_seconds if source_dev is not None else 0.0)
@@ -310,32 +313,6 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, 
                               (fits, peak, capacity, max_batch),
                               source_dev.device if source_dev is not None else None, tuple(notes), profile.analysis,
                               recompile, busy)
-
-
-# Below this |median log error| a kind of job's validation bias is within the interval's noise: no note.
-KIND_BIAS_NOTE_LOG = 0.10
-
-
-def kind_bias_note(cal: Calibration, analysis: Analysis | None, spec: GpuSpec,
-                   precision: str | None = None) -> list[str]:
-    """The validation rows' median error for this kind of job at ``precision`` on this kind of GPU, when large:
-    the predictor's known lean (bench/README.md, "GPU accuracy"); the architecture's own where it has one."""
-    found = cal.kind_bias(analysis, spec, precision)
-    if found is None or abs(found[1]) < KIND_BIAS_NOTE_LOG:
-        return []
-    kind, bias = found
-    split, arch = split_architecture(kind)  # an architecture's own figure: that architecture's rows alone
-    parts = split.split("/")
-    what = {"conv": "convolution-heavy", "matmul": "matmul-heavy"}[parts[0]] + " jobs"
-    if parts[-1].endswith("-bit"):  # the calibration's figure for this precision class (calibration._per_kind)
-        what += f" in {parts[-1]} precision"
-    ratio = f"16-bit tensor rate {'>=' if 'tensor-heavy' in parts else '<'} {TENSOR_HEAVY_RATIO:g}x FP32"
-    where = f"{arch} GPUs like the {spec.name}" if arch else f"GPUs like the {spec.name} ({ratio})"
-    # bias is log(predicted / measured throughput), so a job's real time is exp(bias) x the predicted one.
-    way = "longer" if bias > 0 else "less time"
-    return [f"{what} on {where} took a median {100 * abs(math.expm1(bias)):.0f}% {way} than this "
-            f"model predicts, on validation rows it was not fitted on; the interval is this kind's "
-            f"(bench/README.md, \"GPU accuracy\"). A probe of this GPU gives a measured time."]
 
 
 def gpu_notes(profile: Profile, spec: GpuSpec, precision: str | None, per_gpu_batch: int, compiled: bool,
@@ -357,13 +334,14 @@ def gpu_notes(profile: Profile, spec: GpuSpec, precision: str | None, per_gpu_ba
 
 
 def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: DeviceProfile | None,
-                     ctx: EstimateContext, notes: list[str], job_batch: int, *,
-                     compiled: bool = False) -> Callable[[int], gpu_job.GpuStepParts]:
+                     ctx: EstimateContext, notes: list[str], job_batch: int, *, compiled: bool = False,
+                     host_spread: list[float]) -> Callable[[int], gpu_job.GpuStepParts]:
     """One GPU's step at a per-GPU batch: the probe of ``source_dev`` scaled by the roofline's ratio of the two
     GPUs (the probe itself on the same GPU), else the roofline alone; split into its parts by the roofline's
     phases on this GPU. ``compiled``: the job runs under torch.compile (``roofline`` models it). A roofline step
     that is host-bound at ``job_batch`` (the job's per-GPU batch), or that spends a share of it transposing
-    channels-first 16-bit convolutions, adds a note saying so."""
+    channels-first 16-bit convolutions, adds a note saying so. A roofline step mostly host-bound adds, to
+    ``host_spread``, the log half-width its machine's launch cost adds (``roofline.host_sigma``)."""
     from advisor.predictor import roofline
 
     analysis = profile.analysis
@@ -374,7 +352,11 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
 
         model = roofline.StepModel(analysis, spec, prec, cal, compiled=compiled)
         notes.extend(n for n in (model.retype.note, model.tf32_note) if n)  # an analysis at another precision
-        notes.extend(roofline.advice_notes(model(job_batch), compiled=compiled))
+        notes.extend(roofline.advice_notes(step := model(job_batch), compiled=compiled))
+        if (spread := roofline.host_sigma(step, cal.host_overlap_exponent)) >= HOST_NOTE_SIGMA:
+            host_spread.append(spread)
+            notes.append(f"much of this step is the host's kernel launches, whose cost varies by machine (10-54 us "
+                         f"each, measured): the interval allows for it (x{math.exp(spread):.1f} either way alone).")
 
         def from_roofline(b: int) -> gpu_job.GpuStepParts:
             step = model(b)

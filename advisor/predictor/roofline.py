@@ -102,7 +102,8 @@ from advisor.schemas import PRECISIONS, Analysis, GpuSpec
 
 __all__ = ["ALIGNED_BYTES", "COMPILED_HOST_FRACTION", "HALF_DTYPES", "LAYOUT_NOTE_SHARE", "MISALIGNED_EFFICIENCY",
            "ON_CHIP_BYTES_PER_FP32_FLOP", "TENSOR_KINDS", "StepModel", "StepPrediction", "advice_notes",
-           "check_scalable", "host_bound_note", "is_ampere_or_newer", "layout_note", "mfu_precision", "overlapped",
+           "HOST_LAUNCH_SIGMA", "check_scalable", "host_bound_note", "host_sigma", "is_ampere_or_newer",
+           "layout_note", "mfu_precision", "overlapped",
            "predict_step", "scale_from_probe", "split_step", "step_phases", "tensor_core_class", "tf32_allowed"]
 # Bytes of a step's non-matmul/conv operators at 16-bit vs fp32 (mixed), used only when an analysis made at
 # one precision is priced at another: between a CNN's ~0.5 (all activations 16-bit) and a transformer's
@@ -263,6 +264,25 @@ def overlapped(gpu_seconds: float, host_seconds: float, exponent: float) -> floa
     if hi <= 0.0 or lo <= 0.0:
         return hi
     return hi * (1.0 + (lo / hi) ** exponent) ** (1.0 / exponent)
+
+
+# How long a machine's CPU takes to launch one of eager PyTorch's kernels varies by machine, and the step model
+# carries one figure (``Calibration.host_seconds_per_op``, 40 us, measured on one lent H200's host). Measured per
+# launch on eight hosts: 40 us there; at most 10.1, 11.0, 13.9, 20.8, 20.9, 22.7 and 30.2 us on seven students'
+# (B200 x3, RTX 5090, H100, H800 PCIe, A100 PCIe; bench/README.md, "CS336 students' tables"). Their log-sd is
+# 0.48; its 80% half-width, 1.28 x 0.48, is what a wholly host-bound step's from-specs time cannot know better.
+HOST_LAUNCH_SIGMA = 0.61
+
+
+def host_sigma(step: StepPrediction, exponent: float) -> float:
+    """The log half-width that the machine's launch cost adds to ``step``'s interval: ``HOST_LAUNCH_SIGMA`` times
+    d log(step) / d log(host time) under ``overlapped`` with ``exponent`` (0 where the GPU sets the pace, up to
+    ``HOST_LAUNCH_SIGMA`` where the host does)."""
+    gpu, host = step.gpu_seconds, step.host_seconds
+    if not host > 0 or not step.seconds > 0:
+        return 0.0
+    weight = 1.0 / (1.0 + (gpu / host) ** exponent) if gpu > 0 else 1.0  # host^k / (gpu^k + host^k)
+    return HOST_LAUNCH_SIGMA * weight * overlapped(gpu, host, exponent) / step.seconds
 
 
 def _grad_scaler(priced: dict, analysis: Analysis, spec: GpuSpec, cal: Calibration, tensors: int) -> float:

@@ -132,7 +132,7 @@ def test_a_split_on_the_gpus_architecture_is_looked_up_before_the_split():
 
 def test_the_lean_note_names_the_architecture_whose_rows_it_is():
     from advisor.hardware.specs import resolve_gpu
-    from advisor.predictor.estimate import kind_bias_note
+    from advisor.predictor.bias_notes import kind_bias_note
 
     rtx3090 = resolve_gpu("RTX3090")
     conv = _analysis(3e9, 1e9)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import pytest
@@ -79,3 +80,25 @@ def test_an_estimate_carries_the_host_bound_note_only_when_the_gpu_waits():
     heavy = prof.model_copy(update={"analysis": prof.analysis.model_copy(update={"ops": ops})})
     big = estimate(heavy, JobSpec(200_000, 3, 256), Target.gpu("H100-SXM"))
     assert not any(n.startswith("host-bound") for n in big.notes), big.notes
+
+
+def test_the_launch_cost_spread_weighs_as_much_as_the_host_sets_the_step():
+    """``host_sigma``: d log(step) / d log(host) x HOST_LAUNCH_SIGMA: all of it for a step the host bounds, none for
+    one the GPU bounds, and at balance the host's share of the p-norm."""
+    from advisor.predictor.roofline import HOST_LAUNCH_SIGMA, StepPrediction, host_sigma
+
+    def step(gpu: float, host: float, k: float = 3.0, overhead: float = 0.0) -> StepPrediction:
+        return StepPrediction(seconds=overlapped(gpu, host, k) + overhead, compute_bound_seconds=0.0,
+                              memory_bound_seconds=gpu, overhead_seconds=0.0, per_kind={}, gpu="G", batch_size=1,
+                              precision="fp32", kernels=1, flops=0.0, bytes=0.0, gpu_seconds=gpu, host_seconds=host)
+
+    assert host_sigma(step(1e-6, 1.0), 3.0) == pytest.approx(HOST_LAUNCH_SIGMA, rel=1e-6)
+    assert host_sigma(step(1.0, 1e-3), 3.0) == pytest.approx(0.0, abs=1e-6)
+    assert host_sigma(step(2.0, 2.0), 3.0) == pytest.approx(HOST_LAUNCH_SIGMA / 2)  # half the p-norm's weight
+    # the step's fixed overhead dilutes it; no host time, no spread
+    assert host_sigma(step(1e-6, 1.0, overhead=1.0), 3.0) == pytest.approx(HOST_LAUNCH_SIGMA / 2, rel=1e-5)
+    assert host_sigma(step(1.0, 0.0), 3.0) == 0.0
+    # a finite difference of the p-norm agrees with the closed form
+    s0, s1 = step(1.0, 1.5), step(1.0, 1.5 * 1.001)
+    slope = (math.log(s1.seconds) - math.log(s0.seconds)) / math.log(1.001)
+    assert host_sigma(s0, 3.0) == pytest.approx(HOST_LAUNCH_SIGMA * slope, rel=1e-3)

@@ -1,0 +1,40 @@
+"""The notes that tell a user how far to trust a GPU time from the datasheet: ``kind_bias_note``.
+
+The validation rows' known lean for a kind of job on a kind of GPU (bench/README.md, "GPU accuracy"), and the
+threshold below which neither it nor the host's launch-cost spread (``roofline.host_sigma``) is worth a word.
+"""
+
+from __future__ import annotations
+
+import math
+
+from advisor.predictor.calibration import TENSOR_HEAVY_RATIO, Calibration, split_architecture
+from advisor.schemas import Analysis, GpuSpec
+
+__all__ = ["HOST_NOTE_SIGMA", "KIND_BIAS_NOTE_LOG", "kind_bias_note"]
+
+# Below this |median log error| a kind of job's validation bias is within the interval's noise: no note. The same
+# for the host's launch cost (``roofline.host_sigma``): below it, neither a note nor a wider interval.
+KIND_BIAS_NOTE_LOG = HOST_NOTE_SIGMA = 0.10
+
+
+def kind_bias_note(cal: Calibration, analysis: Analysis | None, spec: GpuSpec,
+                   precision: str | None = None) -> list[str]:
+    """The validation rows' median error for this kind of job at ``precision`` on this kind of GPU, when large:
+    the predictor's known lean (bench/README.md, "GPU accuracy"); the architecture's own where it has one."""
+    found = cal.kind_bias(analysis, spec, precision)
+    if found is None or abs(found[1]) < KIND_BIAS_NOTE_LOG:
+        return []
+    kind, bias = found
+    split, arch = split_architecture(kind)  # an architecture's own figure: that architecture's rows alone
+    parts = split.split("/")
+    what = {"conv": "convolution-heavy", "matmul": "matmul-heavy"}[parts[0]] + " jobs"
+    if parts[-1].endswith("-bit"):  # the calibration's figure for this precision class (calibration._per_kind)
+        what += f" in {parts[-1]} precision"
+    ratio = f"16-bit tensor rate {'>=' if 'tensor-heavy' in parts else '<'} {TENSOR_HEAVY_RATIO:g}x FP32"
+    where = f"{arch} GPUs like the {spec.name}" if arch else f"GPUs like the {spec.name} ({ratio})"
+    # bias is log(predicted / measured throughput), so a job's real time is exp(bias) x the predicted one.
+    way = "longer" if bias > 0 else "less time"
+    return [f"{what} on {where} took a median {100 * abs(math.expm1(bias)):.0f}% {way} than this "
+            f"model predicts, on validation rows it was not fitted on; the interval is this kind's "
+            f"(bench/README.md, \"GPU accuracy\"). A probe of this GPU gives a measured time."]
