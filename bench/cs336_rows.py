@@ -131,14 +131,19 @@ class Predicted:
     step_ms: float  # with the optimizer (AdamW)
     host_share: float  # forward + backward's host time over its GPU time plus host time
     kernels: float  # forward + backward's launches
+    sigma: float  # the 80% half-width (log) a from-specs estimate of this step gets: its kind's
+    host_sigma: float  # what the host's launch-cost spread adds to it (``roofline.host_sigma``; estimate.py)
 
 
 def predict(analysis, gpu: str, precision: str, batch: int, cal) -> Predicted:
     """Forward, forward + backward, and the whole step of ``analysis`` on ``gpu``, each priced as a step is."""
     from advisor.hardware.specs import resolve_gpu
-    from advisor.predictor.roofline import StepModel, overlapped
+    from advisor.predictor.bias_notes import HOST_NOTE_SIGMA
+    from advisor.predictor.roofline import StepModel, host_sigma, overlapped
 
-    step = StepModel(analysis, resolve_gpu(gpu), precision, cal)(batch)
+    spec = resolve_gpu(gpu)
+    step = StepModel(analysis, spec, precision, cal)(batch)
+    spread = host_sigma(step, cal.host_overlap_exponent)
     kernels = defaultdict(float)
     for r in analysis.ops:
         kernels[r.phase] += r.count
@@ -151,7 +156,8 @@ def predict(analysis, gpu: str, precision: str, batch: int, cal) -> Predicted:
 
     host, dev = host_s["forward"] + host_s["backward"], gpu_s["forward"] + gpu_s["backward"]
     return Predicted(phases("forward"), phases("forward", "backward"), 1e3 * step.seconds,
-                     host / (host + dev) if host + dev > 0 else 0.0, kernels["forward"] + kernels["backward"])
+                     host / (host + dev) if host + dev > 0 else 0.0, kernels["forward"] + kernels["backward"],
+                     cal.sigma(analysis, spec, precision=precision), spread if spread >= HOST_NOTE_SIGMA else 0.0)
 
 
 def analyses(rows: list[Row]) -> dict[tuple, object]:
@@ -245,6 +251,16 @@ def main(argv: list[str] | None = None) -> int:
               f"bound on the host's time per launch (the calibration's: {1e6 * cal.host_seconds_per_op:.0f} us): "
               f"median {statistics.median(each):.1f} us over {len(each)} repositories "
               f"({', '.join(f'{v:.1f}' for v in each)}).")
+    print("\n80% intervals around forward + backward (the estimate's: its kind's half-width, widened by the launch "
+          "cost's spread where the step is host-bound):\n")
+    print("| rows | n | held, the kind's alone | held, widened |")
+    print("|---|---:|---:|---:|")
+    for label, keep in (("all", lambda pr: True), ("host-bound (>= 50%)", lambda pr: pr.host_share >= 0.5),
+                        ("GPU-bound (< 30%)", lambda pr: pr.host_share < 0.3)):
+        sel = [(pr, e) for _, pr, e in both if keep(pr)]
+        alone = sum(abs(math.log1p(e)) <= pr.sigma for pr, e in sel)
+        wide = sum(abs(math.log1p(e)) <= math.hypot(pr.sigma, pr.host_sigma) for pr, e in sel)
+        print(f"| {label} | {len(sel)} | {alone} | {wide} |")
     groups = defaultdict(list)
     for r, _, e in gpu_bound:
         groups[(r.gpu, r.precision)].append((r, e))
