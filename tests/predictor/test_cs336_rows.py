@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import csv
-import sys
 from pathlib import Path
 
 import pytest
+from predictor_helpers import bench_modules
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def bench():
-    sys.path.insert(0, str(REPO / "bench"))
-    try:
-        import cs336_rows
-        import gpu_rows
-    finally:
-        sys.path.remove(str(REPO / "bench"))
-    return cs336_rows, gpu_rows
+    return bench_modules("cs336_rows", "gpu_rows")
 
 
 def _row(**over) -> dict:

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
+
+from predictor_helpers import bench_modules
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def test_heldout_rows_are_predicted_and_never_fitted():
-    sys.path.insert(0, str(REPO / "bench"))
-    try:
-        import gpu_rows
-        import heldout_gpu
-    finally:
-        sys.path.remove(str(REPO / "bench"))
+    gpu_rows, heldout_gpu = bench_modules("gpu_rows", "heldout_gpu")
     import advisor.predictor.calibration_fit as C
 
     held, bert = heldout_gpu.rows(), heldout_gpu.bert_rows()

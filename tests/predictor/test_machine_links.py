@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import pytest
+from predictor_helpers import bench_modules
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def rows():
-    sys.path.insert(0, str(REPO / "bench"))
-    try:
-        import gpu_rows
-        import lambda_systems
-    finally:
-        sys.path.remove(str(REPO / "bench"))
+    gpu_rows, lambda_systems = bench_modules("gpu_rows", "lambda_systems")
     import advisor.predictor.calibration_fit as C
 
     all_rows = gpu_rows.lambda_rows(C.load_fit_rows())

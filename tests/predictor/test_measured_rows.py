@@ -6,9 +6,9 @@ from __future__ import annotations
 import csv
 import json
 import statistics
-import sys
 from pathlib import Path
 
+import predictor_helpers
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -17,14 +17,7 @@ RAW = REPO / "bench" / "data" / "h200_2026-11-30" / "rows.jsonl"
 
 @pytest.fixture(scope="module")
 def bench_modules():
-    sys.path.insert(0, str(REPO / "bench"))
-    try:
-        import gpu_rows
-        import measure_gpu_rows
-
-        yield gpu_rows, measure_gpu_rows
-    finally:
-        sys.path.remove(str(REPO / "bench"))
+    return predictor_helpers.bench_modules("gpu_rows", "measure_gpu_rows")
 
 
 def test_h200_rows_in_the_csv_are_the_raw_runs(bench_modules):
