@@ -238,8 +238,8 @@ def main(argv: list[str] | None = None) -> int:
     print(_summary("forward + backward, GPU-bound (predicted host share < 30%)", [e for _, _, e in gpu_bound]))
     print(_summary("the same, each repository once", _per_source(gpu_bound)))
     print(_summary("forward + backward, host-bound (>= 50%)", [e for _, pr, e in both if pr.host_share >= 0.5]))
-    print(_summary("forward alone", [e for r, pr in judged if (e := _err(pr.forward_ms, r.forward_ms))]))
-    print(_summary("whole step with AdamW", [e for r, pr in judged if (e := _err(pr.step_ms, r.step_ms))]))
+    print(_summary("forward alone", [e for r, pr in judged if (e := _err(pr.forward_ms, r.forward_ms)) is not None]))
+    print(_summary("whole step with AdamW", [e for r, pr in judged if (e := _err(pr.step_ms, r.step_ms)) is not None]))
     # A step the host bounds takes at least its launches' host time, so published / launches bounds it above.
     per_launch = defaultdict(list)
     for r, pr, _ in both:
