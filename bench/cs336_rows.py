@@ -1,23 +1,25 @@
 """The GPU predictor against Stanford CS336 students' published benchmark tables: judged, never fitted.
 
-CS336 (spring 2025) assignment 2 has every student time the forward and backward pass of the same reference
-Transformer LM (bench/workloads/cs336_lm.py) at batch 4, vocabulary 10,000, five sizes (small 768 wide x 12
-layers to 2.7B 2,560 x 32) and several context lengths, in fp32 and under bf16 autocast, on the GPU each has:
-GeForce cards at home, rented A100s and H100s. Many commit their tables. They are current software (PyTorch 2.x)
-on many GPUs, with one model whose every operator is known, and from both ends of the roofline: the small
-sizes at short context are bound by the host's launches, the large ones by the GPU.
+CS336 (spring 2025, and the 2026 handout) assignment 2 has every student time the forward and backward pass of
+the same reference Transformer LM (bench/workloads/cs336_lm.py) at batch 4, vocabulary 10,000, five sizes
+(small 768 wide x 12 layers to 2.7B 2,560 x 32) and several context lengths, in fp32 and under bf16 autocast,
+on the GPU each has: GeForce cards at home, rented A100s and H100s. Many commit their tables. They are current
+software (PyTorch 2.x) on many GPUs, with one model whose every operator is known, and from both ends of the
+roofline: the small sizes at short context are bound by the host's launches, the large ones by the GPU.
 
 Rows: bench/data/cs336_rows.csv, each with its repository, commit and file, read from the public repositories
 in 2026-12 (bench/README.md, "CS336 students' tables"). A row is kept where the student's script synchronises
 around the timed region and times the course's model with its hand-written attention, eager (not compiled).
 
-What is predicted for each row, with the shipped constants (profiles/calibration.json): the forward pass, the
-backward pass and the two together, each as the step model prices a step (``roofline.overlapped`` of the
-phase's GPU time and its launches' host time, plus the step overhead once for the pair). The host time per
+What is predicted for each row, with the shipped constants (profiles/calibration.json): the forward pass,
+forward + backward, and the whole step with AdamW, each as the step model prices a step (``roofline.overlapped``
+of the phases' GPU time and their launches' host time, plus the step overhead once). The host time per
 launch is the calibration's (measured on a lent H200's host, not fitted): students' CPUs differ, so the
 table marks each row's predicted host share and the summary splits host-bound from GPU-bound rows.
 
-Nothing here feeds a fit: ``bench/gpu_rows.py`` never reads these rows, and no constant is chosen from them.
+Nothing here feeds a fit: ``bench/gpu_rows.py`` never reads these rows. One figure was taken from them:
+``roofline.HOST_LAUNCH_SIGMA``, the spread of the launch cost between machines, counts seven of its eight hosts
+from the per-launch bounds printed here, so the intervals' table is in-sample for it.
 
     .venv/bin/python bench/cs336_rows.py          # ~12 min: a fake-tensor analysis per (dims, context, precision)
     .venv/bin/python bench/cs336_rows.py --rows   # and every row

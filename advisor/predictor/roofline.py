@@ -281,7 +281,7 @@ def host_sigma(step: StepPrediction, exponent: float) -> float:
     gpu, host = step.gpu_seconds, step.host_seconds
     if not host > 0 or not step.seconds > 0:
         return 0.0
-    weight = 1.0 / (1.0 + (gpu / host) ** exponent) if gpu > 0 else 1.0  # host^k / (gpu^k + host^k)
+    weight = 1.0 / (1.0 + (gpu / host) ** exponent)  # host^k / (gpu^k + host^k)
     return HOST_LAUNCH_SIGMA * weight * overlapped(gpu, host, exponent) / step.seconds
 
 
