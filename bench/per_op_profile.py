@@ -65,7 +65,7 @@ def priced_ops(batch: int, seq: int):
 def per_operator(model, batch: int):
     """[(op record, seconds, bytes, FLOPs)] of a ``StepModel``'s forward and backward operators at ``batch``:
     each op's seconds, bytes and FLOPs over all its calls in one step (the optimizer's are left out)."""
-    seconds, _, flops, nbytes, _ = model.table.op_seconds(np.array([float(batch)]))
+    seconds, _, flops, nbytes, _, _ = model.table.op_seconds(np.array([float(batch)]))
     return [(r, float(seconds[0, i]), float(nbytes[0, i]) * r.count, float(flops[0, i]) * r.count)
             for i, r in enumerate(model.analysis.ops) if r.phase != "optimizer"]
 

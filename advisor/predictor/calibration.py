@@ -36,6 +36,14 @@ architecture:
   elements per access: 8 bytes in fp16/bf16, 16 in fp32; pytorch/pytorch#141959 measured bf16 GELU 12-13%
   faster once 16-byte loads were used for 2-byte types, fp32 unchanged; PaddlePaddle/CINN#1323 the same for
   ResNet-50's BN+ReLU on A100, 1142 -> 1433 images/s).
+- ``bn_plane_seconds["<library>.<direction>"]`` and ``bn_plane_blocks_per_sm``: a batch norm on a
+  channels-first input (``OpRecord.channel_planes``) runs one thread block per channel, and a block streams its
+  channel's elements at a latency-bound pace whatever their width; PyTorch's own kernels run bf16 (library
+  ``native``), cuDNN's fp16 and fp32 (``cudnn``). A call takes at least ``plane_elements x seconds x max(1,
+  channels / (blocks_per_sm x SM-equivalents))``, SM-equivalents being ``optable.sm_clock_flops`` over
+  128 FLOP x 1.8 GHz. Measured, not fitted: a kernel trace of ResNet-18/50 on an H200 (bench/kernel_trace_h200.py;
+  bench/README.md, "Where the H200's CNN steps go"). Taken to be the same on every GPU (memory latency, not
+  bandwidth, sets the pace): an assumption the published CNN rows judge.
 - ``kernel_latency_seconds``: fixed GPU time per kernel (launch, ramp-up, tail); it makes efficiency
   size-dependent (see :mod:`advisor.predictor.roofline`).
 - ``host_seconds_per_op``: eager PyTorch's CPU time per operator (dispatch, autograd, launch).
@@ -106,7 +114,12 @@ CALIBRATION_FILE = "calibration.json"
 # - operand reuse beyond the tile: an element staged from L2 is fetched from DRAM once per few tiles that
 #   share it (L2-resident panels, thread-block swizzling): a few times.
 # - K fill: a multistage pipeline's prologue (3-5 stages of 32-64 elements of K) plus the epilogue: ~128-256.
-# - layout: an NCHW<->NHWC transpose is one read and one write of the activations: ~1 extra pass.
+# - layout: measured, not assumed (2026-12-04): cuDNN's nchwToNhwc / nhwcToNchw kernels of channels-first 16-bit
+#   convolutions on an H200 took 1.9-2.1 passes over the convolutions' bytes in ResNet-50/101/152 (bf16 and
+#   fp16, batch 64-256) and 4.8 in ResNet-18 (bench/kernel_trace_h200.py): 2, log-sd 0.36 (the six traces'
+#   spread, ResNet-18's included; 0.15 fitted 1.99 and the same LOSO within 0.1 point). Before that trace the
+#   prior was 1 (one read and one write of the activations), log-sd 1, and the fit used the passes to stand in
+#   for the batch norms' one-block-per-channel kernels, which ``bn_plane_seconds`` now prices.
 # - conv index work: an implicit-GEMM convolution's loads carry address and predicate arithmetic (filter tap,
 #   stride, padding) a GEMM's do not: a few CUDA-core operations per staged element, chosen before fitting
 #   (4, wide: log-sd 1).
@@ -124,11 +137,17 @@ PRIORS: dict[str, tuple[float, float]] = {
     "step_overhead_seconds": (5e-4, 1.0),
     "operand_reuse": (3.0, 0.7),
     "gemm_k_fill": (192.0, 0.7),
-    "conv_layout_passes": (1.0, 1.0),
+    "conv_layout_passes": (2.0, 0.36),
     "half_memory_efficiency": (0.88, 0.2),
     "conv_index_ops": (4.0, 1.0),
     "host_overlap_exponent": (3.0, 1.0),
 }
+# Channels-first batch norm (module docstring), from the H200 trace of 2026-12-04 (bench/kernel_trace_h200.py
+# --planes prints the derivation): seconds per plane element of one block, and the blocks per SM-equivalent
+# at which the calls stop running side by side.
+BN_PLANE_SECONDS = {"native.forward": 1.07e-9, "native.backward": 1.98e-9, "cudnn.forward": 0.73e-9,
+                    "cudnn.backward": 1.43e-9}
+BN_PLANE_BLOCKS_PER_SM = 1.91
 # An architecture's tensor-core efficiency relative to the shared one (``Calibration.arch_efficiency``): the
 # prior is 1 (no difference), with a log-sd of 0.2 (boost clocks above the rated one, ~+-15%, and a
 # generation's kernel libraries; chosen before fitting: 0.1 and 0.4 cross-validated worse, bench/README.md).
@@ -172,6 +191,10 @@ class Calibration:
     half_memory_efficiency: float = PRIORS["half_memory_efficiency"][0]
     conv_index_ops: float = PRIORS["conv_index_ops"][0]
     host_overlap_exponent: float = PRIORS["host_overlap_exponent"][0]
+    # {"<library>.<direction>": seconds per element of one channel's plane} (module docstring); measured on an
+    # H200 (bench/kernel_trace_h200.py): the median over calls of at most 128 channels (one block per SM).
+    bn_plane_seconds: dict[str, float] = field(default_factory=lambda: dict(BN_PLANE_SECONDS))
+    bn_plane_blocks_per_sm: float = BN_PLANE_BLOCKS_PER_SM
     # {"<architecture>.<class>": x}: that GPU architecture's tensor-core rate reaches x times the shared
     # efficiency of its class (only "half" is fitted, ``ARCH_CLASSES``); 1 where absent (module docstring).
     arch_efficiency: dict[str, float] = field(default_factory=dict)

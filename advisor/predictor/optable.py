@@ -72,6 +72,8 @@ class OpTable:
     layout_per_byte: np.ndarray  # 16-bit convolutions: extra transposes, seconds per byte of the op
     pad_per_byte: np.ndarray  # compiled misaligned matmuls: inductor's padding copies, seconds per byte of the op
     index_seconds: np.ndarray  # tensor-core convolutions: im2col index work, seconds per staged element
+    plane0: np.ndarray  # channels-first batch norms: a call's latency-bound floor at b0, seconds
+    plane_slope: np.ndarray  # and its growth per sample
     fixed_seconds: np.ndarray  # launches x kernel latency (0 for optimizer ops: counted per foreach launch)
     kind_index: np.ndarray
     kinds: tuple[str, ...]
@@ -109,7 +111,7 @@ class OpTable:
         """Every op at each of ``batch_sizes`` (one row each), summed per row in op order: any batch size's
         sums are the same to the last bit whichever rows it is priced with."""
         rows = len(batch_sizes)
-        t, bound, flops, nbytes, t_layout = self.op_seconds(batch_sizes)
+        t, bound, flops, nbytes, t_layout, t_plane = self.op_seconds(batch_sizes)
         row = np.arange(rows)[:, None]
 
         def per_row(index: np.ndarray, width: int, weights: np.ndarray) -> np.ndarray:
@@ -125,11 +127,14 @@ class OpTable:
                 "flops": per_row(whole, 1, self.count * flops)[:, 0],
                 "bytes": per_row(whole, 1, self.count * nbytes)[:, 0],
                 # cuDNN's transposes of channels-first 16-bit convolutions (already inside the conv kind's time)
-                "layout": per_row(whole, 1, t_layout * self.count)[:, 0]}
+                "layout": per_row(whole, 1, t_layout * self.count)[:, 0],
+                # channels-first batch norms: their one-block-per-channel floor above their bandwidth time
+                "planes": per_row(whole, 1, t_plane * self.count)[:, 0]}
 
     def op_seconds(self, batch_sizes: np.ndarray) -> tuple[np.ndarray, ...]:
         """Each op's seconds in one step (all its calls), at each of ``batch_sizes`` (rows x ops), with whether
-        it is compute-bound, its FLOPs and bytes per call and its layout seconds per call."""
+        it is compute-bound, its FLOPs and bytes per call, its layout seconds per call and what a channels-first
+        batch norm's floor adds to a call (``plane0``; 0 for every other op)."""
         db = (np.asarray(batch_sizes, dtype=float) - self.b0)[:, None]
         flops = np.maximum(0.0, self.flops0 + self.flops_slope * db)
         nbytes = np.maximum(0.0, self.bytes0 + self.bytes_slope * db)
@@ -142,8 +147,10 @@ class OpTable:
         t_mem = nbytes * self.seconds_per_byte
         t_layout = nbytes * self.layout_per_byte
         t_pad = nbytes * self.pad_per_byte
-        t = (np.maximum(t_comp, t_mem) + t_layout + t_pad + self.fixed_seconds) * self.count
-        return t, t_comp > t_mem, flops, nbytes, t_layout
+        t_roof = np.maximum(t_comp, t_mem)
+        t_plane = np.maximum(0.0, self.plane0 + self.plane_slope * db - t_roof)
+        t = (t_roof + t_plane + t_layout + t_pad + self.fixed_seconds) * self.count
+        return t, t_comp > t_mem, flops, nbytes, t_layout, t_plane
 
     def _as_dict(self, priced: dict[str, np.ndarray], i: int) -> dict:
         """Row ``i`` of ``price_rows`` as ``price`` returns it (new dicts: the roofline adds to them)."""
@@ -151,7 +158,7 @@ class OpTable:
                 "per_phase": {ph: float(v) for ph, v in zip(PHASES, priced["per_phase"][i], strict=True)},
                 "compute_bound": float(priced["compute_bound"][i]), "memory_bound": float(priced["memory_bound"][i]),
                 "flops": float(priced["flops"][i]), "bytes": float(priced["bytes"][i]),
-                "layout": float(priced["layout"][i])}
+                "layout": float(priced["layout"][i]), "planes": float(priced["planes"][i])}
 
 
 # Whole batch sizes read off a table's curve (``OpTable.price``), once it has priced ``CURVE_AFTER`` one by one:
@@ -208,12 +215,33 @@ def _fp32_seconds_per_flop(r, spec: GpuSpec, cal: Calibration) -> float:
     return spf
 
 
+# The SM clock behind ``bn_plane_blocks_per_sm``'s SM-equivalents (``Calibration``): sm_clock_flops / (128 FLOP
+# per SM-clock x this) counts SMs at a typical boost clock (H200 145 for its 132 at 1.98 GHz, RTX 3090 77 for 82).
+PLANE_SM_CLOCK_HZ = 1.8e9
+
+
+def _plane_seconds_per_element(r, dtype: str, precision: str, spec: GpuSpec, cal: Calibration) -> float:
+    """Seconds per element of one channel's plane of a channels-first batch norm call (``OpRecord.
+    channel_planes``): one block per channel at the library's latency-bound pace, the channels taking turns
+    once they outnumber what the SMs run side by side. bf16 runs PyTorch's own kernels, fp16/fp32 cuDNN's; a
+    16-bit op runs at the priced precision's width (one fp16 analysis prices bf16 rows in the calibration fit,
+    a bf16 job runs in fp16 on a GPU without bfloat16)."""
+    if dtype in HALF_DTYPES and precision in ("bf16", "fp16"):
+        library = "native" if precision == "bf16" else "cudnn"
+    else:
+        library = "native" if dtype == "bfloat16" else "cudnn"
+    direction = "backward" if r.phase == "backward" else "forward"
+    seconds = cal.bn_plane_seconds.get(f"{library}.{direction}", 0.0)
+    at_once = cal.bn_plane_blocks_per_sm * sm_clock_flops(spec) / (128.0 * PLANE_SM_CLOCK_HZ)
+    return seconds * max(1.0, r.channel_planes / max(at_once, 1.0))
+
+
 def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, compiled: bool,
            retype, rate, tf32: tuple[bool, bool]) -> OpTable:
     ops, n, (b0, b1) = analysis.ops, len(analysis.ops), analysis.batch_sizes
     span = float(b1 - b0)
     arr = {name: np.zeros(n) for name in ("count", "f0", "fs", "y0", "ys", "spf", "stage", "spb", "layout", "pad",
-                                          "fixed", "index")}
+                                          "fixed", "index", "plane0", "plane_slope")}
     gemm0, gemm_slope = np.full((3, n), LARGE), np.zeros((3, n))
     half_tile, tensor = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
     kinds: dict[str, int] = {}
@@ -268,6 +296,10 @@ def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, 
                 launches = r.fused_kernels
             if dtype in HALF_DTYPES:
                 bw = bandwidth * cal.half_memory_efficiency
+            if r.channel_planes and r.plane_elements is not None and not compiled:
+                per_element = _plane_seconds_per_element(r, dtype, precision, spec, cal)
+                arr["plane0"][i] = r.plane_elements[0] * per_element
+                arr["plane_slope"][i] = (r.plane_elements[1] - r.plane_elements[0]) * per_element / span
         arr["spb"][i] = 1.0 / bw
         arr["count"][i] = r.count
         arr["f0"][i], arr["fs"][i] = r.flops[0], (r.flops[1] - r.flops[0]) / span
@@ -284,6 +316,7 @@ def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, 
         bytes_slope=arr["ys"], gemm0=gemm0, gemm_slope=gemm_slope, half_tile=half_tile, tensor=tensor,
         seconds_per_flop=arr["spf"], staging_seconds=arr["stage"], seconds_per_byte=arr["spb"],
         layout_per_byte=arr["layout"], pad_per_byte=arr["pad"], index_seconds=arr["index"],
+        plane0=arr["plane0"], plane_slope=arr["plane_slope"],
         fixed_seconds=arr["fixed"], kind_index=kind_index, kinds=tuple(kinds), phase_index=phase_index,
         kernels=kernels, optimizer_calls=optimizer_calls, classes_used=frozenset(classes), k_fill=cal.gemm_k_fill,
         overlap=GEMM_OVERLAP, tf32=tf32)

@@ -294,6 +294,12 @@ class OpRecord(Model):
     # it as it is, without the NCHW <-> NHWC transposes a channels-first one pays in 16 bits (the roofline's
     # ``conv_layout_passes``). False: channels-first, not a convolution, or an older profile.
     channels_last: bool = False
+    # A batch norm on a channels-first input (3+ dimensions, channel stride > 1): its CUDA kernels (PyTorch's
+    # own for bf16, cuDNN's for fp16/fp32) give each of these channels one thread block, which streams the
+    # channel's ``plane_elements`` (batch x spatial, at the two batch sizes) at a latency-bound pace
+    # (``optable``: the roofline's ``bn_plane_*`` terms). 0 / None: any other op, or an older profile.
+    channel_planes: Annotated[int, Field(ge=0)] = 0
+    plane_elements: tuple[Amount, Amount] | None = None
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,8 @@ def unit_calibration() -> Calibration:
     that a test's op time is its FLOPs (or bytes) over a rate it can write down."""
     return Calibration(compute_efficiency=dict(ROUND_EFFICIENCIES), memory_efficiency=0.8,
                        kernel_latency_seconds=0.0, host_seconds_per_op=0.0, step_overhead_seconds=0.0,
-                       operand_reuse=1e12, gemm_k_fill=0.0, conv_layout_passes=1.0, conv_index_ops=0.0)
+                       operand_reuse=1e12, gemm_k_fill=0.0, conv_layout_passes=1.0, conv_index_ops=0.0,
+                       bn_plane_seconds={})
 
 
 def bench_modules(*names: str) -> tuple[ModuleType, ...]:

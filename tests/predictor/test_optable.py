@@ -83,7 +83,7 @@ def test_op_seconds_gives_each_op_what_the_oracle_does_and_sums_to_the_step():
     """``OpTable.op_seconds`` (bench/per_op_profile.py's per-operator breakdown) is each op's time, and its
     ops add up to what ``price`` reports per kind."""
     table = _table("bf16")
-    seconds, bound, flops, nbytes, _ = table.op_seconds(np.array([64.0, 300.0]))
+    seconds, bound, flops, nbytes, _, _ = table.op_seconds(np.array([64.0, 300.0]))
     assert seconds.shape == (2, len(table.count))
     for row, b in enumerate((64.0, 300.0)):
         priced = table.price(b)

@@ -51,6 +51,10 @@ _ELEMENTWISE_STEMS = {"where", "masked_fill", "clamp", "threshold", "dropout", "
 # input-gradient kernel and then a separate gamma/beta kernel, each reading grad_output and the input
 # (aten/src/ATen/native/cuda/layer_norm_kernel.cu, LayerNormBackwardKernelImplInternal); its forward is one
 # vectorised pass where the row width allows (launch_vectorized_layer_norm_kernel), so it is not listed.
+# Batch norms whose CUDA kernels (PyTorch's own for bf16, cuDNN's for fp16/fp32) give each channel of a
+# channels-first input one thread block (see ``OpRecord.channel_planes``); the value is the input's position.
+BATCH_NORM_INPUT = {"native_batch_norm": 0, "_native_batch_norm_legit": 0, "_native_batch_norm_legit_functional": 0,
+                    "cudnn_batch_norm": 0, "native_batch_norm_backward": 1, "cudnn_batch_norm_backward": 0}
 SECOND_READ = {"native_batch_norm": (0,), "_native_batch_norm_legit": (0,),
                "_native_batch_norm_legit_functional": (0,), "cudnn_batch_norm": (0,),
                "native_batch_norm_backward": (0, 1), "cudnn_batch_norm_backward": (0, 1),
@@ -110,6 +114,8 @@ class RawOp:
         gemm: (M, N, K) of the GEMM a matmul/conv/attention kernel tiles (see ``OpRecord.gemm``), else None.
         winograd: share of a convolution's FLOPs that can run as Winograd (see ``OpRecord.winograd_share``).
         channels_last: a convolution on a channels-last input (see ``OpRecord.channels_last``).
+        planes: a channels-first batch norm's channel count (see ``OpRecord.channel_planes``), else 0.
+        plane_elements: elements of one channel of that batch norm's input (batch x spatial), else 0.
         kind: what ``classify`` says, or ``"optimizer"`` / ``"copy"`` (autocast casts) / ``"matmul"`` (fused).
         phase: ``"forward"``, ``"backward"`` or ``"optimizer"``.
         flops: FLOPs of this call.
@@ -129,6 +135,8 @@ class RawOp:
     gemm: tuple[float, float, float] | None = None
     winograd: float = 0.0
     channels_last: bool = False
+    planes: int = 0
+    plane_elements: float = 0.0
 
 
 def lowbit_align(dims: Iterable[int]) -> int:

@@ -24,6 +24,7 @@ from advisor.probe.analysis.gemm import gemm_dims, winograd_share
 from advisor.probe.analysis.ops import (
     AUTOCAST_FP32_CAST,
     AUTOCAST_FP32_OUT,
+    BATCH_NORM_INPUT,
     BF16_UPCAST_FIRST,
     FREE,
     FUSIBLE_KINDS,
@@ -74,6 +75,22 @@ def _channels_last(tensors: list) -> bool:
         if first != last:
             return last
     return False
+
+
+def _channel_planes(name: str, args: tuple) -> tuple[int, float]:
+    """(channels, elements of one channel) of a training batch norm whose CUDA kernels run one thread block per
+    channel: an input of 3 or more dimensions laid out channels-first (PyTorch takes its channels-last kernels,
+    which split every channel across blocks, where the channel stride is 1: channels-last images, (N, C)
+    inputs). (0, 0.0) for any other op, and for a forward in eval mode (running statistics: no reduction)."""
+    pos = BATCH_NORM_INPUT.get(name)
+    if pos is None or pos >= len(args) or not isinstance(args[pos], torch.Tensor):
+        return 0, 0.0
+    if not name.endswith("_backward") and len(args) > 5 and args[5] is False:
+        return 0, 0.0
+    t = args[pos]
+    if t.dim() < 3 or t.stride(1) == 1 or t.shape[1] < 1:
+        return 0, 0.0
+    return int(t.shape[1]), float(t.numel() / t.shape[1])
 
 
 def _dtype_name(dtype) -> str:
@@ -262,10 +279,12 @@ class StepRecorder(TorchDispatchMode):
             floats = [d for d in in_dtypes if d.is_floating_point]
             dtype = floats[0] if floats else dtype
             align = self._align(kind, in_tensors + out_tensors)
+        planes, plane_elements = _channel_planes(name, args)
         rec = RawOp(str(func), kind, self.phase, flops, nbytes, _dtype_name(dtype) if dtype is not None else "none",
                     align=align, gemm=gemm_dims(name, args, out) if kind in ("matmul", "conv") and flops else None,
                     winograd=winograd_share(name, args) if kind == "conv" and flops else 0.0,
-                    channels_last=kind == "conv" and _channels_last(in_tensors))
+                    channels_last=kind == "conv" and _channels_last(in_tensors), planes=planes,
+                    plane_elements=plane_elements)
         if kind in FUSIBLE_KINDS and self.phase != "optimizer":
             self.fusion.add(rec, [(t, self.nbytes(t, d)) for t, d in zip(in_tensors, in_dtypes, strict=False)],
                             [(o, self.nbytes(o, out_dtype if o.is_floating_point() and out_dtype is not None
