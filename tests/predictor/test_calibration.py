@@ -147,27 +147,30 @@ def test_the_lean_note_names_the_architecture_whose_rows_it_is():
 
 
 def test_packaged_calibration_widths_and_leans_by_kind():
-    """The shipped per-kind figures come from the validation rows: CNNs on tensor-heavy GPUs are the least
-    certain kind and lean the slow way (they ran slower than predicted); every fitted row is in one kind."""
+    """The shipped per-kind figures come from the validation rows: CNNs on tensor-heavy GPUs lean the slow way
+    (they ran slower than predicted), and CNNs elsewhere (the GeForce cards' 16-bit lean) are now the least
+    certain kind; every fitted row is in one kind. Until the channels-first batch norms were priced (2026-12-04,
+    bench/README.md "Where the H200's steps go"), tensor-heavy CNNs were the least certain (rel_sigma 0.42), and
+    their 16-bit rows leaned furthest."""
     cal = C.load_calibration()
     every = cal.sigma_by_kind
     coarse = {"conv", "conv/tensor-heavy", "matmul", "matmul/tensor-heavy"}
     kinds = {k: v for k, v in every.items() if k in coarse}
     assert set(kinds) == coarse
-    worst = kinds["conv/tensor-heavy"]
-    assert worst["rel_sigma"] == max(k["rel_sigma"] for k in kinds.values()) and worst["rel_sigma"] > cal.rel_sigma
-    assert worst["bias"] > 0.1 > kinds["conv"]["bias"]
+    heavy = kinds["conv/tensor-heavy"]
+    assert kinds["conv"]["rel_sigma"] == max(k["rel_sigma"] for k in kinds.values()) > cal.rel_sigma
+    assert heavy["bias"] > 0.1 > kinds["conv"]["bias"]
     assert all(k["rel_sigma"] >= 0.15 for k in every.values())
     assert sum(k["rows"] for k in kinds.values()) == cal.provenance["rows_used"]
-    # each kind's precision splits (those written) hold some of its rows; 16-bit CNNs on tensor-heavy GPUs are the
-    # least certain and lean further the slow way than the kind as a whole
+    # each kind's precision splits (those written) hold some of its rows; on tensor-heavy GPUs both CNN splits lean
+    # the slow way, 32-bit CNNs (A100 TF32, the H200's FP32 row) further than 16-bit ones now
     splits = {k: v for k, v in every.items() if k not in coarse and "@" not in k}
     assert splits and all(k.rsplit("/", 1)[0] in coarse and k.endswith(("/16-bit", "/32-bit")) for k in splits)
     for kind, figures in kinds.items():
         assert sum(v["rows"] for k, v in splits.items() if k.rsplit("/", 1)[0] == kind) <= figures["rows"]
     assert all(v["rows"] >= 10 for v in splits.values())
-    half_cnn = every["conv/tensor-heavy/16-bit"]
-    assert half_cnn["rel_sigma"] > worst["rel_sigma"] and half_cnn["bias"] > worst["bias"]
+    half_cnn, full_cnn = every["conv/tensor-heavy/16-bit"], every["conv/tensor-heavy/32-bit"]
+    assert 0 < half_cnn["bias"] < full_cnn["bias"] and half_cnn["rows"] + full_cnn["rows"] == heavy["rows"]
     # and each split's architectures with 10+ rows: a part of the split's rows; GA10x cards' 16-bit rows (RTX 3090,
     # A6000: Lambda, timm) ran faster than predicted where the class they share with Turing and Volta says less
     archs = {k: v for k, v in every.items() if "@" in k}
