@@ -64,9 +64,8 @@ ROWS = [
 ]
 
 
-def run_row(workload_path: str, precision: str, batch_size: int, compiled: bool, warm_seconds: float,
-            stretch_seconds: float, device: str = "cuda:0") -> dict:
-    """One row in this (fresh) process: steady samples per second, peak memory, the stretches' step times."""
+def build_step(workload_path: str, precision: str, batch_size: int, compiled: bool, device: str = "cuda:0"):
+    """(one training step as a plain-PyTorch user runs it, a synchronise, the device) for one row's job."""
     import torch
 
     from advisor.workload import load_workload, move_to, split_batch
@@ -91,6 +90,15 @@ def run_row(workload_path: str, precision: str, batch_size: int, compiled: bool,
     def step() -> None:
         train_step(workload, stepper, optimizer, inputs, target, dtype, dev.type, scaler)
 
+    return step, sync, dev
+
+
+def run_row(workload_path: str, precision: str, batch_size: int, compiled: bool, warm_seconds: float,
+            stretch_seconds: float, device: str = "cuda:0") -> dict:
+    """One row in this (fresh) process: steady samples per second, peak memory, the stretches' step times."""
+    import torch
+
+    step, sync, dev = build_step(workload_path, precision, batch_size, compiled, device)
     t0 = time.perf_counter()
     warm = 0
     while warm < 3 or time.perf_counter() - t0 < warm_seconds:
