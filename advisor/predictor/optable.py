@@ -220,12 +220,16 @@ def _fp32_seconds_per_flop(r, spec: GpuSpec, cal: Calibration) -> float:
 PLANE_SM_CLOCK_HZ = 1.8e9
 
 
-def _plane_seconds_per_element(r, dtype: str, precision: str, spec: GpuSpec, cal: Calibration) -> float:
-    """Seconds per element of one channel's plane of a channels-first batch norm call (``OpRecord.
-    channel_planes``): one block per channel at the library's latency-bound pace, the channels taking turns
-    once they outnumber what the SMs run side by side. bf16 runs PyTorch's own kernels, fp16/fp32 cuDNN's; a
-    16-bit op runs at the priced precision's width (one fp16 analysis prices bf16 rows in the calibration fit,
-    a bf16 job runs in fp16 on a GPU without bfloat16)."""
+def _plane_floor(r, dtype: str, precision: str, spec: GpuSpec, cal: Calibration, span: float,
+                 compiled: bool) -> tuple[float, float]:
+    """(seconds at the first analysed batch size, growth per sample) of a channels-first batch norm call's floor
+    (``OpRecord.channel_planes``): one block per channel streams the channel's plane at the library's
+    latency-bound pace, the channels taking turns once they outnumber what the SMs run side by side. bf16 runs
+    PyTorch's own kernels, fp16/fp32 cuDNN's; a 16-bit op runs at the priced precision's width (one fp16
+    analysis prices bf16 rows in the calibration fit, a bf16 job runs in fp16 on a GPU without bfloat16).
+    (0, 0) for any other op, and under torch.compile (Inductor writes its own reductions)."""
+    if not r.channel_planes or r.plane_elements is None or compiled:
+        return 0.0, 0.0
     if dtype in HALF_DTYPES and precision in ("bf16", "fp16"):
         library = "native" if precision == "bf16" else "cudnn"
     else:
@@ -233,7 +237,8 @@ def _plane_seconds_per_element(r, dtype: str, precision: str, spec: GpuSpec, cal
     direction = "backward" if r.phase == "backward" else "forward"
     seconds = cal.bn_plane_seconds.get(f"{library}.{direction}", 0.0)
     at_once = cal.bn_plane_blocks_per_sm * sm_clock_flops(spec) / (128.0 * PLANE_SM_CLOCK_HZ)
-    return seconds * max(1.0, r.channel_planes / max(at_once, 1.0))
+    per_element = seconds * max(1.0, r.channel_planes / max(at_once, 1.0))
+    return r.plane_elements[0] * per_element, (r.plane_elements[1] - r.plane_elements[0]) * per_element / span
 
 
 def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, compiled: bool,
@@ -296,12 +301,8 @@ def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, 
                 launches = r.fused_kernels
             if dtype in HALF_DTYPES:
                 bw = bandwidth * cal.half_memory_efficiency
-            if r.channel_planes and r.plane_elements is not None and not compiled:
-                per_element = _plane_seconds_per_element(r, dtype, precision, spec, cal)
-                arr["plane0"][i] = r.plane_elements[0] * per_element
-                arr["plane_slope"][i] = (r.plane_elements[1] - r.plane_elements[0]) * per_element / span
-        arr["spb"][i] = 1.0 / bw
-        arr["count"][i] = r.count
+        arr["plane0"][i], arr["plane_slope"][i] = _plane_floor(r, dtype, precision, spec, cal, span, compiled)
+        arr["spb"][i], arr["count"][i] = 1.0 / bw, r.count
         arr["f0"][i], arr["fs"][i] = r.flops[0], (r.flops[1] - r.flops[0]) / span
         arr["y0"][i], arr["ys"][i] = r.bytes[0] * scale, (r.bytes[1] - r.bytes[0]) * scale / span
         if r.phase == "optimizer":

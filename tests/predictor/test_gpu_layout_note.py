@@ -137,9 +137,14 @@ def test_predict_of_a_probed_gpu_notes_channels_first_as_recommend_does(gpu, cou
     ctx = EstimateContext.load()
     notes = gpu_notes(prof, resolve_gpu(gpu), "fp16", 256 // count, False, ctx)
     assert expected in notes
-    # the validated lean of convolution-heavy jobs on tensor-heavy GPUs: only where no probe of this GPU stands
+    # the validated lean of convolution-heavy jobs on tensor-heavy GPUs: only where no probe of this GPU stands, and
+    # where the shipped lean reaches the note's threshold (16-bit CNNs on tensor-heavy GPUs: +36% until the
+    # channels-first batch norms were priced, +10% since, just under it)
+    from advisor.predictor.bias_notes import KIND_BIAS_NOTE_LOG
+
+    bias = load_calibration().kind_bias(prof.analysis, resolve_gpu(gpu), "fp16")[1]
     lean = [n for n in notes if n.startswith("convolution-heavy jobs in 16-bit precision on GPUs like the")]
-    assert len(lean) == (not probed), notes
+    assert len(lean) == (not probed and abs(bias) >= KIND_BIAS_NOTE_LOG), notes
     assert [n for n in est.notes if n.startswith("convolution-heavy jobs")] == lean
     last = probed_conv_profile(channels_last=True)
     assert not any(n.startswith("channels-first") for n in estimate(last, job, Target.gpu(gpu, count),
