@@ -42,7 +42,7 @@ architecture:
   ``native``), cuDNN's fp16 and fp32 (``cudnn``). A call takes at least ``plane_elements x seconds x max(1,
   channels / (blocks_per_sm x SM-equivalents))``, SM-equivalents being ``optable.sm_clock_flops`` over
   128 FLOP x 1.8 GHz. Measured, not fitted: a kernel trace of ResNet-18/50 on an H200 (bench/kernel_trace_h200.py;
-  bench/README.md, "Where the H200's CNN steps go"). Taken to be the same on every GPU (memory latency, not
+  bench/README.md, "Where the H200's steps go"). Taken to be the same on every GPU (memory latency, not
   bandwidth, sets the pace): an assumption the published CNN rows judge.
 - ``kernel_latency_seconds``: fixed GPU time per kernel (launch, ramp-up, tail); it makes efficiency
   size-dependent (see :mod:`advisor.predictor.roofline`).
@@ -115,8 +115,8 @@ CALIBRATION_FILE = "calibration.json"
 #   share it (L2-resident panels, thread-block swizzling): a few times.
 # - K fill: a multistage pipeline's prologue (3-5 stages of 32-64 elements of K) plus the epilogue: ~128-256.
 # - layout: measured, not assumed (2026-12-04): cuDNN's nchwToNhwc / nhwcToNchw kernels of channels-first 16-bit
-#   convolutions on an H200 took 1.9-2.1 passes over the convolutions' bytes in ResNet-50/101/152 (bf16 and
-#   fp16, batch 64-256) and 4.8 in ResNet-18 (bench/kernel_trace_h200.py): 2, log-sd 0.36 (the six traces'
+#   convolutions on an H200 took 1.9-2.2 passes over the convolutions' bytes in ResNet-50/101/152 (bf16 and
+#   fp16, batch 64-256) and 4.9 in ResNet-18 (bench/kernel_trace_h200.py): 2, log-sd 0.36 (the six traces'
 #   spread, ResNet-18's included; 0.15 fitted 1.99 and the same LOSO within 0.1 point). Before that trace the
 #   prior was 1 (one read and one write of the activations), log-sd 1, and the fit used the passes to stand in
 #   for the batch norms' one-block-per-channel kernels, which ``bn_plane_seconds`` now prices.
@@ -143,7 +143,7 @@ PRIORS: dict[str, tuple[float, float]] = {
     "host_overlap_exponent": (3.0, 1.0),
 }
 # Channels-first batch norm (module docstring), from the H200 trace of 2026-12-04 (bench/kernel_trace_h200.py
-# --planes prints the derivation): seconds per plane element of one block, and the blocks per SM-equivalent
+# prints the derivation): seconds per plane element of one block, and the blocks per SM-equivalent
 # at which the calls stop running side by side.
 BN_PLANE_SECONDS = {"native.forward": 1.07e-9, "native.backward": 1.98e-9, "cudnn.forward": 0.73e-9,
                     "cudnn.backward": 1.43e-9}
