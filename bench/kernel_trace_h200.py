@@ -61,6 +61,11 @@ CHECKS = [
 CHECK_LABELS = {f"{label} {precision}" for label, _, _, precision, _ in CHECKS}
 
 
+def _env(workload_env: str) -> dict[str, str]:
+    """A job's ``KEY=value ...`` environment as a dict."""
+    return dict(kv.split("=", 1) for kv in workload_env.split())
+
+
 def _chain(evt) -> str:
     """The operators above a kernel's launching event, outermost first (the profiler's step marker dropped)."""
     names = []
@@ -127,8 +132,7 @@ def record(out_dir: Path, device: str, only: list[str], timeout_seconds: float) 
     for label, workload, env, precision, batch in TRACES + CHECKS:
         if only and not any(o in f"{label} {precision}" for o in only):
             continue
-        child_env = dict(os.environ)
-        child_env.update(kv.split("=", 1) for kv in env.split())
+        child_env = {**os.environ, **_env(env)}
         cmd = [sys.executable, str(Path(__file__).resolve()), "--record-one", workload, "--precision", precision,
                "--batch-size", str(batch), "--device", device]
         t = time.perf_counter()
@@ -166,7 +170,7 @@ def _class(names: list[str], optimizer: bool) -> str:
              or "attention" in text), ("batch norm", "batch_norm" in text), ("layer norm", "layer_norm" in text),
              ("convolution", "convolution" in text or "conv2d" in text), ("pooling", "pool" in text),
              ("softmax/loss", "softmax" in text or "nll_loss" in text or "cross_entropy" in text),
-             ("GEMM", any(f"{a}::{g}" in text or f"{a}.{g}." in text for a in ("aten",)
+             ("GEMM", any(f"aten::{g}" in text or f"aten.{g}." in text
                           for g in ("mm", "addmm", "bmm", "linear", "matmul", "baddbmm"))))
     return next((name for name, hit in rules if hit), "element-wise")
 
@@ -208,29 +212,19 @@ def plane_calls(rows: list[dict]) -> dict[tuple[str, str], list[tuple[int, float
     return out
 
 
-def layout_table(rows: list[dict]) -> None:
+def layout_table(priced: list[tuple[dict, object]], conv_layout_passes: float) -> None:
     """The derivation of the prior of ``conv_layout_passes``: cuDNN's NCHW <-> NHWC transpose kernels of the
-    channels-first 16-bit jobs against one pass over their convolutions' bytes at the roofline's bandwidth."""
-    import advisor.predictor.calibration_fit as C
-    from advisor.hardware.specs import resolve_gpu
-    from advisor.predictor.roofline import predict_step
-    from advisor.probe.analysis import analyze
-    from advisor.workload import load_workload
-
-    cal = C.load_calibration()
+    channels-first 16-bit jobs against one pass over their convolutions' bytes at the roofline's bandwidth
+    (``priced``: each traced job with the report's predicted step of it)."""
     print("\ncuDNN's layout transposes of channels-first 16-bit convolutions (kernels named nchwToNhwc / "
           "nhwcToNchw):\n")
     print("| job | precision | batch | transposes ms a step | one pass over the convolutions' bytes, ms | passes |")
     print("|---|---|---:|---:|---:|---:|")
-    for r in rows:
+    for r, step in priced:
         if "NCHW" not in r["label"] or r["precision"] not in ("bf16", "fp16"):
             continue
         transposes = sum(k["us"] for k in _launched(r) if "nchwToNhwc" in k["kernel"] or "nhwcToNchw" in k["kernel"])
-        env = dict(kv.split("=", 1) for kv in r["workload_env"].split())
-        with C.environment(env):
-            analysis = analyze(load_workload(REPO / r["workload"]), precision=r["precision"])
-        step = predict_step(analysis, resolve_gpu(GPU), r["batch_size"], r["precision"], cal)
-        one_pass = step.layout_seconds / cal.conv_layout_passes
+        one_pass = step.layout_seconds / conv_layout_passes
         ms = transposes / 1e3 / r["profiled_steps"]
         print(f"| {_job(r)} | {r['precision']} | {r['batch_size']} | {ms:.1f} | {1e3 * one_pass:.2f} "
               f"| {ms / (1e3 * one_pass):.2f} |")
@@ -267,8 +261,8 @@ def measured_classes(row: dict) -> dict[str, float]:
     return out
 
 
-def predicted(row: dict):
-    """(StepModel's step at the job's batch, {class: predicted GPU ms a step}) with the shipped calibration."""
+def predicted(row: dict, cal):
+    """(StepModel's step at the job's batch, {class: predicted GPU ms a step}) with the calibration ``cal``."""
     from gpu_rows import harness_tf32_switches
     from per_op_profile import per_operator
 
@@ -278,10 +272,10 @@ def predicted(row: dict):
     from advisor.probe.analysis import analyze
     from advisor.workload import load_workload
 
-    env = dict(kv.split("=", 1) for kv in row["workload_env"].split())
+    env = _env(row["workload_env"])
     with C.environment(env), harness_tf32_switches(env):  # ADVISOR_TF32=0: TF32 off, as the job ran
         analysis = analyze(load_workload(REPO / row["workload"]), precision=row["precision"])
-    model = StepModel(analysis, resolve_gpu(GPU), row["precision"], C.load_calibration())
+    model = StepModel(analysis, resolve_gpu(GPU), row["precision"], cal)
     step = model(row["batch_size"])
     out: dict[str, float] = defaultdict(float)
     for r, seconds, _, _ in per_operator(model, row["batch_size"]):
@@ -296,6 +290,9 @@ def _job(r: dict) -> str:
 
 
 def report(trace: Path) -> int:
+    from advisor.predictor.calibration import load_calibration
+
+    cal = load_calibration()
     rows = [json.loads(line) for line in trace.read_text().splitlines() if line.strip()]
     rows = [r for r in rows if "error" not in r]
     print(f"# Kernel traces of advisor's own jobs on an {GPU} against the roofline's split (never fitted)\n")
@@ -306,11 +303,11 @@ def report(trace: Path) -> int:
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     split = []
     for r in rows:
-        step, classes = predicted(r)
+        step, classes = predicted(r, cal)
         measured = measured_classes(r)
         wall_ms = 1e3 * statistics.median(r["step_seconds"])
         kernels_ms = sum(measured.values())
-        split.append((r, measured, classes))
+        split.append((r, step, measured, classes))
         print(f"| {_job(r)} | {r['precision']} | {r['batch_size']} | {wall_ms:.1f} | {kernels_ms:.1f} "
               f"| {1e3 * step.seconds:.1f} | {1e3 * step.gpu_seconds:.1f} | {1e3 * step.host_seconds:.1f} "
               f"| {1e3 * step.seconds / wall_ms:.2f} |")
@@ -318,11 +315,11 @@ def report(trace: Path) -> int:
           "convolution includes cuDNN's layout transposes):\n")
     print("| job | precision | " + " | ".join(CLASSES) + " |")
     print("|---|---|" + "---:|" * len(CLASSES))
-    for r, measured, classes in split:
+    for r, _, measured, classes in split:
         cells = [f"{measured.get(c, 0.0):.1f} / {classes.get(c, 0.0):.1f}" for c in CLASSES]
         print(f"| {_job(r)} | {r['precision']} | " + " | ".join(cells) + " |")
     plane_table(rows)
-    layout_table(rows)
+    layout_table([(r, step) for r, step, _, _ in split], cal.conv_layout_passes)
     return 0
 
 
