@@ -300,6 +300,12 @@ class OpRecord(Model):
     # (``optable``: the roofline's ``bn_plane_*`` terms). 0 / None: any other op, or an older profile.
     channel_planes: Annotated[int, Field(ge=0)] = 0
     plane_elements: tuple[Amount, Amount] | None = None
+    # A fused attention kernel's options, as ``F.scaled_dot_product_attention`` was called: "dropout" (it
+    # draws a random number per score) and "mask" (it reads and adds a mask per score), which the roofline's
+    # ``attention_score_seconds`` prices, and "causal" (the kernel skips the score tiles above the diagonal),
+    # recorded but not priced (bench/README.md, "Fused attention's options"). (): none, any other op, or an
+    # older profile.
+    attention: tuple[Literal["causal", "dropout", "mask"], ...] = ()
 
 
 @dataclass(frozen=True)

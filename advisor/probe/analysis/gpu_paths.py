@@ -24,7 +24,7 @@ class FusedAttention(torch.autograd.Function):
     """``F.scaled_dot_product_attention`` as CUDA runs it: one fused kernel forward and one backward."""
 
     @staticmethod
-    def forward(ctx, q, k, v, mask, call, recorder: StepRecorder):
+    def forward(ctx, q, k, v, mask, call, recorder: StepRecorder, options: tuple[str, ...] = ()):
         recorder.suppress += 1
         try:
             out = call(q, k, v)
@@ -33,10 +33,12 @@ class FusedAttention(torch.autograd.Function):
         ctx.save_for_backward(q, k, v, out)
         ctx.mask = mask
         ctx.recorder = recorder
+        ctx.options = options
         lse = q.new_empty(q.shape[:-1], dtype=torch.float32)
         flops = sdpa_flop_count(tuple(q.shape), tuple(k.shape), tuple(v.shape))
         ins = [q, k, v] + ([mask] if isinstance(mask, torch.Tensor) else [])
-        recorder.record_fused("aten._scaled_dot_product_efficient_attention.default", flops, ins, [out, lse])
+        recorder.record_fused("aten._scaled_dot_product_efficient_attention.default", flops, ins, [out, lse],
+                              options)
         return out
 
     @staticmethod
@@ -52,8 +54,9 @@ class FusedAttention(torch.autograd.Function):
         flops = sdpa_backward_flop_count(tuple(grad_out.shape), tuple(q.shape), tuple(k.shape), tuple(v.shape))
         mask = ctx.mask
         ins = [grad_out, q, k, v, out, lse] + ([mask] if isinstance(mask, torch.Tensor) else [])
-        recorder.record_fused("aten._scaled_dot_product_efficient_attention_backward.default", flops, ins, grads)
-        return grads[0], grads[1], grads[2], None, None, None
+        recorder.record_fused("aten._scaled_dot_product_efficient_attention_backward.default", flops, ins, grads,
+                              ctx.options)
+        return grads[0], grads[1], grads[2], None, None, None, None
 
 
 class GpuPaths(TorchFunctionMode):
@@ -108,7 +111,22 @@ class GpuPaths(TorchFunctionMode):
         def call(q_, k_, v_):
             return func(q_, k_, v_, **rest)
 
-        return FusedAttention.apply(q, k, v, mask, call, self.recorder)
+        return FusedAttention.apply(q, k, v, mask, call, self.recorder, attention_options(bound, mask))
+
+
+def attention_options(bound: dict, mask) -> tuple[str, ...]:
+    """The options of one ``F.scaled_dot_product_attention`` call that change its kernel's pace
+    (``OpRecord.attention``): a causal mask (the call's ``is_causal``), in-kernel dropout (``dropout_p`` > 0:
+    the function draws it whether or not the module is training) and an explicit mask tensor."""
+    options = []
+    if bound.get("is_causal"):
+        options.append("causal")
+    p = bound.get("dropout_p")
+    if isinstance(p, (int, float)) and p > 0:
+        options.append("dropout")
+    if isinstance(mask, torch.Tensor):
+        options.append("mask")
+    return tuple(options)
 
 
 def _dropout(func, args, kwargs):

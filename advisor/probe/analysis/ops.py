@@ -116,6 +116,7 @@ class RawOp:
         channels_last: a convolution on a channels-last input (see ``OpRecord.channels_last``).
         planes: a channels-first batch norm's channel count (see ``OpRecord.channel_planes``), else 0.
         plane_elements: elements of one channel of that batch norm's input (batch x spatial), else 0.
+        attention: a fused attention kernel's options (see ``OpRecord.attention``), else ().
         kind: what ``classify`` says, or ``"optimizer"`` / ``"copy"`` (autocast casts) / ``"matmul"`` (fused).
         phase: ``"forward"``, ``"backward"`` or ``"optimizer"``.
         flops: FLOPs of this call.
@@ -137,6 +138,7 @@ class RawOp:
     channels_last: bool = False
     planes: int = 0
     plane_elements: float = 0.0
+    attention: tuple[str, ...] = ()
 
 
 def lowbit_align(dims: Iterable[int]) -> int:

@@ -234,8 +234,10 @@ class StepRecorder(TorchDispatchMode):
             pass
         return out
 
-    def record_fused(self, op: str, flops: float, inputs: list, outputs: list) -> None:
-        """One fused GPU kernel standing for ops the CPU runs unfused (e.g. attention)."""
+    def record_fused(self, op: str, flops: float, inputs: list, outputs: list,
+                     attention: tuple[str, ...] = ()) -> None:
+        """One fused GPU kernel standing for ops the CPU runs unfused (e.g. attention, with its options:
+        ``OpRecord.attention``)."""
         name = op.split(".")[1] if op.count(".") >= 2 else op
         in_dtypes = self._virtual_inputs(name, inputs)
         out_dtype = self.half_dtype if self.half_dtype is not None and self.phase != "optimizer" else None
@@ -252,7 +254,7 @@ class StepRecorder(TorchDispatchMode):
         # (query block x head size) with the keys as the reduction.
         gemm = (float(q.shape[-2]), float(q.shape[-1]), float(k.shape[-2])) if q.dim() >= 2 else None
         self.records.append(RawOp(op, "matmul", self.phase, float(flops), nbytes, _dtype_name(dtype),
-                                  align=lowbit_align([inputs[0].shape[-1]]), gemm=gemm))
+                                  align=lowbit_align([inputs[0].shape[-1]]), gemm=gemm, attention=attention))
 
     def _record(self, func, name, args, kwargs, out) -> None:
         if self.suppress:
