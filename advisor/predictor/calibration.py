@@ -44,6 +44,13 @@ architecture:
   128 FLOP x 1.8 GHz. Measured, not fitted: a kernel trace of ResNet-18/50 on an H200 (bench/kernel_trace_h200.py;
   bench/README.md, "Where the H200's steps go"). Taken to be the same on every GPU (memory latency, not
   bandwidth, sets the pace): an assumption the published CNN rows judge.
+- ``attention_score_seconds["<option>.<direction>"]``: what in-kernel dropout (a random number per score) and
+  an additive mask (a read and an add per score) cost one fused attention call per score (batch x heads x
+  queries x keys), on top of its matrix products (``OpRecord.attention``), at an H200's SM count x clock and
+  scaled by ``optable.sm_clock_flops`` elsewhere: integer and load work on the SMs. Measured, not fitted: cuDNN's
+  kernels (PyTorch's choice on Hopper) on an H200 (bench/kernel_paces_h200.py; bench/README.md, "Fused
+  attention's options"). FlashAttention-2's dropout costs 0.4 of cuDNN's there, the memory-efficient kernel's
+  2-10x: a GPU where PyTorch picks another backend pays another pace, which this does not know.
 - ``kernel_latency_seconds``: fixed GPU time per kernel (launch, ramp-up, tail); it makes efficiency
   size-dependent (see :mod:`advisor.predictor.roofline`).
 - ``host_seconds_per_op``: eager PyTorch's CPU time per operator (dispatch, autograd, launch).
@@ -148,6 +155,13 @@ PRIORS: dict[str, tuple[float, float]] = {
 BN_PLANE_SECONDS = {"native.forward": 1.07e-9, "native.backward": 1.98e-9, "cudnn.forward": 0.73e-9,
                     "cudnn.backward": 1.43e-9}
 BN_PLANE_BLOCKS_PER_SM = 1.91
+# Fused attention's options (module docstring), seconds per score on an H200 (bench/kernel_paces_h200.py, cuDNN
+# 9.19, torch 2.11: the median over head sizes 64 and 128 and sequences 128, 384 and 512 of each option's time
+# less the same call's without it), and the SM count x clock they were measured at (the H200's
+# ``optable.sm_clock_flops``: 67 TFLOP/s FP32 over 128 lanes per SM).
+ATTENTION_SCORE_SECONDS = {"dropout.forward": 0.88e-12, "dropout.backward": 0.50e-12, "mask.forward": 0.49e-12,
+                           "mask.backward": 0.73e-12}
+ATTENTION_SCORE_SM_CLOCK_FLOPS = 33.5e12
 # An architecture's tensor-core efficiency relative to the shared one (``Calibration.arch_efficiency``): the
 # prior is 1 (no difference), with a log-sd of 0.2 (boost clocks above the rated one, ~+-15%, and a
 # generation's kernel libraries; chosen before fitting: 0.1 and 0.4 cross-validated worse, bench/README.md).
@@ -195,6 +209,8 @@ class Calibration:
     # H200 (bench/kernel_trace_h200.py): the median over calls of at most 128 channels (one block per SM).
     bn_plane_seconds: dict[str, float] = field(default_factory=lambda: dict(BN_PLANE_SECONDS))
     bn_plane_blocks_per_sm: float = BN_PLANE_BLOCKS_PER_SM
+    # {"<option>.<direction>": seconds per score at the H200's SM clock} of a fused attention's dropout and mask
+    attention_score_seconds: dict[str, float] = field(default_factory=lambda: dict(ATTENTION_SCORE_SECONDS))
     # {"<architecture>.<class>": x}: that GPU architecture's tensor-core rate reaches x times the shared
     # efficiency of its class (only "half" is fitted, ``ARCH_CLASSES``); 1 where absent (module docstring).
     arch_efficiency: dict[str, float] = field(default_factory=dict)

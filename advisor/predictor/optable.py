@@ -10,11 +10,12 @@ object, keyed by the other objects' identities: ``advisor.api.recommend`` prices
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from advisor.predictor.calibration import Calibration
+from advisor.predictor.calibration import ATTENTION_SCORE_SM_CLOCK_FLOPS, Calibration
 from advisor.predictor.gemm import LARGE, k_fill_factor, tile_reuse
 from advisor.schemas import Analysis, GpuSpec
 
@@ -74,6 +75,7 @@ class OpTable:
     index_seconds: np.ndarray  # tensor-core convolutions: im2col index work, seconds per staged element
     plane0: np.ndarray  # channels-first batch norms: a call's latency-bound floor at b0, seconds
     plane_slope: np.ndarray  # and its growth per sample
+    score_per_flop: np.ndarray  # fused attention's dropout and mask: seconds per FLOP of the call (per score)
     fixed_seconds: np.ndarray  # launches x kernel latency (0 for optimizer ops: counted per foreach launch)
     kind_index: np.ndarray
     kinds: tuple[str, ...]
@@ -149,7 +151,7 @@ class OpTable:
         t_pad = nbytes * self.pad_per_byte
         t_roof = np.maximum(t_comp, t_mem)
         t_plane = np.maximum(0.0, self.plane0 + self.plane_slope * db - t_roof)
-        t = (t_roof + t_plane + t_layout + t_pad + self.fixed_seconds) * self.count
+        t = (t_roof + t_plane + t_layout + t_pad + flops * self.score_per_flop + self.fixed_seconds) * self.count
         return t, t_comp > t_mem, flops, nbytes, t_layout, t_plane
 
     def _as_dict(self, priced: dict[str, np.ndarray], i: int) -> dict:
@@ -241,12 +243,73 @@ def _plane_floor(r, dtype: str, precision: str, spec: GpuSpec, cal: Calibration,
     return r.plane_elements[0] * per_element, (r.plane_elements[1] - r.plane_elements[0]) * per_element / span
 
 
+# Fused attention's tiles (FlashAttention-2, Dao 2023, arXiv:2307.08691, section 3.1: blocks of queries against
+# blocks of keys; cuDNN's Hopper kernels in the H200 trace: 64 x 128 forward, 64 x 64 backward): a sequence pads to
+# whole blocks of ``ATTENTION_PAD_ROWS``. A causal call skips the blocks above the diagonal (forward 0.43-0.57 of
+# the whole at 2,048-4,096 tokens on the H200), which is not priced: counted so, the refit moved the decoder LMs'
+# efficiency onto every GEMM (bench/README.md, "Fused attention's options").
+ATTENTION_PAD_ROWS = 64
+# The backward kernel against the forward, per FLOP (bench/kernel_paces_h200.py, H200, cuDNN's and FlashAttention-2's
+# kernels at head sizes 64 and 128, 128-4,096 tokens): ``RATE + FILL / queries`` times the forward's time per
+# FLOP. Five matrix products a tile against two, with the scores recomputed (0.8 of the forward's rate at long
+# sequences), and per block of keys a longer prologue and epilogue (K and V in, dK and dV out, dQ accumulated):
+# the medians of the four fits, a 1.06-1.31 and b 114-187.
+ATTENTION_BACKWARD_RATE = 1.25
+ATTENTION_BACKWARD_FILL = 155.0
+
+
+def attention_tiles(gemm: tuple[float, float, float]) -> float:
+    """The share of a fused attention call's counted FLOPs (queries x keys x head size) its kernel computes,
+    padded to whole tiles of queries and of keys. ``gemm`` is the call's (queries, head size, keys)."""
+    queries, _, keys = (max(1.0, float(x)) for x in gemm)
+    pad = math.ceil(queries / ATTENTION_PAD_ROWS) * ATTENTION_PAD_ROWS / queries
+    return pad * math.ceil(keys / ATTENTION_PAD_ROWS) * ATTENTION_PAD_ROWS / keys
+
+
+def attention_terms(r, spec: GpuSpec, cal: Calibration) -> tuple[float, float]:
+    """(factor on a fused attention call's compute time, seconds per FLOP its dropout and mask add): its tiles
+    (``attention_tiles``), the backward's rate and fill per query (``ATTENTION_BACKWARD_*``), and
+    ``attention_score_seconds``."""
+    tiles = attention_tiles(r.gemm[1])
+    if r.phase == "backward":
+        tiles *= ATTENTION_BACKWARD_RATE + ATTENTION_BACKWARD_FILL / max(1.0, float(r.gemm[1][0]))
+    return tiles, attention_score_seconds(r, spec, cal)
+
+
+def _tensor_seconds_per_flop(r, spec: GpuSpec, cal: Calibration, peak: float, cls: str,
+                             align: float) -> tuple[float, bool]:
+    """(seconds per FLOP, whether it runs on the tensor cores) of matmul/conv ``r`` in precision class ``cls``.
+    TF32 is allowed, not imposed: cuDNN's benchmark mode times its FP32 CUDA-core kernels too and keeps the
+    faster, which wins where the two peaks are equal (GeForce Ampere/Ada, GA102 whitepaper: RTX 3090 TF32 dense
+    35.6 = FP32 35.6 TFLOPS) and TF32 runs at a lower efficiency."""
+    cuda_spf = _fp32_seconds_per_flop(r, spec, cal)
+    if cls == "fp32":
+        return cuda_spf, False
+    tensor_spf = 1.0 / (peak * cal.compute_eff(r.kind, cls) * cal.arch_eff(spec, cls) * align)
+    on_tensor_cores = cls == "half" or (cls == "tf32" and tensor_spf < cuda_spf)
+    return (tensor_spf if on_tensor_cores else cuda_spf), on_tensor_cores
+
+
+def attention_score_seconds(r, spec: GpuSpec, cal: Calibration) -> float:
+    """Seconds per counted FLOP that a fused attention call's dropout and mask add (``Calibration.
+    attention_score_seconds``, per score at the H200's SM clock): a score is 4 x head size FLOPs forward and
+    10 x backward (``torch.utils.flop_counter``'s sdpa counts)."""
+    direction = "backward" if r.phase == "backward" else "forward"
+    per_score = sum(cal.attention_score_seconds.get(f"{option}.{direction}", 0.0)
+                    for option in r.attention if option != "causal")
+    if per_score == 0.0:
+        return 0.0
+    head = max(1.0, float(r.gemm[1][1]))
+    flops_per_score = (10.0 if direction == "backward" else 4.0) * head
+    return per_score * ATTENTION_SCORE_SM_CLOCK_FLOPS / sm_clock_flops(spec) / flops_per_score
+
+
 def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, compiled: bool,
            retype, rate, tf32: tuple[bool, bool]) -> OpTable:
     ops, n, (b0, b1) = analysis.ops, len(analysis.ops), analysis.batch_sizes
     span = float(b1 - b0)
     arr = {name: np.zeros(n) for name in ("count", "f0", "fs", "y0", "ys", "spf", "stage", "spb", "layout", "pad",
-                                          "fixed", "index", "plane0", "plane_slope")}
+                                          "fixed", "index", "plane0", "plane_slope", "score")}
     gemm0, gemm_slope = np.full((3, n), LARGE), np.zeros((3, n))
     half_tile, tensor = np.zeros(n, dtype=bool), np.zeros(n, dtype=bool)
     kinds: dict[str, int] = {}
@@ -270,16 +333,9 @@ def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, 
             esize = 2.0 if dtype in HALF_DTYPES else 4.0
             tensor[i] = True
             half_tile[i] = cls == "half"
-            cuda_spf = _fp32_seconds_per_flop(r, spec, cal)
             align, padded = _alignment(r, cls, esize, compiled)
             arr["pad"][i] = padded / bandwidth
-            tensor_spf = (cuda_spf if cls == "fp32" else
-                          1.0 / (peak * cal.compute_eff(r.kind, cls) * cal.arch_eff(spec, cls) * align))
-            # TF32 is allowed, not imposed: cuDNN's benchmark mode times its FP32 CUDA-core kernels too and keeps
-            # the faster, which wins where the two peaks are equal (GeForce Ampere/Ada, GA102 whitepaper: RTX 3090
-            # TF32 dense 35.6 = FP32 35.6 TFLOPS) and TF32 runs at a lower efficiency.
-            on_tensor_cores = cls == "half" or (cls == "tf32" and tensor_spf < cuda_spf)
-            arr["spf"][i] = tensor_spf if on_tensor_cores else cuda_spf
+            arr["spf"][i], on_tensor_cores = _tensor_seconds_per_flop(r, spec, cal, peak, cls, align)
             arr["stage"][i] = esize * staging_per_byte / cal.operand_reuse
             if r.gemm is not None:
                 g0, g1 = np.array(r.gemm[0]), np.array(r.gemm[1])
@@ -292,6 +348,10 @@ def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, 
                 arr["index"][i] = cal.conv_index_ops / sm_rate
             if r.kind == "conv" and cls == "half" and not r.channels_last:
                 arr["layout"][i] = cal.conv_layout_passes / bandwidth
+            if "attention" in r.op and r.gemm is not None:
+                tiles, arr["score"][i] = attention_terms(r, spec, cal)
+                arr["spf"][i] *= tiles
+                arr["stage"][i] *= tiles
         elif has_flops:
             arr["spf"][i] = 1.0 / (spec.fp32_tflops * 1e12 * cal.compute_eff("matmul", "fp32"))
         else:
@@ -317,7 +377,7 @@ def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, 
         bytes_slope=arr["ys"], gemm0=gemm0, gemm_slope=gemm_slope, half_tile=half_tile, tensor=tensor,
         seconds_per_flop=arr["spf"], staging_seconds=arr["stage"], seconds_per_byte=arr["spb"],
         layout_per_byte=arr["layout"], pad_per_byte=arr["pad"], index_seconds=arr["index"],
-        plane0=arr["plane0"], plane_slope=arr["plane_slope"],
+        plane0=arr["plane0"], plane_slope=arr["plane_slope"], score_per_flop=arr["score"],
         fixed_seconds=arr["fixed"], kind_index=kind_index, kinds=tuple(kinds), phase_index=phase_index,
         kernels=kernels, optimizer_calls=optimizer_calls, classes_used=frozenset(classes), k_fill=cal.gemm_k_fill,
         overlap=GEMM_OVERLAP, tf32=tf32)
