@@ -49,8 +49,8 @@ architecture:
   queries x keys), on top of its matrix products (``OpRecord.attention``), at an H200's SM count x clock and
   scaled by ``optable.sm_clock_flops`` elsewhere: integer and load work on the SMs. Measured, not fitted: cuDNN's
   kernels (PyTorch's choice on Hopper) on an H200 (bench/kernel_paces_h200.py; bench/README.md, "Fused
-  attention's options"). FlashAttention-2's dropout costs 0.4 of cuDNN's there, the memory-efficient kernel's
-  2-10x: a GPU where PyTorch picks another backend pays another pace, which this does not know.
+  attention's options"). FlashAttention-2's dropout costs 0.4-0.9 of cuDNN's there, the memory-efficient
+  kernel's 2-10x: a GPU where PyTorch picks another backend pays another pace, which this does not know.
 - ``kernel_latency_seconds``: fixed GPU time per kernel (launch, ramp-up, tail); it makes efficiency
   size-dependent (see :mod:`advisor.predictor.roofline`).
 - ``host_seconds_per_op``: eager PyTorch's CPU time per operator (dispatch, autograd, launch).
