@@ -51,6 +51,11 @@ def sm_clock_flops(spec: GpuSpec) -> float:
 # kernels; misaligned ones run through narrower loads, ~2x slower at 4-8 byte alignment, ~4x when odd.
 ALIGNED_BYTES = 16
 MISALIGNED_EFFICIENCY = {8: 0.5, 4: 0.5, 2: 0.25, 1: 0.25}
+# Where an architecture's odd-aligned GEMMs run slower still: on Hopper cuBLAS falls back to CUTLASS's
+# Turing-generation align1 kernels (cutlass_75_tensorop_bf16_s1688gemm_*_align1: mma.sync, no wgmma or TMA). GPT-2's
+# LM head over 50,257 tokens on an H200 (bench/kernel_trace_h200.py, session 41): its three GEMMs took 30.4 ms a
+# step against 20.0 priced at 0.25, so 0.25 x 20.0 / 30.4 = 0.16. Measured on one GPU of the architecture.
+MISALIGNED_EFFICIENCY_BY_ARCH = {"Hopper": {2: 0.16, 1: 0.16}}
 
 
 @dataclass
@@ -190,19 +195,22 @@ def op_table(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration
     return table
 
 
-def _align_factor(align: int, cls: str, esize: float) -> float:
+def _align_factor(align: int, cls: str, esize: float, architecture: str | None = None) -> float:
     if cls == "fp32" or align >= 8:
         return 1.0
     nbytes = int(align * esize)
-    return 1.0 if nbytes >= ALIGNED_BYTES else MISALIGNED_EFFICIENCY.get(nbytes, 0.25)
+    if nbytes >= ALIGNED_BYTES:
+        return 1.0
+    return MISALIGNED_EFFICIENCY_BY_ARCH.get(architecture or "", {}).get(nbytes,
+                                                                      MISALIGNED_EFFICIENCY.get(nbytes, 0.25))
 
 
-def _alignment(r, cls: str, esize: float, compiled: bool) -> tuple[float, bool]:
+def _alignment(r, cls: str, esize: float, compiled: bool, architecture: str | None = None) -> tuple[float, bool]:
     """(the tensor cores' alignment factor of matmul/conv ``r``, whether it runs padded). Compiled, inductor
     pads a misaligned matmul's operands to the tensor cores' alignment where that times faster
     (torch/_inductor/fx_passes/pad_mm.py, ``config.shape_padding``, on by default): aligned math, plus copies
     into and out of the padded buffers (``pad_per_byte``: about one pass over the op's data)."""
-    factor = _align_factor(r.align, cls, esize)
+    factor = _align_factor(r.align, cls, esize, architecture)
     if compiled and r.kind == "matmul" and factor < 1.0:
         return 1.0, True
     return factor, False
@@ -333,7 +341,7 @@ def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, 
             esize = 2.0 if dtype in HALF_DTYPES else 4.0
             tensor[i] = True
             half_tile[i] = cls == "half"
-            align, padded = _alignment(r, cls, esize, compiled)
+            align, padded = _alignment(r, cls, esize, compiled, spec.architecture)
             arr["pad"][i] = padded / bandwidth
             arr["spf"][i], on_tensor_cores = _tensor_seconds_per_flop(r, spec, cal, peak, cls, align)
             arr["stage"][i] = esize * staging_per_byte / cal.operand_reuse

@@ -30,7 +30,8 @@ CUDA cores (the faster kernel) has none.
 NCHW tensors to NHWC and back around its FP16/BF16 tensor-core kernels (TF32 ones read NCHW as is).
 
 Mixed precision by operator class: a 16-bit matmul/conv whose operands are not 16-byte aligned
-(``OpRecord.align``) runs at ``MISALIGNED_EFFICIENCY`` of the aligned rate; 16-bit memory-bound kernels reach
+(``OpRecord.align``) runs at ``MISALIGNED_EFFICIENCY`` of the aligned rate (``MISALIGNED_EFFICIENCY_BY_ARCH`` where
+an architecture's fallback kernels are slower still: Hopper); 16-bit memory-bound kernels reach
 ``half_memory_efficiency`` of fp32's bandwidth fraction; fp16 adds GradScaler's unscale pass over the fp32
 gradients. ``split_step`` splits a step into forward / backward / optimizer / overhead seconds.
 

@@ -13,22 +13,22 @@ from advisor.probe.analysis.gemm import gemm_dims
 from advisor.schemas import Analysis, OpRecord
 
 
-def gemm_step(m: int, n: int, k: int) -> Analysis:
+def gemm_step(m: int, n: int, k: int, align: int = 8) -> Analysis:
     """One bf16 GEMM of M x N x K per sample (M scales with the batch), nothing else."""
     flops = 2.0 * m * n * k
     nbytes = 2.0 * (m * k + k * n + m * n)
     op = OpRecord(op="aten.mm.default", kind="matmul", phase="forward", flops=(flops, 2 * flops),
                   bytes=(nbytes, 2 * nbytes - 2.0 * k * n), dtype="bfloat16",
-                  gemm=((m, n, k), (2 * m, n, k)))
+                  gemm=((m, n, k), (2 * m, n, k)), align=align)
     return Analysis(batch_sizes=(1, 2), ops=[op], flops_per_sample=flops, param_count=k * n,
                     trainable_param_count=k * n, param_bytes=4 * k * n, gradient_bytes=4 * k * n,
                     optimizer="SGD", optimizer_state_bytes=0)
 
 
-def fraction_of_peak(m: int, n: int, k: int, gpu: str = "H100-SXM") -> float:
+def fraction_of_peak(m: int, n: int, k: int, gpu: str = "H100-SXM", align: int = 8) -> float:
     spec = resolve_gpu(gpu)
     cal = load_calibration()
-    step = predict_step(gemm_step(m, n, k), spec, 1, "bf16", cal)
+    step = predict_step(gemm_step(m, n, k, align), spec, 1, "bf16", cal)
     gpu_seconds = step.seconds - step.overhead_seconds
     return 2.0 * m * n * k / gpu_seconds / (spec.fp16_bf16_tflops * 1e12)
 
@@ -46,6 +46,16 @@ def test_square_bf16_gemm_on_h200_is_priced_near_its_measured_rate(n, measured_t
     # bench/data/h200_2026-11-30/micro.json): 63-67% of the datasheet's 989.5 TFLOP/s at the 700 W cap.
     predicted_tflops = fraction_of_peak(n, n, n, "H200") * 989.5
     assert predicted_tflops == pytest.approx(measured_tflops, rel=0.15)
+
+
+def test_an_odd_vocabulary_runs_hoppers_turing_era_kernels():
+    # GPT-2's LM head, 16 x 1,024 tokens over 50,257 words: cuBLAS's align1 fallback. On the H200 its three GEMMs
+    # ran at 10-15% of the dense peak (bench/kernel_trace_h200.py); an A100 keeps the guide's 4x.
+    h200 = fraction_of_peak(16384, 50257, 768, "H200", align=1)
+    assert 0.08 < h200 < 0.16
+    assert h200 == pytest.approx(0.16 * fraction_of_peak(16384, 50256, 768, "H200", align=8), rel=0.05)
+    a100 = fraction_of_peak(16384, 50257, 768, "A100-80GB", align=1)
+    assert a100 == pytest.approx(0.25 * fraction_of_peak(16384, 50256, 768, "A100-80GB", align=8), rel=0.05)
 
 
 def test_narrow_gemm_stays_far_from_peak():
