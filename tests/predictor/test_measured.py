@@ -8,6 +8,7 @@ import types
 
 import numpy as np
 import pytest
+from predictor_helpers import bench_modules
 
 from advisor.errors import PredictionError
 from advisor.predictor.measured import RUN_TO_RUN_REL, USABLE_MEMORY_FRACTION, predict_measured
@@ -137,6 +138,12 @@ def test_other_thread_count_is_scaled(monkeypatch):
     assert "fake scaling" in scaled.notes
     # asking for the probed thread count is still "measured"
     assert predict_measured(prof, job, threads=4).method == "measured"
+
+
+def test_the_gpu_run_to_run_floor_is_the_h200_runs_spread():
+    (real,) = bench_modules("accuracy_gpu_real")
+    rms, jobs = real.measured_step_rms()
+    assert jobs >= 6 and RUN_TO_RUN_REL["gpu"] == pytest.approx(rms, abs=0.005)
 
 
 def test_startup_override():
