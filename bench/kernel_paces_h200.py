@@ -256,7 +256,7 @@ def report(path: Path, bandwidth_gbs: float) -> int:
             print(f"| {r['backend']} | {r['head']} | {r['seq']} | {r['causal']} | {r['mask']} | {r['dropout']} | "
                   f"not run: {r['error'][:60]} | | |")
             continue
-        bwd = r["forward_backward_seconds"] - r["forward_seconds"]
+        bwd = _directions(r)["backward"]
         print(f"| {r['backend']} | {r['head']} | {r['seq']} | {r['causal']} | {r['mask']} | {r['dropout']} | "
               f"{r['forward_flops'] / r['forward_seconds'] / 1e12:.0f} | "
               f"{r['backward_flops'] / max(bwd, 1e-9) / 1e12:.0f} | {1e6 * r['forward_seconds']:.0f} |")
@@ -282,6 +282,8 @@ PACE_SEQS = (128, 384, 512)
 
 
 def _directions(r: dict) -> dict[str, float]:
+    """{"forward": seconds, "backward": seconds} of one attention case (the backward: its forward + backward less
+    the forward)."""
     return {"forward": r["forward_seconds"], "backward": r["forward_backward_seconds"] - r["forward_seconds"]}
 
 
@@ -318,7 +320,7 @@ def backward_fit(rows: list[dict]) -> tuple[float, float]:
             for r in rows:
                 if (r["kind"] == "sdpa" and r["backend"] == backend and "error" not in r and r["head"] == head
                         and not (r["causal"] or r["mask"] or r["dropout"]) and r["seq"] % 64 == 0):
-                    bwd = r["forward_backward_seconds"] - r["forward_seconds"]
+                    bwd = _directions(r)["backward"]
                     seqs.append(float(r["seq"]))
                     ratios.append(bwd / r["forward_seconds"] / (r["backward_flops"] / r["forward_flops"]))
             s = np.array(seqs)
@@ -330,7 +332,6 @@ def backward_fit(rows: list[dict]) -> tuple[float, float]:
 def priced_attention(rows: list[dict], cal=None) -> list[tuple[dict, float, float]]:
     """[(cuDNN row, predicted forward seconds, predicted backward seconds)]: each measured case analysed as
     bench/workloads/attention_only.py and priced on profiles/gpus.csv's H200 with ``cal`` (default: shipped)."""
-    sys.path.insert(0, str(REPO / "bench"))
     import numpy as np
 
     import advisor.predictor.calibration_fit as C
@@ -366,8 +367,7 @@ def priced_table(rows: list[dict]) -> None:
     print("| head | seq | causal | mask | dropout | forward meas / pred (ratio) | backward meas / pred (ratio) |"
           "\n|---:|---:|---|---|---:|---|---|")
     for r, fwd, bwd in priced_attention(rows):
-        mf = r["forward_seconds"]
-        mb = r["forward_backward_seconds"] - mf
+        mf, mb = _directions(r).values()
         print(f"| {r['head']} | {r['seq']} | {r['causal']} | {r['mask']} | {r['dropout']} | {1e6 * mf:.0f} / "
               f"{1e6 * fwd:.0f} ({mf / fwd:.2f}) | {1e6 * mb:.0f} / {1e6 * bwd:.0f} ({mb / bwd:.2f}) |")
 
