@@ -1,0 +1,128 @@
+"""bench/pool_cpu_runs.py: issue 8's pooled CPU figures come from the pasted runs, and the headline says them."""
+
+from __future__ import annotations
+
+import importlib
+import re
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+JOB_HEADER = ("| workload | batch | dataset | epochs | predicted s | 80% interval | actual s | error % | held "
+              "| probe s |\n|---|---|---|---|---|---|---|---|---|---|\n")
+RERUN_HEADER = ("| workload | probed sizes | same job rerun: s (diff %) |\n"
+                "|---|---|---|\n")
+
+
+@pytest.fixture(scope="module")
+def pool_runs():
+    sys.path.insert(0, str(REPO / "bench"))
+    try:
+        return importlib.import_module("pool_cpu_runs")
+    finally:
+        sys.path.remove(str(REPO / "bench"))
+
+
+def _run(header: str, rows: list[tuple[str, float, float, str]], reruns: dict[str, str] | None = None,
+         floor: float | None = None) -> str:
+    table = "".join(f"| {w} | 64 | 1,000 | 2 | {p} | 1.0-99.0 | 20.0 | {e:+.1f} | {h} | 10.0 |\n"
+                    for w, p, e, h in rows)
+    text = f"{header}\n\n{JOB_HEADER}{table}\n"
+    if reruns:
+        text += RERUN_HEADER + "".join(f"| {w} | 8,16 | {c} |\n" for w, c in reruns.items()) + "\n"
+    if floor is not None:
+        text += ("each run against the prediction: median |error| 5.0%; against the mean of the job's other runs "
+                 f"(the machine's floor): {floor}%\n")
+    return text + "\n"
+
+
+def _readme() -> str:
+    before = _run("Idle, 01:00:", [("a", 20.0, 50.0, "no")])  # before the shipped code: not counted
+    return "\n".join([
+        "# Benchmarks", before,
+        "### Two fresh processes for the user's batch size (session 24, 2026-12-02)",
+        _run("Idle, 03:50 (shipped):", [("a", 22.0, 10.0, "yes"), ("b", 19.0, -5.0, "yes"), ("c", 21.0, 3.0, "no")],
+             reruns={"a": "18.0 (-10.0), 22.0 (+10.0)", "b": "20.0 (+0.0), 20.0 (+0.0)"}, floor=6.0),
+        _run("Idle, 02:52 (first version):", [("a", 20.0, 90.0, "no")]),
+        "### Re-measured (session 26)",
+        _run("Busy loop beside the probe, 09:51:", [("a", 26.0, 30.0, "yes"), ("b", 18.0, -10.0, "yes")], floor=8.0),
+        _run("Idle again, 10:00:", [("a", 20.0, 1.0, "yes")], floor=4.0),
+        _run("A competing torch job beside the probe, 10:10:", [("a", 20.0, -20.0, "yes")]),
+        "### Run by run, 2026-11-30 to 2026-12-03",
+        _run("Idle, 11:00:", [("a", 20.0, 70.0, "no")]),  # a summary section's table: not a run
+    ])
+
+
+def test_only_the_shipped_runs_between_the_headings_are_read(pool_runs):
+    runs = pool_runs.parse_runs(_readme())
+    assert [(r.label, r.load, len(r.jobs)) for r in runs] == [
+        ("Idle, 03:50 (shipped)", "idle", 3), ("Busy loop beside the probe, 09:51", "busy", 2),
+        ("Idle again, 10:00", "idle", 1), ("A competing torch job beside the probe, 10:10", "torch", 1)]
+    assert [r.floor_pct for r in runs] == [6.0, 8.0, 4.0, None]
+    first = runs[0].jobs
+    assert first[0].actual_s == (20.0, 18.0, 22.0)
+    assert first[2].actual_s == (20.0,)  # no rerun row for c
+    assert first[0].error_vs_mean_pct == pytest.approx(10.0)
+    assert first[1].error_vs_mean_pct == pytest.approx(-5.0)
+
+
+def test_the_pool_counts_every_job_of_every_run_once(pool_runs):
+    runs = pool_runs.parse_runs(_readme())
+    idle = pool_runs.pool(runs, "idle")
+    assert (idle.runs, idle.jobs) == (2, 4)
+    assert idle.median_abs_error_pct == pytest.approx(4.0)  # |errors| 1, 3, 5, 10
+    assert idle.median_signed_error_pct == pytest.approx(2.0)  # -5, 1, 3, 10
+    assert (idle.held, idle.within_20_pct) == (3, 4)
+    assert idle.runs_within_target == 2  # run medians 5% and 1%, both within 7%
+    assert idle.worst_ratio == pytest.approx(1.1)
+    assert idle.floor_median_pct == pytest.approx(5.0)
+    assert (idle.rerun_jobs, idle.median_abs_error_vs_mean_pct) == (2, pytest.approx(7.5))
+    busy = pool_runs.pool(runs, "busy")
+    assert (busy.median_abs_error_pct, busy.within_20_pct, busy.runs_within_target) == (20.0, 1, 0)
+    assert busy.worst_ratio == pytest.approx(1.3)
+    assert pool_runs.pool(runs, "torch").worst_ratio == pytest.approx(1.25)  # 20% short: 1 / 0.8
+    text = pool_runs.table(runs)
+    assert "| idle | 2 | 4 | 4.00% (7%: met) | +2.0% | 2/2 | 4/4 | 3/4 | 1.100x | 5.0% | 7.50% (2 jobs) |" in text
+    assert "| busy | 1 | 2 | 20.00% (10%: missed) |" in text
+    assert "idle and busy: 5/6; with the torch runs: 6/7" in text
+
+
+def test_a_run_not_yet_pasted_joins_from_the_bench_output(pool_runs, tmp_path):
+    out = _run("", [("a", 20.0, -8.0, "yes")], reruns={"a": "25.0 (+25.0)"})
+    run = pool_runs.run_from_output("idle", out, "today")
+    assert (run.load, run.jobs[0].error_pct, run.jobs[0].actual_s) == ("idle", -8.0, (20.0, 25.0))
+    with pytest.raises(ValueError, match="load 'calm'"):
+        pool_runs.run_from_output("calm", out, "today")
+    with pytest.raises(ValueError, match="no job table"):
+        pool_runs.run_from_output("idle", "nothing here\n", "today")
+    readme = tmp_path / "README.md"
+    readme.write_text(_readme(), encoding="utf-8")
+    extra = tmp_path / "run.txt"
+    extra.write_text(out, encoding="utf-8")
+    assert pool_runs.main(["--readme", str(readme), "--extra", f"idle:{extra}"]) == 0
+
+
+def test_a_malformed_row_is_an_error_not_a_guess(pool_runs):
+    bad = _readme().replace("| +10.0 | yes |", "| +10.0 | maybe |", 1)
+    assert bad != _readme()
+    with pytest.raises(ValueError, match="held is 'maybe'"):
+        pool_runs.parse_runs(bad)
+
+
+def test_the_headline_states_what_the_pasted_runs_pool_to(pool_runs):
+    """bench/README.md's headline row for the loaded CPU bench quotes the pooled figures: they must be the ones the
+    pasted runs give, so that pasting a run and not updating the headline (or the reverse) fails here."""
+    text = (REPO / "bench" / "README.md").read_text(encoding="utf-8")
+    row = next(line for line in text.splitlines() if line.startswith("| `bench/accuracy_cpu.py --background"))
+    runs = pool_runs.parse_runs(text)
+    for load in ("idle", "busy"):
+        stated = re.search(rf"{load} \*\*([0-9.]+)%\*\* \((\d+) runs", row)
+        assert stated, f"the headline row does not state the pooled {load} figure"
+        pooled = pool_runs.pool(runs, load)
+        assert (float(stated.group(1)), int(stated.group(2))) == (round(pooled.median_abs_error_pct, 2), pooled.runs)
+    held = re.search(r"intervals (\d+)/(\d+) idle and busy", row)
+    idle_busy = [j for r in runs if r.load in ("idle", "busy") for j in r.jobs]
+    assert (int(held.group(1)), int(held.group(2))) == (sum(j.held for j in idle_busy), len(idle_busy))
