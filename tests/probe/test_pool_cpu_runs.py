@@ -75,17 +75,18 @@ def test_the_pool_counts_every_job_of_every_run_once(pool_runs):
     assert (idle.runs, idle.jobs) == (2, 4)
     assert idle.median_abs_error_pct == pytest.approx(4.0)  # |errors| 1, 3, 5, 10
     assert idle.median_signed_error_pct == pytest.approx(2.0)  # -5, 1, 3, 10
-    assert (idle.held, idle.within_20_pct) == (3, 4)
+    assert (idle.held, idle.within_20_pct, idle.runs_all_within_20_pct) == (3, 4, 2)
     assert idle.runs_within_target == 2  # run medians 5% and 1%, both within 7%
     assert idle.worst_ratio == pytest.approx(1.1)
     assert idle.floor_median_pct == pytest.approx(5.0)
     assert (idle.rerun_jobs, idle.median_abs_error_vs_mean_pct) == (2, pytest.approx(7.5))
     busy = pool_runs.pool(runs, "busy")
     assert (busy.median_abs_error_pct, busy.within_20_pct, busy.runs_within_target) == (20.0, 1, 0)
+    assert busy.runs_all_within_20_pct == 0  # its +30% job
     assert busy.worst_ratio == pytest.approx(1.3)
     assert pool_runs.pool(runs, "torch").worst_ratio == pytest.approx(1.25)  # 20% short: 1 / 0.8
     text = pool_runs.table(runs)
-    assert "| idle | 2 | 4 | 4.00% (7%: met) | +2.0% | 2/2 | 4/4 | 3/4 | 1.100x | 5.0% | 7.50% (2 jobs) |" in text
+    assert "| idle | 2 | 4 | 4.00% (7%: met) | +2.0% | 2/2 | 4/4 | 2/2 | 3/4 | 1.100x | 5.0% | 7.50% (2 jobs) |" in text
     assert "| busy | 1 | 2 | 20.00% (10%: missed) |" in text
     assert "idle and busy: 5/6; with the torch runs: 6/7" in text
 
@@ -123,6 +124,9 @@ def test_the_headline_states_what_the_pasted_runs_pool_to(pool_runs):
         assert stated, f"the headline row does not state the pooled {load} figure"
         pooled = pool_runs.pool(runs, load)
         assert (float(stated.group(1)), int(stated.group(2))) == (round(pooled.median_abs_error_pct, 2), pooled.runs)
+    busy = pool_runs.pool(runs, "busy")
+    every = re.search(r"every job within 20% in (\d+) of (\d+) runs", row)
+    assert (int(every.group(1)), int(every.group(2))) == (busy.runs_all_within_20_pct, busy.runs)
     held = re.search(r"intervals (\d+)/(\d+) idle and busy", row)
     idle_busy = [j for r in runs if r.load in ("idle", "busy") for j in r.jobs]
     assert (int(held.group(1)), int(held.group(2))) == (sum(j.held for j in idle_busy), len(idle_busy))
