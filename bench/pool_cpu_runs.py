@@ -7,6 +7,7 @@ so that the pooled figures are computed, not added up by hand.
 
     python bench/pool_cpu_runs.py                            # every pasted run on the shipped code
     python bench/pool_cpu_runs.py --extra idle:/tmp/run.txt  # plus a run not yet pasted (accuracy_cpu's output)
+    python bench/pool_cpu_runs.py --json                     # the same figures as JSON
 
 A run is a line such as ``Idle, 07:30-07:37:`` or ``Busy loop beside the probe, 07:37-07:44:`` followed by the
 bench's job table; runs marked "(first version)" ran code that did not ship and are left out. Its load is "idle",
@@ -17,6 +18,8 @@ ran on the idle machine.
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
 import re
 import statistics
 import sys
@@ -235,17 +238,30 @@ def table(runs: list[Run]) -> str:
     return "\n".join(out)
 
 
+def as_json(runs: list[Run]) -> dict:
+    """The pooled figures by load, and each run's label, load, median and floor."""
+    pools = {load: dataclasses.asdict(p) for load in LOADS if (p := pool(runs, load)) is not None}
+    return {"pooled": pools,
+            "runs": [{"label": r.label, "load": r.load, "jobs": len(r.jobs),
+                      "median_abs_error_pct": round(r.median_abs_error_pct, 3), "floor_pct": r.floor_pct}
+                     for r in runs]}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--readme", default=str(README), help="the bench/README.md to read")
     p.add_argument("--extra", action="append", default=[], metavar="LOAD:FILE",
                    help="a run not yet pasted: accuracy_cpu.py's printed output, with its load (idle|busy|torch)")
     p.add_argument("--runs", action="store_true", help="also list each run's median")
+    p.add_argument("--json", action="store_true", help="the pooled figures (and each run's) as JSON instead")
     args = p.parse_args(argv)
     runs = parse_runs(Path(args.readme).read_text(encoding="utf-8"))
     for spec in args.extra:
         load, _, path = spec.partition(":")
         runs.append(run_from_output(load, Path(path).read_text(encoding="utf-8"), path))
+    if args.json:
+        print(json.dumps(as_json(runs), indent=2))
+        return 0
     if args.runs:
         for r in runs:
             floor = "" if r.floor_pct is None else f", the machine's floor {r.floor_pct:.1f}%"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import json
 import re
 import sys
 from pathlib import Path
@@ -91,7 +92,7 @@ def test_the_pool_counts_every_job_of_every_run_once(pool_runs):
     assert "idle and busy: 5/6; with the torch runs: 6/7" in text
 
 
-def test_a_run_not_yet_pasted_joins_from_the_bench_output(pool_runs, tmp_path):
+def test_a_run_not_yet_pasted_joins_from_the_bench_output(pool_runs, tmp_path, capsys):
     out = _run("", [("a", 20.0, -8.0, "yes")], reruns={"a": "25.0 (+25.0)"})
     run = pool_runs.run_from_output("idle", out, "today")
     assert (run.load, run.jobs[0].error_pct, run.jobs[0].actual_s) == ("idle", -8.0, (20.0, 25.0))
@@ -104,6 +105,12 @@ def test_a_run_not_yet_pasted_joins_from_the_bench_output(pool_runs, tmp_path):
     extra = tmp_path / "run.txt"
     extra.write_text(out, encoding="utf-8")
     assert pool_runs.main(["--readme", str(readme), "--extra", f"idle:{extra}"]) == 0
+    capsys.readouterr()
+    assert pool_runs.main(["--readme", str(readme), "--extra", f"idle:{extra}", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert (doc["pooled"]["idle"]["runs"], doc["pooled"]["idle"]["jobs"]) == (3, 5)
+    assert doc["runs"][-1] == {"label": str(extra), "load": "idle", "jobs": 1, "median_abs_error_pct": 8.0,
+                               "floor_pct": None}
 
 
 def test_a_malformed_row_is_an_error_not_a_guess(pool_runs):
