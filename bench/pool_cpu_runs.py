@@ -102,6 +102,8 @@ def _tables(lines: list[str]) -> list[list[dict[str, str]]]:
             columns = cells
             tables.append([])
         elif not set(line) <= set("|-: "):
+            if len(cells) != len(columns):
+                raise ValueError(f"a table row has {len(cells)} cells against its header's {len(columns)}: {line}")
             tables[-1].append(dict(zip(columns, cells, strict=True)))
     return tables
 

@@ -118,6 +118,10 @@ def test_a_malformed_row_is_an_error_not_a_guess(pool_runs):
     assert bad != _readme()
     with pytest.raises(ValueError, match="held is 'maybe'"):
         pool_runs.parse_runs(bad)
+    short = _readme().replace("| +10.0 | yes | 10.0 |", "| +10.0 | yes |", 1)
+    assert short != _readme()
+    with pytest.raises(ValueError, match="9 cells against its header's 10"):
+        pool_runs.parse_runs(short)
 
 
 def test_the_headline_states_what_the_pasted_runs_pool_to(pool_runs):
