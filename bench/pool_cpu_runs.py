@@ -148,6 +148,8 @@ def parse_runs(text: str, *, start: str = START_HEADING, end: str = END_HEADING)
         header = lines[i].rstrip(":").strip()
         if "first version" in header:
             continue
+        # A run's block also ends at the next heading (a section of prose or a pooled table after the last run).
+        block_end = next((k for k in range(i + 1, block_end) if lines[k].startswith("#")), block_end)
         block = lines[i + 1:block_end]
         jobs = parse_job_table(block)
         if not jobs:
