@@ -52,6 +52,8 @@ def _readme() -> str:
         _run("Busy loop beside the probe, 09:51:", [("a", 26.0, 30.0, "yes"), ("b", 18.0, -10.0, "yes")], floor=8.0),
         _run("Idle again, 10:00:", [("a", 20.0, 1.0, "yes")], floor=4.0),
         _run("A competing torch job beside the probe, 10:10:", [("a", 20.0, -20.0, "yes")]),
+        "### Pooled",  # prose after the last run is not that run's: its floor below stays None
+        "against the mean of the job's other runs (the machine's floor): 99.0%",
         "### Run by run, 2026-11-30 to 2026-12-03",
         _run("Idle, 11:00:", [("a", 20.0, 70.0, "no")]),  # a summary section's table: not a run
     ])
