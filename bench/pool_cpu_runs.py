@@ -134,6 +134,11 @@ def parse_job_table(lines: list[str]) -> tuple[Job, ...]:
     return tuple(jobs)
 
 
+def _floor(lines: list[str]) -> float | None:
+    """The machine's floor the bench printed for a run (its first such line), or None."""
+    return next((float(m.group(1)) for line in lines if (m := FLOOR.search(line))), None)
+
+
 def parse_runs(text: str, *, start: str = START_HEADING, end: str = END_HEADING) -> list[Run]:
     """Every shipped-code run between the headings ``start`` and ``end`` of a bench/README.md text."""
     lines = text.splitlines()
@@ -154,8 +159,7 @@ def parse_runs(text: str, *, start: str = START_HEADING, end: str = END_HEADING)
         jobs = parse_job_table(block)
         if not jobs:
             raise ValueError(f"run {header!r} has no job table")
-        floors = [float(m.group(1)) for line in block if (m := FLOOR.search(line))]
-        runs.append(Run(header, load_of(header), jobs, floors[0] if floors else None))
+        runs.append(Run(header, load_of(header), jobs, _floor(block)))
     return runs
 
 
@@ -166,8 +170,7 @@ def run_from_output(load: str, text: str, label: str) -> Run:
     jobs = parse_job_table(text.splitlines())
     if not jobs:
         raise ValueError(f"{label}: no job table in it")
-    floors = [float(m.group(1)) for line in text.splitlines() if (m := FLOOR.search(line))]
-    return Run(label, load, jobs, floors[0] if floors else None)
+    return Run(label, load, jobs, _floor(text.splitlines()))
 
 
 @dataclass(frozen=True)
