@@ -5,8 +5,11 @@ architecture:
 
 - ``compute_efficiency["<kind>.<class>"]``: the fraction of the datasheet peak that large matrix
   multiplies / convolutions reach, per precision class: ``fp32`` (CUDA cores), ``tf32`` and ``half``
-  (FP16/BF16 tensor cores). The fit ties them to one value (per-kind and per-class values were tried and
-  generalised worse to GPUs and models left out, see bench/README.md), but the file keeps the structure.
+  (FP16/BF16 tensor cores). The fit ties the two kinds to one value per class (``calibration_fit.TIES``;
+  per-kind values were tried and generalised worse to GPUs and models left out, see bench/README.md), but the
+  file keeps the structure. The classes are not one value: tied, they judged worse (bench/README.md, "GEMMs
+  alone on the H200"). TF32's value (0.43) is below what a TF32 GEMM alone reaches on an H200 (0.69-0.77 of its
+  peak): fitted on whole steps, it also carries their 32-bit non-GEMM kernels.
 - ``arch_efficiency["<architecture>.half"]``: how much more (or less) of its datasheet 16-bit tensor peak an
   architecture's kernels reach than the shared ``half`` efficiency says (1 where absent). The architecture is
   ``profiles/gpus.csv``'s column (GPU die family: ``Ampere-GA10x`` holds the RTX 3080/3090, A6000, A10G...).

@@ -1,0 +1,70 @@
+"""The tables of bench/gemm_paces.py: each GEMM an H200 timed, against advisor's price for the same product.
+
+Each recorded case is analysed as bench/workloads/gemm_only.py (``x @ W``, or ``torch.bmm`` for a batched case,
+at the case's M, N and K) at its precision and priced with :class:`advisor.predictor.roofline.StepModel` on
+profiles/gpus.csv's H200: the forward product's seconds, kernel latency included. Nothing is fitted here.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+WORKLOAD = REPO / "bench" / "workloads" / "gemm_only.py"
+# bench/gemm_paces.py's dtype -> (precision the workload is analysed at, precision it is priced at)
+PRECISIONS = {"bf16": ("bf16", "bf16"), "fp16": ("fp16", "fp16"), "tf32": ("fp32", "tf32"), "fp32": ("fp32", "fp32")}
+
+
+def priced(rows: list[dict], cal=None, gpu: str = "H200") -> list[float]:
+    """The forward product's predicted seconds for each of ``rows`` (bench/gemm_paces.py's cases)."""
+    import advisor.predictor.calibration_fit as C
+    from advisor.hardware.specs import resolve_gpu
+    from advisor.predictor.calibration import load_calibration
+    from advisor.predictor.roofline import StepModel
+    from advisor.probe.analysis import analyze
+    from advisor.workload import load_workload
+
+    cal = cal or load_calibration()
+    spec = resolve_gpu(gpu)
+    out = []
+    for r in rows:
+        batched = r["batch"] > 1
+        env = {"ADVISOR_GEMM_M": str(r["m"]), "ADVISOR_GEMM_N": str(r["n"]), "ADVISOR_GEMM_K": str(r["k"]),
+               "ADVISOR_GEMM_BATCHED": "1" if batched else "0"}
+        analysed_at, priced_at = PRECISIONS[r["dtype"]]
+        with C.environment(env):
+            analysis = analyze(load_workload(WORKLOAD), precision=analysed_at)
+        table = StepModel(analysis, spec, priced_at, cal).table
+        seconds = table.op_seconds(np.array([float(r["batch"] if batched else r["m"])]))[0][0]
+        out.append(next(float(t) for op, t in zip(analysis.ops, seconds, strict=True)
+                        if op.kind == "matmul" and op.phase == "forward"))
+    return out
+
+
+def _label(r: dict) -> str:
+    return r.get("name") or f"{r['m']} x {r['n']} x {r['k']}"
+
+
+def report(path: Path) -> int:
+    data = json.loads(path.read_text())
+    rows = [r for r in data["rows"] if "seconds" in r]
+    print(f"{data['gpu']}, torch {data['torch']}: {len(rows)} GEMMs timed ({path.name}); predicted by advisor's "
+          "shipped calibration on profiles/gpus.csv's H200\n")
+    predicted = priced(rows)
+    print("| kind | case | dtype | batch | M x N x K | measured us | TFLOP/s | predicted us | measured / predicted |")
+    print("|---|---|---|---:|---|---:|---:|---:|---:|")
+    ratios: dict[tuple[str, str], list[float]] = {}
+    for r, p in zip(rows, predicted, strict=True):
+        flops = 2.0 * r["batch"] * r["m"] * r["n"] * r["k"]
+        ratio = r["seconds"] / p
+        ratios.setdefault((r["kind"], r["dtype"]), []).append(ratio)
+        print(f"| {r['kind']} | {_label(r)} | {r['dtype']} | {r['batch']} | {r['m']} x {r['n']} x {r['k']} | "
+              f"{1e6 * r['seconds']:.1f} | {flops / r['seconds'] / 1e12:.0f} | {1e6 * p:.1f} | {ratio:.2f} |")
+    print("\n| kind | dtype | cases | measured / predicted: median (min-max) |\n|---|---|---:|---|")
+    for (kind, dtype), v in ratios.items():
+        print(f"| {kind} | {dtype} | {len(v)} | {statistics.median(v):.2f} ({min(v):.2f}-{max(v):.2f}) |")
+    return 0
