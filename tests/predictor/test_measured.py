@@ -142,8 +142,10 @@ def test_other_thread_count_is_scaled(monkeypatch):
 
 def test_the_gpu_run_to_run_floor_is_the_h200_runs_spread():
     (real,) = bench_modules("accuracy_gpu_real")
-    rms, jobs = real.measured_step_rms()
-    assert jobs >= 6 and RUN_TO_RUN_REL["gpu"] == pytest.approx(rms, abs=0.005)
+    rms, jobs = real.measured_job_rms()
+    assert jobs >= 8 and RUN_TO_RUN_REL["gpu"] == pytest.approx(rms, abs=0.005)
+    # the whole job's spread (start-up included) is the wider one: an interval read off the steps alone is too narrow
+    assert real.measured_step_rms()[0] < rms
 
 
 def test_startup_override():
