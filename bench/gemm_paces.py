@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO / "bench"))
 if str(REPO) not in sys.path:
     sys.path.insert(1, str(REPO))
 
-from kernel_paces_h200 import _rotating, _timed  # noqa: E402  (a sibling bench script, not a package)
+from kernel_paces_h200 import rotating, timed  # noqa: E402  (a sibling bench script, not a package)
 
 K_SWEEP = (32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384)
 SQUARES = (512, 1024, 2048, 4096, 8192, 16384)
@@ -93,10 +93,10 @@ def _time_case(dev, case: dict) -> float:
 
     def make():
         return (torch.randn(shape_a, device=dev, dtype=dtype), torch.randn(shape_b, device=dev, dtype=dtype))
-    sets = _rotating(make, nbytes)
+    sets = rotating(make, nbytes)
     if b > 1:
-        return _timed(lambda: torch.bmm(*sets()))
-    return _timed(lambda: torch.matmul(*sets()))
+        return timed(lambda: torch.bmm(*sets()))
+    return timed(lambda: torch.matmul(*sets()))
 
 
 def record(out: Path) -> int:

@@ -43,7 +43,7 @@ SDPA_SEQS = (128, 197, 256, 384, 512, 1024, 2048, 4096)
 SDPA_HEADS = {64: 12, 128: 16}  # head size -> heads (BERT/ViT/GPT-2-base width; a 2048-wide decoder)
 
 
-def _timed(fn, stretches: int = 3, min_seconds: float = 0.02) -> float:
+def timed(fn, stretches: int = 3, min_seconds: float = 0.02) -> float:
     """Median seconds per call of ``fn`` over ``stretches`` CUDA-event-timed stretches."""
     import torch
     for _ in range(3):
@@ -66,7 +66,7 @@ def _timed(fn, stretches: int = 3, min_seconds: float = 0.02) -> float:
     return statistics.median(out)
 
 
-def _rotating(make, nbytes: float):
+def rotating(make, nbytes: float):
     """A callable's argument source: enough copies of ``make()`` that one pass over them overflows L2 4x."""
     copies = [make() for _ in range(max(1, int(4 * L2_BYTES / max(nbytes, 1.0)) + 1))]
     state = {"i": 0}
@@ -85,9 +85,9 @@ def record_stream(dev) -> list[dict]:
         x, y = torch.randn(n, device=dev, dtype=dtype), torch.empty(n, device=dev, dtype=dtype)
         nbytes = 2 * x.numel() * x.element_size()
         rows.append({"kind": "copy", "dtype": str(dtype).split(".")[-1], "bytes": nbytes,
-                     "seconds": _timed(lambda x=x, y=y: y.copy_(x))})
+                     "seconds": timed(lambda x=x, y=y: y.copy_(x))})
         rows.append({"kind": "add", "dtype": str(dtype).split(".")[-1], "bytes": 1.5 * nbytes,
-                     "seconds": _timed(lambda x=x, y=y: torch.add(x, y, alpha=0.5, out=y))})
+                     "seconds": timed(lambda x=x, y=y: torch.add(x, y, alpha=0.5, out=y))})
     return rows
 
 
@@ -101,7 +101,7 @@ def _layer_norm_case(dev, dtype, tokens: int, width: int) -> dict:
         x = torch.randn(tokens, width, device=dev, dtype=dtype)
         _, mean, rstd = torch.ops.aten.native_layer_norm(x, [width], w, b, 1e-5)
         return x, torch.randn_like(x), mean, rstd
-    sets = _rotating(make, 2 * size)
+    sets = rotating(make, 2 * size)
 
     def forward():
         return torch.ops.aten.native_layer_norm(sets()[0], [width], w, b, 1e-5)
@@ -110,10 +110,10 @@ def _layer_norm_case(dev, dtype, tokens: int, width: int) -> dict:
         x, dy, mean, rstd = sets()
         return torch.ops.aten.native_layer_norm_backward(dy, x, [width], mean, rstd, w, b, mask)
     return {"kind": "layer_norm", "dtype": str(dtype).split(".")[-1], "rows": tokens, "width": width,
-            "tensor_bytes": size, "forward_seconds": _timed(forward),
-            "grad_input_seconds": _timed(lambda: backward([True, False, False])),
-            "grad_weight_seconds": _timed(lambda: backward([False, True, True])),
-            "backward_seconds": _timed(lambda: backward([True, True, True]))}
+            "tensor_bytes": size, "forward_seconds": timed(forward),
+            "grad_input_seconds": timed(lambda: backward([True, False, False])),
+            "grad_weight_seconds": timed(lambda: backward([False, True, True])),
+            "backward_seconds": timed(lambda: backward([True, True, True]))}
 
 
 def record_layer_norm(dev) -> list[dict]:
@@ -129,14 +129,14 @@ def _softmax_case(dev, dtype, tokens: int, width: int) -> dict:
     def make():
         x = torch.randn(tokens, width, device=dev, dtype=dtype)
         return x, torch.softmax(x, -1), torch.randn_like(x)
-    sets = _rotating(make, 2 * size)
+    sets = rotating(make, 2 * size)
 
     def backward():
         _, y, dy = sets()
         return torch.ops.aten._softmax_backward_data(dy, y, -1, dtype)
     return {"kind": "softmax", "dtype": str(dtype).split(".")[-1], "rows": tokens, "width": width,
-            "tensor_bytes": size, "forward_seconds": _timed(lambda: torch.softmax(sets()[0], -1)),
-            "backward_seconds": _timed(backward)}
+            "tensor_bytes": size, "forward_seconds": timed(lambda: torch.softmax(sets()[0], -1)),
+            "backward_seconds": timed(backward)}
 
 
 def record_softmax(dev) -> list[dict]:
@@ -167,11 +167,11 @@ def _sdpa_case(dev, backend, head: int, seq: int, causal: bool, mask: bool, drop
                 return F.scaled_dot_product_attention(q, k, v, attn_mask=bias, dropout_p=dropout, is_causal=causal)
             out = fwd()
             grad = torch.randn_like(out)
-            row["forward_seconds"] = _timed(fwd)
+            row["forward_seconds"] = timed(fwd)
 
             def both():  # autograd.grad: no accumulation into q.grad & co. to time with it
                 torch.autograd.grad(fwd(), (q, k, v), grad)
-            row["forward_backward_seconds"] = _timed(both)
+            row["forward_backward_seconds"] = timed(both)
     except RuntimeError as exc:  # a backend that does not take this case (a mask on flash, ...)
         row["error"] = str(exc).splitlines()[0][:200]
     return row
