@@ -242,7 +242,7 @@ def summary(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
-# The stored runs on lent H200s whose rows carry the measured path's steady step (runs 4-6 of bench/README.md
+# The stored runs on lent H200s whose rows carry the measured path's steady step (runs 4-7 of bench/README.md
 # "GPU against real runs"; runs 1-3 were kept as tables only).
 STORED_RUNS = ("bench/data/h200_2026-11-30/real_bert_bf16.json",
                "bench/data/h200_trace_2026-12-04/accuracy_gpu_real.json", "bench/data/h200_real_2026-12-04_run6.json",
