@@ -104,7 +104,7 @@ def record(out: Path) -> int:
     dev = torch.device("cuda:0")
     result = {"gpu": torch.cuda.get_device_name(0), "torch": torch.__version__,
               "cublas": getattr(torch._C, "_cuda_getCompiledVersion", lambda: None)(), "rows": []}
-    for i, case in enumerate(cases()):
+    for i, case in enumerate(cases(), start=1):
         row = dict(case)
         try:
             row["seconds"] = _time_case(dev, case)
@@ -112,10 +112,11 @@ def record(out: Path) -> int:
             row["error"] = str(exc)[:200]
         result["rows"].append(row)
         torch.cuda.empty_cache()
-        if i % 20 == 0 or i == len(cases()) - 1:
+        if i % 20 == 0:  # a run cut short keeps what it timed
             out.write_text(json.dumps(result))
-            print(f"{i + 1} cases", flush=True)
+            print(f"{i} cases", flush=True)
     out.write_text(json.dumps(result))
+    print(f"{len(result['rows'])} cases", flush=True)
     return 0
 
 

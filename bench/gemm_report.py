@@ -11,8 +11,6 @@ import json
 import statistics
 from pathlib import Path
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parent.parent
 WORKLOAD = REPO / "bench" / "workloads" / "gemm_only.py"
 # bench/gemm_paces.py's dtype -> (precision the workload is analysed at, precision it is priced at)
@@ -21,12 +19,10 @@ PRECISIONS = {"bf16": ("bf16", "bf16"), "fp16": ("fp16", "fp16"), "tf32": ("fp32
 
 def priced(rows: list[dict], cal=None, gpu: str = "H200") -> list[float]:
     """The forward product's predicted seconds for each of ``rows`` (bench/gemm_paces.py's cases)."""
-    import advisor.predictor.calibration_fit as C
+    from kernel_paces_h200 import priced_ops
+
     from advisor.hardware.specs import resolve_gpu
     from advisor.predictor.calibration import load_calibration
-    from advisor.predictor.roofline import StepModel
-    from advisor.probe.analysis import analyze
-    from advisor.workload import load_workload
 
     cal = cal or load_calibration()
     spec = resolve_gpu(gpu)
@@ -35,11 +31,8 @@ def priced(rows: list[dict], cal=None, gpu: str = "H200") -> list[float]:
         batched = r["batch"] > 1
         env = {"ADVISOR_GEMM_M": str(r["m"]), "ADVISOR_GEMM_N": str(r["n"]), "ADVISOR_GEMM_K": str(r["k"]),
                "ADVISOR_GEMM_BATCHED": "1" if batched else "0"}
-        analysed_at, priced_at = PRECISIONS[r["dtype"]]
-        with C.environment(env):
-            analysis = analyze(load_workload(WORKLOAD), precision=analysed_at)
-        table = StepModel(analysis, spec, priced_at, cal).table
-        seconds = table.op_seconds(np.array([float(r["batch"] if batched else r["m"])]))[0][0]
+        analysis, seconds = priced_ops(WORKLOAD, env, r["batch"] if batched else r["m"], *PRECISIONS[r["dtype"]],
+                                       cal, spec)
         out.append(next(float(t) for op, t in zip(analysis.ops, seconds, strict=True)
                         if op.kind == "matmul" and op.phase == "forward"))
     return out

@@ -329,17 +329,28 @@ def backward_fit(rows: list[dict]) -> tuple[float, float]:
     return statistics.median(f[0] for f in fits), statistics.median(f[1] for f in fits)
 
 
-def priced_attention(rows: list[dict], cal=None) -> list[tuple[dict, float, float]]:
-    """[(cuDNN row, predicted forward seconds, predicted backward seconds)]: each measured case analysed as
-    bench/workloads/attention_only.py and priced on profiles/gpus.csv's H200 with ``cal`` (default: shipped)."""
+def priced_ops(workload: Path, env: dict[str, str], batch_size: int, analysed_at: str, priced_at: str, cal, spec):
+    """(the analysis, each of its ops' predicted seconds in one step): ``workload`` analysed at ``analysed_at``
+    with ``env`` set, priced on ``spec`` at ``priced_at`` and ``batch_size`` with ``cal``. The single kernels
+    this file and bench/gemm_paces.py time are priced this way."""
     import numpy as np
 
     import advisor.predictor.calibration_fit as C
-    from advisor.hardware.specs import resolve_gpu
-    from advisor.predictor.calibration import load_calibration
     from advisor.predictor.roofline import StepModel
     from advisor.probe.analysis import analyze
     from advisor.workload import load_workload
+
+    with C.environment(env):
+        analysis = analyze(load_workload(workload), precision=analysed_at)
+    seconds = StepModel(analysis, spec, priced_at, cal).table.op_seconds(np.array([float(batch_size)]))[0][0]
+    return analysis, seconds
+
+
+def priced_attention(rows: list[dict], cal=None) -> list[tuple[dict, float, float]]:
+    """[(cuDNN row, predicted forward seconds, predicted backward seconds)]: each measured case analysed as
+    bench/workloads/attention_only.py and priced on profiles/gpus.csv's H200 with ``cal`` (default: shipped)."""
+    from advisor.hardware.specs import resolve_gpu
+    from advisor.predictor.calibration import load_calibration
 
     cal = cal or load_calibration()
     spec = resolve_gpu("H200")
@@ -350,9 +361,8 @@ def priced_attention(rows: list[dict], cal=None) -> list[tuple[dict, float, floa
         env = {"ADVISOR_ATTN_HEAD": str(r["head"]), "ADVISOR_ATTN_HEADS": str(r["heads"]),
                "ADVISOR_ATTN_SEQ": str(r["seq"]), "ADVISOR_ATTN_CAUSAL": str(int(r["causal"])),
                "ADVISOR_ATTN_MASK": str(int(r["mask"])), "ADVISOR_ATTN_DROPOUT": str(r["dropout"])}
-        with C.environment(env):
-            analysis = analyze(load_workload(REPO / "bench" / "workloads" / "attention_only.py"), precision="bf16")
-        seconds = StepModel(analysis, spec, "bf16", cal).table.op_seconds(np.array([float(r["batch"])]))[0][0]
+        analysis, seconds = priced_ops(REPO / "bench" / "workloads" / "attention_only.py", env, r["batch"], "bf16",
+                                       "bf16", cal, spec)
         phases = {"forward": 0.0, "backward": 0.0}
         for op, t in zip(analysis.ops, seconds, strict=True):
             if "attention" in op.op:

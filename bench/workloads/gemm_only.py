@@ -1,4 +1,4 @@
-"""One matrix product shaped by the environment (ADVISOR_GEMM_N, _K, _BATCHED): bench/gemm_paces.py prices it
+"""One matrix product shaped by the environment (ADVISOR_GEMM_M, _N, _K, _BATCHED): bench/gemm_paces.py prices it
 against an H200's measured GEMMs. The batch size is the product's M (or, batched, its batch with
 ADVISOR_GEMM_M rows each)."""
 
