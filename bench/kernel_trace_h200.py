@@ -21,12 +21,15 @@ import argparse
 import json
 import math
 import os
+import re
 import statistics
 import subprocess
 import sys
 import time
 from collections import defaultdict
 from pathlib import Path
+
+import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 for _p in (REPO, REPO / "bench"):
@@ -261,10 +264,9 @@ def measured_classes(row: dict) -> dict[str, float]:
     return out
 
 
-def predicted(row: dict, cal):
-    """(StepModel's step at the job's batch, {class: predicted GPU ms a step}) with the calibration ``cal``."""
+def step_model(row: dict, cal):
+    """The shipped ``StepModel`` of a traced job on the H200, with the calibration ``cal``."""
     from gpu_rows import harness_tf32_switches
-    from per_op_profile import per_operator
 
     import advisor.predictor.calibration_fit as C
     from advisor.hardware.specs import resolve_gpu
@@ -275,13 +277,99 @@ def predicted(row: dict, cal):
     env = _env(row["workload_env"])
     with C.environment(env), harness_tf32_switches(env):  # ADVISOR_TF32=0: TF32 off, as the job ran
         analysis = analyze(load_workload(REPO / row["workload"]), precision=row["precision"])
-    model = StepModel(analysis, resolve_gpu(GPU), row["precision"], cal)
+    return StepModel(analysis, resolve_gpu(GPU), row["precision"], cal)
+
+
+def predicted(row: dict, cal):
+    """(StepModel's step at the job's batch, {class: predicted GPU ms a step}) with the calibration ``cal``."""
+    from per_op_profile import per_operator
+
+    model = step_model(row, cal)
     step = model(row["batch_size"])
     out: dict[str, float] = defaultdict(float)
     for r, seconds, _, _ in per_operator(model, row["batch_size"]):
         out[_class([r.op], False)] += 1e3 * seconds
     out["optimizer"] += 1e3 * step.per_phase.get("optimizer", 0.0)
     return step, out
+
+
+# A GEMM kernel's thread-block tile in its name: cuDNN/cuBLAS's xmma ("tilesize128x128x32"), cuBLAS's nvjet
+# ("sm90_tst_192x192_64x4"), CUTLASS's ("s16816gemm_bf16_256x128_64x3_nn").
+TILE_IN_NAME = re.compile(r"tilesize(\d+)x(\d+)x\d+|_tst_(\d+)x(\d+)_|_(\d+)x(\d+)_\d+x\d+_(?:nn|nt|tn|tt)_")
+TILE_JOBS = ("ResNet-50 NCHW",)  # the job whose pointwise convolutions the tile table reads, at every precision
+
+
+def gemm_tile(kernel: str) -> str | None:
+    """The thread-block tile (e.g. "128x128") in a GEMM kernel's name; None for any other kernel."""
+    m = TILE_IN_NAME.search(kernel)
+    return None if m is None else "x".join([g for g in m.groups() if g][:2])
+
+
+def pointwise_forwards(row: dict) -> dict[tuple[int, int, int], tuple[str, float]]:
+    """{(M, N, K): (tile, seconds a call)} of a traced job's stride-1 1x1 forward convolutions: implicit GEMMs
+    with M = batch x height x width, N the output and K the input channels. ResNet v1.5's only strided 1x1
+    convolutions are the projection shortcuts that double the channels (N = 2K): left out, their M is a quarter."""
+    out: dict[tuple[int, int, int], list] = {}
+    for k in _launched(row):
+        tile = gemm_tile(k["kernel"])
+        if tile is None or k["chain"].split(" > ")[-1] != "aten::cudnn_convolution":
+            continue
+        shapes = json.loads(k["shapes"])
+        if len(shapes) != 2 or shapes[1][2:] != [1, 1] or shapes[1][0] == 2 * shapes[1][1]:
+            continue
+        (n, c, h, w), (k_out, _, _, _) = shapes
+        acc = out.setdefault((n * h * w, k_out, c), [tile, 0.0, 0, 0.0])
+        acc[1] += k["us"] / 1e6
+        acc[2] += k["count"]
+        if k["us"] > acc[3]:  # the tile of the kernel that took most of the time
+            acc[0], acc[3] = tile, k["us"]
+    return {shape: (tile, seconds / calls) for shape, (tile, seconds, calls, _) in out.items()}
+
+
+def priced_forwards(model, batch: int) -> dict[tuple[int, int, int], tuple[float, float, float]]:
+    """{(M, N, K): (priced seconds a call, its layout passes' share, its im2col index work's share)} of a
+    ``StepModel``'s forward convolutions at ``batch``. The layout passes are separate kernels in the trace (cuDNN's
+    NCHW <-> NHWC transposes), and the index work is an implicit GEMM's gather, which a 1x1 convolution that
+    cuDNN runs as a plain GEMM does not do."""
+    from advisor.predictor.gemm import tile_reuse
+
+    table, analysis = model.table, model.analysis
+    b0, b1 = analysis.batch_sizes
+    seconds, _, flops, _, layout, _ = table.op_seconds(np.array([float(batch)]))
+    m_all, n_all, _ = table.gemm0 + table.gemm_slope * (batch - b0)
+    index = flops[0] / tile_reuse(m_all, n_all, table.half_tile) * table.index_seconds
+    out = {}
+    for i, r in enumerate(analysis.ops):
+        if r.kind != "conv" or r.phase != "forward" or r.gemm is None:
+            continue
+        g0, g1 = r.gemm
+        m = g0[0] + (g1[0] - g0[0]) * (batch - b0) / (b1 - b0)
+        call = seconds[0, i] / r.count
+        out[(round(m), round(g0[1]), round(g0[2]))] = (call, layout[0, i], index[i])
+    return out
+
+
+def tile_table(rows: list[dict], cal) -> None:
+    """Which tiles the H200's libraries ran ResNet-50's pointwise convolutions with, per precision, the rate
+    they reached and the roofline's price of the same call (its layout passes and index work apart)."""
+    print("\nResNet-50's stride-1 1x1 forward convolutions (implicit GEMMs M x N x K) on the H200: the tile of the "
+          "GEMM kernel that ran, its rate, and the roofline's price of the call less its layout passes (separate "
+          "transpose kernels in the trace) and less its index work (a 1x1 convolution runs as a plain GEMM):\n")
+    print("| precision | batch | M x N x K | tile | measured us | TFLOP/s | priced us (layout, index) "
+          "| measured / priced less layout and index |")
+    print("|---|---:|---|---|---:|---:|---:|---:|")
+    for r in rows:
+        if r["label"] not in TILE_JOBS:
+            continue
+        priced = priced_forwards(step_model(r, cal), r["batch_size"])
+        ratios = []
+        for (m, n, k), (tile, seconds) in sorted(pointwise_forwards(r).items(), key=lambda kv: kv[0][2]):
+            total, layout, index = priced[(m, n, k)]
+            ratios.append(seconds / (total - layout - index))
+            print(f"| {r['precision']} | {r['batch_size']} | {m:,} x {n:,} x {k:,} | {tile} | {1e6 * seconds:.1f} "
+                  f"| {2 * m * n * k / seconds / 1e12:.0f} | {1e6 * total:.1f} ({1e6 * layout:.1f}, "
+                  f"{1e6 * index:.1f}) | {ratios[-1]:.2f} |")
+        print(f"| {r['precision']} | | median | | | | | **{statistics.median(ratios):.2f}** |")
 
 
 def _job(r: dict) -> str:
@@ -320,6 +408,7 @@ def report(trace: Path) -> int:
         print(f"| {_job(r)} | {r['precision']} | " + " | ".join(cells) + " |")
     plane_table(rows)
     layout_table([(r, step) for r, step, _, _ in split], cal.conv_layout_passes)
+    tile_table(rows, cal)
     return 0
 
 

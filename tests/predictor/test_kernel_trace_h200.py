@@ -46,3 +46,29 @@ def test_checks_are_not_used_for_the_constants(rows):
     check_rows = [r for r in rows if f"{r['label']} {r['precision']}" in kt.CHECK_LABELS]
     assert len(check_rows) == len(kt.CHECKS)
     assert kt.plane_calls(rows) == kt.plane_calls([r for r in rows if r not in check_rows])
+
+
+def test_gemm_tile_reads_each_librarys_kernel_names():
+    assert kt.gemm_tile("sm90_xmma_gemm_f32f32_tf32f32_f32_nn_n_tilesize128x128x32_warpgroupsize1x1x1_execute") \
+        == "128x128"
+    assert kt.gemm_tile("nvjet_sm90_tst_192x192_64x4_2x1_v_bz_coopB_bias_TNN") == "192x192"
+    assert kt.gemm_tile("void cutlass::Kernel2<cutlass_80_tensorop_bf16_s16816gemm_bf16_256x128_64x3_nn_align2>") \
+        == "256x128"
+    assert kt.gemm_tile("void at::native::batch_norm_backward_kernel<c10::BFloat16, float, float, int>") is None
+
+
+def test_tf32_pointwise_convolutions_ran_128_tiles_above_the_staging_cap(rows):
+    """The fact bench/README.md states ("GEMMs alone on the H200"): cuDNN's TF32 implicit GEMMs on the H200 run
+    tiles no larger than 128 x 128 (the roofline's TF32 tile) and, at K >= 512, reach more than 300 TFLOP/s."""
+    from advisor.predictor.gemm import TILE_FULL
+
+    tf32 = next(r for r in rows if r["label"] == "ResNet-50 NCHW" and r["precision"] == "tf32")
+    calls = kt.pointwise_forwards(tf32)
+    assert len(calls) >= 8
+    assert all(n != 2 * k for _, n, k in calls)  # the strided projection shortcuts are left out
+    for (m, n, k), (tile, seconds) in calls.items():
+        edges = sorted(int(x) for x in tile.split("x"))
+        assert edges[0] <= TILE_FULL[1] and edges[0] * edges[1] <= TILE_FULL[0] * TILE_FULL[1]
+        if k >= 512 and min(m, n) >= 512:
+            assert tile == "128x128"
+            assert 2 * m * n * k / seconds > 300e12
