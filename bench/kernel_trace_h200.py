@@ -327,49 +327,55 @@ def pointwise_forwards(row: dict) -> dict[tuple[int, int, int], tuple[str, float
 
 
 def priced_forwards(model, batch: int) -> dict[tuple[int, int, int], tuple[float, float, float]]:
-    """{(M, N, K): (priced seconds a call, its layout passes' share, its im2col index work's share)} of a
-    ``StepModel``'s forward convolutions at ``batch``. The layout passes are separate kernels in the trace (cuDNN's
-    NCHW <-> NHWC transposes), and the index work is an implicit GEMM's gather, which a 1x1 convolution that
-    cuDNN runs as a plain GEMM does not do."""
-    from advisor.predictor.gemm import tile_reuse
+    """{(M, N, K): (priced seconds a call, that call's layout seconds, its price with no index work and no
+    layout)} of a ``StepModel``'s forward convolutions at ``batch``. The layout passes are separate kernels in the
+    trace (cuDNN's NCHW <-> NHWC transposes), and the index work is an implicit GEMM's gather, which a 1x1
+    convolution that cuDNN runs as a plain GEMM does not do. The last figure is priced again with
+    ``conv_index_ops`` at 0: where staging or memory binds, the index work hides under them, so subtracting it
+    would understate the price."""
+    import dataclasses
 
-    table, analysis = model.table, model.analysis
-    b0, b1 = analysis.batch_sizes
-    seconds, _, flops, _, layout, _ = table.op_seconds(np.array([float(batch)]))
-    m_all, n_all, _ = table.gemm0 + table.gemm_slope * (batch - b0)
-    index = flops[0] / tile_reuse(m_all, n_all, table.half_tile) * table.index_seconds
+    from advisor.predictor.roofline import StepModel
+
+    bare = StepModel(model.analysis, model.spec, model.precision,
+                     dataclasses.replace(model.calibration, conv_index_ops=0.0))
+    b0, b1 = model.analysis.batch_sizes
+    at = np.array([float(batch)])
+    seconds, _, _, _, layout, _ = model.table.op_seconds(at)
+    bare_seconds, _, _, _, _, _ = bare.table.op_seconds(at)
     out = {}
-    for i, r in enumerate(analysis.ops):
+    for i, r in enumerate(model.analysis.ops):
         if r.kind != "conv" or r.phase != "forward" or r.gemm is None:
             continue
         g0, g1 = r.gemm
         m = g0[0] + (g1[0] - g0[0]) * (batch - b0) / (b1 - b0)
-        call = seconds[0, i] / r.count
-        out[(round(m), round(g0[1]), round(g0[2]))] = (call, layout[0, i], index[i])
+        out[(round(m), round(g0[1]), round(g0[2]))] = (seconds[0, i] / r.count, layout[0, i],
+                                                      bare_seconds[0, i] / r.count - layout[0, i])
     return out
 
 
 def tile_table(rows: list[dict], cal) -> None:
     """Which tiles the H200's libraries ran ResNet-50's pointwise convolutions with, per precision, the rate
-    they reached and the roofline's price of the same call (its layout passes and index work apart)."""
+    they reached and the roofline's price of the same call (without its layout passes and index work too)."""
     print("\nResNet-50's stride-1 1x1 forward convolutions (implicit GEMMs M x N x K) on the H200: the tile of the "
-          "GEMM kernel that ran, its rate, and the roofline's price of the call less its layout passes (separate "
-          "transpose kernels in the trace) and less its index work (a 1x1 convolution runs as a plain GEMM):\n")
-    print("| precision | batch | M x N x K | tile | measured us | TFLOP/s | priced us (layout, index) "
-          "| measured / priced less layout and index |")
-    print("|---|---:|---|---|---:|---:|---:|---:|")
+          "GEMM kernel that ran, its rate, and the roofline's price of the call, then without its layout passes "
+          "(separate transpose kernels in the trace) and its index work (a 1x1 convolution run as a plain GEMM "
+          "gathers nothing):\n")
+    print("| precision | batch | M x N x K | tile | measured us | TFLOP/s | priced us (layout us) "
+          "| priced without layout and index, us | measured / that |")
+    print("|---|---:|---|---|---:|---:|---:|---:|---:|")
     for r in rows:
         if r["label"] not in TILE_JOBS:
             continue
         priced = priced_forwards(step_model(r, cal), r["batch_size"])
         ratios = []
         for (m, n, k), (tile, seconds) in sorted(pointwise_forwards(r).items(), key=lambda kv: kv[0][2]):
-            total, layout, index = priced[(m, n, k)]
-            ratios.append(seconds / (total - layout - index))
+            total, layout, bare = priced[(m, n, k)]
+            ratios.append(seconds / bare)
             print(f"| {r['precision']} | {r['batch_size']} | {m:,} x {n:,} x {k:,} | {tile} | {1e6 * seconds:.1f} "
-                  f"| {2 * m * n * k / seconds / 1e12:.0f} | {1e6 * total:.1f} ({1e6 * layout:.1f}, "
-                  f"{1e6 * index:.1f}) | {ratios[-1]:.2f} |")
-        print(f"| {r['precision']} | | median | | | | | **{statistics.median(ratios):.2f}** |")
+                  f"| {2 * m * n * k / seconds / 1e12:.0f} | {1e6 * total:.1f} ({1e6 * layout:.1f}) "
+                  f"| {1e6 * bare:.1f} | {ratios[-1]:.2f} |")
+        print(f"| {r['precision']} | | median | | | | | | **{statistics.median(ratios):.2f}** |")
 
 
 def _job(r: dict) -> str:
