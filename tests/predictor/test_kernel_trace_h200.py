@@ -96,3 +96,6 @@ def test_pointwise_convolutions_priced_as_bench_readme_states(rows):
             assert len(large) == 3 and all(0.4 < v < 0.55 for v in large)
     assert medians["bf16"] == pytest.approx(0.96, abs=0.01)
     assert medians["tf32"] == pytest.approx(0.70, abs=0.01)
+    readme = (kt.REPO / "bench" / "README.md").read_text(encoding="utf-8")
+    for precision, median in medians.items():
+        assert f"| {precision} | | median | | | | | | **{median:.2f}** |" in readme
