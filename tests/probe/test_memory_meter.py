@@ -18,7 +18,10 @@ def _steps(fresh: bool, steps: int = 20) -> dict:
     meter = CpuMemory()
     for _ in range(steps):
         buf = torch.empty(MIB64) if fresh else kept
-        buf[::1024].fill_(2.0)  # one write a page: every page of a fresh block faults
+        # Every page of a fresh block faults. Writing all of it (not one element a page) gives each step
+        # milliseconds of user time too: with next to none, one clock tick of system time from any thread made
+        # the reused loop's kernel share anything from 0 to 1 (a CI run saw 1.0).
+        buf.fill_(2.0)
         del buf
         meter.after_step()
     return meter.fields(steps)
