@@ -59,8 +59,9 @@ def test_gemm_tile_reads_each_librarys_kernel_names():
 
 
 def test_tf32_pointwise_convolutions_ran_128_tiles_above_the_staging_cap(rows):
-    """The fact bench/README.md states ("GEMMs alone on the H200"): cuDNN's TF32 implicit GEMMs on the H200 run
-    tiles no larger than 128 x 128 (the roofline's TF32 tile) and, at K >= 512, reach more than 300 TFLOP/s."""
+    """The fact bench/README.md states ("TF32 tiles in the H200 trace"): ResNet-50's TF32 pointwise convolutions on
+    the H200 ran tiles no larger than 128 x 128 (the roofline's TF32 tile) and, where K and N are 512 or more,
+    exactly 128 x 128 at more than 300 TFLOP/s."""
     from advisor.predictor.gemm import TILE_FULL
 
     tf32 = next(r for r in rows if r["label"] == "ResNet-50 NCHW" and r["precision"] == "tf32")
