@@ -280,11 +280,10 @@ def step_model(row: dict, cal):
     return StepModel(analysis, resolve_gpu(GPU), row["precision"], cal)
 
 
-def predicted(row: dict, cal):
-    """(StepModel's step at the job's batch, {class: predicted GPU ms a step}) with the calibration ``cal``."""
+def predicted(row: dict, model):
+    """(``model``'s step at the job's batch, {class: predicted GPU ms a step}); ``model``: ``step_model(row, cal)``."""
     from per_op_profile import per_operator
 
-    model = step_model(row, cal)
     step = model(row["batch_size"])
     out: dict[str, float] = defaultdict(float)
     for r, seconds, _, _ in per_operator(model, row["batch_size"]):
@@ -354,9 +353,10 @@ def priced_forwards(model, batch: int) -> dict[tuple[int, int, int], tuple[float
     return out
 
 
-def tile_table(rows: list[dict], cal) -> None:
+def tile_table(modelled: list[tuple[dict, object]]) -> None:
     """Which tiles the H200's libraries ran ResNet-50's pointwise convolutions with, per precision, the rate
-    they reached and the roofline's price of the same call (without its layout passes and index work too)."""
+    they reached and the roofline's price of the same call (without its layout passes and index work too).
+    ``modelled``: each traced job with its ``step_model``."""
     print("\nResNet-50's stride-1 1x1 forward convolutions (implicit GEMMs M x N x K) on the H200: the tile of the "
           "GEMM kernel that ran, its rate, and the roofline's price of the call, then without its layout passes "
           "(separate transpose kernels in the trace) and its index work (a 1x1 convolution run as a plain GEMM "
@@ -364,10 +364,10 @@ def tile_table(rows: list[dict], cal) -> None:
     print("| precision | batch | M x N x K | tile | measured us | TFLOP/s | priced us (layout us) "
           "| priced without layout and index, us | measured / that |")
     print("|---|---:|---|---|---:|---:|---:|---:|---:|")
-    for r in rows:
+    for r, model in modelled:
         if r["label"] not in TILE_JOBS:
             continue
-        priced = priced_forwards(step_model(r, cal), r["batch_size"])
+        priced = priced_forwards(model, r["batch_size"])
         ratios = []
         for (m, n, k), (tile, seconds) in sorted(pointwise_forwards(r).items(), key=lambda kv: kv[0][2]):
             total, layout, bare = priced[(m, n, k)]
@@ -395,9 +395,9 @@ def report(trace: Path) -> int:
     print("| job | precision | batch | step ms (no profiler) | GPU kernels ms | predicted step ms | predicted GPU ms "
           "| predicted host ms | step predicted / measured |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
-    split = []
-    for r in rows:
-        step, classes = predicted(r, cal)
+    split, modelled = [], [(r, step_model(r, cal)) for r in rows]  # each job analysed once, for every table
+    for r, model in modelled:
+        step, classes = predicted(r, model)
         measured = measured_classes(r)
         wall_ms = 1e3 * statistics.median(r["step_seconds"])
         kernels_ms = sum(measured.values())
@@ -414,7 +414,7 @@ def report(trace: Path) -> int:
         print(f"| {_job(r)} | {r['precision']} | " + " | ".join(cells) + " |")
     plane_table(rows)
     layout_table([(r, step) for r, step, _, _ in split], cal.conv_layout_passes)
-    tile_table(rows, cal)
+    tile_table(modelled)
     return 0
 
 
