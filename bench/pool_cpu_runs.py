@@ -8,6 +8,11 @@ so that the pooled figures are computed, not added up by hand.
     python bench/pool_cpu_runs.py                            # every pasted run on the shipped code
     python bench/pool_cpu_runs.py --extra idle:/tmp/run.txt  # plus a run not yet pasted (accuracy_cpu's output)
     python bench/pool_cpu_runs.py --json                     # the same figures as JSON
+    python bench/pool_cpu_runs.py --by-cpu                   # also split by the VM's CPU maker
+
+The split by CPU maker reads it from the section heading above each run ("... on an Intel Xeon VM", "... on an
+AMD EPYC VM"; "unknown" where the heading names neither) and, for a run given with ``--extra``, from the bench
+output's first line, which names the CPU.
 
 A run is a line such as ``Idle, 07:30-07:37:`` or ``Busy loop beside the probe, 07:37-07:44:`` followed by the
 bench's job table; runs marked "(first version)" ran code that did not ship and are left out. Its load is "idle",
@@ -34,6 +39,7 @@ END_HEADING = "### Run by run"
 RUN_HEADER = re.compile(r"^(Idle|Busy loop|A competing torch job|Competing torch job)\b[^|]*:\s*$")
 FLOOR = re.compile(r"against the mean of the job's other runs \(the machine's floor\): ([0-9.]+)%")
 LOADS = ("idle", "busy", "torch")
+CPU_MAKERS = ("Intel", "AMD")
 # Issue 8's targets for the pooled median |error|, by load (the torch job has none of its own).
 TARGET_MEDIAN_PCT = {"idle": 7.0, "busy": 10.0}
 
@@ -70,10 +76,18 @@ class Run:
     load: str
     jobs: tuple[Job, ...]
     floor_pct: float | None = None
+    cpu: str = "unknown"  # the VM's CPU maker (``cpu_maker``)
 
     @property
     def median_abs_error_pct(self) -> float:
         return statistics.median(abs(j.error_pct) for j in self.jobs)
+
+
+def cpu_maker(text: str) -> str:
+    """"Intel" or "AMD" where ``text`` (a section heading, or the bench output's first line) names one of them,
+    else "unknown"."""
+    makers = [m for m in CPU_MAKERS if re.search(rf"\b{m}\b", text)]
+    return makers[0] if len(makers) == 1 else "unknown"
 
 
 def load_of(header: str) -> str:
@@ -149,6 +163,7 @@ def parse_runs(text: str, *, start: str = START_HEADING, end: str = END_HEADING)
     headers = [i for i in range(first, last) if RUN_HEADER.match(lines[i])]
     runs = []
     for n, i in enumerate(headers):
+        section = next((lines[k] for k in range(i, first - 1, -1) if lines[k].startswith("#")), "")
         block_end = headers[n + 1] if n + 1 < len(headers) else last
         header = lines[i].rstrip(":").strip()
         if "first version" in header:
@@ -159,7 +174,7 @@ def parse_runs(text: str, *, start: str = START_HEADING, end: str = END_HEADING)
         jobs = parse_job_table(block)
         if not jobs:
             raise ValueError(f"run {header!r} has no job table")
-        runs.append(Run(header, load_of(header), jobs, _floor(block)))
+        runs.append(Run(header, load_of(header), jobs, _floor(block), cpu_maker(section)))
     return runs
 
 
@@ -170,7 +185,8 @@ def run_from_output(load: str, text: str, label: str) -> Run:
     jobs = parse_job_table(text.splitlines())
     if not jobs:
         raise ValueError(f"{label}: no job table in it")
-    return Run(label, load, jobs, _floor(text.splitlines()))
+    first_line = next((line for line in text.splitlines() if line.strip()), "")
+    return Run(label, load, jobs, _floor(text.splitlines()), cpu_maker(first_line))
 
 
 @dataclass(frozen=True)
@@ -245,11 +261,34 @@ def table(runs: list[Run]) -> str:
     return "\n".join(out)
 
 
+def makers(runs: list[Run]) -> list[str]:
+    """The CPU makers the runs name, in ``CPU_MAKERS`` order, "unknown" last."""
+    return [m for m in (*CPU_MAKERS, "unknown") if any(r.cpu == m for r in runs)]
+
+
+def table_by_cpu(runs: list[Run]) -> str:
+    """The pooled figures of each CPU maker's runs, one line per maker and load."""
+    out = ["| CPU | load | runs | jobs | median abs error | median signed error | jobs within 20% | "
+           "runs with every job within 20% | 80% intervals held | worst ratio |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for maker in makers(runs):
+        for load in LOADS:
+            p = pool([r for r in runs if r.cpu == maker], load)
+            if p is not None:
+                out.append(f"| {maker} | {load} | {p.runs} | {p.jobs} | {p.median_abs_error_pct:.2f}% | "
+                           f"{p.median_signed_error_pct:+.1f}% | {p.within_20_pct}/{p.jobs} | "
+                           f"{p.runs_all_within_20_pct}/{p.runs} | {p.held}/{p.jobs} | {p.worst_ratio:.3f}x |")
+    return "\n".join(out)
+
+
 def as_json(runs: list[Run]) -> dict:
-    """The pooled figures by load, and each run's label, load, median and floor."""
+    """The pooled figures by load and by CPU maker and load, and each run's label, load, CPU, median and floor."""
     pools = {load: dataclasses.asdict(p) for load in LOADS if (p := pool(runs, load)) is not None}
-    return {"pooled": pools,
-            "runs": [{"label": r.label, "load": r.load, "jobs": len(r.jobs),
+    by_cpu = {maker: {load: dataclasses.asdict(p) for load in LOADS
+                      if (p := pool([r for r in runs if r.cpu == maker], load)) is not None}
+              for maker in makers(runs)}
+    return {"pooled": pools, "by_cpu": by_cpu,
+            "runs": [{"label": r.label, "load": r.load, "cpu": r.cpu, "jobs": len(r.jobs),
                       "median_abs_error_pct": round(r.median_abs_error_pct, 3), "floor_pct": r.floor_pct}
                      for r in runs]}
 
@@ -261,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="a run not yet pasted: accuracy_cpu.py's printed output, with its load (idle|busy|torch)")
     p.add_argument("--runs", action="store_true", help="also list each run's median")
     p.add_argument("--json", action="store_true", help="the pooled figures (and each run's) as JSON instead")
+    p.add_argument("--by-cpu", action="store_true", help="also pool each CPU maker's runs apart")
     args = p.parse_args(argv)
     runs = parse_runs(Path(args.readme).read_text(encoding="utf-8"))
     for spec in args.extra:
@@ -272,9 +312,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.runs:
         for r in runs:
             floor = "" if r.floor_pct is None else f", the machine's floor {r.floor_pct:.1f}%"
-            print(f"{r.load:5}  {r.median_abs_error_pct:5.1f}%  {r.label}{floor}")
+            print(f"{r.load:5}  {r.median_abs_error_pct:5.1f}%  {r.cpu:7}  {r.label}{floor}")
         print()
     print(table(runs))
+    if args.by_cpu:
+        print()
+        print(table_by_cpu(runs))
     return 0
 
 

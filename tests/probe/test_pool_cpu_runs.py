@@ -111,8 +111,8 @@ def test_a_run_not_yet_pasted_joins_from_the_bench_output(pool_runs, tmp_path, c
     assert pool_runs.main(["--readme", str(readme), "--extra", f"idle:{extra}", "--json"]) == 0
     doc = json.loads(capsys.readouterr().out)
     assert (doc["pooled"]["idle"]["runs"], doc["pooled"]["idle"]["jobs"]) == (3, 5)
-    assert doc["runs"][-1] == {"label": str(extra), "load": "idle", "jobs": 1, "median_abs_error_pct": 8.0,
-                               "floor_pct": None}
+    assert doc["runs"][-1] == {"label": str(extra), "load": "idle", "cpu": "unknown", "jobs": 1,
+                               "median_abs_error_pct": 8.0, "floor_pct": None}
 
 
 def test_a_malformed_row_is_an_error_not_a_guess(pool_runs):
@@ -143,3 +143,34 @@ def test_the_headline_states_what_the_pasted_runs_pool_to(pool_runs):
     held = re.search(r"intervals (\d+)/(\d+) idle and busy", row)
     idle_busy = [j for r in runs if r.load in ("idle", "busy") for j in r.jobs]
     assert (int(held.group(1)), int(held.group(2))) == (sum(j.held for j in idle_busy), len(idle_busy))
+
+
+def test_runs_are_pooled_apart_by_the_cpu_maker_their_section_names(pool_runs, tmp_path, capsys):
+    text = _readme().replace("### Re-measured (session 26)", "### Re-measured (session 26) on an Intel Xeon VM")
+    runs = pool_runs.parse_runs(text)
+    assert [(r.label, r.cpu) for r in runs] == [
+        ("Idle, 03:50 (shipped)", "unknown"), ("Busy loop beside the probe, 09:51", "Intel"),
+        ("Idle again, 10:00", "Intel"), ("A competing torch job beside the probe, 10:10", "Intel")]
+    assert pool_runs.cpu_maker("### Re-measured 2026-12-04 on an AMD EPYC VM (session 45)") == "AMD"
+    assert pool_runs.cpu_maker("an AMD VM against an Intel one") == "unknown"  # both named: not a guess
+    assert pool_runs.cpu_maker("### Re-measured (sessions 24-26)") == "unknown"
+    by_cpu = pool_runs.table_by_cpu(runs)
+    assert "| Intel | busy | 1 | 2 | 20.00% | +10.0% | 1/2 | 0/1 | 2/2 | 1.300x |" in by_cpu
+    assert "| Intel | idle | 1 | 1 | 1.00% | +1.0% | 1/1 | 1/1 | 1/1 | 1.010x |" in by_cpu
+    assert "| unknown | idle | 1 | 3 | 5.00% | +3.0% | 3/3 | 1/1 | 2/3 | 1.100x |" in by_cpu
+    assert by_cpu.index("| Intel |") < by_cpu.index("| unknown |")
+    # A run not yet pasted takes its maker from the bench output's first line, which names the CPU.
+    out = ("CPU accuracy, idle, 2026-12-05 00:00, AMD EPYC 7B13, 2 logical CPUs, torch 2.13.0+cpu\n\n"
+           + _run("", [("a", 20.0, -8.0, "yes")]))
+    assert pool_runs.run_from_output("idle", out, "today").cpu == "AMD"
+    readme = tmp_path / "README.md"
+    readme.write_text(text, encoding="utf-8")
+    extra = tmp_path / "run.txt"
+    extra.write_text(out, encoding="utf-8")
+    assert pool_runs.main(["--readme", str(readme), "--extra", f"idle:{extra}", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert sorted(doc["by_cpu"]) == ["AMD", "Intel", "unknown"]
+    assert (doc["by_cpu"]["AMD"]["idle"]["jobs"], doc["by_cpu"]["AMD"]["idle"]["median_abs_error_pct"]) == (1, 8.0)
+    assert doc["runs"][-1]["cpu"] == "AMD"
+    assert pool_runs.main(["--readme", str(readme), "--by-cpu"]) == 0
+    assert "| Intel | torch | 1 | 1 | 20.00% | -20.0% | 1/1 | 1/1 | 1/1 | 1.250x |" in capsys.readouterr().out
