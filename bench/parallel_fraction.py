@@ -14,6 +14,14 @@ was tried as the busy-machine assumption and made ``bench/accuracy_cpu.py`` wors
 
     .venv/bin/python bench/parallel_fraction.py          # ~10 min on 2 cores; run it on an idle machine
     .venv/bin/python bench/parallel_fraction.py --only tabular_mlp,wide_mlp
+    .venv/bin/python bench/parallel_fraction.py --beside-busy --only tabular_mlp,small_cnn,wide_mlp
+
+``--beside-busy`` also times, in each round, one thread beside a busy loop (``python -c "while True: pass"``)
+on the thread's own CPU-time clock, as a busy probe times it (``advisor.probe.contention``), and prints what the
+busy probe's scaling (that one-thread step x ``amdahl_fraction(BUSY_PARALLEL_FRACTION, 2)``) gives against the
+idle machine's two-thread step: the error a busy probe starts from on this VM before any other noise. It
+separates the two ways a busy neighbour can mislead the probe: by slowing the one thread it times (the
+"beside / idle" column) and by the second thread being worth less on this VM than assumed (the measured ``p``).
 """
 
 from __future__ import annotations
@@ -44,8 +52,18 @@ WORKLOADS = [
 ]
 
 
-def measure(path: str, batch_size: int, rounds: int) -> dict:
-    """In this (fresh) process: p from 1 vs 2 threads, and the roofline's memory-bound share at the batch."""
+def busy_scaled_error_pct(busy_one_thread_ms: float, idle_two_threads_ms: float) -> float:
+    """How far a busy probe's two-thread step (its one thread beside the busy loop, scaled by the assumed
+    fraction) lands from the idle machine's two-thread step, in percent (> 0: predicted slow)."""
+    from advisor.predictor.cpu_scaling import BUSY_PARALLEL_FRACTION, amdahl_fraction
+
+    scaled = busy_one_thread_ms * amdahl_fraction(BUSY_PARALLEL_FRACTION, 2)
+    return 100.0 * (scaled / idle_two_threads_ms - 1.0)
+
+
+def measure(path: str, batch_size: int, rounds: int, beside_busy: bool = False) -> dict:
+    """In this (fresh) process: p from 1 vs 2 threads, and the roofline's memory-bound share at the batch;
+    with ``beside_busy``, one thread's step beside a busy loop on its CPU-time clock too."""
     import torch
 
     from advisor.predictor.cpu_roofline import step_seconds
@@ -58,27 +76,54 @@ def measure(path: str, batch_size: int, rounds: int) -> dict:
     model.train()
     optimizer = workload.build_optimizer(model.parameters())
 
-    def steps(n: int, threads: int) -> float:
+    def steps(n: int, threads: int, clock=time.perf_counter) -> float:
         torch.set_num_threads(threads)
         times = []
         for _ in range(n):
             inputs, target = split_batch(workload, workload.make_batch(batch_size))
-            start = time.perf_counter()
+            start = clock()
             train_step(workload, model, optimizer, inputs, target)
-            times.append(time.perf_counter() - start)
+            times.append(clock() - start)
         return statistics.median(times[1:])
+
+    def beside_busy_loop(n: int) -> float:
+        loop = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+        try:
+            time.sleep(0.5)  # the loop running before the first timed step, as a busy probe finds it
+            return steps(n, 1, clock=time.thread_time)
+        finally:
+            loop.kill()
+            loop.wait()
 
     first = steps(3, 2)
     n = max(4, min(40, int(1.5 / max(first, 1e-4))))
-    one, two = [], []
+    one, two, busy = [], [], []
     for _ in range(rounds):
         two.append(steps(n, 2))
         one.append(steps(n, 1))
+        if beside_busy:
+            busy.append(beside_busy_loop(n))
     t1, t2 = statistics.median(one), statistics.median(two)
     torch.set_num_threads(1)
     step = step_seconds(analyze(workload), measure_cpu_peak(torch), batch_size, 1)
     share = step.memory_bound_seconds / (step.compute_bound_seconds + step.memory_bound_seconds)
-    return {"t1_ms": t1 * 1e3, "t2_ms": t2 * 1e3, "p": 2 * (1 - t2 / t1), "share": share}
+    row = {"t1_ms": t1 * 1e3, "t2_ms": t2 * 1e3, "p": 2 * (1 - t2 / t1), "share": share}
+    if busy:
+        row["busy_t1_ms"] = statistics.median(busy) * 1e3
+    return row
+
+
+def busy_table(rows: list[dict]) -> str:
+    """One thread beside a busy loop (its CPU-time clock) against the idle machine, and the busy probe's scaled
+    two-thread step against the idle two-thread step."""
+    lines = ["", "| workload | role | idle: 1 thread ms | beside a busy loop: 1 thread, CPU ms | beside / idle | "
+             "idle: 2 threads ms | measured p | busy probe's scaling: error of t(2) |",
+             "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {r['name']} | {r['role']} | {r['t1_ms']:.1f} | {r['busy_t1_ms']:.1f} | "
+                     f"{r['busy_t1_ms'] / r['t1_ms']:.3f} | {r['t2_ms']:.1f} | {r['p']:.2f} | "
+                     f"{busy_scaled_error_pct(r['busy_t1_ms'], r['t2_ms']):+.1f}% |")
+    return "\n".join(lines)
 
 
 def fit_line(points: list[tuple[float, float]]) -> tuple[float, float]:
@@ -93,15 +138,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--only", help="comma-separated names")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--beside-busy", action="store_true",
+                        help="also time one thread beside a busy loop, as a busy probe does")
     parser.add_argument("--one", nargs=2, metavar=("PATH", "BATCH"), help=argparse.SUPPRESS)  # the child
     args = parser.parse_args(argv)
     if args.one:
-        print(json.dumps(measure(args.one[0], int(args.one[1]), args.rounds)))
+        print(json.dumps(measure(args.one[0], int(args.one[1]), args.rounds, args.beside_busy)))
         return 0
     chosen = [w for w in WORKLOADS if not args.only or w[0] in args.only.split(",")]
     rows = []
     for name, path, batch, env, role in chosen:
-        out = subprocess.run([sys.executable, __file__, "--one", path, str(batch), "--rounds", str(args.rounds)],
+        out = subprocess.run([sys.executable, __file__, "--one", path, str(batch), "--rounds", str(args.rounds),
+                              *(["--beside-busy"] if args.beside_busy else [])],
                              cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True, check=True)
         row = {"name": name, "batch": batch, "role": role, **json.loads(out.stdout.strip().splitlines()[-1])}
         rows.append(row)
@@ -124,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {r['name']} | {r['batch']} | {r['role']} | {r['t1_ms']:.1f} | {r['t2_ms']:.1f} | {r['p']:.2f} | "
               f"{r['share']:.2f} | {f'{line_p:.2f}' if fitted_line else '-'} | {err(0.8)} | "
               f"{err(line_p) if fitted_line else '-'} |")
+    if args.beside_busy:
+        print(busy_table(rows))
     if len(fitted) < 2:
         return 0
     resid_line = [p - (a + b * s) for s, p in fitted]
