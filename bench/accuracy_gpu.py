@@ -171,6 +171,10 @@ def all_sources(lambda_rows: list[C.ReferenceRow], lambda_analyses: dict, cal: C
         group_table("Leave-one-source-out (refitted without the row's source), by family and precision",
                     rows, loso, fam)
         group_table("Leave-one-source-out, by source", rows, loso, lambda r: r.source)
+        # A family's rows can come from sources of different software eras on the same GPUs (Lambda's 2020-21
+        # table against its 2022-23 one): its figure above pools them, this splits them.
+        group_table("Leave-one-source-out, by family, precision and source", rows, loso,
+                    lambda r: f"{fam(r)} / {r.source}")
         lofo = G.held_out(rows, analyses, "family")
         group_table("Leave-one-family-out (refitted without the row's family), by family and precision",
                     rows, lofo, fam)
