@@ -2,24 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
-from pathlib import Path
-
 import pytest
+from probe_helpers import bench_module
 
 from advisor.predictor.cpu_scaling import BUSY_PARALLEL_FRACTION
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def parallel_fraction():
-    sys.path.insert(0, str(REPO / "bench"))
-    try:
-        return importlib.import_module("parallel_fraction")
-    finally:
-        sys.path.remove(str(REPO / "bench"))
+    return bench_module("parallel_fraction")
 
 
 def test_the_busy_probes_scaling_is_judged_against_the_idle_two_thread_step(parallel_fraction):

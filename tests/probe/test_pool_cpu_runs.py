@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 import re
-import sys
 from pathlib import Path
 
 import pytest
+from probe_helpers import bench_module
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -20,11 +19,7 @@ RERUN_HEADER = ("| workload | probed sizes | same job rerun: s (diff %) |\n"
 
 @pytest.fixture(scope="module")
 def pool_runs():
-    sys.path.insert(0, str(REPO / "bench"))
-    try:
-        return importlib.import_module("pool_cpu_runs")
-    finally:
-        sys.path.remove(str(REPO / "bench"))
+    return bench_module("pool_cpu_runs")
 
 
 def _run(header: str, rows: list[tuple[str, float, float, str]], reruns: dict[str, str] | None = None,
