@@ -266,27 +266,33 @@ def makers(runs: list[Run]) -> list[str]:
     return [m for m in (*CPU_MAKERS, "unknown") if any(r.cpu == m for r in runs)]
 
 
+def pools_by_cpu(runs: list[Run]) -> dict[str, dict[str, Pool]]:
+    """Each CPU maker's runs pooled by load: {maker: {load: Pool}}, makers in ``makers`` order."""
+    by_cpu: dict[str, dict[str, Pool]] = {}
+    for maker in makers(runs):
+        mine = [r for r in runs if r.cpu == maker]
+        by_cpu[maker] = {load: p for load in LOADS if (p := pool(mine, load)) is not None}
+    return by_cpu
+
+
 def table_by_cpu(runs: list[Run]) -> str:
     """The pooled figures of each CPU maker's runs, one line per maker and load."""
     out = ["| CPU | load | runs | jobs | median abs error | median signed error | jobs within 20% | "
            "runs with every job within 20% | 80% intervals held | worst ratio |",
            "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    for maker in makers(runs):
-        for load in LOADS:
-            p = pool([r for r in runs if r.cpu == maker], load)
-            if p is not None:
-                out.append(f"| {maker} | {load} | {p.runs} | {p.jobs} | {p.median_abs_error_pct:.2f}% | "
-                           f"{p.median_signed_error_pct:+.1f}% | {p.within_20_pct}/{p.jobs} | "
-                           f"{p.runs_all_within_20_pct}/{p.runs} | {p.held}/{p.jobs} | {p.worst_ratio:.3f}x |")
+    for maker, pools in pools_by_cpu(runs).items():
+        for load, p in pools.items():
+            out.append(f"| {maker} | {load} | {p.runs} | {p.jobs} | {p.median_abs_error_pct:.2f}% | "
+                       f"{p.median_signed_error_pct:+.1f}% | {p.within_20_pct}/{p.jobs} | "
+                       f"{p.runs_all_within_20_pct}/{p.runs} | {p.held}/{p.jobs} | {p.worst_ratio:.3f}x |")
     return "\n".join(out)
 
 
 def as_json(runs: list[Run]) -> dict:
     """The pooled figures by load and by CPU maker and load, and each run's label, load, CPU, median and floor."""
     pools = {load: dataclasses.asdict(p) for load in LOADS if (p := pool(runs, load)) is not None}
-    by_cpu = {maker: {load: dataclasses.asdict(p) for load in LOADS
-                      if (p := pool([r for r in runs if r.cpu == maker], load)) is not None}
-              for maker in makers(runs)}
+    by_cpu = {maker: {load: dataclasses.asdict(p) for load, p in pools.items()}
+              for maker, pools in pools_by_cpu(runs).items()}
     return {"pooled": pools, "by_cpu": by_cpu,
             "runs": [{"label": r.label, "load": r.load, "cpu": r.cpu, "jobs": len(r.jobs),
                       "median_abs_error_pct": round(r.median_abs_error_pct, 3), "floor_pct": r.floor_pct}
