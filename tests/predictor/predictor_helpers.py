@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
-from pathlib import Path
-from types import ModuleType
-
 from advisor.predictor.calibration import Calibration
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
 
 ROUND_EFFICIENCIES = {"matmul.fp32": 0.8, "matmul.tf32": 0.4, "matmul.half": 0.8, "conv.fp32": 0.8,
                       "conv.tf32": 0.4, "conv.half": 0.8}
@@ -22,13 +15,3 @@ def unit_calibration() -> Calibration:
                        kernel_latency_seconds=0.0, host_seconds_per_op=0.0, step_overhead_seconds=0.0,
                        operand_reuse=1e12, gemm_k_fill=0.0, conv_layout_passes=1.0, conv_index_ops=0.0,
                        bn_plane_seconds={}, attention_score_seconds={})
-
-
-def bench_modules(*names: str) -> tuple[ModuleType, ...]:
-    """The bench scripts ``names`` (e.g. "gpu_rows"), imported with bench/ on sys.path for as long as that takes
-    (they import each other by bare name)."""
-    sys.path.insert(0, str(BENCH))
-    try:
-        return tuple(importlib.import_module(n) for n in names)
-    finally:
-        sys.path.remove(str(BENCH))

@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 
 import pytest
-from predictor_helpers import bench_modules
+from bench_scripts import bench_modules
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -4,16 +4,15 @@ import json
 import statistics
 from pathlib import Path
 
+import bench_scripts
 import pytest
-
-from tests.predictor import predictor_helpers
 
 DATA = Path(__file__).resolve().parents[2] / "bench" / "data" / "h200_gemm_2026-12-04.json"
 
 
 @pytest.fixture(scope="module")
 def modules():
-    return predictor_helpers.bench_modules("gemm_paces", "gemm_report")
+    return bench_scripts.bench_modules("gemm_paces", "gemm_report")
 
 
 def test_the_recording_covers_every_case_once(modules):

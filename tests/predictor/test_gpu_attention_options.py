@@ -10,7 +10,8 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from predictor_helpers import bench_modules, unit_calibration
+from bench_scripts import bench_modules
+from predictor_helpers import unit_calibration
 
 from advisor.hardware.specs import resolve_gpu
 from advisor.predictor.calibration import ATTENTION_SCORE_SECONDS, ATTENTION_SCORE_SM_CLOCK_FLOPS, load_calibration

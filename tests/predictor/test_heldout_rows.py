@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from predictor_helpers import bench_modules
+from bench_scripts import bench_modules
 
 REPO = Path(__file__).resolve().parents[2]
 

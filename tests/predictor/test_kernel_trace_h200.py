@@ -7,7 +7,7 @@ import json
 import statistics
 
 import pytest
-from predictor_helpers import bench_modules
+from bench_scripts import bench_modules
 
 from advisor.hardware.specs import resolve_gpu
 from advisor.predictor.calibration import BN_PLANE_BLOCKS_PER_SM, BN_PLANE_SECONDS

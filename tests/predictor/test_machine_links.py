@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from predictor_helpers import bench_modules
+from bench_scripts import bench_modules
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -8,7 +8,7 @@ import types
 
 import numpy as np
 import pytest
-from predictor_helpers import bench_modules
+from bench_scripts import bench_modules
 
 from advisor.errors import PredictionError
 from advisor.predictor.measured import RUN_TO_RUN_REL, USABLE_MEMORY_FRACTION, predict_measured

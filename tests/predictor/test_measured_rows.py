@@ -8,7 +8,7 @@ import json
 import statistics
 from pathlib import Path
 
-import predictor_helpers
+import bench_scripts
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -17,7 +17,7 @@ RAW = REPO / "bench" / "data" / "h200_2026-11-30" / "rows.jsonl"
 
 @pytest.fixture(scope="module")
 def bench_modules():
-    return predictor_helpers.bench_modules("gpu_rows", "measure_gpu_rows")
+    return bench_scripts.bench_modules("gpu_rows", "measure_gpu_rows")
 
 
 def test_h200_rows_in_the_csv_are_the_raw_runs(bench_modules):

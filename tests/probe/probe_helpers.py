@@ -2,24 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-import sys
-from pathlib import Path
-from types import ModuleType
-
 import torch
-
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
-
-def bench_module(name: str) -> ModuleType:
-    """The bench script ``name`` (e.g. "pool_cpu_runs"), imported with bench/ on sys.path for as long as that
-    takes (bench scripts import each other by bare name)."""
-    sys.path.insert(0, str(BENCH))
-    try:
-        return importlib.import_module(name)
-    finally:
-        sys.path.remove(str(BENCH))
 
 
 class OomAbove(torch.nn.Module):

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import pytest
-from probe_helpers import bench_module
+from bench_scripts import bench_modules
 
 from advisor.predictor.cpu_scaling import BUSY_PARALLEL_FRACTION
 
 
 @pytest.fixture(scope="module")
 def parallel_fraction():
-    return bench_module("parallel_fraction")
+    return bench_modules("parallel_fraction")[0]
 
 
 def test_the_busy_probes_scaling_is_judged_against_the_idle_two_thread_step(parallel_fraction):

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from probe_helpers import bench_module
+from bench_scripts import bench_modules
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -19,7 +19,7 @@ RERUN_HEADER = ("| workload | probed sizes | same job rerun: s (diff %) |\n"
 
 @pytest.fixture(scope="module")
 def pool_runs():
-    return bench_module("pool_cpu_runs")
+    return bench_modules("pool_cpu_runs")[0]
 
 
 def _run(header: str, rows: list[tuple[str, float, float, str]], reruns: dict[str, str] | None = None,

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from probe_helpers import bench_module
+from bench_scripts import bench_modules
 
 
 @pytest.fixture(scope="module")
 def thread_split():
-    return bench_module("thread_split")
+    return bench_modules("thread_split")[0]
 
 
 def _row(name: str, a1: float, b1: float, p_fixed: float, p_sample: float, sizes=(64, 32, 16)) -> dict:
