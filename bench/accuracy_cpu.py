@@ -16,6 +16,9 @@ For each example workload:
     python bench/accuracy_cpu.py --examples tabular_mlp,small_cnn --json-out results.json
     python bench/accuracy_cpu.py --examples path/to/other_model.py   # a workload the project has not seen
 
+``--json-out`` writes each row with the probe's profile in it; ``bench/replay_cpu.py`` predicts those jobs again
+from those very probes (another assumed parallel fraction, or the code of a later commit).
+
 It is a benchmark, not a test: it always exits 0 after printing (unless it crashes). The pass mark
 (bench/README.md, "CPU accuracy") is every error within 10%.
 
@@ -280,6 +283,9 @@ def bench_one(name: str, args) -> dict:
         "runs_in_interval": sum(est.low <= t <= est.high for t in runs),
         **against_each_run(est.seconds, runs),
         "notes": est.notes,
+        # The probe as it was, so that `bench/replay_cpu.py` can predict the same job again from it (another
+        # scaling tried on the very probe that was judged, paired, without the probe's own swing).
+        "profile": profile.model_dump(mode="json"),
     }
 
 
