@@ -240,6 +240,37 @@ _UNCERTAINTY_BUSY_REMEMBERED = 0.10
 # bench/README.md "CPU accuracy under load"). Two workloads kept out of it measured 0.76 and 0.78. The default
 # for scaling to cloud instances stays 0.9.
 BUSY_PARALLEL_FRACTION = 0.8
+# The span a workload's own parallel fraction took on idle 2-core VMs: ten workloads, 0.63-1.04 in two runs of
+# bench/thread_split.py (2026-12-05), 0.66-0.92 for five in bench/parallel_fraction.py (2026-12-04). An assumed
+# fraction's note says how far that span alone moves the estimate, so a user sees the size of the guess.
+WORKLOAD_FRACTION_SPAN = (0.6, 1.0)
+
+
+def _span(assumed: float, probed_threads: int, full: int) -> tuple[float, float]:
+    """How far a workload's own fraction, anywhere in ``WORKLOAD_FRACTION_SPAN``, moves a step scaled from
+    ``probed_threads`` to ``full`` threads with the ``assumed`` fraction: (fastest, slowest), relative."""
+    def factor(p: float) -> float:
+        return amdahl_fraction(p, full) / amdahl_fraction(p, probed_threads)
+
+    low, high = WORKLOAD_FRACTION_SPAN
+    return factor(high) / factor(assumed) - 1, factor(low) / factor(assumed) - 1
+
+
+def _assumed_uncertainty(assumed: float, probed_threads: int, full: int) -> float:
+    """The relative uncertainty of an assumed fraction: the 2-core VM's (one thread to two, where the benches
+    measured it), widened in proportion where the span moves the step further (more threads to scale to)."""
+    fast, slow = _span(assumed, probed_threads, full)
+    base_fast, base_slow = _span(assumed, 1, 2)
+    return _UNCERTAINTY_BUSY_ASSUMED * max(1.0, max(-fast, slow) / max(-base_fast, base_slow))
+
+
+def _span_note(assumed: float, probed_threads: int, full: int) -> str:
+    """The note's words for ``_span``, and how a user gets this workload's own fraction."""
+    low, high = WORKLOAD_FRACTION_SPAN
+    fast, slow = _span(assumed, probed_threads, full)
+    return (f" (a workload's own fraction ranged {low:.1f}-{high:.1f} on an idle 2-core VM, which alone moves this "
+            f"estimate between {fast:+.0%} and {slow:+.0%}; a recommend or predict of this file run while the machine "
+            f"is idle keeps the fraction it measures in the history, and later busy probes of the file here use it)")
 
 
 @dataclass(frozen=True)
@@ -286,7 +317,8 @@ def at_device_threads(device: DeviceProfile, measurements: list) -> AtDeviceThre
                f"{remembered.probed_at:%Y-%m-%d %H:%M} UTC)")
         uncertainty = _UNCERTAINTY_BUSY_REMEMBERED
     elif fit.assumed:
-        how, uncertainty = f"an assumed parallel fraction of {p:.2f}", _UNCERTAINTY_BUSY_ASSUMED
+        how = f"an assumed parallel fraction of {p:.2f}{_span_note(p, min(threads), full)}"
+        uncertainty = _assumed_uncertainty(p, min(threads), full)
     else:
         how, uncertainty = f"the fitted parallel fraction {p:.2f}", _UNCERTAINTY_BUSY_FITTED
     note = (f"{device.device}: {len(off)} of {len(measurements)} batch sizes were timed on "

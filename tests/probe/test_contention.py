@@ -90,6 +90,18 @@ def test_without_thread_scaling_the_default_fraction_is_assumed_and_the_interval
     scaled = at_device_threads(dev, dev.measurements)
     assert scaled.measurements[0].compute_seconds == pytest.approx(0.020 * 0.6)  # p = 0.8: (0.2 + 0.8 / 2)
     assert "assumed parallel fraction of 0.80" in scaled.note and scaled.relative_uncertainty == pytest.approx(0.2)
+    # The span of workloads' own fractions (0.6-1.0): x 0.5 to x 0.7 on two threads against the assumed x 0.6.
+    assert "ranged 0.6-1.0 on an idle 2-core VM, which alone moves this estimate between -17% and +17%" in scaled.note
+    assert "run while the machine is idle keeps the fraction it measures in the history" in scaled.note
+
+
+def test_the_span_of_an_assumed_fraction_and_its_interval_grow_with_the_threads_it_scales_to():
+    dev = DeviceProfile(device="cpu", kind="cpu", name="x", threads=8, measurements=[_m(64, 20.0, 1, "thread_cpu")])
+    scaled = at_device_threads(dev, dev.measurements)
+    # One thread to eight: x 0.125 (p = 1.0) and x 0.475 (p = 0.6) against x 0.3 (p = 0.8).
+    assert "between -58% and +58%" in scaled.note
+    # and the interval widens with it: 0.2 where one thread is scaled to two (-17% to +17%), x 0.583 / 0.167 here.
+    assert scaled.relative_uncertainty == pytest.approx(0.2 * (0.175 / 0.3) / (0.1 / 0.6))
 
 
 def test_clean_measurements_are_left_alone():
