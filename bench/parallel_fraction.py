@@ -127,10 +127,14 @@ def busy_table(rows: list[dict]) -> str:
 
 
 def fit_line(points: list[tuple[float, float]]) -> tuple[float, float]:
-    """Least squares p = a + b x share."""
+    """Least squares ``y = a + b x`` (here p against the share; ``bench/thread_split.py``: step ms against the
+    batch size). A single distinct x gives ``a`` = the mean and ``b`` = 0."""
     xs, ys = [x for x, _ in points], [y for _, y in points]
     mx, my = statistics.fmean(xs), statistics.fmean(ys)
-    b = sum((x - mx) * (y - my) for x, y in points) / sum((x - mx) ** 2 for x in xs)
+    sxx = sum((x - mx) ** 2 for x in xs)
+    if sxx == 0:
+        return my, 0.0
+    b = sum((x - mx) * (y - my) for x, y in points) / sxx
     return my - b * mx, b
 
 

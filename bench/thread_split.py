@@ -30,7 +30,8 @@ import sys
 import time
 from pathlib import Path
 
-from parallel_fraction import WORKLOADS  # bench/ is on sys.path when a script in it runs
+# bench/ is on sys.path when a script in it runs
+from parallel_fraction import WORKLOADS, busy_scaled_error_pct, fit_line
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -38,17 +39,6 @@ REPO = Path(__file__).resolve().parent.parent
 def batch_sizes(batch_size: int) -> list[int]:
     """B, B/2 and B/4, at least 1 and without repeats, largest first."""
     return sorted({max(1, batch_size // d) for d in (1, 2, 4)}, reverse=True)
-
-
-def line(points: list[tuple[float, float]]) -> tuple[float, float]:
-    """Least squares ``y = a + b x`` (``a`` = the mean and ``b`` = 0 for a single distinct x)."""
-    xs, ys = [x for x, _ in points], [y for _, y in points]
-    mx, my = statistics.fmean(xs), statistics.fmean(ys)
-    sxx = sum((x - mx) ** 2 for x in xs)
-    if sxx == 0:
-        return my, 0.0
-    b = sum((x - mx) * (y - my) for x, y in points) / sxx
-    return my - b * mx, b
 
 
 def fit_fractions(rows: list[dict]) -> tuple[float, float]:
@@ -110,27 +100,24 @@ def measure(path: str, batch_size: int, rounds: int) -> dict:
             for t in (2, 1):
                 cells[(t, b)].append(steps(n, t, b))
     med = {k: statistics.median(v) * 1e3 for k, v in cells.items()}
-    a1, b1 = line([(b, med[(1, b)]) for b in sizes])
-    a2, b2 = line([(b, med[(2, b)]) for b in sizes])
+    a1, b1 = fit_line([(b, med[(1, b)]) for b in sizes])
+    a2, b2 = fit_line([(b, med[(2, b)]) for b in sizes])
     return {"sizes": sizes, "t1_ms": {str(b): med[(1, b)] for b in sizes},
             "t2_ms": {str(b): med[(2, b)] for b in sizes}, "a1_ms": a1, "b1_ms": b1, "a2_ms": a2, "b2_ms": b2}
 
 
 def table(rows: list[dict], p_fixed: float, p_sample: float) -> str:
     """Per workload: the line at each thread count and the two scalings' error of t(2) at the batch size B."""
-    from advisor.predictor.cpu_scaling import BUSY_PARALLEL_FRACTION, amdahl_fraction
-
     out = ["| workload | role | B | 1 thread: fixed ms + per-sample ms at B | 2 threads: fixed + per-sample | "
            "fixed share | measured p at B | constant p: error of t(2) | two fractions: error of t(2) |",
            "|---|---|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         b = r["batch"]
         t1, t2 = r["t1_ms"][str(b)], r["t2_ms"][str(b)]
-        constant = t1 * amdahl_fraction(BUSY_PARALLEL_FRACTION, 2)
         split = split_two_thread_ms(r["a1_ms"], r["b1_ms"], b, p_fixed, p_sample)
         out.append(f"| {r['name']} | {r['role']} | {b} | {r['a1_ms']:.1f} + {r['b1_ms'] * b:.1f} | "
                    f"{r['a2_ms']:.1f} + {r['b2_ms'] * b:.1f} | {r['a1_ms'] / t1:.2f} | {2 * (1 - t2 / t1):.2f} | "
-                   f"{100 * (constant / t2 - 1):+.1f}% | {100 * (split / t2 - 1):+.1f}% |")
+                   f"{busy_scaled_error_pct(t1, t2):+.1f}% | {100 * (split / t2 - 1):+.1f}% |")
     return "\n".join(out)
 
 

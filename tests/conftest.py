@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # helpers shared by every folder: bench_scripts
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # helpers shared by every folder: bench_scripts, plot_helpers
 EXAMPLES = REPO / "examples"
 
 

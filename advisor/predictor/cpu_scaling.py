@@ -256,18 +256,17 @@ def _span(assumed: float, probed_threads: int, full: int) -> tuple[float, float]
     return factor(high) / factor(assumed) - 1, factor(low) / factor(assumed) - 1
 
 
-def _assumed_uncertainty(assumed: float, probed_threads: int, full: int) -> float:
-    """The relative uncertainty of an assumed fraction: the 2-core VM's (one thread to two, where the benches
-    measured it), widened in proportion where the span moves the step further (more threads to scale to)."""
-    fast, slow = _span(assumed, probed_threads, full)
+def _assumed_uncertainty(assumed: float, fast: float, slow: float) -> float:
+    """The relative uncertainty of an assumed fraction whose ``_span`` is (``fast``, ``slow``): the 2-core VM's
+    (one thread to two, where the benches measured it), widened in proportion where the span moves the step
+    further (more threads to scale to)."""
     base_fast, base_slow = _span(assumed, 1, 2)
     return _UNCERTAINTY_BUSY_ASSUMED * max(1.0, max(-fast, slow) / max(-base_fast, base_slow))
 
 
-def _span_note(assumed: float, probed_threads: int, full: int) -> str:
-    """The note's words for ``_span``, and how a user gets this workload's own fraction."""
+def _span_note(fast: float, slow: float) -> str:
+    """The note's words for a ``_span`` of (``fast``, ``slow``), and how a user gets this workload's own fraction."""
     low, high = WORKLOAD_FRACTION_SPAN
-    fast, slow = _span(assumed, probed_threads, full)
     return (f" (a workload's own fraction ranged {low:.1f}-{high:.1f} on an idle 2-core VM, which alone moves this "
             f"estimate between {fast:+.0%} and {slow:+.0%}; a recommend or predict of this file run while the machine "
             f"is idle keeps the fraction it measures in the history, and later busy probes of the file here use it)")
@@ -317,8 +316,9 @@ def at_device_threads(device: DeviceProfile, measurements: list) -> AtDeviceThre
                f"{remembered.probed_at:%Y-%m-%d %H:%M} UTC)")
         uncertainty = _UNCERTAINTY_BUSY_REMEMBERED
     elif fit.assumed:
-        how = f"an assumed parallel fraction of {p:.2f}{_span_note(p, min(threads), full)}"
-        uncertainty = _assumed_uncertainty(p, min(threads), full)
+        fast, slow = _span(p, min(threads), full)
+        how = f"an assumed parallel fraction of {p:.2f}{_span_note(fast, slow)}"
+        uncertainty = _assumed_uncertainty(p, fast, slow)
     else:
         how, uncertainty = f"the fitted parallel fraction {p:.2f}", _UNCERTAINTY_BUSY_FITTED
     note = (f"{device.device}: {len(off)} of {len(measurements)} batch sizes were timed on "

@@ -12,7 +12,6 @@ from typer.testing import CliRunner
 from advisor.cli.app import build_app
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "history"))
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from history_helpers import profile  # noqa: E402
 from plot_helpers import two_offer_recommendation  # noqa: E402
 

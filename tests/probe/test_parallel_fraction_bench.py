@@ -13,6 +13,11 @@ def parallel_fraction():
     return bench_modules("parallel_fraction")[0]
 
 
+def test_the_line_through_points_and_through_one_distinct_x(parallel_fraction):
+    assert parallel_fraction.fit_line([(4, 9.0), (2, 5.0), (1, 3.0)]) == pytest.approx((1.0, 2.0))
+    assert parallel_fraction.fit_line([(1, 3.0), (1, 5.0)]) == pytest.approx((4.0, 0.0))  # one batch size: no slope
+
+
 def test_the_busy_probes_scaling_is_judged_against_the_idle_two_thread_step(parallel_fraction):
     assert BUSY_PARALLEL_FRACTION == 0.8  # the figures below: one thread x (0.2 + 0.8 / 2) = x 0.6 on two
     assert parallel_fraction.busy_scaled_error_pct(10.0, 5.0) == pytest.approx(20.0)  # 6 ms against 5

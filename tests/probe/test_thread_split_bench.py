@@ -25,11 +25,6 @@ def test_batch_sizes_halve_twice_without_repeats_or_zero(thread_split):
     assert thread_split.batch_sizes(1) == [1]
 
 
-def test_the_line_through_a_thread_counts_points(thread_split):
-    assert thread_split.line([(4, 9.0), (2, 5.0), (1, 3.0)]) == pytest.approx((1.0, 2.0))
-    assert thread_split.line([(1, 3.0), (1, 5.0)]) == pytest.approx((4.0, 0.0))  # one batch size: no slope
-
-
 def test_the_two_fractions_are_recovered_from_steps_that_follow_them(thread_split):
     rows = [_row("mlp", 8.0, 0.05, 0.3, 0.9), _row("cnn", 1.0, 2.0, 0.3, 0.9), _row("lm", 20.0, 0.5, 0.3, 0.9)]
     assert thread_split.fit_fractions(rows) == pytest.approx((0.3, 0.9))
