@@ -8,19 +8,18 @@ Every function returns the pydantic object that the CLI prints with ``--json``; 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from advisor.errors import (
     AdvisorError,
     ConfigError,
-    DatabaseUnavailableError,
     HistoryError,
     WorkloadError,
     did_you_mean,
 )
+from advisor.history.session import fit_correction_noted, open_history
 from advisor.schemas import Constraints, Estimate, JobSpec, Profile, Recommendation, Target, WorkloadSummary
 from advisor.settings import Settings
 from advisor.units import parse_actual_seconds, parse_duration_seconds, parse_names, parse_usd
@@ -62,7 +61,8 @@ def profile(workload: str | Path | Workload, *, devices: str | Sequence[str] | N
             batch_size: int | None = None, batch_sizes: Sequence[int] | None = None, probe_seconds: float = 60.0,
             precision: str | None = None, threads: int | None = None, analyze: bool = True,
             progress: Progress | None = None, timeout_seconds: float | None = None,
-            analysis_precision: str | None = None, bf16_analysis: bool | None = None) -> Profile:
+            analysis_precision: str | None = None, bf16_analysis: bool | None = None,
+            raise_priority: bool | None = None) -> Profile:
     """Probe a workload on the requested devices (default: the CPU and every visible GPU).
 
     Args:
@@ -79,14 +79,18 @@ def profile(workload: str | Path | Workload, *, devices: str | Sequence[str] | N
         analysis_precision: the analysis' precision (the GPUs') when not ``precision``; None: ``precision``.
         bf16_analysis: also analyse at bf16 where the analysis is not 16-bit (``Profile.bf16_analysis``, which a
             16-bit job is priced from: recommend's mixed-precision what-if); None: when ``precision`` is None.
+        raise_priority: on a busy CPU, time the probe's windows at raised scheduling priority where this process
+            may (README "A busy machine"); None: ``ADVISOR_PROBE_PRIORITY`` (default raised).
 
     Returns:
         The ``Profile``.
     """
     from advisor.probe import run_profile
+    from advisor.settings import raise_probe_priority
     from advisor.workload import Workload
 
     check_source(workload)
+    raise_priority = raise_probe_priority() if raise_priority is None else raise_priority
     if not isinstance(workload, Workload):
         from advisor.workload.loader import check_path, read_defaults
 
@@ -114,6 +118,7 @@ def profile(workload: str | Path | Workload, *, devices: str | Sequence[str] | N
         progress=progress,
         analyze=analyze,
         bf16_analysis=bf16_analysis,
+        raise_priority=raise_priority,
     )
 
 
@@ -178,30 +183,31 @@ def job_for(prof: Profile, dataset_size: int | None, epochs: int | None, batch_s
 def _as_profile(source: Any, *, devices: str | Sequence[str] | None, batch_size: int | None,
                 probe_seconds: float, precision: str, progress: Progress | None,
                 threads: int | None = None, analysis_precision: str | None = None,
-                bf16_analysis: bool = False) -> Profile:
+                bf16_analysis: bool = False, raise_priority: bool | None = None) -> Profile:
     if isinstance(source, Profile):
         return source
     if _is_saved_profile(source):
         return load_profile(source)
     return profile(source, devices=devices, batch_size=batch_size, probe_seconds=probe_seconds, precision=precision,
                    progress=progress, threads=threads, analysis_precision=analysis_precision,
-                   bf16_analysis=bf16_analysis)
+                   bf16_analysis=bf16_analysis, raise_priority=raise_priority)
 
 
 def job_profile(source: Any, *, target: Target | str | None = None, recommend: bool = False,
                 dataset_size: int | None = None, epochs: int | None = None, batch_size: int | None = None,
                 precision: str | None = None, probe_seconds: float = 60.0, progress: Progress | None = None,
-                **job_steps: Any) -> Profile:
+                raise_priority: bool | None = None, **job_steps: Any) -> Profile:
     """The profile ``predict`` (of ``target``) or ``recommend`` (``recommend=True``) makes of ``source`` for this
     job (``job_steps``: ``compile`` ... ``eval_steps``); what ``advisor.Client`` sends a server."""
     _, steps = _steps(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
                       precision=precision, **job_steps)
     return _job_profile(source, None if recommend else resolve_target(target), steps, precision, batch_size,
-                        probe_seconds, progress)
+                        probe_seconds, progress, raise_priority)
 
 
 def _job_profile(source: Any, tgt: Target | None, steps: JobSettings, precision: str | None,
-                 batch_size: int | None, probe_seconds: float, progress: Progress | None) -> Profile:
+                 batch_size: int | None, probe_seconds: float, progress: Progress | None,
+                 raise_priority: bool | None = None) -> Profile:
     """``tgt`` None: recommend's (every device here at fp32; analysed at bf16 too, for its what-if). A GPU:
     analysed (a GPU of its kind here probed) at the job's precision. A CPU: probed as asked. The analysis at the
     job's precision."""
@@ -215,7 +221,8 @@ def _job_profile(source: Any, tgt: Target | None, steps: JobSettings, precision:
     probe_precision = (steps.precision if gpu else normalize_precision(precision) if tgt else None) or "fp32"
     return _as_profile(source, devices=devices, batch_size=batch_size, probe_seconds=probe_seconds,
                        precision=probe_precision, progress=progress, analysis_precision=steps.precision,
-                       threads=probe_threads(tgt.threads) if tgt is not None else None, bf16_analysis=tgt is None)
+                       threads=probe_threads(tgt.threads) if tgt is not None else None, bf16_analysis=tgt is None,
+                       raise_priority=raise_priority)
 
 
 def check_source(source: Any) -> None:
@@ -235,56 +242,6 @@ def check_source(source: Any) -> None:
 def _is_saved_profile(source: Any) -> bool:
     """A profile already made (an object, or a profile .json path): nothing is probed for it."""
     return isinstance(source, Profile) or (isinstance(source, (str, Path)) and Path(source).suffix == ".json")
-
-
-@contextmanager
-def _history(settings: Settings, *, required: bool, given: History | None = None) -> Iterator[History | None]:
-    """The history database, opened before any probe so an unusable one fails first. Where nothing is to be
-    saved (``required`` False), None for an unusable database (no correction then) or a SQLite file not yet
-    created (no history: none is created). ``given``: a server's open history, used as it is and left open."""
-    from advisor.history.engine import sqlite_file_missing
-    from advisor.history.repository import History
-
-    if given is not None:
-        yield given
-        return
-    if not required and sqlite_file_missing(settings.resolved_database_url):
-        yield None
-        return
-    try:
-        hist = History(settings=settings)
-    except HistoryError:
-        if required:
-            raise
-        yield None
-        return
-    with hist:
-        yield hist
-
-
-def _fit_correction(hist: History | None, notes: list[str], *, required: bool,
-                    contexts: ContextCache | None = None, version: tuple | None = None) -> LearnedCorrection | None:
-    """The learned history correction, or None (no history yet, too few runs, or it does not help). Fitted
-    before any probe, so a database that cannot be read fails first where the result is to be saved; elsewhere
-    it adds a note instead of vanishing. A long-lived caller's ``contexts`` keeps the fit per version of the
-    stored outcomes (``History.outcomes_version``), the only rows it is fitted on."""
-    if hist is None:
-        return None
-    from advisor.predictor.learned import fit_correction
-
-    try:
-        if contexts is not None:
-            version = version if version is not None else hist.outcomes_version()
-            return contexts.remember(("correction", repr(hist), version), lambda: fit_correction(hist.training_rows()))
-        return fit_correction(hist.training_rows())
-    except AdvisorError as exc:
-        if required and isinstance(exc, HistoryError):
-            raise
-        # A database fault is told without the database's address or the driver's words: a note reaches a caller
-        # of advisor serve too (a prediction with save false), who must not learn them.
-        why = exc.public if isinstance(exc, DatabaseUnavailableError) else exc.message
-        notes.append(f"the history correction was not applied: {why}")
-        return None
 
 
 def predict(
@@ -327,10 +284,11 @@ def predict(
                              eval_every=eval_every, eval_steps=eval_steps)
     tgt = resolve_target(target)
     vcpus = check_target_vcpus(vcpus, tgt.kind == "gpu")
-    with _history(settings, required=save) as hist:
+    with open_history(settings, required=save) as hist:
         notes: list[str] = []
-        fitted = _fit_correction(hist, notes, required=save) if use_history else None
-        prof = _job_profile(source, tgt, steps, precision, batch_size, probe_seconds, progress)
+        fitted = fit_correction_noted(hist, notes, required=save) if use_history else None
+        prof = _job_profile(source, tgt, steps, precision, batch_size, probe_seconds, progress,
+                            settings.raise_probe_priority)
         prof = remember_scaling(prof, hist)
         steps = job_settings(source, explicit, prof, probe_batch_size(source, batch_size, DEFAULT_BATCH_SIZE))
         job = job_for(prof, dataset_size, epochs, batch_size, steps)
@@ -437,10 +395,11 @@ def recommend(
     constraints = _constraints(objective, deadline, budget, providers, regions, spot, top, precision)
     files = [Path(p) for p in (*settings.pricing_files, *pricing_files)]
     catalog, offers, keyed = offers_for(files, contexts, constraints.providers, constraints.regions)
-    with _history(settings, required=save, given=history) as hist:
+    with open_history(settings, required=save, given=history) as hist:
         notes: list[str] = []
-        fitted = _fit_correction(hist, notes, required=save, contexts=contexts, version=outcomes_version)
-        prof = _job_profile(source, None, steps, precision, batch_size, probe_seconds, progress)
+        fitted = fit_correction_noted(hist, notes, required=save, contexts=contexts, version=outcomes_version)
+        prof = _job_profile(source, None, steps, precision, batch_size, probe_seconds, progress,
+                            settings.raise_probe_priority)
         prof = remember_scaling(prof, hist)
         steps = job_settings(source, explicit, prof, probe_batch_size(source, batch_size, DEFAULT_BATCH_SIZE))
         job = job_for(prof, dataset_size, epochs, batch_size, steps)
@@ -492,7 +451,7 @@ def record_outcome(recommendation_id: int, actual_seconds: float | str, *, insta
     from advisor.history.outcomes import outlier, predicted_seconds
 
     seconds = parse_actual_seconds(actual_seconds)
-    with _history(settings or Settings.from_env(), required=True) as hist:
+    with open_history(settings or Settings.from_env(), required=True) as hist:
         why = outlier(seconds, predicted_seconds(hist, recommendation_id, instance_type))
         if why and not force:
             raise HistoryError(f"Not recorded: {why}, so it looks like a mistake (minutes typed as seconds, or a "

@@ -29,6 +29,21 @@ def _startup_seconds(name: str, text: str) -> float:
     return value
 
 
+PROBE_PRIORITIES = ("raised", "normal")
+
+
+def raise_probe_priority(env: Mapping[str, str] | None = None) -> bool:
+    """``ADVISOR_PROBE_PRIORITY``: "raised" (the default) lets a CPU probe on a busy machine time its windows at
+    raised scheduling priority where it may (``advisor.probe.priority``); "normal" never changes it."""
+    env = os.environ if env is None else env
+    text = env.get("ADVISOR_PROBE_PRIORITY", "").strip().lower() or "raised"
+    if text not in PROBE_PRIORITIES:
+        raise ConfigError(f"ADVISOR_PROBE_PRIORITY={text!r} is not one of {', '.join(PROBE_PRIORITIES)}.",
+                          hint="Fix: set ADVISOR_PROBE_PRIORITY=normal to probe at the priority advisor was "
+                               "started with, or unset it.")
+    return text == "raised"
+
+
 def default_database_url() -> str:
     from platformdirs import user_data_dir
 
@@ -46,6 +61,7 @@ class Settings:
     startup_seconds_cpu: float = 120.0
     startup_seconds_gpu: float = 300.0
     debug: bool = False
+    raise_probe_priority: bool = True  # ADVISOR_PROBE_PRIORITY (raise_probe_priority)
 
     @property
     def resolved_database_url(self) -> str:
@@ -68,6 +84,7 @@ class Settings:
             "database_url": env.get("ADVISOR_DATABASE_URL") or None,
             "pricing_files": tuple(Path(p) for p in env.get("ADVISOR_PRICING", "").split(os.pathsep) if p),
             "debug": env.get("ADVISOR_DEBUG", "") not in ("", "0", "false"),
+            "raise_probe_priority": raise_probe_priority(env),
         }
         for key, name in (("startup_seconds_cpu", "ADVISOR_STARTUP_SECONDS_CPU"),
                           ("startup_seconds_gpu", "ADVISOR_STARTUP_SECONDS_GPU")):

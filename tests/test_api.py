@@ -378,3 +378,34 @@ def test_a_host_bound_gpu_time_from_specs_widens_its_interval_by_the_launch_cost
     big = advisor.predict(gpt2, dataset_size=10_000, epochs=1, batch_size=16, target=Target.gpu("A100-80GB"),
                           precision="bf16")
     assert not any(n.startswith("much of this step is the host's") for n in big.notes)
+
+
+class _Probed(Exception):
+    """Raised by the stand-in probe below once it has seen its arguments."""
+
+
+@pytest.mark.parametrize(("env", "raised"), [(None, True), ("normal", False), ("Raised", True)])
+def test_the_probe_priority_setting_reaches_the_probe_from_every_entry(tmp_path, monkeypatch, env, raised):
+    import advisor.probe
+
+    seen = []
+
+    def probe(*args, **kwargs):
+        seen.append(kwargs["raise_priority"])
+        raise _Probed
+
+    monkeypatch.setattr(advisor.probe, "run_profile", probe)
+    if env is None:
+        monkeypatch.delenv("ADVISOR_PROBE_PRIORITY", raising=False)
+    else:
+        monkeypatch.setenv("ADVISOR_PROBE_PRIORITY", env)
+    source = tmp_path / "wide_mlp.py"
+    source.write_text(WIDE_MLP)
+    for call in (lambda: api.profile(source, devices="cpu"), lambda: advisor.predict(source, use_history=False),
+                 lambda: advisor.recommend(source, save=False), lambda: api.job_profile(source, recommend=True)):
+        with pytest.raises(_Probed):
+            call()
+    assert seen == [raised] * 4
+    with pytest.raises(_Probed):
+        api.profile(source, devices="cpu", raise_priority=not raised)  # the argument wins over the environment
+    assert seen[-1] is (not raised)

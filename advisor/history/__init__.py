@@ -9,6 +9,7 @@
     training.py    the learned correction's training rows: their query and the base predictions they carry
     export.py      the export table (EXPORT_COLUMNS), CSV / JSON writing, atomic output files
     track.py       ``advisor.track``: time a real job and store its outcome
+    session.py     the history as one predict / recommend call opens it, and the correction fitted from it
 
 Nothing here imports the CLI or torch.
 """

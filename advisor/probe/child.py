@@ -426,7 +426,7 @@ def _probe_devices(channel: _Channel, request: ProbeRequest, workload: Workload,
                 budget_seconds=max(left / (len(devices) - i), 0.1 * budget / len(devices)),
                 precision=request.precision, threads=request.threads,
                 thread_scaling=request.thread_scaling, cold_start_seconds=cold_start_seconds,
-                first_use_seconds=first_use)
+                first_use_seconds=first_use, raise_priority=request.raise_priority)
             index = None
             if nvml is not None and device.startswith("cuda"):
                 index = nvml_index(int(device.partition(":")[2] or 0), nvml)
@@ -448,7 +448,7 @@ def _measure_in_twin(channel: _Channel, twin: Any, options: Any, share_seconds: 
     """The CPU probe's user batch size, timed by the twin (``ProbeOptions.target_measurer``)."""
     with _quiet_while_twin_works(channel):
         return twin.measure(options.batch_size, share_seconds, precision=options.precision,
-                            threads=options.threads, report=report)
+                            threads=options.threads, report=report, raise_priority=options.raise_priority)
 
 
 @contextlib.contextmanager

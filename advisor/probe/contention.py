@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from advisor.probe.priority import RAISED_NICE
 from advisor.schemas.profile import CLEAN_OTHERS_CORES, quiet
 
 FREE_CORES_SAMPLE_SECONDS = 0.05  # how long the free-core count before a window looks
@@ -133,6 +134,26 @@ def compute_threads(free: float, full: int) -> int:
     return max(1, min(full, int(free + CLEAN_OTHERS_CORES)))
 
 
+def open_window(source: CpuLoadSource, full_threads: int, busiest: dict[str, str | None], priority: Any,
+                busy: bool = False) -> Window:
+    """Before a timed window on the CPU: count the free cores, and use no more threads than that. On a busy machine
+    (or when ``busy`` already), ``priority`` (``probe.priority.ProbePriority``) raised above the others' where it
+    may be, and then every thread on the wall clock, as on an idle machine; else one thread timed by its own
+    CPU-time clock. The caller sets the threads and the clock, and restores the priority when the window ends."""
+    cores = os.cpu_count() or 1
+    free = 1.0 if busy else free_cores(source, cores)
+    nice = None
+    if not busy and free < full_threads - CLEAN_OTHERS_CORES and priority.usable:
+        if "name" not in busiest:  # who is held back, named while it still runs at its own pace
+            busiest["name"] = busiest_other_process(probe_pids())
+        if priority.raise_():
+            free, nice = float(cores), RAISED_NICE
+    threads = compute_threads(free, full_threads)
+    busy = busy or free < full_threads - CLEAN_OTHERS_CORES
+    return Window(cores=cores, clock="thread_cpu" if busy and threads == 1 else "wall", threads=threads,
+                  busiest=busiest, nice=nice)
+
+
 def busiest_other_process(exclude_pids: set[int]) -> str | None:
     """"name (pid N, 98% CPU)" of the process using the most CPU apart from ours, or None."""
     try:
@@ -167,6 +188,7 @@ class Window:
     cores: int
     clock: str
     threads: int = 1
+    nice: int | None = None  # the probe's raised scheduling priority during the window (probe.priority); None: as is
     # Shared by a probe's windows: the busiest other process is looked up once (it takes a tenth of a second).
     busiest: dict[str, str | None] = field(default_factory=dict)
     _start: CpuSample | None = None
@@ -181,8 +203,9 @@ class Window:
         load = window_load(self._start, source.sample(), self.cores, own_threads=self.threads)
         fields: dict[str, Any] = {"others_cpu_cores": round(load.others_cores, 3),
                                   "steal_fraction": round(min(1.0, load.steal_fraction), 4),
-                                  "run_queue": round(load.run_queue, 2), "clock": self.clock}
-        if not load.clean or self.clock != "wall":
+                                  "run_queue": round(load.run_queue, 2), "clock": self.clock,
+                                  "priority_nice": self.nice}
+        if not load.clean or self.clock != "wall" or self.nice is not None:
             if "name" not in self.busiest:
                 self.busiest["name"] = busiest_other_process(probe_pids())
             fields["busiest_other"] = self.busiest["name"]

@@ -1,7 +1,8 @@
 """The warnings a probe's ``Profile`` carries about its devices: timings disturbed by other processes (their
-windows, their spread, thread scaling slower than one thread) and a model one step of which did not fit the
-CPU's memory; and an input pipeline timed while others used the CPU. Each is said once per device; the runner
-adds them to ``Profile.notes``, from where they reach every prediction and recommendation made from the profile.
+windows, their spread, thread scaling slower than one thread), windows timed at raised priority over them, and a
+model one step of which did not fit the CPU's memory; and an input pipeline timed while others used the CPU. Each
+is said once per device; the runner adds them to ``Profile.notes``, from where they reach every prediction and
+recommendation made from the profile.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def noise_notes(devices: list[DeviceProfile]) -> list[str]:
     """A warning for each device whose steps varied so much that its timings are not to be trusted."""
     notes = []
     for d in devices:
-        notes += busy_notes(d)
+        notes += busy_notes(d) + raised_notes(d)
         fits = [m for m in d.measurements if not m.oom and m.spread is not None]
         top = max(fits, key=lambda m: m.batch_size, default=None)
         if top is not None and top.spread > NOISY_SPREAD:
@@ -79,6 +80,23 @@ def busy_notes(d: DeviceProfile) -> list[str]:
     if len(dirty) == len(timed):
         how += " No clean window was found. Fix: probe again when the machine is idle for a tighter estimate."
     return [f"{head}: {how}"]
+
+
+def raised_notes(d: DeviceProfile) -> list[str]:
+    """What the probe did where it found others using the CPU and raised its priority over them
+    (probe.priority), said once per device."""
+    timed = [m for m in d.measurements if not m.oom and m.others_cpu_cores is not None]
+    raised = [m for m in timed if m.priority_nice is not None and m.clean]
+    if not raised:
+        return []
+    busiest = next((m.busiest_other for m in raised if m.busiest_other), None)
+    who = f" (the busiest was {busiest})" if busiest else ""
+    during = max(m.others_cpu_cores or 0.0 for m in raised)
+    return [f"{d.device}: other processes were using the CPU as {len(raised)} of {len(timed)} timed windows "
+            f"began{who}. advisor raised its priority above theirs for those windows (nice "
+            f"{raised[0].priority_nice}), and they then used {during:.2f} cores at most, so those steps were "
+            "timed with the cores to themselves, as on an idle machine; the other processes were held back "
+            "meanwhile. ADVISOR_PROBE_PRIORITY=normal probes without raising it."]
 
 
 def pipeline_busy_notes(pipeline: InputPipeline | None) -> list[str]:

@@ -31,7 +31,6 @@ from __future__ import annotations
 import contextlib
 import copy
 import gc
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -44,10 +43,11 @@ from advisor.hardware.specs import match_reported_gpu
 from advisor.probe import contention, stats
 from advisor.probe.allocator import measure_kept_memory
 from advisor.probe.coldstart import startup_seconds
-from advisor.probe.contention import CLEAN_OTHERS_CORES, CpuLoadSource, ProcStat, Window, compute_threads, free_cores
+from advisor.probe.contention import CpuLoadSource, ProcStat, Window, open_window
 from advisor.probe.cpu_peak import measure_cpu_peak
 from advisor.probe.ladder import CHECK_BATCH_SIZE, MIN_TIMED, MIN_WARMUP, Ladder, point_cost, repeat_pricing
 from advisor.probe.memory_meter import CpuMemory, CudaMemory, is_oom
+from advisor.probe.priority import ProbePriority
 from advisor.probe.sampler import NvmlSampler
 from advisor.probe.subnormal import measure_subnormal_drift
 from advisor.probe.threads import measure_thread_scaling
@@ -92,6 +92,7 @@ class ProbeOptions:
     target_part: float = 1.0
     # Times the user's batch size in another process (advisor.probe.twin), taken as it is; None back: measure here.
     target_measurer: Callable[[float, Report], DeviceProfile | None] | None = None
+    raise_priority: bool = True  # on a busy CPU, windows at raised priority where allowed (probe.priority)
 
 
 class _OutOfMemory(Exception):
@@ -106,7 +107,7 @@ class DeviceProbe:
 
     def __init__(self, workload: Workload, device: str, options: ProbeOptions, *,
                  report: Report | None = None, nvml: NvmlLike | None = None, nvml_index: int | None = None,
-                 load_source: CpuLoadSource | None = None) -> None:
+                 load_source: CpuLoadSource | None = None, priority: ProbePriority | None = None) -> None:
         import torch
 
         self.torch = torch
@@ -127,6 +128,7 @@ class DeviceProbe:
         # What times a step: the wall clock, or on a busy CPU this thread's CPU time (see probe.contention).
         self._clock: Callable[[], float] = time.perf_counter
         self.load_source: CpuLoadSource = load_source or ProcStat()
+        self.priority = priority or ProbePriority(options.raise_priority and not self.is_cuda)
         self._full_threads = 1  # the CPU thread count of an idle machine, set when the probe runs
         self._busiest: dict[str, str | None] = {}  # the busiest other process, looked up once per probe
         self.wall_factor = 1.0  # of the last timed window (see _timed)
@@ -371,8 +373,9 @@ class DeviceProbe:
             self.report(done_units / (done_units + 1), f"{self.device_name}: thread scaling", force=True)
             profile.thread_scaling = measure_thread_scaling(self, fits, reserve)
         if after and (top := max(fits, key=lambda m: m.batch_size, default=None)):  # timed points only
-            profile.subnormal = measure_subnormal_drift(self, top, self.optimizer_steps, after / 2)
-            profile.kept_memory = measure_kept_memory(self, top, after / 2)  # last: it changes glibc's thresholds
+            with self.priority.raised_if(top.priority_nice is not None):  # as ``top`` was timed
+                profile.subnormal = measure_subnormal_drift(self, top, self.optimizer_steps, after / 2)
+                profile.kept_memory = measure_kept_memory(self, top, after / 2)  # last: it changes glibc's thresholds
 
     def _pricing_step(self, profile: DeviceProfile, ladder: Ladder, b: int, deadline: float) -> None:
         """Steps at batch size ``b`` that price the ladder (probe.ladder): a second where the first was cheap
@@ -408,6 +411,7 @@ class DeviceProbe:
         is timed again, on one thread by that thread's CPU time (see advisor.probe.contention), when its warm-up
         and timed steps still fit before ``deadline``; otherwise the disturbed window stands."""
         measured, first = self._window(b, share, is_target, frac0, frac1, busy=False)
+        self.priority.judge(raised=measured.priority_nice is not None, clean=measured.clean)
         if not self.is_cuda and measured.clock == "wall" and not measured.clean:
             left = share if deadline is None else deadline - time.perf_counter()
             step = (measured.batch_seconds or 0.0) + (measured.compute_seconds or 0.0)
@@ -480,20 +484,16 @@ class DeviceProbe:
         return m, warm[0]
 
     def _open_window(self, busy: bool = False) -> Window:
-        """Before a timed window on the CPU: count the free cores, and use no more threads than that; on a busy
-        machine (or when ``busy`` already), one thread timed by its own CPU-time clock."""
+        """Before a timed window: its threads, clock and priority (``probe.contention.open_window``)."""
         if self.is_cuda:
             return Window(cores=0, clock="wall", busiest=self._busiest)
-        cores = os.cpu_count() or 1
-        free = 1.0 if busy else free_cores(self.load_source, cores)
-        threads = compute_threads(free, self._full_threads)
-        busy = busy or free < self._full_threads - CLEAN_OTHERS_CORES
-        self.torch.set_num_threads(threads)
-        clock = "thread_cpu" if busy and threads == 1 else "wall"
-        self._clock = time.thread_time if clock == "thread_cpu" else time.perf_counter
-        return Window(cores=cores, clock=clock, threads=threads, busiest=self._busiest)
+        window = open_window(self.load_source, self._full_threads, self._busiest, self.priority, busy)
+        self.torch.set_num_threads(window.threads)
+        self._clock = time.thread_time if window.clock == "thread_cpu" else time.perf_counter
+        return window
 
     def _close_window(self) -> None:
+        self.priority.restore()
         self._clock = time.perf_counter
         if not self.is_cuda:
             self.torch.set_num_threads(self._full_threads)

@@ -58,6 +58,8 @@ class ProbeRequest(BaseModel):
     analyze: bool = True
     thread_scaling: bool = True
     fresh_target: bool = True  # time the user's batch size on the CPU in a twin (advisor.probe.twin)
+    # On a busy CPU, time each window at raised scheduling priority where allowed (advisor.probe.priority).
+    raise_priority: bool = True
     timeout_seconds: PositiveSeconds | None = None  # the parent's; None: probe_seconds * 3 + 60
 
     @field_validator("devices")

@@ -98,6 +98,7 @@ def run_profile(
     fresh_target: bool = True,
     analysis_precision: str | None = None,
     bf16_analysis: bool = False,
+    raise_priority: bool = True,
 ) -> Profile:
     """Probe ``source`` (a workload file path, or an ``advisor.Workload``) and return its ``Profile``.
 
@@ -120,6 +121,9 @@ def run_profile(
             ``precision`` (``recommend`` probes this CPU in fp32 for a bf16 GPU job); None: ``precision``.
         bf16_analysis: also analyse at bf16, last (``Profile.bf16_analysis``); ignored where the analysis is
             16-bit already.
+        raise_priority: on a CPU that other processes are using, time each window at raised scheduling priority
+            (nice -20) where this process may (``advisor.probe.priority``: root or CAP_SYS_NICE); the profile's
+            notes say when it did.
 
     Raises:
         WorkloadError: the workload is broken (the same message the child found), or the batch size is not a
@@ -134,7 +138,7 @@ def run_profile(
         batch_size=batch_size, batch_sizes=None if batch_sizes is None else list(batch_sizes),
         probe_seconds=probe_seconds, precision=precision, threads=threads, analyze=bool(analyze),
         thread_scaling=bool(thread_scaling), fresh_target=bool(fresh_target), timeout_seconds=timeout_seconds,
-        analysis_precision=analysis_precision,
+        analysis_precision=analysis_precision, raise_priority=bool(raise_priority),
         bf16_analysis=bool(analyze and bf16_analysis) and (analysis_precision or precision) not in HALF_PRECISIONS)
     started = time.perf_counter()
     notify: Progress = progress or (lambda device, fraction, message: None)

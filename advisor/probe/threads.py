@@ -1,6 +1,7 @@
 """The CPU's thread scaling: a training step on one thread against all of them, for the Amdahl fit that scales
-the probe to other thread counts (``advisor.predictor.cpu_scaling``). Measured only on a free machine: a busy one
-would time its own contention, not the model's scaling."""
+the probe to other thread counts (``advisor.predictor.cpu_scaling``). Measured only on a free machine, or on a busy
+one with the probe's priority raised above the others' (``advisor.probe.priority``) and their load measured low
+meanwhile: otherwise it would time its own contention, not the model's scaling."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import time
 from typing import Any, Protocol
 
 from advisor.probe import stats
-from advisor.probe.contention import CLEAN_OTHERS_CORES, free_cores
+from advisor.probe.contention import CLEAN_OTHERS_CORES, free_cores, window_load
 from advisor.probe.memory_meter import is_oom
 from advisor.schemas import Measurement, ThreadPoint
 
@@ -19,6 +20,7 @@ class StepRunner(Protocol):
 
     torch: Any
     load_source: Any
+    priority: Any  # advisor.probe.priority.ProbePriority
 
     def batch(self, batch_size: int) -> tuple[Any, Any]: ...
 
@@ -32,13 +34,30 @@ def measure_thread_scaling(probe: StepRunner, fits: list[Measurement], budget: f
     torch = probe.torch
     full = torch.get_num_threads()
     rounds = 4  # the first is a warm-up
-    if free_cores(probe.load_source, os.cpu_count() or 1) < full - CLEAN_OTHERS_CORES:
-        return []  # a busy machine would time its own contention, not the model's thread scaling
     # Worst case, one thread is `full` times slower than all of them.
     affordable = [m.batch_size for m in fits if m.compute_seconds * (1 + full) * rounds <= budget]
     if not affordable:
         return []
-    b = max(affordable)
+    cores = os.cpu_count() or 1
+    busy = free_cores(probe.load_source, cores) < full - CLEAN_OTHERS_CORES
+    if busy and not probe.priority.raise_():
+        return []  # a busy machine would time its own contention, not the model's thread scaling
+    try:
+        start = probe.load_source.sample() if busy else None
+        times = _interleaved(probe, max(affordable), full, rounds, budget)
+        clean = not busy or window_load(start, probe.load_source.sample(), cores, own_threads=full).clean
+        probe.priority.judge(raised=busy, clean=clean)
+        if not clean:
+            return []  # raised, the others still ran: contention again
+    finally:
+        probe.priority.restore()
+    return [ThreadPoint(threads=t, batch_size=b, compute_seconds=stats.median(v))
+            for (t, b), v in sorted(times.items())]
+
+
+def _interleaved(probe: StepRunner, b: int, full: int, rounds: int, budget: float) -> dict[tuple[int, int], list]:
+    """The step at batch size ``b`` on ``full`` threads and on one, in turns, each round after the first timed."""
+    torch = probe.torch
     times: dict[int, list[float]] = {1: [], full: []}
     started = time.perf_counter()
     try:
@@ -54,9 +73,8 @@ def measure_thread_scaling(probe: StepRunner, fits: list[Measurement], budget: f
                     times[threads].append(time.perf_counter() - t0)
     except Exception as exc:  # user code: the training step
         if is_oom(exc):
-            return []
+            return {}
         raise probe.user_error("the training step", b, exc) from exc
     finally:
         torch.set_num_threads(full)
-    return [ThreadPoint(threads=t, batch_size=b, compute_seconds=stats.median(v))
-            for t, v in sorted(times.items())]
+    return {(t, b): v for t, v in times.items()}

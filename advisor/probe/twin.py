@@ -105,7 +105,8 @@ class Twin:
         return cls(pid, go_w, result_r, label=str(getattr(workload, "label", "the workload")))
 
     def measure(self, batch_size: int, budget_seconds: float, *, precision: str = "fp32",
-                threads: int | None = None, report: Report | None = None, part: float = 1.0) -> DeviceProfile | None:
+                threads: int | None = None, report: Report | None = None, part: float = 1.0,
+                raise_priority: bool = True) -> DeviceProfile | None:
         """The twin's CPU profile of ``batch_size`` alone, as ``part`` of that point's timing
         (``ProbeOptions.target_part``); None if it died without one (the caller then measures that batch size
         itself). Raises the AdvisorError the twin raised (a WorkloadError from the user's code, say).
@@ -115,7 +116,7 @@ class Twin:
         # The child has priced this point (advisor.probe.ladder) and times the op mix itself: neither here.
         request = {"batch_size": batch_size, "batch_sizes": [batch_size], "budget_seconds": budget_seconds,
                    "precision": precision, "threads": threads, "thread_scaling": False, "cpu_peak": False,
-                   "after_ladder": False, "target_part": part}
+                   "after_ladder": False, "target_part": part, "raise_priority": raise_priority}
         try:
             os.write(self._go_fd, json.dumps(request).encode())
         except OSError:
@@ -193,7 +194,8 @@ class TwinPair:
         return cls(twins) if twins else None
 
     def measure(self, batch_size: int, budget_seconds: float, *, precision: str = "fp32",
-                threads: int | None = None, report: Report | None = None) -> DeviceProfile | None:
+                threads: int | None = None, report: Report | None = None,
+                raise_priority: bool = True) -> DeviceProfile | None:
         """The pooled CPU profile of ``batch_size`` (``Twin.measure``): the first twin given its equal part of
         ``budget_seconds``, a later one what is left where that fits (``_worth_another``); None if the first
         died without a profile."""
@@ -207,7 +209,8 @@ class TwinPair:
                 started = time.perf_counter()
                 # A lone process's timing of this point, shared: the least seconds and the precision it stops at.
                 profile = twin.measure(batch_size, left / (len(self.twins) - i), precision=precision,
-                                       threads=threads, report=progress, part=1 / len(self.twins))
+                                       threads=threads, report=progress, part=1 / len(self.twins),
+                                       raise_priority=raise_priority)
                 if profile is None:
                     break  # a twin that died: the others would likely die too
                 profiles.append(profile)

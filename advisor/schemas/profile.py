@@ -71,6 +71,9 @@ class Measurement(Model):
     # CPU another process held.
     clock: Literal["wall", "thread_cpu"] = "wall"
     busiest_other: Annotated[str, Field(max_length=200)] | None = None  # "name (pid N, 98% CPU)"
+    # The probe's scheduling priority (nice) while it timed these steps, where it raised it above the other
+    # processes it found using the CPU (advisor.probe.priority); None: it ran at the priority it was started with.
+    priority_nice: Annotated[int, Field(ge=-20, le=19)] | None = None
     # CPU only (advisor.probe.memory_meter): minor page faults a timed step, and the kernel's share of the process's
     # CPU time during the timed steps (mostly supplying fresh pages for memory the allocator handed back).
     page_faults_per_step: Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)] | None = None

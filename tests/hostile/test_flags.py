@@ -20,6 +20,12 @@ def test_bad_start_up_seconds(user_error, invoke, profile_file, monkeypatch, nam
     user_error(invoke("recommend", "--profile", profile_file, *JOB, "--no-save"), name, "Fix:")
 
 
+def test_bad_probe_priority(user_error, invoke, profile_file, monkeypatch):
+    monkeypatch.setenv("ADVISOR_PROBE_PRIORITY", "high")
+    user_error(invoke("recommend", "--profile", profile_file, *JOB, "--no-save"),
+               "ADVISOR_PROBE_PRIORITY='high' is not one of raised, normal", "Fix:")
+
+
 def test_more_gpus_than_samples_per_step(user_error, invoke, profile_file):
     user_error(invoke("predict", "--profile", profile_file, *JOB, "--gpu", "A100-80GB", "--gpus", "1000"),
                 "batch size 16 cannot be split over 1000 GPUs", "--gpus 16 or fewer")

@@ -154,14 +154,15 @@ WORKLOAD = textwrap.dedent("""
 """)
 
 
-def _step_seconds(path, busy: bool) -> tuple[float, list[str]]:
+def _step_seconds(path, busy: bool, raise_priority: bool = True) -> tuple[float, list[str]]:
     from advisor.predictor.estimate import estimate
     from advisor.probe import run_profile
     from advisor.schemas import JobSpec, Target
 
     loop = subprocess.Popen([sys.executable, "-c", "while True: pass"]) if busy else None
     try:
-        prof = run_profile(path, devices=["cpu"], batch_size=64, probe_seconds=4, analyze=False)
+        prof = run_profile(path, devices=["cpu"], batch_size=64, probe_seconds=4, analyze=False,
+                           raise_priority=raise_priority)
     finally:
         if loop is not None:
             loop.kill()
@@ -170,9 +171,20 @@ def _step_seconds(path, busy: bool) -> tuple[float, list[str]]:
     return est.step_seconds, prof.notes
 
 
+def _may_raise_priority() -> bool:
+    from advisor.probe.priority import ProbePriority
+
+    priority = ProbePriority()
+    try:
+        return priority.raise_()
+    finally:
+        priority.restore()
+
+
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
-def test_a_busy_loop_beside_the_probe_moves_the_step_time_less_than_2x(tmp_path):
+@pytest.mark.parametrize("raise_priority", [False, True], ids=["normal-priority", "raised-priority"])
+def test_a_busy_loop_beside_the_probe_moves_the_step_time_less_than_2x(tmp_path, raise_priority):
     import os
 
     if (os.cpu_count() or 1) < 2:
@@ -180,11 +192,14 @@ def test_a_busy_loop_beside_the_probe_moves_the_step_time_less_than_2x(tmp_path)
     path = tmp_path / "mlp.py"
     path.write_text(WORKLOAD)
     idle, _ = _step_seconds(path, busy=False)
-    busy, notes = _step_seconds(path, busy=True)
+    busy, notes = _step_seconds(path, busy=True, raise_priority=raise_priority)
     if not 0.5 < busy / idle < 2.0:
         # The reference is the idle machine's speed, and this shared VM's neighbours slow a run of it now and
         # then (a CI run measured 3.8 ms idle, 1.9 ms beside the busy loop): it is measured once more and the
         # faster kept. The run beside the busy loop, the one under test, is never repeated.
         idle = min(idle, _step_seconds(path, busy=False)[0])
     assert 0.5 < busy / idle < 2.0, (idle, busy, notes)
-    assert any("other processes used" in n for n in notes)
+    if raise_priority and _may_raise_priority():  # root or CAP_SYS_NICE, as on CI: the busy loop held back
+        assert any("advisor raised its priority above theirs" in n for n in notes), notes
+    else:
+        assert any("other processes used" in n for n in notes), notes

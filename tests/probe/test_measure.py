@@ -320,9 +320,11 @@ def test_a_busy_machines_batch_creation_leaves_out_the_time_queued_for_a_cpu(mon
 
     # Every core busy: each window is timed on the thread's clock from its start. (With one busy core, a
     # one-thread probe on a 2-core machine starts on the wall clock and is re-timed on the thread's clock only
-    # when the re-timing still fits the budget, which a loaded test machine does not always leave.)
+    # when the re-timing still fits the budget, which a loaded test machine does not always leave.) The probe's
+    # priority stays as it is: a raised one would time on the wall clock (tests/probe/test_priority.py).
     prof = DeviceProbe(Workload(model=tiny_model, make_batch=sleepy_batch), "cpu",
-                       ProbeOptions(batch_size=8, budget_seconds=1.5, threads=1, thread_scaling=False),
+                       ProbeOptions(batch_size=8, budget_seconds=1.5, threads=1, thread_scaling=False,
+                                    raise_priority=False),
                        load_source=BusyMachine(cores=os.cpu_count() or 1)).run()
     timed = [m for m in prof.measurements if not m.oom]
     assert timed and all(m.clock == "thread_cpu" for m in timed)

@@ -15,9 +15,11 @@ class _Stand:
         self.asked: list[float] = []
         self.closed = False
 
-    def measure(self, batch_size, budget_seconds, *, precision="fp32", threads=None, report=None, part=1.0):
+    def measure(self, batch_size, budget_seconds, *, precision="fp32", threads=None, report=None, part=1.0,
+                raise_priority=True):
         self.asked.append(budget_seconds)
         self.part = part
+        self.raise_priority = raise_priority
         if report is not None:
             report(1.0, "done")
         if self.dies:
@@ -33,7 +35,8 @@ class _Stand:
 def test_the_first_twin_gets_half_the_seconds_the_second_what_is_left_and_their_steps_are_pooled():
     a, b = _Stand([0.010] * 4), _Stand([0.012] * 5)
     seen = []
-    profile = TwinPair([a, b]).measure(64, 6.0, report=lambda f, text: seen.append(f))
+    profile = TwinPair([a, b]).measure(64, 6.0, report=lambda f, text: seen.append(f), raise_priority=False)
+    assert a.raise_priority is b.raise_priority is False  # the user's ADVISOR_PROBE_PRIORITY=normal reaches each
     assert a.asked == [3.0] and b.asked == [pytest.approx(6.0, abs=0.1)]  # the stand-in took no time
     assert a.part == b.part == 0.5  # each times half of what a lone process would (ProbeOptions.target_part)
     assert seen == [0.5, 1.0]  # the first twin's progress is the first half of the point's

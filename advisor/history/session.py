@@ -1,0 +1,68 @@
+"""The history as one ``predict`` or ``recommend`` call uses it: opened before any probe (so that an unusable
+database fails first where something is to be saved), and the learned correction fitted from it, or a note saying
+why it was not applied. Moved out of ``advisor.api`` unchanged; the heavy imports stay inside the functions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+from advisor.errors import AdvisorError, DatabaseUnavailableError, HistoryError
+
+if TYPE_CHECKING:
+    from advisor.history.repository import History
+    from advisor.predictor.contexts import ContextCache
+    from advisor.predictor.learned import Correction as LearnedCorrection
+    from advisor.settings import Settings
+
+
+@contextmanager
+def open_history(settings: Settings, *, required: bool, given: History | None = None) -> Iterator[History | None]:
+    """The history database, opened before any probe so an unusable one fails first. Where nothing is to be
+    saved (``required`` False), None for an unusable database (no correction then) or a SQLite file not yet
+    created (no history: none is created). ``given``: a server's open history, used as it is and left open."""
+    from advisor.history.engine import sqlite_file_missing
+    from advisor.history.repository import History
+
+    if given is not None:
+        yield given
+        return
+    if not required and sqlite_file_missing(settings.resolved_database_url):
+        yield None
+        return
+    try:
+        hist = History(settings=settings)
+    except HistoryError:
+        if required:
+            raise
+        yield None
+        return
+    with hist:
+        yield hist
+
+
+def fit_correction_noted(hist: History | None, notes: list[str], *, required: bool,
+                    contexts: ContextCache | None = None, version: tuple | None = None) -> LearnedCorrection | None:
+    """The learned history correction, or None (no history yet, too few runs, or it does not help). Fitted
+    before any probe, so a database that cannot be read fails first where the result is to be saved; elsewhere
+    it adds a note instead of vanishing. A long-lived caller's ``contexts`` keeps the fit per version of the
+    stored outcomes (``History.outcomes_version``), the only rows it is fitted on."""
+    if hist is None:
+        return None
+    from advisor.predictor.learned import fit_correction
+
+    try:
+        if contexts is not None:
+            version = version if version is not None else hist.outcomes_version()
+            return contexts.remember(("correction", repr(hist), version), lambda: fit_correction(hist.training_rows()))
+        return fit_correction(hist.training_rows())
+    except AdvisorError as exc:
+        if required and isinstance(exc, HistoryError):
+            raise
+        # A database fault is told without the database's address or the driver's words: a note reaches a caller
+        # of advisor serve too (a prediction with save false), who must not learn them.
+        why = exc.public if isinstance(exc, DatabaseUnavailableError) else exc.message
+        notes.append(f"the history correction was not applied: {why}")
+        return None
