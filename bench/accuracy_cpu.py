@@ -202,7 +202,8 @@ def _probe(name: str, path: Path, batch_size: int, args):
         dev = DeviceProfile.model_validate(json.loads(out.stdout.strip().splitlines()[-1]))
         return Profile(workload=WorkloadInfo(name=name, path=str(path)), devices=[dev])
     return run_profile(str(path), devices=["cpu"], batch_size=batch_size, probe_seconds=args.probe_seconds,
-                       threads=args.threads, thread_scaling=False)  # the analysis on, as advisor predict runs it
+                       threads=args.threads, thread_scaling=False,  # the analysis on, as advisor predict runs it
+                       raise_priority=not args.normal_priority)
 
 
 def _progress(r: dict) -> None:
@@ -272,6 +273,9 @@ def bench_one(name: str, args) -> dict:
         "predicted_batch_seconds": est.batch_seconds,
         "predicted_startup_seconds": est.startup_seconds,
         "probed_batch_sizes": sorted(m.batch_size for m in dev.measurements if not m.oom),
+        # Timed windows at raised priority over the background (advisor.probe.priority), and all timed windows.
+        "raised_windows": [sum(m.priority_nice is not None for m in dev.measurements if not m.oom),
+                           sum(not m.oom for m in dev.measurements)],
         "actual": actual,
         "rerun_seconds": runs[1:],
         "rerun_diff_pct": [100 * (r["wall_seconds"] - actual["wall_seconds"]) / actual["wall_seconds"]
@@ -451,6 +455,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--remember", action="store_true",
                    help="first probe each workload on the idle machine into a fresh history, as an earlier "
                         "recommend would have, so that the probe beside --background uses its thread scaling")
+    p.add_argument("--normal-priority", action="store_true",
+                   help="probe at the priority the bench was started with, as a user without the right to raise "
+                        "it (ADVISOR_PROBE_PRIORITY=normal); by default a busy probe raises it where allowed")
     p.add_argument("--json-out", default=None, help="also write the rows as JSON here")
     # internal: run one real job in this process
     p.add_argument("--run-job", default=None, help=argparse.SUPPRESS)
@@ -488,6 +495,11 @@ def main(argv: list[str] | None = None) -> int:
     load = f", probe beside --background {args.background}" if args.background else ", idle"
     if args.remember:
         load += " (thread scaling remembered from an idle probe of each workload)"
+    raised = [sum(r.get("raised_windows", [0, 0])[i] for r in rows) for i in (0, 1)]
+    if args.normal_priority:
+        load += ", priority not raised (--normal-priority)"
+    elif raised[0]:
+        load += f", raised priority ({raised[0]} of {raised[1]} timed windows)"
     print(f"CPU accuracy{clock}{load}, {time.strftime('%Y-%m-%d %H:%M')}, {machine()}")
     print()
     print(render(rows))

@@ -16,8 +16,10 @@ output's first line, which names the CPU.
 
 A run is a line such as ``Idle, 07:30-07:37:`` or ``Busy loop beside the probe, 07:37-07:44:`` followed by the
 bench's job table; runs marked "(first version)" ran code that did not ship and are left out. Its load is "idle",
-"busy" (a busy loop beside the probe) or "torch" (a competing training job beside the probe). The real jobs always
-ran on the idle machine.
+"busy" (a busy loop beside the probe) or "torch" (a competing training job beside the probe); "busy-raised" and
+"torch-raised" where the header says "raised priority" (since session 48 a probe that may raises its priority over
+the load, ``advisor.probe.priority``; "busy" and "torch" are the path an ordinary user's probe takes, every run
+before then and those with ``--normal-priority``). The real jobs always ran on the idle machine.
 """
 
 from __future__ import annotations
@@ -38,10 +40,12 @@ START_HEADING = "### Two fresh processes for the user's batch size (session 24"
 END_HEADING = "### Run by run"
 RUN_HEADER = re.compile(r"^(Idle|Busy loop|A competing torch job|Competing torch job)\b[^|]*:\s*$")
 FLOOR = re.compile(r"against the mean of the job's other runs \(the machine's floor\): ([0-9.]+)%")
-LOADS = ("idle", "busy", "torch")
+LOADS = ("idle", "busy", "busy-raised", "torch", "torch-raised")
+RAISED = "raised priority"  # in a run's header: the probe raised its priority over the load
 CPU_MAKERS = ("Intel", "AMD")
 # Issue 8's targets for the pooled median |error|, by load (the torch job has none of its own).
-TARGET_MEDIAN_PCT = {"idle": 7.0, "busy": 10.0}
+TARGET_MEDIAN_PCT = {"idle": 7.0, "busy": 10.0, "busy-raised": 10.0}
+JUDGED_LOADS = ("idle", "busy", "busy-raised")  # issue 8's interval count: idle and loaded by a busy loop
 
 
 @dataclass(frozen=True)
@@ -94,9 +98,8 @@ def load_of(header: str) -> str:
     """The load a run header names."""
     if header.startswith("Idle"):
         return "idle"
-    if header.startswith("Busy"):
-        return "busy"
-    return "torch"
+    load = "busy" if header.startswith("Busy") else "torch"
+    return f"{load}-raised" if RAISED in header else load
 
 
 def _cells(line: str) -> list[str]:
@@ -253,7 +256,7 @@ def table(runs: list[Run]) -> str:
                    f"{p.median_signed_error_pct:+.1f}% | {alone} | {p.within_20_pct}/{p.jobs} | "
                    f"{p.runs_all_within_20_pct}/{p.runs} | {p.held}/{p.jobs} | "
                    f"{p.worst_ratio:.3f}x | {floor} | {vs_mean} |")
-    idle_busy = [j for r in runs if r.load in ("idle", "busy") for j in r.jobs]
+    idle_busy = [j for r in runs if r.load in JUDGED_LOADS for j in r.jobs]
     every = [j for r in runs for j in r.jobs]
     out.append("")
     out.append(f"80% intervals held, idle and busy: {sum(j.held for j in idle_busy)}/{len(idle_busy)}; "

@@ -127,7 +127,7 @@ def test_the_headline_states_what_the_pasted_runs_pool_to(pool_runs):
     text = (REPO / "bench" / "README.md").read_text(encoding="utf-8")
     row = next(line for line in text.splitlines() if line.startswith("| `bench/accuracy_cpu.py --background"))
     runs = pool_runs.parse_runs(text)
-    for load in ("idle", "busy"):
+    for load in pool_runs.TARGET_MEDIAN_PCT:  # idle, busy, busy-raised
         stated = re.search(rf"{load} \*\*([0-9.]+)%\*\* \((\d+) runs", row)
         assert stated, f"the headline row does not state the pooled {load} figure"
         pooled = pool_runs.pool(runs, load)
@@ -136,8 +136,11 @@ def test_the_headline_states_what_the_pasted_runs_pool_to(pool_runs):
     every = re.search(r"every job within 20% in (\d+) of (\d+) runs", row)
     assert (int(every.group(1)), int(every.group(2))) == (busy.runs_all_within_20_pct, busy.runs)
     held = re.search(r"intervals (\d+)/(\d+) idle and busy", row)
-    idle_busy = [j for r in runs if r.load in ("idle", "busy") for j in r.jobs]
+    idle_busy = [j for r in runs if r.load in pool_runs.JUDGED_LOADS for j in r.jobs]
     assert (int(held.group(1)), int(held.group(2))) == (sum(j.held for j in idle_busy), len(idle_busy))
+    raised = pool_runs.pool(runs, "busy-raised")
+    every = re.search(r"busy-raised: every job within 20% in (\d+) of (\d+) runs", row)
+    assert (int(every.group(1)), int(every.group(2))) == (raised.runs_all_within_20_pct, raised.runs)
 
 
 def test_runs_are_pooled_apart_by_the_cpu_maker_their_section_names(pool_runs, tmp_path, capsys):
@@ -169,3 +172,21 @@ def test_runs_are_pooled_apart_by_the_cpu_maker_their_section_names(pool_runs, t
     assert doc["runs"][-1]["cpu"] == "AMD"
     assert pool_runs.main(["--readme", str(readme), "--by-cpu"]) == 0
     assert "| Intel | torch | 1 | 1 | 20.00% | -20.0% | 1/1 | 1/1 | 1/1 | 1.250x |" in capsys.readouterr().out
+
+
+def test_runs_at_raised_priority_pool_apart_and_count_in_the_judged_intervals(pool_runs):
+    text = "\n".join([
+        "### Two fresh processes for the user's batch size (session 24, 2026-12-02)",
+        _run("Busy loop beside the probe, priority not raised, 09:51:", [("a", 26.0, 30.0, "yes")]),
+        _run("Busy loop beside the probe, raised priority, 05:12-05:20:", [("a", 20.8, 4.0, "yes"),
+                                                                            ("b", 19.6, -2.0, "no")]),
+        _run("A competing torch job beside the probe, raised priority, 06:00:", [("a", 20.2, 1.0, "no")]),
+    ])
+    runs = pool_runs.parse_runs(text)
+    assert [r.load for r in runs] == ["busy", "busy-raised", "torch-raised"]
+    raised = pool_runs.pool(runs, "busy-raised")
+    assert (raised.runs, raised.jobs, raised.median_abs_error_pct, raised.runs_all_within_20_pct) == (1, 2, 3.0, 1)
+    assert pool_runs.pool(runs, "busy").median_abs_error_pct == pytest.approx(30.0)
+    table = pool_runs.table(runs)
+    assert "| busy-raised | 1 | 2 | 3.00% (10%: met) |" in table
+    assert "80% intervals held, idle and busy: 2/3; with the torch runs: 2/4" in table
