@@ -5,9 +5,9 @@ otherwise only time one thread on the free core and assume what the others are w
 workload's own parallel fraction, 0.6-1.0 on a 2-core VM, moves that guess by -17% to +17%). At nice -20 against a
 busy loop's 0, the kernel's fair scheduler gives the probe's threads about 88 parts in 89 of each core (its
 weights 88,761 and 1,024), so the busy process all but stops while a window runs. Measured on a 2-core AMD EPYC
-VM beside ``python -c "while True: pass"`` (two threads, median ms a step, idle / beside it at nice 0 / at
-nice -20): tabular_mlp 7.9 / 16.0 / 8.5, small_cnn 84.6 / 272.0 / 84.0, wide_mlp 11.3 / 22.9 / 10.9
-(bench/README.md, "A probe at raised priority").
+VM beside ``python -c "while True: pass"`` (``bench/raised_priority.py``: two threads, median ms a step, idle /
+beside it at nice 0 / at nice -20): tabular_mlp 8.1 / 16.2 / 8.1, small_cnn 89.2 / 259.2 / 86.2, wide_mlp
+19.5 / 40.2 / 19.5 (bench/README.md, "A probe at raised priority").
 
 How: every thread of this process gets nice -20 (``setpriority`` on its thread id; the threads PyTorch's pool
 starts later inherit it from the thread that starts them), and so does its autogroup (``/proc/self/autogroup``),

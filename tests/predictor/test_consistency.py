@@ -213,11 +213,11 @@ def test_the_history_correction_of_a_gpu_does_not_depend_on_a_cpu_probe(prof):
 def test_a_recommendation_corrected_by_the_history_says_so(prof, monkeypatch):
     correction = evaluate(_rows())
     correction.used = True
-    monkeypatch.setattr(api, "_fit_correction", lambda *args, **kwargs: correction)
+    monkeypatch.setattr(api, "fit_correction_noted", lambda *args, **kwargs: correction)
     rec = api.recommend(prof, **KW, save=False)
     assert rec.chosen.method == "history" and rec.chosen.base_seconds != rec.chosen.seconds
     (note,) = [n for n in rec.notes if n.startswith("history correction:")]
     assert f"{correction.n_runs} stored runs" in note and "base_seconds" in note
-    monkeypatch.setattr(api, "_fit_correction", lambda *args, **kwargs: None)
+    monkeypatch.setattr(api, "fit_correction_noted", lambda *args, **kwargs: None)
     plain = api.recommend(prof, **KW, save=False)
     assert plain.chosen.method != "history" and not any(n.startswith("history correction") for n in plain.notes)
