@@ -33,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -126,6 +127,18 @@ def busy_table(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def fresh_rows(script: str, only: str | None, rounds: int, *extra: str) -> Iterator[dict]:
+    """Each chosen workload of ``WORKLOADS`` (``only``: comma-separated names, None for all) measured by
+    ``script --one PATH BATCH --rounds N [extra]`` in a fresh process: its name, batch and role, and what the child
+    printed (one JSON object on its last line). Shared by this bench, thread_split.py and raised_priority.py."""
+    for name, path, batch, env, role in WORKLOADS:
+        if only and name not in only.split(","):
+            continue
+        out = subprocess.run([sys.executable, script, "--one", path, str(batch), "--rounds", str(rounds), *extra],
+                             cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True, check=True)
+        yield {"name": name, "batch": batch, "role": role, **json.loads(out.stdout.strip().splitlines()[-1])}
+
+
 def fit_line(points: list[tuple[float, float]]) -> tuple[float, float]:
     """Least squares ``y = a + b x`` (here p against the share; ``bench/thread_split.py``: step ms against the
     batch size). A single distinct x gives ``a`` = the mean and ``b`` = 0."""
@@ -149,15 +162,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.one:
         print(json.dumps(measure(args.one[0], int(args.one[1]), args.rounds, args.beside_busy)))
         return 0
-    chosen = [w for w in WORKLOADS if not args.only or w[0] in args.only.split(",")]
     rows = []
-    for name, path, batch, env, role in chosen:
-        out = subprocess.run([sys.executable, __file__, "--one", path, str(batch), "--rounds", str(args.rounds),
-                              *(["--beside-busy"] if args.beside_busy else [])],
-                             cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True, check=True)
-        row = {"name": name, "batch": batch, "role": role, **json.loads(out.stdout.strip().splitlines()[-1])}
+    for row in fresh_rows(__file__, args.only, args.rounds, *(["--beside-busy"] if args.beside_busy else [])):
         rows.append(row)
-        print(f"[{name}] p {row['p']:.2f}, memory-bound share {row['share']:.2f}", file=sys.stderr)
+        print(f"[{row['name']}] p {row['p']:.2f}, memory-bound share {row['share']:.2f}", file=sys.stderr)
     fitted = [(r["share"], r["p"]) for r in rows if r["role"] == "fit"]
     a, b = fit_line(fitted) if len(fitted) >= 2 else (float("nan"), float("nan"))
     print(f"Parallel fraction on this CPU, {time.strftime('%Y-%m-%d %H:%M')}, "

@@ -27,7 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from parallel_fraction import WORKLOADS  # noqa: E402 - bench/ is this script's folder
+from parallel_fraction import fresh_rows  # noqa: E402 - bench/ is this script's folder
 
 JUDGED = ("tabular_mlp", "small_cnn", "tiny_transformer_lm", "wide_mlp", "conv1d_audio")
 # column key, its header, (busy loop running, loop in its own session, priority raised, autogroup raised too)
@@ -107,13 +107,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(measure(args.one[0], int(args.one[1]), args.rounds)))
         return 0
     rows = []
-    for name, path, batch, env, _ in WORKLOADS:
-        if name not in args.only.split(","):
-            continue
-        out = subprocess.run([sys.executable, __file__, "--one", path, str(batch), "--rounds", str(args.rounds)],
-                             cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True, check=True)
-        rows.append({"name": name, "batch": batch, **json.loads(out.stdout.strip().splitlines()[-1])})
-        print(f"[{name}] done", file=sys.stderr, flush=True)
+    for row in fresh_rows(__file__, args.only, args.rounds):
+        rows.append(row)
+        print(f"[{row['name']}] done", file=sys.stderr, flush=True)
     print(f"Two threads beside a busy loop, priority raised or not, {time.strftime('%Y-%m-%d %H:%M')}, "
           f"{os.cpu_count()} logical CPUs, {args.rounds} rounds\n")
     print(table(rows))

@@ -25,13 +25,12 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 # bench/ is on sys.path when a script in it runs
-from parallel_fraction import WORKLOADS, busy_scaled_error_pct, fit_line
+from parallel_fraction import busy_scaled_error_pct, fit_line, fresh_rows
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -132,14 +131,9 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(measure(args.one[0], int(args.one[1]), args.rounds)))
         return 0
     rows = []
-    for name, path, batch, env, role in WORKLOADS:
-        if args.only and name not in args.only.split(","):
-            continue
-        out = subprocess.run([sys.executable, __file__, "--one", path, str(batch), "--rounds", str(args.rounds)],
-                             cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True, check=True)
-        row = {"name": name, "batch": batch, "role": role, **json.loads(out.stdout.strip().splitlines()[-1])}
+    for row in fresh_rows(__file__, args.only, args.rounds):
         rows.append(row)
-        print(f"[{name}] 1 thread {row['a1_ms']:.1f} + {row['b1_ms']:.3f} B ms, "
+        print(f"[{row['name']}] 1 thread {row['a1_ms']:.1f} + {row['b1_ms']:.3f} B ms, "
               f"2 threads {row['a2_ms']:.1f} + {row['b2_ms']:.3f} B ms", file=sys.stderr, flush=True)
     if args.json_out:
         Path(args.json_out).write_text(json.dumps(rows, indent=1))
