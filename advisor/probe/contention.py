@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from advisor.probe.priority import RAISED_NICE
+from advisor.probe.priority import RAISED_NICE, ProbePriority
 from advisor.schemas.profile import CLEAN_OTHERS_CORES, quiet
 
 FREE_CORES_SAMPLE_SECONDS = 0.05  # how long the free-core count before a window looks
@@ -134,12 +134,12 @@ def compute_threads(free: float, full: int) -> int:
     return max(1, min(full, int(free + CLEAN_OTHERS_CORES)))
 
 
-def open_window(source: CpuLoadSource, full_threads: int, busiest: dict[str, str | None], priority: Any,
+def open_window(source: CpuLoadSource, full_threads: int, busiest: dict[str, str | None], priority: ProbePriority,
                 busy: bool = False) -> Window:
     """Before a timed window on the CPU: count the free cores, and use no more threads than that. On a busy machine
-    (or when ``busy`` already), ``priority`` (``probe.priority.ProbePriority``) raised above the others' where it
-    may be, and then every thread on the wall clock, as on an idle machine; else one thread timed by its own
-    CPU-time clock. The caller sets the threads and the clock, and restores the priority when the window ends."""
+    (or when ``busy`` already), ``priority`` raised above the others' where it may be, and then every thread on the
+    wall clock, as on an idle machine; else one thread timed by its own CPU-time clock. The caller sets the threads
+    and the clock, and restores the priority when the window ends."""
     cores = os.cpu_count() or 1
     free = 1.0 if busy else free_cores(source, cores)
     nice = None

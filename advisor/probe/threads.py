@@ -42,20 +42,20 @@ def measure_thread_scaling(probe: StepRunner, fits: list[Measurement], budget: f
     busy = free_cores(probe.load_source, cores) < full - CLEAN_OTHERS_CORES
     if busy and not probe.priority.raise_():
         return []  # a busy machine would time its own contention, not the model's thread scaling
+    b = max(affordable)
     try:
         start = probe.load_source.sample() if busy else None
-        times = _interleaved(probe, max(affordable), full, rounds, budget)
+        times = _interleaved(probe, b, full, rounds, budget)
         clean = not busy or window_load(start, probe.load_source.sample(), cores, own_threads=full).clean
         probe.priority.judge(raised=busy, clean=clean)
         if not clean:
             return []  # raised, the others still ran: contention again
     finally:
         probe.priority.restore()
-    return [ThreadPoint(threads=t, batch_size=b, compute_seconds=stats.median(v))
-            for (t, b), v in sorted(times.items())]
+    return [ThreadPoint(threads=t, batch_size=b, compute_seconds=stats.median(v)) for t, v in sorted(times.items())]
 
 
-def _interleaved(probe: StepRunner, b: int, full: int, rounds: int, budget: float) -> dict[tuple[int, int], list]:
+def _interleaved(probe: StepRunner, b: int, full: int, rounds: int, budget: float) -> dict[int, list[float]]:
     """The step at batch size ``b`` on ``full`` threads and on one, in turns, each round after the first timed."""
     torch = probe.torch
     times: dict[int, list[float]] = {1: [], full: []}
@@ -77,4 +77,4 @@ def _interleaved(probe: StepRunner, b: int, full: int, rounds: int, budget: floa
         raise probe.user_error("the training step", b, exc) from exc
     finally:
         torch.set_num_threads(full)
-    return {(t, b): v for t, v in times.items()}
+    return times

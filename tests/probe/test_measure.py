@@ -8,7 +8,7 @@ import time
 
 import pytest
 import torch
-from probe_helpers import OomAbove
+from probe_helpers import OomAbove, tiny_batch, tiny_model
 
 from advisor.probe.ladder import MIN_TIMED, MIN_WARMUP, auto_ladder
 from advisor.probe.measure import MIN_SAMPLES, MIN_SAMPLES_TARGET, DeviceProbe, ProbeOptions
@@ -18,21 +18,13 @@ from advisor.workload import Workload
 pytestmark = pytest.mark.slow
 
 
-def tiny_model():
-    return torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.ReLU(), torch.nn.Linear(32, 4))
-
-
-def batch(b):
-    return torch.randn(b, 16), torch.randint(0, 4, (b,))
-
-
 @pytest.fixture(autouse=True, scope="module")
 def _first_step_done():
     """One step first: torch imports its compiler stack on a process's first optimizer step (seconds), which
     the probe child has done already (in the workload check) when it starts timing."""
     from advisor.workload import check_workload
 
-    check_workload(Workload(model=tiny_model, make_batch=batch), batch_size=2)
+    check_workload(Workload(model=tiny_model, make_batch=tiny_batch), batch_size=2)
 
 
 class IdleMachine:
@@ -52,7 +44,7 @@ def probe(workload: Workload, **options) -> DeviceProfile:
 
 def test_ladder_statistics_and_device_facts():
     reports = []
-    prof = DeviceProbe(Workload(model=tiny_model, make_batch=batch), "cpu",
+    prof = DeviceProbe(Workload(model=tiny_model, make_batch=tiny_batch), "cpu",
                        ProbeOptions(batch_size=32, budget_seconds=2.0, threads=1, thread_scaling=False),
                        report=lambda f, msg: reports.append((f, msg)), load_source=IdleMachine()).run()
     assert [m.batch_size for m in prof.measurements] == auto_ladder(32) == [4, 8, 16, 32]
@@ -77,13 +69,13 @@ def test_ladder_statistics_and_device_facts():
 
 
 def test_startup_counts_the_cold_first_step():
-    prof = probe(Workload(model=tiny_model, make_batch=batch), batch_size=4, batch_sizes=[4], budget_seconds=0.5,
+    prof = probe(Workload(model=tiny_model, make_batch=tiny_batch), batch_size=4, batch_sizes=[4], budget_seconds=0.5,
                  cold_start_seconds=2.5)
     assert 2.5 <= prof.startup_seconds < 3.5
 
 
 def test_explicit_batch_sizes_replace_the_ladder():
-    prof = probe(Workload(model=tiny_model, make_batch=batch), batch_size=1000, batch_sizes=[6, 3, 6],
+    prof = probe(Workload(model=tiny_model, make_batch=tiny_batch), batch_size=1000, batch_sizes=[6, 3, 6],
                  budget_seconds=1.0)
     assert [m.batch_size for m in prof.measurements] == [3, 6]
 
@@ -91,7 +83,7 @@ def test_explicit_batch_sizes_replace_the_ladder():
 def test_batch_creation_is_timed_apart_from_compute():
     def slow_batch(b):
         time.sleep(0.02)
-        return batch(b)
+        return tiny_batch(b)
 
     prof = probe(Workload(model=tiny_model, make_batch=slow_batch), batch_size=8, batch_sizes=[8],
                  budget_seconds=1.0)
@@ -107,7 +99,7 @@ def test_the_budget_holds_and_the_users_batch_size_is_always_measured():
             return super().forward(x)
 
     started = time.perf_counter()
-    prof = probe(Workload(model=lambda: Slow(16, 4), make_batch=batch), batch_size=64, budget_seconds=1.5)
+    prof = probe(Workload(model=lambda: Slow(16, 4), make_batch=tiny_batch), batch_size=64, budget_seconds=1.5)
     elapsed = time.perf_counter() - started
     sizes = [m.batch_size for m in prof.measurements]
     assert sizes[0] == 8 and sizes[-1] == 64  # the first point and the user's batch size (its 4 steps fit)
@@ -137,8 +129,9 @@ def test_a_slow_model_skips_what_would_not_fit_and_times_smaller_sizes():
     # of the 3 s budget: one step at 1 prices the ladder (32: 1.28 s), still too much, so 16 comes first; the
     # user's 256 (4 steps of 2.56 s) never starts, and the largest size below it that fits is timed instead.
     started = time.perf_counter()
-    prof = probe(Workload(model=lambda: SleepPerSample(0.01), make_batch=batch), batch_size=256, budget_seconds=3.0,
-                 cold_start_seconds=0.06, target_measurer=lambda share, report: offered.append(share))
+    prof = probe(Workload(model=lambda: SleepPerSample(0.01), make_batch=tiny_batch), batch_size=256,
+                 budget_seconds=3.0, cold_start_seconds=0.06,
+                 target_measurer=lambda share, report: offered.append(share))
     elapsed = time.perf_counter() - started
     # 16 and 32 fit; whether 8 is timed too depends on the budget the others left (sleeps overrun on a busy
     # machine), so it is allowed, not required.
@@ -156,7 +149,7 @@ def test_a_slow_model_skips_what_would_not_fit_and_times_smaller_sizes():
 def test_nothing_is_timed_when_not_even_one_step_fits_the_budget():
     # 0.5 s a sample, a 1 s budget: the pricing step at 1 takes 0.5 s, and a point needs 4 of them.
     started = time.perf_counter()
-    prof = probe(Workload(model=lambda: SleepPerSample(0.5), make_batch=batch), batch_size=8, budget_seconds=1.0,
+    prof = probe(Workload(model=lambda: SleepPerSample(0.5), make_batch=tiny_batch), batch_size=8, budget_seconds=1.0,
                  cold_start_seconds=1.0)
     elapsed = time.perf_counter() - started
     assert prof.measurements == [] and prof.largest_batch_size is None and prof.oom_batch_size is None
@@ -188,7 +181,7 @@ def test_a_cold_pricing_step_is_timed_again_instead_of_pricing_every_point_out(m
     if once:  # the pricing step as it was: one step, cold or not
         monkeypatch.setattr(measure, "repeat_pricing", lambda step_seconds, remaining_seconds: False)
     # The check's cold step (1 s) cannot vouch for the ladder: a pricing step at 1 comes first.
-    prof = probe(Workload(model=ColdFirstStep, make_batch=batch), batch_size=8, budget_seconds=2.0,
+    prof = probe(Workload(model=ColdFirstStep, make_batch=tiny_batch), batch_size=8, budget_seconds=2.0,
                  cold_start_seconds=1.0)
     if once:  # 0.3 s a step prices a point (4 steps) past what it may take: nothing timed
         assert prof.measurements == [] and [p.priced_from for p in prof.skipped] == ["first step"] * 4
@@ -197,7 +190,7 @@ def test_a_cold_pricing_step_is_timed_again_instead_of_pricing_every_point_out(m
 
 
 def test_out_of_memory_is_the_limit_and_nothing_larger_is_tried():
-    prof = probe(Workload(model=lambda: OomAbove(8), make_batch=batch), batch_size=64, budget_seconds=2.0)
+    prof = probe(Workload(model=lambda: OomAbove(8), make_batch=tiny_batch), batch_size=64, budget_seconds=2.0)
     # Measured 8, then 64 (out of memory), then 16 (out of memory); 32 is not tried.
     assert [(m.batch_size, m.oom) for m in prof.measurements] == [(8, False), (16, True), (64, True)]
     assert prof.oom_batch_size == 16 and prof.largest_batch_size == 8
@@ -206,7 +199,7 @@ def test_out_of_memory_is_the_limit_and_nothing_larger_is_tried():
 
 
 def test_out_of_memory_at_the_smallest_size_looks_lower():
-    prof = probe(Workload(model=lambda: OomAbove(8), make_batch=batch), batch_size=256, budget_seconds=1.0)
+    prof = probe(Workload(model=lambda: OomAbove(8), make_batch=tiny_batch), batch_size=256, budget_seconds=1.0)
     assert [(m.batch_size, m.oom) for m in prof.measurements] == [(8, False), (16, True), (32, True)]
     assert prof.largest_batch_size == 8 and prof.oom_batch_size == 16
 
@@ -215,7 +208,7 @@ def test_out_of_memory_building_the_model():
     def huge():
         raise RuntimeError("DefaultCPUAllocator: can't allocate memory: you tried to allocate 1 TB")
 
-    prof = probe(Workload(model=huge, make_batch=batch), batch_size=8)
+    prof = probe(Workload(model=huge, make_batch=tiny_batch), batch_size=8)
     assert prof.largest_batch_size is None and prof.oom_batch_size == 1
     assert [m.oom for m in prof.measurements] == [True]
 
@@ -226,7 +219,7 @@ def test_cpu_memory_grows_with_the_batch():
 
     # 3 s: with 0.8 s a fresh-clone CI run on this 2-core VM skipped one of the two points (the ladder drops a
     # point whose warm-up and two steps would not fit its share of the budget), and this test is about memory.
-    prof = probe(Workload(model=wide, make_batch=batch), batch_size=512, batch_sizes=[16, 512], budget_seconds=3.0)
+    prof = probe(Workload(model=wide, make_batch=tiny_batch), batch_size=512, batch_sizes=[16, 512], budget_seconds=3.0)
     small, large = prof.measurements
     # At 512 the activations alone are 512 x 8192 x 4 B = 16 MiB, several times over in forward + backward.
     assert large.peak_memory_gib * 1024 > 16
@@ -236,7 +229,7 @@ def test_cpu_memory_grows_with_the_batch():
 @pytest.mark.parametrize("precision", ["bf16", "tf32"])
 def test_precision_is_applied_and_restored(precision):
     flags = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
-    prof = probe(Workload(model=tiny_model, make_batch=batch), batch_size=4, batch_sizes=[4],
+    prof = probe(Workload(model=tiny_model, make_batch=tiny_batch), batch_size=4, batch_sizes=[4],
                  precision=precision, budget_seconds=1.0)
     assert prof.precision == precision and prof.measurements[0].precision == precision
     assert prof.measurements[0].compute_seconds > 0
@@ -248,7 +241,7 @@ def test_thread_scaling_compares_one_thread_with_all():
         pytest.skip("torch runs one thread here")
     threads = torch.get_num_threads()
     # A budget with room for the thread-scaling reserve even when another process slows the steps down.
-    prof = probe(Workload(model=tiny_model, make_batch=batch), batch_size=4, batch_sizes=[4], threads=None,
+    prof = probe(Workload(model=tiny_model, make_batch=tiny_batch), batch_size=4, batch_sizes=[4], threads=None,
                  thread_scaling=True, budget_seconds=20.0)
     assert [p.threads for p in prof.thread_scaling] == [1, threads]
     assert all(p.batch_size == 4 and p.compute_seconds > 0 for p in prof.thread_scaling)
@@ -258,7 +251,7 @@ def test_thread_scaling_compares_one_thread_with_all():
 def test_a_module_object_is_copied_not_trained():
     model = tiny_model()
     before = [p.detach().clone() for p in model.parameters()]
-    probe(Workload(model=model, make_batch=batch), batch_size=4, batch_sizes=[4], budget_seconds=0.5)
+    probe(Workload(model=model, make_batch=tiny_batch), batch_size=4, batch_sizes=[4], budget_seconds=0.5)
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
 
 
@@ -268,7 +261,7 @@ def test_cuda_device_without_cuda_is_a_hardware_error():
     if torch.cuda.is_available():
         pytest.skip("CUDA is here")
     with pytest.raises(HardwareError, match="no CUDA GPU"):
-        DeviceProbe(Workload(model=tiny_model, make_batch=batch), "cuda:0", ProbeOptions(batch_size=4)).run()
+        DeviceProbe(Workload(model=tiny_model, make_batch=tiny_batch), "cuda:0", ProbeOptions(batch_size=4)).run()
 
 
 def test_fp16_steps_through_a_grad_scaler_and_bf16_does_not(monkeypatch):
@@ -280,12 +273,12 @@ def test_fp16_steps_through_a_grad_scaler_and_bf16_does_not(monkeypatch):
             return super().scale(outputs)
 
     monkeypatch.setattr(torch.amp, "GradScaler", CountingScaler)
-    prof = probe(Workload(model=tiny_model, make_batch=batch), batch_size=16, budget_seconds=0.5, precision="fp16")
+    prof = probe(Workload(model=tiny_model, make_batch=tiny_batch), batch_size=16, budget_seconds=0.5, precision="fp16")
     steps = sum(m.warmup_steps + len(m.compute_seconds_samples) for m in prof.measurements)
     assert prof.precision == "fp16" and all(m.precision == "fp16" for m in prof.measurements)
     assert steps > 0 and len(scaled) == steps  # every timed and warm-up step scaled its loss
     scaled.clear()
-    probe(Workload(model=tiny_model, make_batch=batch), batch_size=16, budget_seconds=0.5, precision="bf16")
+    probe(Workload(model=tiny_model, make_batch=tiny_batch), batch_size=16, budget_seconds=0.5, precision="bf16")
     assert scaled == []
 
 
@@ -316,7 +309,7 @@ def test_a_busy_machines_batch_creation_leaves_out_the_time_queued_for_a_cpu(mon
 
     def sleepy_batch(b):  # 6 ms of waiting on "a disk": counted, as a real pipeline's would be
         time.sleep(0.006)
-        return batch(b)
+        return tiny_batch(b)
 
     # Every core busy: each window is timed on the thread's clock from its start. (With one busy core, a
     # one-thread probe on a 2-core machine starts on the wall clock and is re-timed on the thread's clock only
@@ -345,7 +338,7 @@ def test_the_cpu_probe_records_the_optimizer_state_of_zero_gradients_unless_told
         if steps["n"] == 6:  # a live first layer for five steps (Adam's moments there nonzero), then a dead one
             with torch.no_grad():
                 built[-1][0].bias.fill_(-100.0)
-        return batch(b)
+        return tiny_batch(b)
 
     workload = Workload(model=build, make_batch=kill_after_warmup, optimizer=lambda ps: torch.optim.Adam(ps, 1e-3))
     prof = probe(workload, batch_size=8, batch_sizes=[8], budget_seconds=4.0, after_ladder=True)
@@ -360,7 +353,7 @@ def test_the_cpu_probe_records_the_optimizer_state_of_zero_gradients_unless_told
 
 
 def test_cpu_points_record_their_page_faults_and_the_kernels_share_of_their_cpu_time():
-    prof = probe(Workload(model=tiny_model, make_batch=batch), batch_size=16, batch_sizes=[16], budget_seconds=1.0)
+    prof = probe(Workload(model=tiny_model, make_batch=tiny_batch), batch_size=16, batch_sizes=[16], budget_seconds=1.0)
     (m,) = prof.measurements
     assert m.page_faults_per_step is not None and m.page_faults_per_step >= 0
     assert m.kernel_cpu_share is not None and 0.0 <= m.kernel_cpu_share <= 1.0

@@ -8,6 +8,7 @@ import time
 
 import pytest
 import torch
+from probe_helpers import tiny_batch, tiny_model
 
 from advisor.probe.contention import CpuSample
 from advisor.probe.device_notes import raised_notes
@@ -112,16 +113,8 @@ class HeldBack:
                          own_seconds=time.process_time(), procs_running=2)
 
 
-def tiny_model():
-    return torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.ReLU(), torch.nn.Linear(32, 4))
-
-
-def batch(b):
-    return torch.randn(b, 16), torch.randint(0, 4, (b,))
-
-
 def _probe(priority, load, threads=2):
-    return DeviceProbe(Workload(model=tiny_model, make_batch=batch), "cpu",
+    return DeviceProbe(Workload(model=tiny_model, make_batch=tiny_batch), "cpu",
                        ProbeOptions(batch_size=16, budget_seconds=2.0, threads=threads, thread_scaling=False,
                                     after_ladder=False, cpu_peak=False),
                        load_source=load, priority=priority).run()
@@ -160,7 +153,7 @@ class Runner:
         self.optimizer = torch.optim.SGD(self.model.parameters(), lr=0.01)
 
     def batch(self, batch_size):
-        return batch(batch_size)
+        return tiny_batch(batch_size)
 
     def train(self, inputs, target):
         self.optimizer.zero_grad()

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from probe_helpers import OomAbove
+from probe_helpers import OomAbove, tiny_batch, tiny_model
 
 from advisor.errors import ConfigError, HardwareError, ProbeError, WorkloadError
 from advisor.probe import run_profile
@@ -50,13 +50,9 @@ def write(tmp_path: Path, name: str, body: str) -> Path:
     return path
 
 
-def tiny_model():
-    return torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.ReLU(), torch.nn.Linear(32, 4))
-
-
 def forked(model=tiny_model, make_batch=None, **kwargs) -> Workload:
     """An in-memory workload with a lambda in it: it does not pickle, so the probe forks (fast to start)."""
-    make = make_batch or (lambda b: (torch.randn(b, 16), torch.randint(0, 4, (b,))))
+    make = make_batch or tiny_batch
     return Workload(model=model, make_batch=lambda b: make(b), name="forked", **kwargs)
 
 
