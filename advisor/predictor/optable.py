@@ -195,6 +195,24 @@ def op_table(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration
     return table
 
 
+# Inductor's layout optimisation (torch/_inductor/config.py ``layout_optimization``: on by default on CUDA;
+# ``GraphLowering.decide_layout_opt``, read in torch 2.13): a compiled graph's convolutions, and the tensors
+# that feed them, run channels-last, so a channels-first model pays no NCHW <-> NHWC transposes around its
+# 16-bit convolutions. It stays channels-first where the graph holds a grouped convolution with more than one
+# input channel a group, or has ``INDUCTOR_NODES_PER_CONV`` nodes or more per convolution (a ViT's one patch
+# embedding); the analysis' forward calls stand in for the graph's nodes.
+INDUCTOR_NODES_PER_CONV = 300
+
+
+def inductor_channels_last(analysis: Analysis) -> bool:
+    """Whether torch.compile runs this analysis' convolutions channels-last (``INDUCTOR_NODES_PER_CONV``)."""
+    forward = [r for r in analysis.ops if r.phase == "forward"]
+    convs = sum(r.count for r in forward if r.kind == "conv")
+    if convs == 0 or any(r.grouped for r in forward):
+        return False
+    return sum(r.count for r in forward) < INDUCTOR_NODES_PER_CONV * convs
+
+
 def _align_factor(align: int, cls: str, esize: float, architecture: str | None = None) -> float:
     if cls == "fp32" or align >= 8:
         return 1.0
@@ -326,6 +344,7 @@ def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, 
     sm_rate = sm_clock_flops(spec)
     staging_per_byte = 1.0 / (spec.memory_bandwidth_gbs * 1e9) + 1.0 / (sm_rate * ON_CHIP_BYTES_PER_FP32_FLOP)
     kernels, optimizer_calls, classes = 0.0, {}, set()
+    relaid = compiled and inductor_channels_last(analysis)
     for i, r in enumerate(ops):
         scale, dtype, launches = 1.0, r.dtype, 1.0
         if retype.dtype is not None and r.phase != "optimizer":
@@ -354,7 +373,7 @@ def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, 
                 # tensor-core math; a TF32 convolution that runs on the CUDA cores anyway (the faster kernel)
                 # has none.
                 arr["index"][i] = cal.conv_index_ops / sm_rate
-            if r.kind == "conv" and cls == "half" and not r.channels_last:
+            if r.kind == "conv" and cls == "half" and not (r.channels_last or relaid):
                 arr["layout"][i] = cal.conv_layout_passes / bandwidth
             if "attention" in r.op and r.gemm is not None:
                 tiles, arr["score"][i] = attention_terms(r, spec, cal)

@@ -297,6 +297,11 @@ class OpRecord(Model):
     # it as it is, without the NCHW <-> NHWC transposes a channels-first one pays in 16 bits (the roofline's
     # ``conv_layout_passes``). False: channels-first, not a convolution, or an older profile.
     channels_last: bool = False
+    # A forward convolution with groups > 1 and more than one input channel per group (ResNeXt-style; not a
+    # depthwise one). Under torch.compile, Inductor keeps a graph holding one channels-first rather than
+    # converting its convolutions to channels-last (the roofline's ``inductor_channels_last``). False: any other
+    # op, or an older profile.
+    grouped: bool = False
     # A batch norm on a channels-first input (3+ dimensions, channel stride > 1): its CUDA kernels (PyTorch's
     # own for bf16, cuDNN's for fp16/fp32) give each of these channels one thread block, which streams the
     # channel's ``plane_elements`` (batch x spatial, at the two batch sizes) at a latency-bound pace

@@ -152,6 +152,7 @@ class _Key(NamedTuple):
     gemm: Any = None
     winograd_share: float = 0.0
     channels_last: bool = False
+    grouped: bool = False
     channel_planes: int = 0
     plane_elements: Any = None
     attention: tuple = ()
@@ -168,7 +169,7 @@ def _group(recs0: list[RawOp], recs1: list[RawOp], optimizer_records: list[RawOp
             gemm = None if a.gemm is None or b.gemm is None else (a.gemm, b.gemm)
             planes = (a.plane_elements, b.plane_elements) if b.planes else None
             key = _Key(b.op, b.kind, b.phase, b.dtype, (a.flops, b.flops), (a.bytes, b.bytes), b.align, fused,
-                       b.fused_kernels, gemm, b.winograd, b.channels_last, b.planes, planes, b.attention)
+                       b.fused_kernels, gemm, b.winograd, b.channels_last, b.grouped, b.planes, planes, b.attention)
             g = groups.setdefault(key, [0, (a.flops, b.flops), (a.bytes, b.bytes)])
             g[0] += 1
     else:
@@ -192,7 +193,8 @@ def _group(recs0: list[RawOp], recs1: list[RawOp], optimizer_records: list[RawOp
         g[0] += 1
     return [OpRecord(op=k.op, kind=k.kind, phase=k.phase, dtype=k.dtype, count=g[0], flops=g[1], bytes=g[2],
                      align=k.align, fused_bytes=k.fused_bytes, fused_kernels=k.fused_kernels, gemm=k.gemm,
-                     winograd_share=k.winograd_share, channels_last=k.channels_last, channel_planes=k.channel_planes,
+                     winograd_share=k.winograd_share, channels_last=k.channels_last, grouped=k.grouped,
+                     channel_planes=k.channel_planes,
                      plane_elements=k.plane_elements, attention=k.attention)
             for k, g in groups.items()]
 

@@ -72,6 +72,19 @@ def _ones(v: Any) -> bool:
     return all(int(x) == 1 for x in (v if isinstance(v, (list, tuple)) else [v]))
 
 
+def grouped_conv(name: str, args: tuple) -> bool:
+    """A forward convolution with groups > 1 and more than one input channel per group (ResNeXt's, not a
+    depthwise one): what makes Inductor keep a compiled graph channels-first (``optable``'s
+    ``inductor_channels_last``). False for any other call."""
+    if "conv" not in name or name == "convolution_backward":
+        return False
+    try:
+        shape = _shape(args[1])
+        return bool(shape) and len(shape) > 1 and int(args[8]) > 1 and int(shape[1]) > 1
+    except (IndexError, TypeError, ValueError):
+        return False
+
+
 def winograd_share(name: str, args: tuple) -> float:
     """Share of a convolution call's FLOPs that cuDNN can run as Winograd (Lavin & Gray 2016,
     arXiv:1509.09308): 2-D, 3x3 kernel, stride 1, dilation 1, one group, not transposed. All of the forward and

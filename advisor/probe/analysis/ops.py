@@ -114,6 +114,7 @@ class RawOp:
         gemm: (M, N, K) of the GEMM a matmul/conv/attention kernel tiles (see ``OpRecord.gemm``), else None.
         winograd: share of a convolution's FLOPs that can run as Winograd (see ``OpRecord.winograd_share``).
         channels_last: a convolution on a channels-last input (see ``OpRecord.channels_last``).
+        grouped: a grouped convolution, more than one input channel a group (see ``OpRecord.grouped``).
         planes: a channels-first batch norm's channel count (see ``OpRecord.channel_planes``), else 0.
         plane_elements: elements of one channel of that batch norm's input (batch x spatial), else 0.
         attention: a fused attention kernel's options (see ``OpRecord.attention``), else ().
@@ -136,6 +137,7 @@ class RawOp:
     gemm: tuple[float, float, float] | None = None
     winograd: float = 0.0
     channels_last: bool = False
+    grouped: bool = False
     planes: int = 0
     plane_elements: float = 0.0
     attention: tuple[str, ...] = ()

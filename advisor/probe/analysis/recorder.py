@@ -20,7 +20,7 @@ from torch.utils._pytree import tree_flatten
 from torch.utils.flop_counter import flop_registry, sdpa_backward_flop_count, sdpa_flop_count
 from torch.utils.weak import WeakTensorKeyDictionary
 
-from advisor.probe.analysis.gemm import gemm_dims, winograd_share
+from advisor.probe.analysis.gemm import gemm_dims, grouped_conv, winograd_share
 from advisor.probe.analysis.ops import (
     AUTOCAST_FP32_CAST,
     AUTOCAST_FP32_OUT,
@@ -285,7 +285,8 @@ class StepRecorder(TorchDispatchMode):
         rec = RawOp(str(func), kind, self.phase, flops, nbytes, _dtype_name(dtype) if dtype is not None else "none",
                     align=align, gemm=gemm_dims(name, args, out) if kind in ("matmul", "conv") and flops else None,
                     winograd=winograd_share(name, args) if kind == "conv" and flops else 0.0,
-                    channels_last=kind == "conv" and _channels_last(in_tensors), planes=planes,
+                    channels_last=kind == "conv" and _channels_last(in_tensors),
+                    grouped=kind == "conv" and grouped_conv(name, args), planes=planes,
                     plane_elements=plane_elements)
         if kind in FUSIBLE_KINDS and self.phase != "optimizer":
             self.fusion.add(rec, [(t, self.nbytes(t, d)) for t, d in zip(in_tensors, in_dtypes, strict=False)],
