@@ -26,8 +26,10 @@ architecture:
   ``2 tm tn / (tm + tn)`` times (:mod:`advisor.predictor.gemm`, from the GEMM's M and N), so it needs
   ``F x element_bytes / (tile reuse x operand_reuse)`` bytes through the memory system and the SMs' on-chip
   path; GPUs whose peak FLOPS outgrew their bandwidth (A100, H100) are fed-bound on narrow GEMMs sooner.
-- ``gemm_k_fill``: the K loop's fill and drain per output tile, in elements of K (the compute term is
-  scaled by ``1 + gemm_k_fill / K``): short reductions run further from peak.
+- ``gemm_k_fill``: the K loop's fill and drain per output tile, in elements of K at an A100's tensor rate per
+  SM clock (the compute term is scaled by ``1 + share x gemm_k_fill / K``, ``optable.k_fill_share``: the same
+  SM clocks are fewer elements of K where an SM does fewer tensor FLOPs a clock): short reductions run
+  further from peak.
 - ``conv_layout_passes``: extra passes over a tensor-core convolution's data, at memory speed: cuDNN
   transposes PyTorch's default NCHW tensors to NHWC and back around its TF32/FP16 kernels.
 - ``conv_index_ops``: operations per staged operand element of a tensor-core convolution (its implicit GEMM's

@@ -17,7 +17,9 @@ CUTLASS's Ampere/Hopper 16-bit kernels, e.g. ``cutlass_tensorop_*_f16_256x128_*`
 
 Per thread-block tile the K loop has a fill and a drain (the multistage pipeline's prologue, the epilogue
 writing C) worth ``k_fill`` elements of K: a GEMM with a short reduction (K of a few hundred) spends a
-visible share of its time there; the compute term is scaled by ``1 + k_fill / K``.
+visible share of its time there; the compute term is scaled by ``1 + k_fill / K``, with ``k_fill`` per op
+(``optable.k_fill_share``: the same SM clocks of fill on every GPU, fewer elements of K where an SM does fewer
+tensor FLOPs a clock).
 """
 
 from __future__ import annotations
@@ -44,6 +46,6 @@ def tile_reuse(m: np.ndarray, n: np.ndarray, half: np.ndarray) -> np.ndarray:
     return 2.0 * tm * tn / (tm + tn)
 
 
-def k_fill_factor(k: np.ndarray, k_fill: float) -> np.ndarray:
+def k_fill_factor(k: np.ndarray, k_fill: np.ndarray | float) -> np.ndarray:
     """``1 + k_fill / K``: the K loop's fill and drain per output tile, as a share of its main loop."""
     return 1.0 + k_fill / np.maximum(k, 1.0)

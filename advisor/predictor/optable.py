@@ -88,7 +88,7 @@ class OpTable:
     kernels: float  # launches of the non-optimizer ops
     optimizer_calls: dict[str, int]
     classes_used: frozenset[str]
-    k_fill: float
+    k_fill: np.ndarray  # per op: the K loop's fill, elements of K (``k_fill_share``)
     overlap: bool
     tf32: tuple[bool, bool]  # (matmuls, convolutions) allowed TF32
 
@@ -211,6 +211,31 @@ def inductor_channels_last(analysis: Analysis) -> bool:
     if convs == 0 or any(r.grouped for r in forward):
         return False
     return sum(r.count for r in forward) < INDUCTOR_NODES_PER_CONV * convs
+
+
+# The K loop's fill (``Calibration.gemm_k_fill``) is fitted in elements of K at an A100's rate per SM clock
+# (FLOPs an SM does in a clock, in units of a 64-lane SM's FP32 FLOPs: ``sm_clock_flops``; A100 SXM4 datasheet,
+# 312 / 156 TFLOP/s dense 16-bit / TF32 against 19.5 FP32). A tensor-core tile's fill and drain (its pipeline's
+# prologue, the epilogue writing C) take about the same SM clocks on any GPU, while one element of K takes
+# 2 Tm Tn / (FLOPs an SM does in a clock): where an SM does fewer tensor FLOPs a clock (GeForce Ampere and Ada,
+# 4 units at 16 bits with FP32 accumulation, against the A100's 16; Volta, Turing and workstation Ampere and
+# Ada, 8) the same clocks are fewer elements of K. Two limits: a tensor-core kernel on a GPU whose rate a clock
+# is above the A100's (Hopper: twice) counts the A100's fill, because its persistent, warp-specialised kernels
+# overlap one tile's epilogue with the next tile's main loop; and a CUDA-core kernel (FP32, a TF32 op that runs
+# faster there, a 16-bit op on a GPU without tensor cores) keeps the fitted fill, because an SM's FP32 rate a
+# clock is not what its GEMMs reach where 64 of its 128 lanes also run the integer work (GA10x, Ada).
+# What moved which rows, and the variants tried: bench/README.md, "The K loop's fill in SM clocks".
+K_FILL_REFERENCE_PER_CLOCK = {"half": 16.0, "tf32": 8.0}
+
+
+def k_fill_share(spec: GpuSpec, peak: float, cls: str, on_tensor_cores: bool) -> float:
+    """The share of ``gemm_k_fill`` a matmul/conv op's K loop fills on ``spec`` (``K_FILL_REFERENCE_PER_CLOCK``):
+    a tensor-core kernel's rate per SM clock over the A100's in its class, at most 1; 1 for a CUDA-core kernel.
+    ``peak``: the op's class rate on ``spec`` in FLOP/s."""
+    fp32 = (spec.fp32_tflops or 0.0) * 1e12
+    if not (on_tensor_cores and cls in K_FILL_REFERENCE_PER_CLOCK and peak > fp32 > 0):
+        return 1.0
+    return min(1.0, peak / sm_clock_flops(spec) / K_FILL_REFERENCE_PER_CLOCK[cls])
 
 
 def _align_factor(align: int, cls: str, esize: float, architecture: str | None = None) -> float:
@@ -345,6 +370,7 @@ def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, 
     staging_per_byte = 1.0 / (spec.memory_bandwidth_gbs * 1e9) + 1.0 / (sm_rate * ON_CHIP_BYTES_PER_FP32_FLOP)
     kernels, optimizer_calls, classes = 0.0, {}, set()
     relaid = compiled and inductor_channels_last(analysis)
+    k_fill = np.full(n, cal.gemm_k_fill)
     for i, r in enumerate(ops):
         scale, dtype, launches = 1.0, r.dtype, 1.0
         if retype.dtype is not None and r.phase != "optimizer":
@@ -363,6 +389,7 @@ def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, 
             align, padded = _alignment(r, cls, esize, compiled, spec.architecture)
             arr["pad"][i] = padded / bandwidth
             arr["spf"][i], on_tensor_cores = _tensor_seconds_per_flop(r, spec, cal, peak, cls, align)
+            k_fill[i] = cal.gemm_k_fill * k_fill_share(spec, peak, cls, on_tensor_cores)
             arr["stage"][i] = esize * staging_per_byte / cal.operand_reuse
             if r.gemm is not None:
                 g0, g1 = np.array(r.gemm[0]), np.array(r.gemm[1])
@@ -406,7 +433,7 @@ def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, 
         layout_per_byte=arr["layout"], pad_per_byte=arr["pad"], index_seconds=arr["index"],
         plane0=arr["plane0"], plane_slope=arr["plane_slope"], score_per_flop=arr["score"],
         fixed_seconds=arr["fixed"], kind_index=kind_index, kinds=tuple(kinds), phase_index=phase_index,
-        kernels=kernels, optimizer_calls=optimizer_calls, classes_used=frozenset(classes), k_fill=cal.gemm_k_fill,
+        kernels=kernels, optimizer_calls=optimizer_calls, classes_used=frozenset(classes), k_fill=k_fill,
         overlap=GEMM_OVERLAP, tf32=tf32)
 
 

@@ -85,3 +85,34 @@ def test_gemm_dims_of_aten_calls():
     conv = (_T(4, 64, 56, 56), _T(128, 64, 3, 3), None, [1, 1], [1, 1], [1, 1], False, [0, 0], 1)
     assert gemm_dims("convolution", conv, _T(4, 128, 56, 56)) == (4 * 56 * 56.0, 128.0, 576.0)
     assert gemm_dims("relu", (_T(4, 4),)) is None
+
+
+@pytest.mark.parametrize(("gpu", "half_share"), [
+    ("A100-40GB", 1.0), ("H100-SXM", 1.0), ("H200", 1.0),  # Hopper's twice-the-A100 rate a clock is capped
+    ("V100-16GB", 0.5), ("T4", 0.5), ("RTX-A6000", 0.5), ("L40S", 0.5),  # 8 16-bit FLOPs a 64-lane SM clock
+    ("RTX3090", 0.25), ("RTX4090", 0.25), ("RTX2080Ti", 0.25),  # GeForce: FP32 accumulation at half rate
+    ("GTX1080Ti", 1.0),  # no tensor cores: a CUDA-core kernel keeps the fitted fill
+])
+def test_the_k_loops_fill_is_the_same_sm_clocks_on_every_gpu(gpu, half_share):
+    from advisor.predictor.optable import k_fill_share
+
+    spec = resolve_gpu(gpu)
+    assert k_fill_share(spec, spec.fp16_bf16_tflops * 1e12, "half", True) == pytest.approx(half_share, abs=0.01)
+    assert k_fill_share(spec, spec.fp32_tflops * 1e12, "fp32", False) == 1.0  # a CUDA-core kernel
+    if spec.tf32_tflops:  # TF32 on the tensor cores where they are faster, else on the CUDA cores
+        on_tensor = spec.tf32_tflops > spec.fp32_tflops
+        assert k_fill_share(spec, spec.tf32_tflops * 1e12, "tf32", on_tensor) == pytest.approx(
+            min(1.0, half_share) if on_tensor else 1.0, abs=0.01)
+
+
+def test_a_short_reduction_costs_a_geforce_card_less_of_its_peak():
+    # K = 256, compute-bound on both: the A100 spends 1 + k_fill / 256 of its main loop, the RTX 3090 a quarter
+    # of that fill; at K = 16,384 neither pays much
+    cal = load_calibration()
+    short = {g: fraction_of_peak(16384, 16384, 256, g) for g in ("A100-40GB", "RTX3090")}
+    long = {g: fraction_of_peak(16384, 16384, 16384, g) for g in ("A100-40GB", "RTX3090")}
+    fill = {g: (1 + s * cal.gemm_k_fill / 256) / (1 + s * cal.gemm_k_fill / 16384)
+            for g, s in (("A100-40GB", 1.0), ("RTX3090", 0.25))}
+    assert short["RTX3090"] / long["RTX3090"] > short["A100-40GB"] / long["A100-40GB"]
+    for g in fill:
+        assert long[g] / short[g] == pytest.approx(fill[g], rel=0.01)  # the rest: latency, memory

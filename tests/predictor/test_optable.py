@@ -34,7 +34,7 @@ def _one_by_one(table, b: float) -> dict:
         m, n, k = (max(1.0, table.gemm0[j, i] + table.gemm_slope[j, i] * db) for j in range(3))
         big, small = (256.0, 128.0) if table.half_tile[i] else (128.0, 128.0)
         tm, tn = max(min(max(m, n), big), 1.0), max(min(min(m, n), small), 1.0)
-        fill = 1.0 + table.k_fill / max(k, 1.0) if table.tensor[i] else 1.0
+        fill = 1.0 + table.k_fill[i] / max(k, 1.0) if table.tensor[i] else 1.0
         t_core = flops * table.seconds_per_flop[i] * fill
         t_stage = flops / (2.0 * tm * tn / (tm + tn)) * table.staging_seconds[i]
         t_comp = max(t_core, t_stage) if table.overlap else t_core + t_stage
