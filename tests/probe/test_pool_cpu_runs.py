@@ -190,3 +190,27 @@ def test_runs_at_raised_priority_pool_apart_and_count_in_the_judged_intervals(po
     table = pool_runs.table(runs)
     assert "| busy-raised | 1 | 2 | 3.00% (10%: met) |" in table
     assert "80% intervals held, idle and busy: 2/3; with the torch runs: 2/4" in table
+
+
+def test_every_job_within_20_pct_is_counted_against_the_machines_own_floor(pool_runs):
+    # Two busy runs of two jobs, each job run three times (actual s is 20.0 in the table, then its reruns).
+    text = "\n".join([
+        "### Two fresh processes for the user's batch size (session 24, 2026-12-02)",
+        _run("Busy loop beside the probe, 09:51:", [("a", 23.0, 15.0, "yes"), ("b", 25.0, 25.0, "yes")],
+             reruns={"a": "20.0 (+0.0), 20.0 (+0.0)", "b": "21.0 (+5.0), 23.0 (+15.0)"}),
+        _run("Busy loop beside the probe, 10:05:", [("a", 19.0, -5.0, "yes"), ("b", 21.0, 5.0, "yes")],
+             reruns={"a": "20.0 (+0.0), 26.0 (+30.0)", "b": "20.0 (+0.0), 20.0 (+0.0)"}),
+        _run("Busy loop beside the probe, 10:20:", [("a", 20.0, 0.0, "yes")]),  # no reruns: no floor, left out
+    ])
+    runs = pool_runs.parse_runs(text)
+    c = pool_runs.criterion(runs, "busy")
+    assert (c.runs, c.prediction_first) == (2, 1)  # the first run's b is +25% off its first real run
+    # Against each job's mean: run 1 a 23/20 +15%, b 25/21.33 +17.2%; run 2 a 19/22 -13.6%, b 21/20 +5%.
+    assert c.prediction_vs_mean == 2
+    # The floor, each real run against the mean of its job's other two: in run 1 all three hold (b's 20 against
+    # 22.0 is +10%, its 23 against 20.5 -10.9%); in run 2 a's 20s against 23.0 hold (+15%), its 26 against 20.0
+    # (-23.1%) does not.
+    assert (c.floor_runs, c.floor_within) == (6, 5)
+    assert pool_runs.criterion(runs, "idle") is None
+    table = pool_runs.criterion_table(runs)
+    assert "| busy | 2 | 1/2 (50%) | 2/2 (100%) | 5/6 (83%) |" in table
