@@ -1,5 +1,6 @@
 """The warnings a probe's ``Profile`` carries about its devices: timings disturbed by other processes (their
-windows, their spread, thread scaling slower than one thread), windows timed at raised priority over them, and a
+windows, their spread, thread scaling slower than one thread), a spread the machine makes with nobody else on it
+(a CPU window measured quiet: the fix is not "probe again when idle"), windows timed at raised priority, and a
 model one step of which did not fit the CPU's memory; and an input pipeline timed while others used the CPU. Each
 is said once per device; the runner adds them to ``Profile.notes``, from where they reach every prediction and
 recommendation made from the profile.
@@ -7,7 +8,7 @@ recommendation made from the profile.
 
 from __future__ import annotations
 
-from advisor.schemas import DeviceProfile, InputPipeline
+from advisor.schemas import DeviceProfile, InputPipeline, Measurement
 from advisor.schemas.profile import CLEAN_STEAL_FRACTION
 from advisor.units import format_duration
 
@@ -40,10 +41,18 @@ def noise_notes(devices: list[DeviceProfile]) -> list[str]:
         fits = [m for m in d.measurements if not m.oom and m.spread is not None]
         top = max(fits, key=lambda m: m.batch_size, default=None)
         if top is not None and top.spread > NOISY_SPREAD:
-            notes.append(f"{d.device}: the step time at batch size {top.batch_size} varied widely (p10-p90 spread "
-                         f"{top.spread:.0%} of the median): something else was probably using the "
-                         f"{'CPU' if d.kind == 'cpu' else 'GPU'} during the probe, so its timings and the "
-                         "predictions made from them are unreliable. Fix: probe again on an idle machine.")
+            varied = (f"{d.device}: the step time at batch size {top.batch_size} varied widely (p10-p90 spread "
+                      f"{top.spread:.0%} of the median)")
+            if measured_quiet(top):
+                notes.append(f"{varied}, though no other process was measured using the CPU while those steps ran "
+                             f"({top.others_cpu_cores or 0.0:.2f} cores; steal time {top.steal_fraction or 0.0:.0%}):"
+                             " the jitter is this machine's own (a virtual machine's host, or the memory allocator "
+                             "taking fresh pages), not another program's, so probing again here will not steady "
+                             "it. The estimate uses the steps' median.")
+            else:
+                notes.append(f"{varied}: something else was probably using the "
+                             f"{'CPU' if d.kind == 'cpu' else 'GPU'} during the probe, so its timings and the "
+                             "predictions made from them are unreliable. Fix: probe again on an idle machine.")
         points = {p.threads: p.compute_seconds for p in d.thread_scaling}
         full = max(points, default=1)
         if full > 1 and points[full] > OVERSUBSCRIBED * points[1]:
@@ -52,6 +61,15 @@ def noise_notes(devices: list[DeviceProfile]) -> list[str]:
                          "other, so the CPU timings are far slower than on an idle machine. Fix: probe again on "
                          f"an idle machine, or with fewer threads (--threads {max(1, full // 2)}).")
     return notes
+
+
+def measured_quiet(m: Measurement) -> bool:
+    """The CPU window of ``m`` was measured (probe.contention), at the priority the probe started with, long enough
+    for /proc/stat's ticks to count the others' share, and nothing else used the CPU in it: its spread is then
+    the machine's own, which no idle moment would remove."""
+    timed_seconds = len(m.compute_seconds_samples) * ((m.compute_seconds or 0.0) + (m.batch_seconds or 0.0))
+    return (m.device == "cpu" and m.others_cpu_cores is not None and m.clean and m.clock == "wall"
+            and m.priority_nice is None and timed_seconds >= LOAD_RESOLUTION_SECONDS)
 
 
 def busy_notes(d: DeviceProfile) -> list[str]:

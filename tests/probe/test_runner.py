@@ -358,6 +358,22 @@ def test_a_noisy_probe_is_flagged():
     (note,) = noise_notes([device(3.0)])
     assert "cpu" in note and "batch size 32" in note and "300%" in note and "Fix:" in note
 
+    # The same spread where the probe measured the window and nothing else used the CPU: the machine's own jitter,
+    # which probing again would not remove, so no "probe again on an idle machine".
+    quiet = device(0.56)
+    top = quiet.measurements[1]
+    top.compute_seconds_samples = [1.0] * 12
+    top.others_cpu_cores, top.steal_fraction, top.clock = 0.02, 0.0, "wall"
+    (note,) = noise_notes([quiet])
+    assert "batch size 32" in note and "56%" in note and "0.02 cores; steal time 0%" in note
+    assert "this machine's own" in note and "Fix:" not in note and "probably" not in note
+    for disturbed in ({"others_cpu_cores": 0.6}, {"priority_nice": -20}, {"clock": "thread_cpu"},
+                      {"compute_seconds_samples": [1.0], "compute_seconds": 0.01}):  # 10 ms: under /proc's ticks
+        other = device(0.56)
+        other.measurements[1] = top.model_copy(update=disturbed)
+        (note,) = [n for n in noise_notes([other]) if "varied widely" in n]
+        assert "something else was probably using the CPU" in note and "Fix: probe again" in note, disturbed
+
     from advisor.schemas import ThreadPoint
 
     busy = device(0.2)
