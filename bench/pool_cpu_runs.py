@@ -245,9 +245,9 @@ class Criterion:
 
     The floor asks the same of the real jobs alone: each run of a job, predicted by the mean of the job's other runs
     (the same job rerun unchanged, on the idle machine). A run of five jobs that each ran three times gives three
-    such "runs". Its mean of two others carries half their swing, so this floor is a little above the one a
-    predictor that knew each job's true mean time would meet; the prediction against the mean of all of a job's
-    runs (its own included) is the other bracket, with the reference's swing averaged down."""
+    such "runs". Its mean of two others carries half their swing, so this floor passes a little less often than a
+    predictor that knew each job's true mean time would; the prediction against the mean of all of a job's runs
+    (its own included) is the other bracket, with the reference's swing averaged down."""
 
     load: str
     runs: int  # runs whose every job ran more than once (the others have no floor)
@@ -282,7 +282,7 @@ def criterion(runs: list[Run], load: str) -> Criterion | None:
 
 def criterion_table(runs: list[Run]) -> str:
     """Issue 8's "every job within 20%", for the prediction and for the real jobs rerun, one line per load."""
-    out = ["| load | runs (every job run 3 times) | prediction against each job's first run | prediction against "
+    out = ["| load | runs (every job rerun) | prediction against each job's first run | prediction against "
            "the mean of each job's runs | the machine's floor: each real run against the mean of its job's other "
            "runs |",
            "|---|---:|---:|---:|---:|"]
