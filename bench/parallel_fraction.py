@@ -134,9 +134,16 @@ def fresh_rows(script: str, only: str | None, rounds: int, *extra: str) -> Itera
     for name, path, batch, env, role in WORKLOADS:
         if only and name not in only.split(","):
             continue
-        out = subprocess.run([sys.executable, script, "--one", path, str(batch), "--rounds", str(rounds), *extra],
-                             cwd=REPO, env={**os.environ, **env}, capture_output=True, text=True, check=True)
-        yield {"name": name, "batch": batch, "role": role, **json.loads(out.stdout.strip().splitlines()[-1])}
+        yield {"name": name, "batch": batch, "role": role,
+               **fresh_child(script, path, batch, env, "--rounds", str(rounds), *extra)}
+
+
+def fresh_child(script: str, path: str, batch: int, env: dict[str, str], *args: str) -> dict:
+    """``script --one PATH BATCH [args]`` in a fresh process with ``env`` added to this one's: the JSON object on
+    the last line it printed. Shared by ``fresh_rows`` and process_spread.py."""
+    out = subprocess.run([sys.executable, script, "--one", path, str(batch), *args], cwd=REPO,
+                         env={**os.environ, **env}, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def fit_line(points: list[tuple[float, float]]) -> tuple[float, float]:

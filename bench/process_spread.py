@@ -21,7 +21,6 @@ import json
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,7 +29,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from parallel_fraction import WORKLOADS  # noqa: E402 - bench/ is this script's folder
+from parallel_fraction import WORKLOADS, fresh_child  # noqa: E402 - bench/ is this script's folder
 
 JUDGED = ("tabular_mlp", "small_cnn", "tiny_transformer_lm", "wide_mlp", "conv1d_audio")
 WARM_STEPS = 30  # a fresh process's first steps, left out (its heap still growing)
@@ -64,9 +63,8 @@ def measure(path: str, batch_size: int, steps: int) -> dict:
 
 
 def one_process(path: str, batch: int, steps: int, env: dict[str, str]) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--one", path, str(batch), "--steps", str(steps)], cwd=REPO,
-                         env={**os.environ, **env}, capture_output=True, text=True, check=True)
-    return json.loads(out.stdout.strip().splitlines()[-1])
+    """``measure`` in a fresh process with ``env`` added to this one's."""
+    return fresh_child(__file__, path, batch, env, "--steps", str(steps))
 
 
 def spread(name: str, path: str, batch: int, env: dict[str, str], processes: int, steps: int) -> dict:
