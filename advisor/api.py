@@ -411,7 +411,8 @@ def recommend(
             startup_seconds_cpu=settings.startup_seconds_cpu, startup_seconds_gpu=settings.startup_seconds_gpu,
             what_ifs=what_ifs(prof, job, precision, price, fitted, contexts),
             pricing_snapshot=catalog.snapshot(), notes=[*_profile_notes(prof, fitted), *steps.notes, *notes],
-            measured_devices=prof.timed_devices())
+            measured_devices=prof.timed_devices(), here=price.here(job, precision),
+            host=prof.host.hostname if prof.host is not None else None)
         return _finish(rec, prof, job, price.context, hist if save else None, before_save)
 
 

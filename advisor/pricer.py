@@ -112,6 +112,31 @@ class Pricer:
         # the catalog's order, as the ranking's ties expect
         return [(offer, (gpu if offer.gpu_count else cpu)[key]) for offer, key in self.keyed]
 
+    def here(self, job: JobSpec, precision: str | None) -> list[tuple[str, str, Any]]:
+        """The job on each device the profile timed, as ``predict --device DEVICE`` gives it (the probed thread
+        count, the probed machine's memory; the same correction): (device, what it is, estimate or error).
+        A GPU advisor has no spec sheet for gets the error that says so."""
+        from advisor.errors import PredictionError
+        from advisor.schemas import Target
+
+        timed = set(self.prof.timed_devices())
+        out: list[tuple[str, str, Any]] = []
+        for dev in self.prof.devices:
+            if dev.device not in timed:
+                continue
+            if dev.kind == "cpu":
+                name = f"{dev.name}, {dev.threads} threads" if dev.threads else dev.name
+                target = Target.cpu()
+            elif dev.spec_name:
+                name, target = dev.name, Target.gpu(dev.spec_name, 1)
+            else:
+                out.append((dev.device, dev.name, PredictionError(
+                    f"advisor has no spec sheet for {dev.name}", hint="Fix: add it to profiles/gpus.csv.")))
+                continue
+            key = (target, None, None)  # the probed machine's own memory and vCPUs
+            out.append((dev.device, name, self._estimated(job, [key], precision)[key]))
+        return out
+
     def lazy(self, job: JobSpec, precision: str | None) -> LazyEstimates:
         from advisor.predictor.targets import LazyEstimates
 

@@ -68,6 +68,8 @@ def _verdict_lines(rec: Any) -> list[tuple[str, str]]:
         lines.append(("Best value", v.best_value))
     if v.cpu_vs_gpu is not None:
         lines.append(("CPU vs GPU", v.cpu_vs_gpu.text))
+    if v.here:
+        lines.append(("Here", v.here))
     lines += [("Could be better", text) for text in v.could_be_better]
     lines += [("Warning", text) for text in v.warnings]
     lines.append(("Assumed", v.assumptions))

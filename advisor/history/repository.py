@@ -67,7 +67,8 @@ from advisor.settings import Settings
 from advisor.units import parse_since
 
 _NOT_FOUND_HINT = "Fix: `advisor history list` shows the stored ids."
-_ANSWER = {"status", "verdict", "best_value", "skipped", "violations", "startup_seconds_cpu", "startup_seconds_gpu"}
+_ANSWER = {"status", "verdict", "best_value", "skipped", "violations", "startup_seconds_cpu", "startup_seconds_gpu",
+           "here"}
 
 # Row ids are INTEGER columns: a bigger number cannot be stored, so it names no row (and would make the driver
 # fail instead of finding nothing). SQLite's INTEGER holds 64 bits, PostgreSQL's 32.

@@ -28,7 +28,8 @@ How the figures are defined (the same everywhere: table, JSON, plot, history):
 
 Modules: ``scoring`` (candidates, constraints, order), ``reasons`` (texts, violations), ``balance`` (input- and
 transfer-bound candidates: reason clause, fixes, warning), ``groups`` (by hardware, per tier, per provider),
-``verdict`` (the answer on top), ``diff`` (two recommendations compared).
+``verdict`` (the answer on top), ``here`` (the job on the probed machine itself), ``diff`` (two recommendations
+compared).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from collections.abc import Mapping, Sequence
 
 from advisor.ranking import balance as _balance
 from advisor.ranking import groups as _groups
+from advisor.ranking import here as _here
 from advisor.ranking import reasons as _reasons
 from advisor.ranking import verdict as _verdict
 from advisor.ranking.scoring import Priced, Scored, best_meeting, describe, mark_pareto, ranked, score
@@ -59,6 +61,8 @@ def rank(
     pricing_snapshot: dict | None = None,
     notes: Sequence[str] = (),
     measured_devices: Sequence[str] = (),
+    here: Sequence[_here.Found] = (),
+    host: str | None = None,
 ) -> Recommendation:
     """Price every offer that has an estimate, drop those that do not fit in memory, rank the rest, and put the
     answer on top (``verdict``, ``best_value``, ``groups``, ``status``).
@@ -72,6 +76,8 @@ def rank(
             where a CPU is chosen) adds the fixes for its host side (``balance``) after them.
         notes: the caller's notes (the probe's, the predictor's), kept after the ranking's own.
         measured_devices: the devices the profile probed here.
+        here: the job on those devices (``Pricer.here``), for the verdict's "Here" line and
+            ``Recommendation.here``; ``host``: the probed machine's hostname, for that line.
 
     Returns:
         The ``Recommendation``; ``candidates`` holds the first ``constraints.top`` of the ranking,
@@ -99,15 +105,17 @@ def rank(
     best = _verdict.best_value(order, chosen, constraints.objective)
     tiers = _verdict.cpu_vs_gpu(order, constraints.objective, epochs)
     all_notes = [*_notes(order[: constraints.top], constraints, scored), *notes]
+    here_runs = _here.here_runs(here, constraints)
+    verdict = _verdict.build_verdict(chosen, order, best, tiers, advice, violations, constraints, startup_seconds_cpu,
+                                     startup_seconds_gpu, all_notes)
+    verdict.here = _here.here_text(here_runs, chosen, constraints, host)
     rec = Recommendation(
         workload=workload, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
         chosen=chosen.cand if chosen else None, candidates=[s.cand for s in order[: constraints.top]],
         best_per_tier=_groups.best_per_tier(cands), excluded=excluded, constraints=constraints,
         pricing_snapshot=dict(pricing_snapshot or {}), advice=advice, measured_devices=list(measured_devices),
-        notes=all_notes, all_candidates=cands,
-        status=_verdict.status(chosen, constraints),
-        verdict=_verdict.build_verdict(chosen, order, best, tiers, advice, violations, constraints, startup_seconds_cpu,
-                                       startup_seconds_gpu, all_notes),
+        here=here_runs, notes=all_notes, all_candidates=cands,
+        status=_verdict.status(chosen, constraints), verdict=verdict,
         best_value=best, groups=groups, best_per_provider=_groups.best_per_provider(cands),
         skipped=skipped, violations=violations, startup_seconds_cpu=startup_seconds_cpu,
         startup_seconds_gpu=startup_seconds_gpu,

@@ -265,6 +265,24 @@ class CpuVsGpu(Model):
     text: str
 
 
+class HereRun(Model):
+    """The job on one device of the machine that was probed: the one a user already has, beside the machines
+    ``recommend`` would rent. The same estimate as ``predict --device DEVICE`` (process start-up in ``seconds``,
+    no instance start-up, nothing billed); ``error`` says why there is none."""
+
+    device: str  # "cpu", "cuda:0"
+    name: str  # "AMD EPYC, 2 threads", "NVIDIA H200"
+    seconds: float | None = None  # the job, as Estimate's (a CPU's may be years: no upper bound)
+    low: float | None = None
+    high: float | None = None
+    method: Method | None = None
+    fits_memory: bool | None = None
+    peak_memory_gib: float | None = None
+    memory_capacity_gib: float | None = None
+    meets_deadline: bool | None = None  # on the point estimate; None without a deadline
+    error: str | None = None
+
+
 class Verdict(Model):
     """The answer first: what to rent and why, the next-best trade, the CPU-vs-GPU verdict, what to watch."""
 
@@ -272,6 +290,7 @@ class Verdict(Model):
     why: str
     best_value: str | None = None
     cpu_vs_gpu: CpuVsGpu | None = None
+    here: str | None = None  # the job on the probed machine's own devices (``Recommendation.here``)
     could_be_better: list[str] = Field(default_factory=list)  # the what-ifs (precision, batch size)
     warnings: list[str] = Field(default_factory=list)
     assumptions: str  # the start-up times assumed and how to change them
@@ -304,6 +323,7 @@ class Recommendation(Model):
     pricing_snapshot: dict = Field(default_factory=dict)  # {"dates": {...}, "sources": [...]}
     advice: list[str] = Field(default_factory=list)  # precision / batch-size what-ifs
     measured_devices: list[str] = Field(default_factory=list)
+    here: list[HereRun] = Field(default_factory=list)  # the job on the probed machine's timed devices
     notes: list[str] = Field(default_factory=list)
     # The answer (added in schema_version 1 without breaking it): ok, at risk (meets the constraints on the point
     # estimate, not at the slow end), or infeasible (nothing meets them: ``violations`` say what would).

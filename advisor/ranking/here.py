@@ -1,0 +1,78 @@
+"""The job on the machine that was probed, beside the machines ``recommend`` would rent.
+
+A user asking where to train already has a machine, and for a short job it is the answer: the README's example
+takes 2 s on this project's 2-core VM against 2 minutes on the cheapest rented instance, almost all of it the
+instance's start-up. So the verdict has a "Here" line: the job on each device the probe timed, with nothing to
+rent and no instance to start. It is never a candidate: the choice is among the catalog's priced machines, and a
+user's own has no price in it.
+
+Pure: no I/O. The estimates come in made (``advisor.pricer.Pricer.here``: what ``predict --device`` gives).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from advisor.errors import AdvisorError
+from advisor.ranking.scoring import Scored
+from advisor.schemas import Constraints, Estimate, HereRun
+from advisor.units import format_duration, format_ratio
+
+# A device of the probed machine, as ``Pricer.here`` gives it: its name ("cpu", "cuda:0"), what it is ("AMD
+# EPYC, 2 threads"), and the job's estimate on it or the error that says why there is none.
+Found = tuple[str, str, "Estimate | AdvisorError"]
+
+
+def here_runs(found: Sequence[Found], constraints: Constraints) -> list[HereRun]:
+    """Each device's figures, judged against the deadline on the point estimate (as a candidate is)."""
+    deadline = constraints.deadline_seconds
+    runs = []
+    for device, name, est in found:
+        if not isinstance(est, Estimate):
+            runs.append(HereRun(device=device, name=name, error=est.message))
+            continue
+        meets = None if not deadline else bool(est.fits_memory and est.seconds <= deadline)
+        runs.append(HereRun(device=device, name=name, seconds=est.seconds, low=est.low, high=est.high,
+                            method=est.method, fits_memory=est.fits_memory, peak_memory_gib=est.peak_memory_gib,
+                            memory_capacity_gib=est.memory_capacity_gib, meets_deadline=meets))
+    return runs
+
+
+def _part(run: HereRun, constraints: Constraints) -> str:
+    """"its CPU (AMD EPYC, 2 threads): 2.0s (80%: 1.6s-2.5s)", or why there is no time."""
+    label = f"{run.device} ({run.name})"
+    if run.seconds is None:
+        return f"{label}: no estimate ({run.error})"
+    if not run.fits_memory:
+        need = (f" (needs {run.peak_memory_gib:,.0f} GiB, has {run.memory_capacity_gib:,.0f})"
+                if run.peak_memory_gib is not None and run.memory_capacity_gib is not None else "")
+        return f"{label}: the job does not fit its memory{need}"
+    text = (f"{label}: {format_duration(run.seconds)} "
+            f"(80%: {format_duration(run.low or run.seconds)}–{format_duration(run.high or run.seconds)})")
+    if run.meets_deadline is False:
+        text += f", past the {format_duration(constraints.deadline_seconds or 0.0)} deadline"
+    return text
+
+
+def here_text(runs: Sequence[HereRun], chosen: Scored | None, constraints: Constraints,
+              host: str | None = None) -> str | None:
+    """The verdict's "Here" line, or None where the probe timed no device. ``host``: the probed machine's
+    hostname, as the profile recorded it (a profile may come from another machine)."""
+    if not runs:
+        return None
+    where = f"on {host} (the machine that was probed)" if host else "on the machine that was probed"
+    text = f"{where}, with nothing to rent and no start-up: " + "; ".join(_part(r, constraints) for r in runs)
+    timed = [r for r in runs if r.seconds is not None and r.fits_memory]
+    fastest = min(timed, key=lambda r: r.seconds or 0.0, default=None)
+    if fastest is None or fastest.seconds is None or chosen is None:
+        return text
+    that = "That" if len(runs) == 1 else f"The fastest here, {fastest.device},"
+    total = f"the recommended machine's {format_duration(chosen.elapsed)} total"
+    ratio = fastest.seconds / chosen.elapsed if chosen.elapsed > 0 else float("inf")
+    if 1 / 1.05 < ratio < 1.05:
+        return f"{text}. {that} is about as long as {total}."
+    if ratio < 1:
+        startup = chosen.cand.startup_seconds or 0.0
+        of_it = f" ({format_duration(startup)} of it start-up)" if startup else ""
+        return f"{text}. {that} is sooner than {total}{of_it}."
+    return f"{text}. {that} is {format_ratio(ratio)} {total}."

@@ -1,0 +1,67 @@
+"""``recommend``'s "Here": the job on the probed machine's own devices is what ``predict --device`` says of them
+(one answer for one question), it is in the JSON, and it is kept in the history."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from advisor import api
+from advisor.cli.app import build_app
+from advisor.schemas import Target
+
+DATA = Path(__file__).resolve().parents[1]
+CPU_PROFILE = DATA / "hostile" / "data" / "tabular_profile.json"  # a CPU probe
+GPU_PROFILE = DATA / "predictor" / "data" / "h200_nanogpt_gpt2_bf16_profile.json"  # an H200 probe, no CPU
+
+
+def test_here_on_a_cpu_is_predict_device_cpu():
+    prof = api.load_profile(CPU_PROFILE)
+    job = {"dataset_size": 200_000, "epochs": 3, "batch_size": 256}
+    rec = api.recommend(prof, **job, providers="gcp", save=False)
+    (here,) = rec.here
+    pred = api.predict(prof, **job, target="cpu")
+    assert here.device == "cpu" and here.name == f"{prof.devices[0].name}, {prof.devices[0].threads} threads"
+    assert (here.seconds, here.low, here.high, here.method, here.fits_memory, here.peak_memory_gib) == \
+           (pred.seconds, pred.low, pred.high, pred.method, pred.fits_memory, pred.peak_memory_gib)
+    assert rec.verdict.here.startswith(f"on {prof.host.hostname} (the machine that was probed)")
+
+
+def test_here_on_a_probed_gpu_is_predict_of_that_gpu():
+    prof = api.load_profile(GPU_PROFILE)
+    rec = api.recommend(prof, dataset_size=120_000, epochs=1, save=False)
+    (here,) = rec.here
+    pred = api.predict(prof, dataset_size=120_000, epochs=1, target=Target.gpu("H200", 1))
+    assert (here.device, here.name) == ("cuda:0", "NVIDIA H200")
+    assert (here.seconds, here.low, here.high, here.method) == (pred.seconds, pred.low, pred.high, pred.method)
+    assert here.method == "measured"
+
+
+def test_here_is_in_the_json_and_kept_in_the_history(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", f"sqlite:///{tmp_path / 'history.db'}")
+    app = build_app()
+    out = CliRunner().invoke(app, ["recommend", "--profile", str(CPU_PROFILE), "--dataset-size", "200000",
+                                   "--epochs", "3", "--batch-size", "256", "--providers", "gcp", "--json"])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    (here,) = doc["here"]
+    assert here["device"] == "cpu" and here["seconds"] > 0 and here["low"] <= here["seconds"] <= here["high"]
+    assert doc["verdict"]["here"].startswith("on ")
+    shown = CliRunner().invoke(app, ["history", "show", str(doc["id"]), "--json"])
+    assert shown.exit_code == 0, shown.output
+    kept = json.loads(shown.stdout)
+    kept = kept.get("recommendation", kept)
+    assert kept["here"] == doc["here"] and kept["verdict"]["here"] == doc["verdict"]["here"]
+
+
+@pytest.mark.parametrize("flag", [[], ["--format", "markdown"]])
+def test_the_cli_prints_the_here_line(flag, tmp_path, monkeypatch):
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", f"sqlite:///{tmp_path / 'history.db'}")
+    out = CliRunner().invoke(build_app(), ["recommend", "--profile", str(CPU_PROFILE), "--dataset-size", "2000",
+                                           "--epochs", "1", "--batch-size", "256", "--no-save", *flag])
+    assert out.exit_code == 0, out.output
+    assert ("- **Here:** on " if flag else "Here: on ") in out.output
+    assert "That is sooner than the recommended machine's" in " ".join(out.output.split())

@@ -1,0 +1,83 @@
+"""The verdict's "Here" line: the job on the probed machine's own devices, beside the rented choice
+(``advisor.ranking.here``). Figures from ``tests/test_ranking.py``'s offers: the cheapest candidate is the
+A100 at 3,000 s + 300 s start-up."""
+
+from __future__ import annotations
+
+import pytest
+from test_ranking import OFFERS, STARTUP_GPU, estimates, priced
+
+from advisor.cli.answer import markdown
+from advisor.errors import PredictionError
+from advisor.ranking import rank
+from advisor.schemas import Constraints, Estimate, Target, WorkloadSummary
+
+
+def local(seconds, *, fits=True, peak=None, capacity=None):
+    return Estimate(target=Target.cpu(), dataset_size=1000, epochs=1, batch_size=32, seconds=seconds,
+                    low=seconds * 0.8, high=seconds * 1.25, step_seconds=seconds / 100, steps_per_epoch=100,
+                    total_steps=100, fits_memory=fits, peak_memory_gib=peak, memory_capacity_gib=capacity,
+                    per_device_batch_size=32, method="measured", precision="fp32")
+
+
+def ranked(here, constraints=None, host="laptop"):
+    return rank(priced(OFFERS, estimates()), constraints or Constraints(), workload=WorkloadSummary(name="test"),
+                dataset_size=1000, epochs=1, batch_size=32, startup_seconds_cpu=120.0,
+                startup_seconds_gpu=STARTUP_GPU, here=here, host=host)
+
+
+def test_a_short_job_here_is_sooner_than_the_rented_choice_and_says_why():
+    rec = ranked([("cpu", "AMD EPYC, 2 threads", local(600.0))])
+    assert rec.chosen.instance_type == "gpu_1x_a100" and rec.chosen.total_seconds == 3300.0
+    (run,) = rec.here
+    assert (run.device, run.name, run.seconds, run.low, run.high) == ("cpu", "AMD EPYC, 2 threads", 600.0, 480.0, 750.0)
+    assert run.fits_memory is True and run.meets_deadline is None and run.method == "measured"
+    assert rec.verdict.here == (
+        "on laptop (the machine that was probed), with nothing to rent and no start-up: cpu (AMD EPYC, 2 threads): "
+        "10m00s (80%: 8m00s–12m30s). That is sooner than the recommended machine's 55m00s total (5m00s of it "
+        "start-up).")
+
+
+def test_a_long_job_here_is_compared_and_judged_against_the_deadline():
+    rec = ranked([("cpu", "AMD EPYC, 2 threads", local(36_000.0))], Constraints(deadline_seconds=4 * 3600))
+    (run,) = rec.here
+    assert run.meets_deadline is False
+    assert rec.verdict.here.endswith(
+        "cpu (AMD EPYC, 2 threads): 10h00m (80%: 8h00m–12h30m), past the 4h00m deadline. "
+        "That is 11x the recommended machine's 55m00s total.")
+
+
+def test_a_job_that_does_not_fit_here_or_has_no_estimate_says_so():
+    rec = ranked([("cpu", "AMD EPYC, 2 threads", local(600.0, fits=False, peak=99.4, capacity=23.5)),
+                  ("cuda:0", "Some GPU", PredictionError("advisor has no spec sheet for Some GPU"))],
+                 Constraints(deadline_seconds=3600))
+    cpu, gpu = rec.here
+    assert cpu.fits_memory is False and cpu.meets_deadline is False and cpu.peak_memory_gib == 99.4
+    assert gpu.seconds is None and gpu.error == "advisor has no spec sheet for Some GPU"
+    assert rec.verdict.here == (
+        "on laptop (the machine that was probed), with nothing to rent and no start-up: cpu (AMD EPYC, 2 threads): "
+        "the job does not fit its memory (needs 99 GiB, has 24); cuda:0 (Some GPU): no estimate (advisor has no "
+        "spec sheet for Some GPU)")
+
+
+def test_nothing_timed_here_gives_no_line():
+    rec = ranked([])
+    assert rec.here == [] and rec.verdict.here is None
+    assert "**Here:**" not in markdown(rec)
+
+
+@pytest.mark.parametrize("host", ["<img src=x>", "**vm**"])
+def test_the_hostname_is_escaped_in_markdown(host):
+    text = markdown(ranked([("cpu", "AMD EPYC, 2 threads", local(600.0))], host=host))
+    line = next(line for line in text.splitlines() if line.startswith("- **Here:**"))
+    assert host not in line
+    assert ("&lt;img src=x&gt;" if host.startswith("<") else r"\*\*vm\*\*") in line
+
+
+def test_with_a_gpu_here_the_fastest_device_is_compared():
+    gpu = local(3200.0).model_copy(update={"target": Target.gpu("H200", 1)})
+    rec = ranked([("cpu", "Intel Xeon, 16 threads", local(36_000.0)), ("cuda:0", "NVIDIA H200", gpu)])
+    assert [r.device for r in rec.here] == ["cpu", "cuda:0"]
+    assert rec.verdict.here.endswith(
+        "cpu (Intel Xeon, 16 threads): 10h00m (80%: 8h00m–12h30m); cuda:0 (NVIDIA H200): 53m20s (80%: "
+        "42m40s–1h06m). The fastest here, cuda:0, is about as long as the recommended machine's 55m00s total.")
