@@ -112,18 +112,23 @@ class Pricer:
         # the catalog's order, as the ranking's ties expect
         return [(offer, (gpu if offer.gpu_count else cpu)[key]) for offer, key in self.keyed]
 
-    def here(self, job: JobSpec, precision: str | None) -> list[tuple[str, str, Any]]:
+    def here(self, job: JobSpec, precision: str | None) -> list[tuple[str, str, Any, bool]]:
         """The job on each device the profile timed, as ``predict --device DEVICE`` gives it (the probed thread
-        count, the probed machine's memory; the same correction): (device, what it is, estimate or error).
-        A GPU advisor has no spec sheet for gets the error that says so."""
+        count, the probed machine's memory; the same correction): (device, what it is, estimate or error, whether
+        other processes used the CPU while it was timed). A GPU advisor has no spec sheet for gets the error that
+        says so."""
         from advisor.errors import PredictionError
         from advisor.schemas import Target
 
         timed = set(self.prof.timed_devices())
-        out: list[tuple[str, str, Any]] = []
+        out: list[tuple[str, str, Any, bool]] = []
         for dev in self.prof.devices:
             if dev.device not in timed:
                 continue
+            # Disturbed windows, or windows timed with the probe raised over the others (clean, but only because
+            # it held them back): the machine was busy, and a job started on it now would share it.
+            busy = dev.kind == "cpu" and any(not m.clean or m.priority_nice is not None
+                                             for m in dev.measurements if m.compute_seconds)
             if dev.kind == "cpu":
                 name = f"{dev.name}, {dev.threads} threads" if dev.threads else dev.name
                 target = Target.cpu()
@@ -131,10 +136,10 @@ class Pricer:
                 name, target = dev.name, Target.gpu(dev.spec_name, 1)
             else:
                 out.append((dev.device, dev.name, PredictionError(
-                    f"advisor has no spec sheet for {dev.name}", hint="Fix: add it to profiles/gpus.csv.")))
+                    f"advisor has no spec sheet for {dev.name}", hint="Fix: add it to profiles/gpus.csv."), busy))
                 continue
             key = (target, None, None)  # the probed machine's own memory and vCPUs
-            out.append((dev.device, name, self._estimated(job, [key], precision)[key]))
+            out.append((dev.device, name, self._estimated(job, [key], precision)[key], busy))
         return out
 
     def lazy(self, job: JobSpec, precision: str | None) -> LazyEstimates:

@@ -23,7 +23,7 @@ def local(seconds, *, fits=True, peak=None, capacity=None):
 def ranked(here, constraints=None, host="laptop"):
     return rank(priced(OFFERS, estimates()), constraints or Constraints(), workload=WorkloadSummary(name="test"),
                 dataset_size=1000, epochs=1, batch_size=32, startup_seconds_cpu=120.0,
-                startup_seconds_gpu=STARTUP_GPU, here=here, host=host)
+                startup_seconds_gpu=STARTUP_GPU, here=[(*f, False) if len(f) == 3 else f for f in here], host=host)
 
 
 def test_a_short_job_here_is_sooner_than_the_rented_choice_and_says_why():
@@ -81,3 +81,11 @@ def test_with_a_gpu_here_the_fastest_device_is_compared():
     assert rec.verdict.here.endswith(
         "cpu (Intel Xeon, 16 threads): 10h00m (80%: 8h00m–12h30m); cuda:0 (NVIDIA H200): 53m20s (80%: "
         "42m40s–1h06m). The fastest here, cuda:0, is about as long as the recommended machine's 55m00s total.")
+
+
+def test_a_cpu_probed_beside_other_processes_is_its_idle_time_and_says_so():
+    rec = ranked([("cpu", "AMD EPYC, 2 threads", local(600.0), True)])
+    assert rec.here[0].busy_when_probed is True
+    assert "cpu (AMD EPYC, 2 threads): 10m00s (80%: 8m00s–12m30s) when idle (other processes were using the CPU " \
+           "during the probe: run now, it would take longer). That is sooner" in rec.verdict.here
+    assert "when idle" not in ranked([("cpu", "AMD EPYC, 2 threads", local(600.0))]).verdict.here

@@ -19,22 +19,25 @@ from advisor.schemas import Constraints, Estimate, HereRun
 from advisor.units import format_duration, format_ratio
 
 # A device of the probed machine, as ``Pricer.here`` gives it: its name ("cpu", "cuda:0"), what it is ("AMD
-# EPYC, 2 threads"), and the job's estimate on it or the error that says why there is none.
-Found = tuple[str, str, "Estimate | AdvisorError"]
+# EPYC, 2 threads"), the job's estimate on it or the error that says why there is none, and whether other
+# processes were using the CPU while its steps were timed (the estimate is the idle machine's: the job run there
+# now would take longer).
+Found = tuple[str, str, "Estimate | AdvisorError", bool]
 
 
 def here_runs(found: Sequence[Found], constraints: Constraints) -> list[HereRun]:
     """Each device's figures, judged against the deadline on the point estimate (as a candidate is)."""
     deadline = constraints.deadline_seconds
     runs = []
-    for device, name, est in found:
+    for device, name, est, busy in found:
         if not isinstance(est, Estimate):
-            runs.append(HereRun(device=device, name=name, error=est.message))
+            runs.append(HereRun(device=device, name=name, error=est.message, busy_when_probed=busy))
             continue
         meets = None if not deadline else bool(est.fits_memory and est.seconds <= deadline)
         runs.append(HereRun(device=device, name=name, seconds=est.seconds, low=est.low, high=est.high,
                             method=est.method, fits_memory=est.fits_memory, peak_memory_gib=est.peak_memory_gib,
-                            memory_capacity_gib=est.memory_capacity_gib, meets_deadline=meets))
+                            memory_capacity_gib=est.memory_capacity_gib, meets_deadline=meets,
+                            busy_when_probed=busy))
     return runs
 
 
@@ -49,6 +52,8 @@ def _part(run: HereRun, constraints: Constraints) -> str:
         return f"{label}: the job does not fit its memory{need}"
     text = (f"{label}: {format_duration(run.seconds)} "
             f"(80%: {format_duration(run.low or run.seconds)}–{format_duration(run.high or run.seconds)})")
+    if run.busy_when_probed:
+        text += " when idle (other processes were using the CPU during the probe: run now, it would take longer)"
     if run.meets_deadline is False:
         text += f", past the {format_duration(constraints.deadline_seconds or 0.0)} deadline"
     return text
