@@ -67,6 +67,8 @@ def recommendation_page(request: Request, recommendation_id: int) -> HTMLRespons
                    f"{chosen.provider} {chosen.instance_type} ({chosen.region}), {chosen.hardware_label}: "
                    f"{format_duration(chosen.seconds)}, {format_usd(chosen.cost_usd)}") if chosen else "none")
                + "</b></p>")
+    if rec.verdict is not None and rec.verdict.here:  # the job on the machine that was probed
+        summary += f"<p>Here: {text(rec.verdict.here)}</p>"
     # The listed candidates, the best of each tier (GPUs too, when the top rows are all CPUs) and the chosen one.
     shown = list({(c.provider, c.instance_type, c.region): c for c in [
         *rec.candidates, *rec.best_per_tier.values(), *([chosen] if chosen is not None else [])]}.values())

@@ -5,6 +5,7 @@ The same checks against a real server process are in test_server.py; these are t
 
 from __future__ import annotations
 
+import html
 import json
 
 import pytest
@@ -301,5 +302,6 @@ def test_the_web_page_needs_a_login_and_sets_a_session_cookie(app_client, profil
     detail = app_client.get(f"/recommendations/{rec['id']}")
     assert detail.text.count('<circle') >= len(rec["candidates"]) and 'id="pareto"' in detail.text
     assert "<script>" not in detail.text
+    assert f"<p>Here: {html.escape(rec['verdict']['here'], quote=True)}</p>" in detail.text
     # The cookie is no bearer token: the API still wants the header.
     assert app_client.get("/v1/history").status_code == 401
