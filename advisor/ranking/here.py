@@ -42,7 +42,7 @@ def here_runs(found: Sequence[Found], constraints: Constraints) -> list[HereRun]
 
 
 def _part(run: HereRun, constraints: Constraints) -> str:
-    """"its CPU (AMD EPYC, 2 threads): 2.0s (80%: 1.6s-2.5s)", or why there is no time."""
+    """"cpu (AMD EPYC, 2 threads): 2.0s (80%: 1.6s–2.5s)", or why there is no time."""
     label = f"{run.device} ({run.name})"
     if run.seconds is None:
         return f"{label}: no estimate ({run.error})"
@@ -53,7 +53,7 @@ def _part(run: HereRun, constraints: Constraints) -> str:
     text = (f"{label}: {format_duration(run.seconds)} "
             f"(80%: {format_duration(run.low or run.seconds)}–{format_duration(run.high or run.seconds)})")
     if run.busy_when_probed:
-        text += " when idle (other processes were using the CPU during the probe: run now, it would take longer)"
+        text += " when idle (other processes were using the CPU during the probe; beside them the job takes longer)"
     if run.meets_deadline is False:
         text += f", past the {format_duration(constraints.deadline_seconds or 0.0)} deadline"
     return text
