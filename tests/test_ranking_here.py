@@ -87,5 +87,5 @@ def test_a_cpu_probed_beside_other_processes_is_its_idle_time_and_says_so():
     rec = ranked([("cpu", "AMD EPYC, 2 threads", local(600.0), True)])
     assert rec.here[0].busy_when_probed is True
     assert "cpu (AMD EPYC, 2 threads): 10m00s (80%: 8m00s–12m30s) when idle (other processes were using the CPU " \
-           "during the probe; beside them the job takes longer). That is sooner" in rec.verdict.here
+           "during most of the probe; beside them the job takes longer). That is sooner" in rec.verdict.here
     assert "when idle" not in ranked([("cpu", "AMD EPYC, 2 threads", local(600.0))]).verdict.here

@@ -20,8 +20,8 @@ from advisor.units import format_duration, format_ratio
 
 # A device of the probed machine, as ``Pricer.here`` gives it: its name ("cpu", "cuda:0"), what it is ("AMD
 # EPYC, 2 threads"), the job's estimate on it or the error that says why there is none, and whether other
-# processes were using the CPU while its steps were timed (the estimate is the idle machine's: the job run there
-# now would take longer).
+# processes were using the CPU during most of its timed windows (the estimate is the idle machine's: the job run
+# beside them would take longer).
 Found = tuple[str, str, "Estimate | AdvisorError", bool]
 
 
@@ -53,7 +53,8 @@ def _part(run: HereRun, constraints: Constraints) -> str:
     text = (f"{label}: {format_duration(run.seconds)} "
             f"(80%: {format_duration(run.low or run.seconds)}–{format_duration(run.high or run.seconds)})")
     if run.busy_when_probed:
-        text += " when idle (other processes were using the CPU during the probe; beside them the job takes longer)"
+        text += (" when idle (other processes were using the CPU during most of the probe; beside them the job "
+                 "takes longer)")
     if run.meets_deadline is False:
         text += f", past the {format_duration(constraints.deadline_seconds or 0.0)} deadline"
     return text

@@ -280,8 +280,8 @@ class HereRun(Model):
     peak_memory_gib: float | None = None
     memory_capacity_gib: float | None = None
     meets_deadline: bool | None = None  # on the point estimate; None without a deadline
-    # Other processes used the CPU while its steps were timed: the figures are the idle machine's, as always
-    # (``predict``), and the job run there now would take longer.
+    # Other processes used the CPU during most of its timed windows: the figures are the idle machine's, as always
+    # (``predict``), and the job run beside them would take longer.
     busy_when_probed: bool = False
     error: str | None = None
 

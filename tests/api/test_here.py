@@ -70,15 +70,20 @@ def test_the_cli_prints_the_here_line(flag, tmp_path, monkeypatch):
 QUIET = {"others_cpu_cores": 0.0, "steal_fraction": 0.0, "priority_nice": None}
 
 
-@pytest.mark.parametrize("update, busy", [(QUIET, False), ({**QUIET, "others_cpu_cores": 1.0}, True),
-                                          ({**QUIET, "priority_nice": -20}, True)])
-def test_a_cpu_probed_on_a_busy_machine_is_marked(update, busy):
-    """Other processes' CPU during a timed window, or a window the probe raised its priority over them for: the
-    machine was busy, so the Here line gives the idle machine's time and says a job started now would share it."""
+@pytest.mark.parametrize("update, windows, busy", [(QUIET, "all", False),
+                                                   ({**QUIET, "others_cpu_cores": 1.0}, "all", True),
+                                                   ({**QUIET, "priority_nice": -20}, "all", True),
+                                                   ({**QUIET, "priority_nice": -20}, "one", False)])
+def test_a_cpu_probed_on_a_busy_machine_is_marked(update, windows, busy):
+    """Other processes' CPU during most timed windows, or windows the probe raised its priority over them for: the
+    machine was busy, so the Here line gives the idle machine's time and says a job beside them takes longer. One
+    window of several is a blip (a daemon as the window began), not a busy machine."""
     prof = api.load_profile(CPU_PROFILE)
     cpu = prof.devices[0]
-    measurements = [m.model_copy(update=update) for m in cpu.measurements]
+    assert sum(1 for m in cpu.measurements if m.compute_seconds) >= 3
+    measurements = [m.model_copy(update=update if windows == "all" or i == 0 else QUIET)
+                    for i, m in enumerate(cpu.measurements)]
     prof = prof.model_copy(update={"devices": [cpu.model_copy(update={"measurements": measurements})]})
     rec = api.recommend(prof, dataset_size=2000, epochs=1, batch_size=256, providers="gcp", save=False)
     assert rec.here[0].busy_when_probed is busy
-    assert ("when idle (other processes were using the CPU during the probe" in rec.verdict.here) is busy
+    assert ("when idle (other processes were using the CPU during most of the probe" in rec.verdict.here) is busy
