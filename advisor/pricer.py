@@ -113,18 +113,16 @@ class Pricer:
         return [(offer, (gpu if offer.gpu_count else cpu)[key]) for offer, key in self.keyed]
 
     def here(self, job: JobSpec, precision: str | None) -> list[tuple[str, str, Any, bool]]:
-        """The job on each device the profile timed, as ``predict --device DEVICE`` gives it (the probed thread
+        """The job on each device the profile probed, as ``predict --device DEVICE`` gives it (the probed thread
         count, the probed machine's memory; the same correction): (device, what it is, estimate or error, whether
         other processes used the CPU during most of its timed windows). A GPU advisor has no spec sheet for gets
         the error that says so."""
         from advisor.errors import PredictionError
+        from advisor.predictor.measured import THIS_MACHINE
         from advisor.schemas import Target
 
-        timed = set(self.prof.timed_devices())
         out: list[tuple[str, str, Any, bool]] = []
-        for dev in self.prof.devices:
-            if dev.device not in timed:
-                continue
+        for dev in self.prof.devices:  # a CPU too big to time a step of is estimated from the analysis, as predict's
             # Most windows disturbed, or timed with the probe raised over the others (clean, but only because it
             # held them back): the machine was busy, and a job started on it now would share it. Not one window:
             # a daemon's blip as a window began raises it too (nats-server at 10% of a core, on this VM).
@@ -140,7 +138,8 @@ class Pricer:
                 out.append((dev.device, dev.name, PredictionError(
                     f"advisor has no spec sheet for {dev.name}", hint="Fix: add it to profiles/gpus.csv."), busy))
                 continue
-            key = (target, None, None)  # the probed machine's own memory and vCPUs
+            # The probed machine's own memory (None would leave it unchecked) and its vCPUs, as predict's.
+            key = (target, THIS_MACHINE if target.kind == "cpu" else None, None)
             out.append((dev.device, name, self._estimated(job, [key], precision)[key], busy))
         return out
 

@@ -2,9 +2,10 @@
 
 A user asking where to train already has a machine, and for a short job it is the answer: the README's example
 takes 2 s on this project's 2-core VM against 2 minutes on the cheapest rented instance, almost all of it the
-instance's start-up. So the verdict has a "Here" line: the job on each device the probe timed, with nothing to
-rent and no instance to start. It is never a candidate: the choice is among the catalog's priced machines, and a
-user's own has no price in it.
+instance's start-up. So the verdict has a "Here" line: the job on each device the probe found, with nothing to
+rent and no instance to start (a CPU too slow to time a step on gets the analysis-based estimate predict gives
+it). It is never a candidate: the choice is among the catalog's priced machines, and a user's own has no price in
+it.
 
 Pure: no I/O. The estimates come in made (``advisor.pricer.Pricer.here``: what ``predict --device`` gives).
 """
@@ -45,7 +46,7 @@ def _part(run: HereRun, constraints: Constraints) -> str:
     """"cpu (AMD EPYC, 2 threads): 2.0s (80%: 1.6s–2.5s)", or why there is no time."""
     label = f"{run.device} ({run.name})"
     if run.seconds is None:
-        return f"{label}: no estimate ({run.error})"
+        return f"{label}: no estimate ({(run.error or '').rstrip('.')})"
     if not run.fits_memory:
         need = (f" (needs {run.peak_memory_gib:,.0f} GiB, has {run.memory_capacity_gib:,.0f})"
                 if run.peak_memory_gib is not None and run.memory_capacity_gib is not None else "")
@@ -62,7 +63,7 @@ def _part(run: HereRun, constraints: Constraints) -> str:
 
 def here_text(runs: Sequence[HereRun], chosen: Scored | None, constraints: Constraints,
               host: str | None = None) -> str | None:
-    """The verdict's "Here" line, or None where the probe timed no device. ``host``: the probed machine's
+    """The verdict's "Here" line, or None where the profile has no device. ``host``: the probed machine's
     hostname, as the profile recorded it (a profile may come from another machine)."""
     if not runs:
         return None

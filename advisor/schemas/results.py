@@ -326,7 +326,7 @@ class Recommendation(Model):
     pricing_snapshot: dict = Field(default_factory=dict)  # {"dates": {...}, "sources": [...]}
     advice: list[str] = Field(default_factory=list)  # precision / batch-size what-ifs
     measured_devices: list[str] = Field(default_factory=list)
-    here: list[HereRun] = Field(default_factory=list)  # the job on the probed machine's timed devices
+    here: list[HereRun] = Field(default_factory=list)  # the job on the probed machine's own devices
     notes: list[str] = Field(default_factory=list)
     # The answer (added in schema_version 1 without breaking it): ok, at risk (meets the constraints on the point
     # estimate, not at the slow end), or infeasible (nothing meets them: ``violations`` say what would).

@@ -27,6 +27,7 @@ def test_here_on_a_cpu_is_predict_device_cpu():
     assert here.device == "cpu" and here.name == f"{prof.devices[0].name}, {prof.devices[0].threads} threads"
     assert (here.seconds, here.low, here.high, here.method, here.fits_memory, here.peak_memory_gib) == \
            (pred.seconds, pred.low, pred.high, pred.method, pred.fits_memory, pred.peak_memory_gib)
+    assert here.memory_capacity_gib == pred.memory_capacity_gib == prof.devices[0].memory_gib  # judged, here's
     assert rec.verdict.here.startswith(f"on {prof.host.hostname} (the machine that was probed)")
 
 

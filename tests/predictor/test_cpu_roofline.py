@@ -164,3 +164,22 @@ def test_a_batch_too_large_to_time_is_said_to_be_so_not_to_be_over_the_budget():
     one_timed = dev.model_copy(update={"measurements": timed[:1]})
     assert ("(a point needs its warm-up and two timed steps; 64 would not fit; 5000000000: past 2,147,483,648 "
             "samples, the largest batch the probe times)") in fallback_note(one_timed, 12)
+
+
+def test_recommend_says_here_what_the_analysis_gives_a_cpu_that_timed_no_step():
+    """A model too big to time a step of on this CPU still gets recommend's Here line: the analysis-based estimate
+    ``predict --device cpu`` gives, judged against this machine's memory (a larger batch does not fit its 16 GiB)."""
+    from advisor import api
+
+    for batch_size, fits in ((4, True), (64, False)):
+        job = {"dataset_size": 1000, "epochs": 1, "batch_size": batch_size}
+        rec = api.recommend(profile(), **job, providers="gcp", save=False)
+        pred = api.predict(profile(), **job, target="cpu")
+        (here,) = rec.here
+        assert (here.device, here.method, here.fits_memory) == ("cpu", "scaled", fits)
+        assert (here.seconds, here.peak_memory_gib, here.memory_capacity_gib) == \
+               (pred.seconds, pred.peak_memory_gib, pred.memory_capacity_gib)
+        assert here.memory_capacity_gib == 16.0
+        if not fits:
+            assert rec.verdict.here.endswith(
+                f"the job does not fit its memory (needs {pred.peak_memory_gib:,.0f} GiB, has 16)")
