@@ -33,9 +33,9 @@ def test_a_short_job_here_is_sooner_than_the_rented_choice_and_says_why():
     assert (run.device, run.name, run.seconds, run.low, run.high) == ("cpu", "AMD EPYC, 2 threads", 600.0, 480.0, 750.0)
     assert run.fits_memory is True and run.meets_deadline is None and run.method == "measured"
     assert rec.verdict.here == (
-        "on laptop (the machine that was probed), with nothing to rent and no start-up: cpu (AMD EPYC, 2 threads): "
-        "10m00s (80%: 8m00s–12m30s). That is sooner than the recommended machine's 55m00s total (5m00s of it "
-        "start-up).")
+        "on laptop (the machine that was probed), with nothing to rent and no instance to start: cpu (AMD EPYC, "
+        "2 threads): 10m00s (80%: 8m00s–12m30s). That is sooner than the recommended machine's 55m00s total "
+        "(5m00s of it start-up).")
 
 
 def test_a_long_job_here_is_compared_and_judged_against_the_deadline():
@@ -55,9 +55,9 @@ def test_a_job_that_does_not_fit_here_or_has_no_estimate_says_so():
     assert cpu.fits_memory is False and cpu.meets_deadline is False and cpu.peak_memory_gib == 99.4
     assert gpu.seconds is None and gpu.error == "advisor has no spec sheet for Some GPU"
     assert rec.verdict.here == (
-        "on laptop (the machine that was probed), with nothing to rent and no start-up: cpu (AMD EPYC, 2 threads): "
-        "the job does not fit its memory (needs 99 GiB, has 24); cuda:0 (Some GPU): no estimate (advisor has no "
-        "spec sheet for Some GPU)")
+        "on laptop (the machine that was probed), with nothing to rent and no instance to start: cpu (AMD EPYC, "
+        "2 threads): the job does not fit its memory (needs 99 GiB, has 24); cuda:0 (Some GPU): no estimate "
+        "(advisor has no spec sheet for Some GPU)")
 
 
 def test_nothing_timed_here_gives_no_line():

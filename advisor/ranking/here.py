@@ -68,7 +68,7 @@ def here_text(runs: Sequence[HereRun], chosen: Scored | None, constraints: Const
     if not runs:
         return None
     where = f"on {host} (the machine that was probed)" if host else "on the machine that was probed"
-    text = f"{where}, with nothing to rent and no start-up: " + "; ".join(_part(r, constraints) for r in runs)
+    text = f"{where}, with nothing to rent and no instance to start: " + "; ".join(_part(r, constraints) for r in runs)
     timed = [r for r in runs if r.seconds is not None and r.fits_memory]
     fastest = min(timed, key=lambda r: r.seconds or 0.0, default=None)
     if fastest is None or fastest.seconds is None or chosen is None:
