@@ -412,7 +412,8 @@ def recommend(
             what_ifs=what_ifs(prof, job, precision, price, fitted, contexts),
             pricing_snapshot=catalog.snapshot(), notes=[*_profile_notes(prof, fitted), *steps.notes, *notes],
             measured_devices=prof.timed_devices(), here=price.here(job, precision),
-            host=prof.host.hostname if prof.host is not None else None)
+            host=prof.host.hostname if prof.host is not None else None,
+            process_start_seconds=prof.host.process_start_seconds if prof.host is not None else None)
         return _finish(rec, prof, job, price.context, hist if save else None, before_save)
 
 

@@ -20,10 +20,11 @@ def local(seconds, *, fits=True, peak=None, capacity=None):
                     per_device_batch_size=32, method="measured", precision="fp32")
 
 
-def ranked(here, constraints=None, host="laptop"):
+def ranked(here, constraints=None, host="laptop", start=None):
     return rank(priced(OFFERS, estimates()), constraints or Constraints(), workload=WorkloadSummary(name="test"),
                 dataset_size=1000, epochs=1, batch_size=32, startup_seconds_cpu=120.0,
-                startup_seconds_gpu=STARTUP_GPU, here=[(*f, False) if len(f) == 3 else f for f in here], host=host)
+                startup_seconds_gpu=STARTUP_GPU, here=[(*f, False) if len(f) == 3 else f for f in here], host=host,
+                process_start_seconds=start)
 
 
 def test_a_short_job_here_is_sooner_than_the_rented_choice_and_says_why():
@@ -89,3 +90,20 @@ def test_a_cpu_probed_beside_other_processes_is_its_idle_time_and_says_so():
     assert "cpu (AMD EPYC, 2 threads): 10m00s (80%: 8m00s–12m30s) when idle (other processes were using the CPU " \
            "during most of the probe; beside them the job takes longer). That is sooner" in rec.verdict.here
     assert "when idle" not in ranked([("cpu", "AMD EPYC, 2 threads", local(600.0))]).verdict.here
+
+
+def test_starting_python_and_importing_torch_comes_before_the_job_and_counts_in_the_comparison():
+    """The probe's own process start (Python, torch) is what a script pays before its model is built: the line
+    gives it beside the job, and judges the deadline and the comparison on both."""
+    rec = ranked([("cpu", "AMD EPYC, 2 threads", local(3000.0))], start=200.0)
+    (run,) = rec.here
+    assert (run.seconds, run.process_start_seconds, run.meets_deadline) == (3000.0, 200.0, None)
+    assert rec.verdict.here.endswith(
+        "cpu (AMD EPYC, 2 threads): 50m00s (80%: 40m00s–1h02m), after 3m20s to start Python and import torch (as "
+        "the probe's process took). In all that is about as long as the recommended machine's 55m00s total.")
+    late = ranked([("cpu", "AMD EPYC, 2 threads", local(3000.0))], Constraints(deadline_seconds=3150.0), start=200.0)
+    assert late.here[0].meets_deadline is False  # 3,000 s of job meets it; 3,200 s with the start does not
+    two = ranked([("cpu", "AMD EPYC, 2 threads", local(36_000.0)), ("cuda:0", "Some GPU", local(600.0))], start=2.0)
+    assert two.verdict.here.endswith(
+        "each after 2.0s to start Python and import torch (as the probe's process took). In all the fastest here, "
+        "cuda:0, is sooner than the recommended machine's 55m00s total (5m00s of it start-up).")

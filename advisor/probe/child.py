@@ -185,7 +185,10 @@ def _text_of(exc: BaseException) -> str:
 
 
 def _run(channel: _Channel, start: ChildStart, workload: Any, pickled: bytes | None) -> None:
+    process_start = None if start.forked else _process_start_seconds()
     host = _host()
+    if host is not None:
+        host.process_start_seconds = process_start
     channel.send(HostFrame(host=host))
     channel.progress(SETUP, 0.05, "loading the workload")
     request = start.request
@@ -362,6 +365,19 @@ def _host() -> HostInfo | None:
     try:
         return detect_host()
     except (AdvisorError, OSError):  # the profile stands without it
+        return None
+
+
+def _process_start_seconds() -> float | None:
+    """Wall seconds from this interpreter's start to torch imported: what starting Python and importing torch
+    cost a training script on this machine (with advisor's own probe modules, about 0.2 s on a 2-core VM, which a
+    script's own imports stand for). None where the start time cannot be read."""
+    import psutil  # a dependency of advisor's
+    import torch  # noqa: F401 - imported here to be timed; the probe imports it next anyway
+
+    try:
+        return min(3600.0, max(0.0, time.time() - psutil.Process().create_time()))
+    except (OSError, psutil.Error):  # the profile stands without it
         return None
 
 

@@ -63,6 +63,7 @@ def rank(
     measured_devices: Sequence[str] = (),
     here: Sequence[_here.Found] = (),
     host: str | None = None,
+    process_start_seconds: float | None = None,
 ) -> Recommendation:
     """Price every offer that has an estimate, drop those that do not fit in memory, rank the rest, and put the
     answer on top (``verdict``, ``best_value``, ``groups``, ``status``).
@@ -77,7 +78,8 @@ def rank(
         notes: the caller's notes (the probe's, the predictor's), kept after the ranking's own.
         measured_devices: the devices the profile probed here.
         here: the job on those devices (``Pricer.here``), for the verdict's "Here" line and
-            ``Recommendation.here``; ``host``: the probed machine's hostname, for that line.
+            ``Recommendation.here``; ``host``: the probed machine's hostname, for that line;
+            ``process_start_seconds``: starting Python and importing torch there (``HostInfo``).
 
     Returns:
         The ``Recommendation``; ``candidates`` holds the first ``constraints.top`` of the ranking,
@@ -105,7 +107,7 @@ def rank(
     best = _verdict.best_value(order, chosen, constraints.objective)
     tiers = _verdict.cpu_vs_gpu(order, constraints.objective, epochs)
     all_notes = [*_notes(order[: constraints.top], constraints, scored), *notes]
-    here_runs = _here.here_runs(here, constraints)
+    here_runs = _here.here_runs(here, constraints, process_start_seconds)
     verdict = _verdict.build_verdict(chosen, order, best, tiers, advice, violations, constraints, startup_seconds_cpu,
                                      startup_seconds_gpu, all_notes)
     verdict.here = _here.here_text(here_runs, chosen, constraints, host)

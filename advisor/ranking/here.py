@@ -1,11 +1,12 @@
 """The job on the machine that was probed, beside the machines ``recommend`` would rent.
 
 A user asking where to train already has a machine, and for a short job it is the answer: the README's example
-takes 2 s on this project's 2-core VM against 2 minutes on the cheapest rented instance, almost all of it the
-instance's start-up. So the verdict has a "Here" line: the job on each device the probe found, with nothing to
-rent and no instance to start (a CPU too slow to time a step on gets the analysis-based estimate predict gives
-it). It is never a candidate: the choice is among the catalog's priced machines, and a user's own has no price in
-it.
+takes about 3 s on this project's 2-core VM, Python's start included, against 2 minutes on the cheapest rented
+instance, almost all of it the instance's start-up. So the verdict has a "Here" line: the job on each device the
+probe found, with nothing to rent and no instance to start (a CPU too slow to time a step on gets the
+analysis-based estimate predict gives it), after starting Python and importing torch as the probe's own process
+took. It is never a candidate: the choice is among the catalog's priced machines, and a user's own has no price
+in it.
 
 Pure: no I/O. The estimates come in made (``advisor.pricer.Pricer.here``: what ``predict --device`` gives).
 """
@@ -26,19 +27,23 @@ from advisor.units import format_duration, format_ratio
 Found = tuple[str, str, "Estimate | AdvisorError", bool]
 
 
-def here_runs(found: Sequence[Found], constraints: Constraints) -> list[HereRun]:
-    """Each device's figures, judged against the deadline on the point estimate (as a candidate is)."""
+def here_runs(found: Sequence[Found], constraints: Constraints,
+              process_start_seconds: float | None = None) -> list[HereRun]:
+    """Each device's figures, judged against the deadline on the point estimate with the process's start
+    (``process_start_seconds``: starting Python and importing torch there, measured by the probe) added."""
     deadline = constraints.deadline_seconds
+    start = process_start_seconds or 0.0
     runs = []
     for device, name, est, busy in found:
         if not isinstance(est, Estimate):
-            runs.append(HereRun(device=device, name=name, error=est.message, busy_when_probed=busy))
+            runs.append(HereRun(device=device, name=name, error=est.message, busy_when_probed=busy,
+                                process_start_seconds=process_start_seconds))
             continue
-        meets = None if not deadline else bool(est.fits_memory and est.seconds <= deadline)
+        meets = None if not deadline else bool(est.fits_memory and start + est.seconds <= deadline)
         runs.append(HereRun(device=device, name=name, seconds=est.seconds, low=est.low, high=est.high,
                             method=est.method, fits_memory=est.fits_memory, peak_memory_gib=est.peak_memory_gib,
                             memory_capacity_gib=est.memory_capacity_gib, meets_deadline=meets,
-                            busy_when_probed=busy))
+                            busy_when_probed=busy, process_start_seconds=process_start_seconds))
     return runs
 
 
@@ -69,13 +74,18 @@ def here_text(runs: Sequence[HereRun], chosen: Scored | None, constraints: Const
         return None
     where = f"on {host} (the machine that was probed)" if host else "on the machine that was probed"
     text = f"{where}, with nothing to rent and no instance to start: " + "; ".join(_part(r, constraints) for r in runs)
+    start = runs[0].process_start_seconds
+    if start:
+        text += (f", {'each ' if len(runs) > 1 else ''}after {format_duration(start)} to start Python and import "
+                 "torch (as the probe's process took)")
     timed = [r for r in runs if r.seconds is not None and r.fits_memory]
     fastest = min(timed, key=lambda r: r.seconds or 0.0, default=None)
     if fastest is None or fastest.seconds is None or chosen is None:
         return text
-    that = "That" if len(runs) == 1 else f"The fastest here, {fastest.device},"
+    that = "that" if len(runs) == 1 else f"the fastest here, {fastest.device},"
+    that = f"In all {that}" if start else that[0].upper() + that[1:]
     total = f"the recommended machine's {format_duration(chosen.elapsed)} total"
-    ratio = fastest.seconds / chosen.elapsed if chosen.elapsed > 0 else float("inf")
+    ratio = (fastest.seconds + (start or 0.0)) / chosen.elapsed if chosen.elapsed > 0 else float("inf")
     if 1 / 1.05 < ratio < 1.05:
         return f"{text}. {that} is about as long as {total}."
     if ratio < 1:

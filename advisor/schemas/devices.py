@@ -99,6 +99,11 @@ class HostInfo(Model):
     cuda_available: bool = False
     python_version: str | None = None
     hostname: str | None = None
+    # Seconds from the probe's fresh interpreter starting to torch imported (Python's start, advisor's probe
+    # modules, ``import torch``): what a training script pays before its model is built, which a job's estimate
+    # leaves out (a whole-job figure on a rented machine has it in the instance's start-up). None where the probe
+    # forked the caller (torch was imported already) or it was not measured.
+    process_start_seconds: Annotated[float, Field(ge=0, le=3600, allow_inf_nan=False)] | None = None
 
 
 class GpuSpec(Model):

@@ -283,6 +283,9 @@ class HereRun(Model):
     # Other processes used the CPU during most of its timed windows: the figures are the idle machine's, as always
     # (``predict``), and the job run beside them would take longer.
     busy_when_probed: bool = False
+    # Starting Python and importing torch there, as the probe's own process took (``HostInfo``): before
+    # ``seconds``, which (as every job estimate) leaves it out. None where not measured.
+    process_start_seconds: float | None = None
     error: str | None = None
 
 

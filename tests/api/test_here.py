@@ -88,3 +88,12 @@ def test_a_cpu_probed_on_a_busy_machine_is_marked(update, windows, busy):
     rec = api.recommend(prof, dataset_size=2000, epochs=1, batch_size=256, providers="gcp", save=False)
     assert rec.here[0].busy_when_probed is busy
     assert ("when idle (other processes were using the CPU during most of the probe" in rec.verdict.here) is busy
+
+
+def test_the_probes_process_start_is_given_beside_the_job():
+    prof = api.load_profile(CPU_PROFILE)
+    prof = prof.model_copy(update={"host": prof.host.model_copy(update={"process_start_seconds": 1.3})})
+    rec = api.recommend(prof, dataset_size=2000, epochs=1, batch_size=256, providers="gcp", save=False)
+    assert rec.here[0].process_start_seconds == 1.3
+    assert ", after 1.3s to start Python and import torch (as the probe's process took). In all that is sooner " \
+           "than the recommended machine's" in rec.verdict.here

@@ -97,6 +97,8 @@ def test_file_probe_describes_the_workload(file_profile):
         assert w.flops_per_sample == prof.analysis.flops_per_sample > 0
     assert 0 < prof.probe_wall_seconds <= elapsed
     assert prof.host is None or prof.host.cpu.model_name == prof.device("cpu").name
+    # A fresh interpreter: its start and torch's import, timed (part of the probe's wall time, not all of it).
+    assert prof.host is None or 0 < prof.host.process_start_seconds < prof.probe_wall_seconds
 
 
 def test_file_probe_times_make_batch_as_the_input_pipeline(file_profile):
@@ -175,6 +177,7 @@ def test_in_memory_workload_that_does_not_pickle_is_forked():
     assert [m.batch_size for m in prof.device("cpu").measurements] == [1, 2, 4]
     assert all(m.compute_seconds > 0 for m in prof.device("cpu").measurements)
     assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))  # not trained here
+    assert prof.host is None or prof.host.process_start_seconds is None  # a fork: torch was imported already
 
 
 @pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="needs 2 or more CPU cores")
