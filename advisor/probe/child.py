@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from advisor.errors import AdvisorError
-from advisor.probe.coldstart import first_use_seconds
+from advisor.probe.coldstart import first_use_seconds, process_start_seconds
 from advisor.probe.frames import (
     CHANNEL_LOST_EXIT,
     MAX_TEXT_CHARS,
@@ -185,10 +185,7 @@ def _text_of(exc: BaseException) -> str:
 
 
 def _run(channel: _Channel, start: ChildStart, workload: Any, pickled: bytes | None) -> None:
-    process_start = None if start.forked else _process_start_seconds()
-    host = _host()
-    if host is not None:
-        host.process_start_seconds = process_start
+    host = _host(None if start.forked else process_start_seconds())  # timed first: _host imports torch
     channel.send(HostFrame(host=host))
     channel.progress(SETUP, 0.05, "loading the workload")
     request = start.request
@@ -358,26 +355,13 @@ def _whole(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _host() -> HostInfo | None:
+def _host(process_start: float | None = None) -> HostInfo | None:
     """This machine (``advisor.hardware.detect_host``), detected here, where torch is imported anyway."""
     from advisor.hardware import detect_host
 
     try:
-        return detect_host()
+        return detect_host().model_copy(update={"process_start_seconds": process_start})
     except (AdvisorError, OSError):  # the profile stands without it
-        return None
-
-
-def _process_start_seconds() -> float | None:
-    """Wall seconds from this interpreter's start to torch imported: what starting Python and importing torch
-    cost a training script on this machine (with advisor's own probe modules, about 0.2 s on a 2-core VM, which a
-    script's own imports stand for). None where the start time cannot be read."""
-    import psutil  # a dependency of advisor's
-    import torch  # noqa: F401 - imported here to be timed; the probe imports it next anyway
-
-    try:
-        return min(3600.0, max(0.0, time.time() - psutil.Process().create_time()))
-    except (OSError, psutil.Error):  # the profile stands without it
         return None
 
 
