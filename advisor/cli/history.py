@@ -210,7 +210,9 @@ def record(
     entry_id: Annotated[int, typer.Argument(help="History id of the recommendation.")],
     actual_seconds: Annotated[str, typer.Option("--actual-seconds", help="The job's real wall time: seconds, "
                                                 "or 30m, 1h30, 2h15m.")],
-    instance: Annotated[str | None, typer.Option("--instance", help="Instance type actually used.")] = None,
+    instance: Annotated[str | None, typer.Option("--instance", help="Instance type actually used (default: the "
+                                                 "chosen one); here, or here:DEVICE (here:cuda:0), for the probed "
+                                                 "machine itself.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Record it even if it is over 20x away from the "
                                                         "prediction.")] = False,
     json_out: Annotated[bool, typer.Option("--json")] = False,
@@ -230,7 +232,7 @@ def record(
         from advisor.units import format_duration
 
         render.line(f"Recorded {format_duration(outcome.actual_seconds)} ({outcome.actual_seconds:g} s) for "
-                    f"history id {entry_id}" + (f" on {instance}" if instance else "") + ".")
+                    f"history id {entry_id}" + (f" on {outcome.instance_type or instance}" if instance else "") + ".")
 
 
 @app.command("forget")

@@ -29,6 +29,7 @@ from advisor.history.comparison import comparison
 from advisor.history.engine import create_history_engine, database_error, display_url, writer
 from advisor.history.export import EXPORT_COLUMNS  # noqa: F401 - importable from here, as before
 from advisor.history.filters import newest_first_filtered
+from advisor.history.here_run import here_candidate, is_here
 from advisor.history.rows import (
     CHOSEN_COPY,
     OUTCOME_COPY,
@@ -284,7 +285,8 @@ class History:
     def record_outcome(self, recommendation_id: int, actual_seconds: float, *, instance_type: str | None = None,
                        status: Literal["completed", "failed"] = "completed", notes: str | None = None) -> Outcome:
         """Store what really happened to a recommended job. ``instance_type`` names the candidate that was run
-        (default: the chosen one); its prediction is what ``compare`` and the learned correction use."""
+        (default: the chosen one), or "here" ("here:cuda:0"): the probed machine (``advisor.history.here_run``);
+        its prediction is what ``compare`` and the learned correction use."""
         if status not in ("completed", "failed"):
             raise ConfigError(f"Unknown outcome status {status!r}.", hint="Fix: use 'completed' or 'failed'.")
         if (isinstance(actual_seconds, bool) or not isinstance(actual_seconds, (int, float))
@@ -318,12 +320,11 @@ class History:
     def _run_candidate(self, conn: Connection, recommendation_id: int,
                        instance_type: str | None) -> tuple[int, dict[str, Any] | None]:
         """(workload id, the candidate row that was run) of a recommendation; HistoryError if unknown."""
-        workload_id = None
-        if self._storable_id(recommendation_id):
-            workload_id = conn.execute(select(RecommendationTable.workload_id).where(
-                RecommendationTable.id == recommendation_id)).scalar()
-        if workload_id is None:
+        found = conn.execute(select(RecommendationTable.workload_id, RecommendationTable.extra).where(
+            RecommendationTable.id == recommendation_id)).first() if self._storable_id(recommendation_id) else None
+        if found is None:
             raise HistoryError(f"No recommendation {recommendation_id} in history.", hint=_NOT_FOUND_HINT)
+        workload_id = found.workload_id
         cands = [dict(c._mapping) for c in conn.execute(
             select(CandidateTable.id, CandidateTable.chosen, CandidateTable.excluded, CandidateTable.rank,
                    CandidateTable.instance_type, CandidateTable.seconds,
@@ -336,6 +337,8 @@ class History:
             raise HistoryError(f"instance_type is an instance's name, got {instance_type!r}.",
                                hint=f"Fix: e.g. instance_type=\"g5.xlarge\" (`advisor history show "
                                     f"{recommendation_id}` lists the candidates).")
+        if is_here(instance_type):  # the probed machine itself: its device's estimate from the stored answer
+            return workload_id, here_candidate((found.extra or {}).get("answer"), instance_type, recommendation_id)
         wanted = instance_type.strip().lower()
         matches = [c for c in cands if c["instance_type"].lower() == wanted]
         if not matches:

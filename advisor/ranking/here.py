@@ -40,8 +40,11 @@ def here_runs(found: Sequence[Found], constraints: Constraints,
                                 process_start_seconds=process_start_seconds))
             continue
         meets = None if not deadline else bool(est.fits_memory and start + est.seconds <= deadline)
-        runs.append(HereRun(device=device, name=name, seconds=est.seconds, low=est.low, high=est.high,
-                            method=est.method, fits_memory=est.fits_memory, peak_memory_gib=est.peak_memory_gib,
+        cpu = est.target.kind == "cpu"
+        runs.append(HereRun(device=device, name=name, threads=est.target.threads if cpu else None,
+                            gpu=None if cpu else est.target.gpu_name, seconds=est.seconds, low=est.low, high=est.high,
+                            method=est.method, base_seconds=est.base_seconds, base_method=est.base_method,
+                            fits_memory=est.fits_memory, peak_memory_gib=est.peak_memory_gib,
                             memory_capacity_gib=est.memory_capacity_gib, meets_deadline=meets,
                             busy_when_probed=busy, process_start_seconds=process_start_seconds))
     return runs

@@ -272,10 +272,14 @@ class HereRun(Model):
 
     device: str  # "cpu", "cuda:0"
     name: str  # "AMD EPYC, 2 threads", "NVIDIA H200"
+    threads: int | None = None  # cpu: the thread count the estimate is for (the probed one)
+    gpu: str | None = None  # gpu: its spec name in profiles/gpus.csv ("H200")
     seconds: float | None = None  # the job, as Estimate's (a CPU's may be years: no upper bound)
     low: float | None = None
     high: float | None = None
     method: Method | None = None
+    base_seconds: float | None = None  # method "history": the uncorrected estimate (an outcome "here" keeps it)
+    base_method: Method | None = None
     fits_memory: bool | None = None
     peak_memory_gib: float | None = None
     memory_capacity_gib: float | None = None

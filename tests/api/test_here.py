@@ -28,6 +28,7 @@ def test_here_on_a_cpu_is_predict_device_cpu():
     assert (here.seconds, here.low, here.high, here.method, here.fits_memory, here.peak_memory_gib) == \
            (pred.seconds, pred.low, pred.high, pred.method, pred.fits_memory, pred.peak_memory_gib)
     assert here.memory_capacity_gib == pred.memory_capacity_gib == prof.devices[0].memory_gib  # judged, here's
+    assert (here.threads, here.gpu) == (prof.devices[0].threads, None) and here.threads > 0
     assert rec.verdict.here.startswith(f"on {prof.host.hostname} (the machine that was probed)")
 
 
@@ -36,7 +37,7 @@ def test_here_on_a_probed_gpu_is_predict_of_that_gpu():
     rec = api.recommend(prof, dataset_size=120_000, epochs=1, save=False)
     (here,) = rec.here
     pred = api.predict(prof, dataset_size=120_000, epochs=1, target=Target.gpu("H200", 1))
-    assert (here.device, here.name) == ("cuda:0", "NVIDIA H200")
+    assert (here.device, here.name, here.gpu, here.threads) == ("cuda:0", "NVIDIA H200", "H200", None)
     assert (here.seconds, here.low, here.high, here.method) == (pred.seconds, pred.low, pred.high, pred.method)
     assert here.method == "measured"
 
@@ -56,6 +57,35 @@ def test_here_is_in_the_json_and_kept_in_the_history(tmp_path, monkeypatch):
     kept = json.loads(shown.stdout)
     kept = kept.get("recommendation", kept)
     assert kept["here"] == doc["here"] and kept["verdict"]["here"] == doc["verdict"]["here"]
+
+
+def test_a_run_here_is_recorded_against_the_here_estimate(tmp_path, monkeypatch):
+    """The user takes the Here line's advice, runs the job on this machine, and records it: the answer says how,
+    and compare judges the real time against that estimate, not against the rented machine it recommended."""
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", f"sqlite:///{tmp_path / 'history.db'}")
+    monkeypatch.setenv("COLUMNS", "300")
+    app = build_app()
+    job = ["--profile", str(CPU_PROFILE), "--dataset-size", "200000", "--epochs", "3", "--batch-size", "256",
+           "--providers", "gcp"]
+    text = CliRunner().invoke(app, ["recommend", *job])
+    assert text.exit_code == 0, text.output
+    assert ("(record the real time: advisor history record 1 --actual-seconds 1h30m; run here: add --instance here)"
+            in " ".join(text.stdout.split()))
+    rec = json.loads(CliRunner().invoke(app, ["recommend", *job, "--json"]).stdout)
+    (here,) = rec["here"]
+    actual = round(here["seconds"] * 1.1, 3)
+    out = CliRunner().invoke(app, ["history", "record", str(rec["id"]), "--actual-seconds", str(actual),
+                                   "--instance", "here", "--json"])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["instance_type"] == "here:cpu"
+    (row,) = json.loads(CliRunner().invoke(app, ["history", "compare", "--json"]).stdout)["rows"]
+    assert (row["instance_type"], row["device"], row["predicted_seconds"], row["actual_seconds"]) == (
+        "here:cpu", "cpu", here["seconds"], actual)
+    assert row["error_pct"] == pytest.approx(-100 / 11, abs=0.01)
+    bad = CliRunner().invoke(app, ["history", "record", str(rec["id"]), "--actual-seconds", "60",
+                                   "--instance", "here:cuda:0"])
+    assert bad.exit_code == 1 and "Traceback" not in bad.output
+    assert "'here:cuda:0' is not a device of the machine recommendation 2 probed" in bad.output
 
 
 @pytest.mark.parametrize("flag", [[], ["--format", "markdown"]])

@@ -246,6 +246,22 @@ def test_identical_requests_share_one_ranking_but_each_is_stored(app_client, pro
     assert backend.cache.misses == 2
 
 
+def test_a_run_here_is_recorded_through_the_api_against_the_here_estimate(app_client, profile):
+    rec = _post(app_client, profile).json()
+    (here,) = [r for r in rec["here"] if r["seconds"] is not None]
+    outcome = app_client.post(f"/v1/recommendations/{rec['id']}/outcome",
+                              json={"actual_seconds": here["seconds"] * 2, "instance_type": "here"}, headers=auth())
+    assert outcome.status_code == 201, outcome.text
+    assert outcome.json()["instance_type"] == f"here:{here['device']}"
+    rows = app_client.get("/v1/compare", headers=auth()).json()["rows"]
+    assert [(r["instance_type"], r["predicted_seconds"], r["error_pct"]) for r in rows] == [
+        (f"here:{here['device']}", here["seconds"], pytest.approx(-50.0))]
+    missing = app_client.post(f"/v1/recommendations/{rec['id']}/outcome",
+                              json={"actual_seconds": 60, "instance_type": "here:cuda:5"}, headers=auth())
+    assert missing.status_code == 422  # as an instance that is not a candidate
+    assert "is not a device of the machine" in missing.json()["error"]["message"]
+
+
 def test_no_feasible_candidate_is_409_with_the_nearest_misses(app_client, profile):
     response = _post(app_client, profile, budget=0.000001)
     assert response.status_code == 409
