@@ -107,3 +107,20 @@ def test_starting_python_and_importing_torch_comes_before_the_job_and_counts_in_
     assert two.verdict.here.endswith(
         "each after 2.0s to start Python and import torch (as the probe's process took). In all the fastest here, "
         "cuda:0, is sooner than the recommended machine's 55m00s total (5m00s of it start-up).")
+
+
+def test_diff_gives_each_device_here_old_and_new_with_the_change_in_its_wait():
+    from advisor.cli.answer import diff_markdown
+    from advisor.ranking.diff import diff
+
+    old = ranked([("cpu", "AMD EPYC, 2 threads", local(600.0))], start=2.0)
+    new = ranked([("cpu", "AMD EPYC, 2 threads", local(450.0)), ("cuda:0", "NVIDIA H200", local(60.0, fits=False)),
+                  ("cuda:1", "Some GPU", PredictionError("advisor has no spec sheet for Some GPU"))], start=1.5)
+    d = diff(old, new)
+    assert [(r.device, r.total_seconds_delta) for r in d.here] == [("cpu", 451.5 - 602.0), ("cuda:0", None),
+                                                                    ("cuda:1", None)]
+    assert d.here[0].old.seconds == 600.0 and d.here[1].old is None and d.here[1].new.fits_memory is False
+    md = diff_markdown(d)
+    assert "| here cpu | AMD EPYC, 2 threads: 10m02s | AMD EPYC, 2 threads: 7m32s | -2m30s | - |" in md
+    assert "| here cuda:0 | - | NVIDIA H200: does not fit its memory |" in md
+    assert "| here cuda:1 | - | Some GPU: no estimate |" in md

@@ -268,6 +268,10 @@ def diff(d: Any) -> None:
                       _delta(format_duration_delta(row.total_seconds_delta), row.total_seconds_delta),
                       _delta(format_usd_delta(row.cost_usd_delta), row.cost_usd_delta)
                       + (f" ({row.cost_pct_delta:+.0f}%)" if row.cost_pct_delta is not None else ""))
+    for here in d.here:  # the probed machine: nothing rented, nothing billed
+        table.add_row(safe_text(f"here {here.device}"), safe_text(_here_side(here.old)),
+                      safe_text(_here_side(here.new)),
+                      _delta(format_duration_delta(here.total_seconds_delta), here.total_seconds_delta), "-")
     con.print(table)
     for text in d.notes:
         con.print(f"note: {safe_text(text)}")
@@ -282,6 +286,9 @@ def diff_markdown(d: Any) -> str:
             f" ({row.cost_pct_delta:+.0f}%)" if row.cost_pct_delta is not None else "")
         lines.append(f"| {md_text(row.label)} | {md_text(_plain_side(row.old))} | {md_text(_plain_side(row.new))} "
                      f"| {format_duration_delta(row.total_seconds_delta)} | {cost} |")
+    for here in d.here:
+        lines.append(f"| {md_text('here ' + here.device)} | {md_text(_here_side(here.old))} | "
+                     f"{md_text(_here_side(here.new))} | {format_duration_delta(here.total_seconds_delta)} | - |")
     lines += [f"- {md_text(text)}" for text in d.notes]
     return "\n".join(lines) + "\n"
 
@@ -291,6 +298,18 @@ def _plain_side(c: Any) -> str:
         return "-"
     return (f"{c.hardware_label} ({c.provider} {c.instance_type}), {format_duration(c.total_seconds)}, "
             f"{format_usd(c.ranked_cost_usd)}")
+
+
+def _here_side(run: Any) -> str:
+    """"Intel Xeon, 2 threads: 34.4s" (the job after the process start), or why there is no time."""
+    from advisor.ranking.diff import here_total_seconds
+
+    if run is None:
+        return "-"
+    total = here_total_seconds(run)
+    if total is not None:
+        return f"{run.name}: {format_duration(total)}"
+    return f"{run.name}: " + ("does not fit its memory" if run.seconds is not None else "no estimate")
 
 
 def _side(c: Any) -> str:

@@ -1,12 +1,13 @@
 """Two recommendations compared (``advisor diff OLD.json NEW.json``, as Infracost's ``diff`` for costs): the
-chosen candidate and the best of each tier, with the change in total time (start-up + job) and in cost.
+chosen candidate and the best of each tier, with the change in total time (start-up + job) and in cost, and the
+job on each device of the probed machine (the "Here" line), with the change in its time.
 
 Pure: it takes two ``Recommendation`` objects (read from ``recommend --json`` files by the CLI).
 """
 
 from __future__ import annotations
 
-from advisor.schemas import Candidate, DiffRow, Recommendation, RecommendationDiff
+from advisor.schemas import Candidate, DiffRow, HereDiffRow, HereRun, Recommendation, RecommendationDiff
 from advisor.units import format_duration, format_duration_delta, format_usd_delta
 
 _TIER_LABEL = {"cpu": "best CPU", "single_gpu": "best 1 GPU", "multi_gpu": "best multi-GPU"}
@@ -25,6 +26,25 @@ def _row(label: str, old: Candidate | None, new: Candidate | None) -> DiffRow:
         if old.ranked_cost_usd > 0:
             row.cost_pct_delta = row.cost_usd_delta / old.ranked_cost_usd * 100
     return row
+
+
+def here_total_seconds(run: HereRun | None) -> float | None:
+    """What the Here line waits for on ``run``'s device: the job after the process start (where measured); None
+    without a time, or where the job does not fit its memory."""
+    if run is None or run.seconds is None or not run.fits_memory:
+        return None
+    return run.seconds + (run.process_start_seconds or 0.0)
+
+
+def _here_rows(old: Recommendation, new: Recommendation) -> list[HereDiffRow]:
+    before = {r.device: r for r in old.here}
+    after = {r.device: r for r in new.here}
+    rows = []
+    for device in [*before, *(d for d in after if d not in before)]:
+        a, b = here_total_seconds(before.get(device)), here_total_seconds(after.get(device))
+        rows.append(HereDiffRow(device=device, old=before.get(device), new=after.get(device),
+                                total_seconds_delta=None if a is None or b is None else b - a))
+    return rows
 
 
 def _job_notes(old: Recommendation, new: Recommendation) -> list[str]:
@@ -62,4 +82,5 @@ def diff(old: Recommendation, new: Recommendation) -> RecommendationDiff:
         summary = (f"the choice stays {new.chosen.provider} {new.chosen.instance_type}: "
                    f"{format_duration_delta(chosen.total_seconds_delta)}, {format_usd_delta(chosen.cost_usd_delta)}")
     return RecommendationDiff(old_id=old.id, new_id=new.id, workload=new.workload.name, old_status=old.status,
-                              new_status=new.status, rows=rows, summary=summary, notes=_job_notes(old, new))
+                              new_status=new.status, rows=rows, here=_here_rows(old, new), summary=summary,
+                              notes=_job_notes(old, new))

@@ -366,6 +366,17 @@ class DiffRow(Model):
     changed: bool = False  # another machine (provider, instance type or region)
 
 
+class HereDiffRow(Model):
+    """One device of the probed machine in ``advisor diff``: its "Here" run in the old and the new recommendation."""
+
+    device: str  # "cpu", "cuda:0"
+    old: HereRun | None = None
+    new: HereRun | None = None
+    # new minus old, each with its process start where measured (the Here line's "in all"); None where either
+    # side has no time that fits its memory
+    total_seconds_delta: float | None = None
+
+
 class RecommendationDiff(Model):
     """``advisor diff OLD.json NEW.json``: what changed between two recommendations (Infracost's ``diff``)."""
 
@@ -376,6 +387,7 @@ class RecommendationDiff(Model):
     old_status: str
     new_status: str
     rows: list[DiffRow] = Field(default_factory=list)
+    here: list[HereDiffRow] = Field(default_factory=list)  # the probed machine's devices, in either
     summary: str
     notes: list[str] = Field(default_factory=list)
 

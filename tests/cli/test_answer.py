@@ -243,10 +243,12 @@ def test_diff_of_two_runs(app, tmp_path):
     assert chosen["cost_usd_delta"] == pytest.approx(b["chosen"]["cost_usd"] - a["chosen"]["cost_usd"])
     assert [r["label"] for r in data["rows"][1:]] == ["best CPU", "best 1 GPU", "best multi-GPU"]
     assert any("start-up" in n for n in data["notes"])
+    (here,) = data["here"]  # the same probe: the machine's own time did not move with the instances' start-up
+    assert here["device"] == "cpu" and here["old"] == a["here"][0] and here["total_seconds_delta"] == 0
     text = run(app, "diff", old, new).output
-    assert "the choice" in text and "total time" in text
+    assert "the choice" in text and "total time" in text and "here cpu" in text
     md = run(app, "diff", old, new, "--format", "markdown").stdout
-    assert md.startswith("### advisor diff:") and "| chosen |" in md
+    assert md.startswith("### advisor diff:") and "| chosen |" in md and "| here cpu |" in md
     junk = tmp_path / "junk.json"
     junk.write_text("{not json")
     bad = run(app, "diff", junk, new)
