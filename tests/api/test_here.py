@@ -104,11 +104,14 @@ QUIET = {"others_cpu_cores": 0.0, "steal_fraction": 0.0, "priority_nice": None}
 @pytest.mark.parametrize("update, windows, busy", [(QUIET, "all", False),
                                                    ({**QUIET, "others_cpu_cores": 1.0}, "all", True),
                                                    ({**QUIET, "priority_nice": -20}, "all", True),
-                                                   ({**QUIET, "priority_nice": -20}, "one", False)])
+                                                   ({**QUIET, "priority_nice": -20}, "one", False),
+                                                   ({**QUIET, "clock": "thread_cpu"}, "all", True),
+                                                   ({**QUIET, "clock": "thread_cpu"}, "one", False)])
 def test_a_cpu_probed_on_a_busy_machine_is_marked(update, windows, busy):
-    """Other processes' CPU during most timed windows, or windows the probe raised its priority over them for: the
-    machine was busy, so the Here line gives the idle machine's time and says a job beside them takes longer. One
-    window of several is a blip (a daemon as the window began), not a busy machine."""
+    """Other processes' CPU during most timed windows, windows timed on one thread by its CPU time (others were busy
+    as they began), or windows the probe raised its priority over them for: the machine was busy, so the Here line
+    gives the idle machine's time and says a job beside them takes longer. One window of several is a blip (a
+    daemon as the window began), not a busy machine."""
     prof = api.load_profile(CPU_PROFILE)
     cpu = prof.devices[0]
     assert sum(1 for m in cpu.measurements if m.compute_seconds) >= 3
