@@ -124,3 +124,20 @@ def test_diff_gives_each_device_here_old_and_new_with_the_change_in_its_wait():
     assert "| here cpu | AMD EPYC, 2 threads: 10m02s | AMD EPYC, 2 threads: 7m32s | -2m30s | - |" in md
     assert "| here cuda:0 | - | NVIDIA H200: does not fit its memory |" in md
     assert "| here cuda:1 | - | Some GPU: no estimate |" in md
+
+
+@pytest.mark.parametrize("here, hint", [
+    ([("cpu", "AMD EPYC, 2 threads", local(600.0))], "; run here: add --instance here)"),
+    # two devices with an estimate: the fastest that fits is named (a bare "here" would be asked which)
+    ([("cpu", "Xeon, 16 threads", local(600.0)), ("cuda:0", "NVIDIA H200", local(60.0, fits=False)),
+      ("cuda:1", "NVIDIA L4", local(90.0))], "; run here: add --instance here:cuda:1)"),
+    ([("cpu", "Xeon, 16 threads", local(600.0, fits=False))], "--actual-seconds 1h30m)"),
+])
+def test_the_saved_line_says_how_to_record_a_run_here(here, hint, capsys):
+    from advisor.cli.answer import recommendation
+
+    rec = ranked(here).model_copy(update={"id": 7})
+    recommendation(rec)
+    printed = " ".join(capsys.readouterr().out.split())  # the console wraps at its width
+    assert "saved as history id 7 (record the real time: advisor history record 7 --actual-seconds 1h30m" in printed
+    assert printed.endswith(hint)

@@ -188,10 +188,12 @@ def _footer(rec: Any, show_skipped: bool, server: str | None = None) -> None:
         # The id is the history's that stored it: a server's, in client mode, so the command must go there too
         # (without --server it would record against this machine's history, where the id is another run or none).
         where = f" --server {shlex.quote(server)}" if server else ""
-        # Where the job can run on the probed machine, the user may take that instead: say how to record it there.
-        here = [r.device for r in rec.here if r.seconds is not None and r.fits_memory]
-        instead = (f"; run here: add --instance here{':' + safe_text(here[0]) if len(here) > 1 else ''}"
-                   if here else "")
+        # Where the job can run on the probed machine, the user may take that instead: say how to record it there,
+        # on its fastest device that fits (named where a bare "here" would be asked which one).
+        timed = [r for r in rec.here if r.seconds is not None]
+        fits = sorted((r for r in timed if r.fits_memory), key=lambda r: r.seconds)
+        instead = (f"; run here: add --instance here{':' + safe_text(fits[0].device) if len(timed) > 1 else ''}"
+                   if fits else "")
         con.print(f"saved as history id {rec.id}{' on the server' if server else ''} (record the real time: "
                   f"advisor history record {rec.id} --actual-seconds 1h30m{safe_text(where)}{instead})")
 
