@@ -93,9 +93,9 @@ def test_recommend_with_server_tells_the_record_command_for_that_server(app_clie
                                      "--epochs", "2", "--server", url])
     assert shown.exit_code == 0, shown.output
     said = " ".join(shown.stdout.split())
-    found = re.search(r"saved as history id (\d+) on the server \(record the real time: (advisor history record .*?)\)",
-                      said)
-    assert found, said
+    found = re.search(r"saved as history id (\d+) on the server \(record the real time: (advisor history record "
+                      r"[^;)]*)(; run here: add --instance here)?\)", said)
+    assert found and found.group(3), said  # the profile's CPU has an estimate: a run there is recorded too
     rec_id, command = int(found.group(1)), found.group(2).split()
     assert command == ["advisor", "history", "record", str(rec_id), "--actual-seconds", "1h30m", "--server", url]
     # The advice, followed, records the outcome on the server; the local history is never opened.
@@ -103,6 +103,11 @@ def test_recommend_with_server_tells_the_record_command_for_that_server(app_clie
     assert recorded.exit_code == 0, recorded.output
     stored = app_client.get(f"/v1/recommendations/{rec_id}", headers=auth()).json()["outcomes"]
     assert [o["actual_seconds"] for o in stored] == [5400.0]
+    # ... and so does its second half, for a run on the machine that was probed
+    here = CliRunner().invoke(app, [*command[1:], "--instance", "here", "--force"])
+    assert here.exit_code == 0, here.output
+    stored = app_client.get(f"/v1/recommendations/{rec_id}", headers=auth()).json()["outcomes"]
+    assert len(stored) == 2 and [o["instance_type"] for o in stored].count("here:cpu") == 1
     assert not Path(os.environ["ADVISOR_DATABASE_URL"].removeprefix("sqlite:///")).exists()
 
 
@@ -116,4 +121,4 @@ def test_recommend_here_tells_the_local_record_command(monkeypatch):
     assert shown.exit_code == 0, shown.output
     said = " ".join(shown.stdout.split())
     assert re.search(r"saved as history id \d+ \(record the real time: advisor history record \d+ "
-                     r"--actual-seconds 1h30m\)", said), said
+                     r"--actual-seconds 1h30m; run here: add --instance here\)", said), said
