@@ -104,7 +104,11 @@ def test_a_slow_batch_is_timed_at_a_smaller_batch_size():
     ip = measure_input_pipeline(loader_workload(sleep_seconds=0.04), batch_size=16, budget_seconds=1.2, cores=1)
     assert ip.batch_size in (4, 1)
     assert "timed at batch size" in ip.notes[0]
-    assert 12 < ip.points[0].samples_per_second < 32  # 25 samples/s, timed over 2 batches or more
+    # 25 samples/s, timed over 2 batches or more from the arrival of the last untimed one. The worker starts the
+    # next batch as it hands one over, so where this process is slow to receive it (a CI run beside another test
+    # worker: 32.7 samples/s, 2 batches of 1 in 61 ms) that lag reads as free: at most one batch's work, so
+    # under 2x over 2 batches. Counting the wrong batch size or the untimed batch would read 100/s or more.
+    assert 12 < ip.points[0].samples_per_second < 50
 
 
 class _Load:
