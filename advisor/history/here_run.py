@@ -5,7 +5,8 @@ of the machine that was probed. A user who takes that advice records the real ti
 ``advisor history record ID --actual-seconds S --instance here`` (``here:cuda:0`` for one of its GPUs, where it
 has several devices with an estimate). The outcome copies that device's prediction as a rented candidate's is
 copied, so ``history compare`` and the learned correction judge it like any other run: a CPU run by its thread
-count, a GPU by its spec. Pure: the repository reads the stored answer and writes the row.
+count, a GPU by its spec. ``here_candidate`` is pure; ``stored_here_candidate`` reads the stored answer for the
+repository, which writes the row.
 """
 
 from __future__ import annotations
@@ -13,7 +14,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy import Connection, select
+
 from advisor.errors import HistoryError, did_you_mean
+from advisor.history.tables import RecommendationTable
 
 HERE = "here"
 
@@ -65,3 +69,10 @@ def here_candidate(answer: Mapping[str, Any] | None, instance_type: str, recomme
         "low": run.get("low"), "high": run.get("high"), "cost_usd": None,  # the user's own machine is not priced
         "base_seconds": run.get("base_seconds"), "base_method": run.get("base_method"),
     }
+
+
+def stored_here_candidate(conn: Connection, recommendation_id: int, instance_type: str) -> dict[str, Any]:
+    """``here_candidate`` of the answer stored with recommendation ``recommendation_id`` (which exists)."""
+    extra = conn.execute(select(RecommendationTable.extra).where(
+        RecommendationTable.id == recommendation_id)).scalar() or {}
+    return here_candidate(extra.get("answer"), instance_type, recommendation_id)

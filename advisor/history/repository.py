@@ -29,7 +29,7 @@ from advisor.history.comparison import comparison
 from advisor.history.engine import create_history_engine, database_error, display_url, writer
 from advisor.history.export import EXPORT_COLUMNS  # noqa: F401 - importable from here, as before
 from advisor.history.filters import newest_first_filtered
-from advisor.history.here_run import here_candidate, is_here
+from advisor.history.here_run import is_here, stored_here_candidate
 from advisor.history.rows import (
     CHOSEN_COPY,
     OUTCOME_COPY,
@@ -320,11 +320,14 @@ class History:
     def _run_candidate(self, conn: Connection, recommendation_id: int,
                        instance_type: str | None) -> tuple[int, dict[str, Any] | None]:
         """(workload id, the candidate row that was run) of a recommendation; HistoryError if unknown."""
-        found = conn.execute(select(RecommendationTable.workload_id, RecommendationTable.extra).where(
-            RecommendationTable.id == recommendation_id)).first() if self._storable_id(recommendation_id) else None
-        if found is None:
+        workload_id = None
+        if self._storable_id(recommendation_id):
+            workload_id = conn.execute(select(RecommendationTable.workload_id).where(
+                RecommendationTable.id == recommendation_id)).scalar()
+        if workload_id is None:
             raise HistoryError(f"No recommendation {recommendation_id} in history.", hint=_NOT_FOUND_HINT)
-        workload_id = found.workload_id
+        if is_here(instance_type):  # the probed machine itself: its device's estimate from the stored answer
+            return workload_id, stored_here_candidate(conn, recommendation_id, instance_type)
         cands = [dict(c._mapping) for c in conn.execute(
             select(CandidateTable.id, CandidateTable.chosen, CandidateTable.excluded, CandidateTable.rank,
                    CandidateTable.instance_type, CandidateTable.seconds,
@@ -337,8 +340,6 @@ class History:
             raise HistoryError(f"instance_type is an instance's name, got {instance_type!r}.",
                                hint=f"Fix: e.g. instance_type=\"g5.xlarge\" (`advisor history show "
                                     f"{recommendation_id}` lists the candidates).")
-        if is_here(instance_type):  # the probed machine itself: its device's estimate from the stored answer
-            return workload_id, here_candidate((found.extra or {}).get("answer"), instance_type, recommendation_id)
         wanted = instance_type.strip().lower()
         matches = [c for c in cands if c["instance_type"].lower() == wanted]
         if not matches:
