@@ -190,10 +190,13 @@ def _footer(rec: Any, show_skipped: bool, server: str | None = None) -> None:
         where = f" --server {shlex.quote(server)}" if server else ""
         # Where the job can run on the probed machine, the user may take that instead: say how to record it there,
         # on its fastest device that fits (named where a bare "here" would be asked which one).
+        from advisor.ranking.here import here_total_seconds
+
         timed = [r for r in rec.here if r.seconds is not None]
-        fits = sorted((r for r in timed if r.fits_memory), key=lambda r: r.seconds)
-        instead = (f"; run here: add --instance here{':' + safe_text(fits[0].device) if len(timed) > 1 else ''}"
-                   if fits else "")
+        fits = [r for r in timed if here_total_seconds(r) is not None]
+        fastest = min(fits, key=here_total_seconds, default=None)
+        instead = (f"; run here: add --instance here{':' + safe_text(fastest.device) if len(timed) > 1 else ''}"
+                   if fastest is not None else "")
         con.print(f"saved as history id {rec.id}{' on the server' if server else ''} (record the real time: "
                   f"advisor history record {rec.id} --actual-seconds 1h30m{safe_text(where)}{instead})")
 
@@ -304,7 +307,7 @@ def _plain_side(c: Any) -> str:
 
 def _here_side(run: Any) -> str:
     """"Intel Xeon, 2 threads: 34.4s" (the job after the process start), or why there is no time."""
-    from advisor.ranking.diff import here_total_seconds
+    from advisor.ranking.here import here_total_seconds
 
     if run is None:
         return "-"

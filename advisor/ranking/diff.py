@@ -7,7 +7,8 @@ Pure: it takes two ``Recommendation`` objects (read from ``recommend --json`` fi
 
 from __future__ import annotations
 
-from advisor.schemas import Candidate, DiffRow, HereDiffRow, HereRun, Recommendation, RecommendationDiff
+from advisor.ranking.here import here_total_seconds
+from advisor.schemas import Candidate, DiffRow, HereDiffRow, Recommendation, RecommendationDiff
 from advisor.units import format_duration, format_duration_delta, format_usd_delta
 
 _TIER_LABEL = {"cpu": "best CPU", "single_gpu": "best 1 GPU", "multi_gpu": "best multi-GPU"}
@@ -26,14 +27,6 @@ def _row(label: str, old: Candidate | None, new: Candidate | None) -> DiffRow:
         if old.ranked_cost_usd > 0:
             row.cost_pct_delta = row.cost_usd_delta / old.ranked_cost_usd * 100
     return row
-
-
-def here_total_seconds(run: HereRun | None) -> float | None:
-    """What the Here line waits for on ``run``'s device: the job after the process start (where measured); None
-    without a time, or where the job does not fit its memory."""
-    if run is None or run.seconds is None or not run.fits_memory:
-        return None
-    return run.seconds + (run.process_start_seconds or 0.0)
 
 
 def _here_rows(old: Recommendation, new: Recommendation) -> list[HereDiffRow]:

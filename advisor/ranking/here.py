@@ -50,6 +50,14 @@ def here_runs(found: Sequence[Found], constraints: Constraints,
     return runs
 
 
+def here_total_seconds(run: HereRun | None) -> float | None:
+    """What the Here line waits for on ``run``'s device: the job after the process start (where measured); None
+    without a time, or where the job does not fit its memory."""
+    if run is None or run.seconds is None or not run.fits_memory:
+        return None
+    return run.seconds + (run.process_start_seconds or 0.0)
+
+
 def _part(run: HereRun, constraints: Constraints) -> str:
     """"cpu (AMD EPYC, 2 threads): 2.0s (80%: 1.6s–2.5s)", or why there is no time."""
     label = f"{run.device} ({run.name})"
@@ -81,14 +89,14 @@ def here_text(runs: Sequence[HereRun], chosen: Scored | None, constraints: Const
     if start:
         text += (f", {'each ' if len(runs) > 1 else ''}after {format_duration(start)} to start Python and import "
                  "torch (as the probe's process took)")
-    timed = [r for r in runs if r.seconds is not None and r.fits_memory]
-    fastest = min(timed, key=lambda r: r.seconds or 0.0, default=None)
-    if fastest is None or fastest.seconds is None or chosen is None:
+    waits = [(wait, r) for r in runs if (wait := here_total_seconds(r)) is not None]
+    if not waits or chosen is None:
         return text
+    wait, fastest = min(waits, key=lambda pair: pair[0])
     that = "that" if len(runs) == 1 else f"the fastest here, {fastest.device},"
     that = f"In all {that}" if start else that[0].upper() + that[1:]
     total = f"the recommended machine's {format_duration(chosen.elapsed)} total"
-    ratio = (fastest.seconds + (start or 0.0)) / chosen.elapsed if chosen.elapsed > 0 else float("inf")
+    ratio = wait / chosen.elapsed if chosen.elapsed > 0 else float("inf")
     if 1 / 1.05 < ratio < 1.05:
         return f"{text}. {that} is about as long as {total}."
     if ratio < 1:
