@@ -123,13 +123,11 @@ class Pricer:
 
         out: list[tuple[str, str, Any, bool]] = []
         for dev in self.prof.devices:  # a CPU too big to time a step of is estimated from the analysis, as predict's
-            # Most windows disturbed, timed on one thread by its CPU time (others were busy as they began), or
-            # timed with the probe raised over the others (clean, but only because it held them back): the
-            # machine was busy, and a job started on it now would share it; the probe's note counts the same
-            # windows (``device_notes``). Not one window: a daemon's blip as a window began raises it too
-            # (nats-server at 10% of a core, on this VM).
+            # Most windows shared with other processes (a raised one is clean only because the probe held them
+            # back): the machine was busy, and a job started on it now would share it. Not one window: a daemon's
+            # blip as a window began raises it too (nats-server at 10% of a core, on this VM).
             windows = [m for m in dev.measurements if m.compute_seconds]
-            loaded = sum(1 for m in windows if not m.clean or m.clock != "wall" or m.priority_nice is not None)
+            loaded = sum(1 for m in windows if m.shared)
             busy = dev.kind == "cpu" and 2 * loaded > len(windows)
             if dev.kind == "cpu":
                 name = f"{dev.name}, {dev.threads} threads" if dev.threads else dev.name

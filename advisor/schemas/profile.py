@@ -90,6 +90,13 @@ class Measurement(Model):
         """Timed on a machine that nothing else was using (or where that was not measured)."""
         return quiet(self.others_cpu_cores, self.steal_fraction)
 
+    @property
+    def shared(self) -> bool:
+        """Other processes were using the CPU during this window or as it began: it was disturbed, timed on one
+        thread by its CPU time, or timed with the probe raised above them (the windows whose busiest other process
+        ``advisor.probe.contention`` names)."""
+        return not self.clean or self.clock != "wall" or self.priority_nice is not None
+
     def process_parts(self) -> list[list[float]]:
         """``compute_seconds_samples`` split into each process's steps (``process_samples``), in order; one part
         where one process timed them all (or the counts do not add up)."""
