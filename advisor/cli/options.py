@@ -98,9 +98,10 @@ def parse_batch_sizes(text: str | None) -> list[int] | None:
     return sizes
 
 
-def check_output_path(path: Path, flag: str) -> Path:
+def check_output_path(path: Path, flag: str, *, workload: Path | None = None, example: str = "out.json") -> Path:
     """Fail before any probe when ``path`` cannot be written: a missing or unwritable folder, a folder in its
-    place, a name the file system refuses. Checked by creating (and removing) a file beside it."""
+    place, a name the file system refuses, or the workload file itself (which the output would replace).
+    Checked by creating (and removing) a file beside it."""
     import tempfile
 
     from advisor.errors import ConfigError
@@ -108,6 +109,11 @@ def check_output_path(path: Path, flag: str) -> Path:
     hint = f"Fix: pass {flag} with a path in a folder you can write to."
     if path.is_dir():
         raise ConfigError(f"{flag} {path}: is a folder, not a file.", hint=hint)
+    is_workload = workload is not None and _same_file(path, workload)
+    if is_workload or path.suffix == ".py":
+        what = "the workload file itself" if is_workload else "a Python file"
+        raise ConfigError(f"{flag} {path}: is {what}; writing there would replace code with the output.",
+                          hint=f"Fix: pass {flag} with another name, e.g. {flag} {example}.")
     if len(path.name.encode()) > 255:
         raise ConfigError(f"{flag} {path}: the file name is longer than 255 bytes.", hint="Fix: a shorter name.")
     folder = path.parent
@@ -119,6 +125,15 @@ def check_output_path(path: Path, flag: str) -> Path:
     except OSError as exc:
         raise ConfigError(f"{flag} {path}: cannot write in {folder} ({exc.strerror or exc}).", hint=hint) from None
     return path
+
+
+def _same_file(path: Path, other: Path) -> bool:
+    import os
+
+    try:
+        return os.path.samefile(path, other)
+    except OSError:  # either is missing: they cannot be one file
+        return False
 
 
 def write_atomically(path: Path, write, flag: str) -> None:

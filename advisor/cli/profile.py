@@ -36,7 +36,7 @@ def profile(
 
     ladder = parse_batch_sizes(batch_sizes)
     if output is not None:
-        check_output_path(output, "-o")
+        check_output_path(output, "-o", workload=workload, example="profile.json")
     with render.probe_progress(not json_out) as progress:
         prof = api.profile(workload, devices=device, batch_size=batch_size, batch_sizes=ladder,
                            probe_seconds=probe_seconds, precision=precision, threads=threads, progress=progress)

@@ -39,7 +39,11 @@ def save_profile(profile: Profile, path: str | Path) -> Path:
 def load_profile(path: str | Path) -> Profile:
     """A ``Profile`` from a JSON file; ``ProbeError`` naming the file and the fix when it is not one."""
     path = Path(path)
-    hint = f"Fix: pass a file written by `advisor profile WORKLOAD -o {path.name}`."
+    # Only a missing file is named in the fix: naming an existing one would tell the user to overwrite it.
+    hint = "Fix: pass a file written by `advisor profile WORKLOAD -o profile.json`."
+    if path.suffix == ".py":
+        hint = (f"Fix: pass {path.name} as the workload (the first argument) without --profile; --profile takes "
+                f"the JSON that `advisor profile {path.name} -o profile.json` writes.")
     with contextlib.suppress(OSError):
         info = path.stat()
         # A device (/dev/zero), a pipe or a huge file would be read without end: a profile is a small file.
@@ -51,6 +55,8 @@ def load_profile(path: str | Path) -> Profile:
     try:
         text = path.read_text()
     except FileNotFoundError:
+        if path.suffix != ".py":
+            hint = f"Fix: pass a file written by `advisor profile WORKLOAD -o {path.name}`."
         raise ProbeError(f"{path}: no such profile file.", hint=hint) from None
     except IsADirectoryError:
         raise ProbeError(f"{path}: is a folder, not a profile file.", hint=hint) from None

@@ -29,6 +29,24 @@ def test_a_python_file_given_as_profile_is_not_run(invoke, tmp_path, command):
     assert result.exit_code == 1, result.output
     assert "not valid JSON" in result.output and "Traceback" not in result.output
     assert not marker.exists()
+    # The fix points at the workload argument, and never at `-o evil.py` (which would overwrite the code).
+    assert "pass evil.py as the workload (the first argument) without --profile" in result.output
+    assert "-o evil.py" not in result.output
+
+
+def test_profile_refuses_to_write_over_its_own_workload(invoke, tmp_path):
+    workload = tmp_path / "model.py"
+    workload.write_text(EVIL.format(marker=str(tmp_path / "marker")))
+    before = workload.read_text()
+    (tmp_path / "alias.json").symlink_to(workload)
+    for output in (workload, tmp_path / "alias.json", tmp_path / "other.py"):
+        result = invoke("profile", workload, "-o", output, "--device", "cpu")
+        assert result.exit_code == 1, result.output
+        assert "writing there would replace code with the output" in result.output
+        assert "Fix: pass -o with another name, e.g. -o profile.json." in result.output
+    # refused before the probe: the file is untouched and the workload never ran
+    assert workload.read_text() == before and not (tmp_path / "marker").exists()
+    assert not (tmp_path / "other.py").exists()
 
 
 def test_a_profile_is_read_by_content_whatever_its_name(invoke, tmp_path, profile_data):

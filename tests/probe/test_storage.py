@@ -66,3 +66,14 @@ def test_bad_files_give_a_probe_error_naming_the_file(tmp_path, content, words):
 def test_a_folder_is_not_a_profile(tmp_path):
     with pytest.raises(ProbeError, match="folder"):
         load_profile(tmp_path)
+
+
+def test_the_fix_names_a_file_only_where_writing_it_is_safe(tmp_path):
+    with pytest.raises(ProbeError) as missing:
+        load_profile(tmp_path / "mine.json")
+    assert missing.value.hint == "Fix: pass a file written by `advisor profile WORKLOAD -o mine.json`."
+    data = tmp_path / "data.csv"
+    data.write_text("a,b\n1,2\n")
+    with pytest.raises(ProbeError) as other:
+        load_profile(data)
+    assert other.value.hint == "Fix: pass a file written by `advisor profile WORKLOAD -o profile.json`."
