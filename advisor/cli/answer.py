@@ -103,6 +103,8 @@ def _rows(rec: Any, view: str, show_all: bool) -> tuple[str, list[tuple[Any, str
     n = sum(g.count for g in rec.groups)
     rows = [(g.best, f"+{g.count - 1}, to {format_usd(g.cost_usd_max)}" if g.count > 1 else "")
             for g in rec.groups[:top]]
+    if len(rec.groups) <= top:  # every kind, or a stored answer's table (its rows only: "Why" has the count)
+        return f"{len(rows)} kinds of machine ({n} candidates in these rows; {marks})", rows
     return (f"Top {len(rows)} of {len(rec.groups)} kinds of machine ({n} candidates; {marks}; "
             f"--by provider, --all for every row)", rows)
 

@@ -112,8 +112,7 @@ def show(
         render.print_json(detail)
         return
     render.recommendation(detail.recommendation)
-    outcomes = [_dump(o) for o in detail.outcomes]
-    render.rows_table("Outcomes", outcomes, ["id", "actual_seconds", "instance_type", "status", "recorded_at"])
+    render.outcomes_table(detail.outcomes)
 
 
 def _entry_id(text: str) -> tuple[int | None, int | None]:

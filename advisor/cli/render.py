@@ -300,6 +300,13 @@ def rows_table(title: str, rows: Sequence[dict], columns: Sequence[str] | None =
     con.print(table)
 
 
+def outcomes_table(outcomes: Sequence[Any]) -> None:
+    """``history show``'s recorded runs, in the units the rest of the output uses."""
+    rows = [{"id": o.id, "actual": format_duration(o.actual_seconds), "instance": o.instance_type,
+             "status": o.status, "recorded (UTC)": _when(o.recorded_at), "notes": o.notes} for o in outcomes]
+    rows_table("Outcomes", rows, ["id", "actual", "instance", "status", "recorded (UTC)", "notes"])
+
+
 def _cell(value: Any) -> str:
     if value is None:
         return "-"

@@ -36,7 +36,9 @@ from advisor.history.rows import (
     candidate_from_row,
     candidate_row,
     measurement_rows,
+    named_candidates,
     same_candidate,
+    stored_extra,
     stored_summary,
     workload_fields,
 )
@@ -68,8 +70,6 @@ from advisor.settings import Settings
 from advisor.units import parse_since
 
 _NOT_FOUND_HINT = "Fix: `advisor history list` shows the stored ids."
-_ANSWER = {"status", "verdict", "best_value", "skipped", "violations", "startup_seconds_cpu", "startup_seconds_gpu",
-           "here"}
 
 # Row ids are INTEGER columns: a bigger number cannot be stored, so it names no row (and would make the driver
 # fail instead of finding nothing). SQLite's INTEGER holds 64 bits, PostgreSQL's 32.
@@ -258,16 +258,7 @@ class History:
                 constraints=c.model_dump(mode="json"),
                 pricing_snapshot=json.loads(json.dumps(rec.pricing_snapshot or {}, default=str)),
                 workload_info=rec.workload.model_dump(mode="json"),
-                extra={
-                    "schema_version": rec.schema_version,
-                    "best_per_tier": {k: v.model_dump(mode="json") for k, v in rec.best_per_tier.items()},
-                    "best_per_provider": {k: v.model_dump(mode="json") for k, v in rec.best_per_provider.items()},
-                    "advice": list(rec.advice),
-                    "measured_devices": list(rec.measured_devices),
-                    "notes": list(rec.notes),
-                    # The answer on top (the groups are left out: they hold every candidate, and are re-ranked)
-                    "answer": rec.model_dump(mode="json", include=_ANSWER),
-                },
+                extra=stored_extra(rec),
             )).inserted_primary_key[0]
             rows, chosen_stored = [], False
             for rank, cand in enumerate(rec.candidates):
@@ -278,6 +269,8 @@ class History:
                 rows.append(candidate_row(cand, rec_id, rank=rank, chosen=False, excluded=True))
             if chosen is not None and not chosen_stored:  # chosen but not listed among the candidates
                 rows.append(candidate_row(chosen, rec_id, rank=None, chosen=True, excluded=False))
+            rows += [candidate_row(cand, rec_id, rank=None, chosen=False, excluded=False)
+                     for cand in named_candidates(rec) if chosen is None or not same_candidate(cand, chosen)]
             if rows:
                 conn.execute(insert(CandidateTable), rows)
             return rec_id
@@ -408,8 +401,9 @@ class History:
         return entries
 
     def show(self, id: int) -> HistoryDetail:
-        """The stored recommendation as it was returned, and its outcomes. Its ``groups`` are not kept (they hold
-        every ranked candidate: ``candidates`` has the top ones, and a new ``recommend`` ranks them all again)."""
+        """The stored recommendation as it was returned, and its outcomes. Its ``groups`` are the table's rows (the
+        top kinds of machine; all of them would hold every ranked candidate, which a new ``recommend`` ranks
+        again)."""
         with self._read() as conn:
             row = None
             if self._storable_id(id):
@@ -437,7 +431,7 @@ class History:
             constraints=Constraints.model_validate(r["constraints"] or {}),
             pricing_snapshot=r["pricing_snapshot"] or {},
             advice=extra.get("advice") or [], measured_devices=extra.get("measured_devices") or [],
-            notes=extra.get("notes") or [], **(extra.get("answer") or {}),
+            notes=extra.get("notes") or [], groups=extra.get("groups") or [], **(extra.get("answer") or {}),
         )
         outcomes = [Outcome(id=o.id, recommendation_id=o.recommendation_id, actual_seconds=o.actual_seconds,
                             instance_type=o.instance_type, status=o.status, recorded_at=o.recorded_at,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from advisor.schemas import Candidate, Profile, WorkloadInfo, WorkloadSummary
+from advisor.schemas import Candidate, Profile, Recommendation, WorkloadInfo, WorkloadSummary
 
 # Candidate fields kept in their own columns; every other field goes to the row's ``extra`` JSON.
 _CANDIDATE_COLUMNS = ("provider", "instance_type", "region", "tier", "gpu", "gpu_count", "vcpus", "seconds", "low",
@@ -71,6 +71,39 @@ def candidate_from_row(row: Any) -> Candidate:
 def same_candidate(a: Candidate, b: Candidate) -> bool:
     """Whether ``a`` is the candidate ``b`` (the chosen one is flagged on its listed row, not stored twice)."""
     return a is b or a == b
+
+
+# The answer on top, stored whole; the groups are stored as the table's rows only (all of them hold every candidate)
+_ANSWER = {"status", "verdict", "best_value", "skipped", "violations", "startup_seconds_cpu", "startup_seconds_gpu",
+           "here"}
+
+
+def stored_extra(rec: Recommendation) -> dict[str, Any]:
+    """What a recommendation keeps beside its columns and candidate rows, as JSON (``History.show`` reads it)."""
+    return {
+        "schema_version": rec.schema_version,
+        "best_per_tier": {k: v.model_dump(mode="json") for k, v in rec.best_per_tier.items()},
+        "best_per_provider": {k: v.model_dump(mode="json") for k, v in rec.best_per_provider.items()},
+        "advice": list(rec.advice),
+        "measured_devices": list(rec.measured_devices),
+        "notes": list(rec.notes),
+        "answer": rec.model_dump(mode="json", include=_ANSWER),
+        "groups": [g.model_dump(mode="json") for g in rec.groups[: rec.constraints.top]],
+    }
+
+
+def named_candidates(rec: Recommendation) -> list[Candidate]:
+    """The candidates the answer showed beyond its top ranked ones: the table's rows (the best of each of the top
+    kinds of machine), the best value, the best of each tier and of each provider. Each is stored as a row, so
+    that a run on any machine the user was shown can be recorded against its estimate."""
+    shown = [g.best for g in rec.groups[: rec.constraints.top]]
+    shown += [rec.best_value.candidate] if rec.best_value is not None else []
+    shown += [*rec.best_per_tier.values(), *rec.best_per_provider.values()]
+    named: list[Candidate] = []
+    for cand in shown:
+        if not any(same_candidate(cand, other) for other in (*rec.candidates, *named)):
+            named.append(cand)
+    return named
 
 
 def measurement_rows(profile: Profile, profile_id: int) -> list[dict[str, Any]]:

@@ -58,6 +58,10 @@ def test_record_then_compare_list_show_export(cli, db_url):
     assert result.exit_code == 0, result.output
     shown = json.loads(result.output)
     assert shown["recommendation"]["id"] == rec_id and shown["outcomes"][0]["actual_seconds"] == 2000.0
+    result = cli("history", "show", str(rec_id))
+    assert result.exit_code == 0, result.output
+    (line,) = [ln for ln in result.output.splitlines() if "g5.xlarge" in ln and "completed" in ln]
+    assert "33m20s" in line and "2000" not in line  # the run in the units the rest of the output uses
 
     result = cli("history", "export", "--format", "csv")
     assert result.exit_code == 0, result.output
