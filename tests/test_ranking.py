@@ -580,3 +580,14 @@ def test_a_bounded_what_if_keeps_exact_ties_in_the_name_order(objective):
     assert got.cand.instance_type == "aa-earlier-name" == best_meeting(
         pairs, Constraints(objective=objective), STARTUP_CPU, STARTUP_GPU).cand.instance_type
     assert bounded.asked == {0, 1}
+
+
+def test_diff_names_only_the_constraints_that_changed():
+    from advisor.ranking.diff import diff
+
+    old = run(Constraints(top=5))
+    assert not [n for n in diff(old, run(Constraints(top=10))).notes if "constraints" in n]  # a display option
+    new = run(Constraints(deadline_seconds=7200, budget_usd=50, providers=["aws", "lambda"]))
+    (note,) = [n for n in diff(old, new).notes if "constraints" in n]
+    assert note == ("the constraints changed: deadline none -> 2h00m; budget none -> $50.00; "
+                    "providers none -> aws,lambda")

@@ -40,6 +40,24 @@ def _here_rows(old: Recommendation, new: Recommendation) -> list[HereDiffRow]:
     return rows
 
 
+def _constraint_changes(old: Recommendation, new: Recommendation) -> list[str]:
+    """"deadline 1h00m -> 2h00m" for each constraint that changed; ``top`` only sets how many rows are shown."""
+    def shown(name: str, value: object) -> str:
+        if value is None:
+            return "none"
+        if name == "deadline_seconds":
+            return format_duration(value)
+        if name == "budget_usd":
+            return f"${value:,.2f}"
+        if isinstance(value, list):
+            return ",".join(map(str, value))
+        return str(value)
+
+    before, after = old.constraints.model_dump(exclude={"top"}), new.constraints.model_dump(exclude={"top"})
+    return [f"{name.removesuffix('_seconds').removesuffix('_usd')} {shown(name, before[name])} -> "
+            f"{shown(name, after[name])}" for name in before if before[name] != after.get(name)]
+
+
 def _job_notes(old: Recommendation, new: Recommendation) -> list[str]:
     notes = []
     if old.workload.name != new.workload.name:
@@ -48,8 +66,9 @@ def _job_notes(old: Recommendation, new: Recommendation) -> list[str]:
     job_new = (new.dataset_size, new.epochs, new.batch_size)
     if job_old != job_new:
         notes.append(f"the job changed (samples, epochs, batch): {job_old} -> {job_new}")
-    if old.constraints.model_dump() != new.constraints.model_dump():
-        notes.append("the constraints changed (objective, deadline, budget, providers, spot, precision)")
+    changed = _constraint_changes(old, new)
+    if changed:
+        notes.append(f"the constraints changed: {'; '.join(changed)}")
     for what, tier in (("startup_seconds_cpu", "CPU"), ("startup_seconds_gpu", "GPU")):
         before, after = getattr(old, what), getattr(new, what)
         if before != after:
