@@ -164,8 +164,16 @@ def compare(
 
     with _open(server) as hist:
         comparison = hist.compare(workload=workload)
+        # Nothing for this workload and runs recorded for others: say so, not that nothing was recorded.
+        others = workload is not None and not comparison.rows and bool(hist.compare().rows)
     if json_out:
         render.print_json({"schema_version": 1, **_dump(comparison)})
+    elif others:
+        from advisor.cli.render import safe_text
+
+        render.out().print(f"No recorded run matches --workload {safe_text(repr(workload))} (runs of other "
+                           "workloads are recorded: `advisor history compare` without it compares them). --workload "
+                           "takes the name shown in the workload column (the file name without .py).")
     else:
         render.comparison(comparison)
 

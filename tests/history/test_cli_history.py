@@ -48,6 +48,10 @@ def test_record_then_compare_list_show_export(cli, db_url):
     assert (row["recommendation_id"], row["predicted_seconds"], row["actual_seconds"]) == (rec_id, 1800.0, 2000.0)
     assert row["error_pct"] == pytest.approx(-10.0)
     assert data["by_device"][0]["key"] == "A10G" and data["by_method"][0]["key"] == "scaled"
+    result = cli("history", "compare", "--workload", "nosuch")
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("No recorded run matches --workload 'nosuch' (runs of other workloads")
+    assert "Nothing to compare yet" not in result.output
 
     result = cli("history", "list", "--json")
     assert result.exit_code == 0, result.output
