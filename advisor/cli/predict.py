@@ -71,7 +71,7 @@ def predict(
 
     host_vcpus = check_target_vcpus(vcpus, bool(gpu) or (device or "").startswith("cuda"))
     source = pick_source(workload, profile)
-    _check_target_flags(gpu, device, p2p)
+    _check_target_flags(gpu, device, p2p, threads)
     counts, precisions = parse_gpu_counts(gpus), parse_precisions(precision)
     job_flags = job_setting_kwargs(compile_, grad_accum_steps, eval_every, eval_steps)
     if host_vcpus is not None and (len(counts) > 1 or len(precisions) > 1):
@@ -104,8 +104,13 @@ def predict(
         _print_one(est, gpu, startup_gpu, server)
 
 
-def _check_target_flags(gpu: str | None, device: str | None, p2p: bool | None) -> None:
+def _check_target_flags(gpu: str | None, device: str | None, p2p: bool | None, threads: int | None) -> None:
     from advisor.errors import ConfigError
+
+    if threads is not None and (gpu or (device or "cpu").strip().lower() != "cpu"):
+        raise ConfigError(f"--threads is a CPU's thread count: it is not taken with {'--gpu' if gpu else '--device'} "
+                          f"{gpu or device} (a GPU host's size is its --vcpus).",
+                          hint="Fix: drop --threads, or predict --device cpu --threads N for a CPU.")
 
     if gpu and device:
         raise ConfigError("Give --device (a device here) or --gpu (any GPU model), not both.",

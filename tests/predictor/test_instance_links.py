@@ -100,6 +100,11 @@ def test_the_cli_flag_reaches_the_target_and_is_refused_without_a_gpu(tmp_path):
     assert out["--no-p2p"]["seconds"] > out["--p2p"]["seconds"] == out[None]["seconds"]
     bad = runner.invoke(app, [*common, "--no-p2p"])
     assert bad.exit_code == 1 and "--no-p2p says how several GPUs" in bad.output and "Traceback" not in bad.output
+    # the other way round: a CPU's thread count is not silently dropped from a GPU target
+    for target in (["--gpu", "A10G"], ["--device", "cuda:0"]):
+        bad = runner.invoke(app, [*common, *target, "--threads", "4"])
+        assert bad.exit_code == 1 and "Traceback" not in bad.output, bad.output
+        assert f"--threads is a CPU's thread count: it is not taken with {' '.join(target)}" in bad.output
 
 
 def test_the_service_carries_the_flag_both_ways():
