@@ -44,7 +44,7 @@ from advisor.probe.ladder import MAX_TIMED_BATCH_SIZE
 from advisor.schemas import InputPipeline, LoaderPoint
 from advisor.schemas.profile import quiet
 from advisor.workload import LoaderRun, Workload, sample_count, split_batch
-from advisor.workload.describe import gist
+from advisor.workload.describe import raised
 
 MIN_TIMED_BATCHES = 2  # timed batches at each worker count, however long they take
 MAX_WORKERS = 32  # the most worker processes timed, whatever the cores
@@ -367,8 +367,7 @@ def _measure_make_batch(workload: Workload, batch_size: int, budget_seconds: flo
         except WorkloadError:
             raise
         except Exception as exc:  # noqa: BLE001 - user code: make_batch
-            raise WorkloadError(f"{workload.label}: make_batch({batch_size}) raised {type(exc).__name__}: "
-                                f"{gist(exc)}",
+            raise WorkloadError(f"{workload.label}: make_batch({batch_size}) raised {raised(exc)}",
                                 hint="Fix: make_batch(batch_size) must run at the training batch size.") from exc
         span.stop(calls[-1], time.perf_counter())
         if time.perf_counter() >= deadline:

@@ -22,7 +22,7 @@ import torch
 
 from advisor.errors import WorkloadError
 from advisor.workload.dataloader import LoaderRun, user_line
-from advisor.workload.describe import describe, gist, input_summary
+from advisor.workload.describe import describe, gist, input_summary, raised
 from advisor.workload.job import positive_int
 from advisor.workload.loader import Workload, load_workload
 from advisor.workload.step import call_model, compute_loss, move_to, split_batch
@@ -98,7 +98,7 @@ def _check_step(workload: Workload, model: Any, batch_size: int, start: float) -
         loss.backward()
     except Exception as exc:  # noqa: BLE001 - user code: autograd through the user's model
         raise WorkloadError(
-            f"{label}{user_line(exc, workload.path)}: the backward pass failed: {type(exc).__name__}: {gist(exc)}",
+            f"{label}{user_line(exc, workload.path)}: the backward pass failed: {raised(exc)}",
             hint="Fix: a usual cause is an in-place change (x += ..., relu(inplace=True) on a needed tensor) "
             "of something autograd saved; make that operation out-of-place.",
         ) from exc
@@ -107,7 +107,7 @@ def _check_step(workload: Workload, model: Any, batch_size: int, start: float) -
     except Exception as exc:  # noqa: BLE001 - user code: the user's optimizer
         raise WorkloadError(
             f"{label}{user_line(exc, workload.path)}: the optimizer step ({type(optimizer).__name__}) failed: "
-            f"{type(exc).__name__}: {gist(exc)}",
+            f"{raised(exc)}",
             hint="Fix: configure_optimizer(params) must return an optimizer over the `params` it is given.",
         ) from exc
     return CheckResult(
@@ -138,8 +138,7 @@ def _checked_batch(workload: Workload, batch_size: int) -> tuple[Any, Any]:
         batch = workload.make_batch(batch_size)
     except Exception as exc:  # noqa: BLE001 - user code: make_batch
         raise WorkloadError(
-            f"{label}{user_line(exc, workload.path)}: make_batch({batch_size}) raised {type(exc).__name__}: "
-            f"{gist(exc)}",
+            f"{label}{user_line(exc, workload.path)}: make_batch({batch_size}) raised {raised(exc)}",
             hint="Fix: make_batch(batch_size) must run on its own and return (inputs, target) for any batch "
             "size of 1 or more.",
         ) from exc
@@ -341,7 +340,7 @@ def _loss_error(workload: Workload, exc: BaseException, output: Any, target: Any
         fix = ("Fix: integer targets must be class indices in [0, number of classes) with the output's "
                "batch dimension; or define loss_fn(output, target).")
     return WorkloadError(
-        f"{workload.label}{user_line(exc, workload.path)}: {what} failed: {type(exc).__name__}: {gist(exc)} "
+        f"{workload.label}{user_line(exc, workload.path)}: {what} failed: {raised(exc)} "
         f"(output: {input_summary(output)}, target: {input_summary(target)}).",
         hint=fix,
     )

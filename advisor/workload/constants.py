@@ -161,7 +161,8 @@ def read_constants(source: str) -> FileConstants:
             known.pop(name, None)
             if name in JOB_CONSTANTS:
                 values.pop(name, None)
-                unread[name] = _source_of(source, stmt)
+                unread[name] = f"... (set by the {_STATEMENT_KIND.get(type(stmt).__name__, 'statement')} at line " \
+                               f"{stmt.lineno})"
         if value is None:
             continue
         try:
@@ -179,6 +180,14 @@ def read_constants(source: str) -> FileConstants:
                 values[name] = result
                 unread.pop(name, None)
     return FileConstants(values, unread)
+
+
+# How a note names a statement that binds a constant other than by ``NAME = value`` (its source would not read as
+# the constant's value: "BATCH_SIZE = if cond: ...").
+_STATEMENT_KIND = {"If": "if block", "For": "for loop", "AsyncFor": "for loop", "While": "while loop",
+                   "With": "with block", "AsyncWith": "with block", "Try": "try block", "TryStar": "try block",
+                   "Match": "match block", "Import": "import", "ImportFrom": "import", "FunctionDef": "def",
+                   "AsyncFunctionDef": "def", "ClassDef": "class", "Assign": "unpacking assignment"}
 
 
 def _source_of(source: str, node: ast.AST) -> str:

@@ -72,9 +72,20 @@ def exception_text(exc: BaseException, limit: int = MESSAGE_LIMIT) -> str:
 
 
 def gist(exc: BaseException, limit: int = 300) -> str:
-    """The first non-empty line of an exception's message, shortened."""
+    """The first non-empty line of an exception's message, shortened (its class's name where it has none)."""
+    return _first_line(exc, limit) or type(exc).__name__
+
+
+def raised(exc: BaseException, limit: int = 300, *, whole: bool = False) -> str:
+    """"ValueError: the first line of its message" (``whole``: all of it, to ``MESSAGE_LIMIT``), or "MemoryError
+    (no message)": what a user's code raised."""
+    line = exception_text(exc).strip() if whole else _first_line(exc, limit)
+    return f"{type(exc).__name__}: {line}" if line else f"{type(exc).__name__} (no message)"
+
+
+def _first_line(exc: BaseException, limit: int) -> str:
     text = exception_text(exc, 100_000).strip()
     if isinstance(exc, KeyError) and exc.args:
         text = repr(exc.args[0])
-    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "") or type(exc).__name__
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
     return line if len(line) <= limit else line[: limit - 3] + "..."

@@ -38,7 +38,7 @@ from advisor.errors import WorkloadError, did_you_mean
 from advisor.schemas import JobSpec
 from advisor.workload.constants import read_file_constants
 from advisor.workload.dataloader import FirstLoaderBatch, user_line
-from advisor.workload.describe import describe, exception_text
+from advisor.workload.describe import describe, raised
 from advisor.workload.job import (
     checked_num_workers,
     declared_count,
@@ -182,8 +182,8 @@ class Workload:
             made = factory(*args)
         except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - user code: report it, don't crash
             raise WorkloadError(
-                f"{self.label}{user_line(exc, self.path)}: {what}() raised {type(exc).__name__}: "
-                f"{exception_text(exc)}", hint=raised_hint,
+                f"{self.label}{user_line(exc, self.path)}: {what}() raised "
+                f"{raised(exc, whole=True)}", hint=raised_hint,
             ) from exc
         if not isinstance(made, expected):
             raise WorkloadError(f"{self.label}: {what}() returned {describe(made)}, not a {expected_name}.",
@@ -325,20 +325,20 @@ def _import_file(path: Path) -> ModuleType:
         sys.modules.pop(module_name, None)
         where = exc.filename if exc.filename and Path(exc.filename).resolve() != path.resolve() else path
         raise WorkloadError(
-            f"{where}:{exc.lineno}: syntax error: {exc.msg}."
+            f"{where}{f':{exc.lineno}' if exc.lineno else ''}: syntax error: {exc.msg}."
             + (f" (imported by {path})" if where != path else ""),
             hint=f"Fix: correct the syntax (python -m py_compile {where} shows it too).",
         ) from exc
     except ImportError as exc:
         sys.modules.pop(module_name, None)
         raise WorkloadError(
-            f"{path}{user_line(exc, path)}: importing the file failed: {type(exc).__name__}: {exception_text(exc)}",
+            f"{path}{user_line(exc, path)}: importing the file failed: {raised(exc, whole=True)}",
             hint="Fix: install the missing package in this environment (pip install ...), or correct the import.",
         ) from exc
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - user code: the file's top level ran
         sys.modules.pop(module_name, None)
         raise WorkloadError(
-            f"{path}{user_line(exc, path)}: running the file failed: {type(exc).__name__}: {exception_text(exc)}",
+            f"{path}{user_line(exc, path)}: running the file failed: {raised(exc, whole=True)}",
             hint="Fix: the file must import cleanly (python " + str(path) + " should run without error).",
         ) from exc
     finally:

@@ -53,7 +53,10 @@ def test_anything_else_is_unread_with_its_source(text, name, unread_source):
 def test_a_name_rebound_by_code_is_unknown_from_there_on():
     text = "B = 8\nfrom config import B\nBATCH_SIZE = B * 2\nEPOCHS = 3\nif True:\n    EPOCHS = 4\n"
     found = read_constants(text)
-    assert found.unread == {"BATCH_SIZE": "B * 2", "EPOCHS": "if True:     EPOCHS = 4"}
+    assert found.unread == {"BATCH_SIZE": "B * 2", "EPOCHS": "... (set by the if block at line 5)"}
+    unpacked = read_constants("from cfg import EPOCHS\nPRECISION, LR = 'bf16', 1e-3\n").unread
+    assert unpacked == {"EPOCHS": "... (set by the import at line 1)",
+                        "PRECISION": "... (set by the unpacking assignment at line 2)"}
     # Re-assigned with a readable value later: read again.
     assert read_constants("EPOCHS = f()\nEPOCHS = 2 + 1").values == {"EPOCHS": 3}
 

@@ -46,6 +46,21 @@ def test_syntax_error_names_file_and_line(tmp_path):
     assert_message(err, f"{path}:1:", "syntax error")
 
 
+def test_a_syntax_error_without_a_line_names_none(tmp_path):
+    path = tmp_path / "nul.py"
+    path.write_bytes(b"x = 1\x00\n")
+    with pytest.raises(WorkloadError) as err:
+        load_workload(path)
+    assert err.value.message.startswith(f"{path}: syntax error:") and "None" not in err.value.message
+
+
+def test_an_exception_without_a_message_is_named_once(tmp_path):
+    path = write(tmp_path, GOOD_MODEL + "raise MemoryError()\n" + GOOD_BATCH)
+    with pytest.raises(WorkloadError) as err:
+        load_workload(path)
+    assert err.value.message.endswith("running the file failed: MemoryError (no message)")
+
+
 def test_syntax_error_in_an_imported_sibling_names_the_sibling(tmp_path):
     (tmp_path / "helpers.py").write_text("x = 1\ny = (\n")
     path = write(tmp_path, "import helpers\n" + GOOD_MODEL + GOOD_BATCH)
@@ -180,3 +195,12 @@ def test_importing_the_package_does_not_import_torch():
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "False"
+
+
+def test_raised_names_the_class_and_the_first_line_or_says_there_is_no_message():
+    from advisor.workload.describe import raised
+
+    assert raised(MemoryError()) == "MemoryError (no message)"
+    assert raised(ValueError("\n  first\nsecond")) == "ValueError: first"
+    assert raised(ValueError("first\nsecond"), whole=True) == "ValueError: first\nsecond"
+    assert raised(KeyError("k")) == "KeyError: 'k'"
