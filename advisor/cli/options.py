@@ -32,8 +32,15 @@ def choice(value: str, choices: Sequence[str], flag: str) -> str:
 
 
 def output_format(fmt: str, json_out: bool) -> str:
-    """The output format from ``--format`` and the older ``--json`` (which wins)."""
-    return "json" if json_out else choice(fmt, FORMATS, "--format")
+    """The output format from ``--format`` and the older ``--json`` (the same as ``--format json``; with another
+    ``--format`` the two ask for different output, which is refused rather than one silently dropped)."""
+    from advisor.errors import ConfigError
+
+    fmt = choice(fmt, FORMATS, "--format")
+    if json_out and fmt not in ("text", "json"):
+        raise ConfigError(f"--json and --format {fmt} ask for two different outputs.",
+                          hint=f"Fix: drop --json for {fmt}, or drop --format {fmt} for JSON.")
+    return "json" if json_out else fmt
 
 
 def parse_gpu_counts(text: str | int | None) -> list[int]:

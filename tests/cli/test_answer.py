@@ -257,6 +257,9 @@ def test_diff_of_two_runs(app, tmp_path):
     wrong.write_text('{"schema_version": 1}')
     bad = run(app, "diff", wrong, new)
     assert bad.exit_code == 1 and "is not a recommendation" in bad.output
+    both = run(app, "diff", old, new, "--json", "--format", "markdown")
+    assert both.exit_code == 1 and both.stdout == ""
+    assert "--json and --format markdown ask for two different outputs" in both.output
 
 
 # ------------------------------------------------------------------------------------------ CLI basics
