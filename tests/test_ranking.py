@@ -591,3 +591,13 @@ def test_diff_names_only_the_constraints_that_changed():
     (note,) = [n for n in diff(old, new).notes if "constraints" in n]
     assert note == ("the constraints changed: deadline none -> 2h00m; budget none -> $50.00; "
                     "providers none -> aws,lambda")
+
+
+def test_no_best_value_where_the_time_saved_is_not_worth_the_money():
+    # the only faster offer: 5% sooner for 50x the cost (a short job that start-up dominates) is no best value
+    fast = offer("lambda", "gpu_8x_a100", 1.99 * 50, gpu="A100-40GB", count=8, gpu_memory=40)
+    ests = estimates()
+    ests[key(fast)] = estimate(offer_target(fast, no_lookup), 2800.0)  # 3100 s in all against 3300 s
+    rec = run(ests=ests, offers=[o for o in OFFERS if o.instance_type != "gpu_8x_a100"] + [fast])
+    assert rec.chosen.instance_type == "gpu_1x_a100"
+    assert rec.best_value is None and rec.verdict.best_value is None

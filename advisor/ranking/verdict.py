@@ -16,6 +16,10 @@ from advisor.schemas import BestValue, Candidate, Constraints, CpuVsGpu, Verdict
 from advisor.units import format_duration, format_ratio, format_usd, format_usd_delta
 
 MIN_GAIN = 0.05  # a best-value alternative saves at least 5% of the total time (or, for time, of the cost)
+# ... and buys it at no worse than this rate, in log terms: each doubling of the cost saves at least 7% of the time
+# (2 ** 0.1 = 1.07; for time, each doubling of the time saves 7% of the cost). Without it the knee of a flat front
+# (a short job that start-up dominates) was offered: "+$0.12 (53x the cost) finishes 6.5s sooner".
+MIN_RETURN = 0.1
 
 
 # ------------------------------------------------------------------------------------------ best value
@@ -35,7 +39,7 @@ def best_value(ranked: Sequence[Scored], chosen: Scored | None, objective: str) 
     """The knee of the front of candidates meeting the constraints, on the far side of the choice: for cost,
     faster and dearer; for time, cheaper and slower. In log time and log cost, each scaled by the choice-to-
     extreme span, the knee gains the most relative to what it gives up (the point farthest above the chord
-    from the choice to the extreme). None when no such candidate gains at least 5%."""
+    from the choice to the extreme). None when no such candidate gains at least 5%, at ``MIN_RETURN`` or better."""
     if chosen is None:
         return None
     front = _front([s for s in ranked if s.meets])
@@ -55,6 +59,7 @@ def best_value(ranked: Sequence[Scored], chosen: Scored | None, objective: str) 
 
         def loss(s: Scored) -> float:
             return max(0.0, math.log(s.elapsed / chosen.elapsed))
+    alts = [s for s in alts if gain(s) >= MIN_RETURN * loss(s)]
     if not alts:
         return None
     top_gain = max(gain(s) for s in alts) or 1.0
