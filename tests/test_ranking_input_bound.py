@@ -260,12 +260,13 @@ def test_step_parts_and_the_words():
 def test_the_table_has_a_bound_column_only_when_a_row_needs_it(capsys):
     rec = run(eight_gpus())
     md = answer.markdown(rec)
-    assert "| cost | spot | similar | bound (GPU busy) |\n|---|---|---|---|---|---:|---:|---:|---|---|\n" in md
+    assert ("| cost | spot | similar | bound (GPU busy) | vs the choice |\n"
+            "|---|---|---|---|---|---:|---:|---:|---|---|---|\n") in md
     row = next(line for line in md.splitlines() if line.startswith("| 1➜ |"))
     assert row.startswith("| 1➜ | aws | p-thin | 8 x A100-80GB, 32 vCPU | 31m40s")
-    assert row.endswith("|  | input (31%) |")
+    assert row.endswith("|  | input (31%) | chosen |")
     wide_row = next(line for line in md.splitlines() if line.startswith("| 3* |"))
-    assert wide_row.endswith("| +1, to $17.78 | compute |")
+    assert "| +1, to $17.78 | compute | " in wide_row and "input-bound:" not in wide_row
     answer.candidates_table(rec)
     text = capsys.readouterr().out
     assert "bound (GPU busy)" in text and "input (31%)" in text and "input (73%)" in text and "A100-80GB, 96" in text
@@ -273,8 +274,9 @@ def test_the_table_has_a_bound_column_only_when_a_row_needs_it(capsys):
     assert "1.9x faster, 4%" in text and "input-bound:" not in text
     balanced = run(eight_gpus()[2:])  # every candidate compute-bound: today's table
     md = answer.markdown(balanced)
-    assert "| # | provider | instance | hardware | total time (80%) | job | cost | spot | similar |\n" in md
-    assert "bound" not in md and "96 vCPU" not in md
+    assert ("| # | provider | instance | hardware | total time (80%) | job | cost | spot | similar "
+            "| vs the choice |\n") in md
+    assert "bound (GPU busy)" not in md and "96 vCPU" not in md
     answer.candidates_table(balanced)
     assert "bound" not in capsys.readouterr().out
 

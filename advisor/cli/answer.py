@@ -160,32 +160,29 @@ def candidates_table(rec: Any, view: str = "hardware", show_all: bool = False) -
     out().print(table)
 
 
-def _footer(rec: Any, show_skipped: bool, server: str | None = None) -> None:
-    con = out()
+def _footer_lines(rec: Any, show_skipped: bool, server: str | None = None) -> list[str]:
+    """What follows the table, as plain text lines (the text output escapes them for the terminal, markdown for a
+    comment): what was dropped and skipped, the notes, what was measured, the prices' dates, the history id."""
+    lines = []
     if rec.excluded:
-        con.print(f"{len(rec.excluded)} candidates dropped because the job does not fit in their memory"
-                  f" (e.g. {safe_text(rec.excluded[0].instance_type)}: {safe_text(rec.excluded[0].reason)}).")
-    if rec.skipped and show_skipped:
-        skipped_table(rec.skipped)
-    elif rec.skipped:
+        lines.append(f"{len(rec.excluded)} candidates dropped because the job does not fit in their memory"
+                     f" (e.g. {rec.excluded[0].instance_type}: {rec.excluded[0].reason}).")
+    if rec.skipped and not show_skipped:
         n = sum(s.count for s in rec.skipped)
         first = rec.skipped[0]
-        con.print(f"{n} offers skipped, no estimate (e.g. {safe_text(first.target)}: {safe_text(first.reason)}); "
-                  f"--show-skipped lists every reason and fix.")
+        lines.append(f"{n} offers skipped, no estimate (e.g. {first.target}: {first.reason}); --show-skipped lists "
+                     "every reason and fix.")
     warned = set(rec.verdict.warnings) if rec.verdict else set()
-    for text in rec.notes:
-        if text not in warned:
-            con.print(f"note: {safe_text(text, multiline=True)}")
+    lines += [f"note: {text}" for text in rec.notes if text not in warned]
     if rec.verdict is None:
-        for text in rec.advice:
-            con.print(f"[bold]advice:[/] {safe_text(text)}")
+        lines += [f"advice: {text}" for text in rec.advice]
     if rec.measured_devices:
         corrected = any(c.method == "history" for c in rec.candidates)
-        con.print(f"measured here: {safe_text(', '.join(rec.measured_devices))}; everything else is scaled"
-                  + ("; every time corrected by the history (note above)." if corrected else "."))
+        lines.append(f"measured here: {', '.join(rec.measured_devices)}; everything else is scaled"
+                     + ("; every time corrected by the history (note above)." if corrected else "."))
     snap = rec.pricing_snapshot or {}
     if snap.get("dates"):
-        con.print("prices as of: " + safe_text(", ".join(f"{k} {v}" for k, v in snap["dates"].items())))
+        lines.append("prices as of: " + ", ".join(f"{k} {v}" for k, v in snap["dates"].items()))
     if rec.id is not None:
         # The id is the history's that stored it: a server's, in client mode, so the command must go there too
         # (without --server it would record against this machine's history, where the id is another run or none).
@@ -197,10 +194,19 @@ def _footer(rec: Any, show_skipped: bool, server: str | None = None) -> None:
         timed = [r for r in rec.here if r.seconds is not None]
         fits = [r for r in timed if here_total_seconds(r) is not None]
         fastest = min(fits, key=here_total_seconds, default=None)
-        instead = (f"; run here: add --instance here{':' + safe_text(fastest.device) if len(timed) > 1 else ''}"
+        instead = (f"; run here: add --instance here{':' + fastest.device if len(timed) > 1 else ''}"
                    if fastest is not None else "")
-        con.print(f"saved as history id {rec.id}{' on the server' if server else ''} (record the real time: "
-                  f"advisor history record {rec.id} --actual-seconds 1h30m{safe_text(where)}{instead})")
+        lines.append(f"saved as history id {rec.id}{' on the server' if server else ''} (record the real time: "
+                     f"advisor history record {rec.id} --actual-seconds 1h30m{where}{instead})")
+    return lines
+
+
+def _footer(rec: Any, show_skipped: bool, server: str | None = None) -> None:
+    con = out()
+    if rec.skipped and show_skipped:
+        skipped_table(rec.skipped)
+    for line in _footer_lines(rec, show_skipped, server):
+        con.print(safe_text(line, multiline=True))
 
 
 def skipped_table(skipped: Sequence[Any]) -> None:
@@ -227,8 +233,10 @@ def recommendation(rec: Any, *, view: str = "hardware", show_all: bool = False, 
 # ------------------------------------------------------------------------------------------- markdown
 
 
-def markdown(rec: Any, *, view: str = "hardware", show_all: bool = False, quiet: bool = False) -> str:
-    """The recommendation as GitHub-flavoured markdown (a pull-request comment): verdict, then the table."""
+def markdown(rec: Any, *, view: str = "hardware", show_all: bool = False, quiet: bool = False,
+             show_skipped: bool = False, server: str | None = None) -> str:
+    """The recommendation as GitHub-flavoured markdown (a pull-request comment): what the text output says, in
+    the same order: the verdict, the table, then what was dropped, skipped, measured and stored."""
     lines = [f"### advisor: {md_text(_header(rec))}", "", f"**Status:** {rec.status}", ""]
     for label, text in _verdict_lines(rec):
         lines.append(f"- **{label}:** {md_text(text)}")
@@ -236,22 +244,29 @@ def markdown(rec: Any, *, view: str = "hardware", show_all: bool = False, quiet:
         lines.append(f"- **Violation ({v.constraint}):** {md_text(v.message)}"
                      + (f" — `{md_text(v.flag)}` would pass" + ("" if v.alone else " with the other flag")
                         if v.flag else ""))
-    if not quiet:
-        title, rows = _rows(rec, view, show_all)
-        bound = _bound_shown(rows)
-        lines += ["", f"{md_text(title)}", "",
-                  "| # | provider | instance | hardware | total time (80%) | job | cost | spot | similar |"
-                  + (" bound (GPU busy) |" if bound else ""),
-                  "|---|---|---|---|---|---:|---:|---:|---|" + ("---|" if bound else "")]
-        for rank, (c, similar) in enumerate(rows, 1):
-            cells = _cells(rank, c, rec.chosen, similar, bound)[:10 if bound else 9]
-            cells[1:4] = [md_text(x) for x in (c.provider + ("†" if c.marketplace else ""), c.instance_type,
-                                                 _hardware(c, bound))]
-            cells[8] = md_text(similar)
-            lines.append("| " + " | ".join(cells) + " |")
-        if rec.skipped:
-            lines += ["", f"{sum(s.count for s in rec.skipped)} offers skipped: "
-                      + "; ".join(f"{md_text(s.target)} ({s.count}): {md_text(s.reason)}" for s in rec.skipped[:5])]
+    if quiet:
+        return "\n".join(lines) + "\n"
+    title, rows = _rows(rec, view, show_all)
+    bound = _bound_shown(rows)
+    lines += ["", f"{md_text(title)}", "",
+              "| # | provider | instance | hardware | total time (80%) | job | cost | spot | similar |"
+              + (" bound (GPU busy) |" if bound else "") + " vs the choice |",
+              "|---|---|---|---|---|---:|---:|---:|---|" + ("---|" if bound else "") + "---|"]
+    for rank, (c, similar) in enumerate(rows, 1):
+        cells = _cells(rank, c, rec.chosen, similar, bound)
+        cells[1:4] = [md_text(x) for x in (c.provider + ("†" if c.marketplace else ""), c.instance_type,
+                                             _hardware(c, bound))]
+        cells[8] = md_text(similar)
+        cells[-1] = "chosen" if _same(c, rec.chosen) else md_text(_versus(c, bound))
+        lines.append("| " + " | ".join(cells) + " |")
+    if rec.skipped and show_skipped:
+        lines += ["", f"{sum(s.count for s in rec.skipped)} offers skipped: no estimate", "",
+                  "| target | offers | why | fix |", "|---|---:|---|---|"]
+        lines += [f"| {md_text(s.target)} | {s.count} | {md_text(s.reason)} | {md_text(s.fix or '-')} |"
+                  for s in rec.skipped]
+    footer = _footer_lines(rec, show_skipped, server)
+    if footer:
+        lines += ["", *(f"- {md_text(line)}" for line in footer)]
     return "\n".join(lines) + "\n"
 
 

@@ -126,8 +126,7 @@ def _show(rec, fmt: str, view: dict, server: str | None = None) -> None:
     if fmt == "json":
         render.print_json(rec)
     elif fmt == "markdown":
-        answer.print_markdown(answer.markdown(rec, view=view["view"], show_all=view["show_all"],
-                                              quiet=view["quiet"]))
+        answer.print_markdown(answer.markdown(rec, **view, server=server))
     else:
         answer.recommendation(rec, **view, server=server)
 

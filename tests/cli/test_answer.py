@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from advisor.cli.answer import md_text
 from advisor.cli.app import build_app
 from advisor.units import format_duration, format_usd
 
@@ -220,8 +221,15 @@ def test_markdown_for_a_pull_request_comment(app, rec, tmp_path):
     md = result.stdout
     assert md.startswith("### advisor: tabular\\_mlp: 10 epochs")
     assert "**Status:** ok" in md and "- **Recommendation:** Rent" in md and "- **CPU vs GPU:**" in md
-    assert "| # | provider | instance | hardware | total time (80%) | job | cost | spot | similar |" in md
+    assert ("| # | provider | instance | hardware | total time (80%) | job | cost | spot | similar "
+            "| vs the choice |") in md
     assert "┃" not in md and "[bold" not in md
+    # what the text output says under its table, the markdown says too: each line, escaped for markdown
+    text = run(app, *BASE).stdout
+    footer = text[text.index("note: times are totals"):].strip().splitlines()
+    assert len(footer) >= 3 and any(line.startswith("prices as of: ") for line in footer)
+    for line in footer:
+        assert f"- {md_text(line)}" in md
     # user text is escaped: a workload named like markdown and HTML prints as typed
     data = json.loads(PROFILE.read_text())
     data["workload"]["name"] = "**x** <img src=y> |a|"
