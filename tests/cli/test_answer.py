@@ -210,6 +210,12 @@ def test_skipped_offers_say_why_and_how_to_fix(app):
     assert f"{sum(s['count'] for s in data['skipped'])} offers skipped" in short and "--show-skipped" in short
     full = run(app, *args, "--show-skipped").output.replace("\n", " ")
     assert "offers skipped: no estimate" in full and "cannot be split over 8 GPUs" in full
+    md = run(app, *args, "--format", "markdown").stdout
+    assert f"- {sum(s['count'] for s in data['skipped'])} offers skipped, no estimate" in md
+    md = run(app, *args, "--format", "markdown", "--show-skipped").stdout
+    row = next(line for line in md.splitlines() if "cannot be split over 8 GPUs" in line)
+    assert row.startswith("| ") and row.endswith("| Fix: --gpus 4 or fewer, or a --batch-size of 8 or more. |")
+    assert "offers skipped, no estimate" not in md  # the table replaces the one-line summary
 
 
 # -------------------------------------------------------------------------------------------------- CI
