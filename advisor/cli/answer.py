@@ -162,7 +162,8 @@ def candidates_table(rec: Any, view: str = "hardware", show_all: bool = False) -
 
 def _footer_lines(rec: Any, show_skipped: bool, server: str | None = None) -> list[str]:
     """What follows the table, as plain text lines (the text output escapes them for the terminal, markdown for a
-    comment): what was dropped and skipped, the notes, what was measured, the prices' dates, the history id."""
+    comment): what was dropped and skipped, the notes, what was measured, the prices' dates, the history id. Only
+    a note may span lines (its own line breaks); elsewhere a line break comes from a name and is shown escaped."""
     lines = []
     if rec.excluded:
         lines.append(f"{len(rec.excluded)} candidates dropped because the job does not fit in their memory"
@@ -206,7 +207,7 @@ def _footer(rec: Any, show_skipped: bool, server: str | None = None) -> None:
     if rec.skipped and show_skipped:
         skipped_table(rec.skipped)
     for line in _footer_lines(rec, show_skipped, server):
-        con.print(safe_text(line, multiline=True))
+        con.print(safe_text(line, multiline=line.startswith("note: ")))
 
 
 def skipped_table(skipped: Sequence[Any]) -> None:

@@ -91,6 +91,20 @@ def test_control_characters_in_a_name_are_made_visible(db):
     assert "a\\x1b[2Jb\\x07c\\x9bd\\x7fe\\u202ef" in shown
 
 
+def test_a_line_break_in_a_name_under_the_table_is_shown_not_followed(db):
+    from history_helpers import candidate
+
+    from advisor.history.repository import History
+
+    evil = candidate(0, fits_memory=False, reason="does not fit in memory")
+    evil.instance_type = "x\nnote: forged line"
+    with History(db) as hist:
+        rec_id = hist.save_recommendation(recommendation("m").model_copy(update={"excluded": [evil]}))
+    shown = run("history", "show", str(rec_id)).output
+    assert "(e.g. x\\x0anote: forged line:" in shown
+    assert "\nnote: forged line" not in shown
+
+
 def test_control_characters_in_an_instance_name_are_made_visible(db):
     rec_id = _save(db, "m")
     result = run("history", "record", str(rec_id), "--actual-seconds", "5", "--instance", "x\x1b[31m")
