@@ -16,8 +16,8 @@ from advisor.schemas import BestValue, Candidate, Constraints, CpuVsGpu, Verdict
 from advisor.units import format_duration, format_ratio, format_usd, format_usd_delta
 
 MIN_GAIN = 0.05  # a best-value alternative saves at least 5% of the total time (or, for time, of the cost)
-# ... and buys it at no worse than this rate, in log terms: each doubling of the cost saves at least 7% of the time
-# (2 ** 0.1 = 1.07; for time, each doubling of the time saves 7% of the cost). Without it the knee of a flat front
+# ... and buys it at no worse than this rate, in log terms: each doubling of the cost makes the time at least 1.07x
+# shorter (2 ** 0.1; 6.7% saved; for time, each doubling of the time, the cost). Without it the knee of a flat front
 # (a short job that start-up dominates) was offered: "+$0.12 (53x the cost) finishes 6.5s sooner".
 MIN_RETURN = 0.1
 
