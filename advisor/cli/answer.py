@@ -190,13 +190,12 @@ def _footer_lines(rec: Any, show_skipped: bool, server: str | None = None) -> li
         where = f" --server {shlex.quote(server)}" if server else ""
         # Where the job can run on the probed machine, the user may take that instead: say how to record it there,
         # on its fastest device that fits (named where a bare "here" would be asked which one).
-        from advisor.ranking.here import here_total_seconds
+        from advisor.ranking.here import fastest_here
 
-        timed = [r for r in rec.here if r.seconds is not None]
-        fits = [r for r in timed if here_total_seconds(r) is not None]
-        fastest = min(fits, key=here_total_seconds, default=None)
-        instead = (f"; run here: add --instance here{':' + fastest.device if len(timed) > 1 else ''}"
-                   if fastest is not None else "")
+        soonest = fastest_here(rec.here)
+        several = sum(r.seconds is not None for r in rec.here) > 1
+        instead = (f"; run here: add --instance here{':' + soonest[1].device if several else ''}"
+                   if soonest is not None else "")
         lines.append(f"saved as history id {rec.id}{' on the server' if server else ''} (record the real time: "
                      f"advisor history record {rec.id} --actual-seconds 1h30m{where}{instead})")
     return lines

@@ -58,6 +58,13 @@ def here_total_seconds(run: HereRun | None) -> float | None:
     return run.seconds + (run.process_start_seconds or 0.0)
 
 
+def fastest_here(runs: Sequence[HereRun]) -> tuple[float, HereRun] | None:
+    """(its wait, the run) of the device the job is soonest done on (``here_total_seconds``); None where no
+    device has a time that fits its memory."""
+    waits = [(wait, r) for r in runs if (wait := here_total_seconds(r)) is not None]
+    return min(waits, key=lambda pair: pair[0], default=None)
+
+
 def _part(run: HereRun, constraints: Constraints) -> str:
     """"cpu (AMD EPYC, 2 threads): 2.0s (80%: 1.6s–2.5s)", or why there is no time."""
     label = f"{run.device} ({run.name})"
@@ -89,10 +96,10 @@ def here_text(runs: Sequence[HereRun], chosen: Scored | None, constraints: Const
     if start:
         text += (f", {'each ' if len(runs) > 1 else ''}after {format_duration(start)} to start Python and import "
                  "torch (as the probe's process took)")
-    waits = [(wait, r) for r in runs if (wait := here_total_seconds(r)) is not None]
-    if not waits or chosen is None:
+    soonest = fastest_here(runs)
+    if soonest is None or chosen is None:
         return text
-    wait, fastest = min(waits, key=lambda pair: pair[0])
+    wait, fastest = soonest
     that = "that" if len(runs) == 1 else f"the fastest here, {fastest.device},"
     that = f"In all {that}" if start else that[0].upper() + that[1:]
     total = f"the recommended machine's {format_duration(chosen.elapsed)} total"
