@@ -63,6 +63,9 @@ def list_entries(
     render.prediction_list(predictions)
 
 
+_WORKLOAD_NAME = "--workload takes the name shown in the workload column (the file name without .py)."
+
+
 def _no_match(workload: str | None, since: str | None, predictions: bool) -> str:
     """What to say when no recommendation is listed although the history holds something (markup-safe)."""
     from advisor.cli.render import safe_text
@@ -77,7 +80,7 @@ def _no_match(workload: str | None, since: str | None, predictions: bool) -> str
     text = (f"History: nothing stored matches {filters} (other entries are stored: `advisor history list` without "
             f"{'these filters' if len(given) > 1 else 'it'} lists them).")
     if workload is not None:
-        text += " --workload takes the name shown in the workload column (the file name without .py)."
+        text += f" {_WORKLOAD_NAME}"
     return text
 
 
@@ -172,8 +175,8 @@ def compare(
         from advisor.cli.render import safe_text
 
         render.out().print(f"No recorded run matches --workload {safe_text(repr(workload))} (runs of other "
-                           "workloads are recorded: `advisor history compare` without it compares them). --workload "
-                           "takes the name shown in the workload column (the file name without .py).")
+                           "workloads are recorded: `advisor history compare` without it compares them). "
+                           + _WORKLOAD_NAME)
     else:
         render.comparison(comparison)
 
