@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 
 from advisor.errors import HistoryError
 
-HEAD_REVISION = "0002"
+HEAD_REVISION = "0003"
 VERSION_TABLE = "alembic_version"
 
 

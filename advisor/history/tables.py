@@ -53,6 +53,13 @@ NAMING_CONVENTION = {
 # SQLite's INTEGER holds 64 bits already, and retyping there would copy tables whose drop cascades to their children.
 JOB_COUNT = BigInteger().with_variant(Integer(), "sqlite")
 
+
+def named(sqlite_length: int) -> Any:
+    """A name that a user, a profile file or a pricing file gives (a workload, host, device, GPU, provider,
+    instance type, region): TEXT on PostgreSQL (migration 0003), so that it takes every name SQLite takes. SQLite
+    never enforced a VARCHAR's length, and keeps the declared one (retyping there would copy the tables)."""
+    return Text().with_variant(String(sqlite_length), "sqlite")
+
 class UTCDateTime(TypeDecorator):
     """A timezone-aware UTC datetime on every backend (SQLite stores naive UTC text)."""
 
@@ -106,13 +113,13 @@ class WorkloadTable(Base):
     __table_args__ = (UniqueConstraint("name", "file_sha256"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(named(200))
     # "" when the workload did not come from a file (Python API): NULLs would not be unique.
     file_sha256: Mapped[str] = mapped_column(String(64), default="")
     path: Mapped[str | None] = mapped_column(Text)
     param_count: Mapped[int | None] = mapped_column(BigInteger)
     flops_per_sample: Mapped[float | None] = mapped_column(Float)
-    optimizer: Mapped[str | None] = mapped_column(String(100))
+    optimizer: Mapped[str | None] = mapped_column(named(100))
     created_at: Mapped[datetime]
 
 
@@ -124,7 +131,7 @@ class ProfileTable(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     workload_id: Mapped[int] = mapped_column(ForeignKey("workloads.id"), index=True)
     created_at: Mapped[datetime]
-    hostname: Mapped[str | None] = mapped_column(String(255))
+    hostname: Mapped[str | None] = mapped_column(named(255))
     probe_wall_seconds: Mapped[float] = mapped_column(Float, default=0.0)
     data: Mapped[dict[str, Any]]  # the whole Profile, model_dump(mode="json")
 
@@ -136,10 +143,10 @@ class MeasurementTable(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     profile_id: Mapped[int] = mapped_column(ForeignKey("profiles.id", ondelete="CASCADE"), index=True)
-    device: Mapped[str] = mapped_column(String(50))
+    device: Mapped[str] = mapped_column(named(50))
     device_kind: Mapped[str] = mapped_column(String(10))
-    device_name: Mapped[str] = mapped_column(String(200))
-    spec_name: Mapped[str | None] = mapped_column(String(100))
+    device_name: Mapped[str] = mapped_column(named(200))
+    spec_name: Mapped[str | None] = mapped_column(named(100))
     batch_size: Mapped[int] = mapped_column(Integer)
     threads: Mapped[int | None] = mapped_column(Integer)
     precision: Mapped[str] = mapped_column(String(10))
@@ -163,7 +170,7 @@ class PredictionTable(Base):
     profile_id: Mapped[int | None] = mapped_column(ForeignKey("profiles.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(index=True)
     target_kind: Mapped[str] = mapped_column(String(10))
-    gpu: Mapped[str | None] = mapped_column(String(100))
+    gpu: Mapped[str | None] = mapped_column(named(100))
     gpu_count: Mapped[int] = mapped_column(Integer)
     threads: Mapped[int | None] = mapped_column(Integer)
     dataset_size: Mapped[int] = mapped_column(BigInteger)
@@ -197,11 +204,11 @@ class RecommendationTable(Base):
     n_candidates: Mapped[int] = mapped_column(Integer, default=0)  # ranked ones, excluded not counted
     # A copy of the chosen candidate's headline (write-once, like every row here): list and export read
     # 100k recommendations without a join into candidates. NULL when nothing was feasible.
-    chosen_provider: Mapped[str | None] = mapped_column(String(50))
-    chosen_instance_type: Mapped[str | None] = mapped_column(String(100))
-    chosen_region: Mapped[str | None] = mapped_column(String(50))
+    chosen_provider: Mapped[str | None] = mapped_column(named(50))
+    chosen_instance_type: Mapped[str | None] = mapped_column(named(100))
+    chosen_region: Mapped[str | None] = mapped_column(named(50))
     chosen_tier: Mapped[str | None] = mapped_column(String(20))
-    chosen_gpu: Mapped[str | None] = mapped_column(String(100))
+    chosen_gpu: Mapped[str | None] = mapped_column(named(100))
     chosen_gpu_count: Mapped[int | None] = mapped_column(Integer)
     chosen_vcpus: Mapped[int | None] = mapped_column(Integer)
     chosen_method: Mapped[str | None] = mapped_column(String(20))
@@ -226,11 +233,11 @@ class CandidateTable(Base):
     rank: Mapped[int | None] = mapped_column(Integer)  # 0 = best; None for excluded candidates
     chosen: Mapped[bool] = mapped_column(Boolean, default=False)
     excluded: Mapped[bool] = mapped_column(Boolean, default=False)
-    provider: Mapped[str] = mapped_column(String(50))
-    instance_type: Mapped[str] = mapped_column(String(100))
-    region: Mapped[str] = mapped_column(String(50))
+    provider: Mapped[str] = mapped_column(named(50))
+    instance_type: Mapped[str] = mapped_column(named(100))
+    region: Mapped[str] = mapped_column(named(50))
     tier: Mapped[str] = mapped_column(String(20))
-    gpu: Mapped[str | None] = mapped_column(String(100))
+    gpu: Mapped[str | None] = mapped_column(named(100))
     gpu_count: Mapped[int] = mapped_column(Integer)
     vcpus: Mapped[int | None] = mapped_column(Integer)
     seconds: Mapped[float] = mapped_column(Float)
@@ -261,16 +268,16 @@ class OutcomeTable(Base):
     # The candidate that was really run: the one matching instance_type, else the chosen one.
     candidate_id: Mapped[int | None] = mapped_column(ForeignKey("candidates.id", ondelete="SET NULL"))
     actual_seconds: Mapped[float] = mapped_column(Float)
-    instance_type: Mapped[str | None] = mapped_column(String(100))
+    instance_type: Mapped[str | None] = mapped_column(named(100))
     status: Mapped[str] = mapped_column(String(10))
     recorded_at: Mapped[datetime] = mapped_column(index=True)
     notes: Mapped[str | None] = mapped_column(Text)
     # What was predicted for that candidate, copied when the outcome is recorded: compare and learning scan
     # outcomes alone. NULL when the recommendation had no candidate to compare with.
-    provider: Mapped[str | None] = mapped_column(String(50))
-    region: Mapped[str | None] = mapped_column(String(50))
+    provider: Mapped[str | None] = mapped_column(named(50))
+    region: Mapped[str | None] = mapped_column(named(50))
     tier: Mapped[str | None] = mapped_column(String(20))
-    gpu: Mapped[str | None] = mapped_column(String(100))
+    gpu: Mapped[str | None] = mapped_column(named(100))
     gpu_count: Mapped[int | None] = mapped_column(Integer)
     vcpus: Mapped[int | None] = mapped_column(Integer)
     method: Mapped[str | None] = mapped_column(String(20))

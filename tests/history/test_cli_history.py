@@ -30,7 +30,7 @@ def cli():
 def test_db_upgrade(cli, fresh_db_url):
     result = cli("db", "upgrade", "--json")
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output)["revision"] == "0002"
+    assert json.loads(result.output)["revision"] == "0003"
 
 
 def test_record_then_compare_list_show_export(cli, db_url):

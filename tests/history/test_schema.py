@@ -37,9 +37,9 @@ def test_migrated_schema_equals_metadata(fresh_db_url):
 
 def test_upgrade_is_idempotent_and_reports_revision(fresh_db_url):
     assert migrate.current_revision(fresh_db_url) is None
-    assert migrate.upgrade(fresh_db_url) == "0002"
-    assert migrate.upgrade(fresh_db_url) == "0002"
-    assert migrate.current_revision(fresh_db_url) == "0002"
+    assert migrate.upgrade(fresh_db_url) == "0003"
+    assert migrate.upgrade(fresh_db_url) == "0003"
+    assert migrate.current_revision(fresh_db_url) == "0003"
 
 
 def test_downgrade_then_upgrade(fresh_db_url):
@@ -54,7 +54,7 @@ def test_downgrade_then_upgrade(fresh_db_url):
             assert set(inspect(conn).get_table_names()) <= {"alembic_version"}
     finally:
         engine.dispose()
-    assert migrate.upgrade(fresh_db_url) == "0002"
+    assert migrate.upgrade(fresh_db_url) == "0003"
 
 
 def test_first_use_creates_the_schema(fresh_db_url):
@@ -204,7 +204,35 @@ def test_the_upgrade_from_0001_keeps_every_row(fresh_db_url, monkeypatch):
         rid = hist.save_recommendation(recommendation(n=5))
         hist.record_outcome(rid, 100.0)
     monkeypatch.undo()
-    assert migrate.upgrade(fresh_db_url) == "0002"
+    assert migrate.upgrade(fresh_db_url) == "0003"
     with History(fresh_db_url) as hist:
         shown = hist.show(rid)
     assert len(shown.recommendation.candidates) == 5 and len(shown.outcomes) == 1
+
+
+def test_a_name_longer_than_the_old_varchar_is_stored_on_every_backend(fresh_db_url):
+    """Migration 0003: a 300-character host, device or workload name, or a 150-character instance type from a
+    pricing file, is stored on PostgreSQL as on SQLite (it was "value too long for type character varying")."""
+    from history_helpers import candidate, profile, recommendation
+
+    long_host, long_device, long_instance = "h" * 300, "D" * 300, "i" * 150
+    prof = profile(name="w" * 250)
+    prof.host.hostname = long_host
+    prof.devices[0].name = long_device
+    prof.workload.optimizer = "O" * 150
+    cand = candidate(0, instance_type=long_instance, provider="p" * 80, region="r" * 80)
+    rec = recommendation(name="w" * 250, n=1, chosen=0).model_copy(
+        update={"candidates": [cand], "chosen": cand, "best_per_tier": {"cpu": cand}, "best_per_provider": {}})
+    with History(fresh_db_url) as hist:
+        rid = hist.save_recommendation(rec, profile=prof)
+        hist.record_outcome(rid, 100.0, instance_type=long_instance)
+        shown = hist.show(rid)
+        rows = hist.training_rows()
+    assert shown.recommendation.chosen.instance_type == long_instance
+    assert shown.recommendation.workload.name == "w" * 250
+    assert [o.instance_type for o in shown.outcomes] == [long_instance]
+    assert len(rows) == 1 and rows[0].actual_seconds == 100.0
+    with create_history_engine(fresh_db_url).connect() as conn:
+        stored = conn.execute(text("select hostname from profiles")).scalar_one()
+        device = conn.execute(text("select device_name from measurements limit 1")).scalar_one()
+    assert (stored, device) == (long_host, long_device)
