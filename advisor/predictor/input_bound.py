@@ -369,7 +369,7 @@ def check_vcpus(value: object) -> int | None:
     except ValueError:
         vcpus = None
     if vcpus is None or vcpus < 1 or vcpus > VCPUS_MAX:
-        raise ConfigError(f"--vcpus must be a whole number of vCPUs, 1 or more, got {value!r}.",
+        raise ConfigError(f"--vcpus must be a whole number of vCPUs from 1 to {VCPUS_MAX:,}, got {value!r}.",
                           hint="Fix: e.g. --vcpus 96 (the instance's vCPUs, all its GPUs together).")
     return vcpus
 

@@ -41,6 +41,7 @@ from pydantic import BaseModel
 
 from advisor.errors import AdvisorError
 from advisor.probe.coldstart import first_use_seconds, process_start_seconds
+from advisor.probe.defaults import defaults_frame
 from advisor.probe.frames import (
     CHANNEL_LOST_EXIT,
     MAX_TEXT_CHARS,
@@ -54,7 +55,6 @@ from advisor.probe.frames import (
     InputPipelineFrame,
     SingleThreadFrame,
     UnpicklableFrame,
-    WorkloadFrame,
     encode,
     error_class_of,
     progress_frame,
@@ -217,7 +217,7 @@ def _run(channel: _Channel, start: ChildStart, workload: Any, pickled: bytes | N
 
 def _check_and_probe(channel: _Channel, request: ProbeRequest, workload: Workload, devices: list[str],
                      twin: TwinPair | None) -> None:
-    channel.send(WorkloadFrame(**{k: _whole(getattr(workload, k)) for k in ("dataset_size", "epochs", "batch_size")}))
+    channel.send(defaults_frame(workload))
     first_use = first_use_seconds() if devices else 0.0  # before the analysis pays it (advisor.probe.coldstart)
     analysis = None
     if request.analyze and not devices:
@@ -348,11 +348,6 @@ def _input_pipeline(channel: _Channel, request: ProbeRequest, workload: Workload
         channel.send(InputPipelineFrame(pipeline=None, note=f"input pipeline: not timed: {text}"[:MAX_TEXT_CHARS]))
         return
     channel.send(InputPipelineFrame(pipeline=pipeline))
-
-
-def _whole(value: Any) -> int | None:
-    """A workload default as sent to the parent: an integer, else nothing."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _host(process_start: float | None = None) -> HostInfo | None:

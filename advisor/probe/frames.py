@@ -104,6 +104,10 @@ class WorkloadFrame(_Frame):
     dataset_size: int | None = None
     epochs: int | None = None
     batch_size: int | None = None
+    # A default the module sets to what the ints above cannot carry (nan, "2000", an int of 5,000 digits): how
+    # a message shows it (``WorkloadInfo.unusable_defaults``).
+    unusable: dict[Literal["dataset_size", "epochs", "batch_size"], Annotated[str, Field(max_length=80)]] = Field(
+        default_factory=dict)
 
 
 class CheckFrame(_Frame):

@@ -134,8 +134,8 @@ def run_profile(
     """
     request = ProbeRequest.build(
         workload_path=None if isinstance(source, Workload) else str(Path(source)),
-        devices=["cpu"] if devices is None else [devices] if isinstance(devices, str) else list(devices),
-        batch_size=batch_size, batch_sizes=None if batch_sizes is None else list(batch_sizes),
+        devices=["cpu"] if devices is None else [devices] if isinstance(devices, str) else _listed("devices", devices),
+        batch_size=batch_size, batch_sizes=None if batch_sizes is None else _listed("batch_sizes", batch_sizes),
         probe_seconds=probe_seconds, precision=precision, threads=threads, analyze=bool(analyze),
         thread_scaling=bool(thread_scaling), fresh_target=bool(fresh_target), timeout_seconds=timeout_seconds,
         analysis_precision=analysis_precision, raise_priority=bool(raise_priority),
@@ -238,7 +238,8 @@ class _Collected:
         """The ``Profile``; ``ProbeError`` when nothing fitted in memory on any device."""
         defaults = self.defaults.model_dump(exclude={"kind"}) if self.defaults else {}
         info = info.model_copy(update={
-            **{k: v for k, v in defaults.items() if v is not None},
+            **{k: v for k, v in defaults.items() if v is not None and k != "unusable"},
+            "unusable_defaults": dict(self.defaults.unusable) if self.defaults else {},
             "param_count": self.check.param_count if self.check else None,
             "optimizer": self.check.optimizer if self.check else None,
             "flops_per_sample": self.analysis.flops_per_sample if self.analysis else None,
@@ -280,6 +281,16 @@ def _check_fork_is_safe(devices: list[str]) -> None:
             "initialised here, which a forked process cannot use.",
             hint="Fix: pass the workload as a file path (advisor.profile('model.py')), define its functions in "
             "an importable module, or profile before this process first uses the GPU.")
+
+
+def _listed(name: str, value: Any) -> list:
+    """A list argument of the API as a list; a ConfigError for a string or a lone value (``batch_sizes="8,16"``
+    would otherwise be probed character by character)."""
+    if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, set, frozenset, range)):
+        example = "[8, 16, 32]" if name == "batch_sizes" else '["cpu", "cuda:0"]'
+        raise errors.ConfigError(f"{name} must be a list, got {value!r:.80} ({type(value).__name__}).",
+                                 hint=f"Fix: e.g. {name}={example}.")
+    return list(value)
 
 
 def _run_child(starter: Starter, request: ProbeRequest, notify: Progress, label: str, *,

@@ -430,6 +430,10 @@ class WorkloadInfo(Model):
     dataset_size: JobCount | None = None  # the file's defaults, if any: any figure the job takes
     epochs: JobCount | None = None
     batch_size: JobCount | None = None
+    # A default the module set to something that is not an int (nan, "2000", an int of 5,000 digits), as the probe
+    # child showed it ("dataset_size": "nan"): the job's error names it unless a flag gives that figure.
+    unusable_defaults: dict[Literal["dataset_size", "epochs", "batch_size"], Annotated[str, Field(max_length=80)]] = (
+        Field(default_factory=dict))
     # How the job steps, as the workload declared it (a file's PRECISION, COMPILE, GRAD_ACCUM_STEPS, EVAL_EVERY,
     # EVAL_STEPS, read from its text at probe time; an in-memory Workload's attributes); None: not declared. A
     # saved profile predicts the job its workload declared without the file being read again (a server never

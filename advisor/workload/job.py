@@ -9,6 +9,7 @@ defaults from its ``Profile`` and the file's text) and the CLI. Torch-free.
 from __future__ import annotations
 
 import operator
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -42,7 +43,8 @@ def check_job_values(dataset_size: Any, epochs: Any, batch_size: Any) -> None:
 
 
 def resolve_job(*, dataset_size: Any, epochs: Any, batch_size: Any, default_dataset_size: Any = None,
-                default_epochs: Any = None, default_batch_size: Any = None, label: str | None = None) -> JobSpec:
+                default_epochs: Any = None, default_batch_size: Any = None, label: str | None = None,
+                unusable: Mapping[str, str] | None = None) -> JobSpec:
     """The job from the explicit values, else the defaults (a workload file's constants); all positive integers.
 
     Args:
@@ -50,6 +52,8 @@ def resolve_job(*, dataset_size: Any, epochs: Any, batch_size: Any, default_data
         default_dataset_size, default_epochs, default_batch_size: the workload's ``DATASET_SIZE``, ``EPOCHS``,
             ``BATCH_SIZE``; None when it has none.
         label: how error messages name the workload (``Workload.label``); None leaves the name out.
+        unusable: a default the module set to what is not an int, by keyword, as the probe child showed it
+            (``WorkloadInfo.unusable_defaults``): its error names it, not "no dataset size given".
 
     Raises:
         WorkloadError: a value is missing from both, or is not a positive whole number.
@@ -62,6 +66,9 @@ def resolve_job(*, dataset_size: Any, epochs: Any, batch_size: Any, default_data
         const = flag[2:].upper().replace("-", "_")
         from_file = explicit is None
         value = default if from_file else explicit
+        shown = (unusable or {}).get(flag[2:].replace("-", "_")) if from_file and value is None else None
+        if shown is not None:
+            raise _unusable_default(const, shown, what, flag, where)
         if value is None:
             raise WorkloadError(
                 f"{where}no {what} given.",
@@ -98,6 +105,15 @@ def _bad_job_value(what: str, value: Any, flag: str, label: str | None = None) -
         return over_bound_error(f"{where}{what} {value!r} ({flag})", f"pass {flag} with")
     return WorkloadError(f"{where}{what} must be a positive whole number, got {value!r} ({flag}).",
                          hint=f"Fix: pass {flag} with a value of 1 or more.")
+
+
+def _unusable_default(const: str, shown: str, what: str, flag: str, where: str) -> WorkloadError:
+    subject = f"{where}{const} = {shown} (the module's value, which the probe child reported)"
+    if shown.startswith("an int of"):
+        return over_bound_error(subject, f"pass {flag} N (which overrides it), or set {const} to")
+    return WorkloadError(f"{subject}: the {what} must be a positive whole number.",
+                         hint=f"Fix: set {const} to a whole number of 1 or more in the workload file, or pass "
+                              f"{flag} N (which overrides it).")
 
 
 def bad_declared_value(const: str, value: Any, label: str | None = None) -> WorkloadError:
@@ -228,11 +244,11 @@ def _setting_value(const: str, value: Any) -> tuple[Any, str | None]:
     if const == "EVAL_STEPS":
         zero = not isinstance(value, bool) and isinstance(value, (int, float)) and value == 0
         number = 0 if zero else positive_int(value)
-        return (number, None) if number is not None else (None, "a whole number of 0 or more")
+        return (number, None) if number is not None else (None, "a whole number from 0 to 10^12")
     if const == "EVAL_EVERY" and value is None:
         return None, None
     number = positive_int(value)
-    return (number, None) if number is not None else (None, "a positive whole number")
+    return (number, None) if number is not None else (None, "a whole number from 1 to 10^12")
 
 
 def declared_settings(values: dict[str, Any]) -> dict[str, Any]:
@@ -286,7 +302,7 @@ def resolve_settings(explicit: dict[str, Any], constants: Any = None, *, module_
                 raise ConfigError(f"{flag.split()[0]} must be {must}, got {value!r}.",
                                   hint=f"Fix: pass {flag} with a valid value.")
             said[keyword] = f"{flag.split()[0]} {value}"
-        elif const in file_values:
+        elif file_values.get(const) is not None:  # a constant set to None declares nothing (README)
             checked, must = _setting_value(const, file_values[const])
             if must:
                 raise WorkloadError(f"{where}{const} = {file_values[const]!r}: must be {must}.",

@@ -303,7 +303,7 @@ def test_api_predict_takes_vcpus(profile_file):
 def test_bad_vcpus_is_one_clear_message(profile_file, value):
     code, out = run("predict", "--profile", profile_file, "--gpu", "H100", f"--vcpus={value}", "--no-save")
     assert code == 1
-    assert f"--vcpus must be a whole number of vCPUs, 1 or more, got '{value}'" in out
+    assert f"--vcpus must be a whole number of vCPUs from 1 to 100,000, got '{value}'" in out
     assert "Traceback" not in out
 
 

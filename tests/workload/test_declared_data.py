@@ -225,3 +225,44 @@ def test_a_profile_keeps_a_declared_figure_the_job_takes():
     info = WorkloadInfo(name="w", dataset_size=10**10, epochs=10**12, batch_size=5 * 10**9,
                         grad_accum_steps=5 * 10**9, eval_every=10**12, eval_steps=10**12)
     assert Profile.model_validate_json(Profile(workload=info).model_dump_json()).workload == info
+
+
+# ------------------------------------------------------------------ a default only the probe child could read
+
+
+def test_the_child_shows_a_default_it_cannot_send_as_an_int():
+    """What the frame carries, through the wire's own encoding (an int of 5,000 digits broke its JSON)."""
+    from types import SimpleNamespace
+
+    from advisor.probe.defaults import defaults_frame
+    from advisor.probe.frames import encode, parse_child_frame
+
+    frame = defaults_frame(SimpleNamespace(dataset_size=float("nan"), epochs=10**5000, batch_size=64))
+    sent = parse_child_frame(encode(frame)[8:])
+    assert (sent.dataset_size, sent.epochs, sent.batch_size) == (None, None, 64)
+    assert sent.unusable == {"dataset_size": "nan", "epochs": "an int of about 5,001 digits"}
+    assert defaults_frame(SimpleNamespace(dataset_size="x" * 500, epochs=None, batch_size=True)).unusable == {
+        "dataset_size": repr("x" * 500)[:77] + "...", "batch_size": "True"}
+
+
+@pytest.mark.parametrize("body, message", [
+    ('DATASET_SIZE = float("nan")\n',
+     'DATASET_SIZE = nan (the module\'s value, which the probe child reported): the dataset size must be a positive '
+     'whole number.'),
+    ("import math\nDATASET_SIZE = math.factorial(2000)\n",
+     "DATASET_SIZE = an int of about 5,736 digits (the module's value, which the probe child reported) is more "
+     "than 10^12"),
+])
+def test_a_default_only_the_probe_child_read_is_named_with_its_value(tmp_path, body, message):
+    """A real probe: the file's DATASET_SIZE is set by a call, so only the child, which imports it, sees it."""
+    path = write(tmp_path, GOOD_MODEL + GOOD_BATCH + body)
+    result = CliRunner().invoke(build_app(), ["predict", str(path), "--epochs", "1", "--batch-size", "8",
+                                              "--device", "cpu", "--no-save", "--probe-seconds", "2"])
+    assert result.exit_code == 1, result.output
+    assert f"{path}: {message}" in " ".join(result.output.split())
+    assert "no dataset size given" not in result.output and "malformed" not in result.output
+    # The flag gives the figure: the module's value is not used, nor checked (README).
+    given = CliRunner().invoke(build_app(), ["predict", str(path), "--epochs", "1", "--batch-size", "8",
+                                             "--dataset-size", "64", "--device", "cpu", "--no-save",
+                                             "--probe-seconds", "2", "--json"])
+    assert given.exit_code == 0, given.output

@@ -114,10 +114,11 @@ def test_an_unread_batch_size_says_the_probe_reported_the_module_value():
 
 
 @pytest.mark.parametrize("text, message", [
-    ("GRAD_ACCUM_STEPS = 0", "GRAD_ACCUM_STEPS = 0: must be a positive whole number."),
+    ("GRAD_ACCUM_STEPS = 0", "GRAD_ACCUM_STEPS = 0: must be a whole number from 1 to 10^12."),
+    ("GRAD_ACCUM_STEPS = 10**30", f"GRAD_ACCUM_STEPS = {10**30}: must be a whole number from 1 to 10^12."),
     ("PRECISION = 'fp8'", "PRECISION = 'fp8': must be one of fp32, tf32, bf16, fp16, mixed."),
     ("COMPILE = 1", "COMPILE = 1: must be True or False."),
-    ("EVAL_STEPS = -1", "EVAL_STEPS = -1: must be a whole number of 0 or more."),
+    ("EVAL_STEPS = -1", "EVAL_STEPS = -1: must be a whole number from 0 to 10^12."),
 ])
 def test_a_bad_file_value_is_a_workload_error(text, message):
     with pytest.raises(WorkloadError) as err:
@@ -163,3 +164,11 @@ def test_an_expression_deeper_than_the_evaluator_follows_is_unread_not_a_crash()
     assert got.values == {} and got.unread["BATCH_SIZE"].startswith("1+1+")
     assert read_constants("BATCH_SIZE = " + "+".join(["1"] * MAX_DEPTH) + "\n").values == {"BATCH_SIZE": MAX_DEPTH}
     assert read_constants("X = " + "+".join(["1"] * 40_000) + "\n").values == {}  # too deep for ast.parse itself
+
+
+@pytest.mark.parametrize("const", ["PRECISION", "COMPILE", "GRAD_ACCUM_STEPS", "EVAL_EVERY", "EVAL_STEPS"])
+def test_a_setting_set_to_none_declares_nothing(const):
+    """README: "A constant set to None declares nothing": the default, no error and no note."""
+    got = resolve_settings({}, read_constants(f"{const} = None\nEPOCHS = 1"), label="w.py")
+    assert (got.precision, got.compiled, got.grad_accum_steps, got.eval_every, got.eval_steps, got.notes) == \
+           (None, False, 1, None, 0, ())
