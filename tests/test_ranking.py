@@ -406,6 +406,21 @@ def test_time_objective_treats_near_ties_as_ties_and_takes_the_cheaper():
     assert "8 x A100-40GB (lambda gpu_8x_a100) is 8.0s faster, a near-tie (within 2%), for $3.54" in rec.chosen.reason
 
 
+def test_time_objective_bands_near_ties_all_the_way_down_so_a_tiers_best_is_the_cheaper():
+    """Past the fastest's 2%, each next fastest opens its own band: two single GPUs that run the job within
+    microseconds of each other are a tie the cheaper wins, as the best of the tier and in the table."""
+    fast_dear = offer("aws", "p5-one", 6.88, gpu="H100-SXM", count=1, gpu_memory=80)
+    slow_cheap = offer("vast", "3060ti", 0.11, gpu="RTX-3060-Ti", count=1, gpu_memory=8)
+    ests = estimates(a100x8=100.0)  # 8 x A100 is fastest by far: the first band is its alone
+    ests[key(fast_dear)] = estimate(offer_target(fast_dear, no_lookup), 2999.99997)
+    ests[key(slow_cheap)] = estimate(offer_target(slow_cheap, no_lookup), 3000.00003)
+    rec = run(Constraints(objective="time"), ests, offers=[*OFFERS, fast_dear, slow_cheap])
+    assert rec.chosen.instance_type == "gpu_8x_a100"
+    assert rec.best_per_tier["single_gpu"].instance_type == "3060ti"
+    assert names(rec.candidates)[1:4] == ["3060ti", "gpu_1x_a100", "p5-one"]  # 3,300 s each: cheapest first
+    assert names(rec.candidates)[4:] == ["n1-standard-8+1xT4", "c7i.4xlarge"]  # 9,300 s and 20,120 s: slower
+
+
 def test_groups_by_hardware_and_best_per_provider():
     twin = A100.model_copy(update={"instance_type": "gpu_1x_a100_b", "price_usd_per_hour": 2.49})
     other = A100.model_copy(update={"provider": "runpod", "instance_type": "a100", "price_usd_per_hour": 2.20})
