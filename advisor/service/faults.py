@@ -119,10 +119,12 @@ def _validation_error(request: Request, exc: RequestValidationError) -> JSONResp
     unique = field_problems(list(exc.errors()))
     first = unique[0] if unique else FieldProblem(field="body", problem="is invalid")
     more = f" (and {len(unique) - 1} more)" if len(unique) > 1 else ""
-    detail = ErrorDetail(
-        type="ValidationError", message=f"Invalid request: {first.field}: {first.problem}{more}.",
-        hint="Fix: correct the field named; a profile comes from `advisor profile -o FILE`, and its ranges are "
-             "in the README's security model.", fields=unique[:50], request_id=request_id(request))
+    # A profile's field: where a good one comes from. Any other: the request's own (a path, a query, a body's).
+    hint = ("Fix: correct the field named; a profile comes from `advisor profile -o FILE`, and its ranges are in "
+            "the README's security model." if first.field.startswith("profile") else
+            "Fix: correct the field named (the README's \"Run the service for a team\" lists each endpoint's).")
+    detail = ErrorDetail(type="ValidationError", message=f"Invalid request: {first.field}: {first.problem}{more}.",
+                         hint=hint, fields=unique[:50], request_id=request_id(request))
     return error_response(422, detail, request=request)
 
 

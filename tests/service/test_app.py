@@ -99,6 +99,7 @@ def test_an_out_of_range_profile_is_422_naming_the_field(app_client, profile):
     assert error["fields"][0]["field"] == "profile.devices.0.measurements.0.batch_size"
     assert "profile.devices.0.measurements.0.batch_size" in error["message"]
     assert "greater than or equal to 1" in error["fields"][0]["problem"]
+    assert "a profile comes from `advisor profile -o FILE`" in error["hint"]
 
 
 @pytest.mark.parametrize(("fields", "named"), [
@@ -112,6 +113,8 @@ def test_bad_request_fields_are_422_naming_the_field(app_client, profile, fields
     response = _post(app_client, profile, **fields)
     assert response.status_code == 422, response.text
     assert _error(response)["fields"][0]["field"] == named
+    # The fix names the request's own fields, not a profile that was never the problem.
+    assert "profile" not in _error(response)["hint"] and "each endpoint's" in _error(response)["hint"]
 
 
 def test_json_that_is_not_json_is_422(app_client):
