@@ -75,7 +75,7 @@ def same_candidate(a: Candidate, b: Candidate) -> bool:
 
 # The answer on top, stored whole; the groups are stored as the table's rows only (all of them hold every candidate)
 _ANSWER = {"status", "verdict", "best_value", "skipped", "violations", "startup_seconds_cpu", "startup_seconds_gpu",
-           "here"}
+           "here", "compiled", "grad_accum_steps", "eval_every", "eval_steps"}
 
 
 def stored_extra(rec: Recommendation) -> dict[str, Any]:

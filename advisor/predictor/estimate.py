@@ -437,10 +437,12 @@ def estimate(profile: Profile, job: JobSpec, target: Target, *, precision: str |
         return est
     if target.count > job.batch_size:
         # Data parallelism splits each step's batch over the GPUs: a GPU without a sample does no work.
+        # A batch as large as the dataset is the dataset, whatever --batch-size said (resolve_job caps it).
+        larger = (f"a --dataset-size of {target.count} or more (the batch is the whole dataset)"
+                  if job.batch_size >= job.dataset_size else f"a --batch-size of {target.count} or more")
         raise PredictionError(f"batch size {job.batch_size} cannot be split over {target.count} GPUs: each GPU "
                               f"needs at least one sample per step.",
-                              hint=f"Fix: --gpus {job.batch_size} or fewer, or a --batch-size of {target.count} "
-                                   f"or more.")
+                              hint=f"Fix: {larger}, or at most {job.batch_size} GPUs (predict's --gpus).")
     return estimate_gpu(profile, job, target, ctx, precision=precision, vcpus=vcpus)
 
 

@@ -58,6 +58,11 @@ def _constraint_changes(old: Recommendation, new: Recommendation) -> list[str]:
             f"{shown(name, after[name])}" for name in before if before[name] != after.get(name)]
 
 
+# How a job steps, each as its flag names it.
+_STEPPING = (("compiled", "compile"), ("grad_accum_steps", "grad-accum-steps"), ("eval_every", "eval-every"),
+             ("eval_steps", "eval-steps"))
+
+
 def _job_notes(old: Recommendation, new: Recommendation) -> list[str]:
     notes = []
     if old.workload.name != new.workload.name:
@@ -66,6 +71,10 @@ def _job_notes(old: Recommendation, new: Recommendation) -> list[str]:
     job_new = (new.dataset_size, new.epochs, new.batch_size)
     if job_old != job_new:
         notes.append(f"the job changed (samples, epochs, batch): {job_old} -> {job_new}")
+    stepping = [f"{flag} {getattr(old, name)} -> {getattr(new, name)}" for name, flag in _STEPPING
+                if getattr(old, name) != getattr(new, name)]
+    if stepping:
+        notes.append(f"how the job steps changed: {'; '.join(stepping)}")
     changed = _constraint_changes(old, new)
     if changed:
         notes.append(f"the constraints changed: {'; '.join(changed)}")

@@ -346,6 +346,12 @@ class Recommendation(Model):
     violations: list[Violation] = Field(default_factory=list)
     startup_seconds_cpu: float | None = None  # the start-up assumed on CPU / GPU instances
     startup_seconds_gpu: float | None = None
+    # How the job steps (the workload's COMPILE, GRAD_ACCUM_STEPS, EVAL_EVERY, EVAL_STEPS or their flags), so
+    # that ``advisor diff`` can say when they changed; the defaults where an older advisor did not say.
+    compiled: bool = False
+    grad_accum_steps: int = 1
+    eval_every: int | None = None
+    eval_steps: int = 0
     # Every ranked candidate (``candidates`` is its first ``constraints.top``), for ``--plot``; kept out of
     # the JSON and the history (exclude=True), so it is empty on a recommendation read back from either.
     all_candidates: list[Candidate] = Field(default_factory=list, exclude=True)

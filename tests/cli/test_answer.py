@@ -204,7 +204,7 @@ def test_skipped_offers_say_why_and_how_to_fix(app):
     data = as_json(run(app, *args, "--json"))
     eight = next(s for s in data["skipped"] if "cannot be split over 8 GPUs" in s["reason"])
     assert "8 x A100-80GB" in eight["target"] and eight["count"] >= 10
-    assert eight["fix"] == "Fix: --gpus 4 or fewer, or a --batch-size of 8 or more."
+    assert eight["fix"] == "Fix: a --batch-size of 8 or more, or at most 4 GPUs (predict's --gpus)."
     assert sum(s["count"] for s in data["skipped"]) + len(data["candidates"]) + len(data["excluded"]) > 0
     short = run(app, *args).output
     assert f"{sum(s['count'] for s in data['skipped'])} offers skipped" in short and "--show-skipped" in short
@@ -214,7 +214,8 @@ def test_skipped_offers_say_why_and_how_to_fix(app):
     assert f"- {sum(s['count'] for s in data['skipped'])} offers skipped, no estimate" in md
     md = run(app, *args, "--format", "markdown", "--show-skipped").stdout
     row = next(line for line in md.splitlines() if "cannot be split over 8 GPUs" in line)
-    assert row.startswith("| ") and row.endswith("| Fix: --gpus 4 or fewer, or a --batch-size of 8 or more. |")
+    assert row.startswith("| ") and row.endswith("| Fix: a --batch-size of 8 or more, or at most 4 GPUs (predict's "
+                                                  "--gpus). |")
     assert "offers skipped, no estimate" not in md  # the table replaces the one-line summary
 
 
@@ -243,6 +244,17 @@ def test_markdown_for_a_pull_request_comment(app, rec, tmp_path):
     evil.write_text(json.dumps(data))
     md = run(app, "recommend", "--profile", evil, "--no-save", "--format", "markdown", "--quiet").stdout
     assert "\\*\\*x\\*\\* &lt;img src=y&gt; \\|a\\|" in md and "<img" not in md
+
+
+def test_diff_says_how_the_job_steps_changed(app, tmp_path):
+    """--compile and --grad-accum-steps move the GPU rows: recommend --json records them, and diff says so."""
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    old.write_text(run(app, *BASE, "--json", "--grad-accum-steps", "8", "--compile").stdout)
+    new.write_text(run(app, *BASE, "--json", "--grad-accum-steps", "1", "--no-compile").stdout)
+    a = json.loads(old.read_text())
+    assert (a["compiled"], a["grad_accum_steps"], a["eval_every"], a["eval_steps"]) == (True, 8, None, 0)
+    notes = as_json(run(app, "diff", old, new, "--json"))["notes"]
+    assert "how the job steps changed: compile True -> False; grad-accum-steps 8 -> 1" in notes
 
 
 def test_diff_of_two_runs(app, tmp_path):

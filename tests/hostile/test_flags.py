@@ -28,4 +28,12 @@ def test_bad_probe_priority(user_error, invoke, profile_file, monkeypatch):
 
 def test_more_gpus_than_samples_per_step(user_error, invoke, profile_file):
     user_error(invoke("predict", "--profile", profile_file, *JOB, "--gpu", "A100-80GB", "--gpus", "1000"),
-                "batch size 16 cannot be split over 1000 GPUs", "--gpus 16 or fewer")
+                "batch size 16 cannot be split over 1000 GPUs", "a --batch-size of 1000 or more, or at most 16 GPUs")
+
+
+def test_more_gpus_than_the_whole_dataset_asks_for_a_larger_dataset(user_error, invoke, profile_file):
+    """A --batch-size past the dataset is capped to it: a larger batch would change nothing."""
+    user_error(invoke("predict", "--profile", profile_file, "--dataset-size", "2000", "--epochs", "1",
+                      "--batch-size", "1000000", "--gpu", "T4", "--gpus", "4096", "--no-save"),
+               "batch size 2000 cannot be split over 4096 GPUs",
+               "a --dataset-size of 4096 or more (the batch is the whole dataset), or at most 2000 GPUs")
