@@ -110,7 +110,7 @@ def profile(workload: str | Path | Workload, *, devices: str | Sequence[str] | N
         analysis_precision=None if analysis_precision == precision else analysis_precision,
         devices=device_list,
         batch_size=DEFAULT_BATCH_SIZE if batch_size is None else batch_size,
-        batch_sizes=list(batch_sizes) if batch_sizes else None,
+        batch_sizes=batch_sizes if batch_sizes else None,  # a list, checked there (a string is refused)
         probe_seconds=probe_seconds,
         precision=precision,
         threads=threads,
@@ -169,13 +169,26 @@ def resolve_target(target: Target | str | None = None, *, gpu: str | None = None
     return _resolve(target, gpu=gpu, gpus=gpus, threads=threads, peer_to_peer=peer_to_peer)
 
 
+def _variant_notes(asked: Target | str | None, resolved: Target) -> list[str]:
+    """Which variant a plain family name ("A100") was read as, and the others the catalog has: in the estimate's
+    notes, so that ``--json`` and the API say it as the text does."""
+    from advisor.hardware.specs import other_variants
+
+    name = asked.gpu_name if isinstance(asked, Target) else asked if isinstance(asked, str) else None
+    others = other_variants(name.strip()) if name and resolved.kind == "gpu" else []
+    if not others:
+        return []
+    return [f"read --gpu {name.strip()} as {resolved.gpu_name}; the catalog also has {', '.join(others)} (name one "
+            "to price it)."]
+
+
 def job_for(prof: Profile, dataset_size: int | None, epochs: int | None, batch_size: int | None,
             settings: JobSettings | None = None) -> JobSpec:
     """The job from explicit values, else the workload file's defaults (positive integers); how it steps."""
     info = prof.workload
     job = resolve_job(dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
                       default_dataset_size=info.dataset_size, default_epochs=info.epochs,
-                      default_batch_size=info.batch_size,
+                      default_batch_size=info.batch_size, unusable=info.unusable_defaults,
                       label=str(info.path) if info.path else f"workload {info.name!r}")
     return settings.apply(job) if settings is not None else job
 
@@ -285,7 +298,7 @@ def predict(
     tgt = resolve_target(target)
     vcpus = check_target_vcpus(vcpus, tgt.kind == "gpu")
     with open_history(settings, required=save) as hist:
-        notes: list[str] = []
+        notes: list[str] = _variant_notes(target, tgt)
         fitted = fit_correction_noted(hist, notes, required=save) if use_history else None
         prof = _job_profile(source, tgt, steps, precision, batch_size, probe_seconds, progress,
                             settings.raise_probe_priority)
@@ -393,6 +406,8 @@ def recommend(
                              eval_every=eval_every, eval_steps=eval_steps)
     precision = steps.precision
     constraints = _constraints(objective, deadline, budget, providers, regions, spot, top, precision)
+    if isinstance(pricing_files, (str, Path)):  # one file, not its characters
+        pricing_files = [pricing_files]
     files = [Path(p) for p in (*settings.pricing_files, *pricing_files)]
     catalog, offers, keyed = offers_for(files, contexts, constraints.providers, constraints.regions)
     with open_history(settings, required=save, given=history) as hist:
@@ -422,6 +437,8 @@ def _finish(rec: Recommendation, prof: Profile, job: JobSpec, ctx: Any, hist: Hi
     """The answer's last touches: the chosen GPU's lean for this kind of job and what the job could change
     there, the caller's hook, then the history row (``hist`` None: not saved)."""
     rec.notes.extend(_chosen_gpu_notes(rec, prof, job, ctx))
+    rec.compiled, rec.grad_accum_steps, rec.eval_every, rec.eval_steps = (
+        job.compiled, job.grad_accum_steps, job.eval_every, job.eval_steps)
     if before_save is not None:
         before_save(rec)
     if hist is not None:

@@ -64,6 +64,10 @@ def _duration_text_seconds(value: str, what: str) -> float:
     return seconds
 
 
+# The longest job an outcome records (31 years): the service's bound too (advisor.service.wire.OutcomeRequest).
+MAX_ACTUAL_SECONDS = 1e9
+
+
 def parse_actual_seconds(value: str | float | int | None) -> float:
     """A job's real duration, as ``advisor history record --actual-seconds`` takes it: seconds or "30m", "1h30".
 
@@ -75,8 +79,8 @@ def parse_actual_seconds(value: str | float | int | None) -> float:
         seconds = parse_duration_seconds(value, what="--actual-seconds")
     except ConfigError:
         seconds = None
-    if seconds is None or not math.isfinite(seconds) or seconds <= 0:
-        raise HistoryError(f"--actual-seconds must be a positive duration, got {value!r}.",
+    if seconds is None or not math.isfinite(seconds) or seconds <= 0 or seconds > MAX_ACTUAL_SECONDS:
+        raise HistoryError(f"--actual-seconds must be a positive duration of at most 31 years (1e9 s), got {value!r}.",
                            hint="Fix: e.g. --actual-seconds 5400, 90m or 1h30.")
     return seconds
 

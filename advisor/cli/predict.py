@@ -93,6 +93,8 @@ def predict(
                                                    peer_to_peer=p2p), json_out)
         return
     target = api.resolve_target(gpu=gpu, gpus=counts[0], device=device, threads=threads, peer_to_peer=p2p)
+    if gpu:  # checked; the name as given, so that the estimate's notes say which variant a family name was read as
+        target = target.model_copy(update={"gpu_name": gpu.strip()})
     run = api.predict if server is None else remote.predictor(server)
     with render.probe_progress(not json_out) as progress:
         est = run(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size, target=target,
@@ -131,7 +133,6 @@ def _print_one(est, gpu: str | None, startup_gpu: str | None, server: str | None
     startup = Settings.from_env().with_startup(None, startup_gpu).startup_seconds_gpu if gpu else None
     render.estimate(est, instance_startup_seconds=startup)
     out().print(f"  bound: {safe_text(bound_sentence(est))}")
-    _print_variants(gpu, est.target.gpu_name)
     if est.history_id is not None:
         out().print(f"  saved as p{est.history_id} in " + ("the server's history (`advisor history list --server "
                     "URL`)" if server else f"history (`advisor history show p{est.history_id}`)"))

@@ -25,6 +25,9 @@ def resolve_devices(spec: str | Sequence[str] | None, gpus: Sequence[GpuInfo]) -
     local = ["cpu", *gpu_devices(gpus)]
     if spec is None or spec in ("auto", "all"):
         return local
+    if not isinstance(spec, (str, list, tuple)):
+        raise HardwareError(f"devices must be a device name or a list of them, got {spec!r:.80} "
+                            f"({type(spec).__name__}).", hint='Fix: e.g. devices="cpu" or devices=["cpu", "cuda:0"].')
     items = [spec] if isinstance(spec, str) else list(spec)
     out: list[str] = []
     for item in items:

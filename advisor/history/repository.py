@@ -67,7 +67,7 @@ from advisor.schemas import (
     utc_now,
 )
 from advisor.settings import Settings
-from advisor.units import parse_since
+from advisor.units import MAX_ACTUAL_SECONDS, parse_since
 
 _NOT_FOUND_HINT = "Fix: `advisor history list` shows the stored ids."
 
@@ -90,6 +90,10 @@ class History:
     def __init__(self, url: str | None = None, *, settings: Settings | None = None) -> None:
         if url is None:
             url = (settings or Settings.from_env()).resolved_database_url
+        if not isinstance(url, str):
+            raise ConfigError(f"The history database URL must be a string, got {url!r:.80} ({type(url).__name__}).",
+                              hint="Fix: e.g. advisor.History(\"sqlite:///history.db\"), or no argument for the "
+                                   "default.")
         self.url = url
         self._engine = create_history_engine(url)
         self._writer = writer(self._engine)
@@ -283,9 +287,10 @@ class History:
         if status not in ("completed", "failed"):
             raise ConfigError(f"Unknown outcome status {status!r}.", hint="Fix: use 'completed' or 'failed'.")
         if (isinstance(actual_seconds, bool) or not isinstance(actual_seconds, (int, float))
-                or not math.isfinite(actual_seconds) or actual_seconds < 0
+                or not math.isfinite(actual_seconds) or actual_seconds < 0 or actual_seconds > MAX_ACTUAL_SECONDS
                 or (actual_seconds == 0 and status == "completed")):
-            raise ConfigError(f"--actual-seconds must be a positive number of seconds, got {actual_seconds!r}.",
+            raise ConfigError(f"--actual-seconds must be a positive number of seconds, at most 1e9 (31 years), "
+                              f"got {actual_seconds!r}.",
                               hint="Fix: e.g. --actual-seconds 5400.")
         with self._write() as conn:
             workload_id, cand = self._run_candidate(conn, recommendation_id, instance_type)

@@ -11,6 +11,10 @@ from advisor.schemas.base import Count, MemorySize, Model
 
 # --------------------------------------------------------------------------------------------- targets
 
+# The most threads or GPUs a target may have, locally and in a service request (advisor.service.wire.TargetSpec).
+MAX_TARGET_THREADS = 4096
+MAX_TARGET_GPUS = 65536
+
 
 class Target(Model):
     """A device to predict for: a CPU with some threads, or K GPUs of one model."""
@@ -19,11 +23,11 @@ class Target(Model):
     model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
 
     kind: Literal["cpu", "gpu"]
-    threads: Count | None = None  # cpu only; None = the probed thread count
+    threads: Annotated[int, Field(ge=1, le=MAX_TARGET_THREADS)] | None = None  # cpu only; None: the probed count
     # gpu only; canonical spec name from profiles/ (e.g. "A100-80GB"). Serialised as "gpu" (the JSON
     # contract); the attribute is gpu_name so that Target.gpu(...) can be the constructor DESIGN.md shows.
     gpu_name: str | None = Field(default=None, alias="gpu")
-    count: Count = 1  # gpus in data parallel
+    count: Annotated[int, Field(ge=1, le=MAX_TARGET_GPUS)] = 1  # gpus in data parallel
     cpu_name: str | None = None  # cpu only; None = this machine's CPU
     # gpu only, K > 1 over PCIe: whether the GPUs reach each other peer-to-peer; None = the card's own guess
     # (``advisor.predictor.multigpu.has_pcie_p2p``). A cloud instance's GPUs often have none.
@@ -38,6 +42,9 @@ class Target(Model):
     def gpu(cls, name: str, count: int = 1, peer_to_peer: bool | None = None) -> Target:
         """``count`` GPUs (1 or more) of the model ``name``, e.g. ``Target.gpu("A100-80GB", 4)``;
         ``peer_to_peer=False``: GPUs over PCIe without peer-to-peer transfers (None: the card's own guess)."""
+        if not isinstance(name, str) or not name.strip():
+            raise ConfigError(f"Target.gpu's name must be a GPU model's name, got {name!r:.80}.",
+                              hint='Fix: e.g. advisor.Target.gpu("A100-80GB", 4); `advisor hardware` lists them.')
         return _made(cls, "Target.gpu", {"gpu": "name", "gpu_name": "name"}, kind="gpu", gpu_name=name, count=count,
                      peer_to_peer=peer_to_peer)
 

@@ -70,6 +70,9 @@ class ServiceError(AdvisorError):
 
 def check_url(url: str) -> str:
     """``url`` without a trailing slash, if it is an http(s) URL with a host; else ConfigError."""
+    if not isinstance(url, str):
+        raise ConfigError(f"The server's URL must be a string, got {url!r:.80} ({type(url).__name__}).",
+                          hint="Fix: e.g. advisor.Client(\"http://127.0.0.1:8000\").")
     parts = urlsplit(url or "")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"--server {url!r} is not an http:// or https:// URL.",
@@ -85,8 +88,11 @@ def request_body(cls: type[B], **values: Any) -> B:
     except ValidationError as exc:
         problems = field_problems(exc.errors())
     first = problems[0]
-    name = first.field.split(".")[0]
-    got = f" (got {values[name]!r:.80})" if name in values and name != "profile" else ""
+    path = first.field.split(".")
+    name, value = path[0], values.get(path[0])
+    for part in path[1:]:  # "target.threads": the value inside, not the whole target's dict
+        value = value.get(part) if isinstance(value, dict) else None
+    got = f" (got {value!r:.80})" if value is not None and name != "profile" else ""
     more = f"; and {len(problems) - 1} more" if len(problems) > 1 else ""
     raise ConfigError(f"Invalid {first.field}: {first.problem}{got}{more}.",
                       hint=f"Fix: correct {name}; the server takes the values the local advisor API does.") from None

@@ -18,6 +18,8 @@ from pydantic_core import PydanticCustomError
 
 from advisor.schemas import PRECISIONS, Objective, Profile, Target
 from advisor.schemas.base import MAX_JOB_COUNT, NUL, NUL_ERROR, NUL_PROBLEM, refuse_nul
+from advisor.schemas.devices import MAX_TARGET_GPUS, MAX_TARGET_THREADS
+from advisor.units import MAX_ACTUAL_SECONDS
 
 API_PREFIX = "/v1"
 LIST_LIMIT_MAX = 10_000  # the most rows a history route lists in one answer
@@ -123,9 +125,9 @@ class TargetSpec(Body):
     ``{"kind": "gpu", "gpu": NAME, "count": K}``, with ``"peer_to_peer": false`` for GPUs over PCIe without it."""
 
     kind: Literal["cpu", "gpu"]
-    threads: Annotated[int, Field(ge=1, le=4096)] | None = None
+    threads: Annotated[int, Field(ge=1, le=MAX_TARGET_THREADS)] | None = None
     gpu: Annotated[str, Field(min_length=1, max_length=100)] | None = None
-    count: Annotated[int, Field(ge=1, le=65536)] = 1
+    count: Annotated[int, Field(ge=1, le=MAX_TARGET_GPUS)] = 1
     peer_to_peer: StrictBool | None = None
 
     @staticmethod
@@ -201,7 +203,7 @@ class RecommendationRequest(JobSteps):
 class OutcomeRequest(Body):
     """``POST /v1/recommendations/{id}/outcome``: what the job really took (``advisor history record``)."""
 
-    actual_seconds: Annotated[float, Field(gt=0, le=1e9, allow_inf_nan=False)]
+    actual_seconds: Annotated[float, Field(gt=0, le=MAX_ACTUAL_SECONDS, allow_inf_nan=False)]
     instance_type: ShortText | None = None
     force: bool = False  # record even when it is far from the prediction (likely a mistake otherwise)
 

@@ -201,7 +201,7 @@ def test_a_target_built_with_a_bad_count_is_a_config_error_not_pydantics(make, m
 
 
 def test_a_cpu_target_past_this_machine_is_probed_on_its_cpus_and_scaled(tmp_path, monkeypatch):
-    # predict --device cpu --threads 100000 is a what-if: the probe ran at 100000 threads (libgomp refused
+    # predict --device cpu --threads 4096 is a what-if: the probe ran at 100000 threads (libgomp refused
     # them) and its profile said so; now `profile --threads` refuses that, so the what-if probes on what is here.
     asked = {}
 
@@ -213,7 +213,43 @@ def test_a_cpu_target_past_this_machine_is_probed_on_its_cpus_and_scaled(tmp_pat
     monkeypatch.setattr("advisor.hardware.cpu.usable_logical_cpus", lambda: 2)
     path = tmp_path / "w.py"
     path.write_text("def build_model(): ...\ndef make_batch(batch_size): ...\n")
-    for threads, probed in ((100_000, 2), (1, 1)):
+    for threads, probed in ((4096, 2), (1, 1)):
         with pytest.raises(ProbeError, match="stop here"):
             advisor.predict(path, target=advisor.Target.cpu(threads), batch_size=8, save=False, **JOB)
         assert asked["threads"] == probed
+
+
+# ------------------------------------------------------------------ an argument of the wrong type
+
+
+@pytest.mark.parametrize(("call", "named"), [
+    (lambda: advisor.profile(REPO / "examples" / "tabular_mlp.py", batch_sizes="8,16"),
+     "batch_sizes must be a list, got '8,16' (str)"),
+    (lambda: advisor.profile(REPO / "examples" / "tabular_mlp.py", devices=5),
+     "devices must be a device name or a list of them"),
+    (lambda: advisor.Target.gpu(None, 1), "Target.gpu's name must be a GPU model's name, got None"),
+    (lambda: advisor.History(5), "The history database URL must be a string, got 5 (int)"),
+    (lambda: advisor.Client(5), "The server's URL must be a string, got 5 (int)"),
+])
+def test_an_argument_of_the_wrong_type_is_an_advisor_error_naming_it(call, named):
+    with pytest.raises(advisor.AdvisorError) as caught:
+        call()
+    assert named in caught.value.message and caught.value.hint.startswith("Fix: e.g.")
+
+
+def test_a_lone_pricing_file_is_one_file_not_its_characters(prof, tmp_path):
+    rates = tmp_path / "mine.csv"
+    rates.write_text("provider,instance_type,region,vcpus,memory_gib,gpu_model,gpu_count,price_hour_usd\n"
+                     "mycloud,box-1,here-1,8,32,,0,0.05\n")
+    rec = advisor.recommend(prof, **JOB, pricing_files=str(rates), save=False, providers="mycloud")
+    assert rec.chosen.instance_type == "box-1"
+
+
+def test_the_local_api_takes_the_ranges_a_server_does(prof):
+    """A target or an outcome the service refuses is refused here too, with the same bound."""
+    with pytest.raises(ConfigError, match="4096"):
+        advisor.predict(prof, **JOB, batch_size=16, target=advisor.Target.cpu(10_000_000))
+    with pytest.raises(ConfigError, match="65536"):
+        advisor.Target.gpu("T4", 100_000)
+    with pytest.raises(advisor.AdvisorError, match=r"at most 31 years \(1e9 s\)"):
+        advisor.api.record_outcome(1, 1e300, force=True)

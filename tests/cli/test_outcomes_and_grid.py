@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+import advisor
 from advisor.cli.app import build_app
 
 PROFILE = Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json"
@@ -190,6 +191,14 @@ def test_a_plain_family_name_says_which_variant_it_priced_and_names_the_others(a
     assert plain.exit_code == 0, plain.output
     text = " ".join(plain.output.split())
     assert "read --gpu A100 as A100-40GB; the catalog also has A100-40GB-PCIe, A100-80GB, A100-80GB-PCIe" in text
+    assert text.count("read --gpu A100 as") == 1
+    # --json and the API say it too: in the estimate's notes.
+    data = json.loads(run(app, "predict", "--profile", PROFILE, "--gpu", "A100", "--no-save", "--json").stdout)
+    assert data["target"]["gpu"] == "A100-40GB"
+    assert "read --gpu A100 as A100-40GB; the catalog also has A100-40GB-PCIe, A100-80GB, A100-80GB-PCIe (name one " \
+           "to price it)." in data["notes"]
+    est = advisor.predict(PROFILE, dataset_size=1000, epochs=1, batch_size=16, target="A100")
+    assert any(n.startswith("read --gpu A100 as A100-40GB") for n in est.notes)
     grid = run(app, "predict", "--profile", PROFILE, "--gpu", "v100", "--gpus", "1,2", "--no-save")
     assert grid.exit_code == 0, grid.output
     assert "note: read --gpu v100 as V100-16GB; the catalog also has V100-32GB, V100-PCIe-16GB, V100-PCIe-32GB" in (
