@@ -79,9 +79,12 @@ def parse_actual_seconds(value: str | float | int | None) -> float:
         seconds = parse_duration_seconds(value, what="--actual-seconds")
     except ConfigError:
         seconds = None
-    if seconds is None or not math.isfinite(seconds) or seconds <= 0 or seconds > MAX_ACTUAL_SECONDS:
-        raise HistoryError(f"--actual-seconds must be a positive duration of at most 31 years (1e9 s), got {value!r}.",
+    if seconds is None or not math.isfinite(seconds) or seconds <= 0:
+        raise HistoryError(f"--actual-seconds must be a positive duration, got {value!r}.",
                            hint="Fix: e.g. --actual-seconds 5400, 90m or 1h30.")
+    if seconds > MAX_ACTUAL_SECONDS:
+        raise HistoryError(f"--actual-seconds {value!r} is more than 31 years (1e9 s), beyond any real job.",
+                           hint="Fix: the job's real duration, e.g. --actual-seconds 5400, 90m or 1h30.")
     return seconds
 
 

@@ -85,8 +85,8 @@ def test_accumulation_flag_on_a_profile_shortens_the_step(app):
 
 
 @pytest.mark.parametrize("flag, value, message", [
-    ("--grad-accum-steps", "0", "--grad-accum-steps must be a positive whole number"),
-    ("--eval-every", "-1", "--eval-every must be a positive whole number"),
+    ("--grad-accum-steps", "0", "--grad-accum-steps must be a whole number from 1 to 10^12"),
+    ("--eval-every", "-1", "--eval-every must be a whole number from 1 to 10^12"),
 ])
 def test_a_bad_job_flag_is_one_message(app, flag, value, message):
     result = CliRunner().invoke(app, ["predict", "--profile", str(PROFILE), "--gpu", "A100-80GB", flag, value])
