@@ -370,13 +370,17 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
 
     # One operator table for this GPU, priced at each batch asked (None: no analysis to split the step by).
     model = None if analysis is None else roofline.StepModel(analysis, spec, prec, cal, compiled=compiled)
+    # The probe ran eagerly: a compiled job on the probed GPU is its steps x the compiled step over the eager one,
+    # as on one GPU (``_measured_gpu``), so that two GPUs keep what torch.compile gives one.
+    eager = roofline.StepModel(analysis, spec, prec, cal) if compiled and model is not None else None
 
     def phases(b: int) -> dict[str, float] | None:
         return None if model is None else roofline.step_phases(model(b))
 
     def from_probe(b: int) -> gpu_job.GpuStepParts:
         if source_spec.name == spec.name:
-            return gpu_job.step_parts_of(source_fit.compute_seconds(b), phases(b), analysis)
+            factor = model(b).seconds / eager(b).seconds if eager is not None and eager(b).seconds > 0 else 1.0
+            return gpu_job.step_parts_of(source_fit.compute_seconds(b) * factor, phases(b), analysis)
         seconds = roofline.scale_from_probe(analysis, source_fit.compute_seconds(ref_batch), source_spec,
                                             ref_batch, spec, b, prec, cal, compiled=compiled).seconds * (
             source_fit.compute_seconds(b) / source_fit.compute_seconds(ref_batch)

@@ -458,17 +458,21 @@ def step_phases(step: StepPrediction) -> dict[str, float]:
 
 def scale_from_probe(analysis: Analysis | None, measured_step_seconds: float, measured_spec: GpuSpec,
                      measured_batch: int, target_spec: GpuSpec, target_batch: int, precision: str,
-                     calibration: Calibration, *, compiled: bool = False) -> StepPrediction:
+                     calibration: Calibration, *, compiled: bool = False,
+                     measured_compiled: bool = False) -> StepPrediction:
     """A GPU's step time from a measured step on another GPU (same workload and precision).
 
     measured x predicted(target) / predicted(source): the roofline's workload-specific error (kernels it
     does not know, fusion, host overheads) is shared by both GPUs and cancels in the ratio; only the
     difference between the two GPUs is modelled. The batch may differ (per-GPU batch on the target).
+    ``compiled``: the target's job runs under torch.compile; ``measured_compiled``: the measured step did (the
+    probe runs eagerly, so the source is predicted eager: a compiled source prediction, launch-bound steps'
+    fusion taken off, made the ratio x1.4 and a compiled job slower than the same job eager).
     """
     if measured_step_seconds is None or not measured_step_seconds > 0:
         raise PredictionError(f"the measured step time must be positive, got {measured_step_seconds!r}.",
                               hint="Fix: probe the workload again on the source GPU (advisor profile).")
-    source = predict_step(analysis, measured_spec, measured_batch, precision, calibration, compiled=compiled)
+    source = predict_step(analysis, measured_spec, measured_batch, precision, calibration, compiled=measured_compiled)
     target = predict_step(analysis, target_spec, target_batch, precision, calibration, compiled=compiled)
     factor = measured_step_seconds / source.seconds
     notes = list(target.notes)
