@@ -372,6 +372,32 @@ def test_cpu_vs_gpu_says_when_start_up_decides_the_tier():
     assert "Start-up decides the tier (5m00s on GPU, 2m00s on CPU): a GPU wins for jobs over 20m31s" in v.text
 
 
+def test_the_break_even_is_where_the_two_runs_really_cost_the_same():
+    """Each job has a part that does not grow with it (the GPU's 8 s of CUDA start and model build against the
+    CPU's 1 s): the break-even is taken on the parts that grow, and priced again at 0.9x and 1.1x of it the
+    winner flips. With the whole jobs' speed-up (fixed parts in) it came out 3x too far on a short job."""
+    cpu, gpu = offer("aws", "c7i.large", 0.09, vcpus=2, memory=4), T4
+
+    def verdict_at(epochs):
+        ests = {key(cpu): estimate(offer_target(cpu, no_lookup), 1.0 + 5.0 * epochs),  # 5 s an epoch
+                key(gpu): estimate(offer_target(gpu, no_lookup), 8.0 + 0.25 * epochs)}  # 20x faster an epoch
+        ests = {k: e.model_copy(update={"startup_seconds": e.seconds - (5.0 if e.target.kind == "cpu" else 0.25)
+                                        * epochs}) for k, e in ests.items()}
+        return rank(priced([cpu, gpu], ests), Constraints(), workload=WorkloadSummary(name="test"),
+                    dataset_size=1000, epochs=epochs, batch_size=32, startup_seconds_cpu=STARTUP_CPU,
+                    startup_seconds_gpu=STARTUP_GPU).verdict.cpu_vs_gpu
+
+    v = verdict_at(10)
+    assert v.winner == "cpu" and v.decided_by_startup
+    # GPU minus CPU cost per 3600: (0.73 x (300 + 8) - 0.09 x (120 + 1)) + x (0.73 / 20 - 0.09), x the CPU's
+    # growing seconds: zero at x = 3,999 s, 800 epochs of 5 s.
+    grown = (0.73 * (STARTUP_GPU + 8.0) - 0.09 * (STARTUP_CPU + 1.0)) / (0.09 - 0.73 / 20)
+    assert v.break_even_job_seconds == pytest.approx(1.0 + grown)
+    assert v.break_even_epochs == pytest.approx(grown / 5.0)
+    assert verdict_at(int(grown / 5.0 * 0.9)).winner == "cpu"
+    assert verdict_at(int(grown / 5.0 * 1.1)).winner == "gpu"
+
+
 def test_cpu_vs_gpu_under_a_deadline_no_gpu_meets_says_it_compares_the_nearest_miss():
     """A short CPU job and a deadline inside the GPUs' 5-minute start-up: every GPU misses, and the one compared
     is the nearest miss (the fastest), not the cheapest GPU; it read "the best GPU", as if no cheaper one existed."""

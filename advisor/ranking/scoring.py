@@ -117,6 +117,7 @@ def _candidate(offer: Offer, est: Estimate, startup: float, use_spot: bool,
         # The real step (est.seconds above is already the input- or transfer-bound time, not compute alone).
         bound=est.bound, input_seconds=est.input_seconds, transfer_seconds=est.transfer_seconds,
         gpu_utilization=est.gpu_utilization, mfu=est.mfu, mfu_peak=est.mfu_peak, gpu_busy=est.gpu_busy,
+        job_startup_seconds=est.startup_seconds,
     )
     return updated(like, fields) if like is not None else Candidate(**fields)
 

@@ -94,21 +94,29 @@ def cpu_vs_gpu(ranked: Sequence[Scored], objective: str, epochs: int) -> CpuVsGp
     start_c, start_g = c.startup_seconds or 0.0, g.startup_seconds or 0.0
     speedup = c.seconds / g.seconds
     price_ratio = rate_g / rate_c if rate_c > 0 else math.inf
-    # The GPU's minus the CPU's figure as (fixed part) + (part per second of CPU job): cost in $ or time in s.
+    # Each job is a fixed part (its process, CUDA, model build, compile) and a part that grows with the epochs;
+    # the GPU's speed-up on the growing part is what a longer job gets (the whole jobs' ratio, fixed parts in,
+    # put the break-even 3x too far out on a short job: 8 s of CUDA start against the CPU's 1 s).
+    own_c, own_g = min(c.job_startup_seconds or 0.0, c.seconds), min(g.job_startup_seconds or 0.0, g.seconds)
+    grows_c, grows_g = c.seconds - own_c, g.seconds - own_g
+    per_second_g = grows_g / grows_c if grows_c > 0 else 1 / speedup  # GPU seconds per growing CPU second
+    # The GPU's minus the CPU's figure as (fixed part) + (part per growing second of CPU job): $ or s.
     if objective == "cost":
-        fixed, per = rate_g * start_g - rate_c * start_c, rate_g / speedup - rate_c
+        fixed = rate_g * (start_g + own_g) - rate_c * (start_c + own_c)
+        per = rate_g * per_second_g - rate_c
         gpu_wins = gpu.cost < cpu.cost
     else:
-        fixed, per = start_g - start_c, 1 / speedup - 1
+        fixed, per = (start_g + own_g) - (start_c + own_c), per_second_g - 1
         gpu_wins = gpu.elapsed < cpu.elapsed
     job_alone_gpu_wins = per < 0
-    flip = -fixed / per if per != 0 and -fixed / per > 0 else None
+    grown = -fixed / per if per != 0 and -fixed / per > 0 else None
+    flip = own_c + grown if grown is not None else None
     result = CpuVsGpu(
         cpu=c, gpu=g, price_ratio=price_ratio, speedup=speedup,
         compute_cost_ratio=price_ratio / speedup, total_cost_ratio=gpu.cost / cpu.cost if cpu.cost else math.inf,
         total_time_ratio=gpu.elapsed / cpu.elapsed, winner="gpu" if gpu_wins else "cpu",
         decided_by_startup=gpu_wins != job_alone_gpu_wins, break_even_job_seconds=flip,
-        break_even_epochs=flip / (c.seconds / epochs) if flip and epochs else None, text="")
+        break_even_epochs=grown / (grows_c / epochs) if grown and epochs and grows_c > 0 else None, text="")
     result.text = _cpu_vs_gpu_text(result, cpu, gpu, objective) + _host_bound_text(g)
     return result
 

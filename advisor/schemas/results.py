@@ -153,6 +153,9 @@ class Candidate(Model):
     mfu: float | None = None  # the estimate's model FLOPs utilisation (GPU candidates)
     mfu_peak: str | None = None  # the precision whose dense peak ``mfu`` is taken over (the estimate's)
     gpu_busy: float | None = None  # the estimate's share of the step the GPUs run the model's kernels
+    # The part of ``seconds`` that does not grow with the job: the estimate's ``startup_seconds`` (the process,
+    # CUDA, the model build, compiling), which the CPU-vs-GPU break-even keeps apart from the per-epoch part.
+    job_startup_seconds: float | None = None
 
     # ``seconds``/``low``/``high`` are the job alone (what ``history compare`` checks against a tracked run);
     # the ``total_*`` figures add the paid start-up: what the user waits for and pays for, the time shown.

@@ -144,11 +144,17 @@ def test_best_value_and_cpu_vs_gpu_in_the_json(rec):
     # The tabular job: the GPU is cheaper on the job alone, dearer once its start-up is paid.
     assert v["winner"] == "cpu" and v["compute_cost_ratio"] < 1 < v["total_cost_ratio"] and v["decided_by_startup"]
     assert "Start-up decides the tier" in v["text"] and "a GPU wins for jobs over" in v["text"]
-    # At the break-even length the two whole runs cost the same (start-up as a fixed cost, linear rates).
+    # At the break-even length the two whole runs cost the same: the instances' start-up and each job's own
+    # fixed part (process, CUDA, model build) as fixed costs, the rest growing with the epochs at linear rates.
     t = v["break_even_job_seconds"]
     rate_c, rate_g = v["cpu"]["price_usd_per_hour"] / 3600, v["gpu"]["price_usd_per_hour"] / 3600
-    assert rate_c * (120 + t) == pytest.approx(rate_g * (300 + t / v["speedup"]))
-    assert v["break_even_epochs"] == pytest.approx(t / (v["cpu"]["seconds"] / rec["epochs"]))
+    own_c, own_g = v["cpu"]["job_startup_seconds"], v["gpu"]["job_startup_seconds"]
+    assert own_g > own_c > 0  # CUDA's start is in the GPU's
+    per_epoch_c = (v["cpu"]["seconds"] - own_c) / rec["epochs"]
+    per_epoch_g = (v["gpu"]["seconds"] - own_g) / rec["epochs"]
+    epochs = v["break_even_epochs"]
+    assert t == pytest.approx(own_c + epochs * per_epoch_c)
+    assert rate_c * (120 + t) == pytest.approx(rate_g * (300 + own_g + epochs * per_epoch_g))
 
 
 def test_quiet_prints_only_the_verdict(app):
