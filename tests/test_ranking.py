@@ -642,3 +642,14 @@ def test_no_best_value_where_the_time_saved_is_not_worth_the_money():
     rec = run(ests=ests, offers=[o for o in OFFERS if o.instance_type != "gpu_8x_a100"] + [fast])
     assert rec.chosen.instance_type == "gpu_1x_a100"
     assert rec.best_value is None and rec.verdict.best_value is None
+
+
+def test_a_job_over_the_measured_headroom_says_so_rather_than_needs_less_than_it_has():
+    ests = estimates()
+    ests[key(CPU)] = estimate(offer_target(CPU, no_lookup), 20000.0, fits=False, peak=29.4, capacity=32.0)
+    rec = run(ests=ests)
+    (dropped,) = [c for c in rec.excluded if c.instance_type == "c7i.4xlarge"]
+    assert dropped.reason == "needs 29 GiB of memory, more than the 90% of its 32 a measured job may use"
+    ests[key(CPU)] = estimate(offer_target(CPU, no_lookup), 20000.0, fits=False, peak=40.0, capacity=32.0)
+    (dropped,) = [c for c in run(ests=ests).excluded if c.instance_type == "c7i.4xlarge"]
+    assert dropped.reason == "needs 40 GiB of memory, has 32"

@@ -31,6 +31,7 @@ from advisor.predictor.job import JobTime, ShapeSteps, accumulated_step, forward
 from advisor.predictor.page_faults import page_fault_sigma
 from advisor.predictor.subnormal import SubnormalSlowdown
 from advisor.schemas import CpuSpec, DeviceProfile, Estimate, JobSpec, Measurement, Profile, Target, updated
+from advisor.schemas.base import USABLE_MEMORY_FRACTION  # share of a probed device's memory a job may use
 from advisor.units import BYTES_PER_GIB
 
 # Relative variation of a whole job's step level against the probe's, between processes on the same device,
@@ -54,9 +55,6 @@ RUN_TO_RUN_REL = {"cpu": 0.12, "gpu": 0.11}
 CONTENTION_SHARE = 0.5
 # Per-step spread above which the notes say the machine looked busy during the probe.
 BUSY_SPREAD = 0.15
-# Share of device memory a job may use before it counts as not fitting (allocator caches, fragmentation,
-# the CUDA context, the rest of the process).
-USABLE_MEMORY_FRACTION = 0.9
 
 
 def select_device(profile: Profile, device: str) -> DeviceProfile:

@@ -15,6 +15,7 @@ from typing import Protocol
 from advisor.errors import AdvisorError
 from advisor.pricing.billing import billed_cost_usd, billed_seconds, cost_usd
 from advisor.schemas import Candidate, Constraints, Estimate, Offer, Skipped, updated
+from advisor.schemas.base import USABLE_MEMORY_FRACTION
 
 # (offer, its estimate, or the error that says why its target cannot be predicted; None: no reason known),
 # from predictor.targets.estimate_offers
@@ -78,6 +79,9 @@ def _needs(peak: float | None, capacity: float | None, what: str) -> str:
         return f"does not fit in {what} memory" if what else "does not fit in memory"
     digits = 0 if round(peak) != round(capacity) else 1
     per = f" per {what}" if what else " of memory"
+    if peak <= capacity:  # a job measured there keeps headroom: "needs 92 GiB, has 96" read as a contradiction
+        return (f"needs {peak:.{digits}f} GiB{per}, more than the {USABLE_MEMORY_FRACTION:.0%} of its "
+                f"{capacity:.{digits}f} a measured job may use")
     return f"needs {peak:.{digits}f} GiB{per}, has {capacity:.{digits}f}"
 
 
