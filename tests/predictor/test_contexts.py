@@ -246,7 +246,7 @@ def test_a_candidate_copied_from_another_is_the_validated_one(settings):
                billed_seconds=12.0, startup_seconds=13.0, precision="fp16", scaling_efficiency=0.123, pareto=True,
                meets_constraints=False, interruptible=True, base_seconds=14.0, base_method="measured",
                marketplace=True, bound="transfer", input_seconds=15.0, transfer_seconds=16.0, gpu_utilization=0.17,
-               mfu=0.18, mfu_peak="zz", gpu_busy=0.19)
+               mfu=0.18, mfu_peak="zz", gpu_busy=0.19, job_startup_seconds=20.0)
     assert set(odd) == set(Candidate.model_fields)
     like = Candidate(**odd)
     for spot in (False, True):
