@@ -114,7 +114,13 @@ def test_a_workload_that_declares_its_precision_is_profiled_for_the_server_as_th
     local = advisor.predict(path, target=target, use_history=False, probe_seconds=5)
     assert remote.precision == local.precision == "bf16"
     assert remote.seconds == pytest.approx(local.seconds, rel=0.05)
-    there = client.recommend(path, objective="time", save=False, probe_seconds=5)
-    here = advisor.recommend(path, objective="time", save=False, probe_seconds=5)
-    assert there.chosen.instance_type == here.chosen.instance_type
-    assert there.chosen.seconds == pytest.approx(here.chosen.seconds, rel=0.05)
+    there = client.recommend(path, objective="time", save=False, probe_seconds=5, top=1000)
+    here = advisor.recommend(path, objective="time", save=False, probe_seconds=5, top=1000)
+    # The same A100 offer in both, priced at bf16 from a bf16 analysis (26% apart before). Not the chosen one: on
+    # this tiny model a 128-vCPU CPU and the GPUs are within the time objective's 2% tie of each other, and two
+    # independent probes of this machine's CPU decide that tie either way.
+    def a100(rec):
+        return next(c for c in rec.candidates if c.gpu == "A100-80GB" and c.gpu_count == 1)
+    assert a100(there).instance_type == a100(here).instance_type
+    assert a100(there).seconds == pytest.approx(a100(here).seconds, rel=0.05)
+    assert a100(there).precision == a100(here).precision == "bf16"
