@@ -169,17 +169,22 @@ def resolve_target(target: Target | str | None = None, *, gpu: str | None = None
     return _resolve(target, gpu=gpu, gpus=gpus, threads=threads, peer_to_peer=peer_to_peer)
 
 
-def _variant_notes(asked: Target | str | None, resolved: Target) -> list[str]:
-    """Which variant a plain family name ("A100") was read as, and the others the catalog has: in the estimate's
-    notes, so that ``--json`` and the API say it as the text does."""
+def variant_note(asked: str | None, priced: str | None) -> str | None:
+    """Which variant a plain family name (``--gpu A100``) was read as, and the others the catalog has; None where
+    the name said which. The estimate's notes carry it (``--json``, the API); the CLI's table of GPU counts prints
+    it."""
     from advisor.hardware.specs import other_variants
 
-    name = asked.gpu_name if isinstance(asked, Target) else asked if isinstance(asked, str) else None
-    others = other_variants(name.strip()) if name and resolved.kind == "gpu" else []
+    others = other_variants(asked.strip()) if asked and priced else []
     if not others:
-        return []
-    return [f"read --gpu {name.strip()} as {resolved.gpu_name}; the catalog also has {', '.join(others)} (name one "
-            "to price it)."]
+        return None
+    return f"read --gpu {asked.strip()} as {priced}; the catalog also has {', '.join(others)} (name one to price it)."
+
+
+def _variant_notes(asked: Target | str | None, resolved: Target) -> list[str]:
+    name = asked.gpu_name if isinstance(asked, Target) else asked if isinstance(asked, str) else None
+    note = variant_note(name, resolved.gpu_name) if resolved.kind == "gpu" else None
+    return [note] if note else []
 
 
 def job_for(prof: Profile, dataset_size: int | None, epochs: int | None, batch_size: int | None,

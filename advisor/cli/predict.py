@@ -156,15 +156,14 @@ def _grid(source, gpu: str | None, counts: list[int], precisions: list, kwargs: 
         render.print_json(data)
     else:
         answer.scaling_table(grid)
-        _print_variants(gpu, grid.gpu, prefix="note: ")
+        _print_variants(gpu, grid.gpu)
 
 
-def _print_variants(gpu: str | None, priced: str | None, prefix: str = "  ") -> None:
-    """Which variant a plain family name (--gpu A100) was read as, and the others the catalog has."""
+def _print_variants(gpu: str | None, priced: str | None) -> None:
+    """``api.variant_note`` under the table of GPU counts, whose rows are not one estimate's notes."""
+    from advisor import api
     from advisor.cli.console import out, safe_text
-    from advisor.hardware.specs import other_variants
 
-    others = other_variants(gpu) if gpu and priced else []
-    if others:
-        out().print(f"{prefix}read --gpu {safe_text(gpu)} as {priced}; the catalog also has {', '.join(others)} "
-                    "(name one to price it)")
+    note = api.variant_note(gpu, priced)
+    if note:
+        out().print(f"note: {safe_text(note)}")

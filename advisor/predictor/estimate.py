@@ -379,8 +379,11 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
 
     def from_probe(b: int) -> gpu_job.GpuStepParts:
         if source_spec.name == spec.name:
-            factor = model(b).seconds / eager(b).seconds if eager is not None and eager(b).seconds > 0 else 1.0
-            return gpu_job.step_parts_of(source_fit.compute_seconds(b) * factor, phases(b), analysis)
+            step = None if model is None else model(b)  # priced once: the compile factor and the phases
+            seconds = source_fit.compute_seconds(b)
+            if eager is not None and (eager_seconds := eager(b).seconds) > 0:
+                seconds *= step.seconds / eager_seconds
+            return gpu_job.step_parts_of(seconds, None if step is None else roofline.step_phases(step), analysis)
         seconds = roofline.scale_from_probe(analysis, source_fit.compute_seconds(ref_batch), source_spec,
                                             ref_batch, spec, b, prec, cal, compiled=compiled).seconds * (
             source_fit.compute_seconds(b) / source_fit.compute_seconds(ref_batch)

@@ -236,9 +236,9 @@ class _Collected:
 
     def profile(self, info: WorkloadInfo, label: str, notes: list[str], probe_wall_seconds: float) -> Profile:
         """The ``Profile``; ``ProbeError`` when nothing fitted in memory on any device."""
-        defaults = self.defaults.model_dump(exclude={"kind"}) if self.defaults else {}
+        defaults = self.defaults.model_dump(exclude={"kind", "unusable"}) if self.defaults else {}
         info = info.model_copy(update={
-            **{k: v for k, v in defaults.items() if v is not None and k != "unusable"},
+            **{k: v for k, v in defaults.items() if v is not None},
             "unusable_defaults": dict(self.defaults.unusable) if self.defaults else {},
             "param_count": self.check.param_count if self.check else None,
             "optimizer": self.check.optimizer if self.check else None,
