@@ -114,7 +114,10 @@ def _any_probed_gpu(profile: Profile, precision: str, specs: dict[str, GpuSpec])
 
 
 def _device_fit(profile: Profile, device: str, ctx: EstimateContext) -> StepTimeFit | None:
-    """The step-time fit of a probed device, computed once per context."""
+    """The step-time fit of a probed device, computed once per context. A GPU with a spec, and a profile with
+    an analysis, extrapolates beyond its largest measured batch along the roofline's batch curve on that GPU:
+    a line through its launch-bound small batches (flat, then rising) is too shallow, and other GPUs, scaled
+    from this one batch by batch, would otherwise follow another curve than the probed one."""
     from advisor.predictor.fit import fit_step_time
 
     if device not in ctx.fits:
@@ -125,7 +128,15 @@ def _device_fit(profile: Profile, device: str, ctx: EstimateContext) -> StepTime
             from advisor.predictor.cpu_scaling import at_device_threads
 
             usable = at_device_threads(dev, usable).measurements
-        ctx.fits[device] = fit_step_time(usable) if usable else None
+        fit = fit_step_time(usable) if usable else None
+        if (fit is not None and dev.kind == "gpu" and profile.analysis is not None
+                and (spec := ctx.gpu_specs.get(dev.spec_name or "")) is not None):
+            from advisor.predictor import roofline
+
+            model = roofline.StepModel(profile.analysis, spec, dev.precision, ctx.calibration)
+            fit = fit.with_shape_beyond(lambda b: model(b).seconds,
+                                        f"the analysis' batch curve on {spec.name} from the largest measured size")
+        ctx.fits[device] = fit
     return ctx.fits[device]
 
 
@@ -366,7 +377,6 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
 
     source_fit = _device_fit(profile, source_dev.device, ctx)
     source_spec = ctx.gpu_specs[source_dev.spec_name]
-    ref_batch = max(m.batch_size for m in source_dev.measurements if not m.oom and m.compute_seconds)
 
     # One operator table for this GPU, priced at each batch asked (None: no analysis to split the step by).
     model = None if analysis is None else roofline.StepModel(analysis, spec, prec, cal, compiled=compiled)
@@ -384,10 +394,10 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
             if eager is not None and (eager_seconds := eager(b).seconds) > 0:
                 seconds *= step.seconds / eager_seconds
             return gpu_job.step_parts_of(seconds, None if step is None else roofline.step_phases(step), analysis)
-        seconds = roofline.scale_from_probe(analysis, source_fit.compute_seconds(ref_batch), source_spec,
-                                            ref_batch, spec, b, prec, cal, compiled=compiled).seconds * (
-            source_fit.compute_seconds(b) / source_fit.compute_seconds(ref_batch)
-            if b <= ref_batch else 1.0)
+        # The probed GPU's own step at this batch (measured, interpolated, or beyond its ladder along its
+        # roofline: ``_device_fit``) x the two GPUs' ratio at this batch: every GPU follows the probed curve.
+        seconds = roofline.scale_from_probe(analysis, source_fit.compute_seconds(b), source_spec, b, spec, b, prec,
+                                            cal, compiled=compiled).seconds
         return gpu_job.step_parts_of(seconds, phases(b), analysis)
 
     notes.append(f"scaled from the probe of {source_dev.device} ({source_spec.name}).")

@@ -410,7 +410,7 @@ def _batch_notes(fit: StepTimeFit, job: JobSpec, dev: DeviceProfile, notes: list
                      f"{fit.min_batch}-{fit.max_batch}.")
     else:
         notes.append(f"batch size {b} is outside the measured range {fit.min_batch}-{fit.max_batch}; "
-                     "extrapolated along the fitted line, with a wider interval.")
+                     f"extrapolated along {fit.extrapolation}, with a wider interval.")
 
 
 def _last_batch_note(fit: StepTimeFit, job: JobSpec) -> str | None:

@@ -1,0 +1,52 @@
+"""Every GPU follows the probed GPU's curve over batch size: below, inside and beyond the probe's ladder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from advisor import api
+from advisor.hardware.specs import load_gpu_specs
+from advisor.predictor import roofline
+from advisor.predictor.calibration import load_calibration
+from advisor.predictor.estimate import estimate
+from advisor.schemas import JobSpec, Target
+
+# A real probe of a lent H200 (nanoGPT's GPT-2 124M, bf16): batches 1, 3, 6 and 12, launch-bound below 12.
+PROFILE = Path(__file__).resolve().parent / "data" / "h200_nanogpt_gpt2_bf16_profile.json"
+
+
+def _compute_ms(prof, gpu: str, batch: int) -> float:
+    est = estimate(prof, JobSpec(batch * 50, 1, batch), Target.gpu(gpu), precision="bf16")
+    return (est.step_seconds - (est.batch_seconds or 0.0)) * 1e3
+
+
+def _roofline_ms(prof, gpu: str, batch: int) -> float:
+    return roofline.predict_step(prof.analysis, load_gpu_specs()[gpu], batch, "bf16", load_calibration()).seconds * 1e3
+
+
+@pytest.mark.parametrize("gpu", ["B200", "H100-SXM", "A100-80GB"])
+@pytest.mark.parametrize("batch", [1, 3, 12, 24, 96])
+def test_another_gpu_is_the_probed_gpus_step_times_the_analysis_ratio_at_that_batch(gpu, batch):
+    """Before, below the ladder's top the batch's shrink was counted twice (the analysis' at the batch and the
+    probe's fitted one): an A100 came out 1.4x faster than the probed H200 at batch 1. Beyond it the H200
+    followed its fitted line and the others the analysis: a B200 came out slower than the H200 at batch 96."""
+    prof = api.load_profile(PROFILE)
+    ratio = _roofline_ms(prof, gpu, batch) / _roofline_ms(prof, "H200", batch)
+    assert _compute_ms(prof, gpu, batch) / _compute_ms(prof, "H200", batch) == pytest.approx(ratio, rel=1e-6)
+
+
+def test_the_probed_gpu_beyond_its_ladder_follows_its_roofline_from_the_largest_measured_batch():
+    prof = api.load_profile(PROFILE)
+    largest = max(m.batch_size for m in prof.device("cuda:0").measurements)
+    assert largest == 12
+    grown = _roofline_ms(prof, "H200", 96) / _roofline_ms(prof, "H200", largest)
+    assert grown > 5.5  # the step's launch-bound floor is behind it: nearly 8x the work, over 5.5x the time
+    assert _compute_ms(prof, "H200", 96) == pytest.approx(_compute_ms(prof, "H200", largest) * grown, rel=1e-6)
+    est = estimate(prof, JobSpec(96 * 50, 1, 96), Target.gpu("H200"), precision="bf16")
+    assert est.method == "measured"
+    assert any("extrapolated along the analysis' batch curve on H200" in n for n in est.notes)
+    # Inside the ladder the measured level stands.
+    assert _compute_ms(prof, "H200", largest) == pytest.approx(
+        prof.device("cuda:0").measurements[-1].compute_seconds * 1e3, rel=0.15)
