@@ -315,7 +315,9 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, 
         first_compile, recompile, compile_note = compile_costs(profile.analysis, job.last_batch_size != job.batch_size)
         notes.append(compile_note)
     compute, efficiency, eval_s, busy = gpu_job.gpu_step_compute(profile, job, spec, target, per_gpu_compute, notes)
-    fits, peak, capacity, max_batch, mem_notes = _memory(profile, probed, spec, per_device_batch, prec, count)
+    # Memory is the model's, not the GPU's: a GPU probe's measured peaks price every GPU scaled from it (the
+    # analysis had nanoGPT at 0.6 GiB a sample where the H200 measured 0.8, and fitted an H100 it would not).
+    fits, peak, capacity, max_batch, mem_notes = _memory(profile, source_dev, spec, per_device_batch, prec, count)
     notes.extend(mem_notes)
     if not fits:
         notes.append(f"does not fit: {peak:.1f} GiB needed per GPU at batch {per_device_batch}, "
@@ -416,7 +418,8 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
 
 def _memory(profile: Profile, probed: DeviceProfile | None, spec: GpuSpec, per_device_batch: int,
             precision: str, gpu_count: int) -> tuple[bool, float | None, float | None, int | None, list[str]]:
-    """(fits, peak GiB, capacity GiB, largest batch per GPU, notes) for one GPU of ``spec``."""
+    """(fits, peak GiB, capacity GiB, largest batch per GPU, notes) for one GPU of ``spec``; from the GPU
+    probe ``probed`` (of this GPU or another) where there is one, else from the analysis."""
     from advisor.predictor import memory
 
     capacity = spec.memory_gib

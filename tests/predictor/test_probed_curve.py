@@ -50,3 +50,25 @@ def test_the_probed_gpu_beyond_its_ladder_follows_its_roofline_from_the_largest_
     # Inside the ladder the measured level stands.
     assert _compute_ms(prof, "H200", largest) == pytest.approx(
         prof.device("cuda:0").measurements[-1].compute_seconds * 1e3, rel=0.15)
+
+
+@pytest.mark.parametrize("gpu", ["H100-SXM", "A100-80GB", "B200"])
+def test_another_gpus_memory_comes_from_the_gpu_probe_not_the_analysis(gpu):
+    """Memory is the model's, not the GPU's. The H200 measured 0.8 GiB a sample (11.3 GiB at batch 12; the real
+    job 11.8), the analysis 0.6: before, an 80 GB H100 was said to fit batch 96 at 60.8 GiB, where the probe's
+    own line puts it at 78.5 GiB (over 90% of 80)."""
+    from advisor.predictor import memory
+
+    prof = api.load_profile(PROFILE)
+    specs = load_gpu_specs()
+    est = estimate(prof, JobSpec(96 * 50, 1, 96), Target.gpu(gpu), precision="bf16")
+    fit = memory.memory_from_probe(prof.device("cuda:0"), 96, specs[gpu].memory_gib, prof.analysis,
+                                   precision="bf16")
+    assert est.peak_memory_gib == pytest.approx(fit.peak_memory_gib, rel=1e-9)
+    assert est.peak_memory_gib > 80.0
+    assert est.fits_memory is (specs[gpu].memory_gib >= est.peak_memory_gib)
+    assert est.fits_memory is (gpu == "B200")
+    assert any("Memory from the probe on cuda:0" in n for n in est.notes)
+    # The probed H200 itself, at the same batch, judged by its measured line against 90% of its memory: fits.
+    h200 = estimate(prof, JobSpec(96 * 50, 1, 96), Target.gpu("H200"), precision="bf16")
+    assert h200.fits_memory and 75.0 < h200.peak_memory_gib < 0.9 * specs["H200"].memory_gib
