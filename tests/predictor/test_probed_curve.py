@@ -72,3 +72,17 @@ def test_another_gpus_memory_comes_from_the_gpu_probe_not_the_analysis(gpu):
     # The probed H200 itself, at the same batch, judged by its measured line against 90% of its memory: fits.
     h200 = estimate(prof, JobSpec(96 * 50, 1, 96), Target.gpu("H200"), precision="bf16")
     assert h200.fits_memory and 75.0 < h200.peak_memory_gib < 0.9 * specs["H200"].memory_gib
+
+
+def test_the_bench_prints_each_gpu_at_the_analysis_ratio_of_the_probed_one(capsys):
+    from bench_scripts import bench_modules
+
+    (bench,) = bench_modules("probed_curve")
+    assert bench.main(["--gpus", "B200,L4", "--batches", "1,12,96"]) == 0
+    rows = [[c.strip() for c in line.strip("|").split("|")] for line in capsys.readouterr().out.splitlines()
+            if line.startswith("| ") and not line.startswith("| GPU")]
+    assert [(r[0], r[1], r[2]) for r in rows[:3]] == [("H200", "1", "on the ladder"), ("H200", "12", "on the ladder"),
+                                                     ("H200", "96", "beyond")]
+    assert len(rows) == 9
+    assert all(r[4] == r[5] for r in rows)  # x probed == the analysis' ratio, to the printed digit
+    assert [r[7] for r in rows if r[0] == "L4"] == ["yes", "yes", "NO"]
