@@ -35,10 +35,11 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from advisor.errors import AdvisorError, PredictionError
-from advisor.predictor import gpu_job, input_bound
+from advisor.predictor import gpu_job, input_bound, memory
 from advisor.predictor.bias_notes import HOST_NOTE_SIGMA, kind_bias_note
 from advisor.predictor.calibration import Calibration
 from advisor.predictor.compile_time import compile_costs
+from advisor.predictor.job import Z80
 from advisor.predictor.measured import THIS_MACHINE, memoised
 from advisor.schemas import CpuSpec, DeviceProfile, Estimate, GpuSpec, JobSpec, Profile, Target
 
@@ -105,9 +106,10 @@ def _probed_gpu(profile: Profile, spec: GpuSpec, precision: str) -> DeviceProfil
     return None
 
 
-def _any_probed_gpu(profile: Profile, precision: str, specs: dict[str, GpuSpec]) -> DeviceProfile | None:
+def _any_probed_gpu(profile: Profile, precision: str | None, specs: dict[str, GpuSpec]) -> DeviceProfile | None:
+    """A GPU probed here at ``precision`` (None: at any) with a timed step, of a model ``specs`` knows."""
     for dev in profile.devices:
-        if (dev.kind == "gpu" and dev.spec_name in specs and dev.precision == precision
+        if (dev.kind == "gpu" and dev.spec_name in specs and precision in (None, dev.precision)
                 and any(not m.oom and m.compute_seconds for m in dev.measurements)):
             return dev
     return None
@@ -300,24 +302,35 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, 
         notes.append(f"global batch {job.batch_size} does not split evenly over {count} GPUs; "
                      f"each GPU gets up to {math.ceil(job.batch_size / count)}.")
     source_dev = probed or _any_probed_gpu(profile, prec, ctx.gpu_specs)
+    # Any GPU probed here, at any precision: what it measured of the model (memory, start-up) is the model's.
+    gpu_probe = source_dev or _any_probed_gpu(profile, None, ctx.gpu_specs)
     per_device_batch = max(1, math.ceil(job.batch_size / count))
     host_spread: list[float] = []
     per_gpu_compute = _per_gpu_compute(profile, spec, prec, source_dev, ctx, notes, per_device_batch,
                                        compiled=job.compiled, host_spread=host_spread)
+    if source_dev is not None and (source_fit := _device_fit(profile, source_dev.device, ctx)) is not None:
+        # Beyond the probe's ladder the probed GPU's own step is extrapolated: so is every GPU scaled from it
+        # (a standard deviation; the spreads here are 80% half-widths).
+        host_spread.append(Z80 * source_fit.extrapolation_rel_sigma(per_device_batch))
     cal = ctx.calibration
     sigma = math.hypot(cal.sigma(profile.analysis, spec, from_probe=source_dev is not None, precision=prec),
                        *host_spread)
     if probed is None:
         notes.extend(kind_bias_note(cal, profile.analysis, spec, prec))
-    startup = GPU_STARTUP_SECONDS + (source_dev.startup_seconds if source_dev is not None else 0.0)
+    # The probe's measured start-up (CUDA's context, the model's build and move, the first steps) is what one of
+    # the probed GPU starts in; another GPU, or K of it, starts the same model the same way.
+    startup = (gpu_probe.startup_seconds if gpu_probe is not None and gpu_probe.startup_seconds > 0
+               else GPU_STARTUP_SECONDS)
     first_compile, recompile = 0.0, 0.0
     if job.compiled:
         first_compile, recompile, compile_note = compile_costs(profile.analysis, job.last_batch_size != job.batch_size)
         notes.append(compile_note)
     compute, efficiency, eval_s, busy = gpu_job.gpu_step_compute(profile, job, spec, target, per_gpu_compute, notes)
-    # Memory is the model's, not the GPU's: a GPU probe's measured peaks price every GPU scaled from it (the
-    # analysis had nanoGPT at 0.6 GiB a sample where the H200 measured 0.8, and fitted an H100 it would not).
-    fits, peak, capacity, max_batch, mem_notes = _memory(profile, source_dev, spec, per_device_batch, prec, count)
+    # Memory is the model's, not the GPU's: a GPU probe's measured peaks price every GPU (the analysis had
+    # nanoGPT at 0.6 GiB a sample where the H200 measured 0.8, and fitted an H100 it would not), at any precision
+    # (``memory_from_probe`` rescales the activations: an fp16 job, or bf16 run as fp16 on a V100, too).
+    fits, peak, capacity, max_batch, mem_notes = memory.gpu_memory(profile.analysis, gpu_probe, spec, per_device_batch,
+                                                                    prec, count)
     notes.extend(mem_notes)
     if not fits:
         notes.append(f"does not fit: {peak:.1f} GiB needed per GPU at batch {per_device_batch}, "
@@ -414,26 +427,6 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
     if not same_gpu and model.tf32_note:
         notes.append(model.tf32_note)
     return from_probe
-
-
-def _memory(profile: Profile, probed: DeviceProfile | None, spec: GpuSpec, per_device_batch: int,
-            precision: str, gpu_count: int) -> tuple[bool, float | None, float | None, int | None, list[str]]:
-    """(fits, peak GiB, capacity GiB, largest batch per GPU, notes) for one GPU of ``spec``; from the GPU
-    probe ``probed`` (of this GPU or another) where there is one, else from the analysis."""
-    from advisor.predictor import memory
-
-    capacity = spec.memory_gib
-    if capacity is None:
-        return True, None, None, None, [f"{spec.name} has no memory size in profiles/: memory fit not checked."]
-    if probed is not None:
-        fit = memory.memory_from_probe(probed, per_device_batch, capacity, profile.analysis, precision=precision,
-                                       gpu_count=gpu_count)
-    elif profile.analysis is not None:
-        fit = memory.memory_from_analysis(profile.analysis, per_device_batch, capacity, precision,
-                                          gpu_count=gpu_count)
-    else:
-        return True, None, capacity, None, ["no analysis: memory fit not checked."]
-    return (fit.fits_memory, fit.peak_memory_gib, fit.capacity_gib, fit.max_batch_per_device, list(fit.notes))
 
 
 def estimate(profile: Profile, job: JobSpec, target: Target, *, precision: str | None = None,

@@ -224,11 +224,15 @@ class StepTimeFit:
             sigma2 += self.residual_rel_sigma ** 2
             if self.n_points == 1:
                 sigma2 += SINGLE_POINT_OFF_SIZE_REL ** 2
+        return math.sqrt(sigma2 + self.extrapolation_rel_sigma(b) ** 2)
+
+    def extrapolation_rel_sigma(self, b: int) -> float:
+        """The relative uncertainty that being outside the measured range adds at ``b`` (0 inside it)."""
         if b > self.max_batch:
-            sigma2 += (EXTRAPOLATION_REL_PER_DOUBLING * math.log2(b / self.max_batch)) ** 2
-        elif b < self.min_batch:
-            sigma2 += (EXTRAPOLATION_REL_PER_DOUBLING * math.log2(self.min_batch / b)) ** 2
-        return math.sqrt(sigma2)
+            return EXTRAPOLATION_REL_PER_DOUBLING * math.log2(b / self.max_batch)
+        if b < self.min_batch:
+            return EXTRAPOLATION_REL_PER_DOUBLING * math.log2(self.min_batch / b)
+        return 0.0
 
     def job_uncertainty(self, batch_size: int, last_batch_size: int, full_steps: int) -> float:
         """``relative_uncertainty`` of an epoch's step total: ``full_steps`` steps at ``batch_size`` and one at

@@ -43,7 +43,7 @@ import math
 from dataclasses import dataclass, field, replace
 
 from advisor.errors import PredictionError
-from advisor.schemas import Analysis, DeviceProfile
+from advisor.schemas import Analysis, DeviceProfile, GpuSpec
 from advisor.units import BYTES_PER_GIB
 
 GIB = float(BYTES_PER_GIB)
@@ -350,3 +350,24 @@ def _static_beyond_probe(analysis: Analysis | None, probe_precision: str, target
         else:
             notes.append("Gradient size unknown without the analysis: DDP's gradient buckets are not counted.")
     return static
+
+
+def gpu_memory(analysis: Analysis | None, probed: DeviceProfile | None, spec: GpuSpec, per_device_batch: int,
+               precision: str, gpu_count: int) -> tuple[bool, float | None, float | None, int | None, list[str]]:
+    """(fits, peak GiB, capacity GiB, largest batch per GPU, notes) for one of ``gpu_count`` GPUs of ``spec``:
+    from the GPU probe ``probed`` (of this GPU or another, at any precision) where there is one, else from the
+    analysis."""
+    capacity = spec.memory_gib
+    if capacity is None:
+        return True, None, None, None, [f"{spec.name} has no memory size in profiles/: memory fit not checked."]
+    if probed is not None and probed.spec_name == spec.name and probed.memory_gib:
+        # K of the probed GPU: the memory it reported (139.8 GiB on an H200 listed at 141), as one of it is judged.
+        capacity = min(capacity, probed.memory_gib)
+    if probed is not None:
+        fit = memory_from_probe(probed, per_device_batch, capacity, analysis, precision=precision,
+                                gpu_count=gpu_count)
+    elif analysis is not None:
+        fit = memory_from_analysis(analysis, per_device_batch, capacity, precision, gpu_count=gpu_count)
+    else:
+        return True, None, capacity, None, ["no analysis: memory fit not checked."]
+    return fit.fits_memory, fit.peak_memory_gib, fit.capacity_gib, fit.max_batch_per_device, list(fit.notes)

@@ -86,3 +86,55 @@ def test_the_bench_prints_each_gpu_at_the_analysis_ratio_of_the_probed_one(capsy
     assert len(rows) == 9
     assert all(r[4] == r[5] for r in rows)  # x probed == the analysis' ratio, to the printed digit
     assert [r[7] for r in rows if r[0] == "L4"] == ["yes", "yes", "NO"]
+
+
+@pytest.mark.parametrize(("gpu", "count", "precision"), [("A100-80GB", 1, "fp16"), ("V100-32GB", 8, "bf16")])
+def test_a_job_at_another_precision_than_the_probe_still_takes_its_memory_from_the_probe(gpu, count, precision):
+    """The probe ran bf16. An fp16 job, or a bf16 job on a V100 (run there as fp16), fell back on the analysis'
+    0.6 GiB a sample: 8 x V100-32GB were recommended for 40 samples each at 27 GiB, where the probe's line gives
+    34 GiB allocated. 16-bit activations are the same size at bf16 and fp16."""
+    prof = api.load_profile(PROFILE)
+    per_gpu = 40 if count > 1 else 96
+    est = estimate(prof, JobSpec(per_gpu * count * 50, 1, per_gpu * count), Target.gpu(gpu, count),
+                   precision=precision)
+    same = estimate(prof, JobSpec(per_gpu * count * 50, 1, per_gpu * count), Target.gpu("H100-SXM", count),
+                    precision="bf16")
+    assert est.peak_memory_gib == pytest.approx(same.peak_memory_gib, rel=1e-9)
+    assert est.fits_memory is False
+    assert any("Memory from the probe on cuda:0" in n for n in est.notes)
+
+
+def test_k_of_the_probed_gpu_are_judged_against_the_memory_it_reported():
+    """One H200 at 156 a GPU did not fit (its measured line against 90% of the 139.8 GiB it reported); two at 156
+    each did, at 140.2 GiB against the 141 listed."""
+    prof = api.load_profile(PROFILE)
+    one = estimate(prof, JobSpec(156 * 50, 1, 156), Target.gpu("H200"), precision="bf16")
+    two = estimate(prof, JobSpec(312 * 50, 1, 312), Target.gpu("H200", 2), precision="bf16")
+    assert one.fits_memory is False and two.fits_memory is False
+    assert two.peak_memory_gib > prof.device("cuda:0").memory_gib
+    assert two.max_batch_size_per_device == one.max_batch_size_per_device == 155
+
+
+def test_a_gpu_scaled_from_the_probe_starts_as_the_probed_gpu_does():
+    """Before, a scaled GPU (and K of the probed one) started in 8 s + the probe's measured start-up, which already
+    holds CUDA's context: a B200 job of 1,000 steps took longer than the same job on the slower H200."""
+    prof = api.load_profile(PROFILE)
+    job = JobSpec(12_000, 1, 12)
+    h200, b200 = (estimate(prof, job, Target.gpu(g), precision="bf16") for g in ("H200", "B200"))
+    two = estimate(prof, job, Target.gpu("H200", 2), precision="bf16")
+    fp16 = estimate(prof, job, Target.gpu("B200"), precision="fp16")  # no probe at fp16: the bf16 one's start
+    started = prof.device("cuda:0").startup_seconds
+    assert h200.startup_seconds == pytest.approx(started)
+    assert b200.startup_seconds == two.startup_seconds == fp16.startup_seconds == pytest.approx(started)
+    assert b200.seconds < h200.seconds
+
+
+def test_a_scaled_gpus_interval_widens_beyond_the_probes_ladder_as_the_probed_gpus_does():
+    prof = api.load_profile(PROFILE)
+
+    def widths(gpu: str, batch: int) -> float:
+        est = estimate(prof, JobSpec(batch * 50, 1, batch), Target.gpu(gpu), precision="bf16")
+        return est.high / est.low
+
+    assert widths("B200", 256) > widths("B200", 12) * 1.5
+    assert widths("H200", 256) > widths("H200", 12) * 1.5
