@@ -25,7 +25,7 @@ datasheet (profiles/gpus.csv) with the fitted constants of profiles/calibration.
    row beyond Lambda with the shipped constants and "never seen" (constants refitted without its source).
 
 Published rows measure compute throughput with real multi-worker input pipelines, so this compares the compute
-model only (roofline / scale_from_probe). ``advisor predict`` also adds the workload's host side per GPU step
+model only (roofline / probe_carry). ``advisor predict`` also adds the workload's host side per GPU step
 (``advisor.predictor.input_bound``: make_batch or the DataLoader, and the host-to-device copy), which these
 figures do not include.
 """

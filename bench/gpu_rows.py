@@ -249,7 +249,7 @@ def held_out(rows: list[Row], analyses: dict, by: str) -> dict[int, float]:
 
 def ratio_log_errors(rows: list[Row], preds: dict[int, float]) -> list[float]:
     """log(predicted ratio / measured ratio) of every pair of different GPUs at the same source, model and
-    precision (what ``scale_from_probe``'s interval covers: a probe on one GPU scaled to another)."""
+    precision (what a probe-carried prediction's interval covers: a probe on one GPU scaled to another)."""
     groups: dict[tuple, list[Row]] = {}
     for r in rows:
         groups.setdefault((r.source, r.model, r.precision), []).append(r)

@@ -1,8 +1,10 @@
 """Every GPU against a probed GPU's curve over batch size, from a saved profile with a GPU probe in it.
 
-For each GPU and per-GPU batch, prints the predicted compute per micro-step (ms), the step over the probed
-GPU's at the same batch beside the analysis' own ratio there (they should be equal: every GPU follows the
-probed curve), the peak memory and whether it fits. Batches below, inside and beyond the probe's ladder.
+For each GPU and per-GPU batch, prints the predicted compute per micro-step (ms), per sample, its MFU, the step
+over the probed GPU's at the same batch beside the analysis' own ratio there (close at the ladder's top and
+beyond it, where both follow the probe's carried curve; below it the probed GPU is its own measurement and the
+others follow their own curves), the peak memory and whether it fits. Batches below, inside and beyond the
+probe's ladder.
 
     .venv/bin/python bench/probed_curve.py                      # the H200 nanoGPT profile in tests/
     .venv/bin/python bench/probed_curve.py --profile P.json --gpus H100-SXM,B200 --batches 1,8,64 --precision bf16
@@ -44,8 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     ladder = sorted(m.batch_size for m in probed.measurements if not m.oom and m.compute_seconds)
     print(f"{args.profile.name}: probed {probed.spec_name} ({probed.device}) at {precision}, batches "
           f"{', '.join(map(str, ladder))}\n")
-    print("| GPU | batch | probe ladder | compute ms | x probed | analysis' ratio | peak GiB | fits | method |")
-    print("|---|---:|---|---:|---:|---:|---:|---|---|")
+    print("| GPU | batch | probe ladder | compute ms | ms a sample | MFU | x probed | analysis' ratio | peak GiB "
+          "| fits | method |")
+    print("|---|---:|---|---:|---:|---:|---:|---:|---:|---|---|")
     for gpu in [probed.spec_name, *[g for g in args.gpus.split(",") if g and g != probed.spec_name]]:
         for batch in (int(b) for b in args.batches.split(",")):
             where = "on the ladder" if batch in ladder else ("beyond" if batch > ladder[-1] else
@@ -58,8 +61,9 @@ def main(argv: list[str] | None = None) -> int:
             ratio = (roofline.predict_step(prof.analysis, specs[gpu], batch, precision, cal).seconds
                      / roofline.predict_step(prof.analysis, specs[probed.spec_name], batch, precision, cal).seconds)
             peak = f"{est.peak_memory_gib:.1f}" if est.peak_memory_gib is not None else "-"
-            print(f"| {gpu} | {batch} | {where} | {ms:.2f} | {ms / ref_ms:.3f} | {ratio:.3f} | {peak} | "
-                  f"{'yes' if est.fits_memory else 'NO'} | {est.method} |")
+            mfu = f"{est.mfu:.0%}" if est.mfu is not None else "-"
+            print(f"| {gpu} | {batch} | {where} | {ms:.2f} | {ms / batch:.2f} | {mfu} | {ms / ref_ms:.3f} | "
+                  f"{ratio:.3f} | {peak} | {'yes' if est.fits_memory else 'NO'} | {est.method} |")
     return 0
 
 

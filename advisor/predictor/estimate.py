@@ -5,10 +5,10 @@
   refused. Its memory is judged against the machine it runs on: this one's RAM for ``--device cpu``, the
   instance's own memory for a catalog offer (``machine_memory_gib``), and not at all when that is unknown.
 * GPU target that was probed here, one GPU, same precision: the probe (``measured``).
-* Any other GPU: from a probe of another GPU scaled by the roofline ratio (Habitat's idea), else from the
-  model's analysis and the datasheet (roofline with calibrated efficiencies). Several GPUs add the
-  data-parallel all-reduce model. Memory fit from the analysis (or the GPU probe). bf16 on a GPU without
-  bfloat16 (T4, V100, Turing) is predicted in fp16, as such a job has to run there, with a note.
+* Any other GPU: its roofline carried by a probe of another GPU (``probe_carry``: Habitat's idea, the probe's
+  GPU and host factors), else the model's analysis and the datasheet (roofline, calibrated efficiencies). K GPUs
+  add the data-parallel all-reduce. Memory and start-up from any GPU probe, else the analysis. bf16 on a GPU
+  without bfloat16 (T4, V100, Turing) is predicted in fp16, as such a job has to run there, with a note.
 * Every target: the host side of a step (``input_bound``): the input pipeline on the target's CPU (a GPU
   host of ``vcpus`` vCPUs: a catalog offer's, ``--vcpus``, else ``DEFAULT_VCPUS_PER_GPU`` each) and the copy
   to the GPUs, which can bound the step; ``bound``, ``input_seconds``, ``transfer_seconds``,
@@ -16,12 +16,9 @@
 
 One target gets one answer whatever else the profile holds: a GPU estimate does not depend on whether this
 machine's CPU was probed too (``predict --gpu`` probes no CPU, ``recommend`` does), so its start-up is the
-source GPU probe's, never the CPU's; the probe times the input pipeline either way. Only an older profile
-without an ``InputPipeline`` falls back on the CPU probe's make_batch time where there is one.
-
-A GPU target's compute model per job shape and its estimate on each host are ``advisor.predictor.gpu_job``'s; a
-CPU target's measured model is ``advisor.predictor.measured``'s. Both are kept in the ``EstimateContext``, so a
-caller asked about many dataset sizes of one job reuses them.
+GPU probe's, never the CPU's. Only an older profile without an ``InputPipeline`` falls back on the CPU probe's
+make_batch time. The models a GPU (``gpu_job``) or CPU (``measured``) target is estimated with are kept in the
+``EstimateContext``: a caller asked about many dataset sizes of one job reuses them.
 
 The learned history correction (``method: "history"``) is applied by the caller (``advisor.api``), which
 owns the database.
@@ -46,6 +43,7 @@ from advisor.schemas import CpuSpec, DeviceProfile, Estimate, GpuSpec, JobSpec, 
 if TYPE_CHECKING:  # fit.py imports numpy at the top; the dispatcher imports it only when a probe is fitted
     from advisor.predictor.fit import StepTimeFit
     from advisor.predictor.measured import MeasuredModel
+    from advisor.predictor.probe_carry import ProbeCarry
 
 # Host-side set-up before the first step on a GPU machine we have not measured: CUDA context creation,
 # cuDNN/cuBLAS initialisation and the first (autotuning) steps. A few seconds in practice.
@@ -116,10 +114,9 @@ def _any_probed_gpu(profile: Profile, precision: str | None, specs: dict[str, Gp
 
 
 def _device_fit(profile: Profile, device: str, ctx: EstimateContext) -> StepTimeFit | None:
-    """The step-time fit of a probed device, computed once per context. A GPU with a spec, and a profile with
-    an analysis, extrapolates beyond its largest measured batch along the roofline's batch curve on that GPU:
-    a line through its launch-bound small batches (flat, then rising) is too shallow, and other GPUs, scaled
-    from this one batch by batch, would otherwise follow another curve than the probed one."""
+    """The step-time fit of a probed device, once per context. A GPU with a spec (and an analysis) also gets its
+    ``ProbeCarry`` (``_probe_carry``), and beyond its ladder follows its roofline as the carry corrects it, as
+    every GPU carried from it does: a line through its launch-bound small batches is too shallow."""
     from advisor.predictor.fit import fit_step_time
 
     if device not in ctx.fits:
@@ -134,12 +131,20 @@ def _device_fit(profile: Profile, device: str, ctx: EstimateContext) -> StepTime
         if (fit is not None and dev.kind == "gpu" and profile.analysis is not None
                 and (spec := ctx.gpu_specs.get(dev.spec_name or "")) is not None):
             from advisor.predictor import roofline
+            from advisor.predictor.probe_carry import fit_carry
 
             model = roofline.StepModel(profile.analysis, spec, dev.precision, ctx.calibration)
-            fit = fit.with_shape_beyond(lambda b: model(b).seconds,
+            carry = ctx.memo[("probe carry", device)] = fit_carry(fit.levels, model, ctx.calibration)
+            fit = fit.with_shape_beyond(lambda b: carry.seconds(model(b)),
                                         f"the analysis' batch curve on {spec.name} from the largest measured size")
         ctx.fits[device] = fit
     return ctx.fits[device]
+
+
+def _probe_carry(profile: Profile, device: str, ctx: EstimateContext) -> ProbeCarry | None:
+    """How the probe of GPU ``device`` carries to other GPUs and batches (None: no analysis or no spec)."""
+    _device_fit(profile, device, ctx)
+    return ctx.memo.get(("probe carry", device))
 
 
 def _local_cpu(profile: Profile, ctx: EstimateContext) -> CpuSpec | None:
@@ -276,16 +281,18 @@ def _measured_gpu(profile: Profile, job: JobSpec, probed: DeviceProfile, spec: G
         # The optimizer's share of the measured step, as the roofline splits this GPU's (eager) step.
         from advisor.predictor import roofline
 
-        step = roofline.predict_step(profile.analysis, spec, job.batch_size, probed.precision, ctx.calibration)
+        step = eager_step = roofline.predict_step(profile.analysis, spec, job.batch_size, probed.precision,
+                                                  ctx.calibration)
         phases = roofline.step_phases(step)
         eager = sum(phases.values())  # predict_step's seconds
         opt = fit.compute_seconds(job.batch_size) * phases["optimizer"] / max(eager, 1e-12)
         if job.compiled:
             step = roofline.predict_step(profile.analysis, spec, job.batch_size, probed.precision,
                                          ctx.calibration, compiled=True)
-            if eager > 0:
-                # The probe ran eagerly: its steps x the analysis' compiled step over its eager one at this batch.
-                compiled_factor = step.seconds / eager
+            if eager > 0 and (carry := _probe_carry(profile, probed.device, ctx)) is not None:
+                # The probe ran eagerly: its steps x the compiled step over the eager one at this batch, as this
+                # probe's GPU and host run both (``ProbeCarry``).
+                compiled_factor = carry.seconds(step) / carry.seconds(eager_step)
         advice = roofline.advice_notes(step, compiled=job.compiled, probed=True)
     est = predict_measured(profile, job, device=probed.device, fit=fit, host=host, optimizer_seconds=opt,
                            compiled_factor=compiled_factor)
@@ -302,7 +309,6 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, 
         notes.append(f"global batch {job.batch_size} does not split evenly over {count} GPUs; "
                      f"each GPU gets up to {math.ceil(job.batch_size / count)}.")
     source_dev = probed or _any_probed_gpu(profile, prec, ctx.gpu_specs)
-    # Any GPU probed here, at any precision: what it measured of the model (memory, start-up) is the model's.
     gpu_probe = source_dev or _any_probed_gpu(profile, None, ctx.gpu_specs)
     per_device_batch = max(1, math.ceil(job.batch_size / count))
     host_spread: list[float] = []
@@ -317,8 +323,7 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, 
                        *host_spread)
     if probed is None:
         notes.extend(kind_bias_note(cal, profile.analysis, spec, prec))
-    # The probe's measured start-up (CUDA's context, the model's build and move, the first steps) is what one of
-    # the probed GPU starts in; another GPU, or K of it, starts the same model the same way.
+    # Any GPU probe's (any precision) start-up: CUDA's context, the model's build and move, the first steps.
     startup = (gpu_probe.startup_seconds if gpu_probe is not None and gpu_probe.startup_seconds > 0
                else GPU_STARTUP_SECONDS)
     first_compile, recompile = 0.0, 0.0
@@ -362,8 +367,8 @@ def gpu_notes(profile: Profile, spec: GpuSpec, precision: str | None, per_gpu_ba
 def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: DeviceProfile | None,
                      ctx: EstimateContext, notes: list[str], job_batch: int, *, compiled: bool = False,
                      host_spread: list[float]) -> Callable[[int], gpu_job.GpuStepParts]:
-    """One GPU's step at a per-GPU batch: the probe of ``source_dev`` scaled by the roofline's ratio of the two
-    GPUs (the probe itself on the same GPU), else the roofline alone; split into its parts by the roofline's
+    """One GPU's step at a per-GPU batch: this GPU's roofline carried by the probe of ``source_dev``
+    (``ProbeCarry``; the probe itself on the same GPU), else the roofline alone; split into its parts by the roofline's
     phases on this GPU. ``compiled``: the job runs under torch.compile (``roofline`` models it). A roofline step
     that is host-bound at ``job_batch`` (the job's per-GPU batch), or that spends a share of it transposing
     channels-first 16-bit convolutions, adds a note saying so. A roofline step mostly host-bound adds, to
@@ -392,6 +397,7 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
 
     source_fit = _device_fit(profile, source_dev.device, ctx)
     source_spec = ctx.gpu_specs[source_dev.spec_name]
+    carry = _probe_carry(profile, source_dev.device, ctx)
 
     # One operator table for this GPU, priced at each batch asked (None: no analysis to split the step by).
     model = None if analysis is None else roofline.StepModel(analysis, spec, prec, cal, compiled=compiled)
@@ -399,21 +405,17 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
     # as on one GPU (``_measured_gpu``), so that two GPUs keep what torch.compile gives one.
     eager = roofline.StepModel(analysis, spec, prec, cal) if compiled and model is not None else None
 
-    def phases(b: int) -> dict[str, float] | None:
-        return None if model is None else roofline.step_phases(model(b))
-
     def from_probe(b: int) -> gpu_job.GpuStepParts:
         if source_spec.name == spec.name:
             step = None if model is None else model(b)  # priced once: the compile factor and the phases
             seconds = source_fit.compute_seconds(b)
-            if eager is not None and (eager_seconds := eager(b).seconds) > 0:
-                seconds *= step.seconds / eager_seconds
+            if eager is not None and carry is not None:
+                seconds *= carry.seconds(step) / carry.seconds(eager(b))
             return gpu_job.step_parts_of(seconds, None if step is None else roofline.step_phases(step), analysis)
-        # The probed GPU's own step at this batch (measured, interpolated, or beyond its ladder along its
-        # roofline: ``_device_fit``) x the two GPUs' ratio at this batch: every GPU follows the probed curve.
-        seconds = roofline.scale_from_probe(analysis, source_fit.compute_seconds(b), source_spec, b, spec, b, prec,
-                                            cal, compiled=compiled).seconds
-        return gpu_job.step_parts_of(seconds, phases(b), analysis)
+        # This GPU's roofline as the probe's workload and host run it: its two factors and its residual at the
+        # ladder's top (``ProbeCarry``), not the probe's own noise at each batch.
+        step = model(b)
+        return gpu_job.step_parts_of(carry.seconds(step), roofline.step_phases(step), analysis)
 
     notes.append(f"scaled from the probe of {source_dev.device} ({source_spec.name}).")
     same_gpu = source_spec.name == spec.name

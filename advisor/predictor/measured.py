@@ -308,7 +308,7 @@ def _job_steps(profile: Profile, dev: DeviceProfile, job: JobSpec, plain_at: Cal
     eval_seconds = job.eval_steps * max(plain_at(b) - opt, 0.0) * forward_share(profile.analysis)
     if job.compiled and compiled is not None:
         notes.append(f"COMPILE: the probe ran the step eagerly; compiled steps are its steps x {compiled:.2f} (the "
-                     "analysis' compiled step over its eager one).")
+                     "analysis' compiled step over its eager one, as this GPU and host ran the probe's).")
     elif job.compiled:
         what = "its speed-up is" if dev.kind == "gpu" else "torch.compile is"  # a GPU's compile time is modelled
         notes.append(f"COMPILE: {what} not modelled on a measured {dev.kind.upper()} (the probe ran the step "

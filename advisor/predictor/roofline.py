@@ -79,8 +79,8 @@ figure.
 
 A CPU probe is no basis for a GPU's time (different memory system, no tensor cores, different kernels):
 GPUs not at hand are predicted from the analysis and the specs. Where a probe of a real GPU exists,
-``scale_from_probe`` scales its measured time by the ratio of the two GPUs' predicted times (Habitat's idea):
-the workload-specific part of the error cancels.
+``advisor.predictor.probe_carry`` carries its measured steps to other GPUs through these predictions
+(Habitat's idea): the workload-specific part of the error cancels.
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ __all__ = ["ALIGNED_BYTES", "COMPILED_HOST_FRACTION", "HALF_DTYPES", "LAYOUT_NOT
            "ON_CHIP_BYTES_PER_FP32_FLOP", "TENSOR_KINDS", "StepModel", "StepPrediction", "advice_notes",
            "HOST_LAUNCH_SIGMA", "check_scalable", "host_bound_note", "host_sigma", "is_ampere_or_newer",
            "layout_note", "mfu_precision", "overlapped",
-           "predict_step", "scale_from_probe", "split_step", "step_phases", "tensor_core_class", "tf32_allowed"]
+           "predict_step", "split_step", "step_phases", "tensor_core_class", "tf32_allowed"]
 # Bytes of a step's non-matmul/conv operators at 16-bit vs fp32 (mixed), used only when an analysis made at
 # one precision is priced at another: between a CNN's ~0.5 (all activations 16-bit) and a transformer's
 # ~0.8 (norms, softmax and residuals stay fp32 under autocast).
@@ -454,37 +454,3 @@ def step_phases(step: StepPrediction) -> dict[str, float]:
     phases = {k: step.per_phase.get(k, 0.0) for k in ("forward", "backward", "optimizer")}
     phases["overhead"] = step.seconds - sum(phases.values())
     return phases
-
-
-def scale_from_probe(analysis: Analysis | None, measured_step_seconds: float, measured_spec: GpuSpec,
-                     measured_batch: int, target_spec: GpuSpec, target_batch: int, precision: str,
-                     calibration: Calibration, *, compiled: bool = False,
-                     measured_compiled: bool = False) -> StepPrediction:
-    """A GPU's step time from a measured step on another GPU (same workload and precision).
-
-    measured x predicted(target) / predicted(source): the roofline's workload-specific error (kernels it
-    does not know, fusion, host overheads) is shared by both GPUs and cancels in the ratio; only the
-    difference between the two GPUs is modelled. The batch may differ (per-GPU batch on the target).
-    ``compiled``: the target's job runs under torch.compile; ``measured_compiled``: the measured step did (the
-    probe runs eagerly, so the source is predicted eager: a compiled source prediction, launch-bound steps'
-    fusion taken off, made the ratio x1.4 and a compiled job slower than the same job eager).
-    """
-    if measured_step_seconds is None or not measured_step_seconds > 0:
-        raise PredictionError(f"the measured step time must be positive, got {measured_step_seconds!r}.",
-                              hint="Fix: probe the workload again on the source GPU (advisor profile).")
-    source = predict_step(analysis, measured_spec, measured_batch, precision, calibration, compiled=measured_compiled)
-    target = predict_step(analysis, target_spec, target_batch, precision, calibration, compiled=compiled)
-    factor = measured_step_seconds / source.seconds
-    notes = list(target.notes)
-    notes.append(f"scaled from a {measured_step_seconds * 1e3:.1f} ms step measured on {measured_spec.name} at "
-                 f"batch {measured_batch} (the analysis predicted {source.seconds * 1e3:.1f} ms there: "
-                 f"x{factor:.2f} applied)")
-    return StepPrediction(
-        seconds=target.seconds * factor,
-        compute_bound_seconds=target.compute_bound_seconds * factor,
-        memory_bound_seconds=target.memory_bound_seconds * factor,
-        overhead_seconds=target.overhead_seconds * factor,
-        per_kind={k: v * factor for k, v in target.per_kind.items()},
-        gpu=target.gpu, batch_size=target.batch_size, precision=precision, kernels=target.kernels,
-        flops=target.flops, bytes=target.bytes, notes=notes,
-        per_phase={k: v * factor for k, v in target.per_phase.items()})

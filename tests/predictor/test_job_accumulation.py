@@ -157,6 +157,18 @@ def test_the_compile_model_reproduces_its_two_measured_workloads():
         assert ct.RECOMPILE_FIXED_SECONDS + calls * ct.RECOMPILE_SECONDS_PER_OP == pytest.approx(again)
 
 
+def _compile_ratio(prof, gpu: str, batch: int) -> float:
+    """The compiled step over the eager one on ``gpu``, both as the H200 probe's GPU and host run them."""
+    from advisor.predictor.fit import fit_step_time
+    from advisor.predictor.probe_carry import fit_carry
+
+    specs, cal = load_gpu_specs(), load_calibration()
+    carry = fit_carry(fit_step_time(prof.device("cuda:0").measurements).levels,
+                      roofline.StepModel(prof.analysis, specs["H200"], "bf16", cal), cal)
+    return (carry.seconds(roofline.predict_step(prof.analysis, specs[gpu], batch, "bf16", cal, compiled=True))
+            / carry.seconds(roofline.predict_step(prof.analysis, specs[gpu], batch, "bf16", cal)))
+
+
 def test_a_compiled_job_on_a_probed_gpu_scales_its_eager_steps_by_the_analysis_ratio():
     # A real profile, probed on a lent H200 (bench/README.md "GPU against real runs": 41.3 ms eager measured,
     # 26.3 ms compiled real).
@@ -165,9 +177,7 @@ def test_a_compiled_job_on_a_probed_gpu_scales_its_eager_steps_by_the_analysis_r
     eager = estimate(prof, job, Target.gpu("H200"), precision="bf16")
     compiled = estimate(prof, replace(job, compiled=True), Target.gpu("H200"), precision="bf16")
     assert eager.method == compiled.method == "measured"
-    spec, cal = load_gpu_specs()["H200"], load_calibration()
-    ratio = (roofline.predict_step(prof.analysis, spec, 12, "bf16", cal, compiled=True).seconds
-             / roofline.predict_step(prof.analysis, spec, 12, "bf16", cal).seconds)
+    ratio = _compile_ratio(prof, "H200", 12)
     assert 0.5 < ratio < 1.0
     assert _compute(compiled) == pytest.approx(_compute(eager) * ratio, rel=1e-6)
     assert any(f"compiled steps are its steps x {ratio:.2f}" in n for n in compiled.notes)
@@ -183,9 +193,7 @@ def test_a_compiled_job_scaled_from_an_eager_probe_keeps_what_compile_gives(gpu,
     job = JobSpec(12 * count * 242 + 4, 1, 12 * count)  # 12 per GPU, the probe's largest batch
     eager = estimate(prof, job, Target.gpu(gpu, count), precision="bf16")
     compiled = estimate(prof, replace(job, compiled=True), Target.gpu(gpu, count), precision="bf16")
-    spec, cal = load_gpu_specs()[gpu], load_calibration()
-    ratio = (roofline.predict_step(prof.analysis, spec, 12, "bf16", cal, compiled=True).seconds
-             / roofline.predict_step(prof.analysis, spec, 12, "bf16", cal).seconds)
+    ratio = _compile_ratio(prof, gpu, 12)
     assert 0.5 < ratio < 1.0
     # Two GPUs: their all-reduce, which compile does not change, is in the step too.
     assert _compute(compiled) == pytest.approx(_compute(eager) * ratio, rel=0.02 if count == 1 else 0.05)

@@ -13,7 +13,6 @@ from advisor.predictor.roofline import (
     ON_CHIP_BYTES_PER_FP32_FLOP,
     is_ampere_or_newer,
     predict_step,
-    scale_from_probe,
     tensor_core_class,
 )
 from advisor.schemas import Analysis, GpuSpec, OpRecord
@@ -163,19 +162,6 @@ def test_optimizer_ops_launch_as_foreach_kernels():
     launches = math.ceil(96 / CAL.optimizer_tensors_per_launch)
     assert step.kernels == launches
     assert step.seconds == pytest.approx(96 * 1e3 / (1000e9 * 0.8) + launches * 1e-5 + 1e-3)
-
-
-def test_scale_from_probe_is_measured_times_predicted_ratio():
-    a = one_op(flops=(1e12, 2e12), nbytes=(1e9, 2e9))
-    v100, a100 = resolve_gpu("V100-32GB"), resolve_gpu("A100-80GB")
-    same = scale_from_probe(a, 0.5, v100, 16, v100, 16, "fp32", CAL)
-    assert same.seconds == pytest.approx(0.5)
-    scaled = scale_from_probe(a, 0.5, v100, 16, a100, 32, "fp32", CAL)
-    ratio = predict_step(a, a100, 32, "fp32", CAL).seconds / predict_step(a, v100, 16, "fp32", CAL).seconds
-    assert scaled.seconds == pytest.approx(0.5 * ratio)
-    assert any("scaled from" in n for n in scaled.notes)
-    with pytest.raises(PredictionError):
-        scale_from_probe(a, 0.0, v100, 16, a100, 16, "fp32", CAL)
 
 
 def test_compiled_host_time_discounts_the_models_launches_not_the_optimizers():
