@@ -32,7 +32,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from advisor.errors import AdvisorError, PredictionError
-from advisor.predictor import gpu_job, input_bound, memory
+from advisor.predictor import gpu_job, input_bound, memory, probes
 from advisor.predictor.bias_notes import HOST_NOTE_SIGMA, kind_bias_note
 from advisor.predictor.calibration import Calibration
 from advisor.predictor.compile_time import compile_costs
@@ -43,7 +43,6 @@ from advisor.schemas import CpuSpec, DeviceProfile, Estimate, GpuSpec, JobSpec, 
 if TYPE_CHECKING:  # fit.py imports numpy at the top; the dispatcher imports it only when a probe is fitted
     from advisor.predictor.fit import StepTimeFit
     from advisor.predictor.measured import MeasuredModel
-    from advisor.predictor.probe_carry import ProbeCarry
 
 # Host-side set-up before the first step on a GPU machine we have not measured: CUDA context creation,
 # cuDNN/cuBLAS initialisation and the first (autotuning) steps. A few seconds in practice.
@@ -95,56 +94,6 @@ def _gpu_precision(precision: str | None, spec: GpuSpec) -> tuple[str, str | Non
     if precision == "mixed":
         return "bf16", None
     return precision, None
-
-
-def _probed_gpu(profile: Profile, spec: GpuSpec, precision: str) -> DeviceProfile | None:
-    for dev in profile.devices:
-        if dev.kind == "gpu" and dev.spec_name == spec.name and dev.precision == precision and dev.measurements:
-            return dev
-    return None
-
-
-def _any_probed_gpu(profile: Profile, precision: str | None, specs: dict[str, GpuSpec]) -> DeviceProfile | None:
-    """A GPU probed here at ``precision`` (None: at any) with a timed step, of a model ``specs`` knows."""
-    for dev in profile.devices:
-        if (dev.kind == "gpu" and dev.spec_name in specs and precision in (None, dev.precision)
-                and any(not m.oom and m.compute_seconds for m in dev.measurements)):
-            return dev
-    return None
-
-
-def _device_fit(profile: Profile, device: str, ctx: EstimateContext) -> StepTimeFit | None:
-    """The step-time fit of a probed device, once per context. A GPU with a spec (and an analysis) also gets its
-    ``ProbeCarry`` (``_probe_carry``), and beyond its ladder follows its roofline as the carry corrects it, as
-    every GPU carried from it does: a line through its launch-bound small batches is too shallow."""
-    from advisor.predictor.fit import fit_step_time
-
-    if device not in ctx.fits:
-        dev = profile.device(device)
-        usable = [m for m in dev.measurements if not m.oom and (m.compute_seconds or m.compute_seconds_samples)] \
-            if dev is not None else []
-        if usable:
-            from advisor.predictor.cpu_scaling import at_device_threads
-
-            usable = at_device_threads(dev, usable).measurements
-        fit = fit_step_time(usable) if usable else None
-        if (fit is not None and dev.kind == "gpu" and profile.analysis is not None
-                and (spec := ctx.gpu_specs.get(dev.spec_name or "")) is not None):
-            from advisor.predictor import roofline
-            from advisor.predictor.probe_carry import fit_carry
-
-            model = roofline.StepModel(profile.analysis, spec, dev.precision, ctx.calibration)
-            carry = ctx.memo[("probe carry", device)] = fit_carry(fit.levels, model, ctx.calibration)
-            fit = fit.with_shape_beyond(lambda b: carry.seconds(model(b)),
-                                        f"the analysis' batch curve on {spec.name} from the largest measured size")
-        ctx.fits[device] = fit
-    return ctx.fits[device]
-
-
-def _probe_carry(profile: Profile, device: str, ctx: EstimateContext) -> ProbeCarry | None:
-    """How the probe of GPU ``device`` carries to other GPUs and batches (None: no analysis or no spec)."""
-    _device_fit(profile, device, ctx)
-    return ctx.memo.get(("probe carry", device))
 
 
 def _local_cpu(profile: Profile, ctx: EstimateContext) -> CpuSpec | None:
@@ -211,7 +160,8 @@ def estimate_cpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateCo
     host = input_bound.cpu_host(profile.input_pipeline, cores, vcpus=vcpus, speed=speed, speed_note=speed_note)
     model = ctx.cpu_models[key] = measured_model(
         profile, job, device="cpu", threads=target.threads, memo=ctx.memo, target_cpu=target_cpu,
-        local_cpu=local_cpu, fit=_device_fit(profile, "cpu", ctx), machine_memory_gib=machine_memory_gib, host=host)
+        local_cpu=local_cpu, fit=probes.device_fit(profile, "cpu", ctx), machine_memory_gib=machine_memory_gib,
+        host=host)
     if target.cpu_name:  # a target on a named CPU family says so
         model.naming(target)
     return model.estimate(job)
@@ -229,7 +179,7 @@ def estimate_gpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateCo
         return on_host.estimate(job)
     spec = resolve_gpu(target.gpu_name, ctx.gpu_specs)
     prec, prec_note = _gpu_precision(precision, spec)
-    probed = _probed_gpu(profile, spec, prec)
+    probed = probes.probed_gpu(profile, spec, prec)
     if probed is not None and target.count == 1:
         return _measured_gpu(profile, job, probed, spec, ctx, prec_note, vcpus)
     # Keyed by how the job steps, not by its size: another dataset size or epoch count (a server asked about
@@ -260,7 +210,7 @@ def _gpu_host(profile: Profile, spec: GpuSpec, count: int, vcpus: int | None,
     if pipeline is None:
         cpu = profile.device("cpu")
         if cpu is not None and any(m.batch_seconds for m in cpu.measurements if not m.oom):
-            fit = _device_fit(profile, "cpu", ctx)
+            fit = probes.device_fit(profile, "cpu", ctx)
             probe = fit.batch_seconds if fit is not None else None
     note = None if pipeline is None else ("input pipeline: measured on this machine's CPU; a GPU instance's "
                                           "CPU is assumed as fast per core.")
@@ -275,7 +225,7 @@ def _measured_gpu(profile: Profile, job: JobSpec, probed: DeviceProfile, spec: G
     host = input_bound.gpu_host(profile.input_pipeline, spec, 1, vcpus or _local_vcpus(profile))
     if profile.input_pipeline is None or profile.input_pipeline.source != "dataloader":
         host = replace(host, notes=())  # the measured make_batch + copy stands
-    fit = _device_fit(profile, probed.device, ctx)
+    fit = probes.device_fit(profile, probed.device, ctx)
     opt, compiled_factor, advice = 0.0, None, []
     if profile.analysis is not None:
         # The optimizer's share of the measured step, as the roofline splits this GPU's (eager) step.
@@ -289,7 +239,7 @@ def _measured_gpu(profile: Profile, job: JobSpec, probed: DeviceProfile, spec: G
         if job.compiled:
             step = roofline.predict_step(profile.analysis, spec, job.batch_size, probed.precision,
                                          ctx.calibration, compiled=True)
-            if eager > 0 and (carry := _probe_carry(profile, probed.device, ctx)) is not None:
+            if eager > 0 and (carry := probes.probe_carry(profile, probed.device, ctx)) is not None:
                 # The probe ran eagerly: its steps x the compiled step over the eager one at this batch, as this
                 # probe's GPU and host run both (``ProbeCarry``).
                 compiled_factor = carry.seconds(step) / carry.seconds(eager_step)
@@ -308,13 +258,13 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, 
     if job.batch_size % (count := target.count):
         notes.append(f"global batch {job.batch_size} does not split evenly over {count} GPUs; "
                      f"each GPU gets up to {math.ceil(job.batch_size / count)}.")
-    source_dev = probed or _any_probed_gpu(profile, prec, ctx.gpu_specs)
-    gpu_probe = source_dev or _any_probed_gpu(profile, None, ctx.gpu_specs)
+    source_dev = probed or probes.carrying_probe(profile, prec, ctx.gpu_specs)
+    gpu_probe = source_dev or probes.any_probed_gpu(profile, None, ctx.gpu_specs)
     per_device_batch = max(1, math.ceil(job.batch_size / count))
     host_spread: list[float] = []
     per_gpu_compute = _per_gpu_compute(profile, spec, prec, source_dev, ctx, notes, per_device_batch,
                                        compiled=job.compiled, host_spread=host_spread)
-    if source_dev is not None and (source_fit := _device_fit(profile, source_dev.device, ctx)) is not None:
+    if source_dev is not None and (source_fit := probes.device_fit(profile, source_dev.device, ctx)) is not None:
         # Beyond the probe's ladder the probed GPU's own step is extrapolated: so is every GPU scaled from it
         # (a standard deviation; the spreads here are 80% half-widths).
         host_spread.append(Z80 * source_fit.extrapolation_rel_sigma(per_device_batch))
@@ -355,7 +305,7 @@ def gpu_notes(profile: Profile, spec: GpuSpec, precision: str | None, per_gpu_ba
     from advisor.predictor import roofline
 
     prec, _ = _gpu_precision(precision, spec)
-    probed = _probed_gpu(profile, spec, prec) is not None
+    probed = probes.probed_gpu(profile, spec, prec) is not None
     notes = kind_bias_note(ctx.calibration, profile.analysis, spec, prec) if lean and not probed else []
     if profile.analysis is None:
         return notes
@@ -395,9 +345,9 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
 
         return from_roofline
 
-    source_fit = _device_fit(profile, source_dev.device, ctx)
+    source_fit = probes.device_fit(profile, source_dev.device, ctx)
     source_spec = ctx.gpu_specs[source_dev.spec_name]
-    carry = _probe_carry(profile, source_dev.device, ctx)
+    carry = probes.probe_carry(profile, source_dev.device, ctx)
 
     # One operator table for this GPU, priced at each batch asked (None: no analysis to split the step by).
     model = None if analysis is None else roofline.StepModel(analysis, spec, prec, cal, compiled=compiled)
@@ -405,8 +355,10 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
     # as on one GPU (``_measured_gpu``), so that two GPUs keep what torch.compile gives one.
     eager = roofline.StepModel(analysis, spec, prec, cal) if compiled and model is not None else None
 
+    same_gpu = source_spec.name == spec.name and source_dev.precision == prec
+
     def from_probe(b: int) -> gpu_job.GpuStepParts:
-        if source_spec.name == spec.name:
+        if same_gpu:
             step = None if model is None else model(b)  # priced once: the compile factor and the phases
             seconds = source_fit.compute_seconds(b)
             if eager is not None and carry is not None:
@@ -417,8 +369,8 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
         step = model(b)
         return gpu_job.step_parts_of(carry.seconds(step), roofline.step_phases(step), analysis)
 
-    notes.append(f"scaled from the probe of {source_dev.device} ({source_spec.name}).")
-    same_gpu = source_spec.name == spec.name
+    at = "" if source_dev.precision == prec else f", {source_dev.precision}"
+    notes.append(f"scaled from the probe of {source_dev.device} ({source_spec.name}{at}).")
     if model is None:
         if not same_gpu:
             raise PredictionError(

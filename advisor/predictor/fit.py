@@ -18,9 +18,9 @@ and the line, interpolated (in log batch size) between measured sizes and held c
 At a measured batch size the prediction is that batch size's measured level, exactly; between measured
 sizes (the epoch's smaller last batch) it follows the line's shape through the neighbouring measurements;
 beyond the measured range it extrapolates along the line (``in_range`` says so, and the uncertainty grows
-with the distance, see ``relative_uncertainty``), or, where the caller knows the curve's shape there
-(``with_shape_beyond``: a GPU's roofline over batch size, whose launch-bound floor a line through small
-batches mistakes for a shallow slope), along that shape from the largest measured level.
+with the distance, see ``relative_uncertainty``), or, where the caller knows the curve's shape
+(``with_shape_outside``: a GPU's roofline over batch size, whose launch-bound floor a line mistakes for a
+shallow slope and a low intercept), along that shape from the nearest measured level, on either side.
 
 The *level* of a batch size is the mean of its steady-state step samples after dropping gross outliers
 (beyond the median + 5 robust standard deviations). Steady state: the probe's first timed steps may still be
@@ -170,9 +170,9 @@ class StepTimeFit:
     notes: tuple[str, ...] = ()
     _compute: _Line | None = field(default=None, repr=False, compare=False)
     _batch: _Line | None = field(default=None, repr=False, compare=False)
-    # Beyond ``max_batch``: the curve's shape there (seconds at a batch, any scale), anchored at the largest
+    # Outside the measured range: the curve's shape (seconds at a batch, any scale), anchored at the nearest
     # measured level; None: the fitted line. ``extrapolation`` names it for the notes.
-    _beyond: Callable[[int], float] | None = field(default=None, repr=False, compare=False)
+    _outside: Callable[[int], float] | None = field(default=None, repr=False, compare=False)
     extrapolation: str = "the fitted line"
     # ``job_uncertainty`` by (batch, last batch, full steps per epoch): one fit prices ~100 CPU targets a job.
     _job_memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
@@ -182,16 +182,18 @@ class StepTimeFit:
     def compute_seconds(self, b: int) -> float:
         """Forward + loss + backward + optimizer step at batch size ``b``."""
         _check_batch(b)
-        if self._beyond is not None and b > self.max_batch and (anchor := self._beyond(self.max_batch)) > 0:
-            return self.compute_seconds(self.max_batch) * self._beyond(b) / anchor
+        if self._outside is not None and not self.in_range(b):
+            nearest = self.max_batch if b > self.max_batch else self.min_batch
+            if (anchor := self._outside(nearest)) > 0:
+                return self.compute_seconds(nearest) * self._outside(b) / anchor
         if self._compute is None:
             return self.overhead_seconds + self.per_sample_seconds * b
         return self._compute(b)
 
-    def with_shape_beyond(self, shape: Callable[[int], float], described: str) -> StepTimeFit:
-        """This fit, extrapolated beyond ``max_batch`` along ``shape`` (seconds at a batch size, any scale)
-        from the largest measured level, not along the line; ``described`` names the shape in notes."""
-        return replace(self, _beyond=shape, extrapolation=described)
+    def with_shape_outside(self, shape: Callable[[int], float], described: str) -> StepTimeFit:
+        """This fit, extrapolated outside its measured range along ``shape`` (seconds at a batch size, any
+        scale) from the nearest measured level, not along the line; ``described`` names the shape in notes."""
+        return replace(self, _outside=shape, extrapolation=described)
 
     def batch_seconds(self, b: int) -> float:
         """make_batch (+ host-to-device copy) at batch size ``b``; 0 when the probe did not time it."""

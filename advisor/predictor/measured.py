@@ -271,9 +271,7 @@ def measured_model(
                                           factor, optimizer_seconds, tail, compiled)
     host = host if host is not None else _default_host(profile, dev, threads)
     batch_at, parts, extra_rel = _host_side(host, b, compute_at, fit, tail, extra_rel)
-    peak, capacity, max_batch, mem_notes = _memory(dev, profile, b, machine_memory_gib, memo)
-    tail.extend(mem_notes)
-    fits = _fits(dev, b, peak, capacity, tail, oom_applies=_probe_oom_applies(dev, capacity, machine_memory_gib))
+    peak, capacity, max_batch, fits = _judged_memory(dev, profile, b, machine_memory_gib, memo, tail)
     fields = dict(target=_target(dev, threads), fits_memory=fits, peak_memory_gib=peak, memory_capacity_gib=capacity,
                   max_batch_size_per_device=max_batch, per_device_batch_size=b, method=method,
                   precision=dev.precision, source_device=dev.device,
@@ -282,6 +280,24 @@ def measured_model(
                          startup_seconds=startup, per_epoch_seconds=per_epoch_seconds, extra_rel=extra_rel,
                          head_notes=notes, tail_notes=tail, fields=fields, recompile_seconds=recompile,
                          subnormal=SubnormalSlowdown.of(dev, _scaled(fit.compute_seconds, factor)))
+
+
+def _judged_memory(dev: DeviceProfile, profile: Profile, b: int, machine_memory_gib: float | str | None,
+                   memo: dict | None, notes: list[str]) -> tuple[float | None, float | None, int | None, bool]:
+    """(peak GiB, capacity GiB, largest batch, fits) of batch ``b`` on the probed device. A GPU here that recorded
+    its memory is judged as every GPU priced from its probe is (``memory_from_probe``: the measured line, its
+    workspace and the CUDA context, against the memory the GPU reported): one peak for one need, whichever GPU."""
+    if (dev.kind == "gpu" and machine_memory_gib == THIS_MACHINE and dev.memory_gib
+            and any(m.peak_memory_gib is not None and not m.oom for m in dev.measurements)):
+        from advisor.predictor.memory import memory_from_probe
+
+        mem = memory_from_probe(dev, b, dev.memory_gib, profile.analysis)
+        notes.extend(mem.notes)
+        return mem.peak_memory_gib, mem.capacity_gib, mem.max_batch_per_device, mem.fits_memory
+    peak, capacity, max_batch, mem_notes = _memory(dev, profile, b, machine_memory_gib, memo)
+    notes.extend(mem_notes)
+    fits = _fits(dev, b, peak, capacity, notes, oom_applies=_probe_oom_applies(dev, capacity, machine_memory_gib))
+    return peak, capacity, max_batch, fits
 
 
 def optimizer_seconds_on_cpu(profile: Profile, dev: DeviceProfile) -> float:

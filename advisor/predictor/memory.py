@@ -298,12 +298,18 @@ def memory_from_probe(device: DeviceProfile, per_device_batch: int, device_memor
                activation_precision=_same_family(device.precision, target_precision),
                workspace_fraction=workspace_fraction, cuda_context_gib=0.0 if cpu_target else cuda_context_gib,
                source="probe", notes=notes, fixed_name="measured_fixed")
-    # A probe that ran out of memory on this very device, at this precision, bounds the batch from above.
-    if (device.oom_batch_size and device.memory_gib and gpu_count == 1 and target_precision == device.precision
+    # A probe that ran out of memory bounds the batch from above on any GPU with no more memory, at a precision
+    # whose activations are no smaller, and on K of them (DDP's buckets only add to each one's need).
+    if device.oom_batch_size and device.memory_gib and (
+            device_memory_gib <= 1.02 * device.memory_gib and not (_is_half(target_precision)
+                                                                 and not _is_half(device.precision))
+            if device.kind == "gpu" and not cpu_target else
+            gpu_count == 1 and target_precision == device.precision
             and abs(device.memory_gib - device_memory_gib) <= 0.02 * device_memory_gib):
         limit = device.oom_batch_size - 1
         if fit.max_batch_per_device is None or fit.max_batch_per_device > limit:
-            fit.notes.append(f"The probe ran out of memory at batch {device.oom_batch_size} on this device.")
+            fit.notes.append(f"The probe ran out of memory at batch {device.oom_batch_size} on {device.device} "
+                             f"({device.memory_gib:.0f} GiB).")
             fits = fit.fits_memory and fit.per_device_batch <= limit
             return replace(fit, max_batch_per_device=limit, fits_memory=fits)
     return fit

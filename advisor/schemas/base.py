@@ -39,8 +39,9 @@ Gib = Annotated[float, Field(ge=-1e6, le=1e6, allow_inf_nan=False)]  # may be ne
 MemorySize = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]  # a device's or machine's memory
 Amount = Annotated[float, Field(ge=0, le=1e30, allow_inf_nan=False)]  # FLOPs, bytes
 Fraction = Annotated[float, Field(ge=0, le=1e3, allow_inf_nan=False)]  # spreads, ratios
-# Share of a probed device's memory a job measured there may use before it counts as not fitting (allocator
-# caches, fragmentation, the CUDA context, the rest of the process): advisor.predictor.measured's rule.
+# Share of a probed CPU's memory (or a GPU's whose probe recorded none) a job measured there may use before it
+# counts as not fitting (allocator caches, fragmentation, the rest of the process): advisor.predictor.measured's
+# rule. A GPU probe's memory is judged by advisor.predictor.memory (workspace and the CUDA context added).
 USABLE_MEMORY_FRACTION = 0.9
 
 

@@ -222,7 +222,7 @@ def test_an_older_profile_counts_the_cpu_probes_make_batch(prof):
     est = estimate(prof, JOB, Target.gpu("A100-80GB", 2))
     compute = estimate(bare(prof), JOB, Target.gpu("A100-80GB", 2)).step_seconds
     cpu_fit = EstimateContext.load()
-    from advisor.predictor.estimate import _device_fit
+    from advisor.predictor.probes import device_fit as _device_fit
 
     made = _device_fit(prof, "cpu", cpu_fit).batch_seconds(256)
     assert est.input_seconds == pytest.approx(made, rel=1e-12) and est.transfer_seconds is None

@@ -60,3 +60,18 @@ def test_no_level_is_an_error():
     cal = load_calibration()
     with pytest.raises(ValueError):
         fit_carry({}, lambda b: _step(0.001, 0.001, b), cal)
+
+
+def test_a_ladder_whose_larger_batches_ran_faster_keeps_the_factors_within_their_bounds():
+    """Warm-up left in a ladder (40, 30, 25, 20 ms at 1-8) asked for a GPU factor of 0.34: an H200 at 134% MFU."""
+    from advisor.predictor.probe_carry import GPU_FACTOR_BOUNDS, HOST_FACTOR_BOUNDS
+
+    cal = load_calibration()
+
+    def model(b):
+        return _step(0.004 * b, 0.020, b)
+
+    carry = fit_carry({1: 0.040, 2: 0.030, 4: 0.025, 8: 0.020}, model, cal)
+    assert GPU_FACTOR_BOUNDS[0] <= carry.gpu_factor <= GPU_FACTOR_BOUNDS[1]
+    assert HOST_FACTOR_BOUNDS[0] <= carry.host_factor <= HOST_FACTOR_BOUNDS[1]
+    assert carry.seconds(model(8)) == pytest.approx(0.020, rel=1e-9)

@@ -1,0 +1,90 @@
+"""Which of a profile's probes answers for a target, and each probe's fit, computed once per estimate context.
+
+A GPU probe also gets its ``ProbeCarry`` (``advisor.predictor.probe_carry``): how its measured steps carry to
+other GPUs, precisions of the same width, and batch sizes outside its ladder.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Protocol
+
+from advisor.predictor.calibration import Calibration
+from advisor.schemas import DeviceProfile, GpuSpec, Profile
+
+if TYPE_CHECKING:  # numpy is imported only when a probe is fitted
+    from advisor.predictor.fit import StepTimeFit
+    from advisor.predictor.probe_carry import ProbeCarry
+
+
+class EstimateContext(Protocol):
+    """What of ``estimate.EstimateContext`` this module reads and fills."""
+
+    gpu_specs: dict[str, GpuSpec]
+    calibration: Calibration
+    fits: dict[str, StepTimeFit | None]
+    memo: dict[tuple, object]
+
+# A job at one 16-bit precision is carried from a probe at the other: the same kernels at the same tensor rate
+# (fp16 adds its GradScaler, which the roofline prices). Left out, an fp16 job (or bf16 run as fp16 on a V100)
+# priced from the roofline alone came out 9% cheaper than the probed bf16 job on the probed GPU itself.
+_HALF_SIBLING = {"bf16": "fp16", "fp16": "bf16"}
+
+
+def probed_gpu(profile: Profile, spec: GpuSpec, precision: str) -> DeviceProfile | None:
+    """The GPU probed here that is ``spec`` at ``precision``, if any."""
+    for dev in profile.devices:
+        if dev.kind == "gpu" and dev.spec_name == spec.name and dev.precision == precision and dev.measurements:
+            return dev
+    return None
+
+
+def any_probed_gpu(profile: Profile, precision: str | None, specs: dict[str, GpuSpec]) -> DeviceProfile | None:
+    """A GPU probed here at ``precision`` (None: at any) with a timed step, of a model ``specs`` knows."""
+    for dev in profile.devices:
+        if (dev.kind == "gpu" and dev.spec_name in specs and precision in (None, dev.precision)
+                and any(not m.oom and m.compute_seconds for m in dev.measurements)):
+            return dev
+    return None
+
+
+def device_fit(profile: Profile, device: str, ctx: EstimateContext) -> StepTimeFit | None:
+    """The step-time fit of a probed device, once per context. A GPU with a spec (and an analysis) also gets its
+    ``ProbeCarry`` (``probe_carry``), and outside its ladder follows its roofline as the carry corrects it, as
+    every GPU carried from it does: a line through launch-bound small batches is too shallow, and below a ladder
+    that starts past them its intercept undercuts the launch floor."""
+    from advisor.predictor.fit import fit_step_time
+
+    if device not in ctx.fits:
+        dev = profile.device(device)
+        usable = [m for m in dev.measurements if not m.oom and (m.compute_seconds or m.compute_seconds_samples)] \
+            if dev is not None else []
+        if usable:
+            from advisor.predictor.cpu_scaling import at_device_threads
+
+            usable = at_device_threads(dev, usable).measurements
+        fit = fit_step_time(usable) if usable else None
+        if (fit is not None and dev.kind == "gpu" and profile.analysis is not None
+                and (spec := ctx.gpu_specs.get(dev.spec_name or "")) is not None):
+            from advisor.predictor import roofline
+            from advisor.predictor.probe_carry import fit_carry
+
+            model = roofline.StepModel(profile.analysis, spec, dev.precision, ctx.calibration)
+            carry = ctx.memo[("probe carry", device)] = fit_carry(fit.levels, model, ctx.calibration)
+            fit = fit.with_shape_outside(lambda b: carry.seconds(model(b)),
+                                         f"the analysis' batch curve on {spec.name} from the nearest measured size")
+        ctx.fits[device] = fit
+    return ctx.fits[device]
+
+
+def probe_carry(profile: Profile, device: str, ctx: EstimateContext) -> ProbeCarry | None:
+    """How the probe of GPU ``device`` carries to other GPUs and batches (None: no analysis or no spec)."""
+    device_fit(profile, device, ctx)
+    return ctx.memo.get(("probe carry", device))
+
+
+def carrying_probe(profile: Profile, precision: str, specs: dict[str, GpuSpec]) -> DeviceProfile | None:
+    """The GPU probe a job at ``precision`` is carried from: one at that precision, else at its 16-bit sibling."""
+    found = any_probed_gpu(profile, precision, specs)
+    if found is None and precision in _HALF_SIBLING:
+        found = any_probed_gpu(profile, _HALF_SIBLING[precision], specs)
+    return found
