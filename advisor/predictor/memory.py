@@ -300,12 +300,13 @@ def memory_from_probe(device: DeviceProfile, per_device_batch: int, device_memor
                source="probe", notes=notes, fixed_name="measured_fixed")
     # A probe that ran out of memory bounds the batch from above on any GPU with no more memory, at a precision
     # whose activations are no smaller, and on K of them (DDP's buckets only add to each one's need).
-    if device.oom_batch_size and device.memory_gib and (
-            device_memory_gib <= 1.02 * device.memory_gib and not (_is_half(target_precision)
-                                                                 and not _is_half(device.precision))
-            if device.kind == "gpu" and not cpu_target else
-            gpu_count == 1 and target_precision == device.precision
-            and abs(device.memory_gib - device_memory_gib) <= 0.02 * device_memory_gib):
+    if device.kind == "gpu" and not cpu_target:
+        narrower = _is_half(target_precision) and not _is_half(device.precision)
+        oom_applies = device_memory_gib <= 1.02 * (device.memory_gib or 0.0) and not narrower
+    else:  # a CPU's RSS-based limit holds for the same machine, at the same precision, alone
+        oom_applies = (gpu_count == 1 and target_precision == device.precision and device.memory_gib is not None
+                       and abs(device.memory_gib - device_memory_gib) <= 0.02 * device_memory_gib)
+    if device.oom_batch_size and device.memory_gib and oom_applies:
         limit = device.oom_batch_size - 1
         if fit.max_batch_per_device is None or fit.max_batch_per_device > limit:
             fit.notes.append(f"The probe ran out of memory at batch {device.oom_batch_size} on {device.device} "

@@ -24,6 +24,7 @@ class EstimateContext(Protocol):
     fits: dict[str, StepTimeFit | None]
     memo: dict[tuple, object]
 
+
 # A job at one 16-bit precision is carried from a probe at the other: the same kernels at the same tensor rate
 # (fp16 adds its GradScaler, which the roofline prices). Left out, an fp16 job (or bf16 run as fp16 on a V100)
 # priced from the roofline alone came out 9% cheaper than the probed bf16 job on the probed GPU itself.
