@@ -247,7 +247,8 @@ def _measured_gpu(profile: Profile, job: JobSpec, probed: DeviceProfile, spec: G
     est = predict_measured(profile, job, device=probed.device, fit=fit, host=host, optimizer_seconds=opt,
                            compiled_factor=compiled_factor)
     mfu = gpu_job.mfu_fields(profile.analysis, job.batch_size, est.step_seconds, spec, est.precision, 1)
-    notes = [*([prec_note] if prec_note else []), *est.notes, *advice]
+    beyond = probes.beyond_launch_bound_note(profile, probed, job.batch_size, ctx)
+    notes = [*([prec_note] if prec_note else []), *est.notes, *advice, *([beyond] if beyond else [])]
     return est.model_copy(update={"notes": notes, **mfu})
 
 
@@ -371,6 +372,8 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
 
     at = "" if source_dev.precision == prec else f", {source_dev.precision}"
     notes.append(f"scaled from the probe of {source_dev.device} ({source_spec.name}{at}).")
+    if beyond := probes.beyond_launch_bound_note(profile, source_dev, job_batch, ctx):
+        notes.append(beyond)
     if model is None:
         if not same_gpu:
             raise PredictionError(

@@ -174,6 +174,8 @@ class StepTimeFit:
     # measured level; None: the fitted line. ``extrapolation`` names it for the notes.
     _outside: Callable[[int], float] | None = field(default=None, repr=False, compare=False)
     extrapolation: str = "the fitted line"
+    # Relative sd the shape adds beyond ``max_batch`` (what the ladder could not measure of it).
+    beyond_rel_sigma: float = 0.0
     # ``job_uncertainty`` by (batch, last batch, full steps per epoch): one fit prices ~100 CPU targets a job.
     _job_memo: dict = field(default_factory=dict, init=False, repr=False, compare=False)
 
@@ -190,10 +192,12 @@ class StepTimeFit:
             return self.overhead_seconds + self.per_sample_seconds * b
         return self._compute(b)
 
-    def with_shape_outside(self, shape: Callable[[int], float], described: str) -> StepTimeFit:
+    def with_shape_outside(self, shape: Callable[[int], float], described: str, *,
+                           beyond_rel_sigma: float = 0.0) -> StepTimeFit:
         """This fit, extrapolated outside its measured range along ``shape`` (seconds at a batch size, any
-        scale) from the nearest measured level, not along the line; ``described`` names the shape in notes."""
-        return replace(self, _outside=shape, extrapolation=described)
+        scale) from the nearest measured level, not along the line; ``described`` names the shape in notes;
+        ``beyond_rel_sigma``: the relative sd the shape adds beyond ``max_batch``."""
+        return replace(self, _outside=shape, extrapolation=described, beyond_rel_sigma=beyond_rel_sigma)
 
     def batch_seconds(self, b: int) -> float:
         """make_batch (+ host-to-device copy) at batch size ``b``; 0 when the probe did not time it."""
@@ -231,7 +235,7 @@ class StepTimeFit:
     def extrapolation_rel_sigma(self, b: int) -> float:
         """The relative uncertainty that being outside the measured range adds at ``b`` (0 inside it)."""
         if b > self.max_batch:
-            return EXTRAPOLATION_REL_PER_DOUBLING * math.log2(b / self.max_batch)
+            return math.hypot(EXTRAPOLATION_REL_PER_DOUBLING * math.log2(b / self.max_batch), self.beyond_rel_sigma)
         if b < self.min_batch:
             return EXTRAPOLATION_REL_PER_DOUBLING * math.log2(self.min_batch / b)
         return 0.0

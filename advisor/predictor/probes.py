@@ -67,12 +67,17 @@ def device_fit(profile: Profile, device: str, ctx: EstimateContext) -> StepTimeF
         if (fit is not None and dev.kind == "gpu" and profile.analysis is not None
                 and (spec := ctx.gpu_specs.get(dev.spec_name or "")) is not None):
             from advisor.predictor import roofline
-            from advisor.predictor.probe_carry import fit_carry
+            from advisor.predictor.probe_carry import GPU_PRIOR_LOG_SD, fit_carry
 
             model = roofline.StepModel(profile.analysis, spec, dev.precision, ctx.calibration)
             carry = ctx.memo[("probe carry", device)] = fit_carry(fit.levels, model, ctx.calibration)
+            top = model(fit.max_batch)
+            # A ladder that never left the launch floor did not measure the GPU's work: beyond it, that work is
+            # the analysis', as uncertain as the prior on its factor.
+            launch_bound = ctx.memo[("launch-bound top", device)] = top.host_seconds >= top.gpu_seconds
             fit = fit.with_shape_outside(lambda b: carry.seconds(model(b)),
-                                         f"the analysis' batch curve on {spec.name} from the nearest measured size")
+                                         f"the analysis' batch curve on {spec.name} from the nearest measured size",
+                                         beyond_rel_sigma=GPU_PRIOR_LOG_SD if launch_bound else 0.0)
         ctx.fits[device] = fit
     return ctx.fits[device]
 
@@ -89,3 +94,16 @@ def carrying_probe(profile: Profile, precision: str, specs: dict[str, GpuSpec]) 
     if found is None and precision in _HALF_SIBLING:
         found = any_probed_gpu(profile, _HALF_SIBLING[precision], specs)
     return found
+
+
+def beyond_launch_bound_note(profile: Profile, dev: DeviceProfile, batch: int, ctx: EstimateContext) -> str | None:
+    """A note when ``batch`` is beyond the GPU probe's ladder and the ladder's largest batch was still launch-bound
+    (the analysis' host time at or over its GPU time there): the GPU's own work beyond it was never measured, and
+    from such a ladder the extrapolation was 24-30% low in two of three leave-out checks (bench/README.md, "Every
+    GPU on a probed GPU's curve")."""
+    fit = device_fit(profile, dev.device, ctx)
+    if fit is None or batch <= fit.max_batch or not ctx.memo.get(("launch-bound top", dev.device)):
+        return None
+    return (f"the probe's largest batch on {dev.device} ({fit.max_batch}) was still launch-bound (the host's kernel "
+            f"launches set its pace): the GPU's own work at batch {batch} is the analysis', not measured. For a "
+            f"measured figure, profile up to it (advisor profile FILE --batch-size {batch}).")

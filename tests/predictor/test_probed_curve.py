@@ -226,3 +226,27 @@ def test_the_probed_gpu_and_a_gpu_scaled_from_it_report_one_peak_for_one_need():
     assert h200.method == "measured"
     assert h200.peak_memory_gib == pytest.approx(h100.peak_memory_gib, rel=1e-9)
     assert h200.peak_memory_gib > 80.0 and not h100.fits_memory and h200.fits_memory
+
+
+@pytest.mark.parametrize("kept", [(1, 3, 6), (1, 3), (3, 6)])
+def test_beyond_a_launch_bound_ladder_the_interval_holds_the_step_left_out_and_a_note_says_why(tmp_path, kept):
+    """Batch 12 left out of the H200's ladder and predicted from launch-bound batches (measured 41.2 ms): the
+    prediction is 29-44 ms whichever way it is carried, and the 80% interval (10% a doubling) missed it in two of
+    three. The GPU's work beyond such a ladder was never measured: its factor's prior now widens the interval,
+    and a note says so."""
+    prof = _ladder(tmp_path, kept)
+    measured = 0.04107616599999986  # the full ladder's batch-12 step, seconds
+    job = JobSpec(12 * 20_000, 1, 12)  # long enough that the start-up does not move the interval
+    for gpu in ("H200", "B200"):
+        est = estimate(prof, job, Target.gpu(gpu), precision="bf16")
+        assert any("was still launch-bound" in n and "at batch 12 is the analysis', not measured" in n
+                   for n in est.notes), (gpu, est.notes)
+    est = estimate(prof, job, Target.gpu("H200"), precision="bf16")
+    step = est.step_seconds - (est.batch_seconds or 0.0)
+    assert step * est.low / est.seconds <= measured <= step * est.high / est.seconds
+
+
+def test_a_ladder_whose_top_the_gpu_paces_adds_no_launch_bound_note():
+    prof = api.load_profile(PROFILE)
+    est = estimate(prof, JobSpec(96 * 50, 1, 96), Target.gpu("H200"), precision="bf16")
+    assert not any("launch-bound" in n for n in est.notes)
