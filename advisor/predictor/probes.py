@@ -74,10 +74,10 @@ def device_fit(profile: Profile, device: str, ctx: EstimateContext) -> StepTimeF
             top = model(fit.max_batch)
             # A ladder that never left the launch floor did not measure the GPU's work: beyond it, that work is
             # the analysis', as uncertain as the prior on its factor.
-            launch_bound = ctx.memo[("launch-bound top", device)] = top.host_seconds >= top.gpu_seconds
             fit = fit.with_shape_outside(lambda b: carry.seconds(model(b)),
                                          f"the analysis' batch curve on {spec.name} from the nearest measured size",
-                                         beyond_rel_sigma=GPU_PRIOR_LOG_SD if launch_bound else 0.0)
+                                         beyond_rel_sigma=GPU_PRIOR_LOG_SD if top.host_seconds >= top.gpu_seconds
+                                         else 0.0)
         ctx.fits[device] = fit
     return ctx.fits[device]
 
@@ -102,7 +102,7 @@ def beyond_launch_bound_note(profile: Profile, dev: DeviceProfile, batch: int, c
     from such a ladder the extrapolation was 24-30% low in two of three leave-out checks (bench/README.md, "Every
     GPU on a probed GPU's curve")."""
     fit = device_fit(profile, dev.device, ctx)
-    if fit is None or batch <= fit.max_batch or not ctx.memo.get(("launch-bound top", dev.device)):
+    if fit is None or batch <= fit.max_batch or not fit.beyond_rel_sigma:  # the width a launch-bound top adds
         return None
     return (f"the probe's largest batch on {dev.device} ({fit.max_batch}) was still launch-bound (the host's kernel "
             f"launches set its pace): the GPU's own work at batch {batch} is the analysis', not measured. For a "
