@@ -22,11 +22,13 @@ def offer(provider, instance_type, price, *, gpu=None, count=0, vcpus=8, memory=
                  spot_price_usd_per_hour=spot, billing="per_second", min_billed_seconds=60)
 
 
-def estimate(target, seconds, *, spread=0.2, fits=True, peak=None, capacity=None, precision="fp32"):
+def estimate(target, seconds, *, spread=0.2, fits=True, peak=None, capacity=None, precision="fp32",
+             max_batch=None):
     return Estimate(target=target, dataset_size=1000, epochs=1, batch_size=32, seconds=seconds,
                     low=seconds * (1 - spread), high=seconds * (1 + spread), step_seconds=seconds / 100,
                     steps_per_epoch=100, total_steps=100, fits_memory=fits, peak_memory_gib=peak,
-                    memory_capacity_gib=capacity, per_device_batch_size=32, method="scaled", precision=precision)
+                    memory_capacity_gib=capacity, per_device_batch_size=32, method="scaled", precision=precision,
+                    max_batch_size_per_device=max_batch)
 
 
 CPU = offer("aws", "c7i.4xlarge", 0.714, vcpus=16, memory=32)
@@ -653,3 +655,13 @@ def test_a_job_over_the_measured_headroom_says_so_rather_than_needs_less_than_it
     ests[key(CPU)] = estimate(offer_target(CPU, no_lookup), 20000.0, fits=False, peak=40.0, capacity=32.0)
     (dropped,) = [c for c in run(ests=ests).excluded if c.instance_type == "c7i.4xlarge"]
     assert dropped.reason == "needs 40 GiB of memory, has 32"
+
+
+def test_a_job_bounded_by_the_probes_out_of_memory_says_so_rather_than_the_headroom():
+    # 12 GiB on a 40 GiB A100 is within every headroom rule: the batch is over one the probe ran out of memory at
+    ests = estimates()
+    ests[key(A100)] = estimate(offer_target(A100, no_lookup), 3000.0, fits=False, peak=12.0, capacity=40.0,
+                               max_batch=23)
+    (dropped,) = [c for c in run(ests=ests).excluded if c.instance_type == "gpu_1x_a100"]
+    assert dropped.reason == ("batch 32 per GPU is over 23, the largest below a batch that ran out of memory in the "
+                              "probe (the line of its peaks gives 12 GiB of 40)")

@@ -92,7 +92,15 @@ def _memory_problem(offer: Offer, est: Estimate) -> str | None:
     peak = est.peak_memory_gib
     capacity = offer.gpu_memory_gib if offer.gpu else offer.memory_gib
     if not est.fits_memory:
-        return _needs(peak, est.memory_capacity_gib or capacity, "GPU" if offer.gpu else "")
+        judged = est.memory_capacity_gib or capacity
+        limit, batch = est.max_batch_size_per_device, est.per_device_batch_size
+        if (peak is not None and judged is not None and peak <= judged * USABLE_MEMORY_FRACTION
+                and limit is not None and batch is not None and batch > limit):
+            # Within every headroom rule: what bounds it is a batch that ran out of memory in the probe.
+            per = " per GPU" if offer.gpu else ""
+            return (f"batch {batch}{per} is over {limit}, the largest below a batch that ran out of memory in the "
+                    f"probe (the line of its peaks gives {peak:.0f} GiB of {judged:.0f})")
+        return _needs(peak, judged, "GPU" if offer.gpu else "")
     if peak is not None and capacity is not None and peak > capacity:
         return _needs(peak, capacity, "GPU" if offer.gpu else "")
     return None
