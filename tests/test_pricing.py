@@ -173,6 +173,26 @@ def test_provider_wide_discount(tmp_path):
     assert len(validate_file(path)) == len([o for o in plain.offers if o.provider == "aws"])
 
 
+def test_a_later_files_discount_replaces_an_earlier_one_and_a_negotiated_price_stands(tmp_path):
+    team = write(tmp_path, "provider,instance_type,region,discount_pct\naws,*,*,10\n", "team.csv")
+    mine = write(tmp_path, "provider,instance_type,region,discount_pct\naws,*,*,15\n", "mine.csv")
+    plain, both = load_catalog(), load_catalog([team, mine])
+    list_price = find(plain, "aws", "c7i.2xlarge").price_usd_per_hour
+    assert find(both, "aws", "c7i.2xlarge").price_usd_per_hour == pytest.approx(list_price * 0.85)  # not x 0.765
+    assert any("10% discount on 0 offers" in f for f in both.flags)
+    # a region's own rule, later in the file, is the one its offers take
+    regional = write(tmp_path, "provider,instance_type,region,discount_pct\naws,*,*,10\naws,*,us-east-1,30\n",
+                     "regional.csv")
+    east = next(o for o in plain.offers if o.provider == "aws" and o.region == "us-east-1")
+    got = find(load_catalog([regional]), "aws", east.instance_type)
+    assert got.price_usd_per_hour == pytest.approx(east.price_usd_per_hour * 0.7)
+    # a price negotiated in a file at or after the discount's is the price paid
+    deal = write(tmp_path, "provider,instance_type,region,price_hour_usd\naws,c7i.2xlarge,"
+                           f"{find(plain, 'aws', 'c7i.2xlarge').region},0.2\n", "deal.csv")
+    assert find(load_catalog([team, deal]), "aws", "c7i.2xlarge").price_usd_per_hour == pytest.approx(0.2)
+    assert find(load_catalog([deal, team]), "aws", "c7i.2xlarge").price_usd_per_hour == pytest.approx(0.18)
+
+
 def test_row_discount_and_billing_override(tmp_path):
     path = write(tmp_path, "provider,instance_type,region,gpu_model,gpu_count,price_hour_usd,discount_pct,billing,"
                            "min_billed_seconds\nonprem,box,lab,T4,1,1.00,25,per_hour,3600\n")

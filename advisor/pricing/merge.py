@@ -1,8 +1,11 @@
 """The rate files merged in order: the built-in files, then the user's.
 
 A later row with the same provider, instance_type and region overrides an earlier one (its blank cells keep
-the earlier values); provider-wide rules (discounts, billing) apply after every file is read. Every problem
-in every file is raised in one ``CatalogError``.
+the earlier values); provider-wide rules (discounts, billing) apply after every file is read. Later files
+override earlier ones for rules too: an offer takes one provider-wide discount, the last that matches it (a
+team file's 10% and a user's 15% give 15%, not 23.5%), and a price a user row sets in a file at or after the
+discount's (a negotiated price) is taken as it is. Every problem in every file is raised in one
+``CatalogError``.
 """
 
 from __future__ import annotations
@@ -42,14 +45,18 @@ class LoadedOffers:
     excluded: list[str]
 
 
-def _apply_rule(offer: Offer, rule: Rule) -> Offer:
-    """``offer`` changed by a provider-wide rule, or ``offer`` itself when the rule is not for it."""
-    if rule.provider != offer.provider or (rule.region is not None and not region_matches(offer.region,
-                                                                                           rule.region)):
+def _matches(offer: Offer, rule: Rule) -> bool:
+    return rule.provider == offer.provider and (rule.region is None or region_matches(offer.region, rule.region))
+
+
+def _apply_rule(offer: Offer, rule: Rule, *, discount: bool = True) -> Offer:
+    """``offer`` changed by a provider-wide rule, or ``offer`` itself when the rule is not for it.
+    ``discount`` False: the rule's billing only (the offer takes another rule's discount, or none)."""
+    if not _matches(offer, rule):
         return offer
     update: dict = {}
     notes = [offer.notes] if offer.notes else []
-    if rule.discount_pct:
+    if rule.discount_pct and discount:
         factor = 1 - rule.discount_pct / 100
         update["price_usd_per_hour"] = offer.price_usd_per_hour * factor
         if offer.spot_price_usd_per_hour is not None:
@@ -59,6 +66,8 @@ def _apply_rule(offer: Offer, rule: Rule) -> Offer:
         update["billing"] = rule.billing
     if rule.min_billed_seconds is not None:
         update["min_billed_seconds"] = rule.min_billed_seconds
+    if not update:
+        return offer
     update["notes"] = "; ".join(notes) or None
     return offer.model_copy(update=update)
 
@@ -87,10 +96,11 @@ def load_offers(extra_files: Sequence[Path], include_builtin: bool) -> LoadedOff
     if include_builtin:
         files += [(directory / name, True) for name in BUILTIN_FILES]
     files += [(Path(p), False) for p in extra_files]
-    rules: list[Rule] = []
-    for path, builtin in files:
+    rules: list[tuple[int, Rule]] = []  # with the index of the file each came from
+    price_file: dict[OfferKey, int] = {}  # the user file that set each offer's price; -1: a built-in file
+    for index, (path, builtin) in enumerate(files):
         rows, file_rules = parse_file(path, builtin=builtin, errors=errors, excluded=excluded)
-        rules += file_rules
+        rules += [(index, rule) for rule in file_rules]
         seen: dict[OfferKey, str] = {}
         for row in rows:
             v = row.values
@@ -102,17 +112,25 @@ def load_offers(extra_files: Sequence[Path], include_builtin: bool) -> LoadedOff
             seen[key] = row.where
             offer = build_offer(row, offers.get(key), billing, gpu_names, errors, flags)
             if offer is not None:
+                if key not in offers or builtin or row.text("price_hour_usd"):
+                    price_file[key] = -1 if builtin else index
                 offers[key] = offer
                 origin[key] = row.where
     errors.raise_if_any()
-    for rule in rules:
+    # The one discount each offer takes: the last rule that matches it (rules are in file order, then row order).
+    last_discount = {key: max((i for i, (_, r) in enumerate(rules) if r.discount_pct and _matches(offer, r)),
+                              default=None) for key, offer in offers.items()}
+    for position, (index, rule) in enumerate(rules):
+        taken = 0
         for key, offer in offers.items():
-            changed = _apply_rule(offer, rule)
+            mine = last_discount[key] == position and price_file[key] < index
+            changed = _apply_rule(offer, rule, discount=mine)
             if changed is not offer:
                 offers[key], origin[key] = changed, rule.where
+            taken += mine
         if rule.discount_pct:
             flags.append(f"{rule.provider}{' ' + rule.region if rule.region else ''}: {rule.discount_pct:g}% "
-                         f"discount on every offer ({rule.where})")
+                         f"discount on {taken} offer{'s' if taken != 1 else ''} ({rule.where})")
     return LoadedOffers(offers=list(offers.values()), origin=origin, files=[str(p) for p, _ in files],
                         flags=flags, excluded=excluded)
 
