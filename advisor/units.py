@@ -21,6 +21,8 @@ _SECONDS_PER_UNIT = {"d": 86400.0, "h": 3600.0, "m": 60.0, "min": 60.0, "s": 1.0
 # "2d12" is 2d12h, "5m30" is 5m30s.
 _NEXT_SMALLER_UNIT = {"d": "h", "h": "m", "m": "s", "min": "s"}
 _DURATION_HINT = "Fix: write it like 6h, 90m, 1h30m (or 1h30), 2d or a number of seconds."
+# Each unit once, largest first: "1h1h" or "30m1h" is a typo more likely than a sum.
+_UNIT_RANK = {"d": 0, "h": 1, "m": 2, "min": 2, "s": 3, "sec": 3}
 
 
 def _number(value: int | float) -> float:
@@ -57,6 +59,9 @@ def _duration_text_seconds(value: str, what: str) -> float:
             unit = _NEXT_SMALLER_UNIT.get(previous)
             if unit is None or m.end() != len(text):  # "30s5", or a bare number in the middle: not a time
                 raise ConfigError(f"Cannot read the {what} {value!r}.", hint=_DURATION_HINT)
+        if unit is not None and previous is not None and _UNIT_RANK[unit] <= _UNIT_RANK[previous]:
+            raise ConfigError(f"Cannot read the {what} {value!r}: each unit once, the largest first.",
+                              hint=_DURATION_HINT)
         seconds += float(m.group(1)) * _SECONDS_PER_UNIT[unit or "s"]
         pos, previous = m.end(), unit
     if previous is None and not text:
@@ -108,6 +113,9 @@ def parse_startup_seconds(value: str | float | int, *, flag: str) -> float:
     return seconds
 
 
+_THOUSANDS = re.compile(r"\d{1,3}(,\d{3})+(\.\d*)?")
+
+
 def parse_usd(value: str | float | int | None, *, what: str = "budget") -> float | None:
     """US dollars from "50", "$50", "50usd", "1,200.50". None passes through."""
     if value is None:
@@ -115,7 +123,13 @@ def parse_usd(value: str | float | int | None, *, what: str = "budget") -> float
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         amount = _number(value)
     else:
-        text = str(value).strip().lower().replace(",", "").replace("$", "").replace("usd", "").strip()
+        text = str(value).strip().lower().replace("$", "").replace("usd", "").strip()
+        if "," in text:
+            # A comma only as a thousands separator: "5,50" (a decimal comma) is not $550.
+            if not _THOUSANDS.fullmatch(text):
+                raise ConfigError(f"Cannot read the {what} {value!r} as US dollars: a comma only separates "
+                                  "thousands (1,200.50).", hint="Fix: write cents after a point, e.g. 5.50.")
+            text = text.replace(",", "")
         try:
             amount = float(text)
         except ValueError:
@@ -213,6 +227,17 @@ def format_duration(seconds: float | None) -> str:
     # Past two years a day count is unreadable (10^12 epochs: "38532295108463d16h"); the order of it is the news.
     years = seconds / (365.25 * 86400)
     return f"{years:,.0f} years" if years < 1e6 else f"{years:.2g} years"
+
+
+def format_duration_flag(seconds: float) -> str:
+    """A duration as a flag value that reads back to at least ``seconds``, to the minute above: "45m", "1h03m",
+    "2d04h52m". ``format_duration`` rounds (from two days on, to the hour), which a suggested flag must not."""
+    minutes = max(1, math.ceil(seconds / 60 - 1e-9))
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    if days:
+        return f"{days}d{hours:02d}h{minutes:02d}m"
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m"
 
 
 def format_usd(amount: float | None, *, rate: bool = False) -> str:

@@ -7,6 +7,7 @@ from advisor.units import (
     BYTES_PER_GIB,
     format_duration,
     format_duration_delta,
+    format_duration_flag,
     format_ratio,
     format_usd,
     format_usd_delta,
@@ -27,7 +28,8 @@ def test_parse_duration(text, seconds):
     assert parse_duration_seconds(text) == pytest.approx(seconds)
 
 
-@pytest.mark.parametrize("bad", ["six hours", "-1h", "0", "h", "1h-", "30s5", "1h30x", "1h30m5x", ""])
+@pytest.mark.parametrize("bad", ["six hours", "-1h", "0", "h", "1h-", "30s5", "1h30x", "1h30m5x", "", "1h1h",
+                                 "30m1h", "5s2m"])
 def test_parse_duration_rejects(bad):
     with pytest.raises(ConfigError) as info:
         parse_duration_seconds(bad)
@@ -36,6 +38,10 @@ def test_parse_duration_rejects(bad):
 
 def test_parse_usd_and_names():
     assert parse_usd("$1,200.50") == pytest.approx(1200.5)
+    assert parse_usd("1,234,567") == 1234567.0
+    for decimal_comma in ("5,50", "1,2", "12,5000", ",50"):  # not $550: a comma only separates thousands
+        with pytest.raises(ConfigError, match="a comma only separates thousands"):
+            parse_usd(decimal_comma)
     assert parse_usd(50) == 50.0
     with pytest.raises(ConfigError):
         parse_usd("fifty")
@@ -49,6 +55,14 @@ def test_parse_usd_and_names():
     for wrong in (5, [1, 2], {"aws"}):
         with pytest.raises(ConfigError, match="must be comma-separated names or a list of names"):
             parse_names(wrong, "--providers")
+
+
+def test_a_duration_flag_reads_back_to_at_least_the_duration():
+    for seconds in (1, 60, 61, 3780, 172800, 190315.7, 1e12):
+        flag = format_duration_flag(seconds)
+        assert seconds <= parse_duration_seconds(flag) < seconds + 60 or seconds < 60
+    assert (format_duration_flag(190315.7), format_duration_flag(3780), format_duration_flag(840)) == (
+        "2d04h52m", "1h03m", "14m")
 
 
 def test_formatting():
