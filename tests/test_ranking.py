@@ -7,6 +7,7 @@ from advisor.predictor.targets import needed_targets, offer_target
 from advisor.pricing import billed_seconds
 from advisor.ranking import rank
 from advisor.schemas import Constraints, Estimate, Offer, Target, WorkloadSummary
+from advisor.units import parse_duration_seconds
 
 STARTUP_CPU, STARTUP_GPU = 120.0, 300.0
 
@@ -134,6 +135,8 @@ def test_budget_with_time_objective():
     assert "within the $2.00 budget" in rec.chosen.reason
     eight = next(c for c in rec.candidates if c.instance_type == "gpu_8x_a100")
     assert not eight.meets_constraints and "over the $2.00 budget by $1.54" in eight.reason
+    # 8 x A100 is 2.75x faster and over the budget: not "a near-tie (within 2%)" with the choice
+    assert "near-tie" not in rec.chosen.reason and "gpu_8x_a100" not in rec.chosen.reason
 
 
 def test_deadline_at_risk_is_flagged():
@@ -170,7 +173,7 @@ def test_nothing_feasible_raises_with_nearest_misses():
 def test_hint_names_the_constraint_that_would_work():
     with pytest.raises(NoFeasibleCandidateError) as info:
         run(Constraints(deadline_seconds=600))
-    assert "--deadline 14m00s" in str(info.value)  # 8 x A100: 800 s with start-up, rounded up to the minute
+    assert "--deadline 14m" in str(info.value)  # 8 x A100: 800 s with start-up, rounded up to the minute
 
 
 def test_memory_exclusion():
@@ -432,6 +435,13 @@ def test_time_objective_treats_near_ties_as_ties_and_takes_the_cheaper():
     assert rec.chosen.instance_type == "p4-quarter"
     assert names(rec.candidates)[:2] == ["p4-quarter", "gpu_8x_a100"]
     assert "8 x A100-40GB (lambda gpu_8x_a100) is 8.0s faster, a near-tie (within 2%), for $3.54" in rec.chosen.reason
+    # 820 s: past the fastest's 2%, so ranked below the choice, though cheaper and 1.5% slower than it; "as
+    # fast" would make the choice look like the worse deal
+    a100x4_cheap = offer("gcp", "a2-quarter", 7.0, gpu="A100-80GB", count=4, gpu_memory=80)
+    ests[key(a100x4_cheap)] = estimate(offer_target(a100x4_cheap, no_lookup), 520.0)
+    rec = run(Constraints(objective="time"), ests, offers=[*OFFERS, a100x4, a100x4_cheap])
+    assert names(rec.candidates)[:3] == ["p4-quarter", "gpu_8x_a100", "a2-quarter"]
+    assert rec.candidates[2].reason.startswith("1.5% slower, 0.89x the cost")
 
 
 def test_time_objective_bands_near_ties_all_the_way_down_so_a_tiers_best_is_the_cheaper():
@@ -473,9 +483,20 @@ def test_status_and_violations_say_what_would_pass():
     rec = info.value.recommendation
     assert rec.status == "infeasible"
     (v,) = rec.violations
-    assert (v.constraint, v.limit, v.nearest, v.would_pass, v.flag) == ("deadline", 600, 800, 840, "--deadline 14m00s")
+    assert (v.constraint, v.limit, v.nearest, v.would_pass, v.flag) == ("deadline", 600, 800, 840, "--deadline 14m")
     assert rec.verdict.recommendation == "Nothing meets the constraints."
-    assert "--deadline 14m00s would pass" in rec.verdict.why
+    assert "--deadline 14m would pass" in rec.verdict.why
+
+
+def test_a_suggested_deadline_of_days_passes_when_taken():
+    # 190,315.7 s: format_duration writes "2d04h", 52 minutes short, and the suggestion led back to itself.
+    slow = estimates(cpu=10**7, a100=10**7, a100x8=190315.7 - STARTUP_GPU, t4=10**7)
+    with pytest.raises(NoFeasibleCandidateError) as info:
+        run(Constraints(deadline_seconds=86400), slow)
+    (v,) = info.value.recommendation.violations
+    assert v.flag == "--deadline 2d04h52m" and v.would_pass == 190320
+    assert parse_duration_seconds(v.flag.split()[1]) >= v.nearest
+    assert run(Constraints(deadline_seconds=parse_duration_seconds(v.flag.split()[1])), slow).status != "infeasible"
 
 
 def test_both_constraints_violated_give_two_ways_out():
@@ -490,9 +511,9 @@ def test_both_constraints_violated_give_two_ways_out():
         run(Constraints(deadline_seconds=1000, budget_usd=1.9))
     by = {v.constraint: v for v in info.value.recommendation.violations}
     # within $1.90 the fastest is 1 x A100 (55 min); within 1000 s the cheapest is 8 x A100 ($3.54)
-    assert (by["deadline"].flag, by["budget"].flag) == ("--deadline 55m00s", "--budget 3.54")
+    assert (by["deadline"].flag, by["budget"].flag) == ("--deadline 55m", "--budget 3.54")
     assert "no candidate within the budget finishes within 16m40s" in by["deadline"].message
-    assert "--deadline 55m00s or --budget 3.54 would do" in str(info.value)
+    assert "--deadline 55m or --budget 3.54 would do" in str(info.value)
 
 
 def test_both_constraints_missed_by_every_candidate_need_both_flags_together():

@@ -13,14 +13,16 @@ from advisor.errors import NoFeasibleCandidateError
 from advisor.ranking.balance import bound_clause, passed_over
 from advisor.ranking.scoring import Scored, describe
 from advisor.schemas import Candidate, Constraints, Recommendation, Skipped, Violation
-from advisor.units import format_duration, format_ratio, format_usd
+from advisor.units import format_duration, format_duration_flag, format_ratio, format_usd
 
 NEAREST_MISSES = 3
 ADVICE_MIN_GAIN = 0.10  # an alternative is worth a line when it beats the choice by more than 10%
 
 
 def speed_text(elapsed: float, ref: float) -> str:
-    """"2.1x faster", "8% slower", "as fast" (within 2%)."""
+    """"2.1x faster", "8% slower", "1.6% slower", "as fast" (within 0.05%). Under 2% a decimal: the time
+    objective's tie band is 2% of the fastest, so a machine 1.6% slower than the choice, ranked below it,
+    must not read "as fast" (and with a lower cost, a better deal than the choice)."""
     r = ref / elapsed if elapsed > 0 else math.inf
     if r >= 1.1:
         return f"{r:.1f}x faster"
@@ -30,6 +32,10 @@ def speed_text(elapsed: float, ref: float) -> str:
         return f"{1 / r:.1f}x slower"
     if r <= 1 / 1.02:
         return f"{(1 / r - 1) * 100:.0f}% slower"
+    if round((r - 1) * 100, 1) > 0:
+        return f"{(r - 1) * 100:.1f}% faster"
+    if round((1 / r - 1) * 100, 1) > 0:
+        return f"{(1 / r - 1) * 100:.1f}% slower"
     return "as fast"
 
 
@@ -98,7 +104,10 @@ def miss_reason(s: Scored, constraints: Constraints) -> str:
 
 def give_reasons(ranked: list[Scored], chosen: Scored | None, constraints: Constraints, n_feasible: int,
                  n_groups: int) -> None:
-    fastest = min(ranked, key=lambda s: s.elapsed) if ranked else None
+    # The near-tie the time objective names is with the fastest machine that meets the constraints: the
+    # fastest of all may break the budget (and be far more than 2% faster).
+    feasible = [s for s in ranked if s.meets]
+    fastest = min(feasible or ranked, key=lambda s: s.elapsed) if ranked else None
     for s in ranked:
         if s is chosen:
             s.cand.reason = chosen_reason(s, constraints, n_feasible, n_groups, fastest)
@@ -147,9 +156,9 @@ def violations(ranked: list[Scored], constraints: Constraints) -> list[Violation
                    f"{within} is {fastest.label} at {format_duration(fastest.elapsed)}")
         if joint:
             message += (f"; none is within the budget either: the nearest miss, {joint.label}, needs "
-                        f"{format_duration(would)} and {format_usd(math.ceil(joint.cost * 100) / 100)} together")
+                        f"{format_duration_flag(would)} and {format_usd(math.ceil(joint.cost * 100) / 100)} together")
         out.append(Violation(constraint="deadline", limit=d, nearest=fastest.elapsed, would_pass=would,
-                             flag=f"--deadline {format_duration(would)}", alone=joint is None, message=message))
+                             flag=f"--deadline {format_duration_flag(would)}", alone=joint is None, message=message))
     if b and all(s.cost > b for s in in_time or ranked):
         cheapest = min(in_time or ranked, key=lambda s: s.cost)
         would = math.ceil((joint or cheapest).cost * 100) / 100
@@ -162,7 +171,7 @@ def violations(ranked: list[Scored], constraints: Constraints) -> list[Violation
 
 
 def fix_flags(found: list[Violation]) -> str | None:
-    """The flags that would pass, as one phrase: "--deadline 55m00s or --budget 3.54" when either passes alone,
+    """The flags that would pass, as one phrase: "--deadline 55m or --budget 3.54" when either passes alone,
     "--deadline 3m00s and --budget 0.01 together" when only both do; None without any."""
     flags = [v.flag for v in found if v.flag]
     if not flags:

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from advisor.cli.answer import md_text
 from advisor.cli.app import build_app
-from advisor.units import format_duration, format_usd
+from advisor.units import format_duration, format_duration_flag, format_usd
 
 PROFILE = Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json"
 BASE = ["recommend", "--profile", str(PROFILE), "--no-save"]
@@ -100,7 +100,7 @@ def test_a_deadline_is_checked_against_the_total(app):
     (v,) = data["violations"]
     assert (v["constraint"], v["limit"]) == ("deadline", 5)
     assert v["nearest"] == pytest.approx(fastest) and v["would_pass"] == math.ceil(fastest / 60) * 60
-    assert v["flag"] == f"--deadline {format_duration(v['would_pass'])}"
+    assert v["flag"] == f"--deadline {format_duration_flag(v['would_pass'])}"
     assert any("leaves little or no time after start-up" in w for w in data["verdict"]["warnings"])
     for c in data["candidates"][:3]:
         assert f"takes {format_duration(c['total_seconds'])} with start-up" in c["reason"]
