@@ -377,6 +377,12 @@ def test_cpu_vs_gpu_says_when_start_up_decides_the_tier():
     assert "Start-up decides the tier (5m00s on GPU, 2m00s on CPU): a GPU wins for jobs over 20m31s" in v.text
 
 
+def test_a_break_even_of_hundreds_of_epochs_is_written_as_a_number():
+    v = run(ests=estimates(cpu=0.6, a100=0.09, a100x8=0.015)).verdict.cpu_vs_gpu
+    assert v.break_even_epochs == pytest.approx(2052, abs=1)
+    assert "(about 2,051 epochs of this job)" in v.text and "e+" not in v.text  # not "2.05e+03"
+
+
 def test_the_break_even_is_where_the_two_runs_really_cost_the_same():
     """Each job has a part that does not grow with it (the GPU's 8 s of CUDA start and model build against the
     CPU's 1 s): the break-even is taken on the parts that grow, and priced again at 0.9x and 1.1x of it the
@@ -549,6 +555,12 @@ def test_a_marketplace_choice_is_marked_and_warned():
     assert warning.endswith("; the best offer that is not a marketplace listing: 1 x A100-40GB (lambda gpu_1x_a100), "
                             "55m00s total, $1.82")
     assert not next(c for c in rec.candidates if c.instance_type == "gpu_1x_a100").marketplace
+    # ranked on spot: the alternative's cost is its spot cost, and says so (T4: 0.30 x 9,300 s)
+    vast_cheap = vast.model_copy(update={"price_usd_per_hour": 0.2})
+    rec = run(Constraints(spot=True), ests, offers=[*OFFERS, vast_cheap])
+    (warning,) = [w for w in rec.verdict.warnings if "marketplace listing: the host and region vary" in w]
+    assert warning.endswith("the best offer that is not a marketplace listing: 1 x T4 (gcp n1-standard-8+1xT4), "
+                            "2h35m total, $0.78 at its spot price")
 
 
 def test_a_deadline_shorter_than_start_up_is_warned():

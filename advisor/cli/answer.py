@@ -103,6 +103,8 @@ def _rows(rec: Any, view: str, show_all: bool) -> tuple[str, list[tuple[Any, str
     n = sum(g.count for g in rec.groups)
     rows = [(g.best, f"+{g.count - 1}, to {format_usd(g.cost_usd_max)}" if g.count > 1 else "")
             for g in rec.groups[:top]]
+    if rec.constraints.spot:  # "similar" is the dearest member's ranked cost, not the cost column's on-demand one
+        marks += "; similar: to the dearest one's spot cost where it has one"
     if len(rec.groups) <= top:  # every kind, or a stored answer's table (its rows only: "Why" has the count)
         return f"{len(rows)} kinds of machine ({n} candidates in these rows; {marks})", rows
     return (f"Top {len(rows)} of {len(rec.groups)} kinds of machine ({n} candidates; {marks}; "

@@ -19,10 +19,10 @@ NEAREST_MISSES = 3
 ADVICE_MIN_GAIN = 0.10  # an alternative is worth a line when it beats the choice by more than 10%
 
 
-def speed_text(elapsed: float, ref: float) -> str:
-    """"2.1x faster", "8% slower", "1.6% slower", "as fast" (within 0.05%). Under 2% a decimal: the time
-    objective's tie band is 2% of the fastest, so a machine 1.6% slower than the choice, ranked below it,
-    must not read "as fast" (and with a lower cost, a better deal than the choice)."""
+def speed_text(elapsed: float, ref: float, *, fine: bool = False) -> str:
+    """"2.1x faster", "8% slower", "as fast" (within 2%). ``fine`` (the time objective): under 2% a decimal,
+    "1.6% slower", and "as fast" only within 0.05%: the tie band is 2% of the fastest, so a machine 1.6% slower
+    than the choice, ranked below it, must not read "as fast" (and with a lower cost, a better deal)."""
     r = ref / elapsed if elapsed > 0 else math.inf
     if r >= 1.1:
         return f"{r:.1f}x faster"
@@ -32,6 +32,8 @@ def speed_text(elapsed: float, ref: float) -> str:
         return f"{1 / r:.1f}x slower"
     if r <= 1 / 1.02:
         return f"{(1 / r - 1) * 100:.0f}% slower"
+    if not fine:
+        return "as fast"
     if round((r - 1) * 100, 1) > 0:
         return f"{(r - 1) * 100:.1f}% faster"
     if round((1 / r - 1) * 100, 1) > 0:
@@ -91,7 +93,8 @@ def chosen_reason(s: Scored, constraints: Constraints, n_feasible: int, n_groups
 
 def relative_reason(s: Scored, ref: Scored, constraints: Constraints) -> str:
     # Relative to the choice, whole runs (start-up + job) against whole runs: "1.1x faster, 1.5x the cost".
-    parts = [f"{speed_text(s.elapsed, ref.elapsed)}, {cost_text(s.cost, ref.cost)}"]
+    fine = constraints.objective == "time"
+    parts = [f"{speed_text(s.elapsed, ref.elapsed, fine=fine)}, {cost_text(s.cost, ref.cost)}"]
     parts += constraint_texts(s, constraints)
     if s.cand.interruptible:
         parts.append("spot")

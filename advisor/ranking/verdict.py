@@ -175,7 +175,9 @@ def _cpu_vs_gpu_text(v: CpuVsGpu, cpu: Scored, gpu: Scored, objective: str) -> s
     other = "CPU" if v.winner == "gpu" else "GPU"
     at = format_duration(v.break_even_job_seconds) + " on the CPU machine"
     if v.break_even_epochs is not None:
-        at += f" (about {v.break_even_epochs:.3g} epochs of this job)"
+        epochs = v.break_even_epochs
+        at += f" (about {epochs:,.0f} epochs of this job)" if epochs >= 100 else \
+            f" (about {epochs:.3g} epochs of this job)"
     starts = f"{format_duration(g.startup_seconds)} on GPU, {format_duration(c.startup_seconds)} on CPU"
     if v.decided_by_startup:
         return head + whole + f" Start-up decides the tier ({starts}): a {other} wins for jobs over {at}."
@@ -228,7 +230,7 @@ def _cloud_alternative(ranked: Sequence[Scored]) -> str:
     if alt is None:
         return ""
     return (f"; the best offer that is not a marketplace listing: {alt.label}, {format_duration(alt.elapsed)} "
-            f"total, {format_usd(alt.cost)}")
+            f"total, {format_usd(alt.cost)}{' at its spot price' if alt.cand.interruptible else ''}")
 
 
 def build_verdict(chosen: Scored | None, ranked: Sequence[Scored], best: BestValue | None, tiers: CpuVsGpu | None,

@@ -228,6 +228,12 @@ def test_skipped_offers_say_why_and_how_to_fix(app):
 # -------------------------------------------------------------------------------------------------- CI
 
 
+def test_under_spot_the_similar_column_says_its_cost_is_a_spot_one(app):
+    spot = run(app, *BASE, "--spot").stdout
+    assert ", to $" in spot and "similar: to the dearest one's spot cost where it has one" in " ".join(spot.split())
+    assert "dearest one's spot cost" not in " ".join(run(app, *BASE).stdout.split())
+
+
 def test_markdown_for_a_pull_request_comment(app, rec, tmp_path):
     result = run(app, *BASE, "--format", "markdown")
     assert result.exit_code == 0
