@@ -38,6 +38,8 @@ def _load(path: Path):
         raise ConfigError(f"Cannot read {path}: {exc.strerror or exc}.", hint=hint) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ConfigError(f"{path} is not JSON ({exc}).", hint=hint) from None
+    except (RecursionError, ValueError) as exc:  # nested past Python's recursion limit; an int of 5,000 digits
+        raise ConfigError(f"{path} is not a JSON document advisor reads ({str(exc)[:200]}).", hint=hint) from None
     try:
         return Recommendation.model_validate(data)
     except ValidationError as exc:

@@ -118,7 +118,11 @@ def fit_amdahl(points: list[ThreadPoint]) -> AmdahlFit:
         (t0, seconds), = times.items()
         p = DEFAULT_PARALLEL_FRACTION
         return AmdahlFit(seconds / amdahl_fraction(p, t0), p, batch, threads, assumed=True)
-    # Weighted normal equations for (a, b) with x = 1/T and weights w = 1/t^2.
+    # Weighted normal equations for (a, b) with x = 1/T and weights w = 1/t^2, in units of the slowest point's
+    # time (the fit is the same in any unit), each at least 1e-12 of it: a profile is data from anyone, and
+    # 1 / t^2 of a crafted 1e-200 s step divided by zero.
+    unit = max(times.values())
+    times = {t: max(seconds / unit, 1e-12) for t, seconds in times.items()}
     sw = swx = swxx = swy = swxy = 0.0
     for t, y in times.items():
         x, w = 1.0 / t, 1.0 / (y * y)
@@ -138,7 +142,7 @@ def fit_amdahl(points: list[ThreadPoint]) -> AmdahlFit:
         # Best t1 for the clipped p, same relative-error weighting: t1 = sum(f/t) / sum(f^2/t^2).
         fs = {t: amdahl_fraction(p, t) for t in times}
         t1 = sum(fs[t] / y for t, y in times.items()) / sum((fs[t] / y) ** 2 for t, y in times.items())
-    return AmdahlFit(t1, p, batch, threads, clipped=clipped)
+    return AmdahlFit(t1 * unit, p, batch, threads, clipped=clipped)
 
 
 def per_core_speed(spec: CpuSpec | None) -> float | None:

@@ -88,12 +88,18 @@ def steady_state(samples: Sequence[float]) -> np.ndarray:
         return arr
     med, sig = float(np.median(arr)), _robust_sigma(arr)
     capped = np.minimum(arr, med + OUTLIER_ROBUST_SIGMAS * sig) if sig > 0 else arr
+    # Every candidate's variance from suffix sums (about the median, against cancellation): one pass, where a
+    # variance per d was n^2 / 2 steps (a profile of 6,400 samples a measurement took seconds to price).
+    x = capped - med
+    suffix_sum, suffix_sq = np.cumsum(x[::-1])[::-1], np.cumsum((x * x)[::-1])[::-1]
+    d = np.arange(n // 2 + 1)
+    count = n - d
+    mean = suffix_sum[d] / count
+    scores = np.maximum(suffix_sq[d] / count - mean * mean, 0.0) / count
     best_d, best = 0, math.inf
-    for d in range(0, n // 2 + 1):
-        rest = capped[d:]
-        score = float(rest.var()) / rest.size
+    for i, score in enumerate(scores.tolist()):
         if score < best - 1e-18:
-            best_d, best = d, score
+            best_d, best = i, score
     return arr[best_d:]
 
 

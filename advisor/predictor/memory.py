@@ -44,6 +44,7 @@ from dataclasses import dataclass, field, replace
 
 from advisor.errors import PredictionError
 from advisor.schemas import Analysis, DeviceProfile, GpuSpec
+from advisor.schemas.base import MAX_COUNT
 from advisor.units import BYTES_PER_GIB
 
 GIB = float(BYTES_PER_GIB)
@@ -54,6 +55,7 @@ _ACTIVATION_FACTOR = {"fp32": 1.0, "tf32": 1.0, "bf16": HALF_ACTIVATION_FACTOR, 
 
 DEFAULT_WORKSPACE_FRACTION = 0.10
 DEFAULT_CUDA_CONTEXT_GIB = 0.5
+_NUDGES = 4  # steps the closed-form largest batch is moved by against rounding
 
 # Optimizer state per byte of trainable fp32 weights, for when no analysis measured it.
 _OPTIMIZER_STATE = {
@@ -165,13 +167,19 @@ def _fit(static_bytes: dict[str, float], activation_bytes_per_sample: float, act
     if per_sample <= 0:
         max_batch = None if peak(1) <= capacity else 0
     else:
-        # Largest b with peak(b) <= capacity: closed form, then nudged against rounding.
+        # Largest b with peak(b) <= capacity: closed form, then nudged against rounding, a few steps at most (at a
+        # tiny per-sample size peak(b + 1) == peak(b) in floating point). Past MAX_COUNT, a batch no probe or job
+        # reaches: capped there, as no limit worth naming.
         room = (capacity - cuda_context_gib) / margin - static_sum
-        b = max(0, math.floor(room / per_sample)) if room > 0 else 0
-        while b > 0 and peak(b) > capacity:
-            b -= 1
-        while peak(b + 1) <= capacity:
-            b += 1
+        ratio = room / per_sample if room > 0 else 0.0
+        b = MAX_COUNT if not ratio < MAX_COUNT else max(0, math.floor(ratio))
+        for _ in range(_NUDGES):
+            if b > 0 and peak(b) > capacity:
+                b -= 1
+            elif b < MAX_COUNT and peak(b + 1) <= capacity:
+                b += 1
+            else:
+                break
         max_batch = b
 
     batch = int(per_device_batch)

@@ -11,9 +11,11 @@ import csv
 import math
 import re
 import stat
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from advisor.errors import AdvisorError, CatalogError, did_you_mean
 from advisor.hardware.specs import resolve_gpu
@@ -148,6 +150,18 @@ def _read_text(path: Path) -> str:
     return text
 
 
+def _records(reader: Any, path: Path) -> Iterator[list[str]]:
+    """``reader``'s rows; a row it cannot read (a field over csv's 128 KiB limit) is one ``CatalogError``."""
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise CatalogError(f"{path}:{reader.line_num}: not a CSV row advisor reads ({exc}).",
+                               hint=FORMAT_HINT) from None
+
+
 def _read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
     """The lower-cased header and (line, {column: value}) per data row; blank and '#' lines skipped.
 
@@ -158,9 +172,11 @@ def _read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
         header = [h.strip().lower() for h in next(reader)]
     except StopIteration:
         raise CatalogError(f"{path}: the file is empty.", hint=FORMAT_HINT) from None
+    except csv.Error as exc:
+        raise CatalogError(f"{path}:1: not a CSV row advisor reads ({exc}).", hint=FORMAT_HINT) from None
     rows: list[tuple[int, dict[str, str]]] = []
     start = reader.line_num + 1
-    for record in reader:
+    for record in _records(reader, path):
         line = start
         start = reader.line_num + 1
         if not any(cell.strip() for cell in record) or record[0].lstrip().startswith("#"):

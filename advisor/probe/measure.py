@@ -52,6 +52,7 @@ from advisor.probe.sampler import NvmlSampler
 from advisor.probe.subnormal import measure_subnormal_drift
 from advisor.probe.threads import measure_thread_scaling
 from advisor.schemas import DeviceProfile, Measurement
+from advisor.schemas.profile import MAX_STEP_SAMPLES as MAX_SAMPLES
 from advisor.units import BYTES_PER_GIB
 from advisor.workload import Workload, move_to, split_batch, train_step
 from advisor.workload.describe import exception_text
@@ -61,7 +62,6 @@ MIN_SAMPLES = 5  # timed steps at a ladder point ...
 MIN_SAMPLES_TARGET = 8  # ... and at the user's batch size
 MIN_SECONDS = 0.2  # timed wall at a ladder point (noise on a busy machine averages out) ...
 MIN_SECONDS_TARGET = 2.0  # ... and at the user's batch size; both capped by the point's share of the budget
-MAX_SAMPLES = 400
 MAX_WARMUP = 12
 STABLE = 0.85  # warm-up ends when a step is no faster than STABLE x the one before
 THREAD_SCALING_SECONDS = 1.5  # at most, for the 1-thread vs all-threads comparison

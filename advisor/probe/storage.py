@@ -66,6 +66,8 @@ def load_profile(path: str | Path) -> Profile:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ProbeError(f"{path}:{exc.lineno}: not valid JSON ({exc.msg}).", hint=hint) from exc
+    except (RecursionError, ValueError) as exc:  # nested past Python's recursion limit; an int of 5,000 digits
+        raise ProbeError(f"{path}: not a JSON document advisor reads ({str(exc)[:200]}).", hint=hint) from None
     if not isinstance(data, dict) or "workload" not in data:
         raise ProbeError(f"{path}: not an advisor profile (no \"workload\" object at the top level).", hint=hint)
     version = data.get("schema_version", SCHEMA_VERSION)

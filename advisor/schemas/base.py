@@ -25,15 +25,18 @@ Bound = Literal["compute", "input", "transfer"]
 # of them is a clear validation error at load time, never a ZeroDivisionError or a silently dropped tier later.
 SchemaVersion = Annotated[int, Field(strict=True, ge=1, le=SCHEMA_VERSION)]
 # The most a batch size, thread or GPU count may be: what the history's 32-bit integer columns hold (a
-# Measurement's batch size among them). The probe times no batch past it (advisor.probe.ladder).
-MAX_COUNT = 2**31
+# Measurement's batch size among them; PostgreSQL's integer stops at 2**31 - 1). The probe times no batch past it
+# (advisor.probe.ladder).
+MAX_COUNT = 2**31 - 1
 Count = Annotated[int, Field(ge=1, le=MAX_COUNT)]  # batch sizes, threads, GPUs
 # The most samples, epochs or samples per batch a job may name (the flags, a workload file's constants, the
 # service's request bodies): a larger figure is a typo, and would print times of millions of years and costs
 # beyond any budget as if real.
 MAX_JOB_COUNT = 10**12
 JobCount = Annotated[int, Field(ge=1, le=MAX_JOB_COUNT)]  # a job's dataset size, epochs, batch size
-StepSeconds = Annotated[float, Field(gt=0, le=1e6, allow_inf_nan=False)]  # one step: at most 11 days
+# One step: at least 1 ns (no timer the probe reads resolves less, and no step is that short) and at most 11 days.
+# The floor keeps a profile's ratios of step times finite: 1e-200 s passed, and a squared ratio overflowed.
+StepSeconds = Annotated[float, Field(ge=1e-9, le=1e6, allow_inf_nan=False)]
 Seconds = Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]  # a whole job, a probe: up to 31 years
 Gib = Annotated[float, Field(ge=-1e6, le=1e6, allow_inf_nan=False)]  # may be negative: RSS growth on a CPU
 MemorySize = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]  # a device's or machine's memory

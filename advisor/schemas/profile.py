@@ -13,6 +13,7 @@ from pydantic import Field, PrivateAttr, field_validator, model_validator
 
 from advisor.schemas.base import (
     HALF_PRECISIONS,
+    MAX_COUNT,
     MAX_JOB_COUNT,
     SCHEMA_VERSION,
     Amount,
@@ -33,6 +34,11 @@ from advisor.schemas.devices import HostInfo
 
 # ---------------------------------------------------------------------------------------------- probes
 
+# Lists no longer than a probe makes (a profile is anyone's data): steps one process keeps at a batch size
+# (advisor.probe.measure) and a Measurement's, of up to 16 processes; a device's points of each kind, and devices.
+MAX_STEP_SAMPLES = 400
+MAX_SAMPLES_KEPT, MAX_POINTS = 16 * MAX_STEP_SAMPLES, 64
+
 # A timed window is clean when other processes used less than this many cores on average during it, and the
 # hypervisor stole less than this share of the machine's CPU time.
 CLEAN_OTHERS_CORES = 0.25
@@ -52,7 +58,7 @@ class Measurement(Model):
     threads: Count | None = None
     precision: Precision = "fp32"
     compute_seconds: StepSeconds | None = None  # median of forward + loss + backward + optimizer step; None if OOM
-    compute_seconds_samples: list[StepSeconds] = Field(default_factory=list)
+    compute_seconds_samples: list[StepSeconds] = Field(default_factory=list, max_length=MAX_SAMPLES_KEPT)
     batch_seconds: Seconds | None = None  # median make_batch (+ host-to-device copy) time, measured apart
     spread: Fraction | None = None  # (p90 - p10) / median of the compute samples
     peak_memory_gib: Gib | None = None  # max_memory_allocated on GPU, RSS growth on CPU
@@ -203,14 +209,14 @@ class DeviceProfile(Model):
     threads: Count | None = None
     memory_gib: MemorySize | None = None
     precision: Precision = "fp32"
-    measurements: list[Measurement] = Field(default_factory=list)
+    measurements: list[Measurement] = Field(default_factory=list, max_length=MAX_POINTS)
     largest_batch_size: Count | None = None  # largest batch that ran
     oom_batch_size: Count | None = None  # smallest batch that ran out of memory, if any
-    thread_scaling: list[ThreadPoint] = Field(default_factory=list)
+    thread_scaling: list[ThreadPoint] = Field(default_factory=list, max_length=MAX_POINTS)
     probe_seconds: Seconds = 0.0  # wall time spent probing this device
     startup_seconds: Seconds = 0.0  # model build + move + first (warm-up) steps beyond steady state
     budget_seconds: Seconds | None = None  # the ladder's time budget on this device
-    skipped: list[SkippedPoint] = Field(default_factory=list)  # ladder points that would not fit the budget
+    skipped: list[SkippedPoint] = Field(default_factory=list, max_length=MAX_POINTS)  # points past the budget
     cpu_peak: CpuPeak | None = None  # CPU only: this machine's op rates (advisor.probe.cpu_peak)
     remembered_scaling: RememberedScaling | None = None  # CPU only, a busy probe: from the history
     subnormal: SubnormalDrift | None = None  # CPU only: optimizer state turning subnormal (advisor.probe.subnormal)
@@ -280,7 +286,7 @@ class OpRecord(Model):
     op: str  # aten overload name, e.g. "aten.convolution.default"
     kind: str  # matmul | conv | elementwise | reduction | norm | softmax | embedding | optimizer | copy | other
     phase: Literal["forward", "backward", "optimizer"]
-    count: Annotated[int, Field(ge=0, le=2**31)] = 1
+    count: Annotated[int, Field(ge=0, le=MAX_COUNT)] = 1
     flops: tuple[Amount, Amount]  # at Analysis.batch_sizes[0] and [1]
     bytes: tuple[Amount, Amount]  # bytes read + written
     dtype: str = "float32"
@@ -423,7 +429,7 @@ class Analysis(Model):
 class WorkloadInfo(Model):
     name: str
     path: str | None = None
-    file_sha256: str | None = None
+    file_sha256: Annotated[str, Field(max_length=64)] | None = None  # hex; the history's column holds 64
     param_count: Annotated[int, Field(ge=0)] | None = None
     flops_per_sample: Amount | None = None
     optimizer: str | None = None
@@ -456,7 +462,7 @@ class Profile(Model):
     created_at: datetime = Field(default_factory=utc_now)
     workload: WorkloadInfo
     host: HostInfo | None = None
-    devices: list[DeviceProfile] = Field(default_factory=list)
+    devices: list[DeviceProfile] = Field(default_factory=list, max_length=MAX_POINTS)
     analysis: Analysis | None = None
     # The same step analysed at bf16, where ``analysis`` is not 16-bit (recommend's profile, ``advisor profile``):
     # a 16-bit question (recommend's "--precision bf16" what-if) is priced from it, as that flag's own run is,

@@ -20,12 +20,22 @@ def _set(data: dict, path: str, value) -> dict:
 @pytest.mark.parametrize(("field", "value", "why"), [
     ("devices.0.measurements.0.batch_size", 0, "greater than or equal to 1"),
     ("devices.0.measurements.0.compute_seconds", 1e308, "less than or equal to"),
-    ("devices.0.measurements.0.compute_seconds", -0.5, "greater than 0"),
+    ("devices.0.measurements.0.compute_seconds", -0.5, "greater than or equal to 0.000000001"),
+    # 1e-200 s passed, and the predictor's arithmetic on it overflowed or divided by zero (a traceback, a 500)
+    ("devices.0.measurements.0.compute_seconds_samples", [1e-200] * 5, "greater than or equal to 0.000000001"),
+    ("devices.0.thread_scaling", [{"threads": 1, "batch_size": 8, "compute_seconds": 1e-200}],
+     "greater than or equal to 0.000000001"),
     ("devices.0.measurements.0.compute_seconds", "NaN", "finite number"),
     ("devices.0.measurements.0.compute_seconds_samples", [0.01, "-Infinity"], "finite number"),
     ("schema_version", "2", "valid integer"),
     ("schema_version", 0, "greater than or equal to 1"),
     ("analysis.batch_sizes", [4, 4], "must differ"),
+    # what the history's columns hold (PostgreSQL refused these as a database outage, 503)
+    ("devices.0.measurements.0.batch_size", 2**31, "less than or equal to 2147483647"),
+    ("workload.file_sha256", "a" * 65, "at most 64 characters"),
+    # lists past what a probe makes: each cost a server worker seconds to price
+    ("devices.0.measurements.0.compute_seconds_samples", [0.01] * 6401, "at most 6400 items"),
+    ("devices.0.thread_scaling", [{"threads": 1, "batch_size": 8, "compute_seconds": 0.1}] * 65, "at most 64 items"),
 ])
 def test_out_of_range_profile_values_are_refused(invoke, tmp_path, history_url, profile_data, field, value, why):
     bad = tmp_path / "bad.json"
@@ -42,3 +52,22 @@ def test_out_of_range_profile_values_are_refused(invoke, tmp_path, history_url, 
         rows = conn.execute(text("SELECT count(*) FROM recommendations")).scalar() if "recommendations" in tables \
             else 0
     assert rows == 0
+
+
+@pytest.mark.parametrize("text", ["[" * 100_000 + "]" * 100_000, '{"schema_version": ' + "1" * 5000 + "}"])
+def test_json_python_cannot_hold_is_one_message_for_a_profile_and_for_diff(invoke, tmp_path, text):
+    """Nested past the recursion limit, an integer past 4,300 digits: a RecursionError or ValueError traceback."""
+    bad = tmp_path / "odd.json"
+    bad.write_text(text)
+    for args in (("recommend", "--profile", bad, "--dataset-size", "1000", "--epochs", "1"), ("diff", bad, bad)):
+        result = invoke(*args)
+        assert result.exit_code == 1, (args, result.output)
+        assert "not a JSON document advisor reads" in result.output and "Traceback" not in result.output
+
+
+def test_a_rates_file_with_a_field_past_csvs_limit_is_one_message(invoke, tmp_path):
+    rates = tmp_path / "rates.csv"
+    rates.write_text("provider,instance_type,region,price_hour_usd,notes\nonprem,box,lab,1.0," + "x" * 200_000 + "\n")
+    result = invoke("pricing", "validate", rates)
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{rates}:2: not a CSV row advisor reads" in " ".join(result.output.split())

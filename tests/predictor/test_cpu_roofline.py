@@ -155,14 +155,14 @@ def test_a_batch_too_large_to_time_is_said_to_be_so_not_to_be_over_the_budget():
     assert ladder_note(dev, 5_000_000_000) == (
         "cpu: the probe timed batch sizes 1, 2, 8 within its 3 s budget and skipped 64: their warm-up and two timed "
         "steps would not fit (batch size 64: about 0.064 s a step, priced from the timed points); it did not time "
-        "5000000000: past 2,147,483,648 samples, the largest batch the probe times. The time at batch size "
+        "5000000000: past 2,147,483,647 samples, the largest batch the probe times. The time at batch size "
         "5000000000 is extrapolated from the timed sizes.")
     only_large = dev.model_copy(update={"skipped": skipped[1:]})
     assert ladder_note(only_large, 5_000_000_000).startswith(
         "cpu: the probe timed batch sizes 1, 2, 8 within its 3 s budget and did not time 5000000000: past "
-        "2,147,483,648 samples")
+        "2,147,483,647 samples")
     one_timed = dev.model_copy(update={"measurements": timed[:1]})
-    assert ("(a point needs its warm-up and two timed steps; 64 would not fit; 5000000000: past 2,147,483,648 "
+    assert ("(a point needs its warm-up and two timed steps; 64 would not fit; 5000000000: past 2,147,483,647 "
             "samples, the largest batch the probe times)") in fallback_note(one_timed, 12)
 
 

@@ -37,6 +37,21 @@ def test_fit_two_points_recovers_t1_and_p():
     assert not fit.assumed and not fit.clipped
 
 
+@pytest.mark.parametrize("unit", [1e-8, 1.0, 1e5])
+def test_the_fit_is_the_same_in_any_unit_of_time(unit):
+    fit = fit_amdahl([tp(1, 10.0 * unit), tp(4, 3.25 * unit)])
+    assert fit.t1_seconds == pytest.approx(10.0 * unit) and fit.parallel_fraction == pytest.approx(0.9)
+
+
+def test_step_times_the_schema_now_refuses_do_not_divide_by_zero():
+    """1 / t^2 of a 1e-200 s step divided by zero (a profile's, before the schema's 1 ns floor): the fit works in
+    units of the slowest point."""
+    points = [ThreadPoint.model_construct(threads=t, batch_size=32, compute_seconds=s * 1e-200)
+              for t, s in ((1, 10.0), (4, 3.25))]
+    fit = fit_amdahl(points)
+    assert fit.parallel_fraction == pytest.approx(0.9) and fit.t1_seconds == pytest.approx(1e-199)
+
+
 def test_fit_many_points_uses_medians_and_one_batch():
     points = [tp(t, 10 * amdahl_fraction(0.75, t)) for t in (1, 2, 4, 8)]
     points += [tp(2, 99.0), tp(2, 10 * amdahl_fraction(0.75, 2))]  # an outlier the median ignores

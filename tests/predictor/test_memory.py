@@ -15,6 +15,7 @@ from advisor.predictor.memory import (
     traced_precision,
 )
 from advisor.schemas import Analysis, DeviceProfile, Measurement, OpRecord
+from advisor.schemas.base import MAX_COUNT
 
 # 1 GiB of weights, 1 GiB of gradients, 2 GiB of Adam state, 0.5 GiB of activations per sample.
 BASE = dict(param_bytes=1 * GIB, gradient_bytes=1 * GIB, optimizer_state_bytes=2 * GIB,
@@ -36,6 +37,15 @@ def test_peak_hand_computed():
     assert fit.breakdown["workspace"] == pytest.approx(0.8)
     assert fit.breakdown["cuda_context"] == pytest.approx(0.5)
     assert sum(fit.breakdown.values()) == pytest.approx(fit.peak_memory_gib)
+
+
+@pytest.mark.parametrize("per_sample_bytes", [1e-30, 1e-200, 1e-308, 5e-324])
+def test_a_vanishing_per_sample_size_ends_with_a_capped_largest_batch(per_sample_bytes):
+    """A profile is data from anyone: at a per-sample size this small, peak(b + 1) == peak(b) in floating point,
+    and the nudging loops never ended (1e-30 hung a server worker); 1e-308 overflowed the closed form."""
+    fit = memory_fit(**{**BASE, "activation_bytes_per_sample": per_sample_bytes}, per_device_batch=8,
+                     device_memory_gib=16)
+    assert fit.fits_memory and fit.max_batch_per_device in (MAX_COUNT, None)  # None: 5e-324 / GiB is 0, no limit
 
 
 def test_fits_flips_exactly_after_the_max_batch():

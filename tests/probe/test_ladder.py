@@ -194,7 +194,7 @@ def test_a_batch_past_the_largest_timed_one_is_skipped_as_too_large_whatever_its
     # The flags take batch sizes up to 10^12, a Measurement up to 2^31: a point past it was recorded as a
     # SkippedPoint the schema refused (a ValidationError in the probe child: "probably a bug in advisor"). Here
     # steps are so cheap that the budget would time it: it is skipped all the same, and said to be too large.
-    timed = _walk(ladder, 1e-12, 1e6)
+    timed = _walk(ladder, 1e-9, 1e6)  # 1 ns a sample: a step of batch 8 is over the schema's 1 ns floor
     assert timed and max(timed) <= MAX_TIMED_BATCH_SIZE
     too_large = [p for p in ladder.skipped if p.too_large]
     assert too_large and all(p.batch_size > MAX_TIMED_BATCH_SIZE for p in too_large)
