@@ -12,10 +12,11 @@ import sys
 from rich.console import Console
 from rich.markup import escape
 
-# C0 controls, DEL, C1 controls, and the Unicode bidirectional overrides and isolates (which reorder what
-# the terminal shows: "Trojan Source").
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-_CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# C0 controls, DEL, C1 controls, the Unicode bidirectional overrides, isolates and marks (which reorder what
+# the terminal shows: "Trojan Source"; the marks U+200E, U+200F and U+061C too), and the line and paragraph
+# separators U+2028 and U+2029 (a new line in some terminals and markdown viewers).
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+_CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 
 
 def _visible(match: re.Match[str]) -> str:

@@ -34,7 +34,6 @@ import signal
 import socket
 import sys
 import time
-import traceback
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -42,6 +41,7 @@ from pydantic import BaseModel
 from advisor.errors import AdvisorError
 from advisor.probe.coldstart import first_use_seconds, process_start_seconds
 from advisor.probe.defaults import defaults_frame
+from advisor.probe.failure import exception_frame, text_of
 from advisor.probe.frames import (
     CHANNEL_LOST_EXIT,
     MAX_TEXT_CHARS,
@@ -50,13 +50,12 @@ from advisor.probe.frames import (
     ChildStart,
     DeviceFrame,
     DoneFrame,
-    ErrorFrame,
     HostFrame,
     InputPipelineFrame,
     SingleThreadFrame,
     UnpicklableFrame,
+    child_text,
     encode,
-    error_class_of,
     progress_frame,
     read_frames,
 )
@@ -147,7 +146,7 @@ def _serve(sock: socket.socket, start: ChildStart, workload: Any, pickled: bytes
     except BaseException as exc:  # noqa: BLE001 - user code: everything goes back to the parent as data
         code = 1
         with _suppress_os_errors():
-            channel.send(_error_frame(exc, start.request.workload_path))
+            channel.send(exception_frame(exc, start.request.workload_path))
     finally:
         with _suppress_os_errors():
             sys.stdout.flush()
@@ -162,26 +161,8 @@ def _suppress_os_errors() -> contextlib.suppress:
     return contextlib.suppress(OSError, ValueError, AttributeError)
 
 
-def _error_frame(exc: BaseException, label: str | None = None) -> ErrorFrame:
-    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    name = error_class_of(exc)
-    if isinstance(exc, AdvisorError) and name is not None:
-        hint = exc.hint if isinstance(exc.hint, str) else None
-        return ErrorFrame(error_class=name, message=str(exc.message), hint=hint, traceback=tb)
-    if isinstance(exc, SystemExit):  # sys.exit() in the user's code: a user error, not a crash
-        return ErrorFrame(
-            error_class="WorkloadError",
-            message=f"{label or 'the workload'}: the workload called sys.exit({exc.code!r}) while it was probed.",
-            hint="Fix: remove sys.exit() from code that runs when the model is built or trained (e.g. move a "
-            "script's training run under `if __name__ == \"__main__\":`).", traceback=tb)
-    return ErrorFrame(error_class=None, message=f"{type(exc).__name__}: {_text_of(exc)}", traceback=tb)
-
-
-def _text_of(exc: BaseException) -> str:
-    try:
-        return str(exc)
-    except Exception:  # noqa: BLE001 - user code: the exception's own __str__
-        return object.__repr__(exc)
+def _optimizer_name(name: str | None) -> str | None:
+    return None if name is None else child_text(name, 200)  # the user's class name (a metaclass can make it anything)
 
 
 def _run(channel: _Channel, start: ChildStart, workload: Any, pickled: bytes | None) -> None:
@@ -229,12 +210,12 @@ def _check_and_probe(channel: _Channel, request: ProbeRequest, workload: Workloa
         analysis = _analysis(request, workload, channel)
     cold_start_seconds = 0.0
     if analysis is not None:
-        channel.send(CheckFrame(param_count=analysis.param_count, optimizer=analysis.optimizer))
+        channel.send(CheckFrame(param_count=analysis.param_count, optimizer=_optimizer_name(analysis.optimizer)))
     else:
         channel.progress(SETUP, 0.15, "checking one training step")
         check, analysis = _check_step(channel, request, workload, devices)
         if check is None:  # the model does not fit this machine's memory: the CPU cannot run it here
-            channel.send(CheckFrame(param_count=analysis.param_count, optimizer=analysis.optimizer))
+            channel.send(CheckFrame(param_count=analysis.param_count, optimizer=_optimizer_name(analysis.optimizer)))
             channel.send(AnalysisFrame(analysis=analysis))
             if "cpu" in devices:
                 channel.send(DeviceFrame(profile=_cpu_out_of_memory(request)))
@@ -245,7 +226,7 @@ def _check_and_probe(channel: _Channel, request: ProbeRequest, workload: Workloa
                                first_use=first_use)
             return
         cold_start_seconds = check.seconds
-        channel.send(CheckFrame(param_count=check.param_count, optimizer=check.optimizer_name))
+        channel.send(CheckFrame(param_count=check.param_count, optimizer=_optimizer_name(check.optimizer_name)))
     if request.analyze:
         channel.send(AnalysisFrame(analysis=analysis))
     channel.progress(SETUP, 1.0, "set-up done")
@@ -344,7 +325,7 @@ def _input_pipeline(channel: _Channel, request: ProbeRequest, workload: Workload
     except Exception as exc:  # noqa: BLE001 - user code: make_batch (optional here), make_dataloader (not)
         if workload.make_dataloader is not None:
             raise
-        text = str(getattr(exc, "message", None) or _text_of(exc) or type(exc).__name__).splitlines()[0]
+        text = str(getattr(exc, "message", None) or text_of(exc) or type(exc).__name__).splitlines()[0]
         channel.send(InputPipelineFrame(pipeline=None, note=f"input pipeline: not timed: {text}"[:MAX_TEXT_CHARS]))
         return
     channel.send(InputPipelineFrame(pipeline=pipeline))
@@ -368,7 +349,7 @@ def _load(channel: _Channel, request: ProbeRequest, pickled: bytes | None) -> An
     try:
         return pickle.loads(pickled or b"")
     except Exception as exc:  # noqa: BLE001 - user code: unpickling imports the user's modules, runs __setstate__
-        channel.send(UnpicklableFrame(reason=f"{type(exc).__name__}: {_text_of(exc)}"[:MAX_TEXT_CHARS]))
+        channel.send(UnpicklableFrame(reason=f"{type(exc).__name__}: {text_of(exc)}"[:MAX_TEXT_CHARS]))
         return None
 
 
@@ -379,7 +360,7 @@ def _analysis(request: ProbeRequest, workload: Workload, channel: _Channel,
 
         return analyze(workload, batch_sizes=(2, 8), precision=precision or request.analysed_at)
     except Exception as exc:  # noqa: BLE001 - user code; optional: the probes stand without it
-        text = _text_of(exc)
+        text = text_of(exc)
         text = str(getattr(exc, "message", text)).splitlines()[0] if text else type(exc).__name__
         channel.progress(SETUP, 0.9, f"{precision + ' ' if precision else ''}analysis skipped: {text}")
         return None

@@ -21,13 +21,16 @@ import struct
 from collections.abc import Iterator
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, model_validator
 
 from advisor.probe.request import ProbeRequest
 from advisor.schemas import Analysis, DeviceProfile, HostInfo, InputPipeline
+from advisor.schemas.base import NUL, refuse_nul
 
 MAX_FRAME_BYTES = 64 * 1024 * 1024  # the largest frame read: an Analysis of a very large model is a few MB
 MAX_TEXT_CHARS = 4096  # a progress message or a reason
+MAX_ERROR_CHARS = 4096  # an error's message or hint (the child cuts what user code raised to this)
+MAX_TRACEBACK_CHARS = 65536
 _HEADER = struct.Struct("!Q")  # 8 bytes: the parent's pickled workload may exceed 4 GiB
 _READ_CHUNK_BYTES = 1 << 20
 
@@ -73,6 +76,13 @@ class ChildStart(BaseModel):
 
 class _Frame(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @model_validator(mode="after")
+    def _no_nul(self) -> _Frame:
+        # A NUL in any text the child sends (an optimizer class named "SGD\x00", a forged host name) is a malformed
+        # frame here, where it comes in: ``Profile`` refuses one too, later, as a traceback.
+        refuse_nul(self)
+        return self
 
 
 class ProgressFrame(_Frame):
@@ -147,9 +157,10 @@ class ErrorFrame(_Frame):
 
     kind: Literal["error"] = "error"
     error_class: ChildErrorClass | None
-    message: str
-    hint: str | None = None
-    traceback: str | None = None
+    # Bounded as every text the child sends is (a 3 MB exception message was printed whole, twice)
+    message: Annotated[str, Field(max_length=MAX_ERROR_CHARS)]
+    hint: Annotated[str, Field(max_length=MAX_ERROR_CHARS)] | None = None
+    traceback: Annotated[str, Field(max_length=MAX_TRACEBACK_CHARS)] | None = None
 
 
 class UnpicklableFrame(_Frame):
@@ -191,6 +202,25 @@ def progress_frame(device: str, fraction: float, message: str) -> ProgressFrame:
     fraction = float(fraction)
     fraction = min(max(fraction, 0.0), 1.0) if math.isfinite(fraction) else 0.0
     return ProgressFrame(device=device, fraction=fraction, message=str(message)[:MAX_TEXT_CHARS])
+
+
+def child_text(text: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """Text that came from user code (an exception's message, an optimizer's class name) as a frame may carry it:
+    a NUL shown as ``\\x00`` (a frame refuses one), at most ``limit`` characters."""
+    text = str(text).replace(NUL, "\\x00")
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def error_frame(error_class: str | None, message: str, hint: str | None = None,
+                traceback: str | None = None) -> ErrorFrame:
+    """An ``ErrorFrame`` with its texts made sendable (``child_text``); a traceback keeps its end, where the
+    error is."""
+    if traceback is not None:
+        traceback = str(traceback).replace(NUL, "\\x00")
+        if len(traceback) > MAX_TRACEBACK_CHARS:
+            traceback = "…" + traceback[-(MAX_TRACEBACK_CHARS - 1):]
+    return ErrorFrame(error_class=error_class, message=child_text(message, MAX_ERROR_CHARS),
+                      hint=None if hint is None else child_text(hint, MAX_ERROR_CHARS), traceback=traceback)
 
 
 def error_class_of(exc: BaseException) -> str | None:

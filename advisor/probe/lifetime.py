@@ -127,7 +127,10 @@ def start_fresh(start: ChildStart, pickled: bytes | None) -> ChildProcess:
             f"from advisor.probe.child import main; main({child_sock.fileno()})")
     try:
         # A session (and process group) of its own: the parent ends the group with everything in it.
-        proc = subprocess.Popen([sys.executable, "-c", code], pass_fds=(child_sock.fileno(),),
+        # -P (Python 3.11+): the current folder is not put ahead of the standard library (a socket.py there ran
+        # before the child's stdout went to stderr, and broke --json); the child sets its path from the parent's.
+        safe_path = ("-P",) if sys.version_info >= (3, 11) else ()
+        proc = subprocess.Popen([sys.executable, *safe_path, "-c", code], pass_fds=(child_sock.fileno(),),
                                 stdin=subprocess.DEVNULL, start_new_session=True)
     finally:
         child_sock.close()

@@ -32,7 +32,6 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
-import re
 import signal
 import sys
 import tempfile
@@ -47,6 +46,7 @@ from advisor import errors
 from advisor.errors import ProbeError
 from advisor.probe.child import run_forked
 from advisor.probe.device_notes import noise_notes, pipeline_busy_notes, too_big_notes
+from advisor.probe.fault_dump import wait_for_dump, where_in_dump
 from advisor.probe.frames import (
     CHANNEL_LOST_EXIT,
     AnalysisFrame,
@@ -64,9 +64,10 @@ from advisor.probe.frames import (
     WorkloadFrame,
     parse_child_frame,
 )
-from advisor.probe.lifetime import ADVISOR_ROOT, ChildProcess, Starter, fork_starter, start_fresh
+from advisor.probe.lifetime import ChildProcess, Starter, fork_starter, start_fresh
 from advisor.probe.request import ProbeRequest
 from advisor.schemas import HALF_PRECISIONS, Analysis, DeviceProfile, HostInfo, InputPipeline, Profile, WorkloadInfo
+from advisor.schemas.base import MAX_JOB_COUNT
 from advisor.workload import Workload, file_sha256
 
 Progress = Callable[[str, float, str], None]
@@ -75,7 +76,6 @@ Progress = Callable[[str, float, str], None]
 # every later forked child has to run on one thread (see advisor.probe.child._openmp_usable_after_fork).
 _FORK_STATE = {"pool_broken": False}
 _KILL_GRACE_SECONDS = 5.0  # after "done", for the child to exit on its own
-_DUMP_WAIT_SECONDS = 2.0  # at most, after SIGUSR1, for faulthandler to write the hung child's stack
 _ONE_THREAD_NOTE = (
     "cpu: this process had already used PyTorch's CPU thread pool, which a forked probe cannot reuse, so the CPU "
     "probe ran on 1 thread (DeviceProfile.threads = 1). For a probe on all threads, pass the workload as a file "
@@ -237,9 +237,15 @@ class _Collected:
     def profile(self, info: WorkloadInfo, label: str, notes: list[str], probe_wall_seconds: float) -> Profile:
         """The ``Profile``; ``ProbeError`` when nothing fitted in memory on any device."""
         defaults = self.defaults.model_dump(exclude={"kind", "unusable"}) if self.defaults else {}
+        unusable = dict(self.defaults.unusable) if self.defaults else {}
+        for name, value in list(defaults.items()):
+            # Out of the range a job takes (DATASET_SIZE = -5, an epoch count of 10^13): shown, as a value that is
+            # not an int is, never written into a profile that advisor then refuses to read.
+            if value is not None and not 1 <= value <= MAX_JOB_COUNT:
+                unusable[name], defaults[name] = f"{value:.3g}" if abs(value) >= 1e12 else str(value), None
         info = info.model_copy(update={
             **{k: v for k, v in defaults.items() if v is not None},
-            "unusable_defaults": dict(self.defaults.unusable) if self.defaults else {},
+            "unusable_defaults": unusable,
             "param_count": self.check.param_count if self.check else None,
             "optimizer": self.check.optimizer if self.check else None,
             "flops_per_sample": self.analysis.flops_per_sample if self.analysis else None,
@@ -303,7 +309,7 @@ def _run_child(starter: Starter, request: ProbeRequest, notify: Progress, label:
                        pickled=pickled is not None, forked=forked, single_thread=single_thread)
     child = starter(start, pickled)
     try:
-        return _exchange(child, request, notify, label, fault_file)
+        return _exchange(child, request, notify, label, fault_file, pickled=pickled is not None)
     finally:
         child.end()
         with contextlib.suppress(OSError):
@@ -311,7 +317,7 @@ def _run_child(starter: Starter, request: ProbeRequest, notify: Progress, label:
 
 
 def _exchange(child: ChildProcess, request: ProbeRequest, notify: Progress, label: str,
-              fault_file: str) -> _Collected | None:
+              fault_file: str, *, pickled: bool = False) -> _Collected | None:
     collected = _Collected()
     phase = "starting"
     deadline = time.monotonic() + request.timeout
@@ -337,6 +343,8 @@ def _exchange(child: ChildProcess, request: ProbeRequest, notify: Progress, labe
                 elif isinstance(frame, ErrorFrame):
                     raise _child_error(frame, label)
                 elif isinstance(frame, UnpicklableFrame):
+                    if not pickled:  # only a child sent a pickle can fail to load one
+                        raise MalformedFrame("an 'unpicklable' message, though no pickle was sent")
                     return None
                 elif isinstance(frame, DoneFrame):
                     child.wait_status(_KILL_GRACE_SECONDS)
@@ -393,7 +401,7 @@ _SIGNAL_CAUSE = {
 
 def _died_error(child: ChildProcess, label: str, phase: str, request: ProbeRequest, fault_file: str) -> ProbeError:
     code = child.wait_status(5.0)
-    where = _where(fault_file, request)
+    where = where_in_dump(fault_file, request.workload_path)
     if code is not None and code < 0:
         name = _signal_name(-code)
         cause = _SIGNAL_CAUSE.get(name, "a fatal signal")
@@ -424,57 +432,12 @@ def _timeout_error(child: ChildProcess, label: str, phase: str, request: ProbeRe
     # SIGUSR1 to the group: faulthandler in the child (or its twin, while that measures) writes where it is.
     child.signal_group(signal.SIGUSR1)
     with contextlib.suppress(OSError):
-        _wait_for_dump(fault_file)
+        wait_for_dump(fault_file)
     child.end()
-    where = _where(fault_file, request)
+    where = where_in_dump(fault_file, request.workload_path)
     timeout = request.timeout
     return ProbeError(
         f"{label}: the probe did not finish within {timeout:.0f} s and was stopped, while {phase}{where}.",
         hint="Fix: make sure build_model(), make_batch() and the model's forward return (an endless loop or a "
         "wait on something that never comes hangs the probe); for a model that is just slow, give more time "
         "with a larger --probe-seconds (the timeout is 3 x probe seconds + 60 s) or a smaller batch size.")
-
-
-def _wait_for_dump(fault_file: str) -> None:
-    """Until the child's stack dump is written (its size stops growing), at most _DUMP_WAIT_SECONDS."""
-    deadline = time.monotonic() + _DUMP_WAIT_SECONDS
-    size = -1
-    while time.monotonic() < deadline:
-        time.sleep(0.02)
-        new = os.path.getsize(fault_file)
-        if new and new == size:
-            return
-        size = new
-
-
-_FRAME = re.compile(r'File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<func>\S+)')
-
-
-def _where(fault_file: str, request: ProbeRequest) -> str:
-    """' (in make_batch, model.py:12)' from the child's faulthandler dump: the innermost frame of the user's
-    code (the workload file, else the innermost frame outside advisor, torch and the standard library)."""
-    try:
-        text = Path(fault_file).read_text(errors="replace")
-    except OSError:
-        return ""
-    frames = [m.groupdict() for m in _FRAME.finditer(text)]  # innermost first, per thread
-    if not frames:
-        return ""
-    user_file = request.workload_path
-    chosen = None
-    if user_file:
-        chosen = next((f for f in frames if _same_file(f["file"], user_file)), None)
-    if chosen is None:
-        library = (ADVISOR_ROOT + os.sep + "advisor", os.sep + "torch" + os.sep, sys.base_prefix, sys.prefix)
-        chosen = next((f for f in frames if not any(s in f["file"] for s in library)
-                       and not f["file"].startswith("<")), None)
-    if chosen is None:
-        return ""
-    return f" (in {chosen['func']}, {Path(chosen['file']).name}:{chosen['line']})"
-
-
-def _same_file(a: str, b: str) -> bool:
-    try:
-        return Path(a).resolve() == Path(b).resolve()
-    except OSError:
-        return False

@@ -49,6 +49,7 @@ from advisor.probe.frames import (
     ProgressFrame,
     encode,
     error_class_of,
+    error_frame,
     parse_child_frame,
     progress_frame,
     read_frames,
@@ -265,8 +266,8 @@ def _serve(workload: Any, go_fd: int, result_fd: int, fault_file: Any) -> None:
                                     report=lambda fraction, text: send(progress_frame("cpu", fraction, text)))
                 send(DeviceFrame(profile=probe.run()))
             except AdvisorError as exc:
-                send(ErrorFrame(error_class=error_class_of(exc), message=str(exc.message),
-                                hint=exc.hint if isinstance(exc.hint, str) else None))
+                hint = exc.hint if isinstance(exc.hint, str) else None
+                send(error_frame(error_class_of(exc), str(exc.message), hint))
             out.flush()
     except BaseException:  # noqa: BLE001 - the parent sees no profile and measures in its own process
         code = 1

@@ -91,6 +91,13 @@ def test_control_characters_in_a_name_are_made_visible(db):
     assert "a\\x1b[2Jb\\x07c\\x9bd\\x7fe\\u202ef" in shown
 
 
+def test_bidi_marks_and_unicode_line_separators_in_a_name_are_made_visible(db):
+    rec_id = _save(db, "a\u200fb\u200ec\u061cd\u2028e\u2029f")
+    shown = run("history", "show", str(rec_id)).output
+    assert "a\\u200fb\\u200ec\\u061cd\\u2028e\\u2029f" in shown
+    assert not any(raw in shown for raw in ("\u200f", "\u200e", "\u061c", "\u2028", "\u2029"))
+
+
 def test_a_line_break_in_a_name_under_the_table_is_shown_not_followed(db):
     from history_helpers import candidate
 

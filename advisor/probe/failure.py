@@ -1,0 +1,51 @@
+"""How an exception in the probe child crosses to advisor as an ``ErrorFrame``: one of advisor's own errors by
+its class; ``sys.exit`` or a ``BaseException`` the workload raised as the workload's error (``WorkloadError``);
+anything else as unexpected, with its traceback. Every text is made sendable (``frames.error_frame``).
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+
+from advisor.errors import AdvisorError
+from advisor.probe.frames import ErrorFrame, error_class_of, error_frame
+
+
+def exception_frame(exc: BaseException, label: str | None = None) -> ErrorFrame:
+    """``exc`` as the frame that reports it; ``label``: the workload file's path."""
+    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    name = error_class_of(exc)
+    if isinstance(exc, AdvisorError) and name is not None:
+        hint = exc.hint if isinstance(exc.hint, str) else None
+        return error_frame(name, str(exc.message), hint, tb)
+    if isinstance(exc, SystemExit):  # sys.exit() in the user's code: a user error, not a crash
+        return error_frame(
+            error_class="WorkloadError",
+            message=f"{label or 'the workload'}: the workload called sys.exit({exc.code!r}) while it was probed.",
+            hint="Fix: remove sys.exit() from code that runs when the model is built or trained (e.g. move a "
+            "script's training run under `if __name__ == \"__main__\":`).", traceback=tb)
+    if not isinstance(exc, Exception):
+        # A BaseException that is not an Exception (KeyboardInterrupt from make_batch, a user's own subclass): advisor
+        # raises none, and Ctrl-C never reaches this process (a group of its own), so it is the workload's.
+        return error_frame(
+            "WorkloadError",
+            f"{label or 'the workload'}: the workload raised {type(exc).__name__}{_user_frame(exc, label)}: "
+            f"{text_of(exc)}",
+            "Fix: the error is in the workload's code (it derives from BaseException, not Exception, which most "
+            "code does not catch); run the file on its own to see it.", traceback=tb)
+    return error_frame(None, f"{type(exc).__name__}: {text_of(exc)}", traceback=tb)
+
+
+def _user_frame(exc: BaseException, label: str | None) -> str:
+    """" (in make_batch, model.py:12)": the innermost frame of the workload file in ``exc``'s traceback."""
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if label and f.filename == label]
+    return f" (in {frames[-1].name}, {os.path.basename(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""
+
+
+def text_of(exc: BaseException) -> str:
+    """``str(exc)``, or its bare repr when the user's ``__str__`` raises."""
+    try:
+        return str(exc)
+    except Exception:  # noqa: BLE001 - user code: the exception's own __str__
+        return object.__repr__(exc)

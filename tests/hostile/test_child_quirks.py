@@ -1,0 +1,148 @@
+"""What a workload's own code can do to the probe's channel and files, short of a forged pickle (test_frames):
+each ends in one advisor error naming the workload, in seconds, and never a traceback or a hang.
+
+Found by an audit of hostile workloads (session 56): a FIFO in place of the child's fault file hung advisor for
+good; an 'unpicklable' message from a file workload, or a NUL in an optimizer's class name, was a traceback; a
+BaseException from make_batch read as a bug in advisor and printed a 3 MB message twice; DATASET_SIZE = -5 was
+written into a profile advisor then refused to read.
+"""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from advisor.errors import ProbeError, WorkloadError
+from advisor.probe import run_profile
+from advisor.probe.frames import MAX_ERROR_CHARS
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/self/fd: Linux")
+
+BODY = """
+import os
+import struct
+
+import torch
+from torch import nn
+
+BATCH_SIZE = 8
+{top}
+
+
+def build_model():
+    return nn.Sequential(nn.Linear(16, 4))
+
+
+def make_batch(batch_size):
+    {in_make_batch}
+    return torch.randn(batch_size, 16), torch.randint(0, 4, (batch_size,))
+"""
+
+
+def workload(tmp_path: Path, top: str = "", in_make_batch: str = "pass") -> Path:
+    path = tmp_path / "quirk.py"
+    path.write_text(textwrap.dedent(BODY).format(top=textwrap.dedent(top), in_make_batch=in_make_batch))
+    return path
+
+
+def probe(path: Path, **kw):
+    return run_profile(path, batch_size=8, probe_seconds=0.5, threads=1, analyze=False, thread_scaling=False,
+                       timeout_seconds=60, **kw)
+
+
+def send_frame(json_text: str) -> str:
+    """Top-level code that writes one frame of ``json_text`` to the child's socket to advisor."""
+    return f"""
+    import stat
+    payload = {json_text!r}.encode()
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            if stat.S_ISSOCK(os.fstat(int(name)).st_mode):
+                os.write(int(name), struct.pack("!Q", len(payload)) + payload)
+        except OSError:
+            pass
+    """
+
+
+@pytest.mark.parametrize("frame", [
+    '{"kind": "unpicklable", "reason": "x"}',  # only a child sent a pickle may say it could not load one
+    '{"kind": "check", "param_count": 1, "optimizer": "SGD\\u0000evil"}',  # a NUL: refused where it comes in
+])
+def test_a_frame_the_child_may_not_send_is_a_malformed_message(tmp_path, frame):
+    path = workload(tmp_path, send_frame(frame))
+    with pytest.raises(ProbeError) as info:
+        probe(path)
+    assert f"the probe of {path} sent a malformed message" in info.value.message
+
+
+def test_a_fifo_in_place_of_the_fault_file_does_not_hang_advisor(tmp_path):
+    path = workload(tmp_path, """
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{name}")
+        except OSError:
+            continue
+        if os.path.basename(target).startswith("advisor-probe-") and target.endswith(".stack"):
+            os.unlink(target)
+            os.mkfifo(target)
+            break
+    os._exit(1)
+    """)
+    started = time.perf_counter()
+    with pytest.raises(ProbeError) as info:
+        probe(path)
+    assert "exited with code 1" in info.value.message
+    assert time.perf_counter() - started < 30  # it blocked on the FIFO for good
+
+
+def test_an_optimizer_class_named_with_a_nul_is_shown_escaped(tmp_path):
+    path = workload(tmp_path, """
+    class Meta(type):
+        @property
+        def __name__(cls):
+            return "SGD\\x00evil"
+
+
+    class Odd(torch.optim.SGD, metaclass=Meta):
+        pass
+
+
+    def configure_optimizer(params):
+        return Odd(params, lr=0.1)
+    """)
+    profile = probe(path)
+    assert profile.workload.optimizer == "SGD\\x00evil"
+
+
+@pytest.mark.parametrize("raised", ["KeyboardInterrupt()", "Boom('A' * 3_000_000)"])
+def test_a_base_exception_from_user_code_is_the_workloads_error_and_short(tmp_path, raised):
+    path = workload(tmp_path, "class Boom(BaseException):\n    pass\n",
+                    in_make_batch=f"raise {raised}")
+    with pytest.raises(WorkloadError) as info:
+        probe(path)
+    message = info.value.message
+    assert f"{path}: the workload raised {raised.split('(')[0]} (in make_batch, quirk.py:" in message
+    assert len(message) <= MAX_ERROR_CHARS and "bug in advisor" not in (info.value.hint or "")
+
+
+def test_defaults_out_of_a_jobs_range_are_shown_not_written_into_the_profile(tmp_path):
+    path = workload(tmp_path, "DATASET_SIZE = int('-5')\nEPOCHS = int('1' + '0' * 13)\n")
+    profile = probe(path)
+    assert (profile.workload.dataset_size, profile.workload.epochs) == (None, None)
+    assert profile.workload.unusable_defaults == {"dataset_size": "-5", "epochs": "1e+13"}
+    type(profile).model_validate_json(profile.model_dump_json())  # what advisor profile -o writes reads back
+
+
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="python -P: Python 3.11+")
+def test_a_module_in_the_current_folder_does_not_shadow_the_standard_library_in_the_child(tmp_path, monkeypatch):
+    """The child started as `python -c`, which put the current folder ahead of the standard library: a socket.py
+    there ran before the child's stdout went to stderr (and broke --json)."""
+    marker = tmp_path / "shadow-ran.txt"
+    (tmp_path / "socket.py").write_text(f"open({str(marker)!r}, 'w').write('ran')\nraise ImportError('shadow')\n")
+    path = workload(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert probe(path).devices and not marker.exists()
