@@ -57,6 +57,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
         return JSONResponse({"status": "ok", "version": __version__, "database": "ok" if ok else "unavailable",
                              "auth": "bearer" if tokens else "none (loopback only)"})
 
+    app.add_middleware(faults.CatchAll)  # inside the Gate, which logs the answer's status and adds its id
     app.add_middleware(Gate, tokens=tokens, limiter=RateLimiter(config.rate_per_minute),
                        max_body_bytes=config.max_body_bytes)
     return app

@@ -31,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
 from advisor import api
-from advisor.errors import AdvisorError
+from advisor.errors import AdvisorError, DatabaseUnavailableError
 from advisor.history.engine import database_error
 from advisor.history.migrate import ensure_schema
 from advisor.history.outcomes import forget as forget_outcomes
@@ -241,16 +241,27 @@ class Backend:
         the same bytes are the same request, and hashing them is cheaper than dumping the profile again."""
         s = self.settings
         request: Any = hashlib.sha256(raw).hexdigest() if raw is not None else req.model_dump(mode="json")
-        parts = {"request": request, "outcomes": self.outcomes_version(fresh=False),
+        parts = {"request": request, "outcomes": self._outcomes_or_none(req),
                  "prices": price_files_version(s.pricing_files, self.contexts),
                  "startup": [s.startup_seconds_cpu, s.startup_seconds_gpu]}
         return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+    def _outcomes_or_none(self, req: RecommendationRequest) -> tuple[int, int, str] | None:
+        """The outcomes' version; None when the database cannot be read and nothing is to be stored: the ranking
+        goes on without the learned correction, with a note, as the local `recommend --no-save` does (it was a 503).
+        """
+        try:
+            return self.outcomes_version(fresh=False)
+        except DatabaseUnavailableError:
+            if req.save:
+                raise
+            return None
 
     def _compute_recommendation(self, req: RecommendationRequest) -> Ranked:
         # The version the key was made with (read at most VERSION_SECONDS ago): a fresh read here was a database
         # round trip per new job (~4% of its CPU). A database that went away since fails the save instead (503,
         # nothing stored); once that read is older, the key's read fails before any work.
-        version = self.outcomes_version(fresh=False)
+        version = self._outcomes_or_none(req)
         with self._compute:
             rec = api.recommend(
                 req.profile, dataset_size=req.dataset_size, epochs=req.epochs, batch_size=req.batch_size,

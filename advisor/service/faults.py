@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from advisor.errors import AdvisorError, DatabaseUnavailableError, HistoryError, NoFeasibleCandidateError
 from advisor.service.markup import page, text
@@ -98,8 +99,8 @@ def database_down(exc: BaseException) -> bool:
 def _status(exc: AdvisorError) -> int:
     if isinstance(exc, NoFeasibleCandidateError):
         return 409
-    if isinstance(exc, HistoryError) and exc.message.startswith("No recommendation"):
-        return 404
+    if isinstance(exc, HistoryError) and exc.message.startswith(("No recommendation", "There is no outcome")):
+        return 404  # an unknown id: a recommendation's, or an outcome's the caller named
     return 422
 
 
@@ -123,6 +124,12 @@ def _validation_error(request: Request, exc: RequestValidationError) -> JSONResp
     hint = ("Fix: correct the field named; a profile comes from `advisor profile -o FILE`, and its ranges are in "
             "the README's security model." if first.field.startswith("profile") else
             "Fix: correct the field named (the README's \"Run the service for a team\" lists each endpoint's).")
+    kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if first.field == "body" and request.method in ("POST", "PUT", "PATCH") and kind != "application/json":
+        # FastAPI reads a body of another type as no object at all ("a valid dictionary"): curl's --data sends
+        # application/x-www-form-urlencoded unless told
+        hint = (f"Fix: send the JSON with the header Content-Type: application/json (this request's was "
+                f"{kind[:60] or 'not set'}; curl: -H 'Content-Type: application/json').")
     detail = ErrorDetail(type="ValidationError", message=f"Invalid request: {first.field}: {first.problem}{more}.",
                          hint=hint, fields=unique[:50], request_id=request_id(request))
     return error_response(422, detail, request=request)
@@ -189,9 +196,37 @@ def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
-    """Register the handlers that turn every failure into the JSON error body."""
+    """Register the handlers that turn every failure into the JSON error body; what none of them takes is
+    answered by ``CatchAll``, which the app adds as a middleware."""
     app.add_exception_handler(AdvisorError, _advisor_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(BodyTooLarge, _body_too_large)
-    app.add_exception_handler(Exception, _unexpected)
+
+
+class CatchAll:
+    """An exception no handler took, answered with the error body (500, or 503 when the database failed) and the
+    connection kept. As an ``Exception`` handler, Starlette's outermost middleware sent that response and then
+    raised the exception again, and uvicorn closed the connection: a keep-alive client's next request, a valid
+    one, was reset ("Cannot reach the advisor server")."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def noted_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, noted_send)
+        except Exception as exc:  # noqa: BLE001 - the last line: every failure becomes an error body
+            if started:  # a response is under way: nothing can be sent in its place
+                raise
+            await _unexpected(Request(scope), exc)(scope, receive, send)

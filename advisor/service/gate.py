@@ -26,6 +26,7 @@ from advisor.service.security import SESSION_COOKIE, RateLimiter, Tokens
 
 access_log = logging.getLogger("advisor.service.access")
 
+REFUSED_PER_MINUTE = 30  # requests without a valid token, per client address (the login form's rate)
 OPEN_PATHS = ("/healthz", "/login", "/logout", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc",
               "/favicon.ico")
 
@@ -51,6 +52,9 @@ class Gate:
 
     def __init__(self, app: ASGIApp, *, tokens: Tokens, limiter: RateLimiter, max_body_bytes: int) -> None:
         self.app, self.tokens, self.limiter, self.max_body_bytes = app, tokens, limiter, max_body_bytes
+        # Requests refused for want of a token, per client address: guessing tokens is throttled as the login
+        # form's passwords are (it was not: only callers that had a token were counted)
+        self.refused = RateLimiter(REFUSED_PER_MINUTE)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -95,6 +99,14 @@ class Gate:
                 if caller is None and not is_api:
                     caller = self.tokens.from_cookie(_cookie(headers, SESSION_COOKIE))
                 if caller is None:
+                    wait = self.refused.wait_seconds(f"refused:{(scope.get('client') or ('-',))[0]}")
+                    if wait > 0:
+                        await error_response(429, ErrorDetail(
+                            type="TooManyRequests", message=f"Too many requests without a valid token from this "
+                            f"address: the limit is {REFUSED_PER_MINUTE} a minute.",
+                            hint=f"Fix: wait {math.ceil(wait)} s (Retry-After), then send one of the server's tokens.",
+                            request_id=rid), headers={"Retry-After": str(math.ceil(wait))})(scope, receive, send)
+                        return
                     await self._refuse(scope, receive, send, is_api, rid)
                     return
             record["token"] = caller

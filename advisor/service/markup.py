@@ -8,9 +8,10 @@ import re
 
 from fastapi.responses import HTMLResponse
 
-# C0 controls but tab and newline, DEL, C1 controls, and the bidirectional overrides and isolates: shown as
-# \x1b-style escapes, as the CLI shows them, so a name cannot reorder or hide what the page shows.
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# C0 controls but tab and newline, DEL, C1 controls, the bidirectional overrides, isolates and marks, and the
+# Unicode line separators: shown as \x1b-style escapes, as the CLI shows them, so a name cannot reorder or hide
+# what the page shows.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
 
 
 def _visible(match: re.Match[str]) -> str:

@@ -142,10 +142,14 @@ def _since(text: str | None) -> datetime | None:
     return parse_since(text) if text else None
 
 
+# A page key is an id: past the largest SQLite stores (2**63 - 1) it was a 500 (an OverflowError in the driver)
+PageKey = Annotated[int, Query(ge=0, le=2**63 - 1)]
+
+
 @router.get("/history/export", responses=_ERRORS,
             summary="A page of the history as one flat table: columns and rows (advisor history export)")
 def export(request: Request, workload: Text = None, since: Since = None,
-           after_recommendation: Annotated[int, Query(ge=0)] = 0, after_outcome: Annotated[int, Query(ge=0)] = 0,
+           after_recommendation: PageKey = 0, after_outcome: PageKey = 0,
            limit: Annotated[int, Query(ge=1, le=EXPORT_PAGE_ROWS)] = EXPORT_PAGE_ROWS) -> JSONResponse:
     rows = _backend(request).export_rows(workload=workload, since=_since(since),
                                          after=(after_recommendation, after_outcome), limit=limit)

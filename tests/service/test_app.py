@@ -152,6 +152,25 @@ def test_an_unknown_id_and_an_unknown_route_are_404_json(app_client):
     assert _error(app_client.get("/v1/nothing", headers=auth()))["type"] == "NotFound"
 
 
+def test_guessing_tokens_is_throttled_per_address(app_client):
+    from advisor.service.gate import REFUSED_PER_MINUTE
+
+    wrong = {"Authorization": "Bearer " + "a" * 32}
+    answers = [app_client.get("/v1/history", headers=wrong).status_code for _ in range(REFUSED_PER_MINUTE + 1)]
+    assert answers[:REFUSED_PER_MINUTE] == [401] * REFUSED_PER_MINUTE and answers[-1] == 429
+    limited = app_client.get("/v1/history", headers=wrong)
+    assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+    assert app_client.get("/v1/history", headers=auth()).status_code == 200  # a caller with a token is not held
+
+
+def test_a_json_body_sent_as_a_form_says_to_send_its_content_type(app_client, profile):
+    body = json.dumps({"profile": profile, "dataset_size": 1000, "epochs": 1, "batch_size": 64})
+    sent = app_client.post("/v1/predictions", content=body.encode(), headers={
+        **auth(), "Content-Type": "application/x-www-form-urlencoded"})  # curl --data's default
+    assert sent.status_code == 422
+    assert "Content-Type: application/json" in _error(sent)["hint"] and "x-www-form-urlencoded" in _error(sent)["hint"]
+
+
 def test_a_bug_is_500_with_an_id_and_no_traceback(app_client, monkeypatch):
     from advisor.service.backend import Backend
 
@@ -172,6 +191,10 @@ def test_a_bug_is_500_with_an_id_and_no_traceback(app_client, monkeypatch):
     error = _error(response)
     assert error["type"] == "InternalError" and error["request_id"] in error["message"]
     assert "secret" not in response.text and "/srv" not in response.text
+    # The answer is the last word: nothing is raised past it (starlette's TestClient re-raises what the server
+    # raises, as uvicorn then closes the connection: a keep-alive client's next, valid, request was reset)
+    again = app_client.get("/v1/history", headers=auth())
+    assert again.status_code == 500 and again.headers["x-request-id"] == _error(again)["request_id"]
 
 
 # ------------------------------------------------------------------------------------ recommendations

@@ -103,6 +103,13 @@ def test_a_note_of_a_prediction_not_saved_names_no_address_when_the_database_is_
         saved = client.post("/v1/predictions", json={**body, "save": True}, headers=auth())
         assert saved.status_code == 503, saved.text
         _no_address(saved.text, str(port), "s3cret")
+        # a recommendation not saved answers too, as the local `recommend --no-save` does (it was a 503)
+        ranked = client.post("/v1/recommendations", json={**body, "top": 3}, headers=auth())
+        assert ranked.status_code == 200, ranked.text
+        assert "the history correction was not applied: The history database is unavailable." in ranked.json()["notes"]
+        _no_address(ranked.text, str(port), "s3cret", "test?")
+        stored = client.post("/v1/recommendations", json={**body, "top": 3, "save": True}, headers=auth())
+        assert stored.status_code == 503, stored.text
 
 
 def test_the_local_message_names_the_database_but_never_its_password():

@@ -85,6 +85,11 @@ def test_forget_through_the_client_and_its_refusals(app_client, client):
     assert refused.status_code == 422
     assert [f["field"] for f in refused.json()["error"]["fields"]] == ["query.outcome"]
     assert app_client.delete(f"/v1/recommendations/{rec_id}/outcomes").status_code == 401  # a token is needed
+    # an outcome id that names nothing is an unknown id, as a recommendation's is: 404 (it was 422)
+    missing = app_client.delete(f"/v1/recommendations/{rec_id}/outcomes?outcome=999999", headers=auth())
+    assert missing.status_code == 404 and missing.json()["error"]["type"] == "HistoryError"
+    with pytest.raises(HistoryError, match="There is no outcome 999999"):
+        client.forget(rec_id, outcome_id=999999)
 
 
 def test_calibration_with_server_is_the_report_on_the_servers_outcomes(app_client, history_cli, tmp_path):
@@ -154,3 +159,7 @@ def test_export_through_the_client_and_its_refusals(app_client, client, monkeypa
     assert app_client.get("/v1/history/export").status_code == 401  # a token is needed
     bad = app_client.get("/v1/history/export?since=yesterday-ish", headers=auth())
     assert bad.status_code == 422
+    # a page key past every id SQLite stores (2**63 - 1) is a 422 naming it, not a 500
+    for key in ("after_recommendation", "after_outcome"):
+        past = app_client.get(f"/v1/history/export?{key}={2**64}", headers=auth())
+        assert past.status_code == 422 and [f["field"] for f in past.json()["error"]["fields"]] == [f"query.{key}"]
