@@ -69,8 +69,10 @@ def _duration_text_seconds(value: str, what: str) -> float:
     return seconds
 
 
-# The longest job an outcome records (31 years): the service's bound too (advisor.service.wire.OutcomeRequest).
-MAX_ACTUAL_SECONDS = 1e9
+# The longest job an outcome records (31 years), and the shortest (a millisecond: below it a "real duration" is
+# a typo, and 1e-300 s was told as 10^300 x shorter than predicted): the service's bounds too
+# (advisor.service.wire.OutcomeRequest).
+MAX_ACTUAL_SECONDS, MIN_ACTUAL_SECONDS = 1e9, 1e-3
 
 
 def parse_actual_seconds(value: str | float | int | None) -> float:
@@ -87,6 +89,9 @@ def parse_actual_seconds(value: str | float | int | None) -> float:
     if seconds is None or not math.isfinite(seconds) or seconds <= 0:
         raise HistoryError(f"--actual-seconds must be a positive duration, got {value!r}.",
                            hint="Fix: e.g. --actual-seconds 5400, 90m or 1h30.")
+    if seconds < MIN_ACTUAL_SECONDS:
+        raise HistoryError(f"--actual-seconds {value!r} is less than a millisecond, shorter than any real job.",
+                           hint="Fix: the job's real duration in seconds, e.g. --actual-seconds 5400, 90m or 1h30.")
     if seconds > MAX_ACTUAL_SECONDS:
         raise HistoryError(f"--actual-seconds {value!r} is more than 31 years (1e9 s), beyond any real job.",
                            hint="Fix: the job's real duration, e.g. --actual-seconds 5400, 90m or 1h30.")

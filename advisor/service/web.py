@@ -52,7 +52,9 @@ def index(request: Request, workload: Annotated[str | None, Query(max_length=200
                      text(format_duration(e.predicted_seconds)), text(actual), text(format_usd(e.cost_usd)),
                      text(e.method or "-")])
     table = (_table(["id", "when (UTC)", "workload", "job", "chosen", "predicted", "actual", "cost", "method"],
-                    rows, {5, 6, 7}) if rows else '<p class="note">Nothing stored yet.</p>')
+                    rows, {5, 6, 7}) if rows else
+             f'<p class="note">No stored recommendation of a workload named {text(workload)}.</p>' if workload else
+             '<p class="note">Nothing stored yet.</p>')
     title = f"Recommendations for {workload}" if workload else "Recent recommendations"
     return _page(title, f"<h1>{text(title)}</h1>{table}")
 

@@ -19,7 +19,7 @@ from pydantic_core import PydanticCustomError
 from advisor.schemas import PRECISIONS, Objective, Profile, Target
 from advisor.schemas.base import MAX_JOB_COUNT, NUL, NUL_ERROR, NUL_PROBLEM, refuse_nul
 from advisor.schemas.devices import MAX_TARGET_GPUS, MAX_TARGET_THREADS
-from advisor.units import MAX_ACTUAL_SECONDS
+from advisor.units import MAX_ACTUAL_SECONDS, MIN_ACTUAL_SECONDS
 
 API_PREFIX = "/v1"
 LIST_LIMIT_MAX = 10_000  # the most rows a history route lists in one answer
@@ -203,7 +203,7 @@ class RecommendationRequest(JobSteps):
 class OutcomeRequest(Body):
     """``POST /v1/recommendations/{id}/outcome``: what the job really took (``advisor history record``)."""
 
-    actual_seconds: Annotated[float, Field(gt=0, le=MAX_ACTUAL_SECONDS, allow_inf_nan=False)]
+    actual_seconds: Annotated[float, Field(ge=MIN_ACTUAL_SECONDS, le=MAX_ACTUAL_SECONDS, allow_inf_nan=False)]
     instance_type: ShortText | None = None
     force: bool = False  # record even when it is far from the prediction (likely a mistake otherwise)
 

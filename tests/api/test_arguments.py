@@ -253,3 +253,6 @@ def test_the_local_api_takes_the_ranges_a_server_does(prof):
         advisor.Target.gpu("T4", 100_000)
     with pytest.raises(advisor.AdvisorError, match=r"is more than 31 years \(1e9 s\)"):
         advisor.api.record_outcome(1, 1e300, force=True)
+    for tiny in (1e-300, 5e-324, 0.0005):  # "10^300 x shorter" was the message; the service refuses it too
+        with pytest.raises(advisor.AdvisorError, match="less than a millisecond"):
+            advisor.api.record_outcome(1, tiny, force=True)

@@ -341,6 +341,10 @@ def test_the_web_page_needs_a_login_and_sets_a_session_cookie(app_client, profil
     assert page.status_code == 200 and "script-src" not in page.headers["content-security-policy"]
     assert "<script>" not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
     assert f'href="/recommendations/{rec["id"]}"' in page.text
+    # a filter that matches nothing says so, not "Nothing stored yet." over a history that has rows
+    none = app_client.get("/", params={"workload": "<b>other</b>"})
+    assert "No stored recommendation of a workload named &lt;b&gt;other&lt;/b&gt;." in none.text
+    assert "Nothing stored yet." not in none.text
     detail = app_client.get(f"/recommendations/{rec['id']}")
     assert detail.text.count('<circle') >= len(rec["candidates"]) and 'id="pareto"' in detail.text
     assert "<script>" not in detail.text
