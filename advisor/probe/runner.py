@@ -242,7 +242,7 @@ class _Collected:
             # Out of the range a job takes (DATASET_SIZE = -5, an epoch count of 10^13): shown, as a value that is
             # not an int is, never written into a profile that advisor then refuses to read.
             if value is not None and not 1 <= value <= MAX_JOB_COUNT:
-                unusable[name], defaults[name] = f"{value:.3g}" if abs(value) >= 1e12 else str(value), None
+                unusable[name], defaults[name] = str(value)[:80], None  # a forged frame's int may have 5,000 digits
         info = info.model_copy(update={
             **{k: v for k, v in defaults.items() if v is not None},
             "unusable_defaults": unusable,

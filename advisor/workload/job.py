@@ -109,7 +109,7 @@ def _bad_job_value(what: str, value: Any, flag: str, label: str | None = None) -
 
 def _unusable_default(const: str, shown: str, what: str, flag: str, where: str) -> WorkloadError:
     subject = f"{where}{const} = {shown} (the module's value, which the probe child reported)"
-    if shown.startswith("an int of"):
+    if shown.startswith("an int of") or (shown.isdigit() and int(shown) > MAX_JOB_COUNT):
         return over_bound_error(subject, f"pass {flag} N (which overrides it), or set {const} to")
     return WorkloadError(f"{subject}: the {what} must be a positive whole number.",
                          hint=f"Fix: set {const} to a whole number of 1 or more in the workload file, or pass "

@@ -133,7 +133,7 @@ def test_defaults_out_of_a_jobs_range_are_shown_not_written_into_the_profile(tmp
     path = workload(tmp_path, "DATASET_SIZE = int('-5')\nEPOCHS = int('1' + '0' * 13)\n")
     profile = probe(path)
     assert (profile.workload.dataset_size, profile.workload.epochs) == (None, None)
-    assert profile.workload.unusable_defaults == {"dataset_size": "-5", "epochs": "1e+13"}
+    assert profile.workload.unusable_defaults == {"dataset_size": "-5", "epochs": "10000000000000"}
     type(profile).model_validate_json(profile.model_dump_json())  # what advisor profile -o writes reads back
 
 
@@ -146,3 +146,13 @@ def test_a_module_in_the_current_folder_does_not_shadow_the_standard_library_in_
     path = workload(tmp_path)
     monkeypatch.chdir(tmp_path)
     assert probe(path).devices and not marker.exists()
+
+
+def test_a_default_past_a_jobs_range_is_named_in_the_jobs_error(tmp_path):
+    from advisor.workload.job import resolve_job
+
+    with pytest.raises(WorkloadError, match=r"EPOCHS = 10000000000000 .* is more than 10\^12"):
+        resolve_job(dataset_size=None, epochs=None, batch_size=8, default_dataset_size=1000,
+                    unusable={"epochs": "10000000000000"})
+    with pytest.raises(WorkloadError, match=r"DATASET_SIZE = -5 .*must be a positive whole number"):
+        resolve_job(dataset_size=None, epochs=1, batch_size=8, unusable={"dataset_size": "-5"})
