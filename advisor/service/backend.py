@@ -28,7 +28,7 @@ from typing import Any
 
 import anyio
 from sqlalchemy import select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 
 from advisor import api
 from advisor.errors import AdvisorError, DatabaseUnavailableError
@@ -194,6 +194,8 @@ class Backend:
                 ensure_schema(engine)
                 self._schema_ready = True
             return what()
+        except (DataError, IntegrityError):
+            raise  # the database refused a value it was sent: a fault of the request or of advisor, not an outage
         except DBAPIError as exc:
             raise database_error(engine, exc, "The history database {where} failed: {detail}.", _DB_HINT) from exc
 
@@ -288,8 +290,6 @@ class Backend:
         return rec, ranked.answer(rec)
 
     def _save(self, rec: Recommendation, req: RecommendationRequest) -> int:
-        from sqlalchemy.exc import IntegrityError
-
         key = self.contexts.key_of(req.profile) if self.contexts is not None else profile_key(req.profile)
         stored = self._profile_ids.get(key)
         if stored is not None:

@@ -83,11 +83,13 @@ def too_large(limit_bytes: int, request_id_: str | None = None) -> JSONResponse:
 
 def database_down(exc: BaseException) -> bool:
     """Whether ``exc`` (or what caused it) is the database failing, rather than the request being wrong."""
-    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
     from sqlalchemy.exc import TimeoutError as PoolTimeout
 
     seen = 0
     while exc is not None and seen < 10:
+        if isinstance(exc, (DataError, IntegrityError)):  # a value the database refused: not an outage, no retry
+            return False
         # DatabaseUnavailableError: advisor's own word for it, also where no DBAPIError is in the chain (a
         # statement cut at its answer deadline is raised from the driver's error, not SQLAlchemy's).
         if isinstance(exc, (DBAPIError, PoolTimeout, DatabaseUnavailableError)):

@@ -171,6 +171,23 @@ def test_a_json_body_sent_as_a_form_says_to_send_its_content_type(app_client, pr
     assert "Content-Type: application/json" in _error(sent)["hint"] and "x-www-form-urlencoded" in _error(sent)["hint"]
 
 
+def test_a_value_the_database_refuses_is_a_500_not_an_outage(app_client, monkeypatch):
+    """PostgreSQL's "value too long" was answered 503 "the history database is unavailable, try again" (and
+    logged as an outage): retrying cannot help, and the operator chased a database that was up."""
+    from sqlalchemy.exc import DataError
+
+    from advisor.service.backend import Backend
+
+    def refused(self, **_kwargs):
+        return self._db_call(lambda: (_ for _ in ()).throw(
+            DataError("INSERT ...", {}, Exception("value too long for type character varying(64)"))))
+
+    monkeypatch.setattr(Backend, "list", refused)
+    response = app_client.get("/v1/history", headers=auth())
+    assert response.status_code == 500 and _error(response)["type"] == "InternalError"
+    assert "varying" not in response.text
+
+
 def test_a_bug_is_500_with_an_id_and_no_traceback(app_client, monkeypatch):
     from advisor.service.backend import Backend
 
