@@ -358,12 +358,14 @@ def _analysis(request: ProbeRequest, workload: Workload, channel: _Channel,
     try:
         from advisor.probe.analysis import analyze
 
-        return analyze(workload, batch_sizes=(2, 8), precision=precision or request.analysed_at)
+        analysis = analyze(workload, batch_sizes=(2, 8), precision=precision or request.analysed_at)
     except Exception as exc:  # noqa: BLE001 - user code; optional: the probes stand without it
         text = text_of(exc)
         text = str(getattr(exc, "message", text)).splitlines()[0] if text else type(exc).__name__
         channel.progress(SETUP, 0.9, f"{precision + ' ' if precision else ''}analysis skipped: {text}")
         return None
+    # The optimizer's class name is the user's (a metaclass can put a NUL in it, which a frame refuses)
+    return analysis.model_copy(update={"optimizer": _optimizer_name(analysis.optimizer)})
 
 
 def _fork_twin(channel: _Channel, start: ChildStart, request: ProbeRequest, workload: Workload,

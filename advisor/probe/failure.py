@@ -39,7 +39,8 @@ def exception_frame(exc: BaseException, label: str | None = None) -> ErrorFrame:
 
 def _user_frame(exc: BaseException, label: str | None) -> str:
     """" (in make_batch, model.py:12)": the innermost frame of the workload file in ``exc``'s traceback."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if label and f.filename == label]
+    mine = os.path.abspath(label) if label else None  # a relative path as given, an absolute one in the frames
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if mine and os.path.abspath(f.filename) == mine]
     return f" (in {frames[-1].name}, {os.path.basename(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""
 
 

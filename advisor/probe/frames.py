@@ -124,7 +124,7 @@ class CheckFrame(_Frame):
     """What the one-step workload check (or the analysis) found: the parameter count and the optimizer."""
 
     kind: Literal["check"] = "check"
-    param_count: Annotated[int, Field(ge=0)]
+    param_count: Annotated[int, Field(ge=0, le=2**63 - 1)]  # what a profile (and the history's column) holds
     optimizer: Annotated[str, Field(max_length=256)]
 
 

@@ -49,8 +49,8 @@ def workload(tmp_path: Path, top: str = "", in_make_batch: str = "pass") -> Path
     return path
 
 
-def probe(path: Path, **kw):
-    return run_profile(path, batch_size=8, probe_seconds=0.5, threads=1, analyze=False, thread_scaling=False,
+def probe(path: Path, analyze: bool = False, **kw):
+    return run_profile(path, batch_size=8, probe_seconds=0.5, threads=1, analyze=analyze, thread_scaling=False,
                        timeout_seconds=60, **kw)
 
 
@@ -99,7 +99,8 @@ def test_a_fifo_in_place_of_the_fault_file_does_not_hang_advisor(tmp_path):
     assert time.perf_counter() - started < 30  # it blocked on the FIFO for good
 
 
-def test_an_optimizer_class_named_with_a_nul_is_shown_escaped(tmp_path):
+@pytest.mark.parametrize("analyze", [False, True])  # the name crosses in the check's frame, or the analysis's
+def test_an_optimizer_class_named_with_a_nul_is_shown_escaped(tmp_path, analyze):
     path = workload(tmp_path, """
     class Meta(type):
         @property
@@ -114,8 +115,9 @@ def test_an_optimizer_class_named_with_a_nul_is_shown_escaped(tmp_path):
     def configure_optimizer(params):
         return Odd(params, lr=0.1)
     """)
-    profile = probe(path)
+    profile = probe(path, analyze)
     assert profile.workload.optimizer == "SGD\\x00evil"
+    assert not analyze or profile.analysis.optimizer == "SGD\\x00evil"
 
 
 @pytest.mark.parametrize("raised", ["KeyboardInterrupt()", "Boom('A' * 3_000_000)"])
@@ -156,3 +158,11 @@ def test_a_default_past_a_jobs_range_is_named_in_the_jobs_error(tmp_path):
                     unusable={"epochs": "10000000000000"})
     with pytest.raises(WorkloadError, match=r"DATASET_SIZE = -5 .*must be a positive whole number"):
         resolve_job(dataset_size=None, epochs=1, batch_size=8, unusable={"dataset_size": "-5"})
+
+
+def test_a_base_exception_names_its_line_for_a_workload_given_by_a_relative_path(tmp_path, monkeypatch):
+    workload(tmp_path, in_make_batch="raise KeyboardInterrupt")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(WorkloadError, match=r"quirk\.py: the workload raised KeyboardInterrupt \(in make_batch, "
+                                            r"quirk\.py:\d+\)"):
+        probe(Path("quirk.py"))

@@ -36,8 +36,14 @@ def _set(data: dict, path: str, value) -> dict:
     # lists past what a probe makes: each cost a server worker seconds to price
     ("devices.0.measurements.0.compute_seconds_samples", [0.01] * 6401, "at most 6400 items"),
     ("devices.0.thread_scaling", [{"threads": 1, "batch_size": 8, "compute_seconds": 0.1}] * 65, "at most 64 items"),
+    ("notes", ["x"] * 257, "at most 256 items"),  # re-read for every CPU target: 200,000 cost 6.7 s a request
+    ("notes", ["x" * 4097], "at most 4096 characters"),
+    ("workload.param_count", 2**63, "less than or equal to 9223372036854775807"),  # the history's column: a 500
+    ("analysis.ops", "4097 ops", "at most 4096 items"),  # real profiles hold 50-200; 30,000 cost 5.2 s a request
 ])
 def test_out_of_range_profile_values_are_refused(invoke, tmp_path, history_url, profile_data, field, value, why):
+    if value == "4097 ops":
+        value = profile_data["analysis"]["ops"][:1] * 4097
     bad = tmp_path / "bad.json"
     # json.dumps writes NaN/Infinity as JSON's extension, which the loader must refuse as values, not crash on
     text = json.dumps(_set(profile_data, field, value)).replace('"NaN"', "NaN").replace('"-Infinity"', "-Infinity")
