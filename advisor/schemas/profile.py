@@ -163,7 +163,7 @@ class SubnormalDrift(Model):
     step_seconds: StepSeconds  # the ladder's compute step at batch_size
     threads: Count | None = None
     clock: Literal["wall", "thread_cpu"] = "wall"
-    stages: list[SubnormalStage] = Field(default_factory=list)
+    stages: list[SubnormalStage] = Field(default_factory=list, max_length=MAX_POINTS)
 
 
 class KeptMemory(Model):
@@ -250,7 +250,7 @@ class InputPipeline(Model):
     batch_size: Count  # the batch size the pipeline was timed at
     bytes_per_sample: Amount  # bytes of one sample's tensors, as they cross to the device
     pinned_memory: bool = False  # batches arrive in page-locked memory: the copy can overlap compute
-    points: list[LoaderPoint] = Field(default_factory=list)
+    points: list[LoaderPoint] = Field(default_factory=list, max_length=MAX_POINTS)
     host_cores: Count | None = None  # the measuring machine's usable cores
     cpu_name: str | None = None  # the measuring machine's CPU, as reported
     startup_seconds: Seconds = 0.0  # the first batch at the most workers (worker start-up, first files)

@@ -40,10 +40,14 @@ def _set(data: dict, path: str, value) -> dict:
     ("notes", ["x" * 4097], "at most 4096 characters"),
     ("workload.param_count", 2**63, "less than or equal to 9223372036854775807"),  # the history's column: a 500
     ("analysis.ops", "4097 ops", "at most 4096 items"),  # real profiles hold 50-200; 30,000 cost 5.2 s a request
+    ("input_pipeline", "65 points", "at most 64 items"),  # 22,000 cost 1.9 s a request
 ])
 def test_out_of_range_profile_values_are_refused(invoke, tmp_path, history_url, profile_data, field, value, why):
     if value == "4097 ops":
         value = profile_data["analysis"]["ops"][:1] * 4097
+    if value == "65 points":
+        point = {"workers": 0, "samples_per_second": 1000.0, "batches_timed": 5, "seconds": 0.01}
+        value = {"source": "make_batch", "batch_size": 8, "bytes_per_sample": 64.0, "points": [point] * 65}
     bad = tmp_path / "bad.json"
     # json.dumps writes NaN/Infinity as JSON's extension, which the loader must refuse as values, not crash on
     text = json.dumps(_set(profile_data, field, value)).replace('"NaN"', "NaN").replace('"-Infinity"', "-Infinity")
