@@ -52,6 +52,7 @@ import numpy as np
 
 from advisor.errors import PredictionError
 from advisor.schemas import Measurement
+from advisor.schemas.profile import MAX_STEP_SAMPLES
 
 # With a single batch size, the share of its step time assumed to be fixed per-step overhead.
 SINGLE_POINT_OVERHEAD_FRACTION = 0.3
@@ -309,6 +310,15 @@ def _huber_line(bs: np.ndarray, ts: np.ndarray, levels: np.ndarray, weights: np.
     return float(coef[0]), float(coef[1])
 
 
+def _thinned(samples: np.ndarray) -> np.ndarray:
+    """At most ``MAX_STEP_SAMPLES`` of a batch size's samples, spread evenly over their sorted values: each batch
+    size weighs the same in the fit however many it has, and 6,400 a level (a profile from anyone) cost a server
+    worker seconds in the Huber fit. A probe keeps fewer at a ladder point."""
+    if samples.size <= MAX_STEP_SAMPLES:
+        return samples
+    return np.sort(samples)[np.linspace(0, samples.size - 1, MAX_STEP_SAMPLES).round().astype(int)]
+
+
 def _line_from_levels(bs: list[int], levels: list[float], samples: list[np.ndarray],
                       what: str, notes: list[str]) -> _Line:
     """Fit the robust non-negative line through the samples, then attach the local correction."""
@@ -322,6 +332,7 @@ def _line_from_levels(bs: list[int], levels: list[float], samples: list[np.ndarr
         )
         line = _Line(overhead, per_sample)
     else:
+        samples = [_thinned(s) for s in samples]
         all_b = np.concatenate([np.full(len(s), b, dtype=float) for b, s in zip(bs, samples, strict=True)])
         all_t = np.concatenate(samples)
         all_l = np.concatenate([np.full(len(s), lv) for lv, s in zip(levels, samples, strict=True)])

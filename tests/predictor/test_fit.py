@@ -207,3 +207,17 @@ def test_job_uncertainty_is_the_time_weighted_mix_and_its_memo_follows_the_job()
         assert fit.job_uncertainty(batch, last, full) == pytest.approx(expected, rel=1e-12)
     # another job of the same batch and last batch but more steps weights the last batch less
     assert fit.job_uncertainty(64, 3, 1) != fit.job_uncertainty(64, 3, 1000)
+
+
+def test_a_level_of_thousands_of_samples_is_fitted_from_as_many_as_a_probe_keeps():
+    """6,400 samples a level (a profile from anyone) cost a server worker seconds in the Huber fit: the line is
+    fitted from at most MAX_STEP_SAMPLES of them, spread over their sorted values, and comes out the same."""
+    from advisor.predictor.fit import _thinned
+    from advisor.schemas.profile import MAX_STEP_SAMPLES
+
+    rng = np.random.default_rng(7)
+    many = rng.lognormal(np.log(0.05), 0.05, 6400)
+    kept = _thinned(many)
+    assert kept.size == MAX_STEP_SAMPLES and kept.min() == many.min() and kept.max() == many.max()
+    assert np.median(kept) == pytest.approx(np.median(many), rel=0.01)
+    assert _thinned(many[:300]).size == 300  # a level a probe makes is fitted whole
