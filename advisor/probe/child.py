@@ -215,7 +215,8 @@ def _check_and_probe(channel: _Channel, request: ProbeRequest, workload: Workloa
         channel.progress(SETUP, 0.15, "checking one training step")
         check, analysis = _check_step(channel, request, workload, devices)
         if check is None:  # the model does not fit this machine's memory: the CPU cannot run it here
-            channel.send(CheckFrame(param_count=analysis.param_count, optimizer=_optimizer_name(analysis.optimizer)))
+            analysis = analysis.model_copy(update={"optimizer": _optimizer_name(analysis.optimizer)})
+            channel.send(CheckFrame(param_count=analysis.param_count, optimizer=analysis.optimizer))
             channel.send(AnalysisFrame(analysis=analysis))
             if "cpu" in devices:
                 channel.send(DeviceFrame(profile=_cpu_out_of_memory(request)))
