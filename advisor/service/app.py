@@ -19,7 +19,7 @@ from advisor.service import balance, faults, routes, web
 from advisor.service.backend import Backend
 from advisor.service.config import ServiceConfig
 from advisor.service.gate import Gate
-from advisor.service.security import RateLimiter, Tokens
+from advisor.service.security import GUESSES_PER_MINUTE, RateLimiter, Tokens
 
 DESCRIPTION = ("The cost-aware compute advisor as a service: send a `Profile` (from `advisor profile -o FILE`, "
                "taken where the model lives) and get predictions and recommendations priced over the catalog, "
@@ -46,7 +46,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
                   docs_url="/docs", redoc_url=None)
     tokens = Tokens(config.tokens)
     app.state.tokens = tokens
-    app.state.login_limiter = RateLimiter(web.LOGIN_ATTEMPTS_PER_MINUTE)
+    app.state.login_limiter = RateLimiter(GUESSES_PER_MINUTE)
     faults.install(app)
     app.include_router(routes.router)
     app.include_router(web.router)

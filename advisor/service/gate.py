@@ -22,11 +22,10 @@ from http.cookies import SimpleCookie
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from advisor.service.faults import BodyTooLarge, ErrorDetail, error_response, too_large
-from advisor.service.security import SESSION_COOKIE, RateLimiter, Tokens
+from advisor.service.security import GUESSES_PER_MINUTE, SESSION_COOKIE, RateLimiter, Tokens
 
 access_log = logging.getLogger("advisor.service.access")
 
-REFUSED_PER_MINUTE = 30  # requests without a valid token, per client address (the login form's rate)
 OPEN_PATHS = ("/healthz", "/login", "/logout", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc",
               "/favicon.ico")
 
@@ -54,7 +53,7 @@ class Gate:
         self.app, self.tokens, self.limiter, self.max_body_bytes = app, tokens, limiter, max_body_bytes
         # Requests refused for want of a token, per client address: guessing tokens is throttled as the login
         # form's passwords are (it was not: only callers that had a token were counted)
-        self.refused = RateLimiter(REFUSED_PER_MINUTE)
+        self.refused = RateLimiter(GUESSES_PER_MINUTE)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -103,7 +102,7 @@ class Gate:
                     if wait > 0:
                         await error_response(429, ErrorDetail(
                             type="TooManyRequests", message=f"Too many requests without a valid token from this "
-                            f"address: the limit is {REFUSED_PER_MINUTE} a minute.",
+                            f"address: the limit is {GUESSES_PER_MINUTE} a minute.",
                             hint=f"Fix: wait {math.ceil(wait)} s (Retry-After), then send one of the server's tokens.",
                             request_id=rid), headers={"Retry-After": str(math.ceil(wait))})(scope, receive, send)
                         return

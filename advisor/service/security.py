@@ -15,6 +15,8 @@ from collections.abc import Iterable
 
 SESSION_COOKIE = "advisor_session"
 SESSION_SECONDS = 12 * 3600
+# Token tries a client address may make a minute: at the login form, and as requests without a valid token.
+GUESSES_PER_MINUTE = 30
 
 
 def token_id(token: str) -> str:

@@ -22,8 +22,6 @@ from advisor.units import format_duration, format_usd
 
 router = APIRouter(include_in_schema=False)
 
-LOGIN_ATTEMPTS_PER_MINUTE = 30
-
 
 def _backend(request: Request) -> Backend:
     return request.app.state.backend

@@ -153,11 +153,11 @@ def test_an_unknown_id_and_an_unknown_route_are_404_json(app_client):
 
 
 def test_guessing_tokens_is_throttled_per_address(app_client):
-    from advisor.service.gate import REFUSED_PER_MINUTE
+    from advisor.service.security import GUESSES_PER_MINUTE
 
     wrong = {"Authorization": "Bearer " + "a" * 32}
-    answers = [app_client.get("/v1/history", headers=wrong).status_code for _ in range(REFUSED_PER_MINUTE + 1)]
-    assert answers[:REFUSED_PER_MINUTE] == [401] * REFUSED_PER_MINUTE and answers[-1] == 429
+    answers = [app_client.get("/v1/history", headers=wrong).status_code for _ in range(GUESSES_PER_MINUTE + 1)]
+    assert answers[:GUESSES_PER_MINUTE] == [401] * GUESSES_PER_MINUTE and answers[-1] == 429
     limited = app_client.get("/v1/history", headers=wrong)
     assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
     assert app_client.get("/v1/history", headers=auth()).status_code == 200  # a caller with a token is not held
