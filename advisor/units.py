@@ -21,8 +21,6 @@ _SECONDS_PER_UNIT = {"d": 86400.0, "h": 3600.0, "m": 60.0, "min": 60.0, "s": 1.0
 # "2d12" is 2d12h, "5m30" is 5m30s.
 _NEXT_SMALLER_UNIT = {"d": "h", "h": "m", "m": "s", "min": "s"}
 _DURATION_HINT = "Fix: write it like 6h, 90m, 1h30m (or 1h30), 2d or a number of seconds."
-# Each unit once, largest first: "1h1h" or "30m1h" is a typo more likely than a sum.
-_UNIT_RANK = {"d": 0, "h": 1, "m": 2, "min": 2, "s": 3, "sec": 3}
 
 
 def _number(value: int | float) -> float:
@@ -59,7 +57,8 @@ def _duration_text_seconds(value: str, what: str) -> float:
             unit = _NEXT_SMALLER_UNIT.get(previous)
             if unit is None or m.end() != len(text):  # "30s5", or a bare number in the middle: not a time
                 raise ConfigError(f"Cannot read the {what} {value!r}.", hint=_DURATION_HINT)
-        if unit is not None and previous is not None and _UNIT_RANK[unit] <= _UNIT_RANK[previous]:
+        # Each unit once, largest first: "1h1h" or "30m1h" is a typo more likely than a sum.
+        if unit is not None and previous is not None and _SECONDS_PER_UNIT[unit] >= _SECONDS_PER_UNIT[previous]:
             raise ConfigError(f"Cannot read the {what} {value!r}: each unit once, the largest first.",
                               hint=_DURATION_HINT)
         seconds += float(m.group(1)) * _SECONDS_PER_UNIT[unit or "s"]
