@@ -28,8 +28,7 @@ from advisor.schemas import Analysis, DeviceProfile, HostInfo, InputPipeline
 from advisor.schemas.base import NUL, refuse_nul
 
 MAX_FRAME_BYTES = 64 * 1024 * 1024  # the largest frame read: an Analysis of a very large model is a few MB
-MAX_TEXT_CHARS = 4096  # a progress message or a reason
-MAX_ERROR_CHARS = 4096  # an error's message or hint (the child cuts what user code raised to this)
+MAX_TEXT_CHARS = 4096  # a progress message, a reason, an error's message or hint (what user code raised: cut)
 MAX_TRACEBACK_CHARS = 65536
 _HEADER = struct.Struct("!Q")  # 8 bytes: the parent's pickled workload may exceed 4 GiB
 _READ_CHUNK_BYTES = 1 << 20
@@ -158,8 +157,8 @@ class ErrorFrame(_Frame):
     kind: Literal["error"] = "error"
     error_class: ChildErrorClass | None
     # Bounded as every text the child sends is (a 3 MB exception message was printed whole, twice)
-    message: Annotated[str, Field(max_length=MAX_ERROR_CHARS)]
-    hint: Annotated[str, Field(max_length=MAX_ERROR_CHARS)] | None = None
+    message: Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
+    hint: Annotated[str, Field(max_length=MAX_TEXT_CHARS)] | None = None
     traceback: Annotated[str, Field(max_length=MAX_TRACEBACK_CHARS)] | None = None
 
 
@@ -219,8 +218,8 @@ def error_frame(error_class: str | None, message: str, hint: str | None = None,
         traceback = str(traceback).replace(NUL, "\\x00")
         if len(traceback) > MAX_TRACEBACK_CHARS:
             traceback = "…" + traceback[-(MAX_TRACEBACK_CHARS - 1):]
-    return ErrorFrame(error_class=error_class, message=child_text(message, MAX_ERROR_CHARS),
-                      hint=None if hint is None else child_text(hint, MAX_ERROR_CHARS), traceback=traceback)
+    return ErrorFrame(error_class=error_class, message=child_text(message),
+                      hint=None if hint is None else child_text(hint), traceback=traceback)
 
 
 def error_class_of(exc: BaseException) -> str | None:

@@ -18,7 +18,7 @@ import pytest
 
 from advisor.errors import ProbeError, WorkloadError
 from advisor.probe import run_profile
-from advisor.probe.frames import MAX_ERROR_CHARS
+from advisor.probe.frames import MAX_TEXT_CHARS
 
 pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc/self/fd: Linux")
 
@@ -128,7 +128,7 @@ def test_a_base_exception_from_user_code_is_the_workloads_error_and_short(tmp_pa
         probe(path)
     message = info.value.message
     assert f"{path}: the workload raised {raised.split('(')[0]} (in make_batch, quirk.py:" in message
-    assert len(message) <= MAX_ERROR_CHARS and "bug in advisor" not in (info.value.hint or "")
+    assert len(message) <= MAX_TEXT_CHARS and "bug in advisor" not in (info.value.hint or "")
 
 
 def test_defaults_out_of_a_jobs_range_are_shown_not_written_into_the_profile(tmp_path):
