@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, m
 
 from advisor.probe.request import ProbeRequest
 from advisor.schemas import Analysis, DeviceProfile, HostInfo, InputPipeline
-from advisor.schemas.base import NUL, refuse_nul
+from advisor.schemas.base import NUL, ParamCount, refuse_nul
 
 MAX_FRAME_BYTES = 64 * 1024 * 1024  # the largest frame read: an Analysis of a very large model is a few MB
 MAX_TEXT_CHARS = 4096  # a progress message, a reason, an error's message or hint (what user code raised: cut)
@@ -123,7 +123,7 @@ class CheckFrame(_Frame):
     """What the one-step workload check (or the analysis) found: the parameter count and the optimizer."""
 
     kind: Literal["check"] = "check"
-    param_count: Annotated[int, Field(ge=0, le=2**63 - 1)]  # what a profile (and the history's column) holds
+    param_count: ParamCount  # what a profile (and the history's column) holds
     optimizer: Annotated[str, Field(max_length=256)]
 
 

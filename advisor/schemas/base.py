@@ -29,6 +29,8 @@ SchemaVersion = Annotated[int, Field(strict=True, ge=1, le=SCHEMA_VERSION)]
 # (advisor.probe.ladder).
 MAX_COUNT = 2**31 - 1
 Count = Annotated[int, Field(ge=1, le=MAX_COUNT)]  # batch sizes, threads, GPUs
+# A model's parameter count: what the history's 64-bit column holds (2**63 - 1; past it a 500 and a traceback).
+ParamCount = Annotated[int, Field(ge=0, le=2**63 - 1)]
 # The most samples, epochs or samples per batch a job may name (the flags, a workload file's constants, the
 # service's request bodies): a larger figure is a typo, and would print times of millions of years and costs
 # beyond any budget as if real.

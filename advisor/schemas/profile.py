@@ -23,6 +23,7 @@ from advisor.schemas.base import (
     JobCount,
     MemorySize,
     Model,
+    ParamCount,
     Precision,
     SchemaVersion,
     Seconds,
@@ -38,6 +39,7 @@ from advisor.schemas.devices import HostInfo
 # (advisor.probe.measure) and a Measurement's, of 16 processes; a device's points of a kind, devices; notes; ops.
 MAX_STEP_SAMPLES = 400
 MAX_SAMPLES_KEPT, MAX_POINTS, MAX_NOTES, MAX_OPS = 16 * MAX_STEP_SAMPLES, 64, 256, 4096
+Note = Annotated[str, Field(max_length=4096)]  # one of a profile's notes
 
 # A timed window is clean when other processes used less than this many cores on average during it, and the
 # hypervisor stole less than this share of the machine's CPU time.
@@ -255,7 +257,7 @@ class InputPipeline(Model):
     cpu_name: str | None = None  # the measuring machine's CPU, as reported
     startup_seconds: Seconds = 0.0  # the first batch at the most workers (worker start-up, first files)
     default_workers: Annotated[int, Field(ge=0, le=4096)] | None = None  # the file's NUM_WORKERS, if set
-    notes: list[Annotated[str, Field(max_length=4096)]] = Field(default_factory=list, max_length=MAX_NOTES)
+    notes: list[Note] = Field(default_factory=list, max_length=MAX_NOTES)
 
     def point(self, workers: int) -> LoaderPoint | None:
         return next((p for p in self.points if p.workers == workers), None)
@@ -402,8 +404,8 @@ class Analysis(Model):
     ops: list[OpRecord] = Field(default_factory=list, max_length=MAX_OPS)
     flops_per_sample: Amount  # forward + backward training FLOPs per sample
     forward_flops_per_sample: Amount | None = None
-    param_count: Annotated[int, Field(ge=0, le=2**63 - 1)]
-    trainable_param_count: Annotated[int, Field(ge=0, le=2**63 - 1)]
+    param_count: ParamCount
+    trainable_param_count: ParamCount
     param_bytes: Amount
     gradient_bytes: Amount
     optimizer: str  # optimizer class name, e.g. "AdamW"
@@ -430,7 +432,7 @@ class WorkloadInfo(Model):
     name: str
     path: str | None = None
     file_sha256: Annotated[str, Field(max_length=64)] | None = None  # hex; the history's column holds 64
-    param_count: Annotated[int, Field(ge=0, le=2**63 - 1)] | None = None
+    param_count: ParamCount | None = None
     flops_per_sample: Amount | None = None
     optimizer: str | None = None
     dataset_size: JobCount | None = None  # the file's defaults, if any: any figure the job takes
@@ -472,7 +474,7 @@ class Profile(Model):
     probe_wall_seconds: Seconds = 0.0
     # What the probe found that makes its timings less trustworthy ("cpu: the step time ... varied widely",
     # a CPU probe held to one thread after a fork). Each starts with the device it is about, if one.
-    notes: list[Annotated[str, Field(max_length=4096)]] = Field(default_factory=list, max_length=MAX_NOTES)
+    notes: list[Note] = Field(default_factory=list, max_length=MAX_NOTES)
 
     @model_validator(mode="after")
     def _no_nul(self) -> Profile:

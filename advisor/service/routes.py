@@ -17,6 +17,7 @@ from pydantic import AfterValidator
 
 from advisor.errors import ConfigError
 from advisor.history.export import EXPORT_COLUMNS, EXPORT_PAGE_ROWS
+from advisor.history.filters import SQL_INT_MAX
 from advisor.schemas import CalibrationReport, Comparison, HistoryDetail, Outcome, Recommendation
 from advisor.service.backend import Backend
 from advisor.service.wire import (
@@ -142,8 +143,8 @@ def _since(text: str | None) -> datetime | None:
     return parse_since(text) if text else None
 
 
-# A page key is an id: past the largest SQLite stores (2**63 - 1) it was a 500 (an OverflowError in the driver)
-PageKey = Annotated[int, Query(ge=0, le=2**63 - 1)]
+# A page key is an id: past the largest SQL integer it was a 500 on SQLite (an OverflowError in the driver)
+PageKey = Annotated[int, Query(ge=0, le=SQL_INT_MAX)]
 
 
 @router.get("/history/export", responses=_ERRORS,
