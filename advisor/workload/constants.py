@@ -12,7 +12,9 @@ which flag sets it (``advisor.workload.job.unread_notes``). Sizes are bounded (e
 integer digits) so a hostile file cannot make the reader spin.
 
 Only top-level assignments count, in file order; a name whose latest top-level assignment cannot be read is
-unknown from there on. Torch-free.
+unknown from there on. The body of an ``if __name__ == "__main__":`` block is skipped (its ``else`` is read as
+top-level code): the probe child imports the file under another name, so that block never runs there, and a
+value set only in it is not the job's. Torch-free.
 """
 
 from __future__ import annotations
@@ -155,7 +157,7 @@ def read_constants(source: str) -> FileConstants:
     known: dict[str, Any] = {}
     values: dict[str, Any] = {}
     unread: dict[str, str] = {}
-    for node in tree.body:
+    for node in _imported(tree.body):
         targets, value, stmt = _assigned(node)
         for name in _rebound(node):
             known.pop(name, None)
@@ -172,7 +174,8 @@ def read_constants(source: str) -> FileConstants:
                 known.pop(name, None)
                 if name in JOB_CONSTANTS:
                     values.pop(name, None)
-                    unread[name] = _source_of(source, value)
+                    # An augmented assignment's value is built here, without a position: quote the statement.
+                    unread[name] = _source_of(source, stmt if isinstance(stmt, ast.AugAssign) else value)
             continue
         for name in targets:
             known[name] = result
@@ -180,6 +183,27 @@ def read_constants(source: str) -> FileConstants:
                 values[name] = result
                 unread.pop(name, None)
     return FileConstants(values, unread)
+
+
+def _imported(body: list[ast.stmt]) -> list[ast.stmt]:
+    """The top-level statements that run when the file is imported: a ``__main__`` guard's ``else`` in its place,
+    its body left out."""
+    out: list[ast.stmt] = []
+    for node in body:
+        if isinstance(node, ast.If) and _is_main_guard(node.test):
+            out += _imported(node.orelse)
+        else:
+            out.append(node)
+    return out
+
+
+def _is_main_guard(test: ast.expr) -> bool:
+    """Whether ``test`` is ``__name__ == "__main__"`` (either way round)."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.ops[0], ast.Eq)):
+        return False
+    sides = (test.left, test.comparators[0])
+    return (any(isinstance(s, ast.Name) and s.id == "__name__" for s in sides)
+            and any(isinstance(s, ast.Constant) and s.value == "__main__" for s in sides))
 
 
 # How a note names a statement that binds a constant other than by ``NAME = value`` (its source would not read as

@@ -200,6 +200,9 @@ JOB_SETTINGS = (
     ("EVAL_EVERY", "eval_every", "--eval-every N", None),
     ("EVAL_STEPS", "eval_steps", "--eval-steps N", 0),
 )
+# How a note names each default: a user reads "fp32", not the None that means it.
+_DEFAULT_WORDS = {"PRECISION": "fp32", "COMPILE": "eager, no torch.compile", "GRAD_ACCUM_STEPS": "1",
+                  "EVAL_EVERY": "no evaluation", "EVAL_STEPS": "no evaluation"}
 # The data constants the probe child reports from the imported module (advisor.probe.child's WorkloadFrame).
 _CHILD_REPORTED = {"DATASET_SIZE": "--dataset-size N", "EPOCHS": "--epochs N", "BATCH_SIZE": "--batch-size N",
                    "NUM_WORKERS": "(none: the probe reads it from the module)"}
@@ -312,14 +315,16 @@ def resolve_settings(explicit: dict[str, Any], constants: Any = None, *, module_
             checked = default
             if const in unread:
                 notes.append(f"{where}{const} = {unread[const]} could not be read without running the file (only "
-                             f"constant arithmetic is): the default {default!r} was used; {flag} sets it.")
+                             f"constant arithmetic is): the default ({_DEFAULT_WORDS[const]}) was used; {flag} sets "
+                             "it.")
         resolved[keyword] = checked
     notes += _unread_data_notes(unread, where, probed_batch_size, reported or {})
     # An evaluation needs both: how often, and how many batches. Half of it counts nothing; say which half.
     if resolved["eval_steps"] and not resolved["eval_every"]:
         notes.append(f"{said['eval_steps']} without EVAL_EVERY or --eval-every: no evaluation is counted; "
                      "--eval-every N says how many optimizer steps apart they run.")
-    if resolved["eval_every"] and not resolved["eval_steps"]:
+    # EVAL_STEPS = 0 or --eval-steps 0 given is evaluation turned off, not half of one.
+    if resolved["eval_every"] and not resolved["eval_steps"] and "eval_steps" not in said:
         notes.append(f"{said['eval_every']} without EVAL_STEPS or --eval-steps: evaluations of no batches, so "
                      "no evaluation is counted; --eval-steps N says how many forward-only batches each runs.")
     return JobSettings(precision=resolved["precision"], compiled=bool(resolved["compile"]),

@@ -61,6 +61,25 @@ def test_a_name_rebound_by_code_is_unknown_from_there_on():
     assert read_constants("EPOCHS = f()\nEPOCHS = 2 + 1").values == {"EPOCHS": 3}
 
 
+def test_a_main_guard_never_runs_in_the_child_so_its_assignments_are_not_the_jobs():
+    """The child imports the file under another name: a value set under ``if __name__ == "__main__":`` is not
+    the job's, and must not make a readable constant before it unread (it read GRAD_ACCUM_STEPS 8 as 1)."""
+    text = ("GRAD_ACCUM_STEPS = 8\nBATCH_SIZE = 64\nif __name__ == '__main__':\n    GRAD_ACCUM_STEPS = 1\n"
+            "    BATCH_SIZE = 2\nelse:\n    EPOCHS = 3\n")
+    found = read_constants(text)
+    assert found.values == {"GRAD_ACCUM_STEPS": 8, "BATCH_SIZE": 64, "EPOCHS": 3} and found.unread == {}
+    flipped = read_constants("EPOCHS = 1\nif '__main__' == __name__:\n    EPOCHS = 9\n")
+    assert flipped.values == {"EPOCHS": 1}
+    # Any other test may run at import: unknown, as before.
+    other = read_constants("EPOCHS = 1\nif __name__ != '__main__':\n    EPOCHS = 9\n")
+    assert other.unread == {"EPOCHS": "... (set by the if block at line 2)"}
+
+
+def test_an_augmented_assignment_is_quoted_as_written():
+    found = read_constants("import os\nGRAD_ACCUM_STEPS = int(os.environ.get('GA', '4'))\nGRAD_ACCUM_STEPS *= 2\n")
+    assert found.unread == {"GRAD_ACCUM_STEPS": "GRAD_ACCUM_STEPS *= 2"}
+
+
 def test_the_evaluator_runs_no_calls_attributes_or_subscripts():
     import ast
 
@@ -99,7 +118,9 @@ def test_an_unread_constant_gets_a_note_naming_the_default_and_the_flag():
     assert got.grad_accum_steps == 1 and got.compiled is False
     compile_note, accum_note = got.notes  # in JOB_SETTINGS' order
     assert accum_note.startswith("w.py: GRAD_ACCUM_STEPS = int(os.environ.get('A', 5)) could not be read")
-    assert "the default 1 was used; --grad-accum-steps N sets it." in accum_note
+    precision = resolve_settings({}, read_constants("import os\nPRECISION = os.environ.get('P', 'bf16')")).notes
+    assert "the default (fp32) was used; --precision P sets it." in precision[0]
+    assert "the default (1) was used; --grad-accum-steps N sets it." in accum_note
     assert "COMPILE = os.name == 'x'" in compile_note and "--compile / --no-compile" in compile_note
     # The flag settles it: no note.
     assert resolve_settings({"grad_accum_steps": 4, "compile": True}, found).notes == ()
@@ -151,6 +172,10 @@ def test_half_an_evaluation_is_noted_not_counted_naming_what_the_user_gave():
                            "evaluation is counted; --eval-steps N says how many forward-only batches each runs.",)
     assert every.apply(JobSpec(1000, 1, 10)).evaluations == 0
     assert resolve_settings({"eval_every": 10, "eval_steps": 2}).notes == ()
+    # Evaluation turned off, by the flag over the file or by the file itself: no note of "half an evaluation".
+    off = resolve_settings({"eval_steps": 0}, module_values={"EVAL_EVERY": 100, "EVAL_STEPS": 50})
+    assert (off.eval_every, off.eval_steps, off.notes) == (100, 0, ())
+    assert resolve_settings({}, module_values={"EVAL_EVERY": 100, "EVAL_STEPS": 0}).notes == ()
     assert JobSpec(1000, 2, 10, grad_accum_steps=4, eval_every=5, eval_steps=3).evaluations == 10  # 50 updates
 
 
