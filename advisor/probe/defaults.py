@@ -1,7 +1,7 @@
 """What the probe's child reports of a workload's job defaults (``DATASET_SIZE``, ``EPOCHS``, ``BATCH_SIZE``).
 
 The child imports the file, so it sees the module's values where the parent's reader of constant arithmetic
-could not (``int(os.environ["B"])``). An int goes to the parent as a number; anything else the module set (nan,
+could not (``int(os.environ["B"])``). An int (or numpy int) goes to the parent as a number; anything else the module set (nan,
 "2000", an int too long for JSON) as a short text, so that the parent's message names the constant and what it
 held rather than "no dataset size given", or a frame it cannot parse.
 """
@@ -9,6 +9,7 @@ held rather than "no dataset size given", or a frame it cannot parse.
 from __future__ import annotations
 
 import math
+import operator
 from typing import Any
 
 from advisor.probe.frames import WorkloadFrame
@@ -18,9 +19,15 @@ _MAX_SENT = 10**18
 
 
 def _whole(value: Any) -> int | None:
-    """A workload default as sent to the parent: an integer, else nothing."""
-    whole = isinstance(value, int) and not isinstance(value, bool) and abs(value) <= _MAX_SENT
-    return value if whole else None
+    """A workload default as sent to the parent: an integer (a numpy or other integer type too, as Python's
+    ``operator.index`` reads it: ``np.int64(64)`` is 64), else nothing."""
+    if isinstance(value, (bool, float, str)) or value is None:
+        return None
+    try:
+        number = int(operator.index(value))
+    except Exception:  # not an integer type, or the user's __index__ raised: shown as text instead
+        return None
+    return number if abs(number) <= _MAX_SENT else None
 
 
 def _unusable(value: Any) -> str | None:

@@ -245,6 +245,26 @@ def test_the_child_shows_a_default_it_cannot_send_as_an_int():
         "dataset_size": repr("x" * 500)[:77] + "...", "batch_size": "True"}
 
 
+def test_a_numpy_int_default_is_sent_as_the_number_it_is():
+    """``BATCH_SIZE = np.int64(64)`` is 64 to every integer check; it was refused after the probe as "not a
+    positive whole number". A float stays refused (the flags take whole numbers only)."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from advisor.probe.defaults import defaults_frame
+
+    class Raises:
+        def __index__(self):
+            raise RuntimeError("the user's __index__")
+
+    frame = defaults_frame(SimpleNamespace(dataset_size=np.int64(1000), epochs=np.int32(2), batch_size=Raises()))
+    assert (frame.dataset_size, frame.epochs, frame.batch_size) == (1000, 2, None)
+    assert type(frame.dataset_size) is int and set(frame.unusable) == {"batch_size"}
+    assert defaults_frame(SimpleNamespace(dataset_size=64.0, epochs=None, batch_size=None)).unusable == {
+        "dataset_size": "64.0"}
+
+
 @pytest.mark.parametrize("body, message", [
     ('DATASET_SIZE = float("nan")\n',
      'DATASET_SIZE = nan (the module\'s value, which the probe child reported): the dataset size must be a positive '
