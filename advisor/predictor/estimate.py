@@ -401,7 +401,7 @@ def estimate(profile: Profile, job: JobSpec, target: Target, *, precision: str |
         est = estimate_cpu(profile, job, target, ctx, machine_memory_gib=machine_memory_gib, vcpus=vcpus)
         if precision not in (None, "mixed", est.precision):
             # A CPU runs the job as it was probed (fp32): a GPU precision keeps CPU candidates, with a note.
-            note = (f"--precision {precision} applies to GPUs: the CPU is predicted at {est.precision}, the "
+            note = (f"precision {precision} applies to GPUs: the CPU is predicted at {est.precision}, the "
                     "precision it was probed at and runs the job at.")
             est = est.model_copy(update={"notes": [note, *est.notes]})
         return est
