@@ -121,7 +121,8 @@ def cpu_fallback_estimate(profile: Profile, job: JobSpec, target: Target, ctx: A
     calibrate the roofline's efficiency.
 
     None where the measured fit serves (the usual case: the probe timed what it planned) or there is nothing
-    to price with (no op rates: the budget skipped no point; no analysis); then the caller goes on as before.
+    to price with (no op rates, as in a profile from before they were timed on every probe; no analysis); then
+    the caller goes on as before.
     ``target_cpu``/``local_cpu`` scale to another CPU family as ``cpu_scaling`` does.
     ``machine_memory_gib``: as in ``estimate.estimate_cpu``, the memory of the machine the job runs on; a
     string (``measured.THIS_MACHINE``) means this one, None not known. ``ctx``: the caller's
@@ -132,7 +133,9 @@ def cpu_fallback_estimate(profile: Profile, job: JobSpec, target: Target, ctx: A
     if dev is None or dev.cpu_peak is None or analysis is None:
         return None
     timed = sorted({m.batch_size for m in dev.measurements if not m.oom and m.compute_seconds})
-    if len(timed) > 1 or (timed and job.batch_size <= ROOFLINE_BEYOND * timed[0]):
+    # The op rates are timed on every CPU probe: the roofline serves where the budget skipped points, or where
+    # nothing was timed (one step did not fit the memory), not where the ladder timed what it planned.
+    if timed and (not dev.skipped or len(timed) > 1 or job.batch_size <= ROOFLINE_BEYOND * timed[0]):
         return None
     peak = dev.cpu_peak
     local_threads = dev.threads or 1

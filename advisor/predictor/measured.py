@@ -302,8 +302,10 @@ def _judged_memory(dev: DeviceProfile, profile: Profile, b: int, machine_memory_
 
 def optimizer_seconds_on_cpu(profile: Profile, dev: DeviceProfile) -> float:
     """The optimizer update's seconds on this CPU: the analysis' optimizer bytes (memory-bound: Adam reads and
-    writes weights, gradients and its state) over the memory bandwidth the probe measured here. 0 without the
-    analysis or the measurement (then accumulation saves nothing, conservatively)."""
+    writes weights, gradients and its state) over the memory bandwidth the probe measured here (one thread's
+    bandwidth, timed by that thread's CPU time). 0 without the analysis or the
+    measurement (a profile from before every CPU probe timed it): then accumulation saves nothing, an upper
+    bound on the job's time, and the note says so."""
     analysis, peak = profile.analysis, dev.cpu_peak
     if analysis is None or peak is None:
         return 0.0
@@ -331,8 +333,13 @@ def _job_steps(profile: Profile, dev: DeviceProfile, job: JobSpec, plain_at: Cal
                      "eagerly): predicted as eager PyTorch.")
     if job.grad_accum_steps == 1:
         return plain_at, eval_seconds
-    notes.append(f"gradient accumulation: {job.grad_accum_steps} micro-steps per optimizer step; the optimizer "
-                 f"({opt * 1e3:.3g} ms of a step) runs once per optimizer step.")
+    if opt > 0:
+        notes.append(f"gradient accumulation: {job.grad_accum_steps} micro-steps per optimizer step; the optimizer "
+                     f"({opt * 1e3:.3g} ms of a step) runs once per optimizer step.")
+    else:  # "0 ms of a step" read as a measurement; it is what was not measured
+        notes.append(f"gradient accumulation: {job.grad_accum_steps} micro-steps per optimizer step; the "
+                     f"optimizer's share of a {dev.kind.upper()} step was not measured here, so every micro-step is "
+                     "priced with it: an upper bound, by that share.")
     return (lambda n: accumulated_step(plain_at(n), opt, job.grad_accum_steps)), eval_seconds
 
 

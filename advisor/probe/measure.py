@@ -85,7 +85,7 @@ class ProbeOptions:
     cold_start_seconds: float = 0.0
     first_use_seconds: float = 0.0
     check_batch_size: int = CHECK_BATCH_SIZE
-    cpu_peak: bool = True  # on the CPU, time the op mix (probe.cpu_peak) when points were skipped; not in the twin
+    cpu_peak: bool = True  # on the CPU, time the op mix (probe.cpu_peak) after the ladder; not in the twin
     after_ladder: bool = True  # on the CPU, the subnormal drift and allocator what-if (AFTER_LADDER_SECONDS); not twin
     # This process's part of timing the user's batch size (advisor.probe.twin: each of two twins 1/2): its
     # least timed seconds scale by it, the precision it stops at by its square root (the parts are pooled).
@@ -277,8 +277,10 @@ class DeviceProbe:
                 profile.oom_batch_size = 1
             else:
                 self._ladder(profile, build_seconds)
-            if self.device.type == "cpu" and self.options.cpu_peak and profile.skipped:
-                # The budget left points untimed: the predictor may price the model from this CPU's op rates.
+            if self.device.type == "cpu" and self.options.cpu_peak and not oom_at_build:
+                # This CPU's op rates (a fraction of a second): where the budget left points untimed, the
+                # predictor prices the model from them (predictor.cpu_roofline); and they price the optimizer's
+                # bytes, the part of a step gradient accumulation saves (measured.optimizer_seconds_on_cpu).
                 self.report(0.99, "cpu: timing this CPU's op rates", force=True)
                 profile.cpu_peak = measure_cpu_peak(torch)
         finally:

@@ -100,6 +100,18 @@ def test_accumulation_on_the_cpu_shares_the_optimizer_from_its_bytes(prof):
     assert one.mfu is None and four.mfu is None  # MFU is a GPU figure
 
 
+def test_accumulation_on_a_cpu_without_op_rates_says_it_saved_nothing(prof):
+    """A profile with no op rates (from before every CPU probe timed them) cannot price the optimizer: the note
+    says the estimate is an upper bound, not that the optimizer takes "0 ms of a step"."""
+    no_rates = prof.model_copy(update={"devices": [prof.devices[0].model_copy(update={"cpu_peak": None})]})
+    one = estimate(no_rates, JOB, Target.cpu())
+    four = estimate(no_rates, replace(JOB, grad_accum_steps=4), Target.cpu())
+    assert four.seconds == pytest.approx(one.seconds, rel=1e-9)
+    assert not any("0 ms of a step" in n for n in four.notes)
+    assert any("optimizer's share of a CPU step was not measured here" in n and "an upper bound" in n
+               for n in four.notes)
+
+
 def test_compile_is_noted_on_a_measured_cpu(prof):
     est = estimate(prof, replace(JOB, compiled=True), Target.cpu())
     assert est.compiled is True

@@ -64,6 +64,8 @@ def test_ladder_statistics_and_device_facts():
     assert prof.name and prof.memory_gib > 0
     assert 0 < prof.probe_seconds < 3.0 and prof.startup_seconds >= 0
     assert prof.thread_scaling == []
+    # The op rates are timed on every CPU ladder: they price the optimizer's share that accumulation saves.
+    assert prof.cpu_peak is not None and prof.cpu_peak.memory_bytes_per_second > 0 and not prof.skipped
     fractions = [f for f, _ in reports]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
 
@@ -211,6 +213,7 @@ def test_out_of_memory_building_the_model():
     prof = probe(Workload(model=huge, make_batch=tiny_batch), batch_size=8)
     assert prof.largest_batch_size is None and prof.oom_batch_size == 1
     assert [m.oom for m in prof.measurements] == [True]
+    assert prof.cpu_peak is None  # no ladder ran: the probe's result is the out-of-memory error, as before
 
 
 def test_cpu_memory_grows_with_the_batch():
