@@ -1,9 +1,9 @@
 """What the probe's child reports of a workload's job defaults (``DATASET_SIZE``, ``EPOCHS``, ``BATCH_SIZE``).
 
 The child imports the file, so it sees the module's values where the parent's reader of constant arithmetic
-could not (``int(os.environ["B"])``). An int (or numpy int) goes to the parent as a number; anything else the module set (nan,
-"2000", an int too long for JSON) as a short text, so that the parent's message names the constant and what it
-held rather than "no dataset size given", or a frame it cannot parse.
+could not (``int(os.environ["B"])``). An int (or numpy int) goes to the parent as a number; anything else the
+module set (nan, "2000", an int too long for JSON) as a short text, so that the parent's message names the
+constant and what it held rather than "no dataset size given", or a frame it cannot parse.
 """
 
 from __future__ import annotations

@@ -63,7 +63,8 @@ def test_the_file_declares_the_job_and_the_flags_override_it(app, workload):
     # EVAL_STEPS is a call: not read, so no evaluation, and a note says which default and which flag.
     assert from_file["eval_seconds"] is None
     assert any("EVAL_STEPS = int(os.environ.get(\"EVAL\", 20)) could not be read without running the file"
-               in n and "the default (no evaluation) was used; --eval-steps N sets it." in n for n in from_file["notes"])
+               in n and "the default (no evaluation) was used; --eval-steps N sets it." in n
+               for n in from_file["notes"])
     assert 0 < from_file["mfu"] < 1
 
     flagged = _predict(app, workload, "--precision", "fp32", "--no-compile", "--grad-accum-steps", "1",
