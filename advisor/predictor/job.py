@@ -72,6 +72,7 @@ class JobTime:
             "batch_seconds": self.batch_seconds, "steps_per_epoch": self.steps_per_epoch,
             "total_steps": self.total_steps, "startup_seconds": self.startup_seconds,
             "grad_accum_steps": job.grad_accum_steps, "compiled": job.compiled,
+            "eval_every": job.eval_every, "eval_steps": job.eval_steps,
             "eval_seconds": self.eval_seconds if job.evaluations else None,
             "subnormal_seconds": self.subnormal_seconds or None,
         }

@@ -52,10 +52,13 @@ class Estimate(Model):
     host_vcpus: int | None = None  # the target host's vCPUs the input ceiling assumed
     transfer_overlapped: bool | None = None  # GPU targets: the copy overlaps compute (pinned, non-blocking)
     # How the job steps (advisor.schemas.JobSpec): micro-steps per optimizer step (``step_seconds`` is the
-    # average micro-step, the optimizer and all-reduce shared over them), torch.compile, and the time of all
+    # average micro-step, the optimizer and all-reduce shared over them), torch.compile, the evaluation asked
+    # (every ``eval_every`` optimizer steps, ``eval_steps`` forward-only batches), and the time of all
     # evaluations together (in ``seconds``; None without evaluation).
     grad_accum_steps: int = 1
     compiled: bool = False
+    eval_every: int | None = None
+    eval_steps: int = 0
     eval_seconds: float | None = None
     # CPU: what the optimizer's steps take beyond their probed time once its state of parameters whose gradients
     # stay zero has decayed into subnormal floats (advisor.probe.subnormal), in ``seconds``; None: none measured.
