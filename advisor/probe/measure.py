@@ -278,9 +278,7 @@ class DeviceProbe:
             else:
                 self._ladder(profile, build_seconds)
             if self.device.type == "cpu" and self.options.cpu_peak and not oom_at_build:
-                # This CPU's op rates (a fraction of a second): where the budget left points untimed, the
-                # predictor prices the model from them (predictor.cpu_roofline); and they price the optimizer's
-                # bytes, the part of a step gradient accumulation saves (measured.optimizer_seconds_on_cpu).
+                # Op rates (0.1 s): the roofline of skipped points, the optimizer share accumulation saves (predictor).
                 self.report(0.99, "cpu: timing this CPU's op rates", force=True)
                 profile.cpu_peak = measure_cpu_peak(torch)
         finally:
