@@ -170,9 +170,11 @@ def _describe(source: Any) -> tuple[str, WorkloadInfo]:
     sha = None
     with contextlib.suppress(OSError):
         sha = file_sha256(path)
-    # The job settings the file declares, read from its text (never run here), so the profile carries them.
-    return str(path), WorkloadInfo(name=path.stem, path=str(path), file_sha256=sha,
-                                   **declared_settings(read_file_constants(path).values))
+    # The job settings the file declares, read from its text (never run here), so the profile carries them, and
+    # those it set in a way not read, so that a prediction from the profile notes them as one from the file does.
+    constants = read_file_constants(path)
+    return str(path), WorkloadInfo(name=path.stem, path=str(path), file_sha256=sha, unread=constants.unread,
+                                   **declared_settings(constants.values))
 
 
 def _probe(source: Any, request: ProbeRequest, notify: Progress, label: str) -> _Collected:

@@ -36,6 +36,11 @@ ParamCount = Annotated[int, Field(ge=0, le=2**63 - 1)]
 # beyond any budget as if real.
 MAX_JOB_COUNT = 10**12
 JobCount = Annotated[int, Field(ge=1, le=MAX_JOB_COUNT)]  # a job's dataset size, epochs, batch size
+# The constants a workload file declares its job with (advisor.workload.constants.JOB_CONSTANTS), and the source
+# text of one that was set in a way its reader does not evaluate, as a note quotes it.
+JobConstant = Literal["DATASET_SIZE", "EPOCHS", "BATCH_SIZE", "NUM_WORKERS", "PRECISION", "COMPILE",
+                      "GRAD_ACCUM_STEPS", "EVAL_EVERY", "EVAL_STEPS"]
+ConstantSource = Annotated[str, Field(max_length=200)]
 # One step: at least 1 ns (no timer the probe reads resolves less, and no step is that short) and at most 11 days.
 # The floor keeps a profile's ratios of step times finite: 1e-200 s passed, and a squared ratio overflowed.
 StepSeconds = Annotated[float, Field(ge=1e-9, le=1e6, allow_inf_nan=False)]

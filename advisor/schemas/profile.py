@@ -17,9 +17,11 @@ from advisor.schemas.base import (
     MAX_JOB_COUNT,
     SCHEMA_VERSION,
     Amount,
+    ConstantSource,
     Count,
     Fraction,
     Gib,
+    JobConstant,
     JobCount,
     MemorySize,
     Model,
@@ -326,8 +328,7 @@ class OpRecord(Model):
     # A fused attention kernel's options, as ``F.scaled_dot_product_attention`` was called: "dropout" (it
     # draws a random number per score) and "mask" (it reads and adds a mask per score), which the roofline's
     # ``attention_score_seconds`` prices, and "causal" (the kernel skips the score tiles above the diagonal),
-    # recorded but not priced (bench/README.md, "Fused attention's options"). (): none, any other op, or an
-    # older profile.
+    # recorded, not priced (bench/README.md, "Fused attention's options"). (): none, another op, an old profile.
     attention: tuple[Literal["causal", "dropout", "mask"], ...] = ()
 
 
@@ -442,16 +443,15 @@ class WorkloadInfo(Model):
     # child showed it ("dataset_size": "nan"): the job's error names it unless a flag gives that figure.
     unusable_defaults: dict[Literal["dataset_size", "epochs", "batch_size"], Annotated[str, Field(max_length=80)]] = (
         Field(default_factory=dict))
-    # How the job steps, as the workload declared it (a file's PRECISION, COMPILE, GRAD_ACCUM_STEPS, EVAL_EVERY,
-    # EVAL_STEPS, read from its text at probe time; an in-memory Workload's attributes); None: not declared. A
-    # saved profile predicts the job its workload declared without the file being read again (a server never
-    # reads it).
+    # How the job steps as the workload declared it (a file's text read at probe time; a Workload's attributes;
+    # None: not declared): a saved profile predicts that job without the file, which a server never reads.
+    # ``unread``: constants the text set in a way not read (name -> source), so its predictions note them too.
     precision: Literal["fp32", "tf32", "bf16", "fp16", "mixed"] | None = None
     compile: bool | None = None
-    # Bounded as the job's figures are (advisor.workload.job.positive_int takes these up to 10^12 too).
     grad_accum_steps: JobCount | None = None
     eval_every: JobCount | None = None
     eval_steps: Annotated[int, Field(ge=0, le=MAX_JOB_COUNT)] | None = None
+    unread: dict[JobConstant, ConstantSource] = Field(default_factory=dict)
 
     def job_constants(self) -> dict[str, object]:
         """The declared values by the workload file's constant name (``PRECISION``...), None where not set."""

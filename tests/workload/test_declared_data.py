@@ -286,3 +286,23 @@ def test_a_default_only_the_probe_child_read_is_named_with_its_value(tmp_path, b
                                              "--dataset-size", "64", "--device", "cpu", "--no-save",
                                              "--probe-seconds", "2", "--json"])
     assert given.exit_code == 0, given.output
+
+
+def test_a_profile_keeps_the_constants_its_file_did_not_give_and_its_predictions_note_them(tmp_path):
+    """``predict --profile`` gave GRAD_ACCUM_STEPS 1 silently where ``predict FILE`` noted that the file's
+    ``int(os.environ.get(...))`` was not read: the probe now records the unread constants in the profile."""
+    from advisor.probe.runner import _describe
+    from advisor.schemas import Profile
+
+    path = write(tmp_path, GOOD_MODEL + GOOD_BATCH + "import os\nGRAD_ACCUM_STEPS = int(os.environ.get('GA', '8'))\n"
+                                                   "PRECISION = 'bf16'\n")
+    _label, info = _describe(path)
+    assert info.unread == {"GRAD_ACCUM_STEPS": "int(os.environ.get('GA', '8'))"} and info.precision == "bf16"
+    prof = Profile.model_validate_json(Profile(workload=info).model_dump_json())  # as saved and loaded
+    from_profile = job_settings(prof, {})
+    from_file = job_settings(path, {})
+    assert from_profile.notes == from_file.notes and len(from_file.notes) == 1
+    assert "GRAD_ACCUM_STEPS = int(os.environ.get('GA', '8')) could not be read" in from_profile.notes[0]
+    assert (from_profile.precision, from_profile.grad_accum_steps) == ("bf16", 1)
+    # A flag settles it, on the profile's path too.
+    assert job_settings(prof, {"grad_accum_steps": 8}).notes == ()
