@@ -133,6 +133,9 @@ class StepPrediction:
     layout_seconds: float = 0.0  # of the GPU's time: cuDNN's transposes of channels-first 16-bit convolutions
     # of the GPU's time: channels-first batch norms' one-block-per-channel floor above their bandwidth time
     plane_seconds: float = 0.0
+    # What the step would take less without its optimizer update: its kernels on the GPU and its launches on the
+    # host, through the same overlap (a host-bound step saves the launches, a GPU-bound one the kernels).
+    optimizer_saved_seconds: float = 0.0
 
     @property
     def samples_per_second(self) -> float:
@@ -335,6 +338,9 @@ def _finish(priced: dict, table: OpTable, spec: GpuSpec, batch_size: int, precis
     host_seconds = cal.host_seconds_per_op * (model_kernels * (COMPILED_HOST_FRACTION if compiled else 1.0)
                                               + opt_launches)
     seconds = overlapped(gpu_seconds, host_seconds, cal.host_overlap_exponent) + cal.step_overhead_seconds
+    without_optimizer = overlapped(max(gpu_seconds - per_phase["optimizer"], 0.0),
+                                   max(host_seconds - cal.host_seconds_per_op * opt_launches, 0.0),
+                                   cal.host_overlap_exponent) + cal.step_overhead_seconds
     note = _tf32_note(table, precision)
     if note:
         notes.append(note)
@@ -343,7 +349,8 @@ def _finish(priced: dict, table: OpTable, spec: GpuSpec, batch_size: int, precis
         overhead_seconds=seconds - gpu_seconds, per_kind=per_kind, gpu=spec.name, batch_size=int(batch_size),
         precision=precision, kernels=int(kernels), flops=priced["flops"], bytes=priced["bytes"], notes=notes,
         per_phase=per_phase, gpu_seconds=gpu_seconds, host_seconds=host_seconds,
-        layout_seconds=priced.get("layout", 0.0), plane_seconds=priced.get("planes", 0.0))
+        layout_seconds=priced.get("layout", 0.0), plane_seconds=priced.get("planes", 0.0),
+        optimizer_saved_seconds=seconds - without_optimizer)
     host_note = host_bound_note(step, compiled=compiled)
     if host_note:
         notes.append(host_note)  # the step's own list
@@ -440,8 +447,10 @@ def split_step(analysis: Analysis | None, spec: GpuSpec, batch_size: int, precis
                calibration: Calibration, *, compiled: bool = False) -> dict[str, float]:
     """``predict_step``'s seconds split by phase: {"forward", "backward", "optimizer", "overhead"}.
 
-    forward/backward/optimizer are the GPU time of the operators the analysis tags with that phase (the
-    optimizer's foreach launches included); "overhead" is the step overhead plus host time beyond the GPU's.
+    forward/backward are the GPU time of the operators the analysis tags with that phase; "optimizer" is what the
+    step takes less without its update (``StepPrediction.optimizer_saved_seconds``: its foreach kernels where the
+    GPU sets the pace, their launches where the host does); "overhead" is the rest (the step overhead plus host
+    time beyond the GPU's).
     The four sum to ``predict_step(...).seconds``. Gradient accumulation runs forward + backward per micro-step
     and the optimizer once; an evaluation pass runs forward only (with the share of overhead the caller
     chooses).
@@ -451,6 +460,7 @@ def split_step(analysis: Analysis | None, spec: GpuSpec, batch_size: int, precis
 
 def step_phases(step: StepPrediction) -> dict[str, float]:
     """A predicted step's seconds by phase (see ``split_step``); they sum to ``step.seconds``."""
-    phases = {k: step.per_phase.get(k, 0.0) for k in ("forward", "backward", "optimizer")}
+    phases = {k: step.per_phase.get(k, 0.0) for k in ("forward", "backward")}
+    phases["optimizer"] = step.optimizer_saved_seconds
     phases["overhead"] = step.seconds - sum(phases.values())
     return phases
