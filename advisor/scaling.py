@@ -80,13 +80,23 @@ def predict_grid(
             except PredictionError as exc:
                 grid.rows.append(ScalingRow(count=count, precision=prec or "fp32", error=exc.message))
                 continue
+            # The offer is billed for the job as it runs there: on its own vCPUs and links (recommend's figure),
+            # which may not be the host this row assumed (a 4-vCPU g4dn feeds an input-bound job slower).
+            own = est if cheapest is None else _on_offer(cheapest, est, target, lambda t, v, p=prec: api.predict(
+                profiled(p), dataset_size=job.dataset_size, epochs=job.epochs, batch_size=job.batch_size,
+                target=t, precision=p, settings=settings, vcpus=v))
             grid.rows.append(ScalingRow(
                 count=count, precision=est.precision, estimate=est,
                 price_usd_per_hour=cheapest.price_usd_per_hour if cheapest else None,
                 offer=f"{cheapest.provider} {cheapest.instance_type} ({cheapest.region})" if cheapest else None,
+                offer_seconds=own.seconds if own is not None and own is not est else None,
                 # a job that does not fit these GPUs' memory has no cost to show: it would not run
-                cost_usd=cost_usd(cheapest, est.seconds, startup_seconds=settings.startup_seconds_gpu)
-                if cheapest and est.fits_memory else None))
+                cost_usd=cost_usd(cheapest, own.seconds, startup_seconds=settings.startup_seconds_gpu)
+                if cheapest and own is not None and own.fits_memory else None))
+    if any(r.offer_seconds is not None for r in grid.rows):
+        grid.notes.append("The cost is the named offer's for the job on its own host (its vCPUs feed the input "
+                          "pipeline; its GPU links carry the all-reduce), as recommend prices it; where that time "
+                          "differs from the row's, the offer's column gives it.")
     one = {r.precision: r.estimate.seconds for r in grid.rows if r.count == 1 and r.estimate is not None}
     for r in grid.rows:
         if r.estimate is not None and r.precision in one and r.estimate.seconds > 0:
@@ -97,3 +107,16 @@ def predict_grid(
         grid.notes.append(f"{', '.join(slower)} take longer than one GPU for this job: the all-reduce and "
                           "synchronisation of each step cost more than splitting its batch saves.")
     return grid
+
+
+def _on_offer(offer: Any, est: Any, target: Target, predict: Any) -> Any:
+    """The job's estimate on ``offer`` as recommend makes it (its vCPUs, its GPU links: ``offer_target``): ``est``
+    itself where that is the same within 0.5%, None where the offer cannot run it."""
+    from advisor.predictor.targets import offer_target
+
+    try:
+        own = predict(offer_target(offer), offer.vcpus)
+    except PredictionError:
+        return None
+    return est if abs(own.seconds - est.seconds) <= 0.005 * est.seconds and own.fits_memory == est.fits_memory \
+        else own

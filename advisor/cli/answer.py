@@ -380,7 +380,9 @@ def scaling_table(grid: Any) -> None:
             ("fits" if e.fits_memory else "does not fit")
             + (f" ({e.peak_memory_gib:.1f} GiB)" if e.peak_memory_gib is not None else ""),
             format_usd(r.price_usd_per_hour, rate=True) if r.price_usd_per_hour is not None else "-",
-            format_usd(r.cost_usd) if r.cost_usd is not None else "-", safe_text(r.offer or "not in the catalog"))
+            format_usd(r.cost_usd) if r.cost_usd is not None else "-",
+            safe_text(r.offer or "not in the catalog")
+            + (f": {format_duration(r.offer_seconds)} there" if r.offer_seconds is not None else ""))
     con.print(table)
     for text in grid.notes:
         con.print(f"note: {safe_text(text)}")

@@ -414,6 +414,9 @@ class ScalingRow(Model):
     price_usd_per_hour: float | None = None  # the cheapest on-demand offer of this many GPUs in the catalog
     offer: str | None = None  # "lambda gpu_8x_a100 (us-east-1)"
     cost_usd: float | None = None  # that offer's billed start-up + job; None where the job does not fit in memory
+    # The job on that offer's own host (vCPUs, GPU links), as recommend prices it, where that differs from
+    # ``estimate`` by more than 0.5% (the cost is this one's); None: the same.
+    offer_seconds: float | None = None
     # The job's time on one GPU over this row's, at the same precision (None without a one-GPU row): below 1, the
     # GPUs take longer than one does. ``estimate.scaling_efficiency`` is another figure: the share of the K-GPU
     # step that is the per-GPU compute (the rest the all-reduce and synchronisation), at the per-GPU batch.

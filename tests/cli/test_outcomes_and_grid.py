@@ -136,6 +136,26 @@ def test_predict_grid_of_gpu_counts_and_precisions(app):
     assert bad.exit_code == 1 and "--gpus '1,x'" in bad.output
 
 
+def test_a_grid_rows_cost_is_the_named_offers_as_recommend_prices_it(app):
+    """The cost column named a real offer but billed the row's time, which assumed the card's own link and 16
+    vCPUs a GPU: 4 x A10G on aws g5.12xlarge (no peer-to-peer) costs what recommend says that offer costs."""
+    job = ["--dataset-size", "300000", "--epochs", "1", "--batch-size", "512"]
+    grid = json.loads(run(app, "predict", "--profile", PROFILE, "--gpu", "A10G", "--gpus", "1,4", *job, "--no-save",
+                          "--json").stdout)
+    rec = json.loads(run(app, "recommend", "--profile", PROFILE, *job, "--top", "1000", "--no-save", "--format",
+                         "json").stdout)
+    candidates = {f"{c['provider']} {c['instance_type']} ({c['region']})": c for c in rec["candidates"]}
+    differs = 0
+    for r in grid["rows"]:
+        c = candidates[r["offer"]]
+        seconds = r["offer_seconds"] if r["offer_seconds"] is not None else r["estimate"]["seconds"]
+        assert seconds == pytest.approx(c["seconds"], rel=0.006)
+        assert r["cost_usd"] == pytest.approx(c["cost_usd"], rel=0.006)
+        differs += r["offer_seconds"] is not None
+    assert differs  # the 4-GPU offer has no peer-to-peer: its time is not the row's
+    assert any(n.startswith("The cost is the named offer's for the job on its own host") for n in grid["notes"])
+
+
 def test_a_grid_whose_gpus_take_longer_than_one_says_so(app):
     """The tabular MLP's small step on A10Gs: 4 GPUs read "42%" scaling efficiency beside a job 1.7x longer than
     one GPU's, with nothing to say it was slower; the speed-up column and a note now do."""
