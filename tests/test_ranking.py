@@ -374,7 +374,27 @@ def test_cpu_vs_gpu_says_when_start_up_decides_the_tier():
     flip = (1.99 * 300 - 0.714 * 120) / (0.714 - 1.99 / (600 / 90))
     assert v.break_even_job_seconds == pytest.approx(flip)
     assert v.break_even_epochs == pytest.approx(flip / 600)  # one epoch of 600 s here
-    assert "Start-up decides the tier (5m00s on GPU, 2m00s on CPU): a GPU wins for jobs over 20m31s" in v.text
+    assert ("Start-up decides the tier (5m00s on GPU, 2m00s on CPU): past it an epoch is 2.4x cheaper on the GPU, "
+            "so a GPU wins for jobs over 20m31s") in v.text
+    assert v.per_epoch_ratio == pytest.approx(1.99 * 90 / (0.714 * 600))
+
+
+def test_start_up_deciding_the_tier_names_the_jobs_own_start_the_job_alone_included():
+    """The tabular job read "on the job alone it is 11x dearer" and then "Start-up decides the tier": the job
+    alone includes its own fixed start (8 s of CUDA and model build on the GPU), which the decision counts as a
+    fixed cost. The sentence names it, and what an epoch costs past it."""
+    cpu, gpu = offer("aws", "c7i.large", 0.09, vcpus=2, memory=4), T4
+    ests = {key(cpu): estimate(offer_target(cpu, no_lookup), 1.0 + 5.0 * 2),  # 5 s an epoch, 1 s fixed
+            key(gpu): estimate(offer_target(gpu, no_lookup), 8.0 + 0.25 * 2)}  # 20x faster an epoch, 8 s fixed
+    ests = {k: e.model_copy(update={"startup_seconds": 1.0 if e.target.kind == "cpu" else 8.0})
+            for k, e in ests.items()}
+    v = rank(priced([cpu, gpu], ests), Constraints(), workload=WorkloadSummary(name="test"), dataset_size=1000,
+             epochs=2, batch_size=32, startup_seconds_cpu=STARTUP_CPU,
+             startup_seconds_gpu=STARTUP_GPU).verdict.cpu_vs_gpu
+    assert v.decided_by_startup and v.compute_cost_ratio > 1  # dearer on the job alone, its own start included
+    assert v.per_epoch_ratio == pytest.approx(0.73 / 20 / 0.09)
+    assert ("the job's own start, its process and model build: 8.0s on the GPU, 1.0s on the CPU): past it an "
+            "epoch is 2.5x cheaper on the GPU, so a GPU wins for jobs over") in v.text
 
 
 def test_a_break_even_of_hundreds_of_epochs_is_written_as_a_number():

@@ -104,9 +104,11 @@ def cpu_vs_gpu(ranked: Sequence[Scored], objective: str, epochs: int) -> CpuVsGp
     if objective == "cost":
         fixed = rate_g * (start_g + own_g) - rate_c * (start_c + own_c)
         per = rate_g * per_second_g - rate_c
+        per_epoch_ratio = rate_g * per_second_g / rate_c if rate_c > 0 else None
         gpu_wins = gpu.cost < cpu.cost
     else:
         fixed, per = (start_g + own_g) - (start_c + own_c), per_second_g - 1
+        per_epoch_ratio = per_second_g
         gpu_wins = gpu.elapsed < cpu.elapsed
     job_alone_gpu_wins = per < 0
     grown = -fixed / per if per != 0 and -fixed / per > 0 else None
@@ -116,6 +118,7 @@ def cpu_vs_gpu(ranked: Sequence[Scored], objective: str, epochs: int) -> CpuVsGp
         compute_cost_ratio=price_ratio / speedup, total_cost_ratio=gpu.cost / cpu.cost if cpu.cost else math.inf,
         total_time_ratio=gpu.elapsed / cpu.elapsed, winner="gpu" if gpu_wins else "cpu",
         decided_by_startup=gpu_wins != job_alone_gpu_wins, break_even_job_seconds=flip,
+        per_epoch_ratio=per_epoch_ratio if grows_c > 0 and grows_g > 0 else None,
         break_even_epochs=grown / (grows_c / epochs) if grown and epochs and grows_c > 0 else None, text="")
     result.text = _cpu_vs_gpu_text(result, cpu, gpu, objective) + _host_bound_text(g)
     return result
@@ -180,10 +183,32 @@ def _cpu_vs_gpu_text(v: CpuVsGpu, cpu: Scored, gpu: Scored, objective: str) -> s
             f" (about {epochs:.3g} epochs of this job)"
     starts = f"{format_duration(g.startup_seconds)} on GPU, {format_duration(c.startup_seconds)} on CPU"
     if v.decided_by_startup:
-        return head + whole + f" Start-up decides the tier ({starts}): a {other} wins for jobs over {at}."
+        return head + whole + f" Start-up decides the tier ({starts}{_own_starts(c, g)})" + _per_epoch(v, objective) \
+            + f"a {other} wins for jobs over {at}."
     if not 0.1 <= v.break_even_job_seconds / c.seconds <= 10:  # far from this job: not worth a sentence
         return head + whole
     return head + whole + f" For jobs under {at} the {other} would win (start-up: {starts})."
+
+
+def _own_starts(c: Candidate, g: Candidate) -> str:
+    """"; the job's own start (process, model build): 8.1s on the GPU, 0.9s on the CPU" where either has one: a
+    fixed cost the head's "job alone" includes, and one reason a GPU can lose it yet win a longer job."""
+    own_c, own_g = min(c.job_startup_seconds or 0.0, c.seconds), min(g.job_startup_seconds or 0.0, g.seconds)
+    if own_c <= 0 and own_g <= 0:
+        return ""
+    return (f"; the job's own start, its process and model build: {format_duration(own_g)} on the GPU, "
+            f"{format_duration(own_c)} on the CPU")
+
+
+def _per_epoch(v: CpuVsGpu, objective: str) -> str:
+    """": past it an epoch is 2.4x cheaper on the GPU, so " (or ": " where a job is all fixed part)."""
+    r = v.per_epoch_ratio
+    if r is None or r <= 0:
+        return ": "
+    if objective == "cost":
+        return f": past it an epoch is {_cheaper(r)} on the GPU, so "
+    return f": past it an epoch is {format_ratio(1 / r)} faster on the GPU, so " if r < 1 else \
+        f": past it an epoch is {format_ratio(r)} slower on the GPU, so "
 
 
 # --------------------------------------------------------------------------------------- status, verdict

@@ -265,7 +265,10 @@ class CpuVsGpu(Model):
     total_cost_ratio: float  # GPU over CPU cost of the whole billed run, start-up included
     total_time_ratio: float  # GPU over CPU total time, start-up included
     winner: Literal["cpu", "gpu"]  # on the objective, start-up included
-    decided_by_startup: bool  # the job alone would pick the other tier
+    decided_by_startup: bool  # the part of the job that grows with its epochs would pick the other tier
+    # GPU over CPU for that growing part (each job's own start, its process and model build, left out): its cost
+    # under the cost objective, its time under the time objective; None where a job is all fixed part.
+    per_epoch_ratio: float | None = None
     break_even_job_seconds: float | None = None  # CPU job length where the other tier starts to win
     break_even_epochs: float | None = None  # the same in epochs of this job
     text: str
