@@ -444,6 +444,12 @@ def _finish(rec: Recommendation, prof: Profile, job: JobSpec, ctx: Any, hist: Hi
     rec.notes.extend(_chosen_gpu_notes(rec, prof, job, ctx))
     rec.compiled, rec.grad_accum_steps, rec.eval_every, rec.eval_steps = (
         job.compiled, job.grad_accum_steps, job.eval_every, job.eval_steps)
+    # A CPU runs the job as it was probed: what applies to GPUs only is said where CPU instances were priced.
+    gpu_only = [w for w, on in ((rec.constraints.precision, rec.constraints.precision not in (None, "fp32")),
+                                ("torch.compile", job.compiled)) if on]
+    if gpu_only and rec.verdict is not None and any(c.tier == "cpu" for c in rec.all_candidates or rec.candidates):
+        rec.verdict.assumptions += (f"; CPU instances run the job as probed, at fp32 and eager: "
+                                    f"{' and '.join(gpu_only)} appl{'y' if len(gpu_only) > 1 else 'ies'} to GPUs")
     if before_save is not None:
         before_save(rec)
     if hist is not None:

@@ -49,8 +49,21 @@ def _header(rec: Any) -> str:
         limits.append(f"budget {format_usd(cons.budget_usd)}")
     goal = "cheapest" if cons.objective == "cost" else "fastest"
     epochs = f"{rec.epochs:,} epoch{'s' if rec.epochs != 1 else ''}"
-    return (f"{rec.workload.name}: {epochs} x {rec.dataset_size:,} samples, batch {rec.batch_size} — "
+    return (f"{rec.workload.name}: {epochs} x {rec.dataset_size:,} samples, batch {rec.batch_size}{_stepping(rec)} — "
             f"{goal}{' within ' + ', '.join(limits) if limits else ''}{' (spot prices)' if cons.spot else ''}")
+
+
+def _stepping(rec: Any) -> str:
+    """", bf16, compiled, 8 micro-steps per optimizer step, 50 evaluation batches every 100 optimizer steps": how
+    the job steps where it is not the plain default, as ``predict`` says it."""
+    parts = [rec.constraints.precision] if rec.constraints.precision not in (None, "fp32") else []
+    parts += ["compiled"] if rec.compiled else []
+    if rec.grad_accum_steps > 1:
+        parts.append(f"{rec.grad_accum_steps} micro-steps per optimizer step")
+    if rec.eval_every and rec.eval_steps:
+        parts.append(f"{rec.eval_steps:,} evaluation batch{'es' if rec.eval_steps != 1 else ''} every "
+                     f"{rec.eval_every:,} optimizer step{'s' if rec.eval_every != 1 else ''}")
+    return "".join(f", {p}" for p in parts)
 
 
 def _verdict_lines(rec: Any) -> list[tuple[str, str]]:

@@ -135,3 +135,25 @@ def test_a_saved_profile_carries_what_its_file_declared(app, workload, tmp_path)
     from_profile = _predict(app, "--profile", saved)
     assert (from_profile["precision"], from_profile["compiled"], from_profile["grad_accum_steps"]) == \
         ("bf16", True, 5)
+    # The constant the file set by a call is not read, and the profile's prediction says so, as the file's does.
+    assert any("EVAL_STEPS = int(os.environ.get(\"EVAL\", 20)) could not be read" in n
+               for n in from_profile["notes"]), from_profile["notes"]
+
+
+def test_recommend_echoes_how_the_job_steps_and_says_a_cpu_runs_it_as_probed(app):
+    """recommend's header said only "batch 512": nothing of bf16, compile or accumulation, and a chosen CPU (run
+    at fp32, eager) had no word that those apply to GPUs only; predict's CPU estimate said so."""
+    args = ["recommend", "--profile", str(PROFILE), "--dataset-size", "20000", "--epochs", "2", "--precision", "bf16",
+            "--compile", "--grad-accum-steps", "4", "--eval-every", "10", "--eval-steps", "5", "--no-save"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert ("batch 512, bf16, compiled, 4 micro-steps per optimizer step, 5 evaluation batches every 10 optimizer "
+            "steps — cheapest") in text
+    data = json.loads(CliRunner().invoke(app, [*args, "--format", "json"]).stdout)
+    assert data["chosen"]["tier"] == "cpu" and data["chosen"]["precision"] == "fp32"
+    assert data["verdict"]["assumptions"].endswith(
+        "CPU instances run the job as probed, at fp32 and eager: bf16 and torch.compile apply to GPUs")
+    plain = json.loads(CliRunner().invoke(app, ["recommend", "--profile", str(PROFILE), "--no-save", "--format",
+                                                "json"]).stdout)
+    assert "CPU instances run the job" not in plain["verdict"]["assumptions"]
