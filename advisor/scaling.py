@@ -68,6 +68,8 @@ def predict_grid(
     offers = [o for o in catalog.offers if o.gpu == name]
     grid = ScalingGrid(title=f"{prof.workload.name} on {name}", gpu=name, dataset_size=job.dataset_size,
                        epochs=job.epochs, batch_size=job.batch_size, startup_seconds=settings.startup_seconds_gpu)
+    runs_as: set[str] = set()
+    repeated = False
     for count in counts:
         cheapest = min((o for o in offers if o.gpu_count == count), default=None,
                        key=lambda o: (o.price_usd_per_hour, o.provider, o.instance_type))
@@ -79,6 +81,11 @@ def predict_grid(
                                   settings=settings)
             except PredictionError as exc:
                 grid.rows.append(ScalingRow(count=count, precision=prec or "fp32", error=exc.message))
+                continue
+            if prec not in (None, "mixed", est.precision):  # the GPU lacks it (bf16, tf32 before Ampere)
+                runs_as.add(f"{prec} as {est.precision}")
+            if any(r.count == count and r.estimate is not None and r.precision == est.precision for r in grid.rows):
+                repeated = True  # the same row again
                 continue
             # The offer is billed for the job as it runs there: on its own vCPUs and links (recommend's figure),
             # which may not be the host this row assumed (a 4-vCPU g4dn feeds an input-bound job slower).
@@ -93,6 +100,8 @@ def predict_grid(
                 # a job that does not fit these GPUs' memory has no cost to show: it would not run
                 cost_usd=cost_usd(cheapest, own.seconds, startup_seconds=settings.startup_seconds_gpu)
                 if cheapest and own is not None and own.fits_memory else None))
+    if runs_as:
+        grid.notes.append(f"{name} runs {' and '.join(sorted(runs_as))}" + (": one row each." if repeated else "."))
     if any(r.offer_seconds is not None for r in grid.rows):
         grid.notes.append("The cost is the named offer's for the job on its own host (its vCPUs feed the input "
                           "pipeline; its GPU links carry the all-reduce), as recommend prices it; where that time "

@@ -85,12 +85,16 @@ class EstimateContext:
 
 def _gpu_precision(precision: str | None, spec: GpuSpec) -> tuple[str, str | None]:
     """(the precision the job runs at on ``spec``, a note when that is not the one asked for). "mixed" (and
-    bf16 on a GPU without bfloat16) is bf16 where the GPU has it, else fp16 with a GradScaler."""
+    bf16 on a GPU without bfloat16) is bf16 where the GPU has it, else fp16 with a GradScaler; tf32 on a GPU
+    without it is fp32."""
     if precision in (None, ""):
         return DEFAULT_GPU_PRECISION, None
     if precision in ("mixed", "bf16") and not spec.bf16_supported:
         return "fp16", (f"{spec.name} has no bfloat16 (it predates Ampere): predicted in fp16 mixed precision, "
                         "as a bf16 job runs there (with a GradScaler).")
+    if precision == "tf32" and not spec.bf16_supported:  # TF32 arrived with bfloat16, in Ampere
+        return "fp32", (f"{spec.name} has no TF32 (it predates Ampere): predicted in fp32, as a tf32 job runs "
+                        "there.")
     if precision == "mixed":
         return "bf16", None
     return precision, None

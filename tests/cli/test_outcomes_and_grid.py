@@ -227,3 +227,19 @@ def test_a_plain_family_name_says_which_variant_it_priced_and_names_the_others(a
     assert named.exit_code == 0 and "read --gpu" not in named.output
     single = run(app, "predict", "--profile", PROFILE, "--gpu", "L4", "--no-save")
     assert single.exit_code == 0 and "read --gpu" not in single.output
+
+
+def test_tf32_on_a_gpu_without_it_is_fp32_and_the_grid_has_one_row_each(app):
+    """A T4 has no TF32: "--precision tf32" read "tf32" with an MFU over a TF32 peak the sheet has not (it was
+    the FP32 one), with no note; the grid printed bf16's fp16 row twice."""
+    est = json.loads(run(app, "predict", "--profile", PROFILE, "--gpu", "T4", "--precision", "tf32", "--no-save",
+                         "--json").stdout)
+    assert (est["precision"], est["mfu_peak"]) == ("fp32", "fp32")
+    assert any(n.startswith("T4 has no TF32 (it predates Ampere): predicted in fp32") for n in est["notes"])
+    fp32 = json.loads(run(app, "predict", "--profile", PROFILE, "--gpu", "T4", "--no-save", "--json").stdout)
+    assert est["seconds"] == pytest.approx(fp32["seconds"], rel=1e-9)
+    grid = json.loads(run(app, "predict", "--profile", PROFILE, "--gpu", "T4", "--gpus", "1,2", "--precision", "all",
+                          "--no-save", "--json").stdout)
+    assert [(r["count"], r["precision"]) for r in grid["rows"]] == [(1, "fp32"), (1, "fp16"), (2, "fp32"),
+                                                                    (2, "fp16")]
+    assert "T4 runs bf16 as fp16 and tf32 as fp32: one row each." in grid["notes"]
