@@ -365,7 +365,10 @@ def _delta(text: str, value: float | None) -> str:
 def _versus_one(count: int, speedup: float | None) -> str:
     if speedup is None or count == 1:
         return "-"
-    return f"{speedup:.2g}x faster" if speedup >= 1 else f"{1 / speedup:.2g}x slower"
+    ratio = max(speedup, 1 / speedup)
+    word = "faster" if speedup >= 1 else "slower"
+    # under 1.1x a ratio rounds to "1x slower", which reads as the same speed: a percentage says how much
+    return f"{ratio:.2g}x {word}" if ratio >= 1.1 else f"{ratio - 1:.0%} {word}" if ratio >= 1.005 else "the same"
 
 
 def scaling_table(grid: Any) -> None:

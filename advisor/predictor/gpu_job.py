@@ -189,5 +189,7 @@ def mfu_fields(analysis: Analysis | None, batch_size: int, step_seconds: float, 
 def _evaluation_note(job: JobSpec, eval_seconds: float) -> str | None:
     if not job.evaluations:
         return None
-    return (f"evaluation: {job.evaluations:,} evaluations (every {job.eval_every:,} optimizer steps) of "
-            f"{job.eval_steps} forward-only batches of {job.batch_size}, {eval_seconds:.3g} s each.")
+    n, every, steps = job.evaluations, job.eval_every, job.eval_steps
+    return (f"evaluation: {n:,} evaluation{'s' if n != 1 else ''} (every {every:,} optimizer "
+            f"step{'s' if every != 1 else ''}) of {steps:,} forward-only batch{'es' if steps != 1 else ''} of "
+            f"{job.batch_size:,}, {eval_seconds:.3g} s each.")

@@ -243,3 +243,13 @@ def test_tf32_on_a_gpu_without_it_is_fp32_and_the_grid_has_one_row_each(app):
     assert [(r["count"], r["precision"]) for r in grid["rows"]] == [(1, "fp32"), (1, "fp16"), (2, "fp32"),
                                                                     (2, "fp16")]
     assert "T4 runs bf16 as fp16 and tf32 as fp32: one row each." in grid["notes"]
+
+
+def test_the_speed_up_column_says_a_small_difference_in_percent():
+    """0.99 read "1x slower", which says the same speed and a slower one at once."""
+    from advisor.cli.answer import _versus_one
+
+    assert (_versus_one(2, 0.9899), _versus_one(2, 0.9692), _versus_one(2, 1.0)) == ("1% slower", "3% slower",
+                                                                                     "the same")
+    assert (_versus_one(2, 1.06), _versus_one(4, 3.51), _versus_one(8, 0.5), _versus_one(1, 1.0)) == (
+        "6% faster", "3.5x faster", "2x slower", "-")

@@ -100,6 +100,9 @@ def test_evaluation_adds_forward_only_passes(prof):
     assert plain.eval_seconds is None
     assert any(n.startswith("evaluation: 4 evaluations (every 100 optimizer steps) of 20 forward-only")
                for n in evaluated.notes)
+    once = estimate(prof, replace(job, eval_every=400, eval_steps=1), Target.gpu("H100-SXM"))
+    assert any(n.startswith("evaluation: 1 evaluation (every 400 optimizer steps) of 1 forward-only batch of "
+                            "4,096,") for n in once.notes), once.notes
 
 
 def test_accumulation_on_the_cpu_shares_the_optimizer_from_its_bytes(prof):
