@@ -319,6 +319,7 @@ def resolve_settings(explicit: dict[str, Any], constants: Any = None, *, module_
                              "it.")
         resolved[keyword] = checked
     notes += _unread_data_notes(unread, where, probed_batch_size, reported or {})
+    notes += _rebound_data_notes(dict(getattr(constants, "values", {}) or {}), explicit, where, reported or {})
     # An evaluation needs both: how often, and how many batches. Half of it counts nothing; say which half.
     if resolved["eval_steps"] and not resolved["eval_every"]:
         notes.append(f"{said['eval_steps']} without EVAL_EVERY or --eval-every: no evaluation is counted; "
@@ -348,4 +349,19 @@ def _unread_data_notes(unread: dict[str, str], where: str, probed_batch_size: in
                  and value != probed_batch_size else "")
         notes.append(f"{where}{const} = {unread[const]} could not be read without running the file: {used}"
                      f"{extra}.")
+    return notes
+
+
+def _rebound_data_notes(values: dict[str, Any], explicit: dict[str, Any], where: str,
+                        reported: dict[str, Any]) -> list[str]:
+    """Notes for a data constant whose text reads one value while the module, once imported, held another (a
+    function called at import set it with ``global``): the module's is the job's, and the probe ran at the text's."""
+    notes = []
+    for const, keyword in _DATA_KEYWORDS:
+        text, module = values.get(const), reported.get(const)
+        if explicit.get(keyword) is None and text is not None and module is not None and text != module:
+            notes.append(f"{where}{const} reads {text!r} in the file's text, but the module held {module!r} once "
+                         f"imported (code that ran at import changed it): {module!r} is the job's"
+                         + ("; the probe timed batch sizes up to the text's, pass --batch-size N to probe at the job's"
+                            if const == "BATCH_SIZE" else "") + ".")
     return notes

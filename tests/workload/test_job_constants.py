@@ -134,6 +134,19 @@ def test_an_unread_batch_size_says_the_probe_reported_the_module_value():
                          "timed batch sizes up to 32 (the default), pass --batch-size N to probe at the job's.",)
 
 
+def test_a_data_constant_the_module_changed_at_import_says_the_module_value_is_the_jobs():
+    """BATCH_SIZE = 64 in the text, and a function called at import set it to 128 with ``global``: the probe ran
+    at 64, the job took 128, and the only note was a generic "outside the measured range"."""
+    found = read_constants("BATCH_SIZE = 64\nEPOCHS = 2\ndef f():\n    global BATCH_SIZE\n    BATCH_SIZE = 128\nf()\n")
+    assert found.values == {"BATCH_SIZE": 64, "EPOCHS": 2}
+    got = resolve_settings({}, found, label="w.py", reported={"BATCH_SIZE": 128, "EPOCHS": 2})
+    assert got.notes == ("w.py: BATCH_SIZE reads 64 in the file's text, but the module held 128 once imported (code "
+                         "that ran at import changed it): 128 is the job's; the probe timed batch sizes up to the "
+                         "text's, pass --batch-size N to probe at the job's.",)
+    # The flag gives the figure: neither is the job's, nothing to say.
+    assert resolve_settings({"batch_size": 32}, found, reported={"BATCH_SIZE": 128}).notes == ()
+
+
 @pytest.mark.parametrize("text, message", [
     ("GRAD_ACCUM_STEPS = 0", "GRAD_ACCUM_STEPS = 0: must be a whole number from 1 to 10^12."),
     ("GRAD_ACCUM_STEPS = 10**30", f"GRAD_ACCUM_STEPS = {10**30}: must be a whole number from 1 to 10^12."),
