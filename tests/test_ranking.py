@@ -374,7 +374,7 @@ def test_cpu_vs_gpu_says_when_start_up_decides_the_tier():
     flip = (1.99 * 300 - 0.714 * 120) / (0.714 - 1.99 / (600 / 90))
     assert v.break_even_job_seconds == pytest.approx(flip)
     assert v.break_even_epochs == pytest.approx(flip / 600)  # one epoch of 600 s here
-    assert ("Start-up decides the tier (5m00s on GPU, 2m00s on CPU): past it an epoch is 2.4x cheaper on the GPU, "
+    assert ("Start-up decides the tier (5m00s on GPU, 2m00s on CPU): beyond them an epoch is 2.4x cheaper on the GPU, "
             "so a GPU wins for jobs over 20m31s") in v.text
     assert v.per_epoch_ratio == pytest.approx(1.99 * 90 / (0.714 * 600))
 
@@ -393,7 +393,7 @@ def test_start_up_deciding_the_tier_names_the_jobs_own_start_the_job_alone_inclu
              startup_seconds_gpu=STARTUP_GPU).verdict.cpu_vs_gpu
     assert v.decided_by_startup and v.compute_cost_ratio > 1  # dearer on the job alone, its own start included
     assert v.per_epoch_ratio == pytest.approx(0.73 / 20 / 0.09)
-    assert ("the job's own start, its process and model build: 8.0s on the GPU, 1.0s on the CPU): past it an "
+    assert ("the job's own start, its process and model build: 8.0s on the GPU, 1.0s on the CPU): beyond them an "
             "epoch is 2.5x cheaper on the GPU, so a GPU wins for jobs over") in v.text
 
 

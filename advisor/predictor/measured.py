@@ -302,10 +302,9 @@ def _judged_memory(dev: DeviceProfile, profile: Profile, b: int, machine_memory_
 
 def optimizer_seconds_on_cpu(profile: Profile, dev: DeviceProfile) -> float:
     """The optimizer update's seconds on this CPU: the analysis' optimizer bytes (memory-bound: Adam reads and
-    writes weights, gradients and its state) over the memory bandwidth the probe measured here (one thread's
-    bandwidth, timed by that thread's CPU time). 0 without the analysis or the
-    measurement (a profile from before every CPU probe timed it): then accumulation saves nothing, an upper
-    bound on the job's time, and the note says so."""
+    writes weights, gradients and its state) over the memory bandwidth the probe measured here (one thread's,
+    timed by that thread's CPU time). 0 without the analysis or the measurement (a profile from before every CPU
+    probe timed it): then accumulation saves nothing, an upper bound on the job's time, and the note says so."""
     analysis, peak = profile.analysis, dev.cpu_peak
     if analysis is None or peak is None:
         return 0.0

@@ -277,7 +277,7 @@ class DeviceProbe:
                 profile.oom_batch_size = 1
             else:
                 self._ladder(profile, build_seconds)
-            if self.device.type == "cpu" and self.options.cpu_peak and not oom_at_build:
+            if self.device.type == "cpu" and self.options.cpu_peak and (profile.skipped or profile.largest_batch_size):
                 # Op rates (0.1 s): the roofline of skipped points, the optimizer share accumulation saves (predictor).
                 self.report(0.99, "cpu: timing this CPU's op rates", force=True)
                 profile.cpu_peak = measure_cpu_peak(torch)

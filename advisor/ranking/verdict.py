@@ -191,8 +191,8 @@ def _cpu_vs_gpu_text(v: CpuVsGpu, cpu: Scored, gpu: Scored, objective: str) -> s
 
 
 def _own_starts(c: Candidate, g: Candidate) -> str:
-    """"; the job's own start (process, model build): 8.1s on the GPU, 0.9s on the CPU" where either has one: a
-    fixed cost the head's "job alone" includes, and one reason a GPU can lose it yet win a longer job."""
+    """"; the job's own start, its process and model build: 8.1s on the GPU, 0.9s on the CPU" where either has
+    one: a fixed cost the head's "job alone" includes, and one reason a GPU can lose it yet win a longer job."""
     own_c, own_g = min(c.job_startup_seconds or 0.0, c.seconds), min(g.job_startup_seconds or 0.0, g.seconds)
     if own_c <= 0 and own_g <= 0:
         return ""
@@ -201,14 +201,14 @@ def _own_starts(c: Candidate, g: Candidate) -> str:
 
 
 def _per_epoch(v: CpuVsGpu, objective: str) -> str:
-    """": past it an epoch is 2.4x cheaper on the GPU, so " (or ": " where a job is all fixed part)."""
+    """": beyond them an epoch is 2.4x cheaper on the GPU, so " (or ": " where a job is all fixed part)."""
     r = v.per_epoch_ratio
     if r is None or r <= 0:
         return ": "
     if objective == "cost":
-        return f": past it an epoch is {_cheaper(r)} on the GPU, so "
-    return f": past it an epoch is {format_ratio(1 / r)} faster on the GPU, so " if r < 1 else \
-        f": past it an epoch is {format_ratio(r)} slower on the GPU, so "
+        return f": beyond them an epoch is {_cheaper(r)} on the GPU, so "
+    return f": beyond them an epoch is {format_ratio(1 / r)} faster on the GPU, so " if r < 1 else \
+        f": beyond them an epoch is {format_ratio(r)} slower on the GPU, so "
 
 
 # --------------------------------------------------------------------------------------- status, verdict
