@@ -89,7 +89,7 @@ def predict_grid(
                 continue
             # The offer is billed for the job as it runs there: on its own vCPUs and links (recommend's figure),
             # which may not be the host this row assumed (a 4-vCPU g4dn feeds an input-bound job slower).
-            own = est if cheapest is None else _on_offer(cheapest, est, target, lambda t, v, p=prec: api.predict(
+            own = est if cheapest is None else _on_offer(cheapest, est, lambda t, v, p=prec: api.predict(
                 profiled(p), dataset_size=job.dataset_size, epochs=job.epochs, batch_size=job.batch_size,
                 target=t, precision=p, settings=settings, vcpus=v))
             grid.rows.append(ScalingRow(
@@ -118,7 +118,7 @@ def predict_grid(
     return grid
 
 
-def _on_offer(offer: Any, est: Any, target: Target, predict: Any) -> Any:
+def _on_offer(offer: Any, est: Any, predict: Any) -> Any:
     """The job's estimate on ``offer`` as recommend makes it (its vCPUs, its GPU links: ``offer_target``): ``est``
     itself where that is the same within 0.5%, None where the offer cannot run it."""
     from advisor.predictor.targets import offer_target
