@@ -40,7 +40,6 @@ def predict_grid(
     + job). A row that cannot be predicted (a precision the GPU lacks, more GPUs than samples) says why.
     ``peer_to_peer``: ``Target.gpu``'s, for every count above one (None: the card's own guess)."""
     from advisor import pricing
-    from advisor.pricing.billing import cost_usd
 
     settings = (settings or Settings.from_env()).with_startup(None, startup_seconds_gpu)
     for prec in precisions:
@@ -92,14 +91,28 @@ def predict_grid(
             own = est if cheapest is None else _on_offer(cheapest, est, lambda t, v, p=prec: api.predict(
                 profiled(p), dataset_size=job.dataset_size, epochs=job.epochs, batch_size=job.batch_size,
                 target=t, precision=p, settings=settings, vcpus=v))
-            grid.rows.append(ScalingRow(
-                count=count, precision=est.precision, estimate=est,
-                price_usd_per_hour=cheapest.price_usd_per_hour if cheapest else None,
-                offer=f"{cheapest.provider} {cheapest.instance_type} ({cheapest.region})" if cheapest else None,
-                offer_seconds=own.seconds if own is not None and own is not est else None,
-                # a job that does not fit these GPUs' memory has no cost to show: it would not run
-                cost_usd=cost_usd(cheapest, own.seconds, startup_seconds=settings.startup_seconds_gpu)
-                if cheapest and own is not None and own.fits_memory else None))
+            grid.rows.append(_row(count, est, cheapest, own, settings.startup_seconds_gpu))
+    _grid_notes(grid, name, runs_as, repeated)
+    return grid
+
+
+def _row(count: int, est: Any, cheapest: Any, own: Any, startup_seconds: float) -> ScalingRow:
+    """One grid row: ``est``, and the cheapest offer of ``count`` GPUs billed for ``own``, the job on that offer."""
+    from advisor.pricing.billing import cost_usd
+
+    return ScalingRow(
+        count=count, precision=est.precision, estimate=est,
+        price_usd_per_hour=cheapest.price_usd_per_hour if cheapest else None,
+        offer=f"{cheapest.provider} {cheapest.instance_type} ({cheapest.region})" if cheapest else None,
+        offer_seconds=own.seconds if own is not None and own is not est else None,
+        # a job that does not fit these GPUs' memory has no cost to show: it would not run
+        cost_usd=cost_usd(cheapest, own.seconds, startup_seconds=startup_seconds)
+        if cheapest and own is not None and own.fits_memory else None)
+
+
+def _grid_notes(grid: ScalingGrid, name: str, runs_as: set[str], repeated: bool) -> None:
+    """The grid's speed-ups over one GPU and its notes: precisions the GPU runs as others, offers priced on their
+    own hosts, counts that take longer than one GPU."""
     if runs_as:
         grid.notes.append(f"{name} runs {' and '.join(sorted(runs_as))}" + (": one row each." if repeated else "."))
     if any(r.offer_seconds is not None for r in grid.rows):
@@ -115,7 +128,6 @@ def predict_grid(
     if slower:
         grid.notes.append(f"{', '.join(slower)} take longer than one GPU for this job: the all-reduce and "
                           "synchronisation of each step cost more than splitting its batch saves.")
-    return grid
 
 
 def _on_offer(offer: Any, est: Any, predict: Any) -> Any:
