@@ -9,6 +9,7 @@ defaults from its ``Profile`` and the file's text) and the CLI. Torch-free.
 from __future__ import annotations
 
 import operator
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -314,23 +315,27 @@ def resolve_settings(explicit: dict[str, Any], constants: Any = None, *, module_
         else:
             checked = default
             if const in unread:
-                notes.append(f"{where}{const} = {unread[const]} could not be read without running the file (only "
-                             f"constant arithmetic is): the default ({_DEFAULT_WORDS[const]}) was used; {flag} sets "
-                             "it.")
+                notes.append(f"{where}{_as_written(const, unread[const])} could not be read without running the "
+                             f"file (only constant arithmetic is): the default ({_DEFAULT_WORDS[const]}) was used; "
+                             f"{flag} sets it.")
         resolved[keyword] = checked
     notes += _unread_data_notes(unread, where, probed_batch_size, reported or {})
     notes += _rebound_data_notes(dict(getattr(constants, "values", {}) or {}), explicit, where, reported or {})
-    # An evaluation needs both: how often, and how many batches. Half of it counts nothing; say which half.
-    if resolved["eval_steps"] and not resolved["eval_every"]:
+    # An evaluation needs both: how often, and how many batches. Half of it counts nothing; say which half (the
+    # half the file set in a way not read has its own note).
+    if resolved["eval_steps"] and not resolved["eval_every"] and "EVAL_EVERY" not in unread:
         notes.append(f"{said['eval_steps']} without EVAL_EVERY or --eval-every: no evaluation is counted; "
                      "--eval-every N says how many optimizer steps apart they run.")
     # EVAL_STEPS = 0 or --eval-steps 0 given is evaluation turned off, not half of one.
-    if resolved["eval_every"] and not resolved["eval_steps"] and "eval_steps" not in said:
+    if resolved["eval_every"] and not resolved["eval_steps"] and not ("eval_steps" in said or "EVAL_STEPS" in unread):
         notes.append(f"{said['eval_every']} without EVAL_STEPS or --eval-steps: evaluations of no batches, so "
                      "no evaluation is counted; --eval-steps N says how many forward-only batches each runs.")
+    # The evaluation that runs: half of one is none (predict --json said eval_every 10 beside eval_steps 0).
+    evaluates = bool(resolved["eval_every"] and resolved["eval_steps"])
     return JobSettings(precision=resolved["precision"], compiled=bool(resolved["compile"]),
-                       grad_accum_steps=resolved["grad_accum_steps"], eval_every=resolved["eval_every"],
-                       eval_steps=resolved["eval_steps"] or 0, notes=tuple(notes))
+                       grad_accum_steps=resolved["grad_accum_steps"],
+                       eval_every=resolved["eval_every"] if evaluates else None,
+                       eval_steps=resolved["eval_steps"] if evaluates else 0, notes=tuple(notes))
 
 
 def _unread_data_notes(unread: dict[str, str], where: str, probed_batch_size: int | None,
@@ -347,7 +352,7 @@ def _unread_data_notes(unread: dict[str, str], where: str, probed_batch_size: in
         extra = (f"; the probe timed batch sizes up to {probed_batch_size} (the default), pass {flag} to probe at "
                  "the job's" if const == "BATCH_SIZE" and probed_batch_size is not None and value is not None
                  and value != probed_batch_size else "")
-        notes.append(f"{where}{const} = {unread[const]} could not be read without running the file: {used}"
+        notes.append(f"{where}{_as_written(const, unread[const])} could not be read without running the file: {used}"
                      f"{extra}.")
     return notes
 
@@ -365,3 +370,9 @@ def _rebound_data_notes(values: dict[str, Any], explicit: dict[str, Any], where:
                          + ("; the probe timed batch sizes up to the text's, pass --batch-size N to probe at the job's"
                             if const == "BATCH_SIZE" else "") + ".")
     return notes
+
+
+def _as_written(const: str, source: str) -> str:
+    """How a note quotes an unread constant: ``NAME = source``, or the statement itself where it is an augmented
+    assignment (``GRAD_ACCUM_STEPS *= 2``, which ``advisor.workload.constants`` keeps whole)."""
+    return source if re.match(rf"{const}\s*(\*\*|//|>>|<<|[-+*/%&|^@])=", source) else f"{const} = {source}"

@@ -61,7 +61,7 @@ def test_the_file_declares_the_job_and_the_flags_override_it(app, workload):
     assert (from_file["batch_size"], from_file["dataset_size"], from_file["precision"], from_file["compiled"],
             from_file["grad_accum_steps"]) == (256, 256_000, "bf16", True, 5)
     # EVAL_STEPS is a call: not read, so no evaluation, and a note says which default and which flag.
-    assert (from_file["eval_seconds"], from_file["eval_every"], from_file["eval_steps"]) == (None, 50, 0)
+    assert (from_file["eval_seconds"], from_file["eval_every"], from_file["eval_steps"]) == (None, None, 0)
     assert any("EVAL_STEPS = int(os.environ.get(\"EVAL\", 20)) could not be read without running the file"
                in n and "the default (no evaluation) was used; --eval-steps N sets it." in n
                for n in from_file["notes"])

@@ -76,8 +76,21 @@ def test_a_main_guard_never_runs_in_the_child_so_its_assignments_are_not_the_job
 
 
 def test_an_augmented_assignment_is_quoted_as_written():
-    found = read_constants("import os\nGRAD_ACCUM_STEPS = int(os.environ.get('GA', '4'))\nGRAD_ACCUM_STEPS *= 2\n")
-    assert found.unread == {"GRAD_ACCUM_STEPS": "GRAD_ACCUM_STEPS *= 2"}
+    found = read_constants("import os\nGRAD_ACCUM_STEPS = int(os.environ.get('GA', '4'))\nGRAD_ACCUM_STEPS *= 2\n"
+                           "BATCH_SIZE = int(os.environ.get('B', '8'))\nBATCH_SIZE**=2\n")
+    assert found.unread == {"GRAD_ACCUM_STEPS": "GRAD_ACCUM_STEPS *= 2", "BATCH_SIZE": "BATCH_SIZE**=2"}
+    notes = resolve_settings({}, found, label="w.py", reported={"BATCH_SIZE": 64}).notes
+    # once each: "GRAD_ACCUM_STEPS = GRAD_ACCUM_STEPS *= 2" read the name twice
+    assert notes[0].startswith("w.py: GRAD_ACCUM_STEPS *= 2 could not be read")
+    assert notes[1].startswith("w.py: BATCH_SIZE**=2 could not be read")
+
+
+def test_half_an_evaluation_whose_other_half_was_not_read_has_only_that_note():
+    found = read_constants("import os\nEVAL_EVERY = int(os.environ.get('EE', '100'))\nEVAL_STEPS = 5\n")
+    got = resolve_settings({}, found, label="w.py")
+    assert (got.eval_every, got.eval_steps) == (None, 0)
+    assert len(got.notes) == 1 and got.notes[0].startswith("w.py: EVAL_EVERY = int(os.environ.get('EE', '100')) "
+                                                           "could not be read")
 
 
 def test_the_evaluator_runs_no_calls_attributes_or_subscripts():
@@ -103,12 +116,12 @@ def test_flags_override_the_file_and_the_file_overrides_the_defaults():
     flagged = resolve_settings({"precision": "fp16", "compile": False, "grad_accum_steps": 2, "eval_every": 10,
                                 "eval_steps": 0}, found)
     assert (flagged.precision, flagged.compiled, flagged.grad_accum_steps, flagged.eval_every,
-            flagged.eval_steps) == ("fp16", False, 2, 10, 0)
+            flagged.eval_steps) == ("fp16", False, 2, None, 0)  # --eval-steps 0: no evaluation runs
     plain = resolve_settings({}, read_constants("EPOCHS = 1"))
     assert (plain.precision, plain.compiled, plain.grad_accum_steps, plain.eval_every, plain.eval_steps) == \
            (None, False, 1, None, 0)
     assert plain.apply(JobSpec(100, 1, 10)) == JobSpec(100, 1, 10)  # the plain job every old caller had
-    assert flagged.apply(JobSpec(100, 1, 10)) == JobSpec(100, 1, 10, 2, 10, 0, False)
+    assert flagged.apply(JobSpec(100, 1, 10)) == JobSpec(100, 1, 10, 2, None, 0, False)
     assert resolve_settings({"precision": "mixed"}).precision == "bf16"
 
 
@@ -174,7 +187,7 @@ def test_half_an_evaluation_is_noted_not_counted_naming_what_the_user_gave():
     """The note names the flag where a flag was given (it blamed the file's EVAL_STEPS for a typed --eval-steps),
     the constant where the file set it, and covers --eval-every without batches as well (counted nothing, silently)."""
     got = resolve_settings({"eval_steps": 50})
-    assert got.eval_every is None and got.eval_steps == 50
+    assert got.eval_every is None and got.eval_steps == 0  # the evaluation that runs: none
     assert got.notes == ("--eval-steps 50 without EVAL_EVERY or --eval-every: no evaluation is counted; "
                          "--eval-every N says how many optimizer steps apart they run.",)
     assert got.apply(JobSpec(1000, 1, 10)).evaluations == 0
@@ -187,7 +200,7 @@ def test_half_an_evaluation_is_noted_not_counted_naming_what_the_user_gave():
     assert resolve_settings({"eval_every": 10, "eval_steps": 2}).notes == ()
     # Evaluation turned off, by the flag over the file or by the file itself: no note of "half an evaluation".
     off = resolve_settings({"eval_steps": 0}, module_values={"EVAL_EVERY": 100, "EVAL_STEPS": 50})
-    assert (off.eval_every, off.eval_steps, off.notes) == (100, 0, ())
+    assert (off.eval_every, off.eval_steps, off.notes) == (None, 0, ())  # the evaluation that runs: none
     assert resolve_settings({}, module_values={"EVAL_EVERY": 100, "EVAL_STEPS": 0}).notes == ()
     assert JobSpec(1000, 2, 10, grad_accum_steps=4, eval_every=5, eval_steps=3).evaluations == 10  # 50 updates
 
