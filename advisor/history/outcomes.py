@@ -17,10 +17,9 @@ from advisor.errors import HistoryError
 from advisor.history.filters import newest_first_filtered
 from advisor.history.repository import History
 from advisor.history.tables import OutcomeTable, PredictionTable, WorkloadTable
+from advisor.predictor.learned import OUTLIER_RATIO  # one figure for the guard and the fit
 from advisor.schemas import Estimate, PredictionEntry
 from advisor.units import format_duration
-
-OUTLIER_RATIO = 20.0
 
 
 def predicted_seconds(hist: History, recommendation_id: int, instance_type: str | None = None) -> float | None:

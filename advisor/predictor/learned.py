@@ -31,6 +31,10 @@ MIN_RUNS = 8
 MIN_GAIN = 0.05  # the corrected held-out median error must be at least 5% (relative) below the base one
 MAX_P = 0.05  # ... and smaller run by run: one-sided paired Wilcoxon test on held-out |log error|
 MAX_LOG_FACTOR = math.log(5.0)  # never scale an estimate by more than 5x either way
+# An outcome this many times away from its prediction is taken for a mistake (``advisor history record`` refuses
+# it without --force): compared in ``history compare``, never learned from. One forced 1e9 s outcome among eight
+# runs at 2x passed the median check and bent the fit for every CPU size (x0.2 at 1 thread, x5 at 4).
+OUTLIER_RATIO = 20.0
 FOLDS = 5
 REPEATS = 3
 MAX_KEPT_FEATURES = 8192  # targets' fixed features a correction keeps (``Correction.bind``) before starting over
@@ -368,6 +372,11 @@ def evaluate(rows: Sequence[TrainingRow], *, min_runs: int = MIN_RUNS, min_gain:
     used, and why."""
     rows = [r for r in rows if r.predicted_seconds > 0 and r.actual_seconds > 0
             and math.isfinite(r.predicted_seconds) and math.isfinite(r.actual_seconds)]
+    kept = [r for r in rows if 1 / OUTLIER_RATIO <= r.actual_seconds / r.predicted_seconds <= OUTLIER_RATIO]
+    left_out = (f" {len(rows) - len(kept)} run(s) more than {OUTLIER_RATIO:.0f}x from their prediction are left out "
+                "of the fit (recorded with --force; `advisor history compare` shows them)." if len(kept) < len(rows)
+                else "")
+    rows = kept
     n = len(rows)
     if n == 0:
         return Correction(n_runs=0, used=False, min_runs=min_runs,
@@ -380,7 +389,7 @@ def evaluate(rows: Sequence[TrainingRow], *, min_runs: int = MIN_RUNS, min_gain:
     n_groups = len(set(groups))
     if n < min_runs or n_groups < 3:
         base.reason = (f"Only {n} completed run(s) from {n_groups} recommendation(s) in history; the correction "
-                       f"needs at least {min_runs} runs from 3 recommendations.")
+                       f"needs at least {min_runs} runs from 3 recommendations.{left_out}")
         return base
 
     import numpy as np
@@ -438,6 +447,7 @@ def evaluate(rows: Sequence[TrainingRow], *, min_runs: int = MIN_RUNS, min_gain:
     else:
         correction.reason = (f"Not used: on held-out runs it does not beat the uncorrected predictor by "
                              f"{min_gain:.0%} ({before:.1f}% -> {after:.1f}%).")
+    correction.reason += left_out
     return correction
 
 

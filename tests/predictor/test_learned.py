@@ -190,3 +190,26 @@ def test_a_bound_correction_gives_what_apply_gives_for_every_offer_and_job():
             factors.add(round(got.seconds / est.seconds, 9))
             compared += 1
     assert compared > 600 and len(factors) > 50  # the factor moves with the job and the target
+
+
+def test_an_outcome_beyond_the_recording_guard_is_not_learned_from():
+    """Eight CPU runs at 2x, then one forced 1e9 s outcome: the median checks passed and the fit on every row bent
+    the vCPU slope, x0.2 at one thread and x5 at four. Runs more than 20x from their prediction are left out of
+    the fit, and the reason says so."""
+    rows = []
+    for i, (vcpus, seconds) in enumerate([(2, 50.0), (8, 30.0)] * 4):
+        rows.append(TrainingRow(recommendation_id=i // 2, outcome_id=i, workload="mlp", param_count=300_000,
+                                flops_per_sample=1.7e6, dataset_size=300_000, epochs=5 + i, batch_size=512,
+                                tier="cpu", gpu=None, gpu_count=0, vcpus=vcpus, method="measured",
+                                predicted_seconds=seconds, actual_seconds=2 * seconds))
+    forced = rows[-1].model_copy(update={"outcome_id": 99, "vcpus": 4, "actual_seconds": 1e9})
+    clean, with_outlier = evaluate(rows), evaluate([*rows, forced])
+    assert clean.used and with_outlier.used and with_outlier.n_runs == clean.n_runs == 8
+    assert "1 run(s) more than 20x from their prediction are left out of the fit" in with_outlier.reason
+    cpu = Estimate(target=Target.cpu(threads=1), dataset_size=300_000, epochs=5, batch_size=512, seconds=50.0,
+                   low=40.0, high=60.0, step_seconds=0.08, steps_per_epoch=586, total_steps=2930, fits_memory=True,
+                   per_device_batch_size=512, method="measured", precision="fp32")
+    for threads in (1, 2, 4, 16):
+        at = cpu.model_copy(update={"target": Target.cpu(threads=threads)})
+        assert with_outlier.apply(at).seconds == pytest.approx(clean.apply(at).seconds, rel=1e-9)
+        assert with_outlier.apply(at).seconds == pytest.approx(100.0, rel=0.05)
