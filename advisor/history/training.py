@@ -37,7 +37,14 @@ def training_statement(runs: Callable[..., Select], limit: int | None) -> Select
 
 def training_rows_of(result: Sequence[Any]) -> list[TrainingRow]:
     """The rows of ``training_statement``, oldest first, with the BASE prediction: a candidate already corrected
-    by history contributes its uncorrected seconds, or nothing if unknown."""
+    by history contributes its uncorrected seconds, or nothing if unknown. A CPU instance's size is its threads,
+    as the correction reads a target's (``offer_target``: vCPUs over threads per core, 2 with SMT); a run here
+    stored its threads already. An e2-standard-2 was learned at 2 and corrected at 1."""
+    from advisor.history.here_run import is_here
+    from advisor.predictor.cpu_scaling import threads_for_vcpus
+    from advisor.predictor.targets import default_cpu_lookup
+
+    lookup = default_cpu_lookup()
     out = []
     for row in result:
         if row.method == "history":
@@ -48,11 +55,14 @@ def training_rows_of(result: Sequence[Any]) -> list[TrainingRow]:
             continue
         if method not in ("measured", "scaled"):
             continue
+        vcpus = row.vcpus
+        if row.tier == "cpu" and vcpus and vcpus > 0 and not is_here(row.instance_type):
+            vcpus = threads_for_vcpus(vcpus, lookup(row.provider, row.instance_type)[1])
         out.append(TrainingRow(
             recommendation_id=row.recommendation_id, outcome_id=row.outcome_id, workload=row.workload,
             param_count=row.param_count, flops_per_sample=row.flops_per_sample, dataset_size=row.dataset_size,
             epochs=row.epochs, batch_size=row.batch_size, tier=row.tier, gpu=row.gpu,
-            gpu_count=row.gpu_count or 0, vcpus=row.vcpus, method=method, predicted_seconds=base,
+            gpu_count=row.gpu_count or 0, vcpus=vcpus, method=method, predicted_seconds=base,
             actual_seconds=row.actual_seconds, measured_seconds_per_sample=row.per_sample,
         ))
     out.reverse()  # oldest first

@@ -337,6 +337,27 @@ def test_training_rows_carry_the_base_prediction(history):
     assert row.measured_seconds_per_sample == pytest.approx(0.01)
 
 
+def test_a_cpu_runs_size_is_learned_in_threads_as_a_target_is_corrected(history):
+    """A CPU outcome trained on its instance's vCPUs while the correction read a target's threads (vCPUs over
+    threads per core): an e2-standard-2 was learned at 2 and corrected at 1, so two 2-vCPU machines with the same
+    2x outcomes were corrected x0.2 and x2.0."""
+    smt = candidate(0, instance_type="c7i.8xlarge", vcpus=32)  # two vCPUs a core
+    one_per_core = candidate(0, instance_type="m7a.8xlarge", vcpus=32)  # cpu_families.csv: one vCPU a core
+    for cand in (smt, one_per_core):
+        rec = recommendation("m", chosen=0).model_copy(update={"candidates": [cand], "chosen": cand})
+        history.record_outcome(history.save_recommendation(rec), 7200.0)
+    rows = sorted(history.training_rows(), key=lambda r: r.vcpus)
+    assert [(r.tier, r.vcpus) for r in rows] == [("cpu", 16), ("cpu", 32)]
+    # ... the threads the correction reads of these offers' targets (predictor.targets.offer_target)
+    from advisor.predictor.targets import offer_target
+    from advisor.schemas import Offer
+
+    for cand, row in zip((smt, one_per_core), rows, strict=True):
+        offer = Offer(provider=cand.provider, instance_type=cand.instance_type, region=cand.region, vcpus=cand.vcpus,
+                      price_usd_per_hour=cand.price_usd_per_hour)
+        assert offer_target(offer).threads == row.vcpus
+
+
 # ------------------------------------------------------------------------------------ all or nothing
 
 
