@@ -31,9 +31,8 @@ MIN_RUNS = 8
 MIN_GAIN = 0.05  # the corrected held-out median error must be at least 5% (relative) below the base one
 MAX_P = 0.05  # ... and smaller run by run: one-sided paired Wilcoxon test on held-out |log error|
 MAX_LOG_FACTOR = math.log(5.0)  # never scale an estimate by more than 5x either way
-# An outcome this many times away from its prediction is taken for a mistake (``advisor history record`` refuses
-# it without --force): compared in ``history compare``, never learned from. One forced 1e9 s outcome among eight
-# runs at 2x passed the median check and bent the fit for every CPU size (x0.2 at 1 thread, x5 at 4).
+# An outcome this many times away from its prediction is a mistake (``history record`` refuses it without --force):
+# compared, never learned from (one forced 1e9 s outcome bent the fit for every CPU size: x0.2 to x5).
 OUTLIER_RATIO = 20.0
 FOLDS = 5
 REPEATS = 3
@@ -205,6 +204,8 @@ class Correction:
     spec_lookup: SpecLookup | None = None
     spec_table: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
     min_runs: int = MIN_RUNS
+    # Runs on GPUs (True), on CPUs (False): it corrects only those kinds (CPU runs alone gave every GPU their x2).
+    kinds: frozenset[bool] = frozenset({False, True})
 
     @property
     def smallest_factor(self) -> float:
@@ -247,7 +248,8 @@ class Correction:
         sizes: dict[tuple[int, int], tuple[float, ...]] = {}  # a job size's terms, the same for all its estimates
 
         def corrected(estimate: Estimate) -> Estimate:
-            if not self.used or self.model is None or estimate.method == "history":
+            if not self.used or self.model is None or estimate.method == "history" or \
+                    (estimate.target.kind == "gpu") not in self.kinds:
                 return estimate
             if not (math.isfinite(estimate.seconds) and estimate.seconds > 0):
                 return estimate
@@ -299,10 +301,13 @@ class Correction:
         """What a recommendation says when the correction changed its times (None when it is not used)."""
         if not self.used or self.model is None:
             return None
-        return (f"history correction: every time and cost here is the base prediction corrected by what "
-                f"{self.n_runs} stored runs took (held-out median error {self.cv_error_before_pct:.0f}% -> "
-                f"{self.cv_error_after_pct:.0f}%; method 'history', each candidate's base_seconds is its "
-                f"uncorrected time; `advisor history calibration` shows the fit)")
+        only = {frozenset({False}): "CPU", frozenset({True}): "GPU"}.get(self.kinds)
+        return (f"history correction: every {only + ' ' if only else ''}time and cost here is the base prediction "
+                f"corrected by what {self.n_runs} stored {only + ' ' if only else ''}runs took (held-out median error "
+                f"{self.cv_error_before_pct:.0f}% -> {self.cv_error_after_pct:.0f}%; method 'history', each "
+                f"candidate's base_seconds is its uncorrected time; `advisor history calibration` shows the fit)"
+                + (f"; the {'GPU' if only == 'CPU' else 'CPU'} candidates, with no run to learn from, are not "
+                   "corrected" if only else ""))
 
     def report(self, by_method: list[ComparisonGroup] | None = None) -> CalibrationReport:
         return CalibrationReport(
@@ -373,9 +378,9 @@ def evaluate(rows: Sequence[TrainingRow], *, min_runs: int = MIN_RUNS, min_gain:
     rows = [r for r in rows if r.predicted_seconds > 0 and r.actual_seconds > 0
             and math.isfinite(r.predicted_seconds) and math.isfinite(r.actual_seconds)]
     kept = [r for r in rows if 1 / OUTLIER_RATIO <= r.actual_seconds / r.predicted_seconds <= OUTLIER_RATIO]
-    left_out = (f" {len(rows) - len(kept)} run(s) more than {OUTLIER_RATIO:.0f}x from their prediction are left out "
-                "of the fit (recorded with --force; `advisor history compare` shows them)." if len(kept) < len(rows)
-                else "")
+    left_out = "" if len(kept) == len(rows) else (f" {len(rows) - len(kept)} run(s) more than {OUTLIER_RATIO:.0f}x "
+                                                   "from their prediction are left out of the fit (recorded with "
+                                                   "--force; `advisor history compare` shows them).")
     rows = kept
     n = len(rows)
     if n == 0:
@@ -394,7 +399,6 @@ def evaluate(rows: Sequence[TrainingRow], *, min_runs: int = MIN_RUNS, min_gain:
 
     import numpy as np
     from sklearn.model_selection import GroupKFold
-
     table = gpu_spec_table() if spec_lookup is None else {}
     X = np.asarray([row_features(r, spec_lookup, table) for r in rows], dtype=float)
     y = np.log(np.asarray([r.actual_seconds / r.predicted_seconds for r in rows]))
@@ -431,11 +435,20 @@ def evaluate(rows: Sequence[TrainingRow], *, min_runs: int = MIN_RUNS, min_gain:
         mean_error_before_pct=float(statistics.fmean(held_base)),
         mean_error_after_pct=float(statistics.fmean(held_errors)),
         residual_low=float(np.quantile(residuals, 0.10)), residual_high=float(np.quantile(residuals, 0.90)),
-        model=final, spec_lookup=spec_lookup, spec_table=table,
+        model=final, spec_lookup=spec_lookup, spec_table=table, kinds=frozenset(r.tier != "cpu" for r in rows),
         description=(f"ridge regression of log(actual/predicted) on {len(FEATURES)} features, alpha "
                      f"{ridge.alpha_:.3g}; {k}-fold x{repeats} cross-validation grouped by recommendation"),
         reason="",
     )
+    _decide(correction, p_value, min_gain, max_p)
+    correction.reason += left_out
+    return correction
+
+
+def _decide(correction: Correction, p_value: float, min_gain: float, max_p: float) -> None:
+    """Whether ``correction`` is used (held-out errors ``min_gain`` below the base's, a paired test under ``max_p``)
+    and why; the reason names the one kind of device it corrects where it has runs on one only."""
+    before, after = correction.cv_error_before_pct, correction.cv_error_after_pct
     if after < before * (1.0 - min_gain) and p_value < max_p:
         correction.used = True
         correction.reason = (f"Used: on held-out runs it lowers the median absolute error from {before:.1f}% "
@@ -447,8 +460,9 @@ def evaluate(rows: Sequence[TrainingRow], *, min_runs: int = MIN_RUNS, min_gain:
     else:
         correction.reason = (f"Not used: on held-out runs it does not beat the uncorrected predictor by "
                              f"{min_gain:.0%} ({before:.1f}% -> {after:.1f}%).")
-    correction.reason += left_out
-    return correction
+    if correction.used and len(correction.kinds) == 1:
+        only = "GPU" if True in correction.kinds else "CPU"
+        correction.reason += f" It corrects {only} targets only: it has no run on the other kind to learn from."
 
 
 def _p_better(base: Any, after: Any) -> float:

@@ -213,3 +213,21 @@ def test_an_outcome_beyond_the_recording_guard_is_not_learned_from():
         at = cpu.model_copy(update={"target": Target.cpu(threads=threads)})
         assert with_outlier.apply(at).seconds == pytest.approx(clean.apply(at).seconds, rel=1e-9)
         assert with_outlier.apply(at).seconds == pytest.approx(100.0, rel=0.05)
+
+
+def test_a_correction_learned_on_cpu_runs_alone_leaves_gpu_targets_as_they_are():
+    """Eight CPU runs at 2x: every GPU target got x2.00 too, with the CPU runs' "50% -> 0%" as its warrant (the
+    GPU features never varied, so they weighed nothing and the intercept applied everywhere)."""
+    rows = [TrainingRow(recommendation_id=i // 2, outcome_id=i, workload="mlp", param_count=300_000,
+                        flops_per_sample=1.7e6, dataset_size=300_000, epochs=5 + i, batch_size=512, tier="cpu",
+                        gpu=None, gpu_count=0, vcpus=vcpus, method="measured", predicted_seconds=seconds,
+                        actual_seconds=2 * seconds) for i, (vcpus, seconds) in enumerate([(2, 50.0), (8, 30.0)] * 4)]
+    corr = evaluate(rows)
+    assert corr.used and corr.kinds == frozenset({False})
+    assert "It corrects CPU targets only" in corr.reason
+    gpu = estimate(1000.0)
+    assert corr.apply(gpu) is gpu  # uncorrected: no GPU run to learn from
+    cpu = gpu.model_copy(update={"target": Target.cpu(threads=4), "method": "measured"})
+    assert corr.apply(cpu).seconds == pytest.approx(2000.0, rel=0.05)
+    assert "every CPU time and cost here" in corr.ranking_note()
+    assert corr.ranking_note().endswith("the GPU candidates, with no run to learn from, are not corrected")
