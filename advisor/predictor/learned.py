@@ -378,9 +378,9 @@ def evaluate(rows: Sequence[TrainingRow], *, min_runs: int = MIN_RUNS, min_gain:
     rows = [r for r in rows if r.predicted_seconds > 0 and r.actual_seconds > 0
             and math.isfinite(r.predicted_seconds) and math.isfinite(r.actual_seconds)]
     kept = [r for r in rows if 1 / OUTLIER_RATIO <= r.actual_seconds / r.predicted_seconds <= OUTLIER_RATIO]
-    left_out = "" if len(kept) == len(rows) else (f" {len(rows) - len(kept)} run(s) more than {OUTLIER_RATIO:.0f}x "
-                                                   "from their prediction are left out of the fit (recorded with "
-                                                   "--force; `advisor history compare` shows them).")
+    left_out = "" if len(kept) == len(rows) else (
+        f" {len(rows) - len(kept)} run(s) more than {OUTLIER_RATIO:.0f}x from their prediction are left out of the fit "
+        "(stored with --force or by advisor.track; `advisor history compare` shows them).")
     rows = kept
     n = len(rows)
     if n == 0:
