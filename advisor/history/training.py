@@ -41,8 +41,7 @@ def training_rows_of(result: Sequence[Any]) -> list[TrainingRow]:
     as the correction reads a target's (``offer_target``: vCPUs over threads per core, 2 with SMT); a run here
     stored its threads already. An e2-standard-2 was learned at 2 and corrected at 1."""
     from advisor.history.here_run import is_here
-    from advisor.predictor.cpu_scaling import threads_for_vcpus
-    from advisor.predictor.targets import default_cpu_lookup
+    from advisor.predictor.targets import default_cpu_lookup, instance_cpu
 
     lookup = default_cpu_lookup()
     out = []
@@ -57,7 +56,7 @@ def training_rows_of(result: Sequence[Any]) -> list[TrainingRow]:
             continue
         vcpus = row.vcpus
         if row.tier == "cpu" and vcpus and vcpus > 0 and not is_here(row.instance_type):
-            vcpus = threads_for_vcpus(vcpus, lookup(row.provider, row.instance_type)[1])
+            vcpus = instance_cpu(row.provider, row.instance_type, vcpus, lookup)[1]
         out.append(TrainingRow(
             recommendation_id=row.recommendation_id, outcome_id=row.outcome_id, workload=row.workload,
             param_count=row.param_count, flops_per_sample=row.flops_per_sample, dataset_size=row.dataset_size,

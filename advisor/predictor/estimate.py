@@ -38,6 +38,7 @@ from advisor.predictor.calibration import Calibration
 from advisor.predictor.compile_time import compile_costs
 from advisor.predictor.job import Z80
 from advisor.predictor.measured import THIS_MACHINE, memoised
+from advisor.predictor.roofline import is_ampere_or_newer
 from advisor.schemas import CpuSpec, DeviceProfile, Estimate, GpuSpec, JobSpec, Profile, Target
 
 if TYPE_CHECKING:  # fit.py imports numpy at the top; the dispatcher imports it only when a probe is fitted
@@ -92,7 +93,7 @@ def _gpu_precision(precision: str | None, spec: GpuSpec) -> tuple[str, str | Non
     if precision in ("mixed", "bf16") and not spec.bf16_supported:
         return "fp16", (f"{spec.name} has no bfloat16 (it predates Ampere): predicted in fp16 mixed precision, "
                         "as a bf16 job runs there (with a GradScaler).")
-    if precision == "tf32" and not spec.bf16_supported:  # TF32 arrived with bfloat16, in Ampere
+    if precision == "tf32" and not is_ampere_or_newer(spec):
         return "fp32", (f"{spec.name} has no TF32 (it predates Ampere): predicted in fp32, as a tf32 job runs "
                         "there.")
     if precision == "mixed":

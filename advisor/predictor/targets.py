@@ -61,9 +61,17 @@ def offer_target(offer: Offer, cpu_lookup: CpuLookup | None = None, gpu_links: l
         p2p = peer_to_peer_for_instance(offer.provider, offer.instance_type, gpu_links) if offer.gpu_count > 1 \
             else None
         return Target.gpu(offer.gpu, offer.gpu_count, p2p)
-    family, per_core = (cpu_lookup or default_cpu_lookup())(offer.provider, offer.instance_type)
-    threads = threads_for_vcpus(offer.vcpus, per_core) if offer.vcpus else None
+    family, threads = instance_cpu(offer.provider, offer.instance_type, offer.vcpus, cpu_lookup)
     return Target.cpu(threads=threads, cpu_name=family)
+
+
+def instance_cpu(provider: str, instance_type: str, vcpus: int | None,
+                 cpu_lookup: CpuLookup | None = None) -> tuple[str | None, int | None]:
+    """(CPU family, threads to predict at) of a CPU instance of ``vcpus``: its physical cores, vCPUs over its
+    family's threads per core (``threads_for_vcpus``); None threads without a vCPU count. The one reading of an
+    instance's size, for a target and for the history's runs on it (``advisor.history.training``)."""
+    family, per_core = (cpu_lookup or default_cpu_lookup())(provider, instance_type)
+    return family, threads_for_vcpus(vcpus, per_core) if vcpus else None
 
 
 def _order(t: Target) -> tuple:
