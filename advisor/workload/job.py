@@ -193,17 +193,15 @@ def check_declared_data(values: dict[str, Any], explicit: dict[str, Any], label:
 # ------------------------------------------------------------------------------ how the job steps
 
 # The job settings beyond the data: (the file's constant, the keyword of advisor.predict/recommend, the CLI flag
-# that sets it, the default when neither says). PRECISION's default None is the predictor's (fp32 on GPUs).
+# that sets it, the default when neither says, and how a note names that default: a user reads "fp32", not the
+# None that means it). PRECISION's default None is the predictor's (fp32 on GPUs).
 JOB_SETTINGS = (
-    ("PRECISION", "precision", "--precision P", None),
-    ("COMPILE", "compile", "--compile / --no-compile", False),
-    ("GRAD_ACCUM_STEPS", "grad_accum_steps", "--grad-accum-steps N", 1),
-    ("EVAL_EVERY", "eval_every", "--eval-every N", None),
-    ("EVAL_STEPS", "eval_steps", "--eval-steps N", 0),
+    ("PRECISION", "precision", "--precision P", None, "fp32"),
+    ("COMPILE", "compile", "--compile / --no-compile", False, "eager, no torch.compile"),
+    ("GRAD_ACCUM_STEPS", "grad_accum_steps", "--grad-accum-steps N", 1, "1"),
+    ("EVAL_EVERY", "eval_every", "--eval-every N", None, "no evaluation"),
+    ("EVAL_STEPS", "eval_steps", "--eval-steps N", 0, "no evaluation"),
 )
-# How a note names each default: a user reads "fp32", not the None that means it.
-_DEFAULT_WORDS = {"PRECISION": "fp32", "COMPILE": "eager, no torch.compile", "GRAD_ACCUM_STEPS": "1",
-                  "EVAL_EVERY": "no evaluation", "EVAL_STEPS": "no evaluation"}
 # The data constants the probe child reports from the imported module (advisor.probe.child's WorkloadFrame).
 _CHILD_REPORTED = {"DATASET_SIZE": "--dataset-size N", "EPOCHS": "--epochs N", "BATCH_SIZE": "--batch-size N",
                    "NUM_WORKERS": "(none: the probe reads it from the module)"}
@@ -259,7 +257,7 @@ def declared_settings(values: dict[str, Any]) -> dict[str, Any]:
     """The valid job settings among a workload's constants (``{"PRECISION": "bf16", ...}``), by keyword
     (``{"precision": "bf16", ...}``); a missing or invalid one is left out (``resolve_settings`` says why)."""
     out: dict[str, Any] = {}
-    for const, keyword, _flag, _default in JOB_SETTINGS:
+    for const, keyword, _flag, _default, _words in JOB_SETTINGS:
         if values.get(const) is not None:
             checked, must = _setting_value(const, values[const])
             if must is None and checked is not None:
@@ -298,7 +296,7 @@ def resolve_settings(explicit: dict[str, Any], constants: Any = None, *, module_
     resolved: dict[str, Any] = {}
     said: dict[str, str] = {}  # how each setting was given, for the notes: "--eval-steps 5", "EVAL_STEPS = 5"
     notes: list[str] = []
-    for const, keyword, flag, default in JOB_SETTINGS:
+    for const, keyword, flag, default, default_words in JOB_SETTINGS:
         value = explicit.get(keyword)
         if value is not None:
             checked, must = _setting_value(const, value)
@@ -316,7 +314,7 @@ def resolve_settings(explicit: dict[str, Any], constants: Any = None, *, module_
             checked = default
             if const in unread:
                 notes.append(f"{where}{_as_written(const, unread[const])} could not be read without running the "
-                             f"file (only constant arithmetic is): the default ({_DEFAULT_WORDS[const]}) was used; "
+                             f"file (only constant arithmetic is): the default ({default_words}) was used; "
                              f"{flag} sets it.")
         resolved[keyword] = checked
     notes += _unread_data_notes(unread, where, probed_batch_size, reported or {})
