@@ -36,6 +36,9 @@ _FIELD_LABELS = {"memory_bandwidth_gbs": "memory bandwidth", "memory_gib": "memo
 _VENDOR_PREFIXES = ("nvidia", "tesla", "geforce")
 # Form-factor words that make a different product of the same chip (an H200 NVL is not an H200 SXM).
 _FORM_WORDS = ("pcie", "nvl", "sxm")
+# Product-line words that NVIDIA reuses a model number under: "RTX 6000" is the Turing Quadro, the Ada
+# generation and the Blackwell PRO, three cards 24-96 GB apart.
+_LINE_WORDS = frozenset({"quadro", "ada", "pro", "blackwell", "generation", "server", "workstation", "edition"})
 _MEMORY_TOLERANCE = 0.25  # relative: a driver's 79.6 GiB is the datasheet's 80 GB
 
 _HINT_UNKNOWN_GPU = ("Fix: run `advisor hardware` to list known devices, or add the GPU to profiles/gpus.csv "
@@ -293,12 +296,23 @@ def other_variants(name: str, specs: dict[str, GpuSpec] | None = None) -> list[s
     chosen = _lookup(name, specs)
     if chosen is None or not key:
         return []
-    return sorted(s.name for s in _specs_of_model(key, specs) if s.name != chosen.name)
+    same = {s.name for s in _specs_of_model(key, specs)}
+    if not _LINE_WORDS.intersection(tokens):
+        same |= {s.name for s in _specs_of_line(_model_key(tokens), specs)}
+    return sorted(same - {chosen.name})
 
 
 def _specs_of_model(model: str, specs: dict[str, GpuSpec]) -> list[GpuSpec]:
     """The specs whose name or an alias is of ``model`` (``_model_key``: 'a100' for every A100)."""
     return [s for s in specs.values() if any(_model_key(_tokens(k)) == model for k in (s.name, *s.aliases))]
+
+
+def _specs_of_line(model: str, specs: dict[str, GpuSpec]) -> list[GpuSpec]:
+    """The specs whose model key is ``model`` once their product-line words are taken off ('rtx6000' for the
+    Quadro RTX 6000, the RTX 6000 Ada and the RTX PRO 6000)."""
+    def bare(key: str) -> str:
+        return _model_key([t for t in _tokens(key) if t not in _LINE_WORDS])
+    return [s for s in specs.values() if any(bare(k) == model for k in (s.name, *s.aliases))]
 
 
 def _tokens(name: str) -> list[str]:

@@ -222,3 +222,19 @@ def test_list_known_devices():
     assert {"gpus", "cpus", "cpu_families"} <= set(known)
     assert any(g.name == "H100-SXM" for g in known["gpus"])
     assert any(c.name == "aws-epyc-9r14" for c in known["cpus"])
+
+
+@pytest.mark.parametrize(("name", "others"), [
+    # One model number, three product lines 24-96 GB apart: the plain name says which it read and the others.
+    ("RTX 6000", ["RTX-PRO-6000", "RTX6000-Ada"]),
+    ("rtx-6000", ["RTX-PRO-6000", "RTX6000-Ada"]),
+    # A name with its line word, or a spec's own name, says which.
+    ("Quadro RTX 6000", []),
+    ("RTX PRO 6000", []),
+    ("RTX 6000 Ada", []),
+    ("RTX6000", []),
+    ("A6000", []),
+    ("A100", ["A100-40GB-PCIe", "A100-80GB", "A100-80GB-PCIe"]),
+])
+def test_other_variants_names_every_card_of_a_reused_model_number(name, others):
+    assert S.other_variants(name) == others
