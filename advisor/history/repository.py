@@ -13,7 +13,6 @@ return the pydantic models of ``advisor.schemas``. The schema is migrated to hea
 from __future__ import annotations
 
 import json
-import math
 import numbers
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -30,6 +29,7 @@ from advisor.history.engine import create_history_engine, database_error, displa
 from advisor.history.export import EXPORT_COLUMNS  # noqa: F401 - importable from here, as before
 from advisor.history.filters import newest_first_filtered
 from advisor.history.here_run import is_here, stored_here_candidate
+from advisor.history.outcome_checks import check_outcome
 from advisor.history.rows import (
     CHOSEN_COPY,
     OUTCOME_COPY,
@@ -67,7 +67,7 @@ from advisor.schemas import (
     utc_now,
 )
 from advisor.settings import Settings
-from advisor.units import MAX_ACTUAL_SECONDS, parse_since
+from advisor.units import parse_since
 
 _NOT_FOUND_HINT = "Fix: `advisor history list` shows the stored ids."
 
@@ -284,14 +284,7 @@ class History:
         """Store what really happened to a recommended job. ``instance_type`` names the candidate that was run
         (default: the chosen one), or "here" ("here:cuda:0"): the probed machine (``advisor.history.here_run``);
         its prediction is what ``compare`` and the learned correction use."""
-        if status not in ("completed", "failed"):
-            raise ConfigError(f"Unknown outcome status {status!r}.", hint="Fix: use 'completed' or 'failed'.")
-        if (isinstance(actual_seconds, bool) or not isinstance(actual_seconds, (int, float))
-                or not math.isfinite(actual_seconds) or actual_seconds < 0 or actual_seconds > MAX_ACTUAL_SECONDS
-                or (actual_seconds == 0 and status == "completed")):
-            raise ConfigError(f"--actual-seconds must be a positive number of seconds, at most 1e9 (31 years), "
-                              f"got {actual_seconds!r}.",
-                              hint="Fix: e.g. --actual-seconds 5400.")
+        check_outcome(actual_seconds, status, notes=notes)
         with self._write() as conn:
             workload_id, cand = self._run_candidate(conn, recommendation_id, instance_type)
             outcome = Outcome(recommendation_id=recommendation_id, actual_seconds=float(actual_seconds),

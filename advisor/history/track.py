@@ -6,25 +6,35 @@
     @advisor.track(rec.id, instance_type="p4d.24xlarge")
     def train(): ...
 
-The recommendation (and the instance type, when given) is checked before the job starts, so a typo fails
-fast rather than after hours of training. A run more than 20x away from its prediction (a test run of a few
-steps, say) is stored but warned about (``RuntimeWarning``): ``advisor history forget ID`` removes it.
-The wall time is measured with ``time.perf_counter``; if the job
-raises (Ctrl-C included) the outcome is stored with status "failed" and the exception propagates.
+The recommendation (and the instance type and notes, when given) is checked before the job starts, so a typo
+fails fast rather than after hours of training. Given the ``Recommendation`` itself, the stored one under its id
+must be that recommendation (the same job, made at the same time): a ``rec`` saved to another database than the
+one ``track`` writes to is refused, not recorded against whatever that id holds there. An ``async def`` job is
+timed over its awaiting; a generator function is refused (calling it runs nothing, so there is no job to time).
+
+A run more than 20x away from its prediction (a test run of a few steps, say) is stored but warned about
+(``RuntimeWarning``): ``advisor history forget ID`` removes it. A block of less than a millisecond ran no job:
+it is warned about and not recorded. The wall time is measured with ``time.perf_counter``; if the job raises
+(Ctrl-C included) the outcome is stored with status "failed" and the exception propagates.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import time
 import warnings
 from contextlib import ContextDecorator
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from advisor.errors import AdvisorError, HistoryError
+from advisor.errors import AdvisorError, ConfigError, HistoryError
+from advisor.history.outcome_checks import check_notes
 from advisor.schemas import Outcome, Recommendation
 from advisor.settings import Settings
+from advisor.units import MIN_ACTUAL_SECONDS
 
 
 class track(ContextDecorator):  # lower case: it is used like a function, advisor.track(rec.id)
@@ -42,6 +52,7 @@ class track(ContextDecorator):  # lower case: it is used like a function, adviso
     def __init__(self, recommendation_id: int | Recommendation, *, url: str | None = None,
                  instance_type: str | None = None, notes: str | None = None,
                  settings: Settings | None = None) -> None:
+        self._given = recommendation_id if isinstance(recommendation_id, Recommendation) else None
         if isinstance(recommendation_id, Recommendation):
             rec_id = recommendation_id.id
             if rec_id is None:
@@ -52,6 +63,7 @@ class track(ContextDecorator):  # lower case: it is used like a function, adviso
         if isinstance(recommendation_id, bool) or not isinstance(recommendation_id, int):
             raise HistoryError(f"advisor.track needs a history id, got {recommendation_id!r}.",
                                hint="Fix: pass rec.id of a saved recommendation (see `advisor history list`).")
+        check_notes(notes)
         self.recommendation_id = recommendation_id
         self.url = url
         self.settings = settings
@@ -72,6 +84,8 @@ class track(ContextDecorator):  # lower case: it is used like a function, adviso
 
         with self._history() as hist:
             hist.check_run(self.recommendation_id, self.instance_type)
+            if self._given is not None:
+                _check_same(self._given, hist)
             self._predicted = predicted_seconds(hist, self.recommendation_id, self.instance_type)
         self.outcome = None
         self.seconds = None
@@ -86,6 +100,11 @@ class track(ContextDecorator):  # lower case: it is used like a function, adviso
         if failed:
             reason = f"{exc_type.__name__}: {exc}" if str(exc) else exc_type.__name__
             notes = f"{notes}; {reason}" if notes else reason
+        if not failed and self.seconds < MIN_ACTUAL_SECONDS:
+            warnings.warn(f"advisor.track timed {self.seconds * 1e6:.0f} us for history id {self.recommendation_id}, "
+                          "less than a millisecond: no job ran in the block, so no outcome was recorded.",
+                          RuntimeWarning, stacklevel=2)
+            return False
         try:
             with self._history() as hist:
                 self.outcome = hist.record_outcome(
@@ -115,5 +134,41 @@ class track(ContextDecorator):  # lower case: it is used like a function, adviso
 
     # A decorated function called more than once records one outcome per call.
     def _recreate_cm(self) -> Any:
-        return track(self.recommendation_id, url=self.url, instance_type=self.instance_type, notes=self.notes,
-                     settings=self.settings)
+        return track(self._given or self.recommendation_id, url=self.url, instance_type=self.instance_type,
+                     notes=self.notes, settings=self.settings)
+
+    def __call__(self, func: Any) -> Any:
+        # ContextDecorator would time only the call that makes the coroutine or the generator, which returns at
+        # once: a job of microseconds, "completed" even when the awaited training then raised.
+        if inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func):
+            raise ConfigError(f"advisor.track cannot time the generator function {func.__qualname__!r}: calling it "
+                              "runs none of its body, so there is no job to time.",
+                              hint="Fix: decorate the function that runs the whole job, or put `with "
+                                   "advisor.track(id):` around the loop that consumes the generator.")
+        if inspect.iscoroutinefunction(func):
+            @functools.wraps(func)
+            async def timed(*args: Any, **kwargs: Any) -> Any:
+                with self._recreate_cm():
+                    return await func(*args, **kwargs)
+            return timed
+        return super().__call__(func)
+
+
+def _check_same(given: Recommendation, hist: Any) -> None:
+    """HistoryError unless the recommendation stored under ``given.id`` is ``given``: the same job, made within
+    a second of it (a database other than the one it was saved to can hold another one under that id)."""
+    stored = hist.show(given.id).recommendation
+
+    def job(rec: Recommendation) -> tuple:
+        return rec.workload.name, rec.dataset_size, rec.epochs, rec.batch_size
+
+    def utc(moment: datetime) -> datetime:
+        return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
+
+    if job(stored) == job(given) and abs((utc(stored.created_at) - utc(given.created_at)).total_seconds()) <= 1:
+        return
+    raise HistoryError(
+        f"History id {given.id} in {hist!r} is another recommendation ({stored.workload.name}, made "
+        f"{utc(stored.created_at):%Y-%m-%d %H:%M:%S} UTC) than the one given ({given.workload.name}, made "
+        f"{utc(given.created_at):%Y-%m-%d %H:%M:%S} UTC): it was saved to another database.",
+        hint="Fix: pass url= (or settings=) naming the database the recommendation was saved to.")

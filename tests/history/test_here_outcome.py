@@ -4,6 +4,8 @@ and on PostgreSQL (the ``history`` fixture)."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from history_helpers import profile, recommendation
 from sqlalchemy import select
@@ -85,7 +87,7 @@ def test_track_times_a_run_here(history):
     # A block that trains nothing is far from the estimate here, and is warned about as a test run
     with pytest.warns(RuntimeWarning, match="shorter than the predicted 10m00s"):
         with advisor.track(rec_id, url=history.url, instance_type="here") as tracked:
-            pass
+            time.sleep(0.01)
     assert tracked.outcome.instance_type == "here:cpu"
     with pytest.raises(HistoryError, match="not a device of the machine"):
         advisor.track(rec_id, url=history.url, instance_type="here:cuda:0").__enter__()  # checked before the job starts

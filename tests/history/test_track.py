@@ -30,6 +30,7 @@ def test_decorator_records_each_call(history):
 
     @advisor.track(rec_id, url=history.url, instance_type="c7i.8xlarge")
     def train(x):
+        time.sleep(0.01)
         return x * 2
 
     assert train(2) == 4 and train(3) == 6
@@ -72,7 +73,7 @@ def test_accepts_the_recommendation_itself(history):
     rec = recommendation("m")
     rec.id = history.save_recommendation(rec)
     with advisor.track(rec, url=history.url):
-        pass
+        time.sleep(0.01)
     assert len(history.show(rec.id).outcomes) == 1
     unsaved = recommendation("m")
     with pytest.raises(HistoryError, match="not saved"):
@@ -83,6 +84,78 @@ def test_record_outcome_then_list_from_a_new_instance(db_url):
     with History(db_url) as hist:
         rec_id = hist.save_recommendation(recommendation("m"))
     with advisor.track(rec_id):
-        pass
+        time.sleep(0.01)
     with History(db_url) as hist:
         assert hist.list()[0].n_outcomes == 1
+
+
+def test_an_async_job_is_timed_over_its_awaiting_and_its_failure_recorded(history):
+    """ContextDecorator timed only the call that made the coroutine: 8 us "completed", even when it raised."""
+    import asyncio
+
+    rec_id = history.save_recommendation(recommendation("m"))
+
+    @advisor.track(rec_id, url=history.url)
+    async def train(fail: bool) -> str:
+        await asyncio.sleep(0.05)
+        if fail:
+            raise ValueError("training failed")
+        return "done"
+
+    assert asyncio.run(train(False)) == "done"
+    with pytest.raises(ValueError, match="training failed"):
+        asyncio.run(train(True))
+    done, failed = history.show(rec_id).outcomes
+    assert done.status == "completed" and 0.05 <= done.actual_seconds < 5
+    assert failed.status == "failed" and failed.actual_seconds >= 0.05 and "training failed" in failed.notes
+
+
+def test_a_generator_function_is_refused_when_decorated(history):
+    from advisor.errors import ConfigError
+
+    rec_id = history.save_recommendation(recommendation("m"))
+    with pytest.raises(ConfigError, match="cannot time the generator function"):
+        @advisor.track(rec_id, url=history.url)
+        def batches():
+            yield 1
+    assert history.show(rec_id).outcomes == []
+
+
+@pytest.mark.parametrize("notes", [5, "a\x00b", "x\ud800"])
+def test_bad_notes_are_refused_before_the_job_runs(history, notes):
+    rec_id = history.save_recommendation(recommendation("m"))
+    with pytest.raises(HistoryError, match="notes"):
+        with advisor.track(rec_id, url=history.url, notes=notes):
+            raise AssertionError("the job ran")
+    with pytest.raises(HistoryError, match="notes"):
+        history.record_outcome(rec_id, 60.0, notes=notes)
+    assert history.show(rec_id).outcomes == []
+
+
+def test_a_recommendation_from_another_database_is_refused_not_recorded_on_another_job(history, tmp_path):
+    """track(rec) wrote to the default database, onto whatever recommendation had rec's id there."""
+    other = History(f"sqlite:///{tmp_path / 'other.db'}")
+    mine = recommendation("mine")
+    mine.id = other.save_recommendation(mine)
+    theirs = recommendation("theirs")
+    assert history.save_recommendation(theirs) == mine.id  # the same id, another job
+    with pytest.raises(HistoryError, match="is another recommendation .*theirs.* than the one given .*mine"):
+        with advisor.track(mine, url=history.url):
+            raise AssertionError("the job ran")
+    assert history.show(mine.id).outcomes == []
+    with advisor.track(mine, url=other.url):
+        time.sleep(0.01)
+    assert len(other.show(mine.id).outcomes) == 1
+    other.close()
+
+
+def test_under_a_millisecond_is_no_job(history):
+    rec_id = history.save_recommendation(recommendation("m"))
+    with pytest.warns(RuntimeWarning, match="less than a millisecond: no job ran"):
+        with advisor.track(rec_id, url=history.url) as tracked:
+            pass
+    assert tracked.outcome is None and history.show(rec_id).outcomes == []
+    from advisor.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="duration is 1 ms to 1e9 s"):
+        history.record_outcome(rec_id, 0.0005)

@@ -1,0 +1,50 @@
+"""What an outcome may hold, checked before anything is written: its status, its duration (1 ms to 1e9 s for a
+completed run, the range the CLI, the service and the Python API take) and its note (text that a database can store; the
+instance type is checked against the recommendation's candidates).
+
+``advisor.track`` checks the note before the job starts, so that a bad note fails at once rather than after
+hours of training with the outcome lost; ``History.record_outcome`` checks everything again before it writes.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from advisor.errors import ConfigError, HistoryError
+from advisor.schemas.base import NUL
+from advisor.units import MAX_ACTUAL_SECONDS, MIN_ACTUAL_SECONDS
+
+STATUSES = ("completed", "failed")
+
+
+def check_notes(notes: Any) -> None:
+    """HistoryError for a note that is not text a database can store (a number, a NUL, a lone surrogate)."""
+    if notes is None:
+        return
+    if not isinstance(notes, str):
+        raise HistoryError(f"An outcome's notes are text, got {type(notes).__name__} {notes!r:.80}.",
+                           hint="Fix: pass notes as a string, or leave them out.")
+    try:
+        notes.encode("utf-8")
+    except UnicodeEncodeError:
+        storable = False
+    else:
+        storable = NUL not in notes
+    if not storable:
+        raise HistoryError("An outcome's notes hold a character no database can store: a NUL (\\x00) or a lone "
+                           "surrogate.", hint="Fix: remove that character from the notes.")
+
+
+def check_outcome(actual_seconds: Any, status: Any, *, notes: Any = None) -> None:
+    """ConfigError for a status or duration an outcome cannot have; HistoryError for its notes."""
+    if status not in STATUSES:
+        raise ConfigError(f"Unknown outcome status {status!r}.", hint="Fix: use 'completed' or 'failed'.")
+    # A failed run may have failed at once: its time is kept as a note on the run, never learned from.
+    shortest = MIN_ACTUAL_SECONDS if status == "completed" else 0.0
+    if (isinstance(actual_seconds, bool) or not isinstance(actual_seconds, (int, float))
+            or not math.isfinite(actual_seconds) or not shortest <= actual_seconds <= MAX_ACTUAL_SECONDS):
+        raise ConfigError(f"A completed run's duration is 1 ms to 1e9 s (31 years), got {actual_seconds!r} s: "
+                          "shorter than any real job, or longer.",
+                          hint="Fix: the job's real duration in seconds, e.g. --actual-seconds 5400.")
+    check_notes(notes)
