@@ -127,6 +127,10 @@ class ChannelLost(Exception):
 def _serve(sock: socket.socket, start: ChildStart, workload: Any, pickled: bytes | None) -> None:
     channel = _Channel(sock)
     code = 0
+    # A caller that ignores SIGCHLD (some daemons and workers do) passes that on through fork and exec, and
+    # the kernel then reaps this process's children itself: waiting for one (the fork check, a DataLoader's
+    # workers) fails with ECHILD.
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     try:
         die_with_parent(start.parent_pid)
         guard_group()  # before any user code: what it starts ends with this process's group
