@@ -107,18 +107,21 @@ def parse_batch_sizes(text: str | None) -> list[int] | None:
 
 def check_output_path(path: Path, flag: str, *, workload: Path | None = None, example: str = "out.json") -> Path:
     """Fail before any probe when ``path`` cannot be written: a missing or unwritable folder, a folder in its
-    place, a name the file system refuses, or the workload file itself (which the output would replace).
+    place, a name the file system refuses, or the workload file itself or a SQLite database (which the output
+    would replace).
     Checked by creating (and removing) a file beside it."""
     import tempfile
 
     from advisor.errors import ConfigError
+    from advisor.output_file import is_sqlite_database
 
     hint = f"Fix: pass {flag} with a path in a folder you can write to."
     if path.is_dir():
         raise ConfigError(f"{flag} {path}: is a folder, not a file.", hint=hint)
     is_workload = workload is not None and _same_file(path, workload)
-    if is_workload or path.suffix == ".py":
-        what = "the workload file itself" if is_workload else "a Python file"
+    if is_workload or path.suffix == ".py" or is_sqlite_database(path):
+        what = ("the workload file itself" if is_workload else "a Python file" if path.suffix == ".py"
+                else "a SQLite database (the history's own, say)")
         raise ConfigError(f"{flag} {path}: is {what}; writing there would replace code with the output.",
                           hint=f"Fix: pass {flag} with another name, e.g. {flag} {example}.")
     if len(path.name.encode()) > 255:
@@ -144,21 +147,16 @@ def _same_file(path: Path, other: Path) -> bool:
 
 
 def write_atomically(path: Path, write, flag: str) -> None:
-    """Call ``write(tmp_path)`` on a temporary file beside ``path`` (same suffix), then move it into place: a
-    failure (a full disk, say) leaves neither half a file nor the temporary one."""
-    import os
-
+    """``advisor.output_file.write_in_place``: ``write(tmp_path)`` then moved into place (through a link, with
+    the old file's mode; straight into a device or pipe), or a ConfigError naming ``flag``."""
     from advisor.errors import ConfigError
+    from advisor.output_file import write_in_place
 
-    tmp = path.with_name(f".{path.stem[:40]}.{os.getpid()}.tmp{path.suffix}")
     try:
-        write(tmp)
-        os.replace(tmp, path)
+        write_in_place(path, write)
     except OSError as exc:
         raise ConfigError(f"{flag} {path}: could not write it ({exc.strerror or exc}).",
                           hint=f"Fix: free some space, or pass {flag} with another path.") from None
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 # The job-settings flags predict and recommend share (the workload file's PRECISION is --precision's default;

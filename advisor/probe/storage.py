@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import stat
 from pathlib import Path
 
 from pydantic import ValidationError
 
 from advisor.errors import ProbeError
+from advisor.output_file import write_in_place
 from advisor.schemas import SCHEMA_VERSION, Profile
 
 MAX_PROFILE_BYTES = 64 * 2**20  # the probe's own frames are capped at this size too
@@ -22,17 +22,12 @@ MAX_PROFILE_BYTES = 64 * 2**20  # the probe's own frames are capped at this size
 def save_profile(profile: Profile, path: str | Path) -> Path:
     """Write ``profile`` as indented JSON (atomically: a crash never leaves half a file). Returns the path."""
     path = Path(path)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp.write_text(profile.model_dump_json(indent=2) + "\n")
-        os.replace(tmp, path)
+        write_in_place(path, lambda tmp: tmp.write_text(profile.model_dump_json(indent=2) + "\n"))
     except OSError as exc:
         raise ProbeError(f"could not write the profile to {path}: {exc.strerror or exc}.",
                          hint="Fix: pass -o with a path in a folder you can write to (and with free space).") from exc
-    finally:
-        with contextlib.suppress(OSError):
-            tmp.unlink(missing_ok=True)  # a full disk leaves no half-written temporary file behind
     return path
 
 

@@ -67,3 +67,42 @@ def test_success_leaves_only_the_file(db, tmp_path):
     assert result.exit_code == 0, result.output
     assert [p.name for p in out_dir.iterdir()] == ["h.json"]
     assert '"workload": "m"' in (out_dir / "h.json").read_text()
+
+
+def test_the_history_database_itself_is_refused(user_error, db, tmp_path):
+    """-o onto the database's own path exited 0 and replaced the whole history with its CSV."""
+    path = tmp_path / "db" / "history.db"
+    user_error(_export("-o", str(path)), "SQLite database", one_message=True)
+    assert path.read_bytes().startswith(b"SQLite format 3\x00")
+
+
+def test_a_link_is_written_through_and_a_private_file_stays_private(db, tmp_path):
+    import os
+    import stat
+
+    real, link = tmp_path / "real.csv", tmp_path / "link.csv"
+    real.write_text("old\n")
+    real.chmod(0o600)
+    link.symlink_to(real)
+    res = _export("-o", str(link))
+    assert res.exit_code == 0, res.output
+    assert link.is_symlink() and os.readlink(link) == str(real)  # the link stays; its target has the export
+    assert real.read_text().startswith("recommendation_id,")
+    assert stat.S_IMODE(real.stat().st_mode) == 0o600
+
+
+def test_a_named_pipe_is_written_into_not_replaced(db, tmp_path):
+    import os
+    import stat
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    res = _export("-o", str(fifo))
+    reader.join(10)
+    assert res.exit_code == 0, res.output
+    assert stat.S_ISFIFO(fifo.stat().st_mode)  # still the pipe, not a regular file put in its place
+    assert got and got[0].startswith(b"recommendation_id,")
