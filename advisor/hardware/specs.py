@@ -296,23 +296,17 @@ def other_variants(name: str, specs: dict[str, GpuSpec] | None = None) -> list[s
     chosen = _lookup(name, specs)
     if chosen is None or not key:
         return []
-    same = {s.name for s in _specs_of_model(key, specs)}
-    if not _LINE_WORDS.intersection(tokens):
-        same |= {s.name for s in _specs_of_line(_model_key(tokens), specs)}
-    return sorted(same - {chosen.name})
+    # A name without a product-line word is of every line that reuses its model number ("RTX 6000").
+    same = _specs_of_model(key, specs, frozenset() if _LINE_WORDS.intersection(tokens) else _LINE_WORDS)
+    return sorted({s.name for s in same} - {chosen.name})
 
 
-def _specs_of_model(model: str, specs: dict[str, GpuSpec]) -> list[GpuSpec]:
-    """The specs whose name or an alias is of ``model`` (``_model_key``: 'a100' for every A100)."""
-    return [s for s in specs.values() if any(_model_key(_tokens(k)) == model for k in (s.name, *s.aliases))]
-
-
-def _specs_of_line(model: str, specs: dict[str, GpuSpec]) -> list[GpuSpec]:
-    """The specs whose model key is ``model`` once their product-line words are taken off ('rtx6000' for the
-    Quadro RTX 6000, the RTX 6000 Ada and the RTX PRO 6000)."""
-    def bare(key: str) -> str:
-        return _model_key([t for t in _tokens(key) if t not in _LINE_WORDS])
-    return [s for s in specs.values() if any(bare(k) == model for k in (s.name, *s.aliases))]
+def _specs_of_model(model: str, specs: dict[str, GpuSpec], drop: frozenset[str] = frozenset()) -> list[GpuSpec]:
+    """The specs whose name or an alias is of ``model`` (``_model_key``: 'a100' for every A100), once the words
+    in ``drop`` are taken off it ('rtx6000' for the Quadro RTX 6000, the RTX 6000 Ada and the RTX PRO 6000)."""
+    def key(name: str) -> str:
+        return _model_key([t for t in _tokens(name) if t not in drop])
+    return [s for s in specs.values() if any(key(k) == model for k in (s.name, *s.aliases))]
 
 
 def _tokens(name: str) -> list[str]:
