@@ -33,7 +33,7 @@ def check_notes(notes: Any) -> None:
         storable = NUL not in notes
     if not storable:
         raise HistoryError("An outcome's notes hold a character no database can store: a NUL (\\x00) or a lone "
-                           "surrogate.", hint="Fix: remove that character from the notes.")
+                           "surrogate. Nothing was written.", hint="Fix: remove that character from the notes.")
 
 
 def check_outcome(actual_seconds: Any, status: Any, *, notes: Any = None) -> None:
