@@ -277,8 +277,7 @@ class Correction:
         return corrected
 
     def _corrected(self, estimate: Estimate, f: float) -> Estimate:
-        # The note's middle and the residual factors are the same for every estimate: worked out once (a
-        # recommendation corrects ~250).
+        # The note's middle and the residual factors are the same for every estimate: worked out once (~250).
         fixed = self.__dict__.get("_note_fixed")
         if fixed is None:
             fixed = self.__dict__["_note_fixed"] = (
@@ -286,15 +285,16 @@ class Correction:
                 f"-> {self.cv_error_after_pct:.0f}%); uncorrected ", math.exp(self.residual_low),
                 math.exp(self.residual_high))
         middle, low_factor, high_factor = fixed
-        seconds = estimate.seconds * f
-        low = min(estimate.low * f, seconds * low_factor, seconds)
-        high = max(estimate.high * f, seconds * high_factor, seconds)
+        start = estimate.startup_seconds  # not corrected: the parts shown under the job still add up to it
+        seconds, low, high = (start + (t - start) * f for t in (estimate.seconds, estimate.low, estimate.high))
+        low, high = min(low, seconds * low_factor, seconds), max(high, seconds * high_factor, seconds)
         note = f"history correction x{f:.2f}{middle}{estimate.seconds:.0f} s ({estimate.method})"
-        update: dict[str, Any] = {
-            "seconds": seconds, "low": low, "high": high, "step_seconds": estimate.step_seconds * f,
-            "method": "history", "notes": [*estimate.notes, note], "base_seconds": estimate.seconds,
-            "base_method": estimate.method,
-        }
+        update: dict[str, Any] = {k: getattr(estimate, k) * f for k in (  # the times inside the job but its start
+            "step_seconds", "batch_seconds", "input_seconds", "transfer_seconds", "eval_seconds", "subnormal_seconds")
+            if getattr(estimate, k) is not None}
+        update.update(seconds=seconds, low=low, high=high, method="history", notes=[*estimate.notes, note],
+                      base_seconds=estimate.seconds, base_method=estimate.method,
+                      mfu=estimate.mfu / f if estimate.mfu is not None else None)
         return updated(estimate, update)
 
     def ranking_note(self) -> str | None:

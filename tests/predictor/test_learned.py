@@ -231,3 +231,19 @@ def test_a_correction_learned_on_cpu_runs_alone_leaves_gpu_targets_as_they_are()
     assert corr.apply(cpu).seconds == pytest.approx(2000.0, rel=0.05)
     assert "every CPU time and cost here" in corr.ranking_note()
     assert corr.ranking_note().endswith("the GPU candidates, with no run to learn from, are not corrected")
+
+
+def test_a_corrected_estimates_parts_still_add_up_to_its_whole_job():
+    """The whole job and its step were scaled, the start-up was not: 392 x 27.6 ms + 3.5 s read 14.3 s under a
+    "whole job 17.9s"."""
+    fitted = fit_correction(synthetic(40, lambda r: 2.0))
+    assert fitted is not None
+    base = estimate(1000.0).model_copy(update={
+        "startup_seconds": 100.0, "step_seconds": 900.0 / 3910, "eval_seconds": None, "mfu": 0.4})
+    out = fitted.apply(base)
+    f = (out.seconds - 100.0) / 900.0
+    assert f == pytest.approx(2.0, rel=0.1)
+    assert out.startup_seconds == 100.0
+    assert out.total_steps * out.step_seconds + out.startup_seconds == pytest.approx(out.seconds, rel=1e-9)
+    assert out.mfu == pytest.approx(0.4 / f, rel=1e-9)  # the same FLOPs over a longer step
+    assert out.base_seconds == 1000.0 and out.low <= out.seconds <= out.high
