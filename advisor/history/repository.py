@@ -12,6 +12,7 @@ return the pydantic models of ``advisor.schemas``. The schema is migrated to hea
 
 from __future__ import annotations
 
+import contextlib
 import json
 import numbers
 from collections.abc import Iterator, Mapping
@@ -110,6 +111,12 @@ class History:
     def close(self) -> None:
         """Close the engine's connections (the object is not used afterwards)."""
         self._engine.dispose()
+
+    def __del__(self) -> None:
+        # ``advisor.History().list()`` drops the object at once; its engine sits in a reference cycle (the event
+        # hooks), so without this a poller held one server connection per call until a garbage collection.
+        with contextlib.suppress(Exception):
+            self.__dict__["_engine"].dispose()
 
     def __repr__(self) -> str:
         return f"History({display_url(self._engine.url)!r})"
