@@ -30,18 +30,39 @@ _LAZY = {
     "Estimate": ("advisor.schemas", "Estimate"),
     "Recommendation": ("advisor.schemas", "Recommendation"),
     "AdvisorError": ("advisor.errors", "AdvisorError"),
+    "WorkloadError": ("advisor.errors", "WorkloadError"),
+    "ProbeError": ("advisor.errors", "ProbeError"),
+    "HardwareError": ("advisor.errors", "HardwareError"),
+    "PredictionError": ("advisor.errors", "PredictionError"),
+    "CatalogError": ("advisor.errors", "CatalogError"),
+    "HistoryError": ("advisor.errors", "HistoryError"),
+    "DatabaseUnavailableError": ("advisor.errors", "DatabaseUnavailableError"),
+    "ConfigError": ("advisor.errors", "ConfigError"),
+    "NoFeasibleCandidateError": ("advisor.errors", "NoFeasibleCandidateError"),
     "Client": ("advisor.service.client", "Client"),
+    "ServiceError": ("advisor.service.client", "ServiceError"),
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from advisor.api import predict, profile, recommend  # noqa: F401
-    from advisor.errors import AdvisorError  # noqa: F401
+    from advisor.errors import (  # noqa: F401
+        AdvisorError,
+        CatalogError,
+        ConfigError,
+        DatabaseUnavailableError,
+        HardwareError,
+        HistoryError,
+        NoFeasibleCandidateError,
+        PredictionError,
+        ProbeError,
+        WorkloadError,
+    )
     from advisor.history.repository import History  # noqa: F401
     from advisor.history.track import track  # noqa: F401
     from advisor.schemas import Estimate, Profile, Recommendation, Target  # noqa: F401
-    from advisor.service.client import Client  # noqa: F401
+    from advisor.service.client import Client, ServiceError  # noqa: F401
     from advisor.workload import Workload, load_workload  # noqa: F401
 
 

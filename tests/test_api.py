@@ -410,3 +410,17 @@ def test_the_probe_priority_setting_reaches_the_probe_from_every_entry(tmp_path,
     with pytest.raises(_Probed):
         api.profile(source, devices="cpu", raise_priority=not raised)  # the argument wins over the environment
     assert seen[-1] is (not raised)
+
+
+def test_every_error_class_is_reachable_from_the_package():
+    """A pipeline catches ``advisor.NoFeasibleCandidateError``; only ``advisor.AdvisorError`` was exported."""
+    import inspect
+
+    import advisor.errors
+
+    classes = {n for n, c in inspect.getmembers(advisor.errors, inspect.isclass)
+               if issubclass(c, advisor.errors.AdvisorError)}
+    assert {"NoFeasibleCandidateError", "WorkloadError", "ConfigError", "HistoryError"} <= classes
+    for name in classes:
+        assert getattr(advisor, name) is getattr(advisor.errors, name)
+    assert issubclass(advisor.ServiceError, advisor.AdvisorError)
