@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from advisor.arguments import check_options, check_source  # noqa: F401 - check_source: api.check_source, as before
 from advisor.errors import (
     AdvisorError,
     ConfigError,
@@ -90,6 +91,11 @@ def profile(workload: str | Path | Workload, *, devices: str | Sequence[str] | N
     from advisor.workload import Workload
 
     check_source(workload)
+    check_options({"analyze": analyze, "bf16_analysis": bf16_analysis, "raise_priority": raise_priority},
+                  {"progress": progress})
+    if isinstance(workload, Profile):
+        raise WorkloadError("advisor.profile was given a Profile: it is already probed.",
+                            hint="Fix: pass it to advisor.predict or advisor.recommend, or give a workload file.")
     raise_priority = raise_probe_priority() if raise_priority is None else raise_priority
     if not isinstance(workload, Workload):
         from advisor.workload.loader import check_path, read_defaults
@@ -243,20 +249,6 @@ def _job_profile(source: Any, tgt: Target | None, steps: JobSettings, precision:
                        raise_priority=raise_priority)
 
 
-def check_source(source: Any) -> None:
-    """WorkloadError unless ``source`` is something to predict from (checked before anything reads it)."""
-    from advisor.workload import Workload
-
-    if not isinstance(source, (Profile, str, Path, Workload)):
-        raise WorkloadError(f"Cannot predict from {source!r:.60} (type {type(source).__name__}).", hint="Fix: pass a "
-                            "workload file path, an advisor.Workload, a Profile or a profile .json path.")
-    # A NUL can be in no path, and in no name the history can store (PostgreSQL refuses it).
-    what, text = ("name", source.name) if isinstance(source, Workload) else ("path", source)
-    if not isinstance(source, Profile) and "\x00" in str(text):
-        raise WorkloadError(f"The workload's {what} {text!r} contains a NUL character (\\x00).",
-                            hint=f"Fix: give a {what} without one.")
-
-
 def _is_saved_profile(source: Any) -> bool:
     """A profile already made (an object, or a profile .json path): nothing is probed for it."""
     return isinstance(source, Profile) or (isinstance(source, (str, Path)) and Path(source).suffix == ".json")
@@ -296,6 +288,7 @@ def predict(
     from advisor.predictor.input_bound import check_target_vcpus
 
     settings = settings or Settings.from_env()
+    check_options({"use_history": use_history, "save": save}, {"progress": progress})
     check_job_values(dataset_size, epochs, batch_size)
     explicit, steps = _steps(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
                              precision=precision, compile=compile, grad_accum_steps=grad_accum_steps,
@@ -404,6 +397,7 @@ def recommend(
     from advisor.history.remembered import remember_scaling
     from advisor.pricer import Pricer, offers_for, what_ifs
 
+    check_options({"save": save, "spot": spot}, {"progress": progress, "before_save": before_save})
     settings = (settings or Settings.from_env()).with_startup(startup_seconds_cpu, startup_seconds_gpu)
     check_job_values(dataset_size, epochs, batch_size)
     explicit, steps = _steps(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
@@ -413,6 +407,9 @@ def recommend(
     constraints = _constraints(objective, deadline, budget, providers, regions, spot, top, precision)
     if isinstance(pricing_files, (str, Path)):  # one file, not its characters
         pricing_files = [pricing_files]
+    if not isinstance(pricing_files, (list, tuple)) or not all(isinstance(p, (str, Path)) for p in pricing_files):
+        raise ConfigError(f"pricing_files is a list of rate-file paths, got {pricing_files!r:.60}.",
+                          hint="Fix: pricing_files=[\"my_rates.csv\"] (or one path).")
     files = [Path(p) for p in (*settings.pricing_files, *pricing_files)]
     catalog, offers, keyed = offers_for(files, contexts, constraints.providers, constraints.regions)
     with open_history(settings, required=save, given=history) as hist:

@@ -96,6 +96,9 @@ class Workload:
         eval_steps: int | None = None,
     ) -> None:
         label = str(path) if path else f"workload {name!r}"
+        if not isinstance(name, str) or not name.strip():
+            raise WorkloadError(f"A workload's name is text, got {name!r:.60}.",
+                                hint="Fix: name=\"my_model\" (shown in outputs and stored in history).")
         if make_dataloader is not None and not callable(make_dataloader):
             raise WorkloadError(f"{label}: make_dataloader is {describe(make_dataloader)}, not a function.",
                                 hint="Fix: define `def make_dataloader(batch_size, num_workers)` returning an "

@@ -1,0 +1,37 @@
+"""The Python API's checks of its arguments that come before anything runs: what to predict from, yes/no
+switches and callbacks. A wrong one is an ``AdvisorError`` naming it, never a ``TypeError`` from deep inside (or,
+worse, a wrong value taken: ``save="false"`` is true in Python)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from advisor.errors import ConfigError, WorkloadError
+from advisor.schemas import Profile
+
+
+def check_source(source: Any) -> None:
+    """WorkloadError unless ``source`` is something to predict from (checked before anything reads it)."""
+    from advisor.workload import Workload
+
+    if not isinstance(source, (Profile, str, Path, Workload)):
+        raise WorkloadError(f"Cannot predict from {source!r:.60} (type {type(source).__name__}).", hint="Fix: pass a "
+                            "workload file path, an advisor.Workload, a Profile or a profile .json path.")
+    # A NUL can be in no path, and in no name the history can store (PostgreSQL refuses it).
+    what, text = ("name", source.name) if isinstance(source, Workload) else ("path", source)
+    if not isinstance(source, Profile) and "\x00" in str(text):
+        raise WorkloadError(f"The workload's {what} {text!r} contains a NUL character (\\x00).",
+                            hint=f"Fix: give a {what} without one.")
+
+
+def check_options(switches: dict[str, Any], callbacks: dict[str, Any] | None = None) -> None:
+    """ConfigError for a yes/no option that is not a bool (``save="false"`` is true in Python) or a callback
+    that cannot be called: refused before anything runs, as a wrong job size is. None is allowed (the default)."""
+    for name, value in switches.items():
+        if value is not None and not isinstance(value, bool):
+            raise ConfigError(f"{name} is True or False, got {value!r:.60}.", hint=f"Fix: {name}=False or True.")
+    for name, value in (callbacks or {}).items():
+        if value is not None and not callable(value):
+            raise ConfigError(f"{name} must be a function, got {value!r:.60}.", hint=f"Fix: {name}=None, or a "
+                              "function (for progress: callback(device, fraction, message)).")
