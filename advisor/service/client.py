@@ -225,6 +225,7 @@ class Client:
 
         api.check_source(source)
         api.check_job_values(dataset_size, epochs, batch_size)  # the local API's messages for the job's values
+        self._answers_before_a_probe(source)
         body = request_body(
             RecommendationRequest, profile=_UNPROBED, dataset_size=dataset_size, epochs=epochs,
             batch_size=batch_size, deadline=deadline, budget=budget, objective=objective,
@@ -263,6 +264,7 @@ class Client:
                             vcpus=check_vcpus(vcpus))
         tgt = api.resolve_target(target)  # as the local call resolves it, before anything is probed
         check_target_vcpus(body.vcpus, tgt.kind == "gpu")
+        self._answers_before_a_probe(source)
         prof = api.job_profile(source, target=tgt, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
                                precision=precision, probe_seconds=probe_seconds, progress=progress,
                                **body.job_steps())
@@ -363,6 +365,20 @@ class Client:
         data = self._call("GET", f"{API_PREFIX}/catalog",
                           params={"provider": provider, "gpu": gpu, "max_price": max_price, "region": region})
         return [response_object(Offer, o, self.url) for o in _items(data, "offers", self.url)]
+
+    def _answers_before_a_probe(self, source: Any) -> None:
+        """ServiceError now when no server answers at the URL and ``source`` would be probed first: an unreachable
+        server failed only after the whole probe (a minute, by default). Any answer (a database that is down
+        included) lets the call go on, to fail or not on its own request."""
+        from advisor import api
+
+        if api._is_saved_profile(source):
+            return
+        try:
+            self.health()
+        except ServiceError as exc:
+            if exc.status is None:
+                raise
 
     def health(self) -> dict:
         """``GET /healthz``: the server's status and whether its database answers (no token needed)."""

@@ -273,3 +273,16 @@ def test_an_answer_that_is_not_the_object_is_a_service_error(answer, call):
     with Client("http://127.0.0.1", TOKEN, transport=transport) as api, pytest.raises(ServiceError) as caught:
         call(api)
     assert "http://127.0.0.1" in caught.value.message and caught.value.hint.startswith("Fix:")
+
+
+@pytest.mark.parametrize("call", ["recommend", "predict"])
+def test_an_unreachable_server_fails_before_the_workload_is_probed(call, tmp_path):
+    """Client.recommend of a workload file ran the whole probe (14.5 s here) before "Cannot reach"."""
+    from service_helpers import free_port
+
+    progress: list[str] = []
+    with Client(f"http://127.0.0.1:{free_port()}", TOKEN, retries=1) as client:
+        with pytest.raises(ServiceError, match="Cannot reach"):
+            getattr(client, call)("examples/tabular_mlp.py", dataset_size=2000, epochs=1, probe_seconds=2,
+                                  progress=lambda *args: progress.append(str(args)))
+    assert progress == []  # nothing probed
