@@ -141,3 +141,9 @@ def test_the_saved_line_says_how_to_record_a_run_here(here, hint, capsys):
     printed = " ".join(capsys.readouterr().out.split())  # the console wraps at its width
     assert "saved as history id 7 (record the real time: advisor history record 7 --actual-seconds 1h30m" in printed
     assert printed.endswith(hint)
+
+
+def test_a_job_just_too_big_here_shows_the_decimal_that_tells_need_from_capacity():
+    """23.86 against 23.54 GiB read "needs 24 GiB, has 24"."""
+    rec = ranked([("cpu", "AMD EPYC, 2 threads", local(600.0, fits=False, peak=23.86, capacity=23.54))])
+    assert rec.verdict.here.endswith("the job does not fit its memory (needs 23.9 GiB, has 23.5)")

@@ -71,8 +71,9 @@ def _part(run: HereRun, constraints: Constraints) -> str:
     if run.seconds is None:
         return f"{label}: no estimate ({(run.error or '').rstrip('.')})"
     if not run.fits_memory:
-        need = (f" (needs {run.peak_memory_gib:,.0f} GiB, has {run.memory_capacity_gib:,.0f})"
-                if run.peak_memory_gib is not None and run.memory_capacity_gib is not None else "")
+        need, cap = run.peak_memory_gib, run.memory_capacity_gib
+        digits = 1 if need is not None and cap is not None and round(need) == round(cap) else 0  # not "24, has 24"
+        need = f" (needs {need:,.{digits}f} GiB, has {cap:,.{digits}f})" if need is not None and cap is not None else ""
         return f"{label}: the job does not fit its memory{need}"
     text = (f"{label}: {format_duration(run.seconds)} "
             f"(80%: {format_duration(run.low or run.seconds)}–{format_duration(run.high or run.seconds)})")
