@@ -71,9 +71,9 @@ def _part(run: HereRun, constraints: Constraints) -> str:
     if run.seconds is None:
         return f"{label}: no estimate ({(run.error or '').rstrip('.')})"
     if not run.fits_memory:
-        need, cap = run.peak_memory_gib, run.memory_capacity_gib
-        digits = 1 if need is not None and cap is not None and round(need) == round(cap) else 0  # not "24, has 24"
-        need = f" (needs {need:,.{digits}f} GiB, has {cap:,.{digits}f})" if need is not None and cap is not None else ""
+        peak, cap = run.peak_memory_gib, run.memory_capacity_gib
+        digits = 1 if peak is not None and cap is not None and round(peak) == round(cap) else 0  # not "24, has 24"
+        need = f" (needs {peak:,.{digits}f} GiB, has {cap:,.{digits}f})" if peak is not None and cap is not None else ""
         return f"{label}: the job does not fit its memory{need}"
     text = (f"{label}: {format_duration(run.seconds)} "
             f"(80%: {format_duration(run.low or run.seconds)}–{format_duration(run.high or run.seconds)})")
