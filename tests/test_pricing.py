@@ -357,5 +357,9 @@ def test_pricing_list_that_matches_nothing_says_so_and_how_to_widen():
     res = CliRunner().invoke(build_app(), ["pricing", "list", "--max-price", "0.01"])
     assert res.exit_code == 0, res.output
     cheapest = min(o.price_usd_per_hour for o in load_catalog().offers)
-    assert "No offer matches these filters (the catalog's cheapest is $" in res.output
+    assert "No offer matches these filters (the cheapest that the others allow is $" in res.output
     assert f"{cheapest:.3g}"[:4] in res.output and "widen --provider, --region, --gpu or --max-price" in res.output
+    # With --gpu H100 the hint is the cheapest H100's rate, not a CPU instance's 7 cents.
+    h100 = CliRunner().invoke(build_app(), ["pricing", "list", "--gpu", "H100", "--max-price", "1"])
+    cheapest_h100 = min(o.price_usd_per_hour for o in load_catalog().filter(gpu="H100"))
+    assert cheapest_h100 > 1 and f"the cheapest that the others allow is ${cheapest_h100:,.2f}" in h100.output

@@ -37,16 +37,18 @@ def list_offers(
     settings = Settings.from_env()
     catalog = catalog_mod.load_catalog([*settings.pricing_files, *(pricing or [])])
     cpu_only = gpu is not None and gpu.lower() in ("none", "cpu")
-    offers = catalog.filter(providers=parse_names(provider), regions=parse_names(region),
-                            gpu=None if cpu_only else gpu, max_price_usd_per_hour=max_price, cpu_only=cpu_only)
+    filters = dict(providers=parse_names(provider), regions=parse_names(region), gpu=None if cpu_only else gpu,
+                   cpu_only=cpu_only)
+    offers = catalog.filter(max_price_usd_per_hour=max_price, **filters)
     offers = sorted(offers, key=lambda o: (o.price_usd_per_hour, o.provider, o.instance_type))
     if json_out:
         render.print_json({"schema_version": 1, "count": len(offers),
                            "offers": [o.model_dump(mode="json") for o in offers]})
-    elif not offers:  # the filters' words, and the cheapest offer they would have to allow
-        cheapest = min((o.price_usd_per_hour for o in catalog.offers), default=None)
+    elif not offers:  # the filters' words, and the cheapest offer the others allow: what --max-price would need
+        cheapest = min((o.price_usd_per_hour for o in catalog.filter(**filters)), default=None) \
+            if max_price is not None else None
         render.out().print("No offer matches these filters"
-                           + (f" (the catalog's cheapest is {render.format_usd(cheapest, rate=True)})"
+                           + (f" (the cheapest that the others allow is {render.format_usd(cheapest, rate=True)})"
                               if max_price is not None and cheapest is not None else "")
                            + ": drop or widen --provider, --region, --gpu or --max-price.")
     else:
