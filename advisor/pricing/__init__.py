@@ -5,9 +5,9 @@ on-demand and spot US$/hour), with ``pricing/billing.csv`` giving each provider'
 override rows with their own files in the same format (``--pricing FILE`` or ``ADVISOR_PRICING``); see
 ``pricing/README.md`` for the format. No torch, no network: everything here is a few hundred CSV rows.
 
-Modules: ``catalog`` (``Catalog`` and its queries, ``load_catalog``), ``rows`` (one file's rows, validated),
-``merge`` (the files in order: overrides, provider-wide rules, ``check_file``/``validate_file``), ``fixes`` (the
-"Fix:" line for each kind of problem) and ``billing``
+Modules: ``catalog`` (``Catalog`` and its queries, ``load_catalog``), ``csvfile`` (reading one file, bounded),
+``rows`` (one file's rows, validated), ``merge`` (the files in order: overrides, provider-wide rules,
+``check_file``/``validate_file``), ``fixes`` (the "Fix:" line for each kind of problem) and ``billing``
 (``billed_seconds``, ``cost_usd``). Only ``billing`` is imported eagerly, so the ranker, which needs only
 billing, does not load the CSV parser or the GPU specs; the other names load on first use.
 """

@@ -1,5 +1,5 @@
-"""One rates file, row by row: reading the CSV (bounded), checking its header and every row (each problem as
-file:line), and turning a row into an ``Offer`` or a provider-wide ``Rule``.
+"""One rates file, row by row: checking its header and every row (each problem as file:line), and turning a
+row into an ``Offer`` or a provider-wide ``Rule``; ``csvfile.py`` reads the file.
 
 The format is documented in ``pricing/README.md`` ('Your own rates'). ``merge.py`` combines the files in
 order; problems are collected in a ``RowErrors`` and raised together, so a user fixes a file in one pass.
@@ -7,20 +7,17 @@ order; problems are collected in a ``RowErrors`` and raised together, so a user 
 
 from __future__ import annotations
 
-import csv
 import math
 import re
-import stat
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
 
 from advisor.errors import AdvisorError, CatalogError, did_you_mean
 from advisor.hardware.specs import resolve_gpu
 from advisor.pricing.billing import BILLING_FILE, BILLING_INCREMENT_SECONDS, DEFAULT_BILLING, billing_rules
-from advisor.pricing.fixes import FORMAT_HINT, hint_for
+from advisor.pricing.csvfile import read_csv
+from advisor.pricing.fixes import hint_for
 from advisor.schemas import Offer
 
 BUILTIN_FILES = ("instances.csv", "e2e_networks.csv")
@@ -36,9 +33,6 @@ FLAGS = {
 }
 WILDCARD = "*"
 SUSPECT_NOTE = "SUSPECT PRICE"  # leads Offer.notes of a row flagged suspect_price (the ranker notes it)
-# The built-in catalog is ~70 KB; a rates file is a few hundred rows. The cap keeps a wrong path (a disk
-# image, a log) from being read into memory whole.
-MAX_RATES_FILE_BYTES = 20 * 1024 * 1024
 
 _PROVIDER_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
@@ -116,78 +110,6 @@ class RowErrors(list):
         raise CatalogError(f"{what}: {len(self)} problems:\n" + "\n".join(shown) + more, hint=hint_for(self))
 
 
-# ------------------------------------------------------------------------------------------- reading
-
-
-def _read_text(path: Path) -> str:
-    """The file's text, refusing what is not a regular file or is over ``MAX_RATES_FILE_BYTES``."""
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        raise CatalogError(f"{path}: no such pricing file.",
-                           hint="Fix: check the path given to --pricing or ADVISOR_PRICING.") from None
-    except OSError as exc:
-        raise CatalogError(f"{path}: cannot read it ({exc}).",
-                           hint="Fix: the rates file must be a UTF-8 CSV file.") from None
-    # Checked before opening: opening a FIFO blocks, and /dev/zero never ends.
-    if not stat.S_ISREG(info.st_mode):
-        raise CatalogError(f"{path}: not a regular file (a directory, device or pipe).",
-                           hint="Fix: give --pricing or ADVISOR_PRICING the path of a rates CSV file.")
-    limit_mb = MAX_RATES_FILE_BYTES // (1024 * 1024)
-    too_big = CatalogError(f"{path}: the file is over {limit_mb} MB; a rates file is a few hundred rows.",
-                           hint="Fix: check the path given to --pricing or ADVISOR_PRICING, or keep only the "
-                                "rows you need in the file.")
-    if info.st_size > MAX_RATES_FILE_BYTES:
-        raise too_big
-    try:
-        with path.open(encoding="utf-8-sig") as fh:
-            text = fh.read(MAX_RATES_FILE_BYTES + 1)  # bounded: the file may grow after the stat
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CatalogError(f"{path}: cannot read it ({exc}).",
-                           hint="Fix: the rates file must be a UTF-8 CSV file.") from None
-    if len(text) > MAX_RATES_FILE_BYTES:
-        raise too_big
-    return text
-
-
-def _records(reader: Any, path: Path) -> Iterator[list[str]]:
-    """``reader``'s rows; a row it cannot read (a field over csv's 128 KiB limit) is one ``CatalogError``."""
-    while True:
-        try:
-            yield next(reader)
-        except StopIteration:
-            return
-        except csv.Error as exc:
-            raise CatalogError(f"{path}:{reader.line_num}: not a CSV row advisor reads ({exc}).",
-                               hint=FORMAT_HINT) from None
-
-
-def _read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    """The lower-cased header and (line, {column: value}) per data row; blank and '#' lines skipped.
-
-    A row with more fields than the header becomes ``{"__error__": why}`` for the caller to report.
-    """
-    reader = csv.reader(_read_text(path).splitlines())
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-    except StopIteration:
-        raise CatalogError(f"{path}: the file is empty.", hint=FORMAT_HINT) from None
-    except csv.Error as exc:
-        raise CatalogError(f"{path}:1: not a CSV row advisor reads ({exc}).", hint=FORMAT_HINT) from None
-    rows: list[tuple[int, dict[str, str]]] = []
-    start = reader.line_num + 1
-    for record in _records(reader, path):
-        line = start
-        start = reader.line_num + 1
-        if not any(cell.strip() for cell in record) or record[0].lstrip().startswith("#"):
-            continue
-        if len(record) > len(header):
-            rows.append((line, {"__error__": f"{len(record)} fields but the header has {len(header)}"}))
-            continue
-        rows.append((line, {h: (record[i].strip() if i < len(record) else "") for i, h in enumerate(header)}))
-    return header, rows
-
-
 def _check_header(path: Path, header: list[str]) -> list[str]:
     errors = []
     for col in header:
@@ -205,7 +127,7 @@ def _check_header(path: Path, header: list[str]) -> list[str]:
 def load_billing(directory: Path) -> dict[str, tuple[str, int]]:
     """Provider -> (billing, min_billed_seconds) from ``directory``'s billing.csv."""
     path = directory / BILLING_FILE
-    _, rows = _read_csv(path)
+    _, rows = read_csv(path)
     return billing_rules(path, rows)
 
 
@@ -246,7 +168,7 @@ def parse_file(path: Path, *, builtin: bool, errors: RowErrors,
                excluded: list[str]) -> tuple[list[Row], list[Rule]]:
     """The offer rows and provider-wide rules of one file; bad rows go to ``errors``, built-in rows of a
     fractional GPU to ``excluded``."""
-    header, records = _read_csv(path)
+    header, records = read_csv(path)
     header_errors = _check_header(path, header)
     if header_errors:
         errors.extend(header_errors)
