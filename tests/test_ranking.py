@@ -718,3 +718,11 @@ def test_a_job_bounded_by_the_probes_out_of_memory_says_so_rather_than_the_headr
     (dropped,) = [c for c in run(ests=ests).excluded if c.instance_type == "gpu_1x_a100"]
     assert dropped.reason == ("batch 32 per GPU is over 23, the largest below a batch that ran out of memory in the "
                               "probe (the line of its peaks gives 12 GiB of 40)")
+
+
+@pytest.mark.parametrize(("ratio", "text"), [(0.0, "far cheaper"), (float("inf"), "far dearer"),
+                                             (0.25, "4.0x cheaper"), (1.0, "about the same")])
+def test_the_verdict_words_a_zero_or_infinite_cost_ratio_without_dividing_by_it(ratio, text):
+    from advisor.ranking.verdict import _cheaper
+
+    assert _cheaper(ratio) == text

@@ -280,16 +280,34 @@ def _gpu_fields(row: Row, base: Offer | None, gpu_names: GpuNames,
     return gpu, count
 
 
+# The range an hourly price may be in. The dearest instance sold is about $120/h (an 8-GPU H200 or B200 box;
+# the built-in catalog's dearest is $114/h) and the cheapest about a cent; past these bounds a price is a typo
+# or a unit slip, and at the far ends a job's cost overflows to inf (1.7e308) or prints 300-digit dollar
+# figures (1e-300).
+MIN_PRICE_USD_PER_HOUR = 0.0001
+MAX_PRICE_USD_PER_HOUR = 10_000.0
+
+
+def _hourly(row: Row, col: str, errors: RowErrors) -> float | None:
+    """The row's US$ per hour in ``col``, None when blank or out of range (the problem added to ``errors``)."""
+    price = _number(row.text(col), col, row.where, errors)
+    if price is not None and not MIN_PRICE_USD_PER_HOUR <= price <= MAX_PRICE_USD_PER_HOUR:
+        errors.add(row.where, f"{col} {row.text(col)!r} is not an hourly price (${MIN_PRICE_USD_PER_HOUR:g} to "
+                              f"${MAX_PRICE_USD_PER_HOUR:,.0f} per instance)")
+        return None
+    return price
+
+
 def _price_fields(row: Row, base: Offer | None, errors: RowErrors) -> tuple[float | None, float | None]:
     """(on-demand, spot) US$ per hour, as in the row (flags and discounts are applied later)."""
     where = row.where
-    price = _number(row.text("price_hour_usd"), "price_hour_usd", where, errors)
+    price = _hourly(row, "price_hour_usd", errors)
     if not row.text("price_hour_usd"):
         if base is None:
             errors.add(where, "price_hour_usd is empty: give the on-demand price in US$ per hour")
         else:
             price = base.price_usd_per_hour
-    spot = _number(row.text("spot_price_hour_usd"), "spot_price_hour_usd", where, errors)
+    spot = _hourly(row, "spot_price_hour_usd", errors)
     if not row.text("spot_price_hour_usd") and base is not None:
         spot = base.spot_price_usd_per_hour
     return price, spot

@@ -147,6 +147,8 @@ def _best(tier: str, s: Scored, *, lead: bool = True) -> str:
 
 def _cheaper(ratio: float) -> str:
     """"4.1x cheaper" for 0.24, "2.7x dearer" for 2.7, "about the same" within 5%."""
+    if not 0 < ratio < math.inf:  # a free or unpriceable side; the loader's price bounds keep this from happening
+        return "far cheaper" if ratio <= 0 else "far dearer"
     if 1 / 1.05 < ratio < 1.05:
         return "about the same"
     return f"{format_ratio(1 / ratio)} cheaper" if ratio < 1 else f"{format_ratio(ratio)} dearer"
