@@ -28,6 +28,8 @@ _FIXES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), f) for p
      "Fix: write {col} as a plain {kind} (e.g. {example}{unit})."),
     (r"^(?P<col>\w+) '.*' is not an hourly price \(", "Fix: give {col} in US$ per hour for one instance, in the "
      "range the line names (e.g. {example}); a monthly price divided by 730 is its hourly one."),
+    (r"^gpu_count [\d,]+ is more GPUs than", "Fix: give gpu_count as the instance's number of GPUs (e.g. 8); "
+                                           "advisor predicts one instance's GPUs, not a cluster's."),
     (r"^gpu_model '", "Fix: name a GPU that advisor knows (`advisor hardware` lists them; aliases such as "
                       "'A100 80GB' work), or leave gpu_model blank for a CPU instance."),
     (r"^gpu_count is \d+ but gpu_model is empty|^gpu_model is '.*' but gpu_count is 0|^gpu_count is empty",

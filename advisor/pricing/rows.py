@@ -19,6 +19,7 @@ from advisor.pricing.billing import BILLING_FILE, BILLING_INCREMENT_SECONDS, DEF
 from advisor.pricing.csvfile import read_csv
 from advisor.pricing.fixes import hint_for
 from advisor.schemas import Offer
+from advisor.schemas.devices import MAX_TARGET_GPUS
 
 BUILTIN_FILES = ("instances.csv", "e2e_networks.csv")
 OFFER_COLUMNS = (
@@ -272,6 +273,9 @@ def _gpu_fields(row: Row, base: Offer | None, gpu_names: GpuNames,
     else:
         count = None
         errors.add(where, "gpu_count is empty: say how many GPUs the instance has")
+    if count is not None and count > MAX_TARGET_GPUS:  # the most GPUs a Target (what is predicted for) holds
+        errors.add(where, f"gpu_count {count:,} is more GPUs than advisor predicts for (at most {MAX_TARGET_GPUS:,})")
+        count = None
     if gpu_ok and count is not None:
         if gpu is None and count:
             errors.add(where, f"gpu_count is {count} but gpu_model is empty: name the GPU model, or set 0")

@@ -1,5 +1,5 @@
 """A rates file's numbers stay in the range the rest of advisor computes with: an hourly price between
-$0.0001 and $10,000. A row past it is refused on load, as file:line
+$0.0001 and $10,000, and a GPU count a ``Target`` holds. A row past them is refused on load, as file:line
 with its fix, rather than accepted by ``pricing validate`` and failing later in ``recommend``."""
 
 from __future__ import annotations
@@ -8,7 +8,9 @@ import pytest
 from typer.testing import CliRunner
 
 from advisor.cli.app import build_app
+from advisor.errors import CatalogError
 from advisor.pricing import load_catalog
+from advisor.schemas.devices import MAX_TARGET_GPUS
 
 HEADER = "provider,instance_type,region,vcpus,gpu_model,gpu_count,price_hour_usd,spot_price_hour_usd\n"
 
@@ -41,3 +43,13 @@ def test_the_ends_of_the_hourly_range_are_prices(tmp_path):
     assert offers["cheap"].price_usd_per_hour == 0.0001
     assert (offers["dear"].price_usd_per_hour, offers["dear"].spot_price_usd_per_hour) == (10_000, 0.0001)
 
+
+def test_a_gpu_count_a_target_cannot_hold_is_refused_with_file_line(tmp_path):
+    path = tmp_path / "rates.csv"
+    path.write_text(HEADER + f"lab,many,x,64,A100-80GB,{MAX_TARGET_GPUS + 1},1,\n"
+                    + f"lab,most,x,64,A100-80GB,{MAX_TARGET_GPUS},1,\n")
+    with pytest.raises(CatalogError) as info:
+        load_catalog([path])
+    assert info.value.message == (f"{path}:2: gpu_count {MAX_TARGET_GPUS + 1:,} is more GPUs than advisor predicts "
+                                  f"for (at most {MAX_TARGET_GPUS:,}).")
+    assert "Fix: give gpu_count as the instance's number of GPUs" in info.value.hint
