@@ -4,8 +4,9 @@ A later row with the same provider, instance_type and region overrides an earlie
 the earlier values); provider-wide rules (discounts, billing) apply after every file is read. Later files
 override earlier ones for rules too: an offer takes one provider-wide discount, the last that matches it (a
 team file's 10% and a user's 15% give 15%, not 23.5%), and a price a user row sets in a file at or after the
-discount's (a negotiated price) is taken as it is. Every problem in every file is raised in one
-``CatalogError``.
+discount's (a negotiated price) is taken as it is. A row's own discount_pct is a field like the others: a later
+row with the same key replaces it (10% then 15% give 15%), or drops it by setting a new price without one. Every
+problem in every file is raised in one ``CatalogError``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from advisor.pricing.rows import (
     offer_key,
     parse_file,
     region_matches,
+    with_row_discount,
 )
 from advisor.schemas import Offer
 
@@ -98,6 +100,7 @@ def load_offers(extra_files: Sequence[Path], include_builtin: bool) -> LoadedOff
     files += [(Path(p), False) for p in extra_files]
     rules: list[tuple[int, Rule]] = []  # with the index of the file each came from
     price_file: dict[OfferKey, int] = {}  # the user file that set each offer's price; -1: a built-in file
+    row_discount: dict[OfferKey, tuple[float, str]] = {}  # the discount_pct in effect, and the row that set it
     for index, (path, builtin) in enumerate(files):
         rows, file_rules = parse_file(path, builtin=builtin, errors=errors, excluded=excluded)
         rules += [(index, rule) for rule in file_rules]
@@ -114,9 +117,17 @@ def load_offers(extra_files: Sequence[Path], include_builtin: bool) -> LoadedOff
             if offer is not None:
                 if key not in offers or builtin or row.text("price_hour_usd"):
                     price_file[key] = -1 if builtin else index
+                # A row's discount_pct replaces an earlier row's (a blank one keeps it, a new price drops it).
+                if row.text("discount_pct"):
+                    row_discount[key] = (float(row.text("discount_pct")), row.where)
+                elif row.text("price_hour_usd"):
+                    row_discount.pop(key, None)
                 offers[key] = offer
                 origin[key] = row.where
     errors.raise_if_any()
+    for key, (pct, where) in row_discount.items():
+        if pct:
+            offers[key] = with_row_discount(offers[key], pct, where, flags)
     # The one discount each offer takes: the last rule that matches it (rules are in file order, then row order).
     last_discount = {key: max((i for i, (_, r) in enumerate(rules) if r.discount_pct and _matches(offer, r)),
                               default=None) for key, offer in offers.items()}

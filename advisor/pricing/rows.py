@@ -381,8 +381,9 @@ def _flags(row: Row, errors: RowErrors) -> tuple[list[str], float | None]:
 
 
 def _adjusted_prices(row: Row, base: Offer | None, price: float, spot: float | None, row_flags: list[str],
-                     discount: float | None, flags: list[str]) -> tuple[float, float | None, str | None, bool]:
-    """(price, spot, notes, suspect) after the row's flags and discount, each change noted in ``flags``."""
+                     flags: list[str]) -> tuple[float, float | None, str | None, bool]:
+    """(price, spot, notes, suspect) after the row's flags, each change noted in ``flags`` (its discount is
+    applied later: ``with_row_discount``)."""
     v, where = row.values, row.where
     label = f"{v['provider']} {v['instance_type']} ({v['region']})"
     inherited = base.notes if base is not None and base.notes else ""
@@ -404,12 +405,21 @@ def _adjusted_prices(row: Row, base: Offer | None, price: float, spot: float | N
         flags.append(f"{label}: spot {spot:g} {why} on-demand {price:g}: spot dropped ({where})")
         notes.append(f"spot {spot:g} in the source {why} on-demand: treated as no spot price")
         spot = None
-    if discount:
-        price = price * (1 - discount / 100)
-        spot = spot * (1 - discount / 100) if spot is not None else None
-        notes.append(f"{discount:g}% discount applied ({where})")
-        flags.append(f"{label}: {discount:g}% discount ({where})")
     return price, spot, "; ".join(n for n in notes if n) or None, suspect
+
+
+def with_row_discount(offer: Offer, discount_pct: float, where: str, flags: list[str]) -> Offer:
+    """``offer`` with the ``discount_pct`` of the row at ``where``, noted on the offer and in ``flags``.
+
+    ``merge.py`` applies it once the files are read, to the offer as the rows left it: a later row's discount
+    replaces an earlier one's, rather than discounting the discounted price again.
+    """
+    factor = 1 - discount_pct / 100
+    spot = offer.spot_price_usd_per_hour
+    notes = [n for n in (offer.notes, f"{discount_pct:g}% discount applied ({where})") if n]
+    flags.append(f"{offer.provider} {offer.instance_type} ({offer.region}): {discount_pct:g}% discount ({where})")
+    return offer.model_copy(update={"price_usd_per_hour": offer.price_usd_per_hour * factor, "notes": "; ".join(notes),
+                                    "spot_price_usd_per_hour": spot * factor if spot is not None else None})
 
 
 def build_offer(row: Row, base: Offer | None, billing_rules: dict[str, tuple[str, int]],
@@ -417,7 +427,8 @@ def build_offer(row: Row, base: Offer | None, billing_rules: dict[str, tuple[str
     """An Offer from a row, or None (its problems added to ``errors``).
 
     Blank fields of a row that overrides ``base`` keep ``base``'s values. Price changes made on load
-    (a spot price dropped, a discount, a suspect flag) are appended to ``flags``.
+    (a spot price dropped, a suspect flag) are appended to ``flags``; the row's discount is not applied here
+    (``with_row_discount``).
     """
     n_errors = len(errors)
     gpu, count = _gpu_fields(row, base, gpu_names, errors)
@@ -425,10 +436,10 @@ def build_offer(row: Row, base: Offer | None, billing_rules: dict[str, tuple[str
     vcpus, memory, gpu_memory = _size_fields(row, base, gpu, errors)
     billing, minimum = _billing_fields(row, base, billing_rules, errors)
     snapshot = _snapshot_date(row, errors)
-    row_flags, discount = _flags(row, errors)
+    row_flags, _ = _flags(row, errors)
     if len(errors) > n_errors or price is None:
         return None
-    price, spot, notes, suspect = _adjusted_prices(row, base, price, spot, row_flags, discount, flags)
+    price, spot, notes, suspect = _adjusted_prices(row, base, price, spot, row_flags, flags)
     v = row.values
     source = row.text("source") or (None if row.builtin else f"user file {row.where}")
     return Offer(
