@@ -1,12 +1,12 @@
 """The rate files merged in order: the built-in files, then the user's.
 
-A later row with the same provider, instance_type and region overrides an earlier one (its blank cells keep
-the earlier values); provider-wide rules (discounts, billing) apply after every file is read. Later files
-override earlier ones for rules too: an offer takes one provider-wide discount, the last that matches it (a
-team file's 10% and a user's 15% give 15%, not 23.5%), and a price a user row sets in a file at or after the
-discount's (a negotiated price) is taken as it is. A row's own discount_pct is a field like the others: a later
-row with the same key replaces it (10% then 15% give 15%), or drops it by setting a new price without one. Every
-problem in every file is raised in one ``CatalogError``.
+A later row with the same provider, instance_type and region overrides an earlier one (its blank cells keep the
+earlier values); provider-wide rules (discounts, billing) apply after every file is read. Later files override
+earlier ones for rules too: an offer takes one provider-wide discount, the last that matches it (a team file's 10%
+and a user's 15% give 15%, not 23.5%), and a price a user row sets in a file at or after the discount's (a
+negotiated price) is taken as it is; so are the billing and min_billed_seconds a row sets there. A row's own
+discount_pct is a field like the others: a later row with the same key replaces it (10% then 15% give 15%), or
+drops it by setting a new price without one. Every problem in every file is raised in one ``CatalogError``.
 """
 
 from __future__ import annotations
@@ -51,9 +51,11 @@ def _matches(offer: Offer, rule: Rule) -> bool:
     return rule.provider == offer.provider and (rule.region is None or region_matches(offer.region, rule.region))
 
 
-def _apply_rule(offer: Offer, rule: Rule, *, discount: bool = True) -> Offer:
+def _apply_rule(offer: Offer, rule: Rule, *, discount: bool = True, billing: bool = True,
+                minimum: bool = True) -> Offer:
     """``offer`` changed by a provider-wide rule, or ``offer`` itself when the rule is not for it.
-    ``discount`` False: the rule's billing only (the offer takes another rule's discount, or none)."""
+    ``discount`` False: not the rule's discount (the offer takes another rule's, or none); ``billing`` and
+    ``minimum`` False: not its billing or min_billed_seconds (a row in its file or a later one set them)."""
     if not _matches(offer, rule):
         return offer
     update: dict = {}
@@ -64,9 +66,9 @@ def _apply_rule(offer: Offer, rule: Rule, *, discount: bool = True) -> Offer:
         if offer.spot_price_usd_per_hour is not None:
             update["spot_price_usd_per_hour"] = offer.spot_price_usd_per_hour * factor
         notes.append(f"{rule.discount_pct:g}% {rule.provider} discount applied ({rule.where})")
-    if rule.billing is not None:
+    if rule.billing is not None and billing:
         update["billing"] = rule.billing
-    if rule.min_billed_seconds is not None:
+    if rule.min_billed_seconds is not None and minimum:
         update["min_billed_seconds"] = rule.min_billed_seconds
     if not update:
         return offer
@@ -101,6 +103,7 @@ def load_offers(extra_files: Sequence[Path], include_builtin: bool) -> LoadedOff
     rules: list[tuple[int, Rule]] = []  # with the index of the file each came from
     price_file: dict[OfferKey, int] = {}  # the user file that set each offer's price; -1: a built-in file
     row_discount: dict[OfferKey, tuple[float, str]] = {}  # the discount_pct in effect, and the row that set it
+    set_in: dict[str, dict[OfferKey, int]] = {"billing": {}, "min_billed_seconds": {}}  # the user file of each
     for index, (path, builtin) in enumerate(files):
         rows, file_rules = parse_file(path, builtin=builtin, errors=errors, excluded=excluded)
         rules += [(index, rule) for rule in file_rules]
@@ -122,6 +125,9 @@ def load_offers(extra_files: Sequence[Path], include_builtin: bool) -> LoadedOff
                     row_discount[key] = (float(row.text("discount_pct")), row.where)
                 elif row.text("price_hour_usd"):
                     row_discount.pop(key, None)
+                for col, files_of in set_in.items():
+                    if row.text(col) and not builtin:
+                        files_of[key] = index
                 offers[key] = offer
                 origin[key] = row.where
     errors.raise_if_any()
@@ -135,7 +141,8 @@ def load_offers(extra_files: Sequence[Path], include_builtin: bool) -> LoadedOff
         taken = 0
         for key, offer in offers.items():
             mine = last_discount[key] == position and price_file[key] < index
-            changed = _apply_rule(offer, rule, discount=mine)
+            changed = _apply_rule(offer, rule, discount=mine, billing=set_in["billing"].get(key, -1) < index,
+                                  minimum=set_in["min_billed_seconds"].get(key, -1) < index)
             if changed is not offer:
                 offers[key], origin[key] = changed, rule.where
             taken += mine

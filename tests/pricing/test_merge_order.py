@@ -39,3 +39,17 @@ def test_a_later_rows_discount_replaces_an_earlier_rows_and_one_file_twice_disco
     deal = write(tmp_path, "deal.csv", head + "aws,p4d.24xlarge,us-east-1,20,\n")
     assert p4d(team, deal).price_usd_per_hour == pytest.approx(20)
     assert "discount" not in (p4d(team, deal).notes or "")
+
+
+def test_a_later_files_row_billing_outranks_an_earlier_provider_wide_rule(tmp_path):
+    head = "provider,instance_type,region,price_hour_usd,billing,min_billed_seconds\n"
+    rule = write(tmp_path, "rule.csv", head + "aws,*,*,,per_hour,3600\n")
+    row = write(tmp_path, "row.csv", head + "aws,p4d.24xlarge,us-east-1,20,per_second,0\n")
+    got = p4d(rule, row)
+    assert (got.billing, got.min_billed_seconds) == ("per_second", 0)
+    # the rule after the row is the later word; a row that sets only billing keeps the rule's minimum
+    got = p4d(row, rule)
+    assert (got.billing, got.min_billed_seconds) == ("per_hour", 3600)
+    billing_only = write(tmp_path, "billing.csv", head + "aws,p4d.24xlarge,us-east-1,,per_minute,\n")
+    got = p4d(rule, billing_only)
+    assert (got.billing, got.min_billed_seconds) == ("per_minute", 3600)
