@@ -687,6 +687,10 @@ def test_diff_names_only_the_constraints_that_changed():
     (note,) = [n for n in diff(old, new).notes if "constraints" in n]
     assert note == ("the constraints changed: deadline none -> 2h00m; budget none -> $50.00; "
                     "providers none -> aws,lambda")
+    # a budget below a dollar keeps two significant digits, as every other amount (units.format_usd)
+    cheap, cheaper = (old.model_copy(update={"constraints": Constraints(budget_usd=b)}) for b in (0.005, 0.0042))
+    (note,) = [n for n in diff(cheap, cheaper).notes if "constraints" in n]
+    assert note == "the constraints changed: budget $0.0050 -> $0.0042"
 
 
 def test_no_best_value_where_the_time_saved_is_not_worth_the_money():
