@@ -62,27 +62,32 @@ def _records(reader: Any, path: Path) -> Iterator[list[str]]:
                                hint=FORMAT_HINT) from None
 
 
-def read_csv(path: Path) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    """The lower-cased header and (line, {column: value}) per data row; blank and '#' lines skipped.
+def _numbered(reader: Any, path: Path) -> Iterator[tuple[int, list[str]]]:
+    """(the physical line a record starts on, the record) per record of ``reader``; blank and '#' lines skipped."""
+    start = 1
+    for record in _records(reader, path):
+        line, start = start, reader.line_num + 1
+        if any(cell.strip() for cell in record) and not record[0].lstrip().startswith("#"):
+            yield line, record
 
-    A row with more fields than the header becomes ``{"__error__": why}`` for the caller to report.
+
+def read_csv(path: Path) -> tuple[int, list[str], list[tuple[int, dict[str, str]]]]:
+    """The header's line, the lower-cased header, and (line, {column: value}) per data row.
+
+    Blank lines and lines starting with '#' are skipped, before the header too. A row with more fields than
+    the header becomes ``{"__error__": why}`` for the caller to report.
     """
     reader = csv.reader(_read_text(path).splitlines())
-    try:
-        header = [h.strip().lower() for h in next(reader)]
-    except StopIteration:
-        raise CatalogError(f"{path}: the file is empty.", hint=FORMAT_HINT) from None
-    except csv.Error as exc:
-        raise CatalogError(f"{path}:1: not a CSV row advisor reads ({exc}).", hint=FORMAT_HINT) from None
+    records = _numbered(reader, path)
+    first = next(records, None)
+    if first is None:
+        raise CatalogError(f"{path}: the file has no header row (it is empty, or only blank and '#' lines).",
+                           hint=FORMAT_HINT)
+    header_line, header = first[0], [h.strip().lower() for h in first[1]]
     rows: list[tuple[int, dict[str, str]]] = []
-    start = reader.line_num + 1
-    for record in _records(reader, path):
-        line = start
-        start = reader.line_num + 1
-        if not any(cell.strip() for cell in record) or record[0].lstrip().startswith("#"):
-            continue
+    for line, record in records:
         if len(record) > len(header):
             rows.append((line, {"__error__": f"{len(record)} fields but the header has {len(header)}"}))
             continue
         rows.append((line, {h: (record[i].strip() if i < len(record) else "") for i, h in enumerate(header)}))
-    return header, rows
+    return header_line, header, rows

@@ -111,24 +111,25 @@ class RowErrors(list):
         raise CatalogError(f"{what}: {len(self)} problems:\n" + "\n".join(shown) + more, hint=hint_for(self))
 
 
-def _check_header(path: Path, header: list[str]) -> list[str]:
+def _check_header(where: str, header: list[str]) -> list[str]:
+    """The header's problems, each at ``where`` ("file:line" of the header)."""
     errors = []
     for col in header:
         if col and col not in KNOWN_COLUMNS:
-            errors.append(f"{path}:1: unknown column {col!r}.{did_you_mean(col, KNOWN_COLUMNS)}")
+            errors.append(f"{where}: unknown column {col!r}.{did_you_mean(col, KNOWN_COLUMNS)}")
     for col in ("provider", "instance_type"):
         if col not in header:
-            errors.append(f"{path}:1: the header has no {col!r} column")
+            errors.append(f"{where}: the header has no {col!r} column")
     dup = sorted({c for c in header if c and header.count(c) > 1})
     if dup:
-        errors.append(f"{path}:1: duplicate columns {', '.join(dup)}")
+        errors.append(f"{where}: duplicate columns {', '.join(dup)}")
     return errors
 
 
 def load_billing(directory: Path) -> dict[str, tuple[str, int]]:
     """Provider -> (billing, min_billed_seconds) from ``directory``'s billing.csv."""
     path = directory / BILLING_FILE
-    _, rows = read_csv(path)
+    _, _, rows = read_csv(path)
     return billing_rules(path, rows)
 
 
@@ -169,8 +170,8 @@ def parse_file(path: Path, *, builtin: bool, errors: RowErrors,
                excluded: list[str]) -> tuple[list[Row], list[Rule]]:
     """The offer rows and provider-wide rules of one file; bad rows go to ``errors``, built-in rows of a
     fractional GPU to ``excluded``."""
-    header, records = read_csv(path)
-    header_errors = _check_header(path, header)
+    header_line, header, records = read_csv(path)
+    header_errors = _check_header(f"{path}:{header_line}", header)
     if header_errors:
         errors.extend(header_errors)
         return [], []
