@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import stat
 from collections.abc import Iterator
 from pathlib import Path
@@ -40,7 +41,8 @@ def _read_text(path: Path) -> str:
     if info.st_size > MAX_RATES_FILE_BYTES:
         raise too_big
     try:
-        with path.open(encoding="utf-8-sig") as fh:
+        # newline="": the text as written, a lone \r included (read_csv decides what ends a record).
+        with path.open(encoding="utf-8-sig", newline="") as fh:
             text = fh.read(MAX_RATES_FILE_BYTES + 1)  # bounded: the file may grow after the stat
     except (OSError, UnicodeDecodeError) as exc:
         raise CatalogError(f"{path}: cannot read it ({exc}).",
@@ -51,13 +53,18 @@ def _read_text(path: Path) -> str:
 
 
 def _records(reader: Any, path: Path) -> Iterator[list[str]]:
-    """``reader``'s rows; a row it cannot read (a field over csv's 128 KiB limit) is one ``CatalogError``."""
+    """``reader``'s rows; a row it cannot read (a field over csv's 128 KiB limit, a lone \\r outside quotes) is one
+    ``CatalogError``."""
     while True:
         try:
             yield next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
+            if "new-line character seen in unquoted field" in str(exc):  # csv's words suggest another open mode
+                raise CatalogError(f"{path}:{reader.line_num}: a carriage return (\\r) inside a row, outside quotes.",
+                                   hint="Fix: quote the cell that holds it, or remove it; only \\n or \\r\\n "
+                                        "end a row.") from None
             raise CatalogError(f"{path}:{reader.line_num}: not a CSV row advisor reads ({exc}).",
                                hint=FORMAT_HINT) from None
 
@@ -74,10 +81,14 @@ def _numbered(reader: Any, path: Path) -> Iterator[tuple[int, list[str]]]:
 def read_csv(path: Path) -> tuple[int, list[str], list[tuple[int, dict[str, str]]]]:
     """The header's line, the lower-cased header, and (line, {column: value}) per data row.
 
-    Blank lines and lines starting with '#' are skipped, before the header too. A row with more fields than
-    the header becomes ``{"__error__": why}`` for the caller to report.
+    Blank lines and lines starting with '#' are skipped, before the header too. Only \\n and \\r\\n end a
+    record, so line numbers count the file's physical lines: a form feed, a vertical tab or a lone \\r in a
+    quoted cell is part of the cell (``str.splitlines`` broke a line at each), and a lone \\r outside quotes is
+    an error at its line rather than a row cut in two. A row with more fields than the header becomes
+    ``{"__error__": why}`` for the caller to report.
     """
-    reader = csv.reader(_read_text(path).splitlines())
+    # newline="\n": lines end at \n only (each keeps its \r\n or \n, which the csv reader takes as the end).
+    reader = csv.reader(io.StringIO(_read_text(path), newline="\n"))
     records = _numbered(reader, path)
     first = next(records, None)
     if first is None:
