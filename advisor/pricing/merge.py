@@ -37,11 +37,13 @@ from advisor.schemas import Offer
 class LoadedOffers:
     """The merged rows of every file: what a ``Catalog`` is made of.
 
-    ``origin``: offer key -> the file:line that last defined or changed the offer.
+    ``origin``: offer key -> the file:line that last defined or changed the offer; ``origin_file``: offer key ->
+    the index in ``files`` of that file (a user file may have a built-in file's name, so the name cannot say).
     """
 
     offers: list[Offer]
     origin: dict[OfferKey, str]
+    origin_file: dict[OfferKey, int]
     files: list[str]
     flags: list[str]
     excluded: list[str]
@@ -96,6 +98,7 @@ def load_offers(extra_files: Sequence[Path], include_builtin: bool) -> LoadedOff
     flags: list[str] = []
     offers: dict[OfferKey, Offer] = {}
     origin: dict[OfferKey, str] = {}
+    origin_file: dict[OfferKey, int] = {}
     files: list[tuple[Path, bool]] = []
     if include_builtin:
         files += [(directory / name, True) for name in BUILTIN_FILES]
@@ -129,7 +132,7 @@ def load_offers(extra_files: Sequence[Path], include_builtin: bool) -> LoadedOff
                     if row.text(col) and not builtin:
                         files_of[key] = index
                 offers[key] = offer
-                origin[key] = row.where
+                origin[key], origin_file[key] = row.where, index
     errors.raise_if_any()
     for key, (pct, where) in row_discount.items():
         if pct:
@@ -144,13 +147,13 @@ def load_offers(extra_files: Sequence[Path], include_builtin: bool) -> LoadedOff
             changed = _apply_rule(offer, rule, discount=mine, billing=set_in["billing"].get(key, -1) < index,
                                   minimum=set_in["min_billed_seconds"].get(key, -1) < index)
             if changed is not offer:
-                offers[key], origin[key] = changed, rule.where
+                offers[key], origin[key], origin_file[key] = changed, rule.where, index
             taken += mine
         if rule.discount_pct:
             flags.append(f"{rule.provider}{' ' + rule.region if rule.region else ''}: {rule.discount_pct:g}% "
                          f"discount on {taken} offer{'s' if taken != 1 else ''} ({rule.where})")
-    return LoadedOffers(offers=list(offers.values()), origin=origin, files=[str(p) for p, _ in files],
-                        flags=flags, excluded=excluded)
+    return LoadedOffers(offers=list(offers.values()), origin=origin, origin_file=origin_file,
+                        files=[str(p) for p, _ in files], flags=flags, excluded=excluded)
 
 
 @dataclass
@@ -187,10 +190,12 @@ def check_file(path: Path | str) -> FileCheck:
     if builtin == BILLING_FILE:
         return FileCheck(offers=[], skipped=[], billing_rules=len(load_billing(_builtin_dir())))
     loaded = load_offers([] if builtin else [path], True)
-    prefix = f"{builtin or path}:"
-    return FileCheck(offers=[o for o in loaded.offers
-                             if loaded.origin[offer_key(o.provider, o.instance_type, o.region)].startswith(prefix)],
-                     skipped=[e for e in loaded.excluded if e.startswith(prefix)])
+    # By the file's place in the load, not its name: a user's instances.csv in another folder is not the built-in.
+    index = BUILTIN_FILES.index(builtin) if builtin else len(loaded.files) - 1
+    offers = [o for o in loaded.offers if loaded.origin_file[offer_key(o.provider, o.instance_type, o.region)] == index]
+    # Only built-in rows are skipped on purpose (a user file's fractional GPU is an error, raised above).
+    skipped = [e for e in loaded.excluded if e.startswith(f"{builtin}:")] if builtin else []
+    return FileCheck(offers=offers, skipped=skipped)
 
 
 def _builtin_name(path: Path) -> str | None:

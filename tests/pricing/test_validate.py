@@ -110,3 +110,13 @@ def test_a_vcpu_count_no_machine_has_is_refused_where_the_file_is_checked(tmp_pa
     assert code == 1 and f"{path}:2: vcpus {int(vcpus):,} is not a machine's count (1 to 10,000" in output
     with pytest.raises(CatalogError, match="is not a machine's count"):
         load_catalog([path])
+
+
+def test_a_user_file_named_like_a_built_in_file_reports_only_its_own_rows(tmp_path, monkeypatch):
+    # origin "instances.csv:52" (a built-in row) began with "instances.csv:", the user file's relative name
+    (tmp_path / "instances.csv").write_text(HEADER + "onprem,box,lab,T4,1,1\n")
+    monkeypatch.chdir(tmp_path)
+    code, output = validate("instances.csv", "--json")
+    data = json.loads(output)
+    assert (code, data["offers"], data["skipped"]) == (0, 1, [])
+    assert [o.instance_type for o in check_file("instances.csv").offers] == ["box"]
