@@ -730,3 +730,24 @@ def test_the_verdict_words_a_zero_or_infinite_cost_ratio_without_dividing_by_it(
     from advisor.ranking.verdict import _cheaper
 
     assert _cheaper(ratio) == text
+
+
+def test_diff_marks_a_side_that_misses_the_constraints_or_is_a_spot_price(capsys, monkeypatch):
+    from rich.console import Console
+
+    from advisor.cli import answer
+    from advisor.ranking.diff import diff
+
+    spot = [o.model_copy(update={"spot_price_usd_per_hour": o.price_usd_per_hour / 3}) for o in OFFERS]
+    d = diff(run(Constraints()), run(Constraints(deadline_seconds=3600, budget_usd=1.0, spot=True), offers=spot))
+    rows = {r.label: r for r in d.rows}
+    assert (rows["best CPU"].old_caveats, rows["best CPU"].new_caveats) == ([], ["misses the deadline",
+                                                                                "over the budget", "spot"])
+    assert rows["best 1 GPU"].new_caveats == ["spot"]
+    assert rows["best 1 GPU"].new.ranked_cost_usd == rows["best 1 GPU"].new.spot_cost_usd  # the meaning is kept
+    md = answer.diff_markdown(d)
+    assert "5h35m, $1.33 (misses the deadline; over the budget; spot) |" in md
+    assert "| best CPU | 16 vCPU (aws c7i.4xlarge), 5h35m, $3.99 |" in md  # no caveat where none applies
+    monkeypatch.setattr(answer, "out", lambda: Console(width=400, soft_wrap=False))  # one line per table row
+    answer.diff(d)
+    assert "5h35m, $1.33 (misses the deadline; over the budget; spot) │" in capsys.readouterr().out

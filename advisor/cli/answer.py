@@ -301,7 +301,7 @@ def diff(d: Any) -> None:
     for col in ("", "old", "new", "total time", "cost"):
         table.add_column(col, overflow="fold", justify="right" if col in ("total time", "cost") else "left")
     for row in d.rows:
-        table.add_row(safe_text(row.label), _side(row.old), _side(row.new),
+        table.add_row(safe_text(row.label), _side(row.old, row.old_caveats), _side(row.new, row.new_caveats),
                       _delta(format_duration_delta(row.total_seconds_delta), row.total_seconds_delta),
                       _delta(format_usd_delta(row.cost_usd_delta), row.cost_usd_delta)
                       + (f" ({row.cost_pct_delta:+.0f}%)" if row.cost_pct_delta is not None else ""))
@@ -321,7 +321,8 @@ def diff_markdown(d: Any) -> str:
     for row in d.rows:
         cost = format_usd_delta(row.cost_usd_delta) + (
             f" ({row.cost_pct_delta:+.0f}%)" if row.cost_pct_delta is not None else "")
-        lines.append(f"| {md_text(row.label)} | {md_text(_plain_side(row.old))} | {md_text(_plain_side(row.new))} "
+        lines.append(f"| {md_text(row.label)} | {md_text(_plain_side(row.old, row.old_caveats))} | "
+                     f"{md_text(_plain_side(row.new, row.new_caveats))} "
                      f"| {format_duration_delta(row.total_seconds_delta)} | {cost} |")
     for here in d.here:
         lines.append(f"| {md_text('here ' + here.device)} | {md_text(_here_side(here.old))} | "
@@ -330,11 +331,12 @@ def diff_markdown(d: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _plain_side(c: Any) -> str:
+def _plain_side(c: Any, caveats: Sequence[str] = ()) -> str:
+    """"1 x A100-40GB (lambda gpu_1x_a100), 55m00s, $1.82 (misses the deadline; spot)"."""
     if c is None:
         return "-"
     return (f"{c.hardware_label} ({c.provider} {c.instance_type}), {format_duration(c.total_seconds)}, "
-            f"{format_usd(c.ranked_cost_usd)}")
+            f"{format_usd(c.ranked_cost_usd)}" + (f" ({'; '.join(caveats)})" if caveats else ""))
 
 
 def _here_side(run: Any) -> str:
@@ -349,8 +351,8 @@ def _here_side(run: Any) -> str:
     return f"{run.name}: " + ("does not fit its memory" if run.seconds is not None else "no estimate")
 
 
-def _side(c: Any) -> str:
-    return safe_text(_plain_side(c))
+def _side(c: Any, caveats: Sequence[str] = ()) -> str:
+    return safe_text(_plain_side(c, caveats))
 
 
 def _delta(text: str, value: float | None) -> str:

@@ -19,8 +19,24 @@ def _same(a: Candidate | None, b: Candidate | None) -> bool:
         b.provider, b.instance_type, b.region)
 
 
-def _row(label: str, old: Candidate | None, new: Candidate | None) -> DiffRow:
-    row = DiffRow(label=label, old=old, new=new, changed=not _same(old, new))
+def _caveats(c: Candidate | None, rec: Recommendation) -> list[str]:
+    """The short caveats of a candidate in ``rec``: a best-of-tier row need not meet the constraints."""
+    if c is None:
+        return []
+    deadline, budget = rec.constraints.deadline_seconds, rec.constraints.budget_usd
+    out = [text for text, missed in (("misses the deadline", bool(deadline) and c.total_seconds > deadline),
+                                     ("over the budget", bool(budget) and c.ranked_cost_usd > budget)) if missed]
+    if not out and not c.meets_constraints:
+        out.append("misses the constraints")
+    if c.interruptible:
+        out.append("spot")
+    return out
+
+
+def _row(label: str, old: Candidate | None, new: Candidate | None, recs: tuple[Recommendation, Recommendation]
+         ) -> DiffRow:
+    row = DiffRow(label=label, old=old, new=new, changed=not _same(old, new), old_caveats=_caveats(old, recs[0]),
+                  new_caveats=_caveats(new, recs[1]))
     if old is not None and new is not None:
         row.total_seconds_delta = new.total_seconds - old.total_seconds
         row.cost_usd_delta = new.ranked_cost_usd - old.ranked_cost_usd
@@ -88,10 +104,10 @@ def _job_notes(old: Recommendation, new: Recommendation) -> list[str]:
 
 def diff(old: Recommendation, new: Recommendation) -> RecommendationDiff:
     """The chosen and the best per tier, old -> new, and a one-line summary."""
-    rows = [_row("chosen", old.chosen, new.chosen)]
+    rows = [_row("chosen", old.chosen, new.chosen, (old, new))]
     for tier, label in _TIER_LABEL.items():
         if tier in old.best_per_tier or tier in new.best_per_tier:
-            rows.append(_row(label, old.best_per_tier.get(tier), new.best_per_tier.get(tier)))
+            rows.append(_row(label, old.best_per_tier.get(tier), new.best_per_tier.get(tier), (old, new)))
     chosen = rows[0]
     if old.chosen is None or new.chosen is None:
         summary = f"status {old.status} -> {new.status}"

@@ -379,6 +379,10 @@ class DiffRow(Model):
     cost_usd_delta: float | None = None  # new minus old, the ranked costs
     cost_pct_delta: float | None = None
     changed: bool = False  # another machine (provider, instance type or region)
+    # What the text and markdown show beside each side, as recommend's rows say it: "misses the deadline",
+    # "over the budget" (against that recommendation's constraints), "spot" (ranked on its spot price).
+    old_caveats: list[str] = Field(default_factory=list)
+    new_caveats: list[str] = Field(default_factory=list)
 
 
 class HereDiffRow(Model):
