@@ -77,7 +77,8 @@ def validate(
     if found.billing_rules:
         render.line(f"{file}: billing rules for {found.billing_rules} providers, all valid.")
         return
-    render.line(f"{file}: {len(found.offers)} valid offers.")
+    n = len(found.offers)
+    render.line(f"{file}: {n} valid offer{'' if n == 1 else 's'}.")
     if found.skipped:
         render.line(f"{len(found.skipped)} rows skipped, as the loader skips them (not problems):")
         for why in found.skipped:

@@ -120,3 +120,10 @@ def test_a_user_file_named_like_a_built_in_file_reports_only_its_own_rows(tmp_pa
     data = json.loads(output)
     assert (code, data["offers"], data["skipped"]) == (0, 1, [])
     assert [o.instance_type for o in check_file("instances.csv").offers] == ["box"]
+
+
+def test_one_valid_offer_is_singular(tmp_path):
+    rates = tmp_path / "mine.csv"
+    rates.write_text("provider,instance_type,region,gpu_model,gpu_count,price_hour_usd\nonprem,box,lab,A100-80GB,1,1\n")
+    code, output = validate(str(rates))
+    assert code == 0 and output.splitlines()[0] == f"{rates}: 1 valid offer."
