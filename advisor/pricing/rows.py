@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from advisor.errors import AdvisorError, CatalogError, did_you_mean
@@ -362,10 +362,16 @@ def _billing_fields(row: Row, base: Offer | None, rules: dict[str, tuple[str, in
 def _snapshot_date(row: Row, errors: RowErrors) -> str | None:
     snapshot = row.text("snapshot_date") or None
     if snapshot:
+        # YYYY-MM-DD only: Python also reads 20260520 and 2026-W01-1, which sort apart from the others in
+        # "prices as of"; and a price cannot have been seen after today (a day's grace for time zones).
         try:
-            date.fromisoformat(snapshot)
+            seen = date.fromisoformat(snapshot) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", snapshot) else None
         except ValueError:
+            seen = None
+        if seen is None:
             errors.add(row.where, f"snapshot_date {snapshot!r} is not a date like 2026-05-20")
+        elif seen > date.today() + timedelta(days=1):
+            errors.add(row.where, f"snapshot_date {snapshot!r} is in the future; it is the day the price was seen")
     return snapshot
 
 

@@ -127,3 +127,17 @@ def test_one_valid_offer_is_singular(tmp_path):
     rates.write_text("provider,instance_type,region,gpu_model,gpu_count,price_hour_usd\nonprem,box,lab,A100-80GB,1,1\n")
     code, output = validate(str(rates))
     assert code == 0 and output.splitlines()[0] == f"{rates}: 1 valid offer."
+
+
+@pytest.mark.parametrize(("snapshot", "problem"), [
+    ("20260520", "is not a date like 2026-05-20"),
+    ("2026-W01-1", "is not a date like 2026-05-20"),
+    ("9999-12-31", "is in the future"),
+])
+def test_a_snapshot_date_is_a_plain_past_date(tmp_path, snapshot, problem):
+    """Python reads 20260520 and week dates; "prices as of" then sorted them apart, up to 9999-12-31."""
+    rates = tmp_path / "mine.csv"
+    rates.write_text("provider,instance_type,region,gpu_model,gpu_count,price_hour_usd,snapshot_date\n"
+                     f"onprem,box,lab,A100-80GB,1,1,{snapshot}\n")
+    code, output = validate(str(rates))
+    assert code == 1 and f"mine.csv:2: snapshot_date '{snapshot}' {problem}" in output
