@@ -186,8 +186,11 @@ def test_a_bound_correction_gives_what_apply_gives_for_every_offer_and_job():
                 vcpus=None if gpu else target.threads, method=est.method, predicted_seconds=est.seconds,
                 measured_seconds_per_sample=per_sample, spec_lookup=correction.spec_lookup,
                 spec_table=correction.spec_table)
-            assert got.seconds == est.seconds * correction.factor(features), (offer.instance_type, job)
-            factors.add(round(got.seconds / est.seconds, 9))
+            f = correction.factor(features)  # the job is corrected, its start-up is not
+            start = est.startup_seconds
+            want_seconds = start + (est.seconds - start) * f
+            assert got.seconds == pytest.approx(want_seconds, rel=1e-12), (offer.instance_type, job)
+            factors.add(round(f, 9))
             compared += 1
     assert compared > 600 and len(factors) > 50  # the factor moves with the job and the target
 
