@@ -136,8 +136,12 @@ class LoaderRun:
             raise self._error("failed to start iterating", exc) from exc
 
     def restart(self) -> None:
-        """A new pass over the loader (its data ran out): the old iterator's workers shut down, new ones start."""
-        self._shutdown()
+        """A new pass over the loader (its data ran out): the old iterator's workers shut down, new ones start;
+        a loader with ``persistent_workers=True`` keeps them (its next ``iter`` resets them, as a job's next
+        epoch does: shutting them down left it a closed queue to start from)."""
+        if getattr(self.loader, "persistent_workers", False) is not True \
+                or getattr(self.loader, "_iterator", None) is None:
+            self._shutdown()
         try:
             self._iterator = iter(self.loader)
         except Exception as exc:  # noqa: BLE001 - user code: the loader's __iter__ (starts its workers)
