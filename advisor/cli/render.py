@@ -105,6 +105,9 @@ def estimate(est: Any, instance_startup_seconds: float | None = None) -> None:
                   + (f" (batch creation {est.batch_seconds * 1000:.1f} ms)" if est.batch_seconds else ""))
     if est.eval_seconds:
         table.add_row("evaluation", f"{format_duration(est.eval_seconds)} of the job (forward-only passes)")
+    if est.epoch_restart_seconds:
+        table.add_row("loader restarts", f"{format_duration(est.epoch_restart_seconds)} of the job (the DataLoader's "
+                      "workers starting at each epoch)")
     if est.mfu is not None:
         table.add_row("MFU", f"{est.mfu:.{0 if est.mfu >= 0.1 else 2}%} (model FLOPs over the GPUs' dense "
                       f"{est.mfu_peak or est.precision} peak)")

@@ -162,7 +162,8 @@ class GpuOnHost:
     def estimate(self, job: JobSpec) -> Estimate:
         """The estimate of ``job`` (of the shape this was made for: its batch size and how it steps)."""
         gc = self.gc
-        jt = self._steps.job_time(job, startup_seconds=gc.startup_seconds, rel_sigma=self.rel_sigma,
+        jt = self._steps.job_time(job, startup_seconds=gc.startup_seconds + self.host.once_restart_seconds,
+                                  per_epoch_seconds=self.host.epoch_restart_seconds, rel_sigma=self.rel_sigma,
                                   eval_seconds=gc.eval_seconds, recompile_seconds=gc.recompile_seconds)
         lo, hi = (jt.low, jt.high) if self.count == 1 else interval(
             jt.seconds, math.hypot(self.rel_sigma, DATA_PARALLEL_REL_SIGMA))

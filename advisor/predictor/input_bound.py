@@ -65,6 +65,7 @@ HOST_REL_SIGMA = 0.25
 # core (Intel's hyper-threading figure) while slowing its partner, so half a core is on the generous side.
 FREE_VCPU_LOADER_SHARE = 0.5
 SMT_THREADS_PER_CORE = 2  # vCPUs per physical core on a GPU instance's host (x86 with SMT)
+RESTART_NOTE_SECONDS = 0.1  # a loader's start worth a note: fork's own is some 10-50 ms on this kind of machine
 
 Source = Literal["dataloader", "make_batch", "probe", "none"]
 
@@ -112,6 +113,17 @@ class HostModel:
     cores: int | None = None  # CPU target: the cores that both compute and load
     vcpus: int | None = None
     notes: tuple[str, ...] = ()
+    # A DataLoader's workers starting (``loader_restart``): each epoch, or once where they persist.
+    restart_seconds: float = 0.0
+    persistent: bool = False
+
+    @property
+    def epoch_restart_seconds(self) -> float:
+        return 0.0 if self.persistent else self.restart_seconds
+
+    @property
+    def once_restart_seconds(self) -> float:
+        return self.restart_seconds if self.persistent else 0.0
 
     @property
     def serial(self) -> bool:
@@ -277,12 +289,14 @@ def gpu_host(pipeline: InputPipeline | None, spec: GpuSpec, gpu_count: int, vcpu
         workers = 0
     else:
         workers = gpu_workers(vcpus, gpu_count, pipeline.default_workers)
+    restart = loader_restart(pipeline, workers, speed, notes)
     return HostModel(
         "gpu", pipeline.source, rate_per_worker=pipeline.per_worker_samples_per_second * speed, workers=workers,
         worker_cores=loader_cores(workers, vcpus, gpu_count) if workers else None,
         efficiency=_efficiency(pipeline, workers), bytes_per_sample=pipeline.bytes_per_sample,
         link_bytes_per_second=link * 1e9 * fraction if link else None, pinned=pipeline.pinned_memory,
-        gpu_count=gpu_count, vcpus=vcpus, notes=tuple(notes))
+        gpu_count=gpu_count, vcpus=vcpus, notes=tuple(notes), restart_seconds=restart,
+        persistent=pipeline.persistent_workers)
 
 
 def cpu_host(pipeline: InputPipeline | None, cores: int, *, vcpus: int | None = None, speed: float = 1.0,
@@ -293,9 +307,28 @@ def cpu_host(pipeline: InputPipeline | None, cores: int, *, vcpus: int | None = 
         return HostModel("cpu", "make_batch" if pipeline is not None else "probe", workers=0, cores=cores,
                          vcpus=vcpus)
     workers = cpu_workers(cores, pipeline.default_workers)
+    notes = [speed_note] if speed_note else []
+    restart = loader_restart(pipeline, workers, speed, notes)
     return HostModel("cpu", "dataloader", rate_per_worker=pipeline.per_worker_samples_per_second * speed,
                      workers=workers, efficiency=_efficiency(pipeline, workers), cores=cores, vcpus=vcpus,
-                     notes=(speed_note,) if speed_note else ())
+                     notes=tuple(notes), restart_seconds=restart, persistent=pipeline.persistent_workers)
+
+
+def loader_restart(pipeline: InputPipeline, workers: int, speed: float, notes: list[str]) -> float:
+    """Seconds a DataLoader's worker processes take to start each time an iteration of it begins (every epoch,
+    unless ``persistent_workers=True``): the probe's first batch at its most workers less one batch made by one
+    worker (which the steady steps count), at the target's ``speed``; 0 without worker processes. A
+    ``worker_init_fn`` that loads a tokenizer, or ``spawn`` workers that import torch, pay seconds here."""
+    rate = pipeline.per_worker_samples_per_second
+    if pipeline.source != "dataloader" or not workers or not rate:
+        return 0.0
+    restart = max(0.0, pipeline.startup_seconds - pipeline.batch_size / rate) / speed
+    if restart >= RESTART_NOTE_SECONDS:
+        notes.append(f"input pipeline: the DataLoader's workers take about {restart:.2g} s to start (its first "
+                     "batch's wait, measured here), paid "
+                     + ("once: they persist between epochs (persistent_workers=True)." if pipeline.persistent_workers
+                        else "at every epoch's start; persistent_workers=True would pay it once."))
+    return restart
 
 
 def host_rel_sigma(parts: StepParts) -> float:

@@ -75,6 +75,7 @@ class JobTime:
             "eval_every": job.eval_every, "eval_steps": job.eval_steps,
             "eval_seconds": self.eval_seconds if job.evaluations else None,
             "subnormal_seconds": self.subnormal_seconds or None,
+            "epoch_restart_seconds": self.per_epoch_seconds * job.epochs or None,
         }
 
     @property

@@ -36,6 +36,8 @@ MAX_LOG_FACTOR = math.log(5.0)  # never scale an estimate by more than 5x either
 OUTLIER_RATIO = 20.0
 FOLDS = 5
 REPEATS = 3
+_JOB_PARTS = ("step_seconds", "batch_seconds", "input_seconds", "transfer_seconds", "eval_seconds",  # all but the
+              "subnormal_seconds", "epoch_restart_seconds")  # start-up: what a correction scales with the job
 MAX_KEPT_FEATURES = 8192  # targets' fixed features a correction keeps (``Correction.bind``) before starting over
 
 FEATURES = (
@@ -289,9 +291,7 @@ class Correction:
         seconds, low, high = (start + (t - start) * f for t in (estimate.seconds, estimate.low, estimate.high))
         low, high = min(low, seconds * low_factor, seconds), max(high, seconds * high_factor, seconds)
         note = f"history correction x{f:.2f}{middle}{estimate.seconds:.0f} s ({estimate.method})"
-        update: dict[str, Any] = {k: getattr(estimate, k) * f for k in (  # the times inside the job but its start
-            "step_seconds", "batch_seconds", "input_seconds", "transfer_seconds", "eval_seconds", "subnormal_seconds")
-            if getattr(estimate, k) is not None}
+        update: dict[str, Any] = {k: getattr(estimate, k) * f for k in _JOB_PARTS if getattr(estimate, k) is not None}
         update.update(seconds=seconds, low=low, high=high, method="history", notes=[*estimate.notes, note],
                       base_seconds=estimate.seconds, base_method=estimate.method,
                       mfu=estimate.mfu / f if estimate.mfu is not None else None)

@@ -233,7 +233,7 @@ def measured_model(
         startup_seconds: one-off time before the first step; None = the probe's measured start-up (model
             build + warm-up beyond steady state). Pass instance boot and set-up on top when pricing a cloud
             machine.
-        per_epoch_seconds: once per epoch (evaluation, checkpoints); the probe measures none.
+        per_epoch_seconds: once per epoch beyond a DataLoader's restart (``host`` adds that one).
         machine_memory_gib: the memory of the machine the job runs on, GiB, when it is another one than the
             probed (a CPU instance of another size); None = not known (fit not judged). Default: the probed
             device's own memory.
@@ -270,6 +270,8 @@ def measured_model(
     compute_at, eval_seconds = _job_steps(profile, dev, job, _scaled(fit.compute_seconds, factor * (compiled or 1.0)),
                                           factor, optimizer_seconds, tail, compiled)
     host = host if host is not None else _default_host(profile, dev, threads)
+    if host is not None:  # a DataLoader's workers starting: each epoch, or once where they persist
+        startup, per_epoch_seconds = startup + host.once_restart_seconds, per_epoch_seconds + host.epoch_restart_seconds
     batch_at, parts, extra_rel = _host_side(host, b, compute_at, fit, tail, extra_rel)
     peak, capacity, max_batch, fits = _judged_memory(dev, profile, b, machine_memory_gib, memo, tail)
     fields = dict(target=_target(dev, threads), fits_memory=fits, peak_memory_gib=peak, memory_capacity_gib=capacity,

@@ -128,6 +128,7 @@ class _Result:
     batch_size: int
     bytes_per_sample: float = 0.0
     pinned_memory: bool = False
+    persistent_workers: bool = False
     points: list[LoaderPoint] = field(default_factory=list)
     startup_seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
@@ -136,7 +137,8 @@ class _Result:
         return InputPipeline(source=self.source, batch_size=self.batch_size, bytes_per_sample=self.bytes_per_sample,
                              pinned_memory=self.pinned_memory, points=self.points, host_cores=cores,
                              cpu_name=cpu_name, startup_seconds=self.startup_seconds,
-                             default_workers=workload.num_workers, notes=self.notes)
+                             persistent_workers=self.persistent_workers, default_workers=workload.num_workers,
+                             notes=self.notes)
 
 
 # ------------------------------------------------------------------------------------------ the clock
@@ -287,6 +289,7 @@ def _time_point(workload: Workload, result: _Result, workers: int, share: float,
         if not result.points:  # what crosses to the device, and how, from the first batch timed
             result.bytes_per_sample = _bytes_per_sample(workload, first, run.call)
             result.pinned_memory = bool(getattr(run.loader, "pin_memory", False)) or _any_pinned(first)
+            result.persistent_workers = getattr(run.loader, "persistent_workers", False) is True
         result.startup_seconds = first_seconds  # the last (most workers) point's stands
         samples, batches, tally = _timed_batches(run, workers, started + share, arrived, clock)
     if batches == 0:

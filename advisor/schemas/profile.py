@@ -246,9 +246,8 @@ class LoaderPoint(Model):
 
 
 class InputPipeline(Model):
-    """The host side of a training step, measured on this machine: how fast batches are made (the workload's
-    ``make_dataloader`` at 1, 2 and N worker processes, or its ``make_batch`` in the training process) and what
-    each batch carries to the device."""
+    """The host side of a training step, measured here: how fast batches are made (``make_dataloader`` at 1, 2
+    and N worker processes, or ``make_batch`` in the training process) and what each carries to the device."""
 
     source: Literal["dataloader", "make_batch"]
     batch_size: Count  # the batch size the pipeline was timed at
@@ -259,6 +258,7 @@ class InputPipeline(Model):
     cpu_name: str | None = None  # the measuring machine's CPU, as reported
     startup_seconds: Seconds = 0.0  # the first batch at the most workers (worker start-up, first files)
     default_workers: Annotated[int, Field(ge=0, le=4096)] | None = None  # the file's NUM_WORKERS, if set
+    persistent_workers: bool = False  # the DataLoader keeps its workers between epochs: they start once
     notes: list[Note] = Field(default_factory=list, max_length=MAX_NOTES)
 
     def point(self, workers: int) -> LoaderPoint | None:

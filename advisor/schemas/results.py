@@ -60,6 +60,9 @@ class Estimate(Model):
     eval_every: int | None = None
     eval_steps: int = 0
     eval_seconds: float | None = None
+    # A DataLoader's workers starting again at every epoch (not persistent_workers), all epochs together (in
+    # ``seconds``; None: none). Where they persist, their one start is in ``startup_seconds``.
+    epoch_restart_seconds: float | None = None
     # CPU: what the optimizer's steps take beyond their probed time once its state of parameters whose gradients
     # stay zero has decayed into subnormal floats (advisor.probe.subnormal), in ``seconds``; None: none measured.
     subnormal_seconds: float | None = None

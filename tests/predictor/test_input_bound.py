@@ -392,3 +392,35 @@ def test_bound_sentences_for_a_cpu_and_for_a_copy(prof):
 def test_predict_help_names_the_default_vcpus():
     code, out = run("predict", "--help")
     assert code == 0 and f"[default: {ib.DEFAULT_VCPUS_PER_GPU} per GPU]" in " ".join(out.split())
+
+
+# ---------------------------------------------------------------------------------- the loader's start
+
+
+@pytest.mark.parametrize("target", [Target.cpu(), Target.gpu("A100-80GB", 2)])
+def test_a_loaders_workers_start_at_every_epoch_unless_they_persist(prof, target):
+    """The probe measured the first batch's wait (a worker_init_fn of 0.5 s, say) and no prediction added it:
+    20 epochs predicted 8 s that ran 21-23 s."""
+    base = pipeline().model_copy(update={"startup_seconds": 0.0})
+    restarting = pipeline().model_copy(update={"startup_seconds": 2.56 + 0.5})  # a batch by one worker: 2.56 s
+    persistent = restarting.model_copy(update={"persistent_workers": True})
+    none, every, once = (estimate(prof.model_copy(update={"input_pipeline": p}), JOB, target)
+                         for p in (base, restarting, persistent))
+    assert every.seconds - none.seconds == pytest.approx(JOB.epochs * 0.5, rel=1e-9)
+    assert every.epoch_restart_seconds == pytest.approx(JOB.epochs * 0.5, rel=1e-9)
+    assert every.startup_seconds == none.startup_seconds and every.step_seconds == none.step_seconds
+    assert any("paid at every epoch's start; persistent_workers=True would pay it once" in n for n in every.notes)
+    assert once.seconds - none.seconds == pytest.approx(0.5, rel=1e-9)
+    assert once.startup_seconds == pytest.approx(none.startup_seconds + 0.5, rel=1e-9)
+    assert once.epoch_restart_seconds is None and any("paid once: they persist" in n for n in once.notes)
+    # the parts shown under the whole job still add up to it
+    steps = every.seconds - every.startup_seconds - every.epoch_restart_seconds
+    assert steps == pytest.approx(none.seconds - none.startup_seconds, rel=1e-9)
+
+
+def test_batches_made_in_the_training_process_have_no_workers_to_start(prof):
+    made = pipeline(source="make_batch").model_copy(update={"startup_seconds": 3.0})
+    est = estimate(prof.model_copy(update={"input_pipeline": made}), JOB, Target.cpu())
+    assert est.epoch_restart_seconds is None
+    plain = estimate(prof.model_copy(update={"input_pipeline": pipeline(source="make_batch")}), JOB, Target.cpu())
+    assert est.seconds == plain.seconds

@@ -43,9 +43,12 @@ def model():
     return torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(192, 4))
 
 
-def loader_workload(pin_memory: bool = False, num_workers: int | None = None, **dataset) -> Workload:
+def loader_workload(pin_memory: bool = False, num_workers: int | None = None, init_seconds: float = 0.0,
+                    persistent: bool = False, **dataset) -> Workload:
     def make_dataloader(batch_size, workers):
-        return DataLoader(Images(**dataset), batch_size=batch_size, num_workers=workers, pin_memory=pin_memory)
+        return DataLoader(Images(**dataset), batch_size=batch_size, num_workers=workers, pin_memory=pin_memory,
+                          worker_init_fn=(lambda _: time.sleep(init_seconds)) if init_seconds else None,
+                          persistent_workers=persistent and workers > 0)
 
     return Workload(model=model, make_dataloader=make_dataloader, num_workers=num_workers, name="images")
 
@@ -90,6 +93,16 @@ def test_pinned_memory_is_false_without_pin_memory():
     ip = measure_input_pipeline(loader_workload(), batch_size=4, budget_seconds=1.0, cores=1)
     assert [p.workers for p in ip.points] == [1]
     assert not ip.pinned_memory and ip.default_workers is None
+
+
+@pytest.mark.parametrize("persistent", [False, True])
+def test_a_workers_start_is_measured_and_whether_it_repeats_each_epoch(persistent):
+    """A worker_init_fn that loads a tokenizer (here: sleeps 0.4 s) is the first batch's wait; the loader's
+    persistent_workers says whether a job pays it at every epoch."""
+    ip = measure_input_pipeline(loader_workload(init_seconds=0.4, persistent=persistent), batch_size=4,
+                                budget_seconds=3.0, cores=1)
+    assert ip.persistent_workers is persistent
+    assert 0.4 <= ip.startup_seconds < 3.0
 
 
 def test_a_loader_whose_data_runs_out_is_read_again():
