@@ -128,6 +128,8 @@ def sqlite_file_missing(url: str) -> bool:
     """Whether ``url`` names a SQLite file that does not exist yet (False for a server URL, an in-memory
     database or a URL that does not parse: those are ``create_history_engine``'s to judge). A caller with
     nothing to store reads no history from such a file, and need not create it."""
+    if url != url.strip():  # create_history_engine refuses it
+        return False
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError):  # ValueError: a port that is not a number
@@ -141,6 +143,11 @@ def sqlite_file_missing(url: str) -> bool:
 
 def create_history_engine(url: str) -> Engine:
     """A new engine for ``url``; for a SQLite file, creates the folder it lives in."""
+    if url != url.strip():
+        # A pasting slip, not part of a name: a trailing space would parse, and silently start a new, empty
+        # history in a file whose name ends in a space.
+        raise HistoryError(f"The history database URL {_masked(url)!r} is not a database URL: it starts or ends "
+                           "with a space.", hint=_URL_HINT)
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number

@@ -8,7 +8,7 @@ from sqlalchemy import inspect, text
 
 from advisor.errors import HistoryError
 from advisor.history import migrate
-from advisor.history.engine import create_history_engine
+from advisor.history.engine import create_history_engine, sqlite_file_missing
 from advisor.history.repository import History
 from advisor.history.tables import Base
 from advisor.settings import Settings
@@ -236,3 +236,13 @@ def test_a_name_longer_than_the_old_varchar_is_stored_on_every_backend(fresh_db_
         stored = conn.execute(text("select hostname from profiles")).scalar_one()
         device = conn.execute(text("select device_name from measurements limit 1")).scalar_one()
     assert (stored, device) == (long_host, long_device)
+
+
+@pytest.mark.parametrize("url", ["sqlite:///{tmp}/h.db ", " sqlite:///{tmp}/h.db", "sqlite:///{tmp}/h.db\n"])
+def test_url_with_a_space_at_an_end_is_refused(tmp_path, url):
+    url = url.format(tmp=tmp_path)
+    with pytest.raises(HistoryError, match="not a database URL: it starts or ends with a space") as info:
+        History(url)
+    assert repr(url) in info.value.message
+    assert list(tmp_path.iterdir()) == []
+    assert sqlite_file_missing(url) is False  # left for the engine to refuse, not read as "no history yet"
