@@ -20,6 +20,7 @@ def upgrade(json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
     from advisor.history.migrate import upgrade as run_upgrade
     from advisor.settings import Settings
 
+    check_history_url()
     url = Settings.from_env().resolved_database_url
     run_upgrade(url)
     revision = current_revision(url)
@@ -27,6 +28,25 @@ def upgrade(json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
         render.print_json({"schema_version": 1, "database": _redact(url), "revision": revision})
     else:
         render.line(f"{_redact(url)} is at revision {revision}.")
+
+
+def check_history_url(server: str | None = None, save: bool = True) -> None:
+    """HistoryError when ADVISOR_DATABASE_URL names an in-memory SQLite database: a command that saves to or
+    reads the history would use one that is gone when the command ends (the Python API, where one process may
+    hold it open, still takes it). Nothing to check with ``server`` (its history is used) or without ``save``
+    (nothing is kept, and an empty history is all there is to read)."""
+    if server or not save:
+        return
+    from advisor.errors import HistoryError
+    from advisor.history.engine import in_memory_url
+    from advisor.settings import Settings
+
+    url = Settings.from_env().resolved_database_url
+    if in_memory_url(url):
+        raise HistoryError(f"ADVISOR_DATABASE_URL={url!r} is an in-memory database: it is gone when the command "
+                           "ends, so nothing saved would be kept and nothing stored could be read.",
+                           hint="Fix: name a file (e.g. sqlite:////home/me/advisor/history.db) or a server "
+                                "(postgresql://user@host/db), or unset it for the default file.")
 
 
 def _redact(url: str) -> str:

@@ -18,9 +18,11 @@ app = typer.Typer(help="Stored recommendations, predictions and real outcomes.",
 def _open(server: str | None = None):
     if server:  # client mode: the server's history, nothing opened here
         return remote.client(server)
+    from advisor.cli.db import check_history_url
     from advisor.history.repository import History
     from advisor.settings import Settings
 
+    check_history_url()
     return History(settings=Settings.from_env())
 
 
@@ -231,8 +233,10 @@ def record(
     """Record the real duration of a recommended job, so compare and the learned correction can use it."""
     from advisor import api
     from advisor.cli import render
+    from advisor.cli.db import check_history_url
     from advisor.settings import Settings
 
+    check_history_url(server)
     record_outcome = api.record_outcome if server is None else remote.outcome_recorder(server)
     outcome = record_outcome(entry_id, actual_seconds, instance_type=instance, force=force,
                              settings=Settings.from_env())

@@ -65,6 +65,7 @@ def predict(
     """
     from advisor import api
     from advisor.cli import render
+    from advisor.cli.db import check_history_url
     from advisor.cli.options import parse_gpu_counts, parse_precisions
     from advisor.errors import ConfigError
     from advisor.predictor.input_bound import check_target_vcpus
@@ -72,6 +73,7 @@ def predict(
     host_vcpus = check_target_vcpus(vcpus, bool(gpu) or (device or "").startswith("cuda"))
     source = pick_source(workload, profile)
     _check_target_flags(gpu, device, p2p, threads)
+    check_history_url(server, save=not no_save)
     counts, precisions = parse_gpu_counts(gpus), parse_precisions(precision)
     job_flags = job_setting_kwargs(compile_, grad_accum_steps, eval_every, eval_steps)
     if host_vcpus is not None and (len(counts) > 1 or len(precisions) > 1):

@@ -105,8 +105,10 @@ def recommend(
 def _run(source, kwargs: dict, fmt: str, view: dict, plot: Path | None, server: str | None = None) -> None:
     from advisor import api
     from advisor.cli import render
+    from advisor.cli.db import check_history_url
     from advisor.errors import NoFeasibleCandidateError
 
+    check_history_url(server, save=kwargs["save"])
     with render.probe_progress(fmt == "text") as progress:
         try:
             run = api.recommend if server is None else remote.recommender(server)

@@ -124,6 +124,16 @@ def _in_memory(database: str | None) -> bool:
     return not database or database == ":memory:" or database.startswith("file::memory:")
 
 
+def in_memory_url(url: str) -> bool:
+    """Whether ``url`` names an in-memory SQLite database (``sqlite://``, ``sqlite:///:memory:``), which lives
+    only as long as the process (False for a file, a server or a URL that does not parse)."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
+        return False
+    return parsed.get_backend_name() == "sqlite" and _in_memory(parsed.database)
+
+
 def sqlite_file_missing(url: str) -> bool:
     """Whether ``url`` names a SQLite file that does not exist yet (False for a server URL, an in-memory
     database or a URL that does not parse: those are ``create_history_engine``'s to judge). A caller with

@@ -58,3 +58,31 @@ def test_saving_still_creates_the_database(profile_file, tmp_path, monkeypatch):
 def test_sqlite_file_missing(tmp_path, url, missing):
     (tmp_path / "present.db").write_bytes(b"")
     assert sqlite_file_missing(url.format(tmp=tmp_path)) is missing
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///", "sqlite:///:memory:"])
+@pytest.mark.parametrize("command", [
+    ("recommend", "--profile", "{profile}", "--dataset-size", "5000", "--epochs", "1", "--batch-size", "32",
+     "--top", "2"),
+    ("predict", "--profile", "{profile}", "--dataset-size", "5000", "--epochs", "1", "--batch-size", "32",
+     "--gpu", "A100-80GB"),
+    ("history", "list"), ("history", "show", "1"), ("history", "record", "1", "--actual-seconds", "60"),
+    ("history", "export", "--format", "json"), ("db", "upgrade"),
+])
+def test_an_in_memory_database_is_refused_where_history_is_kept(profile_file, monkeypatch, url, command):
+    """It would be gone when the command ends: "saved as history id 1", and then no such recommendation."""
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", url)
+    result = CliRunner().invoke(build_app(), [part.format(profile=profile_file) for part in command])
+    assert result.exit_code == 1, result.output
+    assert "is an in-memory database: it is gone when the command ends" in result.output
+    assert "Fix: name a file" in result.output
+    assert "saved as" not in result.output and "revision" not in result.output
+
+
+def test_an_in_memory_database_is_taken_where_nothing_is_saved(profile_file, monkeypatch):
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", "sqlite://")
+    result = CliRunner().invoke(build_app(), ["recommend", "--profile", str(profile_file), "--dataset-size", "5000",
+                                              "--epochs", "1", "--batch-size", "32", "--top", "2", "--json",
+                                              "--no-save"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["id"] is None
