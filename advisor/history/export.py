@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import math
 from collections.abc import Iterable, Iterator
@@ -208,6 +209,12 @@ def write_export(fmt: Literal["csv", "json"], rows: Iterable[list[Any]], out: Te
     """CSV (header + rows) or JSON (an array of objects keyed by ``EXPORT_COLUMNS``) of ``rows``. Written to
     ``out`` as it streams (then "" is returned), or returned as a string when ``out`` is None."""
     check_format(fmt)
+    # The first row before the first character: a database that cannot be opened or read fails with nothing
+    # written (a half document on stdout, "[" or the header, would read as an empty export).
+    rows = iter(rows)
+    first = next(rows, None)
+    if first is not None:
+        rows = itertools.chain([first], rows)
     target = io.StringIO() if out is None else out
     (_write_csv if fmt == "csv" else _write_json)(rows, target)
     return target.getvalue() if out is None else ""

@@ -78,3 +78,26 @@ def test_record_unknown_id_is_a_clean_error(cli, db_url):
     assert result.exit_code == 1
     assert "No recommendation 42 in history." in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_export_to_stdout_writes_nothing_when_the_database_cannot_be_read(cli, tmp_path, monkeypatch, fmt):
+    """The database is opened and read before the first character: not "[" or the CSV header, then an error."""
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"SQLite format 3\x00x")
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", f"sqlite:///{bad}")
+    result = cli("history", "export", "--format", fmt)
+    assert result.exit_code == 1, result.output
+    assert result.stdout == ""
+    assert "error:" in result.stderr
+
+
+def test_export_into_a_stream_writes_nothing_when_the_database_cannot_be_read(tmp_path):
+    from advisor.errors import HistoryError
+
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"SQLite format 3\x00x")
+    out = io.StringIO()
+    with pytest.raises(HistoryError), History(f"sqlite:///{bad}") as hist:
+        hist.export("json", out)
+    assert out.getvalue() == ""
