@@ -92,7 +92,11 @@ def saved_prediction(hist: History, prediction_id: int) -> Estimate | None:
     with hist._read() as conn:
         data = conn.execute(select(PredictionTable.data).where(PredictionTable.id == prediction_id)).scalar()
     try:
-        return Estimate.model_validate(data) if data else None
+        est = Estimate.model_validate(data) if data else None
     except ValidationError:
         return None
+    if est is not None:
+        # The row was written before its id existed (history_id null in it): the id is the row's.
+        est.history_id = prediction_id
+    return est
 

@@ -185,6 +185,7 @@ def test_a_saved_prediction_says_its_id_and_history_show_shows_it(app):
     data = json.loads(shown.stdout)
     assert data["prediction"]["id"] == pid and data["prediction"]["target"] == "1 x T4"
     assert data["estimate"]["seconds"] == saved["seconds"] and data["estimate"]["target"] == saved["target"]
+    assert data["estimate"]["history_id"] == pid  # as predict --json said it, not the null stored before the id
     assert "Predicted job time on 1 x T4" in run(app, "history", "show", f"P{pid}").output
     assert json.loads(run(app, "predict", "--profile", PROFILE, "--gpu", "T4", "--json", "--no-save").stdout)[
         "history_id"] is None
