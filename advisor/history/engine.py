@@ -151,6 +151,25 @@ def sqlite_file_missing(url: str) -> bool:
     return not Path(database).expanduser().exists()
 
 
+def _sqlite_file(parsed: URL, url: str) -> URL:
+    """``parsed`` (a SQLite file's URL) as the driver is to open it, its folder made: a path's ~ is the home
+    folder for the driver too, not a folder named "~". A "file:" URI filename is the driver's to read, with
+    no folder made for it; HistoryError for one without ?uri=true, which SQLite would read as a path in a
+    folder named "file:" here."""
+    database = parsed.database or ""
+    if not database.startswith("file:"):
+        path = Path(database).expanduser()
+        _make_folder(path)
+        return parsed.set(database=str(path))
+    if str(parsed.query.get("uri", "")).lower() not in ("true", "1"):
+        raise HistoryError(f"The history database URL {_masked(url)!r} names a SQLite URI filename "
+                           f"({database!r}) without ?uri=true, so SQLite would read it as a path in a folder named "
+                           "'file:' here.",
+                           hint="Fix: add ?uri=true (e.g. sqlite:///file:/path/history.db?uri=true), or give the "
+                                "path alone (sqlite:////path/history.db).")
+    return parsed
+
+
 def create_history_engine(url: str) -> Engine:
     """A new engine for ``url``; for a SQLite file, creates the folder it lives in."""
     if url != url.strip():
@@ -173,8 +192,7 @@ def create_history_engine(url: str) -> Engine:
         engine = create_engine(parsed, poolclass=StaticPool,
                                connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS})
     else:
-        _make_folder(Path(database).expanduser())
-        engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
+        engine = create_engine(_sqlite_file(parsed, url), connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:

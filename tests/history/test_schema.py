@@ -246,3 +246,27 @@ def test_url_with_a_space_at_an_end_is_refused(tmp_path, url):
     assert repr(url) in info.value.message
     assert list(tmp_path.iterdir()) == []
     assert sqlite_file_missing(url) is False  # left for the engine to refuse, not read as "no history yet"
+
+
+def test_a_tilde_in_a_sqlite_path_is_the_home_folder_for_the_driver_too(tmp_path, monkeypatch):
+    """The folder was made under the home folder, and the driver then asked for "~/..." and could not open it."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.chdir(tmp_path)
+    with History("sqlite:///~/advisor/history.db") as hist:
+        assert hist.list() == []
+    assert (tmp_path / "home" / "advisor" / "history.db").is_file()
+    assert not (tmp_path / "~").exists()
+
+
+def test_a_uri_filename_makes_no_folders_here(tmp_path, monkeypatch):
+    """``file:`` names are SQLite's URIs: no "file:/..." folder tree in the working folder."""
+    here = tmp_path / "here"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    with History(f"sqlite:///file:{tmp_path}/h.db?mode=rwc&uri=true") as hist:
+        assert hist.list() == []
+    assert (tmp_path / "h.db").is_file()
+    with pytest.raises(HistoryError, match=r"without \?uri=true") as info:
+        History(f"sqlite:///file:{tmp_path}/other.db")
+    assert "Fix: add ?uri=true" in info.value.hint
+    assert list(here.iterdir()) == []
