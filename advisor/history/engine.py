@@ -240,9 +240,30 @@ def database_error(engine: Engine, exc: DBAPIError, message: str, default_hint: 
     caller of ``advisor serve``."""
     where = display_url(engine.url)
     detail = str(exc.orig).strip().splitlines()[0] if exc.orig is not None and str(exc.orig).strip() else str(exc)
+    fault = _sqlite_file_fault(engine, exc)
+    if fault is not None:  # the file itself, not a server or the permissions: say what it is
+        return DatabaseUnavailableError(message.format(where=where, detail=f"{fault} ({detail})"),
+                                        hint=_NOT_SQLITE_HINT, public=_PUBLIC_CAUSES[_NOT_SQLITE_HINT])
     cause = _cause_hint(exc)
     return DatabaseUnavailableError(message.format(where=where, detail=detail), hint=cause or default_hint,
                                     public=_PUBLIC_CAUSES.get(cause, "The history database is unavailable."))
+
+
+def _sqlite_file_fault(engine: Engine, exc: DBAPIError) -> str | None:
+    """What is wrong with a SQLite database's path, when that is why the driver failed: a folder, a device, or
+    a file that is not a SQLite database (or is corrupt); None for anything else."""
+    database = engine.url.database or ""
+    if engine.dialect.name != "sqlite" or _in_memory(database) or database.startswith("file:"):
+        return None
+    path = Path(database)
+    if path.is_dir():
+        return f"{str(path)!r} is a folder, not a database file"
+    if path.exists() and not path.is_file():
+        return f"{str(path)!r} is a device or a pipe, not a database file"
+    name = getattr(exc.orig, "sqlite_errorname", "")
+    if isinstance(name, str) and name.startswith(("SQLITE_NOTADB", "SQLITE_CORRUPT")):
+        return f"{str(path)!r} is not a SQLite database, or is corrupt"
+    return None
 
 
 _FULL_HINT = ("Fix: free some space on the disk that holds the database (or point ADVISOR_DATABASE_URL at "
@@ -255,10 +276,13 @@ _ACCESS_HINT = ("Fix: check that you may read and write the database file and it
 # the like for extended codes) and PostgreSQL SQLSTATEs, by cause.
 _SQLITE_CAUSES = {"SQLITE_FULL": _FULL_HINT, "SQLITE_BUSY": _LOCKED_HINT, "SQLITE_LOCKED": _LOCKED_HINT,
                   "SQLITE_READONLY": _ACCESS_HINT, "SQLITE_CANTOPEN": _ACCESS_HINT, "SQLITE_PERM": _ACCESS_HINT}
+_NOT_SQLITE_HINT = ("Fix: point ADVISOR_DATABASE_URL at a SQLite database file (a path where none exists yet "
+                    "starts a new history), or unset it for the default file.")
 _PG_CAUSES = {"53100": _FULL_HINT, "55P03": _LOCKED_HINT, "40P01": _LOCKED_HINT, "42501": _ACCESS_HINT}
 _PUBLIC_CAUSES = {_FULL_HINT: "The history database is unavailable: its disk is full.",
                   _LOCKED_HINT: "The history database is unavailable: another process holds its lock.",
-                  _ACCESS_HINT: "The history database is unavailable: it may not be read or written here."}
+                  _ACCESS_HINT: "The history database is unavailable: it may not be read or written here.",
+                  _NOT_SQLITE_HINT: "The history database is unavailable: its file is not a SQLite database."}
 
 
 def _cause_hint(exc: DBAPIError) -> str | None:

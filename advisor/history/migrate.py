@@ -98,9 +98,9 @@ def _known(revision: str) -> bool:
 def _unreachable(engine: Engine, exc: DBAPIError) -> HistoryError:
     from advisor.history.engine import database_error
 
+    server = "" if engine.dialect.name == "sqlite" else " (and that the server is running)"
     return database_error(engine, exc, "Cannot use the history database {where}: {detail}",
-                          "Fix: check ADVISOR_DATABASE_URL (and that the server is running), "
-                          "or unset it to use the default SQLite file.")
+                          f"Fix: check ADVISOR_DATABASE_URL{server}, or unset it to use the default SQLite file.")
 
 
 def upgrade(url: str | None = None, revision: str = "head") -> str:

@@ -270,3 +270,21 @@ def test_a_uri_filename_makes_no_folders_here(tmp_path, monkeypatch):
         History(f"sqlite:///file:{tmp_path}/other.db")
     assert "Fix: add ?uri=true" in info.value.hint
     assert list(here.iterdir()) == []
+
+
+@pytest.mark.parametrize(("make", "words"), [
+    (lambda p: p.write_bytes(b"SQLite format 3\x00x"), "is not a SQLite database, or is corrupt"),
+    (lambda p: p.write_text("hello\n"), "is not a SQLite database, or is corrupt"),
+    (lambda p: p.mkdir(), "is a folder, not a database file"),
+])
+def test_a_path_that_is_not_a_sqlite_file_is_named_as_such(tmp_path, make, words):
+    """Not "check ADVISOR_DATABASE_URL (and that the server is running)", nor a bare "unable to open"."""
+    path = tmp_path / "history.db"
+    make(path)
+    with pytest.raises(HistoryError) as info:
+        History(f"sqlite:///{path}").list()
+    assert f"{str(path)!r} {words}" in info.value.message
+    assert "server" not in info.value.hint and "Fix: point ADVISOR_DATABASE_URL at a SQLite database file" in \
+        info.value.hint
+    assert info.value.public == "The history database is unavailable: its file is not a SQLite database."
+
