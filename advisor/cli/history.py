@@ -114,7 +114,7 @@ def show(
     with _open(server) as hist:
         detail = hist.show(rec_id)
     if json_out:
-        render.print_json(detail)
+        render.print_json({"schema_version": 1, **_dump(detail)})
         return
     render.recommendation(detail.recommendation)
     render.outcomes_table(detail.outcomes)
@@ -241,7 +241,7 @@ def record(
     outcome = record_outcome(entry_id, actual_seconds, instance_type=instance, force=force,
                              settings=Settings.from_env())
     if json_out:
-        render.print_json(outcome)
+        render.print_json({"schema_version": 1, **_dump(outcome)})
     else:
         from advisor.units import format_duration
 

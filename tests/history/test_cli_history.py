@@ -37,8 +37,10 @@ def test_record_then_compare_list_show_export(cli, db_url):
     with History(db_url) as hist:
         rec_id = hist.save_recommendation(recommendation("resnet", chosen=1))  # predicts 1800 s on g5.xlarge
 
-    result = cli("history", "record", str(rec_id), "--actual-seconds", "2000")
+    result = cli("history", "record", str(rec_id), "--actual-seconds", "2000", "--json")
     assert result.exit_code == 0, result.output
+    recorded = json.loads(result.output)
+    assert (recorded["schema_version"], recorded["actual_seconds"]) == (1, 2000.0)
 
     result = cli("history", "compare", "--json")
     assert result.exit_code == 0, result.output
@@ -62,6 +64,7 @@ def test_record_then_compare_list_show_export(cli, db_url):
     assert result.exit_code == 0, result.output
     shown = json.loads(result.output)
     assert shown["recommendation"]["id"] == rec_id and shown["outcomes"][0]["actual_seconds"] == 2000.0
+    assert shown["schema_version"] == 1  # at the top, as every other history --json document has it
     result = cli("history", "show", str(rec_id))
     assert result.exit_code == 0, result.output
     (line,) = [ln for ln in result.output.splitlines() if "g5.xlarge" in ln and "completed" in ln]
