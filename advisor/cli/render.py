@@ -392,17 +392,23 @@ def comparison(comp: Any) -> None:
 
 def calibration_report(report: Any) -> None:
     """The learned correction's cross-validated error, before and after."""
+    from advisor.schemas.history import MIN_RECOMMENDATIONS
+
     con = out()
 
     def pct(v: Any) -> str:
         return "-" if v is None else f"{v:.1f}%"
 
     con.print(f"Learned history correction: {'USED' if report.used else 'not used'} — {safe_text(report.reason)}")
-    con.print(f"runs with outcomes: {report.n_runs} (needs {report.min_runs}); cross-validation folds: "
-              f"{report.folds}")
-    con.print(f"held-out median |error|: before {pct(report.cv_error_before_pct)}, "
-              f"after {pct(report.cv_error_after_pct)}")
-    con.print(f"held-out mean error: before {pct(report.mean_error_before_pct)}, "
-              f"after {pct(report.mean_error_after_pct)}")
+    con.print(f"runs with outcomes: {report.n_runs:,} (needs {report.min_runs} from {MIN_RECOMMENDATIONS} "
+              f"recommendations); cross-validation folds: {report.folds}")
+    if report.folds:
+        con.print(f"held-out median |error|: before {pct(report.cv_error_before_pct)}, "
+                  f"after {pct(report.cv_error_after_pct)}")
+        con.print(f"held-out mean error: before {pct(report.mean_error_before_pct)}, "
+                  f"after {pct(report.mean_error_after_pct)}")
+    elif report.n_runs:  # nothing held out yet: the plain error of the uncorrected predictions
+        con.print(f"uncorrected predictions (nothing held out): median |error| {pct(report.cv_error_before_pct)}, "
+                  f"mean error {pct(report.mean_error_before_pct)}")
     if report.model:
         con.print(f"model: {safe_text(report.model)}")

@@ -63,10 +63,10 @@ from advisor.schemas import (
     Outcome,
     Profile,
     Recommendation,
-    TrainingRow,
     WorkloadInfo,
     utc_now,
 )
+from advisor.schemas.history import TRAINING_ROWS_LIMIT, TrainingRows
 from advisor.settings import Settings
 from advisor.units import parse_since
 
@@ -475,12 +475,15 @@ class History:
             count, newest, latest = conn.execute(select(func.count(), func.max(o.id), func.max(o.recorded_at))).one()
         return int(count or 0), int(newest or 0), str(latest or "")
 
-    def training_rows(self, limit: int | None = 20_000) -> list[TrainingRow]:
+    def training_rows(self, limit: int | None = TRAINING_ROWS_LIMIT) -> TrainingRows:
         """The completed runs the learned correction trains on (newest ``limit``), oldest first, with the BASE
         prediction: a candidate already corrected by history contributes its uncorrected seconds, or nothing if
         unknown (``advisor.history.training``)."""
-        with self._read() as conn:
-            return training_rows_of(conn.execute(training_statement(self._runs, limit)).all())
+        with self._read() as conn:  # one run past the limit: whether there are more than it reads
+            result = conn.execute(training_statement(self._runs, None if limit is None else limit + 1)).all()
+        rows = TrainingRows(training_rows_of(result[:limit]))  # newest first: the oldest one is dropped
+        rows.capped = len(result) > len(result[:limit])
+        return rows
 
     # ----------------------------------------------------------------------------------- export
 

@@ -375,14 +375,15 @@ def evaluate(rows: Sequence[TrainingRow], *, min_runs: int = MIN_RUNS, min_gain:
              repeats: int = REPEATS) -> Correction:
     """Cross-validate and fit the correction on ``rows``; the returned ``Correction`` says whether it is
     used, and why."""
+    from advisor.schemas.history import MIN_RECOMMENDATIONS
+    capped = getattr(rows, "capped", False)  # History.training_rows read only the newest of more runs
     rows = [r for r in rows if r.predicted_seconds > 0 and r.actual_seconds > 0
             and math.isfinite(r.predicted_seconds) and math.isfinite(r.actual_seconds)]
     kept = [r for r in rows if 1 / OUTLIER_RATIO <= r.actual_seconds / r.predicted_seconds <= OUTLIER_RATIO]
     left_out = "" if len(kept) == len(rows) else (
         f" {len(rows) - len(kept)} run(s) more than {OUTLIER_RATIO:.0f}x from their prediction are left out of the fit "
         "(stored with --force or by advisor.track; `advisor history compare` shows them).")
-    rows = kept
-    n = len(rows)
+    rows, n = kept, len(kept)
     if n == 0:
         return Correction(n_runs=0, used=False, min_runs=min_runs,
                           reason="No completed runs with a prediction in history yet: record outcomes with "
@@ -392,9 +393,10 @@ def evaluate(rows: Sequence[TrainingRow], *, min_runs: int = MIN_RUNS, min_gain:
                       mean_error_before_pct=statistics.fmean(base_errors), reason="")
     groups = [r.recommendation_id for r in rows]
     n_groups = len(set(groups))
-    if n < min_runs or n_groups < 3:
-        base.reason = (f"Only {n} completed run(s) from {n_groups} recommendation(s) in history; the correction "
-                       f"needs at least {min_runs} runs from 3 recommendations.{left_out}")
+    if n < min_runs or n_groups < MIN_RECOMMENDATIONS:
+        base.reason = (f"{'At least' if capped else 'Only'} {n:,} completed run(s) from {n_groups} recommendation(s) "
+                       f"in history; the correction needs at least {min_runs} runs from {MIN_RECOMMENDATIONS} "
+                       f"recommendations.{left_out}")
         return base
 
     import numpy as np
@@ -406,9 +408,7 @@ def evaluate(rows: Sequence[TrainingRow], *, min_runs: int = MIN_RUNS, min_gain:
     actual = np.asarray([r.actual_seconds for r in rows])
     k = min(folds, n_groups)
 
-    held_errors: list[float] = []
-    held_base: list[float] = []
-    residuals: list[float] = []
+    held_errors, held_base, residuals = [], [], []  # held out, per run: % errors corrected and not; log residuals
     # Per run, summed over repeats: |log error| uncorrected and corrected (for the paired test).
     abs_log_base = np.abs(np.log(predicted / actual)) * repeats
     abs_log_after = np.zeros(n)

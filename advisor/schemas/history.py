@@ -111,6 +111,19 @@ class Comparison(Model):
     overall: ComparisonGroup | None = None
 
 
+# The learned correction's held-out folds need the runs of at least this many recommendations.
+MIN_RECOMMENDATIONS = 3
+# The newest completed runs it reads from the history: its memory and fit time stay bounded.
+TRAINING_ROWS_LIMIT = 20_000
+
+
+class TrainingRows(list):
+    """``History.training_rows``' answer: the rows, with ``capped`` True where the history holds more completed
+    runs than the newest ``limit`` it read (the correction then says "at least")."""
+
+    capped: bool = False
+
+
 class TrainingRow(Model):
     """A stored run the history-trained correction learns from: what was predicted, what happened."""
 

@@ -104,3 +104,33 @@ def test_export_into_a_stream_writes_nothing_when_the_database_cannot_be_read(tm
     with pytest.raises(HistoryError), History(f"sqlite:///{bad}") as hist:
         hist.export("json", out)
     assert out.getvalue() == ""
+
+
+def test_calibration_text_with_runs_from_one_recommendation(cli, history):
+    """9 runs of 1 recommendation: the needs-line says both requirements (it said "9 (needs 8)" under "needs at
+    least 8 runs from 3 recommendations"), and no held-out figure stands where no fold held anything out."""
+    rec_id = history.save_recommendation(recommendation("resnet", chosen=1))  # predicts 1800 s
+    for seconds in range(2000, 2900, 100):
+        history.record_outcome(rec_id, seconds)
+    result = cli("history", "calibration")
+    assert result.exit_code == 0, result.output
+    assert "Only 9 completed run(s) from 1 recommendation(s)" in result.output
+    assert "runs with outcomes: 9 (needs 8 from 3 recommendations); cross-validation folds: 0" in result.output
+    assert "held-out" not in result.output
+    assert "uncorrected predictions (nothing held out): median |error| 25.0%" in result.output  # 1800 s for 2400
+
+
+def test_training_rows_say_when_the_history_holds_more_than_they_read(history):
+    """The correction reads the newest runs only; it then says "at least", not "Only 20000 completed run(s)"."""
+    from advisor.predictor.learned import evaluate
+
+    rec_id = history.save_recommendation(recommendation("resnet", chosen=1))
+    for seconds in range(2000, 2700, 100):
+        history.record_outcome(rec_id, seconds)
+    every = history.training_rows()
+    assert len(every) == 7 and not every.capped
+    newest = history.training_rows(limit=5)
+    assert newest.capped and [r.actual_seconds for r in newest] == [2200.0, 2300.0, 2400.0, 2500.0, 2600.0]
+    assert not history.training_rows(limit=7).capped
+    assert evaluate(newest, min_runs=3).reason.startswith("At least 5 completed run(s) from 1 recommendation(s)")
+    assert evaluate(every, min_runs=3).reason.startswith("Only 7 completed run(s)")
