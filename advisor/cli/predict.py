@@ -61,8 +61,7 @@ def predict(
 
     With --gpus 1,2,4,8 and/or --precision all: one table of every count and precision, with the scaling
     efficiency and the cheapest offer's price per hour. With --server URL: probed here, predicted (and saved,
-    unless --no-save) on that server.
-    """
+    unless --no-save) on that server."""
     from advisor import api
     from advisor.cli import render
     from advisor.cli.db import check_history_url

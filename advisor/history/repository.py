@@ -112,9 +112,7 @@ class History:
         """Close the engine's connections (the object is not used afterwards)."""
         self._engine.dispose()
 
-    def __del__(self) -> None:
-        # ``advisor.History().list()`` drops the object at once; its engine sits in a reference cycle (the event
-        # hooks), so without this a poller held one server connection per call until a garbage collection.
+    def __del__(self) -> None:  # History().list(): the engine's hook cycle kept its connection until a gc
         with contextlib.suppress(Exception):
             self.__dict__["_engine"].dispose()
 
@@ -482,7 +480,7 @@ class History:
         with self._read() as conn:  # one run past the limit: whether there are more than it reads
             result = conn.execute(training_statement(self._runs, None if limit is None else limit + 1)).all()
         rows = TrainingRows(training_rows_of(result[:limit]))  # newest first: the oldest one is dropped
-        rows.capped = len(result) > len(result[:limit])
+        rows.capped = limit is not None and len(result) > limit
         return rows
 
     # ----------------------------------------------------------------------------------- export
