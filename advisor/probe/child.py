@@ -34,6 +34,7 @@ import signal
 import socket
 import sys
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
@@ -175,7 +176,7 @@ def _run(channel: _Channel, start: ChildStart, workload: Any, pickled: bytes | N
     channel.progress(SETUP, 0.05, "loading the workload")
     request = start.request
     if workload is None:
-        workload = _load(channel, request, pickled)
+        workload = _load(channel, request, pickled, start.scratch_dir)
         if workload is None:
             return
     if start.forked and (start.single_thread or not _openmp_usable_after_fork()):
@@ -346,11 +347,15 @@ def _host(process_start: float | None = None) -> HostInfo | None:
         return None
 
 
-def _load(channel: _Channel, request: ProbeRequest, pickled: bytes | None) -> Any:
+def _load(channel: _Channel, request: ProbeRequest, pickled: bytes | None, scratch_dir: str | None) -> Any:
     if request.workload_path is not None:
         from advisor.workload import load_workload
+        from advisor.workload.worker_import import importable_by_workers
 
-        return load_workload(request.workload_path)
+        workload = load_workload(request.workload_path)
+        if scratch_dir is not None:
+            importable_by_workers(Path(request.workload_path), Path(scratch_dir))
+        return workload
     try:
         return pickle.loads(pickled or b"")
     except Exception as exc:  # noqa: BLE001 - user code: unpickling imports the user's modules, runs __setstate__

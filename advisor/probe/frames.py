@@ -68,6 +68,7 @@ class ChildStart(BaseModel):
     pickled: bool = False  # a pickled advisor.Workload follows as the next frame
     forked: bool = False  # a fork of the caller: the workload object is already there
     single_thread: bool = False  # forked after the caller used PyTorch's thread pool: probe on one thread
+    scratch_dir: str | None = None  # a folder the parent made and removes: the workload's import shim goes here
 
 
 # --------------------------------------------------------------------------------- child (and twin) -> parent

@@ -32,6 +32,7 @@ from __future__ import annotations
 import contextlib
 import os
 import pickle
+import shutil
 import signal
 import sys
 import tempfile
@@ -307,13 +308,17 @@ def _run_child(starter: Starter, request: ProbeRequest, notify: Progress, label:
     child's process group is killed on the way out, whatever happened."""
     with tempfile.NamedTemporaryFile(prefix="advisor-probe-", suffix=".stack", delete=False) as f:
         fault_file = f.name
+    scratch = tempfile.mkdtemp(prefix="advisor-probe-")
     start = ChildStart(request=request, sys_path=list(sys.path), fault_file=fault_file, parent_pid=os.getpid(),
-                       pickled=pickled is not None, forked=forked, single_thread=single_thread)
-    child = starter(start, pickled)
+                       pickled=pickled is not None, forked=forked, single_thread=single_thread, scratch_dir=scratch)
     try:
-        return _exchange(child, request, notify, label, fault_file, pickled=pickled is not None)
+        child = starter(start, pickled)
+        try:
+            return _exchange(child, request, notify, label, fault_file, pickled=pickled is not None)
+        finally:
+            child.end()
     finally:
-        child.end()
+        shutil.rmtree(scratch, ignore_errors=True)
         with contextlib.suppress(OSError):
             os.unlink(fault_file)
 

@@ -47,6 +47,7 @@ from advisor.workload.job import (
     positive_int,
     resolve_job,
 )
+from advisor.workload.worker_import import module_name_of
 
 # The workload file's constants read by read_defaults, and the job field each one sets.
 _DEFAULT_NAMES = {"DATASET_SIZE": "dataset_size", "EPOCHS": "epochs", "BATCH_SIZE": "batch_size"}
@@ -315,7 +316,7 @@ def load_workload(path: str | Path) -> Workload:
 
 def _import_file(path: Path) -> ModuleType:
     """Run the workload file as a module; what it raised becomes a WorkloadError naming the file and line."""
-    module_name = f"advisor_workload_{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]}"
+    module_name = module_name_of(path)  # a spawn DataLoader's workers import it by this name (worker_import)
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
     # Registered while it runs (and after) so that dataclasses, typing and pickle can find the module.

@@ -323,13 +323,14 @@ def build_model():
 
 
 def make_dataloader(batch_size, num_workers):
-    return DataLoader(Images(), batch_size=batch_size, num_workers=num_workers, shuffle=True)
+    return DataLoader(Images(), batch_size=batch_size, num_workers=num_workers, shuffle=True,
+                      multiprocessing_context={context!r} if num_workers else None)
 """
 
 
-def loader_file(tmp_path, fail: bool = False):
+def loader_file(tmp_path, fail: bool = False, context: str | None = None):
     path = tmp_path / ("broken_loader.py" if fail else "loader.py")
-    path.write_text(textwrap.dedent(LOADER_FILE.format(fail=fail)))
+    path.write_text(textwrap.dedent(LOADER_FILE.format(fail=fail, context=context)))
     return path
 
 
@@ -345,6 +346,23 @@ def test_run_profile_stores_the_input_pipeline(tmp_path):
     assert [p.workers for p in ip.points][:2] == [1, 2] and all(p.samples_per_second > 0 for p in ip.points)
     assert ip.host_cores >= 1 and ip.cpu_name == prof.device("cpu").name
     assert [m.batch_size for m in prof.device("cpu").measurements][-1] == 8  # the step, from the loader's batch
+
+
+@pytest.mark.slow
+def test_a_spawn_loaders_workers_import_the_workload_by_the_probes_name(tmp_path):
+    """A Dataset defined in the file, under a spawn loader: its workers unpickle it by the module name the probe
+    imported the file as, which no folder provided ("No module named 'advisor_workload_...'")."""
+    import glob
+    import tempfile
+
+    from advisor.probe import run_profile
+
+    before = set(glob.glob(f"{tempfile.gettempdir()}/advisor-probe-*"))
+    prof = run_profile(loader_file(tmp_path, context="spawn"), devices=["cpu"], batch_size=8, probe_seconds=4,
+                       threads=1, analyze=False, thread_scaling=False)
+    ip = prof.input_pipeline
+    assert ip is not None and ip.source == "dataloader" and ip.points and ip.points[0].samples_per_second > 0
+    assert set(glob.glob(f"{tempfile.gettempdir()}/advisor-probe-*")) <= before  # its shim's folder is gone
 
 
 @pytest.mark.slow
