@@ -6,6 +6,7 @@ anything else as unexpected, with its traceback. Every text is made sendable (``
 from __future__ import annotations
 
 import os
+import re
 import traceback
 
 from advisor.errors import AdvisorError
@@ -34,7 +35,19 @@ def exception_frame(exc: BaseException, label: str | None = None) -> ErrorFrame:
             f"{text_of(exc)}",
             "Fix: the error is in the workload's code (it derives from BaseException, not Exception, which most "
             "code does not catch); run the file on its own to see it.", traceback=tb)
+    if isinstance(exc, RuntimeError) and _WORKER_DIED.search(text_of(exc)):
+        # torch's SIGCHLD handler raises this wherever the main thread is when a loader worker dies, at times
+        # inside advisor's own handling of the loader's first error: still the workload's loader, not a bug here.
+        return error_frame(
+            "WorkloadError", f"{label or 'the workload'}: a DataLoader worker process died while the input pipeline "
+            f"was probed: {text_of(exc)[:300]}",
+            "Fix: run the loader on its own (`next(iter(make_dataloader(8, 2)))` in plain Python); a worker that "
+            "calls os._exit, crashes or runs out of memory ends it.", traceback=tb)
     return error_frame(None, f"{type(exc).__name__}: {text_of(exc)}", traceback=tb)
+
+
+# What torch.utils.data says when one of its worker processes ends without a Python error.
+_WORKER_DIED = re.compile(r"DataLoader worker \(pid(?:\(s\))? [^)]*\) (?:exited unexpectedly|is killed by signal)")
 
 
 def _user_frame(exc: BaseException, label: str | None) -> str:
