@@ -154,10 +154,12 @@ def test_advice_for_more_loader_workers_when_the_host_affords_them():
     # NUM_WORKERS = 1: 8 workers on a host that affords 24 (32 vCPUs, one per training process kept free)
     rec = run([(THIN, thin(workers=8, transfer=0.002)), (CPU, estimate(CPU, 10.0))])
     more, dali = rec.advice
-    # input 0.16 x 8/24 = 0.0533 s: still (just) above compute + copy, 0.052 s; the job 1600 x 0.0533/0.16 = 533 s
+    # The workers' cores as the predictor prices them (ib.loader_cores): 32 vCPUs are 16 cores, 8 of them free of
+    # the training processes; 8 workers get 8 cores, 24 get 8 + 16 SMT siblings at half a core = 16. Input
+    # 0.16 x 8/16 = 0.08 s a step (not 8/24 of it, which promised 13m53s); the job 1600 x 0.08/0.16 = 800 s.
     assert more == ("8 x A100-80GB (aws p-thin) is input-bound: more loader workers, num_workers=3 per GPU (24 on 32 "
-                    "vCPUs against the 8 assumed), would take at best 13m53s total, $4.63 instead of 31m40s, $10.56 "
-                    "(17m47s sooner and $5.92 cheaper)")
+                    "vCPUs against the 8 this estimate has), would take at best 18m20s total, $6.11 instead of "
+                    "31m40s, $10.56 (13m20s sooner and $4.44 cheaper)")
     # the input free: compute + copy, 0.052 s a step, 520 s of job
     assert dali == ("8 x A100-80GB (aws p-thin) is input-bound: decoding and augmenting on the GPU (e.g. NVIDIA "
                     "DALI) takes the input off the CPU, at best 13m40s total, $4.56 instead of 31m40s, $10.56 "

@@ -34,6 +34,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 from advisor.errors import ConfigError
+from advisor.loader_cores import (  # noqa: F401 - the names stay ib.X, as before
+    FREE_VCPU_LOADER_SHARE,
+    SMT_THREADS_PER_CORE,
+    loader_cores,
+)
 from advisor.schemas import Bound, CpuSpec, Estimate, GpuSpec, InputPipeline
 from advisor.units import format_rate
 
@@ -60,11 +65,6 @@ PAGEABLE_LINK_FRACTION = 0.35
 # measured here at a few workers and extrapolated to the target's workers and CPU). Weighted by the share of
 # the step spent outside compute, so a compute-bound estimate keeps its interval.
 HOST_REL_SIGMA = 0.25
-# A vCPU the compute threads leave free, as loader capacity on a CPU target: a judgement, not fitted. On a cloud
-# instance such a vCPU is the SMT sibling of a core that computes; a sibling adds roughly 15-30% throughput to a
-# core (Intel's hyper-threading figure) while slowing its partner, so half a core is on the generous side.
-FREE_VCPU_LOADER_SHARE = 0.5
-SMT_THREADS_PER_CORE = 2  # vCPUs per physical core on a GPU instance's host (x86 with SMT)
 RESTART_NOTE_SECONDS = 0.1  # a loader's start worth a note: fork's own is some 10-50 ms on this kind of machine
 
 Source = Literal["dataloader", "make_batch", "probe", "none"]
@@ -230,17 +230,6 @@ def gpu_workers(vcpus: int, gpu_count: int, default_workers: int | None) -> int:
     the workload's NUM_WORKERS per training process when it sets one."""
     afford = max(1, vcpus - gpu_count)
     return afford if default_workers is None else min(afford, default_workers * gpu_count)
-
-
-def loader_cores(workers: int, vcpus: int, gpu_count: int) -> float:
-    """The cores' worth ``workers`` loader processes get on a GPU host of ``vcpus`` vCPUs. A cloud vCPU is one
-    hardware thread of a core (two per core on the x86 hosts of GPU instances: AWS's "each vCPU is a thread of a
-    CPU core"), so workers get full cores only while cores are free of the training processes; beyond that
-    they run on SMT siblings, each worth ``FREE_VCPU_LOADER_SHARE`` of a core. Counting every vCPU as a core put
-    the loader ceiling 1.3-1.5x above published CPU-bound runs (bench/README.md, "Input-bound GPU training")."""
-    free_cores = max(0.0, vcpus / SMT_THREADS_PER_CORE - gpu_count)
-    full = min(float(workers), free_cores)
-    return full + (workers - full) * FREE_VCPU_LOADER_SHARE
 
 
 def cpu_workers(cores: int, default_workers: int | None) -> int:
