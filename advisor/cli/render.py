@@ -340,6 +340,9 @@ def history_list(entries: Sequence[Any]) -> None:
         actual = format_duration(e.actual_seconds) if e.actual_seconds else "-"
         if e.status == "failed":
             actual += " (failed)"
+        if e.actual_seconds and e.outcome_instance_type and e.outcome_instance_type != e.instance_type:
+            # not the prediction beside it: `history compare` pairs it with its own machine's
+            actual += f" on {safe_text(e.outcome_instance_type)}"
         table.add_row(str(e.id), _when(e.created_at), safe_text(e.workload),
                       f"{e.epochs:,} x {e.dataset_size:,} @ {e.batch_size:,}", chosen,
                       format_duration(e.predicted_seconds), format_usd(e.cost_usd), safe_text(e.method or "-"), actual)

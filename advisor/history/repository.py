@@ -383,12 +383,11 @@ class History:
             outcomes: dict[int, list[Any]] = {}
             ids = [row.id for row in rows]
             for lo in range(0, len(ids), 500):
-                for o in conn.execute(
-                    select(OutcomeTable.recommendation_id, OutcomeTable.actual_seconds, OutcomeTable.status)
-                    .where(OutcomeTable.recommendation_id.in_(ids[lo:lo + 500]))
-                    .order_by(OutcomeTable.recorded_at, OutcomeTable.id)
-                ):
-                    outcomes.setdefault(o.recommendation_id, []).append(o)
+                o = OutcomeTable
+                for out in conn.execute(select(o.recommendation_id, o.actual_seconds, o.status, o.instance_type)
+                                        .where(o.recommendation_id.in_(ids[lo:lo + 500]))
+                                        .order_by(o.recorded_at, o.id)):
+                    outcomes.setdefault(out.recommendation_id, []).append(out)
         entries = []
         for row in rows:
             outs = outcomes.get(row.id, [])
@@ -399,8 +398,8 @@ class History:
                 instance_type=row.chosen_instance_type, tier=row.chosen_tier, gpu=row.chosen_gpu,
                 gpu_count=row.chosen_gpu_count, predicted_seconds=row.chosen_seconds, cost_usd=row.chosen_cost_usd,
                 method=row.chosen_method, n_candidates=row.n_candidates or 0, n_outcomes=len(outs),
-                actual_seconds=last.actual_seconds if last else None, status=last.status if last else None,
-            ))
+                **({"actual_seconds": last.actual_seconds, "status": last.status,
+                    "outcome_instance_type": last.instance_type} if last else {})))
         return entries
 
     def show(self, id: int) -> HistoryDetail:

@@ -46,6 +46,8 @@ class HistoryEntry(Model):
     n_outcomes: int = 0
     actual_seconds: float | None = None  # of the latest outcome
     status: Literal["completed", "failed"] | None = None
+    # The machine the latest outcome ran on ("here:cpu", another candidate): not always the chosen one above.
+    outcome_instance_type: str | None = None
 
 
 class PredictionEntry(Model):

@@ -93,3 +93,21 @@ def test_track_times_a_run_here(history):
         advisor.track(rec_id, url=history.url, instance_type="here:cuda:0").__enter__()  # checked before the job starts
     (cmp,) = history.compare().rows
     assert cmp.predicted_seconds == 600.0 and cmp.actual_seconds == pytest.approx(tracked.seconds)
+
+
+def test_history_list_names_the_machine_an_outcome_ran_on_when_not_the_chosen_one(history, db_url):
+    """The list put the chosen instance's prediction beside a run here, with nothing to say the two differ."""
+    from typer.testing import CliRunner
+
+    from advisor.cli.app import build_app
+
+    rec_id = saved(history, CPU)
+    history.record_outcome(rec_id, 60.0, instance_type="here")
+    (entry,) = history.list()
+    assert (entry.instance_type, entry.outcome_instance_type, entry.actual_seconds) == (
+        recommendation("m").chosen.instance_type, "here:cpu", 60.0)
+    table = CliRunner().invoke(build_app(), ["history", "list"], env={"COLUMNS": "250"})
+    assert table.exit_code == 0 and "1m00s on here:cpu" in table.output
+    chosen = saved(history, CPU)
+    history.record_outcome(chosen, 60.0)  # on the chosen machine: nothing to add
+    assert history.list()[0].outcome_instance_type == recommendation("m").chosen.instance_type
