@@ -131,7 +131,9 @@ def in_memory_url(url: str) -> bool:
         parsed = make_url(url)
     except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         return False
-    return parsed.get_backend_name() == "sqlite" and _in_memory(parsed.database)
+    # A URI filename names one too with mode=memory ("sqlite:///file:db1?mode=memory&uri=true").
+    return parsed.get_backend_name() == "sqlite" and (_in_memory(parsed.database)
+                                                       or parsed.query.get("mode") == "memory")
 
 
 def sqlite_file_missing(url: str) -> bool:
@@ -176,7 +178,7 @@ def create_history_engine(url: str) -> Engine:
         # A pasting slip, not part of a name: a trailing space would parse, and silently start a new, empty
         # history in a file whose name ends in a space.
         raise HistoryError(f"The history database URL {_masked(url)!r} is not a database URL: it starts or ends "
-                           "with a space.", hint=_URL_HINT)
+                           "with a space or a line break.", hint=_URL_HINT)
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number

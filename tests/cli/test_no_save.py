@@ -60,7 +60,8 @@ def test_sqlite_file_missing(tmp_path, url, missing):
     assert sqlite_file_missing(url.format(tmp=tmp_path)) is missing
 
 
-@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///", "sqlite:///:memory:"])
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///", "sqlite:///:memory:",
+                                 "sqlite:///file:db1?mode=memory&uri=true"])  # a URI filename with mode=memory
 @pytest.mark.parametrize("command", [
     ("recommend", "--profile", "{profile}", "--dataset-size", "5000", "--epochs", "1", "--batch-size", "32",
      "--top", "2"),
