@@ -120,9 +120,9 @@ def check_output_path(path: Path, flag: str, *, workload: Path | None = None, ex
         raise ConfigError(f"{flag} {path}: is a folder, not a file.", hint=hint)
     is_workload = workload is not None and _same_file(path, workload)
     if is_workload or path.suffix == ".py" or is_sqlite_database(path):
-        what = ("the workload file itself" if is_workload else "a Python file" if path.suffix == ".py"
-                else "a SQLite database (the history's own, say)")
-        raise ConfigError(f"{flag} {path}: is {what}; writing there would replace code with the output.",
+        what, lost = (("the workload file itself", "code") if is_workload else ("a Python file", "code")
+                      if path.suffix == ".py" else ("a SQLite database (the history's own, say)", "the database"))
+        raise ConfigError(f"{flag} {path}: is {what}; writing there would replace {lost} with the output.",
                           hint=f"Fix: pass {flag} with another name, e.g. {flag} {example}.")
     if len(path.name.encode()) > 255:
         raise ConfigError(f"{flag} {path}: the file name is longer than 255 bytes.", hint="Fix: a shorter name.")

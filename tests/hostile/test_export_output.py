@@ -72,7 +72,8 @@ def test_success_leaves_only_the_file(db, tmp_path):
 def test_the_history_database_itself_is_refused(user_error, db, tmp_path):
     """-o onto the database's own path exited 0 and replaced the whole history with its CSV."""
     path = tmp_path / "db" / "history.db"
-    user_error(_export("-o", str(path)), "SQLite database", one_message=True)
+    user_error(_export("-o", str(path)), "a SQLite database (the history's own, say); writing there would replace "
+               "the database with the output", one_message=True)
     assert path.read_bytes().startswith(b"SQLite format 3\x00")
 
 
