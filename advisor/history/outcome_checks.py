@@ -40,11 +40,13 @@ def check_outcome(actual_seconds: Any, status: Any, *, notes: Any = None) -> Non
     """ConfigError for a status or duration an outcome cannot have; HistoryError for its notes."""
     if status not in STATUSES:
         raise ConfigError(f"Unknown outcome status {status!r}.", hint="Fix: use 'completed' or 'failed'.")
+    hint = "Fix: the job's real duration in seconds, e.g. record_outcome(id, 5400) (--actual-seconds 5400)."
+    if isinstance(actual_seconds, bool) or not isinstance(actual_seconds, (int, float)):
+        raise ConfigError(f"An outcome's duration is a number of seconds, got {actual_seconds!r:.60} "
+                          f"({type(actual_seconds).__name__}).", hint=hint)
     # A failed run may have failed at once: its time is kept as a note on the run, never learned from.
     shortest = MIN_ACTUAL_SECONDS if status == "completed" else 0.0
-    if (isinstance(actual_seconds, bool) or not isinstance(actual_seconds, (int, float))
-            or not math.isfinite(actual_seconds) or not shortest <= actual_seconds <= MAX_ACTUAL_SECONDS):
-        raise ConfigError(f"A completed run's duration is 1 ms to 1e9 s (31 years), got {actual_seconds!r} s: "
-                          "shorter than any real job, or longer.",
-                          hint="Fix: the job's real duration in seconds, e.g. --actual-seconds 5400.")
+    if not math.isfinite(actual_seconds) or not shortest <= actual_seconds <= MAX_ACTUAL_SECONDS:
+        raise ConfigError(f"A {status} run's duration is {'1 ms' if shortest else '0 s'} to 1e9 s (31 years), got "
+                          f"{actual_seconds!r} s.", hint=hint)
     check_notes(notes)

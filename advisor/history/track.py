@@ -155,8 +155,8 @@ class track(ContextDecorator):  # lower case: it is used like a function, adviso
 
 
 def _check_same(given: Recommendation, hist: Any) -> None:
-    """HistoryError unless the recommendation stored under ``given.id`` is ``given``: the same job, made within
-    a second of it (a database other than the one it was saved to can hold another one under that id)."""
+    """HistoryError unless the recommendation stored under ``given.id`` is ``given``: the same job, made at the
+    same moment (a database other than the one it was saved to can hold another one under that id)."""
     stored = hist.show(given.id).recommendation
 
     def job(rec: Recommendation) -> tuple:
@@ -165,10 +165,15 @@ def _check_same(given: Recommendation, hist: Any) -> None:
     def utc(moment: datetime) -> datetime:
         return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment
 
-    if job(stored) == job(given) and abs((utc(stored.created_at) - utc(given.created_at)).total_seconds()) <= 1:
+    # Made at the same instant (to the millisecond: the databases keep microseconds), for the same job.
+    if job(stored) == job(given) and abs((utc(stored.created_at) - utc(given.created_at)).total_seconds()) <= 1e-3:
         return
+
+    def described(rec: Recommendation) -> str:
+        return (f"{rec.workload.name}, {rec.epochs:,} x {rec.dataset_size:,} @ {rec.batch_size:,}, made "
+                f"{utc(rec.created_at):%Y-%m-%d %H:%M:%S.%f} UTC")
+
     raise HistoryError(
-        f"History id {given.id} in {hist!r} is another recommendation ({stored.workload.name}, made "
-        f"{utc(stored.created_at):%Y-%m-%d %H:%M:%S} UTC) than the one given ({given.workload.name}, made "
-        f"{utc(given.created_at):%Y-%m-%d %H:%M:%S} UTC): it was saved to another database.",
+        f"History id {given.id} in {hist!r} is another recommendation ({described(stored)}) than the one given "
+        f"({described(given)}): it was saved to another database.",
         hint="Fix: pass url= (or settings=) naming the database the recommendation was saved to.")

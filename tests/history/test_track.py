@@ -159,3 +159,29 @@ def test_under_a_millisecond_is_no_job(history):
 
     with pytest.raises(ConfigError, match="duration is 1 ms to 1e9 s"):
         history.record_outcome(rec_id, 0.0005)
+
+
+def test_the_same_job_saved_half_a_second_apart_elsewhere_is_another_recommendation(history, tmp_path):
+    """The check compared the job and the time to a second: a twin saved 0.57 s later in the default database
+    took the outcome."""
+    from datetime import timedelta
+
+    other = History(f"sqlite:///{tmp_path / 'other.db'}")
+    mine = recommendation("m")
+    mine.id = other.save_recommendation(mine)
+    twin = recommendation("m", created_at=mine.created_at + timedelta(seconds=0.57))
+    assert history.save_recommendation(twin) == mine.id
+    with pytest.raises(HistoryError, match=r"another recommendation \(m, 10 x 50,000 @ 128, made .*\.\d{6} UTC\)"):
+        advisor.track(mine, url=history.url).__enter__()
+    other.close()
+
+
+def test_an_outcomes_duration_of_the_wrong_type_or_size_says_which(history):
+    from advisor.errors import ConfigError
+
+    rec_id = history.save_recommendation(recommendation("m"))
+    with pytest.raises(ConfigError, match=r"An outcome's duration is a number of seconds, got '90' \(str\)"):
+        history.record_outcome(rec_id, "90")
+    with pytest.raises(ConfigError, match=r"A failed run's duration is 0 s to 1e9 s \(31 years\), got -1 s"):
+        history.record_outcome(rec_id, -1, status="failed")
+    assert history.record_outcome(rec_id, 0.0, status="failed").status == "failed"  # it failed at once
