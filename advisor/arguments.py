@@ -33,5 +33,7 @@ def check_options(switches: dict[str, Any], callbacks: dict[str, Any] | None = N
             raise ConfigError(f"{name} is True or False, got {value!r:.60}.", hint=f"Fix: {name}=False or True.")
     for name, value in (callbacks or {}).items():
         if value is not None and not callable(value):
-            raise ConfigError(f"{name} must be a function, got {value!r:.60}.", hint=f"Fix: {name}=None, or a "
-                              "function (for progress: callback(device, fraction, message)).")
+            how = ("callback(device, fraction, message)" if name == "progress"
+                   else "callback(recommendation)" if name == "before_save" else "a function")
+            raise ConfigError(f"{name} must be a function, got {value!r:.60}.",
+                              hint=f"Fix: {name}=None, or {name}={how}.")

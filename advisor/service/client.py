@@ -367,18 +367,23 @@ class Client:
         return [response_object(Offer, o, self.url) for o in _items(data, "offers", self.url)]
 
     def _answers_before_a_probe(self, source: Any) -> None:
-        """ServiceError now when no server answers at the URL and ``source`` would be probed first: an unreachable
-        server failed only after the whole probe (a minute, by default). Any answer (a database that is down
-        included) lets the call go on, to fail or not on its own request."""
+        """ServiceError now when no advisor server answers at the URL and ``source`` would be probed first: an
+        unreachable server (or another web server there) failed only after the whole probe (a minute, by
+        default). An advisor server's answer, its database down or its rate limit reached included, lets the call
+        go on, to fail or not on its own request."""
         from advisor import api
 
         if api._is_saved_profile(source):
             return
         try:
-            self.health()
+            answer = self.health()
         except ServiceError as exc:
-            if exc.status is None:
+            if exc.status is None or exc.status in (404, 405, 501):
                 raise
+            return
+        if not isinstance(answer, dict) or answer.get("status") != "ok":
+            raise ServiceError(f"The server at {self.url} answered GET /healthz, but not as an advisor server does.",
+                               hint=_REACH_HINT)
 
     def health(self) -> dict:
         """``GET /healthz``: the server's status and whether its database answers (no token needed)."""

@@ -265,7 +265,8 @@ def test_the_local_api_takes_the_ranges_a_server_does(prof):
     (lambda p: advisor.recommend(p, **JOB, spot="yes", save=False), "spot is True or False"),
     (lambda p: advisor.profile(REPO / "examples" / "tabular_mlp.py", analyze="no"), "analyze is True or False"),
     (lambda p: advisor.profile(REPO / "examples" / "tabular_mlp.py", progress="x"), "progress must be a function"),
-    (lambda p: advisor.recommend(p, **JOB, before_save="x", save=False), "before_save must be a function"),
+    (lambda p: advisor.recommend(p, **JOB, before_save="x", save=False),
+     "before_save must be a function, got 'x'.\nFix: before_save=None, or before_save=callback(recommendation)"),
     (lambda p: advisor.recommend(p, **JOB, pricing_files=5, save=False), "pricing_files is a list of rate-file"),
     (lambda p: advisor.profile(p), "advisor.profile was given a Profile: it is already probed"),
     (lambda p: advisor.Workload(object(), lambda b: None, name=5), "A workload's name is text, got 5"),
@@ -275,5 +276,5 @@ def test_a_switch_a_callback_or_a_source_of_the_wrong_kind_is_refused_before_any
     monkeypatch.setenv("ADVISOR_DATABASE_URL", f"sqlite:///{tmp_path / 'h.db'}")
     with pytest.raises(advisor.AdvisorError) as caught:
         call(prof)
-    assert named in caught.value.message and caught.value.hint.startswith("Fix:")
+    assert named in str(caught.value) and caught.value.hint.startswith("Fix:")
     assert not (tmp_path / "h.db").exists()  # nothing saved

@@ -286,3 +286,25 @@ def test_an_unreachable_server_fails_before_the_workload_is_probed(call, tmp_pat
             getattr(client, call)("examples/tabular_mlp.py", dataset_size=2000, epochs=1, probe_seconds=2,
                                   progress=lambda *args: progress.append(str(args)))
     assert progress == []  # nothing probed
+
+
+def test_a_web_server_that_is_not_advisor_fails_before_the_workload_is_probed():
+    """Any answer let the probe run (8.5 s), then "answered HTTP 501 without an advisor error body"."""
+    import threading
+    from http.server import HTTPServer, SimpleHTTPRequestHandler
+
+    class Quiet(SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    web = HTTPServer(("127.0.0.1", 0), Quiet)
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    progress: list[str] = []
+    try:
+        with Client(f"http://127.0.0.1:{web.server_port}", TOKEN, retries=1) as client:
+            with pytest.raises(ServiceError, match="HTTP 404"):
+                client.recommend("examples/tabular_mlp.py", dataset_size=2000, epochs=1, probe_seconds=2,
+                                 progress=lambda *args: progress.append(str(args)))
+    finally:
+        web.shutdown()
+    assert progress == []
