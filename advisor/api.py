@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from advisor.arguments import check_options, check_source  # noqa: F401 - check_source: api.check_source, as before
+from advisor.arguments import check_objects, check_options, check_source  # noqa: F401 - check_source: api.check_source, as before
 from advisor.errors import (
     AdvisorError,
     ConfigError,
@@ -289,6 +289,7 @@ def predict(
 
     settings = settings or Settings.from_env()
     check_options({"use_history": use_history, "save": save}, {"progress": progress})
+    check_objects(settings=(settings, Settings))
     check_job_values(dataset_size, epochs, batch_size)
     explicit, steps = _steps(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
                              precision=precision, compile=compile, grad_accum_steps=grad_accum_steps,
@@ -398,6 +399,9 @@ def recommend(
     from advisor.pricer import Pricer, offers_for, what_ifs
 
     check_options({"save": save, "spot": spot}, {"progress": progress, "before_save": before_save})
+    from advisor.history.repository import History as HistoryClass
+
+    check_objects(settings=(settings, Settings), history=(history, HistoryClass))
     settings = (settings or Settings.from_env()).with_startup(startup_seconds_cpu, startup_seconds_gpu)
     check_job_values(dataset_size, epochs, batch_size)
     explicit, steps = _steps(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,

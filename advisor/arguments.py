@@ -25,6 +25,14 @@ def check_source(source: Any) -> None:
                             hint=f"Fix: give a {what} without one.")
 
 
+def check_objects(**given: tuple[Any, type]) -> None:
+    """ConfigError for an object argument of another type (``settings="x"``, ``history="x"``); None is allowed."""
+    for name, (value, kind) in given.items():
+        if value is not None and not isinstance(value, kind):
+            raise ConfigError(f"{name} must be an advisor {kind.__name__} (or None), got {value!r:.60}.",
+                              hint=f"Fix: leave {name} out, or pass a {kind.__module__}.{kind.__name__}.")
+
+
 def check_options(switches: dict[str, Any], callbacks: dict[str, Any] | None = None) -> None:
     """ConfigError for a yes/no option that is not a bool (``save="false"`` is true in Python) or a callback
     that cannot be called: refused before anything runs, as a wrong job size is. None is allowed (the default)."""

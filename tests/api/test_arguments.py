@@ -270,6 +270,9 @@ def test_the_local_api_takes_the_ranges_a_server_does(prof):
     (lambda p: advisor.recommend(p, **JOB, pricing_files=5, save=False), "pricing_files is a list of rate-file"),
     (lambda p: advisor.profile(p), "advisor.profile was given a Profile: it is already probed"),
     (lambda p: advisor.Workload(object(), lambda b: None, name=5), "A workload's name is text, got 5"),
+    (lambda p: advisor.recommend(p, **JOB, settings="x", save=False), "settings must be an advisor Settings"),
+    (lambda p: advisor.recommend(p, **JOB, history="x", save=False), "history must be an advisor History"),
+    (lambda p: advisor.predict(p, **JOB, settings="x"), "settings must be an advisor Settings (or None), got 'x'"),
 ])
 def test_a_switch_a_callback_or_a_source_of_the_wrong_kind_is_refused_before_anything_runs(prof, tmp_path,
                                                                                           monkeypatch, call, named):
