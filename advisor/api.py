@@ -12,7 +12,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from advisor.arguments import check_objects, check_options, check_source  # noqa: F401 - check_source: api.check_source, as before
+from advisor.arguments import check_objects, check_options, check_source, pricing_paths  # noqa: F401 - check_source: api.check_source, as before
 from advisor.errors import (
     AdvisorError,
     ConfigError,
@@ -399,9 +399,7 @@ def recommend(
     from advisor.pricer import Pricer, offers_for, what_ifs
 
     check_options({"save": save, "spot": spot}, {"progress": progress, "before_save": before_save})
-    from advisor.history.repository import History as HistoryClass
-
-    check_objects(settings=(settings, Settings), history=(history, HistoryClass))
+    check_objects(settings=(settings, Settings))  # history=: open_history checks it
     settings = (settings or Settings.from_env()).with_startup(startup_seconds_cpu, startup_seconds_gpu)
     check_job_values(dataset_size, epochs, batch_size)
     explicit, steps = _steps(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
@@ -409,12 +407,7 @@ def recommend(
                              eval_every=eval_every, eval_steps=eval_steps)
     precision = steps.precision
     constraints = _constraints(objective, deadline, budget, providers, regions, spot, top, precision)
-    if isinstance(pricing_files, (str, Path)):  # one file, not its characters
-        pricing_files = [pricing_files]
-    if not isinstance(pricing_files, (list, tuple)) or not all(isinstance(p, (str, Path)) for p in pricing_files):
-        raise ConfigError(f"pricing_files is a list of rate-file paths, got {pricing_files!r:.60}.",
-                          hint="Fix: pricing_files=[\"my_rates.csv\"] (or one path).")
-    files = [Path(p) for p in (*settings.pricing_files, *pricing_files)]
+    files = [*(Path(p) for p in settings.pricing_files), *pricing_paths(pricing_files)]
     catalog, offers, keyed = offers_for(files, contexts, constraints.providers, constraints.regions)
     with open_history(settings, required=save, given=history) as hist:
         notes: list[str] = []

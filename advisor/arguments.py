@@ -45,3 +45,13 @@ def check_options(switches: dict[str, Any], callbacks: dict[str, Any] | None = N
                    else "callback(recommendation)" if name == "before_save" else "a function")
             raise ConfigError(f"{name} must be a function, got {value!r:.60}.",
                               hint=f"Fix: {name}=None, or {name}={how}.")
+
+
+def pricing_paths(pricing_files: Any) -> list[Path]:
+    """The rate files given (one path, or a list or tuple of them) as paths; ConfigError for anything else."""
+    if isinstance(pricing_files, (str, Path)):  # one file, not its characters
+        pricing_files = [pricing_files]
+    if not isinstance(pricing_files, (list, tuple)) or not all(isinstance(p, (str, Path)) for p in pricing_files):
+        raise ConfigError(f"pricing_files is a list of rate-file paths, got {pricing_files!r:.60}.",
+                          hint="Fix: pricing_files=[\"my_rates.csv\"] (or one path).")
+    return [Path(p) for p in pricing_files]

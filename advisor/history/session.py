@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from advisor.errors import AdvisorError, DatabaseUnavailableError, HistoryError
+from advisor.errors import AdvisorError, ConfigError, DatabaseUnavailableError, HistoryError
 
 if TYPE_CHECKING:
     from advisor.history.repository import History
@@ -27,6 +27,9 @@ def open_history(settings: Settings, *, required: bool, given: History | None = 
     from advisor.history.repository import History
 
     if given is not None:
+        if not isinstance(given, History):  # from the API's history=: refused before any probe, as the rest
+            raise ConfigError(f"history must be an advisor History (or None), got {given!r:.60}.",
+                              hint="Fix: leave history out, or pass an advisor.History.")
         yield given
         return
     if not required and sqlite_file_missing(settings.resolved_database_url):
