@@ -143,7 +143,9 @@ def cpu_fallback_estimate(profile: Profile, job: JobSpec, target: Target, ctx: A
     eff = efficiency_from_measurements(analysis, peak, dev.measurements, local_threads)
     if timed and eff is None:
         return None  # the one timed size disagrees wildly with the analysis: the measurement stands
-    notes = [fallback_note(dev, job.batch_size, efficiency=eff)]
+    # The probe's own notes on this CPU (a busy machine, a step that varied) stand whatever path prices it.
+    notes = [*(n for n in profile.notes if n.startswith(f"{dev.device}:")), fallback_note(dev, job.batch_size,
+                                                                                        efficiency=eff)]
     scaling = scale_compute_seconds(dev, threads, target_cpu=target_cpu, local_cpu=local_cpu)
     notes.extend(scaling.notes)
 

@@ -83,6 +83,16 @@ def test_a_cpu_that_timed_no_step_is_priced_from_the_analysis():
     assert (est.bound, est.input_seconds, est.transfer_seconds, est.input_workers) == ("compute", 0.0, 0.0, 0)
 
 
+def test_the_probes_own_notes_on_the_cpu_reach_an_estimate_from_the_analysis():
+    """A busy probe's note was kept on the measured path only: a CPU that timed no step lost it."""
+    prof = profile().model_copy(update={"notes": [
+        "cpu: other processes used up to 1.0 cores during 2 of 3 timed windows", "cuda:0: not this device's"]})
+    est = cpu_fallback_estimate(prof, JobSpec(dataset_size=100, epochs=1, batch_size=4), Target.cpu())
+    assert est.notes[0] == "cpu: other processes used up to 1.0 cores during 2 of 3 timed windows"
+    assert est.notes[1].startswith("cpu: the CPU could not time this model") and len(est.notes) >= 2
+    assert not any(n.startswith("cuda:0") for n in est.notes)
+
+
 def test_the_roofline_estimate_scales_to_other_thread_counts_and_machines():
     job = JobSpec(dataset_size=100, epochs=1, batch_size=4)
     est = cpu_fallback_estimate(profile(), job, Target.cpu(threads=8), machine_memory_gib=64.0)
