@@ -306,9 +306,12 @@ def _run_child(starter: Starter, request: ProbeRequest, notify: Progress, label:
                pickled: bytes | None = None, forked: bool = False, single_thread: bool = False) -> _Collected | None:
     """Start the child, take its frames until "done", and return what it sent (None: "unpicklable"). The
     child's process group is killed on the way out, whatever happened."""
-    with tempfile.NamedTemporaryFile(prefix="advisor-probe-", suffix=".stack", delete=False) as f:
-        fault_file = f.name
+    # One private folder per probe, removed after it: the fault-handler dump and the workload's import shim (a
+    # parent killed with SIGKILL leaves this one folder).
     scratch = tempfile.mkdtemp(prefix="advisor-probe-")
+    fault_file = os.path.join(scratch, "advisor-probe-fault.stack")
+    with open(fault_file, "w"):
+        pass
     start = ChildStart(request=request, sys_path=list(sys.path), fault_file=fault_file, parent_pid=os.getpid(),
                        pickled=pickled is not None, forked=forked, single_thread=single_thread, scratch_dir=scratch)
     try:
@@ -319,8 +322,6 @@ def _run_child(starter: Starter, request: ProbeRequest, notify: Progress, label:
             child.end()
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-        with contextlib.suppress(OSError):
-            os.unlink(fault_file)
 
 
 def _exchange(child: ChildProcess, request: ProbeRequest, notify: Progress, label: str,
