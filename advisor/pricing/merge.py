@@ -24,6 +24,7 @@ from advisor.pricing.rows import (
     RowErrors,
     Rule,
     build_offer,
+    discounted,
     load_billing,
     offer_key,
     parse_file,
@@ -63,10 +64,7 @@ def _apply_rule(offer: Offer, rule: Rule, *, discount: bool = True, billing: boo
     update: dict = {}
     notes = [offer.notes] if offer.notes else []
     if rule.discount_pct and discount:
-        factor = 1 - rule.discount_pct / 100
-        update["price_usd_per_hour"] = offer.price_usd_per_hour * factor
-        if offer.spot_price_usd_per_hour is not None:
-            update["spot_price_usd_per_hour"] = offer.spot_price_usd_per_hour * factor
+        update.update(discounted(offer, rule.discount_pct))
         notes.append(f"{rule.discount_pct:g}% {rule.provider} discount applied ({rule.where})")
     if rule.billing is not None and billing:
         update["billing"] = rule.billing

@@ -421,12 +421,18 @@ def with_row_discount(offer: Offer, discount_pct: float, where: str, flags: list
     ``merge.py`` applies it once the files are read, to the offer as the rows left it: a later row's discount
     replaces an earlier one's, rather than discounting the discounted price again.
     """
-    factor = 1 - discount_pct / 100
-    spot = offer.spot_price_usd_per_hour
     notes = [n for n in (offer.notes, f"{discount_pct:g}% discount applied ({where})") if n]
     flags.append(f"{offer.provider} {offer.instance_type} ({offer.region}): {discount_pct:g}% discount ({where})")
-    return offer.model_copy(update={"price_usd_per_hour": offer.price_usd_per_hour * factor, "notes": "; ".join(notes),
-                                    "spot_price_usd_per_hour": spot * factor if spot is not None else None})
+    return offer.model_copy(update={**discounted(offer, discount_pct), "notes": "; ".join(notes)})
+
+
+def discounted(offer: Offer, discount_pct: float) -> dict[str, float | None]:
+    """``offer``'s on-demand and spot prices less ``discount_pct`` percent: a row's discount and a provider-wide
+    rule's are taken off alike."""
+    factor = 1 - discount_pct / 100
+    spot = offer.spot_price_usd_per_hour
+    return {"price_usd_per_hour": offer.price_usd_per_hour * factor,
+            "spot_price_usd_per_hour": spot * factor if spot is not None else None}
 
 
 def build_offer(row: Row, base: Offer | None, billing_rules: dict[str, tuple[str, int]],
