@@ -112,6 +112,9 @@ def test_make_batch_in_the_training_loop_is_serial():
         "(num_workers=29 per GPU, 29 on 30 vCPUs) instead of in the training loop would take at best 10m00s total, "
         "$0.33 instead of 15m00s, $0.50 (5m00s sooner and $0.17 cheaper)")
     assert "NVIDIA DALI" in rec.advice[1] and "at best 10m00s total" in rec.advice[1]
+    loader = run([(A100, est.model_copy(update={"input_source": "dataloader"}))])
+    assert loader.chosen.reason.endswith("; input-bound: the DataLoader (num_workers=0) in the training process "
+                                         "prepares 8,530 samples/s, the GPU could take 12,800 (GPU 33% busy)")
     # without the utilisation, compute is the step less the input and the copy (all serial)
     parts = step_parts(est.model_copy(update={"gpu_utilization": None}))
     assert parts.compute_seconds == pytest.approx(0.02) and parts.serial and not parts.overlapped
@@ -161,8 +164,8 @@ def test_advice_for_more_loader_workers_when_the_host_affords_them():
                     "vCPUs against the 8 this estimate has), would take at best 18m20s total, $6.11 instead of "
                     "31m40s, $10.56 (13m20s sooner and $4.44 cheaper)")
     # the input free: compute + copy, 0.052 s a step, 520 s of job
-    assert dali == ("8 x A100-80GB (aws p-thin) is input-bound: decoding and augmenting on the GPU (e.g. NVIDIA "
-                    "DALI) takes the input off the CPU, at best 13m40s total, $4.56 instead of 31m40s, $10.56 "
+    assert dali == ("8 x A100-80GB (aws p-thin) is input-bound: decoding and augmenting on the GPU (for images or "
+                    "video, e.g. NVIDIA DALI) takes the input off the CPU, at best 13m40s total, $4.56 instead of 31m40s, $10.56 "
                     "(18m00s sooner and $6.00 cheaper)")
     # every worker the host affords is already assumed: no such line
     assert not any("more loader workers" in line for line in run(eight_gpus()).advice)
@@ -175,8 +178,8 @@ def test_the_gpu_decoding_line_is_the_job_at_its_compute_and_copy_bound():
     rec = run(eight_gpus())
     # the copy (0.01 s) may not overlap compute (0.05 s) here: at best 0.06 s a step, 600 s of job
     assert rec.advice[1:] == [
-        "8 x A100-80GB (aws p-thin) is input-bound: decoding and augmenting on the GPU (e.g. NVIDIA DALI) takes the "
-        "input off the CPU, at best 15m00s total, $5.00 instead of 31m40s, $10.56 (16m40s sooner and $5.56 cheaper)"]
+        "8 x A100-80GB (aws p-thin) is input-bound: decoding and augmenting on the GPU (for images or video, e.g. "
+        "NVIDIA DALI) takes the input off the CPU, at best 15m00s total, $5.00 instead of 31m40s, $10.56 (16m40s sooner and $5.56 cheaper)"]
 
 
 def test_the_warning_says_how_long_the_gpus_wait_for_data():

@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
+from advisor.batch_maker import serial_maker
 from advisor.errors import ConfigError
 from advisor.loader_cores import (  # noqa: F401 - the names stay ib.X, as before
     FREE_VCPU_LOADER_SHARE,
@@ -328,10 +329,15 @@ def host_rel_sigma(parts: StepParts) -> float:
 # ------------------------------------------------------------------------------------------- reporting
 
 
+# An older profile's batches ("probe") were made by the file's make_batch too.
+_ESTIMATE_SOURCE = {"dataloader": "dataloader", "make_batch": "make_batch", "probe": "make_batch"}
+
+
 def estimate_fields(host: HostModel, parts: StepParts) -> dict:
     """The ``Estimate`` fields of the host side, at the job's batch size."""
     return {"bound": parts.bound, "input_seconds": parts.input_seconds, "transfer_seconds": parts.transfer_seconds,
             "gpu_utilization": parts.gpu_utilization, "input_workers": host.workers, "host_vcpus": host.vcpus,
+            "input_source": _ESTIMATE_SOURCE.get(host.source),
             "transfer_overlapped": (host.pinned and not host.serial) if host.kind == "gpu" else None}
 
 
@@ -362,8 +368,7 @@ def bound_sentence(est: Estimate) -> str:
         vcpus = f" on {est.host_vcpus:,} vCPUs" if est.host_vcpus else ""
         who = f"the {est.input_workers:,} loader worker{'s' if est.input_workers > 1 else ''}{vcpus}"
     else:
-        who = ("batch creation" if not gpu else "make_batch in the training process" if est.target.count == 1
-               else f"make_batch in the {est.target.count} training processes")
+        who = serial_maker(est, est.target.count) if gpu else "batch creation"
     made = b / est.input_seconds if est.input_seconds > 0 else math.inf
     take = b / compute if compute > 0 else math.inf
     if est.bound == "transfer" and est.transfer_seconds:

@@ -20,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from advisor.batch_maker import serial_maker
 from advisor.loader_cores import loader_cores
 from advisor.pricing.billing import cost_usd
 from advisor.ranking.scoring import Scored
@@ -100,8 +101,7 @@ def _producers(c: Candidate, est: Estimate) -> tuple[str, str]:
     # An offer whose catalog row lists no vCPUs was priced on an assumed host: the figure is a guess, say so.
     assumed = " (assumed: the catalog lists none for this machine)" if c.vcpus is None and vcpus else ""
     if est.input_workers == 0:
-        where = "the training process" if c.gpu_count <= 1 else f"{c.gpu_count} training processes"
-        return f"make_batch in {where}", "prepares"
+        return serial_maker(est, c.gpu_count), "prepares"
     if est.input_workers and vcpus:
         return f"{est.input_workers:,} loader workers on {vcpus:,} vCPUs{assumed}", "prepare"
     if vcpus:
@@ -268,8 +268,8 @@ def _gpu_decoding(s: Scored, parts: StepParts) -> str | None:
     figures = _what_if(s, parts, input_seconds=0.0)
     if figures is None:
         return None
-    return (f"{s.label} is input-bound: decoding and augmenting on the GPU (e.g. NVIDIA DALI) takes the input off "
-            f"the CPU, at best {_versus(s, *figures)}")
+    return (f"{s.label} is input-bound: decoding and augmenting on the GPU (for images or video, e.g. NVIDIA "
+            f"DALI) takes the input off the CPU, at best {_versus(s, *figures)}")
 
 
 def _pinned(s: Scored, parts: StepParts) -> str | None:

@@ -49,6 +49,7 @@ class Estimate(Model):
     transfer_seconds: float | None = None
     gpu_utilization: float | None = None
     input_workers: int | None = None  # loader worker processes assumed on the target, all GPUs together
+    input_source: Literal["dataloader", "make_batch"] | None = None  # what makes the batches; None: not measured
     host_vcpus: int | None = None  # the target host's vCPUs the input ceiling assumed
     transfer_overlapped: bool | None = None  # GPU targets: the copy overlaps compute (pinned, non-blocking)
     # How the job steps (advisor.schemas.JobSpec): micro-steps per optimizer step (``step_seconds`` is the

@@ -245,6 +245,18 @@ def test_cpu_estimates_keep_make_batch_and_use_the_loader_formula(prof):
     assert loader.batch_seconds == pytest.approx(expected - c, rel=1e-9)
 
 
+def test_a_dataloader_without_workers_is_named_as_such_not_as_make_batch(prof):
+    """A DataLoader with num_workers=0 makes batches in the training process, as make_batch does, but the answer
+    names the DataLoader (the user has no make_batch to look for)."""
+    slow = estimate(bare(prof, pipeline(workers=0, one=500.0, two=900.0)), JOB, Target.gpu("H100-SXM", 8))
+    assert (slow.bound, slow.input_workers, slow.input_source) == ("input", 0, "dataloader")
+    assert ib.bound_sentence(slow).startswith(
+        "input (the DataLoader (num_workers=0) in the 8 training processes makes ")
+    made = estimate(bare(prof, pipeline(source="make_batch", one=500.0)), JOB, Target.gpu("H100-SXM", 8))
+    assert made.input_source == "make_batch" and made.model_dump()["input_source"] == "make_batch"
+    assert estimate(bare(prof), JOB, Target.gpu("H100-SXM", 8)).input_source is None
+
+
 def test_offers_of_one_gpu_on_hosts_of_different_vcpus(prof):
     def offer(name, vcpus):
         return Offer(provider="aws", instance_type=name, region="r", vcpus=vcpus, memory_gib=1000.0,
