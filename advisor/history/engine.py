@@ -146,11 +146,16 @@ def sqlite_file_missing(url: str) -> bool:
         parsed = make_url(url)
     except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         return False
-    database = parsed.database
-    # A "file:" URI filename is not a plain path: left for the driver to open, as before.
-    if parsed.get_backend_name() != "sqlite" or _in_memory(database) or database.startswith("file:"):
-        return False
-    return not Path(database).expanduser().exists()
+    path = _plain_sqlite_path(parsed.get_backend_name(), parsed.database)
+    return path is not None and not path.expanduser().exists()
+
+
+def _plain_sqlite_path(backend: str, database: str | None) -> Path | None:
+    """The path of a SQLite database kept in a plain file (None for a server, an in-memory database, or a
+    "file:" URI filename, which is not a plain path: the driver's to open)."""
+    if backend != "sqlite" or _in_memory(database) or database.startswith("file:"):
+        return None
+    return Path(database)
 
 
 def _sqlite_file(parsed: URL, url: str) -> URL:
@@ -254,10 +259,9 @@ def database_error(engine: Engine, exc: DBAPIError, message: str, default_hint: 
 def _sqlite_file_fault(engine: Engine, exc: DBAPIError) -> str | None:
     """What is wrong with a SQLite database's path, when that is why the driver failed: a folder, a device, or
     a file that is not a SQLite database (or is corrupt); None for anything else."""
-    database = engine.url.database or ""
-    if engine.dialect.name != "sqlite" or _in_memory(database) or database.startswith("file:"):
+    path = _plain_sqlite_path(engine.dialect.name, engine.url.database)
+    if path is None:
         return None
-    path = Path(database)
     if path.is_dir():
         return f"{str(path)!r} is a folder, not a database file"
     if path.exists() and not path.is_file():
