@@ -35,7 +35,6 @@ import pickle
 import shutil
 import signal
 import sys
-import tempfile
 import time
 import warnings
 from collections.abc import Callable
@@ -67,6 +66,7 @@ from advisor.probe.frames import (
 )
 from advisor.probe.lifetime import ChildProcess, Starter, fork_starter, start_fresh
 from advisor.probe.request import ProbeRequest
+from advisor.probe.scratch import make_scratch
 from advisor.schemas import HALF_PRECISIONS, Analysis, DeviceProfile, HostInfo, InputPipeline, Profile, WorkloadInfo
 from advisor.schemas.base import MAX_JOB_COUNT
 from advisor.workload import Workload, file_sha256
@@ -307,8 +307,8 @@ def _run_child(starter: Starter, request: ProbeRequest, notify: Progress, label:
     """Start the child, take its frames until "done", and return what it sent (None: "unpicklable"). The
     child's process group is killed on the way out, whatever happened."""
     # One private folder per probe, removed after it: the fault-handler dump and the workload's import shim (a
-    # parent killed with SIGKILL leaves this one folder).
-    scratch = tempfile.mkdtemp(prefix="advisor-probe-")
+    # parent killed with SIGKILL leaves this one folder, which the next probe removes).
+    scratch = make_scratch()
     fault_file = os.path.join(scratch, "advisor-probe-fault.stack")
     with open(fault_file, "w"):
         pass
