@@ -165,8 +165,8 @@ def test_advice_for_more_loader_workers_when_the_host_affords_them():
                     "31m40s, $10.56 (13m20s sooner and $4.44 cheaper)")
     # the input free: compute + copy, 0.052 s a step, 520 s of job
     assert dali == ("8 x A100-80GB (aws p-thin) is input-bound: decoding and augmenting on the GPU (for images or "
-                    "video, e.g. NVIDIA DALI) takes the input off the CPU, at best 13m40s total, $4.56 instead of 31m40s, $10.56 "
-                    "(18m00s sooner and $6.00 cheaper)")
+                    "video, e.g. NVIDIA DALI) takes the input off the CPU, at best 13m40s total, $4.56 instead of "
+                    "31m40s, $10.56 (18m00s sooner and $6.00 cheaper)")
     # every worker the host affords is already assumed: no such line
     assert not any("more loader workers" in line for line in run(eight_gpus()).advice)
     # 12 vCPUs for 8 GPUs afford 4 workers, not one per GPU: none to add either
@@ -179,7 +179,8 @@ def test_the_gpu_decoding_line_is_the_job_at_its_compute_and_copy_bound():
     # the copy (0.01 s) may not overlap compute (0.05 s) here: at best 0.06 s a step, 600 s of job
     assert rec.advice[1:] == [
         "8 x A100-80GB (aws p-thin) is input-bound: decoding and augmenting on the GPU (for images or video, e.g. "
-        "NVIDIA DALI) takes the input off the CPU, at best 15m00s total, $5.00 instead of 31m40s, $10.56 (16m40s sooner and $5.56 cheaper)"]
+        "NVIDIA DALI) takes the input off the CPU, at best 15m00s total, $5.00 instead of 31m40s, $10.56 "
+        "(16m40s sooner and $5.56 cheaper)"]
 
 
 def test_the_warning_says_how_long_the_gpus_wait_for_data():
