@@ -132,7 +132,8 @@ def estimate(est: Any, instance_startup_seconds: float | None = None) -> None:
 
 
 # SkippedPoint.priced_from, as the profile summary says it.
-_PRICED_FROM = {"first step": "the first step", "check": "the workload check", "measured": "the points measured"}
+_PRICED_FROM = {"first step": "the first step", "check": "the workload check", "measured": "the points measured",
+                "analysis": "the model's FLOPs at this CPU's matmul rate, a floor"}
 
 
 def profile_summary(prof: Any, path: str | None = None) -> None:
@@ -162,7 +163,8 @@ def profile_summary(prof: Any, path: str | None = None) -> None:
         for k, sk in enumerate(dev.skipped):  # not timed: what one step would take, as priced
             first = not dev.measurements and k == 0
             table.add_row(f"{safe_text(dev.device)} ({safe_text(dev.name)})" if first else "", str(sk.batch_size),
-                          f"not timed: ~{format_duration(sk.step_seconds)} a step", "", "", "", "")
+                          f"not timed: {'>' if sk.priced_from == 'analysis' else '~'}"
+                          f"{format_duration(sk.step_seconds)} a step", "", "", "", "")
     con.print(table)
     for dev in prof.devices:
         if dev.skipped and not dev.measurements:

@@ -190,7 +190,8 @@ def fallback_note(dev: DeviceProfile, batch_size: int, *, efficiency: float | No
         if cheapest is not None:
             step = (f"took {cheapest.step_seconds:.3g} s (timed to price the ladder)"
                     if cheapest.priced_from == "first step" else
-                    f"was priced at {cheapest.step_seconds:.3g} s from {_PRICED_FROM[cheapest.priced_from]}")
+                    f"was priced at {'at least ' if cheapest.priced_from == 'analysis' else ''}"
+                    f"{cheapest.step_seconds:.3g} s from {_PRICED_FROM[cheapest.priced_from]}")
             why += (f": a point needs its warm-up and two timed steps, and one step at batch size "
                     f"{cheapest.batch_size} {step}")
     how = (f"calibrated on the steps timed at batch size {timed[0]} (they ran at {efficiency:.2f}x the roofline's "
@@ -214,8 +215,8 @@ def ladder_note(dev: DeviceProfile, batch_size: int) -> str | None:
     if over_budget:
         worst = max(over_budget, key=lambda p: p.batch_size)
         parts.append(f"skipped {_listed(sorted(p.batch_size for p in over_budget))}: their warm-up and two timed "
-                     f"steps would not fit (batch size {worst.batch_size}: about {worst.step_seconds:.3g} s a step, "
-                     f"priced from {_PRICED_FROM[worst.priced_from]})")
+                     f"steps would not fit (batch size {worst.batch_size}: {_about(worst)} "
+                     f"{worst.step_seconds:.3g} s a step, priced from {_PRICED_FROM[worst.priced_from]})")
     if too_large := sorted(p.batch_size for p in dev.skipped if p.too_large):
         parts.append(f"did not time {_listed(too_large)}: {_TOO_LARGE}")
     said = f"{head} and " + "; it ".join(parts)
@@ -229,7 +230,13 @@ def ladder_note(dev: DeviceProfile, batch_size: int) -> str | None:
 # Why a batch past the largest the probe times (advisor.probe.ladder.MAX_TIMED_BATCH_SIZE) was skipped.
 _TOO_LARGE = f"past {MAX_COUNT:,} samples, the largest batch the probe times"
 _PRICED_FROM = {"check": "the workload check's cold step", "first step": "one step timed at batch size 1",
-                "measured": "the timed points"}
+                "measured": "the timed points",
+                "analysis": "the model's FLOPs at this CPU's matmul rate (no step was run: a floor)"}
+
+
+def _about(point) -> str:
+    """How near a skipped point's price is: a floor where the analysis priced it, else an estimate."""
+    return "at least" if point.priced_from == "analysis" else "about"
 
 
 def _listed(sizes: list[int]) -> str:

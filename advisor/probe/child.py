@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from advisor.errors import AdvisorError
+from advisor.probe import unprobed_cpu
 from advisor.probe.coldstart import first_use_seconds, process_start_seconds
 from advisor.probe.defaults import defaults_frame
 from advisor.probe.failure import exception_frame, text_of
@@ -64,6 +65,8 @@ from advisor.probe.lifetime import die_with_parent, guard_group
 from advisor.probe.request import ProbeRequest
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Callable
+
     from advisor.probe.twin import TwinPair
     from advisor.schemas import Analysis, HostInfo
     from advisor.workload import Workload
@@ -218,13 +221,13 @@ def _check_and_probe(channel: _Channel, request: ProbeRequest, workload: Workloa
         channel.send(CheckFrame(param_count=analysis.param_count, optimizer=_optimizer_name(analysis.optimizer)))
     else:
         channel.progress(SETUP, 0.15, "checking one training step")
-        check, analysis = _check_step(channel, request, workload, devices)
-        if check is None:  # the model does not fit this machine's memory: the CPU cannot run it here
+        check, analysis, unprobed = _check_step(channel, request, workload, devices)
+        if check is None:  # too big or too slow for this CPU: the analysis stands in for the check
             analysis = analysis.model_copy(update={"optimizer": _optimizer_name(analysis.optimizer)})
             channel.send(CheckFrame(param_count=analysis.param_count, optimizer=analysis.optimizer))
             channel.send(AnalysisFrame(analysis=analysis))
             if "cpu" in devices:
-                channel.send(DeviceFrame(profile=_cpu_out_of_memory(request)))
+                channel.send(DeviceFrame(profile=unprobed(analysis)))
             others = [d for d in devices if d != "cpu"]
             channel.progress(SETUP, 1.0, "set-up done")
             if others:
@@ -243,31 +246,41 @@ def _check_and_probe(channel: _Channel, request: ProbeRequest, workload: Workloa
 
 
 # The check step's batch size (also what the CPU is recorded to run out of memory at when it does).
-CHECK_BATCH_SIZE = 2
+CHECK_BATCH_SIZE = unprobed_cpu.CHECK_BATCH_SIZE
 
 
 def _check_step(channel: _Channel, request: ProbeRequest, workload: Workload,
-                devices: list[str]) -> tuple[Any, Analysis | None]:
-    """(the one-step check's result, None), or (None, the analysis) when the step does not fit this machine's
-    memory and the analysis (fake tensors: nothing allocated) can stand in for it: a model that is merely too
-    big for this CPU is a result (its GPU candidates come from the analysis), not a broken workload. Where
-    the analysis is wanted it comes first, so that a step that obviously cannot fit is never tried (the
-    kernel's out-of-memory killer would end the probe); a step that fails to allocate is caught as well."""
+                devices: list[str]) -> tuple[Any, Analysis | None, Callable[[Analysis], Any] | None]:
+    """(the one-step check's result, None, None), or (None, the analysis, the CPU's profile from it) when the
+    analysis (fake tensors: nothing allocated) stands in for the check: a step that does not fit this machine's
+    memory, or one priced past anything the probe could time (``advisor.probe.unprobed_cpu``). A model that is
+    merely too big or too slow for this CPU is a result (its GPU candidates come from the analysis), not a
+    broken workload. Where the analysis is wanted it comes first, so that a step that obviously cannot fit is
+    never tried (the kernel's out-of-memory killer would end the probe); a step that fails to allocate is
+    caught as well."""
     import gc
 
+    import torch
+
     from advisor.errors import WorkloadError
+    from advisor.probe import unprobed_cpu as unprobed
     from advisor.probe.memory_meter import is_oom
     from advisor.workload import check_workload
 
+    threads = int(request.threads) if request.threads else torch.get_num_threads()
+    out_of_memory = functools.partial(_out_of_memory_profile, request, threads, torch)
     analysis = None
     if request.analyze and devices:
         channel.progress(SETUP, 0.15, "analysing the training step (FLOPs, bytes, memory)")
         analysis = _analysis(request, workload, channel)
-        if analysis is not None and _step_bytes(analysis) > _available_bytes():
-            return None, analysis
+        if analysis is not None and unprobed.step_bytes(analysis) > unprobed.available_bytes():
+            return None, analysis, out_of_memory
+        if analysis is not None and (
+                peak := unprobed.too_slow_to_check(analysis, request.probe_seconds, threads, torch)) is not None:
+            return None, analysis, functools.partial(_too_slow_profile, request, peak, threads)
         channel.progress(SETUP, 0.3, "checking one training step")
     try:
-        return check_workload(workload, batch_size=CHECK_BATCH_SIZE), analysis
+        return check_workload(workload, batch_size=CHECK_BATCH_SIZE), analysis, None
     except WorkloadError as exc:
         cause = exc.__cause__
         if not request.analyze or cause is None or not is_oom(cause):
@@ -279,45 +292,19 @@ def _check_step(channel: _Channel, request: ProbeRequest, workload: Workload,
     analysis = analysis or _analysis(request, workload, channel)
     if analysis is None:
         raise error
-    return None, analysis
+    return None, analysis, out_of_memory
 
 
-def _step_bytes(analysis: Analysis) -> float:
-    """Memory one training step at the check's batch size holds at its peak: weights, gradients, optimizer
-    state and the activations saved for backward, as the analysis counts them (a 16-bit analysis counts its
-    activations at half width: a step near the limit is then still tried, and an allocation failure caught)."""
-    activations = (analysis.activation_bytes_per_sample or 0.0) * CHECK_BATCH_SIZE + max(
-        analysis.activation_bytes_fixed or 0.0, 0.0)
-    return analysis.param_bytes + analysis.gradient_bytes + analysis.optimizer_state_bytes + activations
+def _out_of_memory_profile(request: ProbeRequest, threads: int, torch: Any, _analysis: Analysis) -> Any:
+    from advisor.probe.unprobed_cpu import cpu_out_of_memory
+
+    return cpu_out_of_memory(request, threads, torch)
 
 
-def _available_bytes() -> float:
-    """Memory this process can still get (psutil's "available"); unlimited when it cannot be read."""
-    try:
-        import psutil
+def _too_slow_profile(request: ProbeRequest, peak: Any, threads: int, analysis: Analysis) -> Any:
+    from advisor.probe.unprobed_cpu import cpu_too_slow
 
-        return float(psutil.virtual_memory().available)
-    except (ImportError, OSError):  # pragma: no cover - psutil is a dependency; /proc may be unreadable
-        return float("inf")
-
-
-def _cpu_out_of_memory(request: ProbeRequest) -> Any:
-    """The CPU's profile when one training step of the model does not fit its memory: the out-of-memory
-    result and this CPU's op rates, which the predictor prices the model's analysis with."""
-    import torch
-
-    from advisor.hardware.cpu import detect_cpu
-    from advisor.probe.cpu_peak import measure_cpu_peak
-    from advisor.schemas import DeviceProfile, Measurement
-
-    cpu = detect_cpu()
-    threads = int(request.threads) if request.threads else torch.get_num_threads()
-    return DeviceProfile(
-        device="cpu", kind="cpu", name=cpu.model_name, memory_gib=cpu.memory_gib, threads=threads,
-        precision=request.precision, budget_seconds=request.probe_seconds, oom_batch_size=CHECK_BATCH_SIZE,
-        measurements=[Measurement(device="cpu", batch_size=CHECK_BATCH_SIZE, threads=threads,
-                                  precision=request.precision, oom=True)],
-        cpu_peak=measure_cpu_peak(torch))
+    return cpu_too_slow(request, analysis, peak, threads)
 
 
 def _input_pipeline(channel: _Channel, request: ProbeRequest, workload: Workload, cpu_name: str | None) -> None:

@@ -197,8 +197,8 @@ class SkippedPoint(Model):
     batch_size: JobCount  # any the job takes: one past MAX_COUNT is never timed (``too_large``)
     # One step, as priced: in proportion to the batch size, so a batch of 10^12 can be priced at centuries.
     step_seconds: Annotated[float, Field(ge=0, le=1e30, allow_inf_nan=False)]
-    # The cold one-step workload check, one step at batch size 1 before the ladder, or the timed points.
-    priced_from: Literal["check", "first step", "measured"]
+    # The cold one-step check, a step at batch size 1, the timed points, or the analysis (a floor: unprobed_cpu).
+    priced_from: Literal["check", "first step", "measured", "analysis"]
     # Past the largest batch the probe times (advisor.probe.ladder.MAX_TIMED_BATCH_SIZE), whatever its price.
     too_large: bool = False
 

@@ -1,0 +1,97 @@
+"""The CPU's profile when the probe times no step on it, and the decision not to: a training step that does not
+fit this machine's memory, or one so slow here that not even the ladder's smallest point could fit the budget.
+
+Both are results, not failures: the model obviously belongs on a GPU, its GPU candidates come from the analysis,
+and the CPU is priced from the analysis with this CPU's op rates (``advisor.predictor.cpu_roofline``, method
+"scaled"). The one-step workload check is then not run either: the analysis (fake tensors) already traced the
+forward, loss, backward and optimizer, and one real step of a 350M-parameter model at batch size 2 outlasted the
+probe's whole timeout on a 2-core VM, where the analysis prices it in a fraction of a second.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from advisor.probe.ladder import CHECK_BATCH_SIZE, LAST_RESORT_FRACTION, MIN_TIMED, MIN_WARMUP, auto_ladder
+from advisor.schemas import Analysis, DeviceProfile, Measurement
+from advisor.schemas.profile import CpuPeak, SkippedPoint
+
+# Above any CPU core's float32 matmul rate (two AVX-512 FMA units at 3.5 GHz: 224 GFLOP/s): a step priced at it
+# and still well within the budget is checked without timing this CPU's op rates first.
+GENEROUS_FLOPS_PER_THREAD = 250e9
+
+
+def step_bytes(analysis: Analysis) -> float:
+    """Memory one training step at the check's batch size holds at its peak: weights, gradients, optimizer
+    state and the activations saved for backward, as the analysis counts them (a 16-bit analysis counts its
+    activations at half width: a step near the limit is then still tried, and an allocation failure caught)."""
+    activations = (analysis.activation_bytes_per_sample or 0.0) * CHECK_BATCH_SIZE + max(
+        analysis.activation_bytes_fixed or 0.0, 0.0)
+    return analysis.param_bytes + analysis.gradient_bytes + analysis.optimizer_state_bytes + activations
+
+
+def available_bytes() -> float:
+    """Memory this process can still get (psutil's "available"); unlimited when it cannot be read."""
+    try:
+        import psutil
+
+        return float(psutil.virtual_memory().available)
+    except (ImportError, OSError):  # pragma: no cover - psutil is a dependency; /proc may be unreadable
+        return float("inf")
+
+
+def least_step_seconds(analysis: Analysis, batch_size: int, threads: int, flops_per_second_per_thread: float) -> float:
+    """The least one training step at ``batch_size`` can take here: its FLOPs at the matmul rate on every
+    thread (a step runs slower: its other operators, and fewer FLOP/s than a large matmul reaches)."""
+    return analysis.flops_per_sample * batch_size / (flops_per_second_per_thread * max(1, threads))
+
+
+def beyond_budget(least_check_seconds: float, budget_seconds: float) -> bool:
+    """Whether no ladder point could be timed: batch size 1, half the check's step at least, needs its warm-up
+    and timed steps within ``LAST_RESORT_FRACTION`` of the budget (``advisor.probe.ladder``)."""
+    least_point = (MIN_WARMUP + MIN_TIMED) * least_check_seconds / CHECK_BATCH_SIZE
+    return least_point > LAST_RESORT_FRACTION * budget_seconds
+
+
+def too_slow_to_check(analysis: Analysis, budget_seconds: float, threads: int, torch: Any) -> CpuPeak | None:
+    """This CPU's op rates when one step is priced past anything the probe could time (``beyond_budget``),
+    else None (check the step, probe the ladder). The rates are timed only for a step that is beyond the budget
+    even at ``GENEROUS_FLOPS_PER_THREAD``."""
+    from advisor.probe.cpu_peak import measure_cpu_peak
+
+    if not beyond_budget(least_step_seconds(analysis, CHECK_BATCH_SIZE, threads, GENEROUS_FLOPS_PER_THREAD),
+                         budget_seconds):
+        return None
+    peak = measure_cpu_peak(torch)
+    least = least_step_seconds(analysis, CHECK_BATCH_SIZE, threads, peak.matmul_flops_per_second)
+    return peak if beyond_budget(least, budget_seconds) else None
+
+
+def cpu_too_slow(request: Any, analysis: Analysis, peak: CpuPeak, threads: int) -> DeviceProfile:
+    """The CPU's profile when no step was timed because none could fit the budget: each ladder size skipped,
+    priced from the analysis (at least that long), and this CPU's op rates."""
+    from advisor.hardware.cpu import detect_cpu
+
+    cpu = detect_cpu()
+    sizes = sorted(set(request.batch_sizes)) if request.batch_sizes else auto_ladder(request.batch_size)
+    skipped = [SkippedPoint(batch_size=b, priced_from="analysis",
+                            step_seconds=least_step_seconds(analysis, b, threads, peak.matmul_flops_per_second))
+               for b in sizes]
+    return DeviceProfile(device="cpu", kind="cpu", name=cpu.model_name, memory_gib=cpu.memory_gib, threads=threads,
+                         precision=request.precision, budget_seconds=request.probe_seconds, skipped=skipped,
+                         cpu_peak=peak)
+
+
+def cpu_out_of_memory(request: Any, threads: int, torch: Any) -> DeviceProfile:
+    """The CPU's profile when one training step of the model does not fit its memory: the out-of-memory
+    result and this CPU's op rates, which the predictor prices the model's analysis with."""
+    from advisor.hardware.cpu import detect_cpu
+    from advisor.probe.cpu_peak import measure_cpu_peak
+
+    cpu = detect_cpu()
+    return DeviceProfile(
+        device="cpu", kind="cpu", name=cpu.model_name, memory_gib=cpu.memory_gib, threads=threads,
+        precision=request.precision, budget_seconds=request.probe_seconds, oom_batch_size=CHECK_BATCH_SIZE,
+        measurements=[Measurement(device="cpu", batch_size=CHECK_BATCH_SIZE, threads=threads,
+                                  precision=request.precision, oom=True)],
+        cpu_peak=measure_cpu_peak(torch))
