@@ -7,7 +7,9 @@ a step takes depends on everything the process allocated before, so two processe
 freed memory. This module measures what that would give, in the probe's child once the ladder is done, within its
 own small budget: steps at the ladder's largest batch size with ``mallopt`` raising the mmap and trim thresholds
 (what ``MALLOC_MMAP_THRESHOLD_`` and ``MALLOC_TRIM_THRESHOLD_`` set in a fresh process), on the threads and clock
-the ladder timed that batch size with, beside the ladder's own step there (bench/README.md, "Page faults").
+the ladder timed that batch size with, beside the ladder's own step there (bench/README.md, "Page faults"). Steps
+timed on the wall clock while other processes used the CPU give no figure: they would be compared with a step
+timed in a clean or raised-priority window.
 
 Only where the ladder saw the kernel take a share of the step (``MIN_KERNEL_SHARE``), on glibc, and last: glibc
 cannot be put back into its adaptive mode, so the thresholds are set back to glibc's starting values afterwards
@@ -17,10 +19,12 @@ cannot be put back into its adaptive mode, so the thresholds are set back to gli
 from __future__ import annotations
 
 import ctypes
+import os
 import time
 from typing import Any, Protocol
 
 from advisor.probe import stats
+from advisor.probe.contention import CpuLoadSource, window_load
 from advisor.probe.memory_meter import glibc_function, minor_faults
 from advisor.schemas import KeptMemory, Measurement
 
@@ -38,6 +42,7 @@ class StepRunner(Protocol):
     """What this measure needs of a device probe (``advisor.probe.measure.DeviceProbe``)."""
 
     torch: Any
+    load_source: CpuLoadSource | None  # what other processes use of the CPU (None: not measured)
 
     def batch(self, batch_size: int) -> tuple[Any, Any]: ...
 
@@ -75,7 +80,14 @@ def measure_kept_memory(probe: StepRunner, reference: Measurement, budget_second
         changed = True
         mallopt(M_MMAP_THRESHOLD, ctypes.c_int(KEEP_BYTES))
         mallopt(M_TRIM_THRESHOLD, ctypes.c_int(KEEP_BYTES))
+        source = probe.load_source if reference.clock == "wall" else None
+        start = source.sample() if source is not None else None
         kept_seconds, kept_faults = _timed(probe, reference.batch_size, steps, clock)
+        if source is not None and not window_load(start, source.sample(), os.cpu_count() or 1,
+                                                  own_threads=reference.threads or threads).clean:
+            # Other processes took the CPU beside these steps on the wall clock: 5-8x the reference's step here
+            # (an LSTM beside other probes at raised priority), which no allocator explains. No figure.
+            return None
     except Exception:  # noqa: BLE001 - an extra figure, never a reason to fail a probe whose steps all ran
         return None
     finally:

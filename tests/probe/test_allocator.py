@@ -62,6 +62,7 @@ class _Probe:
         import torch
 
         self.torch, self.fail, self.steps = torch, fail, 0
+        self.load_source = None
 
     def batch(self, batch_size):
         return None, None
@@ -94,3 +95,39 @@ def test_the_what_if_is_not_measured_where_the_kernel_barely_ran_the_budget_is_t
     keep, mmap0, trim0 = allocator.KEEP_BYTES, allocator.GLIBC_MMAP_THRESHOLD, allocator.GLIBC_TRIM_THRESHOLD
     assert calls == [(allocator.M_MMAP_THRESHOLD, keep), (allocator.M_TRIM_THRESHOLD, keep),
                      (allocator.M_MMAP_THRESHOLD, mmap0), (allocator.M_TRIM_THRESHOLD, trim0)]
+
+
+class _Load:
+    """A CPU load source whose other processes use ``others`` cores over each interval between samples."""
+
+    def __init__(self, others: float) -> None:
+        self.others, self.t = others, 0.0
+
+    def sample(self):
+        from advisor.probe.contention import CpuSample
+
+        self.t += 1.0
+        return CpuSample(wall_seconds=self.t, busy_seconds=self.others * self.t, steal_seconds=0.0, own_seconds=0.0,
+                         procs_running=1)
+
+
+def test_kept_steps_timed_beside_busy_processes_on_the_wall_clock_give_no_figure(monkeypatch):
+    """Compared with a reference step timed clean (or at raised priority), steps that other processes slowed would
+    read as the allocator's cost: 451% more for an LSTM beside other probes. Such a window gives no figure."""
+    from advisor.probe import allocator
+    from advisor.schemas import Measurement
+
+    monkeypatch.setattr(allocator, "_mallopt", lambda: lambda option, value: 1)
+    monkeypatch.setattr(allocator, "minor_faults", lambda: 0)
+    ref = Measurement(device="cpu", batch_size=8, threads=1, compute_seconds=0.001, kernel_cpu_share=0.5,
+                      clock="wall")
+    busy, quiet = _Probe(), _Probe()
+    busy.load_source, quiet.load_source = _Load(others=1.0), _Load(others=0.0)
+    assert allocator.measure_kept_memory(busy, ref, 1.0) is None and busy.steps > 3  # timed, then dropped
+    kept = allocator.measure_kept_memory(quiet, ref, 1.0)
+    assert kept is not None and kept.steps >= allocator.MIN_STEPS
+    # on the thread's CPU clock other processes do not count: the figure stands
+    thread_clock = ref.model_copy(update={"clock": "thread_cpu"})
+    busy_thread = _Probe()
+    busy_thread.load_source = _Load(others=1.0)
+    assert allocator.measure_kept_memory(busy_thread, thread_clock, 1.0) is not None
