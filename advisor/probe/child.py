@@ -242,7 +242,7 @@ def _check_and_probe(channel: _Channel, request: ProbeRequest, workload: Workloa
 
     if devices:
         _probe_devices(channel, request, workload, devices, cold_start_seconds=cold_start_seconds, twin=twin,
-                       first_use=first_use)
+                       first_use=first_use, flops_per_sample=analysis.flops_per_sample if analysis else None)
 
 
 # The check step's batch size (also what the CPU is recorded to run out of memory at when it does).
@@ -379,7 +379,8 @@ def _fork_twin(channel: _Channel, start: ChildStart, request: ProbeRequest, work
 
 
 def _probe_devices(channel: _Channel, request: ProbeRequest, workload: Workload, devices: list[str],
-                   cold_start_seconds: float, twin: TwinPair | None = None, first_use: float = 0.0) -> None:
+                   cold_start_seconds: float, twin: TwinPair | None = None, first_use: float = 0.0,
+                   flops_per_sample: float | None = None) -> None:
     from advisor.probe.measure import DeviceProbe, ProbeOptions
     from advisor.probe.sampler import nvml_index
 
@@ -401,7 +402,7 @@ def _probe_devices(channel: _Channel, request: ProbeRequest, workload: Workload,
                 budget_seconds=max(left / (len(devices) - i), 0.1 * budget / len(devices)),
                 precision=request.precision, threads=request.threads,
                 thread_scaling=request.thread_scaling, cold_start_seconds=cold_start_seconds,
-                first_use_seconds=first_use, raise_priority=request.raise_priority)
+                first_use_seconds=first_use, raise_priority=request.raise_priority, flops_per_sample=flops_per_sample)
             index = None
             if nvml is not None and device.startswith("cuda"):
                 index = nvml_index(int(device.partition(":")[2] or 0), nvml)

@@ -54,6 +54,12 @@ FIRST_SHARE = 0.5  # of an equal split of the budget: what a cheap first point i
 # the model's own (GPT-2 124M's 11.5 s here), and timing it twice would only spend the budget.
 REPEAT_PRICING_SHARE = 0.25
 REPEAT_PRICING_SECONDS = 1.0
+# ... and a longer one too, where it took this many times what its FLOPs would at any CPU core's matmul rate: one
+# second for a 1.2-ms step (the first optimizer step importing torch._dynamo) priced every point of a short
+# budget at ~800x its time, where a model's own step is at most tens of times that floor (GPT-2 124M: ~5x).
+ONE_OFF_RATIO = 100.0
+# Above any CPU core's float32 matmul rate (two AVX-512 FMA units at 3.5 GHz: 224 GFLOP/s): the floor of a step.
+GENEROUS_FLOPS_PER_THREAD = 250e9
 # The largest batch the ladder times: a Measurement's bound (the history's 32-bit columns). A job may name a
 # batch of up to 10^12 samples (advisor.workload.job.MAX_JOB_COUNT); a point past this one is skipped whatever
 # its price, recorded as ``too_large``, and the job's time extrapolated from the sizes timed (no device holds
@@ -81,9 +87,21 @@ def measuring_order(sizes: list[int]) -> list[int]:
     return sizes[:1] + sizes[-1:] * (len(sizes) > 1) + sizes[1:-1]
 
 
-def repeat_pricing(step_seconds: float, remaining_seconds: float) -> bool:
-    """Whether a pricing step this long is timed again (``REPEAT_PRICING_SHARE``, ``REPEAT_PRICING_SECONDS``)."""
-    return step_seconds <= min(REPEAT_PRICING_SECONDS, REPEAT_PRICING_SHARE * remaining_seconds)
+def repeat_pricing(step_seconds: float, remaining_seconds: float, step_flops: float = 0.0, threads: int = 1) -> bool:
+    """Whether a pricing step this long is timed again: within ``REPEAT_PRICING_SHARE`` of what is left, and at
+    most ``REPEAT_PRICING_SECONDS`` or over ``ONE_OFF_RATIO`` times the least its ``step_flops`` (on the CPU, from
+    the analysis; 0: not known) take on ``threads`` (``least_step_seconds``)."""
+    if step_seconds > REPEAT_PRICING_SHARE * remaining_seconds:
+        return False
+    return step_seconds <= REPEAT_PRICING_SECONDS or (
+        step_flops > 0 and step_seconds > ONE_OFF_RATIO * least_step_seconds(step_flops, 1, threads))
+
+
+def least_step_seconds(flops_per_sample: float, batch_size: int, threads: int,
+                       flops_per_second_per_thread: float = GENEROUS_FLOPS_PER_THREAD) -> float:
+    """The least one CPU training step at ``batch_size`` can take: its FLOPs at the matmul rate on every thread
+    (a step runs slower: its other operators, and fewer FLOP/s than a large matmul reaches)."""
+    return flops_per_sample * batch_size / (flops_per_second_per_thread * max(1, threads))
 
 
 def point_cost(step_seconds: float) -> float:

@@ -58,10 +58,8 @@ from advisor.workload import Workload, move_to, split_batch, train_step
 from advisor.workload.describe import exception_text
 
 TARGET_RSE = 0.015  # stop sampling a batch size once its median is known to 1.5%
-MIN_SAMPLES = 5  # timed steps at a ladder point ...
-MIN_SAMPLES_TARGET = 8  # ... and at the user's batch size
-MIN_SECONDS = 0.2  # timed wall at a ladder point (noise on a busy machine averages out) ...
-MIN_SECONDS_TARGET = 2.0  # ... and at the user's batch size; both capped by the point's share of the budget
+MIN_SAMPLES, MIN_SAMPLES_TARGET = 5, 8  # timed steps at a ladder point, at the user's batch size
+MIN_SECONDS, MIN_SECONDS_TARGET = 0.2, 2.0  # timed wall at a ladder point, at the user's batch size (capped by share)
 MAX_WARMUP = 12
 STABLE = 0.85  # warm-up ends when a step is no faster than STABLE x the one before
 THREAD_SCALING_SECONDS = 1.5  # at most, for the 1-thread vs all-threads comparison
@@ -93,6 +91,7 @@ class ProbeOptions:
     # Times the user's batch size in another process (advisor.probe.twin), taken as it is; None back: measure here.
     target_measurer: Callable[[float, Report], DeviceProfile | None] | None = None
     raise_priority: bool = True  # on a busy CPU, windows at raised priority where allowed (probe.priority)
+    flops_per_sample: float | None = None  # the analysis's, where made: a pricing step's floor on the CPU (ladder)
 
 
 class _OutOfMemory(Exception):
@@ -378,11 +377,12 @@ class DeviceProbe:
                 profile.kept_memory = measure_kept_memory(self, top, after / 2)  # last: it changes glibc's thresholds
 
     def _pricing_step(self, profile: DeviceProfile, ladder: Ladder, b: int, deadline: float) -> None:
-        """Steps at batch size ``b`` that price the ladder (probe.ladder): a second where the first was cheap
-        (``ladder.repeat_pricing``), as a first step pays one-time costs (a loader built, lazy set-up)."""
+        """Steps at batch size ``b`` that price the ladder (probe.ladder): a second where the first was cheap or far
+        above its FLOPs' floor (``ladder.repeat_pricing``): a first step pays one-time costs (a loader, lazy set-up)."""
         self.report(0.0, f"{self.device_name}: one step at batch size {b} to price the ladder", force=True)
         seconds = self._window_step(profile, ladder, b)
-        if seconds is not None and repeat_pricing(seconds, deadline - time.perf_counter()):
+        flops = (self.options.flops_per_sample or 0.0) * b if self.device.type == "cpu" else 0.0
+        if seconds is not None and repeat_pricing(seconds, deadline - time.perf_counter(), flops, self._full_threads):
             seconds = min(seconds, self._window_step(profile, ladder, b) or seconds)
         if seconds is not None:
             ladder.observe(b, seconds)

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from advisor.probe.ladder import CHECK_BATCH_SIZE, LAST_RESORT_FRACTION, MIN_TIMED, MIN_WARMUP, auto_ladder
+from advisor.probe.ladder import (
+    CHECK_BATCH_SIZE,
+    LAST_RESORT_FRACTION,
+    MIN_TIMED,
+    MIN_WARMUP,
+    auto_ladder,
+    least_step_seconds,
+)
 from advisor.schemas import Analysis, DeviceProfile, Measurement
 from advisor.schemas.profile import CpuPeak, SkippedPoint
-
-# Above any CPU core's float32 matmul rate (two AVX-512 FMA units at 3.5 GHz: 224 GFLOP/s): a step priced at it
-# and still well within the budget is checked without timing this CPU's op rates first.
-GENEROUS_FLOPS_PER_THREAD = 250e9
 
 
 def step_bytes(analysis: Analysis) -> float:
@@ -40,12 +43,6 @@ def available_bytes() -> float:
         return float("inf")
 
 
-def least_step_seconds(analysis: Analysis, batch_size: int, threads: int, flops_per_second_per_thread: float) -> float:
-    """The least one training step at ``batch_size`` can take here: its FLOPs at the matmul rate on every
-    thread (a step runs slower: its other operators, and fewer FLOP/s than a large matmul reaches)."""
-    return analysis.flops_per_sample * batch_size / (flops_per_second_per_thread * max(1, threads))
-
-
 def beyond_budget(least_check_seconds: float, budget_seconds: float) -> bool:
     """Whether no ladder point could be timed: batch size 1, half the check's step at least, needs its warm-up
     and timed steps within ``LAST_RESORT_FRACTION`` of the budget (``advisor.probe.ladder``)."""
@@ -56,14 +53,14 @@ def beyond_budget(least_check_seconds: float, budget_seconds: float) -> bool:
 def too_slow_to_check(analysis: Analysis, budget_seconds: float, threads: int, torch: Any) -> CpuPeak | None:
     """This CPU's op rates when one step is priced past anything the probe could time (``beyond_budget``),
     else None (check the step, probe the ladder). The rates are timed only for a step that is beyond the budget
-    even at ``GENEROUS_FLOPS_PER_THREAD``."""
+    even at ``GENEROUS_FLOPS_PER_THREAD`` (``advisor.probe.ladder``)."""
     from advisor.probe.cpu_peak import measure_cpu_peak
 
-    if not beyond_budget(least_step_seconds(analysis, CHECK_BATCH_SIZE, threads, GENEROUS_FLOPS_PER_THREAD),
+    if not beyond_budget(least_step_seconds(analysis.flops_per_sample, CHECK_BATCH_SIZE, threads),
                          budget_seconds):
         return None
     peak = measure_cpu_peak(torch)
-    least = least_step_seconds(analysis, CHECK_BATCH_SIZE, threads, peak.matmul_flops_per_second)
+    least = least_step_seconds(analysis.flops_per_sample, CHECK_BATCH_SIZE, threads, peak.matmul_flops_per_second)
     return peak if beyond_budget(least, budget_seconds) else None
 
 
@@ -75,7 +72,8 @@ def cpu_too_slow(request: Any, analysis: Analysis, peak: CpuPeak, threads: int) 
     cpu = detect_cpu()
     sizes = sorted(set(request.batch_sizes)) if request.batch_sizes else auto_ladder(request.batch_size)
     skipped = [SkippedPoint(batch_size=b, priced_from="analysis",
-                            step_seconds=least_step_seconds(analysis, b, threads, peak.matmul_flops_per_second))
+                            step_seconds=least_step_seconds(analysis.flops_per_sample, b, threads,
+                                                            peak.matmul_flops_per_second))
                for b in sizes]
     return DeviceProfile(device="cpu", kind="cpu", name=cpu.model_name, memory_gib=cpu.memory_gib, threads=threads,
                          precision=request.precision, budget_seconds=request.probe_seconds, skipped=skipped,

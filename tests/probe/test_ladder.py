@@ -177,6 +177,11 @@ def test_a_pricing_step_is_timed_again_only_when_cheap_in_the_budget_and_in_seco
     assert not repeat_pricing(0.6, 2.0)  # more than a quarter of what is left
     assert repeat_pricing(1.0, 60.0) and not repeat_pricing(1.2, 60.0)  # at most 1 s, whatever the budget
     assert not repeat_pricing(11.5, 60.0)  # GPT-2 124M's step on a CPU: the model's own time, not set-up
+    # ... as its FLOPs say (2.5 TFLOP at batch 8 on 2 threads: at least 5 s at any core's matmul rate) ...
+    assert not repeat_pricing(11.5, 60.0, step_flops=2.5e12, threads=2)
+    # ... where a 1-s first step of a model whose FLOPs take microseconds is one-time costs: timed again
+    assert repeat_pricing(1.0047, 4.5, step_flops=8 * 2.6e5, threads=2)
+    assert not repeat_pricing(1.0047, 3.9, step_flops=8 * 2.6e5, threads=2)  # but only within a quarter of what is left
 
 
 def _walk(ladder: Ladder, seconds_per_sample: float, budget: float) -> list[int]:
