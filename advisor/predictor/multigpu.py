@@ -258,8 +258,9 @@ def data_parallel(compute_seconds_per_gpu: float, gradient_bytes: float, gpu_cou
         net = inter_node_bandwidth_gbs
         if net is None:
             net = p.default_network_bandwidth_gbs
-            notes.append(f"No network bandwidth given for {nodes} nodes: assumed {net:g} GB/s per node "
-                         f"({net * 8:g} Gbit/s).")
+            notes.append(f"The network between the {nodes} machines is assumed at {net:g} GB/s each ({net * 8:g} "
+                         "Gbit/s, a common cloud figure; InfiniBand or EFA clusters have 4-32x that, and their "
+                         "all-reduce is that much shorter).")
         if net <= 0:
             raise PredictionError(f"The network bandwidth must be positive, got {net} GB/s.")
         net_eff = net * p.bus_efficiency_network
@@ -295,6 +296,25 @@ def data_parallel(compute_seconds_per_gpu: float, gradient_bytes: float, gpu_cou
                             notes=notes)
 
 
+# The most GPUs of one model a single machine holds: an HGX/DGX baseboard and the PCIe servers clouds rent hold 8
+# (no catalog machine of another GPU holds more: pricing/instances.csv); 16 where a machine with an NVSwitch plane
+# of 16 is sold: NVIDIA DGX-2 (16 x V100 32GB, https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/dgx-2/
+# dgx-2h-datasheet-us-nvidia-955420-r2-web-new.pdf) and GCP's a2-megagpu-16g (16 x A100 40GB,
+# https://cloud.google.com/compute/docs/gpus#a100-gpus).
+GPUS_PER_NODE = 8
+LARGEST_NODE = {"V100-32GB": 16, "A100-40GB": 16}
+
+
+def nodes_for(spec: GpuSpec, gpu_count: int) -> int:
+    """The machines ``gpu_count`` GPUs of ``spec`` take at the least: the fewest that hold them with the same
+    number on each (``data_parallel`` splits them evenly), each at most ``LARGEST_NODE`` (``GPUS_PER_NODE``)."""
+    per_node = LARGEST_NODE.get(spec.name, GPUS_PER_NODE)
+    nodes = max(1, math.ceil(gpu_count / per_node))
+    while gpu_count % nodes:
+        nodes += 1
+    return nodes
+
+
 def accumulated_data_parallel(step_seconds_per_gpu: float, optimizer_seconds_per_gpu: float,
                               gradient_bytes: float, gpu_count: int, spec: GpuSpec, accum: int,
                               **kwargs) -> tuple[DataParallelStep, float]:
@@ -309,9 +329,17 @@ def accumulated_data_parallel(step_seconds_per_gpu: float, optimizer_seconds_per
         micro_step = ((accum - 1) x (step - optimizer) + data_parallel(step).step_seconds) / accum
 
     ``step_seconds_per_gpu``: one GPU's plain step (forward + backward + optimizer) at the per-GPU batch;
-    ``optimizer_seconds_per_gpu``: its optimizer part. ``kwargs`` go to ``data_parallel``.
+    ``optimizer_seconds_per_gpu``: its optimizer part. ``kwargs`` go to ``data_parallel``; without ``nodes``, more
+    GPUs than one machine holds are priced on the fewest machines that hold them (``nodes_for``), their all-reduce
+    over the network between them.
     """
+    nodes = kwargs.setdefault("nodes", nodes_for(spec, gpu_count))
     dp = data_parallel(step_seconds_per_gpu, gradient_bytes, gpu_count, spec, **kwargs)
+    if nodes > 1:
+        per_node = LARGEST_NODE.get(spec.name, GPUS_PER_NODE)
+        dp.notes.insert(0, f"{gpu_count} x {spec.name} are more than one machine holds ({per_node}): priced as "
+                           f"{nodes} machines of {gpu_count // nodes}, the gradients' all-reduce crossing the network "
+                           "between them.")
     return dp, accumulated_step(step_seconds_per_gpu, optimizer_seconds_per_gpu, accum, dp.step_seconds)
 
 

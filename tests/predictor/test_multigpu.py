@@ -149,7 +149,7 @@ def test_nodes_use_the_network_bandwidth():
     # with the default network efficiency (0.8) and no bandwidth given: 100 Gbit/s assumed, and said so
     dflt = data_parallel(0.2, 1.3e9, 16, NVLINK, nodes=2)
     assert dflt.effective_bandwidth_gbs == pytest.approx(12.5 * 0.8)
-    assert any("No network bandwidth" in n for n in dflt.notes)
+    assert any("The network between the 2 machines is assumed at 12.5 GB/s each" in n for n in dflt.notes)
     # a network faster than the intra-node link leaves the intra-node link the bottleneck
     fast = data_parallel(0.2, 1.3e9, 16, PCIE, nodes=2, inter_node_bandwidth_gbs=400.0)
     assert fast.link == "pcie"
@@ -227,3 +227,25 @@ def test_peer_to_peer_caveat_with_accumulation_compares_the_average_micro_step()
     note = peer_to_peer_caveat(PCIE, dp, step, lambda: off_step)
     assert note is not None and f"takes {off_step / step:.2f}x as long" in note
     assert off_step / step < off_dp.step_seconds / dp.step_seconds
+
+
+def test_more_gpus_than_one_machine_holds_are_priced_over_the_network_between_machines():
+    """16 or 64 H100-SXM are 2 or 8 machines of 8 (no machine holds more): their all-reduce crosses the network,
+    where it was priced as one NVLink machine (92% efficient where the network model says 11%). A100-40GB comes
+    in 16-GPU machines (GCP a2-megagpu-16g), so 16 of them stay one machine."""
+    from advisor.predictor.multigpu import accumulated_data_parallel, nodes_for
+
+    h100 = GpuSpec(name="H100-SXM", intra_node_link="nvlink", intra_node_bandwidth_gbs=450.0)
+    assert [nodes_for(h100, k) for k in (1, 8, 9, 12, 16, 64)] == [1, 1, 3, 2, 2, 8]
+    assert [nodes_for(NVLINK, k) for k in (16, 32)] == [1, 2]
+    grads = 354e6 * 4
+    one_machine, _ = accumulated_data_parallel(0.036, 0.004, grads, 8, h100, 1)
+    two, two_step = accumulated_data_parallel(0.036, 0.004, grads, 16, h100, 1)
+    assert (one_machine.nodes, one_machine.link) == (1, "nvlink")
+    assert (two.nodes, two.link) == (2, "network")
+    assert two.scaling_efficiency < 0.5 * one_machine.scaling_efficiency
+    assert two.notes[0].startswith("16 x H100-SXM are more than one machine holds (8): priced as 2 machines of 8")
+    assert any("12.5 GB/s each (100 Gbit/s" in n for n in two.notes)
+    assert accumulated_data_parallel(0.036, 0.004, grads, 16, NVLINK, 1)[0].link == "nvlink"
+    # a caller that names the machines keeps them
+    assert accumulated_data_parallel(0.036, 0.004, grads, 16, h100, 1, nodes=1)[0].link == "nvlink"
