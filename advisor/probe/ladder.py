@@ -60,6 +60,10 @@ REPEAT_PRICING_SECONDS = 1.0
 ONE_OFF_RATIO = 100.0
 # Above any CPU core's float32 matmul rate (two AVX-512 FMA units at 3.5 GHz: 224 GFLOP/s): the floor of a step.
 GENEROUS_FLOPS_PER_THREAD = 250e9
+# Points this far apart (a ratio of batch sizes) give a slope to price a larger batch along: an AdamW step over 8M
+# embedding parameters took 93 ms at batch 4 and 111 ms at 32, and in proportion batch 128 was priced at 3-6 s
+# (it took 82 ms), out of a 10-s budget's reach. Closer points' slope would be mostly their noise.
+LINE_SPAN = 4
 # The largest batch the ladder times: a Measurement's bound (the history's 32-bit columns). A job may name a
 # batch of up to 10^12 samples (advisor.workload.job.MAX_JOB_COUNT); a point past this one is skipped whatever
 # its price, recorded as ``too_large``, and the job's time extrapolated from the sizes timed (no device holds
@@ -128,7 +132,8 @@ def step_price(batch_size: int, fits: list[Measurement], check: tuple[int, float
 
 def projected_cost(fits: list[Measurement], batch_size: int, steps: int) -> float:
     """Seconds for ``steps`` steps at ``batch_size``, interpolated between the measured points around it
-    (step time is a fixed cost plus a cost per sample), or proportionally beyond them."""
+    (step time is a fixed cost plus a cost per sample); beyond them along the line through the two largest where
+    they are ``LINE_SPAN`` apart and rise, else in proportion to the batch size (the fixed cost unknown)."""
     points = sorted((m.batch_size, (m.batch_seconds or 0.0) + (m.compute_seconds or 0.0)) for m in fits)
     if not points:
         return 0.0
@@ -140,7 +145,9 @@ def projected_cost(fits: list[Measurement], batch_size: int, steps: int) -> floa
     elif above:
         per_step = above[0][1]
     else:
-        per_step = below[-1][1] * batch_size / below[-1][0]
+        (s0, t0), (s1, t1) = points[-2] if len(points) > 1 else points[-1], points[-1]
+        line = s1 >= LINE_SPAN * s0 and t1 > t0
+        per_step = t1 + (t1 - t0) * (batch_size - s1) / (s1 - s0) if line else t1 * batch_size / s1
     return steps * per_step
 
 
@@ -281,7 +288,10 @@ class Ladder:
                 return Planned(b, min(remaining, max(cost, TOP_FRACTION * remaining if self.queue else remaining)),
                                True)
             self._skip(b, fits)
-            return self._largest_below(b, fits, remaining)
+            below = self._largest_below(b, fits, remaining)
+            if below is not None:
+                self.queue.insert(0, b)  # priced again once the point below it is timed (a line then)
+            return below
         if cost > remaining:
             self._skip(b, fits)
             return None

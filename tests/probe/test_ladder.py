@@ -56,7 +56,11 @@ def test_projected_cost_interpolates_between_measured_points():
     assert projected_cost(fits, 8, 1) == pytest.approx(0.12)
     assert projected_cost(fits, 36, 10) == pytest.approx(10 * (0.12 + 0.44 * 28 / 56))
     assert projected_cost(fits, 4, 1) == pytest.approx(0.12)  # below: no cheaper than the smallest
-    assert projected_cost(fits, 128, 1) == pytest.approx(0.56 * 2)  # beyond: proportional
+    # beyond, from two points 8x apart: along their line (0.44 s over 56 samples)
+    assert projected_cost(fits, 128, 1) == pytest.approx(0.56 + 0.44 * 64 / 56)
+    assert projected_cost([m(32, 0.12), m(64, 0.56)], 128, 1) == pytest.approx(0.56 * 2)  # 2x apart: proportional
+    assert projected_cost([m(8, 0.56), m(64, 0.5)], 128, 1) == pytest.approx(0.5 * 2)  # falling (noise): proportional
+    assert projected_cost([m(64, 0.56)], 128, 1) == pytest.approx(0.56 * 2)  # one point: proportional
     assert projected_cost([], 128, 5) == 0.0
 
 
@@ -216,3 +220,17 @@ def test_a_batch_past_the_largest_timed_one_on_a_slow_device_is_priced_and_skipp
     assert timed and max(timed) <= 16
     top = max(ladder.skipped, key=lambda p: p.batch_size)
     assert top.batch_size == 10**12 and top.too_large and top.step_seconds == pytest.approx(1.0 * 10**12)
+
+
+def test_a_top_priced_out_from_one_point_is_priced_again_along_the_line_once_a_point_below_it_is_timed():
+    """A step with a large fixed cost (AdamW over 8M embedding parameters: 93 ms at batch 4, 111 ms at 32) is
+    priced in proportion from batch 4 alone at 3 s at 128, out of reach; once 32 is timed, along the line
+    through 4 and 32 (0.17 s), and the user's batch size is timed after all."""
+    ladder = Ladder(128)
+    ladder.queue = [128, 16, 32, 64]
+    fits = [m(4, 0.093)]
+    assert ladder.next(fits, 6.0) == Planned(32, pytest.approx(4.2), True)  # 128: 4 x 2.98 s > 6 s
+    assert ladder.queue[0] == 128
+    fits.append(m(32, 0.111))
+    plan = ladder.next(fits, 4.0)
+    assert plan is not None and plan.batch_size == 128 and plan.is_top
