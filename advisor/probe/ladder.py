@@ -254,7 +254,8 @@ class Ladder:
 
     def _skip(self, b: int, fits: list[Measurement]) -> None:
         price = self._price(b, fits)
-        if price is not None and all(s.batch_size != b for s in self.skipped):
+        if price is not None:  # a size skipped again keeps its latest price (from more points)
+            self.skipped = [s for s in self.skipped if s.batch_size != b]
             self.skipped.append(SkippedPoint(batch_size=b, step_seconds=price[0], priced_from=price[1],
                                              too_large=b > MAX_TIMED_BATCH_SIZE))
 

@@ -234,3 +234,14 @@ def test_a_top_priced_out_from_one_point_is_priced_again_along_the_line_once_a_p
     fits.append(m(32, 0.111))
     plan = ladder.next(fits, 4.0)
     assert plan is not None and plan.batch_size == 128 and plan.is_top
+
+
+def test_a_size_skipped_again_keeps_its_latest_price():
+    ladder = Ladder(128)
+    ladder.queue = [128, 16, 32, 64]
+    fits = [m(4, 0.093)]
+    assert ladder.next(fits, 6.0).batch_size == 32
+    fits.append(m(32, 0.111))
+    assert ladder.next(fits, 0.5).batch_size == 16  # too little left for 128 (0.69 s) or 64 (0.53 s) now
+    [p128] = [p for p in ladder.skipped if p.batch_size == 128]
+    assert p128.step_seconds == pytest.approx(0.111 + 0.018 * 96 / 28)  # the line's, not 32 x 93 ms
