@@ -5,6 +5,8 @@ neither half a file nor the temporary one, and the new file keeps the old one's 
 over a ``0600`` file stays private). A symbolic link is written through, as a shell's ``>`` does: the file it
 points at is replaced, the link stays. A device or a named pipe (``/dev/null``, ``/dev/stdout``, a FIFO a
 reader waits on) is written into as it is: replacing it would put a regular file where the device was.
+``StagedFile`` splits the write from the move, for an output that may only replace the old one once something
+else has succeeded.
 """
 
 from __future__ import annotations
@@ -31,23 +33,50 @@ def is_sqlite_database(path: Path) -> bool:
 def write_in_place(path: Path, write: Callable[[Path], object]) -> Path:
     """Call ``write(p)`` so that its output ends up at ``path`` as described above; returns the file written
     (the link's target for a link). OSError when it cannot be written."""
-    target = Path(os.path.realpath(path))
-    try:
-        mode = target.stat().st_mode
-    except FileNotFoundError:
-        mode = None
-    if mode is not None and not stat.S_ISREG(mode):
-        write(target)  # a device or a pipe: there is no "in place" to swap
-        return target
-    tmp = target.with_name(f".{target.stem[:40]}.{os.getpid()}.tmp{target.suffix}")
-    try:
-        write(tmp)
-        if mode is not None:
-            os.chmod(tmp, stat.S_IMODE(mode))
-        os.replace(tmp, target)
-    finally:
+    return StagedFile(path, write).commit()
+
+
+class StagedFile:
+    """An output written now beside where it goes and moved into place only by ``commit()``; ``discard()`` (or a
+    failed write) removes it, leaving any file already at ``path`` as it was. So a run that writes an output and
+    then stores a result can put the output in place only once the result is stored (``recommend --plot``).
+    A device or a pipe is written into at once: there is nothing to replace. OSError when it cannot be written.
+    """
+
+    def __init__(self, path: Path, write: Callable[[Path], object]) -> None:
+        self.target = Path(os.path.realpath(path))
         try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
-    return target
+            self._mode: int | None = self.target.stat().st_mode
+        except FileNotFoundError:
+            self._mode = None
+        self._tmp: Path | None = None
+        if self._mode is not None and not stat.S_ISREG(self._mode):
+            write(self.target)  # a device or a pipe: there is no "in place" to swap
+            return
+        tmp = self.target.with_name(f".{self.target.stem[:40]}.{os.getpid()}.tmp{self.target.suffix}")
+        self._tmp = tmp
+        try:
+            write(tmp)
+            if self._mode is not None:
+                os.chmod(tmp, stat.S_IMODE(self._mode))
+        except BaseException:
+            self.discard()
+            raise
+
+    def commit(self) -> Path:
+        """Move the output into place; returns the file written."""
+        if self._tmp is not None:
+            try:
+                os.replace(self._tmp, self.target)
+            finally:
+                self.discard()
+        return self.target
+
+    def discard(self) -> None:
+        """Remove the output not yet moved into place (nothing once committed)."""
+        tmp, self._tmp = self._tmp, None
+        if tmp is not None:
+            try:
+                tmp.unlink(missing_ok=True)
+            except OSError:
+                pass

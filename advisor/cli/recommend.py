@@ -23,7 +23,6 @@ from advisor.cli.options import (
     job_setting_kwargs,
     output_format,
     pick_source,
-    write_atomically,
 )
 
 
@@ -96,7 +95,6 @@ def recommend(
                   budget=budget, objective=objective, providers=providers, regions=region, spot=spot, top=top,
                   precision=precision, pricing_files=pricing or (), probe_seconds=probe_seconds,
                   save=not no_save, startup_seconds_cpu=startup_cpu, startup_seconds_gpu=startup_gpu,
-                  before_save=None if plot is None else functools.partial(_write_plot, path=plot),
                   **{k: v for k, v in job_setting_kwargs(compile_, grad_accum_steps, eval_every,
                                                           eval_steps).items() if v is not None})
     _run(pick_source(workload, profile), kwargs, fmt, view, plot, server)
@@ -109,14 +107,22 @@ def _run(source, kwargs: dict, fmt: str, view: dict, plot: Path | None, server: 
     from advisor.errors import NoFeasibleCandidateError
 
     check_history_url(server, save=kwargs["save"])
+    staged: list = []  # the plot, written beside its path before the save and moved there only after it
+    if plot is not None:
+        kwargs = {**kwargs, "before_save": functools.partial(_stage_plot, path=plot, staged=staged)}
     with render.probe_progress(fmt == "text") as progress:
         try:
             run = api.recommend if server is None else remote.recommender(server)
             rec = run(source, progress=progress, **kwargs)
-        except NoFeasibleCandidateError as exc:
-            if exc.recommendation is not None and (fmt != "text" or exc.recommendation.candidates):
+        except BaseException as exc:
+            for out in staged:  # a failed save leaves an older plot where it was
+                out.discard()
+            if isinstance(exc, NoFeasibleCandidateError) and exc.recommendation is not None and (
+                    fmt != "text" or exc.recommendation.candidates):
                 _show(exc.recommendation, fmt, view, server)
             raise
+    if plot is not None:
+        _commit_plot(staged, plot, rec)
     _show(rec, fmt, view, server)
     if plot is not None and fmt == "text":
         render.note(f"plot written to {plot}")
@@ -133,8 +139,30 @@ def _show(rec, fmt: str, view: dict, server: str | None = None) -> None:
         answer.recommendation(rec, **view, server=server)
 
 
-def _write_plot(rec, path: Path) -> None:
-    """The plot, written before the recommendation is stored: a plot that fails leaves nothing saved."""
+def _stage_plot(rec, path: Path, staged: list) -> None:
+    """The plot, written beside ``path`` before the recommendation is stored (a plot that fails leaves nothing
+    saved); ``_commit_plot`` moves it into place once the recommendation is, so that a save that fails leaves
+    any older plot at ``path`` as it was."""
     from advisor.cli.plot import plot_recommendation
+    from advisor.output_file import StagedFile
 
-    write_atomically(path, lambda tmp: plot_recommendation(rec, tmp), "--plot")
+    try:
+        staged.append(StagedFile(path, lambda tmp: plot_recommendation(rec, tmp)))
+    except OSError as exc:
+        raise _plot_error(path, exc, "") from None
+
+
+def _commit_plot(staged: list, path: Path, rec) -> None:
+    for out in staged:
+        try:
+            out.commit()
+        except OSError as exc:
+            kept = f"; the recommendation was stored as history id {rec.id}" if rec.id is not None else ""
+            raise _plot_error(path, exc, kept) from None
+
+
+def _plot_error(path: Path, exc: OSError, kept: str):
+    from advisor.errors import ConfigError
+
+    return ConfigError(f"--plot {path}: could not write it ({exc.strerror or exc}){kept}.",
+                       hint="Fix: free some space, or pass --plot with another path.")

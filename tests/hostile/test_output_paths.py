@@ -54,6 +54,27 @@ def test_the_plot_is_written_and_the_row_saved_when_all_is_well(invoke, tmp_path
     assert target.read_text().lstrip().startswith("<?xml") and _saved(history_url) == 1
 
 
+def test_a_save_that_fails_leaves_an_older_plot_in_place(invoke, tmp_path, history_url, profile_file,
+                                                         monkeypatch):
+    # A locked or unreachable history fails at the save, after the plot was drawn: the plot of a recommendation
+    # that was not stored must not replace the one already there ("Nothing was written." stays true).
+    from advisor.errors import HistoryError
+    from advisor.history.repository import History
+
+    def locked(self, *args, **kwargs):
+        raise HistoryError("The history database failed: database is locked. Nothing was written.")
+
+    monkeypatch.setattr(History, "save_recommendation", locked)
+    target = tmp_path / "x.svg"
+    target.write_text("the plot of the last green run")
+    result = invoke("recommend", "--profile", profile_file, *JOB, "--plot", target)
+    assert result.exit_code == 1, result.output
+    assert "Nothing was written." in result.output and "Traceback" not in result.output
+    assert target.read_text() == "the plot of the last green run"
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("history.db")) == [
+        "profile.json", "x.svg"]
+
+
 def test_profile_output_is_checked_before_the_probe(invoke, tmp_path):
     import time
 
