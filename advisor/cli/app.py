@@ -58,7 +58,18 @@ def main() -> None:
             sys.stderr.write("error: standard output is closed, so advisor cannot print its answer.\n"
                              "Fix: run it with its output going to a terminal, a file or a pipe.\n")
         raise SystemExit(1)
-    build_app()(prog_name="advisor")
+    from advisor.cli.errors import standard_output_failed
+    from advisor.cli.streams import StandardOutputError, set_up
+
+    set_up()
+    try:
+        try:
+            build_app()(prog_name="advisor")
+        finally:  # --version, --help and usage errors print outside a command's handle_errors
+            sys.stdout.flush()
+    except StandardOutputError as exc:
+        standard_output_failed(exc)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,6 +1,8 @@
 """How a CLI command ends on an error: ``AdvisorError`` becomes its message on stderr and its exit code.
 
-``ADVISOR_DEBUG=1`` shows the traceback instead. Any other exception is a bug and keeps its traceback.
+``ADVISOR_DEBUG=1`` shows the traceback instead. Standard output that cannot be written (a full disk:
+``advisor.cli.streams.StandardOutputError``) is one message too, a closed pipe a quiet stop. Any other exception
+is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from typing import Any
 
 import typer
 
+from advisor.cli.streams import StandardOutputError
+
 
 def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     """Run a command, turning AdvisorError into a clean message and exit code."""
@@ -28,7 +32,9 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
                 # The probe's warnings are in Profile.notes and printed as notes (or in the JSON); Python's
                 # own rendering of them (file, line, source) is noise on a terminal.
                 warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"advisor(\.|$)")
-                return func(*args, **kwargs)
+                result = func(*args, **kwargs)
+            sys.stdout.flush()  # what is still buffered fails here, not at exit (with a traceback)
+            return result
         except AdvisorError as exc:
             if os.environ.get("ADVISOR_DEBUG", "") not in ("", "0", "false"):
                 raise
@@ -39,11 +45,30 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except BrokenPipeError:
             # The reader of our output went away (`advisor ... | head`): stop quietly, and keep Python from
             # complaining when it flushes stdout at exit.
-            with contextlib.suppress(OSError, ValueError):
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            _drop_stdout()
+            raise typer.Exit(code=1) from None
+        except StandardOutputError as exc:
+            standard_output_failed(exc)
             raise typer.Exit(code=1) from None
         except KeyboardInterrupt:
             typer.echo("Interrupted.", err=True)
             raise typer.Exit(code=130) from None
 
     return wrapper
+
+
+def standard_output_failed(exc: OSError) -> None:
+    """Say on stderr that the answer could not be written to standard output, and why; what is left of it is
+    dropped, so that Python does not fail again on it at exit."""
+    from advisor.cli import render
+    from advisor.errors import AdvisorError
+
+    _drop_stdout()
+    render.error(AdvisorError(f"could not write the answer to standard output ({exc.strerror or exc}).",
+                              hint="Fix: free some space where the output goes (or send it elsewhere), then run "
+                                   "the command again."))
+
+
+def _drop_stdout() -> None:
+    with contextlib.suppress(OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -61,3 +61,18 @@ def test_stdout_closed_is_one_clear_message(args):
                             preexec_fn=lambda: os.close(1))
     assert result.returncode == 1
     assert "standard output is closed" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("args", [["pricing", "list", "--json"], ["pricing", "list"], ["--version"]])
+def test_stdout_on_a_full_disk_is_one_clear_message(args):
+    # /dev/full fails every write with ENOSPC, as a full disk does: one message naming standard output and
+    # why, not a traceback from the write (a large answer) or from Python's flush at exit (a small one).
+    code = "import sys; from advisor.cli.app import main; sys.argv = ['advisor', *sys.argv[1:]]; main()"
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-c", code, *args], stdout=full, stderr=subprocess.PIPE,
+                                text=True, cwd=Path(__file__).resolve().parents[2])
+    assert result.returncode == 1, result.stderr
+    assert result.stderr == ("error: could not write the answer to standard output (No space left on device).\n"
+                             "Fix: free some space where the output goes (or send it elsewhere), then run the "
+                             "command again.\n")

@@ -1,0 +1,42 @@
+"""The process's standard output as the CLI writes it, set up once at start (``advisor.cli.app.main``).
+
+A write that fails for another reason than a closed pipe (a full disk, an I/O error) raises
+``StandardOutputError``, which ``advisor.cli.errors`` reports as one message: an ``OSError`` alone does not say
+which file it came from.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import sys
+
+
+class StandardOutputError(OSError):
+    """Writing standard output failed (a closed pipe is ``BrokenPipeError``, which stops quietly instead)."""
+
+
+class _StandardOutput(io.FileIO):
+    """File descriptor 1, whose failed writes say that they were standard output's."""
+
+    def write(self, data) -> int | None:  # type: ignore[override]
+        try:
+            return super().write(data)
+        except BrokenPipeError:
+            raise
+        except OSError as exc:
+            raise StandardOutputError(exc.errno, exc.strerror) from None
+
+
+def set_up() -> None:
+    """Put ``sys.stdout`` over a ``_StandardOutput`` with the same encoding, errors and buffering. A stdout that
+    is not a file descriptor (a test's capture) is left as it is."""
+    stream = sys.stdout
+    try:
+        fd = stream.fileno()
+        encoding = codecs.lookup(stream.encoding).name
+    except (AttributeError, OSError, ValueError, LookupError, TypeError):
+        return
+    stream.flush()
+    sys.stdout = io.TextIOWrapper(io.BufferedWriter(_StandardOutput(fd, "w", closefd=False)), encoding=encoding,
+                                  errors=stream.errors, line_buffering=stream.line_buffering)
