@@ -1,8 +1,10 @@
 """The process's standard output as the CLI writes it, set up once at start (``advisor.cli.app.main``).
 
-A write that fails for another reason than a closed pipe (a full disk, an I/O error) raises
-``StandardOutputError``, which ``advisor.cli.errors`` reports as one message: an ``OSError`` alone does not say
-which file it came from.
+Characters its encoding cannot hold (a Latin-1 or ASCII terminal: ``LC_ALL=en_US.ISO-8859-1``,
+``PYTHONIOENCODING=ascii``) are written as ``?`` rather than failing the answer with a ``UnicodeEncodeError``
+(stderr writes them as ``\\u2014`` escapes). A write that fails for another reason than a closed pipe (a full
+disk, an I/O error) raises ``StandardOutputError``, which ``advisor.cli.errors`` reports as one message: an
+``OSError`` alone does not say which file it came from.
 """
 
 from __future__ import annotations
@@ -29,14 +31,20 @@ class _StandardOutput(io.FileIO):
 
 
 def set_up() -> None:
-    """Put ``sys.stdout`` over a ``_StandardOutput`` with the same encoding, errors and buffering. A stdout that
-    is not a file descriptor (a test's capture) is left as it is."""
+    """Put ``sys.stdout`` over a ``_StandardOutput`` with the same encoding and buffering, replacing what the
+    encoding cannot hold; stderr escapes it. A stdout that is not a file descriptor (a test's capture) is left as
+    it is."""
     stream = sys.stdout
     try:
         fd = stream.fileno()
         encoding = codecs.lookup(stream.encoding).name
     except (AttributeError, OSError, ValueError, LookupError, TypeError):
         return
+    # UTF-8 holds every character; a surrogate-escaped byte of a file name (the C locale's) is written back as
+    # the byte it was.
+    errors = stream.errors if encoding == "utf-8" and stream.errors != "strict" else "replace"
     stream.flush()
     sys.stdout = io.TextIOWrapper(io.BufferedWriter(_StandardOutput(fd, "w", closefd=False)), encoding=encoding,
-                                  errors=stream.errors, line_buffering=stream.line_buffering)
+                                  errors=errors, line_buffering=stream.line_buffering)
+    if getattr(sys.stderr, "errors", None) not in (None, "backslashreplace") and hasattr(sys.stderr, "reconfigure"):
+        sys.stderr.reconfigure(errors="backslashreplace")

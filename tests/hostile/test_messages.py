@@ -76,3 +76,33 @@ def test_stdout_on_a_full_disk_is_one_clear_message(args):
     assert result.stderr == ("error: could not write the answer to standard output (No space left on device).\n"
                              "Fix: free some space where the output goes (or send it elsewhere), then run the "
                              "command again.\n")
+
+
+CASES_ASCII = [
+    (["recommend", "--no-save"], 0, "Recommendation: Rent"),
+    (["recommend", "--no-save", "--format", "markdown"], 0, "**Recommendation:"),
+    (["recommend", "--no-save", "--deadline", "1s"], 3, "Recommendation: (infeasible)"),
+    (["predict", "--device", "cpu", "--no-save"], 0, "job"),
+    (["history", "list"], 0, "History"),
+]
+
+
+@pytest.mark.parametrize(("args", "code", "shown"), CASES_ASCII)
+def test_an_ascii_terminal_gets_the_answer_with_characters_replaced(args, code, shown, profile_file, history_url):
+    # A terminal whose encoding cannot hold the answer's dashes and arrows (PYTHONIOENCODING=ascii; a Latin-1
+    # locale alike): the answer with those written as "?", its own exit code, never a UnicodeEncodeError.
+    import advisor
+
+    if args[0] != "history":
+        args = [*args[:1], "--profile", str(profile_file), "--dataset-size", "1000", "--epochs", "1", *args[1:]]
+    else:  # rows to list: a recommendation, and a prediction (its interval has a dash)
+        advisor.recommend(profile_file, dataset_size=1000, epochs=1)
+        advisor.predict(profile_file, dataset_size=1000, epochs=1, save=True)
+    run = "import sys; from advisor.cli.app import main; sys.argv = ['advisor', *sys.argv[1:]]; main()"
+    result = subprocess.run([sys.executable, "-c", run, *args], capture_output=True,
+                            env={**os.environ, "PYTHONIOENCODING": "ascii", "COLUMNS": "200"},
+                            cwd=Path(__file__).resolve().parents[2])
+    out, err = result.stdout.decode("ascii"), result.stderr.decode("ascii")
+    assert result.returncode == code, err
+    assert "Traceback" not in err and shown in out, (out, err)
+    assert "?" in out  # a dash or an arrow, replaced
