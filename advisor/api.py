@@ -7,7 +7,6 @@ Every function returns the pydantic object that the CLI prints with ``--json``; 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +20,7 @@ from advisor.errors import (
     did_you_mean,
 )
 from advisor.history.session import fit_correction_noted, open_history
+from advisor.recommendation_notes import chosen_caveats, chosen_gpu_notes
 from advisor.schemas import Constraints, Estimate, JobSpec, Profile, Recommendation, Target, WorkloadSummary
 from advisor.settings import Settings
 from advisor.units import parse_actual_seconds, parse_duration_seconds, parse_names, parse_usd
@@ -419,8 +419,9 @@ def recommend(
         job = job_for(prof, dataset_size, epochs, batch_size, steps)
         at = prof.analysed_for(precision)  # a 16-bit job: from the profile's bf16 analysis, if any
         price = Pricer.corrected(at, offers, fitted, None if contexts is None else contexts.for_profile(at), keyed)
+        priced = price(job, precision)
         rec = ranking.rank(
-            price(job, precision), constraints, workload=WorkloadSummary.of(prof.workload),
+            priced, constraints, workload=WorkloadSummary.of(prof.workload),
             dataset_size=job.dataset_size, epochs=job.epochs, batch_size=job.batch_size,
             startup_seconds_cpu=settings.startup_seconds_cpu, startup_seconds_gpu=settings.startup_seconds_gpu,
             what_ifs=what_ifs(prof, job, precision, price, fitted, contexts),
@@ -428,6 +429,7 @@ def recommend(
             measured_devices=prof.timed_devices(), here=price.here(job, precision),
             host=prof.host.hostname if prof.host is not None else None,
             process_start_seconds=prof.host.process_start_seconds if prof.host is not None else None)
+        rec.notes.extend(chosen_caveats(rec, priced))
         return _finish(rec, prof, job, price.context, hist if save else None, before_save)
 
 
@@ -435,7 +437,7 @@ def _finish(rec: Recommendation, prof: Profile, job: JobSpec, ctx: Any, hist: Hi
             before_save: Callable[[Recommendation], None] | None) -> Recommendation:
     """The answer's last touches: the chosen GPU's lean for this kind of job and what the job could change
     there, the caller's hook, then the history row (``hist`` None: not saved)."""
-    rec.notes.extend(_chosen_gpu_notes(rec, prof, job, ctx))
+    rec.notes.extend(chosen_gpu_notes(rec, prof, job, ctx))
     rec.compiled, rec.grad_accum_steps, rec.eval_every, rec.eval_steps = (
         job.compiled, job.grad_accum_steps, job.eval_every, job.eval_steps)
     # A CPU runs the job as it was probed: what applies to GPUs only is said where CPU instances were priced.
@@ -449,20 +451,6 @@ def _finish(rec: Recommendation, prof: Profile, job: JobSpec, ctx: Any, hist: Hi
     if hist is not None:
         rec.id = hist.save_recommendation(rec, profile=prof)
     return rec
-
-
-def _chosen_gpu_notes(rec: Recommendation, prof: Profile, job: JobSpec, ctx: Any) -> list[str]:
-    """``estimate.gpu_notes`` for the chosen GPU: what ``predict`` of it says beyond its figures (the lean for
-    this kind of job, not where the history corrected the time; what the job could change there)."""
-    from advisor.predictor.estimate import gpu_notes
-
-    chosen = rec.chosen
-    spec = ctx.gpu_specs.get(chosen.gpu) if chosen is not None and chosen.gpu else None
-    if spec is None:
-        return []
-    notes = gpu_notes(prof.analysed_for(chosen.precision), spec, chosen.precision,
-                      math.ceil(job.batch_size / chosen.gpu_count), job.compiled, ctx, lean=chosen.method != "history")
-    return [f"the chosen {chosen.gpu}: {note}" for note in notes]
 
 
 def record_outcome(recommendation_id: int, actual_seconds: float | str, *, instance_type: str | None = None,

@@ -17,6 +17,7 @@ from typing import Any
 from rich.table import Table
 
 from advisor.cli.console import out, safe_text, show_controls
+from advisor.predictor.caveats import caveats
 from advisor.units import format_duration, format_duration_delta, format_usd, format_usd_delta
 
 VIEWS = ("hardware", "provider")
@@ -404,3 +405,6 @@ def scaling_table(grid: Any) -> None:
     con.print(table)
     for text in grid.notes:
         con.print(f"note: {safe_text(text)}")
+    for row in grid.rows:  # what predict of that one count prints as a note, which a row has no room for
+        for text in caveats(row.estimate.notes) if row.estimate is not None else ():
+            con.print(f"note: {row.count} GPU{'s' if row.count > 1 else ''}, {row.precision}: {safe_text(text)}")

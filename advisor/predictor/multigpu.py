@@ -49,6 +49,7 @@ from statistics import NormalDist
 from typing import Literal
 
 from advisor.errors import PredictionError
+from advisor.predictor.caveats import COMMUNICATION_BOUND, PEER_TO_PEER
 from advisor.predictor.job import accumulated_step
 from advisor.schemas import GpuSpec
 
@@ -287,7 +288,7 @@ def data_parallel(compute_seconds_per_gpu: float, gradient_bytes: float, gpu_cou
     step = compute + sync + exposed
     efficiency = compute / step
     if rest > window:
-        notes.append(f"Communication-bound: the all-reduce ({allreduce:.3g} s over {link}) outlasts the "
+        notes.append(f"{COMMUNICATION_BOUND}: the all-reduce ({allreduce:.3g} s over {link}) outlasts the "
                      f"backward pass it overlaps ({window:.3g} s).")
     return DataParallelStep(gpu_count=k, nodes=nodes, step_seconds=step, compute_seconds=compute,
                             allreduce_seconds=allreduce, exposed_comm_seconds=exposed,
@@ -364,7 +365,7 @@ def peer_to_peer_caveat(spec: GpuSpec, with_p2p: DataParallelStep, step_seconds:
     ratio = without / step_seconds
     if ratio < P2P_CAVEAT_RATIO:
         return None
-    return (f"{with_p2p.gpu_count} x {spec.name} over PCIe are priced with peer-to-peer transfers, which the card "
+    return (f"{with_p2p.gpu_count} x {spec.name} over PCIe {PEER_TO_PEER}, which the card "
             "allows; GPUs passed through to a cloud VM often have none (AWS g5 and g6 instances have none and are "
             f"priced so), and then each step takes {ratio:.2f}x as long ({step_seconds * 1e3:.1f} -> "
             f"{without * 1e3:.1f} ms; --no-p2p prices it so): check the instance's `nvidia-smi topo -p2p r` before "

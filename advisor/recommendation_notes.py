@@ -1,0 +1,42 @@
+"""The notes a recommendation takes from the estimates behind it, which the ranking (it imports no predictor)
+does not read: the chosen GPU's lean for this kind of job (``estimate.gpu_notes``), and the caveats
+(``advisor.predictor.caveats``) of the chosen candidate's own estimate, which ``predict`` of that target prints.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from advisor.schemas import JobSpec, Profile, Recommendation
+
+
+def chosen_gpu_notes(rec: Recommendation, prof: Profile, job: JobSpec, ctx: Any) -> list[str]:
+    """``estimate.gpu_notes`` for the chosen GPU: what ``predict`` of it says beyond its figures (the lean for
+    this kind of job, not where the history corrected the time; what the job could change there)."""
+    from advisor.predictor.estimate import gpu_notes
+
+    chosen = rec.chosen
+    spec = ctx.gpu_specs.get(chosen.gpu) if chosen is not None and chosen.gpu else None
+    if spec is None:
+        return []
+    notes = gpu_notes(prof.analysed_for(chosen.precision), spec, chosen.precision,
+                      math.ceil(job.batch_size / chosen.gpu_count), job.compiled, ctx, lean=chosen.method != "history")
+    return [f"the chosen {chosen.gpu}: {note}" for note in notes]
+
+
+def chosen_caveats(rec: Recommendation, priced: Sequence[tuple[Any, Any]]) -> list[str]:
+    """The caveats of the chosen candidate's estimate (``priced``: the (offer, estimate) pairs ranked), named
+    after its machine."""
+    from advisor.predictor.caveats import caveats
+
+    chosen = rec.chosen
+    if chosen is None:
+        return []
+    for offer, est in priced:
+        if (offer.provider, offer.instance_type, offer.region) == (chosen.provider, chosen.instance_type,
+                                                                    chosen.region):
+            return [f"the chosen {chosen.provider} {chosen.instance_type}: {note}"
+                    for note in caveats(getattr(est, "notes", ()))]
+    return []

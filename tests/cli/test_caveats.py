@@ -1,0 +1,46 @@
+"""The caveats of an estimate (``advisor.predictor.caveats``) reach the outputs that do not print its notes: each
+row of ``predict --gpus 1,2,4,8`` and the machine ``recommend`` chose, as ``predict`` of that one target says them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from advisor import api
+from advisor.cli.app import build_app
+
+DATA = Path(__file__).resolve().parents[1]
+GPU_PROFILE = DATA / "predictor" / "data" / "h200_nanogpt_gpt2_bf16_profile.json"  # an H200 probe, no CPU
+P2P = "8 x A100-80GB-PCIe over PCIe are priced with peer-to-peer transfers"
+
+
+def run(*args):
+    return CliRunner().invoke(build_app(), [str(a) for a in args])
+
+
+def test_the_peer_to_peer_caveat_reaches_its_row_of_the_gpu_count_table():
+    one = run("predict", "--profile", GPU_PROFILE, "--gpu", "A100-80GB-PCIe", "--gpus", "8", "--no-save", "--json")
+    assert one.exit_code == 0, one.output
+    (said,) = [n for n in json.loads(one.stdout)["notes"] if n.startswith(P2P)]
+    table = run("predict", "--profile", GPU_PROFILE, "--gpu", "A100-80GB-PCIe", "--gpus", "1,8", "--no-save")
+    assert table.exit_code == 0, table.output
+    flat = " ".join(table.stdout.split())  # rich wraps long notes
+    assert f"note: 8 GPUs, bf16: {' '.join(said.split())}" in flat
+    assert "1 GPU, bf16:" not in flat  # one GPU has no all-reduce to caveat
+
+
+def test_recommend_says_the_caveat_of_the_multi_gpu_machine_it_chose(tmp_path):
+    catalog = tmp_path / "p8.csv"
+    catalog.write_text("provider,instance_type,region,vcpus,memory_gib,gpu_model,gpu_count,gpu_memory_gib,"
+                       "price_hour_usd\nmyco,a100x8,eastus,96,880,A100-80GB-PCIe,8,80,29.4\n")
+    rec = api.recommend(GPU_PROFILE, dataset_size=1_200_000, epochs=1, pricing_files=[catalog], providers="myco",
+                        save=False)
+    assert (rec.chosen.instance_type, rec.chosen.gpu_count) == ("a100x8", 8)
+    (note,) = [n for n in rec.notes if P2P in n]
+    assert note.startswith(f"the chosen myco a100x8: {P2P}") and "--no-p2p prices it so" in note
+    text = run("recommend", "--profile", GPU_PROFILE, "--dataset-size", "1200000", "--epochs", "1", "--pricing",
+               catalog, "--providers", "myco", "--no-save")
+    assert text.exit_code == 0, text.output
+    assert f"note: the chosen myco a100x8: {P2P}" in " ".join(text.stdout.split())
