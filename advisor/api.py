@@ -20,7 +20,7 @@ from advisor.errors import (
     did_you_mean,
 )
 from advisor.history.session import fit_correction_noted, open_history
-from advisor.recommendation_notes import chosen_caveats, chosen_gpu_notes
+from advisor.recommendation_notes import chosen_gpu_notes, estimate_caveats
 from advisor.schemas import Constraints, Estimate, JobSpec, Profile, Recommendation, Target, WorkloadSummary
 from advisor.settings import Settings
 from advisor.units import parse_actual_seconds, parse_duration_seconds, parse_names, parse_usd
@@ -419,17 +419,17 @@ def recommend(
         job = job_for(prof, dataset_size, epochs, batch_size, steps)
         at = prof.analysed_for(precision)  # a 16-bit job: from the profile's bf16 analysis, if any
         price = Pricer.corrected(at, offers, fitted, None if contexts is None else contexts.for_profile(at), keyed)
-        priced = price(job, precision)
+        priced, here = price(job, precision), price.here(job, precision)
         rec = ranking.rank(
             priced, constraints, workload=WorkloadSummary.of(prof.workload),
             dataset_size=job.dataset_size, epochs=job.epochs, batch_size=job.batch_size,
             startup_seconds_cpu=settings.startup_seconds_cpu, startup_seconds_gpu=settings.startup_seconds_gpu,
             what_ifs=what_ifs(prof, job, precision, price, fitted, contexts),
             pricing_snapshot=catalog.snapshot(), notes=[*_profile_notes(prof, fitted), *steps.notes, *notes],
-            measured_devices=prof.timed_devices(), here=price.here(job, precision),
+            measured_devices=prof.timed_devices(), here=here,
             host=prof.host.hostname if prof.host is not None else None,
             process_start_seconds=prof.host.process_start_seconds if prof.host is not None else None)
-        rec.notes.extend(chosen_caveats(rec, priced))
+        rec.notes.extend(estimate_caveats(rec, priced, here))
         return _finish(rec, prof, job, price.context, hist if save else None, before_save)
 
 

@@ -1,6 +1,7 @@
 """The notes a recommendation takes from the estimates behind it, which the ranking (it imports no predictor)
 does not read: the chosen GPU's lean for this kind of job (``estimate.gpu_notes``), and the caveats
-(``advisor.predictor.caveats``) of the chosen candidate's own estimate, which ``predict`` of that target prints.
+(``advisor.predictor.caveats``) of the chosen candidate's own estimate and of each "Here" device's, which
+``predict`` of that target prints.
 """
 
 from __future__ import annotations
@@ -26,17 +27,19 @@ def chosen_gpu_notes(rec: Recommendation, prof: Profile, job: JobSpec, ctx: Any)
     return [f"the chosen {chosen.gpu}: {note}" for note in notes]
 
 
-def chosen_caveats(rec: Recommendation, priced: Sequence[tuple[Any, Any]]) -> list[str]:
+def estimate_caveats(rec: Recommendation, priced: Sequence[tuple[Any, Any]],
+                     here: Sequence[tuple[str, str, Any, bool]]) -> list[str]:
     """The caveats of the chosen candidate's estimate (``priced``: the (offer, estimate) pairs ranked), named
-    after its machine."""
+    after its machine, then those of each "Here" device's (``here``: ``Pricer.here``'s runs; an error has none)."""
     from advisor.predictor.caveats import caveats
 
-    chosen = rec.chosen
-    if chosen is None:
-        return []
-    for offer, est in priced:
+    chosen, out = rec.chosen, []
+    for offer, est in priced if chosen is not None else ():
         if (offer.provider, offer.instance_type, offer.region) == (chosen.provider, chosen.instance_type,
                                                                     chosen.region):
-            return [f"the chosen {chosen.provider} {chosen.instance_type}: {note}"
+            out += [f"the chosen {chosen.provider} {chosen.instance_type}: {note}"
                     for note in caveats(getattr(est, "notes", ()))]
-    return []
+            break
+    for device, _name, est, _busy in here:
+        out += [f"Here, {device}: {note}" for note in caveats(getattr(est, "notes", ()))]
+    return out

@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from advisor.errors import PredictionError
+from advisor.predictor.caveats import OUTSIDE_MEASURED_RANGE
 from advisor.predictor.compile_time import compile_costs
 from advisor.predictor.cpu_scaling import at_device_threads
 from advisor.predictor.fit import StepTimeFit, fit_memory, fit_step_time
@@ -433,14 +434,14 @@ def _batch_notes(fit: StepTimeFit, job: JobSpec, dev: DeviceProfile, notes: list
         notes.append(f"batch size {b} was not measured; interpolated between measured sizes "
                      f"{fit.min_batch}-{fit.max_batch}.")
     else:
-        notes.append(f"batch size {b} is outside the measured range {fit.min_batch}-{fit.max_batch}; "
+        notes.append(f"batch size {b} {OUTSIDE_MEASURED_RANGE} {fit.min_batch}-{fit.max_batch}; "
                      f"extrapolated along {fit.extrapolation}, with a wider interval.")
 
 
 def _last_batch_note(fit: StepTimeFit, job: JobSpec) -> str | None:
     last = job.last_batch_size
     if last != job.batch_size and not fit.in_range(last):
-        return f"the epoch's last batch ({last}) is outside the measured range; extrapolated."
+        return f"the epoch's last batch ({last}) {OUTSIDE_MEASURED_RANGE}; extrapolated."
     return None
 
 

@@ -44,3 +44,21 @@ def test_recommend_says_the_caveat_of_the_multi_gpu_machine_it_chose(tmp_path):
                catalog, "--providers", "myco", "--no-save")
     assert text.exit_code == 0, text.output
     assert f"note: the chosen myco a100x8: {P2P}" in " ".join(text.stdout.split())
+
+
+CPU_PROFILE = DATA / "hostile" / "data" / "tabular_profile.json"  # a CPU probe of batches 64-512
+
+
+def test_recommend_says_its_cpu_choice_and_here_were_extrapolated_past_the_probed_batches():
+    job = {"dataset_size": 300_000, "epochs": 1, "batch_size": 8192}
+    rec = api.recommend(CPU_PROFILE, **job, providers="gcp", save=False)
+    said = [n for n in api.predict(CPU_PROFILE, **job, target="cpu").notes if "outside the measured range" in n]
+    assert said == ["batch size 8192 is outside the measured range 64-512; extrapolated along the fitted line, "
+                    "with a wider interval.", "the epoch's last batch (5088) is outside the measured range; "
+                    "extrapolated."]
+    assert [n for n in rec.notes if n.startswith("Here, cpu: ")] == [f"Here, cpu: {n}" for n in said]
+    assert rec.chosen.tier == "cpu"
+    chosen = f"the chosen gcp {rec.chosen.instance_type}: "
+    assert [n.removeprefix(chosen) for n in rec.notes if n.startswith(chosen)] == said
+    inside = api.recommend(CPU_PROFILE, **{**job, "batch_size": 256}, providers="gcp", save=False)
+    assert not [n for n in inside.notes if "measured range" in n]
