@@ -163,14 +163,19 @@ def check_target(target: Any) -> None:
 
 
 def resolve_target(target: Target | str | None = None, *, gpu: str | None = None, gpus: int = 1,
-                   device: str | None = None, threads: int | None = None, peer_to_peer: bool | None = None) -> Target:
-    """A ``Target`` from the API/CLI's ways of naming one (``peer_to_peer``: ``gpu``'s ``--p2p/--no-p2p``)."""
+                   device: str | None = None, threads: int | None = None, peer_to_peer: bool | None = None,
+                   source: Any = None) -> Target:
+    """A ``Target`` from the API/CLI's ways of naming one (``peer_to_peer``: ``gpu``'s ``--p2p/--no-p2p``). With
+    a saved profile as ``source``, ``device`` "cuda:N" is a GPU of the machine it was taken on, not of this one."""
     from advisor.predictor.targets import resolve_target as _resolve
 
     check_target(target)
-    from advisor.hardware.devices import local_gpu_target, one_device
+    from advisor.hardware.devices import local_gpu_target, one_device, profile_gpu_target
 
     if target is None and not gpu and device is not None and (name := one_device(device)) != "cpu":
+        if _is_saved_profile(source):
+            prof = source if isinstance(source, Profile) else load_profile(source)
+            return profile_gpu_target(name, prof.devices, str(source) if not isinstance(source, Profile) else "")
         return local_gpu_target(name, _visible_gpus())
     return _resolve(target, gpu=gpu, gpus=gpus, threads=threads, peer_to_peer=peer_to_peer)
 

@@ -93,9 +93,7 @@ def predict(
                                                    save=not no_save, startup_seconds_gpu=startup_gpu,
                                                    peer_to_peer=p2p), json_out)
         return
-    target = api.resolve_target(gpu=gpu, gpus=counts[0], device=device, threads=threads, peer_to_peer=p2p)
-    if gpu:  # checked; the name as given, so that the estimate's notes say which variant a family name was read as
-        target = target.model_copy(update={"gpu_name": gpu.strip()})
+    target = _target(source, gpu, counts[0], device, threads, p2p)
     run = api.predict if server is None else remote.predictor(server)
     with render.probe_progress(not json_out) as progress:
         est = run(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size, target=target,
@@ -105,6 +103,17 @@ def predict(
         render.print_json(est.json_contract())
     else:
         _print_one(est, gpu, startup_gpu, server)
+
+
+def _target(source, gpu: str | None, count: int, device: str | None, threads: int | None, p2p: bool | None):
+    """The one target asked for; ``--device cuda:N`` of a profile is its machine's GPU (``api.resolve_target``)."""
+    from advisor import api
+
+    target = api.resolve_target(gpu=gpu, gpus=count, device=device, threads=threads, peer_to_peer=p2p,
+                                source=source)
+    if gpu:  # checked; the name as given, so that the estimate's notes say which variant a family name was read as
+        target = target.model_copy(update={"gpu_name": gpu.strip()})
+    return target
 
 
 def _check_target_flags(gpu: str | None, device: str | None, p2p: bool | None, threads: int | None) -> None:

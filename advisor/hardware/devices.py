@@ -1,7 +1,9 @@
-"""Device names of this machine ("cpu", "cuda:0"): the one place they are normalised and checked.
+"""Device names of this machine ("cpu", "cuda:0"): the one place they are normalised and checked; and of the
+machine a saved profile was taken on (``profile_gpu_target``), which ``--profile FILE --device cuda:N`` means.
 
-Both functions take the detected GPUs (``detect_gpus()``'s ``GpuInfo`` list) as an argument and never call NVML
-themselves: the caller detects once and passes the result around (DESIGN: hardware facts are passed in).
+The functions of this machine take the detected GPUs (``detect_gpus()``'s ``GpuInfo`` list) as an argument and
+never call NVML themselves: the caller detects once and passes the result around (DESIGN: hardware facts are
+passed in).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import re
 from collections.abc import Sequence
 
 from advisor.errors import HardwareError, did_you_mean
-from advisor.schemas import GpuInfo, Target
+from advisor.schemas import DeviceProfile, GpuInfo, Target
 
 
 def gpu_devices(gpus: Sequence[GpuInfo]) -> list[str]:
@@ -75,3 +77,24 @@ def local_gpu_target(device: str, gpus: Sequence[GpuInfo]) -> Target:
             return Target.gpu(gpu.spec_name, 1)
     raise HardwareError(f"No GPU {device} here.",
                         hint="Fix: run `advisor hardware` to see this machine's devices, or use --gpu NAME.")
+
+
+def profile_gpu_target(device: str, probed: Sequence[DeviceProfile], label: str) -> Target:
+    """The ``Target`` of GPU ``device`` ("cuda:0"; "cuda" is cuda:0) among the devices a profile (``label``: its
+    file, or "") ``probed``, by its recognised spec name: the same figure as recommend's "Here" for it.
+
+    HardwareError when the profile probed no such GPU, or advisor has no spec sheet for it.
+    """
+    name = "cuda:0" if device == "cuda" else device
+    label = f"the profile {label}" if label else "the profile"
+    gpus = [d for d in probed if d.kind == "gpu"]
+    for dev in gpus:
+        if dev.device == name:
+            if not dev.spec_name:
+                raise HardwareError(f"{name} ({dev.name}) in {label} is not a GPU advisor has a spec for.",
+                                    hint="Fix: add it to profiles/gpus.csv, or predict with --gpu NAME.")
+            return Target.gpu(dev.spec_name, 1)
+    had = ", ".join(f"{d.device} ({d.name})" for d in gpus) or "none: it was taken on a machine without a GPU"
+    raise HardwareError(f"{label[0].upper()}{label[1:]} has no GPU {name}; its GPUs: {had}.",
+                        hint="Fix: use --device with one of its devices (or cpu), or --gpu NAME to price a GPU "
+                             "it did not probe.")

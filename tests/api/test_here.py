@@ -130,3 +130,31 @@ def test_the_probes_process_start_is_given_beside_the_job():
     assert rec.here[0].process_start_seconds == 1.3
     assert ", after 1.3s to start Python and import torch (as the probe's process took). In all that is sooner " \
            "than the recommended machine's" in rec.verdict.here
+
+
+def _cli(*args):
+    return CliRunner().invoke(build_app(), [str(a) for a in args])
+
+
+@pytest.mark.parametrize("gpus_here", [[], [("NVIDIA A100-SXM4-80GB", "A100-80GB")]])
+def test_predict_profile_device_cuda_is_the_profiles_gpu_not_this_machines(monkeypatch, gpus_here):
+    # With --profile, `--device cuda:0` is the GPU of the machine the profile was taken on (as --device cpu is its
+    # CPU, and as recommend's Here shows it), whatever GPUs this machine has; a GPU it did not probe is refused.
+    from advisor.schemas import GpuInfo
+
+    monkeypatch.setattr(api, "_visible_gpus", lambda: [GpuInfo(index=0, name=n, spec_name=s, memory_gib=80.0)
+                                                        for n, s in gpus_here])
+    job = ["--dataset-size", "120000", "--epochs", "1", "--no-save"]
+    res = _cli("predict", "--profile", GPU_PROFILE, *job, "--device", "cuda:0", "--json")
+    assert res.exit_code == 0, res.output
+    est = json.loads(res.stdout)
+    (here,) = api.recommend(api.load_profile(GPU_PROFILE), dataset_size=120_000, epochs=1, save=False).here
+    assert (est["target"]["gpu"], est["seconds"], est["method"]) == ("H200", here.seconds, "measured")
+    missing = _cli("predict", "--profile", GPU_PROFILE, *job, "--device", "cuda:1")
+    assert missing.exit_code == 1 and "Traceback" not in missing.output
+    assert missing.output.startswith("error: The profile has no GPU cuda:1; its GPUs: cuda:0 (NVIDIA H200).\n")
+    cpu_only = _cli("predict", "--profile", CPU_PROFILE, *job, "--device", "cuda:0")
+    assert cpu_only.exit_code == 1, cpu_only.output
+    assert cpu_only.output.startswith("error: The profile has no GPU cuda:0; its GPUs: none: it was taken on a "
+                                      "machine without a GPU.\nFix: use --device with one of its devices (or cpu), "
+                                      "or --gpu NAME to price a GPU it did not probe.")
