@@ -72,8 +72,10 @@ def profile(workload: str | Path | Workload, *, devices: str | Sequence[str] | N
         batch_size: the training batch size (the top of the probe ladder); default the file's BATCH_SIZE.
         batch_sizes: an explicit ladder instead of the automatic one.
         probe_seconds: time budget for probing.
-        precision: fp32 | tf32 | bf16 | fp16; None: probed at fp32 and analysed at the workload's PRECISION (else
-            fp32), as ``recommend`` profiles it, so a saved profile answers as the workload file would.
+        precision: fp32 | tf32 | bf16 | fp16, probed and analysed at it, and the job's precision the profile
+            records (``workload.precision``: ``--profile`` prices the job at it unless ``--precision`` says
+            otherwise); None: probed at fp32 and analysed at the workload's PRECISION (else fp32), as ``recommend``
+            profiles it, so a saved profile answers as the workload file would.
         threads: CPU threads for the CPU probe (default torch's).
         analyze: also run the shape-level analysis used to scale to other GPUs.
         progress: callback(device, fraction, message).
@@ -86,6 +88,20 @@ def profile(workload: str | Path | Workload, *, devices: str | Sequence[str] | N
     Returns:
         The ``Profile``.
     """
+    prof = _probe(**locals())
+    job_precision = normalize_precision(precision)
+    if job_precision is None or normalize_precision(analysis_precision) not in (None, job_precision):
+        return prof
+    return prof.model_copy(update={"workload": prof.workload.model_copy(update={"precision": job_precision})})
+
+
+def _probe(workload: str | Path | Workload, *, devices: str | Sequence[str] | None, batch_size: int | None,
+           batch_sizes: Sequence[int] | None, probe_seconds: float, precision: str | None, threads: int | None,
+           analyze: bool, progress: Progress | None, timeout_seconds: float | None, analysis_precision: str | None,
+           bf16_analysis: bool | None, raise_priority: bool | None) -> Profile:
+    """``profile``'s probe, whose profile records the job's precision as the workload declared it: what
+    ``predict`` and ``recommend`` probe a workload with (at the precision a device is probed at, which need not
+    be the job's)."""
     from advisor.probe import run_profile
     from advisor.settings import raise_probe_priority
     from advisor.workload import Workload
@@ -217,9 +233,9 @@ def _as_profile(source: Any, *, devices: str | Sequence[str] | None, batch_size:
         return source
     if _is_saved_profile(source):
         return load_profile(source)
-    return profile(source, devices=devices, batch_size=batch_size, probe_seconds=probe_seconds, precision=precision,
-                   progress=progress, threads=threads, analysis_precision=analysis_precision,
-                   bf16_analysis=bf16_analysis, raise_priority=raise_priority)
+    return _probe(source, devices=devices, batch_size=batch_size, batch_sizes=None, probe_seconds=probe_seconds,
+                  precision=precision, threads=threads, analyze=True, progress=progress, timeout_seconds=None,
+                  analysis_precision=analysis_precision, bf16_analysis=bf16_analysis, raise_priority=raise_priority)
 
 
 def job_profile(source: Any, *, target: Target | str | None = None, recommend: bool = False,

@@ -46,6 +46,29 @@ def test_a_saved_profile_of_a_workload_that_declares_its_precision_answers_as_th
     assert from_profile.precision == from_file.precision == "bf16"
     assert from_profile.seconds == pytest.approx(from_file.seconds, rel=0.03)
     assert not any("the analysis was made in" in n for n in from_profile.notes)
-    told = advisor.profile(BF16_LM, devices=[], precision="fp32")  # asked for: as asked, and the estimate says so
-    approximated = advisor.predict(told, target=advisor.Target.gpu(GPU, 2), use_history=False)
-    assert any("the analysis was made in fp32" in n for n in approximated.notes)
+    told = advisor.profile(BF16_LM, devices=[], precision="fp32")  # asked for: an fp32 job, as asked
+    assert told.workload.precision == "fp32"
+    assert advisor.predict(told, target=advisor.Target.gpu(GPU, 2), use_history=False).precision == "fp32"
+    approximated = advisor.predict(told, target=advisor.Target.gpu(GPU, 2), use_history=False, precision="bf16")
+    assert any("the analysis was made in fp32" in n for n in approximated.notes)  # and the estimate says so
+
+
+MLP = Path(__file__).resolve().parents[2] / "examples" / "tabular_mlp.py"  # declares no PRECISION
+
+
+def test_a_profile_taken_at_a_precision_is_a_job_at_that_precision(tmp_path):
+    # `advisor profile --precision bf16` analysed at bf16 but recorded no precision: --profile then priced the
+    # GPUs at fp32, approximated from the 16-bit analysis, without a word in recommend's answer.
+    saved = advisor.api.save_profile(advisor.profile(MLP, devices=[], precision="bf16"), tmp_path / "bf16.json")
+    prof = advisor.api.load_profile(saved)
+    assert prof.workload.precision == "bf16"
+    job = {"dataset_size": 300_000, "epochs": 10, "batch_size": 64, "use_history": False}
+    est = advisor.predict(saved, target=advisor.Target.gpu(GPU, 1), **job)
+    assert est.precision == "bf16" and not any("approximated" in n for n in est.notes)
+    rec = advisor.recommend(saved, **{k: v for k, v in job.items() if k != "use_history"}, save=False)
+    assert {c.precision for c in rec.best_per_tier.values() if c is not None} == {"bf16"}
+    assert advisor.predict(saved, target=advisor.Target.gpu(GPU, 1), **job, precision="fp32").precision == "fp32"
+    # A profile taken before the precision was recorded answers as it did: the file's (none: fp32), approximated.
+    older = prof.model_copy(update={"workload": prof.workload.model_copy(update={"precision": None})})
+    before = advisor.predict(older, target=advisor.Target.gpu(GPU, 1), **job)
+    assert before.precision == "fp32" and any("fp32 bytes are approximated" in n for n in before.notes)
