@@ -45,6 +45,7 @@ def set_up() -> None:
     errors = stream.errors if encoding == "utf-8" and stream.errors != "strict" else "replace"
     stream.flush()
     sys.stdout = io.TextIOWrapper(io.BufferedWriter(_StandardOutput(fd, "w", closefd=False)), encoding=encoding,
-                                  errors=errors, line_buffering=stream.line_buffering)
+                                  errors=errors, line_buffering=stream.line_buffering,
+                                  write_through=getattr(stream, "write_through", False))
     if getattr(sys.stderr, "errors", None) not in (None, "backslashreplace") and hasattr(sys.stderr, "reconfigure"):
         sys.stderr.reconfigure(errors="backslashreplace")

@@ -106,3 +106,10 @@ def test_an_ascii_terminal_gets_the_answer_with_characters_replaced(args, code, 
     assert result.returncode == code, err
     assert "Traceback" not in err and shown in out, (out, err)
     assert "?" in out  # a dash or an arrow, replaced
+
+
+def test_standard_output_set_up_keeps_python_unbuffered_mode():
+    code = "import sys; from advisor.cli import streams; streams.set_up(); print(sys.stdout.write_through)"
+    result = subprocess.run([sys.executable, "-u", "-c", code], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parents[2])
+    assert result.stdout == "True\n", result.stderr
