@@ -1,8 +1,9 @@
 """Which of an estimate's notes are caveats: what to check before acting on its figure, as opposed to how the
 figure was worked out: a PCIe machine priced with the peer-to-peer transfers its cards allow (a cloud VM's often
-have none), an all-reduce that outlasts the backward pass it overlaps, a batch size extrapolated past the sizes
-the probe timed. Where the estimate's own notes are not printed (a row of ``predict --gpus 1,2,4``, the machine
-``recommend`` chose, its "Here" devices), these are.
+have none), an all-reduce that outlasts the backward pass it overlaps, more GPUs than one machine holds (their
+all-reduce over an assumed network), a batch size extrapolated past the sizes the probe timed. Where the
+estimate's own notes are not printed (a row of ``predict --gpus 1,2,4``, the machine ``recommend`` chose, its
+"Here" devices), these are.
 
 The phrases are this module's, and the notes that carry them (``multigpu``, ``measured``) are written with them,
 so that a reworded note stays a caveat.
@@ -15,7 +16,8 @@ from collections.abc import Iterable
 PEER_TO_PEER = "are priced with peer-to-peer transfers"
 COMMUNICATION_BOUND = "Communication-bound"
 OUTSIDE_MEASURED_RANGE = "is outside the measured range"
-_PHRASES = (PEER_TO_PEER, COMMUNICATION_BOUND, OUTSIDE_MEASURED_RANGE)
+MORE_THAN_ONE_MACHINE = "are more than one machine holds"
+_PHRASES = (PEER_TO_PEER, COMMUNICATION_BOUND, OUTSIDE_MEASURED_RANGE, MORE_THAN_ONE_MACHINE)
 
 
 def caveats(notes: Iterable[str]) -> list[str]:

@@ -49,7 +49,7 @@ from statistics import NormalDist
 from typing import Literal
 
 from advisor.errors import PredictionError
-from advisor.predictor.caveats import COMMUNICATION_BOUND, PEER_TO_PEER
+from advisor.predictor.caveats import COMMUNICATION_BOUND, MORE_THAN_ONE_MACHINE, PEER_TO_PEER
 from advisor.predictor.job import accumulated_step
 from advisor.schemas import GpuSpec
 
@@ -338,7 +338,7 @@ def accumulated_data_parallel(step_seconds_per_gpu: float, optimizer_seconds_per
     dp = data_parallel(step_seconds_per_gpu, gradient_bytes, gpu_count, spec, **kwargs)
     if nodes > 1:
         per_node = LARGEST_NODE.get(spec.name, GPUS_PER_NODE)
-        dp.notes.insert(0, f"{gpu_count} x {spec.name} are more than one machine holds ({per_node}): priced as "
+        dp.notes.insert(0, f"{gpu_count} x {spec.name} {MORE_THAN_ONE_MACHINE} ({per_node}): priced as "
                            f"{nodes} machines of {gpu_count // nodes}, the gradients' all-reduce crossing the network "
                            "between them.")
     return dp, accumulated_step(step_seconds_per_gpu, optimizer_seconds_per_gpu, accum, dp.step_seconds)

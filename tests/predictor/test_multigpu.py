@@ -245,6 +245,8 @@ def test_more_gpus_than_one_machine_holds_are_priced_over_the_network_between_ma
     assert (two.nodes, two.link) == (2, "network")
     assert two.scaling_efficiency < 0.5 * one_machine.scaling_efficiency
     assert two.notes[0].startswith("16 x H100-SXM are more than one machine holds (8): priced as 2 machines of 8")
+    from advisor.predictor.caveats import caveats
+    assert caveats(two.notes)[0] == two.notes[0]  # printed under a --gpus table row and for recommend's choice
     assert any("12.5 GB/s each (100 Gbit/s" in n for n in two.notes)
     assert accumulated_data_parallel(0.036, 0.004, grads, 16, NVLINK, 1)[0].link == "nvlink"
     # a caller that names the machines keeps them
