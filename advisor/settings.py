@@ -44,6 +44,15 @@ def raise_probe_priority(env: Mapping[str, str] | None = None) -> bool:
     return text == "raised"
 
 
+DEBUG_OFF = ("", "0", "false", "no", "off")
+
+
+def debug_enabled(env: Mapping[str, str] | None = None) -> bool:
+    """``ADVISOR_DEBUG``: tracebacks for user errors unless unset or "0", "false", "no" or "off" (any case)."""
+    env = os.environ if env is None else env
+    return env.get("ADVISOR_DEBUG", "").strip().lower() not in DEBUG_OFF
+
+
 def default_database_url() -> str:
     from platformdirs import user_data_dir
 
@@ -83,7 +92,7 @@ class Settings:
         values: dict = {
             "database_url": env.get("ADVISOR_DATABASE_URL") or None,
             "pricing_files": tuple(Path(p) for p in env.get("ADVISOR_PRICING", "").split(os.pathsep) if p),
-            "debug": env.get("ADVISOR_DEBUG", "") not in ("", "0", "false"),
+            "debug": debug_enabled(env),
             "raise_probe_priority": raise_probe_priority(env),
         }
         for key, name in (("startup_seconds_cpu", "ADVISOR_STARTUP_SECONDS_CPU"),

@@ -36,7 +36,9 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             sys.stdout.flush()  # what is still buffered fails here, not at exit (with a traceback)
             return result
         except AdvisorError as exc:
-            if os.environ.get("ADVISOR_DEBUG", "") not in ("", "0", "false"):
+            from advisor.settings import debug_enabled
+
+            if debug_enabled():
                 raise
             from advisor.cli import render
 

@@ -113,3 +113,16 @@ def test_standard_output_set_up_keeps_python_unbuffered_mode():
     result = subprocess.run([sys.executable, "-u", "-c", code], capture_output=True, text=True,
                             cwd=Path(__file__).resolve().parents[2])
     assert result.stdout == "True\n", result.stderr
+
+
+@pytest.mark.parametrize("value, shown", [("", False), ("0", False), ("false", False), ("False", False),
+                                          ("no", False), ("OFF", False), (" off ", False), ("1", True),
+                                          ("true", True), ("yes", True)])
+def test_advisor_debug_off_values_keep_the_one_line_message(value, shown, tmp_path):
+    """ADVISOR_DEBUG=False, no or off turned tracebacks on (only "", "0" and "false" counted as off)."""
+    env = {**os.environ, "ADVISOR_DEBUG": value}
+    done = subprocess.run([sys.executable, "-c", "from advisor.cli.app import main; main()", "predict",
+                           str(tmp_path / "missing.py"), "--device", "cpu", "--no-save"],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 1, done.stderr
+    assert ("Traceback" in done.stderr) is shown, done.stderr
