@@ -58,10 +58,11 @@ def main() -> None:
             sys.stderr.write("error: standard output is closed, so advisor cannot print its answer.\n"
                              "Fix: run it with its output going to a terminal, a file or a pipe.\n")
         raise SystemExit(1)
-    from advisor.cli.errors import standard_output_failed
+    from advisor.cli.errors import end_on_termination, standard_output_failed
     from advisor.cli.streams import StandardOutputError, set_up
 
     set_up()
+    end_on_termination()
     try:
         try:
             build_app()(prog_name="advisor")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import signal
 import sys
 import warnings
 from collections.abc import Callable
@@ -55,8 +56,32 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except KeyboardInterrupt:
             typer.echo("Interrupted.", err=True)
             raise typer.Exit(code=130) from None
+        except Terminated as exc:
+            typer.echo(f"Terminated ({signal.Signals(exc.signum).name}).", err=True)
+            raise typer.Exit(code=128 + exc.signum) from None
 
     return wrapper
+
+
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP (``timeout``, a CI job cancelled, an ssh session closed), raised where the command runs so
+    that it ends as Ctrl-C does: its probe processes and scratch folder gone, nothing half-written. A
+    ``BaseException``: no ``except Exception`` of the command's may swallow it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def end_on_termination() -> None:
+    """SIGTERM and SIGHUP raise ``Terminated`` in the main thread (Python's default ends the process on the spot,
+    leaving the probe's scratch folder and no word). ``advisor serve``'s server installs its own on start."""
+    def _raise(signum: int, _frame: object) -> None:
+        raise Terminated(signum)
+
+    for signum in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if signum is not None and signal.getsignal(signum) is signal.SIG_DFL:
+            signal.signal(signum, _raise)
 
 
 def standard_output_failed(exc: OSError) -> None:
