@@ -3,6 +3,8 @@ and the new run): the chosen machine and the best of each tier, with the change 
 
 from __future__ import annotations
 
+import math
+import re
 from pathlib import Path
 from typing import Annotated
 
@@ -24,7 +26,7 @@ def _load(path: Path):
     from pydantic import ValidationError
 
     from advisor.errors import ConfigError
-    from advisor.schemas import Recommendation
+    from advisor.schemas import SCHEMA_VERSION, Recommendation
 
     hint = "Fix: pass two files written by `advisor recommend ... --json > FILE`."
     try:
@@ -33,19 +35,64 @@ def _load(path: Path):
             raise ConfigError(f"{path}: not a regular file (a folder, device or pipe).", hint=hint)
         if info.st_size > 64 * 1024 * 1024:
             raise ConfigError(f"{path}: larger than 64 MiB, so not a recommendation.", hint=hint)
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constant, parse_float=_finite)
     except OSError as exc:
         raise ConfigError(f"Cannot read {path}: {exc.strerror or exc}.", hint=hint) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ConfigError(f"{path} is not JSON ({exc}).", hint=hint) from None
     except (RecursionError, ValueError) as exc:  # nested past Python's recursion limit; an int of 5,000 digits
         raise ConfigError(f"{path} is not a JSON document advisor reads ({str(exc)[:200]}).", hint=hint) from None
+    version = data.get("schema_version") if isinstance(data, dict) else None
+    if isinstance(version, int) and not isinstance(version, bool) and version > SCHEMA_VERSION:
+        raise ConfigError(f"{path}: recommendation schema version {version} is newer than this advisor understands "
+                          f"({SCHEMA_VERSION}).", hint="Fix: upgrade advisor (pip install -U advisor).")
     try:
-        return Recommendation.model_validate(data)
+        rec = Recommendation.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "the document"
         raise ConfigError(f"{path} is not a recommendation: {where}: {first['msg']}.", hint=hint) from None
+    bad = _negative_figure(data)
+    if bad:
+        raise ConfigError(f"{path} is not a recommendation: {bad[0]} is {bad[1]!r}, a time or cost below zero.",
+                          hint=hint)
+    return rec
+
+
+def _no_constant(name: str) -> float:
+    """``json.loads``'s hook for NaN and Infinity: a recommendation has neither (and a diff must not print one)."""
+    raise ValueError(f"it holds {name}, which is not a number a time or cost can be")
+
+
+def _finite(text: str) -> float:
+    """``json.loads``'s hook for a float: one past the largest double (1e999) would be read as infinity."""
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"it holds {text}, past the largest number a time or cost can be")
+    return value
+
+
+# A candidate's or a Here run's figures that are times, their interval or dollars: none may be negative.
+_FIGURE = re.compile(r"(^|_)(seconds|low|high|usd)($|_)")
+
+
+def _negative_figure(data: dict) -> tuple[str, float] | None:
+    """The first negative time or cost among the candidates and Here runs, as (its JSON path, its value)."""
+    def sections():
+        for key in ("chosen",):
+            yield key, data.get(key)
+        for key in ("candidates", "excluded", "here"):
+            for i, item in enumerate(data.get(key) or ()):
+                yield f"{key}.{i}", item
+        for key in ("best_per_tier", "best_per_provider"):
+            for name, item in (data.get(key) or {}).items():
+                yield f"{key}.{name}", item
+
+    for where, item in sections():
+        for name, value in (item or {}).items():
+            if _FIGURE.search(name) and isinstance(value, (int, float)) and value < 0:
+                return f"{where}.{name}", value
+    return None
 
 
 @handle_errors

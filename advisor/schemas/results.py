@@ -7,7 +7,17 @@ from typing import Literal
 
 from pydantic import Field, computed_field
 
-from advisor.schemas.base import SCHEMA_VERSION, Bound, Method, Model, Objective, Precision, Tier, utc_now
+from advisor.schemas.base import (
+    SCHEMA_VERSION,
+    Bound,
+    Method,
+    Model,
+    Objective,
+    Precision,
+    SchemaVersion,
+    Tier,
+    utc_now,
+)
 from advisor.schemas.devices import Target
 from advisor.schemas.profile import WorkloadInfo
 
@@ -331,7 +341,7 @@ class CandidateGroup(Model):
 
 
 class Recommendation(Model):
-    schema_version: int = SCHEMA_VERSION
+    schema_version: SchemaVersion = SCHEMA_VERSION
     id: int | None = None
     created_at: datetime = Field(default_factory=utc_now)
     workload: WorkloadSummary

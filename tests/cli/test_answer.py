@@ -269,6 +269,36 @@ def test_diff_says_how_the_job_steps_changed(app, tmp_path):
     assert "how the job steps changed: compile True -> False; grad-accum-steps 8 -> 1" in notes
 
 
+def test_diff_refuses_a_newer_schema_and_figures_that_are_not_times_or_costs(app, rec, tmp_path):
+    """A recommendation from a newer advisor, or with NaN, infinite or negative figures, is refused (exit 1, one
+    message) rather than diffed: a NaN would reach diff --json as a bare NaN token, which is not JSON."""
+    good = tmp_path / "good.json"
+    good.write_text(json.dumps(rec))
+
+    def refused(edit, name):
+        data = json.loads(json.dumps(rec))
+        edit(data)
+        bad = tmp_path / name
+        bad.write_text(json.dumps(data))  # json.dumps writes NaN and Infinity as bare tokens
+        result = run(app, "diff", good, bad, "--json")
+        assert result.exit_code == 1 and result.stdout == "" and "Traceback" not in result.output, result.output
+        return " ".join(result.output.split())
+
+    assert "schema version 2 is newer than this advisor understands (1)" in refused(
+        lambda d: d.update(schema_version=2), "v2.json")
+    assert "schema_version" in refused(lambda d: d.update(schema_version=0), "v0.json")
+    assert "it holds NaN" in refused(lambda d: d["chosen"].update(cost_usd=float("nan")), "nan.json")
+    assert "it holds Infinity" in refused(lambda d: d["chosen"].update(seconds=float("inf")), "inf.json")
+    assert "chosen.total_seconds is -5, a time or cost below zero" in refused(
+        lambda d: d["chosen"].update(total_seconds=-5), "neg.json")
+    assert "candidates.0.cost_usd is -1.0" in refused(lambda d: d["candidates"][0].update(cost_usd=-1.0), "c.json")
+    big = tmp_path / "big.json"
+    text = json.dumps(rec).replace(f'"cost_usd": {json.dumps(rec["chosen"]["cost_usd"])}', '"cost_usd": 1e999', 1)
+    big.write_text(text)
+    result = run(app, "diff", good, big)
+    assert result.exit_code == 1 and "it holds 1e999" in " ".join(result.output.split())
+
+
 def test_diff_of_two_runs(app, tmp_path):
     old, new = tmp_path / "old.json", tmp_path / "new.json"
     old.write_text(run(app, *BASE, "--json").stdout)
