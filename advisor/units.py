@@ -302,3 +302,16 @@ def format_rate(per_second: float) -> str:
     if per_second >= 100:
         return f"{float(f'{per_second:.3g}'):,.0f}"
     return f"{per_second:.3g}"
+
+
+def format_gib_pair(needed: float, capacity: float, min_digits: int = 0) -> tuple[str, str]:
+    """A memory need and a capacity in GiB, with the fewest decimals (``min_digits`` up to three) at which the two
+    read differently: ("94", "80"), ("24.01", "24.00"); never "needs 4.0 GiB, has 4.0" for a job that does not
+    fit."""
+    pair = ("", "")
+    for digits in range(min_digits, max(min_digits, 3) + 1):
+        pair = (f"{needed:,.{digits}f}", f"{capacity:,.{digits}f}")
+        if pair[0] != pair[1]:
+            break
+    return pair
+

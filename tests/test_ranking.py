@@ -185,6 +185,21 @@ def test_memory_exclusion():
     assert t4.reason == "needs 20 GiB per GPU, has 16"
 
 
+def test_a_peak_just_over_the_memory_reads_as_more_than_it():
+    """4.012 GiB on a 4 GiB machine read "needs 4.0 GiB of memory, has 4.0": the figures get the digits that
+    tell them apart."""
+    ests = estimates()
+    ests[key(CPU)] = estimate(offer_target(CPU, no_lookup), 20000.0, peak=32.012)
+    rec = run(ests=ests)
+    assert [c.reason for c in rec.excluded] == ["needs 32.01 GiB of memory, has 32.00"]
+    ests = estimates(fits=False, peak=16.04, capacity=16.0)
+    (t4,) = run(ests=ests).excluded
+    assert t4.reason == "needs 16.04 GiB per GPU, has 16.00"
+    ests = estimates(fits=False, peak=16.4, capacity=16.0)
+    (t4,) = run(ests=ests).excluded
+    assert t4.reason == "needs 16.4 GiB per GPU, has 16.0"
+
+
 def test_cpu_memory_exclusion_uses_the_instance_memory():
     ests = estimates()
     ests[key(CPU)] = estimate(offer_target(CPU, no_lookup), 20000.0, peak=48.0)

@@ -45,7 +45,7 @@ from dataclasses import dataclass, field, replace
 from advisor.errors import PredictionError
 from advisor.schemas import Analysis, DeviceProfile, GpuSpec
 from advisor.schemas.base import MAX_COUNT
-from advisor.units import BYTES_PER_GIB
+from advisor.units import BYTES_PER_GIB, format_gib_pair
 
 GIB = float(BYTES_PER_GIB)
 
@@ -194,10 +194,11 @@ def _fit(static_bytes: dict[str, float], activation_bytes_per_sample: float, act
         notes.append(f"Activations scaled x{scale:.2f} from {activation_precision} to {precision}.")
     if not fits:
         if max_batch == 0:
-            notes.append(f"Does not fit even at batch 1 per device: {peak(1):.1f} GiB needed, "
-                         f"{capacity:g} GiB available.")
+            need, has = format_gib_pair(peak(1), capacity, min_digits=1)
+            notes.append(f"Does not fit even at batch 1 per device: {need} GiB needed, {has} GiB available.")
         else:
-            notes.append(f"Needs {peak_gib:.1f} GiB at batch {batch} per device, {capacity:g} GiB available; "
+            need, has = format_gib_pair(peak_gib, capacity, min_digits=1)
+            notes.append(f"Needs {need} GiB at batch {batch} per device, {has} GiB available; "
                          f"the largest batch per device that fits is {max_batch}.")
     return MemoryFit(peak_memory_gib=peak_gib, capacity_gib=capacity, fits_memory=fits,
                      max_batch_per_device=max_batch, per_device_batch=batch, breakdown=breakdown,

@@ -16,6 +16,7 @@ from advisor.errors import AdvisorError
 from advisor.pricing.billing import billed_cost_usd, billed_seconds, cost_usd
 from advisor.schemas import Candidate, Constraints, Estimate, Offer, Skipped, updated
 from advisor.schemas.base import USABLE_MEMORY_FRACTION
+from advisor.units import format_gib_pair
 
 # (offer, its estimate, or the error that says why its target cannot be predicted; None: no reason known),
 # from predictor.targets.estimate_offers
@@ -74,15 +75,14 @@ def describe(c: Candidate) -> str:
 
 
 def _needs(peak: float | None, capacity: float | None, what: str) -> str:
-    """"needs 94 GiB per GPU, has 80" (one decimal where whole GiB would read as equal)."""
+    """"needs 94 GiB per GPU, has 80" (with decimals where whole GiB would read as equal: "24.01, has 24.00")."""
     if peak is None or capacity is None:
         return f"does not fit in {what} memory" if what else "does not fit in memory"
-    digits = 0 if round(peak) != round(capacity) else 1
     per = f" per {what}" if what else " of memory"
+    need, has = format_gib_pair(peak, capacity)
     if peak <= capacity:  # a job measured there keeps headroom: "needs 92 GiB, has 96" read as a contradiction
-        return (f"needs {peak:.{digits}f} GiB{per}, more than the {USABLE_MEMORY_FRACTION:.0%} of its "
-                f"{capacity:.{digits}f} a measured job may use")
-    return f"needs {peak:.{digits}f} GiB{per}, has {capacity:.{digits}f}"
+        return f"needs {need} GiB{per}, more than the {USABLE_MEMORY_FRACTION:.0%} of its {has} a measured job may use"
+    return f"needs {need} GiB{per}, has {has}"
 
 
 def _memory_problem(offer: Offer, est: Estimate) -> str | None:

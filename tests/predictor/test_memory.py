@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from advisor.errors import PredictionError
@@ -77,6 +79,16 @@ def test_nothing_fits_gives_zero():
     assert not fit.fits_memory
     assert fit.max_batch_per_device == 0
     assert any("even at batch 1" in n for n in fit.notes)
+
+
+def test_a_peak_just_over_the_memory_gets_the_digits_that_tell_them_apart():
+    peak = memory_fit(**BASE, per_device_batch=8, device_memory_gib=80).peak_memory_gib
+    for capacity in (peak - 0.01, peak - 0.001, peak - 0.5):
+        fit = memory_fit(**BASE, per_device_batch=8, device_memory_gib=capacity)
+        (note,) = [n for n in fit.notes if n.startswith("Needs")]
+        need, has = re.match(r"Needs ([\d.]+) GiB at batch 8 per device, ([\d.]+) GiB available", note).groups()
+        assert need != has and float(need) == pytest.approx(peak, abs=0.0006), note
+        assert float(has) == pytest.approx(capacity, abs=0.0006) and len(need) == len(has)
 
 
 def test_precision_factor_and_half_weight_copies():
