@@ -315,3 +315,11 @@ def format_gib_pair(needed: float, capacity: float, min_digits: int = 0) -> tupl
             break
     return pair
 
+
+
+def format_oom_cap(batch: int, limit: int, peak: float, capacity: float, per: str = "") -> str:
+    """Why a job whose peak is within the memory does not fit: its batch is at or past one that ran out of memory
+    in the probe ("batch 24 per GPU is over 23, the largest below a batch that ran out of memory in the probe
+    (the line of its peaks gives 24 GiB of 140)"). ``per``: " per GPU" or ""."""
+    return (f"batch {batch}{per} is over {limit}, the largest below a batch that ran out of memory in the probe "
+            f"(the line of its peaks gives {peak:.0f} GiB of {capacity:.0f})")

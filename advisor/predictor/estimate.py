@@ -40,6 +40,7 @@ from advisor.predictor.job import Z80
 from advisor.predictor.measured import THIS_MACHINE, memoised
 from advisor.predictor.roofline import is_ampere_or_newer
 from advisor.schemas import CpuSpec, DeviceProfile, Estimate, GpuSpec, JobSpec, Profile, Target
+from advisor.units import format_oom_cap
 
 if TYPE_CHECKING:  # fit.py imports numpy at the top; the dispatcher imports it only when a probe is fitted
     from advisor.predictor.fit import StepTimeFit
@@ -293,7 +294,10 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, 
     fits, peak, capacity, max_batch, mem_notes = memory.gpu_memory(profile.analysis, gpu_probe, spec, per_device_batch,
                                                                     prec, count)
     notes.extend(mem_notes)
-    if not fits:
+    if not fits and peak is not None and capacity is not None and peak <= capacity and max_batch is not None:
+        # Within the memory: what bounds it is a batch the probe ran out of memory at (the words recommend uses)
+        notes.append(f"does not fit: {format_oom_cap(per_device_batch, max_batch, peak, capacity, ' per GPU')}.")
+    elif not fits:
         notes.append(f"does not fit: {peak:.1f} GiB needed per GPU at batch {per_device_batch}, "
                      f"{capacity:.0f} GiB available.")
     return gpu_job.GpuCompute(spec, prec, compute, eval_s, sigma, startup + first_compile, efficiency,

@@ -16,7 +16,7 @@ from advisor.errors import AdvisorError
 from advisor.pricing.billing import billed_cost_usd, billed_seconds, cost_usd
 from advisor.schemas import Candidate, Constraints, Estimate, Offer, Skipped, updated
 from advisor.schemas.base import USABLE_MEMORY_FRACTION
-from advisor.units import format_gib_pair
+from advisor.units import format_gib_pair, format_oom_cap
 
 # (offer, its estimate, or the error that says why its target cannot be predicted; None: no reason known),
 # from predictor.targets.estimate_offers
@@ -97,9 +97,7 @@ def _memory_problem(offer: Offer, est: Estimate) -> str | None:
         if (peak is not None and judged is not None and peak <= judged * USABLE_MEMORY_FRACTION
                 and limit is not None and batch is not None and batch > limit):
             # Within every headroom rule: what bounds it is a batch that ran out of memory in the probe.
-            per = " per GPU" if offer.gpu else ""
-            return (f"batch {batch}{per} is over {limit}, the largest below a batch that ran out of memory in the "
-                    f"probe (the line of its peaks gives {peak:.0f} GiB of {judged:.0f})")
+            return format_oom_cap(batch, limit, peak, judged, " per GPU" if offer.gpu else "")
         return _needs(peak, judged, "GPU" if offer.gpu else "")
     if peak is not None and capacity is not None and peak > capacity:
         return _needs(peak, capacity, "GPU" if offer.gpu else "")

@@ -217,6 +217,19 @@ def test_a_probes_out_of_memory_bounds_every_gpu_with_no_more_memory(tmp_path, g
         assert est.max_batch_size_per_device <= 23
 
 
+@pytest.mark.parametrize(("gpu", "count"), [("H200", 4), ("H100-SXM", 1)])
+def test_a_job_bounded_by_the_probes_out_of_memory_says_so_not_that_it_needs_less_than_it_has(tmp_path, gpu, count):
+    """The note read "does not fit: 24.0 GiB needed per GPU at batch 24, 140 GiB available": now the words
+    recommend gives the same case."""
+    prof = _ladder(tmp_path, (1, 3, 6, 12), oom_batch=24)
+    est = estimate(prof, JobSpec(24 * count * 50, 1, 24 * count), Target.gpu(gpu, count), precision="bf16")
+    assert not est.fits_memory and est.peak_memory_gib < est.memory_capacity_gib
+    (note,) = [n for n in est.notes if n.startswith("does not fit")]
+    assert note == (f"does not fit: batch 24 per GPU is over 23, the largest below a batch that ran out of memory "
+                    f"in the probe (the line of its peaks gives {est.peak_memory_gib:.0f} GiB of "
+                    f"{est.memory_capacity_gib:.0f}).")
+
+
 def test_the_probed_gpu_and_a_gpu_scaled_from_it_report_one_peak_for_one_need():
     """Before, the H200 reported its measured line (78.5 GiB at batch 96) and the H100 the line + workspace + the
     CUDA context (86.9): a reader of the H200's row would think the job fits an 80 GB card."""
