@@ -294,12 +294,10 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, 
     fits, peak, capacity, max_batch, mem_notes = memory.gpu_memory(profile.analysis, gpu_probe, spec, per_device_batch,
                                                                     prec, count)
     notes.extend(mem_notes)
+    # Past the memory the memory fit's own note says so ("Needs 60.8 GiB at batch 96 per device, ..."); within
+    # it, what bounds the job is a batch the probe ran out of memory at (in the words recommend uses).
     if not fits and peak is not None and capacity is not None and peak <= capacity and max_batch is not None:
-        # Within the memory: what bounds it is a batch the probe ran out of memory at (the words recommend uses)
         notes.append(f"does not fit: {format_oom_cap(per_device_batch, max_batch, peak, capacity, ' per GPU')}.")
-    elif not fits:
-        notes.append(f"does not fit: {peak:.1f} GiB needed per GPU at batch {per_device_batch}, "
-                     f"{capacity:.0f} GiB available.")
     return gpu_job.GpuCompute(spec, prec, compute, eval_s, sigma, startup + first_compile, efficiency,
                               (fits, peak, capacity, max_batch),
                               source_dev.device if source_dev is not None else None, tuple(notes), profile.analysis,

@@ -230,6 +230,19 @@ def test_a_job_bounded_by_the_probes_out_of_memory_says_so_not_that_it_needs_les
                     f"{est.memory_capacity_gib:.0f}).")
 
 
+@pytest.mark.parametrize("from_probe", [True, False])
+def test_a_gpu_job_past_the_memory_says_it_does_not_fit_once(from_probe):
+    """It said it twice: "Needs 60.8 GiB at batch 96 per device, 40 GiB available; ..." and "does not fit: 60.8 GiB
+    needed per GPU at batch 96, 40 GiB available."."""
+    prof = api.load_profile(PROFILE)
+    if not from_probe:
+        prof = prof.model_copy(update={"devices": []})  # the analysis alone
+    est = estimate(prof, JobSpec(96 * 50, 1, 96), Target.gpu("A100-40GB"), precision="bf16")
+    assert not est.fits_memory and est.peak_memory_gib > est.memory_capacity_gib
+    said = [n for n in est.notes if "GiB available" in n or n.startswith("does not fit")]
+    assert len(said) == 1 and said[0].startswith("Needs ") and "the largest batch per device that fits" in said[0]
+
+
 def test_the_probed_gpu_and_a_gpu_scaled_from_it_report_one_peak_for_one_need():
     """Before, the H200 reported its measured line (78.5 GiB at batch 96) and the H100 the line + workspace + the
     CUDA context (86.9): a reader of the H200's row would think the job fits an 80 GB card."""
