@@ -57,7 +57,7 @@ def test_a_job_that_does_not_fit_here_or_has_no_estimate_says_so():
     assert gpu.seconds is None and gpu.error == "advisor has no spec sheet for Some GPU"
     assert rec.verdict.here == (
         "on laptop (the machine that was probed), with nothing to rent and no instance to start: cpu (AMD EPYC, "
-        "2 threads): the job does not fit its memory (needs 99 GiB, has 24); cuda:0 (Some GPU): no estimate "
+        "2 threads): the job does not fit its memory (needs 99 GiB of memory, has 24); cuda:0 (Some GPU): no estimate "
         "(advisor has no spec sheet for Some GPU)")
 
 
@@ -146,4 +146,16 @@ def test_the_saved_line_says_how_to_record_a_run_here(here, hint, capsys):
 def test_a_job_just_too_big_here_shows_the_decimal_that_tells_need_from_capacity():
     """23.86 against 23.54 GiB read "needs 24 GiB, has 24"."""
     rec = ranked([("cpu", "AMD EPYC, 2 threads", local(600.0, fits=False, peak=23.86, capacity=23.54))])
-    assert rec.verdict.here.endswith("the job does not fit its memory (needs 23.9 GiB, has 23.5)")
+    assert rec.verdict.here.endswith("the job does not fit its memory (needs 23.9 GiB of memory, has 23.5)")
+
+
+def test_a_job_within_the_memory_here_says_why_it_does_not_fit_as_a_candidates_reason_does():
+    """22.4 against 24 GiB read "needs 22 GiB, has 24": past the 90% a measured job may use, as recommend's
+    dropped candidates say; within it, the batch the probe ran out of memory at."""
+    rec = ranked([("cpu", "AMD EPYC, 2 threads", local(600.0, fits=False, peak=22.4, capacity=24.0))])
+    assert rec.verdict.here.endswith(
+        "the job does not fit its memory (needs 22 GiB of memory, more than the 90% of its 24 a measured job may use)")
+    rec = ranked([("cpu", "AMD EPYC, 2 threads", local(600.0, fits=False, peak=12.0, capacity=24.0))])
+    assert rec.verdict.here.endswith(
+        "the job does not fit its memory (its batch is past the largest below a batch that ran out of memory in the "
+        "probe)")

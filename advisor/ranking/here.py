@@ -16,8 +16,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from advisor.errors import AdvisorError
-from advisor.ranking.scoring import Scored
+from advisor.ranking.scoring import Scored, memory_needs
 from advisor.schemas import Constraints, Estimate, HereRun
+from advisor.schemas.base import USABLE_MEMORY_FRACTION
 from advisor.units import format_duration, format_ratio
 
 # A device of the probed machine, as ``Pricer.here`` gives it: its name ("cpu", "cuda:0"), what it is ("AMD
@@ -65,16 +66,24 @@ def fastest_here(runs: Sequence[HereRun]) -> tuple[float, HereRun] | None:
     return min(waits, key=lambda pair: pair[0], default=None)
 
 
+def _why_not(run: HereRun) -> str:
+    """" (needs 22 GiB of memory, more than the 90% of its 24 a measured job may use)", as a candidate's reason
+    says it; "" where the figures are not known."""
+    peak, cap = run.peak_memory_gib, run.memory_capacity_gib
+    if peak is None or cap is None:
+        return ""
+    if peak <= cap * USABLE_MEMORY_FRACTION:  # within every headroom rule: a batch the probe ran out of memory at
+        return " (its batch is past the largest below a batch that ran out of memory in the probe)"
+    return f" ({memory_needs(peak, cap, '')})"
+
+
 def _part(run: HereRun, constraints: Constraints) -> str:
     """"cpu (AMD EPYC, 2 threads): 2.0s (80%: 1.6s–2.5s)", or why there is no time."""
     label = f"{run.device} ({run.name})"
     if run.seconds is None:
         return f"{label}: no estimate ({(run.error or '').rstrip('.')})"
     if not run.fits_memory:
-        peak, cap = run.peak_memory_gib, run.memory_capacity_gib
-        digits = 1 if peak is not None and cap is not None and round(peak) == round(cap) else 0  # not "24, has 24"
-        need = f" (needs {peak:,.{digits}f} GiB, has {cap:,.{digits}f})" if peak is not None and cap is not None else ""
-        return f"{label}: the job does not fit its memory{need}"
+        return f"{label}: the job does not fit its memory{_why_not(run)}"
     text = (f"{label}: {format_duration(run.seconds)} "
             f"(80%: {format_duration(run.low or run.seconds)}–{format_duration(run.high or run.seconds)})")
     if run.busy_when_probed:

@@ -74,7 +74,7 @@ def describe(c: Candidate) -> str:
     return f"{c.hardware_label} ({c.provider} {c.instance_type})"
 
 
-def _needs(peak: float | None, capacity: float | None, what: str) -> str:
+def memory_needs(peak: float | None, capacity: float | None, what: str) -> str:
     """"needs 94 GiB per GPU, has 80" (with decimals where whole GiB would read as equal: "24.01, has 24.00")."""
     if peak is None or capacity is None:
         return f"does not fit in {what} memory" if what else "does not fit in memory"
@@ -98,9 +98,9 @@ def _memory_problem(offer: Offer, est: Estimate) -> str | None:
                 and limit is not None and batch is not None and batch > limit):
             # Within every headroom rule: what bounds it is a batch that ran out of memory in the probe.
             return format_oom_cap(batch, limit, peak, judged, " per GPU" if offer.gpu else "")
-        return _needs(peak, judged, "GPU" if offer.gpu else "")
+        return memory_needs(peak, judged, "GPU" if offer.gpu else "")
     if peak is not None and capacity is not None and peak > capacity:
-        return _needs(peak, capacity, "GPU" if offer.gpu else "")
+        return memory_needs(peak, capacity, "GPU" if offer.gpu else "")
     return None
 
 

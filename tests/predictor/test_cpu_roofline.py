@@ -192,4 +192,4 @@ def test_recommend_says_here_what_the_analysis_gives_a_cpu_that_timed_no_step():
         assert here.memory_capacity_gib == 16.0
         if not fits:
             assert rec.verdict.here.endswith(
-                f"the job does not fit its memory (needs {pred.peak_memory_gib:,.0f} GiB, has 16)")
+                f"the job does not fit its memory (needs {pred.peak_memory_gib:,.0f} GiB of memory, has 16)")
