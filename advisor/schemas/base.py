@@ -23,19 +23,21 @@ Bound = Literal["compute", "input", "transfer"]
 
 # Ranges that hold wherever a model is validated (the CLI, the API, a profile file from a stranger). A value out
 # of them is a clear validation error at load time, never a ZeroDivisionError or a silently dropped tier later.
+# Counts are strict ints: JSON's true is no batch size, "50000" or 2.0 no dataset size (a profile with
+# "epochs": true priced a 1-epoch job).
 SchemaVersion = Annotated[int, Field(strict=True, ge=1, le=SCHEMA_VERSION)]
 # The most a batch size, thread or GPU count may be: what the history's 32-bit integer columns hold (a
 # Measurement's batch size among them; PostgreSQL's integer stops at 2**31 - 1). The probe times no batch past it
 # (advisor.probe.ladder).
 MAX_COUNT = 2**31 - 1
-Count = Annotated[int, Field(ge=1, le=MAX_COUNT)]  # batch sizes, threads, GPUs
+Count = Annotated[int, Field(strict=True, ge=1, le=MAX_COUNT)]  # batch sizes, threads, GPUs
 # A model's parameter count: what the history's 64-bit column holds (2**63 - 1; past it a 500 and a traceback).
-ParamCount = Annotated[int, Field(ge=0, le=2**63 - 1)]
+ParamCount = Annotated[int, Field(strict=True, ge=0, le=2**63 - 1)]
 # The most samples, epochs or samples per batch a job may name (the flags, a workload file's constants, the
 # service's request bodies): a larger figure is a typo, and would print times of millions of years and costs
 # beyond any budget as if real.
 MAX_JOB_COUNT = 10**12
-JobCount = Annotated[int, Field(ge=1, le=MAX_JOB_COUNT)]  # a job's dataset size, epochs, batch size
+JobCount = Annotated[int, Field(strict=True, ge=1, le=MAX_JOB_COUNT)]  # a job's dataset size, epochs, batch size
 # The constants a workload file declares its job with (advisor.workload.constants.JOB_CONSTANTS), and the source
 # text of one that was set in a way its reader does not evaluate, as a note quotes it.
 JobConstant = Literal["DATASET_SIZE", "EPOCHS", "BATCH_SIZE", "NUM_WORKERS", "PRECISION", "COMPILE",

@@ -88,7 +88,7 @@ class CpuInfo(Model):
 
 
 class GpuInfo(Model):
-    index: Annotated[int, Field(ge=0, le=1024)]
+    index: Annotated[int, Field(strict=True, ge=0, le=1024)]
     name: str  # as the driver reports it, e.g. "NVIDIA H100 80GB HBM3"
     spec_name: str | None = None  # canonical name in profiles/ when recognised, e.g. "H100-SXM"
     memory_gib: MemorySize

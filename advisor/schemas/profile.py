@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import Field, PrivateAttr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, StrictInt, field_validator, model_validator
 
 from advisor.schemas.base import (
     HALF_PRECISIONS,
@@ -69,7 +69,7 @@ class Measurement(Model):
     gpu_utilization_pct: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] | None = None
     power_watts: Amount | None = None
     oom: bool = False
-    warmup_steps: Annotated[int, Field(ge=0)] = 0
+    warmup_steps: Annotated[StrictInt, Field(ge=0)] = 0
     # What else used the CPU during the timed steps (advisor.probe.contention): other processes' CPU time in
     # cores, the hypervisor's steal share, runnable tasks beyond the probe's own; None where not measured.
     others_cpu_cores: Annotated[float, Field(ge=0, le=1e5, allow_inf_nan=False)] | None = None
@@ -83,17 +83,17 @@ class Measurement(Model):
     busiest_other: Annotated[str, Field(max_length=200)] | None = None  # "name (pid N, 98% CPU)"
     # The probe's scheduling priority (nice) while it timed these steps, where it raised it above the other
     # processes it found using the CPU (advisor.probe.priority); None: it ran at the priority it was started with.
-    priority_nice: Annotated[int, Field(ge=-20, le=19)] | None = None
+    priority_nice: Annotated[StrictInt, Field(ge=-20, le=19)] | None = None
     # CPU only (advisor.probe.memory_meter): minor page faults a timed step, and the kernel's share of the process's
     # CPU time during the timed steps (mostly supplying fresh pages for memory the allocator handed back).
     page_faults_per_step: Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)] | None = None
     kernel_cpu_share: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
     # CPU, the user's batch size: how many of ``compute_seconds_samples`` each fresh process timed, in order
     # (advisor.probe.pool: the twins); empty where one process timed them all.
-    process_samples: list[Annotated[int, Field(ge=0, le=1_000_000)]] = Field(default_factory=list, max_length=16)
+    process_samples: list[Annotated[StrictInt, Field(ge=0, le=1_000_000)]] = Field(default_factory=list, max_length=16)
     # Fresh processes that timed this batch size too but were not pooled: the machine's load changed between them,
     # so they ran on another clock or thread count than the steps kept (advisor.probe.pool).
-    processes_left_out: Annotated[int, Field(ge=0, le=16)] = 0
+    processes_left_out: Annotated[StrictInt, Field(ge=0, le=16)] = 0
 
     @property
     def clean(self) -> bool:
@@ -133,7 +133,7 @@ class RememberedScaling(Model):
     machine, which times one thread only, scales to the idle machine's threads with."""
 
     parallel_fraction: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-    profile_id: Annotated[int, Field(ge=1)]  # the stored profile it was measured in
+    profile_id: Annotated[StrictInt, Field(ge=1)]  # the stored profile it was measured in
     probed_at: datetime
 
 
@@ -152,7 +152,7 @@ class SubnormalStage(Model):
     """One optimizer state of zero-gradient parameters turning subnormal (``advisor.probe.subnormal``)."""
 
     state: Annotated[str, Field(max_length=100)]  # the optimizer's state name: "exp_avg", "momentum_buffer" ...
-    onset_steps: Annotated[int, Field(ge=0)]  # optimizer steps from the first until their median value is subnormal
+    onset_steps: Annotated[StrictInt, Field(ge=0)]  # optimizer steps from the first until their median is subnormal
     decay_per_step: Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]  # their ratio from one step to the next
     extra_step_seconds: Seconds  # one optimizer step with them subnormal, less with them normal (this CPU)
 
@@ -230,7 +230,7 @@ class DeviceProfile(Model):
 class LoaderPoint(Model):
     """The input pipeline's throughput with one number of loader worker processes, on this machine."""
 
-    workers: Annotated[int, Field(ge=0, le=4096)]  # 0: batches made in the training process itself
+    workers: Annotated[StrictInt, Field(ge=0, le=4096)]  # 0: batches made in the training process itself
     samples_per_second: Annotated[float, Field(gt=0, le=1e12, allow_inf_nan=False)]
     batches_timed: Count
     seconds: Seconds  # timed wall, the first batch (worker start-up) excluded
@@ -257,7 +257,7 @@ class InputPipeline(Model):
     host_cores: Count | None = None  # the measuring machine's usable cores
     cpu_name: str | None = None  # the measuring machine's CPU, as reported
     startup_seconds: Seconds = 0.0  # the first batch at the most workers (worker start-up, first files)
-    default_workers: Annotated[int, Field(ge=0, le=4096)] | None = None  # the file's NUM_WORKERS, if set
+    default_workers: Annotated[StrictInt, Field(ge=0, le=4096)] | None = None  # the file's NUM_WORKERS, if set
     persistent_workers: bool = False  # the DataLoader keeps its workers between epochs: they start once
     notes: list[Note] = Field(default_factory=list, max_length=MAX_NOTES)
 
@@ -290,13 +290,13 @@ class OpRecord(Model):
     op: str  # aten overload name, e.g. "aten.convolution.default"
     kind: str  # matmul | conv | elementwise | reduction | norm | softmax | embedding | optimizer | copy | other
     phase: Literal["forward", "backward", "optimizer"]
-    count: Annotated[int, Field(ge=0, le=MAX_COUNT)] = 1
+    count: Annotated[StrictInt, Field(ge=0, le=MAX_COUNT)] = 1
     flops: tuple[Amount, Amount]  # at Analysis.batch_sizes[0] and [1]
     bytes: tuple[Amount, Amount]  # bytes read + written
     dtype: str = "float32"
     # Tensor-core alignment of a matmul/conv/attention: the largest of 8, 4, 2, 1 elements dividing its
     # operands' leading dimensions (GEMM K and N, conv channels, head size); 8 for every other op.
-    align: Annotated[int, Field(ge=1, le=8)] = 8
+    align: Annotated[StrictInt, Field(ge=1, le=8)] = 8
     # Under torch.compile: bytes one call still moves when a run of memory-bound ops between two tensor-core
     # ops fuses into one kernel (intermediates neither written nor read back), and the kernels it launches
     # (1 for the run's first op, 0 for the ops fused into it). None: not analysed (older profiles).
@@ -323,7 +323,7 @@ class OpRecord(Model):
     # own for bf16, cuDNN's for fp16/fp32) give each of these channels one thread block, which streams the
     # channel's ``plane_elements`` (batch x spatial, at the two batch sizes) at a latency-bound pace
     # (``optable``: the roofline's ``bn_plane_*`` terms). 0 / None: any other op, or an older profile.
-    channel_planes: Annotated[int, Field(ge=0)] = 0
+    channel_planes: Annotated[StrictInt, Field(ge=0)] = 0
     plane_elements: tuple[Amount, Amount] | None = None
     # A fused attention kernel's options, as ``F.scaled_dot_product_attention`` was called: "dropout" (it
     # draws a random number per score) and "mask" (it reads and adds a mask per score), which the roofline's
@@ -450,7 +450,7 @@ class WorkloadInfo(Model):
     compile: bool | None = None
     grad_accum_steps: JobCount | None = None
     eval_every: JobCount | None = None
-    eval_steps: Annotated[int, Field(ge=0, le=MAX_JOB_COUNT)] | None = None
+    eval_steps: Annotated[StrictInt, Field(ge=0, le=MAX_JOB_COUNT)] | None = None
     unread: dict[JobConstant, ConstantSource] = Field(default_factory=dict)
 
     def job_constants(self) -> dict[str, object]:

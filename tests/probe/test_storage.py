@@ -77,3 +77,25 @@ def test_the_fix_names_a_file_only_where_writing_it_is_safe(tmp_path):
     with pytest.raises(ProbeError) as other:
         load_profile(data)
     assert other.value.hint == "Fix: pass a file written by `advisor profile WORKLOAD -o profile.json`."
+
+
+@pytest.mark.parametrize(("where", "value"), [
+    (("workload", "dataset_size"), True), (("workload", "epochs"), True), (("workload", "dataset_size"), "50000"),
+    (("workload", "epochs"), 2.0), (("workload", "param_count"), "1234"), (("devices", 0, "threads"), True),
+    (("devices", 0, "measurements", 0, "batch_size"), True), (("devices", 0, "measurements", 0, "warmup_steps"), "2"),
+])
+def test_a_count_that_is_a_boolean_a_string_or_a_float_is_refused(tmp_path, where, value):
+    """"dataset_size": true, "epochs": true priced a 1-sample, 1-epoch job; a count is a JSON integer."""
+    path = save_profile(_profile(), tmp_path / "profile.json")
+    data = json.loads(path.read_text())
+    data["workload"].update(dataset_size=50_000, epochs=2)
+    path.write_text(json.dumps(data))
+    assert load_profile(path).workload.epochs == 2  # the file as the probe wrote it loads
+    node = data
+    for key in where[:-1]:
+        node = node[key]
+    node[where[-1]] = value
+    path.write_text(json.dumps(data))
+    with pytest.raises(ProbeError) as info:
+        load_profile(path)
+    assert f"{'.'.join(map(str, where))}: Input should be a valid integer" in info.value.message
