@@ -44,8 +44,9 @@ def output_format(fmt: str, json_out: bool) -> str:
 
 
 def parse_gpu_counts(text: str | int | None) -> list[int]:
-    """[1, 2, 4, 8] from "1,2,4,8" (or one number); each 1 or more."""
+    """[1, 2, 4, 8] from "1,2,4,8" (or one number); each from 1 to the most GPUs a target holds."""
     from advisor.errors import ConfigError
+    from advisor.schemas.devices import MAX_TARGET_GPUS
 
     if text is None:
         return [1]
@@ -56,6 +57,9 @@ def parse_gpu_counts(text: str | int | None) -> list[int]:
                           hint="Fix: e.g. --gpus 8 or --gpus 1,2,4,8.") from None
     if not counts or counts[0] < 1:
         raise ConfigError(f"--gpus must be 1 or more, got {text!r}.", hint="Fix: e.g. --gpus 8 or --gpus 1,2,4,8.")
+    if counts[-1] > MAX_TARGET_GPUS:
+        raise ConfigError(f"--gpus must be at most {MAX_TARGET_GPUS:,}, got {counts[-1]:,}.",
+                          hint="Fix: e.g. --gpus 8 or --gpus 1,2,4,8.")
     return counts
 
 

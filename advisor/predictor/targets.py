@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from advisor.errors import AdvisorError, PredictionError
 from advisor.predictor.cpu_scaling import threads_for_vcpus
 from advisor.schemas import Estimate, JobSpec, Offer, Profile, Target
+from advisor.schemas.devices import MAX_TARGET_GPUS, MAX_TARGET_THREADS
 
 # (provider, instance_type) -> (CPU family name or None, vCPUs per physical core or None)
 CpuLookup = Callable[[str, str], "tuple[str | None, int | None]"]
@@ -231,12 +232,20 @@ def resolve_target(target: Target | str | None = None, *, gpu: str | None = None
         return target
     if isinstance(target, str):
         if target.lower() == "cpu":
-            return Target.cpu(threads)
+            return Target.cpu(_checked_count(threads, "--threads", MAX_TARGET_THREADS))
         gpu = target
     if gpu:
-        if gpus is None or gpus < 1:
-            raise PredictionError(f"--gpus must be 1 or more, got {gpus!r}.", hint="Fix: e.g. --gpus 8.")
-        return Target.gpu(resolve_gpu(gpu).name, gpus, peer_to_peer)
-    if threads is not None and threads < 1:
-        raise PredictionError(f"--threads must be 1 or more, got {threads!r}.", hint="Fix: e.g. --threads 8.")
-    return Target.cpu(threads)
+        return Target.gpu(resolve_gpu(gpu).name, _checked_count(gpus, "--gpus", MAX_TARGET_GPUS), peer_to_peer)
+    return Target.cpu(_checked_count(threads, "--threads", MAX_TARGET_THREADS))
+
+
+def _checked_count(value: int | None, flag: str, most: int) -> int | None:
+    """``value`` where it is from 1 to ``most`` (None: not given, for --threads); else the flag's error, in the
+    CLI's words (the Target's own would name ``advisor.Target.cpu``)."""
+    if value is None and flag == "--threads":
+        return None
+    if value is None or value < 1:
+        raise PredictionError(f"{flag} must be 1 or more, got {value!r}.", hint=f"Fix: e.g. {flag} 8.")
+    if value > most:
+        raise PredictionError(f"{flag} must be at most {most:,}, got {value:,}.", hint=f"Fix: e.g. {flag} 8.")
+    return value

@@ -96,6 +96,20 @@ def test_a_bad_job_flag_is_one_message(app, flag, value, message):
     assert message in result.output and "Traceback" not in result.output
 
 
+@pytest.mark.parametrize("args, message, fix", [
+    (["--device", "cpu", "--threads", "99999"], "--threads must be at most 4,096, got 99,999.", "--threads 8"),
+    (["--gpu", "H100", "--gpus", "70000"], "--gpus must be at most 65,536, got 70,000.", "--gpus 8"),
+    (["--gpu", "H100", "--gpus", "1,2,70000"], "--gpus must be at most 65,536, got 70,000.", "--gpus 8"),
+])
+def test_a_thread_or_gpu_count_past_the_cap_names_the_flag(app, args, message, fix):
+    """They answered in the Python API's words: "Target.cpu: threads input should be less than or equal to 4096"
+    with "Fix: e.g. advisor.Target.gpu(...)"."""
+    result = CliRunner().invoke(app, ["predict", "--profile", str(PROFILE), "--no-save", *args])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    text = " ".join(result.output.split())
+    assert message in text and f"Fix: e.g. {fix}" in text and "Target" not in text
+
+
 def test_predict_text_shows_mfu_and_micro_steps(app):
     result = CliRunner().invoke(app, ["predict", "--profile", str(PROFILE), "--gpu", "A100-80GB", "--gpus", "2",
                                       "--batch-size", "4096", "--grad-accum-steps", "4", "--no-save"])
