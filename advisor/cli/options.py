@@ -51,7 +51,7 @@ def parse_gpu_counts(text: str | int | None) -> list[int]:
     if text is None:
         return [1]
     try:
-        counts = sorted({int(x) for x in str(text).split(",") if x.strip()})
+        counts = sorted({int(x) for x in str(text).split(",")})  # an empty item ("1,2,,4") is no count either
     except ValueError:
         raise ConfigError(f"--gpus {text!r} is not a whole number or a comma list of them.",
                           hint="Fix: e.g. --gpus 8 or --gpus 1,2,4,8.") from None

@@ -100,10 +100,13 @@ def test_a_bad_job_flag_is_one_message(app, flag, value, message):
     (["--device", "cpu", "--threads", "99999"], "--threads must be at most 4,096, got 99,999.", "--threads 8"),
     (["--gpu", "H100", "--gpus", "70000"], "--gpus must be at most 65,536, got 70,000.", "--gpus 8"),
     (["--gpu", "H100", "--gpus", "1,2,70000"], "--gpus must be at most 65,536, got 70,000.", "--gpus 8"),
+    (["--gpu", "H100", "--gpus", "1,2,,4"], "--gpus '1,2,,4' is not a whole number or a comma list of them.",
+     "--gpus 8"),
+    (["--gpu", "H100", "--gpus", "1,2,"], "--gpus '1,2,' is not a whole number", "--gpus 8"),
 ])
-def test_a_thread_or_gpu_count_past_the_cap_names_the_flag(app, args, message, fix):
-    """They answered in the Python API's words: "Target.cpu: threads input should be less than or equal to 4096"
-    with "Fix: e.g. advisor.Target.gpu(...)"."""
+def test_a_bad_thread_or_gpu_count_names_the_flag(app, args, message, fix):
+    """Past the cap they answered in the Python API's words: "Target.cpu: threads input should be less than or
+    equal to 4096" with "Fix: e.g. advisor.Target.gpu(...)"; an empty item of --gpus was dropped silently."""
     result = CliRunner().invoke(app, ["predict", "--profile", str(PROFILE), "--no-save", *args])
     assert result.exit_code == 1 and "Traceback" not in result.output
     text = " ".join(result.output.split())
