@@ -215,13 +215,19 @@ def _variant_notes(asked: Target | str | None, resolved: Target) -> list[str]:
 
 
 def job_for(prof: Profile, dataset_size: int | None, epochs: int | None, batch_size: int | None,
-            settings: JobSettings | None = None) -> JobSpec:
-    """The job from explicit values, else the workload file's defaults (positive integers); how it steps."""
+            settings: JobSettings | None = None, *, source: Any = None) -> JobSpec:
+    """The job from explicit values, else the workload file's defaults (positive integers); how it steps.
+    ``source``: what the profile came from; where it is a saved profile, a missing size is named as that
+    profile's (its workload path is a label, never read)."""
     info = prof.workload
+    saved = _is_saved_profile(source)
+    if saved:
+        label = f"the profile {source}" if isinstance(source, (str, Path)) else f"the profile of {info.name!r}"
+    else:
+        label = str(info.path) if info.path else f"workload {info.name!r}"
     job = resolve_job(dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
                       default_dataset_size=info.dataset_size, default_epochs=info.epochs,
-                      default_batch_size=info.batch_size, unusable=info.unusable_defaults,
-                      label=str(info.path) if info.path else f"workload {info.name!r}")
+                      default_batch_size=info.batch_size, unusable=info.unusable_defaults, label=label, saved=saved)
     return settings.apply(job) if settings is not None else job
 
 
@@ -324,7 +330,7 @@ def predict(
                             settings.raise_probe_priority)
         prof = remember_scaling(prof, hist)
         steps = job_settings(source, explicit, prof, probe_batch_size(source, batch_size, DEFAULT_BATCH_SIZE))
-        job = job_for(prof, dataset_size, epochs, batch_size, steps)
+        job = job_for(prof, dataset_size, epochs, batch_size, steps, source=source)
         priced = prof.analysed_for(steps.precision)  # a 16-bit job: from the profile's bf16 analysis, if any
         est = _estimate(priced, job, tgt, precision=steps.precision, vcpus=vcpus)
         est = est.model_copy(update={"notes": [*est.notes, *steps.notes, *notes]})  # a kept model's: not in place
@@ -437,7 +443,7 @@ def recommend(
                             settings.raise_probe_priority)
         prof = remember_scaling(prof, hist)
         steps = job_settings(source, explicit, prof, probe_batch_size(source, batch_size, DEFAULT_BATCH_SIZE))
-        job = job_for(prof, dataset_size, epochs, batch_size, steps)
+        job = job_for(prof, dataset_size, epochs, batch_size, steps, source=source)
         at = prof.analysed_for(precision)  # a 16-bit job: from the profile's bf16 analysis, if any
         price = Pricer.corrected(at, offers, fitted, None if contexts is None else contexts.for_profile(at), keyed)
         priced, here = price(job, precision), price.here(job, precision)

@@ -62,7 +62,7 @@ def predict_grid(
         return profiles[prec]
 
     prof = profiled(precisions[0])
-    job = api.job_for(prof, dataset_size, epochs, batch_size)
+    job = api.job_for(prof, dataset_size, epochs, batch_size, source=source)
     catalog = pricing.load_catalog([Path(p) for p in (*settings.pricing_files, *pricing_files)])
     offers = [o for o in catalog.offers if o.gpu == name]
     grid = ScalingGrid(title=f"{prof.workload.name} on {name}", gpu=name, dataset_size=job.dataset_size,

@@ -76,7 +76,8 @@ def parse_precisions(text: str | None) -> list[str | None]:
 
 
 def pick_source(workload: Path | None, profile: Path | None) -> Path | Profile:
-    """The workload file, or the profile that --profile names, loaded: exactly one of them.
+    """The workload file, or the profile that --profile names (its path where it ends in .json, checked; else
+    loaded): exactly one of them.
 
     A profile is data: it is read as JSON and validated whatever its file name, and never imported or run.
     """
@@ -90,7 +91,9 @@ def pick_source(workload: Path | None, profile: Path | None) -> Path | Profile:
         raise WorkloadError("No workload given.",
                             hint="Fix: pass a workload file (e.g. examples/tabular_mlp.py) or --profile FILE.")
     if profile is not None:
-        return api.load_profile(profile)
+        loaded = api.load_profile(profile)  # read here, so that a bad file is refused before anything else
+        # A .json path is what the API reads as a saved profile, and its messages then name the file
+        return profile if profile.suffix == ".json" else loaded
     return workload
 
 

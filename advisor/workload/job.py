@@ -45,7 +45,7 @@ def check_job_values(dataset_size: Any, epochs: Any, batch_size: Any) -> None:
 
 def resolve_job(*, dataset_size: Any, epochs: Any, batch_size: Any, default_dataset_size: Any = None,
                 default_epochs: Any = None, default_batch_size: Any = None, label: str | None = None,
-                unusable: Mapping[str, str] | None = None) -> JobSpec:
+                unusable: Mapping[str, str] | None = None, saved: bool = False) -> JobSpec:
     """The job from the explicit values, else the defaults (a workload file's constants); all positive integers.
 
     Args:
@@ -55,6 +55,8 @@ def resolve_job(*, dataset_size: Any, epochs: Any, batch_size: Any, default_data
         label: how error messages name the workload (``Workload.label``); None leaves the name out.
         unusable: a default the module set to what is not an int, by keyword, as the probe child showed it
             (``WorkloadInfo.unusable_defaults``): its error names it, not "no dataset size given".
+        saved: the defaults are a saved profile's (``label`` names it): a missing one is the profile's to record
+            or a flag's to give, not the workload file's, which is never read for it.
 
     Raises:
         WorkloadError: a value is missing from both, or is not a positive whole number.
@@ -70,6 +72,9 @@ def resolve_job(*, dataset_size: Any, epochs: Any, batch_size: Any, default_data
         shown = (unusable or {}).get(flag[2:].replace("-", "_")) if from_file and value is None else None
         if shown is not None:
             raise _unusable_default(const, shown, what, flag, where)
+        if value is None and saved:
+            raise WorkloadError(f"{label or 'the profile'} records no {what}.",
+                                hint=f"Fix: pass {flag} N (or re-profile a workload file that sets {const}).")
         if value is None:
             raise WorkloadError(
                 f"{where}no {what} given.",

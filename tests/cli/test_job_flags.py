@@ -174,3 +174,26 @@ def test_recommend_echoes_how_the_job_steps_and_says_a_cpu_runs_it_as_probed(app
     plain = json.loads(CliRunner().invoke(app, ["recommend", "--profile", str(PROFILE), "--no-save", "--format",
                                                 "json"]).stdout)
     assert "CPU instances run the job" not in plain["verdict"]["assumptions"]
+
+
+def test_with_a_profile_a_missing_job_size_names_the_profile_not_its_workload_path(app, tmp_path):
+    """The profile's workload path is a label, never read: "/x/evil.py: no dataset size given. Fix: ... set
+    DATASET_SIZE = N in the workload file" sent the user to edit a file that changes nothing."""
+    import advisor
+    from advisor.errors import WorkloadError
+
+    data = json.loads(PROFILE.read_text())
+    data["workload"].update(path=str(tmp_path / "evil.py"), dataset_size=None, epochs=None, batch_size=None)
+    path = tmp_path / "nosize.json"
+    path.write_text(json.dumps(data))
+    for args in (["predict", "--device", "cpu"], ["recommend"], ["predict", "--gpu", "H100", "--gpus", "1,2"]):
+        result = CliRunner().invoke(app, [*args, "--profile", str(path), "--no-save"])
+        assert result.exit_code == 1, result.output
+        text = " ".join(result.output.split())
+        assert f"error: the profile {path} records no dataset size." in text
+        assert "Fix: pass --dataset-size N (or re-profile a workload file that sets DATASET_SIZE)." in text
+        assert "evil.py" not in text
+    result = CliRunner().invoke(app, ["predict", "--profile", str(path), "--no-save", "--dataset-size", "1000"])
+    assert result.exit_code == 1 and f"the profile {path} records no epochs." in " ".join(result.output.split())
+    with pytest.raises(WorkloadError, match="the profile .*nosize.json records no dataset size"):
+        advisor.predict(str(path))
