@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from advisor.workload import Workload
 
 DEFAULT_BATCH_SIZE = 32
+DEFAULT_PROBE_SECONDS = 60.0  # predict's and recommend's probe budget where none is given
 
 
 # ------------------------------------------------------------------------------------------ profiles
@@ -246,7 +247,7 @@ def _as_profile(source: Any, *, devices: str | Sequence[str] | None, batch_size:
 
 def job_profile(source: Any, *, target: Target | str | None = None, recommend: bool = False,
                 dataset_size: int | None = None, epochs: int | None = None, batch_size: int | None = None,
-                precision: str | None = None, probe_seconds: float = 60.0, progress: Progress | None = None,
+                precision: str | None = None, probe_seconds: float | None = None, progress: Progress | None = None,
                 raise_priority: bool | None = None, **job_steps: Any) -> Profile:
     """The profile ``predict`` (of ``target``) or ``recommend`` (``recommend=True``) makes of ``source`` for this
     job (``job_steps``: ``compile`` ... ``eval_steps``); what ``advisor.Client`` sends a server."""
@@ -256,12 +257,24 @@ def job_profile(source: Any, *, target: Target | str | None = None, recommend: b
                         probe_seconds, progress, raise_priority)
 
 
+def probe_budget(source: Any, probe_seconds: float | None) -> float:
+    """The probe's budget in seconds for ``source`` (60 where not given); a ConfigError where one is given with a
+    saved profile, which was probed already (the budget would be taken and change nothing)."""
+    if probe_seconds is not None and _is_saved_profile(source):
+        raise ConfigError("--probe-seconds is the probe's budget: a saved profile was probed already, so it is not "
+                          "taken with --profile (probe_seconds with a Profile or a profile .json).",
+                          hint="Fix: drop --probe-seconds, or profile again with a longer budget: `advisor profile "
+                               "WORKLOAD --probe-seconds S -o FILE`.")
+    return DEFAULT_PROBE_SECONDS if probe_seconds is None else probe_seconds
+
+
 def _job_profile(source: Any, tgt: Target | None, steps: JobSettings, precision: str | None,
-                 batch_size: int | None, probe_seconds: float, progress: Progress | None,
+                 batch_size: int | None, probe_seconds: float | None, progress: Progress | None,
                  raise_priority: bool | None = None) -> Profile:
     """``tgt`` None: recommend's (every device here at fp32; analysed at bf16 too, for its what-if). A GPU:
     analysed (a GPU of its kind here probed) at the job's precision. A CPU: probed as asked. The analysis at the
     job's precision."""
+    probe_seconds = probe_budget(source, probe_seconds)
     gpu = tgt is not None and tgt.kind == "gpu"
     if tgt is None:
         devices: Any = "auto"
@@ -286,7 +299,7 @@ def predict(
     *,
     dataset_size: int | None = None, epochs: int | None = None, batch_size: int | None = None,
     target: Target | str | None = None, precision: str | None = None,
-    probe_seconds: float = 60.0, progress: Progress | None = None,
+    probe_seconds: float | None = None, progress: Progress | None = None,
     use_history: bool = True, save: bool = False,
     settings: Settings | None = None,
     vcpus: int | None = None,
@@ -318,6 +331,7 @@ def predict(
     check_options({"use_history": use_history, "save": save}, {"progress": progress})
     check_objects(settings=(settings, Settings))
     check_job_values(dataset_size, epochs, batch_size)
+    probe_budget(source, probe_seconds)  # refused with a saved profile before anything else is done
     explicit, steps = _steps(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
                              precision=precision, compile=compile, grad_accum_steps=grad_accum_steps,
                              eval_every=eval_every, eval_steps=eval_steps)
@@ -388,7 +402,7 @@ def recommend(
     providers: str | Sequence[str] | None = None, regions: str | Sequence[str] | None = None,
     spot: bool = False, top: int = 10, precision: str | None = None,
     pricing_files: Sequence[str | Path] = (),
-    probe_seconds: float = 60.0,
+    probe_seconds: float | None = None,
     progress: Progress | None = None,
     save: bool = True,
     settings: Settings | None = None,
@@ -429,6 +443,7 @@ def recommend(
     check_objects(settings=(settings, Settings))  # history=: open_history checks it
     settings = (settings or Settings.from_env()).with_startup(startup_seconds_cpu, startup_seconds_gpu)
     check_job_values(dataset_size, epochs, batch_size)
+    probe_budget(source, probe_seconds)  # refused with a saved profile before anything else is done
     explicit, steps = _steps(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
                              precision=precision, compile=compile, grad_accum_steps=grad_accum_steps,
                              eval_every=eval_every, eval_steps=eval_steps)

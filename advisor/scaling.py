@@ -27,7 +27,7 @@ def predict_grid(
     dataset_size: int | None = None,
     epochs: int | None = None,
     batch_size: int | None = None,
-    probe_seconds: float = 60.0,
+    probe_seconds: float | None = None,
     progress: Progress | None = None,
     save: bool = False,
     pricing_files: Sequence[str | Path] = (),
@@ -45,6 +45,7 @@ def predict_grid(
     for prec in precisions:
         api.check_precision(prec)
     name = api.resolve_target(gpu=gpu).gpu_name
+    api.probe_budget(source, probe_seconds)  # a saved profile takes none
     # Each precision's rows from the profile `predict --gpu NAME --precision P` makes (the analysis at P, a GPU of
     # the kind here probed at P): an analysis made at another precision is priced by approximation, and the
     # table would disagree with the single prediction. A saved profile is what it is.

@@ -61,7 +61,8 @@ def recommend(
         "--startup-gpu", help="Paid start-up of a GPU instance, e.g. 5m [default: 5m, or "
                               "ADVISOR_STARTUP_SECONDS_GPU].")] = None,
     pricing: Annotated[list[Path] | None, typer.Option("--pricing", help="Extra/overriding rates CSV.")] = None,
-    probe_seconds: Annotated[float, typer.Option("--probe-seconds", help="Probe time budget.")] = 60.0,
+    probe_seconds: Annotated[float | None, typer.Option(
+        "--probe-seconds", help="Probe time budget, seconds (default 60; a saved --profile takes none).")] = None,
     by: Annotated[str, typer.Option("--by", metavar="[hardware|provider]",
                                     help="Table rows: the best of each kind of machine, or of each provider.")
                   ] = "hardware",

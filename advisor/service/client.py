@@ -212,7 +212,7 @@ class Client:
                   providers: str | Sequence[str] | None = None, regions: str | Sequence[str] | None = None,
                   spot: bool = False, top: int = 10, precision: str | None = None,
                   startup_seconds_cpu: str | float | None = None, startup_seconds_gpu: str | float | None = None,
-                  probe_seconds: float = 60.0, progress: Any = None, save: bool = True,
+                  probe_seconds: float | None = None, progress: Any = None, save: bool = True,
                   compile: bool | None = None,  # the flag's name (shadows a builtin)
                   grad_accum_steps: int | None = None,
                   eval_every: int | None = None, eval_steps: int | None = None) -> Recommendation:
@@ -244,7 +244,7 @@ class Client:
 
     def predict(self, source: Any, *, dataset_size: int | None = None, epochs: int | None = None,
                 batch_size: int | None = None, target: Target | str | None = None, precision: str | None = None,
-                probe_seconds: float = 60.0, progress: Any = None, use_history: bool = True,
+                probe_seconds: float | None = None, progress: Any = None, use_history: bool = True,
                 save: bool = True, compile: bool | None = None,  # the flag's name (shadows a builtin)
                 grad_accum_steps: int | None = None, eval_every: int | None = None,
                 eval_steps: int | None = None, vcpus: int | str | None = None) -> Estimate:

@@ -197,3 +197,24 @@ def test_with_a_profile_a_missing_job_size_names_the_profile_not_its_workload_pa
     assert result.exit_code == 1 and f"the profile {path} records no epochs." in " ".join(result.output.split())
     with pytest.raises(WorkloadError, match="the profile .*nosize.json records no dataset size"):
         advisor.predict(str(path))
+
+
+def test_probe_seconds_with_a_saved_profile_is_refused_not_ignored(app):
+    """It was taken and changed nothing: the profile was probed already."""
+    import advisor
+    from advisor import api
+    from advisor.errors import ConfigError
+
+    for args in (["predict", "--device", "cpu"], ["recommend", "-q"], ["predict", "--gpu", "H100", "--gpus", "1,2"]):
+        result = CliRunner().invoke(app, [*args, "--profile", str(PROFILE), "--no-save", "--probe-seconds", "30"])
+        assert result.exit_code == 1 and result.stdout == "", result.output
+        text = " ".join(result.output.split())
+        assert "error: --probe-seconds is the probe's budget: a saved profile was probed already" in text
+        assert "advisor profile WORKLOAD --probe-seconds S -o FILE" in text
+    prof = api.load_profile(PROFILE)
+    for call in (lambda: advisor.predict(prof, probe_seconds=30),
+                 lambda: advisor.predict(str(PROFILE), probe_seconds=30),
+                 lambda: advisor.recommend(prof, probe_seconds=30, save=False)):
+        with pytest.raises(ConfigError, match="a saved profile was probed already"):
+            call()
+    assert advisor.predict(prof).seconds > 0  # no budget given: the profile as it is
