@@ -73,10 +73,10 @@ def profile(workload: str | Path | Workload, *, devices: str | Sequence[str] | N
         batch_size: the training batch size (the top of the probe ladder); default the file's BATCH_SIZE.
         batch_sizes: an explicit ladder instead of the automatic one.
         probe_seconds: time budget for probing.
-        precision: fp32 | tf32 | bf16 | fp16, probed and analysed at it, and the job's precision the profile
-            records (``workload.precision``: ``--profile`` prices the job at it unless ``--precision`` says
-            otherwise); None: probed at fp32 and analysed at the workload's PRECISION (else fp32), as ``recommend``
-            profiles it, so a saved profile answers as the workload file would.
+        precision: fp32 | tf32 | bf16 | fp16 | mixed (= bf16), probed and analysed at it, and the job's precision
+            the profile records (``workload.precision``: ``--profile`` prices the job at it unless ``--precision``
+            says otherwise); None: probed at fp32 and analysed at the workload's PRECISION (else fp32), as
+            ``recommend`` profiles it, so a saved profile answers as the workload file would.
         threads: CPU threads for the CPU probe (default torch's).
         analyze: also run the shape-level analysis used to scale to other GPUs.
         progress: callback(device, fraction, message).
@@ -123,6 +123,9 @@ def _probe(workload: str | Path | Workload, *, devices: str | Sequence[str] | No
     else:
         batch_size = batch_size or workload.default_count("batch_size")
         source = workload
+    # "mixed" is bf16, as predict and recommend take it (other values are the ProbeRequest's to check)
+    precision, analysis_precision = (normalize_precision(p) if isinstance(p, str) else p
+                                     for p in (precision, analysis_precision))
     bf16_analysis = precision is None if bf16_analysis is None else bf16_analysis
     if precision is None:
         precision, analysis_precision = "fp32", analysis_precision or declared_precision(source)

@@ -23,9 +23,9 @@ def profile(
     batch_sizes: Annotated[str | None, typer.Option("--batch-sizes", help="Explicit ladder, e.g. 8,16,32.")] = None,
     probe_seconds: Annotated[float, typer.Option("--probe-seconds", help="Time budget.")] = 60.0,
     precision: Annotated[str | None, typer.Option(
-        "--precision", metavar="[fp32|tf32|bf16|fp16]",
-        help="The probe's and the analysis' precision [default: probed at fp32, analysed at the file's PRECISION, "
-             "else fp32].")] = None,
+        "--precision", metavar="[fp32|tf32|bf16|fp16|mixed]",
+        help="The probe's and the analysis' precision (mixed = bf16) [default: probed at fp32, analysed at the "
+             "file's PRECISION, else fp32].")] = None,
     threads: Annotated[int | None, typer.Option("--threads", help="CPU threads for the CPU probe.")] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the profile JSON here.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the profile as JSON.")] = False,

@@ -126,7 +126,7 @@ def _advisor_error(exc: ValidationError, values: dict[str, Any]) -> AdvisorError
                            hint="Fix: e.g. 240.")
     if field in ("precision", "analysis_precision"):
         return ConfigError(f"unknown precision {value!r}.{did_you_mean(str(value), PRECISIONS)}",
-                           hint="Fix: use one of " + ", ".join(PRECISIONS) + ".")
+                           hint="Fix: use one of " + ", ".join(PRECISIONS) + ", or mixed (= bf16).")
     if field == "threads":
         return ConfigError(f"--threads must be a positive whole number, got {value!r}.", hint="Fix: e.g. 4.")
     if field == "devices":

@@ -281,3 +281,24 @@ def test_a_switch_a_callback_or_a_source_of_the_wrong_kind_is_refused_before_any
         call(prof)
     assert named in str(caught.value) and caught.value.hint.startswith("Fix:")
     assert not (tmp_path / "h.db").exists()  # nothing saved
+
+
+def test_profile_takes_mixed_as_bf16_as_predict_does(monkeypatch):
+    """`profile --precision mixed` and advisor.profile(precision="mixed") were "unknown precision 'mixed'"."""
+    import advisor.probe
+
+    asked = []
+    monkeypatch.setattr(advisor.probe, "run_profile",
+                        lambda source, **kw: asked.append(kw) or load_profile(PROFILE_FILE))
+    example = REPO / "examples" / "tabular_mlp.py"
+    advisor.profile(example, precision="mixed", devices=["cpu"], probe_seconds=5)
+    advisor.profile(example, precision="fp32", analysis_precision="mixed", devices=["cpu"], probe_seconds=5)
+    result = CliRunner().invoke(build_app(), ["profile", str(example), "--precision", "mixed", "--device", "cpu",
+                                              "--probe-seconds", "5", "--json"])
+    assert result.exit_code == 0, result.output
+    assert [(kw["precision"], kw["analysis_precision"]) for kw in asked] == [("bf16", None), ("fp32", "bf16"),
+                                                                             ("bf16", None)]
+    monkeypatch.undo()  # the probe's own check of the precision, before anything runs
+    with pytest.raises(ConfigError) as caught:
+        advisor.profile(example, precision="fp8", devices=["cpu"], probe_seconds=5)
+    assert caught.value.hint == "Fix: use one of fp32, tf32, bf16, fp16, or mixed (= bf16)."
