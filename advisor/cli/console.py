@@ -14,9 +14,11 @@ from rich.markup import escape
 
 # C0 controls, DEL, C1 controls, the Unicode bidirectional overrides, isolates and marks (which reorder what
 # the terminal shows: "Trojan Source"; the marks U+200E, U+200F and U+061C too), and the line and paragraph
-# separators U+2028 and U+2029 (a new line in some terminals and markdown viewers).
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
-_CONTROL_BUT_NEWLINE = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069]")
+# separators U+2028 and U+2029 (a new line in some terminals and markdown viewers); and lone surrogates
+# (U+D800-U+DFFF, from a JSON escape), which no UTF-8 stream can write: shown, not a UnicodeEncodeError.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+_CONTROL_BUT_NEWLINE = re.compile(
+    r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def _visible(match: re.Match[str]) -> str:

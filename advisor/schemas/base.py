@@ -128,6 +128,39 @@ def refuse_nul(model: BaseModel, *, deep: bool = True) -> None:
         raise PydanticCustomError(NUL_ERROR, "{field} " + NUL_PROBLEM, {"field": path})
 
 
+# A lone surrogate: what a JSON escape ("\\ud800") can put in text and UTF-8 cannot encode (a profile file's, a
+# service request's), refused where the text comes in.
+SURROGATE_ERROR = "lone_surrogate"
+SURROGATE_PROBLEM = ("contains a lone surrogate (a \\ud800-\\udfff escape that is not half of a pair), which is "
+                     "not text; remove it, or send the character itself as UTF-8")
+
+
+def surrogate_path(value: Any) -> list | None:
+    """The path (keys and indexes) to the first text in ``value`` (a model, a list, a dict, text) that holds a lone
+    surrogate, else None; [] for ``value`` itself."""
+    if isinstance(value, str):
+        if value.isascii():
+            return None
+        try:
+            value.encode("utf-8")  # in C: the only text UTF-8 cannot encode is a lone surrogate
+            return None
+        except UnicodeEncodeError:
+            return []
+    if isinstance(value, BaseModel):
+        items: Any = value.__dict__.items()
+    elif isinstance(value, dict):
+        items = [(k, k) for k in value if surrogate_path(k) is not None] + list(value.items())
+    elif isinstance(value, (list, tuple)):
+        items = enumerate(value)
+    else:
+        return None
+    for key, item in items:
+        found = surrogate_path(item)
+        if found is not None:
+            return [key, *found]
+    return None
+
+
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 

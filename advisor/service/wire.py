@@ -17,7 +17,16 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Fie
 from pydantic_core import PydanticCustomError
 
 from advisor.schemas import PRECISIONS, Objective, Profile, Target
-from advisor.schemas.base import MAX_JOB_COUNT, NUL, NUL_ERROR, NUL_PROBLEM, refuse_nul
+from advisor.schemas.base import (
+    MAX_JOB_COUNT,
+    NUL,
+    NUL_ERROR,
+    NUL_PROBLEM,
+    SURROGATE_ERROR,
+    SURROGATE_PROBLEM,
+    refuse_nul,
+    surrogate_path,
+)
 from advisor.schemas.devices import MAX_TARGET_GPUS, MAX_TARGET_THREADS
 from advisor.units import MAX_ACTUAL_SECONDS, MIN_ACTUAL_SECONDS
 
@@ -62,44 +71,13 @@ def no_nul(value: str | None) -> str | None:
     return value
 
 
-SURROGATE_ERROR = "lone_surrogate"
-SURROGATE_PROBLEM = ("contains a lone surrogate (a \\ud800-\\udfff escape that is not half of a pair), which is "
-                     "not text; remove it, or send the character itself as UTF-8")
-
-
-def _surrogate_path(value: Any) -> list | None:
-    """The path (keys and indexes) to the first text in ``value`` (a model, a list, a dict, text) that holds a lone
-    surrogate, else None; [] for ``value`` itself."""
-    if isinstance(value, str):
-        if value.isascii():
-            return None
-        try:
-            value.encode("utf-8")  # in C: the only text UTF-8 cannot encode is a lone surrogate
-            return None
-        except UnicodeEncodeError:
-            return []
-    if isinstance(value, BaseModel):
-        items: Any = value.__dict__.items()
-    elif isinstance(value, dict):
-        items = [(k, k) for k in value if _surrogate_path(k) is not None] + list(value.items())
-    elif isinstance(value, (list, tuple)):
-        items = enumerate(value)
-    else:
-        return None
-    for key, item in items:
-        found = _surrogate_path(item)
-        if found is not None:
-            return [key, *found]
-    return None
-
-
 def refuse_surrogates(model: BaseModel) -> None:
     """A validation error naming the first text in ``model`` (deep: its profile's too) that holds a lone surrogate.
 
     Valid UTF-8 cannot carry one, but a JSON escape can, and the parsed string then fails wherever it is encoded:
     the profile's cache key, a stored row, the answer (a 500 after the work was done). Refused here, as a NUL is,
     before any work."""
-    path = _surrogate_path(model)
+    path = surrogate_path(model)
     if path is not None:
         raise PydanticCustomError(SURROGATE_ERROR, "{field} " + SURROGATE_PROBLEM,
                                   {"field": ".".join(_printable(part) for part in path)})

@@ -121,6 +121,27 @@ def test_a_profile_file_with_a_nul_is_a_probe_error_naming_the_field(tmp_path, w
     assert caught.value.hint.startswith("Fix: pass a file written by `advisor profile")
 
 
+@pytest.mark.parametrize(("where", "field"), [(("workload", "name"), "workload.name"),
+                                              (("devices", 0, "name"), "devices.0.name")])
+def test_a_profile_file_with_a_lone_surrogate_is_one_message_naming_the_field(tmp_path, where, field):
+    """It was accepted, and `recommend` died printing it with a UnicodeEncodeError and a traceback."""
+    data = json.loads(PROFILE_FILE.read_text())
+    node = data
+    for key in where[:-1]:
+        node = node[key]
+    node[where[-1]] = "small\ud800cnn"
+    path = tmp_path / "surrogate.json"
+    path.write_text(json.dumps(data))  # ASCII: the lone surrogate is a \ud800 escape, as a JSON file can hold it
+    with pytest.raises(ProbeError) as caught:
+        advisor.recommend(path, save=False, **JOB)
+    expected = (f"{path}: not a valid advisor profile: {field} contains a lone surrogate (a \\ud800-\\udfff escape "
+                "that is not half of a pair), which is not text.")
+    assert caught.value.message == expected
+    result = CliRunner().invoke(build_app(), ["recommend", "--profile", str(path), "--no-save", "-q"])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"{field} contains a lone surrogate" in " ".join(result.output.split())
+
+
 def test_a_workload_name_or_path_with_a_nul_is_refused_before_anything_runs(tmp_path):
     workload = advisor.Workload(model=lambda: None, make_batch=lambda b: None, name="a\x00b")
     with pytest.raises(WorkloadError) as caught:

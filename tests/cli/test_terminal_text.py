@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 
-from advisor.cli.console import TerminalText, for_terminal
+from advisor.cli.console import TerminalText, for_terminal, safe_text, show_controls
 
 
 class _Terminal(io.StringIO):
@@ -44,3 +44,13 @@ def test_history_export_to_a_terminal_shows_a_stored_names_control_characters(mo
     shown = runner.invoke(build_app(), ["history", "export"])
     assert shown.exit_code == 0 and "\x1b" not in shown.output and "evil\\x1b]0;owned\\x07" in shown.output
     assert shown.output.count("\n") == piped.output.count("\n")
+
+
+def test_a_lone_surrogate_is_shown_not_a_unicode_encode_error():
+    """A lone surrogate (a JSON escape) went to the console as it was, and no UTF-8 stream can write one."""
+    assert safe_text("small\ud800cnn") == "small\\ud800cnn"
+    assert show_controls("a\udfff\nb", multiline=True) == "a\\udfff\nb"
+    stream = io.StringIO()
+    TerminalText(stream).write("x\udbffy\n")
+    assert stream.getvalue() == "x\\udbffy\n"
+    assert stream.getvalue().encode("utf-8")  # writable now
