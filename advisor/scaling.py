@@ -13,6 +13,7 @@ from advisor import api
 from advisor.errors import PredictionError
 from advisor.schemas import Profile, ScalingGrid, ScalingRow, Target
 from advisor.settings import Settings
+from advisor.workload.job import normalize_precision
 
 if TYPE_CHECKING:  # pragma: no cover
     from advisor.probe import Progress
@@ -80,7 +81,9 @@ def predict_grid(
                                   batch_size=job.batch_size, target=target, precision=prec, save=save,
                                   settings=settings)
             except PredictionError as exc:
-                grid.rows.append(ScalingRow(count=count, precision=prec or "fp32", error=exc.message))
+                # the precision the row was asked at: the job's own where none was given (a bf16 file's, not fp32)
+                asked = normalize_precision(prec or prof.workload.precision) or "fp32"
+                grid.rows.append(ScalingRow(count=count, precision=asked, error=exc.message))
                 continue
             if prec not in (None, "mixed", est.precision):  # the GPU lacks it (bf16, tf32 before Ampere)
                 runs_as.add(f"{prec} as {est.precision}")

@@ -72,3 +72,18 @@ def test_a_profile_taken_at_a_precision_is_a_job_at_that_precision(tmp_path):
     older = prof.model_copy(update={"workload": prof.workload.model_copy(update={"precision": None})})
     before = advisor.predict(older, target=advisor.Target.gpu(GPU, 1), **job)
     assert before.precision == "fp32" and any("fp32 bytes are approximated" in n for n in before.notes)
+
+
+@pytest.mark.parametrize(("declared", "asked", "shown"), [("bf16", None, "bf16"), ("mixed", None, "bf16"),
+                                                         (None, None, "fp32"), ("bf16", "fp16", "fp16")])
+def test_a_grid_row_that_cannot_be_predicted_carries_the_jobs_precision(declared, asked, shown):
+    """A bf16 job's row of 512 GPUs (a batch of 64 cannot be split over them) was labelled fp32."""
+    from advisor.api import load_profile
+
+    prof = load_profile(Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json")
+    prof = prof.model_copy(update={"workload": prof.workload.model_copy(update={"precision": declared})})
+    grid = predict_grid(prof, gpu="H100-SXM", counts=[1, 512], precisions=[asked], dataset_size=6400, epochs=1,
+                        batch_size=64)
+    good, bad = grid.rows
+    assert bad.count == 512 and bad.estimate is None and "cannot be split over 512 GPUs" in bad.error
+    assert bad.precision == good.precision == shown
