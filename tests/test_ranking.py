@@ -308,6 +308,24 @@ def test_nothing_fits():
         run(ests=ests)
 
 
+@pytest.mark.parametrize(("precision", "job_precision", "mixed"), [("fp32", None, True), ("bf16", None, False),
+                                                                  ("fp16", "fp16", False), ("fp32", "fp32", True)])
+def test_nothing_fits_offers_accumulation_and_mixed_precision_only_to_a_job_not_16_bit(precision, job_precision,
+                                                                                        mixed):
+    """The fix said "a smaller --batch-size ... or mixed precision" to a job already in bf16, and never the
+    gradient accumulation that keeps the training the same with a smaller batch."""
+    ests = {k: e.model_copy(update={"fits_memory": False, "peak_memory_gib": 500.0, "precision": precision})
+            for k, e in estimates().items()}
+    with pytest.raises(NoFeasibleCandidateError) as caught:
+        run(Constraints(precision=job_precision), ests=ests)
+    hint = caught.value.hint
+    assert hint.startswith("Fix: a smaller --batch-size with --grad-accum-steps to keep the samples per optimizer "
+                           "update (--batch-size 16 with twice the accumulation steps: --grad-accum-steps 2 where "
+                           "there is none now)")
+    assert hint.endswith("), a GPU with more memory (--providers), or mixed precision (--precision bf16)." if mixed
+                         else ") or a GPU with more memory (--providers).")
+
+
 def test_a_listed_suspect_price_is_noted():
     suspect = A100.model_copy(update={"suspect_price": True, "notes": "accelerator row looks wrong"})
     rec = run(offers=[CPU, suspect, A100X8, T4])

@@ -13,6 +13,7 @@ from advisor.errors import NoFeasibleCandidateError
 from advisor.ranking.balance import bound_clause, passed_over
 from advisor.ranking.scoring import Scored, describe
 from advisor.schemas import Candidate, Constraints, Recommendation, Skipped, Violation
+from advisor.schemas.base import HALF_PRECISIONS
 from advisor.units import format_duration, format_duration_flag, format_ratio, format_usd
 
 NEAREST_MISSES = 3
@@ -184,6 +185,25 @@ def fix_flags(found: list[Violation]) -> str | None:
     return " and ".join(flags) + " together"
 
 
+def _fit_hint(batch_size: int, excluded: list[Candidate], constraints: Constraints) -> str:
+    """The fix for a job that fits no candidate's memory: a smaller batch with more gradient accumulation (the
+    same samples per optimizer update, so the same training), more memory, and mixed precision where the job is
+    not 16-bit already."""
+    # The smallest factor of the batch: the batch over it, times it in accumulation, is the same update
+    factor = next((f for f in range(2, math.isqrt(batch_size) + 1) if batch_size % f == 0), batch_size)
+    parts = []
+    if batch_size > 1:
+        times = "twice" if factor == 2 else f"{factor} times"
+        parts.append(f"a smaller --batch-size with --grad-accum-steps to keep the samples per optimizer update "
+                     f"(--batch-size {batch_size // factor} with {times} the accumulation steps: --grad-accum-steps "
+                     f"{factor} where there is none now)")
+    parts.append("a GPU with more memory (--providers)")
+    precisions = {constraints.precision} if constraints.precision else {c.precision for c in excluded if c.gpu}
+    if any(c.gpu for c in excluded) and not precisions <= set(HALF_PRECISIONS):  # a CPU runs as probed
+        parts.append("mixed precision (--precision bf16)")
+    return "Fix: " + ", ".join(parts[:-1]) + (", or " if len(parts) > 2 else " or ") + parts[-1] + "."
+
+
 def no_feasible(rec: Recommendation, ranked: list[Scored], excluded: list[Candidate], skipped: list[Skipped],
                 n_offers: int, constraints: Constraints) -> NoFeasibleCandidateError:
     nearest = [s.cand for s in ranked[:NEAREST_MISSES]]
@@ -196,8 +216,7 @@ def no_feasible(rec: Recommendation, ranked: list[Scored], excluded: list[Candid
         return NoFeasibleCandidateError(
             f"The job does not fit in memory on any of the {len(excluded)} candidates "
             f"(e.g. {describe(worst)}: {worst.reason}).",
-            hint="Fix: a smaller --batch-size, a GPU with more memory (--providers), or mixed precision.",
-            nearest=[], recommendation=rec)
+            hint=_fit_hint(rec.batch_size, excluded, constraints), nearest=[], recommendation=rec)
     if not ranked:
         first = skipped[0] if skipped else None
         why = f" (e.g. {first.target}: {first.reason})" if first else ""
