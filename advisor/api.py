@@ -389,8 +389,13 @@ def _steps(source: Any, **explicit: Any) -> tuple[dict[str, Any], JobSettings]:
 def _profile_notes(prof: Profile, fitted: LearnedCorrection | None) -> list[str]:
     notes = [f"probe: {note}" for note in prof.notes]
     if not prof.devices or all(d.kind == "cpu" for d in prof.devices):
-        notes.append("No GPU here: GPU candidates are scaled from the model's analysis and datasheet specs "
-                     "(method 'scaled'); CPU candidates from this machine's probe.")
+        cpus = [d for d in prof.devices if d.kind == "cpu"]
+        cpu = ("CPU candidates from this machine's probe" if any(d.device in prof.timed_devices() for d in cpus)
+               else "CPU candidates from the model's analysis and this CPU's measured op rates (no step was timed)"
+               if any(d.cpu_peak is not None for d in cpus)
+               else "no CPU step was timed here, so no CPU offer is priced (--show-skipped lists them)")
+        notes.append(f"No GPU {'here' if prof.devices else 'was probed'}: GPU candidates are scaled from the "
+                     f"model's analysis and datasheet specs (method 'scaled'); {cpu}.")
     corrected = fitted.ranking_note() if fitted is not None else None
     if corrected:
         notes.append(corrected)

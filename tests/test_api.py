@@ -424,3 +424,30 @@ def test_every_error_class_is_reachable_from_the_package():
     for name in classes:
         assert getattr(advisor, name) is getattr(advisor.errors, name)
     assert issubclass(advisor.ServiceError, advisor.AdvisorError)
+
+
+def test_the_no_gpu_note_says_where_the_cpu_candidates_come_from():
+    """It said "CPU candidates from this machine's probe" for a profile with no CPU measurement, whose CPU offers
+    were all skipped for want of one."""
+    from advisor.api import load_profile
+    from advisor.schemas.profile import CpuPeak
+
+    prof = load_profile(Path(__file__).resolve().parent / "hostile" / "data" / "tabular_profile.json")
+    untimed = prof.devices[0].model_copy(update={"measurements": [], "thread_scaling": []})
+    peak = CpuPeak(threads=1, matmul_flops_per_second=1e11, memory_bytes_per_second=2e10, seconds=0.1)
+    cases = [(prof, "No GPU here: ", "; CPU candidates from this machine's probe."),
+             (prof.model_copy(update={"devices": [untimed.model_copy(update={"cpu_peak": peak})]}), "No GPU here: ",
+              "; CPU candidates from the model's analysis and this CPU's measured op rates (no step was timed)."),
+             (prof.model_copy(update={"devices": [untimed]}), "No GPU here: ",
+              "; no CPU step was timed here, so no CPU offer is priced (--show-skipped lists them)."),
+             (prof.model_copy(update={"devices": []}), "No GPU was probed: ",
+              "; no CPU step was timed here, so no CPU offer is priced (--show-skipped lists them).")]
+    for source, start, end in cases:
+        try:
+            rec = advisor.recommend(source, save=False, dataset_size=10_000, epochs=1, batch_size=64)
+        except advisor.NoFeasibleCandidateError as exc:
+            rec = exc.recommendation
+        (note,) = [n for n in rec.notes if "GPU candidates are scaled" in n]
+        assert note.startswith(start) and note.endswith(end), note
+        priced_cpu = any(c.tier == "cpu" for c in rec.all_candidates)
+        assert priced_cpu is ("no CPU offer is priced" not in note)
