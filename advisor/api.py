@@ -23,8 +23,10 @@ from advisor.history.session import fit_correction_noted, open_history
 from advisor.recommendation_notes import chosen_gpu_notes, estimate_caveats
 from advisor.schemas import Constraints, Estimate, JobSpec, Profile, Recommendation, Target, WorkloadSummary
 from advisor.settings import Settings
+from advisor.sources import is_saved_profile as _is_saved_profile  # the Client's too
+from advisor.sources import job_for, probe_budget
 from advisor.units import parse_actual_seconds, parse_duration_seconds, parse_names, parse_usd
-from advisor.workload.job import JobSettings, check_job_values, normalize_precision, positive_int, resolve_job
+from advisor.workload.job import JobSettings, check_job_values, normalize_precision, positive_int
 from advisor.workload.settings import declared_precision, job_settings, probe_batch_size, probe_threads
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,7 +38,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from advisor.workload import Workload
 
 DEFAULT_BATCH_SIZE = 32
-DEFAULT_PROBE_SECONDS = 60.0  # predict's and recommend's probe budget where none is given
 
 
 # ------------------------------------------------------------------------------------------ profiles
@@ -218,23 +219,6 @@ def _variant_notes(asked: Target | str | None, resolved: Target) -> list[str]:
     return [note] if note else []
 
 
-def job_for(prof: Profile, dataset_size: int | None, epochs: int | None, batch_size: int | None,
-            settings: JobSettings | None = None, *, source: Any = None) -> JobSpec:
-    """The job from explicit values, else the workload file's defaults (positive integers); how it steps.
-    ``source``: what the profile came from; where it is a saved profile, a missing size is named as that
-    profile's (its workload path is a label, never read)."""
-    info = prof.workload
-    saved = _is_saved_profile(source)
-    if saved:
-        label = f"the profile {source}" if isinstance(source, (str, Path)) else f"the profile of {info.name!r}"
-    else:
-        label = str(info.path) if info.path else f"workload {info.name!r}"
-    job = resolve_job(dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
-                      default_dataset_size=info.dataset_size, default_epochs=info.epochs,
-                      default_batch_size=info.batch_size, unusable=info.unusable_defaults, label=label, saved=saved)
-    return settings.apply(job) if settings is not None else job
-
-
 def _as_profile(source: Any, *, devices: str | Sequence[str] | None, batch_size: int | None,
                 probe_seconds: float, precision: str, progress: Progress | None,
                 threads: int | None = None, analysis_precision: str | None = None,
@@ -260,17 +244,6 @@ def job_profile(source: Any, *, target: Target | str | None = None, recommend: b
                         probe_seconds, progress, raise_priority)
 
 
-def probe_budget(source: Any, probe_seconds: float | None) -> float:
-    """The probe's budget in seconds for ``source`` (60 where not given); a ConfigError where one is given with a
-    saved profile, which was probed already (the budget would be taken and change nothing)."""
-    if probe_seconds is not None and _is_saved_profile(source):
-        raise ConfigError("--probe-seconds is the probe's budget: a saved profile was probed already, so it is not "
-                          "taken with --profile (probe_seconds with a Profile or a profile .json).",
-                          hint="Fix: drop --probe-seconds, or profile again with a longer budget: `advisor profile "
-                               "WORKLOAD --probe-seconds S -o FILE`.")
-    return DEFAULT_PROBE_SECONDS if probe_seconds is None else probe_seconds
-
-
 def _job_profile(source: Any, tgt: Target | None, steps: JobSettings, precision: str | None,
                  batch_size: int | None, probe_seconds: float | None, progress: Progress | None,
                  raise_priority: bool | None = None) -> Profile:
@@ -290,11 +263,6 @@ def _job_profile(source: Any, tgt: Target | None, steps: JobSettings, precision:
                        precision=probe_precision, progress=progress, analysis_precision=steps.precision,
                        threads=probe_threads(tgt.threads) if tgt is not None else None, bf16_analysis=tgt is None,
                        raise_priority=raise_priority)
-
-
-def _is_saved_profile(source: Any) -> bool:
-    """A profile already made (an object, or a profile .json path): nothing is probed for it."""
-    return isinstance(source, Profile) or (isinstance(source, (str, Path)) and Path(source).suffix == ".json")
 
 
 def predict(

@@ -13,6 +13,7 @@ from advisor import api
 from advisor.errors import PredictionError
 from advisor.schemas import Profile, ScalingGrid, ScalingRow, Target
 from advisor.settings import Settings
+from advisor.sources import job_for, probe_budget
 from advisor.workload.job import normalize_precision
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -46,7 +47,7 @@ def predict_grid(
     for prec in precisions:
         api.check_precision(prec)
     name = api.resolve_target(gpu=gpu).gpu_name
-    api.probe_budget(source, probe_seconds)  # a saved profile takes none
+    probe_budget(source, probe_seconds)  # a saved profile takes none
     # Each precision's rows from the profile `predict --gpu NAME --precision P` makes (the analysis at P, a GPU of
     # the kind here probed at P): an analysis made at another precision is priced by approximation, and the
     # table would disagree with the single prediction. A saved profile is what it is.
@@ -64,7 +65,7 @@ def predict_grid(
         return profiles[prec]
 
     prof = profiled(precisions[0])
-    job = api.job_for(prof, dataset_size, epochs, batch_size, source=source)
+    job = job_for(prof, dataset_size, epochs, batch_size, source=source)
     catalog = pricing.load_catalog([Path(p) for p in (*settings.pricing_files, *pricing_files)])
     offers = [o for o in catalog.offers if o.gpu == name]
     grid = ScalingGrid(title=f"{prof.workload.name} on {name}", gpu=name, dataset_size=job.dataset_size,

@@ -52,8 +52,7 @@ def predict(
     eval_steps: EvalStepsOption = None,
     startup_gpu: Annotated[str | None, typer.Option("--startup-gpu", help="Paid start-up of a GPU instance, in "
                                                     "the totals shown [default: 5m].")] = None,
-    probe_seconds: Annotated[float | None, typer.Option(
-        "--probe-seconds", help="Probe time budget, seconds (default 60; a saved --profile takes none).")] = None,
+    probe_seconds: Annotated[float | None, typer.Option("--probe-seconds", help="Probe budget [default: 60s].")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON (schema_version 1).")] = False,
     no_save: Annotated[bool, typer.Option("--no-save", help="Do not store the prediction in history.")] = False,
     server: remote.ServerOption = None,

@@ -62,7 +62,7 @@ def recommend(
                               "ADVISOR_STARTUP_SECONDS_GPU].")] = None,
     pricing: Annotated[list[Path] | None, typer.Option("--pricing", help="Extra/overriding rates CSV.")] = None,
     probe_seconds: Annotated[float | None, typer.Option(
-        "--probe-seconds", help="Probe time budget, seconds (default 60; a saved --profile takes none).")] = None,
+        "--probe-seconds", help="Probe time budget [default: 60s; none with --profile].")] = None,
     by: Annotated[str, typer.Option("--by", metavar="[hardware|provider]",
                                     help="Table rows: the best of each kind of machine, or of each provider.")
                   ] = "hardware",

@@ -1,0 +1,46 @@
+"""What ``predict`` and ``recommend`` are given to answer from (a saved profile, or a workload to probe): whether it
+is a saved profile, the probe budget it takes, and the job's sizes read from the profile it gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from advisor.errors import ConfigError
+from advisor.schemas import JobSpec, Profile
+from advisor.workload.job import JobSettings, resolve_job
+
+DEFAULT_PROBE_SECONDS = 60.0  # predict's and recommend's probe budget where none is given
+
+
+def is_saved_profile(source: Any) -> bool:
+    """A profile already made (an object, or a profile .json path): nothing is probed for it."""
+    return isinstance(source, Profile) or (isinstance(source, (str, Path)) and Path(source).suffix == ".json")
+
+
+def probe_budget(source: Any, probe_seconds: float | None) -> float:
+    """The probe's budget in seconds for ``source`` (60 where not given); a ConfigError where one is given with a
+    saved profile, which was probed already (the budget would be taken and change nothing)."""
+    if probe_seconds is not None and is_saved_profile(source):
+        raise ConfigError("--probe-seconds is the probe's budget: a saved profile was probed already, so it is not "
+                          "taken with --profile (probe_seconds with a Profile or a profile .json).",
+                          hint="Fix: drop --probe-seconds, or profile again with a longer budget: `advisor profile "
+                               "WORKLOAD --probe-seconds S -o FILE`.")
+    return DEFAULT_PROBE_SECONDS if probe_seconds is None else probe_seconds
+
+
+def job_for(prof: Profile, dataset_size: int | None, epochs: int | None, batch_size: int | None,
+            settings: JobSettings | None = None, *, source: Any = None) -> JobSpec:
+    """The job from explicit values, else the workload file's defaults (positive integers); how it steps.
+    ``source``: what the profile came from; where it is a saved profile, a missing size is named as that
+    profile's (its workload path is a label, never read)."""
+    info = prof.workload
+    saved = is_saved_profile(source)
+    if saved:
+        label = f"the profile {source}" if isinstance(source, (str, Path)) else f"the profile of {info.name!r}"
+    else:
+        label = str(info.path) if info.path else f"workload {info.name!r}"
+    job = resolve_job(dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
+                      default_dataset_size=info.dataset_size, default_epochs=info.epochs,
+                      default_batch_size=info.batch_size, unusable=info.unusable_defaults, label=label, saved=saved)
+    return settings.apply(job) if settings is not None else job
