@@ -20,7 +20,7 @@ from advisor.errors import (
     did_you_mean,
 )
 from advisor.history.session import fit_correction_noted, open_history
-from advisor.recommendation_notes import chosen_gpu_notes, estimate_caveats
+from advisor.recommendation_notes import chosen_gpu_notes, eager_memory, estimate_caveats
 from advisor.schemas import Constraints, Estimate, JobSpec, Profile, Recommendation, Target, WorkloadSummary
 from advisor.settings import Settings
 from advisor.sources import is_saved_profile as _is_saved_profile  # the Client's too
@@ -447,7 +447,7 @@ def recommend(
             measured_devices=prof.timed_devices(), here=here,
             host=prof.host.hostname if prof.host is not None else None,
             process_start_seconds=prof.host.process_start_seconds if prof.host is not None else None)
-        rec.notes.extend(estimate_caveats(rec, priced, here))
+        rec.notes.extend(estimate_caveats(rec, priced, here) + eager_memory(rec, job))
         return _finish(rec, prof, job, price.context, hist if save else None, before_save)
 
 

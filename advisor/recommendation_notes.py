@@ -43,3 +43,12 @@ def estimate_caveats(rec: Recommendation, priced: Sequence[tuple[Any, Any]],
     for device, _name, est, _busy in here:
         out += [f"Here, {device}: {note}" for note in caveats(getattr(est, "notes", ()))]
     return out
+
+
+def eager_memory(rec: Recommendation, job: JobSpec) -> list[str]:
+    """Where a compiled job's GPU candidates were dropped for memory: that their memory is the eager step's."""
+    from advisor.predictor.memory import compiled_memory_note
+
+    dropped = [c for c in rec.excluded if c.gpu]
+    return [f"{len(dropped):,} GPU candidate(s) dropped for memory: {compiled_memory_note()}"] \
+        if job.compiled and dropped else []

@@ -293,7 +293,7 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, 
     # (``memory_from_probe`` rescales the activations: an fp16 job, or bf16 run as fp16 on a V100, too).
     fits, peak, capacity, max_batch, mem_notes = memory.gpu_memory(profile.analysis, gpu_probe, spec, per_device_batch,
                                                                     prec, count)
-    notes.extend(mem_notes)
+    notes.extend(mem_notes + ([memory.compiled_memory_note()] if job.compiled and not fits else []))
     # Past the memory the memory fit's own note says so ("Needs 60.8 GiB at batch 96 per device, ..."); within
     # it, what bounds the job is a batch the probe ran out of memory at (in the words recommend uses).
     if not fits and peak is not None and capacity is not None and peak <= capacity and max_batch is not None:

@@ -387,3 +387,10 @@ def gpu_memory(analysis: Analysis | None, probed: DeviceProfile | None, spec: Gp
     else:
         return True, None, capacity, None, ["no analysis: memory fit not checked."]
     return fit.fits_memory, fit.peak_memory_gib, fit.capacity_gib, fit.max_batch_per_device, list(fit.notes)
+
+
+def compiled_memory_note() -> str:
+    """Why a compiled job's memory fit leans high: the probe and the analysis run its steps eagerly."""
+    return ("memory is the eager step's (the probe and the analysis run it eagerly); a compiled step usually holds "
+            "fewer activations (GPT-2 124M on an H200: 7.2 against 11.8 GiB, and 11.4 against 14.5 GiB at batch 16; "
+            "bench/README.md), so a GPU ruled out here may still fit the compiled job.")
