@@ -308,8 +308,8 @@ def predict(
                              eval_every=eval_every, eval_steps=eval_steps)
     tgt = resolve_target(target)
     vcpus = check_target_vcpus(vcpus, tgt.kind == "gpu")
-    with open_history(settings, required=save) as hist:
-        notes: list[str] = _variant_notes(target, tgt)
+    notes: list[str] = _variant_notes(target, tgt)
+    with open_history(settings, required=save, notes=notes if use_history else None) as hist:
         fitted = fit_correction_noted(hist, notes, required=save) if use_history else None
         prof = _job_profile(source, tgt, steps, precision, batch_size, probe_seconds, progress,
                             settings.raise_probe_priority)
@@ -427,8 +427,8 @@ def recommend(
     constraints = _constraints(objective, deadline, budget, providers, regions, spot, top, precision)
     files = [*(Path(p) for p in settings.pricing_files), *pricing_paths(pricing_files)]
     catalog, offers, keyed = offers_for(files, contexts, constraints.providers, constraints.regions)
-    with open_history(settings, required=save, given=history) as hist:
-        notes: list[str] = []
+    notes: list[str] = []
+    with open_history(settings, required=save, given=history, notes=notes) as hist:
         fitted = fit_correction_noted(hist, notes, required=save, contexts=contexts, version=outcomes_version)
         prof = _job_profile(source, None, steps, precision, batch_size, probe_seconds, progress,
                             settings.raise_probe_priority)

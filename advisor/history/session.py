@@ -19,10 +19,12 @@ if TYPE_CHECKING:
 
 
 @contextmanager
-def open_history(settings: Settings, *, required: bool, given: History | None = None) -> Iterator[History | None]:
+def open_history(settings: Settings, *, required: bool, given: History | None = None,
+                 notes: list[str] | None = None) -> Iterator[History | None]:
     """The history database, opened before any probe so an unusable one fails first. Where nothing is to be
-    saved (``required`` False), None for an unusable database (no correction then) or a SQLite file not yet
-    created (no history: none is created). ``given``: a server's open history, used as it is and left open."""
+    saved (``required`` False), None for an unusable database (no correction then: ``notes`` gets a note saying
+    why) or a SQLite file not yet created (no history: none is created). ``given``: a server's open history,
+    used as it is and left open."""
     from advisor.history.engine import sqlite_file_missing
     from advisor.history.repository import History
 
@@ -37,9 +39,12 @@ def open_history(settings: Settings, *, required: bool, given: History | None = 
         return
     try:
         hist = History(settings=settings)
-    except HistoryError:
+    except HistoryError as exc:
         if required:
             raise
+        # A mistyped URL with --no-save: the learned correction must not vanish without a word.
+        if notes is not None:
+            notes.append(_not_applied(exc))
         yield None
         return
     with hist:
@@ -64,8 +69,12 @@ def fit_correction_noted(hist: History | None, notes: list[str], *, required: bo
     except AdvisorError as exc:
         if required and isinstance(exc, HistoryError):
             raise
-        # A database fault is told without the database's address or the driver's words: a note reaches a caller
-        # of advisor serve too (a prediction with save false), who must not learn them.
-        why = exc.public if isinstance(exc, DatabaseUnavailableError) else exc.message
-        notes.append(f"the history correction was not applied: {why}")
+        notes.append(_not_applied(exc))
         return None
+
+
+def _not_applied(exc: AdvisorError) -> str:
+    # A database fault is told without the database's address or the driver's words: a note reaches a caller
+    # of advisor serve too (a prediction with save false), who must not learn them.
+    why = exc.public if isinstance(exc, DatabaseUnavailableError) else exc.message
+    return f"the history correction was not applied: {why}"

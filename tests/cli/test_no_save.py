@@ -87,3 +87,30 @@ def test_an_in_memory_database_is_taken_where_nothing_is_saved(profile_file, mon
                                               "--no-save"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.output)["id"] is None
+
+
+@pytest.mark.parametrize("url", ["postgress://postgres@127.0.0.1/advisor", "garbage"])
+@pytest.mark.parametrize("command", [
+    ("recommend", "--top", "2"),
+    ("predict", "--gpu", "A100-80GB"),
+])
+def test_no_save_with_a_mistyped_database_url_says_the_correction_was_not_applied(profile_file, monkeypatch, url,
+                                                                                   command):
+    """Without the note the learned correction vanished silently and the answer differed without a word."""
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", url)
+    result = CliRunner().invoke(build_app(), [command[0], "--profile", str(profile_file), "--dataset-size", "5000",
+                                              "--epochs", "1", "--batch-size", "32", *command[1:], "--json",
+                                              "--no-save"])
+    assert result.exit_code == 0, result.output
+    notes = [n for n in json.loads(result.output)["notes"] if n.startswith("the history correction was not applied")]
+    assert len(notes) == 1, notes
+    assert url.split(":")[0] in notes[0]
+
+
+def test_no_history_asked_for_gives_no_note_about_a_mistyped_url(profile_file, monkeypatch):
+    from advisor import api
+
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", "garbage")
+    est = api.predict(profile_file, dataset_size=5000, epochs=1, batch_size=32, target="A100-80GB",
+                      use_history=False, save=False)
+    assert not any("history correction" in n for n in est.notes)
