@@ -105,11 +105,7 @@ def _check_step(workload: Workload, model: Any, batch_size: int, start: float) -
     try:
         optimizer.step()
     except Exception as exc:  # noqa: BLE001 - user code: the user's optimizer
-        raise WorkloadError(
-            f"{label}{user_line(exc, workload.path)}: the optimizer step ({type(optimizer).__name__}) failed: "
-            f"{raised(exc)}",
-            hint="Fix: configure_optimizer(params) must return an optimizer over the `params` it is given.",
-        ) from exc
+        raise _optimizer_error(workload, optimizer, exc) from exc
     return CheckResult(
         param_count=param_count,
         trainable_param_count=trainable,
@@ -120,6 +116,28 @@ def _check_step(workload: Workload, model: Any, batch_size: int, start: float) -
         batch_size=batch_size,
         seconds=time.perf_counter() - start,
     )
+
+
+def _optimizer_error(workload: Workload, optimizer: Any, exc: Exception) -> WorkloadError:
+    """The failed ``optimizer.step()``, with a fix for whose optimizer it was: the file's, or advisor's default
+    AdamW where the workload defines no configure_optimizer (pointing at a function it lacks misleads)."""
+    name = type(optimizer).__name__
+    sparse = "sparse gradient" in str(exc).lower()
+    if workload.optimizer is None:
+        whose = f"the optimizer step (advisor's default {name}: the workload defines no configure_optimizer) failed"
+        if sparse:
+            hint = (f"Fix: the default {name} does not take sparse gradients (sparse=True on an Embedding or "
+                    "EmbeddingBag): define configure_optimizer(params) returning one that does (SGD, or "
+                    "SparseAdam for the sparse parameters), or drop sparse=True.")
+        else:
+            hint = ("Fix: define configure_optimizer(params) returning an optimizer that suits the model "
+                    f"(the default is {name}(params, lr=1e-3)).")
+    else:
+        whose = f"the optimizer step ({name}, from configure_optimizer) failed"
+        hint = ("Fix: configure_optimizer(params) must return an optimizer over the `params` it is given"
+                + (" that takes sparse gradients (SGD, or SparseAdam for the sparse parameters), or drop "
+                   "sparse=True." if sparse else "."))
+    return WorkloadError(f"{workload.label}{user_line(exc, workload.path)}: {whose}: {raised(exc)}", hint=hint)
 
 
 def _checked_batch(workload: Workload, batch_size: int) -> tuple[Any, Any]:

@@ -373,3 +373,56 @@ def test_input_summary():
     assert input_summary({"a": torch.zeros(1), "flag": False}) == "{a: Tensor[1] float32, flag: False}"
     assert input_summary(list(range(20))).endswith(", ...]")
     assert input_summary(object()) == "object"
+
+
+SPARSE_MODEL = """\
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = nn.EmbeddingBag(100, 16, sparse=True)
+        self.out = nn.Linear(16, 10)
+
+    def forward(self, x):
+        return self.out(self.emb(x))
+
+def build_model():
+    return Net()
+
+def make_batch(batch_size):
+    return torch.randint(0, 100, (batch_size, 5)), torch.randint(0, 10, (batch_size,))
+"""
+
+
+def test_sparse_gradients_with_the_default_optimizer_say_it_is_the_default(tmp_path):
+    """The fix pointed at a configure_optimizer the file does not have."""
+    path = write(tmp_path, SPARSE_MODEL)
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    message = assert_message(err, str(path), "the optimizer step (advisor's default AdamW: the workload defines no "
+                             "configure_optimizer) failed", "does not support sparse gradients",
+                             "Fix: the default AdamW does not take sparse gradients",
+                             "define configure_optimizer(params) returning one that does", "or drop sparse=True")
+    assert "must return an optimizer over the `params` it is given" not in message
+
+
+def test_sparse_gradients_with_the_files_optimizer_name_it(tmp_path):
+    path = write(tmp_path, SPARSE_MODEL + "def configure_optimizer(params):\n"
+                                          "    return torch.optim.Adam(params, lr=1e-3)\n")
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    assert_message(err, str(path), "the optimizer step (Adam, from configure_optimizer) failed",
+                   "does not support sparse gradients", "that takes sparse gradients (SGD, or SparseAdam",
+                   "or drop sparse=True")
+
+
+def test_a_failing_default_optimizer_step_says_the_default_was_used(tmp_path, monkeypatch):
+    def broken_step(self, closure=None):
+        raise RuntimeError("broken step")
+
+    monkeypatch.setattr(torch.optim.AdamW, "step", broken_step)
+    path = write(tmp_path, GOOD_MODEL + GOOD_BATCH)
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    assert_message(err, "advisor's default AdamW", "RuntimeError: broken step",
+                   "Fix: define configure_optimizer(params) returning an optimizer that suits the model (the "
+                   "default is AdamW(params, lr=1e-3)).")
