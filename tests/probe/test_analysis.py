@@ -368,3 +368,31 @@ def test_an_explicit_upcast_of_a_16_bit_activation_is_a_copy_forward_and_backwar
     assert [r.bytes[1] for r in bwd] == [n * 4 + n * 2]
     (mul,) = _ops(a, "aten.mul.Tensor", "forward")
     assert mul.bytes[1] == n * 4 + n * 4  # after the copy the product reads and writes fp32
+
+
+TRANSFORMER_WORKLOAD = """\
+import torch
+from torch import nn
+
+def build_model():
+    layer = nn.TransformerEncoderLayer(d_model=32, nhead=4, dim_feedforward=64, batch_first=True)
+    return nn.Sequential(nn.Embedding(100, 32), nn.TransformerEncoder(layer, num_layers=2), nn.Flatten(),
+                         nn.Linear(32 * 8, 10))
+
+def make_batch(batch_size):
+    return torch.randint(0, 100, (batch_size, 8)), torch.randint(0, 10, (batch_size,))
+"""
+
+
+def test_a_transformer_encoder_prints_no_fake_tensor_warning_and_others_still_show(tmp_path):
+    """torch's "Accessing the data pointer of FakeTensor ... almost definitely a bug in your code" came from
+    advisor's tracing of a stock nn.TransformerEncoder; torch warns once a process, hence a fresh one."""
+    path = tmp_path / "tx.py"
+    path.write_text(TRANSFORMER_WORKLOAD)
+    code = ("import warnings\nfrom advisor.probe.analysis import analyze\nfrom advisor.workload import load_workload\n"
+            f"a = analyze(load_workload({str(path)!r}))\nassert a.param_count > 0\n"
+            "warnings.warn('a later warning of the caller')\n")
+    done = subprocess.run([sys.executable, "-W", "default", "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "FakeTensor" not in done.stderr, done.stderr
+    assert "a later warning of the caller" in done.stderr  # the filter ends with the analysis

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -65,13 +66,21 @@ class Trace:
 _FAKE_TENSOR_LOGGER = "torch._subclasses.fake_tensor"
 
 
+# A stock nn.TransformerEncoder's fast-path check reads data_ptr(), which on the fake tensors makes torch warn
+# that this is "almost definitely a bug in your code": the fake tensors are advisor's, not the user's, and the
+# fast path is not taken in training mode, so the warning says nothing about the workload.
+_FAKE_DATA_POINTER_WARNING = "Accessing the data pointer of FakeTensor"
+
+
 @contextlib.contextmanager
 def _quiet_fake_tensor_log():
     logger = logging.getLogger(_FAKE_TENSOR_LOGGER)
     level = logger.level
     logger.setLevel(logging.CRITICAL)
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=_FAKE_DATA_POINTER_WARNING, category=UserWarning)
+            yield
     finally:
         logger.setLevel(level)
 
