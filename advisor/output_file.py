@@ -19,6 +19,18 @@ from pathlib import Path
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
+def non_utf8_shown(path: Path | str) -> str | None:
+    """``path`` as it can be printed (each byte that is not UTF-8 as ``\\xNN``) where it is not valid UTF-8, as a
+    Latin-1 ``modèle.py`` is; None where it is valid. Such a path cannot go into JSON, a probe's start message or
+    the history, and printing it as it is fails."""
+    text = os.fspath(path)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return os.fsencode(text).decode("utf-8", "backslashreplace")
+    return None
+
+
 def is_sqlite_database(path: Path) -> bool:
     """Whether ``path`` is a regular file that starts as every SQLite database does (the history's own, say)."""
     try:

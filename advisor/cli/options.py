@@ -113,16 +113,20 @@ def parse_batch_sizes(text: str | None) -> list[int] | None:
 
 
 def check_output_path(path: Path, flag: str, *, workload: Path | None = None, example: str = "out.json") -> Path:
-    """Fail before any probe when ``path`` cannot be written: a missing or unwritable folder, a folder in its
-    place, a name the file system refuses, or the workload file itself or a SQLite database (which the output
-    would replace).
+    """Fail before any probe when ``path`` cannot be written: a name that is not valid UTF-8, a missing or
+    unwritable folder, a folder in its place, a name the file system refuses, or the workload file itself or a
+    SQLite database (which the output would replace).
     Checked by creating (and removing) a file beside it."""
     import tempfile
 
     from advisor.errors import ConfigError
-    from advisor.output_file import is_sqlite_database
+    from advisor.output_file import is_sqlite_database, non_utf8_shown
 
     hint = f"Fix: pass {flag} with a path in a folder you can write to."
+    if (shown := non_utf8_shown(path)) is not None:
+        raise ConfigError(f"{flag} {shown}: the path is not valid UTF-8 (\\x.. marks each byte that is not).",
+                          hint=f"Fix: pass {flag} with a path that is valid UTF-8 (rename the folder if that is where "
+                               "the byte is).")
     if path.is_dir():
         raise ConfigError(f"{flag} {path}: is a folder, not a file.", hint=hint)
     is_workload = workload is not None and _same_file(path, workload)

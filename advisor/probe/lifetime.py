@@ -37,6 +37,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from advisor.errors import ConfigError
+from advisor.output_file import non_utf8_shown
 from advisor.probe.frames import ChildStart, FrameReader, encode, receive, send_payload
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -122,6 +124,7 @@ Starter = Callable[[ChildStart, "bytes | None"], ChildProcess]
 
 def start_fresh(start: ChildStart, pickled: bytes | None) -> ChildProcess:
     """The child in a fresh interpreter, sent ``start`` (and ``pickled``, the API user's workload) as frames."""
+    frame = _start_frame(start)  # before the child: a start that cannot be sent starts nothing
     parent_sock, child_sock = socket.socketpair()
     code = (f"import sys; sys.path.insert(0, {ADVISOR_ROOT!r}); "
             f"from advisor.probe.child import main; main({child_sock.fileno()})")
@@ -136,12 +139,28 @@ def start_fresh(start: ChildStart, pickled: bytes | None) -> ChildProcess:
         child_sock.close()
     child = ChildProcess(proc, parent_sock)
     try:
-        parent_sock.sendall(encode(start))
+        parent_sock.sendall(frame)
         if pickled is not None:
             send_payload(parent_sock, pickled)
     except OSError:
         pass  # it died already: the message loop reports how
     return child
+
+
+def _start_frame(start: ChildStart) -> bytes:
+    """``start`` as its frame, or a ConfigError naming the path that is not valid UTF-8 (JSON cannot carry it):
+    the workload's name is checked before any probe, but a folder on ``sys.path`` or ``TMPDIR`` may be one."""
+    try:
+        return encode(start)
+    except ValueError:
+        paths = [start.request.workload_path, *start.sys_path, start.fault_file, start.scratch_dir]
+        shown = next((s for s in map(non_utf8_shown, filter(None, paths)) if s is not None), None)
+        if shown is None:
+            raise
+        raise ConfigError(f"The probe cannot start: the path {shown} is not valid UTF-8 (\\x.. marks each byte "
+                          "that is not), and the probe's start message is JSON.",
+                          hint="Fix: rename that folder or file to a UTF-8 name (or point TMPDIR or PYTHONPATH "
+                               "elsewhere).") from None
 
 
 def fork_starter(workload: Workload, run_forked: Callable[..., None]) -> Starter:

@@ -35,6 +35,7 @@ from types import ModuleType
 from typing import Any
 
 from advisor.errors import WorkloadError, did_you_mean
+from advisor.output_file import non_utf8_shown
 from advisor.schemas import JobSpec
 from advisor.workload.constants import read_file_constants
 from advisor.workload.dataloader import FirstLoaderBatch, user_line
@@ -233,6 +234,11 @@ def check_path(path: str | Path) -> Path:
     The first checks of ``load_workload``, also made before a probe's child process starts so a typo fails fast.
     """
     path = Path(path)
+    shown = non_utf8_shown(path)
+    if shown is not None:  # checked first: every message below would print the name, and a probe would not start
+        raise WorkloadError(f"{shown}: the file name is not valid UTF-8 (\\x.. marks each byte that is not), so "
+                            "advisor cannot pass it to its probe or store it.",
+                            hint="Fix: rename the file (or the folder that is not UTF-8) to a UTF-8 name.")
     hint = "Fix: point advisor at the .py file that defines build_model() and make_batch()."
     try:
         mode = path.stat().st_mode
