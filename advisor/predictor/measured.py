@@ -33,6 +33,7 @@ from advisor.predictor.page_faults import page_fault_sigma
 from advisor.predictor.subnormal import SubnormalSlowdown
 from advisor.schemas import CpuSpec, DeviceProfile, Estimate, JobSpec, Measurement, Profile, Target, updated
 from advisor.schemas.base import USABLE_MEMORY_FRACTION  # share of a probed device's memory a job may use
+from advisor.schemas.spread import steps_vary_on_their_own
 from advisor.units import BYTES_PER_GIB
 
 # Relative variation of a whole job's step level against the probe's, between processes on the same device,
@@ -260,7 +261,7 @@ def measured_model(
     factor = 1.0 if factor is None else factor
     b = job.batch_size
     _batch_notes(fit, job, dev, notes)
-    tail: list[str] = [_BUSY_NOTE.format(spread=fit.spread_rel)] if fit.spread_rel > BUSY_SPREAD else []
+    tail: list[str] = [_spread_note(fit, usable)] if fit.spread_rel > BUSY_SPREAD else []
     startup = dev.startup_seconds if startup_seconds is None else float(startup_seconds)
     recompile = 0.0
     if job.compiled and dev.kind == "gpu":
@@ -447,6 +448,17 @@ def _last_batch_note(fit: StepTimeFit, job: JobSpec) -> str | None:
 
 _BUSY_NOTE = ("step times varied by {spread:.0%} (robust sd) during the probe: other processes were probably "
               "competing for the device; the interval is wider. Probe on a quiet machine for a tighter estimate.")
+_OWN_SPREAD_NOTE = ("step times varied by {spread:.0%} (robust sd) during the probe, more than the other processes "
+                    "measured using the CPU while they ran explain: the steps themselves vary in cost (batches that "
+                    "vary in shape, such as a random sequence length, or the machine's own jitter), so the interval "
+                    "is wider and probing on a quiet machine would not narrow it.")
+
+
+def _spread_note(fit: StepTimeFit, measurements: list[Measurement]) -> str:
+    """The wide spread's note: blamed on other processes only where their measured share of the CPU could have made
+    it (``advisor.schemas.spread``)."""
+    own = steps_vary_on_their_own(measurements)
+    return (_OWN_SPREAD_NOTE if own else _BUSY_NOTE).format(spread=fit.spread_rel)
 
 
 def _fits(dev: DeviceProfile, batch_size: int, peak: float | None, capacity: float | None,

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from advisor.schemas import DeviceProfile, InputPipeline, Measurement
 from advisor.schemas.profile import CLEAN_STEAL_FRACTION
+from advisor.schemas.spread import LOAD_RESOLUTION_SECONDS, others_explain_spread
 from advisor.units import format_duration
 
 NOISY_SPREAD = 0.5  # (p90 - p10) / median of the steps at the user's batch size; ~0.05-0.3 on an idle machine
 MATERIAL_WAIT_SHARE = 0.05  # an input pipeline's waits for a CPU worth a note: this share of its timed wall time
 OVERSUBSCRIBED = 1.5  # all threads slower than this x one thread: the cores are busy with something else
-# Shorter than this, the timed stretches are too short for /proc/stat's clock ticks (10 ms a CPU) to say how many
-# cores others used: a single tick over a few ms of make_batch reads as several cores.
-LOAD_RESOLUTION_SECONDS = 0.2
 
 
 def too_big_notes(devices: list[DeviceProfile]) -> list[str]:
@@ -47,8 +45,11 @@ def noise_notes(devices: list[DeviceProfile]) -> list[str]:
                 notes.append(f"{varied}, though no other process was measured using the CPU while those steps ran "
                              f"({top.others_cpu_cores or 0.0:.2f} cores; steal time {top.steal_fraction or 0.0:.0%}):"
                              " the jitter is this machine's own (a virtual machine's host, or the memory allocator "
-                             "taking fresh pages), not another program's, so probing again here will not steady "
-                             "it. The estimate uses the steps' median.")
+                             "taking fresh pages) or the workload's (batches that vary in cost), not another "
+                             "program's, so probing again here will not steady it. The estimate uses the steps' "
+                             "median.")
+            elif others_explain_spread(top) is False:
+                notes.append(own_cost_note(varied, top))
             else:
                 notes.append(f"{varied}: something else was probably using the "
                              f"{'CPU' if d.kind == 'cpu' else 'GPU'} during the probe, so its timings and the "
@@ -70,6 +71,19 @@ def measured_quiet(m: Measurement) -> bool:
     timed_seconds = len(m.compute_seconds_samples) * ((m.compute_seconds or 0.0) + (m.batch_seconds or 0.0))
     return (m.device == "cpu" and m.others_cpu_cores is not None and m.clean and m.clock == "wall"
             and m.priority_nice is None and timed_seconds >= LOAD_RESOLUTION_SECONDS)
+
+
+def own_cost_note(varied: str, m: Measurement) -> str:
+    """A wide spread well beyond what the others' measured share of the CPU could make (``advisor.schemas.spread``):
+    the steps themselves vary in cost, as a workload whose batches vary in shape (a random sequence length) makes
+    them, and no idle machine would steady them."""
+    how = ("; advisor held them back at raised priority" if m.priority_nice is not None
+           else "; timed by the probe thread's own CPU time, which leaves waiting for them out"
+           if m.clock != "wall" else "")
+    return (f"{varied}, more than the other processes measured while those steps ran explain "
+            f"({m.others_cpu_cores or 0.0:.2f} cores; steal time {m.steal_fraction or 0.0:.0%}{how}): the batches "
+            "vary in cost, as they do when make_batch varies their shape (a random sequence length, a bucketed "
+            "loader). Probing again on an idle machine will not steady it; a job pays the mean over its batches.")
 
 
 def busy_notes(d: DeviceProfile) -> list[str]:

@@ -162,6 +162,27 @@ def test_busy_machine_widens_the_interval():
     assert not any("competing" in n for n in quiet.notes)
 
 
+@pytest.mark.parametrize(("others_cpu_cores", "priority_nice"), [(0.02, None), (0.3, -10), (1.5, None)])
+def test_a_spread_is_blamed_on_other_processes_only_where_their_load_explains_it(others_cpu_cores, priority_nice):
+    """A variable-length workload timed beside others held back (raised priority) was told "other processes were
+    probably competing for the device": its batches vary in cost, which a quiet machine would not change."""
+    prof = _profile(noise=0.4)  # each window's p10-p90 spread ~100% of its median
+    prof.devices[0].measurements = [m.model_copy(update={"others_cpu_cores": others_cpu_cores, "steal_fraction": 0.0,
+                                                         "priority_nice": priority_nice,
+                                                         "spread": (np.percentile(m.compute_seconds_samples, 90)
+                                                                    - np.percentile(m.compute_seconds_samples, 10))
+                                                         / m.compute_seconds})
+                                    for m in prof.devices[0].measurements]
+    est = predict_measured(prof, JobSpec(20_000, 2, 64))
+    (note,) = [n for n in est.notes if n.startswith("step times varied by")]
+    if others_cpu_cores < 1.5:  # at 1.5 cores on the wall clock, their wait alone can make a 100% spread
+        assert "more than the other processes measured using the CPU while they ran explain" in note
+        assert "the steps themselves vary in cost (batches that vary in shape" in note
+        assert "would not narrow it" in note and "competing" not in note
+    else:
+        assert "other processes were probably competing for the device" in note
+
+
 def test_the_probes_notes_about_this_device_reach_the_estimate():
     prof = _profile()
     prof.notes = ["cpu: the step time at batch size 256 varied widely (p10-p90 spread 80% of the median)",

@@ -370,7 +370,8 @@ def test_a_noisy_probe_is_flagged():
     (note,) = noise_notes([quiet])
     assert "batch size 32" in note and "56%" in note and "0.02 cores; steal time 0%" in note
     assert "this machine's own" in note and "Fix:" not in note and "probably" not in note
-    for disturbed in ({"others_cpu_cores": 0.6}, {"priority_nice": -20}, {"clock": "thread_cpu"},
+    for disturbed in ({"others_cpu_cores": 0.6}, {"priority_nice": -20, "others_cpu_cores": 0.6},
+                      {"clock": "thread_cpu", "steal_fraction": 0.3},
                       {"compute_seconds_samples": [1.0], "compute_seconds": 0.01}):  # 10 ms: under /proc's ticks
         other = device(0.56)
         other.measurements[1] = top.model_copy(update=disturbed)
