@@ -118,17 +118,13 @@ class Pricer:
         other processes used the CPU during most of its timed windows). A GPU advisor has no spec sheet for gets
         the error that says so."""
         from advisor.errors import PredictionError
+        from advisor.predictor.busy_here import busy_when_probed
         from advisor.predictor.measured import THIS_MACHINE
         from advisor.schemas import Target
 
         out: list[tuple[str, str, Any, bool]] = []
         for dev in self.prof.devices:  # a CPU too big to time a step of is estimated from the analysis, as predict's
-            # Most windows shared with other processes (a raised one is clean only because the probe held them
-            # back): the machine was busy, and a job started on it now would share it. Not one window: a daemon's
-            # blip as a window began raises it too (nats-server at 10% of a core, on this VM).
-            windows = [m for m in dev.measurements if m.compute_seconds]
-            loaded = sum(1 for m in windows if m.shared)
-            busy = dev.kind == "cpu" and 2 * loaded > len(windows)
+            busy = busy_when_probed(dev)  # the Here line says "when idle": its estimate's note is not shown there
             if dev.kind == "cpu":
                 name = f"{dev.name}, {dev.threads} threads" if dev.threads else dev.name
                 target = Target.cpu()

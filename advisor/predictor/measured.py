@@ -23,6 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from advisor.errors import PredictionError
+from advisor.predictor.busy_here import busy_here_notes
 from advisor.predictor.caveats import OUTSIDE_MEASURED_RANGE
 from advisor.predictor.compile_time import compile_costs
 from advisor.predictor.cpu_scaling import at_device_threads
@@ -257,10 +258,10 @@ def measured_model(
     notes += [busy.note] if busy.note else []
     factor, extra_rel, threads = _cpu_scaling(dev, threads, target_cpu, local_cpu, notes, memo)
     extra_rel = math.hypot(extra_rel, busy.relative_uncertainty, page_fault_sigma(dev, job.batch_size, notes))
-    method = "scaled" if factor is not None else "measured"
-    factor = 1.0 if factor is None else factor
+    method, factor = ("measured", 1.0) if factor is None else ("scaled", factor)
     b = job.batch_size
     _batch_notes(fit, job, dev, notes)
+    notes += busy_here_notes(dev, threads, here=machine_memory_gib == THIS_MACHINE)
     tail: list[str] = [_spread_note(fit, usable)] if fit.spread_rel > BUSY_SPREAD else []
     startup = dev.startup_seconds if startup_seconds is None else float(startup_seconds)
     recompile = 0.0

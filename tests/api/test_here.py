@@ -158,3 +158,43 @@ def test_predict_profile_device_cuda_is_the_profiles_gpu_not_this_machines(monke
     assert cpu_only.output.startswith("error: The profile has no GPU cuda:0; its GPUs: none: it was taken on a "
                                       "machine without a GPU.\nFix: use --device with one of its devices (or cpu), "
                                       "or --gpu NAME to price a GPU it did not probe.")
+
+
+def _busy(prof, update):
+    cpu = prof.devices[0]
+    measurements = [m.model_copy(update=update) for m in cpu.measurements]
+    return prof.model_copy(update={"devices": [cpu.model_copy(update={"measurements": measurements})]})
+
+
+@pytest.mark.parametrize("update, busy", [(QUIET, False), ({**QUIET, "others_cpu_cores": 1.3}, True),
+                                          ({**QUIET, "priority_nice": -20}, True)])
+def test_predict_on_the_busy_probed_machine_says_the_time_is_the_idle_machines(update, busy):
+    """``predict --device cpu`` gave the idle time with no word that a job started beside those processes takes
+    longer (a 2-thread job took 5-13x it), while recommend's Here line said so for the same figures."""
+    prof = _busy(api.load_profile(CPU_PROFILE), update)
+    threads = prof.devices[0].threads
+    job = {"dataset_size": 2000, "epochs": 1, "batch_size": 256}
+    notes = [n for n in api.predict(prof, **job, target="cpu").notes if "this machine when idle" in n]
+    if not busy:
+        assert notes == []
+        return
+    assert notes == ["cpu: other processes were using the CPU during most of the probe: this is the time on this "
+                     "machine when idle, and a job started beside them takes longer (they take its cores, and "
+                     "PyTorch's threads wait for each other). Fix: run it when the machine is idle, or on fewer "
+                     f"threads than {threads} (--threads 1 prices that; torch.set_num_threads(1) in the job)."]
+    (one,) = [n for n in api.predict(prof, **job, target=Target.cpu(threads=1)).notes if "when idle" in n]
+    assert one.endswith("Fix: run it when the machine is idle.")
+    # recommend says it once, in its Here line; its rented CPUs (this family among them) are not beside these
+    # processes, so none of their notes says it
+    rec = api.recommend(prof, **job, providers="gcp", save=False, top=50)
+    text = json.dumps(rec.model_dump(mode="json"))
+    assert text.count("this machine when idle") == 0 and text.count("beside them the job takes longer") == 1
+
+
+def test_predict_cli_prints_the_busy_note(tmp_path):
+    prof = _busy(api.load_profile(CPU_PROFILE), {**QUIET, "others_cpu_cores": 1.3})
+    path = api.save_profile(prof, tmp_path / "busy.json")
+    out = CliRunner().invoke(build_app(), ["predict", "--profile", str(path), "--device", "cpu", "--dataset-size",
+                                           "2000", "--epochs", "1", "--batch-size", "256", "--no-save", "--json"])
+    assert out.exit_code == 0, out.output
+    assert any("this is the time on this machine when idle" in n for n in json.loads(out.output)["notes"])

@@ -1,0 +1,34 @@
+"""Whether the probed machine was busy while its CPU was timed, and what an estimate for that machine says then.
+
+Every estimate is the idle machine's time (README, "A busy machine"). A job started on the probed machine while
+the processes the probe found are still running shares the CPU with them: a 2-thread LSTM predicted at 7.3 s
+took 35 s beside 1-2 busy cores of a 2-vCPU VM. ``predict --device cpu`` says so in a note, and ``recommend``'s
+Here line (``advisor.pricer.Pricer.here``) in its text, from the same judgement.
+"""
+
+from __future__ import annotations
+
+from advisor.schemas import DeviceProfile
+
+
+def busy_when_probed(dev: DeviceProfile) -> bool:
+    """Other processes used the CPU during most of ``dev``'s timed windows (a CPU only). A window timed at raised
+    priority is clean only because the probe held them back, so it counts as shared: the machine was busy, and a
+    job started on it now would share it. Not one window: a daemon's blip as a window began marks it too."""
+    windows = [m for m in dev.measurements if m.compute_seconds]
+    loaded = sum(1 for m in windows if m.shared)
+    return dev.kind == "cpu" and 2 * loaded > len(windows)
+
+
+def busy_here_notes(dev: DeviceProfile, threads: int | None, *, here: bool) -> list[str]:
+    """The note on an estimate of a job on ``threads`` (None: as probed) of ``dev``, where it runs on the probed
+    machine itself (``here``) and that machine was busy (``busy_when_probed``); else none. A rented machine of the
+    same CPU is not beside those processes."""
+    if not here or not busy_when_probed(dev):
+        return []
+    threads = threads if threads is not None else dev.threads
+    fewer = (f", or on fewer threads than {threads} (--threads 1 prices that; torch.set_num_threads(1) in the "
+             "job)" if threads and threads > 1 else "")
+    return [f"{dev.device}: other processes were using the CPU during most of the probe: this is the time on "
+            "this machine when idle, and a job started beside them takes longer (they take its cores, and "
+            f"PyTorch's threads wait for each other). Fix: run it when the machine is idle{fewer}."]
