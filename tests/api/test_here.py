@@ -152,12 +152,14 @@ def test_predict_profile_device_cuda_is_the_profiles_gpu_not_this_machines(monke
     assert (est["target"]["gpu"], est["seconds"], est["method"]) == ("H200", here.seconds, "measured")
     missing = _cli("predict", "--profile", GPU_PROFILE, *job, "--device", "cuda:1")
     assert missing.exit_code == 1 and "Traceback" not in missing.output
-    assert missing.output.startswith("error: The profile has no GPU cuda:1; its GPUs: cuda:0 (NVIDIA H200).\n")
+    # the profile named by its file (the CLI passes the API its path)
+    assert missing.output.startswith(f"error: The profile {GPU_PROFILE} has no GPU cuda:1; its GPUs: cuda:0 "
+                                     "(NVIDIA H200).\n")
     cpu_only = _cli("predict", "--profile", CPU_PROFILE, *job, "--device", "cuda:0")
     assert cpu_only.exit_code == 1, cpu_only.output
-    assert cpu_only.output.startswith("error: The profile has no GPU cuda:0; its GPUs: none: it was taken on a "
-                                      "machine without a GPU.\nFix: use --device with one of its devices (or cpu), "
-                                      "or --gpu NAME to price a GPU it did not probe.")
+    assert cpu_only.output.startswith(f"error: The profile {CPU_PROFILE} has no GPU cuda:0; its GPUs: none: it was "
+                                      "taken on a machine without a GPU.\nFix: use --device with one of its devices "
+                                      "(or cpu), or --gpu NAME to price a GPU it did not probe.")
 
 
 def _busy(prof, update):
