@@ -8,6 +8,8 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from advisor.processes import pid_alive
+
 PREFIX = "advisor-probe-"
 
 
@@ -32,23 +34,10 @@ def sweep_stale(folder: str | None = None) -> list[str]:
         pid_text = entry.name[len(PREFIX):].split("-", 1)[0]
         try:
             if not pid_text.isdigit() or entry.is_symlink() or entry.stat().st_uid != os.getuid() \
-                    or _alive(int(pid_text)):
+                    or pid_alive(int(pid_text)):
                 continue
         except OSError:
             continue
         shutil.rmtree(entry, ignore_errors=True)
         removed.append(str(entry))
     return removed
-
-
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` exists (one of another user's counts: signal 0 is then refused, not missing)."""
-    if pid <= 0:
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

@@ -18,6 +18,8 @@ import os
 import struct
 from pathlib import Path
 
+from advisor.processes import pid_alive
+
 LOADS_ENV = "ADVISOR_SERVE_LOADS"  # the file's path, set by ``advisor serve`` for its workers
 SLOTS = 64  # workers (and their replacements) a file has room for; a dead worker's slot is taken again
 _SLOT = struct.Struct("<qq")  # worker pid, requests in hand
@@ -39,7 +41,7 @@ class Loads:
             # Workers start together: claim a free slot (never used, or its worker gone) under a lock.
             fcntl.flock(f, fcntl.LOCK_EX)
             try:
-                free = [i for i in range(SLOTS) if not _alive(self._read(i)[0])]
+                free = [i for i in range(SLOTS) if not pid_alive(self._read(i)[0])]
                 if not free:
                     raise OSError(f"{path}: no free slot for another worker")
                 self.slot = free[0]
@@ -58,7 +60,7 @@ class Loads:
 
     def busier_than_another(self) -> bool:
         """Whether another live worker holds at least ``MARGIN + 1`` fewer requests than this one."""
-        others = [load for pid, load in (self._read(i) for i in range(SLOTS) if i != self.slot) if _alive(pid)]
+        others = [load for pid, load in (self._read(i) for i in range(SLOTS) if i != self.slot) if pid_alive(pid)]
         return bool(others) and self.load > min(others) + MARGIN
 
     def close(self) -> None:
@@ -77,15 +79,3 @@ def open_loads(path: str | None) -> Loads | None:
         logging.getLogger("advisor.service").warning("workers' shared load unavailable (%s): serving without it",
                                                      exc)
         return None
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: alive, though not ours (a reused pid)
-        return True
-    return True
