@@ -71,10 +71,7 @@ def local_gpu_target(device: str, gpus: Sequence[GpuInfo]) -> Target:
     index = int(device.split(":", 1)[1]) if ":" in device else 0
     for gpu in gpus:
         if gpu.index == index:
-            if not gpu.spec_name:
-                raise HardwareError(f"{device} ({gpu.name}) is not a GPU advisor has a spec for.",
-                                    hint="Fix: add it to profiles/gpus.csv, or predict with --gpu NAME.")
-            return Target.gpu(gpu.spec_name, 1)
+            return _spec_target(device, gpu.name, gpu.spec_name)
     raise HardwareError(f"No GPU {device} here.",
                         hint="Fix: run `advisor hardware` to see this machine's devices, or use --gpu NAME.")
 
@@ -90,11 +87,16 @@ def profile_gpu_target(device: str, probed: Sequence[DeviceProfile], label: str)
     gpus = [d for d in probed if d.kind == "gpu"]
     for dev in gpus:
         if dev.device == name:
-            if not dev.spec_name:
-                raise HardwareError(f"{name} ({dev.name}) in {label} is not a GPU advisor has a spec for.",
-                                    hint="Fix: add it to profiles/gpus.csv, or predict with --gpu NAME.")
-            return Target.gpu(dev.spec_name, 1)
+            return _spec_target(name, dev.name, dev.spec_name, f" in {label}")
     had = ", ".join(f"{d.device} ({d.name})" for d in gpus) or "none: it was taken on a machine without a GPU"
     raise HardwareError(f"{label[0].upper()}{label[1:]} has no GPU {name}; its GPUs: {had}.",
                         hint="Fix: use --device with one of its devices (or cpu), or --gpu NAME to price a GPU "
                              "it did not probe.")
+
+
+def _spec_target(device: str, name: str, spec_name: str | None, where: str = "") -> Target:
+    """One GPU of ``spec_name``; HardwareError where advisor has no spec sheet for the GPU ``name``."""
+    if not spec_name:
+        raise HardwareError(f"{device} ({name}){where} is not a GPU advisor has a spec for.",
+                            hint="Fix: add it to profiles/gpus.csv, or predict with --gpu NAME.")
+    return Target.gpu(spec_name, 1)
