@@ -75,13 +75,25 @@ class Terminated(BaseException):
 
 def end_on_termination() -> None:
     """SIGTERM and SIGHUP raise ``Terminated`` in the main thread (Python's default ends the process on the spot,
-    leaving the probe's scratch folder and no word). ``advisor serve``'s server installs its own on start."""
+    leaving the probe's scratch folder and no word); ``advisor serve`` puts the defaults back
+    (``default_termination``)."""
     def _raise(signum: int, _frame: object) -> None:
         raise Terminated(signum)
 
-    for signum in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
-        if signum is not None and signal.getsignal(signum) is signal.SIG_DFL:
+    for signum in _TERMINATING:
+        if signal.getsignal(signum) is signal.SIG_DFL:
             signal.signal(signum, _raise)
+
+
+def default_termination() -> None:
+    """SIGTERM and SIGHUP back to Python's default (``advisor serve``: uvicorn shuts down gracefully on them, then
+    raises the signal again to end as a process killed by it would)."""
+    for signum in _TERMINATING:
+        if signal.getsignal(signum) not in (signal.SIG_IGN, None):
+            signal.signal(signum, signal.SIG_DFL)
+
+
+_TERMINATING = tuple(s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None)
 
 
 def standard_output_failed(exc: OSError) -> None:

@@ -31,6 +31,7 @@ def serve(
     import os
 
     from advisor.cli import render
+    from advisor.cli.errors import default_termination
     from advisor.errors import ConfigError
     from advisor.service.config import ServiceConfig
     from advisor.service.server import serve as run
@@ -45,4 +46,5 @@ def serve(
     config = ServiceConfig.from_env(
         os.environ, host=host, port=port, workers=workers, rate_per_minute=rate_limit,
         max_body_bytes=None if max_body_mb is None else int(max_body_mb * 1024 * 1024))
+    default_termination()
     run(config, say=render.note, log_level=log_level)
