@@ -14,7 +14,7 @@ import pytest
 
 import advisor
 from advisor.probe import unprobed_cpu
-from advisor.probe.ladder import LAST_RESORT_FRACTION
+from advisor.probe.ladder import LAST_RESORT_FRACTION, least_step_seconds
 
 SLOW = textwrap.dedent("""
     import time
@@ -44,13 +44,9 @@ SLOW = textwrap.dedent("""
 """)
 
 
-class _Analysis:
-    flops_per_sample = 1e12
-
-
 def test_a_step_priced_past_the_smallest_point_is_beyond_the_budget():
     # 2 threads at 100 GFLOP/s each: the check's step (batch 2) takes 10 s at least, batch 1 5 s, its point 20 s
-    least = unprobed_cpu.least_step_seconds(_Analysis(), 2, 2, 100e9)
+    least = least_step_seconds(1e12, 2, 2, 100e9)
     assert least == pytest.approx(10.0)
     assert unprobed_cpu.beyond_budget(least, budget_seconds=20.0 / LAST_RESORT_FRACTION - 1)
     assert not unprobed_cpu.beyond_budget(least, budget_seconds=20.0 / LAST_RESORT_FRACTION)
