@@ -207,9 +207,16 @@ def _intra_link(spec: GpuSpec, params: DataParallelParams,
         notes.append(f"{spec.name}: no link bandwidth in its spec; assumed PCIe Gen3 x16 "
                      f"({bandwidth:g} GB/s per direction).")
     if link_kind == "nvlink":
+        if pcie_p2p is not None:  # --p2p / --no-p2p: said, not silently recorded as if it had been priced
+            notes.append(f"{spec.name} GPUs reach each other over NVLink: PCIe peer-to-peer "
+                         f"(--{'' if pcie_p2p else 'no-'}p2p) does not apply to them.")
         return "nvlink", bandwidth, bandwidth * params.bus_efficiency_nvlink, notes
     effective = bandwidth * params.bus_efficiency_pcie
     p2p = has_pcie_p2p(spec) if pcie_p2p is None else pcie_p2p
+    if pcie_p2p and not has_pcie_p2p(spec):
+        notes.append(f"{spec.name} over PCIe is priced with peer-to-peer transfers, as --p2p asks; GeForce drivers "
+                     "do not allow them, so a real machine of these runs without (as priced when neither flag is "
+                     "given), and each step takes longer.")
     if not p2p:
         effective *= params.host_staging_factor
         why = ("the card has none" if pcie_p2p is None else

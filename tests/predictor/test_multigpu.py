@@ -251,3 +251,18 @@ def test_more_gpus_than_one_machine_holds_are_priced_over_the_network_between_ma
     assert accumulated_data_parallel(0.036, 0.004, grads, 16, NVLINK, 1)[0].link == "nvlink"
     # a caller that names the machines keeps them
     assert accumulated_data_parallel(0.036, 0.004, grads, 16, h100, 1, nodes=1)[0].link == "nvlink"
+
+
+def test_p2p_flags_that_cannot_apply_are_said_not_silently_recorded():
+    """--no-p2p on an NVLink machine changed nothing and said nothing; --p2p on GeForce cards priced transfers
+    their driver does not allow, without a word."""
+    for flag in (True, False):
+        step = data_parallel(0.2, 1.3e9, 4, NVLINK, pcie_p2p=flag)
+        assert step.link == "nvlink" and step.step_seconds == data_parallel(0.2, 1.3e9, 4, NVLINK).step_seconds
+        assert any(f"PCIe peer-to-peer (--{'' if flag else 'no-'}p2p) does not apply" in n for n in step.notes)
+    assert not any("does not apply" in n for n in data_parallel(0.2, 1.3e9, 4, NVLINK).notes)
+    asked = data_parallel(0.2, 1.3e9, 4, GEFORCE, pcie_p2p=True)
+    own = data_parallel(0.2, 1.3e9, 4, GEFORCE)
+    assert asked.step_seconds < own.step_seconds  # priced with them, as asked
+    assert any("GeForce drivers do not allow them" in n for n in asked.notes)
+    assert not any("GeForce drivers" in n for n in own.notes + data_parallel(0.2, 1.3e9, 4, PCIE, pcie_p2p=True).notes)
