@@ -71,9 +71,9 @@ def predict(
 
     host_vcpus = check_target_vcpus(vcpus, bool(gpu) or (device or "").startswith("cuda"))
     source = pick_source(workload, profile)
-    _check_target_flags(gpu, device, p2p, threads)
     check_history_url(server, save=not no_save)
     counts, precisions = parse_gpu_counts(gpus), parse_precisions(precision)
+    _check_target_flags(gpu, device, p2p, threads, counts)
     job_flags = job_setting_kwargs(compile_, grad_accum_steps, eval_every, eval_steps)
     if host_vcpus is not None and (len(counts) > 1 or len(precisions) > 1):
         raise ConfigError("--vcpus is one host's vCPUs: it needs one --gpus count and one --precision.",
@@ -116,8 +116,13 @@ def _target(source, gpu: str | None, count: int, device: str | None, threads: in
     return target
 
 
-def _check_target_flags(gpu: str | None, device: str | None, p2p: bool | None, threads: int | None) -> None:
+def _check_target_flags(gpu: str | None, device: str | None, p2p: bool | None, threads: int | None,
+                        counts: list[int]) -> None:
     from advisor.errors import ConfigError
+
+    if counts == [counts[0]] and counts[0] > 1 and not gpu:  # it was ignored: the CPU or --device's one GPU priced
+        raise ConfigError(f"--gpus {counts[0]} counts GPUs of a model: it needs --gpu NAME.",
+                          hint=f"Fix: e.g. --gpu A100-80GB --gpus {counts[0]}.")
 
     if threads is not None and (gpu or (device or "cpu").strip().lower() != "cpu"):
         raise ConfigError(f"--threads is a CPU's thread count: it is not taken with {'--gpu' if gpu else '--device'} "

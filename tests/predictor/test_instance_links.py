@@ -100,6 +100,10 @@ def test_the_cli_flag_reaches_the_target_and_is_refused_without_a_gpu(tmp_path):
     assert out["--no-p2p"]["seconds"] > out["--p2p"]["seconds"] == out[None]["seconds"]
     bad = runner.invoke(app, [*common, "--no-p2p"])
     assert bad.exit_code == 1 and "--no-p2p says how several GPUs" in bad.output and "Traceback" not in bad.output
+    # --gpus K without --gpu was ignored (the CPU priced): refused, as --p2p alone is
+    alone = runner.invoke(app, [*common, "--gpus", "4"])
+    assert alone.exit_code == 1 and alone.output.startswith("error: --gpus 4 counts GPUs of a model: it needs --gpu")
+    assert "--gpus" not in runner.invoke(app, [*common, "--gpus", "1"]).output  # the default's value, as before
     # the other way round: a CPU's thread count is not silently dropped from a GPU target
     for target in (["--gpu", "A10G"], ["--device", "cuda:0"]):
         bad = runner.invoke(app, [*common, *target, "--threads", "4"])
