@@ -160,14 +160,20 @@ def _same_file(path: Path, other: Path) -> bool:
 def write_atomically(path: Path, write, flag: str) -> None:
     """``advisor.output_file.write_in_place``: ``write(tmp_path)`` then moved into place (through a link, with
     the old file's mode; straight into a device or pipe), or a ConfigError naming ``flag``."""
-    from advisor.errors import ConfigError
     from advisor.output_file import write_in_place
 
     try:
         write_in_place(path, write)
     except OSError as exc:
-        raise ConfigError(f"{flag} {path}: could not write it ({exc.strerror or exc}).",
-                          hint=f"Fix: free some space, or pass {flag} with another path.") from None
+        raise output_error(path, flag, exc) from None
+
+
+def output_error(path: Path, flag: str, exc: OSError, kept: str = ""):
+    """The ConfigError of an output that could not be written (``kept``: what happened besides, said after it)."""
+    from advisor.errors import ConfigError
+
+    return ConfigError(f"{flag} {path}: could not write it ({exc.strerror or exc}){kept}.",
+                       hint=f"Fix: free some space, or pass {flag} with another path.")
 
 
 # The job-settings flags predict and recommend share (the workload file's PRECISION is --precision's default;

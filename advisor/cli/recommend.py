@@ -21,6 +21,7 @@ from advisor.cli.options import (
     GradAccumOption,
     check_output_path,
     job_setting_kwargs,
+    output_error,
     output_format,
     pick_source,
 )
@@ -150,7 +151,7 @@ def _stage_plot(rec, path: Path, staged: list) -> None:
     try:
         staged.append(StagedFile(path, lambda tmp: plot_recommendation(rec, tmp)))
     except OSError as exc:
-        raise _plot_error(path, exc, "") from None
+        raise output_error(path, "--plot", exc) from None
 
 
 def _commit_plot(staged: list, path: Path, rec) -> None:
@@ -159,11 +160,4 @@ def _commit_plot(staged: list, path: Path, rec) -> None:
             out.commit()
         except OSError as exc:
             kept = f"; the recommendation was stored as history id {rec.id}" if rec.id is not None else ""
-            raise _plot_error(path, exc, kept) from None
-
-
-def _plot_error(path: Path, exc: OSError, kept: str):
-    from advisor.errors import ConfigError
-
-    return ConfigError(f"--plot {path}: could not write it ({exc.strerror or exc}){kept}.",
-                       hint="Fix: free some space, or pass --plot with another path.")
+            raise output_error(path, "--plot", exc, kept) from None
