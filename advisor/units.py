@@ -316,7 +316,6 @@ def format_gib_pair(needed: float, capacity: float, min_digits: int = 0) -> tupl
     return pair
 
 
-
 def format_oom_cap(batch: int, limit: int, peak: float, capacity: float, per: str = "") -> str:
     """Why a job whose peak is within the memory does not fit: its batch is at or past one that ran out of memory
     in the probe ("batch 24 per GPU is over 23, the largest below a batch that ran out of memory in the probe

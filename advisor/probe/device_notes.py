@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from advisor.schemas import DeviceProfile, InputPipeline, Measurement
 from advisor.schemas.profile import CLEAN_STEAL_FRACTION
-from advisor.schemas.spread import LOAD_RESOLUTION_SECONDS, others_explain_spread
+from advisor.schemas.spread import LOAD_RESOLUTION_SECONDS, load_measured, others_explain_spread
 from advisor.units import format_duration
 
 NOISY_SPREAD = 0.5  # (p90 - p10) / median of the steps at the user's batch size; ~0.05-0.3 on an idle machine
@@ -68,9 +68,7 @@ def measured_quiet(m: Measurement) -> bool:
     """The CPU window of ``m`` was measured (probe.contention), at the priority the probe started with, long enough
     for /proc/stat's ticks to count the others' share, and nothing else used the CPU in it: its spread is then
     the machine's own, which no idle moment would remove."""
-    timed_seconds = len(m.compute_seconds_samples) * ((m.compute_seconds or 0.0) + (m.batch_seconds or 0.0))
-    return (m.device == "cpu" and m.others_cpu_cores is not None and m.clean and m.clock == "wall"
-            and m.priority_nice is None and timed_seconds >= LOAD_RESOLUTION_SECONDS)
+    return load_measured(m) and m.clean and m.clock == "wall" and m.priority_nice is None
 
 
 def own_cost_note(varied: str, m: Measurement) -> str:

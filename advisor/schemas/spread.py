@@ -32,13 +32,18 @@ JITTER_SPREAD = 0.3  # (p90 - p10) / median an idle machine gives by itself (~0.
 HELD_BACK_CORES = 1.0  # the most of the others' cores that slow a step whose waiting is off the clock
 
 
+def load_measured(m: Measurement) -> bool:
+    """Whether the others' share of the CPU was measured while ``m``'s steps ran (a CPU window of a profile that
+    records it), over long enough for /proc/stat's ticks to count it."""
+    timed_seconds = len(m.compute_seconds_samples) * ((m.compute_seconds or 0.0) + (m.batch_seconds or 0.0))
+    return m.device == "cpu" and m.others_cpu_cores is not None and timed_seconds >= LOAD_RESOLUTION_SECONDS
+
+
 def others_explain_spread(m: Measurement) -> bool | None:
     """True where the others' measured share of the CPU while ``m``'s steps ran (and an idle machine's jitter)
     could have made their spread; False where the spread is well beyond it; None where that was not measured (a
     GPU, an older profile, steps too short for /proc/stat's ticks) or no spread was recorded."""
-    timed_seconds = len(m.compute_seconds_samples) * ((m.compute_seconds or 0.0) + (m.batch_seconds or 0.0))
-    if (m.device != "cpu" or m.others_cpu_cores is None or m.spread is None
-            or timed_seconds < LOAD_RESOLUTION_SECONDS):
+    if not load_measured(m) or m.spread is None:
         return None
     steal = min(m.steal_fraction or 0.0, 0.9)
     others = m.others_cpu_cores
