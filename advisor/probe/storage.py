@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from advisor.errors import ProbeError
 from advisor.output_file import write_in_place
 from advisor.schemas import SCHEMA_VERSION, Profile
-from advisor.schemas.base import surrogate_path
+from advisor.schemas.base import SURROGATE_WHAT, surrogate_path
 
 MAX_PROFILE_BYTES = 64 * 2**20  # the probe's own frames are capped at this size too
 
@@ -69,8 +69,7 @@ def load_profile(path: str | Path) -> Profile:
     bad = surrogate_path(data)
     if bad is not None:  # a JSON escape ("\ud800") no print, database or encoder takes: one message, as a NUL gets
         where = ".".join(str(part) for part in bad).encode("utf-8", "backslashreplace").decode("utf-8")
-        raise ProbeError(f"{path}: not a valid advisor profile: {where or '(top level)'} contains a lone surrogate (a "
-                         "\\ud800-\\udfff escape that is not half of a pair), which is not text.",
+        raise ProbeError(f"{path}: not a valid advisor profile: {where or '(top level)'} {SURROGATE_WHAT}.",
                          hint="Fix: remove that escape from the file, or write the character itself as UTF-8.")
     version = data.get("schema_version", SCHEMA_VERSION)
     if isinstance(version, int) and version > SCHEMA_VERSION:

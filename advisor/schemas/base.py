@@ -131,8 +131,8 @@ def refuse_nul(model: BaseModel, *, deep: bool = True) -> None:
 # A lone surrogate: what a JSON escape ("\\ud800") can put in text and UTF-8 cannot encode (a profile file's, a
 # service request's), refused where the text comes in.
 SURROGATE_ERROR = "lone_surrogate"
-SURROGATE_PROBLEM = ("contains a lone surrogate (a \\ud800-\\udfff escape that is not half of a pair), which is "
-                     "not text; remove it, or send the character itself as UTF-8")
+SURROGATE_WHAT = "contains a lone surrogate (a \\ud800-\\udfff escape that is not half of a pair), which is not text"
+SURROGATE_PROBLEM = f"{SURROGATE_WHAT}; remove it, or send the character itself as UTF-8"
 
 
 def surrogate_path(value: Any) -> list | None:
