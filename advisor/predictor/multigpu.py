@@ -313,11 +313,15 @@ GPUS_PER_NODE = 8
 LARGEST_NODE = {"V100-32GB": 16, "A100-40GB": 16}
 
 
+def gpus_per_node(spec: GpuSpec) -> int:
+    """The most GPUs of ``spec`` one machine holds (``LARGEST_NODE``, else ``GPUS_PER_NODE``)."""
+    return LARGEST_NODE.get(spec.name, GPUS_PER_NODE)
+
+
 def nodes_for(spec: GpuSpec, gpu_count: int) -> int:
     """The machines ``gpu_count`` GPUs of ``spec`` take at the least: the fewest that hold them with the same
-    number on each (``data_parallel`` splits them evenly), each at most ``LARGEST_NODE`` (``GPUS_PER_NODE``)."""
-    per_node = LARGEST_NODE.get(spec.name, GPUS_PER_NODE)
-    nodes = max(1, math.ceil(gpu_count / per_node))
+    number on each (``data_parallel`` splits them evenly), each at most ``gpus_per_node``."""
+    nodes = max(1, math.ceil(gpu_count / gpus_per_node(spec)))
     while gpu_count % nodes:
         nodes += 1
     return nodes
@@ -344,8 +348,7 @@ def accumulated_data_parallel(step_seconds_per_gpu: float, optimizer_seconds_per
     nodes = kwargs.setdefault("nodes", nodes_for(spec, gpu_count))
     dp = data_parallel(step_seconds_per_gpu, gradient_bytes, gpu_count, spec, **kwargs)
     if nodes > 1:
-        per_node = LARGEST_NODE.get(spec.name, GPUS_PER_NODE)
-        dp.notes.insert(0, f"{gpu_count} x {spec.name} {MORE_THAN_ONE_MACHINE} ({per_node}): priced as "
+        dp.notes.insert(0, f"{gpu_count} x {spec.name} {MORE_THAN_ONE_MACHINE} ({gpus_per_node(spec)}): priced as "
                            f"{nodes} machines of {gpu_count // nodes}, the gradients' all-reduce crossing the network "
                            "between them.")
     return dp, accumulated_step(step_seconds_per_gpu, optimizer_seconds_per_gpu, accum, dp.step_seconds)
