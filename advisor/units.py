@@ -246,7 +246,8 @@ def format_duration_flag(seconds: float) -> str:
 
 def format_usd(amount: float | None, *, rate: bool = False) -> str:
     """The one way money is written, with significant digits by size: "$0.0032", "$0.0040", "$0.82", "$2.80",
-    "$12.50", "$999", "$1,234"; negative amounts as "-$0.79".
+    "$12.50", "$999", "$1,234"; negative amounts as "-$0.79"; from a trillion in powers of ten ("$3.2e+15"), as
+    ``format_duration`` writes years, so an absurd figure stays one short cell.
 
     Below a dollar two significant digits are kept, trailing zeros included (so "$0.0040" stands beside
     "$0.0037", not "$0.004"); from $1 to $100 cents; from $100 whole dollars. ``rate`` (hourly prices) keeps
@@ -256,6 +257,8 @@ def format_usd(amount: float | None, *, rate: bool = False) -> str:
         return "-"
     sign = "-" if amount < 0 else ""
     value = abs(amount)
+    if value >= 1e12:
+        return f"{sign}${value:.2g}"
     if value >= 99.995:
         return f"{sign}${value:,.0f}"
     if value >= 1 or value == 0:
