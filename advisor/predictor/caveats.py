@@ -1,7 +1,8 @@
 """Which of an estimate's notes are caveats: what to check before acting on its figure, as opposed to how the
 figure was worked out: a PCIe machine priced with the peer-to-peer transfers its cards allow (a cloud VM's often
 have none), an all-reduce that outlasts the backward pass it overlaps, more GPUs than one machine holds (their
-all-reduce over an assumed network), a batch size extrapolated past the sizes the probe timed. Where the
+all-reduce over an assumed network), a batch size extrapolated past the sizes the probe timed, a memory fit with
+only its margin left. Where the
 estimate's own notes are not printed (a row of ``predict --gpus 1,2,4``, the machine ``recommend`` chose, its
 "Here" devices), these are.
 
@@ -17,7 +18,8 @@ PEER_TO_PEER = "are priced with peer-to-peer transfers"
 COMMUNICATION_BOUND = "Communication-bound"
 OUTSIDE_MEASURED_RANGE = "is outside the measured range"
 MORE_THAN_ONE_MACHINE = "are more than one machine holds"
-_PHRASES = (PEER_TO_PEER, COMMUNICATION_BOUND, OUTSIDE_MEASURED_RANGE, MORE_THAN_ONE_MACHINE)
+MAY_RUN_OUT_OF_MEMORY = "may run out of memory"
+_PHRASES = (PEER_TO_PEER, COMMUNICATION_BOUND, OUTSIDE_MEASURED_RANGE, MORE_THAN_ONE_MACHINE, MAY_RUN_OUT_OF_MEMORY)
 
 
 def caveats(notes: Iterable[str]) -> list[str]:

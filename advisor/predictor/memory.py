@@ -43,6 +43,7 @@ import math
 from dataclasses import dataclass, field, replace
 
 from advisor.errors import PredictionError
+from advisor.predictor.caveats import MAY_RUN_OUT_OF_MEMORY
 from advisor.schemas import Analysis, DeviceProfile, GpuSpec
 from advisor.schemas.base import MAX_COUNT
 from advisor.units import BYTES_PER_GIB, format_gib_pair
@@ -54,6 +55,9 @@ HALF_ACTIVATION_FACTOR = 0.6
 _ACTIVATION_FACTOR = {"fp32": 1.0, "tf32": 1.0, "bf16": HALF_ACTIVATION_FACTOR, "fp16": HALF_ACTIVATION_FACTOR}
 
 DEFAULT_WORKSPACE_FRACTION = 0.10
+# A fit past this share of the memory leaves only the margin: the note says so (a caveat wherever it is printed).
+TIGHT_MEMORY_FRACTION = 0.95
+ROOMY_MEMORY_FRACTION = 0.90  # the batch that note suggests: a tenth of the memory free
 DEFAULT_CUDA_CONTEXT_GIB = 0.5
 _NUDGES = 4  # steps the closed-form largest batch is moved by against rounding
 
@@ -200,9 +204,24 @@ def _fit(static_bytes: dict[str, float], activation_bytes_per_sample: float, act
             need, has = format_gib_pair(peak_gib, capacity, min_digits=1)
             notes.append(f"Needs {need} GiB at batch {batch} per device, {has} GiB available; "
                          f"the largest batch per device that fits is {max_batch}.")
+    elif peak_gib >= TIGHT_MEMORY_FRACTION * capacity:
+        room_gib = (ROOMY_MEMORY_FRACTION * capacity - cuda_context_gib) / margin - static_sum
+        notes.append(_tight_note(peak_gib, capacity, batch, per_sample, room_gib, workspace_fraction))
     return MemoryFit(peak_memory_gib=peak_gib, capacity_gib=capacity, fits_memory=fits,
                      max_batch_per_device=max_batch, per_device_batch=batch, breakdown=breakdown,
                      source=source, precision=precision, notes=notes)
+
+
+def _tight_note(peak_gib: float, capacity_gib: float, batch: int, per_sample_gib: float, room_gib: float,
+                workspace_fraction: float) -> str:
+    """A fit within ``TIGHT_MEMORY_FRACTION`` of the memory: the model's own margin is all that is left, and its
+    check against published batches (bench/README.md, "Memory fit") put its largest batch 1.08-1.49x theirs."""
+    need, has = format_gib_pair(peak_gib, capacity_gib, min_digits=1)
+    roomier = math.floor(room_gib / per_sample_gib) if per_sample_gib > 0 and room_gib > 0 else 0
+    advice = f"; batch {roomier:,} per device would leave a tenth free" if 0 < roomier < batch else ""
+    return (f"Tight: {need} of {has} GiB at batch {batch:,} per device (its {workspace_fraction:.0%} workspace "
+            f"margin counted), "
+            f"so a real step {MAY_RUN_OUT_OF_MEMORY}{advice}.")
 
 
 def traced_precision(analysis: Analysis) -> str:

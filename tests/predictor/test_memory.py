@@ -265,3 +265,18 @@ def test_resnet50_analysis_matches_published_memory(examples_dir):
     assert 19.0 <= fit.peak_memory_gib - fit.breakdown["cuda_context"] - fit.breakdown["workspace"] <= 24.0
     assert memory_from_analysis(a, 296, 32.0).fits_memory
     assert not memory_from_analysis(a, 256, 16.0).fits_memory
+
+
+def test_a_fit_within_a_twentieth_of_the_memory_is_a_caveat_with_a_roomier_batch():
+    from advisor.predictor.caveats import caveats
+
+    kwargs = dict(param_bytes=1e9, gradient_bytes=1e9, optimizer_state_bytes=2e9, activation_bytes_per_sample=1e9,
+                  device_memory_gib=80)
+    roomy, tight = memory_fit(per_device_batch=69, **kwargs), memory_fit(per_device_batch=72, **kwargs)
+    assert roomy.fits_memory and roomy.peak_memory_gib < 0.95 * 80 and caveats(roomy.notes) == []
+    assert tight.fits_memory and tight.peak_memory_gib >= 0.95 * 80
+    [note] = caveats(tight.notes)
+    assert note.startswith("Tight: 78.4 of 80.0 GiB at batch 72 per device") and "batch 65 per device" in note
+    # The batch it suggests leaves a tenth free; one more does not.
+    assert memory_fit(per_device_batch=65, **kwargs).peak_memory_gib <= 0.9 * 80
+    assert memory_fit(per_device_batch=66, **kwargs).peak_memory_gib > 0.9 * 80
