@@ -97,7 +97,17 @@ def predict_grid(
                 profiled(p), dataset_size=job.dataset_size, epochs=job.epochs, batch_size=job.batch_size,
                 target=t, precision=p, settings=settings, vcpus=v))
             grid.rows.append(_row(count, est, cheapest, own, settings.startup_seconds_gpu))
-    _grid_notes(grid, name, runs_as, repeated)
+    one = {r.precision: r.estimate.seconds for r in grid.rows if r.count == 1 and r.estimate is not None}
+    for prec in {r.precision for r in grid.rows if r.estimate is not None} - set(one):
+        # No one-GPU row at this precision (--gpus 2,4,8): one GPU's time, predicted the same way, is still what
+        # a speed-up is against; not a row, and not saved.
+        try:
+            one[prec] = api.predict(profiled(prec), dataset_size=job.dataset_size, epochs=job.epochs,
+                                    batch_size=job.batch_size, target=Target.gpu(name), precision=prec,
+                                    settings=settings).seconds
+        except PredictionError:
+            continue
+    _grid_notes(grid, name, runs_as, repeated, one)
     return grid
 
 
@@ -115,16 +125,17 @@ def _row(count: int, est: Any, cheapest: Any, own: Any, startup_seconds: float) 
         if cheapest and own is not None and own.fits_memory else None)
 
 
-def _grid_notes(grid: ScalingGrid, name: str, runs_as: set[str], repeated: bool) -> None:
-    """The grid's speed-ups over one GPU and its notes: precisions the GPU runs as others, offers priced on their
-    own hosts, counts that take longer than one GPU."""
+def _grid_notes(grid: ScalingGrid, name: str, runs_as: set[str], repeated: bool, one: dict[str, float]) -> None:
+    """The grid's speed-ups over one GPU (``one``: its seconds at each precision) and its notes: precisions the
+    GPU runs as others, offers priced on their own hosts, counts that take longer than one GPU."""
     if runs_as:
         grid.notes.append(f"{name} runs {' and '.join(sorted(runs_as))}" + (": one row each." if repeated else "."))
     if any(r.offer_seconds is not None for r in grid.rows):
         grid.notes.append("The cost is the named offer's for the job on its own host (its vCPUs feed the input "
                           "pipeline; its GPU links carry the all-reduce), as recommend prices it; where that time "
                           "differs from the row's, the offer's column gives it.")
-    one = {r.precision: r.estimate.seconds for r in grid.rows if r.count == 1 and r.estimate is not None}
+    if one and not any(r.count == 1 for r in grid.rows):
+        grid.notes.append(f"vs 1 GPU: against one {name}, predicted the same way (not a row of this table).")
     for r in grid.rows:
         if r.estimate is not None and r.precision in one and r.estimate.seconds > 0:
             r.speedup_vs_one_gpu = one[r.precision] / r.estimate.seconds

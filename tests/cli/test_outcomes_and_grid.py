@@ -170,6 +170,21 @@ def test_a_grid_whose_gpus_take_longer_than_one_says_so(app):
     assert re.search(r"\dx slower", text) and "take longer than one GPU" in text
 
 
+def test_a_grid_without_one_gpu_still_gives_the_speed_up_over_one(app):
+    """`--gpus 2,4` had a "vs 1 GPU" column of dashes: one GPU's time is now predicted (not shown as a row, not
+    saved) and each row's speed-up is against it, as `--gpus 1,2,4` gives it."""
+    base = ["predict", "--profile", PROFILE, "--gpu", "A10G", "--no-save", "--json"]
+    with_one = json.loads(run(app, *base, "--gpus", "1,2,4").stdout)
+    without = json.loads(run(app, *base, "--gpus", "2,4").stdout)
+    assert [r["count"] for r in without["rows"]] == [2, 4]
+    expected = {r["count"]: r["speedup_vs_one_gpu"] for r in with_one["rows"]}
+    for r in without["rows"]:
+        assert r["speedup_vs_one_gpu"] == pytest.approx(expected[r["count"]], rel=1e-12)
+    assert "vs 1 GPU: against one A10G, predicted the same way (not a row of this table)." in without["notes"]
+    assert not any(n.startswith("vs 1 GPU") for n in with_one["notes"])
+    assert json.loads(run(app, "history", "list", "--json").stdout)["predictions"] == []
+
+
 def test_a_saved_prediction_says_its_id_and_history_show_shows_it(app):
     """`history list` labels saved predictions p1, p2 ...; `history show p1` failed on its argument (an int) and
     `predict` never said it had saved anything. Now it says so, and the id shows the estimate as predicted."""
