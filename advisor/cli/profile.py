@@ -19,8 +19,12 @@ def register(app: typer.Typer) -> None:
 def profile(
     workload: Annotated[Path, typer.Argument(help="Workload file (model.py).")],
     device: Annotated[str, typer.Option("--device", metavar="[cpu|cuda:N|all]", help="cpu, cuda:0, or all.")] = "all",
-    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Top of the ladder.")] = None,
-    batch_sizes: Annotated[str | None, typer.Option("--batch-sizes", help="Explicit ladder, e.g. 8,16,32.")] = None,
+    batch_size: Annotated[int | None, typer.Option(
+        "--batch-size", help="The job's batch size: the top of the automatic ladder, and the batch the input "
+        "pipeline is timed at (with --batch-sizes, only that).")] = None,
+    batch_sizes: Annotated[str | None, typer.Option(
+        "--batch-sizes", help="An explicit ladder, e.g. 8,16,32, timed instead of the automatic one (--batch-size "
+        "still sets the input pipeline's batch).")] = None,
     probe_seconds: Annotated[float, typer.Option("--probe-seconds", help="Time budget.")] = 60.0,
     precision: Annotated[str | None, typer.Option(
         "--precision", metavar="[fp32|tf32|bf16|fp16|mixed]",
