@@ -36,11 +36,13 @@ def predict_grid(
     settings: Settings | None = None,
     startup_seconds_gpu: str | float | None = None,
     peer_to_peer: bool | None = None,
+    **job_steps: Any,
 ) -> ScalingGrid:
     """One GPU model at several counts and precisions (``predict --gpus 1,2,4,8 --precision all``): each
     prediction, and the cheapest on-demand offer of that many GPUs in the catalog with its billed cost (start-up
     + job). A row that cannot be predicted (a precision the GPU lacks, more GPUs than samples) says why.
-    ``peer_to_peer``: ``Target.gpu``'s, for every count above one (None: the card's own guess)."""
+    ``peer_to_peer``: ``Target.gpu``'s, for every count above one (None: the card's own guess). ``job_steps``:
+    ``compile`` ... ``eval_steps``, as ``api.predict`` takes them, for every row."""
     from advisor import pricing
 
     settings = (settings or Settings.from_env()).with_startup(None, startup_seconds_gpu)
@@ -61,7 +63,7 @@ def predict_grid(
         if prec not in profiles:
             profiles[prec] = api.job_profile(source, target=Target.gpu(name), dataset_size=dataset_size,
                                              epochs=epochs, batch_size=batch_size, precision=prec,
-                                             probe_seconds=probe_seconds, progress=progress)
+                                             probe_seconds=probe_seconds, progress=progress, **job_steps)
         return profiles[prec]
 
     prof = profiled(precisions[0])
@@ -80,7 +82,7 @@ def predict_grid(
                 target = Target.gpu(name, count, peer_to_peer if count > 1 else None)
                 est = api.predict(profiled(prec), dataset_size=job.dataset_size, epochs=job.epochs,
                                   batch_size=job.batch_size, target=target, precision=prec, save=save,
-                                  settings=settings)
+                                  settings=settings, **job_steps)
             except PredictionError as exc:
                 # the precision the row was asked at: the job's own where none was given (a bf16 file's, not fp32)
                 asked = normalize_precision(prec or prof.workload.precision) or "fp32"
@@ -95,7 +97,7 @@ def predict_grid(
             # which may not be the host this row assumed (a 4-vCPU g4dn feeds an input-bound job slower).
             own = est if cheapest is None else _on_offer(cheapest, est, lambda t, v, p=prec: api.predict(
                 profiled(p), dataset_size=job.dataset_size, epochs=job.epochs, batch_size=job.batch_size,
-                target=t, precision=p, settings=settings, vcpus=v))
+                target=t, precision=p, settings=settings, vcpus=v, **job_steps))
             grid.rows.append(_row(count, est, cheapest, own, settings.startup_seconds_gpu))
     one = {r.precision: r.estimate.seconds for r in grid.rows if r.count == 1 and r.estimate is not None}
     for prec in {r.precision for r in grid.rows if r.estimate is not None} - set(one):
@@ -104,7 +106,7 @@ def predict_grid(
         try:
             one[prec] = api.predict(profiled(prec), dataset_size=job.dataset_size, epochs=job.epochs,
                                     batch_size=job.batch_size, target=Target.gpu(name), precision=prec,
-                                    settings=settings).seconds
+                                    settings=settings, **job_steps).seconds
         except PredictionError:
             continue
     _grid_notes(grid, name, runs_as, repeated, one)

@@ -82,16 +82,10 @@ def predict(
         raise ConfigError("--server predicts one target at a time: one --gpus count and one --precision.",
                           hint="Fix: ask for one count and one precision, or drop --server for the table.")
     if len(counts) > 1 or len(precisions) > 1:
-        given = [k for k, v in job_flags.items() if v is not None]
-        if given:
-            raise ConfigError(f"--{given[0].replace('_', '-')} is not taken by a table of GPU counts or precisions "
-                              "(the workload file's constants are).",
-                              hint="Fix: set it in the workload file, or predict one --gpus count and one "
-                                   "--precision at a time.")
         _grid(source, gpu, counts, precisions, dict(dataset_size=dataset_size, epochs=epochs,
                                                    batch_size=batch_size, probe_seconds=probe_seconds,
                                                    save=not no_save, startup_seconds_gpu=startup_gpu,
-                                                   peer_to_peer=p2p), json_out)
+                                                   peer_to_peer=p2p, **job_flags), json_out)
         return
     target = _target(source, gpu, counts[0], device, threads, p2p)
     run = api.predict if server is None else remote.predictor(server)

@@ -86,6 +86,22 @@ def test_accumulation_flag_on_a_profile_shortens_the_step(app):
     assert accumulated["total_steps"] == plain["total_steps"] == 245
 
 
+def test_a_table_of_counts_takes_the_job_flags_as_each_single_prediction_does(app):
+    """`--gpus 1,2 --grad-accum-steps 4` was refused with "set it in the workload file", which a saved profile
+    cannot be: each row is now the single prediction of its count with the same flags."""
+    job = ["--profile", PROFILE, "--batch-size", "4096", "--dataset-size", "1000000", "--epochs", "1",
+           "--grad-accum-steps", "8", "--eval-every", "100", "--eval-steps", "5"]
+    res = CliRunner().invoke(app, ["predict", *map(str, job), "--gpu", "A100-80GB", "--gpus", "2,4", "--json",
+                                   "--no-save"])
+    assert res.exit_code == 0, res.output
+    rows = {r["count"]: r["estimate"] for r in json.loads(res.stdout)["rows"]}
+    single = _predict(app, *job)
+    assert rows[4]["seconds"] == single["seconds"] and rows[4]["grad_accum_steps"] == 8
+    assert rows[2]["grad_accum_steps"] == 8 and rows[2]["seconds"] != rows[4]["seconds"]
+    plain = _predict(app, "--profile", PROFILE, "--batch-size", "4096", "--dataset-size", "1000000", "--epochs", "1")
+    assert plain["seconds"] != single["seconds"]
+
+
 @pytest.mark.parametrize("flag, value, message", [
     ("--grad-accum-steps", "0", "--grad-accum-steps must be a whole number from 1 to 10^12"),
     ("--eval-every", "-1", "--eval-every must be a whole number from 1 to 10^12"),
