@@ -427,7 +427,7 @@ def test_every_error_class_is_reachable_from_the_package():
 
 
 def test_the_no_gpu_note_says_where_the_cpu_candidates_come_from():
-    """It said "CPU candidates from this machine's probe" for a profile with no CPU measurement, whose CPU offers
+    """It said "CPU candidates from the probed machine's timed steps" for a profile with no CPU measurement, whose CPU offers
     were all skipped for want of one."""
     from advisor.api import load_profile
     from advisor.schemas.profile import CpuPeak
@@ -435,7 +435,7 @@ def test_the_no_gpu_note_says_where_the_cpu_candidates_come_from():
     prof = load_profile(Path(__file__).resolve().parent / "hostile" / "data" / "tabular_profile.json")
     untimed = prof.devices[0].model_copy(update={"measurements": [], "thread_scaling": []})
     peak = CpuPeak(threads=1, matmul_flops_per_second=1e11, memory_bytes_per_second=2e10, seconds=0.1)
-    cases = [(prof, "No GPU here: ", "; CPU candidates from this machine's probe."),
+    cases = [(prof, "No GPU here: ", "; CPU candidates from the probed machine's timed steps."),
              (prof.model_copy(update={"devices": [untimed.model_copy(update={"cpu_peak": peak})]}), "No GPU here: ",
               "; CPU candidates from the model's analysis and this CPU's measured op rates (no step was timed)."),
              (prof.model_copy(update={"devices": [untimed]}), "No GPU here: ",

@@ -114,7 +114,7 @@ def efficiency_from_measurements(analysis: Analysis, peak: CpuPeak, measurements
 def cpu_fallback_estimate(profile: Profile, job: JobSpec, target: Target, ctx: Any = None, *,
                           target_cpu: CpuSpec | None = None, local_cpu: CpuSpec | None = None,
                           machine_memory_gib: float | str | None = "this machine") -> Estimate | None:
-    """The CPU estimate from the analysis over this machine's measured op rates (method "scaled") when the
+    """The CPU estimate from the analysis over the probed machine's measured op rates (method "scaled") when the
     probe's budget left the measured fit without a footing: no step of the model was timed, or only one
     batch size far below the job's (more than ``ROOFLINE_BEYOND`` x smaller; the fit would have to assume how
     much of a step is fixed cost, the analysis knows how each operator grows). The timed steps, if any,
@@ -198,7 +198,7 @@ def fallback_note(dev: DeviceProfile, batch_size: int, *, efficiency: float | No
            "speed)" if timed and efficiency is not None else
            "with efficiencies fitted on small models on a CPU of this kind; the interval is wide")
     return (f"{dev.device}: {why}; the time at batch size {batch_size} is from the model's analysis (FLOPs and "
-            f"bytes per operator) over this machine's measured op rates ({rates}), {how}.")
+            f"bytes per operator) over the probed machine's measured op rates ({rates}), {how}.")
 
 
 def ladder_note(dev: DeviceProfile, batch_size: int) -> str | None:

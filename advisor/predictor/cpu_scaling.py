@@ -226,7 +226,7 @@ def scale_compute_seconds(device: DeviceProfile, threads: int, target_cpu: CpuSp
             uncertainty += _UNCERTAINTY_UNKNOWN_CPU
             what = "this CPU" if local_speed is None else target_cpu.name
             notes.append(f"No per-core speed figures for {what} in profiles/cpus.csv: assumed {target_cpu.name} "
-                         "cores are as fast as this machine's; the interval is wider.")
+                         "cores are as fast as the probed machine's; the interval is wider.")
     return CpuScaling(factor=factor * speed_ratio, parallel_fraction=p, relative_uncertainty=uncertainty,
                       notes=notes, probed_threads=probed, target_threads=threads, speed_ratio=speed_ratio, fit=fit)
 
@@ -315,7 +315,7 @@ def at_device_threads(device: DeviceProfile, measurements: list) -> AtDeviceThre
         out.append(m)
     threads = sorted({m.threads for m in off})
     if remembered is not None:
-        how = (f"the parallel fraction {p:.2f} that an earlier probe of this workload measured on this machine "
+        how = (f"the parallel fraction {p:.2f} that an earlier probe of this workload measured on the probed machine "
                f"while it was free (history profile {remembered.profile_id}, "
                f"{remembered.probed_at:%Y-%m-%d %H:%M} UTC)")
         uncertainty = _UNCERTAINTY_BUSY_REMEMBERED

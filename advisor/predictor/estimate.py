@@ -218,7 +218,7 @@ def _gpu_host(profile: Profile, spec: GpuSpec, count: int, vcpus: int | None,
         if cpu is not None and any(m.batch_seconds for m in cpu.measurements if not m.oom):
             fit = probes.device_fit(profile, "cpu", ctx)
             probe = fit.batch_seconds if fit is not None else None
-    note = None if pipeline is None else ("input pipeline: measured on this machine's CPU; a GPU instance's "
+    note = None if pipeline is None else ("input pipeline: measured on the probed machine's CPU; a GPU instance's "
                                           "CPU is assumed as fast per core.")
     return input_bound.gpu_host(pipeline, spec, count, vcpus, speed_note=note, probe_batch_seconds=probe)
 

@@ -223,7 +223,7 @@ def speed_ratio(target_cpu: CpuSpec | None, local_cpu: CpuSpec | None) -> tuple[
     if local_cpu is not None and local_cpu.turbo_ghz and target_cpu.turbo_ghz:
         return target_cpu.turbo_ghz / local_cpu.turbo_ghz, None
     return 1.0, (f"input pipeline: no per-core speed for {target_cpu.name if local_cpu else 'this CPU'} in "
-                 f"profiles/cpus.csv: its loader workers are assumed as fast per core as this machine's.")
+                 f"profiles/cpus.csv: its loader workers are assumed as fast per core as the probed machine's.")
 
 
 def gpu_workers(vcpus: int, gpu_count: int, default_workers: int | None) -> int:
@@ -264,7 +264,7 @@ def gpu_host(pipeline: InputPipeline | None, spec: GpuSpec, gpu_count: int, vcpu
             notes.append("the host side (batch creation, the copy to the GPU) was not measured (an older "
                          "profile): the step is the GPU's compute alone. Profile the workload again to count it.")
             return HostModel("gpu", "none", gpu_count=gpu_count, vcpus=vcpus, notes=tuple(notes))
-        notes.append("an older profile: batch creation is this machine's make_batch time (CPU probe), made by "
+        notes.append("an older profile: batch creation is the probed machine's make_batch time (CPU probe), made by "
                      "each GPU's process between steps; the copy to the GPU is not counted (its size was not "
                      "measured). Profile the workload again to count it.")
         return HostModel("gpu", "probe", workers=0, serial_seconds=lambda b: probe_batch_seconds(b) / speed,
@@ -348,7 +348,7 @@ def make_batch_note(host: HostModel, parts: StepParts) -> str | None:
             or parts.input_seconds < 0.1 * parts.step_seconds:
         return None
     return (f"make_batch takes {parts.input_seconds * 1000:,.1f} ms of each {parts.step_seconds * 1000:,.1f} ms "
-            "step: each training process makes its own batch between steps, on this machine's measured rate. If "
+            "step: each training process makes its own batch between steps, at the probed machine's measured rate. If "
             "the real job loads data with a DataLoader (worker processes, pinned memory), add "
             "make_dataloader(batch_size, num_workers) to the workload file so its real rate is used.")
 
