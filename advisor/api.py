@@ -358,7 +358,8 @@ def _profile_notes(prof: Profile, fitted: LearnedCorrection | None) -> list[str]
     notes = [f"probe: {note}" for note in prof.notes]
     if not prof.devices or all(d.kind == "cpu" for d in prof.devices):
         cpus = [d for d in prof.devices if d.kind == "cpu"]
-        cpu = ("CPU candidates from the probed machine's timed steps" if any(d.device in prof.timed_devices() for d in cpus)
+        timed = any(d.device in prof.timed_devices() for d in cpus)
+        cpu = ("CPU candidates from the probed machine's timed steps" if timed
                else "CPU candidates from the model's analysis and this CPU's measured op rates (no step was timed)"
                if any(d.cpu_peak is not None for d in cpus)
                else "no CPU step was timed here, so no CPU offer is priced (--show-skipped lists them)")

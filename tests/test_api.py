@@ -427,7 +427,7 @@ def test_every_error_class_is_reachable_from_the_package():
 
 
 def test_the_no_gpu_note_says_where_the_cpu_candidates_come_from():
-    """It said "CPU candidates from the probed machine's timed steps" for a profile with no CPU measurement, whose CPU offers
+    """It said "CPU candidates from this machine's probe" for a profile with no CPU measurement, whose CPU offers
     were all skipped for want of one."""
     from advisor.api import load_profile
     from advisor.schemas.profile import CpuPeak

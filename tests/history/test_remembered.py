@@ -96,7 +96,7 @@ def test_predict_uses_the_history_of_this_machine(db_url):
         profile_id = hist.save_profile(free(0.40, 0.28))  # p = 0.6
     est = advisor.predict(busy(), dataset_size=3200, epochs=1, batch_size=32)
     note = next(n for n in est.notes if "batch sizes were timed on 1 thread" in n)
-    assert f"the parallel fraction 0.60 that an earlier probe of this workload measured on the probed machine while it " \
-           f"was free (history profile {profile_id}" in note
+    assert "the parallel fraction 0.60 that an earlier probe of this workload measured on the probed machine " \
+           f"while it was free (history profile {profile_id}" in note
     step = busy().devices[0].measurements[-1].compute_seconds * amdahl_fraction(0.6, 2)
     assert est.step_seconds == pytest.approx(step + busy().devices[0].measurements[-1].batch_seconds, rel=0.05)

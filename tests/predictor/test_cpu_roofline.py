@@ -114,8 +114,8 @@ def test_one_small_timed_batch_size_calibrates_the_roofline():
     assert est.high / est.seconds == pytest.approx(math.exp(Z80 * math.hypot(CALIBRATED_REL_SIGMA, 0.05 / Z80)))
     assert est.notes[0] == (
         "cpu: only batch size 1 fit the probe's 60 s budget (a point needs its warm-up and two timed steps; 12 would "
-        "not fit); the time at batch size 4 is from the model's analysis (FLOPs and bytes per operator) over "
-        "this machine's measured op rates (100 GFLOP/s matmul and 20 GB/s memory on one thread), calibrated on the "
+        "not fit); the time at batch size 4 is from the model's analysis (FLOPs and bytes per operator) over the "
+        "probed machine's measured op rates (100 GFLOP/s matmul and 20 GB/s memory on one thread), calibrated on the "
         "steps timed at batch size 1 (they ran at 0.50x the roofline's speed).")
     # The measured fit serves: the job's batch size is near the timed one, or two sizes were timed.
     assert cpu_fallback_estimate(prof, JobSpec(dataset_size=100, epochs=1, batch_size=2), Target.cpu()) is None
@@ -135,8 +135,8 @@ def test_the_notes_say_why_nothing_was_timed_and_what_the_time_rests_on():
     assert fallback_note(dev, 12) == (
         "cpu: the CPU could not time this model within the probe's 60 s budget: a point needs its warm-up and two "
         "timed steps, and one step at batch size 1 was priced at 21.5 s from the workload check's cold step; the "
-        "time at batch size 12 is from the model's analysis (FLOPs and bytes per operator) over this "
-        "machine's measured op rates (100 GFLOP/s matmul and 20 GB/s memory on one thread), with efficiencies "
+        "time at batch size 12 is from the model's analysis (FLOPs and bytes per operator) over the "
+        "probed machine's measured op rates (100 GFLOP/s matmul and 20 GB/s memory on one thread), with efficiencies "
         "fitted on small models on a CPU of this kind; the interval is wide.")
 
 

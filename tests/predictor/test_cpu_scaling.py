@@ -147,7 +147,7 @@ def test_other_cpu_without_figures_keeps_ratio_one_and_says_so():
         scaling = scale_compute_seconds(device, 4, target_cpu=NO_FLOPS, local_cpu=local)
         assert scaling.speed_ratio == 1.0 and scaling.factor == 1.0
         assert scaling.relative_uncertainty == pytest.approx(0.05 + 0.30)
-        assert any("as fast as this machine" in n for n in scaling.notes)
+        assert any("as fast as the probed machine" in n for n in scaling.notes)
 
 
 def test_same_cpu_family_needs_no_ratio():
