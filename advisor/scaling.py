@@ -50,22 +50,8 @@ def predict_grid(
         api.check_precision(prec)
     name = api.resolve_target(gpu=gpu).gpu_name
     probe_budget(source, probe_seconds)  # a saved profile takes none
-    # Each precision's rows from the profile `predict --gpu NAME --precision P` makes (the analysis at P, a GPU of
-    # the kind here probed at P): an analysis made at another precision is priced by approximation, and the
-    # table would disagree with the single prediction. A saved profile is what it is.
-    profiles: dict[str | None, Profile] = {}
-
-    def profiled(prec: str | None) -> Profile:
-        if isinstance(source, Profile):
-            return source
-        if prec == "tf32" and "fp32" in profiles and not profiles["fp32"].timed_devices():
-            return profiles["fp32"]  # the same analysis (tf32 changes no byte or FLOP), and no GPU here to time
-        if prec not in profiles:
-            profiles[prec] = api.job_profile(source, target=Target.gpu(name), dataset_size=dataset_size,
-                                             epochs=epochs, batch_size=batch_size, precision=prec,
-                                             probe_seconds=probe_seconds, progress=progress, **job_steps)
-        return profiles[prec]
-
+    profiled = _profiler(source, name, dict(dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
+                                            probe_seconds=probe_seconds, progress=progress, **job_steps))
     prof = profiled(precisions[0])
     job = job_for(prof, dataset_size, epochs, batch_size, source=source)
     catalog = pricing.load_catalog([Path(p) for p in (*settings.pricing_files, *pricing_files)])
@@ -74,15 +60,19 @@ def predict_grid(
                        epochs=job.epochs, batch_size=job.batch_size, startup_seconds=settings.startup_seconds_gpu)
     runs_as: set[str] = set()
     repeated = False
+
+    def predicted(prec: str | None, target: Target, **more: Any) -> Any:  # the job at ``prec`` on ``target``
+        return api.predict(profiled(prec), dataset_size=job.dataset_size, epochs=job.epochs,
+                           batch_size=job.batch_size, target=target, precision=prec, settings=settings,
+                           **job_steps, **more)
+
     for count in counts:
         cheapest = min((o for o in offers if o.gpu_count == count), default=None,
                        key=lambda o: (o.price_usd_per_hour, o.provider, o.instance_type))
         for prec in precisions:
             try:
                 target = Target.gpu(name, count, peer_to_peer if count > 1 else None)
-                est = api.predict(profiled(prec), dataset_size=job.dataset_size, epochs=job.epochs,
-                                  batch_size=job.batch_size, target=target, precision=prec, save=save,
-                                  settings=settings, **job_steps)
+                est = predicted(prec, target, save=save)
             except PredictionError as exc:
                 # the precision the row was asked at: the job's own where none was given (a bf16 file's, not fp32)
                 asked = normalize_precision(prec or prof.workload.precision) or "fp32"
@@ -95,21 +85,10 @@ def predict_grid(
                 continue
             # The offer is billed for the job as it runs there: on its own vCPUs and links (recommend's figure),
             # which may not be the host this row assumed (a 4-vCPU g4dn feeds an input-bound job slower).
-            own = est if cheapest is None else _on_offer(cheapest, est, lambda t, v, p=prec: api.predict(
-                profiled(p), dataset_size=job.dataset_size, epochs=job.epochs, batch_size=job.batch_size,
-                target=t, precision=p, settings=settings, vcpus=v, **job_steps))
+            own = est if cheapest is None else _on_offer(cheapest, est,
+                                                         lambda t, v, p=prec: predicted(p, t, vcpus=v))
             grid.rows.append(_row(count, est, cheapest, own, settings.startup_seconds_gpu))
-    one = {r.precision: r.estimate.seconds for r in grid.rows if r.count == 1 and r.estimate is not None}
-    for prec in {r.precision for r in grid.rows if r.estimate is not None} - set(one):
-        # No one-GPU row at this precision (--gpus 2,4,8): one GPU's time, predicted the same way, is still what
-        # a speed-up is against; not a row, and not saved.
-        try:
-            one[prec] = api.predict(profiled(prec), dataset_size=job.dataset_size, epochs=job.epochs,
-                                    batch_size=job.batch_size, target=Target.gpu(name), precision=prec,
-                                    settings=settings, **job_steps).seconds
-        except PredictionError:
-            continue
-    _grid_notes(grid, name, runs_as, repeated, one)
+    _grid_notes(grid, name, runs_as, repeated, _one_gpu_seconds(grid, lambda p: predicted(p, Target.gpu(name))))
     return grid
 
 
@@ -125,6 +104,37 @@ def _row(count: int, est: Any, cheapest: Any, own: Any, startup_seconds: float) 
         # a job that does not fit these GPUs' memory has no cost to show: it would not run
         cost_usd=cost_usd(cheapest, own.seconds, startup_seconds=startup_seconds)
         if cheapest and own is not None and own.fits_memory else None)
+
+
+def _profiler(source: Any, name: str, job_kwargs: dict[str, Any]) -> Any:
+    """``profiled(precision)``: each precision's rows from the profile `predict --gpu NAME --precision P` makes (the
+    analysis at P, a GPU of the kind here probed at P), made once. An analysis made at another precision is priced
+    by approximation, and the table would disagree with the single prediction. A saved profile is what it is."""
+    profiles: dict[str | None, Profile] = {}
+
+    def profiled(prec: str | None) -> Profile:
+        if isinstance(source, Profile):
+            return source
+        if prec == "tf32" and "fp32" in profiles and not profiles["fp32"].timed_devices():
+            return profiles["fp32"]  # the same analysis (tf32 changes no byte or FLOP), and no GPU here to time
+        if prec not in profiles:
+            profiles[prec] = api.job_profile(source, target=Target.gpu(name), precision=prec, **job_kwargs)
+        return profiles[prec]
+
+    return profiled
+
+
+def _one_gpu_seconds(grid: ScalingGrid, predict_one: Any) -> dict[str, float]:
+    """One GPU's seconds at each precision of the grid: its one-GPU row's, else ``predict_one(precision)``'s. With
+    no one-GPU row (--gpus 2,4,8), one GPU's time, predicted the same way, is still what a speed-up is against; not
+    a row, and not saved."""
+    one = {r.precision: r.estimate.seconds for r in grid.rows if r.count == 1 and r.estimate is not None}
+    for prec in sorted({r.precision for r in grid.rows if r.estimate is not None} - set(one)):
+        try:
+            one[prec] = predict_one(prec).seconds
+        except PredictionError:
+            continue
+    return one
 
 
 def _grid_notes(grid: ScalingGrid, name: str, runs_as: set[str], repeated: bool, one: dict[str, float]) -> None:
