@@ -117,6 +117,8 @@ def estimate(est: Any, instance_startup_seconds: float | None = None) -> None:
     mem = "fits" if est.fits_memory else "DOES NOT FIT"
     if est.peak_memory_gib is not None:
         cap = f" of {est.memory_capacity_gib:.0f} GiB" if est.memory_capacity_gib else ""
+        if est.memory_capacity_gib and est.memory_datasheet_gib:  # judged against what a driver gives a process
+            cap = f" of {est.memory_capacity_gib:.1f} GiB usable; {est.memory_datasheet_gib:g} GB on the datasheet"
         peak = f"{est.peak_memory_gib:.2f} GiB" if est.peak_memory_gib >= 0.005 else "under 0.01 GiB"
         mem += f" (peak {peak}{cap})"
     if est.max_batch_size_per_device:

@@ -151,6 +151,8 @@ class GpuOnHost:
             **input_bound.estimate_fields(host, parts), target=Target.gpu(gc.spec.name, count, target.peer_to_peer),
             fits_memory=fits,
             peak_memory_gib=peak, memory_capacity_gib=capacity, max_batch_size_per_device=max_batch,
+            memory_datasheet_gib=(gc.spec.memory_gib if capacity is not None and gc.spec.memory_gib is not None
+                                  and capacity < gc.spec.memory_gib else None),
             per_device_batch_size=max(1, math.ceil(job.batch_size / count)), method="scaled",
             precision=gc.precision, scaling_efficiency=gc.scaling_efficiency, source_device=gc.source_device,
             # the step as ``assemble_job`` adds it up (compute + host side), to the last bit

@@ -26,8 +26,10 @@ Peak memory of one training step on one device (GiB = 2**30 bytes):
 * cuda_context (default 0.5 GiB): the CUDA context, cuBLAS/cuDNN handles and kernels loaded outside
   PyTorch's allocator (0.3-0.6 GiB on recent drivers). Not counted on a CPU target.
 
-Capacity is the device's memory as its spec states it (e.g. 80 for an 80 GB card); drivers expose slightly
-less (an A100-40GB shows 39.6 GiB), which the workspace margin covers.
+Capacity is the memory a driver gives a process where ``profiles/gpu_usable_memory.csv`` has it (nvidia-smi's
+total: an L4 shows 22.49 GiB of its datasheet's 24 GB, as ECC on GDDR memory keeps 6-7% for its check bits), else
+the datasheet's figure (e.g. 80 for an 80 GB card). HBM cards expose about 1% less than their datasheet (an
+A100-40GB shows 39.6 GiB to CUDA), which the workspace margin covers.
 
 Cross-checks (bench/README.md, "Multi-GPU scaling", "Memory fit"): the analysis of ResNet-50 gives
 81.9 MiB/sample fp32, so batch 256 peaks at ~23 GiB with the margins (published: 20-24 GB on V100/A100 in
@@ -43,6 +45,7 @@ import math
 from dataclasses import dataclass, field, replace
 
 from advisor.errors import PredictionError
+from advisor.hardware.usable_memory import unmeasured_note, usable_memory_gib
 from advisor.predictor.caveats import MAY_RUN_OUT_OF_MEMORY
 from advisor.schemas import Analysis, DeviceProfile, GpuSpec
 from advisor.schemas.base import MAX_COUNT
@@ -392,9 +395,11 @@ def gpu_memory(analysis: Analysis | None, probed: DeviceProfile | None, spec: Gp
     """(fits, peak GiB, capacity GiB, largest batch per GPU, notes) for one of ``gpu_count`` GPUs of ``spec``:
     from the GPU probe ``probed`` (of this GPU or another, at any precision) where there is one, else from the
     analysis."""
-    capacity = spec.memory_gib
-    if capacity is None:
+    if spec.memory_gib is None:
         return True, None, None, None, [f"{spec.name} has no memory size in profiles/: memory fit not checked."]
+    # What a process gets (an L4's 22.49 GiB of 24 GB), not the datasheet's figure, where the file has it.
+    capacity = usable_memory_gib(spec.name, spec.memory_gib)
+    unmeasured = unmeasured_note(spec.name, spec.memory_gib)
     if probed is not None and probed.spec_name == spec.name and probed.memory_gib:
         # K of the probed GPU: the memory it reported (139.8 GiB on an H200 listed at 141), as one of it is judged.
         capacity = min(capacity, probed.memory_gib)
@@ -405,7 +410,9 @@ def gpu_memory(analysis: Analysis | None, probed: DeviceProfile | None, spec: Gp
         fit = memory_from_analysis(analysis, per_device_batch, capacity, precision, gpu_count=gpu_count)
     else:
         return True, None, capacity, None, ["no analysis: memory fit not checked."]
-    return fit.fits_memory, fit.peak_memory_gib, fit.capacity_gib, fit.max_batch_per_device, list(fit.notes)
+    close = fit.fits_memory and fit.peak_memory_gib > 0.9 * capacity  # within what ECC may take off the datasheet
+    notes = list(fit.notes) + ([unmeasured] if unmeasured and close else [])
+    return fit.fits_memory, fit.peak_memory_gib, fit.capacity_gib, fit.max_batch_per_device, notes
 
 
 def compiled_memory_note() -> str:

@@ -88,9 +88,13 @@ def memory_needs(peak: float | None, capacity: float | None, what: str) -> str:
 def _memory_problem(offer: Offer, est: Estimate) -> str | None:
     """Why the job does not fit on the offer, or None. The estimate's verdict first (it knows the model's
     peak and the spec's capacity), then the catalog's memory for the instance (GPU memory per GPU, or the
-    CPU instance's RAM)."""
+    CPU instance's RAM). A GPU offer's is no more than the estimate's capacity, which is what a driver gives a
+    process where profiles/gpu_usable_memory.csv has it (the predictor applies it: an L4 offer's 24 GB is 22.49 GiB
+    to a job), not the catalog's datasheet figure."""
     peak = est.peak_memory_gib
     capacity = offer.gpu_memory_gib if offer.gpu else offer.memory_gib
+    if offer.gpu and est.memory_capacity_gib is not None:
+        capacity = est.memory_capacity_gib if capacity is None else min(capacity, est.memory_capacity_gib)
     if not est.fits_memory:
         judged = est.memory_capacity_gib or capacity
         limit, batch = est.max_batch_size_per_device, est.per_device_batch_size
@@ -98,10 +102,20 @@ def _memory_problem(offer: Offer, est: Estimate) -> str | None:
                 and limit is not None and batch is not None and batch > limit):
             # Within every headroom rule: what bounds it is a batch that ran out of memory in the probe.
             return format_oom_cap(batch, limit, peak, judged, " per GPU" if offer.gpu else "")
-        return memory_needs(peak, judged, "GPU" if offer.gpu else "")
+        datasheet = est.memory_datasheet_gib or (offer.gpu_memory_gib if offer.gpu else None)
+        return memory_needs(peak, judged, "GPU" if offer.gpu else "") + _usable_of(peak, judged, datasheet)
     if peak is not None and capacity is not None and peak > capacity:
-        return memory_needs(peak, capacity, "GPU" if offer.gpu else "")
+        datasheet = (est.memory_datasheet_gib or offer.gpu_memory_gib) if offer.gpu else None
+        return memory_needs(peak, capacity, "GPU" if offer.gpu else "") + _usable_of(peak, capacity, datasheet)
     return None
+
+
+def _usable_of(peak: float | None, judged: float | None, datasheet: float | None) -> str:
+    """" usable (24 GB on the datasheet)" where a GPU was judged against less than its datasheet's memory (what a
+    driver gives a process: an L4's 22.49 GiB), so that "has 22" does not read as a wrong figure; else ""."""
+    if peak is None or judged is None or datasheet is None or peak <= judged or judged >= datasheet:
+        return ""
+    return f" usable ({datasheet:g} GB on the datasheet)"
 
 
 def _candidate(offer: Offer, est: Estimate, startup: float, use_spot: bool,

@@ -42,7 +42,10 @@ class Estimate(Model):
     startup_seconds: float = 0.0
     fits_memory: bool
     peak_memory_gib: float | None = None
-    memory_capacity_gib: float | None = None
+    memory_capacity_gib: float | None = None  # what the fit was judged against: a driver's usable memory if known
+    # The datasheet's figure (GB, as the vendor rounds it) where the capacity judged is less: an L4's 24 against
+    # the 22.49 GiB nvidia-smi shows (profiles/gpu_usable_memory.csv), or a probed GPU's own figure. None otherwise.
+    memory_datasheet_gib: float | None = None
     max_batch_size_per_device: int | None = None
     per_device_batch_size: int
     method: Method
