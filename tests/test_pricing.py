@@ -363,3 +363,30 @@ def test_pricing_list_that_matches_nothing_says_so_and_how_to_widen():
     h100 = CliRunner().invoke(build_app(), ["pricing", "list", "--gpu", "H100", "--max-price", "1"])
     cheapest_h100 = min(o.price_usd_per_hour for o in load_catalog().filter(gpu="H100"))
     assert cheapest_h100 > 1 and f"the cheapest that the others allow is ${cheapest_h100:,.2f}" in h100.output
+
+
+def test_pricing_list_marks_suspect_prices_with_a_footnote_that_says_why():
+    """The table showed the 9 prices the catalog flags as suspect (JSON's suspect_price) as ordinary prices:
+    a3-highgpu-8g's $43.07 read as an 8 x H100 rate. Each is marked "!" and a footnote says why (data audit, 4)."""
+    from typer.testing import CliRunner
+
+    from advisor.cli.app import build_app
+
+    res = CliRunner(env={"COLUMNS": "250"}).invoke(build_app(), ["pricing", "list", "--provider", "gcp"])
+    assert res.exit_code == 0, res.output
+    rows = {line.split("│")[2].strip(): line for line in res.output.splitlines() if line.count("│") > 8}
+    suspect = {o.instance_type for o in load_catalog().filter(providers=["gcp"]) if o.suspect_price}
+    assert len(suspect) == 9 and {"a3-highgpu-8g", "a4-highgpu-8g", "a2-ultragpu-1g"} <= suspect
+    assert suspect <= set(rows) and "$43.07 !" in rows["a3-highgpu-8g"]
+    for name, line in rows.items():
+        assert (" ! " in line) == (name in suspect), line
+    assert "$92.21 !" not in rows["a3-megagpu-8g"]
+    text = " ".join(res.output.split())
+    assert ("! suspect price (9 of these): the catalog flags these prices as doubtful (pricing/README.md); "
+            "check the provider's own price before budgeting on one.") in text
+    assert "gcp a4-highgpu-8g: host VM row priced 0.0 in source" in text
+    assert ("gcp a3-highgpu-1g, gcp a3-highgpu-2g, gcp a3-highgpu-4g, gcp a3-highgpu-8g: source H100 GPU spot ~= "
+            "on-demand and far below a3-megagpu (suspect SKU mapping)") in text
+    # no suspect row, no footnote
+    clean = CliRunner().invoke(build_app(), ["pricing", "list", "--provider", "lambda"])
+    assert clean.exit_code == 0 and "suspect price" not in clean.output

@@ -240,20 +240,45 @@ def recommendation(rec: Any, **view: Any) -> None:
     answer.recommendation(rec, **view)
 
 
+SUSPECT_MARK = "!"  # after a price the catalog flags suspect_price, in ``pricing list``
+
+
 def offers(rows: Sequence[Any]) -> None:
     """Catalog offers, one row each."""
     table = Table(title=f"{len(rows)} offers", title_justify="left")
     for col in ("provider", "instance", "region", "vCPU", "memory", "GPU", "$/h", "spot $/h", "billing", "as of"):
         table.add_column(col, justify="right" if col in ("vCPU", "memory", "$/h", "spot $/h") else "left")
+    mark = " " + SUSPECT_MARK
     for o in rows:
         table.add_row(safe_text(o.provider), safe_text(o.instance_type), safe_text(o.region), str(o.vcpus or "-"),
                       f"{o.memory_gib:g} GiB" if o.memory_gib else "-",
                       f"{o.gpu_count} x {safe_text(o.gpu)}" if o.gpu else "-",
-                      format_usd(o.price_usd_per_hour, rate=True),
+                      format_usd(o.price_usd_per_hour, rate=True) + (mark if o.suspect_price else ""),
                       format_usd(o.spot_price_usd_per_hour, rate=True) if o.spot_price_usd_per_hour is not None
                       else "-",
                       safe_text(o.billing), safe_text(o.snapshot_date or "-"))
     out().print(table)
+    suspects = [o for o in rows if o.suspect_price]
+    if suspects:  # as recommend's notes say it of a chosen machine: the table alone read them as real rates
+        by_reason: dict[str, list[str]] = {}
+        for o in suspects:
+            by_reason.setdefault(_suspect_reason(o.notes), []).append(f"{o.provider} {o.instance_type}")
+        out().print(f"{SUSPECT_MARK} suspect price ({len(suspects)} of these): the catalog flags these prices as "
+                    "doubtful (pricing/README.md); check the provider's own price before budgeting on one.")
+        for reason, names in by_reason.items():
+            out().print(f"  {safe_text(', '.join(names))}: {safe_text(reason)}")
+
+
+def _suspect_reason(notes: str | None) -> str:
+    """Why a price is suspect, from its row's notes: the source's caution ("source H100 GPU spot ~= on-demand and
+    far below a3-megagpu (suspect SKU mapping)"), else the notes' last part ("host VM row priced 0.0 in source")."""
+    from advisor.pricing.rows import SUSPECT_NOTE
+
+    parts = [p.strip() for p in (notes or "").split(";") if p.strip() and p.strip() != SUSPECT_NOTE]
+    caution = [p for p in parts if p.upper().startswith("CAUTION")]
+    if caution:
+        return caution[0][len("CAUTION"):].strip(" :")
+    return parts[-1] if parts else "flagged in the catalog"
 
 
 def hardware(host: Any, known: dict) -> None:
