@@ -135,7 +135,11 @@ class CudaMemory:
 
 
 def is_oom(exc: BaseException) -> bool:
-    """An out-of-memory error from torch (CUDA or CPU allocator) or Python."""
+    """An out-of-memory error from torch (CUDA or CPU allocator) or Python.
+
+    cuBLAS and cuDNN report running out of device memory for a handle or workspace as ``..._STATUS_ALLOC_FAILED``
+    (a RuntimeError near the memory limit): the batch's limit, not a fault of the workload.
+    """
     import torch
 
     oom_types = tuple(t for t in (getattr(torch, "OutOfMemoryError", None),
@@ -145,5 +149,5 @@ def is_oom(exc: BaseException) -> bool:
     if isinstance(exc, RuntimeError):
         text = str(exc).lower()
         return any(s in text for s in ("out of memory", "can't allocate memory", "cannot allocate memory",
-                                       "failed to allocate"))
+                                       "failed to allocate", "status_alloc_failed"))
     return False

@@ -36,3 +36,16 @@ def test_fresh_memory_every_step_shows_as_page_faults_and_kernel_time_and_reused
     assert reused["page_faults_per_step"] < 5
     assert 0.0 <= reused["kernel_cpu_share"] <= 1.0 and fresh["kernel_cpu_share"] > reused["kernel_cpu_share"]
     assert fresh["peak_memory_gib"] >= 0.0
+
+
+@pytest.mark.parametrize(("text", "oom"), [
+    ("CUDA out of memory. Tried to allocate 2.00 GiB", True),
+    ("CUDA error: CUBLAS_STATUS_ALLOC_FAILED when calling `cublasCreate(handle)`", True),
+    ("cuDNN error: CUDNN_STATUS_ALLOC_FAILED", True),
+    ("CUDA error: CUBLAS_STATUS_EXECUTION_FAILED when calling `cublasSgemm`", False),
+    ("mat1 and mat2 shapes cannot be multiplied", False),
+])
+def test_cublas_and_cudnn_allocation_failures_are_out_of_memory(text, oom):
+    from advisor.probe.memory_meter import is_oom
+
+    assert is_oom(RuntimeError(text)) is oom
