@@ -45,6 +45,7 @@ from advisor.probe.allocator import measure_kept_memory
 from advisor.probe.coldstart import startup_seconds
 from advisor.probe.contention import CpuLoadSource, ProcStat, Window, open_window
 from advisor.probe.cpu_peak import measure_cpu_peak
+from advisor.probe.cuda_device import check_cuda_device, check_fp16_scaler, grad_scaler
 from advisor.probe.ladder import CHECK_BATCH_SIZE, MIN_TIMED, MIN_WARMUP, Ladder, point_cost, repeat_pricing
 from advisor.probe.memory_meter import CpuMemory, CudaMemory, is_oom
 from advisor.probe.priority import ProbePriority
@@ -211,24 +212,14 @@ class DeviceProbe:
                 self.torch.cuda.empty_cache()
 
     def _check_device(self) -> None:
-        torch = self.torch
+        if self.options.precision == "fp16":
+            check_fp16_scaler(self.torch, self.device.type)
         if self.device.type == "cpu":
             return
         if self.device.type != "cuda":
             raise HardwareError(f"cannot probe on {self.device_name!r}: only cpu and cuda:N are supported.",
                                 hint="Fix: use --device cpu or --device cuda:0.")
-        if not torch.cuda.is_available():
-            raise HardwareError(f"cannot probe on {self.device_name}: torch sees no CUDA GPU here "
-                                f"(torch {torch.__version__}, CUDA build: {torch.version.cuda or 'no'}).",
-                                hint="Fix: use --device cpu, or install a CUDA build of torch on a GPU machine.")
-        index = self.device.index or 0
-        if index >= torch.cuda.device_count():
-            raise HardwareError(f"cannot probe on {self.device_name}: only {torch.cuda.device_count()} "
-                                "CUDA device(s) are visible.",
-                                hint="Fix: use one of " + ", ".join(f"cuda:{i}" for i in
-                                                                     range(torch.cuda.device_count())) + ".")
-        self.device = torch.device("cuda", index)
-        torch.cuda.set_device(self.device)
+        self.device = check_cuda_device(self.torch, self.device, self.device_name)
 
     def _build(self) -> None:
         model = self.workload.build_model()
@@ -238,7 +229,7 @@ class DeviceProbe:
         self.model.train()
         self.optimizer = self.workload.build_optimizer(self.model.parameters())
         if self.options.precision == "fp16":
-            self.scaler = self.torch.amp.GradScaler(self.device.type)
+            self.scaler = grad_scaler(self.torch, self.device.type)
         self.sync()
 
     def _precision_flags(self) -> tuple[bool, bool]:

@@ -1,0 +1,45 @@
+"""The probe child's CUDA set-up (``advisor.probe.cuda_device``), driven through a stand-in torch: no GPU here."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+import torch
+from probe_helpers import tiny_batch, tiny_model
+
+from advisor.errors import HardwareError
+from advisor.probe import cuda_device
+from advisor.probe.measure import DeviceProbe, ProbeOptions
+from advisor.workload import Workload
+
+
+class _CudaScaler:
+    def __init__(self) -> None:
+        self.kind = "torch.cuda.amp"
+
+
+def _old_torch() -> SimpleNamespace:
+    """torch 2.1/2.2: ``torch.amp`` has no GradScaler; ``torch.cuda.amp`` has one."""
+    return SimpleNamespace(__version__="2.2.2", amp=SimpleNamespace(),
+                           cuda=SimpleNamespace(amp=SimpleNamespace(GradScaler=_CudaScaler)))
+
+
+def test_fp16_on_cuda_uses_torch_cuda_amp_scaler_on_torch_before_2_3():
+    old = _old_torch()
+    cuda_device.check_fp16_scaler(old, "cuda")  # no error: the CUDA scaler exists
+    assert cuda_device.grad_scaler(old, "cuda").kind == "torch.cuda.amp"
+
+
+def test_fp16_on_cpu_before_torch_2_3_is_one_clear_error(monkeypatch):
+    monkeypatch.delattr(torch.amp, "GradScaler")
+    probe = DeviceProbe(Workload(model=tiny_model, make_batch=tiny_batch), "cpu",
+                        ProbeOptions(batch_size=4, budget_seconds=1.0, precision="fp16"))
+    with pytest.raises(HardwareError) as err:
+        probe.run()
+    assert "torch.amp.GradScaler, which torch has from 2.3" in str(err.value)
+    assert "--precision bf16" in err.value.hint
+
+
+def test_the_current_torch_scaler_is_torch_amp():
+    assert isinstance(cuda_device.grad_scaler(torch, "cpu"), torch.amp.GradScaler)
