@@ -135,6 +135,10 @@ def _serve(sock: socket.socket, start: ChildStart, workload: Any, pickled: bytes
     # the kernel then reaps this process's children itself: waiting for one (the fork check, a DataLoader's
     # workers) fails with ECHILD.
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    # CUDA numbers GPUs fastest first by default; advisor numbers them as NVML (and nvidia-smi) do, in PCI bus
+    # order. Before CUDA starts here, so that the probe's cuda:N is the GPU advisor names, prices and samples
+    # as cuda:N. A user's own setting stands (README "Which GPU is cuda:N").
+    os.environ.setdefault("CUDA_DEVICE_ORDER", "PCI_BUS_ID")
     try:
         die_with_parent(start.parent_pid)
         guard_group()  # before any user code: what it starts ends with this process's group

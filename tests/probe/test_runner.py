@@ -470,3 +470,21 @@ def test_startup_counts_the_first_use_imports_the_analysis_paid(tmp_path):
                        probe_seconds=3)
     assert prof.analysis is not None
     assert prof.devices[0].startup_seconds >= 0.3 * first_use
+
+
+def _order_is(expected: str):
+    def make_batch(batch_size):
+        if os.environ.get("CUDA_DEVICE_ORDER") != expected:
+            raise RuntimeError(f"CUDA_DEVICE_ORDER is {os.environ.get('CUDA_DEVICE_ORDER')!r}")
+        return tiny_batch(batch_size)
+    return make_batch
+
+
+def test_the_child_numbers_gpus_in_pci_order_unless_the_user_set_an_order(monkeypatch):
+    monkeypatch.delenv("CUDA_DEVICE_ORDER", raising=False)
+    prof = probe_forked(forked(make_batch=_order_is("PCI_BUS_ID")), devices=[], batch_size=8, probe_seconds=1)
+    assert prof.workload.param_count == TINY_PARAMS  # make_batch saw PCI_BUS_ID
+    assert "CUDA_DEVICE_ORDER" not in os.environ  # set in the child only
+    monkeypatch.setenv("CUDA_DEVICE_ORDER", "FASTEST_FIRST")
+    prof = probe_forked(forked(make_batch=_order_is("FASTEST_FIRST")), devices=[], batch_size=8, probe_seconds=1)
+    assert prof.workload.param_count == TINY_PARAMS
