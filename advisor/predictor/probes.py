@@ -31,10 +31,17 @@ class EstimateContext(Protocol):
 _HALF_SIBLING = {"bf16": "fp16", "fp16": "bf16"}
 
 
+def _scalable(dev: DeviceProfile, spec: GpuSpec) -> bool:
+    """Whether the roofline can carry ``dev``'s probe: not a bf16 probe of a GPU without bfloat16 (torch emulates
+    bf16 autocast there; a profile from before the probe ran such a GPU at fp16 has one)."""
+    return dev.precision != "bf16" or spec.bf16_supported
+
+
 def probed_gpu(profile: Profile, spec: GpuSpec, precision: str) -> DeviceProfile | None:
     """The GPU probed here that is ``spec`` at ``precision``, if any."""
     for dev in profile.devices:
-        if dev.kind == "gpu" and dev.spec_name == spec.name and dev.precision == precision and dev.measurements:
+        if (dev.kind == "gpu" and dev.spec_name == spec.name and dev.precision == precision and dev.measurements
+                and _scalable(dev, spec)):
             return dev
     return None
 
@@ -43,6 +50,7 @@ def any_probed_gpu(profile: Profile, precision: str | None, specs: dict[str, Gpu
     """A GPU probed here at ``precision`` (None: at any) with a timed step, of a model ``specs`` knows."""
     for dev in profile.devices:
         if (dev.kind == "gpu" and dev.spec_name in specs and precision in (None, dev.precision)
+                and _scalable(dev, specs[dev.spec_name])
                 and any(not m.oom and m.compute_seconds for m in dev.measurements)):
             return dev
     return None
@@ -65,7 +73,7 @@ def device_fit(profile: Profile, device: str, ctx: EstimateContext) -> StepTimeF
             usable = at_device_threads(dev, usable).measurements
         fit = fit_step_time(usable) if usable else None
         if (fit is not None and dev.kind == "gpu" and profile.analysis is not None
-                and (spec := ctx.gpu_specs.get(dev.spec_name or "")) is not None):
+                and (spec := ctx.gpu_specs.get(dev.spec_name or "")) is not None and _scalable(dev, spec)):
             from advisor.predictor import roofline
             from advisor.predictor.probe_carry import GPU_PRIOR_LOG_SD, fit_carry
 

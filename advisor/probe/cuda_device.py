@@ -1,4 +1,5 @@
-"""The probe child's CUDA set-up for one device: whether torch can use it, and fp16's loss scaler on it.
+"""The probe child's CUDA set-up for one device: whether torch can use it, the precision it is probed at, and
+fp16's loss scaler on it.
 
 Runs inside the probe's child process (``advisor.probe.measure``); it imports nothing of torch itself: the
 caller passes its ``torch`` module (a fake in tests).
@@ -43,3 +44,12 @@ def grad_scaler(torch: Any, device_type: str) -> Any:
     if amp_scaler is not None:
         return amp_scaler(device_type)
     return torch.cuda.amp.GradScaler()
+
+
+def cuda_precision(torch: Any, device: Any, precision: str) -> str:
+    """The precision a job at ``precision`` runs at on GPU ``device``: bf16 on a GPU without bfloat16 (compute
+    capability below 8.0: V100, T4) is fp16, as ``predictor.estimate`` prices it there. torch emulates bf16
+    autocast on such a GPU, but a probe recorded at bf16 there could not be carried to any other GPU."""
+    if precision == "bf16" and torch.cuda.get_device_capability(device)[0] < 8:
+        return "fp16"
+    return precision

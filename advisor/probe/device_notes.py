@@ -18,6 +18,13 @@ MATERIAL_WAIT_SHARE = 0.05  # an input pipeline's waits for a CPU worth a note: 
 OVERSUBSCRIBED = 1.5  # all threads slower than this x one thread: the cores are busy with something else
 
 
+def precision_notes(devices: list[DeviceProfile], asked: str) -> list[str]:
+    """A note for a GPU probed at another precision than ``asked``: bf16 on one without bfloat16 runs as fp16."""
+    return [f"{d.device} ({d.name}): probed at {d.precision}, not {asked}: it has no bfloat16 (it predates "
+            f"Ampere), and a {asked} job runs there as {d.precision} mixed precision (with a GradScaler)."
+            for d in devices if d.kind == "gpu" and d.precision != asked]
+
+
 def too_big_notes(devices: list[DeviceProfile]) -> list[str]:
     """A note for a CPU on which one training step of the model did not fit in memory (nothing was timed)."""
     notes = []

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import gc
 import time
 from collections.abc import Callable
@@ -45,7 +46,7 @@ from advisor.probe.allocator import measure_kept_memory
 from advisor.probe.coldstart import startup_seconds
 from advisor.probe.contention import CpuLoadSource, ProcStat, Window, open_window
 from advisor.probe.cpu_peak import measure_cpu_peak
-from advisor.probe.cuda_device import check_cuda_device, check_fp16_scaler, grad_scaler
+from advisor.probe.cuda_device import check_cuda_device, check_fp16_scaler, cuda_precision, grad_scaler
 from advisor.probe.ladder import CHECK_BATCH_SIZE, MIN_TIMED, MIN_WARMUP, Ladder, point_cost, repeat_pricing
 from advisor.probe.memory_meter import CpuMemory, CudaMemory, is_oom
 from advisor.probe.priority import ProbePriority
@@ -220,6 +221,9 @@ class DeviceProbe:
             raise HardwareError(f"cannot probe on {self.device_name!r}: only cpu and cuda:N are supported.",
                                 hint="Fix: use --device cpu or --device cuda:0.")
         self.device = check_cuda_device(self.torch, self.device, self.device_name)
+        if (precision := cuda_precision(self.torch, self.device, self.options.precision)) != self.options.precision:
+            self.options = dataclasses.replace(self.options, precision=precision)
+            self._autocast = self.torch.float16
 
     def _build(self) -> None:
         model = self.workload.build_model()

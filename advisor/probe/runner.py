@@ -45,7 +45,7 @@ from typing import Any
 from advisor import errors
 from advisor.errors import ProbeError
 from advisor.probe.child import run_forked
-from advisor.probe.device_notes import noise_notes, pipeline_busy_notes, too_big_notes
+from advisor.probe.device_notes import noise_notes, pipeline_busy_notes, precision_notes, too_big_notes
 from advisor.probe.fault_dump import wait_for_dump, where_in_dump
 from advisor.probe.frames import (
     CHANNEL_LOST_EXIT,
@@ -147,7 +147,7 @@ def run_profile(
     label, info = _describe(source)
     collected = _probe(source, request, notify, label)
     notes = (([_ONE_THREAD_NOTE] if collected.single_thread else []) + too_big_notes(collected.devices)
-             + noise_notes(collected.devices)
+             + noise_notes(collected.devices) + precision_notes(collected.devices, request.precision)
              + [n for n in (collected.input_note, collected.bf16_note) if n]
              + pipeline_busy_notes(collected.input_pipeline))
     for note in notes:  # also in Profile.notes, and from there in predictions and recommendations

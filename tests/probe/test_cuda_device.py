@@ -43,3 +43,14 @@ def test_fp16_on_cpu_before_torch_2_3_is_one_clear_error(monkeypatch):
 
 def test_the_current_torch_scaler_is_torch_amp():
     assert isinstance(cuda_device.grad_scaler(torch, "cpu"), torch.amp.GradScaler)
+
+
+def test_a_bf16_probe_on_a_gpu_without_bfloat16_runs_and_records_fp16(monkeypatch):
+    from advisor.probe import measure
+
+    monkeypatch.setattr(measure, "check_cuda_device", lambda torch_, device, name: device)  # no GPU here
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (7, 0))  # a V100
+    probe = DeviceProbe(Workload(model=tiny_model, make_batch=tiny_batch), "cuda:0",
+                        ProbeOptions(batch_size=4, precision="bf16"))
+    probe._check_device()
+    assert probe.options.precision == "fp16" and probe._autocast is torch.float16
