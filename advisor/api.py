@@ -100,7 +100,7 @@ def profile(workload: str | Path | Workload, *, devices: str | Sequence[str] | N
 def _probe(workload: str | Path | Workload, *, devices: str | Sequence[str] | None, batch_size: int | None,
            batch_sizes: Sequence[int] | None, probe_seconds: float, precision: str | None, threads: int | None,
            analyze: bool, progress: Progress | None, timeout_seconds: float | None, analysis_precision: str | None,
-           bf16_analysis: bool | None, raise_priority: bool | None) -> Profile:
+           bf16_analysis: bool | None, raise_priority: bool | None, optional_gpus: bool = False) -> Profile:
     """``profile``'s probe, whose profile records the job's precision as the workload declared it: what
     ``predict`` and ``recommend`` probe a workload with (at the precision a device is probed at, which need not
     be the job's)."""
@@ -146,6 +146,9 @@ def _probe(workload: str | Path | Workload, *, devices: str | Sequence[str] | No
         analyze=analyze,
         bf16_analysis=bf16_analysis,
         raise_priority=raise_priority,
+        # NVML's GPUs, not the user's choice: one torch cannot use is left out with a note, not a failed probe
+        optional_gpus=optional_gpus or devices is None
+        or (isinstance(devices, str) and devices.strip().lower() in ("auto", "all")),
     )
 
 
@@ -222,14 +225,16 @@ def _variant_notes(asked: Target | str | None, resolved: Target) -> list[str]:
 def _as_profile(source: Any, *, devices: str | Sequence[str] | None, batch_size: int | None,
                 probe_seconds: float, precision: str, progress: Progress | None,
                 threads: int | None = None, analysis_precision: str | None = None,
-                bf16_analysis: bool = False, raise_priority: bool | None = None) -> Profile:
+                bf16_analysis: bool = False, raise_priority: bool | None = None,
+                optional_gpus: bool = False) -> Profile:
     if isinstance(source, Profile):
         return source
     if _is_saved_profile(source):
         return load_profile(source)
     return _probe(source, devices=devices, batch_size=batch_size, batch_sizes=None, probe_seconds=probe_seconds,
                   precision=precision, threads=threads, analyze=True, progress=progress, timeout_seconds=None,
-                  analysis_precision=analysis_precision, bf16_analysis=bf16_analysis, raise_priority=raise_priority)
+                  analysis_precision=analysis_precision, bf16_analysis=bf16_analysis, raise_priority=raise_priority,
+                  optional_gpus=optional_gpus)
 
 
 def job_profile(source: Any, *, target: Target | str | None = None, recommend: bool = False,
@@ -262,7 +267,7 @@ def _job_profile(source: Any, tgt: Target | None, steps: JobSettings, precision:
     return _as_profile(source, devices=devices, batch_size=batch_size, probe_seconds=probe_seconds,
                        precision=probe_precision, progress=progress, analysis_precision=steps.precision,
                        threads=probe_threads(tgt.threads) if tgt is not None else None, bf16_analysis=tgt is None,
-                       raise_priority=raise_priority)
+                       raise_priority=raise_priority, optional_gpus=gpu)
 
 
 def predict(

@@ -54,6 +54,7 @@ from advisor.probe.frames import (
     DoneFrame,
     HostFrame,
     InputPipelineFrame,
+    LeftOutDeviceFrame,
     SingleThreadFrame,
     UnpicklableFrame,
     child_text,
@@ -388,6 +389,14 @@ def _probe_devices(channel: _Channel, request: ProbeRequest, workload: Workload,
     from advisor.probe.measure import DeviceProbe, ProbeOptions
     from advisor.probe.sampler import nvml_index
 
+    if request.optional_gpus and any(d.startswith("cuda") for d in devices):
+        import torch
+
+        from advisor.probe.cuda_device import left_out_gpus
+
+        for device, why in left_out_gpus(torch, devices).items():
+            channel.send(LeftOutDeviceFrame(device=device, reason=why))
+            devices = [d for d in devices if d != device]
     budget = request.probe_seconds
     started = time.perf_counter()
     nvml = None

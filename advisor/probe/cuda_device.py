@@ -15,18 +15,39 @@ from advisor.errors import HardwareError
 def check_cuda_device(torch: Any, device: Any, device_name: str) -> Any:
     """``device`` (a ``torch.device`` of type cuda) as torch will use it, made current; HardwareError when
     torch cannot use it (no CUDA build, no working driver, fewer devices)."""
-    if not torch.cuda.is_available():
-        raise HardwareError(f"cannot probe on {device_name}: torch sees no CUDA GPU here "
-                            f"(torch {torch.__version__}, CUDA build: {torch.version.cuda or 'no'}).",
-                            hint="Fix: use --device cpu, or install a CUDA build of torch on a GPU machine.")
-    index = device.index or 0
-    count = torch.cuda.device_count()
-    if index >= count:
-        raise HardwareError(f"cannot probe on {device_name}: only {count} CUDA device(s) are visible.",
-                            hint="Fix: use one of " + ", ".join(f"cuda:{i}" for i in range(count)) + ".")
-    device = torch.device("cuda", index)
+    problem = cuda_problem(torch, device.index or 0, device_name)
+    if problem is not None:
+        raise problem
+    device = torch.device("cuda", device.index or 0)
     torch.cuda.set_device(device)
     return device
+
+
+def cuda_problem(torch: Any, index: int, device_name: str) -> HardwareError | None:
+    """Why torch cannot use CUDA device ``index`` (None: it can)."""
+    if not torch.cuda.is_available():
+        return HardwareError(f"cannot probe on {device_name}: torch sees no CUDA GPU here "
+                             f"(torch {torch.__version__}, CUDA build: {torch.version.cuda or 'no'}).",
+                             hint="Fix: use --device cpu, or install a CUDA build of torch on a GPU machine.")
+    count = torch.cuda.device_count()
+    if index >= count:
+        return HardwareError(f"cannot probe on {device_name}: only {count} CUDA device(s) are visible.",
+                             hint="Fix: use one of " + ", ".join(f"cuda:{i}" for i in range(count)) + ".")
+    return None
+
+
+def left_out_gpus(torch: Any, devices: list[str]) -> dict[str, str]:
+    """The GPUs among ``devices`` (NVML's list: "auto") that torch here cannot use, each with why: a CPU-only
+    torch build, or a driver that torch's CUDA cannot use. Checked before any probe, so that the others share
+    the budget."""
+    out = {}
+    for name in (d for d in devices if d.startswith("cuda")):
+        problem = cuda_problem(torch, int(name.partition(":")[2] or 0), name)
+        if problem is not None:
+            out[name] = (f"{problem.message.removeprefix(f'cannot probe on {name}: ')} The driver lists it, "
+                         "but torch cannot run on it, so it was left out "
+                         "(install a CUDA build of torch that this driver supports to probe it).")
+    return out
 
 
 def check_fp16_scaler(torch: Any, device_type: str) -> None:

@@ -143,6 +143,14 @@ class DeviceFrame(_Frame):
     profile: DeviceProfile
 
 
+class LeftOutDeviceFrame(_Frame):
+    """A GPU the parent listed (``ProbeRequest.optional_gpus``) that torch here cannot use: not probed."""
+
+    kind: Literal["left_out_device"] = "left_out_device"
+    device: Annotated[str, Field(max_length=64)]
+    reason: _Text
+
+
 class InputPipelineFrame(_Frame):
     """The host side of a training step (``advisor.probe.input_pipeline``); None, with a note saying why, when a
     make_batch-only workload's batches could not be timed (optional: the probe stands without it)."""
@@ -178,7 +186,7 @@ class DoneFrame(_Frame):
 
 ChildFrame = Annotated[
     ProgressFrame | SingleThreadFrame | HostFrame | WorkloadFrame | CheckFrame | AnalysisFrame | DeviceFrame
-    | InputPipelineFrame | ErrorFrame | UnpicklableFrame | DoneFrame,
+    | LeftOutDeviceFrame | InputPipelineFrame | ErrorFrame | UnpicklableFrame | DoneFrame,
     Field(discriminator="kind"),
 ]
 

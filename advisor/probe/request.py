@@ -61,6 +61,8 @@ class ProbeRequest(BaseModel):
     # On a busy CPU, time each window at raised scheduling priority where allowed (advisor.probe.priority).
     raise_priority: bool = True
     timeout_seconds: PositiveSeconds | None = None  # the parent's; None: probe_seconds * 3 + 60
+    # The GPUs came from "auto" (NVML's list): one torch cannot use is left out, with a note, not an error.
+    optional_gpus: bool = False
 
     @field_validator("devices")
     @classmethod

@@ -57,6 +57,7 @@ from advisor.probe.frames import (
     ErrorFrame,
     HostFrame,
     InputPipelineFrame,
+    LeftOutDeviceFrame,
     MalformedFrame,
     ProgressFrame,
     SingleThreadFrame,
@@ -100,6 +101,7 @@ def run_profile(
     analysis_precision: str | None = None,
     bf16_analysis: bool = False,
     raise_priority: bool = True,
+    optional_gpus: bool = False,
 ) -> Profile:
     """Probe ``source`` (a workload file path, or an ``advisor.Workload``) and return its ``Profile``.
 
@@ -125,6 +127,8 @@ def run_profile(
         raise_priority: on a CPU that other processes are using, time each window at raised scheduling priority
             (nice -20) where this process may (``advisor.probe.priority``: root or CAP_SYS_NICE); the profile's
             notes say when it did.
+        optional_gpus: the GPUs in ``devices`` are every one NVML lists ("auto"): one torch cannot use (a
+            CPU-only torch build, a driver older than torch's CUDA) is left out, and the profile's notes say why.
 
     Raises:
         WorkloadError: the workload is broken (the same message the child found), or the batch size is not a
@@ -139,7 +143,7 @@ def run_profile(
         batch_size=batch_size, batch_sizes=None if batch_sizes is None else _listed("batch_sizes", batch_sizes),
         probe_seconds=probe_seconds, precision=precision, threads=threads, analyze=bool(analyze),
         thread_scaling=bool(thread_scaling), fresh_target=bool(fresh_target), timeout_seconds=timeout_seconds,
-        analysis_precision=analysis_precision, raise_priority=bool(raise_priority),
+        analysis_precision=analysis_precision, raise_priority=bool(raise_priority), optional_gpus=bool(optional_gpus),
         bf16_analysis=bool(analyze and bf16_analysis) and (analysis_precision or precision) not in HALF_PRECISIONS)
     started = time.perf_counter()
     notify: Progress = progress or (lambda device, fraction, message: None)
@@ -148,7 +152,7 @@ def run_profile(
     collected = _probe(source, request, notify, label)
     notes = (([_ONE_THREAD_NOTE] if collected.single_thread else []) + too_big_notes(collected.devices)
              + noise_notes(collected.devices) + precision_notes(collected.devices, request.precision)
-             + [n for n in (collected.input_note, collected.bf16_note) if n]
+             + [n for n in (collected.input_note, collected.bf16_note) if n] + collected.left_out
              + pipeline_busy_notes(collected.input_pipeline))
     for note in notes:  # also in Profile.notes, and from there in predictions and recommendations
         warnings.warn(note, RuntimeWarning, stacklevel=2)
@@ -214,6 +218,7 @@ class _Collected:
     input_done: bool = False  # the input pipeline's frame came: all that is left is the bf16 analysis
     bf16_note: str | None = None  # why the bf16 analysis that was asked for is missing
     single_thread: bool = False
+    left_out: list[str] = field(default_factory=list)  # why a GPU of "auto" was not probed
 
     def take(self, frame: Any, request: ProbeRequest) -> None:
         """Keep what ``frame`` reports; ``MalformedFrame`` for a profile of a device not asked for, or a second."""
@@ -236,6 +241,8 @@ class _Collected:
             self.input_pipeline, self.input_note, self.input_done = frame.pipeline, frame.note, True
         elif isinstance(frame, SingleThreadFrame):
             self.single_thread = True
+        elif isinstance(frame, LeftOutDeviceFrame) and request.optional_gpus and frame.device in request.devices:
+            self.left_out.append(f"{frame.device}: not probed: {frame.reason}")
 
     def profile(self, info: WorkloadInfo, label: str, notes: list[str], probe_wall_seconds: float) -> Profile:
         """The ``Profile``; ``ProbeError`` when nothing fitted in memory on any device."""
