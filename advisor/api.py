@@ -147,8 +147,7 @@ def _probe(workload: str | Path | Workload, *, devices: str | Sequence[str] | No
         bf16_analysis=bf16_analysis,
         raise_priority=raise_priority,
         # NVML's GPUs, not the user's choice: one torch cannot use is left out with a note, not a failed probe
-        optional_gpus=optional_gpus or devices is None
-        or (isinstance(devices, str) and devices.strip().lower() in ("auto", "all")),
+        optional_gpus=optional_gpus or devices is None or str(devices).strip().lower() in ("auto", "all"),
     )
 
 
@@ -251,23 +250,25 @@ def job_profile(source: Any, *, target: Target | str | None = None, recommend: b
 
 def _job_profile(source: Any, tgt: Target | None, steps: JobSettings, precision: str | None,
                  batch_size: int | None, probe_seconds: float | None, progress: Progress | None,
-                 raise_priority: bool | None = None) -> Profile:
-    """``tgt`` None: recommend's (every device here at fp32; analysed at bf16 too, for its what-if). A GPU:
-    analysed (a GPU of its kind here probed) at the job's precision. A CPU: probed as asked. The analysis at the
-    job's precision."""
+                 raise_priority: bool | None = None, device: str | None = None) -> Profile:
+    """``tgt`` None: recommend's (the CPU and one GPU of each model here, fp32; analysed at bf16 too). A GPU: at the
+    job's precision, ``device`` ("cuda:N", ``predict --device``) probed, else one GPU of each model here. A CPU:
+    probed as asked. The analysis at the job's precision."""
+    from advisor.hardware.devices import one_gpu_per_model
+
     probe_seconds = probe_budget(source, probe_seconds)
     gpu = tgt is not None and tgt.kind == "gpu"
     if tgt is None:
-        devices: Any = "auto"
+        devices: Any = ["cpu", *one_gpu_per_model(_visible_gpus())]
     elif gpu and not isinstance(source, Profile):
-        devices = resolve_devices("auto")[1:]  # every GPU here: one of the target's kind, if any, is timed
+        devices = [device] if device is not None else one_gpu_per_model(_visible_gpus())
     else:
         devices = ["cpu"]
     probe_precision = (steps.precision if gpu else normalize_precision(precision) if tgt else None) or "fp32"
     return _as_profile(source, devices=devices, batch_size=batch_size, probe_seconds=probe_seconds,
                        precision=probe_precision, progress=progress, analysis_precision=steps.precision,
                        threads=probe_threads(tgt.threads) if tgt is not None else None, bf16_analysis=tgt is None,
-                       raise_priority=raise_priority, optional_gpus=gpu)
+                       raise_priority=raise_priority, optional_gpus=tgt is None or (gpu and device is None))
 
 
 def predict(
@@ -278,7 +279,7 @@ def predict(
     probe_seconds: float | None = None, progress: Progress | None = None,
     use_history: bool = True, save: bool = False,
     settings: Settings | None = None,
-    vcpus: int | None = None,
+    vcpus: int | None = None, device: str | None = None,
     compile: bool | None = None,  # the workload file's COMPILE (the flag's name, though it shadows a builtin)
     grad_accum_steps: int | None = None, eval_every: int | None = None, eval_steps: int | None = None,
 ) -> Estimate:
@@ -295,10 +296,13 @@ def predict(
         save: store the prediction in the history database.
         vcpus: a GPU target's host vCPUs (all its GPUs together), which the input pipeline runs on. Default: this
             machine's for a GPU here, else ``input_bound.DEFAULT_VCPUS_PER_GPU`` per GPU (the estimate says so).
+        device: a GPU here ("cuda:N", ``predict --device``) that the job is for: the only one probed (default:
+            ``target`` of that GPU's model). Ignored with a saved profile.
 
     Returns:
         The ``Estimate`` (DESIGN.md's ``predict --json``).
     """
+    from advisor.hardware.devices import local_gpu_device
     from advisor.history.remembered import remember_scaling
     from advisor.predictor.estimate import estimate as _estimate
     from advisor.predictor.input_bound import check_target_vcpus
@@ -311,13 +315,14 @@ def predict(
     explicit, steps = _steps(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
                              precision=precision, compile=compile, grad_accum_steps=grad_accum_steps,
                              eval_every=eval_every, eval_steps=eval_steps)
-    tgt = resolve_target(target)
+    local = None if device is None or _is_saved_profile(source) else local_gpu_device(device)
+    tgt = resolve_target(target if target is not None or local is None else None, device=local)
     vcpus = check_target_vcpus(vcpus, tgt.kind == "gpu")
     notes: list[str] = _variant_notes(target, tgt)
     with open_history(settings, required=save, notes=notes if use_history else None) as hist:
         fitted = fit_correction_noted(hist, notes, required=save) if use_history else None
         prof = _job_profile(source, tgt, steps, precision, batch_size, probe_seconds, progress,
-                            settings.raise_probe_priority)
+                            settings.raise_probe_priority, local if tgt.kind == "gpu" else None)
         prof = remember_scaling(prof, hist)
         steps = job_settings(source, explicit, prof, probe_batch_size(source, batch_size, DEFAULT_BATCH_SIZE))
         job = job_for(prof, dataset_size, epochs, batch_size, steps, source=source)

@@ -89,10 +89,11 @@ def predict(
         return
     target = _target(source, gpu, counts[0], device, threads, p2p)
     run = api.predict if server is None else remote.predictor(server)
+    here = {"device": device} if server is None and device else {}  # --device cuda:N: that GPU alone is probed
     with render.probe_progress(not json_out) as progress:
         est = run(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size, target=target,
                           precision=precisions[0], probe_seconds=probe_seconds, progress=progress,
-                          save=not no_save, vcpus=host_vcpus, **job_flags)
+                          save=not no_save, vcpus=host_vcpus, **here, **job_flags)
     if json_out:
         render.print_json(est.json_contract())
     else:

@@ -63,6 +63,24 @@ def one_device(device: str) -> str:
                         hint="Fix: use --device cpu or --device cuda:N (a GPU here), or --gpu NAME for any GPU.")
 
 
+def local_gpu_device(device: str) -> str | None:
+    """``one_device(device)`` as the GPU here it names ("cuda" is "cuda:0"); None for the CPU."""
+    name = one_device(device)
+    return None if name == "cpu" else "cuda:0" if name == "cuda" else name
+
+
+def one_gpu_per_model(gpus: Sequence[GpuInfo]) -> list[str]:
+    """The first GPU ("cuda:N") of each model and memory size among ``gpus``: GPUs alike time alike, and a probe
+    of each would split the budget among them."""
+    models: set[tuple[str, int]] = set()
+    out = []
+    for gpu in gpus:
+        if (gpu.name, round(gpu.memory_gib)) not in models:
+            models.add((gpu.name, round(gpu.memory_gib)))
+            out.append(f"cuda:{gpu.index}")
+    return out
+
+
 def local_gpu_target(device: str, gpus: Sequence[GpuInfo]) -> Target:
     """The ``Target`` of GPU ``device`` ("cuda:0"; "cuda" is cuda:0) among ``gpus``, by its recognised spec name.
 

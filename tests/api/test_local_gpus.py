@@ -12,8 +12,7 @@ from advisor import api
 from advisor.schemas import GpuInfo
 from advisor.workload import Workload
 
-pytestmark = [pytest.mark.slow,
-              pytest.mark.skipif(torch.cuda.is_available(), reason="needs a torch that cannot use a GPU")]
+_NO_GPU = pytest.mark.skipif(torch.cuda.is_available(), reason="needs a torch that cannot use a GPU")
 
 
 def _tiny_model():
@@ -31,6 +30,8 @@ def _nvml_lists_a_4090(monkeypatch):
     monkeypatch.setattr(advisor.hardware, "detect_gpus", lambda *a, **k: [gpu])
 
 
+@pytest.mark.slow
+@_NO_GPU
 def test_auto_leaves_out_a_gpu_torch_cannot_use_and_says_why(monkeypatch):
     _nvml_lists_a_4090(monkeypatch)
     wl = Workload(model=_tiny_model, make_batch=lambda b: _tiny_batch(b), name="tiny")
@@ -42,6 +43,8 @@ def test_auto_leaves_out_a_gpu_torch_cannot_use_and_says_why(monkeypatch):
     assert "torch sees no CUDA GPU here" in note and "left out" in note and "Fix:" not in note
 
 
+@pytest.mark.slow
+@_NO_GPU
 def test_an_explicit_gpu_torch_cannot_use_is_still_an_error(monkeypatch):
     from advisor.errors import HardwareError
 
@@ -49,3 +52,65 @@ def test_an_explicit_gpu_torch_cannot_use_is_still_an_error(monkeypatch):
     wl = Workload(model=_tiny_model, make_batch=lambda b: _tiny_batch(b), name="tiny")
     with pytest.raises(HardwareError, match="torch sees no CUDA GPU"):
         api.profile(wl, devices="cuda:0", batch_size=8, probe_seconds=2, threads=1, analyze=False)
+
+
+class _Probed(Exception):
+    pass
+
+
+def _probed_devices(monkeypatch, call) -> tuple[list[str], bool]:
+    """The devices (and ``optional_gpus``) the probe is asked for on a machine with two H100s and an RTX 4090
+    between them."""
+    import advisor.hardware
+    import advisor.probe
+
+    gpus = [GpuInfo(index=i, name=n, spec_name=s, memory_gib=m) for i, (n, s, m) in enumerate([
+        ("NVIDIA H100 80GB HBM3", "H100-SXM", 79.65), ("NVIDIA GeForce RTX 4090", "RTX4090", 23.99),
+        ("NVIDIA H100 80GB HBM3", "H100-SXM", 79.65)])]
+    monkeypatch.setattr(advisor.hardware, "detect_gpus", lambda *a, **k: gpus)
+    asked = {}
+
+    def run_profile(source, **kwargs):
+        asked.update(kwargs)
+        raise _Probed
+
+    monkeypatch.setattr(advisor.probe, "run_profile", run_profile)
+    with pytest.raises(_Probed):
+        call()
+    return asked["devices"], asked["optional_gpus"]
+
+
+_JOB = {"dataset_size": 1000, "epochs": 1, "save": False, "use_history": False}
+
+
+def test_predict_device_cuda_n_probes_that_gpu_alone(monkeypatch, tmp_path):
+    path = tmp_path / "tiny.py"
+    path.write_text("BATCH_SIZE = 8\n")
+    devices = _probed_devices(monkeypatch, lambda: api.predict(path, device="cuda:2", **_JOB))
+    assert devices == (["cuda:2"], False)  # was every GPU here, and the estimate came from cuda:0
+
+
+def test_a_gpu_you_do_not_have_and_recommend_probe_one_gpu_of_each_model(monkeypatch, tmp_path):
+    path = tmp_path / "tiny.py"
+    path.write_text("BATCH_SIZE = 8\n")
+    assert _probed_devices(monkeypatch, lambda: api.predict(path, target="A100-80GB", **_JOB)) == \
+        (["cuda:0", "cuda:1"], True)
+    assert _probed_devices(monkeypatch, lambda: api.recommend(path, dataset_size=1000, epochs=1, save=False)) == \
+        (["cpu", "cuda:0", "cuda:1"], True)
+
+
+def test_the_cli_predict_device_passes_the_gpu_to_probe(monkeypatch, tmp_path):
+    from typer.testing import CliRunner
+
+    from advisor.cli.app import build_app
+
+    path = tmp_path / "tiny.py"
+    path.write_text("BATCH_SIZE = 8\n")
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", f"sqlite:///{tmp_path / 'h.db'}")
+
+    def cli():
+        result = CliRunner().invoke(build_app(), ["predict", str(path), "--device", "cuda:2", "--dataset-size",
+                                                  "1000", "--epochs", "1", "--no-save"])
+        raise result.exception
+
+    assert _probed_devices(monkeypatch, cli) == (["cuda:2"], False)
