@@ -55,9 +55,10 @@ def _visible_gpus() -> list[GpuInfo]:
 
 def resolve_devices(devices: str | Sequence[str] | None, gpus: list[GpuInfo] | None = None) -> list[str]:
     """'auto'/'all' -> cpu + every visible GPU; 'cpu'; 'cuda:0'; or a list of those."""
-    from advisor.hardware.devices import resolve_devices as _resolve
+    from advisor.hardware import devices as _devices
+    from advisor.hardware import gpu as _gpu
 
-    return _resolve(devices, _visible_gpus() if gpus is None else gpus)
+    return _devices.resolve_devices(devices, _visible_gpus() if gpus is None else gpus, _gpu.no_gpu_reason)
 
 
 def profile(workload: str | Path | Workload, *, devices: str | Sequence[str] | None = "auto",
@@ -302,7 +303,6 @@ def predict(
     Returns:
         The ``Estimate`` (DESIGN.md's ``predict --json``).
     """
-    from advisor.hardware.devices import local_gpu_device
     from advisor.history.remembered import remember_scaling
     from advisor.predictor.estimate import estimate as _estimate
     from advisor.predictor.input_bound import check_target_vcpus
@@ -315,8 +315,8 @@ def predict(
     explicit, steps = _steps(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
                              precision=precision, compile=compile, grad_accum_steps=grad_accum_steps,
                              eval_every=eval_every, eval_steps=eval_steps)
-    local = None if device is None or _is_saved_profile(source) else local_gpu_device(device)
-    tgt = resolve_target(target if target is not None or local is None else None, device=local)
+    tgt = resolve_target(target, device=device if target is None else None, source=source)
+    local = device if tgt.kind == "gpu" and device and not _is_saved_profile(source) else None
     vcpus = check_target_vcpus(vcpus, tgt.kind == "gpu")
     notes: list[str] = _variant_notes(target, tgt)
     with open_history(settings, required=save, notes=notes if use_history else None) as hist:

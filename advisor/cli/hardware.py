@@ -31,4 +31,6 @@ def hardware(json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
                       for k, v in known.items()},
         })
     else:
-        render.hardware(host, known)
+        from advisor.hardware.gpu import no_gpu_reason
+
+        render.hardware(host, known, None if host.gpus else no_gpu_reason())

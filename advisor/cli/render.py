@@ -281,15 +281,15 @@ def _suspect_reason(notes: str | None) -> str:
     return parts[-1] if parts else "flagged in the catalog"
 
 
-def hardware(host: Any, known: dict) -> None:
-    """This machine's CPU and GPUs, and the known device profiles."""
+def hardware(host: Any, known: dict, no_gpu_reason: str | None = None) -> None:
+    """This machine's CPU and GPUs (``no_gpu_reason``: why none is visible), and the known device profiles."""
     con = out()
     cpu = host.cpu
     con.print(f"[bold]CPU[/]: {safe_text(cpu.model_name)} ({safe_text(cpu.arch)}), {cpu.physical_cores} cores / "
               f"{cpu.logical_cores} threads, torch uses {cpu.torch_threads}; {cpu.memory_gib:.1f} GiB memory")
     if not host.gpus:
-        con.print("[bold]GPUs[/]: none visible (no NVIDIA driver or no GPU). GPU predictions are scaled from "
-                  "the model's analysis and datasheet specs.")
+        con.print(f"[bold]GPUs[/]: none visible ({safe_text(no_gpu_reason or 'no NVIDIA driver or no GPU')}). "
+                  "GPU predictions are scaled from the model's analysis and datasheet specs.")
     for g in host.gpus:
         con.print(f"[bold]GPU {g.index}[/]: {safe_text(g.name)} ({g.memory_gib:.0f} GiB"
                   + (f", driver {safe_text(g.driver_version)}" if g.driver_version else "")

@@ -9,7 +9,7 @@ passed in).
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from advisor.errors import HardwareError, did_you_mean
 from advisor.schemas import DeviceProfile, GpuInfo, Target
@@ -20,10 +20,11 @@ def gpu_devices(gpus: Sequence[GpuInfo]) -> list[str]:
     return [f"cuda:{g.index}" for g in gpus]
 
 
-def resolve_devices(spec: str | Sequence[str] | None, gpus: Sequence[GpuInfo]) -> list[str]:
+def resolve_devices(spec: str | Sequence[str] | None, gpus: Sequence[GpuInfo],
+                    why_none: Callable[[], str] | None = None) -> list[str]:
     """The devices ``spec`` names: 'auto'/'all' (or None) -> cpu + every GPU in ``gpus``; 'cpu'; 'cuda' ->
     'cuda:0'; 'cuda:N'; or a comma-separated string or a list of those. HardwareError for an unknown name or
-    a GPU that is not in ``gpus``."""
+    a GPU that is not in ``gpus`` (``why_none``: why there is none, asked only then)."""
     local = ["cpu", *gpu_devices(gpus)]
     if spec is None or spec in ("auto", "all"):
         return local
@@ -47,8 +48,8 @@ def resolve_devices(spec: str | Sequence[str] | None, gpus: Sequence[GpuInfo]) -
     present = set(gpu_devices(gpus))
     for name in out:
         if name.startswith("cuda:") and name not in present:
-            raise HardwareError(f"No GPU {name} here: this machine has "
-                                f"{', '.join(sorted(present)) or 'no visible GPU'}.",
+            none = "no visible GPU" + (f" ({why_none()})" if why_none is not None else "")
+            raise HardwareError(f"No GPU {name} here: this machine has {', '.join(sorted(present)) or none}.",
                                 hint="Fix: use --device cpu, or predict a GPU you don't have with --gpu NAME.")
     return out
 
@@ -61,12 +62,6 @@ def one_device(device: str) -> str:
         return name
     raise HardwareError(f"Unknown device {device!r} for one prediction.{did_you_mean(name, ['cpu', 'cuda:0'])}",
                         hint="Fix: use --device cpu or --device cuda:N (a GPU here), or --gpu NAME for any GPU.")
-
-
-def local_gpu_device(device: str) -> str | None:
-    """``one_device(device)`` as the GPU here it names ("cuda" is "cuda:0"); None for the CPU."""
-    name = one_device(device)
-    return None if name == "cpu" else "cuda:0" if name == "cuda" else name
 
 
 def one_gpu_per_model(gpus: Sequence[GpuInfo]) -> list[str]:

@@ -121,3 +121,22 @@ def detect_gpus(nvml_factory: Callable[[], NvmlLike] = Nvml, specs: dict[str, Gp
         gpus.append(GpuInfo(index=ordinal, name=props.name, memory_gib=memory,
                             spec_name=match_reported_gpu(props.name, memory, specs)))
     return gpus
+
+
+def no_gpu_reason(nvml_factory: Callable[[], NvmlLike] = Nvml) -> str:
+    """Why ``detect_gpus()`` found no GPU here, as what was found: NVML unavailable (and its error), a driver
+    that lists no GPU, or ``CUDA_VISIBLE_DEVICES`` hiding the GPUs it lists (empty, or naming MIG instances,
+    which advisor does not map to a GPU)."""
+    with nvml_factory() as nvml:
+        if not nvml.available:
+            return (f"NVML is unavailable ({getattr(nvml, 'error', None) or 'no NVIDIA driver'}): no NVIDIA driver, "
+                    "no GPU, or a container without the driver's NVML library")
+        count = nvml.device_count()
+    if count == 0:
+        return "the NVIDIA driver lists no GPU"
+    env = os.environ.get("CUDA_VISIBLE_DEVICES", "")
+    first = env.split(",")[0].strip()
+    if first.upper().startswith("MIG-"):
+        return (f"CUDA_VISIBLE_DEVICES names a MIG instance ({first[:60]}), which advisor does not map to a GPU "
+                f"(the driver lists {count} GPU(s)); predict a MIG slice's parent GPU with --gpu NAME")
+    return f"CUDA_VISIBLE_DEVICES={env[:60]!r} hides the {count} GPU(s) the NVIDIA driver lists"

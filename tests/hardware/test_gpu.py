@@ -107,3 +107,47 @@ def test_visible_nvml_indices(fake_nvml_class, monkeypatch, visible, indices):
         monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
     with fake_nvml_class([_board("A", "GPU-aaaa"), None, _board("C", "GPU-cccc")]) as nvml:
         assert visible_nvml_indices(nvml, nvml.device_count()) == indices
+
+
+@pytest.mark.parametrize(("visible", "reason"), [
+    ("", "CUDA_VISIBLE_DEVICES='' hides the 2 GPU(s) the NVIDIA driver lists"),
+    ("-1", "CUDA_VISIBLE_DEVICES='-1' hides the 2 GPU(s) the NVIDIA driver lists"),
+    ("MIG-GPU-00000000-aaaa/1/0", "CUDA_VISIBLE_DEVICES names a MIG instance (MIG-GPU-00000000-aaaa/1/0), which "
+     "advisor does not map to a GPU (the driver lists 2 GPU(s)); predict a MIG slice's parent GPU with --gpu NAME"),
+])
+def test_why_no_gpu_is_visible_says_what_hides_them(fake_nvml, boards, monkeypatch, visible, reason):
+    from advisor.hardware.gpu import no_gpu_reason
+
+    fake_nvml(devices=[boards.H100, boards.A100_40])
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", visible)
+    assert detect_gpus(use_torch=False) == []
+    assert no_gpu_reason() == reason
+
+
+def test_why_no_gpu_is_visible_gives_nvmls_own_error(fake_nvml, boards, monkeypatch):
+    from advisor.hardware.gpu import no_gpu_reason
+
+    fake_nvml(init_error=boards.DRIVER_NOT_LOADED)
+    assert no_gpu_reason().startswith("NVML is unavailable (NVML did not start: Driver Not Loaded): ")
+    monkeypatch.setattr(nvml_module, "pynvml", None)
+    assert no_gpu_reason().startswith("NVML is unavailable (pynvml (package nvidia-ml-py) is not installed)")
+    fake_nvml(devices=[])
+    assert no_gpu_reason() == "the NVIDIA driver lists no GPU"
+
+
+def test_hardware_and_device_errors_say_why_no_gpu_is_visible(fake_nvml, boards, monkeypatch):
+    from typer.testing import CliRunner
+
+    from advisor import api
+    from advisor.cli.app import build_app
+    from advisor.errors import HardwareError
+
+    fake_nvml(devices=[boards.H100])
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    out = CliRunner().invoke(build_app(), ["hardware"]).output
+    assert "GPUs: none visible (CUDA_VISIBLE_DEVICES='' hides the 1 GPU(s) the NVIDIA driver lists)" in \
+        " ".join(out.split())  # was "(no NVIDIA driver or no GPU)"
+    with pytest.raises(HardwareError) as err:
+        api.resolve_devices("cuda:0")
+    assert err.value.message == ("No GPU cuda:0 here: this machine has no visible GPU (CUDA_VISIBLE_DEVICES='' "
+                                 "hides the 1 GPU(s) the NVIDIA driver lists).")
