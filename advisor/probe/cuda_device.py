@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from advisor.errors import HardwareError
+from advisor.units import BYTES_PER_GIB
 
 
 def check_cuda_device(torch: Any, device: Any, device_name: str) -> Any:
@@ -65,6 +66,14 @@ def grad_scaler(torch: Any, device_type: str) -> Any:
     if amp_scaler is not None:
         return amp_scaler(device_type)
     return torch.cuda.amp.GradScaler()
+
+
+def free_memory_gib(torch: Any, device: Any) -> float | None:
+    """GiB free on GPU ``device`` now (None where the driver does not say): what other processes leave."""
+    try:
+        return torch.cuda.mem_get_info(device)[0] / BYTES_PER_GIB
+    except (RuntimeError, AttributeError):  # a driver error, or a torch without mem_get_info
+        return None
 
 
 def cuda_precision(torch: Any, device: Any, precision: str) -> str:

@@ -41,12 +41,11 @@ from advisor.errors import HardwareError, WorkloadError
 from advisor.hardware.cpu import detect_cpu
 from advisor.hardware.nvml import NvmlLike
 from advisor.hardware.specs import match_reported_gpu
-from advisor.probe import contention, stats
+from advisor.probe import contention, cuda_device, stats
 from advisor.probe.allocator import measure_kept_memory
 from advisor.probe.coldstart import startup_seconds
 from advisor.probe.contention import CpuLoadSource, ProcStat, Window, open_window
 from advisor.probe.cpu_peak import measure_cpu_peak
-from advisor.probe.cuda_device import check_cuda_device, check_fp16_scaler, cuda_precision, grad_scaler
 from advisor.probe.ladder import CHECK_BATCH_SIZE, MIN_TIMED, MIN_WARMUP, Ladder, point_cost, repeat_pricing
 from advisor.probe.memory_meter import CpuMemory, CudaMemory, is_oom
 from advisor.probe.priority import ProbePriority
@@ -214,14 +213,15 @@ class DeviceProbe:
 
     def _check_device(self) -> None:
         if self.options.precision == "fp16":
-            check_fp16_scaler(self.torch, self.device.type)
+            cuda_device.check_fp16_scaler(self.torch, self.device.type)
         if self.device.type == "cpu":
             return
         if self.device.type != "cuda":
             raise HardwareError(f"cannot probe on {self.device_name!r}: only cpu and cuda:N are supported.",
                                 hint="Fix: use --device cpu or --device cuda:0.")
-        self.device = check_cuda_device(self.torch, self.device, self.device_name)
-        if (precision := cuda_precision(self.torch, self.device, self.options.precision)) != self.options.precision:
+        self.device = cuda_device.check_cuda_device(self.torch, self.device, self.device_name)
+        precision = cuda_device.cuda_precision(self.torch, self.device, self.options.precision)
+        if precision != self.options.precision:
             self.options = dataclasses.replace(self.options, precision=precision)
             self._autocast = self.torch.float16
 
@@ -233,7 +233,7 @@ class DeviceProbe:
         self.model.train()
         self.optimizer = self.workload.build_optimizer(self.model.parameters())
         if self.options.precision == "fp16":
-            self.scaler = grad_scaler(self.torch, self.device.type)
+            self.scaler = cuda_device.grad_scaler(self.torch, self.device.type)
         self.sync()
 
     def _precision_flags(self) -> tuple[bool, bool]:
@@ -296,7 +296,8 @@ class DeviceProbe:
             memory = props.total_memory / BYTES_PER_GIB
             return DeviceProfile(device=f"cuda:{self.device.index}", kind="gpu", name=props.name,
                                  spec_name=match_reported_gpu(props.name, memory), memory_gib=memory,
-                                 precision=self.options.precision, budget_seconds=self.options.budget_seconds)
+                                 precision=self.options.precision, budget_seconds=self.options.budget_seconds,
+                                 free_memory_gib=cuda_device.free_memory_gib(torch, self.device))
         cpu = detect_cpu()
         return DeviceProfile(device="cpu", kind="cpu", name=cpu.model_name, memory_gib=cpu.memory_gib,
                              threads=torch.get_num_threads(), precision=self.options.precision,

@@ -45,7 +45,13 @@ from typing import Any
 from advisor import errors
 from advisor.errors import ProbeError
 from advisor.probe.child import run_forked
-from advisor.probe.device_notes import noise_notes, pipeline_busy_notes, precision_notes, too_big_notes
+from advisor.probe.device_notes import (
+    noise_notes,
+    pipeline_busy_notes,
+    precision_notes,
+    shared_gpu_notes,
+    too_big_notes,
+)
 from advisor.probe.fault_dump import wait_for_dump, where_in_dump
 from advisor.probe.frames import (
     CHANNEL_LOST_EXIT,
@@ -152,6 +158,7 @@ def run_profile(
     collected = _probe(source, request, notify, label)
     notes = (([_ONE_THREAD_NOTE] if collected.single_thread else []) + too_big_notes(collected.devices)
              + noise_notes(collected.devices) + precision_notes(collected.devices, request.precision)
+             + shared_gpu_notes(collected.devices)
              + [n for n in (collected.input_note, collected.bf16_note) if n] + collected.left_out
              + pipeline_busy_notes(collected.input_pipeline))
     for note in notes:  # also in Profile.notes, and from there in predictions and recommendations

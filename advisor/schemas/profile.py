@@ -216,6 +216,7 @@ class DeviceProfile(Model):
     measurements: list[Measurement] = Field(default_factory=list, max_length=MAX_POINTS)
     largest_batch_size: Count | None = None  # largest batch that ran
     oom_batch_size: Count | None = None  # smallest batch that ran out of memory, if any
+    free_memory_gib: MemorySize | None = None  # a GPU's memory free as its probe began: others' processes held the rest
     thread_scaling: list[ThreadPoint] = Field(default_factory=list, max_length=MAX_POINTS)
     probe_seconds: Seconds = 0.0  # wall time spent probing this device
     startup_seconds: Seconds = 0.0  # model build + move + first (warm-up) steps beyond steady state
@@ -341,8 +342,7 @@ class JobSpec:
     all-reduce run once per A micro-steps. Steps below count micro-steps (``ceil(dataset_size / batch_size)``
     per epoch). ``eval_every`` optimizer steps (None: never), ``eval_steps`` forward-only batches of
     ``batch_size`` are evaluated. ``compiled``: the step runs under ``torch.compile``. The defaults are the
-    plain job every caller and stored row had before these fields existed.
-    """
+    plain job every caller and stored row had before these fields existed."""
 
     dataset_size: int
     epochs: int

@@ -46,11 +46,34 @@ def test_the_current_torch_scaler_is_torch_amp():
 
 
 def test_a_bf16_probe_on_a_gpu_without_bfloat16_runs_and_records_fp16(monkeypatch):
-    from advisor.probe import measure
-
-    monkeypatch.setattr(measure, "check_cuda_device", lambda torch_, device, name: device)  # no GPU here
+    monkeypatch.setattr(cuda_device, "check_cuda_device", lambda torch_, device, name: device)  # no GPU here
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (7, 0))  # a V100
     probe = DeviceProbe(Workload(model=tiny_model, make_batch=tiny_batch), "cuda:0",
                         ProbeOptions(batch_size=4, precision="bf16"))
     probe._check_device()
     assert probe.options.precision == "fp16" and probe._autocast is torch.float16
+
+
+def test_a_gpu_probe_records_the_memory_free_as_it_began(monkeypatch):
+    from advisor.units import BYTES_PER_GIB
+
+    props = SimpleNamespace(name="NVIDIA GeForce RTX 4090", total_memory=24 * BYTES_PER_GIB)
+    monkeypatch.setattr(torch.cuda, "get_device_properties", lambda device=None: props)
+    monkeypatch.setattr(torch.cuda, "mem_get_info", lambda device=None: (4 * BYTES_PER_GIB, 24 * BYTES_PER_GIB))
+    probe = DeviceProbe(Workload(model=tiny_model, make_batch=tiny_batch), "cuda:0", ProbeOptions(batch_size=4))
+    assert probe._describe().free_memory_gib == 4.0
+
+
+def test_an_oom_on_a_gpu_others_held_memory_on_is_flagged():
+    from advisor.probe.device_notes import shared_gpu_notes
+    from advisor.schemas import DeviceProfile
+
+    def gpu(free, oom):
+        return DeviceProfile(device="cuda:0", kind="gpu", name="NVIDIA GeForce RTX 4090", spec_name="RTX4090",
+                             memory_gib=24.0, free_memory_gib=free, oom_batch_size=oom)
+
+    assert shared_gpu_notes([gpu(4.0, 64)]) == [
+        "cuda:0: other processes held 20.0 GiB of its 24 GiB when the probe began, and it ran out of memory at "
+        "batch size 64: that limit may be theirs, not the model's, yet it is applied to GPUs with no more memory "
+        "than this one. Probe again with the GPU free for the model's own limit."]
+    assert shared_gpu_notes([gpu(23.4, 64), gpu(4.0, None), gpu(None, 64)]) == []  # own context; no OOM; unknown
