@@ -53,13 +53,28 @@ def test_builtin_catalog_row_count_is_the_sources_minus_documented_exclusions():
     assert {o.provider for o in catalog.offers} == {"aws", "gcp", "azure", "lambda", "runpod", "vast", "e2e"}
 
 
+# Rows corrected from the gathered snapshot against the provider's own page (pricing/README.md, "Corrections"):
+# (provider, instance_type) -> the columns that differ; each corrected row's notes say what and from where.
+CORRECTED = {("azure", "Standard_ND96amsr_A100_v4"): {"memory_gib", "notes"}}
+
+
 @pytest.mark.skipif(not SHARED.exists(), reason="the shared source catalog is not beside this checkout")
 def test_builtin_instances_csv_is_the_shared_catalog_plus_a_flags_column():
     with SHARED.open() as fh:
         shared = list(csv.DictReader(fh))
     with (PRICING / "instances.csv").open() as fh:
         ours = list(csv.DictReader(fh))
-    assert [{k: v for k, v in r.items() if k != "flags"} for r in ours] == shared
+    assert len(ours) == len(shared)
+    for mine, theirs in zip(ours, shared, strict=True):
+        differ = {k for k, v in theirs.items() if mine[k] != v}
+        assert differ == CORRECTED.get((mine["provider"], mine["instance_type"]), set()), (mine, theirs)
+        if differ:
+            assert "corrected" in mine["notes"] and "corrected" not in theirs["notes"]
+
+
+def test_azure_nd96amsr_memory_is_microsofts_1900_gib():
+    nd = find(load_catalog(), "azure", "Standard_ND96amsr_A100_v4")
+    assert nd.memory_gib == 1900 and "ndm-a100-v4-series" in nd.notes
 
 
 def test_every_catalog_gpu_is_a_canonical_spec_name():
