@@ -55,7 +55,8 @@ def test_builtin_catalog_row_count_is_the_sources_minus_documented_exclusions():
 
 # Rows corrected from the gathered snapshot against the provider's own page (pricing/README.md, "Corrections"):
 # (provider, instance_type) -> the columns that differ; each corrected row's notes say what and from where.
-CORRECTED = {("azure", "Standard_ND96amsr_A100_v4"): {"memory_gib", "notes"}}
+CORRECTED = {("azure", "Standard_ND96amsr_A100_v4"): {"memory_gib", "notes"},
+             **{("lambda", f"gpu_{n}x_a100"): {"gpu_model", "notes"} for n in (1, 2, 4)}}
 
 
 @pytest.mark.skipif(not SHARED.exists(), reason="the shared source catalog is not beside this checkout")
@@ -70,6 +71,17 @@ def test_builtin_instances_csv_is_the_shared_catalog_plus_a_flags_column():
         assert differ == CORRECTED.get((mine["provider"], mine["instance_type"]), set()), (mine, theirs)
         if differ:
             assert "corrected" in mine["notes"] and "corrected" not in theirs["notes"]
+
+
+def test_lambdas_plain_a100_types_are_the_pcie_card_and_the_sxm4_types_stay_sxm4():
+    catalog = load_catalog()
+    for n in (1, 2, 4):
+        pcie = find(catalog, "lambda", f"gpu_{n}x_a100")
+        assert (pcie.gpu, pcie.gpu_count) == ("A100-40GB-PCIe", n)
+        assert f"{n}x A100 (40 GB PCIe)" in pcie.notes
+    assert find(catalog, "lambda", "gpu_1x_a100_sxm4").gpu == "A100-40GB"
+    assert find(catalog, "lambda", "gpu_8x_a100").gpu == "A100-40GB"
+    assert load_gpu_specs()["A100-40GB-PCIe"].intra_node_link == "pcie"
 
 
 def test_azure_nd96amsr_memory_is_microsofts_1900_gib():
