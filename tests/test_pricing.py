@@ -120,6 +120,23 @@ def test_flagged_spot_prices_are_dropped_and_reported():
     assert "Standard_ND96isr_H200_v5" in flags and "a2-ultragpu-8g" in flags and "a3-highgpu-1g" in flags
 
 
+def test_aws_spot_prices_from_the_undated_skypilot_snapshot_say_so():
+    catalog = load_catalog()
+    for name in ("g4dn.xlarge", "g6.2xlarge", "g6.48xlarge"):
+        o = find(catalog, "aws", name)
+        assert o.spot_price_usd_per_hour is not None and o.snapshot_date == "2026-01-21"
+        assert "spot price undated (snapshot_date is the on-demand price's)" in o.notes
+    assert "spot price undated" not in (find(catalog, "aws", "p5.48xlarge").notes or "")
+    assert catalog.snapshot()["dates"]["aws"] == "2026-01-21 (19 rows undated; 3 spot prices undated)"
+    assert sum("is undated; snapshot_date is the on-demand price's" in f for f in catalog.flags) == 3
+
+
+def test_a_user_spot_price_is_no_longer_the_undated_one(tmp_path):
+    path = write(tmp_path, USER_HEADER + "aws,g6.2xlarge,us-east-1,L4,1,0.9776,0.40\n")
+    o = find(load_catalog([path]), "aws", "g6.2xlarge")
+    assert o.spot_price_usd_per_hour == 0.40 and "undated" not in (o.notes or "")
+
+
 def test_snapshot_names_dates_and_sources_per_provider():
     snap = load_catalog().snapshot()
     assert snap["dates"]["gcp"] == "2026-05-20"

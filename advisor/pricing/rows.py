@@ -31,9 +31,12 @@ KNOWN_COLUMNS = OFFER_COLUMNS + EXTRA_COLUMNS
 FLAGS = {
     "suspect_price": "price flagged as suspect in the catalog",
     "drop_spot": "spot price dropped (flagged as wrong in the source)",
+    "spot_undated": "spot price from an undated source (snapshot_date is the on-demand price's)",
 }
 WILDCARD = "*"
 SUSPECT_NOTE = "SUSPECT PRICE"  # leads Offer.notes of a row flagged suspect_price (the ranker notes it)
+# In Offer.notes of a row flagged spot_undated (catalog provenance counts them): its date is not the spot price's
+SPOT_UNDATED_NOTE = "spot price undated (snapshot_date is the on-demand price's)"
 
 _PROVIDER_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
@@ -398,6 +401,8 @@ def _adjusted_prices(row: Row, base: Offer | None, price: float, spot: float | N
     if row.text("price_hour_usd"):  # a new price is no longer the flagged one
         inherited = inherited.removeprefix(SUSPECT_NOTE).removeprefix("; ")
         suspect = False
+    if row.text("spot_price_hour_usd"):  # a new spot price is not the undated one
+        inherited = inherited.replace(f"; {SPOT_UNDATED_NOTE}", "").replace(SPOT_UNDATED_NOTE, "")
     notes = [row.text("notes") or inherited]
     if "suspect_price" in row_flags:
         suspect = True
@@ -412,6 +417,9 @@ def _adjusted_prices(row: Row, base: Offer | None, price: float, spot: float | N
         flags.append(f"{label}: spot {spot:g} {why} on-demand {price:g}: spot dropped ({where})")
         notes.append(f"spot {spot:g} in the source {why} on-demand: treated as no spot price")
         spot = None
+    if spot is not None and "spot_undated" in row_flags:
+        flags.append(f"{label}: spot {spot:g} is undated; snapshot_date is the on-demand price's ({where})")
+        notes.append(SPOT_UNDATED_NOTE)
     return price, spot, "; ".join(n for n in notes if n) or None, suspect
 
 
