@@ -140,6 +140,13 @@ def test_links_are_unidirectional_per_gpu(gpus):
     assert (gpus["B200"].intra_node_link, gpus["B200"].intra_node_bandwidth_gbs) == ("nvlink", 900)
 
 
+def test_b200_is_the_hgx_b200_not_the_gb200_class_figures(gpus):
+    b200 = gpus["B200"]  # NVIDIA's HGX table: FP32 75, 7.7 TB/s (GB200's column: 80, 8 TB/s)
+    assert (b200.fp32_tflops, b200.memory_bandwidth_gbs, b200.tf32_tflops, b200.fp16_bf16_tflops) == \
+        (75, 7700, 1100, 2250)
+    assert "nvidia.com/en-us/data-center/hgx" in b200.source
+
+
 def test_peak_tflops(gpus):
     assert S.peak_tflops(gpus["H100-SXM"], "bf16") == 989.5
     assert S.peak_tflops(gpus["H100-SXM"], "tf32") == 494.5
