@@ -61,3 +61,12 @@ def report(path: Path) -> int:
     for (kind, dtype), v in ratios.items():
         print(f"| {kind} | {dtype} | {len(v)} | {statistics.median(v):.2f} ({min(v):.2f}-{max(v):.2f}) |")
     return 0
+
+
+if __name__ == "__main__":  # a module: answer --help (and a bare run) with what runs it
+    import argparse
+
+    PRINTED_BY = ("A module, not a script: bench/gemm_paces.py prints its tables "
+                  "(run `python bench/gemm_paces.py --help`).")
+    argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=PRINTED_BY).parse_args()
+    print(PRINTED_BY)

@@ -301,12 +301,11 @@ def sigma_by_kind(rows: list[Row], analyses: dict, loso: dict[int, float]) -> di
     return out
 
 
-def write_calibration(out: Path | None = None) -> C.Calibration:
-    """Fit the free constants on every source (``fit_all``) and write profiles/calibration.json, with
-    ``rel_sigma`` the 90th percentile of the leave-one-source-out |log error| over the fitted rows (floor
-    0.15) and ``ratio_sigma`` that of the GPU-to-GPU ratios of its single-GPU rows (floor 0.10)."""
+def fit_calibration() -> C.Calibration:
+    """Fit the free constants on every source (``fit_all``), with ``rel_sigma`` the 90th percentile of the
+    leave-one-source-out |log error| over the fitted rows (floor 0.15) and ``ratio_sigma`` that of the
+    GPU-to-GPU ratios of its single-GPU rows (floor 0.10). Writes nothing."""
     import datetime
-    import json
     from dataclasses import replace
 
     lam = C.load_fit_rows()
@@ -351,6 +350,14 @@ def write_calibration(out: Path | None = None) -> C.Calibration:
                              f"kind at each precision class (/16-bit, /32-bit) and of that on each GPU architecture "
                              f"(@Ampere-GA10x ...) with {MIN_PRECISION_SPLIT_ROWS}+ rows",
         })
+    return cal
+
+
+def write_calibration(out: Path | None = None) -> C.Calibration:
+    """``fit_calibration`` written to ``out`` (default profiles/calibration.json) and printed."""
+    import json
+
+    cal = fit_calibration()
     target = out or REPO / "profiles" / "calibration.json"
     target.write_text(json.dumps(cal.to_json(), indent=2) + "\n", encoding="utf-8")
     print(json.dumps(cal.to_json(), indent=2))
@@ -358,8 +365,28 @@ def write_calibration(out: Path | None = None) -> C.Calibration:
     return cal
 
 
-if __name__ == "__main__":  # python bench/gpu_rows.py: refit on every source and write the calibration
+def main(argv: list[str] | None = None) -> int:
+    """Refit on every source and print the calibration; write it only when asked (--write or --out)."""
+    import argparse
+    import json
+    import sys
+
+    ap = argparse.ArgumentParser(
+        description="Refit advisor's GPU calibration on every published-throughput source (about 2.5 min) and "
+                    "print it. Nothing is written unless --write or --out is given.")
+    ap.add_argument("--write", action="store_true", help="replace profiles/calibration.json with the refit")
+    ap.add_argument("--out", type=Path, metavar="FILE", help="write the refit to FILE (not the shipped file)")
+    args = ap.parse_args(argv)
+    if args.write or args.out:
+        write_calibration(args.out)
+        return 0
+    print(json.dumps(fit_calibration().to_json(), indent=2))
+    print("not written: pass --write to replace profiles/calibration.json, or --out FILE", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
     import sys
 
     sys.path.insert(0, str(REPO))
-    write_calibration()
+    raise SystemExit(main())

@@ -92,3 +92,12 @@ def link_spec(system: System, resolve) -> tuple[GpuSpec, str]:
             return spec, "profiles"
     return GpuSpec(name=system.gpu_spec_name, intra_node_link=system.link,
                    intra_node_bandwidth_gbs=system.bandwidth_gbs), "row"
+
+
+if __name__ == "__main__":  # a module: answer --help (and a bare run) with what runs it
+    import argparse
+
+    READ_BY = ("A module, not a script: bench/gpu_rows.py and bench/accuracy_multigpu.py "
+               "read each Lambda system's link from it (run `python bench/accuracy_multigpu.py --help`).")
+    argparse.ArgumentParser(description=__doc__.splitlines()[0], epilog=READ_BY).parse_args()
+    print(READ_BY)

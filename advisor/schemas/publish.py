@@ -40,9 +40,16 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
+    """Write the schema file, or with ``--check`` compare it; ``--help`` (or an unknown flag) touches nothing."""
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="python -m advisor.schemas.publish",
+                                 description=f"Write {SCHEMA_FILE.name} (the JSON Schema of `advisor recommend "
+                                             "--json`) from the pydantic models.")
+    ap.add_argument("--check", action="store_true", help="write nothing; exit 1 if the committed file is not current")
+    args = ap.parse_args(sys.argv[1:] if argv is None else argv)
     text = render()
-    if "--check" in args:
+    if args.check:
         current = SCHEMA_FILE.read_text(encoding="utf-8") if SCHEMA_FILE.exists() else ""
         if current != text:
             print(f"{SCHEMA_FILE} is not current: run `python -m advisor.schemas.publish`.", file=sys.stderr)
