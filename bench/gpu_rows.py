@@ -10,7 +10,8 @@ for K > 1 GPUs over the link of the machine the row ran on (``machine_link``: a 
 other row's GPU datasheet; llm-foundry's FSDP FULL_SHARD rows are priced as plain data parallel: on one NVLink
 node its ~1.5x traffic overlaps the compute). Every source's rows are fitted on (``fit_all``); none of them is on the
 project's held-out list (NeuSight labels, NVIDIA DeepLearningExamples READMEs, rasbt/LLMs-from-scratch,
-nanoGPT figures), which never enter this file. ``held_out`` refits without one source (one family) and predicts
+nanoGPT figures), which never enter this file: ``published_rows`` and every fit refuse a row whose source or URL
+names one (``advisor.predictor.held_out``). ``held_out`` refits without one source (one family) and predicts
 it.
 """
 
@@ -74,9 +75,11 @@ def lambda_rows(rows: list[C.ReferenceRow]) -> list[Row]:
 
 
 def published_rows(path: Path = PUBLISHED) -> list[Row]:
-    """Rows of profiles/published_throughput.csv (empty when the file does not exist yet)."""
+    """Rows of profiles/published_throughput.csv (empty when the file does not exist yet). A row whose source or
+    url is a held-out source raises ``PredictionError`` (``advisor.predictor.held_out``)."""
     from advisor.errors import AdvisorError
     from advisor.hardware.specs import load_gpu_specs, resolve_gpu
+    from advisor.predictor.held_out import refuse_held_out
 
     if not path.exists():
         return []
@@ -102,6 +105,7 @@ def published_rows(path: Path = PUBLISHED) -> list[Row]:
                 row.skip = f"no workload {row.workload}"
             row.fitted = row.skip is None
             out.append(row)
+    refuse_held_out(out, str(path))
     return out
 
 

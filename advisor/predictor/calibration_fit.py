@@ -42,6 +42,7 @@ from advisor.predictor.calibration import (
     load_calibration,
     prior,
 )
+from advisor.predictor.held_out import refuse_held_out
 from advisor.predictor.roofline import check_scalable, is_ampere_or_newer, predict_step
 from advisor.schemas import Analysis, GpuSpec
 
@@ -155,6 +156,7 @@ def load_reference_rows(path: str | Path | None = None) -> list[ReferenceRow]:
                 except AdvisorError as exc:
                     row.skip_reason = f"no spec: {exc.message.splitlines()[0]}"
             rows.append(row)
+    refuse_held_out(rows, str(p))
     return rows
 
 
@@ -253,10 +255,11 @@ def fit_general(rows: list, predict, measured, base: Calibration | None = None,
                 free: tuple[str, ...] = FREE_PARAMETERS, prior_weight: float = PRIOR_WEIGHT,
                 weights: list[float] | None = None) -> Calibration:
     """Least squares on log(``predict(row, cal)`` / ``measured(row)``), with a log-normal prior on each free
-    parameter; ``weights`` (default 1) weigh each row's residual."""
+    parameter; ``weights`` (default 1) weigh each row's residual. A row from a held-out source is refused."""
     import numpy as np
     from scipy.optimize import least_squares
 
+    refuse_held_out(rows, "the calibration fit")
     base = base or default_calibration()
     if not rows:
         raise PredictionError("no usable reference rows to fit on.",
