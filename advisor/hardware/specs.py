@@ -9,7 +9,6 @@ per-GPU link bandwidth, all-core turbo clocks).
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -19,6 +18,12 @@ from typing import TypeVar
 
 from advisor.data_files import data_dir
 from advisor.errors import HardwareError, PredictionError, did_you_mean
+from advisor.hardware.cells import aliases as _aliases
+from advisor.hardware.cells import boolean as _bool
+from advisor.hardware.cells import date as _date
+from advisor.hardware.cells import number as _float
+from advisor.hardware.cells import read_rows as _rows
+from advisor.hardware.cells import text as _text
 from advisor.schemas import CpuSpec, GpuSpec
 
 GPU_FILE = "gpus.csv"
@@ -52,41 +57,6 @@ def _profiles_path(path: str | Path | None, filename: str) -> Path:
     return Path(path) if path is not None else data_dir("profiles") / filename
 
 
-def _float(value: str | None, *, where: str) -> float | None:
-    value = (value or "").strip()
-    if not value:
-        return None
-    try:
-        return float(value)
-    except ValueError:
-        raise HardwareError(f"{where}: {value!r} is not a number.",
-                            hint="Fix: write a plain number (no units) or leave the cell empty.") from None
-
-
-def _bool(value: str | None, *, default: bool, where: str) -> bool:
-    value = (value or "").strip().lower()
-    if not value:
-        return default
-    if value in ("true", "yes", "1"):
-        return True
-    if value in ("false", "no", "0"):
-        return False
-    raise HardwareError(f"{where}: {value!r} is not true/false.", hint="Fix: write true or false.")
-
-
-def _aliases(value: str | None) -> list[str]:
-    return [a.strip() for a in (value or "").split(";") if a.strip()]
-
-
-def _rows(path: Path) -> list[dict[str, str]]:
-    try:
-        with path.open(newline="", encoding="utf-8") as fh:
-            return list(csv.DictReader(fh))
-    except FileNotFoundError:
-        raise HardwareError(f"Spec file {path} is missing.",
-                            hint="Fix: reinstall advisor, or pass the path of a spec CSV that exists.") from None
-
-
 @lru_cache(maxsize=8)
 def _gpu_specs_cached(path: str) -> tuple[GpuSpec, ...]:
     specs = []
@@ -103,8 +73,8 @@ def _gpu_specs_cached(path: str) -> tuple[GpuSpec, ...]:
             bf16_supported=_bool(row.get("bf16_supported"), default=True, where=f"{where} column bf16_supported"),
             architecture=(row.get("architecture") or "").strip() or None,
             intra_node_link=(row.get("intra_node_link") or "").strip().lower() or None,
-            source=(row.get("source") or row.get("source_url") or "").strip() or None,
-            notes=(row.get("notes") or "").strip() or None,
+            source=_text(row, "source") or _text(row, "source_url"), notes=_text(row, "notes"),
+            retrieved=_date(row.get("retrieved"), where=f"{where} column retrieved"),
         ))
     return tuple(specs)
 
@@ -125,8 +95,8 @@ def _cpu_specs_cached(path: str) -> tuple[CpuSpec, ...]:
             turbo_ghz=_float(row.get("turbo_ghz"), where=f"{where} column turbo_ghz"),
             fp32_flops_per_cycle_per_core=_float(row.get("fp32_flops_per_cycle_per_core"),
                                                  where=f"{where} column fp32_flops_per_cycle_per_core"),
-            source=(row.get("source") or "").strip() or None,
-            notes=(row.get("notes") or "").strip() or None,
+            source=_text(row, "source"), notes=_text(row, "notes"),
+            retrieved=_date(row.get("retrieved"), where=f"{where} column retrieved"),
         ))
     return tuple(specs)
 
@@ -141,6 +111,7 @@ class CpuFamilyRow:
     threads_per_core: int | None  # 2 = SMT (two vCPUs per physical core); None = not published
     source: str | None = None
     notes: str | None = None
+    retrieved: str | None = None  # YYYY-MM-DD
 
 
 @lru_cache(maxsize=8)
@@ -155,8 +126,8 @@ def _cpu_families_cached(path: str) -> tuple[CpuFamilyRow, ...]:
         rows.append(CpuFamilyRow(provider=provider, instance_family=family,
                                  cpu_family=(row.get("cpu_family") or "").strip(),
                                  threads_per_core=int(tpc) if tpc else None,
-                                 source=(row.get("source") or "").strip() or None,
-                                 notes=(row.get("notes") or "").strip() or None))
+                                 source=_text(row, "source"), notes=_text(row, "notes"),
+                                 retrieved=_date(row.get("retrieved"), where=f"{path} line {line} column retrieved")))
     return tuple(rows)
 
 
@@ -495,6 +466,7 @@ def list_known_devices(gpu_specs: dict[str, GpuSpec] | None = None,
         "gpus": list(gpu_specs.values()),
         "cpus": list(cpu_specs.values()),
         "cpu_families": [{"provider": r.provider, "instance_family": r.instance_family,
-                          "cpu_family": r.cpu_family, "threads_per_core": r.threads_per_core}
+                          "cpu_family": r.cpu_family, "threads_per_core": r.threads_per_core,
+                          "source": r.source, "retrieved": r.retrieved}
                          for r in load_cpu_families()],
     }

@@ -131,6 +131,7 @@ class GpuSpec(Model):
     tdp_watts: float | None = None
     source: str | None = None
     notes: str | None = None
+    retrieved: str | None = None  # YYYY-MM-DD the row's figures were retrieved (the latest fill's date)
 
 
 class CpuSpec(Model):
@@ -145,3 +146,4 @@ class CpuSpec(Model):
     fp32_flops_per_cycle_per_core: float | None = None  # e.g. 64 with 2x AVX-512 FMA
     source: str | None = None
     notes: str | None = None
+    retrieved: str | None = None  # YYYY-MM-DD the row's figures were retrieved

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import pytest
@@ -275,3 +276,29 @@ def test_gpu_notes_describe_the_filled_figures_not_the_gaps_they_had():
     readme = (data_dir("profiles") / "README.md").read_text(encoding="utf-8")
     assert "would have to be derived (for example FP32 from core\ncount x clock) is left empty" not in readme
     assert "FP32 = CUDA cores x 2 x boost clock" in readme and "still empty" not in readme
+
+
+def test_every_spec_row_has_a_retrieved_date_and_hardware_json_gives_it():
+    from typer.testing import CliRunner
+
+    from advisor.cli.app import build_app
+
+    gpus, cpus, families = S.load_gpu_specs(), S.load_cpu_specs(), S.load_cpu_families()
+    for row in [*gpus.values(), *cpus.values(), *families]:
+        assert row.retrieved and row.retrieved[:4] == "2026" and len(row.retrieved) == 10, row
+    assert (gpus["T4"].retrieved, gpus["A10G"].retrieved, gpus["GTX1080Ti"].retrieved, gpus["B200"].retrieved,
+            gpus["Titan-RTX"].retrieved) == ("2026-11-21", "2026-11-29", "2026-12-01", "2026-12-06", "2026-11-22")
+    result = CliRunner().invoke(build_app(), ["hardware", "--json"])
+    assert result.exit_code == 0, result.output
+    known = json.loads(result.stdout)["known"]
+    assert {g["name"]: g["retrieved"] for g in known["gpus"]}["L4"] == "2026-11-21"
+    assert all(c["retrieved"] for c in known["cpus"]) and all(f["retrieved"] for f in known["cpu_families"])
+
+
+def test_a_bad_retrieved_date_names_the_file_line_and_fix(tmp_path):
+    path = tmp_path / "gpus.csv"
+    path.write_text("gpu_model,memory_gib,source,retrieved,notes\nX1,16,somewhere,21/11/2026,\n")
+    with pytest.raises(HardwareError) as info:
+        S.load_gpu_specs(path)
+    assert "line 2 (X1) column retrieved: '21/11/2026' is not a date" in str(info.value)
+    assert "YYYY-MM-DD" in str(info.value)
