@@ -282,6 +282,21 @@ def test_filters():
     assert {o.provider for o in catalog.filter(regions=["us-east-1"])} == {"aws", "lambda"}
 
 
+def test_a_marketplace_region_pasted_whole_matches_that_region_only():
+    """ "Florida, US, NA", as the output prints it, split on its commas was three ORed filters, and "na" matched
+    every North American listing (a Canadian machine was recommended)."""
+    from advisor.units import parse_names
+
+    catalog = load_catalog()
+    for given in ("Florida, US, NA", "florida,us,na"):
+        got = catalog.filter(regions=parse_names(given))
+        assert got and {o.region for o in got} == {"Florida, US, NA"}
+    assert {o.region for o in catalog.filter(regions=["Florida, US, NA"])} == {"Florida, US, NA"}
+    # a comma list of distinct regions is still each of them
+    both = catalog.filter(regions=parse_names("us-east-1,us-central1"))
+    assert {o.region for o in both} == {"us-east-1", "us-central1"}
+
+
 @pytest.mark.parametrize("kwargs, fragment", [
     ({"providers": ["awz"]}, "Unknown provider 'awz'. Did you mean 'aws'"),
     ({"gpu": "H1OO"}, "No GPU 'H1OO' in the catalog"),

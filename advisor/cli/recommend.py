@@ -45,7 +45,9 @@ def recommend(
                                            help="cost (cheapest) or time (fastest; 2% near-ties go to the "
                                                 "cheaper).")] = "cost",
     providers: Annotated[str | None, typer.Option("--providers", help="e.g. aws,gcp,lambda.")] = None,
-    region: Annotated[str | None, typer.Option("--region", help="e.g. us-east-1 (comma list).")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="e.g. us-east-1 (comma list); a region pasted as "
+                                                                "printed (\"Florida, US, NA\") is that one.")
+                      ] = None,
     spot: Annotated[bool, typer.Option("--spot", help="Rank on spot (interruptible) prices.")] = False,
     top: Annotated[int, typer.Option("--top", help="How many rows (kinds of machine) to list.")] = 10,
     precision: Annotated[str | None, typer.Option("--precision", metavar=PRECISION_METAVAR,

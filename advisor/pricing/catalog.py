@@ -59,7 +59,9 @@ class Catalog:
         """The offers matching every given filter, in catalog order.
 
         ``providers``: names (case-insensitive). ``regions``: a region as listed ("us-east-1"), or one of the
-        comma-separated parts of a marketplace region ("US" matches "Florida, US, NA"). ``gpu``: a GPU model,
+        comma-separated parts of a marketplace region ("US" matches "Florida, US, NA"). Parts that together
+        spell one listed region (["florida", "us", "na"], a pasted "Florida, US, NA" split on its commas) are
+        that region alone, not three filters ("na" alone matches every North American listing). ``gpu``: a GPU model,
         exact ("A100-80GB") or a family prefix ("A100" = every A100). Unknown names raise ``CatalogError``
         with a "did you mean".
         """
@@ -72,7 +74,7 @@ class Catalog:
                                    hint=f"Fix: use one of {', '.join(sorted(known))}.")
             offers = [o for o in offers if o.provider in wanted]
         if regions:
-            wanted_regions = [r.strip().lower() for r in regions if r and r.strip()]
+            wanted_regions = _whole_region([r.strip().lower() for r in regions if r and r.strip()], self.offers)
             for r in wanted_regions:
                 if not any(region_matches(o.region, r) for o in self.offers):
                     raise CatalogError(f"Unknown region {r!r}.{did_you_mean(r, self.regions)}",
@@ -104,6 +106,17 @@ class Catalog:
             return {resolved}
         raise CatalogError(f"No GPU {name!r} in the catalog.{did_you_mean(name, self.gpus)}",
                            hint="Fix: run `advisor pricing list` to see the GPU models offered.")
+
+
+def _whole_region(wanted: list[str], offers: Sequence[Offer]) -> list[str]:
+    """``wanted`` as one region where its parts, in order, are exactly a listed region's ("Florida, US, NA"),
+    else as it is: a region copied from the output names that region only."""
+    if len(wanted) < 2:
+        return wanted
+    for o in offers:
+        if [part.strip() for part in o.region.lower().split(",")] == wanted:
+            return [o.region.lower()]
+    return wanted
 
 
 def _provenance(offers: Sequence[Offer]) -> tuple[dict[str, str], dict[str, list[str]]]:
