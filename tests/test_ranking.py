@@ -148,7 +148,19 @@ def test_deadline_at_risk_is_flagged():
     assert rec.status == "at_risk"
     assert "at risk" not in rec.verdict.why and rec.verdict.why.startswith(
         "the cheapest of 1 candidates meeting the constraints")  # one kind of machine: no "(1 kinds" aside
-    assert rec.verdict.warnings == ["at risk: at the slow end of its estimate it misses the 30m00s deadline by 3m00s"]
+    assert rec.verdict.warnings == ["at risk: at the slow end of its estimate it misses the 30m00s deadline by 3m00s",
+                                    "no candidate meets the constraints at the slow end of its estimate"]
+    assert rec.safe_choice is None
+
+
+def test_an_at_risk_choice_names_the_cheapest_that_is_safe_at_the_slow_end():
+    # 1 x A100: 3300 s total, 3900 s at the slow end, $1.82 (at risk); 8 x A100: 800 s, 900 s at most, $3.54 (safe)
+    rec = run(Constraints(deadline_seconds=3500))
+    assert rec.status == "at_risk" and rec.chosen.instance_type == "gpu_1x_a100"
+    assert rec.safe_choice.instance_type == "gpu_8x_a100" and rec.safe_choice.total_high <= 3500
+    assert ("the cheapest candidate that meets the constraints even at the slow end of its estimate: 8 x A100-40GB "
+            "(lambda gpu_8x_a100), 13m20s total (at most 15m00s), $3.54") in rec.verdict.warnings
+    assert run(Constraints(deadline_seconds=5000)).safe_choice is None  # not at risk: no field
 
 
 def test_budget_at_risk_is_flagged():

@@ -119,7 +119,8 @@ def rank(
         pricing_snapshot=dict(pricing_snapshot or {}), advice=advice, measured_devices=list(measured_devices),
         here=here_runs, notes=all_notes, all_candidates=cands,
         status=_verdict.status(chosen, constraints), verdict=verdict,
-        best_value=best, groups=groups, best_per_provider=_groups.best_per_provider(cands),
+        best_value=best, safe_choice=getattr(_verdict.safe_choice(order, chosen, constraints), "cand", None),
+        groups=groups, best_per_provider=_groups.best_per_provider(cands),
         skipped=skipped, violations=violations, startup_seconds_cpu=startup_seconds_cpu,
         startup_seconds_gpu=startup_seconds_gpu,
     )

@@ -225,6 +225,29 @@ def status(chosen: Scored | None, constraints: Constraints) -> str:
     return "ok"
 
 
+def safe_choice(ranked: Sequence[Scored], chosen: Scored | None, constraints: Constraints) -> Scored | None:
+    """Where the choice is at risk: the first in the ranking (the cheapest, or the fastest) that meets the
+    constraints even at the slow end of its estimate (``elapsed_high`` within the deadline, ``cost_high`` within the
+    budget): what a hard deadline needs. None where the choice is not at risk, or no candidate is safe."""
+    if status(chosen, constraints) != "at_risk":
+        return None
+    d, b = constraints.deadline_seconds, constraints.budget_usd
+    return next((s for s in ranked if s.meets and not (d and s.elapsed_high > d) and not (b and s.cost_high > b)),
+                None)
+
+
+def _safe_text(safe: Scored | None, constraints: Constraints) -> str:
+    """"the cheapest candidate that meets the constraints even at the slow end of its estimate: ..."."""
+    if safe is None:
+        return "no candidate meets the constraints at the slow end of its estimate"
+    what = "cheapest" if constraints.objective == "cost" else "fastest"
+    high = f" (at most {format_usd(safe.cost_high)})" if constraints.budget_usd else ""
+    price = " at its spot price" if safe.cand.interruptible else ""
+    return (f"the {what} candidate that meets the constraints even at the slow end of its estimate: {safe.label}, "
+            f"{format_duration(safe.elapsed)} total (at most {format_duration(safe.elapsed_high)}), "
+            f"{format_usd(safe.cost)}{high}{price}")
+
+
 def _warnings(chosen: Scored | None, ranked: Sequence[Scored], constraints: Constraints, startup_cpu: float,
               startup_gpu: float, notes: Sequence[str]) -> list[str]:
     out: list[str] = []
@@ -235,7 +258,10 @@ def _warnings(chosen: Scored | None, ranked: Sequence[Scored], constraints: Cons
                    f"machines start faster, say so with --startup-cpu / --startup-gpu")
     if chosen is not None:
         c = chosen.cand
-        out += [p for p in chosen.cand.reason.split("; ") if p.startswith("at risk")]
+        risks = [p for p in chosen.cand.reason.split("; ") if p.startswith("at risk")]
+        out += risks
+        if risks:
+            out.append(_safe_text(safe_choice(ranked, chosen, constraints), constraints))
         bound = bound_warning(chosen)
         if bound:
             out.append(bound)

@@ -366,6 +366,9 @@ class Recommendation(Model):
     status: Literal["ok", "at_risk", "infeasible"] = "ok"
     verdict: Verdict | None = None
     best_value: BestValue | None = None
+    # Where status is "at_risk": the first in the ranking that meets the constraints even at the slow end of its
+    # estimate (total_high, cost_high); None otherwise, or where none does.
+    safe_choice: Candidate | None = None
     groups: list[CandidateGroup] = Field(default_factory=list)  # every ranked candidate, grouped by hardware
     best_per_provider: dict[str, Candidate] = Field(default_factory=dict)
     skipped: list[Skipped] = Field(default_factory=list)
