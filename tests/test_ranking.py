@@ -442,6 +442,25 @@ def test_start_up_deciding_the_tier_names_the_jobs_own_start_the_job_alone_inclu
             "epoch is 2.5x cheaper on the GPU, so a GPU wins for jobs over") in v.text
 
 
+def test_a_billing_minimum_that_decides_the_tier_is_said_and_no_break_even_is_claimed():
+    """Start-ups 0, a CPU job of 2.4 s billed as the provider's 60 s minimum, a GPU with no minimum: the GPU won
+    on the billed costs while the text said "with start-up" and "for jobs under 3.0s the CPU would win", which the
+    2.4 s CPU job itself contradicted (the break-even came from rate x seconds, not the billed time)."""
+    cpu = offer("aws", "c7i.large", 0.5, vcpus=2, memory=4)
+    gpu = offer("vast", "1x-T4", 0.2, gpu="T4", count=1, gpu_memory=16).model_copy(update={"min_billed_seconds": 0})
+    ests = {key(cpu): estimate(offer_target(cpu, no_lookup), 2.4).model_copy(update={"startup_seconds": 1.0}),
+            key(gpu): estimate(offer_target(gpu, no_lookup), 7.3).model_copy(update={"startup_seconds": 7.0})}
+    rec = rank(priced([cpu, gpu], ests), Constraints(), workload=WorkloadSummary(name="test"), dataset_size=1000,
+               epochs=1, batch_size=32, startup_seconds_cpu=0.0, startup_seconds_gpu=0.0)
+    v = rec.verdict.cpu_vs_gpu
+    assert rec.chosen.instance_type == "1x-T4" and v.winner == "gpu" and rec.chosen.billed_seconds == 8.0
+    assert v.break_even_job_seconds is None and v.break_even_epochs is None
+    assert "For jobs under" not in v.text and "wins for jobs over" not in v.text
+    assert "With start-up, as billed, the whole run is" in v.text
+    assert ("Billing decides it: aws bills per second, at least 60 s, so the CPU's 2.4s run is billed as "
+            "1m00s.") in v.text
+
+
 def test_a_break_even_of_hundreds_of_epochs_is_written_as_a_number():
     v = run(ests=estimates(cpu=0.6, a100=0.09, a100x8=0.015)).verdict.cpu_vs_gpu
     assert v.break_even_epochs == pytest.approx(2052, abs=1)

@@ -31,6 +31,13 @@ def billed_seconds(offer: Offer, seconds: float) -> float:
     return float(max(billed, offer.min_billed_seconds, 0))
 
 
+def billing_text(offer: Offer) -> str:
+    """How ``offer`` is billed, in words: "bills per second, at least 60 s", "bills whole hours"."""
+    unit = {"per_second": "per second", "per_minute": "whole minutes", "per_hour": "whole hours"}[offer.billing]
+    floor = offer.min_billed_seconds
+    return f"bills {unit}" + (f", at least {floor:g} s" if floor > BILLING_INCREMENT_SECONDS[offer.billing] else "")
+
+
 def billed_cost_usd(billed: float, price_usd_per_hour: float) -> float:
     """US$ for ``billed`` seconds (``billed_seconds``) at an hourly rate: ``cost_usd`` once the time is billed, for
     a caller that prices one billed time at two rates (the ranking: on-demand and spot)."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
+from advisor.pricing.billing import billed_seconds, billing_text
 from advisor.ranking.balance import bound_warning
 from advisor.ranking.reasons import fix_flags
 from advisor.ranking.scoring import Scored
@@ -112,6 +113,8 @@ def cpu_vs_gpu(ranked: Sequence[Scored], objective: str, epochs: int) -> CpuVsGp
         gpu_wins = gpu.elapsed < cpu.elapsed
     job_alone_gpu_wins = per < 0
     grown = -fixed / per if per != 0 and -fixed / per > 0 else None
+    if objective == "cost":  # the providers bill a minimum and round up: the linear flip may not be where it is
+        grown = _billed_flip(_billed_gap(cpu, gpu, own_c, own_g, per_second_g), grown, job_alone_gpu_wins)
     flip = own_c + grown if grown is not None else None
     result = CpuVsGpu(
         cpu=c, gpu=g, price_ratio=price_ratio, speedup=speedup,
@@ -120,8 +123,69 @@ def cpu_vs_gpu(ranked: Sequence[Scored], objective: str, epochs: int) -> CpuVsGp
         decided_by_startup=gpu_wins != job_alone_gpu_wins, break_even_job_seconds=flip,
         per_epoch_ratio=per_epoch_ratio if grows_c > 0 and grows_g > 0 else None,
         break_even_epochs=grown / (grows_c / epochs) if grown and epochs and grows_c > 0 else None, text="")
-    result.text = _cpu_vs_gpu_text(result, cpu, gpu, objective) + _host_bound_text(g)
+    billing = _billing_note(cpu, gpu) if objective == "cost" else ""
+    result.text = _cpu_vs_gpu_text(result, cpu, gpu, objective, billing) + _host_bound_text(g)
     return result
+
+
+def _billed_gap(cpu: Scored, gpu: Scored, own_c: float, own_g: float, per_second_g: float):
+    """GPU minus CPU billed cost (start-up + the job's own start + its growing part), as a function of the CPU's
+    growing seconds: each side rounded up and floored as its provider bills it."""
+    c, g = cpu.cand, gpu.cand
+    fixed_c, fixed_g = (c.startup_seconds or 0.0) + own_c, (g.startup_seconds or 0.0) + own_g
+
+    def gap(x: float) -> float:
+        return (billed_seconds(gpu.offer, fixed_g + per_second_g * x) * g.ranked_price_usd_per_hour
+                - billed_seconds(cpu.offer, fixed_c + x) * c.ranked_price_usd_per_hour) / 3600
+
+    return gap
+
+
+def _billed_flip(gap, grown: float | None, gpu_far: bool) -> float | None:
+    """The CPU's growing seconds where the billed winner changes: ``grown`` (the unrounded costs' flip) where the
+    billed costs flip there too (within 10% either side), else found on the billed costs; None where one tier
+    wins at every length once billed (a minimum that covers the CPU's short job: the GPU wins even there)."""
+    def gpu_side(x: float) -> bool:
+        return gap(x) < 0
+
+    if grown is not None and gpu_side(grown * 0.9) != gpu_far and gpu_side(grown * 1.1) == gpu_far:
+        return grown
+    if gpu_side(0.0) == gpu_far:
+        return None
+    hi = max(grown or 0.0, 1.0)
+    for _ in range(80):  # far enough out, the rounding is small beside the rates: the growing part's winner wins
+        if gpu_side(hi) == gpu_far:
+            break
+        hi *= 2
+    else:
+        return None
+    lo = 0.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if gpu_side(mid) == gpu_far else (mid, hi)
+    return hi
+
+
+def _billing_note(cpu: Scored, gpu: Scored) -> str:
+    """" Billing decides it: gcp bills per second, at least 60 s, so the CPU's 2.4s run is billed as 1m00s (the
+    GPU's as run)." where rounding or a minimum picks the other tier than the unrounded costs would; a shorter
+    note where it only moves a cost by more than 2%; "" where neither."""
+    def rounded(s: Scored) -> bool:
+        run = (s.cand.startup_seconds or 0.0) + s.cand.seconds
+        return s.cand.billed_seconds > run * 1.02 + 1
+
+    sides = [(t, s) for t, s in (("CPU", cpu), ("GPU", gpu)) if rounded(s)]
+    if not sides:
+        return ""
+    parts = [f"{s.cand.provider} {billing_text(s.offer)}, so the {t}'s "
+             f"{format_duration((s.cand.startup_seconds or 0.0) + s.cand.seconds)} run is billed as "
+             f"{format_duration(s.cand.billed_seconds)}" for t, s in sides]
+
+    def unbilled(s: Scored) -> float:
+        return ((s.cand.startup_seconds or 0.0) + s.cand.seconds) * s.cand.ranked_price_usd_per_hour
+
+    decides = (unbilled(gpu) < unbilled(cpu)) != (gpu.cost < cpu.cost)
+    return (" Billing decides it: " if decides else " Billed: ") + "; ".join(parts) + "."
 
 
 def _host_bound_text(g: Candidate) -> str:
@@ -159,7 +223,7 @@ def _named(s: Scored) -> str:
     return f"{s.cand.hardware_label}, {s.cand.provider} {s.cand.instance_type}"
 
 
-def _cpu_vs_gpu_text(v: CpuVsGpu, cpu: Scored, gpu: Scored, objective: str) -> str:
+def _cpu_vs_gpu_text(v: CpuVsGpu, cpu: Scored, gpu: Scored, objective: str, billing: str = "") -> str:
     c, g = v.cpu, v.gpu
     head = (f"{_best('GPU', gpu)} costs {format_ratio(v.price_ratio)} per hour what "
             f"{_best('CPU', cpu, lead=False)} costs and runs the job "
@@ -167,9 +231,10 @@ def _cpu_vs_gpu_text(v: CpuVsGpu, cpu: Scored, gpu: Scored, objective: str) -> s
                f"{format_ratio(max(v.speedup, 1 / v.speedup))} " + ("faster" if v.speedup >= 1 else "slower"))
             + f": on the job alone it is {_cheaper(v.compute_cost_ratio)}.")
     if objective == "cost":
-        whole = (f" With start-up the whole run is {_cheaper(v.total_cost_ratio)} on the GPU "
+        with_what = "With start-up" if not billing else "With start-up, as billed,"
+        whole = (f" {with_what} the whole run is {_cheaper(v.total_cost_ratio)} on the GPU "
                  f"({format_usd(gpu.cost)}, {format_duration(gpu.elapsed)}, against {format_usd(cpu.cost)}, "
-                 f"{format_duration(cpu.elapsed)}).")
+                 f"{format_duration(cpu.elapsed)}).{billing}")
     else:
         ratio = v.total_time_ratio
         whole = (f" With start-up the whole run takes {format_duration(gpu.elapsed)} on the GPU against "
@@ -184,6 +249,8 @@ def _cpu_vs_gpu_text(v: CpuVsGpu, cpu: Scored, gpu: Scored, objective: str) -> s
         at += f" (about {epochs:,.0f} epochs of this job)" if epochs >= 100 else \
             f" (about {epochs:.3g} epochs of this job)"
     starts = f"{format_duration(g.startup_seconds)} on GPU, {format_duration(c.startup_seconds)} on CPU"
+    if (v.break_even_job_seconds < c.seconds) == v.decided_by_startup:  # billing steps: not where it stands
+        return head + whole
     if v.decided_by_startup:
         return head + whole + f" Start-up decides the tier ({starts}{_own_starts(c, g)})" + _per_epoch(v, objective) \
             + f"a {other} wins for jobs over {at}."
