@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from advisor.errors import NoFeasibleCandidateError
@@ -815,3 +817,27 @@ def test_diff_marks_a_side_that_misses_the_constraints_or_is_a_spot_price(capsys
     monkeypatch.setattr(answer, "out", lambda: Console(width=400, soft_wrap=False))  # one line per table row
     answer.diff(d)
     assert "5h35m, $1.33 (misses the deadline; over the budget; spot) │" in capsys.readouterr().out
+
+
+def test_budget_texts_tell_a_budget_from_a_cost_that_prints_alike_and_suggest_a_budget_near_the_cost():
+    """A $0.00428 budget read "no candidate costs $0.0043 or less; the cheapest is ... at $0.0043: --budget 0.01
+    would pass" (2.3x the cost); a $50 budget "($50.00 to spare)", as if the job were free."""
+    from advisor.ranking.reasons import budget_that_passes, usd_apart
+
+    assert usd_apart(0.00428, 0.004281194) == ("$0.004280", "$0.004281")
+    assert usd_apart(50.0, 50.0 - 0.0043) == ("$50.000", "$49.996")
+    assert usd_apart(0.5, 0.25) == ("$0.50", "$0.25")  # apart already: as format_usd writes them
+    assert budget_that_passes(0.004281194) == (0.0043, "0.0043")
+    assert budget_that_passes(0.0043) == (0.0043, "0.0043")
+    assert budget_that_passes(3.5378) == (3.54, "3.54") and budget_that_passes(0.82001) == (0.83, "0.83")
+    a100 = cost(A100, 3000.0, STARTUP_GPU)  # the cheapest: $1.824
+    with pytest.raises(NoFeasibleCandidateError) as info:
+        run(Constraints(budget_usd=round(a100, 2) - 0.001))
+    (v,) = info.value.recommendation.violations
+    assert v.flag == f"--budget {math.ceil(a100 * 100) / 100:.2f}"
+    assert "costs $1.819 or less; the cheapest is 1 x A100-40GB (lambda gpu_1x_a100) at $1.824" in v.message
+    rec = run(Constraints(budget_usd=50.0))
+    assert "within the $50.00 budget ($48.18 to spare)" in rec.chosen.reason
+    rec = run(Constraints(budget_usd=a100))
+    assert "nothing to spare: it costs the whole budget" in rec.chosen.reason
+

@@ -54,6 +54,31 @@ def cost_text(cost: float, ref: float) -> str:
     return f"{format_ratio(r)} the cost"
 
 
+def usd_apart(a: float, b: float) -> tuple[str, str]:
+    """``a`` and ``b`` as ``format_usd`` writes them, or, where that prints two different amounts alike ("$0.0043"
+    and "$0.0043", a $50 budget and its $49.996 to spare), with as many decimals as tell them apart."""
+    fa, fb = format_usd(a), format_usd(b)
+    if fa != fb or a == b:
+        return fa, fb
+    for decimals in range(2, 13):
+        fa, fb = f"${a:,.{decimals}f}", f"${b:,.{decimals}f}"
+        if fa != fb:
+            break
+    return fa, fb
+
+
+def budget_that_passes(cost: float) -> tuple[float, str]:
+    """The budget a cost passes, rounded up as ``format_usd`` writes the cost (cents from $1, two significant
+    digits below: $0.004281 -> 0.0043, not 0.01, 2.3x the cost), and as a flag's value ("0.0043", "3.54")."""
+    if cost >= 1 or cost <= 0:
+        decimals = 2
+    else:
+        decimals = max(2, 1 - math.floor(math.log10(cost)))
+    step = 10.0 ** -decimals
+    would = round(math.ceil(round(cost / step, 6)) * step, decimals)
+    return would, f"{would:.{decimals}f}"
+
+
 def constraint_texts(s: Scored, constraints: Constraints) -> list[str]:
     parts = []
     d, b = constraints.deadline_seconds, constraints.budget_usd
@@ -85,7 +110,9 @@ def chosen_reason(s: Scored, constraints: Constraints, n_feasible: int, n_groups
     if d and s.elapsed <= d:
         parts.append(f"meets the {format_duration(d)} deadline with {format_duration(d - s.elapsed)} to spare")
     if b and s.cost <= b:
-        parts.append(f"within the {format_usd(b)} budget ({format_usd(b - s.cost)} to spare)")
+        budget, spare = usd_apart(b, b - s.cost)
+        parts.append(f"within the {budget} budget (" + (f"{spare} to spare)" if b - s.cost > b * 1e-6 else
+                                                         "nothing to spare: it costs the whole budget)"))
     parts += [p for p in constraint_texts(s, constraints) if p.startswith("at risk")]
     if s.cand.interruptible:
         parts.append("spot price: interruptible, so checkpoint")
@@ -160,17 +187,19 @@ def violations(ranked: list[Scored], constraints: Constraints) -> list[Violation
                    f"{within} is {fastest.label} at {format_duration(fastest.elapsed)}")
         if joint:
             message += (f"; none is within the budget either: the nearest miss, {joint.label}, needs "
-                        f"{format_duration_flag(would)} and {format_usd(math.ceil(joint.cost * 100) / 100)} together")
+                        f"{format_duration_flag(would)} and {format_usd(budget_that_passes(joint.cost)[0])} "
+                        f"together")
         out.append(Violation(constraint="deadline", limit=d, nearest=fastest.elapsed, would_pass=would,
                              flag=f"--deadline {format_duration_flag(would)}", alone=joint is None, message=message))
     if b and all(s.cost > b for s in in_time or ranked):
         cheapest = min(in_time or ranked, key=lambda s: s.cost)
-        would = math.ceil((joint or cheapest).cost * 100) / 100
+        would, flag = budget_that_passes((joint or cheapest).cost)
         within = " within the deadline" if d and in_time else ""
+        budget, nearest = usd_apart(b, cheapest.cost)
         out.append(Violation(
-            constraint="budget", limit=b, nearest=cheapest.cost, would_pass=would, flag=f"--budget {would:.2f}",
-            alone=joint is None, message=f"no candidate{within} costs {format_usd(b)} or less; the cheapest{within} "
-                                         f"is {cheapest.label} at {format_usd(cheapest.cost)}"))
+            constraint="budget", limit=b, nearest=cheapest.cost, would_pass=would, flag=f"--budget {flag}",
+            alone=joint is None, message=f"no candidate{within} costs {budget} or less; the cheapest{within} "
+                                         f"is {cheapest.label} at {nearest}"))
     return out
 
 
