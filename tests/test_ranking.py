@@ -284,6 +284,24 @@ def test_spot_ranking():
     assert any("spot prices" in n for n in rec.notes)
 
 
+def test_a_spot_choice_under_a_deadline_weighs_a_reclaim_against_its_slack():
+    """A spot choice said only "can be taken back at any time, so checkpoint", even with a deadline it could not
+    survive one reclaim under (another start-up plus the lost work), and gave no date for the spot price."""
+    rec = run(Constraints(spot=True, deadline_seconds=10000))  # T4 on spot: 9300 s total, 700 s to spare
+    assert rec.chosen.instance_type == "n1-standard-8+1xT4" and rec.chosen.interruptible
+    (spot,) = [w for w in rec.verdict.warnings if w.startswith("the price is a spot price")]
+    assert spot.startswith("the price is a spot price (undated in the catalog; spot prices move daily)")
+    assert ("against the 2h46m deadline it has 11m40s to spare, and each reclaim costs another 5m00s start-up plus "
+            "the work since the last checkpoint: for one reclaim to fit, checkpoint at least every 6m40s") in spot
+    tight = run(Constraints(spot=True, deadline_seconds=9500))  # 200 s to spare, less than a start-up
+    assert any(w.endswith("one reclaim would miss the deadline (on demand it cannot be taken back)")
+               for w in tight.verdict.warnings)
+    dated = T4.model_copy(update={"snapshot_date": "2026-05-20"})
+    rec = run(Constraints(spot=True), offers=[CPU, A100, A100X8, dated])
+    assert "the price is a spot price (as of 2026-05-20; spot prices move daily): the instance can be taken back " \
+           "at any time, so checkpoint" in rec.verdict.warnings
+
+
 def test_offers_without_estimate_are_skipped_with_the_reason_and_fix():
     from advisor.errors import PredictionError
 

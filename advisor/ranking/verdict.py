@@ -336,12 +336,29 @@ def _warnings(chosen: Scored | None, ranked: Sequence[Scored], constraints: Cons
             out.append(f"{c.provider} {c.instance_type} is a marketplace listing: the host and region vary, and the "
                        f"price is the cheapest listing when the catalog was made" + _cloud_alternative(ranked))
         if c.interruptible:
-            out.append("the price is a spot price: the instance can be taken back at any time, so checkpoint")
+            out.append(_spot_warning(chosen, constraints))
         if chosen.offer.suspect_price:
             out.append(f"{c.provider} {c.instance_type}: its price is flagged as suspect in the catalog "
                        f"(pricing/README.md)")
     out += [n for n in notes if n.startswith("probe:")]
     return out
+
+
+def _spot_warning(chosen: Scored, constraints: Constraints) -> str:
+    """The spot choice's risk: it can be taken back, its price's date, and under a deadline what one reclaim costs
+    (another start-up plus the work since the last checkpoint) against the time it has to spare."""
+    c, date = chosen.cand, chosen.offer.snapshot_date
+    text = (f"the price is a spot price ({'as of ' + str(date) if date else 'undated in the catalog'}; spot prices "
+            f"move daily): the instance can be taken back at any time, so checkpoint")
+    d = constraints.deadline_seconds
+    if not d:
+        return text
+    slack, restart = max(d - chosen.elapsed, 0.0), c.startup_seconds or 0.0
+    text += (f"; against the {format_duration(d)} deadline it has {format_duration(slack)} to spare, and each "
+             f"reclaim costs another {format_duration(restart)} start-up plus the work since the last checkpoint")
+    if slack <= restart:
+        return text + ": one reclaim would miss the deadline (on demand it cannot be taken back)"
+    return text + f": for one reclaim to fit, checkpoint at least every {format_duration(slack - restart)}"
 
 
 def _cloud_alternative(ranked: Sequence[Scored]) -> str:
