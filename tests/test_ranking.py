@@ -302,6 +302,17 @@ def test_a_spot_choice_under_a_deadline_weighs_a_reclaim_against_its_slack():
            "at any time, so checkpoint" in rec.verdict.warnings
 
 
+def test_under_spot_best_value_and_cpu_vs_gpu_say_their_costs_are_spot_costs():
+    spot = [o.model_copy(update={"spot_price_usd_per_hour": p}) for o, p in
+            zip((CPU, A100, A100X8, T4), (0.3, 0.8, 6.0, 0.3), strict=True)]
+    rec = run(Constraints(spot=True), offers=spot)
+    assert rec.chosen.instance_type == "gpu_1x_a100" and rec.best_value.candidate.interruptible
+    assert rec.best_value.text.endswith("(lambda gpu_8x_a100): 13m20s total, $1.33 at its spot price")
+    text = rec.verdict.cpu_vs_gpu.text
+    assert "($0.73 at its spot price, 55m00s, against $1.68 at its spot price, 5h35m)" in text
+    assert "spot" not in run().best_value.text and "spot" not in run().verdict.cpu_vs_gpu.text
+
+
 def test_offers_without_estimate_are_skipped_with_the_reason_and_fix():
     from advisor.errors import PredictionError
 

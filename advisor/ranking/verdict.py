@@ -70,13 +70,18 @@ def best_value(ranked: Sequence[Scored], chosen: Scored | None, objective: str) 
     pct = extra / chosen.cost * 100 if chosen.cost > 0 else math.inf
     saved = chosen.elapsed - knee.elapsed
     share = f"{abs(pct):.0f}%" if abs(pct) < 100 else f"{format_ratio(knee.cost / chosen.cost)} the cost"
-    figures = f"{knee.label}: {format_duration(knee.elapsed)} total, {format_usd(knee.cost)}"
+    figures = f"{knee.label}: {format_duration(knee.elapsed)} total, {format_usd(knee.cost)}{_spot(knee)}"
     if objective == "cost":
         text = f"{format_usd_delta(extra)} ({share}) finishes {format_duration(saved)} sooner on {figures}"
     else:
         text = f"{format_usd_delta(extra)} ({share}) if {format_duration(-saved)} later is fine, on {figures}"
     return BestValue(candidate=knee.cand, extra_cost_usd=extra, extra_cost_pct=pct, seconds_saved=saved,
                      text=text)
+
+
+def _spot(s: Scored) -> str:
+    """" at its spot price" where the cost quoted is a spot one (``--spot``), else ""."""
+    return " at its spot price" if s.cand.interruptible else ""
 
 
 # ------------------------------------------------------------------------------------------ CPU vs GPU
@@ -233,8 +238,8 @@ def _cpu_vs_gpu_text(v: CpuVsGpu, cpu: Scored, gpu: Scored, objective: str, bill
     if objective == "cost":
         with_what = "With start-up" if not billing else "With start-up, as billed,"
         whole = (f" {with_what} the whole run is {_cheaper(v.total_cost_ratio)} on the GPU "
-                 f"({format_usd(gpu.cost)}, {format_duration(gpu.elapsed)}, against {format_usd(cpu.cost)}, "
-                 f"{format_duration(cpu.elapsed)}).{billing}")
+                 f"({format_usd(gpu.cost)}{_spot(gpu)}, {format_duration(gpu.elapsed)}, against "
+                 f"{format_usd(cpu.cost)}{_spot(cpu)}, {format_duration(cpu.elapsed)}).{billing}")
     else:
         ratio = v.total_time_ratio
         whole = (f" With start-up the whole run takes {format_duration(gpu.elapsed)} on the GPU against "
