@@ -313,6 +313,21 @@ def test_under_spot_best_value_and_cpu_vs_gpu_say_their_costs_are_spot_costs():
     assert "spot" not in run().best_value.text and "spot" not in run().verdict.cpu_vs_gpu.text
 
 
+def test_infeasible_names_the_cheaper_of_a_near_tie_as_the_fastest_and_nearest():
+    """An 8 x H200 0.14 s sooner than an 8 x H100 at 39% more was named "the fastest" and listed first among
+    the nearest misses: within 2% (--objective time's band) the cheaper one is named, and the other said."""
+    dear = offer("lambda", "gpu_8x_h100", 22.0, gpu="A100-80GB", count=8, gpu_memory=80)
+    ests = {**estimates(), key(dear): estimate(offer_target(dear, no_lookup), 499.9)}
+    with pytest.raises(NoFeasibleCandidateError) as info:
+        run(Constraints(deadline_seconds=600), ests, offers=[*OFFERS, dear])
+    (v,) = info.value.recommendation.violations
+    assert "the fastest is 8 x A100-40GB (lambda gpu_8x_a100) at 13m20s (8 x A100-80GB (lambda gpu_8x_h100) is " \
+           "0.1s sooner, a near-tie within 2%, for $4.89 against $3.54)" in v.message
+    assert v.nearest == pytest.approx(800.0)
+    assert [c.instance_type for c in info.value.nearest][:2] == ["gpu_8x_a100", "gpu_8x_h100"]
+    assert str(info.value).index("gpu_8x_a100") < str(info.value).index("gpu_8x_h100")
+
+
 def test_offers_without_estimate_are_skipped_with_the_reason_and_fix():
     from advisor.errors import PredictionError
 
