@@ -25,7 +25,7 @@ from advisor.schemas import Constraints, Estimate, JobSpec, Profile, Recommendat
 from advisor.settings import Settings
 from advisor.sources import is_saved_profile as _is_saved_profile  # the Client's too
 from advisor.sources import job_for, probe_budget
-from advisor.units import parse_actual_seconds, parse_duration_seconds, parse_names, parse_usd
+from advisor.units import parse_actual_seconds, parse_deadline_seconds, parse_names, parse_usd
 from advisor.workload.job import JobSettings, check_job_values, normalize_precision, positive_int
 from advisor.workload.settings import declared_precision, job_settings, probe_batch_size, probe_threads
 
@@ -342,7 +342,7 @@ def predict(
 
 def _constraints(objective: str, deadline: str | float | None, budget: str | float | None,
                  providers: str | Sequence[str] | None, regions: str | Sequence[str] | None, spot: bool,
-                 top: int, precision: str | None) -> Constraints:
+                 top: int, precision: str | None, startup_seconds: float = 0.0) -> Constraints:
     if objective not in ("cost", "time"):
         raise ConfigError(f"Unknown objective {objective!r}.{did_you_mean(str(objective), ['cost', 'time'])}",
                           hint="Fix: use --objective cost or --objective time.")
@@ -350,7 +350,7 @@ def _constraints(objective: str, deadline: str | float | None, budget: str | flo
         raise ConfigError(f"--top must be a whole number, 1 or more, got {top!r}.", hint="Fix: e.g. --top 10.")
     check_precision(precision)
     return Constraints(
-        objective=objective, deadline_seconds=parse_duration_seconds(deadline, what="deadline"),
+        objective=objective, deadline_seconds=parse_deadline_seconds(deadline, startup_seconds=startup_seconds),
         budget_usd=parse_usd(budget), providers=parse_names(providers, "--providers"),
         regions=parse_names(regions, "--regions"), spot=spot, top=positive_int(top), precision=precision,
     )
@@ -435,7 +435,8 @@ def recommend(
                              precision=precision, compile=compile, grad_accum_steps=grad_accum_steps,
                              eval_every=eval_every, eval_steps=eval_steps)
     precision = steps.precision
-    constraints = _constraints(objective, deadline, budget, providers, regions, spot, top, precision)
+    constraints = _constraints(objective, deadline, budget, providers, regions, spot, top, precision,
+                               min(settings.startup_seconds_cpu, settings.startup_seconds_gpu))
     files = [*(Path(p) for p in settings.pricing_files), *pricing_paths(pricing_files)]
     catalog, offers, keyed = offers_for(files, contexts, constraints.providers, constraints.regions)
     notes: list[str] = []

@@ -21,6 +21,9 @@ _SECONDS_PER_UNIT = {"d": 86400.0, "h": 3600.0, "m": 60.0, "min": 60.0, "s": 1.0
 # "2d12" is 2d12h, "5m30" is 5m30s.
 _NEXT_SMALLER_UNIT = {"d": "h", "h": "m", "m": "s", "min": "s"}
 _DURATION_HINT = "Fix: write it like 6h, 90m, 1h30m (or 1h30), 2d or a number of seconds."
+_SCIENTIFIC = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)e[+-]?\d+")
+_BARE_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*", re.IGNORECASE)
+MAX_DEADLINE_SECONDS = 10 * 365.25 * 86400  # ten years: past it a deadline is a typo, not a plan
 
 
 def _number(value: int | float) -> float:
@@ -45,8 +48,29 @@ def parse_duration_seconds(value: str | float | int | None, *, what: str = "dura
     return seconds
 
 
+def parse_deadline_seconds(value: str | float | int | None, *, startup_seconds: float = 0.0) -> float | None:
+    """A deadline as ``parse_duration_seconds`` reads it, up to ten years. A number without a unit is seconds;
+    given as text ("90") and shorter than ``startup_seconds`` (the shortest start-up of any instance), it is
+    refused: nothing could meet it, and "90" meant as minutes is the likelier reading."""
+    seconds = parse_duration_seconds(value, what="deadline")
+    if seconds is None:
+        return None
+    if seconds > MAX_DEADLINE_SECONDS:
+        raise ConfigError(f"The deadline {value!r} is more than 10 years ({format_duration(seconds)}), beyond any "
+                          f"training job.", hint="Fix: e.g. --deadline 6h or 3d, or leave it out for none.")
+    if isinstance(value, str) and _BARE_NUMBER.fullmatch(value) and seconds < startup_seconds:
+        v = value.strip()
+        raise ConfigError(f"The deadline {v!r} has no unit, so it reads as {format_duration(seconds)}: shorter than "
+                          f"any instance's start-up ({format_duration(startup_seconds)}), so nothing could meet it.",
+                          hint=f"Fix: give the unit: --deadline {v}m (minutes), {v}h (hours), or {v}s if you do "
+                               f"mean seconds.")
+    return seconds
+
+
 def _duration_text_seconds(value: str, what: str) -> float:
     text = value.strip().lower().replace(" ", "")
+    if _SCIENTIFIC.fullmatch(text):  # "1e3": a number of seconds, as the hint says
+        return float(text)
     pos, seconds, previous = 0, 0.0, None
     while pos < len(text):
         m = _DURATION_PART.match(text, pos)

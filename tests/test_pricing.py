@@ -391,6 +391,21 @@ def test_cli_max_price_must_be_a_finite_non_negative_number(value):
     assert "--max-price must be a finite number" in result.output and "Traceback" not in result.output
 
 
+def test_cli_max_price_takes_dollars_as_budget_does():
+    import json
+
+    from typer.testing import CliRunner
+
+    from advisor.cli.app import build_app
+
+    for value in ("$3", "3usd", "3"):
+        result = CliRunner().invoke(build_app(), ["pricing", "list", "--max-price", value, "--json"])
+        assert result.exit_code == 0, result.output
+        offers = json.loads(result.stdout)["offers"]
+        assert offers and max(o["price_usd_per_hour"] for o in offers) <= 3
+    assert CliRunner().invoke(build_app(), ["pricing", "list", "--max-price", "0", "--json"]).exit_code == 0
+
+
 def test_filters_that_leave_no_offer_are_a_users_error_before_any_probe(tmp_path):
     """Each name exists but not together (aws has no region eastus): exit 1 with aws's regions, not exit 3 (the
     infeasible job's), and no probe of the workload (whose build would fail here if it ran)."""

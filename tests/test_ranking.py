@@ -149,7 +149,7 @@ def test_deadline_at_risk_is_flagged():
     assert rec.chosen.meets_constraints  # ranked on the point estimate
     assert rec.status == "at_risk"
     assert "at risk" not in rec.verdict.why and rec.verdict.why.startswith(
-        "the cheapest of 1 candidates meeting the constraints")  # one kind of machine: no "(1 kinds" aside
+        "the only candidate meeting the constraints")  # not "the cheapest of 1 candidates"
     assert rec.verdict.warnings == ["at risk: at the slow end of its estimate it misses the 30m00s deadline by 3m00s",
                                     "no candidate meets the constraints at the slow end of its estimate"]
     assert rec.safe_choice is None
@@ -884,4 +884,14 @@ def test_budget_texts_tell_a_budget_from_a_cost_that_prints_alike_and_suggest_a_
     assert "within the $50.00 budget ($48.18 to spare)" in rec.chosen.reason
     rec = run(Constraints(budget_usd=a100))
     assert "nothing to spare: it costs the whole budget" in rec.chosen.reason
+
+
+def test_a_deadline_past_two_days_and_its_spare_read_in_one_format():
+    from advisor.ranking.reasons import durations_alike
+
+    assert durations_alike(172800, 172800 - 240) == ("48h00m", "47h56m")  # not "2d00h ... 47h56m"
+    assert durations_alike(172800, 90000 + 86400) == ("2d00h", "2d01h")
+    assert durations_alike(1800, 1000) == ("30m00s", "16m40s")
+    rec = run(Constraints(deadline_seconds=172800))
+    assert "meets the 48h00m deadline with 47h05m to spare" in rec.chosen.reason  # 1 x A100: 55m00s total
 

@@ -12,6 +12,7 @@ from advisor.units import (
     format_usd,
     format_usd_delta,
     is_finite,
+    parse_deadline_seconds,
     parse_duration_seconds,
     parse_names,
     parse_since,
@@ -34,6 +35,22 @@ def test_parse_duration_rejects(bad):
     with pytest.raises(ConfigError) as info:
         parse_duration_seconds(bad)
     assert "Fix" in str(info.value)
+
+
+def test_a_deadline_in_e_notation_is_seconds_an_absurd_one_or_a_bare_number_under_any_start_up_is_refused():
+    assert parse_duration_seconds("1e3") == 1000 and parse_deadline_seconds("1.5E3") == 1500
+    with pytest.raises(ConfigError) as info:
+        parse_deadline_seconds("99999999999999999999d")
+    assert "more than 10 years" in info.value.message and "--deadline 6h" in info.value.hint
+    with pytest.raises(ConfigError) as info:  # "90" under a 2-minute start-up: 90 minutes was meant
+        parse_deadline_seconds("90", startup_seconds=120)
+    assert info.value.message == ("The deadline '90' has no unit, so it reads as 1m30s: shorter than any "
+                                  "instance's start-up (2m00s), so nothing could meet it.")
+    assert info.value.hint == ("Fix: give the unit: --deadline 90m (minutes), 90h (hours), or 90s if you do mean "
+                               "seconds.")
+    assert parse_deadline_seconds("90s", startup_seconds=120) == 90  # a unit: as given
+    assert parse_deadline_seconds("900", startup_seconds=120) == 900
+    assert parse_deadline_seconds(90, startup_seconds=120) == 90  # a number from the API is seconds, as documented
 
 
 def test_parse_usd_and_names():

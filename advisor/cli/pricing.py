@@ -18,7 +18,8 @@ app = typer.Typer(help="The hourly-rate catalog (on-demand and spot).", no_args_
 def list_offers(
     provider: Annotated[str | None, typer.Option("--provider", help="e.g. aws or aws,gcp.")] = None,
     gpu: Annotated[str | None, typer.Option("--gpu", help="GPU model, e.g. H100; 'none' for CPU only.")] = None,
-    max_price: Annotated[float | None, typer.Option("--max-price", help="Max on-demand $/hour.")] = None,
+    max_price: Annotated[str | None, typer.Option("--max-price", help="Max on-demand $/hour, e.g. 3 or $3.")
+                         ] = None,
     region: Annotated[str | None, typer.Option("--region")] = None,
     pricing: Annotated[list[Path] | None, typer.Option("--pricing", help="Extra/overriding rates CSV.")] = None,
     json_out: Annotated[bool, typer.Option("--json")] = False,
@@ -28,12 +29,18 @@ def list_offers(
     from advisor.cli import render
     from advisor.errors import ConfigError
     from advisor.settings import Settings
-    from advisor.units import parse_names
+    from advisor.units import parse_names, parse_usd
 
-    # typer reads "nan" and "inf" as floats; a NaN bound would silently match nothing.
+    # "$3" and "3usd" as --budget takes them; "nan" and "inf" refused (a NaN bound would silently match nothing).
+    given = max_price
+    try:
+        max_price = None if given is None else 0.0 if given.strip().lstrip("$") in ("0", "0.0") \
+            else parse_usd(given, what="--max-price")
+    except ConfigError:
+        max_price = math.nan
     if max_price is not None and not (math.isfinite(max_price) and max_price >= 0):
-        raise ConfigError(f"--max-price must be a finite number of US$ per hour, 0 or more; got {max_price!r}.",
-                          hint="Fix: e.g. --max-price 5.")
+        raise ConfigError(f"--max-price must be a finite number of US$ per hour, 0 or more; got {given!r}.",
+                          hint="Fix: e.g. --max-price 5 or --max-price '$5'.")
     settings = Settings.from_env()
     catalog = catalog_mod.load_catalog([*settings.pricing_files, *(pricing or [])])
     cpu_only = gpu is not None and gpu.lower() in ("none", "cpu")

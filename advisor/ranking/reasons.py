@@ -54,6 +54,16 @@ def cost_text(cost: float, ref: float) -> str:
     return f"{format_ratio(r)} the cost"
 
 
+def durations_alike(longer: float, shorter: float) -> tuple[str, str]:
+    """Two durations in one format where ``format_duration`` would switch between them at two days ("the 2d00h
+    deadline with 47h56m to spare"): the longer in hours and minutes then, "48h00m"."""
+    a, b = format_duration(longer), format_duration(shorter)
+    if longer >= 48 * 3600 > shorter >= 3600 and longer < 730 * 86400:
+        hours, minutes = divmod(round(longer / 60), 60)
+        a = f"{hours}h{minutes:02d}m"
+    return a, b
+
+
 def usd_apart(a: float, b: float) -> tuple[str, str]:
     """``a`` and ``b`` as ``format_usd`` writes them, or, where that prints two different amounts alike ("$0.0043"
     and "$0.0043", a $50 budget and its $49.996 to spare), with as many decimals as tell them apart."""
@@ -102,13 +112,15 @@ def chosen_reason(s: Scored, constraints: Constraints, n_feasible: int, n_groups
     what = "cheapest" if constraints.objective == "cost" else "fastest"
     limited = constraints.deadline_seconds or constraints.budget_usd
     kinds = f" ({n_groups} kinds of machine)" if n_groups > 1 else ""
-    parts = [f"the {what} of {n_feasible} candidates{kinds}" + (" meeting the constraints" if limited else "")]
+    parts = [(f"the {what} of {n_feasible} candidates{kinds}" if n_feasible > 1 else "the only candidate")
+             + (" meeting the constraints" if limited else "")]
     if constraints.objective == "time" and fastest is not s:
         parts[0] += (f"; {fastest.label} is {format_duration(s.elapsed - fastest.elapsed)} faster, a near-tie "
                      f"(within 2%), for {format_usd(fastest.cost)}")
     d, b = constraints.deadline_seconds, constraints.budget_usd
     if d and s.elapsed <= d:
-        parts.append(f"meets the {format_duration(d)} deadline with {format_duration(d - s.elapsed)} to spare")
+        deadline, spare = durations_alike(d, d - s.elapsed)
+        parts.append(f"meets the {deadline} deadline with {spare} to spare")
     if b and s.cost <= b:
         budget, spare = usd_apart(b, b - s.cost)
         parts.append(f"within the {budget} budget (" + (f"{spare} to spare)" if b - s.cost > b * 1e-6 else
