@@ -455,7 +455,7 @@ def recommend(
             dataset_size=job.dataset_size, epochs=job.epochs, batch_size=job.batch_size,
             startup_seconds_cpu=settings.startup_seconds_cpu, startup_seconds_gpu=settings.startup_seconds_gpu,
             what_ifs=what_ifs(prof, job, precision, price, fitted, contexts),
-            pricing_snapshot=catalog.snapshot(), notes=[*_profile_notes(prof, fitted), *steps.notes, *notes],
+            pricing_snapshot=catalog.snapshot(offers), notes=[*_profile_notes(prof, fitted), *steps.notes, *notes],
             measured_devices=prof.timed_devices(), here=here,
             host=prof.host.hostname if prof.host is not None else None,
             process_start_seconds=prof.host.process_start_seconds if prof.host is not None else None)

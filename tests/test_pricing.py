@@ -138,10 +138,13 @@ def test_a_user_spot_price_is_no_longer_the_undated_one(tmp_path):
 
 
 def test_snapshot_names_dates_and_sources_per_provider():
-    snap = load_catalog().snapshot()
+    catalog = load_catalog()
+    snap = catalog.snapshot()
     assert snap["dates"]["gcp"] == "2026-05-20"
     assert snap["dates"]["aws"].startswith("2026-01-21") and "undated" in snap["dates"]["aws"]
     assert snap["dates"]["e2e"] == "undated"
+    mine = catalog.snapshot(catalog.filter(providers=["gcp", "e2e"]))  # the offers a ranking was given
+    assert set(mine["dates"]) == set(mine["sources"]) == {"gcp", "e2e"} and mine["dates"]["gcp"] == snap["dates"]["gcp"]
     assert any("skypilot-catalog" in s for s in snap["sources"]["aws"])
 
 

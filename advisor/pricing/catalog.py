@@ -48,9 +48,11 @@ class Catalog:
         """Regions as listed in the rows, sorted."""
         return sorted({o.region for o in self.offers})
 
-    def snapshot(self) -> dict:
-        """What a recommendation records about the prices it used."""
-        return {"dates": dict(self.dates), "sources": {k: list(v) for k, v in self.sources.items()},
+    def snapshot(self, offers: Sequence[Offer] | None = None) -> dict:
+        """What a recommendation records about the prices it used: with ``offers`` (those a ranking was given,
+        after --providers and --region), the dates and sources of their providers and rows only."""
+        dates, sources = (self.dates, self.sources) if offers is None else _provenance(offers)
+        return {"dates": dict(dates), "sources": {k: list(v) for k, v in sources.items()},
                 "files": list(self.files), "flags": list(self.flags), "excluded": list(self.excluded)}
 
     def filter(self, providers: Iterable[str] | None = None, regions: Iterable[str] | None = None,

@@ -360,3 +360,13 @@ def test_pricing_list_writes_money_one_way(app):
     text = run(app, "pricing", "list", "--provider", "aws", "--gpu", "none").output
     rates = re.findall(r"│\s+(\$[\d.,]+)\s+│", text)
     assert rates and all(re.fullmatch(r"\$\d[\d,]*\.\d{2,4}", r) for r in rates), rates[:5]
+
+
+def test_prices_as_of_names_only_the_providers_in_play(app):
+    """`--providers e2e` still ended with every provider's date (aws, azure, gcp, lambda, vast ...)."""
+    data = as_json(run(app, *BASE, "--providers", "e2e,gcp", "--json"))
+    assert set(data["pricing_snapshot"]["dates"]) == {"e2e", "gcp"}
+    assert set(data["pricing_snapshot"]["sources"]) == {"e2e", "gcp"}
+    text = run(app, *BASE, "--providers", "e2e,gcp").stdout
+    (line,) = [x for x in text.splitlines() if x.startswith("prices as of: ")]
+    assert "aws" not in line and "vast" not in line and "e2e" in line and "gcp" in line
