@@ -208,7 +208,7 @@ def violations(ranked: list[Scored], constraints: Constraints) -> list[Violation
             message += (f"; none is within the budget either: the nearest miss, {joint.label}, needs "
                         f"{format_duration_flag(would)} and {format_usd(budget_that_passes(joint.cost)[0])} "
                         f"together")
-        out.append(Violation(constraint="deadline", limit=d, nearest=fastest.elapsed, would_pass=would,
+        out.append(Violation(constraint="deadline", limit=d, nearest=quickest.elapsed, would_pass=would,
                              flag=f"--deadline {format_duration_flag(would)}", alone=joint is None, message=message))
     if b and all(s.cost > b for s in in_time or ranked):
         cheapest = min(in_time or ranked, key=lambda s: s.cost)

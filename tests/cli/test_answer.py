@@ -99,7 +99,9 @@ def test_a_deadline_is_checked_against_the_total(app):
     assert data["status"] == "infeasible" and data["chosen"] is None
     (v,) = data["violations"]
     assert (v["constraint"], v["limit"]) == ("deadline", 5)
-    assert v["nearest"] == pytest.approx(fastest) and v["would_pass"] == math.ceil(fastest / 60) * 60
+    # would_pass lets the named one pass: the cheapest within 2% of the fastest (a near-tie)
+    assert v["nearest"] == pytest.approx(fastest)
+    assert math.ceil(fastest / 60) * 60 <= v["would_pass"] <= math.ceil(fastest * 1.02 / 60) * 60
     assert v["flag"] == f"--deadline {format_duration_flag(v['would_pass'])}"
     assert any("leaves little or no time after start-up" in w for w in data["verdict"]["warnings"])
     for c in data["candidates"][:3]:
