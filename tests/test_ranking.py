@@ -895,3 +895,16 @@ def test_a_deadline_past_two_days_and_its_spare_read_in_one_format():
     rec = run(Constraints(deadline_seconds=172800))
     assert "meets the 48h00m deadline with 47h05m to spare" in rec.chosen.reason  # 1 x A100: 55m00s total
 
+
+def test_a_cost_billed_for_more_than_the_run_says_the_billed_time():
+    """e2e bills whole hours: "$2.80" for a 5m18s run at $2.80/h could not be checked from what was shown."""
+    hourly = A100.model_copy(update={"provider": "e2e", "instance_type": "A100-x1", "billing": "per_hour",
+                                     "min_billed_seconds": 0, "price_usd_per_hour": 1.0})
+    rec = run(offers=[CPU, hourly, A100X8, T4])  # 1 x A100: 3300 s, billed as 3600 s, $1.00
+    assert rec.chosen.instance_type == "A100-x1" and rec.chosen.billed_seconds == 3600
+    assert rec.verdict.recommendation.endswith("$1.00 (billed as 1h00m: e2e bills whole hours)")
+    assert ("e2e bills whole hours: the listed A100-x1's 55m00s run is billed as 1h00m; the cost is the billed "
+            "time x the hourly rate") in rec.notes
+    plain = run()
+    assert "billed as" not in plain.verdict.recommendation and not any("billed as" in n for n in plain.notes)
+

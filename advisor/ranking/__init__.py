@@ -148,6 +148,7 @@ def _notes(listed: list[Scored], constraints: Constraints, scored: list[Scored])
         with_spot = sum(1 for s in scored if s.cand.interruptible)
         notes.append(f"ranked on spot prices where offered ({with_spot} of {len(scored)} candidates, "
                      f"interruptible); the others on on-demand prices")
+    notes += _verdict.billed_notes(listed)
     for s in listed:
         if s.offer.suspect_price:
             notes.append(f"{s.cand.provider} {s.cand.instance_type}: its price is flagged as suspect in the "

@@ -171,15 +171,32 @@ def _billed_flip(gap, grown: float | None, gpu_far: bool) -> float | None:
     return hi
 
 
+def billed_over(c: Candidate) -> bool:
+    """True where the billed time exceeds the run (start-up + job) by more than 2% and a second: a minimum or
+    an hourly or per-minute rounding that a cost cannot be checked without."""
+    return c.billed_seconds > ((c.startup_seconds or 0.0) + c.seconds) * 1.02 + 1
+
+
+def billed_notes(listed: Sequence[Scored]) -> list[str]:
+    """One note per provider whose listed rows are billed for more than they run: "e2e bills whole hours: the
+    listed A100-80GB-x1's 5m18s run is billed as 1h00m (and 3 more of its listed rows are rounded up)"."""
+    notes = []
+    for provider in dict.fromkeys(s.cand.provider for s in listed if billed_over(s.cand)):
+        mine = [s for s in listed if s.cand.provider == provider and billed_over(s.cand)]
+        first = mine[0]
+        n = len(mine) - 1
+        more = f" (and {n} more of its listed rows {'is' if n == 1 else 'are'} rounded up)" if n else ""
+        notes.append(f"{provider} {billing_text(first.offer)}: the listed {first.cand.instance_type}'s "
+                     f"{format_duration(first.elapsed)} run is billed as {format_duration(first.cand.billed_seconds)}"
+                     f"{more}; the cost is the billed time x the hourly rate")
+    return notes
+
+
 def _billing_note(cpu: Scored, gpu: Scored) -> str:
     """" Billing decides it: gcp bills per second, at least 60 s, so the CPU's 2.4s run is billed as 1m00s (the
     GPU's as run)." where rounding or a minimum picks the other tier than the unrounded costs would; a shorter
     note where it only moves a cost by more than 2%; "" where neither."""
-    def rounded(s: Scored) -> bool:
-        run = (s.cand.startup_seconds or 0.0) + s.cand.seconds
-        return s.cand.billed_seconds > run * 1.02 + 1
-
-    sides = [(t, s) for t, s in (("CPU", cpu), ("GPU", gpu)) if rounded(s)]
+    sides = [(t, s) for t, s in (("CPU", cpu), ("GPU", gpu)) if billed_over(s.cand)]
     if not sides:
         return ""
     parts = [f"{s.cand.provider} {billing_text(s.offer)}, so the {t}'s "
@@ -391,6 +408,8 @@ def build_verdict(chosen: Scored | None, ranked: Sequence[Scored], best: BestVal
     c = chosen.cand
     where = f"{c.hardware_label}, {c.region}" + (", marketplace listing" if c.marketplace else "")
     price = " at the spot price" if c.interruptible else ""
+    if billed_over(c):  # e2e's whole hours: $2.80 for 5m18s cannot be checked against the rate without it
+        price += f" (billed as {format_duration(c.billed_seconds)}: {c.provider} {billing_text(chosen.offer)})"
     return Verdict(
         recommendation=(f"Rent {c.provider} {c.instance_type} ({where}): {format_duration(chosen.elapsed)} total "
                         f"({format_duration(c.seconds)} job + {format_duration(c.startup_seconds)} start-up), "
