@@ -348,9 +348,11 @@ def accumulated_data_parallel(step_seconds_per_gpu: float, optimizer_seconds_per
     nodes = kwargs.setdefault("nodes", nodes_for(spec, gpu_count))
     dp = data_parallel(step_seconds_per_gpu, gradient_bytes, gpu_count, spec, **kwargs)
     if nodes > 1:
-        dp.notes.insert(0, f"{gpu_count} x {spec.name} {MORE_THAN_ONE_MACHINE} ({gpus_per_node(spec)}): priced as "
+        # "timed", not "priced": no offer rents several machines as one, so no cost comes with this time
+        dp.notes.insert(0, f"{gpu_count} x {spec.name} {MORE_THAN_ONE_MACHINE} ({gpus_per_node(spec)}): timed as "
                            f"{nodes} machines of {gpu_count // nodes}, the gradients' all-reduce crossing the network "
-                           "between them.")
+                           f"between them; no single offer holds them, so none is priced (renting {nodes} of the "
+                           f"{gpu_count // nodes}-GPU machines costs {nodes}x one's hourly rate).")
     return dp, accumulated_step(step_seconds_per_gpu, optimizer_seconds_per_gpu, accum, dp.step_seconds)
 
 

@@ -244,7 +244,9 @@ def test_more_gpus_than_one_machine_holds_are_priced_over_the_network_between_ma
     assert (one_machine.nodes, one_machine.link) == (1, "nvlink")
     assert (two.nodes, two.link) == (2, "network")
     assert two.scaling_efficiency < 0.5 * one_machine.scaling_efficiency
-    assert two.notes[0].startswith("16 x H100-SXM are more than one machine holds (8): priced as 2 machines of 8")
+    assert two.notes[0].startswith("16 x H100-SXM are more than one machine holds (8): timed as 2 machines of 8")
+    assert two.notes[0].endswith("no single offer holds them, so none is priced (renting 2 of the 8-GPU machines "
+                                 "costs 2x one's hourly rate).")
     from advisor.predictor.caveats import caveats
     assert caveats(two.notes)[0] == two.notes[0]  # printed under a --gpus table row and for recommend's choice
     assert any("12.5 GB/s each (100 Gbit/s" in n for n in two.notes)
