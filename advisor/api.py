@@ -8,6 +8,7 @@ Every function returns the pydantic object that the CLI prints with ``--json``; 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -342,7 +343,7 @@ def predict(
 
 def _constraints(objective: str, deadline: str | float | None, budget: str | float | None,
                  providers: str | Sequence[str] | None, regions: str | Sequence[str] | None, spot: bool,
-                 top: int, precision: str | None, startup_seconds: float = 0.0) -> Constraints:
+                 top: int, precision: str | None, settings: Settings) -> Constraints:
     if objective not in ("cost", "time"):
         raise ConfigError(f"Unknown objective {objective!r}.{did_you_mean(str(objective), ['cost', 'time'])}",
                           hint="Fix: use --objective cost or --objective time.")
@@ -350,7 +351,8 @@ def _constraints(objective: str, deadline: str | float | None, budget: str | flo
         raise ConfigError(f"--top must be a whole number, 1 or more, got {top!r}.", hint="Fix: e.g. --top 10.")
     check_precision(precision)
     return Constraints(
-        objective=objective, deadline_seconds=parse_deadline_seconds(deadline, startup_seconds=startup_seconds),
+        objective=objective, deadline_seconds=parse_deadline_seconds(
+            deadline, startup_seconds=min(settings.startup_seconds_cpu, settings.startup_seconds_gpu)),
         budget_usd=parse_usd(budget), providers=parse_names(providers, "--providers"),
         regions=parse_names(regions, "--regions"), spot=spot, top=positive_int(top), precision=precision,
     )
@@ -435,8 +437,7 @@ def recommend(
                              precision=precision, compile=compile, grad_accum_steps=grad_accum_steps,
                              eval_every=eval_every, eval_steps=eval_steps)
     precision = steps.precision
-    constraints = _constraints(objective, deadline, budget, providers, regions, spot, top, precision,
-                               min(settings.startup_seconds_cpu, settings.startup_seconds_gpu))
+    constraints = _constraints(objective, deadline, budget, providers, regions, spot, top, precision, settings)
     files = [*(Path(p) for p in settings.pricing_files), *pricing_paths(pricing_files)]
     catalog, offers, keyed = offers_for(files, contexts, constraints.providers, constraints.regions)
     notes: list[str] = []
@@ -458,7 +459,8 @@ def recommend(
             pricing_snapshot=catalog.snapshot(offers), notes=[*_profile_notes(prof, fitted), *steps.notes, *notes],
             measured_devices=prof.timed_devices(), here=here,
             host=prof.host.hostname if prof.host is not None else None,
-            process_start_seconds=prof.host.process_start_seconds if prof.host is not None else None)
+            process_start_seconds=prof.host.process_start_seconds if prof.host is not None else None,
+            today=date.today())
         rec.notes.extend(estimate_caveats(rec, priced, here) + eager_memory(rec, job))
         return _finish(rec, prof, job, price.context, hist if save else None, before_save)
 

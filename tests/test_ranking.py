@@ -908,3 +908,21 @@ def test_a_cost_billed_for_more_than_the_run_says_the_billed_time():
     plain = run()
     assert "billed as" not in plain.verdict.recommendation and not any("billed as" in n for n in plain.notes)
 
+
+
+def test_a_chosen_price_older_than_the_staleness_limit_is_warned_about():
+    """The catalog's prices were 7-10 months old on the machine's date, and nothing said so."""
+    from datetime import date
+
+    old = A100.model_copy(update={"snapshot_date": "2026-05-20"})
+    warning = ("the price of lambda gpu_1x_a100 is from the catalog's 2026-05-20 snapshot, 200 days old: check the "
+               "provider's current price before renting")
+    assert warning in run(offers=[CPU, old, A100X8, T4], today=date(2026, 12, 6)).verdict.warnings
+    assert warning not in run(offers=[CPU, old, A100X8, T4]).verdict.warnings  # no date given: no check
+    fresh = run(offers=[CPU, old, A100X8, T4], today=date(2026, 6, 1)).verdict.warnings  # 12 days: fine
+    undated = run(today=date(2026, 12, 6)).verdict.warnings  # undated: the footer says so
+    assert not any("days old" in w for w in fresh + undated)
+    spot = T4.model_copy(update={"snapshot_date": "2026-05-20"})
+    rec = run(Constraints(spot=True), offers=[CPU, A100, A100X8, spot], today=date(2026, 6, 30))  # 41 days
+    assert any(w.startswith("the spot price of gcp n1-standard-8+1xT4 is from the catalog's 2026-05-20 snapshot, "
+                            "41 days old") for w in rec.verdict.warnings)

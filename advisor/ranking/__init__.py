@@ -36,6 +36,7 @@ compared).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 
 from advisor.ranking import balance as _balance
 from advisor.ranking import groups as _groups
@@ -65,6 +66,7 @@ def rank(
     here: Sequence[_here.Found] = (),
     host: str | None = None,
     process_start_seconds: float | None = None,
+    today: date | None = None,
 ) -> Recommendation:
     """Price every offer that has an estimate, drop those that do not fit in memory, rank the rest, and put the
     answer on top (``verdict``, ``best_value``, ``groups``, ``status``).
@@ -81,6 +83,7 @@ def rank(
         here: the job on those devices (``Pricer.here``), for the verdict's "Here" line and
             ``Recommendation.here``; ``host``: the probed machine's hostname, for that line;
             ``process_start_seconds``: starting Python and importing torch there (``HostInfo``).
+        today: the caller's date, to warn of a chosen price older than ``verdict.STALE_PRICE_DAYS`` (None: no check).
 
     Returns:
         The ``Recommendation``; ``candidates`` holds the first ``constraints.top`` of the ranking,
@@ -110,7 +113,7 @@ def rank(
     all_notes = [*_notes(order[: constraints.top], constraints, scored), *notes]
     here_runs = _here.here_runs(here, constraints, process_start_seconds)
     verdict = _verdict.build_verdict(chosen, order, best, tiers, advice, violations, constraints, startup_seconds_cpu,
-                                     startup_seconds_gpu, all_notes)
+                                     startup_seconds_gpu, all_notes, today)
     verdict.here = _here.here_text(here_runs, chosen, constraints, host)
     rec = Recommendation(
         workload=workload, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
@@ -120,9 +123,8 @@ def rank(
         here=here_runs, notes=all_notes, all_candidates=cands,
         status=_verdict.status(chosen, constraints), verdict=verdict,
         best_value=best, safe_choice=getattr(_verdict.safe_choice(order, chosen, constraints), "cand", None),
-        groups=groups, best_per_provider=_groups.best_per_provider(cands),
-        skipped=skipped, violations=violations, startup_seconds_cpu=startup_seconds_cpu,
-        startup_seconds_gpu=startup_seconds_gpu,
+        groups=groups, best_per_provider=_groups.best_per_provider(cands), skipped=skipped,
+        violations=violations, startup_seconds_cpu=startup_seconds_cpu, startup_seconds_gpu=startup_seconds_gpu,
     )
     if chosen is None:
         raise _reasons.no_feasible(rec, order, excluded, skipped, len(priced), constraints)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from datetime import date
 
 from advisor.pricing.billing import billed_seconds, billing_text
 from advisor.ranking.balance import bound_warning
@@ -338,7 +339,7 @@ def _safe_text(safe: Scored | None, constraints: Constraints) -> str:
 
 
 def _warnings(chosen: Scored | None, ranked: Sequence[Scored], constraints: Constraints, startup_cpu: float,
-              startup_gpu: float, notes: Sequence[str]) -> list[str]:
+              startup_gpu: float, notes: Sequence[str], today: date | None = None) -> list[str]:
     out: list[str] = []
     d = constraints.deadline_seconds
     if d and d <= max(startup_cpu, startup_gpu):
@@ -362,6 +363,8 @@ def _warnings(chosen: Scored | None, ranked: Sequence[Scored], constraints: Cons
         if chosen.offer.suspect_price:
             out.append(f"{c.provider} {c.instance_type}: its price is flagged as suspect in the catalog "
                        f"(pricing/README.md)")
+    stale = stale_price_warning(chosen, today) if today is not None else None
+    out += [stale] if stale else []
     out += [n for n in notes if n.startswith("probe:")]
     return out
 
@@ -383,6 +386,25 @@ def _spot_warning(chosen: Scored, constraints: Constraints) -> str:
     return text + f": for one reclaim to fit, checkpoint at least every {format_duration(slack - restart)}"
 
 
+STALE_PRICE_DAYS = 90  # an on-demand list price this old is worth checking before renting
+STALE_SPOT_PRICE_DAYS = 30  # a spot price moves daily
+
+
+def stale_price_warning(chosen: Scored | None, today: date) -> str | None:
+    """A warning where the chosen row's price is older than ``STALE_PRICE_DAYS`` (a spot price than
+    ``STALE_SPOT_PRICE_DAYS``) on ``today``, the caller's date (this module does no I/O); None otherwise."""
+    if chosen is None or not chosen.offer.snapshot_date:
+        return None
+    row, chosen = chosen.offer, chosen.cand
+    days = (today - date.fromisoformat(str(row.snapshot_date))).days
+    limit = STALE_SPOT_PRICE_DAYS if chosen.interruptible else STALE_PRICE_DAYS
+    if days <= limit:
+        return None
+    what = "spot price" if chosen.interruptible else "price"
+    return (f"the {what} of {chosen.provider} {chosen.instance_type} is from the catalog's {row.snapshot_date} "
+            f"snapshot, {days} days old: check the provider's current {what} before renting")
+
+
 def _cloud_alternative(ranked: Sequence[Scored]) -> str:
     """"; the best offer that is not a marketplace listing: ..." (or "" when there is none)."""
     alt = next((s for s in ranked if s.meets and not s.cand.marketplace), None)
@@ -394,11 +416,11 @@ def _cloud_alternative(ranked: Sequence[Scored]) -> str:
 
 def build_verdict(chosen: Scored | None, ranked: Sequence[Scored], best: BestValue | None, tiers: CpuVsGpu | None,
                   advice: list[str], violations: list[Violation], constraints: Constraints, startup_cpu: float,
-                  startup_gpu: float, notes: Sequence[str]) -> Verdict:
+                  startup_gpu: float, notes: Sequence[str], today: date | None = None) -> Verdict:
     assumptions = (f"start-up {format_duration(startup_cpu)} on CPU instances, {format_duration(startup_gpu)} on GPU "
                    f"instances (boot, environment, data staging: waited for and paid for); change with --startup-cpu "
                    f"/ --startup-gpu")
-    warnings = _warnings(chosen, ranked, constraints, startup_cpu, startup_gpu, notes)
+    warnings = _warnings(chosen, ranked, constraints, startup_cpu, startup_gpu, notes, today)
     if chosen is None:
         flags = fix_flags(violations)
         return Verdict(
