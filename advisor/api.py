@@ -21,7 +21,7 @@ from advisor.errors import (
     did_you_mean,
 )
 from advisor.history.session import fit_correction_noted, open_history
-from advisor.recommendation_notes import chosen_gpu_notes, eager_memory, estimate_caveats
+from advisor.recommendation_notes import chosen_gpu_notes, eager_memory, estimate_caveats, profile_notes
 from advisor.schemas import Constraints, Estimate, JobSpec, Profile, Recommendation, Target, WorkloadSummary
 from advisor.settings import Settings
 from advisor.sources import is_saved_profile as _is_saved_profile  # the Client's too
@@ -34,7 +34,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from advisor.hardware.gpu import GpuInfo
     from advisor.history.repository import History
     from advisor.predictor.contexts import ContextCache
-    from advisor.predictor.learned import Correction as LearnedCorrection
     from advisor.probe import Progress
     from advisor.workload import Workload
 
@@ -366,23 +365,6 @@ def _steps(source: Any, **explicit: Any) -> tuple[dict[str, Any], JobSettings]:
     return explicit, job_settings(source, explicit)
 
 
-def _profile_notes(prof: Profile, fitted: LearnedCorrection | None) -> list[str]:
-    notes = [f"probe: {note}" for note in prof.notes]
-    if not prof.devices or all(d.kind == "cpu" for d in prof.devices):
-        cpus = [d for d in prof.devices if d.kind == "cpu"]
-        timed = any(d.device in prof.timed_devices() for d in cpus)
-        cpu = ("CPU candidates from the probed machine's timed steps" if timed
-               else "CPU candidates from the model's analysis and this CPU's measured op rates (no step was timed)"
-               if any(d.cpu_peak is not None for d in cpus)
-               else "no CPU step was timed here, so no CPU offer is priced (--show-skipped lists them)")
-        notes.append(f"No GPU {'here' if prof.devices else 'was probed'}: GPU candidates are scaled from the "
-                     f"model's analysis and datasheet specs (method 'scaled'); {cpu}.")
-    corrected = fitted.ranking_note() if fitted is not None else None
-    if corrected:
-        notes.append(corrected)
-    return notes
-
-
 def recommend(
     source: Any,
     *,
@@ -456,7 +438,7 @@ def recommend(
             dataset_size=job.dataset_size, epochs=job.epochs, batch_size=job.batch_size,
             startup_seconds_cpu=settings.startup_seconds_cpu, startup_seconds_gpu=settings.startup_seconds_gpu,
             what_ifs=what_ifs(prof, job, precision, price, fitted, contexts),
-            pricing_snapshot=catalog.snapshot(offers), notes=[*_profile_notes(prof, fitted), *steps.notes, *notes],
+            pricing_snapshot=catalog.snapshot(offers), notes=[*profile_notes(prof, fitted), *steps.notes, *notes],
             measured_devices=prof.timed_devices(), here=here,
             host=prof.host.hostname if prof.host is not None else None,
             process_start_seconds=prof.host.process_start_seconds if prof.host is not None else None,

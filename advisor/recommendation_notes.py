@@ -1,7 +1,8 @@
 """The notes a recommendation takes from the estimates behind it, which the ranking (it imports no predictor)
 does not read: the chosen GPU's lean for this kind of job (``estimate.gpu_notes``), and the caveats
 (``advisor.predictor.caveats``) of the chosen candidate's own estimate and of each "Here" device's, which
-``predict`` of that target prints.
+``predict`` of that target prints; the probe's notes and where the candidates' figures come from
+(``profile_notes``).
 """
 
 from __future__ import annotations
@@ -52,3 +53,22 @@ def eager_memory(rec: Recommendation, job: JobSpec) -> list[str]:
     dropped = [c for c in rec.excluded if c.gpu]
     return [f"{len(dropped):,} GPU candidate(s) dropped for memory: {compiled_memory_note()}"] \
         if job.compiled and dropped else []
+
+
+def profile_notes(prof: Profile, fitted: Any) -> list[str]:
+    """The probe's notes, where the candidates' figures come from (no GPU here: scaled; the CPU's timed or
+    analysed), and ``fitted``'s (a ``LearnedCorrection``, or None) ranking note."""
+    notes = [f"probe: {note}" for note in prof.notes]
+    if not prof.devices or all(d.kind == "cpu" for d in prof.devices):
+        cpus = [d for d in prof.devices if d.kind == "cpu"]
+        timed = any(d.device in prof.timed_devices() for d in cpus)
+        cpu = ("CPU candidates from the probed machine's timed steps" if timed
+               else "CPU candidates from the model's analysis and this CPU's measured op rates (no step was timed)"
+               if any(d.cpu_peak is not None for d in cpus)
+               else "no CPU step was timed here, so no CPU offer is priced (--show-skipped lists them)")
+        notes.append(f"No GPU {'here' if prof.devices else 'was probed'}: GPU candidates are scaled from the "
+                     f"model's analysis and datasheet specs (method 'scaled'); {cpu}.")
+    corrected = fitted.ranking_note() if fitted is not None else None
+    if corrected:
+        notes.append(corrected)
+    return notes
