@@ -49,6 +49,7 @@ from advisor.hardware.usable_memory import unmeasured_note, usable_memory_gib
 from advisor.predictor.caveats import MAY_RUN_OUT_OF_MEMORY
 from advisor.schemas import Analysis, DeviceProfile, GpuSpec
 from advisor.schemas.base import MAX_COUNT
+from advisor.schemas.shared_gpu import held_by_others_gib
 from advisor.units import BYTES_PER_GIB, format_gib_pair
 
 GIB = float(BYTES_PER_GIB)
@@ -332,8 +333,10 @@ def memory_from_probe(device: DeviceProfile, per_device_batch: int, device_memor
     # A probe that ran out of memory bounds the batch from above on any GPU with no more memory, at a precision
     # whose activations are no smaller, and on K of them (DDP's buckets only add to each one's need).
     if device.kind == "gpu" and not cpu_target:
+        # On a shared GPU the probe ran out within the memory that was free: a bound on GPUs with no more than that.
         narrower = _is_half(target_precision) and not _is_half(device.precision)
-        oom_applies = device_memory_gib <= 1.02 * (device.memory_gib or 0.0) and not narrower
+        within_gib = (device.memory_gib or 0.0) - held_by_others_gib(device)
+        oom_applies = device_memory_gib <= 1.02 * within_gib and not narrower
     else:  # a CPU's RSS-based limit holds for the same machine, at the same precision, alone
         oom_applies = (gpu_count == 1 and target_precision == device.precision and device.memory_gib is not None
                        and abs(device.memory_gib - device_memory_gib) <= 0.02 * device_memory_gib)

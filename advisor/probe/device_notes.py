@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from advisor.schemas import DeviceProfile, InputPipeline, Measurement
 from advisor.schemas.profile import CLEAN_STEAL_FRACTION
+from advisor.schemas.shared_gpu import held_by_others_gib
 from advisor.schemas.spread import LOAD_RESOLUTION_SECONDS, load_measured, others_explain_spread
 from advisor.units import format_duration
 
@@ -25,20 +26,18 @@ def precision_notes(devices: list[DeviceProfile], asked: str) -> list[str]:
             for d in devices if d.kind == "gpu" and d.precision != asked]
 
 
-# Memory others' processes hold on a GPU before its probe worth a note: beyond this process's own CUDA context.
-_HELD_GIB = 1.5
-
-
 def shared_gpu_notes(devices: list[DeviceProfile]) -> list[str]:
-    """A note for a GPU that ran out of memory while other processes held part of it: the limit may be theirs."""
+    """A note for a GPU that ran out of memory while other processes held part of it: the limit may be theirs, so
+    the memory fit applies it only to GPUs with no more memory than was free (``advisor.schemas.shared_gpu``)."""
     notes = []
     for d in devices:
-        held = (d.memory_gib or 0.0) - d.free_memory_gib if d.free_memory_gib is not None else 0.0
-        if d.kind == "gpu" and d.oom_batch_size and held > max(_HELD_GIB, 0.05 * (d.memory_gib or 0.0)):
+        held = held_by_others_gib(d)
+        if held and d.oom_batch_size:
             notes.append(f"{d.device}: other processes held {held:.1f} GiB of its {d.memory_gib:.0f} GiB when the "
                          f"probe began, and it ran out of memory at batch size {d.oom_batch_size}: that limit may be "
-                         "theirs, not the model's, yet it is applied to GPUs with no more memory than this one. "
-                         "Probe again with the GPU free for the model's own limit.")
+                         f"theirs, not the model's, so it bounds only GPUs with no more memory than the "
+                         f"{d.free_memory_gib:.1f} GiB that was free. Probe again with the GPU free for the model's "
+                         "own limit.")
     return notes
 
 

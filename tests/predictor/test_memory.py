@@ -213,6 +213,17 @@ def test_probe_oom_bounds_the_largest_batch_on_the_same_device():
     assert other.max_batch_per_device > 31
 
 
+def test_an_oom_on_a_shared_gpu_bounds_only_gpus_no_bigger_than_its_free_memory():
+    """Other processes held 10 of the 16 GiB: the OOM at 32 says nothing of a free 16 GiB card (it capped every
+    GPU of that size), and still bounds one with no more than the 6 GiB that was free."""
+    points = [(8, 1.0), (16, 1.1)]  # the linear fit alone allows batch 328 in 6 GiB
+    shared = _gpu_probe(points, oom=32).model_copy(update={"free_memory_gib": 6.0})
+    assert memory_from_probe(shared, 16, 16.0).max_batch_per_device > 1000
+    assert memory_from_probe(shared, 16, 6.0).max_batch_per_device == 31
+    own_context = _gpu_probe(points, oom=32).model_copy(update={"free_memory_gib": 15.4})
+    assert memory_from_probe(own_context, 16, 16.0).max_batch_per_device == 31  # the probe's own context: free
+
+
 def test_probe_precision_change_and_ddp_need_the_analysis_for_sizes():
     probe = _gpu_probe([(8, 4.0), (16, 6.0)])
     bf16 = memory_from_probe(probe, 16, 80.0, _analysis(), precision="bf16", gpu_count=2)

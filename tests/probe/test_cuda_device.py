@@ -74,6 +74,6 @@ def test_an_oom_on_a_gpu_others_held_memory_on_is_flagged():
 
     assert shared_gpu_notes([gpu(4.0, 64)]) == [
         "cuda:0: other processes held 20.0 GiB of its 24 GiB when the probe began, and it ran out of memory at "
-        "batch size 64: that limit may be theirs, not the model's, yet it is applied to GPUs with no more memory "
-        "than this one. Probe again with the GPU free for the model's own limit."]
+        "batch size 64: that limit may be theirs, not the model's, so it bounds only GPUs with no more memory than "
+        "the 4.0 GiB that was free. Probe again with the GPU free for the model's own limit."]
     assert shared_gpu_notes([gpu(23.4, 64), gpu(4.0, None), gpu(None, 64)]) == []  # own context; no OOM; unknown
