@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import textwrap
 import time
+from pathlib import Path
 
 import psutil
 import pytest
@@ -362,7 +363,10 @@ def test_a_spawn_loaders_workers_import_the_workload_by_the_probes_name(tmp_path
                        threads=1, analyze=False, thread_scaling=False)
     ip = prof.input_pipeline
     assert ip is not None and ip.source == "dataloader" and ip.points and ip.points[0].samples_per_second > 0
-    assert set(glob.glob(f"{tempfile.gettempdir()}/advisor-probe-*")) <= before  # its shim's folder is gone
+    # Its shim's folder is gone. Another probe running beside the suite (a shared machine) has its own, named by
+    # its live pid; the folder of this probe's child, which has exited, would name a pid no longer running.
+    left = set(glob.glob(f"{tempfile.gettempdir()}/advisor-probe-*")) - before
+    assert [f for f in left if not psutil.pid_exists(int(Path(f).name.split("-")[2]))] == []
 
 
 @pytest.mark.slow
