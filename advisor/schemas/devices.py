@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, ValidationError
+from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from advisor.errors import ConfigError
 from advisor.schemas.base import Count, MemorySize, Model
@@ -32,6 +32,21 @@ class Target(Model):
     # gpu only, K > 1 over PCIe: whether the GPUs reach each other peer-to-peer; None = the card's own guess
     # (``advisor.predictor.multigpu.has_pcie_p2p``). A cloud instance's GPUs often have none.
     peer_to_peer: bool | None = None
+
+    @model_validator(mode="after")
+    def _fields_of_its_kind(self) -> Target:
+        # A GPU target with no name crashed later, inside predict, with an AttributeError; a CPU one with a GPU's
+        # name or count predicted for the CPU and dropped them without a word. The service refuses both bodies.
+        # A ConfigError, not a ValueError: pydantic passes it on as it is, so the API raises advisor's own error.
+        if self.kind == "gpu" and (not isinstance(self.gpu_name, str) or not self.gpu_name.strip()):
+            raise ConfigError(f"Target.gpu's name must be a GPU model's name, got {self.gpu_name!r:.80}.",
+                              hint='Fix: e.g. advisor.Target.gpu("A100-80GB", 4); `advisor hardware` lists them.')
+        if self.kind == "cpu" and (self.gpu_name is not None or self.count != 1 or self.peer_to_peer is not None):
+            raise ConfigError(f"A CPU target takes no GPU name, GPU count or peer_to_peer, got gpu="
+                              f"{self.gpu_name!r:.80}, count={self.count}, peer_to_peer={self.peer_to_peer}.",
+                              hint='Fix: advisor.Target.cpu(threads) for a CPU, or advisor.Target.gpu("A100-80GB", 4) '
+                                   "for GPUs.")
+        return self
 
     @classmethod
     def cpu(cls, threads: int | None = None, cpu_name: str | None = None) -> Target:

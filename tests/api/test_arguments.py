@@ -221,6 +221,21 @@ def test_a_target_built_with_a_bad_count_is_a_config_error_not_pydantics(make, m
     assert caught.value.message == message
 
 
+@pytest.mark.parametrize("fields, message", [
+    ({"kind": "gpu"}, "Target.gpu's name must be a GPU model's name, got None."),
+    ({"kind": "gpu", "gpu": "  "}, "Target.gpu's name must be a GPU model's name, got '  '."),
+    ({"kind": "cpu", "gpu_name": "H100", "count": 4}, "A CPU target takes no GPU name, GPU count or peer_to_peer, "
+                                                      "got gpu='H100', count=4, peer_to_peer=None."),
+    ({"kind": "cpu", "count": 2}, "A CPU target takes no GPU name, GPU count or peer_to_peer, got gpu=None, "
+                                  "count=2, peer_to_peer=None."),
+])
+def test_a_target_missing_or_mixing_its_kinds_fields_is_refused_when_built(fields, message):
+    # Target(kind="gpu") was accepted, then predict crashed with AttributeError; a CPU target dropped a GPU count.
+    with pytest.raises(ConfigError) as caught:
+        advisor.Target(**fields)
+    assert caught.value.message == message and caught.value.hint.startswith("Fix: ")
+
+
 def test_a_cpu_target_past_this_machine_is_probed_on_its_cpus_and_scaled(tmp_path, monkeypatch):
     # predict --device cpu --threads 4096 is a what-if: the probe ran at 100000 threads (libgomp refused
     # them) and its profile said so; now `profile --threads` refuses that, so the what-if probes on what is here.
