@@ -13,15 +13,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from advisor.arguments import check_objects, check_options, check_source, pricing_paths  # noqa: F401 - check_source: api.check_source, as before
-from advisor.errors import (
-    AdvisorError,
-    ConfigError,
-    HistoryError,
-    WorkloadError,
-    did_you_mean,
-)
+from advisor.errors import AdvisorError, ConfigError, HistoryError, WorkloadError, did_you_mean
 from advisor.history.session import fit_correction_noted, open_history
-from advisor.recommendation_notes import chosen_gpu_notes, eager_memory, estimate_caveats, profile_notes
+from advisor.recommendation_notes import (
+    chosen_gpu_notes,
+    eager_memory,
+    estimate_caveats,
+    job_steps,
+    profile_notes,
+    steps_kept,
+)
 from advisor.schemas import Constraints, Estimate, JobSpec, Profile, Recommendation, Target, WorkloadSummary
 from advisor.settings import Settings
 from advisor.sources import is_saved_profile as _is_saved_profile  # the Client's too
@@ -433,16 +434,17 @@ def recommend(
         at = prof.analysed_for(precision)  # a 16-bit job: from the profile's bf16 analysis, if any
         price = Pricer.corrected(at, offers, fitted, None if contexts is None else contexts.for_profile(at), keyed)
         priced, here = price(job, precision), price.here(job, precision)
-        rec = ranking.rank(
-            priced, constraints, workload=WorkloadSummary.of(prof.workload),
-            dataset_size=job.dataset_size, epochs=job.epochs, batch_size=job.batch_size,
-            startup_seconds_cpu=settings.startup_seconds_cpu, startup_seconds_gpu=settings.startup_seconds_gpu,
-            what_ifs=what_ifs(prof, job, precision, price, fitted, contexts),
-            pricing_snapshot=catalog.snapshot(offers), notes=[*profile_notes(prof, fitted), *steps.notes, *notes],
-            measured_devices=prof.timed_devices(), here=here,
-            host=prof.host.hostname if prof.host is not None else None,
-            process_start_seconds=prof.host.process_start_seconds if prof.host is not None else None,
-            today=date.today())
+        with steps_kept(job):
+            rec = ranking.rank(
+                priced, constraints, workload=WorkloadSummary.of(prof.workload),
+                dataset_size=job.dataset_size, epochs=job.epochs, batch_size=job.batch_size,
+                startup_seconds_cpu=settings.startup_seconds_cpu, startup_seconds_gpu=settings.startup_seconds_gpu,
+                what_ifs=what_ifs(prof, job, precision, price, fitted, contexts),
+                pricing_snapshot=catalog.snapshot(offers), notes=[*profile_notes(prof, fitted), *steps.notes, *notes],
+                measured_devices=prof.timed_devices(), here=here,
+                host=prof.host.hostname if prof.host is not None else None,
+                process_start_seconds=prof.host.process_start_seconds if prof.host is not None else None,
+                today=date.today())
         rec.notes.extend(estimate_caveats(rec, priced, here) + eager_memory(rec, job))
         return _finish(rec, prof, job, price.context, hist if save else None, before_save)
 
@@ -452,14 +454,7 @@ def _finish(rec: Recommendation, prof: Profile, job: JobSpec, ctx: Any, hist: Hi
     """The answer's last touches: the chosen GPU's lean for this kind of job and what the job could change
     there, the caller's hook, then the history row (``hist`` None: not saved)."""
     rec.notes.extend(chosen_gpu_notes(rec, prof, job, ctx))
-    rec.compiled, rec.grad_accum_steps, rec.eval_every, rec.eval_steps = (
-        job.compiled, job.grad_accum_steps, job.eval_every, job.eval_steps)
-    # A CPU runs the job as it was probed: what applies to GPUs only is said where CPU instances were priced.
-    gpu_only = [w for w, on in ((rec.constraints.precision, rec.constraints.precision not in (None, "fp32")),
-                                ("torch.compile", job.compiled)) if on]
-    if gpu_only and rec.verdict is not None and any(c.tier == "cpu" for c in rec.all_candidates or rec.candidates):
-        rec.verdict.assumptions += (f"; CPU instances run the job as probed, at fp32 and eager: "
-                                    f"{' and '.join(gpu_only)} appl{'y' if len(gpu_only) > 1 else 'ies'} to GPUs")
+    job_steps(rec, job)
     if before_save is not None:
         before_save(rec)
     if hist is not None:

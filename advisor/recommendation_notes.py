@@ -2,13 +2,14 @@
 does not read: the chosen GPU's lean for this kind of job (``estimate.gpu_notes``), and the caveats
 (``advisor.predictor.caveats``) of the chosen candidate's own estimate and of each "Here" device's, which
 ``predict`` of that target prints; the probe's notes and where the candidates' figures come from
-(``profile_notes``).
+(``profile_notes``); and how the ranked job steps (``job_steps``), on a feasible answer and an infeasible one alike.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from advisor.schemas import JobSpec, Profile, Recommendation
@@ -72,3 +73,29 @@ def profile_notes(prof: Profile, fitted: Any) -> list[str]:
     if corrected:
         notes.append(corrected)
     return notes
+
+
+@contextmanager
+def steps_kept(job: JobSpec) -> Iterator[None]:
+    """An infeasible answer (``NoFeasibleCandidateError.recommendation``, always set by the ranking) with the job's
+    stepping too, as a feasible one has it from ``advisor.api``'s ``_finish``."""
+    from advisor.errors import NoFeasibleCandidateError
+
+    try:
+        yield
+    except NoFeasibleCandidateError as exc:
+        job_steps(exc.recommendation, job)
+        raise
+
+
+def job_steps(rec: Recommendation, job: JobSpec) -> None:
+    """How the ranked job steps, set on ``rec``, an infeasible one too (its ``--json`` gave the schema's defaults:
+    ``advisor diff`` against a feasible run reported a change of job that never happened)."""
+    rec.compiled, rec.grad_accum_steps, rec.eval_every, rec.eval_steps = (
+        job.compiled, job.grad_accum_steps, job.eval_every, job.eval_steps)
+    # A CPU runs the job as it was probed: what applies to GPUs only is said where CPU instances were priced.
+    gpu_only = [w for w, on in ((rec.constraints.precision, rec.constraints.precision not in (None, "fp32")),
+                                ("torch.compile", job.compiled)) if on]
+    if gpu_only and rec.verdict is not None and any(c.tier == "cpu" for c in rec.all_candidates or rec.candidates):
+        rec.verdict.assumptions += (f"; CPU instances run the job as probed, at fp32 and eager: "
+                                    f"{' and '.join(gpu_only)} appl{'y' if len(gpu_only) > 1 else 'ies'} to GPUs")
