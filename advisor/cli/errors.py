@@ -13,7 +13,7 @@ import os
 import signal
 import sys
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import typer
@@ -96,6 +96,19 @@ def default_termination() -> None:
 _TERMINATING = tuple(s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None)
 
 
+@contextlib.contextmanager
+def shown_after_saving(refs: list[str], server: str | None = None) -> Iterator[None]:
+    """Writing an answer already stored in history as ``refs`` ("7" a recommendation, "p42" a prediction; empty:
+    not stored): standard output that fails says so and how to print it again, as running the command again would
+    store it twice."""
+    try:
+        yield
+        sys.stdout.flush()
+    except StandardOutputError as exc:
+        exc.stored_as = (refs, server)
+        raise
+
+
 def standard_output_failed(exc: OSError) -> None:
     """Say on stderr that the answer could not be written to standard output, and why; what is left of it is
     dropped, so that Python does not fail again on it at exit."""
@@ -103,9 +116,19 @@ def standard_output_failed(exc: OSError) -> None:
     from advisor.errors import AdvisorError
 
     _drop_stdout()
-    render.error(AdvisorError(f"could not write the answer to standard output ({exc.strerror or exc}).",
-                              hint="Fix: free some space where the output goes (or send it elsewhere), then run "
-                                   "the command again."))
+    refs, server = getattr(exc, "stored_as", ([], None))
+    message = f"could not write the answer to standard output ({exc.strerror or exc})."
+    hint = "Fix: free some space where the output goes (or send it elsewhere), then run the command again."
+    if refs:
+        kind = "prediction" if refs[0].startswith("p") else "recommendation"
+        what = f"{kind}{'s' if len(refs) > 1 else ''} {', '.join(refs)} {'were' if len(refs) > 1 else 'was'}"
+        remote = f" --server {server}" if server else ""
+        where = "the server's history" if server else "history"
+        message += f" The {what} saved in {where}, so the command need not run again."
+        hint = (f"Fix: free some space where the output goes (or send it elsewhere), then print it with `advisor "
+                f"history show {refs[0]}{remote}` (add --json for the JSON); running the command again would "
+                "save it a second time.")
+    render.error(AdvisorError(message, hint=hint))
 
 
 def _drop_stdout() -> None:

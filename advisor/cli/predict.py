@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from advisor.cli import remote
-from advisor.cli.errors import handle_errors
+from advisor.cli.errors import handle_errors, shown_after_saving
 from advisor.cli.options import (
     PRECISION_METAVAR,
     CompileOption,
@@ -94,10 +94,11 @@ def predict(
         est = run(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size, target=target,
                           precision=precisions[0], probe_seconds=probe_seconds, progress=progress,
                           save=not no_save, vcpus=host_vcpus, **here, **job_flags)
-    if json_out:
-        render.print_json(est.json_contract())
-    else:
-        _print_one(est, gpu, startup_gpu, server)
+    with shown_after_saving([] if est.history_id is None else [f"p{est.history_id}"], server):
+        if json_out:
+            render.print_json(est.json_contract())
+        else:
+            _print_one(est, gpu, startup_gpu, server)
 
 
 def _target(source, gpu: str | None, count: int, device: str | None, threads: int | None, p2p: bool | None):
@@ -149,7 +150,7 @@ def _print_one(est, gpu: str | None, startup_gpu: str | None, server: str | None
 
 
 def _grid(source, gpu: str | None, counts: list[int], precisions: list, kwargs: dict, json_out: bool) -> None:
-    from advisor.cli import answer, render
+    from advisor.cli import render
     from advisor.errors import ConfigError
     from advisor.scaling import predict_grid
 
@@ -158,6 +159,14 @@ def _grid(source, gpu: str | None, counts: list[int], precisions: list, kwargs: 
                           hint="Fix: add --gpu NAME, e.g. --gpu A100-80GB --gpus 1,2,4,8 --precision all.")
     with render.probe_progress(not json_out) as progress:
         grid = predict_grid(source, gpu=gpu, counts=counts, precisions=precisions, progress=progress, **kwargs)
+    saved = [f"p{row.estimate.history_id}" for row in grid.rows if row.estimate and row.estimate.history_id]
+    with shown_after_saving(saved):
+        _show_grid(grid, gpu, json_out)
+
+
+def _show_grid(grid, gpu: str, json_out: bool) -> None:
+    from advisor.cli import answer, render
+
     if json_out:
         data = grid.model_dump(mode="json")
         for row, dumped in zip(grid.rows, data["rows"], strict=True):

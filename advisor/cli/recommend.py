@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from advisor.cli import remote
-from advisor.cli.errors import handle_errors
+from advisor.cli.errors import handle_errors, shown_after_saving
 from advisor.cli.options import (
     FORMAT_HELP,
     OBJECTIVE_METAVAR,
@@ -127,7 +127,8 @@ def _run(source, kwargs: dict, fmt: str, view: dict, plot: Path | None, server: 
             raise
     if plot is not None:
         _commit_plot(staged, plot, rec)
-    _show(rec, fmt, view, server)
+    with shown_after_saving([] if rec.id is None else [str(rec.id)], server):
+        _show(rec, fmt, view, server)
     if plot is not None and fmt == "text":
         render.note(f"plot written to {plot}")
 

@@ -5,8 +5,12 @@ nothing."""
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from advisor.cli.app import build_app
@@ -16,8 +20,8 @@ JOB = ["--profile", str(PROFILE), "--dataset-size", "20000", "--epochs", "2"]
 STEPS = ["--compile", "--grad-accum-steps", "4", "--eval-every", "10", "--eval-steps", "5"]
 
 
-def _run(*args: str, code: int = 0):
-    result = CliRunner().invoke(build_app(), list(args))
+def _run(*args: str, code: int = 0, env: dict | None = None):
+    result = CliRunner().invoke(build_app(), list(args), env=env)
     assert result.exit_code == code, result.output
     return result
 
@@ -35,3 +39,26 @@ def test_an_infeasible_recommendation_carries_the_jobs_steps_so_diff_sees_no_cha
     (tmp_path / "miss.json").write_text(json.dumps(miss))
     diff = _run("diff", str(tmp_path / "ok.json"), str(tmp_path / "miss.json"), "--json")
     assert "how the job steps changed" not in diff.stdout
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize(("args", "saved"), [
+    (["recommend", *JOB, "--json"], "The recommendation {id} was saved in history"),
+    (["predict", *JOB, "--gpu", "H100", "--json"], "The prediction p{id} was saved in history"),
+    (["predict", *JOB, "--gpu", "H100"], "The prediction p{id} was saved in history"),
+])
+def test_an_answer_that_cannot_be_written_after_it_was_saved_gives_its_id(args, saved, tmp_path):
+    # It said "run the command again", which saved a second row, and never named the one already stored.
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    code = "import sys; from advisor.cli.app import main; sys.argv = ['advisor', *sys.argv[1:]]; main()"
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-c", code, *args], stdout=full, stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, "ADVISOR_DATABASE_URL": url})
+    assert result.returncode == 1, result.stderr
+    listed = json.loads(_run("history", "list", "--json", env={"ADVISOR_DATABASE_URL": url}).stdout)
+    ids = [e["id"] for e in listed["entries"] + listed["predictions"]]
+    assert len(ids) == 1
+    ref = saved.format(id=ids[0]).split()[2]
+    assert result.stderr.startswith("error: could not write the answer to standard output (No space left on "
+                                    f"device). {saved.format(id=ids[0])}, so the command need not run again.\n")
+    assert f"print it with `advisor history show {ref}`" in result.stderr and "Traceback" not in result.stderr
