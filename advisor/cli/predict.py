@@ -68,12 +68,13 @@ def predict(
     from advisor.cli.options import parse_gpu_counts, parse_precisions
     from advisor.errors import ConfigError
     from advisor.predictor.input_bound import check_target_vcpus
+    from advisor.settings import Settings
 
     host_vcpus = check_target_vcpus(vcpus, bool(gpu) or (device or "").startswith("cuda"))
     source = pick_source(workload, profile)
     check_history_url(server, save=not no_save)
     counts, precisions = parse_gpu_counts(gpus), parse_precisions(precision)
-    _check_target_flags(gpu, device, p2p, threads, counts)
+    _check_target_flags(gpu, device, p2p, threads, counts, startup_gpu)
     job_flags = job_setting_kwargs(compile_, grad_accum_steps, eval_every, eval_steps)
     if host_vcpus is not None and (len(counts) > 1 or len(precisions) > 1):
         raise ConfigError("--vcpus is one host's vCPUs: it needs one --gpus count and one --precision.",
@@ -88,6 +89,8 @@ def predict(
                                                    peer_to_peer=p2p, **job_flags), json_out)
         return
     target = _target(source, gpu, counts[0], device, threads, p2p)
+    # A GPU model you would rent starts from cold: its start-up is shown beside the job (not for this machine).
+    startup = Settings.from_env().with_startup(None, startup_gpu).startup_seconds_gpu if gpu else None
     run = api.predict if server is None else remote.predictor(server)
     here = {"device": device} if server is None and device else {}  # --device cuda:N: that GPU alone is probed
     with render.probe_progress(not json_out) as progress:
@@ -96,9 +99,9 @@ def predict(
                           save=not no_save, vcpus=host_vcpus, **here, **job_flags)
     with shown_after_saving([] if est.history_id is None else [f"p{est.history_id}"], server):
         if json_out:
-            render.print_json(est.json_contract())
+            render.print_json(est.json_contract(instance_startup_seconds=startup))
         else:
-            _print_one(est, gpu, startup_gpu, server)
+            _print_one(est, startup, server)
 
 
 def _target(source, gpu: str | None, count: int, device: str | None, threads: int | None, p2p: bool | None):
@@ -113,7 +116,7 @@ def _target(source, gpu: str | None, count: int, device: str | None, threads: in
 
 
 def _check_target_flags(gpu: str | None, device: str | None, p2p: bool | None, threads: int | None,
-                        counts: list[int]) -> None:
+                        counts: list[int], startup_gpu: str | None = None) -> None:
     from advisor.errors import ConfigError
 
     if counts == [counts[0]] and counts[0] > 1 and not gpu:  # it was ignored: the CPU or --device's one GPU priced
@@ -128,20 +131,22 @@ def _check_target_flags(gpu: str | None, device: str | None, p2p: bool | None, t
     if gpu and device:
         raise ConfigError("Give --device (a device here) or --gpu (any GPU model), not both.",
                           hint="Fix: drop one of them.")
+    if startup_gpu is not None and not gpu:  # it was dropped without a word: no instance is started
+        raise ConfigError("--startup-gpu is the paid start-up of a GPU instance you would rent: it needs --gpu NAME "
+                          f"(not {'--device ' + device if device else 'a CPU'}, which starts no instance).",
+                          hint="Fix: drop --startup-gpu, or e.g. --gpu H100 --startup-gpu 90s.")
     if p2p is not None and not gpu:
         raise ConfigError(f"--{'' if p2p else 'no-'}p2p says how several GPUs of a model reach each other: it needs "
                           "--gpu.", hint="Fix: e.g. --gpu L4 --gpus 8 --no-p2p.")
 
 
-def _print_one(est, gpu: str | None, startup_gpu: str | None, server: str | None) -> None:
-    """One prediction as text: the estimate, what bounds its step, and where it was saved."""
+def _print_one(est, startup: float | None, server: str | None) -> None:
+    """One prediction as text: the estimate (with a rented GPU's ``startup``), what bounds its step, and where it
+    was saved."""
     from advisor.cli import render
     from advisor.cli.console import out, safe_text
     from advisor.predictor.input_bound import bound_sentence
-    from advisor.settings import Settings
 
-    # A GPU model you would rent starts from cold: its start-up is shown beside the job (not for this machine).
-    startup = Settings.from_env().with_startup(None, startup_gpu).startup_seconds_gpu if gpu else None
     render.estimate(est, instance_startup_seconds=startup)
     out().print(f"  bound: {safe_text(bound_sentence(est))}")
     if est.history_id is not None:

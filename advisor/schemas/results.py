@@ -94,9 +94,15 @@ class Estimate(Model):
     history_id: int | None = None
     notes: list[str] = Field(default_factory=list)
 
-    def json_contract(self) -> dict:
+    def json_contract(self, instance_startup_seconds: float | None = None) -> dict:
+        """``predict --json``: the fields, the target in the contract's shape; with ``instance_startup_seconds`` (a
+        GPU model you would rent: ``--startup-gpu``) also it and ``total_seconds``, that start-up + ``seconds``,
+        the "with start-up" the text shows. ``startup_seconds`` is the job's own start (in ``seconds``)."""
         data = self.model_dump(mode="json", by_alias=True)
         data["target"] = self.target.json_contract()
+        if instance_startup_seconds is not None:
+            data["instance_startup_seconds"] = instance_startup_seconds
+            data["total_seconds"] = instance_startup_seconds + self.seconds
         return data
 
 

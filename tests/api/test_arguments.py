@@ -206,7 +206,12 @@ def test_json_contract_is_what_predict_json_prints():
     assert printed["target"] == {"kind": "gpu", "gpu": "A100-80GB", "count": 4}
     # The CLI saves (and says where); the API saves only with save=True.
     assert isinstance(printed.pop("history_id"), int) and est.history_id is None
-    assert printed == {k: v for k, v in json.loads(json.dumps(est.json_contract())).items() if k != "history_id"}
+    # A GPU model you would rent: the CLI adds its paid start-up (--startup-gpu) and the total the text shows.
+    startup = Settings.from_env().startup_seconds_gpu
+    assert (printed["instance_startup_seconds"], printed["total_seconds"]) == (startup, startup + est.seconds)
+    contract = est.json_contract(instance_startup_seconds=startup)
+    assert printed == {k: v for k, v in json.loads(json.dumps(contract)).items() if k != "history_id"}
+    assert "total_seconds" not in est.json_contract()
     # model_dump is the object's own shape, which the README says apart.
     assert est.model_dump(mode="json")["target"]["gpu_name"] == "A100-80GB"
 

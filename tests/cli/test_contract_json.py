@@ -62,3 +62,21 @@ def test_an_answer_that_cannot_be_written_after_it_was_saved_gives_its_id(args, 
     assert result.stderr.startswith("error: could not write the answer to standard output (No space left on "
                                     f"device). {saved.format(id=ids[0])}, so the command need not run again.\n")
     assert f"print it with `advisor history show {ref}`" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_predict_json_carries_a_rented_gpus_start_up_and_the_total_with_it():
+    # --startup-gpu changed only the text's "with start-up" row; the JSON was the same with 1h as with 0.
+    data = json.loads(_run("predict", *JOB, "--gpu", "H100", "--startup-gpu", "1h", "--json", "--no-save").stdout)
+    assert data["instance_startup_seconds"] == 3600.0
+    assert data["total_seconds"] == pytest.approx(3600.0 + data["seconds"])
+    assert data["startup_seconds"] < data["seconds"]  # the job's own start, inside seconds
+    cpu = json.loads(_run("predict", *JOB, "--device", "cpu", "--json", "--no-save").stdout)
+    assert "instance_startup_seconds" not in cpu and "total_seconds" not in cpu
+
+
+@pytest.mark.parametrize(("where", "named"), [(["--device", "cpu"], "(not --device cpu,"), ([], "(not a CPU,")])
+def test_startup_gpu_where_no_gpu_instance_is_predicted_is_refused(where, named):
+    # It was accepted and ignored (exit 0, no note), as no other flag that does not apply is.
+    result = _run("predict", *JOB, *where, "--startup-gpu", "1h", "--json", "--no-save", code=1)
+    assert "--startup-gpu is the paid start-up of a GPU instance you would rent: it needs --gpu NAME" in result.output
+    assert named in result.output and "Fix: drop --startup-gpu" in result.output and result.stdout == ""
