@@ -75,8 +75,15 @@ def validate(
     """
     from advisor import pricing as catalog_mod
     from advisor.cli import render
+    from advisor.errors import CatalogError
 
-    found = catalog_mod.check_file(file)
+    try:
+        found = catalog_mod.check_file(file)
+    except CatalogError as exc:
+        if not json_out:
+            raise
+        _print_invalid(file, exc)
+        raise typer.Exit(code=1) from None
     if json_out:
         render.print_json({"schema_version": 1, "file": str(file), "valid": True, "offers": len(found.offers),
                            "skipped": found.skipped, "billing_rules": found.billing_rules})
@@ -90,3 +97,17 @@ def validate(
         render.line(f"{len(found.skipped)} rows skipped, as the loader skips them (not problems):")
         for why in found.skipped:
             render.line(f"  {why}")
+
+
+def _print_invalid(file: Path, exc: Exception) -> None:
+    """``validate --json`` of a file with problems: ``"valid": false`` and each problem as fields (it printed
+    nothing on stdout, so a CI check had only stderr's English)."""
+    from advisor.cli import render
+    from advisor.pricing.fixes import problem_fields
+    from advisor.pricing.rows import KNOWN_COLUMNS
+
+    problems = getattr(exc, "problems", None)
+    listed = [problem_fields(p, KNOWN_COLUMNS) for p in problems] if problems else [
+        {"file": str(file), "line": None, "column": None, "message": getattr(exc, "message", str(exc)),
+         "fix": getattr(exc, "hint", None)}]
+    render.print_json({"schema_version": 1, "file": str(file), "valid": False, "problems": listed})

@@ -75,3 +75,14 @@ def hint_for(problems: Iterable[str]) -> str:
         fixes = [*fixes[:_MAX_FIXES], "Fix: the other problems as their lines say; the format is in "
                                        "pricing/README.md ('Your own rates')."]
     return "\n".join(fixes)
+
+
+def problem_fields(problem: str, columns: Iterable[str]) -> dict:
+    """One problem ("file:line: reason") as ``pricing validate --json`` lists it: ``file``, ``line``, ``column``
+    (the one its reason starts with, if any of ``columns``; else null), ``message`` and ``fix``."""
+    match = re.match(r"^(?P<file>.*?):(?P<line>\d+): (?P<reason>.*)$", problem, flags=re.DOTALL)
+    reason = match["reason"] if match else problem
+    col = re.match(r"^(\w+)\b", reason)
+    return {"file": match["file"] if match else None, "line": int(match["line"]) if match else None,
+            "column": col.group(1) if col and col.group(1) in set(columns) else None, "message": reason,
+            "fix": fix_for(problem)}

@@ -109,9 +109,10 @@ class RowErrors(list):
         what = ", ".join(sorted({m.group(1) for e in self if (m := re.match(r"^(.*?):\d+: ", e))}))
         shown = self[:25]
         more = f"\n... and {len(self) - len(shown)} more" if len(self) > len(shown) else ""
-        if len(self) == 1:
-            raise CatalogError(self[0] + ".", hint=hint_for(self))
-        raise CatalogError(f"{what}: {len(self)} problems:\n" + "\n".join(shown) + more, hint=hint_for(self))
+        err = CatalogError(self[0] + "." if len(self) == 1 else
+                           f"{what}: {len(self)} problems:\n" + "\n".join(shown) + more, hint=hint_for(self))
+        err.problems = list(self)  # every one, for `pricing validate --json`
+        raise err
 
 
 def _check_header(where: str, header: list[str]) -> list[str]:

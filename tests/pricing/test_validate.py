@@ -141,3 +141,18 @@ def test_a_snapshot_date_is_a_plain_past_date(tmp_path, snapshot, problem):
                      f"onprem,box,lab,A100-80GB,1,1,{snapshot}\n")
     code, output = validate(str(rates))
     assert code == 1 and f"mine.csv:2: snapshot_date '{snapshot}' {problem}" in output
+
+
+def test_validate_json_of_a_file_with_problems_says_valid_false_and_lists_them(tmp_path):
+    # stdout was empty (the problems only on stderr, in English): "valid" could never be false.
+    bad = tmp_path / "bad.csv"
+    bad.write_text(HEADER + "me,box1,lab,,0,-1\nme,box2,lab,,0,abc\n")
+    result = CliRunner().invoke(build_app(), ["pricing", "validate", str(bad), "--json"])
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["valid"] is False and data["file"] == str(bad) and data["schema_version"] == 1
+    assert [(p["line"], p["column"]) for p in data["problems"]] == [(2, "price_hour_usd"), (3, "price_hour_usd")]
+    assert all(p["file"] == str(bad) and p["fix"].startswith("Fix: ") for p in data["problems"])
+    assert data["problems"][0]["message"] == "price_hour_usd '-1' must be a positive number"
+    missing = CliRunner().invoke(build_app(), ["pricing", "validate", str(tmp_path / "none.csv"), "--json"])
+    assert missing.exit_code == 1 and json.loads(missing.stdout)["valid"] is False
