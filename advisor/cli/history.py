@@ -106,18 +106,37 @@ def show(
 ) -> None:
     """One stored recommendation with its candidates and outcomes, or one saved prediction (pN)."""
     from advisor.cli import render
+    from advisor.errors import HistoryError
 
     rec_id, pred_id = _entry_id(entry_id)
     if pred_id is not None:
         _show_prediction(pred_id, json_out, server)
         return
     with _open(server) as hist:
-        detail = hist.show(rec_id)
+        twin = None if server else _saved_prediction_id(hist, rec_id)  # ids of the two kinds overlap
+        try:
+            detail = hist.show(rec_id)
+        except HistoryError as exc:
+            if twin is None:
+                raise
+            raise HistoryError(f"No recommendation {rec_id} in history; there is a saved prediction p{rec_id}.",
+                               hint=f"Fix: `advisor history show p{rec_id}` shows the prediction (a bare number "
+                                    "names a recommendation).") from exc
+    if twin is not None:
+        render.note(f"note: showing recommendation {rec_id}; the saved prediction with the same number is "
+                    f"`advisor history show p{rec_id}`.")
     if json_out:
         render.print_json({"schema_version": 1, **_dump(detail)})
         return
     render.recommendation(detail.recommendation)
     render.outcomes_table(detail.outcomes)
+
+
+def _saved_prediction_id(hist, pred_id: int) -> int | None:
+    """``pred_id`` where a saved prediction has it, else None."""
+    from advisor.history.outcomes import list_predictions
+
+    return pred_id if list_predictions(hist, limit=None, prediction_id=pred_id) else None
 
 
 def _entry_id(text: str) -> tuple[int | None, int | None]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, computed_field
 
 from advisor.schemas.base import Method, Model, Objective, Tier, utc_now
 from advisor.schemas.results import Recommendation
@@ -59,12 +59,19 @@ class PredictionEntry(Model):
     dataset_size: int
     epochs: int
     batch_size: int
-    target: str  # "4 x A100-80GB", "cpu (8 threads)"
+    target: str  # a label, "4 x A100-80GB", "cpu (8 threads)"; not predict --json's target object
     seconds: float  # the job alone, as ``predict`` printed it
     low: float
     high: float
     method: Method
     precision: str
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def ref(self) -> str:
+        """The id as ``advisor history show`` takes it, "p42": a bare number names a recommendation, and the two
+        kinds' ids overlap."""
+        return f"p{self.id}"
 
 
 class HistoryDetail(Model):

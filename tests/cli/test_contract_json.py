@@ -80,3 +80,21 @@ def test_startup_gpu_where_no_gpu_instance_is_predicted_is_refused(where, named)
     result = _run("predict", *JOB, *where, "--startup-gpu", "1h", "--json", "--no-save", code=1)
     assert "--startup-gpu is the paid start-up of a GPU instance you would rent: it needs --gpu NAME" in result.output
     assert named in result.output and "Fix: drop --startup-gpu" in result.output and result.stdout == ""
+
+
+def test_history_show_of_a_number_both_kinds_have_says_which_it_shows(tmp_path):
+    # `history show 1` printed recommendation 1 without a word of prediction p1; `history show 2` said only
+    # "No recommendation 2", though p2 (the id predict --json printed) was there.
+    env = {"ADVISOR_DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}"}
+    _run("recommend", *JOB, "--json", env=env)
+    ids = [json.loads(_run("predict", *JOB, "--json", env=env).stdout)["history_id"] for _ in range(2)]
+    assert ids == [1, 2]
+    listed = json.loads(_run("history", "list", "--json", env=env).stdout)
+    assert [p["ref"] for p in listed["predictions"]] == ["p2", "p1"]
+    both = _run("history", "show", "1", "--json", env=env)
+    assert json.loads(both.stdout)["recommendation"]["id"] == 1
+    assert "note: showing recommendation 1; the saved prediction with the same number is `advisor history show " \
+           "p1`." in both.stderr
+    only = _run("history", "show", "2", "--json", env=env, code=1)
+    assert "No recommendation 2 in history; there is a saved prediction p2." in only.stderr
+    assert "Fix: `advisor history show p2` shows the prediction" in only.stderr and only.stdout == ""
