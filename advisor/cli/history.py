@@ -15,7 +15,10 @@ from advisor.cli.errors import handle_errors
 app = typer.Typer(help="Stored recommendations, predictions and real outcomes.", no_args_is_help=True)
 
 
-def _open(server: str | None = None):
+def _open(server: str | None = None, *, reading: bool = False):
+    """The history to use (``server``'s, else this machine's); ``reading``: a command that only reads it, refused
+    before anything is created where ADVISOR_DATABASE_URL names a SQLite file that does not exist (a mistyped
+    path made folders and an empty history, and answered "nothing" with exit 0)."""
     if server:  # client mode: the server's history, nothing opened here
         return remote.client(server)
     from advisor.cli.db import check_history_url
@@ -23,7 +26,23 @@ def _open(server: str | None = None):
     from advisor.settings import Settings
 
     check_history_url()
-    return History(settings=Settings.from_env())
+    settings = Settings.from_env()
+    if reading and settings.database_url is not None:
+        _refuse_missing_file(settings.database_url)
+    return History(settings=settings)
+
+
+def _refuse_missing_file(url: str) -> None:
+    from advisor.errors import HistoryError
+    from advisor.history.engine import display_url, sqlite_file_missing
+
+    if sqlite_file_missing(url):
+        from sqlalchemy.engine import make_url
+
+        raise HistoryError(f"No history at {display_url(make_url(url))}: the file does not exist, so nothing was "
+                           "ever stored there.",
+                           hint="Fix: check the path in ADVISOR_DATABASE_URL (sqlite:////abs/path/history.db has "
+                                "four slashes), or unset it for the default history.")
 
 
 def _dump(obj):
@@ -48,8 +67,9 @@ def list_entries(
     if limit < 1:
         raise ConfigError(f"--limit must be 1 or more, got {limit}.", hint="Fix: e.g. --limit 20.")
     filtered = workload is not None or since is not None
-    with _open(server) as hist:
-        entries = hist.list(workload=workload, since=parse_since(since) if since else None, limit=limit)
+    since_at = parse_since(since) if since else None  # a bad flag first, before the history is looked for
+    with _open(server, reading=True) as hist:
+        entries = hist.list(workload=workload, since=since_at, limit=limit)
         predictions = _predictions(hist, server, workload, since, limit)
         # Nothing matched: an empty history and filters that match nothing call for different words.
         stored = bool(entries or predictions) or (filtered and bool(
@@ -112,7 +132,7 @@ def show(
     if pred_id is not None:
         _show_prediction(pred_id, json_out, server)
         return
-    with _open(server) as hist:
+    with _open(server, reading=True) as hist:
         twin = None if server else _saved_prediction_id(hist, rec_id)  # ids of the two kinds overlap
         try:
             detail = hist.show(rec_id)
@@ -161,7 +181,7 @@ def _show_prediction(pred_id: int, json_out: bool, server: str | None) -> None:
                           "one by one.", hint="Fix: `advisor history list --server URL` shows it in its table.")
     from advisor.history.outcomes import list_predictions, saved_prediction
 
-    with _open() as hist:
+    with _open(reading=True) as hist:
         found = list_predictions(hist, limit=None, prediction_id=pred_id)
         est = saved_prediction(hist, pred_id) if found else None
     if not found:
@@ -186,7 +206,7 @@ def compare(
     """Predicted vs actual time for every run with an outcome, per run and aggregated."""
     from advisor.cli import render
 
-    with _open(server) as hist:
+    with _open(server, reading=True) as hist:
         comparison = hist.compare(workload=workload)
         # Nothing for this workload and runs recorded for others: say so, not that nothing was recorded.
         others = workload is not None and not comparison.rows and bool(hist.compare().rows)
@@ -222,7 +242,7 @@ def export(
     since_at = parse_since(since) if since else None
     if output is not None:
         check_output_path(output, "--output")
-    with _open(server) as hist:
+    with _open(server, reading=True) as hist:
         if output is None:
             # raw bytes for a pipe or a file; a terminal is shown a stored name's control characters
             hist.export(fmt, for_terminal(sys.stdout), workload=workload, since=since_at)
@@ -298,7 +318,7 @@ def calibration(json_out: Annotated[bool, typer.Option("--json")] = False,
     from advisor.cli import render
     from advisor.predictor.learned import calibration_report
 
-    with _open(server) as hist:
+    with _open(server, reading=True) as hist:
         report = hist.calibration() if server else calibration_report(hist)
     if json_out:
         render.print_json({"schema_version": 1, **_dump(report)})

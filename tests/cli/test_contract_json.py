@@ -98,3 +98,14 @@ def test_history_show_of_a_number_both_kinds_have_says_which_it_shows(tmp_path):
     only = _run("history", "show", "2", "--json", env=env, code=1)
     assert "No recommendation 2 in history; there is a saved prediction p2." in only.stderr
     assert "Fix: `advisor history show p2` shows the prediction" in only.stderr and only.stdout == ""
+
+
+@pytest.mark.parametrize("args", [("list", "--json"), ("show", "1"), ("show", "p1", "--json"), ("compare",),
+                                  ("export", "--format", "json"), ("calibration",)])
+def test_a_read_only_history_command_on_a_missing_sqlite_file_is_refused_and_creates_nothing(args, tmp_path):
+    # A mistyped path made its folders and an empty history, and `history list --json` answered [] with exit 0.
+    url = f"sqlite:///{tmp_path / 'typo' / 'dir' / 'h.db'}"
+    result = _run("history", *args, env={"ADVISOR_DATABASE_URL": url}, code=1)
+    assert result.stdout == "" and not (tmp_path / "typo").exists()
+    assert f"No history at {url}: the file does not exist, so nothing was ever stored there." in result.stderr
+    assert "Fix: check the path in ADVISOR_DATABASE_URL" in result.stderr
