@@ -23,11 +23,12 @@ class Target(Model):
     model_config = ConfigDict(extra="ignore", populate_by_name=True, frozen=True)
 
     kind: Literal["cpu", "gpu"]
-    threads: Annotated[int, Field(ge=1, le=MAX_TARGET_THREADS)] | None = None  # cpu only; None: the probed count
+    # Strict: True is no thread or GPU count, nor "2" (the rest of the API and profiles refuse them).
+    threads: Annotated[int, Field(strict=True, ge=1, le=MAX_TARGET_THREADS)] | None = None  # cpu only; None: probed
     # gpu only; canonical spec name from profiles/ (e.g. "A100-80GB"). Serialised as "gpu" (the JSON
     # contract); the attribute is gpu_name so that Target.gpu(...) can be the constructor DESIGN.md shows.
     gpu_name: str | None = Field(default=None, alias="gpu")
-    count: Annotated[int, Field(ge=1, le=MAX_TARGET_GPUS)] = 1  # gpus in data parallel
+    count: Annotated[int, Field(strict=True, ge=1, le=MAX_TARGET_GPUS)] = 1  # gpus in data parallel
     cpu_name: str | None = None  # cpu only; None = this machine's CPU
     # gpu only, K > 1 over PCIe: whether the GPUs reach each other peer-to-peer; None = the card's own guess
     # (``advisor.predictor.multigpu.has_pcie_p2p``). A cloud instance's GPUs often have none.

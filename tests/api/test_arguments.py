@@ -241,6 +241,19 @@ def test_a_target_missing_or_mixing_its_kinds_fields_is_refused_when_built(field
     assert caught.value.message == message and caught.value.hint.startswith("Fix: ")
 
 
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda: advisor.Target.gpu("H100", True), "Target.gpu: count input should be a valid integer, got True."),
+    (lambda: advisor.Target.gpu("H100", "2"), "Target.gpu: count input should be a valid integer, got '2'."),
+    (lambda: advisor.Target.cpu(True), "Target.cpu: threads input should be a valid integer, got True."),
+    (lambda: advisor.Target.cpu("4"), "Target.cpu: threads input should be a valid integer, got '4'."),
+])
+def test_a_target_count_is_a_whole_number_not_a_boolean_or_a_string(make, message):
+    # Target.gpu("H100", True) was 1 GPU and "2" was 2, where predict(dataset_size=True) and profiles refuse them.
+    with pytest.raises(ConfigError) as caught:
+        make()
+    assert caught.value.message == message
+
+
 def test_a_cpu_target_past_this_machine_is_probed_on_its_cpus_and_scaled(tmp_path, monkeypatch):
     # predict --device cpu --threads 4096 is a what-if: the probe ran at 100000 threads (libgomp refused
     # them) and its profile said so; now `profile --threads` refuses that, so the what-if probes on what is here.
