@@ -109,3 +109,15 @@ def test_a_read_only_history_command_on_a_missing_sqlite_file_is_refused_and_cre
     assert result.stdout == "" and not (tmp_path / "typo").exists()
     assert f"No history at {url}: the file does not exist, so nothing was ever stored there." in result.stderr
     assert "Fix: check the path in ADVISOR_DATABASE_URL" in result.stderr
+
+
+def test_an_infeasible_recommendation_is_not_stored_and_its_id_is_null(tmp_path):
+    # README said only "null with --no-save"; an infeasible answer (exit 3) is not stored either.
+    env = {"ADVISOR_DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}"}
+    _run("recommend", *JOB, "--json", env=env)  # one stored, so that the history exists
+    miss = json.loads(_run("recommend", *JOB, "--budget", "0.00001", "--json", env=env, code=3).stdout)
+    assert miss["status"] == "infeasible" and miss["id"] is None
+    assert len(json.loads(_run("history", "list", "--json", env=env).stdout)["entries"]) == 1
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert "`id` (history id, null with `--no-save`, and for an infeasible\nanswer, exit 3, which is not stored" \
+        in readme
