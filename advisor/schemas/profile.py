@@ -218,7 +218,7 @@ class DeviceProfile(Model):
     oom_batch_size: Count | None = None  # smallest batch that ran out of memory, if any
     free_memory_gib: MemorySize | None = None  # a GPU's memory free as its probe began: others' processes held the rest
     thread_scaling: list[ThreadPoint] = Field(default_factory=list, max_length=MAX_POINTS)
-    probe_seconds: Seconds = 0.0  # wall time spent probing this device
+    probe_seconds: Seconds = 0.0  # wall time spent probing this device (elapsed; --probe-seconds is budget_seconds)
     startup_seconds: Seconds = 0.0  # model build + move + first (warm-up) steps beyond steady state
     budget_seconds: Seconds | None = None  # the ladder's time budget on this device
     skipped: list[SkippedPoint] = Field(default_factory=list, max_length=MAX_POINTS)  # points past the budget

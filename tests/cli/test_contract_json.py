@@ -121,3 +121,10 @@ def test_an_infeasible_recommendation_is_not_stored_and_its_id_is_null(tmp_path)
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     assert "`id` (history id, null with `--no-save`, and for an infeasible\nanswer, exit 3, which is not stored" \
         in readme
+
+
+def test_the_readme_says_a_profiles_probe_seconds_is_elapsed_and_the_flag_is_its_budget():
+    # The same name is the budget on input (--probe-seconds) and the wall time spent in a profile's devices.
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    assert "`probe_seconds` (the wall time the device's probe took: an output, which\nmay pass the budget) and " \
+           "`budget_seconds` (the budget it was given: the `--probe-seconds` flag" in readme
