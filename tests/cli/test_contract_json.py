@@ -128,3 +128,15 @@ def test_the_readme_says_a_profiles_probe_seconds_is_elapsed_and_the_flag_is_its
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     assert "`probe_seconds` (the wall time the device's probe took: an output, which\nmay pass the budget) and " \
            "`budget_seconds` (the budget it was given: the `--probe-seconds` flag" in readme
+
+
+@pytest.mark.parametrize("args", [("hardware", "--json"), ("pricing", "list", "--json", "--provider", "lambda"),
+                                  ("db", "upgrade", "--json")])
+def test_the_readme_names_every_top_level_field_of_these_json_documents(args, tmp_path):
+    # hardware, pricing list and db upgrade printed JSON whose shape the README never gave.
+    env = {"ADVISOR_DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}"}
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    start = readme.index(f"`{' '.join(a for a in args if a != '--provider' and a != 'lambda')}`:")
+    said = readme[start:readme.index(";", start)]
+    for key in json.loads(_run(*args, env=env).stdout):
+        assert f"`{key}`" in said, key
