@@ -215,13 +215,17 @@ def _as_utc(when: datetime, text: object) -> datetime:
 
 
 def parse_names(value: str | list[str] | tuple[str, ...] | None, what: str = "the list") -> list[str] | None:
-    """["aws", "gcp"] from "aws,gcp" (or a list); None or empty -> None (no filter). Commas alone (","), which
-    name nothing, are a ConfigError naming ``what``: read as "no filter" they would quietly mean "all"."""
+    """["aws", "gcp"] from "aws,gcp" (or a list); None or an empty list -> None (no filter). An empty string and
+    commas alone (","), which name nothing, are a ConfigError naming ``what``: read as "no filter" they would
+    quietly mean "all"."""
     if value is None:
         return None
     if not (isinstance(value, str) or (isinstance(value, (list, tuple)) and all(isinstance(i, str) for i in value))):
         raise ConfigError(f"{what} must be comma-separated names or a list of names, got {value!r:.80}.",
                           hint=f'Fix: e.g. {what} "aws,gcp" or ["aws", "gcp"].')
+    if isinstance(value, str) and not value.strip():  # `--providers ""` (an unset shell variable) meant all, silently
+        raise ConfigError(f"{what} {value!r} names nothing.",
+                          hint=f"Fix: give {what} comma-separated names (e.g. aws,gcp), or leave it out for all.")
     items = value.split(",") if isinstance(value, str) else list(value)
     names = [i.strip().lower() for i in items if i and i.strip()]
     if not names and any(i and i.strip() for i in (value if isinstance(value, str) else items)):

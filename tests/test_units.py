@@ -65,8 +65,8 @@ def test_parse_usd_and_names():
     with pytest.raises(ConfigError):
         parse_usd(-3)
     assert parse_names("AWS, gcp,") == ["aws", "gcp"]
-    assert parse_names("") is None
-    for nothing in (",", " , ", ",,"):
+    assert parse_names([]) is None
+    for nothing in ("", "  ", ",", " , ", ",,"):  # "" was None: `--providers ""` meant every provider, silently
         with pytest.raises(ConfigError, match="names nothing"):
             parse_names(nothing, "providers")
     for wrong in (5, [1, 2], {"aws"}):

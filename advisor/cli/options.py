@@ -123,6 +123,10 @@ def check_output_path(path: Path, flag: str, *, workload: Path | None = None, ex
     from advisor.output_file import is_sqlite_database, non_utf8_shown
 
     hint = f"Fix: pass {flag} with a path in a folder you can write to."
+    if str(path) == "-":  # the usual spelling of standard output, which wrote a file named "-" here
+        raise ConfigError(f"{flag} - would write a file named '-' in this folder: '-' is not standard output here.",
+                          hint=f"Fix: leave {flag} out to print to standard output (with --json where the command "
+                               f"has it), or name a file, e.g. {flag} {example}.")
     if (shown := non_utf8_shown(path)) is not None:
         raise ConfigError(f"{flag} {shown}: the path is not valid UTF-8 (\\x.. marks each byte that is not).",
                           hint=f"Fix: pass {flag} with a path that is valid UTF-8 (rename the folder if that is where "

@@ -68,7 +68,10 @@ def parse_tokens(value: str | None) -> tuple[str, ...]:
     return tuple(dict.fromkeys(tokens))
 
 
-def _number(env: Mapping[str, str], name: str, default: float, *, low: float, high: float) -> float:
+def _number(env: Mapping[str, str], name: str, default: float, *, low: float, high: float,
+            whole: bool = False) -> float:
+    """``name``'s value from ``env`` (``default`` unset), a number from ``low`` to ``high``; ``whole``: a count,
+    where 2.5 was cut to 2 without a word."""
     text = env.get(name)
     if not text:
         return default
@@ -76,8 +79,8 @@ def _number(env: Mapping[str, str], name: str, default: float, *, low: float, hi
         value = float(text)
     except ValueError:
         value = math.nan
-    if not (math.isfinite(value) and low <= value <= high):
-        raise ConfigError(f"{name}={text!r} is not a number from {low:g} to {high:g}.",
+    if not (math.isfinite(value) and low <= value <= high and (not whole or value == int(value))):
+        raise ConfigError(f"{name}={text!r} is not a {'whole ' if whole else ''}number from {low:g} to {high:g}.",
                           hint=f"Fix: set {name} to e.g. {default:g}, or unset it.")
     return value
 
@@ -118,8 +121,8 @@ class ServiceConfig:
             max_body_bytes=int(_number(env, "ADVISOR_API_MAX_BODY_MB", DEFAULT_MAX_BODY_MB, low=0.01,
                                        high=1024) * 1024 * 1024),
             rate_per_minute=int(_number(env, "ADVISOR_API_RATE_LIMIT", DEFAULT_RATE_PER_MINUTE, low=0,
-                                        high=1e9)),
-            cache_entries=int(_number(env, "ADVISOR_API_CACHE_ENTRIES", 256, low=0, high=1e6)),
+                                        high=1e9, whole=True)),
+            cache_entries=int(_number(env, "ADVISOR_API_CACHE_ENTRIES", 256, low=0, high=1e6, whole=True)),
             settings=Settings.from_env(env),
         )
         values.update({k: v for k, v in overrides.items() if v is not None})

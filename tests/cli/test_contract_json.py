@@ -140,3 +140,30 @@ def test_the_readme_names_every_top_level_field_of_these_json_documents(args, tm
     said = readme[start:readme.index(";", start)]
     for key in json.loads(_run(*args, env=env).stdout):
         assert f"`{key}`" in said, key
+
+
+@pytest.mark.parametrize("args", [("history", "export", "--format", "json", "-o", "-"),
+                                  ("profile", "examples/tabular_mlp.py", "-o", "-", "--json")])
+def test_dash_as_an_output_path_is_refused_not_a_file_named_dash(args, tmp_path, monkeypatch):
+    # `-o -` wrote a file literally named "-" in the current folder.
+    monkeypatch.chdir(tmp_path)
+    args = tuple(str(Path(__file__).resolve().parents[2] / a) if a.endswith(".py") else a for a in args)
+    flag = "--output" if args[0] == "history" else "-o"
+    result = _run(*args, env={"ADVISOR_DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}"}, code=1)
+    assert f"{flag} - would write a file named '-' in this folder" in result.output
+    assert not (tmp_path / "-").exists()
+
+
+def test_an_empty_providers_list_is_refused_not_read_as_every_provider():
+    result = _run("recommend", *JOB, "--providers", "", "--no-save", code=1)
+    assert "--providers '' names nothing." in result.output
+
+
+@pytest.mark.parametrize("name", ["ADVISOR_API_CACHE_ENTRIES", "ADVISOR_API_RATE_LIMIT"])
+def test_a_services_count_setting_is_a_whole_number(name):
+    from advisor.errors import ConfigError
+    from advisor.service.config import ServiceConfig
+
+    with pytest.raises(ConfigError, match=rf"{name}='2.5' is not a whole number from 0 to"):
+        ServiceConfig.from_env({name: "2.5"})
+    assert ServiceConfig.from_env({name: "3"}) is not None
