@@ -44,6 +44,8 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             from advisor.cli import render
 
             render.error(exc)
+            if _wants_json(kwargs) and not _answered(exc):
+                _print_error_json(exc)
             raise typer.Exit(code=exc.exit_code) from None
         except BrokenPipeError:
             # The reader of our output went away (`advisor ... | head`): stop quietly, and keep Python from
@@ -61,6 +63,33 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             raise typer.Exit(code=128 + exc.signum) from None
 
     return wrapper
+
+
+def _wants_json(kwargs: dict[str, Any]) -> bool:
+    """Whether the command was asked for JSON: ``--json``, or ``--format json`` where it is the answer's format
+    (a command with ``--json``; ``history export --format json`` is data, and an error object would pass as it)."""
+    return "json_out" in kwargs and (kwargs["json_out"] is True
+                                     or str(kwargs.get("fmt") or "").strip().lower() == "json")
+
+
+def _answered(exc: Exception) -> bool:
+    """An infeasible recommendation (exit 3) whose JSON document was printed already: stdout holds one."""
+    from advisor.errors import NoFeasibleCandidateError
+
+    return isinstance(exc, NoFeasibleCandidateError) and exc.recommendation is not None
+
+
+def _print_error_json(exc: Exception) -> None:
+    """The error as the service's body gives it, on stdout for a pipeline that parses ``--json``: its class
+    (``HardwareError`` is a config fix, ``DatabaseUnavailableError`` a retry), message and hint. The message stays
+    on stderr too, for a person."""
+    import json
+
+    error = {"type": type(exc).__name__, "message": getattr(exc, "message", str(exc)),
+             "hint": getattr(exc, "hint", None)}
+    with contextlib.suppress(OSError):  # standard output that cannot be written: stderr has said it all
+        sys.stdout.write(json.dumps({"schema_version": 1, "error": error}, indent=2) + "\n")
+        sys.stdout.flush()
 
 
 class Terminated(BaseException):

@@ -288,7 +288,9 @@ def test_diff_refuses_a_newer_schema_and_figures_that_are_not_times_or_costs(app
         bad = tmp_path / name
         bad.write_text(json.dumps(data))  # json.dumps writes NaN and Infinity as bare tokens
         result = run(app, "diff", good, bad, "--json")
-        assert result.exit_code == 1 and result.stdout == "" and "Traceback" not in result.output, result.output
+        # --json: the error as a JSON object on stdout (never a bare NaN), its message on stderr too
+        assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+        assert json.loads(result.stdout)["error"]["type"] == "ConfigError"
         return " ".join(result.output.split())
 
     assert "schema version 2 is newer than this advisor understands (1)" in refused(
@@ -333,7 +335,7 @@ def test_diff_of_two_runs(app, tmp_path):
     bad = run(app, "diff", wrong, new)
     assert bad.exit_code == 1 and "is not a recommendation" in bad.output
     both = run(app, "diff", old, new, "--json", "--format", "markdown")
-    assert both.exit_code == 1 and both.stdout == ""
+    assert both.exit_code == 1 and json.loads(both.stdout)["error"]["type"] == "ConfigError"
     assert "--json and --format markdown ask for two different outputs" in both.output
 
 

@@ -79,7 +79,8 @@ def test_startup_gpu_where_no_gpu_instance_is_predicted_is_refused(where, named)
     # It was accepted and ignored (exit 0, no note), as no other flag that does not apply is.
     result = _run("predict", *JOB, *where, "--startup-gpu", "1h", "--json", "--no-save", code=1)
     assert "--startup-gpu is the paid start-up of a GPU instance you would rent: it needs --gpu NAME" in result.output
-    assert named in result.output and "Fix: drop --startup-gpu" in result.output and result.stdout == ""
+    assert named in result.output and "Fix: drop --startup-gpu" in result.output
+    assert json.loads(result.stdout)["error"]["type"] == "ConfigError"
 
 
 def test_history_show_of_a_number_both_kinds_have_says_which_it_shows(tmp_path):
@@ -97,7 +98,8 @@ def test_history_show_of_a_number_both_kinds_have_says_which_it_shows(tmp_path):
            "p1`." in both.stderr
     only = _run("history", "show", "2", "--json", env=env, code=1)
     assert "No recommendation 2 in history; there is a saved prediction p2." in only.stderr
-    assert "Fix: `advisor history show p2` shows the prediction" in only.stderr and only.stdout == ""
+    assert "Fix: `advisor history show p2` shows the prediction" in only.stderr
+    assert json.loads(only.stdout)["error"]["type"] == "HistoryError"
 
 
 @pytest.mark.parametrize("args", [("list", "--json"), ("show", "1"), ("show", "p1", "--json"), ("compare",),
@@ -106,7 +108,9 @@ def test_a_read_only_history_command_on_a_missing_sqlite_file_is_refused_and_cre
     # A mistyped path made its folders and an empty history, and `history list --json` answered [] with exit 0.
     url = f"sqlite:///{tmp_path / 'typo' / 'dir' / 'h.db'}"
     result = _run("history", *args, env={"ADVISOR_DATABASE_URL": url}, code=1)
-    assert result.stdout == "" and not (tmp_path / "typo").exists()
+    assert not (tmp_path / "typo").exists()
+    assert (json.loads(result.stdout)["error"]["type"] if "--json" in args else result.stdout) == \
+        ("HistoryError" if "--json" in args else "")
     assert f"No history at {url}: the file does not exist, so nothing was ever stored there." in result.stderr
     assert "Fix: check the path in ADVISOR_DATABASE_URL" in result.stderr
 
@@ -167,3 +171,23 @@ def test_a_services_count_setting_is_a_whole_number(name):
     with pytest.raises(ConfigError, match=rf"{name}='2.5' is not a whole number from 0 to"):
         ServiceConfig.from_env({name: "2.5"})
     assert ServiceConfig.from_env({name: "3"}) is not None
+
+
+@pytest.mark.parametrize(("args", "kind"), [
+    (("predict", *JOB, "--gpu", "H900", "--json"), "HardwareError"),
+    (("recommend", *JOB, "--providers", "nope", "--format", "json", "--no-save"), "CatalogError"),
+    (("history", "show", "999", "--json"), "HistoryError"),
+    (("recommend", "--profile", "/nonexistent/p.json", "--json"), "ProbeError"),
+])
+def test_an_error_under_json_is_a_json_error_object_on_stdout_with_the_same_exit_code(args, kind, tmp_path):
+    # stdout was empty: a pipeline got "JSONDecodeError: Expecting value" and had to parse English on stderr.
+    result = _run(*args, env={"ADVISOR_DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}"}, code=1)
+    error = json.loads(result.stdout)["error"]
+    assert error["type"] == kind and error["message"] in result.stderr and error["hint"].startswith("Fix: ")
+    assert json.loads(result.stdout)["schema_version"] == 1
+
+
+def test_an_error_without_json_or_in_exported_data_leaves_stdout_empty(tmp_path):
+    env = {"ADVISOR_DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}"}
+    assert _run("predict", *JOB, "--gpu", "H900", env=env, code=1).stdout == ""
+    assert _run("history", "export", "--format", "json", "--since", "x", env=env, code=1).stdout == ""
