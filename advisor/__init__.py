@@ -67,9 +67,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
+    import importlib
+    import importlib.util
 
+    if name in _LAZY:
         module, attr = _LAZY[name]
         return getattr(importlib.import_module(module), attr)
+    # The README names calls such as ``advisor.api.record_outcome``; a submodule is only an attribute of the package
+    # once something imported it, so load a public one here rather than fail on a bare ``import advisor``.
+    if not name.startswith("_") and importlib.util.find_spec(f"{__name__}.{name}") is not None:
+        return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module 'advisor' has no attribute {name!r}")

@@ -451,3 +451,15 @@ def test_the_no_gpu_note_says_where_the_cpu_candidates_come_from():
         assert note.startswith(start) and note.endswith(end), note
         priced_cpu = any(c.tier == "cpu" for c in rec.all_candidates)
         assert priced_cpu is ("no CPU offer is priced" not in note)
+
+
+def test_the_readmes_advisor_api_record_outcome_works_after_a_bare_import(tmp_path):
+    """``import advisor; advisor.api.record_outcome(...)`` raised AttributeError: ``api`` was no attribute until
+    something else imported it."""
+    import subprocess
+    import sys
+
+    code = ("import sys, advisor; f = advisor.api.record_outcome; print(f.__module__, 'torch' in sys.modules);"
+            "print(hasattr(advisor, 'no_such_module'), hasattr(advisor, '_private'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["advisor.api", "False", "False", "False"]
