@@ -55,34 +55,72 @@ def list_entries(
     workload: Annotated[str | None, typer.Option("--workload", help="Only this workload name.")] = None,
     since: Annotated[str | None, typer.Option("--since", help="e.g. 7d, 12h or 2026-11-01.")] = None,
     limit: Annotated[int, typer.Option("--limit")] = 50,
+    offset: Annotated[int, typer.Option("--offset", help="Skip the newest N of each list (the next page: "
+                                                         "--offset 50 after --limit 50).")] = 0,
     json_out: Annotated[bool, typer.Option("--json")] = False,
     server: remote.ServerOption = None,
 ) -> None:
     """Recent recommendations, newest first, then the saved predictions (`advisor predict`; with --server, the
     server's)."""
     from advisor.cli import render
-    from advisor.errors import ConfigError
-    from advisor.units import parse_since
 
-    if limit < 1:
-        raise ConfigError(f"--limit must be 1 or more, got {limit}.", hint="Fix: e.g. --limit 20.")
+    _check_page(limit, offset, server)
+    since_at = _since(since)
     filtered = workload is not None or since is not None
-    since_at = parse_since(since) if since else None  # a bad flag first, before the history is looked for
     with _open(server, reading=True) as hist:
-        entries = hist.list(workload=workload, since=since_at, limit=limit)
-        predictions = _predictions(hist, server, workload, since, limit)
+        entries = hist.list(workload=workload, since=since_at, limit=limit, offset=offset)
+        predictions = _predictions(hist, server, workload, since, limit, offset)
+        totals = _totals(hist, server, workload, since_at, [len(entries), len(predictions)], limit, offset)
         # Nothing matched: an empty history and filters that match nothing call for different words.
         stored = bool(entries or predictions) or (filtered and bool(
             hist.list(limit=1) or _predictions(hist, server, None, None, 1)))
     if json_out:
         render.print_json({"schema_version": 1, "entries": [_dump(e) for e in entries],
-                           "predictions": [_dump(p) for p in predictions]})
+                           "predictions": [_dump(p) for p in predictions],
+                           "total_entries": totals[0], "total_predictions": totals[1]})
         return
-    if entries or not stored:
-        render.history_list(entries)
+    if offset and not entries and totals[0]:
+        render.out().print(f"History: {totals[0]:,} recommendation(s) match; none past --offset {offset:,}.")
+    elif entries or not stored:
+        render.history_list(entries, offset=offset, total=totals[0])
     else:
         render.out().print(_no_match(workload, since, bool(predictions)))
-    render.prediction_list(predictions)
+    render.prediction_list(predictions, offset=offset, total=totals[1])
+
+
+def _check_page(limit: int, offset: int, server: str | None) -> None:
+    """``--limit`` and ``--offset`` checked here, in the CLI's words (a server's maximum included)."""
+    from advisor.errors import ConfigError
+    from advisor.service.wire import LIST_LIMIT_MAX
+
+    if limit < 1:
+        raise ConfigError(f"--limit must be 1 or more, got {limit}.", hint="Fix: e.g. --limit 20.")
+    if server and limit > LIST_LIMIT_MAX:
+        raise ConfigError(f"--limit {limit:,} is over a server's maximum of {LIST_LIMIT_MAX:,} a call.",
+                          hint=f"Fix: --limit {LIST_LIMIT_MAX} or less, and --offset {LIST_LIMIT_MAX} for the "
+                               "next page; or narrow with --workload / --since.")
+    if offset < 0:
+        raise ConfigError(f"--offset must be 0 or more, got {offset}.",
+                          hint="Fix: e.g. --offset 50 lists the entries after the newest 50.")
+
+
+def _since(since: str | None):
+    from advisor.units import parse_since
+
+    return parse_since(since) if since else None
+
+
+def _totals(hist, server: str | None, workload: str | None, since, listed: list[int], limit: int,
+            offset: int) -> tuple[int | None, int | None]:
+    """How many recommendations and saved predictions match (None where a server does not say). A first page
+    shorter than ``limit`` is all there is: only a full page, or one further back, is counted again."""
+    if offset == 0 and max(listed) < limit:
+        return listed[0], listed[1]
+    if server:
+        return hist.totals(workload=workload, since=since)
+    from advisor.history.filters import totals
+
+    return totals(hist, workload, since)
 
 
 _WORKLOAD_NAME = "--workload takes the name shown in the workload column (the file name without .py)."
@@ -106,14 +144,15 @@ def _no_match(workload: str | None, since: str | None, predictions: bool) -> str
     return text
 
 
-def _predictions(hist, server: str | None, workload: str | None, since: str | None, limit: int) -> list:
+def _predictions(hist, server: str | None, workload: str | None, since: str | None, limit: int,
+                 offset: int = 0) -> list:
     """The saved predictions, newest first: this machine's (`advisor predict`), or with ``server`` the server's
     (``advisor.Client.predict`` and ``POST /v1/predictions`` save there)."""
     if server:
-        return hist.list_predictions(workload=workload, since=since, limit=limit)
+        return hist.list_predictions(workload=workload, since=since, limit=limit, offset=offset)
     from advisor.history.outcomes import list_predictions
 
-    return list_predictions(hist, workload=workload, since=since, limit=limit)
+    return list_predictions(hist, workload=workload, since=since, limit=limit, offset=offset)
 
 
 @app.command("show")

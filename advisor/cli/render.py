@@ -352,13 +352,23 @@ def _when(value: Any) -> str:
     return safe_text(text[:16].replace("T", " ")) if text else "-"
 
 
-def history_list(entries: Sequence[Any]) -> None:
-    """Stored recommendations, one row each with the chosen candidate and the latest outcome."""
+def _page(n: int, offset: int, total: int | None) -> str:
+    """A listed page's place in what matched: "3 newest first" when it is all of it, else "51-100 of 3,080,
+    newest first" and the flag for the next page."""
+    if total is None or (offset == 0 and n >= total):
+        return f"{n:,} newest first"
+    text = f"{offset + 1:,}-{offset + n:,} of {total:,}, newest first"
+    return text + (f"; --offset {offset + n} lists the next" if offset + n < total else "")
+
+
+def history_list(entries: Sequence[Any], offset: int = 0, total: int | None = None) -> None:
+    """Stored recommendations, one row each with the chosen candidate and the latest outcome (``offset`` /
+    ``total``: where this page sits in what matched)."""
     con = out()
     if not entries:
         con.print("History: nothing stored yet (every `advisor recommend` lands here unless --no-save).")
         return
-    table = Table(title=f"History ({len(entries)} newest first)", title_justify="left")
+    table = Table(title=f"History ({_page(len(entries), offset, total)})", title_justify="left")
     # Outcomes time the training itself (track, --actual-seconds), so both times here are the job alone.
     for col in ("id", "when", "workload", "job", "chosen", "predicted job", "cost", "method", "actual job"):
         table.add_column(col, justify="right" if col in ("id", "predicted job", "cost", "actual job") else "left")
@@ -378,11 +388,12 @@ def history_list(entries: Sequence[Any]) -> None:
     con.print(table)
 
 
-def prediction_list(entries: Sequence[Any]) -> None:
+def prediction_list(entries: Sequence[Any], offset: int = 0, total: int | None = None) -> None:
     """Predictions saved by ``advisor predict``, one row each (nothing when there are none)."""
     if not entries:
         return
-    table = Table(title=f"Predictions ({len(entries)} newest first; job alone, no start-up)", title_justify="left")
+    table = Table(title=f"Predictions ({_page(len(entries), offset, total)}; job alone, no start-up)",
+                  title_justify="left")
     for col in ("id", "when", "workload", "job", "target", "predicted (80%)", "method", "precision"):
         table.add_column(col, justify="right" if col in ("id",) else "left")
     for e in entries:

@@ -63,13 +63,14 @@ def forget(hist: History, recommendation_id: int, outcome_id: int | None = None)
 
 
 def list_predictions(hist: History, workload: str | None = None, since: datetime | str | None = None,
-                     limit: int | None = 50, prediction_id: int | None = None) -> list[PredictionEntry]:
-    """Saved predictions, newest first (``prediction_id``: that one, or none)."""
+                     limit: int | None = 50, prediction_id: int | None = None,
+                     offset: int = 0) -> list[PredictionEntry]:
+    """Saved predictions, newest first, after the newest ``offset`` (``prediction_id``: that one, or none)."""
     p = PredictionTable
     stmt = (select(p.id, p.created_at, WorkloadTable.name, p.dataset_size, p.epochs, p.batch_size, p.target_kind,
                    p.gpu, p.gpu_count, p.threads, p.seconds, p.low, p.high, p.method, p.precision)
             .join(WorkloadTable, WorkloadTable.id == p.workload_id).order_by(p.created_at.desc(), p.id.desc()))
-    stmt = newest_first_filtered(stmt, p.created_at, workload, since, limit)
+    stmt = newest_first_filtered(stmt, p.created_at, workload, since, limit, offset)
     if prediction_id is not None:  # an id past the column's range names no row (the driver would fail on it)
         stmt = stmt.where(p.id == prediction_id) if hist._storable_id(prediction_id) else stmt.where(False)
     with hist._read() as conn:

@@ -367,8 +367,8 @@ class History:
             return sorted(set(conn.execute(select(WorkloadTable.name)).scalars()))
 
     def list(self, workload: str | None = None, since: datetime | None = None,
-             limit: int | None = 50) -> list[HistoryEntry]:
-        """Stored recommendations, newest first: the chosen candidate and the latest outcome of each."""
+             limit: int | None = 50, offset: int = 0) -> list[HistoryEntry]:
+        """Stored recommendations, newest first past the newest ``offset``: each one's choice and latest outcome."""
         r = RecommendationTable
         stmt = (
             select(r.id, r.created_at, WorkloadTable.name, r.dataset_size, r.epochs, r.batch_size, r.objective,
@@ -377,7 +377,7 @@ class History:
             .join(WorkloadTable, WorkloadTable.id == r.workload_id)
             .order_by(r.created_at.desc(), r.id.desc())
         )
-        stmt = newest_first_filtered(stmt, r.created_at, workload, since, limit)
+        stmt = newest_first_filtered(stmt, r.created_at, workload, since, limit, offset)
         with self._read() as conn:
             rows = conn.execute(stmt).all()
             outcomes: dict[int, list[Any]] = {}

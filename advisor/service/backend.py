@@ -339,13 +339,22 @@ class Backend:
 
         return self._db_call(lambda: calibration_report(self.history))
 
-    def list(self, *, workload: str | None, since: datetime | None, limit: int) -> list[HistoryEntry]:
-        return self._db_call(lambda: self.history.list(workload=workload, since=since, limit=limit))
+    def list(self, *, workload: str | None, since: datetime | None, limit: int,
+             offset: int = 0) -> list[HistoryEntry]:
+        return self._db_call(lambda: self.history.list(workload=workload, since=since, limit=limit, offset=offset))
 
-    def predictions(self, *, workload: str | None, since: datetime | None, limit: int) -> list[PredictionEntry]:
+    def predictions(self, *, workload: str | None, since: datetime | None, limit: int,
+                    offset: int = 0) -> list[PredictionEntry]:
         """The predictions saved here (``POST /v1/predictions`` with ``save``), newest first: what the local
         ``advisor history list`` shows of its own history."""
-        return self._db_call(lambda: list_predictions(self.history, workload=workload, since=since, limit=limit))
+        return self._db_call(lambda: list_predictions(self.history, workload=workload, since=since, limit=limit,
+                                                      offset=offset))
+
+    def totals(self, *, workload: str | None, since: datetime | None) -> tuple[int, int]:
+        """How many recommendations and saved predictions here match: what a listed page is "of"."""
+        from advisor.history.filters import totals
+
+        return self._db_call(lambda: totals(self.history, workload, since))
 
     def show(self, recommendation_id: int) -> HistoryDetail:
         return self._db_call(lambda: self.history.show(recommendation_id))

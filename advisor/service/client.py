@@ -111,13 +111,32 @@ def response_object(cls: type[B], data: Any, url: str) -> B:
                            ) from None
 
 
-def _items(data: Any, key: str, url: str) -> list:
-    """``data[key]``, a list, from a server's answer; ServiceError when the answer has none."""
+def _items(data: Any, key: str, url: str, offset: int = 0) -> list:
+    """``data[key]``, a list, from a server's answer; ServiceError when the answer has none, or when a page past
+    ``offset`` was asked of a server that does not page (it would answer the newest rows instead)."""
     items = data.get(key) if isinstance(data, dict) else None
     if not isinstance(items, list):
         raise ServiceError(f"The server at {url} answered without a list of {key}; is it an advisor server?",
                            hint=_REACH_HINT)
+    if offset and "total" not in data:
+        raise ServiceError(f"The server at {url} does not page its history (an older advisor): its answer would "
+                           f"be the newest {key}, not those after the newest {offset:,}.",
+                           hint="Fix: upgrade the server's advisor, or list without --offset.")
     return items
+
+
+def _list_params(workload: str | None, since: str | datetime | date | None, limit: Any, offset: Any) -> dict:
+    """A history listing's query; ConfigError naming ``limit`` or ``offset`` where the server would refuse it."""
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= LIST_LIMIT_MAX:
+        raise ConfigError(f"limit must be a whole number from 1 to {LIST_LIMIT_MAX:,}, got {limit!r:.80}.",
+                          hint=f"Fix: e.g. limit=50 (--limit 50); page with offset={LIST_LIMIT_MAX:,} (--offset) "
+                               "or narrow by workload or since for more.")
+    if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= 2**63 - 1:
+        # the route's bound (the largest SQL integer), checked here so the message names offset as the API does
+        raise ConfigError(f"offset must be a whole number from 0 to {2**63 - 1}, got {offset!r:.80}.",
+                          hint="Fix: e.g. offset=50 (--offset 50) for the rows after the newest 50.")
+    since_text = since.isoformat() if isinstance(since, (datetime, date)) else since
+    return {"workload": workload, "since": since_text, "limit": limit, "offset": offset or None}
 
 
 def recommendation_id_of(value: Any, what: str = "A recommendation id",
@@ -301,24 +320,30 @@ class Client:
         return response_object(CalibrationReport, self._call("GET", f"{API_PREFIX}/calibration"), self.url)
 
     def list(self, workload: str | None = None, since: str | datetime | date | None = None,
-             limit: int | None = 50) -> list[HistoryEntry]:
-        """``History.list`` on the server's history: stored recommendations, newest first."""
-        since_text = since.isoformat() if isinstance(since, (datetime, date)) else since
-        data = self._call("GET", f"{API_PREFIX}/history",
-                          params={"workload": workload, "since": since_text, "limit": limit})
-        return [response_object(HistoryEntry, e, self.url) for e in _items(data, "entries", self.url)]
+             limit: int | None = 50, offset: int = 0) -> list[HistoryEntry]:
+        """``History.list`` on the server's history: stored recommendations, newest first, at most ``limit`` (the
+        server lists up to 10,000 a call) after the newest ``offset``."""
+        data = self._call("GET", f"{API_PREFIX}/history", params=_list_params(workload, since, limit, offset))
+        return [response_object(HistoryEntry, e, self.url) for e in _items(data, "entries", self.url, offset)]
 
     def list_predictions(self, workload: str | None = None, since: str | datetime | date | None = None,
-                         limit: int = 50) -> list[PredictionEntry]:
+                         limit: int = 50, offset: int = 0) -> list[PredictionEntry]:
         """``advisor.history.outcomes.list_predictions`` on the server's history: the predictions saved there
-        (``predict(..., save=True)``), newest first, at most ``limit`` (the server lists up to 10,000 a call)."""
-        if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= LIST_LIMIT_MAX:
-            raise ConfigError(f"limit must be a whole number from 1 to {LIST_LIMIT_MAX:,}, got {limit!r:.80}.",
-                              hint="Fix: e.g. limit=50 (--limit 50); narrow by workload or since for more.")
-        since_text = since.isoformat() if isinstance(since, (datetime, date)) else since
-        data = self._call("GET", f"{API_PREFIX}/predictions",
-                          params={"workload": workload, "since": since_text, "limit": limit})
-        return [response_object(PredictionEntry, p, self.url) for p in _items(data, "predictions", self.url)]
+        (``predict(..., save=True)``), newest first, at most ``limit`` (the server lists up to 10,000 a call)
+        after the newest ``offset``."""
+        data = self._call("GET", f"{API_PREFIX}/predictions", params=_list_params(workload, since, limit, offset))
+        return [response_object(PredictionEntry, p, self.url) for p in _items(data, "predictions", self.url, offset)]
+
+    def totals(self, workload: str | None = None,
+               since: str | datetime | date | None = None) -> tuple[int | None, int | None]:
+        """How many recommendations and saved predictions the server holds that match (None: a server that does
+        not say): what a listed page is "of"."""
+        counts = []
+        for path in ("history", "predictions"):
+            data = self._call("GET", f"{API_PREFIX}/{path}", params=_list_params(workload, since, 1, 0))
+            total = data.get("total") if isinstance(data, dict) else None
+            counts.append(total if isinstance(total, int) and not isinstance(total, bool) else None)
+        return counts[0], counts[1]
 
     def show(self, recommendation_id: int) -> HistoryDetail:
         """``History.show``: one stored recommendation and its outcomes."""

@@ -41,6 +41,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 Text = Annotated[str | None, Query(max_length=200), AfterValidator(no_nul)]
 Since = Annotated[str | None, Query(max_length=64), AfterValidator(no_nul)]
 Limit = Annotated[int, Query(ge=1, le=LIST_LIMIT_MAX)]
+Offset = Annotated[int, Query(ge=0, le=SQL_INT_MAX)]  # how many of the newest rows a page skips
 
 
 def _backend(request: Request) -> Backend:
@@ -124,16 +125,24 @@ async def calibration(request: Request) -> JSONResponse:
 
 
 @router.get("/history", responses=_ERRORS, summary="Stored recommendations, newest first (advisor history list)")
-def history(request: Request, workload: Text = None, since: Since = None, limit: Limit = 50) -> JSONResponse:
-    entries = _backend(request).list(workload=workload, since=_since(since), limit=limit)
-    return _json({"schema_version": 1, "entries": [e.model_dump(mode="json", by_alias=True) for e in entries]})
+def history(request: Request, workload: Text = None, since: Since = None, limit: Limit = 50,
+            offset: Offset = 0) -> JSONResponse:
+    backend, since_at = _backend(request), _since(since)
+    entries = backend.list(workload=workload, since=since_at, limit=limit, offset=offset)
+    total = backend.totals(workload=workload, since=since_at)[0]
+    return _json({"schema_version": 1, "entries": [e.model_dump(mode="json", by_alias=True) for e in entries],
+                  "total": total})
 
 
 @router.get("/predictions", responses=_ERRORS,
             summary="Saved predictions, newest first (advisor history list, below the recommendations)")
-def saved_predictions(request: Request, workload: Text = None, since: Since = None, limit: Limit = 50) -> JSONResponse:
-    found = _backend(request).predictions(workload=workload, since=_since(since), limit=limit)
-    return _json({"schema_version": 1, "predictions": [p.model_dump(mode="json", by_alias=True) for p in found]})
+def saved_predictions(request: Request, workload: Text = None, since: Since = None, limit: Limit = 50,
+                      offset: Offset = 0) -> JSONResponse:
+    backend, since_at = _backend(request), _since(since)
+    found = backend.predictions(workload=workload, since=since_at, limit=limit, offset=offset)
+    total = backend.totals(workload=workload, since=since_at)[1]
+    return _json({"schema_version": 1, "predictions": [p.model_dump(mode="json", by_alias=True) for p in found],
+                  "total": total})
 
 
 def _since(text: str | None) -> datetime | None:

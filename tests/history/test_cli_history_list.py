@@ -60,7 +60,35 @@ def test_json_is_the_same_empty_lists_whether_filtered_or_empty(cli, db_url):
         hist.save_recommendation(recommendation("resnet"))
     code2, filtered = cli("history", "list", "--since", "2099-01-01", "--json")
     assert code == code2 == 0
-    assert json.loads(empty) == json.loads(filtered) == {"schema_version": 1, "entries": [], "predictions": []}
+    assert json.loads(empty) == json.loads(filtered) == {"schema_version": 1, "entries": [], "predictions": [],
+                                                         "total_entries": 0, "total_predictions": 0}
+
+
+def test_a_page_past_the_newest_says_where_it_sits_and_how_many_match(cli, db_url):
+    """``history list`` could not reach past the newest ``--limit``, nor said how many were stored."""
+    from datetime import timedelta
+
+    from advisor.schemas import utc_now
+
+    with History(db_url) as hist:
+        ids = [hist.save_recommendation(recommendation("resnet", created_at=utc_now() - timedelta(hours=h)))
+               for h in range(5)]  # ids[0] is the newest
+        hist.save_recommendation(recommendation("other", created_at=utc_now() - timedelta(days=3)))
+    code, text = cli("history", "list", "--limit", "2", "--offset", "2")
+    assert code == 0 and "History (3-4 of 6, newest first; --offset 4 lists the next)" in text
+    code, page = cli("history", "list", "--limit", "2", "--offset", "2", "--json")
+    page = json.loads(page)
+    assert [e["id"] for e in page["entries"]] == ids[2:4]
+    assert (page["total_entries"], page["total_predictions"]) == (6, 0)
+    code, text = cli("history", "list", "--limit", "2", "--offset", "4")
+    assert code == 0 and "History (5-6 of 6, newest first)" in text and "lists the next" not in text
+    filtered = json.loads(cli("history", "list", "--workload", "resnet", "--offset", "3", "--json")[1])
+    assert [e["id"] for e in filtered["entries"]] == ids[3:] and filtered["total_entries"] == 5
+    code, text = cli("history", "list")
+    assert code == 0 and "History (6 newest first)" in text  # everything shown: no "of"
+    assert cli("history", "list", "--offset", "9") == (0, "History: 6 recommendation(s) match; none past --offset 9.")
+    assert cli("history", "list", "--offset", "-1") == (
+        1, "error: --offset must be 0 or more, got -1. Fix: e.g. --offset 50 lists the entries after the newest 50.")
 
 
 def test_a_hostile_filter_is_escaped(cli, db_url):

@@ -33,7 +33,7 @@ def _listed(client, **params) -> list[dict]:
     response = client.get("/v1/predictions", params=params, headers=auth())
     assert response.status_code == 200, response.text
     body = response.json()
-    assert set(body) == {"schema_version", "predictions"} and body["schema_version"] == 1
+    assert set(body) == {"schema_version", "predictions", "total"} and body["schema_version"] == 1
     return body["predictions"]
 
 
@@ -59,6 +59,10 @@ def _lists_what_it_saved(client, database_url: str) -> None:
     assert [p["epochs"] for p in _listed(client, workload="tabular_mlp")] == [5, 2]
     assert _listed(client, workload="nosuch") == []
     assert _listed(client, limit=1) == every[:1]
+    assert _listed(client, limit=1, offset=1) == every[1:2] and _listed(client, offset=3) == []
+    for path, key in (("/v1/predictions", "predictions"), ("/v1/history", "entries")):
+        body = client.get(path, params={"workload": "tabular_mlp", "limit": 1}, headers=auth()).json()
+        assert body["total"] == (2 if key == "predictions" else 0) and len(body[key]) == (key == "predictions")
     assert _listed(client, since="7d") == every and _listed(client, since="2099-01-01") == []
     assert _listed(client, since="2000-01-01", workload="other_model", limit=5) == _local(
         database_url, workload="other_model")
@@ -99,7 +103,7 @@ def test_the_route_needs_a_token_and_is_documented_like_history(app_client):
     listed, history = paths["/v1/predictions"]["get"], paths["/v1/history"]["get"]
     assert set(listed["responses"]) == set(history["responses"]) == {"200", "401", "413", "422", "429", "503"}
     assert [p["name"] for p in listed["parameters"]] == [p["name"] for p in history["parameters"]] == [
-        "workload", "since", "limit"]
+        "workload", "since", "limit", "offset"]
     assert "post" in paths["/v1/predictions"]  # the prediction itself is still POSTed there
 
 
@@ -170,5 +174,36 @@ def test_history_list_with_server_shows_the_servers_predictions_as_the_local_one
     assert "Predictions (1 newest first" in table.stdout and "2 x H100-SXM" in table.stdout
     filtered = json.loads(cli("history", "list", "--json", "--workload", "nosuch", "--server",
                               server.url).stdout)
-    assert filtered == {"schema_version": 1, "entries": [], "predictions": []}
+    assert filtered == {"schema_version": 1, "entries": [], "predictions": [], "total_entries": 0,
+                        "total_predictions": 0}
 
+
+
+def test_a_limit_over_the_servers_maximum_names_limit_before_anything_is_sent(cli):
+    """It was the server's pydantic wording: "Invalid request: query.limit: Input should be less than or equal to
+    10000"."""
+    result = cli("history", "list", "--server", "http://127.0.0.1:9", "--limit", "20000")
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert " ".join(result.output.split()) == (
+        "error: --limit 20,000 is over a server's maximum of 10,000 a call. Fix: --limit 10000 or less, and "
+        "--offset 10000 for the next page; or narrow with --workload / --since.")
+
+
+def test_the_server_pages_its_lists_and_says_how_many_match(server, cli):
+    target = advisor.Target.gpu("H100", 1)
+    with Client(server.url, TOKEN) as client:
+        for epochs in (1, 2, 3):
+            client.predict(PROFILE_FILE, **{**GPU_JOB, "epochs": epochs}, target=target, use_history=False)
+        assert [p.epochs for p in client.list_predictions(limit=1, offset=1, workload="tabular_mlp")] == [2]
+        assert client.totals(workload="tabular_mlp")[1] >= 3 and client.totals(workload="nosuch") == (0, 0)
+    page = json.loads(cli("history", "list", "--json", "--workload", "tabular_mlp", "--since", "1h", "--limit", "1",
+                          "--offset", "2", "--server", server.url).stdout)
+    assert [p["epochs"] for p in page["predictions"]] == [1] and page["total_predictions"] >= 3
+
+
+def test_an_offset_to_a_server_that_does_not_page_is_a_service_error_not_the_newest_rows():
+    transport = httpx.MockTransport(lambda request: httpx.Response(200, json={"predictions": [], "entries": []}))
+    with Client("http://127.0.0.1", TOKEN, transport=transport) as api:
+        assert api.list_predictions() == [] and api.totals() == (None, None)
+        with pytest.raises(ServiceError, match="does not page"):
+            api.list(offset=50)
