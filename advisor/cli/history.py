@@ -239,18 +239,26 @@ def _show_prediction(pred_id: int, json_out: bool, server: str | None) -> None:
 @handle_errors
 def compare(
     workload: Annotated[str | None, typer.Option("--workload")] = None,
+    limit: Annotated[int, typer.Option("--limit", help="Show the latest N runs (0: the aggregates alone); the "
+                                                       "aggregates count every run.")] = 50,
     json_out: Annotated[bool, typer.Option("--json")] = False,
     server: remote.ServerOption = None,
 ) -> None:
-    """Predicted vs actual time for every run with an outcome, per run and aggregated."""
+    """Predicted vs actual time per run (the latest --limit) and aggregated per workload, device and method."""
     from advisor.cli import render
+    from advisor.errors import ConfigError
 
+    if limit < 0:
+        raise ConfigError(f"--limit must be 0 or more, got {limit}.",
+                          hint="Fix: e.g. --limit 20 for the latest 20 runs, or --limit 0 for the aggregates alone.")
     with _open(server, reading=True) as hist:
         comparison = hist.compare(workload=workload)
         # Nothing for this workload and runs recorded for others: say so, not that nothing was recorded.
         others = workload is not None and not comparison.rows and bool(hist.compare().rows)
+    n_runs = len(comparison.rows)  # the aggregates were computed over all of them
+    comparison = comparison.model_copy(update={"rows": comparison.rows[n_runs - min(limit, n_runs):]})
     if json_out:
-        render.print_json({"schema_version": 1, **_dump(comparison)})
+        render.print_json({"schema_version": 1, "n_runs": n_runs, **_dump(comparison)})
     elif others:
         from advisor.cli.render import safe_text
 
@@ -258,7 +266,7 @@ def compare(
                            "workloads are recorded: `advisor history compare` without it compares them). "
                            + _WORKLOAD_NAME)
     else:
-        render.comparison(comparison)
+        render.comparison(comparison, n_runs)
 
 
 @app.command("export")

@@ -404,27 +404,41 @@ def prediction_list(entries: Sequence[Any], offset: int = 0, total: int | None =
     out().print(table)
 
 
-def comparison(comp: Any) -> None:
-    """Predicted vs actual per run, then aggregated per device, per method and overall."""
+# Said under compare's tables: -50% (a job that took twice as long) is easily read the other way round.
+ERROR_SIGN = "error = (predicted - actual) / actual: negative = the job took longer than predicted"
+
+
+def comparison(comp: Any, n_runs: int | None = None) -> None:
+    """Predicted vs actual per run (``comp.rows``: the newest ``n_runs`` or fewer), then aggregated per workload,
+    per device, per method and overall, over every run."""
     con = out()
-    if not comp.rows:
+    n_runs = len(comp.rows) if n_runs is None else n_runs
+    if not n_runs:
         con.print("Nothing to compare yet: record real times with `advisor history record ID --actual-seconds S` "
                   "or `advisor.track(id)`.")
         return
-    table = Table(title="Predicted vs actual", title_justify="left")
-    for col in ("id", "workload", "instance", "device", "method", "predicted job (80%)", "actual job", "error", "in"):
-        table.add_column(col, justify="right" if col in ("id", "actual", "error") else "left")
-    for r in comp.rows:
-        table.add_row(str(r.recommendation_id), safe_text(r.workload),
-                      safe_text(f"{r.provider or ''} {r.instance_type}".strip()),
-                      safe_text(r.device), safe_text(r.method),
-                      f"{format_duration(r.predicted_seconds)} ({_interval(r.low, r.high)})",
-                      format_duration(r.actual_seconds), f"{r.error_pct:+.1f}%", "yes" if r.within_interval else "no")
-    con.print(table)
-    groups = [("device", g) for g in comp.by_device] + [("method", g) for g in comp.by_method]
+    if comp.rows:
+        shown = (f"{n_runs:,} runs" if len(comp.rows) == n_runs
+                 else f"the latest {len(comp.rows):,} of {n_runs:,} runs; --limit N shows more")
+        table = Table(title=f"Predicted vs actual ({shown})", title_justify="left")
+        for col in ("id", "workload", "instance", "device", "method", "predicted job (80%)", "actual job", "error",
+                    "in"):
+            table.add_column(col, justify="right" if col in ("id", "actual", "error") else "left")
+        for r in comp.rows:
+            table.add_row(str(r.recommendation_id), safe_text(r.workload),
+                          safe_text(f"{r.provider or ''} {r.instance_type}".strip()),
+                          safe_text(r.device), safe_text(r.method),
+                          f"{format_duration(r.predicted_seconds)} ({_interval(r.low, r.high)})",
+                          format_duration(r.actual_seconds), f"{r.error_pct:+.1f}%",
+                          "yes" if r.within_interval else "no")
+        con.print(table)
+    groups = ([("workload", g) for g in comp.by_workload] + [("device", g) for g in comp.by_device]
+              + [("method", g) for g in comp.by_method])
     if comp.overall is not None:
         groups.append(("all", comp.overall))
-    agg = Table(title="Aggregated", title_justify="left")
+    # the sign is said once, under both tables
+    agg = Table(title=f"Aggregated over all {n_runs:,} runs", caption=ERROR_SIGN, title_justify="left",
+                caption_justify="left")
     for col in ("by", "key", "runs", "median |error|", "mean error", "within interval"):
         agg.add_column(col, justify="left" if col in ("by", "key") else "right")
     for by, g in groups:

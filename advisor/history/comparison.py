@@ -1,5 +1,5 @@
 """``advisor history compare``: the error of each completed run's prediction, and its aggregates per device,
-per method and overall. Pure arithmetic over the rows the repository's query returns.
+per method, per workload and overall. Pure arithmetic over the rows the repository's query returns.
 """
 
 from __future__ import annotations
@@ -64,4 +64,5 @@ def comparison(result: Iterable[Sequence[Any]]) -> Comparison:
         return Comparison()
     # One validation call for the whole result (much cheaper than one per row at 10k rows).
     return Comparison.model_validate({"rows": rows, "by_device": _groups(rows, "device"),
-                                      "by_method": _groups(rows, "method"), "overall": _group("all", rows)})
+                                      "by_method": _groups(rows, "method"), "by_workload": _groups(rows, "workload"),
+                                      "overall": _group("all", rows)})

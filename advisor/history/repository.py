@@ -457,8 +457,8 @@ class History:
         return stmt
 
     def compare(self, workload: str | None = None, since: datetime | None = None) -> Comparison:
-        """Predicted vs actual for every completed run: the error of each, and aggregated per device and per
-        method. Failed runs are left out (their duration is not the job's)."""
+        """Predicted vs actual for every completed run: the error of each, and aggregated per device, method and
+        workload. Failed runs are left out (their duration is not the job's)."""
         stmt = self._runs(workload, since).order_by(OutcomeTable.recorded_at, OutcomeTable.id)
         with self._read() as conn:
             result = conn.execute(stmt).all()

@@ -104,7 +104,7 @@ class ComparisonRow(Model):
 
 
 class ComparisonGroup(Model):
-    """Errors aggregated over the runs of one device or one method."""
+    """Errors aggregated over the runs of one device, one method or one workload."""
 
     key: str
     n: int
@@ -117,6 +117,8 @@ class Comparison(Model):
     rows: list[ComparisonRow] = Field(default_factory=list)
     by_device: list[ComparisonGroup] = Field(default_factory=list)
     by_method: list[ComparisonGroup] = Field(default_factory=list)
+    # one workload far off is not hidden by the pooled figure (empty from a server older than this field)
+    by_workload: list[ComparisonGroup] = Field(default_factory=list)
     overall: ComparisonGroup | None = None
 
 
