@@ -426,9 +426,8 @@ def recommend(
     notes: list[str] = []
     with open_history(settings, required=save, given=history, notes=notes) as hist:
         fitted = fit_correction_noted(hist, notes, required=save, contexts=contexts, version=outcomes_version)
-        prof = _job_profile(source, None, steps, precision, batch_size, probe_seconds, progress,
-                            settings.raise_probe_priority)
-        prof = remember_scaling(prof, hist)
+        prof = remember_scaling(_job_profile(source, None, steps, precision, batch_size, probe_seconds, progress,
+                                             settings.raise_probe_priority), hist)
         steps = job_settings(source, explicit, prof, probe_batch_size(source, batch_size, DEFAULT_BATCH_SIZE))
         job = job_for(prof, dataset_size, epochs, batch_size, steps, source=source)
         at = prof.analysed_for(precision)  # a 16-bit job: from the profile's bf16 analysis, if any

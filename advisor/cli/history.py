@@ -118,7 +118,7 @@ def _totals(hist, server: str | None, workload: str | None, since, listed: list[
         return listed[0], listed[1]
     if server:
         return hist.totals(workload=workload, since=since)
-    from advisor.history.filters import totals
+    from advisor.history.outcomes import totals
 
     return totals(hist, workload, since)
 

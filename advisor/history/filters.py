@@ -1,21 +1,16 @@
 """How ``history list`` narrows its rows (one workload, rows since a time, the newest ``limit`` after skipping
-``offset``) and counts what matches: shared by the recommendations' listing (``advisor.history.repository``) and
-the saved predictions' (``advisor.history.outcomes``).
+``offset``): shared by the recommendations' listing (``advisor.history.repository``), the saved predictions'
+(``advisor.history.outcomes``) and the count of what matches (``matching``; ``outcomes.totals``).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
-
-from sqlalchemy import func, select
+from typing import Any
 
 from advisor.errors import ConfigError
-from advisor.history.tables import PredictionTable, RecommendationTable, WorkloadTable
+from advisor.history.tables import WorkloadTable
 from advisor.units import parse_since
-
-if TYPE_CHECKING:  # pragma: no cover
-    from advisor.history.repository import History
 
 SQL_INT_MAX = 2**63 - 1  # the largest LIMIT either database reads
 
@@ -24,7 +19,7 @@ def newest_first_filtered(stmt: Any, created_at: Any, workload: str | None, sinc
                           limit: int | None, offset: int = 0) -> Any:
     """``stmt`` (a select joined to the workloads table) narrowed as ``history list`` narrows: to one workload,
     to rows since a time, to the newest ``limit`` after the newest ``offset`` (a page further back)."""
-    stmt = _matching(stmt, created_at, workload, since)
+    stmt = matching(stmt, created_at, workload, since)
     if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
         raise ConfigError(f"offset must be a whole number of 0 or more, got {offset!r:.80}.",
                           hint="Fix: e.g. offset=50 (--offset 50) for the rows after the newest 50.")
@@ -38,18 +33,7 @@ def newest_first_filtered(stmt: Any, created_at: Any, workload: str | None, sinc
     return stmt.limit(min(limit, SQL_INT_MAX)) if limit is not None else stmt
 
 
-def totals(hist: History, workload: str | None = None, since: datetime | str | None = None) -> tuple[int, int]:
-    """How many stored recommendations and saved predictions match ``workload`` / ``since``: what a page of
-    ``history list`` is "of"."""
-    counts = []
-    with hist._read() as conn:
-        for table in (RecommendationTable, PredictionTable):
-            stmt = select(func.count()).select_from(table).join(WorkloadTable, WorkloadTable.id == table.workload_id)
-            counts.append(int(conn.execute(_matching(stmt, table.created_at, workload, since)).scalar() or 0))
-    return counts[0], counts[1]
-
-
-def _matching(stmt: Any, created_at: Any, workload: str | None, since: datetime | str | None) -> Any:
+def matching(stmt: Any, created_at: Any, workload: str | None, since: datetime | str | None) -> Any:
     """``stmt`` narrowed to one workload and to rows since a time (both checked: a bad one is a ConfigError)."""
     if workload is not None:
         if not isinstance(workload, str):

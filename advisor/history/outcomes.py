@@ -1,5 +1,6 @@
 """Outcome housekeeping beside the repository: the sanity guard on a recorded duration, forgetting outcomes,
-and the saved predictions that ``advisor history list`` shows beside the recommendations.
+the saved predictions that ``advisor history list`` shows beside the recommendations, and how many of each a
+page of it is of (``totals``).
 
 An outcome more than ``OUTLIER_RATIO`` times away from its prediction is far more likely a mistake (minutes typed
 as seconds, a test run of a few steps timed by ``track``) than a real job: ``advisor history record`` refuses it
@@ -11,12 +12,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from advisor.errors import HistoryError
-from advisor.history.filters import newest_first_filtered
+from advisor.history.filters import matching, newest_first_filtered
 from advisor.history.repository import History
-from advisor.history.tables import OutcomeTable, PredictionTable, WorkloadTable
+from advisor.history.tables import OutcomeTable, PredictionTable, RecommendationTable, WorkloadTable
 from advisor.predictor.learned import OUTLIER_RATIO  # one figure for the guard and the fit
 from advisor.schemas import Estimate, PredictionEntry
 from advisor.units import format_duration
@@ -101,3 +102,13 @@ def saved_prediction(hist: History, prediction_id: int) -> Estimate | None:
         est.history_id = prediction_id
     return est
 
+
+def totals(hist: History, workload: str | None = None, since: datetime | str | None = None) -> tuple[int, int]:
+    """How many stored recommendations and saved predictions match ``workload`` / ``since``: what a page of
+    ``history list`` is "of"."""
+    counts = []
+    with hist._read() as conn:
+        for table in (RecommendationTable, PredictionTable):
+            stmt = select(func.count()).select_from(table).join(WorkloadTable, WorkloadTable.id == table.workload_id)
+            counts.append(int(conn.execute(matching(stmt, table.created_at, workload, since)).scalar() or 0))
+    return counts[0], counts[1]

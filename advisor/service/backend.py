@@ -352,7 +352,7 @@ class Backend:
 
     def totals(self, *, workload: str | None, since: datetime | None) -> tuple[int, int]:
         """How many recommendations and saved predictions here match: what a listed page is "of"."""
-        from advisor.history.filters import totals
+        from advisor.history.outcomes import totals
 
         return self._db_call(lambda: totals(self.history, workload, since))
 
