@@ -129,8 +129,8 @@ def test_an_infeasible_recommendation_is_not_stored_and_its_id_is_null(tmp_path)
 
 def test_the_readme_says_a_profiles_probe_seconds_is_elapsed_and_the_flag_is_its_budget():
     # The same name is the budget on input (--probe-seconds) and the wall time spent in a profile's devices.
-    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
-    assert "`probe_seconds` (the wall time the device's probe took: an output, which\nmay pass the budget) and " \
+    readme = " ".join((Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8").split())
+    assert "`probe_seconds` (the wall time the device's probe took: an output, which may pass the budget) and " \
            "`budget_seconds` (the budget it was given: the `--probe-seconds` flag" in readme
 
 
