@@ -45,8 +45,8 @@ MAX_LOG_FACTOR = math.log(5.0)  # never scale an estimate by more than 5x either
 OUTLIER_RATIO = 20.0
 FOLDS = 5
 REPEATS = 3
-_JOB_PARTS = ("step_seconds", "batch_seconds", "input_seconds", "transfer_seconds", "eval_seconds",  # all but the
-              "subnormal_seconds", "epoch_restart_seconds")  # start-up: what a correction scales with the job
+_JOB_PARTS = ("step_seconds", "batch_seconds", "input_seconds", "transfer_seconds", "eval_seconds",  # the parts a
+              "subnormal_seconds", "epoch_restart_seconds", "startup_seconds")  # correction scales with the whole
 MAX_KEPT_FEATURES = 8192  # targets' fixed features a correction keeps (``Correction.bind``) before starting over
 
 Corrector = Callable[[Estimate], Estimate]  # an estimate -> its corrected copy (``Correction.bind``)
@@ -163,8 +163,10 @@ class Correction:
                 f"-> {self.cv_error_after_pct:.0f}%); uncorrected ", math.exp(self.residual_low),
                 math.exp(self.residual_high))
         middle, low_factor, high_factor = fixed
-        start = estimate.startup_seconds  # not corrected: the parts shown under the job still add up to it
-        seconds, low, high = (start + (t - start) * f for t in (estimate.seconds, estimate.low, estimate.high))
+        # The whole time is scaled, start-up included: the fit learned (and was cross-validated on) the whole
+        # predicted time's factor, so that is the factor a user gets (scaling the job alone gave x1.5 for a
+        # "x2.00"); every part is scaled alike, so the parts shown under the job still add up to it.
+        seconds, low, high = (t * f for t in (estimate.seconds, estimate.low, estimate.high))
         low, high = min(low, seconds * low_factor, seconds), max(high, seconds * high_factor, seconds)
         note = f"history correction x{f:.2f}{middle}{estimate.seconds:.0f} s ({estimate.method})"
         update: dict[str, Any] = {k: getattr(estimate, k) * f for k in _JOB_PARTS if getattr(estimate, k) is not None}
