@@ -69,7 +69,7 @@ def profile_notes(prof: Profile, fitted: Any) -> list[str]:
                else "no CPU step was timed here, so no CPU offer is priced (--show-skipped lists them)")
         notes.append(f"No GPU {'here' if prof.devices else 'was probed'}: GPU candidates are scaled from the "
                      f"model's analysis and datasheet specs (method 'scaled'); {cpu}.")
-    corrected = fitted.ranking_note() if fitted is not None else None
+    corrected = fitted.ranking_note(prof.workload.name) if fitted is not None else None
     if corrected:
         notes.append(corrected)
     return notes

@@ -33,6 +33,7 @@ from advisor.predictor.learned_features import (
     feature_vector,
     gpu_spec_table,
     row_features,
+    workload_name,
 )
 from advisor.schemas import CalibrationReport, ComparisonGroup, Estimate, Profile, TrainingRow, WorkloadInfo, updated
 
@@ -84,6 +85,9 @@ class Correction:
     min_runs: int = MIN_RUNS
     # Runs on GPUs (True), on CPUs (False): it corrects only those kinds (CPU runs alone gave every GPU their x2).
     kinds: frozenset[bool] = frozenset({False, True})
+    # Each stored workload's kinds: it corrects a workload with runs only on those (one workload's CPU-only runs
+    # at 2x moved its GPU times 1.59x, and a GPU-only workload's CPU times 0.92x, with GPU runs of others stored).
+    workload_kinds: Mapping[str, frozenset[bool]] = field(default_factory=dict)
 
     @property
     def smallest_factor(self) -> float:
@@ -107,12 +111,29 @@ class Correction:
             form = self.__dict__["_form"] = LinearForm.of(self.model)
         return form
 
+    def kinds_for(self, workload: str | None) -> tuple[frozenset[bool], bool]:
+        """(the kinds of device, GPU True, it corrects ``workload`` on; whether that is extrapolated: a named
+        workload with no stored run, corrected from other workloads' runs). A stored workload's own kinds."""
+        own = self.workload_kinds.get(workload) if workload is not None else None
+        if own is not None:
+            return own & self.kinds, False
+        return self.kinds, workload is not None and bool(self.workload_kinds)
+
     def apply(self, estimate: Estimate,
               context: Profile | WorkloadInfo | Mapping[str, Any] | None = None) -> Estimate:
         """A corrected copy of ``estimate`` (method "history", with a note), or ``estimate`` itself when the
         correction is not used or the estimate is already corrected. ``context`` (the Profile, or the workload's
-        info) supplies parameters, FLOPs and probe timings."""
-        return self.bind(context)(estimate)
+        info) supplies parameters, FLOPs, probe timings and the workload's name: a workload with stored runs
+        only on the other kind of device keeps its estimate, with a note saying why."""
+        out = self.bind(context)(estimate)
+        name = workload_name(context)
+        if out is not estimate or not self.used or self.model is None or estimate.method == "history" or \
+                name not in self.workload_kinds or (estimate.target.kind == "gpu") in self.kinds_for(name)[0]:
+            return out
+        kind = "a GPU" if estimate.target.kind == "gpu" else "a CPU"
+        note = (f"not corrected by history: no stored run of workload '{name}' was on {kind}, and what its runs on "
+                f"the other kind taught is not carried over")
+        return updated(estimate, {"notes": [*estimate.notes, note]})
 
     def bind(self, context: Profile | WorkloadInfo | Mapping[str, Any] | None = None) -> Corrector:
         """``apply`` with ``context`` fixed: what it reads of the context is read once, and each target's
@@ -120,6 +141,8 @@ class Correction:
         later binds too (a recommendation corrects ~250 estimates of one profile; a server is asked about many
         jobs of it). The same figures as ``apply``."""
         params, flops, per_sample = _context(context)
+        name = workload_name(context)
+        kinds, extrapolated = self.kinds_for(name)
         kept: dict[tuple, list[float]] = self.__dict__.setdefault("_kept", {})
         if len(kept) > MAX_KEPT_FEATURES:
             kept.clear()
@@ -127,7 +150,7 @@ class Correction:
 
         def corrected(estimate: Estimate) -> Estimate:
             if not self.used or self.model is None or estimate.method == "history" or \
-                    (estimate.target.kind == "gpu") not in self.kinds:
+                    (estimate.target.kind == "gpu") not in kinds:
                 return estimate
             if not (math.isfinite(estimate.seconds) and estimate.seconds > 0):
                 return estimate
@@ -150,11 +173,11 @@ class Correction:
                 size = sizes[(estimate.dataset_size, estimate.epochs)] = form.terms_of(
                     _size_features(estimate.dataset_size, estimate.epochs))
             value = form.sum_of(terms, size, form.terms_of((_time_feature(estimate.seconds),)))
-            return self._corrected(estimate, self._clipped(value))
+            return self._corrected(estimate, self._clipped(value), name if extrapolated else None)
 
         return corrected
 
-    def _corrected(self, estimate: Estimate, f: float) -> Estimate:
+    def _corrected(self, estimate: Estimate, f: float, extrapolated: str | None = None) -> Estimate:
         # The note's middle and the residual factors are the same for every estimate: worked out once (~250).
         fixed = self.__dict__.get("_note_fixed")
         if fixed is None:
@@ -168,23 +191,31 @@ class Correction:
         # "x2.00"); every part is scaled alike, so the parts shown under the job still add up to it.
         seconds, low, high = (t * f for t in (estimate.seconds, estimate.low, estimate.high))
         low, high = min(low, seconds * low_factor, seconds), max(high, seconds * high_factor, seconds)
-        note = f"history correction x{f:.2f}{middle}{estimate.seconds:.0f} s ({estimate.method})"
+        note = f"history correction x{f:.2f}{middle}{estimate.seconds:.0f} s ({estimate.method})" + (
+            f"; extrapolated: no stored run of workload '{extrapolated}', the factor is other workloads'"
+            if extrapolated else "")
         update: dict[str, Any] = {k: getattr(estimate, k) * f for k in _JOB_PARTS if getattr(estimate, k) is not None}
         update.update(seconds=seconds, low=low, high=high, method="history", notes=[*estimate.notes, note],
                       base_seconds=estimate.seconds, base_method=estimate.method,
                       mfu=estimate.mfu / f if estimate.mfu is not None else None)
         return updated(estimate, update)
 
-    def ranking_note(self) -> str | None:
-        """What a recommendation says when the correction changed its times (None when it is not used)."""
+    def ranking_note(self, workload: str | None = None) -> str | None:
+        """What a recommendation of ``workload`` says when the correction changed its times (None when it is not
+        used): which kind of candidate it corrects, and whether the factor is other workloads' (none stored)."""
         if not self.used or self.model is None:
             return None
-        only = {frozenset({False}): "CPU", frozenset({True}): "GPU"}.get(self.kinds)
+        kinds, extrapolated = self.kinds_for(workload)
+        only = {frozenset({False}): "CPU", frozenset({True}): "GPU"}.get(kinds)
+        own = workload is not None and workload in self.workload_kinds and kinds != self.kinds
+        runs = f"run of workload '{workload}' on a {'GPU' if only == 'CPU' else 'CPU'}" if own else "run"
         return (f"history correction: every {only + ' ' if only else ''}time and cost here is the base prediction "
-                f"corrected by what {self.n_runs} stored {only + ' ' if only else ''}runs took (held-out median error "
-                f"{self.cv_error_before_pct:.0f}% -> {self.cv_error_after_pct:.0f}%; method 'history', each "
-                f"candidate's base_seconds is its uncorrected time; `advisor history calibration` shows the fit)"
-                + (f"; the {'GPU' if only == 'CPU' else 'CPU'} candidates, with no run to learn from, are not "
+                f"corrected by what {self.n_runs} stored {'' if own or not only else only + ' '}runs took (held-out "
+                f"median error {self.cv_error_before_pct:.0f}% -> {self.cv_error_after_pct:.0f}%; method 'history', "
+                f"each candidate's base_seconds is its uncorrected time; `advisor history calibration` shows the fit)"
+                + (f"; extrapolated: no stored run of workload '{workload}', the factor is other workloads'"
+                   if extrapolated else "")
+                + (f"; the {'GPU' if only == 'CPU' else 'CPU'} candidates, with no {runs} to learn from, are not "
                    "corrected" if only else ""))
 
     def report(self, by_method: list[ComparisonGroup] | None = None) -> CalibrationReport:
@@ -298,7 +329,9 @@ def evaluate(rows: Sequence[TrainingRow], *, min_runs: int = MIN_RUNS, min_gain:
         labels = np.asarray([relabel[g] for g in groups])
         for train, test in GroupKFold(n_splits=k).split(X, y, labels):
             model = _pipeline().fit(X[train], y[train])
+            # held out as applied: a run's workload and kind of device must have runs in the training folds
             log_f = np.clip(model.predict(X[test]), -MAX_LOG_FACTOR, MAX_LOG_FACTOR)
+            log_f = log_f * np.asarray(_corrected_rows(rows, train, test))
             corrected = predicted[test] * np.exp(log_f)
             held_errors.extend(_pct_errors(corrected, actual[test]))
             held_base.extend(_pct_errors(predicted[test], actual[test]))
@@ -314,6 +347,7 @@ def evaluate(rows: Sequence[TrainingRow], *, min_runs: int = MIN_RUNS, min_gain:
         mean_error_after_pct=float(statistics.fmean(held_errors)),
         residual_low=float(np.quantile(residuals, 0.10)), residual_high=float(np.quantile(residuals, 0.90)),
         model=final, spec_lookup=spec_lookup, spec_table=table, kinds=frozenset(r.tier != "cpu" for r in rows),
+        workload_kinds=_workload_kinds(rows),
         description=(f"ridge regression of log(actual/predicted) on {len(FEATURES)} features, alpha "
                      f"{ridge.alpha_:.3g}; {k}-fold x{repeats} cross-validation grouped by recommendation"),
         reason="",
@@ -321,6 +355,23 @@ def evaluate(rows: Sequence[TrainingRow], *, min_runs: int = MIN_RUNS, min_gain:
     _decide(correction, p_value, min_gain, max_p)
     correction.reason += left_out
     return correction
+
+
+def _workload_kinds(rows: Sequence[TrainingRow]) -> dict[str, frozenset[bool]]:
+    """Each workload's kinds of device (GPU True) in ``rows``."""
+    kinds: dict[str, set[bool]] = {}
+    for r in rows:
+        kinds.setdefault(r.workload, set()).add(r.tier != "cpu")
+    return {w: frozenset(k) for w, k in kinds.items()}
+
+
+def _corrected_rows(rows: Sequence[TrainingRow], train: Any, test: Any) -> list[bool]:
+    """Which held-out ``rows[test]`` a correction fitted on ``rows[train]`` would move (``Correction.kinds_for``):
+    a run whose workload has training runs only on the other kind of device keeps its prediction."""
+    trained = [rows[i] for i in train]
+    fitted = Correction(n_runs=len(train), used=True, reason="", workload_kinds=_workload_kinds(trained),
+                        kinds=frozenset(r.tier != "cpu" for r in trained))
+    return [(rows[i].tier != "cpu") in fitted.kinds_for(rows[i].workload)[0] for i in test]
 
 
 def _decide(correction: Correction, p_value: float, min_gain: float, max_p: float) -> None:

@@ -148,3 +148,14 @@ def _context(context: Profile | WorkloadInfo | Mapping[str, Any] | None) -> tupl
     if isinstance(context, WorkloadInfo):
         return context.param_count, context.flops_per_sample, None
     return context.get("param_count", context.get("params")), context.get("flops_per_sample"), None
+
+
+def workload_name(context: Profile | WorkloadInfo | Mapping[str, Any] | None) -> str | None:
+    """The workload's name in ``context`` (a Profile, a WorkloadInfo or a workload dict), as the history stores
+    it (``TrainingRow.workload``); None where it gives none. The correction moves a workload's estimates only on the
+    kinds of device its own stored runs were on."""
+    if isinstance(context, Profile):
+        context = context.workload
+    name = context.name if isinstance(context, WorkloadInfo) else (
+        context.get("name") if isinstance(context, Mapping) else None)
+    return name if isinstance(name, str) and name else None

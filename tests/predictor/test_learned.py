@@ -289,3 +289,64 @@ def test_a_job_that_always_took_twice_its_prediction_is_predicted_at_twice(tmp_p
         assert new.seconds == pytest.approx(2.0 * est.seconds, rel=0.05), (size, epochs)
         f = new.seconds / est.seconds
         assert any(n.startswith(f"history correction x{f:.2f} ") for n in new.notes), new.notes
+
+
+def _two_kinds_history() -> list[TrainingRow]:
+    """The audit's history, small: tabular_mlp ran on CPUs only and took 2x; tiny_lm ran on GPUs only, small_cnn on
+    both, as predicted."""
+    rnd = random.Random(11)
+    shapes = {"tabular_mlp": (300_000, 1.7e6, [None]), "tiny_lm": (20_000_000, 4e9, ["A100-80GB", "T4"]),
+              "small_cnn": (1_000_000, 6e7, [None, "A10G", "T4"])}
+    rows = []
+    for i in range(60):
+        workload = list(shapes)[i % 3]
+        params, flops, gpus = shapes[workload]
+        gpu = rnd.choice(gpus)
+        predicted = 10 ** rnd.uniform(1, 3)
+        ratio = 2.0 if workload == "tabular_mlp" else 1.0
+        rows.append(TrainingRow(
+            recommendation_id=i, outcome_id=i, workload=workload, param_count=params, flops_per_sample=flops,
+            dataset_size=int(10 ** rnd.uniform(4, 6)), epochs=rnd.randint(1, 10), batch_size=2 ** rnd.randint(5, 9),
+            tier="cpu" if gpu is None else "single_gpu", gpu=gpu, gpu_count=0 if gpu is None else 1,
+            vcpus=rnd.choice([2, 4, 8]), method="measured" if gpu is None else "scaled", predicted_seconds=predicted,
+            actual_seconds=predicted * ratio * math.exp(rnd.gauss(0, 0.04))))
+    return rows
+
+
+def test_a_workloads_cpu_only_correction_leaves_its_gpu_times_alone():
+    """tabular_mlp's runs were all on CPUs, at 2x; other workloads' GPU runs were on target. The CPU/GPU rule was
+    checked over the whole history, so tabular_mlp's GPU times moved 1.59x with no GPU run of it to warrant it."""
+    corr = fit_correction(_two_kinds_history())
+    assert corr is not None and corr.workload_kinds["tabular_mlp"] == frozenset({False})
+    mlp = WorkloadInfo(name="tabular_mlp", param_count=300_000, flops_per_sample=1.7e6)
+    gpu = estimate(100.0, gpu="A100-80GB")
+    out = corr.apply(gpu, mlp)
+    assert out.method == "scaled" and out.seconds == 100.0 and out.base_seconds is None
+    assert ("not corrected by history: no stored run of workload 'tabular_mlp' was on a GPU" in out.notes[-1])
+    assert corr.bind(mlp)(gpu) is gpu  # a recommendation's candidates: as predicted
+    cpu = gpu.model_copy(update={"target": Target.cpu(threads=4), "method": "measured"})
+    assert corr.apply(cpu, mlp).seconds == pytest.approx(200.0, rel=0.05)  # where it has runs, it is corrected
+    note = corr.ranking_note("tabular_mlp")
+    assert note.startswith("history correction: every CPU time and cost here")
+    assert note.endswith("the GPU candidates, with no run of workload 'tabular_mlp' on a GPU to learn from, "
+                         "are not corrected")
+
+
+def test_a_workloads_gpu_only_runs_leave_its_cpu_times_alone():
+    """tiny_lm ran on GPUs only, as predicted: the 2x that tabular_mlp's CPU runs taught the model moved its CPU
+    times (x0.92 in the audit). Its CPU times stay as predicted; its GPU times are corrected (by about 1)."""
+    corr = fit_correction(_two_kinds_history())
+    assert corr is not None and corr.workload_kinds["tiny_lm"] == frozenset({True})
+    lm = WorkloadInfo(name="tiny_lm", param_count=20_000_000, flops_per_sample=4e9)
+    cpu = estimate(100.0).model_copy(update={"target": Target.cpu(threads=4), "method": "measured"})
+    out = corr.apply(cpu, lm)
+    assert out.method == "measured" and out.seconds == 100.0
+    assert "no stored run of workload 'tiny_lm' was on a CPU" in out.notes[-1]
+    gpu = corr.apply(estimate(100.0, gpu="T4"), lm)
+    assert gpu.method == "history" and gpu.seconds == pytest.approx(100.0, rel=0.08)
+    assert "extrapolated" not in gpu.notes[-1]
+    # A workload with no stored run is corrected from the others' runs, and its note says so.
+    new = corr.apply(cpu, WorkloadInfo(name="brand_new", param_count=300_000, flops_per_sample=1.7e6))
+    assert new.method == "history"
+    assert new.notes[-1].endswith("extrapolated: no stored run of workload 'brand_new', the factor is other workloads'")
+    assert "extrapolated: no stored run of workload 'brand_new'" in corr.ranking_note("brand_new")
