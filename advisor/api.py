@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from advisor.arguments import check_objects, check_options, check_source, pricing_paths  # noqa: F401 - check_source: api.check_source, as before
-from advisor.errors import AdvisorError, ConfigError, HistoryError, WorkloadError, did_you_mean
+from advisor.errors import AdvisorError, ConfigError, WorkloadError, did_you_mean
 from advisor.history.session import fit_correction_noted, open_history
 from advisor.recommendation_notes import (
     chosen_gpu_notes,
@@ -468,12 +468,6 @@ def record_outcome(recommendation_id: int, actual_seconds: float | str, *, insta
     ``actual_seconds`` is seconds or a duration ("30m", "1h30"). An outcome more than 20x away from the
     prediction (the job alone) is refused as a likely mistake unless ``force``.
     """
-    from advisor.history.outcomes import outlier, predicted_seconds
-
     seconds = parse_actual_seconds(actual_seconds)
     with open_history(settings or Settings.from_env(), required=True) as hist:
-        why = outlier(seconds, predicted_seconds(hist, recommendation_id, instance_type))
-        if why and not force:
-            raise HistoryError(f"Not recorded: {why}, so it looks like a mistake (minutes typed as seconds, or a "
-                               f"test run).", hint="Fix: check the duration; if it is right, add --force.")
-        return hist.record_outcome(recommendation_id, seconds, instance_type=instance_type)
+        return hist.record_outcome(recommendation_id, seconds, instance_type=instance_type, force=force)

@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     results.append({"query": "save_recommendation (1 + candidates)", "command": "advisor recommend (the save)",
                     "rows": 1, "median_ms": write["median_ms"], "max_ms": write["max_ms"], "cpu_ms": write["cpu_ms"]})
     rec_id = write["result"]
-    record = timed(lambda: hist.record_outcome(rec_id, 1234.0).id, args.repeat)
+    record = timed(lambda: hist.record_outcome(rec_id, 30_000.0).id, args.repeat)
     results.append({"query": "record_outcome", "command": "advisor history record ID --actual-seconds S",
                     "rows": 1, "median_ms": record["median_ms"], "max_ms": record["max_ms"],
                     "cpu_ms": record["cpu_ms"]})

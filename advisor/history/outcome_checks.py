@@ -1,6 +1,7 @@
 """What an outcome may hold, checked before anything is written: its status, its duration (1 ms to 1e9 s for a
-completed run, the range the CLI, the service and the Python API take) and its note (text that a database can store; the
-instance type is checked against the recommendation's candidates).
+completed run, the range the CLI, the service and the Python API take), how far it may be from its prediction
+(``refuse_outlier``: more than ``OUTLIER_RATIO`` times only with force) and its note (text that a database can store;
+the instance type is checked against the recommendation's candidates).
 
 ``advisor.track`` checks the note before the job starts, so that a bad note fails at once rather than after
 hours of training with the outcome lost; ``History.record_outcome`` checks everything again before it writes.
@@ -12,8 +13,9 @@ import math
 from typing import Any
 
 from advisor.errors import ConfigError, HistoryError
+from advisor.predictor.learned import OUTLIER_RATIO  # one figure for the guard and the fit
 from advisor.schemas.base import NUL
-from advisor.units import MAX_ACTUAL_SECONDS, MIN_ACTUAL_SECONDS
+from advisor.units import MAX_ACTUAL_SECONDS, MIN_ACTUAL_SECONDS, format_duration
 
 STATUSES = ("completed", "failed")
 
@@ -50,3 +52,25 @@ def check_outcome(actual_seconds: Any, status: Any, *, notes: Any = None) -> Non
         raise ConfigError(f"A {status} run's duration is {'1 ms' if shortest else '0 s'} to 1e9 s (31 years), got "
                           f"{actual_seconds!r} s.", hint=hint)
     check_notes(notes)
+
+
+def outlier(actual_seconds: float, predicted: float | None) -> str | None:
+    """Why ``actual_seconds`` looks like a mistake against ``predicted``, or None."""
+    if not predicted or predicted <= 0 or actual_seconds <= 0:
+        return None
+    ratio = max(actual_seconds / predicted, predicted / actual_seconds)
+    if ratio <= OUTLIER_RATIO:
+        return None
+    side = "longer" if actual_seconds > predicted else "shorter"
+    return (f"{format_duration(actual_seconds)} is {ratio:,.0f}x {side} than the predicted "
+            f"{format_duration(predicted)} (the job alone)")
+
+
+def refuse_outlier(actual_seconds: float, predicted: float | None) -> None:
+    """HistoryError where ``actual_seconds`` is more than ``OUTLIER_RATIO`` times from ``predicted``: what
+    ``History.record_outcome`` (the CLI, the service and the Python API) refuses without ``force``."""
+    why = outlier(actual_seconds, predicted)
+    if why:
+        raise HistoryError(f"Not recorded: {why}, so it looks like a mistake (minutes typed as seconds, or a "
+                           f"test run).", hint="Fix: check the duration; if it is right, add --force "
+                                               "(force=True in Python).")

@@ -1,10 +1,11 @@
-"""Outcome housekeeping beside the repository: the sanity guard on a recorded duration, forgetting outcomes,
-the saved predictions that ``advisor history list`` shows beside the recommendations, and how many of each a
-page of it is of (``totals``).
+"""Outcome housekeeping beside the repository: a run's predicted time, forgetting outcomes, the saved predictions
+that ``advisor history list`` shows beside the recommendations, and how many of each a page of it is of
+(``totals``).
 
 An outcome more than ``OUTLIER_RATIO`` times away from its prediction is far more likely a mistake (minutes typed
-as seconds, a test run of a few steps timed by ``track``) than a real job: ``advisor history record`` refuses it
-without ``--force``, and ``advisor.track`` stores it but warns. One such outcome would otherwise dominate
+as seconds, a test run of a few steps timed by ``track``) than a real job: ``History.record_outcome`` (so
+``advisor history record`` and the Python API) refuses it without force, and ``advisor.track`` stores it but warns
+(the guard: ``advisor.history.outcome_checks``). One such outcome would otherwise dominate
 ``history compare`` and the learned correction (a 0.2 s block against a 4h38m prediction read as +8,227,568%).
 """
 
@@ -16,11 +17,10 @@ from sqlalchemy import delete, func, select
 
 from advisor.errors import HistoryError
 from advisor.history.filters import matching, newest_first_filtered
+from advisor.history.outcome_checks import outlier  # noqa: F401 - importable from here, as before
 from advisor.history.repository import History
 from advisor.history.tables import OutcomeTable, PredictionTable, RecommendationTable, WorkloadTable
-from advisor.predictor.learned import OUTLIER_RATIO  # one figure for the guard and the fit
 from advisor.schemas import Estimate, PredictionEntry
-from advisor.units import format_duration
 
 
 def predicted_seconds(hist: History, recommendation_id: int, instance_type: str | None = None) -> float | None:
@@ -29,18 +29,6 @@ def predicted_seconds(hist: History, recommendation_id: int, instance_type: str 
     with hist._read() as conn:
         cand = hist._run_candidate(conn, recommendation_id, instance_type)[1]
     return None if cand is None else cand["seconds"]
-
-
-def outlier(actual_seconds: float, predicted: float | None) -> str | None:
-    """Why ``actual_seconds`` looks like a mistake against ``predicted``, or None."""
-    if not predicted or predicted <= 0 or actual_seconds <= 0:
-        return None
-    ratio = max(actual_seconds / predicted, predicted / actual_seconds)
-    if ratio <= OUTLIER_RATIO:
-        return None
-    side = "longer" if actual_seconds > predicted else "shorter"
-    return (f"{format_duration(actual_seconds)} is {ratio:,.0f}x {side} than the predicted "
-            f"{format_duration(predicted)} (the job alone)")
 
 
 def forget(hist: History, recommendation_id: int, outcome_id: int | None = None) -> int:

@@ -30,7 +30,7 @@ from advisor.history.engine import create_history_engine, database_error, displa
 from advisor.history.export import EXPORT_COLUMNS  # noqa: F401 - importable from here, as before
 from advisor.history.filters import newest_first_filtered
 from advisor.history.here_run import is_here, stored_here_candidate
-from advisor.history.outcome_checks import check_outcome
+from advisor.history.outcome_checks import check_outcome, refuse_outlier
 from advisor.history.rows import (
     CHOSEN_COPY,
     OUTCOME_COPY,
@@ -285,19 +285,20 @@ class History:
             return rec_id
 
     def record_outcome(self, recommendation_id: int, actual_seconds: float, *, instance_type: str | None = None,
-                       status: Literal["completed", "failed"] = "completed", notes: str | None = None) -> Outcome:
+                       status: Literal["completed", "failed"] = "completed", notes: str | None = None,
+                       force: bool = False) -> Outcome:
         """Store what really happened to a recommended job. ``instance_type`` names the candidate that was run
         (default: the chosen one), or "here" ("here:cuda:0"): the probed machine (``advisor.history.here_run``);
-        its prediction is what ``compare`` and the learned correction use."""
+        its prediction is what ``compare`` and the learned correction use; a completed run over 20x off it is refused
+        (HistoryError, nothing written) unless ``force``, as ``history record`` does."""
         check_outcome(actual_seconds, status, notes=notes)
         with self._write() as conn:
             workload_id, cand = self._run_candidate(conn, recommendation_id, instance_type)
+            refuse_outlier(actual_seconds, cand["seconds"] if cand and status == "completed" and not force else None)
             outcome = Outcome(recommendation_id=recommendation_id, actual_seconds=float(actual_seconds),
                               instance_type=cand["instance_type"] if cand else instance_type, status=status,
                               notes=notes)
-            copied = {k: cand[k] for k in OUTCOME_COPY} if cand else {}
-            if cand:
-                copied["predicted_seconds"] = cand["seconds"]
+            copied = {**{k: cand[k] for k in OUTCOME_COPY}, "predicted_seconds": cand["seconds"]} if cand else {}
             outcome.id = conn.execute(insert(OutcomeTable).values(
                 recommendation_id=recommendation_id, workload_id=workload_id,
                 candidate_id=cand["id"] if cand else None, actual_seconds=outcome.actual_seconds,

@@ -109,7 +109,7 @@ class track(ContextDecorator):  # lower case: it is used like a function, adviso
             with self._history() as hist:
                 self.outcome = hist.record_outcome(
                     self.recommendation_id, self.seconds, instance_type=self.instance_type,
-                    status="failed" if failed else "completed", notes=notes)
+                    status="failed" if failed else "completed", notes=notes, force=True)  # warned: below
         except (AdvisorError, SQLAlchemyError) as record_error:
             if not failed:
                 raise

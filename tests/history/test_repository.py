@@ -213,6 +213,24 @@ def test_failed_outcomes_are_kept_but_not_compared(history):
     assert history.list()[0].status == "failed"
 
 
+def test_an_outcome_far_from_its_prediction_is_refused_without_force(history):
+    """``History.record_outcome`` (the class docstring's way to import outcomes) stored an outcome 14,000x off its
+    prediction with no word, where ``history record`` refused it. Now it refuses it as the CLI does, writing
+    nothing, unless ``force=True``; a failed run's time is not judged (it may have failed at once)."""
+    rec_id = history.save_recommendation(recommendation("m", chosen=1))  # chosen predicts 1800 s
+    with pytest.raises(HistoryError) as info:
+        history.record_outcome(rec_id, 1800.0 * 14_000)
+    assert str(info.value).startswith("Not recorded: 291d16h is 14,000x longer than the predicted 30m00s")
+    assert "looks like a mistake" in str(info.value) and "force=True" in info.value.hint
+    with pytest.raises(HistoryError, match="is 25x shorter than the predicted 30m00s"):
+        history.record_outcome(rec_id, 72.0)
+    assert counts(history)["outcomes"] == 0
+    assert history.record_outcome(rec_id, 1800.0 * 19).actual_seconds == 34_200.0  # within 20x: a real run
+    assert history.record_outcome(rec_id, 1800.0 * 14_000, force=True).actual_seconds == 25_200_000.0
+    assert history.record_outcome(rec_id, 0.5, status="failed").status == "failed"
+    assert counts(history)["outcomes"] == 3
+
+
 def test_unknown_id_and_unknown_instance(history):
     with pytest.raises(HistoryError) as info:
         history.record_outcome(42, 10.0)

@@ -225,13 +225,13 @@ def test_a_name_longer_than_the_old_varchar_is_stored_on_every_backend(fresh_db_
         update={"candidates": [cand], "chosen": cand, "best_per_tier": {"cpu": cand}, "best_per_provider": {}})
     with History(fresh_db_url) as hist:
         rid = hist.save_recommendation(rec, profile=prof)
-        hist.record_outcome(rid, 100.0, instance_type=long_instance)
+        hist.record_outcome(rid, 1000.0, instance_type=long_instance)
         shown = hist.show(rid)
         rows = hist.training_rows()
     assert shown.recommendation.chosen.instance_type == long_instance
     assert shown.recommendation.workload.name == "w" * 250
     assert [o.instance_type for o in shown.outcomes] == [long_instance]
-    assert len(rows) == 1 and rows[0].actual_seconds == 100.0
+    assert len(rows) == 1 and rows[0].actual_seconds == 1000.0
     with create_history_engine(fresh_db_url).connect() as conn:
         stored = conn.execute(text("select hostname from profiles")).scalar_one()
         device = conn.execute(text("select device_name from measurements limit 1")).scalar_one()
