@@ -127,21 +127,25 @@ async def calibration(request: Request) -> JSONResponse:
 @router.get("/history", responses=_ERRORS, summary="Stored recommendations, newest first (advisor history list)")
 def history(request: Request, workload: Text = None, since: Since = None, limit: Limit = 50,
             offset: Offset = 0) -> JSONResponse:
-    backend, since_at = _backend(request), _since(since)
-    entries = backend.list(workload=workload, since=since_at, limit=limit, offset=offset)
-    total = backend.totals(workload=workload, since=since_at)[0]
-    return _json({"schema_version": 1, "entries": [e.model_dump(mode="json", by_alias=True) for e in entries],
-                  "total": total})
+    return _page(request, "entries", workload, since, limit, offset)
 
 
 @router.get("/predictions", responses=_ERRORS,
             summary="Saved predictions, newest first (advisor history list, below the recommendations)")
 def saved_predictions(request: Request, workload: Text = None, since: Since = None, limit: Limit = 50,
                       offset: Offset = 0) -> JSONResponse:
+    return _page(request, "predictions", workload, since, limit, offset)
+
+
+def _page(request: Request, key: str, workload: str | None, since: str | None, limit: int,
+          offset: int) -> JSONResponse:
+    """One page of the stored recommendations (``key`` "entries") or saved predictions ("predictions"), with how
+    many match in all."""
     backend, since_at = _backend(request), _since(since)
-    found = backend.predictions(workload=workload, since=since_at, limit=limit, offset=offset)
-    total = backend.totals(workload=workload, since=since_at)[1]
-    return _json({"schema_version": 1, "predictions": [p.model_dump(mode="json", by_alias=True) for p in found],
+    read = backend.list if key == "entries" else backend.predictions
+    rows = read(workload=workload, since=since_at, limit=limit, offset=offset)
+    total = backend.totals(workload=workload, since=since_at)[0 if key == "entries" else 1]
+    return _json({"schema_version": 1, key: [r.model_dump(mode="json", by_alias=True) for r in rows],
                   "total": total})
 
 
