@@ -112,12 +112,15 @@ class Correction:
         return form
 
     def kinds_for(self, workload: str | None) -> tuple[frozenset[bool], bool]:
-        """(the kinds of device, GPU True, it corrects ``workload`` on; whether that is extrapolated: a named
-        workload with no stored run, corrected from other workloads' runs). A stored workload's own kinds."""
+        """(the kinds of device, GPU True, it corrects ``workload`` on; whether ``workload`` is unseen: named, with
+        no stored run, so corrected on none). A stored workload's own kinds. Other workloads' factor is not
+        carried to an unseen one: runs of two workloads at 2x and 0.5x gave a third x3.52, and one workload's at 3x
+        made another's deadline infeasible."""
         own = self.workload_kinds.get(workload) if workload is not None else None
         if own is not None:
             return own & self.kinds, False
-        return self.kinds, workload is not None and bool(self.workload_kinds)
+        unseen = workload is not None and bool(self.workload_kinds)
+        return (frozenset() if unseen else self.kinds), unseen
 
     def apply(self, estimate: Estimate,
               context: Profile | WorkloadInfo | Mapping[str, Any] | None = None) -> Estimate:
@@ -128,10 +131,15 @@ class Correction:
         out = self.bind(context)(estimate)
         name = workload_name(context)
         if out is not estimate or not self.used or self.model is None or estimate.method == "history" or \
-                name not in self.workload_kinds or (estimate.target.kind == "gpu") in self.kinds_for(name)[0]:
+                name is None:
+            return out
+        kinds, unseen = self.kinds_for(name)
+        if (estimate.target.kind == "gpu") in kinds:
             return out
         kind = "a GPU" if estimate.target.kind == "gpu" else "a CPU"
-        note = (f"not corrected by history: no stored run of workload '{name}' was on {kind}, and what its runs on "
+        note = (f"not corrected by history: no stored run of workload '{name}' (the {self.n_runs} stored runs are "
+                f"other workloads', whose factor need not be its own)" if unseen else
+                f"not corrected by history: no stored run of workload '{name}' was on {kind}, and what its runs on "
                 f"the other kind taught is not carried over")
         return updated(estimate, {"notes": [*estimate.notes, note]})
 
@@ -142,7 +150,7 @@ class Correction:
         jobs of it). The same figures as ``apply``."""
         params, flops, per_sample = _context(context)
         name = workload_name(context)
-        kinds, extrapolated = self.kinds_for(name)
+        kinds, _ = self.kinds_for(name)
         kept: dict[tuple, list[float]] = self.__dict__.setdefault("_kept", {})
         if len(kept) > MAX_KEPT_FEATURES:
             kept.clear()
@@ -173,11 +181,11 @@ class Correction:
                 size = sizes[(estimate.dataset_size, estimate.epochs)] = form.terms_of(
                     _size_features(estimate.dataset_size, estimate.epochs))
             value = form.sum_of(terms, size, form.terms_of((_time_feature(estimate.seconds),)))
-            return self._corrected(estimate, self._clipped(value), name if extrapolated else None)
+            return self._corrected(estimate, self._clipped(value))
 
         return corrected
 
-    def _corrected(self, estimate: Estimate, f: float, extrapolated: str | None = None) -> Estimate:
+    def _corrected(self, estimate: Estimate, f: float) -> Estimate:
         # The note's middle and the residual factors are the same for every estimate: worked out once (~250).
         fixed = self.__dict__.get("_note_fixed")
         if fixed is None:
@@ -191,9 +199,7 @@ class Correction:
         # "x2.00"); every part is scaled alike, so the parts shown under the job still add up to it.
         seconds, low, high = (t * f for t in (estimate.seconds, estimate.low, estimate.high))
         low, high = min(low, seconds * low_factor, seconds), max(high, seconds * high_factor, seconds)
-        note = f"history correction x{f:.2f}{middle}{estimate.seconds:.0f} s ({estimate.method})" + (
-            f"; extrapolated: no stored run of workload '{extrapolated}', the factor is other workloads'"
-            if extrapolated else "")
+        note = f"history correction x{f:.2f}{middle}{estimate.seconds:.0f} s ({estimate.method})"
         update: dict[str, Any] = {k: getattr(estimate, k) * f for k in _JOB_PARTS if getattr(estimate, k) is not None}
         update.update(seconds=seconds, low=low, high=high, method="history", notes=[*estimate.notes, note],
                       base_seconds=estimate.seconds, base_method=estimate.method,
@@ -202,10 +208,14 @@ class Correction:
 
     def ranking_note(self, workload: str | None = None) -> str | None:
         """What a recommendation of ``workload`` says when the correction changed its times (None when it is not
-        used): which kind of candidate it corrects, and whether the factor is other workloads' (none stored)."""
+        used): which kind of candidate it corrects, or that it corrects none (``workload`` has no stored run)."""
         if not self.used or self.model is None:
             return None
-        kinds, extrapolated = self.kinds_for(workload)
+        kinds, unseen = self.kinds_for(workload)
+        if unseen:
+            return (f"history correction: not used here: no stored run of workload '{workload}' (the {self.n_runs} "
+                    "stored runs are other workloads', whose factor need not be its own); times are the base "
+                    "prediction's")
         only = {frozenset({False}): "CPU", frozenset({True}): "GPU"}.get(kinds)
         own = workload is not None and workload in self.workload_kinds and kinds != self.kinds
         runs = f"run of workload '{workload}' on a {'GPU' if only == 'CPU' else 'CPU'}" if own else "run"
@@ -213,8 +223,6 @@ class Correction:
                 f"corrected by what {self.n_runs} stored {'' if own or not only else only + ' '}runs took (held-out "
                 f"median error {self.cv_error_before_pct:.0f}% -> {self.cv_error_after_pct:.0f}%; method 'history', "
                 f"each candidate's base_seconds is its uncorrected time; `advisor history calibration` shows the fit)"
-                + (f"; extrapolated: no stored run of workload '{workload}', the factor is other workloads'"
-                   if extrapolated else "")
                 + (f"; the {'GPU' if only == 'CPU' else 'CPU'} candidates, with no {runs} to learn from, are not "
                    "corrected" if only else ""))
 

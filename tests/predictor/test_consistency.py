@@ -189,7 +189,7 @@ def _rows(n: int = 60) -> list[TrainingRow]:
         gpu = rnd.choice(["A100-80GB", "T4", None])
         per_sample = 10 ** rnd.uniform(-5, -2)
         row = TrainingRow(
-            recommendation_id=i, outcome_id=i, workload="w", param_count=int(10 ** rnd.uniform(5, 8)),
+            recommendation_id=i, outcome_id=i, workload="tabular_mlp", param_count=int(10 ** rnd.uniform(5, 8)),
             flops_per_sample=10 ** rnd.uniform(8, 11), dataset_size=10_000, epochs=2, batch_size=64,
             tier="cpu" if gpu is None else "single_gpu", gpu=gpu, gpu_count=0 if gpu is None else 1, vcpus=8,
             method="measured" if gpu is None else "scaled", predicted_seconds=10 ** rnd.uniform(2, 4),

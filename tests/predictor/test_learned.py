@@ -164,6 +164,8 @@ def test_a_bound_correction_gives_what_apply_gives_for_every_offer_and_job():
 
     # a history in which the CPU ran 1.6-2x its prediction and the GPUs as predicted: the correction is used
     rows = synthetic(80, lambda r: 1.8 if r.gpu is None else 1.0, seed=4)
+    for row in rows:  # the profile's workload: an unseen one is corrected on no device
+        row.workload = "tabular_mlp"
     correction = fit_correction(rows)
     assert correction.used
     prof = api.load_profile(Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json")
@@ -344,9 +346,12 @@ def test_a_workloads_gpu_only_runs_leave_its_cpu_times_alone():
     assert "no stored run of workload 'tiny_lm' was on a CPU" in out.notes[-1]
     gpu = corr.apply(estimate(100.0, gpu="T4"), lm)
     assert gpu.method == "history" and gpu.seconds == pytest.approx(100.0, rel=0.08)
-    assert "extrapolated" not in gpu.notes[-1]
-    # A workload with no stored run is corrected from the others' runs, and its note says so.
-    new = corr.apply(cpu, WorkloadInfo(name="brand_new", param_count=300_000, flops_per_sample=1.7e6))
-    assert new.method == "history"
-    assert new.notes[-1].endswith("extrapolated: no stored run of workload 'brand_new', the factor is other workloads'")
-    assert "extrapolated: no stored run of workload 'brand_new'" in corr.ranking_note("brand_new")
+    # A workload with no stored run is not corrected by the others' runs (two workloads at 2x and 0.5x gave a
+    # third x3.52, which flipped a recommendation), on either kind, and both notes say why.
+    for target in (cpu, estimate(100.0, gpu="T4")):
+        new = corr.apply(target, WorkloadInfo(name="brand_new", param_count=300_000, flops_per_sample=1.7e6))
+        assert new.method == target.method and new.seconds == 100.0
+        assert new.notes[-1] == (f"not corrected by history: no stored run of workload 'brand_new' (the "
+                                 f"{corr.n_runs} stored runs are other workloads', whose factor need not be its own)")
+    assert corr.ranking_note("brand_new").startswith("history correction: not used here: no stored run of workload "
+                                                     "'brand_new'")
