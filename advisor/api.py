@@ -22,6 +22,7 @@ from advisor.recommendation_notes import (
     job_steps,
     profile_notes,
     steps_kept,
+    with_history_factors,
 )
 from advisor.schemas import Constraints, Estimate, JobSpec, Profile, Recommendation, Target, WorkloadSummary
 from advisor.settings import Settings
@@ -445,6 +446,7 @@ def recommend(
                 process_start_seconds=prof.host.process_start_seconds if prof.host is not None else None,
                 today=date.today())
         rec.notes.extend(estimate_caveats(rec, priced, here) + eager_memory(rec, job))
+        with_history_factors(rec)
         return _finish(rec, prof, job, price.context, hist if save else None, before_save)
 
 

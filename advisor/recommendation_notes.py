@@ -99,3 +99,16 @@ def job_steps(rec: Recommendation, job: JobSpec) -> None:
     if gpu_only and rec.verdict is not None and any(c.tier == "cpu" for c in rec.all_candidates or rec.candidates):
         rec.verdict.assumptions += (f"; CPU instances run the job as probed, at fp32 and eager: "
                                     f"{' and '.join(gpu_only)} appl{'y' if len(gpu_only) > 1 else 'ies'} to GPUs")
+
+
+def with_history_factors(rec: Recommendation) -> None:
+    """The history correction's note on ``rec`` with the factors it applied, lowest to highest over the candidates
+    it corrected (``predict``'s note gives its one factor; a recommendation's said none)."""
+    factors = [c.seconds / c.base_seconds for c in rec.all_candidates or rec.candidates
+               if c.method == "history" and c.base_seconds]
+    if not factors:
+        return
+    low, high = min(factors), max(factors)
+    said = f"x{low:.2f}" if high - low < 0.005 else f"x{low:.2f} to x{high:.2f}"
+    rec.notes = [f"{n}; applied: {said} over {len(factors):,} candidates" if n.startswith("history correction: every")
+                 else n for n in rec.notes]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 import random
+import re
 import shlex
 from pathlib import Path
 
@@ -219,6 +220,12 @@ def test_a_recommendation_corrected_by_the_history_says_so(prof, monkeypatch):
     assert rec.chosen.method == "history" and rec.chosen.base_seconds != rec.chosen.seconds
     (note,) = [n for n in rec.notes if n.startswith("history correction:")]
     assert f"{correction.n_runs} stored runs" in note and "base_seconds" in note
+    # The factors it applied, lowest to highest (a recommendation's note gave none, predict's gives its one).
+    factors = [c.seconds / c.base_seconds for c in rec.all_candidates if c.method == "history"]
+    said = re.search(r"; applied: x([\d.]+)(?: to x([\d.]+))? over ([\d,]+) candidates$", note)
+    assert said and float(said[1]) == pytest.approx(min(factors), abs=0.005)
+    assert float(said[2] or said[1]) == pytest.approx(max(factors), abs=0.005)
+    assert int(said[3].replace(",", "")) == len(factors)
     monkeypatch.setattr(api, "fit_correction_noted", lambda *args, **kwargs: None)
     plain = api.recommend(prof, **KW, save=False)
     assert plain.chosen.method != "history" and not any(n.startswith("history correction") for n in plain.notes)
