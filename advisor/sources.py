@@ -8,6 +8,7 @@ from typing import Any
 
 from advisor.errors import ConfigError
 from advisor.schemas import JobSpec, Profile
+from advisor.workload.constants import read_file_constants
 from advisor.workload.job import JobSettings, resolve_job
 
 DEFAULT_PROBE_SECONDS = 60.0  # predict's and recommend's probe budget where none is given
@@ -40,7 +41,10 @@ def job_for(prof: Profile, dataset_size: int | None, epochs: int | None, batch_s
         label = f"the profile {source}" if isinstance(source, (str, Path)) else f"the profile of {info.name!r}"
     else:
         label = str(info.path) if info.path else f"workload {info.name!r}"
+    # The file is read again only where it is what was probed now (a saved profile's path is a label).
+    near = read_file_constants(source).near_misses if isinstance(source, (str, Path)) and not saved else None
     job = resolve_job(dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
                       default_dataset_size=info.dataset_size, default_epochs=info.epochs,
-                      default_batch_size=info.batch_size, unusable=info.unusable_defaults, label=label, saved=saved)
+                      default_batch_size=info.batch_size, unusable=info.unusable_defaults, label=label, saved=saved,
+                      near_misses=near)
     return settings.apply(job) if settings is not None else job

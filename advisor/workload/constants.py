@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from advisor.workload.names import near_misses, top_level_names
+
 # The job constants a workload file may declare.
 JOB_CONSTANTS = ("DATASET_SIZE", "EPOCHS", "BATCH_SIZE", "NUM_WORKERS", "PRECISION", "COMPILE",
                  "GRAD_ACCUM_STEPS", "EVAL_EVERY", "EVAL_STEPS")
@@ -51,10 +53,13 @@ class _Unreadable(Exception):
 @dataclass(frozen=True)
 class FileConstants:
     """The job constants of one file: ``values`` read (by constant name), ``unread`` those assigned with an
-    expression the evaluator does not run (name -> the expression's source text)."""
+    expression the evaluator does not run (name -> the expression's source text), ``near_misses`` the names it
+    binds that look like a misspelled setting or function (written name -> (known name, line):
+    ``advisor.workload.names``)."""
 
     values: dict[str, Any] = field(default_factory=dict)
     unread: dict[str, str] = field(default_factory=dict)
+    near_misses: dict[str, tuple[str, int]] = field(default_factory=dict)
 
 
 def evaluate_constant(node: ast.AST, names: dict[str, Any]) -> Any:
@@ -157,7 +162,8 @@ def read_constants(source: str) -> FileConstants:
     known: dict[str, Any] = {}
     values: dict[str, Any] = {}
     unread: dict[str, str] = {}
-    for node in _imported(tree.body):
+    body = _imported(tree.body)
+    for node in body:
         targets, value, stmt = _assigned(node)
         for name in _rebound(node):
             known.pop(name, None)
@@ -182,7 +188,7 @@ def read_constants(source: str) -> FileConstants:
             if name in JOB_CONSTANTS:
                 values[name] = result
                 unread.pop(name, None)
-    return FileConstants(values, unread)
+    return FileConstants(values, unread, near_misses(top_level_names(body), JOB_CONSTANTS))
 
 
 def _imported(body: list[ast.stmt]) -> list[ast.stmt]:

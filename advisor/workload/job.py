@@ -17,6 +17,7 @@ from typing import Any
 from advisor.errors import WorkloadError
 from advisor.schemas import JobSpec
 from advisor.schemas.base import MAX_JOB_COUNT  # one bound for these checks and the schemas' JobCount
+from advisor.workload.names import near_miss_note
 
 # (what the error messages call it, the CLI flag); the file's constant is the flag in upper case.
 JOB_FLAGS = (("dataset size", "--dataset-size"), ("epochs", "--epochs"), ("batch size", "--batch-size"))
@@ -45,7 +46,8 @@ def check_job_values(dataset_size: Any, epochs: Any, batch_size: Any) -> None:
 
 def resolve_job(*, dataset_size: Any, epochs: Any, batch_size: Any, default_dataset_size: Any = None,
                 default_epochs: Any = None, default_batch_size: Any = None, label: str | None = None,
-                unusable: Mapping[str, str] | None = None, saved: bool = False) -> JobSpec:
+                unusable: Mapping[str, str] | None = None, saved: bool = False,
+                near_misses: Mapping[str, tuple[str, int]] | None = None) -> JobSpec:
     """The job from the explicit values, else the defaults (a workload file's constants); all positive integers.
 
     Args:
@@ -57,6 +59,8 @@ def resolve_job(*, dataset_size: Any, epochs: Any, batch_size: Any, default_data
             (``WorkloadInfo.unusable_defaults``): its error names it, not "no dataset size given".
         saved: the defaults are a saved profile's (``label`` names it): a missing one is the profile's to record
             or a flag's to give, not the workload file's, which is never read for it.
+        near_misses: the file's names that look like a misspelled constant (``FileConstants.near_misses``): a
+            missing value's hint names the one written for it (``BATCHSIZE = 64``).
 
     Raises:
         WorkloadError: a value is missing from both, or is not a positive whole number.
@@ -76,9 +80,13 @@ def resolve_job(*, dataset_size: Any, epochs: Any, batch_size: Any, default_data
             raise WorkloadError(f"{label or 'the profile'} records no {what}.",
                                 hint=f"Fix: pass {flag} N (or re-profile a workload file that sets {const}).")
         if value is None:
+            written = [f"`{name}` (line {line})" for name, (known, line) in (near_misses or {}).items()
+                       if known == const]
             raise WorkloadError(
-                f"{where}no {what} given.",
-                hint=f"Fix: pass {flag} N, or set {const} = N in the workload file.",
+                f"{where}no {what} given" + (f"; the file sets {written[0]}, which advisor does not read: did you "
+                                             f"mean {const}?" if written else "."),
+                hint=f"Fix: pass {flag} N, or set {const} = N in the workload file"
+                     + (f" (rename {written[0].split('`')[1]} to {const})." if written else "."),
             )
         number = positive_int(value)
         if number is None:
@@ -323,6 +331,8 @@ def resolve_settings(explicit: dict[str, Any], constants: Any = None, *, module_
                              f"{flag} sets it.")
         resolved[keyword] = checked
     notes += _unread_data_notes(unread, where, probed_batch_size, reported or {})
+    notes += [near_miss_note(label or "the workload file", name, known, line)
+              for name, (known, line) in (getattr(constants, "near_misses", {}) or {}).items()]
     notes += _rebound_data_notes(dict(getattr(constants, "values", {}) or {}), explicit, where, reported or {})
     # An evaluation needs both: how often, and how many batches. Half of it counts nothing; say which half (the
     # half the file set in a way not read has its own note).

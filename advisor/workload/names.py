@@ -1,0 +1,83 @@
+"""Names a workload file defines that look like a misspelling of a name advisor reads, read without running it.
+
+advisor reads a file's settings and functions by their exact names (``PRECISION``, ``BATCH_SIZE``, ``loss_fn``,
+``configure_optimizer``...). A file that writes ``Precision = "bf16"``, ``BATCHSIZE = 64`` or ``def loss(...)``
+would otherwise be priced at the defaults without a word (fp32, the built-in loss and optimizer). This module owns
+the matching: a name is a near miss of a known name the file does not define when they are equal ignoring case
+and underscores, when an UPPER_CASE name is close (``EPOCH``) or contains it (``NUM_EPOCHS``), or when it is a
+usual name for the same function (``criterion``, ``optimizer``). The caller turns each into a note
+(``advisor.workload.job.resolve_settings``) or a hint (``resolve_job``'s "no batch size given"). Torch-free.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+
+# The optional functions advisor calls by name, and the usual names a training script gives the same thing.
+KNOWN_FUNCTIONS = {
+    "loss_fn": ("loss", "criterion", "loss_func", "loss_function", "compute_loss", "get_loss", "make_loss"),
+    "configure_optimizer": ("optimizer", "make_optimizer", "build_optimizer", "get_optimizer", "create_optimizer",
+                            "optim"),
+    "make_dataloader": ("dataloader", "build_dataloader", "get_dataloader", "make_loader", "train_dataloader",
+                        "create_dataloader"),
+}
+
+
+def _squashed(name: str) -> str:
+    return name.lower().replace("_", "")
+
+
+def _close_constant(name: str, known: str) -> bool:
+    if _squashed(name) == _squashed(known):
+        return True
+    if not name.isupper():  # a lower-case helper (``epochs_seen``) is the file's own, not a misspelled setting
+        return False
+    return known in name or difflib.SequenceMatcher(None, name, known).ratio() >= 0.85
+
+
+def _close_function(name: str, known: str) -> bool:
+    return (_squashed(name) == _squashed(known) or name.lower() in KNOWN_FUNCTIONS[known]
+            or difflib.SequenceMatcher(None, name.lower(), known).ratio() >= 0.85)
+
+
+def top_level_names(body: list[ast.stmt]) -> dict[str, int]:
+    """The names ``body``'s top-level statements bind by assignment, def or class, with the first line of each."""
+    names: dict[str, int] = {}
+    for node in body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.setdefault(node.name, node.lineno)
+            continue
+        targets = (node.targets if isinstance(node, ast.Assign)
+                   else [node.target] if isinstance(node, (ast.AnnAssign, ast.AugAssign)) else [])
+        for target in targets:
+            if isinstance(target, ast.Name):
+                names.setdefault(target.id, node.lineno)
+    return names
+
+
+def near_misses(names: dict[str, int], constants: tuple[str, ...]) -> dict[str, tuple[str, int]]:
+    """Each name of ``names`` (name -> line) that looks like a misspelling of a known one the file does not
+    bind: written name -> (the known name, its line). ``constants``: the settings advisor reads."""
+    found: dict[str, tuple[str, int]] = {}
+    for name, line in names.items():
+        if name.startswith("_") or name in constants or name in KNOWN_FUNCTIONS:
+            continue
+        for known in (*constants, *KNOWN_FUNCTIONS):
+            if known in names:
+                continue
+            close = _close_constant(name, known) if known in constants else _close_function(name, known)
+            if close:
+                found[name] = (known, line)
+                break
+    return found
+
+
+def near_miss_note(label: str, name: str, known: str, line: int) -> str:
+    """The note for one near miss: what advisor did not read, and the name it reads."""
+    what = "function" if known in KNOWN_FUNCTIONS else "setting"
+    used = {"loss_fn": "the default loss (cross-entropy for integer targets, else mean squared error) was used",
+            "configure_optimizer": "the default optimizer (AdamW, lr 1e-3) was used",
+            "make_dataloader": "no input pipeline was timed"}.get(known, "it has no effect")
+    return (f"{label}:{line}: `{name}` is not a {what} advisor reads, so {used}; did you mean "
+            f"{known}? Rename it if so.")

@@ -1,0 +1,72 @@
+"""Names a workload file binds that look like a misspelled setting or function: a note naming the known name,
+and the "no batch size given" error pointing at the one written for it (advisor.workload.names)."""
+
+from __future__ import annotations
+
+import pytest
+
+from advisor.errors import WorkloadError
+from advisor.workload import read_constants, resolve_settings
+from advisor.workload.job import resolve_job
+
+TYPOS = """
+DATASET_SIZE = 1000
+EPOCHS = 1
+Precision = "bf16"
+BATCHSIZE = 64
+def loss(output, target):
+    return output.sum()
+def optimizer(params):
+    return None
+def make_data_loader(batch_size, num_workers):
+    return []
+def build_model():
+    pass
+def make_batch(batch_size):
+    pass
+"""
+
+
+def test_misspelled_settings_and_functions_are_found_with_their_line():
+    found = read_constants(TYPOS).near_misses
+    assert found == {"Precision": ("PRECISION", 4), "BATCHSIZE": ("BATCH_SIZE", 5), "loss": ("loss_fn", 6),
+                     "optimizer": ("configure_optimizer", 8), "make_data_loader": ("make_dataloader", 10)}
+
+
+@pytest.mark.parametrize("text, name, known", [
+    ("NUM_EPOCHS = 3", "NUM_EPOCHS", "EPOCHS"),
+    ("EPOCH = 3", "EPOCH", "EPOCHS"),
+    ("criterion = object()", "criterion", "loss_fn"),
+    ("def configure_optimizers(params): pass", "configure_optimizers", "configure_optimizer"),
+])
+def test_usual_other_names_are_near_misses(text, name, known):
+    assert read_constants(text).near_misses[name][0] == known
+
+
+@pytest.mark.parametrize("text", [
+    "EPOCHS = 3\nNUM_EPOCHS = 3",  # the known name is set: the other is the file's own
+    "epochs_seen = 0\nhidden = 64\ndef helper(): pass",
+    "def loss_fn(o, t): pass\ndef loss(o, t): pass",
+    "_PRECISION = 'bf16'",
+])
+def test_the_files_own_names_are_not_near_misses(text):
+    assert read_constants(text).near_misses == {}
+
+
+def test_each_near_miss_is_a_note_naming_the_known_name_and_the_line():
+    notes = resolve_settings({}, read_constants(TYPOS), label="w/t.py").notes
+    assert "w/t.py:4: `Precision` is not a setting advisor reads, so it has no effect; did you mean PRECISION? " \
+           "Rename it if so." in notes
+    assert any(n.startswith("w/t.py:6: `loss` is not a function advisor reads, so the default loss") and
+               "did you mean loss_fn?" in n for n in notes)
+    assert any("`optimizer`" in n and "AdamW" in n and "configure_optimizer?" in n for n in notes)
+
+
+def test_no_batch_size_given_names_the_misspelled_constant():
+    with pytest.raises(WorkloadError) as err:
+        resolve_job(dataset_size=None, epochs=None, batch_size=None, default_dataset_size=1000, default_epochs=1,
+                    label="w/t.py", near_misses=read_constants(TYPOS).near_misses)
+    assert str(err.value).splitlines()[0] == ("w/t.py: no batch size given; the file sets `BATCHSIZE` (line 5), "
+                                              "which advisor does not read: did you mean BATCH_SIZE?")
+    assert err.value.hint == "Fix: pass --batch-size N, or set BATCH_SIZE = N in the workload file (rename " \
+                             "BATCHSIZE to BATCH_SIZE)."
