@@ -22,7 +22,7 @@ import torch
 
 from advisor.errors import WorkloadError
 from advisor.workload.dataloader import LoaderRun, user_line
-from advisor.workload.describe import describe, gist, input_summary, raised
+from advisor.workload.describe import cpu_hint, describe, gist, input_summary, raised
 from advisor.workload.job import positive_int
 from advisor.workload.loader import Workload, load_workload
 from advisor.workload.step import call_model, compute_loss, move_to, split_batch
@@ -157,8 +157,8 @@ def _checked_batch(workload: Workload, batch_size: int) -> tuple[Any, Any]:
     except Exception as exc:  # noqa: BLE001 - user code: make_batch
         raise WorkloadError(
             f"{label}{user_line(exc, workload.path)}: make_batch({batch_size}) raised {raised(exc)}",
-            hint="Fix: make_batch(batch_size) must run on its own and return (inputs, target) for any batch "
-            "size of 1 or more.",
+            hint=cpu_hint(exc, "make_batch", "the batch") or "Fix: make_batch(batch_size) must run on its own and "
+            "return (inputs, target) for any batch size of 1 or more.",
         ) from exc
     return _checked_structure(workload, batch, f"make_batch({batch_size}) returned", "make_batch")
 

@@ -89,3 +89,18 @@ def _first_line(exc: BaseException, limit: int) -> str:
         text = repr(exc.args[0])
     line = next((ln.strip() for ln in text.splitlines() if ln.strip()), "")
     return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+# How PyTorch says there is no CUDA device to put a tensor on (a CPU-only build, no driver, no visible GPU).
+_NO_CUDA = ("Torch not compiled with CUDA enabled", "Found no NVIDIA driver", "No CUDA GPUs are available",
+            "no CUDA-capable device", "CUDA driver initialization failed")
+
+
+def cpu_hint(exc: BaseException, source: str, made: str) -> str | None:
+    """The fix for user code (``source``: "build_model()") that put what it ``made`` ("the model") on CUDA where
+    this machine has none; None when ``exc`` is not that. Training scripts often call ``.cuda()``: advisor wants it
+    on the CPU and moves it to each device it probes, a GPU included."""
+    if not any(words in str(exc) for words in _NO_CUDA):
+        return None
+    return (f"Fix: create {made} on the CPU in {source}: drop .cuda() / .to('cuda') / device='cuda' there; advisor "
+            "moves it to each device it probes (this machine has no CUDA device).")

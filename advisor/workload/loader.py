@@ -39,7 +39,7 @@ from advisor.output_file import non_utf8_shown
 from advisor.schemas import JobSpec
 from advisor.workload.constants import read_file_constants
 from advisor.workload.dataloader import FirstLoaderBatch, user_line
-from advisor.workload.describe import describe, raised
+from advisor.workload.describe import cpu_hint, describe, raised
 from advisor.workload.job import (
     checked_num_workers,
     declared_count,
@@ -186,9 +186,10 @@ class Workload:
         try:
             made = factory(*args)
         except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - user code: report it, don't crash
+            on_cuda = what == "build_model" and cpu_hint(exc, "build_model()", "the model")
             raise WorkloadError(
                 f"{self.label}{user_line(exc, self.path)}: {what}() raised "
-                f"{raised(exc, whole=True)}", hint=raised_hint,
+                f"{raised(exc, whole=True)}", hint=on_cuda or raised_hint,
             ) from exc
         if not isinstance(made, expected):
             raise WorkloadError(f"{self.label}: {what}() returned {describe(made)}, not a {expected_name}.",
