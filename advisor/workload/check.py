@@ -329,14 +329,21 @@ def _check_loss_inputs(workload: Workload, output: Any, target: Any) -> None:
     if target is None:
         own = output.get("loss") if isinstance(output, dict) else getattr(output, "loss", output)
         if not isinstance(own, torch.Tensor) or own.numel() != 1:
-            got = (f"a tensor of shape {tuple(own.shape)}" if isinstance(own, torch.Tensor)
+            # Name where the non-scalar came from: a dict's "loss" entry or an output's .loss is not the output.
+            whose = ("a dict whose \"loss\" entry is " if isinstance(output, dict) and "loss" in output
+                     else "an output whose .loss is " if own is not output else "")
+            got = (f"{whose}a tensor of shape {tuple(own.shape)}" if isinstance(own, torch.Tensor)
                    else f"{describe(output)} ({input_summary(output)})")
+            tuple_fix = (" A tuple such as a Hugging Face model's (loss, logits): pass return_dict=True, or define "
+                         "`loss_fn(output, target)` returning output[0]." if isinstance(output, tuple) else "")
             raise WorkloadError(
                 f"{workload.label}: make_batch returned target None, so the model's output should be the scalar "
                 f"loss, but the model returned {got}.",
-                hint="Fix: return the loss from forward() (e.g. `return F.cross_entropy(logits, labels)`), or "
-                "return (inputs, target) from make_batch with a real target (and define loss_fn(output, "
-                "target) when the default cross-entropy / mean squared error does not fit).",
+                hint="Fix: return the scalar loss from forward(): a tensor (e.g. `return F.cross_entropy(logits, "
+                "labels)`), an output with a .loss attribute, or a dict with a \"loss\" entry (as Hugging Face "
+                "models return with labels given)." + tuple_fix + " Or return (inputs, target) from make_batch "
+                "with a real target (and define loss_fn(output, target) when the default cross-entropy / mean "
+                "squared error does not fit).",
             )
     if (isinstance(target, torch.Tensor) and target.is_floating_point()
             and isinstance(output, torch.Tensor) and output.shape != target.shape):

@@ -214,7 +214,8 @@ def test_target_none_but_output_is_not_a_loss(tmp_path):
     with pytest.raises(WorkloadError) as err:
         check_workload(load_workload(path))
     assert_message(err, str(path), "target None", "should be the scalar loss", "a tensor of shape (2, 10)",
-                   "return the loss from forward()", "loss_fn")
+                   "return the scalar loss from forward()", "a .loss attribute", 'a dict with a "loss" entry',
+                   "loss_fn")
 
 
 def test_target_none_and_output_a_dict_without_loss(tmp_path):
@@ -426,3 +427,37 @@ def test_a_failing_default_optimizer_step_says_the_default_was_used(tmp_path, mo
     assert_message(err, "advisor's default AdamW", "RuntimeError: broken step",
                    "Fix: define configure_optimizer(params) returning an optimizer that suits the model (the "
                    "default is AdamW(params, lr=1e-3)).")
+
+
+_OWN_LOSS_MODEL = """\
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        logits = self.fc(x)
+        return {RETURNED}
+
+def build_model():
+    return Net()
+
+def make_batch(batch_size):
+    return torch.randn(batch_size, 4), None
+"""
+
+
+def test_an_hf_style_loss_logits_tuple_is_told_the_forms_that_work(tmp_path):
+    path = write(tmp_path, _OWN_LOSS_MODEL.replace("{RETURNED}", "logits.sum(), logits"))
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    assert_message(err, "the model returned a tuple of 2 items", "a .loss attribute", 'a dict with a "loss" entry',
+                   "(loss, logits): pass return_dict=True, or define `loss_fn(output, target)` returning output[0]")
+
+
+def test_a_non_scalar_loss_entry_of_a_dict_is_named_as_the_entry(tmp_path):
+    path = write(tmp_path, _OWN_LOSS_MODEL.replace("{RETURNED}", '{"loss": logits.sum(1), "logits": logits}'))
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    assert_message(err, 'the model returned a dict whose "loss" entry is a tensor of shape (2,)')
+    assert "(loss, logits)" not in str(err.value)
