@@ -296,6 +296,11 @@ def _checked_loss(workload: Workload, output: Any, target: Any, fed: str) -> Any
         raise _loss_error(workload, exc, output, target) from exc
     label = workload.label
     source = "loss_fn" if workload.loss_fn is not None else "the loss"
+    if isinstance(loss, (tuple, list, dict)):  # (loss, metrics): a training script's logging habit
+        raise WorkloadError(
+            f"{label}: {source} returned {describe(loss)} ({input_summary(loss)}), not the loss tensor.",
+            hint="Fix: return only the scalar loss tensor from loss_fn (log metrics such as accuracy elsewhere).",
+        )
     if not isinstance(loss, torch.Tensor):
         raise WorkloadError(
             f"{label}: {source} is {describe(loss)} ({loss!r:.40}), not a tensor.",

@@ -461,3 +461,13 @@ def test_a_non_scalar_loss_entry_of_a_dict_is_named_as_the_entry(tmp_path):
         check_workload(load_workload(path))
     assert_message(err, 'the model returned a dict whose "loss" entry is a tensor of shape (2,)')
     assert "(loss, logits)" not in str(err.value)
+
+
+def test_a_loss_fn_returning_loss_and_metrics_is_told_to_return_the_loss_alone(tmp_path):
+    loss = "def loss_fn(output, target):\n    return F.cross_entropy(output, target), {'acc': 0.5}\n"
+    path = write(tmp_path, "import torch.nn.functional as F\n" + GOOD_MODEL + GOOD_BATCH + loss)
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    assert_message(err, "loss_fn returned a tuple of 2 items ((Tensor[] float32, {acc: 0.5})), not the loss tensor",
+                   "return only the scalar loss tensor from loss_fn (log metrics such as accuracy elsewhere)")
+    assert ".item()" not in str(err.value)
