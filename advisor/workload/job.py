@@ -266,6 +266,17 @@ def _setting_value(const: str, value: Any) -> tuple[Any, str | None]:
     return (number, None) if number is not None else (None, "a whole number from 1 to 10^12")
 
 
+def _declared_setting(const: str, value: Any) -> tuple[Any, str | None]:
+    """``_setting_value`` of a constant as the file's text declares it: the whole-number settings must be ints, as
+    ``DATASET_SIZE``, ``EPOCHS`` and ``BATCH_SIZE`` must (``declared_count``), not floats such as 2.0."""
+    checked, must = _setting_value(const, value)
+    if isinstance(value, float) and const in ("GRAD_ACCUM_STEPS", "EVAL_EVERY", "EVAL_STEPS"):
+        low = 0 if const == "EVAL_STEPS" else 1
+        written = f" (write {int(value):_}, not {value!r})" if value.is_integer() and value >= low else ""
+        return None, f"an int from {low} to 10^12{written}"
+    return checked, must
+
+
 def declared_settings(values: dict[str, Any]) -> dict[str, Any]:
     """The valid job settings among a workload's constants (``{"PRECISION": "bf16", ...}``), by keyword
     (``{"precision": "bf16", ...}``); a missing or invalid one is left out (``resolve_settings`` says why)."""
@@ -318,10 +329,12 @@ def resolve_settings(explicit: dict[str, Any], constants: Any = None, *, module_
                                   hint=f"Fix: pass {flag} with a valid value.")
             said[keyword] = f"{flag.split()[0]} {value}"
         elif file_values.get(const) is not None:  # a constant set to None declares nothing (README)
-            checked, must = _setting_value(const, file_values[const])
+            from_text = (module_values or {}).get(const) is None
+            checked, must = (_declared_setting if from_text else _setting_value)(const, file_values[const])
             if must:
                 raise WorkloadError(f"{where}{const} = {file_values[const]!r}: must be {must}.",
-                                    hint=f"Fix: set {const} to {must} in the workload file, or pass {flag}.")
+                                    hint=f"Fix: set {const} to {must.split(' (write')[0]} in the workload file, or "
+                                         f"pass {flag}.")
             said[keyword] = f"{where}{const} = {file_values[const]!r}"
         else:
             checked = default

@@ -166,6 +166,12 @@ def test_a_data_constant_the_module_changed_at_import_says_the_module_value_is_t
     ("PRECISION = 'fp8'", "PRECISION = 'fp8': must be one of fp32, tf32, bf16, fp16, mixed."),
     ("COMPILE = 1", "COMPILE = 1: must be True or False."),
     ("EVAL_STEPS = -1", "EVAL_STEPS = -1: must be a whole number from 0 to 10^12."),
+    # Floats are refused as they are for EPOCHS, even whole ones: one rule for every count a file declares.
+    ("GRAD_ACCUM_STEPS = 2.0", "GRAD_ACCUM_STEPS = 2.0: must be an int from 1 to 10^12 (write 2, not 2.0)."),
+    ("EVAL_EVERY = 10.0", "EVAL_EVERY = 10.0: must be an int from 1 to 10^12 (write 10, not 10.0)."),
+    ("EVAL_STEPS = 5.0", "EVAL_STEPS = 5.0: must be an int from 0 to 10^12 (write 5, not 5.0)."),
+    ("EVAL_STEPS = 0.0", "EVAL_STEPS = 0.0: must be an int from 0 to 10^12 (write 0, not 0.0)."),
+    ("GRAD_ACCUM_STEPS = 2.5", "GRAD_ACCUM_STEPS = 2.5: must be an int from 1 to 10^12."),
 ])
 def test_a_bad_file_value_is_a_workload_error(text, message):
     with pytest.raises(WorkloadError) as err:
@@ -223,3 +229,10 @@ def test_a_setting_set_to_none_declares_nothing(const):
     got = resolve_settings({}, read_constants(f"{const} = None\nEPOCHS = 1"), label="w.py")
     assert (got.precision, got.compiled, got.grad_accum_steps, got.eval_every, got.eval_steps, got.notes) == \
            (None, False, 1, None, 0, ())
+
+
+def test_a_float_setting_names_the_int_in_its_fix():
+    with pytest.raises(WorkloadError) as err:
+        resolve_settings({}, read_constants("GRAD_ACCUM_STEPS = 2.0"), label="w.py")
+    assert err.value.hint == ("Fix: set GRAD_ACCUM_STEPS to an int from 1 to 10^12 in the workload file, or pass "
+                              "--grad-accum-steps N.")
