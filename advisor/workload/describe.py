@@ -100,7 +100,7 @@ def cpu_hint(exc: BaseException, source: str, made: str) -> str | None:
     """The fix for user code (``source``: "build_model()") that put what it ``made`` ("the model") on CUDA where
     this machine has none; None when ``exc`` is not that. Training scripts often call ``.cuda()``: advisor wants it
     on the CPU and moves it to each device it probes, a GPU included."""
-    if not any(words in str(exc) for words in _NO_CUDA):
+    if not any(words in exception_text(exc) for words in _NO_CUDA):  # a user's __str__ may raise
         return None
     return (f"Fix: create {made} on the CPU in {source}: drop .cuda() / .to('cuda') / device='cuda' there; advisor "
             "moves it to each device it probes (this machine has no CUDA device).")
