@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import json
+import re
 import shlex
 import stat
 import sys
@@ -39,7 +41,7 @@ from advisor.output_file import non_utf8_shown
 from advisor.schemas import JobSpec
 from advisor.workload.constants import read_file_constants
 from advisor.workload.dataloader import FirstLoaderBatch, user_line
-from advisor.workload.describe import cpu_hint, describe, raised
+from advisor.workload.describe import cpu_hint, describe, exception_text, raised
 from advisor.workload.job import (
     checked_num_workers,
     declared_count,
@@ -162,11 +164,23 @@ class Workload:
 
     def _alone_hint(self) -> str:
         """How to run the model factory without advisor: a shell command that works whatever the file's name and
-        folder (a name like "bad build.py" is not importable, and quotes in it would break a quoted -c)."""
+        folder (a name like "bad build.py" is not importable, and quotes in it would break a quoted -c). Python's
+        strings in it are double-quoted (a JSON string is one) so the shell's single quotes around it stay plain."""
         if self.path is None:
             return "Fix: make the model factory run on its own (call it once outside advisor)."
-        code = f"import runpy; runpy.run_path({str(self.path)!r})['build_model']()"
+        code = f'import runpy; runpy.run_path({json.dumps(str(self.path), ensure_ascii=False)})["build_model"]()'
         return f"Fix: make build_model() run on its own ({shlex.join(['python', '-c', code])})."
+
+    def _needs_arguments_hint(self, exc: BaseException, what: str) -> str | None:
+        """The fix for a factory defined with parameters advisor does not pass (``def build_model(hidden)``):
+        None when ``exc`` is not that."""
+        text = exception_text(exc) if isinstance(exc, TypeError) else ""  # a user's __str__ may raise
+        missing = re.search(r"missing \d+ required (?:positional |keyword-only )?arguments?: (.+)$", text)
+        if missing is None or what not in text:
+            return None
+        first = (re.findall(r"'(\w+)'", missing.group(1)) or ["size"])[0]
+        return (f"Fix: advisor calls {what}() with no arguments: give {missing.group(1)} a default (e.g. "
+                f"`def {what}({first}=...)`), or set the values inside {what}.")
 
     def build_optimizer(self, params):
         """The user's optimizer over ``params`` (configure_optimizer), else ``AdamW(lr=1e-3)``."""
@@ -176,7 +190,9 @@ class Workload:
             return torch.optim.AdamW(params, lr=1e-3)
         return self._call_user_factory(
             "configure_optimizer", self.optimizer, (params,), torch.optim.Optimizer, "torch.optim.Optimizer",
-            raised_hint="Fix: configure_optimizer(params) must return a torch.optim.Optimizer over `params`.",
+            raised_hint="Fix: configure_optimizer(params) must return a torch.optim.Optimizer over `params`, which "
+                        "is already model.parameters() (an iterator of tensors, not the model: pass it as it is, "
+                        "e.g. torch.optim.SGD(params, lr=0.1)).",
             returned_hint="Fix: return e.g. torch.optim.SGD(params, lr=0.1).",
         )
 
@@ -186,10 +202,11 @@ class Workload:
         try:
             made = factory(*args)
         except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - user code: report it, don't crash
-            on_cuda = what == "build_model" and cpu_hint(exc, "build_model()", "the model")
+            fix = what == "build_model" and (cpu_hint(exc, "build_model()", "the model")
+                                             or self._needs_arguments_hint(exc, what))
             raise WorkloadError(
                 f"{self.label}{user_line(exc, self.path)}: {what}() raised "
-                f"{raised(exc, whole=True)}", hint=on_cuda or raised_hint,
+                f"{raised(exc, whole=True)}", hint=fix or raised_hint,
             ) from exc
         if not isinstance(made, expected):
             raise WorkloadError(f"{self.label}: {what}() returned {describe(made)}, not a {expected_name}.",

@@ -471,3 +471,29 @@ def test_a_loss_fn_returning_loss_and_metrics_is_told_to_return_the_loss_alone(t
     assert_message(err, "loss_fn returned a tuple of 2 items ((Tensor[] float32, {acc: 0.5})), not the loss tensor",
                    "return only the scalar loss tensor from loss_fn (log metrics such as accuracy elsewhere)")
     assert ".item()" not in str(err.value)
+
+
+def test_a_build_model_with_a_required_parameter_is_told_to_give_it_a_default(tmp_path):
+    path = write(tmp_path, "def build_model(hidden):\n    return nn.Linear(64, hidden)\n" + GOOD_BATCH)
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    assert_message(err, "build_model() raised TypeError")
+    assert err.value.hint == ("Fix: advisor calls build_model() with no arguments: give 'hidden' a default (e.g. "
+                              "`def build_model(hidden=...)`), or set the values inside build_model.")
+
+
+def test_the_run_it_alone_command_quotes_the_path_without_shell_escapes(tmp_path):
+    path = write(tmp_path, "def build_model():\n    raise ValueError('broken')\n" + GOOD_BATCH)
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    assert f"""runpy.run_path("{path}")["build_model"]()""" in err.value.hint
+    assert "'\"'\"'" not in err.value.hint
+
+
+def test_a_configure_optimizer_taking_the_model_is_told_params_is_already_its_parameters(tmp_path):
+    opt = "def configure_optimizer(model):\n    return torch.optim.SGD(model.parameters(), lr=0.1)\n"
+    path = write(tmp_path, GOOD_MODEL + GOOD_BATCH + opt)
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    assert_message(err, "configure_optimizer() raised AttributeError", "which is already model.parameters()",
+                   "not the model: pass it as it is")
