@@ -80,7 +80,7 @@ class Workload:
 
     def __init__(
         self,
-        model: Any,
+        model: Any = None,  # None only so that Workload(build_model=...) reaches the message naming model=
         make_batch: Callable[[int], Any] | None = None,
         loss_fn: Callable[[Any, Any], Any] | None = None,
         optimizer: Callable[[Any], Any] | None = None,
@@ -98,8 +98,14 @@ class Workload:
         grad_accum_steps: int | None = None,
         eval_every: int | None = None,
         eval_steps: int | None = None,
+        **unknown: Any,
     ) -> None:
         label = str(path) if path else f"workload {name!r}"
+        if unknown:
+            raise _unknown_keyword(next(iter(unknown)), label)
+        if model is None:
+            raise WorkloadError(f"{label}: no model given.",
+                                hint="Fix: pass model=build_model (a function returning an nn.Module) or an nn.Module.")
         if not isinstance(name, str) or not name.strip():
             raise WorkloadError(f"A workload's name is text, got {name!r:.60}.",
                                 hint="Fix: name=\"my_model\" (shown in outputs and stored in history).")
@@ -244,6 +250,24 @@ class Workload:
         return resolve_job(dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
                            default_dataset_size=self.dataset_size, default_epochs=self.epochs,
                            default_batch_size=self.batch_size, label=self.label)
+
+
+# A workload file's names (and usual misspellings) that are another keyword of ``Workload``.
+_FILE_NAMES = {"build_model": "model", "configure_optimizer": "optimizer", "loss": "loss_fn", "criterion": "loss_fn",
+               "dataloader": "make_dataloader"}
+_FILE_DEFS = ("build_model", "configure_optimizer")
+_KEYWORDS = ("model", "make_batch", "loss_fn", "optimizer", "make_dataloader", "num_workers", "name", "dataset_size",
+             "epochs", "batch_size", "precision", "compile", "grad_accum_steps", "eval_every", "eval_steps")
+
+
+def _unknown_keyword(keyword: str, label: str) -> WorkloadError:
+    """The error for a keyword ``Workload`` does not take, naming the one meant: a file's name has another."""
+    known = _FILE_NAMES.get(keyword) or _FILE_NAMES.get(keyword.lower())
+    file_name = f" (a workload file's {keyword} is Workload's {known}=)" if keyword in _FILE_DEFS else ""
+    close = f" Did you mean {known!r}?{file_name}" if known else did_you_mean(keyword.lower(), _KEYWORDS)
+    return WorkloadError(f"{label}: Workload() takes no keyword {keyword!r}.{close}",
+                         hint="Fix: use Workload(model=..., make_batch=..., loss_fn=..., optimizer=..., "
+                              "make_dataloader=..., ...): README \"Python API\" lists them.")
 
 
 def check_path(path: str | Path) -> Path:

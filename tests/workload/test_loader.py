@@ -204,3 +204,25 @@ def test_raised_names_the_class_and_the_first_line_or_says_there_is_no_message()
     assert raised(ValueError("\n  first\nsecond")) == "ValueError: first"
     assert raised(ValueError("first\nsecond"), whole=True) == "ValueError: first\nsecond"
     assert raised(KeyError("k")) == "KeyError: 'k'"
+
+
+@pytest.mark.parametrize("keyword, meant", [
+    ("build_model", "'model'? (a workload file's build_model is Workload's model=)"),
+    ("configure_optimizer", "'optimizer'? (a workload file's configure_optimizer is Workload's optimizer=)"),
+    ("loss", "'loss_fn'?"),
+    ("epoch", "'epochs'?"),
+])
+def test_a_files_name_given_to_workload_names_the_keyword(keyword, meant):
+    from advisor.workload import Workload
+
+    with pytest.raises(WorkloadError) as err:
+        Workload(make_batch=lambda b: None, **{keyword: 1})
+    assert err.value.message == f"workload 'workload': Workload() takes no keyword {keyword!r}. Did you mean {meant}"
+    assert 'README "Python API"' in err.value.hint
+
+
+def test_a_workload_without_a_model_is_a_workload_error():
+    from advisor.workload import Workload
+
+    with pytest.raises(WorkloadError, match="no model given"):
+        Workload(make_batch=lambda b: None)
