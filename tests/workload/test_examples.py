@@ -128,3 +128,15 @@ def test_wide_features_explains_its_cpu_win_by_the_gpus_start_up():
     doc = (EXAMPLES / "wide_features.py").read_text().split('"""')[1]
     assert "longer than a CPU takes" not in doc
     assert "start-up" in doc and "--epochs 30" in doc and "transfer-bound" in doc
+
+
+def test_the_readme_says_make_batch_is_optional_with_a_loader_and_jpeg_resnets_real_sizes():
+    from advisor.workload import read_defaults
+
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    assert "# required unless make_dataloader" in readme
+    jpeg = EXAMPLES / "jpeg_resnet.py"
+    size = read_defaults(jpeg)["dataset_size"]
+    image = next(line.split("=")[1].strip() for line in jpeg.read_text().splitlines()
+                 if line.startswith("IMAGE_SIZE ="))
+    assert f"half-width ResNet-18 at {image} px on {size:,} samples" in " ".join(readme.split())
