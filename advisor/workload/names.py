@@ -42,10 +42,11 @@ def _close_function(name: str, known: str) -> bool:
 
 
 def top_level_names(body: list[ast.stmt]) -> dict[str, int]:
-    """The names ``body``'s top-level statements bind by assignment, def or class, with the first line of each."""
+    """The names ``body``'s top-level statements bind by assignment or def, with the first line of each. Classes
+    are left out: a ``class Loss(nn.Module)`` or ``class DataLoader`` is a building block, never a misspelling."""
     names: dict[str, int] = {}
     for node in body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             names.setdefault(node.name, node.lineno)
             continue
         targets = (node.targets if isinstance(node, ast.Assign)

@@ -48,6 +48,7 @@ def test_usual_other_names_are_near_misses(text, name, known):
     "epochs_seen = 0\nhidden = 64\ndef helper(): pass",
     "def loss_fn(o, t): pass\ndef loss(o, t): pass",
     "_PRECISION = 'bf16'",
+    "class Loss:\n    pass\nclass DataLoader:\n    pass",
 ])
 def test_the_files_own_names_are_not_near_misses(text):
     assert read_constants(text).near_misses == {}
