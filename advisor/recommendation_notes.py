@@ -67,8 +67,10 @@ def profile_notes(prof: Profile, fitted: Any) -> list[str]:
                else "CPU candidates from the model's analysis and this CPU's measured op rates (no step was timed)"
                if any(d.cpu_peak is not None for d in cpus)
                else "no CPU step was timed here, so no CPU offer is priced (--show-skipped lists them)")
-        notes.append(f"No GPU {'here' if prof.devices else 'was probed'}: GPU candidates are scaled from the "
-                     f"model's analysis and datasheet specs (method 'scaled'); {cpu}.")
+        gpus = (": GPU candidates are scaled from the model's analysis and datasheet specs (method 'scaled')"
+                if prof.analysis is not None else " and no analysis of the model to scale GPU candidates from: none "
+                "is priced (--show-skipped lists them)")
+        notes.append(f"No GPU {'here' if prof.devices else 'was probed'}{gpus}; {cpu}.")
     corrected = fitted.ranking_note(prof.workload.name) if fitted is not None else None
     if corrected:
         notes.append(corrected)

@@ -453,6 +453,34 @@ def test_the_no_gpu_note_says_where_the_cpu_candidates_come_from():
         assert priced_cpu is ("no CPU offer is priced" not in note)
 
 
+def test_a_profile_without_analysis_says_why_gpus_are_skipped_and_the_fix_fits_where_it_came_from():
+    """A workload file whose analysis failed got "the profile has no analysis" and "give the workload file instead
+    of --profile" for every GPU offer, and "GPU candidates are scaled from the model's analysis" with none."""
+    from advisor.api import load_profile
+    from advisor.schemas.missing_analysis import failed_note
+
+    prof = load_profile(Path(__file__).resolve().parent / "hostile" / "data" / "tabular_profile.json")
+    saved = prof.model_copy(update={"analysis": None, "bf16_analysis": None})
+    failed = saved.model_copy(update={"notes": [failed_note(
+        "could not analyse m.py with fake tensors: DataDependentOutputException: x. Fix: avoid .item() in forward.")]})
+    job = {"dataset_size": 10_000, "epochs": 1, "batch_size": 64}
+    with pytest.raises(advisor.PredictionError) as err:
+        advisor.predict(failed, target=advisor.Target.gpu("L4"), **job)
+    assert "the model's shape analysis failed (could not analyse m.py with fake tensors" in err.value.message
+    assert err.value.hint.startswith("Fix: avoid .item() in forward.") and "--profile" not in err.value.hint
+    with pytest.raises(advisor.PredictionError) as err:
+        advisor.predict(saved, target=advisor.Target.gpu("L4", 2), **job)
+    assert "--profile" in err.value.hint
+    rec = advisor.recommend(failed, save=False, **job)
+    assert rec.skipped and all(s.fix.startswith("Fix: avoid .item() in forward.") for s in rec.skipped
+                               if "analysis" in s.reason)
+    assert any(n.startswith("probe: the model's shape analysis failed") for n in rec.notes)
+    assert not any("GPU candidates are scaled" in n for n in rec.notes)
+    assert any("no analysis of the model to scale GPU candidates from: none is priced" in n for n in rec.notes)
+    rec = advisor.recommend(saved, save=False, **job)
+    assert all("--profile" in s.fix for s in rec.skipped if "analysis" in s.reason)
+
+
 def test_the_readmes_advisor_api_record_outcome_works_after_a_bare_import(tmp_path):
     """``import advisor; advisor.api.record_outcome(...)`` raised AttributeError: ``api`` was no attribute until
     something else imported it."""

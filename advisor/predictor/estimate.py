@@ -40,6 +40,7 @@ from advisor.predictor.job import Z80
 from advisor.predictor.measured import THIS_MACHINE, memoised
 from advisor.predictor.roofline import is_ampere_or_newer
 from advisor.schemas import CpuSpec, DeviceProfile, Estimate, GpuSpec, JobSpec, Profile, Target
+from advisor.schemas.missing_analysis import missing_analysis_error
 from advisor.units import format_oom_cap
 
 if TYPE_CHECKING:  # fit.py imports numpy at the top; the dispatcher imports it only when a probe is fitted
@@ -336,6 +337,8 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
     analysis = profile.analysis
     cal = ctx.calibration
     if source_dev is None:
+        if analysis is None:
+            raise missing_analysis_error(spec.name, profile.notes)
         notes.append(f"predicted from the model's analysis and the {spec.name} datasheet "
                      f"(roofline, calibrated on published benchmarks).")
 
@@ -383,9 +386,7 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
         notes.append(beyond)
     if model is None:
         if not same_gpu:
-            raise PredictionError(
-                f"cannot scale from {source_spec.name} to {spec.name}: the profile has no analysis of the model.",
-                hint="Fix: profile the workload file again (the analysis is on by default).")
+            raise missing_analysis_error(f"{spec.name} (scaled from {source_spec.name})", profile.notes)
         return from_probe
     notes.extend(roofline.advice_notes(model(job_batch), compiled=compiled, probed=same_gpu))
     if not same_gpu and model.tf32_note:

@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from advisor.errors import PredictionError
 from advisor.predictor import input_bound
 from advisor.predictor.job import (
     Z80,
@@ -27,6 +26,7 @@ from advisor.predictor.job import (
 )
 from advisor.predictor.roofline import mfu_precision
 from advisor.schemas import Analysis, Estimate, GpuSpec, JobSpec, Profile, Target, updated
+from advisor.schemas.missing_analysis import missing_analysis_error
 
 # One GPU's steps kept per compute model (by its own batch size): every last batch of a job of up to 256 per GPU.
 PER_GPU_MEMO = 256
@@ -93,8 +93,7 @@ def gpu_step_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Targ
     count, p2p = target.count, target.peer_to_peer
     grad_bytes = profile.analysis.gradient_bytes if profile.analysis is not None else None
     if count > 1 and grad_bytes is None:
-        raise PredictionError(f"cannot predict {count} GPUs: the profile has no analysis (gradient size).",
-                              hint="Fix: profile the workload file again (the analysis is on by default).")
+        raise missing_analysis_error(f"{count} GPUs (their all-reduce needs the gradient size)", profile.notes)
     # One GPU's step by its own batch: on K GPUs, K global batch sizes share one (the epoch's last batch of
     # another dataset size often does), so this memo keeps more (a few floats each) than the others.
     per_gpu = BatchMemo(per_gpu_compute, keep=max(1, math.ceil(job.batch_size / count)), limit=PER_GPU_MEMO)

@@ -365,6 +365,9 @@ def _analysis(request: ProbeRequest, workload: Workload, channel: _Channel,
         text = text_of(exc)
         text = str(getattr(exc, "message", text)).splitlines()[0] if text else type(exc).__name__
         channel.progress(SETUP, 0.9, f"{precision + ' ' if precision else ''}analysis skipped: {text}")
+        # The progress bar is gone with the probe: the profile's notes carry why, and the fix (AnalysisFrame)
+        failure = f"{text.rstrip('.')}. {getattr(exc, 'hint', None) or ''}".strip()[:MAX_TEXT_CHARS]
+        channel.send(AnalysisFrame(analysis=None, bf16=precision is not None, failure=failure))
         return None
     # The optimizer's class name is the user's (a metaclass can put a NUL in it, which a frame refuses)
     return analysis.model_copy(update={"optimizer": _optimizer_name(analysis.optimizer)})

@@ -134,6 +134,8 @@ class AnalysisFrame(_Frame):
     kind: Literal["analysis"] = "analysis"
     analysis: Analysis | None  # None: the analysis failed (optional)
     bf16: bool = False  # the second analysis, at bf16 (ProbeRequest.bf16_analysis)
+    # Why it failed and how to fix it, sent as it fails (a later frame without one keeps it)
+    failure: _Text | None = None
 
 
 class DeviceFrame(_Frame):

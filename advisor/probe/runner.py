@@ -76,6 +76,7 @@ from advisor.probe.request import ProbeRequest
 from advisor.probe.scratch import make_scratch
 from advisor.schemas import HALF_PRECISIONS, Analysis, DeviceProfile, HostInfo, InputPipeline, Profile, WorkloadInfo
 from advisor.schemas.base import MAX_JOB_COUNT
+from advisor.schemas.missing_analysis import failed_note
 from advisor.workload import Workload, file_sha256
 
 Progress = Callable[[str, float, str], None]
@@ -160,6 +161,7 @@ def run_profile(
              + noise_notes(collected.devices) + precision_notes(collected.devices, request.precision)
              + shared_gpu_notes(collected.devices)
              + [n for n in (collected.input_note, collected.bf16_note) if n] + collected.left_out
+             + ([failed_note(collected.analysis_failure)] if collected.analysis_failure else [])
              + pipeline_busy_notes(collected.input_pipeline))
     for note in notes:  # also in Profile.notes, and from there in predictions and recommendations
         warnings.warn(note, RuntimeWarning, stacklevel=2)
@@ -224,6 +226,7 @@ class _Collected:
     input_note: str | None = None  # why the input pipeline was not timed
     input_done: bool = False  # the input pipeline's frame came: all that is left is the bf16 analysis
     bf16_note: str | None = None  # why the bf16 analysis that was asked for is missing
+    analysis_failure: str | None = None  # why the analysis failed, and its fix (None: it did not, or was not run)
     single_thread: bool = False
     left_out: list[str] = field(default_factory=list)  # why a GPU of "auto" was not probed
 
@@ -237,8 +240,12 @@ class _Collected:
             self.check = frame
         elif isinstance(frame, AnalysisFrame) and frame.bf16:
             self.bf16_analysis = frame.analysis if request.bf16_analysis else None
+            if frame.failure and self.analysis is not None:
+                self.bf16_note = (f"the bf16 analysis failed ({frame.failure}): a 16-bit job is priced from the fp32 "
+                                  "analysis with its bytes retyped to 16 bits (an approximation).")
         elif isinstance(frame, AnalysisFrame):
             self.analysis = frame.analysis
+            self.analysis_failure = None if frame.analysis else frame.failure or self.analysis_failure
         elif isinstance(frame, DeviceFrame):
             device = frame.profile.device
             if device not in request.devices or any(d.device == device for d in self.devices):

@@ -200,12 +200,15 @@ def test_analysis_failure_leaves_analysis_empty(monkeypatch):
     from advisor.errors import PredictionError
 
     def broken(*args, **kwargs):
-        raise PredictionError("cannot trace")
+        raise PredictionError("cannot trace", hint="Fix: avoid .item() in forward.")
 
     monkeypatch.setattr(analysis_module, "analyze", broken)  # seen by the forked child
     prof = probe_forked(forked(), batch_size=2, probe_seconds=2, analyze=True)
     assert prof.analysis is None and prof.workload.flops_per_sample is None
     assert prof.workload.param_count == TINY_PARAMS and prof.device("cpu").largest_batch_size == 2
+    # Why, and the fix, reach the profile's notes (they only reached the progress bar, gone with the probe)
+    assert ("the model's shape analysis failed, so GPUs not probed here cannot be predicted (their offers are "
+            "skipped): cannot trace. Fix: avoid .item() in forward.") in prof.notes
 
 
 @pytest.mark.parametrize("hang_at", ["bf16", "fp32"])
