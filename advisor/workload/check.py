@@ -380,7 +380,7 @@ def _model_for_check(workload: Workload) -> tuple[Any, Callable[[], None]]:
     """(a model on the CPU to train one step, a function that undoes any change to the user's objects)."""
     if not isinstance(workload.model, torch.nn.Module):
         return workload.build_model().to("cpu"), lambda: None
-    module = workload.model
+    module = workload.build_model()  # the user's own module, once it is checked to hold data (not meta)
     try:
         return copy.deepcopy(module).to("cpu"), lambda: None
     except Exception:  # noqa: BLE001 - user code: the module's own __deepcopy__ / state

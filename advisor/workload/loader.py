@@ -156,17 +156,34 @@ class Workload:
 
         model = self.model
         if isinstance(model, torch.nn.Module):
-            return model
+            return self._refuse_meta(model, "the model")
         if not callable(model):
             raise WorkloadError(
                 f"{self.label}: the model is {describe(model)}, not an nn.Module or a function.",
                 hint="Fix: pass an nn.Module, or a function that returns one (build_model).",
             )
-        return self._call_user_factory(
+        return self._refuse_meta(self._call_user_factory(
             "build_model", model, (), torch.nn.Module, "torch.nn.Module",
             raised_hint=self._alone_hint(),
             returned_hint="Fix: return the model object, e.g. `return nn.Sequential(...)`.",
-        )
+        ), "build_model() returned a model that")
+
+    def _refuse_meta(self, model: Any, what: str) -> Any:
+        """``model``, or a WorkloadError where its tensors are on the meta device (``torch.device("meta")``,
+        ``init_empty_weights``): they have shapes but no data, so no step can run and no copy can be made. A
+        caller that builds under ``torch.device("meta")`` itself (to count parameters cheaply) asked for one."""
+        import torch
+
+        tensors = (*model.named_parameters(), *model.named_buffers())
+        meta = [name for name, t in tensors if t.is_meta]
+        if not meta or torch.get_default_device().type == "meta":
+            return model
+        raise WorkloadError(
+            f"{self.label}: {what} has {len(meta)} of its {len(tensors)} parameters and buffers on the meta device "
+            f"(e.g. {meta[0]!r}), which hold no data: no training step can run on it.",
+            hint="Fix: build the model on the CPU (no device='meta', `with torch.device('meta')` or "
+            "init_empty_weights), or call `model.to_empty(device='cpu')` and initialise its weights in "
+            "build_model; advisor moves the model to each device it probes.")
 
     def _alone_hint(self) -> str:
         """How to run the model factory without advisor: a shell command that works whatever the file's name and

@@ -31,6 +31,24 @@ def test_build_model_not_returning_a_module(tmp_path):
     assert_message(err, str(path), "build_model() returned an int, not a torch.nn.Module")
 
 
+@pytest.mark.parametrize("body", [
+    "def build_model():\n    return nn.Linear(64, 10, device='meta')\n",
+    "def build_model():\n    with torch.device('meta'):\n        return nn.Sequential(nn.Linear(64, 10))\n",
+])
+def test_a_model_built_on_the_meta_device_is_the_users_error(tmp_path, body):
+    """It was NotImplementedError ("Cannot copy out of meta tensor"), which the CLI shows as advisor's bug."""
+    path = write(tmp_path, body + GOOD_BATCH)
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    assert_message(err, str(path), "build_model() returned a model that has 2 of its 2 parameters and buffers on "
+                   "the meta device", "model.to_empty(device='cpu')")
+    with pytest.raises(WorkloadError, match="the model has 2 of its 2 parameters and buffers on the meta device"):
+        check_workload(Workload(model=nn.Linear(64, 10, device="meta"), make_batch=lambda b: (
+            torch.randn(b, 64), torch.randint(0, 10, (b,)))))
+    with torch.device("meta"):  # a caller that asks for a meta model (to count parameters) gets one
+        assert next(load_workload(path).build_model().parameters()).is_meta
+
+
 def test_build_model_raising_names_the_line(tmp_path):
     path = write(tmp_path, "def build_model():\n    return nn.Linear(64)\n" + GOOD_BATCH)
     with pytest.raises(WorkloadError) as err:
