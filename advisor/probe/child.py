@@ -213,6 +213,9 @@ def _check_and_probe(channel: _Channel, request: ProbeRequest, workload: Workloa
                      twin: TwinPair | None) -> None:
     channel.send(defaults_frame(workload))
     first_use = first_use_seconds() if devices else 0.0  # before the analysis pays it (advisor.probe.coldstart)
+    from advisor.workload.check import varying_shapes_note
+
+    shapes = varying_shapes_note(workload, CHECK_BATCH_SIZE)
     analysis = None
     if request.analyze and not devices:
         # Only the analysis is wanted (predicting a GPU that is not here). Tracing forward, loss, backward and
@@ -223,13 +226,15 @@ def _check_and_probe(channel: _Channel, request: ProbeRequest, workload: Workloa
         analysis = _analysis(request, workload, channel)
     cold_start_seconds = 0.0
     if analysis is not None:
-        channel.send(CheckFrame(param_count=analysis.param_count, optimizer=_optimizer_name(analysis.optimizer)))
+        channel.send(CheckFrame(param_count=analysis.param_count, optimizer=_optimizer_name(analysis.optimizer),
+                                shape_note=shapes))
     else:
         channel.progress(SETUP, 0.15, "checking one training step")
         check, analysis, unprobed = _check_step(channel, request, workload, devices)
         if check is None:  # too big or too slow for this CPU: the analysis stands in for the check
             analysis = analysis.model_copy(update={"optimizer": _optimizer_name(analysis.optimizer)})
-            channel.send(CheckFrame(param_count=analysis.param_count, optimizer=analysis.optimizer))
+            channel.send(CheckFrame(param_count=analysis.param_count, optimizer=analysis.optimizer,
+                                    shape_note=shapes))
             channel.send(AnalysisFrame(analysis=analysis))
             if "cpu" in devices:
                 channel.send(DeviceFrame(profile=unprobed(analysis)))
@@ -240,7 +245,8 @@ def _check_and_probe(channel: _Channel, request: ProbeRequest, workload: Workloa
                                first_use=first_use)
             return
         cold_start_seconds = check.seconds
-        channel.send(CheckFrame(param_count=check.param_count, optimizer=_optimizer_name(check.optimizer_name)))
+        channel.send(CheckFrame(param_count=check.param_count, optimizer=_optimizer_name(check.optimizer_name),
+                                shape_note=shapes))
     if request.analyze:
         channel.send(AnalysisFrame(analysis=analysis))
     channel.progress(SETUP, 1.0, "set-up done")

@@ -126,6 +126,7 @@ class CheckFrame(_Frame):
     kind: Literal["check"] = "check"
     param_count: ParamCount  # what a profile (and the history's column) holds
     optimizer: Annotated[str, Field(max_length=256)]
+    shape_note: _Text | None = None  # make_batch's shapes vary between calls (check.varying_shapes_note)
 
 
 class AnalysisFrame(_Frame):

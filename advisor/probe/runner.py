@@ -162,6 +162,7 @@ def run_profile(
              + shared_gpu_notes(collected.devices)
              + [n for n in (collected.input_note, collected.bf16_note) if n] + collected.left_out
              + ([failed_note(collected.analysis_failure)] if collected.analysis_failure else [])
+             + ([collected.check.shape_note] if collected.check and collected.check.shape_note else [])
              + pipeline_busy_notes(collected.input_pipeline))
     for note in notes:  # also in Profile.notes, and from there in predictions and recommendations
         warnings.warn(note, RuntimeWarning, stacklevel=2)

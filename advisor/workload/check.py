@@ -249,6 +249,27 @@ def _shapes(obj: Any) -> list[tuple[int, ...]]:
     return []
 
 
+def varying_shapes_note(workload: Workload, batch_size: int = 2) -> str | None:
+    """A note where calls of make_batch(batch_size) (three) return inputs of different shapes (a random sequence
+    length, no seed), else None. The probe and the analysis price whichever shapes their calls draw, so such a
+    workload's answer changes from run to run. A make_batch that raises is left to the check; one derived from
+    make_dataloader (real data, whose batches may vary by design) is not asked."""
+    if workload.make_batch_derived:
+        return None
+    try:  # three draws (a random choice of 3 lengths matches itself twice in a row 1 time in 3); the RNG state
+        # is not restored in between, so that the analysis' own draws after these are independent of them
+        draws = [split_batch(workload, workload.make_batch(batch_size))[0] for _ in range(3)]
+    except Exception:  # noqa: BLE001 - user code: make_batch; the check reports it
+        return None
+    shapes = list(dict.fromkeys(", ".join(str(s) for s in _shapes(x)) for x in draws))
+    if len(shapes) == 1:
+        return None
+    return (f"make_batch({batch_size}) returned inputs of shape {shapes[0]}, then {shapes[1]}: their shapes vary "
+            "between calls, and the timed steps and the shape analysis (GPU predictions) each priced whichever "
+            "shape a call drew, so this answer can change widely from run to run. Fix: return the same shapes "
+            "at a batch size (pad to the length the job pads to, or use the typical length).")
+
+
 def _check_batch_size_used(workload: Workload, batch_size: int, inputs: Any) -> None:
     """make_batch must honour its argument: a batch one larger must change some input's shape."""
     try:

@@ -212,6 +212,41 @@ def test_untraceable_model_raises_prediction_error():
     assert "Fix:" in str(err.value)
 
 
+def test_make_batch_shapes_that_vary_between_calls_are_a_clear_prediction_error():
+    """Two draws of a random length gave flops_per_sample from 2.4e6 to 4.7e8, or a pydantic ValidationError (a
+    negative per-sample difference) blamed on .item()."""
+    lengths = iter([512, 8])
+    wl = Workload(model=lambda: nn.Sequential(nn.Embedding(100, 16), nn.Linear(16, 4)),
+                  make_batch=lambda b: (torch.randint(0, 100, (b, next(lengths))), None),
+                  loss_fn=lambda out, target: out.mean())
+    with pytest.raises(PredictionError) as err:
+        analyze(wl)
+    assert err.value.message.startswith("make_batch(2) returned inputs of shape (2, 512) and make_batch(8) (8, 8): "
+                                        "they differ by more than the batch size"), err.value.message
+    assert "Fix: return the same shapes at every batch size" in err.value.hint and ".item()" not in err.value.hint
+    # A flattened batch x length dimension grows with the batch: not a varying shape
+    flat = Workload(model=lambda: nn.Linear(16, 4), make_batch=lambda b: (torch.randn(b * 32, 16), None),
+                    loss_fn=lambda out, target: out.mean())
+    assert analyze(flat).flops_per_sample > 0
+
+
+def test_a_step_that_does_less_work_at_the_larger_batch_is_a_clear_prediction_error():
+    class Shrinks(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.big, self.small = nn.Linear(64, 64), nn.Linear(64, 1)
+
+        def forward(self, x):  # shape-dependent control flow: fewer FLOPs at batch 8 than at 2
+            return self.small(x) if x.shape[0] > 4 else self.big(self.big(x))
+
+    wl = Workload(model=Shrinks, make_batch=lambda b: (torch.randn(b, 64), None),
+                  loss_fn=lambda out, target: out.mean())
+    with pytest.raises(PredictionError) as err:
+        analyze(wl)
+    assert "the training step traced at batch size 8 does fewer FLOPs than at 2" in err.value.message
+    assert "ValidationError" not in str(err.value)
+
+
 def test_broken_build_model_raises_prediction_error():
     def build():
         raise RuntimeError("boom")

@@ -211,6 +211,19 @@ def test_analysis_failure_leaves_analysis_empty(monkeypatch):
             "skipped): cannot trace. Fix: avoid .item() in forward.") in prof.notes
 
 
+def test_a_make_batch_whose_shapes_vary_between_calls_is_a_note_on_the_profile():
+    import itertools
+
+    from torch import nn
+
+    lengths = itertools.cycle([4, 32])
+    prof = probe_forked(forked(model=lambda: nn.Linear(16, 4), make_batch=lambda b: (
+        torch.randn(b, next(lengths), 16), None), loss_fn=lambda out, target: out.mean()), batch_size=2,
+        probe_seconds=1)
+    assert any(n.startswith("make_batch(2) returned inputs of shape (2, 4, 16), then (2, 32, 16): their shapes vary")
+               for n in prof.notes), prof.notes
+
+
 @pytest.mark.parametrize("hang_at", ["bf16", "fp32"])
 def test_a_bf16_analysis_past_the_timeout_is_left_out_and_said(monkeypatch, hang_at):
     """The bf16 analysis is an extra that runs last: a probe whose timeout passes while it runs keeps everything

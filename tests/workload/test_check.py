@@ -49,6 +49,28 @@ def test_a_model_built_on_the_meta_device_is_the_users_error(tmp_path, body):
         assert next(load_workload(path).build_model().parameters()).is_meta
 
 
+def test_a_make_batch_whose_shapes_vary_between_calls_gets_a_note_naming_them():
+    """A random sequence length with no seed made the answer differ up to 200x from run to run, with no word."""
+    from advisor.workload.check import varying_shapes_note
+
+    lengths = iter([8, 512, 8])
+
+    def varying(b):
+        return torch.randint(0, 10, (b, next(lengths))), torch.zeros(b, dtype=torch.long)
+
+    note = varying_shapes_note(Workload(model=lambda: nn.Embedding(10, 4), make_batch=varying), 2)
+    assert note.startswith("make_batch(2) returned inputs of shape (2, 8), then (2, 512): their shapes vary between "
+                           "calls"), note
+    assert "Fix: return the same shapes at a batch size" in note
+    fixed = Workload(model=lambda: nn.Embedding(10, 4), make_batch=lambda b: (torch.randint(0, 10, (b, 8)), None))
+    assert varying_shapes_note(fixed, 2) is None
+
+    def broken(b):
+        raise ValueError("the check reports this")
+
+    assert varying_shapes_note(Workload(model=lambda: nn.Embedding(10, 4), make_batch=broken), 2) is None
+
+
 def test_build_model_raising_names_the_line(tmp_path):
     path = write(tmp_path, "def build_model():\n    return nn.Linear(64)\n" + GOOD_BATCH)
     with pytest.raises(WorkloadError) as err:

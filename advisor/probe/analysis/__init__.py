@@ -114,6 +114,12 @@ def _assemble(trace: Trace, b0: int, b1: int, started: float) -> Analysis:
     both = ("forward", "backward")
     flops_per_sample = (total(recs1, both) - total(recs0, both)) / step
     fwd_per_sample = (total(recs1, ("forward",)) - total(recs0, ("forward",))) / step
+    if min(flops_per_sample, fwd_per_sample) < 0:  # Analysis refuses it, with a pydantic error that helps no one
+        raise PredictionError(
+            f"the training step traced at batch size {b1} does fewer FLOPs than at {b0} "
+            f"({total(recs1, both):.3g} against {total(recs0, both):.3g}), so the cost of a sample is unknown.",
+            hint="Fix: make the step's work depend on the batch size alone: make_batch returning the same shapes "
+            "at every call (pad to a fixed length), and no branches on the data's values in forward.")
     act0, act1 = trace.saved_bytes
     act_per_sample = max(0.0, (act1 - act0) / step)
     act_fixed = max(0.0, act0 - act_per_sample * b0)

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 from torch._subclasses.fake_tensor import FakeTensorMode
 from torch.autograd.graph import _engine_run_backward
-from torch.utils._pytree import tree_map
+from torch.utils._pytree import tree_flatten, tree_map
 
 from advisor.errors import PredictionError
 from advisor.probe.analysis.gpu_paths import GpuPaths
@@ -105,8 +105,12 @@ def _trace_step(workload, b0: int, b1: int, precision: str) -> Trace:
     step_records: list[list[RawOp]] = []
     saved_bytes: list[float] = []
     optimizer_records: list[RawOp] = []
+    shapes: list[list[tuple[int, ...]]] = []
     for steady, b in ((False, b0), (True, b1)):
         inputs, target = _fake_batch(workload, fake_mode, b)
+        shapes.append([tuple(t.shape) for t in tree_flatten(inputs)[0] if isinstance(t, torch.Tensor)])
+        if steady:
+            _refuse_varying_shapes(shapes[0], shapes[1], b0, b1)
         rec = StepRecorder(precision, param_storages)
         optimizer.zero_grad(set_to_none=True)
         _run_step(workload, model, optimizer, fake_mode, rec, inputs, target, steady=steady)
@@ -158,6 +162,29 @@ def _fakeify_module(model, fake_mode: FakeTensorMode) -> None:
         for name, b in list(module._buffers.items()):
             if b is not None:
                 module._buffers[name] = fake_mode.from_tensor(b)
+
+
+def _refuse_varying_shapes(first: list[tuple[int, ...]], second: list[tuple[int, ...]], b0: int, b1: int) -> None:
+    """A ``PredictionError`` where make_batch's inputs at ``b1`` differ from those at ``b0`` other than by the
+    batch: every dimension the same, or in proportion to the batch (the batch's own, a flattened batch x length).
+    Two draws of a random length would make the per-sample costs, the difference of the two, meaningless (even
+    negative)."""
+    def same(d0: int, d1: int) -> bool:
+        return d0 == d1 or d0 * b1 == d1 * b0
+
+    if len(first) == len(second) and all(len(s0) == len(s1) and all(map(same, s0, s1))
+                                         for s0, s1 in zip(first, second, strict=True)):
+        return
+
+    def text(shapes: list[tuple[int, ...]]) -> str:
+        return ", ".join(str(s) for s in shapes)
+
+    raise PredictionError(
+        f"make_batch({b0}) returned inputs of shape {text(first)} and make_batch({b1}) {text(second)}: "
+        "they differ by more than the batch size, so the analysis cannot tell the cost of a sample (make_batch's "
+        "shapes vary between calls, e.g. a random sequence length).",
+        hint="Fix: return the same shapes at every batch size, apart from the batch dimension (pad to the length "
+        "the job pads to, or use the typical length).")
 
 
 def _fake_batch(workload, fake_mode: FakeTensorMode, batch_size: int) -> tuple[Any, Any]:
