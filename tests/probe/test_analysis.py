@@ -230,6 +230,32 @@ def test_make_batch_shapes_that_vary_between_calls_are_a_clear_prediction_error(
     assert analyze(flat).flops_per_sample > 0
 
 
+@pytest.mark.parametrize("draw", ["random", "torch"])
+def test_a_random_length_drawn_before_the_data_is_the_same_at_both_traced_batch_sizes(draw):
+    """make_batch drawing a sequence length with no seed: each traced call starts from the same random state, so
+    both batch sizes draw the same length and the analysis prices one length, not two draws' difference. The
+    caller's random state is put back."""
+    import random
+
+    def make_batch(b):
+        length = (random.choice([8, 64, 512]) if draw == "random"
+                  else int(torch.randint(0, 3, ()).item()) and 64 or 512)
+        return torch.randint(0, 100, (b, length)), None
+
+    wl = Workload(model=lambda: nn.Sequential(nn.Embedding(100, 16), nn.Linear(16, 4)), make_batch=make_batch,
+                  loss_fn=lambda out, target: out.mean())
+    random.seed(123)
+    torch.manual_seed(123)
+    before = (random.random(), torch.rand(()).item())
+    random.seed(123)
+    torch.manual_seed(123)
+    analysis = analyze(wl)
+    assert analysis.flops_per_sample > 0
+    assert (random.random(), torch.rand(()).item()) == before
+    for _ in range(3):  # the same answer each time, whatever the draws
+        assert analyze(wl).flops_per_sample == analysis.flops_per_sample
+
+
 def test_a_step_that_does_less_work_at_the_larger_batch_is_a_clear_prediction_error():
     class Shrinks(nn.Module):
         def __init__(self):

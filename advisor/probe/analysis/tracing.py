@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import logging
+import sys
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -188,14 +189,38 @@ def _refuse_varying_shapes(first: list[tuple[int, ...]], second: list[tuple[int,
 
 
 def _fake_batch(workload, fake_mode: FakeTensorMode, batch_size: int) -> tuple[Any, Any]:
-    """``(inputs, target)`` from the workload's make_batch, with every tensor made fake."""
-    batch = workload.make_batch(batch_size)
+    """``(inputs, target)`` from the workload's make_batch, with every tensor made fake. Each call starts from the
+    same random state (Python's, torch's, NumPy's), restored after: a make_batch that draws a sequence length
+    before its data draws the same length at both batch sizes, so the two traces differ by the batch alone."""
+    with _same_random_state():
+        batch = workload.make_batch(batch_size)
     inputs, target = split_batch(workload, batch)
 
     def convert(t):
         return fake_mode.from_tensor(t) if isinstance(t, torch.Tensor) else t
 
     return tree_map(convert, inputs), tree_map(convert, target)
+
+
+@contextlib.contextmanager
+def _same_random_state(seed: int = 0):
+    """The random generators make_batch may draw from, seeded with ``seed`` and put back as they were after."""
+    import random
+
+    state = random.getstate()
+    numpy = sys.modules.get("numpy")  # only if the workload imported it: seeding it is then what matters
+    numpy_state = numpy.random.get_state() if numpy is not None else None
+    random.seed(seed)
+    if numpy is not None:
+        numpy.random.seed(seed)
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            yield
+    finally:
+        random.setstate(state)
+        if numpy is not None:
+            numpy.random.set_state(numpy_state)
 
 
 def _run_step(workload, model, optimizer, fake_mode: FakeTensorMode, rec: StepRecorder, inputs, target, *,
