@@ -446,14 +446,14 @@ def recommend(
                 process_start_seconds=prof.host.process_start_seconds if prof.host is not None else None,
                 today=date.today())
         rec.notes.extend(estimate_caveats(rec, priced, here) + eager_memory(rec, job))
-        with_history_factors(rec)
         return _finish(rec, prof, job, price.context, hist if save else None, before_save)
 
 
 def _finish(rec: Recommendation, prof: Profile, job: JobSpec, ctx: Any, hist: History | None,
             before_save: Callable[[Recommendation], None] | None) -> Recommendation:
-    """The answer's last touches: the chosen GPU's lean for this kind of job and what the job could change
-    there, the caller's hook, then the history row (``hist`` None: not saved)."""
+    """The answer's last touches: the history factors applied, the chosen GPU's lean for this kind of job and
+    what the job could change there, the caller's hook, then the history row (``hist`` None: not saved)."""
+    with_history_factors(rec)
     rec.notes.extend(chosen_gpu_notes(rec, prof, job, ctx))
     job_steps(rec, job)
     if before_save is not None:
