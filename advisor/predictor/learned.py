@@ -27,12 +27,12 @@ from advisor.predictor.learned_features import (
     FEATURES,
     JOB_FEATURES,
     SpecLookup,
-    _context,
-    _size_features,
-    _time_feature,
+    context_figures,
     feature_vector,
     gpu_spec_table,
     row_features,
+    size_features,
+    time_feature,
     workload_name,
 )
 from advisor.schemas import CalibrationReport, ComparisonGroup, Estimate, Profile, TrainingRow, WorkloadInfo, updated
@@ -148,7 +148,7 @@ class Correction:
         features that no dataset size, epoch count or predicted time changes are kept, in the correction, for
         later binds too (a recommendation corrects ~250 estimates of one profile; a server is asked about many
         jobs of it). The same figures as ``apply``."""
-        params, flops, per_sample = _context(context)
+        params, flops, per_sample = context_figures(context)
         name = workload_name(context)
         kinds, _ = self.kinds_for(name)
         kept: dict[tuple, list[float]] = self.__dict__.setdefault("_kept", {})
@@ -179,8 +179,8 @@ class Correction:
             size = sizes.get((estimate.dataset_size, estimate.epochs))
             if size is None:
                 size = sizes[(estimate.dataset_size, estimate.epochs)] = form.terms_of(
-                    _size_features(estimate.dataset_size, estimate.epochs))
-            value = form.sum_of(terms, size, form.terms_of((_time_feature(estimate.seconds),)))
+                    size_features(estimate.dataset_size, estimate.epochs))
+            value = form.sum_of(terms, size, form.terms_of((time_feature(estimate.seconds),)))
             return self._corrected(estimate, self._clipped(value))
 
         return corrected

@@ -106,19 +106,19 @@ def feature_vector(*, param_count: int | None, flops_per_sample: float | None, b
 JOB_FEATURES = (3, 4, 12)  # the indices ``_job_features`` sets
 
 
-def _size_features(dataset_size: int, epochs: int) -> tuple[tuple[int, float], ...]:
+def size_features(dataset_size: int, epochs: int) -> tuple[tuple[int, float], ...]:
     """(index, value) of the features a job's size sets."""
     return ((3, _log(dataset_size, 10)), (4, _log(epochs)))
 
 
-def _time_feature(predicted_seconds: float) -> tuple[int, float]:
+def time_feature(predicted_seconds: float) -> tuple[int, float]:
     """(index, value) of the feature the predicted time sets."""
     return 12, _log(predicted_seconds, 10)
 
 
 def _job_features(dataset_size: int, epochs: int, predicted_seconds: float) -> tuple[tuple[int, float], ...]:
     """(index, value) of the features a job's size and its predicted time set; the others are the target's."""
-    return (*_size_features(dataset_size, epochs), _time_feature(predicted_seconds))
+    return (*size_features(dataset_size, epochs), time_feature(predicted_seconds))
 
 
 def row_features(row: TrainingRow, spec_lookup: SpecLookup | None = None,
@@ -131,7 +131,7 @@ def row_features(row: TrainingRow, spec_lookup: SpecLookup | None = None,
         spec_table=spec_table)
 
 
-def _context(context: Profile | WorkloadInfo | Mapping[str, Any] | None) -> tuple[Any, Any, Any]:
+def context_figures(context: Profile | WorkloadInfo | Mapping[str, Any] | None) -> tuple[Any, Any, Any]:
     """(param_count, flops_per_sample, fastest measured seconds per sample) from a Profile, a WorkloadInfo or
     a Recommendation-style workload dict."""
     if context is None:

@@ -157,7 +157,7 @@ def test_a_bound_correction_gives_what_apply_gives_for_every_offer_and_job():
     jobs of other sizes, epochs and batch sizes."""
     from advisor import api
     from advisor.predictor.estimate import EstimateContext
-    from advisor.predictor.learned import _context, feature_vector
+    from advisor.predictor.learned import context_figures, feature_vector
     from advisor.predictor.targets import estimate_offers
     from advisor.pricing import load_catalog
     from advisor.schemas import JobSpec
@@ -171,7 +171,7 @@ def test_a_bound_correction_gives_what_apply_gives_for_every_offer_and_job():
     prof = api.load_profile(Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json")
     offers = load_catalog([]).filter()
     bound, ctx, compared = correction.bind(prof), EstimateContext.load(), 0
-    params, flops, per_sample = _context(prof)
+    params, flops, per_sample = context_figures(prof)
     factors = set()
     for job in (JobSpec(50_000, 2, 256), JobSpec(77_777, 3, 256), JobSpec(1_000, 1, 64)):
         for offer, est in estimate_offers(prof, job, offers, context=ctx):
