@@ -300,6 +300,12 @@ def test_a_spot_choice_under_a_deadline_weighs_a_reclaim_against_its_slack():
     rec = run(Constraints(spot=True), offers=[CPU, A100, A100X8, dated])
     assert "the price is a spot price (as of 2026-05-20; spot prices move daily): the instance can be taken back " \
            "at any time, so checkpoint" in rec.verdict.warnings
+    # A row whose spot price the catalog marks undated (its snapshot_date is the on-demand price's) is not dated.
+    from advisor.schemas.results import SPOT_UNDATED_NOTE
+
+    undated = dated.model_copy(update={"notes": SPOT_UNDATED_NOTE})
+    rec = run(Constraints(spot=True), offers=[CPU, A100, A100X8, undated])
+    assert any(w.startswith("the price is a spot price (undated in the catalog;") for w in rec.verdict.warnings)
 
 
 def test_under_spot_best_value_and_cpu_vs_gpu_say_their_costs_are_spot_costs():

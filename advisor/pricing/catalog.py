@@ -13,7 +13,7 @@ from pathlib import Path
 from advisor.errors import CatalogError, did_you_mean
 from advisor.hardware.specs import normalize_name
 from advisor.pricing.merge import load_offers
-from advisor.pricing.rows import SPOT_UNDATED_NOTE, GpuNames, region_matches
+from advisor.pricing.rows import GpuNames, region_matches
 from advisor.schemas import Offer
 
 
@@ -134,7 +134,7 @@ def _provenance(offers: Sequence[Offer]) -> tuple[dict[str, str], dict[str, list
             text = known[0] if len(known) == 1 else f"{known[0]}..{known[-1]}"
             undated = sum(1 for o in mine if not o.snapshot_date)
             undated_spot = sum(1 for o in mine if o.spot_price_usd_per_hour is not None and o.snapshot_date
-                               and SPOT_UNDATED_NOTE in (o.notes or ""))
+                               and o.spot_snapshot_date is None)
             caveats = [f"{undated} rows undated"] if undated else []
             caveats += [f"{undated_spot} spot prices undated"] if undated_spot else []
             dates[provider] = text + (f" ({'; '.join(caveats)})" if caveats else "")

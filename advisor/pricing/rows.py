@@ -20,6 +20,7 @@ from advisor.pricing.csvfile import read_csv
 from advisor.pricing.fixes import hint_for
 from advisor.schemas import Offer
 from advisor.schemas.devices import MAX_TARGET_GPUS
+from advisor.schemas.results import SPOT_UNDATED_NOTE
 
 BUILTIN_FILES = ("instances.csv", "e2e_networks.csv")
 OFFER_COLUMNS = (
@@ -35,8 +36,6 @@ FLAGS = {
 }
 WILDCARD = "*"
 SUSPECT_NOTE = "SUSPECT PRICE"  # leads Offer.notes of a row flagged suspect_price (the ranker notes it)
-# In Offer.notes of a row flagged spot_undated (catalog provenance counts them): its date is not the spot price's
-SPOT_UNDATED_NOTE = "spot price undated (snapshot_date is the on-demand price's)"
 
 _PROVIDER_RE = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 

@@ -372,8 +372,8 @@ def _warnings(chosen: Scored | None, ranked: Sequence[Scored], constraints: Cons
 def _spot_warning(chosen: Scored, constraints: Constraints) -> str:
     """The spot choice's risk: it can be taken back, its price's date, and under a deadline what one reclaim costs
     (another start-up plus the work since the last checkpoint) against the time it has to spare."""
-    c, date = chosen.cand, chosen.offer.snapshot_date
-    text = (f"the price is a spot price ({'as of ' + str(date) if date else 'undated in the catalog'}; spot prices "
+    c, dated = chosen.cand, chosen.offer.spot_snapshot_date
+    text = (f"the price is a spot price ({'as of ' + str(dated) if dated else 'undated in the catalog'}; spot prices "
             f"move daily): the instance can be taken back at any time, so checkpoint")
     d = constraints.deadline_seconds
     if not d:

@@ -109,6 +109,10 @@ class Estimate(Model):
 # ------------------------------------------------------------------------------------ pricing, ranking
 
 
+# In Offer.notes of a catalog row flagged spot_undated (advisor.pricing.rows): its date is not the spot price's.
+SPOT_UNDATED_NOTE = "spot price undated (snapshot_date is the on-demand price's)"
+
+
 class Offer(Model):
     """One priced instance type from a catalog."""
 
@@ -128,6 +132,11 @@ class Offer(Model):
     source: str | None = None
     notes: str | None = None
     suspect_price: bool = False  # the catalog flags this price as doubtful (pricing/README.md)
+
+    @property
+    def spot_snapshot_date(self) -> str | None:
+        """The spot price's date: the row's, unless the catalog says its spot price is undated."""
+        return None if SPOT_UNDATED_NOTE in (self.notes or "") else self.snapshot_date
 
     @property
     def tier(self) -> Tier:
