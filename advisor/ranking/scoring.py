@@ -95,6 +95,8 @@ def _memory_problem(offer: Offer, est: Estimate) -> str | None:
     capacity = offer.gpu_memory_gib if offer.gpu else offer.memory_gib
     if offer.gpu and est.memory_capacity_gib is not None:
         capacity = est.memory_capacity_gib if capacity is None else min(capacity, est.memory_capacity_gib)
+    datasheet = (est.memory_datasheet_gib or offer.gpu_memory_gib) if offer.gpu else None
+    what = "GPU" if offer.gpu else ""
     if not est.fits_memory:
         judged = est.memory_capacity_gib or capacity
         limit, batch = est.max_batch_size_per_device, est.per_device_batch_size
@@ -102,11 +104,9 @@ def _memory_problem(offer: Offer, est: Estimate) -> str | None:
                 and limit is not None and batch is not None and batch > limit):
             # Within every headroom rule: what bounds it is a batch that ran out of memory in the probe.
             return format_oom_cap(batch, limit, peak, judged, " per GPU" if offer.gpu else "")
-        datasheet = est.memory_datasheet_gib or (offer.gpu_memory_gib if offer.gpu else None)
-        return memory_needs(peak, judged, "GPU" if offer.gpu else "") + _usable_of(peak, judged, datasheet)
+        return memory_needs(peak, judged, what) + _usable_of(peak, judged, datasheet)
     if peak is not None and capacity is not None and peak > capacity:
-        datasheet = (est.memory_datasheet_gib or offer.gpu_memory_gib) if offer.gpu else None
-        return memory_needs(peak, capacity, "GPU" if offer.gpu else "") + _usable_of(peak, capacity, datasheet)
+        return memory_needs(peak, capacity, what) + _usable_of(peak, capacity, datasheet)
     return None
 
 
