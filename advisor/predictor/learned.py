@@ -3,8 +3,8 @@
 Each completed outcome in the history database is a training row: what the base predictor said (seconds,
 method), what the job looked like, where it ran and what the probes measured (its features:
 ``advisor.predictor.learned_features``), and what really happened (actual seconds). The model
-learns ``log(actual / predicted)`` with a ridge regression (imputed, standardised features, its penalty
-chosen by generalised cross-validation) and multiplies the estimate by ``exp`` of it.
+learns ``log(actual / predicted)`` (one factor per kind of device, or a Huber-robust ridge regression where it
+does better on held-out runs: ``advisor.predictor.learned_fit``) and multiplies the estimate by ``exp`` of it.
 
 It earns its use: the error is cross-validated on held-out stored runs (repeated K-fold, runs of one
 recommendation held out together), and the correction is applied only when there are at least
@@ -25,7 +25,6 @@ from typing import Any
 
 from advisor.predictor.learned_features import (
     FEATURES,
-    JOB_FEATURES,
     SpecLookup,
     context_figures,
     feature_vector,
@@ -35,6 +34,7 @@ from advisor.predictor.learned_features import (
     time_feature,
     workload_name,
 )
+from advisor.predictor.learned_fit import MODELS, LinearForm, choose, fit, form_of
 from advisor.schemas import CalibrationReport, ComparisonGroup, Estimate, Profile, TrainingRow, WorkloadInfo, updated
 
 MIN_RUNS = 8
@@ -108,7 +108,7 @@ class Correction:
         # ~1 ms (input checks, three steps), and a recommendation corrects ~250 estimates.
         form = self.__dict__.get("_form")
         if form is None:
-            form = self.__dict__["_form"] = LinearForm.of(self.model)
+            form = self.__dict__["_form"] = form_of(self.model)
         return form
 
     def kinds_for(self, workload: str | None) -> tuple[frozenset[bool], bool]:
@@ -235,58 +235,6 @@ class Correction:
         )
 
 
-@dataclass(frozen=True)
-class LinearForm:
-    """``_pipeline()``'s prediction once fitted (median imputation, standardisation, ridge regression) as
-    ``offset + sum(weight * feature)``, a missing (NaN) feature taking its imputed value. The same figure as the
-    pipeline's ``predict`` up to rounding (tested), in microseconds instead of a millisecond."""
-
-    fill: tuple[float, ...]
-    weights: tuple[float, ...]
-    offset: float
-
-    @classmethod
-    def of(cls, pipeline: Any) -> LinearForm:
-        imputer, scaler, ridge = (step for _, step in pipeline.steps)
-        scale = [float(v) for v in (scaler.scale_ if scaler.scale_ is not None else [1.0] * len(ridge.coef_))]
-        mean = [float(v) for v in (scaler.mean_ if scaler.mean_ is not None else [0.0] * len(ridge.coef_))]
-        weights = tuple(float(c) / s for c, s in zip(ridge.coef_, scale, strict=True))
-        offset = float(ridge.intercept_) - math.fsum(w * m for w, m in zip(weights, mean, strict=True))
-        return cls(tuple(float(v) for v in imputer.statistics_), weights, offset)
-
-    def __call__(self, features: Sequence[float]) -> float:
-        if len(features) != len(self.weights):
-            raise ValueError(f"{len(features)} features for a form of {len(self.weights)}")
-        return self.offset + math.fsum(self._term(i, x) for i, x in enumerate(features))
-
-    def _term(self, i: int, x: float) -> float:
-        return self.weights[i] * (x if x == x else self.fill[i])  # x != x: NaN, missing
-
-    def fixed_terms(self, features: Sequence[float]) -> tuple[float, ...]:
-        """The terms of the features no job changes (all but ``JOB_FEATURES``): a target's, kept by ``bind``."""
-        return tuple(self._term(i, x) for i, x in enumerate(features) if i not in JOB_FEATURES)
-
-    def terms_of(self, features: Sequence[tuple[int, float]]) -> tuple[float, ...]:
-        """The terms of (index, value) features."""
-        return tuple(self._term(i, x) for i, x in features)
-
-    def sum_of(self, *terms: Sequence[float]) -> float:
-        """``self(features)`` from all its terms, given in groups (``fixed_terms``, ``terms_of``): the same figure
-        to the last bit (``math.fsum`` is the correctly rounded sum of its terms, in any order)."""
-        return self.offset + math.fsum(t for group in terms for t in group)
-
-
-def _pipeline():
-    import numpy as np
-    from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import RidgeCV
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    return make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler(),
-                         RidgeCV(alphas=np.logspace(-2, 4, 25)))
-
-
 def evaluate(rows: Sequence[TrainingRow], *, min_runs: int = MIN_RUNS, min_gain: float = MIN_GAIN,
              max_p: float = MAX_P, spec_lookup: SpecLookup | None = None, folds: int = FOLDS,
              repeats: int = REPEATS) -> Correction:
@@ -317,7 +265,6 @@ def evaluate(rows: Sequence[TrainingRow], *, min_runs: int = MIN_RUNS, min_gain:
         return base
 
     import numpy as np
-    from sklearn.model_selection import GroupKFold
     table = gpu_spec_table() if spec_lookup is None else {}
     X = np.asarray([row_features(r, spec_lookup, table) for r in rows], dtype=float)
     y = np.log(np.asarray([r.actual_seconds / r.predicted_seconds for r in rows]))
@@ -325,44 +272,73 @@ def evaluate(rows: Sequence[TrainingRow], *, min_runs: int = MIN_RUNS, min_gain:
     actual = np.asarray([r.actual_seconds for r in rows])
     k = min(folds, n_groups)
 
-    held_errors, held_base, residuals = [], [], []  # held out, per run: % errors corrected and not; log residuals
-    # Per run, summed over repeats: |log error| uncorrected and corrected (for the paired test).
-    abs_log_base = np.abs(np.log(predicted / actual)) * repeats
-    abs_log_after = np.zeros(n)
-    rng = np.random.default_rng(0)
-    unique = sorted(set(groups))
-    for _ in range(repeats):
-        # GroupKFold has no shuffling in older scikit-learn: relabel the groups at random instead.
-        relabel = dict(zip(unique, rng.permutation(len(unique)), strict=True))
-        labels = np.asarray([relabel[g] for g in groups])
-        for train, test in GroupKFold(n_splits=k).split(X, y, labels):
-            model = _pipeline().fit(X[train], y[train])
-            # held out as applied: a run's workload and kind of device must have runs in the training folds
-            log_f = np.clip(model.predict(X[test]), -MAX_LOG_FACTOR, MAX_LOG_FACTOR)
-            log_f = log_f * np.asarray(_corrected_rows(rows, train, test))
-            corrected = predicted[test] * np.exp(log_f)
-            held_errors.extend(_pct_errors(corrected, actual[test]))
-            held_base.extend(_pct_errors(predicted[test], actual[test]))
-            residuals.extend(np.log(actual[test] / corrected))
-            abs_log_after[test] += np.abs(np.log(corrected / actual[test]))
+    held = _cross_validate(rows, X, y, groups, k, repeats)
+    name = choose({m: held[m][0] for m in MODELS}, min_gain, max_p, repeats, _p_better)
+    abs_log_after, corrected = held[name]
+    held_actual = np.tile(actual, repeats)
+    held_errors = _pct_errors(corrected, held_actual)
+    held_base = _pct_errors(np.tile(predicted, repeats), held_actual)
+    residuals = np.log(held_actual / corrected)
     before, after = float(_median_abs(held_base)), float(_median_abs(held_errors))
-    p_value = _p_better(abs_log_base, abs_log_after)
-    final = _pipeline().fit(X, y)
-    ridge = final[-1]
+    # The paired test takes one pair per run (its repeats summed), not one per repeat: the repeats are not
+    # independent draws.
+    p_value = _p_better(np.abs(np.log(predicted / actual)) * repeats, abs_log_after.reshape(repeats, n).sum(axis=0))
+    final = fit(name, X, y)
     correction = Correction(
         n_runs=n, used=False, min_runs=min_runs, folds=k, cv_error_before_pct=before, cv_error_after_pct=after,
         mean_error_before_pct=float(statistics.fmean(held_base)),
         mean_error_after_pct=float(statistics.fmean(held_errors)),
         residual_low=float(np.quantile(residuals, 0.10)), residual_high=float(np.quantile(residuals, 0.90)),
         model=final, spec_lookup=spec_lookup, spec_table=table, kinds=frozenset(r.tier != "cpu" for r in rows),
-        workload_kinds=_workload_kinds(rows),
-        description=(f"ridge regression of log(actual/predicted) on {len(FEATURES)} features, alpha "
-                     f"{ridge.alpha_:.3g}; {k}-fold x{repeats} cross-validation grouped by recommendation"),
+        workload_kinds=_workload_kinds(rows), description=_description(name, final, held, k, repeats),
         reason="",
     )
     _decide(correction, p_value, min_gain, max_p)
     correction.reason += left_out
     return correction
+
+
+def _cross_validate(rows: Sequence[TrainingRow], X: Any, y: Any, groups: Sequence[Any], k: int,
+                    repeats: int) -> dict[str, tuple[Any, Any]]:
+    """Each model's held-out (|log error|, corrected seconds) per run and repeat (repeat after repeat, in ``rows``'
+    order): repeated K-fold, the runs of one recommendation held out together, each held-out run corrected as
+    ``Correction.apply`` would (a run whose workload has training runs only on the other kind keeps its time)."""
+    import numpy as np
+    from sklearn.model_selection import GroupKFold
+
+    n = len(rows)
+    predicted = np.asarray([r.predicted_seconds for r in rows])
+    actual = np.asarray([r.actual_seconds for r in rows])
+    log_f = {m: np.zeros((repeats, n)) for m in MODELS}
+    rng = np.random.default_rng(0)
+    unique = sorted(set(groups))
+    for repeat in range(repeats):
+        # GroupKFold has no shuffling in older scikit-learn: relabel the groups at random instead.
+        relabel = dict(zip(unique, rng.permutation(len(unique)), strict=True))
+        labels = np.asarray([relabel[g] for g in groups])
+        for train, test in GroupKFold(n_splits=k).split(X, y, labels):
+            moved = np.asarray(_corrected_rows(rows, train, test), dtype=float)
+            for m in MODELS:
+                fitted = np.clip(fit(m, X[train], y[train]).predict(X[test]), -MAX_LOG_FACTOR, MAX_LOG_FACTOR)
+                log_f[m][repeat, test] = fitted * moved
+    held = {}
+    for m in MODELS:
+        corrected = (predicted * np.exp(log_f[m])).ravel()
+        held[m] = (np.abs(np.log(corrected / np.tile(actual, repeats))), corrected)
+    return held
+
+
+def _description(name: str, model: Any, held: dict[str, tuple[Any, Any]], k: int, repeats: int) -> str:
+    """What ``history calibration`` says of the fit: the model chosen, and both models' held-out errors."""
+    import numpy as np
+
+    errors = ", ".join(f"{m.replace('_', ' ')} {float(np.median(held[m][0])) * 100:.1f}%" for m in MODELS)
+    what = ("one factor per kind of device (CPU, GPU): the median of its runs' log(actual/predicted)"
+            if name == "per_kind" else
+            f"Huber-robust ridge regression of log(actual/predicted) on {len(FEATURES)} features, alpha "
+            f"{model[-1].alpha_:.3g}")
+    return (f"{what}; chosen over the other model on held-out median |log error| ({errors}); {k}-fold x{repeats} "
+            "cross-validation grouped by recommendation")
 
 
 def _workload_kinds(rows: Sequence[TrainingRow]) -> dict[str, frozenset[bool]]:
