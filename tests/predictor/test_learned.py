@@ -431,3 +431,48 @@ def test_the_robust_ridge_leaves_a_wild_run_out_of_its_slope():
     plain_moves = [abs(plain(x) - clean(x)) for x in X]
     assert max(robust_moves) < math.log(1.05)
     assert max(plain_moves) > 2 * max(robust_moves)
+
+
+def test_a_workloads_own_history_gives_its_interval_and_it_holds():
+    """30 runs of mlp at 2x with 10% noise kept the base's 0.8-1.25x interval (x2), however many runs agreed. The
+    interval is now the 10th-90th percentile of its held-out runs' residuals: narrower here, and it holds about 80%
+    of new jobs drawn alike."""
+    correction = evaluate(_twice(1))
+    runs, band_low, band_high = correction.bands[("mlp", False)]
+    assert runs == 30 and math.exp(band_low) > 0.8 and math.exp(band_high) < 1.25
+    info = WorkloadInfo(name="mlp", param_count=300_000, flops_per_sample=1.7e6)
+    rnd, held = random.Random(42), 0
+    for _ in range(400):
+        size, epochs = int(10 ** rnd.uniform(4, 6)), rnd.randint(1, 10)
+        seconds = size * epochs * 2e-4 + 1.0
+        est = estimate(seconds, "measured").model_copy(update={
+            "target": Target.cpu(threads=4), "dataset_size": size, "epochs": epochs})
+        out = correction.apply(est, info)
+        assert out.high / out.low < est.high / est.low  # tighter than the base's
+        held += out.low <= seconds * 2.0 * math.exp(rnd.gauss(0, 0.10)) <= out.high
+    assert 0.70 <= held / 400 <= 0.90
+    assert "is what 30 stored runs of this workload, each held out, took" in out.notes[-1]
+    # Another workload's estimate (no runs of its own) and a GPU one keep the base's interval, widened as before.
+    gpu = correction.apply(estimate(1000.0), info)
+    assert gpu is not None and ("mlp", True) not in correction.bands
+
+
+def test_a_probe_beside_other_processes_keeps_its_wide_interval():
+    """A profile whose CPU windows were mostly shared with other processes (``busy_when_probed``) gave its estimate
+    a wider interval for a reason of its own: the quiet history's band does not replace it."""
+    from advisor import api
+
+    prof = api.load_profile(Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json")
+    rows = _twice(1)
+    for row in rows:
+        row.workload = prof.workload.name
+    correction = evaluate(rows)
+    assert (prof.workload.name, False) in correction.bands
+    busy = prof.model_copy(update={"devices": [d.model_copy(update={"measurements": [
+        m.model_copy(update={"others_cpu_cores": 1.0, "busiest_other": "python3 (pid 7, 99% CPU)"})
+        for m in d.measurements]}) for d in prof.devices]})
+    est = estimate(100.0, "measured").model_copy(update={"target": Target.cpu(threads=2), "low": 60.0, "high": 160.0})
+    quiet, loud = correction.apply(est, prof), correction.apply(est, busy)
+    f = loud.seconds / 100.0
+    assert loud.low == pytest.approx(60.0 * f) and loud.high == pytest.approx(160.0 * f)
+    assert quiet.high - quiet.low < 0.5 * (loud.high - loud.low)
