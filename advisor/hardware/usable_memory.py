@@ -1,7 +1,7 @@
 """The memory a driver gives a process on each GPU, from ``profiles/gpu_usable_memory.csv``.
 
 ``gpus.csv``'s ``memory_gib`` is the datasheet's figure (GB, as the vendor rounds it). A card with ECC on GDDR
-memory (T4, A10, A10G, L4, L40S, A40, RTX A6000) keeps 6-7% of it for the check bits, so nvidia-smi shows an L4
+memory (T4, A10, A10G, L4, L40, L40S, A40, RTX A6000) keeps 6-7% of it for the check bits, so nvidia-smi shows an L4
 with 23034 MiB (22.49 GiB), not 24. HBM cards lose about 1% (an A100-40GB shows 40960 MiB), which the memory fit's
 workspace margin covers, so they have no row. This module owns that file: the memory fit
 (``advisor.predictor.memory.gpu_memory``) and the catalog's check (``advisor.ranking.scoring``) judge a GPU

@@ -25,7 +25,7 @@ L4_USABLE_GIB = 23034 / 1024  # nvidia-smi's 23034 MiB
 def test_every_row_has_a_source_and_a_date_and_names_a_known_gpu():
     rows = U.load_usable_memory()
     gpus = S.load_gpu_specs()
-    assert {"T4", "A10G", "A10", "L4", "L40S", "A40"} <= {g for g, r in rows.items() if r.usable_memory_gib}
+    assert {"T4", "A10G", "A10", "L4", "L40S", "A40", "L40"} <= {g for g, r in rows.items() if r.usable_memory_gib}
     for gpu, row in rows.items():
         assert gpu in gpus, gpu
         assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", row.retrieved), gpu
@@ -103,7 +103,7 @@ def test_a_card_without_a_driver_figure_says_so_when_the_fit_is_close():
     from advisor.probe import load_profile
 
     prof = load_profile(PROFILE)
-    spec = S.resolve_gpu("L40")
+    spec = S.resolve_gpu("RTX6000-Ada")
     probed = prof.devices[0]
     fits, peak, capacity, _, notes = gpu_memory(prof.analysis, probed, spec, 48, "bf16", 1)
     assert capacity == 48.0  # the datasheet's: no figure on file
@@ -111,3 +111,19 @@ def test_a_card_without_a_driver_figure_says_so_when_the_fit_is_close():
     assert any("no driver figure is on file" in n for n in notes), notes
     far = gpu_memory(prof.analysis, probed, spec, 4, "bf16", 1)[4]
     assert not any("no driver figure is on file" in n for n in far)
+
+
+def test_l40_is_judged_against_its_published_cuda_total():
+    """The L40 had no figure and was judged against its datasheet's 48: a 44.6 GiB peak "fit". PyTorch shows a
+    single L40 with 44.40 GiB (NVlabs/Eagle#68), so that job does not fit it."""
+    from advisor.predictor.memory import gpu_memory
+    from advisor.probe import load_profile
+
+    row = U.load_usable_memory()["L40"]
+    assert row.usable_memory_gib == pytest.approx(44.40)
+    assert row.source == "https://github.com/NVlabs/Eagle/issues/68"
+    prof = load_profile(PROFILE)
+    fits, peak, capacity, _, notes = gpu_memory(prof.analysis, prof.devices[0], S.resolve_gpu("L40"), 48, "bf16", 1)
+    assert capacity == pytest.approx(44.40)
+    assert peak > capacity and not fits
+    assert not any("no driver figure is on file" in n for n in notes)
