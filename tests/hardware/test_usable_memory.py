@@ -25,7 +25,8 @@ L4_USABLE_GIB = 23034 / 1024  # nvidia-smi's 23034 MiB
 def test_every_row_has_a_source_and_a_date_and_names_a_known_gpu():
     rows = U.load_usable_memory()
     gpus = S.load_gpu_specs()
-    assert {"T4", "A10G", "A10", "L4", "L40S", "A40", "L40"} <= {g for g, r in rows.items() if r.usable_memory_gib}
+    measured = {g for g, r in rows.items() if r.usable_memory_gib}
+    assert {"T4", "A10G", "A10", "L4", "L40S", "A40", "L40", "RTX-PRO-6000"} <= measured
     for gpu, row in rows.items():
         assert gpu in gpus, gpu
         assert re.fullmatch(r"\d{4}-\d{2}-\d{2}", row.retrieved), gpu
@@ -127,3 +128,14 @@ def test_l40_is_judged_against_its_published_cuda_total():
     assert capacity == pytest.approx(44.40)
     assert peak > capacity and not fits
     assert not any("no driver figure is on file" in n for n in notes)
+
+
+def test_rtx_pro_6000_is_judged_against_nvidia_smis_97887_mib():
+    """It had no figure: a job was judged against the datasheet's 96. nvidia-smi shows 97887 MiB (95.59 GiB) on
+    the Server Edition with ECC on (bigstack-oss/cubecos#312)."""
+    row = U.load_usable_memory()["RTX-PRO-6000"]
+    assert row.usable_memory_gib == pytest.approx(97887 / 1024)
+    assert row.source == "https://github.com/bigstack-oss/cubecos/issues/312"
+    spec = S.resolve_gpu("RTX PRO 6000 Blackwell Server Edition")
+    assert U.usable_memory_gib(spec.name, spec.memory_gib) == pytest.approx(95.59, abs=0.01)
+    assert U.unmeasured_note(spec.name, spec.memory_gib) is None
