@@ -139,3 +139,13 @@ def test_rtx_pro_6000_is_judged_against_nvidia_smis_97887_mib():
     spec = S.resolve_gpu("RTX PRO 6000 Blackwell Server Edition")
     assert U.usable_memory_gib(spec.name, spec.memory_gib) == pytest.approx(95.59, abs=0.01)
     assert U.unmeasured_note(spec.name, spec.memory_gib) is None
+
+
+def test_rtx_6000_ada_records_its_ecc_off_figure_and_keeps_the_datasheet():
+    """The only public figure is nvidia-smi's with ECC off (49140 MiB, the datasheet's 48): the row cites it and
+    keeps no figure, so a close fit still says the card may give less with ECC on."""
+    row = U.load_usable_memory()["RTX6000-Ada"]
+    assert row.usable_memory_gib is None and row.source is None
+    assert "49140 MiB" in row.notes and "ECC Mode Current: Disabled" in row.notes
+    assert "https://github.com/thamada/nvidia-smi/blob/HEAD/gls/RTX6000Ada_x8_smi.py" in row.notes
+    assert U.unmeasured_note("RTX6000-Ada", 48.0) is not None
