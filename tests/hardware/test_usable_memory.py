@@ -149,3 +149,14 @@ def test_rtx_6000_ada_records_its_ecc_off_figure_and_keeps_the_datasheet():
     assert "49140 MiB" in row.notes and "ECC Mode Current: Disabled" in row.notes
     assert "https://github.com/thamada/nvidia-smi/blob/HEAD/gls/RTX6000Ada_x8_smi.py" in row.notes
     assert U.unmeasured_note("RTX6000-Ada", 48.0) is not None
+
+
+def test_rtx_a6000_row_says_its_figure_is_ecc_on_which_is_not_the_default():
+    """The row keeps the ECC-on 46068 MiB; its notes say that ECC is on in its source and off by default on the card,
+    with a source for each and the default's 49140 MiB."""
+    row = U.load_usable_memory()["RTX-A6000"]
+    assert row.usable_memory_gib == pytest.approx(46068 / 1024)
+    assert row.notes.startswith("ECC ON, not the card's default")
+    assert "ECC Mode Current: Enabled" in row.notes
+    assert "https://support.chaos.com/hc/en-us/articles/24886637113617" in row.notes
+    assert "49140 MiB" in row.notes and "https://github.com/noonghunna/club-3090/issues/1047" in row.notes
