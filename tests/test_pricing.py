@@ -56,6 +56,7 @@ def test_builtin_catalog_row_count_is_the_sources_minus_documented_exclusions():
 # Rows corrected from the gathered snapshot against the provider's own page (pricing/README.md, "Corrections"):
 # (provider, instance_type) -> the columns that differ; each corrected row's notes say what and from where.
 CORRECTED = {("azure", "Standard_ND96amsr_A100_v4"): {"memory_gib", "notes"},
+             ("aws", "p6-b200.48xlarge"): {"gpu_memory_gib", "notes"},
              **{("lambda", f"gpu_{n}x_a100"): {"gpu_model", "notes"} for n in (1, 2, 4)}}
 
 

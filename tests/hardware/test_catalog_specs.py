@@ -72,3 +72,14 @@ def test_every_gpu_has_its_host_link(offers, gpus):
     # PCIe 3.0 / 4.0 / 5.0 x16, an x8 card at half, GH200's NVLink-C2C at 900 GB/s both ways
     assert [gpus[n].host_link_gbs for n in ("T4", "A100-80GB", "H100-SXM", "RTX-4060-Ti", "GH200")] == \
            [15.75, 31.5, 63.0, 15.75, 450.0]
+
+
+def test_every_offer_lists_its_gpus_nominal_memory(offers, gpus):
+    """The catalog's per-GPU memory is the datasheet's nominal figure, the same for a GPU wherever it is rented: AWS's
+    p6-b200 said 179 (its 1432 GiB / 8, which is nvidia-smi's 183359 MiB) where GCP and Lambda say 180 for the same
+    B200, so one B200 offer was judged against less memory than the others."""
+    differ = {(offer.provider, offer.instance_type): (offer.gpu_memory_gib, S.resolve_gpu(offer.gpu, gpus).memory_gib)
+              for offer in offers if offer.gpu and offer.gpu_memory_gib is not None
+              and offer.gpu_memory_gib != S.resolve_gpu(offer.gpu, gpus).memory_gib}
+    assert differ == {}
+    assert {o.gpu_memory_gib for o in offers if o.gpu == "B200"} == {180.0}
