@@ -372,7 +372,10 @@ def _bands(rows: Sequence[TrainingRow], residuals: Any,
     for i, r in enumerate(rows):
         by_key.setdefault((r.workload, r.tier != "cpu"), []).append(i)
     per_repeat = np.asarray(residuals).reshape(repeats, len(rows))
-    return {key: (len(idx), float(np.quantile(per_repeat[:, idx], 0.10)), float(np.quantile(per_repeat[:, idx], 0.90)))
+    # The percentiles of a few dozen runs understate the spread of the next job's (the factor applied to it is an
+    # estimate too): 30 runs' band held 75% of new jobs drawn alike (bench/learned_fit.py). Widened by 1/sqrt(runs).
+    return {key: (len(idx), *(float(np.quantile(per_repeat[:, idx], q)) * (1.0 + len(idx) ** -0.5)
+                              for q in (0.10, 0.90)))
             for key, idx in by_key.items() if len(idx) >= MIN_BAND_RUNS}
 
 
