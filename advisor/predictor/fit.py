@@ -295,8 +295,11 @@ def _huber_line(bs: np.ndarray, ts: np.ndarray, levels: np.ndarray, weights: np.
     ``levels`` is the level of each sample's batch size; ``weights`` gives each batch size equal weight.
     Columns are scaled to unit size for the optimiser and the coefficients scaled back.
     """
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.linear_model import HuberRegressor
+    from advisor.sklearn_env import quiet_environ
+
+    with quiet_environ():
+        from sklearn.exceptions import ConvergenceWarning
+        from sklearn.linear_model import HuberRegressor
 
     x = np.column_stack([1.0 / levels, bs / levels])
     y = ts / levels

@@ -324,7 +324,11 @@ def _cross_validate(rows: Sequence[TrainingRow], X: Any, y: Any, groups: Sequenc
     order): repeated K-fold, the runs of one recommendation held out together, each held-out run corrected as
     ``Correction.apply`` would (a run whose workload has training runs only on the other kind keeps its time)."""
     import numpy as np
-    from sklearn.model_selection import GroupKFold
+
+    from advisor.sklearn_env import quiet_environ
+
+    with quiet_environ():
+        from sklearn.model_selection import GroupKFold
 
     n = len(rows)
     predicted = np.asarray([r.predicted_seconds for r in rows])

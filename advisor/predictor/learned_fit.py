@@ -101,10 +101,14 @@ class LinearForm:
 def pipeline() -> Any:
     """The ridge's pipeline, unfitted: median imputation, standardisation, ridge with its penalty by GCV."""
     import numpy as np
-    from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import RidgeCV
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import StandardScaler
+
+    from advisor.sklearn_env import quiet_environ
+
+    with quiet_environ():
+        from sklearn.impute import SimpleImputer
+        from sklearn.linear_model import RidgeCV
+        from sklearn.pipeline import make_pipeline
+        from sklearn.preprocessing import StandardScaler
 
     return make_pipeline(SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler(),
                          RidgeCV(alphas=np.logspace(-2, 4, 25)))

@@ -179,8 +179,11 @@ class Backend:
         its ~30 ms of CPU (measured with ``gc.callbacks``; 0.2 ms at these thresholds)."""
         import importlib
 
-        for name in _WARM_MODULES:
-            importlib.import_module(name)
+        from advisor.sklearn_env import quiet_environ
+
+        with quiet_environ():  # the server's probe children must not get what scikit-learn sets on import
+            for name in _WARM_MODULES:
+                importlib.import_module(name)
         self.catalog()
         gc.freeze()
         gc.set_threshold(*GC_THRESHOLDS)
