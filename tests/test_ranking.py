@@ -441,6 +441,26 @@ def test_best_value_with_the_time_objective_is_cheaper_and_slower():
     assert bv.text.startswith("-$1.71 (48%) if 41m40s later is fine, on 1 x A100-40GB")
 
 
+def test_a_best_value_that_misses_the_deadline_at_its_slow_end_is_marked_at_risk():
+    """The chosen candidate was marked at risk where its slow end missed the deadline, the best value beside it
+    never: a user who switched to it was not warned."""
+    # 8 x A100 chosen (800 s, 900 s at most); 1 x A100 the best value: 3300 s, 3900 s at the slow end > 3500 s
+    rec = run(Constraints(objective="time", deadline_seconds=3500))
+    assert rec.status == "ok" and rec.chosen.instance_type == "gpu_8x_a100"
+    bv = rec.best_value
+    assert bv.candidate.instance_type == "gpu_1x_a100" and bv.at_risk
+    assert bv.text.endswith("$1.82; at risk: at the slow end of its estimate it misses the 58m20s deadline by "
+                            "6m40s")
+    assert rec.verdict.best_value == bv.text
+    safe = run(Constraints(objective="time", deadline_seconds=4000)).best_value  # 3900 s at most: safe
+    assert safe.candidate.instance_type == "gpu_1x_a100" and not safe.at_risk and "at risk" not in safe.text
+    # Under the cost objective the best value is dearer: its slow end can break the budget the choice keeps.
+    wide = {**estimates(), key(A100X8): estimate(offer_target(A100X8, no_lookup), 500.0, spread=0.5)}
+    over = run(Constraints(budget_usd=3.8), wide).best_value  # $3.54; 1050 s at the slow end: $4.64
+    assert over.candidate.instance_type == "gpu_8x_a100" and over.at_risk
+    assert "at risk: at the slow end of its estimate it costs $4.64, over the $3.80 budget" in over.text
+
+
 def test_cpu_vs_gpu_in_the_seeds_terms():
     v = run().verdict.cpu_vs_gpu
     assert (v.cpu.instance_type, v.gpu.instance_type) == ("c7i.4xlarge", "gpu_1x_a100")

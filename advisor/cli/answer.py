@@ -99,6 +99,8 @@ def verdict_block(rec: Any) -> None:
         style = {"Recommendation": "bold green" if rec.chosen is not None else "bold red",
                  "Warning": "bold yellow"}.get(label, "bold")
         extra = status.get(rec.status, "") if label == "Recommendation" else ""
+        if label == "Best value" and getattr(rec.best_value, "at_risk", False):
+            extra = status["at_risk"]
         con.print(f"[{style}]{label}:[/]{extra} {safe_text(text, multiline=True)}")
 
 

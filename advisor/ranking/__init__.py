@@ -108,7 +108,7 @@ def rank(
     advice = _what_if_advice(what_ifs or {}, chosen, constraints, startup_seconds_cpu, startup_seconds_gpu)
     advice += _balance.bound_advice(order, chosen)
     violations = _reasons.violations(order, constraints)
-    best = _verdict.best_value(order, chosen, constraints.objective)
+    best = _verdict.best_value(order, chosen, constraints)
     tiers = _verdict.cpu_vs_gpu(order, constraints.objective, epochs)
     all_notes = [*_notes(order[: constraints.top], constraints, scored), *notes]
     here_runs = _here.here_runs(here, constraints, process_start_seconds)

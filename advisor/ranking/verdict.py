@@ -12,7 +12,7 @@ from datetime import date
 
 from advisor.pricing.billing import billed_seconds, billing_text
 from advisor.ranking.balance import bound_warning
-from advisor.ranking.reasons import fix_flags
+from advisor.ranking.reasons import constraint_texts, fix_flags
 from advisor.ranking.scoring import Scored
 from advisor.schemas import BestValue, Candidate, Constraints, CpuVsGpu, Verdict, Violation
 from advisor.units import format_duration, format_ratio, format_usd, format_usd_delta
@@ -37,13 +37,16 @@ def _front(scored: Sequence[Scored]) -> list[Scored]:
     return front
 
 
-def best_value(ranked: Sequence[Scored], chosen: Scored | None, objective: str) -> BestValue | None:
+def best_value(ranked: Sequence[Scored], chosen: Scored | None, constraints: Constraints) -> BestValue | None:
     """The knee of the front of candidates meeting the constraints, on the far side of the choice: for cost,
     faster and dearer; for time, cheaper and slower. In log time and log cost, each scaled by the choice-to-
     extreme span, the knee gains the most relative to what it gives up (the point farthest above the chord
-    from the choice to the extreme). None when no such candidate gains at least 5%, at ``MIN_RETURN`` or better."""
+    from the choice to the extreme). None when no such candidate gains at least 5%, at ``MIN_RETURN`` or better.
+    Where the knee meets the constraints on its point estimate but not at the slow end of its interval, it is
+    marked at risk as the choice would be (``at_risk``, and the text says by how much)."""
     if chosen is None:
         return None
+    objective = constraints.objective
     front = _front([s for s in ranked if s.meets])
     if objective == "cost":
         alts = [s for s in front if s is not chosen and s.elapsed <= chosen.elapsed * (1 - MIN_GAIN)]
@@ -76,8 +79,10 @@ def best_value(ranked: Sequence[Scored], chosen: Scored | None, objective: str) 
         text = f"{format_usd_delta(extra)} ({share}) finishes {format_duration(saved)} sooner on {figures}"
     else:
         text = f"{format_usd_delta(extra)} ({share}) if {format_duration(-saved)} later is fine, on {figures}"
+    # A user who switches to it needs the warning the choice would get: its slow end past the deadline or budget.
+    risks = [p for p in constraint_texts(knee, constraints) if p.startswith("at risk")]
     return BestValue(candidate=knee.cand, extra_cost_usd=extra, extra_cost_pct=pct, seconds_saved=saved,
-                     text=text)
+                     text="; ".join([text, *risks]), at_risk=bool(risks))
 
 
 def _spot(s: Scored) -> str:

@@ -283,6 +283,9 @@ class BestValue(Model):
     extra_cost_pct: float
     seconds_saved: float  # the choice's total time minus its total time (negative: slower)
     text: str
+    # Meets the constraints on its point estimate but not at the slow end of its interval (total_high past the
+    # deadline or cost_high past the budget), as ``Recommendation.status`` "at_risk" says of the choice.
+    at_risk: bool = False
 
 
 class CpuVsGpu(Model):

@@ -162,6 +162,19 @@ def test_best_value_and_cpu_vs_gpu_in_the_json(rec):
     assert rate_c * (120 + t) == pytest.approx(rate_g * (300 + own_g + epochs * per_epoch_g))
 
 
+def test_a_best_value_over_the_budget_at_its_slow_end_is_marked_at_risk(app):
+    """The best value was shown without the warning the choice gets where its slow end breaks the budget: a
+    user who switched to it was not told. The tabular job's best value, m7a.large, costs $0.0049 and $0.0055 at
+    the slow end of its estimate."""
+    got = as_json(run(app, *BASE, "--json", "--budget", "0.005"))
+    bv = got["best_value"]
+    assert got["status"] == "ok" and bv["candidate"]["instance_type"] == "m7a.large" and bv["at_risk"]
+    assert bv["text"].endswith("; at risk: at the slow end of its estimate it costs $0.0055, over the $0.0050 budget")
+    text = run(app, *BASE, "-q", "--budget", "0.005").output
+    assert "Best value: (at risk) +$" in " ".join(text.split())
+    assert not as_json(run(app, *BASE, "--json", "--budget", "0.006"))["best_value"]["at_risk"]
+
+
 def test_quiet_prints_only_the_verdict(app):
     text = run(app, *BASE, "--quiet").output
     assert "Recommendation: Rent" in text and "CPU vs GPU:" in text
