@@ -132,6 +132,22 @@ def test_aws_spot_prices_from_the_undated_skypilot_snapshot_say_so():
     assert sum("is undated; snapshot_date is the on-demand price's" in f for f in catalog.flags) == 3
 
 
+def test_spot_prices_that_are_the_lowest_zones_are_marked(tmp_path):
+    """The AWS and GCP CPU rows' spot prices are the minimum over the region's zones (their notes and
+    shared/data/SOURCES.md say so): flagged spot_zone_min, so a recommendation can say the zone the instance is
+    given may charge more. GCP's GPU rows are one zone's (us-central1-a), Azure's say nothing of zones."""
+    catalog = load_catalog()
+    marked = [o for o in catalog.offers if o.spot_zone_min]
+    assert len(marked) == 66 and {o.provider for o in marked} == {"aws", "gcp"}
+    assert all("min over" in o.notes for o in marked)
+    assert find(catalog, "gcp", "n2d-standard-2").spot_zone_min and find(catalog, "aws", "g4dn.xlarge").spot_zone_min
+    assert not find(catalog, "gcp", "n1-standard-8+1xT4").spot_zone_min  # one zone's price
+    assert not find(catalog, "aws", "p5.48xlarge").spot_zone_min  # no spot price at all
+    # A spot price of the user's own is not the cheapest zone's.
+    mine = write(tmp_path, USER_HEADER + "gcp,n2d-standard-2,us-central1,,0,0.08,0.02\n")
+    assert not find(load_catalog([mine]), "gcp", "n2d-standard-2").spot_zone_min
+
+
 def test_a_user_spot_price_is_no_longer_the_undated_one(tmp_path):
     path = write(tmp_path, USER_HEADER + "aws,g6.2xlarge,us-east-1,L4,1,0.9776,0.40\n")
     o = find(load_catalog([path]), "aws", "g6.2xlarge")

@@ -308,6 +308,23 @@ def test_a_spot_choice_under_a_deadline_weighs_a_reclaim_against_its_slack():
     assert any(w.startswith("the price is a spot price (undated in the catalog;") for w in rec.verdict.warnings)
 
 
+def test_a_spot_price_that_is_the_cheapest_zones_says_another_zone_may_charge_more():
+    """The catalog's AWS and GCP CPU spot prices are the minimum over the region's zones; a spot choice did not
+    say that the zone the instance lands in may charge more."""
+    from advisor.schemas.results import SPOT_ZONE_MIN_NOTE
+
+    zone_min = T4.model_copy(update={"notes": SPOT_ZONE_MIN_NOTE})
+    rec = run(Constraints(spot=True), offers=[CPU, A100, A100X8, zone_min])
+    assert rec.chosen.instance_type == "n1-standard-8+1xT4" and rec.chosen.interruptible
+    assert ("the spot price of gcp n1-standard-8+1xT4 is the lowest across r1's availability zones in the "
+            "catalog: the zone the instance is given may charge more, so check that zone's spot price before "
+            "renting") in rec.verdict.warnings
+    assert ("the spot prices of 1 listed row (gcp r1) are the lowest across the region's availability zones: in the "
+            "zone an instance is given the spot price may be higher") in rec.notes
+    for plain in (run(Constraints(spot=True)), run(offers=[CPU, A100, A100X8, zone_min])):  # one zone's; on demand
+        assert not any("availability zones" in t for t in [*plain.notes, *plain.verdict.warnings])
+
+
 def test_under_spot_best_value_and_cpu_vs_gpu_say_their_costs_are_spot_costs():
     spot = [o.model_copy(update={"spot_price_usd_per_hour": p}) for o, p in
             zip((CPU, A100, A100X8, T4), (0.3, 0.8, 6.0, 0.3), strict=True)]

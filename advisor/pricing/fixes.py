@@ -47,8 +47,8 @@ _FIXES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), f) for p
                                              "the extra fields."),
     (r"^billing '", "Fix: set billing to per_second, per_minute or per_hour, or leave it blank."),
     (r"^snapshot_date '", "Fix: write snapshot_date as a date YYYY-MM-DD, or leave it blank."),
-    (r"^flag '", "Fix: use the flags suspect_price, drop_spot and spot_undated (separated by ';'), or "
-                      "leave flags blank."),
+    (r"^flag '", "Fix: use the flags suspect_price, drop_spot, spot_undated and spot_zone_min (separated by "
+                      "';'), or leave flags blank."),
     (r"^discount_pct '.*' must be below 100$", "Fix: give discount_pct as a percentage below 100 (15 for 15% off)."),
     (r"provider-wide '\*' row", "Fix: a provider-wide '*' row sets only discount_pct, billing and "
                                 "min_billed_seconds (pricing/README.md, 'Your own rates')."),

@@ -20,7 +20,7 @@ from advisor.pricing.csvfile import read_csv
 from advisor.pricing.fixes import hint_for
 from advisor.schemas import Offer
 from advisor.schemas.devices import MAX_TARGET_GPUS
-from advisor.schemas.results import SPOT_UNDATED_NOTE
+from advisor.schemas.results import SPOT_UNDATED_NOTE, SPOT_ZONE_MIN_NOTE
 
 BUILTIN_FILES = ("instances.csv", "e2e_networks.csv")
 OFFER_COLUMNS = (
@@ -33,6 +33,7 @@ FLAGS = {
     "suspect_price": "price flagged as suspect in the catalog",
     "drop_spot": "spot price dropped (flagged as wrong in the source)",
     "spot_undated": "spot price from an undated source (snapshot_date is the on-demand price's)",
+    "spot_zone_min": "spot price is the lowest across the region's availability zones",
 }
 WILDCARD = "*"
 SUSPECT_NOTE = "SUSPECT PRICE"  # leads Offer.notes of a row flagged suspect_price (the ranker notes it)
@@ -401,8 +402,9 @@ def _adjusted_prices(row: Row, base: Offer | None, price: float, spot: float | N
     if row.text("price_hour_usd"):  # a new price is no longer the flagged one
         inherited = inherited.removeprefix(SUSPECT_NOTE).removeprefix("; ")
         suspect = False
-    if row.text("spot_price_hour_usd"):  # a new spot price is not the undated one
-        inherited = inherited.replace(f"; {SPOT_UNDATED_NOTE}", "").replace(SPOT_UNDATED_NOTE, "")
+    if row.text("spot_price_hour_usd"):  # a new spot price is not the undated one, nor the cheapest zone's
+        for note in (SPOT_UNDATED_NOTE, SPOT_ZONE_MIN_NOTE):
+            inherited = inherited.replace(f"; {note}", "").replace(note, "")
     notes = [row.text("notes") or inherited]
     if "suspect_price" in row_flags:
         suspect = True
@@ -420,6 +422,8 @@ def _adjusted_prices(row: Row, base: Offer | None, price: float, spot: float | N
     if spot is not None and "spot_undated" in row_flags:
         flags.append(f"{label}: spot {spot:g} is undated; snapshot_date is the on-demand price's ({where})")
         notes.append(SPOT_UNDATED_NOTE)
+    if spot is not None and "spot_zone_min" in row_flags:
+        notes.append(SPOT_ZONE_MIN_NOTE)
     return price, spot, "; ".join(n for n in notes if n) or None, suspect
 
 

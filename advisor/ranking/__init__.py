@@ -150,6 +150,12 @@ def _notes(listed: list[Scored], constraints: Constraints, scored: list[Scored])
         with_spot = sum(1 for s in scored if s.cand.interruptible)
         notes.append(f"ranked on spot prices where offered ({with_spot} of {len(scored)} candidates, "
                      f"interruptible); the others on on-demand prices")
+        zone_min = [s for s in listed if s.cand.interruptible and s.offer.spot_zone_min]
+        if zone_min:
+            where = ", ".join(dict.fromkeys(f"{s.cand.provider} {s.cand.region}" for s in zone_min))
+            notes.append(f"the spot prices of {len(zone_min)} listed row{'s' if len(zone_min) != 1 else ''} "
+                         f"({where}) are the lowest across the region's availability zones: in the zone an "
+                         f"instance is given the spot price may be higher")
     notes += _verdict.billed_notes(listed)
     for s in listed:
         if s.offer.suspect_price:

@@ -365,6 +365,10 @@ def _warnings(chosen: Scored | None, ranked: Sequence[Scored], constraints: Cons
                        f"price is the cheapest listing when the catalog was made" + _cloud_alternative(ranked))
         if c.interruptible:
             out.append(_spot_warning(chosen, constraints))
+        if c.interruptible and chosen.offer.spot_zone_min:
+            out.append(f"the spot price of {c.provider} {c.instance_type} is the lowest across {c.region}'s "
+                       f"availability zones in the catalog: the zone the instance is given may charge more, so "
+                       f"check that zone's spot price before renting")
         if chosen.offer.suspect_price:
             out.append(f"{c.provider} {c.instance_type}: its price is flagged as suspect in the catalog "
                        f"(pricing/README.md)")

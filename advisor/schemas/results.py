@@ -111,6 +111,8 @@ class Estimate(Model):
 
 # In Offer.notes of a catalog row flagged spot_undated (advisor.pricing.rows): its date is not the spot price's.
 SPOT_UNDATED_NOTE = "spot price undated (snapshot_date is the on-demand price's)"
+# In Offer.notes of a row flagged spot_zone_min: its spot price is the cheapest zone's, not every zone's.
+SPOT_ZONE_MIN_NOTE = "spot price is the lowest across the region's availability zones"
 
 
 class Offer(Model):
@@ -137,6 +139,12 @@ class Offer(Model):
     def spot_snapshot_date(self) -> str | None:
         """The spot price's date: the row's, unless the catalog says its spot price is undated."""
         return None if SPOT_UNDATED_NOTE in (self.notes or "") else self.snapshot_date
+
+    @property
+    def spot_zone_min(self) -> bool:
+        """True where the catalog says the spot price is the lowest across the region's zones: the zone an
+        instance lands in may charge more."""
+        return self.spot_price_usd_per_hour is not None and SPOT_ZONE_MIN_NOTE in (self.notes or "")
 
     @property
     def tier(self) -> Tier:

@@ -252,6 +252,16 @@ def test_under_spot_the_similar_column_says_its_cost_is_a_spot_one(app):
     assert "dearest one's spot cost" not in " ".join(run(app, *BASE).stdout.split())
 
 
+def test_a_spot_choice_from_the_cheapest_zones_price_says_so_in_text_and_json(app):
+    """gcp's CPU spot prices in the catalog are the minimum over us-central1's zones."""
+    got = as_json(run(app, *BASE, "--spot", "--json"))
+    assert got["chosen"]["provider"] == "gcp" and got["chosen"]["interruptible"]
+    assert any("is the lowest across us-central1's availability zones" in w for w in got["verdict"]["warnings"])
+    assert any("(gcp us-central1) are the lowest across the region's availability zones" in n for n in got["notes"])
+    text = " ".join(run(app, *BASE, "--spot").stdout.split())
+    assert "the zone the instance is given may charge more" in text
+
+
 def test_markdown_for_a_pull_request_comment(app, rec, tmp_path):
     result = run(app, *BASE, "--format", "markdown")
     assert result.exit_code == 0
