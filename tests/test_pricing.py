@@ -459,6 +459,28 @@ def test_pricing_list_that_matches_nothing_says_so_and_how_to_widen():
     assert cheapest_h100 > 1 and f"the cheapest that the others allow is ${cheapest_h100:,.2f}" in h100.output
 
 
+def test_pricing_list_shows_each_offers_billing_unit_and_minimum():
+    """The table's billing column said "per_minute" or "per_hour" and never the minimum billed, though every cost
+    is computed with both (billing.py): e2e's whole-hour minimum was invisible. --json has both fields."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from advisor.cli.app import build_app
+
+    res = CliRunner(env={"COLUMNS": "250"}).invoke(build_app(), ["pricing", "list", "--provider",
+                                                                 "aws,lambda,vast,e2e"])
+    assert res.exit_code == 0, res.output
+    rows = {line.split("│")[2].strip(): line for line in res.output.splitlines() if line.count("│") > 8}
+    assert "│ per hour, min 3600 s │" in rows["H200-x1"]
+    assert "│ per minute, min 60 s │" in rows["gpu_1x_a100"]
+    assert "│ per second, min 60 s │" in rows["p5.48xlarge"]
+    assert "│ per second           │" in rows["1x-RTX_4090-32-65536"]  # vast: no minimum
+    assert "billing: each run is billed rounded up to its unit" in " ".join(res.output.split())
+    got = json.loads(CliRunner().invoke(build_app(), ["pricing", "list", "--provider", "e2e", "--json"]).stdout)
+    assert {(o["billing"], o["min_billed_seconds"]) for o in got["offers"]} == {("per_hour", 3600)}
+
+
 def test_pricing_list_marks_suspect_prices_with_a_footnote_that_says_why():
     """The table showed the 9 prices the catalog flags as suspect (JSON's suspect_price) as ordinary prices:
     a3-highgpu-8g's $43.07 read as an 8 x H100 rate. Each is marked "!" and a footnote says why (data audit, 4)."""

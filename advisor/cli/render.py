@@ -245,6 +245,7 @@ SUSPECT_MARK = "!"  # after a price the catalog flags suspect_price, in ``pricin
 
 def offers(rows: Sequence[Any]) -> None:
     """Catalog offers, one row each."""
+    from advisor.pricing.billing import billing_cell
     table = Table(title=f"{len(rows)} offers", title_justify="left")
     for col in ("provider", "instance", "region", "vCPU", "memory", "GPU", "$/h", "spot $/h", "billing", "as of"):
         table.add_column(col, justify="right" if col in ("vCPU", "memory", "$/h", "spot $/h") else "left")
@@ -256,8 +257,12 @@ def offers(rows: Sequence[Any]) -> None:
                       format_usd(o.price_usd_per_hour, rate=True) + (mark if o.suspect_price else ""),
                       format_usd(o.spot_price_usd_per_hour, rate=True) if o.spot_price_usd_per_hour is not None
                       else "-",
-                      safe_text(o.billing), safe_text(o.snapshot_date or "-"))
+                      safe_text(billing_cell(o)), safe_text(o.snapshot_date or "-"))
     out().print(table)
+    # Costs are the run rounded up to the unit and at least the minimum: a short job on a whole-hour provider
+    # costs an hour, which the hourly rate alone does not show.
+    out().print("billing: each run is billed rounded up to its unit (second, minute or hour) and for at least its "
+                "minimum; recommend's costs include both (pricing/README.md)")
     suspects = [o for o in rows if o.suspect_price]
     if suspects:  # as recommend's notes say it of a chosen machine: the table alone read them as real rates
         by_reason: dict[str, list[str]] = {}

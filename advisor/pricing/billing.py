@@ -38,6 +38,13 @@ def billing_text(offer: Offer) -> str:
     return f"bills {unit}" + (f", at least {floor:g} s" if floor > BILLING_INCREMENT_SECONDS[offer.billing] else "")
 
 
+def billing_cell(offer: Offer) -> str:
+    """How ``offer`` is billed, for a table cell: "per second, min 60 s", "per hour, min 3600 s", "per second"
+    (no minimum): the unit a run is rounded up to and the least it is billed, both of which its cost uses."""
+    unit = offer.billing.replace("_", " ")
+    return unit + (f", min {offer.min_billed_seconds:g} s" if offer.min_billed_seconds > 0 else "")
+
+
 def billed_cost_usd(billed: float, price_usd_per_hour: float) -> float:
     """US$ for ``billed`` seconds (``billed_seconds``) at an hourly rate: ``cost_usd`` once the time is billed, for
     a caller that prices one billed time at two rates (the ranking: on-demand and spot)."""
