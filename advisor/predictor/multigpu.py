@@ -348,11 +348,15 @@ def accumulated_data_parallel(step_seconds_per_gpu: float, optimizer_seconds_per
     nodes = kwargs.setdefault("nodes", nodes_for(spec, gpu_count))
     dp = data_parallel(step_seconds_per_gpu, gradient_bytes, gpu_count, spec, **kwargs)
     if nodes > 1:
-        # "timed", not "priced": no offer rents several machines as one, so no cost comes with this time
+        # "timed", not "priced": no built-in offer holds this many (gpus_per_node is the largest machine sold), so
+        # the catalog prices none; a user's own row that does (a cluster at one rate) is priced at its rate, as
+        # predict --gpus and recommend do: the note said "none is priced" beside that row's cost.
+        per = gpu_count // nodes
         dp.notes.insert(0, f"{gpu_count} x {spec.name} {MORE_THAN_ONE_MACHINE} ({gpus_per_node(spec)}): timed as "
-                           f"{nodes} machines of {gpu_count // nodes}, the gradients' all-reduce crossing the network "
-                           f"between them; no single offer holds them, so none is priced (renting {nodes} of the "
-                           f"{gpu_count // nodes}-GPU machines costs {nodes}x one's hourly rate).")
+                           f"{nodes} machines of {per}, the gradients' all-reduce crossing the network between them; "
+                           f"no machine in the built-in catalog holds them, so it prices none (renting {nodes} of the "
+                           f"{per}-GPU machines costs {nodes}x one's hourly rate), and a rates row of your own "
+                           f"(--pricing or ADVISOR_PRICING) that holds all {gpu_count} is priced at that row's rate.")
     return dp, accumulated_step(step_seconds_per_gpu, optimizer_seconds_per_gpu, accum, dp.step_seconds)
 
 

@@ -157,6 +157,28 @@ def test_a_grid_rows_cost_is_the_named_offers_as_recommend_prices_it(app):
     assert any(n.startswith("The cost is the named offer's for the job on its own host") for n in grid["notes"])
 
 
+def test_more_gpus_than_one_machine_holds_are_timed_over_the_network_and_priced_only_by_a_row_that_holds_them(
+        app, tmp_path, monkeypatch):
+    """16 x H100-SXM are two 8-GPU machines: timed with the all-reduce over the network, and not priced from the
+    built-in catalog (no machine holds 16). A rates row of the user's own that holds all 16 is priced at its rate,
+    where the note beside that cost said "no single offer holds them, so none is priced"."""
+    grid = json.loads(run(app, "predict", "--profile", PROFILE, "--gpu", "H100-SXM", "--gpus", "8,16", "--no-save",
+                          "--json").stdout)
+    sixteen = next(r for r in grid["rows"] if r["count"] == 16)
+    assert sixteen["cost_usd"] is None and sixteen["offer"] is None
+    rows = tmp_path / "cluster.csv"
+    rows.write_text("provider,instance_type,region,gpu_model,gpu_count,price_hour_usd\nlab,h100x16,lab,H100-SXM,16,20\n")
+    monkeypatch.setenv("ADVISOR_PRICING", str(rows))
+    grid = json.loads(run(app, "predict", "--profile", PROFILE, "--gpu", "H100-SXM", "--gpus", "8,16", "--no-save",
+                          "--json").stdout)
+    row = next(r for r in grid["rows"] if r["count"] == 16)
+    assert row["offer"] == "lab h100x16 (lab)" and row["price_usd_per_hour"] == 20
+    (note,) = [n for n in row["estimate"]["notes"] if "more than one machine holds" in n]
+    assert "timed as 2 machines of 8" in note and "none is priced" not in note
+    assert note.endswith("a rates row of your own (--pricing or ADVISOR_PRICING) that holds all 16 is priced at "
+                         "that row's rate.")
+
+
 def test_a_grid_whose_gpus_take_longer_than_one_says_so(app):
     """The tabular MLP's small step on A10Gs: 4 GPUs read "42%" scaling efficiency beside a job 1.7x longer than
     one GPU's, with nothing to say it was slower; the speed-up column and a note now do."""

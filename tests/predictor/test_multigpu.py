@@ -229,6 +229,18 @@ def test_peer_to_peer_caveat_with_accumulation_compares_the_average_micro_step()
     assert off_step / step < off_dp.step_seconds / dp.step_seconds
 
 
+def test_no_built_in_offer_holds_more_gpus_than_one_machine_is_taken_to_hold():
+    """The note on more GPUs than one machine holds says the built-in catalog prices none of them: true while
+    every built-in row holds at most ``gpus_per_node`` of its GPU (16 A100-40GB on gcp a2-megagpu-16g)."""
+    from advisor.hardware.specs import load_gpu_specs
+    from advisor.predictor.multigpu import gpus_per_node
+    from advisor.pricing import load_catalog
+
+    specs = load_gpu_specs()
+    over = [o.instance_type for o in load_catalog().offers if o.gpu and o.gpu_count > gpus_per_node(specs[o.gpu])]
+    assert over == []
+
+
 def test_more_gpus_than_one_machine_holds_are_priced_over_the_network_between_machines():
     """16 or 64 H100-SXM are 2 or 8 machines of 8 (no machine holds more): their all-reduce crosses the network,
     where it was priced as one NVLink machine (92% efficient where the network model says 11%). A100-40GB comes
@@ -245,8 +257,9 @@ def test_more_gpus_than_one_machine_holds_are_priced_over_the_network_between_ma
     assert (two.nodes, two.link) == (2, "network")
     assert two.scaling_efficiency < 0.5 * one_machine.scaling_efficiency
     assert two.notes[0].startswith("16 x H100-SXM are more than one machine holds (8): timed as 2 machines of 8")
-    assert two.notes[0].endswith("no single offer holds them, so none is priced (renting 2 of the 8-GPU machines "
-                                 "costs 2x one's hourly rate).")
+    assert two.notes[0].endswith("no machine in the built-in catalog holds them, so it prices none (renting 2 of "
+                                 "the 8-GPU machines costs 2x one's hourly rate), and a rates row of your own "
+                                 "(--pricing or ADVISOR_PRICING) that holds all 16 is priced at that row's rate.")
     from advisor.predictor.caveats import caveats
     assert caveats(two.notes)[0] == two.notes[0]  # printed under a --gpus table row and for recommend's choice
     assert any("12.5 GB/s each (100 Gbit/s" in n for n in two.notes)
