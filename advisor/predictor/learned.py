@@ -159,9 +159,11 @@ class Correction:
         params, flops, per_sample = context_figures(context)
         name = workload_name(context)
         kinds, _ = self.kinds_for(name)
-        # A probe beside other processes gave a wider interval for a reason of its own: the history's band of
-        # quiet runs is not this run's.
-        disturbed = isinstance(context, Profile) and any(busy_when_probed(d) for d in context.devices)
+        # A probe with a warning of its own (beside other processes, steps that varied widely: ``Profile.notes``
+        # holds what makes its timings less trustworthy) has a wider interval for a reason the history's band of
+        # other runs does not know: it keeps it.
+        disturbed = isinstance(context, Profile) and (
+            bool(context.notes) or any(busy_when_probed(d) for d in context.devices))
         bands = {} if disturbed or name is None else {kind: self.bands.get((name, kind)) for kind in (False, True)}
         kept: dict[tuple, list[float]] = self.__dict__.setdefault("_kept", {})
         if len(kept) > MAX_KEPT_FEATURES:

@@ -458,11 +458,14 @@ def test_a_workloads_own_history_gives_its_interval_and_it_holds():
 
 
 def test_a_probe_beside_other_processes_keeps_its_wide_interval():
-    """A profile whose CPU windows were mostly shared with other processes (``busy_when_probed``) gave its estimate
-    a wider interval for a reason of its own: the quiet history's band does not replace it."""
+    """A profile whose CPU windows were mostly shared with other processes (``busy_when_probed``), or whose probe
+    warned of its own timings (``Profile.notes``: this one's steps varied by 104%), gave its estimate a wider
+    interval for a reason of its own: the quiet history's band does not replace it."""
     from advisor import api
 
-    prof = api.load_profile(Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json")
+    noisy = api.load_profile(Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json")
+    assert "varied widely" in noisy.notes[0]
+    prof = noisy.model_copy(update={"notes": []})
     rows = _twice(1)
     for row in rows:
         row.workload = prof.workload.name
@@ -472,7 +475,8 @@ def test_a_probe_beside_other_processes_keeps_its_wide_interval():
         m.model_copy(update={"others_cpu_cores": 1.0, "busiest_other": "python3 (pid 7, 99% CPU)"})
         for m in d.measurements]}) for d in prof.devices]})
     est = estimate(100.0, "measured").model_copy(update={"target": Target.cpu(threads=2), "low": 60.0, "high": 160.0})
-    quiet, loud = correction.apply(est, prof), correction.apply(est, busy)
-    f = loud.seconds / 100.0
-    assert loud.low == pytest.approx(60.0 * f) and loud.high == pytest.approx(160.0 * f)
-    assert quiet.high - quiet.low < 0.5 * (loud.high - loud.low)
+    quiet = correction.apply(est, prof)
+    for loud in (correction.apply(est, busy), correction.apply(est, noisy)):
+        f = loud.seconds / 100.0
+        assert loud.low == pytest.approx(60.0 * f) and loud.high == pytest.approx(160.0 * f)
+        assert quiet.high - quiet.low < 0.5 * (loud.high - loud.low)
