@@ -203,7 +203,25 @@ def resolve_target(target: Target | str | None = None, *, gpu: str | None = None
             prof = source if isinstance(source, Profile) else load_profile(source)
             return profile_gpu_target(name, prof.devices, str(source) if not isinstance(source, Profile) else "")
         return local_gpu_target(name, _visible_gpus())
-    return _resolve(target, gpu=gpu, gpus=gpus, threads=threads, peer_to_peer=peer_to_peer)
+    try:
+        return _resolve(target, gpu=gpu, gpus=gpus, threads=threads, peer_to_peer=peer_to_peer)
+    except AdvisorError:
+        if isinstance(target, Target) and _unspecced_gpu(target, source):
+            return target  # a GPU without a spec row, already named by --device: its own probe is its estimate
+        raise
+
+
+def _unspecced_gpu(target: Target, source: Any) -> bool:
+    """Whether ``target`` is one GPU that ``--device cuda:N`` named by the driver's name, having no spec row: one
+    of the saved profile ``source``'s GPUs, else one here."""
+    if target.kind != "gpu" or target.count != 1:
+        return False
+    if _is_saved_profile(source):
+        names = [d.name for d in (source if isinstance(source, Profile) else load_profile(source)).devices
+                 if d.kind == "gpu" and not d.spec_name]
+    else:
+        names = [g.name for g in _visible_gpus() if not g.spec_name]
+    return target.gpu_name in names
 
 
 def variant_note(asked: str | None, priced: str | None) -> str | None:

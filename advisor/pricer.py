@@ -116,8 +116,7 @@ class Pricer:
         """The job on each device the profile probed, as ``predict --device DEVICE`` gives it (the probed thread
         count, the probed machine's memory; the same correction): (device, what it is, estimate or error, whether
         other processes used the CPU during most of its timed windows). A GPU advisor has no spec sheet for gets
-        the error that says so."""
-        from advisor.errors import PredictionError
+        its own measured steps, with a note that nothing can be scaled from them."""
         from advisor.predictor.busy_here import busy_when_probed
         from advisor.predictor.measured import THIS_MACHINE
         from advisor.schemas import Target
@@ -128,12 +127,8 @@ class Pricer:
             if dev.kind == "cpu":
                 name = f"{dev.name}, {dev.threads} threads" if dev.threads else dev.name
                 target = Target.cpu()
-            elif dev.spec_name:
-                name, target = dev.name, Target.gpu(dev.spec_name, 1)
-            else:
-                out.append((dev.device, dev.name, PredictionError(
-                    f"advisor has no spec sheet for {dev.name}", hint="Fix: add it to profiles/gpus.csv."), busy))
-                continue
+            else:  # a GPU without a spec row is its own probe (``predictor.unspecced``)
+                name, target = dev.name, Target.gpu(dev.spec_name or dev.name, 1)
             # The probed machine's own memory (None would leave it unchecked) and its vCPUs, as predict's.
             key = (target, THIS_MACHINE if target.kind == "cpu" else None, None)
             out.append((dev.device, name, self._estimated(job, [key], precision)[key], busy))

@@ -77,39 +77,33 @@ def one_gpu_per_model(gpus: Sequence[GpuInfo]) -> list[str]:
 
 
 def local_gpu_target(device: str, gpus: Sequence[GpuInfo]) -> Target:
-    """The ``Target`` of GPU ``device`` ("cuda:0"; "cuda" is cuda:0) among ``gpus``, by its recognised spec name.
-
-    HardwareError when ``gpus`` has no such GPU, or advisor has no spec sheet for it.
-    """
+    """The ``Target`` of GPU ``device`` ("cuda:0"; "cuda" is cuda:0) among ``gpus``, by its recognised spec name
+    (a GPU without one: by the name the driver reports). HardwareError when ``gpus`` has no such GPU."""
     index = int(device.split(":", 1)[1]) if ":" in device else 0
     for gpu in gpus:
         if gpu.index == index:
-            return _spec_target(device, gpu.name, gpu.spec_name)
+            return _spec_target(gpu.name, gpu.spec_name)
     raise HardwareError(f"No GPU {device} here.",
                         hint="Fix: run `advisor hardware` to see this machine's devices, or use --gpu NAME.")
 
 
 def profile_gpu_target(device: str, probed: Sequence[DeviceProfile], label: str) -> Target:
     """The ``Target`` of GPU ``device`` ("cuda:0"; "cuda" is cuda:0) among the devices a profile (``label``: its
-    file, or "") ``probed``, by its recognised spec name: the same figure as recommend's "Here" for it.
-
-    HardwareError when the profile probed no such GPU, or advisor has no spec sheet for it.
-    """
+    file, or "") ``probed``, by its recognised spec name (else its reported name): the same figure as recommend's
+    "Here" for it. HardwareError when the profile probed no such GPU."""
     name = "cuda:0" if device == "cuda" else device
     label = f"the profile {label}" if label else "the profile"
     gpus = [d for d in probed if d.kind == "gpu"]
     for dev in gpus:
         if dev.device == name:
-            return _spec_target(name, dev.name, dev.spec_name, f" in {label}")
+            return _spec_target(dev.name, dev.spec_name)
     had = ", ".join(f"{d.device} ({d.name})" for d in gpus) or "none: it was taken on a machine without a GPU"
     raise HardwareError(f"{label[0].upper()}{label[1:]} has no GPU {name}; its GPUs: {had}.",
                         hint="Fix: use --device with one of its devices (or cpu), or --gpu NAME to price a GPU "
                              "it did not probe.")
 
 
-def _spec_target(device: str, name: str, spec_name: str | None, where: str = "") -> Target:
-    """One GPU of ``spec_name``; HardwareError where advisor has no spec sheet for the GPU ``name``."""
-    if not spec_name:
-        raise HardwareError(f"{device} ({name}){where} is not a GPU advisor has a spec for.",
-                            hint="Fix: add it to profiles/gpus.csv, or predict with --gpu NAME.")
-    return Target.gpu(spec_name, 1)
+def _spec_target(name: str, spec_name: str | None) -> Target:
+    """One GPU of ``spec_name``; a GPU advisor has no spec sheet for is named as the driver reports it (``name``):
+    its own probe is its estimate (``advisor.predictor.unspecced``), though nothing can be scaled to it."""
+    return Target.gpu(spec_name or name, 1)

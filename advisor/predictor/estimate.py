@@ -179,11 +179,15 @@ def estimate_gpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateCo
     """K GPUs of one model: measured when probed here, else scaled from a probe or from the analysis; the host
     side (input pipeline, copy to the GPU) on a host of ``vcpus`` vCPUs (None: ``input_bound``'s default)."""
     from advisor.hardware.specs import resolve_gpu
+    from advisor.predictor.unspecced import estimate_unspecced, unspecced_probe
 
     asked = _gpu_asked_key(job, target, precision, vcpus)
     on_host = ctx.gpu_hosts.get(asked)
     if on_host is not None:
         return on_host.estimate(job)
+    if target.count == 1 and (unspecced := unspecced_probe(profile, target.gpu_name)) is not None:
+        asked = DEFAULT_GPU_PRECISION if precision in (None, "") else "bf16" if precision == "mixed" else precision
+        return estimate_unspecced(profile, job, unspecced, asked, ctx, vcpus or _local_vcpus(profile))
     spec = resolve_gpu(target.gpu_name, ctx.gpu_specs)
     prec, prec_note = _gpu_precision(precision, spec)
     probed = probes.probed_gpu(profile, spec, prec)

@@ -57,3 +57,28 @@ def test_a_gpu_probed_at_fp16_for_a_bf16_job_says_so_and_carries_to_other_gpus()
     est = api.predict(prof, target="A100-80GB", precision="bf16", **_JOB)
     assert est.seconds == pytest.approx(api.predict(prof, target="A100-80GB", precision="fp16", **_JOB).seconds,
                                         rel=0.3)
+
+
+_UNKNOWN = "NVIDIA GeForce RTX 5070 Laptop GPU"  # no row in profiles/gpus.csv
+
+
+def test_a_probed_gpu_without_a_spec_row_gets_its_own_measured_estimate(tmp_path):
+    """predict --device cuda:0 and recommend's Here of a GPU probed here that profiles/gpus.csv lacks: its measured
+    steps (both said "advisor has no spec sheet for it" and gave nothing); another precision is refused."""
+    from advisor.errors import PredictionError
+
+    prof = with_gpu(_UNKNOWN, None, 7.6, "fp32")
+    path = tmp_path / "profile.json"
+    path.write_text(prof.model_dump_json())
+    est = api.predict(path, device="cuda:0", save=False, **_JOB)
+    assert est.method == "measured" and est.source_device == "cuda:0" and est.target.gpu_name == _UNKNOWN
+    (note,) = [n for n in est.notes if "no row in profiles/gpus.csv" in n]
+    assert note.startswith(f"{_UNKNOWN} has no row in profiles/gpus.csv: this is its own measured step time")
+    assert "other GPUs and precisions cannot be scaled from it" in note
+    fast = prof.device("cuda:0").measurements[-1]
+    assert est.step_seconds == pytest.approx(fast.compute_seconds, rel=0.5)  # its own steps, 20x the CPU's
+    rec = api.recommend(prof, dataset_size=100_000, epochs=1, batch_size=512, save=False)
+    (here,) = [h for h in rec.here if h.device == "cuda:0"]
+    assert here.error is None and here.seconds == pytest.approx(est.seconds, rel=1e-6)
+    with pytest.raises(PredictionError, match="probed at fp32, not bf16"):
+        api.predict(prof, device="cuda:0", precision="bf16", save=False, **_JOB)
