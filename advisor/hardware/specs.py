@@ -24,6 +24,7 @@ from advisor.hardware.cells import date as _date
 from advisor.hardware.cells import number as _float
 from advisor.hardware.cells import read_rows as _rows
 from advisor.hardware.cells import text as _text
+from advisor.hardware.mig import mig_spec
 from advisor.schemas import CpuSpec, GpuSpec
 
 GPU_FILE = "gpus.csv"
@@ -247,10 +248,17 @@ def resolve_gpu(name: str, specs: dict[str, GpuSpec] | None = None) -> GpuSpec:
     (see profiles/README.md for why).
     """
     specs = load_gpu_specs() if specs is None else specs
-    found = _lookup(name, specs) if name and name.strip() else None
+    found = gpu_spec_named(name, specs) if name and name.strip() else None
     if found is None:
         raise _unknown("GPU", name, specs, _HINT_UNKNOWN_GPU)
-    return found  # type: ignore[return-value]
+    return found
+
+
+def gpu_spec_named(name: str, specs: dict[str, GpuSpec]) -> GpuSpec | None:
+    """The spec ``name`` means among ``specs`` (``_lookup``), or a MIG slice of one of them ("A100-40GB MIG 1g.5gb",
+    ``advisor.hardware.mig``: its parent's row scaled to the slice); None if neither."""
+    return _lookup(name, specs) or mig_spec(name, lambda parent: _lookup(parent, specs)  # type: ignore[return-value]
+                                            or specs.get(match_reported_gpu(parent, None, specs) or ""))
 
 
 def other_variants(name: str, specs: dict[str, GpuSpec] | None = None) -> list[str]:
@@ -309,6 +317,8 @@ def match_reported_gpu(driver_name: str, memory_gib: float | None,
     specs = load_gpu_specs() if specs is None else specs
     if not driver_name or not driver_name.strip():
         return None
+    if " mig " in f" {driver_name.lower()} ":  # a MIG slice: its parent's row, scaled (``advisor.hardware.mig``)
+        return (found := gpu_spec_named(driver_name, specs)) and found.name
     exact = _lookup(driver_name, specs)
     if exact is not None and not (memory_gib and exact.memory_gib  # type: ignore[union-attr]
                                   and abs(exact.memory_gib - memory_gib)  # type: ignore[union-attr]

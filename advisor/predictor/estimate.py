@@ -259,14 +259,28 @@ def _measured_gpu(profile: Profile, job: JobSpec, probed: DeviceProfile, spec: G
                            compiled_factor=compiled_factor)
     mfu = gpu_job.mfu_fields(profile.analysis, job.batch_size, est.step_seconds, spec, est.precision, 1)
     beyond = probes.beyond_launch_bound_note(profile, probed, job.batch_size, ctx)
-    notes = [*([prec_note] if prec_note else []), *est.notes, *advice, *([beyond] if beyond else [])]
+    notes = [*_slice_notes(spec), *([prec_note] if prec_note else []), *est.notes, *advice,
+             *([beyond] if beyond else [])]
     return est.model_copy(update={"notes": notes, **mfu})
+
+
+def _slice_notes(spec: GpuSpec) -> list[str]:
+    from advisor.hardware.mig import slice_notes
+
+    return slice_notes(spec)
+
+
+def _spec_of(dev: DeviceProfile, ctx: EstimateContext) -> GpuSpec:
+    """A probed GPU's spec: its row of profiles/gpus.csv, or a MIG slice of one (``advisor.hardware.mig``)."""
+    from advisor.hardware.specs import resolve_gpu
+
+    return resolve_gpu(dev.spec_name or "", ctx.gpu_specs)
 
 
 def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, prec: str, prec_note: str | None,
                  probed: DeviceProfile | None, ctx: EstimateContext) -> gpu_job.GpuCompute:
     """The compute side of K GPUs: per-GPU compute (probe or roofline), data-parallel step, memory, notes."""
-    notes: list[str] = [prec_note] if prec_note else []
+    notes: list[str] = [*_slice_notes(spec), *([prec_note] if prec_note else [])]
     if job.batch_size % (count := target.count):
         notes.append(f"global batch {job.batch_size} does not split evenly over {count} GPUs; "
                      f"each GPU gets up to {math.ceil(job.batch_size / count)}.")
@@ -361,7 +375,7 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
         return from_roofline
 
     source_fit = probes.device_fit(profile, source_dev.device, ctx)
-    source_spec = ctx.gpu_specs[source_dev.spec_name]
+    source_spec = _spec_of(source_dev, ctx)
     carry = probes.probe_carry(profile, source_dev.device, ctx)
 
     # One operator table for this GPU, priced at each batch asked (None: no analysis to split the step by).

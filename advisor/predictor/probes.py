@@ -47,10 +47,13 @@ def probed_gpu(profile: Profile, spec: GpuSpec, precision: str) -> DeviceProfile
 
 
 def any_probed_gpu(profile: Profile, precision: str | None, specs: dict[str, GpuSpec]) -> DeviceProfile | None:
-    """A GPU probed here at ``precision`` (None: at any) with a timed step, of a model ``specs`` knows."""
+    """A GPU probed here at ``precision`` (None: at any) with a timed step, of a model ``specs`` knows (or a MIG
+    slice of one)."""
+    from advisor.hardware.specs import gpu_spec_named
+
     for dev in profile.devices:
-        if (dev.kind == "gpu" and dev.spec_name in specs and precision in (None, dev.precision)
-                and _scalable(dev, specs[dev.spec_name])
+        if (dev.kind == "gpu" and dev.spec_name and (spec := gpu_spec_named(dev.spec_name, specs)) is not None
+                and precision in (None, dev.precision) and _scalable(dev, spec)
                 and any(not m.oom and m.compute_seconds for m in dev.measurements)):
             return dev
     return None
@@ -61,6 +64,7 @@ def device_fit(profile: Profile, device: str, ctx: EstimateContext) -> StepTimeF
     ``ProbeCarry`` (``probe_carry``), and outside its ladder follows its roofline as the carry corrects it, as
     every GPU carried from it does: a line through launch-bound small batches is too shallow, and below a ladder
     that starts past them its intercept undercuts the launch floor."""
+    from advisor.hardware.specs import gpu_spec_named
     from advisor.predictor.fit import fit_step_time
 
     if device not in ctx.fits:
@@ -73,7 +77,7 @@ def device_fit(profile: Profile, device: str, ctx: EstimateContext) -> StepTimeF
             usable = at_device_threads(dev, usable).measurements
         fit = fit_step_time(usable) if usable else None
         if (fit is not None and dev.kind == "gpu" and profile.analysis is not None
-                and (spec := ctx.gpu_specs.get(dev.spec_name or "")) is not None and _scalable(dev, spec)):
+                and (spec := gpu_spec_named(dev.spec_name or "", ctx.gpu_specs)) is not None and _scalable(dev, spec)):
             from advisor.predictor import roofline
             from advisor.predictor.probe_carry import GPU_PRIOR_LOG_SD, fit_carry
 

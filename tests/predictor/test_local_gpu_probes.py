@@ -82,3 +82,19 @@ def test_a_probed_gpu_without_a_spec_row_gets_its_own_measured_estimate(tmp_path
     assert here.error is None and here.seconds == pytest.approx(est.seconds, rel=1e-6)
     with pytest.raises(PredictionError, match="probed at fp32, not bf16"):
         api.predict(prof, device="cuda:0", precision="bf16", save=False, **_JOB)
+
+
+def test_a_probed_mig_slice_is_measured_and_scales_from_its_parents_row():
+    """A probe on a MIG slice (torch names it "NVIDIA A100-SXM4-40GB MIG 1g.5gb") matched no spec: now its
+    parent's row scaled to the slice, so its own estimate is measured and other GPUs are scaled from it."""
+    from advisor.hardware.specs import match_reported_gpu
+
+    name = "NVIDIA A100-SXM4-40GB MIG 1g.5gb"
+    prof = with_gpu(name, match_reported_gpu(name, 4.75), 4.75, "fp32")
+    own = api.predict(prof, device="cuda:0", save=False, **_JOB)
+    assert own.method == "measured" and own.target.gpu_name == "A100-40GB MIG 1g.5gb"
+    assert own.notes[0].startswith("A100-40GB MIG 1g.5gb is a MIG slice: the A100-40GB row of profiles/gpus.csv "
+                                   "scaled to it, compute (FP32, TF32, FP16/BF16 tensor) x 0.143 (1 of 7 compute "
+                                   "slices)")
+    other = api.predict(prof, target="A100-80GB", save=False, **_JOB)
+    assert other.method == "scaled" and "scaled from the probe of cuda:0 (A100-40GB MIG 1g.5gb)." in other.notes
