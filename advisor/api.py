@@ -134,8 +134,9 @@ def _probe(workload: str | Path | Workload, *, devices: str | Sequence[str] | No
     if precision is None:
         precision, analysis_precision = "fp32", analysis_precision or declared_precision(source)
     # The batch size, probe seconds, precision and threads are checked once, by the probe's ProbeRequest.
-    device_list = resolve_devices(devices) if devices != [] else []
-    return run_profile(
+    gpus = _visible_gpus() if devices != [] else []
+    device_list = resolve_devices(devices, gpus) if devices != [] else []
+    prof = run_profile(
         source,
         analysis_precision=None if analysis_precision == precision else analysis_precision,
         devices=device_list,
@@ -152,6 +153,10 @@ def _probe(workload: str | Path | Workload, *, devices: str | Sequence[str] | No
         # NVML's GPUs, not the user's choice: one torch cannot use is left out with a note, not a failed probe
         optional_gpus=optional_gpus or devices is None or str(devices).strip().lower() in ("auto", "all"),
     )
+    # A GPU NVML did not list (found through torch.cuda): said once, as "cuda:N: ...", which its estimates carry.
+    found = [f"cuda:{g.index}: {g.note}." for g in gpus if g.note and f"cuda:{g.index}" in device_list
+             and prof.device(f"cuda:{g.index}") is not None]
+    return prof.model_copy(update={"notes": [*prof.notes, *found]}) if found else prof
 
 
 def load_profile(path: str | Path) -> Profile:

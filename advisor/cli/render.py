@@ -300,7 +300,8 @@ def hardware(host: Any, known: dict, no_gpu_reason: str | None = None) -> None:
                   + (f", driver {safe_text(g.driver_version)}" if g.driver_version else "")
                   + (f", SM {g.sm_clock_mhz:.0f} MHz" if g.sm_clock_mhz else "")
                   + (f", power limit {g.power_limit_watts:.0f} W" if g.power_limit_watts else "")
-                  + (f"; profile {safe_text(g.spec_name)}" if g.spec_name else "; no matching profile") + ")")
+                  + (f"; profile {safe_text(g.spec_name)}" if g.spec_name else "; no matching profile") + ")"
+                  + (f"; {safe_text(g.note)}" if g.note else ""))
     con.print(f"torch {safe_text(host.torch_version)}, CUDA {'available' if host.cuda_available else 'not available'}")
     gpus = known.get("gpus", [])
     if gpus:

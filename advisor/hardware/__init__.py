@@ -27,14 +27,15 @@ def _torch_facts() -> tuple[str | None, bool]:
     return str(torch.__version__), bool(getattr(torch.version, "cuda", None))
 
 
-def detect_host() -> HostInfo:
+def detect_host(torch_child: bool = True) -> HostInfo:
     """This machine: CPU, visible GPUs, torch version, whether torch can use them, Python version, hostname.
 
-    ``cuda_available`` is "this torch build has CUDA and NVML sees a GPU": asking torch directly would
-    initialise the CUDA driver in this (parent) process, which probes fork from.
+    ``cuda_available`` is "this torch build has CUDA and a GPU was found": asking torch directly would
+    initialise the CUDA driver in this (parent) process, which probes fork from. ``torch_child`` False: no
+    child process asks torch for the GPUs NVML does not list (``detect_gpus``), as in a probe's own child.
     """
     cpu = detect_cpu()
-    gpus = detect_gpus()
+    gpus = detect_gpus(torch_child=torch_child)
     torch_version, torch_has_cuda = _torch_facts()
     try:
         hostname = socket.gethostname() or None

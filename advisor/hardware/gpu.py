@@ -2,7 +2,8 @@
 
 No driver, no GPU or no pynvml is a normal state: ``detect_gpus()`` returns ``[]``. The parent process never
 initialises CUDA here (probes run in child processes, and a CUDA context does not survive ``fork``), so torch is
-consulted only when CUDA is already initialised in this process, or when the caller asks for it.
+consulted in this process only when CUDA is already initialised in it, or when the caller asks for it; where
+NVML lists no GPU that CUDA will use, torch is asked in a child process (``advisor.hardware.torch_gpus``).
 """
 
 from __future__ import annotations
@@ -81,18 +82,23 @@ def _torch_cuda(use_torch: bool | None):
 
 
 def detect_gpus(nvml_factory: Callable[[], NvmlLike] = Nvml, specs: dict[str, GpuSpec] | None = None,
-                use_torch: bool | None = None) -> list[GpuInfo]:
+                use_torch: bool | None = None, torch_child: bool = True) -> list[GpuInfo]:
     """The GPUs CUDA will see here, as ``GpuInfo`` with ``index`` = CUDA ordinal ("cuda:{index}").
 
     Read through NVML; ``spec_name`` is the matching entry of ``profiles/gpus.csv`` (None if none matches).
     Cross-checked with ``torch.cuda`` when it may be consulted (see ``_torch_cuda``): torch's device count
-    is then authoritative, and it fills in for NVML when NVML is unavailable.
+    is then authoritative, and it fills in for NVML when NVML is unavailable. Where it may not, and NVML lists
+    no GPU that CUDA will use (or whole GPUs in MIG mode, whose slices CUDA sees), torch is asked in a child
+    process (``torch_gpus``; ``torch_child`` False: not, as in a probe's child) on a machine with NVIDIA device
+    nodes. A GPU found through torch has a ``note`` saying so and why.
     """
     specs = load_gpu_specs() if specs is None else specs
     gpus: list[GpuInfo] = []
     with nvml_factory() as nvml:
+        missed = None if nvml.available else f"NVML is unavailable ({getattr(nvml, 'error', None) or 'no driver'})"
         if nvml.available:
-            for ordinal, index in enumerate(visible_nvml_indices(nvml, nvml.device_count())):
+            count = nvml.device_count()
+            for ordinal, index in enumerate(visible_nvml_indices(nvml, count)):
                 try:
                     info = nvml.device(index)
                 except HardwareError:  # a lost or inaccessible GPU: leave it out rather than fail detection
@@ -103,8 +109,15 @@ def detect_gpus(nvml_factory: Callable[[], NvmlLike] = Nvml, specs: dict[str, Gp
                     memory_gib=memory or 0.0, driver_version=info.get("driver_version"),
                     sm_clock_mhz=info.get("sm_clock_mhz"), memory_clock_mhz=info.get("memory_clock_mhz"),
                     power_limit_watts=info.get("power_limit_watts"), uuid=info.get("uuid")))
+                if info.get("mig_enabled"):
+                    missed = f"NVML lists {info['name']} in MIG mode, whose slices CUDA sees instead"
+            if count and not gpus and missed is None:
+                env = os.environ.get("CUDA_VISIBLE_DEVICES", "")
+                missed = f"NVML lists {count} GPU(s), none of them as CUDA_VISIBLE_DEVICES={env[:60]!r} names it"
     cuda = _torch_cuda(use_torch)
     if cuda is None:
+        if missed is not None and torch_child and use_torch is None:
+            return _from_torch_child(gpus, missed, specs)
         return gpus
     try:
         count = int(cuda.device_count()) if cuda.is_available() else 0
@@ -118,15 +131,36 @@ def detect_gpus(nvml_factory: Callable[[], NvmlLike] = Nvml, specs: dict[str, Gp
         except (RuntimeError, AssertionError):  # torch: a CUDA error / "Invalid device id", no CUDA build
             continue
         memory = props.total_memory / _GIB
-        gpus.append(GpuInfo(index=ordinal, name=props.name, memory_gib=memory,
+        gpus.append(GpuInfo(index=ordinal, name=props.name, memory_gib=memory, note=_torch_note(missed, ""),
                             spec_name=match_reported_gpu(props.name, memory, specs)))
     return gpus
 
 
+def _torch_note(missed: str | None, where: str) -> str:
+    return (f"found through torch.cuda{where}, as {missed or 'NVML lists no GPU'}: its name and memory are "
+            "torch's; no clocks, power limit or NVML samples")
+
+
+def _from_torch_child(nvml_gpus: list[GpuInfo], missed: str, specs: dict[str, GpuSpec]) -> list[GpuInfo]:
+    """The GPUs torch sees (asked in a child process, on a machine with NVIDIA device nodes) where NVML's list
+    ``nvml_gpus`` misses them (``missed``: how); NVML's list where torch cannot say or sees none."""
+    from advisor.hardware import torch_gpus
+
+    if not torch_gpus.gpu_device_nodes():
+        return nvml_gpus
+    found = torch_gpus.torch_gpus(os.environ.get("CUDA_VISIBLE_DEVICES"))
+    if isinstance(found, str) or not found:
+        return nvml_gpus
+    driver = next((g.driver_version for g in nvml_gpus if g.driver_version), None)
+    return [GpuInfo(index=ordinal, name=name, memory_gib=memory, driver_version=driver,
+                    spec_name=match_reported_gpu(name, memory, specs), note=_torch_note(missed, " (a child process)"))
+            for ordinal, (name, memory) in enumerate(found)]
+
+
 def no_gpu_reason(nvml_factory: Callable[[], NvmlLike] = Nvml) -> str:
     """Why ``detect_gpus()`` found no GPU here, as what was found: NVML unavailable (and its error), a driver
-    that lists no GPU, or ``CUDA_VISIBLE_DEVICES`` hiding the GPUs it lists (empty, or naming MIG instances,
-    which advisor does not map to a GPU)."""
+    that lists no GPU, or ``CUDA_VISIBLE_DEVICES`` hiding the GPUs it lists (empty, or naming MIG instances
+    that torch, asked in a child process, did not list either)."""
     with nvml_factory() as nvml:
         if not nvml.available:
             return (f"NVML is unavailable ({getattr(nvml, 'error', None) or 'no NVIDIA driver'}): no NVIDIA driver, "
@@ -137,6 +171,7 @@ def no_gpu_reason(nvml_factory: Callable[[], NvmlLike] = Nvml) -> str:
     env = os.environ.get("CUDA_VISIBLE_DEVICES", "")
     first = env.split(",")[0].strip()
     if first.upper().startswith("MIG-"):
-        return (f"CUDA_VISIBLE_DEVICES names a MIG instance ({first[:60]}), which advisor does not map to a GPU "
-                f"(the driver lists {count} GPU(s)); predict a MIG slice's parent GPU with --gpu NAME")
+        return (f"CUDA_VISIBLE_DEVICES names a MIG instance ({first[:60]}), which NVML does not map to a GPU "
+                f"(the driver lists {count} GPU(s)) and torch.cuda did not list either; predict the slice with "
+                '--gpu "<its GPU> MIG <profile>", e.g. --gpu "A100-40GB MIG 1g.5gb"')
     return f"CUDA_VISIBLE_DEVICES={env[:60]!r} hides the {count} GPU(s) the NVIDIA driver lists"

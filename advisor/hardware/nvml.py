@@ -131,7 +131,8 @@ class Nvml:
 
     def device(self, index: int) -> dict[str, Any]:
         """Static facts of NVML device ``index`` (PCI order): name, memory_gib, driver_version, sm_clock_mhz
-        (the maximum SM clock), memory_clock_mhz (maximum), power_limit_watts, uuid. Unsupported -> None.
+        (the maximum SM clock), memory_clock_mhz (maximum), power_limit_watts, uuid, mig_enabled (MIG mode on: CUDA
+        sees its slices, not it). Unsupported -> None (mig_enabled: False).
         HardwareError when the device cannot be reached (a lost GPU, an index NVML does not have)."""
         handle = self._handle(index)
         name = _try(pynvml.nvmlDeviceGetName, handle)
@@ -145,6 +146,8 @@ class Nvml:
         if power_mw is None:
             power_mw = _try(pynvml.nvmlDeviceGetPowerManagementLimit, handle)
         uuid = _try(pynvml.nvmlDeviceGetUUID, handle)
+        # (current, pending); older bindings lack the call, and a board without MIG raises NOT_SUPPORTED
+        mig = _try(pynvml.nvmlDeviceGetMigMode, handle) if hasattr(pynvml, "nvmlDeviceGetMigMode") else None
         return {
             "name": _text(name) if name is not None else f"NVIDIA GPU {index}",
             "memory_gib": (memory.total / _GIB) if memory is not None else None,
@@ -153,6 +156,7 @@ class Nvml:
             "memory_clock_mhz": float(mem_clock) if mem_clock else None,
             "power_limit_watts": (power_mw / 1000.0) if power_mw else None,
             "uuid": _text(uuid) if uuid is not None else None,
+            "mig_enabled": bool(mig[0]) if mig else False,
         }
 
     def sample(self, index: int) -> tuple[float | None, float | None]:

@@ -340,7 +340,8 @@ def _host(process_start: float | None = None) -> HostInfo | None:
     from advisor.hardware import detect_host
 
     try:
-        return detect_host().model_copy(update={"process_start_seconds": process_start})
+        # no grandchild asking torch for GPUs NVML misses: the parent did, and this child's probe uses torch
+        return detect_host(torch_child=False).model_copy(update={"process_start_seconds": process_start})
     except (AdvisorError, OSError):  # the profile stands without it
         return None
 

@@ -113,6 +113,8 @@ class GpuInfo(Model):
     memory_clock_mhz: float | None = None
     power_limit_watts: float | None = None
     uuid: str | None = None
+    # How it was found where NVML did not list it (torch.cuda), and why; None: through NVML.
+    note: str | None = None
 
 
 class HostInfo(Model):

@@ -114,3 +114,31 @@ def test_the_cli_predict_device_passes_the_gpu_to_probe(monkeypatch, tmp_path):
         raise result.exception
 
     assert _probed_devices(monkeypatch, cli) == (["cuda:2"], False)
+
+
+def test_a_gpu_found_through_torch_is_noted_in_the_profile_and_its_estimates(monkeypatch, tmp_path):
+    """A GPU NVML did not list (``detect_gpus``' torch fallback): the profile says how it was found, as
+    "cuda:0: ...", which the GPU's own estimates carry."""
+    from pathlib import Path
+
+    import advisor.hardware
+    import advisor.probe
+    from advisor.schemas import DeviceProfile, Profile
+
+    probed = Profile.model_validate_json((Path(__file__).resolve().parents[1] / "hostile" / "data"
+                                          / "tabular_profile.json").read_text())
+    steps = [m.model_copy(update={"device": "cuda:0", "threads": None, "compute_seconds": m.compute_seconds / 20,
+                                  "compute_seconds_samples": [s / 20 for s in m.compute_seconds_samples]})
+             for m in probed.device("cpu").measurements]
+    probed.devices.append(DeviceProfile(device="cuda:0", kind="gpu", name="NVIDIA A100-SXM4-40GB",
+                                        spec_name="A100-40GB", memory_gib=39.4, precision="fp32", measurements=steps))
+    note = "found through torch.cuda (a child process), as NVML is unavailable (x): its name and memory are torch's"
+    gpu = GpuInfo(index=0, name="NVIDIA A100-SXM4-40GB", spec_name="A100-40GB", memory_gib=39.4, note=note)
+    monkeypatch.setattr(advisor.hardware, "detect_gpus", lambda *a, **k: [gpu])
+    monkeypatch.setattr(advisor.probe, "run_profile", lambda source, **kwargs: probed)
+    path = tmp_path / "tiny.py"
+    path.write_text("BATCH_SIZE = 8\n")
+    prof = api.profile(path, devices="cuda:0", analyze=False)
+    assert prof.notes[-1] == f"cuda:0: {note}."
+    est = api.predict(prof, device="cuda:0", dataset_size=100_000, epochs=1, batch_size=512, save=False)
+    assert f"cuda:0: {note}." in est.notes

@@ -85,6 +85,9 @@ class FakePynvml:
     def nvmlDeviceGetUUID(self, handle):
         return self._get(handle, "uuid")
 
+    def nvmlDeviceGetMigMode(self, handle):  # (current, pending); a board without "mig" has no MIG
+        return self._get(handle, "mig")
+
     def nvmlDeviceGetUtilizationRates(self, handle):
         return SimpleNamespace(gpu=self._get(handle, "util"), memory=0)
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 
 import advisor.hardware.nvml as nvml_module
@@ -113,7 +115,8 @@ def test_visible_nvml_indices(fake_nvml_class, monkeypatch, visible, indices):
     ("", "CUDA_VISIBLE_DEVICES='' hides the 2 GPU(s) the NVIDIA driver lists"),
     ("-1", "CUDA_VISIBLE_DEVICES='-1' hides the 2 GPU(s) the NVIDIA driver lists"),
     ("MIG-GPU-00000000-aaaa/1/0", "CUDA_VISIBLE_DEVICES names a MIG instance (MIG-GPU-00000000-aaaa/1/0), which "
-     "advisor does not map to a GPU (the driver lists 2 GPU(s)); predict a MIG slice's parent GPU with --gpu NAME"),
+     "NVML does not map to a GPU (the driver lists 2 GPU(s)) and torch.cuda did not list either; predict the slice "
+     'with --gpu "<its GPU> MIG <profile>", e.g. --gpu "A100-40GB MIG 1g.5gb"'),
 ])
 def test_why_no_gpu_is_visible_says_what_hides_them(fake_nvml, boards, monkeypatch, visible, reason):
     from advisor.hardware.gpu import no_gpu_reason
@@ -151,3 +154,89 @@ def test_hardware_and_device_errors_say_why_no_gpu_is_visible(fake_nvml, boards,
         api.resolve_devices("cuda:0")
     assert err.value.message == ("No GPU cuda:0 here: this machine has no visible GPU (CUDA_VISIBLE_DEVICES='' "
                                  "hides the 1 GPU(s) the NVIDIA driver lists).")
+
+
+@pytest.fixture
+def torch_child(monkeypatch):
+    """install(answer, nodes=True): what torch, asked in a child process, lists ([(name, GiB)] or why not); the
+    questions asked are in the returned list."""
+    from advisor.hardware import torch_gpus
+
+    asked: list[str | None] = []
+
+    def install(answer, nodes: bool = True) -> list:
+        torch_gpus.torch_gpus.cache_clear()
+        monkeypatch.setattr(torch_gpus, "gpu_device_nodes", lambda: nodes)
+
+        def query():
+            asked.append(os.environ.get("CUDA_VISIBLE_DEVICES"))
+            return answer
+        monkeypatch.setattr(torch_gpus, "query_torch_gpus", query)
+        return asked
+    yield install
+    torch_gpus.torch_gpus.cache_clear()
+
+
+def test_a_gpu_nvml_does_not_list_is_found_through_torch(fake_nvml, boards, torch_child, monkeypatch):
+    """No NVML (a container without the driver's NVML library, NVML failing): was no GPU at all, though torch can
+    use it; now torch's GPUs, asked in a child process, with a note saying so."""
+    fake_nvml(init_error=boards.DRIVER_NOT_LOADED)
+    asked = torch_child([("NVIDIA A100-SXM4-40GB", 39.39), ("NVIDIA A100-SXM4-40GB", 39.39)])
+    gpus = detect_gpus()
+    assert [(g.index, g.name, g.spec_name) for g in gpus] == [(0, "NVIDIA A100-SXM4-40GB", "A100-40GB"),
+                                                             (1, "NVIDIA A100-SXM4-40GB", "A100-40GB")]
+    assert gpus[0].memory_gib == pytest.approx(39.39)
+    assert gpus[0].note == ("found through torch.cuda (a child process), as NVML is unavailable (NVML did not "
+                            "start: Driver Not Loaded): its name and memory are torch's; no clocks, power limit or "
+                            "NVML samples")
+    detect_gpus()
+    assert len(asked) == 1  # once per process: an API call detects several times
+    monkeypatch.setattr(nvml_module, "pynvml", None)  # no pynvml installed
+    torch_child([("NVIDIA H100 80GB HBM3", 79.2)])
+    (gpu,) = detect_gpus()
+    assert gpu.spec_name == "H100-SXM" and "NVML is unavailable (pynvml (package nvidia-ml-py)" in gpu.note
+
+
+def test_a_mig_slice_cuda_visible_devices_names_is_found_through_torch(fake_nvml, boards, torch_child, monkeypatch):
+    """CUDA_VISIBLE_DEVICES=MIG-...: NVML lists the whole GPU, which that names not; torch lists the slice."""
+    fake_nvml(devices=[boards.A100_40])
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "MIG-c6d4f1ef-42e4-5de3-91c7-45d71c87eb3f")
+    torch_child([("NVIDIA A100-SXM4-40GB MIG 1g.5gb", 4.75)])
+    (gpu,) = detect_gpus()
+    assert (gpu.index, gpu.spec_name, gpu.driver_version) == (0, "A100-40GB MIG 1g.5gb", None)
+    assert gpu.note.startswith("found through torch.cuda (a child process), as NVML lists 1 GPU(s), none of them "
+                               "as CUDA_VISIBLE_DEVICES='MIG-c6d4f1ef")
+
+
+def test_a_gpu_in_mig_mode_is_its_slices_as_torch_lists_them(fake_nvml_class, torch_child, monkeypatch):
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    board = {**_board("NVIDIA H100 80GB HBM3", "GPU-aaaa"), "mig_enabled": True}
+    torch_child([("NVIDIA H100 80GB HBM3 MIG 3g.40gb", 39.5)])
+    (gpu,) = detect_gpus(nvml_factory=lambda: fake_nvml_class([board]))
+    assert (gpu.name, gpu.spec_name, gpu.driver_version) == ("NVIDIA H100 80GB HBM3 MIG 3g.40gb",
+                                                              "H100-SXM MIG 3g.40gb", "550.54.15")
+    assert "as NVML lists NVIDIA H100 80GB HBM3 in MIG mode, whose slices CUDA sees instead" in gpu.note
+    torch_child("torch could not list CUDA devices (RuntimeError: no CUDA-capable device)")
+    (gpu,) = detect_gpus(nvml_factory=lambda: fake_nvml_class([board]))  # torch cannot say: NVML's list stands
+    assert gpu.spec_name == "H100-SXM" and gpu.note is None
+
+
+def test_torch_is_not_asked_without_device_nodes_nor_where_nvml_lists_the_gpus(fake_nvml, boards, torch_child):
+    fake_nvml(init_error=boards.DRIVER_NOT_LOADED)
+    asked = torch_child([("NVIDIA A100-SXM4-40GB", 39.39)], nodes=False)
+    assert detect_gpus() == [] and asked == []  # a machine without a GPU pays nothing
+    asked = torch_child([("NVIDIA A100-SXM4-40GB", 39.39)])
+    assert detect_gpus(torch_child=False) == [] and detect_gpus(use_torch=False) == [] and asked == []
+    fake_nvml(devices=[boards.H100])
+    assert [g.note for g in detect_gpus()] == [None] and asked == []
+
+
+@pytest.mark.slow
+def test_the_torch_query_runs_in_a_child_process():
+    """The real query, on this machine's torch: a list (empty without a usable GPU), never an exception."""
+    import torch
+
+    from advisor.hardware.torch_gpus import query_torch_gpus
+
+    found = query_torch_gpus()
+    assert isinstance(found, list) and len(found) == (torch.cuda.device_count() if torch.cuda.is_available() else 0)

@@ -21,6 +21,9 @@ def test_available_device_facts_and_shutdown(fake_nvml, boards):
         assert d["power_limit_watts"] == 700.0
         assert d["uuid"] == "GPU-aaaa-1111"
         assert nvml.device(1)["name"] == "NVIDIA A100-SXM4-40GB"
+        assert d["mig_enabled"] is False  # the board does not support MIG (NOT_SUPPORTED)
+        module.devices[1]["mig"] = [1, 1]
+        assert nvml.device(1)["mig_enabled"] is True
     assert (module.init_calls, module.shutdown_calls) == (1, 1)
     assert nvml.available is False
 
