@@ -123,17 +123,19 @@ def detect_gpus(nvml_factory: Callable[[], NvmlLike] = Nvml, specs: dict[str, Gp
         count = int(cuda.device_count()) if cuda.is_available() else 0
     except RuntimeError:  # a CUDA driver error (torch raises them as RuntimeError)
         return gpus
-    if gpus:
+    if gpus and (missed is None or not count):
         return gpus[:count] if count else gpus
+    driver = next((g.driver_version for g in gpus if g.driver_version), None)
+    found = []  # NVML's list misses what CUDA sees (none of it, or slices of a GPU in MIG mode): torch's
     for ordinal in range(count):
         try:
             props = cuda.get_device_properties(ordinal)
         except (RuntimeError, AssertionError):  # torch: a CUDA error / "Invalid device id", no CUDA build
             continue
         memory = props.total_memory / _GIB
-        gpus.append(GpuInfo(index=ordinal, name=props.name, memory_gib=memory, note=_torch_note(missed, ""),
-                            spec_name=match_reported_gpu(props.name, memory, specs)))
-    return gpus
+        found.append(GpuInfo(index=ordinal, name=props.name, memory_gib=memory, driver_version=driver,
+                             note=_torch_note(missed, ""), spec_name=match_reported_gpu(props.name, memory, specs)))
+    return found or gpus
 
 
 def _torch_note(missed: str | None, where: str) -> str:

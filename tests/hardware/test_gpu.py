@@ -240,3 +240,23 @@ def test_the_torch_query_runs_in_a_child_process():
 
     found = query_torch_gpus()
     assert isinstance(found, list) and len(found) == (torch.cuda.device_count() if torch.cuda.is_available() else 0)
+
+
+def test_torch_in_this_process_lists_the_slices_of_a_gpu_in_mig_mode(fake_nvml_class, monkeypatch):
+    """Where CUDA is initialised here already, torch is asked in this process: a GPU in MIG mode was NVML's whole
+    GPU (cut to torch's count), not the slice CUDA runs on."""
+    from types import SimpleNamespace
+
+    import advisor.hardware.gpu as gpu_module
+
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    props = SimpleNamespace(name="NVIDIA A100-SXM4-40GB MIG 3g.20gb", total_memory=19.62 * 1024**3)
+    cuda = SimpleNamespace(is_available=lambda: True, device_count=lambda: 1,
+                           get_device_properties=lambda i: props)
+    monkeypatch.setattr(gpu_module, "_torch_cuda", lambda use_torch: cuda)
+    board = {**_board("NVIDIA A100-SXM4-40GB", "GPU-aaaa", 40.0), "mig_enabled": True}
+    (gpu,) = detect_gpus(nvml_factory=lambda: fake_nvml_class([board]))
+    assert (gpu.spec_name, gpu.driver_version) == ("A100-40GB MIG 3g.20gb", "550.54.15")
+    assert gpu.note.startswith("found through torch.cuda, as NVML lists NVIDIA A100-SXM4-40GB in MIG mode")
+    (whole,) = detect_gpus(nvml_factory=lambda: fake_nvml_class([{**board, "mig_enabled": False}]))
+    assert whole.spec_name == "A100-40GB" and whole.note is None
