@@ -142,3 +142,43 @@ def test_a_gpu_found_through_torch_is_noted_in_the_profile_and_its_estimates(mon
     assert prof.notes[-1] == f"cuda:0: {note}."
     est = api.predict(prof, device="cuda:0", dataset_size=100_000, epochs=1, batch_size=512, save=False)
     assert f"cuda:0: {note}." in est.notes
+
+
+def test_the_cli_predicts_a_gpu_here_without_a_spec_row_from_its_fresh_probe(monkeypatch, tmp_path):
+    """predict FILE --device cuda:0 on a GPU profiles/gpus.csv lacks: was refused before probing ("is not a GPU
+    advisor has a spec for"); now it is probed and its own measured steps are the estimate."""
+    import json
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    import advisor.hardware
+    import advisor.probe
+    from advisor.cli.app import build_app
+    from advisor.schemas import DeviceProfile, Profile
+
+    name = "NVIDIA GeForce RTX 5070 Laptop GPU"
+    probed = Profile.model_validate_json((Path(__file__).resolve().parents[1] / "hostile" / "data"
+                                          / "tabular_profile.json").read_text())
+    steps = [m.model_copy(update={"device": "cuda:0", "threads": None, "compute_seconds": m.compute_seconds / 20,
+                                  "compute_seconds_samples": [s / 20 for s in m.compute_seconds_samples]})
+             for m in probed.device("cpu").measurements]
+    probed.devices[:] = [DeviceProfile(device="cuda:0", kind="gpu", name=name, memory_gib=7.6, precision="fp32",
+                                       measurements=steps)]
+    monkeypatch.setattr(advisor.hardware, "detect_gpus",
+                        lambda *a, **k: [GpuInfo(index=0, name=name, memory_gib=7.6)])
+    asked = {}
+
+    def run_profile(source, **kwargs):
+        asked.update(kwargs)
+        return probed
+
+    monkeypatch.setattr(advisor.probe, "run_profile", run_profile)
+    path = tmp_path / "tiny.py"
+    path.write_text("BATCH_SIZE = 8\n")
+    res = CliRunner().invoke(build_app(), ["predict", str(path), "--device", "cuda:0", "--dataset-size", "100000",
+                                           "--epochs", "1", "--batch-size", "512", "--no-save", "--json"])
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert asked["devices"] == ["cuda:0"] and out["method"] == "measured" and out["seconds"] > 0
+    assert any(n.startswith(f"{name} has no row in profiles/gpus.csv") for n in out["notes"])
