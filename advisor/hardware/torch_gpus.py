@@ -36,9 +36,13 @@ def gpu_device_nodes() -> bool:
 def query_torch_gpus() -> list[tuple[str, float]] | str:
     """[(name, memory GiB)] of the CUDA devices torch sees, in CUDA ordinal order, asked in a child process; a
     string: why torch could not say (not installed, no CUDA build, a driver error, a timeout)."""
+    # The probe child's device order (PCI bus, as NVML's), so that cuda:N here is the probe's cuda:N; and -P
+    # (Python 3.11+), as the probe child: a json.py or torch.py in the current folder is not imported instead.
+    env = {**os.environ, "CUDA_DEVICE_ORDER": os.environ.get("CUDA_DEVICE_ORDER", "PCI_BUS_ID")}
+    safe_path = ("-P",) if sys.version_info >= (3, 11) else ()
     try:
-        done = subprocess.run([sys.executable, "-c", _QUERY], capture_output=True, text=True,
-                              timeout=QUERY_TIMEOUT_SECONDS, env=os.environ.copy(), check=False)
+        done = subprocess.run([sys.executable, *safe_path, "-c", _QUERY], capture_output=True, text=True,
+                              timeout=QUERY_TIMEOUT_SECONDS, env=env, check=False, stdin=subprocess.DEVNULL)
     except (OSError, subprocess.TimeoutExpired) as exc:
         return f"asking torch failed ({type(exc).__name__})"
     lines = done.stdout.strip().splitlines()

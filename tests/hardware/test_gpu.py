@@ -260,3 +260,27 @@ def test_torch_in_this_process_lists_the_slices_of_a_gpu_in_mig_mode(fake_nvml_c
     assert gpu.note.startswith("found through torch.cuda, as NVML lists NVIDIA A100-SXM4-40GB in MIG mode")
     (whole,) = detect_gpus(nvml_factory=lambda: fake_nvml_class([{**board, "mig_enabled": False}]))
     assert whole.spec_name == "A100-40GB" and whole.note is None
+
+
+@pytest.mark.slow
+def test_the_torch_query_ignores_the_current_folder_and_orders_devices_as_the_probe(tmp_path, monkeypatch):
+    """The query child ran ``python -c`` in the user's folder: a json.py there was imported in place of the standard
+    library's. It runs as the probe child does (-P), and with the probe's PCI bus order of devices."""
+    import torch
+
+    from advisor.hardware import torch_gpus
+
+    (tmp_path / "json.py").write_text("raise SystemExit('the folder json.py was imported')\n")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("CUDA_DEVICE_ORDER", raising=False)
+    found = torch_gpus.query_torch_gpus()
+    assert isinstance(found, list) and len(found) == (torch.cuda.device_count() if torch.cuda.is_available() else 0)
+    seen = {}
+
+    def run(argv, **kwargs):
+        seen.update(kwargs["env"])
+        raise OSError("stop here")
+
+    monkeypatch.setattr(torch_gpus.subprocess, "run", run)
+    assert torch_gpus.query_torch_gpus() == "asking torch failed (OSError)"
+    assert seen["CUDA_DEVICE_ORDER"] == "PCI_BUS_ID"
