@@ -150,8 +150,11 @@ def estimate_cpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateCo
                                      machine_memory_gib=machine_memory_gib)
     if roofline is not None:
         ctx.cpu_models[key] = None
+        loader = profile.input_pipeline is not None and profile.input_pipeline.source == "dataloader"
         skipped = [what for what, on in (("gradient accumulation", job.grad_accum_steps > 1),
-                                          ("evaluation", job.evaluations > 0), ("torch.compile", job.compiled)) if on]
+                                          ("evaluation", job.evaluations > 0), ("torch.compile", job.compiled),
+                                          ("the DataLoader's loading (its workers share these cores)", loader))
+                   if on]
         if skipped:
             roofline = roofline.model_copy(update={"notes": [*roofline.notes, (
                 f"{' and '.join(skipped)}: not modelled in this analysis-based CPU estimate (every step is "

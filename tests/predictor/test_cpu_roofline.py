@@ -193,3 +193,22 @@ def test_recommend_says_here_what_the_analysis_gives_a_cpu_that_timed_no_step():
         if not fits:
             assert rec.verdict.here.endswith(
                 f"the job does not fit its memory (needs {pred.peak_memory_gib:,.0f} GiB of memory, has 16)")
+
+
+def test_an_analysis_based_cpu_estimate_says_it_leaves_a_dataloaders_loading_out():
+    """A model the CPU could not time, fed by a DataLoader: the estimate from the analysis priced the step alone,
+    without the loader's workers that share these cores, and said nothing of it (the measured path models them)."""
+    from advisor import api
+    from advisor.schemas import InputPipeline, LoaderPoint
+
+    points = [LoaderPoint(workers=1, samples_per_second=100.0, batches_timed=4, seconds=1.0),
+              LoaderPoint(workers=2, samples_per_second=180.0, batches_timed=4, seconds=1.0)]
+    loader = InputPipeline(source="dataloader", batch_size=4, bytes_per_sample=602_112, pinned_memory=False,
+                           points=points, host_cores=2, cpu_name="AMD EPYC")
+    job = {"dataset_size": 100, "epochs": 1, "batch_size": 4}
+    fed = api.predict(profile().model_copy(update={"input_pipeline": loader}), **job, target="cpu", save=False)
+    assert fed.method == "scaled"
+    assert any(n.startswith("the DataLoader's loading (its workers share these cores): not modelled in this "
+                            "analysis-based CPU estimate") for n in fed.notes), fed.notes
+    plain = api.predict(profile(), **job, target="cpu", save=False)
+    assert not any("DataLoader" in n for n in plain.notes)
