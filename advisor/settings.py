@@ -53,11 +53,16 @@ def debug_enabled(env: Mapping[str, str] | None = None) -> bool:
     return env.get("ADVISOR_DEBUG", "").strip().lower() not in DEBUG_OFF
 
 
-def default_database_url() -> str:
+def default_database_path() -> Path:
+    """The history file used when ``ADVISOR_DATABASE_URL`` is unset: in the user data folder (on Linux
+    ``$XDG_DATA_HOME/advisor``, else ``$HOME/.local/share/advisor``)."""
     from platformdirs import user_data_dir
 
-    folder = Path(user_data_dir("advisor", appauthor=False))
-    return f"sqlite:///{folder / 'history.db'}"
+    return Path(user_data_dir("advisor", appauthor=False)) / "history.db"
+
+
+def default_database_url() -> str:
+    return f"sqlite:///{default_database_path()}"
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import sys
 import time
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from sqlalchemy.pool import StaticPool
 from advisor.errors import DatabaseUnavailableError, HistoryError
 from advisor.history.answer_deadline import AnswerDeadline
 from advisor.history.answer_deadline import attach as attach_answer_deadline
+from advisor.settings import default_database_path
 
 BUSY_TIMEOUT_SECONDS = 30.0
 # How long a database server may take to accept a connection (a URL's own ?connect_timeout= wins).
@@ -103,6 +105,22 @@ def _masked(text: str) -> str:
     return re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", re.sub(r"(?i)(password=)[^&]*", r"\1***", text))
 
 
+def _folder_hint(database: Path) -> str:
+    """How to fix a history folder that cannot be made: the default one comes from the environment (unsetting
+    ADVISOR_DATABASE_URL, which is what chose it, cannot help), a chosen one from ADVISOR_DATABASE_URL."""
+    try:
+        default = database.resolve() == default_database_path().resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop
+        default = False
+    if default:
+        source = "$HOME" if sys.platform == "darwin" else "$XDG_DATA_HOME (else $HOME/.local/share)"
+        return ("Fix: this is the default location, which comes from " + source + "; set XDG_DATA_HOME or "
+                "ADVISOR_DATABASE_URL (e.g. sqlite:////home/me/advisor/history.db) to a folder you can write, or "
+                "pass --no-save to recommend or predict without keeping a history.")
+    return ("Fix: set ADVISOR_DATABASE_URL to a file in a folder you can write "
+            "(e.g. sqlite:////home/me/advisor/history.db), or unset it for the default.")
+
+
 def _make_folder(database: Path) -> None:
     """Create the folder a SQLite file lives in; HistoryError when that is impossible (read-only, /proc)."""
     folder = database.resolve().parent
@@ -110,13 +128,10 @@ def _make_folder(database: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise HistoryError(f"Cannot create the folder {str(folder)!r} for the history database "
-                           f"{str(database)!r}: {exc.strerror or exc}.",
-                           hint="Fix: set ADVISOR_DATABASE_URL to a file in a folder you can write "
-                                "(e.g. sqlite:////home/me/advisor/history.db), or unset it for the default.") from exc
+                           f"{str(database)!r}: {exc.strerror or exc}.", hint=_folder_hint(database)) from exc
     if not folder.is_dir():
         raise HistoryError(f"Cannot use the history database {str(database)!r}: {str(folder)!r} is not a folder.",
-                           hint="Fix: set ADVISOR_DATABASE_URL to a file in a folder you can write, or unset it "
-                                "for the default.")
+                           hint=_folder_hint(database))
 
 
 def _in_memory(database: str | None) -> bool:

@@ -128,3 +128,25 @@ def _newer_database(tmp_path: Path, monkeypatch) -> Path:
 def test_a_database_from_a_newer_advisor(user_error, tmp_path, monkeypatch, command):
     _newer_database(tmp_path, monkeypatch)
     user_error(run(*command), "'9999_from_the_future'", "newer advisor", "upgrade advisor")
+
+
+def test_the_default_folder_that_cannot_be_made_names_where_it_comes_from(monkeypatch, tmp_path):
+    # ADVISOR_DATABASE_URL is unset, so "unset it for the default" cannot help: the default itself failed.
+    (tmp_path / "file").write_text("x")
+    monkeypatch.delenv("ADVISOR_DATABASE_URL")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "file"))
+    result = run("db", "upgrade")
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert "Cannot create the folder" in result.output
+    assert "default location" in result.output and "XDG_DATA_HOME" in result.output
+    assert "--no-save" in result.output
+    assert "unset it" not in result.output
+
+
+def test_a_chosen_folder_that_cannot_be_made_still_offers_the_default(monkeypatch, tmp_path):
+    (tmp_path / "file").write_text("x")
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", f"sqlite:///{tmp_path / 'file' / 'h.db'}")
+    result = run("db", "upgrade")
+    assert result.exit_code == 1, result.output
+    assert "unset it for the default" in result.output
