@@ -282,6 +282,7 @@ def export(
     server's, written here)."""
     from advisor.cli.console import for_terminal
     from advisor.cli.options import check_output_path, write_atomically
+    from advisor.cli.streams import utf8_data
     from advisor.history.export import check_format
     from advisor.units import parse_since
 
@@ -291,8 +292,9 @@ def export(
         check_output_path(output, "--output")
     with _open(server, reading=True) as hist:
         if output is None:
-            # raw bytes for a pipe or a file; a terminal is shown a stored name's control characters
-            hist.export(fmt, for_terminal(sys.stdout), workload=workload, since=since_at)
+            # raw bytes for a pipe or a file, in UTF-8; a terminal is shown a stored name's control characters
+            with utf8_data(sys.stdout):
+                hist.export(fmt, for_terminal(sys.stdout), workload=workload, since=since_at)
             return
 
         def write(tmp: Path) -> None:

@@ -10,8 +10,11 @@ disk, an I/O error) raises ``StandardOutputError``, which ``advisor.cli.errors``
 from __future__ import annotations
 
 import codecs
+import contextlib
 import io
 import sys
+from collections.abc import Iterator
+from typing import TextIO
 
 
 class StandardOutputError(OSError):
@@ -49,3 +52,26 @@ def set_up() -> None:
                                   write_through=getattr(stream, "write_through", False))
     if getattr(sys.stderr, "errors", None) not in (None, "backslashreplace") and hasattr(sys.stderr, "reconfigure"):
         sys.stderr.reconfigure(errors="backslashreplace")
+
+
+@contextlib.contextmanager
+def utf8_data(stream: TextIO) -> Iterator[None]:
+    """While open, ``stream`` writes UTF-8 whatever its encoding, where it is not a terminal: for a data file
+    written to standard output (CSV). Its ``?`` for what an ASCII or Latin-1 encoding cannot hold is meant for a
+    reader's screen, and would otherwise silently change the names in a file or a pipe (JSON escapes them)."""
+    isatty = getattr(stream, "isatty", None)
+    reconfigure = getattr(stream, "reconfigure", None)
+    try:
+        plain = codecs.lookup(getattr(stream, "encoding", None) or "").name == "utf-8"
+    except LookupError:
+        plain = False
+    if plain or not callable(reconfigure) or (callable(isatty) and isatty()):
+        yield
+        return
+    encoding, errors = stream.encoding, stream.errors
+    reconfigure(encoding="utf-8", errors="surrogateescape")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more is written anyway
+            reconfigure(encoding=encoding, errors=errors)

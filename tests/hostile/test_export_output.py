@@ -107,3 +107,24 @@ def test_a_named_pipe_is_written_into_not_replaced(db, tmp_path):
     assert res.exit_code == 0, res.output
     assert stat.S_ISFIFO(fifo.stat().st_mode)  # still the pipe, not a regular file put in its place
     assert got and got[0].startswith(b"recommendation_id,")
+
+
+def test_csv_on_standard_output_keeps_names_whatever_its_encoding(tmp_path):
+    """With PYTHONIOENCODING=ascii, CSV to a pipe wrote 'mod?le' for 'modèle' and exit 0: the terminal's '?'
+    corrupted a data export. It is now UTF-8, as a file written with -o is."""
+    import os
+    import subprocess
+
+    from advisor.history.repository import History
+
+    url = f"sqlite:///{tmp_path / 'history.db'}"
+    with History(url) as hist:
+        hist.save_recommendation(recommendation("modèle"))
+    repo = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "ADVISOR_DATABASE_URL": url, "PYTHONIOENCODING": "ascii",
+           "PYTHONPATH": os.pathsep.join(p for p in (repo, os.environ.get("PYTHONPATH", "")) if p)}
+    done = subprocess.run([sys.executable, "-c", "from advisor.cli.app import main; main()", "history", "export",
+                           "--format", "csv"], capture_output=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "modèle".encode() in done.stdout
+    assert b"mod?le" not in done.stdout
