@@ -15,7 +15,7 @@ from advisor.schemas import PRECISIONS, Profile
 # Choices are shown in --help as metavars and checked by the command (one message, exit 1, did-you-mean),
 # rather than by click (exit 2), like every other bad value.
 OBJECTIVE_METAVAR = "[cost|time]"
-PRECISION_METAVAR = "[" + "|".join(PRECISIONS) + "]"
+PRECISION_METAVAR = "[" + "|".join((*PRECISIONS, "mixed")) + "]"  # mixed: bf16 (fp16 on a GPU without it)
 FORMATS = ("text", "json", "markdown")
 FORMAT_HELP = "text (verdict, then the table), json (schema_version 1) or markdown (a pull-request comment)."
 

@@ -208,3 +208,11 @@ def test_hardware_json(app):
     assert isinstance(data["host"]["gpus"], list)
     names = {g["name"] for g in data["known"]["gpus"]}
     assert {"A100-80GB", "H100-SXM", "T4"} <= names
+
+
+@pytest.mark.parametrize("command", ["recommend", "predict", "profile"])
+def test_precision_help_lists_mixed_which_is_accepted(app, command):
+    # recommend -h listed [fp32|tf32|bf16|fp16], though --precision mixed works there (profile -h listed it).
+    result = run(app, command, "-h")
+    assert result.exit_code == 0, result.output
+    assert "|fp16|mixed" in result.output
