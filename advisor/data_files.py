@@ -1,4 +1,5 @@
-"""Where the data folders that ship with advisor live (``pricing/``, ``profiles/``, ``migrations/``).
+"""Where the data folders that ship with advisor live (``pricing/``, ``profiles/``, ``migrations/``,
+``schemas/``).
 
 In a wheel they are force-included under ``advisor/_data/``; in a source checkout or editable install they
 sit at the repository root. Callers ask for a folder by name and never build paths themselves.
@@ -9,11 +10,11 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-_FOLDERS = ("pricing", "profiles", "migrations")
+_FOLDERS = ("pricing", "profiles", "migrations", "schemas")
 
 
 def data_dir(name: str) -> Path:
-    """Path of a shipped data folder: 'pricing', 'profiles' or 'migrations'."""
+    """Path of a shipped data folder: 'pricing', 'profiles', 'migrations' or 'schemas'."""
     if name not in _FOLDERS:
         raise ValueError(f"unknown data folder {name!r}; expected one of {_FOLDERS}")
     packaged = Path(str(resources.files("advisor"))) / "_data" / name

@@ -45,3 +45,32 @@ def test_real_output_validates(extra, code):
     # ... and a broken document does not
     data["status"] = "fine"
     assert not validator.is_valid(data)
+
+
+def _force_include() -> dict:
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    return tomllib.loads(pyproject.read_text(encoding="utf-8"))["tool"]["hatch"]["build"]["targets"]["wheel"][
+        "force-include"]
+
+
+def test_the_wheel_ships_the_schema():
+    # A wheel install had no schema file, though README points CI pipelines at it.
+    assert _force_include()["schemas"] == "advisor/_data/schemas"
+
+
+def test_outside_a_checkout_publish_prints_the_schema_and_writes_nothing(monkeypatch, tmp_path, capsys):
+    """From a wheel, publish wrote site-packages/schemas/recommendation.schema.json, a stray top-level folder."""
+    monkeypatch.setattr(publish, "REPO_ROOT", tmp_path)  # no pyproject.toml: what site-packages looks like
+    assert publish.main([]) == 0
+    assert capsys.readouterr().out == publish.render()
+    assert list(tmp_path.iterdir()) == []
+    assert publish.main(["--check"]) == 0  # the installation's own copy
+
+
+def test_publish_writes_where_o_says(tmp_path, capsys):
+    target = tmp_path / "s.json"
+    assert publish.main(["-o", str(target)]) == 0
+    assert target.read_text(encoding="utf-8") == publish.render()
+    assert publish.main(["-o", str(tmp_path / "nope" / "s.json")]) == 1
+    assert "cannot write" in capsys.readouterr().err
