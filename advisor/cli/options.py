@@ -88,8 +88,11 @@ def pick_source(workload: Path | None, profile: Path | None) -> Path | Profile:
         raise WorkloadError("Give either a workload file or --profile FILE, not both.",
                             hint="Fix: drop one of them.")
     if workload is None and profile is None:
-        raise WorkloadError("No workload given.",
-                            hint="Fix: pass a workload file (e.g. examples/tabular_mlp.py) or --profile FILE.")
+        from advisor.data_files import example_file
+
+        example = example_file()
+        raise WorkloadError("No workload given.", hint="Fix: pass a workload file" + (
+            f" (e.g. {example})" if example else "") + " or --profile FILE.")
     if profile is not None:
         loaded = api.load_profile(profile)  # read here, so that a bad file is refused before anything else
         # A .json path is what the API reads as a saved profile, and its messages then name the file

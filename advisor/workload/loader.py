@@ -36,6 +36,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from advisor.data_files import example_file
 from advisor.errors import WorkloadError, did_you_mean
 from advisor.output_file import non_utf8_shown
 from advisor.schemas import JobSpec
@@ -303,8 +304,9 @@ def check_path(path: str | Path) -> Path:
         mode = path.stat().st_mode
     except FileNotFoundError:
         what = "a symbolic link to a missing file" if path.is_symlink() else "no such file"
-        raise WorkloadError(f"{path}: {what}.", hint="Fix: check the path; try one of the examples, e.g. "
-                            "examples/tabular_mlp.py.") from None
+        example = example_file()
+        raise WorkloadError(f"{path}: {what}.", hint="Fix: check the path" + (
+            f"; try one of the examples, e.g. {example}." if example else ".")) from None
     except OSError as exc:
         # ELOOP (a symbolic link loop), ENAMETOOLONG, EACCES on a folder on the way...
         raise WorkloadError(f"{path}: cannot be opened ({exc.strerror or exc}).", hint=hint) from None
