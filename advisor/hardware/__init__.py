@@ -14,21 +14,21 @@ import socket
 from advisor.hardware.cpu import detect_cpu
 from advisor.hardware.gpu import detect_gpus
 from advisor.schemas import HostInfo
+from advisor.torch_import import import_torch
 
 __all__ = ["detect_cpu", "detect_gpus", "detect_host"]
 
 
 def _torch_facts() -> tuple[str | None, bool]:
-    """(torch version, whether this torch build has CUDA). Does not initialise CUDA."""
-    try:
-        import torch
-    except ImportError:
-        return None, False
+    """(torch version, whether this torch build has CUDA). Does not initialise CUDA; HardwareError when torch
+    cannot be imported (``import_torch``)."""
+    torch = import_torch()
     return str(torch.__version__), bool(getattr(torch.version, "cuda", None))
 
 
 def detect_host(torch_child: bool = True) -> HostInfo:
     """This machine: CPU, visible GPUs, torch version, whether torch can use them, Python version, hostname.
+    HardwareError when torch cannot be imported here (a broken or missing install: the message says why).
 
     ``cuda_available`` is "this torch build has CUDA and a GPU was found": asking torch directly would
     initialise the CUDA driver in this (parent) process, which probes fork from. ``torch_child`` False: no

@@ -52,12 +52,11 @@ def usable_logical_cpus() -> int:
     return _usable_logical_cpus(os.cpu_count() or 1)
 
 
-def _torch_threads(default: int) -> int:
-    try:
-        import torch  # lazy: `import advisor.hardware` must not import torch
-    except ImportError:
-        return default  # torch's own default is the number of physical cores
-    return int(torch.get_num_threads())
+def _torch_threads() -> int:
+    """torch's CPU threads; HardwareError when torch cannot be imported (``import_torch``)."""
+    from advisor.torch_import import import_torch  # lazy: `import advisor.hardware` must not import torch
+
+    return int(import_torch().get_num_threads())
 
 
 def detect_cpu() -> CpuInfo:
@@ -74,6 +73,6 @@ def detect_cpu() -> CpuInfo:
         arch=platform.machine() or "unknown",
         physical_cores=physical,
         logical_cores=logical,
-        torch_threads=_torch_threads(physical),
+        torch_threads=_torch_threads(),
         memory_gib=psutil.virtual_memory().total / _GIB,
     )

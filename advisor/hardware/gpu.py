@@ -74,11 +74,9 @@ def _torch_cuda(use_torch: bool | None):
             return torch.cuda if torch.cuda.is_initialized() else None
         except AttributeError:  # a torch module still being imported (or a stand-in) has no cuda yet
             return None
-    try:
-        import torch
-    except ImportError:
-        return None
-    return torch.cuda
+    from advisor.torch_import import import_torch
+
+    return import_torch().cuda  # asked to consult torch: one that cannot load is an error, not "no GPU"
 
 
 def detect_gpus(nvml_factory: Callable[[], NvmlLike] = Nvml, specs: dict[str, GpuSpec] | None = None,

@@ -336,9 +336,11 @@ def _input_pipeline(channel: _Channel, request: ProbeRequest, workload: Workload
 
 
 def _host(process_start: float | None = None) -> HostInfo | None:
-    """This machine (``advisor.hardware.detect_host``), detected here, where torch is imported anyway."""
+    """This machine (``advisor.hardware.detect_host``); HardwareError where torch cannot be imported."""
     from advisor.hardware import detect_host
+    from advisor.torch_import import import_torch
 
+    import_torch()  # first: a forked child's first import of torch is here
     try:
         # no grandchild asking torch for GPUs NVML misses: the parent did, and this child's probe uses torch
         return detect_host(torch_child=False).model_copy(update={"process_start_seconds": process_start})

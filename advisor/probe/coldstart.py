@@ -54,7 +54,10 @@ def process_start_seconds() -> float | None:
     script's own imports stand for). Meaningful in a fresh interpreter only; None where the start time cannot be
     read."""
     import psutil  # a dependency of advisor's
-    import torch  # noqa: F401 - imported here to be timed; the probe imports it next anyway
+
+    from advisor.torch_import import import_torch
+
+    import_torch()  # imported here to be timed (the probe imports it next anyway); a broken torch: HardwareError
 
     try:
         return min(3600.0, max(0.0, time.time() - psutil.Process().create_time()))

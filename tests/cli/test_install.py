@@ -59,3 +59,39 @@ def test_the_wheel_ships_the_examples():
     pyproject = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
     assert pyproject["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]["examples"] == \
         "advisor/_data/examples"
+
+
+BROKEN_TORCH = 'raise OSError("libcudnn.so.9: cannot open shared object file: No such file or directory")\n'
+
+
+def _with_broken_torch(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    """An advisor command in a Python whose torch raises OSError on import, as a CUDA build whose libraries do
+    not match the machine does."""
+    (tmp_path / "torch").mkdir()
+    (tmp_path / "torch" / "__init__.py").write_text(BROKEN_TORCH)
+    path = os.pathsep.join(p for p in (str(tmp_path), str(REPO), os.environ.get("PYTHONPATH", "")) if p)
+    return subprocess.run([sys.executable, "-c", "from advisor.cli.app import main; main()", *args],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120,
+                          env=_env(PYTHONPATH=path, ADVISOR_DATABASE_URL=f"sqlite:///{tmp_path / 'h.db'}"))
+
+
+def _assert_broken_torch_message(done: subprocess.CompletedProcess) -> None:
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert "bug in advisor" not in done.stderr
+    assert done.stderr.startswith("error: torch cannot be imported (OSError: libcudnn.so.9"), done.stderr
+    assert done.stderr.count("error:") == 1
+    assert "Fix: install the torch build for this machine (README \"Set-up\"" in done.stderr
+
+
+def test_hardware_with_a_torch_that_fails_to_load_says_why(tmp_path):
+    # It printed a raw traceback ending in the OSError.
+    _assert_broken_torch_message(_with_broken_torch(tmp_path, "hardware"))
+
+
+def test_a_probe_with_a_torch_that_fails_to_load_says_why(tmp_path):
+    # The probe's child reported "the probe failed unexpectedly ... this is probably a bug in advisor".
+    (tmp_path / "w.py").write_text((REPO / "examples" / "tabular_mlp.py").read_text())
+    _assert_broken_torch_message(_with_broken_torch(tmp_path, "profile", "w.py", "-o", "p.json",
+                                                    "--probe-seconds", "3"))
+    assert not (tmp_path / "p.json").exists()
