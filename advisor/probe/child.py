@@ -341,8 +341,7 @@ def _host(process_start: float | None = None) -> HostInfo | None:
     from advisor.torch_import import import_torch
 
     import_torch()  # first: a forked child's first import of torch is here
-    try:
-        # no grandchild asking torch for GPUs NVML misses: the parent did, and this child's probe uses torch
+    try:  # torch_child: no grandchild asking torch for the GPUs NVML misses (the parent did)
         return detect_host(torch_child=False).model_copy(update={"process_start_seconds": process_start})
     except (AdvisorError, OSError):  # the profile stands without it
         return None
