@@ -34,7 +34,7 @@ from advisor.predictor.page_faults import page_fault_sigma
 from advisor.predictor.subnormal import SubnormalSlowdown
 from advisor.schemas import CpuSpec, DeviceProfile, Estimate, JobSpec, Measurement, Profile, Target, updated
 from advisor.schemas.base import USABLE_MEMORY_FRACTION  # share of a probed device's memory a job may use
-from advisor.schemas.spread import steps_vary_on_their_own
+from advisor.schemas.spread import shapes_vary, steps_vary_on_their_own
 from advisor.units import BYTES_PER_GIB
 
 # Relative variation of a whole job's step level against the probe's, between processes on the same device,
@@ -262,7 +262,7 @@ def measured_model(
     b = job.batch_size
     _batch_notes(fit, job, dev, notes)
     notes += busy_here_notes(dev, threads, here=machine_memory_gib == THIS_MACHINE)
-    tail: list[str] = [_spread_note(fit, usable)] if fit.spread_rel > BUSY_SPREAD else []
+    tail: list[str] = [_spread_note(fit, usable, profile, dev)] if fit.spread_rel > BUSY_SPREAD else []
     startup = dev.startup_seconds if startup_seconds is None else float(startup_seconds)
     recompile = 0.0
     if job.compiled and dev.kind == "gpu":
@@ -455,10 +455,12 @@ _OWN_SPREAD_NOTE = ("step times varied by {spread:.0%} (robust sd) during the pr
                     "is wider and probing on a quiet machine would not narrow it.")
 
 
-def _spread_note(fit: StepTimeFit, measurements: list[Measurement]) -> str:
-    """The wide spread's note: blamed on other processes only where their measured share of the CPU could have made
-    it (``advisor.schemas.spread``)."""
-    own = steps_vary_on_their_own(measurements)
+def _spread_note(fit: StepTimeFit, measurements: list[Measurement], profile: Profile, dev: DeviceProfile) -> str:
+    """The wide spread's note: blamed on the steps themselves only on positive evidence (a quiet window, or
+    make_batch's shapes varied between calls) where the others' measured share of the CPU could not have made it
+    (``advisor.schemas.spread``); else on other processes."""
+    cores = profile.host.cpu.logical_cores if profile.host else dev.threads
+    own = steps_vary_on_their_own(measurements, batch_shapes_vary=shapes_vary(profile.notes), cores=cores)
     return (_OWN_SPREAD_NOTE if own else _BUSY_NOTE).format(spread=fit.spread_rel)
 
 

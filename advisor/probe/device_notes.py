@@ -11,7 +11,7 @@ from __future__ import annotations
 from advisor.schemas import DeviceProfile, InputPipeline, Measurement
 from advisor.schemas.profile import CLEAN_STEAL_FRACTION
 from advisor.schemas.shared_gpu import held_by_others_gib
-from advisor.schemas.spread import LOAD_RESOLUTION_SECONDS, load_measured, others_explain_spread
+from advisor.schemas.spread import LOAD_RESOLUTION_SECONDS, measured_quiet, others_explain_spread
 from advisor.units import format_duration
 
 NOISY_SPREAD = 0.5  # (p90 - p10) / median of the steps at the user's batch size; ~0.05-0.3 on an idle machine
@@ -54,10 +54,18 @@ def too_big_notes(devices: list[DeviceProfile]) -> list[str]:
     return notes
 
 
-def noise_notes(devices: list[DeviceProfile]) -> list[str]:
-    """A warning for each device whose steps varied so much that its timings are not to be trusted."""
+def noise_notes(devices: list[DeviceProfile], *, shapes_vary: bool = False, cores: int | None = None) -> list[str]:
+    """A warning for each device whose steps varied so much that its timings are not to be trusted.
+
+    Args:
+        devices: the probed devices.
+        shapes_vary: make_batch returned different shapes between calls, the one case in which a spread that the
+            others' measured load does not explain is blamed on the batches (``advisor.schemas.spread``).
+        cores: this machine's usable cores (None: the device's threads); a run queue beyond them explains a spread.
+    """
     notes = []
     for d in devices:
+        machine_cores = cores or d.threads
         notes += busy_notes(d) + raised_notes(d)
         fits = [m for m in d.measurements if not m.oom and m.spread is not None]
         top = max(fits, key=lambda m: m.batch_size, default=None)
@@ -71,12 +79,13 @@ def noise_notes(devices: list[DeviceProfile]) -> list[str]:
                              "taking fresh pages) or the workload's (batches that vary in cost), not another "
                              "program's, so probing again here will not steady it. The estimate uses the steps' "
                              "median.")
-            elif others_explain_spread(top) is False:
+            elif shapes_vary and others_explain_spread(top, machine_cores) is False:
                 notes.append(own_cost_note(varied, top))
             else:
                 notes.append(f"{varied}: something else was probably using the "
-                             f"{'CPU' if d.kind == 'cpu' else 'GPU'} during the probe, so its timings and the "
-                             "predictions made from them are unreliable. Fix: probe again on an idle machine.")
+                             f"{'CPU' if d.kind == 'cpu' else 'GPU'} during the probe"
+                             f"{_queued(top, machine_cores)}, so its timings and the predictions made from them are "
+                             "unreliable. Fix: probe again on an idle machine.")
         points = {p.threads: p.compute_seconds for p in d.thread_scaling}
         full = max(points, default=1)
         if full > 1 and points[full] > OVERSUBSCRIBED * points[1]:
@@ -87,24 +96,25 @@ def noise_notes(devices: list[DeviceProfile]) -> list[str]:
     return notes
 
 
-def measured_quiet(m: Measurement) -> bool:
-    """The CPU window of ``m`` was measured (probe.contention), at the priority the probe started with, long enough
-    for /proc/stat's ticks to count the others' share, and nothing else used the CPU in it: its spread is then
-    the machine's own, which no idle moment would remove."""
-    return load_measured(m) and m.clean and m.clock == "wall" and m.priority_nice is None
+def _queued(m: Measurement, cores: int | None) -> str:
+    """How many tasks were runnable beside the probe's own while ``m``'s steps ran, where more than the ``cores``:
+    each slice one of them gets stalls a whole step, even with the probe's priority raised."""
+    if not cores or m.run_queue is None or m.run_queue <= cores:
+        return ""
+    return f" ({m.run_queue:.1f} other tasks on average were ready to run on its {cores} cores)"
 
 
 def own_cost_note(varied: str, m: Measurement) -> str:
-    """A wide spread well beyond what the others' measured share of the CPU could make (``advisor.schemas.spread``):
-    the steps themselves vary in cost, as a workload whose batches vary in shape (a random sequence length) makes
-    them, and no idle machine would steady them."""
+    """A wide spread well beyond what the others' measured share of the CPU could make (``advisor.schemas.spread``),
+    from a make_batch whose shapes vary between calls: the steps themselves vary in cost, and no idle machine would
+    steady them."""
     how = ("; advisor held them back at raised priority" if m.priority_nice is not None
            else "; timed by the probe thread's own CPU time, which leaves waiting for them out"
            if m.clock != "wall" else "")
     return (f"{varied}, more than the other processes measured while those steps ran explain "
             f"({m.others_cpu_cores or 0.0:.2f} cores; steal time {m.steal_fraction or 0.0:.0%}{how}): the batches "
-            "vary in cost, as they do when make_batch varies their shape (a random sequence length, a bucketed "
-            "loader). Probing again on an idle machine will not steady it; a job pays the mean over its batches.")
+            "vary in cost, as make_batch varies their shape (a random sequence length, a bucketed loader). Probing "
+            "again on an idle machine will not steady it; a job pays the mean over its batches.")
 
 
 def busy_notes(d: DeviceProfile) -> list[str]:

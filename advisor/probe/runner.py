@@ -158,7 +158,9 @@ def run_profile(
     label, info = _describe(source)
     collected = _probe(source, request, notify, label)
     notes = (([_ONE_THREAD_NOTE] if collected.single_thread else []) + too_big_notes(collected.devices)
-             + noise_notes(collected.devices) + precision_notes(collected.devices, request.precision)
+             + noise_notes(collected.devices, shapes_vary=bool(collected.check and collected.check.shape_note),
+                           cores=collected.host.cpu.logical_cores if collected.host else None)
+             + precision_notes(collected.devices, request.precision)
              + shared_gpu_notes(collected.devices)
              + [n for n in (collected.input_note, collected.bf16_note) if n] + collected.left_out
              + ([failed_note(collected.analysis_failure)] if collected.analysis_failure else [])

@@ -21,6 +21,7 @@ from typing import Any
 import torch
 
 from advisor.errors import WorkloadError
+from advisor.schemas.spread import SHAPES_VARY
 from advisor.workload.dataloader import LoaderRun, user_line
 from advisor.workload.describe import cpu_hint, describe, gist, input_summary, raised
 from advisor.workload.job import positive_int
@@ -264,8 +265,8 @@ def varying_shapes_note(workload: Workload, batch_size: int = 2) -> str | None:
     shapes = list(dict.fromkeys(", ".join(str(s) for s in _shapes(x)) for x in draws))
     if len(shapes) == 1:
         return None
-    return (f"make_batch({batch_size}) returned inputs of shape {shapes[0]}, then {shapes[1]}: their shapes vary "
-            "between calls, and the timed steps and the shape analysis (GPU predictions) each priced whichever "
+    return (f"make_batch({batch_size}) returned inputs of shape {shapes[0]}, then {shapes[1]}: {SHAPES_VARY}, "
+            "and the timed steps and the shape analysis (GPU predictions) each priced whichever "
             "shape a call drew, so this answer can change widely from run to run. Fix: return the same shapes "
             "at a batch size (pad to the length the job pads to, or use the typical length).")
 

@@ -162,25 +162,39 @@ def test_busy_machine_widens_the_interval():
     assert not any("competing" in n for n in quiet.notes)
 
 
-@pytest.mark.parametrize(("others_cpu_cores", "priority_nice"), [(0.02, None), (0.3, -10), (1.5, None)])
-def test_a_spread_is_blamed_on_other_processes_only_where_their_load_explains_it(others_cpu_cores, priority_nice):
+_SHAPE_NOTE = ("make_batch(2) returned inputs of shape (2, 8), then (2, 512): their shapes vary between calls, and "
+               "the timed steps ...")
+
+
+@pytest.mark.parametrize(("others_cpu_cores", "priority_nice", "run_queue", "shapes", "own"), [
+    (0.02, None, None, False, True),  # measured quiet: nobody else to blame (the machine's jitter, or the workload)
+    (0.3, -10, None, True, True),  # a variable-length workload beside others held back (raised priority)
+    # fixed-shape batches beside others held back: no evidence against the batches (it blamed them)
+    (0.3, -10, None, False, False),
+    (0.3, -10, 9.0, True, False),  # 9 tasks runnable beside the probe on 8 cores: they explain any spread
+    (1.5, None, None, True, False),  # at 1.5 cores on the wall clock, their wait alone can make a 100% spread
+])
+def test_a_spread_is_blamed_on_the_steps_only_on_positive_evidence(others_cpu_cores, priority_nice, run_queue,
+                                                                     shapes, own):
     """A variable-length workload timed beside others held back (raised priority) was told "other processes were
-    probably competing for the device": its batches vary in cost, which a quiet machine would not change."""
+    probably competing for the device": its batches vary in cost, which a quiet machine would not change. A
+    fixed-shape one disturbed by other probes (a long run queue) was told its steps vary in cost."""
     prof = _profile(noise=0.4)  # each window's p10-p90 spread ~100% of its median
+    prof.notes = [_SHAPE_NOTE] if shapes else []
     prof.devices[0].measurements = [m.model_copy(update={"others_cpu_cores": others_cpu_cores, "steal_fraction": 0.0,
-                                                         "priority_nice": priority_nice,
+                                                         "priority_nice": priority_nice, "run_queue": run_queue,
                                                          "spread": (np.percentile(m.compute_seconds_samples, 90)
                                                                     - np.percentile(m.compute_seconds_samples, 10))
                                                          / m.compute_seconds})
                                     for m in prof.devices[0].measurements]
     est = predict_measured(prof, JobSpec(20_000, 2, 64))
     (note,) = [n for n in est.notes if n.startswith("step times varied by")]
-    if others_cpu_cores < 1.5:  # at 1.5 cores on the wall clock, their wait alone can make a 100% spread
+    if own:
         assert "more than the other processes measured using the CPU while they ran explain" in note
         assert "the steps themselves vary in cost (batches that vary in shape" in note
         assert "would not narrow it" in note and "competing" not in note
     else:
-        assert "other processes were probably competing for the device" in note
+        assert "other processes were probably competing for the device" in note and "vary in cost" not in note
 
 
 def test_the_probes_notes_about_this_device_reach_the_estimate():

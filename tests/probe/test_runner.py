@@ -211,17 +211,25 @@ def test_analysis_failure_leaves_analysis_empty(monkeypatch):
             "skipped): cannot trace. Fix: avoid .item() in forward.") in prof.notes
 
 
-def test_a_make_batch_whose_shapes_vary_between_calls_is_a_note_on_the_profile():
+def test_a_make_batch_whose_shapes_vary_between_calls_is_a_note_on_the_profile(monkeypatch):
+    """The note is also the evidence the spread notes need to blame the batches' cost (``advisor.schemas.spread``):
+    the probe's own (``noise_notes``) are told, and a prediction finds it in the profile's notes."""
     import itertools
 
     from torch import nn
 
+    from advisor.schemas.spread import shapes_vary
+
+    told = []
+    monkeypatch.setattr(runner_module, "noise_notes", lambda devices, **kw: told.append(kw) or [])
     lengths = itertools.cycle([4, 32])
     prof = probe_forked(forked(model=lambda: nn.Linear(16, 4), make_batch=lambda b: (
         torch.randn(b, next(lengths), 16), None), loss_fn=lambda out, target: out.mean()), batch_size=2,
         probe_seconds=1)
     assert any(n.startswith("make_batch(2) returned inputs of shape (2, 4, 16), then (2, 32, 16): their shapes vary")
                for n in prof.notes), prof.notes
+    assert shapes_vary(prof.notes)
+    assert told[0]["shapes_vary"] is True and told[0]["cores"] == prof.host.cpu.logical_cores
 
 
 @pytest.mark.parametrize("hang_at", ["bf16", "fp32"])
