@@ -33,18 +33,24 @@ def estimate_caveats(rec: Recommendation, priced: Sequence[tuple[Any, Any]],
                      here: Sequence[tuple[str, str, Any, bool]]) -> list[str]:
     """The caveats of the chosen candidate's estimate (``priced``: the (offer, estimate) pairs ranked), named
     after its machine, then those of each "Here" device's (``here``: ``Pricer.here``'s runs; an error has none)."""
-    from advisor.predictor.caveats import caveats
-
     chosen, out = rec.chosen, []
     for offer, est in priced if chosen is not None else ():
         if (offer.provider, offer.instance_type, offer.region) == (chosen.provider, chosen.instance_type,
                                                                     chosen.region):
-            out += [f"the chosen {chosen.provider} {chosen.instance_type}: {note}"
-                    for note in caveats(getattr(est, "notes", ()))]
+            out += [f"the chosen {chosen.provider} {chosen.instance_type}: {note}" for note in _caveats_of(est)]
             break
     for device, _name, est, _busy in here:
-        out += [f"Here, {device}: {note}" for note in caveats(getattr(est, "notes", ()))]
+        out += [f"Here, {device}: {note}" for note in _caveats_of(est)]
     return out
+
+
+def _caveats_of(est: Any) -> list[str]:
+    """``est``'s caveats, less the probed device a note may start with ("cpu: this job slows down part-way"):
+    the caller names the machine."""
+    from advisor.predictor.caveats import caveats
+
+    source = f"{getattr(est, 'source_device', None)}: "
+    return [note.removeprefix(source) for note in caveats(getattr(est, "notes", ()))]
 
 
 def eager_memory(rec: Recommendation, job: JobSpec) -> list[str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from advisor.predictor.caveats import SLOWS_DOWN_PART_WAY
 from advisor.schemas import DeviceProfile, JobSpec
 
 NOTE_SHARE = 0.02  # the note from this share of the job on
@@ -52,7 +53,7 @@ class SubnormalSlowdown:
         states = " and ".join(state for state, _, _ in hit)
         first = min(onset for _, onset, _ in hit)
         extra_ms = 1e3 * sum(extra for _, _, extra in hit)
-        return (f"{device}: this job slows down part-way. {self.zero_grad_share:.0%} of the parameters' gradients "
+        return (f"{device}: {SLOWS_DOWN_PART_WAY}. {self.zero_grad_share:.0%} of the parameters' gradients "
                 f"were exactly zero in the probe's last steps (ReLU units no input activates, embedding rows no batch "
                 f"uses); the optimizer's {states} of those decays a little every step and from about optimizer step "
                 f"{first:,} on stays in subnormal floats, which this CPU computes slowly: {extra_ms:.3g} ms more per "
