@@ -55,11 +55,11 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except StandardOutputError as exc:
             standard_output_failed(exc)
             raise typer.Exit(code=1) from None
-        except KeyboardInterrupt:
-            typer.echo("Interrupted.", err=True)
+        except KeyboardInterrupt as exc:
+            typer.echo("Interrupted." + _saved_before(exc), err=True)
             raise typer.Exit(code=130) from None
         except Terminated as exc:
-            typer.echo(f"Terminated ({signal.Signals(exc.signum).name}).", err=True)
+            typer.echo(f"Terminated ({signal.Signals(exc.signum).name})." + _saved_before(exc), err=True)
             raise typer.Exit(code=128 + exc.signum) from None
 
     return wrapper
@@ -133,9 +133,29 @@ def shown_after_saving(refs: list[str], server: str | None = None) -> Iterator[N
     try:
         yield
         sys.stdout.flush()
-    except StandardOutputError as exc:
+    except (StandardOutputError, KeyboardInterrupt, Terminated) as exc:
+        # Ctrl-C (or a SIGTERM) while the answer prints comes after the save too: the user must learn the id.
         exc.stored_as = (refs, server)
         raise
+
+
+def _stored_words(refs: list[str], server: str | None) -> str:
+    """"The recommendation 7 was saved in history" (or "The predictions p3, p4 were saved in the server's
+    history") for answers stored as ``refs``."""
+    kind = "prediction" if refs[0].startswith("p") else "recommendation"
+    what = f"{kind}{'s' if len(refs) > 1 else ''} {', '.join(refs)} {'were' if len(refs) > 1 else 'was'}"
+    where = "the server's history" if server else "history"
+    return f"The {what} saved in {where}"
+
+
+def _saved_before(exc: BaseException) -> str:
+    """For an interrupt while a saved answer printed: " The recommendation 7 was saved in history: `advisor
+    history show 7` prints it." (one line, so the id is not lost with the answer); "" otherwise."""
+    refs, server = getattr(exc, "stored_as", ([], None))
+    if not refs:
+        return ""
+    remote = f" --server {server}" if server else ""
+    return f" {_stored_words(refs, server)}: `advisor history show {refs[0]}{remote}` prints it."
 
 
 def standard_output_failed(exc: OSError) -> None:
@@ -149,11 +169,8 @@ def standard_output_failed(exc: OSError) -> None:
     message = f"could not write the answer to standard output ({exc.strerror or exc})."
     hint = "Fix: free some space where the output goes (or send it elsewhere), then run the command again."
     if refs:
-        kind = "prediction" if refs[0].startswith("p") else "recommendation"
-        what = f"{kind}{'s' if len(refs) > 1 else ''} {', '.join(refs)} {'were' if len(refs) > 1 else 'was'}"
         remote = f" --server {server}" if server else ""
-        where = "the server's history" if server else "history"
-        message += f" The {what} saved in {where}, so the command need not run again."
+        message += f" {_stored_words(refs, server)}, so the command need not run again."
         hint = (f"Fix: free some space where the output goes (or send it elsewhere), then print it with `advisor "
                 f"history show {refs[0]}{remote}` (add --json for the JSON); running the command again would "
                 "save it a second time.")

@@ -191,3 +191,24 @@ def test_an_error_without_json_or_in_exported_data_leaves_stdout_empty(tmp_path)
     env = {"ADVISOR_DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}"}
     assert _run("predict", *JOB, "--gpu", "H900", env=env, code=1).stdout == ""
     assert _run("history", "export", "--format", "json", "--since", "x", env=env, code=1).stdout == ""
+
+
+@pytest.mark.parametrize(("command", "args", "shown", "ref"), [
+    ("recommend", [], "advisor.cli.recommend._show", "{id}"),
+    ("predict", ["--gpu", "H100"], "advisor.cli.predict._print_one", "p{id}"),
+])
+def test_ctrl_c_while_a_saved_answer_prints_gives_its_id(command, args, shown, ref, tmp_path, monkeypatch):
+    # It said "Interrupted." alone: the answer was stored, but the user never learned under which id.
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(shown, interrupted)
+    env = {"ADVISOR_DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}"}
+    result = _run(command, *JOB, *args, code=130, env=env)
+    listed = json.loads(_run("history", "list", "--json", env=env).stdout)
+    ids = [e["id"] for e in listed["entries"] + listed["predictions"]]
+    assert len(ids) == 1
+    saved = ref.format(id=ids[0])
+    kind = "prediction" if saved.startswith("p") else "recommendation"
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"Interrupted. The {kind} {saved} was saved in history: `advisor history show {saved}` prints it.")
