@@ -188,10 +188,12 @@ def _describe(source: Any) -> tuple[str, WorkloadInfo]:
     with contextlib.suppress(OSError):
         sha = file_sha256(path)
     # The job settings the file declares, read from its text (never run here), so the profile carries them, and
-    # those it set in a way not read, so that a prediction from the profile notes them as one from the file does.
+    # those it set in a way not read or under a near-miss name (``BATCHSIZE``), so that a prediction from the
+    # profile notes them as one from the file does (a name longer than the schema holds is left out).
     constants = read_file_constants(path)
+    near = {name: miss for name, miss in constants.near_misses.items() if len(name) <= 200}
     return str(path), WorkloadInfo(name=path.stem, path=str(path), file_sha256=sha, unread=constants.unread,
-                                   **declared_settings(constants.values))
+                                   near_misses=near, **declared_settings(constants.values))
 
 
 def _probe(source: Any, request: ProbeRequest, notify: Progress, label: str) -> _Collected:

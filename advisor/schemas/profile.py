@@ -25,6 +25,7 @@ from advisor.schemas.base import (
     JobCount,
     MemorySize,
     Model,
+    NearMiss,
     ParamCount,
     Precision,
     SchemaVersion,
@@ -414,9 +415,8 @@ class Analysis(Model):
     activation_bytes_per_sample: Amount | None = None  # tensors saved for backward, per sample
     activation_bytes_fixed: Annotated[float, Field(allow_inf_nan=False, ge=-1e30, le=1e30)] | None = None
     analysis_seconds: Seconds | None = None
-    # The workload's TF32 switches once its model was built (advisor.probe.analysis.tf32): whether its fp32
-    # matmuls / convolutions may run in TF32 on Ampere and newer. None: not recorded (PyTorch's defaults,
-    # False / True, are assumed).
+    # The workload's TF32 switches once its model was built (advisor.probe.analysis.tf32): whether its fp32 matmuls
+    # / convolutions may run in TF32 on Ampere and newer. None: not recorded (PyTorch's False / True are assumed).
     matmul_allow_tf32: bool | None = None
     cudnn_allow_tf32: bool | None = None
 
@@ -444,14 +444,15 @@ class WorkloadInfo(Model):
     unusable_defaults: dict[Literal["dataset_size", "epochs", "batch_size"], Annotated[str, Field(max_length=80)]] = (
         Field(default_factory=dict))
     # How the job steps as the workload declared it (a file's text read at probe time; a Workload's attributes;
-    # None: not declared): a saved profile predicts that job without the file, which a server never reads.
-    # ``unread``: constants the text set in a way not read (name -> source), so its predictions note them too.
+    # None: not declared): a saved profile predicts that job without the file, which a server never reads, noting
+    # what a file's would: ``unread`` constants (name -> source), ``near_misses`` (name -> (the one read, line)).
     precision: Literal["fp32", "tf32", "bf16", "fp16", "mixed"] | None = None
     compile: bool | None = None
     grad_accum_steps: JobCount | None = None
     eval_every: JobCount | None = None
     eval_steps: Annotated[StrictInt, Field(ge=0, le=MAX_JOB_COUNT)] | None = None
     unread: dict[JobConstant, ConstantSource] = Field(default_factory=dict)
+    near_misses: dict[ConstantSource, NearMiss] = Field(default_factory=dict, max_length=MAX_NOTES)
 
     def job_constants(self) -> dict[str, object]:
         """The declared values by the workload file's constant name (``PRECISION``...), None where not set."""
@@ -466,9 +467,8 @@ class Profile(Model):
     host: HostInfo | None = None
     devices: list[DeviceProfile] = Field(default_factory=list, max_length=MAX_POINTS)
     analysis: Analysis | None = None
-    # The same step analysed at bf16, where ``analysis`` is not 16-bit (recommend's profile, ``advisor profile``):
-    # a 16-bit question (recommend's "--precision bf16" what-if) is priced from it, as that flag's own run is,
-    # not from fp32 bytes retyped (``analysed_for``).
+    # The same step analysed at bf16, where ``analysis`` is not 16-bit (recommend's profile, ``advisor profile``): a
+    # 16-bit question ("--precision bf16" what-if) is priced from it, not from fp32 bytes retyped (``analysed_for``).
     bf16_analysis: Analysis | None = None
     input_pipeline: InputPipeline | None = None  # the host side of a step (advisor.probe.input_pipeline)
     probe_wall_seconds: Seconds = 0.0

@@ -45,9 +45,11 @@ def file_constants(source: Any) -> tuple[FileConstants | None, dict[str, Any] | 
     if prof is None:
         return None, None, None
     # What the workload declared, as the probe recorded it: a profile's file is never read again (it may be
-    # gone, edited, or on a machine a server must not touch). Its unread constants get the notes they would have.
+    # gone, edited, or on a machine a server must not touch). Its unread constants and near-miss names get the
+    # notes they would have.
     info = prof.workload
-    return FileConstants(unread=dict(info.unread)), info.job_constants(), info.path or info.name
+    return (FileConstants(unread=dict(info.unread), near_misses=dict(info.near_misses)), info.job_constants(),
+            info.path or info.name)
 
 
 def job_settings(source: Any, explicit: dict[str, Any], prof: Profile | None = None,

@@ -71,3 +71,22 @@ def test_no_batch_size_given_names_the_misspelled_constant():
                                               "which advisor does not read: did you mean BATCH_SIZE?")
     assert err.value.hint == "Fix: pass --batch-size N, or set BATCH_SIZE = N in the workload file (rename " \
                              "BATCHSIZE to BATCH_SIZE)."
+
+
+def test_a_saved_profile_keeps_the_near_misses_and_its_predictions_note_them(tmp_path):
+    """``predict --profile`` said nothing of a file's ``BATCHSIZE`` or ``def loss`` where ``predict FILE`` noted
+    them: the probe now records the near misses in the profile (``WorkloadInfo.near_misses``)."""
+    from advisor.probe.runner import _describe
+    from advisor.schemas import Profile
+    from advisor.workload.settings import job_settings
+
+    path = tmp_path / "w.py"
+    path.write_text(TYPOS)
+    _label, info = _describe(path)
+    assert info.near_misses["BATCHSIZE"] == ("BATCH_SIZE", 5) and info.near_misses["loss"] == ("loss_fn", 6)
+    prof = Profile.model_validate_json(Profile(workload=info).model_dump_json())  # as saved and loaded
+    from_profile, from_file = job_settings(prof, {}).notes, job_settings(path, {}).notes
+    assert from_profile == from_file and len(from_file) == 5
+    assert f"{path}:5: `BATCHSIZE` is not a setting advisor reads, so it has no effect; did you mean BATCH_SIZE?" \
+        in from_profile[1]
+    assert "`loss` is not a function advisor reads, so the default loss" in from_profile[2]
