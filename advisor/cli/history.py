@@ -33,16 +33,11 @@ def _open(server: str | None = None, *, reading: bool = False):
 
 
 def _refuse_missing_file(url: str) -> None:
-    from advisor.errors import HistoryError
-    from advisor.history.engine import display_url, sqlite_file_missing
+    from advisor.history.engine import no_history_error, sqlite_file_missing
 
     if sqlite_file_missing(url):
-        from sqlalchemy.engine import make_url
-
-        raise HistoryError(f"No history at {display_url(make_url(url))}: the file does not exist, so nothing was "
-                           "ever stored there.",
-                           hint="Fix: check the path in ADVISOR_DATABASE_URL (sqlite:////abs/path/history.db has "
-                                "four slashes), or unset it for the default history.")
+        raise no_history_error(url, "Fix: check the path in ADVISOR_DATABASE_URL (sqlite:////abs/path/history.db "
+                                    "has four slashes), or unset it for the default history.")
 
 
 def _dump(obj):

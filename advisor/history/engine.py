@@ -165,6 +165,23 @@ def sqlite_file_missing(url: str) -> bool:
     return path is not None and not path.expanduser().exists()
 
 
+def no_history_error(url: str, hint: str) -> HistoryError:
+    """A read of a SQLite file that does not exist (``sqlite_file_missing``), refused rather than creating an empty
+    one: a mistyped path would otherwise read as a history with nothing in it. ``hint``: the fix, in the words of
+    where the URL came from (a flag's environment variable, the API's ``url``)."""
+    return HistoryError(f"No history at {display_url(make_url(url))}: the file does not exist, so nothing was ever "
+                        "stored there.", hint=hint)
+
+
+def make_sqlite_folder(url: str) -> None:
+    """Create the folder of ``url``'s SQLite file (an engine made with ``make_folder=False``, before it first
+    writes); nothing for another database."""
+    parsed = make_url(url)
+    path = _plain_sqlite_path(parsed.get_backend_name(), parsed.database)
+    if path is not None:
+        _make_folder(path.expanduser())
+
+
 def _plain_sqlite_path(backend: str, database: str | None) -> Path | None:
     """The path of a SQLite database kept in a plain file (None for a server, an in-memory database, or a
     "file:" URI filename, which is not a plain path: the driver's to open)."""
@@ -173,15 +190,16 @@ def _plain_sqlite_path(backend: str, database: str | None) -> Path | None:
     return Path(database)
 
 
-def _sqlite_file(parsed: URL, url: str) -> URL:
-    """``parsed`` (a SQLite file's URL) as the driver is to open it, its folder made: a path's ~ is the home
-    folder for the driver too, not a folder named "~". A "file:" URI filename is the driver's to read, with
-    no folder made for it; HistoryError for one without ?uri=true, which SQLite would read as a path in a
-    folder named "file:" here."""
+def _sqlite_file(parsed: URL, url: str, make_folder: bool = True) -> URL:
+    """``parsed`` (a SQLite file's URL) as the driver is to open it, its folder made (unless not ``make_folder``):
+    a path's ~ is the home folder for the driver too, not a folder named "~". A "file:" URI filename is the
+    driver's to read, with no folder made for it; HistoryError for one without ?uri=true, which SQLite would read
+    as a path in a folder named "file:" here."""
     database = parsed.database or ""
     if not database.startswith("file:"):
         path = Path(database).expanduser()
-        _make_folder(path)
+        if make_folder:
+            _make_folder(path)
         return parsed.set(database=str(path))
     if str(parsed.query.get("uri", "")).lower() not in ("true", "1"):
         raise HistoryError(f"The history database URL {_masked(url)!r} names a SQLite URI filename "
@@ -192,8 +210,9 @@ def _sqlite_file(parsed: URL, url: str) -> URL:
     return parsed
 
 
-def create_history_engine(url: str) -> Engine:
-    """A new engine for ``url``; for a SQLite file, creates the folder it lives in."""
+def create_history_engine(url: str, *, make_folder: bool = True) -> Engine:
+    """A new engine for ``url``; for a SQLite file, creates the folder it lives in (``make_folder`` False: the
+    caller does, with ``make_sqlite_folder``, once it is to write)."""
     if url != url.strip():
         # A pasting slip, not part of a name: a trailing space would parse, and silently start a new, empty
         # history in a file whose name ends in a space.
@@ -214,7 +233,7 @@ def create_history_engine(url: str) -> Engine:
         engine = create_engine(parsed, poolclass=StaticPool,
                                connect_args={"check_same_thread": False, "timeout": BUSY_TIMEOUT_SECONDS})
     else:
-        engine = create_engine(_sqlite_file(parsed, url), connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
+        engine = create_engine(_sqlite_file(parsed, url, make_folder), connect_args={"timeout": BUSY_TIMEOUT_SECONDS})
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record) -> None:

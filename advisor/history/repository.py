@@ -20,13 +20,21 @@ from contextlib import contextmanager
 from datetime import date, datetime
 from typing import Any, Literal, TextIO
 
-from sqlalchemy import Connection, Engine, and_, func, insert, select
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy import Connection, Engine, func, insert, select
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from advisor.errors import ConfigError, HistoryError, did_you_mean
 from advisor.history import export as _export
 from advisor.history.comparison import comparison
-from advisor.history.engine import create_history_engine, database_error, display_url, writer
+from advisor.history.engine import (
+    create_history_engine,
+    database_error,
+    display_url,
+    make_sqlite_folder,
+    no_history_error,
+    sqlite_file_missing,
+    writer,
+)
 from advisor.history.export import EXPORT_COLUMNS  # noqa: F401 - importable from here, as before
 from advisor.history.filters import newest_first_filtered
 from advisor.history.here_run import is_here, stored_here_candidate
@@ -36,7 +44,6 @@ from advisor.history.rows import (
     OUTCOME_COPY,
     candidate_from_row,
     candidate_row,
-    measurement_rows,
     named_candidates,
     same_candidate,
     stored_extra,
@@ -45,7 +52,6 @@ from advisor.history.rows import (
 )
 from advisor.history.tables import (
     CandidateTable,
-    MeasurementTable,
     OutcomeTable,
     PredictionTable,
     ProfileTable,
@@ -53,6 +59,7 @@ from advisor.history.tables import (
     WorkloadTable,
 )
 from advisor.history.training import training_rows_of, training_statement
+from advisor.history.workload_rows import insert_profile, stored_workload_id
 from advisor.schemas import (
     Candidate,
     Comparison,
@@ -71,14 +78,13 @@ from advisor.settings import Settings
 from advisor.units import parse_since
 
 _NOT_FOUND_HINT = "Fix: `advisor history list` shows the stored ids."
+_NO_FILE_HINT = ("Fix: check the path (sqlite:////abs/path/history.db has four slashes), or leave the URL out (and "
+                 "ADVISOR_DATABASE_URL unset) for the default history; a first save creates the file.")
 
 # Row ids are INTEGER columns: a bigger number cannot be stored, so it names no row (and would make the driver
 # fail instead of finding nothing). SQLite's INTEGER holds 64 bits, PostgreSQL's 32.
 _MAX_ID = {"postgresql": 2**31 - 1}
 _MAX_ID_DEFAULT = 2**63 - 1
-
-# ------------------------------------------------------------------------------------------------ helpers
-
 
 # ----------------------------------------------------------------------------------------------- History
 
@@ -86,17 +92,22 @@ _MAX_ID_DEFAULT = 2**63 - 1
 class History:
     """The history database. ``url`` None: ``settings`` (default ``Settings.from_env()``) decides: the
     ``ADVISOR_DATABASE_URL``, else a SQLite file in the user data dir. Use as a context manager, or
-    ``close()`` it. The schema is created / upgraded on first use."""
+    ``close()`` it. The schema is created / upgraded on first use; a SQLite file named (by ``url`` or the
+    setting) that does not exist is created by the first write, and a read of it is a HistoryError."""
 
     def __init__(self, url: str | None = None, *, settings: Settings | None = None) -> None:
+        named = url is not None
         if url is None:
-            url = (settings or Settings.from_env()).resolved_database_url
+            settings = settings or Settings.from_env()
+            named, url = settings.database_url is not None, settings.resolved_database_url
         if not isinstance(url, str):
             raise ConfigError(f"The history database URL must be a string, got {url!r:.80} ({type(url).__name__}).",
                               hint="Fix: e.g. advisor.History(\"sqlite:///history.db\"), or no argument for the "
                                    "default.")
         self.url = url
-        self._engine = create_history_engine(url)
+        # A mistyped path must not read as an empty history, nor leave its folders behind: made on a first write.
+        self._absent = named and sqlite_file_missing(url)
+        self._engine = create_history_engine(url, make_folder=not self._absent)
         self._writer = writer(self._engine)
         self._ready = False
 
@@ -124,17 +135,26 @@ class History:
         """The SQLAlchemy engine (tests and the benchmark use it)."""
         return self._engine
 
-    def _ensure(self) -> None:
+    def _ensure(self, writing: bool = False) -> None:
         if not self._ready:
             from advisor.history.migrate import ensure_schema
 
+            if self._absent and sqlite_file_missing(self.url):
+                if not writing:
+                    raise no_history_error(self.url, _NO_FILE_HINT)
+                make_sqlite_folder(self.url)
             ensure_schema(self._engine)
             self._ready = True
+
+    def create(self) -> None:
+        """Create the database where it is missing (a SQLite file's folder, the file, the schema) or bring it to
+        the newest schema, as a first write does: a caller that reads before it saves (``advisor.recommend``)."""
+        self._ensure(writing=True)
 
     @contextmanager
     def _write(self) -> Iterator[Connection]:
         """One write transaction: committed whole at the end, rolled back on any exception (Ctrl-C too)."""
-        self._ensure()
+        self._ensure(writing=True)
         with self._db_errors(writing=True), self._writer.begin() as conn:
             yield conn
 
@@ -173,63 +193,19 @@ class History:
 
     # ----------------------------------------------------------------------------------- writes
 
-    def _workload_id(self, conn: Connection, info: Mapping[str, Any] | WorkloadInfo | None) -> int:
-        """Insert-or-get the workload by (name, file hash); safe against a concurrent insert of the same one."""
-        fields = workload_fields(info)
-        key = and_(WorkloadTable.name == fields["name"], WorkloadTable.file_sha256 == fields["file_sha256"])
-        found = conn.execute(select(WorkloadTable.id, WorkloadTable.param_count,
-                                    WorkloadTable.flops_per_sample).where(key)).first()
-        if found is None:
-            values = dict(fields, created_at=utc_now())
-            dialect = conn.dialect.name
-            if dialect in ("sqlite", "postgresql"):
-                if dialect == "sqlite":
-                    from sqlalchemy.dialects.sqlite import insert as dialect_insert
-                else:
-                    from sqlalchemy.dialects.postgresql import insert as dialect_insert
-                conn.execute(dialect_insert(WorkloadTable).values(**values).on_conflict_do_nothing(
-                    index_elements=["name", "file_sha256"]))
-            else:  # pragma: no cover - other backends: a savepoint absorbs a concurrent duplicate
-                try:
-                    with conn.begin_nested():
-                        conn.execute(insert(WorkloadTable).values(**values))
-                except IntegrityError:
-                    pass
-            found = conn.execute(select(WorkloadTable.id, WorkloadTable.param_count,
-                                        WorkloadTable.flops_per_sample).where(key)).one()
-        workload_id, params, flops = found
-        fill = {k: fields[k] for k, old in (("param_count", params), ("flops_per_sample", flops))
-                if old is None and fields[k] is not None}
-        if fill:
-            conn.execute(WorkloadTable.__table__.update().where(WorkloadTable.id == workload_id).values(**fill))
-        return workload_id
-
-    def _insert_profile(self, conn: Connection, profile: Profile, workload_id: int) -> int:
-        profile_id = conn.execute(insert(ProfileTable).values(
-            workload_id=workload_id,
-            created_at=profile.created_at,
-            hostname=profile.host.hostname if profile.host else None,
-            probe_wall_seconds=profile.probe_wall_seconds,
-            data=profile.model_dump(mode="json"),
-        )).inserted_primary_key[0]
-        rows = measurement_rows(profile, profile_id)
-        if rows:
-            conn.execute(insert(MeasurementTable), rows)
-        return profile_id
-
     def save_profile(self, profile: Profile) -> int:
         """Store a profile and its measurements (one transaction); returns the profile id."""
         with self._write() as conn:
-            return self._insert_profile(conn, profile, self._workload_id(conn, profile.workload))
+            return insert_profile(conn, profile, stored_workload_id(conn, profile.workload))
 
     def save_prediction(self, estimate: Estimate, workload: WorkloadInfo | Mapping[str, Any],
                         profile_id: int | None = None, *, profile: Profile | None = None) -> int:
         """Store one Estimate (``advisor predict``) and, given, the profile it came from, in one transaction;
         returns the prediction id."""
         with self._write() as conn:
-            workload_id = self._workload_id(conn, workload)
+            workload_id = stored_workload_id(conn, workload)
             if profile is not None and profile_id is None:
-                profile_id = self._insert_profile(conn, profile, workload_id)
+                profile_id = insert_profile(conn, profile, workload_id)
             return conn.execute(insert(PredictionTable).values(
                 workload_id=workload_id, profile_id=profile_id, created_at=utc_now(),
                 target_kind=estimate.target.kind, gpu=estimate.target.gpu_name, gpu_count=estimate.target.count,
@@ -252,9 +228,9 @@ class History:
                     for k, v in profile.workload.model_dump().items():
                         if info.get(k) is None and v is not None:
                             info[k] = v
-                workload_id = self._workload_id(conn, info)
+                workload_id = stored_workload_id(conn, info)
             if profile is not None and profile_id is None:
-                profile_id = self._insert_profile(conn, profile, workload_id)
+                profile_id = insert_profile(conn, profile, workload_id)
             c = rec.constraints
             chosen = rec.chosen
             # The values as parameters: the insert is compiled once, not as ~25 literal values per recommendation.

@@ -48,6 +48,8 @@ def open_history(settings: Settings, *, required: bool, given: History | None = 
         yield None
         return
     with hist:
+        if required:  # read before it saves (the correction's runs): a named file not yet made is made now
+            hist.create()
         yield hist
 
 

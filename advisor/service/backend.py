@@ -33,7 +33,6 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from advisor import api
 from advisor.errors import AdvisorError, DatabaseUnavailableError
 from advisor.history.engine import database_error
-from advisor.history.migrate import ensure_schema
 from advisor.history.outcomes import forget as forget_outcomes
 from advisor.history.outcomes import list_predictions
 from advisor.history.repository import History
@@ -194,7 +193,7 @@ class Backend:
         engine = self.history.engine
         try:
             if not self._schema_ready:
-                ensure_schema(engine)
+                self.history.create()  # with a named SQLite file's folder, made on first use
                 self._schema_ready = True
             return what()
         except (DataError, IntegrityError):

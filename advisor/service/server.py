@@ -82,12 +82,15 @@ def _check_port(host: str, port: int) -> None:
 def migrate(config: ServiceConfig) -> str | None:
     """Bring the history to the newest schema once, before workers start; a note if it cannot be reached now
     (the server starts anyway, answers 503 meanwhile, and migrates on the first request that finds it)."""
+    from advisor.history.engine import make_sqlite_folder
     from advisor.history.repository import History
 
-    # A URL that is not a database URL, or a driver that is missing, fails here: the operator must fix it.
+    # A URL that is not a database URL, a driver that is missing or a SQLite folder that cannot be made fails here:
+    # the operator must fix it.
     with History(settings=config.settings) as hist:
+        make_sqlite_folder(hist.url)
         try:
-            hist.workload_names()
+            hist.create()  # a SQLite file named that does not exist yet is made (a read of it is refused)
         except HistoryError as exc:
             return f"The history database is not usable yet: {exc.message} Requests get 503 until it is."
     return None

@@ -59,6 +59,7 @@ def test_downgrade_then_upgrade(fresh_db_url):
 
 def test_first_use_creates_the_schema(fresh_db_url):
     with History(fresh_db_url) as hist:
+        hist.create()  # as a first save does: a read of a SQLite file not yet made is refused (test_missing_file)
         assert hist.list() == []
     assert migrate.current_revision(fresh_db_url) == migrate.HEAD_REVISION
 
@@ -253,6 +254,9 @@ def test_a_tilde_in_a_sqlite_path_is_the_home_folder_for_the_driver_too(tmp_path
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.chdir(tmp_path)
     with History("sqlite:///~/advisor/history.db") as hist:
+        with pytest.raises(HistoryError, match="No history at"):  # a read makes nothing; a first write does
+            hist.list()
+        hist.create()
         assert hist.list() == []
     assert (tmp_path / "home" / "advisor" / "history.db").is_file()
     assert not (tmp_path / "~").exists()

@@ -57,8 +57,8 @@ def _fill_to_the_limit(url: str, monkeypatch) -> int:
 
     original = repository.create_history_engine
 
-    def capped(engine_url: str):
-        engine = original(engine_url)
+    def capped(engine_url: str, **options):
+        engine = original(engine_url, **options)
 
         @event.listens_for(engine, "connect")
         def _cap(dbapi_connection, _record) -> None:

@@ -19,9 +19,12 @@ JOB = {"dataset_size": 2_000_000, "epochs": 2, "batch_size": 512}
 
 
 def _listed(url: str) -> list:
-    """The predictions saved in the history at ``url``."""
+    """The predictions saved in the history at ``url`` (none where its file was never made)."""
+    from advisor.history.engine import sqlite_file_missing
     from advisor.history.outcomes import list_predictions
 
+    if sqlite_file_missing(url):  # a read of it is refused, rather than making an empty one
+        return []
     with advisor.History(url) as hist:
         return list_predictions(hist, workload=None, since=None, limit=100)
 
