@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from advisor.arguments import check_objects, check_options, check_source, pricing_paths  # noqa: F401 - check_source: api.check_source, as before
 from advisor.errors import AdvisorError, ConfigError, WorkloadError, did_you_mean
 from advisor.history.session import fit_correction_noted, open_history
+from advisor.option_words import python_surface
 from advisor.recommendation_notes import (
     chosen_gpu_notes,
     eager_memory,
@@ -63,6 +64,7 @@ def resolve_devices(devices: str | Sequence[str] | None, gpus: list[GpuInfo] | N
     return _devices.resolve_devices(devices, _visible_gpus() if gpus is None else gpus, _gpu.no_gpu_reason)
 
 
+@python_surface
 def profile(workload: str | Path | Workload, *, devices: str | Sequence[str] | None = "auto",
             batch_size: int | None = None, batch_sizes: Sequence[int] | None = None, probe_seconds: float = 60.0,
             precision: str | None = None, threads: int | None = None, analyze: bool = True,
@@ -159,6 +161,7 @@ def _probe(workload: str | Path | Workload, *, devices: str | Sequence[str] | No
     return prof.model_copy(update={"notes": [*prof.notes, *found]}) if found else prof
 
 
+@python_surface
 def load_profile(path: str | Path) -> Profile:
     """A profile saved by ``advisor profile -o FILE`` (or ``save_profile``)."""
     from advisor.probe import load_profile as _load
@@ -166,6 +169,7 @@ def load_profile(path: str | Path) -> Profile:
     return _load(Path(path))
 
 
+@python_surface
 def save_profile(prof: Profile, path: str | Path) -> Path:
     from advisor.probe import save_profile as _save
 
@@ -262,6 +266,7 @@ def _as_profile(source: Any, *, devices: str | Sequence[str] | None, batch_size:
                   optional_gpus=optional_gpus)
 
 
+@python_surface
 def job_profile(source: Any, *, target: Target | str | None = None, recommend: bool = False,
                 dataset_size: int | None = None, epochs: int | None = None, batch_size: int | None = None,
                 precision: str | None = None, probe_seconds: float | None = None, progress: Progress | None = None,
@@ -297,6 +302,7 @@ def _job_profile(source: Any, tgt: Target | None, steps: JobSettings, precision:
                        raise_priority=raise_priority, optional_gpus=tgt is None or (gpu and device is None))
 
 
+@python_surface
 def predict(
     source: Any,
     *,
@@ -390,6 +396,7 @@ def _steps(source: Any, **explicit: Any) -> tuple[dict[str, Any], JobSettings]:
     return explicit, job_settings(source, explicit)
 
 
+@python_surface
 def recommend(
     source: Any,
     *,
@@ -486,6 +493,7 @@ def _finish(rec: Recommendation, prof: Profile, job: JobSpec, ctx: Any, hist: Hi
     return rec
 
 
+@python_surface
 def record_outcome(recommendation_id: int, actual_seconds: float | str, *, instance_type: str | None = None,
                    force: bool = False, settings: Settings | None = None):
     """Store the real duration of a recommended job (what ``advisor history record`` does).

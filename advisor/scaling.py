@@ -76,7 +76,7 @@ def predict_grid(
             except PredictionError as exc:
                 # the precision the row was asked at: the job's own where none was given (a bf16 file's, not fp32)
                 asked = normalize_precision(prec or prof.workload.precision) or "fp32"
-                grid.rows.append(ScalingRow(count=count, precision=asked, error=exc.message))
+                grid.rows.append(ScalingRow(count=count, precision=asked, error=exc.cli_message))
                 continue
             if prec not in (None, "mixed", est.precision):  # the GPU lacks it (bf16, tf32 before Ampere)
                 runs_as.add(f"{prec} as {est.precision}")

@@ -19,6 +19,7 @@ from typing import Any
 import typer
 
 from advisor.cli.streams import StandardOutputError
+from advisor.option_words import flag_words
 
 
 def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -29,7 +30,7 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         from advisor.errors import AdvisorError
 
         try:
-            with warnings.catch_warnings():
+            with warnings.catch_warnings(), flag_words():  # errors name the CLI's flags, not the API's parameters
                 # The probe's warnings are in Profile.notes and printed as notes (or in the JSON); Python's
                 # own rendering of them (file, line, source) is noise on a terminal.
                 warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"advisor(\.|$)")

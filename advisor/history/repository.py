@@ -60,6 +60,7 @@ from advisor.history.tables import (
 )
 from advisor.history.training import training_rows_of, training_statement
 from advisor.history.workload_rows import insert_profile, stored_workload_id
+from advisor.option_words import python_surface
 from advisor.schemas import (
     Candidate,
     Comparison,
@@ -260,6 +261,7 @@ class History:
                 conn.execute(insert(CandidateTable), rows)
             return rec_id
 
+    @python_surface
     def record_outcome(self, recommendation_id: int, actual_seconds: float, *, instance_type: str | None = None,
                        status: Literal["completed", "failed"] = "completed", notes: str | None = None,
                        force: bool = False) -> Outcome:
@@ -343,6 +345,7 @@ class History:
         with self._read() as conn:
             return sorted(set(conn.execute(select(WorkloadTable.name)).scalars()))
 
+    @python_surface
     def list(self, workload: str | None = None, since: datetime | None = None,
              limit: int | None = 50, offset: int = 0) -> list[HistoryEntry]:
         """Stored recommendations, newest first past the newest ``offset``: each one's choice and latest outcome."""
@@ -379,6 +382,7 @@ class History:
                     "outcome_instance_type": last.instance_type} if last else {})))
         return entries
 
+    @python_surface
     def show(self, id: int) -> HistoryDetail:
         """The stored recommendation as it was returned, and its outcomes. Its ``groups`` are the table's rows (the
         top kinds of machine; all of them would hold every ranked candidate, which a new ``recommend`` ranks
@@ -433,6 +437,7 @@ class History:
             stmt = stmt.where(o.recorded_at >= parse_since(since))
         return stmt
 
+    @python_surface
     def compare(self, workload: str | None = None, since: datetime | None = None) -> Comparison:
         """Predicted vs actual for every completed run: the error of each, and aggregated per device, method and
         workload. Failed runs are left out (their duration is not the job's)."""
@@ -461,6 +466,7 @@ class History:
 
     # ----------------------------------------------------------------------------------- export
 
+    @python_surface
     def export_rows(self, workload: str | None = None, since: datetime | date | str | None = None, *,
                     after: tuple[int, int] | None = None, limit: int | None = None) -> Iterator[list[Any]]:
         """The export table, streamed (see ``advisor.history.export.export_rows``; ``after`` / ``limit``: a
@@ -468,6 +474,7 @@ class History:
         with self._read() as conn:
             yield from _export.export_rows(conn, workload, since, after=after, limit=limit)
 
+    @python_surface
     def export(self, fmt: Literal["csv", "json"] = "csv", out: TextIO | None = None, *,
                workload: str | None = None, since: datetime | date | str | None = None) -> str:
         """The whole history as CSV (header + one row per recommendation and outcome) or JSON (an array of

@@ -32,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from advisor.errors import AdvisorError, ConfigError, HistoryError
 from advisor.history.outcome_checks import check_notes
+from advisor.option_words import python_surface
 from advisor.schemas import Outcome, Recommendation
 from advisor.settings import Settings
 from advisor.units import MIN_ACTUAL_SECONDS
@@ -49,6 +50,7 @@ class track(ContextDecorator):  # lower case: it is used like a function, adviso
     After the block, ``.outcome`` is the stored ``Outcome`` and ``.seconds`` the measured duration.
     """
 
+    @python_surface
     def __init__(self, recommendation_id: int | Recommendation, *, url: str | None = None,
                  instance_type: str | None = None, notes: str | None = None,
                  settings: Settings | None = None) -> None:
@@ -79,6 +81,7 @@ class track(ContextDecorator):  # lower case: it is used like a function, adviso
 
         return History(self.url, settings=self.settings)
 
+    @python_surface
     def __enter__(self) -> track:
         from advisor.history.outcomes import predicted_seconds
 
@@ -92,6 +95,7 @@ class track(ContextDecorator):  # lower case: it is used like a function, adviso
         self._start = time.perf_counter()
         return self
 
+    @python_surface
     def __exit__(self, exc_type, exc, tb) -> bool:
         start, self._start = self._start, None
         self.seconds = time.perf_counter() - start if start is not None else 0.0

@@ -55,7 +55,7 @@ class GpuNames:
             try:
                 self._cache[name] = (resolve_gpu(name).name, None)
             except AdvisorError as exc:
-                self._cache[name] = (None, exc.message)
+                self._cache[name] = (None, exc.cli_message)
         return self._cache[name]
 
 

@@ -45,7 +45,7 @@ def left_out_gpus(torch: Any, devices: list[str]) -> dict[str, str]:
     for name in (d for d in devices if d.startswith("cuda")):
         problem = cuda_problem(torch, int(name.partition(":")[2] or 0), name)
         if problem is not None:
-            out[name] = (f"{problem.message.removeprefix(f'cannot probe on {name}: ')} The driver lists it, "
+            out[name] = (f"{problem.cli_message.removeprefix(f'cannot probe on {name}: ')} The driver lists it, "
                          "but torch cannot run on it, so it was left out "
                          "(install a CUDA build of torch that this driver supports to probe it).")
     return out

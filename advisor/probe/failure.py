@@ -18,8 +18,9 @@ def exception_frame(exc: BaseException, label: str | None = None) -> ErrorFrame:
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     name = error_class_of(exc)
     if isinstance(exc, AdvisorError) and name is not None:
-        hint = exc.hint if isinstance(exc.hint, str) else None
-        return error_frame(name, str(exc.message), hint, tb)
+        # As written (the CLI's words): the parent raises it again in its own caller's (advisor.option_words).
+        hint = exc.cli_hint if isinstance(exc.cli_hint, str) else None
+        return error_frame(name, str(exc.cli_message), hint, tb)
     if isinstance(exc, SystemExit):  # sys.exit() in the user's code: a user error, not a crash
         return error_frame(
             error_class="WorkloadError",

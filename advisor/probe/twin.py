@@ -266,8 +266,8 @@ def _serve(workload: Any, go_fd: int, result_fd: int, fault_file: Any) -> None:
                                     report=lambda fraction, text: send(progress_frame("cpu", fraction, text)))
                 send(DeviceFrame(profile=probe.run()))
             except AdvisorError as exc:
-                hint = exc.hint if isinstance(exc.hint, str) else None
-                send(error_frame(error_class_of(exc), str(exc.message), hint))
+                hint = exc.cli_hint if isinstance(exc.cli_hint, str) else None  # as written: the parent words it
+                send(error_frame(error_class_of(exc), str(exc.cli_message), hint))
             out.flush()
     except BaseException:  # noqa: BLE001 - the parent sees no profile and measures in its own process
         code = 1

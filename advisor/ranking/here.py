@@ -37,7 +37,7 @@ def here_runs(found: Sequence[Found], constraints: Constraints,
     runs = []
     for device, name, est, busy in found:
         if not isinstance(est, Estimate):
-            runs.append(HereRun(device=device, name=name, error=est.message, busy_when_probed=busy,
+            runs.append(HereRun(device=device, name=name, error=est.cli_message, busy_when_probed=busy,
                                 process_start_seconds=process_start_seconds))
             continue
         meets = None if not deadline else bool(est.fits_memory and start + est.seconds <= deadline)

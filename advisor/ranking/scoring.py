@@ -281,7 +281,7 @@ def _skip_key(offer: Offer, error: AdvisorError | None) -> tuple[str, int, str, 
     model = offer.gpu or "CPU instances"
     if error is None:
         return model, offer.gpu_count, "no estimate for this target", None
-    return model, offer.gpu_count, error.message, error.hint
+    return model, offer.gpu_count, error.cli_message, error.cli_hint  # data: in the CLI's words, as stored
 
 
 def _skipped_list(skipped: Counter) -> list[Skipped]:

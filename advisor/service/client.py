@@ -28,6 +28,7 @@ import httpx
 from pydantic import BaseModel, ValidationError
 
 from advisor.errors import AdvisorError, ConfigError, NoFeasibleCandidateError, rebuild
+from advisor.option_words import python_surface
 from advisor.schemas import (
     CalibrationReport,
     Comparison,
@@ -199,6 +200,7 @@ class Client:
                                "JSON; is it an advisor server?", hint=_REACH_HINT,
                                status=response.status_code) from None
 
+    @python_surface  # the server's words are the CLI's: the API's here, unless the CLI calls (--server)
     def _error(self, response: httpx.Response) -> AdvisorError:
         status = response.status_code
         try:
@@ -225,6 +227,7 @@ class Client:
 
     # -------------------------------------------------------------------------------------------- API
 
+    @python_surface
     def recommend(self, source: Any, *, dataset_size: int | None = None, epochs: int | None = None,
                   batch_size: int | None = None, deadline: str | float | None = None,
                   budget: str | float | None = None, objective: str = "cost",
@@ -261,6 +264,7 @@ class Client:
         data = self._call("POST", f"{API_PREFIX}/recommendations", body=body.model_copy(update={"profile": prof}))
         return response_object(Recommendation, data, self.url)
 
+    @python_surface
     def predict(self, source: Any, *, dataset_size: int | None = None, epochs: int | None = None,
                 batch_size: int | None = None, target: Target | str | None = None, precision: str | None = None,
                 probe_seconds: float | None = None, progress: Any = None, use_history: bool = True,
@@ -290,6 +294,7 @@ class Client:
         data = self._call("POST", f"{API_PREFIX}/predictions", body=body.model_copy(update={"profile": prof}))
         return response_object(Estimate, data, self.url)
 
+    @python_surface
     def record_outcome(self, recommendation_id: int, actual_seconds: float | str, *,
                        instance_type: str | None = None, force: bool = False) -> Outcome:
         """``advisor history record``: the real duration of a recommended job, stored on the server.
@@ -301,6 +306,7 @@ class Client:
         return response_object(Outcome, self._call(
             "POST", f"{API_PREFIX}/recommendations/{rec_id}/outcome", body=body), self.url)
 
+    @python_surface
     def forget(self, recommendation_id: int, outcome_id: int | None = None) -> int:
         """``advisor history forget`` on the server: delete a recommendation's recorded outcomes (or only
         ``outcome_id``), which the learned correction then no longer fits on; how many went. HistoryError when
@@ -315,10 +321,12 @@ class Client:
                                "an advisor server of this version?", hint=_REACH_HINT)
         return gone
 
+    @python_surface
     def calibration(self) -> CalibrationReport:
         """``advisor history calibration`` on the server's history: the learned correction's held-out error."""
         return response_object(CalibrationReport, self._call("GET", f"{API_PREFIX}/calibration"), self.url)
 
+    @python_surface
     def list(self, workload: str | None = None, since: str | datetime | date | None = None,
              limit: int | None = 50, offset: int = 0) -> list[HistoryEntry]:
         """``History.list`` on the server's history: stored recommendations, newest first, at most ``limit`` (the
@@ -326,6 +334,7 @@ class Client:
         data = self._call("GET", f"{API_PREFIX}/history", params=_list_params(workload, since, limit, offset))
         return [response_object(HistoryEntry, e, self.url) for e in _items(data, "entries", self.url, offset)]
 
+    @python_surface
     def list_predictions(self, workload: str | None = None, since: str | datetime | date | None = None,
                          limit: int = 50, offset: int = 0) -> list[PredictionEntry]:
         """``advisor.history.outcomes.list_predictions`` on the server's history: the predictions saved there
@@ -334,6 +343,7 @@ class Client:
         data = self._call("GET", f"{API_PREFIX}/predictions", params=_list_params(workload, since, limit, offset))
         return [response_object(PredictionEntry, p, self.url) for p in _items(data, "predictions", self.url, offset)]
 
+    @python_surface
     def totals(self, workload: str | None = None,
                since: str | datetime | date | None = None) -> tuple[int | None, int | None]:
         """How many recommendations and saved predictions the server holds that match (None: a server that does
@@ -345,16 +355,19 @@ class Client:
             counts.append(total if isinstance(total, int) and not isinstance(total, bool) else None)
         return counts[0], counts[1]
 
+    @python_surface
     def show(self, recommendation_id: int) -> HistoryDetail:
         """``History.show``: one stored recommendation and its outcomes."""
         data = self._call("GET", f"{API_PREFIX}/recommendations/{recommendation_id_of(recommendation_id)}")
         return response_object(HistoryDetail, data, self.url)
 
+    @python_surface
     def compare(self, workload: str | None = None) -> Comparison:
         """``History.compare``: predicted vs actual per run, device and method."""
         data = self._call("GET", f"{API_PREFIX}/compare", params={"workload": workload})
         return response_object(Comparison, data, self.url)
 
+    @python_surface
     def export(self, fmt: str = "csv", out: TextIO | None = None, *, workload: str | None = None,
                since: str | datetime | date | None = None) -> str:
         """``History.export`` of the server's history: its rows, fetched a page at a time and written here as
@@ -384,6 +397,7 @@ class Client:
                 return
             after = page_key(rows[-1])
 
+    @python_surface
     def catalog(self, *, provider: str | None = None, gpu: str | None = None, max_price: float | None = None,
                 region: str | None = None) -> list[Offer]:
         """The server's priced offers matching the filters, cheapest first (``advisor pricing list``)."""

@@ -113,7 +113,8 @@ def _advisor_error(request: Request, exc: AdvisorError) -> JSONResponse:
         return error_response(503, _UNAVAILABLE.model_copy(update={"request_id": rid}),
                               headers={"Retry-After": "5"}, request=request)
     rec = getattr(exc, "recommendation", None)
-    detail = ErrorDetail(type=type(exc).__name__, message=exc.message, hint=exc.hint, request_id=rid)
+    # In the CLI's words, as written: a client raises it again in its own caller's (advisor.option_words).
+    detail = ErrorDetail(type=type(exc).__name__, message=exc.cli_message, hint=exc.cli_hint, request_id=rid)
     return error_response(_status(exc), detail, request=request,
                           recommendation=rec.model_dump(mode="json", by_alias=True) if rec is not None else None)
 

@@ -243,16 +243,14 @@ class Workload:
         probe (``check_defaults``): the probe's own check of a batch size cannot name it."""
         value = getattr(self, keyword)
         number = None if value is None else positive_int(value)
-        if value is not None and number is None:
-            flag = f"--{keyword.replace('_', '-')}"
+        if value is not None and number is None:  # an in-memory workload is the Python API's: its words only
             if over_job_bound(value):  # the one wording and bound of every job figure past it (job.over_bound_error)
                 raise over_bound_error(f"{self.label}: {keyword}={value!r}",
-                                       f"give the workload {keyword}=N, or pass {keyword}=N to the call ({flag} N), "
-                                       "with N")
+                                       f"give the workload {keyword}=N, or pass {keyword}=N to the call, with N")
             raise WorkloadError(f"{self.label}: {keyword}={value!r}: the {keyword.replace('_', ' ')} must be a "
                                 "positive whole number.",
                                 hint=f"Fix: give the workload {keyword}=N (1 or more), or pass {keyword}=N to the "
-                                     f"call ({flag} N), which overrides it.")
+                                     "call, which overrides it.")
         return number
 
     def check_defaults(self, explicit: dict[str, Any]) -> None:

@@ -59,7 +59,8 @@ def test_a_source_of_the_wrong_type_is_a_workload_error(prof, source):
 def test_top_must_be_a_positive_whole_number(prof, top):
     with pytest.raises(ConfigError) as caught:
         advisor.recommend(prof, save=False, top=top, **JOB)
-    assert caught.value.message == f"--top must be a whole number, 1 or more, got {top!r}."
+    assert caught.value.message == f"top= must be a whole number, 1 or more, got {top!r}."  # the parameter
+    assert caught.value.cli_message == f"--top must be a whole number, 1 or more, got {top!r}."
 
 
 def test_top_as_an_integral_float_is_taken(prof):

@@ -305,7 +305,7 @@ def test_predict_json_has_the_host_side_fields(profile_file):
 def test_api_predict_takes_vcpus(profile_file):
     est = api.predict(profile_file, target=Target.gpu("H100-SXM", 8), vcpus=96)
     assert (est.host_vcpus, est.input_workers) == (96, 88)
-    with pytest.raises(ConfigError, match="--vcpus must be a whole number"):
+    with pytest.raises(ConfigError, match="vcpus= must be a whole number"):  # the parameter, not the flag
         api.predict(profile_file, target=Target.gpu("H100-SXM", 8), vcpus=0)
     with pytest.raises(ConfigError, match="applies to GPU targets"):
         api.predict(profile_file, target="cpu", vcpus=8)

@@ -90,8 +90,8 @@ def analyze(workload, batch_sizes: tuple[int, int] = (2, 8), precision: str = "f
     except PredictionError:
         raise
     except AdvisorError as exc:
-        raise PredictionError(f"could not analyse {getattr(workload, 'label', workload)}: {exc.message}",
-                              hint=exc.hint) from exc
+        raise PredictionError(f"could not analyse {getattr(workload, 'label', workload)}: {exc.cli_message}",
+                              hint=exc.cli_hint) from exc
     except Exception as exc:  # noqa: BLE001 - user code and torch's fake tensors: the analysis is optional
         raise PredictionError(
             f"could not analyse {getattr(workload, 'label', workload)} with fake tensors: "

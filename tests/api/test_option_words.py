@@ -1,0 +1,77 @@
+"""An error names an option as the surface it reached names it: the Python API's parameter (``dataset_size=``),
+the CLI's flag (``--dataset-size``), from one message written in the CLI's words (advisor.option_words)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+import advisor
+from advisor.cli.app import build_app
+from advisor.option_words import python_words
+
+PROFILE = Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json"
+
+
+def _cli(*args: str) -> str:
+    result = CliRunner().invoke(build_app(), [*args, "--no-save"])
+    assert result.exit_code in (1, 3), result.output
+    return result.stderr
+
+
+def _api(call, **kwargs) -> advisor.AdvisorError:
+    with pytest.raises(advisor.AdvisorError) as caught:
+        call(str(PROFILE), save=False, **kwargs)
+    return caught.value
+
+
+def test_a_bad_job_size_names_the_parameter_in_python_and_the_flag_in_the_cli():
+    # It said "(--dataset-size)" and "pass --dataset-size" to a Python caller, who has no such flag.
+    err = _api(advisor.predict, dataset_size=-1, epochs=1, target="cpu")
+    assert str(err) == ("dataset size must be a positive whole number, got -1 (dataset_size=).\n"
+                        "Fix: pass dataset_size= with a value of 1 or more.")
+    out = _cli("predict", "--profile", str(PROFILE), "--dataset-size", "-1", "--epochs", "1", "--device", "cpu")
+    assert "got -1 (--dataset-size).\nFix: pass --dataset-size with a value of 1 or more." in out
+    assert "dataset_size=" not in out
+
+
+def test_the_way_out_of_an_infeasible_budget_is_a_value_to_pass():
+    err = _api(advisor.recommend, dataset_size=20_000, epochs=1, budget=1e-7)
+    assert isinstance(err, advisor.NoFeasibleCandidateError)
+    assert re.search(r"\(budget=0\.\d+ would do\)", err.hint) and "--budget" not in str(err)
+    assert re.search(r"\(--budget 0\.\d+ would do\)", err.cli_hint)  # as written, for data and other processes
+    out = _cli("recommend", "--profile", str(PROFILE), "--dataset-size", "20000", "--epochs", "1", "--budget", "1e-7")
+    assert re.search(r"\(--budget 0\.\d+ would do\)", out) and "budget=" not in out
+
+
+def test_a_bad_setting_and_a_probe_budget_with_a_profile():
+    err = _api(advisor.recommend, dataset_size=20_000, epochs=1, grad_accum_steps=0)
+    assert str(err) == ("grad_accum_steps= must be a whole number from 1 to 10^12, got 0.\n"
+                        "Fix: pass grad_accum_steps=N with a valid value.")
+    err = _api(advisor.recommend, dataset_size=20_000, epochs=1, probe_seconds=5)
+    assert err.message.startswith("probe_seconds= is the probe's budget") and "Fix: drop probe_seconds=," in err.hint
+    assert "`advisor profile WORKLOAD --probe-seconds S -o FILE`" in err.hint  # a command line stays as typed
+    out = _cli("recommend", "--profile", str(PROFILE), "--dataset-size", "20000", "--epochs", "1",
+               "--grad-accum-steps", "0")
+    assert "--grad-accum-steps must be a whole number" in out and "Fix: pass --grad-accum-steps N" in out
+
+
+@pytest.mark.parametrize(("written", "python"), [
+    ("--precision bf16 (or fp32)", 'precision="bf16" (or fp32)'),
+    ("--deadline 55m or --budget 3.54", 'deadline="55m" or budget=3.54'),
+    ("e.g. --batch-sizes 8,16,32.", "e.g. batch_sizes=[8, 16, 32]."),
+    ("--providers aws,gcp", 'providers="aws,gcp"'),
+    ("without --no-save, or add --force", "without save=False, or add force=True"),
+    ("widen --providers/--region", "widen providers=/regions="),
+    ("--batch-size N", "batch_size=N"),
+    ("--startup-cpu / --startup-gpu", "startup_seconds_cpu= / startup_seconds_gpu="),
+    # Flags with no one parameter, and command lines quoted whole, stay as written.
+    ("use --device cpu or --gpu H100", "use --device cpu or --gpu H100"),
+    ("use advisor predict --device cpu --threads 8, which", "use advisor predict --device cpu --threads 8, which"),
+    ("run `advisor history show 7 --json`", "run `advisor history show 7 --json`"),
+])
+def test_python_words(written, python):
+    assert python_words(written) == python
