@@ -9,14 +9,12 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-from advisor.option_words import for_surface
-
 
 class AdvisorError(Exception):
     """Base class. ``str(err)`` is the whole user-facing message (problem, then fix).
 
-    Messages are written in the CLI's words; ``message`` and ``hint`` name each option as the surface that raised
-    the error does (``--dataset-size`` in the CLI, ``dataset_size=`` from Python: ``advisor.option_words``), and
+    Messages are written in the CLI's words. An error that leaves a function of the Python API has ``message`` and
+    ``hint`` in the API's words (``dataset_size=`` for ``--dataset-size``: ``advisor.option_words.python_surface``);
     ``cli_message`` / ``cli_hint`` keep them as written, for another process to raise again in its own words and
     for what is stored as data.
     """
@@ -25,9 +23,8 @@ class AdvisorError(Exception):
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         self.cli_message, self.cli_hint = message, hint
-        self.message = for_surface(message)
-        self.hint = for_surface(hint)
-        super().__init__(f"{self.message}\n{self.hint}" if self.hint else self.message)
+        self.message, self.hint = message, hint
+        super().__init__(f"{message}\n{hint}" if hint else message)
 
 
 class WorkloadError(AdvisorError):

@@ -2,10 +2,10 @@
 (``dataset_size=``).
 
 Messages are written once, in the CLI's words. ``advisor.errors.AdvisorError`` keeps them as written
-(``cli_message``, ``cli_hint``: what crosses to another process and what data keeps) and shows them in the words of
-the surface that raised them: the Python API's while one of its calls runs (``python_surface``: ``advisor.profile``,
-``predict``, ``recommend``, ``History``'s queries, ``track``...), unless the CLI runs it (``flag_words()``:
-``advisor.cli.errors.handle_errors`` runs every command in it); as written otherwise. In the Python API's words each
+(``cli_message``, ``cli_hint``: what crosses to another process and what data keeps). An error that leaves a
+function of the Python API (``python_surface``: ``advisor.profile``, ``predict``, ``recommend``, ``History``'s
+queries, ``track``...) is reworded in the API's words there, unless the CLI called it (``flag_words()``:
+``advisor.cli.errors.handle_errors`` runs every command in it). In the Python API's words each
 flag with a parameter of the same meaning becomes that parameter, its value a Python value (``--batch-size 512`` ->
 ``batch_size=512``, ``--precision bf16`` -> ``precision="bf16"``, ``--no-save`` -> ``save=False``). A flag with no
 one parameter (``--gpu``, ``--device``, ``--profile``) is left as it is, and so is a command line quoted whole
@@ -15,6 +15,7 @@ one parameter (``--gpu``, ``--device``, ``--profile``) is left as it is, and so 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import re
 from collections.abc import Callable, Iterator
@@ -48,44 +49,46 @@ _FLAG = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*)(?![\w-])(?: (?P<value>[A-Z]+\
 # its clause) or anything in backticks.
 _QUOTED = re.compile(r"`[^`\n]*`|\badvisor (?:predict|recommend|profile|history|pricing|hardware|serve|db|diff)\b"
                      r"(?:[^,;()`\n.]|\.(?=\S))*")
-# Counters, for the whole process (a probe's threads raise errors too), not per thread: > 0 while the CLI runs a
-# command, and while a call of the Python API runs.
-_flag_words = 0
-_python_calls = 0
+# Whether the CLI runs the code: its ``handle_errors`` runs every command within ``flag_words``. A context variable,
+# not a module global: each thread (a server's workers) and each asyncio task sees its own.
+_CLI_WORDS: contextvars.ContextVar[bool] = contextvars.ContextVar("advisor_cli_words", default=False)
 
 
 @contextlib.contextmanager
 def flag_words() -> Iterator[None]:
-    """Within it, errors name the CLI's flags, whatever they are raised in (the CLI calls the Python API)."""
-    global _flag_words
-    _flag_words += 1
+    """Within it, errors keep the CLI's flags, whatever function of the Python API the CLI calls."""
+    token = _CLI_WORDS.set(True)
     try:
         yield
     finally:
-        _flag_words -= 1
+        _CLI_WORDS.reset(token)
 
 
 def python_surface(func: F) -> F:
-    """``func`` (a function of the Python API) with the errors raised while it runs in the API's words, unless
-    the CLI called it."""
+    """``func`` (a function of the Python API), whose errors leave it in the API's words (``reword``), unless the
+    CLI called it. The words change at this boundary, in the caller's thread, not where the error was raised: an
+    error a probe's thread raised, or one the API keeps as data (a skipped offer's reason), stays as written."""
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        global _python_calls
-        _python_calls += 1
         try:
             return func(*args, **kwargs)
-        finally:
-            _python_calls -= 1
+        except Exception as exc:
+            if not _CLI_WORDS.get():
+                reword(exc)
+            raise
 
     return wrapper  # type: ignore[return-value]
 
 
-def for_surface(text: str | None) -> str | None:
-    """``text`` (written in the CLI's words) as the surface raising it names options: ``python_words(text)``
-    within a call of the Python API that the CLI did not make, else as it is."""
-    if not text or not isinstance(text, str) or _flag_words or not _python_calls:
-        return text
-    return python_words(text)
+def reword(exc: BaseException) -> None:
+    """An advisor error's ``message`` and ``hint`` (and ``str``) in the Python API's words (``python_words``), once;
+    its ``cli_message`` / ``cli_hint`` keep the CLI's. Any other exception is left as it is."""
+    message, hint = getattr(exc, "cli_message", None), getattr(exc, "cli_hint", None)
+    if not isinstance(message, str) or getattr(exc, "python_words", False):
+        return
+    exc.message, exc.hint = python_words(message), python_words(hint) if hint else hint
+    exc.args = (f"{exc.message}\n{exc.hint}" if exc.hint else exc.message,)
+    exc.python_words = True
 
 
 def python_words(text: str) -> str:

@@ -242,7 +242,7 @@ def test_the_client_predicts_in_mixed_precision_as_the_api_does(client):
     (lambda c: c.recommend(42), WorkloadError, "Cannot predict from 42 (type int)."),
     (lambda c: c.predict(PROFILE_FILE, target=5), ConfigError, "target must be advisor.Target.cpu(threads)"),
     (lambda c: c.predict(PROFILE_FILE, batch_size=1.5), WorkloadError, "batch size must be a positive whole"),
-    (lambda c: c.record_outcome(1, 0), HistoryError, "--actual-seconds must be a positive duration, got 0."),
+    (lambda c: c.record_outcome(1, 0), HistoryError, "actual_seconds= must be a positive duration, got 0."),
     (lambda c: c.record_outcome(1, 60, instance_type="m5\x00"), ConfigError, f"Invalid instance_type: {NUL_PROBLEM}"),
     (lambda c: c.show("abc"), ConfigError, "A recommendation id is a positive whole number, got 'abc'."),
     (lambda c: c.record_outcome(-1, 60), ConfigError, "A recommendation id is a positive whole number, got -1."),
