@@ -8,16 +8,18 @@ across workloads on a 2-core VM (bench/README.md, "CPU accuracy under load"): a 
 before any other noise. A free probe times the step at one thread and at all of them (``advisor.probe.threads``)
 and the history keeps its profile, so the next probe of the same file on the same machine, if busy, uses what was
 measured then. "The same" is strict: the workload's name and file hash, the host name, the CPU model and the
-thread count; the newest such profile with two thread counts wins.
+thread count; the newest such profile with a trustworthy curve (``trustworthy_scaling``) wins.
 """
 
 from __future__ import annotations
 
+from statistics import median
 from typing import Any
 
 from advisor.errors import AdvisorError
 from advisor.predictor.cpu_scaling import fit_amdahl
 from advisor.schemas import DeviceProfile, Profile, RememberedScaling
+from advisor.schemas.profile import quiet
 
 PROFILES_SEARCHED = 20  # the workload's newest stored profiles looked through
 
@@ -25,6 +27,33 @@ PROFILES_SEARCHED = 20  # the workload's newest stored profiles looked through
 def _timed_scaling(device: DeviceProfile) -> bool:
     """The device's step was timed at two thread counts or more (a free probe's ``thread_scaling``)."""
     return len({p.threads for p in device.thread_scaling}) >= 2
+
+
+def _probed_free(device: DeviceProfile) -> bool:
+    """Every timed step of the device was measured for contention (``others_cpu_cores``, ``steal_fraction``) and
+    found quiet. Advisors before those fields timed the thread scaling on a busy machine too, and stored it
+    without them: ``quiet(None, None)`` counts "not measured" as quiet, so only the fields' presence tells a
+    curve taken on a free machine from one timed under contention."""
+    timed = [m for m in device.measurements if not m.oom and m.compute_seconds is not None]
+    return bool(timed) and all(m.others_cpu_cores is not None and m.steal_fraction is not None
+                               and quiet(m.others_cpu_cores, m.steal_fraction) for m in timed)
+
+
+def trustworthy_scaling(device: DeviceProfile) -> bool:
+    """A stored CPU device's thread scaling is fit to reuse: timed at two thread counts or more on a free machine
+    (``_probed_free``), with no step slower on more threads and a fit not clipped to a parallel fraction of 0.
+    Either of the last two says the threads waited for other programs, not how the workload scales."""
+    if not _timed_scaling(device) or not _probed_free(device):
+        return False
+    try:
+        fit = fit_amdahl(list(device.thread_scaling))
+    except AdvisorError:  # no usable point
+        return False
+    times = [median(p.compute_seconds for p in device.thread_scaling if p.batch_size == fit.batch_size
+                    and p.threads == t) for t in sorted(fit.thread_counts)]
+    if any(more > fewer for fewer, more in zip(times, times[1:], strict=False)):
+        return False
+    return not (fit.clipped and fit.parallel_fraction <= 0.0)
 
 
 def needs_scaling(device: DeviceProfile) -> bool:
@@ -65,7 +94,8 @@ def _from_stored(stored: list, hostname: str | None, device: DeviceProfile) -> R
         if old.host is None or old.host.hostname != hostname:
             continue
         for d in old.devices:
-            if d.kind == "cpu" and d.name == device.name and d.threads == device.threads and _timed_scaling(d):
+            if (d.kind == "cpu" and d.name == device.name and d.threads == device.threads
+                    and trustworthy_scaling(d)):
                 fit = fit_amdahl(list(d.thread_scaling))
                 return RememberedScaling(parallel_fraction=fit.parallel_fraction, profile_id=profile_id,
                                          probed_at=created_at)

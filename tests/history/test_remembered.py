@@ -13,11 +13,16 @@ from advisor.history.remembered import needs_scaling, remember_scaling
 from advisor.predictor.cpu_scaling import BUSY_PARALLEL_FRACTION, amdahl_fraction, at_device_threads
 from advisor.schemas import Profile, RememberedScaling, ThreadPoint
 
+QUIET = {"others_cpu_cores": 0.02, "steal_fraction": 0.0}  # a current probe's contention fields, free machine
 
-def free(t1: float = 0.40, t2: float = 0.26, *, minutes: int = 0, **host) -> Profile:
-    """A probe on a free machine: steps on its 2 threads, and the step at 1 vs 2 threads (p = 2 (1 - t2 / t1))."""
+
+def free(t1: float = 0.40, t2: float = 0.26, *, minutes: int = 0, contention: dict | None = QUIET,
+         **host) -> Profile:
+    """A probe on a free machine: steps on its 2 threads, and the step at 1 vs 2 threads (p = 2 (1 - t2 / t1)).
+    ``contention``: each step's contention fields (None: none, as an advisor before them stored)."""
     prof = profile()
-    dev = prof.devices[0].model_copy(update={"thread_scaling": [
+    steps = [m.model_copy(update=contention or {}) for m in prof.devices[0].measurements]
+    dev = prof.devices[0].model_copy(update={"measurements": steps, "thread_scaling": [
         ThreadPoint(threads=1, batch_size=32, compute_seconds=t1),
         ThreadPoint(threads=2, batch_size=32, compute_seconds=t2)]})
     update = {"devices": [dev], "created_at": prof.created_at + timedelta(minutes=minutes)}
@@ -45,6 +50,37 @@ def test_a_busy_probe_takes_the_newest_free_probe_of_the_same_workload_here(hist
     assert got is not None and got.profile_id == newer != older
     assert got.parallel_fraction == pytest.approx(0.7, abs=1e-9)
     assert got.probed_at == free(minutes=5).created_at
+
+
+def test_a_curve_from_an_advisor_before_contention_fields_is_not_taken_as_measured_free(history):
+    """Old advisors timed the thread scaling on busy machines too and stored no contention fields (the audit's
+    h1.db: 0.023 s on 1 thread, 0.707 s on 2, fit clipped to p = 0): such a curve is never reused, even a
+    plausible one; the newest current profile's is (the old one is newer here)."""
+    current = history.save_profile(free(0.40, 0.28))  # p = 0.6
+    history.save_profile(free(0.0233, 0.707, minutes=5, contention=None))
+    history.save_profile(free(0.40, 0.22, minutes=10, contention=None))  # plausible (p = 0.9), still unproven
+    got = remember_scaling(busy(), history).devices[0].remembered_scaling
+    assert got is not None and got.profile_id == current
+    assert got.parallel_fraction == pytest.approx(0.6, abs=1e-9)
+
+
+@pytest.mark.parametrize("case", ["old", "busy", "slower", "slower_at_4"])
+def test_a_curve_not_measured_free_or_slower_on_more_threads_is_not_reused(history, case):
+    if case == "old":  # the audit's stored busy curve, as an advisor before contention fields kept it
+        prof = free(0.0233, 0.707, contention=None)
+    elif case == "busy":  # a step timed while other programs used a core
+        prof = free(contention={"others_cpu_cores": 0.9, "steal_fraction": 0.0})
+    elif case == "slower":  # more threads, a slower step: the fit clips to p = 0
+        prof = free(0.30, 0.33)
+    else:
+        prof = free()
+        points = [ThreadPoint(threads=t, batch_size=32, compute_seconds=s) for t, s in ((1, 0.4), (2, 0.3), (4, 0.35))]
+        prof = prof.model_copy(update={"devices": [prof.devices[0].model_copy(
+            update={"threads": 4, "thread_scaling": points})]})
+    history.save_profile(prof)
+    probe = busy(threads=prof.devices[0].threads)
+    assert needs_scaling(probe.devices[0])
+    assert remember_scaling(probe, history).devices[0].remembered_scaling is None
 
 
 @pytest.mark.parametrize("differs", ["host", "cpu", "threads", "file"])
