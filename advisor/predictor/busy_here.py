@@ -8,6 +8,7 @@ Here line (``advisor.pricer.Pricer.here``) in its text, from the same judgement.
 
 from __future__ import annotations
 
+from advisor.predictor.caveats import UNRECORDED_LOAD
 from advisor.schemas import DeviceProfile
 
 
@@ -32,3 +33,16 @@ def busy_here_notes(dev: DeviceProfile, threads: int | None, *, here: bool) -> l
     return [f"{dev.device}: other processes were using the CPU during most of the probe: this is the time on "
             "this machine when idle, and a job started beside them takes longer (they take its cores, and "
             f"PyTorch's threads wait for each other). Fix: run it when the machine is idle{fewer}."]
+
+
+def unrecorded_load_notes(dev: DeviceProfile) -> list[str]:
+    """The note on a CPU whose timed steps carry no contention fields (``others_cpu_cores`` None): a profile from
+    an advisor that did not measure what else ran, and timed its steps (and thread scaling) on a busy machine
+    too, with nothing recorded; ``quiet(None, None)`` reads such steps as an idle machine's. None where every
+    timed step was measured, on a GPU, or where no step was timed."""
+    if dev.kind != "cpu" or not any(m.compute_seconds is not None and not m.oom and m.others_cpu_cores is None
+                                    for m in dev.measurements):
+        return []
+    return [f"an older profile: {UNRECORDED_LOAD} (an advisor that did not yet measure other programs' load), so "
+            "they are read as an idle machine's. Fix: re-probe the workload (predict or recommend FILE, or advisor "
+            "profile FILE -o profile.json) for a trustworthy CPU time."]

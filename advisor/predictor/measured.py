@@ -23,7 +23,7 @@ from collections.abc import Callable
 from typing import Any
 
 from advisor.errors import PredictionError
-from advisor.predictor.busy_here import busy_here_notes
+from advisor.predictor.busy_here import busy_here_notes, unrecorded_load_notes
 from advisor.predictor.caveats import OUTSIDE_MEASURED_RANGE
 from advisor.predictor.compile_time import compile_costs
 from advisor.predictor.cpu_scaling import at_device_threads
@@ -261,7 +261,7 @@ def measured_model(
     method, factor = ("measured", 1.0) if factor is None else ("scaled", factor)
     b = job.batch_size
     _batch_notes(fit, job, dev, notes)
-    notes += busy_here_notes(dev, threads, here=machine_memory_gib == THIS_MACHINE)
+    notes += busy_here_notes(dev, threads, here=machine_memory_gib == THIS_MACHINE) + unrecorded_load_notes(dev)
     tail: list[str] = [_spread_note(fit, usable, profile, dev)] if fit.spread_rel > BUSY_SPREAD else []
     startup = dev.startup_seconds if startup_seconds is None else float(startup_seconds)
     recompile = 0.0

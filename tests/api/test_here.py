@@ -200,3 +200,32 @@ def test_predict_cli_prints_the_busy_note(tmp_path):
                                            "2000", "--epochs", "1", "--batch-size", "256", "--no-save", "--json"])
     assert out.exit_code == 0, out.output
     assert any("this is the time on this machine when idle" in n for n in json.loads(out.output)["notes"])
+
+
+OLDER = "an older profile: whether the machine was busy while its CPU steps were timed was not recorded"
+
+
+def test_an_older_profile_without_contention_fields_says_its_cpu_time_may_be_a_busy_machines(tmp_path):
+    """A profile from an advisor that did not measure other programs' load (``others_cpu_cores`` None on its timed
+    CPU steps; the audit's prof_1.json, 12x too slow) was read as an idle machine's with no word; a current one
+    (fields measured) and a GPU device's steps say nothing."""
+    job = {"dataset_size": 2000, "epochs": 1, "batch_size": 256}
+    old = _busy(api.load_profile(CPU_PROFILE), {"others_cpu_cores": None, "steal_fraction": None})
+    notes = [n for n in api.predict(old, **job, target="cpu").notes if OLDER in n]
+    assert notes == [f"{OLDER} (an advisor that did not yet measure other programs' load), so they are read "
+                     "as an idle machine's. Fix: re-probe the workload (predict or recommend FILE, or advisor "
+                     "profile FILE -o profile.json) for a trustworthy CPU time."]
+    current = _busy(old, QUIET)
+    assert not [n for n in api.predict(current, **job, target="cpu").notes if OLDER in n]
+    gpu = api.load_profile(GPU_PROFILE)
+    assert gpu.devices[0].measurements[0].others_cpu_cores is None
+    assert not [n for n in api.predict(gpu, dataset_size=120_000, epochs=1, target=Target.gpu("H200", 1)).notes
+                if OLDER in n]
+    # recommend says it too, for its Here line (the chosen machine's, where a CPU, as well)
+    rec = api.recommend(old, **job, providers="gcp", save=False)
+    assert [n for n in rec.notes if n.startswith("Here, cpu: ")] == [f"Here, cpu: {notes[0]}"]
+    path = api.save_profile(old, tmp_path / "old.json")
+    out = CliRunner().invoke(build_app(), ["predict", "--profile", str(path), "--device", "cpu", "--dataset-size",
+                                           "2000", "--epochs", "1", "--batch-size", "256", "--no-save", "--json"])
+    assert out.exit_code == 0, out.output
+    assert any(OLDER in n for n in json.loads(out.output)["notes"])
