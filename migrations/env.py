@@ -30,7 +30,12 @@ def _migrate(connection) -> None:
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
         )
+        # The revisions before and after, read under the lock: what this process migrated, not what another one
+        # did while it waited (``advisor.history.migrate`` says so when it moved an existing database).
+        migration = context.get_context()
+        before = migration.get_current_revision()
         context.run_migrations()
+        config.attributes["revisions"] = (before, migration.get_current_revision())
 
 
 def run_migrations_offline() -> None:

@@ -16,18 +16,20 @@ app = typer.Typer(help="The history database.", no_args_is_help=True)
 def upgrade(json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Run the alembic migrations up to head on ADVISOR_DATABASE_URL (default: SQLite in the user data dir)."""
     from advisor.cli import render
-    from advisor.history.migrate import current_revision
-    from advisor.history.migrate import upgrade as run_upgrade
+    from advisor.history.migrate import current_revision, upgrade_from
     from advisor.settings import Settings
 
     check_history_url()
     url = Settings.from_env().resolved_database_url
-    run_upgrade(url)
+    before, _ = upgrade_from(url)
     revision = current_revision(url)
     if json_out:
-        render.print_json({"schema_version": 1, "database": _redact(url), "revision": revision})
+        render.print_json({"schema_version": 1, "database": _redact(url), "revision": revision,
+                           "previous_revision": before, "migrated": before != revision})
+    elif before == revision:
+        render.line(f"{_redact(url)} is already at revision {revision}.")
     else:
-        render.line(f"{_redact(url)} is at revision {revision}.")
+        render.line(f"{_redact(url)}: revision {before or 'none (no schema yet)'} -> {revision}.")
 
 
 def check_history_url(server: str | None = None, save: bool = True) -> None:

@@ -8,6 +8,8 @@ revision, and a test checks it against the versions folder.
 
 from __future__ import annotations
 
+import sys
+
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
@@ -46,15 +48,32 @@ def revision_of(engine: Engine) -> str | None:
         return conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
 
 
-def upgrade_engine(engine: Engine, revision: str = "head") -> None:
-    """alembic upgrade on ``engine``. Safe when several processes do it at once: the migration environment
-    takes a lock (SQLite's write lock, a PostgreSQL advisory lock) before it reads the current revision."""
+def upgrade_engine(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
+    """alembic upgrade on ``engine``; the revisions (before, after) it found under the lock (None: no schema).
+    Safe when several processes do it at once: the migration environment takes a lock (SQLite's write lock, a
+    PostgreSQL advisory lock) before it reads the current revision. An existing database it moved is announced
+    (``announce_migration``)."""
     from alembic import command
 
     from advisor.history.engine import writer
 
     with writer(engine).connect() as conn:
-        command.upgrade(_config(connection=conn), revision)
+        config = _config(connection=conn)
+        command.upgrade(config, revision)
+    before, after = config.attributes.get("revisions", (None, None))
+    announce_migration(before, after)
+    return before, after
+
+
+def announce_migration(before: str | None, after: str | None) -> None:
+    """One line on stderr when an existing database (``before`` not None) was moved to another revision: every
+    command migrates on first use, reads included, and an advisor older than this one then refuses the database
+    (``_require_known``), so whoever moved a shared one should know. A new database's creation says nothing."""
+    if before is None or before == after or sys.stderr is None:
+        return
+    sys.stderr.write(f"migrated the history database from revision {before} to {after}; advisor versions before "
+                     "this one can no longer open it\n")
+    sys.stderr.flush()
 
 
 def ensure_schema(engine: Engine) -> None:
@@ -105,7 +124,12 @@ def _unreachable(engine: Engine, exc: DBAPIError) -> HistoryError:
 
 def upgrade(url: str | None = None, revision: str = "head") -> str:
     """``advisor db upgrade``: bring the database at ``url`` (default: settings) to ``revision``; returns the
-    revision it is at afterwards."""
+    revision it is at afterwards (``upgrade_from`` also says the one it was at)."""
+    return upgrade_from(url, revision)[1]
+
+
+def upgrade_from(url: str | None = None, revision: str = "head") -> tuple[str | None, str]:
+    """``upgrade``, returning the revisions (before, after): before is None for a database with no schema yet."""
     from advisor.history.engine import create_history_engine
     from advisor.settings import Settings
 
@@ -114,8 +138,8 @@ def upgrade(url: str | None = None, revision: str = "head") -> str:
     try:
         try:
             _require_known(revision_of(engine))
-            upgrade_engine(engine, revision)
-            return revision_of(engine) or ""
+            before, _ = upgrade_engine(engine, revision)
+            return before, revision_of(engine) or ""
         except DBAPIError as exc:
             raise _unreachable(engine, exc) from exc
     finally:

@@ -292,3 +292,65 @@ def test_a_path_that_is_not_a_sqlite_file_is_named_as_such(tmp_path, make, words
         info.value.hint
     assert info.value.public == "The history database is unavailable: its file is not a SQLite database."
 
+
+
+MIGRATED = ("migrated the history database from revision 0001 to 0003; advisor versions before this one can no "
+            "longer open it\n")
+
+
+def _at_0001(url: str) -> None:
+    """The database at revision 0001 (as advisors before 0002 left it): from empty, or down from head."""
+    from alembic import command
+
+    engine = create_history_engine(url)
+    try:
+        with engine.connect() as conn:
+            move = command.upgrade if migrate.revision_of(engine) is None else command.downgrade
+            move(migrate._config(connection=conn), "0001")
+    finally:
+        engine.dispose()
+
+
+def test_a_read_that_migrates_a_database_says_so_once_on_stderr(fresh_db_url, capsys):
+    """Any first use migrates, reads included, and an older advisor then refuses the database: a shared one was
+    moved with nothing printed. One stderr line when it moves; none at head, none for a new database's schema."""
+    _at_0001(fresh_db_url)
+    with History(fresh_db_url) as hist:
+        assert hist.list() == []
+    assert capsys.readouterr() == ("", MIGRATED)
+    with History(fresh_db_url) as hist:
+        hist.list()
+    assert capsys.readouterr().err == ""
+    assert migrate.upgrade_from(fresh_db_url) == ("0003", "0003")
+    assert capsys.readouterr().err == ""
+
+
+def test_a_new_databases_schema_is_not_announced(fresh_db_url, capsys):
+    with History(fresh_db_url) as hist:
+        hist.list()
+    assert capsys.readouterr().err == ""
+
+
+def test_db_upgrade_says_from_which_revision_and_json_stays_on_stdout(fresh_db_url):
+    import json
+
+    from typer.testing import CliRunner
+
+    from advisor.cli.app import build_app
+
+    def run(*args):
+        result = CliRunner().invoke(build_app(), ["db", "upgrade", *args])
+        assert result.exit_code == 0, result.output
+        return result
+
+    _at_0001(fresh_db_url)
+    first = run("--json")
+    assert first.stderr == MIGRATED
+    got = json.loads(first.stdout)
+    assert (got["previous_revision"], got["revision"], got["migrated"]) == ("0001", "0003", True)
+    again = run("--json")
+    assert again.stderr == "" and json.loads(again.stdout)["migrated"] is False
+    assert run().stdout.endswith(" is already at revision 0003.\n")
+    _at_0001(fresh_db_url)  # back down, then the text
+    text = run()
+    assert text.stdout.endswith(": revision 0001 -> 0003.\n") and text.stderr == MIGRATED
