@@ -86,13 +86,16 @@ def validate(
         raise typer.Exit(code=1) from None
     if json_out:
         render.print_json({"schema_version": 1, "file": str(file), "valid": True, "offers": len(found.offers),
-                           "skipped": found.skipped, "billing_rules": found.billing_rules})
+                           "skipped": found.skipped, "billing_rules": found.billing_rules,
+                           "warnings": found.warnings})
         return
     if found.billing_rules:
         render.line(f"{file}: billing rules for {found.billing_rules} providers, all valid.")
         return
     n = len(found.offers)
     render.line(f"{file}: {n} valid offer{'' if n == 1 else 's'}.")
+    for why in found.warnings:  # valid, so exit 0: a row that does nothing is not an error
+        render.line(f"warning: {why}")
     if found.skipped:
         render.line(f"{len(found.skipped)} rows skipped, as the loader skips them (not problems):")
         for why in found.skipped:

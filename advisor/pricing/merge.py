@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from advisor.pricing.billing import BILLING_FILE
@@ -48,6 +48,28 @@ class LoadedOffers:
     files: list[str]
     flags: list[str]
     excluded: list[str]
+    # (the index in ``files`` of the rule's file, "file:line: why"): provider-wide discounts a later one overrides
+    # wholly (``_shadowed_discounts``), which ``advisor pricing validate`` warns of.
+    shadowed: list[tuple[int, str]] = field(default_factory=list)
+
+
+def _shadowed_discounts(rules: list[tuple[int, Rule]]) -> list[tuple[int, str]]:
+    """The provider-wide discounts that can have no effect: a later discount rule of the same provider covers every
+    offer they match (all its regions, or the same region), and an offer takes only the last one that matches."""
+    found = []
+    for position, (index, rule) in enumerate(rules):
+        if not rule.discount_pct:
+            continue
+        later = next((r for _, r in rules[position + 1:] if r.discount_pct and r.provider == rule.provider
+                      and (r.region is None or r.region == rule.region)), None)
+        if later is not None:
+            same_file = later.where.rsplit(":", 1)[0] == rule.where.rsplit(":", 1)[0]
+            there = f"line {later.where.rsplit(':', 1)[1]}" if same_file else later.where
+            found.append((index, f"{rule.where}: the {rule.discount_pct:g}% provider-wide discount for "
+                                 f"{rule.provider} has no effect: the {later.discount_pct:g}% one on {there} "
+                                 "overrides it (provider-wide discounts do not add up: an offer takes the last one "
+                                 "that matches it). Fix: keep one row, with the discount you mean."))
+    return found
 
 
 def _matches(offer: Offer, rule: Rule) -> bool:
@@ -151,7 +173,8 @@ def load_offers(extra_files: Sequence[Path], include_builtin: bool) -> LoadedOff
             flags.append(f"{rule.provider}{' ' + rule.region if rule.region else ''}: {rule.discount_pct:g}% "
                          f"discount on {taken} offer{'s' if taken != 1 else ''} ({rule.where})")
     return LoadedOffers(offers=list(offers.values()), origin=origin, origin_file=origin_file,
-                        files=[str(p) for p, _ in files], flags=flags, excluded=excluded)
+                        files=[str(p) for p, _ in files], flags=flags, excluded=excluded,
+                        shadowed=_shadowed_discounts(rules))
 
 
 @dataclass
@@ -162,6 +185,7 @@ class FileCheck:
     offers: list[Offer]
     skipped: list[str]
     billing_rules: int = 0  # a billing-rules file (billing.csv): how many providers it gives a rule
+    warnings: list[str] = field(default_factory=list)  # rows that are valid but can have no effect
 
 
 def validate_file(path: Path | str) -> list[Offer]:
@@ -193,7 +217,7 @@ def check_file(path: Path | str) -> FileCheck:
     offers = [o for o in loaded.offers if loaded.origin_file[offer_key(o.provider, o.instance_type, o.region)] == index]
     # Only built-in rows are skipped on purpose (a user file's fractional GPU is an error, raised above).
     skipped = [e for e in loaded.excluded if e.startswith(f"{builtin}:")] if builtin else []
-    return FileCheck(offers=offers, skipped=skipped)
+    return FileCheck(offers=offers, skipped=skipped, warnings=[why for i, why in loaded.shadowed if i == index])
 
 
 def _builtin_name(path: Path) -> str | None:

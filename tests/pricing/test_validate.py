@@ -156,3 +156,28 @@ def test_validate_json_of_a_file_with_problems_says_valid_false_and_lists_them(t
     assert data["problems"][0]["message"] == "price_hour_usd '-1' must be a positive number"
     missing = CliRunner().invoke(build_app(), ["pricing", "validate", str(tmp_path / "none.csv"), "--json"])
     assert missing.exit_code == 1 and json.loads(missing.stdout)["valid"] is False
+
+
+DISCOUNTS = "provider,instance_type,region,gpu_model,gpu_count,price_hour_usd,discount_pct\n"
+
+
+def test_a_provider_wide_discount_that_a_later_one_overrides_is_a_warning_not_an_error(tmp_path):
+    """A file written when provider-wide discounts stacked (``gcp,*,*,10`` then ``gcp,*,*,5``): now an offer takes
+    the last that matches, so the 10% row does nothing; validate said only "valid"."""
+    rates = tmp_path / "team.csv"
+    rates.write_text(DISCOUNTS + "gcp,*,*,,,,10\naws,*,*,,,,15\ngcp,*,*,,,,5\naws,*,us-east-1,,,,30\n")
+    code, output = validate(str(rates))
+    said = " ".join(output.split())
+    assert code == 0 and output.splitlines()[0].endswith("valid offers.")
+    assert said.count("warning:") == 1  # aws's us-east-1 row overrides the aws-wide one in one region only
+    assert (f"warning: {rates}:2: the 10% provider-wide discount for gcp has no effect: the 5% one on line 4 "
+            "overrides it (provider-wide discounts do not add up: an offer takes the last one that matches it). "
+            "Fix: keep one row, with the discount you mean.") in said
+    code, output = validate(str(rates), "--json")
+    data = json.loads(output)
+    assert (code, data["valid"], len(data["warnings"])) == (0, True, 1)
+    assert data["warnings"][0].startswith(f"{rates}:2: the 10% provider-wide discount for gcp has no effect")
+    rates.write_text(DISCOUNTS + "gcp,*,us-central1,,,,10\ngcp,*,*,,,,5\n")  # a region's, then all of gcp's
+    assert len(check_file(rates).warnings) == 1
+    rates.write_text(DISCOUNTS + "gcp,*,*,,,,10\ngcp,*,us-central1,,,,5\n")  # all of gcp's, then one region's
+    assert check_file(rates).warnings == []
