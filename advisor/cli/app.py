@@ -59,8 +59,9 @@ def main() -> None:
                              "Fix: run it with its output going to a terminal, a file or a pipe.\n")
         raise SystemExit(1)
     from advisor.cli.errors import end_on_termination, standard_output_failed
-    from advisor.cli.streams import StandardOutputError, set_up
+    from advisor.cli.streams import StandardOutputError, set_up, stand_in_for_closed_stderr
 
+    stand_in_for_closed_stderr()
     set_up()
     end_on_termination()
     try:

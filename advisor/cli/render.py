@@ -56,7 +56,7 @@ def note(text: str) -> None:
 @contextlib.contextmanager
 def probe_progress(enabled: bool) -> Iterator[Any]:
     """A callback(device, fraction, message) drawing a progress bar on a terminal; a no-op otherwise."""
-    if not enabled or not sys.stderr.isatty():
+    if not enabled or sys.stderr is None or not sys.stderr.isatty():  # None: started with stderr closed
         yield None
         return
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn

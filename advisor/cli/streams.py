@@ -12,6 +12,7 @@ from __future__ import annotations
 import codecs
 import contextlib
 import io
+import os
 import sys
 from collections.abc import Iterator
 from typing import TextIO
@@ -31,6 +32,24 @@ class _StandardOutput(io.FileIO):
             raise
         except OSError as exc:
             raise StandardOutputError(exc.errno, exc.strerror) from None
+
+
+def stand_in_for_closed_stderr() -> None:
+    """A process started with its stderr closed (``advisor ... 2>&-``, a daemon's job runner) gets ``/dev/null``
+    there: its answer still goes to stdout, with no progress bar and no notes. Python leaves ``sys.stderr`` None
+    then, which every stderr write would trip on; and file descriptor 2, left free, would be the next file or
+    socket opened, where a library's (or the probe child's) writes to "stderr" would land."""
+    try:
+        os.fstat(2)
+    except OSError:
+        with contextlib.suppress(OSError):
+            fd = os.open(os.devnull, os.O_WRONLY)
+            if fd != 2:  # the lowest free descriptor: 0 where stdin is closed too
+                os.dup2(fd, 2)
+                os.close(fd)
+            os.set_inheritable(2, True)  # os.open's are not: the probe child would start with fd 2 closed again
+    if sys.stderr is None:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8", errors="backslashreplace")  # noqa: SIM115
 
 
 def set_up() -> None:

@@ -63,6 +63,30 @@ def test_stdout_closed_is_one_clear_message(args):
     assert "standard output is closed" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("args", [["recommend", "--no-save"], ["predict", "--device", "cpu", "--no-save"]])
+def test_stderr_closed_still_answers_on_stdout(args, profile_file, history_url):
+    # `advisor ... 2>&-` (a job runner that closes stderr): Python leaves sys.stderr None, and the progress bar's
+    # check of it ended the command with exit 1 and no word anywhere. The answer goes to stdout, which is open.
+    code = "import sys; from advisor.cli.app import main; sys.argv = ['advisor', *sys.argv[1:]]; main()"
+    args = [*args[:1], "--profile", str(profile_file), "--dataset-size", "1000", "--epochs", "1", *args[1:]]
+    result = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parents[2], preexec_fn=lambda: os.close(2))
+    assert result.returncode == 0
+    assert ("Recommendation:" if args[0] == "recommend" else "whole job") in result.stdout
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/fd"), reason="needs /proc")
+def test_stderr_closed_is_dev_null_for_child_processes():
+    # The probe child inherits fd 2 and sends the workload's prints there (stdout may be --json): with stderr
+    # closed they went to stdout, into the answer. /dev/null stands in for it, inheritable.
+    code = ("import subprocess, sys; from advisor.cli.streams import stand_in_for_closed_stderr; "
+            "stand_in_for_closed_stderr(); print(sys.stderr.name, flush=True); "
+            "subprocess.run(['readlink', '/proc/self/fd/2'])")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=Path(__file__).resolve().parents[2], preexec_fn=lambda: os.close(2))
+    assert result.stdout == f"{os.devnull}\n{os.devnull}\n"
+
+
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
 @pytest.mark.parametrize("args", [["pricing", "list", "--json"], ["pricing", "list"], ["--version"]])
 def test_stdout_on_a_full_disk_is_one_clear_message(args):
