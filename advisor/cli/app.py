@@ -58,7 +58,7 @@ def main() -> None:
             sys.stderr.write("error: standard output is closed, so advisor cannot print its answer.\n"
                              "Fix: run it with its output going to a terminal, a file or a pipe.\n")
         raise SystemExit(1)
-    from advisor.cli.errors import end_on_termination, standard_output_failed
+    from advisor.cli.errors import end_on_termination, reader_went_away, standard_output_failed
     from advisor.cli.streams import StandardOutputError, set_up, stand_in_for_closed_stderr
 
     stand_in_for_closed_stderr()
@@ -69,6 +69,17 @@ def main() -> None:
             build_app()(prog_name="advisor")
         finally:  # --version, --help and usage errors print outside a command's handle_errors
             sys.stdout.flush()
+    except BrokenPipeError as exc:  # what typer printed (--version), flushed above
+        reader_went_away()
+        decided = exc.__context__  # an exit on its way out (a user error's 1) keeps its code
+        raise SystemExit(decided.code if isinstance(decided, SystemExit) else 0) from None
+    except SystemExit as exc:
+        if exc.code == 1 and type(sys.stdout).__name__ == "PacifyFlushWrapper":
+            # typer's own handling of a closed pipe outside a command (--help, --version): it wraps stdout in
+            # click's PacifyFlushWrapper and exits 1, the user-error code; a reader that stopped is exit 0 here.
+            reader_went_away()
+            raise SystemExit(0) from None
+        raise
     except StandardOutputError as exc:
         standard_output_failed(exc)
         raise SystemExit(1) from None

@@ -6,6 +6,8 @@ stdout, ``err`` errors, notes and progress on stderr. ``advisor.cli.render`` re-
 
 from __future__ import annotations
 
+import errno
+import os
 import re
 import sys
 
@@ -63,11 +65,20 @@ def for_terminal(stream):
     return TerminalText(stream) if callable(isatty) and isatty() else stream
 
 
+class _ResultConsole(Console):
+    """A closed pipe (``advisor ... | head -1``) is a ``BrokenPipeError`` for ``advisor.cli.errors`` to end
+    quietly with exit 0; rich's own handling exits 1, the user-error code."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True  # nothing more to write: what is buffered is dropped
+        raise BrokenPipeError(errno.EPIPE, os.strerror(errno.EPIPE))
+
+
 def out() -> Console:
     """The console for results (stdout). It reads markup: give it only ``safe_text`` for data."""
     # Piped output (no terminal) gets a wide fixed width so tables stay one line per row in logs and files.
     width = None if sys.stdout.isatty() else 160
-    return Console(soft_wrap=False, highlight=False, emoji=False, width=width)
+    return _ResultConsole(soft_wrap=False, highlight=False, emoji=False, width=width)
 
 
 def err() -> Console:

@@ -1,8 +1,8 @@
 """How a CLI command ends on an error: ``AdvisorError`` becomes its message on stderr and its exit code.
 
 ``ADVISOR_DEBUG=1`` shows the traceback instead. Standard output that cannot be written (a full disk:
-``advisor.cli.streams.StandardOutputError``) is one message too, a closed pipe a quiet stop. Any other exception
-is a bug and keeps its traceback.
+``advisor.cli.streams.StandardOutputError``) is one message too, a closed pipe a quiet stop (exit 0). Any other
+exception is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -49,10 +49,8 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
                 _print_error_json(exc)
             raise typer.Exit(code=exc.exit_code) from None
         except BrokenPipeError:
-            # The reader of our output went away (`advisor ... | head`): stop quietly, and keep Python from
-            # complaining when it flushes stdout at exit.
-            _drop_stdout()
-            raise typer.Exit(code=1) from None
+            reader_went_away()
+            raise typer.Exit(code=0) from None
         except StandardOutputError as exc:
             standard_output_failed(exc)
             raise typer.Exit(code=1) from None
@@ -88,9 +86,11 @@ def _print_error_json(exc: Exception) -> None:
 
     error = {"type": type(exc).__name__, "message": getattr(exc, "message", str(exc)),
              "hint": getattr(exc, "hint", None)}
-    with contextlib.suppress(OSError):  # standard output that cannot be written: stderr has said it all
+    try:
         sys.stdout.write(json.dumps({"schema_version": 1, "error": error}, indent=2) + "\n")
         sys.stdout.flush()
+    except OSError:  # standard output that cannot be written: stderr has said it all, and the exit code stands
+        _drop_stdout()
 
 
 class Terminated(BaseException):
@@ -176,6 +176,14 @@ def standard_output_failed(exc: OSError) -> None:
                 f"history show {refs[0]}{remote}` (add --json for the JSON); running the command again would "
                 "save it a second time.")
     render.error(AdvisorError(message, hint=hint))
+
+
+def reader_went_away() -> None:
+    """The reader of our output went away (`advisor ... | head -1`): it chose to stop, so the command stops
+    quietly with exit 0, whatever the answer's size against the pipe's buffer (exit 1 would fail a CI step under
+    ``pipefail``). What is left of the output is dropped, so that Python does not fail again on it at exit; an
+    answer saved in history stays saved (``history list`` has it)."""
+    _drop_stdout()
 
 
 def _drop_stdout() -> None:

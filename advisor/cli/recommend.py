@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from advisor.cli import remote
-from advisor.cli.errors import handle_errors, shown_after_saving
+from advisor.cli.errors import handle_errors, reader_went_away, shown_after_saving
 from advisor.cli.options import (
     FORMAT_HELP,
     OBJECTIVE_METAVAR,
@@ -123,7 +123,10 @@ def _run(source, kwargs: dict, fmt: str, view: dict, plot: Path | None, server: 
                 out.discard()
             if isinstance(exc, NoFeasibleCandidateError) and exc.recommendation is not None and (
                     fmt != "text" or exc.recommendation.candidates):
-                _show(exc.recommendation, fmt, view, server)
+                try:
+                    _show(exc.recommendation, fmt, view, server)
+                except BrokenPipeError:  # a reader that stopped (`| head`): the answer's exit code 3 stands
+                    reader_went_away()
             raise
     if plot is not None:
         _commit_plot(staged, plot, rec)

@@ -87,6 +87,36 @@ def test_stderr_closed_is_dev_null_for_child_processes():
     assert result.stdout == f"{os.devnull}\n{os.devnull}\n"
 
 
+READER_STOPPED = [
+    (["--version"], 0),
+    (["pricing", "list"], 0),
+    (["recommend", "--no-save"], 0),
+    (["recommend", "--format", "json"], 0),  # saved: it stays saved, and nothing more is written
+    (["recommend", "--no-save", "--deadline", "1s"], 3),  # the answer's own code stands
+    (["recommend", "--profile", "no-such.json", "--json"], 1),  # and a user error's
+]
+
+
+@pytest.mark.parametrize(("args", "code"), READER_STOPPED)
+def test_a_reader_that_stops_early_is_exit_0(args, code, profile_file, history_url):
+    # `advisor ... | head -1`: the reader chose to stop. The pipe's read end is closed before advisor writes, so
+    # every write fails as a large answer's did past the pipe's buffer; it was exit 1, the user-error code.
+    import advisor
+
+    if args[0] == "recommend" and "--profile" not in args:
+        args = [*args[:1], "--profile", str(profile_file), "--dataset-size", "1000", "--epochs", "1", *args[1:]]
+    run = "import sys; from advisor.cli.app import main; sys.argv = ['advisor', *sys.argv[1:]]; main()"
+    proc = subprocess.Popen([sys.executable, "-c", run, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=Path(__file__).resolve().parents[2])
+    proc.stdout.close()
+    err = proc.stderr.read()
+    assert proc.wait() == code, err
+    assert "Traceback" not in err and (err == "") == (code == 0), err
+    if "--no-save" not in args and code == 0 and args[0] == "recommend":
+        with advisor.History() as hist:
+            assert len(hist.list()) == 1
+
+
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
 @pytest.mark.parametrize("args", [["pricing", "list", "--json"], ["pricing", "list"], ["--version"]])
 def test_stdout_on_a_full_disk_is_one_clear_message(args):
