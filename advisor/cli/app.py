@@ -83,6 +83,38 @@ def main() -> None:
     except StandardOutputError as exc:
         standard_output_failed(exc)
         raise SystemExit(1) from None
+    except OSError as exc:
+        if not _in_completion_install(exc):
+            raise  # any other is a bug: it keeps its traceback
+        _completion_not_installed(exc)
+        raise SystemExit(1) from None
+
+
+def _in_completion_install(exc: BaseException) -> bool:
+    """Whether ``exc`` came from typer's ``--install-completion``, which runs while the arguments are parsed,
+    outside every command's ``handle_errors``."""
+    from typer.completion import install_callback
+
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code is install_callback.__code__:
+            return True
+        tb = tb.tb_next
+    return False
+
+
+def _completion_not_installed(exc: OSError) -> None:
+    """One message for a start-up file that cannot be written (a read-only or odd HOME on a CI image or shared
+    machine), with the way round it: the script printed, to put where the user can write."""
+    from advisor.cli import render
+    from advisor.errors import AdvisorError
+
+    where = f"{exc.filename}: " if exc.filename else ""
+    render.error(AdvisorError(
+        f"cannot install shell completion: {where}{exc.strerror or exc}.",
+        hint="Fix: print the script with `advisor --show-completion` and put it in a file you can write "
+             "(`advisor --show-completion > FILE`), then source FILE from your shell's start-up file; or run "
+             "`advisor --install-completion` with HOME set to a folder you can write."))
 
 
 if __name__ == "__main__":  # pragma: no cover
