@@ -17,6 +17,7 @@ from typing import Any
 from rich.table import Table
 
 from advisor.cli.console import out, safe_text, show_controls
+from advisor.cli.fit import Column, fitted
 from advisor.predictor.caveats import caveats
 from advisor.units import format_duration, format_duration_delta, format_usd, format_usd_delta
 
@@ -166,16 +167,27 @@ def _cells(rank: int, c: Any, chosen: Any, similar: str, bound: bool = False) ->
     ]
 
 
+# Numbers and short names are never broken; on a terminal too narrow for all, "similar" goes first.
+_CANDIDATE_COLUMNS = (
+    Column("#", whole=True), Column("provider", whole=True), Column("instance", fold_min=10),
+    Column("hardware"), Column("total time (80%)", whole=True), Column("job", "right", whole=True, drop=5),
+    Column("cost", "right", whole=True), Column("spot", "right", whole=True, drop=2),
+    Column("similar", whole=True, drop=1))
+_BOUND_COLUMN = Column("bound (GPU busy)", drop=3)
+_VERSUS_COLUMN = Column("vs the choice", drop=4, fold_min=12)
+
+
 def candidates_table(rec: Any, view: str = "hardware", show_all: bool = False) -> None:
     title, rows = _rows(rec, view, show_all)
     bound = _bound_shown(rows)
-    table = Table(title=safe_text(title), title_justify="left")
-    for col in ("#", "provider", "instance", "hardware", "total time (80%)", "job", "cost", "spot", "similar",
-                *(("bound (GPU busy)",) if bound else ()), "vs the choice"):
-        table.add_column(col, overflow="fold", justify="right" if col in ("job", "cost", "spot") else "left")
-    for rank, (c, similar) in enumerate(rows, 1):
-        table.add_row(*_cells(rank, c, rec.chosen, similar, bound))
-    out().print(table)
+    con = out()
+    columns = (*_CANDIDATE_COLUMNS, *((_BOUND_COLUMN,) if bound else ()), _VERSUS_COLUMN)
+    table, note = fitted(con, columns, [_cells(rank, c, rec.chosen, similar, bound)
+                                        for rank, (c, similar) in enumerate(rows, 1)],
+                         title=safe_text(title), title_justify="left")
+    con.print(table)
+    if note:
+        con.print(f"note: {safe_text(note)}")
 
 
 def _footer_lines(rec: Any, show_skipped: bool, server: str | None = None) -> list[str]:
@@ -376,22 +388,28 @@ def _versus_one(count: int, speedup: float | None) -> str:
     return f"{ratio:.2g}x {word}" if ratio >= 1.1 else f"{ratio - 1:.0%} {word}" if ratio >= 1.005 else "the same"
 
 
+_GRID_COLUMNS = (
+    Column("GPUs", "right", whole=True), Column("precision", whole=True),
+    Column("total time (80%)", "right", whole=True), Column("job", "right", whole=True, drop=4),
+    Column("vs 1 GPU", "right", whole=True, drop=3), Column("step", "right", whole=True, drop=2),
+    Column("scaling efficiency", "right", whole=True, drop=1), Column("memory", "right", whole=True, drop=5),
+    Column("$/h", "right", whole=True, drop=6), Column("cost", "right", whole=True),
+    Column("cheapest offer", fold_min=14))
+
+
 def scaling_table(grid: Any) -> None:
     """``predict --gpus 1,2,4,8 --precision all``: one row per GPU count and precision."""
     con = out()
-    table = Table(title=safe_text(f"{grid.title}: total time = {format_duration(grid.startup_seconds)} start-up "
-                                  f"+ job; cost at the cheapest on-demand offer of that many GPUs"),
-                  title_justify="left")
-    for col in ("GPUs", "precision", "total time (80%)", "job", "vs 1 GPU", "step", "scaling efficiency",
-                "memory", "$/h", "cost", "cheapest offer"):
-        table.add_column(col, overflow="fold", justify="left" if col in ("precision", "cheapest offer") else "right")
+    title = safe_text(f"{grid.title}: total time = {format_duration(grid.startup_seconds)} start-up "
+                      f"+ job; cost at the cheapest on-demand offer of that many GPUs")
+    rows = []
     for r in grid.rows:
         e = r.estimate
         if e is None:
-            table.add_row(str(r.count), safe_text(r.precision), safe_text(r.error or "-"), *[""] * 8)
+            rows.append([str(r.count), safe_text(r.precision), safe_text(r.error or "-"), *[""] * 8])
             continue
         total = grid.startup_seconds
-        table.add_row(
+        rows.append([
             str(r.count), safe_text(e.precision),
             f"{format_duration(total + e.seconds)} ({format_duration(total + e.low)}–"
             f"{format_duration(total + e.high)})", format_duration(e.seconds),
@@ -403,8 +421,11 @@ def scaling_table(grid: Any) -> None:
             format_usd(r.price_usd_per_hour, rate=True) if r.price_usd_per_hour is not None else "-",
             format_usd(r.cost_usd) if r.cost_usd is not None else "-",
             safe_text(r.offer or "not in the catalog")
-            + (f": {format_duration(r.offer_seconds)} there" if r.offer_seconds is not None else ""))
+            + (f": {format_duration(r.offer_seconds)} there" if r.offer_seconds is not None else "")])
+    table, note = fitted(con, _GRID_COLUMNS, rows, title=title, title_justify="left")
     con.print(table)
+    if note:
+        con.print(f"note: {safe_text(note)}")
     for text in grid.notes:
         con.print(f"note: {safe_text(text)}")
     for row in grid.rows:  # what predict of that one count prints as a note, which a row has no room for

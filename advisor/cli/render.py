@@ -21,6 +21,7 @@ from typing import Any
 from rich.table import Table
 
 from advisor.cli.console import err, out, safe_text
+from advisor.cli.fit import Column, fitted
 from advisor.units import format_duration, format_usd
 
 __all__ = ["err", "out", "safe_text"]  # re-exported: every command module escapes through render
@@ -241,24 +242,33 @@ def recommendation(rec: Any, **view: Any) -> None:
 
 
 SUSPECT_MARK = "!"  # after a price the catalog flags suspect_price, in ``pricing list``
+# rich's default overflow (an ellipsis) where the table fits; on a narrower terminal the instance folds, whole
+_OFFER_COLUMNS = tuple(Column(header, justify, whole=whole, drop=drop, fold_min=fold_min, overflow="ellipsis")
+                       for header, justify, whole, drop, fold_min in (
+    ("provider", "left", True, None, 6), ("instance", "left", False, None, 16), ("region", "left", False, 6, 8),
+    ("vCPU", "right", True, 4, 6), ("memory", "right", True, 3, 6), ("GPU", "left", True, None, 6),
+    ("$/h", "right", True, None, 6), ("spot $/h", "right", True, 5, 6), ("billing", "left", False, 1, 8),
+    ("as of", "left", True, 2, 6)))
 
 
 def offers(rows: Sequence[Any]) -> None:
     """Catalog offers, one row each."""
     from advisor.pricing.billing import billing_cell
-    table = Table(title=f"{len(rows)} offers", title_justify="left")
-    for col in ("provider", "instance", "region", "vCPU", "memory", "GPU", "$/h", "spot $/h", "billing", "as of"):
-        table.add_column(col, justify="right" if col in ("vCPU", "memory", "$/h", "spot $/h") else "left")
     mark = " " + SUSPECT_MARK
+    cells = []
     for o in rows:
-        table.add_row(safe_text(o.provider), safe_text(o.instance_type), safe_text(o.region), str(o.vcpus or "-"),
+        cells.append([safe_text(o.provider), safe_text(o.instance_type), safe_text(o.region), str(o.vcpus or "-"),
                       f"{o.memory_gib:g} GiB" if o.memory_gib else "-",
                       f"{o.gpu_count} x {safe_text(o.gpu)}" if o.gpu else "-",
                       format_usd(o.price_usd_per_hour, rate=True) + (mark if o.suspect_price else ""),
                       format_usd(o.spot_price_usd_per_hour, rate=True) if o.spot_price_usd_per_hour is not None
                       else "-",
-                      safe_text(billing_cell(o)), safe_text(o.snapshot_date or "-"))
-    out().print(table)
+                      safe_text(billing_cell(o)), safe_text(o.snapshot_date or "-")])
+    con = out()
+    table, note = fitted(con, _OFFER_COLUMNS, cells, title=f"{len(rows)} offers", title_justify="left")
+    con.print(table)
+    if note:
+        con.print(f"note: {safe_text(note)}")
     # Costs are the run rounded up to the unit and at least the minimum: a short job on a whole-hour provider
     # costs an hour, which the hourly rate alone does not show.
     out().print("billing: each run is billed rounded up to its unit (second, minute or hour) and for at least its "

@@ -1,0 +1,102 @@
+"""Tables on a narrow terminal (80 columns, a default terminal or a split pane; 60): a number is never broken
+across lines (``$0.0032`` shown as ``$0.00`` over ``32`` read as another price), a name never cut to an
+ellipsis; columns left out say so. Piped output (160 columns) keeps its layout (tests/cli/test_answer.py)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+from typer.testing import CliRunner
+
+from advisor.cli import answer, render
+from advisor.cli.app import build_app
+from advisor.units import format_duration, format_usd
+
+PROFILE = Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json"
+
+
+@pytest.fixture(scope="module")
+def app():
+    return build_app()
+
+
+def _json(app, *args) -> dict:
+    result = CliRunner().invoke(app, [*args, "--json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def _at_width(app, monkeypatch, width: int, *args) -> str:
+    """What ``advisor ARGS`` prints on a terminal ``width`` columns wide."""
+    buf = io.StringIO()
+
+    def console() -> Console:
+        return Console(file=buf, width=width, soft_wrap=False, highlight=False, emoji=False, color_system=None)
+
+    monkeypatch.setattr(answer, "out", console)
+    monkeypatch.setattr(render, "out", console)
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    text = buf.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= width
+    return text
+
+
+def _whole(shown: str, text: str) -> bool:
+    """``shown`` on one line of ``text``: a table cell's or a paragraph's, not broken across two."""
+    return any(shown in line for line in text.splitlines())
+
+
+@pytest.mark.parametrize("width", [80, 60])
+def test_recommend_table_keeps_every_cost_and_time_whole(app, monkeypatch, width):
+    args = ["recommend", "--profile", str(PROFILE), "--no-save", "--top", "3"]
+    rec = _json(app, *args)
+    text = _at_width(app, monkeypatch, width, *args)
+    for group in rec["groups"][:3]:
+        c = group["best"]
+        for shown in (format_usd(c["cost_usd"]), format_duration(c["total_seconds"]),
+                      f"({format_duration(c['total_low'])}–{format_duration(c['total_high'])})"):
+            assert _whole(shown, text), (shown, text)
+        if width == 80:  # room for the names as they are
+            assert _whole(c["instance_type"], text), (c["instance_type"], text)
+    assert "…" not in text
+    assert f"terminal too narrow ({width} columns)" in text and "--json" in text
+
+
+@pytest.mark.parametrize("width", [80, 60])
+def test_predict_grid_keeps_every_cost_and_time_whole(app, monkeypatch, width):
+    args = ["predict", "--profile", str(PROFILE), "--gpu", "H100", "--gpus", "1,2,4,8", "--no-save"]
+    grid = _json(app, *args)
+    text = _at_width(app, monkeypatch, width, *args)
+    for row in grid["rows"]:
+        e = row["estimate"]
+        total = grid["startup_seconds"] + e["seconds"]
+        for shown in (format_usd(row["cost_usd"]), format_duration(total)):
+            assert _whole(shown, text), (shown, text)
+    assert "…" not in text and "terminal too narrow" in text
+
+
+def test_pricing_list_at_80_columns_names_every_instance_in_full(app, monkeypatch):
+    offers = _json(app, "pricing", "list", "--gpu", "H100")
+    offers = offers["offers"] if isinstance(offers, dict) else offers
+    text = _at_width(app, monkeypatch, 80, "pricing", "list", "--gpu", "H100")
+    assert "…" not in text  # it was `1x-H…`, `H100…`, `2026…` in every row
+    names: list[str] = []
+    for line in text.splitlines():  # the instance cell of each row, its folded lines put together again
+        cells = [cell.strip() for cell in line.split("│")]
+        if len(cells) > 3:
+            names += [cells[2]] if cells[1] else []
+            names[-1] += "" if cells[1] else cells[2]
+    assert names == [o["instance_type"] for o in offers]
+    for o in offers:
+        assert _whole(format_usd(o["price_usd_per_hour"], rate=True), text)
+
+
+def test_a_table_that_fits_is_printed_as_before(app, monkeypatch):
+    # 160 columns, as piped: no column left out, nothing said
+    text = _at_width(app, monkeypatch, 160, "recommend", "--profile", str(PROFILE), "--no-save", "--top", "3")
+    assert "terminal too narrow" not in text and "vs the choice" in text
