@@ -134,7 +134,7 @@ def compute_threads(free: float, full: int) -> int:
     return max(1, min(full, int(free + CLEAN_OTHERS_CORES)))
 
 
-def open_window(source: CpuLoadSource, full_threads: int, busiest: dict[str, str | None], priority: ProbePriority,
+def open_window(source: CpuLoadSource, full_threads: int, busiest: dict[str, Any], priority: ProbePriority,
                 busy: bool = False) -> Window:
     """Before a timed window on the CPU: count the free cores, and use no more threads than that. On a busy machine
     (or when ``busy`` already), ``priority`` raised above the others' where it may be, and then every thread on the
@@ -145,7 +145,7 @@ def open_window(source: CpuLoadSource, full_threads: int, busiest: dict[str, str
     nice = None
     if not busy and free < full_threads - CLEAN_OTHERS_CORES and priority.usable:
         if "name" not in busiest:  # who is held back, named while it still runs at its own pace
-            busiest["name"] = busiest_other_process(probe_pids())
+            busiest.update(busiest_other_process(probe_pids()))
         if priority.raise_():
             free, nice = float(cores), RAISED_NICE
     threads = compute_threads(free, full_threads)
@@ -154,12 +154,16 @@ def open_window(source: CpuLoadSource, full_threads: int, busiest: dict[str, str
                   busiest=busiest, nice=nice)
 
 
-def busiest_other_process(exclude_pids: set[int]) -> str | None:
-    """"name (pid N, 98% CPU)" of the process using the most CPU apart from ours, or None."""
+def busiest_other_process(exclude_pids: set[int]) -> dict[str, Any]:
+    """The process using the most CPU apart from ours: ``{"name": "name (pid N, 98% CPU)", "nice": its nice
+    value}``, both None where none used more than 5%. Another advisor probe (its command line runs
+    ``advisor.probe.child``, as do its twin and loader workers) is named as one: "another advisor probe (pid N,
+    98% CPU)", the one load a user can remove by running the probes one after another."""
+    none: dict[str, Any] = {"name": None, "nice": None}
     try:
         import psutil
     except ImportError:  # pragma: no cover - a dependency
-        return None
+        return none
     procs = []
     for proc in psutil.process_iter(["pid", "name"]):
         if proc.info["pid"] in exclude_pids:
@@ -170,15 +174,39 @@ def busiest_other_process(exclude_pids: set[int]) -> str | None:
         except (psutil.Error, OSError):
             continue
     time.sleep(0.1)
-    best: tuple[float, str] | None = None
+    best: tuple[float, Any] | None = None
     for proc in procs:
         try:
             pct = proc.cpu_percent(None)
         except (psutil.Error, OSError):
             continue
         if pct > 5 and (best is None or pct > best[0]):
-            best = (pct, f"{proc.info['name']} (pid {proc.info['pid']}, {pct:.0f}% CPU)")
-    return best[1] if best else None
+            best = (pct, proc)
+    if best is None:
+        return none
+    pct, proc = best
+    return {"name": f"{_process_name(proc)} (pid {proc.info['pid']}, {pct:.0f}% CPU)", "nice": _nice(proc)}
+
+
+ANOTHER_PROBE = "another advisor probe"
+_PROBE_MODULE = "advisor.probe.child"  # in a probe child's command line (advisor.probe.lifetime.start_fresh)
+
+
+def _process_name(proc: Any) -> str:
+    try:
+        if any(_PROBE_MODULE in part for part in proc.cmdline()):
+            return ANOTHER_PROBE
+    except Exception:  # noqa: BLE001 - psutil.Error: gone, or not ours to read; named as the OS names it
+        pass
+    return str(proc.info["name"])
+
+
+def _nice(proc: Any) -> int | None:
+    try:
+        nice = proc.nice()
+    except Exception:  # noqa: BLE001 - psutil.Error: a process that ended since it was measured
+        return None
+    return int(nice) if isinstance(nice, int) and -20 <= nice <= 19 else None
 
 
 @dataclass
@@ -190,7 +218,7 @@ class Window:
     threads: int = 1
     nice: int | None = None  # the probe's raised scheduling priority during the window (probe.priority); None: as is
     # Shared by a probe's windows: the busiest other process is looked up once (it takes a tenth of a second).
-    busiest: dict[str, str | None] = field(default_factory=dict)
+    busiest: dict[str, Any] = field(default_factory=dict)
     _start: CpuSample | None = None
 
     def begin(self, source: CpuLoadSource) -> None:
@@ -207,8 +235,9 @@ class Window:
                                   "priority_nice": self.nice}
         if not load.clean or self.clock != "wall" or self.nice is not None:
             if "name" not in self.busiest:
-                self.busiest["name"] = busiest_other_process(probe_pids())
+                self.busiest.update(busiest_other_process(probe_pids()))
             fields["busiest_other"] = self.busiest["name"]
+            fields["busiest_other_nice"] = self.busiest.get("nice")
         return fields
 
 

@@ -8,6 +8,7 @@ recommendation made from the profile.
 
 from __future__ import annotations
 
+from advisor.probe.contention import ANOTHER_PROBE
 from advisor.schemas import DeviceProfile, InputPipeline, Measurement
 from advisor.schemas.profile import CLEAN_STEAL_FRACTION
 from advisor.schemas.shared_gpu import held_by_others_gib
@@ -142,7 +143,15 @@ def busy_notes(d: DeviceProfile) -> list[str]:
         how = ("their wall-clock times include waiting for the CPU, so the estimate may be slow and is wider.")
     if len(dirty) == len(timed):
         how += " No clean window was found. Fix: probe again when the machine is idle for a tighter estimate."
-    return [f"{head}: {how}"]
+    return [f"{head}: {how}{_sibling_probe(busiest)}"]
+
+
+def _sibling_probe(busiest: str | None) -> str:
+    """The advice where the busiest other process was another advisor probe (``contention.ANOTHER_PROBE``)."""
+    if not (busiest or "").startswith(ANOTHER_PROBE):
+        return ""
+    return (" Advisor probes run at the same time disturb each other (each raises its own priority where it "
+            "may): run them one after another.")
 
 
 def raised_notes(d: DeviceProfile) -> list[str]:
@@ -152,14 +161,24 @@ def raised_notes(d: DeviceProfile) -> list[str]:
     raised = [m for m in timed if m.priority_nice is not None and m.clean]
     if not raised:
         return []
-    busiest = next((m.busiest_other for m in raised if m.busiest_other), None)
+    named = next((m for m in raised if m.busiest_other), None)
+    busiest = named.busiest_other if named else None
     who = f" (the busiest was {busiest})" if busiest else ""
     during = max(m.others_cpu_cores or 0.0 for m in raised)
+    nice = raised[0].priority_nice
+    # Held back only by a priority above its own: another probe raises its own in its windows, and a process
+    # at the probe's nice or above it shares the cores as before.
+    sibling = (busiest or "").startswith(ANOTHER_PROBE)
+    other_nice = named.busiest_other_nice if named else None
+    if sibling or (other_nice is not None and nice is not None and other_nice <= nice):
+        above, held = "", "" if sibling else (f"; the busiest ran at nice {other_nice}, as high as advisor's, so "
+                                              "it was not held back")
+    else:
+        above, held = " above theirs", "; the other processes were held back meanwhile"
     return [f"{d.device}: other processes were using the CPU as {len(raised)} of {len(timed)} timed windows "
-            f"began{who}. advisor raised its priority above theirs for those windows (nice "
-            f"{raised[0].priority_nice}), and they then used {during:.2f} cores at most, so those steps were "
-            "timed with the cores to themselves, as on an idle machine; the other processes were held back "
-            "meanwhile. ADVISOR_PROBE_PRIORITY=normal probes without raising it."]
+            f"began{who}. advisor raised its priority{above} for those windows (nice {nice}), and they then used "
+            f"{during:.2f} cores at most, so those steps were timed with the cores to themselves, as on an idle "
+            f"machine{held}.{_sibling_probe(busiest)} ADVISOR_PROBE_PRIORITY=normal probes without raising it."]
 
 
 def pipeline_busy_notes(pipeline: InputPipeline | None) -> list[str]:

@@ -130,7 +130,7 @@ class DeviceProbe:
         self.load_source: CpuLoadSource = load_source or ProcStat()
         self.priority = priority or ProbePriority(options.raise_priority and not self.is_cuda)
         self._full_threads = 1  # the CPU thread count of an idle machine, set when the probe runs
-        self._busiest: dict[str, str | None] = {}  # the busiest other process, looked up once per probe
+        self._busiest: dict[str, Any] = {}  # the busiest other process, looked up once per probe
         self.wall_factor = 1.0  # of the last timed window (see _timed)
         self.optimizer_steps = 0  # training steps taken here: the optimizer's state ages with them
 

@@ -66,6 +66,7 @@ def pool_measurements(measurements: Sequence[Measurement]) -> Measurement:
         "steal_fraction": _mean(m.steal_fraction for m in measurements),
         "run_queue": _mean(m.run_queue for m in measurements),
         "busiest_other": busiest.busiest_other,
+        "busiest_other_nice": busiest.busiest_other_nice,
         "page_faults_per_step": _mean(m.page_faults_per_step for m in measurements),
         "kernel_cpu_share": _mean(m.kernel_cpu_share for m in measurements),
     })

@@ -76,12 +76,12 @@ class Measurement(Model):
     others_cpu_cores: Annotated[float, Field(ge=0, le=1e5, allow_inf_nan=False)] | None = None
     steal_fraction: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
     run_queue: Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)] | None = None
-    # The training step's clock. "wall": wall-clock. "thread_cpu": the probe thread's own CPU time, used on a
-    # busy machine where the steps ran on one thread (what the step costs, not how long the scheduler kept it
-    # waiting). Batch creation is on the wall clock, less (when "thread_cpu") the time the thread sat queued for a
-    # CPU another process held.
+    # The training step's clock. "wall": wall-clock. "thread_cpu": the probe thread's own CPU time, on a busy
+    # machine where the steps ran on one thread (what the step costs, not how long it waited for a core). Batch
+    # creation is on the wall clock, less (when "thread_cpu") the time the thread sat queued for a CPU others held.
     clock: Literal["wall", "thread_cpu"] = "wall"
     busiest_other: Annotated[str, Field(max_length=200)] | None = None  # "name (pid N, 98% CPU)"
+    busiest_other_nice: Annotated[StrictInt, Field(ge=-20, le=19)] | None = None  # its nice as it was named
     # The probe's scheduling priority (nice) while it timed these steps, where it raised it above the other
     # processes it found using the CPU (advisor.probe.priority); None: it ran at the priority it was started with.
     priority_nice: Annotated[StrictInt, Field(ge=-20, le=19)] | None = None
