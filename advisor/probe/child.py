@@ -41,7 +41,6 @@ from pydantic import BaseModel
 
 from advisor.errors import AdvisorError
 from advisor.probe import unprobed_cpu
-from advisor.probe.coldstart import first_use_seconds, process_start_seconds
 from advisor.probe.defaults import defaults_frame
 from advisor.probe.failure import exception_frame, text_of
 from advisor.probe.frames import (
@@ -64,6 +63,7 @@ from advisor.probe.frames import (
 )
 from advisor.probe.lifetime import die_with_parent, guard_group
 from advisor.probe.request import ProbeRequest
+from advisor.probe.startup_clock import PartTimer, StartupParts, timed_first_use, timed_process_start
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable
@@ -179,7 +179,7 @@ def _optimizer_name(name: str | None) -> str | None:
 
 
 def _run(channel: _Channel, start: ChildStart, workload: Any, pickled: bytes | None) -> None:
-    host = _host(None if start.forked else process_start_seconds())  # timed first: _host imports torch
+    host = _host(None if start.forked else timed_process_start())  # timed first: _host imports torch
     channel.send(HostFrame(host=host))
     channel.progress(SETUP, 0.05, "loading the workload")
     request = start.request
@@ -212,7 +212,7 @@ def _run(channel: _Channel, start: ChildStart, workload: Any, pickled: bytes | N
 def _check_and_probe(channel: _Channel, request: ProbeRequest, workload: Workload, devices: list[str],
                      twin: TwinPair | None) -> None:
     channel.send(defaults_frame(workload))
-    first_use = first_use_seconds() if devices else 0.0  # before the analysis pays it (advisor.probe.coldstart)
+    first_use = timed_first_use() if devices else None  # before the analysis pays it (advisor.probe.coldstart)
     from advisor.workload.check import varying_shapes_note
 
     shapes = varying_shapes_note(workload, CHECK_BATCH_SIZE)
@@ -224,12 +224,13 @@ def _check_and_probe(channel: _Channel, request: ProbeRequest, workload: Workloa
         # analysis fails, so a broken workload gets check_workload's clear message.
         channel.progress(SETUP, 0.3, "analysing the training step (FLOPs, bytes, memory)")
         analysis = _analysis(request, workload, channel)
-    cold_start_seconds = 0.0
+    parts = StartupParts(first_use=first_use)
     if analysis is not None:
         channel.send(CheckFrame(param_count=analysis.param_count, optimizer=_optimizer_name(analysis.optimizer),
                                 shape_note=shapes))
     else:
         channel.progress(SETUP, 0.15, "checking one training step")
+        timer = PartTimer()  # the check's load (its own clocks leave out the analysis before it)
         check, analysis, unprobed = _check_step(channel, request, workload, devices)
         if check is None:  # too big or too slow for this CPU: the analysis stands in for the check
             analysis = analysis.model_copy(update={"optimizer": _optimizer_name(analysis.optimizer)})
@@ -241,10 +242,9 @@ def _check_and_probe(channel: _Channel, request: ProbeRequest, workload: Workloa
             others = [d for d in devices if d != "cpu"]
             channel.progress(SETUP, 1.0, "set-up done")
             if others:
-                _probe_devices(channel, request, workload, others, cold_start_seconds=0.0, twin=None,
-                               first_use=first_use)
+                _probe_devices(channel, request, workload, others, parts, twin=None)
             return
-        cold_start_seconds = check.seconds
+        parts = StartupParts(first_use=first_use, check=timer.stop(check.seconds, check.cpu_seconds))
         channel.send(CheckFrame(param_count=check.param_count, optimizer=_optimizer_name(check.optimizer_name),
                                 shape_note=shapes))
     if request.analyze:
@@ -252,8 +252,8 @@ def _check_and_probe(channel: _Channel, request: ProbeRequest, workload: Workloa
     channel.progress(SETUP, 1.0, "set-up done")
 
     if devices:
-        _probe_devices(channel, request, workload, devices, cold_start_seconds=cold_start_seconds, twin=twin,
-                       first_use=first_use, flops_per_sample=analysis.flops_per_sample if analysis else None)
+        _probe_devices(channel, request, workload, devices, parts, twin=twin,
+                       flops_per_sample=analysis.flops_per_sample if analysis else None)
 
 
 # The check step's batch size (also what the CPU is recorded to run out of memory at when it does).
@@ -279,7 +279,7 @@ def _check_step(channel: _Channel, request: ProbeRequest, workload: Workload,
     from advisor.workload import check_workload
 
     threads = int(request.threads) if request.threads else torch.get_num_threads()
-    out_of_memory = functools.partial(_out_of_memory_profile, request, threads, torch)
+    out_of_memory = functools.partial(unprobed.cpu_out_of_memory, request, threads, torch)
     analysis = None
     if request.analyze and devices:
         channel.progress(SETUP, 0.15, "analysing the training step (FLOPs, bytes, memory)")
@@ -288,7 +288,7 @@ def _check_step(channel: _Channel, request: ProbeRequest, workload: Workload,
             return None, analysis, out_of_memory
         if analysis is not None and (
                 peak := unprobed.too_slow_to_check(analysis, request.probe_seconds, threads, torch)) is not None:
-            return None, analysis, functools.partial(_too_slow_profile, request, peak, threads)
+            return None, analysis, functools.partial(unprobed.cpu_too_slow, request, peak=peak, threads=threads)
         channel.progress(SETUP, 0.3, "checking one training step")
     try:
         return check_workload(workload, batch_size=CHECK_BATCH_SIZE), analysis, None
@@ -304,18 +304,6 @@ def _check_step(channel: _Channel, request: ProbeRequest, workload: Workload,
     if analysis is None:
         raise error
     return None, analysis, out_of_memory
-
-
-def _out_of_memory_profile(request: ProbeRequest, threads: int, torch: Any, _analysis: Analysis) -> Any:
-    from advisor.probe.unprobed_cpu import cpu_out_of_memory
-
-    return cpu_out_of_memory(request, threads, torch)
-
-
-def _too_slow_profile(request: ProbeRequest, peak: Any, threads: int, analysis: Analysis) -> Any:
-    from advisor.probe.unprobed_cpu import cpu_too_slow
-
-    return cpu_too_slow(request, analysis, peak, threads)
 
 
 def _input_pipeline(channel: _Channel, request: ProbeRequest, workload: Workload, cpu_name: str | None) -> None:
@@ -335,14 +323,14 @@ def _input_pipeline(channel: _Channel, request: ProbeRequest, workload: Workload
     channel.send(InputPipelineFrame(pipeline=pipeline))
 
 
-def _host(process_start: float | None = None) -> HostInfo | None:
+def _host(process_start: dict[str, Any] | None = None) -> HostInfo | None:
     """This machine (``advisor.hardware.detect_host``); HardwareError where torch cannot be imported."""
     from advisor.hardware import detect_host
     from advisor.torch_import import import_torch
 
     import_torch()  # first: a forked child's first import of torch is here
     try:  # torch_child: no grandchild asking torch for the GPUs NVML misses (the parent did)
-        return detect_host(torch_child=False).model_copy(update={"process_start_seconds": process_start})
+        return detect_host(torch_child=False).model_copy(update=process_start or {})  # its seconds and clock
     except (AdvisorError, OSError):  # the profile stands without it
         return None
 
@@ -395,8 +383,7 @@ def _fork_twin(channel: _Channel, start: ChildStart, request: ProbeRequest, work
 
 
 def _probe_devices(channel: _Channel, request: ProbeRequest, workload: Workload, devices: list[str],
-                   cold_start_seconds: float, twin: TwinPair | None = None, first_use: float = 0.0,
-                   flops_per_sample: float | None = None) -> None:
+                   parts: StartupParts, twin: TwinPair | None = None, flops_per_sample: float | None = None) -> None:
     from advisor.probe.measure import DeviceProbe, ProbeOptions
     from advisor.probe.sampler import nvml_index
 
@@ -425,8 +412,9 @@ def _probe_devices(channel: _Channel, request: ProbeRequest, workload: Workload,
                 batch_size=request.batch_size, batch_sizes=list(request.batch_sizes) if request.batch_sizes else None,
                 budget_seconds=max(left / (len(devices) - i), 0.1 * budget / len(devices)),
                 precision=request.precision, threads=request.threads,
-                thread_scaling=request.thread_scaling, cold_start_seconds=cold_start_seconds,
-                first_use_seconds=first_use, raise_priority=request.raise_priority, flops_per_sample=flops_per_sample)
+                thread_scaling=request.thread_scaling, cold_start_seconds=parts.check_seconds,
+                first_use_seconds=parts.first_use_seconds, startup_parts=parts, raise_priority=request.raise_priority,
+                flops_per_sample=flops_per_sample)
             index = None
             if nvml is not None and device.startswith("cuda"):
                 index = nvml_index(int(device.partition(":")[2] or 0), nvml)

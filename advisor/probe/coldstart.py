@@ -11,8 +11,11 @@ On a GPU the check's cold step (which ran on the CPU, at batch 2) is not what th
 build (CUDA's context, the model moved to the device) plus the first-use imports is.
 
 Before all of that a training script starts Python and imports torch, which no job estimate counts (on a rented
-machine it is part of the instance's start-up). ``process_start_seconds`` times it in the probe's fresh child,
-for the answer that compares the job on the user's own machine (``advisor.ranking.here``).
+machine it is part of the instance's start-up). ``startup_clock.timed_process_start`` times it in the probe's
+fresh child, for the answer that compares the job on the user's own machine (``advisor.ranking.here``).
+
+Each part is timed beside whatever else runs on the machine: ``advisor.probe.startup_clock`` measures the others'
+load over it and, where they used the CPU, counts the process's CPU time instead of the wall clock.
 """
 
 from __future__ import annotations
@@ -46,20 +49,3 @@ def startup_seconds(on_gpu: bool, build_seconds: float, cold_seconds: float, fir
     """
     base = build_seconds if on_gpu else max(build_seconds, cold_seconds)
     return base + first_use + max(0.0, first_excess_seconds)
-
-
-def process_start_seconds() -> float | None:
-    """Wall seconds from this interpreter's start to torch imported: what starting Python and importing torch
-    cost a training script on this machine (with advisor's own probe modules, about 0.2 s on a 2-core VM, which a
-    script's own imports stand for). Meaningful in a fresh interpreter only; None where the start time cannot be
-    read."""
-    import psutil  # a dependency of advisor's
-
-    from advisor.torch_import import import_torch
-
-    import_torch()  # imported here to be timed (the probe imports it next anyway); a broken torch: HardwareError
-
-    try:
-        return min(3600.0, max(0.0, time.time() - psutil.Process().create_time()))
-    except (OSError, psutil.Error):  # the profile stands without it
-        return None

@@ -217,7 +217,7 @@ class Ladder:
                 fits.append(m)
                 timed = True
         if timed:
-            profile.startup_seconds = given.startup_seconds
+            profile.startup_seconds, profile.startup_clock = given.startup_seconds, given.startup_clock
         return timed
 
     def next(self, fits: list[Measurement], remaining: float) -> Planned | None:

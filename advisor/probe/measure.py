@@ -43,13 +43,13 @@ from advisor.hardware.nvml import NvmlLike
 from advisor.hardware.specs import match_reported_gpu
 from advisor.probe import contention, cuda_device, stats
 from advisor.probe.allocator import measure_kept_memory
-from advisor.probe.coldstart import startup_seconds
 from advisor.probe.contention import CpuLoadSource, ProcStat, Window, open_window
 from advisor.probe.cpu_peak import measure_cpu_peak
 from advisor.probe.ladder import CHECK_BATCH_SIZE, MIN_TIMED, MIN_WARMUP, Ladder, point_cost, repeat_pricing
 from advisor.probe.memory_meter import CpuMemory, CudaMemory, is_oom
 from advisor.probe.priority import ProbePriority
 from advisor.probe.sampler import NvmlSampler
+from advisor.probe.startup_clock import PartTime, PartTimer, StartupParts, device_startup
 from advisor.probe.subnormal import measure_subnormal_drift
 from advisor.probe.threads import measure_thread_scaling
 from advisor.schemas import DeviceProfile, Measurement
@@ -83,6 +83,7 @@ class ProbeOptions:
     # (paid before the check), which a fresh job pays too: start-up (advisor.probe.coldstart); prices the ladder.
     cold_start_seconds: float = 0.0
     first_use_seconds: float = 0.0
+    startup_parts: StartupParts | None = None  # how those two were timed (probe.startup_clock); None: their wall
     check_batch_size: int = CHECK_BATCH_SIZE
     cpu_peak: bool = True  # on the CPU, time the op mix (probe.cpu_peak) after the ladder; not in the twin
     after_ladder: bool = True  # on the CPU, the subnormal drift and allocator what-if (AFTER_LADDER_SECONDS); not twin
@@ -247,7 +248,7 @@ class DeviceProbe:
     def run(self) -> DeviceProfile:
         """Build the model on the device, walk the ladder, and return what was measured."""
         torch = self.torch
-        started = time.perf_counter()
+        started, build_timer = time.perf_counter(), PartTimer(self.load_source)  # start-up on a busy machine
         self._check_device()
         saved_threads = torch.get_num_threads()
         if self.options.threads and self.device.type == "cpu":
@@ -264,13 +265,13 @@ class DeviceProbe:
                 if not (is_oom(exc) or (exc.__cause__ is not None and is_oom(exc.__cause__))):
                     raise
                 oom_at_build = True
-            build_seconds = time.perf_counter() - started
+            build = build_timer.stop()
             if oom_at_build:
                 self._free_memory()
                 profile.measurements.append(self._oom_measurement(1))
                 profile.oom_batch_size = 1
             else:
-                self._ladder(profile, build_seconds)
+                self._ladder(profile, build)
             if self.device.type == "cpu" and self.options.cpu_peak and (profile.skipped or profile.largest_batch_size):
                 # Op rates (0.1 s): the roofline of skipped points, the optimizer share accumulation saves (predictor).
                 self.report(0.99, "cpu: timing this CPU's op rates", force=True)
@@ -284,10 +285,10 @@ class DeviceProbe:
         self.report(1.0, f"{self.device_name} done", force=True)
         return profile
 
-    def _startup(self, build_seconds: float, first_excess_seconds: float = 0.0) -> float:
+    def _startup(self, profile: DeviceProfile, build: PartTime, first_excess_seconds: float = 0.0) -> None:
         o = self.options
-        return startup_seconds(self.is_cuda, build_seconds, o.cold_start_seconds, o.first_use_seconds,
-                               first_excess_seconds)
+        profile.startup_seconds, profile.startup_clock = device_startup(
+            self.is_cuda, build, o.cold_start_seconds, o.first_use_seconds, o.startup_parts, first_excess_seconds)
 
     def _describe(self) -> DeviceProfile:
         torch = self.torch
@@ -310,7 +311,7 @@ class DeviceProbe:
     def _threads(self) -> int | None:
         return None if self.is_cuda else self.torch.get_num_threads()
 
-    def _ladder(self, profile: DeviceProfile, build_seconds: float) -> None:
+    def _ladder(self, profile: DeviceProfile, build: PartTime) -> None:
         """The timed points; the budget counts from here (building a large model is not probing it)."""
         started = time.perf_counter()
         opts = self.options
@@ -326,7 +327,7 @@ class DeviceProbe:
         first_step: float | None = None
         measurer = opts.target_measurer if not ladder.explicit else None
         # Until a point is timed: the build, or the check's cold build + step, whichever is larger (see below).
-        profile.startup_seconds = self._startup(build_seconds)
+        self._startup(profile, build)
         if (pricing := ladder.pricing_batch_size(deadline - time.perf_counter())) is not None:
             self._pricing_step(profile, ladder, pricing, deadline)
         while (point := ladder.next(fits, deadline - time.perf_counter())) is not None:
@@ -355,7 +356,7 @@ class DeviceProbe:
             if first_step is None:
                 first_step = first
                 steady = (m.batch_seconds or 0.0) + (m.compute_seconds or 0.0)
-                profile.startup_seconds = self._startup(build_seconds, first - steady)
+                self._startup(profile, build, first - steady)
             profile.measurements.append(m)
             fits.append(m)
             ladder.wall_factor = self.wall_factor  # prices from these points, in the budget's (wall) seconds

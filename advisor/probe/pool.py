@@ -20,6 +20,7 @@ import statistics
 from collections.abc import Sequence
 
 from advisor.probe import stats
+from advisor.probe.startup_clock import mean_clock
 from advisor.schemas import DeviceProfile, Measurement
 
 
@@ -41,6 +42,7 @@ def pool_profiles(profiles: Sequence[DeviceProfile]) -> DeviceProfile:
         "measurements": [measurement.model_copy(update={"processes_left_out": left_out})],
         # What one fresh job pays to start; every process paid it once.
         "startup_seconds": statistics.fmean(p.startup_seconds for p in kept),
+        "startup_clock": mean_clock([p.startup_clock for p in kept]),
         "probe_seconds": sum(p.probe_seconds for p in kept),
     })
 

@@ -74,6 +74,7 @@ from advisor.probe.frames import (
 from advisor.probe.lifetime import ChildProcess, Starter, fork_starter, start_fresh
 from advisor.probe.request import ProbeRequest
 from advisor.probe.scratch import make_scratch
+from advisor.probe.startup_clock import startup_notes
 from advisor.schemas import HALF_PRECISIONS, Analysis, DeviceProfile, HostInfo, InputPipeline, Profile, WorkloadInfo
 from advisor.schemas.base import MAX_JOB_COUNT
 from advisor.schemas.missing_analysis import failed_note
@@ -165,7 +166,7 @@ def run_profile(
              + [n for n in (collected.input_note, collected.bf16_note) if n] + collected.left_out
              + ([failed_note(collected.analysis_failure)] if collected.analysis_failure else [])
              + ([collected.check.shape_note] if collected.check and collected.check.shape_note else [])
-             + pipeline_busy_notes(collected.input_pipeline))
+             + pipeline_busy_notes(collected.input_pipeline) + startup_notes(collected.devices, collected.host))
     for note in notes:  # also in Profile.notes, and from there in predictions and recommendations
         warnings.warn(note, RuntimeWarning, stacklevel=2)
     return collected.profile(info, label, notes, probe_wall_seconds=time.perf_counter() - started)

@@ -80,9 +80,10 @@ def cpu_too_slow(request: Any, analysis: Analysis, peak: CpuPeak, threads: int) 
                          cpu_peak=peak)
 
 
-def cpu_out_of_memory(request: Any, threads: int, torch: Any) -> DeviceProfile:
+def cpu_out_of_memory(request: Any, threads: int, torch: Any, _analysis: Analysis | None = None) -> DeviceProfile:
     """The CPU's profile when one training step of the model does not fit its memory: the out-of-memory
-    result and this CPU's op rates, which the predictor prices the model's analysis with."""
+    result and this CPU's op rates, which the predictor prices the model's analysis with (``_analysis``: the
+    caller's, not needed here)."""
     from advisor.hardware.cpu import detect_cpu
     from advisor.probe.cpu_peak import measure_cpu_peak
 

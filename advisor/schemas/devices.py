@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from advisor.errors import ConfigError
-from advisor.schemas.base import Count, MemorySize, Model
+from advisor.schemas.base import Count, MemorySize, Model, Seconds
 
 # --------------------------------------------------------------------------------------------- targets
 
@@ -117,6 +117,20 @@ class GpuInfo(Model):
     note: str | None = None
 
 
+class StartupClock(Model):
+    """How a start-up figure was timed (``advisor.probe.startup_clock``): its parts on the wall clock and by the
+    process's own CPU time, and what other processes used over them, as a timed window records it."""
+
+    wall_seconds: Seconds
+    cpu_seconds: Seconds  # the same with each part timed by the process's CPU time (at most its wall time)
+    others_cpu_cores: Annotated[float, Field(ge=0, le=1e5, allow_inf_nan=False)] = 0.0
+    steal_fraction: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.0
+    run_queue: Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)] = 0.0
+    # The figure used: "wall" where nothing else used the CPU over the parts; "process_cpu" where others did
+    # (their time on the cores is not the start-up's on an idle machine).
+    clock: Literal["wall", "process_cpu"] = "wall"
+
+
 class HostInfo(Model):
     cpu: CpuInfo
     gpus: list[GpuInfo] = Field(default_factory=list)
@@ -129,6 +143,7 @@ class HostInfo(Model):
     # leaves out (a whole-job figure on a rented machine has it in the instance's start-up). None where the probe
     # forked the caller (torch was imported already) or it was not measured.
     process_start_seconds: Annotated[float, Field(ge=0, le=3600, allow_inf_nan=False)] | None = None
+    process_start_clock: StartupClock | None = None  # how it was timed; None in older profiles
 
 
 class GpuSpec(Model):

@@ -34,7 +34,7 @@ from advisor.schemas.base import (
     refuse_nul,
     utc_now,
 )
-from advisor.schemas.devices import HostInfo
+from advisor.schemas.devices import HostInfo, StartupClock
 
 # ---------------------------------------------------------------------------------------------- probes
 
@@ -221,6 +221,7 @@ class DeviceProfile(Model):
     thread_scaling: list[ThreadPoint] = Field(default_factory=list, max_length=MAX_POINTS)
     probe_seconds: Seconds = 0.0  # wall time spent probing this device (elapsed; --probe-seconds is budget_seconds)
     startup_seconds: Seconds = 0.0  # model build + move + first (warm-up) steps beyond steady state
+    startup_clock: StartupClock | None = None  # CPU: how startup_seconds was timed; None in older profiles
     budget_seconds: Seconds | None = None  # the ladder's time budget on this device
     skipped: list[SkippedPoint] = Field(default_factory=list, max_length=MAX_POINTS)  # points past the budget
     cpu_peak: CpuPeak | None = None  # CPU only: this machine's op rates (advisor.probe.cpu_peak)
@@ -317,9 +318,8 @@ class OpRecord(Model):
     # ``conv_layout_passes``). False: channels-first, not a convolution, or an older profile.
     channels_last: bool = False
     # A forward convolution with groups > 1 and more than one input channel per group (ResNeXt-style; not a
-    # depthwise one). Under torch.compile, Inductor keeps a graph holding one channels-first rather than
-    # converting its convolutions to channels-last (the roofline's ``inductor_channels_last``). False: any other
-    # op, or an older profile.
+    # depthwise one). Under torch.compile, Inductor keeps a graph holding one channels-first rather than converting
+    # its convolutions to channels-last (the roofline's ``inductor_channels_last``). False: other ops, old profiles.
     grouped: bool = False
     # A batch norm on a channels-first input (3+ dimensions, channel stride > 1): its CUDA kernels (PyTorch's
     # own for bf16, cuDNN's for fp16/fp32) give each of these channels one thread block, which streams the

@@ -41,6 +41,7 @@ class CheckResult:
     loss: float = math.nan
     batch_size: int = 2
     seconds: float = 0.0  # wall time of the whole check: build, batch, step
+    cpu_seconds: float = 0.0  # this process's CPU time over the same (the probe's start-up on a busy machine)
 
 
 def check_workload(workload: Workload | str | Path, batch_size: int = 2) -> CheckResult:
@@ -60,16 +61,16 @@ def check_workload(workload: Workload | str | Path, batch_size: int = 2) -> Chec
         raise WorkloadError(f"{label}: the check's batch size must be a positive whole number, got {batch_size!r}.",
                             hint="Fix: pass batch_size=2 (or any value of 1 or more).")
     batch_size = positive_int(batch_size)
-    start = time.perf_counter()
+    start, cpu_start = time.perf_counter(), time.process_time()
     with _preserved_state(), torch.enable_grad():
         model, restore = _model_for_check(workload)
         try:
-            return _check_step(workload, model, batch_size, start)
+            return _check_step(workload, model, batch_size, start, cpu_start)
         finally:
             restore()
 
 
-def _check_step(workload: Workload, model: Any, batch_size: int, start: float) -> CheckResult:
+def _check_step(workload: Workload, model: Any, batch_size: int, start: float, cpu_start: float) -> CheckResult:
     label = workload.label
     params = list(model.parameters())
     param_count = sum(p.numel() for p in params)
@@ -116,6 +117,7 @@ def _check_step(workload: Workload, model: Any, batch_size: int, start: float) -
         loss=float(loss.detach()),
         batch_size=batch_size,
         seconds=time.perf_counter() - start,
+        cpu_seconds=time.process_time() - cpu_start,
     )
 
 

@@ -360,3 +360,31 @@ def test_cpu_points_record_their_page_faults_and_the_kernels_share_of_their_cpu_
     (m,) = prof.measurements
     assert m.page_faults_per_step is not None and m.page_faults_per_step >= 0
     assert m.kernel_cpu_share is not None and 0.0 <= m.kernel_cpu_share <= 1.0
+
+
+def _slow_build():  # 0.8 s in the build that uses no CPU: on a busy machine, the others' turns on the cores
+    time.sleep(0.8)
+    return tiny_model()
+
+
+@pytest.mark.parametrize("busy", [False, True], ids=["idle", "busy"])
+def test_a_busy_machines_start_up_counts_the_process_cpu_time_not_the_wall_clock(busy):
+    from advisor.probe.contention import WindowLoad
+    from advisor.probe.startup_clock import PartTime, StartupParts
+
+    # The check's cold build + step: 0.5 s on the wall clock, 0.1 s of it this process's CPU time.
+    check = PartTime(0.5, 0.1, WindowLoad(others_cores=1.0 if busy else 0.0, steal_fraction=0.0, run_queue=2.0))
+    load = BusyMachine(cores=os.cpu_count() or 1) if busy else IdleMachine()
+    prof = DeviceProbe(Workload(model=_slow_build, make_batch=tiny_batch), "cpu",
+                       ProbeOptions(batch_size=4, batch_sizes=[4], budget_seconds=0.5, threads=1,
+                                    thread_scaling=False, after_ladder=False, cpu_peak=False, raise_priority=False,
+                                    cold_start_seconds=0.5, startup_parts=StartupParts(check=check)),
+                       load_source=load).run()
+    clock = prof.startup_clock
+    assert clock is not None and clock.wall_seconds >= 0.8  # the larger of the build and the check, on the wall
+    if busy:  # the check's CPU time (the build's, a sleep, is next to nothing), and the first step's excess
+        assert clock.clock == "process_cpu" and clock.others_cpu_cores > 0.5
+        assert prof.startup_seconds == pytest.approx(clock.cpu_seconds) and 0.1 <= prof.startup_seconds < 0.4
+    else:
+        assert clock.clock == "wall" and prof.startup_seconds == pytest.approx(clock.wall_seconds)
+        assert 0.8 <= prof.startup_seconds < 1.3

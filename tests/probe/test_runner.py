@@ -99,6 +99,18 @@ def test_file_probe_describes_the_workload(file_profile):
     assert prof.host is None or prof.host.cpu.model_name == prof.device("cpu").name
     # A fresh interpreter: its start and torch's import, timed (part of the probe's wall time, not all of it).
     assert prof.host is None or 0 < prof.host.process_start_seconds < prof.probe_wall_seconds
+    # How the start-ups were timed (advisor.probe.startup_clock): the wall clock, or where others used the CPU the
+    # process's CPU time, and a note that says so.
+    clocks = [prof.host.process_start_clock] if prof.host is not None else []
+    clocks.append(prof.device("cpu").startup_clock)
+    assert all(c is not None for c in clocks)
+    if prof.host is not None:
+        host_clock = prof.host.process_start_clock
+        used = host_clock.cpu_seconds if host_clock.clock == "process_cpu" else host_clock.wall_seconds
+        assert prof.host.process_start_seconds == pytest.approx(used)
+    assert prof.device("cpu").startup_seconds <= prof.device("cpu").startup_clock.wall_seconds + 1e-9
+    busy = sum(c.clock == "process_cpu" for c in clocks)
+    assert sum("timed beside other processes" in n for n in prof.notes) == busy, prof.notes
 
 
 def test_file_probe_times_make_batch_as_the_input_pipeline(file_profile):
