@@ -12,7 +12,14 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from advisor.arguments import check_objects, check_options, check_source, pricing_paths  # noqa: F401 - check_source: api.check_source, as before
+from advisor.arguments import (  # noqa: F401 - check_source, check_precision: api.*, as before
+    check_objects,
+    check_options,
+    check_precision,
+    check_source,
+    check_target,
+    pricing_paths,
+)
 from advisor.errors import AdvisorError, ConfigError, WorkloadError, did_you_mean
 from advisor.history.session import fit_correction_noted, open_history
 from advisor.option_words import python_surface
@@ -178,23 +185,6 @@ def save_profile(prof: Profile, path: str | Path) -> Path:
 
 
 # ----------------------------------------------------------------------------------------- prediction
-
-
-def check_precision(precision: str | None) -> None:
-    """A precision the predictor knows (or None), else a ConfigError with the nearest name."""
-    from advisor.schemas import PRECISIONS
-
-    if precision is not None and precision not in PRECISIONS:
-        raise ConfigError(f"Unknown precision {precision!r}.{did_you_mean(str(precision), PRECISIONS)}",
-                          hint=f"Fix: use one of {', '.join(PRECISIONS)}, or mixed (= bf16).")
-
-
-def check_target(target: Any) -> None:
-    """ConfigError unless ``target`` is a way to name one: a ``Target``, "cpu" or a GPU name, or None."""
-    if target is not None and not isinstance(target, Target) and not (isinstance(target, str) and target.strip()):
-        raise ConfigError(f"target must be advisor.Target.cpu(threads), advisor.Target.gpu(NAME, COUNT), \"cpu\" "
-                          f"or a GPU name, got {target!r} ({type(target).__name__}).",
-                          hint='Fix: e.g. target="A100-80GB" or target=advisor.Target.gpu("A100-80GB", 4).')
 
 
 def resolve_target(target: Target | str | None = None, *, gpu: str | None = None, gpus: int = 1,

@@ -7,8 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from advisor.errors import ConfigError, WorkloadError
-from advisor.schemas import Profile
+from advisor.errors import ConfigError, WorkloadError, did_you_mean
+from advisor.schemas import Profile, Target
 
 
 def check_source(source: Any) -> None:
@@ -55,3 +55,20 @@ def pricing_paths(pricing_files: Any) -> list[Path]:
         raise ConfigError(f"pricing_files is a list of rate-file paths, got {pricing_files!r:.60}.",
                           hint="Fix: pricing_files=[\"my_rates.csv\"] (or one path).")
     return [Path(p) for p in pricing_files]
+
+
+def check_precision(precision: str | None) -> None:
+    """A precision the predictor knows (or None), else a ConfigError with the nearest name."""
+    from advisor.schemas import PRECISIONS
+
+    if precision is not None and precision not in PRECISIONS:
+        raise ConfigError(f"Unknown precision {precision!r}.{did_you_mean(str(precision), PRECISIONS)}",
+                          hint=f"Fix: use one of {', '.join(PRECISIONS)}, or mixed (= bf16).")
+
+
+def check_target(target: Any) -> None:
+    """ConfigError unless ``target`` is a way to name one: a ``Target``, "cpu" or a GPU name, or None."""
+    if target is not None and not isinstance(target, Target) and not (isinstance(target, str) and target.strip()):
+        raise ConfigError(f"target must be advisor.Target.cpu(threads), advisor.Target.gpu(NAME, COUNT), \"cpu\" "
+                          f"or a GPU name, got {target!r} ({type(target).__name__}).",
+                          hint='Fix: e.g. target="A100-80GB" or target=advisor.Target.gpu("A100-80GB", 4).')

@@ -372,10 +372,10 @@ def test_version_short_help_completion_and_choices(app):
     assert version.exit_code == 0 and version.output.strip() == f"advisor {__version__}"
     short = run(app, "recommend", "-h")
     assert short.exit_code == 0 and "--startup-gpu" in short.output
-    for choices in ("[cost|time]", "[fp32|tf32|bf16|fp16]", "[text|json|markdown]", "[hardware|provider]"):
+    for choices in ("[cost|time]", "[fp32|tf32|bf16|fp16|mixed]", "[text|json|markdown]", "[hardware|provider]"):
         assert choices in short.output, choices
     assert "--install-completion" in run(app, "-h").output
-    assert "[fp32|tf32|bf16|fp16|all]" in run(app, "predict", "-h").output
+    assert "[fp32|tf32|bf16|fp16|mixed|all]" in run(app, "predict", "-h").output
 
 
 def test_gpu_names_suggest_the_family():
