@@ -19,8 +19,9 @@ full speed), within its own small budget:
 * the optimizer steps until their median value is subnormal, counted from the probe's first step (``onset_steps``);
 * one optimizer step's time with those values set subnormal against the same step with their own values, in
   interleaved rounds (``extra_step_seconds``: the median of the paired differences), on the threads and clock
-  the ladder timed its step at that batch size with (one thread by its CPU time on a busy machine), so that the
-  predictor scales it to the target as it scales that step (``SubnormalDrift.step_seconds``).
+  the ladder timed its step at that batch size with where the machine was idle, else on one thread by its CPU
+  time (``timing_of``), beside the step on those threads and that clock, which the predictor scales it to the
+  target with (``SubnormalDrift.step_seconds``: the ladder's, or the median of the steps taken here).
 
 Nothing here changes the user's job; ``advisor.predictor.measured`` adds the extra time from the onset on.
 """
@@ -56,35 +57,51 @@ class OptimizerRunner(Protocol):
 def measure_subnormal_drift(probe: OptimizerRunner, reference: Measurement, steps_taken: int,
                             budget_seconds: float) -> SubnormalDrift | None:
     """The optimizer's subnormal drift at ``reference``'s batch size after the probe's ``steps_taken`` optimizer
-    steps, timed on ``reference``'s threads and clock (so that its step scales the extra time as it scales that
-    step); None where it could not be measured (``ZERO_STEPS`` + 2 steps would not fit ``budget_seconds``, an
-    optimizer that ``step()`` alone does not drive, such as one that needs a closure, or an error): the ladder's
-    figures stand without it. No per-parameter state, or no gradient that stays zero: no stages."""
+    steps, timed on ``reference``'s threads and clock where the machine was idle, else on one thread's CPU time
+    (``timing_of``), beside a step timed the same way (which scales the extra time as it scales that step); None
+    where it could not be measured (``ZERO_STEPS`` + 2 steps would not fit ``budget_seconds``, an optimizer that
+    ``step()`` alone does not drive, such as one that needs a closure, or an error): the ladder's figures stand
+    without it. No per-parameter state, or no gradient that stays zero: no stages."""
     torch = probe.torch
     threads = torch.get_num_threads()
     if not reference.compute_seconds or (ZERO_STEPS + 2) * reference.compute_seconds > budget_seconds:
         return None  # its training steps alone would overrun the budget: a model too slow here to look at
     try:
-        torch.set_num_threads(reference.threads or threads)
-        clock = time.thread_time if reference.clock == "thread_cpu" else time.perf_counter
-        return _measure(probe, reference, steps_taken, budget_seconds, clock)
+        timing = timing_of(reference)
+        torch.set_num_threads(timing[0] or threads)
+        return _measure(probe, reference, steps_taken, budget_seconds, timing)
     except Exception:  # noqa: BLE001 - an extra figure, never a reason to fail a probe whose steps all ran
         return None
     finally:
         torch.set_num_threads(threads)
 
 
+def timing_of(reference: Measurement) -> tuple[int | None, str]:
+    """(threads, clock) to time the extra on: ``reference``'s where it was timed on one thread's CPU time, or on the
+    wall clock of a machine nothing else used; one thread by its CPU time where the machine was busy (its window
+    disturbed, or raised above other processes, which the raise may not hold back: others at the same raised
+    priority): on a busy 2-core VM, timed on the wall clock at nice -20, tabular_mlp's extra read 17.9 ms an
+    optimizer step, against 0.84-1.14 ms by the thread's CPU time and 1.1 ms in the real job."""
+    if reference.clock == "thread_cpu" or (reference.clean and reference.priority_nice is None):
+        return reference.threads, reference.clock
+    return 1, "thread_cpu"
+
+
 def _measure(probe: OptimizerRunner, reference: Measurement, steps_taken: int, budget_seconds: float,
-             clock: Any) -> SubnormalDrift:
+             timing: tuple[int | None, str]) -> SubnormalDrift:
     torch = probe.torch
     started = time.perf_counter()
-    masks = _zero_masks(probe, reference.batch_size)
+    clock = time.thread_time if timing[1] == "thread_cpu" else time.perf_counter
+    masks, train_seconds = _zero_masks(probe, reference.batch_size, clock)
     steps_taken += ZERO_STEPS
     total = sum(p.numel() for p in masks)
     zero = sum(int(m.sum()) for m in masks.values())
     share = zero / total if total else 0.0
-    drift = SubnormalDrift(zero_grad_share=share, batch_size=reference.batch_size,
-                           step_seconds=reference.compute_seconds, threads=reference.threads, clock=reference.clock)
+    # The step the extra is scaled with: the ladder's where timed as it was, else these steps' on this timing.
+    same = timing == (reference.threads, reference.clock)
+    step = reference.compute_seconds if same else max(1e-9, stats.median(train_seconds))
+    drift = SubnormalDrift(zero_grad_share=share, batch_size=reference.batch_size, step_seconds=step,
+                           threads=timing[0], clock=timing[1])
     tensors = _state_tensors(probe.optimizer, masks, torch) if share >= MIN_ZERO_SHARE else {}
     if not tensors:
         return drift
@@ -106,11 +123,16 @@ def _measure(probe: OptimizerRunner, reference: Measurement, steps_taken: int, b
     return drift
 
 
-def _zero_masks(probe: OptimizerRunner, batch_size: int) -> dict[Any, Any]:
-    """{parameter: its elements whose gradient was exactly zero in each of the last ``ZERO_STEPS`` steps}."""
+def _zero_masks(probe: OptimizerRunner, batch_size: int, clock: Any) -> tuple[dict[Any, Any], list[float]]:
+    """({parameter: its elements whose gradient was exactly zero in each of the last ``ZERO_STEPS`` steps}, those
+    training steps' seconds on ``clock``)."""
     masks: dict[Any, Any] = {}
+    seconds = []
     for _ in range(ZERO_STEPS):
-        probe.train(*probe.batch(batch_size))
+        batch = probe.batch(batch_size)
+        t0 = clock()
+        probe.train(*batch)
+        seconds.append(clock() - t0)
         for group in probe.optimizer.param_groups:
             for p in group["params"]:
                 g = p.grad
@@ -118,7 +140,7 @@ def _zero_masks(probe: OptimizerRunner, batch_size: int) -> dict[Any, Any]:
                     continue
                 zero = g == 0
                 masks[p] = zero if p not in masks else masks[p] & zero
-    return masks
+    return masks, seconds
 
 
 def _state_tensors(optimizer: Any, masks: dict[Any, Any], torch: Any) -> dict[str, list[tuple[Any, Any]]]:

@@ -4,6 +4,7 @@ training steps of a small model whose first layer is dead (every ReLU unit off f
 from __future__ import annotations
 
 import math
+import time
 
 import pytest
 import torch
@@ -167,3 +168,44 @@ def test_a_model_whose_steps_would_overrun_the_budget_is_not_looked_at():
     runner.train = lambda *a: (calls.append(1), train(*a))
     slow = Measurement(device="cpu", batch_size=32, threads=1, compute_seconds=0.2)  # 5 steps: 1 s > 0.5 s
     assert measure_subnormal_drift(runner, slow, 5, budget_seconds=0.5) is None and not calls
+
+
+def _stalls_when_subnormal(runner: _Runner, seen: list[int]) -> None:
+    """Every 10th optimizer step with the first layer's ``exp_avg`` set subnormal waits 10 ms, as for a core that
+    another process holds: 1 ms a step on the wall clock, none of the thread's CPU time."""
+    tiny = torch.finfo(torch.float32).tiny
+    step, count = runner.optimizer.step, [0]
+
+    def stalling(*args):
+        seen.append(torch.get_num_threads())
+        m = runner.optimizer.state[runner.model[0].weight]["exp_avg"]
+        if bool(((m != 0) & (m.abs() < tiny)).any()):
+            count[0] += 1
+            if count[0] % 10 == 0:
+                time.sleep(0.01)
+        return step(*args)
+
+    runner.optimizer.step = stalling
+
+
+def test_on_a_busy_machine_the_extra_is_timed_on_one_threads_cpu_clock_which_a_stall_does_not_inflate():
+    runner = _Runner(lambda ps: torch.optim.Adam(ps, lr=1e-3), dead=False)
+    _dies_after(runner, 5)
+    seen: list[int] = []
+    _stalls_when_subnormal(runner, seen)
+    # Timed at raised priority on the wall clock, two threads: the machine was busy when the ladder looked.
+    busy = Measurement(device="cpu", batch_size=32, threads=2, compute_seconds=0.001, clock="wall",
+                       priority_nice=-20)
+    drift = measure_subnormal_drift(runner, busy, 5, budget_seconds=0.5)
+    assert (drift.threads, drift.clock) == (1, "thread_cpu") and seen and set(seen) == {1}
+    assert drift.step_seconds != 0.001  # its own steps' median on that timing, not the two-thread wall step
+    stages = {s.state: s for s in drift.stages}
+    assert set(stages) == {"exp_avg", "exp_avg_sq"}
+    assert stages["exp_avg"].extra_step_seconds < 0.5e-3  # the waits (1 ms a step on average) are not in it
+
+
+def test_on_an_idle_machine_the_extra_is_timed_on_the_ladders_wall_clock_and_threads():
+    runner = _Runner(lambda ps: torch.optim.Adam(ps, lr=1e-3), dead=False)
+    _dies_after(runner, 5)
+    drift = measure_subnormal_drift(runner, _ref(threads=1), 5, budget_seconds=0.5)
+    assert (drift.threads, drift.clock, drift.step_seconds) == (1, "wall", 0.001)
