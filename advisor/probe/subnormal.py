@@ -106,9 +106,11 @@ def _measure(probe: OptimizerRunner, reference: Measurement, steps_taken: int, b
     if not tensors:
         return drift
     before = {key: [t.view(-1)[i[:SAMPLE]].clone() for t, i in items] for key, items in tensors.items()}
-    t0 = time.perf_counter()
+    t0 = clock()
     probe.optimizer.step()  # on the last training step's gradients: the zero ones stay zero
-    step_seconds = time.perf_counter() - t0
+    # What sizes the timing rounds: this one step, but no more than a whole training step timed the same way (a
+    # median): one stall here (a 0.1 s wait on the wall clock) would have left no room in the budget for a round.
+    step_seconds = min(clock() - t0, drift.step_seconds)
     # Every state's decay from this one step, before the timing below steps the optimizer again.
     before = {key: torch.cat(values).double().abs() for key, values in before.items()}
     decays = {key: _decay(before[key], torch.cat([t.view(-1)[i[:SAMPLE]] for t, i in items]).double().abs(),

@@ -196,7 +196,7 @@ def test_on_a_busy_machine_the_extra_is_timed_on_one_threads_cpu_clock_which_a_s
     # Timed at raised priority on the wall clock, two threads: the machine was busy when the ladder looked.
     busy = Measurement(device="cpu", batch_size=32, threads=2, compute_seconds=0.001, clock="wall",
                        priority_nice=-20)
-    drift = measure_subnormal_drift(runner, busy, 5, budget_seconds=0.5)
+    drift = measure_subnormal_drift(runner, busy, 5, budget_seconds=1.0)  # room for the waits, ~0.25 s of it
     assert (drift.threads, drift.clock) == (1, "thread_cpu") and seen and set(seen) == {1}
     assert drift.step_seconds != 0.001  # its own steps' median on that timing, not the two-thread wall step
     stages = {s.state: s for s in drift.stages}
@@ -209,3 +209,20 @@ def test_on_an_idle_machine_the_extra_is_timed_on_the_ladders_wall_clock_and_thr
     _dies_after(runner, 5)
     drift = measure_subnormal_drift(runner, _ref(threads=1), 5, budget_seconds=0.5)
     assert (drift.threads, drift.clock, drift.step_seconds) == (1, "wall", 0.001)
+
+
+def test_one_stalled_optimizer_step_does_not_size_the_rounds_out_of_the_budget():
+    runner = _Runner(lambda ps: torch.optim.Adam(ps, lr=1e-3), dead=False)
+    _dies_after(runner, 5)
+    step, calls = runner.optimizer.step, [0]
+
+    def stalled_once(*args):
+        calls[0] += 1
+        if calls[0] == ZERO_STEPS + 1:  # the step after the zero-gradient steps: the one that sized the rounds
+            time.sleep(0.3)
+        return step(*args)
+
+    runner.optimizer.step = stalled_once
+    drift = measure_subnormal_drift(runner, _ref(), 5, budget_seconds=0.5)
+    # Sized from that 0.3 s, not one round of either state fitted what was left of the 0.5 s.
+    assert {s.state for s in drift.stages} == {"exp_avg", "exp_avg_sq"}
