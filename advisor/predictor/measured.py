@@ -195,8 +195,9 @@ class MeasuredModel:
             job, startup_seconds=self.startup_seconds, per_epoch_seconds=self.per_epoch_seconds, rel_sigma=sigma,
             step_noise_rel=self.fit.spread_rel, eval_seconds=self.eval_seconds,
             recompile_seconds=self.recompile_seconds, subnormal_seconds=late)
-        job_notes = [_last_batch_note(self.fit, job), drift.note(job, late, jt.seconds, self.fields["source_device"])
-                     if drift else None]
+        device = self.fields["source_device"]
+        job_notes = [_last_batch_note(self.fit, job), *([drift.note(job, late, jt.seconds, device),
+                                                         drift.untimed_note(job, device)] if drift else [])]
         fields = {**jt.estimate_fields(job), "notes": [*self.head_notes, *filter(None, job_notes), *self.tail_notes]}
         if self._first is None:
             self._first = Estimate(**fields, **self.fields)

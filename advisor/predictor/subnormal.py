@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from advisor.predictor.caveats import SLOWS_DOWN_PART_WAY
+from advisor.predictor.caveats import NOT_MEASURED_IN_TIME, SLOWS_DOWN_PART_WAY
 from advisor.schemas import DeviceProfile, JobSpec
 
 NOTE_SHARE = 0.02  # the note from this share of the job on
@@ -22,23 +22,27 @@ NOTE_SHARE = 0.02  # the note from this share of the job on
 @dataclass(frozen=True)
 class SubnormalSlowdown:
     """The probe's ``schemas.SubnormalDrift`` on one target: its stages as (state name, onset in optimizer steps,
-    extra seconds per optimizer step on the target)."""
+    extra seconds per optimizer step on the target), and the states it found decaying but had no time to time
+    (their names, the earliest onset)."""
 
     zero_grad_share: float
     stages: tuple[tuple[str, int, float], ...]
+    untimed: tuple[tuple[str, ...], int] | None = None
 
     @classmethod
     def of(cls, dev: DeviceProfile, compute_at: Callable[[int], float]) -> SubnormalSlowdown | None:
         """The probed device's drift on a target whose compute step at a batch size is ``compute_at``: its extra
         seconds x the target's step over the step they were timed beside (this machine's idle threads, or
-        another CPU family's); None where nothing was measured or nothing slows down."""
+        another CPU family's); None where nothing was measured or nothing slows down (or may: ``untimed``)."""
         drift = dev.subnormal
         if drift is None or drift.step_seconds <= 0:
             return None
         factor = compute_at(drift.batch_size) / drift.step_seconds
         stages = tuple((s.state, s.onset_steps, s.extra_step_seconds * factor) for s in drift.stages
                        if s.extra_step_seconds > 0)
-        return cls(drift.zero_grad_share, stages) if stages else None
+        untimed = (tuple(drift.untimed_states), drift.untimed_onset_steps) \
+            if drift.untimed_states and drift.untimed_onset_steps is not None else None
+        return cls(drift.zero_grad_share, stages, untimed) if stages or untimed else None
 
     def seconds(self, job: JobSpec) -> float:
         """What the job's optimizer steps past each onset take beyond their probed time."""
@@ -60,3 +64,17 @@ class SubnormalSlowdown:
                 f"optimizer step (measured), {late:,.0f} s of this job ({late / job_seconds:.0%}), included; more if "
                 "more gradients go to zero as training goes on. Fix: torch.set_flush_denormal(True) before training "
                 "avoids it.")
+
+    def untimed_note(self, job: JobSpec, device: str) -> str | None:
+        """The note for a job that runs past the onset of state the probe found decaying into subnormal floats but
+        whose extra time its budget had no room for (None: none, or the job ends before that onset)."""
+        if self.untimed is None or job.optimizer_steps <= self.untimed[1]:
+            return None
+        states, onset = self.untimed
+        return (f"{device}: how much this job slows down part-way {NOT_MEASURED_IN_TIME} (the probe's budget for it "
+                f"ran out, as on a busy machine), so none is included. {self.zero_grad_share:.0%} of the parameters' "
+                f"gradients were exactly zero in the probe's last steps; the optimizer's {' and '.join(states)} of "
+                f"those decays a little every step and from about optimizer step {onset:,} on stays in subnormal "
+                "floats, which a CPU computes slowly (tabular_mlp: 1.1 ms more per 5-ms step). Fix: "
+                "torch.set_flush_denormal(True) before training avoids it; or probe again on a machine nothing "
+                "else is using.")

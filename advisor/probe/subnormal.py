@@ -61,7 +61,8 @@ def measure_subnormal_drift(probe: OptimizerRunner, reference: Measurement, step
     (``timing_of``), beside a step timed the same way (which scales the extra time as it scales that step); None
     where it could not be measured (``ZERO_STEPS`` + 2 steps would not fit ``budget_seconds``, an optimizer that
     ``step()`` alone does not drive, such as one that needs a closure, or an error): the ladder's figures stand
-    without it. No per-parameter state, or no gradient that stays zero: no stages."""
+    without it. No per-parameter state, no gradient that stays zero, or no time left to time a state that decays:
+    no stage of it, and ``no_stage`` (``untimed_states``) says which."""
     torch = probe.torch
     threads = torch.get_num_threads()
     if not reference.compute_seconds or (ZERO_STEPS + 2) * reference.compute_seconds > budget_seconds:
@@ -103,7 +104,8 @@ def _measure(probe: OptimizerRunner, reference: Measurement, steps_taken: int, b
     drift = SubnormalDrift(zero_grad_share=share, batch_size=reference.batch_size, step_seconds=step,
                            threads=timing[0], clock=timing[1])
     tensors = _state_tensors(probe.optimizer, masks, torch) if share >= MIN_ZERO_SHARE else {}
-    if not tensors:
+    if not tensors:  # no gradient stayed zero, or the optimizer keeps no state of theirs (plain SGD)
+        drift.no_stage = "no_zero_gradient" if share < MIN_ZERO_SHARE else "no_decaying_state"
         return drift
     before = {key: [t.view(-1)[i[:SAMPLE]].clone() for t, i in items] for key, items in tensors.items()}
     t0 = clock()
@@ -122,6 +124,11 @@ def _measure(probe: OptimizerRunner, reference: Measurement, steps_taken: int, b
         if extra is not None:
             drift.stages.append(SubnormalStage(state=key, onset_steps=onset, decay_per_step=decays[key],
                                                extra_step_seconds=extra))
+        elif onset is not None:  # it decays, but not one round of its timing fitted what was left of the budget
+            drift.untimed_states.append(key)
+            drift.untimed_onset_steps = min(onset, drift.untimed_onset_steps or onset)
+    if not drift.stages:
+        drift.no_stage = "out_of_time" if drift.untimed_states else "no_decaying_state"
     return drift
 
 

@@ -44,8 +44,6 @@ from advisor.schemas.profile import (
     OpRecord,
     Profile,
     RememberedScaling,
-    SubnormalDrift,
-    SubnormalStage,
     ThreadPoint,
     WorkloadInfo,
     at_batch,
@@ -71,6 +69,7 @@ from advisor.schemas.results import (
     WorkloadSummary,
     hardware_label,
 )
+from advisor.schemas.subnormal import SubnormalDrift, SubnormalStage
 
 __all__ = [
     "Analysis",

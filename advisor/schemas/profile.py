@@ -35,6 +35,7 @@ from advisor.schemas.base import (
     utc_now,
 )
 from advisor.schemas.devices import HostInfo, StartupClock
+from advisor.schemas.subnormal import SubnormalDrift
 
 # ---------------------------------------------------------------------------------------------- probes
 
@@ -147,28 +148,6 @@ class CpuPeak(Model):
     matmul_flops_per_second: Annotated[float, Field(gt=0, le=1e16, allow_inf_nan=False)]
     memory_bytes_per_second: Annotated[float, Field(gt=0, le=1e15, allow_inf_nan=False)]
     seconds: Seconds = 0.0  # wall time the measurement took
-
-
-class SubnormalStage(Model):
-    """One optimizer state of zero-gradient parameters turning subnormal (``advisor.probe.subnormal``)."""
-
-    state: Annotated[str, Field(max_length=100)]  # the optimizer's state name: "exp_avg", "momentum_buffer" ...
-    onset_steps: Annotated[StrictInt, Field(ge=0)]  # optimizer steps from the first until their median is subnormal
-    decay_per_step: Annotated[float, Field(gt=0, lt=1, allow_inf_nan=False)]  # their ratio from one step to the next
-    extra_step_seconds: Seconds  # one optimizer step with them subnormal, less with them normal (this CPU)
-
-
-class SubnormalDrift(Model):
-    """CPU only: what the probe measured of a slowdown that starts after it (``advisor.probe.subnormal``). The
-    extra seconds were timed as the ladder timed its step at ``batch_size`` (its threads and clock), whose
-    ``step_seconds`` the predictor scales them with to the target's threads and CPU."""
-
-    zero_grad_share: Fraction  # of the parameters' elements, their gradient zero in each of the last steps
-    batch_size: Count
-    step_seconds: StepSeconds  # the ladder's compute step at batch_size
-    threads: Count | None = None
-    clock: Literal["wall", "thread_cpu"] = "wall"
-    stages: list[SubnormalStage] = Field(default_factory=list, max_length=MAX_POINTS)
 
 
 class KeptMemory(Model):

@@ -92,3 +92,21 @@ def test_recommend_says_the_subnormal_slowdown_its_chosen_and_here_figures_inclu
     flat = " ".join(text.stdout.split())  # rich wraps long notes
     assert f"note: {chosen}" in flat and "note: Here, cpu: this job slows down part-way." in flat
     assert flat.count("Fix: torch.set_flush_denormal(True) before training avoids it.") == 2
+
+
+def test_recommend_says_when_the_subnormal_slowdown_could_not_be_measured_in_time(tmp_path):
+    """A probe whose budget ran out before it timed the drift found no stage: the answer dropped the slowdown
+    without a word, so the same job's figure flipped from run to run for no reason given."""
+    profile = json.loads(SUBNORMAL_PROFILE.read_text())
+    drift = next(d["subnormal"] for d in profile["devices"] if d.get("subnormal"))
+    drift.update(stages=[], no_stage="out_of_time", untimed_states=["exp_avg"], untimed_onset_steps=908)
+    untimed = tmp_path / "untimed.json"
+    untimed.write_text(json.dumps(profile))
+    out = run("recommend", "--profile", untimed, "--dataset-size", "200000", "--epochs", "3", "--providers", "gcp",
+              "--no-save", "--json")
+    assert out.exit_code == 0, out.output
+    rec = json.loads(out.stdout)
+    said = [n for n in rec["notes"] if "could not be measured in time" in n]
+    assert said and all("so none is included" in n and "optimizer step 908 on" in n for n in said)
+    assert "Here, cpu: how much this job slows down part-way could not be measured in time" in " ".join(said)
+    assert not any("subnormal" in n and "included" in n and "none is included" not in n for n in rec["notes"])

@@ -368,3 +368,23 @@ def test_the_page_fault_note_gives_what_keeping_freed_memory_measured_and_the_in
     other.kept_memory = dev.kept_memory.model_copy(update={"batch_size": 256, "kept_step_seconds": 0.0075})
     notes.clear()
     assert sigma(other, 64, notes) == pytest.approx(0.3 * FAULT_SIGMA) and "With freed memory kept" not in notes[0]
+
+
+def test_a_drift_the_probe_had_no_time_to_time_adds_nothing_and_says_the_slowdown_was_not_measured():
+    prof = _with_drift(_profile(), stages=())
+    drift = prof.devices[0].subnormal
+    drift.no_stage, drift.untimed_states, drift.untimed_onset_steps = "out_of_time", ["exp_avg", "exp_avg_sq"], 900
+    prof = Profile.model_validate_json(prof.model_dump_json())  # the fields survive a round trip
+    est = predict_measured(prof, JobSpec(dataset_size=128 * 1000, epochs=2, batch_size=128))  # 2,000 steps
+    assert est.subnormal_seconds is None
+    (note,) = [n for n in est.notes if "subnormal" in n]
+    assert note.startswith("cpu: how much this job slows down part-way could not be measured in time")
+    assert "exp_avg and exp_avg_sq" in note and "from about optimizer step 900 on" in note
+    assert "so none is included" in note and "torch.set_flush_denormal(True)" in note
+    # A job that ends before the onset is told nothing; a profile that found no stage for another reason neither.
+    short = predict_measured(prof, JobSpec(dataset_size=128 * 400, epochs=1, batch_size=128))
+    assert not any("subnormal" in n for n in short.notes)
+    drift = prof.devices[0].subnormal
+    drift.no_stage, drift.untimed_states, drift.untimed_onset_steps = "no_decaying_state", [], None
+    assert not any("subnormal" in n for n in predict_measured(prof, JobSpec(dataset_size=128 * 1000, epochs=2,
+                                                                             batch_size=128)).notes)

@@ -226,3 +226,33 @@ def test_one_stalled_optimizer_step_does_not_size_the_rounds_out_of_the_budget()
     drift = measure_subnormal_drift(runner, _ref(), 5, budget_seconds=0.5)
     # Sized from that 0.3 s, not one round of either state fitted what was left of the 0.5 s.
     assert {s.state for s in drift.stages} == {"exp_avg", "exp_avg_sq"}
+
+
+def test_it_records_why_no_stage_was_found():
+    dead = _run(_Runner(lambda ps: torch.optim.AdamW(ps, lr=1e-3)))  # moments never moved: nothing decays
+    assert (dead.stages, dead.no_stage, dead.untimed_states) == ([], "no_decaying_state", [])
+    assert _run(_Runner(lambda ps: torch.optim.SGD(ps, lr=1e-2))).no_stage == "no_decaying_state"  # no state kept
+    live = _Runner(lambda ps: torch.optim.AdamW(ps, lr=1e-3), dead=False)
+    live.model[0].bias.data.fill_(100.0)  # every unit on for every input: no gradient exactly zero
+    assert _run(live, steps=3).no_stage == "no_zero_gradient"
+    found = _Runner(lambda ps: torch.optim.Adam(ps, lr=1e-3), dead=False)
+    _dies_after(found, 5)
+    assert measure_subnormal_drift(found, _ref(), 5, budget_seconds=0.5).no_stage is None
+
+
+def test_a_budget_that_runs_out_before_the_timing_is_recorded_with_the_states_and_their_onset():
+    runner = _Runner(lambda ps: torch.optim.Adam(ps, lr=1e-3), dead=False)
+    _dies_after(runner, 5)
+    step, calls = runner.optimizer.step, [0]
+
+    def stalled_once(*args):
+        calls[0] += 1
+        if calls[0] == ZERO_STEPS + 1:  # the decay's step outlasts the whole budget
+            time.sleep(0.02)
+        return step(*args)
+
+    runner.optimizer.step = stalled_once
+    drift = measure_subnormal_drift(runner, _ref(), 5, budget_seconds=0.01)
+    assert drift.stages == [] and drift.no_stage == "out_of_time"
+    assert drift.untimed_states == ["exp_avg", "exp_avg_sq"]
+    assert drift.untimed_onset_steps is not None and drift.untimed_onset_steps > 300  # exp_avg's, the earlier
