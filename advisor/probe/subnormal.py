@@ -93,7 +93,7 @@ def _measure(probe: OptimizerRunner, reference: Measurement, steps_taken: int, b
     torch = probe.torch
     started = time.perf_counter()
     clock = time.thread_time if timing[1] == "thread_cpu" else time.perf_counter
-    masks, train_seconds = _zero_masks(probe, reference.batch_size, clock)
+    masks, train_seconds, wall_seconds = _zero_masks(probe, reference.batch_size, clock)
     steps_taken += ZERO_STEPS
     total = sum(p.numel() for p in masks)
     zero = sum(int(m.sum()) for m in masks.values())
@@ -113,6 +113,9 @@ def _measure(probe: OptimizerRunner, reference: Measurement, steps_taken: int, b
     # What sizes the timing rounds: this one step, but no more than a whole training step timed the same way (a
     # median): one stall here (a 0.1 s wait on the wall clock) would have left no room in the budget for a round.
     step_seconds = min(clock() - t0, drift.step_seconds)
+    # Wall seconds per second on ``clock`` (1 on the wall clock; on a thread's CPU clock, the time it also waited
+    # for a core): the budget is wall time, and rounds sized by CPU time alone overran it that many times.
+    wall_factor = min(4.0, max(1.0, stats.median(wall_seconds) / max(stats.median(train_seconds), 1e-9)))
     # Every state's decay from this one step, before the timing below steps the optimizer again.
     before = {key: torch.cat(values).double().abs() for key, values in before.items()}
     decays = {key: _decay(before[key], torch.cat([t.view(-1)[i[:SAMPLE]] for t, i in items]).double().abs(),
@@ -120,7 +123,8 @@ def _measure(probe: OptimizerRunner, reference: Measurement, steps_taken: int, b
     for n, (key, items) in enumerate(tensors.items()):
         onset = _onset(decays[key], before[key], items[0][0].dtype, torch, steps_taken)
         left = budget_seconds - (time.perf_counter() - started)
-        extra = _extra_seconds(probe, items, torch, step_seconds, left / (len(tensors) - n), clock) if onset else None
+        extra = _extra_seconds(probe, items, torch, (step_seconds, wall_factor), left / (len(tensors) - n),
+                               clock) if onset else None
         if extra is not None:
             drift.stages.append(SubnormalStage(state=key, onset_steps=onset, decay_per_step=decays[key],
                                                extra_step_seconds=extra))
@@ -132,16 +136,18 @@ def _measure(probe: OptimizerRunner, reference: Measurement, steps_taken: int, b
     return drift
 
 
-def _zero_masks(probe: OptimizerRunner, batch_size: int, clock: Any) -> tuple[dict[Any, Any], list[float]]:
+def _zero_masks(probe: OptimizerRunner, batch_size: int,
+                clock: Any) -> tuple[dict[Any, Any], list[float], list[float]]:
     """({parameter: its elements whose gradient was exactly zero in each of the last ``ZERO_STEPS`` steps}, those
-    training steps' seconds on ``clock``)."""
+    training steps' seconds on ``clock``, and on the wall clock)."""
     masks: dict[Any, Any] = {}
-    seconds = []
+    seconds, walls = [], []
     for _ in range(ZERO_STEPS):
         batch = probe.batch(batch_size)
-        t0 = clock()
+        t0, w0 = clock(), time.perf_counter()
         probe.train(*batch)
         seconds.append(clock() - t0)
+        walls.append(time.perf_counter() - w0)
         for group in probe.optimizer.param_groups:
             for p in group["params"]:
                 g = p.grad
@@ -149,7 +155,7 @@ def _zero_masks(probe: OptimizerRunner, batch_size: int, clock: Any) -> tuple[di
                     continue
                 zero = g == 0
                 masks[p] = zero if p not in masks else masks[p] & zero
-    return masks, seconds
+    return masks, seconds, walls
 
 
 def _state_tensors(optimizer: Any, masks: dict[Any, Any], torch: Any) -> dict[str, list[tuple[Any, Any]]]:
@@ -191,13 +197,16 @@ def _onset(decay: float | None, before: Any, dtype: Any, torch: Any, steps_taken
     return steps_taken + remaining
 
 
-def _extra_seconds(probe: OptimizerRunner, items: list[tuple[Any, Any]], torch: Any, step_seconds: float,
+def _extra_seconds(probe: OptimizerRunner, items: list[tuple[Any, Any]], torch: Any, step: tuple[float, float],
                    budget_seconds: float, clock: Any) -> float | None:
     """One optimizer step's seconds on ``clock`` with ``items``' zero-gradient values subnormal, less with them as
-    they are: the median of paired rounds (None: not even one step a round fits ``budget_seconds``)."""
+    they are: the median of paired rounds (None: not even one step a round fits ``budget_seconds``, wall time).
+    ``step``: an optimizer step's seconds on ``clock``, and the wall seconds per second on it."""
+    step_seconds, wall_factor = step
     repeats = max(1, min(50, int(0.02 / max(step_seconds, 1e-6))))  # a round of >= 20 ms: above the clock's jitter
-    if 2 * ROUNDS * repeats * step_seconds > budget_seconds:
-        repeats = int(budget_seconds / (2 * ROUNDS * max(step_seconds, 1e-9)))
+    wall_step = step_seconds * wall_factor
+    if 2 * ROUNDS * repeats * wall_step > budget_seconds:
+        repeats = int(budget_seconds / (2 * ROUNDS * max(wall_step, 1e-9)))
         if repeats < 1:
             return None
     saved = [t.view(-1)[index].clone() for t, index in items]

@@ -256,3 +256,19 @@ def test_a_budget_that_runs_out_before_the_timing_is_recorded_with_the_states_an
     assert drift.stages == [] and drift.no_stage == "out_of_time"
     assert drift.untimed_states == ["exp_avg", "exp_avg_sq"]
     assert drift.untimed_onset_steps is not None and drift.untimed_onset_steps > 300  # exp_avg's, the earlier
+
+
+def test_rounds_timed_on_a_busy_machines_cpu_clock_are_sized_to_the_budgets_wall_time(monkeypatch):
+    runner = _Runner(lambda ps: torch.optim.Adam(ps, lr=1e-3), dead=False)
+    _dies_after(runner, 5)
+    step = runner.optimizer.step
+    runner.optimizer.step = lambda *a: (time.sleep(0.002), step(*a))[1]  # 2 ms an optimizer step
+    # The thread's CPU clock sees a third of the wall time: it waited for a core the rest.
+    monkeypatch.setattr(time, "thread_time", lambda: time.perf_counter() / 3)
+    busy = Measurement(device="cpu", batch_size=32, threads=1, compute_seconds=0.01, clock="thread_cpu")
+    started = time.perf_counter()
+    drift = measure_subnormal_drift(runner, busy, 5, budget_seconds=0.3)
+    elapsed = time.perf_counter() - started
+    # Sized by CPU time alone, the first state's rounds took three times their share and left the second none.
+    assert {s.state for s in drift.stages} == {"exp_avg", "exp_avg_sq"} and drift.untimed_states == []
+    assert elapsed < 0.45  # the budget's 0.3 s, and a round's overrun
