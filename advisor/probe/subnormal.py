@@ -120,15 +120,21 @@ def _measure(probe: OptimizerRunner, reference: Measurement, steps_taken: int, b
     before = {key: torch.cat(values).double().abs() for key, values in before.items()}
     decays = {key: _decay(before[key], torch.cat([t.view(-1)[i[:SAMPLE]] for t, i in items]).double().abs(),
                           items[0][0].dtype, torch) for key, items in tensors.items()}
-    for n, (key, items) in enumerate(tensors.items()):
-        onset = _onset(decays[key], before[key], items[0][0].dtype, torch, steps_taken)
+    onsets = {key: _onset(decays[key], before[key], items[0][0].dtype, torch, steps_taken)
+              for key, items in tensors.items()}
+    # The earliest onset first (the one a job reaches): where its share of what is left fits no round but the rest
+    # does, it takes the rest, and the later states go untimed rather than it.
+    timed = sorted((key for key in tensors if onsets[key] is not None), key=lambda key: onsets[key])
+    for n, key in enumerate(timed):
+        onset, items = onsets[key], tensors[key]
         left = budget_seconds - (time.perf_counter() - started)
-        extra = _extra_seconds(probe, items, torch, (step_seconds, wall_factor), left / (len(tensors) - n),
-                               clock) if onset else None
+        extra = _extra_seconds(probe, items, torch, (step_seconds, wall_factor), left / (len(timed) - n), clock)
+        if extra is None and n < len(timed) - 1:
+            extra = _extra_seconds(probe, items, torch, (step_seconds, wall_factor), left, clock)
         if extra is not None:
             drift.stages.append(SubnormalStage(state=key, onset_steps=onset, decay_per_step=decays[key],
                                                extra_step_seconds=extra))
-        elif onset is not None:  # it decays, but not one round of its timing fitted what was left of the budget
+        else:  # it decays, but not one round of its timing fitted what was left of the budget
             drift.untimed_states.append(key)
             drift.untimed_onset_steps = min(onset, drift.untimed_onset_steps or onset)
     if not drift.stages:

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import math
 import time
+import types
 
 import pytest
 import torch
 from torch import nn
 
+from advisor.probe import subnormal
 from advisor.probe.subnormal import ZERO_STEPS, measure_subnormal_drift
 from advisor.schemas import Measurement
 
@@ -272,3 +274,21 @@ def test_rounds_timed_on_a_busy_machines_cpu_clock_are_sized_to_the_budgets_wall
     # Sized by CPU time alone, the first state's rounds took three times their share and left the second none.
     assert {s.state for s in drift.stages} == {"exp_avg", "exp_avg_sq"} and drift.untimed_states == []
     assert elapsed < 0.45  # the budget's 0.3 s, and a round's overrun
+
+
+def test_a_budget_with_room_for_one_state_times_the_one_with_the_earliest_onset(monkeypatch):
+    runner = _Runner(lambda ps: torch.optim.Adam(ps, lr=1e-3), dead=False)
+    _dies_after(runner, 5)
+    # A clock that only optimizer steps move, 10 ms each (the real ones take microseconds): rounds of one step a
+    # mode, 0.1 s a state.
+    clock = types.SimpleNamespace(now=0.0)
+    clock.perf_counter = clock.thread_time = lambda: clock.now
+    monkeypatch.setattr(subnormal, "time", clock)
+    step = runner.optimizer.step
+    runner.optimizer.step = lambda *a: (setattr(clock, "now", clock.now + 0.01), step(*a))[1]
+    ref = Measurement(device="cpu", batch_size=32, threads=1, compute_seconds=0.02)
+    # 3 zero-gradient steps and the decay's, then 0.15 s left: half of it fits no round, all of it one state's.
+    drift = measure_subnormal_drift(runner, ref, 5, budget_seconds=0.19)
+    # exp_avg turns subnormal after hundreds of steps, exp_avg_sq after tens of thousands: a job reaches the first.
+    assert [s.state for s in drift.stages] == ["exp_avg"] and drift.untimed_states == ["exp_avg_sq"]
+    assert drift.untimed_onset_steps > drift.stages[0].onset_steps and drift.no_stage is None
