@@ -93,8 +93,8 @@ def test_a_bad_vcpus_in_a_prediction_request_is_a_422_naming_it(app_client, prof
 
 
 @pytest.mark.parametrize(("kwargs", "message"), [
-    ({"target": "cpu", "vcpus": 8}, "--vcpus applies to GPU targets"),
-    ({"target": advisor.Target.gpu("H100", 8), "vcpus": 0}, "--vcpus must be a whole number of vCPUs"),
+    ({"target": "cpu", "vcpus": 8}, "vcpus= applies to GPU targets"),  # a Python caller's words: vcpus=, not --vcpus
+    ({"target": advisor.Target.gpu("H100", 8), "vcpus": 0}, "vcpus= must be a whole number of vCPUs"),
 ])
 def test_the_client_refuses_vcpus_as_the_local_api_does_before_sending(kwargs, message):
     with pytest.raises(ConfigError, match=message):
