@@ -75,3 +75,27 @@ def test_a_bad_setting_and_a_probe_budget_with_a_profile():
 ])
 def test_python_words(written, python):
     assert python_words(written) == python
+
+
+def test_the_clis_words_hold_in_its_own_thread_only():
+    """The CLI's switch was a process-wide counter: while one thread ran a command, a Python caller on another thread
+    (a server's worker, the user's own) got the CLI's flags. It is a context variable now, each thread its own."""
+    import threading
+
+    from advisor.option_words import flag_words
+
+    caught: dict[str, BaseException] = {}
+
+    def python_caller() -> None:
+        try:
+            advisor.predict(str(PROFILE), dataset_size=-1, epochs=1, target="cpu", save=False)
+        except advisor.AdvisorError as exc:
+            caught["err"] = exc
+
+    with flag_words():
+        worker = threading.Thread(target=python_caller)
+        worker.start()
+        worker.join()
+        cli_err = _api(advisor.predict, dataset_size=-1, epochs=1, target="cpu")  # the CLI's own thread
+    assert "(dataset_size=)" in str(caught["err"]) and "--dataset-size" not in str(caught["err"])
+    assert "(--dataset-size)" in str(cli_err)
