@@ -70,17 +70,26 @@ def test_a_curve_not_measured_free_or_slower_on_more_threads_is_not_reused(histo
         prof = free(0.0233, 0.707, contention=None)
     elif case == "busy":  # a step timed while other programs used a core
         prof = free(contention={"others_cpu_cores": 0.9, "steal_fraction": 0.0})
-    elif case == "slower":  # more threads, a slower step: the fit clips to p = 0
-        prof = free(0.30, 0.33)
+    elif case == "slower":  # more threads, a step 2x slower: other programs, not the workload
+        prof = free(0.30, 0.60)
     else:
         prof = free()
-        points = [ThreadPoint(threads=t, batch_size=32, compute_seconds=s) for t, s in ((1, 0.4), (2, 0.3), (4, 0.35))]
+        points = [ThreadPoint(threads=t, batch_size=32, compute_seconds=s) for t, s in ((1, 0.4), (2, 0.3), (4, 0.5))]
         prof = prof.model_copy(update={"devices": [prof.devices[0].model_copy(
             update={"threads": 4, "thread_scaling": points})]})
     history.save_profile(prof)
     probe = busy(threads=prof.devices[0].threads)
     assert needs_scaling(probe.devices[0])
     assert remember_scaling(probe, history).devices[0].remembered_scaling is None
+
+
+def test_a_small_slowdown_on_more_threads_measured_free_is_the_workloads_own(history):
+    """A free probe whose second thread cost the step 10% (a small model's threads): that is how it scales, a
+    parallel fraction of 0, and a busy probe of it uses that rather than the assumed 0.8 (which would price its two
+    threads 1.67x faster than one)."""
+    history.save_profile(free(0.30, 0.33))
+    got = remember_scaling(busy(), history).devices[0].remembered_scaling
+    assert got is not None and got.parallel_fraction == pytest.approx(0.0, abs=1e-9)
 
 
 @pytest.mark.parametrize("differs", ["host", "cpu", "threads", "file"])
