@@ -10,8 +10,9 @@ back as it was once the import is done.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator
+
+from advisor.environ import restored
 
 SET_ON_IMPORT = ("KMP_DUPLICATE_LIB_OK", "KMP_INIT_AT_FORK")
 
@@ -20,12 +21,5 @@ SET_ON_IMPORT = ("KMP_DUPLICATE_LIB_OK", "KMP_INIT_AT_FORK")
 def quiet_environ() -> Iterator[None]:
     """Import scikit-learn inside: the variables it sets on import are as they were before, afterwards (a value
     the user had set stays)."""
-    before = {name: os.environ.get(name) for name in SET_ON_IMPORT}
-    try:
+    with restored(SET_ON_IMPORT):
         yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value

@@ -31,6 +31,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from advisor.data_files import data_dir
+from advisor.environ import restored
 from advisor.errors import AdvisorError, PredictionError
 from advisor.hardware.specs import load_gpu_specs, resolve_gpu
 from advisor.predictor.calibration import (
@@ -56,16 +57,9 @@ FIT_FILES = (REFERENCE_FILE, CURRENT_FILE)
 def environment(env: dict[str, str]) -> Iterator[None]:
     """``env`` set in ``os.environ`` for the block (a benchmark workload's size and attention switches),
     the previous values restored after it."""
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
+    with restored(env):
+        os.environ.update(env)
         yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 # ----------------------------------------------------------------------------------- reference data
 
