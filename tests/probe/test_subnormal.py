@@ -213,18 +213,24 @@ def test_on_an_idle_machine_the_extra_is_timed_on_the_ladders_wall_clock_and_thr
     assert (drift.threads, drift.clock, drift.step_seconds) == (1, "wall", 0.001)
 
 
-def test_one_stalled_optimizer_step_does_not_size_the_rounds_out_of_the_budget():
-    runner = _Runner(lambda ps: torch.optim.Adam(ps, lr=1e-3), dead=False)
-    _dies_after(runner, 5)
+def _stall_once_after_the_zero_gradient_steps(runner, seconds: float) -> None:
+    """The runner's optimizer step sleeps ``seconds`` once: on the step after the ``ZERO_STEPS`` zero-gradient
+    steps, the one the drift's timing starts from."""
     step, calls = runner.optimizer.step, [0]
 
     def stalled_once(*args):
         calls[0] += 1
-        if calls[0] == ZERO_STEPS + 1:  # the step after the zero-gradient steps: the one that sized the rounds
-            time.sleep(0.3)
+        if calls[0] == ZERO_STEPS + 1:
+            time.sleep(seconds)
         return step(*args)
 
     runner.optimizer.step = stalled_once
+
+
+def test_one_stalled_optimizer_step_does_not_size_the_rounds_out_of_the_budget():
+    runner = _Runner(lambda ps: torch.optim.Adam(ps, lr=1e-3), dead=False)
+    _dies_after(runner, 5)
+    _stall_once_after_the_zero_gradient_steps(runner, 0.3)  # the step that sized the rounds
     drift = measure_subnormal_drift(runner, _ref(), 5, budget_seconds=0.5)
     # Sized from that 0.3 s, not one round of either state fitted what was left of the 0.5 s.
     assert {s.state for s in drift.stages} == {"exp_avg", "exp_avg_sq"}
@@ -245,15 +251,7 @@ def test_it_records_why_no_stage_was_found():
 def test_a_budget_that_runs_out_before_the_timing_is_recorded_with_the_states_and_their_onset():
     runner = _Runner(lambda ps: torch.optim.Adam(ps, lr=1e-3), dead=False)
     _dies_after(runner, 5)
-    step, calls = runner.optimizer.step, [0]
-
-    def stalled_once(*args):
-        calls[0] += 1
-        if calls[0] == ZERO_STEPS + 1:  # the decay's step outlasts the whole budget
-            time.sleep(0.02)
-        return step(*args)
-
-    runner.optimizer.step = stalled_once
+    _stall_once_after_the_zero_gradient_steps(runner, 0.02)  # the decay's step outlasts the whole budget
     drift = measure_subnormal_drift(runner, _ref(), 5, budget_seconds=0.01)
     assert drift.stages == [] and drift.no_stage == "out_of_time"
     assert drift.untimed_states == ["exp_avg", "exp_avg_sq"]
