@@ -17,7 +17,10 @@ Huber-robust ridge, the per-kind median) and what ``evaluate`` ships (its choice
 judged on 24 new jobs (5,000 to 2,000,000 samples, 1 to 20 epochs, 2 and 8 threads): the median absolute error of
 the corrected time against the truth, the widest factor over the narrowest (median, and the worst history), and
 (what ships only) how many of 400 new jobs drawn alike fall in the corrected 80% interval (median, lowest and
-highest). Median over ``--seeds`` histories. A benchmark, not a test.
+highest), and how many of 400 jobs about 10x bigger than any stored (10^6.8 to 10^7.2 samples x 10 epochs; the
+truth carried there as it grows): the band measured on the stored sizes, presented as measured there, and now
+widened with the distance (``advisor.predictor.learned_bands``). Median over ``--seeds`` histories. A benchmark,
+not a test.
 """
 
 from __future__ import annotations
@@ -94,11 +97,13 @@ def estimate(size: int, epochs: int, threads: int = 4) -> Estimate:
                     precision="fp32")
 
 
-def coverage(correction, truth, noise: float, seed: int) -> float:
-    """The share of 400 new jobs, drawn as the history was, whose real time falls in the corrected interval."""
+def coverage(correction, truth, noise: float, seed: int, bigger: bool = False) -> float:
+    """The share of 400 new jobs, drawn as the history was (``bigger``: about 10x bigger than any stored), whose
+    real time falls in the corrected interval."""
     rnd, held = random.Random(seed + 1000), 0
     for _ in range(400):
-        size, epochs = int(10 ** rnd.uniform(4, 6)), rnd.randint(1, 10)
+        size, epochs = (int(10 ** rnd.uniform(6.8, 7.2)), 10) if bigger else (int(10 ** rnd.uniform(4, 6)),
+                                                                                rnd.randint(1, 10))
         out = correction.apply(estimate(size, epochs), INFO)
         held += out.low <= predicted_seconds(size, epochs) * truth(size) * math.exp(rnd.gauss(0, noise)) <= out.high
     return held / 400
@@ -120,11 +125,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.runs} runs a history, median over {args.seeds} histories; error: the corrected time against the "
           f"truth on {len(NEW_JOBS)} new jobs; spread: widest / narrowest factor over them (the worst history's)")
     print("| history | plain ridge error / spread | robust ridge | per-kind median | shipped (chosen) | used | "
-          "interval holds |")
-    print("|---|---|---|---|---|---|---|")
+          "interval holds | at 10x |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, (truth, noise, wild) in CASES.items():
         cells: dict[str, list[tuple[float, float]]] = {k: [] for k in ("plain", "robust", "kind", "shipped")}
-        used, held = 0, []
+        used, held, bigger = 0, [], []
         for seed in range(args.seeds):
             rows = history(truth, noise, wild, args.runs, seed)
             X = np.asarray([row_features(r) for r in rows], dtype=float)
@@ -139,10 +144,12 @@ def main(argv: list[str] | None = None) -> int:
                 lambda s, e, t, c=correction: c.apply(estimate(s, e, t), INFO).seconds / predicted_seconds(s, e),
                 truth))
             held.append(coverage(correction, truth, noise, seed))
+            bigger.append(coverage(correction, truth, noise, seed, bigger=True))
 
         print(f"| {name} | {cell(cells['plain'])} | {cell(cells['robust'])} | {cell(cells['kind'])} | "
               f"{cell(cells['shipped'])} | "
-              f"{used}/{args.seeds} | {statistics.median(held):.0%} ({min(held):.0%}-{max(held):.0%}) |")
+              f"{used}/{args.seeds} | {statistics.median(held):.0%} ({min(held):.0%}-{max(held):.0%}) | "
+              f"{statistics.median(bigger):.0%} ({min(bigger):.0%}-{max(bigger):.0%}) |")
     return 0
 
 

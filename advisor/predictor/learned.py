@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from advisor.predictor.busy_here import busy_when_probed
+from advisor.predictor.learned_bands import Band, BandKey, band_interval, bands_of, covered_of, samples_of
 from advisor.predictor.learned_features import (
     FEATURES,
     SpecLookup,
@@ -49,9 +50,6 @@ FOLDS = 5
 REPEATS = 3
 _JOB_PARTS = ("step_seconds", "batch_seconds", "input_seconds", "transfer_seconds", "eval_seconds",  # the parts a
               "subnormal_seconds", "epoch_restart_seconds", "startup_seconds")  # correction scales with the whole
-# A workload's own held-out runs on one kind of device that give its interval (``Correction.bands``): its 10th and
-# 90th percentiles of log(actual / corrected) need this many runs to mean anything.
-MIN_BAND_RUNS = 12
 MAX_KEPT_FEATURES = 8192  # targets' fixed features a correction keeps (``Correction.bind``) before starting over
 
 Corrector = Callable[[Estimate], Estimate]  # an estimate -> its corrected copy (``Correction.bind``)
@@ -93,9 +91,12 @@ class Correction:
     # at 2x moved its GPU times 1.59x, and a GPU-only workload's CPU times 0.92x, with GPU runs of others stored).
     workload_kinds: Mapping[str, frozenset[bool]] = field(default_factory=dict)
     # (workload, on a GPU) -> (runs, 10th and 90th percentile of its held-out log(actual / corrected)), for a
-    # workload with ``MIN_BAND_RUNS`` runs on that kind: its corrected interval (``_corrected``). 30 runs of a job
-    # within 10% of 2x kept the base's 0.8-1.25x interval; what the history measured is tighter.
-    bands: Mapping[tuple[str, bool], tuple[int, float, float]] = field(default_factory=dict)
+    # workload with ``learned_bands.MIN_BAND_RUNS`` runs on that kind: its corrected interval (``_corrected``). 30
+    # runs of a job within 10% of 2x kept the base's 0.8-1.25x interval; what the history measured is tighter.
+    bands: Mapping[BandKey, Band] = field(default_factory=dict)
+    # The same keys -> the fewest and most samples (dataset x epochs) of those runs: a job outside them gets the band
+    # widened, with a note (``learned_bands``); a job 10x bigger than any stored got the band as if measured there.
+    band_sizes: Mapping[BandKey, tuple[int, int]] = field(default_factory=dict)
 
     @property
     def smallest_factor(self) -> float:
@@ -164,7 +165,9 @@ class Correction:
         # other runs does not know: it keeps it.
         disturbed = isinstance(context, Profile) and (
             bool(context.notes) or any(busy_when_probed(d) for d in context.devices))
-        bands = {} if disturbed or name is None else {kind: self.bands.get((name, kind)) for kind in (False, True)}
+        bands = {} if disturbed or name is None else {
+            kind: (band, self.band_sizes.get((name, kind))) for kind in (False, True)
+            if (band := self.bands.get((name, kind))) is not None}
         kept: dict[tuple, list[float]] = self.__dict__.setdefault("_kept", {})
         if len(kept) > MAX_KEPT_FEATURES:
             kept.clear()
@@ -200,7 +203,7 @@ class Correction:
         return corrected
 
     def _corrected(self, estimate: Estimate, f: float,
-                   band: tuple[int, float, float] | None = None) -> Estimate:
+                   band: tuple[Band, tuple[int, int] | None] | None = None) -> Estimate:
         # The note's middle and the residual factors are the same for every estimate: worked out once (~250).
         fixed = self.__dict__.get("_note_fixed")
         if fixed is None:
@@ -216,11 +219,10 @@ class Correction:
         note = f"history correction x{f:.2f}{middle}{estimate.seconds:.0f} s ({estimate.method})"
         if band is None:
             low, high = min(low, seconds * low_factor, seconds), max(high, seconds * high_factor, seconds)
-        else:  # the workload's own held-out runs on this kind measured its 80% interval: that, tighter or wider
-            runs, band_low, band_high = band
-            low, high = seconds * min(math.exp(band_low), 1.0), seconds * max(math.exp(band_high), 1.0)
-            note += (f"; its 80% interval ({low / seconds - 1:+.0%} to {high / seconds - 1:+.0%}) is what {runs} "
-                     "stored runs of this workload, each held out, took against their corrected prediction")
+        else:  # the workload's own held-out runs on this kind measured its 80% interval (tighter or wider) at the
+            # sizes stored: that, widened for a job outside them
+            low, high, said = band_interval(seconds, *band, samples_of(estimate.dataset_size, estimate.epochs))
+            note += said
         update: dict[str, Any] = {k: getattr(estimate, k) * f for k in _JOB_PARTS if getattr(estimate, k) is not None}
         update.update(seconds=seconds, low=low, high=high, method="history", notes=[*estimate.notes, note],
                       base_seconds=estimate.seconds, base_method=estimate.method,
@@ -312,7 +314,7 @@ def evaluate(rows: Sequence[TrainingRow], *, min_runs: int = MIN_RUNS, min_gain:
         residual_low=float(np.quantile(residuals, 0.10)), residual_high=float(np.quantile(residuals, 0.90)),
         model=final, spec_lookup=spec_lookup, spec_table=table, kinds=frozenset(r.tier != "cpu" for r in rows),
         workload_kinds=_workload_kinds(rows), description=_description(name, final, held, k, repeats),
-        bands=_bands(rows, residuals, repeats),
+        bands=bands_of(rows, residuals, repeats), band_sizes=covered_of(rows),
         reason="",
     )
     _decide(correction, p_value, min_gain, max_p)
@@ -365,24 +367,6 @@ def _description(name: str, model: Any, held: dict[str, tuple[Any, Any]], k: int
             f"{model[-1].alpha_:.3g}")
     return (f"{what}; chosen over the other model on held-out median |log error| ({errors}); {k}-fold x{repeats} "
             "cross-validation grouped by recommendation")
-
-
-def _bands(rows: Sequence[TrainingRow], residuals: Any,
-           repeats: int) -> dict[tuple[str, bool], tuple[int, float, float]]:
-    """(workload, on a GPU) -> (runs, 10th and 90th percentile of the held-out log residuals of its runs on that
-    kind, over every repeat), for each with ``MIN_BAND_RUNS`` runs (``residuals``: repeat after repeat, in ``rows``'
-    order)."""
-    import numpy as np
-
-    by_key: dict[tuple[str, bool], list[int]] = {}
-    for i, r in enumerate(rows):
-        by_key.setdefault((r.workload, r.tier != "cpu"), []).append(i)
-    per_repeat = np.asarray(residuals).reshape(repeats, len(rows))
-    # The percentiles of a few dozen runs understate the spread of the next job's (the factor applied to it is an
-    # estimate too): 30 runs' band held 75% of new jobs drawn alike (bench/learned_fit.py). Widened by 1/sqrt(runs).
-    return {key: (len(idx), *(float(np.quantile(per_repeat[:, idx], q)) * (1.0 + len(idx) ** -0.5)
-                              for q in (0.10, 0.90)))
-            for key, idx in by_key.items() if len(idx) >= MIN_BAND_RUNS}
 
 
 def _workload_kinds(rows: Sequence[TrainingRow]) -> dict[str, frozenset[bool]]:

@@ -442,7 +442,7 @@ def test_a_workloads_own_history_gives_its_interval_and_it_holds():
     runs, band_low, band_high = correction.bands[("mlp", False)]
     assert runs == 30 and math.exp(band_low) > 0.8 and math.exp(band_high) < 1.25
     info = WorkloadInfo(name="mlp", param_count=300_000, flops_per_sample=1.7e6)
-    rnd, held = random.Random(42), 0
+    rnd, held, measured = random.Random(42), 0, 0
     for _ in range(400):
         size, epochs = int(10 ** rnd.uniform(4, 6)), rnd.randint(1, 10)
         seconds = size * epochs * 2e-4 + 1.0
@@ -451,8 +451,12 @@ def test_a_workloads_own_history_gives_its_interval_and_it_holds():
         out = correction.apply(est, info)
         assert out.high / out.low < est.high / est.low  # tighter than the base's
         held += out.low <= seconds * 2.0 * math.exp(rnd.gauss(0, 0.10)) <= out.high
+        # A job drawn alike is inside the stored sizes, or just outside them (a few: then said, and widened a little)
+        inside = "is what 30 stored runs of this workload, each held out, took" in out.notes[-1]
+        assert inside or "outside the sizes its history covers" in out.notes[-1]
+        measured += inside
     assert 0.70 <= held / 400 <= 0.90
-    assert "is what 30 stored runs of this workload, each held out, took" in out.notes[-1]
+    assert measured >= 0.85 * 400
     # Another workload's estimate (no runs of its own) and a GPU one keep the base's interval, widened as before.
     gpu = correction.apply(estimate(1000.0), info)
     assert gpu is not None and ("mlp", True) not in correction.bands

@@ -1,0 +1,99 @@
+"""A workload's own interval from the learned correction's held-out runs, and how far it carries in job size.
+
+A workload with ``MIN_BAND_RUNS`` stored runs on one kind of device (CPU, GPU) gets, as its corrected 80%
+interval, the 10th and 90th percentiles of those runs' held-out ``log(actual / corrected)`` (``bands_of``), widened
+by 1/sqrt(runs): 30 runs' percentiles alone held 75% of new jobs drawn alike (bench/learned_fit.py).
+
+That band was measured at the job sizes stored, so it is stated as measured only for a job inside them: its samples
+(dataset size x epochs) between the fewest and the most of those runs (``covered_of``). A job outside gets the band
+widened with its distance from them (``band_interval``): the band's log limits times ``1 + d``, ``d`` the decades
+(log10) between the job's samples and the nearest stored size, and a note saying the job is outside the sizes its
+history covers. Why that rule: beyond the stored sizes the corrected factor rests on a trend along the job's size
+that the runs showed only within them (the per-kind factor assumes none, the ridge extends its slope), and the
+error of a trend carried beyond its data grows in proportion to the distance; one decade outside doubles the band
+(in log terms), at the edge it is the band itself. A prior, not a measurement: no stored run says how a workload
+behaves at sizes it never ran. Before, a job 10x bigger than every stored run got the stored runs' band as if
+measured.
+
+numpy is imported inside the functions that need it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from advisor.schemas import TrainingRow
+
+MIN_BAND_RUNS = 12  # its 10th and 90th percentiles need this many runs to mean anything
+
+BandKey = tuple[str, bool]  # (workload, on a GPU)
+Band = tuple[int, float, float]  # (runs, 10th and 90th percentile of held-out log(actual / corrected), widened)
+
+
+def samples_of(dataset_size: int, epochs: int) -> int:
+    """A job's size as the band's range reads it: the samples it trains on, dataset size x epochs."""
+    return max(int(dataset_size), 0) * max(int(epochs), 0)
+
+
+def _runs_by_key(rows: Sequence[TrainingRow]) -> dict[BandKey, list[int]]:
+    by_key: dict[BandKey, list[int]] = {}
+    for i, r in enumerate(rows):
+        by_key.setdefault((r.workload, r.tier != "cpu"), []).append(i)
+    return {key: idx for key, idx in by_key.items() if len(idx) >= MIN_BAND_RUNS}
+
+
+def bands_of(rows: Sequence[TrainingRow], residuals: Any, repeats: int) -> dict[BandKey, Band]:
+    """(workload, on a GPU) -> (runs, 10th and 90th percentile of the held-out log residuals of its runs on that
+    kind, over every repeat), for each with ``MIN_BAND_RUNS`` runs (``residuals``: repeat after repeat, in ``rows``'
+    order)."""
+    import numpy as np
+
+    per_repeat = np.asarray(residuals).reshape(repeats, len(rows))
+    # The percentiles of a few dozen runs understate the spread of the next job's (the factor applied to it is an
+    # estimate too): 30 runs' band held 75% of new jobs drawn alike (bench/learned_fit.py). Widened by 1/sqrt(runs).
+    return {key: (len(idx), *(float(np.quantile(per_repeat[:, idx], q)) * (1.0 + len(idx) ** -0.5)
+                              for q in (0.10, 0.90)))
+            for key, idx in _runs_by_key(rows).items()}
+
+
+def covered_of(rows: Sequence[TrainingRow]) -> dict[BandKey, tuple[int, int]]:
+    """(workload, on a GPU) -> the fewest and the most samples (``samples_of``) of its runs on that kind, for each
+    key ``bands_of`` gives a band: the job sizes its band was measured at."""
+    return {key: (min(sizes), max(sizes))
+            for key, idx in _runs_by_key(rows).items()
+            for sizes in ([samples_of(rows[i].dataset_size, rows[i].epochs) for i in idx],)}
+
+
+def decades_outside(samples: int, covered: tuple[int, int] | None) -> float:
+    """How many decades (log10) ``samples`` lies outside ``covered`` (fewest, most); 0 inside it or where either is
+    unknown (no range stored, a size of 0)."""
+    if covered is None or samples <= 0 or min(covered) <= 0:
+        return 0.0
+    fewest, most = covered
+    if samples > most:
+        return math.log10(samples / most)
+    if samples < fewest:
+        return math.log10(fewest / samples)
+    return 0.0
+
+
+def band_interval(seconds: float, band: Band, covered: tuple[int, int] | None,
+                  samples: int) -> tuple[float, float, str]:
+    """(low, high, the note's words) of a corrected time of ``seconds`` for a job of ``samples`` samples, from its
+    workload's ``band`` measured on runs of ``covered`` sizes: the band, widened outside them (module docstring)."""
+    runs, band_low, band_high = band
+    outside = decades_outside(samples, covered)
+    widen = 1.0 + outside
+    low, high = seconds * min(math.exp(band_low * widen), 1.0), seconds * max(math.exp(band_high * widen), 1.0)
+    interval = f"its 80% interval ({low / seconds - 1:+.0%} to {high / seconds - 1:+.0%})"
+    if outside == 0.0:
+        return low, high, (f"; {interval} is what {runs} stored runs of this workload, each held out, took against "
+                           "their corrected prediction")
+    fewest, most = covered or (0, 0)
+    beyond = f"{samples / most:.3g}x the most" if samples > most else f"1/{fewest / samples:.3g} of the fewest"
+    return low, high, (f"; the job ({samples:,} samples, dataset x epochs) is outside the sizes its history covers "
+                       f"({fewest:,} to {most:,} samples in {runs} stored runs of this workload; it is {beyond}): "
+                       f"{interval} is their held-out band widened x{widen:.2f} for the distance, not measured at "
+                       "this size")
