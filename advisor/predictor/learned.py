@@ -36,7 +36,16 @@ from advisor.predictor.learned_features import (
     time_feature,
     workload_name,
 )
-from advisor.predictor.learned_fit import MODELS, LinearForm, choose, fit, form_of
+from advisor.predictor.learned_fit import (
+    MODELS,
+    LinearForm,
+    choose,
+    fit,
+    form_of,
+    gpu_kind_factor,
+    spec_missing,
+    unspecced_factors,
+)
 from advisor.schemas import CalibrationReport, ComparisonGroup, Estimate, Profile, TrainingRow, WorkloadInfo, updated
 
 MIN_RUNS = 8
@@ -97,6 +106,13 @@ class Correction:
     # The same keys -> the fewest and most samples (dataset x epochs) of those runs: a job outside them gets the band
     # widened, with a note (``learned_bands``); a job 10x bigger than any stored got the band as if measured there.
     band_sizes: Mapping[BandKey, tuple[int, int]] = field(default_factory=dict)
+    # A GPU target with no datasheet figure (no row in profiles/gpus.csv, a MIG slice) is not given the ridge, which
+    # would read the imputed median GPU's figures (15 runs of such a GPU at 3x got the ridge's x2.27): its own
+    # factor where it has ``min_runs`` stored runs (name -> runs, median log ratio), else the GPU kind's median
+    # (``gpu_log_factor``, of ``gpu_runs`` runs), with a note saying which (``_unspecced``).
+    unspecced: Mapping[str, tuple[int, float]] = field(default_factory=dict)
+    gpu_log_factor: float | None = None
+    gpu_runs: int = 0
 
     @property
     def smallest_factor(self) -> float:
@@ -181,8 +197,8 @@ class Correction:
                 return estimate
             target = estimate.target
             key = (params, flops, per_sample, target, estimate.batch_size, estimate.method)
-            terms = kept.get(key)
-            if terms is None:
+            found = kept.get(key)
+            if found is None:
                 is_gpu = target.kind == "gpu"
                 features = feature_vector(
                     param_count=params, flops_per_sample=flops, batch_size=estimate.batch_size,
@@ -191,7 +207,11 @@ class Correction:
                     vcpus=None if is_gpu else target.threads, method=estimate.method,
                     predicted_seconds=estimate.seconds, measured_seconds_per_sample=per_sample,
                     spec_lookup=self.spec_lookup, spec_table=self.spec_table)
-                terms = kept[key] = self._linear().fixed_terms(features)
+                found = kept[key] = (self._linear().fixed_terms(features), self._unspecced(target, features))
+            terms, unspecced = found
+            if unspecced is not None:  # no datasheet figure: a factor that reads none, said in the note
+                return self._corrected(estimate, self._clipped(unspecced[0]), bands.get(target.kind == "gpu"),
+                                       unspecced[1])
             form = self._linear()
             size = sizes.get((estimate.dataset_size, estimate.epochs))
             if size is None:
@@ -202,8 +222,21 @@ class Correction:
 
         return corrected
 
+    def _unspecced(self, target: Any, features: Sequence[float]) -> tuple[float, str] | None:
+        """(log factor, what the note says of it) for a GPU ``target`` whose ``features`` have no datasheet figure:
+        its own stored runs' median, else the GPU kind's; None for any other target (the model's factor)."""
+        if not spec_missing(features) or self.gpu_log_factor is None:
+            return None
+        name = target.gpu_name or "this GPU"
+        own = self.unspecced.get(name.strip().lower())
+        what = f"; {name} has no datasheet figures in profiles/gpus.csv, so the factor reads none: "
+        if own is not None:
+            return own[1], what + f"the median of its own {own[0]} stored runs' actual/predicted"
+        return self.gpu_log_factor, what + (f"the per-kind factor, the median of all {self.gpu_runs} stored GPU runs' "
+                                            "actual/predicted (no other GPU's figures stand in for it)")
+
     def _corrected(self, estimate: Estimate, f: float,
-                   band: tuple[Band, tuple[int, int] | None] | None = None) -> Estimate:
+                   band: tuple[Band, tuple[int, int] | None] | None = None, which: str = "") -> Estimate:
         # The note's middle and the residual factors are the same for every estimate: worked out once (~250).
         fixed = self.__dict__.get("_note_fixed")
         if fixed is None:
@@ -216,7 +249,7 @@ class Correction:
         # predicted time's factor, so that is the factor a user gets (scaling the job alone gave x1.5 for a
         # "x2.00"); every part is scaled alike, so the parts shown under the job still add up to it.
         seconds, low, high = (t * f for t in (estimate.seconds, estimate.low, estimate.high))
-        note = f"history correction x{f:.2f}{middle}{estimate.seconds:.0f} s ({estimate.method})"
+        note = f"history correction x{f:.2f}{middle}{estimate.seconds:.0f} s ({estimate.method}){which}"
         if band is None:
             low, high = min(low, seconds * low_factor, seconds), max(high, seconds * high_factor, seconds)
         else:  # the workload's own held-out runs on this kind measured its 80% interval (tighter or wider) at the
@@ -315,6 +348,8 @@ def evaluate(rows: Sequence[TrainingRow], *, min_runs: int = MIN_RUNS, min_gain:
         model=final, spec_lookup=spec_lookup, spec_table=table, kinds=frozenset(r.tier != "cpu" for r in rows),
         workload_kinds=_workload_kinds(rows), description=_description(name, final, held, k, repeats),
         bands=bands_of(rows, residuals, repeats), band_sizes=covered_of(rows),
+        unspecced=unspecced_factors([r.gpu if r.tier != "cpu" else None for r in rows], X, y, min_runs),
+        gpu_log_factor=gpu_kind_factor(X, y), gpu_runs=sum(r.tier != "cpu" for r in rows),
         reason="",
     )
     _decide(correction, p_value, min_gain, max_p)

@@ -176,3 +176,35 @@ def choose(held_abs_log: dict[str, Any], min_gain: float, max_p: float, repeats:
     gain = float(np.median(ridge)) < float(np.median(simple)) * (1.0 - min_gain)
     per_run = [errors.reshape(repeats, -1).sum(axis=0) for errors in (simple, ridge)]
     return "robust_ridge" if gain and p_better(*per_run) < max_p else "per_kind"
+
+
+SPEC_FEATURES = tuple(FEATURES.index(f) for f in ("log2_gpu_memory_gib", "log10_gpu_bandwidth_gbs",
+                                                  "log10_gpu_fp32_tflops"))
+
+
+def spec_missing(features: Sequence[float]) -> bool:
+    """Whether ``features`` are a GPU's with none of its datasheet figures (a GPU without a row in profiles/gpus.csv,
+    a MIG slice): the ridge would read the imputed median GPU's instead."""
+    return features[IS_GPU] == 1.0 and all(features[i] != features[i] for i in SPEC_FEATURES)  # all NaN
+
+
+def unspecced_factors(gpus: Sequence[str | None], X: Any, y: Any, min_runs: int) -> dict[str, tuple[int, float]]:
+    """GPU name (lower-case) -> (runs, median log ratio) of each GPU in ``gpus`` (one a row of ``(X, y)``) whose
+    rows have no datasheet figure (``spec_missing``) and that has at least ``min_runs`` of them: its own factor, as
+    ``per_kind`` gives a kind's, where the ridge cannot tell it from any other GPU."""
+    import numpy as np
+
+    by_name: dict[str, list[int]] = {}
+    for i, gpu in enumerate(gpus):
+        if gpu and spec_missing(X[i]):
+            by_name.setdefault(gpu.strip().lower(), []).append(i)
+    return {name: (len(idx), float(np.median(np.asarray(y)[idx]))) for name, idx in by_name.items()
+            if len(idx) >= min_runs}
+
+
+def gpu_kind_factor(X: Any, y: Any) -> float | None:
+    """The per-kind model's log factor for a GPU (the median of the GPU rows' log ratios); None with no GPU row."""
+    import numpy as np
+
+    on_gpu = np.asarray(X)[:, IS_GPU] == 1.0
+    return float(np.median(np.asarray(y)[on_gpu])) if on_gpu.any() else None
