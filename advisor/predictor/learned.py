@@ -27,10 +27,10 @@ from advisor.predictor.busy_here import busy_when_probed
 from advisor.predictor.learned_bands import Band, BandKey, band_interval, bands_of, covered_of, samples_of
 from advisor.predictor.learned_features import (
     FEATURES,
+    GpuFigures,
     SpecLookup,
     context_figures,
     feature_vector,
-    gpu_spec_table,
     row_features,
     size_features,
     time_feature,
@@ -92,7 +92,7 @@ class Correction:
     model: Any = None  # the fitted sklearn pipeline (on all rows), None when not fitted
     description: str | None = None
     spec_lookup: SpecLookup | None = None
-    spec_table: Mapping[str, Mapping[str, float | None]] = field(default_factory=dict)
+    spec_table: GpuFigures | None = None  # GPU name -> its figures, as the predictor resolves the name
     min_runs: int = MIN_RUNS
     # Runs on GPUs (True), on CPUs (False): it corrects only those kinds (CPU runs alone gave every GPU their x2).
     kinds: frozenset[bool] = frozenset({False, True})
@@ -106,10 +106,10 @@ class Correction:
     # The same keys -> the fewest and most samples (dataset x epochs) of those runs: a job outside them gets the band
     # widened, with a note (``learned_bands``); a job 10x bigger than any stored got the band as if measured there.
     band_sizes: Mapping[BandKey, tuple[int, int]] = field(default_factory=dict)
-    # A GPU target with no datasheet figure (no row in profiles/gpus.csv, a MIG slice) is not given the ridge, which
-    # would read the imputed median GPU's figures (15 runs of such a GPU at 3x got the ridge's x2.27): its own
-    # factor where it has ``min_runs`` stored runs (name -> runs, median log ratio), else the GPU kind's median
-    # (``gpu_log_factor``, of ``gpu_runs`` runs), with a note saying which (``_unspecced``).
+    # A GPU target with no datasheet figure (no row in profiles/gpus.csv, nor a MIG slice of one) is not given the
+    # ridge, which would read the imputed median GPU's figures (15 runs of such a GPU at 3x got the ridge's x2.27):
+    # its own factor where it has ``min_runs`` stored runs (name -> runs, median log ratio), else the GPU kind's
+    # median (``gpu_log_factor``, of ``gpu_runs`` runs), with a note saying which (``_unspecced``).
     unspecced: Mapping[str, tuple[int, float]] = field(default_factory=dict)
     gpu_log_factor: float | None = None
     gpu_runs: int = 0
@@ -321,7 +321,7 @@ def evaluate(rows: Sequence[TrainingRow], *, min_runs: int = MIN_RUNS, min_gain:
         return base
 
     import numpy as np
-    table = gpu_spec_table() if spec_lookup is None else {}
+    table = GpuFigures.load() if spec_lookup is None else None
     X = np.asarray([row_features(r, spec_lookup, table) for r in rows], dtype=float)
     y = np.log(np.asarray([r.actual_seconds / r.predicted_seconds for r in rows]))
     predicted = np.asarray([r.predicted_seconds for r in rows])

@@ -2,9 +2,9 @@
 
 A stored run (``TrainingRow``) and a new estimate's target are turned into the same vector, ``FEATURES`` in order:
 the job's size (parameters, FLOPs per sample, batch, dataset, epochs), where it runs (CPU vCPUs, or K GPUs with the
-memory, bandwidth and FP32 TFLOPs of ``profiles/gpus.csv``), the base method and predicted time, and the probe's
-fastest time per sample. NaN stands for unknown (imputed by the model). ``advisor.predictor.learned`` fits and
-applies the correction on them.
+memory, bandwidth and FP32 TFLOPs of ``profiles/gpus.csv``, the GPU's name read as the predictor reads it:
+``GpuFigures``), the base method and predicted time, and the probe's fastest time per sample. NaN stands for
+unknown (imputed by the model). ``advisor.predictor.learned`` fits and applies the correction on them.
 """
 
 from __future__ import annotations
@@ -27,21 +27,44 @@ SpecLookup = Callable[[str], Any]  # GPU name -> object with memory_gib, memory_
 # ------------------------------------------------------------------------------------------- features
 
 
-def gpu_spec_table() -> dict[str, dict[str, float | None]]:
-    """GPU name and aliases (lower-case) -> the three datasheet numbers the features use, from profiles/."""
-    from advisor.errors import HardwareError
-    from advisor.hardware.specs import load_gpu_specs
+class GpuFigures:
+    """GPU name -> (memory GiB, memory bandwidth GB/s, FP32 TFLOPs), the datasheet numbers the features use, with the
+    name read as the predictor reads it (``advisor.hardware.specs.gpu_spec_named``, ``resolve_gpu``'s match): a
+    catalog name, an alias, any spelling of one ("NVIDIA H100-SXM5-80GB"), and a MIG slice ("A100-SXM4-40GB MIG
+    3g.20gb", the name a probe on one stores) as its parent's row scaled to the slice (``advisor.hardware.mig``).
+    An exact-name table gave a slice, and a spelling that is no alias, no figure: the same GPU got other features
+    under another name. None for a figure the row lacks, all three None for a GPU the catalog has no row for. Each
+    name is resolved once (a fit reads every stored run's)."""
 
-    try:
-        specs = load_gpu_specs()
-    except HardwareError:  # a missing or broken spec file: the features fall back to NaN (imputed)
-        return {}
-    table: dict[str, dict[str, float | None]] = {}
-    for spec in specs.values():
-        numbers = {k: _num(getattr(spec, k)) for k in ("memory_gib", "memory_bandwidth_gbs", "fp32_tflops")}
-        for name in (spec.name, *spec.aliases):
-            table.setdefault(name.strip().lower(), numbers)
-    return table
+    MAX_NAMES = 4096  # names kept resolved before starting over: a server reads many targets' names
+
+    def __init__(self, specs: Mapping[str, Any] | None = None) -> None:
+        self._specs = dict(specs or {})
+        self._found: dict[str, tuple[float | None, float | None, float | None]] = {}
+
+    @classmethod
+    def load(cls) -> GpuFigures:
+        """The figures of profiles/gpus.csv; none (NaN features, imputed) where the file is missing or broken."""
+        from advisor.errors import HardwareError
+        from advisor.hardware.specs import load_gpu_specs
+
+        try:
+            return cls(load_gpu_specs())
+        except HardwareError:
+            return cls()
+
+    def __call__(self, name: str) -> tuple[float | None, float | None, float | None]:
+        found = self._found.get(name)
+        if found is None:
+            from advisor.hardware.specs import gpu_spec_named
+
+            spec = gpu_spec_named(name, self._specs) if self._specs and name.strip() else None
+            found = (None, None, None) if spec is None else (
+                _num(spec.memory_gib), _num(spec.memory_bandwidth_gbs), _num(spec.fp32_tflops))
+            if len(self._found) >= self.MAX_NAMES:
+                self._found.clear()
+            self._found[name] = found
+        return found
 
 
 def _num(text: Any) -> float | None:
@@ -58,8 +81,7 @@ def _log(value: float | int | None, base: float = math.e) -> float:
     return math.log(value) / math.log(base)
 
 
-def _spec_numbers(gpu: str | None, lookup: SpecLookup | None,
-                  table: Mapping[str, Mapping[str, float | None]]) -> tuple[float | None, ...]:
+def _spec_numbers(gpu: str | None, lookup: SpecLookup | None, figures: GpuFigures | None) -> tuple[float | None, ...]:
     if not gpu:
         return (None, None, None)
     spec = None
@@ -70,25 +92,23 @@ def _spec_numbers(gpu: str | None, lookup: SpecLookup | None,
             spec = None
     if spec is not None:
         return tuple(getattr(spec, k, None) for k in ("memory_gib", "memory_bandwidth_gbs", "fp32_tflops"))
-    row = table.get(gpu.lower())
-    if row is None:
-        return (None, None, None)
-    return (row.get("memory_gib"), row.get("memory_bandwidth_gbs"), row.get("fp32_tflops"))
+    return figures(gpu) if figures is not None else (None, None, None)
 
 
 def feature_vector(*, param_count: int | None, flops_per_sample: float | None, batch_size: int,
                    dataset_size: int, epochs: int, gpu: str | None, gpu_count: int, vcpus: int | None,
                    method: str, predicted_seconds: float, measured_seconds_per_sample: float | None,
                    spec_lookup: SpecLookup | None = None,
-                   spec_table: Mapping[str, Mapping[str, float | None]] | None = None) -> list[float]:
-    """The features, in ``FEATURES`` order; NaN where unknown (imputed by the model).
+                   spec_table: GpuFigures | None = None) -> list[float]:
+    """The features, in ``FEATURES`` order; NaN where unknown (imputed by the model). A GPU's figures are
+    ``spec_lookup``'s where given and it knows the GPU, else ``spec_table``'s (``GpuFigures``).
 
     The probe's time per sample is a CPU target's feature only: it is the fastest of whatever devices were
     probed, and ``predict --gpu`` on a machine without a GPU probes none while ``recommend`` probes the CPU,
     so for a GPU target it would make the two commands' corrections differ for the same target.
     """
     is_gpu = bool(gpu) and gpu_count > 0
-    mem, bw, tflops = _spec_numbers(gpu if is_gpu else None, spec_lookup, spec_table or {})
+    mem, bw, tflops = _spec_numbers(gpu if is_gpu else None, spec_lookup, spec_table)
     if is_gpu:
         measured_seconds_per_sample = None
     features = [
@@ -122,7 +142,7 @@ def _job_features(dataset_size: int, epochs: int, predicted_seconds: float) -> t
 
 
 def row_features(row: TrainingRow, spec_lookup: SpecLookup | None = None,
-                 spec_table: Mapping[str, Mapping[str, float | None]] | None = None) -> list[float]:
+                 spec_table: GpuFigures | None = None) -> list[float]:
     return feature_vector(
         param_count=row.param_count, flops_per_sample=row.flops_per_sample, batch_size=row.batch_size,
         dataset_size=row.dataset_size, epochs=row.epochs, gpu=row.gpu if row.tier != "cpu" else None,

@@ -184,7 +184,7 @@ SPEC_FEATURES = tuple(FEATURES.index(f) for f in ("log2_gpu_memory_gib", "log10_
 
 def spec_missing(features: Sequence[float]) -> bool:
     """Whether ``features`` are a GPU's with none of its datasheet figures (a GPU without a row in profiles/gpus.csv,
-    a MIG slice): the ridge would read the imputed median GPU's instead."""
+    nor a MIG slice of one): the ridge would read the imputed median GPU's instead."""
     return features[IS_GPU] == 1.0 and all(features[i] != features[i] for i in SPEC_FEATURES)  # all NaN
 
 

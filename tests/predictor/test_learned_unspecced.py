@@ -1,5 +1,5 @@
-"""The learned correction on a GPU without datasheet figures (no row in profiles/gpus.csv, a MIG slice): never the
-ridge on the median GPU's imputed figures; its own stored runs' factor, else the GPU kind's, and the note says
+"""The learned correction on a GPU without datasheet figures (no row in profiles/gpus.csv, nor a MIG slice of one):
+never the ridge on the median GPU's imputed figures; its own stored runs' factor, else the GPU kind's, and the note says
 which."""
 
 from __future__ import annotations
@@ -60,14 +60,15 @@ def test_an_unspecced_gpu_with_its_own_runs_gets_its_own_factor_not_the_ridges_g
     assert t4.seconds == pytest.approx(250.0, rel=0.12) and "datasheet" not in t4.notes[-1]
 
 
-def test_a_mig_slice_without_runs_of_its_own_gets_the_gpu_kinds_factor():
-    """A MIG slice's name matches no row of the table the features read: the per-kind factor (the median of every
-    stored GPU run, x1.08 here), said in the note, where the ridge gave it the median GPU's guess (x1.00)."""
+def test_a_gpu_without_figures_or_runs_of_its_own_gets_the_gpu_kinds_factor():
+    """A GPU with no row, and a MIG slice of one (the A30 has none; a slice of a GPU with a row reads its parent's
+    figures scaled: test_learned_gpu_names.py): the per-kind factor (the median of every stored GPU run, x1.08
+    here), said in the note, where the ridge gave it the median GPU's guess (x1.00)."""
     rows = _history({MYSTERY: (3.0, 3)})
     correction = evaluate(rows)
     assert correction.description.startswith("Huber-robust ridge")
     kind = float(np.median([math.log(r.actual_seconds / r.predicted_seconds) for r in rows]))
-    for gpu in ("A100-40GB MIG 1g.5gb", MYSTERY):  # 3 runs of its own are too few (MIN_RUNS 8)
+    for gpu in ("NVIDIA A30 MIG 1g.6gb", MYSTERY):  # 3 runs of its own are too few (MIN_RUNS 8)
         out = correction.apply(_on(gpu), INFO)
         assert out.seconds == pytest.approx(100.0 * math.exp(kind), rel=1e-9)
         assert f"{gpu} has no datasheet figures" in out.notes[-1]
