@@ -42,9 +42,9 @@ def import_torch() -> ModuleType:
             missing = isinstance(exc, ModuleNotFoundError) and exc.name == "torch"
             what = "is not installed" if missing else f"cannot be imported ({_reason(exc)})"
             _failure = (f"torch {what} in this Python ({sys.executable}).",
-                        "Fix: install the torch build for this machine (README \"Set-up\": scripts/setup.sh picks "
-                        "it; by hand, the CUDA wheel matching the NVIDIA driver, or the CPU-only one on a machine "
-                        f"without a GPU), then check it with: {sys.executable} -c \"import torch\"")
+                        "Fix: install the torch build for this machine (README \"Set-up\": a source checkout's "
+                        "setup script picks it; by hand, the CUDA wheel matching the NVIDIA driver, or the CPU-only "
+                        f"one on a machine without a GPU), then check it with: {sys.executable} -c \"import torch\"")
         else:
             return torch
     message, hint = _failure

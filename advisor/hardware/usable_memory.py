@@ -28,7 +28,7 @@ from advisor.units import BYTES_PER_GIB
 USABLE_MEMORY_FILE = "gpu_usable_memory.csv"
 _GIB_PER_UNIT = {"mib": 1.0 / 1024, "gib": 1.0, "bytes": 1.0 / BYTES_PER_GIB}
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_HINT = "Fix: correct profiles/gpu_usable_memory.csv (see profiles/README.md, 'Usable memory')."
+_HINT = "Fix: correct profiles/gpu_usable_memory.csv (see profiles/README.md, 'gpu_usable_memory.csv')."
 
 
 @dataclass(frozen=True)

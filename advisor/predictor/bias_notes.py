@@ -37,4 +37,4 @@ def kind_bias_note(cal: Calibration, analysis: Analysis | None, spec: GpuSpec,
     way = "longer" if bias > 0 else "less time"
     return [f"{what} on {where} took a median {100 * abs(math.expm1(bias)):.0f}% {way} than this "
             f"model predicts, on validation rows it was not fitted on; the interval is this kind's "
-            f"(bench/README.md, \"GPU accuracy\"). A probe of this GPU gives a measured time."]
+            f"(README, \"How the time is predicted\"). A probe of this GPU gives a measured time."]

@@ -380,4 +380,6 @@ def load_calibration(path: str | Path | None = None) -> Calibration:
     except (ValueError, TypeError) as exc:
         raise PredictionError(
             f"calibration file {p} is not valid: {exc}",
-            hint="Fix: regenerate it with `python bench/gpu_rows.py` (a source checkout).") from exc
+            hint="Fix: pass a file that parses, or reinstall advisor for the packaged one (pip install "
+                 "--force-reinstall --no-deps advisor); in a source checkout, README \"How the time is "
+                 "predicted\" says how to refit it.") from exc

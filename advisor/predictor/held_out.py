@@ -20,7 +20,7 @@ HELD_OUT_SOURCES: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("NVIDIA DeepLearningExamples", re.compile(r"deeplearningexamples", re.I)),
     ("rasbt/LLMs-from-scratch", re.compile(r"llms[-_ ]from[-_ ]scratch", re.I)),
     ("karpathy/nanoGPT", re.compile(r"karpathy/nanogpt|^nanogpt\b", re.I)),
-    ("bench/heldout_gpu.py's rows", re.compile(r"^heldout", re.I)),  # its Row.source: "heldout-dle"
+    ("advisor's held-out benchmark rows", re.compile(r"^heldout", re.I)),  # its Row.source: "heldout-dle"
 )
 
 
@@ -51,5 +51,5 @@ def refuse_held_out(rows: Iterable[object], where: str) -> None:
             raise PredictionError(
                 f"{where}: the row {label!r} (source {getattr(row, 'source', '')!r}) comes from {name}, a held-out "
                 "source: it is never calibrated or tuned on.",
-                hint="Fix: remove the row from the fitted table; held-out rows are only predicted, in "
-                     "bench/heldout_gpu.py.")
+                hint="Fix: remove the row from the fitted table; held-out rows are only predicted, by the "
+                     "held-out benchmark of a source checkout, never fitted.")

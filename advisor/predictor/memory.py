@@ -422,4 +422,4 @@ def compiled_memory_note() -> str:
     """Why a compiled job's memory fit leans high: the probe and the analysis run its steps eagerly."""
     return ("memory is the eager step's (the probe and the analysis run it eagerly); a compiled step usually holds "
             "fewer activations (GPT-2 124M on an H200: 7.2 against 11.8 GiB, and 11.4 against 14.5 GiB at batch 16; "
-            "bench/README.md), so a GPU ruled out here may still fit the compiled job.")
+            "README, \"How the time is predicted\"), so a GPU ruled out here may still fit the compiled job.")

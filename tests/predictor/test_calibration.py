@@ -33,7 +33,7 @@ def test_bad_calibration_file(tmp_path):
     bad.write_text("{not json")
     with pytest.raises(PredictionError, match="Fix:") as err:
         C.load_calibration(bad)
-    assert "python bench/gpu_rows.py" in str(err.value)
+    assert "--force-reinstall" in str(err.value) and 'README "How the time is predicted"' in str(err.value)
     with pytest.raises(PredictionError):
         C.load_calibration(tmp_path / "missing.json")
     good = tmp_path / "ok.json"

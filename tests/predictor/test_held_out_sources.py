@@ -23,7 +23,7 @@ DLE_URL = ("https://github.com/NVIDIA/DeepLearningExamples/blob/291f0d02e815b148
     (DLE_URL, "NVIDIA DeepLearningExamples"), ("NeuSight labels", "NeuSight"),
     ("https://github.com/rasbt/LLMs-from-scratch/blob/main/ch05/README.md", "rasbt/LLMs-from-scratch"),
     ("https://github.com/karpathy/nanoGPT", "karpathy/nanoGPT"), ("nanoGPT README", "karpathy/nanoGPT"),
-    ("heldout-dle", "bench/heldout_gpu.py's rows"),
+    ("heldout-dle", "advisor's held-out benchmark rows"),
     ("github.com/lambdal/deeplearning-benchmark pytorch-train-throughput (NVIDIA DLE code)", None),
     ("advisor-H200", None), ("llm-foundry", None),
 ])
