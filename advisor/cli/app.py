@@ -12,16 +12,25 @@ import sys
 
 import typer
 
+from advisor.cli.completion import HELP_INSTALL, HELP_SHOW, INSTALL, SHOW
+
 HELP = ("Cost-aware compute advisor for PyTorch training: probe a model, predict the whole job's time on CPUs "
         "and GPUs (including ones you don't have), price every cloud candidate, and recommend one.")
 
 
 def build_app() -> typer.Typer:
-    from advisor.cli import db, diff, hardware, history, predict, pricing, profile, recommend, serve
+    from typer.completion import completion_init
 
-    # -h as well as --help, on every command; --install-completion / --show-completion for the shell.
-    app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=True, pretty_exceptions_enable=False,
-                      rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]})
+    from advisor.cli import db, diff, hardware, history, predict, pricing, profile, recommend, serve
+    from advisor.cli.completion import RootGroup
+
+    # -h as well as --help, on every command. --install-completion / --show-completion [SHELL] are the root's own
+    # (advisor.cli.completion), over typer's scripts: completion_init registers the shells that typer's
+    # completions (_ADVISOR_COMPLETE=complete_bash) answer for, which typer's add_completion would have done.
+    completion_init()
+    app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                      rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]},
+                      cls=RootGroup)
     app.callback()(_root)
     recommend.register(app)
     profile.register(app)
@@ -46,6 +55,8 @@ def _version(value: bool) -> None:
 def _root(
     version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                  help="Print the version and exit."),
+    install_completion: bool = typer.Option(False, INSTALL, help=HELP_INSTALL),  # answered by RootGroup
+    show_completion: bool = typer.Option(False, SHOW, help=HELP_SHOW),
 ) -> None:
     """Cost-aware compute advisor for PyTorch training."""
 
@@ -83,38 +94,6 @@ def main() -> None:
     except StandardOutputError as exc:
         standard_output_failed(exc)
         raise SystemExit(1) from None
-    except OSError as exc:
-        if not _in_completion_install(exc):
-            raise  # any other is a bug: it keeps its traceback
-        _completion_not_installed(exc)
-        raise SystemExit(1) from None
-
-
-def _in_completion_install(exc: BaseException) -> bool:
-    """Whether ``exc`` came from typer's ``--install-completion``, which runs while the arguments are parsed,
-    outside every command's ``handle_errors``."""
-    from typer.completion import install_callback
-
-    tb = exc.__traceback__
-    while tb is not None:
-        if tb.tb_frame.f_code is install_callback.__code__:
-            return True
-        tb = tb.tb_next
-    return False
-
-
-def _completion_not_installed(exc: OSError) -> None:
-    """One message for a start-up file that cannot be written (a read-only or odd HOME on a CI image or shared
-    machine), with the way round it: the script printed, to put where the user can write."""
-    from advisor.cli import render
-    from advisor.errors import AdvisorError
-
-    where = f"{exc.filename}: " if exc.filename else ""
-    render.error(AdvisorError(
-        f"cannot install shell completion: {where}{exc.strerror or exc}.",
-        hint="Fix: print the script with `advisor --show-completion` and put it in a file you can write "
-             "(`advisor --show-completion > FILE`), then source FILE from your shell's start-up file; or run "
-             "`advisor --install-completion` with HOME set to a folder you can write."))
 
 
 if __name__ == "__main__":  # pragma: no cover
