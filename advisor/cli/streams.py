@@ -5,6 +5,11 @@ Characters its encoding cannot hold (a Latin-1 or ASCII terminal: ``LC_ALL=en_US
 (stderr writes them as ``\\u2014`` escapes). A write that fails for another reason than a closed pipe (a full
 disk, an I/O error) raises ``StandardOutputError``, which ``advisor.cli.errors`` reports as one message: an
 ``OSError`` alone does not say which file it came from.
+
+Standard error whose reader went away (``advisor ... 2>&1 >answer.json | head -1``) drops the rest of the notes
+and the command goes on: its answer on stdout and its exit code are what they would have been. (A closed pipe on
+stdout ends the command quietly with exit 0, the reader having chosen to stop; rich's own handling of either was
+exit 1, and a ``--json`` error's document on stdout was lost with the message.)
 """
 
 from __future__ import annotations
@@ -34,6 +39,21 @@ class _StandardOutput(io.FileIO):
             raise StandardOutputError(exc.errno, exc.strerror) from None
 
 
+class _StandardError(io.FileIO):
+    """File descriptor 2, which a reader that went away (a closed pipe) turns into ``/dev/null``: what is left of
+    the notes is dropped, not an error in the middle of a command or of its error message."""
+
+    def write(self, data) -> int | None:  # type: ignore[override]
+        try:
+            return super().write(data)
+        except BrokenPipeError:
+            with contextlib.suppress(OSError):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, self.fileno())  # the probe child started from here on inherits it too
+                os.close(devnull)
+            return len(data)
+
+
 def stand_in_for_closed_stderr() -> None:
     """A process started with its stderr closed (``advisor ... 2>&-``, a daemon's job runner) gets ``/dev/null``
     there: its answer still goes to stdout, with no progress bar and no notes. Python leaves ``sys.stderr`` None
@@ -54,23 +74,30 @@ def stand_in_for_closed_stderr() -> None:
 
 def set_up() -> None:
     """Put ``sys.stdout`` over a ``_StandardOutput`` with the same encoding and buffering, replacing what the
-    encoding cannot hold; stderr escapes it. A stdout that is not a file descriptor (a test's capture) is left as
-    it is."""
+    encoding cannot hold, and ``sys.stderr`` over a ``_StandardError``, escaping it. A stream that is not a file
+    descriptor (a test's capture) is left as it is."""
     stream = sys.stdout
-    try:
-        fd = stream.fileno()
+    with contextlib.suppress(AttributeError, OSError, ValueError, LookupError, TypeError):
         encoding = codecs.lookup(stream.encoding).name
-    except (AttributeError, OSError, ValueError, LookupError, TypeError):
-        return
-    # UTF-8 holds every character; a surrogate-escaped byte of a file name (the C locale's) is written back as
-    # the byte it was.
-    errors = stream.errors if encoding == "utf-8" and stream.errors != "strict" else "replace"
+        # UTF-8 holds every character; a surrogate-escaped byte of a file name (the C locale's) is written back
+        # as the byte it was.
+        errors = stream.errors if encoding == "utf-8" and stream.errors != "strict" else "replace"
+        sys.stdout = _over(stream, _StandardOutput, errors)
+    with contextlib.suppress(AttributeError, OSError, ValueError, LookupError, TypeError):
+        sys.stderr = _over(sys.stderr, _StandardError, "backslashreplace")
+
+
+def _over(stream, raw: type[io.FileIO], errors: str) -> io.TextIOWrapper:
+    """A text stream like ``stream`` (its file descriptor, encoding and buffering) over a ``raw`` file."""
+    fd, encoding = stream.fileno(), codecs.lookup(stream.encoding).name
     stream.flush()
-    sys.stdout = io.TextIOWrapper(io.BufferedWriter(_StandardOutput(fd, "w", closefd=False)), encoding=encoding,
-                                  errors=errors, line_buffering=stream.line_buffering,
-                                  write_through=getattr(stream, "write_through", False))
-    if getattr(sys.stderr, "errors", None) not in (None, "backslashreplace") and hasattr(sys.stderr, "reconfigure"):
-        sys.stderr.reconfigure(errors="backslashreplace")
+    wrapper = io.TextIOWrapper(io.BufferedWriter(raw(fd, "w", closefd=False)), encoding=encoding, errors=errors,
+                               line_buffering=stream.line_buffering,
+                               write_through=getattr(stream, "write_through", False))
+    # the stream keeps its file open (closefd above is False): stderr's stand-in for a closed one is the only
+    # reference to its /dev/null, whose descriptor would close with it
+    wrapper.wrapped = stream
+    return wrapper
 
 
 @contextlib.contextmanager
