@@ -49,8 +49,10 @@ def fitted(con: Console, columns: Sequence[Column], rows: Sequence[Sequence[str]
     """The table for ``con``'s width, and the note to print after it (None: every column shown)."""
     plain = [[_plain(cell) for cell in row] for row in rows]
     table = _table(columns, rows, table_args)
-    # rich's own layout, as printed so far (its widths count the cells' padding)
-    widths = [w - table._get_padding_width(i) for i, w in enumerate(table._calculate_column_widths(con, con.options))]
+    # rich's own layout, as printed so far (its widths count the cells' padding): rich shares out the console's
+    # width less the borders (Table.__rich_console__), so measuring at the full width overstated every column
+    inner = con.options.update_width(con.width - table._extra_width)
+    widths = [w - table._get_padding_width(i) for i, w in enumerate(table._calculate_column_widths(con, inner))]
     needs = [max(_longest_word(r[i]) for r in plain) if plain else 0 for i in range(len(columns))]
     natural = [max([_widest(r[i]) for r in plain] + [_longest_word(c.header)]) for i, c in enumerate(columns)]
     if all(w >= (n if c.whole else m) for w, n, m, c in zip(widths, needs, natural, columns, strict=True)

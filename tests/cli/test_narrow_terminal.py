@@ -100,3 +100,24 @@ def test_a_table_that_fits_is_printed_as_before(app, monkeypatch):
     # 160 columns, as piped: no column left out, nothing said
     text = _at_width(app, monkeypatch, 160, "recommend", "--profile", str(PROFILE), "--no-save", "--top", "3")
     assert "terminal too narrow" not in text and "vs the choice" in text
+
+
+@pytest.mark.parametrize("args", [
+    ["recommend", "--profile", str(PROFILE), "--no-save", "--top", "5"],
+    ["predict", "--profile", str(PROFILE), "--gpu", "H100", "--gpus", "1,2,4,8", "--no-save"],
+])
+def test_a_wide_terminal_that_rich_would_break_numbers_on_is_fitted_too(app, monkeypatch, args):
+    # At 120 columns rich's own layout broke "(2m28s–3m33s)" and "e2-standard-2" over two lines; the fitting
+    # measured that layout at the full width, borders included, and so took it as fitting.
+    data = _json(app, *args)
+    text = _at_width(app, monkeypatch, 120, *args)
+    if "groups" in data:
+        shown = [s for g in data["groups"][:5] for c in (g["best"],) for s in (
+            format_usd(c["cost_usd"]), f"({format_duration(c['total_low'])}–{format_duration(c['total_high'])})",
+            c["instance_type"])]
+    else:
+        start = data["startup_seconds"]
+        shown = [f"({format_duration(start + r['estimate']['low'])}–{format_duration(start + r['estimate']['high'])})"
+                 for r in data["rows"]]
+    for s in shown:
+        assert _whole(s, text), (s, text)
