@@ -14,8 +14,6 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from rich.table import Table
-
 from advisor.cli.console import out, safe_text, show_controls
 from advisor.cli.fit import Column, fitted
 from advisor.predictor.caveats import caveats
@@ -239,13 +237,20 @@ def _footer(rec: Any, show_skipped: bool, server: str | None = None) -> None:
         con.print(safe_text(line, multiline=line.startswith("note: ")))
 
 
+# The reason and the fix are sentences; a word of theirs (profiles/gpus.csv, --batch-size) is broken only where it
+# is longer than 20 characters: on a terminal too narrow for that, one paragraph per row.
+_SKIPPED_COLUMNS = (Column("target", whole=True), Column("offers", "right", whole=True),
+                    Column("why", fold_min=20), Column("fix", fold_min=20))
+
+
 def skipped_table(skipped: Sequence[Any]) -> None:
-    table = Table(title=f"{sum(s.count for s in skipped)} offers skipped: no estimate", title_justify="left")
-    for col in ("target", "offers", "why", "fix"):
-        table.add_column(col, overflow="fold", justify="right" if col == "offers" else "left")
-    for s in skipped:
-        table.add_row(safe_text(s.target), str(s.count), safe_text(s.reason), safe_text(s.fix or "-"))
-    out().print(table)
+    con = out()
+    table, note = fitted(con, _SKIPPED_COLUMNS, [[safe_text(s.target), str(s.count), safe_text(s.reason),
+                                                  safe_text(s.fix or "-")] for s in skipped],
+                         title=f"{sum(s.count for s in skipped)} offers skipped: no estimate", title_justify="left")
+    con.print(table)
+    if note:
+        con.print(f"note: {safe_text(note)}")
 
 
 def recommendation(rec: Any, *, view: str = "hardware", show_all: bool = False, quiet: bool = False,
@@ -308,23 +313,28 @@ def print_markdown(text: str) -> None:
 # ----------------------------------------------------------------------------------------------- diff
 
 
+# The old and new sides are "2 vCPU (gcp e2-standard-2), 2m51s, $0.0032": 12 columns keep their figures and most
+# names whole; on a terminal too narrow for that, one paragraph per row.
+_DIFF_COLUMNS = (Column("", whole=True), Column("old", fold_min=12), Column("new", fold_min=12),
+                 Column("total time", "right", whole=True), Column("cost", "right", whole=True))
+
+
 def diff(d: Any) -> None:
     """``advisor diff``: the chosen and the best per tier, old against new, with the deltas."""
     con = out()
     con.print(f"[bold]{safe_text(d.summary)}[/]")
-    table = Table(title_justify="left", title="total time (start-up + job) and cost, old -> new")
-    for col in ("", "old", "new", "total time", "cost"):
-        table.add_column(col, overflow="fold", justify="right" if col in ("total time", "cost") else "left")
-    for row in d.rows:
-        table.add_row(safe_text(row.label), _side(row.old, row.old_caveats), _side(row.new, row.new_caveats),
-                      _delta(format_duration_delta(row.total_seconds_delta), row.total_seconds_delta),
-                      _delta(format_usd_delta(row.cost_usd_delta), row.cost_usd_delta)
-                      + (f" ({row.cost_pct_delta:+.0f}%)" if row.cost_pct_delta is not None else ""))
-    for here in d.here:  # the probed machine: nothing rented, nothing billed
-        table.add_row(safe_text(f"here {here.device}"), safe_text(_here_side(here.old)),
-                      safe_text(_here_side(here.new)),
-                      _delta(format_duration_delta(here.total_seconds_delta), here.total_seconds_delta), "-")
+    rows = [[safe_text(row.label), _side(row.old, row.old_caveats), _side(row.new, row.new_caveats),
+             _delta(format_duration_delta(row.total_seconds_delta), row.total_seconds_delta),
+             _delta(format_usd_delta(row.cost_usd_delta), row.cost_usd_delta)
+             + (f" ({row.cost_pct_delta:+.0f}%)" if row.cost_pct_delta is not None else "")] for row in d.rows]
+    rows += [[safe_text(f"here {here.device}"), safe_text(_here_side(here.old)), safe_text(_here_side(here.new)),
+              _delta(format_duration_delta(here.total_seconds_delta), here.total_seconds_delta), "-"]
+             for here in d.here]  # the probed machine: nothing rented, nothing billed
+    table, note = fitted(con, _DIFF_COLUMNS, rows, title_justify="left",
+                         title="total time (start-up + job) and cost, old -> new")
     con.print(table)
+    if note:
+        con.print(f"note: {safe_text(note)}")
     for text in d.notes:
         con.print(f"note: {safe_text(text)}")
 

@@ -1,7 +1,8 @@
 """A table that fits the terminal without breaking a number: ``$0.0032`` never shows as ``$0.00`` over ``32``.
 
-Where the table as rich lays it out keeps every word of its number columns (and every name) whole, it is printed
-as it always was (a 160-column pipe, a wide terminal). Where it would not (an 80-column terminal), the columns get
+Where the table as rich lays it out keeps every word of its number columns (and every name) whole, and gives each
+text column at least its ``fold_min`` (or its longest word, where that is less), it is printed as it always was (a
+160-column pipe, a wide terminal). Where it would not (an 80-column terminal), the columns get
 their widths here: a number column at least its widest word (it wraps only at spaces, "2m51s (2m28s–3m33s)" as
 two lines), a text column what is left, folded; and where even that is too wide, the least important columns are
 left out and a note says which, and that ``--json`` has every field.
@@ -55,9 +56,9 @@ def fitted(con: Console, columns: Sequence[Column], rows: Sequence[Sequence[str]
     widths = [w - table._get_padding_width(i) for i, w in enumerate(table._calculate_column_widths(con, inner))]
     needs = [max(_longest_word(r[i]) for r in plain) if plain else 0 for i in range(len(columns))]
     natural = [max([_widest(r[i]) for r in plain] + [_longest_word(c.header)]) for i, c in enumerate(columns)]
-    if all(w >= (n if c.whole else m) for w, n, m, c in zip(widths, needs, natural, columns, strict=True)
-           if c.whole or c.overflow != "fold"):  # no number broken, no name cut to an ellipsis
-        return table, None
+    if all(w >= (n if c.whole else m if c.overflow != "fold" else min(n, c.fold_min))
+           for w, n, m, c in zip(widths, needs, natural, columns, strict=True)):
+        return table, None  # no number broken, no name cut to an ellipsis, no text narrower than it may get
     shown = list(range(len(columns)))
     mins = [max(n if c.whole else min(n, c.fold_min), _longest_word(c.header))  # a header's words whole too
             for n, c in zip(needs, columns, strict=True)]
@@ -93,7 +94,8 @@ def _paragraphs(columns: Sequence[Column], rows: Sequence[Sequence[str]], table_
     """The rows as paragraphs of "header: value" (the console wraps them at spaces), under the table's title."""
     title = table_args.get("title")
     lines = [Text.from_markup(f"[italic]{title}[/]")] if title else []
-    lines += [Text.from_markup("; ".join(f"{escape(c.header)}: {cell}" for c, cell in zip(columns, row, strict=True)
+    lines += [Text.from_markup("; ".join(f"{escape(c.header)}: {cell}" if c.header else cell  # a row's own label
+                                         for c, cell in zip(columns, row, strict=True)
                                          if Text.from_markup(cell).plain.strip()))
               for row in rows]
     return Group(*lines)

@@ -121,3 +121,55 @@ def test_a_wide_terminal_that_rich_would_break_numbers_on_is_fitted_too(app, mon
                  for r in data["rows"]]
     for s in shown:
         assert _whole(s, text), (s, text)
+
+
+def _at_columns_60(monkeypatch) -> io.StringIO:
+    """The answer's console on a terminal of COLUMNS=60 (rich reads the width from the environment)."""
+    buf = io.StringIO()
+    monkeypatch.setenv("COLUMNS", "60")
+    console = lambda: Console(file=buf, soft_wrap=False, highlight=False, emoji=False, color_system=None)  # noqa: E731
+    monkeypatch.setattr(answer, "out", console)
+    monkeypatch.setattr(render, "out", console)
+    return buf
+
+
+def test_diff_at_60_columns_keeps_names_and_figures_whole(app, monkeypatch, tmp_path):
+    # rich folded the old and new sides anywhere: "e2-standa" over "rd-2),", "RTX-3060-" over "Ti".
+    base = ["recommend", "--profile", str(PROFILE), "--no-save"]
+    old, new = tmp_path / "old.json", tmp_path / "new.json"
+    old.write_text(CliRunner().invoke(app, [*base, "--json"]).stdout)
+    new.write_text(CliRunner().invoke(app, [*base, "--json", "--startup-cpu", "30s", "--startup-gpu", "30s"]).stdout)
+    data = _json(app, "diff", str(old), str(new))
+    buf = _at_columns_60(monkeypatch)
+    assert CliRunner().invoke(app, ["diff", str(old), str(new)]).exit_code == 0
+    text = buf.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= 60
+    for row in data["rows"]:
+        for side in (row["old"], row["new"]):
+            for shown in (side["instance_type"], format_duration(side["total_seconds"]),
+                          format_usd(side["cost_usd"])):
+                assert _whole(shown, text), (shown, text)
+    assert "terminal too narrow (60 columns)" in text and "…" not in text
+
+
+def test_skipped_offers_at_60_columns_keep_every_word_whole(monkeypatch):
+    # rich folded "profiles/gpus.csv" as "profiles/gpus" over ".csv" (the why) and "profiles/gpus." over "csv."
+    from advisor.schemas.results import Skipped
+
+    skipped = [
+        Skipped(target="1 x RTX-PRO-6000", count=12,
+                reason="RTX-PRO-6000 in 16-bit: profiles/gpus.csv has no FP16/BF16 tensor figure for it.",
+                fix="Fix: add the datasheet figure with its source to profiles/gpus.csv."),
+        Skipped(target="8 x A100-80GB, 8 x H100-SXM", count=36,
+                reason="batch size 4 cannot be split over 8 GPUs: each GPU needs at least one sample per step.",
+                fix="Fix: a --batch-size of 8 or more, or at most 4 GPUs (predict's --gpus)."),
+    ]
+    buf = _at_columns_60(monkeypatch)
+    answer.skipped_table(skipped)
+    text = buf.getvalue()
+    assert max(len(line) for line in text.splitlines()) <= 60
+    assert text.startswith("48 offers skipped: no estimate")
+    for s in skipped:
+        for word in f"{s.target} {s.reason} {s.fix}".split():
+            assert _whole(word, text), (word, text)
+        assert _whole(f"offers: {s.count}", text) or _whole(f"│ {s.count} │", text), text
