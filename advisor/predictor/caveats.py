@@ -1,11 +1,12 @@
 """Which of an estimate's notes are caveats: what to check before acting on its figure, as opposed to how the
 figure was worked out: a PCIe machine priced with the peer-to-peer transfers its cards allow (a cloud VM's often
 have none), an all-reduce that outlasts the backward pass it overlaps, more GPUs than one machine holds (their
-all-reduce over an assumed network), a batch size extrapolated past the sizes the probe timed, a memory fit with
-only its margin left, a CPU job that slows down part-way as its optimizer state turns subnormal (whose fix is one
-line, ``torch.set_flush_denormal(True)``) or may, by an amount the probe had no time to measure, CPU steps of an
-older profile that did not record whether the machine was busy. Where the estimate's own notes are not printed
-(a row of ``predict --gpus 1,2,4``, the machine ``recommend`` chose, its "Here" devices), these are.
+all-reduce over the network between the machines) and the bandwidth that network is assumed to have, a batch size
+extrapolated past the sizes the probe timed, a memory fit with only its margin left, a CPU job that slows down
+part-way as its optimizer state turns subnormal (whose fix is one line, ``torch.set_flush_denormal(True)``) or
+may, by an amount the probe had no time to measure, CPU steps of an older profile that did not record whether the
+machine was busy. Where the estimate's own notes are not printed (a row of ``predict --gpus 1,2,4``, the machine
+``recommend`` chose, its "Here" devices), these are.
 
 The phrases are this module's, and the notes that carry them (``multigpu``, ``measured``, ``subnormal``,
 ``busy_here``) are written with them, so that a reworded note stays a caveat.
@@ -19,12 +20,14 @@ PEER_TO_PEER = "are priced with peer-to-peer transfers"
 COMMUNICATION_BOUND = "Communication-bound"
 OUTSIDE_MEASURED_RANGE = "is outside the measured range"
 MORE_THAN_ONE_MACHINE = "are more than one machine holds"
+# "The network between the 2 machines is assumed at 12.5 GB/s each": a guess that sets a multi-machine job's time.
+ASSUMED_NETWORK = "machines is assumed at"
 MAY_RUN_OUT_OF_MEMORY = "may run out of memory"
 SLOWS_DOWN_PART_WAY = "this job slows down part-way"
 UNRECORDED_LOAD = "whether the machine was busy while its CPU steps were timed was not recorded"
 NOT_MEASURED_IN_TIME = "could not be measured in time"
-_PHRASES = (PEER_TO_PEER, COMMUNICATION_BOUND, OUTSIDE_MEASURED_RANGE, MORE_THAN_ONE_MACHINE, MAY_RUN_OUT_OF_MEMORY,
-            SLOWS_DOWN_PART_WAY, UNRECORDED_LOAD, NOT_MEASURED_IN_TIME)
+_PHRASES = (PEER_TO_PEER, COMMUNICATION_BOUND, OUTSIDE_MEASURED_RANGE, MORE_THAN_ONE_MACHINE, ASSUMED_NETWORK,
+            MAY_RUN_OUT_OF_MEMORY, SLOWS_DOWN_PART_WAY, UNRECORDED_LOAD, NOT_MEASURED_IN_TIME)
 
 
 def caveats(notes: Iterable[str]) -> list[str]:

@@ -49,7 +49,7 @@ from statistics import NormalDist
 from typing import Literal
 
 from advisor.errors import PredictionError
-from advisor.predictor.caveats import COMMUNICATION_BOUND, MORE_THAN_ONE_MACHINE, PEER_TO_PEER
+from advisor.predictor.caveats import ASSUMED_NETWORK, COMMUNICATION_BOUND, MORE_THAN_ONE_MACHINE, PEER_TO_PEER
 from advisor.predictor.job import accumulated_step
 from advisor.schemas import GpuSpec
 
@@ -266,7 +266,7 @@ def data_parallel(compute_seconds_per_gpu: float, gradient_bytes: float, gpu_cou
         net = inter_node_bandwidth_gbs
         if net is None:
             net = p.default_network_bandwidth_gbs
-            notes.append(f"The network between the {nodes} machines is assumed at {net:g} GB/s each ({net * 8:g} "
+            notes.append(f"The network between the {nodes} {ASSUMED_NETWORK} {net:g} GB/s each ({net * 8:g} "
                          "Gbit/s, a common cloud figure; InfiniBand or EFA clusters have 4-32x that, and their "
                          "all-reduce is that much shorter).")
         if net <= 0:

@@ -110,3 +110,30 @@ def test_recommend_says_when_the_subnormal_slowdown_could_not_be_measured_in_tim
     assert said and all("so none is included" in n and "optimizer step 908 on" in n for n in said)
     assert "Here, cpu: how much this job slows down part-way could not be measured in time" in " ".join(said)
     assert not any("subnormal" in n and "included" in n and "none is included" not in n for n in rec["notes"])
+
+
+NETWORK = "The network between the 2 machines is assumed at 12.5 GB/s each (100 Gbit/s"
+
+
+def test_recommend_says_the_network_it_assumed_between_the_machines_of_its_choice(tmp_path):
+    """16 x H100-SXM are two 8-GPU machines, timed over an assumed 100 Gbit/s network: that guess sets the time
+    (InfiniBand has 4-32x it), and was a plain note that reached neither the chosen machine's notes nor the
+    gpu-count table, where the "more than one machine holds" note beside it did."""
+    catalog = tmp_path / "p16.csv"
+    catalog.write_text("provider,instance_type,region,gpu_model,gpu_count,gpu_memory_gib,price_hour_usd\n"
+                       "lab,h100x16,lab,H100-SXM,16,80,40\n")
+    args = ("recommend", "--profile", GPU_PROFILE, "--dataset-size", "1200000", "--epochs", "1", "--pricing",
+            catalog, "--providers", "lab", "--no-save")
+    res = run(*args, "--json")
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.stdout)
+    assert (data["chosen"]["instance_type"], data["chosen"]["gpu_count"]) == ("h100x16", 16)
+    (note,) = [n for n in data["notes"] if NETWORK in n]
+    assert note.startswith(f"the chosen lab h100x16: {NETWORK}")
+    text = run(*args)
+    assert text.exit_code == 0, text.output
+    assert f"note: the chosen lab h100x16: {NETWORK}" in " ".join(text.stdout.split())
+    grid = run("predict", "--profile", GPU_PROFILE, "--gpu", "H100-SXM", "--gpus", "8,16", "--no-save")
+    assert grid.exit_code == 0, grid.output
+    flat = " ".join(grid.stdout.split())
+    assert f"note: 16 GPUs, bf16: {NETWORK}" in flat and "8 GPUs, bf16: The network" not in flat
