@@ -325,6 +325,27 @@ def test_a_spot_price_that_is_the_cheapest_zones_says_another_zone_may_charge_mo
         assert not any("availability zones" in t for t in [*plain.notes, *plain.verdict.warnings])
 
 
+def test_without_spot_the_spot_column_is_said_to_be_interruptible_and_the_cheapest_zones():
+    """Without --spot the table's spot column showed the cheapest zone's spot price beside the on-demand cost,
+    with nothing to say that it is a zone minimum or that the instance can be taken back."""
+    from advisor.schemas.results import SPOT_ZONE_MIN_NOTE
+
+    zone_min = T4.model_copy(update={"notes": SPOT_ZONE_MIN_NOTE})
+    rec = run(offers=[CPU, A100, A100X8, zone_min])
+    t4 = next(c for c in rec.all_candidates if c.instance_type == "n1-standard-8+1xT4")
+    assert t4.spot_zone_min and not t4.interruptible and t4.spot_cost_usd is not None
+    assert not any(c.spot_zone_min for c in rec.all_candidates if c is not t4)
+    assert ("spot column: interruptible (can be taken back at any time), not ranked on (--spot ranks on it); gcp "
+            "spot prices are the cheapest availability zone's (the zone you are given may charge more)") in rec.notes
+    # one zone's spot price: interruptible only; no spot price at all: no spot column to explain
+    assert ("spot column: interruptible (can be taken back at any time), not ranked on (--spot ranks on it)"
+            in run().notes)
+    assert not any(n.startswith("spot column") for n in run(offers=[CPU, A100, A100X8]).notes)
+    assert not any(n.startswith("spot column") for n in run(Constraints(spot=True), offers=[CPU, zone_min]).notes)
+    assert rec.model_dump(mode="json")["candidates"][[c.instance_type for c in rec.candidates].index(
+        "n1-standard-8+1xT4")]["spot_zone_min"] is True
+
+
 def test_under_spot_best_value_and_cpu_vs_gpu_say_their_costs_are_spot_costs():
     spot = [o.model_copy(update={"spot_price_usd_per_hour": p}) for o, p in
             zip((CPU, A100, A100X8, T4), (0.3, 0.8, 6.0, 0.3), strict=True)]

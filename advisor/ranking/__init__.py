@@ -146,7 +146,9 @@ def _what_if_advice(what_ifs: Mapping[str, Priced], chosen: Scored | None, const
 def _notes(listed: list[Scored], constraints: Constraints, scored: list[Scored]) -> list[str]:
     notes = ["times are totals: start-up + the job (what you wait for and pay for), billed by each provider's "
              "rule; 'job' is the training alone"]
-    if constraints.spot:
+    if not constraints.spot:
+        notes += _spot_column_note(scored)
+    else:
         with_spot = sum(1 for s in scored if s.cand.interruptible)
         notes.append(f"ranked on spot prices where offered ({with_spot} of {len(scored)} candidates, "
                      f"interruptible); the others on on-demand prices")
@@ -162,3 +164,16 @@ def _notes(listed: list[Scored], constraints: Constraints, scored: list[Scored])
             notes.append(f"{s.cand.provider} {s.cand.instance_type}: its price is flagged as suspect in the "
                          f"catalog (pricing/README.md)")
     return notes
+
+
+def _spot_column_note(scored: list[Scored]) -> list[str]:
+    """Without ``--spot``, what the spot column is: an interruptible instance's cost, not ranked on, and for the
+    providers whose catalog rows say so (``Candidate.spot_zone_min``) the cheapest availability zone's."""
+    if not any(s.cand.spot_cost_usd is not None for s in scored):
+        return []
+    zone_min = list(dict.fromkeys(s.cand.provider for s in scored if s.cand.spot_zone_min))
+    text = "spot column: interruptible (can be taken back at any time), not ranked on (--spot ranks on it)"
+    if zone_min:
+        text += (f"; {' and '.join(zone_min)} spot prices are the cheapest availability zone's (the zone you are "
+                 f"given may charge more)")
+    return [text]

@@ -185,7 +185,10 @@ class Candidate(Model):
     scaling_efficiency: float | None = None
     pareto: bool = False
     meets_constraints: bool = True
-    interruptible: bool = False  # the spot figure is for an interruptible instance
+    interruptible: bool = False  # ranked on its spot figure (--spot): an instance that can be taken back
+    # Its spot figure is the lowest across the region's availability zones (the catalog row's flag): the zone an
+    # instance is given may charge more.
+    spot_zone_min: bool = False
     base_seconds: float | None = None  # method "history": the uncorrected prediction
     base_method: Method | None = None
     marketplace: bool = False  # a marketplace listing (Vast): host and region vary from one rental to the next

@@ -262,6 +262,20 @@ def test_a_spot_choice_from_the_cheapest_zones_price_says_so_in_text_and_json(ap
     assert "the zone the instance is given may charge more" in text
 
 
+def test_without_spot_the_spot_column_says_it_is_interruptible_and_the_cheapest_zones(app, rec):
+    """Without --spot the spot column showed gcp's cheapest-zone spot prices beside the on-demand costs with no
+    word that they are a zone minimum, or for an instance that can be taken back."""
+    gcp = [c for c in rec["candidates"] if c["provider"] == "gcp" and c["spot_cost_usd"] is not None]
+    assert any(c["spot_zone_min"] for c in gcp) and not any(c["interruptible"] for c in rec["candidates"])
+    assert not any(c["spot_zone_min"] for c in rec["candidates"] if c["spot_cost_usd"] is None)
+    (note,) = [n for n in rec["notes"] if n.startswith("spot column: ")]
+    assert note.startswith("spot column: interruptible (can be taken back at any time), not ranked on (--spot "
+                           "ranks on it); ") and "gcp" in note and note.endswith(
+        "spot prices are the cheapest availability zone's (the zone you are given may charge more)")
+    assert f"note: {note}" in " ".join(run(app, *BASE).stdout.split())
+    assert not any(n.startswith("spot column") for n in as_json(run(app, *BASE, "--spot", "--json"))["notes"])
+
+
 def test_markdown_for_a_pull_request_comment(app, rec, tmp_path):
     result = run(app, *BASE, "--format", "markdown")
     assert result.exit_code == 0

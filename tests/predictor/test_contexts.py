@@ -244,7 +244,8 @@ def test_a_candidate_copied_from_another_is_the_validated_one(settings):
                seconds=1.5e5, low=1.4e5, high=1.6e5, cost_usd=999.0, spot_cost_usd=998.0, fits_memory=False,
                method="history", reason="zz", price_usd_per_hour=77.0, spot_price_usd_per_hour=76.0,
                billed_seconds=12.0, startup_seconds=13.0, precision="fp16", scaling_efficiency=0.123, pareto=True,
-               meets_constraints=False, interruptible=True, base_seconds=14.0, base_method="measured",
+               meets_constraints=False, interruptible=True, spot_zone_min=True, base_seconds=14.0,
+               base_method="measured",
                marketplace=True, bound="transfer", input_seconds=15.0, transfer_seconds=16.0, gpu_utilization=0.17,
                mfu=0.18, mfu_peak="zz", gpu_busy=0.19, job_startup_seconds=20.0)
     assert set(odd) == set(Candidate.model_fields)
