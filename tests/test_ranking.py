@@ -487,8 +487,7 @@ def test_a_best_value_that_misses_the_deadline_at_its_slow_end_is_marked_at_risk
     assert rec.status == "ok" and rec.chosen.instance_type == "gpu_8x_a100"
     bv = rec.best_value
     assert bv.candidate.instance_type == "gpu_1x_a100" and bv.at_risk
-    assert bv.text.endswith("$1.82; at risk: at the slow end of its estimate it misses the 58m20s deadline by "
-                            "6m40s")
+    assert "$1.82; at risk: at the slow end of its estimate it misses the 58m20s deadline by 6m40s; " in bv.text
     assert rec.verdict.best_value == bv.text
     safe = run(Constraints(objective="time", deadline_seconds=4000)).best_value  # 3900 s at most: safe
     assert safe.candidate.instance_type == "gpu_1x_a100" and not safe.at_risk and "at risk" not in safe.text
@@ -497,6 +496,35 @@ def test_a_best_value_that_misses_the_deadline_at_its_slow_end_is_marked_at_risk
     over = run(Constraints(budget_usd=3.8), wide).best_value  # $3.54; 1050 s at the slow end: $4.64
     assert over.candidate.instance_type == "gpu_8x_a100" and over.at_risk
     assert "at risk: at the slow end of its estimate it costs $4.64, over the $3.80 budget" in over.text
+
+
+def test_an_at_risk_best_value_names_the_best_alternative_that_is_safe_or_says_there_is_none():
+    """A best value marked at risk named nothing to take instead: a user with a hard deadline or budget was left
+    to search the table for an alternative that holds even at the slow end of its estimate."""
+    # --objective time, deadline 3500 s: the knee is 1 x A100 (3900 s at most: at risk); 4 x A100 (1300 s, $2.87,
+    # 1500 s at most) is cheaper than the chosen 8 x A100 too, and safe.
+    a100x4 = offer("lambda", "gpu_4x_a100", 7.96, gpu="A100-40GB", count=4, gpu_memory=40)
+    ests = {**estimates(), key(a100x4): estimate(offer_target(a100x4, no_lookup), 1000.0)}
+    rec = run(Constraints(objective="time", deadline_seconds=3500), ests, offers=[*OFFERS, a100x4])
+    bv = rec.best_value
+    assert rec.chosen.instance_type == "gpu_8x_a100" and bv.candidate.instance_type == "gpu_1x_a100" and bv.at_risk
+    assert bv.safe_alternative.instance_type == "gpu_4x_a100"
+    assert bv.text.endswith("it misses the 58m20s deadline by 6m40s; safe even at its slow end: 4 x A100-40GB "
+                            "(lambda gpu_4x_a100), 21m40s total (at most 25m00s), $2.87")
+    assert rec.verdict.best_value == bv.text
+    assert rec.model_dump(mode="json")["best_value"]["safe_alternative"]["instance_type"] == "gpu_4x_a100"
+    # None safe: 1 x A100 is the only cheaper candidate that meets the deadline, and the text says so.
+    alone = run(Constraints(objective="time", deadline_seconds=3500)).best_value
+    assert alone.at_risk and alone.safe_alternative is None
+    assert alone.text.endswith("6m40s; no cheaper alternative worth the extra time is safe at the slow end of its "
+                               "estimate")
+    # Under the cost objective the alternatives are faster: the budget's slow end, none safe.
+    wide = {**estimates(), key(A100X8): estimate(offer_target(A100X8, no_lookup), 500.0, spread=0.5)}
+    over = run(Constraints(budget_usd=3.8), wide).best_value
+    assert over.at_risk and over.safe_alternative is None and over.text.endswith(
+        "over the $3.80 budget; no faster alternative worth the extra cost is safe at the slow end of its estimate")
+    # A best value that is not at risk names no other.
+    assert run(Constraints(objective="time", deadline_seconds=4000)).best_value.safe_alternative is None
 
 
 def test_cpu_vs_gpu_in_the_seeds_terms():

@@ -39,15 +39,46 @@ def _front(scored: Sequence[Scored]) -> list[Scored]:
 
 def best_value(ranked: Sequence[Scored], chosen: Scored | None, constraints: Constraints) -> BestValue | None:
     """The knee of the front of candidates meeting the constraints, on the far side of the choice: for cost,
-    faster and dearer; for time, cheaper and slower. In log time and log cost, each scaled by the choice-to-
-    extreme span, the knee gains the most relative to what it gives up (the point farthest above the chord
-    from the choice to the extreme). None when no such candidate gains at least 5%, at ``MIN_RETURN`` or better.
-    Where the knee meets the constraints on its point estimate but not at the slow end of its interval, it is
-    marked at risk as the choice would be (``at_risk``, and the text says by how much)."""
+    faster and dearer; for time, cheaper and slower (``_knee``). None when no such candidate gains at least 5%, at
+    ``MIN_RETURN`` or better. Where the knee meets the constraints on its point estimate but not at the slow end of
+    its interval, it is marked at risk as the choice would be (``at_risk``, and the text says by how much), and the
+    knee of the candidates that are safe even there is named beside it (``safe_alternative``), or the text says
+    that none is."""
     if chosen is None:
         return None
     objective = constraints.objective
-    front = _front([s for s in ranked if s.meets])
+    knee = _knee([s for s in ranked if s.meets], chosen, objective)
+    if knee is None:
+        return None
+    extra = knee.cost - chosen.cost
+    pct = extra / chosen.cost * 100 if chosen.cost > 0 else math.inf
+    saved = chosen.elapsed - knee.elapsed
+    share = f"{abs(pct):.0f}%" if abs(pct) < 100 else f"{format_ratio(knee.cost / chosen.cost)} the cost"
+    figures = f"{knee.label}: {format_duration(knee.elapsed)} total, {format_usd(knee.cost)}{_spot(knee)}"
+    if objective == "cost":
+        text = f"{format_usd_delta(extra)} ({share}) finishes {format_duration(saved)} sooner on {figures}"
+    else:
+        text = f"{format_usd_delta(extra)} ({share}) if {format_duration(-saved)} later is fine, on {figures}"
+    # A user who switches to it needs the warning the choice would get: its slow end past the deadline or budget,
+    # and what to take instead where that matters (a hard deadline).
+    risks = [p for p in constraint_texts(knee, constraints) if p.startswith("at risk")]
+    safe = _knee([s for s in ranked if s.meets and _safe(s, constraints)], chosen, objective) if risks else None
+    if safe is not None:
+        risks.append(f"safe even at its slow end: {_safe_figures(safe, constraints)}")
+    elif risks:
+        risks.append(f"no {'faster' if objective == 'cost' else 'cheaper'} alternative worth the extra "
+                     f"{'cost' if objective == 'cost' else 'time'} is safe at the slow end of its estimate")
+    return BestValue(candidate=knee.cand, extra_cost_usd=extra, extra_cost_pct=pct, seconds_saved=saved,
+                     text="; ".join([text, *risks]), at_risk=bool(risks),
+                     safe_alternative=safe.cand if safe is not None else None)
+
+
+def _knee(meeting: Sequence[Scored], chosen: Scored, objective: str) -> Scored | None:
+    """The knee of the Pareto front of ``meeting`` on the far side of ``chosen``: in log time and log cost, each
+    scaled by the choice-to-extreme span, the point that gains the most relative to what it gives up (the point
+    farthest above the chord from the choice to the extreme); only points that gain at least ``MIN_GAIN`` at
+    ``MIN_RETURN`` or better. None where there is none."""
+    front = _front(meeting)
     if objective == "cost":
         alts = [s for s in front if s is not chosen and s.elapsed <= chosen.elapsed * (1 - MIN_GAIN)]
 
@@ -69,20 +100,7 @@ def best_value(ranked: Sequence[Scored], chosen: Scored | None, constraints: Con
         return None
     top_gain = max(gain(s) for s in alts) or 1.0
     top_loss = max(loss(s) for s in alts) or 1.0
-    knee = max(alts, key=lambda s: (gain(s) / top_gain - loss(s) / top_loss, -loss(s)))
-    extra = knee.cost - chosen.cost
-    pct = extra / chosen.cost * 100 if chosen.cost > 0 else math.inf
-    saved = chosen.elapsed - knee.elapsed
-    share = f"{abs(pct):.0f}%" if abs(pct) < 100 else f"{format_ratio(knee.cost / chosen.cost)} the cost"
-    figures = f"{knee.label}: {format_duration(knee.elapsed)} total, {format_usd(knee.cost)}{_spot(knee)}"
-    if objective == "cost":
-        text = f"{format_usd_delta(extra)} ({share}) finishes {format_duration(saved)} sooner on {figures}"
-    else:
-        text = f"{format_usd_delta(extra)} ({share}) if {format_duration(-saved)} later is fine, on {figures}"
-    # A user who switches to it needs the warning the choice would get: its slow end past the deadline or budget.
-    risks = [p for p in constraint_texts(knee, constraints) if p.startswith("at risk")]
-    return BestValue(candidate=knee.cand, extra_cost_usd=extra, extra_cost_pct=pct, seconds_saved=saved,
-                     text="; ".join([text, *risks]), at_risk=bool(risks))
+    return max(alts, key=lambda s: (gain(s) / top_gain - loss(s) / top_loss, -loss(s)))
 
 
 def _spot(s: Scored) -> str:
@@ -326,9 +344,22 @@ def safe_choice(ranked: Sequence[Scored], chosen: Scored | None, constraints: Co
     budget): what a hard deadline needs. None where the choice is not at risk, or no candidate is safe."""
     if status(chosen, constraints) != "at_risk":
         return None
+    return next((s for s in ranked if s.meets and _safe(s, constraints)), None)
+
+
+def _safe(s: Scored, constraints: Constraints) -> bool:
+    """Within the deadline and the budget even at the slow end of its estimate (``elapsed_high``, ``cost_high``)."""
     d, b = constraints.deadline_seconds, constraints.budget_usd
-    return next((s for s in ranked if s.meets and not (d and s.elapsed_high > d) and not (b and s.cost_high > b)),
-                None)
+    return not (d and s.elapsed_high > d) and not (b and s.cost_high > b)
+
+
+def _safe_figures(safe: Scored, constraints: Constraints) -> str:
+    """"1 x A100-40GB (lambda gpu_1x_a100), 55m00s total (at most 1h05m), $1.82": the slow end's time, and its
+    cost where there is a budget."""
+    high = f" (at most {format_usd(safe.cost_high)})" if constraints.budget_usd else ""
+    price = " at its spot price" if safe.cand.interruptible else ""
+    return (f"{safe.label}, {format_duration(safe.elapsed)} total (at most {format_duration(safe.elapsed_high)}), "
+            f"{format_usd(safe.cost)}{high}{price}")
 
 
 def _safe_text(safe: Scored | None, constraints: Constraints) -> str:
@@ -336,11 +367,8 @@ def _safe_text(safe: Scored | None, constraints: Constraints) -> str:
     if safe is None:
         return "no candidate meets the constraints at the slow end of its estimate"
     what = "cheapest" if constraints.objective == "cost" else "fastest"
-    high = f" (at most {format_usd(safe.cost_high)})" if constraints.budget_usd else ""
-    price = " at its spot price" if safe.cand.interruptible else ""
-    return (f"the {what} candidate that meets the constraints even at the slow end of its estimate: {safe.label}, "
-            f"{format_duration(safe.elapsed)} total (at most {format_duration(safe.elapsed_high)}), "
-            f"{format_usd(safe.cost)}{high}{price}")
+    return (f"the {what} candidate that meets the constraints even at the slow end of its estimate: "
+            f"{_safe_figures(safe, constraints)}")
 
 
 def _warnings(chosen: Scored | None, ranked: Sequence[Scored], constraints: Constraints, startup_cpu: float,

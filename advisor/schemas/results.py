@@ -297,6 +297,9 @@ class BestValue(Model):
     # Meets the constraints on its point estimate but not at the slow end of its interval (total_high past the
     # deadline or cost_high past the budget), as ``Recommendation.status`` "at_risk" says of the choice.
     at_risk: bool = False
+    # Where at_risk: the knee of the candidates that meet the constraints even at the slow end of their estimates
+    # (the best value a hard deadline or budget can take); None where at_risk and none is (the text says so).
+    safe_alternative: Candidate | None = None
 
 
 class CpuVsGpu(Model):

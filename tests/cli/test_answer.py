@@ -169,10 +169,23 @@ def test_a_best_value_over_the_budget_at_its_slow_end_is_marked_at_risk(app):
     got = as_json(run(app, *BASE, "--json", "--budget", "0.005"))
     bv = got["best_value"]
     assert got["status"] == "ok" and bv["candidate"]["instance_type"] == "m7a.large" and bv["at_risk"]
-    assert bv["text"].endswith("; at risk: at the slow end of its estimate it costs $0.0055, over the $0.0050 budget")
+    assert "; at risk: at the slow end of its estimate it costs $0.0055, over the $0.0050 budget; " in bv["text"]
     text = run(app, *BASE, "-q", "--budget", "0.005").output
     assert "Best value: (at risk) +$" in " ".join(text.split())
     assert not as_json(run(app, *BASE, "--json", "--budget", "0.006"))["best_value"]["at_risk"]
+
+
+def test_an_at_risk_best_value_says_whether_a_safe_alternative_exists(app):
+    """The at-risk best value named no alternative that holds at the slow end: here there is none (no faster
+    candidate that holds there is worth its extra cost), and the text and JSON say so."""
+    got = as_json(run(app, *BASE, "--json", "--budget", "0.005"))
+    bv = got["best_value"]
+    assert bv["at_risk"] and bv["safe_alternative"] is None
+    assert bv["text"].endswith("over the $0.0050 budget; no faster alternative worth the extra cost is safe at the "
+                               "slow end of its estimate")
+    text = " ".join(run(app, *BASE, "-q", "--budget", "0.005").output.split())
+    assert "no faster alternative worth the extra cost is safe at the slow end of its estimate" in text
+    assert as_json(run(app, *BASE, "--json", "--budget", "0.006"))["best_value"]["safe_alternative"] is None
 
 
 def test_quiet_prints_only_the_verdict(app):
