@@ -67,7 +67,7 @@ def noise_notes(devices: list[DeviceProfile], *, shapes_vary: bool = False, core
     notes = []
     for d in devices:
         machine_cores = cores or d.threads
-        notes += busy_notes(d) + raised_notes(d)
+        notes += busy_notes(d) + raised_notes(d, machine_cores)
         fits = [m for m in d.measurements if not m.oom and m.spread is not None]
         top = max(fits, key=lambda m: m.batch_size, default=None)
         if top is not None and top.spread > NOISY_SPREAD:
@@ -154,9 +154,12 @@ def _sibling_probe(busiest: str | None) -> str:
             "may): run them one after another.")
 
 
-def raised_notes(d: DeviceProfile) -> list[str]:
+def raised_notes(d: DeviceProfile, cores: int | None = None) -> list[str]:
     """What the probe did where it found others using the CPU and raised its priority over them
-    (probe.priority), said once per device."""
+    (probe.priority), said once per device. ``cores``: this machine's usable cores (None: the device's threads);
+    where more tasks than that were runnable beside the probe's own during a raised window, the note says so
+    instead of calling the cores the probe's alone (``advisor.schemas.spread``: each slice one of them still gets
+    stalls a whole step)."""
     timed = [m for m in d.measurements if not m.oom and m.others_cpu_cores is not None]
     raised = [m for m in timed if m.priority_nice is not None and m.clean]
     if not raised:
@@ -177,8 +180,19 @@ def raised_notes(d: DeviceProfile) -> list[str]:
         above, held = " above theirs", "; the other processes were held back meanwhile"
     return [f"{d.device}: other processes were using the CPU as {len(raised)} of {len(timed)} timed windows "
             f"began{who}. advisor raised its priority{above} for those windows (nice {nice}), and they then used "
-            f"{during:.2f} cores at most, so those steps were timed with the cores to themselves, as on an idle "
-            f"machine{held}.{_sibling_probe(busiest)} ADVISOR_PROBE_PRIORITY=normal probes without raising it."]
+            f"{during:.2f} cores at most, {_raised_outcome(raised, cores or d.threads)}{held}."
+            f"{_sibling_probe(busiest)} ADVISOR_PROBE_PRIORITY=normal probes without raising it."]
+
+
+def _raised_outcome(raised: list[Measurement], cores: int | None) -> str:
+    """What the raised windows' timings are: an idle machine's, unless more tasks than the ``cores`` were ready to
+    run beside the probe's own in one of them (its run queue), when the cores were not the probe's alone."""
+    queue = max((m.run_queue for m in raised if m.run_queue is not None), default=None)
+    if not cores or queue is None or queue <= cores:
+        return "so those steps were timed with the cores to themselves, as on an idle machine"
+    return (f"but {queue:.1f} other tasks on average were ready to run on its {cores} cores while those steps ran, "
+            "so the cores were not the probe's alone: each slice the scheduler still gave one of them stalled a "
+            "whole step, and those timings may be slower and vary more than on an idle machine")
 
 
 def pipeline_busy_notes(pipeline: InputPipeline | None) -> list[str]:

@@ -235,6 +235,21 @@ def test_a_process_is_said_to_be_held_back_only_when_its_nice_was_below_the_prob
     assert "run them one after another" not in note
 
 
+@pytest.mark.parametrize(("run_queue", "cores", "idle"), [(1.5, None, True), (7.5, None, False), (7.5, 8, True),
+                                                         (3.0, 2, False)])
+def test_raised_windows_are_said_idle_only_while_the_run_queue_fit_the_cores(run_queue, cores, idle):
+    from advisor.probe.device_notes import noise_notes, raised_notes
+
+    dev = _raised("python3 (pid 42, 99% CPU)", 0)
+    dev = dev.model_copy(update={"measurements": [dev.measurements[0].model_copy(update={"run_queue": run_queue})]})
+    (note,) = raised_notes(dev, cores)
+    assert ("timed with the cores to themselves, as on an idle machine" in note) is idle
+    busy = f"but {run_queue:.1f} other tasks on average were ready to run on its {cores or 2} cores"
+    assert (busy in note) is (not idle) and ("the cores were not the probe's alone" in note) is (not idle)
+    assert "the other processes were held back meanwhile" in note
+    assert note in noise_notes([dev], cores=cores)  # the runner's way in, with the host's logical cores
+
+
 @pytest.mark.parametrize("probe", [True, False], ids=["advisor-probe", "other"])
 def test_the_busiest_process_is_recognised_by_its_command_line_with_its_nice(probe):
     import os
