@@ -8,8 +8,11 @@ Here line (``advisor.pricer.Pricer.here``) in its text, from the same judgement.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from advisor.predictor.caveats import UNRECORDED_LOAD
 from advisor.schemas import DeviceProfile
+from advisor.schemas.profile import LOAD_UNREAD
 
 
 def busy_when_probed(dev: DeviceProfile) -> bool:
@@ -35,11 +38,14 @@ def busy_here_notes(dev: DeviceProfile, threads: int | None, *, here: bool) -> l
             f"PyTorch's threads wait for each other). Fix: run it when the machine is idle{fewer}."]
 
 
-def unrecorded_load_notes(dev: DeviceProfile) -> list[str]:
+def unrecorded_load_notes(dev: DeviceProfile, notes: Iterable[str] = ()) -> list[str]:
     """The note on a CPU whose timed steps carry no contention fields (``others_cpu_cores`` None): a profile from
     an advisor that did not measure what else ran, and timed its steps (and thread scaling) on a busy machine
     too, with nothing recorded; ``quiet(None, None)`` reads such steps as an idle machine's. None where every
-    timed step was measured, on a GPU, or where no step was timed."""
+    timed step was measured, on a GPU, or where no step was timed, or where the estimate's ``notes`` hold the
+    probe's own word that it could not read the load (``LOAD_UNREAD``: a current profile, not an older one)."""
+    if any(LOAD_UNREAD in note for note in notes):
+        return []
     if dev.kind != "cpu" or not any(m.compute_seconds is not None and not m.oom and m.others_cpu_cores is None
                                     for m in dev.measurements):
         return []

@@ -262,7 +262,7 @@ def measured_model(
     method, factor = ("measured", 1.0) if factor is None else ("scaled", factor)
     b = job.batch_size
     _batch_notes(fit, job, dev, notes)
-    notes += busy_here_notes(dev, threads, here=machine_memory_gib == THIS_MACHINE) + unrecorded_load_notes(dev)
+    notes += busy_here_notes(dev, threads, here=machine_memory_gib == THIS_MACHINE) + unrecorded_load_notes(dev, notes)
     tail: list[str] = [_spread_note(fit, usable, profile, dev)] if fit.spread_rel > BUSY_SPREAD else []
     startup = dev.startup_seconds if startup_seconds is None else float(startup_seconds)
     recompile = 0.0

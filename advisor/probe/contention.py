@@ -8,9 +8,11 @@ counts free cores before each timed window and, when the machine is busy, times 
 thread's own CPU-time clock (what the step costs, not how long the scheduler kept it waiting), and the predictor
 scales one thread to the idle machine's thread count.
 
-Linux reads ``/proc/stat`` (all CPUs' busy and steal time, and the run queue); elsewhere ``ProcStat.sample``
-returns None and every window counts as clean. The source is a seam: tests pass a fake with the same
-``sample()``.
+Linux reads ``/proc/stat`` (all CPUs' busy and steal time, and the run queue); elsewhere (or where it cannot be
+read) ``ProcStat.sample`` returns None: the windows are then timed as on an idle machine, as nothing says
+otherwise, but their load is recorded as unknown (None), never as a quiet 0.0, and the probe's notes say it could
+not be read (``advisor.probe.device_notes.unread_load_notes``). The source is a seam: tests pass a fake with the
+same ``sample()``.
 """
 
 from __future__ import annotations
@@ -228,7 +230,11 @@ class Window:
         """The Measurement fields that describe the window (none on a GPU)."""
         if not self.cores:
             return {}
-        load = window_load(self._start, source.sample(), self.cores, own_threads=self.threads)
+        end = source.sample()
+        if self._start is None or end is None:  # not measured: unknown, which no reader may take for quiet
+            return {"others_cpu_cores": None, "steal_fraction": None, "run_queue": None, "clock": self.clock,
+                    "priority_nice": self.nice}
+        load = window_load(self._start, end, self.cores, own_threads=self.threads)
         fields: dict[str, Any] = {"others_cpu_cores": round(load.others_cores, 3),
                                   "steal_fraction": round(min(1.0, load.steal_fraction), 4),
                                   "run_queue": round(load.run_queue, 2), "clock": self.clock,

@@ -1,6 +1,7 @@
 """The warnings a probe's ``Profile`` carries about its devices: timings disturbed by other processes (their
 windows, their spread, thread scaling slower than one thread), a spread the machine makes with nobody else on it
-(a CPU window measured quiet: the fix is not "probe again when idle"), windows timed at raised priority, and a
+(a CPU window measured quiet: the fix is not "probe again when idle"), windows timed at raised priority, windows
+whose load could not be read, and a
 model one step of which did not fit the CPU's memory; and an input pipeline timed while others used the CPU. Each
 is said once per device; the runner adds them to ``Profile.notes``, from where they reach every prediction and
 recommendation made from the profile.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 from advisor.probe.contention import ANOTHER_PROBE
 from advisor.schemas import DeviceProfile, InputPipeline, Measurement
-from advisor.schemas.profile import CLEAN_STEAL_FRACTION
+from advisor.schemas.profile import CLEAN_STEAL_FRACTION, LOAD_UNREAD
 from advisor.schemas.shared_gpu import held_by_others_gib
 from advisor.schemas.spread import LOAD_RESOLUTION_SECONDS, measured_quiet, others_explain_spread
 from advisor.units import format_duration
@@ -67,7 +68,7 @@ def noise_notes(devices: list[DeviceProfile], *, shapes_vary: bool = False, core
     notes = []
     for d in devices:
         machine_cores = cores or d.threads
-        notes += busy_notes(d) + raised_notes(d, machine_cores)
+        notes += unread_load_notes(d) + busy_notes(d) + raised_notes(d, machine_cores)
         fits = [m for m in d.measurements if not m.oom and m.spread is not None]
         top = max(fits, key=lambda m: m.batch_size, default=None)
         if top is not None and top.spread > NOISY_SPREAD:
@@ -116,6 +117,19 @@ def own_cost_note(varied: str, m: Measurement) -> str:
             f"({m.others_cpu_cores or 0.0:.2f} cores; steal time {m.steal_fraction or 0.0:.0%}{how}): the batches "
             "vary in cost, as make_batch varies their shape (a random sequence length, a bucketed loader). Probing "
             "again on an idle machine will not steady it; a job pays the mean over its batches.")
+
+
+def unread_load_notes(d: DeviceProfile) -> list[str]:
+    """A note for a CPU whose timed windows' load could not be read (``/proc/stat``; ``probe.contention``), recorded
+    as unknown: nothing checked whether other processes used the CPU while those steps ran."""
+    timed = [m for m in d.measurements if not m.oom and m.compute_seconds is not None]
+    unread = [m for m in timed if m.others_cpu_cores is None]
+    if d.kind != "cpu" or not unread:
+        return []
+    return [f"{d.device}: {LOAD_UNREAD} (/proc/stat) while {len(unread)} of {len(timed)} timed windows ran, so the "
+            "probe could not check whether other processes were using the CPU meanwhile: those steps are read as "
+            "an idle machine's, and if others were using it they are slow and the estimate with them. Fix: probe "
+            "where /proc/stat can be read (Linux), with the machine idle."]
 
 
 def busy_notes(d: DeviceProfile) -> list[str]:

@@ -169,6 +169,7 @@ class _Tally:
     wait_seconds: float | None = None  # None: no task's counters could be read
     others_core_seconds: float = 0.0
     steal_seconds: float = 0.0  # the steal share x the wall time
+    load_unread: bool = False  # a stretch's CPU load could not be read (/proc/stat): others' share unknown
 
     @property
     def others_cpu_cores(self) -> float:
@@ -181,7 +182,8 @@ class _Tally:
     @property
     def busy(self) -> bool:
         """Others used the machine, and the batch makers' waits are known (so they can be taken out)."""
-        return self.wait_seconds is not None and not quiet(self.others_cpu_cores, self.steal_fraction)
+        return self.wait_seconds is not None and not self.load_unread and \
+            not quiet(self.others_cpu_cores, self.steal_fraction)
 
     @property
     def seconds(self) -> float:
@@ -195,10 +197,11 @@ class _Tally:
 
     def point(self, workers: int, samples: int, batches: int) -> LoaderPoint:
         measured = self.wait_seconds is not None
+        loaded = measured and not self.load_unread  # unknown stays None, never a quiet 0.0
         return LoaderPoint(workers=workers, samples_per_second=samples / max(self.seconds, 1e-9),
                            batches_timed=batches, seconds=self.wall_seconds,
-                           others_cpu_cores=round(self.others_cpu_cores, 3) if measured else None,
-                           steal_fraction=round(self.steal_fraction, 4) if measured else None,
+                           others_cpu_cores=round(self.others_cpu_cores, 3) if loaded else None,
+                           steal_fraction=round(self.steal_fraction, 4) if loaded else None,
                            wait_seconds=round(self.wait_seconds, 6) if measured else None,
                            clock="wall_less_wait" if self.busy else "wall")
 
@@ -224,7 +227,9 @@ class _Span:
         after = [self.clock.tasks(p) for p in self.ids]
         after = [a if a is not None else (self.latest[i] if self.latest else None) for i, a in enumerate(after)]
         pairs = [(b, a) for b, a in zip(self.before, after, strict=True) if b is not None and a is not None]
-        load = window_load(self.sample, self.clock.load.sample(), self.clock.cores)
+        end = self.clock.load.sample()
+        tally.load_unread = tally.load_unread or self.sample is None or end is None
+        load = window_load(self.sample, end, self.clock.cores)
         # The loader's worker processes are other processes to /proc/stat, but not to the question asked.
         workers_cpu = sum(a.cpu_seconds - b.cpu_seconds for b, a in pairs) if self.ids != [None] else 0.0
         tally.wall_seconds += wall
@@ -388,7 +393,8 @@ def _median_point(calls: list[_Tally], samples: int) -> LoaderPoint:
     wall; less the waits when the machine was busy over them)."""
     total = _Tally(wall_seconds=sum(c.wall_seconds for c in calls),
                    others_core_seconds=sum(c.others_core_seconds for c in calls),
-                   steal_seconds=sum(c.steal_seconds for c in calls))
+                   steal_seconds=sum(c.steal_seconds for c in calls),
+                   load_unread=any(c.load_unread for c in calls))
     waits = [c.wait_seconds for c in calls if c.wait_seconds is not None]
     total.wait_seconds = sum(waits) if len(waits) == len(calls) else None
     per_call = [c.unwaited_seconds if total.busy else c.wall_seconds for c in calls]

@@ -64,9 +64,9 @@ def pool_measurements(measurements: Sequence[Measurement]) -> Measurement:
         "spread": stats.spread(samples),
         "peak_memory_gib": max((m.peak_memory_gib for m in measurements if m.peak_memory_gib is not None),
                                default=None),
-        "others_cpu_cores": _mean(m.others_cpu_cores for m in measurements),
-        "steal_fraction": _mean(m.steal_fraction for m in measurements),
-        "run_queue": _mean(m.run_queue for m in measurements),
+        "others_cpu_cores": _mean_known(m.others_cpu_cores for m in measurements),
+        "steal_fraction": _mean_known(m.steal_fraction for m in measurements),
+        "run_queue": _mean_known(m.run_queue for m in measurements),
         "busiest_other": busiest.busiest_other,
         "busiest_other_nice": busiest.busiest_other_nice,
         "page_faults_per_step": _mean(m.page_faults_per_step for m in measurements),
@@ -87,6 +87,13 @@ def _comparable(profiles: list[DeviceProfile]) -> list[DeviceProfile]:
     lead = next((p for p in profiles if p.measurements[0].clock == "wall"), profiles[0]).measurements[0]
     return [p for p in profiles
             if (p.measurements[0].clock, p.measurements[0].threads) == (lead.clock, lead.threads)]
+
+
+def _mean_known(values) -> float | None:
+    """The mean where every process measured it; None where one could not (its window's load is unknown, and a
+    mean of the others' would pass the pooled steps off as measured)."""
+    values = list(values)
+    return None if any(v is None for v in values) else _mean(values)
 
 
 def _mean(values) -> float | None:

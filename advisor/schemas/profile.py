@@ -51,6 +51,11 @@ CLEAN_OTHERS_CORES = 0.25
 CLEAN_STEAL_FRACTION = 0.05
 
 
+# In the probe's note on a CPU whose windows' load could not be read (``advisor.probe.device_notes``), recorded as
+# unknown (None): a caveat (``advisor.predictor.caveats``), and what tells it from an older profile's missing fields.
+LOAD_UNREAD = "the CPU load could not be read"
+
+
 def quiet(others_cpu_cores: float | None, steal_fraction: float | None) -> bool:
     """Other processes and the hypervisor took less than the clean thresholds (None: not measured, quiet)."""
     return (others_cpu_cores or 0.0) < CLEAN_OTHERS_CORES and (steal_fraction or 0.0) < CLEAN_STEAL_FRACTION

@@ -205,6 +205,21 @@ def test_predict_cli_prints_the_busy_note(tmp_path):
 OLDER = "an older profile: whether the machine was busy while its CPU steps were timed was not recorded"
 
 
+def test_a_profile_whose_probe_could_not_read_the_load_says_so_and_is_not_called_older():
+    """A current probe on a machine whose /proc/stat it could not read records the load as unknown and says so in
+    a note (``device_notes.unread_load_notes``): the estimate carries that note as a caveat, and not the older
+    profile's note, which would tell the user to re-probe with a newer advisor."""
+    from advisor.probe.device_notes import unread_load_notes
+
+    prof = _busy(api.load_profile(CPU_PROFILE), {"others_cpu_cores": None, "steal_fraction": None, "run_queue": None})
+    (said,) = unread_load_notes(prof.devices[0])
+    prof = prof.model_copy(update={"notes": [*prof.notes, said]})
+    est = api.predict(prof, dataset_size=2000, epochs=1, batch_size=256, target="cpu")
+    assert said in est.notes and not [n for n in est.notes if OLDER in n]
+    rec = api.recommend(prof, dataset_size=2000, epochs=1, batch_size=256, providers="gcp", save=False)
+    assert f"Here, cpu: {said.removeprefix('cpu: ')}" in rec.notes and not [n for n in rec.notes if OLDER in n]
+
+
 def test_an_older_profile_without_contention_fields_says_its_cpu_time_may_be_a_busy_machines(tmp_path):
     """A profile from an advisor that did not measure other programs' load (``others_cpu_cores`` None on its timed
     CPU steps; the audit's prof_1.json, 12x too slow) was read as an idle machine's with no word; a current one

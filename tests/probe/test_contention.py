@@ -51,6 +51,37 @@ def test_missing_counters_are_a_clean_window():
     assert window_load(None, None, cores=2).clean
 
 
+class UnreadLoad:
+    """A machine whose /proc/stat cannot be read: ``ProcStat.sample`` returns None there."""
+
+    def sample(self):
+        return None
+
+
+def test_a_window_whose_load_cannot_be_read_records_it_as_unknown_not_quiet():
+    window = Window(cores=2, clock="wall", threads=2)
+    window.begin(UnreadLoad())
+    fields = window.end(UnreadLoad())
+    assert fields["others_cpu_cores"] is None and fields["steal_fraction"] is None and fields["run_queue"] is None
+    assert fields["clock"] == "wall" and "busiest_other" not in fields
+
+
+def test_an_unread_load_is_a_note_and_a_caveat_and_no_pooled_twin_passes_it_off_as_measured():
+    from advisor.predictor.caveats import caveats
+    from advisor.probe.device_notes import noise_notes
+    from advisor.probe.pool import pool_measurements
+
+    unread = _m(64, 10.0, 2).model_copy(update={"others_cpu_cores": None, "steal_fraction": None})
+    measured = _m(64, 11.0, 2).model_copy(update={"steal_fraction": 0.0, "run_queue": 0.5})
+    pooled = pool_measurements([measured, unread])
+    assert pooled.others_cpu_cores is None and pooled.steal_fraction is None and pooled.run_queue is None
+    dev = DeviceProfile(device="cpu", kind="cpu", name="x", threads=2, measurements=[measured, unread])
+    (note,) = noise_notes([dev], cores=2)
+    assert note.startswith("cpu: the CPU load could not be read (/proc/stat) while 1 of 2 timed windows ran")
+    assert "could not check whether other processes were using the CPU" in note and caveats([note]) == [note]
+    assert noise_notes([dev.model_copy(update={"measurements": [measured]})], cores=2) == []
+
+
 @pytest.mark.parametrize(("others", "full", "threads"), [(0.0, 2, 2), (0.1, 2, 2), (1.0, 2, 1), (1.9, 2, 1),
                                                          (1.0, 8, 7), (3.0, 8, 5), (8.0, 8, 1)])
 def test_compute_threads_never_outnumber_free_cores(others, full, threads):

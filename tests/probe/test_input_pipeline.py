@@ -167,6 +167,21 @@ def test_a_busy_machine_takes_the_waits_out_of_make_batch(others, clock, rate):
     assert point.samples_per_second == pytest.approx(rate, rel=0.3)
 
 
+class _Unread:
+    """A machine whose /proc/stat cannot be read (``ProcStat.sample`` returns None there)."""
+
+    def sample(self):
+        return None
+
+
+def test_make_batch_timed_where_the_load_cannot_be_read_records_it_as_unknown_not_quiet():
+    workload = Workload(model=model, make_batch=_sleepy_batch, num_workers=0)
+    ip = measure_input_pipeline(workload, batch_size=16, budget_seconds=0.5, load=_Unread(), tasks=_Tasks(0.06))
+    [point] = ip.points
+    assert point.others_cpu_cores is None and point.steal_fraction is None  # was 0.0 and 0.0: "quiet"
+    assert point.clock == "wall" and point.wait_seconds == pytest.approx(0.06 * point.batches_timed)
+
+
 def _background_cores(seconds: float = 1.0) -> float:
     """What other processes used on this machine over ``seconds`` (cores' worth), from /proc/stat."""
     source = ProcStat()
