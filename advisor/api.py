@@ -465,7 +465,7 @@ def recommend(
                 host=prof.host.hostname if prof.host is not None else None,
                 process_start_seconds=prof.host.process_start_seconds if prof.host is not None else None,
                 today=date.today())
-        rec.notes.extend(estimate_caveats(rec, priced, here) + eager_memory(rec, job))
+        rec.notes.extend(estimate_caveats(rec, priced, here, prof.notes) + eager_memory(rec, job))
         return _finish(rec, prof, job, price.context, hist if save else None, before_save)
 
 

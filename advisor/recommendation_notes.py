@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from advisor.schemas import JobSpec, Profile, Recommendation
+from advisor.schemas.devices import BUSY_STARTUP, PROCESS_START
 
 
 def chosen_gpu_notes(rec: Recommendation, prof: Profile, job: JobSpec, ctx: Any) -> list[str]:
@@ -30,9 +31,11 @@ def chosen_gpu_notes(rec: Recommendation, prof: Profile, job: JobSpec, ctx: Any)
 
 
 def estimate_caveats(rec: Recommendation, priced: Sequence[tuple[Any, Any]],
-                     here: Sequence[tuple[str, str, Any, bool]]) -> list[str]:
+                     here: Sequence[tuple[str, str, Any, bool]], probe_notes: Sequence[str] = ()) -> list[str]:
     """The caveats of the chosen candidate's estimate (``priced``: the (offer, estimate) pairs ranked), named
-    after its machine, then those of each "Here" device's (``here``: ``Pricer.here``'s runs; an error has none)."""
+    after its machine, then those of each "Here" device's (``here``: ``Pricer.here``'s runs; an error has none),
+    then the probe's note (``probe_notes``: ``Profile.notes``) on starting Python and importing torch timed beside
+    other processes, which every Here time includes (``ranking.here``) and no estimate's notes carry."""
     chosen, out = rec.chosen, []
     for offer, est in priced if chosen is not None else ():
         if (offer.provider, offer.instance_type, offer.region) == (chosen.provider, chosen.instance_type,
@@ -41,6 +44,8 @@ def estimate_caveats(rec: Recommendation, priced: Sequence[tuple[Any, Any]],
             break
     for device, _name, est, _busy in here:
         out += [f"Here, {device}: {note}" for note in _caveats_of(est)]
+    if any(run.process_start_seconds for run in rec.here):  # added to each device's time on the Here line
+        out += [f"Here: {note}" for note in probe_notes if note.startswith(f"{PROCESS_START} {BUSY_STARTUP}")]
     return out
 
 

@@ -5,9 +5,10 @@ all-reduce over the network between the machines) and the bandwidth that network
 extrapolated past the sizes the probe timed, a memory fit with only its margin left, a CPU job that slows down
 part-way as its optimizer state turns subnormal (whose fix is one line, ``torch.set_flush_denormal(True)``) or
 may, by an amount the probe had no time to measure, CPU steps of an older profile that did not record whether the
-machine was busy, or of a probe that could not read the CPU load (``schemas.profile.LOAD_UNREAD``). Where the
-estimate's own notes are not printed (a row of ``predict --gpus 1,2,4``, the machine ``recommend`` chose, its
-"Here" devices), these are.
+machine was busy, or of a probe that could not read the CPU load (``schemas.profile.LOAD_UNREAD``), a start-up
+that the probe timed beside other processes (its CPU time stands for the idle machine's;
+``schemas.devices.BUSY_STARTUP``). Where the estimate's own notes are not printed (a row of ``predict --gpus
+1,2,4``, the machine ``recommend`` chose, its "Here" devices), these are.
 
 The phrases are this module's, and the notes that carry them (``multigpu``, ``measured``, ``subnormal``,
 ``busy_here``) are written with them, so that a reworded note stays a caveat.
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from advisor.schemas.devices import BUSY_STARTUP
 from advisor.schemas.profile import LOAD_UNREAD
 
 PEER_TO_PEER = "are priced with peer-to-peer transfers"
@@ -30,7 +32,8 @@ SLOWS_DOWN_PART_WAY = "this job slows down part-way"
 UNRECORDED_LOAD = "whether the machine was busy while its CPU steps were timed was not recorded"
 NOT_MEASURED_IN_TIME = "could not be measured in time"
 _PHRASES = (PEER_TO_PEER, COMMUNICATION_BOUND, OUTSIDE_MEASURED_RANGE, MORE_THAN_ONE_MACHINE, ASSUMED_NETWORK,
-            MAY_RUN_OUT_OF_MEMORY, SLOWS_DOWN_PART_WAY, UNRECORDED_LOAD, LOAD_UNREAD, NOT_MEASURED_IN_TIME)
+            MAY_RUN_OUT_OF_MEMORY, SLOWS_DOWN_PART_WAY, UNRECORDED_LOAD, LOAD_UNREAD, NOT_MEASURED_IN_TIME,
+            BUSY_STARTUP)
 
 
 def caveats(notes: Iterable[str]) -> list[str]:

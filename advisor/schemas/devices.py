@@ -117,6 +117,13 @@ class GpuInfo(Model):
     note: str | None = None
 
 
+# The probe's note on a start-up figure taken from the CPU time because others used the CPU over its parts
+# (``advisor.probe.startup_clock.startup_notes``): a caveat (``advisor.predictor.caveats``), as that figure is part
+# of a CPU's whole-job time and of recommend's Here line. ``PROCESS_START`` names the interpreter's start.
+BUSY_STARTUP = "timed beside other processes"
+PROCESS_START = "starting Python and importing torch"
+
+
 class StartupClock(Model):
     """How a start-up figure was timed (``advisor.probe.startup_clock``): its parts on the wall clock and by the
     process's own CPU time, and what other processes used over them, as a timed window records it."""

@@ -205,6 +205,40 @@ def test_predict_cli_prints_the_busy_note(tmp_path):
 OLDER = "an older profile: whether the machine was busy while its CPU steps were timed was not recorded"
 
 
+def _busy_start(prof):
+    """``prof`` with its CPU's start-up and the interpreter's start timed beside other processes, and the probe's
+    notes on them (``startup_clock.startup_notes``, as the runner adds them)."""
+    from advisor.probe.startup_clock import startup_notes
+    from advisor.schemas.devices import StartupClock
+
+    clock = StartupClock(wall_seconds=6.6, cpu_seconds=2.3, others_cpu_cores=1.4, run_queue=2.8, clock="process_cpu")
+    cpu = prof.devices[0].model_copy(update={"startup_seconds": 2.3, "startup_clock": clock})
+    host = prof.host.model_copy(update={"process_start_seconds": 3.1, "process_start_clock": clock.model_copy(
+        update={"wall_seconds": 10.0, "cpu_seconds": 3.1})})
+    return prof.model_copy(update={"devices": [cpu], "host": host,
+                                   "notes": [*prof.notes, *startup_notes([cpu], host)]})
+
+
+def test_a_start_up_timed_beside_other_processes_is_a_caveat_where_the_time_includes_it():
+    """The probe's start-up notes (its CPU time standing for the idle machine's) were probe notes only: the CPU
+    estimate's whole-job time includes the device's start-up, and the Here line the interpreter's start, so
+    they are caveats there: of the CPU estimate, and of recommend's Here line."""
+    from advisor.predictor.caveats import caveats
+
+    prof = _busy_start(api.load_profile(CPU_PROFILE))
+    job = {"dataset_size": 2000, "epochs": 1, "batch_size": 256}
+    est = api.predict(prof, **job, target="cpu")
+    built = "cpu: start-up (the model's build, the first step) timed beside other processes (they used 1.4 cores"
+    assert [n for n in caveats(est.notes) if n.startswith(built)]
+    rec = api.recommend(prof, **job, providers="gcp", save=False)
+    assert [n for n in rec.notes if n.startswith(f"Here, {built}")]
+    assert [n for n in rec.notes if n.startswith("Here: starting Python and importing torch timed beside other "
+                                                  "processes (they used 1.4 cores, run queue 2.8): 10.0 s wall")]
+    quiet = api.load_profile(CPU_PROFILE)  # no process start measured, no busy start-up: none of them
+    assert not [n for n in api.recommend(quiet, **job, providers="gcp", save=False).notes
+                if "timed beside other processes" in n]
+
+
 def test_a_profile_whose_probe_could_not_read_the_load_says_so_and_is_not_called_older():
     """A current probe on a machine whose /proc/stat it could not read records the load as unknown and says so in
     a note (``device_notes.unread_load_notes``): the estimate carries that note as a caveat, and not the older
