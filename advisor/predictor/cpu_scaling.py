@@ -283,6 +283,9 @@ class AtDeviceThreads:
     measurements: list
     relative_uncertainty: float = 0.0
     note: str | None = None
+    # The Amdahl fraction the scaled steps used, and whence ("measured", "remembered", "assumed"); None: none scaled.
+    parallel_fraction: float | None = None
+    parallel_fraction_source: str | None = None
 
 
 def at_device_threads(device: DeviceProfile, measurements: list) -> AtDeviceThreads:
@@ -314,6 +317,7 @@ def at_device_threads(device: DeviceProfile, measurements: list) -> AtDeviceThre
                 "compute_seconds_samples": [x * factor for x in m.compute_seconds_samples]})
         out.append(m)
     threads = sorted({m.threads for m in off})
+    source = "remembered" if remembered is not None else "assumed" if fit.assumed else "measured"
     if remembered is not None:
         how = (f"the parallel fraction {p:.2f} that an earlier probe of this workload measured on the probed machine "
                f"while it was free (history profile {remembered.profile_id}, "
@@ -328,4 +332,4 @@ def at_device_threads(device: DeviceProfile, measurements: list) -> AtDeviceThre
     note = (f"{device.device}: {len(off)} of {len(measurements)} batch sizes were timed on "
             f"{'/'.join(map(str, threads))} thread(s) because other processes were using the CPU; scaled to "
             f"{full} threads with {how}.")
-    return AtDeviceThreads(out, uncertainty, note)
+    return AtDeviceThreads(out, uncertainty, note, p, source)

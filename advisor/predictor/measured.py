@@ -26,7 +26,7 @@ from advisor.errors import PredictionError
 from advisor.predictor.busy_here import busy_here_notes, unrecorded_load_notes
 from advisor.predictor.caveats import OUTSIDE_MEASURED_RANGE
 from advisor.predictor.compile_time import compile_costs
-from advisor.predictor.cpu_scaling import at_device_threads
+from advisor.predictor.cpu_scaling import AtDeviceThreads, CpuScaling, at_device_threads
 from advisor.predictor.fit import StepTimeFit, fit_memory, fit_step_time
 from advisor.predictor.input_bound import HostModel, StepParts, cpu_host, estimate_fields, host_rel_sigma
 from advisor.predictor.job import JobTime, ShapeSteps, accumulated_step, forward_share
@@ -257,7 +257,7 @@ def measured_model(
     fit = fit if fit is not None else fit_step_time(busy.measurements)  # callers pricing many targets pass it
     notes: list[str] = list(fit.notes) + [n for n in profile.notes if n.startswith(f"{dev.device}:")]
     notes += [busy.note] if busy.note else []
-    factor, extra_rel, threads = _cpu_scaling(dev, threads, target_cpu, local_cpu, notes, memo)
+    factor, extra_rel, threads, fraction = _cpu_scaling(dev, threads, target_cpu, local_cpu, notes, memo)
     extra_rel = math.hypot(extra_rel, busy.relative_uncertainty, page_fault_sigma(dev, job.batch_size, notes))
     method, factor = ("measured", 1.0) if factor is None else ("scaled", factor)
     b = job.batch_size
@@ -280,7 +280,7 @@ def measured_model(
     peak, capacity, max_batch, fits = _judged_memory(dev, profile, b, machine_memory_gib, memo, tail)
     fields = dict(target=_target(dev, threads), fits_memory=fits, peak_memory_gib=peak, memory_capacity_gib=capacity,
                   max_batch_size_per_device=max_batch, per_device_batch_size=b, method=method,
-                  precision=dev.precision, source_device=dev.device,
+                  precision=dev.precision, source_device=dev.device, **_fraction_fields(busy, fraction),
                   **(estimate_fields(host, parts) if host is not None else {}))
     return MeasuredModel(fit=fit, kind=dev.kind, compute_at=compute_at, batch_at=batch_at, eval_seconds=eval_seconds,
                          startup_seconds=startup, per_epoch_seconds=per_epoch_seconds, extra_rel=extra_rel,
@@ -393,13 +393,14 @@ def _usable_measurements(dev: DeviceProfile, threads: int | None) -> list[Measur
 
 
 def _cpu_scaling(dev: DeviceProfile, threads: int | None, target_cpu: CpuSpec | None, local_cpu: CpuSpec | None,
-                 notes: list[str], memo: dict | None = None) -> tuple[float | None, float, int | None]:
-    """(compute factor, its relative sigma, threads) to another thread count or CPU family than the probe's;
-    the factor is None when the job runs as probed."""
+                 notes: list[str], memo: dict | None = None
+                 ) -> tuple[float | None, float, int | None, CpuScaling | None]:
+    """(compute factor, its relative sigma, threads, the ``CpuScaling`` or None) to another thread count or CPU
+    family than the probe's; the factor is None when the job runs as probed."""
     other_cpu = target_cpu is not None and (local_cpu is None or target_cpu.name != local_cpu.name)
     if dev.kind != "cpu" or not (other_cpu or (threads is not None and dev.threads is not None
                                                and threads != dev.threads)):
-        return None, 0.0, threads
+        return None, 0.0, threads, None
     from advisor.predictor.cpu_scaling import scale_compute_seconds
 
     threads = threads if threads is not None else dev.threads
@@ -410,7 +411,20 @@ def _cpu_scaling(dev: DeviceProfile, threads: int | None, target_cpu: CpuSpec | 
     factor = float(scaling.factor)
     notes.extend(scaling.notes)
     notes.append(f"compute scaled from the probe's {dev.threads} threads to {threads} (x{factor:.3g}).")
-    return factor, float(scaling.relative_uncertainty), threads
+    return factor, float(scaling.relative_uncertainty), threads, scaling
+
+
+def _fraction_fields(busy: AtDeviceThreads, scaling: CpuScaling | None) -> dict[str, Any]:
+    """``Estimate.parallel_fraction`` and its source: the Amdahl fraction that scaled the steps timed on fewer
+    threads on a busy machine (``busy``: ``at_device_threads``), else the one that scaled them to another thread
+    count (``scaling``: a ``CpuScaling``, None where it did not); none where every step counts as timed."""
+    if busy.parallel_fraction is not None:
+        return {"parallel_fraction": round(busy.parallel_fraction, 3),
+                "parallel_fraction_source": busy.parallel_fraction_source}
+    if scaling is not None and scaling.probed_threads != scaling.target_threads:
+        return {"parallel_fraction": round(scaling.parallel_fraction, 3),
+                "parallel_fraction_source": "assumed" if scaling.fit is None or scaling.fit.assumed else "measured"}
+    return {}
 
 
 def memoised(memo: dict | None, key: tuple, compute: Callable[[], Any]) -> Any:

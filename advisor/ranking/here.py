@@ -47,7 +47,9 @@ def here_runs(found: Sequence[Found], constraints: Constraints,
                             method=est.method, base_seconds=est.base_seconds, base_method=est.base_method,
                             fits_memory=est.fits_memory, peak_memory_gib=est.peak_memory_gib,
                             memory_capacity_gib=est.memory_capacity_gib, meets_deadline=meets,
-                            busy_when_probed=busy, process_start_seconds=process_start_seconds))
+                            busy_when_probed=busy, process_start_seconds=process_start_seconds,
+                            parallel_fraction=est.parallel_fraction,
+                            parallel_fraction_source=est.parallel_fraction_source))
     return runs
 
 
@@ -84,8 +86,10 @@ def _part(run: HereRun, constraints: Constraints) -> str:
         return f"{label}: no estimate ({(run.error or '').rstrip('.')})"
     if not run.fits_memory:
         return f"{label}: the job does not fit its memory{_why_not(run)}"
+    scaled = (f"; threads scaled with the {run.parallel_fraction_source} parallel fraction "
+              f"{run.parallel_fraction:.2f}" if run.parallel_fraction is not None else "")
     text = (f"{label}: {format_duration(run.seconds)} "
-            f"(80%: {format_duration(run.low or run.seconds)}–{format_duration(run.high or run.seconds)})")
+            f"(80%: {format_duration(run.low or run.seconds)}–{format_duration(run.high or run.seconds)}{scaled})")
     if run.busy_when_probed:
         text += (" when idle (other processes were using the CPU during most of the probe; beside them the job "
                  "takes longer)")

@@ -80,6 +80,10 @@ class Estimate(Model):
     # CPU: what the optimizer's steps take beyond their probed time once its state of parameters whose gradients
     # stay zero has decayed into subnormal floats (advisor.probe.subnormal), in ``seconds``; None: none measured.
     subnormal_seconds: float | None = None
+    # CPU: the Amdahl parallel fraction that scaled timed steps to the estimate's threads, and whence ("measured":
+    # this probe's thread scaling, "remembered": an earlier free probe's, "assumed"); None where none was scaled.
+    parallel_fraction: float | None = Field(default=None, ge=0, le=1)
+    parallel_fraction_source: Literal["measured", "remembered", "assumed"] | None = None
     # Model FLOPs utilisation of a micro-step: the model's forward + backward FLOPs at the global batch over
     # step_seconds x GPUs x the GPU's dense peak at ``mfu_peak`` (``precision``'s, but "tf32" for an fp32 job whose
     # dominant matrix FLOPs run in TF32: ``roofline.mfu_precision``); None on a CPU or when a figure is missing.
@@ -348,6 +352,8 @@ class HereRun(Model):
     # Starting Python and importing torch there, as the probe's own process took (``HostInfo``): before
     # ``seconds``, which (as every job estimate) leaves it out. None where not measured.
     process_start_seconds: float | None = None
+    parallel_fraction: float | None = None  # cpu: as Estimate's (the thread scaling the estimate used)
+    parallel_fraction_source: str | None = None
     error: str | None = None
 
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from advisor import api
 from advisor.cli.app import build_app
-from advisor.schemas import Target
+from advisor.schemas import Target, ThreadPoint
 
 DATA = Path(__file__).resolve().parents[1]
 CPU_PROFILE = DATA / "hostile" / "data" / "tabular_profile.json"  # a CPU probe
@@ -203,6 +203,38 @@ def test_predict_cli_prints_the_busy_note(tmp_path):
 
 
 OLDER = "an older profile: whether the machine was busy while its CPU steps were timed was not recorded"
+
+
+@pytest.mark.parametrize(("scaling", "source", "fraction"), [(True, "measured", None), (False, "assumed", 0.8)])
+def test_the_here_line_names_the_parallel_fraction_its_cpu_estimate_scaled_with(tmp_path, scaling, source,
+                                                                               fraction):
+    """A busy probe's steps timed on 1 of 2 threads are scaled to 2 by a parallel fraction (this probe's thread
+    scaling, else the assumed 0.8): recommend's Here line and its JSON, and predict's JSON, never said which."""
+    from advisor.predictor.cpu_scaling import fit_amdahl
+
+    prof = _busy(api.load_profile(CPU_PROFILE), {**QUIET, "threads": 1, "clock": "thread_cpu",
+                                                 "others_cpu_cores": 1.0})
+    if not scaling:
+        prof.devices[0].thread_scaling = []
+    dev = prof.devices[0]
+    fraction = fraction or fit_amdahl(list(dev.thread_scaling) + [
+        ThreadPoint(threads=1, batch_size=m.batch_size, compute_seconds=m.compute_seconds)
+        for m in dev.measurements]).parallel_fraction
+    job = {"dataset_size": 2000, "epochs": 1, "batch_size": 256}
+    est = api.predict(prof, **job, target="cpu")
+    assert (est.parallel_fraction, est.parallel_fraction_source) == (pytest.approx(fraction, abs=1e-3), source)
+    path = api.save_profile(prof, tmp_path / "busy.json")
+    args = ["recommend", "--profile", str(path), "--dataset-size", "2000", "--epochs", "1", "--batch-size", "256",
+            "--providers", "gcp", "--no-save"]
+    doc = json.loads(CliRunner().invoke(build_app(), [*args, "--json"]).stdout)
+    (here,) = doc["here"]
+    assert here["parallel_fraction"] == pytest.approx(fraction, abs=1e-3) and here["parallel_fraction_source"] == source
+    phrase = f"threads scaled with the {source} parallel fraction {fraction:.2f}"
+    assert phrase in doc["verdict"]["here"]
+    out = CliRunner().invoke(build_app(), args, env={"COLUMNS": "300"})
+    assert out.exit_code == 0 and phrase in " ".join(out.output.split())
+    quiet = api.recommend(api.load_profile(CPU_PROFILE), **job, providers="gcp", save=False)
+    assert quiet.here[0].parallel_fraction is None and "parallel fraction" not in quiet.verdict.here
 
 
 def _busy_start(prof):

@@ -121,7 +121,9 @@ def test_other_thread_count_is_scaled(monkeypatch):
 
     def scale_compute_seconds(device, threads, target_cpu=None, local_cpu=None):
         calls["args"] = (device.threads, threads)
-        return types.SimpleNamespace(factor=2.0, relative_uncertainty=0.2, notes=["fake scaling"])
+        return types.SimpleNamespace(factor=2.0, relative_uncertainty=0.2, notes=["fake scaling"],
+                                     parallel_fraction=0.5, probed_threads=device.threads, target_threads=threads,
+                                     fit=None)
 
     fake = types.ModuleType("advisor.predictor.cpu_scaling")
     fake.scale_compute_seconds = scale_compute_seconds
@@ -136,6 +138,8 @@ def test_other_thread_count_is_scaled(monkeypatch):
     assert scaled.step_seconds == pytest.approx(2 * (OVERHEAD + PER_SAMPLE * 128) + B_OVER + B_PER * 128)
     assert math.log(scaled.high / scaled.low) > math.log(base.high / base.low)
     assert "fake scaling" in scaled.notes
+    assert (scaled.parallel_fraction, scaled.parallel_fraction_source) == (0.5, "assumed")  # no fit: assumed
+    assert base.parallel_fraction is None  # timed on the threads it is for: nothing scaled
     # asking for the probed thread count is still "measured"
     assert predict_measured(prof, job, threads=4).method == "measured"
 
