@@ -59,14 +59,19 @@ def measure_subnormal_drift(probe: OptimizerRunner, reference: Measurement, step
     """The optimizer's subnormal drift at ``reference``'s batch size after the probe's ``steps_taken`` optimizer
     steps, timed on ``reference``'s threads and clock where the machine was idle, else on one thread's CPU time
     (``timing_of``), beside a step timed the same way (which scales the extra time as it scales that step); None
-    where it could not be measured (``ZERO_STEPS`` + 2 steps would not fit ``budget_seconds``, an optimizer that
-    ``step()`` alone does not drive, such as one that needs a closure, or an error): the ladder's figures stand
-    without it. No per-parameter state, no gradient that stays zero, or no time left to time a state that decays:
-    no stage of it, and ``no_stage`` (``untimed_states``) says which."""
+    where it could not be measured (no timed step, an optimizer that ``step()`` alone does not drive, such as one
+    that needs a closure, or an error): the ladder's figures stand without it. No per-parameter state, no gradient
+    that stays zero, no time left to time a state that decays, or ``ZERO_STEPS`` + 2 training steps that would not
+    fit ``budget_seconds`` (nothing looked at): no stage of it, and ``no_stage`` (``untimed_states``) says which."""
     torch = probe.torch
     threads = torch.get_num_threads()
-    if not reference.compute_seconds or (ZERO_STEPS + 2) * reference.compute_seconds > budget_seconds:
-        return None  # its training steps alone would overrun the budget: a model too slow here to look at
+    if not reference.compute_seconds:
+        return None
+    if (ZERO_STEPS + 2) * reference.compute_seconds > budget_seconds:
+        # its training steps alone would overrun the budget: a model too slow here to look at, which the record
+        # says (no zero-gradient share: none was looked for), so that no stage does not read as none found
+        return SubnormalDrift(batch_size=reference.batch_size, step_seconds=reference.compute_seconds,
+                              threads=reference.threads, clock=reference.clock, no_stage="steps_over_budget")
     try:
         timing = timing_of(reference)
         torch.set_num_threads(timing[0] or threads)

@@ -11,10 +11,11 @@ from advisor.schemas.base import Count, Fraction, Model, Seconds, StepSeconds
 
 MAX_STATES = 64  # optimizer states in a profile's drift (an optimizer keeps a few per parameter)
 StateName = Annotated[str, Field(max_length=100)]  # the optimizer's state name: "exp_avg", "momentum_buffer" ...
-# Why a probe that looked found no stage: under 1% of the gradients stayed zero; none of their optimizer state
-# decays (plain SGD keeps none; Adam's never moved where a unit was dead from the first step); or the timing of
-# state that does decay did not fit the budget (a busy machine), so the slowdown was not measured.
-NoStage = Literal["no_zero_gradient", "no_decaying_state", "out_of_time"]
+# Why a probe found no stage: under 1% of the gradients stayed zero; none of their optimizer state decays (plain
+# SGD keeps none; Adam's never moved where a unit was dead from the first step); the timing of state that does
+# decay did not fit the budget (a busy machine), so the slowdown was not measured; or the check's own 5 training
+# steps would not fit its budget ("steps_over_budget": a model too slow here to look at, nothing was checked).
+NoStage = Literal["no_zero_gradient", "no_decaying_state", "out_of_time", "steps_over_budget"]
 
 
 class SubnormalStage(Model):
@@ -32,7 +33,9 @@ class SubnormalDrift(Model):
     clock (the ladder's on an idle machine; on a busy one, one thread's by its CPU time), which the predictor
     scales them with to the target's threads and CPU."""
 
-    zero_grad_share: Fraction  # of the parameters' elements, their gradient zero in each of the last steps
+    # Of the parameters' elements, their gradient zero in each of the last steps; None: not looked at (no_stage
+    # "steps_over_budget").
+    zero_grad_share: Fraction | None = None
     batch_size: Count
     step_seconds: StepSeconds  # the compute step at batch_size the extra was timed beside
     threads: Count | None = None

@@ -11,9 +11,10 @@ import pytest
 import torch
 from torch import nn
 
+from advisor.predictor.subnormal import SubnormalSlowdown
 from advisor.probe import subnormal
 from advisor.probe.subnormal import ZERO_STEPS, measure_subnormal_drift
-from advisor.schemas import Measurement
+from advisor.schemas import DeviceProfile, Measurement
 
 
 class _Runner:
@@ -169,7 +170,14 @@ def test_a_model_whose_steps_would_overrun_the_budget_is_not_looked_at():
     train = runner.train
     runner.train = lambda *a: (calls.append(1), train(*a))
     slow = Measurement(device="cpu", batch_size=32, threads=1, compute_seconds=0.2)  # 5 steps: 1 s > 0.5 s
-    assert measure_subnormal_drift(runner, slow, 5, budget_seconds=0.5) is None and not calls
+    drift = measure_subnormal_drift(runner, slow, 5, budget_seconds=0.5)
+    assert not calls  # not looked at, and the record says why (it returned None: no reason anywhere)
+    assert (drift.no_stage, drift.stages, drift.untimed_states, drift.zero_grad_share) == (
+        "steps_over_budget", [], [], None)
+    assert (drift.batch_size, drift.step_seconds, drift.threads, drift.clock) == (32, 0.2, 1, "wall")
+    dev = DeviceProfile(device="cpu", kind="cpu", name="x", threads=1, measurements=[slow], subnormal=drift)
+    assert SubnormalSlowdown.of(dev, lambda b: 0.2) is None  # nothing added to a job
+    assert DeviceProfile.model_validate_json(dev.model_dump_json()).subnormal.no_stage == "steps_over_budget"
 
 
 def _stalls_when_subnormal(runner: _Runner, seen: list[int]) -> None:
