@@ -387,10 +387,11 @@ def test_real_cuda_probe(tmp_path):
 def test_a_noisy_probe_is_flagged():
     from advisor.schemas import DeviceProfile, Measurement
 
-    def device(spread):
+    def device(spread):  # a current probe's windows: their load read (unread, a note says so: test_contention)
+        load = {"others_cpu_cores": 0.0, "steal_fraction": 0.0}
         return DeviceProfile(device="cpu", kind="cpu", name="x", measurements=[
-            Measurement(device="cpu", batch_size=8, compute_seconds=1.0, spread=0.9),
-            Measurement(device="cpu", batch_size=32, compute_seconds=1.0, spread=spread),
+            Measurement(device="cpu", batch_size=8, compute_seconds=1.0, spread=0.9, **load),
+            Measurement(device="cpu", batch_size=32, compute_seconds=1.0, spread=spread, **load),
             Measurement(device="cpu", batch_size=64, oom=True)])
 
     assert noise_notes([device(0.2)]) == []  # only the user's batch size (the top fit) counts
