@@ -63,6 +63,7 @@ def _visible_gpus() -> list[GpuInfo]:
         return []
 
 
+@python_surface
 def resolve_devices(devices: str | Sequence[str] | None, gpus: list[GpuInfo] | None = None) -> list[str]:
     """'auto'/'all' -> cpu + every visible GPU; 'cpu'; 'cuda:0'; or a list of those."""
     from advisor.hardware import devices as _devices
@@ -187,6 +188,7 @@ def save_profile(prof: Profile, path: str | Path) -> Path:
 # ----------------------------------------------------------------------------------------- prediction
 
 
+@python_surface
 def resolve_target(target: Target | str | None = None, *, gpu: str | None = None, gpus: int = 1,
                    device: str | None = None, threads: int | None = None, peer_to_peer: bool | None = None,
                    source: Any = None) -> Target:
@@ -223,6 +225,7 @@ def _unspecced_gpu(target: Target, source: Any) -> bool:
     return target.gpu_name in names
 
 
+@python_surface
 def variant_note(asked: str | None, priced: str | None) -> str | None:
     """Which variant a plain family name (``--gpu A100``) was read as, and the others the catalog has; None where
     the name said which. The estimate's notes carry it (``--json``, the API); the CLI's table of GPU counts prints

@@ -3,13 +3,14 @@
 
 Messages are written once, in the CLI's words. ``advisor.errors.AdvisorError`` keeps them as written
 (``cli_message``, ``cli_hint``: what crosses to another process and what data keeps). An error that leaves a
-function of the Python API (``python_surface``: ``advisor.profile``, ``predict``, ``recommend``, ``History``'s
-queries, ``track``...) is reworded in the API's words there, unless the CLI called it (``flag_words()``:
+function of the Python API (``python_surface``: every public function of ``advisor.api`` and each name
+``advisor`` exports: ``load_workload``, ``Workload``'s, ``Target.cpu`` / ``gpu``, ``History``'s, ``track``,
+``Client``'s...) is reworded in the API's words there, unless the CLI called it (``flag_words()``:
 ``advisor.cli.errors.handle_errors`` runs every command in it). In the Python API's words each
 flag with a parameter of the same meaning becomes that parameter, its value a Python value (``--batch-size 512`` ->
 ``batch_size=512``, ``--precision bf16`` -> ``precision="bf16"``, ``--no-save`` -> ``save=False``). A flag with no
-one parameter (``--gpu``, ``--device``, ``--profile``) is left as it is, and so is a command line quoted whole
-(``advisor predict --device cpu``, or any text in backticks). Imports nothing of advisor's.
+one parameter (``--gpu``, ``--gpus``, ``--device``, ``--profile``) is left as it is, and so is a command line quoted
+whole (``advisor predict --device cpu``, or any text in backticks). Imports nothing of advisor's.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ FLAG_PARAMETERS = {
     "--pricing": "pricing_files", "--startup-cpu": "startup_seconds_cpu", "--startup-gpu": "startup_seconds_gpu",
     "--grad-accum-steps": "grad_accum_steps", "--eval-every": "eval_every", "--eval-steps": "eval_steps",
     "--actual-seconds": "actual_seconds", "--instance": "instance_type", "--workload": "workload",
-    "--since": "since", "--limit": "limit", "--offset": "offset",
+    "--since": "since", "--limit": "limit", "--offset": "offset", "--server": "url",
 }
 # Switches: the parameter and the value the flag stands for.
 FLAG_SWITCHES = {
@@ -41,8 +42,10 @@ FLAG_SWITCHES = {
     "--force": "force=True", "--p2p": "peer_to_peer=True", "--no-p2p": "peer_to_peer=False",
 }
 
-# A flag, and the value after it where one is (a placeholder, numbers, a duration, a precision, a comma list).
-_FLAG = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*)(?![\w-])(?: (?P<value>[A-Z]+\b|\d+(?:,\d+)+|"
+# A flag, and the value after it where one is (a placeholder, numbers, a duration, a precision, a comma list,
+# a URL without the sentence's full stop).
+_FLAG = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*)(?![\w-])(?: (?P<value>[A-Z]+\b|https?://\S+?(?=[.,;)]?(?:\s|$))|"
+                   r"\d+(?:,\d+)+|"
                    r"-?\d+(?:\.\d+)?(?![\w:])|\d[\w:.]*\w|(?:bf16|fp16|fp32|tf32|mixed|cost|time)\b|"
                    r"[a-z][\w-]*(?:,[\w-]+)+))?")
 # Text quoted as typed, left as it is: a command line ("advisor predict --device cpu --threads 8", to the end of

@@ -96,6 +96,7 @@ class History:
     ``close()`` it. The schema is created / upgraded on first use; a SQLite file named (by ``url`` or the
     setting) that does not exist is created by the first write, and a read of it is a HistoryError."""
 
+    @python_surface
     def __init__(self, url: str | None = None, *, settings: Settings | None = None) -> None:
         named = url is not None
         if url is None:
@@ -147,6 +148,7 @@ class History:
             ensure_schema(self._engine)
             self._ready = True
 
+    @python_surface
     def create(self) -> None:
         """Create the database where it is missing (a SQLite file's folder, the file, the schema) or bring it to
         the newest schema, as a first write does: a caller that reads before it saves (``advisor.recommend``)."""
@@ -194,11 +196,13 @@ class History:
 
     # ----------------------------------------------------------------------------------- writes
 
+    @python_surface
     def save_profile(self, profile: Profile) -> int:
         """Store a profile and its measurements (one transaction); returns the profile id."""
         with self._write() as conn:
             return insert_profile(conn, profile, stored_workload_id(conn, profile.workload))
 
+    @python_surface
     def save_prediction(self, estimate: Estimate, workload: WorkloadInfo | Mapping[str, Any],
                         profile_id: int | None = None, *, profile: Profile | None = None) -> int:
         """Store one Estimate (``advisor predict``) and, given, the profile it came from, in one transaction;
@@ -216,6 +220,7 @@ class History:
                 data=estimate.model_dump(mode="json", by_alias=True),
             )).inserted_primary_key[0]
 
+    @python_surface
     def save_recommendation(self, rec: Recommendation, *, profile: Profile | None = None,
                             profile_id: int | None = None, workload_id: int | None = None) -> int:
         """Store a recommendation with all its candidates (ranked, excluded, the chosen one flagged), its
@@ -285,6 +290,7 @@ class History:
             )).inserted_primary_key[0]
             return outcome
 
+    @python_surface
     def check_run(self, recommendation_id: int, instance_type: str | None = None) -> str | None:
         """Raise HistoryError now if ``record_outcome`` would fail later (unknown id, instance not a candidate);
         returns the instance type that will be recorded. ``track`` calls this before the job starts."""
@@ -329,6 +335,7 @@ class History:
 
     # ---------------------------------------------------------------------------------- queries
 
+    @python_surface
     def recent_profiles(self, workload: WorkloadInfo | Mapping[str, Any], limit: int = 20
                         ) -> list[tuple[int, datetime, dict[str, Any]]]:
         """(id, created_at, the stored Profile's JSON) of ``workload``'s (name and file hash) newest profiles."""
@@ -340,6 +347,7 @@ class History:
         with self._read() as conn:
             return [(int(i), created, data) for i, created, data in conn.execute(stmt)]
 
+    @python_surface
     def workload_names(self) -> list[str]:
         """Every stored workload name (for "did you mean")."""
         with self._read() as conn:
@@ -446,6 +454,7 @@ class History:
             result = conn.execute(stmt).all()
         return comparison(result)
 
+    @python_surface
     def outcomes_version(self) -> tuple[int, int, str]:
         """(count, newest id, newest time) of the stored outcomes, which the learned correction is fitted on: any
         outcome recorded or removed changes it (SQLite may give a new row the id of a removed newest one)."""
@@ -454,6 +463,7 @@ class History:
             count, newest, latest = conn.execute(select(func.count(), func.max(o.id), func.max(o.recorded_at))).one()
         return int(count or 0), int(newest or 0), str(latest or "")
 
+    @python_surface
     def training_rows(self, limit: int | None = TRAINING_ROWS_LIMIT) -> TrainingRows:
         """The completed runs the learned correction trains on (newest ``limit``), oldest first, with the BASE
         prediction: a candidate already corrected by history contributes its uncorrected seconds, or nothing if

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from advisor.errors import ConfigError
+from advisor.option_words import python_surface
 from advisor.schemas.base import Count, MemorySize, Model, Seconds
 
 # --------------------------------------------------------------------------------------------- targets
@@ -50,11 +51,13 @@ class Target(Model):
         return self
 
     @classmethod
+    @python_surface
     def cpu(cls, threads: int | None = None, cpu_name: str | None = None) -> Target:
         """A CPU with ``threads`` threads (1 or more; None: the probed count) of ``cpu_name`` (None: this one's)."""
         return _made(cls, "Target.cpu", {"threads": "threads"}, kind="cpu", threads=threads, cpu_name=cpu_name)
 
     @classmethod
+    @python_surface
     def gpu(cls, name: str, count: int = 1, peer_to_peer: bool | None = None) -> Target:
         """``count`` GPUs (1 or more) of the model ``name``, e.g. ``Target.gpu("A100-80GB", 4)``;
         ``peer_to_peer=False``: GPUs over PCIe without peer-to-peer transfers (None: the card's own guess)."""

@@ -76,7 +76,7 @@ def check_url(url: str) -> str:
                           hint="Fix: e.g. advisor.Client(\"http://127.0.0.1:8000\").")
     parts = urlsplit(url or "")
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ConfigError(f"--server {url!r} is not an http:// or https:// URL.",
+        raise ConfigError(f"The server's URL {url!r} is not an http:// or https:// URL (--server).",
                           hint="Fix: e.g. --server http://127.0.0.1:8000.")
     return url.rstrip("/")
 
@@ -156,6 +156,7 @@ def recommendation_id_of(value: Any, what: str = "A recommendation id",
 class Client:
     """The advisor's API, served by ``advisor serve`` at ``url``. Use as a context manager, or ``close()``."""
 
+    @python_surface
     def __init__(self, url: str, token: str | None = None, *, timeout_seconds: float = 120.0, retries: int = 3,
                  transport: httpx.BaseTransport | None = None) -> None:
         self.url = check_url(url)
@@ -424,6 +425,7 @@ class Client:
             raise ServiceError(f"The server at {self.url} answered GET /healthz, but not as an advisor server does.",
                                hint=_REACH_HINT)
 
+    @python_surface
     def health(self) -> dict:
         """``GET /healthz``: the server's status and whether its database answers (no token needed)."""
         return self._call("GET", "/healthz")

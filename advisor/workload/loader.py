@@ -38,6 +38,7 @@ from typing import Any
 
 from advisor.data_files import example_file
 from advisor.errors import WorkloadError, did_you_mean
+from advisor.option_words import python_surface
 from advisor.output_file import non_utf8_shown
 from advisor.schemas import JobSpec
 from advisor.workload.constants import read_file_constants
@@ -79,6 +80,7 @@ class Workload:
             Checked when a job is resolved (``advisor.workload.job.resolve_settings``).
     """
 
+    @python_surface
     def __init__(
         self,
         model: Any = None,  # None only so that Workload(build_model=...) reaches the message naming model=
@@ -151,6 +153,7 @@ class Workload:
         """How error messages name this workload: the file path, or the name."""
         return str(self.path) if self.path else f"workload {self.name!r}"
 
+    @python_surface
     def build_model(self):
         """A model instance: a fresh one from a factory, or the module the user passed."""
         import torch
@@ -206,6 +209,7 @@ class Workload:
         return (f"Fix: advisor calls {what}() with no arguments: give {missing.group(1)} a default (e.g. "
                 f"`def {what}({first}=...)`), or set the values inside {what}.")
 
+    @python_surface
     def build_optimizer(self, params):
         """The user's optimizer over ``params`` (configure_optimizer), else ``AdamW(lr=1e-3)``."""
         import torch
@@ -237,6 +241,7 @@ class Workload:
                                 hint=returned_hint)
         return made
 
+    @python_surface
     def default_count(self, keyword: str) -> int | None:
         """This workload's ``dataset_size``, ``epochs`` or ``batch_size`` default as an int (None: not given).
         One that is not a positive whole number is a ``WorkloadError`` naming the workload, raised before any
@@ -253,6 +258,7 @@ class Workload:
                                      "call, which overrides it.")
         return number
 
+    @python_surface
     def check_defaults(self, explicit: dict[str, Any]) -> None:
         """``default_count`` of each job default that ``explicit`` (keyword -> value, None: not given) does not
         replace: one it replaces is unused, as a workload file's constant is."""
@@ -260,6 +266,7 @@ class Workload:
             if explicit.get(keyword) is None:
                 self.default_count(keyword)
 
+    @python_surface
     def job(self, dataset_size: int | None = None, epochs: int | None = None,
             batch_size: int | None = None) -> JobSpec:
         """The job, from explicit values or this workload's defaults; all must be positive integers."""
@@ -341,6 +348,7 @@ def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+@python_surface
 def load_workload(path: str | Path) -> Workload:
     """Import a workload file and return its ``Workload``. Raises ``WorkloadError`` with the fix on any problem."""
     path = check_path(path)
