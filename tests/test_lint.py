@@ -218,6 +218,15 @@ def _sizes() -> tuple[list[str], list[str]]:
     return long_modules, long_functions
 
 
+def test_no_module_global_is_rebound():
+    """No module-level singletons or mutable module globals (DESIGN.md): no function rebinds a module's name."""
+    import ast
+
+    offenders = [f"{path.relative_to(REPO)}:{node.lineno}" for path in PACKAGE.rglob("*.py")
+                 for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Global)]
+    assert offenders == []
+
+
 def test_modules_and_functions_stay_small():
     long_modules, long_functions = _sizes()
     assert long_modules == [], f"modules over {MAX_MODULE_LINES} lines"
