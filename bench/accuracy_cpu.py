@@ -144,6 +144,7 @@ def cpu_clock_probe(path: str, batch_size: int, probe_seconds: float) -> dict:
     import torch
 
     from advisor.probe.measure import DeviceProbe, ProbeOptions
+    from advisor.probe.startup_clock import PartTime, StartupParts
     from advisor.workload import check_workload, load_workload
 
     torch.set_num_threads(1)
@@ -151,9 +152,8 @@ def cpu_clock_probe(path: str, batch_size: int, probe_seconds: float) -> dict:
     t0 = time.perf_counter()
     check_workload(workload, batch_size=2)
     cold = time.perf_counter() - t0
-    options = ProbeOptions(batch_size=batch_size, budget_seconds=probe_seconds, threads=1, thread_scaling=False)
-    if hasattr(options, "cold_start_seconds"):
-        options.cold_start_seconds = cold
+    options = ProbeOptions(batch_size=batch_size, budget_seconds=probe_seconds, threads=1, thread_scaling=False,
+                           startup_parts=StartupParts(check=PartTime(cold, cold)))
     return DeviceProbe(workload, "cpu", options).run().model_dump(mode="json")
 
 

@@ -412,8 +412,7 @@ def _probe_devices(channel: _Channel, request: ProbeRequest, workload: Workload,
                 batch_size=request.batch_size, batch_sizes=list(request.batch_sizes) if request.batch_sizes else None,
                 budget_seconds=max(left / (len(devices) - i), 0.1 * budget / len(devices)),
                 precision=request.precision, threads=request.threads,
-                thread_scaling=request.thread_scaling, cold_start_seconds=parts.check_seconds,
-                first_use_seconds=parts.first_use_seconds, startup_parts=parts, raise_priority=request.raise_priority,
+                thread_scaling=request.thread_scaling, startup_parts=parts, raise_priority=request.raise_priority,
                 flops_per_sample=flops_per_sample)
             index = None
             if nvml is not None and device.startswith("cuda"):

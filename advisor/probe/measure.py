@@ -34,7 +34,7 @@ import dataclasses
 import gc
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from advisor.errors import HardwareError, WorkloadError
@@ -79,11 +79,9 @@ class ProbeOptions:
     precision: str = "fp32"
     threads: int | None = None  # CPU threads (torch.set_num_threads); None = as is
     thread_scaling: bool = True
-    # The process's first build + step (the workload check at check_batch_size) and its first-use imports
-    # (paid before the check), which a fresh job pays too: start-up (advisor.probe.coldstart); prices the ladder.
-    cold_start_seconds: float = 0.0
-    first_use_seconds: float = 0.0
-    startup_parts: StartupParts | None = None  # how those two were timed (probe.startup_clock); None: their wall
+    # The process's first-use imports and its first build + step (the workload check at check_batch_size, which
+    # prices the ladder), which a fresh job pays too: start-up (advisor.probe.coldstart, probe.startup_clock).
+    startup_parts: StartupParts = field(default_factory=StartupParts)
     check_batch_size: int = CHECK_BATCH_SIZE
     cpu_peak: bool = True  # on the CPU, time the op mix (probe.cpu_peak) after the ladder; not in the twin
     after_ladder: bool = True  # on the CPU, the subnormal drift and allocator what-if (AFTER_LADDER_SECONDS); not twin
@@ -286,9 +284,8 @@ class DeviceProbe:
         return profile
 
     def _startup(self, profile: DeviceProfile, build: PartTime, first_excess_seconds: float = 0.0) -> None:
-        o = self.options
         profile.startup_seconds, profile.startup_clock = device_startup(
-            self.is_cuda, build, o.cold_start_seconds, o.first_use_seconds, o.startup_parts, first_excess_seconds)
+            self.is_cuda, build, self.options.startup_parts, first_excess_seconds)
 
     def _describe(self) -> DeviceProfile:
         torch = self.torch
@@ -315,7 +312,7 @@ class DeviceProbe:
         """The timed points; the budget counts from here (building a large model is not probing it)."""
         started = time.perf_counter()
         opts = self.options
-        cold = opts.cold_start_seconds if not self.is_cuda else 0.0  # the check ran on the CPU: no GPU price
+        cold = opts.startup_parts.check_seconds if not self.is_cuda else 0.0  # the check ran on the CPU: no GPU price
         check = (opts.check_batch_size, cold) if cold > 0 else None
         ladder = Ladder(opts.batch_size, sorted(set(opts.batch_sizes)) if opts.batch_sizes else None, check=check)
         scaling = (opts.thread_scaling and not self.is_cuda and self.torch.get_num_threads() > 1)

@@ -100,16 +100,16 @@ def used_seconds(clock: StartupClock) -> float:
     return clock.cpu_seconds if clock.clock == "process_cpu" else clock.wall_seconds
 
 
-def device_startup(on_gpu: bool, build: PartTime, cold_seconds: float, first_use: float, parts: StartupParts | None,
+def device_startup(on_gpu: bool, build: PartTime, parts: StartupParts,
                    first_excess_seconds: float = 0.0) -> tuple[float, StartupClock | None]:
     """``DeviceProfile.startup_seconds`` and ``startup_clock`` (``coldstart.startup_seconds``'s parts: the build,
-    the check's cold build + step and the first-use imports; the first step's excess was timed in a window)."""
-    wall = startup_seconds(on_gpu, build.wall_seconds, cold_seconds, first_use, first_excess_seconds)
+    the check's cold build + step and the first-use imports in ``parts``; the first step's excess was timed in a
+    window)."""
+    wall = startup_seconds(on_gpu, build.wall_seconds, parts.check_seconds, parts.first_use_seconds,
+                           first_excess_seconds)
     if on_gpu:
         return wall, None
-    parts = parts or StartupParts()
-    check = parts.check or PartTime(cold_seconds, cold_seconds)  # given without its timing: its wall stands
-    first = parts.first_use or PartTime(first_use, first_use)
+    check, first = parts.check or PartTime(0.0, 0.0), parts.first_use or PartTime(0.0, 0.0)  # None: not timed
     cpu = startup_seconds(False, build.cpu_used, check.cpu_used, first.cpu_used, first_excess_seconds)
     clock = clock_of([build, check, first], wall, cpu)
     return used_seconds(clock), clock

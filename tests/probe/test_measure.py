@@ -12,6 +12,7 @@ from probe_helpers import OomAbove, tiny_batch, tiny_model
 
 from advisor.probe.ladder import MIN_TIMED, MIN_WARMUP, auto_ladder
 from advisor.probe.measure import MIN_SAMPLES, MIN_SAMPLES_TARGET, DeviceProbe, ProbeOptions
+from advisor.probe.startup_clock import PartTime, StartupParts
 from advisor.schemas import DeviceProfile
 from advisor.workload import Workload
 
@@ -33,6 +34,11 @@ class IdleMachine:
 
     def sample(self):
         return None
+
+
+def cold_check(seconds: float) -> StartupParts:
+    """The start-up parts of a workload check whose cold build + step took ``seconds`` (its wall clock)."""
+    return StartupParts(check=PartTime(seconds, seconds))
 
 
 def probe(workload: Workload, **options) -> DeviceProfile:
@@ -71,8 +77,9 @@ def test_ladder_statistics_and_device_facts():
 
 
 def test_startup_counts_the_cold_first_step():
+    # The check's time was given twice (cold_start_seconds beside startup_parts); the parts alone now carry it.
     prof = probe(Workload(model=tiny_model, make_batch=tiny_batch), batch_size=4, batch_sizes=[4], budget_seconds=0.5,
-                 cold_start_seconds=2.5)
+                 startup_parts=cold_check(2.5))
     assert 2.5 <= prof.startup_seconds < 3.5
 
 
@@ -132,7 +139,7 @@ def test_a_slow_model_skips_what_would_not_fit_and_times_smaller_sizes():
     # user's 256 (4 steps of 2.56 s) never starts, and the largest size below it that fits is timed instead.
     started = time.perf_counter()
     prof = probe(Workload(model=lambda: SleepPerSample(0.01), make_batch=tiny_batch), batch_size=256,
-                 budget_seconds=3.0, cold_start_seconds=0.06,
+                 budget_seconds=3.0, startup_parts=cold_check(0.06),
                  target_measurer=lambda share, report: offered.append(share))
     elapsed = time.perf_counter() - started
     # 16 and 32 fit; whether 8 is timed too depends on the budget the others left (sleeps overrun on a busy
@@ -152,7 +159,7 @@ def test_nothing_is_timed_when_not_even_one_step_fits_the_budget():
     # 0.5 s a sample, a 1 s budget: the pricing step at 1 takes 0.5 s, and a point needs 4 of them.
     started = time.perf_counter()
     prof = probe(Workload(model=lambda: SleepPerSample(0.5), make_batch=tiny_batch), batch_size=8, budget_seconds=1.0,
-                 cold_start_seconds=1.0)
+                 startup_parts=cold_check(1.0))
     elapsed = time.perf_counter() - started
     assert prof.measurements == [] and prof.largest_batch_size is None and prof.oom_batch_size is None
     assert [(p.batch_size, p.priced_from) for p in prof.skipped] == [(b, "first step") for b in (1, 2, 4, 8)]
@@ -184,7 +191,7 @@ def test_a_cold_pricing_step_is_timed_again_instead_of_pricing_every_point_out(m
         monkeypatch.setattr(measure, "repeat_pricing", lambda *args: False)
     # The check's cold step (1 s) cannot vouch for the ladder: a pricing step at 1 comes first.
     prof = probe(Workload(model=ColdFirstStep, make_batch=tiny_batch), batch_size=8, budget_seconds=2.0,
-                 cold_start_seconds=1.0)
+                 startup_parts=cold_check(1.0))
     if once:  # 0.3 s a step prices a point (4 steps) past what it may take: nothing timed
         assert prof.measurements == [] and [p.priced_from for p in prof.skipped] == ["first step"] * 4
     else:  # the second, warm step prices the ladder: every size is timed
@@ -370,7 +377,6 @@ def _slow_build():  # 0.8 s in the build that uses no CPU: on a busy machine, th
 @pytest.mark.parametrize("busy", [False, True], ids=["idle", "busy"])
 def test_a_busy_machines_start_up_counts_the_process_cpu_time_not_the_wall_clock(busy):
     from advisor.probe.contention import WindowLoad
-    from advisor.probe.startup_clock import PartTime, StartupParts
 
     # The check's cold build + step: 0.5 s on the wall clock, 0.1 s of it this process's CPU time.
     check = PartTime(0.5, 0.1, WindowLoad(others_cores=1.0 if busy else 0.0, steal_fraction=0.0, run_queue=2.0))
@@ -378,7 +384,7 @@ def test_a_busy_machines_start_up_counts_the_process_cpu_time_not_the_wall_clock
     prof = DeviceProbe(Workload(model=_slow_build, make_batch=tiny_batch), "cpu",
                        ProbeOptions(batch_size=4, batch_sizes=[4], budget_seconds=0.5, threads=1,
                                     thread_scaling=False, after_ladder=False, cpu_peak=False, raise_priority=False,
-                                    cold_start_seconds=0.5, startup_parts=StartupParts(check=check)),
+                                    startup_parts=StartupParts(check=check)),
                        load_source=load).run()
     clock = prof.startup_clock
     assert clock is not None and clock.wall_seconds >= 0.8  # the larger of the build and the check, on the wall

@@ -30,7 +30,7 @@ def _load(others: float) -> WindowLoad:
 def test_a_quiet_start_up_keeps_the_wall_clock():
     build = PartTime(0.4, 0.1, _load(0.0))
     parts = StartupParts(first_use=PartTime(1.0, 0.9, _load(0.1)), check=PartTime(0.6, 0.5, _load(0.0)))
-    seconds, clock = device_startup(False, build, 0.6, 1.0, parts, first_excess_seconds=0.05)
+    seconds, clock = device_startup(False, build, parts, first_excess_seconds=0.05)
     assert seconds == pytest.approx(0.6 + 1.0 + 0.05) and clock.clock == "wall"  # a disk's waits count, as a job's
     assert clock.wall_seconds == pytest.approx(seconds) and clock.cpu_seconds == pytest.approx(0.5 + 0.9 + 0.05)
 
@@ -39,7 +39,7 @@ def test_a_busy_start_up_counts_each_parts_cpu_time_never_more_than_its_wall_tim
     # Three probes at once on a 2-vCPU VM: the others used about a core over the first use and the check.
     build = PartTime(0.4, 0.6, _load(0.0))  # two threads: more CPU than wall; the wall bounds it
     parts = StartupParts(first_use=PartTime(3.0, 1.0, _load(1.2)), check=PartTime(2.0, 0.5, _load(1.0)))
-    seconds, clock = device_startup(False, build, 2.0, 3.0, parts, first_excess_seconds=0.1)
+    seconds, clock = device_startup(False, build, parts, first_excess_seconds=0.1)
     assert clock.clock == "process_cpu" and clock.wall_seconds == pytest.approx(2.0 + 3.0 + 0.1)
     assert seconds == clock.cpu_seconds == pytest.approx(0.5 + 1.0 + 0.1)  # max(build 0.4, check 0.5) + first use
     # the others' load is its mean over the parts' wall time, as a window's is over its own
@@ -48,10 +48,12 @@ def test_a_busy_start_up_counts_each_parts_cpu_time_never_more_than_its_wall_tim
 
 
 def test_parts_given_without_their_timing_keep_their_wall_time_and_a_gpu_its_wall_clock():
-    seconds, clock = device_startup(False, PartTime(0.1, 0.1, _load(1.0)), 2.5, 0.0, None)
+    seconds, clock = device_startup(False, PartTime(0.1, 0.1, _load(1.0)), StartupParts(check=PartTime(2.5, 2.5)))
     assert seconds == pytest.approx(2.5) and clock.clock == "process_cpu"  # the cold check's 2.5 s stands
-    seconds, clock = device_startup(True, PartTime(0.8, 0.2, _load(1.0)), 2.5, 1.0,
-                                    StartupParts(first_use=PartTime(1.0, 0.3, _load(1.0))))
+    seconds, clock = device_startup(False, PartTime(0.1, 0.1), StartupParts())  # none timed: the build alone
+    assert seconds == pytest.approx(0.1) and clock.clock == "wall"
+    seconds, clock = device_startup(True, PartTime(0.8, 0.2, _load(1.0)),
+                                    StartupParts(first_use=PartTime(1.0, 0.3, _load(1.0)), check=PartTime(2.5, 2.5)))
     assert seconds == pytest.approx(0.8 + 1.0) and clock is None  # CUDA's context waits for the driver
 
 
