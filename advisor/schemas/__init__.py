@@ -61,14 +61,13 @@ from advisor.schemas.results import (
     Offer,
     Recommendation,
     RecommendationDiff,
-    ScalingGrid,
-    ScalingRow,
     Skipped,
     Verdict,
     Violation,
     WorkloadSummary,
     hardware_label,
 )
+from advisor.schemas.scaling import ScalingGrid, ScalingRow
 from advisor.schemas.subnormal import SubnormalDrift, SubnormalStage
 
 __all__ = [
