@@ -42,12 +42,14 @@ FLAG_SWITCHES = {
     "--force": "force=True", "--p2p": "peer_to_peer=True", "--no-p2p": "peer_to_peer=False",
 }
 
-# A flag, and the value after it where one is (a placeholder, numbers, a duration, a precision, a comma list,
-# a URL without the sentence's full stop).
+# A flag, and the value after it where one is (a placeholder, a value as Python's repr quotes it, a date, numbers,
+# a duration, a precision, a comma list, a URL without the sentence's full stop).
 _FLAG = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*)(?![\w-])(?: (?P<value>[A-Z]+\b|https?://\S+?(?=[.,;)]?(?:\s|$))|"
-                   r"\d+(?:,\d+)+|"
+                   r"'[^'\n]*'|\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d)?)?|\d+(?:,\d+)+|"
                    r"-?\d+(?:\.\d+)?(?![\w:])|\d[\w:.]*\w|(?:bf16|fp16|fp32|tf32|mixed|cost|time)\b|"
                    r"[a-z][\w-]*(?:,[\w-]+)+))?")
+# A parameter, then the same parameter again in brackets: a hint written "limit=50 (--limit 50)" for both readers.
+_TWICE = re.compile(r"\b(\w+)=([^\s()]*) \(\1=[^()]*\)")
 # Text quoted as typed, left as it is: a command line ("advisor predict --device cpu --threads 8", to the end of
 # its clause) or anything in backticks.
 _QUOTED = re.compile(r"`[^`\n]*`|\badvisor (?:predict|recommend|profile|history|pricing|hardware|serve|db|diff)\b"
@@ -100,7 +102,7 @@ def python_words(text: str) -> str:
     for quoted in _QUOTED.finditer(text):
         out += [_FLAG.sub(_parameter, text[start:quoted.start()]), quoted.group()]
         start = quoted.end()
-    return "".join(out) + _FLAG.sub(_parameter, text[start:])
+    return _TWICE.sub(r"\1=\2", "".join(out) + _FLAG.sub(_parameter, text[start:]))
 
 
 def _parameter(match: re.Match) -> str:
@@ -114,5 +116,6 @@ def _parameter(match: re.Match) -> str:
         return f"{name}="
     if re.fullmatch(r"\d+(?:,\d+)+", value):  # a list of numbers: 8,16,32 -> [8, 16, 32]
         return f"{name}=[{value.replace(',', ', ')}]"
-    literal = value if value.isupper() or re.fullmatch(r"-?\d+(?:\.\d+)?", value) else f'"{value}"'
+    as_is = value.isupper() or value.startswith("'") or re.fullmatch(r"-?\d+(?:\.\d+)?", value)
+    literal = value if as_is else f'"{value}"'
     return f"{name}={literal}"

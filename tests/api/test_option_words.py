@@ -68,6 +68,11 @@ def test_a_bad_setting_and_a_probe_budget_with_a_profile():
     ("widen --providers/--region", "widen providers=/regions="),
     ("--batch-size N", "batch_size=N"),
     ("--startup-cpu / --startup-gpu", "startup_seconds_cpu= / startup_seconds_gpu="),
+    # A value as repr quotes it, and a date, are the value passed; a hint naming both spellings says it once.
+    ("Cannot read --since 'garbage': it is", "Cannot read since='garbage': it is"),
+    ("or --since 2026-11-01.", 'or since="2026-11-01".'),
+    ("Fix: e.g. limit=50 (--limit 50); page with offset=10,000 (--offset) or", "Fix: e.g. limit=50; page with "
+     "offset=10,000 or"),
     # Flags with no one parameter, and command lines quoted whole, stay as written.
     ("use --device cpu or --gpu H100", "use --device cpu or --gpu H100"),
     ("use advisor predict --device cpu --threads 8, which", "use advisor predict --device cpu --threads 8, which"),
