@@ -94,10 +94,11 @@ def stored_extra(rec: Recommendation) -> dict[str, Any]:
 
 def named_candidates(rec: Recommendation) -> list[Candidate]:
     """The candidates the answer showed beyond its top ranked ones: the table's rows (the best of each of the top
-    kinds of machine), the best value and the safe alternative to an at-risk one, the best of each tier and of each
-    provider. Each is stored as a row, so that a run on any machine the user was shown can be recorded against its
-    estimate."""
+    kinds of machine), the safe choice named beside an at-risk choice, the best value and the safe alternative to an
+    at-risk one, the best of each tier and of each provider. Each is stored as a row, so that a run on any machine
+    the user was shown can be recorded against its estimate."""
     shown = [g.best for g in rec.groups[: rec.constraints.top]]
+    shown += [rec.safe_choice] if rec.safe_choice is not None else []
     bv = rec.best_value
     shown += [c for c in (bv.candidate, bv.safe_alternative) if c is not None] if bv is not None else []
     shown += [*rec.best_per_tier.values(), *rec.best_per_provider.values()]

@@ -81,3 +81,38 @@ def test_the_safe_alternative_to_an_at_risk_best_value_is_recorded_against_its_e
     assert out.instance_type == "gpu_4x_a100"
     predicted = {r.instance_type: r.predicted_seconds for r in history.compare().rows}
     assert predicted["gpu_4x_a100"] == pytest.approx(1000.0)
+
+
+def test_the_safe_choice_beside_an_at_risk_choice_is_recorded_against_its_estimate(history):
+    """The safe choice the warning names beside an at-risk top choice ("to be safe, take ...") is a machine the
+    answer showed: a run on it is recorded against its estimate, not refused as "not a candidate"."""
+    from advisor.predictor.targets import offer_target
+    from advisor.ranking import rank
+    from advisor.schemas import Constraints, Estimate, Offer, WorkloadSummary
+
+    def offer(name, price, count):
+        return Offer(provider="lambda", instance_type=name, region="r1", vcpus=8, memory_gib=32.0, gpu="A100-40GB",
+                     gpu_count=count, gpu_memory_gib=40, price_usd_per_hour=price)
+
+    def estimate(o, seconds):
+        return Estimate(target=offer_target(o, lambda *_: (None, None)), dataset_size=1000, epochs=1, batch_size=32,
+                        seconds=seconds, low=seconds * 0.8, high=seconds * 1.2, step_seconds=seconds / 100,
+                        steps_per_epoch=100, total_steps=100, fits_memory=True, per_device_batch_size=32,
+                        method="scaled", precision="fp32")
+
+    # the cheapest (3000 s, at most 3600) is at risk of the 3500-s deadline; the cheapest safe one is another
+    # single GPU, neither the best value (8 GPUs) nor the best of its tier or provider
+    offers = [(offer("gpu_1x_a100", 1.99, 1), 3000.0), (offer("gpu_8x_a100", 15.92, 8), 500.0),
+              (offer("gpu_1x_a100_b", 3.0, 1), 2500.0)]
+    rec = rank([(o, estimate(o, s)) for o, s in offers], Constraints(objective="cost", deadline_seconds=3500, top=1),
+               workload=WorkloadSummary(name="t"), dataset_size=1000, epochs=1, batch_size=32,
+               startup_seconds_cpu=120.0, startup_seconds_gpu=300.0)
+    safe = rec.safe_choice.instance_type
+    assert safe == "gpu_1x_a100_b"
+    assert safe not in {c.instance_type for c in (*rec.candidates, rec.best_value.candidate,
+                                                  *rec.best_per_tier.values(), *rec.best_per_provider.values())}
+    rec_id = history.save_recommendation(rec)
+    out = history.record_outcome(rec_id, 2600.0, instance_type=safe)
+    assert out.instance_type == safe
+    predicted = {r.instance_type: r.predicted_seconds for r in history.compare().rows}
+    assert predicted[safe] == pytest.approx(2500.0)
