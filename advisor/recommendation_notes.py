@@ -1,8 +1,9 @@
 """The notes a recommendation takes from the estimates behind it, which the ranking (it imports no predictor)
 does not read: the chosen GPU's lean for this kind of job (``estimate.gpu_notes``), and the caveats
 (``advisor.predictor.caveats``) of the chosen candidate's own estimate and of each "Here" device's, which
-``predict`` of that target prints; the probe's notes and where the candidates' figures come from
-(``profile_notes``); and how the ranked job steps (``job_steps``), on a feasible answer and an infeasible one alike.
+``predict`` of that target prints, each said once with the machines it applies to; the probe's notes and where
+the candidates' figures come from (``profile_notes``); and how the ranked job steps (``job_steps``), on a
+feasible answer and an infeasible one alike.
 """
 
 from __future__ import annotations
@@ -32,21 +33,56 @@ def chosen_gpu_notes(rec: Recommendation, prof: Profile, job: JobSpec, ctx: Any)
 
 def estimate_caveats(rec: Recommendation, priced: Sequence[tuple[Any, Any]],
                      here: Sequence[tuple[str, str, Any, bool]], probe_notes: Sequence[str] = ()) -> list[str]:
-    """The caveats of the chosen candidate's estimate (``priced``: the (offer, estimate) pairs ranked), named
-    after its machine, then those of each "Here" device's (``here``: ``Pricer.here``'s runs; an error has none),
-    then the probe's note (``probe_notes``: ``Profile.notes``) on starting Python and importing torch timed beside
-    other processes, which every Here time includes (``ranking.here``) and no estimate's notes carry."""
-    chosen, out = rec.chosen, []
+    """The caveats of each "Here" device's estimate (``here``: ``Pricer.here``'s runs; an error has none) and of
+    the chosen candidate's (``priced``: the (offer, estimate) pairs ranked), then the probe's note
+    (``probe_notes``: ``Profile.notes``) on starting Python and importing torch timed beside other processes,
+    which every Here time includes (``ranking.here``) and no estimate's notes carry. Each is said once, naming
+    every machine it applies to ("Here, cpu and the chosen gcp e2-standard-2: ..."): the same text under each
+    machine in turn read as that many caveats. One the probe's notes already say (a "probe: " note on ``rec``,
+    a warning too) is said there, with the machines, and not again here."""
+    machines: dict[str, list[str]] = {}  # caveat -> the machines it applies to, in the order first said
+    for device, _name, est, _busy in here:
+        for note in _caveats_of(est):
+            machines.setdefault(note, []).append(device)
+    if any(run.process_start_seconds for run in rec.here):  # added to each device's time on the Here line
+        for note in probe_notes:
+            if note.startswith(f"{PROCESS_START} {BUSY_STARTUP}"):
+                machines.setdefault(note, [])
+    chosen = rec.chosen
     for offer, est in priced if chosen is not None else ():
         if (offer.provider, offer.instance_type, offer.region) == (chosen.provider, chosen.instance_type,
                                                                     chosen.region):
-            out += [f"the chosen {chosen.provider} {chosen.instance_type}: {note}" for note in _caveats_of(est)]
+            for note in _caveats_of(est):
+                machines.setdefault(note, []).append(f"the chosen {chosen.provider} {chosen.instance_type}")
             break
-    for device, _name, est, _busy in here:
-        out += [f"Here, {device}: {note}" for note in _caveats_of(est)]
-    if any(run.process_start_seconds for run in rec.here):  # added to each device's time on the Here line
-        out += [f"Here: {note}" for note in probe_notes if note.startswith(f"{PROCESS_START} {BUSY_STARTUP}")]
+    out = []
+    for note, names in machines.items():
+        said = f"{_machines_text(names)}: {note}"
+        if not _into_probe_note(rec, note, said):
+            out.append(said)
     return out
+
+
+def _machines_text(names: Sequence[str]) -> str:
+    """``names`` (Here's devices, then the chosen machine; none: the Here line's own start) as one phrase:
+    "Here, cpu and the chosen gcp e2-standard-2", "Here, cpu, cuda:0 and the chosen ...", "the chosen ..."."""
+    if not names:
+        return "Here"
+    words = ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
+    return words if names[0].startswith("the chosen ") else f"Here, {words}"
+
+
+def _into_probe_note(rec: Recommendation, note: str, said: str) -> bool:
+    """Where a "probe: " note on ``rec`` (and its warning) says ``note`` (its device's name before it, or none),
+    that note names the machines instead (``said``, after "probe: "); whether one did."""
+    probe = [n for n in rec.notes if n.startswith("probe: ") and (n == f"probe: {note}" or n.endswith(f": {note}"))]
+    if not probe:
+        return False
+    rec.notes = [f"probe: {said}" if n == probe[0] else n for n in rec.notes if n not in probe[1:]]
+    if rec.verdict is not None:
+        rec.verdict.warnings = [f"probe: {said}" if w == probe[0] else w for w in rec.verdict.warnings
+                                if w not in probe[1:]]
+    return True
 
 
 def _caveats_of(est: Any) -> list[str]:

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 from advisor import api
 from advisor.cli.app import build_app
 from advisor.schemas import Target, ThreadPoint
+from advisor.schemas.profile import LOAD_UNREAD
 
 DATA = Path(__file__).resolve().parents[1]
 CPU_PROFILE = DATA / "hostile" / "data" / "tabular_profile.json"  # a CPU probe
@@ -263,9 +264,12 @@ def test_a_start_up_timed_beside_other_processes_is_a_caveat_where_the_time_incl
     built = "cpu: start-up (the model's build, the first step) timed beside other processes (they used 1.4 cores"
     assert [n for n in caveats(est.notes) if n.startswith(built)]
     rec = api.recommend(prof, **job, providers="gcp", save=False)
-    assert [n for n in rec.notes if n.startswith(f"Here, {built}")]
-    assert [n for n in rec.notes if n.startswith("Here: starting Python and importing torch timed beside other "
-                                                  "processes (they used 1.4 cores, run queue 2.8): 10.0 s wall")]
+    # said once, in the probe's note (a warning), naming the machines whose times include it
+    chosen = f"the chosen gcp {rec.chosen.instance_type}"
+    assert [n for n in rec.notes if n.startswith(f"probe: Here, cpu and {chosen}: {built.removeprefix('cpu: ')}")]
+    assert [n for n in rec.notes if n.startswith("probe: Here: starting Python and importing torch timed beside "
+                                                  "other processes (they used 1.4 cores, run queue 2.8): 10.0 s wall")]
+    assert len([n for n in rec.notes if "timed beside other processes" in n]) == 2
     quiet = api.load_profile(CPU_PROFILE)  # no process start measured, no busy start-up: none of them
     assert not [n for n in api.recommend(quiet, **job, providers="gcp", save=False).notes
                 if "timed beside other processes" in n]
@@ -283,7 +287,10 @@ def test_a_profile_whose_probe_could_not_read_the_load_says_so_and_is_not_called
     est = api.predict(prof, dataset_size=2000, epochs=1, batch_size=256, target="cpu")
     assert said in est.notes and not [n for n in est.notes if OLDER in n]
     rec = api.recommend(prof, dataset_size=2000, epochs=1, batch_size=256, providers="gcp", save=False)
-    assert f"Here, cpu: {said.removeprefix('cpu: ')}" in rec.notes and not [n for n in rec.notes if OLDER in n]
+    chosen = f"the chosen gcp {rec.chosen.instance_type}"
+    unread = f"probe: Here, cpu and {chosen}: {said.removeprefix('cpu: ')}"  # said once, where the probe says it
+    assert [n for n in rec.notes if LOAD_UNREAD in n] == [unread] and unread in rec.verdict.warnings
+    assert not [n for n in rec.notes if OLDER in n]
 
 
 def test_an_older_profile_without_contention_fields_says_its_cpu_time_may_be_a_busy_machines(tmp_path):
@@ -304,7 +311,8 @@ def test_an_older_profile_without_contention_fields_says_its_cpu_time_may_be_a_b
                 if OLDER in n]
     # recommend says it too, for its Here line (the chosen machine's, where a CPU, as well)
     rec = api.recommend(old, **job, providers="gcp", save=False)
-    assert [n for n in rec.notes if n.startswith("Here, cpu: ")] == [f"Here, cpu: {notes[0]}"]
+    chosen = f"the chosen gcp {rec.chosen.instance_type}"
+    assert [n for n in rec.notes if OLDER in n] == [f"Here, cpu and {chosen}: {notes[0]}"]  # once, not under each
     path = api.save_profile(old, tmp_path / "old.json")
     out = CliRunner().invoke(build_app(), ["predict", "--profile", str(path), "--device", "cpu", "--dataset-size",
                                            "2000", "--epochs", "1", "--batch-size", "256", "--no-save", "--json"])

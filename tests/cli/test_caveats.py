@@ -58,10 +58,9 @@ def test_recommend_says_its_cpu_choice_and_here_were_extrapolated_past_the_probe
                     "extrapolated."]
     # (the profile's steps carry no contention fields: an older profile's caveat is said too, not counted here)
     ranged = [n for n in rec.notes if "outside the measured range" in n]
-    assert [n for n in ranged if n.startswith("Here, cpu: ")] == [f"Here, cpu: {n}" for n in said]
     assert rec.chosen.tier == "cpu"
-    chosen = f"the chosen gcp {rec.chosen.instance_type}: "
-    assert [n.removeprefix(chosen) for n in ranged if n.startswith(chosen)] == said
+    # each said once, naming both machines (it was said under each in turn, the same text twice)
+    assert ranged == [f"Here, cpu and the chosen gcp {rec.chosen.instance_type}: {n}" for n in said]
     inside = api.recommend(CPU_PROFILE, **{**job, "batch_size": 256}, providers="gcp", save=False)
     assert not [n for n in inside.notes if "measured range" in n]
 
@@ -83,8 +82,8 @@ def test_recommend_says_the_subnormal_slowdown_its_chosen_and_here_figures_inclu
     rec = json.loads(out.stdout)
     assert rec["chosen"]["tier"] == "cpu"
     chosen = f"the chosen gcp {rec['chosen']['instance_type']}: this job slows down part-way."
-    assert [n for n in rec["notes"] if "subnormal" in n] == [
-        next(n for n in rec["notes"] if n.startswith(chosen)), f"Here, cpu: {said.removeprefix('cpu: ')}"]
+    assert [n for n in rec["notes"] if "subnormal" in n] == [  # the two figures differ: each said
+        f"Here, cpu: {said.removeprefix('cpu: ')}", next(n for n in rec["notes"] if n.startswith(chosen))]
     assert all("Fix: torch.set_flush_denormal(True) before training avoids it." in n for n in rec["notes"]
                if "subnormal" in n)
     text = run("recommend", "--profile", SUBNORMAL_PROFILE, *job)
@@ -108,7 +107,8 @@ def test_recommend_says_when_the_subnormal_slowdown_could_not_be_measured_in_tim
     rec = json.loads(out.stdout)
     said = [n for n in rec["notes"] if "could not be measured in time" in n]
     assert said and all("so none is included" in n and "optimizer step 908 on" in n for n in said)
-    assert "Here, cpu: how much this job slows down part-way could not be measured in time" in " ".join(said)
+    assert len(said) == 1 and said[0].startswith(f"Here, cpu and the chosen gcp {rec['chosen']['instance_type']}: "
+                                                 "how much this job slows down part-way could not be measured in time")
     assert not any("subnormal" in n and "included" in n and "none is included" not in n for n in rec["notes"])
 
 
@@ -137,3 +137,57 @@ def test_recommend_says_the_network_it_assumed_between_the_machines_of_its_choic
     assert grid.exit_code == 0, grid.output
     flat = " ".join(grid.stdout.split())
     assert f"note: 16 GPUs, bf16: {NETWORK}" in flat and "8 GPUs, bf16: The network" not in flat
+
+
+def _busy_unread(tmp_path):
+    """The CPU probe with its start-up and the interpreter's start timed beside other processes and its CPU load
+    unread, with the probe's notes on them (as ``startup_clock.startup_notes`` and ``device_notes`` write them)."""
+    from advisor.probe.device_notes import unread_load_notes
+    from advisor.probe.startup_clock import startup_notes
+    from advisor.schemas.devices import StartupClock
+
+    prof = api.load_profile(CPU_PROFILE)
+    clock = StartupClock(wall_seconds=6.6, cpu_seconds=2.3, others_cpu_cores=1.4, run_queue=2.8, clock="process_cpu")
+    unread = {"others_cpu_cores": None, "steal_fraction": None, "run_queue": None}
+    cpu = prof.devices[0].model_copy(update={"startup_seconds": 2.3, "startup_clock": clock, "measurements": [
+        m.model_copy(update=unread) for m in prof.devices[0].measurements]})
+    host = prof.host.model_copy(update={"process_start_seconds": 3.1, "process_start_clock": clock.model_copy(
+        update={"wall_seconds": 10.0, "cpu_seconds": 3.1})})
+    notes = [*prof.notes, *startup_notes([cpu], host), *unread_load_notes(cpu)]
+    return api.save_profile(prof.model_copy(update={"devices": [cpu], "host": host, "notes": notes}),
+                            tmp_path / "busy.json")
+
+
+def _said_texts(notes):
+    """Each note less the machines it names ("probe: ", "Here, cpu: ", "the chosen gcp e2-standard-2: ", ...)."""
+    return [n.removeprefix("probe: ").split(": ", 1)[-1] for n in notes]
+
+
+def test_recommend_says_each_caveat_once_naming_every_machine_it_applies_to(tmp_path):
+    """A caveat of the probed CPU was said up to three times in the same words: as the probe's note ("probe: cpu:
+    ..."), for the chosen machine ("the chosen gcp e2-standard-2: ...") and for Here ("Here, cpu: ..."); the
+    interpreter's busy start twice ("probe: ...", "Here: ..."). Each is said once, with the machines it applies to;
+    one the probe said stays the probe's warning."""
+    job = ("--dataset-size", "2000", "--epochs", "1", "--providers", "gcp", "--no-save")
+    path = _busy_unread(tmp_path)
+    out = run("recommend", "--profile", path, *job, "--json")
+    assert out.exit_code == 0, out.output
+    rec = json.loads(out.stdout)
+    texts = _said_texts(rec["notes"])
+    assert len(texts) == len(set(texts)), rec["notes"]
+    chosen = f"the chosen gcp {rec['chosen']['instance_type']}"
+    assert rec["chosen"]["tier"] == "cpu"
+    for what in ("start-up (the model's build, the first step) timed beside", "the CPU load could not be read"):
+        (note,) = [n for n in rec["notes"] if what in n]
+        assert note.startswith(f"probe: Here, cpu and {chosen}: {what}") and note in rec["verdict"]["warnings"]
+    (started,) = [n for n in rec["notes"] if "starting Python and importing torch" in n]
+    assert started.startswith("probe: Here: starting Python and importing torch timed beside other processes")
+    (older,) = [n for n in api.recommend(CPU_PROFILE, dataset_size=2000, epochs=1, batch_size=256, providers="gcp",
+                                         save=False).notes if "an older profile" in n]
+    assert older.startswith(f"Here, cpu and {chosen}: an older profile: whether the machine was busy")
+    text = run("recommend", "--profile", path, *job)
+    assert text.exit_code == 0, text.output
+    flat = " ".join(text.stdout.split())  # rich wraps long notes
+    for what in ("start-up (the model's build, the first step) timed beside", "the CPU load could not be read",
+                 "starting Python and importing torch timed beside"):
+        assert flat.count(what) == 1, what
