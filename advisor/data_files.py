@@ -38,3 +38,21 @@ def example_file(name: str = "tabular_mlp.py") -> str | None:
     except FileNotFoundError:
         return None
     return str(installed) if installed.is_file() else None
+
+
+def data_file(folder: str, name: str) -> str:
+    """A shipped data file as a message names it, resolved when the message is made: ``folder/name`` where that
+    path from the current folder is the very file this installation reads (a checkout's root), else the full
+    path of the one it reads (a wheel's is under site-packages' ``advisor/_data``), so a hint to add or correct a
+    row names a file that exists; ``folder/name`` where this installation lacks the folder."""
+    relative = Path(folder) / name
+    try:
+        read = data_dir(folder) / name
+    except FileNotFoundError:
+        return str(relative)
+    try:
+        if relative.resolve() == read.resolve():
+            return str(relative)
+    except OSError:  # an unreadable current folder: the full path still works
+        pass
+    return str(read)

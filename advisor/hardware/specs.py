@@ -16,7 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
-from advisor.data_files import data_dir
+from advisor.data_files import data_dir, data_file
 from advisor.errors import HardwareError, PredictionError, did_you_mean
 from advisor.hardware.cells import aliases as _aliases
 from advisor.hardware.cells import boolean as _bool
@@ -47,8 +47,10 @@ _FORM_WORDS = ("pcie", "nvl", "sxm")
 _LINE_WORDS = frozenset({"quadro", "ada", "pro", "blackwell", "generation", "server", "workstation", "edition"})
 _MEMORY_TOLERANCE = 0.25  # relative: a driver's 79.6 GiB is the datasheet's 80 GB
 
-_HINT_UNKNOWN_GPU = ("Fix: run `advisor hardware` to list known devices, or add the GPU to profiles/gpus.csv "
-                     "(see profiles/README.md).")
+def _unknown_gpu_hint() -> str:
+    """The fix for an unknown GPU, naming the spec file this installation reads (a wheel's is in site-packages)."""
+    return (f"Fix: run `advisor hardware` to list known devices, or add the GPU to {data_file('profiles', 'gpus.csv')} "
+            f"(see {data_file('profiles', 'README.md')}).")
 
 
 # ----------------------------------------------------------------------------------------------- parsing
@@ -250,7 +252,7 @@ def resolve_gpu(name: str, specs: dict[str, GpuSpec] | None = None) -> GpuSpec:
     specs = load_gpu_specs() if specs is None else specs
     found = gpu_spec_named(name, specs) if name and name.strip() else None
     if found is None:
-        raise _unknown("GPU", name, specs, _HINT_UNKNOWN_GPU)
+        raise _unknown("GPU", name, specs, _unknown_gpu_hint())
     return found
 
 
@@ -401,7 +403,8 @@ def resolve_cpu(name: str, specs: dict[str, CpuSpec] | None = None) -> CpuSpec:
     found = _lookup(name, specs) if name and name.strip() else None
     if found is None:
         raise _unknown("CPU family", name, specs,
-                       "Fix: run `advisor hardware` to list known CPU families, or add it to profiles/cpus.csv.")
+                       "Fix: run `advisor hardware` to list known CPU families, or add it to "
+                       f"{data_file('profiles', 'cpus.csv')}.")
     return found  # type: ignore[return-value]
 
 

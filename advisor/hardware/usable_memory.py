@@ -21,14 +21,13 @@ from functools import lru_cache
 from pathlib import Path
 from types import MappingProxyType
 
-from advisor.data_files import data_dir
+from advisor.data_files import data_dir, data_file
 from advisor.errors import HardwareError
 from advisor.units import BYTES_PER_GIB
 
 USABLE_MEMORY_FILE = "gpu_usable_memory.csv"
 _GIB_PER_UNIT = {"mib": 1.0 / 1024, "gib": 1.0, "bytes": 1.0 / BYTES_PER_GIB}
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_HINT = "Fix: correct profiles/gpu_usable_memory.csv (see profiles/README.md, 'gpu_usable_memory.csv')."
 
 
 @dataclass(frozen=True)
@@ -44,26 +43,27 @@ class UsableMemory:
 
 def _row(line: int, row: dict[str, str], where: str) -> UsableMemory:
     gpu = (row.get("gpu_model") or "").strip()
+    hint = f"Fix: correct {where} (see {data_file('profiles', 'README.md')}, 'gpu_usable_memory.csv')."
     at = f"{where} line {line} ({gpu or 'no gpu_model'})"
     if not gpu:
-        raise HardwareError(f"{at}: gpu_model is empty.", hint=_HINT)
+        raise HardwareError(f"{at}: gpu_model is empty.", hint=hint)
     retrieved = (row.get("retrieved") or "").strip()
     if not _DATE.fullmatch(retrieved):
-        raise HardwareError(f"{at}: retrieved {retrieved!r} is not a YYYY-MM-DD date.", hint=_HINT)
+        raise HardwareError(f"{at}: retrieved {retrieved!r} is not a YYYY-MM-DD date.", hint=hint)
     value, unit = (row.get("usable_memory") or "").strip(), (row.get("unit") or "").strip().lower()
     source = (row.get("source") or "").strip() or None
     if not value:
         return UsableMemory(gpu, None, source, retrieved, (row.get("notes") or "").strip() or None)
     if unit not in _GIB_PER_UNIT:
-        raise HardwareError(f"{at}: unit {unit!r} is not MiB, GiB or bytes.", hint=_HINT)
+        raise HardwareError(f"{at}: unit {unit!r} is not MiB, GiB or bytes.", hint=hint)
     try:
         gib = float(value) * _GIB_PER_UNIT[unit]
     except ValueError:
-        raise HardwareError(f"{at}: usable_memory {value!r} is not a number.", hint=_HINT) from None
+        raise HardwareError(f"{at}: usable_memory {value!r} is not a number.", hint=hint) from None
     if not gib > 0:
-        raise HardwareError(f"{at}: usable_memory must be positive, got {value}.", hint=_HINT)
+        raise HardwareError(f"{at}: usable_memory must be positive, got {value}.", hint=hint)
     if source is None:
-        raise HardwareError(f"{at}: a figure without a source.", hint=_HINT)
+        raise HardwareError(f"{at}: a figure without a source.", hint=hint)
     return UsableMemory(gpu, gib, source, retrieved, (row.get("notes") or "").strip() or None)
 
 

@@ -30,7 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from advisor.data_files import data_dir
+from advisor.data_files import data_dir, data_file
 from advisor.environ import restored
 from advisor.errors import AdvisorError, PredictionError
 from advisor.hardware.specs import load_gpu_specs, resolve_gpu
@@ -257,7 +257,8 @@ def fit_general(rows: list, predict, measured, base: Calibration | None = None,
     base = base or default_calibration()
     if not rows:
         raise PredictionError("no usable reference rows to fit on.",
-                              hint="Fix: check profiles/reference_benchmarks.csv and profiles/gpus.csv.")
+                              hint=f"Fix: check {data_file('profiles', 'reference_benchmarks.csv')} and "
+                                   f"{data_file('profiles', 'gpus.csv')}.")
     w = np.sqrt(np.array(weights if weights is not None else [1.0] * len(rows)))
     target = np.log(np.array([measured(r) for r in rows]))
     x0 = np.array([math.log(base.get(_members(n)[0])) for n in free])

@@ -48,6 +48,7 @@ from functools import lru_cache
 from statistics import NormalDist
 from typing import Literal
 
+from advisor.data_files import data_file
 from advisor.errors import PredictionError
 from advisor.predictor.caveats import ASSUMED_NETWORK, COMMUNICATION_BOUND, MORE_THAN_ONE_MACHINE, PEER_TO_PEER
 from advisor.predictor.job import accumulated_step
@@ -220,7 +221,8 @@ def _intra_link(spec: GpuSpec, params: DataParallelParams,
     if not p2p:
         effective *= params.host_staging_factor
         why = ("the card has none" if pcie_p2p is None else
-               "this machine's have none: --no-p2p, or its instance family in profiles/gpu_links.csv")
+               "this machine's have none: --no-p2p, or its instance family in "
+               f"{data_file('profiles', 'gpu_links.csv')}")
         notes.append(f"{spec.name} over PCIe without peer-to-peer ({why}): gradients go through host memory "
                      f"(x{params.host_staging_factor:g} bandwidth).")
     return "pcie", bandwidth, effective, notes

@@ -88,6 +88,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from advisor.data_files import data_file
 from advisor.errors import PredictionError
 from advisor.predictor.calibration import Calibration, dominant_kind
 from advisor.predictor.optable import (
@@ -196,19 +197,22 @@ def _rate(spec: GpuSpec, kind: str, dtype: str, precision: str, tf32: tuple[bool
         if spec.fp16_bf16_tflops is None:
             raise PredictionError(f"cannot predict {spec.name} in 16-bit: profiles/gpus.csv has no FP16/BF16 "
                                   "tensor figure for it.",
-                                  hint="Fix: add the datasheet figure with its source, or use --precision fp32.")
+                                  hint="Fix: add the datasheet figure with its source to "
+                                       f"{data_file('profiles', 'gpus.csv')}, or use --precision fp32.")
         return spec.fp16_bf16_tflops * 1e12, "half"
     if is_ampere_or_newer(spec) and tf32[1 if kind == "conv" else 0]:
         if spec.tf32_tflops is None:
             raise PredictionError(
                 f"cannot predict {spec.name}: it runs {'convolutions' if kind == 'conv' else 'matmuls'} in TF32 "
                 f"at --precision {precision}, and profiles/gpus.csv has no TF32 figure for it.",
-                hint="Fix: add the datasheet TF32 (dense) figure with its source to profiles/gpus.csv"
+                hint="Fix: add the datasheet TF32 (dense) figure with its source to "
+                f"{data_file('profiles', 'gpus.csv')}"
                 + (", or use --precision fp32 (matmuls in full FP32)" if kind == "matmul" else "") + ".")
         return spec.tf32_tflops * 1e12, "tf32"
     if spec.fp32_tflops is None:
         raise PredictionError(f"cannot predict {spec.name}: profiles/gpus.csv has no FP32 figure for it.",
-                              hint="Fix: add the datasheet figure with its source to profiles/gpus.csv.")
+                              hint="Fix: add the datasheet figure with its source to "
+                                   f"{data_file('profiles', 'gpus.csv')}.")
     return spec.fp32_tflops * 1e12, "fp32"
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from advisor.data_files import data_file
 from advisor.errors import PredictionError
 from advisor.predictor import input_bound, probes
 from advisor.predictor.probes import EstimateContext
@@ -33,7 +34,7 @@ def _checked_precision(dev: DeviceProfile, asked: str) -> None:
         f"{dev.device} ({dev.name}) was probed at {dev.precision}, not {asked}, and profiles/gpus.csv has no row "
         "for it to carry the probe to another precision.",
         hint=f"Fix: probe it at {asked} (advisor profile FILE --precision {asked}), or add the GPU to "
-             "profiles/gpus.csv (see profiles/README.md).")
+             f"{data_file('profiles', 'gpus.csv')} (see {data_file('profiles', 'README.md')}).")
 
 
 def estimate_unspecced(profile: Profile, job: JobSpec, dev: DeviceProfile, asked_precision: str,
@@ -53,5 +54,5 @@ def estimate_unspecced(profile: Profile, job: JobSpec, dev: DeviceProfile, asked
                            host=host)
     note = (f"{dev.name} has no row in profiles/gpus.csv: this is its own measured step time from the probe on "
             f"{dev.device}; other GPUs and precisions cannot be scaled from it without a spec row (add it to "
-            "profiles/gpus.csv, see profiles/README.md).")
+            f"{data_file('profiles', 'gpus.csv')}, see {data_file('profiles', 'README.md')}).")
     return est.model_copy(update={"notes": [note, *est.notes]})

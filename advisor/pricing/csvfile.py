@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from advisor.errors import CatalogError
-from advisor.pricing.fixes import FORMAT_HINT
+from advisor.pricing.fixes import format_hint
 
 # The built-in catalog is ~70 KB; a rates file is a few hundred rows. The cap keeps a wrong path (a disk
 # image, a log) from being read into memory whole.
@@ -66,7 +66,7 @@ def _records(reader: Any, path: Path) -> Iterator[list[str]]:
                                    hint="Fix: quote the cell that holds it, or remove it; only \\n or \\r\\n "
                                         "end a row.") from None
             raise CatalogError(f"{path}:{reader.line_num}: not a CSV row advisor reads ({exc}).",
-                               hint=FORMAT_HINT) from None
+                               hint=format_hint()) from None
 
 
 def _numbered(reader: Any, path: Path) -> Iterator[tuple[int, list[str]]]:
@@ -93,7 +93,7 @@ def read_csv(path: Path) -> tuple[int, list[str], list[tuple[int, dict[str, str]
     first = next(records, None)
     if first is None:
         raise CatalogError(f"{path}: the file has no header row (it is empty, or only blank and '#' lines).",
-                           hint=FORMAT_HINT)
+                           hint=format_hint())
     header_line, header = first[0], [h.strip().lower() for h in first[1]]
     rows: list[tuple[int, dict[str, str]]] = []
     for line, record in records:

@@ -10,10 +10,17 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-FORMAT_HINT = ("Fix: each row needs provider, instance_type, region, gpu_model (blank for a CPU instance), "
-               "gpu_count and price_hour_usd (US$ per hour); optional: spot_price_hour_usd, vcpus, memory_gib, "
-               "gpu_memory_gib, billing, min_billed_seconds, discount_pct, source, snapshot_date, notes. "
-               "See pricing/README.md ('Your own rates').")
+from advisor.data_files import data_file
+
+
+def format_hint() -> str:
+    """The format's summary, naming the README this installation ships (a wheel's is in site-packages)."""
+    return ("Fix: each row needs provider, instance_type, region, gpu_model (blank for a CPU instance), "
+            "gpu_count and price_hour_usd (US$ per hour); optional: spot_price_hour_usd, vcpus, memory_gib, "
+            "gpu_memory_gib, billing, min_billed_seconds, discount_pct, source, snapshot_date, notes. "
+            f"See {data_file('pricing', 'README.md')} ('Your own rates').")
+
+
 FRACTIONAL_FIX = ("Fix: remove the fractional-GPU row (advisor predicts whole GPUs only; the built-in catalog "
                   "leaves its vGPU slices out the same way), or give the instance's whole number of GPUs.")
 _EXAMPLES = {"price_hour_usd": "2.50", "spot_price_hour_usd": "0.90", "vcpus": "16", "memory_gib": "64",
@@ -51,7 +58,7 @@ _FIXES: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), f) for p
                       "';'), or leave flags blank."),
     (r"^discount_pct '.*' must be below 100$", "Fix: give discount_pct as a percentage below 100 (15 for 15% off)."),
     (r"provider-wide '\*' row", "Fix: a provider-wide '*' row sets only discount_pct, billing and "
-                                "min_billed_seconds (pricing/README.md, 'Your own rates')."),
+                                "min_billed_seconds ({readme}, 'Your own rates')."),
 ))
 
 
@@ -64,8 +71,9 @@ def fix_for(problem: str) -> str:
             col = match.groupdict().get("col") or ""
             kind = "whole number" if col in _WHOLE else "positive number"
             return fix.format(col=col, example=_EXAMPLES.get(col, "1"), kind=kind,
-                              unit=" US$ per hour" if col.endswith("usd") else "")
-    return FORMAT_HINT
+                              unit=" US$ per hour" if col.endswith("usd") else "",
+                              readme=data_file("pricing", "README.md"))
+    return format_hint()
 
 
 def hint_for(problems: Iterable[str]) -> str:
@@ -73,7 +81,7 @@ def hint_for(problems: Iterable[str]) -> str:
     fixes = list(dict.fromkeys(fix_for(p) for p in problems))
     if len(fixes) > _MAX_FIXES:
         fixes = [*fixes[:_MAX_FIXES], "Fix: the other problems as their lines say; the format is in "
-                                       "pricing/README.md ('Your own rates')."]
+                                       f"{data_file('pricing', 'README.md')} ('Your own rates')."]
     return "\n".join(fixes)
 
 

@@ -13,7 +13,7 @@ from advisor.cli.app import build_app
 from advisor.data_files import data_dir
 from advisor.errors import CatalogError
 from advisor.pricing import check_file, load_catalog
-from advisor.pricing.fixes import FORMAT_HINT, FRACTIONAL_FIX, hint_for
+from advisor.pricing.fixes import FRACTIONAL_FIX, format_hint, hint_for
 
 PRICING = data_dir("pricing")
 HEADER = "provider,instance_type,region,gpu_model,gpu_count,price_hour_usd\n"
@@ -95,8 +95,8 @@ def test_a_header_problem_gets_the_format_summary(tmp_path):
     path.write_text("provider,instance_type,region,gpu_model,gpu_count,price_hour\nonprem,a,lab,,0,1\n")
     with pytest.raises(CatalogError) as info:
         check_file(path)
-    assert info.value.hint == FORMAT_HINT
-    assert hint_for([f"{path}:1: the header has no 'instance_type' column"]) == FORMAT_HINT
+    assert info.value.hint == format_hint()
+    assert hint_for([f"{path}:1: the header has no 'instance_type' column"]) == format_hint()
 
 
 @pytest.mark.parametrize("vcpus", ["0", "5000000000"])
