@@ -28,12 +28,14 @@ Nothing here changes the user's job; ``advisor.predictor.measured`` adds the ext
 
 from __future__ import annotations
 
+import inspect
 import math
 import time
 from typing import Any, Protocol
 
 from advisor.probe import stats
 from advisor.schemas import Measurement, SubnormalDrift, SubnormalStage
+from advisor.schemas.subnormal import NoStage
 
 ZERO_STEPS = 3  # a gradient zero in each of this many consecutive steps: a parameter the data does not reach
 MIN_ZERO_SHARE = 0.01  # below this share of the parameters, nothing to measure
@@ -59,27 +61,44 @@ def measure_subnormal_drift(probe: OptimizerRunner, reference: Measurement, step
     """The optimizer's subnormal drift at ``reference``'s batch size after the probe's ``steps_taken`` optimizer
     steps, timed on ``reference``'s threads and clock where the machine was idle, else on one thread's CPU time
     (``timing_of``), beside a step timed the same way (which scales the extra time as it scales that step); None
-    where it could not be measured (no timed step, an optimizer that ``step()`` alone does not drive, such as one
-    that needs a closure, or an error): the ladder's figures stand without it. No per-parameter state, no gradient
-    that stays zero, no time left to time a state that decays, or ``ZERO_STEPS`` + 2 training steps that would not
-    fit ``budget_seconds`` (nothing looked at): no stage of it, and ``no_stage`` (``untimed_states``) says which."""
+    where no step was timed. No per-parameter state, no gradient that stays zero, no time left to time a state
+    that decays: no stage of it, and ``no_stage`` (``untimed_states``) says which. Not looked at, and ``no_stage``
+    says why (the ladder's figures stand without it): ``ZERO_STEPS`` + 2 training steps that would not fit
+    ``budget_seconds``, an optimizer that ``step()`` alone does not drive (one that needs a closure, L-BFGS), or
+    an error in the check."""
     torch = probe.torch
     threads = torch.get_num_threads()
     if not reference.compute_seconds:
         return None
     if (ZERO_STEPS + 2) * reference.compute_seconds > budget_seconds:
-        # its training steps alone would overrun the budget: a model too slow here to look at, which the record
-        # says (no zero-gradient share: none was looked for), so that no stage does not read as none found
-        return SubnormalDrift(batch_size=reference.batch_size, step_seconds=reference.compute_seconds,
-                              threads=reference.threads, clock=reference.clock, no_stage="steps_over_budget")
+        # its training steps alone would overrun the budget: a model too slow here to look at
+        return _not_looked_at(reference, "steps_over_budget")
+    if _needs_closure(probe.optimizer):  # its step() re-evaluates the model: not one step on the same gradients
+        return _not_looked_at(reference, "needs_closure")
     try:
         timing = timing_of(reference)
         torch.set_num_threads(timing[0] or threads)
         return _measure(probe, reference, steps_taken, budget_seconds, timing)
     except Exception:  # noqa: BLE001 - an extra figure, never a reason to fail a probe whose steps all ran
-        return None
+        return _not_looked_at(reference, "check_failed")
     finally:
         torch.set_num_threads(threads)
+
+
+def _not_looked_at(reference: Measurement, why: NoStage) -> SubnormalDrift:
+    """The record of a check that did not look (no zero-gradient share: none was looked for), saying why, so that
+    no stage does not read as none found; it adds nothing to a job."""
+    return SubnormalDrift(batch_size=reference.batch_size, step_seconds=reference.compute_seconds,
+                          threads=reference.threads, clock=reference.clock, no_stage=why)
+
+
+def _needs_closure(optimizer: Any) -> bool:
+    """Whether ``optimizer.step`` must be given a closure (``torch.optim.LBFGS``: a step that calls it again)."""
+    try:
+        closure = inspect.signature(optimizer.step).parameters.get("closure")
+    except (TypeError, ValueError):  # a step without a readable signature: tried, as any other
+        return False
+    return closure is not None and closure.default is inspect.Parameter.empty
 
 
 def timing_of(reference: Measurement) -> tuple[int | None, str]:

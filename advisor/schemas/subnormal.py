@@ -13,9 +13,11 @@ MAX_STATES = 64  # optimizer states in a profile's drift (an optimizer keeps a f
 StateName = Annotated[str, Field(max_length=100)]  # the optimizer's state name: "exp_avg", "momentum_buffer" ...
 # Why a probe found no stage: under 1% of the gradients stayed zero; none of their optimizer state decays (plain
 # SGD keeps none; Adam's never moved where a unit was dead from the first step); the timing of state that does
-# decay did not fit the budget (a busy machine), so the slowdown was not measured; or the check's own 5 training
-# steps would not fit its budget ("steps_over_budget": a model too slow here to look at, nothing was checked).
-NoStage = Literal["no_zero_gradient", "no_decaying_state", "out_of_time", "steps_over_budget"]
+# decay did not fit the budget (a busy machine), so the slowdown was not measured; or nothing was checked: the
+# check's own 5 training steps would not fit its budget ("steps_over_budget": a model too slow here to look at),
+# the optimizer's step() needs a closure ("needs_closure": L-BFGS), or the check raised ("check_failed").
+NoStage = Literal["no_zero_gradient", "no_decaying_state", "out_of_time", "steps_over_budget", "needs_closure",
+                  "check_failed"]
 
 
 class SubnormalStage(Model):
@@ -34,7 +36,7 @@ class SubnormalDrift(Model):
     scales them with to the target's threads and CPU."""
 
     # Of the parameters' elements, their gradient zero in each of the last steps; None: not looked at (no_stage
-    # "steps_over_budget").
+    # "steps_over_budget", "needs_closure" or "check_failed").
     zero_grad_share: Fraction | None = None
     batch_size: Count
     step_seconds: StepSeconds  # the compute step at batch_size the extra was timed beside

@@ -121,7 +121,7 @@ def test_plain_sgd_keeps_no_state_and_a_live_model_little_zero_gradient():
     assert live is not None and live.stages == [] and live.zero_grad_share < 0.3
 
 
-def test_an_optimizer_that_needs_a_closure_gives_no_stage_and_no_error():
+def test_an_optimizer_that_needs_a_closure_is_not_looked_at_and_the_record_says_why():
     runner = _Runner(lambda ps: torch.optim.LBFGS(ps), dead=False)
 
     def train(inputs, target):
@@ -135,10 +135,12 @@ def test_an_optimizer_that_needs_a_closure_gives_no_stage_and_no_error():
     runner.train = train
     _dies_after(runner, 3)
     drift = measure_subnormal_drift(runner, _ref(), 3, budget_seconds=0.5)
-    assert drift is None or drift.stages == []  # L-BFGS keeps no state shaped as its parameters
+    # not looked at (it returned None: the profile could not say why there was no figure)
+    assert (drift.no_stage, drift.stages, drift.zero_grad_share) == ("needs_closure", [], None)
+    assert (drift.batch_size, drift.step_seconds, drift.threads, drift.clock) == (32, 0.001, 1, "wall")
 
 
-def test_an_optimizer_step_that_fails_alone_gives_no_figure_and_no_error():
+def test_an_optimizer_step_that_fails_alone_gives_no_figure_and_no_error_and_says_why():
     class NeedsClosure(torch.optim.SGD):
         def step(self, closure):  # noqa: D102 - an optimizer whose step() must be given a closure
             return super().step(closure)
@@ -148,7 +150,27 @@ def test_an_optimizer_step_that_fails_alone_gives_no_figure_and_no_error():
     runner.train = lambda inputs, target: (opt.zero_grad(), nn.functional.cross_entropy(
         runner.model(inputs), target).backward(), opt.step(None))
     _dies_after(runner, 3)
-    assert measure_subnormal_drift(runner, _ref(), 3, budget_seconds=0.5) is None
+    drift = measure_subnormal_drift(runner, _ref(), 3, budget_seconds=0.5)
+    assert (drift.no_stage, drift.stages, drift.zero_grad_share) == ("needs_closure", [], None)
+
+
+def test_a_check_that_raises_gives_no_figure_and_no_error_and_says_why(monkeypatch):
+    """The check's own error was swallowed as None: the profile said nothing of why no slowdown was looked at."""
+    runner = _Runner(lambda ps: torch.optim.Adam(ps, lr=1e-3), dead=False)
+    _dies_after(runner, 3)
+    threads = torch.get_num_threads()
+
+    def broken(*args):
+        raise RuntimeError("a state the check could not read")
+
+    monkeypatch.setattr(subnormal, "_zero_masks", broken)
+    drift = measure_subnormal_drift(runner, _ref(), 3, budget_seconds=0.5)
+    assert (drift.no_stage, drift.stages, drift.untimed_states, drift.zero_grad_share) == ("check_failed", [], [],
+                                                                                          None)
+    assert torch.get_num_threads() == threads
+    dev = DeviceProfile(device="cpu", kind="cpu", name="x", threads=1, measurements=[_ref()], subnormal=drift)
+    assert SubnormalSlowdown.of(dev, lambda b: 0.001) is None  # nothing added to a job
+    assert DeviceProfile.model_validate_json(dev.model_dump_json()).subnormal.no_stage == "check_failed"
 
 
 def test_timed_on_the_reference_points_threads_and_clock_which_it_records_and_restores():
