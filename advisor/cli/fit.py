@@ -77,17 +77,32 @@ def fitted(con: Console, columns: Sequence[Column], rows: Sequence[Sequence[str]
     cells = [max((_widest(r[i]) for r in plain), default=0) for i in range(len(columns))]
     # names whole (folded only where too long), then each number on one line, then the text as far as it goes
     for i, target in [*((i, needs[i]) for i in shown if not columns[i].whole),
-                      *((i, cells[i]) for i in shown if columns[i].whole),
-                      *((i, cells[i]) for i in shown if not columns[i].whole)]:
+                      *((i, cells[i]) for i in shown if columns[i].whole)]:
         grow = max(0, min(spare, target - alloc[i]))
         alloc[i] += grow
         spare -= grow
+    _share_out(alloc, {i: cells[i] for i in shown if not columns[i].whole}, spare)
     table = _table([columns[i] for i in shown], [[row[i] for i in shown] for row in rows], table_args,
                    [alloc[i] for i in shown])
     left_out = [columns[i].header for i in range(len(columns)) if i not in shown]
     note = (f"terminal too narrow ({con.width} columns): {', '.join(left_out)} left out; widen it, or see --json "
             "for every field") if left_out else None
     return table, note
+
+
+def _share_out(alloc: dict[int, int], wants: dict[int, int], spare: int) -> None:
+    """Grow the text columns in ``wants`` toward their widest cells with ``spare`` columns, the narrowest first (one
+    width cap raised for all): a short text ("per hour, min 3600 s") stays on one line and only the longest fold,
+    where growing them in order gave the first columns all and folded the last."""
+    while spare > 0:
+        short = [i for i, want in wants.items() if alloc[i] < want]
+        if not short:
+            return
+        cap = min(alloc[i] for i in short) + 1
+        for i in sorted(short, key=lambda i: alloc[i]):
+            if spare and alloc[i] < cap:
+                alloc[i] += 1
+                spare -= 1
 
 
 def _paragraphs(columns: Sequence[Column], rows: Sequence[Sequence[str]], table_args: dict) -> Group:
