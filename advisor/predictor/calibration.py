@@ -40,7 +40,8 @@ architecture:
 - ``half_memory_efficiency``: the further fraction 16-bit memory-bound kernels reach (eager PyTorch loads 4
   elements per access: 8 bytes in fp16/bf16, 16 in fp32; pytorch/pytorch#141959 measured bf16 GELU 12-13%
   faster once 16-byte loads were used for 2-byte types, fp32 unchanged; PaddlePaddle/CINN#1323 the same for
-  ResNet-50's BN+ReLU on A100, 1142 -> 1433 images/s).
+  ResNet-50's BN+ReLU on A100, 1142 -> 1433 images/s); not applied on GeForce cards, whose DRAM ECC is off:
+  ``optable.dram_ecc_off``).
 - ``bn_plane_seconds["<library>.<direction>"]`` and ``bn_plane_blocks_per_sm``: a batch norm on a
   channels-first input (``OpRecord.channel_planes``) runs one thread block per channel, and a block streams its
   channel's elements at a latency-bound pace whatever their width; PyTorch's own kernels run bf16 (library

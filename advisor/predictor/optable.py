@@ -355,6 +355,21 @@ def attention_score_seconds(r, spec: GpuSpec, cal: Calibration) -> float:
     return per_score * ATTENTION_SCORE_SM_CLOCK_FLOPS / sm_clock_flops(spec) / flops_per_score
 
 
+# GeForce cards (TITAN included) run with DRAM ECC off (off by default where the driver offers it, RTX 3090 Ti and
+# 4090; absent on the others): support.chaos.com "ECC State for Nvidia GPUs" (retrieved 2026-12-06; ECC on cost
+# an RTX 4090 and an A40 15% in rendering; notebookcheck.net: the RTX 5090 has no ECC setting). Data-centre
+# GDDR cards (T4, A10, A40, L4, L40) run it on (profiles/gpu_usable_memory.csv), which costs GDDR bandwidth. With
+# it off an eager 16-bit element-wise kernel reaches fp32's bandwidth fraction: a GELU at 0.89 of an RTX 3090 Ti's
+# datasheet (bench/README.md, "A published per-module timing"), so ``half_memory_efficiency`` is not applied.
+# Workstation cards (ECC off by default too) were tried with them and cross-validated worse: not included.
+GEFORCE_MARKS = ("geforce", "titan")
+
+
+def dram_ecc_off(spec: GpuSpec) -> bool:
+    """Whether ``spec`` is a GeForce card (its name or an alias says GeForce or TITAN): DRAM ECC off."""
+    return any(mark in name.lower() for name in (spec.name, *spec.aliases) for mark in GEFORCE_MARKS)
+
+
 def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, compiled: bool,
            retype, rate, tf32: tuple[bool, bool]) -> OpTable:
     ops, n, (b0, b1) = analysis.ops, len(analysis.ops), analysis.batch_sizes
@@ -366,6 +381,7 @@ def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, 
     kinds: dict[str, int] = {}
     kind_index, phase_index = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
     bandwidth = spec.memory_bandwidth_gbs * 1e9 * cal.memory_efficiency
+    half_bandwidth = bandwidth * (1.0 if dram_ecc_off(spec) else cal.half_memory_efficiency)
     sm_rate = sm_clock_flops(spec)
     staging_per_byte = 1.0 / (spec.memory_bandwidth_gbs * 1e9) + 1.0 / (sm_rate * ON_CHIP_BYTES_PER_FP32_FLOP)
     kernels, optimizer_calls, classes = 0.0, {}, set()
@@ -413,8 +429,7 @@ def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, 
                 total = r.bytes[0] + r.bytes[1]
                 scale *= (r.fused_bytes[0] + r.fused_bytes[1]) / total if total > 0 else 1.0
                 launches = r.fused_kernels
-            if dtype in HALF_DTYPES:
-                bw = bandwidth * cal.half_memory_efficiency
+            bw = half_bandwidth if dtype in HALF_DTYPES else bw
         arr["plane0"][i], arr["plane_slope"][i] = _plane_floor(r, dtype, precision, spec, cal, span, compiled)
         arr["spb"][i], arr["count"][i] = 1.0 / bw, r.count
         arr["f0"][i], arr["fs"][i] = r.flops[0], (r.flops[1] - r.flops[0]) / span

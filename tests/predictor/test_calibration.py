@@ -148,8 +148,8 @@ def test_the_lean_note_names_the_architecture_whose_rows_it_is():
 
 def test_packaged_calibration_widths_and_leans_by_kind():
     """The shipped per-kind figures come from the validation rows: CNNs on tensor-heavy GPUs lean the slow way
-    (they ran slower than predicted), and CNNs elsewhere (the GeForce cards' 16-bit lean) are now the least
-    certain kind; every fitted row is in one kind. Until the channels-first batch norms were priced (2026-12-04,
+    (they ran slower than predicted), and CNNs elsewhere (the GeForce cards' 16-bit lean) are less certain than
+    the whole; every fitted row is in one kind. Until the channels-first batch norms were priced (2026-12-04,
     bench/README.md "Where the H200's steps go"), tensor-heavy CNNs were the least certain (rel_sigma 0.42), and
     their 16-bit rows leaned furthest."""
     cal = C.load_calibration()
@@ -158,7 +158,10 @@ def test_packaged_calibration_widths_and_leans_by_kind():
     kinds = {k: v for k, v in every.items() if k in coarse}
     assert set(kinds) == coarse
     heavy = kinds["conv/tensor-heavy"]
-    assert kinds["conv"]["rel_sigma"] == max(k["rel_sigma"] for k in kinds.values()) > cal.rel_sigma
+    # CNNs off tensor-heavy GPUs (the GeForce cards' 16-bit lean) are wider than the whole; since GeForce 16-bit
+    # memory-bound kernels are priced at fp32's bandwidth fraction (2026-12-06) they are no longer the widest kind
+    assert kinds["conv"]["rel_sigma"] > cal.rel_sigma
+    assert max(kinds, key=lambda k: kinds[k]["rel_sigma"]) == "matmul/tensor-heavy"
     assert heavy["bias"] > 0.1 > kinds["conv"]["bias"]
     assert all(k["rel_sigma"] >= 0.15 for k in every.values())
     assert sum(k["rows"] for k in kinds.values()) == cal.provenance["rows_used"]

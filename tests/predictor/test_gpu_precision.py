@@ -144,3 +144,23 @@ def test_calibration_file_loads_with_the_new_constants():
     assert 0.5 < cal.half_memory_efficiency <= 1.0
     assert cal.provenance["rows_used"] > 90
     assert Calibration().half_memory_efficiency == pytest.approx(0.88)
+
+
+def test_geforce_16bit_memory_bound_kernels_run_at_fp32s_bandwidth_fraction():
+    """GeForce cards run DRAM ECC off: an eager 16-bit element-wise kernel is priced at the fp32 bandwidth fraction
+    (an RTX 3090 Ti's GELU ran at 0.89 of its datasheet), a data-centre card's at ``half_memory_efficiency`` of
+    it; the two GPUs below differ in nothing but the name."""
+    from advisor.predictor.optable import dram_ecc_off
+
+    big = 512e6  # bytes per sample: the kernel's time dwarfs its launch
+    op = OpRecord(op="aten.gelu.default", kind="elementwise", phase="forward", flops=(0.0, 0.0),
+                  bytes=(big, 2 * big), dtype="float16")
+    rtx = resolve_gpu("RTX3090")
+    a10 = rtx.model_copy(update={"name": "A10-like", "aliases": ["NVIDIA A10-like"]})
+    assert dram_ecc_off(rtx) and not dram_ecc_off(a10)
+    assert dram_ecc_off(resolve_gpu("Titan-RTX")) and dram_ecc_off(resolve_gpu("GTX1080Ti"))
+    assert not any(dram_ecc_off(resolve_gpu(n)) for n in ("T4", "A10", "A40", "L4", "L40S", "RTX-A6000", "A100-80GB"))
+    batch = 8
+    seconds = {s.name: predict_step(analysis([op]), s, batch, "fp16", CAL).per_kind["elementwise"] for s in (rtx, a10)}
+    assert CAL.half_memory_efficiency < 0.95
+    assert seconds["A10-like"] == pytest.approx(seconds["RTX3090"] / CAL.half_memory_efficiency, rel=0.01)
