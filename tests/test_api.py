@@ -252,8 +252,10 @@ def test_a_cnn_from_specs_says_how_its_kind_has_fared(resnet_profile):
     tf32_lean = cal.kind_bias(prof.analysis, resolve_gpu("H100-SXM"), "tf32")[1]
     assert tf32_lean > KIND_BIAS_NOTE_LOG
     assert 0.5 * KIND_BIAS_NOTE_LOG < cal.kind_bias(prof.analysis, resolve_gpu("H100-SXM"), "fp16")[1] < tf32_lean
-    # 16-bit CNNs on GPUs that are not tensor-heavy (GeForce, workstation cards) are now the least certain
-    assert widths["RTX4090", "fp16"] > max(widths["H100-SXM", "fp16"], widths["H100-SXM", None])
+    # 16-bit CNNs on GPUs that are not tensor-heavy (GeForce, workstation cards) are less certain than TF32 ones on
+    # an H100; since GeForce 16-bit memory-bound kernels are priced at fp32's bandwidth fraction (2026-12-06) their
+    # kind's width (0.284 -> 0.249) is under the H100's 16-bit job's, which its input pipeline widens
+    assert widths["H100-SXM", "fp16"] > widths["RTX4090", "fp16"] > widths["H100-SXM", None]
 
 
 def test_recommend_tells_the_chosen_gpus_lean_for_a_cnn(resnet_profile):
