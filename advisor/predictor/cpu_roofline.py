@@ -256,6 +256,7 @@ def _memory(profile: Profile, dev: DeviceProfile, analysis: Analysis, batch_size
             machine_memory_gib: float | str | None, notes: list[str]) -> tuple[bool, float | None, float | None,
                                                                                   int | None]:
     """(fits, peak GiB, capacity GiB, largest batch) from the analysis, judged as ``estimate_cpu`` judges."""
+    from advisor.predictor.caveats import caveats
     from advisor.predictor.memory import memory_from_analysis
 
     if isinstance(machine_memory_gib, str):  # measured.THIS_MACHINE
@@ -266,6 +267,9 @@ def _memory(profile: Profile, dev: DeviceProfile, analysis: Analysis, batch_size
         notes.append("the target machine's memory is not known: memory fit not checked.")
         return True, None, None, None
     fit = memory_from_analysis(analysis, batch_size, capacity, "fp32", cpu=True)
+    # A fit within a twentieth of the memory (its workspace margin counted) is a caveat, as a measured CPU's
+    # within a twentieth of the 90% it may use: "Here" and a chosen CPU say it whichever way it was priced.
+    notes.extend(caveats(fit.notes))
     if not fit.fits_memory:
         notes.append(f"predicted peak memory {fit.peak_memory_gib:.1f} GiB (from the analysis) exceeds the "
                      f"{capacity:.1f} GiB of memory.")

@@ -488,9 +488,12 @@ def _fits(dev: DeviceProfile, batch_size: int, peak: float | None, capacity: flo
                      f"{dev.oom_batch_size}).")
         return False
     if peak is not None and capacity:
+        from advisor.predictor.memory import headroom_tight_note
+
         fits = peak <= capacity * USABLE_MEMORY_FRACTION
         if not fits:
             notes.append(f"predicted peak memory {peak:.2f} GiB exceeds {USABLE_MEMORY_FRACTION:.0%} of "
                          f"{capacity:.1f} GiB.")
+        notes.extend(filter(None, [headroom_tight_note(peak, capacity, batch_size)]))
         return fits
     return True

@@ -48,7 +48,7 @@ from advisor.errors import PredictionError
 from advisor.hardware.usable_memory import unmeasured_note, usable_memory_gib
 from advisor.predictor.caveats import MAY_RUN_OUT_OF_MEMORY
 from advisor.schemas import Analysis, DeviceProfile, GpuSpec
-from advisor.schemas.base import MAX_COUNT
+from advisor.schemas.base import MAX_COUNT, USABLE_MEMORY_FRACTION
 from advisor.schemas.shared_gpu import held_by_others_gib
 from advisor.units import BYTES_PER_GIB, format_gib_pair
 
@@ -226,6 +226,20 @@ def _tight_note(peak_gib: float, capacity_gib: float, batch: int, per_sample_gib
     return (f"Tight: {need} of {has} GiB at batch {batch:,} per device (its {workspace_fraction:.0%} workspace "
             f"margin counted), "
             f"so a real step {MAY_RUN_OUT_OF_MEMORY}{advice}.")
+
+
+def headroom_tight_note(peak_gib: float, capacity_gib: float, batch: int) -> str | None:
+    """The caveat of a peak judged against ``USABLE_MEMORY_FRACTION`` of the memory (a measured CPU's RSS line,
+    which has no workspace margin of its own) that fits within a twentieth of that limit: the rule a fit from the
+    analysis gets within a twentieth of the memory, its margin counted (``_tight_note``), so that a job near the
+    edge is called tight whichever way its memory was priced; None where it is not tight or does not fit."""
+    limit_gib = USABLE_MEMORY_FRACTION * capacity_gib
+    if not TIGHT_MEMORY_FRACTION * limit_gib <= peak_gib <= limit_gib:
+        return None
+    need, limit = format_gib_pair(peak_gib, limit_gib, min_digits=1)
+    return (f"Tight: {need} GiB at batch {batch:,} per device, within a twentieth of the {limit} GiB (the "
+            f"{USABLE_MEMORY_FRACTION:.0%} of {capacity_gib:.1f}) a measured job may use, so a real step "
+            f"{MAY_RUN_OUT_OF_MEMORY}.")
 
 
 def traced_precision(analysis: Analysis) -> str:

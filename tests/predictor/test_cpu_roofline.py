@@ -212,3 +212,20 @@ def test_an_analysis_based_cpu_estimate_says_it_leaves_a_dataloaders_loading_out
                             "analysis-based CPU estimate") for n in fed.notes), fed.notes
     plain = api.predict(profile(), **job, target="cpu", save=False)
     assert not any("DataLoader" in n for n in plain.notes)
+
+
+def test_an_analysis_based_cpu_fit_near_its_memory_is_tight_here_as_a_measured_one_is():
+    """A CPU priced from the analysis at 96% of its memory (the workspace margin counted) was judged to fit with no
+    word (an audit: 22.85 of 23.54 GiB on the Here line) while a measured CPU keeps 10% headroom: the Tight caveat
+    now reaches predict's notes and recommend's "Here" device, as a chosen machine's does."""
+    from advisor import api
+
+    job = {"dataset_size": 1000, "epochs": 1, "batch_size": 7}  # 1.1 x (8 + 7) GB = 15.4 of 16 GiB
+    pred = api.predict(profile(), **job, target="cpu")
+    assert pred.fits_memory and pred.peak_memory_gib == pytest.approx(1.1 * 15e9 / 2**30)
+    (tight,) = [n for n in pred.notes if n.startswith("Tight")]
+    assert tight.startswith("Tight: 15.4 of 16.0 GiB at batch 7 per device") and "may run out of memory" in tight
+    rec = api.recommend(profile(), **job, providers="gcp", save=False)
+    assert f"Here, cpu: {tight}" in rec.notes
+    roomy = api.predict(profile(), **{**job, "batch_size": 4}, target="cpu")  # 13.2 GiB: 83%
+    assert not [n for n in roomy.notes if n.startswith("Tight")]

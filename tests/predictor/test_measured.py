@@ -77,6 +77,18 @@ def test_memory_fit_and_capacity():
     assert big.max_batch_size_per_device == pytest.approx(160, abs=1)
 
 
+
+def test_a_measured_peak_within_a_twentieth_of_its_headroom_is_tight():
+    """The caveat a fit from the analysis gets near its memory: 1.75 GiB is within a twentieth of the 90% of 2 GiB a
+    measured job may use (1.8), so it fits with a note that it may run out; 1.2 GiB has room."""
+    tight = predict_measured(_profile(memory=(0.2, 0.01), host_gib=2.0), JobSpec(10_000, 1, 155))
+    assert tight.fits_memory is True and tight.peak_memory_gib == pytest.approx(1.75)
+    assert ("Tight: 1.75 GiB at batch 155 per device, within a twentieth of the 1.80 GiB (the 90% of 2.0) a "
+            "measured job may use, so a real step may run out of memory.") in tight.notes
+    roomy = predict_measured(_profile(memory=(0.2, 0.01), host_gib=2.0), JobSpec(10_000, 1, 100))
+    assert roomy.fits_memory is True and not [n for n in roomy.notes if n.startswith("Tight")]
+
+
 def test_oom_batch_does_not_fit():
     est = predict_measured(_profile(oom_at=512), JobSpec(10_000, 1, 512))
     assert est.fits_memory is False
