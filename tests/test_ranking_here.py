@@ -131,7 +131,7 @@ def test_diff_gives_each_device_here_old_and_new_with_the_change_in_its_wait():
     # two devices with an estimate: the fastest that fits is named (a bare "here" would be asked which)
     ([("cpu", "Xeon, 16 threads", local(600.0)), ("cuda:0", "NVIDIA H200", local(60.0, fits=False)),
       ("cuda:1", "NVIDIA L4", local(90.0))], "; run here: add --instance here:cuda:1)"),
-    ([("cpu", "Xeon, 16 threads", local(600.0, fits=False))], "--actual-seconds 1h30m)"),
+    ([("cpu", "Xeon, 16 threads", local(600.0, fits=False))], "--actual-seconds <real time, e.g. 50m00s>)"),
 ])
 def test_the_saved_line_says_how_to_record_a_run_here(here, hint, capsys):
     from advisor.cli.answer import recommendation
@@ -139,8 +139,27 @@ def test_the_saved_line_says_how_to_record_a_run_here(here, hint, capsys):
     rec = ranked(here).model_copy(update={"id": 7})
     recommendation(rec)
     printed = " ".join(capsys.readouterr().out.split())  # the console wraps at its width
-    assert "saved as history id 7 (record the real time: advisor history record 7 --actual-seconds 1h30m" in printed
+    # a placeholder the shell will not run, its example the chosen machine's prediction (3000 s of GPU job)
+    assert ("saved as history id 7 (record the real time: advisor history record 7 --actual-seconds <real time, "
+            "e.g. 50m00s>") in printed
     assert printed.endswith(hint)
+
+
+@pytest.mark.parametrize("seconds, example", [(2.4, "2.4s"), (171.0, "2m51s"), (0.0042, "0.0042"),
+                                              (1e8, "100000000")])
+def test_the_saved_lines_example_is_the_jobs_own_size_and_is_not_refused(seconds, example, capsys):
+    """A fixed "1h30m", run as printed for a 2.4 s job, was refused as 2,207x its prediction: the example is now
+    the chosen machine's prediction, written as --actual-seconds reads it, so it is never an outlier."""
+    from advisor.cli.answer import recommendation
+    from advisor.history.outcome_checks import outlier
+    from advisor.units import parse_actual_seconds
+
+    rec = ranked([]).model_copy(update={"id": 7})
+    rec = rec.model_copy(update={"chosen": rec.chosen.model_copy(update={"seconds": seconds})})
+    recommendation(rec)
+    printed = " ".join(capsys.readouterr().out.split())
+    assert printed.endswith(f"advisor history record 7 --actual-seconds <real time, e.g. {example}>)")
+    assert outlier(parse_actual_seconds(example), seconds) is None
 
 
 def test_a_job_just_too_big_here_shows_the_decimal_that_tells_need_from_capacity():

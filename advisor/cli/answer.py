@@ -225,8 +225,27 @@ def _footer_lines(rec: Any, show_skipped: bool, server: str | None = None) -> li
         instead = (f"; run here: add --instance here{':' + soonest[1].device if several else ''}"
                    if soonest is not None else "")
         lines.append(f"saved as history id {rec.id}{' on the server' if server else ''} (record the real time: "
-                     f"advisor history record {rec.id} --actual-seconds 1h30m{where}{instead})")
+                     f"advisor history record {rec.id} --actual-seconds {_actual_placeholder(rec)}{where}{instead})")
     return lines
+
+
+def _actual_placeholder(rec: Any) -> str:
+    """"<real time, e.g. 2m51s>": a fixed "1h30m" was run as printed and refused for a 2.4 s job (more than 50x its
+    prediction); a placeholder the shell will not run (its "<" reads a file that is not there) records no wrong
+    time, and its example, the chosen machine's prediction where it is written as the flag reads it, is in the
+    job's own order of magnitude."""
+    from advisor.errors import AdvisorError
+    from advisor.units import parse_actual_seconds
+
+    if rec.chosen is None:
+        return "<real time, e.g. 1h30m>"
+    seconds = rec.chosen.seconds
+    example = format_duration(seconds)
+    try:
+        parse_actual_seconds(example)
+    except AdvisorError:  # "4.2ms", "3 years": not how the flag is written; a number of seconds is
+        example = f"{seconds:.2g}" if seconds < 1 else f"{seconds:.0f}"
+    return f"<real time, e.g. {example}>"
 
 
 def _footer(rec: Any, show_skipped: bool, server: str | None = None) -> None:

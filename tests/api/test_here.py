@@ -13,6 +13,7 @@ from advisor import api
 from advisor.cli.app import build_app
 from advisor.schemas import Target, ThreadPoint
 from advisor.schemas.profile import LOAD_UNREAD
+from advisor.units import format_duration
 
 DATA = Path(__file__).resolve().parents[1]
 CPU_PROFILE = DATA / "hostile" / "data" / "tabular_profile.json"  # a CPU probe
@@ -70,9 +71,11 @@ def test_a_run_here_is_recorded_against_the_here_estimate(tmp_path, monkeypatch)
            "--providers", "gcp"]
     text = CliRunner().invoke(app, ["recommend", *job])
     assert text.exit_code == 0, text.output
-    assert ("(record the real time: advisor history record 1 --actual-seconds 1h30m; run here: add --instance here)"
-            in " ".join(text.stdout.split()))
     rec = json.loads(CliRunner().invoke(app, ["recommend", *job, "--json"]).stdout)
+    # a placeholder with the job's own prediction as its example (a fixed 1h30m, run as printed, was refused)
+    assert (f"(record the real time: advisor history record 1 --actual-seconds <real time, e.g. "
+            f"{format_duration(rec['chosen']['seconds'])}>; run here: add --instance here)"
+            in " ".join(text.stdout.split()))
     (here,) = rec["here"]
     actual = round(here["seconds"] * 1.1, 3)
     out = CliRunner().invoke(app, ["history", "record", str(rec["id"]), "--actual-seconds", str(actual),

@@ -97,9 +97,12 @@ def test_recommend_with_server_tells_the_record_command_for_that_server(app_clie
     found = re.search(r"saved as history id (\d+) on the server \(record the real time: (advisor history record "
                       r"[^;)]*)(; run here: add --instance here)?\)", said)
     assert found and found.group(3), said  # the profile's CPU has an estimate: a run there is recorded too
-    rec_id, command = int(found.group(1)), found.group(2).split()
-    assert command == ["advisor", "history", "record", str(rec_id), "--actual-seconds", "1h30m", "--server", url]
-    # The advice, followed, records the outcome on the server; the local history is never opened.
+    rec_id = int(found.group(1))
+    placeholder = re.fullmatch(r"advisor history record (\d+) --actual-seconds <real time, e\.g\. (\S+)> "
+                               r"--server (\S+)", found.group(2))
+    assert placeholder and placeholder.group(1) == str(rec_id) and placeholder.group(3) == url, found.group(2)
+    command = ["advisor", "history", "record", str(rec_id), "--actual-seconds", "1h30m", "--server", url]
+    # The advice, its placeholder filled in, records the outcome on the server; the local history is never opened.
     recorded = CliRunner().invoke(app, [*command[1:], "--force"])
     assert recorded.exit_code == 0, recorded.output
     stored = app_client.get(f"/v1/recommendations/{rec_id}", headers=auth()).json()["outcomes"]
@@ -122,4 +125,5 @@ def test_recommend_here_tells_the_local_record_command(monkeypatch):
     assert shown.exit_code == 0, shown.output
     said = " ".join(shown.stdout.split())
     assert re.search(r"saved as history id \d+ \(record the real time: advisor history record \d+ "
-                     r"--actual-seconds 1h30m; run here: add --instance here\)", said), said
+                     r"--actual-seconds <real time, e\.g\. [0-9.]+[smhd][0-9smhd]*>; run here: add --instance here\)",
+                     said), said
