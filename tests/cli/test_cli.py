@@ -210,6 +210,20 @@ def test_hardware_json(app):
     assert {"A100-80GB", "H100-SXM", "T4"} <= names
 
 
+def test_hardware_json_says_why_no_gpu_is_visible_as_the_text_does(app, monkeypatch):
+    """README: with no GPU visible, --json carries what was found; only the text said it (an audit)."""
+    import advisor.hardware
+    import advisor.hardware.gpu
+
+    host = advisor.hardware.detect_host(torch_child=False)
+    why = "NVML is unavailable (NVML did not start: NVML Shared Library Not Found): no NVIDIA driver"
+    monkeypatch.setattr(advisor.hardware, "detect_host", lambda: host.model_copy(update={"gpus": []}))
+    monkeypatch.setattr(advisor.hardware.gpu, "no_gpu_reason", lambda: why)
+    data = json.loads(run(app, "hardware", "--json").stdout)
+    assert data["host"]["gpus"] == [] and data["no_gpu_reason"] == why
+    assert f"none visible ({why})" in " ".join(run(app, "hardware").stdout.split())
+
+
 @pytest.mark.parametrize("command", ["recommend", "predict", "profile"])
 def test_precision_help_lists_mixed_which_is_accepted(app, command):
     # recommend -h listed [fp32|tf32|bf16|fp16], though --precision mixed works there (profile -h listed it).
