@@ -1,4 +1,5 @@
-"""A busy probe's thread scaling, remembered from an earlier free probe of the same workload on this machine.
+"""A busy probe's thread scaling, remembered from an earlier free probe of the same workload on this machine (or
+one that raised its priority over the others and timed its steps undisturbed: the note says which).
 
 Why: on a busy machine the probe times one thread only (``advisor.probe.contention``: PyTorch's threads wait for
 each other at every operator, so a thread sharing a core with another program slows the whole step), and the
@@ -20,6 +21,7 @@ from advisor.errors import AdvisorError
 from advisor.predictor.cpu_scaling import fit_amdahl
 from advisor.schemas import DeviceProfile, Profile, RememberedScaling
 from advisor.schemas.profile import quiet
+from advisor.schemas.spread import shapes_vary, warned_unreliable
 
 PROFILES_SEARCHED = 20  # the workload's newest stored profiles looked through
 
@@ -45,11 +47,16 @@ def _probed_free(device: DeviceProfile) -> bool:
 SLOWER_ON_MORE_THREADS = 1.5
 
 
-def trustworthy_scaling(device: DeviceProfile) -> bool:
+def trustworthy_scaling(device: DeviceProfile, *, batch_shapes_vary: bool = False, cores: int | None = None) -> bool:
     """A stored CPU device's thread scaling is fit to reuse: timed at two thread counts or more on a free machine
-    (``_probed_free``), and no step ``SLOWER_ON_MORE_THREADS`` times slower on more threads (the threads waited
-    for other programs the fields missed, not how the workload scales)."""
+    (``_probed_free``), its steps not called unreliable by its own probe's notes (``warned_unreliable``: a raised
+    priority's windows measure quiet, yet an audit's varied 61-67% beside a busy loop, and its curve was then
+    reused as a free machine's; ``batch_shapes_vary`` and ``cores`` as the probe's notes judged it), and no step
+    ``SLOWER_ON_MORE_THREADS`` times slower on more threads (the threads waited for other programs the fields
+    missed, not how the workload scales)."""
     if not _timed_scaling(device) or not _probed_free(device):
+        return False
+    if warned_unreliable(device.measurements, batch_shapes_vary=batch_shapes_vary, cores=cores):
         return False
     try:
         fit = fit_amdahl(list(device.thread_scaling))
@@ -99,8 +106,10 @@ def _from_stored(stored: list, hostname: str | None, device: DeviceProfile) -> R
             continue
         for d in old.devices:
             if (d.kind == "cpu" and d.name == device.name and d.threads == device.threads
-                    and trustworthy_scaling(d)):
+                    and trustworthy_scaling(d, batch_shapes_vary=shapes_vary(old.notes),
+                                            cores=old.host.cpu.logical_cores)):
                 fit = fit_amdahl(list(d.thread_scaling))
+                raised = any(m.priority_nice is not None for m in d.measurements if not m.oom)
                 return RememberedScaling(parallel_fraction=fit.parallel_fraction, profile_id=profile_id,
-                                         probed_at=created_at)
+                                         probed_at=created_at, raised_priority=raised)
     return None

@@ -319,9 +319,10 @@ def at_device_threads(device: DeviceProfile, measurements: list) -> AtDeviceThre
     threads = sorted({m.threads for m in off})
     source = "remembered" if remembered is not None else "assumed" if fit.assumed else "measured"
     if remembered is not None:
+        when = ("with its priority raised over other programs then using the CPU, its steps undisturbed"
+                if remembered.raised_priority else "while it was free")
         how = (f"the parallel fraction {p:.2f} that an earlier probe of this workload measured on the probed machine "
-               f"while it was free (history profile {remembered.profile_id}, "
-               f"{remembered.probed_at:%Y-%m-%d %H:%M} UTC)")
+               f"{when} (history profile {remembered.profile_id}, {remembered.probed_at:%Y-%m-%d %H:%M} UTC)")
         uncertainty = _UNCERTAINTY_BUSY_REMEMBERED
     elif fit.assumed:
         fast, slow = _span(p, min(threads), full)

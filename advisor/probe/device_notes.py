@@ -13,10 +13,9 @@ from advisor.probe.contention import ANOTHER_PROBE
 from advisor.schemas import DeviceProfile, InputPipeline, Measurement
 from advisor.schemas.profile import CLEAN_STEAL_FRACTION, LOAD_UNREAD
 from advisor.schemas.shared_gpu import held_by_others_gib
-from advisor.schemas.spread import LOAD_RESOLUTION_SECONDS, measured_quiet, others_explain_spread
+from advisor.schemas.spread import LOAD_RESOLUTION_SECONDS, NOISY_SPREAD, measured_quiet, others_explain_spread
 from advisor.units import format_duration
 
-NOISY_SPREAD = 0.5  # (p90 - p10) / median of the steps at the user's batch size; ~0.05-0.3 on an idle machine
 MATERIAL_WAIT_SHARE = 0.05  # an input pipeline's waits for a CPU worth a note: this share of its timed wall time
 OVERSUBSCRIBED = 1.5  # all threads slower than this x one thread: the cores are busy with something else
 

@@ -142,6 +142,9 @@ class RememberedScaling(Model):
     parallel_fraction: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
     profile_id: Annotated[StrictInt, Field(ge=1)]  # the stored profile it was measured in
     probed_at: datetime
+    # That probe raised its priority over other programs using the CPU (``Measurement.priority_nice``) and timed
+    # its steps undisturbed: measured so, not on a free machine, which the note must not claim.
+    raised_priority: bool = False
 
 
 class CpuPeak(Model):

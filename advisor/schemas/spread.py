@@ -36,6 +36,7 @@ if TYPE_CHECKING:
 # cores others used: a single tick over a few ms of make_batch reads as several cores.
 LOAD_RESOLUTION_SECONDS = 0.2
 JITTER_SPREAD = 0.3  # (p90 - p10) / median an idle machine gives by itself (~0.05-0.3)
+NOISY_SPREAD = 0.5  # (p90 - p10) / median of the steps at the user's batch size; ~0.05-0.3 on an idle machine
 HELD_BACK_CORES = 1.0  # the most of the others' cores that slow a step whose waiting is off the clock
 # In advisor.workload.check's note where make_batch's shapes vary between calls (a profile's notes carry it).
 SHAPES_VARY = "their shapes vary between calls"
@@ -87,3 +88,16 @@ def steps_vary_on_their_own(measurements: Iterable[Measurement], *, batch_shapes
     judged = [(j, m) for j, m in judged if j is not None]
     own = sum(not j and (batch_shapes_vary or measured_quiet(m)) for j, m in judged)
     return bool(judged) and own * 2 > len(judged)
+
+
+def warned_unreliable(measurements: Iterable[Measurement], *, batch_shapes_vary: bool,
+                      cores: int | None = None) -> bool:
+    """Whether the probe's notes (``advisor.probe.device_notes.noise_notes``) called these timings unreliable: the
+    largest batch size with a spread varied past ``NOISY_SPREAD`` and neither its window was measured quiet nor
+    its batches' varying shapes explain it, so something else probably used the CPU, a raised priority
+    notwithstanding. A curve from such a probe is no free machine's (``advisor.history.remembered``)."""
+    fits = [m for m in measurements if not m.oom and m.spread is not None]
+    top = max(fits, key=lambda m: m.batch_size, default=None)
+    if top is None or top.spread <= NOISY_SPREAD or measured_quiet(top):
+        return False
+    return not (batch_shapes_vary and others_explain_spread(top, cores) is False)

@@ -145,3 +145,30 @@ def test_predict_uses_the_history_of_this_machine(db_url):
            f"while it was free (history profile {profile_id}" in note
     step = busy().devices[0].measurements[-1].compute_seconds * amdahl_fraction(0.6, 2)
     assert est.step_seconds == pytest.approx(step + busy().devices[0].measurements[-1].batch_seconds, rel=0.05)
+
+
+def test_a_raised_priority_probe_whose_own_notes_called_it_unreliable_is_not_reused_as_a_free_one(history):
+    """An audit: a probe that raised its priority over a busy loop (its windows then measured quiet) warned that its
+    steps varied 61-67% and its timings were unreliable, and a later busy probe reused its curve as measured "while
+    it was free". Such a curve is not reused; a steady one at raised priority is, and the note says how it was
+    measured, not that the machine was free."""
+    from advisor.probe.device_notes import noise_notes
+
+    raised = {**QUIET, "priority_nice": -5}
+    noisy = free(contention={**raised, "spread": 0.67})
+    assert any("are unreliable" in n for n in noise_notes(noisy.devices))  # what its own probe said
+    history.save_profile(noisy)
+    assert remember_scaling(busy(), history).devices[0].remembered_scaling is None
+    steady = history.save_profile(free(minutes=-5, contention={**raised, "spread": 0.2}))
+    got = remember_scaling(busy(), history).devices[0].remembered_scaling
+    assert got is not None and got.profile_id == steady and got.raised_priority is True
+    dev = busy().devices[0]
+    note = at_device_threads(dev.model_copy(update={"remembered_scaling": got}), dev.measurements).note
+    assert ("measured on the probed machine with its priority raised over other programs then using the CPU, its "
+            f"steps undisturbed (history profile {steady},") in note
+    assert "while it was free" not in note
+    history.save_profile(free(minutes=10))  # a free machine's, newest: said so
+    got = remember_scaling(busy(), history).devices[0].remembered_scaling
+    assert got.raised_priority is False
+    assert "while it was free" in at_device_threads(dev.model_copy(update={"remembered_scaling": got}),
+                                                    dev.measurements).note
