@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from advisor import errors
+from advisor.caller import outside_stacklevel
 from advisor.errors import ProbeError
 from advisor.probe.child import run_forked
 from advisor.probe.device_notes import (
@@ -167,8 +168,9 @@ def run_profile(
              + ([failed_note(collected.analysis_failure)] if collected.analysis_failure else [])
              + ([collected.check.shape_note] if collected.check and collected.check.shape_note else [])
              + pipeline_busy_notes(collected.input_pipeline) + startup_notes(collected.devices, collected.host))
+    stacklevel = outside_stacklevel()  # the user's line, however deep in advisor this was called from
     for note in notes:  # also in Profile.notes, and from there in predictions and recommendations
-        warnings.warn(note, RuntimeWarning, stacklevel=2)
+        warnings.warn(note, RuntimeWarning, stacklevel=stacklevel)
     return collected.profile(info, label, notes, probe_wall_seconds=time.perf_counter() - started)
 
 
