@@ -369,10 +369,10 @@ def _when(value: Any) -> str:
 
 
 def _page(n: int, offset: int, total: int | None) -> str:
-    """A listed page's place in what matched: "3 newest first" when it is all of it, else "51-100 of 3,080,
-    newest first" and the flag for the next page."""
+    """A listed page's place in what matched: "3, newest first" when it is all of it ("3 newest first" read as the
+    three newest), else "51-100 of 3,080, newest first" and the flag for the next page."""
     if total is None or (offset == 0 and n >= total):
-        return f"{n:,} newest first"
+        return f"{n:,}, newest first"
     text = f"{offset + 1:,}-{offset + n:,} of {total:,}, newest first"
     return text + (f"; --offset {offset + n} lists the next" if offset + n < total else "")
 

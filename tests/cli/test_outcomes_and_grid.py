@@ -103,7 +103,7 @@ def test_saved_predictions_appear_in_history_list(app):
     (pred,) = listed["predictions"]
     assert (pred["target"], pred["workload"], pred["seconds"]) == ("2 x A100-80GB", "tabular_mlp", seconds)
     text = run(app, "history", "list").output
-    assert "p1" in text and "2 x A100-80GB" in text and "Predictions (1 newest first" in text
+    assert "p1" in text and "2 x A100-80GB" in text and "Predictions (1, newest first" in text
 
 
 def test_predict_grid_of_gpu_counts_and_precisions(app):

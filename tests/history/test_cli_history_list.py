@@ -51,7 +51,7 @@ def test_filters_that_match_nothing_are_named(cli, db_url):
     assert code == 0 and "nothing stored matches --workload 'resnet' --since '2099-01-01'" in text
     assert "without these filters lists them" in text and "nothing stored yet" not in text
     code, text = cli("history", "list", "--workload", "resnet")
-    assert code == 0 and "History (1 newest first)" in text and "resnet" in text
+    assert code == 0 and "History (1, newest first)" in text and "resnet" in text
 
 
 def test_json_is_the_same_empty_lists_whether_filtered_or_empty(cli, db_url):
@@ -85,7 +85,7 @@ def test_a_page_past_the_newest_says_where_it_sits_and_how_many_match(cli, db_ur
     filtered = json.loads(cli("history", "list", "--workload", "resnet", "--offset", "3", "--json")[1])
     assert [e["id"] for e in filtered["entries"]] == ids[3:] and filtered["total_entries"] == 5
     code, text = cli("history", "list")
-    assert code == 0 and "History (6 newest first)" in text  # everything shown: no "of"
+    assert code == 0 and "History (6, newest first)" in text  # everything shown: no "of"
     assert cli("history", "list", "--offset", "9") == (0, "History: 6 recommendation(s) match; none past --offset 9.")
     assert cli("history", "list", "--offset", "-1") == (
         1, "error: --offset must be 0 or more, got -1. Fix: e.g. --offset 50 lists the entries after the newest 50.")
@@ -105,9 +105,10 @@ def test_only_predictions_stored(cli, db_url):
     code, text = cli("history", "list")
     assert code == 0 and "nothing stored yet" not in text
     assert text.startswith("History: no recommendations stored yet (every `advisor recommend` lands here unless "
-                           "--no-save); the predictions `advisor predict` saved are below. Predictions (1 newest first")
+                           "--no-save); the predictions `advisor predict` saved are below. "
+                           "Predictions (1, newest first")
     code, text = cli("history", "list", "--workload", "tabular_mlp")
     assert code == 0 and text.startswith("History: no recommendation matches --workload 'tabular_mlp'; the "
-                                         "predictions that do are below. Predictions (1 newest first")
+                                         "predictions that do are below. Predictions (1, newest first")
     code, text = cli("history", "list", "--workload", "nosuch")
     assert code == 0 and text.startswith("History: nothing stored matches --workload 'nosuch'")

@@ -171,7 +171,7 @@ def test_history_list_with_server_shows_the_servers_predictions_as_the_local_one
 
     table = cli("history", "list", "--server", server.url)
     assert table.exit_code == 0, table.output
-    assert "Predictions (1 newest first" in table.stdout and "2 x H100-SXM" in table.stdout
+    assert "Predictions (1, newest first" in table.stdout and "2 x H100-SXM" in table.stdout
     filtered = json.loads(cli("history", "list", "--json", "--workload", "nosuch", "--server",
                               server.url).stdout)
     assert filtered == {"schema_version": 1, "entries": [], "predictions": [], "total_entries": 0,
