@@ -97,8 +97,8 @@ def _negative_figure(data: dict) -> tuple[str, float] | None:
 
 @handle_errors
 def diff(
-    old: Annotated[Path, typer.Argument(help="The baseline: a `recommend --json` output.")],
-    new: Annotated[Path, typer.Argument(help="The new `recommend --json` output.")],
+    old: Annotated[Path, typer.Argument(metavar="OLD.json", help="The baseline: a `recommend --json` output.")],
+    new: Annotated[Path, typer.Argument(metavar="NEW.json", help="The new `recommend --json` output.")],
     fmt: Annotated[str, typer.Option("--format", metavar="[text|json|markdown]", help=FORMAT_HELP)] = "text",
     json_out: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
 ) -> None:

@@ -153,7 +153,7 @@ def _predictions(hist, server: str | None, workload: str | None, since: str | No
 @app.command("show")
 @handle_errors
 def show(
-    entry_id: Annotated[str, typer.Argument(help="History id from `advisor history list`: N for a "
+    entry_id: Annotated[str, typer.Argument(metavar="ID", help="History id from `advisor history list`: N for a "
                                                  "recommendation, pN for a saved prediction.")],
     json_out: Annotated[bool, typer.Option("--json")] = False,
     server: remote.ServerOption = None,
@@ -302,7 +302,7 @@ def export(
 @app.command("record")
 @handle_errors
 def record(
-    entry_id: Annotated[int, typer.Argument(help="History id of the recommendation.")],
+    entry_id: Annotated[int, typer.Argument(metavar="ID", help="History id of the recommendation.")],
     actual_seconds: Annotated[str, typer.Option("--actual-seconds", help="The job's real wall time: seconds, "
                                                 "or 30m, 1h30, 2h15m.")],
     instance: Annotated[str | None, typer.Option("--instance", help="Instance type actually used (default: the "
@@ -335,7 +335,7 @@ def record(
 @app.command("forget")
 @handle_errors
 def forget(
-    entry_id: Annotated[int, typer.Argument(help="History id of the recommendation.")],
+    entry_id: Annotated[int, typer.Argument(metavar="ID", help="History id of the recommendation.")],
     outcome_id: Annotated[int | None, typer.Option("--outcome", help="Only this outcome (ids: history show).")
                           ] = None,
     json_out: Annotated[bool, typer.Option("--json")] = False,

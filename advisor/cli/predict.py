@@ -26,7 +26,8 @@ def register(app: typer.Typer) -> None:
 
 @handle_errors
 def predict(
-    workload: Annotated[Path | None, typer.Argument(help="Workload file; omit with --profile.")] = None,
+    workload: Annotated[Path | None, typer.Argument(metavar="WORKLOAD",
+                                                    help="Workload file; omit with --profile.")] = None,
     profile: Annotated[Path | None, typer.Option("--profile", help="A saved profile instead of probing.")] = None,
     dataset_size: Annotated[int | None, typer.Option("--dataset-size")] = None,
     epochs: Annotated[int | None, typer.Option("--epochs")] = None,

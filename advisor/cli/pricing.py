@@ -65,7 +65,7 @@ def list_offers(
 @app.command("validate")
 @handle_errors
 def validate(
-    file: Annotated[Path, typer.Argument(help="A rates CSV in the catalog's format.")],
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="A rates CSV in the catalog's format.")],
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Check a rates file; prints every problem with file:line, exit code 1 if any.

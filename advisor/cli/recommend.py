@@ -33,7 +33,8 @@ def register(app: typer.Typer) -> None:
 
 @handle_errors
 def recommend(
-    workload: Annotated[Path | None, typer.Argument(help="Workload file (model.py); omit with --profile.")] = None,
+    workload: Annotated[Path | None, typer.Argument(metavar="WORKLOAD",
+                                                    help="Workload file (model.py); omit with --profile.")] = None,
     profile: Annotated[Path | None, typer.Option("--profile", help="Use a saved profile instead of probing.")] = None,
     dataset_size: Annotated[int | None, typer.Option("--dataset-size", help="Samples per epoch.")] = None,
     epochs: Annotated[int | None, typer.Option("--epochs")] = None,

@@ -224,6 +224,20 @@ def test_hardware_json_says_why_no_gpu_is_visible_as_the_text_does(app, monkeypa
     assert f"none visible ({why})" in " ".join(run(app, "hardware").stdout.split())
 
 
+@pytest.mark.parametrize(("command", "usage"), [
+    (("diff",), "diff [OPTIONS] {OLD.json} {NEW.json}"), (("history", "show"), "[OPTIONS] {ID}"),
+    (("history", "record"), "[OPTIONS] {ID}"), (("history", "forget"), "[OPTIONS] {ID}"),
+    (("pricing", "validate"), "[OPTIONS] {FILE}"), (("profile",), "[OPTIONS] {WORKLOAD}"),
+    (("predict",), "[OPTIONS] [WORKLOAD]"), (("recommend",), "[OPTIONS] [WORKLOAD]")])
+def test_usage_names_arguments_as_the_readme_does(app, command, usage):
+    """`advisor diff -h` printed "{old} {new}" (typer's required marker around the parameter's own name), other
+    commands "[workload]", "{entry_id}": the README's OLD.json, NEW.json, ID, FILE, WORKLOAD now."""
+    result = run(app, *command, "-h")
+    assert result.exit_code == 0, result.output
+    first = " ".join(result.output.split("\n\n")[0].split())
+    assert first.endswith(usage), first
+
+
 @pytest.mark.parametrize("command", ["recommend", "predict", "profile"])
 def test_precision_help_lists_mixed_which_is_accepted(app, command):
     # recommend -h listed [fp32|tf32|bf16|fp16], though --precision mixed works there (profile -h listed it).
