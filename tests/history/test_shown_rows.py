@@ -50,28 +50,31 @@ def test_show_gives_back_the_table_that_was_printed(history, rec):
     assert stored.chosen.instance_type == rec.chosen.instance_type
 
 
-def test_the_safe_alternative_to_an_at_risk_best_value_is_recorded_against_its_estimate(history):
-    """The safe alternative an at-risk best value names is a machine the answer showed: a run on it is recorded
-    against its estimate, not refused as "not a candidate" (the ranking's own test offers, --top 1)."""
+def _ranked(offers, objective):
+    """The ranking's own test offers (lambda A100s: name, $/h, GPUs, seconds, each +-20%), a 3500-s deadline,
+    --top 1."""
     from advisor.predictor.targets import offer_target
     from advisor.ranking import rank
     from advisor.schemas import Constraints, Estimate, Offer, WorkloadSummary
 
-    def offer(name, price, count):
-        return Offer(provider="lambda", instance_type=name, region="r1", vcpus=8, memory_gib=32.0, gpu="A100-40GB",
-                     gpu_count=count, gpu_memory_gib=40, price_usd_per_hour=price)
+    def priced(name, price, count, seconds):
+        o = Offer(provider="lambda", instance_type=name, region="r1", vcpus=8, memory_gib=32.0, gpu="A100-40GB",
+                  gpu_count=count, gpu_memory_gib=40, price_usd_per_hour=price)
+        return o, Estimate(target=offer_target(o, lambda *_: (None, None)), dataset_size=1000, epochs=1,
+                           batch_size=32, seconds=seconds, low=seconds * 0.8, high=seconds * 1.2,
+                           step_seconds=seconds / 100, steps_per_epoch=100, total_steps=100, fits_memory=True,
+                           per_device_batch_size=32, method="scaled", precision="fp32")
 
-    def estimate(o, seconds):
-        return Estimate(target=offer_target(o, lambda *_: (None, None)), dataset_size=1000, epochs=1, batch_size=32,
-                        seconds=seconds, low=seconds * 0.8, high=seconds * 1.2, step_seconds=seconds / 100,
-                        steps_per_epoch=100, total_steps=100, fits_memory=True, per_device_batch_size=32,
-                        method="scaled", precision="fp32")
+    return rank([priced(*row) for row in offers], Constraints(objective=objective, deadline_seconds=3500, top=1),
+                workload=WorkloadSummary(name="t"), dataset_size=1000, epochs=1, batch_size=32,
+                startup_seconds_cpu=120.0, startup_seconds_gpu=300.0)
 
-    offers = [(offer("gpu_1x_a100", 1.99, 1), 3000.0), (offer("gpu_8x_a100", 15.92, 8), 500.0),
-              (offer("gpu_4x_a100", 7.96, 4), 1000.0)]
-    rec = rank([(o, estimate(o, s)) for o, s in offers], Constraints(objective="time", deadline_seconds=3500, top=1),
-               workload=WorkloadSummary(name="t"), dataset_size=1000, epochs=1, batch_size=32,
-               startup_seconds_cpu=120.0, startup_seconds_gpu=300.0)
+
+def test_the_safe_alternative_to_an_at_risk_best_value_is_recorded_against_its_estimate(history):
+    """The safe alternative an at-risk best value names is a machine the answer showed: a run on it is recorded
+    against its estimate, not refused as "not a candidate" (the ranking's own test offers, --top 1)."""
+    rec = _ranked([("gpu_1x_a100", 1.99, 1, 3000.0), ("gpu_8x_a100", 15.92, 8, 500.0),
+                   ("gpu_4x_a100", 7.96, 4, 1000.0)], objective="time")
     bv = rec.best_value
     assert bv.at_risk and bv.safe_alternative.instance_type == "gpu_4x_a100"
     assert "gpu_4x_a100" not in {c.instance_type for c in (*rec.candidates, bv.candidate, *rec.best_per_tier.values(),
@@ -86,27 +89,10 @@ def test_the_safe_alternative_to_an_at_risk_best_value_is_recorded_against_its_e
 def test_the_safe_choice_beside_an_at_risk_choice_is_recorded_against_its_estimate(history):
     """The safe choice the warning names beside an at-risk top choice ("to be safe, take ...") is a machine the
     answer showed: a run on it is recorded against its estimate, not refused as "not a candidate"."""
-    from advisor.predictor.targets import offer_target
-    from advisor.ranking import rank
-    from advisor.schemas import Constraints, Estimate, Offer, WorkloadSummary
-
-    def offer(name, price, count):
-        return Offer(provider="lambda", instance_type=name, region="r1", vcpus=8, memory_gib=32.0, gpu="A100-40GB",
-                     gpu_count=count, gpu_memory_gib=40, price_usd_per_hour=price)
-
-    def estimate(o, seconds):
-        return Estimate(target=offer_target(o, lambda *_: (None, None)), dataset_size=1000, epochs=1, batch_size=32,
-                        seconds=seconds, low=seconds * 0.8, high=seconds * 1.2, step_seconds=seconds / 100,
-                        steps_per_epoch=100, total_steps=100, fits_memory=True, per_device_batch_size=32,
-                        method="scaled", precision="fp32")
-
     # the cheapest (3000 s, at most 3600) is at risk of the 3500-s deadline; the cheapest safe one is another
     # single GPU, neither the best value (8 GPUs) nor the best of its tier or provider
-    offers = [(offer("gpu_1x_a100", 1.99, 1), 3000.0), (offer("gpu_8x_a100", 15.92, 8), 500.0),
-              (offer("gpu_1x_a100_b", 3.0, 1), 2500.0)]
-    rec = rank([(o, estimate(o, s)) for o, s in offers], Constraints(objective="cost", deadline_seconds=3500, top=1),
-               workload=WorkloadSummary(name="t"), dataset_size=1000, epochs=1, batch_size=32,
-               startup_seconds_cpu=120.0, startup_seconds_gpu=300.0)
+    rec = _ranked([("gpu_1x_a100", 1.99, 1, 3000.0), ("gpu_8x_a100", 15.92, 8, 500.0),
+                   ("gpu_1x_a100_b", 3.0, 1, 2500.0)], objective="cost")
     safe = rec.safe_choice.instance_type
     assert safe == "gpu_1x_a100_b"
     assert safe not in {c.instance_type for c in (*rec.candidates, rec.best_value.candidate,
