@@ -28,7 +28,8 @@ def save_profile(profile: Profile, path: str | Path) -> Path:
         write_in_place(path, lambda tmp: tmp.write_text(profile.model_dump_json(indent=2) + "\n"))
     except OSError as exc:
         raise ProbeError(f"could not write the profile to {path}: {exc.strerror or exc}.",
-                         hint="Fix: pass -o with a path in a folder you can write to (and with free space).") from exc
+                         # the API's path= and the CLI's -o alike: neither reader's word for it
+                         hint="Fix: save it to a path in a folder you can write to (and with free space).") from exc
     return path
 
 

@@ -104,3 +104,14 @@ def test_the_clis_words_hold_in_its_own_thread_only():
         cli_err = _api(advisor.predict, dataset_size=-1, epochs=1, target="cpu")  # the CLI's own thread
     assert "(dataset_size=)" in str(caught["err"]) and "--dataset-size" not in str(caught["err"])
     assert "(--dataset-size)" in str(cli_err)
+
+
+def test_a_profile_that_cannot_be_saved_names_no_cli_flag_to_a_python_caller(tmp_path):
+    """api.save_profile's hint said "pass -o with a path" to a Python caller, whose parameter is path=."""
+    from advisor.errors import ProbeError
+
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(ProbeError) as info:  # a folder under a file cannot be made
+        advisor.api.save_profile(advisor.api.load_profile(PROFILE), blocker / "p.json")
+    assert "-o" not in info.value.hint and "a path in a folder you can write to" in info.value.hint
