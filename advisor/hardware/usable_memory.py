@@ -41,29 +41,34 @@ class UsableMemory:
     notes: str | None = None
 
 
+def _hint(where: str) -> str:
+    """The fix for a bad row, naming the README this installation reads: made only for an error, as it resolves
+    paths on disk."""
+    return f"Fix: correct {where} (see {data_file('profiles', 'README.md')}, 'gpu_usable_memory.csv')."
+
+
 def _row(line: int, row: dict[str, str], where: str) -> UsableMemory:
     gpu = (row.get("gpu_model") or "").strip()
-    hint = f"Fix: correct {where} (see {data_file('profiles', 'README.md')}, 'gpu_usable_memory.csv')."
     at = f"{where} line {line} ({gpu or 'no gpu_model'})"
     if not gpu:
-        raise HardwareError(f"{at}: gpu_model is empty.", hint=hint)
+        raise HardwareError(f"{at}: gpu_model is empty.", hint=_hint(where))
     retrieved = (row.get("retrieved") or "").strip()
     if not _DATE.fullmatch(retrieved):
-        raise HardwareError(f"{at}: retrieved {retrieved!r} is not a YYYY-MM-DD date.", hint=hint)
+        raise HardwareError(f"{at}: retrieved {retrieved!r} is not a YYYY-MM-DD date.", hint=_hint(where))
     value, unit = (row.get("usable_memory") or "").strip(), (row.get("unit") or "").strip().lower()
     source = (row.get("source") or "").strip() or None
     if not value:
         return UsableMemory(gpu, None, source, retrieved, (row.get("notes") or "").strip() or None)
     if unit not in _GIB_PER_UNIT:
-        raise HardwareError(f"{at}: unit {unit!r} is not MiB, GiB or bytes.", hint=hint)
+        raise HardwareError(f"{at}: unit {unit!r} is not MiB, GiB or bytes.", hint=_hint(where))
     try:
         gib = float(value) * _GIB_PER_UNIT[unit]
     except ValueError:
-        raise HardwareError(f"{at}: usable_memory {value!r} is not a number.", hint=hint) from None
+        raise HardwareError(f"{at}: usable_memory {value!r} is not a number.", hint=_hint(where)) from None
     if not gib > 0:
-        raise HardwareError(f"{at}: usable_memory must be positive, got {value}.", hint=hint)
+        raise HardwareError(f"{at}: usable_memory must be positive, got {value}.", hint=_hint(where))
     if source is None:
-        raise HardwareError(f"{at}: a figure without a source.", hint=hint)
+        raise HardwareError(f"{at}: a figure without a source.", hint=_hint(where))
     return UsableMemory(gpu, gib, source, retrieved, (row.get("notes") or "").strip() or None)
 
 
