@@ -1,5 +1,8 @@
 """The time/cost Pareto chart of a recommendation's candidates, as server-rendered SVG (no script, no library).
 
+A point is a candidate's total time (start-up + job, ``total_seconds``) and the cost it was ranked on
+(``ranked_cost_usd``: spot where ranked on spot): the figures its ``pareto`` flag was worked out on
+(``ranking.scoring.mark_pareto``) and the ones the CLI shows, so the front drawn is the one the ranking found.
 Both axes are logarithmic (candidates span seconds to days, cents to thousands of dollars). Points on the Pareto
 front are joined by a line and labelled; the chosen one is ringed; every point has a tooltip (``<title>``). All
 text from the data is escaped (``markup.text``).
@@ -47,14 +50,29 @@ def _same(a: Any, b: Any) -> bool:
     return b is not None and (a.provider, a.instance_type, a.region) == (b.provider, b.instance_type, b.region)
 
 
+def total_time_text(c: Any) -> str:
+    """A candidate's time as the CLI's verdict words it: "3m31s total (1m31s job + 2m00s start-up)"."""
+    return (f"{format_duration(c.total_seconds)} total ({format_duration(c.seconds)} job + "
+            f"{format_duration(c.startup_seconds or 0.0)} start-up)")
+
+
+def cost_text(c: Any) -> str:
+    """The cost a candidate was ranked on, "spot" after it where that is the spot cost."""
+    return format_usd(c.ranked_cost_usd) + (" spot" if c.interruptible and c.spot_cost_usd is not None else "")
+
+
+def _plotted(c: Any) -> bool:
+    return all(v and v > 0 and math.isfinite(v) for v in (c.total_seconds, c.ranked_cost_usd))
+
+
 def pareto_svg(candidates: Sequence[Any], chosen: Any = None) -> str:
-    """An ``<svg>`` element plotting ``candidates`` (time x cost); a note instead when none can be drawn."""
-    points = [c for c in candidates if c.seconds and c.seconds > 0 and c.cost_usd and c.cost_usd > 0
-              and math.isfinite(c.seconds) and math.isfinite(c.cost_usd)]
+    """An ``<svg>`` element plotting ``candidates`` (total time x ranked cost); a note instead when none can be
+    drawn."""
+    points = [c for c in candidates if _plotted(c)]
     if not points:
         return '<p class="note">No candidate with a time and a cost to plot.</p>'
-    x = _Axis([c.seconds for c in points], LEFT, WIDTH - RIGHT)
-    y = _Axis([c.cost_usd for c in points], HEIGHT - BOTTOM, TOP)
+    x = _Axis([c.total_seconds for c in points], LEFT, WIDTH - RIGHT)
+    y = _Axis([c.ranked_cost_usd for c in points], HEIGHT - BOTTOM, TOP)
     out = [f'<svg id="pareto" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" '
            f'width="{WIDTH}" height="{HEIGHT}" role="img" aria-label="time and cost of each candidate">',
            f'<rect x="{LEFT}" y="{TOP}" width="{WIDTH - LEFT - RIGHT}" height="{HEIGHT - TOP - BOTTOM}" '
@@ -69,18 +87,17 @@ def pareto_svg(candidates: Sequence[Any], chosen: Any = None) -> str:
         out.append(f'<line x1="{LEFT}" y1="{py:.1f}" x2="{WIDTH - RIGHT}" y2="{py:.1f}" class="grid"/>'
                    f'<text x="{LEFT - 8}" y="{py + 4:.1f}" class="tick" text-anchor="end">{text(format_usd(c))}</text>')
     out.append(f'<text x="{(LEFT + WIDTH - RIGHT) / 2}" y="{HEIGHT - 12}" class="axis" text-anchor="middle">'
-               'predicted time (log scale)</text>'
+               'predicted total time, start-up included (log scale)</text>'
                f'<text x="16" y="{(TOP + HEIGHT - BOTTOM) / 2}" class="axis" text-anchor="middle" '
-               f'transform="rotate(-90 16 {(TOP + HEIGHT - BOTTOM) / 2})">cost, US$ (log scale)</text>')
-    front = sorted((c for c in points if c.pareto), key=lambda c: c.seconds)
+               f'transform="rotate(-90 16 {(TOP + HEIGHT - BOTTOM) / 2})">cost as ranked, US$ (log scale)</text>')
+    front = sorted((c for c in points if c.pareto), key=lambda c: c.total_seconds)
     if len(front) > 1:
-        path = " ".join(f"{x(c.seconds):.1f},{y(c.cost_usd):.1f}" for c in front)
+        path = " ".join(f"{x(c.total_seconds):.1f},{y(c.ranked_cost_usd):.1f}" for c in front)
         out.append(f'<polyline points="{path}" class="front"/>')
     for c in sorted(points, key=lambda c: c.pareto):  # the front drawn last, on top
-        px, py = x(c.seconds), y(c.cost_usd)
+        px, py = x(c.total_seconds), y(c.ranked_cost_usd)
         kind = "chosen" if _same(c, chosen) else ("pareto" if c.pareto else "other")
-        tip = (f"{c.provider} {c.instance_type} ({c.hardware_label}): {format_duration(c.seconds)}, "
-               f"{format_usd(c.cost_usd)}")
+        tip = f"{c.provider} {c.instance_type} ({c.hardware_label}): {total_time_text(c)}, {cost_text(c)}"
         out.append(f'<circle cx="{px:.1f}" cy="{py:.1f}" r="{7 if kind == "chosen" else 5}" class="point {kind}">'
                    f'<title>{text(tip)}</title></circle>')
         if c.pareto or kind == "chosen":

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from advisor.service.backend import Backend
-from advisor.service.chart import pareto_svg
+from advisor.service.chart import cost_text, pareto_svg, total_time_text
 from advisor.service.markup import page as _page
 from advisor.service.markup import text
 from advisor.service.security import SESSION_COOKIE, SESSION_SECONDS, RateLimiter, Tokens
@@ -57,6 +57,9 @@ def index(request: Request, workload: Annotated[str | None, Query(max_length=200
     return _page(title, f"<h1>{text(title)}</h1>{table}")
 
 
+_CANDIDATE_HEADERS = ["#", "provider", "instance", "hardware", "total time", "job", "cost", "Pareto", "method"]
+
+
 @router.get("/recommendations/{recommendation_id}", response_class=HTMLResponse)
 def recommendation_page(request: Request, recommendation_id: int) -> HTMLResponse:
     detail = _backend(request).show(recommendation_id)
@@ -65,22 +68,24 @@ def recommendation_page(request: Request, recommendation_id: int) -> HTMLRespons
     summary = (f"<p>{rec.epochs} epochs x {rec.dataset_size:,} samples, batch {rec.batch_size}; objective "
                f"{text(rec.constraints.objective)}. Chosen: <b>" + (text(
                    f"{chosen.provider} {chosen.instance_type} ({chosen.region}), {chosen.hardware_label}: "
-                   f"{format_duration(chosen.seconds)}, {format_usd(chosen.cost_usd)}") if chosen else "none")
+                   f"{total_time_text(chosen)}, {cost_text(chosen)}") if chosen else "none")
                + "</b></p>")
     if rec.verdict is not None and rec.verdict.here:  # the job on the machine that was probed
         summary += f"<p>Here: {text(rec.verdict.here)}</p>"
     # The listed candidates, the best of each tier (GPUs too, when the top rows are all CPUs) and the chosen one.
     shown = list({(c.provider, c.instance_type, c.region): c for c in [
         *rec.candidates, *rec.best_per_tier.values(), *([chosen] if chosen is not None else [])]}.values())
+    # Times and costs as the CLI's table and the chart show them: start-up + job, and the cost ranked on.
     rows = [[str(i), text(c.provider), text(c.instance_type), text(c.hardware_label),
-             text(format_duration(c.seconds)), text(format_usd(c.cost_usd)), "yes" if c.pareto else "",
-             text(c.method)] for i, c in enumerate(rec.candidates, 1)]
+             text(format_duration(c.total_seconds)), text(format_duration(c.seconds)), text(cost_text(c)),
+             "yes" if c.pareto else "", text(c.method)] for i, c in enumerate(rec.candidates, 1)]
     outcomes = [[text(str(o.recorded_at)[:19].replace("T", " ")), text(o.instance_type or "-"),
                  text(format_duration(o.actual_seconds)), text(o.status)] for o in detail.outcomes]
     body = (f"<h1>Recommendation {rec.id}: {text(rec.workload.name)}</h1>{summary}"
             f"<h2>Time and cost of the candidates</h2>{pareto_svg(shown, chosen)}"
-            '<p class="note">Orange: the Pareto front (nothing is both faster and cheaper); green ring: chosen.</p>'
-            f"<h2>Candidates</h2>{_table(['#', 'provider', 'instance', 'hardware', 'time', 'cost', 'Pareto', 'method'], rows, {4, 5})}"  # noqa: E501
+            '<p class="note">Time: start-up + job, as ranked. Orange: the Pareto front (nothing is both done sooner '
+            'and cheaper); green ring: chosen.</p>'
+            f"<h2>Candidates</h2>{_table(_CANDIDATE_HEADERS, rows, {4, 5, 6})}"
             "<h2>Outcomes</h2>" + (_table(["recorded (UTC)", "instance", "actual", "status"], outcomes, {2})
                                    if outcomes else '<p class="note">No outcome recorded yet.</p>'))
     return _page(f"Recommendation {rec.id}", body)
