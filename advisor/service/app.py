@@ -20,11 +20,16 @@ from advisor.service.backend import Backend
 from advisor.service.config import ServiceConfig
 from advisor.service.gate import Gate
 from advisor.service.security import GUESSES_PER_MINUTE, RateLimiter, Tokens
+from advisor.service.wire import ErrorDetail
 
 DESCRIPTION = ("The cost-aware compute advisor as a service: send a `Profile` (from `advisor profile -o FILE`, "
                "taken where the model lives) and get predictions and recommendations priced over the catalog, "
                "stored in the team's history. Bodies are the JSON the CLI prints with `--json`. Every `/v1` "
                "call needs `Authorization: Bearer TOKEN`.")
+
+HEALTH_UNAVAILABLE = ("The history database is unavailable: the calls that read or write the history answer 503 "
+                      "until it is back.")
+HEALTH_FIX = "Fix: wait; the server reconnects by itself once the database answers (its log has the cause)."
 
 
 def create_app(config: ServiceConfig) -> FastAPI:
@@ -53,9 +58,17 @@ def create_app(config: ServiceConfig) -> FastAPI:
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz(request: Request) -> JSONResponse:
+        """Readiness: 200 ``"status": "ok"``, or 503 ``"unavailable"`` with the error's what / fix while the
+        history database does not answer (the calls that read or write it answer 503 then too)."""
         ok = await run_in_threadpool(request.app.state.backend.database_ok)
-        return JSONResponse({"status": "ok", "version": __version__, "database": "ok" if ok else "unavailable",
-                             "auth": "bearer" if tokens else "none (loopback only)"})
+        body = {"status": "ok" if ok else "unavailable", "version": __version__,
+                "database": "ok" if ok else "unavailable", "auth": "bearer" if tokens else "none (loopback only)"}
+        if ok:
+            return JSONResponse(body)
+        error = ErrorDetail(type="ServiceUnavailable", message=HEALTH_UNAVAILABLE, hint=HEALTH_FIX,
+                            request_id=faults.request_id(request))
+        return JSONResponse({**body, "error": error.model_dump(mode="json", exclude_none=True)}, status_code=503,
+                            headers={"Retry-After": "5"})
 
     app.add_middleware(faults.CatchAll)  # inside the Gate, which logs the answer's status and adds its id
     app.add_middleware(Gate, tokens=tokens, limiter=RateLimiter(config.rate_per_minute),

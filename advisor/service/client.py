@@ -427,5 +427,6 @@ class Client:
 
     @python_surface
     def health(self) -> dict:
-        """``GET /healthz``: the server's status and whether its database answers (no token needed)."""
+        """``GET /healthz``: the server's status (no token needed); ServiceError, ``status`` 503, with the server's
+        reason while its database does not answer."""
         return self._call("GET", "/healthz")

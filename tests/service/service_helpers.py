@@ -108,7 +108,8 @@ class Server:
             if self.process.poll() is not None:
                 raise RuntimeError(f"advisor serve exited with {self.process.returncode}:\n{self.log}")
             try:
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code == 200:
+                # 503: up, with its database down (what some tests start it with)
+                if httpx.get(f"{self.url}/healthz", timeout=2).status_code in (200, 503):
                     return
             except httpx.TransportError:
                 pass

@@ -134,3 +134,25 @@ def test_an_unparsable_url_is_shown_without_its_password():
     with pytest.raises(HistoryError) as err:
         create_history_engine("postgresql://me:s3cret pw@@host:notaport/db")
     assert "s3cret" not in str(err.value) and "me:***@" in err.value.message
+
+
+def test_health_is_a_503_with_the_reason_while_the_database_is_down():
+    from advisor.service.client import Client, ServiceError
+    from advisor.service.wire import API_PREFIX
+
+    port = free_port()
+    down = f"postgresql+psycopg2://postgres:s3cret-pw@127.0.0.1:{port}/test?connect_timeout=2"
+    with in_process_app(down) as app:
+        health = app.get("/healthz")  # no token: a load balancer's readiness probe
+        assert health.status_code == 503 and health.headers["retry-after"] == "5"
+        body = health.json()
+        assert (body["status"], body["database"], body["auth"]) == ("unavailable", "unavailable", "bearer")
+        assert body["error"]["type"] == "ServiceUnavailable"
+        assert body["error"]["message"].startswith("The history database is unavailable: the calls that read or "
+                                                   "write the history answer 503")
+        assert body["error"]["hint"].startswith("Fix: wait;") and body["error"]["request_id"]
+        _no_address(health.text, str(port), "s3cret")
+        assert app.get(f"{API_PREFIX}/history", headers=auth()).status_code == 503  # as it says
+        with Client("http://127.0.0.1", transport=app._transport) as client, pytest.raises(ServiceError) as err:
+            client.health()
+        assert err.value.status == 503 and err.value.message == body["error"]["message"]

@@ -225,7 +225,8 @@ def test_the_database_down_is_503_and_the_server_recovers_by_itself(tmp_path, pg
     body = {"profile": profile_data(), "dataset_size": 20000, "epochs": 1}
     with Server(tmp_path, database_url=url) as srv:  # starts while the database is unreachable
         assert "not usable yet" in srv.log
-        assert httpx.get(srv.url + "/healthz").json()["database"] == "unavailable"
+        down = httpx.get(srv.url + "/healthz")
+        assert down.status_code == 503 and down.json()["database"] == "unavailable"
         _expect_503(srv, body)
         assert httpx.get(srv.url + "/v1/history", headers=auth()).status_code == 503
         relay = _Relay(relay_port)
@@ -239,7 +240,8 @@ def test_the_database_down_is_503_and_the_server_recovers_by_itself(tmp_path, pg
         try:
             again = httpx.post(srv.url + "/v1/recommendations", json=body, headers=auth(), timeout=60)
             assert again.status_code == 201, again.text
-            assert httpx.get(srv.url + "/healthz").json()["database"] == "ok"
+            up = httpx.get(srv.url + "/healthz")
+            assert up.status_code == 200 and up.json()["status"] == up.json()["database"] == "ok"
         finally:
             relay.close()
         assert "history database unavailable" in srv.log  # the cause is in the server's log
