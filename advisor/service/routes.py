@@ -56,9 +56,10 @@ def _json(data: Any, status: int = 200, headers: dict[str, str] | None = None) -
 
 @router.get("/catalog", responses=_ERRORS, summary="Priced offers, cheapest first (advisor pricing list)")
 def catalog(request: Request, provider: Text = None, gpu: Text = None, region: Text = None,
-            max_price: Annotated[float | None, Query(ge=0)] = None) -> JSONResponse:
-    if max_price is not None and not math.isfinite(max_price):
-        raise ConfigError(f"max_price must be a finite number of US$ per hour, got {max_price!r}.",
+            max_price: Annotated[float | None, Query(description="US$ per hour, 0 or more")] = None) -> JSONResponse:
+    # Checked here, not by Query(ge=0): that refused nan as "greater than or equal to 0" before this could say why.
+    if max_price is not None and not (math.isfinite(max_price) and max_price >= 0):
+        raise ConfigError(f"max_price must be a finite number of US$ per hour, 0 or more, got {max_price!r}.",
                           hint="Fix: e.g. max_price=5.")
     offers = _backend(request).offers(provider=provider, gpu=gpu, max_price=max_price, region=region)
     return _json({"schema_version": 1, "count": len(offers), "offers": [o.model_dump(mode="json") for o in offers]})

@@ -261,6 +261,20 @@ def test_what_the_server_refuses_is_an_advisor_error(client):
     assert caught.value.status == 422 and NUL_PROBLEM in caught.value.message
 
 
+@pytest.mark.parametrize(("value", "shown"), [("nan", "nan"), ("inf", "inf"), ("-inf", "-inf"), ("-1", "-1.0")])
+def test_a_max_price_that_is_no_price_is_refused_saying_why(app_client, client, value, shown):
+    # nan was refused as "Input should be greater than or equal to 0": the route's own check never saw it
+    response = app_client.get("/v1/catalog", params={"max_price": value}, headers=auth())
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert (error["type"], error["message"], error["hint"]) == (
+        "ConfigError", f"max_price must be a finite number of US$ per hour, 0 or more, got {shown}.",
+        "Fix: e.g. max_price=5.")
+    with pytest.raises(ConfigError, match="must be a finite number of US\\$ per hour, 0 or more"):
+        client.catalog(max_price=float(value))
+    assert app_client.get("/v1/catalog", params={"max_price": "0"}, headers=auth()).status_code == 200
+
+
 @pytest.mark.parametrize(("answer", "call"), [
     ({"schema_version": 1, "id": "not an id"}, lambda c: c.recommend(PROFILE_FILE, **JOB)),
     ({"target": "x"}, lambda c: c.predict(PROFILE_FILE, **JOB)),
