@@ -39,6 +39,7 @@ _LAZY = {
     "DatabaseUnavailableError": ("advisor.errors", "DatabaseUnavailableError"),
     "ConfigError": ("advisor.errors", "ConfigError"),
     "NoFeasibleCandidateError": ("advisor.errors", "NoFeasibleCandidateError"),
+    "ProbeNote": ("advisor.errors", "ProbeNote"),
     "Client": ("advisor.service.client", "Client"),
     "ServiceError": ("advisor.service.client", "ServiceError"),
 }
@@ -57,6 +58,7 @@ if TYPE_CHECKING:  # pragma: no cover
         NoFeasibleCandidateError,
         PredictionError,
         ProbeError,
+        ProbeNote,
         WorkloadError,
     )
     from advisor.history.repository import History  # noqa: F401

@@ -1,6 +1,6 @@
 """Where a warning advisor issues points: at the user's line that called into advisor, not at advisor's own code.
 
-A probe's notes reach a Python user as ``RuntimeWarning``s from deep in the package (``advisor.profile`` ->
+A probe's notes reach a Python user as warnings (``advisor.ProbeNote``) from deep in the package (``advisor.profile`` ->
 ``run_profile``; ``advisor.recommend`` goes through more frames), so a fixed ``stacklevel`` named
 ``advisor/api.py:148`` for one entry point and some other advisor line for the next. Python 3.12's
 ``warnings.warn(skip_file_prefixes=...)`` does this; the project supports 3.10.

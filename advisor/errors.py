@@ -80,6 +80,16 @@ class NoFeasibleCandidateError(AdvisorError):
         self.recommendation = recommendation
 
 
+class ProbeNote(RuntimeWarning):
+    """A probe's note, as the Python warning ``advisor.profile`` (and ``predict`` / ``recommend``, which probe) issue
+    for each of ``Profile.notes``: what made its timings less trustworthy (a busy machine, one thread after a fork).
+
+    Not an error: the profile is made. A ``RuntimeWarning``, so filters on that keep working; its own class, so a
+    caller can filter these alone (``warnings.simplefilter("ignore", advisor.ProbeNote)``), as the CLI does: it
+    prints each note itself, escaped, from ``Profile.notes``.
+    """
+
+
 def rebuild(name: str | None, message: str, hint: str | None) -> AdvisorError | None:
     """The AdvisorError subclass called ``name``, made again from its message and hint (errors cross from
     the probe's processes as plain data); None when ``name`` is not one of them."""

@@ -27,13 +27,15 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from advisor.errors import AdvisorError
+        from advisor.errors import AdvisorError, ProbeNote
 
         try:
             with warnings.catch_warnings(), flag_words():  # errors name the CLI's flags, not the API's parameters
-                # The probe's warnings are in Profile.notes and printed as notes (or in the JSON); Python's
-                # own rendering of them (file, line, source) is noise on a terminal.
-                warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"advisor(\.|$)")
+                # A probe's notes are in Profile.notes and printed from there as notes, escaped (or in the JSON);
+                # Python's own rendering of them is a second copy, raw (a process name with ESC sequences reaches
+                # the terminal), pointing at whatever called advisor (typer). Filtered by their class: they name
+                # the first frame outside advisor (advisor/caller.py), so a filter on the module matches none.
+                warnings.simplefilter("ignore", ProbeNote)
                 result = func(*args, **kwargs)
             sys.stdout.flush()  # what is still buffered fails here, not at exit (with a traceback)
             return result

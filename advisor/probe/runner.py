@@ -44,7 +44,7 @@ from typing import Any
 
 from advisor import errors
 from advisor.caller import outside_stacklevel
-from advisor.errors import ProbeError
+from advisor.errors import ProbeError, ProbeNote
 from advisor.probe.child import run_forked
 from advisor.probe.device_notes import (
     noise_notes,
@@ -170,7 +170,7 @@ def run_profile(
              + pipeline_busy_notes(collected.input_pipeline) + startup_notes(collected.devices, collected.host))
     stacklevel = outside_stacklevel()  # the user's line, however deep in advisor this was called from
     for note in notes:  # also in Profile.notes, and from there in predictions and recommendations
-        warnings.warn(note, RuntimeWarning, stacklevel=stacklevel)
+        warnings.warn(note, ProbeNote, stacklevel=stacklevel)
     return collected.profile(info, label, notes, probe_wall_seconds=time.perf_counter() - started)
 
 
