@@ -52,7 +52,12 @@ def _load(path: Path):
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "the document"
         raise ConfigError(f"{path} is not a recommendation: {where}: {first['msg']}.", hint=hint) from None
-    bad = _negative_figure(data)
+    read = rec.model_dump(by_alias=True)  # the figures as read: "NaN", "-inf" or "-1" written as text are floats here
+    unusable = _not_finite(read)
+    if unusable:
+        raise ConfigError(f"{path} is not a recommendation: {unusable[0]} is {unusable[1]!r}, which is not a number a "
+                          "time or cost can be.", hint=hint)
+    bad = _negative_figure(data) or _negative_figure(read)  # as written: a computed total is not read back
     if bad:
         raise ConfigError(f"{path} is not a recommendation: {bad[0]} is {bad[1]!r}, a time or cost below zero.",
                           hint=hint)
@@ -70,6 +75,19 @@ def _finite(text: str) -> float:
     if not math.isfinite(value):
         raise ValueError(f"it holds {text}, past the largest number a time or cost can be")
     return value
+
+
+def _not_finite(value: object, where: str = "") -> tuple[str, float] | None:
+    """The first NaN or infinite float anywhere in a dumped recommendation, as (its JSON path, its value): JSON
+    text such as ``"NaN"`` or ``"-inf"`` passes ``json.loads``'s hooks and becomes one when pydantic reads it."""
+    if isinstance(value, float):
+        return None if math.isfinite(value) else (where or "the document", value)
+    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, (list, tuple)) else ()
+    for key, item in items:
+        found = _not_finite(item, f"{where}.{key}" if where else str(key))
+        if found:
+            return found
+    return None
 
 
 # A candidate's or a Here run's figures that are times, their interval or dollars: none may be negative.

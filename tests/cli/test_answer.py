@@ -358,6 +358,26 @@ def test_diff_refuses_a_newer_schema_and_figures_that_are_not_times_or_costs(app
     assert result.exit_code == 1 and "it holds 1e999" in " ".join(result.output.split())
 
 
+
+@pytest.mark.parametrize("text", ["NaN", "Infinity", "-inf", "1e999", "-1"])
+@pytest.mark.parametrize("field", ["cost_usd", "seconds"])
+def test_diff_refuses_figures_written_as_text_that_are_not_times_or_costs(app, rec, tmp_path, field, text):
+    """An audit: "NaN", "Infinity" or "-inf" written as a string passed json.loads's hooks, pydantic read it as a
+    float, and diff printed "+nan%" (exit 0) and a bare NaN in its --json; "-1" passed the check for negatives."""
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text(json.dumps(rec))
+    data = json.loads(json.dumps(rec))
+    data["chosen"][field] = text
+    bad.write_text(json.dumps(data))
+    for args in ((good, bad), (bad, good), (good, bad, "--json")):
+        result = run(app, "diff", *args)
+        output = " ".join(result.output.split())
+        assert result.exit_code == 1 and "Traceback" not in output, output
+        assert output.count("error:") == 1 and f"is not a recommendation: chosen.{field} is" in output, output
+        assert ("below zero" if text == "-1" else "which is not a number a time or cost can be") in output
+        if "--json" in args:  # the error as strict JSON on stdout, never a bare NaN
+            assert json.loads(result.stdout, parse_constant=pytest.fail)["error"]["type"] == "ConfigError"
+
 def test_diff_of_two_runs(app, tmp_path):
     old, new = tmp_path / "old.json", tmp_path / "new.json"
     old.write_text(run(app, *BASE, "--json").stdout)
