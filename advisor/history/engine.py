@@ -198,6 +198,7 @@ def _sqlite_file(parsed: URL, url: str, make_folder: bool = True) -> URL:
     database = parsed.database or ""
     if not database.startswith("file:"):
         path = Path(database).expanduser()
+        _refuse_uri_options(parsed, url, path)
         if make_folder:
             _make_folder(path)
         return parsed.set(database=str(path))
@@ -208,6 +209,30 @@ def _sqlite_file(parsed: URL, url: str, make_folder: bool = True) -> URL:
                            hint="Fix: add ?uri=true (e.g. sqlite:///file:/path/history.db?uri=true), or give the "
                                 "path alone (sqlite:////path/history.db).")
     return parsed
+
+
+# The query arguments SQLAlchemy's pysqlite dialect reads itself; any other is a SQLite URI option (mode=ro, cache,
+# immutable), which SQLite reads only from a "file:" URI filename with ?uri=true.
+_DRIVER_OPTIONS = frozenset({"uri", "timeout", "isolation_level", "detect_types", "check_same_thread",
+                             "cached_statements"})
+
+
+def _refuse_uri_options(parsed: URL, url: str, path: Path) -> None:
+    """HistoryError for a plain path's URL with SQLite URI options: without ?uri=true the driver drops them (a
+    history opened ?mode=ro was written to); with it, SQLite opens a file named after them ("h.db?mode=ro")."""
+    options = sorted(set(parsed.query) - _DRIVER_OPTIONS)
+    if not options:
+        return
+    query = "&".join(f"{k}={v}" for k in options for v in (
+        parsed.query[k] if isinstance(parsed.query[k], tuple) else (parsed.query[k],)))
+    if str(parsed.query.get("uri", "")).lower() in ("true", "1"):
+        what = f"with ?uri=true but a plain path, so SQLite would open a file named {path.name + '?' + query!r}"
+    else:
+        what = "without ?uri=true, so SQLite would ignore them (a history opened ?mode=ro would be written to)"
+    raise HistoryError(f"The history database URL {_masked(url)!r} gives SQLite URI options "
+                       f"({', '.join(options)}) {what}.",
+                       hint=f"Fix: add ?uri=true and write the path as a URI filename: sqlite:///file:{path}?{query}"
+                            "&uri=true (or leave the options out).")
 
 
 def create_history_engine(url: str, *, make_folder: bool = True) -> Engine:

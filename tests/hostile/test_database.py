@@ -150,3 +150,33 @@ def test_a_chosen_folder_that_cannot_be_made_still_offers_the_default(monkeypatc
     result = run("db", "upgrade")
     assert result.exit_code == 1, result.output
     assert "unset it for the default" in result.output
+
+
+def test_sqlite_uri_options_on_a_plain_path_are_refused_not_ignored(user_error, monkeypatch, tmp_path):
+    """An audit: ?mode=ro without ?uri=true was dropped by the driver, and the "read-only" history was written to;
+    with ?uri=true on a plain path, SQLite wrote a new file named 'h.db?mode=ro'."""
+    from advisor.history.repository import History
+
+    db = tmp_path / "h.db"
+    with History(f"sqlite:///{db}") as hist:
+        hist.create()
+        hist.save_recommendation(recommendation("baseline"))
+    profile = Path(__file__).resolve().parent / "data" / "tabular_profile.json"
+    for url in (f"sqlite:///{db}?mode=ro", f"sqlite:///{db}?mode=ro&uri=true", f"sqlite:///{db}?cache=shared"):
+        monkeypatch.setenv("ADVISOR_DATABASE_URL", url)
+        option = url.split("?")[1].split("=")[0]
+        for command in (("history", "list"),
+                        ("recommend", "--profile", str(profile), "--dataset-size", "1000", "--epochs", "1")):
+            out = " ".join(user_error(run(*command), "gives SQLite URI options", one_message=True).split())
+            assert f"({option})" in out and f"sqlite:///file:{db}?{option}=" in out and "&uri=true" in out, out
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT count(*) FROM recommendations").fetchone() == (1,)  # nothing written
+    assert [p.name for p in tmp_path.iterdir() if "?" in p.name] == []  # no 'h.db?mode=ro'
+    # the form the message gives reads the history, and a write to it fails as one to a read-only file
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", f"sqlite:///file:{db}?mode=ro&uri=true")
+    listed = run("history", "list")
+    assert listed.exit_code == 0 and "baseline" in listed.output, listed.output
+    user_error(run("recommend", "--profile", str(profile), "--dataset-size", "1000", "--epochs", "1"), "readonly")
+    # the driver's own options stay plain-path options
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", f"sqlite:///{db}?timeout=5")
+    assert run("history", "list").exit_code == 0
