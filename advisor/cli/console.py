@@ -8,24 +8,14 @@ from __future__ import annotations
 
 import errno
 import os
-import re
 import sys
 
 from rich.console import Console
 from rich.markup import escape
 
-# C0 controls, DEL, C1 controls, the Unicode bidirectional overrides, isolates and marks (which reorder what
-# the terminal shows: "Trojan Source"; the marks U+200E, U+200F and U+061C too), and the line and paragraph
-# separators U+2028 and U+2029 (a new line in some terminals and markdown viewers); and lone surrogates
-# (U+D800-U+DFFF, from a JSON escape), which no UTF-8 stream can write: shown, not a UnicodeEncodeError.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
-_CONTROL_BUT_NEWLINE = re.compile(
-    r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+from advisor.text import show_controls
 
-
-def _visible(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+__all__ = ["safe_text", "show_controls", "TerminalText"]
 
 
 def safe_text(value: object, *, multiline: bool = False) -> str:
@@ -35,12 +25,6 @@ def safe_text(value: object, *, multiline: bool = False) -> str:
     ``\\x0a`` too, so that a name cannot break a table row.
     """
     return escape(show_controls(value, multiline=multiline))
-
-
-def show_controls(value: object, *, multiline: bool = False) -> str:
-    """``value`` as text with its control characters made visible (``\\x1b``), nothing else changed."""
-    pattern = _CONTROL_BUT_NEWLINE if multiline else _CONTROL
-    return pattern.sub(_visible, str(value))
 
 
 class TerminalText:

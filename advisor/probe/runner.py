@@ -79,6 +79,7 @@ from advisor.probe.startup_clock import startup_notes
 from advisor.schemas import HALF_PRECISIONS, Analysis, DeviceProfile, HostInfo, InputPipeline, Profile, WorkloadInfo
 from advisor.schemas.base import MAX_JOB_COUNT
 from advisor.schemas.missing_analysis import failed_note
+from advisor.text import show_controls
 from advisor.workload import Workload, file_sha256
 
 Progress = Callable[[str, float, str], None]
@@ -169,8 +170,10 @@ def run_profile(
              + ([collected.check.shape_note] if collected.check and collected.check.shape_note else [])
              + pipeline_busy_notes(collected.input_pipeline) + startup_notes(collected.devices, collected.host))
     stacklevel = outside_stacklevel()  # the user's line, however deep in advisor this was called from
-    for note in notes:  # also in Profile.notes, and from there in predictions and recommendations
-        warnings.warn(note, ProbeNote, stacklevel=stacklevel)
+    for note in notes:  # also in Profile.notes (raw, as measured), and from there in predictions and recommendations
+        # Python prints a warning as it is: a name from another process (the busiest one) or the user's workload
+        # could hold terminal escapes, so they are made visible as the CLI shows them.
+        warnings.warn(show_controls(note, multiline=True), ProbeNote, stacklevel=stacklevel)
     return collected.profile(info, label, notes, probe_wall_seconds=time.perf_counter() - started)
 
 

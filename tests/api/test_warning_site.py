@@ -41,3 +41,17 @@ def _line() -> int:
     import inspect
 
     return inspect.currentframe().f_back.f_lineno
+
+
+def test_a_notes_terminal_escapes_reach_a_python_user_made_visible(monkeypatch):
+    """Python prints a warning's text as it is: a note naming another process called "\\x1b[2J..." (the busiest
+    process, whose name any local user chooses) would clear a notebook user's terminal. The warning shows the
+    escapes, as the CLI does; the profile keeps the note as measured."""
+    raw = "cpu: the busiest was \x1b[2J\x1b[41mPWN\u202e (pid 1, 98% CPU)"
+    monkeypatch.setattr(runner, "startup_notes", lambda devices, host: [raw])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        profile = advisor.profile(_workload(), batch_size=4, probe_seconds=1, analyze=False)
+    shown = [str(w.message) for w in caught if w.category is advisor.ProbeNote and "PWN" in str(w.message)]
+    assert shown == ["cpu: the busiest was \\x1b[2J\\x1b[41mPWN\\u202e (pid 1, 98% CPU)"]
+    assert raw in profile.notes
