@@ -18,7 +18,14 @@ from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    InterfaceError,
+    NoSuchModuleError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.pool import StaticPool
 
 from advisor.errors import DatabaseUnavailableError, HistoryError
@@ -311,8 +318,34 @@ def database_error(engine: Engine, exc: DBAPIError, message: str, default_hint: 
         return DatabaseUnavailableError(message.format(where=where, detail=f"{fault} ({detail})"),
                                         hint=_NOT_SQLITE_HINT, public=_PUBLIC_CAUSES[_NOT_SQLITE_HINT])
     cause = _cause_hint(exc)
-    return DatabaseUnavailableError(message.format(where=where, detail=detail), hint=cause or default_hint,
+    hint = access_hint(engine) if cause == _PG_ACCESS_HINT else cause
+    return DatabaseUnavailableError(message.format(where=where, detail=detail), hint=hint or default_hint,
                                     public=_PUBLIC_CAUSES.get(cause, "The history database is unavailable."))
+
+
+def database_fault(exc: DBAPIError) -> bool:
+    """Whether ``exc`` is the database failing or refusing this connection (unreachable, locked, full, a missing
+    privilege, a read-only server), rather than a statement advisor got wrong: the former is a
+    ``DatabaseUnavailableError`` for the user, the latter a bug to show whole."""
+    return isinstance(exc, (OperationalError, InterfaceError)) or _cause_hint(exc) is not None
+
+
+def access_hint(engine: Engine, role: str | None = None) -> str:
+    """How to fix a history that may not be read or written here, in the words of its backend: a SQLite file's
+    permissions, or the GRANTs a PostgreSQL ``role`` (default: the URL's user) lacks."""
+    if engine.dialect.name != "postgresql":
+        return _ACCESS_HINT
+    role = role or engine.url.username
+    shown = ("<your role>" if not role else role if re.fullmatch(r"[a-z_][a-z0-9_$]*", role)
+             else '"' + role.replace('"', '""') + '"')
+    return _PG_ACCESS_HINT.format(role=shown)
+
+
+def access_denied_error(engine: Engine, message: str, role: str | None = None) -> DatabaseUnavailableError:
+    """A ``DatabaseUnavailableError`` for a history this connection may not write, found by asking rather than by
+    a failed statement: ``message`` with ``{where}`` filled in, the backend's access hint."""
+    return DatabaseUnavailableError(message.format(where=display_url(engine.url)), hint=access_hint(engine, role),
+                                    public=_PUBLIC_CAUSES[_ACCESS_HINT])
 
 
 def _sqlite_file_fault(engine: Engine, exc: DBAPIError) -> str | None:
@@ -343,10 +376,20 @@ _SQLITE_CAUSES = {"SQLITE_FULL": _FULL_HINT, "SQLITE_BUSY": _LOCKED_HINT, "SQLIT
                   "SQLITE_READONLY": _ACCESS_HINT, "SQLITE_CANTOPEN": _ACCESS_HINT, "SQLITE_PERM": _ACCESS_HINT}
 _NOT_SQLITE_HINT = ("Fix: point ADVISOR_DATABASE_URL at a SQLite database file (a path where none exists yet "
                     "starts a new history), or unset it for the default file.")
-_PG_CAUSES = {"53100": _FULL_HINT, "55P03": _LOCKED_HINT, "40P01": _LOCKED_HINT, "42501": _ACCESS_HINT}
+# 42501: a privilege the role lacks ({role}: access_hint fills it in). 25006: a server that takes no writes.
+_PG_ACCESS_HINT = ("Fix: have the database's owner grant the role what advisor needs: GRANT SELECT, INSERT, UPDATE, "
+                   "DELETE ON ALL TABLES IN SCHEMA public TO {role}; GRANT USAGE ON ALL SEQUENCES IN SCHEMA public "
+                   "TO {role} (the history's schema where it is not public, and CREATE ON SCHEMA to create or "
+                   "migrate its tables), or point ADVISOR_DATABASE_URL at a database that role may use.")
+_PG_READ_ONLY_HINT = ("Fix: this server or role takes no writes (a standby, or default_transaction_read_only on): "
+                      "point ADVISOR_DATABASE_URL at the primary server, or turn default_transaction_read_only off.")
+_PG_CAUSES = {"53100": _FULL_HINT, "55P03": _LOCKED_HINT, "40P01": _LOCKED_HINT, "42501": _PG_ACCESS_HINT,
+              "25006": _PG_READ_ONLY_HINT}
 _PUBLIC_CAUSES = {_FULL_HINT: "The history database is unavailable: its disk is full.",
                   _LOCKED_HINT: "The history database is unavailable: another process holds its lock.",
                   _ACCESS_HINT: "The history database is unavailable: it may not be read or written here.",
+                  _PG_ACCESS_HINT: "The history database is unavailable: it may not be read or written here.",
+                  _PG_READ_ONLY_HINT: "The history database is unavailable: it takes no writes.",
                   _NOT_SQLITE_HINT: "The history database is unavailable: its file is not a SQLite database."}
 
 

@@ -21,7 +21,7 @@ from datetime import date, datetime
 from typing import Any, Literal, TextIO
 
 from sqlalchemy import Connection, Engine, func, insert, select
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError
 
 from advisor.errors import ConfigError, HistoryError, did_you_mean
 from advisor.history import export as _export
@@ -29,6 +29,7 @@ from advisor.history.comparison import comparison
 from advisor.history.engine import (
     create_history_engine,
     database_error,
+    database_fault,
     display_url,
     make_sqlite_folder,
     no_history_error,
@@ -171,7 +172,9 @@ class History:
     def _db_errors(self, writing: bool = False) -> Iterator[None]:
         try:
             yield
-        except (OperationalError, InterfaceError) as exc:
+        except DBAPIError as exc:
+            if not database_fault(exc):  # a statement advisor got wrong: a bug, shown whole
+                raise
             raise database_error(self._engine, exc, "The history database {where} failed: {detail}."
                                  + (" Nothing was written." if writing else ""),
                                  "Fix: check that the database is reachable, then run the command again.") from exc

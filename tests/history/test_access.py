@@ -1,0 +1,133 @@
+"""A history this connection may not use: a PostgreSQL role without a GRANT (SQLSTATE 42501) is one clear
+``DatabaseUnavailableError`` with the GRANT it lacks, exit 1 and a JSON error document from the CLI, never the
+driver's traceback (with its SQL and bound parameters).
+
+The roles are made in a schema of the test's own (``postgres_url``) and dropped afterwards; the PostgreSQL cases
+are skipped, with the reason, where the server cannot be reached.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+from history_helpers import profile, recommendation
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ProgrammingError
+from typer.testing import CliRunner
+
+from advisor.errors import DatabaseUnavailableError
+from advisor.history.engine import create_history_engine, database_error, database_fault
+from advisor.history.migrate import upgrade
+from advisor.history.repository import History
+from advisor.schemas import Estimate, Target
+
+
+class _DriverError(Exception):
+    """A driver's exception carrying a PostgreSQL SQLSTATE, as psycopg2's do."""
+
+    def __init__(self, text_: str, pgcode: str) -> None:
+        super().__init__(text_)
+        self.pgcode = pgcode
+
+
+@pytest.fixture
+def limited_role(postgres_url):
+    """make(grants) -> (a URL as a new role that may only do ``grants`` in the test's schema, the recommendation id
+    stored there by the owner, the owner's engine). The roles are dropped afterwards."""
+    schema = make_url(postgres_url).query["options"].split("=", 1)[1]
+    upgrade(postgres_url)
+    with History(postgres_url) as hist:
+        rec_id = hist.save_recommendation(recommendation("resnet", chosen=1))
+    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    roles: list[str] = []
+
+    def make(*grants: str) -> tuple[str, int, object]:
+        role = f"advisor_test_{uuid.uuid4().hex[:12]}"
+        roles.append(role)
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE ROLE {role} LOGIN; GRANT USAGE ON SCHEMA "{schema}" TO {role}'))
+            for grant in grants:
+                conn.execute(text(grant.format(schema=f'"{schema}"', role=role)))
+        return make_url(postgres_url).set(username=role).render_as_string(hide_password=False), rec_id, admin
+
+    try:
+        yield make
+    finally:
+        with admin.connect() as conn:
+            for role in roles:
+                conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'"))
+                conn.execute(text(f"DROP OWNED BY {role}; DROP ROLE {role}"))
+        admin.dispose()
+
+
+def _rows(admin, table: str) -> int:
+    with admin.connect() as conn:
+        return conn.execute(text(f"SELECT count(*) FROM {table}")).scalar()
+
+
+def _assert_access_error(err: DatabaseUnavailableError, role: str, table: str) -> None:
+    assert f"permission denied for table {table}" in err.message
+    assert f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};" in err.hint
+    assert f"GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO {role}" in err.hint
+    assert "file" not in err.hint  # a server has no file and folder to check
+    assert err.public == "The history database is unavailable: it may not be read or written here."
+
+
+def test_a_select_only_role_cannot_record_an_outcome_and_is_told_the_grant(limited_role):
+    url, rec_id, admin = limited_role("GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role}")
+    role = make_url(url).username
+    with History(url) as hist:
+        assert [e.id for e in hist.list()] == [rec_id]  # it may read
+        with pytest.raises(DatabaseUnavailableError) as err:
+            hist.record_outcome(rec_id, 2000.0)
+    _assert_access_error(err.value, role, "outcomes")
+    assert err.value.message.endswith(". Nothing was written.")
+    assert _rows(admin, "outcomes") == 0
+
+
+def test_a_select_only_role_cannot_save_a_prediction(limited_role):
+    url, _, admin = limited_role("GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role}")
+    est = Estimate(target=Target.gpu("A100-80GB", 4), dataset_size=1000, epochs=2, batch_size=64, seconds=100.0,
+                   low=80.0, high=130.0, step_seconds=0.5, steps_per_epoch=16, total_steps=32, fits_memory=True,
+                   per_device_batch_size=16, method="scaled", precision="bf16")
+    prof = profile("p")
+    with History(url) as hist, pytest.raises(DatabaseUnavailableError) as err:
+        hist.save_prediction(est, prof.workload, profile=prof)
+    _assert_access_error(err.value, make_url(url).username, "workloads")
+    assert (_rows(admin, "profiles"), _rows(admin, "predictions")) == (0, 0)
+
+
+def test_history_list_json_without_select_is_an_error_document(limited_role, monkeypatch):
+    from advisor.cli.app import build_app
+
+    url, _, _ = limited_role("GRANT SELECT ON alembic_version TO {role}")
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", url)
+    result = CliRunner().invoke(build_app(), ["history", "list", "--json"])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and "[SQL:" not in result.output
+    doc = json.loads(result.stdout)
+    assert doc["schema_version"] == 1
+    assert doc["error"]["type"] == "DatabaseUnavailableError"
+    assert "permission denied for table recommendations" in doc["error"]["message"]
+    assert "GRANT SELECT" in doc["error"]["hint"]
+
+
+def test_a_permission_error_is_a_database_fault_and_a_wrong_statement_is_not(tmp_path):
+    denied = ProgrammingError("INSERT INTO outcomes ...", {}, _DriverError("permission denied for table x", "42501"))
+    syntax = ProgrammingError("SELEC 1", {}, _DriverError('syntax error at or near "SELEC"', "42601"))
+    assert database_fault(denied) and not database_fault(syntax)
+    server = create_history_engine('postgresql+psycopg2://we"ird@db.example/h')
+    try:
+        err = database_error(server, denied, "{where} failed: {detail}.", "default")
+    finally:
+        server.dispose()
+    assert err.message == "postgresql+psycopg2://we%22ird@db.example/h failed: permission denied for table x."
+    assert 'TO "we""ird";' in err.hint  # a name PostgreSQL must quote, quoted
+    sqlite = create_history_engine(f"sqlite:///{tmp_path / 'h.db'}")
+    try:  # a SQLite file keeps its own words (its file and folder)
+        assert "file and its folder" in database_error(sqlite, denied, "{detail}", "default").hint
+    finally:
+        sqlite.dispose()
