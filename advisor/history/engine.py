@@ -341,11 +341,14 @@ def access_hint(engine: Engine, role: str | None = None) -> str:
     return _PG_ACCESS_HINT.format(role=shown)
 
 
-def access_denied_error(engine: Engine, message: str, role: str | None = None) -> DatabaseUnavailableError:
+def access_denied_error(engine: Engine, message: str, role: str | None = None, *,
+                        read_only: bool = False) -> DatabaseUnavailableError:
     """A ``DatabaseUnavailableError`` for a history this connection may not write, found by asking rather than by
-    a failed statement: ``message`` with ``{where}`` filled in, the backend's access hint."""
-    return DatabaseUnavailableError(message.format(where=display_url(engine.url)), hint=access_hint(engine, role),
-                                    public=_PUBLIC_CAUSES[_ACCESS_HINT])
+    a failed statement: ``message`` with ``{where}`` filled in, the backend's access hint (``read_only``: a
+    PostgreSQL server or role that takes no writes at all)."""
+    hint = _PG_READ_ONLY_HINT if read_only else access_hint(engine, role)
+    return DatabaseUnavailableError(message.format(where=display_url(engine.url)), hint=hint,
+                                    public=_PUBLIC_CAUSES[_PG_READ_ONLY_HINT if read_only else _ACCESS_HINT])
 
 
 def _sqlite_file_fault(engine: Engine, exc: DBAPIError) -> str | None:

@@ -20,11 +20,12 @@ if TYPE_CHECKING:
 
 @contextmanager
 def open_history(settings: Settings, *, required: bool, given: History | None = None,
-                 notes: list[str] | None = None) -> Iterator[History | None]:
+                 notes: list[str] | None = None, check_writes: bool = True) -> Iterator[History | None]:
     """The history database, opened before any probe so an unusable one fails first. Where nothing is to be
     saved (``required`` False), None for an unusable database (no correction then: ``notes`` gets a note saying
-    why) or a SQLite file not yet created (no history: none is created). ``given``: a server's open history,
-    used as it is and left open."""
+    why) or a SQLite file not yet created (no history: none is created). Where a run is to be saved
+    (``required`` and ``check_writes``), one that may be read but not written fails now too
+    (``advisor.history.write_access``). ``given``: a server's open history, used as it is and left open."""
     from advisor.history.engine import sqlite_file_missing
     from advisor.history.repository import History
 
@@ -50,6 +51,10 @@ def open_history(settings: Settings, *, required: bool, given: History | None = 
     with hist:
         if required:  # read before it saves (the correction's runs): a named file not yet made is made now
             hist.create()
+            if check_writes:
+                from advisor.history.write_access import check_writable
+
+                check_writable(hist.engine)
         yield hist
 
 

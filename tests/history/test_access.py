@@ -9,7 +9,9 @@ are skipped, with the reason, where the server cannot be reached.
 from __future__ import annotations
 
 import json
+import shutil
 import uuid
+from pathlib import Path
 
 import pytest
 from history_helpers import profile, recommendation
@@ -131,3 +133,110 @@ def test_a_permission_error_is_a_database_fault_and_a_wrong_statement_is_not(tmp
         assert "file and its folder" in database_error(sqlite, denied, "{detail}", "default").hint
     finally:
         sqlite.dispose()
+
+
+# ------------------------------------------------------------- checked before the probe, not after it
+
+
+@pytest.fixture
+def no_probe(monkeypatch):
+    """The probe, replaced by one that fails the test: the calls it got."""
+    import advisor.api
+
+    calls: list[object] = []
+
+    def probe(*args, **kwargs):
+        calls.append(args)
+        raise AssertionError("the probe started")
+
+    monkeypatch.setattr(advisor.api, "_job_profile", probe)
+    return calls
+
+
+def _run(kind: str, url: str):
+    import advisor
+    from advisor.settings import Settings
+
+    settings = Settings(database_url=url)
+    job = dict(dataset_size=2000, epochs=1, batch_size=32, settings=settings)
+    if kind == "predict":
+        return advisor.predict(str(EXAMPLE), target="cpu", save=True, **job)
+    return advisor.recommend(str(EXAMPLE), **job)
+
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "tabular_mlp.py"
+PROFILE = Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json"
+
+
+@pytest.mark.parametrize("kind", ["predict", "recommend"])
+def test_a_read_only_sqlite_history_fails_before_the_probe(kind, tmp_path, _migrated_sqlite, no_probe):
+    path = tmp_path / "h.db"
+    shutil.copyfile(_migrated_sqlite, path)
+    before = path.read_bytes()
+    with pytest.raises(DatabaseUnavailableError) as err:
+        _run(kind, f"sqlite:///file:{path}?mode=ro&uri=true")
+    assert no_probe == []
+    assert "cannot be written: attempt to write a readonly database." in err.value.message
+    assert err.value.message.endswith("It was checked before any probe: nothing ran and nothing was written.")
+    assert err.value.hint == ("Fix: the URL opens the file read-only (mode=ro): leave mode=ro out to save to it, or "
+                              "point ADVISOR_DATABASE_URL at another file. Or pass save=False to run without saving.")
+    assert path.read_bytes() == before
+
+
+def test_a_read_only_sqlite_history_is_fine_without_saving(tmp_path, _migrated_sqlite):
+    import advisor
+    from advisor.settings import Settings
+
+    path = tmp_path / "h.db"
+    shutil.copyfile(_migrated_sqlite, path)
+    est = advisor.predict(str(PROFILE), target="cpu", dataset_size=2000, epochs=1, batch_size=32,
+                          settings=Settings(database_url=f"sqlite:///file:{path}?mode=ro&uri=true"))
+    assert est.seconds > 0 and est.history_id is None
+
+
+@pytest.mark.parametrize("kind", ["predict", "recommend"])
+def test_a_select_only_role_fails_before_the_probe(kind, limited_role, no_probe):
+    url, _, admin = limited_role("GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role}")
+    role = make_url(url).username
+    with pytest.raises(DatabaseUnavailableError) as err:
+        _run(kind, url)
+    assert no_probe == []
+    assert err.value.message.startswith(f"The history database {make_url(url)} may not be written by the role "
+                                        f"{role}: it lacks INSERT on workloads; INSERT on profiles; ")
+    assert err.value.message.endswith("It was checked before any probe: nothing ran and nothing was written.")
+    assert f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role};" in err.value.hint
+    assert err.value.hint.endswith(" Or pass save=False to run without saving.")
+    assert (_rows(admin, "recommendations"), _rows(admin, "workloads")) == (1, 1)  # the owner's, alone
+
+
+def test_a_role_that_takes_no_writes_fails_before_the_probe(limited_role, no_probe):
+    url, _, _ = limited_role("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role}",
+                             "GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {role}",
+                             "ALTER ROLE {role} SET default_transaction_read_only = on")
+    with pytest.raises(DatabaseUnavailableError) as err:
+        _run("recommend", url)
+    assert no_probe == []
+    assert "takes no writes (transaction_read_only is on)" in err.value.message
+    assert "default_transaction_read_only" in err.value.hint
+
+
+def test_the_grants_the_hint_names_are_enough_to_save(limited_role):
+    import advisor
+    from advisor.settings import Settings
+
+    url, rec_id, admin = limited_role("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role}",
+                                      "GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {role}")
+    rec = advisor.recommend(str(PROFILE), dataset_size=2000, epochs=1, batch_size=32,
+                            settings=Settings(database_url=url))
+    assert rec.id == rec_id + 1 and _rows(admin, "recommendations") == 2
+
+
+def test_recording_an_outcome_needs_only_the_outcomes_table(limited_role):
+    from advisor import api
+    from advisor.settings import Settings
+
+    url, rec_id, admin = limited_role("GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role}",
+                                      "GRANT INSERT ON outcomes TO {role}",
+                                      "GRANT USAGE ON SEQUENCE outcomes_id_seq TO {role}")
+    outcome = api.record_outcome(rec_id, 2000.0, settings=Settings(database_url=url))
+    assert outcome.actual_seconds == 2000.0 and _rows(admin, "outcomes") == 1
