@@ -170,9 +170,7 @@ def run_profile(
              + ([collected.check.shape_note] if collected.check and collected.check.shape_note else [])
              + pipeline_busy_notes(collected.input_pipeline) + startup_notes(collected.devices, collected.host))
     stacklevel = outside_stacklevel()  # the user's line, however deep in advisor this was called from
-    for note in notes:  # also in Profile.notes (raw, as measured), and from there in predictions and recommendations
-        # Python prints a warning as it is: a name from another process (the busiest one) or the user's workload
-        # could hold terminal escapes, so they are made visible as the CLI shows them.
+    for note in notes:  # raw in Profile.notes; Python prints a warning as it is, so terminal escapes shown
         warnings.warn(show_controls(note, multiline=True), ProbeNote, stacklevel=stacklevel)
     return collected.profile(info, label, notes, probe_wall_seconds=time.perf_counter() - started)
 
