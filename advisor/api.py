@@ -495,5 +495,6 @@ def record_outcome(recommendation_id: int, actual_seconds: float | str, *, insta
     prediction (the job alone) is refused as a likely mistake unless ``force``.
     """
     seconds = parse_actual_seconds(actual_seconds)
-    with open_history(settings or Settings.from_env(), required=True, check_writes=False) as hist:  # no probe
+    from advisor.history.repository import History  # not open_history(required=True): it makes a missing file
+    with History(settings=settings or Settings.from_env()) as hist:
         return hist.record_outcome(recommendation_id, seconds, instance_type=instance_type, force=force)

@@ -38,7 +38,7 @@ def forget(hist: History, recommendation_id: int, outcome_id: int | None = None)
     stmt = delete(o).where(o.recommendation_id == recommendation_id)
     if outcome_id is not None:
         stmt = stmt.where(o.id == outcome_id)
-    with hist._write() as conn:
+    with hist._write(creating=False) as conn:  # a SQLite file not yet made is "No history at", not made
         hist._run_candidate(conn, recommendation_id, None)  # an unknown id is an error, not "0 forgotten"
         # an outcome id past the id column's range names no row (the driver would fail on it)
         storable = outcome_id is None or hist._storable_id(outcome_id)

@@ -95,7 +95,7 @@ class History:
     """The history database. ``url`` None: ``settings`` (default ``Settings.from_env()``) decides: the
     ``ADVISOR_DATABASE_URL``, else a SQLite file in the user data dir. Use as a context manager, or
     ``close()`` it. The schema is created / upgraded on first use; a SQLite file named (by ``url`` or the
-    setting) that does not exist is created by the first write, and a read of it is a HistoryError."""
+    setting) that does not exist is created by the first save, and a read of it (or an outcome) is a HistoryError."""
 
     @python_surface
     def __init__(self, url: str | None = None, *, settings: Settings | None = None) -> None:
@@ -156,9 +156,10 @@ class History:
         self._ensure(writing=True)
 
     @contextmanager
-    def _write(self) -> Iterator[Connection]:
-        """One write transaction: committed whole at the end, rolled back on any exception (Ctrl-C too)."""
-        self._ensure(writing=True)
+    def _write(self, creating: bool = True) -> Iterator[Connection]:
+        """One write transaction: committed whole at the end, rolled back on any exception (Ctrl-C too).
+        ``creating`` False: a write that needs stored rows (an outcome) refuses a missing file, as a read does."""
+        self._ensure(writing=creating)
         with self._db_errors(writing=True), self._writer.begin() as conn:
             yield conn
 
@@ -278,7 +279,7 @@ class History:
         its prediction is what ``compare`` and the learned correction use; a completed run over 20x off it is refused
         (HistoryError, nothing written) unless ``force``, as ``history record`` does."""
         check_outcome(actual_seconds, status, notes=notes)
-        with self._write() as conn:
+        with self._write(creating=False) as conn:  # a history not yet made holds no recommendation
             workload_id, cand = self._run_candidate(conn, recommendation_id, instance_type)
             refuse_outlier(actual_seconds, cand["seconds"] if cand and status == "completed" and not force else None)
             outcome = Outcome(recommendation_id=recommendation_id, actual_seconds=float(actual_seconds),
