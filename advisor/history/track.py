@@ -14,8 +14,9 @@ timed over its awaiting; a generator function is refused (calling it runs nothin
 
 A run more than 20x away from its prediction (a test run of a few steps, say) is stored but warned about
 (``RuntimeWarning``): ``advisor history forget ID`` removes it. A block of less than a millisecond ran no job:
-it is warned about and not recorded. The wall time is measured with ``time.perf_counter``; if the job raises
-(Ctrl-C included) the outcome is stored with status "failed" and the exception propagates.
+it is warned about and not recorded, whether it ended or raised. The wall time is measured with
+``time.perf_counter``; if the job raises (Ctrl-C included) the outcome is stored with status "failed" and the
+exception propagates.
 """
 
 from __future__ import annotations
@@ -104,9 +105,10 @@ class track(ContextDecorator):  # lower case: it is used like a function, adviso
         if failed:
             reason = f"{exc_type.__name__}: {exc}" if str(exc) else exc_type.__name__
             notes = f"{notes}; {reason}" if notes else reason
-        if not failed and self.seconds < MIN_ACTUAL_SECONDS:
+        if self.seconds < MIN_ACTUAL_SECONDS:  # a block that raised at once (a bad path, Ctrl-C) ran no job either
+            what = "the block raised before any job ran" if failed else "no job ran in the block"
             warnings.warn(f"advisor.track timed {self.seconds * 1e6:.0f} us for history id {self.recommendation_id}, "
-                          "less than a millisecond: no job ran in the block, so no outcome was recorded.",
+                          f"less than a millisecond: {what}, so no outcome was recorded.",
                           RuntimeWarning, stacklevel=2)
             return False
         try:

@@ -42,6 +42,7 @@ def test_exception_marks_the_run_failed_and_propagates(history):
     rec_id = history.save_recommendation(recommendation("m"))
     with pytest.raises(RuntimeError, match="diverged"):
         with advisor.track(rec_id, url=history.url):
+            time.sleep(0.01)  # a job that ran, then failed
             raise RuntimeError("loss diverged")
     (outcome,) = history.show(rec_id).outcomes
     assert outcome.status == "failed" and "RuntimeError: loss diverged" in outcome.notes
@@ -52,6 +53,7 @@ def test_ctrl_c_is_recorded_as_failed(history):
     rec_id = history.save_recommendation(recommendation("m"))
     with pytest.raises(KeyboardInterrupt):
         with advisor.track(rec_id, url=history.url):
+            time.sleep(0.01)
             raise KeyboardInterrupt
     assert history.show(rec_id).outcomes[0].status == "failed"
 
@@ -159,6 +161,21 @@ def test_under_a_millisecond_is_no_job(history):
 
     with pytest.raises(ConfigError, match="duration is 1 ms to 1e9 s"):
         history.record_outcome(rec_id, 0.0005)
+
+
+@pytest.mark.parametrize("error", [RuntimeError("data path missing"), KeyboardInterrupt()])
+def test_a_block_that_raised_within_a_millisecond_is_no_job_either(history, error):
+    """It was stored as a failed outcome of ~0.05 ms, which `history list` then showed in place of the real one."""
+    rec_id = history.save_recommendation(recommendation("m"))
+    history.record_outcome(rec_id, 1750.0)  # the real, completed run
+    with pytest.warns(RuntimeWarning, match="less than a millisecond: the block raised before any job ran, so no "
+                                            "outcome was recorded"):
+        with pytest.raises(type(error)), advisor.track(rec_id, url=history.url) as tracked:
+            raise error
+    assert tracked.outcome is None and tracked.seconds < 1e-3
+    assert [(o.actual_seconds, o.status) for o in history.show(rec_id).outcomes] == [(1750.0, "completed")]
+    (entry,) = history.list()
+    assert (entry.actual_seconds, entry.status, entry.n_outcomes) == (1750.0, "completed", 1)
 
 
 def test_the_same_job_saved_half_a_second_apart_elsewhere_is_another_recommendation(history, tmp_path):
