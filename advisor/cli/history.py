@@ -14,6 +14,9 @@ from advisor.cli.errors import handle_errors
 
 app = typer.Typer(help="Stored recommendations, predictions and real outcomes.", no_args_is_help=True)
 
+# Stored times are UTC, and so is a date or time given without an offset (advisor.units.parse_since).
+_SINCE_HELP = "An age (7d, 12h) or a UTC date or time (2026-11-01, 2026-11-01T12:00; or with an offset, +02:00)."
+
 
 def _open(server: str | None = None, *, reading: bool = False):
     """The history to use (``server``'s, else this machine's); ``reading``: a command that only reads it, refused
@@ -48,7 +51,7 @@ def _dump(obj):
 @handle_errors
 def list_entries(
     workload: Annotated[str | None, typer.Option("--workload", help="Only this workload name.")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="e.g. 7d, 12h or 2026-11-01.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help=_SINCE_HELP)] = None,
     limit: Annotated[int, typer.Option("--limit")] = 50,
     offset: Annotated[int, typer.Option("--offset", help="Skip the newest N of each list (the next page: "
                                                          "--offset 50 after --limit 50).")] = 0,
@@ -270,7 +273,7 @@ def export(
     fmt: Annotated[str, typer.Option("--format", metavar="[csv|json]", help="csv or json.")] = "csv",
     output: Annotated[Path | None, typer.Option("-o", "--output", help="File (default stdout).")] = None,
     workload: Annotated[str | None, typer.Option("--workload", help="Only this workload name.")] = None,
-    since: Annotated[str | None, typer.Option("--since", help="e.g. 7d, 12h or 2026-11-01.")] = None,
+    since: Annotated[str | None, typer.Option("--since", help=_SINCE_HELP)] = None,
     server: remote.ServerOption = None,
 ) -> None:
     """Export the history (one row per candidate run with its outcome) as CSV or JSON (with --server, the

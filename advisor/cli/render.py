@@ -386,7 +386,7 @@ def history_list(entries: Sequence[Any], offset: int = 0, total: int | None = No
         return
     table = Table(title=f"History ({_page(len(entries), offset, total)})", title_justify="left")
     # Outcomes time the training itself (track, --actual-seconds), so both times here are the job alone.
-    for col in ("id", "when", "workload", "job", "chosen", "predicted job", "cost", "method", "actual job"):
+    for col in ("id", "when (UTC)", "workload", "job", "chosen", "predicted job", "cost", "method", "actual job"):
         table.add_column(col, justify="right" if col in ("id", "predicted job", "cost", "actual job") else "left")
     for e in entries:
         chosen = "-" if not e.instance_type else (
@@ -410,7 +410,7 @@ def prediction_list(entries: Sequence[Any], offset: int = 0, total: int | None =
         return
     table = Table(title=f"Predictions ({_page(len(entries), offset, total)}; job alone, no start-up)",
                   title_justify="left")
-    for col in ("id", "when", "workload", "job", "target", "predicted (80%)", "method", "precision"):
+    for col in ("id", "when (UTC)", "workload", "job", "target", "predicted (80%)", "method", "precision"):
         table.add_column(col, justify="right" if col in ("id",) else "left")
     for e in entries:
         table.add_row(f"p{e.id}", _when(e.created_at), safe_text(e.workload),

@@ -112,3 +112,27 @@ def test_only_predictions_stored(cli, db_url):
                                          "predictions that do are below. Predictions (1, newest first")
     code, text = cli("history", "list", "--workload", "nosuch")
     assert code == 0 and text.startswith("History: nothing stored matches --workload 'nosuch'")
+
+
+def test_the_listed_times_say_they_are_utc_and_since_dates_are_read_in_utc(cli, db_url, monkeypatch):
+    """The "when" columns were UTC with no label (a user at UTC-8 saw times 8 h ahead) and --since's help did not
+    say that a date means UTC midnight."""
+    from datetime import datetime, timezone
+
+    monkeypatch.setenv("TZ", "America/Los_Angeles")  # the local clock plays no part
+    made = datetime(2026, 12, 6, 18, 37, 12, tzinfo=timezone.utc)
+    with History(db_url) as hist:
+        hist.save_recommendation(recommendation("resnet", created_at=made))
+    code, _ = cli("predict", "--profile", str(PROFILE), "--gpu", "A100-80GB", "--json")
+    assert code == 0
+    code, text = cli("history", "list")
+    assert code == 0 and text.count("when (UTC)") == 2  # the recommendations' table and the predictions'
+    assert "2026-12-06 18:37" in text
+    listed = json.loads(cli("history", "list", "--json")[1])
+    assert listed["entries"][0]["created_at"] == "2026-12-06T18:37:12Z"
+    assert listed["predictions"][0]["created_at"].endswith("Z")
+    assert json.loads(cli("history", "list", "--since", "2026-12-06T19:00", "--json")[1])["entries"] == []
+    assert len(json.loads(cli("history", "list", "--since", "2026-12-06T19:00+01:00", "--json")[1])["entries"]) == 1
+    for command in ("list", "export"):
+        code, text = cli("history", command, "--help")
+        assert code == 0 and "a UTC date or time (2026-11-01" in text
