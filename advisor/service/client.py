@@ -394,7 +394,9 @@ class Client:
                 raise ServiceError(f"The server at {self.url} answered without the export's columns and rows in "
                                    "order; is it an advisor server of this version?", hint=_REACH_HINT)
             yield from rows
-            if len(rows) < EXPORT_PAGE_ROWS:
+            # the server's "next" (null on the last page); a server without it: a short page is the last
+            more = data["next"] is not None if "next" in data else len(rows) >= EXPORT_PAGE_ROWS
+            if not rows or not more:
                 return
             after = page_key(rows[-1])
 

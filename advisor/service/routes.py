@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import AfterValidator
 
 from advisor.errors import ConfigError
-from advisor.history.export import EXPORT_COLUMNS, EXPORT_PAGE_ROWS
+from advisor.history.export import EXPORT_COLUMNS, EXPORT_PAGE_ROWS, page_key
 from advisor.history.filters import SQL_INT_MAX
 from advisor.schemas import CalibrationReport, Comparison, HistoryDetail, Outcome, Recommendation
 from advisor.service.backend import Backend
@@ -166,9 +166,15 @@ PageKey = Annotated[int, Query(ge=0, le=SQL_INT_MAX)]
 def export(request: Request, workload: Text = None, since: Since = None,
            after_recommendation: PageKey = 0, after_outcome: PageKey = 0,
            limit: Annotated[int, Query(ge=1, le=EXPORT_PAGE_ROWS)] = EXPORT_PAGE_ROWS) -> JSONResponse:
+    """At most ``limit`` rows after the row whose (recommendation id, outcome id or 0) is the ``after_`` pair;
+    ``next`` is the pair to ask with for the page after this one, or null where this page ends the table (one row
+    more than the page is read to know)."""
     rows = _backend(request).export_rows(workload=workload, since=_since(since),
-                                         after=(after_recommendation, after_outcome), limit=limit)
-    return _json({"schema_version": 1, "columns": list(EXPORT_COLUMNS), "rows": rows})
+                                         after=(after_recommendation, after_outcome), limit=limit + 1)
+    more, rows = len(rows) > limit, rows[:limit]
+    after = page_key(rows[-1]) if more else None
+    return _json({"schema_version": 1, "columns": list(EXPORT_COLUMNS), "rows": rows,
+                  "next": None if after is None else {"after_recommendation": after[0], "after_outcome": after[1]}})
 
 
 @router.get("/compare", response_model=Comparison, responses=_ERRORS,

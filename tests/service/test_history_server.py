@@ -163,3 +163,46 @@ def test_export_through_the_client_and_its_refusals(app_client, client, monkeypa
     for key in ("after_recommendation", "after_outcome"):
         past = app_client.get(f"/v1/history/export?{key}={2**64}", headers=auth())
         assert past.status_code == 422 and [f["field"] for f in past.json()["error"]["fields"]] == [f"query.{key}"]
+
+
+def test_an_export_page_says_where_the_next_starts_and_following_it_gives_every_row(app_client, tmp_path):
+    # 2 recommendations with 2 outcomes each and 1 without: 5 rows, read 2 a page (limit=2) as any pipeline would
+    _stored_with_outcomes(app_client, 100.0, 250.0)
+    _stored_with_outcomes(app_client, 120.0, 130.0)
+    _stored_with_outcomes(app_client)
+    with History(f"sqlite:///{tmp_path / 'app.db'}") as hist:
+        local = json.loads(hist.export("json"))
+    assert len(local) == 5
+    whole = app_client.get("/v1/history/export", headers=auth()).json()
+    assert len(whole["rows"]) == 5 and whole["next"] is None  # all of it in one page: nothing more to ask for
+    rows, params, pages = [], {"limit": 2}, []
+    while True:
+        page = app_client.get("/v1/history/export", params=params, headers=auth())
+        assert page.status_code == 200, page.text
+        data = page.json()
+        rows += data["rows"]
+        pages.append((len(data["rows"]), data["next"]))
+        if data["next"] is None:
+            break
+        params = {"limit": 2, **data["next"]}
+    first_next = {"after_recommendation": rows[1][0], "after_outcome": rows[1][EXPORT_COLUMNS.index("outcome_id")]}
+    assert pages[0] == (2, first_next)  # a cut page says so, with the last row's ids
+    assert [n for n, _ in pages] == [2, 2, 1] and pages[-1][1] is None
+    assert [dict(zip(EXPORT_COLUMNS, r, strict=True)) for r in rows] == local
+    # a page that happens to end the table exactly says so too: no empty page to ask for
+    exact = app_client.get("/v1/history/export", params={"limit": 5}, headers=auth()).json()
+    assert len(exact["rows"]) == 5 and exact["next"] is None
+
+
+def test_the_client_follows_next_and_asks_no_empty_page_after_the_last(app_client, monkeypatch):
+    _stored_with_outcomes(app_client, 100.0, 250.0)  # 2 rows
+    asked = []
+
+    def counted(request: httpx.Request) -> httpx.Response:
+        asked.append(dict(request.url.params))
+        return app_client._transport.handle_request(request)
+
+    monkeypatch.setattr(export, "EXPORT_PAGE_ROWS", 2)  # a full page that is also the last: its next is null
+    with Client(SERVER, TOKEN, transport=httpx.MockTransport(counted)) as api:
+        assert len(api.export("csv").splitlines()) == 3
+    assert len(asked) == 1
