@@ -98,6 +98,16 @@ class Body(BaseModel):
         return self
 
 
+# A model's own check of one of its fields: reported at that field (``ctx["field"]``), as a NUL found in it is.
+PLACED_ERROR = "field_conflict"
+_OTHER_KIND = "; drop it, or send \"kind\": \"gpu\" for GPUs"
+_CPU_REFUSES = {
+    "gpu": "names a GPU model: a target of \"kind\": \"cpu\" takes none (the CPU would be predicted)" + _OTHER_KIND,
+    "count": "counts GPUs: a target of \"kind\": \"cpu\" takes no count but 1 (its size is threads)" + _OTHER_KIND,
+    "peer_to_peer": "is how GPUs reach each other: a target of \"kind\": \"cpu\" takes none" + _OTHER_KIND,
+}
+
+
 class TargetSpec(Body):
     """A target in the JSON contract's shape: ``{"kind": "cpu", "threads": T}`` or
     ``{"kind": "gpu", "gpu": NAME, "count": K}``, with ``"peer_to_peer": false`` for GPUs over PCIe without it."""
@@ -117,6 +127,26 @@ class TargetSpec(Body):
         if isinstance(target, str):
             return target
         return target.json_contract()
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> TargetSpec:
+        """A field of the other kind is refused, naming it: a CPU target with a ``gpu`` would be answered (and saved)
+        for the CPU, a GPU target's ``threads`` dropped; ``predict`` refuses ``--gpus`` / ``--threads`` out of place."""
+        # null is not given; nor is a count of 1 (a client's body of a CPU target carries the default)
+        given = {name for name in self.model_fields_set if getattr(self, name) is not None} - (
+            {"count"} if self.count == 1 else set())
+        if self.kind == "cpu":
+            wrong = next((name for name in ("gpu", "count", "peer_to_peer") if name in given), None)
+            if wrong is not None:
+                raise PydanticCustomError(PLACED_ERROR, _CPU_REFUSES[wrong], {"field": wrong})
+        elif "threads" in given:
+            raise PydanticCustomError(PLACED_ERROR, "is a CPU's thread count: a target of \"kind\": \"gpu\" takes "
+                                      "none (its host's size is the request's vcpus); drop it, or send \"kind\": "
+                                      "\"cpu\" for a CPU", {"field": "threads"})
+        elif self.gpu is None:
+            raise PydanticCustomError(PLACED_ERROR, "is needed with \"kind\": \"gpu\": the GPU model's name, e.g. "
+                                      "\"A100-80GB\"", {"field": "gpu"})
+        return self
 
     def target(self) -> Target:
         if self.kind == "gpu":
@@ -206,9 +236,9 @@ def _problem(err: dict) -> tuple[str, str]:
     """(the field, what is wrong with it) of one pydantic error. A model's own check is reported at the model;
     a NUL it found is placed at its field."""
     loc, path = tuple(err.get("loc", ())), (err.get("ctx") or {}).get("field")
-    if err.get("type") in (NUL_ERROR, SURROGATE_ERROR):
-        problem = NUL_PROBLEM if err.get("type") == NUL_ERROR else SURROGATE_PROBLEM
-        return _field((*loc, *str(path).split(".")) if path else loc), problem
+    if err.get("type") in (NUL_ERROR, SURROGATE_ERROR, PLACED_ERROR):
+        problem = {NUL_ERROR: NUL_PROBLEM, SURROGATE_ERROR: SURROGATE_PROBLEM}.get(err.get("type"), err.get("msg"))
+        return _field((*loc, *str(path).split(".")) if path else loc), str(problem)
     if err.get("type") == "string_unicode":  # pydantic's word for a lone surrogate in a constrained string field
         return _field(loc), SURROGATE_PROBLEM
     return _field(loc), str(err.get("msg", "is invalid")).removeprefix("Value error, ")

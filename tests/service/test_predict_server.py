@@ -127,3 +127,31 @@ def test_a_workload_that_declares_its_precision_is_profiled_for_the_server_as_th
     assert a100(there).instance_type == a100(here).instance_type
     assert a100(there).seconds == pytest.approx(a100(here).seconds, rel=0.05)
     assert a100(there).precision == a100(here).precision == "bf16"
+
+
+@pytest.mark.parametrize(("target", "field", "words"), [
+    ({"kind": "cpu", "gpu": "H100", "count": 4}, "target.gpu", "names a GPU model"),
+    ({"kind": "cpu", "count": 4}, "target.count", "counts GPUs"),
+    ({"kind": "cpu", "peer_to_peer": True}, "target.peer_to_peer", "how GPUs reach each other"),
+    ({"kind": "gpu", "gpu": "H100", "threads": 1}, "target.threads", "a CPU's thread count"),
+    ({"kind": "gpu", "gpu": "H100", "threads": 8}, "target.threads", "a CPU's thread count"),
+    ({"kind": "gpu", "count": 2}, "target.gpu", "the GPU model's name"),
+])
+def test_a_target_with_a_field_of_the_other_kind_is_a_422_naming_it_and_nothing_is_saved(app_client, profile,
+                                                                                        target, field, words):
+    before = app_client.get("/v1/predictions", headers=auth()).json()["total"]
+    response = app_client.post("/v1/predictions", headers=auth(), json={"profile": profile, **JOB, "target": target})
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["fields"][0]["field"] == field and words in error["fields"][0]["problem"]
+    assert error["message"].startswith(f"Invalid request: {field}: ")
+    assert app_client.get("/v1/predictions", headers=auth()).json()["total"] == before
+
+
+@pytest.mark.parametrize("target", [{"kind": "cpu", "threads": 4}, {"kind": "cpu"}, {"kind": "cpu", "count": 1},
+                                    {"kind": "gpu", "gpu": "H100", "count": 2, "peer_to_peer": False}])
+def test_a_target_of_one_kind_is_predicted_for_it(app_client, profile, target):
+    response = app_client.post("/v1/predictions", headers=auth(),
+                               json={"profile": profile, **JOB, "target": target, "save": False})
+    assert response.status_code == 200, response.text
+    assert response.json()["target"]["kind"] == target["kind"]
