@@ -63,13 +63,11 @@ def predict(
     With --gpus 1,2,4,8 and/or --precision all: one table of every count and precision, with the scaling
     efficiency and the cheapest offer's price per hour. With --server URL: probed here, predicted (and saved,
     unless --no-save) on that server."""
-    from advisor import api
     from advisor.cli import render
     from advisor.cli.db import check_history_url
     from advisor.cli.options import parse_gpu_counts, parse_precisions
     from advisor.errors import ConfigError
     from advisor.predictor.input_bound import check_target_vcpus
-    from advisor.settings import Settings
 
     host_vcpus = check_target_vcpus(vcpus, bool(gpu) or (device or "").startswith("cuda"))
     source = pick_source(workload, profile)
@@ -90,19 +88,31 @@ def predict(
                                                    peer_to_peer=p2p, **job_flags), json_out)
         return
     target = _target(source, gpu, counts[0], device, threads, p2p)
-    # A GPU model you would rent starts from cold: its start-up is shown beside the job (not for this machine).
-    startup = Settings.from_env().with_startup(None, startup_gpu).startup_seconds_gpu if gpu else None
-    run = api.predict if server is None else remote.predictor(server)
-    here = {"device": device} if server is None and device else {}  # --device cuda:N: that GPU alone is probed
     with render.probe_progress(not json_out) as progress:
-        est = run(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size, target=target,
-                          precision=precisions[0], probe_seconds=probe_seconds, progress=progress,
-                          save=not no_save, vcpus=host_vcpus, **here, **job_flags)
+        est, startup = _run_one(source, dict(
+            dataset_size=dataset_size, epochs=epochs, batch_size=batch_size, target=target,
+            precision=precisions[0], probe_seconds=probe_seconds, progress=progress, save=not no_save,
+            vcpus=host_vcpus, **job_flags), server=server, gpu=gpu, device=device, startup_gpu=startup_gpu)
     with shown_after_saving([] if est.history_id is None else [f"p{est.history_id}"], server):
         if json_out:
             render.print_json(est.json_contract(instance_startup_seconds=startup))
         else:
             _print_one(est, startup, server)
+
+
+def _run_one(source, job: dict, *, server: str | None, gpu: str | None, device: str | None,
+             startup_gpu: str | None):
+    """The one target's ``Estimate``, and the paid start-up shown beside it: a GPU model you would rent starts
+    from cold (not this machine's GPU, ``--device cuda:N``). A server puts it in its answer (its own default, or
+    ``--startup-gpu``, which is sent): shown as it came, not added again here."""
+    from advisor import api
+    from advisor.settings import Settings
+
+    startup = Settings.from_env().with_startup(None, startup_gpu).startup_seconds_gpu if gpu else None
+    if server is None:
+        return api.predict(source, **job, **({"device": device} if device else {})), startup  # that GPU alone
+    est, served = remote.predictor(server)(source, **job, startup_seconds_gpu=startup_gpu)
+    return est, (served if gpu else None)
 
 
 def _target(source, gpu: str | None, count: int, device: str | None, threads: int | None, p2p: bool | None):

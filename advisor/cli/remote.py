@@ -64,12 +64,17 @@ _REQUEST_KEYS = {"dataset_size", "epochs", "batch_size", "deadline", "budget", "
 
 
 def predictor(server: str) -> Callable[..., Any]:
-    """A stand-in for ``advisor.api.predict`` that asks the server (same arguments, same ``Estimate``): the
-    workload is probed here, the prediction made, and saved unless ``save`` is False, there."""
+    """A stand-in for ``advisor.api.predict`` that asks the server (same arguments, and ``startup_seconds_gpu``):
+    the workload is probed here, the prediction made, and saved unless ``save`` is False, there. It returns the
+    ``Estimate`` and the instance start-up the server put in its answer (a GPU model's; else None), which the
+    command shows as the server sent it rather than adding its own."""
 
     def predict(source: Any, **kwargs: Any):
+        from advisor.schemas import Estimate
+
         with client(server) as api_client:
-            return api_client.predict(source, **{k: v for k, v in kwargs.items() if v is not None})
+            data = api_client.predict_json(source, **{k: v for k, v in kwargs.items() if v is not None})
+        return Estimate.model_validate(data), data.get("instance_startup_seconds")
 
     return predict
 

@@ -311,13 +311,19 @@ class Backend:
 
     # ----------------------------------------------------------------------------------- predictions
 
-    def predict(self, req: PredictionRequest) -> Estimate:
+    def predict(self, req: PredictionRequest) -> tuple[Estimate, float | None]:
+        """``advisor.predict`` of the request, and the paid start-up of the instance, for a GPU model (the
+        request's ``startup_seconds_gpu``, else the server's; None for a CPU): what ``predict --gpu --json`` adds
+        as ``instance_startup_seconds`` and ``total_seconds``. The start-up is read first: a bad one costs no
+        prediction."""
         target = req.target.target() if isinstance(req.target, TargetSpec) else req.target
+        startup = self.settings.with_startup(None, req.startup_seconds_gpu).startup_seconds_gpu
         with self._compute:
-            return api.predict(req.profile, dataset_size=req.dataset_size, epochs=req.epochs,
-                               batch_size=req.batch_size, target=target, precision=req.precision,
-                               use_history=req.use_history, save=req.save, settings=self.settings,
-                               vcpus=req.vcpus, **req.job_steps())
+            est = api.predict(req.profile, dataset_size=req.dataset_size, epochs=req.epochs,
+                              batch_size=req.batch_size, target=target, precision=req.precision,
+                              use_history=req.use_history, save=req.save, settings=self.settings,
+                              vcpus=req.vcpus, **req.job_steps())
+        return est, (startup if est.target.kind == "gpu" else None)
 
     # --------------------------------------------------------------------------------------- history
 

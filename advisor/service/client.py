@@ -274,18 +274,38 @@ class Client:
                 eval_steps: int | None = None, vcpus: int | str | None = None) -> Estimate:
         """``advisor.predict`` on the server (one target's whole-job time). ``precision`` as there: "mixed" is
         bf16; ``compile`` ... ``eval_steps`` as ``recommend``'s; ``vcpus``: a GPU target's host vCPUs, as
-        ``advisor.predict`` takes them."""
+        ``advisor.predict`` takes them. ``predict_json`` has the answer whole, a GPU model's start-up in it."""
+        return response_object(Estimate, self.predict_json(
+            source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size, target=target,
+            precision=precision, probe_seconds=probe_seconds, progress=progress, use_history=use_history, save=save,
+            compile=compile, grad_accum_steps=grad_accum_steps, eval_every=eval_every, eval_steps=eval_steps,
+            vcpus=vcpus), self.url)
+
+    @python_surface
+    def predict_json(self, source: Any, *, dataset_size: int | None = None, epochs: int | None = None,
+                     batch_size: int | None = None, target: Target | str | None = None,
+                     precision: str | None = None, probe_seconds: float | None = None, progress: Any = None,
+                     use_history: bool = True, save: bool = True, compile: bool | None = None,
+                     grad_accum_steps: int | None = None, eval_every: int | None = None,
+                     eval_steps: int | None = None, vcpus: int | str | None = None,
+                     startup_seconds_gpu: str | float | None = None) -> dict:
+        """``predict``'s answer as the server sends it: the object ``advisor predict --json`` prints, with, for a
+        GPU model, ``instance_startup_seconds`` (``startup_seconds_gpu``, "5m" or seconds; default: the server's)
+        and ``total_seconds``, that start-up + ``seconds``."""
         from advisor import api
         from advisor.predictor.input_bound import check_target_vcpus, check_vcpus
+        from advisor.units import parse_startup_seconds
 
         api.check_source(source)
         api.check_job_values(dataset_size, epochs, batch_size)
         api.check_target(target)
+        if startup_seconds_gpu is not None:  # refused here as the server would refuse it, before the probe
+            parse_startup_seconds(startup_seconds_gpu, flag="--startup-gpu")
         body = request_body(PredictionRequest, profile=_UNPROBED, dataset_size=dataset_size, epochs=epochs,
                             batch_size=batch_size, target=TargetSpec.of(target), precision=precision,
                             use_history=use_history, save=save, compile=compile,
                             grad_accum_steps=grad_accum_steps, eval_every=eval_every, eval_steps=eval_steps,
-                            vcpus=check_vcpus(vcpus))
+                            vcpus=check_vcpus(vcpus), startup_seconds_gpu=startup_seconds_gpu)
         tgt = api.resolve_target(target)  # as the local call resolves it, before anything is probed
         check_target_vcpus(body.vcpus, tgt.kind == "gpu")
         self._answers_before_a_probe(source)
@@ -293,7 +313,8 @@ class Client:
                                precision=precision, probe_seconds=probe_seconds, progress=progress,
                                **body.job_steps())
         data = self._call("POST", f"{API_PREFIX}/predictions", body=body.model_copy(update={"profile": prof}))
-        return response_object(Estimate, data, self.url)
+        response_object(Estimate, data, self.url)  # an answer that is not an Estimate is a ServiceError here too
+        return data
 
     @python_surface
     def record_outcome(self, recommendation_id: int, actual_seconds: float | str, *,

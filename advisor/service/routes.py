@@ -81,8 +81,8 @@ async def _computed(request: Request, work: Callable[..., Any], *args: Any) -> t
 
 @router.post("/predictions", responses=_ERRORS, summary="One target's whole-job time (advisor predict)")
 async def predictions(request: Request, body: PredictionRequest) -> JSONResponse:
-    estimate, headers = await _computed(request, _backend(request).predict, body)
-    return _json(estimate.json_contract(), headers=headers)
+    (estimate, startup), headers = await _computed(request, _backend(request).predict, body)
+    return _json(estimate.json_contract(instance_startup_seconds=startup), headers=headers)
 
 
 @router.post("/recommendations", status_code=201, response_model=Recommendation,

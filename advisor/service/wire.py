@@ -185,6 +185,19 @@ class PredictionRequest(JobSteps):
     save: bool = True
     # A GPU target's host vCPUs (the input pipeline's), bounded as ``--vcpus`` (``input_bound.VCPUS_MAX``).
     vcpus: Annotated[int, Field(ge=1, le=100_000), BeforeValidator(_not_a_bool)] | None = None
+    # A GPU model's paid instance start-up ("5m", 90), in the answer's total_seconds; default: the server's.
+    startup_seconds_gpu: Annotated[str, Field(max_length=64)] | Amount | None = None
+
+    @model_validator(mode="after")
+    def _startup_of_a_gpu(self) -> PredictionRequest:
+        """``startup_seconds_gpu`` for a CPU target is refused, as ``predict --startup-gpu`` without ``--gpu`` is:
+        it was dropped without a word (no instance of a GPU is started)."""
+        cpu = self.target.kind == "cpu" if isinstance(self.target, TargetSpec) else self.target.strip().lower() == "cpu"
+        if cpu and self.startup_seconds_gpu is not None:
+            raise PydanticCustomError(PLACED_ERROR, "is the paid start-up of a GPU instance you would rent: a CPU "
+                                      "target starts none; drop it, or ask for a GPU target",
+                                      {"field": "startup_seconds_gpu"})
+        return self
 
 
 class RecommendationRequest(JobSteps):
