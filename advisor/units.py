@@ -39,13 +39,19 @@ def parse_duration_seconds(value: str | float | int | None, *, what: str = "dura
     passes through."""
     if value is None:
         return None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        seconds = _number(value)
-    else:
-        seconds = _duration_text_seconds(str(value), what)
+    seconds = _unchecked_seconds(value, what)
+    if math.isinf(seconds) and seconds > 0:  # "1e400": too large for a float, not a negative
+        raise ConfigError(f"The {what} {value!r} is too large to be a time.", hint="Fix: e.g. 6h.")
     if not math.isfinite(seconds) or seconds <= 0:
         raise ConfigError(f"The {what} must be positive, got {value!r}.", hint="Fix: e.g. 6h.")
     return seconds
+
+
+def _unchecked_seconds(value: str | float | int, what: str) -> float:
+    """``value`` in seconds, any sign, infinite where too large for a float; unreadable text raises."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _number(value)
+    return _duration_text_seconds(str(value), what)
 
 
 def parse_deadline_seconds(value: str | float | int | None, *, startup_seconds: float = 0.0) -> float | None:
@@ -106,10 +112,10 @@ def parse_actual_seconds(value: str | float | int | None) -> float:
             ``advisor.api.record_outcome`` and ``advisor.Client.record_outcome`` both check with this).
     """
     try:
-        seconds = parse_duration_seconds(value, what="--actual-seconds")
+        seconds = None if value is None else _unchecked_seconds(value, "--actual-seconds")
     except ConfigError:
         seconds = None
-    if seconds is None or not math.isfinite(seconds) or seconds <= 0:
+    if seconds is None or math.isnan(seconds) or seconds <= 0:
         raise HistoryError(f"--actual-seconds must be a positive duration, got {value!r}.",
                            hint="Fix: e.g. --actual-seconds 5400, 90m or 1h30.")
     if seconds < MIN_ACTUAL_SECONDS:
@@ -163,6 +169,9 @@ def parse_usd(value: str | float | int | None, *, what: str = "budget") -> float
         except ValueError:
             raise ConfigError(f"Cannot read the {what} {value!r} as US dollars.",
                               hint="Fix: write it like 50 or $50.") from None
+    if math.isinf(amount) and amount > 0:  # "1e400": too large for a float, not a negative
+        raise ConfigError(f"The {what} {value!r} is too large to be an amount of US dollars.",
+                          hint="Fix: e.g. --budget 50.")
     if not math.isfinite(amount) or amount <= 0:
         raise ConfigError(f"The {what} must be a positive amount, got {value!r}.", hint="Fix: e.g. --budget 50.")
     return amount

@@ -34,13 +34,13 @@ def test_an_id_that_is_not_a_whole_number_is_a_history_error(history, saved, bad
 
 def test_wrong_types_and_huge_numbers_given_to_the_api(history, saved):
     rid, _ = saved
-    with pytest.raises(HistoryError, match="positive duration"):
+    with pytest.raises(HistoryError, match="more than 31 years"):  # too large, not "must be positive"
         api.record_outcome(rid, 10**400)
     with pytest.raises(HistoryError, match="instance_type is an instance's name"):
         api.record_outcome(rid, 60, instance_type=5)
     with pytest.raises(ConfigError, match="workload must be a workload's name"):
         history.list(workload=5)
-    with pytest.raises(ConfigError, match="The deadline must be positive"):
+    with pytest.raises(ConfigError, match="The deadline 1000+ is too large to be a time"):
         api.recommend(api.load_profile("tests/hostile/data/tabular_profile.json"), dataset_size=5000, epochs=1,
                       deadline=10**400)
     assert [e.id for e in history.list(limit=BIG * 10)] == [rid]  # past every row: all of them
@@ -57,3 +57,13 @@ def test_the_cli_answers_out_of_range_numbers_without_a_traceback(history, saved
     assert gone.exit_code == 1 and "Traceback" not in gone.output
     assert f"There is no outcome {BIG} of recommendation {rid} to forget" in gone.output
     assert forget(history, rid, oid) == 1  # the real one is still there to forget
+
+
+@pytest.mark.parametrize(("flag", "said"), [("--deadline", "The deadline '1e400' is too large to be a time"),
+                                             ("--budget", "The budget '1e400' is too large to be an amount")])
+def test_a_huge_deadline_or_budget_is_called_too_large_not_negative(flag, said):
+    """1e400 overflows a float: it was refused as "must be positive", which sends a user looking for a sign."""
+    result = CliRunner().invoke(build_app(), ["recommend", "tests/hostile/data/tabular_profile.json", "--dataset-size",
+                                      "5000", "--epochs", "1", flag, "1e400"])
+    assert result.exit_code == 1
+    assert said in result.output and "positive" not in result.output

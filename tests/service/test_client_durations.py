@@ -55,7 +55,10 @@ def test_a_bad_duration_is_the_apis_error_before_anything_is_sent(value):
     assert type(remote_error.value) is type(local.value) is HistoryError
     assert (remote_error.value.message, remote_error.value.hint) == (local.value.message, local.value.hint)
     # Both Python APIs name the parameter (the CLI names --actual-seconds).
-    assert remote_error.value.message == f"actual_seconds= must be a positive duration, got {value!r}."
+    if value == float("inf"):  # too large to be a job, not a negative one
+        assert remote_error.value.message == "actual_seconds= inf is more than 31 years (1e9 s), beyond any real job."
+    else:
+        assert remote_error.value.message == f"actual_seconds= must be a positive duration, got {value!r}."
 
 
 def test_history_record_with_server_takes_a_duration_and_refuses_a_bad_one_as_locally(app_client, monkeypatch):
