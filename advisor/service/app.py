@@ -1,4 +1,4 @@
-"""The FastAPI application: the ``/v1`` API, the web page, ``/healthz``, OpenAPI at ``/docs``.
+"""The FastAPI application: the ``/v1`` API, the web page, ``/healthz`` and ``/livez``, OpenAPI at ``/docs``.
 
 ``create_app(config)`` builds one; ``create_app_from_env()`` is the factory uvicorn calls in every worker
 process (``advisor serve`` passes its options through the environment, see ``config``).
@@ -69,6 +69,12 @@ def create_app(config: ServiceConfig) -> FastAPI:
                             request_id=faults.request_id(request))
         return JSONResponse({**body, "error": error.model_dump(mode="json", exclude_none=True)}, status_code=503,
                             headers={"Retry-After": "5"})
+
+    @app.get("/livez", include_in_schema=False)
+    async def livez() -> JSONResponse:
+        """Liveness: 200 while the process answers, whatever the database's state (a liveness probe that
+        restarted the server for a database outage would not bring the database back)."""
+        return JSONResponse({"status": "alive", "version": __version__})
 
     app.add_middleware(faults.CatchAll)  # inside the Gate, which logs the answer's status and adds its id
     app.add_middleware(Gate, tokens=tokens, limiter=RateLimiter(config.rate_per_minute),

@@ -62,7 +62,7 @@ def error_response(status: int, detail: ErrorDetail, *, recommendation: dict | N
 _PAGE_TITLES = {404: "Not found", 422: "Invalid request", 503: "The history is unavailable",
                 500: "Something went wrong"}
 # Paths whose callers are programs, answered in JSON whatever they accept.
-_API_PATHS = (API_PREFIX + "/", "/openapi.json", "/healthz")
+_API_PATHS = (API_PREFIX + "/", "/openapi.json", "/healthz", "/livez")
 
 
 def wants_page(request: Request) -> bool:

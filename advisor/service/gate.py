@@ -1,8 +1,8 @@
 """The ASGI layer in front of the app: request ids, structured access logs, the body limit, authentication
 and the per-token rate, all decided before the app reads a byte of the body.
 
-* ``/healthz``, ``/login``, ``/docs`` and ``/openapi.json`` are open; ``/v1/...`` needs ``Authorization: Bearer
-  TOKEN`` (401 otherwise); the web pages need the session cookie (or the header) and send a browser without
+* ``/healthz``, ``/livez``, ``/login``, ``/docs``, ``/openapi.json`` are open; ``/v1/...`` needs ``Authorization:
+  Bearer TOKEN`` (401 otherwise); the web pages need the session cookie (or the header) and send a browser without
   one to ``/login``. With no tokens configured the server listens on loopback only and nothing is checked.
 * A body whose ``Content-Length`` is over the limit gets 413 at once; one sent without a length is counted as
   it arrives and stopped at the limit (``faults.BodyTooLarge``).
@@ -26,7 +26,7 @@ from advisor.service.security import GUESSES_PER_MINUTE, SESSION_COOKIE, RateLim
 
 access_log = logging.getLogger("advisor.service.access")
 
-OPEN_PATHS = ("/healthz", "/login", "/logout", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc",
+OPEN_PATHS = ("/healthz", "/livez", "/login", "/logout", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc",
               "/favicon.ico")
 
 
