@@ -4,19 +4,29 @@ alembic is driven programmatically (no alembic.ini); the environment and the ver
 found with ``advisor.data_files.data_dir`` so that they work from a wheel too. The common path (the database is
 already at head) costs one small query and does not import alembic: ``HEAD_REVISION`` names the newest
 revision, and a test checks it against the versions folder.
+
+One migration at a time per process (``MIGRATION_LOCK``), whatever the database: alembic keeps the migration it
+runs in process-global proxies (``alembic.context``, ``alembic.op``), which each command installs and removes, so
+two threads migrating at once, one database or two, ran in each other's environment and failed with alembic's own
+``KeyError``/``AssertionError``. Other processes are kept apart by the database's lock, taken in ``migrations/env.py``.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
-from advisor.errors import HistoryError
+from advisor.errors import DatabaseUnavailableError, HistoryError
 
 HEAD_REVISION = "0003"
 VERSION_TABLE = "alembic_version"
+# The one exception to "no module-level singletons" (DESIGN.md), on purpose: it stands for state alembic itself
+# keeps once per process (see the module docstring), so a lock per History, engine or URL could not guard it. It
+# holds nothing else and is never rebound. Reentrant: ``ensure_schema`` holds it across its check and the upgrade.
+MIGRATION_LOCK = threading.RLock()
 
 
 def _config(connection: Connection | None = None, url: str | None = None):
@@ -50,14 +60,15 @@ def revision_of(engine: Engine) -> str | None:
 
 def upgrade_engine(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
     """alembic upgrade on ``engine``; the revisions (before, after) it found under the lock (None: no schema).
-    Safe when several processes do it at once: the migration environment takes a lock (SQLite's write lock, a
-    PostgreSQL advisory lock) before it reads the current revision. An existing database it moved is announced
-    (``announce_migration``)."""
+    Safe when several threads do it at once (``MIGRATION_LOCK``), and several processes: the migration environment
+    takes a lock (SQLite's write lock, a PostgreSQL advisory lock) before it reads the current revision, and runs
+    the whole upgrade in that one transaction, so a failure leaves the database as it was. An existing database it
+    moved is announced (``announce_migration``)."""
     from alembic import command
 
     from advisor.history.engine import writer
 
-    with writer(engine).connect() as conn:
+    with MIGRATION_LOCK, writer(engine).connect() as conn:
         config = _config(connection=conn)
         command.upgrade(config, revision)
     before, after = config.attributes.get("revisions", (None, None))
@@ -77,16 +88,19 @@ def announce_migration(before: str | None, after: str | None) -> None:
 
 
 def ensure_schema(engine: Engine) -> None:
-    """Upgrade to head unless the database is there already (the cheap check on first use)."""
+    """Upgrade to head unless the database is there already (the cheap check on first use, made again under
+    ``MIGRATION_LOCK``: a thread that waited there for another one's upgrade of the same database loads no
+    alembic)."""
     try:
-        current = revision_of(engine)
-    except DBAPIError as exc:
-        raise _unreachable(engine, exc) from exc
-    if current == HEAD_REVISION:
-        return
-    _require_known(current)
-    try:
-        upgrade_engine(engine)
+        if revision_of(engine) == HEAD_REVISION:
+            return
+        with MIGRATION_LOCK:
+            current = revision_of(engine)
+            if current == HEAD_REVISION:
+                return
+            _require_known(current)
+            _require_no_stray_tables(engine, current)
+            upgrade_engine(engine)
     except DBAPIError as exc:
         raise _unreachable(engine, exc) from exc
 
@@ -99,6 +113,33 @@ def _require_known(revision: str | None) -> None:
         f"The history database is at schema revision {revision!r}, which this version of advisor does not "
         "know (it was written by a newer advisor).",
         hint="Fix: upgrade advisor, or point ADVISOR_DATABASE_URL at another database.")
+
+
+def _require_no_stray_tables(engine: Engine, revision: str | None) -> None:
+    """HistoryError for a database with no schema version (``revision`` None) that holds some of advisor's tables
+    already: the migration would stop at the first of them ("table measurements already exists"), every time.
+    An advisor before the upgrade became one transaction could leave such a file behind (threads creating it at
+    once); another program's tables of the same names read the same. Nothing is dropped here: only the user can
+    say that those tables hold nothing they need. A ``DatabaseUnavailableError``: a fault of the database, not of a
+    request, whose URL a caller of ``advisor serve`` must not learn (``public``)."""
+    if revision is not None:
+        return
+    from advisor.history.engine import display_url
+    from advisor.history.tables import Base
+
+    with engine.connect() as conn:
+        found = sorted(set(inspect(conn).get_table_names()) & set(Base.metadata.tables))
+    if not found:
+        return
+    what = "delete the file" if engine.dialect.name == "sqlite" else f"drop those tables ({', '.join(found)})"
+    raise DatabaseUnavailableError(
+        f"The history database {display_url(engine.url)} holds advisor's tables ({', '.join(found)}) but no schema "
+        f"version ({VERSION_TABLE}), so advisor cannot tell which schema they have: their creation was interrupted "
+        "(an earlier advisor could leave them so when several threads created the history at once), or another "
+        "program made them.",
+        hint=f"Fix: if they hold no history you need, {what} and run the command again to create the history "
+             "afresh; or point ADVISOR_DATABASE_URL at another database.",
+        public="The history database is unavailable: it holds tables but no schema version.")
 
 
 def _known(revision: str) -> bool:
@@ -137,7 +178,9 @@ def upgrade_from(url: str | None = None, revision: str = "head") -> tuple[str | 
     engine = create_history_engine(url)
     try:
         try:
-            _require_known(revision_of(engine))
+            current = revision_of(engine)
+            _require_known(current)
+            _require_no_stray_tables(engine, current)
             before, _ = upgrade_engine(engine, revision)
             return before, revision_of(engine) or ""
         except DBAPIError as exc:
