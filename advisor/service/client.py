@@ -140,6 +140,23 @@ def _list_params(workload: str | None, since: str | datetime | date | None, limi
     return {"workload": workload, "since": since_text, "limit": limit, "offset": offset or None}
 
 
+def check_constraints(objective: Any, deadline: Any, budget: Any, providers: Any, regions: Any, spot: Any, top: Any,
+                      startup_seconds_cpu: Any, startup_seconds_gpu: Any) -> None:
+    """The local API's error for a constraint the server would refuse when it reads it (a deadline, budget or
+    start-up it cannot parse, an unknown objective), before the workload is probed for the request. The server's
+    start-ups are its own: a bare-number deadline shorter than the shortest start-up is refused here only when
+    both are given (else the server, which knows its own, judges it); the server's catalog judges the providers
+    and regions."""
+    from advisor import api
+    from advisor.settings import Settings
+
+    unknown = Settings(startup_seconds_cpu=0.0, startup_seconds_gpu=0.0)
+    known = unknown.with_startup(startup_seconds_cpu, startup_seconds_gpu)  # each given one read as the server does
+    if startup_seconds_cpu is None or startup_seconds_gpu is None:
+        known = unknown
+    api._constraints(objective, deadline, budget, providers, regions, spot, top, None, known)
+
+
 def recommendation_id_of(value: Any, what: str = "A recommendation id",
                          fix: str = "the id of a stored recommendation (rec.id, or `advisor history list`)") -> int:
     """A history id as a positive int; ConfigError naming ``what`` and the ``fix`` otherwise (it goes into the
@@ -248,6 +265,8 @@ class Client:
 
         api.check_source(source)
         api.check_job_values(dataset_size, epochs, batch_size)  # the local API's messages for the job's values
+        check_constraints(objective, deadline, budget, providers, regions, spot, top, startup_seconds_cpu,
+                          startup_seconds_gpu)
         self._answers_before_a_probe(source)
         body = request_body(
             RecommendationRequest, profile=_UNPROBED, dataset_size=dataset_size, epochs=epochs,
