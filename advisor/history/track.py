@@ -31,6 +31,7 @@ from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from advisor.caller import outside_stacklevel
 from advisor.errors import AdvisorError, ConfigError, HistoryError
 from advisor.history.outcome_checks import check_notes
 from advisor.option_words import python_surface
@@ -109,7 +110,7 @@ class track(ContextDecorator):  # lower case: it is used like a function, adviso
             what = "the block raised before any job ran" if failed else "no job ran in the block"
             warnings.warn(f"advisor.track timed {self.seconds * 1e6:.0f} us for history id {self.recommendation_id}, "
                           f"less than a millisecond: {what}, so no outcome was recorded.",
-                          RuntimeWarning, stacklevel=2)
+                          RuntimeWarning, stacklevel=outside_stacklevel())
             return False
         try:
             with self._history() as hist:
@@ -120,7 +121,8 @@ class track(ContextDecorator):  # lower case: it is used like a function, adviso
             if not failed:
                 raise
             # The job's own exception matters more than the bookkeeping one: warn, and let the job's propagate.
-            warnings.warn(f"advisor.track could not record the failed run: {record_error}", stacklevel=2)
+            warnings.warn(f"advisor.track could not record the failed run: {record_error}",
+                          stacklevel=outside_stacklevel())
             return False
         self._warn_outlier(failed)
         return False
@@ -132,7 +134,7 @@ class track(ContextDecorator):  # lower case: it is used like a function, adviso
         if why:
             warnings.warn(f"advisor.track recorded {why} for history id {self.recommendation_id}: if this was a "
                           f"test run, remove it with `advisor history forget {self.recommendation_id}`.",
-                          RuntimeWarning, stacklevel=3)
+                          RuntimeWarning, stacklevel=outside_stacklevel())
 
     def __repr__(self) -> str:
         extra = f", instance_type={self.instance_type!r}" if self.instance_type else ""
@@ -157,7 +159,12 @@ class track(ContextDecorator):  # lower case: it is used like a function, adviso
                 with self._recreate_cm():
                     return await func(*args, **kwargs)
             return timed
-        return super().__call__(func)
+
+        @functools.wraps(func)  # ContextDecorator's, here: a warning then names the caller's line, not contextlib's
+        def timed_call(*args: Any, **kwargs: Any) -> Any:
+            with self._recreate_cm():
+                return func(*args, **kwargs)
+        return timed_call
 
 
 def _check_same(given: Recommendation, hist: Any) -> None:

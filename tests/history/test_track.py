@@ -202,3 +202,36 @@ def test_an_outcomes_duration_of_the_wrong_type_or_size_says_which(history):
     with pytest.raises(ConfigError, match=r"A failed run's duration is 0 s to 1e9 s \(31 years\), got -1 s"):
         history.record_outcome(rec_id, -1, status="failed")
     assert history.record_outcome(rec_id, 0.0, status="failed").status == "failed"  # it failed at once
+
+
+def _line() -> int:
+    import inspect
+
+    return inspect.currentframe().f_back.f_lineno
+
+
+def test_tracks_warnings_name_the_callers_line(history):
+    """They named advisor/option_words.py:79 (python_surface's wrapper) for every block, decorated or not."""
+    import warnings
+
+    rec_id = history.save_recommendation(recommendation("m"))
+
+    @advisor.track(rec_id, url=history.url)
+    def train():
+        time.sleep(0.01)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        empty = _line() + 1
+        with advisor.track(rec_id, url=history.url):
+            pass
+        short = _line() + 1
+        with advisor.track(rec_id, url=history.url):
+            time.sleep(0.01)
+        called = _line() + 1
+        train()
+    sites = [(w.filename, w.lineno, str(w.message)) for w in caught]
+    assert [(f, n) for f, n, _ in sites] == [(__file__, empty), (__file__, short), (__file__, called)], sites
+    assert "less than a millisecond" in sites[0][2]
+    assert all("shorter than the predicted" in text for _, _, text in sites[1:])
+    assert len(history.show(rec_id).outcomes) == 2  # the two that ran a job
