@@ -34,7 +34,7 @@ FLAG_PARAMETERS = {
     "--pricing": "pricing_files", "--startup-cpu": "startup_seconds_cpu", "--startup-gpu": "startup_seconds_gpu",
     "--grad-accum-steps": "grad_accum_steps", "--eval-every": "eval_every", "--eval-steps": "eval_steps",
     "--actual-seconds": "actual_seconds", "--instance": "instance_type", "--workload": "workload",
-    "--since": "since", "--limit": "limit", "--offset": "offset", "--server": "url",
+    "--since": "since", "--limit": "limit", "--offset": "offset", "--server": "url", "--format": "fmt",
 }
 # Switches: the parameter and the value the flag stands for.
 FLAG_SWITCHES = {
@@ -43,10 +43,10 @@ FLAG_SWITCHES = {
 }
 
 # A flag, and the value after it where one is (a placeholder, a value as Python's repr quotes it, a date, numbers,
-# a duration, a precision, a comma list, a URL without the sentence's full stop).
+# a duration, a precision or an export format, a comma list, a URL without the sentence's full stop).
 _FLAG = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*)(?![\w-])(?: (?P<value>[A-Z]+\b|https?://\S+?(?=[.,;)]?(?:\s|$))|"
                    r"'[^'\n]*'|\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d)?)?|\d+(?:,\d+)+|"
-                   r"-?\d+(?:\.\d+)?(?![\w:])|\d[\w:.]*\w|(?:bf16|fp16|fp32|tf32|mixed|cost|time)\b|"
+                   r"-?\d+(?:\.\d+)?(?![\w:])|\d[\w:.]*\w|(?:bf16|fp16|fp32|tf32|mixed|cost|time|csv|json)\b|"
                    r"[a-z][\w-]*(?:,[\w-]+)+))?")
 # A parameter, then the same parameter again in brackets: a hint written "limit=50 (--limit 50)" for both readers.
 _TWICE = re.compile(r"\b(\w+)=([^\s()]*) \(\1=[^()]*\)")

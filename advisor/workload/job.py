@@ -324,9 +324,10 @@ def resolve_settings(explicit: dict[str, Any], constants: Any = None, *, module_
         value = explicit.get(keyword)
         if value is not None:
             checked, must = _setting_value(const, value)
-            if must:
-                raise ConfigError(f"{flag.split()[0]} must be {must}, got {value!r}.",
-                                  hint=f"Fix: pass {flag} with a valid value.")
+            if must:  # a switch's value comes from Python alone: named as its keyword ("compile=", not "--compile")
+                switch = " / " in flag
+                raise ConfigError(f"{f'{keyword}=' if switch else flag.split()[0]} must be {must}, got {value!r}.",
+                                  hint=f"Fix: pass {flag}." if switch else f"Fix: pass {flag} with a valid value.")
             said[keyword] = f"{flag.split()[0]} {value}"
         elif file_values.get(const) is not None:  # a constant set to None declares nothing (README)
             from_text = (module_values or {}).get(const) is None

@@ -115,3 +115,37 @@ def test_a_profile_that_cannot_be_saved_names_no_cli_flag_to_a_python_caller(tmp
     with pytest.raises(ProbeError) as info:  # a folder under a file cannot be made
         advisor.api.save_profile(advisor.api.load_profile(PROFILE), blocker / "p.json")
     assert "-o" not in info.value.hint and "a path in a folder you can write to" in info.value.hint
+
+
+def test_a_bad_compile_value_names_the_keyword_not_a_switch_value():
+    """It said "compile=True must be True or False", the switch's value as the subject of "must be"."""
+    err = _api(advisor.predict, dataset_size=2000, epochs=1, batch_size=32, compile="yes")
+    assert isinstance(err, advisor.ConfigError)
+    assert str(err) == "compile= must be True or False, got 'yes'.\nFix: pass compile=True / compile=False."
+
+
+def test_an_unknown_export_format_names_fmt_to_a_python_caller(tmp_path):
+    """History.export and Client.export told a Python caller "--format csv or --format json"; its parameter is fmt."""
+    import httpx
+
+    from advisor.service.client import Client
+
+    def unsent(request):
+        raise AssertionError(f"sent {request.url}")
+
+    with advisor.History(f"sqlite:///{tmp_path / 'h.db'}") as history, pytest.raises(advisor.ConfigError) as local:
+        history.export("xml")
+    with Client("http://127.0.0.1", "t" * 20, transport=httpx.MockTransport(unsent)) as client, \
+            pytest.raises(advisor.ConfigError) as remote:
+        client.export("xml")
+    for err in (local.value, remote.value):
+        assert str(err) == 'Unknown export format \'xml\'.\nFix: fmt="csv" or fmt="json".'
+    out = _cli_export(tmp_path)
+    assert "Fix: --format csv or --format json." in out and "fmt=" not in out
+
+
+def _cli_export(tmp_path) -> str:
+    result = CliRunner().invoke(build_app(), ["history", "export", "--format", "xml"],
+                                env={"ADVISOR_DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}"})
+    assert result.exit_code == 1, result.output
+    return result.stderr
