@@ -291,7 +291,7 @@ def declared_settings(values: dict[str, Any]) -> dict[str, Any]:
 
 def resolve_settings(explicit: dict[str, Any], constants: Any = None, *, module_values: dict[str, Any] | None = None,
                      label: str | None = None, probed_batch_size: int | None = None,
-                     reported: dict[str, Any] | None = None) -> JobSettings:
+                     reported: dict[str, Any] | None = None, in_memory: bool = False) -> JobSettings:
     """The job settings from explicit values (keyword -> value, None = not given) over the workload's constants.
 
     Args:
@@ -305,6 +305,8 @@ def resolve_settings(explicit: dict[str, Any], constants: Any = None, *, module_
         probed_batch_size: the batch size the probe was run at, for the note on an unread ``BATCH_SIZE``.
         reported: the data constants the probe child reported from the module (``WorkloadInfo``), by
             constant name.
+        in_memory: ``module_values`` are an ``advisor.Workload``'s keywords, not a file's constants: a bad one
+            is named as its keyword.
 
     Raises:
         ConfigError: an explicit value is invalid. WorkloadError: a constant of the file is (a data constant
@@ -332,6 +334,10 @@ def resolve_settings(explicit: dict[str, Any], constants: Any = None, *, module_
         elif file_values.get(const) is not None:  # a constant set to None declares nothing (README)
             from_text = (module_values or {}).get(const) is None
             checked, must = (_declared_setting if from_text else _setting_value)(const, file_values[const])
+            if must and in_memory and not from_text:  # the Workload's keyword: there is no file, no constant
+                raise WorkloadError(f"{where}{keyword}={file_values[const]!r}: must be {must}.",
+                                    hint=f"Fix: give the workload {keyword}= {must}; or pass {flag} to the call, "
+                                         "which overrides it.")
             if must:
                 raise WorkloadError(f"{where}{const} = {file_values[const]!r}: must be {must}.",
                                     hint=f"Fix: set {const} to {must.split(' (write')[0]} in the workload file, or "

@@ -72,7 +72,8 @@ def job_settings(source: Any, explicit: dict[str, Any], prof: Profile | None = N
         reported = {"DATASET_SIZE": info.dataset_size, "EPOCHS": info.epochs, "BATCH_SIZE": info.batch_size,
                     "NUM_WORKERS": prof.input_pipeline.default_workers if prof.input_pipeline else None}
     return resolve_settings(explicit, constants, module_values=module_values, label=label,
-                            probed_batch_size=probed_batch_size, reported=reported)
+                            probed_batch_size=probed_batch_size, reported=reported,
+                            in_memory=isinstance(source, Workload))
 
 
 def declared_precision(source: Any) -> str:

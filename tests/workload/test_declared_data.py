@@ -148,6 +148,21 @@ def test_an_in_memory_workloads_bad_default_is_named_before_the_probe(no_probe, 
                        "positive whole number", f"{keyword}=N")
 
 
+@pytest.mark.parametrize("keyword, value, must, flag", [
+    ("precision", "int8", "one of fp32, tf32, bf16, fp16, mixed", "precision=P"),
+    ("compile", "yes", "True or False", "compile=True / compile=False"),
+    ("grad_accum_steps", 0, "a whole number from 1 to 10^12", "grad_accum_steps=N"),
+])
+def test_an_in_memory_workloads_bad_job_setting_names_its_keyword_not_a_file(no_probe, keyword, value, must, flag):
+    """Workload(precision="int8") was told to set PRECISION "in the workload file": there is none."""
+    with pytest.raises(WorkloadError) as err:
+        advisor.predict(_in_memory(**{keyword: value}), dataset_size=1000, epochs=1, batch_size=8, save=False)
+    assert err.value.message == f"workload 'mine': {keyword}={value!r}: must be {must}."
+    assert err.value.hint == (f"Fix: give the workload {keyword}= {must}; or pass {flag} to the call, which "
+                              "overrides it.")
+    assert "workload file" not in str(err.value) and keyword.upper() not in str(err.value)
+
+
 def test_an_in_memory_workloads_bad_default_is_unused_when_the_call_replaces_it(no_probe):
     with pytest.raises(AssertionError, match="a probe was started"):
         advisor.predict(_in_memory(batch_size="x", epochs="two"), dataset_size=1000, epochs=1, batch_size=8,
