@@ -31,6 +31,7 @@ from advisor.errors import AdvisorError, ConfigError, NoFeasibleCandidateError, 
 from advisor.option_words import python_surface
 from advisor.schemas import (
     CalibrationReport,
+    Candidate,
     Comparison,
     Estimate,
     HistoryDetail,
@@ -231,12 +232,13 @@ class Client:
         if status == 401:
             return ServiceError(message, hint=f"Fix: set {TOKEN_ENV} to one of the server's tokens.", status=status)
         if status == 409 and kind == NoFeasibleCandidateError.__name__:
-            rec = data.get("recommendation")
+            rec, misses = data.get("recommendation"), data.get("nearest")
             try:
-                nearest = Recommendation.model_validate(rec) if isinstance(rec, dict) else None
+                ranking = Recommendation.model_validate(rec) if isinstance(rec, dict) else None
+                nearest = [Candidate.model_validate(c) for c in misses] if isinstance(misses, list) else []
             except ValidationError:  # the message and hint still say what is wrong
-                nearest = None
-            return NoFeasibleCandidateError(message, hint=hint, recommendation=nearest)
+                ranking, nearest = None, []
+            return NoFeasibleCandidateError(message, hint=hint, recommendation=ranking, nearest=nearest)
         if status in (422, 404):
             found = rebuild(kind, message, hint)
             if found is not None:
@@ -263,6 +265,7 @@ class Client:
         or sent (the job's sizes with the local API's messages, the rest naming the field)."""
         from advisor import api
 
+        api.check_options({"save": save, "spot": spot}, {"progress": progress})  # "no" is no bool, as locally
         api.check_source(source)
         api.check_job_values(dataset_size, epochs, batch_size)  # the local API's messages for the job's values
         check_constraints(objective, deadline, budget, providers, regions, spot, top, startup_seconds_cpu,
@@ -315,6 +318,7 @@ class Client:
         from advisor.predictor.input_bound import check_target_vcpus, check_vcpus
         from advisor.units import parse_startup_seconds
 
+        api.check_options({"use_history": use_history, "save": save}, {"progress": progress})
         api.check_source(source)
         api.check_job_values(dataset_size, epochs, batch_size)
         api.check_target(target)

@@ -45,7 +45,8 @@ def request_id(request: Request) -> str:
 
 
 def error_response(status: int, detail: ErrorDetail, *, recommendation: dict | None = None,
-                   headers: dict[str, str] | None = None, request: Request | None = None) -> Response:
+                   headers: dict[str, str] | None = None, request: Request | None = None,
+                   nearest: list[dict] | None = None) -> Response:
     """The error body as JSON; as a page with the same message, hint and id where ``request`` is a browser's for
     a web page (``wants_page``)."""
     if request is not None and wants_page(request):
@@ -55,7 +56,7 @@ def error_response(status: int, detail: ErrorDetail, *, recommendation: dict | N
                 + (f'<p class="note">{text(detail.hint)}</p>' if detail.hint else "")
                 + '<p><a href="/">Recent recommendations</a></p>')
         return page(title or f"Error {status}", body, status, headers)
-    body = ErrorBody(error=detail, recommendation=recommendation)
+    body = ErrorBody(error=detail, recommendation=recommendation, nearest=nearest)
     return JSONResponse(body.model_dump(mode="json", exclude_none=True), status_code=status, headers=headers)
 
 
@@ -115,8 +116,10 @@ def _advisor_error(request: Request, exc: AdvisorError) -> JSONResponse:
     rec = getattr(exc, "recommendation", None)
     # In the CLI's words, as written: a client raises it again in its own caller's (advisor.option_words).
     detail = ErrorDetail(type=type(exc).__name__, message=exc.cli_message, hint=exc.cli_hint, request_id=rid)
+    nearest = getattr(exc, "nearest", None)
     return error_response(_status(exc), detail, request=request,
-                          recommendation=rec.model_dump(mode="json", by_alias=True) if rec is not None else None)
+                          recommendation=rec.model_dump(mode="json", by_alias=True) if rec is not None else None,
+                          nearest=[c.model_dump(mode="json", by_alias=True) for c in nearest] if nearest else None)
 
 
 def _validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -286,7 +286,9 @@ class ErrorDetail(BaseModel):
 
 class ErrorBody(BaseModel):
     """Every error response: ``{"error": {...}}``; a 409 (no candidate meets the constraints) also carries
-    the nearest misses as ``recommendation``."""
+    the whole ranking as ``recommendation`` and its nearest misses, nearest first, as ``nearest`` (the
+    ``Candidate`` objects ``NoFeasibleCandidateError.nearest`` holds)."""
 
     error: ErrorDetail
     recommendation: dict | None = None
+    nearest: list[dict] | None = None

@@ -310,7 +310,10 @@ def test_no_feasible_candidate_is_409_with_the_nearest_misses(app_client, profil
     assert response.status_code == 409
     body = response.json()
     assert body["error"]["type"] == "NoFeasibleCandidateError"
-    assert body["recommendation"]["candidates"], "the nearest misses"
+    assert body["recommendation"]["candidates"], "the ranking"
+    nearest = body["nearest"]  # NoFeasibleCandidateError.nearest, nearest first: the client's error has them too
+    assert len(nearest) == 3 and all(not c["meets_constraints"] for c in nearest)
+    assert nearest[0]["total_seconds"] > 0 and {"provider", "instance_type", "cost_usd"} <= set(nearest[0])
     assert app_client.get("/v1/history", headers=auth()).json()["entries"] == []  # nothing stored
 
 

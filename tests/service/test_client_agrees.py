@@ -48,3 +48,31 @@ def test_a_bare_deadline_is_left_to_the_server_whose_start_up_is_not_known_here(
     with Client("http://127.0.0.1", TOKEN, transport=unsent()) as client, pytest.raises(AssertionError,
                                                                                         match="probed|sent"):
         client.recommend(WORKLOAD_FILE, dataset_size=2000, epochs=1, deadline="60")
+
+
+@pytest.mark.parametrize(("method", "kwargs"), [
+    ("recommend", {"spot": "no"}), ("recommend", {"save": "false"}), ("recommend", {"spot": 1}),
+    ("predict", {"save": "false"}), ("predict", {"use_history": "no"}), ("recommend", {"progress": "x"}),
+])
+def test_a_switch_that_is_not_a_bool_is_refused_as_locally(unprobed, method, kwargs):
+    """spot="no" was read as False (and "y" as True) by the request's lax bool; advisor.recommend refuses it."""
+    with pytest.raises(AdvisorError) as local:
+        getattr(advisor, method)(PROFILE_FILE, dataset_size=2000, epochs=1, **{"save": False, **kwargs})
+    with Client("http://127.0.0.1", TOKEN, transport=unsent()) as client, pytest.raises(AdvisorError) as caught:
+        getattr(client, method)(WORKLOAD_FILE, dataset_size=2000, epochs=1, **kwargs)
+    assert type(caught.value) is type(local.value) is advisor.ConfigError
+    assert (caught.value.message, caught.value.hint) == (local.value.message, local.value.hint)
+
+
+def test_no_feasible_candidate_carries_the_same_nearest_misses(client):
+    """The client's NoFeasibleCandidateError had .nearest == [] where the local one lists the three nearest."""
+    job = {"dataset_size": 20000, "epochs": 2, "deadline": "1s"}
+    with pytest.raises(advisor.NoFeasibleCandidateError) as local:
+        advisor.recommend(PROFILE_FILE, save=False, **job)
+    with pytest.raises(advisor.NoFeasibleCandidateError) as remote:
+        client.recommend(PROFILE_FILE, save=False, **job)
+    assert len(local.value.nearest) == 3
+    assert [type(c) for c in remote.value.nearest] == [advisor.schemas.Candidate] * 3
+    assert [(c.provider, c.instance_type, c.region, c.seconds) for c in remote.value.nearest] == [
+        (c.provider, c.instance_type, c.region, c.seconds) for c in local.value.nearest]
+    assert remote.value.recommendation is not None and remote.value.message == local.value.message
