@@ -12,6 +12,26 @@ from advisor.errors import HistoryError
 from advisor.history.repository import History
 
 
+class Clock:
+    """``advisor.track``'s clock, moved by the test: a block of "no time" must not take over a millisecond when a
+    loaded CI machine preempts the test between the block's two readings."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def perf_counter(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch) -> Clock:
+    import advisor.history.track as track_module
+
+    fake = Clock()
+    monkeypatch.setattr(track_module, "time", fake)
+    return fake
+
+
 def test_context_manager_records_the_duration(history, db_url):
     rec = recommendation("m")
     rec.id = history.save_recommendation(rec)
@@ -151,11 +171,11 @@ def test_a_recommendation_from_another_database_is_refused_not_recorded_on_anoth
     other.close()
 
 
-def test_under_a_millisecond_is_no_job(history):
+def test_under_a_millisecond_is_no_job(history, clock):
     rec_id = history.save_recommendation(recommendation("m"))
     with pytest.warns(RuntimeWarning, match="less than a millisecond: no job ran"):
         with advisor.track(rec_id, url=history.url) as tracked:
-            pass
+            clock.now += 0.0004
     assert tracked.outcome is None and history.show(rec_id).outcomes == []
     from advisor.errors import ConfigError
 
@@ -164,13 +184,14 @@ def test_under_a_millisecond_is_no_job(history):
 
 
 @pytest.mark.parametrize("error", [RuntimeError("data path missing"), KeyboardInterrupt()])
-def test_a_block_that_raised_within_a_millisecond_is_no_job_either(history, error):
+def test_a_block_that_raised_within_a_millisecond_is_no_job_either(history, error, clock):
     """It was stored as a failed outcome of ~0.05 ms, which `history list` then showed in place of the real one."""
     rec_id = history.save_recommendation(recommendation("m"))
     history.record_outcome(rec_id, 1750.0)  # the real, completed run
     with pytest.warns(RuntimeWarning, match="less than a millisecond: the block raised before any job ran, so no "
                                             "outcome was recorded"):
         with pytest.raises(type(error)), advisor.track(rec_id, url=history.url) as tracked:
+            clock.now += 0.0004
             raise error
     assert tracked.outcome is None and tracked.seconds < 1e-3
     assert [(o.actual_seconds, o.status) for o in history.show(rec_id).outcomes] == [(1750.0, "completed")]
@@ -210,7 +231,7 @@ def _line() -> int:
     return inspect.currentframe().f_back.f_lineno
 
 
-def test_tracks_warnings_name_the_callers_line(history):
+def test_tracks_warnings_name_the_callers_line(history, clock):
     """They named advisor/option_words.py:79 (python_surface's wrapper) for every block, decorated or not."""
     import warnings
 
@@ -218,16 +239,16 @@ def test_tracks_warnings_name_the_callers_line(history):
 
     @advisor.track(rec_id, url=history.url)
     def train():
-        time.sleep(0.01)
+        clock.now += 0.01
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         empty = _line() + 1
         with advisor.track(rec_id, url=history.url):
-            pass
+            clock.now += 0.0004
         short = _line() + 1
         with advisor.track(rec_id, url=history.url):
-            time.sleep(0.01)
+            clock.now += 0.01
         called = _line() + 1
         train()
     sites = [(w.filename, w.lineno, str(w.message)) for w in caught]
