@@ -1,4 +1,5 @@
-"""What the probe's child reports of a workload's job defaults (``DATASET_SIZE``, ``EPOCHS``, ``BATCH_SIZE``).
+"""What the probe's child reports of a workload's job defaults (``DATASET_SIZE``, ``EPOCHS``, ``BATCH_SIZE``) and
+of how its job steps (``PRECISION``, ``COMPILE``, ``GRAD_ACCUM_STEPS``, ``EVAL_EVERY``, ``EVAL_STEPS``).
 
 The child imports the file, so it sees the module's values where the parent's reader of constant arithmetic
 could not (``int(os.environ["B"])``). An int (or numpy int) goes to the parent as a number; anything else the
@@ -13,6 +14,7 @@ import operator
 from typing import Any
 
 from advisor.probe.frames import WorkloadFrame
+from advisor.schemas import WorkloadInfo
 
 # The largest default sent as a number: far past any job's bound (10^12), far short of what JSON parsers refuse.
 _MAX_SENT = 10**18
@@ -43,8 +45,41 @@ def _unusable(value: Any) -> str | None:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
+def _setting(value: Any) -> bool | int | str | None:
+    """A job setting as sent to the parent: a bool, an int of at most ``_MAX_SENT`` or a string of at most 80
+    characters as it is (the parent checks it), else None (``_unusable`` shows it)."""
+    if isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str):
+        return str(value) if len(value) <= 80 else None
+    return _whole(value)  # an int, a numpy int
+
+
 def defaults_frame(workload: Any) -> WorkloadFrame:
-    """The frame of ``workload``'s three job defaults."""
+    """The frame of ``workload``'s three job defaults and the job settings it holds (``precision``...)."""
     keys = ("dataset_size", "epochs", "batch_size")
     unusable = {k: shown for k in keys if (shown := _unusable(getattr(workload, k))) is not None}
-    return WorkloadFrame(**{k: _whole(getattr(workload, k)) for k in keys}, unusable=unusable)
+    from advisor.workload.job import JOB_SETTINGS
+
+    held = {const: value for const, keyword, *_ in JOB_SETTINGS
+            if (value := getattr(workload, keyword, None)) is not None}
+    settings = {name: sent for name, value in held.items() if (sent := _setting(value)) is not None}
+    shown = {name: _unusable(value) or "a value" for name, value in held.items() if name not in settings}
+    return WorkloadFrame(**{k: _whole(getattr(workload, k)) for k in keys}, unusable=unusable, settings=settings,
+                         shown=shown)
+
+
+def with_module_settings(info: WorkloadInfo, frame: WorkloadFrame | None, in_memory: bool) -> WorkloadInfo:
+    """A workload file's ``info`` (its settings read from the text) with the settings its module held once
+    imported (``frame``): the module's are the job's, whatever set them (a star import, an ``exec``, a function
+    called at import); one that is not valid is left out, and ``unread`` says what it held
+    (``advisor.workload.job.module_settings``). ``info`` as it is for an in-memory workload (``in_memory``),
+    whose ``info`` holds its attributes already, or without a frame."""
+    from advisor.workload.job import JOB_SETTINGS, module_settings
+
+    if frame is None or in_memory:
+        return info
+
+    valid, invalid = module_settings(frame.settings, frame.shown)
+    cleared = {keyword: None for const, keyword, *_ in JOB_SETTINGS if const in invalid}
+    return info.model_copy(update={**cleared, **valid, "unread": {**info.unread, **invalid}})

@@ -21,7 +21,7 @@ import struct
 from collections.abc import Iterator
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictBool, StrictInt, ValidationError, model_validator
 
 from advisor.probe.request import ProbeRequest
 from advisor.schemas import Analysis, DeviceProfile, HostInfo, InputPipeline
@@ -38,6 +38,8 @@ ChildErrorClass = Literal["AdvisorError", "WorkloadError", "ProbeError", "Hardwa
                           "ConfigError"]
 CHILD_ERROR_CLASSES: tuple[str, ...] = ChildErrorClass.__args__  # type: ignore[attr-defined]
 _Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
+# The job settings a WorkloadFrame reports (advisor.workload.job.JOB_SETTINGS' constants).
+SettingName = Literal["PRECISION", "COMPILE", "GRAD_ACCUM_STEPS", "EVAL_EVERY", "EVAL_STEPS"]
 
 
 class MalformedFrame(Exception):
@@ -118,6 +120,12 @@ class WorkloadFrame(_Frame):
     # a message shows it (``WorkloadInfo.unusable_defaults``).
     unusable: dict[Literal["dataset_size", "epochs", "batch_size"], Annotated[str, Field(max_length=80)]] = Field(
         default_factory=dict)
+    # How the job steps as the imported module holds it (``PRECISION``... where not None), which the parent's
+    # reader of the file's text cannot see when a star import, an ``exec`` or a function at import set it: a
+    # bool, an int or a short string as the module holds it, else how a message shows it (``shown``).
+    settings: dict[SettingName, StrictBool | StrictInt | Annotated[str, Field(max_length=80)]] = Field(
+        default_factory=dict)
+    shown: dict[SettingName, Annotated[str, Field(max_length=80)]] = Field(default_factory=dict)
 
 
 class CheckFrame(_Frame):

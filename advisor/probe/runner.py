@@ -46,6 +46,7 @@ from advisor import errors
 from advisor.caller import outside_stacklevel
 from advisor.errors import ProbeError, ProbeNote
 from advisor.probe.child import run_forked
+from advisor.probe.defaults import with_module_settings
 from advisor.probe.device_notes import (
     noise_notes,
     pipeline_busy_notes,
@@ -160,6 +161,7 @@ def run_profile(
     notify("setup", 0.0, "starting the probe process")
     label, info = _describe(source)
     collected = _probe(source, request, notify, label)
+    info = with_module_settings(info, collected.defaults, in_memory=isinstance(source, Workload))
     notes = (([_ONE_THREAD_NOTE] if collected.single_thread else []) + too_big_notes(collected.devices)
              + noise_notes(collected.devices, shapes_vary=bool(collected.check and collected.check.shape_note),
                            cores=collected.host.cpu.logical_cores if collected.host else None)
@@ -269,7 +271,7 @@ class _Collected:
 
     def profile(self, info: WorkloadInfo, label: str, notes: list[str], probe_wall_seconds: float) -> Profile:
         """The ``Profile``; ``ProbeError`` when nothing fitted in memory on any device."""
-        defaults = self.defaults.model_dump(exclude={"kind", "unusable"}) if self.defaults else {}
+        defaults = self.defaults.model_dump(include={"dataset_size", "epochs", "batch_size"}) if self.defaults else {}
         unusable = dict(self.defaults.unusable) if self.defaults else {}
         for name, value in list(defaults.items()):
             # Out of the range a job takes (DATASET_SIZE = -5, an epoch count of 10^13): shown, as a value that is

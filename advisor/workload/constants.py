@@ -11,6 +11,12 @@ it is listed in ``FileConstants.unread`` with its source text, and the caller sa
 which flag sets it (``advisor.workload.job.unread_notes``). Sizes are bounded (exponents, string lengths,
 integer digits) so a hostile file cannot make the reader spin.
 
+A statement that may bind names it does not spell (``from config import *``, nanoGPT's
+``exec(open('configurator.py').read())``, ``globals().update(...)``) lists every constant not read by then in
+``unread`` with a source starting ``MAYBE_SET``: the probe child, which imports the file, reports which of them
+the module holds (``advisor.workload.job.resolve_settings``). A top-level walrus ``(EPOCHS := 3)`` is an
+assignment.
+
 Only top-level assignments count, in file order; a name whose latest top-level assignment cannot be read is
 unknown from there on. The body of an ``if __name__ == "__main__":`` block is skipped (its ``else`` is read as
 top-level code): the probe child imports the file under another name, so that block never runs there, and a
@@ -41,6 +47,10 @@ _MAX_EXPONENT = 256
 _MAX_STR_CHARS = 1000
 _MAX_SOURCE_CHARS = 120  # of an unread expression, as quoted in a note
 
+
+# How an unread constant's source starts when a statement may have set it without naming it (a star import, an
+# ``exec``): the module may hold no such constant at all, which the probe child's report then shows.
+MAYBE_SET = "... (may be set by "
 
 # How deep an expression the evaluator follows (BATCH_SIZE = 12 * 8 is 1 deep).
 MAX_DEPTH = 100
@@ -126,6 +136,8 @@ def _bounded(value: Any) -> Any:
 
 def _assigned(node: ast.stmt) -> tuple[list[str], ast.AST | None, ast.stmt]:
     """(the plain names ``node`` assigns at the top level, the value expression or None, the statement)."""
+    if isinstance(node, ast.Expr) and isinstance(node.value, ast.NamedExpr):  # (GRAD_ACCUM_STEPS := 4)
+        return [node.value.target.id], node.value.value, node
     if isinstance(node, ast.Assign):
         return [t.id for t in node.targets if isinstance(t, ast.Name)], node.value, node
     if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and node.value is not None:
@@ -147,10 +159,31 @@ def _rebound(node: ast.stmt) -> set[str]:
         for target in node.targets:
             if not isinstance(target, ast.Name):
                 names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
-    elif not isinstance(node, (ast.AnnAssign, ast.AugAssign, ast.Expr)):
+    elif isinstance(node, ast.Expr):  # a walrus inside a call: print(BATCH_SIZE := 64)
+        inner = node.value.value if isinstance(node.value, ast.NamedExpr) else node.value
+        names.update(n.target.id for n in ast.walk(inner) if isinstance(n, ast.NamedExpr))
+    elif not isinstance(node, (ast.AnnAssign, ast.AugAssign)):
         # if/for/with/try blocks: whatever they assign is not known without running them.
         names.update(n.id for n in ast.walk(node) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store))
     return names
+
+
+def _sets_any(node: ast.stmt) -> bool:
+    """Whether a top-level statement may bind names it does not spell: ``from config import *``, or a call of
+    ``exec`` (nanoGPT's ``exec(open('configurator.py').read())``) or of ``globals().update``."""
+    if isinstance(node, ast.ImportFrom):
+        return any(a.name == "*" for a in node.names)
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return False  # its body runs when called, if ever: the probe child reports what the module then holds
+    for call in (n for n in ast.walk(node) if isinstance(n, ast.Call)):
+        func = call.func
+        if isinstance(func, ast.Name) and func.id == "exec":
+            return True
+        if (isinstance(func, ast.Attribute) and func.attr in ("update", "setdefault", "__setitem__")
+                and isinstance(func.value, ast.Call) and isinstance(func.value.func, ast.Name)
+                and func.value.func.id in ("globals", "vars", "locals")):
+            return True
+    return False
 
 
 def read_constants(source: str) -> FileConstants:
@@ -165,6 +198,9 @@ def read_constants(source: str) -> FileConstants:
     body = _imported(tree.body)
     for node in body:
         targets, value, stmt = _assigned(node)
+        if _sets_any(node):  # any constant not read yet may be set by it: the probe child says which are
+            unread.update({name: f"{MAYBE_SET}`{_source_of(source, node)}` at line {node.lineno})"
+                           for name in JOB_CONSTANTS if name not in values and name not in unread})
         for name in _rebound(node):
             known.pop(name, None)
             if name in JOB_CONSTANTS:

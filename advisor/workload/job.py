@@ -17,6 +17,7 @@ from typing import Any
 from advisor.errors import WorkloadError
 from advisor.schemas import JobSpec
 from advisor.schemas.base import MAX_JOB_COUNT  # one bound for these checks and the schemas' JobCount
+from advisor.workload.constants import MAYBE_SET
 from advisor.workload.names import near_miss_note
 
 # (what the error messages call it, the CLI flag); the file's constant is the flag in upper case.
@@ -303,8 +304,9 @@ def resolve_settings(explicit: dict[str, Any], constants: Any = None, *, module_
             ``constants``).
         label: how messages name the workload.
         probed_batch_size: the batch size the probe was run at, for the note on an unread ``BATCH_SIZE``.
-        reported: the data constants the probe child reported from the module (``WorkloadInfo``), by
-            constant name.
+        reported: what the probe child reported from the imported module, by constant name: the data constants
+            and the settings (the module's value is the job's, with a note where the text did not give it).
+            None: nothing was probed.
         in_memory: ``module_values`` are an ``advisor.Workload``'s keywords, not a file's constants: a bad one
             is named as its keyword.
 
@@ -319,6 +321,8 @@ def resolve_settings(explicit: dict[str, Any], constants: Any = None, *, module_
     check_declared_data(file_values, explicit, label)
     file_values.update({k: v for k, v in (module_values or {}).items() if v is not None})
     unread = dict(getattr(constants, "unread", {}) or {})
+    if reported is not None:  # a star import or exec the module holds nothing from: nothing to say about
+        unread = {c: s for c, s in unread.items() if not (s.startswith(MAYBE_SET) and reported.get(c) is None)}
     resolved: dict[str, Any] = {}
     said: dict[str, str] = {}  # how each setting was given, for the notes: "--eval-steps 5", "EVAL_STEPS = 5"
     notes: list[str] = []
@@ -331,6 +335,11 @@ def resolve_settings(explicit: dict[str, Any], constants: Any = None, *, module_
                 raise ConfigError(f"{f'{keyword}=' if switch else flag.split()[0]} must be {must}, got {value!r}.",
                                   hint=f"Fix: pass {flag}." if switch else f"Fix: pass {flag} with a valid value.")
             said[keyword] = f"{flag.split()[0]} {value}"
+        elif _module_differs(const, (reported or {}).get(const), None if const in unread else file_values.get(const)):
+            checked = reported[const]  # the module's, as the probe child reported it: what the job runs with
+            said[keyword] = f"{where}{const} = {checked!r}"
+            notes.append(_module_note(const, checked, None if const in unread else file_values.get(const),
+                                      unread.get(const), where))
         elif file_values.get(const) is not None:  # a constant set to None declares nothing (README)
             from_text = (module_values or {}).get(const) is None
             checked, must = (_declared_setting if from_text else _setting_value)(const, file_values[const])
@@ -346,9 +355,7 @@ def resolve_settings(explicit: dict[str, Any], constants: Any = None, *, module_
         else:
             checked = default
             if const in unread:
-                notes.append(f"{where}{_as_written(const, unread[const])} could not be read without running the "
-                             f"file (only constant arithmetic is): the default ({default_words}) was used; "
-                             f"{flag} sets it.")
+                notes.append(_unread_setting_note(const, unread[const], where, flag, default_words))
         resolved[keyword] = checked
     notes += _unread_data_notes(unread, where, probed_batch_size, reported or {})
     notes += [near_miss_note(label or "the workload file", name, known, line)
@@ -369,6 +376,60 @@ def resolve_settings(explicit: dict[str, Any], constants: Any = None, *, module_
                        grad_accum_steps=resolved["grad_accum_steps"],
                        eval_every=resolved["eval_every"] if evaluates else None,
                        eval_steps=resolved["eval_steps"] if evaluates else 0, notes=tuple(notes))
+
+
+# How ``unread`` holds a setting the imported module set to what is not valid (``module_settings``): its value,
+# this, and what it must be.
+_MODULE_HELD = " (the module's value once imported, which must be "
+
+
+def module_settings(held: Mapping[str, Any], shown: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
+    """The job settings an imported module holds, as the probe child reported them (``WorkloadFrame.settings``,
+    and ``shown`` for a value it could not send): (the valid ones by keyword, as ``WorkloadInfo`` keeps them;
+    an ``unread`` entry, by constant name, for each that is not valid, which ``resolve_settings`` notes)."""
+    valid: dict[str, Any] = {}
+    invalid: dict[str, str] = {}
+    for const, keyword, *_ in JOB_SETTINGS:
+        if const in held:
+            checked, must = _declared_setting(const, held[const])
+            if must is None and checked is not None:
+                valid[keyword] = checked
+                continue
+            invalid[const] = f"{held[const]!r}{_MODULE_HELD}{must.split(' (write')[0]})"
+        elif const in shown:
+            invalid[const] = f"{shown[const]}{_MODULE_HELD}{_setting_value(const, object())[1]})"
+    return valid, {const: entry[:200] for const, entry in invalid.items()}
+
+
+def _unread_setting_note(const: str, source: str, where: str, flag: str, default_words: str) -> str:
+    """The note for a setting the file's text did not give and the module gave no valid value of."""
+    if module_held(source):
+        return f"{where}{const} = {source}: not used, the default ({default_words}) was; {flag} sets it."
+    return (f"{where}{_as_written(const, source)} could not be read without running the file (only constant "
+            f"arithmetic is): the default ({default_words}) was used; {flag} sets it.")
+
+
+def module_held(entry: str) -> bool:
+    """Whether an ``unread`` entry is a setting the module held but that is not valid (``module_settings``)."""
+    return _MODULE_HELD in entry
+
+
+def _module_differs(const: str, module: Any, text: Any) -> bool:
+    """Whether the module's value of a setting (None: not reported) is not what the file's text gives."""
+    return module is not None and (text is None or _setting_value(const, text)[0] != module)
+
+
+def _module_note(const: str, module: Any, text: Any, source: str | None, where: str) -> str:
+    """The note for a setting whose value the module held once imported, which the file's text did not give."""
+    if source is not None and text is None:
+        how = f"{_as_written(const, source)} could not be read without running the file: the module's value"
+    else:
+        how = (f"{const} reads {text!r} in the file's text, but the module held" if text is not None
+               else f"{const} is not set in the file's text, but the module held")
+        how += f" {module!r} once imported (code that ran at import {'changed' if text is not None else 'set'} it):"
+    probe = (f"; the probe ran before it was known, pass --precision {module} to probe at it too"
+             if const == "PRECISION" else "")
+    return f"{where}{how} {module!r}, which the probe child reported, is the job's{probe}."
 
 
 def _unread_data_notes(unread: dict[str, str], where: str, probed_batch_size: int | None,

@@ -10,6 +10,7 @@ being read again. Torch-free; never imports user code.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from pydantic import ValidationError
 
 from advisor.schemas import Profile
 from advisor.workload.constants import FileConstants, read_file_constants
-from advisor.workload.job import JobSettings, resolve_settings
+from advisor.workload.job import JobSettings, module_held, resolve_settings
 from advisor.workload.loader import Workload, read_defaults
 
 
@@ -69,8 +70,14 @@ def job_settings(source: Any, explicit: dict[str, Any], prof: Profile | None = N
     reported = None
     if prof is not None:
         info = prof.workload
+        # What the probe child reported of the imported module: the data constants, and the settings (a file's
+        # profile records the module's: ``advisor.probe.defaults.with_module_settings``).
         reported = {"DATASET_SIZE": info.dataset_size, "EPOCHS": info.epochs, "BATCH_SIZE": info.batch_size,
-                    "NUM_WORKERS": prof.input_pipeline.default_workers if prof.input_pipeline else None}
+                    "NUM_WORKERS": prof.input_pipeline.default_workers if prof.input_pipeline else None,
+                    **info.job_constants()}
+        if _is_file(source) and constants is not None:  # a setting the module held that is not valid: noted
+            held = {c: s for c, s in info.unread.items() if module_held(s) and c not in constants.values}
+            constants = replace(constants, unread={**constants.unread, **held})
     return resolve_settings(explicit, constants, module_values=module_values, label=label,
                             probed_batch_size=probed_batch_size, reported=reported,
                             in_memory=isinstance(source, Workload))

@@ -60,11 +60,11 @@ def test_the_file_declares_the_job_and_the_flags_override_it(app, workload):
     from_file = _predict(app, workload)
     assert (from_file["batch_size"], from_file["dataset_size"], from_file["precision"], from_file["compiled"],
             from_file["grad_accum_steps"]) == (256, 256_000, "bf16", True, 5)
-    # EVAL_STEPS is a call: not read, so no evaluation, and a note says which default and which flag.
-    assert (from_file["eval_seconds"], from_file["eval_every"], from_file["eval_steps"]) == (None, None, 0)
-    assert any("EVAL_STEPS = int(os.environ.get(\"EVAL\", 20)) could not be read without running the file"
-               in n and "the default (no evaluation) was used; --eval-steps N sets it." in n
-               for n in from_file["notes"])
+    # EVAL_STEPS is a call: not read from the text, so the probe child's report of the module's value is the
+    # job's, and a note says so.
+    assert (from_file["eval_every"], from_file["eval_steps"]) == (50, 20) and from_file["eval_seconds"] > 0
+    assert any("EVAL_STEPS = int(os.environ.get(\"EVAL\", 20)) could not be read without running the file: the "
+               "module's value 20, which the probe child reported, is the job's." in n for n in from_file["notes"])
     assert 0 < from_file["mfu"] < 1
 
     flagged = _predict(app, workload, "--precision", "fp32", "--no-compile", "--grad-accum-steps", "1",
@@ -163,14 +163,17 @@ def test_a_saved_profile_carries_what_its_file_declared(app, workload, tmp_path)
     assert result.exit_code == 0, result.output
     info = json.loads(saved.read_text())["workload"]
     assert (info["precision"], info["compile"], info["grad_accum_steps"], info["eval_every"],
-            info["eval_steps"]) == ("bf16", True, 5, 50, None)  # EVAL_STEPS is a call: not declared
+            info["eval_steps"]) == ("bf16", True, 5, 50, 20)  # EVAL_STEPS is a call: the module's value
     workload.unlink()  # the profile alone says how the job steps: its file is never read again
     from_profile = _predict(app, "--profile", saved)
     assert (from_profile["precision"], from_profile["compiled"], from_profile["grad_accum_steps"]) == \
         ("bf16", True, 5)
-    # The constant the file set by a call is not read, and the profile's prediction says so, as the file's does.
-    assert any("EVAL_STEPS = int(os.environ.get(\"EVAL\", 20)) could not be read" in n
-               for n in from_profile["notes"]), from_profile["notes"]
+    # The constant the file set by a call is not read from its text, and the profile's prediction says whose value
+    # it used, as the file's does.
+    assert (from_profile["eval_every"], from_profile["eval_steps"]) == (50, 20)
+    assert any("EVAL_STEPS = int(os.environ.get(\"EVAL\", 20)) could not be read without running the file: the "
+               "module's value 20, which the probe child reported" in n for n in from_profile["notes"]), \
+        from_profile["notes"]
 
 
 def test_recommend_echoes_how_the_job_steps_and_says_a_cpu_runs_it_as_probed(app):
