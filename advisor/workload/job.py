@@ -358,7 +358,7 @@ def resolve_settings(explicit: dict[str, Any], constants: Any = None, *, module_
                 notes.append(_unread_setting_note(const, unread[const], where, flag, default_words))
         resolved[keyword] = checked
     notes += _unread_data_notes(unread, where, probed_batch_size, reported or {})
-    notes += [near_miss_note(label or "the workload file", name, known, line)
+    notes += [near_miss_note(label or "the workload file", name, known, line, _flag_of(known))
               for name, (known, line) in (getattr(constants, "near_misses", {}) or {}).items()]
     notes += _rebound_data_notes(dict(getattr(constants, "values", {}) or {}), explicit, where, reported or {})
     # An evaluation needs both: how often, and how many batches. Half of it counts nothing; say which half (the
@@ -399,6 +399,13 @@ def module_settings(held: Mapping[str, Any], shown: Mapping[str, str]) -> tuple[
         elif const in shown:
             invalid[const] = f"{shown[const]}{_MODULE_HELD}{_setting_value(const, object())[1]})"
     return valid, {const: entry[:200] for const, entry in invalid.items()}
+
+
+def _flag_of(const: str) -> str | None:
+    """The option that sets a constant (``--precision P``); None for one no option sets, or a function."""
+    flags = {**{setting: flag for setting, _keyword, flag, *_ in JOB_SETTINGS},
+             **{flag[2:].upper().replace("-", "_"): f"{flag} N" for _what, flag in JOB_FLAGS}}
+    return flags.get(const)
 
 
 def _unread_setting_note(const: str, source: str, where: str, flag: str, default_words: str) -> str:

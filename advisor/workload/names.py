@@ -5,7 +5,8 @@ advisor reads a file's settings and functions by their exact names (``PRECISION`
 would otherwise be priced at the defaults without a word (fp32, the built-in loss and optimizer). This module owns
 the matching: a name is a near miss of a known name the file does not define when they are equal ignoring case
 and underscores, when an UPPER_CASE name is close (``EPOCH``) or contains it (``NUM_EPOCHS``), or when it is a
-usual name for the same function (``criterion``, ``optimizer``). The caller turns each into a note
+usual name for the same function (``criterion``, ``optimizer``) or setting (nanoGPT's ``gradient_accumulation_steps``,
+``eval_interval``, ``eval_iters``, ``dtype``). The caller turns each into a note
 (``advisor.workload.job.resolve_settings``) or a hint (``resolve_job``'s "no batch size given"). Torch-free.
 """
 
@@ -23,13 +24,24 @@ KNOWN_FUNCTIONS = {
                         "create_dataloader"),
 }
 
+# The usual names training scripts (nanoGPT, Hugging Face-style configs) give the job settings advisor reads,
+# matched ignoring case: nanoGPT's ``gradient_accumulation_steps``, ``eval_interval``, ``eval_iters``, ``dtype``.
+SETTING_ALIASES = {
+    "GRAD_ACCUM_STEPS": ("gradient_accumulation_steps", "grad_accum", "accum_steps", "accumulation_steps",
+                         "grad_accumulation_steps", "accum_iter"),
+    "EVAL_EVERY": ("eval_interval", "eval_freq", "eval_frequency", "eval_every_n_steps", "eval_steps_interval"),
+    "EVAL_STEPS": ("eval_iters", "eval_batches", "eval_iterations", "num_eval_batches"),
+    "PRECISION": ("dtype", "amp", "use_amp", "mixed_precision", "fp16", "bf16"),
+    "COMPILE": ("torch_compile", "use_compile", "compile_model"),
+}
+
 
 def _squashed(name: str) -> str:
     return name.lower().replace("_", "")
 
 
 def _close_constant(name: str, known: str) -> bool:
-    if _squashed(name) == _squashed(known):
+    if _squashed(name) == _squashed(known) or name.lower() in SETTING_ALIASES.get(known, ()):
         return True
     if not name.isupper():  # a lower-case helper (``epochs_seen``) is the file's own, not a misspelled setting
         return False
@@ -74,11 +86,14 @@ def near_misses(names: dict[str, int], constants: tuple[str, ...]) -> dict[str, 
     return found
 
 
-def near_miss_note(label: str, name: str, known: str, line: int) -> str:
-    """The note for one near miss: what advisor did not read, and the name it reads."""
+def near_miss_note(label: str, name: str, known: str, line: int, flag: str | None = None) -> str:
+    """The note for one near miss: what advisor did not read, and the name it reads (and ``flag``, the option
+    that sets it, where one does)."""
     what = "function" if known in KNOWN_FUNCTIONS else "setting"
     used = {"loss_fn": "the default loss (cross-entropy for integer targets, else mean squared error) was used",
             "configure_optimizer": "the default optimizer (AdamW, lr 1e-3) was used",
             "make_dataloader": "no input pipeline was timed"}.get(known, "it has no effect")
-    return (f"{label}:{line}: `{name}` is not a {what} advisor reads, so {used}; did you mean "
-            f"{known}? Rename it if so.")
+    fix = f"Rename it if so, or pass {flag}." if flag else "Rename it if so."
+    total = (" (nanoGPT's counts the micro-steps of all GPUs together: its 5 * 8 on 8 GPUs is GRAD_ACCUM_STEPS = 5, "
+             "per GPU)" if name.lower() == "gradient_accumulation_steps" else "")
+    return f"{label}:{line}: `{name}` is not a {what} advisor reads, so {used}; did you mean {known}{total}? {fix}"

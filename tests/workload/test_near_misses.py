@@ -57,7 +57,7 @@ def test_the_files_own_names_are_not_near_misses(text):
 def test_each_near_miss_is_a_note_naming_the_known_name_and_the_line():
     notes = resolve_settings({}, read_constants(TYPOS), label="w/t.py").notes
     assert "w/t.py:4: `Precision` is not a setting advisor reads, so it has no effect; did you mean PRECISION? " \
-           "Rename it if so." in notes
+           "Rename it if so, or pass --precision P." in notes
     assert any(n.startswith("w/t.py:6: `loss` is not a function advisor reads, so the default loss") and
                "did you mean loss_fn?" in n for n in notes)
     assert any("`optimizer`" in n and "AdamW" in n and "configure_optimizer?" in n for n in notes)
@@ -90,3 +90,26 @@ def test_a_saved_profile_keeps_the_near_misses_and_its_predictions_note_them(tmp
     assert f"{path}:5: `BATCHSIZE` is not a setting advisor reads, so it has no effect; did you mean BATCH_SIZE?" \
         in from_profile[1]
     assert "`loss` is not a function advisor reads, so the default loss" in from_profile[2]
+
+
+def test_nanogpt_and_hf_names_of_the_settings_are_near_misses_naming_the_setting_and_its_flag():
+    """A script adapted from nanoGPT priced at fp32, accumulation 1 and no evaluation with a note only about
+    ``compile``: its other settings' names were not matched."""
+    text = ("gradient_accumulation_steps = 5 * 8\neval_interval = 1000\neval_iters = 200\ndtype = 'bfloat16'\n"
+            "compile = True\nEVAL_ITERS = 3\nuse_amp = True\n")
+    assert read_constants(text).near_misses == {
+        "gradient_accumulation_steps": ("GRAD_ACCUM_STEPS", 1), "eval_interval": ("EVAL_EVERY", 2),
+        "eval_iters": ("EVAL_STEPS", 3), "dtype": ("PRECISION", 4), "compile": ("COMPILE", 5),
+        "EVAL_ITERS": ("EVAL_STEPS", 6), "use_amp": ("PRECISION", 7)}
+    notes = resolve_settings({}, read_constants(text), label="n.py").notes
+    assert notes[0] == ("n.py:1: `gradient_accumulation_steps` is not a setting advisor reads, so it has no effect; "
+                        "did you mean GRAD_ACCUM_STEPS (nanoGPT's counts the micro-steps of all GPUs together: its "
+                        "5 * 8 on 8 GPUs is GRAD_ACCUM_STEPS = 5, per GPU)? Rename it if so, or pass "
+                        "--grad-accum-steps N.")
+    assert notes[1].endswith("did you mean EVAL_EVERY? Rename it if so, or pass --eval-every N.")
+    assert notes[2].endswith("did you mean EVAL_STEPS? Rename it if so, or pass --eval-steps N.")
+    assert notes[3].startswith("n.py:4: `dtype` is not a setting advisor reads")
+    assert notes[3].endswith("did you mean PRECISION? Rename it if so, or pass --precision P.")
+    assert notes[4].endswith("did you mean COMPILE? Rename it if so, or pass --compile / --no-compile.")
+    # A file that sets the setting itself keeps its own helper names: nothing to misspell.
+    assert read_constants("GRAD_ACCUM_STEPS = 5\ngradient_accumulation_steps = 40\n").near_misses == {}
