@@ -341,16 +341,8 @@ def resolve_settings(explicit: dict[str, Any], constants: Any = None, *, module_
             notes.append(_module_note(const, checked, None if const in unread else file_values.get(const),
                                       unread.get(const), where))
         elif file_values.get(const) is not None:  # a constant set to None declares nothing (README)
-            from_text = (module_values or {}).get(const) is None
-            checked, must = (_declared_setting if from_text else _setting_value)(const, file_values[const])
-            if must and in_memory and not from_text:  # the Workload's keyword: there is no file, no constant
-                raise WorkloadError(f"{where}{keyword}={file_values[const]!r}: must be {must}.",
-                                    hint=f"Fix: give the workload {keyword}= {must}; or pass {flag} to the call, "
-                                         "which overrides it.")
-            if must:
-                raise WorkloadError(f"{where}{const} = {file_values[const]!r}: must be {must}.",
-                                    hint=f"Fix: set {const} to {must.split(' (write')[0]} in the workload file, or "
-                                         f"pass {flag}.")
+            checked = _workload_setting(const, keyword, flag, file_values[const], where,
+                                        from_text=(module_values or {}).get(const) is None, in_memory=in_memory)
             said[keyword] = f"{where}{const} = {file_values[const]!r}"
         else:
             checked = default
@@ -376,6 +368,22 @@ def resolve_settings(explicit: dict[str, Any], constants: Any = None, *, module_
                        grad_accum_steps=resolved["grad_accum_steps"],
                        eval_every=resolved["eval_every"] if evaluates else None,
                        eval_steps=resolved["eval_steps"] if evaluates else 0, notes=tuple(notes))
+
+
+def _workload_setting(const: str, keyword: str, flag: str, value: Any, where: str, *, from_text: bool,
+                      in_memory: bool) -> Any:
+    """The workload's own value of one setting, checked: a file's constant (``from_text``: as its text reads) or
+    an ``advisor.Workload``'s keyword (``in_memory``: named as the keyword, there being no file)."""
+    checked, must = (_declared_setting if from_text else _setting_value)(const, value)
+    if must and in_memory and not from_text:
+        raise WorkloadError(f"{where}{keyword}={value!r}: must be {must}.",
+                            hint=f"Fix: give the workload {keyword}= {must}; or pass {flag} to the call, which "
+                                 "overrides it.")
+    if must:
+        raise WorkloadError(f"{where}{const} = {value!r}: must be {must}.",
+                            hint=f"Fix: set {const} to {must.split(' (write')[0]} in the workload file, or pass "
+                                 f"{flag}.")
+    return checked
 
 
 # How ``unread`` holds a setting the imported module set to what is not valid (``module_settings``): its value,
