@@ -18,10 +18,15 @@ GPU target, K GPUs, global batch B (b = ceil(B / K) per GPU), host with V vCPUs:
 * ``make_batch`` (or NUM_WORKERS = 0): each training process makes its own b samples, serially:
   step = compute + I + T with I = b / (rate x speed).
 
-CPU target with ``cores`` cores: no copy (T = 0.0). With a dataloader the CPU is loader and trainer at once:
-loader work L = B / (rate x speed) core-seconds shares the cores with compute, step = max(compute + L / cores,
-L / (W x eff)) with W = NUM_WORKERS, else max(1, cores - 1). ``make_batch`` keeps the probe's measured batch
-creation (``advisor.predictor.measured``).
+CPU target with ``cores`` cores (compute threads) on V vCPUs: no copy (T = 0.0). With a dataloader the CPU is
+loader and trainer at once: loader work L = B / (rate x speed) core-seconds, of which L_busy lands on the
+compute threads' cores (L less what the V - cores free vCPUs, FREE_VCPU_LOADER_SHARE of a core each, absorb
+during compute). With stall = min(L_busy, compute) and I = L / (min(W, V) x eff), W = NUM_WORKERS, else
+max(1, cores - 1): step = max(compute + stall, compute + L_busy / cores, I + (compute + stall) / 2 where
+L_busy > 0): a worker on a compute core stalls compute (a barrier after every operator) for at most as long as
+compute runs; the cores' time is shared; the workers run side by side, at half a core while they share one with
+compute. ``input_seconds`` is I, the workers' time for a batch. ``make_batch`` keeps the probe's
+measured batch creation (``advisor.predictor.measured``).
 
 ``bound`` is the largest of compute, input and transfer; ``gpu_utilization`` = compute / step on GPUs.
 """
@@ -174,11 +179,22 @@ class HostModel:
         # stalls them all (a thread sharing its core slowed a wide MLP 9x here, issue 8): loading overlaps
         # compute only on the vCPUs the compute threads leave free, and those are SMT siblings of busy cores on
         # a cloud instance (threads = physical cores), each worth FREE_VCPU_LOADER_SHARE of a core.
-        free = max(0, (self.vcpus or self.cores or 1) - (self.cores or 1)) * FREE_VCPU_LOADER_SHARE
-        stall = work - min(work, free * c)
-        loader = batch_size / (self.rate_per_worker * self.workers * self.efficiency)
-        step = max(c + stall, loader)
-        return StepParts(c, step, max(stall, loader), 0.0, "input" if max(stall, loader) > c else "compute", None)
+        vcpus = self.vcpus or self.cores or 1
+        cores = self.cores or 1
+        free = max(0, vcpus - cores) * FREE_VCPU_LOADER_SHARE
+        busy = work - min(work, free * c)  # loading on the compute threads' cores
+        # A worker time-shares a compute thread's core, so the barrier holds compute to that thread's share: a
+        # stall lasts at most as long as compute runs (compute at most doubles). A short stall is the whole
+        # busy loading (a 1-worker loader's 100 ms a step here: bench/README.md, "Input pipeline").
+        stall = min(busy, c)
+        # All the cores' time: compute's and the loading on its cores (README's compute + loader work / cores).
+        shared = c + busy / cores
+        # The workers' own wall time for a batch, side by side (no more of them at once than the vCPUs): the
+        # workers' rate. Those on compute cores get half of them while compute runs, which the step adds.
+        loader = batch_size / (self.rate_per_worker * min(self.workers, vcpus) * self.efficiency)
+        step = max(c + stall, shared, loader + ((c + stall) / 2 if busy > 0 else 0.0))
+        bound: Bound = "input" if max(loader, step - c) > c else "compute"
+        return StepParts(c, step, loader, 0.0, bound, None)
 
     def split_measured(self, batch_size: int, compute_seconds: float, batch_seconds: float) -> StepParts:
         """A probed device whose step keeps its measured batch creation (make_batch + copy): that time split

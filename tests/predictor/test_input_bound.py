@@ -126,23 +126,58 @@ def test_num_workers_caps_the_workers_per_training_process(specs):
 
 
 def test_cpu_formula_loads_on_free_vcpus_and_stalls_compute_on_busy_ones():
-    """step = max(compute + stall, L / (W x eff)), L = B / (rate x speed) core-seconds; the stall is the loading
-    that the vCPUs the compute threads leave free (each worth FREE_VCPU_LOADER_SHARE) cannot absorb."""
+    """step = max(compute + stall, compute + L_busy / cores, I + (compute + stall) / 2), I = L / (W x eff),
+    L = B / (rate x speed) core-seconds; L_busy the loading that the vCPUs the compute threads leave free (each
+    worth FREE_VCPU_LOADER_SHARE) cannot absorb; stall = min(L_busy, compute).
+
+    Changed from compute + L_busy (the whole loading as a stall, whatever the workers and cores): a worker
+    stalls compute only while compute runs, so 7 workers making 0.64 core-s beside 0.2 s of compute cost the step
+    0.2 s more, not 0.64 (the old 0.84 s priced 8 cores as slow as one worker); input_seconds is now the 7
+    workers' 0.10 s, not 0.64 s, so the rate reported is theirs."""
     host = ib.cpu_host(pipeline(), 8)  # 8 threads on 8 vCPUs: nothing free, every core-second of loading stalls
     assert host.workers == 7 and host.cores == 8
     parts = host.parts(64, 0.2)
     loader = 64 / (100 * 7 * 0.9)
-    assert (parts.step_seconds, parts.bound) == (pytest.approx(0.2 + 0.64, rel=1e-12), "input")
-    assert parts.input_seconds == pytest.approx(0.64, rel=1e-12) and loader < 0.64
+    assert (parts.step_seconds, parts.bound) == (pytest.approx(0.2 + 0.2, rel=1e-12), "compute")  # compute doubled
+    assert parts.input_seconds == pytest.approx(loader, rel=1e-12)
     assert (parts.transfer_seconds, parts.gpu_utilization) == (0.0, None)
     smt = ib.cpu_host(pipeline(), 8, vcpus=16).parts(64, 0.2)  # 8 free siblings absorb 8 x 0.5 x 0.2 = 0.8
     assert (smt.step_seconds, smt.bound) == (pytest.approx(max(0.2, loader), rel=1e-12), "compute")
-    partly = ib.cpu_host(pipeline(), 8, vcpus=10).parts(64, 0.2)  # 2 free: 0.2 absorbed, 0.44 stalls
-    assert (partly.step_seconds, partly.bound) == (pytest.approx(0.2 + 0.44, rel=1e-12), "input")
+    partly = ib.cpu_host(pipeline(), 8, vcpus=10).parts(64, 0.1)  # 2 free: 0.1 absorbed, 0.54 on busy cores
+    assert partly.step_seconds == pytest.approx(loader + (0.1 + 0.1) / 2, rel=1e-12)  # not 0.1 + 0.54
+    assert partly.step_seconds < 0.1 + 0.54 and partly.bound == "input"
     one = ib.cpu_host(pipeline(workers=1), 8, vcpus=16).parts(64, 0.2)  # NUM_WORKERS = 1: one worker's rate
     assert (one.step_seconds, one.bound) == (pytest.approx(64 / 100, rel=1e-12), "input")
+    # One worker on a compute core: it gets half the core while compute (0.2 + 0.2 stall) runs: 0.32 + 0.2.
     faster = ib.cpu_host(pipeline(workers=1), 8, speed=2.0).parts(64, 0.2)
-    assert faster.step_seconds == pytest.approx(0.2 + 0.32, rel=1e-12)
+    assert faster.step_seconds == pytest.approx(0.32 + 0.2, rel=1e-12) and faster.input_seconds == 0.32
+    short = ib.cpu_host(pipeline(workers=1), 2).parts(64, 1.0)  # loading shorter than compute: all of it stalls
+    assert short.step_seconds == pytest.approx(1.0 + 0.64, rel=1e-12)  # bench/README.md's measured case
+    many = ib.cpu_host(pipeline(workers=64), 8).parts(64, 0.01)  # more workers than vCPUs: 8 run at once
+    assert many.input_seconds == pytest.approx(64 / (100 * 8 * 0.9), rel=1e-12)
+    assert many.step_seconds == pytest.approx(max(0.01 + 0.64 / 8, 64 / (100 * 8 * 0.9) + 0.01), rel=1e-12)
+
+
+def test_a_loader_bound_cpu_job_is_faster_on_more_cores():
+    """The audit's case: a loader-bound job (1 ms of compute, 0.64 core-s of loading a step) was priced at one
+    worker's time (0.64 s + compute) on 2, 8 and 32 cores alike."""
+    steps = {n: ib.cpu_host(pipeline(), n).parts(64, 0.001) for n in (2, 8, 32)}
+    assert steps[32].step_seconds < 64 / 100 / 4  # 31 workers at 100/s each beat 4 x one worker's time
+    assert steps[32].step_seconds == pytest.approx(64 / (100 * 31 * 0.9) + 0.001, rel=1e-12)
+    assert steps[2].step_seconds > steps[8].step_seconds > steps[32].step_seconds
+    assert steps[32].bound == "input" and steps[32].input_seconds == pytest.approx(64 / (100 * 31 * 0.9), rel=1e-12)
+
+
+def test_a_cpu_bound_sentence_gives_the_priced_workers_rate(prof):
+    """The samples/s the sentence gives are the workers' priced: W x rate x eff (here 31 x 100 x 0.9), not one
+    worker's 100 as before."""
+    est = estimate(prof.model_copy(update={"input_pipeline": pipeline()}), JOB, Target.cpu(threads=32))
+    assert (est.bound, est.input_workers) == ("input", 31)
+    assert est.input_seconds == pytest.approx(512 / (31 * 100 * 0.9), rel=1e-12)
+    assert f"the 31 loader workers make {format_rate(31 * 100 * 0.9)} samples/s" in ib.bound_sentence(est)
+    two = prof.model_copy(update={"input_pipeline": pipeline(workers=2, one=1045.0, two=1813.0)})
+    est2 = estimate(two, JOB, Target.cpu(threads=1), vcpus=2)  # NUM_WORKERS = 2 on a 2-vCPU, 1-core instance
+    assert est2.input_seconds == pytest.approx(512 / 1813.0, rel=1e-12)  # the probe's 2-worker rate
 
 
 # ------------------------------------------------------------------------------------------ speed, vCPUs
