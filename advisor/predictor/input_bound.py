@@ -7,8 +7,9 @@ compute time per step (from ``advisor.predictor.estimate``) and the datasheet's 
 
 GPU target, K GPUs, global batch B (b = ceil(B / K) per GPU), host with V vCPUs:
 
-* loader workers W = max(1, V - K) (one vCPU per training process), or min(that, NUM_WORKERS x K) when the
-  workload file sets ``NUM_WORKERS``;
+* loader workers W = V - K (one vCPU per training process), or min(that, NUM_WORKERS x K) when the
+  workload file sets ``NUM_WORKERS``; where V - K < K, none (each process makes its own share, as below), or
+  NUM_WORKERS x K where the file sets it (each process has its own DataLoader), with a note;
 * input seconds I = B / (rate x W x eff(W) x speed): ``rate`` one worker's samples/s here, ``eff`` what running
   workers side by side cost here (``InputPipeline.worker_efficiency``, 1 for W = 1), ``speed`` the target CPU's
   per-core speed over this one (1.0 when either is unknown, with a note);
@@ -243,10 +244,26 @@ def speed_ratio(target_cpu: CpuSpec | None, local_cpu: CpuSpec | None) -> tuple[
 
 
 def gpu_workers(vcpus: int, gpu_count: int, default_workers: int | None) -> int:
-    """Loader worker processes a GPU host affords: one vCPU per training process, the rest loading; capped at
-    the workload's NUM_WORKERS per training process when it sets one."""
-    afford = max(1, vcpus - gpu_count)
+    """Loader worker processes a GPU host affords, in all: one vCPU per training process, the rest loading; capped
+    at the workload's NUM_WORKERS per training process when it sets one. Each training process has its own
+    DataLoader, so with fewer spare vCPUs than processes the host affords none (0: each process makes its own
+    share, as num_workers=0 does), and a NUM_WORKERS the file sets runs in every process (NUM_WORKERS x K)."""
+    afford = vcpus - gpu_count
+    if afford < gpu_count:
+        return 0 if default_workers is None else default_workers * gpu_count
     return afford if default_workers is None else min(afford, default_workers * gpu_count)
+
+
+def few_vcpus_note(vcpus: int, gpu_count: int, workers: int) -> str | None:
+    """A note where the host has fewer spare vCPUs than training processes (``gpu_workers``)."""
+    if vcpus - gpu_count >= gpu_count:
+        return None
+    how = ("each makes its own share of the batch between steps (as num_workers=0)" if not workers else
+           f"{workers // gpu_count} loader worker{'s' if workers // gpu_count > 1 else ''} each (NUM_WORKERS), "
+           "sharing the cores; num_workers=0 may be faster here")
+    fewer = "fewer vCPUs than GPUs" if vcpus < gpu_count else "fewer spare vCPUs than GPUs"
+    return (f"input pipeline: {vcpus:,} vCPUs for {gpu_count:,} GPUs ({fewer}): each of the {gpu_count:,} training "
+            f"processes has its own DataLoader and {how}.")
 
 
 def cpu_workers(cores: int, default_workers: int | None) -> int:
@@ -295,6 +312,8 @@ def gpu_host(pipeline: InputPipeline | None, spec: GpuSpec, gpu_count: int, vcpu
         workers = 0
     else:
         workers = gpu_workers(vcpus, gpu_count, pipeline.default_workers)
+        if (few := few_vcpus_note(vcpus, gpu_count, workers)) is not None:
+            notes.append(few)
     restart = loader_restart(pipeline, workers, speed, notes)
     return HostModel(
         "gpu", pipeline.source, rate_per_worker=pipeline.per_worker_samples_per_second * speed, workers=workers,

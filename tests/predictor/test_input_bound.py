@@ -119,7 +119,10 @@ def test_make_batch_is_serial_in_each_training_process(specs):
 def test_num_workers_caps_the_workers_per_training_process(specs):
     assert ib.gpu_host(pipeline(workers=4), specs["H100-SXM"], 8, 96).workers == 32
     assert ib.gpu_host(pipeline(workers=16), specs["H100-SXM"], 8, 96).workers == 88
-    assert ib.gpu_workers(4, 8, None) == 1  # fewer vCPUs than GPUs: one worker still runs
+    # Fewer spare vCPUs than training processes: none (each process makes its share), not one worker for all 8
+    # processes (the old max(1, V - K): 8 GPUs fed by one worker at half a core).
+    assert [ib.gpu_workers(v, 8, None) for v in (4, 8, 15, 16)] == [0, 0, 0, 8]
+    assert (ib.gpu_workers(8, 8, 1), ib.gpu_workers(8, 8, 2)) == (8, 16)  # NUM_WORKERS runs in every process
     zero = ib.gpu_host(pipeline(workers=0), specs["H100-SXM"], 2, 32)  # NUM_WORKERS = 0: in the training process
     assert zero.workers == 0 and zero.serial
     assert zero.parts(64, 0.01).input_seconds == pytest.approx(32 / 100, rel=1e-12)
@@ -290,6 +293,24 @@ def test_a_dataloader_without_workers_is_named_as_such_not_as_make_batch(prof):
     made = estimate(bare(prof, pipeline(source="make_batch", one=500.0)), JOB, Target.gpu("H100-SXM", 8))
     assert made.input_source == "make_batch" and made.model_dump()["input_source"] == "make_batch"
     assert estimate(bare(prof), JOB, Target.gpu("H100-SXM", 8)).input_source is None
+
+
+def test_few_vcpus_for_many_gpus_make_each_process_its_own_share(prof):
+    """8 GPUs on 8 vCPUs: each training process has its own DataLoader, so its 64 samples are made in it
+    (64 / 100 s) as with num_workers=0, not by one worker for the whole machine at half a core (512 / 50 s)."""
+    for vcpus in (4, 8, 15):
+        est = estimate(bare(prof, pipeline()), JOB, Target.gpu("RTX-3060", 8), vcpus=vcpus)
+        zero = estimate(bare(prof, pipeline(workers=0)), JOB, Target.gpu("RTX-3060", 8), vcpus=vcpus)
+        assert est.step_seconds <= zero.step_seconds and est.input_workers == 0
+        assert est.input_seconds == pytest.approx(64 / 100, rel=1e-12)
+        assert [n for n in est.notes if f"{vcpus} vCPUs for 8 GPUs" in n and "its own DataLoader" in n]
+    assert any("fewer vCPUs than GPUs" in n for n in estimate(bare(prof, pipeline()), JOB, Target.gpu(
+        "RTX-3060", 8), vcpus=4).notes)
+    two = estimate(bare(prof, pipeline(workers=2)), JOB, Target.gpu("RTX-3060", 8), vcpus=8)
+    assert two.input_workers == 16  # NUM_WORKERS = 2 in each of the 8 processes, on 4 cores' worth of siblings
+    assert two.input_seconds == pytest.approx(512 / (100 * 0.9 * 16 * ib.FREE_VCPU_LOADER_SHARE), rel=1e-12)
+    assert not [n for n in estimate(bare(prof, pipeline()), JOB, Target.gpu("RTX-3060", 8), vcpus=16).notes
+                if "its own DataLoader" in n]
 
 
 def test_offers_of_one_gpu_on_hosts_of_different_vcpus(prof):
