@@ -25,6 +25,7 @@ import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from statistics import median
+from typing import Any
 
 from advisor.errors import PredictionError
 from advisor.schemas import CpuSpec, DeviceProfile, ThreadPoint
@@ -334,3 +335,16 @@ def at_device_threads(device: DeviceProfile, measurements: list) -> AtDeviceThre
             f"{'/'.join(map(str, threads))} thread(s) because other processes were using the CPU; scaled to "
             f"{full} threads with {how}.")
     return AtDeviceThreads(out, uncertainty, note, p, source)
+
+
+def fraction_fields(busy: AtDeviceThreads, scaling: CpuScaling | None) -> dict[str, Any]:
+    """``Estimate.parallel_fraction`` and its source: the Amdahl fraction that scaled the steps timed on fewer
+    threads on a busy machine (``busy``: ``at_device_threads``), else the one that scaled them to another thread
+    count (``scaling``: a ``CpuScaling``, None where it did not); none where every step counts as timed."""
+    if busy.parallel_fraction is not None:
+        return {"parallel_fraction": round(busy.parallel_fraction, 3),
+                "parallel_fraction_source": busy.parallel_fraction_source}
+    if scaling is not None and scaling.probed_threads != scaling.target_threads:
+        return {"parallel_fraction": round(scaling.parallel_fraction, 3),
+                "parallel_fraction_source": "assumed" if scaling.fit is None or scaling.fit.assumed else "measured"}
+    return {}

@@ -309,7 +309,8 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, 
     if job.compiled:
         first_compile, recompile, compile_note = compile_costs(profile.analysis, job.last_batch_size != job.batch_size)
         notes.append(compile_note)
-    compute, efficiency, eval_s, busy = gpu_job.gpu_step_compute(profile, job, spec, target, per_gpu_compute, notes)
+    compute, efficiency, eval_forward, busy = gpu_job.gpu_step_compute(profile, job, spec, target, per_gpu_compute,
+                                                                        notes)
     # Memory is the model's, not the GPU's: a GPU probe's measured peaks price every GPU (the analysis had
     # nanoGPT at 0.6 GiB a sample where the H200 measured 0.8, and fitted an H100 it would not), at any precision
     # (``memory_from_probe`` rescales the activations: an fp16 job, or bf16 run as fp16 on a V100, too).
@@ -320,7 +321,7 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, 
     # it, what bounds the job is a batch the probe ran out of memory at (in the words recommend uses).
     if not fits and peak is not None and capacity is not None and peak <= capacity and max_batch is not None:
         notes.append(f"does not fit: {format_oom_cap(per_device_batch, max_batch, peak, capacity, ' per GPU')}.")
-    return gpu_job.GpuCompute(spec, prec, compute, eval_s, sigma, startup + first_compile, efficiency,
+    return gpu_job.GpuCompute(spec, prec, compute, eval_forward, sigma, startup + first_compile, efficiency,
                               (fits, peak, capacity, max_batch),
                               source_dev.device if source_dev is not None else None, tuple(notes), profile.analysis,
                               recompile, busy)

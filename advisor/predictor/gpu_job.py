@@ -2,9 +2,10 @@
 
 ``GpuCompute`` is what ``advisor.predictor.estimate`` builds once per (target, precision, job shape): one micro-step's
 compute at any global batch (the per-GPU step from a probe or the roofline, the data-parallel step and gradient
-accumulation: ``gpu_step_compute``), an evaluation's seconds, the memory fit and the notes. ``GpuOnHost`` adds the
-host side of one host (its vCPUs) and the ``Estimate`` fields no dataset size or epoch count changes, so another
-job of the same shape only adds its last batch and the sums.
+accumulation: ``gpu_step_compute``), an evaluation batch's forward pass, the memory fit and the notes.
+``GpuOnHost`` adds the host side of one host (its vCPUs; an evaluation batch's too: ``evaluation``) and the
+``Estimate`` fields no dataset size or epoch count changes, so another job of the same shape only adds its last
+batch and the sums.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from advisor.predictor import input_bound
+from advisor.predictor.evaluation import Evaluation
 from advisor.predictor.job import (
     Z80,
     BatchMemo,
@@ -43,7 +45,7 @@ class GpuCompute:
     # One micro-step's compute at a global batch (K > 1: the data-parallel step; the optimizer and all-reduce
     # shared over the accumulated micro-steps), memoised: the job's full batch and each epoch's last one.
     compute_at: Callable[[int], float]
-    eval_seconds: float  # one evaluation: the job's eval_steps forward-only passes at the global batch
+    eval_forward_seconds: float  # one evaluation batch's forward pass on one GPU (its share of the global batch)
     sigma: float  # log half-width of the 80% interval (the calibration's)
     startup_seconds: float
     scaling_efficiency: float | None
@@ -84,7 +86,7 @@ def gpu_step_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Targ
                      per_gpu_compute: Callable[[int], GpuStepParts],
                      notes: list[str]) -> tuple[Callable[[int], float], float | None, float, float]:
     """(one micro-step's compute at a global batch, memoised; the scaling efficiency on K > 1 GPUs; one
-    evaluation's seconds; the GPUs' busy share of the job's compute step, ``GpuStepParts.busy_share`` at its
+    evaluation batch's forward pass; the GPUs' busy share of the job's compute step, ``GpuStepParts.busy_share`` at its
     per-GPU batch x the efficiency) with the data-parallel step model (its all-reduce is part of the GPUs' step, over
     PCIe with the target's ``peer_to_peer``, or the card's own guess) and gradient accumulation: the optimizer
     and the all-reduce once per ``job.grad_accum_steps`` micro-steps."""
@@ -116,12 +118,12 @@ def gpu_step_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Targ
             parts.seconds, parts.optimizer_seconds, grad_bytes, count, spec, job.grad_accum_steps, pcie_p2p=False)[1])
         notes.extend([caveat] if caveat else [])
         efficiency = accumulated_step(parts.seconds, parts.optimizer_seconds, job.grad_accum_steps) / step
-    eval_seconds = job.eval_steps * parts.forward_seconds  # every GPU evaluates its share, no all-reduce
     if job.grad_accum_steps > 1:
         notes.append(f"gradient accumulation: {job.grad_accum_steps} micro-steps of batch {job.batch_size} per "
                      f"optimizer step ({job.batch_size * job.grad_accum_steps} samples); the optimizer"
                      + (" and the all-reduce run" if count > 1 else " runs") + " once per optimizer step.")
-    return compute_at, efficiency, eval_seconds, parts.busy_share * (efficiency or 1.0)
+    # every GPU evaluates its share, no all-reduce
+    return compute_at, efficiency, parts.forward_seconds, parts.busy_share * (efficiency or 1.0)
 
 
 class GpuOnHost:
@@ -130,8 +132,9 @@ class GpuOnHost:
     asked about many dataset sizes of one profile) only adds its last batch's step and the whole-job sums."""
 
     def __init__(self, gc: GpuCompute, count: int, host: input_bound.HostModel, fields: dict,
-                 parts_at: BatchMemo, rel_sigma: float) -> None:
+                 parts_at: BatchMemo, rel_sigma: float, evaluation: Evaluation | None = None) -> None:
         self.gc, self.count, self.host, self.fields, self.rel_sigma = gc, count, host, fields, rel_sigma
+        self.evaluation = evaluation or Evaluation()  # a batch made and copied as a training step's, its forward
         self.parts_at = parts_at  # the step at a global batch: compute and the host side
         # The notes before and after the evaluation's, which is the only one a job's size changes.
         batch_note = input_bound.make_batch_note(host, parts_at(parts_at.keep))  # at the job's batch size
@@ -158,18 +161,18 @@ class GpuOnHost:
             **mfu_fields(gc.analysis, job.batch_size, float(gc.compute_at(job.batch_size)) + float(parts.host_seconds),
                          gc.spec, gc.precision, count),
             gpu_busy=parts.gpu_utilization * gc.busy_share if parts.gpu_utilization is not None else None)
-        return cls(gc, count, host, fields, parts_at, rel)
+        return cls(gc, count, host, fields, parts_at, rel, Evaluation.of(job, host, gc.eval_forward_seconds))
 
     def estimate(self, job: JobSpec) -> Estimate:
         """The estimate of ``job`` (of the shape this was made for: its batch size and how it steps)."""
-        gc = self.gc
+        gc, eval_seconds = self.gc, self.evaluation.seconds(job)
         jt = self._steps.job_time(job, startup_seconds=gc.startup_seconds + self.host.once_restart_seconds,
                                   per_epoch_seconds=self.host.epoch_restart_seconds, rel_sigma=self.rel_sigma,
-                                  eval_seconds=gc.eval_seconds, recompile_seconds=gc.recompile_seconds)
+                                  eval_seconds=eval_seconds, recompile_seconds=gc.recompile_seconds)
         lo, hi = (jt.low, jt.high) if self.count == 1 else interval(
             jt.seconds, math.hypot(self.rel_sigma, DATA_PARALLEL_REL_SIGMA))
         head, tail = self._notes
-        evaluation = _evaluation_note(job, gc.eval_seconds)
+        evaluation = self.evaluation.note(job)
         fields = {**jt.estimate_fields(job), "low": lo, "high": hi,
                   "notes": [*head, evaluation, *tail] if evaluation else [*head, *tail]}
         if self._first is None:
@@ -187,11 +190,3 @@ def mfu_fields(analysis: Analysis | None, batch_size: int, step_seconds: float, 
     mfu = model_flops_utilization(analysis, batch_size, step_seconds, spec, peak, count)
     return {"mfu": mfu, "mfu_peak": peak if mfu is not None else None}
 
-
-def _evaluation_note(job: JobSpec, eval_seconds: float) -> str | None:
-    if not job.evaluations:
-        return None
-    n, every, steps = job.evaluations, job.eval_every, job.eval_steps
-    return (f"evaluation: {n:,} evaluation{'s' if n != 1 else ''} (every {every:,} optimizer "
-            f"step{'s' if every != 1 else ''}) of {steps:,} forward-only batch{'es' if steps != 1 else ''} of "
-            f"{job.batch_size:,}, {eval_seconds:.3g} s each.")

@@ -26,7 +26,8 @@ from advisor.errors import PredictionError
 from advisor.predictor.busy_here import busy_here_notes, unrecorded_load_notes
 from advisor.predictor.caveats import OUTSIDE_MEASURED_RANGE
 from advisor.predictor.compile_time import compile_costs
-from advisor.predictor.cpu_scaling import AtDeviceThreads, CpuScaling, at_device_threads
+from advisor.predictor.cpu_scaling import CpuScaling, at_device_threads, fraction_fields
+from advisor.predictor.evaluation import Evaluation
 from advisor.predictor.fit import StepTimeFit, fit_memory, fit_step_time
 from advisor.predictor.input_bound import HostModel, StepParts, cpu_host, estimate_fields, host_rel_sigma
 from advisor.predictor.job import JobTime, ShapeSteps, accumulated_step, forward_share
@@ -165,14 +166,14 @@ class MeasuredModel:
     so a caller asked about many sizes of one job (a server) keeps the model (``estimate.estimate_cpu``)."""
 
     def __init__(self, *, fit: StepTimeFit, kind: str, compute_at: Callable[[int], float],
-                 batch_at: Callable[[int], float], eval_seconds: float, startup_seconds: float,
+                 batch_at: Callable[[int], float], evaluation: Evaluation, startup_seconds: float,
                  per_epoch_seconds: float, extra_rel: float, head_notes: list[str], tail_notes: list[str],
                  fields: dict, recompile_seconds: float = 0.0, subnormal: SubnormalSlowdown | None = None) -> None:
         self.fit, self.kind, self.extra_rel, self.fields = fit, kind, extra_rel, fields
         self.subnormal = subnormal  # a CPU's optimizer state turning subnormal part-way (measured)
         self.recompile_seconds = recompile_seconds  # once, for a smaller last batch (torch.compile)
-        self.eval_seconds, self.startup_seconds, self.per_epoch_seconds = eval_seconds, startup_seconds, \
-            per_epoch_seconds
+        self.evaluation = evaluation  # an evaluation batch: made (and copied) as a training step's, its forward
+        self.startup_seconds, self.per_epoch_seconds = startup_seconds, per_epoch_seconds
         self.head_notes, self.tail_notes = head_notes, tail_notes
         self._first: Estimate | None = None  # the first estimate, which later ones copy
         self._compute_at, self._batch_at = compute_at, batch_at  # compute and batch creation at a batch size
@@ -193,11 +194,11 @@ class MeasuredModel:
         late = drift.seconds(job) if drift else 0.0
         jt: JobTime = self._steps.job_time(
             job, startup_seconds=self.startup_seconds, per_epoch_seconds=self.per_epoch_seconds, rel_sigma=sigma,
-            step_noise_rel=self.fit.spread_rel, eval_seconds=self.eval_seconds,
+            step_noise_rel=self.fit.spread_rel, eval_seconds=self.evaluation.seconds(job),
             recompile_seconds=self.recompile_seconds, subnormal_seconds=late)
         device = self.fields["source_device"]
-        job_notes = [_last_batch_note(self.fit, job), *([drift.note(job, late, jt.seconds, device),
-                                                         drift.untimed_note(job, device)] if drift else [])]
+        job_notes = [_last_batch_note(self.fit, job), self.evaluation.note(job), *([drift.note(
+            job, late, jt.seconds, device), drift.untimed_note(job, device)] if drift else [])]
         fields = {**jt.estimate_fields(job), "notes": [*self.head_notes, *filter(None, job_notes), *self.tail_notes]}
         if self._first is None:
             self._first = Estimate(**fields, **self.fields)
@@ -258,9 +259,8 @@ def measured_model(
     notes: list[str] = list(fit.notes) + [n for n in profile.notes if n.startswith(f"{dev.device}:")]
     notes += [busy.note] if busy.note else []
     factor, extra_rel, threads, fraction = _cpu_scaling(dev, threads, target_cpu, local_cpu, notes, memo)
-    extra_rel = math.hypot(extra_rel, busy.relative_uncertainty, page_fault_sigma(dev, job.batch_size, notes))
+    extra_rel = math.hypot(extra_rel, busy.relative_uncertainty, page_fault_sigma(dev, b := job.batch_size, notes))
     method, factor = ("measured", 1.0) if factor is None else ("scaled", factor)
-    b = job.batch_size
     _batch_notes(fit, job, dev, notes)
     notes += busy_here_notes(dev, threads, here=machine_memory_gib == THIS_MACHINE) + unrecorded_load_notes(dev, notes)
     tail: list[str] = [_spread_note(fit, usable, profile, dev)] if fit.spread_rel > BUSY_SPREAD else []
@@ -271,7 +271,7 @@ def measured_model(
         startup += first_compile
         tail.append(compile_note)
     compiled = compiled_factor if job.compiled and dev.kind == "gpu" else None
-    compute_at, eval_seconds = _job_steps(profile, dev, job, _scaled(fit.compute_seconds, factor * (compiled or 1.0)),
+    compute_at, eval_forward = _job_steps(profile, dev, job, _scaled(fit.compute_seconds, factor * (compiled or 1.0)),
                                           factor, optimizer_seconds, tail, compiled)
     host = host if host is not None else _default_host(profile, dev, threads)
     if host is not None:  # a DataLoader's workers starting: each epoch, or once where they persist
@@ -280,11 +280,12 @@ def measured_model(
     peak, capacity, max_batch, fits = _judged_memory(dev, profile, b, machine_memory_gib, memo, tail)
     fields = dict(target=_target(dev, threads), fits_memory=fits, peak_memory_gib=peak, memory_capacity_gib=capacity,
                   max_batch_size_per_device=max_batch, per_device_batch_size=b, method=method,
-                  precision=dev.precision, source_device=dev.device, **_fraction_fields(busy, fraction),
+                  precision=dev.precision, source_device=dev.device, **fraction_fields(busy, fraction),
                   **(estimate_fields(host, parts) if host is not None else {}))
-    return MeasuredModel(fit=fit, kind=dev.kind, compute_at=compute_at, batch_at=batch_at, eval_seconds=eval_seconds,
-                         startup_seconds=startup, per_epoch_seconds=per_epoch_seconds, extra_rel=extra_rel,
-                         head_notes=notes, tail_notes=tail, fields=fields, recompile_seconds=recompile,
+    return MeasuredModel(fit=fit, kind=dev.kind, compute_at=compute_at, batch_at=batch_at, startup_seconds=startup,
+                         evaluation=Evaluation.of(job, host, eval_forward, fit.batch_seconds), extra_rel=extra_rel,
+                         per_epoch_seconds=per_epoch_seconds, head_notes=notes, tail_notes=tail, fields=fields,
+                         recompile_seconds=recompile,
                          subnormal=SubnormalSlowdown.of(dev, _scaled(fit.compute_seconds, factor)))
 
 
@@ -321,14 +322,14 @@ def optimizer_seconds_on_cpu(profile: Profile, dev: DeviceProfile) -> float:
 def _job_steps(profile: Profile, dev: DeviceProfile, job: JobSpec, plain_at: Callable[[int], float], factor: float,
                optimizer_seconds: float | None, notes: list[str],
                compiled: float | None = None) -> tuple[Callable[[int], float], float]:
-    """(a micro-step's compute at a batch size, one evaluation's seconds): the optimizer (``optimizer_seconds``,
-    else on a CPU from the analysis' bytes, ``optimizer_seconds_on_cpu``; 0 on a GPU) once per
-    ``job.grad_accum_steps``, evaluation as forward-only passes; notes on what a measured device does not model."""
+    """(a micro-step's compute at a batch size, an evaluation batch's forward pass): the optimizer
+    (``optimizer_seconds``, else on a CPU from the analysis' bytes, ``optimizer_seconds_on_cpu``; 0 on a GPU) once
+    per ``job.grad_accum_steps``; notes on what a measured device does not model."""
     if optimizer_seconds is None:
         optimizer_seconds = optimizer_seconds_on_cpu(profile, dev) * factor if dev.kind == "cpu" else 0.0
     b = job.batch_size
     opt = min(optimizer_seconds, 0.5 * plain_at(b))  # an estimate from bytes: never most of a measured step
-    eval_seconds = job.eval_steps * max(plain_at(b) - opt, 0.0) * forward_share(profile.analysis)
+    eval_forward = max(plain_at(b) - opt, 0.0) * forward_share(profile.analysis)
     if job.compiled and compiled is not None:
         notes.append(f"COMPILE: the probe ran the step eagerly; compiled steps are its steps x {compiled:.2f} (the "
                      "analysis' compiled step over its eager one, as this GPU and host ran the probe's).")
@@ -337,7 +338,7 @@ def _job_steps(profile: Profile, dev: DeviceProfile, job: JobSpec, plain_at: Cal
         notes.append(f"COMPILE: {what} not modelled on a measured {dev.kind.upper()} (the probe ran the step "
                      "eagerly): predicted as eager PyTorch.")
     if job.grad_accum_steps == 1:
-        return plain_at, eval_seconds
+        return plain_at, eval_forward
     if opt > 0:
         notes.append(f"gradient accumulation: {job.grad_accum_steps} micro-steps per optimizer step; the optimizer "
                      f"({opt * 1e3:.3g} ms of a step) runs once per optimizer step.")
@@ -345,7 +346,7 @@ def _job_steps(profile: Profile, dev: DeviceProfile, job: JobSpec, plain_at: Cal
         notes.append(f"gradient accumulation: {job.grad_accum_steps} micro-steps per optimizer step; the "
                      f"optimizer's share of a {dev.kind.upper()} step was not measured here, so every micro-step is "
                      "priced with it: an upper bound, by that share.")
-    return (lambda n: accumulated_step(plain_at(n), opt, job.grad_accum_steps)), eval_seconds
+    return (lambda n: accumulated_step(plain_at(n), opt, job.grad_accum_steps)), eval_forward
 
 
 def _default_host(profile: Profile, dev: DeviceProfile, threads: int | None) -> HostModel | None:
@@ -412,19 +413,6 @@ def _cpu_scaling(dev: DeviceProfile, threads: int | None, target_cpu: CpuSpec | 
     notes.extend(scaling.notes)
     notes.append(f"compute scaled from the probe's {dev.threads} threads to {threads} (x{factor:.3g}).")
     return factor, float(scaling.relative_uncertainty), threads, scaling
-
-
-def _fraction_fields(busy: AtDeviceThreads, scaling: CpuScaling | None) -> dict[str, Any]:
-    """``Estimate.parallel_fraction`` and its source: the Amdahl fraction that scaled the steps timed on fewer
-    threads on a busy machine (``busy``: ``at_device_threads``), else the one that scaled them to another thread
-    count (``scaling``: a ``CpuScaling``, None where it did not); none where every step counts as timed."""
-    if busy.parallel_fraction is not None:
-        return {"parallel_fraction": round(busy.parallel_fraction, 3),
-                "parallel_fraction_source": busy.parallel_fraction_source}
-    if scaling is not None and scaling.probed_threads != scaling.target_threads:
-        return {"parallel_fraction": round(scaling.parallel_fraction, 3),
-                "parallel_fraction_source": "assumed" if scaling.fit is None or scaling.fit.assumed else "measured"}
-    return {}
 
 
 def memoised(memo: dict | None, key: tuple, compute: Callable[[], Any]) -> Any:

@@ -284,7 +284,7 @@ def test_kept_models_add_up_a_job_as_assemble_job_does(settings):
                 gc = model.gc
                 jt = assemble_job(job, gc.compute_at, batch_seconds_at=lambda b, m=model: m.parts_at(b).host_seconds,
                                   startup_seconds=gc.startup_seconds, rel_sigma=model.rel_sigma,
-                                  eval_seconds=gc.eval_seconds)
+                                  eval_seconds=model.evaluation.seconds(job))
                 if model.count > 1:
                     jt_low, jt_high = interval(jt.seconds, math.hypot(model.rel_sigma, DATA_PARALLEL_REL_SIGMA))
                 else:
@@ -293,7 +293,7 @@ def test_kept_models_add_up_a_job_as_assemble_job_does(settings):
                 jt = assemble_job(job, model._compute_at, batch_seconds_at=model._batch_at,
                                   startup_seconds=model.startup_seconds, per_epoch_seconds=model.per_epoch_seconds,
                                   rel_sigma=_systematic_sigma(model.fit, job, model.kind, model.extra_rel),
-                                  step_noise_rel=model.fit.spread_rel, eval_seconds=model.eval_seconds)
+                                  step_noise_rel=model.fit.spread_rel, eval_seconds=model.evaluation.seconds(job))
                 jt_low, jt_high = jt.low, jt.high
             assert (est.seconds, est.low, est.high, est.step_seconds, est.batch_seconds) == (
                 jt.seconds, jt_low, jt_high, jt.step_seconds, jt.batch_seconds), (model, size)
