@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -292,7 +292,8 @@ def declared_settings(values: dict[str, Any]) -> dict[str, Any]:
 
 def resolve_settings(explicit: dict[str, Any], constants: Any = None, *, module_values: dict[str, Any] | None = None,
                      label: str | None = None, probed_batch_size: int | None = None,
-                     reported: dict[str, Any] | None = None, in_memory: bool = False) -> JobSettings:
+                     reported: dict[str, Any] | None = None, in_memory: bool = False,
+                     takes: Collection[str] | None = None) -> JobSettings:
     """The job settings from explicit values (keyword -> value, None = not given) over the workload's constants.
 
     Args:
@@ -309,6 +310,8 @@ def resolve_settings(explicit: dict[str, Any], constants: Any = None, *, module_
             None: nothing was probed.
         in_memory: ``module_values`` are an ``advisor.Workload``'s keywords, not a file's constants: a bad one
             is named as its keyword.
+        takes: the settings' keywords the caller has a flag for (``advisor profile`` only ``precision``); None:
+            all of them (predict, recommend). A bad constant's fix offers only a flag the caller takes.
 
     Raises:
         ConfigError: an explicit value is invalid. WorkloadError: a constant of the file is (a data constant
@@ -341,7 +344,7 @@ def resolve_settings(explicit: dict[str, Any], constants: Any = None, *, module_
             notes.append(_module_note(const, checked, None if const in unread else file_values.get(const),
                                       unread.get(const), where))
         elif file_values.get(const) is not None:  # a constant set to None declares nothing (README)
-            checked = _workload_setting(const, keyword, flag, file_values[const], where,
+            checked = _workload_setting(const, keyword, flag, file_values[const], where, takes=takes,
                                         from_text=(module_values or {}).get(const) is None, in_memory=in_memory)
             said[keyword] = f"{where}{const} = {file_values[const]!r}"
         else:
@@ -371,18 +374,20 @@ def resolve_settings(explicit: dict[str, Any], constants: Any = None, *, module_
 
 
 def _workload_setting(const: str, keyword: str, flag: str, value: Any, where: str, *, from_text: bool,
-                      in_memory: bool) -> Any:
+                      in_memory: bool, takes: Collection[str] | None) -> Any:
     """The workload's own value of one setting, checked: a file's constant (``from_text``: as its text reads) or
-    an ``advisor.Workload``'s keyword (``in_memory``: named as the keyword, there being no file)."""
+    an ``advisor.Workload``'s keyword (``in_memory``: named as the keyword, there being no file). A bad one's fix
+    offers the flag only where the caller takes it (``takes``, as ``resolve_settings``)."""
     checked, must = (_declared_setting if from_text else _setting_value)(const, value)
     if must and in_memory and not from_text:
         raise WorkloadError(f"{where}{keyword}={value!r}: must be {must}.",
                             hint=f"Fix: give the workload {keyword}= {must}; or pass {flag} to the call, which "
                                  "overrides it.")
     if must:
+        instead = (f", or pass {flag}" if takes is None or keyword in takes else
+                   f" (predict and recommend also take {flag}, over the file's)")
         raise WorkloadError(f"{where}{const} = {value!r}: must be {must}.",
-                            hint=f"Fix: set {const} to {must.split(' (write')[0]} in the workload file, or pass "
-                                 f"{flag}.")
+                            hint=f"Fix: set {const} to {must.split(' (write')[0]} in the workload file{instead}.")
     return checked
 
 

@@ -10,6 +10,7 @@ being read again. Torch-free; never imports user code.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -54,10 +55,11 @@ def file_constants(source: Any) -> tuple[FileConstants | None, dict[str, Any] | 
 
 
 def job_settings(source: Any, explicit: dict[str, Any], prof: Profile | None = None,
-                 probed_batch_size: int | None = None) -> JobSettings:
+                 probed_batch_size: int | None = None, takes: Collection[str] | None = None) -> JobSettings:
     """How the job steps: ``explicit`` (keyword -> value, None = not given) over the workload's constants over
     the defaults, with a note for each constant the file's text did not give. ``prof``: the profile probed
-    (or loaded) from ``source``, once there is one: the data constants its probe child reported.
+    (or loaded) from ``source``, once there is one: the data constants its probe child reported. ``takes``: the
+    settings the caller has flags for, which a bad constant's fix may offer (None: all, as predict's).
 
     Called before any probe too: a file's constant of the wrong type or range is a ``WorkloadError`` then, the
     data constants (``DATASET_SIZE``, ``EPOCHS``, ``BATCH_SIZE``) included unless ``explicit`` gives their
@@ -80,14 +82,15 @@ def job_settings(source: Any, explicit: dict[str, Any], prof: Profile | None = N
             constants = replace(constants, unread={**constants.unread, **held})
     return resolve_settings(explicit, constants, module_values=module_values, label=label,
                             probed_batch_size=probed_batch_size, reported=reported,
-                            in_memory=isinstance(source, Workload))
+                            in_memory=isinstance(source, Workload), takes=takes)
 
 
 def declared_precision(source: Any) -> str:
     """The precision the workload's job trains at: its ``PRECISION`` (checked as ``job_settings`` checks it),
-    else fp32. Its data constants are not asked for here (a flag may still replace a bad one)."""
+    else fp32. Its data constants are not asked for here (a flag may still replace a bad one). What ``advisor
+    profile`` probes with: a bad setting's fix offers the one flag of them it takes, ``--precision``."""
     replaced = dict.fromkeys(("dataset_size", "epochs", "batch_size"), 1)
-    return job_settings(source, replaced).precision or "fp32"
+    return job_settings(source, replaced, takes=("precision",)).precision or "fp32"
 
 
 def probe_batch_size(source: Any, batch_size: int | None, default: int) -> int | None:

@@ -237,3 +237,35 @@ def test_probe_seconds_with_a_saved_profile_is_refused_not_ignored(app):
         with pytest.raises(ConfigError, match="a saved profile was probed already"):
             call()
     assert advisor.predict(prof).seconds > 0  # no budget given: the profile as it is
+
+
+@pytest.mark.parametrize(("setting", "flag"), [("GRAD_ACCUM_STEPS = 0", "--grad-accum-steps N"),
+                                               ('COMPILE = "yes"', "--compile / --no-compile")])
+def test_profile_refuses_a_bad_setting_with_a_fix_it_can_follow(app, tmp_path, setting, flag):
+    """``advisor profile`` has no flag for these settings (the profile records the file's): its fix names the file,
+    and the commands that take the flag, not an option profile lacks (``No such option``)."""
+    import advisor
+    from advisor.errors import WorkloadError
+
+    path = tmp_path / "bad.py"
+    path.write_text(WORKLOAD.replace("GRAD_ACCUM_STEPS = 5", "GRAD_ACCUM_STEPS = 5\n" + setting))
+    result = CliRunner().invoke(app, ["profile", str(path), "--device", "cpu", "-o", str(tmp_path / "p.json")])
+    assert result.exit_code == 1, result.output
+    text = " ".join(result.output.split())
+    assert f"in the workload file (predict and recommend also take {flag}, over the file's)." in text, text
+    assert "or pass" not in text
+    help_text = CliRunner().invoke(app, ["profile", "--help"]).output
+    assert flag.split()[0] not in help_text  # what profile lacks is not offered to it
+    predicted = CliRunner().invoke(app, ["predict", str(path), "--gpu", "A100-80GB", "--no-save"])
+    assert predicted.exit_code == 1 and f"or pass {flag}." in " ".join(predicted.output.split())
+    with pytest.raises(WorkloadError) as err:
+        advisor.profile(str(path), devices="cpu")
+    keyword = "grad_accum_steps=N" if "GRAD" in setting else "compile=True / compile=False"
+    assert f"predict and recommend also take {keyword}, over the file's" in err.value.hint, err.value.hint
+
+
+def test_profile_offers_the_precision_flag_it_takes(app, tmp_path):
+    path = tmp_path / "bad.py"
+    path.write_text(WORKLOAD.replace('PRECISION = "bf16"', 'PRECISION = "amp"'))
+    result = CliRunner().invoke(app, ["profile", str(path), "--device", "cpu", "-o", str(tmp_path / "p.json")])
+    assert result.exit_code == 1 and "in the workload file, or pass --precision P." in " ".join(result.output.split())
