@@ -16,11 +16,17 @@ the compiled job's build and first step over the eager job's, and its smaller la
 A fixed part (importing and starting Inductor, which a small model shows) and a part per operator call, through
 those two workloads; nothing else has checked it yet. Compiling runs on the host's CPU (Inductor's workers use
 its cores), which this does not scale.
+
+A job that evaluates compiles once more, at its first evaluation: ``model.eval()`` and ``torch.no_grad()`` miss
+the training graph's guards (grad mode, the module's ``training`` flag), so Dynamo traces a forward-only
+inference graph (nanoGPT users see it at the first ``estimate_loss``). Not measured: priced as the recompile's
+fixed part (Inductor already started) and the first compile's rate per operator call over the forward's calls
+alone (no backward graph): ``EVAL_COMPILE_*``.
 """
 
 from __future__ import annotations
 
-from advisor.schemas import Analysis
+from advisor.schemas import Analysis, JobSpec
 
 _TABULAR_CALLS, _TABULAR_SECONDS, _TABULAR_AGAIN = 20, 10.3, 2.83
 _GPT2_CALLS, _GPT2_SECONDS, _GPT2_AGAIN = 671, (27.2 + 26.4) / 2, 37.3
@@ -28,24 +34,28 @@ COMPILE_SECONDS_PER_OP = (_GPT2_SECONDS - _TABULAR_SECONDS) / (_GPT2_CALLS - _TA
 COMPILE_FIXED_SECONDS = _TABULAR_SECONDS - _TABULAR_CALLS * COMPILE_SECONDS_PER_OP
 RECOMPILE_SECONDS_PER_OP = (_GPT2_AGAIN - _TABULAR_AGAIN) / (_GPT2_CALLS - _TABULAR_CALLS)
 RECOMPILE_FIXED_SECONDS = _TABULAR_AGAIN - _TABULAR_CALLS * RECOMPILE_SECONDS_PER_OP
+EVAL_COMPILE_FIXED_SECONDS = RECOMPILE_FIXED_SECONDS  # per forward operator call: COMPILE_SECONDS_PER_OP
 
 
-def _calls(analysis: Analysis) -> int:
-    """The forward + backward operator calls (the optimizer step is not in the compiled model)."""
-    return sum(op.count for op in analysis.ops if op.phase in ("forward", "backward"))
+def _calls(analysis: Analysis, phases: tuple[str, ...] = ("forward", "backward")) -> int:
+    """The operator calls of ``phases`` (the optimizer step is not in the compiled model)."""
+    return sum(op.count for op in analysis.ops if op.phase in phases)
 
 
-def compile_costs(analysis: Analysis | None, last_batch_smaller: bool) -> tuple[float, float, str]:
-    """(first compile, recompile for a smaller last batch, the note saying so) of a compiled job's shape; the note
-    names the recompile only where the job has a smaller last batch (``last_batch_smaller``)."""
+def compile_costs(analysis: Analysis | None, job: JobSpec) -> tuple[float, float, float, str]:
+    """(first compile, recompile for a smaller last batch, the evaluation graph's compile, the note on the first
+    two) of a compiled job; the note names the recompile only where ``job`` has a smaller last batch. The
+    evaluation's compile is the caller's to add to a job that evaluates, and its note (``evaluation.Evaluation``)
+    names it: whether a job evaluates depends on its size, which a job shape's model does not fix."""
     if analysis is None:
-        return 0.0, 0.0, ("COMPILE: the compile time is not in the start-up (no analysis of the model to size "
-                          "it); expect tens of seconds for a transformer.")
+        return 0.0, 0.0, 0.0, ("COMPILE: the compile time is not in the start-up (no analysis of the model to size "
+                               "it); expect tens of seconds for a transformer.")
     calls = _calls(analysis)
     first = COMPILE_FIXED_SECONDS + calls * COMPILE_SECONDS_PER_OP
     again = RECOMPILE_FIXED_SECONDS + calls * RECOMPILE_SECONDS_PER_OP
+    evaluation = EVAL_COMPILE_FIXED_SECONDS + _calls(analysis, ("forward",)) * COMPILE_SECONDS_PER_OP
     recompile = (f", and {again:.0f} s more to recompile for the smaller last batch (its own shape), are in the "
-                 "start-up" if last_batch_smaller else
+                 "start-up" if job.last_batch_size != job.batch_size else
                  " is in the start-up (the batches divide the dataset evenly: no recompile for a smaller last batch)")
-    return first, again, (f"COMPILE: {first:.0f} s of torch.compile before the first step{recompile}; "
-                          "calibrated on two models on a 16-core host.")
+    return first, again, evaluation, (f"COMPILE: {first:.0f} s of torch.compile before the first step{recompile}; "
+                                      "calibrated on two models on a 16-core host.")

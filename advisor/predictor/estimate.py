@@ -305,9 +305,9 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, 
     # Any GPU probe's (any precision) start-up: CUDA's context, the model's build and move, the first steps.
     startup = (gpu_probe.startup_seconds if gpu_probe is not None and gpu_probe.startup_seconds > 0
                else GPU_STARTUP_SECONDS)
-    first_compile, recompile = 0.0, 0.0
+    first_compile, recompile, eval_compile = 0.0, 0.0, 0.0
     if job.compiled:
-        first_compile, recompile, compile_note = compile_costs(profile.analysis, job.last_batch_size != job.batch_size)
+        first_compile, recompile, eval_compile, compile_note = compile_costs(profile.analysis, job)
         notes.append(compile_note)
     compute, efficiency, eval_forward, busy = gpu_job.gpu_step_compute(profile, job, spec, target, per_gpu_compute,
                                                                         notes)
@@ -324,7 +324,7 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, 
     return gpu_job.GpuCompute(spec, prec, compute, eval_forward, sigma, startup + first_compile, efficiency,
                               (fits, peak, capacity, max_batch),
                               source_dev.device if source_dev is not None else None, tuple(notes), profile.analysis,
-                              recompile, busy)
+                              recompile, busy, eval_compile)
 
 
 def gpu_notes(profile: Profile, spec: GpuSpec, precision: str | None, per_gpu_batch: int, compiled: bool,

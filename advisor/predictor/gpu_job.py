@@ -55,6 +55,7 @@ class GpuCompute:
     analysis: Analysis | None = None  # the model's FLOPs, for MFU
     recompile_seconds: float = 0.0  # once, when the last batch is smaller (torch.compile: compile_time)
     busy_share: float = 1.0  # the GPUs' kernels' share of the compute step at the job's batch (gpu_step_compute)
+    eval_compile_seconds: float = 0.0  # once, in a job that evaluates (torch.compile's eval graph: compile_time)
 
 
 @dataclass(frozen=True)
@@ -161,12 +162,14 @@ class GpuOnHost:
             **mfu_fields(gc.analysis, job.batch_size, float(gc.compute_at(job.batch_size)) + float(parts.host_seconds),
                          gc.spec, gc.precision, count),
             gpu_busy=parts.gpu_utilization * gc.busy_share if parts.gpu_utilization is not None else None)
-        return cls(gc, count, host, fields, parts_at, rel, Evaluation.of(job, host, gc.eval_forward_seconds))
+        evaluation = Evaluation.of(job, host, gc.eval_forward_seconds, compile_seconds=gc.eval_compile_seconds)
+        return cls(gc, count, host, fields, parts_at, rel, evaluation)
 
     def estimate(self, job: JobSpec) -> Estimate:
         """The estimate of ``job`` (of the shape this was made for: its batch size and how it steps)."""
         gc, eval_seconds = self.gc, self.evaluation.seconds(job)
-        jt = self._steps.job_time(job, startup_seconds=gc.startup_seconds + self.host.once_restart_seconds,
+        startup = gc.startup_seconds + self.host.once_restart_seconds + self.evaluation.startup_seconds(job)
+        jt = self._steps.job_time(job, startup_seconds=startup,
                                   per_epoch_seconds=self.host.epoch_restart_seconds, rel_sigma=self.rel_sigma,
                                   eval_seconds=eval_seconds, recompile_seconds=gc.recompile_seconds)
         lo, hi = (jt.low, jt.high) if self.count == 1 else interval(

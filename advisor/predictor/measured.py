@@ -193,8 +193,9 @@ class MeasuredModel:
         drift = self.subnormal
         late = drift.seconds(job) if drift else 0.0
         jt: JobTime = self._steps.job_time(
-            job, startup_seconds=self.startup_seconds, per_epoch_seconds=self.per_epoch_seconds, rel_sigma=sigma,
-            step_noise_rel=self.fit.spread_rel, eval_seconds=self.evaluation.seconds(job),
+            job, startup_seconds=self.startup_seconds + self.evaluation.startup_seconds(job), rel_sigma=sigma,
+            per_epoch_seconds=self.per_epoch_seconds, step_noise_rel=self.fit.spread_rel,
+            eval_seconds=self.evaluation.seconds(job),
             recompile_seconds=self.recompile_seconds, subnormal_seconds=late)
         device = self.fields["source_device"]
         job_notes = [_last_batch_note(self.fit, job), self.evaluation.note(job), *([drift.note(
@@ -265,9 +266,9 @@ def measured_model(
     notes += busy_here_notes(dev, threads, here=machine_memory_gib == THIS_MACHINE) + unrecorded_load_notes(dev, notes)
     tail: list[str] = [_spread_note(fit, usable, profile, dev)] if fit.spread_rel > BUSY_SPREAD else []
     startup = dev.startup_seconds if startup_seconds is None else float(startup_seconds)
-    recompile = 0.0
+    recompile = eval_compile = 0.0
     if job.compiled and dev.kind == "gpu":
-        first_compile, recompile, compile_note = compile_costs(profile.analysis, job.last_batch_size != job.batch_size)
+        first_compile, recompile, eval_compile, compile_note = compile_costs(profile.analysis, job)
         startup += first_compile
         tail.append(compile_note)
     compiled = compiled_factor if job.compiled and dev.kind == "gpu" else None
@@ -283,9 +284,9 @@ def measured_model(
                   precision=dev.precision, source_device=dev.device, **fraction_fields(busy, fraction),
                   **(estimate_fields(host, parts) if host is not None else {}))
     return MeasuredModel(fit=fit, kind=dev.kind, compute_at=compute_at, batch_at=batch_at, startup_seconds=startup,
-                         evaluation=Evaluation.of(job, host, eval_forward, fit.batch_seconds), extra_rel=extra_rel,
-                         per_epoch_seconds=per_epoch_seconds, head_notes=notes, tail_notes=tail, fields=fields,
-                         recompile_seconds=recompile,
+                         evaluation=Evaluation.of(job, host, eval_forward, fit.batch_seconds, eval_compile),
+                         extra_rel=extra_rel, per_epoch_seconds=per_epoch_seconds, head_notes=notes, tail_notes=tail,
+                         fields=fields, recompile_seconds=recompile,
                          subnormal=SubnormalSlowdown.of(dev, _scaled(fit.compute_seconds, factor)))
 
 

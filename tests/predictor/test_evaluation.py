@@ -86,3 +86,30 @@ def test_a_measured_cpu_evaluation_batch_pays_its_measured_batch_creation(prof):
     forward = (plain.step_seconds - plain.batch_seconds) * forward_share(prof.analysis)
     assert evaluated.eval_seconds == pytest.approx(batches * (forward + plain.batch_seconds), rel=1e-9)
     assert evaluated.seconds - plain.seconds == pytest.approx(evaluated.eval_seconds, rel=1e-9)
+
+
+def test_a_compiled_job_that_evaluates_compiles_its_evaluation_graph_once(prof):
+    """model.eval() + no_grad miss the training graph's guards: a compiled job that evaluates compiles once more, in
+    its start-up; one that never evaluates (or runs eager) does not."""
+    from advisor.predictor import compile_time as ct
+
+    forward_calls = sum(op.count for op in prof.analysis.ops if op.phase == "forward")
+    expected = ct.EVAL_COMPILE_FIXED_SECONDS + forward_calls * ct.COMPILE_SECONDS_PER_OP
+    assert 0 < expected < ct.COMPILE_FIXED_SECONDS + forward_calls * ct.COMPILE_SECONDS_PER_OP
+    job = JobSpec(4096 * 400, 1, 4096, compiled=True)  # no smaller last batch: no recompile
+    for target in (Target.gpu("A100-80GB"), Target.gpu("A100-80GB", 4)):
+        plain = estimate(prof, job, target)
+        evaluated = estimate(prof, replace(job, eval_every=100, eval_steps=5), target)
+        assert evaluated.startup_seconds - plain.startup_seconds == pytest.approx(expected)
+        assert evaluated.seconds - plain.seconds == pytest.approx(expected + evaluated.eval_seconds)
+        assert any(n.startswith("evaluation: ") and "COMPILE: the evaluation compiles its own forward-only graph "
+                   f"once (eval mode, no grad): {expected:.0f} s more in the start-up" in n
+                   for n in evaluated.notes), evaluated.notes
+        assert not any("evaluation compiles" in n for n in plain.notes)
+        # A job of the same shape with too few optimizer steps for an evaluation: nothing to compile for it.
+        never = estimate(prof, replace(job, dataset_size=4096 * 50, eval_every=100, eval_steps=5), target)
+        assert never.eval_seconds is None and never.startup_seconds == pytest.approx(plain.startup_seconds)
+        assert not any("evaluation compiles" in n for n in never.notes)
+        eager = estimate(prof, replace(job, compiled=False, eval_every=100, eval_steps=5), target)
+        assert eager.startup_seconds == pytest.approx(estimate(prof, replace(job, compiled=False), target)
+                                                      .startup_seconds)
