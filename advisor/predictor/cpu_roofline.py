@@ -159,7 +159,7 @@ def cpu_fallback_estimate(profile: Profile, job: JobSpec, target: Target, ctx: A
     fits, peak_gib, capacity, max_batch = _memory(profile, dev, analysis, job.batch_size, machine_memory_gib,
                                                   notes)
     return Estimate(
-        **jt.estimate_fields(job),
+        **jt.estimate_fields(job, compiled=False),  # every step priced eager (the caller's note says so)
         target=Target.cpu(threads=threads, cpu_name=target.cpu_name),
         fits_memory=fits, peak_memory_gib=peak_gib, memory_capacity_gib=capacity,
         max_batch_size_per_device=max_batch, per_device_batch_size=job.batch_size,

@@ -64,14 +64,16 @@ class JobTime:
         """One full step's compute (forward + loss + backward + optimizer step)."""
         return self.step_seconds - self.batch_seconds
 
-    def estimate_fields(self, job: JobSpec) -> dict:
-        """The ``schemas.Estimate`` fields this job time determines; callers add target, memory and method."""
+    def estimate_fields(self, job: JobSpec, *, compiled: bool | None = None) -> dict:
+        """The ``schemas.Estimate`` fields this job time determines; callers add target, memory and method.
+        ``compiled``: whether the time prices torch.compile, where that is not what the job declares (a measured
+        CPU prices it eager); None: the job's."""
         return {
             "dataset_size": job.dataset_size, "epochs": job.epochs, "batch_size": job.batch_size,
             "seconds": self.seconds, "low": self.low, "high": self.high, "step_seconds": self.step_seconds,
             "batch_seconds": self.batch_seconds, "steps_per_epoch": self.steps_per_epoch,
             "total_steps": self.total_steps, "startup_seconds": self.startup_seconds,
-            "grad_accum_steps": job.grad_accum_steps, "compiled": job.compiled,
+            "grad_accum_steps": job.grad_accum_steps, "compiled": job.compiled if compiled is None else compiled,
             "eval_every": job.eval_every, "eval_steps": job.eval_steps,
             "eval_seconds": self.eval_seconds if job.evaluations else None,
             "subnormal_seconds": self.subnormal_seconds or None,

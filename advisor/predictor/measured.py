@@ -200,7 +200,8 @@ class MeasuredModel:
         device = self.fields["source_device"]
         job_notes = [_last_batch_note(self.fit, job), self.evaluation.note(job), *([drift.note(
             job, late, jt.seconds, device), drift.untimed_note(job, device)] if drift else [])]
-        fields = {**jt.estimate_fields(job), "notes": [*self.head_notes, *filter(None, job_notes), *self.tail_notes]}
+        fields = {**jt.estimate_fields(job, compiled=job.compiled and self.kind == "gpu"),  # a CPU's is eager
+                  "notes": [*self.head_notes, *filter(None, job_notes), *self.tail_notes]}
         if self._first is None:
             self._first = Estimate(**fields, **self.fields)
             return self._first

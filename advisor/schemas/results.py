@@ -66,7 +66,8 @@ class Estimate(Model):
     host_vcpus: int | None = None  # the target host's vCPUs the input ceiling assumed
     transfer_overlapped: bool | None = None  # GPU targets: the copy overlaps compute (pinned, non-blocking)
     # How the job steps (advisor.schemas.JobSpec): micro-steps per optimizer step (``step_seconds`` is the
-    # average micro-step, the optimizer and all-reduce shared over them), torch.compile, the evaluation that runs
+    # average micro-step, the optimizer and all-reduce shared over them), torch.compile as priced (a measured CPU:
+    # False, priced eager whatever the job declares, as ``precision`` is the one priced), the evaluation that runs
     # (every ``eval_every`` optimizer steps, ``eval_steps`` forward-only batches; None and 0: none), and the time of all
     # evaluations together (in ``seconds``; None without evaluation).
     grad_accum_steps: int = 1

@@ -269,3 +269,17 @@ def test_profile_offers_the_precision_flag_it_takes(app, tmp_path):
     path.write_text(WORKLOAD.replace('PRECISION = "bf16"', 'PRECISION = "amp"'))
     result = CliRunner().invoke(app, ["profile", str(path), "--device", "cpu", "-o", str(tmp_path / "p.json")])
     assert result.exit_code == 1 and "in the workload file, or pass --precision P." in " ".join(result.output.split())
+
+
+def test_json_compiled_says_what_was_priced(app):
+    """A measured CPU prices torch.compile eager (with a note): its JSON says ``compiled: false``, as ``precision``
+    says the precision priced; a GPU target prices the compile and says true."""
+    args = ["predict", "--profile", str(PROFILE), "--dataset-size", "100000", "--epochs", "1", "--batch-size", "4096",
+            "--compile", "--json", "--no-save"]
+    cpu = CliRunner().invoke(app, [*args, "--device", "cpu"])
+    assert cpu.exit_code == 0, cpu.output
+    doc = json.loads(cpu.stdout)
+    assert doc["compiled"] is False
+    assert any(n.startswith("COMPILE: torch.compile is not modelled on a measured CPU") for n in doc["notes"])
+    gpu = json.loads(CliRunner().invoke(app, [*args, "--gpu", "A100-80GB"]).stdout)
+    assert gpu["compiled"] is True
