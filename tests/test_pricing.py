@@ -506,3 +506,28 @@ def test_pricing_list_marks_suspect_prices_with_a_footnote_that_says_why():
     # no suspect row, no footnote
     clean = CliRunner().invoke(build_app(), ["pricing", "list", "--provider", "lambda"])
     assert clean.exit_code == 0 and "suspect price" not in clean.output
+
+
+def test_pricing_list_marks_a_spot_price_whose_source_gave_no_date():
+    """g4dn.xlarge's spot price (undated SkyPilot snapshot) showed as "$0.20" beside "as of 2026-01-21", the
+    on-demand price's date, and only --json's free-text notes said otherwise."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from advisor.cli.app import build_app
+
+    res = CliRunner(env={"COLUMNS": "250"}).invoke(build_app(), ["pricing", "list", "--provider", "aws",
+                                                                 "--max-price", "1"])
+    assert res.exit_code == 0, res.output
+    rows = {line.split("│")[2].strip(): line for line in res.output.splitlines() if line.count("│") > 8}
+    assert "$0.20?" in rows["g4dn.xlarge"] and "$0.442?" in rows["g6.2xlarge"]
+    assert "?" not in rows["m7a.large"] and "?" not in rows["g4dn.2xlarge"]
+    assert "? undated spot price (2 of these): its source gave no date; the row's 'as of' is the on-demand " \
+           "price's" in res.output
+    listed = CliRunner().invoke(build_app(), ["pricing", "list", "--provider", "aws,gcp", "--json"])
+    offers = {o["instance_type"]: o for o in json.loads(listed.stdout)["offers"]}
+    assert offers["g4dn.xlarge"]["snapshot_date"] == "2026-01-21"
+    assert offers["g4dn.xlarge"]["spot_snapshot_date"] is None
+    assert offers["e2-standard-2"]["spot_snapshot_date"] == "2026-05-20"
+    assert offers["g4dn.2xlarge"]["spot_snapshot_date"] is None  # no spot price at all

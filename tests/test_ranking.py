@@ -1018,3 +1018,17 @@ def test_a_chosen_price_older_than_the_staleness_limit_is_warned_about():
     rec = run(Constraints(spot=True), offers=[CPU, A100, A100X8, spot], today=date(2026, 6, 30))  # 41 days
     assert any(w.startswith("the spot price of gcp n1-standard-8+1xT4 is from the catalog's 2026-05-20 snapshot, "
                             "41 days old") for w in rec.verdict.warnings)
+
+
+def test_an_undated_spot_price_is_not_dated_by_its_rows_on_demand_date():
+    """AWS spot prices from the undated SkyPilot snapshot (flagged spot_undated: the row's date is the on-demand
+    price's) were warned "from the catalog's 2026-01-21 snapshot, 319 days old" beside "undated in the catalog"."""
+    from datetime import date
+
+    from advisor.schemas.results import SPOT_UNDATED_NOTE
+
+    undated = T4.model_copy(update={"snapshot_date": "2026-01-21", "notes": SPOT_UNDATED_NOTE})
+    rec = run(Constraints(spot=True), offers=[CPU, A100, A100X8, undated], today=date(2026, 12, 6))
+    assert rec.chosen.instance_type == "n1-standard-8+1xT4" and rec.chosen.interruptible
+    assert not any("2026-01-21" in w or "days old" in w for w in rec.verdict.warnings), rec.verdict.warnings
+    assert sum("undated in the catalog" in w for w in rec.verdict.warnings) == 1

@@ -242,6 +242,7 @@ def recommendation(rec: Any, **view: Any) -> None:
 
 
 SUSPECT_MARK = "!"  # after a price the catalog flags suspect_price, in ``pricing list``
+UNDATED_SPOT_MARK = "?"  # after a spot price the catalog flags spot_undated, in ``pricing list``
 # rich's default overflow (an ellipsis) where the table fits; on a narrower terminal the instance folds, whole
 _OFFER_COLUMNS = tuple(Column(header, justify, whole=whole, drop=drop, fold_min=fold_min, overflow="ellipsis")
                        for header, justify, whole, drop, fold_min in (
@@ -254,15 +255,15 @@ _OFFER_COLUMNS = tuple(Column(header, justify, whole=whole, drop=drop, fold_min=
 def offers(rows: Sequence[Any]) -> None:
     """Catalog offers, one row each."""
     from advisor.pricing.billing import billing_cell
-    mark = " " + SUSPECT_MARK
+    mark, spot = " " + SUSPECT_MARK, UNDATED_SPOT_MARK  # no space: the spot column stays as narrow as "$0.0994"
     cells = []
     for o in rows:
         cells.append([safe_text(o.provider), safe_text(o.instance_type), safe_text(o.region), str(o.vcpus or "-"),
                       f"{o.memory_gib:g} GiB" if o.memory_gib else "-",
                       f"{o.gpu_count} x {safe_text(o.gpu)}" if o.gpu else "-",
                       format_usd(o.price_usd_per_hour, rate=True) + (mark if o.suspect_price else ""),
-                      format_usd(o.spot_price_usd_per_hour, rate=True) if o.spot_price_usd_per_hour is not None
-                      else "-",
+                      format_usd(o.spot_price_usd_per_hour, rate=True) + (spot if _spot_undated(o) else "")
+                      if o.spot_price_usd_per_hour is not None else "-",
                       safe_text(billing_cell(o)), safe_text(o.snapshot_date or "-")])
     con = out()
     table, note = fitted(con, _OFFER_COLUMNS, cells, title=f"{len(rows)} offers", title_justify="left")
@@ -273,6 +274,10 @@ def offers(rows: Sequence[Any]) -> None:
     # costs an hour, which the hourly rate alone does not show.
     out().print("billing: each run is billed rounded up to its unit (second, minute or hour) and for at least its "
                 "minimum; recommend's costs include both (pricing/README.md)")
+    undated = sum(1 for o in rows if _spot_undated(o))
+    if undated:  # the "as of" column is the on-demand price's date: the spot price has none
+        out().print(f"{UNDATED_SPOT_MARK} undated spot price ({undated} of these): its source gave no date; the row's "
+                    "'as of' is the on-demand price's (pricing/README.md)")
     suspects = [o for o in rows if o.suspect_price]
     if suspects:  # as recommend's notes say it of a chosen machine: the table alone read them as real rates
         by_reason: dict[str, list[str]] = {}
@@ -282,6 +287,11 @@ def offers(rows: Sequence[Any]) -> None:
                     "doubtful (pricing/README.md); check the provider's own price before budgeting on one.")
         for reason, names in by_reason.items():
             out().print(f"  {safe_text(', '.join(names))}: {safe_text(reason)}")
+
+
+def _spot_undated(o: Any) -> bool:
+    """A dated row whose spot price the catalog marks undated (``spot_undated``)."""
+    return o.spot_price_usd_per_hour is not None and bool(o.snapshot_date) and o.spot_snapshot_date is None
 
 
 def _suspect_reason(notes: str | None) -> str:

@@ -429,16 +429,21 @@ STALE_SPOT_PRICE_DAYS = 30  # a spot price moves daily
 
 def stale_price_warning(chosen: Scored | None, today: date) -> str | None:
     """A warning where the chosen row's price is older than ``STALE_PRICE_DAYS`` (a spot price than
-    ``STALE_SPOT_PRICE_DAYS``) on ``today``, the caller's date (this module does no I/O); None otherwise."""
-    if chosen is None or not chosen.offer.snapshot_date:
+    ``STALE_SPOT_PRICE_DAYS``) on ``today``, the caller's date (this module does no I/O); None otherwise. A spot
+    choice is dated by its spot price (``Offer.spot_snapshot_date``): an undated one, whose row's date is the
+    on-demand price's, gets none here (``_spot_warning`` says it is undated)."""
+    if chosen is None:
         return None
     row, chosen = chosen.offer, chosen.cand
-    days = (today - date.fromisoformat(str(row.snapshot_date))).days
+    dated = row.spot_snapshot_date if chosen.interruptible else row.snapshot_date
+    if not dated:
+        return None
+    days = (today - date.fromisoformat(str(dated))).days
     limit = STALE_SPOT_PRICE_DAYS if chosen.interruptible else STALE_PRICE_DAYS
     if days <= limit:
         return None
     what = "spot price" if chosen.interruptible else "price"
-    return (f"the {what} of {chosen.provider} {chosen.instance_type} is from the catalog's {row.snapshot_date} "
+    return (f"the {what} of {chosen.provider} {chosen.instance_type} is from the catalog's {dated} "
             f"snapshot, {days} days old: check the provider's current {what} before renting")
 
 
