@@ -302,6 +302,36 @@ def test_filters():
     assert {o.provider for o in catalog.filter(regions=["us-east-1"])} == {"aws", "lambda"}
 
 
+@pytest.mark.parametrize(("name", "suggested"), [("L40", "L40S"), ("H20", "H200"), ("RTX-4070", "RTX-4070S-Ti"),
+                                                 ("h1", None), ("A40", "L40S")])
+def test_a_gpu_name_is_not_read_as_another_model_that_starts_with_it(name, suggested):
+    """--gpu L40 listed L40S offers, H20 the H200's, RTX-4070 the RTX 4070 Ti Super's and h1 every H100's,
+    silently; A40 (also a known GPU that no offer has) was refused. Each is now refused, with a did-you-mean."""
+    from typer.testing import CliRunner
+
+    from advisor.cli.app import build_app
+
+    with pytest.raises(CatalogError, match=rf"^No GPU '{name}' in the catalog\."):
+        load_catalog().filter(gpu=name)
+    res = CliRunner().invoke(build_app(), ["pricing", "list", "--gpu", name, "--json"])
+    assert res.exit_code == 1, res.output
+    assert f"No GPU '{name}' in the catalog." in res.output and "Traceback" not in res.output
+    if suggested:
+        assert f"'{suggested}'" in res.output.split("Did you mean", 1)[1].splitlines()[0]
+
+
+def test_a_gpu_family_name_or_alias_still_means_every_variant_the_catalog_offers():
+    catalog = load_catalog()
+    assert {o.gpu for o in catalog.filter(gpu="nvidia h100")} == {"H100-SXM", "H100-PCIe", "H100-NVL"}
+    assert {o.gpu for o in catalog.filter(gpu="A100")} == {"A100-40GB", "A100-40GB-PCIe", "A100-80GB",
+                                                          "A100-80GB-PCIe"}
+    assert {o.gpu for o in catalog.filter(gpu="V100")} == {o.gpu for o in catalog.offers
+                                                            if o.gpu and o.gpu.startswith("V100")}
+    assert {o.gpu for o in catalog.filter(gpu="Tesla T4")} == {"T4"}
+    assert {o.gpu for o in catalog.filter(gpu="RTX 6000")} == {"RTX6000"}
+    assert {o.gpu for o in catalog.filter(gpu="rtx-3060")} == {"RTX-3060"}
+
+
 def test_a_marketplace_region_pasted_whole_matches_that_region_only():
     """ "Florida, US, NA", as the output prints it, split on its commas was three ORed filters, and "na" matched
     every North American listing (a Canadian machine was recommended)."""

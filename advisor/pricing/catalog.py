@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from advisor.errors import CatalogError, did_you_mean
-from advisor.hardware.specs import normalize_name
+from advisor.hardware.specs import normalize_name, other_variants
 from advisor.pricing.merge import load_offers
 from advisor.pricing.rows import GpuNames, region_matches
 from advisor.schemas import Offer
@@ -63,9 +63,9 @@ class Catalog:
         ``providers``: names (case-insensitive). ``regions``: a region as listed ("us-east-1"), or one of the
         comma-separated parts of a marketplace region ("US" matches "Florida, US, NA"). Parts that together
         spell one listed region (["florida", "us", "na"], a pasted "Florida, US, NA" split on its commas) are
-        that region alone, not three filters ("na" alone matches every North American listing). ``gpu``: a GPU model,
-        exact ("A100-80GB") or a family prefix ("A100" = every A100). Unknown names raise ``CatalogError``
-        with a "did you mean".
+        that region alone, not three filters ("na" alone matches every North American listing). ``gpu``: a GPU model
+        (``match_gpu``): exact ("A100-80GB"), an alias, or a family ("A100" = every A100). Unknown names, and known
+        models that no offer has ("L40"), raise ``CatalogError`` with a "did you mean".
         """
         offers = self.offers
         if providers:
@@ -94,18 +94,19 @@ class Catalog:
         return list(offers)
 
     def match_gpu(self, name: str) -> set[str]:
-        """Catalog GPU names that ``name`` means: the exact model, else every model it is a prefix of
-        ("H100" = H100-SXM, H100-PCIe and H100-NVL), else the model it is an alias of ("Quadro RTX 6000")."""
+        """Catalog GPU names that ``name`` means: the exact model (case and punctuation aside: "a100 80gb"), else
+        the model it is an alias of ("Quadro RTX 6000") and, for a family name, every variant of it the catalog
+        offers ("H100" = H100-SXM, H100-PCIe and H100-NVL: ``other_variants``). A name is never read as another
+        model that merely starts with it ("L40" is not L40S, "H20" not H200): a known model that no offer has,
+        or an unknown name, raises ``CatalogError`` with a "did you mean"."""
         key = normalize_name(name)
         exact = {g for g in self.gpus if normalize_name(g) == key}
         if exact:
             return exact
-        family = {g for g in self.gpus if normalize_name(g).startswith(key)} if key else set()
+        resolved, _ = GpuNames()(name)
+        family = {resolved, *other_variants(name)} & set(self.gpus) if resolved else set()
         if family:
             return family
-        resolved, _ = GpuNames()(name)
-        if resolved and resolved in self.gpus:
-            return {resolved}
         raise CatalogError(f"No GPU {name!r} in the catalog.{did_you_mean(name, self.gpus)}",
                            hint="Fix: run `advisor pricing list` to see the GPU models offered.")
 

@@ -338,6 +338,13 @@ def test_the_catalog_filters_like_pricing_list(app_client):
     assert prices == sorted(prices)
 
 
+def test_the_catalog_does_not_read_a_gpu_name_as_another_model_that_starts_with_it(app_client):
+    # ?gpu=L40 listed L40S offers (a different, faster card), as pricing list --gpu L40 did.
+    response = app_client.get("/v1/catalog", params={"gpu": "L40"}, headers=auth())
+    assert response.status_code == 422, response.text
+    assert _error(response)["message"] == "No GPU 'L40' in the catalog. Did you mean 'L40S' or 'L4'?"
+
+
 # -------------------------------------------------------------------------------------------- web page
 
 
