@@ -1020,6 +1020,25 @@ def test_a_chosen_price_older_than_the_staleness_limit_is_warned_about():
                             "41 days old") for w in rec.verdict.warnings)
 
 
+def test_the_notes_on_listed_rows_describe_the_grouped_rows_the_table_lists():
+    """The suspect-price, spot-zone and billing notes were built from the first --top rows of the ungrouped ranking:
+    a listed group's suspect price went unflagged, and a row the grouped table does not show was counted."""
+    from advisor.schemas.results import SPOT_ZONE_MIN_NOTE
+
+    t4_too = T4.model_copy(update={"provider": "aws", "instance_type": "g4dn.2xlarge", "price_usd_per_hour": 0.74,
+                                   "spot_price_usd_per_hour": 0.31, "notes": SPOT_ZONE_MIN_NOTE})
+    suspect = A100X8.model_copy(update={"suspect_price": True})
+    offers = [CPU, A100, suspect, T4, t4_too]
+    # By cost: A100 $1.82, T4 $1.89, its twin on aws $1.91 (the T4 group), 8 x A100 $3.54, CPU $3.99.
+    rec = run(Constraints(top=3), offers=offers)
+    assert [g.best.instance_type for g in rec.groups[:3]] == ["gpu_1x_a100", "n1-standard-8+1xT4", "gpu_8x_a100"]
+    assert "lambda gpu_8x_a100: its price is flagged as suspect in the catalog (pricing/README.md)" in rec.notes
+    # The aws twin's cheapest-zone spot price is not a listed row's: the group lists gcp's T4.
+    spot = run(Constraints(top=3, spot=True), offers=offers)
+    assert names(g.best for g in spot.groups[:2]) == ["n1-standard-8+1xT4", "gpu_1x_a100"]
+    assert not any("availability zones: in the zone" in n for n in spot.notes), spot.notes
+
+
 def test_an_undated_spot_price_is_not_dated_by_its_rows_on_demand_date():
     """AWS spot prices from the undated SkyPilot snapshot (flagged spot_undated: the row's date is the on-demand
     price's) were warned "from the catalog's 2026-01-21 snapshot, 319 days old" beside "undated in the catalog"."""

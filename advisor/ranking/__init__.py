@@ -110,7 +110,7 @@ def rank(
     violations = _reasons.violations(order, constraints)
     best = _verdict.best_value(order, chosen, constraints)
     tiers = _verdict.cpu_vs_gpu(order, constraints.objective, epochs)
-    all_notes = [*_notes(order[: constraints.top], constraints, scored), *notes]
+    all_notes = [*_notes(_listed(order, kinds, constraints.top), constraints, scored), *notes]
     here_runs = _here.here_runs(here, constraints, process_start_seconds)
     verdict = _verdict.build_verdict(chosen, order, best, tiers, advice, violations, constraints, startup_seconds_cpu,
                                      startup_seconds_gpu, all_notes, today)
@@ -141,6 +141,19 @@ def _what_if_advice(what_ifs: Mapping[str, Priced], chosen: Scored | None, const
         if line:
             lines.append(line)
     return lines
+
+
+def _listed(order: Sequence[Scored], kinds: Sequence[tuple], top: int) -> list[Scored]:
+    """The rows the table lists by default: the best of each of the first ``top`` groups (``groups``), which the
+    notes on listed rows (suspect price, cheapest-zone spot price, billing) describe; the first ``top`` of the
+    ungrouped ranking left out a listed group's best and named rows the table does not show."""
+    seen: set[tuple] = set()
+    listed = []
+    for s, kind in zip(order, kinds, strict=True):
+        if kind not in seen:
+            seen.add(kind)
+            listed.append(s)
+    return listed[:top]
 
 
 def _notes(listed: list[Scored], constraints: Constraints, scored: list[Scored]) -> list[str]:
