@@ -553,6 +553,7 @@ def test_pricing_list_marks_a_spot_price_whose_source_gave_no_date():
     rows = {line.split("│")[2].strip(): line for line in res.output.splitlines() if line.count("│") > 8}
     assert "$0.20?" in rows["g4dn.xlarge"] and "$0.442?" in rows["g6.2xlarge"]
     assert "?" not in rows["m7a.large"] and "?" not in rows["g4dn.2xlarge"]
+    assert rows["m7a.large"].rstrip("│ ").endswith("│ undated")  # an undated row's "as of" says so, not "-"
     assert "? undated spot price (2 of these): its source gave no date; the row's 'as of' is the on-demand " \
            "price's" in res.output
     listed = CliRunner().invoke(build_app(), ["pricing", "list", "--provider", "aws,gcp", "--json"])

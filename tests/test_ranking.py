@@ -1039,6 +1039,21 @@ def test_the_notes_on_listed_rows_describe_the_grouped_rows_the_table_lists():
     assert not any("availability zones: in the zone" in n for n in spot.notes), spot.notes
 
 
+def test_an_undated_chosen_price_is_warned_about_as_of_unknown_age():
+    """aws c7i.large's price, from a snapshot whose date is not retrievable, got no warning, while a 200-day-old
+    price did."""
+    from datetime import date
+
+    rec = run(today=date(2026, 12, 6))  # lambda gpu_1x_a100, no snapshot_date
+    assert rec.chosen.instance_type == "gpu_1x_a100"
+    assert ("the price of lambda gpu_1x_a100 is undated in the catalog: check the provider's current price before "
+            "renting") in rec.verdict.warnings
+    assert not any("undated" in w for w in run().verdict.warnings)  # no date given: no check
+    mine = A100.model_copy(update={"source": "user file prices.csv"})  # the user's own price: theirs to know
+    assert not any("undated" in w for w in run(offers=[CPU, mine, A100X8, T4], today=date(2026, 12, 6))
+                   .verdict.warnings)
+
+
 def test_an_undated_spot_price_is_not_dated_by_its_rows_on_demand_date():
     """AWS spot prices from the undated SkyPilot snapshot (flagged spot_undated: the row's date is the on-demand
     price's) were warned "from the catalog's 2026-01-21 snapshot, 319 days old" beside "undated in the catalog"."""

@@ -264,7 +264,7 @@ def offers(rows: Sequence[Any]) -> None:
                       format_usd(o.price_usd_per_hour, rate=True) + (mark if o.suspect_price else ""),
                       format_usd(o.spot_price_usd_per_hour, rate=True) + (spot if _spot_undated(o) else "")
                       if o.spot_price_usd_per_hour is not None else "-",
-                      safe_text(billing_cell(o)), safe_text(o.snapshot_date or "-")])
+                      safe_text(billing_cell(o)), safe_text(o.snapshot_date or "undated")])
     con = out()
     table, note = fitted(con, _OFFER_COLUMNS, cells, title=f"{len(rows)} offers", title_justify="left")
     con.print(table)

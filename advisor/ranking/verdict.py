@@ -429,15 +429,19 @@ STALE_SPOT_PRICE_DAYS = 30  # a spot price moves daily
 
 def stale_price_warning(chosen: Scored | None, today: date) -> str | None:
     """A warning where the chosen row's price is older than ``STALE_PRICE_DAYS`` (a spot price than
-    ``STALE_SPOT_PRICE_DAYS``) on ``today``, the caller's date (this module does no I/O); None otherwise. A spot
-    choice is dated by its spot price (``Offer.spot_snapshot_date``): an undated one, whose row's date is the
-    on-demand price's, gets none here (``_spot_warning`` says it is undated)."""
+    ``STALE_SPOT_PRICE_DAYS``) on ``today``, the caller's date (this module does no I/O), or undated (of unknown
+    age; a user file's rows aside); None otherwise. A spot choice is dated by its spot price
+    (``Offer.spot_snapshot_date``): an undated one, whose row's date is the on-demand price's, gets none here
+    (``_spot_warning`` says it is undated)."""
     if chosen is None:
         return None
     row, chosen = chosen.offer, chosen.cand
     dated = row.spot_snapshot_date if chosen.interruptible else row.snapshot_date
-    if not dated:
-        return None
+    if not dated:  # of unknown age (a user's own file's rows aside); a spot one: ``_spot_warning`` says so
+        user = (row.source or "").startswith("user file ")
+        return None if chosen.interruptible or user else (
+            f"the price of {chosen.provider} {chosen.instance_type} is undated in the catalog: check the "
+            f"provider's current price before renting")
     days = (today - date.fromisoformat(str(dated))).days
     limit = STALE_SPOT_PRICE_DAYS if chosen.interruptible else STALE_PRICE_DAYS
     if days <= limit:
