@@ -489,6 +489,23 @@ def test_pricing_list_that_matches_nothing_says_so_and_how_to_widen():
     assert cheapest_h100 > 1 and f"the cheapest that the others allow is ${cheapest_h100:,.2f}" in h100.output
 
 
+def test_the_no_offer_hint_gives_a_price_that_passes_the_filter():
+    """aws c7i.large shows as $0.0892 (it is $0.08925): --max-price 0.0892 found nothing, and the hint said the
+    cheapest was $0.0892, the figure asked for."""
+    import re
+
+    from typer.testing import CliRunner
+
+    from advisor.cli.app import build_app
+
+    res = CliRunner().invoke(build_app(), ["pricing", "list", "--provider", "aws", "--max-price", "0.0892"])
+    assert res.exit_code == 0, res.output
+    hint = float(re.search(r"the cheapest that the others allow is \$([0-9.]+)\)", res.output).group(1))
+    assert hint == 0.08925
+    again = CliRunner().invoke(build_app(), ["pricing", "list", "--provider", "aws", "--max-price", str(hint)])
+    assert "c7i.large" in again.output
+
+
 def test_pricing_list_shows_each_offers_billing_unit_and_minimum():
     """The table's billing column said "per_minute" or "per_hour" and never the minimum billed, though every cost
     is computed with both (billing.py): e2e's whole-hour minimum was invisible. --json has both fields."""

@@ -57,11 +57,22 @@ def list_offers(
         cheapest = min((o.price_usd_per_hour for o in catalog.filter(**filters)), default=None) \
             if max_price is not None else None
         render.out().print("No offer matches these filters"
-                           + (f" (the cheapest that the others allow is {render.format_usd(cheapest, rate=True)})"
+                           + (f" (the cheapest that the others allow is {_enough_digits(cheapest)})"
                               if max_price is not None and cheapest is not None else "")
                            + ": drop or widen --provider, --region, --gpu or --max-price.")
     else:
         render.offers(offers)
+
+
+def _enough_digits(price_usd_per_hour: float) -> str:
+    """The price as the table shows it ("$0.0892"), or with every digit ("$0.08925") where that figure is below
+    it: the hint's number, given as --max-price, passes the filter."""
+    from advisor.cli import render
+
+    shown = render.format_usd(price_usd_per_hour, rate=True)
+    if float(shown.lstrip("$").replace(",", "")) >= price_usd_per_hour:
+        return shown
+    return f"${price_usd_per_hour!r}"
 
 
 @app.command("validate")
