@@ -50,9 +50,7 @@ def list_offers(
     offers = sorted(offers, key=lambda o: (o.price_usd_per_hour, o.provider, o.instance_type))
     if json_out:
         render.print_json({"schema_version": 1, "count": len(offers),
-                           "offers": [{**o.model_dump(mode="json"), "spot_snapshot_date":
-                                       o.spot_snapshot_date if o.spot_price_usd_per_hour is not None else None}
-                                     for o in offers]})
+                           "offers": [o.listing_json() for o in offers]})
     elif not offers:  # the filters' words, and the cheapest offer the others allow: what --max-price would need
         cheapest = min((o.price_usd_per_hour for o in catalog.filter(**filters)), default=None) \
             if max_price is not None else None

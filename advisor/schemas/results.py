@@ -145,6 +145,12 @@ class Offer(Model):
         """The spot price's date: the row's, unless the catalog says its spot price is undated."""
         return None if SPOT_UNDATED_NOTE in (self.notes or "") else self.snapshot_date
 
+    def listing_json(self) -> dict:
+        """The offer as a catalog listing gives it (``pricing list --json``, ``GET /v1/catalog``): its fields and
+        ``spot_snapshot_date`` (None with no spot price, or an undated one)."""
+        dated = self.spot_snapshot_date if self.spot_price_usd_per_hour is not None else None
+        return {**self.model_dump(mode="json"), "spot_snapshot_date": dated}
+
     @property
     def spot_zone_min(self) -> bool:
         """True where the catalog says the spot price is the lowest across the region's zones: the zone an

@@ -62,7 +62,7 @@ def catalog(request: Request, provider: Text = None, gpu: Text = None, region: T
         raise ConfigError(f"max_price must be a finite number of US$ per hour, 0 or more, got {max_price!r}.",
                           hint="Fix: e.g. max_price=5.")
     offers = _backend(request).offers(provider=provider, gpu=gpu, max_price=max_price, region=region)
-    return _json({"schema_version": 1, "count": len(offers), "offers": [o.model_dump(mode="json") for o in offers]})
+    return _json({"schema_version": 1, "count": len(offers), "offers": [o.listing_json() for o in offers]})
 
 
 async def _computed(request: Request, work: Callable[..., Any], *args: Any) -> tuple[Any, dict[str, str]]:

@@ -338,6 +338,22 @@ def test_the_catalog_filters_like_pricing_list(app_client):
     assert prices == sorted(prices)
 
 
+def test_the_catalog_dates_spot_prices_as_pricing_list_json_does(app_client):
+    """pricing list --json gave each offer spot_snapshot_date (None for the undated AWS spot prices); the
+    service's listing of the same offers lacked it."""
+    from typer.testing import CliRunner
+
+    from advisor.cli.app import build_app
+
+    served = app_client.get("/v1/catalog", params={"provider": "aws", "gpu": "T4"}, headers=auth()).json()
+    listed = json.loads(CliRunner().invoke(build_app(), ["pricing", "list", "--provider", "aws", "--gpu", "T4",
+                                                         "--json"]).output)
+    by_type = {o["instance_type"]: o for o in listed["offers"]}
+    assert served["offers"] and all("spot_snapshot_date" in o for o in served["offers"])
+    assert all(o["spot_snapshot_date"] == by_type[o["instance_type"]]["spot_snapshot_date"] for o in served["offers"])
+    assert any(o["spot_price_usd_per_hour"] is not None and o["spot_snapshot_date"] is None for o in served["offers"])
+
+
 def test_the_catalog_does_not_read_a_gpu_name_as_another_model_that_starts_with_it(app_client):
     # ?gpu=L40 listed L40S offers (a different, faster card), as pricing list --gpu L40 did.
     response = app_client.get("/v1/catalog", params={"gpu": "L40"}, headers=auth())
