@@ -579,3 +579,21 @@ def test_pricing_list_marks_a_spot_price_whose_source_gave_no_date():
     assert offers["g4dn.xlarge"]["spot_snapshot_date"] is None
     assert offers["e2-standard-2"]["spot_snapshot_date"] == "2026-05-20"
     assert offers["g4dn.2xlarge"]["spot_snapshot_date"] is None  # no spot price at all
+
+
+def test_one_offer_and_one_undated_row_are_counted_in_the_singular(tmp_path):
+    """The audit's nits: "1 offers" over pricing list's table, "(1 rows undated)" in the "prices as of" line."""
+    from typer.testing import CliRunner
+
+    from advisor.cli.app import build_app
+    from advisor.pricing.catalog import _provenance
+
+    catalog = load_catalog()
+    gh200 = [o for o in catalog.offers if o.gpu == "GH200"]
+    assert len(gh200) == 1
+    res = CliRunner().invoke(build_app(), ["pricing", "list", "--gpu", "GH200"], env={"COLUMNS": "200"})
+    assert res.exit_code == 0 and res.output.startswith("1 offer ") and "1 offers" not in res.output
+    dated = next(o for o in catalog.offers if o.provider == "aws" and o.snapshot_date)
+    undated = dated.model_copy(update={"snapshot_date": None, "instance_type": "x.undated"})
+    dates, _ = _provenance([dated, undated])
+    assert dates["aws"] == f"{dated.snapshot_date} (1 row undated)", dates

@@ -266,7 +266,8 @@ def offers(rows: Sequence[Any]) -> None:
                       if o.spot_price_usd_per_hour is not None else "-",
                       safe_text(billing_cell(o)), safe_text(o.snapshot_date or "undated")])
     con = out()
-    table, note = fitted(con, _OFFER_COLUMNS, cells, title=f"{len(rows)} offers", title_justify="left")
+    table, note = fitted(con, _OFFER_COLUMNS, cells, title=f"{len(rows)} {'offer' if len(rows) == 1 else 'offers'}",
+                          title_justify="left")
     con.print(table)
     if note:
         con.print(f"note: {safe_text(note)}")
