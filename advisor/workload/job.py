@@ -14,7 +14,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
 
-from advisor.errors import WorkloadError
+from advisor.errors import ConfigError, WorkloadError
 from advisor.schemas import JobSpec
 from advisor.schemas.base import MAX_JOB_COUNT  # one bound for these checks and the schemas' JobCount
 from advisor.workload.constants import MAYBE_SET
@@ -317,8 +317,6 @@ def resolve_settings(explicit: dict[str, Any], constants: Any = None, *, module_
         ConfigError: an explicit value is invalid. WorkloadError: a constant of the file is (a data constant
             too: this is called before any probe, so a bad ``BATCH_SIZE`` is reported before the probe).
     """
-    from advisor.errors import ConfigError
-
     where = f"{label}: " if label else ""
     file_values = dict(getattr(constants, "values", {}) or {})
     check_declared_data(file_values, explicit, label)
