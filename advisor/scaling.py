@@ -86,7 +86,8 @@ def predict_grid(
             # The offer is billed for the job as it runs there: on its own vCPUs and links (recommend's figure),
             # which may not be the host this row assumed (a 4-vCPU g4dn feeds an input-bound job slower).
             own = est if cheapest is None else _on_offer(cheapest, est,
-                                                         lambda t, v, p=prec: predicted(p, t, vcpus=v))
+                                                         lambda t, v, p=prec: predicted(p, t, vcpus=v),
+                                                         peer_to_peer, grid.notes)
             grid.rows.append(_row(count, est, cheapest, own, settings.startup_seconds_gpu))
     _grid_notes(grid, name, runs_as, repeated, _one_gpu_seconds(grid, lambda p: predicted(p, Target.gpu(name))))
     return grid
@@ -158,13 +159,26 @@ def _grid_notes(grid: ScalingGrid, name: str, runs_as: set[str], repeated: bool,
                           "synchronisation of each step cost more than splitting its batch saves.")
 
 
-def _on_offer(offer: Any, est: Any, predict: Any) -> Any:
+def _on_offer(offer: Any, est: Any, predict: Any, peer_to_peer: bool | None = None,
+              notes: list[str] | None = None) -> Any:
     """The job's estimate on ``offer`` as recommend makes it (its vCPUs, its GPU links: ``offer_target``): ``est``
-    itself where that is the same within 0.5%, None where the offer cannot run it."""
+    itself where that is the same within 0.5%, None where the offer cannot run it. ``peer_to_peer``: the request's
+    ``--p2p``/``--no-p2p``, which describes the machine asked about, so it replaces the card's own guess for the
+    offer too (``--no-p2p`` priced the offer with peer-to-peer before, at the faster time); an instance family
+    ``profiles/gpu_links.csv`` says has none stays without, and ``notes`` (the grid's) says so once."""
     from advisor.predictor.targets import offer_target
 
+    target = offer_target(offer)
+    if peer_to_peer is not None and target.count > 1:
+        if target.peer_to_peer is False and peer_to_peer:
+            note = (f"{offer.provider} {offer.instance_type}: its instance family has no PCIe peer-to-peer "
+                    "(profiles/gpu_links.csv), so its cost is priced without, though --p2p was given.")
+            if notes is not None and note not in notes:
+                notes.append(note)
+        else:
+            target = Target.gpu(target.gpu_name, target.count, peer_to_peer)
     try:
-        own = predict(offer_target(offer), offer.vcpus)
+        own = predict(target, offer.vcpus)
     except PredictionError:
         return None
     return est if abs(own.seconds - est.seconds) <= 0.005 * est.seconds and own.fits_memory == est.fits_memory \
