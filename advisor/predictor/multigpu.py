@@ -262,7 +262,13 @@ def data_parallel(compute_seconds_per_gpu: float, gradient_bytes: float, gpu_cou
                                 effective_bandwidth_gbs=None, buckets=0,
                                 notes=["One GPU: no gradient communication."])
 
-    link, raw_bw, eff_bw, notes = _intra_link(spec, p, pcie_p2p)
+    if nodes == k:  # one GPU per machine (GH200): no link inside one, every hop of the ring is the network
+        link, raw_bw, eff_bw, notes = "network", math.inf, math.inf, []
+        if pcie_p2p is not None:
+            notes.append(f"{spec.name}: one GPU per machine, so PCIe peer-to-peer "
+                         f"(--{'' if pcie_p2p else 'no-'}p2p) does not apply.")
+    else:
+        link, raw_bw, eff_bw, notes = _intra_link(spec, p, pcie_p2p)
     hop_latency = p.hop_latency_seconds
     if nodes > 1:
         net = inter_node_bandwidth_gbs
@@ -311,8 +317,11 @@ def data_parallel(compute_seconds_per_gpu: float, gradient_bytes: float, gpu_cou
 # of 16 is sold: NVIDIA DGX-2 (16 x V100 32GB, https://www.nvidia.com/content/dam/en-zz/Solutions/Data-Center/dgx-2/
 # dgx-2h-datasheet-us-nvidia-955420-r2-web-new.pdf) and GCP's a2-megagpu-16g (16 x A100 40GB,
 # https://cloud.google.com/compute/docs/gpus#a100-gpus).
+# One where the GPU is only sold one per machine: GH200 (Lambda's gpu_1x_gh200, profiles/gpus.csv "single GPU per
+# Lambda machine"; the superchip pairs one Hopper GPU with one Grace CPU over NVLink-C2C, and has no GPU-GPU link in
+# its spec), so K of them are K machines whose all-reduce crosses the network, not one box over an assumed PCIe link.
 GPUS_PER_NODE = 8
-LARGEST_NODE = {"V100-32GB": 16, "A100-40GB": 16}
+LARGEST_NODE = {"V100-32GB": 16, "A100-40GB": 16, "GH200": 1}
 
 
 def gpus_per_node(spec: GpuSpec) -> int:

@@ -1,4 +1,5 @@
-"""``predict --gpus K --no-p2p``: the cost column prices the machine the user described, not the card's guess."""
+"""``predict --gpus K``: the machine the user described (``--no-p2p``) is what the cost column prices, and GPUs
+sold one per machine (GH200) are that many machines."""
 
 from __future__ import annotations
 
@@ -50,3 +51,14 @@ def test_p2p_on_an_instance_family_without_it_stays_without_and_says_so():
     assert row["cost_usd"] == pytest.approx(plain_row["cost_usd"], rel=1e-12)
     assert ("aws g5.12xlarge: its instance family has no PCIe peer-to-peer (profiles/gpu_links.csv), so its cost "
             "is priced without, though --p2p was given.") in asked["notes"]
+
+
+def test_gh200s_are_one_per_machine():
+    """2 x GH200 were one box over an assumed PCIe Gen3 link with peer-to-peer; they are 2 machines over the
+    network, which the estimate's notes say (and none says PCIe)."""
+    est = run("predict", "--profile", GPT2, "--gpu", "GH200", "--gpus", "2", *JOB)
+    assert est["target"] == {"kind": "gpu", "gpu": "GH200", "count": 2}
+    assert any(n.startswith("2 x GH200 are more than one machine holds (1): timed as 2 machines of 1")
+               for n in est["notes"]), est["notes"]
+    assert any("The network between the 2 machines is assumed at 12.5 GB/s" in n for n in est["notes"])
+    assert not any("PCIe" in n for n in est["notes"]), est["notes"]

@@ -281,3 +281,27 @@ def test_p2p_flags_that_cannot_apply_are_said_not_silently_recorded():
     assert asked.step_seconds < own.step_seconds  # priced with them, as asked
     assert any("GeForce drivers do not allow them" in n for n in asked.notes)
     assert not any("GeForce drivers" in n for n in own.notes + data_parallel(0.2, 1.3e9, 4, PCIE, pcie_p2p=True).notes)
+
+
+def test_gpus_sold_one_per_machine_are_timed_as_that_many_machines_over_the_network():
+    """GH200 (profiles/gpus.csv: "single GPU per Lambda machine", no GPU-GPU link): 8 of them were timed as one
+    8-GPU box over an invented PCIe Gen3 link "with peer-to-peer transfers, which the card allows". They are 8
+    machines: every hop of the ring is the 100 Gbit/s network (12.5 GB/s x 0.8 bus efficiency), no PCIe note."""
+    from advisor.hardware.specs import load_gpu_specs
+    from advisor.predictor.multigpu import accumulated_data_parallel, gpus_per_node, nodes_for
+
+    gh200 = load_gpu_specs()["GH200"]
+    assert gpus_per_node(gh200) == 1 and [nodes_for(gh200, k) for k in (1, 2, 8)] == [1, 2, 8]
+    grads = 124e6 * 4
+    dp, _ = accumulated_data_parallel(0.036, 0.004, grads, 8, gh200, 1)
+    assert (dp.nodes, dp.link, dp.bandwidth_gbs) == (8, "network", 12.5)
+    assert dp.effective_bandwidth_gbs == pytest.approx(10.0)
+    assert dp.allreduce_seconds == pytest.approx(ring_allreduce_seconds(
+        grads, 8, 10.0, hop_latency_seconds=20e-6, buckets=math.ceil(grads / (25 * MIB))))
+    assert dp.notes[0].startswith("8 x GH200 are more than one machine holds (1): timed as 8 machines of 1")
+    assert not any("PCIe" in n for n in dp.notes), dp.notes
+    assert peer_to_peer_caveat(gh200, dp, dp.step_seconds, lambda: 2 * dp.step_seconds) is None
+    flagged, _ = accumulated_data_parallel(0.036, 0.004, grads, 2, gh200, 1, pcie_p2p=False)
+    assert "GH200: one GPU per machine, so PCIe peer-to-peer (--no-p2p) does not apply." in flagged.notes
+    # no other card in gpus.csv lacks a link: GTX 1080 Ti's boxes of 4-8 (bench/README.md) are PCIe, not 1 each
+    assert [s.name for s in load_gpu_specs().values() if not s.intra_node_link] == ["GH200", "GTX1080Ti"]
