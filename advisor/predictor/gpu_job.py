@@ -32,8 +32,23 @@ from advisor.schemas.missing_analysis import missing_analysis_error
 
 # One GPU's steps kept per compute model (by its own batch size): every last batch of a job of up to 256 per GPU.
 PER_GPU_MEMO = 256
-# Relative sigma the data-parallel communication model adds on top of the compute prediction's (K > 1 GPUs).
+# Relative sigma the data-parallel model adds on top of the compute prediction's (K > 1 GPUs): a floor, plus a slope
+# on the share of the step that is communication and synchronisation (1 - scaling efficiency), in quadrature
+# (``data_parallel_rel_sigma``). Source: bench/README.md "Multi-GPU scaling" (bench/accuracy_multigpu.py, its 187
+# reference rows, outliers excluded): the model's log error in K-GPU throughput grows with that share (80th percentile
+# 0.04 where it is under 5%, 0.28 at 20-40%). 0.75 is the smallest slope that holds 80% of the rows in each of the
+# bench's groups (all 0.89, K=2 0.90, K=4 0.93, K=8 0.83, PCIe without P2P 0.88, share over 0.2 0.84), where the
+# floor alone held 77% at K=8 and 38% of the rows whose share is over 0.3.
 DATA_PARALLEL_REL_SIGMA = 0.10
+DATA_PARALLEL_SHARE_SIGMA = 0.75
+
+
+def data_parallel_rel_sigma(scaling_efficiency: float | None) -> float:
+    """The relative sigma the data-parallel model adds to a K-GPU estimate whose scaling efficiency (compute over
+    the K-GPU step) is ``scaling_efficiency``: ``DATA_PARALLEL_REL_SIGMA`` in quadrature with
+    ``DATA_PARALLEL_SHARE_SIGMA`` x the rest of the step."""
+    share = 0.0 if scaling_efficiency is None else min(1.0, max(0.0, 1.0 - scaling_efficiency))
+    return math.hypot(DATA_PARALLEL_REL_SIGMA, DATA_PARALLEL_SHARE_SIGMA * share)
 
 
 @dataclass(frozen=True)
@@ -173,7 +188,7 @@ class GpuOnHost:
                                   per_epoch_seconds=self.host.epoch_restart_seconds, rel_sigma=self.rel_sigma,
                                   eval_seconds=eval_seconds, recompile_seconds=gc.recompile_seconds)
         lo, hi = (jt.low, jt.high) if self.count == 1 else interval(
-            jt.seconds, math.hypot(self.rel_sigma, DATA_PARALLEL_REL_SIGMA))
+            jt.seconds, math.hypot(self.rel_sigma, data_parallel_rel_sigma(gc.scaling_efficiency)))
         head, tail = self._notes
         evaluation = self.evaluation.note(job)
         fields = {**jt.estimate_fields(job), "low": lo, "high": hi,

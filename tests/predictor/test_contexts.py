@@ -264,7 +264,7 @@ def test_kept_models_add_up_a_job_as_assemble_job_does(settings):
     hosts and CPU models; last batches full, small, and ones seen before)."""
     import math
 
-    from advisor.predictor.gpu_job import DATA_PARALLEL_REL_SIGMA, GpuOnHost
+    from advisor.predictor.gpu_job import GpuOnHost, data_parallel_rel_sigma
     from advisor.predictor.job import assemble_job, interval
     from advisor.predictor.measured import MeasuredModel, _systematic_sigma
     from advisor.schemas import JobSpec
@@ -286,7 +286,8 @@ def test_kept_models_add_up_a_job_as_assemble_job_does(settings):
                                   startup_seconds=gc.startup_seconds, rel_sigma=model.rel_sigma,
                                   eval_seconds=model.evaluation.seconds(job))
                 if model.count > 1:
-                    jt_low, jt_high = interval(jt.seconds, math.hypot(model.rel_sigma, DATA_PARALLEL_REL_SIGMA))
+                    jt_low, jt_high = interval(jt.seconds, math.hypot(
+                        model.rel_sigma, data_parallel_rel_sigma(gc.scaling_efficiency)))
                 else:
                     jt_low, jt_high = jt.low, jt.high
             else:
