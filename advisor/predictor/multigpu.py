@@ -262,13 +262,7 @@ def data_parallel(compute_seconds_per_gpu: float, gradient_bytes: float, gpu_cou
                                 effective_bandwidth_gbs=None, buckets=0,
                                 notes=["One GPU: no gradient communication."])
 
-    if nodes == k:  # one GPU per machine (GH200): no link inside one, every hop of the ring is the network
-        link, raw_bw, eff_bw, notes = "network", math.inf, math.inf, []
-        if pcie_p2p is not None:
-            notes.append(f"{spec.name}: one GPU per machine, so PCIe peer-to-peer "
-                         f"(--{'' if pcie_p2p else 'no-'}p2p) does not apply.")
-    else:
-        link, raw_bw, eff_bw, notes = _intra_link(spec, p, pcie_p2p)
+    link, raw_bw, eff_bw, notes = _machine_link(spec, p, pcie_p2p, one_per_machine=nodes == k)
     hop_latency = p.hop_latency_seconds
     if nodes > 1:
         net = inter_node_bandwidth_gbs
@@ -310,6 +304,16 @@ def data_parallel(compute_seconds_per_gpu: float, gradient_bytes: float, gpu_cou
                             sync_overhead_seconds=sync, scaling_efficiency=efficiency, link=link,
                             bandwidth_gbs=raw_bw, effective_bandwidth_gbs=eff_bw, buckets=buckets,
                             notes=notes)
+
+
+def _machine_link(spec: GpuSpec, p: DataParallelParams, pcie_p2p: bool | None, *, one_per_machine: bool):
+    """(link, raw GB/s, effective GB/s, notes) inside one machine: ``_intra_link``'s, or, with one GPU per machine
+    (GH200), none: every hop of the ring is the network (infinite here, so the network's figure wins)."""
+    if not one_per_machine:
+        return _intra_link(spec, p, pcie_p2p)
+    notes = [] if pcie_p2p is None else [f"{spec.name}: one GPU per machine, so PCIe peer-to-peer "
+                                         f"(--{'' if pcie_p2p else 'no-'}p2p) does not apply."]
+    return "network", math.inf, math.inf, notes
 
 
 # The most GPUs of one model a single machine holds: an HGX/DGX baseboard and the PCIe servers clouds rent hold 8
