@@ -243,20 +243,26 @@ def speed_ratio(target_cpu: CpuSpec | None, local_cpu: CpuSpec | None) -> tuple[
                  f"profiles/cpus.csv: its loader workers are assumed as fast per core as the probed machine's.")
 
 
+def few_spare_vcpus(vcpus: int, gpu_count: int) -> bool:
+    """Whether a GPU host has fewer spare vCPUs (one kept per training process) than training processes: then no
+    shared pool of loader workers (``gpu_workers``), and a note says so (``few_vcpus_note``)."""
+    return vcpus - gpu_count < gpu_count
+
+
 def gpu_workers(vcpus: int, gpu_count: int, default_workers: int | None) -> int:
     """Loader worker processes a GPU host affords, in all: one vCPU per training process, the rest loading; capped
     at the workload's NUM_WORKERS per training process when it sets one. Each training process has its own
     DataLoader, so with fewer spare vCPUs than processes the host affords none (0: each process makes its own
     share, as num_workers=0 does), and a NUM_WORKERS the file sets runs in every process (NUM_WORKERS x K)."""
-    afford = vcpus - gpu_count
-    if afford < gpu_count:
+    if few_spare_vcpus(vcpus, gpu_count):
         return 0 if default_workers is None else default_workers * gpu_count
+    afford = vcpus - gpu_count
     return afford if default_workers is None else min(afford, default_workers * gpu_count)
 
 
 def few_vcpus_note(vcpus: int, gpu_count: int, workers: int) -> str | None:
     """A note where the host has fewer spare vCPUs than training processes (``gpu_workers``)."""
-    if vcpus - gpu_count >= gpu_count:
+    if not few_spare_vcpus(vcpus, gpu_count):
         return None
     how = ("each makes its own share of the batch between steps (as num_workers=0)" if not workers else
            f"{workers // gpu_count} loader worker{'s' if workers // gpu_count > 1 else ''} each (NUM_WORKERS), "
