@@ -44,7 +44,7 @@ from advisor.ranking import here as _here
 from advisor.ranking import reasons as _reasons
 from advisor.ranking import verdict as _verdict
 from advisor.ranking.scoring import Priced, Scored, best_meeting, describe, mark_pareto, ranked, score
-from advisor.schemas import Constraints, Recommendation, WorkloadSummary
+from advisor.schemas import CandidateGroup, Constraints, Recommendation, WorkloadSummary
 
 __all__ = ["Priced", "describe", "rank"]
 
@@ -110,7 +110,7 @@ def rank(
     violations = _reasons.violations(order, constraints)
     best = _verdict.best_value(order, chosen, constraints)
     tiers = _verdict.cpu_vs_gpu(order, constraints.objective, epochs)
-    all_notes = [*_notes(_listed(order, kinds, constraints.top), constraints, scored), *notes]
+    all_notes = [*_notes(_listed(order, groups, constraints.top), constraints, scored), *notes]
     here_runs = _here.here_runs(here, constraints, process_start_seconds)
     verdict = _verdict.build_verdict(chosen, order, best, tiers, advice, violations, constraints, startup_seconds_cpu,
                                      startup_seconds_gpu, all_notes, today)
@@ -143,17 +143,12 @@ def _what_if_advice(what_ifs: Mapping[str, Priced], chosen: Scored | None, const
     return lines
 
 
-def _listed(order: Sequence[Scored], kinds: Sequence[tuple], top: int) -> list[Scored]:
-    """The rows the table lists by default: the best of each of the first ``top`` groups (``groups``), which the
-    notes on listed rows (suspect price, cheapest-zone spot price, billing) describe; the first ``top`` of the
-    ungrouped ranking left out a listed group's best and named rows the table does not show."""
-    seen: set[tuple] = set()
-    listed = []
-    for s, kind in zip(order, kinds, strict=True):
-        if kind not in seen:
-            seen.add(kind)
-            listed.append(s)
-    return listed[:top]
+def _listed(order: Sequence[Scored], groups: Sequence[CandidateGroup], top: int) -> list[Scored]:
+    """The rows the table lists by default: the best of each of the first ``top`` groups, which the notes on listed
+    rows (suspect price, cheapest-zone spot price, billing) describe; the first ``top`` of the ungrouped ranking
+    left out a listed group's best and named rows the table does not show."""
+    scored_of = {id(s.cand): s for s in order}
+    return [scored_of[id(g.best)] for g in groups[:top]]
 
 
 def _notes(listed: list[Scored], constraints: Constraints, scored: list[Scored]) -> list[str]:
