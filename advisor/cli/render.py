@@ -262,7 +262,7 @@ def offers(rows: Sequence[Any]) -> None:
                       f"{o.memory_gib:g} GiB" if o.memory_gib else "-",
                       f"{o.gpu_count} x {safe_text(o.gpu)}" if o.gpu else "-",
                       format_usd(o.price_usd_per_hour, rate=True) + (mark if o.suspect_price else ""),
-                      format_usd(o.spot_price_usd_per_hour, rate=True) + (spot if _spot_undated(o) else "")
+                      format_usd(o.spot_price_usd_per_hour, rate=True) + (spot if o.spot_undated else "")
                       if o.spot_price_usd_per_hour is not None else "-",
                       safe_text(billing_cell(o)), safe_text(o.snapshot_date or "undated")])
     con = out()
@@ -275,7 +275,7 @@ def offers(rows: Sequence[Any]) -> None:
     # costs an hour, which the hourly rate alone does not show.
     out().print("billing: each run is billed rounded up to its unit (second, minute or hour) and for at least its "
                 "minimum; recommend's costs include both (pricing/README.md)")
-    undated = sum(1 for o in rows if _spot_undated(o))
+    undated = sum(1 for o in rows if o.spot_undated)
     if undated:  # the "as of" column is the on-demand price's date: the spot price has none
         out().print(f"{UNDATED_SPOT_MARK} undated spot price ({undated} of these): its source gave no date; the row's "
                     "'as of' is the on-demand price's (pricing/README.md)")
@@ -288,11 +288,6 @@ def offers(rows: Sequence[Any]) -> None:
                     "doubtful (pricing/README.md); check the provider's own price before budgeting on one.")
         for reason, names in by_reason.items():
             out().print(f"  {safe_text(', '.join(names))}: {safe_text(reason)}")
-
-
-def _spot_undated(o: Any) -> bool:
-    """A dated row whose spot price the catalog marks undated (``spot_undated``)."""
-    return o.spot_price_usd_per_hour is not None and bool(o.snapshot_date) and o.spot_snapshot_date is None
 
 
 def _suspect_reason(notes: str | None) -> str:

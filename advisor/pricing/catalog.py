@@ -134,8 +134,7 @@ def _provenance(offers: Sequence[Offer]) -> tuple[dict[str, str], dict[str, list
         else:
             text = known[0] if len(known) == 1 else f"{known[0]}..{known[-1]}"
             undated = sum(1 for o in mine if not o.snapshot_date)
-            undated_spot = sum(1 for o in mine if o.spot_price_usd_per_hour is not None and o.snapshot_date
-                               and o.spot_snapshot_date is None)
+            undated_spot = sum(1 for o in mine if o.spot_undated)
             caveats = [f"{undated} {'row' if undated == 1 else 'rows'} undated"] if undated else []
             caveats += ([f"{undated_spot} spot {'price' if undated_spot == 1 else 'prices'} undated"]
                         if undated_spot else [])

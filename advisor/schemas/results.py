@@ -145,6 +145,11 @@ class Offer(Model):
         """The spot price's date: the row's, unless the catalog says its spot price is undated."""
         return None if SPOT_UNDATED_NOTE in (self.notes or "") else self.snapshot_date
 
+    @property
+    def spot_undated(self) -> bool:
+        """A dated row whose spot price the catalog marks undated: its date is the on-demand price's alone."""
+        return self.spot_price_usd_per_hour is not None and bool(self.snapshot_date) and self.spot_snapshot_date is None
+
     def listing_json(self) -> dict:
         """The offer as a catalog listing gives it (``pricing list --json``, ``GET /v1/catalog``): its fields and
         ``spot_snapshot_date`` (None with no spot price, or an undated one)."""
