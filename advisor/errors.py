@@ -56,12 +56,16 @@ class DatabaseUnavailableError(HistoryError):
 
     ``message`` names the database (its URL without the password) and the driver's words, for the user whose
     database it is. ``public`` says what happened without the database's address or the driver's text (which
-    names host, port and database), for a caller of ``advisor serve`` who must not learn them.
+    names host, port and database), for a caller of ``advisor serve`` who must not learn them. ``writes_refused``:
+    the database answers but refuses this connection's writes (a missing privilege, a read-only file or server),
+    which waiting does not mend, unlike an outage (``advisor.history.write_access``).
     """
 
-    def __init__(self, message: str, *, hint: str | None = None, public: str | None = None) -> None:
+    def __init__(self, message: str, *, hint: str | None = None, public: str | None = None,
+                 writes_refused: bool = False) -> None:
         super().__init__(message, hint=hint)
         self.public = public or "The history database is unavailable."
+        self.writes_refused = writes_refused
 
 
 class ConfigError(AdvisorError):

@@ -330,6 +330,12 @@ def database_fault(exc: DBAPIError) -> bool:
     return isinstance(exc, (OperationalError, InterfaceError)) or _cause_hint(exc) is not None
 
 
+def refuses_writes(exc: DBAPIError) -> bool:
+    """Whether ``exc`` is the database refusing this connection's access (a privilege, a file's permissions, a
+    read-only file or server) rather than failing for a while (unreachable, locked, full): retrying does not help."""
+    return _cause_hint(exc) in (_ACCESS_HINT, _PG_ACCESS_HINT, _PG_READ_ONLY_HINT)
+
+
 def access_hint(engine: Engine, role: str | None = None) -> str:
     """How to fix a history that may not be read or written here, in the words of its backend: a SQLite file's
     permissions, or the GRANTs a PostgreSQL ``role`` (default: the URL's user) lacks."""

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from advisor.errors import DatabaseUnavailableError
-from advisor.history.engine import access_denied_error, database_error, database_fault, writer
+from advisor.history.engine import access_denied_error, database_error, database_fault, refuses_writes, writer
 from advisor.history.migrate import VERSION_TABLE
 from advisor.history.tables import (
     CandidateTable,
@@ -46,7 +46,7 @@ def check_writable(engine: Engine) -> None:
         if str(engine.url.query.get("mode", "")).lower() == "ro":
             err.hint = ("Fix: the URL opens the file read-only (mode=ro): leave mode=ro out to save to it, or point "
                         "ADVISOR_DATABASE_URL at another file.")
-        raise _or_no_save(err) from exc
+        raise _or_no_save(err, writes_refused=refuses_writes(exc)) from exc
 
 
 def _check_by_rollback(engine: Engine) -> None:
@@ -76,13 +76,13 @@ def _check_privileges(engine: Engine) -> None:
     if read_only:
         raise _or_no_save(access_denied_error(
             engine, "The history database {where} takes no writes (transaction_read_only is on). " + _CHECKED,
-            read_only=True))
+            read_only=True), writes_refused=True)
     missing = [what for (what, _), ok in zip(checks, row[2:], strict=True) if not ok]
     if missing:
         shown = "; ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
         raise _or_no_save(access_denied_error(
             engine, f"The history database {{where}} may not be written by the role {_braces(role)}: it lacks "
-                    f"{_braces(shown)}. " + _CHECKED, role=role))
+                    f"{_braces(shown)}. " + _CHECKED, role=role), writes_refused=True)
 
 
 def _braces(text_: str) -> str:
@@ -90,6 +90,8 @@ def _braces(text_: str) -> str:
     return text_.replace("{", "{{").replace("}", "}}")
 
 
-def _or_no_save(err: DatabaseUnavailableError) -> DatabaseUnavailableError:
-    """``err`` with ``--no-save`` added to its hint: what a run can do without a history it may write."""
-    return DatabaseUnavailableError(err.message, hint=(err.hint or "Fix:") + _NO_SAVE, public=err.public)
+def _or_no_save(err: DatabaseUnavailableError, *, writes_refused: bool) -> DatabaseUnavailableError:
+    """``err`` with ``--no-save`` added to its hint: what a run can do without a history it may write.
+    ``writes_refused``: the database refuses this connection's writes (not an outage a retry outlasts)."""
+    return DatabaseUnavailableError(err.message, hint=(err.hint or "Fix:") + _NO_SAVE, public=err.public,
+                                    writes_refused=writes_refused)

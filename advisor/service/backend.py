@@ -159,6 +159,7 @@ class Backend:
         # threads than this only fight over the GIL and serve the unlucky ones last (see bench/README.md).
         self.limiter = anyio.CapacityLimiter(max(1, config.request_slots))
         self._schema_ready = False
+        self._writable = False  # whether this worker's history took a save, or passed the check for one
         self._frozen = False
         self._version: tuple[float, tuple[int, int, str]] | None = None  # (when read, outcomes_version())
         # profile digest -> the stored rows of that profile and its workload: a profile is stored (and its
@@ -212,6 +213,17 @@ class Backend:
         version = self._db_call(self.history.outcomes_version)
         self._version = (time.monotonic(), version)
         return version
+
+    def check_saves(self) -> None:
+        """``DatabaseUnavailableError`` (``writes_refused``) unless this worker may store a request's run: asked
+        before any work (``advisor.history.write_access``), as the CLI asks before its probe. Asked until it
+        passes, then trusted: one query a request only on a server whose history refuses writes (a grant made
+        meanwhile is seen at the next request); a save that fails later asks again."""
+        if not self._writable:
+            from advisor.history.write_access import check_writable
+
+            self._db_call(lambda: check_writable(self.history.engine))
+            self._writable = True
 
     def database_ok(self) -> bool:
         try:
@@ -284,11 +296,17 @@ class Backend:
     def recommend(self, req: RecommendationRequest, raw: bytes | None = None) -> tuple[Recommendation, bytes]:
         """Rank (or reuse the ranking of an identical request), store this request as a new row; returns the
         recommendation and its JSON."""
+        if req.save:
+            self.check_saves()  # a history that may not be written fails now, not after the ranking
         key = self._key(req, raw)  # reads the outcomes: an unreachable database fails here, before any work
         ranked = self.cache.get_or_compute(key, lambda: self._compute_recommendation(req))
         rec = ranked.recommendation.model_copy(update={"id": None, "created_at": utc_now()})
         if req.save:
-            rec.id = self._db_call(lambda: self._save(rec, req))
+            try:
+                rec.id = self._db_call(lambda: self._save(rec, req))
+            except DatabaseUnavailableError:
+                self._writable = False  # a privilege revoked since: the next request asks before its work
+                raise
         return rec, ranked.answer(rec)
 
     def _save(self, rec: Recommendation, req: RecommendationRequest) -> int:

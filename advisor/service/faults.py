@@ -4,7 +4,9 @@ browser's request for a web page gets the same message, hint and status as a pag
 The message and hint are the CLI's (an ``AdvisorError``'s what / fix). The status says whose problem it is: 422
 a bad value (the field named), 404 an unknown id, 409 no candidate meets the constraints (with the nearest
 misses), 503 the history database is unreachable (nothing was written; the cause goes to the server's log,
-not to the caller). Anything else is a bug: 500 with a request id, the traceback in the server's log only.
+not to the caller), or refuses the server's writes where a request is to be saved (found before any work; no
+Retry-After, as waiting does not mend it). Anything else is a bug: 500 with a request id, the traceback in the
+server's log only.
 No response ever carries a traceback, a file path of the server's, or the database's address.
 """
 
@@ -29,6 +31,16 @@ _UNAVAILABLE = ErrorDetail(
     type="ServiceUnavailable",
     message="The history database is unavailable, so nothing was stored.",
     hint="Fix: try again in a moment; if it goes on, tell the server's operator (its log has the cause).")
+# The CLI's what / fix of a history it may not write (advisor.history.write_access), without the database's
+# address or role; in the CLI's words, as every error here (a Python client reads --no-save as save=False).
+_NOT_WRITABLE = ErrorDetail(
+    type="HistoryNotWritable",
+    message="This server may not write its history database (its database role lacks the privileges, or the "
+            "database takes no writes), so a request that saves was refused before any work: nothing was "
+            "computed and nothing was stored.",
+    hint="Fix: ask again with --no-save (\"save\": false in the request's JSON) to get the answer without storing "
+         "it; to store it, the server's operator must let the server write its history (the server's log says "
+         "what it lacks).")
 
 
 class BodyTooLarge(HTTPException):
@@ -109,6 +121,10 @@ def _status(exc: AdvisorError) -> int:
 
 def _advisor_error(request: Request, exc: AdvisorError) -> JSONResponse:
     rid = request_id(request)
+    if isinstance(exc, DatabaseUnavailableError) and exc.writes_refused:
+        log.warning("history database refuses writes",
+                    extra={"request_id": rid, "detail": exc.message, "hint": exc.hint})
+        return error_response(503, _NOT_WRITABLE.model_copy(update={"request_id": rid}), request=request)
     if database_down(exc):
         log.warning("history database unavailable", extra={"request_id": rid, "detail": exc.message})
         return error_response(503, _UNAVAILABLE.model_copy(update={"request_id": rid}),

@@ -36,7 +36,8 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorBody, "description": what} for code, what in (
         (401, "missing or invalid bearer token"), (413, "body over the size limit"),
         (422, "an invalid field (named in the error)"), (429, "over the per-token rate"),
-        (503, "the history database is unavailable; nothing was stored"))}
+        (503, "the history database is unavailable, or refuses the server's writes where the request "
+                     "saves; nothing was stored"))}
 # Query text: a NUL in it is a 422 naming the parameter (PostgreSQL cannot compare with such a string).
 Text = Annotated[str | None, Query(max_length=200), AfterValidator(no_nul)]
 Since = Annotated[str | None, Query(max_length=64), AfterValidator(no_nul)]

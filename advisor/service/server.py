@@ -15,9 +15,13 @@ from __future__ import annotations
 import os
 import socket
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-from advisor.errors import ConfigError, HistoryError
+from advisor.errors import ConfigError, DatabaseUnavailableError, HistoryError
 from advisor.service.config import ServiceConfig, is_loopback
+
+if TYPE_CHECKING:
+    from advisor.history.repository import History
 
 APP_FACTORY = "advisor.service.app:create_app_from_env"
 
@@ -93,7 +97,22 @@ def migrate(config: ServiceConfig) -> str | None:
             hist.create()  # a SQLite file named that does not exist yet is made (a read of it is refused)
         except HistoryError as exc:
             return f"The history database is not usable yet: {exc.message} Requests get 503 until it is."
-    return None
+        return _writes_refused(hist)
+
+
+def _writes_refused(hist: History) -> str | None:
+    """A note for the operator where the server may read its history but not write it (a role with SELECT alone,
+    a read-only file or server): each request that saves is refused then, before any work (``Backend.check_saves``).
+    """
+    from advisor.history.write_access import check_writable
+
+    try:
+        check_writable(hist.engine)
+    except DatabaseUnavailableError as exc:
+        if exc.writes_refused:
+            return (f"{exc.message} Requests that save get 503 (HistoryNotWritable) until it may be written; the "
+                    f"rest are answered. {exc.hint or ''}".strip())
+    return None  # an outage: the requests find it (503) and the server reconnects by itself
 
 
 def serve(config: ServiceConfig, *, say: Callable[[str], None], log_level: str = "info") -> None:
