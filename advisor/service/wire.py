@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictBool, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from advisor.schemas import PRECISIONS, Objective, Profile, Target
@@ -35,15 +35,55 @@ LIST_LIMIT_MAX = 10_000  # the most rows a history route lists in one answer
 TOKEN_HEADER = "Authorization"
 
 ShortText = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+# Numbers and switches take their JSON type alone. Pydantic's lax mode read true as 1 (a top, a thread count, a
+# deadline of 1 s), "no" or 0 as false (a spot ranking, a save), and "12" as 12: a wrong type changed the answer,
+# or was taken where the local API refuses it (advisor.workload.job.positive_int, api.check_options). A whole
+# number sent as 12.0, and a whole number for a float, stay accepted, as the local API takes them.
 def _not_a_bool(value: Any) -> Any:
     """JSON's true is no count (lax validation would read it as 1), as the local API refuses ``epochs=True``."""
     if isinstance(value, bool):
         raise PydanticCustomError("int_type", "Input should be a whole number, not true or false")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # 1e300 is then over the field's bound, not "unable to parse input string"
     return value
 
 
-JobCount = Annotated[int, Field(ge=1, le=MAX_JOB_COUNT), BeforeValidator(_not_a_bool)]  # the flags' bound
-Amount = Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)]
+def _whole_number(value: Any) -> Any:
+    """JSON's true or a text is no count, as the local API refuses ``epochs=True`` or ``top="5"``."""
+    if isinstance(value, str):
+        raise PydanticCustomError("int_type", "Input should be a whole number, not text (send 12, not \"12\")")
+    return _not_a_bool(value)
+
+
+def _number(value: Any) -> Any:
+    """JSON's true is no amount (lax validation would read it as 1.0: a deadline of 1 s)."""
+    if isinstance(value, bool):
+        raise PydanticCustomError("float_type", "Input should be a number, not true or false")
+    return value
+
+
+def _seconds(value: Any) -> Any:
+    """A number of seconds: a duration's text ("1h30") is read by the client (``advisor history record``,
+    ``Client.record_outcome``), which sends seconds."""
+    if isinstance(value, str):
+        raise PydanticCustomError("float_type", "Input should be a number of seconds, not text (send 5400, not "
+                                  "\"1h30\" or \"5400\")")
+    return _number(value)
+
+
+def _switch(value: Any) -> Any:
+    """Only JSON's true and false: lax validation read "no", "off", 0 and "0" as false and "yes", 1 as true."""
+    if not isinstance(value, bool):
+        raise PydanticCustomError("bool_type", "Input should be true or false (a JSON boolean)")
+    return value
+
+
+Count = Annotated[int, BeforeValidator(_whole_number)]
+Switch = Annotated[bool, BeforeValidator(_switch)]
+JobCount = Annotated[Count, Field(ge=1, le=MAX_JOB_COUNT)]  # the flags' bound
+Amount = Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False), BeforeValidator(_number)]
 Names = list[Annotated[str, Field(min_length=1, max_length=64)]]
 
 
@@ -113,10 +153,10 @@ class TargetSpec(Body):
     ``{"kind": "gpu", "gpu": NAME, "count": K}``, with ``"peer_to_peer": false`` for GPUs over PCIe without it."""
 
     kind: Literal["cpu", "gpu"]
-    threads: Annotated[int, Field(ge=1, le=MAX_TARGET_THREADS)] | None = None
+    threads: Annotated[Count, Field(ge=1, le=MAX_TARGET_THREADS)] | None = None
     gpu: Annotated[str, Field(min_length=1, max_length=100)] | None = None
-    count: Annotated[int, Field(ge=1, le=MAX_TARGET_GPUS)] = 1
-    peer_to_peer: StrictBool | None = None
+    count: Annotated[Count, Field(ge=1, le=MAX_TARGET_GPUS)] = 1
+    peer_to_peer: Switch | None = None
 
     @staticmethod
     def of(target: Target | str | None) -> dict | str:
@@ -159,10 +199,10 @@ class JobSteps(Body):
     (``WorkloadInfo``: its ``COMPILE``, ``GRAD_ACCUM_STEPS``, ``EVAL_EVERY``, ``EVAL_STEPS``); None: the declared
     value. Bounded as the local API bounds them (``advisor.workload.job``)."""
 
-    compile: StrictBool | None = None  # the flag's name (it shadows a builtin in the API too); true/false only
+    compile: Switch | None = None  # the flag's name (it shadows a builtin in the API too); true/false only
     grad_accum_steps: JobCount | None = None
     eval_every: JobCount | None = None
-    eval_steps: Annotated[int, Field(ge=0, le=MAX_JOB_COUNT), BeforeValidator(_not_a_bool)] | None = None
+    eval_steps: Annotated[Count, Field(ge=0, le=MAX_JOB_COUNT)] | None = None
 
     def job_steps(self) -> dict[str, Any]:
         """The four as ``advisor.api`` keywords, the ones given only."""
@@ -181,9 +221,10 @@ class PredictionRequest(JobSteps):
     batch_size: JobCount | None = None
     target: TargetSpec | Annotated[str, Field(min_length=1, max_length=100)] = "cpu"
     precision: RequestPrecision | None = None
-    use_history: bool = True
-    save: bool = True
-    # A GPU target's host vCPUs (the input pipeline's), bounded as ``--vcpus`` (``input_bound.VCPUS_MAX``).
+    use_history: Switch = True
+    save: Switch = True
+    # A GPU target's host vCPUs (the input pipeline's), bounded as ``--vcpus`` (``input_bound.VCPUS_MAX``); its
+    # text too ("96"), as the local API's vcpus= takes it (``check_vcpus``).
     vcpus: Annotated[int, Field(ge=1, le=100_000), BeforeValidator(_not_a_bool)] | None = None
     # A GPU model's paid instance start-up ("5m", 90), in the answer's total_seconds; default: the server's.
     startup_seconds_gpu: Annotated[str, Field(max_length=64)] | Amount | None = None
@@ -213,20 +254,21 @@ class RecommendationRequest(JobSteps):
     objective: Objective = "cost"
     providers: Annotated[Names, Field(max_length=64)] | Annotated[str, Field(max_length=1000)] | None = None
     regions: Annotated[Names, Field(max_length=256)] | Annotated[str, Field(max_length=4000)] | None = None
-    spot: bool = False
-    top: Annotated[int, Field(ge=1, le=1000)] = 10
+    spot: Switch = False
+    top: Annotated[Count, Field(ge=1, le=1000)] = 10
     precision: RequestPrecision | None = None
     startup_seconds_cpu: Annotated[str, Field(max_length=64)] | Amount | None = None  # default: the server's
     startup_seconds_gpu: Annotated[str, Field(max_length=64)] | Amount | None = None
-    save: bool = True
+    save: Switch = True
 
 
 class OutcomeRequest(Body):
     """``POST /v1/recommendations/{id}/outcome``: what the job really took (``advisor history record``)."""
 
-    actual_seconds: Annotated[float, Field(ge=MIN_ACTUAL_SECONDS, le=MAX_ACTUAL_SECONDS, allow_inf_nan=False)]
+    actual_seconds: Annotated[float, Field(ge=MIN_ACTUAL_SECONDS, le=MAX_ACTUAL_SECONDS, allow_inf_nan=False),
+                              BeforeValidator(_seconds)]
     instance_type: ShortText | None = None
-    force: bool = False  # record even when it is far from the prediction (likely a mistake otherwise)
+    force: Switch = False  # record even when it is far from the prediction (likely a mistake otherwise)
 
 
 class FieldProblem(BaseModel):

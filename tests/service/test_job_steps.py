@@ -54,7 +54,7 @@ def test_a_bad_step_value_is_a_422_naming_the_field(app_client, profile, field, 
 
 @pytest.mark.parametrize(("steps", "message"), [
     ({"grad_accum_steps": 0}, "Invalid grad_accum_steps: Input should be greater than or equal to 1 (got 0)."),
-    ({"compile": "yes"}, "Invalid compile: Input should be a valid boolean (got 'yes')."),
+    ({"compile": "yes"}, "Invalid compile: Input should be true or false (a JSON boolean) (got 'yes')."),
     ({"eval_steps": -2}, "Invalid eval_steps: Input should be greater than or equal to 0 (got -2)."),
 ])
 def test_the_client_refuses_a_bad_step_value_before_probing_or_sending(steps, message):
