@@ -1066,3 +1066,24 @@ def test_an_undated_spot_price_is_not_dated_by_its_rows_on_demand_date():
     assert rec.chosen.instance_type == "n1-standard-8+1xT4" and rec.chosen.interruptible
     assert not any("2026-01-21" in w or "days old" in w for w in rec.verdict.warnings), rec.verdict.warnings
     assert sum("undated in the catalog" in w for w in rec.verdict.warnings) == 1
+
+
+def test_each_table_has_the_notes_on_its_own_rows():
+    """``--by provider`` and ``--all`` printed the grouped table's notes on its rows: a suspect price of a row they
+    did not list, and none for a row they did."""
+    suspect_t4 = T4.model_copy(update={"suspect_price": True})
+    suspect_8x = A100X8.model_copy(update={"suspect_price": True})
+    # By cost: A100 $1.82, T4 $1.89, 8 x A100 $3.54, CPU $3.99; the groups' bests are the same rows.
+    rec = run(Constraints(top=1), offers=[CPU, A100, suspect_8x, suspect_t4])
+    t4_note = "gcp n1-standard-8+1xT4: its price is flagged as suspect in the catalog (pricing/README.md)"
+    a100x8_note = "lambda gpu_8x_a100: its price is flagged as suspect in the catalog (pricing/README.md)"
+    assert t4_note not in rec.notes and a100x8_note not in rec.notes  # the default table lists the 1 x A100 only
+    assert rec.row_notes["hardware"] == [] and rec.notes_for("hardware") == rec.notes
+    # By provider: lambda's 1 x A100, gcp's T4, aws's CPU; the 8 x A100 is not lambda's best.
+    assert rec.notes_for("provider") == [rec.notes[0], t4_note, *rec.notes[1:]]
+    assert rec.notes_for("all") == [rec.notes[0], t4_note, a100x8_note, *rec.notes[1:]]  # in ranking order
+    # A note of the default table's rows is not another table's where that table does not list the row.
+    top3 = run(Constraints(top=3), offers=[CPU, A100, suspect_8x, T4])
+    assert top3.row_notes["hardware"] == [a100x8_note] and top3.notes[1] == a100x8_note
+    assert a100x8_note not in top3.notes_for("provider") and a100x8_note in top3.notes_for("all")
+    assert [n for n in top3.notes_for("provider") if n not in top3.notes] == []

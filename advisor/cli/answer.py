@@ -188,10 +188,16 @@ def candidates_table(rec: Any, view: str = "hardware", show_all: bool = False) -
         con.print(f"note: {safe_text(note)}")
 
 
-def _footer_lines(rec: Any, show_skipped: bool, server: str | None = None) -> list[str]:
+def _view(view: str, show_all: bool) -> str:
+    """The table shown, as ``Recommendation.row_notes`` names it: ``--all`` over ``--by``."""
+    return "all" if show_all else view
+
+
+def _footer_lines(rec: Any, show_skipped: bool, server: str | None = None, view: str = "hardware") -> list[str]:
     """What follows the table, as plain text lines (the text output escapes them for the terminal, markdown for a
-    comment): what was dropped and skipped, the notes, what was measured, the prices' dates, the history id. Only
-    a note may span lines (its own line breaks); elsewhere a line break comes from a name and is shown escaped."""
+    comment): what was dropped and skipped, the notes (``view``'s: those on its rows are the table's), what was
+    measured, the prices' dates, the history id. Only a note may span lines (its own line breaks); elsewhere a
+    line break comes from a name and is shown escaped."""
     lines = []
     if rec.excluded:
         lines.append(f"{len(rec.excluded)} candidates dropped because the job does not fit in their memory"
@@ -202,7 +208,7 @@ def _footer_lines(rec: Any, show_skipped: bool, server: str | None = None) -> li
         lines.append(f"{n} offers skipped, no estimate (e.g. {first.target}: {first.reason}); --show-skipped lists "
                      "every reason and fix.")
     warned = set(rec.verdict.warnings) if rec.verdict else set()
-    lines += [f"note: {text}" for text in rec.notes if text not in warned]
+    lines += [f"note: {text}" for text in rec.notes_for(view) if text not in warned]
     if rec.verdict is None:
         lines += [f"advice: {text}" for text in rec.advice]
     if rec.measured_devices:
@@ -248,11 +254,11 @@ def _actual_placeholder(rec: Any) -> str:
     return f"<real time, e.g. {example}>"
 
 
-def _footer(rec: Any, show_skipped: bool, server: str | None = None) -> None:
+def _footer(rec: Any, show_skipped: bool, server: str | None = None, view: str = "hardware") -> None:
     con = out()
     if rec.skipped and show_skipped:
         skipped_table(rec.skipped)
-    for line in _footer_lines(rec, show_skipped, server):
+    for line in _footer_lines(rec, show_skipped, server, view):
         con.print(safe_text(line, multiline=line.startswith("note: ")))
 
 
@@ -281,7 +287,7 @@ def recommendation(rec: Any, *, view: str = "hardware", show_all: bool = False, 
         return
     out().print("")
     candidates_table(rec, view, show_all)
-    _footer(rec, show_skipped, server)
+    _footer(rec, show_skipped, server, _view(view, show_all))
 
 
 # ------------------------------------------------------------------------------------------- markdown
@@ -318,7 +324,7 @@ def markdown(rec: Any, *, view: str = "hardware", show_all: bool = False, quiet:
                   "| target | offers | why | fix |", "|---|---:|---|---|"]
         lines += [f"| {md_text(s.target)} | {s.count} | {md_text(s.reason)} | {md_text(s.fix or '-')} |"
                   for s in rec.skipped]
-    footer = _footer_lines(rec, show_skipped, server)
+    footer = _footer_lines(rec, show_skipped, server, _view(view, show_all))
     if footer:
         lines += ["", *(f"- {md_text(line)}" for line in footer)]
     return "\n".join(lines) + "\n"

@@ -110,7 +110,7 @@ def rank(
     violations = _reasons.violations(order, constraints)
     best = _verdict.best_value(order, chosen, constraints)
     tiers = _verdict.cpu_vs_gpu(order, constraints.objective, epochs)
-    all_notes = [*_notes(_listed(order, groups, constraints.top), constraints, scored), *notes]
+    all_notes, row_notes = _all_notes(order, groups, constraints, scored, notes)
     here_runs = _here.here_runs(here, constraints, process_start_seconds)
     verdict = _verdict.build_verdict(chosen, order, best, tiers, advice, violations, constraints, startup_seconds_cpu,
                                      startup_seconds_gpu, all_notes, today)
@@ -120,7 +120,7 @@ def rank(
         chosen=chosen.cand if chosen else None, candidates=[s.cand for s in order[: constraints.top]],
         best_per_tier=_groups.best_per_tier(cands), excluded=excluded, constraints=constraints,
         pricing_snapshot=dict(pricing_snapshot or {}), advice=advice, measured_devices=list(measured_devices),
-        here=here_runs, notes=all_notes, all_candidates=cands,
+        here=here_runs, notes=all_notes, row_notes=row_notes, all_candidates=cands,
         status=_verdict.status(chosen, constraints), verdict=verdict,
         best_value=best, safe_choice=getattr(_verdict.safe_choice(order, chosen, constraints), "cand", None),
         groups=groups, best_per_provider=_groups.best_per_provider(cands), skipped=skipped,
@@ -143,15 +143,32 @@ def _what_if_advice(what_ifs: Mapping[str, Priced], chosen: Scored | None, const
     return lines
 
 
-def _listed(order: Sequence[Scored], groups: Sequence[CandidateGroup], top: int) -> list[Scored]:
-    """The rows the table lists by default: the best of each of the first ``top`` groups, which the notes on listed
-    rows (suspect price, cheapest-zone spot price, billing) describe; the first ``top`` of the ungrouped ranking
-    left out a listed group's best and named rows the table does not show."""
+def _all_notes(order: Sequence[Scored], groups: Sequence[CandidateGroup], constraints: Constraints,
+               scored: list[Scored], notes: Sequence[str]) -> tuple[list[str], dict[str, list[str]]]:
+    """The answer's notes (the default table's, then the caller's ``notes``) and each table's notes on its rows
+    (``Recommendation.row_notes``)."""
+    row_notes = {view: _row_notes(rows, constraints)
+                 for view, rows in _view_rows(order, groups, constraints.top).items()}
+    general = _notes(constraints, scored)
+    # The default table's notes on its rows come second, where ``Recommendation.notes_for`` puts another table's.
+    return [general[0], *row_notes["hardware"], *general[1:], *notes], row_notes
+
+
+def _view_rows(order: Sequence[Scored], groups: Sequence[CandidateGroup], top: int) -> dict[str, list[Scored]]:
+    """The rows each table lists, which its notes (suspect price, cheapest-zone spot price, billing) describe:
+    ``hardware`` (the default) the best of each of the first ``top`` groups, ``provider`` (``--by provider``) the
+    best of each provider, ``all`` (``--all``) every candidate. One set of notes for all three named, under
+    ``--by provider`` or ``--all``, rows the table did not show and counts that did not match it."""
     scored_of = {id(s.cand): s for s in order}
-    return [scored_of[id(g.best)] for g in groups[:top]]
+    per_provider: dict[str, Scored] = {}
+    for s in order:  # as ``groups.best_per_provider``: the first of each provider in the ranking
+        per_provider.setdefault(s.cand.provider, s)
+    return {"hardware": [scored_of[id(g.best)] for g in groups[:top]], "provider": list(per_provider.values()),
+            "all": list(order)}
 
 
-def _notes(listed: list[Scored], constraints: Constraints, scored: list[Scored]) -> list[str]:
+def _notes(constraints: Constraints, scored: list[Scored]) -> list[str]:
+    """The notes that hold whichever rows a table lists: what the times are, and what the spot prices are."""
     notes = ["times are totals: start-up + the job (what you wait for and pay for), billed by each provider's "
              "rule; 'job' is the training alone"]
     if not constraints.spot:
@@ -160,12 +177,19 @@ def _notes(listed: list[Scored], constraints: Constraints, scored: list[Scored])
         with_spot = sum(1 for s in scored if s.cand.interruptible)
         notes.append(f"ranked on spot prices where offered ({with_spot} of {len(scored)} candidates, "
                      f"interruptible); the others on on-demand prices")
-        zone_min = [s for s in listed if s.cand.interruptible and s.offer.spot_zone_min]
-        if zone_min:
-            where = ", ".join(dict.fromkeys(f"{s.cand.provider} {s.cand.region}" for s in zone_min))
-            notes.append(f"the spot prices of {len(zone_min)} listed row{'s' if len(zone_min) != 1 else ''} "
-                         f"({where}) are the lowest across the region's availability zones: in the zone an "
-                         f"instance is given the spot price may be higher")
+    return notes
+
+
+def _row_notes(listed: list[Scored], constraints: Constraints) -> list[str]:
+    """The notes on the rows one table lists (``listed``): their cheapest-zone spot prices, billing, suspect
+    prices."""
+    notes = []
+    zone_min = [s for s in listed if s.cand.interruptible and s.offer.spot_zone_min] if constraints.spot else []
+    if zone_min:
+        where = ", ".join(dict.fromkeys(f"{s.cand.provider} {s.cand.region}" for s in zone_min))
+        notes.append(f"the spot prices of {len(zone_min)} listed row{'s' if len(zone_min) != 1 else ''} "
+                     f"({where}) are the lowest across the region's availability zones: in the zone an "
+                     f"instance is given the spot price may be higher")
     notes += _verdict.billed_notes(listed)
     for s in listed:
         if s.offer.suspect_price:

@@ -21,6 +21,9 @@ from advisor.schemas.base import (
 from advisor.schemas.devices import Target
 from advisor.schemas.profile import WorkloadInfo
 
+# The tables ``advisor recommend`` prints: grouped by hardware (the default), ``--by provider``, ``--all``.
+View = Literal["hardware", "provider", "all"]
+
 # ------------------------------------------------------------------------------------------ predictions
 
 
@@ -410,7 +413,10 @@ class Recommendation(Model):
     advice: list[str] = Field(default_factory=list)  # precision / batch-size what-ifs
     measured_devices: list[str] = Field(default_factory=list)
     here: list[HereRun] = Field(default_factory=list)  # the job on the probed machine's own devices
-    notes: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)  # as the default table (grouped by hardware) has them
+    # The notes on the rows each table lists (``hardware``: the default, its own in ``notes`` too; ``provider``:
+    # ``--by provider``; ``all``: ``--all``); ``notes_for`` gives a table's. Empty on an older answer.
+    row_notes: dict[View, list[str]] = Field(default_factory=dict)
     # The answer (added in schema_version 1 without breaking it): ok, at risk (meets the constraints on the point
     # estimate, not at the slow end), or infeasible (nothing meets them: ``violations`` say what would).
     status: Literal["ok", "at_risk", "infeasible"] = "ok"
@@ -434,6 +440,14 @@ class Recommendation(Model):
     # Every ranked candidate (``candidates`` is its first ``constraints.top``), for ``--plot``; kept out of
     # the JSON and the history (exclude=True), so it is empty on a recommendation read back from either.
     all_candidates: list[Candidate] = Field(default_factory=list, exclude=True)
+
+    def notes_for(self, view: View) -> list[str]:
+        """``notes`` as the table of ``view`` has them: the default table's notes on its rows (which follow the
+        first note) replaced by that table's."""
+        default, mine = self.row_notes.get("hardware", []), self.row_notes.get(view)
+        if view == "hardware" or mine is None or not self.notes:
+            return list(self.notes)
+        return [self.notes[0], *mine, *(n for n in self.notes[1:] if n not in default)]
 
 
 # -------------------------------------------------------------------------------------------- CI, grids

@@ -277,6 +277,26 @@ def test_a_spot_choice_from_the_cheapest_zones_price_says_so_in_text_and_json(ap
     assert "the zone the instance is given may charge more" in text
 
 
+def test_by_provider_and_all_print_the_notes_on_their_own_rows_as_the_json_has_them(app):
+    """``--by provider`` and ``--all`` printed the grouped table's notes: "the spot prices of 5 listed rows" under
+    a table of 7 providers' bests, and no word of the e2e row billed as a whole hour that those tables list."""
+    got = as_json(run(app, *BASE, "--spot", "--top", "5", "--json"))
+    e2e = "e2e bills whole hours: the listed A100-80GB-x1's"
+    assert not any(n.startswith(e2e) for n in got["notes"] + got["row_notes"]["hardware"])
+    for flags, view in (((), "hardware"), (("--by", "provider"), "provider"), (("--all",), "all")):
+        text = " ".join(run(app, *BASE, "--spot", "--top", "5", *flags).stdout.split())
+        mine, others = got["row_notes"][view], [n for v, ns in got["row_notes"].items() if v != view for n in ns]
+        assert mine and all(f"note: {n}" in text for n in mine), (view, mine)
+        assert not any(f"note: {n}" in text for n in others if n not in mine), view
+        zone = next(n for n in mine if n.startswith("the spot prices of "))
+        shown = {"hardware": 5, "provider": 2}.get(view)  # the top 5 kinds are all aws and gcp CPUs
+        if shown is not None:
+            assert zone.startswith(f"the spot prices of {shown} listed rows (gcp us-central1, aws us-east-1)")
+    assert any(n.startswith(e2e) for n in got["row_notes"]["provider"])
+    md = run(app, *BASE, "--spot", "--top", "5", "--by", "provider", "--format", "markdown").stdout
+    assert all(md_text(n) in md for n in got["row_notes"]["provider"])
+
+
 def test_without_spot_the_spot_column_says_it_is_interruptible_and_the_cheapest_zones(app, rec):
     """Without --spot the spot column showed gcp's cheapest-zone spot prices beside the on-demand costs with no
     word that they are a zone minimum, or for an instance that can be taken back."""
