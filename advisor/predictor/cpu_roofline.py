@@ -34,11 +34,13 @@ convolution algorithms, cache-resident small layers, allocator behaviour), and n
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from advisor.predictor.cpu_scaling import DEFAULT_PARALLEL_FRACTION, amdahl_fraction, scale_compute_seconds
-from advisor.predictor.job import Z80, assemble_job
+from advisor.predictor.evaluation import Evaluation
+from advisor.predictor.job import Z80, accumulated_step, assemble_job
 from advisor.schemas import Analysis, CpuSpec, DeviceProfile, Estimate, JobSpec, Measurement, Profile, Target, at_batch
 from advisor.schemas.base import MAX_COUNT
 from advisor.schemas.profile import CpuPeak
@@ -63,6 +65,10 @@ class CpuStep:
     memory_bound_seconds: float  # one thread: operators limited by bytes
     threads: int
     batch_size: int
+    # The shares of the step its optimizer update and its forward pass take (gradient accumulation runs the one
+    # once per optimizer step; an evaluation batch runs the other alone).
+    optimizer_share: float = 0.0
+    forward_share: float = 0.0
 
 
 def step_seconds(analysis: Analysis, peak: CpuPeak, batch_size: int, threads: int = 1, *,
@@ -76,6 +82,7 @@ def step_seconds(analysis: Analysis, peak: CpuPeak, batch_size: int, threads: in
     flops_rate = peak.matmul_flops_per_second * COMPUTE_EFFICIENCY / peak.threads
     bytes_rate = peak.memory_bytes_per_second * MEMORY_EFFICIENCY / peak.threads
     compute = memory = 0.0
+    phases = {"forward": 0.0, "backward": 0.0, "optimizer": 0.0}
     for op in analysis.ops:
         flops = at_batch(op.flops, analysis.batch_sizes, batch_size)
         nbytes = at_batch(op.bytes, analysis.batch_sizes, batch_size)
@@ -85,10 +92,13 @@ def step_seconds(analysis: Analysis, peak: CpuPeak, batch_size: int, threads: in
             compute += op.count * t_flops
         else:
             memory += op.count * t_bytes
+        phases[op.phase] += op.count * max(t_flops, t_bytes)
     one_thread = (compute + memory) / efficiency
     seconds = one_thread * amdahl_fraction(parallel_fraction, threads)
+    total = compute + memory
     return CpuStep(seconds=seconds, compute_bound_seconds=compute, memory_bound_seconds=memory, threads=threads,
-                   batch_size=batch_size)
+                   batch_size=batch_size, optimizer_share=phases["optimizer"] / total if total > 0 else 0.0,
+                   forward_share=phases["forward"] / total if total > 0 else 0.0)
 
 
 def efficiency_from_measurements(analysis: Analysis, peak: CpuPeak, measurements: list[Measurement],
@@ -149,13 +159,16 @@ def cpu_fallback_estimate(profile: Profile, job: JobSpec, target: Target, ctx: A
     scaling = scale_compute_seconds(dev, threads, target_cpu=target_cpu, local_cpu=local_cpu)
     notes.extend(scaling.notes)
 
-    def compute_at(b: int) -> float:
+    def plain_at(b: int) -> float:
         return step_seconds(analysis, peak, b, local_threads, efficiency=eff or 1.0).seconds * scaling.factor
 
+    compute_at, evaluation = _accumulated_and_evaluated(job, step_seconds(analysis, peak, job.batch_size,
+                                                                          local_threads, efficiency=eff or 1.0),
+                                                        plain_at, _batch_seconds(profile), notes)
     sigma = math.hypot(CALIBRATED_REL_SIGMA if eff is not None else ROOFLINE_REL_SIGMA,
                        scaling.relative_uncertainty / Z80)
     jt = assemble_job(job, compute_at, batch_seconds_at=_batch_seconds(profile), rel_sigma=sigma,
-                      startup_seconds=dev.startup_seconds)
+                      startup_seconds=dev.startup_seconds, eval_seconds=evaluation.seconds(job))
     fits, peak_gib, capacity, max_batch = _memory(profile, dev, analysis, job.batch_size, machine_memory_gib,
                                                   notes)
     return Estimate(
@@ -167,6 +180,28 @@ def cpu_fallback_estimate(profile: Profile, job: JobSpec, target: Target, ctx: A
         # The host side as the measured CPU path has it without a loader: batch creation between steps.
         bound="input" if jt.batch_seconds > jt.compute_seconds else "compute", input_seconds=jt.batch_seconds,
         transfer_seconds=0.0, input_workers=0)
+
+
+def _accumulated_and_evaluated(job: JobSpec, step: CpuStep, plain_at: Callable[[int], float],
+                               batch_at: Callable[[int], float] | None,
+                               notes: list[str]) -> tuple[Callable[[int], float], Evaluation]:
+    """(a micro-step's compute at a batch size, an evaluation batch) as the measured CPU path prices them
+    (``measured._job_steps``): the optimizer update once per ``job.grad_accum_steps`` micro-steps, an evaluation
+    batch its forward pass with the batch made as a training step's; the shares from the roofline's own phases
+    at the job's batch size (``step``). Their notes go on ``notes``."""
+    b = job.batch_size
+    opt = plain_at(b) * step.optimizer_share
+    evaluation = Evaluation.of(job, None, plain_at(b) * step.forward_share, batch_at)
+    if job.grad_accum_steps > 1:
+        notes.append(f"gradient accumulation: {job.grad_accum_steps} micro-steps per optimizer step; the optimizer "
+                     f"({opt * 1e3:.3g} ms of a step, from the analysis) runs once per optimizer step." if opt > 0
+                     else f"gradient accumulation: {job.grad_accum_steps} micro-steps per optimizer step; the "
+                     "analysis has no optimizer operators, so every micro-step is priced as a whole step.")
+    if (said := evaluation.note(job)) is not None:
+        notes.append(said)
+    if job.grad_accum_steps == 1:
+        return plain_at, evaluation
+    return (lambda n: accumulated_step(plain_at(n), opt, job.grad_accum_steps)), evaluation
 
 
 def fallback_note(dev: DeviceProfile, batch_size: int, *, efficiency: float | None = None) -> str:

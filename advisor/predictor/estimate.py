@@ -151,14 +151,14 @@ def estimate_cpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateCo
     if roofline is not None:
         ctx.cpu_models[key] = None
         loader = profile.input_pipeline is not None and profile.input_pipeline.source == "dataloader"
-        skipped = [what for what, on in (("gradient accumulation", job.grad_accum_steps > 1),
-                                          ("evaluation", job.evaluations > 0), ("torch.compile", job.compiled),
+        # Accumulation and evaluation it prices (their notes say how); these it does not.
+        skipped = [what for what, on in (("torch.compile", job.compiled),
                                           ("the DataLoader's loading (its workers share these cores)", loader))
                    if on]
         if skipped:
             roofline = roofline.model_copy(update={"notes": [*roofline.notes, (
                 f"{' and '.join(skipped)}: not modelled in this analysis-based CPU estimate (every step is "
-                "priced as a plain eager training step).")]})
+                "priced as an eager step on all the cores).")]})
         return roofline
     from advisor.predictor.measured import measured_model, select_device
 

@@ -230,3 +230,36 @@ def test_an_analysis_based_cpu_fit_near_its_memory_is_tight_here_as_a_measured_o
     assert [n for n in rec.notes if n.startswith("Here, cpu") and n.endswith(f": {tight}")]
     roomy = api.predict(profile(), **{**job, "batch_size": 4}, target="cpu")  # 13.2 GiB: 83%
     assert not [n for n in roomy.notes if n.startswith("Tight")]
+
+
+def test_an_analysis_based_cpu_estimate_prices_the_jobs_accumulation_and_evaluation():
+    """A CPU that timed no step, for a job with GRAD_ACCUM_STEPS and EVAL_EVERY/EVAL_STEPS: the estimate reported
+    those settings as applied while it priced every micro-step as a whole step and no evaluation (a note said so).
+    Now the optimizer runs once per optimizer step and each evaluation batch is its forward pass, as measured."""
+    from advisor import api
+    from advisor.schemas import OpRecord
+
+    adam = OpRecord(op="aten._foreach_add_.List", kind="elementwise", phase="optimizer", flops=(1e3, 1e3),
+                    bytes=(4e8, 4e8))  # 50 ms on one thread at any batch size
+    an = analysis().model_copy(update={"ops": [*analysis().ops, adam]})
+    prof = profile().model_copy(update={"analysis": an})
+    # 100 micro-steps of 4, 25 optimizer steps, an evaluation of 10 batches after every 5 of them: 5 evaluations
+    job = {"dataset_size": 400, "epochs": 1, "batch_size": 4, "grad_accum_steps": 4, "eval_every": 5,
+           "eval_steps": 10}
+    est = api.predict(prof, **job, target="cpu", save=False)
+    plain, opt, forward = 0.55 * (ONE_THREAD_AT_4 + 0.05), 0.55 * 0.05, 0.55 * ONE_THREAD_AT_4  # on 2 threads
+    micro = (3 * (plain - opt) + plain) / 4
+    assert est.method == "scaled" and est.step_seconds == pytest.approx(micro)
+    assert est.eval_seconds == pytest.approx(5 * 10 * forward)
+    assert est.seconds == pytest.approx(5.0 + 100 * micro + 50 * forward)
+    assert (est.grad_accum_steps, est.eval_every, est.eval_steps) == (4, 5, 10)
+    assert ("gradient accumulation: 4 micro-steps per optimizer step; the optimizer (27.5 ms of a step, from the "
+            "analysis) runs once per optimizer step.") in est.notes
+    assert any(n.startswith("evaluation: 5 evaluations (every 5 optimizer steps) of 10 forward-only batches of 4")
+               for n in est.notes), est.notes
+    assert not any("not modelled" in n for n in est.notes), est.notes
+    # Without optimizer operators in the analysis, accumulation saves nothing and the note says why.
+    bare = api.predict(profile(), **job, target="cpu", save=False)
+    assert bare.step_seconds == pytest.approx(0.55 * ONE_THREAD_AT_4)
+    assert any(n.endswith("the analysis has no optimizer operators, so every micro-step is priced as a whole step.")
+               for n in bare.notes)
