@@ -26,6 +26,9 @@ alone (no backward graph): ``EVAL_COMPILE_*``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 from advisor.schemas import Analysis, JobSpec
 
 _TABULAR_CALLS, _TABULAR_SECONDS, _TABULAR_AGAIN = 20, 10.3, 2.83
@@ -42,20 +45,47 @@ def _calls(analysis: Analysis, phases: tuple[str, ...] = ("forward", "backward")
     return sum(op.count for op in analysis.ops if op.phase in phases)
 
 
-def compile_costs(analysis: Analysis | None, job: JobSpec) -> tuple[float, float, float, str]:
-    """(first compile, recompile for a smaller last batch, the evaluation graph's compile, the note on the first
-    two) of a compiled job; the note names the recompile only where ``job`` has a smaller last batch. The
-    evaluation's compile is the caller's to add to a job that evaluates, and its note (``evaluation.Evaluation``)
-    names it: whether a job evaluates depends on its size, which a job shape's model does not fix."""
+@dataclass(frozen=True)
+class CompileCosts:
+    """A compiled job's one-off costs, which its shape fixes (``compile_costs``), and its note, which the job's
+    dataset size does too: whether the epoch's last batch is smaller, and so recompiled."""
+
+    first_seconds: float = 0.0  # before the first step
+    recompile_seconds: float = 0.0  # once, for a smaller last batch
+    eval_seconds: float = 0.0  # the evaluation graph's, the caller's to add to a job that evaluates
+    analysed: bool = True  # False: no analysis sized them (all 0)
+
+    def note(self, job: JobSpec) -> str:
+        """The note on the first compile and, where ``job`` has a smaller last batch, its recompile."""
+        return self._note(job.last_batch_size != job.batch_size)
+
+    def in_notes(self, notes: Sequence[str], job: JobSpec) -> list[str]:
+        """``notes``, made for another job of this shape (a kept model's), with the note ``job``'s: a model
+        asked about another dataset size said the first job's recompile, or its absence."""
+        made = {self._note(True), self._note(False)}
+        return [self.note(job) if n in made else n for n in notes]
+
+    def _note(self, ragged: bool) -> str:
+        if not self.analysed:
+            return ("COMPILE: the compile time is not in the start-up (no analysis of the model to size it); expect "
+                    "tens of seconds for a transformer.")
+        recompile = (f", and {self.recompile_seconds:.0f} s more to recompile for the smaller last batch (its own "
+                     "shape), are in the start-up" if ragged else
+                     " is in the start-up (the batches divide the dataset evenly: no recompile for a smaller last "
+                     "batch)")
+        return (f"COMPILE: {self.first_seconds:.0f} s of torch.compile before the first step{recompile}; "
+                "calibrated on two models on a 16-core host.")
+
+
+def compile_costs(analysis: Analysis | None) -> CompileCosts:
+    """The first compile, the recompile for a smaller last batch and the evaluation graph's compile of a compiled
+    job of ``analysis``'s model; the note (``CompileCosts.note``) names the recompile only where a job has a
+    smaller last batch. The evaluation's compile is the caller's to add to a job that evaluates, and its note
+    (``evaluation.Evaluation``) names it: whether a job evaluates depends on its size, which a job shape's model
+    does not fix."""
     if analysis is None:
-        return 0.0, 0.0, 0.0, ("COMPILE: the compile time is not in the start-up (no analysis of the model to size "
-                               "it); expect tens of seconds for a transformer.")
+        return CompileCosts(analysed=False)
     calls = _calls(analysis)
-    first = COMPILE_FIXED_SECONDS + calls * COMPILE_SECONDS_PER_OP
-    again = RECOMPILE_FIXED_SECONDS + calls * RECOMPILE_SECONDS_PER_OP
-    evaluation = EVAL_COMPILE_FIXED_SECONDS + _calls(analysis, ("forward",)) * COMPILE_SECONDS_PER_OP
-    recompile = (f", and {again:.0f} s more to recompile for the smaller last batch (its own shape), are in the "
-                 "start-up" if job.last_batch_size != job.batch_size else
-                 " is in the start-up (the batches divide the dataset evenly: no recompile for a smaller last batch)")
-    return first, again, evaluation, (f"COMPILE: {first:.0f} s of torch.compile before the first step{recompile}; "
-                                      "calibrated on two models on a 16-core host.")
+    return CompileCosts(COMPILE_FIXED_SECONDS + calls * COMPILE_SECONDS_PER_OP,
+                        RECOMPILE_FIXED_SECONDS + calls * RECOMPILE_SECONDS_PER_OP,
+                        EVAL_COMPILE_FIXED_SECONDS + _calls(analysis, ("forward",)) * COMPILE_SECONDS_PER_OP)

@@ -35,7 +35,7 @@ from advisor.errors import AdvisorError, PredictionError
 from advisor.predictor import gpu_job, input_bound, memory, probes
 from advisor.predictor.bias_notes import HOST_NOTE_SIGMA, kind_bias_note
 from advisor.predictor.calibration import Calibration
-from advisor.predictor.compile_time import compile_costs
+from advisor.predictor.compile_time import CompileCosts, compile_costs
 from advisor.predictor.job import Z80
 from advisor.predictor.measured import THIS_MACHINE, memoised
 from advisor.predictor.roofline import is_ampere_or_newer
@@ -305,10 +305,9 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, 
     # Any GPU probe's (any precision) start-up: CUDA's context, the model's build and move, the first steps.
     startup = (gpu_probe.startup_seconds if gpu_probe is not None and gpu_probe.startup_seconds > 0
                else GPU_STARTUP_SECONDS)
-    first_compile, recompile, eval_compile = 0.0, 0.0, 0.0
-    if job.compiled:
-        first_compile, recompile, eval_compile, compile_note = compile_costs(profile.analysis, job)
-        notes.append(compile_note)
+    costs = compile_costs(profile.analysis) if job.compiled else None
+    if costs is not None:
+        notes.append(costs.note(job))  # the kept model's later jobs say theirs (``GpuOnHost.estimate``)
     compute, efficiency, eval_forward, busy = gpu_job.gpu_step_compute(profile, job, spec, target, per_gpu_compute,
                                                                         notes)
     # Memory is the model's, not the GPU's: a GPU probe's measured peaks price every GPU (the analysis had
@@ -321,10 +320,11 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, 
     # it, what bounds the job is a batch the probe ran out of memory at (in the words recommend uses).
     if not fits and peak is not None and capacity is not None and peak <= capacity and max_batch is not None:
         notes.append(f"does not fit: {format_oom_cap(per_device_batch, max_batch, peak, capacity, ' per GPU')}.")
-    return gpu_job.GpuCompute(spec, prec, compute, eval_forward, sigma, startup + first_compile, efficiency,
+    paid = costs or CompileCosts()  # an eager job's: none
+    return gpu_job.GpuCompute(spec, prec, compute, eval_forward, sigma, startup + paid.first_seconds, efficiency,
                               (fits, peak, capacity, max_batch),
                               source_dev.device if source_dev is not None else None, tuple(notes), profile.analysis,
-                              recompile, busy, eval_compile)
+                              paid.recompile_seconds, busy, paid.eval_seconds, costs)
 
 
 def gpu_notes(profile: Profile, spec: GpuSpec, precision: str | None, per_gpu_batch: int, compiled: bool,

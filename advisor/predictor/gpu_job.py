@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from advisor.predictor import input_bound
+from advisor.predictor.compile_time import CompileCosts
 from advisor.predictor.evaluation import Evaluation
 from advisor.predictor.job import (
     Z80,
@@ -71,6 +72,7 @@ class GpuCompute:
     recompile_seconds: float = 0.0  # once, when the last batch is smaller (torch.compile: compile_time)
     busy_share: float = 1.0  # the GPUs' kernels' share of the compute step at the job's batch (gpu_step_compute)
     eval_compile_seconds: float = 0.0  # once, in a job that evaluates (torch.compile's eval graph: compile_time)
+    compile: CompileCosts | None = None  # a compiled job's, whose note each job of the shape says for itself
 
 
 @dataclass(frozen=True)
@@ -190,6 +192,7 @@ class GpuOnHost:
         lo, hi = (jt.low, jt.high) if self.count == 1 else interval(
             jt.seconds, math.hypot(self.rel_sigma, data_parallel_rel_sigma(gc.scaling_efficiency)))
         head, tail = self._notes
+        head = gc.compile.in_notes(head, job) if gc.compile is not None else head
         evaluation = self.evaluation.note(job)
         fields = {**jt.estimate_fields(job), "low": lo, "high": hi,
                   "notes": [*head, evaluation, *tail] if evaluation else [*head, *tail]}

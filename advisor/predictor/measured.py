@@ -25,7 +25,7 @@ from typing import Any
 from advisor.errors import PredictionError
 from advisor.predictor.busy_here import busy_here_notes, unrecorded_load_notes
 from advisor.predictor.caveats import OUTSIDE_MEASURED_RANGE
-from advisor.predictor.compile_time import compile_costs
+from advisor.predictor.compile_time import CompileCosts, compile_costs
 from advisor.predictor.cpu_scaling import CpuScaling, at_device_threads, fraction_fields
 from advisor.predictor.evaluation import Evaluation
 from advisor.predictor.fit import StepTimeFit, fit_memory, fit_step_time
@@ -168,10 +168,12 @@ class MeasuredModel:
     def __init__(self, *, fit: StepTimeFit, kind: str, compute_at: Callable[[int], float],
                  batch_at: Callable[[int], float], evaluation: Evaluation, startup_seconds: float,
                  per_epoch_seconds: float, extra_rel: float, head_notes: list[str], tail_notes: list[str],
-                 fields: dict, recompile_seconds: float = 0.0, subnormal: SubnormalSlowdown | None = None) -> None:
+                 fields: dict, recompile_seconds: float = 0.0, subnormal: SubnormalSlowdown | None = None,
+                 compile_costs: CompileCosts | None = None) -> None:
         self.fit, self.kind, self.extra_rel, self.fields = fit, kind, extra_rel, fields
         self.subnormal = subnormal  # a CPU's optimizer state turning subnormal part-way (measured)
         self.recompile_seconds = recompile_seconds  # once, for a smaller last batch (torch.compile)
+        self.compile_costs = compile_costs  # whose note each job of the shape says for itself
         self.evaluation = evaluation  # an evaluation batch: made (and copied) as a training step's, its forward
         self.startup_seconds, self.per_epoch_seconds = startup_seconds, per_epoch_seconds
         self.head_notes, self.tail_notes = head_notes, tail_notes
@@ -201,7 +203,8 @@ class MeasuredModel:
         job_notes = [_last_batch_note(self.fit, job), self.evaluation.note(job), *([drift.note(
             job, late, jt.seconds, device), drift.untimed_note(job, device)] if drift else [])]
         fields = {**jt.estimate_fields(job, compiled=job.compiled and self.kind == "gpu"),  # a CPU's is eager
-                  "notes": [*self.head_notes, *filter(None, job_notes), *self.tail_notes]}
+                  "notes": [*self.head_notes, *filter(None, job_notes), *(self.compile_costs.in_notes(
+                      self.tail_notes, job) if self.compile_costs is not None else self.tail_notes)]}
         if self._first is None:
             self._first = Estimate(**fields, **self.fields)
             return self._first
@@ -267,11 +270,11 @@ def measured_model(
     notes += busy_here_notes(dev, threads, here=machine_memory_gib == THIS_MACHINE) + unrecorded_load_notes(dev, notes)
     tail: list[str] = [_spread_note(fit, usable, profile, dev)] if fit.spread_rel > BUSY_SPREAD else []
     startup = dev.startup_seconds if startup_seconds is None else float(startup_seconds)
-    recompile = eval_compile = 0.0
+    recompile, eval_compile, costs = 0.0, 0.0, None
     if job.compiled and dev.kind == "gpu":
-        first_compile, recompile, eval_compile, compile_note = compile_costs(profile.analysis, job)
-        startup += first_compile
-        tail.append(compile_note)
+        costs = compile_costs(profile.analysis)
+        startup, recompile, eval_compile = startup + costs.first_seconds, costs.recompile_seconds, costs.eval_seconds
+        tail.append(costs.note(job))
     compiled = compiled_factor if job.compiled and dev.kind == "gpu" else None
     compute_at, eval_forward = _job_steps(profile, dev, job, _scaled(fit.compute_seconds, factor * (compiled or 1.0)),
                                           factor, optimizer_seconds, tail, compiled)
@@ -287,7 +290,7 @@ def measured_model(
     return MeasuredModel(fit=fit, kind=dev.kind, compute_at=compute_at, batch_at=batch_at, startup_seconds=startup,
                          evaluation=Evaluation.of(job, host, eval_forward, fit.batch_seconds, eval_compile),
                          extra_rel=extra_rel, per_epoch_seconds=per_epoch_seconds, head_notes=notes, tail_notes=tail,
-                         fields=fields, recompile_seconds=recompile,
+                         fields=fields, recompile_seconds=recompile, compile_costs=costs,
                          subnormal=SubnormalSlowdown.of(dev, _scaled(fit.compute_seconds, factor)))
 
 

@@ -186,6 +186,33 @@ def test_a_compiled_gpu_job_pays_its_compile_once_and_a_recompile_for_a_smaller_
     assert two.startup_seconds == pytest.approx(shorter.startup_seconds)
 
 
+def test_a_kept_gpu_model_asked_about_another_dataset_size_says_that_jobs_recompile(prof):
+    """The COMPILE note was worked out once per job shape: a kept model (a server, one context) asked first about a
+    dataset the batches divide evenly, then about one with a smaller last batch, priced the recompile but said
+    "no recompile" (and the other way round)."""
+    from advisor.predictor.estimate import EstimateContext
+
+    whole = replace(JOB, dataset_size=JOB.batch_size * 400, compiled=True)
+    ragged = replace(whole, dataset_size=whole.dataset_size + 7)
+    for first, then in ((whole, ragged), (ragged, whole)):
+        ctx = EstimateContext.load()
+        kept = [estimate(prof, job, Target.gpu("A100-80GB"), context=ctx) for job in (first, then)][1]
+        fresh = estimate(prof, then, Target.gpu("A100-80GB"))
+        assert kept.notes == fresh.notes and kept.startup_seconds == pytest.approx(fresh.startup_seconds)
+        said = [n for n in kept.notes if n.startswith("COMPILE: ")]
+        assert len(said) == 1 and ("more to recompile for the smaller last batch" in said[0]) == (then is ragged)
+    # A measured GPU's model, kept and asked about another dataset size, likewise.
+    from advisor.predictor.measured import measured_model
+
+    h200 = api.load_profile(Path(__file__).parent / "data" / "h200_nanogpt_gpt2_bf16_profile.json")
+    shape = replace(JobSpec(12 * 400, 1, 12), compiled=True)
+    model = measured_model(h200, shape, device="cuda:0")
+    assert model.estimate(shape).notes == measured_model(h200, shape, device="cuda:0").estimate(shape).notes
+    odd = replace(shape, dataset_size=shape.dataset_size + 5)
+    assert model.estimate(odd).notes == measured_model(h200, odd, device="cuda:0").estimate(odd).notes
+    assert any("more to recompile for the smaller last batch" in n for n in model.estimate(odd).notes)
+
+
 def test_the_compile_model_reproduces_its_two_measured_workloads():
     from advisor.predictor import compile_time as ct
 
