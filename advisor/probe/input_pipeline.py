@@ -14,8 +14,15 @@ sample barely depends on the batch size), and a note says so. After each count t
 (``advisor.workload.LoaderRun``), so that none is left behind.
 
 With only ``make_batch``: batches are made in the training process itself, so there is one point (workers 0),
-the median of a few ``make_batch(batch_size)`` calls within ``MAKE_BATCH_SECONDS`` (the first left out when there
-are others).
+the median of a few ``make_batch(batch_size)`` calls after a first one that is not timed (it pays for first use:
+lazy imports, and the allocator's fresh pages, ResNet-50's 224 x 224 batch of 256 paid twice its later CPU time).
+Calls are made until ``MIN_MAKE_BATCH_CALLS`` are timed and their time on the rate's clock reaches
+``MAKE_BATCH_SECONDS`` (``MAKE_BATCH_CALLS`` at most), or all the calls' time on that clock reaches the
+measurement's budget. The rules count the calls' own time, not the wall: beside other processes the wall time
+stretches with their waits, and a 1-second wall limit once left only the first call, set-up included, timed
+(ResNet-50 measured at 744 samples/s on a busy 2-core VM against ~1,200 by the later calls, issue 8). The wall
+time is held to ``MAKE_BATCH_WALL_SHARE`` x the budget. Where only the first call fitted, it is what is timed,
+with a note.
 
 A busy machine (issue 8): the question is how fast the loader is on an idle machine of this kind. Each point
 records what other processes used meanwhile (``advisor.probe.contention``, the loader's own workers excluded)
@@ -53,8 +60,10 @@ SMALLER_BATCH = 4  # one batch too slow for a point's share: time batch_size // 
 MAX_SMALLER = 2  # ... at most this many times
 MIN_POINT_SECONDS = 0.5  # a later worker count with less than this left is skipped (and noted)
 MAX_PASSES = 3  # passes over a loader whose data runs out, per worker count
-MAKE_BATCH_SECONDS = 1.0  # at most, for a make_batch-only workload ...
-MAKE_BATCH_CALLS = 5  # ... and at most this many timed calls (after one more that is not)
+MAKE_BATCH_SECONDS = 0.5  # a make_batch-only workload's timed calls, on the rate's clock: enough once ...
+MIN_MAKE_BATCH_CALLS = 2  # ... at least this many are timed (after the first, which is not), ...
+MAKE_BATCH_CALLS = 5  # ... and at most this many timed calls
+MAKE_BATCH_WALL_SHARE = 3.0  # their wall time, stretched by others' load, is held to this x the input budget
 INPUT_SHARE = 0.1  # of the probe budget, held to [MIN_INPUT_SECONDS, MAX_INPUT_SECONDS]
 MIN_INPUT_SECONDS = 3.0
 MAX_INPUT_SECONDS = 15.0
@@ -110,7 +119,7 @@ def measure_input_pipeline(workload: Workload, batch_size: int, budget_seconds: 
     job_batch_size, batch_size = batch_size, min(batch_size, MAX_TIMED_BATCH_SIZE)
     if workload.make_dataloader is None:
         notify(0.0, f"the input pipeline: make_batch({batch_size}) on its own")
-        result = _measure_make_batch(workload, batch_size, min(budget_seconds, MAKE_BATCH_SECONDS), clock)
+        result = _measure_make_batch(workload, batch_size, budget_seconds, clock)
     else:
         result = _measure_dataloader(workload, batch_size, budget_seconds, clock, notify)
     if job_batch_size > batch_size:
@@ -362,11 +371,13 @@ def _length(loader: Any) -> int | None:
 
 def _measure_make_batch(workload: Workload, batch_size: int, budget_seconds: float, clock: _Clock) -> _Result:
     """The median of a few make_batch(batch_size) calls in this process (workers 0), the first left out when
-    there are others (it also pays for first-use set-up: lazy imports, the allocator's first pages)."""
-    deadline = time.perf_counter() + budget_seconds
+    there are others (it also pays for first-use set-up: lazy imports, the allocator's first pages); calls are
+    made until enough are timed or ``budget_seconds`` are spent on the rate's clock (the module docstring)."""
+    deadline = time.perf_counter() + MAKE_BATCH_WALL_SHARE * budget_seconds
     calls: list[_Tally] = []
     batch = None
-    while len(calls) < MAKE_BATCH_CALLS + 1:  # the first, set-up included, is left out
+    while not _enough_calls(calls[1:]) and sum(c.seconds for c in calls) < budget_seconds and \
+            time.perf_counter() < deadline:
         batch = None  # the last batch goes before the next is made
         calls.append(_Tally())
         span = clock.start(None, [])  # the clock starts after its own reads: a make_batch can take microseconds
@@ -378,14 +389,24 @@ def _measure_make_batch(workload: Workload, batch_size: int, budget_seconds: flo
             raise WorkloadError(f"{workload.label}: make_batch({batch_size}) raised {raised(exc)}",
                                 hint="Fix: make_batch(batch_size) must run at the training batch size.") from exc
         span.stop(calls[-1], time.perf_counter())
-        if time.perf_counter() >= deadline:
-            break
     call = f"make_batch({batch_size})"
     samples = sample_count(batch) or batch_size
     timed = calls[1:] or calls
+    notes = [] if len(calls) > 1 else [
+        f"{call} was timed once, its first call, which also pays for first use (lazy imports, fresh memory): that "
+        f"call took {calls[0].seconds:.1f} s of the input pipeline's {budget_seconds:.1f} s, so its rate may read "
+        "low."]
     point = _median_point(timed, samples)
     return _Result(source="make_batch", batch_size=batch_size, points=[point], pinned_memory=_any_pinned(batch),
-                   bytes_per_sample=_bytes_per_sample(workload, batch, call, returned="returned"))
+                   bytes_per_sample=_bytes_per_sample(workload, batch, call, returned="returned"), notes=notes)
+
+
+def _enough_calls(timed: list[_Tally]) -> bool:
+    """Enough make_batch calls are timed: ``MAKE_BATCH_CALLS``, or ``MIN_MAKE_BATCH_CALLS`` whose time on the
+    rate's clock reaches ``MAKE_BATCH_SECONDS`` (the wall, less the waits where others held the CPU: why not the
+    wall alone, the module docstring)."""
+    return len(timed) >= MAKE_BATCH_CALLS or \
+        (len(timed) >= MIN_MAKE_BATCH_CALLS and sum(c.seconds for c in timed) >= MAKE_BATCH_SECONDS)
 
 
 def _median_point(calls: list[_Tally], samples: int) -> LoaderPoint:
