@@ -103,7 +103,8 @@ def estimate(est: Any, instance_startup_seconds: float | None = None) -> None:
                      if accum > 1 else "") + ("; torch.compile" if est.compiled else ""))
     table.add_row("step", f"{est.step_seconds * 1000:.1f} ms"
                   + (" per micro-step" if accum > 1 else "")
-                  + (f" (batch creation {est.batch_seconds * 1000:.1f} ms)" if est.batch_seconds else ""))
+                  # batch_seconds: all of the step outside compute (making the batch, its copy, waiting for a loader)
+                  + (f" ({est.batch_seconds * 1000:.1f} ms of it outside compute)" if est.batch_seconds else ""))
     if est.eval_seconds:
         table.add_row("evaluation", f"{format_duration(est.eval_seconds)} of the job (forward-only passes)")
     if est.epoch_restart_seconds:

@@ -39,7 +39,7 @@ class Estimate(Model):
     low: float  # 80% interval
     high: float
     step_seconds: float  # one full step at the global batch (batch creation + compute)
-    batch_seconds: float | None = None  # of which batch creation
+    batch_seconds: float | None = None  # of which outside compute: making the batch, its copy, waiting for a loader
     steps_per_epoch: int
     total_steps: int
     startup_seconds: float = 0.0

@@ -293,3 +293,16 @@ def test_the_speed_up_column_says_a_small_difference_in_percent():
                                                                                      "the same")
     assert (_versus_one(2, 1.06), _versus_one(4, 3.51), _versus_one(8, 0.5), _versus_one(1, 1.0)) == (
         "6% faster", "3.5x faster", "2x slower", "-")
+
+
+def test_predicts_step_row_calls_batch_seconds_the_part_outside_compute_not_batch_creation(app):
+    """batch_seconds is make_batch's time plus the copy to the GPU (README: the part of the step outside compute);
+    the table called it "batch creation", two lines above a note giving make_batch's time alone."""
+    profile = Path(__file__).resolve().parents[1] / "predictor" / "data" / "h200_nanogpt_gpt2_bf16_profile.json"
+    data = json.loads(run(app, "predict", "--profile", profile, "--gpu", "H100", "--no-save", "--json").stdout)
+    assert data["batch_seconds"] == pytest.approx(data["input_seconds"] + data["transfer_seconds"])
+    res = run(app, "predict", "--profile", profile, "--gpu", "H100", "--no-save")
+    assert res.exit_code == 0, res.output
+    (row,) = [line for line in res.output.splitlines() if "│ step " in line]
+    assert f"per micro-step ({data['batch_seconds'] * 1000:.1f} ms of it outside compute)" in row, row
+    assert "batch creation" not in row
