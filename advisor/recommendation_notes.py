@@ -78,7 +78,9 @@ def _into_probe_note(rec: Recommendation, note: str, said: str) -> bool:
     probe = [n for n in rec.notes if n.startswith("probe: ") and (n == f"probe: {note}" or n.endswith(f": {note}"))]
     if not probe:
         return False
-    rec.notes = [f"probe: {said}" if n == probe[0] else n for n in rec.notes if n not in probe[1:]]
+    # In place: a caller may hold ``rec.notes`` (``rec.notes.extend(estimate_caveats(rec, ...))`` took the list
+    # before this ran, and a new list here lost every caveat it added, the chosen machine's "may run out of memory").
+    rec.notes[:] = [f"probe: {said}" if n == probe[0] else n for n in rec.notes if n not in probe[1:]]
     if rec.verdict is not None:
         rec.verdict.warnings = [f"probe: {said}" if w == probe[0] else w for w in rec.verdict.warnings
                                 if w not in probe[1:]]

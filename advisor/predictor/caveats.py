@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from advisor.schemas.base import MAY_RUN_OUT_OF_MEMORY
 from advisor.schemas.devices import BUSY_STARTUP
 from advisor.schemas.profile import LOAD_UNREAD
 
@@ -27,7 +28,6 @@ OUTSIDE_MEASURED_RANGE = "is outside the measured range"
 MORE_THAN_ONE_MACHINE = "are more than one machine holds"
 # "The network between the 2 machines is assumed at 12.5 GB/s each": a guess that sets a multi-machine job's time.
 ASSUMED_NETWORK = "machines is assumed at"
-MAY_RUN_OUT_OF_MEMORY = "may run out of memory"
 SLOWS_DOWN_PART_WAY = "this job slows down part-way"
 UNRECORDED_LOAD = "whether the machine was busy while its CPU steps were timed was not recorded"
 NOT_MEASURED_IN_TIME = "could not be measured in time"

@@ -13,8 +13,8 @@ from advisor.errors import NoFeasibleCandidateError
 from advisor.ranking.balance import bound_clause, passed_over
 from advisor.ranking.scoring import TIME_TIE, Scored, describe
 from advisor.schemas import Candidate, Constraints, Recommendation, Skipped, Violation
-from advisor.schemas.base import HALF_PRECISIONS
-from advisor.units import format_duration, format_duration_flag, format_ratio, format_usd
+from advisor.schemas.base import HALF_PRECISIONS, MAY_RUN_OUT_OF_MEMORY
+from advisor.units import format_duration, format_duration_flag, format_gib_pair, format_ratio, format_usd
 
 NEAREST_MISSES = 3
 ADVICE_MIN_GAIN = 0.10  # an alternative is worth a line when it beats the choice by more than 10%
@@ -105,7 +105,21 @@ def constraint_texts(s: Scored, constraints: Constraints) -> list[str]:
         elif s.cost_high > b:
             parts.append(f"at risk: at the slow end of its estimate it costs {format_usd(s.cost_high)}, over the "
                          f"{format_usd(b)} budget")
-    return parts
+    memory = memory_risk(s.cand)
+    return parts + ([memory] if memory else [])
+
+
+def memory_risk(c: Candidate) -> str | None:
+    """"at risk: its memory is tight (175.1 of 180.0 GiB per GPU), so a real step may run out of memory" where the
+    estimate's fit leaves only its margin (``Candidate.memory_tight``); None otherwise. A job that stops at its
+    first step misses any deadline, so a tight fit is a risk as a slow end past the deadline is (``verdict``)."""
+    if not c.memory_tight:
+        return None
+    figures = ""
+    if c.peak_memory_gib is not None and c.memory_capacity_gib is not None:
+        need, has = format_gib_pair(c.peak_memory_gib, c.memory_capacity_gib, min_digits=1)
+        figures = f" ({need} of {has} GiB{' per GPU' if c.gpu else ''})"
+    return f"at risk: its memory is tight{figures}, so a real step {MAY_RUN_OUT_OF_MEMORY}"
 
 
 def chosen_reason(s: Scored, constraints: Constraints, n_feasible: int, n_groups: int, fastest: Scored) -> str:

@@ -15,7 +15,7 @@ from typing import Protocol
 from advisor.errors import AdvisorError
 from advisor.pricing.billing import billed_cost_usd, billed_seconds, cost_usd
 from advisor.schemas import Candidate, Constraints, Estimate, Offer, Skipped, updated
-from advisor.schemas.base import USABLE_MEMORY_FRACTION
+from advisor.schemas.base import MAY_RUN_OUT_OF_MEMORY, USABLE_MEMORY_FRACTION
 from advisor.units import format_gib_pair, format_oom_cap
 
 # (offer, its estimate, or the error that says why its target cannot be predicted; None: no reason known),
@@ -143,6 +143,10 @@ def _candidate(offer: Offer, est: Estimate, startup: float, use_spot: bool,
         bound=est.bound, input_seconds=est.input_seconds, transfer_seconds=est.transfer_seconds,
         gpu_utilization=est.gpu_utilization, mfu=est.mfu, mfu_peak=est.mfu_peak, gpu_busy=est.gpu_busy,
         job_startup_seconds=est.startup_seconds,
+        # The machine recommend names carries the memory predict of it gives, and whether its fit is tight (a
+        # "may run out of memory" note: ``verdict.status`` marks such a choice at risk).
+        peak_memory_gib=est.peak_memory_gib, memory_capacity_gib=est.memory_capacity_gib,
+        memory_tight=any(MAY_RUN_OUT_OF_MEMORY in note for note in est.notes),
     )
     return updated(like, fields) if like is not None else Candidate(**fields)
 

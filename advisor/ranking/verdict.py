@@ -333,7 +333,10 @@ def status(chosen: Scored | None, constraints: Constraints) -> str:
     if chosen is None:
         return "infeasible"
     d, b = constraints.deadline_seconds, constraints.budget_usd
-    if (d and chosen.elapsed_high > d) or (b and chosen.cost_high > b):
+    # A tight memory fit too: a job that may stop at its first step is a risk to any plan, not only to a deadline.
+    # It marks the choice rather than re-ranking: the peak is an estimate (its margin counted), the order stays the
+    # user's objective, and the warning names the first candidate with room (``safe_choice``) to weigh it against.
+    if (d and chosen.elapsed_high > d) or (b and chosen.cost_high > b) or chosen.cand.memory_tight:
         return "at_risk"
     return "ok"
 
@@ -348,9 +351,10 @@ def safe_choice(ranked: Sequence[Scored], chosen: Scored | None, constraints: Co
 
 
 def _safe(s: Scored, constraints: Constraints) -> bool:
-    """Within the deadline and the budget even at the slow end of its estimate (``elapsed_high``, ``cost_high``)."""
+    """Within the deadline and the budget even at the slow end of its estimate (``elapsed_high``, ``cost_high``),
+    with room in memory (not ``memory_tight``)."""
     d, b = constraints.deadline_seconds, constraints.budget_usd
-    return not (d and s.elapsed_high > d) and not (b and s.cost_high > b)
+    return not (d and s.elapsed_high > d) and not (b and s.cost_high > b) and not s.cand.memory_tight
 
 
 def _safe_figures(safe: Scored, constraints: Constraints) -> str:
@@ -362,12 +366,14 @@ def _safe_figures(safe: Scored, constraints: Constraints) -> str:
             f"{format_usd(safe.cost)}{high}{price}")
 
 
-def _safe_text(safe: Scored | None, constraints: Constraints) -> str:
-    """"the cheapest candidate that meets the constraints even at the slow end of its estimate: ..."."""
+def _safe_text(safe: Scored | None, constraints: Constraints, tight: bool = False) -> str:
+    """"the cheapest candidate that meets the constraints even at the slow end of its estimate: ..." (``tight``:
+    the choice's memory is tight, and the text says the one named has room)."""
+    room = " with room in memory" if tight else ""
     if safe is None:
-        return "no candidate meets the constraints at the slow end of its estimate"
+        return f"no candidate meets the constraints at the slow end of its estimate{room}"
     what = "cheapest" if constraints.objective == "cost" else "fastest"
-    return (f"the {what} candidate that meets the constraints even at the slow end of its estimate: "
+    return (f"the {what} candidate{room} that meets the constraints even at the slow end of its estimate: "
             f"{_safe_figures(safe, constraints)}")
 
 
@@ -384,7 +390,7 @@ def _warnings(chosen: Scored | None, ranked: Sequence[Scored], constraints: Cons
         risks = [p for p in chosen.cand.reason.split("; ") if p.startswith("at risk")]
         out += risks
         if risks:
-            out.append(_safe_text(safe_choice(ranked, chosen, constraints), constraints))
+            out.append(_safe_text(safe_choice(ranked, chosen, constraints), constraints, c.memory_tight))
         bound = bound_warning(chosen)
         if bound:
             out.append(bound)

@@ -60,6 +60,10 @@ Fraction = Annotated[float, Field(ge=0, le=1e3, allow_inf_nan=False)]  # spreads
 # counts as not fitting (allocator caches, fragmentation, the rest of the process): advisor.predictor.measured's
 # rule. A GPU probe's memory is judged by advisor.predictor.memory (workspace and the CUDA context added).
 USABLE_MEMORY_FRACTION = 0.9
+# The phrase of an estimate's note that its memory fits with only its margin left (advisor.predictor.memory's
+# tight notes, a caveat in advisor.predictor.caveats): here, so that the ranking (which imports no predictor) can
+# tell a tight fit from an estimate's notes (``Candidate.memory_tight``).
+MAY_RUN_OUT_OF_MEMORY = "may run out of memory"
 
 
 NUL = "\x00"

@@ -221,6 +221,11 @@ class Candidate(Model):
     # The part of ``seconds`` that does not grow with the job: the estimate's ``startup_seconds`` (the process,
     # CUDA, the model build, compiling), which the CPU-vs-GPU break-even keeps apart from the per-epoch part.
     job_startup_seconds: float | None = None
+    # The estimate's memory per device (per GPU on a GPU machine) and what it was judged against, and whether the
+    # fit is tight: its note says a real step may run out of memory (``schemas.base.MAY_RUN_OUT_OF_MEMORY``).
+    peak_memory_gib: float | None = None
+    memory_capacity_gib: float | None = None
+    memory_tight: bool = False
 
     # ``seconds``/``low``/``high`` are the job alone (what ``history compare`` checks against a tracked run);
     # the ``total_*`` figures add the paid start-up: what the user waits for and pays for, the time shown.
@@ -418,12 +423,13 @@ class Recommendation(Model):
     # ``--by provider``; ``all``: ``--all``); ``notes_for`` gives a table's. Empty on an older answer.
     row_notes: dict[View, list[str]] = Field(default_factory=dict)
     # The answer (added in schema_version 1 without breaking it): ok, at risk (meets the constraints on the point
-    # estimate, not at the slow end), or infeasible (nothing meets them: ``violations`` say what would).
+    # estimate, not at the slow end; or its memory fit is tight, ``Candidate.memory_tight``), or infeasible
+    # (nothing meets them: ``violations`` say what would).
     status: Literal["ok", "at_risk", "infeasible"] = "ok"
     verdict: Verdict | None = None
     best_value: BestValue | None = None
     # Where status is "at_risk": the first in the ranking that meets the constraints even at the slow end of its
-    # estimate (total_high, cost_high); None otherwise, or where none does.
+    # estimate (total_high, cost_high), with room in memory; None otherwise, or where none does.
     safe_choice: Candidate | None = None
     groups: list[CandidateGroup] = Field(default_factory=list)  # every ranked candidate, grouped by hardware
     best_per_provider: dict[str, Candidate] = Field(default_factory=dict)

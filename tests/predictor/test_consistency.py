@@ -160,6 +160,9 @@ def test_predict_equals_recommend_across_the_catalog(prof, precision, sample_gpu
         assert cand.gpu_busy is not None and 0 < cand.gpu_busy <= cand.gpu_utilization, what
         assert (pred.peak_memory_gib, pred.fits_memory, pred.max_batch_size_per_device) == \
                (ranked.peak_memory_gib, ranked.fits_memory, ranked.max_batch_size_per_device), what
+        assert (pred.peak_memory_gib, pred.memory_capacity_gib) == \
+               (cand.peak_memory_gib, cand.memory_capacity_gib), what
+        assert cand.memory_tight == any("may run out of memory" in note for note in pred.notes), what
 
 
 def test_a_gpu_estimate_does_not_depend_on_a_cpu_probe(prof):
