@@ -154,6 +154,30 @@ def what_ifs(prof: Profile, job: JobSpec, precision: str | None, price: Pricer, 
         alt = price if mixed is price.prof else Pricer.corrected(
             mixed, price.offers, fitted, None if contexts is None else contexts.for_profile(mixed), price.keyed)
         out[MIXED_WHAT_IF] = alt.lazy(job, "bf16")
-    doubled = replace(job, batch_size=job.batch_size * 2)
-    out[f"--batch-size {doubled.batch_size}"] = price.lazy(doubled, precision)
+    label, doubled = batch_what_if(job)
+    out[label] = price.lazy(doubled, precision)
     return out
+
+
+def batch_what_if(job: JobSpec) -> tuple[str, JobSpec]:
+    """(the flags, the job) of the batch-size what-if: twice the batch size. Where the job accumulates an even
+    number of micro-steps, half as many too ("--batch-size 16 --grad-accum-steps 4" for 8 x 8), so that an
+    optimizer update takes the same samples, as the exit-3 fix keeps them: the what-if changes the speed, not the
+    optimisation. Otherwise (no accumulation, or an odd count) it doubles the samples per update, which
+    ``batch_caution`` says beside its advice."""
+    batch, accum = job.batch_size * 2, job.grad_accum_steps
+    if accum % 2 == 0:
+        return f"--batch-size {batch} --grad-accum-steps {accum // 2}", replace(job, batch_size=batch,
+                                                                                grad_accum_steps=accum // 2)
+    return f"--batch-size {batch}", replace(job, batch_size=batch)
+
+
+def batch_caution(job: JobSpec) -> str | None:
+    """What the batch-size what-if's advice adds where it doubles the samples per optimizer update (an odd
+    accumulation count cannot be halved): that it changes the optimisation, not only the speed; None where it
+    keeps them."""
+    if job.grad_accum_steps % 2 == 0:
+        return None
+    per_update = job.batch_size * job.grad_accum_steps
+    return (f"; that doubles the samples per optimizer update ({per_update:,} -> {2 * per_update:,}), which changes "
+            f"the optimisation: the learning rate may need retuning")

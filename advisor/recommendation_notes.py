@@ -150,6 +150,26 @@ def job_steps(rec: Recommendation, job: JobSpec) -> None:
     if gpu_only and rec.verdict is not None and any(c.tier == "cpu" for c in rec.all_candidates or rec.candidates):
         rec.verdict.assumptions += (f"; CPU instances run the job as probed, at fp32 and eager: "
                                     f"{' and '.join(gpu_only)} appl{'y' if len(gpu_only) > 1 else 'ies'} to GPUs")
+    _batch_cautioned(rec, job)
+
+
+def _batch_cautioned(rec: Recommendation, job: JobSpec) -> None:
+    """The batch-size what-if's advice, where it doubles the samples per optimizer update, with the caution that
+    this changes the optimisation (``pricer.batch_caution``), in ``advice`` and the verdict's copy alike."""
+    from advisor.pricer import batch_caution, batch_what_if
+
+    caution = batch_caution(job)
+    if caution is None:
+        return
+    head = f"with {batch_what_if(job)[0]}: "
+
+    def cautioned(lines: list[str]) -> list[str]:
+        return [f"{line}{caution}" if line.startswith(head) and not line.endswith(caution) else line
+                for line in lines]
+
+    rec.advice = cautioned(rec.advice)
+    if rec.verdict is not None:
+        rec.verdict.could_be_better = cautioned(rec.verdict.could_be_better)
 
 
 def with_history_factors(rec: Recommendation) -> None:
