@@ -11,7 +11,7 @@ import math
 from advisor.predictor.calibration import TENSOR_HEAVY_RATIO, Calibration, split_architecture
 from advisor.schemas import Analysis, GpuSpec
 
-__all__ = ["HOST_NOTE_SIGMA", "KIND_BIAS_NOTE_LOG", "kind_bias_note"]
+__all__ = ["HOST_NOTE_SIGMA", "KIND_BIAS_NOTE_LOG", "kind_bias_note", "unseen_arch_note"]
 
 # Below this |median log error| a kind of job's validation bias is within the interval's noise: no note. The same
 # for the host's launch cost (``roofline.host_sigma``): below it, neither a note nor a wider interval.
@@ -22,9 +22,10 @@ def kind_bias_note(cal: Calibration, analysis: Analysis | None, spec: GpuSpec,
                    precision: str | None = None) -> list[str]:
     """The validation rows' median error for this kind of job at ``precision`` on this kind of GPU, when large:
     the predictor's known lean (bench/README.md, "GPU accuracy"); the architecture's own where it has one."""
+    unseen = unseen_arch_note(cal, analysis, spec, precision)
     found = cal.kind_bias(analysis, spec, precision)
     if found is None or abs(found[1]) < KIND_BIAS_NOTE_LOG:
-        return []
+        return unseen
     kind, bias = found
     split, arch = split_architecture(kind)  # an architecture's own figure: that architecture's rows alone
     parts = split.split("/")
@@ -35,6 +36,19 @@ def kind_bias_note(cal: Calibration, analysis: Analysis | None, spec: GpuSpec,
     where = f"{arch} GPUs like the {spec.name}" if arch else f"GPUs like the {spec.name} ({ratio})"
     # bias is log(predicted / measured throughput), so a job's real time is exp(bias) x the predicted one.
     way = "longer" if bias > 0 else "less time"
-    return [f"{what} on {where} took a median {100 * abs(math.expm1(bias)):.0f}% {way} than this "
+    return [*unseen, f"{what} on {where} took a median {100 * abs(math.expm1(bias)):.0f}% {way} than this "
             f"model predicts, on validation rows it was not fitted on; the interval is this kind's "
             f"(README, \"How the time is predicted\"). A probe of this GPU gives a measured time."]
+
+
+def unseen_arch_note(cal: Calibration, analysis: Analysis | None, spec: GpuSpec,
+                     precision: str | None = None) -> list[str]:
+    """Where the calibration has no rows of ``spec``'s architecture (``Calibration.has_rows``): that no row
+    judged this GPU, and the interval it gets instead (``Calibration.unseen_arch_sigma``)."""
+    if cal.has_rows(spec):
+        return []
+    wide = cal.sigma(analysis, spec, precision=precision)
+    return [f"no published or measured rows of {spec.architecture} GPUs in the calibration: the {spec.name}'s "
+            f"time is its datasheet priced with constants fitted on other architectures, never checked on one "
+            f"of its own, so its interval is widened (x/\u00f7 {math.exp(wide):.2f} from the datasheet; README, "
+            f"\"How the time is predicted\"). A probe of this GPU gives a measured time."]

@@ -101,6 +101,7 @@ rows ran a fifth faster, and a pooled figure would tell neither's users.
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -172,6 +173,12 @@ ATTENTION_SCORE_SM_CLOCK_FLOPS = 33.5e12
 # prior is 1 (no difference), with a log-sd of 0.2 (boost clocks above the rated one, ~+-15%, and a
 # generation's kernel libraries; chosen before fitting: 0.1 and 0.4 cross-validated worse, bench/README.md).
 ARCH_PRIOR = (1.0, 0.2)
+# A GPU of an architecture with no rows in the calibration (Blackwell) is priced with the shared 16-bit
+# efficiency, and no row ever judged it there. Its interval (``Calibration.unseen_arch_sigma``): the widest of the
+# per-architecture figures of the job's split (it may be as poorly served as the worst-served architecture that
+# has rows), widened in quadrature by ARCH_PRIOR's log-sd at the 80% two-sided z (1.2816: its 16-bit factor is
+# unknown by as much as the fit's prior allows). bench/README.md, "Blackwell: published rows, judged".
+UNSEEN_ARCH_Z80 = 1.2816
 ARCH_CLASSES = ("half",)  # the precision classes fitted per architecture (TF32 and memory moved nothing)
 ARCH_PREFIX = "arch."
 
@@ -243,8 +250,30 @@ class Calibration:
         ``analysis``'s steps on ``spec`` at ``precision``: its kind's where the calibration has one, else the
         global one."""
         name = "ratio_sigma" if from_probe else "rel_sigma"
-        value = self._per_kind(analysis, spec, precision)[1].get(name)
-        return float(value) if value is not None else float(getattr(self, name))
+        key, figures = self._per_kind(analysis, spec, precision)
+        value = float(figures[name]) if figures.get(name) is not None else float(getattr(self, name))
+        if spec is None or self.has_rows(spec):
+            return value
+        return self.unseen_arch_sigma(key, value, name)
+
+    def has_rows(self, spec: GpuSpec) -> bool:
+        """Whether the calibration was fitted on rows of ``spec``'s architecture: it has that architecture's
+        16-bit factor (fitted for every architecture with rows) or a figure of its own. True for a GPU without
+        an architecture, and for a calibration fitted on none (the defaults): nothing to tell apart there."""
+        arch = spec.architecture
+        if not arch or not self.arch_efficiency:
+            return True
+        return any(k.rpartition(".")[0] == arch for k in self.arch_efficiency) or any(
+            split_architecture(k)[1] == arch for k in self.sigma_by_kind)
+
+    def unseen_arch_sigma(self, key: str | None, value: float, name: str) -> float:
+        """The half-width ``value`` (``name``: rel_sigma / ratio_sigma, of the figure ``key``) for a GPU whose
+        architecture has no rows (``UNSEEN_ARCH_RULE``): the widest of that split's per-architecture figures, the
+        split's own included, widened in quadrature by the 80% half-width of ``ARCH_PRIOR``."""
+        split = split_architecture(key)[0] if key else None
+        siblings = [float(f[name]) for k, f in self.sigma_by_kind.items()
+                    if split and split_architecture(k)[0] == split and f.get(name) is not None]
+        return math.hypot(max([value, *siblings]), UNSEEN_ARCH_Z80 * ARCH_PRIOR[1])
 
     def kind_bias(self, analysis: Analysis | None, spec: GpuSpec | None,
                   precision: str | None = None) -> tuple[str, float] | None:

@@ -192,3 +192,31 @@ def test_the_fits_bounds_keep_fractions_of_a_peak_at_most_one_and_the_overlap_ex
     assert bounds("host_overlap_exponent") == (1.0, 1e6)
     assert bounds("operand_reuse") == bounds("arch.Hopper.half") == (1e-8, 1e6)
     assert set(BOUNDS) <= set(PRIORS)
+
+
+def test_a_gpu_whose_architecture_has_no_rows_gets_a_wider_interval_and_a_note():
+    """The shipped calibration has no Blackwell row: a B200 (or RTX 5090) job's interval is its split's widest
+    per-architecture figure widened by ARCH_PRIOR (``Calibration.unseen_arch_sigma``), wider than an H100's for
+    the same job, and a note says so; a GPU of an architecture with rows keeps its figure and gets no such note."""
+    from advisor.hardware.specs import resolve_gpu
+    from advisor.predictor.bias_notes import kind_bias_note
+
+    cal = C.load_calibration()
+    mm = _analysis(0.0, 1e12)
+    h100, b200, rtx5090, a100 = (resolve_gpu(g) for g in ("H100-SXM", "B200", "RTX5090", "A100-80GB"))
+    assert cal.has_rows(h100) and cal.has_rows(a100) and not cal.has_rows(b200) and not cal.has_rows(rtx5090)
+    every = cal.sigma_by_kind
+    hopper = every["matmul/tensor-heavy/16-bit@Hopper"]["rel_sigma"]
+    assert cal.sigma(mm, h100, precision="bf16") == hopper  # unchanged: Hopper's own figure
+    assert cal.sigma(mm, a100, precision="bf16") == every["matmul/tensor-heavy/16-bit@Ampere-GA100"]["rel_sigma"]
+    widest = max(f["rel_sigma"] for k, f in every.items() if k.startswith("matmul/tensor-heavy/16-bit"))
+    wide = cal.sigma(mm, b200, precision="bf16")
+    assert wide == pytest.approx(math.hypot(widest, C.UNSEEN_ARCH_Z80 * C.ARCH_PRIOR[1]))
+    assert wide > hopper + 0.05
+    assert cal.sigma(mm, b200, from_probe=True, precision="bf16") > cal.sigma(mm, h100, from_probe=True,
+                                                                              precision="bf16")
+    notes = kind_bias_note(cal, mm, b200, "bf16")
+    assert any(n.startswith("no published or measured rows of Blackwell-GB100 GPUs in the calibration")
+               and f"{math.exp(wide):.2f}" in n for n in notes)
+    assert any("Blackwell-GB20x" in n for n in kind_bias_note(cal, mm, rtx5090, "bf16"))
+    assert not any("no published or measured rows" in n for n in kind_bias_note(cal, mm, h100, "bf16"))
