@@ -76,3 +76,22 @@ def stored_here_candidate(conn: Connection, recommendation_id: int, instance_typ
     extra = conn.execute(select(RecommendationTable.extra).where(
         RecommendationTable.id == recommendation_id)).scalar() or {}
     return here_candidate(extra.get("answer"), instance_type, recommendation_id)
+
+
+def probe_flags(conn: Connection, ids: list[int]) -> dict[int, list[str]]:
+    """What the stored answers of recommendations ``ids`` say against their probe, for the web page's list: "busy"
+    where a "Here" run was timed while other processes used the machine (``HereRun.busy_when_probed``),
+    "unreliable" where a probe note calls its timings so (``advisor.probe.device_notes``). Rows with neither are
+    left out. Reads each row's stored answer and notes only (``extra``), in chunks."""
+    flags: dict[int, list[str]] = {}
+    table = RecommendationTable
+    for lo in range(0, len(ids), 500):
+        for rid, extra in conn.execute(select(table.id, table.extra).where(table.id.in_(ids[lo:lo + 500]))):
+            extra = extra or {}
+            runs = (extra.get("answer") or {}).get("here") or []
+            notes = [n for n in extra.get("notes") or [] if isinstance(n, str) and n.startswith("probe:")]
+            said = (["busy"] if any(isinstance(r, Mapping) and r.get("busy_when_probed") for r in runs) else []) + (
+                ["unreliable"] if any("unreliable" in n for n in notes) else [])
+            if said:
+                flags[rid] = said
+    return flags

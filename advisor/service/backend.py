@@ -369,6 +369,17 @@ class Backend:
              offset: int = 0) -> list[HistoryEntry]:
         return self._db_call(lambda: self.history.list(workload=workload, since=since, limit=limit, offset=offset))
 
+    def probe_flags(self, ids: list[int]) -> dict[int, list[str]]:
+        """Which of recommendations ``ids`` had a disturbed or unreliable probe (``here_run.probe_flags``): the web
+        list marks them, as the page of each shows its warnings."""
+        from advisor.history.here_run import probe_flags
+
+        def read() -> dict[int, list[str]]:
+            with self.history._read() as conn:
+                return probe_flags(conn, ids)
+
+        return self._db_call(read)
+
     def predictions(self, *, workload: str | None, since: datetime | None, limit: int,
                     offset: int = 0) -> list[PredictionEntry]:
         """The predictions saved here (``POST /v1/predictions`` with ``save``), newest first: what the local

@@ -34,7 +34,7 @@ body{font:14px/1.45 system-ui,sans-serif;margin:24px;color:#1d232a;background:#f
 h1{font-size:20px;margin:0 0 12px}h2{font-size:16px;margin:20px 0 8px}a{color:#0b5cad}
 table{border-collapse:collapse;margin:8px 0}th,td{padding:4px 10px;border-bottom:1px solid #dde3ea;text-align:left}
 th{background:#f1f4f8}td.num{text-align:right;font-variant-numeric:tabular-nums}.note{color:#5b6673}
-nav{margin-bottom:16px}nav a{margin-right:14px}.err{color:#a11}
+nav{margin-bottom:16px}nav a{margin-right:14px}.err{color:#a11}ul.warn li{color:#a11}li{white-space:pre-line}
 svg .plot{fill:#fbfcfe;stroke:#c9d2dc}svg .grid{stroke:#e6ebf1}svg .tick{font-size:11px;fill:#5b6673}
 svg .axis{font-size:12px;fill:#1d232a}svg .front{fill:none;stroke:#d9480f;stroke-width:2}
 svg .point.other{fill:#8da4bf}svg .point.pareto{fill:#d9480f}

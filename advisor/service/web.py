@@ -13,6 +13,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from advisor.schemas import Recommendation
 from advisor.service.backend import Backend
 from advisor.service.chart import cost_text, pareto_svg, total_time_text
 from advisor.service.markup import page as _page
@@ -38,6 +39,7 @@ def _table(headers: list[str], rows: list[list[str]], numeric: set[int] = frozen
 def index(request: Request, workload: Annotated[str | None, Query(max_length=200)] = None,
           limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> HTMLResponse:
     entries = _backend(request).list(workload=workload or None, since=None, limit=limit)
+    flags = _backend(request).probe_flags([e.id for e in entries]) if entries else {}
     rows = []
     for e in entries:
         chosen = "-" if not e.instance_type else text(
@@ -48,13 +50,38 @@ def index(request: Request, workload: Annotated[str | None, Query(max_length=200
         rows.append([f'<a href="/recommendations/{e.id}">{e.id}</a>', text(str(e.created_at)[:19].replace("T", " ")),
                      text(e.workload), text(f"{e.epochs} x {e.dataset_size:,} @ {e.batch_size}"), chosen,
                      text(format_duration(e.predicted_seconds)), text(actual), text(format_usd(e.cost_usd)),
-                     text(e.method or "-")])
-    table = (_table(["id", "when (UTC)", "workload", "job", "chosen", "predicted", "actual", "cost", "method"],
-                    rows, {5, 6, 7}) if rows else
+                     text(e.method or "-"), _probe_flag(flags.get(e.id, []))])
+    table = (_table(["id", "when (UTC)", "workload", "job", "chosen", "predicted", "actual", "cost", "method",
+                     "probe"], rows, {5, 6, 7}) if rows else
              f'<p class="note">No stored recommendation of a workload named {text(workload)}.</p>' if workload else
              '<p class="note">Nothing stored yet.</p>')
     title = f"Recommendations for {workload}" if workload else "Recent recommendations"
     return _page(title, f"<h1>{text(title)}</h1>{table}")
+
+
+# What the list says of a row whose probe ``here_run.probe_flags`` flags: its page says why (its warnings).
+_FLAG_TEXT = {"busy": "disturbed (other processes used the CPU)", "unreliable": "unreliable timings"}
+
+
+def _probe_flag(flags: list[str]) -> str:
+    """The list's "probe" cell: a warning where the probe was disturbed or its timings unreliable, else empty."""
+    return f'<span class="err">warning: {text("; ".join(_FLAG_TEXT[f] for f in flags))}</span>' if flags else ""
+
+
+def _remarks(rec: Recommendation) -> str:
+    """The answer's warnings (the probe's, stale or suspect prices, spot and deadline risks) and its other notes,
+    as the CLI prints them after the table: without them a disturbed probe's figure reads as a clean one."""
+    warnings = list(rec.verdict.warnings) if rec.verdict is not None else [
+        n for n in rec.notes if n.startswith("probe:")]
+    notes = [n for n in rec.notes if n not in set(warnings)]
+    advice = rec.verdict.could_be_better if rec.verdict is not None else rec.advice
+
+    def items(title: str, lines: list[str], css: str = "") -> str:
+        return (f"<h2>{text(title)}</h2><ul{css}>" + "".join(f"<li>{text(line)}</li>" for line in lines) + "</ul>"
+                if lines else "")
+
+    return (items("Warnings", warnings, ' class="warn"') + items("Notes", notes, ' class="notes"')
+            + items("Could be better", advice))
 
 
 _CANDIDATE_HEADERS = ["#", "provider", "instance", "hardware", "total time", "job", "cost", "Pareto", "method"]
@@ -81,7 +108,7 @@ def recommendation_page(request: Request, recommendation_id: int) -> HTMLRespons
              "yes" if c.pareto else "", text(c.method)] for i, c in enumerate(rec.candidates, 1)]
     outcomes = [[text(str(o.recorded_at)[:19].replace("T", " ")), text(o.instance_type or "-"),
                  text(format_duration(o.actual_seconds)), text(o.status)] for o in detail.outcomes]
-    body = (f"<h1>Recommendation {rec.id}: {text(rec.workload.name)}</h1>{summary}"
+    body = (f"<h1>Recommendation {rec.id}: {text(rec.workload.name)}</h1>{summary}{_remarks(rec)}"
             f"<h2>Time and cost of the candidates</h2>{pareto_svg(shown, chosen)}"
             '<p class="note">Time: start-up + job, as ranked. Orange: the Pareto front (nothing is both done sooner '
             'and cheaper); green ring: chosen.</p>'
