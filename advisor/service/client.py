@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import operator
 import os
+import shlex
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import Any, TextIO, TypeVar
@@ -206,7 +207,7 @@ class Client:
                 headers={"Content-Type": "application/json"} if content is not None else None)
         except httpx.TimeoutException:
             raise ServiceError(f"The advisor server at {self.url} did not answer in time ({method} {path}).",
-                               hint="Fix: try again; if it goes on, the server is overloaded or stuck.") from None
+                               hint=self._timeout_hint(method, path)) from None
         except httpx.TransportError as exc:
             raise ServiceError(f"Cannot reach the advisor server at {self.url}: {exc or type(exc).__name__}.",
                                hint=_REACH_HINT) from None
@@ -218,6 +219,20 @@ class Client:
             raise ServiceError(f"The server at {self.url} answered {method} {path} with something that is not "
                                "JSON; is it an advisor server?", hint=_REACH_HINT,
                                status=response.status_code) from None
+
+    def _timeout_hint(self, method: str, path: str) -> str:
+        """The fix for a call that timed out. A server goes on with a request its client gave up on: a POST or
+        DELETE may well have been done, and sent again it is done twice (a second stored recommendation, whose
+        id the first caller never learned), so the hint says how to look first."""
+        busy = "if it goes on, the server is overloaded or stuck"
+        if method == "GET":
+            return f"Fix: try again; {busy}."
+        server = shlex.quote(self.url)
+        parts = path.split("/")  # "", "v1", "recommendations", ID, "outcome(s)"
+        look = (f"`advisor history show {parts[3]} --server {server}`" if len(parts) > 4
+                else f"`advisor history list --server {server}`")
+        return (f"Fix: the server may have done it anyway (it goes on after a client stops waiting): check with "
+                f"{look} before sending it again, or it is done twice; {busy}.")
 
     @python_surface  # the server's words are the CLI's: the API's here, unless the CLI calls (--server)
     def _error(self, response: httpx.Response) -> AdvisorError:
