@@ -64,6 +64,7 @@ from advisor.probe.frames import (
 from advisor.probe.lifetime import die_with_parent, guard_group
 from advisor.probe.request import ProbeRequest
 from advisor.probe.startup_clock import PartTimer, StartupParts, timed_first_use, timed_process_start
+from advisor.schemas.profile import MAX_OPTIMIZER_CHARS
 
 if TYPE_CHECKING:  # pragma: no cover
     from collections.abc import Callable
@@ -175,7 +176,8 @@ def _suppress_os_errors() -> contextlib.suppress:
 
 
 def _optimizer_name(name: str | None) -> str | None:
-    return None if name is None else child_text(name, 200)  # the user's class name (a metaclass can make it anything)
+    # the user's class name (a metaclass can make it anything), as long as a profile holds it
+    return None if name is None else child_text(name, MAX_OPTIMIZER_CHARS)
 
 
 def _run(channel: _Channel, start: ChildStart, workload: Any, pickled: bytes | None) -> None:

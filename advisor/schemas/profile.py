@@ -416,13 +416,18 @@ class Analysis(Model):
         return sizes
 
 
+# A workload's texts, as long as the history's columns hold them (``advisor.history.tables``: the list and the
+# workloads row kept the first 200 characters of a longer name, which then differed from the stored answer's).
+MAX_WORKLOAD_NAME_CHARS, MAX_WORKLOAD_PATH_CHARS, MAX_OPTIMIZER_CHARS = 200, 4096, 100
+
+
 class WorkloadInfo(Model):
-    name: str
-    path: str | None = None
+    name: Annotated[str, Field(max_length=MAX_WORKLOAD_NAME_CHARS)]
+    path: Annotated[str, Field(max_length=MAX_WORKLOAD_PATH_CHARS)] | None = None
     file_sha256: Annotated[str, Field(max_length=64)] | None = None  # hex; the history's column holds 64
     param_count: ParamCount | None = None
     flops_per_sample: Amount | None = None
-    optimizer: str | None = None
+    optimizer: Annotated[str, Field(max_length=MAX_OPTIMIZER_CHARS)] | None = None
     dataset_size: JobCount | None = None  # the file's defaults, if any: any figure the job takes
     epochs: JobCount | None = None
     batch_size: JobCount | None = None

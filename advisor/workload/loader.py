@@ -41,6 +41,7 @@ from advisor.errors import WorkloadError, did_you_mean
 from advisor.option_words import python_surface
 from advisor.output_file import non_utf8_shown
 from advisor.schemas import JobSpec
+from advisor.schemas.profile import MAX_WORKLOAD_NAME_CHARS
 from advisor.workload.constants import read_file_constants
 from advisor.workload.dataloader import FirstLoaderBatch, user_line
 from advisor.workload.describe import cpu_hint, describe, exception_text, raised
@@ -112,6 +113,10 @@ class Workload:
         if not isinstance(name, str) or not name.strip():
             raise WorkloadError(f"A workload's name is text, got {name!r:.60}.",
                                 hint="Fix: name=\"my_model\" (shown in outputs and stored in history).")
+        if len(name) > MAX_WORKLOAD_NAME_CHARS:
+            raise WorkloadError(f"A workload's name is at most {MAX_WORKLOAD_NAME_CHARS} characters (what the history "
+                                f"stores), got {len(name):,}: {name[:60]!r}...",
+                                hint="Fix: a shorter name=.")
         if make_dataloader is not None and not callable(make_dataloader):
             raise WorkloadError(f"{label}: make_dataloader is {describe(make_dataloader)}, not a function.",
                                 hint="Fix: define `def make_dataloader(batch_size, num_workers)` returning an "
@@ -323,6 +328,10 @@ def check_path(path: str | Path) -> Path:
         raise WorkloadError(f"{path}: is not a regular file (a device or a pipe).", hint=hint)
     if path.suffix != ".py":
         raise WorkloadError(f"{path}: a workload must be a Python file ending in .py.", hint=hint)
+    if len(path.stem) > MAX_WORKLOAD_NAME_CHARS:  # the workload's name: refused in a profile, so before a probe
+        raise WorkloadError(f"{path.name[:60]}...: the file's name is the workload's name, at most "
+                            f"{MAX_WORKLOAD_NAME_CHARS} characters before .py (what the history stores); this one "
+                            f"has {len(path.stem):,}.", hint="Fix: rename the file to a shorter name.")
     return path
 
 
