@@ -22,7 +22,8 @@ def serve(
     = 1,
     max_body_mb: Annotated[float | None, typer.Option("--max-body-mb", help="Largest request body (default 5).")]
     = None,
-    rate_limit: Annotated[int | None, typer.Option("--rate-limit", help="Requests a minute per token (0: off).")]
+    rate_limit: Annotated[int | None, typer.Option(
+        "--rate-limit", help="Requests a minute per token; without tokens, per client address (0: off).")]
     = None,
     log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning or error.")] = "info",
 ) -> None:

@@ -111,14 +111,22 @@ class Gate:
             record["token"] = caller
             wait = self.limiter.wait_seconds(caller or f"ip:{(scope.get('client') or ('-',))[0]}")
             if wait > 0:
-                await error_response(429, ErrorDetail(
-                    type="TooManyRequests",
-                    message=f"Too many requests: the limit is {self.limiter.per_minute} a minute per token.",
-                    hint=f"Fix: wait {math.ceil(wait)} s (Retry-After) and send fewer requests; the operator "
-                         "sets the limit with ADVISOR_API_RATE_LIMIT.", request_id=rid),
-                    headers={"Retry-After": str(math.ceil(wait))})(scope, receive, send)
+                await error_response(429, self._over_rate(wait, rid),
+                                     headers={"Retry-After": str(math.ceil(wait))})(scope, receive, send)
                 return
         await self.app(scope, self._counted(receive, record), send)
+
+    def _over_rate(self, wait_seconds: float, rid: str) -> ErrorDetail:
+        """The 429 of a caller over the rate: per token, or without tokens per client address, which every user
+        of one machine shares (the message named a token nobody had)."""
+        per = "per token" if self.tokens else "per client address (no tokens are configured)"
+        shared = "" if self.tokens else (
+            "; every user on one machine shares its address's limit: with ADVISOR_API_TOKENS each token has its own")
+        return ErrorDetail(
+            type="TooManyRequests",
+            message=f"Too many requests: the limit is {self.limiter.per_minute} a minute {per}.",
+            hint=f"Fix: wait {math.ceil(wait_seconds)} s (Retry-After) and send fewer requests; the operator sets the "
+                 f"limit with ADVISOR_API_RATE_LIMIT{shared}.", request_id=rid)
 
     def _counted(self, receive: Receive, record: dict) -> Receive:
         limit = self.max_body_bytes

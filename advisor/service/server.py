@@ -136,7 +136,8 @@ def serve(config: ServiceConfig, *, say: Callable[[str], None], log_level: str =
     say(f"advisor serve: http://{config.host}:{config.port} ({config.workers} worker"
         f"{'s' if config.workers > 1 else ''}; history {where}; "
         f"{len(config.tokens)} token(s); body limit {config.max_body_bytes / 2**20:g} MB; "
-        f"{config.rate_per_minute or 'no'} requests/minute per token)")
+        f"{config.rate_per_minute or 'no'} requests/minute "
+        f"{'per token' if config.tokens else 'per client address, shared by its users'})")
     os.environ.update(config.to_env())
     loads = None
     if config.workers > 1:  # the workers' shared load (advisor.service.balance)
