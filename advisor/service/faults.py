@@ -72,8 +72,8 @@ def error_response(status: int, detail: ErrorDetail, *, recommendation: dict | N
     return JSONResponse(body.model_dump(mode="json", exclude_none=True), status_code=status, headers=headers)
 
 
-_PAGE_TITLES = {404: "Not found", 422: "Invalid request", 503: "The history is unavailable",
-                500: "Something went wrong"}
+_PAGE_TITLES = {404: "Not found", 413: "Request too large", 422: "Invalid request", 429: "Too many requests",
+                503: "The history is unavailable", 500: "Something went wrong"}
 # Paths whose callers are programs, answered in JSON whatever they accept.
 _API_PATHS = (API_PREFIX + "/", "/openapi.json", "/healthz", "/livez")
 
@@ -86,12 +86,13 @@ def wants_page(request: Request) -> bool:
             and "text/html" in request.headers.get("accept", ""))
 
 
-def too_large(limit_bytes: int, request_id_: str | None = None) -> JSONResponse:
+def too_large(limit_bytes: int, request_id_: str | None = None, request: Request | None = None) -> Response:
+    """The 413 of a body over ``limit_bytes``: a page where ``request`` is a browser's for a web page."""
     mib = limit_bytes / (1024 * 1024)
     return error_response(413, ErrorDetail(
         type="RequestTooLarge", message=f"The request body is over the server's limit of {mib:g} MB.",
         hint="Fix: send a smaller body (a profile is tens of kB); the operator sets the limit with "
-             "ADVISOR_API_MAX_BODY_MB.", request_id=request_id_))
+             "ADVISOR_API_MAX_BODY_MB.", request_id=request_id_), request=request)
 
 
 def database_down(exc: BaseException) -> bool:
@@ -201,7 +202,7 @@ def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
 
 
 def _body_too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
-    return too_large(exc.limit_bytes, request_id(request))
+    return too_large(exc.limit_bytes, request_id(request), request)
 
 
 def _unexpected(request: Request, exc: Exception) -> JSONResponse:

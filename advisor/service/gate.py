@@ -8,6 +8,7 @@ and the per-token rate, all decided before the app reads a byte of the body.
   it arrives and stopped at the limit (``faults.BodyTooLarge``).
 * One JSON line per request goes to the ``advisor.service.access`` logger: method, path, status, duration,
   bytes, client address and the token's id (never the token).
+* A refusal here (429, 413) answers a browser's request for a web page with a page, as the app's errors do.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import time
 import uuid
 from http.cookies import SimpleCookie
 
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from advisor.service.faults import BodyTooLarge, ErrorDetail, error_response, too_large
@@ -85,9 +87,11 @@ class Gate:
     async def _guarded(self, scope: Scope, receive: Receive, send: Send, record: dict) -> None:
         headers = _headers(scope)
         rid = scope["state"]["request_id"]
+        # What the refusals below are answered for: a browser's page request gets a page (faults.wants_page)
+        asked = Request(scope)
         length = headers.get("content-length", "")
         if length.isdigit() and int(length) > self.max_body_bytes:
-            await too_large(self.max_body_bytes, rid)(scope, receive, send)
+            await too_large(self.max_body_bytes, rid, asked)(scope, receive, send)
             return
         path = scope.get("path", "")
         is_api = path == "/v1" or path.startswith("/v1/")
@@ -104,15 +108,16 @@ class Gate:
                             type="TooManyRequests", message=f"Too many requests without a valid token from this "
                             f"address: the limit is {GUESSES_PER_MINUTE} a minute.",
                             hint=f"Fix: wait {math.ceil(wait)} s (Retry-After), then send one of the server's tokens.",
-                            request_id=rid), headers={"Retry-After": str(math.ceil(wait))})(scope, receive, send)
+                            request_id=rid), headers={"Retry-After": str(math.ceil(wait))},
+                            request=asked)(scope, receive, send)
                         return
                     await self._refuse(scope, receive, send, is_api, rid)
                     return
             record["token"] = caller
             wait = self.limiter.wait_seconds(caller or f"ip:{(scope.get('client') or ('-',))[0]}")
             if wait > 0:
-                await error_response(429, self._over_rate(wait, rid),
-                                     headers={"Retry-After": str(math.ceil(wait))})(scope, receive, send)
+                await error_response(429, self._over_rate(wait, rid), headers={"Retry-After": str(math.ceil(wait))},
+                                     request=asked)(scope, receive, send)
                 return
         await self.app(scope, self._counted(receive, record), send)
 
