@@ -49,12 +49,15 @@ def check(config: ServiceConfig) -> tuple[ServiceConfig, list[str]]:
                  "'advisor[postgres]'), or run with --workers 1.")
     if config.workers < 1:
         raise ConfigError(f"--workers must be 1 or more, got {config.workers}.", hint="Fix: e.g. --workers 2.")
+    # Loopback is not one user: on a machine several people use, each of them (and any process) reaches it
+    shared = (" Every user and program on this machine can read the history and record or forget outcomes, "
+              "anonymously: on a machine shared by several people, set ADVISOR_API_TOKENS.")
     if not config.tokens and not is_loopback(config.host):
         notes.append(f"No ADVISOR_API_TOKENS: serving WITHOUT authentication, so on 127.0.0.1 only (not on "
-                     f"{config.host}). Set ADVISOR_API_TOKENS to serve other machines.")
+                     f"{config.host}). Set ADVISOR_API_TOKENS to serve other machines.{shared}")
         config = _replace(config, host="127.0.0.1")
     elif not config.tokens:
-        notes.append("No ADVISOR_API_TOKENS: serving without authentication, on this machine only.")
+        notes.append(f"No ADVISOR_API_TOKENS: serving without authentication, on this machine only.{shared}")
     _check_port(config.host, config.port)
     # The price files every worker loads at start: a broken one is the operator's to fix, said once, here (in
     # the workers it would be a failed start in each).
