@@ -19,7 +19,6 @@ from __future__ import annotations
 import itertools
 import operator
 import os
-import shlex
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from typing import Any, TextIO, TypeVar
@@ -44,6 +43,8 @@ from advisor.schemas import (
     Recommendation,
     Target,
 )
+from advisor.service.call_hints import REACH_HINT as _REACH_HINT
+from advisor.service.call_hints import reprobe_hint, timeout_hint
 from advisor.service.wire import (
     API_PREFIX,
     LIST_LIMIT_MAX,
@@ -57,7 +58,6 @@ from advisor.units import parse_actual_seconds
 
 TOKEN_ENV = "ADVISOR_API_TOKEN"
 B = TypeVar("B", bound=BaseModel)
-_REACH_HINT = "Fix: check the URL and that `advisor serve` is running there (GET URL/healthz answers)."
 # Stands for the profile while a request's other values are checked, before a workload is probed for it.
 _UNPROBED = Profile.model_construct()
 
@@ -207,7 +207,7 @@ class Client:
                 headers={"Content-Type": "application/json"} if content is not None else None)
         except httpx.TimeoutException:
             raise ServiceError(f"The advisor server at {self.url} did not answer in time ({method} {path}).",
-                               hint=self._timeout_hint(method, path)) from None
+                               hint=timeout_hint(self.url, method, path)) from None
         except httpx.TransportError as exc:
             raise ServiceError(f"Cannot reach the advisor server at {self.url}: {exc or type(exc).__name__}.",
                                hint=_REACH_HINT) from None
@@ -220,19 +220,15 @@ class Client:
                                "JSON; is it an advisor server?", hint=_REACH_HINT,
                                status=response.status_code) from None
 
-    def _timeout_hint(self, method: str, path: str) -> str:
-        """The fix for a call that timed out. A server goes on with a request its client gave up on: a POST or
-        DELETE may well have been done, and sent again it is done twice (a second stored recommendation, whose
-        id the first caller never learned), so the hint says how to look first."""
-        busy = "if it goes on, the server is overloaded or stuck"
-        if method == "GET":
-            return f"Fix: try again; {busy}."
-        server = shlex.quote(self.url)
-        parts = path.split("/")  # "", "v1", "recommendations", ID, "outcome(s)"
-        look = (f"`advisor history show {parts[3]} --server {server}`" if len(parts) > 4
-                else f"`advisor history list --server {server}`")
-        return (f"Fix: the server may have done it anyway (it goes on after a client stops waiting): check with "
-                f"{look} before sending it again, or it is done twice; {busy}.")
+    def _sent_probe(self, source: Any, path: str, body: BaseModel) -> Any:
+        """POST ``body``, which holds the profile of ``source`` made here; where no answer came (the server gone,
+        or too slow), the fix also says how not to probe again to send it again."""
+        try:
+            return self._call("POST", path, body=body)
+        except ServiceError as exc:
+            if exc.status is not None:
+                raise
+            raise ServiceError(exc.cli_message, hint=(exc.cli_hint or "") + reprobe_hint(source)) from None
 
     @python_surface  # the server's words are the CLI's: the API's here, unless the CLI calls (--server)
     def _error(self, response: httpx.Response) -> AdvisorError:
@@ -299,7 +295,7 @@ class Client:
         prof = api.job_profile(source, recommend=True, dataset_size=dataset_size, epochs=epochs,
                                batch_size=batch_size, precision=precision, probe_seconds=probe_seconds,
                                progress=progress, **body.job_steps())
-        data = self._call("POST", f"{API_PREFIX}/recommendations", body=body.model_copy(update={"profile": prof}))
+        data = self._sent_probe(source, f"{API_PREFIX}/recommendations", body.model_copy(update={"profile": prof}))
         return response_object(Recommendation, data, self.url)
 
     @python_surface
@@ -350,7 +346,7 @@ class Client:
         prof = api.job_profile(source, target=tgt, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
                                precision=precision, probe_seconds=probe_seconds, progress=progress,
                                **body.job_steps())
-        data = self._call("POST", f"{API_PREFIX}/predictions", body=body.model_copy(update={"profile": prof}))
+        data = self._sent_probe(source, f"{API_PREFIX}/predictions", body.model_copy(update={"profile": prof}))
         response_object(Estimate, data, self.url)  # an answer that is not an Estimate is a ServiceError here too
         return data
 

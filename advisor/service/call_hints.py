@@ -1,0 +1,39 @@
+"""The fixes ``advisor.Client`` gives where a call got no answer: after a timeout, how to look for what the server
+may have done anyway; after a probe made here, how not to probe again to send it again."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Any
+
+# Where nothing answers at the URL
+REACH_HINT = "Fix: check the URL and that `advisor serve` is running there (GET URL/healthz answers)."
+
+
+def timeout_hint(url: str, method: str, path: str) -> str:
+    """The fix for ``method path`` that timed out at ``url``. A server goes on with a request its client gave up
+    on: a POST or DELETE may well have been done, and sent again it is done twice (a second stored
+    recommendation, whose id the first caller never learned), so the hint says how to look first."""
+    busy = "if it goes on, the server is overloaded or stuck"
+    if method == "GET":
+        return f"Fix: try again; {busy}."
+    server = shlex.quote(url)
+    parts = path.split("/")  # "", "v1", "recommendations", ID, "outcome(s)"
+    look = (f"`advisor history show {parts[3]} --server {server}`" if len(parts) > 4
+            else f"`advisor history list --server {server}`")
+    return (f"Fix: the server may have done it anyway (it goes on after a client stops waiting): check with "
+            f"{look} before sending it again, or it is done twice; {busy}.")
+
+
+def reprobe_hint(source: Any) -> str:
+    """What to add to the fix of a call that got no answer after ``source`` was probed here ("" where it was a
+    saved profile): the probe is thrown away, and sending it again would probe again."""
+    from advisor.sources import is_saved_profile  # the workload modules: only once a call has failed
+
+    if is_saved_profile(source):
+        return ""
+    workload = shlex.quote(str(source)) if isinstance(source, (str, Path)) else "WORKLOAD"
+    return (f" The probe made here is not kept: to send it again without probing again, probe once to a file, "
+            f"`advisor profile {workload} -o profile.json`, and pass `--profile profile.json` (in Python, the "
+            f"profile .json path or a Profile).")
