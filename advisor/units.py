@@ -182,18 +182,22 @@ _SINCE_SECONDS_PER_UNIT = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "min"
 # An age further back than this is a typo (or an attempt to overflow the date arithmetic), not a real filter.
 MAX_SINCE_AGE_DAYS = 100 * 366
 _SINCE_HINT = "Fix: e.g. --since 7d, --since 12h or --since 2026-11-01."
+# The same, for the HTTP API's ``since`` query parameter (``query=True``): its caller typed no flag.
+_SINCE_QUERY_HINT = "Fix: e.g. ?since=7d, ?since=12h or ?since=2026-11-01."
 
 
-def parse_since(text: str | datetime | date, *, now: datetime | None = None) -> datetime:
+def parse_since(text: str | datetime | date, *, now: datetime | None = None, query: bool = False) -> datetime:
     """A timezone-aware UTC datetime from ``--since``: "7d", "12h", "30m", "2w", or a date / datetime in ISO
-    form ("2026-11-01", "2026-11-01T12:00", "2026-11-01 12:00+02:00"; naive means UTC).
+    form ("2026-11-01", "2026-11-01T12:00", "2026-11-01 12:00+02:00"; naive means UTC). ``query``: the text is
+    the HTTP API's ``since`` query parameter, and the errors name it so.
 
     Raises:
         ConfigError: the text is neither an age nor a date, or it lies outside what a datetime can hold
             (an age over ``MAX_SINCE_AGE_DAYS``, a date before year 1 once in UTC).
     """
+    name, hint = ("the `since` query parameter", _SINCE_QUERY_HINT) if query else ("--since", _SINCE_HINT)
     if isinstance(text, datetime):
-        return _as_utc(text, text)
+        return _as_utc(text, text, name, hint)
     if isinstance(text, date):
         return datetime(text.year, text.month, text.day, tzinfo=timezone.utc)
     raw = str(text).strip()
@@ -201,26 +205,28 @@ def parse_since(text: str | datetime | date, *, now: datetime | None = None) -> 
     if m:
         age_seconds = float(m.group(1)) * _SINCE_SECONDS_PER_UNIT[m.group(2).lower()]
         if not age_seconds <= MAX_SINCE_AGE_DAYS * 86400:
-            raise ConfigError(f"--since {text!r} reaches back more than {MAX_SINCE_AGE_DAYS // 366} years.",
-                              hint="Fix: leave --since out to see everything, or give a shorter age like 30d.")
+            raise ConfigError(f"{name[0].upper()}{name[1:]} {text!r} reaches back more than "
+                              f"{MAX_SINCE_AGE_DAYS // 366} years.",
+                              hint=f"Fix: leave {name} out to see everything, or give a shorter age like 30d.")
         return (now or datetime.now(timezone.utc)) - timedelta(seconds=age_seconds)
     try:
         when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise ConfigError(f"Cannot read --since {text!r}: it is neither an age like 7d nor a date like 2026-11-01.",
-                          hint=_SINCE_HINT) from None
-    return _as_utc(when, text)
+        raise ConfigError(f"Cannot read {name} {text!r}: it is neither an age like 7d nor a date like 2026-11-01.",
+                          hint=hint) from None
+    return _as_utc(when, text, name, hint)
 
 
-def _as_utc(when: datetime, text: object) -> datetime:
-    """``when`` in UTC (naive means UTC already); ConfigError when that falls outside the datetime range."""
+def _as_utc(when: datetime, text: object, name: str = "--since", hint: str = _SINCE_HINT) -> datetime:
+    """``when`` in UTC (naive means UTC already); ConfigError, naming ``name``, when that falls outside the
+    datetime range."""
     if when.tzinfo is None:
         return when.replace(tzinfo=timezone.utc)
     try:
         return when.astimezone(timezone.utc)
     except OverflowError:
-        raise ConfigError(f"--since {str(text)!r} is out of range once converted to UTC.",
-                          hint=_SINCE_HINT) from None
+        raise ConfigError(f"{name[0].upper()}{name[1:]} {str(text)!r} is out of range once converted to UTC.",
+                          hint=hint) from None
 
 
 def parse_names(value: str | list[str] | tuple[str, ...] | None, what: str = "the list") -> list[str] | None:

@@ -54,7 +54,7 @@ from advisor.service.wire import (
     TargetSpec,
     field_problems,
 )
-from advisor.units import parse_actual_seconds
+from advisor.units import parse_actual_seconds, parse_since
 
 TOKEN_ENV = "ADVISOR_API_TOKEN"
 B = TypeVar("B", bound=BaseModel)
@@ -138,7 +138,8 @@ def _list_params(workload: str | None, since: str | datetime | date | None, limi
         # the route's bound (the largest SQL integer), checked here so the message names offset as the API does
         raise ConfigError(f"offset must be a whole number from 0 to {2**63 - 1}, got {offset!r:.80}.",
                           hint="Fix: e.g. offset=50 (--offset 50) for the rows after the newest 50.")
-    since_text = since.isoformat() if isinstance(since, (datetime, date)) else since
+    # read here, so that a bad one is refused in the caller's words (the server's name its query parameter)
+    since_text = parse_since(since).isoformat() if since else None
     return {"workload": workload, "since": since_text, "limit": limit, "offset": offset or None}
 
 
@@ -429,7 +430,6 @@ class Client:
         """``History.export`` of the server's history: its rows, fetched a page at a time and written here as
         CSV or JSON (to ``out`` as they come, then "" is returned; else the text)."""
         from advisor.history.export import check_format, write_export
-        from advisor.units import parse_since
 
         check_format(fmt)
         # "7d" read once, here: every page then has the same start

@@ -155,7 +155,7 @@ def _since(text: str | None) -> datetime | None:
     """A ``since`` query ("7d", "12h", "2026-11-01") as the time it means; a bad one is a ConfigError (422)."""
     from advisor.units import parse_since
 
-    return parse_since(text) if text else None
+    return parse_since(text, query=True) if text else None
 
 
 # A page key is an id: past the largest SQL integer it was a 500 on SQLite (an OverflowError in the driver)

@@ -1,0 +1,28 @@
+"""An HTTP caller's errors in HTTP words: a bad ``since`` names the query parameter, not the CLI's ``--since``
+(a Python or CLI caller, whose client reads it before sending, still gets its own words)."""
+
+from __future__ import annotations
+
+import pytest
+from service_helpers import auth
+
+from advisor.errors import ConfigError
+
+
+@pytest.mark.parametrize("path", ["/v1/history", "/v1/predictions", "/v1/history/export"])
+def test_a_bad_since_names_the_query_parameter(app_client, path):
+    response = app_client.get(path, params={"since": "yesterday"}, headers=auth())
+    assert response.status_code == 422
+    error = response.json()["error"]
+    assert error["message"] == ("Cannot read the `since` query parameter 'yesterday': it is neither an age like 7d "
+                                "nor a date like 2026-11-01.")
+    assert error["hint"] == "Fix: e.g. ?since=7d, ?since=12h or ?since=2026-11-01."
+    assert "--since" not in response.text
+
+
+def test_the_python_client_reads_since_itself_in_its_own_words(client):
+    with pytest.raises(ConfigError) as caught:
+        client.list(since="yesterday")
+    assert caught.value.message.startswith("Cannot read since='yesterday':")
+    assert "query parameter" not in caught.value.message
+    assert client.list(since="7d") == []  # sent as the time it means
