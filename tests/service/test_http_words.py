@@ -1,5 +1,6 @@
 """An HTTP caller's errors in HTTP words: a bad ``since`` names the query parameter, not the CLI's ``--since``
-(a Python or CLI caller, whose client reads it before sending, still gets its own words)."""
+(a Python or CLI caller, whose client reads it before sending, still gets its own words); a 405 says which
+methods the path takes (its hint said "the API is under /v1" of a path already under it)."""
 
 from __future__ import annotations
 
@@ -26,3 +27,16 @@ def test_the_python_client_reads_since_itself_in_its_own_words(client):
     assert caught.value.message.startswith("Cannot read since='yesterday':")
     assert "query parameter" not in caught.value.message
     assert client.list(since="7d") == []  # sent as the time it means
+
+
+def test_a_405_says_which_methods_the_path_takes(app_client):
+    response = app_client.put("/v1/recommendations", headers=auth(), json={})
+    assert response.status_code == 405
+    error = response.json()["error"]
+    assert error["message"] == "/v1/recommendations does not take PUT; it takes POST."
+    assert error["hint"] == "Fix: send POST (see /docs)." and "under /v1" not in error["hint"]
+
+
+def test_an_unknown_api_path_is_not_told_the_api_is_under_v1(app_client):
+    error = app_client.get("/v1/nothing", headers=auth()).json()["error"]
+    assert error["hint"] == "Fix: see /docs for the API's paths; the web page is at /."
