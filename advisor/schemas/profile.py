@@ -416,9 +416,10 @@ class Analysis(Model):
         return sizes
 
 
-# A workload's texts, as long as the history's columns hold them (``advisor.history.tables``: the list and the
-# workloads row kept the first 200 characters of a longer name, which then differed from the stored answer's).
-MAX_WORKLOAD_NAME_CHARS, MAX_WORKLOAD_PATH_CHARS, MAX_OPTIMIZER_CHARS = 200, 4096, 100
+# A workload's texts, as long as the history keeps them: the list and the workloads row kept the first 200
+# characters of a longer name (``advisor.history.rows``), which then differed from the stored answer's. An
+# optimizer's name is as long as the probe sends it (``advisor.probe.child``).
+MAX_WORKLOAD_NAME_CHARS, MAX_WORKLOAD_PATH_CHARS, MAX_OPTIMIZER_CHARS = 200, 4096, 200
 
 
 class WorkloadInfo(Model):

@@ -217,7 +217,7 @@ def test_a_name_longer_than_the_old_varchar_is_stored_on_every_backend(fresh_db_
     from history_helpers import candidate, profile, recommendation
 
     long_host, long_device, long_instance = "h" * 300, "D" * 300, "i" * 150
-    prof = profile(name="w" * 250)
+    prof = profile(name="w" * 200)  # the longest a profile holds (a stored answer's may be longer: below)
     prof.host.hostname = long_host
     prof.devices[0].name = long_device
     prof.workload.optimizer = "O" * 150

@@ -1,4 +1,4 @@
-"""A profile's workload name, path and optimizer are as long as the history's columns hold (200, 4,096 and 100
+"""A profile's workload name, path and optimizer are as long as the history keeps them (200, 4,096 and 200
 characters): a 4 MB name was stored whole in the answer while the list and the workloads row kept 200, so one
 name differed between two views and two names sharing 200 characters merged. A longer one is a 422 naming it;
 a workload file whose name is longer is refused before it is probed."""
@@ -12,7 +12,7 @@ from advisor.errors import WorkloadError
 from advisor.workload.loader import Workload, check_path
 
 
-@pytest.mark.parametrize(("field", "chars"), [("name", 201), ("path", 4097), ("optimizer", 101)])
+@pytest.mark.parametrize(("field", "chars"), [("name", 201), ("path", 4097), ("optimizer", 201)])
 def test_an_overlong_workload_text_is_422_naming_it(app_client, field, chars):
     profile = profile_data()
     profile["workload"][field] = "N" * chars
