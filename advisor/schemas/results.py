@@ -221,8 +221,7 @@ class Candidate(Model):
     # The part of ``seconds`` that does not grow with the job: the estimate's ``startup_seconds`` (the process,
     # CUDA, the model build, compiling), which the CPU-vs-GPU break-even keeps apart from the per-epoch part.
     job_startup_seconds: float | None = None
-    # The estimate's memory per device (per GPU on a GPU machine) and what it was judged against, and whether the
-    # fit is tight: its note says a real step may run out of memory (``schemas.base.MAY_RUN_OUT_OF_MEMORY``).
+    # Memory per device (per GPU), its capacity, and a tight fit (``schemas.base.MAY_RUN_OUT_OF_MEMORY``).
     peak_memory_gib: float | None = None
     memory_capacity_gib: float | None = None
     memory_tight: bool = False
