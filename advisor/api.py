@@ -118,7 +118,7 @@ def _probe(workload: str | Path | Workload, *, devices: str | Sequence[str] | No
     ``predict`` and ``recommend`` probe a workload with (at the precision a device is probed at, which need not
     be the job's)."""
     from advisor.probe import run_profile
-    from advisor.settings import raise_probe_priority
+    from advisor.settings import probe_wait_seconds, raise_probe_priority
     from advisor.workload import Workload
 
     check_source(workload)
@@ -159,7 +159,7 @@ def _probe(workload: str | Path | Workload, *, devices: str | Sequence[str] | No
         progress=progress,
         analyze=analyze,
         bf16_analysis=bf16_analysis,
-        raise_priority=raise_priority,
+        raise_priority=raise_priority, probe_wait_seconds=probe_wait_seconds(),  # ADVISOR_PROBE_WAIT
         # NVML's GPUs, not the user's choice: one torch cannot use is left out with a note, not a failed probe
         optional_gpus=optional_gpus or devices is None or str(devices).strip().lower() in ("auto", "all"),
     )

@@ -44,6 +44,28 @@ def raise_probe_priority(env: Mapping[str, str] | None = None) -> bool:
     return text == "raised"
 
 
+# A sibling probe's timed part takes ~10-40 s; waiting up to 60 keeps recommend within issue 8's 120 s.
+DEFAULT_PROBE_WAIT_SECONDS = 60.0
+MAX_PROBE_WAIT_SECONDS = 3600.0
+
+
+def probe_wait_seconds(env: Mapping[str, str] | None = None) -> float:
+    """``ADVISOR_PROBE_WAIT``: the most seconds a probe waits for another advisor probe on this machine to finish
+    timing before it times (``advisor.probe.turns``; default 60); 0 turns the waiting off."""
+    env = os.environ if env is None else env
+    text = env.get("ADVISOR_PROBE_WAIT", "").strip()
+    try:
+        value = float(text) if text else DEFAULT_PROBE_WAIT_SECONDS
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value) or not 0 <= value <= MAX_PROBE_WAIT_SECONDS:
+        raise ConfigError(f"ADVISOR_PROBE_WAIT={text!r} is not a number of seconds from 0 to "
+                          f"{MAX_PROBE_WAIT_SECONDS:.0f}.",
+                          hint="Fix: set ADVISOR_PROBE_WAIT to e.g. 60 (0: probe without waiting for other advisor "
+                               "probes on this machine), or unset it.")
+    return value
+
+
 DEBUG_OFF = ("", "0", "false", "no", "off")
 
 

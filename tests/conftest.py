@@ -37,6 +37,9 @@ def _isolated_env(tmp_path, monkeypatch):
     monkeypatch.setenv("ADVISOR_DATABASE_URL", f"sqlite:///{tmp_path / 'history.db'}")
     monkeypatch.delenv("ADVISOR_PRICING", raising=False)
     monkeypatch.delenv("ADVISOR_DEBUG", raising=False)
+    # Probes do not take turns with others on this machine (advisor.probe.turns): another checkout's test run
+    # would make this one's probes wait; tests/probe/test_turns.py turns it on where it is what is tested.
+    monkeypatch.setenv("ADVISOR_PROBE_WAIT", "0")
     yield
 
 

@@ -64,6 +64,7 @@ from advisor.probe.frames import (
 from advisor.probe.lifetime import die_with_parent, guard_group
 from advisor.probe.request import ProbeRequest
 from advisor.probe.startup_clock import PartTimer, StartupParts, timed_first_use, timed_process_start
+from advisor.probe.turns import ProbeTurn
 from advisor.schemas.profile import MAX_OPTIMIZER_CHARS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -199,20 +200,26 @@ def _run(channel: _Channel, start: ChildStart, workload: Any, pickled: bytes | N
     devices = list(request.devices)
     # Forked first, before this process runs any step: see advisor.probe.twin.
     twin = _fork_twin(channel, start, request, workload, devices)
+    # Taken at the first timed step, after the twin's fork (which must not hold it), given up after the last.
+    turn = ProbeTurn(start.turn_lock, request.probe_wait_seconds, channel)
     try:
-        _check_and_probe(channel, request, workload, devices, twin)
+        try:
+            _check_and_probe(channel, request, workload, devices, twin, turn)
+        finally:
+            if twin is not None:
+                twin.close()
+        # After the device probes, so that the loader's worker processes never share the cores with a timed step.
+        turn.take(1.0)
+        _input_pipeline(channel, request, workload, cpu_name=host.cpu.model_name if host else None)
     finally:
-        if twin is not None:
-            twin.close()
-    # After the device probes, so that the loader's worker processes never share the cores with a timed step.
-    _input_pipeline(channel, request, workload, cpu_name=host.cpu.model_name if host else None)
+        turn.release()
     if request.analyze and request.bf16_analysis:  # last: it takes no core from a timed step
         channel.send(AnalysisFrame(analysis=_analysis(request, workload, channel, "bf16"), bf16=True))
     channel.send(DoneFrame())
 
 
 def _check_and_probe(channel: _Channel, request: ProbeRequest, workload: Workload, devices: list[str],
-                     twin: TwinPair | None) -> None:
+                     twin: TwinPair | None, turn: ProbeTurn) -> None:
     channel.send(defaults_frame(workload))
     first_use = timed_first_use() if devices else None  # before the analysis pays it (advisor.probe.coldstart)
     from advisor.workload.check import varying_shapes_note
@@ -233,7 +240,7 @@ def _check_and_probe(channel: _Channel, request: ProbeRequest, workload: Workloa
     else:
         channel.progress(SETUP, 0.15, "checking one training step")
         timer = PartTimer()  # the check's load (its own clocks leave out the analysis before it)
-        check, analysis, unprobed = _check_step(channel, request, workload, devices)
+        check, analysis, unprobed = _check_step(channel, request, workload, devices, turn)
         if check is None:  # too big or too slow for this CPU: the analysis stands in for the check
             analysis = analysis.model_copy(update={"optimizer": _optimizer_name(analysis.optimizer)})
             channel.send(CheckFrame(param_count=analysis.param_count, optimizer=analysis.optimizer,
@@ -244,6 +251,7 @@ def _check_and_probe(channel: _Channel, request: ProbeRequest, workload: Workloa
             others = [d for d in devices if d != "cpu"]
             channel.progress(SETUP, 1.0, "set-up done")
             if others:
+                turn.take(1.0)
                 _probe_devices(channel, request, workload, others, parts, twin=None)
             return
         parts = StartupParts(first_use=first_use, check=timer.stop(check.seconds, check.cpu_seconds))
@@ -254,6 +262,7 @@ def _check_and_probe(channel: _Channel, request: ProbeRequest, workload: Workloa
     channel.progress(SETUP, 1.0, "set-up done")
 
     if devices:
+        turn.take(1.0)
         _probe_devices(channel, request, workload, devices, parts, twin=twin,
                        flops_per_sample=analysis.flops_per_sample if analysis else None)
 
@@ -262,8 +271,8 @@ def _check_and_probe(channel: _Channel, request: ProbeRequest, workload: Workloa
 CHECK_BATCH_SIZE = unprobed_cpu.CHECK_BATCH_SIZE
 
 
-def _check_step(channel: _Channel, request: ProbeRequest, workload: Workload,
-                devices: list[str]) -> tuple[Any, Analysis | None, Callable[[Analysis], Any] | None]:
+def _check_step(channel: _Channel, request: ProbeRequest, workload: Workload, devices: list[str],
+                turn: ProbeTurn) -> tuple[Any, Analysis | None, Callable[[Analysis], Any] | None]:
     """(the one-step check's result, None, None), or (None, the analysis, the CPU's profile from it) when the
     analysis (fake tensors: nothing allocated) stands in for the check: a step that does not fit this machine's
     memory, or one priced past anything the probe could time (``advisor.probe.unprobed_cpu``). A model that is
@@ -292,6 +301,7 @@ def _check_step(channel: _Channel, request: ProbeRequest, workload: Workload,
                 peak := unprobed.too_slow_to_check(analysis, request.probe_seconds, threads, torch)) is not None:
             return None, analysis, functools.partial(unprobed.cpu_too_slow, request, peak=peak, threads=threads)
         channel.progress(SETUP, 0.3, "checking one training step")
+    turn.take(0.3)  # the check's step is timed (the job's start-up), and loads the cores
     try:
         return check_workload(workload, batch_size=CHECK_BATCH_SIZE), analysis, None
     except WorkloadError as exc:

@@ -71,6 +71,7 @@ class ChildStart(BaseModel):
     forked: bool = False  # a fork of the caller: the workload object is already there
     single_thread: bool = False  # forked after the caller used PyTorch's thread pool: probe on one thread
     scratch_dir: str | None = None  # a folder the parent made and removes: the workload's import shim goes here
+    turn_lock: str | None = None  # the lock file probes take turns at timing with (advisor.probe.turns); None: off
 
 
 # --------------------------------------------------------------------------------- child (and twin) -> parent
@@ -189,6 +190,15 @@ class UnpicklableFrame(_Frame):
     reason: _Text
 
 
+class TurnFrame(_Frame):
+    """How long the probe waited for another advisor probe to finish timing (``advisor.probe.turns``), and the
+    note that says so (None: nobody to wait for)."""
+
+    kind: Literal["turn"] = "turn"
+    waited_seconds: Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]
+    note: _Text | None = None
+
+
 class DoneFrame(_Frame):
     """The last frame of a probe that finished."""
 
@@ -197,7 +207,7 @@ class DoneFrame(_Frame):
 
 ChildFrame = Annotated[
     ProgressFrame | SingleThreadFrame | HostFrame | WorkloadFrame | CheckFrame | AnalysisFrame | DeviceFrame
-    | LeftOutDeviceFrame | InputPipelineFrame | ErrorFrame | UnpicklableFrame | DoneFrame,
+    | LeftOutDeviceFrame | InputPipelineFrame | TurnFrame | ErrorFrame | UnpicklableFrame | DoneFrame,
     Field(discriminator="kind"),
 ]
 

@@ -61,6 +61,8 @@ class ProbeRequest(BaseModel):
     # On a busy CPU, time each window at raised scheduling priority where allowed (advisor.probe.priority).
     raise_priority: bool = True
     timeout_seconds: PositiveSeconds | None = None  # the parent's; None: probe_seconds * 3 + 60
+    # How long to wait for another advisor probe on this machine to finish timing (advisor.probe.turns); 0: no turns.
+    probe_wait_seconds: Annotated[float, Field(ge=0, le=3600, allow_inf_nan=False)] = 0.0
     # The GPUs came from "auto" (NVML's list): one torch cannot use is left out, with a note, not an error.
     optional_gpus: bool = False
 

@@ -69,6 +69,7 @@ from advisor.probe.frames import (
     MalformedFrame,
     ProgressFrame,
     SingleThreadFrame,
+    TurnFrame,
     UnpicklableFrame,
     WorkloadFrame,
     parse_child_frame,
@@ -77,6 +78,7 @@ from advisor.probe.lifetime import ChildProcess, Starter, fork_starter, start_fr
 from advisor.probe.request import ProbeRequest
 from advisor.probe.scratch import make_scratch
 from advisor.probe.startup_clock import startup_notes
+from advisor.probe.turns import lock_path
 from advisor.schemas import HALF_PRECISIONS, Analysis, DeviceProfile, HostInfo, InputPipeline, Profile, WorkloadInfo
 from advisor.schemas.base import MAX_JOB_COUNT
 from advisor.schemas.missing_analysis import failed_note
@@ -113,6 +115,7 @@ def run_profile(
     bf16_analysis: bool = False,
     raise_priority: bool = True,
     optional_gpus: bool = False,
+    probe_wait_seconds: float = 0.0,
 ) -> Profile:
     """Probe ``source`` (a workload file path, or an ``advisor.Workload``) and return its ``Profile``.
 
@@ -140,6 +143,7 @@ def run_profile(
             notes say when it did.
         optional_gpus: the GPUs in ``devices`` are every one NVML lists ("auto"): one torch cannot use (a
             CPU-only torch build, a driver older than torch's CUDA) is left out, and the profile's notes say why.
+        probe_wait_seconds: the most to wait for another advisor probe here to finish timing (0: no turns).
 
     Raises:
         WorkloadError: the workload is broken (the same message the child found), or the batch size is not a
@@ -155,6 +159,7 @@ def run_profile(
         probe_seconds=probe_seconds, precision=precision, threads=threads, analyze=bool(analyze),
         thread_scaling=bool(thread_scaling), fresh_target=bool(fresh_target), timeout_seconds=timeout_seconds,
         analysis_precision=analysis_precision, raise_priority=bool(raise_priority), optional_gpus=bool(optional_gpus),
+        probe_wait_seconds=probe_wait_seconds,
         bf16_analysis=bool(analyze and bf16_analysis) and (analysis_precision or precision) not in HALF_PRECISIONS)
     started = time.perf_counter()
     notify: Progress = progress or (lambda device, fraction, message: None)
@@ -162,19 +167,24 @@ def run_profile(
     label, info = _describe(source)
     collected = _probe(source, request, notify, label)
     info = with_module_settings(info, collected.defaults, in_memory=isinstance(source, Workload))
-    notes = (([_ONE_THREAD_NOTE] if collected.single_thread else []) + too_big_notes(collected.devices)
-             + noise_notes(collected.devices, shapes_vary=bool(collected.check and collected.check.shape_note),
-                           cores=collected.host.cpu.logical_cores if collected.host else None)
-             + precision_notes(collected.devices, request.precision)
-             + shared_gpu_notes(collected.devices)
-             + [n for n in (collected.input_note, collected.bf16_note) if n] + collected.left_out
-             + ([failed_note(collected.analysis_failure)] if collected.analysis_failure else [])
-             + ([collected.check.shape_note] if collected.check and collected.check.shape_note else [])
-             + pipeline_busy_notes(collected.input_pipeline) + startup_notes(collected.devices, collected.host))
+    notes = _notes(collected, request)
     stacklevel = outside_stacklevel()  # the user's line, however deep in advisor this was called from
     for note in notes:  # raw in Profile.notes; Python prints a warning as it is, so terminal escapes shown
         warnings.warn(show_controls(note, multiline=True), ProbeNote, stacklevel=stacklevel)
     return collected.profile(info, label, notes, probe_wall_seconds=time.perf_counter() - started)
+
+
+def _notes(collected: _Collected, request: ProbeRequest) -> list[str]:
+    """The profile's notes: what the child reported that makes its timings less trustworthy, or left out."""
+    return (([_ONE_THREAD_NOTE] if collected.single_thread else []) + too_big_notes(collected.devices)
+            + noise_notes(collected.devices, shapes_vary=bool(collected.check and collected.check.shape_note),
+                          cores=collected.host.cpu.logical_cores if collected.host else None)
+            + precision_notes(collected.devices, request.precision)
+            + shared_gpu_notes(collected.devices)
+            + [n for n in (collected.turn_note, collected.input_note, collected.bf16_note) if n] + collected.left_out
+            + ([failed_note(collected.analysis_failure)] if collected.analysis_failure else [])
+            + ([collected.check.shape_note] if collected.check and collected.check.shape_note else [])
+            + pipeline_busy_notes(collected.input_pipeline) + startup_notes(collected.devices, collected.host))
 
 
 def _describe(source: Any) -> tuple[str, WorkloadInfo]:
@@ -240,6 +250,8 @@ class _Collected:
     analysis_failure: str | None = None  # why the analysis failed, and its fix (None: it did not, or was not run)
     single_thread: bool = False
     left_out: list[str] = field(default_factory=list)  # why a GPU of "auto" was not probed
+    waited_seconds: float | None = None  # for another probe's timing (advisor.probe.turns); None: no turn taken
+    turn_note: str | None = None
 
     def take(self, frame: Any, request: ProbeRequest) -> None:
         """Keep what ``frame`` reports; ``MalformedFrame`` for a profile of a device not asked for, or a second."""
@@ -266,6 +278,8 @@ class _Collected:
             self.input_pipeline, self.input_note, self.input_done = frame.pipeline, frame.note, True
         elif isinstance(frame, SingleThreadFrame):
             self.single_thread = True
+        elif isinstance(frame, TurnFrame):
+            self.waited_seconds, self.turn_note = frame.waited_seconds, frame.note
         elif isinstance(frame, LeftOutDeviceFrame) and request.optional_gpus and frame.device in request.devices:
             self.left_out.append(f"{frame.device}: not probed: {frame.reason}")
 
@@ -299,7 +313,8 @@ class _Collected:
                 "activation memory).")
         return Profile(workload=info, host=self.host, devices=self.devices, analysis=self.analysis,
                        bf16_analysis=self.bf16_analysis if self.analysis else None, input_pipeline=self.input_pipeline,
-                       probe_wall_seconds=probe_wall_seconds, notes=notes)
+                       probe_wall_seconds=probe_wall_seconds, probe_wait_seconds=self.waited_seconds or 0.0,
+                       notes=notes)
 
 
 def _pickle(workload: Workload) -> bytes | None:
@@ -345,7 +360,8 @@ def _run_child(starter: Starter, request: ProbeRequest, notify: Progress, label:
     with open(fault_file, "w"):
         pass
     start = ChildStart(request=request, sys_path=list(sys.path), fault_file=fault_file, parent_pid=os.getpid(),
-                       pickled=pickled is not None, forked=forked, single_thread=single_thread, scratch_dir=scratch)
+                       pickled=pickled is not None, forked=forked, single_thread=single_thread, scratch_dir=scratch,
+                       turn_lock=lock_path() if request.probe_wait_seconds > 0 else None)
     try:
         child = starter(start, pickled)
         try:
@@ -360,9 +376,10 @@ def _exchange(child: ChildProcess, request: ProbeRequest, notify: Progress, labe
               fault_file: str, *, pickled: bool = False) -> _Collected | None:
     collected = _Collected()
     phase = "starting"
-    deadline = time.monotonic() + request.timeout
+    started = time.monotonic()
     while True:
-        left = deadline - time.monotonic()
+        waited = request.probe_wait_seconds if collected.waited_seconds is None else collected.waited_seconds
+        left = started + request.timeout + waited - time.monotonic()  # a turn's (bounded) wait on top
         if left <= 0 and request.bf16_analysis and collected.input_done:
             # Only the bf16 analysis, an extra that runs last, was still going: the profile stands without it.
             child.end()

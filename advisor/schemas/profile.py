@@ -465,6 +465,9 @@ class Profile(Model):
     bf16_analysis: Analysis | None = None
     input_pipeline: InputPipeline | None = None  # the host side of a step (advisor.probe.input_pipeline)
     probe_wall_seconds: Seconds = 0.0
+    # Of that, the time spent waiting for another advisor probe on this machine to finish timing, so that the two
+    # did not time side by side (advisor.probe.turns); 0: it had the machine to itself, or did not take turns.
+    probe_wait_seconds: Seconds = 0.0
     # What the probe found that makes its timings less trustworthy ("cpu: the step time ... varied widely",
     # a CPU probe held to one thread after a fork). Each starts with the device it is about, if one.
     notes: list[Note] = Field(default_factory=list, max_length=MAX_NOTES)
