@@ -156,6 +156,7 @@ class StepTimeFit:
         residual_rel_sigma: robust relative scale of the measured levels around the line: how well the line
             explains the ladder (0 with fewer than three sizes).
         spread_rel: per-step relative noise (robust standard deviation / level), pooled over the ladder.
+        spreads: the same per measured batch size (``spread_at``: what an estimate at one size rests on).
         level_rel_sigma: relative standard error of a measured level (spread over sqrt(samples)), pooled.
         min_batch, max_batch: the measured range; n_points: measured batch sizes; n_samples: step samples.
         levels: measured level (seconds) per batch size, the values the fit passes through.
@@ -173,6 +174,7 @@ class StepTimeFit:
     n_samples: int = 0
     level_rel_sigma: float = 0.0
     levels: dict[int, float] = field(default_factory=dict)
+    spreads: dict[int, float] = field(default_factory=dict)
     batch_levels: dict[int, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     _compute: _Line | None = field(default=None, repr=False, compare=False)
@@ -216,6 +218,20 @@ class StepTimeFit:
     def step_seconds(self, b: int) -> float:
         """One whole step: batch creation + compute."""
         return self.compute_seconds(b) + self.batch_seconds(b)
+
+    def spread_at(self, b: int) -> float:
+        """Per-step relative noise behind an estimate at ``b``: the pooled ``spread_rel``, or, where larger, that
+        of the measured sizes the estimate is read from (``b`` itself; the nearer end it is extrapolated from;
+        the two it is interpolated between). The median over the ladder lets clean small sizes outvote the
+        user's batch size, whose level the estimate is, when only that one was timed beside other processes."""
+        _check_batch(b)
+        measured = sorted(self.spreads)
+        if not measured:
+            return self.spread_rel
+        below = [x for x in measured if x <= b]
+        above = [x for x in measured if x >= b]
+        sources = {below[-1] if below else above[0], above[0] if above else below[-1]}
+        return max(self.spread_rel, *(self.spreads[x] for x in sources))
 
     def in_range(self, b: int) -> bool:
         return self.min_batch <= b <= self.max_batch
@@ -434,6 +450,7 @@ def fit_step_time(measurements: Sequence[Measurement]) -> StepTimeFit:
     levels = [robust_level(s) for s in samples]
     compute = _line_from_levels(bs, levels, samples, "compute", notes)
     residual_rel_sigma, spread_rel, level_rel_sigma = _noise(bs, samples, levels, compute)
+    spreads = {b: _robust_sigma(s) / lv for b, s, lv in zip(bs, samples, levels, strict=True) if s.size >= 3}
     batch_line, batch_levels = _batch_creation_line(batch_times, notes)
 
     return StepTimeFit(
@@ -449,6 +466,7 @@ def fit_step_time(measurements: Sequence[Measurement]) -> StepTimeFit:
         n_samples=int(sum(s.size for s in samples)),
         level_rel_sigma=level_rel_sigma,
         levels=dict(zip(bs, levels, strict=True)),
+        spreads=spreads,
         batch_levels=batch_levels,
         notes=tuple(notes),
         _compute=compute,

@@ -12,8 +12,9 @@ Uncertainty (see ``advisor.predictor.job``): the systematic part is the fit's ow
 measured level, the ladder's scatter around the line for unmeasured sizes, extrapolation) plus a run-to-run
 floor, because a fresh process on the same machine does not run at exactly the probe's speed (allocator
 and cache state, frequency scaling, other processes). On a busy machine that floor grows with the probe's
-per-step spread (``CONTENTION_SHARE``): the CPU share a process gets drifts over a job as it did over the
-probe. The per-step noise itself averages out over the job's steps.
+per-step spread (``CONTENTION_SHARE``) at the job's batch size (``StepTimeFit.spread_at``: never less than the
+ladder's median): the CPU share a process gets drifts over a job as it did over the probe. The per-step
+noise itself averages out over the job's steps.
 """
 
 from __future__ import annotations
@@ -150,7 +151,8 @@ def _target(dev: DeviceProfile, threads: int | None) -> Target:
 def _systematic_sigma(fit: StepTimeFit, job: JobSpec, kind: str, extra_rel: float = 0.0) -> float:
     """Systematic relative sigma of the job's step total: the full and the last batch weighted by time."""
     fit_u = fit.job_uncertainty(job.batch_size, job.last_batch_size, job.steps_per_epoch - 1)
-    run_to_run = math.hypot(RUN_TO_RUN_REL.get(kind, 0.05), CONTENTION_SHARE * fit.spread_rel)
+    # The spread of the size the job's level is read from (the user's), where it is wider than the ladder's median
+    run_to_run = math.hypot(RUN_TO_RUN_REL.get(kind, 0.05), CONTENTION_SHARE * fit.spread_at(job.batch_size))
     return math.sqrt(fit_u ** 2 + run_to_run ** 2 + extra_rel ** 2)
 
 

@@ -404,3 +404,26 @@ def test_a_drift_the_probe_had_no_time_to_time_adds_nothing_and_says_the_slowdow
     drift.no_stage, drift.untimed_states, drift.untimed_onset_steps = "no_decaying_state", [], None
     assert not any("subnormal" in n for n in predict_measured(prof, JobSpec(dataset_size=128 * 1000, epochs=2,
                                                                              batch_size=128)).notes)
+
+
+def test_a_wide_spread_at_the_users_batch_size_widens_its_interval_though_the_ladder_was_clean():
+    """The ladder's median spread let three clean small sizes outvote the user's batch size, timed beside another
+    probe with its steps 0.5-3x apart: the 80% interval stayed at the quiet machine's +-17%."""
+    rng = np.random.default_rng(1)
+    prof = _profile(sizes=(64, 128, 256), noise=0.02)
+    t = OVERHEAD + PER_SAMPLE * 512
+    s = t * rng.uniform(0.5, 3.0, 30)
+    dirty = Measurement(device="cpu", batch_size=512, threads=4, compute_seconds=float(np.median(s)),
+                        compute_seconds_samples=[float(x) for x in s], batch_seconds=B_OVER + B_PER * 512)
+    dev = prof.devices[0]
+    prof = prof.model_copy(update={"devices": [dev.model_copy(update={"measurements": [*dev.measurements, dirty],
+                                                                      "largest_batch_size": 512})]})
+    from advisor.predictor.fit import fit_step_time
+
+    fit = fit_step_time(prof.devices[0].measurements)
+    assert fit.spread_rel < 0.05 < 0.4 < fit.spread_at(512)  # the median is the clean sizes'; 512's own is wide
+    assert fit.spread_at(128) == fit.spread_rel and fit.spread_at(1024) == fit.spread_at(512)
+    est = predict_measured(prof, JobSpec(dataset_size=51_200, epochs=2, batch_size=512))
+    assert est.high / est.seconds > 1.35  # was 1.17: the run-to-run floor alone
+    clean = predict_measured(prof, JobSpec(dataset_size=51_200, epochs=2, batch_size=128))
+    assert clean.high / clean.seconds < 1.2  # a clean size's interval is as before
