@@ -459,13 +459,12 @@ def recommend(
         priced, here = price(job, precision), price.here(job, precision)
         with steps_kept(job):
             rec = ranking.rank(
-                priced, constraints, workload=WorkloadSummary.of(prof.workload),
-                dataset_size=job.dataset_size, epochs=job.epochs, batch_size=job.batch_size,
+                priced, constraints, workload=WorkloadSummary.of(prof.workload), dataset_size=job.dataset_size,
+                epochs=job.epochs, batch_size=job.batch_size, grad_accum_steps=job.grad_accum_steps,
                 startup_seconds_cpu=settings.startup_seconds_cpu, startup_seconds_gpu=settings.startup_seconds_gpu,
                 what_ifs=what_ifs(prof, job, precision, price, fitted, contexts),
                 pricing_snapshot=catalog.snapshot(offers), notes=[*profile_notes(prof, fitted), *steps.notes, *notes],
-                measured_devices=prof.timed_devices(), here=here,
-                host=prof.host.hostname if prof.host is not None else None,
+                measured_devices=prof.timed_devices(), here=here, host=prof.host.hostname if prof.host else None,
                 process_start_seconds=prof.host.process_start_seconds if prof.host is not None else None,
                 today=date.today())
         rec.notes.extend(estimate_caveats(rec, priced, here, prof.notes) + eager_memory(rec, job))

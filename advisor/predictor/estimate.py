@@ -313,8 +313,9 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, 
     # Memory is the model's, not the GPU's: a GPU probe's measured peaks price every GPU (the analysis had
     # nanoGPT at 0.6 GiB a sample where the H200 measured 0.8, and fitted an H100 it would not), at any precision
     # (``memory_from_probe`` rescales the activations: an fp16 job, or bf16 run as fp16 on a V100, too).
-    fits, peak, capacity, max_batch, mem_notes = memory.gpu_memory(profile.analysis, gpu_probe, spec, per_device_batch,
-                                                                    prec, count)
+    fit, capacity, mem_notes = memory.gpu_fit(profile.analysis, gpu_probe, spec, per_device_batch, prec, count)
+    fits, peak, max_batch = ((fit.fits_memory, fit.peak_memory_gib, fit.max_batch_per_device) if fit is not None
+                             else (True, None, None))
     notes.extend(mem_notes + ([memory.compiled_memory_note()] if job.compiled and not fits else []))
     # Past the memory the memory fit's own note says so ("Needs 60.8 GiB at batch 96 per device, ..."); within
     # it, what bounds the job is a batch the probe ran out of memory at (in the words recommend uses).
@@ -322,7 +323,7 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, 
         notes.append(f"does not fit: {format_oom_cap(per_device_batch, max_batch, peak, capacity, ' per GPU')}.")
     paid = costs or CompileCosts()  # an eager job's: none
     return gpu_job.GpuCompute(spec, prec, compute, eval_forward, sigma, startup + paid.first_seconds, efficiency,
-                              (fits, peak, capacity, max_batch),
+                              (fits, peak, capacity, max_batch, memory.sharding_fields(fit, count)),
                               source_dev.device if source_dev is not None else None, tuple(notes), profile.analysis,
                               paid.recompile_seconds, busy, paid.eval_seconds, costs)
 

@@ -65,7 +65,8 @@ class GpuCompute:
     sigma: float  # log half-width of the 80% interval (the calibration's)
     startup_seconds: float
     scaling_efficiency: float | None
-    memory: tuple[bool, float | None, float | None, int | None]  # fits, peak GiB, capacity GiB, max batch/GPU
+    # fits, peak GiB, capacity GiB, max batch/GPU, and the Estimate's DDP/sharding fields (memory.sharding_fields)
+    memory: tuple[bool, float | None, float | None, int | None, dict]
     source_device: str | None
     notes: tuple[str, ...]
     analysis: Analysis | None = None  # the model's FLOPs, for MFU
@@ -166,11 +167,11 @@ class GpuOnHost:
         parts_at = BatchMemo(lambda b: host.parts(b, gc.compute_at(b)), keep=job.batch_size)
         parts = parts_at(job.batch_size)
         rel = math.hypot(gc.sigma / Z80, input_bound.host_rel_sigma(parts))
-        fits, peak, capacity, max_batch = gc.memory
+        fits, peak, capacity, max_batch, sharding = gc.memory
         fields = dict(
             **input_bound.estimate_fields(host, parts), target=Target.gpu(gc.spec.name, count, target.peer_to_peer),
             fits_memory=fits,
-            peak_memory_gib=peak, memory_capacity_gib=capacity, max_batch_size_per_device=max_batch,
+            peak_memory_gib=peak, memory_capacity_gib=capacity, max_batch_size_per_device=max_batch, **sharding,
             memory_datasheet_gib=(gc.spec.memory_gib if capacity is not None and gc.spec.memory_gib is not None
                                   and capacity < gc.spec.memory_gib else None),
             per_device_batch_size=max(1, math.ceil(job.batch_size / count)), method="scaled",

@@ -63,6 +63,9 @@ DEFAULT_WORKSPACE_FRACTION = 0.10
 TIGHT_MEMORY_FRACTION = 0.95
 ROOMY_MEMORY_FRACTION = 0.90  # the batch that note suggests: a tenth of the memory free
 DEFAULT_CUDA_CONTEXT_GIB = 0.5
+# Breakdown parts (MemoryFit.breakdown) that grow with the batch or are the margin; and those FSDP/ZeRO-3 shard.
+_PER_BATCH_PARTS = ("activations", "workspace", "cuda_context")
+_SHARDED_PARTS = ("weights", "gradients", "optimizer_state", "half_weight_copies")
 _NUDGES = 4  # steps the closed-form largest batch is moved by against rounding
 
 # Optimizer state per byte of trainable fp32 weights, for when no analysis measured it.
@@ -107,10 +110,46 @@ class MemoryFit:
     source: str  # "analysis" | "probe"
     precision: str
     notes: list[str] = field(default_factory=list)
+    workspace_fraction: float = DEFAULT_WORKSPACE_FRACTION
 
     @property
     def headroom_gib(self) -> float:
         return self.capacity_gib - self.peak_memory_gib
+
+    def _margined(self, parts_gib: float) -> float:
+        return self.breakdown.get("cuda_context", 0.0) + (1.0 + self.workspace_fraction) * parts_gib
+
+    @property
+    def static_gib(self) -> float:
+        """Per device, what no batch size makes smaller: weights, gradients, optimizer state (16-bit copies, DDP's
+        buckets, fixed activations) with the margin and the CUDA context. Past the capacity, no batch fits."""
+        return self._margined(sum(v for k, v in self.breakdown.items() if k not in _PER_BATCH_PARTS))
+
+    def sharded_gib(self, gpu_count: int, per_device_batch: int | None = None) -> float | None:
+        """Per device, this step with the weights, gradients, optimizer state and 16-bit copies sharded over
+        ``gpu_count`` devices (FSDP FULL_SHARD / ZeRO-3; no DDP buckets), at ``per_device_batch`` (default this
+        fit's). A rough figure: the all-gathered layer in flight and the collectives' buffers are left out. None
+        where those parts are not known apart (a probe's measured fixed part holds them all)."""
+        if "weights" not in self.breakdown or gpu_count < 1:
+            return None
+        shard = sum(self.breakdown.get(k, 0.0) for k in _SHARDED_PARTS) / gpu_count
+        rest = sum(v for k, v in self.breakdown.items() if k not in (*_SHARDED_PARTS, "ddp_buckets", *_PER_BATCH_PARTS))
+        batch = self.per_device_batch if per_device_batch is None else per_device_batch
+        return self._margined(shard + rest + self.breakdown.get("activations", 0.0) / self.per_device_batch * batch)
+
+    def sharded_min_devices(self) -> int | None:
+        """The fewest devices of this capacity over which the sharded step (``sharded_gib``) fits at one sample
+        per device; None where it does not fit on any number (one sample's activations alone are too many) or
+        the parts are not known apart."""
+        one = self.sharded_gib(1, 1)
+        if one is None:
+            return None
+        shard = sum(self.breakdown.get(k, 0.0) for k in _SHARDED_PARTS)
+        room = (self.capacity_gib - self.breakdown.get("cuda_context", 0.0)) / (1.0 + self.workspace_fraction)
+        room -= (one - self.breakdown.get("cuda_context", 0.0)) / (1.0 + self.workspace_fraction) - shard
+        if room <= 0:
+            return None
+        return max(1, math.ceil(shard / room - 1e-9))
 
 
 def memory_fit(*, param_bytes: float, gradient_bytes: float, optimizer_state_bytes: float,
@@ -213,7 +252,7 @@ def _fit(static_bytes: dict[str, float], activation_bytes_per_sample: float, act
         notes.append(_tight_note(peak_gib, capacity, batch, per_sample, room_gib, workspace_fraction))
     return MemoryFit(peak_memory_gib=peak_gib, capacity_gib=capacity, fits_memory=fits,
                      max_batch_per_device=max_batch, per_device_batch=batch, breakdown=breakdown,
-                     source=source, precision=precision, notes=notes)
+                     source=source, precision=precision, notes=notes, workspace_fraction=workspace_fraction)
 
 
 def _tight_note(peak_gib: float, capacity_gib: float, batch: int, per_sample_gib: float, room_gib: float,
@@ -411,9 +450,18 @@ def gpu_memory(analysis: Analysis | None, probed: DeviceProfile | None, spec: Gp
                precision: str, gpu_count: int) -> tuple[bool, float | None, float | None, int | None, list[str]]:
     """(fits, peak GiB, capacity GiB, largest batch per GPU, notes) for one of ``gpu_count`` GPUs of ``spec``:
     from the GPU probe ``probed`` (of this GPU or another, at any precision) where there is one, else from the
-    analysis."""
+    analysis (``gpu_fit``, which also gives the fit itself)."""
+    fit, capacity, notes = gpu_fit(analysis, probed, spec, per_device_batch, precision, gpu_count)
+    if fit is None:
+        return True, None, capacity, None, notes
+    return fit.fits_memory, fit.peak_memory_gib, fit.capacity_gib, fit.max_batch_per_device, notes
+
+
+def gpu_fit(analysis: Analysis | None, probed: DeviceProfile | None, spec: GpuSpec, per_device_batch: int,
+            precision: str, gpu_count: int) -> tuple[MemoryFit | None, float | None, list[str]]:
+    """(the fit, capacity GiB, notes) of ``gpu_memory``; the fit None where memory is not checked."""
     if spec.memory_gib is None:
-        return True, None, None, None, [f"{spec.name} has no memory size in profiles/: memory fit not checked."]
+        return None, None, [f"{spec.name} has no memory size in profiles/: memory fit not checked."]
     # What a process gets (an L4's 22.49 GiB of 24 GB), not the datasheet's figure, where the file has it.
     capacity = usable_memory_gib(spec.name, spec.memory_gib)
     unmeasured = unmeasured_note(spec.name, spec.memory_gib)
@@ -426,10 +474,20 @@ def gpu_memory(analysis: Analysis | None, probed: DeviceProfile | None, spec: Gp
     elif analysis is not None:
         fit = memory_from_analysis(analysis, per_device_batch, capacity, precision, gpu_count=gpu_count)
     else:
-        return True, None, capacity, None, ["no analysis: memory fit not checked."]
+        return None, capacity, ["no analysis: memory fit not checked."]
     close = fit.fits_memory and fit.peak_memory_gib > 0.9 * capacity  # within what ECC may take off the datasheet
-    notes = list(fit.notes) + ([unmeasured] if unmeasured and close else [])
-    return fit.fits_memory, fit.peak_memory_gib, fit.capacity_gib, fit.max_batch_per_device, notes
+    return fit, capacity, list(fit.notes) + ([unmeasured] if unmeasured and close else [])
+
+
+def sharding_fields(fit: MemoryFit | None, gpu_count: int) -> dict:
+    """The ``Estimate`` fields that say what data parallelism (DDP, the layout every fit assumes) costs in memory:
+    the per-GPU need no batch size reduces, and the sharded (FSDP/ZeRO-3) need on the target's GPUs and the fewest
+    GPUs it would fit on. Empty without a fit; the sharded figures None where the fit cannot size them."""
+    if fit is None:
+        return {}
+    return dict(memory_static_gib=fit.static_gib,
+                sharded_memory_gib=fit.sharded_gib(gpu_count) if gpu_count > 1 else None,
+                sharded_min_gpus=fit.sharded_min_devices())
 
 
 def compiled_memory_note() -> str:

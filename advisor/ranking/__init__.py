@@ -57,6 +57,7 @@ def rank(
     dataset_size: int,
     epochs: int,
     batch_size: int,
+    grad_accum_steps: int = 1,  # micro-steps per optimizer step
     startup_seconds_cpu: float,
     startup_seconds_gpu: float,
     what_ifs: Mapping[str, Priced] | None = None,
@@ -95,7 +96,7 @@ def rank(
             nearest misses, ``.recommendation`` the whole ranking with ``chosen=None``, ``status`` "infeasible"
             and the ``violations`` with the deadline or budget that would pass.
     """
-    scored, excluded, skipped = score(priced, constraints, startup_seconds_cpu, startup_seconds_gpu)
+    scored, dropped, skipped = score(priced, constraints, startup_seconds_cpu, startup_seconds_gpu)
     order = ranked(scored, constraints.objective)
     mark_pareto(scored)
     feasible = [s for s in order if s.meets]
@@ -118,16 +119,17 @@ def rank(
     rec = Recommendation(
         workload=workload, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
         chosen=chosen.cand if chosen else None, candidates=[s.cand for s in order[: constraints.top]],
-        best_per_tier=_groups.best_per_tier(cands), excluded=excluded, constraints=constraints,
+        best_per_tier=_groups.best_per_tier(cands), excluded=[c for c, _ in dropped], constraints=constraints,
         pricing_snapshot=dict(pricing_snapshot or {}), advice=advice, measured_devices=list(measured_devices),
         here=here_runs, notes=all_notes, row_notes=row_notes, all_candidates=cands,
         status=_verdict.status(chosen, constraints), verdict=verdict,
         best_value=best, safe_choice=getattr(_verdict.safe_choice(order, chosen, constraints), "cand", None),
         groups=groups, best_per_provider=_groups.best_per_provider(cands), skipped=skipped,
         violations=violations, startup_seconds_cpu=startup_seconds_cpu, startup_seconds_gpu=startup_seconds_gpu,
+        grad_accum_steps=grad_accum_steps,
     )
     if chosen is None:
-        raise _reasons.no_feasible(rec, order, excluded, skipped, len(priced), constraints)
+        raise _reasons.no_feasible(rec, order, dropped, skipped, len(priced), constraints)
     return rec
 
 

@@ -11,7 +11,7 @@ import math
 
 from advisor.errors import NoFeasibleCandidateError
 from advisor.ranking.balance import bound_clause, passed_over
-from advisor.ranking.scoring import TIME_TIE, Scored, describe
+from advisor.ranking.scoring import TIME_TIE, Excluded, Scored, describe
 from advisor.schemas import Candidate, Constraints, Recommendation, Skipped, Violation
 from advisor.schemas.base import HALF_PRECISIONS, MAY_RUN_OUT_OF_MEMORY
 from advisor.units import format_duration, format_duration_flag, format_gib_pair, format_ratio, format_usd
@@ -247,23 +247,57 @@ def fix_flags(found: list[Violation]) -> str | None:
     return " and ".join(flags) + " together"
 
 
-def _fit_hint(batch_size: int, excluded: list[Candidate], constraints: Constraints) -> str:
-    """The fix for a job that fits no candidate's memory: a smaller batch with more gradient accumulation (the
-    same samples per optimizer update, so the same training), more memory, and mixed precision where the job is
-    not 16-bit already."""
-    # The smallest factor of the batch: the batch over it, times it in accumulation, is the same update
+def _fit_hint(batch_size: int, grad_accum_steps: int, excluded: Excluded, constraints: Constraints) -> str:
+    """The fix for a job that fits no candidate's memory. Where even one sample per GPU fits no GPU offer (the
+    weights, gradients and optimizer state every GPU holds under DDP), no batch size helps: sharding (FSDP/ZeRO-3,
+    not modelled) or a smaller optimizer state does. Otherwise the largest batch that fits an offer, with the
+    accumulation that keeps the samples per optimizer update (batch x accumulation, so the same training)."""
+    gpus = [(c, e) for c, e in excluded if c.gpu and e.max_batch_size_per_device is not None]
+    half = (constraints.precision or next((c.precision for c, _ in excluded if c.gpu), None)) in HALF_PRECISIONS
+    mixed = [] if half or not any(c.gpu for c, _ in excluded) else ["mixed precision (--precision bf16)"]
+    if gpus and all(e.max_batch_size_per_device == 0 for _, e in gpus):
+        return _no_batch_fits(gpus, mixed)
+    samples = batch_size * grad_accum_steps
+    # the largest global batch that fits an offer first; among equals the nearest miss (excluded's order)
+    fitting = [((e.max_batch_size_per_device or 0) * c.gpu_count, c.gpu_count, c) for c, e in gpus]
+    for fits_batch, count, c in sorted(fitting, key=lambda f: (-f[0], -f[1])):
+        smaller = next((b for b in range(min(fits_batch, batch_size - 1), count - 1, -1) if samples % b == 0), None)
+        if smaller:
+            parts = [f"--batch-size {smaller} --grad-accum-steps {samples // smaller}, the same {samples:,} samples "
+                     f"per optimizer update ({fits_batch:,} is the largest batch that fits, on {describe(c)})",
+                     *mixed]
+            return "Fix: " + " or ".join(parts) + "."
+    # No GPU figure to size it by: the smallest factor of the batch, the batch over it, times it in accumulation.
     factor = next((f for f in range(2, math.isqrt(batch_size) + 1) if batch_size % f == 0), batch_size)
     parts = []
     if batch_size > 1:
-        times = "twice" if factor == 2 else f"{factor} times"
-        parts.append(f"a smaller --batch-size with --grad-accum-steps to keep the samples per optimizer update "
-                     f"(--batch-size {batch_size // factor} with {times} the accumulation steps: --grad-accum-steps "
-                     f"{factor} where there is none now)")
-    parts.append("a GPU with more memory (--providers)")
-    precisions = {constraints.precision} if constraints.precision else {c.precision for c in excluded if c.gpu}
-    if any(c.gpu for c in excluded) and not precisions <= set(HALF_PRECISIONS):  # a CPU runs as probed
-        parts.append("mixed precision (--precision bf16)")
+        parts.append(f"a smaller --batch-size with more --grad-accum-steps to keep the {samples:,} samples per "
+                     f"optimizer update (--batch-size {batch_size // factor} --grad-accum-steps "
+                     f"{grad_accum_steps * factor})")
+    parts += ["a GPU with more memory (--providers)", *mixed]
     return "Fix: " + ", ".join(parts[:-1]) + (", or " if len(parts) > 2 else " or ") + parts[-1] + "."
+
+
+def _no_batch_fits(gpus: Excluded, mixed: list[str]) -> str:
+    """The fix where not one sample per GPU fits any GPU offer: the need that no batch size reduces, against the
+    largest GPU, and the ways out advisor does not price (sharding, a smaller optimizer state)."""
+    roomiest, est = max(gpus, key=lambda p: (p[1].memory_capacity_gib or 0.0, -(p[1].memory_static_gib or 0.0)))
+    has = est.memory_capacity_gib or roomiest.gpu_memory_gib or 0.0
+    statics = [e.memory_static_gib for _, e in gpus if e.memory_static_gib is not None]
+    need = min(statics) if statics else None
+    need_text, has_text = format_gib_pair(need if need is not None else 0.0, has)
+    if need is not None and need > has:
+        mixed = []  # autocast adds 16-bit weight copies; it shrinks activations, and there is no room for any
+        what = (f"the weights, gradients and optimizer state that data parallelism (DDP) keeps whole on every GPU "
+                f"need {need_text} GiB per GPU before any activation")
+    else:
+        what = "not even one sample per GPU fits under data parallelism (DDP), which keeps the whole model on each"
+    text = (f"Fix: no --batch-size fits: {what}, and the most any GPU offer has is {has_text} GiB "
+            f"({roomiest.hardware_label}). Shard them instead: FSDP or ZeRO-3, which advisor does not model")
+    if est.sharded_min_gpus:
+        text += f", over at least {est.sharded_min_gpus:,} x {roomiest.gpu}"
+    ways = ["a smaller optimizer state (8-bit Adam, Adafactor)", "fewer trainable weights (LoRA/adapters)", *mixed]
+    return text + "; or " + ", ".join(ways[:-1]) + " or " + ways[-1] + "."
 
 
 def near_ties_cheaper_first(misses: list[Scored]) -> list[Scored]:
@@ -279,7 +313,7 @@ def near_ties_cheaper_first(misses: list[Scored]) -> list[Scored]:
     return out
 
 
-def no_feasible(rec: Recommendation, ranked: list[Scored], excluded: list[Candidate], skipped: list[Skipped],
+def no_feasible(rec: Recommendation, ranked: list[Scored], excluded: Excluded, skipped: list[Skipped],
                 n_offers: int, constraints: Constraints) -> NoFeasibleCandidateError:
     ranked = near_ties_cheaper_first(ranked)
     nearest = [s.cand for s in ranked[:NEAREST_MISSES]]
@@ -288,11 +322,12 @@ def no_feasible(rec: Recommendation, ranked: list[Scored], excluded: list[Candid
             "No offers to rank: the provider/region filters leave none.",
             hint="Fix: drop or widen --providers/--region (see `advisor pricing list`).", recommendation=rec)
     if not ranked and excluded:
-        worst = excluded[0]
+        nearest_miss = excluded[0][0]  # the nearest GPU miss (scoring.memory_miss_order), not the smallest CPU box
         return NoFeasibleCandidateError(
             f"The job does not fit in memory on any of the {len(excluded)} candidates "
-            f"(e.g. {describe(worst)}: {worst.reason}).",
-            hint=_fit_hint(rec.batch_size, excluded, constraints), nearest=[], recommendation=rec)
+            f"(e.g. {describe(nearest_miss)}: {nearest_miss.reason}).",
+            hint=_fit_hint(rec.batch_size, rec.grad_accum_steps, excluded, constraints), nearest=[],
+            recommendation=rec)
     if not ranked:
         first = skipped[0] if skipped else None
         why = f" (e.g. {first.target}: {first.reason})" if first else ""

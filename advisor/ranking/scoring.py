@@ -151,11 +151,15 @@ def _candidate(offer: Offer, est: Estimate, startup: float, use_spot: bool,
     return updated(like, fields) if like is not None else Candidate(**fields)
 
 
+Excluded = list[tuple[Candidate, Estimate]]  # the candidates dropped for memory, with their estimates
+
+
 def score(priced: Priced, constraints: Constraints, startup_cpu: float,
-          startup_gpu: float) -> tuple[list[Scored], list[Candidate], list[Skipped]]:
-    """(the candidates that fit, scored against the constraints; those that do not fit; the offers skipped)."""
+          startup_gpu: float) -> tuple[list[Scored], Excluded, list[Skipped]]:
+    """(the candidates that fit, scored against the constraints; those that do not fit, the nearest GPU miss
+    first (``memory_miss_order``), with their estimates; the offers skipped)."""
     scored: list[Scored] = []
-    excluded: list[Candidate] = []
+    excluded: Excluded = []
     skipped: Counter = Counter()
     like: Candidate | None = None
     for offer, est in priced:
@@ -169,7 +173,7 @@ def score(priced: Priced, constraints: Constraints, startup_cpu: float,
         problem = _memory_problem(offer, est)
         if problem is not None:
             cand.reason, cand.fits_memory, cand.meets_constraints = problem, False, False
-            excluded.append(cand)
+            excluded.append((cand, est))
             continue
         rate = offer.spot_price_usd_per_hour if cand.interruptible else offer.price_usd_per_hour
         s = Scored(cand=cand, offer=offer, elapsed=cand.total_seconds, elapsed_high=cand.total_high,
@@ -179,8 +183,17 @@ def score(priced: Priced, constraints: Constraints, startup_cpu: float,
         if not s.meets:  # made True: a pydantic attribute set is a microsecond, for each of ~270 candidates
             cand.meets_constraints = False
         scored.append(s)
-    excluded.sort(key=lambda c: (c.provider, c.instance_type, c.region))
+    excluded.sort(key=memory_miss_order)
     return scored, excluded, _skipped_list(skipped)
+
+
+def memory_miss_order(pair: tuple[Candidate, Estimate]) -> tuple:
+    """Nearest memory miss first: GPU offers before CPU boxes (a model too big for every GPU is rarely run on a
+    CPU, and the smallest CPU box named as the example said nothing), then by need over capacity, then by name."""
+    c, est = pair
+    peak, capacity = est.peak_memory_gib, est.memory_capacity_gib
+    ratio = peak / capacity if peak is not None and capacity else math.inf
+    return (c.gpu is None, ratio, c.provider, c.instance_type, c.region)
 
 
 @dataclass

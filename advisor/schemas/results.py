@@ -50,6 +50,14 @@ class Estimate(Model):
     # the 22.49 GiB nvidia-smi shows (profiles/gpu_usable_memory.csv), or a probed GPU's own figure. None otherwise.
     memory_datasheet_gib: float | None = None
     max_batch_size_per_device: int | None = None
+    # Memory assumes data parallelism (DDP): a full copy of the weights, gradients and optimizer state on each GPU.
+    # ``memory_static_gib``: per GPU, what no batch size reduces (those, DDP's buckets, the margin and context);
+    # ``sharded_memory_gib``: the rough need per GPU with them sharded over the target's GPUs (FSDP/ZeRO-3, not
+    # otherwise modelled; None on one GPU); ``sharded_min_gpus``: the fewest of this GPU a sharded step would fit
+    # at one sample each. None where not known (a CPU, no analysis, a probe's lumped figure).
+    memory_static_gib: float | None = None
+    sharded_memory_gib: float | None = None
+    sharded_min_gpus: int | None = None
     per_device_batch_size: int
     method: Method
     precision: Precision

@@ -291,3 +291,16 @@ def test_a_fit_within_a_twentieth_of_the_memory_is_a_caveat_with_a_roomier_batch
     # The batch it suggests leaves a tenth free; one more does not.
     assert memory_fit(per_device_batch=65, **kwargs).peak_memory_gib <= 0.9 * 80
     assert memory_fit(per_device_batch=66, **kwargs).peak_memory_gib > 0.9 * 80
+
+
+def test_static_and_sharded_needs_hand_computed():
+    """What no batch size reduces under DDP, and the rough need with the state sharded (FSDP/ZeRO-3) over K GPUs:
+    the fix for a model too big for every GPU sizes itself from these."""
+    ddp = memory_fit(**BASE, per_device_batch=2, device_memory_gib=3, data_parallel=True)
+    # 0.5 context + 1.1 x (1 weights + 1 grads + 2 Adam + 1 DDP buckets)
+    assert ddp.static_gib == pytest.approx(0.5 + 1.1 * 5.0)
+    # over 8 GPUs: the 4 GiB of state / 8, no buckets, the 2 x 0.5 GiB of activations whole
+    assert ddp.sharded_gib(8) == pytest.approx(0.5 + 1.1 * (0.5 + 1.0))
+    # one sample each on 3 GiB GPUs: 0.5 + 1.1 x (4 / N + 0.5) <= 3  ->  N >= 2.2: 3 GPUs
+    assert ddp.sharded_min_devices() == 3
+    assert memory_fit(**BASE, per_device_batch=1, device_memory_gib=1.0).sharded_min_devices() is None

@@ -1,0 +1,73 @@
+"""The answer for a job that fits no candidate's memory: the fix keeps the samples per optimizer update (batch x
+accumulation) and sizes itself from the memory model, and names the nearest GPU miss, not the smallest CPU box."""
+
+from __future__ import annotations
+
+import pytest
+
+from advisor.errors import NoFeasibleCandidateError
+from advisor.ranking import rank
+from advisor.schemas import Constraints, Estimate, Offer, Target, WorkloadSummary
+
+
+def offer(instance_type, price, *, gpu=None, count=0, gpu_memory=None, memory=8.0):
+    return Offer(provider="p", instance_type=instance_type, region="r1", vcpus=4, memory_gib=memory, gpu=gpu,
+                 gpu_count=count, gpu_memory_gib=gpu_memory, price_usd_per_hour=price, billing="per_second",
+                 min_billed_seconds=60)
+
+
+CPU_SMALL = offer("a-small-cpu", 0.1)
+H100X8 = offer("h100x8", 20.0, gpu="H100-SXM", count=8, gpu_memory=80)
+B200X8 = offer("b200x8", 40.0, gpu="B200", count=8, gpu_memory=180)
+B200 = offer("b200x1", 5.0, gpu="B200", count=1, gpu_memory=180)
+
+
+def est(o, *, peak, capacity, max_batch, static=None, min_gpus=None, batch=64):
+    target = Target.gpu(o.gpu, o.gpu_count) if o.gpu else Target.cpu(o.vcpus)
+    per = max(1, batch // max(1, o.gpu_count))
+    return Estimate(target=target, dataset_size=1000, epochs=1, batch_size=batch, seconds=1e4, low=8e3, high=1.2e4,
+                    step_seconds=1.0, steps_per_epoch=16, total_steps=16, fits_memory=False, peak_memory_gib=peak,
+                    memory_capacity_gib=capacity, max_batch_size_per_device=max_batch, per_device_batch_size=per,
+                    method="scaled", precision="bf16", memory_static_gib=static, sharded_min_gpus=min_gpus)
+
+
+def infeasible(pairs, batch, accum):
+    with pytest.raises(NoFeasibleCandidateError) as caught:
+        rank(pairs, Constraints(), workload=WorkloadSummary(name="llm"), dataset_size=1000, epochs=1,
+             batch_size=batch, grad_accum_steps=accum, startup_seconds_cpu=120, startup_seconds_gpu=300)
+    return caught.value
+
+
+def test_a_model_whose_state_fits_no_gpu_is_told_no_batch_size_fits_and_to_shard():
+    """A 70B fine-tune: weights, gradients and AdamW state alone exceed every GPU under DDP. The fix said a smaller
+    batch with "--grad-accum-steps 2 where there is none now" (8 were given) and named the smallest CPU box."""
+    pairs = [(CPU_SMALL, est(CPU_SMALL, peak=2237.0, capacity=8.0, max_batch=0)),
+             (H100X8, est(H100X8, peak=1638.1, capacity=80.0, max_batch=0, static=1556.0, min_gpus=24)),
+             (B200X8, est(B200X8, peak=1638.1, capacity=180.0, max_batch=0, static=1556.0, min_gpus=10)),
+             (B200, est(B200, peak=1410.0, capacity=180.0, max_batch=0, static=1413.4, min_gpus=10))]
+    err = infeasible(pairs, 8, 8)
+    assert "(e.g. 1 x B200 (p b200x1): needs 1,410 GiB per GPU, has 180)" in str(err)
+    assert err.hint.startswith("Fix: no --batch-size fits: the weights, gradients and optimizer state that data "
+                               "parallelism (DDP) keeps whole on every GPU need 1,413 GiB per GPU before any "
+                               "activation, and the most any GPU offer has is 180 GiB (1 x B200). Shard them "
+                               "instead: FSDP or ZeRO-3, which advisor does not model, over at least 10 x B200; or "
+                               "a smaller optimizer state (8-bit Adam, Adafactor) or fewer trainable weights")
+    assert "--grad-accum-steps" not in err.hint and "more memory" not in err.hint
+
+
+def test_the_fix_keeps_batch_times_accumulation_at_the_largest_batch_that_fits():
+    """7B fp32 at batch 64 x 2: the first fix (batch 32) still fit no GPU; 8 x B200 take one sample each."""
+    pairs = [(CPU_SMALL, est(CPU_SMALL, peak=900.0, capacity=8.0, max_batch=0)),
+             (H100X8, est(H100X8, peak=300.0, capacity=80.0, max_batch=0, static=120.0)),
+             (B200X8, est(B200X8, peak=300.0, capacity=180.0, max_batch=1, static=150.0))]
+    err = infeasible(pairs, 64, 2)
+    assert err.hint == ("Fix: --batch-size 8 --grad-accum-steps 16, the same 128 samples per optimizer update (8 is "
+                        "the largest batch that fits, on 8 x B200 (p b200x8)).")
+    assert "(e.g. 8 x B200 (p b200x8)" in str(err)
+
+
+def test_without_gpu_figures_the_fix_still_keeps_the_given_accumulation():
+    pairs = [(CPU_SMALL, est(CPU_SMALL, peak=900.0, capacity=8.0, max_batch=None)),
+             (H100X8, est(H100X8, peak=300.0, capacity=80.0, max_batch=None))]
+    hint = infeasible(pairs, 64, 4).hint
+    assert "(--batch-size 32 --grad-accum-steps 8)" in hint and "the 256 samples" in hint
