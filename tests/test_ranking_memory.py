@@ -46,7 +46,9 @@ def test_a_model_whose_state_fits_no_gpu_is_told_no_batch_size_fits_and_to_shard
              (B200X8, est(B200X8, peak=1638.1, capacity=180.0, max_batch=0, static=1556.0, min_gpus=10)),
              (B200, est(B200, peak=1410.0, capacity=180.0, max_batch=0, static=1413.4, min_gpus=10))]
     err = infeasible(pairs, 8, 8)
-    assert "(e.g. 1 x B200 (p b200x1): needs 1,410 GiB per GPU, has 180)" in str(err)
+    assert ("(e.g. 1 x B200 (p b200x1): needs 1,410 GiB per GPU, has 180; memory assumes data parallel (DDP): a full "
+            "copy of weights, gradients and optimizer state on each GPU; sharded training (FSDP/ZeRO-3) is not "
+            "modelled; at one sample per GPU it would fit on 10 or more of these GPUs)") in str(err)
     assert err.hint.startswith("Fix: no --batch-size fits: the weights, gradients and optimizer state that data "
                                "parallelism (DDP) keeps whole on every GPU need 1,413 GiB per GPU before any "
                                "activation, and the most any GPU offer has is 180 GiB (1 x B200). Shard them "
@@ -71,3 +73,20 @@ def test_without_gpu_figures_the_fix_still_keeps_the_given_accumulation():
              (H100X8, est(H100X8, peak=300.0, capacity=80.0, max_batch=None))]
     hint = infeasible(pairs, 64, 4).hint
     assert "(--batch-size 32 --grad-accum-steps 8)" in hint and "the 256 samples" in hint
+
+
+def test_a_cpu_chosen_because_every_gpu_was_dropped_says_so_and_the_drop_says_ddp():
+    """A 7B fp32 fine-tune: every GPU offer dropped for memory, and a 94-day CPU run read "the only candidate"."""
+    big_cpu = offer("a-big-cpu", 10.0, memory=900.0)
+    cpu_est = est(big_cpu, peak=300.0, capacity=900.0, max_batch=3).model_copy(update={"fits_memory": True})
+    pairs = [(big_cpu, cpu_est),
+             (B200X8, est(B200X8, peak=314.0, capacity=180.0, max_batch=0, static=150.0, min_gpus=2)
+              .model_copy(update={"sharded_memory_gib": 40.4}))]
+    rec = rank(pairs, Constraints(), workload=WorkloadSummary(name="llm"), dataset_size=1000, epochs=1,
+               batch_size=64, grad_accum_steps=2, startup_seconds_cpu=120, startup_seconds_gpu=300)
+    ddp = ("memory assumes data parallel (DDP): a full copy of weights, gradients and optimizer state on each GPU; "
+           "sharded training (FSDP/ZeRO-3) is not modelled and would need about 40 GiB per GPU on 8 GPUs")
+    assert rec.excluded[0].reason == "needs 314 GiB per GPU, has 180; " + ddp
+    assert rec.verdict.why == ("the only candidate; every GPU offer was dropped because the model does not fit in "
+                               "GPU memory under DDP (nearest: 8 x B200 (p b200x8), needs 314 GiB per GPU, has 180; "
+                               f"{ddp})")

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from advisor.errors import AdvisorError, PredictionError
+from advisor.memory_words import ddp_memory_text
 from advisor.predictor import gpu_job, input_bound, memory, probes
 from advisor.predictor.bias_notes import HOST_NOTE_SIGMA, kind_bias_note
 from advisor.predictor.calibration import Calibration
@@ -316,6 +317,8 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, 
     fit, capacity, mem_notes = memory.gpu_fit(profile.analysis, gpu_probe, spec, per_device_batch, prec, count)
     fits, peak, max_batch = ((fit.fits_memory, fit.peak_memory_gib, fit.max_batch_per_device) if fit is not None
                              else (True, None, None))
+    if fit is not None and (count > 1 or not fits):  # the layout the verdict assumes, and what sharding would need
+        mem_notes.append(ddp_memory_text(fit.sharded_gib(count), count, fit.sharded_min_devices()) + ".")
     notes.extend(mem_notes + ([memory.compiled_memory_note()] if job.compiled and not fits else []))
     # Past the memory the memory fit's own note says so ("Needs 60.8 GiB at batch 96 per device, ..."); within
     # it, what bounds the job is a batch the probe ran out of memory at (in the words recommend uses).

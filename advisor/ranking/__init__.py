@@ -105,7 +105,7 @@ def rank(
     kinds = _groups.group_keys(cands)  # once for the groups and the count of kinds that meet the constraints
     groups = _groups.group_candidates(cands, kinds)
     _reasons.give_reasons(order, chosen, constraints, len(feasible),
-                          len({k for k, s in zip(kinds, order, strict=True) if s.meets}))
+                          len({k for k, s in zip(kinds, order, strict=True) if s.meets}), dropped)
     advice = _what_if_advice(what_ifs or {}, chosen, constraints, startup_seconds_cpu, startup_seconds_gpu)
     advice += _balance.bound_advice(order, chosen)
     violations = _reasons.violations(order, constraints)

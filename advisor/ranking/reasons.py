@@ -145,6 +145,19 @@ def chosen_reason(s: Scored, constraints: Constraints, n_feasible: int, n_groups
     return "; ".join(parts)
 
 
+def gpus_dropped(chosen: Scored, ranked: list[Scored], excluded: Excluded) -> str:
+    """Where a CPU is chosen because every GPU offer was dropped for memory: that, with the nearest GPU miss (its
+    reason has the DDP assumption and what sharding would need), so that a CPU is never "the only candidate" for
+    a model too big for the GPUs without a word; else ""."""
+    if chosen.cand.gpu or any(s.cand.gpu for s in ranked):
+        return ""
+    miss = next((c for c, _ in excluded if c.gpu), None)  # excluded is nearest GPU miss first
+    if miss is None:
+        return ""
+    return (f"; every GPU offer was dropped because the model does not fit in GPU memory under DDP (nearest: "
+            f"{describe(miss)}, {miss.reason})")
+
+
 def relative_reason(s: Scored, ref: Scored, constraints: Constraints) -> str:
     # Relative to the choice, whole runs (start-up + job) against whole runs: "1.1x faster, 1.5x the cost".
     fine = constraints.objective == "time"
@@ -160,7 +173,7 @@ def miss_reason(s: Scored, constraints: Constraints) -> str:
 
 
 def give_reasons(ranked: list[Scored], chosen: Scored | None, constraints: Constraints, n_feasible: int,
-                 n_groups: int) -> None:
+                 n_groups: int, excluded: Excluded = ()) -> None:
     # The near-tie the time objective names is with the fastest machine that meets the constraints: the
     # fastest of all may break the budget (and be far more than 2% faster).
     feasible = [s for s in ranked if s.meets]
@@ -168,6 +181,7 @@ def give_reasons(ranked: list[Scored], chosen: Scored | None, constraints: Const
     for s in ranked:
         if s is chosen:
             s.cand.reason = chosen_reason(s, constraints, n_feasible, n_groups, fastest)
+            s.cand.reason += gpus_dropped(s, ranked, excluded)
         elif chosen is not None:
             s.cand.reason = relative_reason(s, chosen, constraints)
         else:

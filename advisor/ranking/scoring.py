@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from advisor.errors import AdvisorError
+from advisor.memory_words import ddp_memory_text
 from advisor.pricing.billing import billed_cost_usd, billed_seconds, cost_usd
 from advisor.schemas import Candidate, Constraints, Estimate, Offer, Skipped, updated
 from advisor.schemas.base import MAY_RUN_OUT_OF_MEMORY, USABLE_MEMORY_FRACTION
@@ -172,6 +173,9 @@ def score(priced: Priced, constraints: Constraints, startup_cpu: float,
             like = cand.model_copy()  # a clean copy: the reasons and flags below are set on ``cand``
         problem = _memory_problem(offer, est)
         if problem is not None:
+            # the layout the verdict assumes, and what sharding would need, where several GPUs are or would be
+            if offer.gpu and (offer.gpu_count > 1 or (est.sharded_min_gpus or 0) > 1):
+                problem += "; " + ddp_memory_text(est.sharded_memory_gib, offer.gpu_count, est.sharded_min_gpus)
             cand.reason, cand.fits_memory, cand.meets_constraints = problem, False, False
             excluded.append((cand, est))
             continue
