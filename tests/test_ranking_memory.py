@@ -90,3 +90,15 @@ def test_a_cpu_chosen_because_every_gpu_was_dropped_says_so_and_the_drop_says_dd
     assert rec.verdict.why == ("the only candidate; every GPU offer was dropped because the model does not fit in "
                                "GPU memory under DDP (nearest: 8 x B200 (p b200x8), needs 314 GiB per GPU, has 180; "
                                f"{ddp})")
+
+
+def test_an_infeasible_for_memory_answer_carries_its_reason_and_fix_in_the_document():
+    """exit 3's JSON is the answer: it had why "" and no advice, the reason and fix on stderr alone."""
+    pairs = [(B200X8, est(B200X8, peak=300.0, capacity=180.0, max_batch=1, static=150.0))]
+    rec = infeasible(pairs, 64, 2).recommendation
+    assert rec.status == "infeasible" and rec.violations == []
+    assert rec.verdict.why.startswith("the job does not fit in memory on any of the 1 candidates (e.g. 8 x B200 "
+                                      "(p b200x8): needs 300 GiB per GPU, has 180")
+    assert rec.advice == rec.verdict.could_be_better == [
+        "--batch-size 8 --grad-accum-steps 16, the same 128 samples per optimizer update (8 is the largest batch "
+        "that fits, on 8 x B200 (p b200x8))."]

@@ -337,11 +337,14 @@ def no_feasible(rec: Recommendation, ranked: list[Scored], excluded: Excluded, s
             hint="Fix: drop or widen --providers/--region (see `advisor pricing list`).", recommendation=rec)
     if not ranked and excluded:
         nearest_miss = excluded[0][0]  # the nearest GPU miss (scoring.memory_miss_order), not the smallest CPU box
-        return NoFeasibleCandidateError(
-            f"The job does not fit in memory on any of the {len(excluded)} candidates "
-            f"(e.g. {describe(nearest_miss)}: {nearest_miss.reason}).",
-            hint=_fit_hint(rec.batch_size, rec.grad_accum_steps, excluded, constraints), nearest=[],
-            recommendation=rec)
+        why = (f"the job does not fit in memory on any of the {len(excluded)} candidates "
+               f"(e.g. {describe(nearest_miss)}: {nearest_miss.reason})")
+        hint = _fit_hint(rec.batch_size, rec.grad_accum_steps, excluded, constraints)
+        # The JSON answer (exit 3) is the document: the reason and its fix in it, not on stderr alone.
+        rec.advice = [hint.removeprefix("Fix: ")]
+        if rec.verdict is not None:
+            rec.verdict.why, rec.verdict.could_be_better = why, list(rec.advice)
+        return NoFeasibleCandidateError(why[0].upper() + why[1:] + ".", hint=hint, nearest=[], recommendation=rec)
     if not ranked:
         first = skipped[0] if skipped else None
         why = f" (e.g. {first.target}: {first.reason})" if first else ""
