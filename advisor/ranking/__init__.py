@@ -121,13 +121,11 @@ def rank(
         chosen=chosen.cand if chosen else None, candidates=[s.cand for s in order[: constraints.top]],
         best_per_tier=_groups.best_per_tier(cands), excluded=[c for c, _ in dropped], constraints=constraints,
         pricing_snapshot=dict(pricing_snapshot or {}), advice=advice, measured_devices=list(measured_devices),
-        here=here_runs, notes=all_notes, row_notes=row_notes, all_candidates=cands,
-        status=_verdict.status(chosen, constraints), verdict=verdict,
-        best_value=best, safe_choice=getattr(_verdict.safe_choice(order, chosen, constraints), "cand", None),
-        groups=groups, best_per_provider=_groups.best_per_provider(cands), skipped=skipped,
-        violations=violations, startup_seconds_cpu=startup_seconds_cpu, startup_seconds_gpu=startup_seconds_gpu,
-        grad_accum_steps=grad_accum_steps,
-    )
+        here=here_runs, notes=all_notes, row_notes=row_notes, all_candidates=cands, verdict=verdict,
+        status=_verdict.status(chosen, constraints), best_value=best, groups=groups, skipped=skipped,
+        safe_choice=getattr(_verdict.safe_choice(order, chosen, constraints), "cand", None),
+        best_per_provider=_groups.best_per_provider(cands), violations=violations, grad_accum_steps=grad_accum_steps,
+        startup_seconds_cpu=startup_seconds_cpu, startup_seconds_gpu=startup_seconds_gpu)
     if chosen is None:
         raise _reasons.no_feasible(rec, order, dropped, skipped, len(priced), constraints)
     return rec

@@ -22,6 +22,7 @@ from advisor.schemas.base import (
     utc_now,
 )
 from advisor.schemas.devices import CpuInfo, CpuSpec, GpuInfo, GpuSpec, HostInfo, Target
+from advisor.schemas.diff import DiffRow, HereDiffRow, RecommendationDiff
 from advisor.schemas.history import (
     CalibrationReport,
     Comparison,
@@ -54,13 +55,10 @@ from advisor.schemas.results import (
     CandidateGroup,
     Constraints,
     CpuVsGpu,
-    DiffRow,
     Estimate,
-    HereDiffRow,
     HereRun,
     Offer,
     Recommendation,
-    RecommendationDiff,
     Skipped,
     Verdict,
     Violation,
