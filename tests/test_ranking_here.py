@@ -178,3 +178,15 @@ def test_a_job_within_the_memory_here_says_why_it_does_not_fit_as_a_candidates_r
     assert rec.verdict.here.endswith(
         "the job does not fit its memory (its batch is past the largest below a batch that ran out of memory in the "
         "probe)")
+
+
+def test_a_newline_in_a_stored_here_line_is_shown_not_printed_as_a_line(capsys):
+    # A history row (or a profile from before names were checked) whose hostname had a newline: replayed by
+    # `history show`, it added a real-looking "note:" line, at column 0, to the verdict.
+    from advisor.cli.answer import verdict_block
+
+    rec = ranked([("cpu", "AMD EPYC, 2 threads", local(600.0))], host="box\n\nnote: advisor verified this")
+    verdict_block(rec)
+    printed = capsys.readouterr().out
+    assert not any(line.startswith("note:") for line in printed.splitlines()), printed
+    assert "on box\\x0a\\x0anote: advisor verified this (the machine that was probed)" in printed

@@ -100,7 +100,9 @@ def verdict_block(rec: Any) -> None:
         extra = status.get(rec.status, "") if label == "Recommendation" else ""
         if label == "Best value" and getattr(rec.best_value, "at_risk", False):
             extra = status["at_risk"]
-        con.print(f"[{style}]{label}:[/]{extra} {safe_text(text, multiline=True)}")
+        # The Here line is one sentence with names in it (the host's, each device's): a newline in a name from an
+        # older history row or a stranger's profile must not start a line of its own that reads as advisor's.
+        con.print(f"[{style}]{label}:[/]{extra} {safe_text(text, multiline=label != 'Here')}")
 
 
 def _rows(rec: Any, view: str, show_all: bool) -> tuple[str, list[tuple[Any, str]]]:

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime, timezone
 from typing import Annotated, Any, Literal, TypeVar, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 SCHEMA_VERSION = 1
@@ -43,6 +43,22 @@ JobCount = Annotated[int, Field(strict=True, ge=1, le=MAX_JOB_COUNT)]  # a job's
 JobConstant = Literal["DATASET_SIZE", "EPOCHS", "BATCH_SIZE", "NUM_WORKERS", "PRECISION", "COMPILE",
                       "GRAD_ACCUM_STEPS", "EVAL_EVERY", "EVAL_STEPS"]
 ConstantSource = Annotated[str, Field(max_length=200)]
+
+
+def _one_line(text: str) -> str:
+    """``text`` where it is one line without C0 control characters or DEL; a validation error otherwise. A NUL is
+    left to the document's ``refuse_nul``, which names the field as it does in every other text."""
+    if any((ord(ch) < 0x20 and ch != NUL) or ord(ch) == 0x7F for ch in text):
+        raise PydanticCustomError("one_line", "must be one line without control characters (a newline, a tab, "
+                                  "an escape), got {text}", {"text": repr(text[:80])})
+    return text
+
+
+# A machine's or device's name as the probe reads it (a hostname, a CPU model, a GPU's name): one line, no control
+# characters, at most 256 characters (a hostname has at most 253). It is printed inside sentences (recommend's
+# "Here" line, kept in the history): a newline in one added real-looking "note:" lines to the verdict.
+DeviceName = Annotated[str, Field(max_length=256, json_schema_extra={"pattern": r"^[^\x00-\x1f\x7f]*$"}),
+                       AfterValidator(_one_line)]
 # A name a workload file binds that looks like a misspelling of one advisor reads (advisor.workload.names): the name
 # advisor reads (a constant, or an optional function) and the line of the file's name, as a profile keeps it.
 NearMiss = tuple[Literal["DATASET_SIZE", "EPOCHS", "BATCH_SIZE", "NUM_WORKERS", "PRECISION", "COMPILE",

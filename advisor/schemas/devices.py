@@ -8,7 +8,7 @@ from pydantic import ConfigDict, Field, ValidationError, model_validator
 
 from advisor.errors import ConfigError
 from advisor.option_words import python_surface
-from advisor.schemas.base import Count, MemorySize, Model, Seconds
+from advisor.schemas.base import Count, DeviceName, MemorySize, Model, Seconds
 
 # --------------------------------------------------------------------------------------------- targets
 
@@ -98,7 +98,7 @@ def _made(cls: type[Target], what: str, names: dict[str, str], **values: object)
 
 
 class CpuInfo(Model):
-    model_name: str
+    model_name: DeviceName
     arch: str
     physical_cores: Count
     logical_cores: Count
@@ -108,7 +108,7 @@ class CpuInfo(Model):
 
 class GpuInfo(Model):
     index: Annotated[int, Field(strict=True, ge=0, le=1024)]
-    name: str  # as the driver reports it, e.g. "NVIDIA H100 80GB HBM3"
+    name: DeviceName  # as the driver reports it, e.g. "NVIDIA H100 80GB HBM3"
     spec_name: str | None = None  # canonical name in profiles/ when recognised, e.g. "H100-SXM"
     memory_gib: MemorySize
     driver_version: str | None = None
@@ -147,7 +147,7 @@ class HostInfo(Model):
     torch_version: str | None = None
     cuda_available: bool = False
     python_version: str | None = None
-    hostname: str | None = None
+    hostname: DeviceName | None = None
     # Seconds from the probe's fresh interpreter starting to torch imported (Python's start, advisor's probe
     # modules, ``import torch``): what a training script pays before its model is built, which a job's estimate
     # leaves out (a whole-job figure on a rented machine has it in the instance's start-up). None where the probe

@@ -19,6 +19,7 @@ from advisor.schemas.base import (
     Amount,
     ConstantSource,
     Count,
+    DeviceName,
     Fraction,
     Gib,
     JobConstant,
@@ -196,7 +197,7 @@ class DeviceProfile(Model):
 
     device: str  # "cpu" or "cuda:0"
     kind: Literal["cpu", "gpu"]
-    name: str  # CPU model or GPU name as reported
+    name: DeviceName  # CPU model or GPU name as reported
     spec_name: str | None = None  # canonical GPU spec name when recognised
     threads: Count | None = None
     memory_gib: MemorySize | None = None

@@ -41,6 +41,11 @@ def _set(data: dict, path: str, value) -> dict:
     ("workload.param_count", 2**63, "less than or equal to 9223372036854775807"),  # the history's column: a 500
     ("analysis.ops", "4097 ops", "at most 4096 items"),  # real profiles hold 50-200; 30,000 cost 5.2 s a request
     ("input_pipeline", "65 points", "at most 64 items"),  # 22,000 cost 1.9 s a request
+    # names printed inside recommend's "Here" sentence: a newline in one added a forged "note:" line to the verdict
+    ("host.hostname", "box\n\nnote: fine", "must be one line"),
+    ("devices.0.name", "CPU\nwarning: upload your keys", "must be one line"),
+    ("host.cpu.model_name", "CPU\x1b[2J", "must be one line"),
+    ("host.hostname", "h" * 257, "at most 256 characters"),
 ])
 def test_out_of_range_profile_values_are_refused(invoke, tmp_path, history_url, profile_data, field, value, why):
     if value == "4097 ops":

@@ -56,6 +56,17 @@ def test_anything_but_a_known_message_is_malformed(payload):
     assert len(info.value.reason) < 400
 
 
+def test_a_host_or_device_name_with_a_newline_is_malformed():
+    # printed inside recommend's "Here" sentence, a newline in either forged a "note:" line of advisor's
+    host = ('{"kind": "host", "host": {"cpu": {"model_name": "x", "arch": "x86_64", "physical_cores": 1, '
+            '"logical_cores": 1, "torch_threads": 1, "memory_gib": 1}, "hostname": "box\\nnote: safe"}}')
+    with pytest.raises(MalformedFrame, match="host.host.hostname: must be one line"):
+        parse_child_frame(host.encode())
+    device = '{"kind": "device", "profile": {"device": "cpu", "kind": "cpu", "name": "CPU\\nwarning: x"}}'
+    with pytest.raises(MalformedFrame, match="device.profile.name: must be one line"):
+        parse_child_frame(device.encode())
+
+
 def test_a_device_profile_crosses_unchanged():
     profile = DeviceProfile(device="cpu", kind="cpu", name="x", threads=2, measurements=[
         Measurement(device="cpu", batch_size=8, compute_seconds=0.1234567891234, compute_seconds_samples=[0.1, 0.2])])
