@@ -112,9 +112,11 @@ class GpuInfo(Model):
     spec_name: str | None = None  # canonical name in profiles/ when recognised, e.g. "H100-SXM"
     memory_gib: MemorySize
     driver_version: str | None = None
-    sm_clock_mhz: float | None = None
-    memory_clock_mhz: float | None = None
-    power_limit_watts: float | None = None
+    # Finite, as every other float of a profile: NaN or inf passed, and a PostgreSQL history refused the profile's
+    # JSON ("Token NaN is invalid") with a traceback. Bounds far past any card's (a few GHz, a few kW).
+    sm_clock_mhz: Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)] | None = None
+    memory_clock_mhz: Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)] | None = None
+    power_limit_watts: Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)] | None = None
     uuid: str | None = None
     # How it was found where NVML did not list it (torch.cuda), and why; None: through NVML.
     note: str | None = None
