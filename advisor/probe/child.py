@@ -61,7 +61,7 @@ from advisor.probe.frames import (
     progress_frame,
     read_frames,
 )
-from advisor.probe.lifetime import die_with_parent, guard_group
+from advisor.probe.lifetime import die_with_parent, drop_advisor_secrets, guard_group
 from advisor.probe.request import ProbeRequest
 from advisor.probe.startup_clock import PartTimer, StartupParts, timed_first_use, timed_process_start
 from advisor.probe.turns import ProbeTurn
@@ -119,6 +119,7 @@ def main(fd: int) -> None:
 def run_forked(sock: socket.socket, start: ChildStart, workload: Any, parent_end: socket.socket) -> None:
     """Entry point of a forked child: the workload object is already here."""
     parent_end.close()  # the parent's end: its end of file must come when the parent goes
+    drop_advisor_secrets()  # as a fresh child's environment has them removed (advisor.probe.lifetime)
     try:
         os.setsid()  # a group (and session) of its own, as a fresh child's; the parent also sets the group
     except OSError:

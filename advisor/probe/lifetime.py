@@ -46,6 +46,23 @@ if TYPE_CHECKING:  # pragma: no cover
 
 ADVISOR_ROOT = str(Path(__file__).resolve().parents[2])  # the folder advisor is imported from
 _PR_SET_PDEATHSIG = 1
+# advisor's own credentials (advisor.settings, advisor.service.config, advisor.service.client), which the probe's
+# child never needs: the workload runs as the user and can read the user's files anyway, but it was handed the
+# history's URL (password and all) and the service's tokens, and wrote rows into the history under --no-save.
+# The user's other variables stay: a training job may need AWS_* or HF_* for its data.
+ADVISOR_SECRETS = ("ADVISOR_DATABASE_URL", "ADVISOR_API_TOKEN", "ADVISOR_API_TOKENS")
+
+
+def child_environment() -> dict[str, str]:
+    """This process's environment less ``ADVISOR_SECRETS``: the probe child's."""
+    return {name: value for name, value in os.environ.items() if name not in ADVISOR_SECRETS}
+
+
+def drop_advisor_secrets() -> None:
+    """Remove ``ADVISOR_SECRETS`` from this process's environment: a forked child's first act (it inherits the
+    caller's ``os.environ`` as it is)."""
+    for name in ADVISOR_SECRETS:
+        os.environ.pop(name, None)
 
 
 # ---------------------------------------------------------------------------------------- the parent's side
@@ -134,7 +151,7 @@ def start_fresh(start: ChildStart, pickled: bytes | None) -> ChildProcess:
         # before the child's stdout went to stderr, and broke --json); the child sets its path from the parent's.
         safe_path = ("-P",) if sys.version_info >= (3, 11) else ()
         proc = subprocess.Popen([sys.executable, *safe_path, "-c", code], pass_fds=(child_sock.fileno(),),
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+                                stdin=subprocess.DEVNULL, start_new_session=True, env=child_environment())
     finally:
         child_sock.close()
     child = ChildProcess(proc, parent_sock)
