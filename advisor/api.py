@@ -38,7 +38,7 @@ from advisor.sources import is_saved_profile as _is_saved_profile  # the Client'
 from advisor.sources import job_for, probe_budget
 from advisor.units import parse_actual_seconds, parse_deadline_seconds, parse_names, parse_usd
 from advisor.workload.job import JobSettings, check_job_values, normalize_precision, positive_int
-from advisor.workload.settings import declared_precision, job_settings, probe_batch_size, probe_threads
+from advisor.workload.settings import declared_precision, job_settings, probe_batch_size, probe_threads, read_once
 
 if TYPE_CHECKING:  # pragma: no cover
     from advisor.hardware.gpu import GpuInfo
@@ -131,7 +131,7 @@ def _probe(workload: str | Path | Workload, *, devices: str | Sequence[str] | No
     if not isinstance(workload, Workload):
         from advisor.workload.loader import check_path, read_defaults
 
-        path = check_path(workload)
+        path = read_once(check_path(workload))
         batch_size = batch_size or read_defaults(path).get("batch_size")
         source: Any = path
     else:
@@ -181,8 +181,7 @@ def load_profile(path: str | Path) -> Profile:
 def save_profile(prof: Profile, path: str | Path) -> Path:
     from advisor.probe import save_profile as _save
 
-    _save(prof, Path(path))
-    return Path(path)
+    return _save(prof, Path(path))  # the path written
 
 
 # ----------------------------------------------------------------------------------------- prediction
@@ -266,8 +265,8 @@ def job_profile(source: Any, *, target: Target | str | None = None, recommend: b
                 raise_priority: bool | None = None, **job_steps: Any) -> Profile:
     """The profile ``predict`` (of ``target``) or ``recommend`` (``recommend=True``) makes of ``source`` for this
     job (``job_steps``: ``compile`` ... ``eval_steps``); what ``advisor.Client`` sends a server."""
-    _, steps = _steps(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
-                      precision=precision, **job_steps)
+    source, _, steps = _steps(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
+                              precision=precision, **job_steps)
     return _job_profile(source, None if recommend else resolve_target(target), steps, precision, batch_size,
                         probe_seconds, progress, raise_priority)
 
@@ -336,9 +335,9 @@ def predict(
     check_objects(settings=(settings, Settings))
     check_job_values(dataset_size, epochs, batch_size)
     probe_budget(source, probe_seconds)  # refused with a saved profile before anything else is done
-    explicit, steps = _steps(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
-                             precision=precision, compile=compile, grad_accum_steps=grad_accum_steps,
-                             eval_every=eval_every, eval_steps=eval_steps)
+    source, explicit, steps = _steps(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
+                                     precision=precision, compile=compile, grad_accum_steps=grad_accum_steps,
+                                     eval_every=eval_every, eval_steps=eval_steps)
     tgt = resolve_target(target, device=device if target is None else None, source=source)
     local = device if tgt.kind == "gpu" and device and not _is_saved_profile(source) else None
     vcpus = check_target_vcpus(vcpus, tgt.kind == "gpu")
@@ -381,12 +380,13 @@ def _constraints(objective: str, deadline: str | float | None, budget: str | flo
     )
 
 
-def _steps(source: Any, **explicit: Any) -> tuple[dict[str, Any], JobSettings]:
-    """(the job settings given, resolved over the workload's): flags and file constants checked before any
-    probe. Devices here are probed as asked (recommend: fp32); the GPUs' analysis at the job's precision."""
+def _steps(source: Any, **explicit: Any) -> tuple[Any, dict[str, Any], JobSettings]:
+    """(``source``, a file read once for the command, the job settings given, resolved over the workload's): flags
+    and file constants checked before any probe. Devices are probed as asked; the GPUs' analysis at the job's."""
     check_source(source)
+    source = read_once(source)  # the file's one reading for the whole command (a WorkloadFile)
     check_precision(normalize_precision(explicit["precision"]))
-    return explicit, job_settings(source, explicit)
+    return source, explicit, job_settings(source, explicit)
 
 
 @python_surface
@@ -440,9 +440,9 @@ def recommend(
     settings = (settings or Settings.from_env()).with_startup(startup_seconds_cpu, startup_seconds_gpu)
     check_job_values(dataset_size, epochs, batch_size)
     probe_budget(source, probe_seconds)  # refused with a saved profile before anything else is done
-    explicit, steps = _steps(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
-                             precision=precision, compile=compile, grad_accum_steps=grad_accum_steps,
-                             eval_every=eval_every, eval_steps=eval_steps)
+    source, explicit, steps = _steps(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
+                                     precision=precision, compile=compile, grad_accum_steps=grad_accum_steps,
+                                     eval_every=eval_every, eval_steps=eval_steps)
     precision = steps.precision
     constraints = _constraints(objective, deadline, budget, providers, regions, spot, top, precision, settings)
     files = [*(Path(p) for p in settings.pricing_files), *pricing_paths(pricing_files)]

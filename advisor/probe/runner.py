@@ -84,6 +84,7 @@ from advisor.schemas.base import MAX_JOB_COUNT
 from advisor.schemas.missing_analysis import failed_note
 from advisor.text import show_controls
 from advisor.workload import Workload, file_sha256
+from advisor.workload.constants import WorkloadFile
 
 Progress = Callable[[str, float, str], None]
 
@@ -167,15 +168,16 @@ def run_profile(
     label, info = _describe(source)
     collected = _probe(source, request, notify, label)
     info = with_module_settings(info, collected.defaults, in_memory=isinstance(source, Workload))
-    notes = _notes(collected, request)
+    notes = _notes(collected, request, source)
     stacklevel = outside_stacklevel()  # the user's line, however deep in advisor this was called from
     for note in notes:  # raw in Profile.notes; Python prints a warning as it is, so terminal escapes shown
         warnings.warn(show_controls(note, multiline=True), ProbeNote, stacklevel=stacklevel)
     return collected.profile(info, label, notes, probe_wall_seconds=time.perf_counter() - started)
 
 
-def _notes(collected: _Collected, request: ProbeRequest) -> list[str]:
-    """The profile's notes: what the child reported that makes its timings less trustworthy, or left out."""
+def _notes(collected: _Collected, request: ProbeRequest, source: Any) -> list[str]:
+    """The profile's notes, from what the child sent and, for a file read once (``WorkloadFile``), whether it
+    changed on disk by the end of the probe."""
     return (([_ONE_THREAD_NOTE] if collected.single_thread else []) + too_big_notes(collected.devices)
             + noise_notes(collected.devices, shapes_vary=bool(collected.check and collected.check.shape_note),
                           cores=collected.host.cpu.logical_cores if collected.host else None)
@@ -184,7 +186,8 @@ def _notes(collected: _Collected, request: ProbeRequest) -> list[str]:
             + [n for n in (collected.turn_note, collected.input_note, collected.bf16_note) if n] + collected.left_out
             + ([failed_note(collected.analysis_failure)] if collected.analysis_failure else [])
             + ([collected.check.shape_note] if collected.check and collected.check.shape_note else [])
-            + pipeline_busy_notes(collected.input_pipeline) + startup_notes(collected.devices, collected.host))
+            + pipeline_busy_notes(collected.input_pipeline) + startup_notes(collected.devices, collected.host)
+            + ([source.changed_note()] if isinstance(source, WorkloadFile) and source.changed_on_disk() else []))
 
 
 def _describe(source: Any) -> tuple[str, WorkloadInfo]:
@@ -199,7 +202,7 @@ def _describe(source: Any) -> tuple[str, WorkloadInfo]:
             dataset_size=positive_int(source.dataset_size), epochs=positive_int(source.epochs),
             batch_size=positive_int(source.batch_size),
             **declared_settings(source.job_constants()))
-    path = Path(source)
+    path = source if isinstance(source, Path) else Path(source)  # a WorkloadFile: the command's one reading
     sha = None
     with contextlib.suppress(OSError):
         sha = file_sha256(path)

@@ -26,6 +26,8 @@ value set only in it is not the job's. Torch-free.
 from __future__ import annotations
 
 import ast
+import contextlib
+import hashlib
 import operator
 import stat
 from dataclasses import dataclass, field
@@ -262,10 +264,79 @@ def _source_of(source: str, node: ast.AST) -> str:
 
 
 def read_file_constants(path: str | Path) -> FileConstants:
-    """``read_constants`` of the file at ``path``; empty when it cannot be read."""
+    """``read_constants`` of the file at ``path``; empty when it cannot be read. A ``WorkloadFile``'s are those of
+    its one reading (``WorkloadFile``): the file is not read again."""
+    if isinstance(path, WorkloadFile):
+        return path.constants()
     try:
         if not stat.S_ISREG(Path(path).stat().st_mode):  # a pipe blocks a read; the path check names it
             return FileConstants()
         return read_constants(Path(path).read_text())
     except (OSError, UnicodeDecodeError):
         return FileConstants()
+
+
+# ------------------------------------------------------------------------------------- one reading a command
+# The advisor process reads a workload file's text (never runs it) for its job constants, its near-miss names and
+# its hash, before the probe and after it. Each reader used to open the file again (six times in one ``predict``),
+# so a file edited while the probe ran gave an answer that mixed two versions: the probe at one batch size, the
+# job's sizes from the other, and no word of it. A ``WorkloadFile`` is the path with one reading kept: the API
+# makes it when a command starts, every reader takes its text from it (``read_file_constants``,
+# ``advisor.workload.loader.file_sha256``), and ``changed_on_disk`` says whether the file is another by the end of
+# the probe. It is a ``Path`` (what the readers were given before); a path derived from it (``.parent``) is a
+# plain one with no reading.
+
+
+# PosixPath (or WindowsPath): before Python 3.12 Path itself cannot be subclassed.
+class WorkloadFile(type(Path())):  # type: ignore[misc]
+    """A workload file's path with the one reading of it that a command uses (``read``)."""
+
+    _data: bytes | None
+    _constants: FileConstants | None
+
+    @classmethod
+    def read(cls, path: str | Path) -> WorkloadFile:
+        """``path`` read now: its bytes (None where it is not a regular file or cannot be read)."""
+        made = cls(path)
+        made._data, made._constants = None, None
+        with contextlib.suppress(OSError):
+            if stat.S_ISREG(made.stat().st_mode):  # a pipe would block the read; the path check names it
+                made._data = made.read_bytes()
+        return made
+
+    @property
+    def sha256(self) -> str | None:
+        """The hex SHA-256 of the bytes read; None where nothing was."""
+        data = getattr(self, "_data", None)
+        return None if data is None else hashlib.sha256(data).hexdigest()
+
+    def constants(self) -> FileConstants:
+        """``read_constants`` of the text read (parsed once); empty where it was not read or is not UTF-8."""
+        cached = getattr(self, "_constants", None)
+        if cached is None:
+            data = getattr(self, "_data", None)
+            try:
+                cached = FileConstants() if data is None else read_constants(data.decode("utf-8"))
+            except UnicodeDecodeError:
+                cached = FileConstants()
+            self._constants = cached
+        return cached
+
+    def changed_on_disk(self) -> bool:
+        """Whether the file's bytes now differ from those read (gone or unreadable counts as changed)."""
+        try:
+            now = hashlib.sha256(Path(self).read_bytes()).hexdigest()
+        except OSError:
+            return True
+        return now != self.sha256
+
+    def changed_note(self) -> str:
+        """The probe's note where ``changed_on_disk``."""
+        return (f"{self} changed on disk while it was probed: the job's sizes and settings are those of the file as "
+                "it was when the probe started, and the probe's process ran the version on disk when it imported "
+                "it, which may be either. Fix: run again once the file is saved as you mean it.")
+
+
+def snapshot_of(path: Path) -> WorkloadFile:
+    """``path`` as a ``WorkloadFile``: itself where it is one already (read once per command), else read now."""
+    return path if isinstance(path, WorkloadFile) else WorkloadFile.read(path)

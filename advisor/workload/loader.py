@@ -42,7 +42,7 @@ from advisor.option_words import python_surface
 from advisor.output_file import non_utf8_shown
 from advisor.schemas import JobSpec
 from advisor.schemas.profile import MAX_WORKLOAD_NAME_CHARS
-from advisor.workload.constants import read_file_constants
+from advisor.workload.constants import WorkloadFile, read_file_constants
 from advisor.workload.dataloader import FirstLoaderBatch, user_line
 from advisor.workload.describe import cpu_hint, describe, exception_text, raised
 from advisor.workload.job import (
@@ -303,7 +303,7 @@ def check_path(path: str | Path) -> Path:
 
     The first checks of ``load_workload``, also made before a probe's child process starts so a typo fails fast.
     """
-    path = Path(path)
+    path = path if isinstance(path, Path) else Path(path)  # a WorkloadFile stays one: its reading goes on
     shown = non_utf8_shown(path)
     if shown is not None:  # checked first: every message below would print the name, and a probe would not start
         raise WorkloadError(f"{shown}: the file name is not valid UTF-8 (\\x.. marks each byte that is not), so "
@@ -353,7 +353,10 @@ def read_defaults(path: str | Path) -> dict[str, int]:
 
 
 def file_sha256(path: Path) -> str:
-    """The hex SHA-256 of the file's bytes (stored with profiles and history to spot an edited workload)."""
+    """The hex SHA-256 of the file's bytes (stored with profiles and history to spot an edited workload); a
+    ``WorkloadFile``'s, of the bytes its command read."""
+    if isinstance(path, WorkloadFile) and path.sha256 is not None:
+        return path.sha256
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 

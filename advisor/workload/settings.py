@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from advisor.schemas import Profile
-from advisor.workload.constants import FileConstants, read_file_constants
+from advisor.workload.constants import FileConstants, read_file_constants, snapshot_of
 from advisor.workload.job import JobSettings, module_held, resolve_settings
 from advisor.workload.loader import Workload, read_defaults
 
@@ -101,6 +101,21 @@ def probe_batch_size(source: Any, batch_size: int | None, default: int) -> int |
     if _is_file(source):
         return read_defaults(source).get("batch_size") or default
     return None
+
+
+def read_once(source: Any) -> Any:
+    """``source`` with a workload file's text read once for the whole command (``WorkloadFile``):
+    a ``WorkloadFile`` where it names a readable ``.py`` file, else ``source`` as it was (whatever is wrong with
+    it is named where it is checked, as before)."""
+    from advisor.errors import WorkloadError
+    from advisor.workload.loader import check_path
+
+    if not isinstance(source, (str, Path)) or "\x00" in str(source) or Path(source).suffix != ".py":
+        return source
+    try:
+        return snapshot_of(check_path(source))
+    except WorkloadError:
+        return source
 
 
 def probe_threads(threads: int | None) -> int | None:
