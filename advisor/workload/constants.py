@@ -34,7 +34,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from advisor.errors import WorkloadError
 from advisor.workload.names import near_misses, top_level_names
+
+# The largest workload file the advisor process reads (its constants, with ``ast``): a 5 MB file of one list
+# literal took the parent 254 s and 2.5 GB, outside the probe's timeout and memory handling (which cover the
+# child only). A training script is tens of kB; data belongs in files it loads.
+MAX_WORKLOAD_BYTES = 1024 * 1024
+TOO_BIG_HINT = ("Fix: move the data out of the file (load it in make_batch or make_dataloader from a file of its "
+                "own), so that the .py file is code.")
+
+
+def too_big_message(path: Path, size_bytes: int) -> str:
+    """The error for a workload file over ``MAX_WORKLOAD_BYTES``."""
+    return (f"{path}: the file is {size_bytes / 1e6:.1f} MB; advisor reads the job's constants from a workload "
+            f"file's text, and reads at most {MAX_WORKLOAD_BYTES // 1024} KiB of it.")
+
 
 # The job constants a workload file may declare.
 JOB_CONSTANTS = ("DATASET_SIZE", "EPOCHS", "BATCH_SIZE", "NUM_WORKERS", "PRECISION", "COMPILE",
@@ -269,7 +284,9 @@ def read_file_constants(path: str | Path) -> FileConstants:
     if isinstance(path, WorkloadFile):
         return path.constants()
     try:
-        if not stat.S_ISREG(Path(path).stat().st_mode):  # a pipe blocks a read; the path check names it
+        info = Path(path).stat()
+        # a pipe would block the read (the path check names it); a larger file would cost minutes to parse
+        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_WORKLOAD_BYTES:
             return FileConstants()
         return read_constants(Path(path).read_text())
     except (OSError, UnicodeDecodeError):
@@ -300,8 +317,13 @@ class WorkloadFile(type(Path())):  # type: ignore[misc]
         made = cls(path)
         made._data, made._constants = None, None
         with contextlib.suppress(OSError):
-            if stat.S_ISREG(made.stat().st_mode):  # a pipe would block the read; the path check names it
-                made._data = made.read_bytes()
+            info = made.stat()
+            if stat.S_ISREG(info.st_mode):  # a pipe would block the read; the path check names it
+                if info.st_size > MAX_WORKLOAD_BYTES:
+                    raise WorkloadError(too_big_message(made, info.st_size), hint=TOO_BIG_HINT)
+                made._data = made.read_bytes()[:MAX_WORKLOAD_BYTES + 1]
+        if made._data is not None and len(made._data) > MAX_WORKLOAD_BYTES:  # it grew since the stat
+            raise WorkloadError(too_big_message(made, len(made._data)), hint=TOO_BIG_HINT)
         return made
 
     @property

@@ -113,9 +113,10 @@ def read_once(source: Any) -> Any:
     if not isinstance(source, (str, Path)) or "\x00" in str(source) or Path(source).suffix != ".py":
         return source
     try:
-        return snapshot_of(check_path(source))
+        path = check_path(source)
     except WorkloadError:
         return source
+    return snapshot_of(path)  # a file over constants.MAX_WORKLOAD_BYTES: a WorkloadError saying so
 
 
 def probe_threads(threads: int | None) -> int | None:
