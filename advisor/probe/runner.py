@@ -33,7 +33,6 @@ import contextlib
 import os
 import pickle
 import shutil
-import signal
 import sys
 import time
 import warnings
@@ -54,9 +53,8 @@ from advisor.probe.device_notes import (
     shared_gpu_notes,
     too_big_notes,
 )
-from advisor.probe.fault_dump import wait_for_dump, where_in_dump
+from advisor.probe.endings import died_error, early_done_error, timeout_error
 from advisor.probe.frames import (
-    CHANNEL_LOST_EXIT,
     AnalysisFrame,
     CheckFrame,
     ChildStart,
@@ -289,6 +287,13 @@ class _Collected:
         elif isinstance(frame, LeftOutDeviceFrame) and request.optional_gpus and frame.device in request.devices:
             self.left_out.append(f"{frame.device}: not probed: {one_line(frame.reason)}")
 
+    def missing(self, request: ProbeRequest) -> list[str]:
+        """What an honest child sends before "done" and did not: the workload's constants, the check, a profile
+        (or a reason it was left out) of each device asked for."""
+        gone = {d for d in request.devices if any(n.startswith(f"{d}: not probed:") for n in self.left_out)}
+        return ([] if self.defaults else ["workload constants"]) + ([] if self.check else ["workload check"]) + [
+            f"{d} profile" for d in request.devices if d not in gone and all(p.device != d for p in self.devices)]
+
     def profile(self, info: WorkloadInfo, label: str, notes: list[str], probe_wall_seconds: float) -> Profile:
         """The ``Profile``; ``ProbeError`` when nothing fitted in memory on any device."""
         defaults = self.defaults.model_dump(include={"dataset_size", "epochs", "batch_size"}) if self.defaults else {}
@@ -395,7 +400,7 @@ def _exchange(child: ChildProcess, request: ProbeRequest, notify: Progress, labe
                 "Fix: a larger --probe-seconds gives it more time.")
             return collected
         if left <= 0:
-            raise _timeout_error(child, label, phase, request, fault_file)
+            raise timeout_error(child, label, phase, request, fault_file)
         try:
             payloads, closed = child.receive(min(left, 0.25))
             for payload in payloads:
@@ -410,6 +415,8 @@ def _exchange(child: ChildProcess, request: ProbeRequest, notify: Progress, labe
                         raise MalformedFrame("an 'unpicklable' message, though no pickle was sent")
                     return None
                 elif isinstance(frame, DoneFrame):
+                    if collected.missing(request):
+                        raise early_done_error(label, phase, collected.missing(request))
                     child.wait_status(_KILL_GRACE_SECONDS)
                     return collected
                 else:
@@ -417,7 +424,7 @@ def _exchange(child: ChildProcess, request: ProbeRequest, notify: Progress, labe
         except MalformedFrame as exc:
             raise _malformed_error(label, phase, exc.reason) from None
         if closed or (not payloads and child.status() is not None and not child.readable()):
-            raise _died_error(child, label, phase, request, fault_file)
+            raise died_error(child, label, phase, request, fault_file)
 
 
 def _child_error(frame: ErrorFrame, label: str) -> Exception:
@@ -442,69 +449,3 @@ def _malformed_error(label: str, phase: str, reason: str) -> ProbeError:
         hint="Fix: the workload (or a library it imports) writes to a file descriptor it inherited from advisor's "
         "probe (its channel back to advisor); remove that code. If it does not, please report this as a bug in "
         "advisor.")
-
-
-# ------------------------------------------------------------------------------------- crash, timeout
-
-
-def _signal_name(code: int) -> str:
-    try:
-        return signal.Signals(code).name
-    except ValueError:
-        return f"signal {code}"
-
-
-_SIGNAL_CAUSE = {
-    "SIGSEGV": "a segmentation fault: native code (a C/C++/CUDA extension, or torch itself on bad input) "
-               "touched memory it does not own",
-    "SIGBUS": "a bus error in native code",
-    "SIGABRT": "an abort in native code (a failed assertion, or a fatal CUDA/driver error)",
-    "SIGILL": "an illegal instruction: a binary built for a newer CPU than this one",
-    "SIGFPE": "a floating-point exception in native code",
-    "SIGKILL": "killed from outside, usually by the operating system's out-of-memory killer: the host ran out "
-               "of RAM",
-}
-
-
-def _died_error(child: ChildProcess, label: str, phase: str, request: ProbeRequest, fault_file: str) -> ProbeError:
-    code = child.wait_status(5.0)
-    where = where_in_dump(fault_file, request.workload_path)
-    if code is not None and code < 0:
-        name = _signal_name(-code)
-        cause = _SIGNAL_CAUSE.get(name, "a fatal signal")
-        if name == "SIGKILL":
-            hint = ("Fix: probe a smaller --batch-size (or --batch-sizes), or free memory on this machine; "
-                    "run the workload's step on its own to see its memory use.")
-        else:
-            hint = ("Fix: reproduce it outside advisor (build the model and run one training step in plain "
-                    "Python) to find the failing call; a native crash is a bug in that extension or torch "
-                    "build, or a sign of invalid input to it.")
-        return ProbeError(f"{label}: the probe process died with {name} ({cause}) while {phase}{where}.",
-                          hint=hint)
-    if code is None:
-        return ProbeError(f"{label}: the probe process stopped talking (its connection closed) while {phase}{where}.",
-                          hint="Fix: the workload may close inherited file descriptors or fork; rerun, and "
-                          "report it if it persists.")
-    if code == CHANNEL_LOST_EXIT:
-        return ProbeError(f"{label}: the workload closed the file descriptors it inherited, advisor's channel to "
-                          f"the probe among them, while {phase}{where}.",
-                          hint="Fix: do not close inherited descriptors in code that runs when the model is "
-                               "loaded or trained (os.closerange, a daemonising library); close only your own.")
-    return ProbeError(f"{label}: the probe process exited with code {code} while {phase}{where}, without a result.",
-                      hint="Fix: the workload called sys.exit() or os._exit() (or a native library ended the "
-                      "process); remove that from code that runs when the model trains.")
-
-
-def _timeout_error(child: ChildProcess, label: str, phase: str, request: ProbeRequest, fault_file: str) -> ProbeError:
-    # SIGUSR1 to the group: faulthandler in the child (or its twin, while that measures) writes where it is.
-    child.signal_group(signal.SIGUSR1)
-    with contextlib.suppress(OSError):
-        wait_for_dump(fault_file)
-    child.end()
-    where = where_in_dump(fault_file, request.workload_path)
-    timeout = request.timeout
-    return ProbeError(
-        f"{label}: the probe did not finish within {timeout:.0f} s and was stopped, while {phase}{where}.",
-        hint="Fix: make sure build_model(), make_batch() and the model's forward return (an endless loop or a "
-        "wait on something that never comes hangs the probe); for a model that is just slow, give more time "
-        "with a larger --probe-seconds (the timeout is 3 x probe seconds + 60 s) or a smaller batch size.")
