@@ -41,6 +41,7 @@ from pydantic import BaseModel
 
 from advisor.errors import AdvisorError
 from advisor.probe import unprobed_cpu
+from advisor.probe.check_step import check_step
 from advisor.probe.defaults import defaults_frame
 from advisor.probe.failure import exception_frame, text_of
 from advisor.probe.frames import (
@@ -68,8 +69,6 @@ from advisor.probe.turns import ProbeTurn
 from advisor.schemas.profile import MAX_OPTIMIZER_CHARS
 
 if TYPE_CHECKING:  # pragma: no cover
-    from collections.abc import Callable
-
     from advisor.probe.twin import TwinPair
     from advisor.schemas import Analysis, HostInfo
     from advisor.workload import Workload
@@ -241,11 +240,13 @@ def _check_and_probe(channel: _Channel, request: ProbeRequest, workload: Workloa
     else:
         channel.progress(SETUP, 0.15, "checking one training step")
         timer = PartTimer()  # the check's load (its own clocks leave out the analysis before it)
-        check, analysis, unprobed = _check_step(channel, request, workload, devices, turn)
+        check, analysis, unprobed, stopped = check_step(
+            request, workload, devices, turn, functools.partial(_analysis, request, workload, channel),
+            functools.partial(channel.progress, SETUP))
         if check is None:  # too big or too slow for this CPU: the analysis stands in for the check
             analysis = analysis.model_copy(update={"optimizer": _optimizer_name(analysis.optimizer)})
             channel.send(CheckFrame(param_count=analysis.param_count, optimizer=analysis.optimizer,
-                                    shape_note=shapes))
+                                    shape_note=shapes, stopped_seconds=stopped))
             channel.send(AnalysisFrame(analysis=analysis))
             if "cpu" in devices:
                 channel.send(DeviceFrame(profile=unprobed(analysis)))
@@ -270,53 +271,6 @@ def _check_and_probe(channel: _Channel, request: ProbeRequest, workload: Workloa
 
 # The check step's batch size (also what the CPU is recorded to run out of memory at when it does).
 CHECK_BATCH_SIZE = unprobed_cpu.CHECK_BATCH_SIZE
-
-
-def _check_step(channel: _Channel, request: ProbeRequest, workload: Workload, devices: list[str],
-                turn: ProbeTurn) -> tuple[Any, Analysis | None, Callable[[Analysis], Any] | None]:
-    """(the one-step check's result, None, None), or (None, the analysis, the CPU's profile from it) when the
-    analysis (fake tensors: nothing allocated) stands in for the check: a step that does not fit this machine's
-    memory, or one priced past anything the probe could time (``advisor.probe.unprobed_cpu``). A model that is
-    merely too big or too slow for this CPU is a result (its GPU candidates come from the analysis), not a
-    broken workload. Where the analysis is wanted it comes first, so that a step that obviously cannot fit is
-    never tried (the kernel's out-of-memory killer would end the probe); a step that fails to allocate is
-    caught as well."""
-    import gc
-
-    import torch
-
-    from advisor.errors import WorkloadError
-    from advisor.probe import unprobed_cpu as unprobed
-    from advisor.probe.memory_meter import is_oom
-    from advisor.workload import check_workload
-
-    threads = int(request.threads) if request.threads else torch.get_num_threads()
-    out_of_memory = functools.partial(unprobed.cpu_out_of_memory, request, threads, torch)
-    analysis = None
-    if request.analyze and devices:
-        channel.progress(SETUP, 0.15, "analysing the training step (FLOPs, bytes, memory)")
-        analysis = _analysis(request, workload, channel)
-        if analysis is not None and unprobed.step_bytes(analysis) > unprobed.available_bytes():
-            return None, analysis, out_of_memory
-        if analysis is not None and (
-                peak := unprobed.too_slow_to_check(analysis, request.probe_seconds, threads, torch)) is not None:
-            return None, analysis, functools.partial(unprobed.cpu_too_slow, request, peak=peak, threads=threads)
-        channel.progress(SETUP, 0.3, "checking one training step")
-    turn.take(0.3)  # the check's step is timed (the job's start-up), and loads the cores
-    try:
-        return check_workload(workload, batch_size=CHECK_BATCH_SIZE), analysis, None
-    except WorkloadError as exc:
-        cause = exc.__cause__
-        if not request.analyze or cause is None or not is_oom(cause):
-            raise
-        error = exc
-    # The failed step's frames hold its tensors: let them go before anything else is allocated.
-    error.__traceback__ = cause.__traceback__ = None
-    gc.collect()
-    analysis = analysis or _analysis(request, workload, channel)
-    if analysis is None:
-        raise error
-    return None, analysis, out_of_memory
 
 
 def _input_pipeline(channel: _Channel, request: ProbeRequest, workload: Workload, cpu_name: str | None) -> None:

@@ -10,6 +10,7 @@ recommendation made from the profile.
 from __future__ import annotations
 
 from advisor.probe.contention import ANOTHER_PROBE
+from advisor.probe.frames import CheckFrame, one_line
 from advisor.schemas import DeviceProfile, InputPipeline, Measurement
 from advisor.schemas.profile import CLEAN_STEAL_FRACTION, LOAD_UNREAD
 from advisor.schemas.shared_gpu import held_by_others_gib
@@ -53,6 +54,24 @@ def too_big_notes(devices: list[DeviceProfile]) -> list[str]:
                          "model's analysis over this CPU's measured op rates, and GPU candidates from the "
                          "analysis and their datasheets.")
     return notes
+
+
+def check_notes(check: CheckFrame | None, budget_seconds: float, devices: list[DeviceProfile]) -> list[str]:
+    """The one-step workload check's notes: make_batch's shapes that vary between calls, and a check that ran past
+    the probe's budget and was stopped (``advisor.probe.check_step``): nothing was timed on the CPU then, and its
+    estimate is the analysis' floor."""
+    shapes = [one_line(check.shape_note)] if check is not None and check.shape_note else []  # the child's text
+    stopped_seconds = check.stopped_seconds if check is not None else None
+    if stopped_seconds is None:
+        return shapes
+    head = (f"the one-step workload check (build, one batch, one training step at batch size 2 on the CPU) was "
+            f"stopped after {format_duration(stopped_seconds)}, the probe's whole {format_duration(budget_seconds)} "
+            "budget: ")
+    if any(d.kind == "cpu" for d in devices):
+        return shapes + [f"cpu: {head}no step could be timed here, so the CPU estimate is the model's analysis "
+                         "over this CPU's measured op rates, and a real step here takes longer than that floor; GPU "
+                         "candidates come from the analysis and their datasheets."]
+    return shapes + [head + "the model's analysis stood in for it."]
 
 
 def noise_notes(devices: list[DeviceProfile], *, shapes_vary: bool = False, cores: int | None = None) -> list[str]:

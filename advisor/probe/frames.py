@@ -136,6 +136,8 @@ class CheckFrame(_Frame):
     param_count: ParamCount  # what a profile (and the history's column) holds
     optimizer: Annotated[str, Field(max_length=256)]
     shape_note: _Text | None = None  # make_batch's shapes vary between calls (check.varying_shapes_note)
+    # The check ran this long, past the probe's budget, and was stopped: the analysis stood in (probe.check_step)
+    stopped_seconds: Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)] | None = None
 
 
 class AnalysisFrame(_Frame):

@@ -17,8 +17,7 @@ How the child starts:
 
 - a workload file: a fresh interpreter (``python -c``, like multiprocessing's "spawn"), which loads the file
   itself. Not multiprocessing's "spawn" proper: that re-imports the caller's ``__main__`` in the child, which
-  breaks (or reruns) a user's script that calls ``advisor.profile`` without an ``if __name__ == "__main__"``
-  guard;
+  breaks (or reruns) a user's script that calls ``advisor.profile`` without a ``__main__`` guard;
 - an in-memory ``Workload`` that pickles (module-level functions, an ``nn.Module`` object): the same, with
   the pickle sent over the socket;
 - one that does not (lambdas, closures, functions defined in ``__main__``): ``fork``. A forked child cannot
@@ -47,6 +46,7 @@ from advisor.errors import ProbeError, ProbeNote
 from advisor.probe.child import run_forked
 from advisor.probe.defaults import with_module_settings
 from advisor.probe.device_notes import (
+    check_notes,
     noise_notes,
     pipeline_busy_notes,
     precision_notes,
@@ -184,7 +184,7 @@ def _notes(collected: _Collected, request: ProbeRequest, source: Any) -> list[st
             + shared_gpu_notes(collected.devices)
             + [n for n in (collected.turn_note, collected.input_note, collected.bf16_note) if n] + collected.left_out
             + ([failed_note(collected.analysis_failure)] if collected.analysis_failure else [])
-            + ([one_line(collected.check.shape_note)] if collected.check and collected.check.shape_note else [])
+            + check_notes(collected.check, request.probe_seconds, collected.devices)
             + pipeline_busy_notes(collected.input_pipeline) + startup_notes(collected.devices, collected.host)
             + ([source.changed_note()] if isinstance(source, WorkloadFile) and source.changed_on_disk() else []))
 

@@ -50,14 +50,21 @@ def beyond_budget(least_check_seconds: float, budget_seconds: float) -> bool:
     return least_point > LAST_RESORT_FRACTION * budget_seconds
 
 
+# How much slower than ``GENEROUS_FLOPS_PER_THREAD`` (``advisor.probe.ladder``) a core's float32 matmul may run: the
+# op rates are timed (0.1-0.3 s) for a step that could be beyond the budget at that rate. A prefilter at the
+# generous rate itself kept a 350M-parameter GPT's check (floor 9.7 s at 250 GFLOP/s a thread, 27 s at the
+# 90 GFLOP/s this 2-core VM's core measures) running at a 60-s budget, and the check outlasted the probe's timeout.
+SLOWEST_CORE_FACTOR = 10.0
+
+
 def too_slow_to_check(analysis: Analysis, budget_seconds: float, threads: int, torch: Any) -> CpuPeak | None:
     """This CPU's op rates when one step is priced past anything the probe could time (``beyond_budget``),
-    else None (check the step, probe the ladder). The rates are timed only for a step that is beyond the budget
-    even at ``GENEROUS_FLOPS_PER_THREAD`` (``advisor.probe.ladder``)."""
+    else None (check the step, probe the ladder). The rates are timed only for a step that would be beyond the
+    budget at ``GENEROUS_FLOPS_PER_THREAD / SLOWEST_CORE_FACTOR``: a small model's probe pays nothing for them."""
     from advisor.probe.cpu_peak import measure_cpu_peak
 
-    if not beyond_budget(least_step_seconds(analysis.flops_per_sample, CHECK_BATCH_SIZE, threads),
-                         budget_seconds):
+    if not beyond_budget(SLOWEST_CORE_FACTOR * least_step_seconds(analysis.flops_per_sample, CHECK_BATCH_SIZE,
+                                                                 threads), budget_seconds):
         return None
     peak = measure_cpu_peak(torch)
     least = least_step_seconds(analysis.flops_per_sample, CHECK_BATCH_SIZE, threads, peak.matmul_flops_per_second)
