@@ -13,8 +13,9 @@ measured level, the ladder's scatter around the line for unmeasured sizes, extra
 floor, because a fresh process on the same machine does not run at exactly the probe's speed (allocator
 and cache state, frequency scaling, other processes). On a busy machine that floor grows with the probe's
 per-step spread (``CONTENTION_SHARE``) at the job's batch size (``StepTimeFit.spread_at``: never less than the
-ladder's median): the CPU share a process gets drifts over a job as it did over the probe. The per-step
-noise itself averages out over the job's steps.
+ladder's median): the CPU share a process gets drifts over a job as it did over the probe; where the probe raised
+its priority over others' runnable tasks, its windows do not show that drift, and the busy-raised jobs' own floor
+is added (``advisor.predictor.raised_load``). The per-step noise itself averages out over the job's steps.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from advisor.predictor.fit import StepTimeFit, fit_memory, fit_step_time
 from advisor.predictor.input_bound import HostModel, StepParts, cpu_host, estimate_fields, host_rel_sigma
 from advisor.predictor.job import JobTime, ShapeSteps, accumulated_step, forward_share
 from advisor.predictor.page_faults import page_fault_sigma
+from advisor.predictor.raised_load import raised_load_sigma
 from advisor.predictor.subnormal import SubnormalSlowdown
 from advisor.schemas import CpuSpec, DeviceProfile, Estimate, JobSpec, Measurement, Profile, Target, updated
 from advisor.schemas.base import USABLE_MEMORY_FRACTION  # share of a probed device's memory a job may use
@@ -243,8 +245,7 @@ def measured_model(
         fit: this device's step-time fit, when the caller already has it.
         target_cpu, local_cpu: another CPU family to scale to (``profiles/cpus.csv``), and this one's.
         startup_seconds: one-off time before the first step; None = the probe's measured start-up (model
-            build + warm-up beyond steady state). Pass instance boot and set-up on top when pricing a cloud
-            machine.
+            build + warm-up beyond steady state). Add instance boot and set-up when pricing a cloud machine.
         per_epoch_seconds: once per epoch beyond a DataLoader's restart (``host`` adds that one).
         machine_memory_gib: the memory of the machine the job runs on, GiB, when it is another one than the
             probed (a CPU instance of another size); None = not known (fit not judged). Default: the probed
@@ -266,7 +267,8 @@ def measured_model(
     notes: list[str] = list(fit.notes) + [n for n in profile.notes if n.startswith(f"{dev.device}:")]
     notes += [busy.note] if busy.note else []
     factor, extra_rel, threads, fraction = _cpu_scaling(dev, threads, target_cpu, local_cpu, notes, memo)
-    extra_rel = math.hypot(extra_rel, busy.relative_uncertainty, page_fault_sigma(dev, b := job.batch_size, notes))
+    extra_rel = math.hypot(extra_rel, busy.relative_uncertainty, page_fault_sigma(dev, b := job.batch_size, notes),
+                           raised_load_sigma(usable))  # a raised probe beside others' tasks: a busy job's floor
     method, factor = ("measured", 1.0) if factor is None else ("scaled", factor)
     _batch_notes(fit, job, dev, notes)
     notes += busy_here_notes(dev, threads, here=machine_memory_gib == THIS_MACHINE) + unrecorded_load_notes(dev, notes)
