@@ -407,8 +407,13 @@ def history_list(entries: Sequence[Any], offset: int = 0, total: int | None = No
             actual += f" on {safe_text(e.outcome_instance_type)}"
         table.add_row(str(e.id), _when(e.created_at), safe_text(e.workload),
                       f"{e.epochs:,} x {e.dataset_size:,} @ {e.batch_size:,}", chosen,
-                      format_duration(e.predicted_seconds), format_usd(e.cost_usd), safe_text(e.method or "-"), actual)
+                      format_duration(e.predicted_seconds), _ranked_cost(e), safe_text(e.method or "-"), actual)
     con.print(table)
+
+
+def _ranked_cost(e: Any) -> str:
+    """The cost a listed recommendation was ranked on, "spot" after a spot cost (as ``history show`` says)."""
+    return format_usd(e.ranked_cost_usd) + (" spot" if e.interruptible and e.spot_cost_usd is not None else "")
 
 
 def prediction_list(entries: Sequence[Any], offset: int = 0, total: int | None = None) -> None:

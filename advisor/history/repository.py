@@ -39,6 +39,7 @@ from advisor.history.engine import (
 from advisor.history.export import EXPORT_COLUMNS  # noqa: F401 - importable from here, as before
 from advisor.history.filters import newest_first_filtered
 from advisor.history.here_run import is_here, stored_here_candidate
+from advisor.history.listing import history_entries
 from advisor.history.outcome_checks import check_outcome, refuse_outlier
 from advisor.history.rows import (
     CHOSEN_COPY,
@@ -371,28 +372,7 @@ class History:
         )
         stmt = newest_first_filtered(stmt, r.created_at, workload, since, limit, offset)
         with self._read() as conn:
-            rows = conn.execute(stmt).all()
-            outcomes: dict[int, list[Any]] = {}
-            ids = [row.id for row in rows]
-            for lo in range(0, len(ids), 500):
-                o = OutcomeTable
-                for out in conn.execute(select(o.recommendation_id, o.actual_seconds, o.status, o.instance_type)
-                                        .where(o.recommendation_id.in_(ids[lo:lo + 500]))
-                                        .order_by(o.recorded_at, o.id)):
-                    outcomes.setdefault(out.recommendation_id, []).append(out)
-        entries = []
-        for row in rows:
-            outs = outcomes.get(row.id, [])
-            last = outs[-1] if outs else None
-            entries.append(HistoryEntry(
-                id=row.id, created_at=row.created_at, workload=row.name, dataset_size=row.dataset_size,
-                epochs=row.epochs, batch_size=row.batch_size, objective=row.objective, provider=row.chosen_provider,
-                instance_type=row.chosen_instance_type, tier=row.chosen_tier, gpu=row.chosen_gpu,
-                gpu_count=row.chosen_gpu_count, predicted_seconds=row.chosen_seconds, cost_usd=row.chosen_cost_usd,
-                method=row.chosen_method, n_candidates=row.n_candidates or 0, n_outcomes=len(outs),
-                **({"actual_seconds": last.actual_seconds, "status": last.status,
-                    "outcome_instance_type": last.instance_type} if last else {})))
-        return entries
+            return history_entries(conn, conn.execute(stmt).all())
 
     @python_surface
     def show(self, id: int) -> HistoryDetail:

@@ -40,7 +40,9 @@ class HistoryEntry(Model):
     gpu: str | None = None
     gpu_count: int | None = None
     predicted_seconds: float | None = None
-    cost_usd: float | None = None
+    cost_usd: float | None = None  # on demand, whatever it was ranked on (``ranked_cost_usd``)
+    spot_cost_usd: float | None = None  # at the spot price, where its offer has one
+    interruptible: bool = False  # ranked and chosen on its spot cost (--spot): an instance that can be taken back
     method: Method | None = None
     n_candidates: int = 0
     n_outcomes: int = 0
@@ -48,6 +50,13 @@ class HistoryEntry(Model):
     status: Literal["completed", "failed"] | None = None
     # The machine the latest outcome ran on ("here:cpu", another candidate): not always the chosen one above.
     outcome_instance_type: str | None = None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def ranked_cost_usd(self) -> float | None:
+        """The cost the chosen candidate was ranked on (``Candidate.ranked_cost_usd``): the spot cost under --spot,
+        which the answer and its page show, else the on-demand one."""
+        return self.spot_cost_usd if self.interruptible and self.spot_cost_usd is not None else self.cost_usd
 
 
 class PredictionEntry(Model):

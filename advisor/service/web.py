@@ -19,7 +19,7 @@ from advisor.service.chart import cost_text, pareto_svg, total_time_text
 from advisor.service.markup import page as _page
 from advisor.service.markup import text
 from advisor.service.security import SESSION_COOKIE, SESSION_SECONDS, RateLimiter, Tokens
-from advisor.units import format_duration, format_usd
+from advisor.units import format_duration
 
 router = APIRouter(include_in_schema=False)
 
@@ -49,7 +49,7 @@ def index(request: Request, workload: Annotated[str | None, Query(max_length=200
             actual += " (failed)"
         rows.append([f'<a href="/recommendations/{e.id}">{e.id}</a>', text(str(e.created_at)[:19].replace("T", " ")),
                      text(e.workload), text(f"{e.epochs} x {e.dataset_size:,} @ {e.batch_size}"), chosen,
-                     text(format_duration(e.predicted_seconds)), text(actual), text(format_usd(e.cost_usd)),
+                     text(format_duration(e.predicted_seconds)), text(actual), text(cost_text(e)),
                      text(e.method or "-"), _probe_flag(flags.get(e.id, []))])
     table = (_table(["id", "when (UTC)", "workload", "job", "chosen", "predicted", "actual", "cost", "method",
                      "probe"], rows, {5, 6, 7}) if rows else

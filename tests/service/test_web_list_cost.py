@@ -1,0 +1,25 @@
+"""The list at ``/`` gives a recommendation's cost as its page does: the cost it was ranked on, "spot" after a spot
+cost. An answer ranked under ``spot`` was listed at its on-demand cost, 2.6x its page's "$22.02 spot"."""
+
+from __future__ import annotations
+
+from service_helpers import auth, profile_data
+
+from advisor.units import format_usd
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+def test_the_list_gives_a_spot_answer_its_spot_cost(app_client):
+    response = app_client.post("/v1/recommendations", headers=auth(), json={
+        "profile": profile_data(), "dataset_size": 2_000_000, "epochs": 20, "spot": True})
+    assert response.status_code == 201, response.text
+    rec = response.json()
+    chosen = rec["chosen"]
+    assert chosen["interruptible"] and chosen["spot_cost_usd"] < chosen["cost_usd"]
+    page = app_client.get("/", headers={**auth(), **BROWSER}).text
+    row = page.split(f'<a href="/recommendations/{rec["id"]}">')[1].split("</tr>")[0]
+    assert f'<td class="num">{format_usd(chosen["spot_cost_usd"])} spot</td>' in row
+    assert format_usd(chosen["cost_usd"]) not in row
+    detail = app_client.get(f"/recommendations/{rec['id']}", headers={**auth(), **BROWSER}).text
+    assert f"{format_usd(chosen['spot_cost_usd'])} spot" in detail  # the same figure as the page
