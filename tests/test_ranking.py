@@ -947,11 +947,14 @@ def test_diff_marks_a_side_that_misses_the_constraints_or_is_a_spot_price(capsys
     assert rows["best 1 GPU"].new_caveats == ["spot"]
     assert rows["best 1 GPU"].new.ranked_cost_usd == rows["best 1 GPU"].new.spot_cost_usd  # the meaning is kept
     md = answer.diff_markdown(d)
-    assert "5h35m, $1.33 (misses the deadline; over the budget; spot) |" in md
-    assert "| best CPU | 16 vCPU (aws c7i.4xlarge), 5h35m, $3.99 |" in md  # no caveat where none applies
+    assert "5h35m (4h28m–6h42m), $1.33 (misses the deadline; over the budget; spot) |" in md
+    assert "| best CPU | 16 vCPU (aws c7i.4xlarge), 5h35m (4h28m–6h42m), $3.99 |" in md  # no caveat where none applies
+    assert "Total time (start-up + job, 80% interval) and cost, old -> new." in md  # what the ranges are
     monkeypatch.setattr(answer, "out", lambda: Console(width=400, soft_wrap=False))  # one line per table row
     answer.diff(d)
-    assert "5h35m, $1.33 (misses the deadline; over the budget; spot) │" in capsys.readouterr().out
+    shown = capsys.readouterr().out
+    assert "5h35m (4h28m–6h42m), $1.33 (misses the deadline; over the budget; spot) │" in shown
+    assert "total time (start-up + job, 80% interval) and cost, old -> new" in shown
 
 
 def test_budget_texts_tell_a_budget_from_a_cost_that_prints_alike_and_suggest_a_budget_near_the_cost():

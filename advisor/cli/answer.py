@@ -346,6 +346,10 @@ _DIFF_COLUMNS = (Column("", whole=True), Column("old", fold_min=12), Column("new
                  Column("total time", "right", whole=True), Column("cost", "right", whole=True))
 
 
+# Each side's time has its 80% interval beside it: a change smaller than the spread may be noise.
+_DIFF_TITLE = "total time (start-up + job, 80% interval) and cost, old -> new"
+
+
 def diff(d: Any) -> None:
     """``advisor diff``: the chosen and the best per tier, old against new, with the deltas."""
     con = out()
@@ -358,7 +362,7 @@ def diff(d: Any) -> None:
               _delta(format_duration_delta(here.total_seconds_delta), here.total_seconds_delta), "-"]
              for here in d.here]  # the probed machine: nothing rented, nothing billed
     table, note = fitted(con, _DIFF_COLUMNS, rows, title_justify="left",
-                         title="total time (start-up + job) and cost, old -> new")
+                         title=_DIFF_TITLE)
     con.print(table)
     if note:
         con.print(f"note: {safe_text(note)}")
@@ -368,7 +372,7 @@ def diff(d: Any) -> None:
 
 def diff_markdown(d: Any) -> str:
     """``advisor diff --format markdown``: the same table for a pull-request comment."""
-    lines = [f"### advisor diff: {md_text(d.summary)}", "",
+    lines = [f"### advisor diff: {md_text(d.summary)}", "", f"{_DIFF_TITLE[0].upper()}{_DIFF_TITLE[1:]}.", "",
              "| | old | new | total time | cost |", "|---|---|---|---:|---:|"]
     for row in d.rows:
         cost = format_usd_delta(row.cost_usd_delta) + (
@@ -384,11 +388,13 @@ def diff_markdown(d: Any) -> str:
 
 
 def _plain_side(c: Any, caveats: Sequence[str] = ()) -> str:
-    """"1 x A100-40GB (lambda gpu_1x_a100), 55m00s, $1.82 (misses the deadline; spot)"."""
+    """"1 x A100-40GB (lambda gpu_1x_a100), 55m00s (43m10s–1h10m), $1.82 (misses the deadline; spot)": the total
+    time with its 80% interval, as the recommend table gives it."""
     if c is None:
         return "-"
-    return (f"{c.hardware_label} ({c.provider} {c.instance_type}), {format_duration(c.total_seconds)}, "
-            f"{format_usd(c.ranked_cost_usd)}" + (f" ({'; '.join(caveats)})" if caveats else ""))
+    return (f"{c.hardware_label} ({c.provider} {c.instance_type}), {format_duration(c.total_seconds)} "
+            f"({format_duration(c.total_low)}–{format_duration(c.total_high)}), {format_usd(c.ranked_cost_usd)}"
+            + (f" ({'; '.join(caveats)})" if caveats else ""))
 
 
 def _here_side(run: Any) -> str:

@@ -393,8 +393,9 @@ def history_list(entries: Sequence[Any], offset: int = 0, total: int | None = No
         return
     table = Table(title=f"History ({_page(len(entries), offset, total)})", title_justify="left")
     # Outcomes time the training itself (track, --actual-seconds), so both times here are the job alone.
-    for col in ("id", "when (UTC)", "workload", "job", "chosen", "predicted job", "cost", "method", "actual job"):
-        table.add_column(col, justify="right" if col in ("id", "predicted job", "cost", "actual job") else "left")
+    right = ("id", "predicted job (80%)", "cost", "actual job")
+    for col in ("id", "when (UTC)", "workload", "job", "chosen", "predicted job (80%)", "cost", "method", "actual job"):
+        table.add_column(col, justify="right" if col in right else "left")
     for e in entries:
         chosen = "-" if not e.instance_type else (
             f"{safe_text(e.provider)} {safe_text(e.instance_type)}"
@@ -405,15 +406,15 @@ def history_list(entries: Sequence[Any], offset: int = 0, total: int | None = No
         if e.actual_seconds and e.outcome_instance_type and e.outcome_instance_type != e.instance_type:
             # not the prediction beside it: `history compare` pairs it with its own machine's
             actual += f" on {safe_text(e.outcome_instance_type)}"
+        # The cost ranked on ("spot" after a spot cost, as `history show` says); the interval unless the row
+        # came from a server too old to send it.
+        cost = format_usd(e.ranked_cost_usd) + (" spot" if e.interruptible and e.spot_cost_usd is not None else "")
+        predicted = format_duration(e.predicted_seconds) + (
+            f" ({_interval(e.low, e.high)})" if e.low is not None and e.high is not None else "")
         table.add_row(str(e.id), _when(e.created_at), safe_text(e.workload),
                       f"{e.epochs:,} x {e.dataset_size:,} @ {e.batch_size:,}", chosen,
-                      format_duration(e.predicted_seconds), _ranked_cost(e), safe_text(e.method or "-"), actual)
+                      predicted, cost, safe_text(e.method or "-"), actual)
     con.print(table)
-
-
-def _ranked_cost(e: Any) -> str:
-    """The cost a listed recommendation was ranked on, "spot" after a spot cost (as ``history show`` says)."""
-    return format_usd(e.ranked_cost_usd) + (" spot" if e.interruptible and e.spot_cost_usd is not None else "")
 
 
 def prediction_list(entries: Sequence[Any], offset: int = 0, total: int | None = None) -> None:

@@ -366,7 +366,7 @@ class History:
         stmt = (
             select(r.id, r.created_at, WorkloadTable.name, r.dataset_size, r.epochs, r.batch_size, r.objective,
                    r.chosen_provider, r.chosen_instance_type, r.chosen_tier, r.chosen_gpu, r.chosen_gpu_count,
-                   r.chosen_seconds, r.chosen_cost_usd, r.chosen_method, r.n_candidates)
+                   r.chosen_seconds, r.chosen_low, r.chosen_high, r.chosen_cost_usd, r.chosen_method, r.n_candidates)
             .join(WorkloadTable, WorkloadTable.id == r.workload_id)
             .order_by(r.created_at.desc(), r.id.desc())
         )

@@ -40,6 +40,8 @@ class HistoryEntry(Model):
     gpu: str | None = None
     gpu_count: int | None = None
     predicted_seconds: float | None = None
+    low: float | None = None  # the 80% interval around predicted_seconds (the job alone, as it)
+    high: float | None = None
     cost_usd: float | None = None  # on demand, whatever it was ranked on (``ranked_cost_usd``)
     spot_cost_usd: float | None = None  # at the spot price, where its offer has one
     interruptible: bool = False  # ranked and chosen on its spot cost (--spot): an instance that can be taken back

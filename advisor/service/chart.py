@@ -51,9 +51,15 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def total_time_text(c: Any) -> str:
-    """A candidate's time as the CLI's verdict words it: "3m31s total (1m31s job + 2m00s start-up)"."""
-    return (f"{format_duration(c.total_seconds)} total ({format_duration(c.seconds)} job + "
-            f"{format_duration(c.startup_seconds or 0.0)} start-up)")
+    """A candidate's time as the CLI's verdict words it, with its 80% interval: "3m31s total (80% interval
+    3m13s–3m54s; 1m31s job + 2m00s start-up)"."""
+    return (f"{format_duration(c.total_seconds)} total (80% interval {interval_text(c)}; "
+            f"{format_duration(c.seconds)} job + {format_duration(c.startup_seconds or 0.0)} start-up)")
+
+
+def interval_text(c: Any) -> str:
+    """A candidate's 80% interval of the total time (start-up + job), "3m13s–3m54s"."""
+    return f"{format_duration(c.total_low)}–{format_duration(c.total_high)}"
 
 
 def cost_text(c: Any) -> str:

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from advisor.schemas import Recommendation
 from advisor.service.backend import Backend
-from advisor.service.chart import cost_text, pareto_svg, total_time_text
+from advisor.service.chart import cost_text, interval_text, pareto_svg, total_time_text
 from advisor.service.markup import page as _page
 from advisor.service.markup import text
 from advisor.service.security import SESSION_COOKIE, SESSION_SECONDS, RateLimiter, Tokens
@@ -47,11 +47,13 @@ def index(request: Request, workload: Annotated[str | None, Query(max_length=200
         actual = format_duration(e.actual_seconds) if e.actual_seconds else "-"
         if e.status == "failed":
             actual += " (failed)"
+        predicted = format_duration(e.predicted_seconds) + (  # the job alone, with its 80% interval
+            f" ({format_duration(e.low)}–{format_duration(e.high)})" if None not in (e.low, e.high) else "")
         rows.append([f'<a href="/recommendations/{e.id}">{e.id}</a>', text(str(e.created_at)[:19].replace("T", " ")),
                      text(e.workload), text(f"{e.epochs} x {e.dataset_size:,} @ {e.batch_size}"), chosen,
-                     text(format_duration(e.predicted_seconds)), text(actual), text(cost_text(e)),
+                     text(predicted), text(actual), text(cost_text(e)),
                      text(e.method or "-"), _probe_flag(flags.get(e.id, []))])
-    table = (_table(["id", "when (UTC)", "workload", "job", "chosen", "predicted", "actual", "cost", "method",
+    table = (_table(["id", "when (UTC)", "workload", "job", "chosen", "predicted (80%)", "actual", "cost", "method",
                      "probe"], rows, {5, 6, 7}) if rows else
              f'<p class="note">No stored recommendation of a workload named {text(workload)}.</p>' if workload else
              '<p class="note">Nothing stored yet.</p>')
@@ -84,7 +86,7 @@ def _remarks(rec: Recommendation) -> str:
             + items("Could be better", advice))
 
 
-_CANDIDATE_HEADERS = ["#", "provider", "instance", "hardware", "total time", "job", "cost", "Pareto", "method"]
+_CANDIDATE_HEADERS = ["#", "provider", "instance", "hardware", "total time (80%)", "job", "cost", "Pareto", "method"]
 
 
 @router.get("/recommendations/{recommendation_id}", response_class=HTMLResponse)
@@ -104,7 +106,8 @@ def recommendation_page(request: Request, recommendation_id: int) -> HTMLRespons
         *rec.candidates, *rec.best_per_tier.values(), *([chosen] if chosen is not None else [])]}.values())
     # Times and costs as the CLI's table and the chart show them: start-up + job, and the cost ranked on.
     rows = [[str(i), text(c.provider), text(c.instance_type), text(c.hardware_label),
-             text(format_duration(c.total_seconds)), text(format_duration(c.seconds)), text(cost_text(c)),
+             text(f"{format_duration(c.total_seconds)} ({interval_text(c)})"), text(format_duration(c.seconds)),
+             text(cost_text(c)),
              "yes" if c.pareto else "", text(c.method)] for i, c in enumerate(rec.candidates, 1)]
     outcomes = [[text(str(o.recorded_at)[:19].replace("T", " ")), text(o.instance_type or "-"),
                  text(format_duration(o.actual_seconds)), text(o.status)] for o in detail.outcomes]

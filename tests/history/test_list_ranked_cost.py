@@ -1,6 +1,7 @@
 """``advisor history list`` shows the cost a recommendation was ranked and chosen on: one ranked under --spot gave
 its on-demand cost ($58.01) where the answer and its page said "$22.02 spot", 2.6x apart. ``--json`` keeps
-``cost_usd`` (on demand) and adds ``spot_cost_usd``, ``interruptible`` and ``ranked_cost_usd``."""
+``cost_usd`` (on demand) and adds ``spot_cost_usd``, ``interruptible`` and ``ranked_cost_usd``. The predicted job
+has its 80% interval beside it, ``low`` and ``high`` in ``--json`` (the list gave the point alone)."""
 
 from __future__ import annotations
 
@@ -43,3 +44,10 @@ def test_an_on_demand_answer_is_listed_at_its_on_demand_cost(history):
     entry, text = _listed()
     assert entry["interruptible"] is False and entry["ranked_cost_usd"] == 58.01 == entry["cost_usd"]
     assert "$58.01" in text and "spot" not in text
+
+
+def test_the_predicted_job_is_listed_with_its_80_percent_interval(history):
+    _saved(history, spot=False)  # the chosen job: 1200 s, 960-1500 s
+    entry, text = _listed()
+    assert (entry["predicted_seconds"], entry["low"], entry["high"]) == (1200.0, 960.0, 1500.0)
+    assert "predicted job (80%)" in text and "20m00s (16m00s–25m00s)" in text

@@ -1,11 +1,12 @@
 """The list at ``/`` gives a recommendation's cost as its page does: the cost it was ranked on, "spot" after a spot
-cost. An answer ranked under ``spot`` was listed at its on-demand cost, 2.6x its page's "$22.02 spot"."""
+cost. An answer ranked under ``spot`` was listed at its on-demand cost, 2.6x its page's "$22.02 spot". Its
+predicted job has its 80% interval beside it."""
 
 from __future__ import annotations
 
 from service_helpers import auth, profile_data
 
-from advisor.units import format_usd
+from advisor.units import format_duration, format_usd
 
 BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
 
@@ -21,5 +22,8 @@ def test_the_list_gives_a_spot_answer_its_spot_cost(app_client):
     row = page.split(f'<a href="/recommendations/{rec["id"]}">')[1].split("</tr>")[0]
     assert f'<td class="num">{format_usd(chosen["spot_cost_usd"])} spot</td>' in row
     assert format_usd(chosen["cost_usd"]) not in row
+    # The predicted job (the job alone) with its 80% interval, as `history list` gives it.
+    job = f"{format_duration(chosen['seconds'])} ({format_duration(chosen['low'])}–{format_duration(chosen['high'])})"
+    assert f'<td class="num">{job}</td>' in row and "<th>predicted (80%)</th>" in page
     detail = app_client.get(f"/recommendations/{rec['id']}", headers={**auth(), **BROWSER}).text
     assert f"{format_usd(chosen['spot_cost_usd'])} spot" in detail  # the same figure as the page

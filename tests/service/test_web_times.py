@@ -44,15 +44,18 @@ def test_the_page_and_chart_show_the_total_time_the_ranking_used(app_client):
     total, job = format_duration(chosen["total_seconds"]), format_duration(chosen["seconds"])
     startup = format_duration(chosen["startup_seconds"])
     assert total != job
-    said = f"{total} total ({job} job + {startup} start-up), {format_usd(chosen['cost_usd'])}"
+    spread = f"{format_duration(chosen['total_low'])}–{format_duration(chosen['total_high'])}"
+    said = f"{total} total (80% interval {spread}; {job} job + {startup} start-up), {format_usd(chosen['cost_usd'])}"
     assert re.search(r"Chosen: <b>[^<]*: " + re.escape(html.escape(said)) + "</b>", page.text), page.text[:2000]
 
-    # The table: a "total time" column (start-up + job) and the job beside it, as the CLI's table has.
-    assert "<th>total time</th><th>job</th>" in page.text
+    # The table: a "total time" column (start-up + job, its 80% interval beside it) and the job beside it, as the
+    # CLI's table has.
+    assert "<th>total time (80%)</th><th>job</th>" in page.text
     cells = re.findall(r"<tr><td>(\d+)</td>(?:<td[^>]*>[^<]*</td>){3}<td class=\"num\">([^<]*)</td>"
                        r"<td class=\"num\">([^<]*)</td>", page.text)
     assert [(int(i), t, j) for i, t, j in cells] == [
-        (i, format_duration(c["total_seconds"]), format_duration(c["seconds"]))
+        (i, html.escape(f"{format_duration(c['total_seconds'])} ({format_duration(c['total_low'])}–"
+                        f"{format_duration(c['total_high'])})"), format_duration(c["seconds"]))
         for i, c in enumerate(rec["candidates"], 1)]
 
     points = [(float(x), float(y), kind, html.unescape(tip)) for x, y, kind, tip in _CIRCLE.findall(page.text)]
