@@ -31,6 +31,13 @@ class WorkloadError(AdvisorError):
     """The workload file or object is missing, broken, or does not train."""
 
 
+class UnbuildableModelError(WorkloadError):
+    """The model cannot be built on the analysis' fake tensors (its build reads its weights' values) and its real
+    build would not fit this machine's memory, or ran out of it (``advisor.probe.analysis.real_build``). Not an
+    optional analysis' failure: the probe's one-step check would build the model for real as well, so the probe
+    stops with this message."""
+
+
 class ProbeError(AdvisorError):
     """A probe could not run: the child crashed, hung past its timeout, or no batch size fitted."""
 

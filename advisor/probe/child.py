@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from advisor.errors import AdvisorError
+from advisor.errors import AdvisorError, UnbuildableModelError
 from advisor.probe import unprobed_cpu
 from advisor.probe.check_step import check_step
 from advisor.probe.defaults import defaults_frame
@@ -322,8 +322,9 @@ def _analysis(request: ProbeRequest, workload: Workload, channel: _Channel,
               precision: str | None = None) -> Analysis | None:
     try:
         from advisor.probe.analysis import analyze
-
         analysis = analyze(workload, batch_sizes=(2, 8), precision=precision or request.analysed_at)
+    except UnbuildableModelError:
+        raise  # the one-step check would build the model for real too: the probe stops with its message
     except Exception as exc:  # noqa: BLE001 - user code; optional: the probes stand without it
         text = text_of(exc)
         text = str(getattr(exc, "message", text)).splitlines()[0] if text else type(exc).__name__

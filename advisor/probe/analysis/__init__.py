@@ -43,7 +43,9 @@ Known simplifications: the optimizer is traced per tensor, where CUDA PyTorch ru
 many tensors at once (the roofline counts launches accordingly); otherwise bytes assume every operand is read
 from and written to memory once (no cache reuse, no fusion beyond the kernels PyTorch itself fuses).
 
-Any failure raises ``advisor.errors.PredictionError``: callers treat the analysis as optional.
+Any failure raises ``advisor.errors.PredictionError``: callers treat the analysis as optional. The one exception
+is ``advisor.errors.UnbuildableModelError`` (a ``WorkloadError``): a model that can be built only for real, too
+big for this machine's memory to build at all (``real_build``).
 
 This module owns ``analyze`` (and assembles its ``Analysis``) and ``summarize``, and imports torch only inside
 ``analyze``. ``ops`` holds the op tables and ``classify`` (torch-free), ``recorder`` the dispatch mode that
@@ -58,7 +60,7 @@ import time
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from advisor.errors import AdvisorError, PredictionError
+from advisor.errors import AdvisorError, PredictionError, UnbuildableModelError
 from advisor.probe.analysis.ops import RawOp, classify
 from advisor.schemas import PRECISIONS, Analysis, OpRecord, at_batch
 
@@ -73,7 +75,8 @@ def analyze(workload, batch_sizes: tuple[int, int] = (2, 8), precision: str = "f
 
     ``precision`` is the training precision to account bytes for ("fp32"/"tf32": everything fp32;
     "bf16"/"fp16": CUDA autocast's mixed precision). Raises ``PredictionError`` when the model cannot be
-    traced with fake tensors (the message says why and what to do).
+    traced with fake tensors (the message says why and what to do), and ``UnbuildableModelError`` when it can be
+    built only for real and that would not fit this machine's memory.
     """
     if precision not in PRECISIONS:
         raise PredictionError(f"unknown precision {precision!r}.",
@@ -87,7 +90,7 @@ def analyze(workload, batch_sizes: tuple[int, int] = (2, 8), precision: str = "f
         from advisor.probe.analysis.tracing import trace_step  # imports torch
 
         return _assemble(trace_step(workload, b0, b1, precision), b0, b1, started)
-    except PredictionError:
+    except (PredictionError, UnbuildableModelError):
         raise
     except AdvisorError as exc:
         raise PredictionError(f"could not analyse {getattr(workload, 'label', workload)}: {exc.cli_message}",

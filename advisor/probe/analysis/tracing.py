@@ -1,8 +1,9 @@
 """Running one training step of a workload on fake tensors, under the recorder, at two batch sizes.
 
-Owns the fake model (built under ``FakeTensorMode``, or built for real and then faked, or a faked copy of a
-module object), the fake batches, the order of the step's phases and the parameter and optimizer-state
-sizes. Returns a torch-free ``Trace``; the package assembles the ``Analysis`` from it.
+Owns the fake model (built under ``FakeTensorMode``; or built for real and then faked, where that fits this
+machine's memory: ``real_build``; or a faked copy of a module object), the fake batches, the order of the step's
+phases and the parameter and optimizer-state sizes. Returns a torch-free ``Trace``; the package assembles the
+``Analysis`` from it.
 
 Imports torch at the top: ``advisor.probe.analysis`` imports this module only when it analyses.
 """
@@ -25,6 +26,7 @@ from torch.utils._pytree import tree_flatten, tree_map
 from advisor.errors import PredictionError
 from advisor.probe.analysis.gpu_paths import GpuPaths
 from advisor.probe.analysis.ops import RawOp
+from advisor.probe.analysis.real_build import build_for_real, registered_tensors
 from advisor.probe.analysis.recorder import StepRecorder, storage_key
 from advisor.probe.analysis.tf32 import read_tf32_switches
 from advisor.workload import call_model, compute_loss, split_batch
@@ -142,15 +144,17 @@ def _fake_model(workload, fake_mode: FakeTensorMode):
         model = copy.deepcopy(workload.model)
         _fakeify_module(model, fake_mode)
         return model
-    try:
-        with fake_mode:
-            return workload.build_model()
-    except Exception:  # noqa: BLE001 - user code: build_model() may fail on fake tensors in any way
-        # e.g. reads its weights' values or loads a checkpoint: build for real (a genuine error in
-        # build_model() is raised from here), then fake its tensors
-        model = workload.build_model()
-        _fakeify_module(model, fake_mode)
-        return model
+    with registered_tensors() as seen:  # the failed build's sizing, should it fail: nothing allocated
+        try:
+            with fake_mode:
+                return workload.build_model()
+        except Exception as exc:  # noqa: BLE001 - user code: build_model() may fail on fake tensors in any way
+            fake_failure = exc
+    # e.g. it reads its weights' values or loads a checkpoint: build for real where that fits this machine's
+    # memory (a genuine error in build_model() is raised from here), then fake its tensors
+    model = build_for_real(workload, fake_failure, seen)
+    _fakeify_module(model, fake_mode)
+    return model
 
 
 def _fakeify_module(model, fake_mode: FakeTensorMode) -> None:
