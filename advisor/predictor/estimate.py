@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING
 from advisor.errors import AdvisorError, PredictionError
 from advisor.memory_words import ddp_memory_text
 from advisor.predictor import gpu_job, input_bound, memory, probes
-from advisor.predictor.bias_notes import HOST_NOTE_SIGMA, kind_bias_note
+from advisor.predictor.bias_notes import HOST_NOTE_SIGMA, host_launch_note, kind_bias_note
 from advisor.predictor.calibration import Calibration
 from advisor.predictor.compile_time import CompileCosts, compile_costs
 from advisor.predictor.job import Z80
@@ -373,8 +373,7 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
         notes.extend(roofline.advice_notes(step := model(job_batch), compiled=compiled))
         if (spread := roofline.host_sigma(step, cal.host_overlap_exponent)) >= HOST_NOTE_SIGMA:
             host_spread.append(spread)
-            notes.append(f"much of this step is the host's kernel launches, whose cost varies by machine (10-54 us "
-                         f"each, measured): the interval allows for it (x{math.exp(spread):.1f} either way alone).")
+            notes.append(host_launch_note(spread))
 
         def from_roofline(b: int) -> gpu_job.GpuStepParts:
             step = model(b)
