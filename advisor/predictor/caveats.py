@@ -7,11 +7,12 @@ part-way as its optimizer state turns subnormal (whose fix is one line, ``torch.
 may, by an amount the probe had no time to measure, CPU steps of an older profile that did not record whether the
 machine was busy, or of a probe that could not read the CPU load (``schemas.profile.LOAD_UNREAD``), a start-up
 that the probe timed beside other processes (its CPU time stands for the idle machine's;
-``schemas.devices.BUSY_STARTUP``). Where the estimate's own notes are not printed (a row of ``predict --gpus
+``schemas.devices.BUSY_STARTUP``), a whole job of over a year (likely a --dataset-size or --epochs typo;
+``job_length``). Where the estimate's own notes are not printed (a row of ``predict --gpus
 1,2,4``, the machine ``recommend`` chose, its "Here" devices), these are.
 
 The phrases are this module's, and the notes that carry them (``multigpu``, ``measured``, ``subnormal``,
-``busy_here``) are written with them, so that a reworded note stays a caveat.
+``busy_here``, ``job_length``) are written with them, so that a reworded note stays a caveat.
 """
 
 from __future__ import annotations
@@ -31,9 +32,10 @@ ASSUMED_NETWORK = "machines is assumed at"
 SLOWS_DOWN_PART_WAY = "this job slows down part-way"
 UNRECORDED_LOAD = "whether the machine was busy while its CPU steps were timed was not recorded"
 NOT_MEASURED_IN_TIME = "could not be measured in time"
+CHECK_JOB_SIZE = "check --dataset-size and --epochs"
 _PHRASES = (PEER_TO_PEER, COMMUNICATION_BOUND, OUTSIDE_MEASURED_RANGE, MORE_THAN_ONE_MACHINE, ASSUMED_NETWORK,
             MAY_RUN_OUT_OF_MEMORY, SLOWS_DOWN_PART_WAY, UNRECORDED_LOAD, LOAD_UNREAD, NOT_MEASURED_IN_TIME,
-            BUSY_STARTUP)
+            BUSY_STARTUP, CHECK_JOB_SIZE)
 
 
 def caveats(notes: Iterable[str]) -> list[str]:

@@ -27,6 +27,7 @@ from advisor.predictor.job import (
     interval,
     model_flops_utilization,
 )
+from advisor.predictor.job_length import long_job_notes
 from advisor.predictor.roofline import mfu_precision
 from advisor.schemas import Analysis, Estimate, GpuSpec, JobSpec, Profile, Target, updated
 from advisor.schemas.missing_analysis import missing_analysis_error
@@ -196,7 +197,7 @@ class GpuOnHost:
         head = gc.compile.in_notes(head, job) if gc.compile is not None else head
         evaluation = self.evaluation.note(job)
         fields = {**jt.estimate_fields(job), "low": lo, "high": hi,
-                  "notes": [*head, evaluation, *tail] if evaluation else [*head, *tail]}
+                  "notes": [*head, *([evaluation] if evaluation else []), *tail, *long_job_notes(jt.seconds)]}
         if self._first is None:
             self._first = Estimate(**fields, **self.fields)
             return self._first

@@ -33,6 +33,7 @@ from advisor.predictor.evaluation import Evaluation
 from advisor.predictor.fit import StepTimeFit, fit_memory, fit_step_time
 from advisor.predictor.input_bound import HostModel, StepParts, cpu_host, estimate_fields, host_rel_sigma
 from advisor.predictor.job import JobTime, ShapeSteps, accumulated_step, forward_share
+from advisor.predictor.job_length import long_job_notes
 from advisor.predictor.page_faults import page_fault_sigma
 from advisor.predictor.raised_load import raised_load_sigma
 from advisor.predictor.subnormal import SubnormalSlowdown
@@ -208,7 +209,8 @@ class MeasuredModel:
             job, late, jt.seconds, device), drift.untimed_note(job, device)] if drift else [])]
         fields = {**jt.estimate_fields(job, compiled=job.compiled and self.kind == "gpu"),  # a CPU's is eager
                   "notes": [*self.head_notes, *filter(None, job_notes), *(self.compile_costs.in_notes(
-                      self.tail_notes, job) if self.compile_costs is not None else self.tail_notes)]}
+                      self.tail_notes, job) if self.compile_costs is not None else self.tail_notes),
+                      *long_job_notes(jt.seconds)]}
         if self._first is None:
             self._first = Estimate(**fields, **self.fields)
             return self._first
