@@ -157,8 +157,9 @@ class GpuOnHost:
         self.evaluation = evaluation or Evaluation()  # a batch made and copied as a training step's, its forward
         self.parts_at = parts_at  # the step at a global batch: compute and the host side
         # The notes before and after the evaluation's, which is the only one a job's size changes.
-        batch_note = input_bound.make_batch_note(host, parts_at(parts_at.keep))  # at the job's batch size
-        self._notes = (list(gc.notes), [*host.notes, *([batch_note] if batch_note else [])])
+        at_job = parts_at(parts_at.keep)  # the job's batch size
+        host_notes = (input_bound.make_batch_note(host, at_job), input_bound.busy_input_note(host, at_job))
+        self._notes = (list(gc.notes), [*host.notes, *filter(None, host_notes)])
         self._first: Estimate | None = None
         self._steps = ShapeSteps(gc.compute_at, lambda b: parts_at(b).host_seconds, parts_at.keep)
 

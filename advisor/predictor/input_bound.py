@@ -46,7 +46,9 @@ from advisor.loader_cores import (  # noqa: F401 - the names stay ib.X, as befor
     SMT_THREADS_PER_CORE,
     loader_cores,
 )
+from advisor.predictor.caveats import RESTS_ON_BUSY_INPUT
 from advisor.schemas import Bound, CpuSpec, Estimate, GpuSpec, InputPipeline
+from advisor.schemas.input_load import pipeline_busy_notes
 from advisor.units import format_rate
 
 # vCPUs per GPU assumed when the host is not known (``advisor predict --gpu`` without ``--vcpus``): the median
@@ -72,6 +74,10 @@ PAGEABLE_LINK_FRACTION = 0.35
 # measured here at a few workers and extrapolated to the target's workers and CPU). Weighted by the share of
 # the step spent outside compute, so a compute-bound estimate keeps its interval.
 HOST_REL_SIGMA = 0.25
+# A host side this share of a GPU step or more says when its input was timed on a busy machine: a 2x error in that
+# timing (a make_batch timed on a busy VM read 1.6-2.5x slow before it was timed past its first call: bench/README.md,
+# "make_batch timed past its first call") then moves the step 20% or more, about a GPU interval's half-width.
+BUSY_NOTE_HOST_SHARE = 0.2
 RESTART_NOTE_SECONDS = 0.1  # a loader's start worth a note: fork's own is some 10-50 ms on this kind of machine
 
 Source = Literal["dataloader", "make_batch", "probe", "none"]
@@ -120,6 +126,9 @@ class HostModel:
     cores: int | None = None  # CPU target: the cores that both compute and load
     vcpus: int | None = None
     notes: tuple[str, ...] = ()
+    # Other processes held the CPU while the pipeline was timed (``schemas.input_load``): said where the host side
+    # is a large share of a GPU step (``busy_input_note``).
+    busy_notes: tuple[str, ...] = ()
     # A DataLoader's workers starting (``loader_restart``): each epoch, or once where they persist.
     restart_seconds: float = 0.0
     persistent: bool = False
@@ -327,7 +336,7 @@ def gpu_host(pipeline: InputPipeline | None, spec: GpuSpec, gpu_count: int, vcpu
         efficiency=_efficiency(pipeline, workers), bytes_per_sample=pipeline.bytes_per_sample,
         link_bytes_per_second=link * 1e9 * fraction if link else None, pinned=pipeline.pinned_memory,
         gpu_count=gpu_count, vcpus=vcpus, notes=tuple(notes), restart_seconds=restart,
-        persistent=pipeline.persistent_workers)
+        persistent=pipeline.persistent_workers, busy_notes=tuple(pipeline_busy_notes(pipeline)))
 
 
 def cpu_host(pipeline: InputPipeline | None, cores: int, *, vcpus: int | None = None, speed: float = 1.0,
@@ -380,6 +389,17 @@ def estimate_fields(host: HostModel, parts: StepParts) -> dict:
             "gpu_utilization": parts.gpu_utilization, "input_workers": host.workers, "host_vcpus": host.vcpus,
             "input_source": _ESTIMATE_SOURCE.get(host.source),
             "transfer_overlapped": (host.pinned and not host.serial) if host.kind == "gpu" else None}
+
+
+def busy_input_note(host: HostModel, parts: StepParts) -> str | None:
+    """Say so when the host side is ``BUSY_NOTE_HOST_SHARE`` of a GPU step or more and its input pipeline was timed
+    beside other processes (``HostModel.busy_notes``): the estimate rests on that timing. The interval is not
+    widened for it: the profile records each point's median and waits, not the spread of its calls."""
+    if host.kind != "gpu" or not host.busy_notes or parts.host_share < BUSY_NOTE_HOST_SHARE:
+        return None
+    return (f"{host.busy_notes[0]} The host side is {parts.host_share:.0%} of this GPU step, so this estimate "
+            f"{RESTS_ON_BUSY_INPUT}; the profile keeps no spread of its calls, so the interval is not widened for "
+            "it. Profile again on an idle machine to confirm it.")
 
 
 def make_batch_note(host: HostModel, parts: StepParts) -> str | None:

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from advisor.probe.contention import ANOTHER_PROBE
 from advisor.probe.frames import CheckFrame, one_line
-from advisor.schemas import DeviceProfile, InputPipeline, Measurement
+from advisor.schemas import DeviceProfile, Measurement
+
+# The input pipeline's judgement is the schemas' (a GPU estimate makes it too): re-exported for the runner.
+from advisor.schemas.input_load import pipeline_busy_notes as pipeline_busy_notes
 from advisor.schemas.profile import CLEAN_STEAL_FRACTION, LOAD_UNREAD
 from advisor.schemas.shared_gpu import held_by_others_gib
-from advisor.schemas.spread import LOAD_RESOLUTION_SECONDS, NOISY_SPREAD, measured_quiet, others_explain_spread
+from advisor.schemas.spread import NOISY_SPREAD, measured_quiet, others_explain_spread
 from advisor.units import format_duration
 
-MATERIAL_WAIT_SHARE = 0.05  # an input pipeline's waits for a CPU worth a note: this share of its timed wall time
 OVERSUBSCRIBED = 1.5  # all threads slower than this x one thread: the cores are busy with something else
 
 
@@ -225,24 +227,3 @@ def _raised_outcome(raised: list[Measurement], cores: int | None) -> str:
     return (f"but {queue:.1f} other tasks on average were ready to run on its {cores} cores while those steps ran, "
             "so the cores were not the probe's alone: each slice the scheduler still gave one of them stalled a "
             "whole step, and those timings may be slower and vary more than on an idle machine")
-
-
-def pipeline_busy_notes(pipeline: InputPipeline | None) -> list[str]:
-    """What other processes did while the input pipeline was timed (probe.input_pipeline), said once."""
-    busy = [p for p in pipeline.points if p.clock == "wall_less_wait"] if pipeline else []
-    waited = sum(p.wait_seconds or 0.0 for p in busy)
-    timed = sum(p.seconds for p in busy)
-    if not busy or waited < MATERIAL_WAIT_SHARE * timed:  # others ran beside it, but it barely waited for them
-        return []
-    others = max(p.others_cpu_cores or 0.0 for p in busy)
-    steal = max(p.steal_fraction or 0.0 for p in busy)
-    if timed < LOAD_RESOLUTION_SECONDS:  # the waits are the scheduler's exact count; a share of cores is not
-        seen = "other processes ran"
-    elif others >= 0.05:
-        seen = f"other processes used up to {others:.1f} cores"
-    else:
-        seen = f"the hypervisor took up to {steal:.0%} of the CPU (steal time)"
-    what = "make_batch" if pipeline.source == "make_batch" else \
-        f"the loader at {', '.join(str(p.workers) for p in busy)} workers"
-    return [f"input pipeline: {seen} while {what} was timed: its rate leaves out the {format_duration(waited)} "
-            f"of {format_duration(timed)} that its processes waited for a CPU another process held."]
