@@ -214,8 +214,11 @@ def _show_prediction(pred_id: int, json_out: bool, server: str | None) -> None:
     from advisor.errors import ConfigError, HistoryError
 
     if server:
+        from advisor.service.call_hints import server_flag
+
         raise ConfigError(f"history show p{pred_id} --server: a server's saved predictions are listed, not shown "
-                          "one by one.", hint="Fix: `advisor history list --server URL` shows it in its table.")
+                          "one by one.",
+                          hint=f"Fix: `advisor history list{server_flag(server)}` shows it in its table.")
     from advisor.history.outcomes import list_predictions, saved_prediction
 
     with _open(reading=True) as hist:
@@ -259,12 +262,13 @@ def compare(
         render.print_json({"schema_version": 1, "n_runs": n_runs, **_dump(comparison)})
     elif others:
         from advisor.cli.render import safe_text
+        from advisor.service.call_hints import server_flag
 
         render.out().print(f"No recorded run matches --workload {safe_text(repr(workload))} (runs of other "
-                           "workloads are recorded: `advisor history compare` without it compares them). "
-                           + _WORKLOAD_NAME)
+                           f"workloads are recorded: `advisor history compare{safe_text(server_flag(server))}` "
+                           "without it compares them). " + _WORKLOAD_NAME)
     else:
-        render.comparison(comparison, n_runs)
+        render.comparison(comparison, n_runs, server)
 
 
 @app.command("export")

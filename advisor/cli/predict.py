@@ -161,8 +161,11 @@ def _print_one(est, startup: float | None, server: str | None) -> None:
     render.estimate(est, instance_startup_seconds=startup)
     out().print(f"  bound: {safe_text(bound_sentence(est))}")
     if est.history_id is not None:
-        out().print(f"  saved as p{est.history_id} in " + ("the server's history (`advisor history list --server "
-                    "URL`)" if server else f"history (`advisor history show p{est.history_id}`)"))
+        from advisor.service.call_hints import server_flag
+
+        out().print(f"  saved as p{est.history_id} in " + (
+            f"the server's history (`advisor history list{safe_text(server_flag(server))}`)" if server
+            else f"history (`advisor history show p{est.history_id}`)"))
 
 
 def _grid(source, gpu: str | None, counts: list[int], precisions: list, kwargs: dict, json_out: bool) -> None:

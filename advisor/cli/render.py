@@ -437,14 +437,17 @@ def prediction_list(entries: Sequence[Any], offset: int = 0, total: int | None =
 ERROR_SIGN = "error = (predicted - actual) / actual: negative = the job took longer than predicted"
 
 
-def comparison(comp: Any, n_runs: int | None = None) -> None:
+def comparison(comp: Any, n_runs: int | None = None, server: str | None = None) -> None:
     """Predicted vs actual per run (``comp.rows``: the newest ``n_runs`` or fewer), then aggregated per workload,
-    per device, per method and overall, over every run."""
+    per device, per method and overall, over every run; ``server``: the history is that server's, where a real
+    time must be recorded too."""
+    from advisor.service.call_hints import server_flag
+
     con = out()
     n_runs = len(comp.rows) if n_runs is None else n_runs
     if not n_runs:
-        con.print("Nothing to compare yet: record real times with `advisor history record ID --actual-seconds S` "
-                  "or `advisor.track(id)`.")
+        con.print("Nothing to compare yet: record real times with `advisor history record ID --actual-seconds S"
+                  f"{safe_text(server_flag(server))}` or `advisor.track(id)`.")
         return
     if comp.rows:
         shown = (f"{n_runs:,} runs" if len(comp.rows) == n_runs

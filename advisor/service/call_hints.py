@@ -1,14 +1,36 @@
 """The fixes ``advisor.Client`` gives where a call got no answer: after a timeout, how to look for what the server
-may have done anyway; after a probe made here, how not to probe again to send it again."""
+may have done anyway; after a probe made here, how not to probe again to send it again; and the server's own fixes,
+with the history commands they quote sent to that server."""
 
 from __future__ import annotations
 
+import re
 import shlex
 from pathlib import Path
 from typing import Any
 
 # Where nothing answers at the URL
 REACH_HINT = "Fix: check the URL and that `advisor serve` is running there (GET URL/healthz answers)."
+
+
+# A history command quoted in a hint: `advisor history list`, `advisor history record 7 --actual-seconds S`, ...
+_HISTORY_COMMAND = re.compile(r"`(advisor history [^`]*)`")
+
+
+def server_flag(url: str | None) -> str:
+    """The ``--server URL`` (the URL quoted for a shell, after a space) to add to a command that must go to the
+    server at ``url``; "" without one."""
+    return f" --server {shlex.quote(url)}" if url else ""
+
+
+def on_server(hint: str | None, url: str) -> str | None:
+    """``hint`` with each `advisor history ...` command it quotes sent to the server at ``url``: the server's own
+    fixes name its history as the local CLI would, and followed as written they would read or change this
+    machine's history instead (where the id is another run, or none)."""
+    if not hint:
+        return hint
+    return _HISTORY_COMMAND.sub(
+        lambda m: m.group() if "--server" in m.group(1) else f"`{m.group(1)}{server_flag(url)}`", hint)
 
 
 def timeout_hint(url: str, method: str, path: str) -> str:
@@ -18,10 +40,9 @@ def timeout_hint(url: str, method: str, path: str) -> str:
     busy = "if it goes on, the server is overloaded or stuck"
     if method == "GET":
         return f"Fix: try again; {busy}."
-    server = shlex.quote(url)
     parts = path.split("/")  # "", "v1", "recommendations", ID, "outcome(s)"
-    look = (f"`advisor history show {parts[3]} --server {server}`" if len(parts) > 4
-            else f"`advisor history list --server {server}`")
+    look = (f"`advisor history show {parts[3]}{server_flag(url)}`" if len(parts) > 4
+            else f"`advisor history list{server_flag(url)}`")
     return (f"Fix: the server may have done it anyway (it goes on after a client stops waiting): check with "
             f"{look} before sending it again, or it is done twice; {busy}.")
 

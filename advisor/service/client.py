@@ -44,7 +44,7 @@ from advisor.schemas import (
     Target,
 )
 from advisor.service.call_hints import REACH_HINT as _REACH_HINT
-from advisor.service.call_hints import reprobe_hint, timeout_hint
+from advisor.service.call_hints import on_server, reprobe_hint, timeout_hint
 from advisor.service.wire import (
     API_PREFIX,
     LIST_LIMIT_MAX,
@@ -238,6 +238,7 @@ class Client:
             data = response.json()
             detail = data["error"]
             message, hint, kind = str(detail["message"]), detail.get("hint"), str(detail.get("type", ""))
+            hint = on_server(str(hint), self.url) if hint is not None else None
         except (ValueError, KeyError, TypeError):
             return ServiceError(f"The server at {self.url} answered HTTP {status} without an advisor error body.",
                                 hint=_REACH_HINT, status=status)
