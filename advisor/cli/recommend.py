@@ -141,6 +141,10 @@ def _show(rec, fmt: str, view: dict, server: str | None = None) -> None:
     from advisor.cli import answer, render
 
     if fmt == "json":
+        if view.get("show_all") and rec.all_candidates:
+            # --all lists every ranked candidate, and the JSON carries what the table shows (a server's answer
+            # has only its first --top: all_candidates is not sent)
+            rec = rec.model_copy(update={"candidates": list(rec.all_candidates)})
         render.print_json(rec)
     elif fmt == "markdown":
         answer.print_markdown(answer.markdown(rec, **view, server=server))

@@ -1,0 +1,39 @@
+"""The view flags of ``advisor recommend`` under every output: ``--all --json`` carries every ranked candidate, as
+the ``--all`` table lists them (it carried the first ``--top``, while README says ``--json`` carries the same
+content)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from advisor.cli.app import build_app
+
+PROFILE = Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json"
+BASE = ["recommend", "--profile", str(PROFILE), "--no-save"]
+
+
+@pytest.fixture(scope="module")
+def app():
+    return build_app()
+
+
+def run(app, *args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def test_all_with_json_carries_every_ranked_candidate_as_the_table_lists_them(app, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "400")
+    every = json.loads(run(app, *BASE, "--all", "--json").stdout)
+    top = json.loads(run(app, *BASE, "--json").stdout)
+    ranked = sum(g["count"] for g in every["groups"])
+    assert len(top["candidates"]) == top["constraints"]["top"] < ranked
+    assert len(every["candidates"]) == ranked
+    assert every["candidates"][0] == every["chosen"] == top["chosen"]
+    assert [c["instance_type"] for c in every["candidates"][:len(top["candidates"])]] == [
+        c["instance_type"] for c in top["candidates"]]
+    table = run(app, *BASE, "--all").stdout
+    assert f"All {ranked} candidates" in table
