@@ -209,6 +209,8 @@ def _footer_lines(rec: Any, show_skipped: bool, server: str | None = None, view:
         first = rec.skipped[0]
         lines.append(f"{n} offers skipped, no estimate (e.g. {first.target}: {first.reason}); --show-skipped lists "
                      "every reason and fix.")
+    elif show_skipped and not rec.skipped:  # said, so that the flag is seen to have been read
+        lines.append("No offer was skipped: every offer considered got an estimate.")
     warned = set(rec.verdict.warnings) if rec.verdict else set()
     lines += [f"note: {text}" for text in rec.notes_for(view) if text not in warned]
     if rec.verdict is None:
