@@ -1,6 +1,7 @@
 """README's examples run when copied: the service's example tokens are long enough for ``advisor serve`` (they
 were "tok1,tok2", refused as shorter than 16 characters), and the ``advisor.track`` decorator's instance type is
-one of the recommendation's rows (it was "p4d.24xlarge", not a candidate of README's own recommendation)."""
+one of the recommendation's rows (it was "p4d.24xlarge", not a candidate of README's own recommendation); and
+README names every environment variable advisor reads (ADVISOR_FIT_DEBUG was read and not named)."""
 
 from __future__ import annotations
 
@@ -40,3 +41,11 @@ def test_the_track_decorator_example_records_against_a_row_of_the_recommendation
         outcomes = hist.show(rec.id).outcomes
     assert [o.instance_type for o in outcomes] == [instance_type]
     assert instance_type != rec.chosen.instance_type
+
+
+def test_readme_names_every_environment_variable_advisor_reads():
+    read = set()
+    for path in (REPO / "advisor").rglob("*.py"):
+        read |= set(re.findall(r"[\"'](ADVISOR_[A-Z0-9_]+)[\"']", path.read_text(encoding="utf-8")))
+    assert {"ADVISOR_DATABASE_URL", "ADVISOR_FIT_DEBUG"} <= read  # the search finds them
+    assert sorted(name for name in read if f"`{name}" not in README) == []
