@@ -41,3 +41,17 @@ def test_the_readme_sample_is_what_the_command_prints(tmp_path, monkeypatch):
     result = CliRunner().invoke(build_app(), COMMAND.split()[1:])
     assert result.exit_code == 0, result.output
     assert _undated(result.stdout) == _readme_sample()
+
+
+def test_the_probed_samples_say_what_moves_with_the_machine_probed():
+    """The ResNet-50 samples are probed (they did not reproduce on another VM, and nothing said why): the text
+    before them says that they depend on the machine probed and which figures move."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    first = readme.index("(`advisor recommend examples/resnet50.py --dataset-size 1281167")
+    intro = " ".join(readme[first:readme.index("```text\n", first)].split())
+    assert "depend on the machine probed" in intro
+    for moving in ("every GPU time and cost", "`make_batch`", "every CPU row", "memory need", "count of candidates",
+                   "Here line"):
+        assert moving in intro, moving
+    second = readme.index("Ten epochs within an hour")
+    assert "move with the machine probed" in " ".join(readme[second:readme.index("```text\n", second)].split())
