@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import ConfigDict, Field, ValidationError, model_validator
+from pydantic import BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticCustomError
 
 from advisor.errors import ConfigError
 from advisor.option_words import python_surface
@@ -15,6 +16,14 @@ from advisor.schemas.base import Count, DeviceName, MemorySize, Model, Seconds
 # The most threads or GPUs a target may have, locally and in a service request (advisor.service.wire.TargetSpec).
 MAX_TARGET_THREADS = 4096
 MAX_TARGET_GPUS = 65536
+
+
+def _true_or_false(value: object) -> object:
+    """Only True and False: pydantic's lax bool read "no", "off", 0 and "0" as False and "yes", 1 as True, where
+    the service refuses all of them (``advisor.service.wire.Switch``)."""
+    if value is not None and not isinstance(value, bool):
+        raise PydanticCustomError("bool_type", "Input should be True or False (None: the card's own guess)")
+    return value
 
 
 class Target(Model):
@@ -33,7 +42,7 @@ class Target(Model):
     cpu_name: str | None = None  # cpu only; None = this machine's CPU
     # gpu only, K > 1 over PCIe: whether the GPUs reach each other peer-to-peer; None = the card's own guess
     # (``advisor.predictor.multigpu.has_pcie_p2p``). A cloud instance's GPUs often have none.
-    peer_to_peer: bool | None = None
+    peer_to_peer: Annotated[bool, BeforeValidator(_true_or_false)] | None = None
 
     @model_validator(mode="after")
     def _fields_of_its_kind(self) -> Target:
@@ -91,7 +100,12 @@ def _made(cls: type[Target], what: str, names: dict[str, str], **values: object)
         loc = str(first["loc"][0]) if first.get("loc") else ""
         arg = names.get(loc, loc)
         raise ConfigError(f"{what}: {arg} {first['msg'][:1].lower()}{first['msg'][1:]}, got {first.get('input')!r}.",
-                          hint='Fix: e.g. advisor.Target.gpu("A100-80GB", 4) or advisor.Target.cpu(8).') from None
+                          hint=_FIXES.get(arg, 'Fix: e.g. advisor.Target.gpu("A100-80GB", 4) or '
+                                               "advisor.Target.cpu(8).")) from None
+
+
+_FIXES = {"peer_to_peer": 'Fix: e.g. advisor.Target.gpu("L4", 8, peer_to_peer=False) for GPUs over PCIe without '
+                          "peer-to-peer transfers, or leave it out."}
 
 
 # ------------------------------------------------------------------------------------------- hardware

@@ -255,6 +255,17 @@ def test_a_target_count_is_a_whole_number_not_a_boolean_or_a_string(make, messag
     assert caught.value.message == message
 
 
+@pytest.mark.parametrize("value", ["no", "yes", "false", 0, 1])
+def test_a_target_peer_to_peer_is_true_or_false_not_a_word_or_a_number(value):
+    # Target.gpu("A100-80GB", 2, "no") was peer_to_peer=False (pydantic's lax bool), where the service refuses it.
+    with pytest.raises(ConfigError) as caught:
+        advisor.Target.gpu("A100-80GB", 2, value)
+    assert caught.value.message == ("Target.gpu: peer_to_peer input should be True or False (None: the card's own "
+                                    f"guess), got {value!r}.")
+    assert "peer_to_peer=False" in caught.value.hint
+    assert [advisor.Target.gpu("A100-80GB", 2, p2p).peer_to_peer for p2p in (True, False, None)] == [True, False, None]
+
+
 def test_a_cpu_target_past_this_machine_is_probed_on_its_cpus_and_scaled(tmp_path, monkeypatch):
     # predict --device cpu --threads 4096 is a what-if: the probe ran at 100000 threads (libgomp refused
     # them) and its profile said so; now `profile --threads` refuses that, so the what-if probes on what is here.
