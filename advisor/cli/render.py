@@ -393,9 +393,8 @@ def history_list(entries: Sequence[Any], offset: int = 0, total: int | None = No
         return
     table = Table(title=f"History ({_page(len(entries), offset, total)})", title_justify="left")
     # Outcomes time the training itself (track, --actual-seconds), so both times here are the job alone.
-    right = ("id", "predicted job (80%)", "cost", "actual job")
     for col in ("id", "when (UTC)", "workload", "job", "chosen", "predicted job (80%)", "cost", "method", "actual job"):
-        table.add_column(col, justify="right" if col in right else "left")
+        table.add_column(col, justify="right" if col in ("id", "predicted job (80%)", "cost", "actual job") else "left")
     for e in entries:
         chosen = "-" if not e.instance_type else (
             f"{safe_text(e.provider)} {safe_text(e.instance_type)}"
@@ -406,8 +405,7 @@ def history_list(entries: Sequence[Any], offset: int = 0, total: int | None = No
         if e.actual_seconds and e.outcome_instance_type and e.outcome_instance_type != e.instance_type:
             # not the prediction beside it: `history compare` pairs it with its own machine's
             actual += f" on {safe_text(e.outcome_instance_type)}"
-        # The cost ranked on ("spot" after a spot cost, as `history show` says); the interval unless the row
-        # came from a server too old to send it.
+        # The cost ranked on ("spot" as `history show` says); no interval from a server too old to send it.
         cost = format_usd(e.ranked_cost_usd) + (" spot" if e.interruptible and e.spot_cost_usd is not None else "")
         predicted = format_duration(e.predicted_seconds) + (
             f" ({_interval(e.low, e.high)})" if e.low is not None and e.high is not None else "")
@@ -439,8 +437,7 @@ ERROR_SIGN = "error = (predicted - actual) / actual: negative = the job took lon
 
 def comparison(comp: Any, n_runs: int | None = None, server: str | None = None) -> None:
     """Predicted vs actual per run (``comp.rows``: the newest ``n_runs`` or fewer), then aggregated per workload,
-    per device, per method and overall, over every run; ``server``: the history is that server's, where a real
-    time must be recorded too."""
+    per device, per method and overall, over every run; ``server``: whose history it is, for the hint."""
     from advisor.service.call_hints import server_flag
 
     con = out()

@@ -38,5 +38,7 @@ def pipeline_busy_notes(pipeline: InputPipeline | None) -> list[str]:
         seen = f"the hypervisor took up to {steal:.0%} of the CPU (steal time)"
     what = "make_batch" if pipeline.source == "make_batch" else \
         f"the loader at {', '.join(str(p.workers) for p in busy)} workers"
-    return [f"input pipeline: {seen} while {what} was timed: its rate leaves out the {format_duration(waited)} "
-            f"of {format_duration(timed)} that its processes waited for a CPU another process held."]
+    # The waits are summed over the pipeline's processes and threads, so they can exceed the wall time timed.
+    return [f"input pipeline: {seen} while {what} was timed: its rate leaves out the time its processes waited "
+            f"for a CPU another process held ({format_duration(waited)} in all, summed over them, in "
+            f"{format_duration(timed)} of timing)."]

@@ -247,7 +247,8 @@ def test_a_candidate_copied_from_another_is_the_validated_one(settings):
                meets_constraints=False, interruptible=True, spot_zone_min=True, base_seconds=14.0,
                base_method="measured",
                marketplace=True, bound="transfer", input_seconds=15.0, transfer_seconds=16.0, gpu_utilization=0.17,
-               mfu=0.18, mfu_peak="zz", gpu_busy=0.19, job_startup_seconds=20.0)
+               mfu=0.18, mfu_peak="zz", gpu_busy=0.19, job_startup_seconds=20.0, peak_memory_gib=21.0,
+               memory_capacity_gib=22.0, memory_tight=True)
     assert set(odd) == set(Candidate.model_fields)
     like = Candidate(**odd)
     for spot in (False, True):

@@ -428,8 +428,8 @@ def test_a_busy_input_pipeline_is_said_in_the_profile_notes():
     assert pipeline_busy_notes(pipeline("dataloader", quiet)) == [] and pipeline_busy_notes(None) == []
     (note,) = pipeline_busy_notes(pipeline("dataloader", quiet, busy))
     assert note == ("input pipeline: other processes used up to 1.4 cores while the loader at 2 workers was timed: "
-                    "its rate leaves out the 0.2s of 0.5s that its processes waited for a CPU another process "
-                    "held.")
+                    "its rate leaves out the time its processes waited for a CPU another process held (0.2s in "
+                    "all, summed over them, in 0.5s of timing).")
     (note,) = pipeline_busy_notes(pipeline("make_batch", busy.model_copy(update={"workers": 0})))
     assert "while make_batch was timed" in note
     # Others ran beside it, but it waited for them under 5% of its time: its rate stands, nothing to say.
@@ -440,8 +440,13 @@ def test_a_busy_input_pipeline_is_said_in_the_profile_notes():
     short = LoaderPoint(workers=0, samples_per_second=1e5, batches_timed=5, seconds=0.001, others_cpu_cores=2.0,
                         wait_seconds=0.0003, clock="wall_less_wait")
     (note,) = pipeline_busy_notes(pipeline("make_batch", short))
-    assert note == ("input pipeline: other processes ran while make_batch was timed: its rate leaves out the 0.3ms "
-                    "of 1ms that its processes waited for a CPU another process held.")
+    assert note == ("input pipeline: other processes ran while make_batch was timed: its rate leaves out the time "
+                    "its processes waited for a CPU another process held (0.3ms in all, summed over them, in 1ms "
+                    "of timing).")
+    # Two processes' waits add up past the wall time timed: said as a sum, never "21ms of 16ms".
+    both = short.model_copy(update={"seconds": 0.016, "wait_seconds": 0.021})
+    (note,) = pipeline_busy_notes(pipeline("make_batch", both))
+    assert "(21ms in all, summed over them, in 16ms of timing)" in note and "21ms of 16ms" not in note
 
 
 def _noise_rate(busy_loops: int) -> tuple[float, float, str]:
