@@ -81,7 +81,7 @@ def rates(loops: int) -> tuple[float, float, InputPipeline]:
 
 @pytest.mark.slow
 @pytest.mark.skipif((psutil.cpu_count() or 1) > 4, reason="three busy loops do not crowd a machine of > 4 cores")
-def test_busy_loops_beside_a_cpu_heavy_make_batch_move_its_rate_by_under_a_quarter():
+def test_busy_loops_beside_a_cpu_heavy_make_batch_leave_its_rate_within_a_quarter_of_its_cpu_time():
     with one_thread():
         for _pair in range(2):  # one more pair where the shared machine's drift moved the reference
             idle, idle_cpu, _ = rates(0)
