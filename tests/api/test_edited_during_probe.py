@@ -57,4 +57,5 @@ def test_a_file_left_alone_gets_no_such_note(tmp_path, monkeypatch):
         warnings.simplefilter("always")
         est = advisor.predict(str(path), target=advisor.Target.cpu(), probe_seconds=1.0, use_history=False)
     assert (est.dataset_size, est.batch_size) == (64, 4)
-    assert caught and not any("changed on disk" in str(w.message) for w in caught)
+    # (an idle machine may give no note at all: none is asked for, only that none says the file changed)
+    assert not any("changed on disk" in str(w.message) for w in caught)
