@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from advisor.predictor.calibration import TENSOR_HEAVY_RATIO, Calibration, split_architecture
-from advisor.schemas import Analysis, GpuSpec
+from advisor.schemas import HALF_PRECISIONS, Analysis, GpuSpec
 
 __all__ = ["HOST_NOTE_SIGMA", "KIND_BIAS_NOTE_LOG", "host_launch_note", "kind_bias_note", "unseen_arch_note"]
 
@@ -54,6 +54,17 @@ def kind_bias_note(cal: Calibration, analysis: Analysis | None, spec: GpuSpec,
             f"(README, \"How the time is predicted\"). A probe of this GPU gives a measured time."]
 
 
+# What published rows say of an architecture the calibration has none of, at 16 bits (judged, never fitted): the
+# way its estimates lean, for the note. Blackwell-GB100: HPC-AI's batched square GEMM grid ran 1,420 TFLOP/s on a
+# B200 against 801 priced (H200: 652 against 651), and NVIDIA's Megatron-Bridge tables put dense Llama 3 8B at
+# 2.1x an H100 per GPU where the model's large bf16 GEMM gives 1.39x (bench/README.md, "Blackwell: published rows").
+PUBLISHED_16BIT_LEAN = {
+    "Blackwell-GB100": "a published B200 GEMM grid ran about 1.8x the TFLOP/s this model prices (bench/README.md, "
+                       "\"Blackwell: published rows\"), so large 16-bit matrix work here likely takes less time "
+                       "than predicted",
+}
+
+
 def unseen_arch_note(cal: Calibration, analysis: Analysis | None, spec: GpuSpec,
                      precision: str | None = None) -> list[str]:
     """Where the calibration has no rows of ``spec``'s architecture (``Calibration.has_rows``): that no row
@@ -64,4 +75,7 @@ def unseen_arch_note(cal: Calibration, analysis: Analysis | None, spec: GpuSpec,
     return [f"no published or measured rows of {spec.architecture} GPUs in the calibration: the {spec.name}'s "
             f"time is its datasheet priced with constants fitted on other architectures, never checked on one "
             f"of its own, so its interval is widened (x/\u00f7 {math.exp(wide):.2f} from the datasheet; README, "
-            f"\"How the time is predicted\"). A probe of this GPU gives a measured time."]
+            f"\"How the time is predicted\")"
+            + (f"; {lean}" if (lean := PUBLISHED_16BIT_LEAN.get(spec.architecture or "")) and precision
+               in HALF_PRECISIONS else "")
+            + ". A probe of this GPU gives a measured time."]

@@ -219,4 +219,9 @@ def test_a_gpu_whose_architecture_has_no_rows_gets_a_wider_interval_and_a_note()
     assert any(n.startswith("no published or measured rows of Blackwell-GB100 GPUs in the calibration")
                and f"{math.exp(wide):.2f}" in n for n in notes)
     assert any("Blackwell-GB20x" in n for n in kind_bias_note(cal, mm, rtx5090, "bf16"))
+    # The way a B200's 16-bit estimate leans, from published rows (judged, never fitted): said at 16 bits only,
+    # and not of the consumer Blackwell parts the B200's GEMM grid says nothing of.
+    assert any("likely takes less time than predicted" in n for n in notes)
+    assert not any("likely takes less time" in n for n in kind_bias_note(cal, mm, b200, "fp32"))
+    assert not any("likely takes less time" in n for n in kind_bias_note(cal, mm, rtx5090, "bf16"))
     assert not any("no published or measured rows" in n for n in kind_bias_note(cal, mm, h100, "bf16"))
