@@ -31,6 +31,7 @@ _LAZY = {
     "Recommendation": ("advisor.schemas", "Recommendation"),
     "AdvisorError": ("advisor.errors", "AdvisorError"),
     "WorkloadError": ("advisor.errors", "WorkloadError"),
+    "UnbuildableModelError": ("advisor.errors", "UnbuildableModelError"),
     "ProbeError": ("advisor.errors", "ProbeError"),
     "HardwareError": ("advisor.errors", "HardwareError"),
     "PredictionError": ("advisor.errors", "PredictionError"),
@@ -59,6 +60,7 @@ if TYPE_CHECKING:  # pragma: no cover
         PredictionError,
         ProbeError,
         ProbeNote,
+        UnbuildableModelError,
         WorkloadError,
     )
     from advisor.history.repository import History  # noqa: F401

@@ -27,7 +27,7 @@ def host_launch_note(spread: float) -> str:
     return (f"much of this step is the host's kernel launches, whose cost varies by machine (10-54 us each, "
             f"measured): the interval is widened for it (x{math.exp(spread):.1f} either way alone), but on "
             f"published host-bound rows such estimates ran about 1.7x long and this kind of interval held only "
-            f"about half of them (bench/README.md, \"CS336 students' tables\"): on a host that launches faster "
+            f"about half of them (README, \"How the time is predicted\"): on a host that launches faster "
             f"than the calibrated 40 us, expect less time than predicted.")
 
 
@@ -59,8 +59,8 @@ def kind_bias_note(cal: Calibration, analysis: Analysis | None, spec: GpuSpec,
 # B200 against 801 priced (H200: 652 against 651), and NVIDIA's Megatron-Bridge tables put dense Llama 3 8B at
 # 2.1x an H100 per GPU where the model's large bf16 GEMM gives 1.39x (bench/README.md, "Blackwell: published rows").
 PUBLISHED_16BIT_LEAN = {
-    "Blackwell-GB100": "a published B200 GEMM grid ran about 1.8x the TFLOP/s this model prices (bench/README.md, "
-                       "\"Blackwell: published rows\"), so large 16-bit matrix work here likely takes less time "
+    "Blackwell-GB100": "a published B200 GEMM grid ran about 1.8x the TFLOP/s this model prices (README, "
+                       "\"How the time is predicted\"), so large 16-bit matrix work here likely takes less time "
                        "than predicted",
 }
 
