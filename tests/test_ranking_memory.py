@@ -47,12 +47,13 @@ def test_a_model_whose_state_fits_no_gpu_is_told_no_batch_size_fits_and_to_shard
              (B200, est(B200, peak=1410.0, capacity=180.0, max_batch=0, static=1413.4, min_gpus=10))]
     err = infeasible(pairs, 8, 8)
     assert ("(e.g. 1 x B200 (p b200x1): needs 1,410 GiB per GPU, has 180; memory assumes data parallel (DDP): a full "
-            "copy of weights, gradients and optimizer state on each GPU; sharded training (FSDP/ZeRO-3) is not "
-            "modelled; at one sample per GPU it would fit on 10 or more of these GPUs)") in str(err)
+            "copy of weights, gradients and optimizer state on each GPU; sharded (FSDP/ZeRO-3), at one sample per GPU "
+            "it would fit on 10 or more of these GPUs (a machine with that many is priced sharded))") in str(err)
     assert err.hint.startswith("Fix: no --batch-size fits: the weights, gradients and optimizer state that data "
                                "parallelism (DDP) keeps whole on every GPU need 1,413 GiB per GPU before any "
                                "activation, and the most any GPU offer has is 180 GiB (1 x B200). Shard them "
-                               "instead: FSDP or ZeRO-3, which advisor does not model, over at least 10 x B200; or "
+                               "instead (FSDP or ZeRO-3), over at least 10 x B200: no offer has that many (advisor "
+                               "prices an offer sharded where its GPUs hold the sharded step); or "
                                "a smaller optimizer state (8-bit Adam, Adafactor) or fewer trainable weights")
     assert "--grad-accum-steps" not in err.hint and "more memory" not in err.hint
 
@@ -85,7 +86,7 @@ def test_a_cpu_chosen_because_every_gpu_was_dropped_says_so_and_the_drop_says_dd
     rec = rank(pairs, Constraints(), workload=WorkloadSummary(name="llm"), dataset_size=1000, epochs=1,
                batch_size=64, grad_accum_steps=2, startup_seconds_cpu=120, startup_seconds_gpu=300)
     ddp = ("memory assumes data parallel (DDP): a full copy of weights, gradients and optimizer state on each GPU; "
-           "sharded training (FSDP/ZeRO-3) is not modelled and would need about 40 GiB per GPU on 8 GPUs")
+           "sharded (FSDP/ZeRO-3) it would need about 40 GiB per GPU on 8 GPUs")
     assert rec.excluded[0].reason == "needs 314 GiB per GPU, has 180; " + ddp
     assert rec.verdict.why == ("the only candidate; every GPU offer was dropped because the model does not fit in "
                                "GPU memory under DDP (nearest: 8 x B200 (p b200x8), needs 314 GiB per GPU, has 180; "

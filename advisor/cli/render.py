@@ -116,7 +116,7 @@ def estimate(est: Any, instance_startup_seconds: float | None = None) -> None:
     if est.startup_seconds:
         # the job's own start (process, model, first steps); "with start-up" above adds a fresh instance's
         table.add_row("process start-up", f"{format_duration(est.startup_seconds)} (in the time above)")
-    mem = "fits" if est.fits_memory else "DOES NOT FIT"
+    mem = ("fits sharded (FSDP/ZeRO-3)" if est.sharded else "fits") if est.fits_memory else "DOES NOT FIT"
     if est.peak_memory_gib is not None:
         cap = f" of {est.memory_capacity_gib:.0f} GiB" if est.memory_capacity_gib else ""
         if est.memory_capacity_gib and est.memory_datasheet_gib:  # judged against what a driver gives a process

@@ -40,6 +40,7 @@ from advisor.predictor.compile_time import CompileCosts, compile_costs
 from advisor.predictor.job import Z80
 from advisor.predictor.measured import THIS_MACHINE, memoised
 from advisor.predictor.roofline import is_ampere_or_newer
+from advisor.predictor.sharded import sharded_layout, sharded_note
 from advisor.schemas import CpuSpec, DeviceProfile, Estimate, GpuSpec, JobSpec, Profile, Target
 from advisor.schemas.missing_analysis import missing_analysis_error
 from advisor.units import format_oom_cap
@@ -309,15 +310,21 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, 
     costs = compile_costs(profile.analysis) if job.compiled else None
     if costs is not None:
         notes.append(costs.note(job))  # the kept model's later jobs say theirs (``GpuOnHost.estimate``)
-    compute, efficiency, eval_forward, busy = gpu_job.gpu_step_compute(profile, job, spec, target, per_gpu_compute,
-                                                                        notes)
     # Memory is the model's, not the GPU's: a GPU probe's measured peaks price every GPU (the analysis had
     # nanoGPT at 0.6 GiB a sample where the H200 measured 0.8, and fitted an H100 it would not), at any precision
     # (``memory_from_probe`` rescales the activations: an fp16 job, or bf16 run as fp16 on a V100, too).
     fit, capacity, mem_notes = memory.gpu_fit(profile.analysis, gpu_probe, spec, per_device_batch, prec, count)
     fits, peak, max_batch = ((fit.fits_memory, fit.peak_memory_gib, fit.max_batch_per_device) if fit is not None
                              else (True, None, None))
-    if fit is not None and (count > 1 or not fits):  # the layout the verdict assumes, and what sharding would need
+    # Where a full copy per GPU does not fit but a sharded step does, the target is priced sharded (FSDP/ZeRO-3).
+    layout = sharded_layout(fit, count, profile.analysis, prec)
+    compute, efficiency, eval_forward, busy = gpu_job.gpu_step_compute(
+        profile, job, spec, target, per_gpu_compute, notes, gather_bytes=layout.gather_bytes if layout else None)
+    if layout is not None:
+        mem_notes = [n for n in mem_notes if not n.startswith(("Does not fit", "Needs "))]  # DDP's verdict
+        mem_notes.append(sharded_note(layout, peak, capacity, count, prec))
+        fits, peak, max_batch = True, layout.memory_gib, layout.max_batch_per_device
+    elif fit is not None and (count > 1 or not fits):  # the layout the verdict assumes, and what sharding would need
         mem_notes.append(ddp_memory_text(fit.sharded_gib(count), count, fit.sharded_min_devices()) + ".")
     notes.extend(mem_notes + ([memory.compiled_memory_note()] if job.compiled and not fits else []))
     # Past the memory the memory fit's own note says so ("Needs 60.8 GiB at batch 96 per device, ..."); within
@@ -326,7 +333,8 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, 
         notes.append(f"does not fit: {format_oom_cap(per_device_batch, max_batch, peak, capacity, ' per GPU')}.")
     paid = costs or CompileCosts()  # an eager job's: none
     return gpu_job.GpuCompute(spec, prec, compute, eval_forward, sigma, startup + paid.first_seconds, efficiency,
-                              (fits, peak, capacity, max_batch, memory.sharding_fields(fit, count)),
+                              (fits, peak, capacity, max_batch,
+                               {**memory.sharding_fields(fit, count), "sharded": layout is not None}),
                               source_dev.device if source_dev is not None else None, tuple(notes), profile.analysis,
                               paid.recompile_seconds, busy, paid.eval_seconds, costs)
 

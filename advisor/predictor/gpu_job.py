@@ -103,13 +103,14 @@ def step_parts_of(seconds: float, phases: dict[str, float] | None, analysis: Ana
 
 
 def gpu_step_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target,
-                     per_gpu_compute: Callable[[int], GpuStepParts],
-                     notes: list[str]) -> tuple[Callable[[int], float], float | None, float, float]:
+                     per_gpu_compute: Callable[[int], GpuStepParts], notes: list[str],
+                     gather_bytes: float | None = None) -> tuple[Callable[[int], float], float | None, float, float]:
     """(one micro-step's compute at a global batch, memoised; the scaling efficiency on K > 1 GPUs; one
     evaluation batch's forward pass; the GPUs' busy share of the job's compute step, ``GpuStepParts.busy_share`` at its
     per-GPU batch x the efficiency) with the data-parallel step model (its all-reduce is part of the GPUs' step, over
     PCIe with the target's ``peer_to_peer``, or the card's own guess) and gradient accumulation: the optimizer
-    and the all-reduce once per ``job.grad_accum_steps`` micro-steps."""
+    and the all-reduce once per ``job.grad_accum_steps`` micro-steps. ``gather_bytes``: a sharded step's
+    (``advisor.predictor.sharded``), None for DDP."""
     from advisor.predictor.multigpu import accumulated_data_parallel, peer_to_peer_caveat
 
     count, p2p = target.count, target.peer_to_peer
@@ -124,7 +125,7 @@ def gpu_step_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Targ
         parts = per_gpu(max(1, math.ceil(b / count)))
         if count > 1:
             dp, step = accumulated_data_parallel(parts.seconds, parts.optimizer_seconds, grad_bytes, count, spec,
-                                                 job.grad_accum_steps, pcie_p2p=p2p)
+                                                 job.grad_accum_steps, pcie_p2p=p2p, gather_bytes=gather_bytes)
             return step, parts, dp
         return accumulated_step(parts.seconds, parts.optimizer_seconds, job.grad_accum_steps), parts, None
 
@@ -135,13 +136,20 @@ def gpu_step_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Targ
         notes.extend(dp.notes)
         # Only the card's own guess is in doubt: a machine known to have P2P, or to lack it, was priced as it is.
         caveat = None if p2p is not None else peer_to_peer_caveat(spec, dp, step, lambda: accumulated_data_parallel(
-            parts.seconds, parts.optimizer_seconds, grad_bytes, count, spec, job.grad_accum_steps, pcie_p2p=False)[1])
+            parts.seconds, parts.optimizer_seconds, grad_bytes, count, spec, job.grad_accum_steps, pcie_p2p=False,
+            gather_bytes=gather_bytes)[1])
         notes.extend([caveat] if caveat else [])
-        efficiency = accumulated_step(parts.seconds, parts.optimizer_seconds, job.grad_accum_steps) / step
+        # Against one GPU's step with the same work: sharded, each GPU's optimizer updates 1/K of the weights.
+        shed = parts.optimizer_seconds * (1.0 - 1.0 / count) if gather_bytes is not None else 0.0
+        efficiency = accumulated_step(parts.seconds - shed, parts.optimizer_seconds - shed,
+                                      job.grad_accum_steps) / step
     if job.grad_accum_steps > 1:
         notes.append(f"gradient accumulation: {job.grad_accum_steps} micro-steps of batch {job.batch_size} per "
                      f"optimizer step ({job.batch_size * job.grad_accum_steps} samples); the optimizer"
-                     + (" and the all-reduce run" if count > 1 else " runs") + " once per optimizer step.")
+                     + ((" runs once per optimizer step; sharded, every micro-step all-gathers the weights and "
+                         "reduce-scatters its gradients (kept sharded, as the memory is priced)")
+                        if gather_bytes is not None and count > 1 else
+                        (" and the all-reduce run" if count > 1 else " runs") + " once per optimizer step") + ".")
     # every GPU evaluates its share, no all-reduce
     return compute_at, efficiency, parts.forward_seconds, parts.busy_share * (efficiency or 1.0)
 

@@ -34,6 +34,15 @@ With gradient accumulation (``accumulated_data_parallel``) the all-reduce, the s
 per-step cost come once per optimizer step, after the last of its micro-steps (the others run under
 ``no_sync()``), so their share of a micro-step shrinks with the accumulation.
 
+Sharded data parallel (FSDP FULL_SHARD, ZeRO-3; ``gather_bytes``) keeps 1/K of the weights, gradients and optimizer
+state on each GPU. Each step all-gathers the weights twice (forward and backward) and reduce-scatters the gradients:
+(K-1)/K x (gradient_bytes + 2 x gather_bytes) on the wire, where DDP's all-reduce moves 2(K-1)/K x gradient_bytes
+(1.5x it with fp32 weights gathered: Rajbhandari et al., "ZeRO: Memory Optimizations Toward Training Trillion
+Parameter Models", SC20, section 7.2.2; the same as DDP's with 16-bit weights gathered and fp32 gradients reduced,
+as FSDP's ``MixedPrecision(param_dtype=bf16)`` and DeepSpeed's bf16 mode do). The next unit's all-gather is prefetched
+during the forward and the backward, so the traffic overlaps both (not the backward alone), and each GPU's
+optimizer updates its own 1/K of the weights.
+
 Constants are in :class:`DataParallelParams`, with their sources; bench/accuracy_multigpu.py checks them
 against published weak-scaling measurements (bench/README.md, "Multi-GPU scaling").
 """
@@ -231,8 +240,10 @@ def _intra_link(spec: GpuSpec, params: DataParallelParams,
 def data_parallel(compute_seconds_per_gpu: float, gradient_bytes: float, gpu_count: int, spec: GpuSpec, *,
                   nodes: int = 1, inter_node_bandwidth_gbs: float | None = None,
                   params: DataParallelParams | None = None,
-                  pcie_p2p: bool | None = None) -> DataParallelStep:
-    """One DDP step on ``gpu_count`` GPUs of ``spec`` (in total, over ``nodes`` machines).
+                  pcie_p2p: bool | None = None, gather_bytes: float | None = None) -> DataParallelStep:
+    """One DDP step on ``gpu_count`` GPUs of ``spec`` (in total, over ``nodes`` machines); with ``gather_bytes``
+    (the weights' bytes as each all-gather moves them) a sharded step (FSDP FULL_SHARD / ZeRO-3, the module
+    docstring), whose ``allreduce_seconds`` are its all-gathers and reduce-scatter together.
 
     ``compute_seconds_per_gpu``: one GPU's forward + backward + optimizer time at the per-GPU batch
     (global batch / K). ``gradient_bytes``: bytes all-reduced per step (fp32 gradients are 4 bytes per
@@ -250,8 +261,9 @@ def data_parallel(compute_seconds_per_gpu: float, gradient_bytes: float, gpu_cou
                               hint="Fix: use a GPU count that is a multiple of the node count.")
     if not math.isfinite(compute_seconds_per_gpu) or compute_seconds_per_gpu <= 0:
         raise PredictionError(f"The per-GPU compute time must be positive, got {compute_seconds_per_gpu}.")
-    if gradient_bytes < 0:
-        raise PredictionError(f"The gradient size cannot be negative, got {gradient_bytes} bytes.")
+    if gradient_bytes < 0 or (gather_bytes is not None and gather_bytes < 0):
+        raise PredictionError(f"The gradient and weight sizes cannot be negative, got {gradient_bytes} and "
+                              f"{gather_bytes} bytes.")
 
     compute = float(compute_seconds_per_gpu)
     k = int(gpu_count)
@@ -280,15 +292,12 @@ def data_parallel(compute_seconds_per_gpu: float, gradient_bytes: float, gpu_cou
             link, raw_bw, eff_bw = "network", net, net_eff
         hop_latency = p.network_hop_latency_seconds
 
-    buckets = max(1, math.ceil(gradient_bytes / p.bucket_bytes)) if gradient_bytes > 0 else 0
-    allreduce = ring_allreduce_seconds(gradient_bytes, k, eff_bw, hop_latency_seconds=hop_latency,
-                                       buckets=buckets)
-    last_bytes = min(gradient_bytes, p.bucket_bytes)
-    last = ring_allreduce_seconds(last_bytes, k, eff_bw, hop_latency_seconds=hop_latency, buckets=1)
-    if gradient_bytes > 0:
-        last = max(last, p.gradient_bucket_min_seconds)
+    # The bytes a ring all-reduce of the same time would move: sharded, (K-1)/K x (gradients + two gathers).
+    traffic = gradient_bytes if gather_bytes is None else (gradient_bytes + 2.0 * gather_bytes) / 2.0
+    allreduce, last, buckets = _collectives(traffic, k, eff_bw, hop_latency, p)
     rest = max(0.0, allreduce - last)
-    window = p.overlap_fraction * p.backward_fraction * compute
+    # DDP's buckets overlap the backward; a sharded step's prefetched all-gathers the forward too.
+    window = p.overlap_fraction * (1.0 if gather_bytes is not None else p.backward_fraction) * compute
     hidden = min(rest, window)
     exposed = last + (rest - hidden) + p.overlap_interference * hidden
 
@@ -297,13 +306,28 @@ def data_parallel(compute_seconds_per_gpu: float, gradient_bytes: float, gpu_cou
     step = compute + sync + exposed
     efficiency = compute / step
     if rest > window:
-        notes.append(f"{COMMUNICATION_BOUND}: the all-reduce ({allreduce:.3g} s over {link}) outlasts the "
-                     f"backward pass it overlaps ({window:.3g} s).")
+        what, during = (("the all-reduce", "backward pass") if gather_bytes is None else
+                        ("the sharded step's all-gathers and reduce-scatter", "forward and backward passes"))
+        notes.append(f"{COMMUNICATION_BOUND}: {what} ({allreduce:.3g} s over {link}) outlasts the {during} it "
+                     f"overlaps ({window:.3g} s).")
     return DataParallelStep(gpu_count=k, nodes=nodes, step_seconds=step, compute_seconds=compute,
                             allreduce_seconds=allreduce, exposed_comm_seconds=exposed,
                             sync_overhead_seconds=sync, scaling_efficiency=efficiency, link=link,
                             bandwidth_gbs=raw_bw, effective_bandwidth_gbs=eff_bw, buckets=buckets,
                             notes=notes)
+
+
+def _collectives(traffic_bytes: float, k: int, bandwidth_gbs: float, hop_latency_seconds: float,
+                 p: DataParallelParams) -> tuple[float, float, int]:
+    """(the whole all-reduce of ``traffic_bytes`` in buckets, its last bucket's (always exposed), the buckets)."""
+    buckets = max(1, math.ceil(traffic_bytes / p.bucket_bytes)) if traffic_bytes > 0 else 0
+    whole = ring_allreduce_seconds(traffic_bytes, k, bandwidth_gbs, hop_latency_seconds=hop_latency_seconds,
+                                   buckets=buckets)
+    last = ring_allreduce_seconds(min(traffic_bytes, p.bucket_bytes), k, bandwidth_gbs,
+                                  hop_latency_seconds=hop_latency_seconds, buckets=1)
+    if traffic_bytes > 0:
+        last = max(last, p.gradient_bucket_min_seconds)
+    return whole, last, buckets
 
 
 def _machine_link(spec: GpuSpec, p: DataParallelParams, pcie_p2p: bool | None, *, one_per_machine: bool):
@@ -355,12 +379,21 @@ def accumulated_data_parallel(step_seconds_per_gpu: float, optimizer_seconds_per
 
         micro_step = ((accum - 1) x (step - optimizer) + data_parallel(step).step_seconds) / accum
 
+    Sharded (``gather_bytes`` in ``kwargs``): each GPU's optimizer updates 1/K of the weights, and every micro-step
+    all-gathers the weights twice (FSDP frees them after each use) and reduce-scatters its gradients (so they stay
+    sharded, as ``advisor.predictor.sharded`` sizes the memory; FSDP's ``no_sync`` would keep a full unsharded copy),
+    so the other ``accum - 1`` micro-steps are ``data_parallel`` steps of their own, without the optimizer.
+
     ``step_seconds_per_gpu``: one GPU's plain step (forward + backward + optimizer) at the per-GPU batch;
     ``optimizer_seconds_per_gpu``: its optimizer part. ``kwargs`` go to ``data_parallel``; without ``nodes``, more
     GPUs than one machine holds are priced on the fewest machines that hold them (``nodes_for``), their all-reduce
     over the network between them.
     """
     nodes = kwargs.setdefault("nodes", nodes_for(spec, gpu_count))
+    sharded = kwargs.get("gather_bytes") is not None
+    if sharded:  # the optimizer's share of the step, over 1/K of the weights
+        shed = optimizer_seconds_per_gpu * (1.0 - 1.0 / gpu_count)
+        step_seconds_per_gpu, optimizer_seconds_per_gpu = step_seconds_per_gpu - shed, optimizer_seconds_per_gpu - shed
     dp = data_parallel(step_seconds_per_gpu, gradient_bytes, gpu_count, spec, **kwargs)
     if nodes > 1:
         # "timed", not "priced": no built-in offer holds this many (gpus_per_node is the largest machine sold), so
@@ -372,7 +405,12 @@ def accumulated_data_parallel(step_seconds_per_gpu: float, optimizer_seconds_per
                            f"no machine in the built-in catalog holds them, so it prices none (renting {nodes} of the "
                            f"{per}-GPU machines costs {nodes}x one's hourly rate), and a rates row of your own "
                            f"(--pricing or ADVISOR_PRICING) that holds all {gpu_count} is priced at that row's rate.")
-    return dp, accumulated_step(step_seconds_per_gpu, optimizer_seconds_per_gpu, accum, dp.step_seconds)
+    accum = max(1, int(accum))
+    if not sharded or accum == 1:
+        return dp, accumulated_step(step_seconds_per_gpu, optimizer_seconds_per_gpu, accum, dp.step_seconds)
+    forward_backward = max(step_seconds_per_gpu - optimizer_seconds_per_gpu, 1e-12)
+    micro = data_parallel(forward_backward, gradient_bytes, gpu_count, spec, **kwargs).step_seconds
+    return dp, ((accum - 1) * micro + dp.step_seconds) / accum
 
 
 # A step this much slower without PCIe peer-to-peer is worth telling the user: below it, the choice of machine

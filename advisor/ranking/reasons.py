@@ -140,6 +140,9 @@ def chosen_reason(s: Scored, constraints: Constraints, n_feasible: int, n_groups
         parts.append(f"within the {budget} budget (" + (f"{spare} to spare)" if b - s.cost > b * 1e-6 else
                                                          "nothing to spare: it costs the whole budget)"))
     parts += [p for p in constraint_texts(s, constraints) if p.startswith("at risk")]
+    if s.cand.sharded:  # the answer holds only for a script that shards: said where the choice is read
+        parts.append("priced sharded (FSDP FULL_SHARD / ZeRO-3): a full copy of the model per GPU (DDP) does not fit "
+                     "its memory, so the training script must shard it")
     if s.cand.interruptible:
         parts.append("spot price: interruptible, so checkpoint")
     return "; ".join(parts)
@@ -263,8 +266,9 @@ def fix_flags(found: list[Violation]) -> str | None:
 
 def _fit_hint(batch_size: int, grad_accum_steps: int, excluded: Excluded, constraints: Constraints) -> str:
     """The fix for a job that fits no candidate's memory. Where even one sample per GPU fits no GPU offer (the
-    weights, gradients and optimizer state every GPU holds under DDP), no batch size helps: sharding (FSDP/ZeRO-3,
-    not modelled) or a smaller optimizer state does. Otherwise the largest batch that fits an offer, with the
+    weights, gradients and optimizer state every GPU holds under DDP), no batch size helps: sharding over more GPUs
+    than any offer has (FSDP/ZeRO-3; an offer whose GPUs hold the sharded step is priced sharded, not excluded) or a
+    smaller optimizer state does. Otherwise the largest batch that fits an offer, with the
     accumulation that keeps the samples per optimizer update (batch x accumulation, so the same training)."""
     gpus = [(c, e) for c, e in excluded if c.gpu and e.max_batch_size_per_device is not None]
     half = (constraints.precision or next((c.precision for c, _ in excluded if c.gpu), None)) in HALF_PRECISIONS
@@ -294,7 +298,8 @@ def _fit_hint(batch_size: int, grad_accum_steps: int, excluded: Excluded, constr
 
 def _no_batch_fits(gpus: Excluded, mixed: list[str]) -> str:
     """The fix where not one sample per GPU fits any GPU offer: the need that no batch size reduces, against the
-    largest GPU, and the ways out advisor does not price (sharding, a smaller optimizer state)."""
+    largest GPU, and the ways out advisor does not price (sharding over more GPUs than an offer has, a smaller
+    optimizer state)."""
     roomiest, est = max(gpus, key=lambda p: (p[1].memory_capacity_gib or 0.0, -(p[1].memory_static_gib or 0.0)))
     has = est.memory_capacity_gib or roomiest.gpu_memory_gib or 0.0
     statics = [e.memory_static_gib for _, e in gpus if e.memory_static_gib is not None]
@@ -307,9 +312,10 @@ def _no_batch_fits(gpus: Excluded, mixed: list[str]) -> str:
     else:
         what = "not even one sample per GPU fits under data parallelism (DDP), which keeps the whole model on each"
     text = (f"Fix: no --batch-size fits: {what}, and the most any GPU offer has is {has_text} GiB "
-            f"({roomiest.hardware_label}). Shard them instead: FSDP or ZeRO-3, which advisor does not model")
+            f"({roomiest.hardware_label}). Shard them instead (FSDP or ZeRO-3)")
     if est.sharded_min_gpus:
-        text += f", over at least {est.sharded_min_gpus:,} x {roomiest.gpu}"
+        text += (f", over at least {est.sharded_min_gpus:,} x {roomiest.gpu}: no offer has that many (advisor prices "
+                 "an offer sharded where its GPUs hold the sharded step)")
     ways = ["a smaller optimizer state (8-bit Adam, Adafactor)", "fewer trainable weights (LoRA/adapters)", *mixed]
     return text + "; or " + ", ".join(ways[:-1]) + " or " + ways[-1] + "."
 

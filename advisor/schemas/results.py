@@ -52,12 +52,14 @@ class Estimate(Model):
     max_batch_size_per_device: int | None = None
     # Memory assumes data parallelism (DDP): a full copy of the weights, gradients and optimizer state on each GPU.
     # ``memory_static_gib``: per GPU, what no batch size reduces (those, DDP's buckets, the margin and context);
-    # ``sharded_memory_gib``: the rough need per GPU with them sharded over the target's GPUs (FSDP/ZeRO-3, not
-    # otherwise modelled; None on one GPU); ``sharded_min_gpus``: the fewest of this GPU a sharded step would fit
-    # at one sample each. None where not known (a CPU, no analysis, a probe's lumped figure).
+    # ``sharded_memory_gib``: the rough need per GPU with them sharded over the target's GPUs (FSDP/ZeRO-3; None on
+    # one GPU); ``sharded_min_gpus``: the fewest of this GPU a sharded step would fit at one sample each. None where
+    # not known (a CPU, no analysis, a probe's lumped figure). ``sharded``: DDP does not fit but the sharded step
+    # does, so the target is priced sharded (time, memory and largest batch are the sharded step's).
     memory_static_gib: float | None = None
     sharded_memory_gib: float | None = None
     sharded_min_gpus: int | None = None
+    sharded: bool = False
     per_device_batch_size: int
     method: Method
     precision: Precision
@@ -210,6 +212,7 @@ class Candidate(Model):
     startup_seconds: float | None = None
     precision: Precision | None = None
     scaling_efficiency: float | None = None
+    sharded: bool = False  # priced as sharded data parallel (FSDP/ZeRO-3): the estimate's ``sharded``
     pareto: bool = False
     meets_constraints: bool = True
     interruptible: bool = False  # ranked on its spot figure (--spot): an instance that can be taken back

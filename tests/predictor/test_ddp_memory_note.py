@@ -30,7 +30,7 @@ def test_multi_gpu_memory_says_ddp_and_what_sharding_would_need():
     assert est.peak_memory_gib - est.sharded_memory_gib == pytest.approx(1.1 * (state * 7 / 8 + a.gradient_bytes / GIB))
     said = [n for n in est.notes if n.startswith("memory assumes data parallel (DDP)")]
     assert said == ["memory assumes data parallel (DDP): a full copy of weights, gradients and optimizer state on "
-                    "each GPU; sharded training (FSDP/ZeRO-3) is not modelled and would need about "
+                    "each GPU; sharded (FSDP/ZeRO-3) it would need about "
                     f"{est.sharded_memory_gib:.1f} GiB per GPU on 8 GPUs."]
     # what no batch size reduces: the state and the buckets, with the margin and the CUDA context
     assert est.memory_static_gib == pytest.approx(0.5 + 1.1 * (state + a.gradient_bytes / GIB), abs=0.01)

@@ -1,0 +1,87 @@
+"""Sharded data parallel (FSDP FULL_SHARD / DeepSpeed ZeRO-3) as a priced layout of K GPUs: when a target is
+priced sharded, its per-GPU memory and largest batch, the bytes its all-gathers move, and the note that says so.
+
+Data parallel with a full copy per GPU (DDP) is the layout advisor assumes: it is what a training script with
+``DistributedDataParallel`` runs, and every memory verdict is DDP's where DDP fits. Where a full copy of the weights,
+gradients and optimizer state does not fit one GPU but a sharded step does (``MemoryFit.sharded_gib``), the target
+is priced sharded instead of ruled out: large models are trained so (llm-foundry's MPT runs, torchtitan's Llama, both
+FSDP), and a user asking about a 7B model should get a time and a price, with a note that the script must shard
+for them to hold. The step's communication is ``advisor.predictor.multigpu``'s (``gather_bytes``).
+
+The per-GPU figure is rough in one known way: the all-gathered unit in flight (one wrapped block's weights, two with
+prefetch) and the collectives' buffers are not counted; the fit's margin (``workspace_fraction``) is what covers
+them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from advisor.predictor.memory import MemoryFit
+from advisor.schemas import Analysis
+
+# How far the largest batch is searched (samples per GPU): beyond it, "unbounded" as the DDP fit says.
+_MAX_BATCH_SEARCH = 1 << 24
+
+
+@dataclass(frozen=True)
+class ShardedLayout:
+    """A target priced sharded: per GPU its memory at the job's batch and its largest batch, and the bytes each of
+    the step's two weight all-gathers moves (``multigpu.data_parallel``'s ``gather_bytes``)."""
+
+    memory_gib: float
+    max_batch_per_device: int | None
+    gather_bytes: float
+
+
+def gather_bytes_of(analysis: Analysis, precision: str) -> float:
+    """The weights' bytes as an all-gather moves them: at 16 bits for a 16-bit job (FSDP's
+    ``MixedPrecision(param_dtype=...)``, DeepSpeed's bf16/fp16 modes, as llm-foundry and torchtitan run), else fp32.
+    Every weight, frozen ones too: a sharded unit gathers all of its weights."""
+    return analysis.param_bytes / 2.0 if precision in ("bf16", "fp16") else float(analysis.param_bytes)
+
+
+def sharded_layout(fit: MemoryFit | None, gpu_count: int, analysis: Analysis | None,
+                   precision: str) -> ShardedLayout | None:
+    """The sharded layout of ``gpu_count`` GPUs where DDP does not fit but the sharded step does; None where DDP
+    fits, on one GPU, where the fit cannot size the sharded step (a probe's measured fixed part), or where the sharded
+    step does not fit either."""
+    if gpu_count <= 1 or fit is None or fit.fits_memory or analysis is None:
+        return None
+    need = fit.sharded_gib(gpu_count)
+    if need is None or need > fit.capacity_gib:
+        return None
+    return ShardedLayout(memory_gib=need, max_batch_per_device=_largest_batch(fit, gpu_count),
+                         gather_bytes=gather_bytes_of(analysis, precision))
+
+
+def _largest_batch(fit: MemoryFit, gpu_count: int) -> int | None:
+    """The largest per-GPU batch whose sharded step fits (at least the fit's own batch, which does); None where
+    no batch up to ``_MAX_BATCH_SEARCH`` runs out of memory."""
+    def fits(batch: int) -> bool:
+        need = fit.sharded_gib(gpu_count, batch)
+        return need is not None and need <= fit.capacity_gib
+
+    low = fit.per_device_batch
+    high = low * 2
+    while fits(high):
+        low, high = high, high * 2
+        if high > _MAX_BATCH_SEARCH:
+            return None
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (mid, high) if fits(mid) else (low, mid)
+    return low
+
+
+def sharded_note(layout: ShardedLayout, ddp_peak_gib: float, capacity_gib: float, gpu_count: int,
+                 precision: str) -> str:
+    """What pricing a target sharded assumed, and what the user's script must do for it to hold."""
+    width = "16-bit" if precision in ("bf16", "fp16") else "fp32"
+    return (f"priced as sharded data parallel (FSDP FULL_SHARD / ZeRO-3) over {gpu_count:,} GPUs: a full copy per GPU "
+            f"(DDP) needs {ddp_peak_gib:,.1f} GiB, more than {capacity_gib:,.1f} GiB, and with the weights, gradients "
+            f"and optimizer state split {gpu_count:,} ways it needs about {layout.memory_gib:,.1f} GiB per GPU "
+            f"(the gathered block in flight not counted). Each step all-gathers the weights twice ({width}) and "
+            "reduce-scatters the gradients. This holds only if the training script shards "
+            "(torch.distributed.fsdp, or DeepSpeed ZeRO stage 3); with plain DDP it runs out of memory.")
+

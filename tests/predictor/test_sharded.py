@@ -1,0 +1,133 @@
+"""Sharded data parallel (FSDP FULL_SHARD / ZeRO-3) as a priced layout. Before it, a model whose full copy per GPU
+did not fit (a 7B fine-tune on 8 x H100) was dropped from every multi-GPU offer with "sharding is not modelled",
+although that is how such models are trained: the answer had no GPU to rent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import advisor
+from advisor.api import load_profile
+from advisor.predictor.memory import GIB
+from advisor.predictor.multigpu import DataParallelParams, accumulated_data_parallel, data_parallel
+from advisor.ranking import rank
+from advisor.schemas import Constraints, Estimate, GpuSpec, Offer, Target, WorkloadSummary
+
+NVLINK = GpuSpec(name="A100-40GB", intra_node_link="nvlink", intra_node_bandwidth_gbs=300.0)
+NO_LATENCY = DataParallelParams(hop_latency_seconds=0.0, gradient_bucket_min_seconds=0.0)
+PROFILE = Path(__file__).resolve().parent / "data" / "h200_nanogpt_gpt2_bf16_profile.json"
+BILLION = 1e9
+
+
+def test_sharded_traffic_is_one_and_a_half_ddp_with_fp32_gathers_and_the_same_with_16_bit():
+    """ZeRO's 3 x the weights against DDP's 2 x the gradients (SC20, section 7.2.2), at 8 GPUs over NVLink."""
+    grads = 4 * BILLION
+    ddp = data_parallel(1.0, grads, 8, NVLINK, params=NO_LATENCY)
+    fp32 = data_parallel(1.0, grads, 8, NVLINK, params=NO_LATENCY, gather_bytes=grads)
+    half = data_parallel(1.0, grads, 8, NVLINK, params=NO_LATENCY, gather_bytes=grads / 2)
+    assert ddp.allreduce_seconds == pytest.approx(2 * 7 / 8 * grads / (300e9 * 0.8))
+    assert fp32.allreduce_seconds / ddp.allreduce_seconds == pytest.approx(1.5)
+    assert half.allreduce_seconds / ddp.allreduce_seconds == pytest.approx(1.0)
+
+
+def test_a_sharded_steps_traffic_overlaps_the_forward_too():
+    """The same traffic as DDP's (16-bit gathers), where DDP's all-reduce outlasts the backward it overlaps: the
+    prefetched all-gathers hide behind the forward and backward together, so less of it is exposed."""
+    grads, compute = 4 * BILLION, 0.03
+    ddp = data_parallel(compute, grads, 8, NVLINK, params=NO_LATENCY)
+    sharded = data_parallel(compute, grads, 8, NVLINK, params=NO_LATENCY, gather_bytes=grads / 2)
+    p = NO_LATENCY
+    last = 2 * 7 / 8 * p.bucket_bytes / (300e9 * 0.8)
+    rest = ddp.allreduce_seconds - last
+
+    def exposed(window):
+        hidden = min(rest, window)
+        return last + (rest - hidden) + p.overlap_interference * hidden
+    assert ddp.exposed_comm_seconds == pytest.approx(exposed(p.overlap_fraction * p.backward_fraction * compute))
+    assert sharded.exposed_comm_seconds == pytest.approx(exposed(p.overlap_fraction * compute))
+    assert sharded.step_seconds < ddp.step_seconds
+    assert rest > p.overlap_fraction * compute  # communication-bound both ways, each note naming its collectives
+    assert any("the all-reduce (" in n and "backward pass it overlaps" in n for n in ddp.notes)
+    assert any("all-gathers and reduce-scatter" in n and "forward and backward passes" in n for n in sharded.notes)
+
+
+def test_each_gpu_of_a_sharded_step_updates_its_own_share_of_the_weights():
+    """An optimizer of 0.4 s on one GPU's full copy: each of 8 updates 1/8 of it (0.05 s), so 0.35 s less."""
+    dp, micro = accumulated_data_parallel(1.0, 0.4, 0.0, 8, NVLINK, 1, params=NO_LATENCY, gather_bytes=0.0)
+    assert dp.compute_seconds == pytest.approx(1.0 - 0.4 * 7 / 8)
+    ddp, _ = accumulated_data_parallel(1.0, 0.4, 0.0, 8, NVLINK, 1, params=NO_LATENCY)
+    assert ddp.compute_seconds == pytest.approx(1.0)
+
+
+def test_sharded_accumulation_pays_the_collectives_every_micro_step():
+    """FSDP frees the gathered weights after use and keeps the gradients sharded (the memory priced), so every
+    micro-step all-gathers and reduce-scatters; DDP's ``no_sync`` micro-steps communicate nothing."""
+    grads = 4 * BILLION
+    dp, micro = accumulated_data_parallel(0.5, 0.1, grads, 8, NVLINK, 4, params=NO_LATENCY, gather_bytes=grads / 2)
+    plain = data_parallel(0.4, grads, 8, NVLINK, params=NO_LATENCY, gather_bytes=grads / 2).step_seconds
+    assert micro == pytest.approx((3 * plain + dp.step_seconds) / 4)
+    _, ddp_micro = accumulated_data_parallel(0.5, 0.1, grads, 8, NVLINK, 4, params=NO_LATENCY)
+    assert ddp_micro < micro
+
+
+def _big_model_profile(params_billion: float):
+    """The nanoGPT profile with the weights, gradients and AdamW state of a ``params_billion`` model (fp32 master
+    weights): its activations stay GPT-2's, so memory is what differs."""
+    prof = load_profile(PROFILE).model_copy(update={"devices": []})
+    n = params_billion * BILLION
+    analysis = prof.analysis.model_copy(update={"param_bytes": 4 * n, "gradient_bytes": 4 * n,
+                                                "optimizer_state_bytes": 8 * n})
+    return prof.model_copy(update={"analysis": analysis})
+
+
+def _predict(prof, count, batch):
+    return advisor.predict(prof, target=advisor.Target.gpu("H100-SXM", count), dataset_size=96_000, epochs=1,
+                           batch_size=batch, use_history=False)
+
+
+def test_a_model_too_big_for_ddp_is_priced_sharded_on_eight_gpus():
+    """7B in bf16 with AdamW: a full copy is 7 x (4 + 4 + 8 + 2 (16-bit copies) + 4 (DDP's buckets)) GB, ~158 GB
+    before the margin, twice an H100's 80; sharded over 8 it is a fraction of that."""
+    prof = _big_model_profile(7)
+    est = _predict(prof, 8, 16)
+    assert est.sharded and est.fits_memory
+    assert est.peak_memory_gib == pytest.approx(est.sharded_memory_gib)
+    state_gib = 7 * BILLION * (4 + 4 + 8 + 2) / GIB
+    ddp_static = 0.5 + 1.1 * (state_gib + 7 * BILLION * 4 / GIB)
+    assert est.memory_static_gib == pytest.approx(ddp_static, rel=1e-3)
+    assert est.peak_memory_gib < est.memory_capacity_gib < ddp_static
+    said = [n for n in est.notes if n.startswith("priced as sharded data parallel")]
+    assert len(said) == 1 and "the training script shards" in said[0] and "(16-bit)" in said[0]
+    assert not any(n.startswith(("Does not fit", "Needs ")) for n in est.notes)
+    # The largest batch is the sharded step's: the batch past it makes the sharded step too big, and then DDP's
+    # verdict (does not fit) stands.
+    largest = est.max_batch_size_per_device
+    assert largest is not None and largest >= 2
+    assert _predict(prof, 8, 8 * largest).sharded
+    over = _predict(prof, 8, 8 * (largest + 1))
+    assert not over.sharded and not over.fits_memory
+
+
+def test_one_gpu_and_a_model_ddp_fits_are_not_sharded():
+    prof = _big_model_profile(7)
+    one = _predict(prof, 1, 2)
+    assert not one.sharded and not one.fits_memory
+    small = _predict(load_profile(PROFILE).model_copy(update={"devices": []}), 8, 96)
+    assert small.fits_memory and not small.sharded
+
+
+def test_the_choice_priced_sharded_says_the_script_must_shard():
+    offer = Offer(provider="p", instance_type="h100x8", region="r1", vcpus=64, memory_gib=1000.0, gpu="H100-SXM",
+                  gpu_count=8, gpu_memory_gib=80, price_usd_per_hour=20.0, billing="per_second",
+                  min_billed_seconds=60)
+    est = Estimate(target=Target.gpu("H100-SXM", 8), dataset_size=1000, epochs=1, batch_size=16, seconds=1e4,
+                   low=8e3, high=1.2e4, step_seconds=1.0, steps_per_epoch=63, total_steps=63, fits_memory=True,
+                   peak_memory_gib=39.0, memory_capacity_gib=80.0, per_device_batch_size=2, method="scaled",
+                   precision="bf16", sharded=True, sharded_memory_gib=39.0)
+    rec = rank([(offer, est)], Constraints(), workload=WorkloadSummary(name="llm"), dataset_size=1000, epochs=1,
+               batch_size=16, startup_seconds_cpu=120, startup_seconds_gpu=300)
+    assert rec.candidates[0].sharded
+    assert ("priced sharded (FSDP FULL_SHARD / ZeRO-3): a full copy of the model per GPU (DDP) does not fit its "
+            "memory, so the training script must shard it") in rec.verdict.why
