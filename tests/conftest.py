@@ -40,6 +40,7 @@ def _isolated_env(tmp_path, monkeypatch):
     # Probes do not take turns with others on this machine (advisor.probe.turns): another checkout's test run
     # would make this one's probes wait; tests/probe/test_turns.py turns it on where it is what is tested.
     monkeypatch.setenv("ADVISOR_PROBE_WAIT", "0")
+    monkeypatch.delenv("ADVISOR_PROBE_LOCK", raising=False)
     yield
 
 

@@ -1,5 +1,5 @@
 """Advisor probes on one machine take turns at timing: a machine-wide advisory lock (``flock``) on a file in the
-temporary folder every local user shares.
+machine's shared temporary folder, /tmp, whatever each user's ``TMPDIR`` (``ADVISOR_PROBE_LOCK`` names another).
 
 Why (README "Probes on a shared machine"): two probes that time side by side each measure under the other's load.
 Two users' ``advisor recommend`` on one box, sent at the same moment, got "when idle" times 2.1x apart with disjoint
@@ -24,18 +24,30 @@ import os
 import stat
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 LOCK_NAME = "advisor-probe.lock"
+# The lock is about the machine's CPUs, so its folder is the one every user shares, not each user's TMPDIR (two
+# users with TMPDIRs of their own timed side by side): /tmp, where POSIX has it for every user.
+SHARED_FOLDERS = ("/tmp",)
 _POLL_SECONDS = 0.25
 _REPORT_EVERY_SECONDS = 1.0
 _PID_FIELD_BYTES = 16  # the holder's pid, written in place (never truncated: see _open)
 
 
-def lock_path() -> str:
-    """The lock file: in the temporary folder (``TMPDIR``, else /tmp), which every local user can write."""
+def lock_path(env: Mapping[str, str] | None = None, shared_folders: tuple[str, ...] = SHARED_FOLDERS) -> str:
+    """The lock file: ``ADVISOR_PROBE_LOCK`` where set (a service with a private /tmp, or a test), else
+    ``advisor-probe.lock`` in the first of ``shared_folders`` this user can write, else in the temporary folder
+    (``TMPDIR``), which then only probes with that folder share."""
+    env = os.environ if env is None else env
+    chosen = env.get("ADVISOR_PROBE_LOCK", "").strip()
+    if chosen:
+        return os.path.abspath(chosen)  # the child may run elsewhere
+    for folder in shared_folders:
+        if os.path.isdir(folder) and os.access(folder, os.W_OK | os.X_OK):
+            return os.path.join(folder, LOCK_NAME)
     return os.path.join(tempfile.gettempdir(), LOCK_NAME)
 
 

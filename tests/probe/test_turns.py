@@ -9,6 +9,7 @@ import os
 import stat
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from pathlib import Path
@@ -106,6 +107,30 @@ def test_a_lock_file_that_cannot_be_opened_probes_without_it_and_says_so(tmp_pat
     assert not (tmp_path / "elsewhere").exists()
 
 
+def test_the_lock_is_the_machines_whatever_each_users_tmpdir(tmp_path):
+    """Two users' probes, each with a TMPDIR of its own, lock one file: the lock is about the machine's CPUs."""
+    paths = []
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        env = {k: v for k, v in os.environ.items() if k != "ADVISOR_PROBE_LOCK"}
+        env.update(PYTHONPATH=str(REPO), TMPDIR=str(tmp_path / name))
+        out = subprocess.run([sys.executable, "-c", "from advisor.probe.turns import lock_path; print(lock_path())"],
+                             env=env, text=True, capture_output=True, check=True).stdout
+        paths.append(out.strip())
+    assert paths == ["/tmp/advisor-probe.lock"] * 2
+
+
+def test_where_the_shared_folder_cannot_be_written_the_lock_is_in_the_temporary_folder(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    assert turns.lock_path({}, shared_folders=(str(tmp_path / "missing"),)) == str(tmp_path / turns.LOCK_NAME)
+
+
+def test_advisor_probe_lock_names_the_lock_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert turns.lock_path({"ADVISOR_PROBE_LOCK": " mine.lock "}) == str(tmp_path / "mine.lock")
+    assert turns.lock_path({"ADVISOR_PROBE_LOCK": ""}) == "/tmp/advisor-probe.lock"
+
+
 @pytest.mark.parametrize(("text", "expected"), [("", 60.0), ("0", 0.0), (" 12.5 ", 12.5)])
 def test_the_wait_setting(text, expected):
     assert probe_wait_seconds({"ADVISOR_PROBE_WAIT": text}) == expected
@@ -140,11 +165,10 @@ def test_two_probes_started_together_take_turns_at_timing(tmp_path):
     times, and the other waits for it to finish."""
     script = tmp_path / "probe.py"
     script.write_text(_PROBE_SCRIPT)
-    shared = tmp_path / "tmp"  # this test's own lock, not the machine's
-    shared.mkdir()
-    env = {**os.environ, "PYTHONPATH": str(REPO), "TMPDIR": str(shared), "ADVISOR_PROBE_WAIT": "240"}
+    lock = tmp_path / turns.LOCK_NAME  # this test's own lock, not the machine's
+    env = {**os.environ, "PYTHONPATH": str(REPO), "ADVISOR_PROBE_LOCK": str(lock), "ADVISOR_PROBE_WAIT": "240"}
     workload = str(REPO / "examples" / "tabular_mlp.py")
-    gate = os.open(shared / turns.LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666)
+    gate = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
     fcntl.flock(gate, fcntl.LOCK_EX)
     marks = [tmp_path / "a.waiting", tmp_path / "b.waiting"]
     procs = [subprocess.Popen([sys.executable, str(script), workload, str(mark)], env=env, text=True,
