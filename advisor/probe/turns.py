@@ -115,6 +115,7 @@ class ProbeTurn:
         self.channel = channel  # the child's: send(frame), progress(device, fraction, message)
         self.fd: int | None = None
         self.outcome: TurnOutcome | None = None
+        self.named = False  # this probe's pid is in the file (blanked on release)
 
     def take(self, fraction: float) -> None:
         """Wait for the turn (the first call only), and tell the parent how long it took."""
@@ -137,13 +138,17 @@ class ProbeTurn:
         if writable and not self.outcome.timed_out:
             with contextlib.suppress(OSError):  # who holds it: only what a waiting probe names
                 os.pwrite(fd, f"{os.getpid()}".ljust(_PID_FIELD_BYTES).encode(), 0)
+                self.named = True
         self.channel.send(TurnFrame(waited_seconds=round(self.outcome.waited_seconds, 3),
                                     note=turn_note(self.outcome, self.max_wait_seconds)))
 
     def release(self) -> None:
-        """Give the turn up (closing the descriptor releases the lock)."""
+        """Give the turn up (closing the descriptor releases the lock), blanking the pid this probe wrote: the next
+        holder may be one that cannot write the file (another user's), and a waiter must not name this one."""
         if self.fd is not None:
             with contextlib.suppress(OSError):
+                if self.named:
+                    os.pwrite(self.fd, b" " * _PID_FIELD_BYTES, 0)
                 os.close(self.fd)
             self.fd = None
 
@@ -185,8 +190,19 @@ def _try_lock(fd: int) -> bool:
 
 
 def _read_pid(fd: int) -> int | None:
+    """The pid the holder wrote, if that process is alive: a killed holder's stays in the file, and a holder
+    that may only read the file (another user's) writes none."""
     try:
         text = os.pread(fd, _PID_FIELD_BYTES, 0).decode("ascii", "replace").strip()
     except OSError:
         return None
-    return int(text) if text.isdigit() and 0 < int(text) < 1 << 31 else None
+    pid = int(text) if text.isdigit() and 0 < int(text) < 1 << 31 else None
+    if pid is None:
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except OSError:  # PermissionError: another user's process, alive
+        pass
+    return pid

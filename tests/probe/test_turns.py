@@ -12,6 +12,7 @@ import sys
 import tempfile
 import textwrap
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -129,6 +130,102 @@ def test_advisor_probe_lock_names_the_lock_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert turns.lock_path({"ADVISOR_PROBE_LOCK": " mine.lock "}) == str(tmp_path / "mine.lock")
     assert turns.lock_path({"ADVISOR_PROBE_LOCK": ""}) == "/tmp/advisor-probe.lock"
+
+
+_HOLDER_SCRIPT = textwrap.dedent("""
+    import json, sys
+    from advisor.probe import turns
+    class Channel:
+        def __init__(self):
+            self.sent, self.said = [], []
+        def send(self, frame):
+            self.sent.append(frame)
+        def progress(self, device, fraction, message):
+            self.said.append(message)
+    channel = Channel()
+    turn = turns.ProbeTurn(sys.argv[1], 5.0, channel)
+    turn.take(0.3)
+    print(json.dumps({"waited": channel.sent[0].waited_seconds, "note": channel.sent[0].note,
+                      "said": channel.said}), flush=True)
+    sys.stdin.readline()  # holds the turn until told
+    turn.release()
+""")
+
+
+def _without_write_access() -> Callable[[], None] | None:
+    """What makes a child process unable to write a file it may only read: nothing for an ordinary user; for
+    root, dropping CAP_DAC_OVERRIDE from the bounding set before exec (root ignores file modes otherwise)."""
+    if os.geteuid() != 0:
+        return None
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def drop() -> None:
+        for capability in (1, 2):  # CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH
+            if libc.prctl(24, capability, 0, 0, 0) != 0:  # PR_CAPBSET_DROP
+                raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP)")
+
+    return drop
+
+
+def test_another_users_read_only_lock_file_is_locked_read_only_and_never_written(tmp_path):
+    """User A's lock file, which user B may only read: B's probe takes its turn with a read-only descriptor (flock
+    needs no write access), leaves the file as it was, and a probe waiting for B names no stale pid (the one left
+    there by a holder that was killed)."""
+    path = tmp_path / turns.LOCK_NAME
+    dead = subprocess.Popen([sys.executable, "-c", ""])
+    dead.wait()
+    path.write_text(f"{dead.pid}".ljust(16))
+    path.chmod(0o444)
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    try:
+        holder = subprocess.Popen([sys.executable, "-c", _HOLDER_SCRIPT, str(path)], env=env, text=True,
+                                  stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  preexec_fn=_without_write_access())
+    except subprocess.SubprocessError as exc:
+        pytest.skip(f"cannot start a process without write access here: {exc}")
+    try:
+        took = json.loads(holder.stdout.readline() or "null")
+        assert took == {"waited": 0.0, "note": None, "said": []}, holder.stderr.read()
+        tried = subprocess.run([sys.executable, "-c", f"open({str(path)!r}, 'r+')"], text=True,
+                               capture_output=True, preexec_fn=_without_write_access())
+        assert "PermissionError" in tried.stderr  # a process like the holder really may not write the file
+        channel = Channel()
+        waiter = turns.ProbeTurn(str(path), 0.6, channel)
+        waiter.take(0.3)  # the holder holds it: waits, then times beside it
+        assert channel.said[0] == "waiting for another advisor probe to finish timing ... 0s (at most 1s)"
+        assert "for another advisor probe to finish timing, then timed beside it" in channel.sent[0].note
+        waiter.release()
+    finally:
+        holder.communicate("go\n", timeout=60)
+    assert holder.returncode == 0
+    assert path.read_text() == f"{dead.pid}".ljust(16) and stat.S_IMODE(path.stat().st_mode) == 0o444
+    other = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)  # released
+    finally:
+        os.close(other)
+
+
+def test_a_holder_blanks_its_pid_when_it_gives_the_turn_up(tmp_path):
+    path = tmp_path / turns.LOCK_NAME
+    turn = turns.ProbeTurn(str(path), 5.0, Channel())
+    turn.take(0.3)
+    assert path.read_text().strip() == str(os.getpid())
+    turn.release()
+    assert path.read_text() == " " * 16
+
+
+def test_a_link_planted_at_the_lock_path_to_an_existing_file_leaves_that_file_alone(tmp_path):
+    target = tmp_path / "precious"
+    target.write_text("keep me")
+    path = tmp_path / turns.LOCK_NAME
+    os.symlink(target, path)
+    channel = Channel()
+    turns.ProbeTurn(str(path), 5.0, channel).take(0.3)
+    assert channel.sent[0].note.startswith(f"could not open {path}")
+    assert target.read_text() == "keep me"
 
 
 @pytest.mark.parametrize(("text", "expected"), [("", 60.0), ("0", 0.0), (" 12.5 ", 12.5)])
