@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import json
 import shutil
-import uuid
 from pathlib import Path
 
 import pytest
 from history_helpers import profile, recommendation
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
 from typer.testing import CliRunner
@@ -36,33 +35,14 @@ class _DriverError(Exception):
 
 
 @pytest.fixture
-def limited_role(postgres_url):
+def limited_role(postgres_url, postgres_roles):
     """make(grants) -> (a URL as a new role that may only do ``grants`` in the test's schema, the recommendation id
-    stored there by the owner, the owner's engine). The roles are dropped afterwards."""
-    schema = make_url(postgres_url).query["options"].split("=", 1)[1]
+    stored there by the owner, the owner's engine). The roles are dropped afterwards (``postgres_roles``)."""
     upgrade(postgres_url)
     with History(postgres_url) as hist:
         rec_id = hist.save_recommendation(recommendation("resnet", chosen=1))
-    admin = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    roles: list[str] = []
-
-    def make(*grants: str) -> tuple[str, int, object]:
-        role = f"advisor_test_{uuid.uuid4().hex[:12]}"
-        roles.append(role)
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE ROLE {role} LOGIN; GRANT USAGE ON SCHEMA "{schema}" TO {role}'))
-            for grant in grants:
-                conn.execute(text(grant.format(schema=f'"{schema}"', role=role)))
-        return make_url(postgres_url).set(username=role).render_as_string(hide_password=False), rec_id, admin
-
-    try:
-        yield make
-    finally:
-        with admin.connect() as conn:
-            for role in roles:
-                conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'"))
-                conn.execute(text(f"DROP OWNED BY {role}; DROP ROLE {role}"))
-        admin.dispose()
+    roles = postgres_roles(postgres_url)
+    return lambda *grants: (roles.make(*grants), rec_id, roles.admin)
 
 
 def _rows(admin, table: str) -> int:

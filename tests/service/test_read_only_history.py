@@ -5,8 +5,6 @@ nor its role; one that does not save is answered. The roles are made in the test
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from service_helpers import auth, in_process_app, profile_data
 from sqlalchemy import create_engine, text
@@ -23,33 +21,17 @@ WRITES = ("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema}
 
 
 @pytest.fixture
-def role_url(pg_url):
+def role_url(pg_url, postgres_roles):
     """make(*grants) -> a URL of a new role that may do only ``grants`` in the test's migrated schema, and a
-    grant(*grants) that gives it more; the roles are dropped afterwards (before the schema)."""
-    schema = make_url(pg_url).query["options"].split("=", 1)[1]
+    grant(*grants) that gives it more; the roles are dropped afterwards (before the schema: ``postgres_roles``)."""
     upgrade(pg_url)
-    admin = create_engine(pg_url, isolation_level="AUTOCOMMIT")
-    roles: list[str] = []
-
-    def run(role: str, *grants: str) -> None:
-        with admin.connect() as conn:
-            for grant in grants:
-                conn.execute(text(grant.format(schema=f'"{schema}"', role=role)))
+    roles = postgres_roles(pg_url)
 
     def make(*grants: str) -> tuple[str, object]:
-        role = f"advisor_test_{uuid.uuid4().hex[:12]}"
-        roles.append(role)
-        run(role, "CREATE ROLE {role} LOGIN", "GRANT USAGE ON SCHEMA {schema} TO {role}", *grants)
-        return make_url(pg_url).set(username=role).render_as_string(hide_password=False), lambda *g: run(role, *g)
+        url = roles.make(*grants)
+        return url, lambda *g: roles.grant(make_url(url).username, *g)
 
-    try:
-        yield make
-    finally:
-        with admin.connect() as conn:
-            for role in roles:
-                conn.execute(text(f"SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = '{role}'"))
-                conn.execute(text(f"DROP OWNED BY {role}; DROP ROLE {role}"))
-        admin.dispose()
+    return make
 
 
 @pytest.fixture
