@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
+from cli_helpers import run
 from typer.testing import CliRunner
 
 from advisor.cli.answer import md_text
@@ -18,15 +19,6 @@ from advisor.units import format_duration, format_duration_flag, format_usd
 
 PROFILE = Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json"
 BASE = ["recommend", "--profile", str(PROFILE), "--no-save"]
-
-
-@pytest.fixture(scope="module")
-def app():
-    return build_app()
-
-
-def run(app, *args):
-    return CliRunner().invoke(app, [str(a) for a in args])
 
 
 def as_json(result) -> dict:

@@ -6,32 +6,27 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from typer.testing import CliRunner
+from cli_helpers import run
 
 from advisor import api
-from advisor.cli.app import build_app
 
 DATA = Path(__file__).resolve().parents[1]
 GPU_PROFILE = DATA / "predictor" / "data" / "h200_nanogpt_gpt2_bf16_profile.json"  # an H200 probe, no CPU
 P2P = "8 x A100-80GB-PCIe over PCIe are priced with peer-to-peer transfers"
 
 
-def run(*args):
-    return CliRunner().invoke(build_app(), [str(a) for a in args])
-
-
-def test_the_peer_to_peer_caveat_reaches_its_row_of_the_gpu_count_table():
-    one = run("predict", "--profile", GPU_PROFILE, "--gpu", "A100-80GB-PCIe", "--gpus", "8", "--no-save", "--json")
+def test_the_peer_to_peer_caveat_reaches_its_row_of_the_gpu_count_table(app):
+    one = run(app, "predict", "--profile", GPU_PROFILE, "--gpu", "A100-80GB-PCIe", "--gpus", "8", "--no-save", "--json")
     assert one.exit_code == 0, one.output
     (said,) = [n for n in json.loads(one.stdout)["notes"] if n.startswith(P2P)]
-    table = run("predict", "--profile", GPU_PROFILE, "--gpu", "A100-80GB-PCIe", "--gpus", "1,8", "--no-save")
+    table = run(app, "predict", "--profile", GPU_PROFILE, "--gpu", "A100-80GB-PCIe", "--gpus", "1,8", "--no-save")
     assert table.exit_code == 0, table.output
     flat = " ".join(table.stdout.split())  # rich wraps long notes
     assert f"note: 8 GPUs, bf16: {' '.join(said.split())}" in flat
     assert "1 GPU, bf16:" not in flat  # one GPU has no all-reduce to caveat
 
 
-def test_recommend_says_the_caveat_of_the_multi_gpu_machine_it_chose(tmp_path):
+def test_recommend_says_the_caveat_of_the_multi_gpu_machine_it_chose(app, tmp_path):
     catalog = tmp_path / "p8.csv"
     catalog.write_text("provider,instance_type,region,vcpus,memory_gib,gpu_model,gpu_count,gpu_memory_gib,"
                        "price_hour_usd\nmyco,a100x8,eastus,96,880,A100-80GB-PCIe,8,80,29.4\n")
@@ -40,7 +35,7 @@ def test_recommend_says_the_caveat_of_the_multi_gpu_machine_it_chose(tmp_path):
     assert (rec.chosen.instance_type, rec.chosen.gpu_count) == ("a100x8", 8)
     (note,) = [n for n in rec.notes if P2P in n]
     assert note.startswith(f"the chosen myco a100x8: {P2P}") and "--no-p2p prices it so" in note
-    text = run("recommend", "--profile", GPU_PROFILE, "--dataset-size", "1200000", "--epochs", "1", "--pricing",
+    text = run(app, "recommend", "--profile", GPU_PROFILE, "--dataset-size", "1200000", "--epochs", "1", "--pricing",
                catalog, "--providers", "myco", "--no-save")
     assert text.exit_code == 0, text.output
     assert f"note: the chosen myco a100x8: {P2P}" in " ".join(text.stdout.split())
@@ -70,14 +65,14 @@ def test_recommend_says_its_cpu_choice_and_here_were_extrapolated_past_the_probe
 SUBNORMAL_PROFILE = DATA / "predictor" / "data" / "tabular_mlp_subnormal_profile.json"
 
 
-def test_recommend_says_the_subnormal_slowdown_its_chosen_and_here_figures_include():
+def test_recommend_says_the_subnormal_slowdown_its_chosen_and_here_figures_include(app):
     """The note and its one-line fix reached predict only: recommend's Here (+34%) and chosen (+38%) figures
     included the slowdown without a word of it."""
     job = ("--dataset-size", "200000", "--epochs", "3", "--providers", "gcp", "--no-save")
     (said,) = [n for n in api.predict(SUBNORMAL_PROFILE, dataset_size=200_000, epochs=3, target="cpu").notes
                if "subnormal" in n]
     assert said.startswith("cpu: this job slows down part-way.") and "(34%), included" in said
-    out = run("recommend", "--profile", SUBNORMAL_PROFILE, *job, "--json")
+    out = run(app, "recommend", "--profile", SUBNORMAL_PROFILE, *job, "--json")
     assert out.exit_code == 0, out.output
     rec = json.loads(out.stdout)
     assert rec["chosen"]["tier"] == "cpu"
@@ -86,14 +81,14 @@ def test_recommend_says_the_subnormal_slowdown_its_chosen_and_here_figures_inclu
         f"Here, cpu: {said.removeprefix('cpu: ')}", next(n for n in rec["notes"] if n.startswith(chosen))]
     assert all("Fix: torch.set_flush_denormal(True) before training avoids it." in n for n in rec["notes"]
                if "subnormal" in n)
-    text = run("recommend", "--profile", SUBNORMAL_PROFILE, *job)
+    text = run(app, "recommend", "--profile", SUBNORMAL_PROFILE, *job)
     assert text.exit_code == 0, text.output
     flat = " ".join(text.stdout.split())  # rich wraps long notes
     assert f"note: {chosen}" in flat and "note: Here, cpu: this job slows down part-way." in flat
     assert flat.count("Fix: torch.set_flush_denormal(True) before training avoids it.") == 2
 
 
-def test_recommend_says_when_the_subnormal_slowdown_could_not_be_measured_in_time(tmp_path):
+def test_recommend_says_when_the_subnormal_slowdown_could_not_be_measured_in_time(app, tmp_path):
     """A probe whose budget ran out before it timed the drift found no stage: the answer dropped the slowdown
     without a word, so the same job's figure flipped from run to run for no reason given."""
     profile = json.loads(SUBNORMAL_PROFILE.read_text())
@@ -101,7 +96,7 @@ def test_recommend_says_when_the_subnormal_slowdown_could_not_be_measured_in_tim
     drift.update(stages=[], no_stage="out_of_time", untimed_states=["exp_avg"], untimed_onset_steps=908)
     untimed = tmp_path / "untimed.json"
     untimed.write_text(json.dumps(profile))
-    out = run("recommend", "--profile", untimed, "--dataset-size", "200000", "--epochs", "3", "--providers", "gcp",
+    out = run(app, "recommend", "--profile", untimed, "--dataset-size", "200000", "--epochs", "3", "--providers", "gcp",
               "--no-save", "--json")
     assert out.exit_code == 0, out.output
     rec = json.loads(out.stdout)
@@ -115,7 +110,7 @@ def test_recommend_says_when_the_subnormal_slowdown_could_not_be_measured_in_tim
 NETWORK = "The network between the 2 machines is assumed at 12.5 GB/s each (100 Gbit/s"
 
 
-def test_recommend_says_the_network_it_assumed_between_the_machines_of_its_choice(tmp_path):
+def test_recommend_says_the_network_it_assumed_between_the_machines_of_its_choice(app, tmp_path):
     """16 x H100-SXM are two 8-GPU machines, timed over an assumed 100 Gbit/s network: that guess sets the time
     (InfiniBand has 4-32x it), and was a plain note that reached neither the chosen machine's notes nor the
     gpu-count table, where the "more than one machine holds" note beside it did."""
@@ -124,16 +119,16 @@ def test_recommend_says_the_network_it_assumed_between_the_machines_of_its_choic
                        "lab,h100x16,lab,H100-SXM,16,80,40\n")
     args = ("recommend", "--profile", GPU_PROFILE, "--dataset-size", "1200000", "--epochs", "1", "--pricing",
             catalog, "--providers", "lab", "--no-save")
-    res = run(*args, "--json")
+    res = run(app, *args, "--json")
     assert res.exit_code == 0, res.output
     data = json.loads(res.stdout)
     assert (data["chosen"]["instance_type"], data["chosen"]["gpu_count"]) == ("h100x16", 16)
     (note,) = [n for n in data["notes"] if NETWORK in n]
     assert note.startswith(f"the chosen lab h100x16: {NETWORK}")
-    text = run(*args)
+    text = run(app, *args)
     assert text.exit_code == 0, text.output
     assert f"note: the chosen lab h100x16: {NETWORK}" in " ".join(text.stdout.split())
-    grid = run("predict", "--profile", GPU_PROFILE, "--gpu", "H100-SXM", "--gpus", "8,16", "--no-save")
+    grid = run(app, "predict", "--profile", GPU_PROFILE, "--gpu", "H100-SXM", "--gpus", "8,16", "--no-save")
     assert grid.exit_code == 0, grid.output
     flat = " ".join(grid.stdout.split())
     assert f"note: 16 GPUs, bf16: {NETWORK}" in flat and "8 GPUs, bf16: The network" not in flat
@@ -163,14 +158,14 @@ def _said_texts(notes):
     return [n.removeprefix("probe: ").split(": ", 1)[-1] for n in notes]
 
 
-def test_recommend_says_each_caveat_once_naming_every_machine_it_applies_to(tmp_path):
+def test_recommend_says_each_caveat_once_naming_every_machine_it_applies_to(app, tmp_path):
     """A caveat of the probed CPU was said up to three times in the same words: as the probe's note ("probe: cpu:
     ..."), for the chosen machine ("the chosen gcp e2-standard-2: ...") and for Here ("Here, cpu: ..."); the
     interpreter's busy start twice ("probe: ...", "Here: ..."). Each is said once, with the machines it applies to;
     one the probe said stays the probe's warning."""
     job = ("--dataset-size", "2000", "--epochs", "1", "--providers", "gcp", "--no-save")
     path = _busy_unread(tmp_path)
-    out = run("recommend", "--profile", path, *job, "--json")
+    out = run(app, "recommend", "--profile", path, *job, "--json")
     assert out.exit_code == 0, out.output
     rec = json.loads(out.stdout)
     texts = _said_texts(rec["notes"])
@@ -185,7 +180,7 @@ def test_recommend_says_each_caveat_once_naming_every_machine_it_applies_to(tmp_
     (older,) = [n for n in api.recommend(CPU_PROFILE, dataset_size=2000, epochs=1, batch_size=256, providers="gcp",
                                          save=False).notes if "an older profile" in n]
     assert older.startswith(f"Here, cpu and {chosen}: an older profile: whether the machine was busy")
-    text = run("recommend", "--profile", path, *job)
+    text = run(app, "recommend", "--profile", path, *job)
     assert text.exit_code == 0, text.output
     flat = " ".join(text.stdout.split())  # rich wraps long notes
     for what in ("start-up (the model's build, the first step) timed beside", "the CPU load could not be read",

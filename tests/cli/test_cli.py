@@ -7,22 +7,10 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
-from advisor.cli.app import build_app
+from cli_helpers import run
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples"
-
-
-@pytest.fixture(scope="module")
-def app():
-    return build_app()
-
-
-def run(app, *args: str):
-    result = CliRunner().invoke(app, [str(a) for a in args])
-    return result
 
 
 def _assert_user_error(result, *phrases: str) -> None:

@@ -10,8 +10,6 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from advisor.cli.app import build_app
-
 PROFILE = Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json"
 
 WORKLOAD = textwrap.dedent("""
@@ -35,11 +33,6 @@ WORKLOAD = textwrap.dedent("""
     EVAL_EVERY = 50
     EVAL_STEPS = int(os.environ.get("EVAL", 20))
 """)
-
-
-@pytest.fixture(scope="module")
-def app():
-    return build_app()
 
 
 @pytest.fixture

@@ -13,15 +13,9 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from advisor.cli import answer, render
-from advisor.cli.app import build_app
 from advisor.units import format_duration, format_usd
 
 PROFILE = Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json"
-
-
-@pytest.fixture(scope="module")
-def app():
-    return build_app()
 
 
 def _json(app, *args) -> dict:

@@ -10,21 +10,11 @@ import time
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from cli_helpers import run
 
 import advisor
-from advisor.cli.app import build_app
 
 PROFILE = Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json"
-
-
-@pytest.fixture(scope="module")
-def app():
-    return build_app()
-
-
-def run(app, *args):
-    return CliRunner().invoke(app, [str(a) for a in args])
 
 
 @pytest.fixture

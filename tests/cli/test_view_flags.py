@@ -7,22 +7,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pytest
-from typer.testing import CliRunner
-
-from advisor.cli.app import build_app
+from cli_helpers import run
 
 PROFILE = Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json"
 BASE = ["recommend", "--profile", str(PROFILE), "--no-save"]
-
-
-@pytest.fixture(scope="module")
-def app():
-    return build_app()
-
-
-def run(app, *args):
-    return CliRunner().invoke(app, [str(a) for a in args])
 
 
 def test_all_with_json_carries_every_ranked_candidate_as_the_table_lists_them(app, monkeypatch):
