@@ -22,6 +22,7 @@ from rich.table import Table
 
 from advisor.cli.console import err, out, safe_text
 from advisor.cli.fit import Column, fitted
+from advisor.hardware.process_memory import LIMIT_WORDS
 from advisor.units import format_duration, format_usd
 
 __all__ = ["err", "out", "safe_text"]  # re-exported: every command module escapes through render
@@ -307,8 +308,9 @@ def hardware(host: Any, known: dict, no_gpu_reason: str | None = None) -> None:
     """This machine's CPU and GPUs (``no_gpu_reason``: why none is visible), and the known device profiles."""
     con = out()
     cpu = host.cpu
+    limit = f" ({LIMIT_WORDS[cpu.memory_limit]})" if cpu.memory_limit else ""  # what binds it, not the RAM
     con.print(f"[bold]CPU[/]: {safe_text(cpu.model_name)} ({safe_text(cpu.arch)}), {cpu.physical_cores} cores / "
-              f"{cpu.logical_cores} threads, torch uses {cpu.torch_threads}; {cpu.memory_gib:.1f} GiB memory")
+              f"{cpu.logical_cores} threads, torch uses {cpu.torch_threads}; {cpu.memory_gib:.1f} GiB memory{limit}")
     if not host.gpus:
         con.print(f"[bold]GPUs[/]: none visible ({safe_text(no_gpu_reason or 'no NVIDIA driver or no GPU')}). "
                   "GPU predictions are scaled from the model's analysis and datasheet specs.")
@@ -320,8 +322,7 @@ def hardware(host: Any, known: dict, no_gpu_reason: str | None = None) -> None:
                   + (f"; profile {safe_text(g.spec_name)}" if g.spec_name else "; no matching profile") + ")"
                   + (f"; {safe_text(g.note)}" if g.note else ""))
     con.print(f"torch {safe_text(host.torch_version)}, CUDA {'available' if host.cuda_available else 'not available'}")
-    gpus = known.get("gpus", [])
-    if gpus:
+    if gpus := known.get("gpus", []):
         table = Table(title="Known GPU profiles (profiles/gpus.csv)", title_justify="left")
         for col in ("name", "memory", "bandwidth", "FP32", "TF32", "BF16/FP16", "link", "aliases"):
             table.add_column(col, overflow="fold")
@@ -331,8 +332,7 @@ def hardware(host: Any, known: dict, no_gpu_reason: str | None = None) -> None:
                           f"{safe_text(s.intra_node_link or '-')} {_num(s.intra_node_bandwidth_gbs, ' GB/s')}",
                           safe_text(", ".join(s.aliases[:4])))
         con.print(table)
-    cpus = known.get("cpus", [])
-    if cpus:
+    if cpus := known.get("cpus", []):
         con.print("Known CPU families: " + safe_text(", ".join(c.name for c in cpus)))
 
 

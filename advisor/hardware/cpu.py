@@ -1,4 +1,5 @@
-"""Local CPU detection: model name, architecture, cores, torch's thread count, memory."""
+"""Local CPU detection: model name, architecture, cores, torch's thread count, memory (this process's:
+``advisor.hardware.process_memory``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import sys
 from pathlib import Path
 
 from advisor.schemas import CpuInfo
-from advisor.units import BYTES_PER_GIB as _GIB
 
 
 def _model_name() -> str:
@@ -60,8 +60,11 @@ def _torch_threads() -> int:
 
 
 def detect_cpu() -> CpuInfo:
-    """This machine's CPU. Core counts are what this process may use (its CPU affinity), not the socket's."""
+    """This machine's CPU. Core counts are what this process may use (its CPU affinity), not the socket's; memory
+    what it may hold (``advisor.hardware.process_memory``: the RAM, or a container's or ``ulimit -v``'s limit)."""
     import psutil
+
+    from advisor.hardware.process_memory import MACHINE, process_memory
 
     logical_total = psutil.cpu_count(logical=True) or os.cpu_count() or 1
     physical_total = psutil.cpu_count(logical=False) or logical_total
@@ -74,5 +77,6 @@ def detect_cpu() -> CpuInfo:
         physical_cores=physical,
         logical_cores=logical,
         torch_threads=_torch_threads(),
-        memory_gib=psutil.virtual_memory().total / _GIB,
+        memory_gib=(total := process_memory().total).gib,
+        memory_limit=None if total.bound == MACHINE else total.bound,
     )

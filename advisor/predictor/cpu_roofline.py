@@ -38,6 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from advisor.hardware.process_memory import limit_note
 from advisor.predictor.cpu_scaling import DEFAULT_PARALLEL_FRACTION, amdahl_fraction, scale_compute_seconds
 from advisor.predictor.evaluation import Evaluation
 from advisor.predictor.job import Z80, accumulated_step, assemble_job
@@ -298,6 +299,8 @@ def _memory(profile: Profile, dev: DeviceProfile, analysis: Analysis, batch_size
 
     if isinstance(machine_memory_gib, str):  # measured.THIS_MACHINE
         capacity = dev.memory_gib or (profile.host.cpu.memory_gib if profile.host else None)
+        if dev.memory_limit and capacity:
+            notes.append(limit_note(capacity, dev.memory_limit))
     else:
         capacity = float(machine_memory_gib) if machine_memory_gib else None
     if not capacity:

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from typing import Any
 
 from advisor.errors import PredictionError
+from advisor.hardware.process_memory import limit_note, process_memory
 from advisor.predictor.busy_here import busy_here_notes, unrecorded_load_notes
 from advisor.predictor.caveats import OUTSIDE_MEASURED_RANGE
 from advisor.predictor.compile_time import CompileCosts, compile_costs
@@ -40,7 +41,6 @@ from advisor.predictor.subnormal import SubnormalSlowdown
 from advisor.schemas import CpuSpec, DeviceProfile, Estimate, JobSpec, Measurement, Profile, Target, updated
 from advisor.schemas.base import USABLE_MEMORY_FRACTION  # share of a probed device's memory a job may use
 from advisor.schemas.spread import shapes_vary, steps_vary_on_their_own
-from advisor.units import BYTES_PER_GIB
 
 # Relative variation of a whole job's step level against the probe's, between processes on the same device,
 # beyond what one probe's samples show (a floor for the systematic sigma). Shared CPUs vary more than dedicated
@@ -88,12 +88,8 @@ def select_device(profile: Profile, device: str) -> DeviceProfile:
 def _host_memory_gib(profile: Profile) -> float | None:
     if profile.host is not None and profile.host.cpu.memory_gib:
         return float(profile.host.cpu.memory_gib)
-    try:
-        import psutil
-
-        return psutil.virtual_memory().total / BYTES_PER_GIB
-    except (ImportError, OSError):  # pragma: no cover - psutil is a dependency; /proc may be unreadable
-        return None
+    total = process_memory().total  # what this process may hold: a container's limit, not the host's RAM
+    return None if math.isinf(total.bytes) else total.gib
 
 
 # ``predict_measured(machine_memory_gib=...)``: the device's own memory (the probed machine's RAM for a CPU).
@@ -109,6 +105,8 @@ def _memory(dev: DeviceProfile, profile: Profile, batch_size: int,
     notes: list[str] = []
     if machine_memory_gib == THIS_MACHINE:
         capacity = dev.memory_gib if dev.memory_gib else (_host_memory_gib(profile) if dev.kind == "cpu" else None)
+        if dev.kind == "cpu" and dev.memory_limit and capacity:
+            notes.append(limit_note(capacity, dev.memory_limit))
     else:
         capacity = float(machine_memory_gib) if machine_memory_gib else None
         if capacity is None:

@@ -2,7 +2,8 @@
 
 The check (``advisor.workload.check_workload``: build, one batch, one training step at batch size 2) vouches for
 the workload and prices the ladder. A model too big or too slow for this CPU is a result, not a broken workload:
-where the analysis (fake tensors) shows that the step cannot fit this machine's memory, or prices it past
+where the analysis (fake tensors) shows that the step cannot fit the memory this process can get
+(``advisor.hardware.process_memory``: a container's or ``ulimit -v``'s limit included), or prices it past
 anything the probe could time (``advisor.probe.unprobed_cpu.too_slow_to_check``), the check is not run. That
 price is a floor (a step's FLOPs at the measured matmul rate), so a step can still run far longer than it: a
 350M-parameter GPT's check outlasted the probe's whole timeout (3 x the budget + 60 s) on a busy 2-core VM. So,
@@ -22,6 +23,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from advisor.hardware.process_memory import process_memory
 from advisor.probe import unprobed_cpu as unprobed
 from advisor.probe.cpu_peak import measure_cpu_peak
 from advisor.probe.ladder import CHECK_BATCH_SIZE
@@ -81,7 +83,7 @@ def check_step(request: Any, workload: Any, devices: list[str], turn: Any, analy
     if request.analyze and devices:
         progress(0.15, "analysing the training step (FLOPs, bytes, memory)")
         analysis = analyse()
-        if analysis is not None and unprobed.step_bytes(analysis) > unprobed.available_bytes():
+        if analysis is not None and unprobed.step_bytes(analysis) > process_memory().available.bytes:
             return None, analysis, out_of_memory, None
         if analysis is not None and (
                 peak := unprobed.too_slow_to_check(analysis, request.probe_seconds, threads, torch)) is not None:

@@ -9,6 +9,7 @@ recommendation made from the profile.
 
 from __future__ import annotations
 
+from advisor.hardware.process_memory import LIMIT_WORDS
 from advisor.probe.contention import ANOTHER_PROBE
 from advisor.probe.frames import CheckFrame, one_line
 from advisor.schemas import DeviceProfile, Measurement
@@ -51,8 +52,11 @@ def too_big_notes(devices: list[DeviceProfile]) -> list[str]:
     for d in devices:
         if d.kind == "cpu" and d.oom_batch_size and not any(m.compute_seconds for m in d.measurements):
             memory = f" {d.memory_gib:.0f} GiB of" if d.memory_gib else ""
+            if d.memory_limit and d.memory_gib:  # the limit is what the user can raise, not the RAM
+                memory = f" {d.memory_gib:.1f} GiB of"
+            limit = f" ({LIMIT_WORDS[d.memory_limit]}, less than its RAM)" if d.memory_limit else ""
             notes.append(f"{d.device}: one training step at batch size {d.oom_batch_size} does not fit this "
-                         f"machine's{memory} memory, so nothing was timed here: the CPU estimate is from the "
+                         f"machine's{memory} memory{limit}, so nothing was timed here: the CPU estimate is from the "
                          "model's analysis over this CPU's measured op rates, and GPU candidates from the "
                          "analysis and their datasheets.")
     return notes

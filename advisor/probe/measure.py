@@ -298,8 +298,8 @@ class DeviceProbe:
                                  free_memory_gib=cuda_device.free_memory_gib(torch, self.device))
         cpu = detect_cpu()
         return DeviceProfile(device="cpu", kind="cpu", name=cpu.model_name, memory_gib=cpu.memory_gib,
-                             threads=torch.get_num_threads(), precision=self.options.precision,
-                             budget_seconds=self.options.budget_seconds)
+                             memory_limit=cpu.memory_limit, threads=torch.get_num_threads(),
+                             precision=self.options.precision, budget_seconds=self.options.budget_seconds)
 
     def _oom_measurement(self, batch_size: int) -> Measurement:
         return Measurement(device=self.device_name, batch_size=batch_size, threads=self._threads(),

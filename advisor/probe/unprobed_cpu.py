@@ -33,16 +33,6 @@ def step_bytes(analysis: Analysis) -> float:
     return analysis.param_bytes + analysis.gradient_bytes + analysis.optimizer_state_bytes + activations
 
 
-def available_bytes() -> float:
-    """Memory this process can still get (psutil's "available"); unlimited when it cannot be read."""
-    try:
-        import psutil
-
-        return float(psutil.virtual_memory().available)
-    except (ImportError, OSError):  # pragma: no cover - psutil is a dependency; /proc may be unreadable
-        return float("inf")
-
-
 def beyond_budget(least_check_seconds: float, budget_seconds: float) -> bool:
     """Whether no ladder point could be timed: batch size 1, half the check's step at least, needs its warm-up
     and timed steps within ``LAST_RESORT_FRACTION`` of the budget (``advisor.probe.ladder``)."""
@@ -82,9 +72,9 @@ def cpu_too_slow(request: Any, analysis: Analysis, peak: CpuPeak, threads: int) 
                             step_seconds=least_step_seconds(analysis.flops_per_sample, b, threads,
                                                             peak.matmul_flops_per_second))
                for b in sizes]
-    return DeviceProfile(device="cpu", kind="cpu", name=cpu.model_name, memory_gib=cpu.memory_gib, threads=threads,
-                         precision=request.precision, budget_seconds=request.probe_seconds, skipped=skipped,
-                         cpu_peak=peak)
+    return DeviceProfile(device="cpu", kind="cpu", name=cpu.model_name, memory_gib=cpu.memory_gib,
+                         memory_limit=cpu.memory_limit, threads=threads, precision=request.precision,
+                         budget_seconds=request.probe_seconds, skipped=skipped, cpu_peak=peak)
 
 
 def cpu_out_of_memory(request: Any, threads: int, torch: Any, _analysis: Analysis | None = None) -> DeviceProfile:
@@ -96,8 +86,9 @@ def cpu_out_of_memory(request: Any, threads: int, torch: Any, _analysis: Analysi
 
     cpu = detect_cpu()
     return DeviceProfile(
-        device="cpu", kind="cpu", name=cpu.model_name, memory_gib=cpu.memory_gib, threads=threads,
-        precision=request.precision, budget_seconds=request.probe_seconds, oom_batch_size=CHECK_BATCH_SIZE,
+        device="cpu", kind="cpu", name=cpu.model_name, memory_gib=cpu.memory_gib, memory_limit=cpu.memory_limit,
+        threads=threads, precision=request.precision, budget_seconds=request.probe_seconds,
+        oom_batch_size=CHECK_BATCH_SIZE,
         measurements=[Measurement(device="cpu", batch_size=CHECK_BATCH_SIZE, threads=threads,
                                   precision=request.precision, oom=True)],
         cpu_peak=measure_cpu_peak(torch))

@@ -70,6 +70,7 @@ StepSeconds = Annotated[float, Field(ge=1e-9, le=1e6, allow_inf_nan=False)]
 Seconds = Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]  # a whole job, a probe: up to 31 years
 Gib = Annotated[float, Field(ge=-1e6, le=1e6, allow_inf_nan=False)]  # may be negative: RSS growth on a CPU
 MemorySize = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]  # a device's or machine's memory
+MemoryLimit = Literal["cgroup", "address_space"]  # a limit under the machine's RAM (advisor.hardware.process_memory)
 Amount = Annotated[float, Field(ge=0, le=1e30, allow_inf_nan=False)]  # FLOPs, bytes
 Fraction = Annotated[float, Field(ge=0, le=1e3, allow_inf_nan=False)]  # spreads, ratios
 # Share of a probed CPU's memory (or a GPU's whose probe recorded none) a job measured there may use before it

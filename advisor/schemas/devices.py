@@ -9,7 +9,7 @@ from pydantic_core import PydanticCustomError
 
 from advisor.errors import ConfigError
 from advisor.option_words import python_surface
-from advisor.schemas.base import Count, DeviceName, MemorySize, Model, Seconds
+from advisor.schemas.base import Count, DeviceName, MemoryLimit, MemorySize, Model, Seconds
 
 # --------------------------------------------------------------------------------------------- targets
 
@@ -117,7 +117,10 @@ class CpuInfo(Model):
     physical_cores: Count
     logical_cores: Count
     torch_threads: Count
-    memory_gib: MemorySize
+    memory_gib: MemorySize  # what this process may hold: the RAM, or a lesser limit (memory_limit)
+    # What bounds memory_gib below the machine's RAM: "cgroup" (a container's limit) or "address_space"
+    # (ulimit -v); None: the RAM itself (advisor.hardware.process_memory).
+    memory_limit: MemoryLimit | None = None
 
 
 class GpuInfo(Model):

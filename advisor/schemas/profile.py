@@ -24,6 +24,7 @@ from advisor.schemas.base import (
     Gib,
     JobConstant,
     JobCount,
+    MemoryLimit,
     MemorySize,
     Model,
     NearMiss,
@@ -201,6 +202,7 @@ class DeviceProfile(Model):
     spec_name: str | None = None  # canonical GPU spec name when recognised
     threads: Count | None = None
     memory_gib: MemorySize | None = None
+    memory_limit: MemoryLimit | None = None  # CPU: what bounds memory_gib below the RAM (CpuInfo.memory_limit)
     precision: Precision = "fp32"
     measurements: list[Measurement] = Field(default_factory=list, max_length=MAX_POINTS)
     largest_batch_size: Count | None = None  # largest batch that ran

@@ -212,6 +212,17 @@ def test_hardware_json_says_why_no_gpu_is_visible_as_the_text_does(app, monkeypa
     assert f"none visible ({why})" in " ".join(run(app, "hardware").stdout.split())
 
 
+def test_hardware_names_a_memory_limit_below_the_ram(app, monkeypatch):
+    """In a container with a cgroup memory limit, the memory shown is the limit, and says so."""
+    import advisor.hardware
+
+    host = advisor.hardware.detect_host(torch_child=False)
+    cpu = host.cpu.model_copy(update={"memory_gib": 2.0, "memory_limit": "cgroup"})
+    monkeypatch.setattr(advisor.hardware, "detect_host", lambda: host.model_copy(update={"cpu": cpu}))
+    assert "2.0 GiB memory (the container's memory limit (cgroup))" in " ".join(run(app, "hardware").stdout.split())
+    assert json.loads(run(app, "hardware", "--json").stdout)["host"]["cpu"]["memory_limit"] == "cgroup"
+
+
 @pytest.mark.parametrize(("command", "usage"), [
     (("diff",), "diff [OPTIONS] {OLD.json} {NEW.json}"), (("history", "show"), "[OPTIONS] {ID}"),
     (("history", "record"), "[OPTIONS] {ID}"), (("history", "forget"), "[OPTIONS] {ID}"),

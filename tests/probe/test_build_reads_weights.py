@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from advisor.errors import UnbuildableModelError
+from advisor.hardware.process_memory import CGROUP, MACHINE, MemoryFigure, ProcessMemory
 from advisor.probe.analysis import analyze, real_build
 from advisor.workload import Workload, load_workload
 
@@ -83,7 +84,10 @@ def test_a_model_too_big_to_build_for_real_is_refused_without_allocating(tmp_pat
     assert "build_model() reads its tensors' values" in out["message"]
     assert "so the analysis would build the model for real: about 298" in out["message"]
     assert "its 40,000,200,000 parameter and buffer values" in out["message"]
-    assert "GiB available. It was not built." in out["message"]
+    # Under the 16 GiB address-space limit the process can get less than the machine has free: the limit is named.
+    assert "GiB available" in out["message"] and "It was not built." in out["message"]
+    if "bound by" in out["message"]:
+        assert "bound by the process's address-space limit (ulimit -v, RLIMIT_AS), 16.0 GiB." in out["message"]
     assert "from_config" in out["hint"] and "LOAD_WEIGHTS" in out["hint"]
     assert out["seconds"] < 60
     assert out["max_rss_kib"] < 2 * 1024 * 1024  # torch and the fake trace: well under the model's 160 GB
@@ -120,14 +124,25 @@ def _reads_weights(n_in: int, n_out: int):
     return Workload(model=build, make_batch=lambda b: (torch.randn(b, n_in), torch.randn(b, n_out)))
 
 
+def _available(available_bytes: float, bound: str = MACHINE, limit_bytes: float | None = None):
+    """A ``process_memory`` stand-in: ``available_bytes`` available now, bound by ``bound``."""
+    figure = MemoryFigure(available_bytes, bound, limit_bytes)
+    return lambda: ProcessMemory(total=figure, available=figure)
+
+
 def test_the_refusal_is_against_the_memory_available(monkeypatch):
     wl = _reads_weights(512, 512)  # 1 MiB of weights: twice that is over 0.9 x 1 MiB available
-    monkeypatch.setattr(real_build, "available_bytes", lambda: float(1 << 20))
+    monkeypatch.setattr(real_build, "process_memory", _available(float(1 << 20)))
     with pytest.raises(UnbuildableModelError) as err:
         analyze(wl)
     assert "about 0.002 GiB here (its 262,656 parameter and buffer values" in err.value.message
-    assert "with 0.001 GiB available" in err.value.message
-    monkeypatch.setattr(real_build, "available_bytes", lambda: float(1 << 30))
+    assert "with 0.001 GiB available. It was not built." in err.value.message  # the machine's: no limit named
+    monkeypatch.setattr(real_build, "process_memory", _available(float(1 << 20), CGROUP, 2.0 * (1 << 30)))
+    with pytest.raises(UnbuildableModelError) as err:
+        analyze(wl)
+    assert ("with 0.001 GiB available, bound by the container's memory limit (cgroup), 2.0 GiB. It was not built."
+            in err.value.message)
+    monkeypatch.setattr(real_build, "process_memory", _available(float(1 << 30)))
     a = analyze(wl)  # fits: built for real, then faked
     assert a.param_count == 512 * 512 + 512
 

@@ -6,9 +6,11 @@ builds the model for real and fakes its tensors, which for a small model only co
 build takes 27 GB of this machine's memory, before any memory check sees the step: the kernel's out-of-memory
 killer (or swap) would answer it. So the failed fake build is also the model's sizing: every parameter and buffer
 registered on a module while it ran is counted (shapes only, nothing allocated), a lower bound of what the real
-build holds; where the model and a loaded copy of its weights would exceed the memory available, the model is
-not built and ``UnbuildableModelError`` says why and what to change. A real build that runs out of memory all
-the same gets that error too, in place of "build_model() raised" with a fix that would fail the same way.
+build holds; where the model and a loaded copy of its weights would exceed the memory available (this process's,
+``advisor.hardware.process_memory``: a container's or ``ulimit -v``'s limit bounds it, and the error names that
+limit), the model is not built and ``UnbuildableModelError`` says why and what to change. A real build that runs
+out of memory all the same gets that error too, in place of "build_model() raised" with a fix that would fail
+the same way.
 
 Imports torch at the top: only ``advisor.probe.analysis.tracing`` imports this module.
 """
@@ -26,8 +28,8 @@ from torch.nn.modules.module import (
 )
 
 from advisor.errors import UnbuildableModelError, WorkloadError
+from advisor.hardware.process_memory import process_memory
 from advisor.probe.memory_meter import is_oom
-from advisor.probe.unprobed_cpu import available_bytes
 from advisor.units import format_gib_pair
 from advisor.workload.describe import gist, raised
 
@@ -94,13 +96,15 @@ def build_for_real(workload, fake_failure: BaseException, seen: RegisteredTensor
     cause = fake_failure.__cause__ or fake_failure  # build_model()'s own error, under advisor's WorkloadError
     model_bytes = seen.nbytes
     needed = REAL_BUILD_COPIES * model_bytes
-    available = available_bytes()
-    if needed > AVAILABLE_SHARE * available:
-        need_gib, available_gib = format_gib_pair(needed / GIB, available / GIB, min_digits=1)
+    available = process_memory().available
+    if needed > AVAILABLE_SHARE * available.bytes:
+        need_gib, available_gib = format_gib_pair(needed / GIB, available.gib, min_digits=1)
+        # Which limit bound it: a container's 2 GiB, not the host's 64, is what the user has to raise.
+        bound = f", bound by {limit}" if (limit := available.limit_words()) else ""
         raise UnbuildableModelError(
             f"{workload.label}: {_why_real(cause)}, so the analysis would build the model for real: about "
             f"{need_gib} GiB here (its {seen.elements:,} parameter and buffer values, and a loaded copy of its "
-            f"weights as much again), with {available_gib} GiB available. It was not built.", hint=_FIX)
+            f"weights as much again), with {available_gib} GiB available{bound}. It was not built.", hint=_FIX)
     try:
         return workload.build_model()
     except WorkloadError as exc:
