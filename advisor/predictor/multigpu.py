@@ -382,7 +382,10 @@ def accumulated_data_parallel(step_seconds_per_gpu: float, optimizer_seconds_per
     Sharded (``gather_bytes`` in ``kwargs``): each GPU's optimizer updates 1/K of the weights, and every micro-step
     all-gathers the weights twice (FSDP frees them after each use) and reduce-scatters its gradients (so they stay
     sharded, as ``advisor.predictor.sharded`` sizes the memory; FSDP's ``no_sync`` would keep a full unsharded copy),
-    so the other ``accum - 1`` micro-steps are ``data_parallel`` steps of their own, without the optimizer.
+    so the other ``accum - 1`` micro-steps are ``data_parallel`` steps of their own, without the optimizer. That is
+    FSDP's default: "FSDP2 offers (1) [reduce-scatter every microbatch] without any intervention", and for memory-bound
+    jobs "we prefer to just proceed as normal and reduce-scatter every microbatch" (FSDP2's author, pytorch/pytorch
+    PR 126166 and pytorch/torchtitan issue 292, 2024).
 
     ``step_seconds_per_gpu``: one GPU's plain step (forward + backward + optimizer) at the per-GPU batch;
     ``optimizer_seconds_per_gpu``: its optimizer part. ``kwargs`` go to ``data_parallel``; without ``nodes``, more
