@@ -2,9 +2,10 @@
 of how its job steps (``PRECISION``, ``COMPILE``, ``GRAD_ACCUM_STEPS``, ``EVAL_EVERY``, ``EVAL_STEPS``).
 
 The child imports the file, so it sees the module's values where the parent's reader of constant arithmetic
-could not (``int(os.environ["B"])``). An int (or numpy int) goes to the parent as a number; anything else the
-module set (nan, "2000", an int too long for JSON) as a short text, so that the parent's message names the
-constant and what it held rather than "no dataset size given", or a frame it cannot parse.
+could not (``int(os.environ["B"])``). A count a job takes (an int, or numpy int, of 1 to 10^12) goes to the parent
+as a number; anything else the module set (nan, "2000", -5, an int too long for JSON) as a short text, so that
+the parent's message names the constant and what it held rather than "no dataset size given", or a frame it
+cannot parse (the parent takes nothing else as a number: ``WorkloadFrame``).
 """
 
 from __future__ import annotations
@@ -13,31 +14,39 @@ import math
 import operator
 from typing import Any
 
-from advisor.probe.frames import WorkloadFrame
+from advisor.probe.frames import MAX_SENT_INT, WorkloadFrame
 from advisor.schemas import WorkloadInfo
-
-# The largest default sent as a number: far past any job's bound (10^12), far short of what JSON parsers refuse.
-_MAX_SENT = 10**18
+from advisor.schemas.base import MAX_JOB_COUNT
 
 
-def _whole(value: Any) -> int | None:
-    """A workload default as sent to the parent: an integer (a numpy or other integer type too, as Python's
-    ``operator.index`` reads it: ``np.int64(64)`` is 64), else nothing."""
+def _integer(value: Any) -> int | None:
+    """``value`` as an int where it is an integer (a numpy or other integer type too, as Python's
+    ``operator.index`` reads it: ``np.int64(64)`` is 64), else None."""
     if isinstance(value, (bool, float, str)) or value is None:
         return None
     try:
-        number = int(operator.index(value))
+        return int(operator.index(value))
     except Exception:  # not an integer type, or the user's __index__ raised: shown as text instead
         return None
-    return number if abs(number) <= _MAX_SENT else None
+
+
+def _whole(value: Any, low: int = 1, high: int = MAX_JOB_COUNT) -> int | None:
+    """A workload default as sent to the parent: an integer of ``low`` to ``high`` (a job's count), else
+    nothing."""
+    number = _integer(value)
+    return number if number is not None and low <= number <= high else None
 
 
 def _unusable(value: Any) -> str | None:
-    """A default ``_whole`` does not send (nan, "2000", True, 10**5000), as a message shows it; else None."""
+    """A default ``_whole`` does not send (nan, "2000", True, -5, 10**13, 10**5000), as a message shows it; else
+    None."""
     if value is None or _whole(value) is not None:
         return None
-    if isinstance(value, int) and not isinstance(value, bool):  # str() of it raises past 4,300 digits
-        return f"an int of about {int(abs(value).bit_length() * math.log10(2)) + 1:,} digits"
+    number = _integer(value)
+    if number is not None and abs(number) < 10**76:  # the number it is (np.int64(-5): -5), in 80 characters
+        return str(number)
+    if number is not None:  # str() of it raises past 4,300 digits
+        return f"an int of about {int(abs(number).bit_length() * math.log10(2)) + 1:,} digits"
     try:
         text = repr(value)
     except Exception:  # the user's __repr__
@@ -46,13 +55,13 @@ def _unusable(value: Any) -> str | None:
 
 
 def _setting(value: Any) -> bool | int | str | None:
-    """A job setting as sent to the parent: a bool, an int of at most ``_MAX_SENT`` or a string of at most 80
-    characters as it is (the parent checks it), else None (``_unusable`` shows it)."""
+    """A job setting as sent to the parent: a bool, an int of at most ``MAX_SENT_INT`` either way or a string of
+    at most 80 characters as it is (the parent checks it), else None (``_unusable`` shows it)."""
     if isinstance(value, bool):
         return bool(value)
     if isinstance(value, str):
         return str(value) if len(value) <= 80 else None
-    return _whole(value)  # an int, a numpy int
+    return _whole(value, -MAX_SENT_INT, MAX_SENT_INT)  # an int, a numpy int
 
 
 def defaults_frame(workload: Any) -> WorkloadFrame:

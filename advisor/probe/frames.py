@@ -21,11 +21,11 @@ import struct
 from collections.abc import Iterator
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictBool, StrictInt, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictBool, ValidationError, model_validator
 
 from advisor.probe.request import ProbeRequest
 from advisor.schemas import Analysis, DeviceProfile, HostInfo, InputPipeline
-from advisor.schemas.base import NUL, ParamCount, refuse_nul
+from advisor.schemas.base import NUL, JobCount, ParamCount, refuse_nul
 
 MAX_FRAME_BYTES = 64 * 1024 * 1024  # the largest frame read: an Analysis of a very large model is a few MB
 MAX_TEXT_CHARS = 4096  # a progress message, a reason, an error's message or hint (what user code raised: cut)
@@ -38,6 +38,10 @@ ChildErrorClass = Literal["AdvisorError", "WorkloadError", "ProbeError", "Hardwa
                           "ConfigError"]
 CHILD_ERROR_CLASSES: tuple[str, ...] = ChildErrorClass.__args__  # type: ignore[attr-defined]
 _Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
+# The largest int a job setting is sent as (``advisor.probe.defaults``): past any setting's bound, short of what
+# JSON parsers refuse.
+MAX_SENT_INT = 10**18
+_SettingInt = Annotated[int, Field(strict=True, ge=-MAX_SENT_INT, le=MAX_SENT_INT)]
 # The job settings a WorkloadFrame reports (advisor.workload.job.JOB_SETTINGS' constants).
 SettingName = Literal["PRECISION", "COMPILE", "GRAD_ACCUM_STEPS", "EVAL_EVERY", "EVAL_STEPS"]
 
@@ -111,20 +115,22 @@ class HostFrame(_Frame):
 
 
 class WorkloadFrame(_Frame):
-    """The workload's defaults (a file's ``DATASET_SIZE``, ``EPOCHS``, ``BATCH_SIZE``), where they are integers."""
+    """The workload's defaults (a file's ``DATASET_SIZE``, ``EPOCHS``, ``BATCH_SIZE``), where they are counts a
+    job takes (1 to 10^12)."""
 
     kind: Literal["workload"] = "workload"
-    dataset_size: int | None = None
-    epochs: int | None = None
-    batch_size: int | None = None
-    # A default the module sets to what the ints above cannot carry (nan, "2000", an int of 5,000 digits): how
-    # a message shows it (``WorkloadInfo.unusable_defaults``).
+    # Strict, as the profile's fields are: a forged true, 2.0, "50", NaN or -5 here is a malformed frame
+    dataset_size: JobCount | None = None
+    epochs: JobCount | None = None
+    batch_size: JobCount | None = None
+    # A default the module sets to what the counts above cannot carry (nan, "2000", -5, an int of 5,000 digits):
+    # how a message shows it (``WorkloadInfo.unusable_defaults``).
     unusable: dict[Literal["dataset_size", "epochs", "batch_size"], Annotated[str, Field(max_length=80)]] = Field(
         default_factory=dict)
     # How the job steps as the imported module holds it (``PRECISION``... where not None), which the parent's
     # reader of the file's text cannot see when a star import, an ``exec`` or a function at import set it: a
     # bool, an int or a short string as the module holds it, else how a message shows it (``shown``).
-    settings: dict[SettingName, StrictBool | StrictInt | Annotated[str, Field(max_length=80)]] = Field(
+    settings: dict[SettingName, StrictBool | _SettingInt | Annotated[str, Field(max_length=80)]] = Field(
         default_factory=dict)
     shown: dict[SettingName, Annotated[str, Field(max_length=80)]] = Field(default_factory=dict)
 
@@ -219,9 +225,13 @@ class _AnyChildFrame(RootModel[ChildFrame]):
 
 
 def parse_child_frame(payload: bytes) -> ChildFrame:
-    """The message in one frame's payload; ``MalformedFrame`` when it is not one of the models above."""
+    """The message in one frame's payload; ``MalformedFrame`` when it is not one of the models above.
+
+    Validated strictly, nested models too: a number is a JSON number of its type (true is no count or fraction,
+    "0.5" no time, 2.0 no count), as an honest child's ``model_dump_json`` writes it.
+    """
     try:
-        return _AnyChildFrame.model_validate_json(payload).root
+        return _AnyChildFrame.model_validate_json(payload, strict=True).root
     except ValidationError as exc:
         first = exc.errors(include_url=False, include_input=False)[0]
         where = ".".join(str(p) for p in first["loc"]) or "the frame"

@@ -79,7 +79,6 @@ from advisor.probe.scratch import make_scratch
 from advisor.probe.startup_clock import startup_notes
 from advisor.probe.turns import lock_path
 from advisor.schemas import HALF_PRECISIONS, Analysis, DeviceProfile, HostInfo, InputPipeline, Profile, WorkloadInfo
-from advisor.schemas.base import MAX_JOB_COUNT
 from advisor.schemas.missing_analysis import failed_note
 from advisor.text import show_controls
 from advisor.workload import Workload, file_sha256
@@ -296,13 +295,9 @@ class _Collected:
 
     def profile(self, info: WorkloadInfo, label: str, notes: list[str], probe_wall_seconds: float) -> Profile:
         """The ``Profile``; ``ProbeError`` when nothing fitted in memory on any device."""
+        # Counts of a job's range only (WorkloadFrame): the child sends -5 or 10^13 as text, shown not used
         defaults = self.defaults.model_dump(include={"dataset_size", "epochs", "batch_size"}) if self.defaults else {}
         unusable = dict(self.defaults.unusable) if self.defaults else {}
-        for name, value in list(defaults.items()):
-            # Out of the range a job takes (DATASET_SIZE = -5, an epoch count of 10^13): shown, as a value that is
-            # not an int is, never written into a profile that advisor then refuses to read.
-            if value is not None and not 1 <= value <= MAX_JOB_COUNT:
-                unusable[name], defaults[name] = str(value)[:80], None  # a forged frame's int may have 5,000 digits
         info = info.model_copy(update={
             **{k: v for k, v in defaults.items() if v is not None},
             "unusable_defaults": unusable,

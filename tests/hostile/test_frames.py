@@ -106,3 +106,41 @@ def test_a_frame_written_from_the_twin_is_a_probe_error_and_runs_nothing(tmp_pat
         run_profile(path, batch_size=8, probe_seconds=1, analyze=False, thread_scaling=False, timeout_seconds=60)
     assert f"the probe of {path} sent a malformed message from its CPU twin" in info.value.message
     assert not marker.exists()
+
+
+# A count or time the child sends in a frame is a JSON number of its type and range: a forged true, 2.0, "50",
+# NaN, -5 or an int of 30 digits where a count goes is a malformed message, never 1 or 50 in a profile.
+FORGED_NUMBERS = {
+    "a bool dataset size": b'{"kind": "workload", "dataset_size": true}',
+    "a float epoch count": b'{"kind": "workload", "epochs": 2.0}',
+    "a string batch size": b'{"kind": "workload", "batch_size": "50"}',
+    "a NaN dataset size": b'{"kind": "workload", "dataset_size": NaN}',
+    "a negative epoch count": b'{"kind": "workload", "epochs": -5}',
+    "a 31-digit dataset size": b'{"kind": "workload", "dataset_size": 1' + b"0" * 30 + b"}",
+    "a setting past the int range": b'{"kind": "workload", "settings": {"EVAL_STEPS": 1' + b"0" * 30 + b"}}",
+    "a bool wait": b'{"kind": "turn", "waited_seconds": true}',
+    "a string fraction": b'{"kind": "progress", "device": "cpu", "fraction": "0.5", "message": "x"}',
+    "a bool parameter count": b'{"kind": "check", "param_count": true, "optimizer": "SGD"}',
+    "an int bf16 flag": b'{"kind": "analysis", "analysis": null, "bf16": 1}',
+}
+
+
+@pytest.mark.parametrize("name", list(FORGED_NUMBERS))
+def test_a_number_of_the_wrong_type_or_range_is_a_malformed_frame(name):
+    from advisor.probe.frames import MalformedFrame, parse_child_frame
+
+    with pytest.raises(MalformedFrame):
+        parse_child_frame(FORGED_NUMBERS[name])
+
+
+@pytest.mark.parametrize("value", ["true", "-5"])
+def test_a_workload_frame_with_a_forged_count_is_a_probe_error(tmp_path, value):
+    frame = f"b'{{\"kind\": \"workload\", \"dataset_size\": {value}}}'"
+    path, _ = hostile(tmp_path, at_top=f"write_to(stat.S_ISSOCK, (lambda p: struct.pack('!Q', len(p)) + p)({frame}))")
+    with pytest.raises(ProbeError) as info:
+        run_profile(path, batch_size=8, probe_seconds=0.5, threads=1, analyze=False, thread_scaling=False,
+                    timeout_seconds=60)
+    message = info.value.message
+    assert message.startswith(f"the probe of {path} sent a malformed message (workload.dataset_size: ")
+    assert info.value.hint.startswith("Fix:")
+
