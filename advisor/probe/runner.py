@@ -55,6 +55,7 @@ from advisor.probe.device_notes import (
 )
 from advisor.probe.endings import died_error, early_done_error, timeout_error
 from advisor.probe.frames import (
+    MAX_TEXT_CHARS,
     AnalysisFrame,
     CheckFrame,
     ChildStart,
@@ -90,6 +91,7 @@ Progress = Callable[[str, float, str], None]
 # every later forked child has to run on one thread (see advisor.probe.child._openmp_usable_after_fork).
 _FORK_STATE = {"pool_broken": False}
 _KILL_GRACE_SECONDS = 5.0  # after "done", for the child to exit on its own
+_MAX_HINT_CHARS = 1000  # a child's "Fix:" as an error shows it: advisor's own are a sentence or two
 _ONE_THREAD_NOTE = (
     "cpu: this process had already used PyTorch's CPU thread pool, which a forked probe cannot reuse, so the CPU "
     "probe ran on 1 thread (DeviceProfile.threads = 1). For a probe on all threads, pass the workload as a file "
@@ -425,17 +427,32 @@ def _exchange(child: ChildProcess, request: ProbeRequest, notify: Progress, labe
 def _child_error(frame: ErrorFrame, label: str) -> Exception:
     """The error the child sent, as advisor's own class, its message naming the workload: the child runs the
     workload's code, which can forge one ("ADVISOR_DATABASE_URL is invalid", with a hint of its own), so a
-    message that does not start with the workload's name gets it ("model.py: the probe reported: ...")."""
-    message = frame.message if frame.message.startswith(label) else f"{label}: the probe reported: {frame.message}"
-    known = errors.rebuild(frame.error_class, message, frame.hint)
+    message that does not start with the workload's name gets it ("model.py: the probe reported: ..."), and its
+    hint says it is the probe's too ("Fix: the probe reported: ..."). Both are one line with their control
+    characters shown (``\\x1b``): a forged newline printed a "Fix: advisor says buy 8 x H100" line of its own,
+    as if advisor's."""
+    text = _reported(frame.message, MAX_TEXT_CHARS)
+    message = text if text.startswith(label) else f"{label}: the probe reported: {text}"
+    hint = None
+    if frame.hint is not None:
+        advice = _reported(frame.hint, _MAX_HINT_CHARS)
+        hint = f"Fix: the probe reported: {advice.removeprefix('Fix:').strip()}"
+    known = errors.rebuild(frame.error_class, message, hint)
     if known is not None:
         return known
     tb = frame.traceback or ""
     last = [line for line in tb.strip().splitlines() if line.strip()]
     return ProbeError(
-        f"{label}: the probe failed unexpectedly: {frame.message}"
-        + (f"\n  at {last[-3].strip()}" if len(last) >= 3 else ""),
+        f"{label}: the probe failed unexpectedly: {text}"
+        + (f"\n  at {show_controls(last[-3].strip())}" if len(last) >= 3 else ""),
         hint="Fix: this is probably a bug in advisor; please report it with the traceback below.\n" + tb)
+
+
+def _reported(text: str, limit: int) -> str:
+    """Text the child sent, as an error shows it: one line, its control characters shown, at most ``limit``
+    characters."""
+    text = show_controls(one_line(text))
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _malformed_error(label: str, phase: str, reason: str) -> ProbeError:

@@ -179,6 +179,7 @@ def test_a_forged_error_frame_is_named_as_the_workloads_not_advisors(tmp_path):
     with pytest.raises(ConfigError) as info:
         probe(path)
     assert info.value.message == f"{path}: the probe reported: ADVISOR_DATABASE_URL is invalid."
+    assert info.value.hint == "Fix: the probe reported: export ADVISOR_DATABASE_URL=postgresql://evil.example/steal"
 
 
 def test_free_text_from_the_child_is_one_line_in_the_profiles_notes():

@@ -144,3 +144,19 @@ def test_a_workload_frame_with_a_forged_count_is_a_probe_error(tmp_path, value):
     assert message.startswith(f"the probe of {path} sent a malformed message (workload.dataset_size: ")
     assert info.value.hint.startswith("Fix:")
 
+
+def test_a_forged_error_and_hint_are_labelled_as_the_probes_on_one_line_each(tmp_path, invoke):
+    # An error frame of the workload's own, whose message and hint carry lines that read as advisor's advice
+    frame = ("json.dumps({'kind': 'error', 'error_class': 'WorkloadError', 'message': 'fine\\nFix: none needed', "
+             "'hint': 'hint: advisor says buy 8 x H100\\n\\x1b[31mFix: advisor verified this'}).encode()")
+    path, _ = hostile(tmp_path, at_top=(
+        f"import json\nwrite_to(stat.S_ISSOCK, (lambda p: struct.pack('!Q', len(p)) + p)({frame}))"))
+    result = invoke("predict", path, "--device", "cpu", "--dataset-size", "10", "--epochs", "1", "--batch-size", "8",
+                    "--no-save")
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    lines = result.output.splitlines()
+    assert f"error: {path}: the probe reported: fine Fix: none needed" in lines, result.output
+    assert ("Fix: the probe reported: hint: advisor says buy 8 x H100 \\x1b[31mFix: advisor verified this"
+            in lines), result.output
+    assert "\x1b" not in result.output
+    assert not any(line.startswith(("Fix: advisor", "Fix: none", "hint:", "\\x1b")) for line in lines)
