@@ -100,9 +100,10 @@ def verdict_block(rec: Any) -> None:
         extra = status.get(rec.status, "") if label == "Recommendation" else ""
         if label == "Best value" and getattr(rec.best_value, "at_risk", False):
             extra = status["at_risk"]
-        # The Here line is one sentence with names in it (the host's, each device's): a newline in a name from an
-        # older history row or a stranger's profile must not start a line of its own that reads as advisor's.
-        con.print(f"[{style}]{label}:[/]{extra} {safe_text(text, multiline=label != 'Here')}")
+        # Each line is one sentence with names in it (an instance type from the user's price catalog, the host's
+        # and each device's name, the workload's): a newline in one (a catalog row, an older history row, a
+        # stranger's profile) must not start a line of its own that reads as advisor's, so it is shown (\x0a).
+        con.print(f"[{style}]{label}:[/]{extra} {safe_text(text)}")
 
 
 def _rows(rec: Any, view: str, show_all: bool) -> tuple[str, list[tuple[Any, str]]]:
@@ -198,8 +199,8 @@ def _view(view: str, show_all: bool) -> str:
 def _footer_lines(rec: Any, show_skipped: bool, server: str | None = None, view: str = "hardware") -> list[str]:
     """What follows the table, as plain text lines (the text output escapes them for the terminal, markdown for a
     comment): what was dropped and skipped, the notes (``view``'s: those on its rows are the table's), what was
-    measured, the prices' dates, the history id. Only a note may span lines (its own line breaks); elsewhere a
-    line break comes from a name and is shown escaped."""
+    measured, the prices' dates, the history id. Each is one line: a line break in one (a note included, which
+    names the chosen instance type) comes from a name or a stranger's text and is shown escaped."""
     lines = []
     if rec.excluded:
         lines.append(f"{len(rec.excluded)} candidates dropped because the job does not fit in their memory"
@@ -263,7 +264,7 @@ def _footer(rec: Any, show_skipped: bool, server: str | None = None, view: str =
     if rec.skipped and show_skipped:
         skipped_table(rec.skipped)
     for line in _footer_lines(rec, show_skipped, server, view):
-        con.print(safe_text(line, multiline=line.startswith("note: ")))
+        con.print(safe_text(line))
 
 
 # The reason and the fix are sentences; a word of theirs (profiles/gpus.csv, --batch-size) is broken only where it

@@ -133,7 +133,7 @@ def estimate(est: Any, instance_startup_seconds: float | None = None) -> None:
                   + (f", from {safe_text(est.source_device)}" if est.source_device else ""))
     con.print(table)
     for n in est.notes:
-        con.print(f"  note: {safe_text(n, multiline=True)}")
+        con.print(f"  note: {safe_text(n)}")
 
 
 # SkippedPoint.priced_from, as the profile summary says it.
@@ -195,7 +195,7 @@ def profile_summary(prof: Any, path: str | None = None) -> None:
     if prof.analysis is None:
         con.print("analysis: not available (GPU predictions for this profile will not be possible)")
     for n in prof.notes:
-        con.print(f"note: {safe_text(n, multiline=True)}")
+        con.print(f"note: {safe_text(n)}")
     con.print(f"probe wall time {prof.probe_wall_seconds:.1f}s" + (f"; saved to {safe_text(path)}" if path else ""))
 
 
@@ -220,7 +220,7 @@ def input_pipeline(ip: Any) -> None:
         details.append(f"NUM_WORKERS = {ip.default_workers}")
     con.print("  " + "; ".join(details))
     for n in ip.notes:
-        con.print(f"  note: {safe_text(n, multiline=True)}")
+        con.print(f"  note: {safe_text(n)}")
 
 
 def _less_waits(point: Any) -> str:

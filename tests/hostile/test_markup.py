@@ -147,3 +147,25 @@ def test_safe_text_keeps_newlines_only_when_asked():
     assert safe_text("a\nb") == "a\\x0ab"
     assert safe_text("a\nb\tc", multiline=True) == "a\nb\\x09c"
     assert safe_text("[bold]x") == "\\[bold]x"
+
+
+def test_a_catalog_instance_type_with_a_line_break_stays_on_its_line_in_the_verdict(db, tmp_path):
+    # The verdict and the notes under the table printed a catalog's newline as it was: "evil" ended the
+    # Recommendation line and the row's text began one of its own, ESC sequence and all (shown, but at column 0).
+    import csv
+
+    catalog = tmp_path / "evil.csv"
+    with catalog.open("w", newline="") as f:
+        csv.writer(f).writerows([
+            ["provider", "instance_type", "region", "vcpus", "memory_gib", "gpu_model", "gpu_count", "price_hour_usd",
+             "snapshot_date"],
+            ["aws", "evil\n\x1b[31mFAKE", "us-east-1", "8", "64", "", "0", "0.01", "2025-01-01"]])
+    profile = Path(__file__).resolve().parent / "data" / "tabular_profile.json"
+    result = run("recommend", "--profile", str(profile), "--dataset-size", "5000", "--epochs", "1", "--batch-size",
+                 "64", "--pricing", str(catalog), "--no-save")
+    _clean_exit(result, 0)
+    assert "Recommendation: Rent aws evil\\x0a\\x1b[31mFAKE (8 vCPU, us-east-1)" in result.output
+    assert "\x1b" not in result.output
+    # Every time the name is printed (the verdict, its warning, the table, the notes), it is printed whole
+    shown = result.output.count("evil\\x0a\\x1b[31mFAKE")
+    assert shown >= 4 and result.output.count("FAKE") == shown, result.output
