@@ -7,8 +7,10 @@ posts), whose workloads live under bench/workloads/. Every row is predicted the 
 analysis + datasheet + the calibrated roofline for one GPU's micro-step (``split_step``: forward + backward
 every micro-step, the optimizer once per ``grad_accum_steps``), and ``advisor.predictor.multigpu.data_parallel``
 for K > 1 GPUs over the link of the machine the row ran on (``machine_link``: a Lambda row's system name, any
-other row's GPU datasheet; llm-foundry's FSDP FULL_SHARD rows are priced as plain data parallel: on one NVLink
-node its ~1.5x traffic overlaps the compute). Every source's rows are fitted on (``fit_all``); none of them is on the
+other row's GPU datasheet). Rows whose notes say they ran FSDP (llm-foundry's FULL_SHARD, torchtitan's FSDP2) are
+priced as plain data parallel in the fit and its folds; ``predict(..., sharded_as_ran=True)`` prices them as advisor
+prices a sharded candidate (``accumulated_data_parallel`` with ``gather_bytes``), which ``bench/sharded_rows.py``
+judges. Every source's rows are fitted on (``fit_all``); none of them is on the
 project's held-out list (NeuSight labels, NVIDIA DeepLearningExamples READMEs, rasbt/LLMs-from-scratch,
 nanoGPT figures), which never enter this file: ``published_rows`` and every fit refuse a row whose source or URL
 names one (``advisor.predictor.held_out``). ``held_out`` refits without one source (one family) and predicts
@@ -56,6 +58,11 @@ class Row:
     # (a spec carrying the GPU link, PCIe P2P) of the machine the row ran on, read once (``lambda_rows``): a fit
     # predicts each row many times. None: the GPU datasheet's link and P2P guess.
     link: tuple | None = None
+
+    @property
+    def sharded(self) -> bool:
+        """Whether the row ran sharded data parallel (FSDP), as its notes say."""
+        return "FSDP" in (self.extra.get("notes") or "")
 
     @property
     def label(self) -> str:
@@ -152,9 +159,10 @@ def analysis_key(row: Row) -> tuple:
     return (row.workload, row.env, C.trace_precision_for(row.precision))
 
 
-def predict(row: Row, analyses: dict, cal: C.Calibration) -> float | None:
-    """Predicted samples/s of the whole system (None when the row cannot be predicted)."""
-    from advisor.predictor.multigpu import data_parallel
+def predict(row: Row, analyses: dict, cal: C.Calibration, *, sharded_as_ran: bool = False) -> float | None:
+    """Predicted samples/s of the whole system (None when the row cannot be predicted); ``sharded_as_ran``: a row
+    that ran FSDP priced sharded (``Row.sharded``), as advisor prices a sharded candidate."""
+    from advisor.predictor.multigpu import accumulated_data_parallel, data_parallel
     from advisor.predictor.roofline import split_step
 
     a = analyses.get(analysis_key(row))
@@ -165,7 +173,14 @@ def predict(row: Row, analyses: dict, cal: C.Calibration) -> float | None:
     # One optimizer step: A micro-steps, one optimizer update (and, across GPUs, one all-reduce).
     compute = row.grad_accum * micro + ph["optimizer"]
     step = compute
-    if row.gpu_count > 1:
+    if row.gpu_count > 1 and row.sharded and sharded_as_ran:
+        link, p2p = machine_link(row)
+        gather = a.gradient_bytes / 2 if row.precision in ("bf16", "fp16") else a.gradient_bytes
+        _, average = accumulated_data_parallel(micro + ph["optimizer"], ph["optimizer"], a.gradient_bytes,
+                                               row.gpu_count, link, row.grad_accum, pcie_p2p=p2p, nodes=1,
+                                               gather_bytes=gather)
+        step = average * row.grad_accum
+    elif row.gpu_count > 1:
         link, p2p = machine_link(row)
         step = data_parallel(compute, a.gradient_bytes, row.gpu_count, link, pcie_p2p=p2p).step_seconds
     return row.gpu_count * row.micro_batch * row.grad_accum / step
