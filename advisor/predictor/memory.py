@@ -310,6 +310,9 @@ def memory_from_analysis(analysis: Analysis, per_device_batch: int, device_memor
                      "are counted, so the fit is optimistic.")
     static = {"weights": analysis.param_bytes, "gradients": analysis.gradient_bytes,
               "optimizer_state": analysis.optimizer_state_bytes}
+    if (recomputed := analysis.recomputed_activation_bytes_per_sample) is not None:  # checkpointing seen
+        notes.append("Activation checkpointing: activations are the checkpointed regions' saved inputs + the largest"
+                     f" region's recompute in backward ({recomputed / 2**20:.2f} MiB/sample), an estimate.")
     if _is_half(precision):
         static["half_weight_copies"] = 0.5 * analysis.param_bytes
     if gpu_count > 1:

@@ -402,8 +402,9 @@ class Analysis(Model):
     gradient_bytes: Amount
     optimizer: str  # optimizer class name, e.g. "AdamW"
     optimizer_state_bytes: Amount
-    activation_bytes_per_sample: Amount | None = None  # tensors saved for backward, per sample
+    activation_bytes_per_sample: Amount | None = None  # saved for backward, per sample, + the recompute below
     activation_bytes_fixed: Annotated[float, Field(allow_inf_nan=False, ge=-1e30, le=1e30)] | None = None
+    recomputed_activation_bytes_per_sample: Amount | None = None  # activation checkpointing; None: not seen
     analysis_seconds: Seconds | None = None
     # The workload's TF32 switches once its model was built (advisor.probe.analysis.tf32): whether its fp32 matmuls
     # / convolutions may run in TF32 on Ampere and newer. None: not recorded (PyTorch's False / True are assumed).

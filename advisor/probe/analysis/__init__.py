@@ -50,7 +50,8 @@ big for this machine's memory to build at all (``real_build``).
 This module owns ``analyze`` (and assembles its ``Analysis``) and ``summarize``, and imports torch only inside
 ``analyze``. ``ops`` holds the op tables and ``classify`` (torch-free), ``recorder`` the dispatch mode that
 records the step, ``gpu_paths`` the function mode that sends it down CUDA's paths, ``tracing`` the step run on
-fake tensors; ``python -m advisor.probe.analysis WORKLOAD.py``
+fake tensors, ``checkpointing`` the activations an activation-checkpointed region holds when recomputed;
+``python -m advisor.probe.analysis WORKLOAD.py``
 prints an analysis (``__main__``).
 """
 
@@ -123,9 +124,14 @@ def _assemble(trace: Trace, b0: int, b1: int, started: float) -> Analysis:
             f"({total(recs1, both):.3g} against {total(recs0, both):.3g}), so the cost of a sample is unknown.",
             hint="Fix: make the step's work depend on the batch size alone: make_batch returning the same shapes "
             "at every call (pad to a fixed length), and no branches on the data's values in forward.")
-    act0, act1 = trace.saved_bytes
+    # With activation checkpointing the peak comes in backward, when a region is recomputed: its activations
+    # (and a gradient in flight) on top of every region's saved inputs. The largest region's recompute counts.
+    act0, act1 = (saved + recomputed for saved, recomputed in zip(trace.saved_bytes, trace.recomputed_bytes,
+                                                                   strict=True))
     act_per_sample = max(0.0, (act1 - act0) / step)
     act_fixed = max(0.0, act0 - act_per_sample * b0)
+    recomputed = trace.recomputed_bytes
+    recomputed_per_sample = max(0.0, (recomputed[1] - recomputed[0]) / step) if trace.checkpointed_regions else None
     return Analysis(
         batch_sizes=(b0, b1),
         ops=ops,
@@ -139,6 +145,7 @@ def _assemble(trace: Trace, b0: int, b1: int, started: float) -> Analysis:
         optimizer_state_bytes=trace.optimizer_state_bytes,
         activation_bytes_per_sample=act_per_sample,
         activation_bytes_fixed=act_fixed,
+        recomputed_activation_bytes_per_sample=recomputed_per_sample,
         matmul_allow_tf32=trace.tf32_switches[0],
         cudnn_allow_tf32=trace.tf32_switches[1],
         analysis_seconds=time.perf_counter() - started,

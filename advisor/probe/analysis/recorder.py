@@ -389,12 +389,16 @@ class StepRecorder(TorchDispatchMode):
         """The saved-tensor hook: counts each storage autograd keeps for backward once, in its virtual dtype."""
         key = storage_key(t)
         if key is not None and key not in self.param_storages and key not in self.saved:
-            try:
-                self.saved[key] = float(t.untyped_storage().nbytes()) * (
-                    _itemsize(self.virtual_dtype(t)) / _itemsize(t.dtype) if t.is_floating_point() else 1.0)
-            except Exception:  # noqa: BLE001 - a hook that raises breaks the user's forward: use the tensor's extent
-                self.saved[key] = self.nbytes(t)
+            self.saved[key] = self.storage_bytes(t)
         return t
+
+    def storage_bytes(self, t) -> float:
+        """Bytes of the storage under ``t``, in its virtual dtype (a saved view keeps all of its storage)."""
+        try:
+            return float(t.untyped_storage().nbytes()) * (
+                _itemsize(self.virtual_dtype(t)) / _itemsize(t.dtype) if t.is_floating_point() else 1.0)
+        except Exception:  # noqa: BLE001 - a hook that raises breaks the user's step: use the tensor's extent
+            return self.nbytes(t)
 
 
 class FusionRuns:

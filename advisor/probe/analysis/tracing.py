@@ -24,6 +24,7 @@ from torch.autograd.graph import _engine_run_backward
 from torch.utils._pytree import tree_flatten, tree_map
 
 from advisor.errors import PredictionError
+from advisor.probe.analysis.checkpointing import RecomputeWatch
 from advisor.probe.analysis.gpu_paths import GpuPaths
 from advisor.probe.analysis.ops import RawOp
 from advisor.probe.analysis.real_build import build_for_real, registered_tensors
@@ -41,6 +42,9 @@ class Trace:
     Attributes:
         step_records: the forward and backward calls at each of the two batch sizes, in order.
         saved_bytes: bytes autograd saved for backward (the activations) at each of the two batch sizes.
+        recomputed_bytes: at each of the two batch sizes, the most one activation-checkpointed region adds when
+            it is recomputed in backward (``checkpointing.RecomputeWatch.peak_bytes``); 0 without checkpointing.
+        checkpointed_regions: the checkpointed regions recomputed in a step's backward.
         optimizer_records: the optimizer's calls in a steady-state step (they do not depend on the batch).
         param_count: parameters (each shared one once).
         trainable_param_count: those that require a gradient.
@@ -62,6 +66,8 @@ class Trace:
     optimizer: str
     optimizer_state_bytes: float
     tf32_switches: tuple[bool | None, bool | None] = (None, None)
+    recomputed_bytes: tuple[float, float] = (0.0, 0.0)
+    checkpointed_regions: int = 0
 
 
 # torch logs the traceback of a failed fake op (a batch the model cannot take, say) before it raises; the error
@@ -107,6 +113,8 @@ def _trace_step(workload, b0: int, b1: int, precision: str) -> Trace:
 
     step_records: list[list[RawOp]] = []
     saved_bytes: list[float] = []
+    recomputed_bytes: list[float] = []
+    regions = 0
     optimizer_records: list[RawOp] = []
     shapes: list[list[tuple[int, ...]]] = []
     for steady, b in ((False, b0), (True, b1)):
@@ -115,12 +123,15 @@ def _trace_step(workload, b0: int, b1: int, precision: str) -> Trace:
         if steady:
             _refuse_varying_shapes(shapes[0], shapes[1], b0, b1)
         rec = StepRecorder(precision, param_storages)
+        watch = RecomputeWatch(rec)
         optimizer.zero_grad(set_to_none=True)
-        _run_step(workload, model, optimizer, fake_mode, rec, inputs, target, steady=steady)
+        _run_step(workload, model, optimizer, fake_mode, rec, watch, inputs, target, steady=steady)
         if steady:
             optimizer_records = [r for r in rec.records if r.phase == "optimizer"]
         step_records.append([r for r in rec.records if r.phase != "optimizer"])
         saved_bytes.append(sum(rec.saved.values()))
+        recomputed_bytes.append(watch.peak_bytes())
+        regions = len(watch.regions)
         del inputs, target
 
     trainable = [p for p in params if p.requires_grad]
@@ -135,6 +146,8 @@ def _trace_step(workload, b0: int, b1: int, precision: str) -> Trace:
         optimizer=type(optimizer).__name__,
         optimizer_state_bytes=_state_bytes(optimizer),
         tf32_switches=read_tf32_switches(),
+        recomputed_bytes=(recomputed_bytes[0], recomputed_bytes[1]),
+        checkpointed_regions=regions,
     )
 
 
@@ -227,15 +240,16 @@ def _same_random_state(seed: int = 0):
             numpy.random.set_state(numpy_state)
 
 
-def _run_step(workload, model, optimizer, fake_mode: FakeTensorMode, rec: StepRecorder, inputs, target, *,
-              steady: bool) -> None:
-    """One step under the recorder; the optimizer is recorded only in a ``steady`` step.
+def _run_step(workload, model, optimizer, fake_mode: FakeTensorMode, rec: StepRecorder, watch: RecomputeWatch,
+              inputs, target, *, steady: bool) -> None:
+    """One step under the recorder; the optimizer is recorded only in a ``steady`` step. ``watch`` sizes what
+    activation-checkpointed regions save when the backward recomputes them.
 
     The first step initialises the optimizer's state (zeros_like ...), which a steady-state step does not.
     """
-    with fake_mode, rec:
+    with fake_mode, rec, watch.watching():
         rec.phase = "forward"
-        with torch.autograd.graph.saved_tensors_hooks(rec.pack, lambda t: t), GpuPaths(rec):
+        with torch.autograd.graph.saved_tensors_hooks(watch.forward_pack, lambda t: t), GpuPaths(rec):
             output = call_model(model, inputs)
             loss = compute_loss(workload, output, target)
         if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
@@ -248,7 +262,7 @@ def _run_step(workload, model, optimizer, fake_mode: FakeTensorMode, rec: StepRe
         # saves the same tensors: the recompute must take the same (GPU) paths as the forward did. A mode
         # that handles ``loss.backward()`` itself is off while the call runs, so the engine is entered
         # directly, with the mode on.
-        with GpuPaths(rec):
+        with GpuPaths(rec), torch.autograd.graph.saved_tensors_hooks(watch.pack, lambda t: t):
             _engine_run_backward((loss,), (torch.ones_like(loss),), False, False, (),
                                  allow_unreachable=True, accumulate_grad=True)
         rec.records.extend(rec.mirrored_casts)
