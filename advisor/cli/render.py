@@ -22,6 +22,7 @@ from rich.table import Table
 
 from advisor.cli.console import err, out, safe_text
 from advisor.cli.fit import Column, fitted
+from advisor.cli.job_rows import job_text, step_text
 from advisor.hardware.process_memory import LIMIT_WORDS
 from advisor.units import format_duration, format_usd
 
@@ -95,17 +96,8 @@ def estimate(est: Any, instance_startup_seconds: float | None = None) -> None:
         start = instance_startup_seconds
         table.add_row("with start-up", f"{format_duration(start + est.seconds)}  ({format_duration(start)} start-up "
                       f"of a fresh instance + the job: what you wait for and pay for)")
-    accum = est.grad_accum_steps
-    epochs = f"{est.epochs:,} epoch{'s' if est.epochs != 1 else ''}"
-    steps = f"{est.steps_per_epoch:,} step{'s' if est.steps_per_epoch != 1 else ''}"
-    table.add_row("job", f"{epochs} x {steps} of {est.batch_size:,}"
-                  f" ({est.dataset_size:,} samples)"
-                  + (f"; {accum} micro-steps per optimizer step ({est.batch_size * accum:,} samples)"
-                     if accum > 1 else "") + ("; torch.compile" if est.compiled else ""))
-    table.add_row("step", f"{est.step_seconds * 1000:.1f} ms"
-                  + (" per micro-step" if accum > 1 else "")
-                  # batch_seconds: all of the step outside compute (making the batch, its copy, waiting for a loader)
-                  + (f" ({est.batch_seconds * 1000:.1f} ms of it outside compute)" if est.batch_seconds else ""))
+    table.add_row("job", job_text(est))
+    table.add_row("step", step_text(est))
     if est.eval_seconds:
         table.add_row("evaluation", f"{format_duration(est.eval_seconds)} of the job (forward-only passes)")
     if est.epoch_restart_seconds:

@@ -73,6 +73,7 @@ class JobTime:
             "seconds": self.seconds, "low": self.low, "high": self.high, "step_seconds": self.step_seconds,
             "batch_seconds": self.batch_seconds, "steps_per_epoch": self.steps_per_epoch,
             "total_steps": self.total_steps, "startup_seconds": self.startup_seconds,
+            "last_batch_size": self.last_batch_size, "last_step_seconds": self.last_step_seconds,
             "grad_accum_steps": job.grad_accum_steps, "compiled": job.compiled if compiled is None else compiled,
             "eval_every": job.eval_every, "eval_steps": job.eval_steps,
             "eval_seconds": self.eval_seconds if job.evaluations else None,

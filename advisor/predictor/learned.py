@@ -57,8 +57,9 @@ MAX_LOG_FACTOR = math.log(5.0)  # never scale an estimate by more than 5x either
 OUTLIER_RATIO = 20.0
 FOLDS = 5
 REPEATS = 3
-_JOB_PARTS = ("step_seconds", "batch_seconds", "input_seconds", "transfer_seconds", "eval_seconds",  # the parts a
-              "subnormal_seconds", "epoch_restart_seconds", "startup_seconds")  # correction scales with the whole
+# The parts a correction scales with the whole.
+_JOB_PARTS = ("step_seconds", "last_step_seconds", "batch_seconds", "input_seconds", "transfer_seconds",
+              "eval_seconds", "subnormal_seconds", "epoch_restart_seconds", "startup_seconds")
 MAX_KEPT_FEATURES = 8192  # targets' fixed features a correction keeps (``Correction.bind``) before starting over
 
 Corrector = Callable[[Estimate], Estimate]  # an estimate -> its corrected copy (``Correction.bind``)

@@ -42,6 +42,12 @@ class Estimate(Model):
     batch_seconds: float | None = None  # of which outside compute: making the batch, its copy, waiting for a loader
     steps_per_epoch: int
     total_steps: int
+    # The epoch's last step, on the samples left (``dataset_size`` - (steps_per_epoch - 1) x ``batch_size``): its
+    # batch and its whole step (batch creation + compute), ``batch_size`` and ``step_seconds`` where every batch is
+    # full. An epoch's steps take (steps_per_epoch - 1) x step_seconds + last_step_seconds. None: not recorded (an
+    # estimate stored before these fields).
+    last_batch_size: int | None = None
+    last_step_seconds: float | None = None
     startup_seconds: float = 0.0
     fits_memory: bool
     peak_memory_gib: float | None = None

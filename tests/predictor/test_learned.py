@@ -247,13 +247,15 @@ def test_a_corrected_estimates_parts_still_add_up_to_its_whole_job():
     fitted = fit_correction(synthetic(40, lambda r: 2.0))
     assert fitted is not None
     base = estimate(1000.0).model_copy(update={
-        "startup_seconds": 100.0, "step_seconds": 900.0 / 3910, "eval_seconds": None, "mfu": 0.4})
+        "startup_seconds": 100.0, "step_seconds": 900.0 / 3910, "eval_seconds": None, "mfu": 0.4,
+        "last_step_seconds": 900.0 / 3910})
     out = fitted.apply(base)
     f = out.seconds / 1000.0
     assert f == pytest.approx(2.0, rel=0.1)
     assert f"history correction x{f:.2f} " in out.notes[-1]  # the factor the note gives is the one applied
     assert out.startup_seconds == pytest.approx(100.0 * f, rel=1e-9)
     assert out.total_steps * out.step_seconds + out.startup_seconds == pytest.approx(out.seconds, rel=1e-9)
+    assert out.last_step_seconds == pytest.approx(out.step_seconds, rel=1e-12)  # the epoch's last step, alike
     assert out.mfu == pytest.approx(0.4 / f, rel=1e-9)  # the same FLOPs over a longer step
     assert out.base_seconds == 1000.0 and out.low <= out.seconds <= out.high
 
