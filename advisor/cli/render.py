@@ -207,7 +207,7 @@ def input_pipeline(ip: Any) -> None:
     details = [f"{_size(ip.bytes_per_sample)} per sample to the device",
                "pinned memory" if ip.pinned_memory else "pageable memory (not pinned)"]
     if ip.source == "dataloader":
-        details.append(f"worker start-up {ip.startup_seconds:.2f} s")
+        details.append(f"worker start-up {format_duration(ip.startup_seconds)}")
     if ip.default_workers is not None:
         details.append(f"NUM_WORKERS = {ip.default_workers}")
     con.print("  " + "; ".join(details))

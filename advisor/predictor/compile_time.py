@@ -30,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from advisor.schemas import Analysis, JobSpec
+from advisor.units import format_duration
 
 _TABULAR_CALLS, _TABULAR_SECONDS, _TABULAR_AGAIN = 20, 10.3, 2.83
 _GPT2_CALLS, _GPT2_SECONDS, _GPT2_AGAIN = 671, (27.2 + 26.4) / 2, 37.3
@@ -69,11 +70,11 @@ class CompileCosts:
         if not self.analysed:
             return ("COMPILE: the compile time is not in the start-up (no analysis of the model to size it); expect "
                     "tens of seconds for a transformer.")
-        recompile = (f", and {self.recompile_seconds:.0f} s more to recompile for the smaller last batch (its own "
-                     "shape), are in the start-up" if ragged else
+        recompile = (f", and {format_duration(self.recompile_seconds)} more to recompile for the smaller last batch "
+                     "(its own shape), are in the start-up" if ragged else
                      " is in the start-up (the batches divide the dataset evenly: no recompile for a smaller last "
                      "batch)")
-        return (f"COMPILE: {self.first_seconds:.0f} s of torch.compile before the first step{recompile}; "
+        return (f"COMPILE: {format_duration(self.first_seconds)} of torch.compile before the first step{recompile}; "
                 "calibrated on two models on a 16-core host.")
 
 

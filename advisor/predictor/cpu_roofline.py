@@ -46,6 +46,7 @@ from advisor.predictor.job_length import long_job_notes
 from advisor.schemas import Analysis, CpuSpec, DeviceProfile, Estimate, JobSpec, Measurement, Profile, Target, at_batch
 from advisor.schemas.base import MAX_COUNT
 from advisor.schemas.profile import CpuPeak
+from advisor.units import format_duration
 
 COMPUTE_KINDS = ("matmul", "conv")  # the analysis counts attention as "matmul"
 COMPUTE_EFFICIENCY = 0.78  # share of the op mix's matmul rate a training step's matmuls/convolutions reach
@@ -226,10 +227,10 @@ def fallback_note(dev: DeviceProfile, batch_size: int, *, efficiency: float | No
     else:
         why = f"the CPU could not time this model within the probe's {budget}budget"
         if cheapest is not None:
-            step = (f"took {cheapest.step_seconds:.3g} s (timed to price the ladder)"
+            step = (f"took {format_duration(cheapest.step_seconds)} (timed to price the ladder)"
                     if cheapest.priced_from == "first step" else
                     f"was priced at {'at least ' if cheapest.priced_from == 'analysis' else ''}"
-                    f"{cheapest.step_seconds:.3g} s from {_PRICED_FROM[cheapest.priced_from]}")
+                    f"{format_duration(cheapest.step_seconds)} from {_PRICED_FROM[cheapest.priced_from]}")
             why += (f": a point needs its warm-up and two timed steps, and one step at batch size "
                     f"{cheapest.batch_size} {step}")
     how = (f"calibrated on the steps timed at batch size {timed[0]} (they ran at {efficiency:.2f}x the roofline's "
@@ -254,7 +255,7 @@ def ladder_note(dev: DeviceProfile, batch_size: int) -> str | None:
         worst = max(over_budget, key=lambda p: p.batch_size)
         parts.append(f"skipped {_listed(sorted(p.batch_size for p in over_budget))}: their warm-up and two timed "
                      f"steps would not fit (batch size {worst.batch_size}: {_about(worst)} "
-                     f"{worst.step_seconds:.3g} s a step, priced from {_PRICED_FROM[worst.priced_from]})")
+                     f"{format_duration(worst.step_seconds)} a step, priced from {_PRICED_FROM[worst.priced_from]})")
     if too_large := sorted(p.batch_size for p in dev.skipped if p.too_large):
         parts.append(f"did not time {_listed(too_large)}: {_TOO_LARGE}")
     said = f"{head} and " + "; it ".join(parts)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from advisor.predictor.input_bound import HostModel
 from advisor.schemas import JobSpec
+from advisor.units import format_duration
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,8 @@ class Evaluation:
                "training step pays too, making the batch and any copy to the GPU)"
                if per_batch - forward > 1e-3 * per_batch else "")
         compiled = (f" COMPILE: the evaluation compiles its own forward-only graph once (eval mode, no grad): "
-                    f"{self.compile_seconds:.0f} s more in the start-up (estimated from the forward's operators, "
-                    "not measured).") if self.compile_seconds else ""
+                    f"{format_duration(self.compile_seconds)} more in the start-up (estimated from the forward's "
+                    "operators, not measured).") if self.compile_seconds else ""
         return (f"evaluation: {n:,} evaluation{'s' if n != 1 else ''} (every {every:,} optimizer "
                 f"step{'s' if every != 1 else ''}) of {steps:,} forward-only batch{'es' if steps != 1 else ''} of "
-                f"{job.batch_size:,}, {self.seconds(job):.3g} s each{how}.{compiled}")
+                f"{job.batch_size:,}, {format_duration(self.seconds(job))} each{how}.{compiled}")

@@ -49,7 +49,7 @@ from advisor.loader_cores import (  # noqa: F401 - the names stay ib.X, as befor
 from advisor.predictor.caveats import RESTS_ON_BUSY_INPUT
 from advisor.schemas import Bound, CpuSpec, Estimate, GpuSpec, InputPipeline
 from advisor.schemas.input_load import pipeline_busy_notes
-from advisor.units import format_rate
+from advisor.units import format_duration, format_rate
 
 # vCPUs per GPU assumed when the host is not known (``advisor predict --gpu`` without ``--vcpus``): the median
 # vCPUs / GPUs over the 127 GPU offers of the built-in catalog that list vCPUs (pricing/instances.csv, the same
@@ -364,8 +364,8 @@ def loader_restart(pipeline: InputPipeline, workers: int, speed: float, notes: l
         return 0.0
     restart = max(0.0, pipeline.startup_seconds - pipeline.batch_size / rate) / speed
     if restart >= RESTART_NOTE_SECONDS:
-        notes.append(f"input pipeline: the DataLoader's workers take about {restart:.2g} s to start (its first "
-                     "batch's wait, measured here), paid "
+        notes.append(f"input pipeline: the DataLoader's workers take about {format_duration(restart)} to start (its "
+                     "first batch's wait, measured here), paid "
                      + ("once: they persist between epochs (persistent_workers=True)." if pipeline.persistent_workers
                         else "at every epoch's start; persistent_workers=True would pay it once."))
     return restart

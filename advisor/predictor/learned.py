@@ -47,6 +47,7 @@ from advisor.predictor.learned_fit import (
     unspecced_factors,
 )
 from advisor.schemas import CalibrationReport, ComparisonGroup, Estimate, Profile, TrainingRow, WorkloadInfo, updated
+from advisor.units import format_duration
 
 MIN_RUNS = 8
 MIN_GAIN = 0.05  # the corrected held-out median error must be at least 5% (relative) below the base one
@@ -250,7 +251,7 @@ class Correction:
         # predicted time's factor, so that is the factor a user gets (scaling the job alone gave x1.5 for a
         # "x2.00"); every part is scaled alike, so the parts shown under the job still add up to it.
         seconds, low, high = (t * f for t in (estimate.seconds, estimate.low, estimate.high))
-        note = f"history correction x{f:.2f}{middle}{estimate.seconds:.0f} s ({estimate.method}){which}"
+        note = f"history correction x{f:.2f}{middle}{format_duration(estimate.seconds)} ({estimate.method}){which}"
         if band is None:
             low, high = min(low, seconds * low_factor, seconds), max(high, seconds * high_factor, seconds)
         else:  # the workload's own held-out runs on this kind measured its 80% interval (tighter or wider) at the

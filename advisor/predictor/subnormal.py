@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from advisor.predictor.caveats import NOT_MEASURED_IN_TIME, SLOWS_DOWN_PART_WAY
 from advisor.schemas import DeviceProfile, JobSpec
+from advisor.units import format_duration
 
 NOTE_SHARE = 0.02  # the note from this share of the job on
 
@@ -61,9 +62,9 @@ class SubnormalSlowdown:
                 f"were exactly zero in the probe's last steps (ReLU units no input activates, embedding rows no batch "
                 f"uses); the optimizer's {states} of those decays a little every step and from about optimizer step "
                 f"{first:,} on stays in subnormal floats, which this CPU computes slowly: {extra_ms:.3g} ms more per "
-                f"optimizer step (measured), {late:,.0f} s of this job ({late / job_seconds:.0%}), included; more if "
-                "more gradients go to zero as training goes on. Fix: torch.set_flush_denormal(True) before training "
-                "avoids it.")
+                f"optimizer step (measured), {format_duration(late)} of this job ({late / job_seconds:.0%}), included; "
+                "more if more gradients go to zero as training goes on. Fix: torch.set_flush_denormal(True) before "
+                "training avoids it.")
 
     def untimed_note(self, job: JobSpec, device: str) -> str | None:
         """The note for a job that runs past the onset of state the probe found decaying into subnormal floats but

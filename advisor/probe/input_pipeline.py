@@ -50,6 +50,7 @@ from advisor.probe.contention import CpuLoadSource, ProcStat, TaskTimes, task_ti
 from advisor.probe.ladder import MAX_TIMED_BATCH_SIZE
 from advisor.schemas import InputPipeline, LoaderPoint
 from advisor.schemas.profile import quiet
+from advisor.units import format_duration
 from advisor.workload import LoaderRun, Workload, sample_count, split_batch
 from advisor.workload.describe import raised
 
@@ -394,8 +395,8 @@ def _measure_make_batch(workload: Workload, batch_size: int, budget_seconds: flo
     timed = calls[1:] or calls
     notes = [] if len(calls) > 1 else [
         f"{call} was timed once, its first call, which also pays for first use (lazy imports, fresh memory): that "
-        f"call took {calls[0].seconds:.1f} s of the input pipeline's {budget_seconds:.1f} s, so its rate may read "
-        "low."]
+        f"call took {format_duration(calls[0].seconds)} of the input pipeline's {format_duration(budget_seconds)}, so "
+        "its rate may read low."]
     point = _median_point(timed, samples)
     return _Result(source="make_batch", batch_size=batch_size, points=[point], pinned_memory=_any_pinned(batch),
                    bytes_per_sample=_bytes_per_sample(workload, batch, call, returned="returned"), notes=notes)

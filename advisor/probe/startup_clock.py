@@ -29,6 +29,7 @@ from advisor.probe.coldstart import first_use_seconds, startup_seconds
 from advisor.probe.contention import CpuLoadSource, ProcStat, WindowLoad, window_load
 from advisor.schemas import DeviceProfile, HostInfo
 from advisor.schemas.devices import BUSY_STARTUP, PROCESS_START, StartupClock
+from advisor.units import format_duration
 
 PROCESS_START_MAX_SECONDS = 3600.0  # HostInfo.process_start_seconds' bound
 NOTE_MIN_SECONDS = 0.1  # what the CPU time took off the wall clock for a note to say so (it shows tenths)
@@ -165,7 +166,7 @@ def startup_notes(devices: Sequence[DeviceProfile], host: HostInfo | None) -> li
     timed = [(PROCESS_START, host.process_start_clock if host else None)]
     timed += [(f"{d.device}: start-up (the model's build, the first step)", d.startup_clock) for d in devices]
     return [f"{what} {BUSY_STARTUP} (they used {c.others_cpu_cores:.1f} cores, run queue "
-            f"{c.run_queue:.1f}): {c.wall_seconds:.1f} s wall, {c.cpu_seconds:.1f} s of CPU used, as the time on "
-            "this machine when idle (the wall clock also counted their turns on the cores)."
+            f"{c.run_queue:.1f}): {format_duration(c.wall_seconds)} wall, {format_duration(c.cpu_seconds)} of CPU "
+            "used, as the time on this machine when idle (the wall clock also counted their turns on the cores)."
             for what, c in timed if c is not None and c.clock == "process_cpu" and c.wall_seconds - c.cpu_seconds
             >= NOTE_MIN_SECONDS]

@@ -271,7 +271,7 @@ def test_a_start_up_timed_beside_other_processes_is_a_caveat_where_the_time_incl
     chosen = f"the chosen gcp {rec.chosen.instance_type}"
     assert [n for n in rec.notes if n.startswith(f"probe: Here, cpu and {chosen}: {built.removeprefix('cpu: ')}")]
     assert [n for n in rec.notes if n.startswith("probe: Here: starting Python and importing torch timed beside "
-                                                  "other processes (they used 1.4 cores, run queue 2.8): 10.0 s wall")]
+                                                  "other processes (they used 1.4 cores, run queue 2.8): 10.0s wall")]
     assert len([n for n in rec.notes if "timed beside other processes" in n]) == 2
     quiet = api.load_profile(CPU_PROFILE)  # no process start measured, no busy start-up: none of them
     assert not [n for n in api.recommend(quiet, **job, providers="gcp", save=False).notes

@@ -134,7 +134,7 @@ def test_the_notes_say_why_nothing_was_timed_and_what_the_time_rests_on():
     dev = profile().devices[0]
     assert fallback_note(dev, 12) == (
         "cpu: the CPU could not time this model within the probe's 60 s budget: a point needs its warm-up and two "
-        "timed steps, and one step at batch size 1 was priced at 21.5 s from the workload check's cold step; the "
+        "timed steps, and one step at batch size 1 was priced at 21.5s from the workload check's cold step; the "
         "time at batch size 12 is from the model's analysis (FLOPs and bytes per operator) over the "
         "probed machine's measured op rates (100 GFLOP/s matmul and 20 GB/s memory on one thread), with efficiencies "
         "fitted on small models on a CPU of this kind; the interval is wide.")
@@ -146,14 +146,14 @@ def test_the_ladder_note_names_the_timed_sizes_and_says_the_users_batch_size_was
     dev = DeviceProfile(device="cpu", kind="cpu", name="x", budget_seconds=60.0, measurements=timed, skipped=skipped)
     assert ladder_note(dev, 1024) == (
         "cpu: the probe timed batch sizes 1, 2, 8 within its 60 s budget and skipped 128, 256, 1024: their warm-up "
-        "and two timed steps would not fit (batch size 1024: about 768 s a step, priced from the timed points). "
+        "and two timed steps would not fit (batch size 1024: about 12m48s a step, priced from the timed points). "
         "The time at batch size 1024 is extrapolated from the timed sizes.")
     assert ladder_note(dev.model_copy(update={"skipped": []}), 1024) is None  # the ladder ran as planned
     timed_once = dev.model_copy(update={"measurements": [], "skipped": [
         SkippedPoint(batch_size=1, step_seconds=11.5, priced_from="first step")]})
     assert fallback_note(timed_once, 12).startswith(
         "cpu: the CPU could not time this model within the probe's 60 s budget: a point needs its warm-up and two "
-        "timed steps, and one step at batch size 1 took 11.5 s (timed to price the ladder); the time at batch size "
+        "timed steps, and one step at batch size 1 took 11.5s (timed to price the ladder); the time at batch size "
         "12 is from the model's analysis")
 
 
@@ -164,7 +164,7 @@ def test_a_batch_too_large_to_time_is_said_to_be_so_not_to_be_over_the_budget():
     dev = DeviceProfile(device="cpu", kind="cpu", name="x", budget_seconds=3.0, measurements=timed, skipped=skipped)
     assert ladder_note(dev, 5_000_000_000) == (
         "cpu: the probe timed batch sizes 1, 2, 8 within its 3 s budget and skipped 64: their warm-up and two timed "
-        "steps would not fit (batch size 64: about 0.064 s a step, priced from the timed points); it did not time "
+        "steps would not fit (batch size 64: about 0.1s a step, priced from the timed points); it did not time "
         "5000000000: past 2,147,483,647 samples, the largest batch the probe times. The time at batch size "
         "5000000000 is extrapolated from the timed sizes.")
     only_large = dev.model_copy(update={"skipped": skipped[1:]})

@@ -17,6 +17,7 @@ from advisor.predictor.estimate import estimate
 from advisor.predictor.job import forward_share
 from advisor.schemas import InputPipeline, JobSpec, Target
 from advisor.schemas.profile import LoaderPoint
+from advisor.units import format_duration
 
 PROFILE = Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json"
 ROW_BYTES = 65_536 * 4 + 4  # wide_features.py: 65,536 float32 features and a float32 target a row
@@ -103,7 +104,7 @@ def test_a_compiled_job_that_evaluates_compiles_its_evaluation_graph_once(prof):
         assert evaluated.startup_seconds - plain.startup_seconds == pytest.approx(expected)
         assert evaluated.seconds - plain.seconds == pytest.approx(expected + evaluated.eval_seconds)
         assert any(n.startswith("evaluation: ") and "COMPILE: the evaluation compiles its own forward-only graph "
-                   f"once (eval mode, no grad): {expected:.0f} s more in the start-up" in n
+                   f"once (eval mode, no grad): {format_duration(expected)} more in the start-up" in n
                    for n in evaluated.notes), evaluated.notes
         assert not any("evaluation compiles" in n for n in plain.notes)
         # A job of the same shape with too few optimizer steps for an evaluation: nothing to compile for it.

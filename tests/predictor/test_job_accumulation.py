@@ -18,6 +18,7 @@ from advisor.predictor.measured import optimizer_seconds_on_cpu
 from advisor.predictor.multigpu import data_parallel
 from advisor.schemas import JobSpec, Target
 from advisor.schemas.profile import CpuPeak
+from advisor.units import format_duration
 
 PROFILE = Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json"
 JOB = JobSpec(2_000_000, 1, 4096)
@@ -177,10 +178,12 @@ def test_a_compiled_gpu_job_pays_its_compile_once_and_a_recompile_for_a_smaller_
         assert compiled.startup_seconds - eager.startup_seconds == pytest.approx(first)
         shorter = estimate(prof, replace(ragged, compiled=True), target)
         assert shorter.startup_seconds - compiled.startup_seconds == pytest.approx(again)
-        assert any(n.startswith(f"COMPILE: {first:.0f} s of torch.compile before the first step is in the start-up "
-                                "(the batches divide the dataset evenly: no recompile") for n in compiled.notes)
-        assert any(n.startswith(f"COMPILE: {first:.0f} s of torch.compile before the first step, and {again:.0f} s "
-                                "more to recompile for the smaller last batch") for n in shorter.notes)
+        assert any(n.startswith(f"COMPILE: {format_duration(first)} of torch.compile before the first step is in the "
+                                "start-up (the batches divide the dataset evenly: no recompile")
+                   for n in compiled.notes)
+        assert any(n.startswith(f"COMPILE: {format_duration(first)} of torch.compile before the first step, and "
+                                f"{format_duration(again)} more to recompile for the smaller last batch")
+                   for n in shorter.notes)
     # Another epoch's last batch reuses the dynamic graph: the recompile is paid once per job.
     two = estimate(prof, replace(ragged, compiled=True, epochs=2), Target.gpu("A100-80GB"))
     assert two.startup_seconds == pytest.approx(shorter.startup_seconds)

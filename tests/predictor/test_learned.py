@@ -60,7 +60,7 @@ def test_biased_predictor_is_corrected():
     assert out.seconds == pytest.approx(1300, rel=0.08)
     assert out.low <= out.seconds <= out.high
     assert out.low == pytest.approx(est.low * out.seconds / est.seconds, rel=0.2)
-    assert any("history correction" in note and "uncorrected 1000 s (scaled)" in note for note in out.notes)
+    assert any("history correction" in note and "uncorrected 16m40s (scaled)" in note for note in out.notes)
     assert fitted.apply(out) is out  # never corrected twice
 
 
@@ -253,6 +253,7 @@ def test_a_corrected_estimates_parts_still_add_up_to_its_whole_job():
     f = out.seconds / 1000.0
     assert f == pytest.approx(2.0, rel=0.1)
     assert f"history correction x{f:.2f} " in out.notes[-1]  # the factor the note gives is the one applied
+    assert "; uncorrected 16m40s (scaled)" in out.notes[-1]  # a duration, as every time shown: not "1000 s"
     assert out.startup_seconds == pytest.approx(100.0 * f, rel=1e-9)
     assert out.total_steps * out.step_seconds + out.startup_seconds == pytest.approx(out.seconds, rel=1e-9)
     assert out.last_step_seconds == pytest.approx(out.step_seconds, rel=1e-12)  # the epoch's last step, alike

@@ -289,6 +289,15 @@ def test_the_optimizers_subnormal_drift_adds_its_steps_past_the_onset_and_says_s
     assert short.subnormal_seconds is None and not any("subnormal" in n for n in short.notes)
 
 
+def test_the_subnormal_note_gives_the_jobs_extra_time_as_a_duration():
+    """A 10^12-sample job's note said "2,152,339,370 s of this job" where every other time reads "68 years"."""
+    job = JobSpec(dataset_size=10**12, epochs=10, batch_size=128)
+    est = predict_measured(_with_drift(_profile()), job)
+    note = next(n for n in est.notes if "subnormal" in n)
+    assert est.subnormal_seconds == pytest.approx((job.total_steps - 500) * 0.002)  # 1.6e8 s
+    assert "(measured), 5 years of this job (" in note and " s of this job" not in note
+
+
 def test_subnormal_drift_counts_optimizer_steps_and_sums_its_stages():
     # Gradient accumulation: 4 micro-steps per optimizer step, so 500 optimizer steps; two stages past onset.
     job = JobSpec(dataset_size=128 * 2000, epochs=1, batch_size=128, grad_accum_steps=4)

@@ -303,7 +303,7 @@ def test_profile_text_shows_the_pipeline(capsys):
     text = capsys.readouterr().out
     assert "input pipeline (make_dataloader, timed at batch size 64 on 2 cores): 1 worker 210 samples/s, " \
            "2 workers 390 samples/s" in text
-    assert "147 KiB per sample to the device; pinned memory; worker start-up 0.31 s; NUM_WORKERS = 2" in text
+    assert "147 KiB per sample to the device; pinned memory; worker start-up 0.3s; NUM_WORKERS = 2" in text
     assert "note: 2 workers not timed" in text
     render.input_pipeline(InputPipeline(source="make_batch", batch_size=8, bytes_per_sample=776.0,
                                         points=[LoaderPoint(workers=0, samples_per_second=5e4, batches_timed=5,

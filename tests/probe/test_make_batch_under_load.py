@@ -121,5 +121,5 @@ def test_a_make_batch_whose_first_call_spends_the_budget_is_timed_once_with_a_no
     pipeline = timed(make_batch, loops=0, budget_seconds=0.3)
     assert pipeline.points[0].batches_timed == 1
     assert pipeline.notes == ["make_batch(256) was timed once, its first call, which also pays for first use (lazy "
-                              "imports, fresh memory): that call took 0.4 s of the input pipeline's 0.3 s, so its "
+                              "imports, fresh memory): that call took 0.4s of the input pipeline's 0.3s, so its "
                               "rate may read low."]

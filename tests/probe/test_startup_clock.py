@@ -68,9 +68,9 @@ def test_the_note_says_what_the_wall_clock_and_the_cpu_time_were_and_only_where_
     notes = startup_notes([cpu], host)
     assert len(notes) == 2
     assert notes[0].startswith("starting Python and importing torch timed beside other processes")
-    assert "10.0 s wall, 3.1 s of CPU used" in notes[0]
+    assert "10.0s wall, 3.1s of CPU used" in notes[0]
     assert notes[1].startswith("cpu: start-up (the model's build, the first step) timed beside other processes "
-                               "(they used 1.4 cores, run queue 2.8): 6.6 s wall, 2.3 s of CPU used")
+                               "(they used 1.4 cores, run queue 2.8): 6.6s wall, 2.3s of CPU used")
     assert startup_notes([cpu.model_copy(update={"startup_clock": quiet})], None) == []
     # an older profile, without the record: no note, and it still loads
     old = DeviceProfile.model_validate({"device": "cpu", "kind": "cpu", "name": "x", "startup_seconds": 2.0})
