@@ -384,9 +384,12 @@ def history_list(entries: Sequence[Any], offset: int = 0, total: int | None = No
         con.print("History: nothing stored yet (every `advisor recommend` lands here unless --no-save).")
         return
     table = Table(title=f"History ({_page(len(entries), offset, total)})", title_justify="left")
-    # Outcomes time the training itself (track, --actual-seconds), so both times here are the job alone.
-    for col in ("id", "when (UTC)", "workload", "job", "chosen", "predicted job (80%)", "cost", "method", "actual job"):
-        table.add_column(col, justify="right" if col in ("id", "predicted job (80%)", "cost", "actual job") else "left")
+    # Outcomes time the training itself (track, --actual-seconds), so both times here are the job alone; the cost
+    # pays for the whole run (the instance's start-up + the job), whose time it names.
+    for col in ("id", "when (UTC)", "workload", "job", "chosen", "predicted job (80%)", "cost (whole run)", "method",
+                "actual job"):
+        table.add_column(col, justify="left" if col in ("when (UTC)", "workload", "job", "chosen", "method") else
+                         "right")
     for e in entries:
         chosen = "-" if not e.instance_type else (
             f"{safe_text(e.provider)} {safe_text(e.instance_type)}"
@@ -398,7 +401,8 @@ def history_list(entries: Sequence[Any], offset: int = 0, total: int | None = No
             # not the prediction beside it: `history compare` pairs it with its own machine's
             actual += f" on {safe_text(e.outcome_instance_type)}"
         # The cost ranked on ("spot" as `history show` says); no interval from a server too old to send it.
-        cost = format_usd(e.ranked_cost_usd) + (" spot" if e.interruptible and e.spot_cost_usd is not None else "")
+        cost = (format_usd(e.ranked_cost_usd) + (" spot" if e.interruptible and e.spot_cost_usd is not None else "")
+                + (f" for {format_duration(e.total_seconds)}" if e.total_seconds is not None else ""))
         predicted = format_duration(e.predicted_seconds) + (
             f" ({_interval(e.low, e.high)})" if e.low is not None and e.high is not None else "")
         table.add_row(str(e.id), _when(e.created_at), safe_text(e.workload),

@@ -92,6 +92,13 @@ def stored_extra(rec: Recommendation) -> dict[str, Any]:
     }
 
 
+def ranked_count(rec: Recommendation) -> int:
+    """Every candidate ``rec`` ranked, as its answer counts them ("the cheapest of 273 candidates"): not only the top
+    ones it lists (``candidates``), which are all a recommendation read back from JSON keeps, but for its ``groups``
+    (every ranked candidate, grouped by hardware)."""
+    return len(rec.all_candidates) or sum(g.count for g in rec.groups) or len(rec.candidates)
+
+
 def named_candidates(rec: Recommendation) -> list[Candidate]:
     """The candidates the answer showed beyond its top ranked ones: the table's rows (the best of each of the top
     kinds of machine), the safe choice named beside an at-risk choice, the best value and the safe alternative to an

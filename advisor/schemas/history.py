@@ -39,13 +39,18 @@ class HistoryEntry(Model):
     tier: Tier | None = None
     gpu: str | None = None
     gpu_count: int | None = None
-    predicted_seconds: float | None = None
+    predicted_seconds: float | None = None  # the job alone, as an outcome times it (``actual_seconds``)
     low: float | None = None  # the 80% interval around predicted_seconds (the job alone, as it)
     high: float | None = None
-    cost_usd: float | None = None  # on demand, whatever it was ranked on (``ranked_cost_usd``)
+    # The chosen instance's paid start-up (boot, set-up), which the costs pay for beside the job: ``total_seconds``
+    # is the whole run, start-up + job. None where it is not known (a server too old to send it).
+    startup_seconds: float | None = None
+    cost_usd: float | None = None  # on demand, whatever it was ranked on (``ranked_cost_usd``); the whole run
     spot_cost_usd: float | None = None  # at the spot price, where its offer has one
     interruptible: bool = False  # ranked and chosen on its spot cost (--spot): an instance that can be taken back
     method: Method | None = None
+    # Every candidate the answer ranked (its "N candidates"; the ones that do not fit not counted), not only the
+    # top ones stored as rows. A recommendation stored by an advisor before this counted only those.
     n_candidates: int = 0
     n_outcomes: int = 0
     actual_seconds: float | None = None  # of the latest outcome
@@ -59,6 +64,14 @@ class HistoryEntry(Model):
         """The cost the chosen candidate was ranked on (``Candidate.ranked_cost_usd``): the spot cost under --spot,
         which the answer and its page show, else the on-demand one."""
         return self.spot_cost_usd if self.interruptible and self.spot_cost_usd is not None else self.cost_usd
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def total_seconds(self) -> float | None:
+        """The whole run the costs pay for: the start-up + the predicted job (None where either is unknown)."""
+        if self.predicted_seconds is None or self.startup_seconds is None:
+            return None
+        return self.startup_seconds + self.predicted_seconds
 
 
 class PredictionEntry(Model):

@@ -49,12 +49,14 @@ def index(request: Request, workload: Annotated[str | None, Query(max_length=200
             actual += " (failed)"
         predicted = format_duration(e.predicted_seconds) + (  # the job alone, with its 80% interval
             f" ({format_duration(e.low)}–{format_duration(e.high)})" if None not in (e.low, e.high) else "")
+        # The cost pays for the whole run (the instance's start-up + the job), whose time it names.
+        cost = cost_text(e) + (f" for {format_duration(e.total_seconds)}" if e.total_seconds is not None else "")
         rows.append([f'<a href="/recommendations/{e.id}">{e.id}</a>', text(str(e.created_at)[:19].replace("T", " ")),
                      text(e.workload), text(f"{e.epochs} x {e.dataset_size:,} @ {e.batch_size}"), chosen,
-                     text(predicted), text(actual), text(cost_text(e)),
+                     text(predicted), text(actual), text(cost),
                      text(e.method or "-"), _probe_flag(flags.get(e.id, []))])
-    table = (_table(["id", "when (UTC)", "workload", "job", "chosen", "predicted (80%)", "actual", "cost", "method",
-                     "probe"], rows, {5, 6, 7}) if rows else
+    table = (_table(["id", "when (UTC)", "workload", "job", "chosen", "predicted (80%)", "actual",
+                     "cost (whole run)", "method", "probe"], rows, {5, 6, 7}) if rows else
              f'<p class="note">No stored recommendation of a workload named {text(workload)}.</p>' if workload else
              '<p class="note">Nothing stored yet.</p>')
     title = f"Recommendations for {workload}" if workload else "Recent recommendations"

@@ -1,6 +1,6 @@
 """The list at ``/`` gives a recommendation's cost as its page does: the cost it was ranked on, "spot" after a spot
 cost. An answer ranked under ``spot`` was listed at its on-demand cost, 2.6x its page's "$22.02 spot". Its
-predicted job has its 80% interval beside it."""
+predicted job has its 80% interval beside it, and its cost the whole run's time it pays for (start-up included)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,10 @@ def test_the_list_gives_a_spot_answer_its_spot_cost(app_client):
     assert chosen["interruptible"] and chosen["spot_cost_usd"] < chosen["cost_usd"]
     page = app_client.get("/", headers={**auth(), **BROWSER}).text
     row = page.split(f'<a href="/recommendations/{rec["id"]}">')[1].split("</tr>")[0]
-    assert f'<td class="num">{format_usd(chosen["spot_cost_usd"])} spot</td>' in row
+    # the whole run's cost, with the whole run's time (start-up + job) it pays for
+    whole = format_duration(chosen["total_seconds"])
+    assert f'<td class="num">{format_usd(chosen["spot_cost_usd"])} spot for {whole}</td>' in row
+    assert "<th>cost (whole run)</th>" in page
     assert format_usd(chosen["cost_usd"]) not in row
     # The predicted job (the job alone) with its 80% interval, as `history list` gives it.
     job = f"{format_duration(chosen['seconds'])} ({format_duration(chosen['low'])}–{format_duration(chosen['high'])})"
