@@ -348,10 +348,10 @@ def predict(
                             settings.raise_probe_priority, local if tgt.kind == "gpu" else None)
         prof = remember_scaling(prof, hist)
         steps = job_settings(source, explicit, prof, probe_batch_size(source, batch_size, DEFAULT_BATCH_SIZE))
-        job = job_for(prof, dataset_size, epochs, batch_size, steps, source=source)
+        job = job_for(prof, dataset_size, epochs, batch_size, steps, source=source, notes=(job_notes := []))
         priced = prof.analysed_for(steps.precision)  # a 16-bit job: from the profile's bf16 analysis, if any
         est = _estimate(priced, job, tgt, precision=steps.precision, vcpus=vcpus)
-        est = est.model_copy(update={"notes": [*est.notes, *steps.notes, *notes]})  # a kept model's: not in place
+        est = est.model_copy(update={"notes": [*job_notes, *est.notes, *steps.notes, *notes]})  # not in place
         if fitted is not None:
             est = fitted.apply(est, priced)
         if save and hist is not None:  # a profile probed here is kept: a later busy probe may need its scaling
@@ -453,7 +453,7 @@ def recommend(
         prof = remember_scaling(_job_profile(source, None, steps, precision, batch_size, probe_seconds, progress,
                                              settings.raise_probe_priority), hist)
         steps = job_settings(source, explicit, prof, probe_batch_size(source, batch_size, DEFAULT_BATCH_SIZE))
-        job = job_for(prof, dataset_size, epochs, batch_size, steps, source=source)
+        job = job_for(prof, dataset_size, epochs, batch_size, steps, source=source, notes=(job_notes := []))
         at = prof.analysed_for(precision)  # a 16-bit job: from the profile's bf16 analysis, if any
         price = Pricer.corrected(at, offers, fitted, None if contexts is None else contexts.for_profile(at), keyed)
         priced, here = price(job, precision), price.here(job, precision)
@@ -463,7 +463,8 @@ def recommend(
                 epochs=job.epochs, batch_size=job.batch_size, grad_accum_steps=job.grad_accum_steps,
                 startup_seconds_cpu=settings.startup_seconds_cpu, startup_seconds_gpu=settings.startup_seconds_gpu,
                 what_ifs=what_ifs(prof, job, precision, price, fitted, contexts),
-                pricing_snapshot=catalog.snapshot(offers), notes=[*profile_notes(prof, fitted), *steps.notes, *notes],
+                pricing_snapshot=catalog.snapshot(offers),
+                notes=[*job_notes, *profile_notes(prof, fitted), *steps.notes, *notes],
                 measured_devices=prof.timed_devices(), here=here, host=prof.host.hostname if prof.host else None,
                 process_start_seconds=prof.host.process_start_seconds if prof.host is not None else None,
                 today=date.today())

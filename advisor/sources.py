@@ -9,6 +9,7 @@ from typing import Any
 from advisor.errors import ConfigError
 from advisor.schemas import JobSpec, Profile
 from advisor.workload.constants import read_file_constants
+from advisor.workload.fitted import fitted_job
 from advisor.workload.job import JobSettings, resolve_job
 
 DEFAULT_PROBE_SECONDS = 60.0  # predict's and recommend's probe budget where none is given
@@ -31,10 +32,11 @@ def probe_budget(source: Any, probe_seconds: float | None) -> float:
 
 
 def job_for(prof: Profile, dataset_size: int | None, epochs: int | None, batch_size: int | None,
-            settings: JobSettings | None = None, *, source: Any = None) -> JobSpec:
+            settings: JobSettings | None = None, *, source: Any = None, notes: list[str] | None = None) -> JobSpec:
     """The job from explicit values, else the workload file's defaults (positive integers); how it steps.
     ``source``: what the profile came from; where it is a saved profile, a missing size is named as that
-    profile's (its workload path is a label, never read)."""
+    profile's (its workload path is a label, never read). ``notes``: where given, the notes on what the job
+    changed of the figures given (``advisor.workload.fitted``) are added to it."""
     info = prof.workload
     saved = is_saved_profile(source)
     if saved:
@@ -47,4 +49,10 @@ def job_for(prof: Profile, dataset_size: int | None, epochs: int | None, batch_s
                       default_dataset_size=info.dataset_size, default_epochs=info.epochs,
                       default_batch_size=info.batch_size, unusable=info.unusable_defaults, label=label, saved=saved,
                       near_misses=near)
-    return settings.apply(job) if settings is not None else job
+    job = settings.apply(job) if settings is not None else job
+    asked = batch_size if batch_size is not None else info.batch_size
+    said = f"--batch-size {batch_size}" if batch_size is not None else f"the workload's batch size {asked}"
+    job, fitted = fitted_job(job, asked_batch_size=asked, batch_said=said)
+    if notes is not None:
+        notes.extend(fitted)
+    return job

@@ -448,12 +448,17 @@ def estimate(profile: Profile, job: JobSpec, target: Target, *, precision: str |
         return est
     if target.count > job.batch_size:
         # Data parallelism splits each step's batch over the GPUs: a GPU without a sample does no work.
-        # A batch as large as the dataset is the dataset, whatever --batch-size said (resolve_job caps it).
+        # A batch as large as the dataset is the dataset, whatever --batch-size said (resolve_job caps it): the
+        # reason says so, or a user who passed --batch-size 512 reads of a batch of 1 and is told to pass more.
+        whole = job.batch_size >= job.dataset_size
         larger = (f"a --dataset-size of {target.count} or more (the batch is the whole dataset)"
-                  if job.batch_size >= job.dataset_size else f"a --batch-size of {target.count} or more")
+                  if whole else f"a --batch-size of {target.count} or more")
+        gpus = f"{job.batch_size} GPU" + ("" if job.batch_size == 1 else "s")
         raise PredictionError(f"batch size {job.batch_size} cannot be split over {target.count} GPUs: each GPU "
-                              f"needs at least one sample per step.",
-                              hint=f"Fix: {larger}, or at most {job.batch_size} GPUs (predict's --gpus).")
+                              "needs at least one sample per step" + (
+                                  ", and the batch is the whole dataset: a --batch-size larger than the dataset is "
+                                  "capped to it." if whole else "."),
+                              hint=f"Fix: {larger}, or at most {gpus} (predict's --gpus).")
     return estimate_gpu(profile, job, target, ctx, precision=precision, vcpus=vcpus)
 
 

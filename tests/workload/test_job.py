@@ -68,6 +68,27 @@ def test_predict_with_a_batch_larger_than_the_dataset_answers_as_for_the_dataset
                                   use_history=False) for b in (1_000_000, 20_000))
     assert big.batch_size == 20_000 and big.fits_memory == whole.fits_memory
     assert big.peak_memory_gib == whole.peak_memory_gib and big.seconds == whole.seconds
+    # The figure given is said, with what was done: the answer's batch_size (20,000) is not the one typed.
+    capped = ("--batch-size 1000000 is more than the dataset's 20,000 samples: each epoch is one batch of 20,000 "
+              "(as a DataLoader makes it), and that is the batch predicted.")
+    assert big.notes[0] == capped and not any("is more than the dataset" in n for n in whole.notes)
+
+
+def test_more_gpus_than_a_capped_batch_says_the_batch_was_capped():
+    """--batch-size 512 on 1 sample: the reason told of a batch of 1 the user never gave."""
+    from pathlib import Path
+
+    import advisor
+    from advisor.errors import PredictionError
+
+    profile = Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json"
+    with pytest.raises(PredictionError) as err:
+        advisor.predict(str(profile), dataset_size=1, epochs=1, batch_size=512,
+                        target=advisor.Target.gpu("A100-80GB", 8), use_history=False)
+    assert err.value.cli_message == ("batch size 1 cannot be split over 8 GPUs: each GPU needs at least one sample "
+                                     "per step, and the batch is the whole dataset: a --batch-size larger than the "
+                                     "dataset is capped to it.")
+    assert err.value.cli_hint.endswith("or at most 1 GPU (predict's --gpus).")  # not "1 GPUs"
 
 
 def test_missing_job_value_names_flag_and_constant():
