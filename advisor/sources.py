@@ -52,7 +52,8 @@ def job_for(prof: Profile, dataset_size: int | None, epochs: int | None, batch_s
     job = settings.apply(job) if settings is not None else job
     asked = batch_size if batch_size is not None else info.batch_size
     said = f"--batch-size {batch_size}" if batch_size is not None else f"the workload's batch size {asked}"
-    job, fitted = fitted_job(job, asked_batch_size=asked, batch_said=said)
+    job, fitted = fitted_job(job, asked_batch_size=asked, batch_said=said,
+                             said=dict(settings.said) if settings is not None else None)
     if notes is not None:
         notes.extend(fitted)
     return job

@@ -224,7 +224,8 @@ _CHILD_REPORTED = {"DATASET_SIZE": "--dataset-size N", "EPOCHS": "--epochs N", "
 @dataclass(frozen=True)
 class JobSettings:
     """How the job steps, resolved: explicit values (flags, API keywords) over the workload's constants over
-    the defaults; ``notes`` say where a constant could not be read and what was used instead."""
+    the defaults; ``notes`` say where a constant could not be read and what was used instead; ``said``, how each
+    setting given was given, by keyword, for later notes (``("grad_accum_steps", "--grad-accum-steps 100")``)."""
 
     precision: str | None = None
     compiled: bool = False
@@ -232,6 +233,7 @@ class JobSettings:
     eval_every: int | None = None
     eval_steps: int = 0
     notes: tuple[str, ...] = ()
+    said: tuple[tuple[str, str], ...] = ()
 
     def apply(self, job: JobSpec) -> JobSpec:
         """``job`` with these settings (precision is not part of a ``JobSpec``: it is the predictor's)."""
@@ -368,7 +370,8 @@ def resolve_settings(explicit: dict[str, Any], constants: Any = None, *, module_
     return JobSettings(precision=resolved["precision"], compiled=bool(resolved["compile"]),
                        grad_accum_steps=resolved["grad_accum_steps"],
                        eval_every=resolved["eval_every"] if evaluates else None,
-                       eval_steps=resolved["eval_steps"] if evaluates else 0, notes=tuple(notes))
+                       eval_steps=resolved["eval_steps"] if evaluates else 0, notes=tuple(notes),
+                       said=tuple(said.items()))
 
 
 def _workload_setting(const: str, keyword: str, flag: str, value: Any, where: str, *, from_text: bool,

@@ -266,3 +266,16 @@ def test_a_compiled_job_scaled_from_an_eager_probe_keeps_what_compile_gives(gpu,
     # Two GPUs: their all-reduce, which compile does not change, is in the step too.
     assert _compute(compiled) == pytest.approx(_compute(eager) * ratio, rel=0.02 if count == 1 else 0.05)
     assert _compute(compiled) < _compute(eager)
+
+
+def test_accumulation_longer_than_the_job_is_priced_as_one_optimizer_step_with_a_note():
+    """--grad-accum-steps 100 on a job of 60 micro-steps was priced as 0.6 optimizer steps, with no note."""
+    asked, whole = (api.predict(str(PROFILE), dataset_size=10_000, epochs=3, batch_size=512, grad_accum_steps=a,
+                                target="A100-80GB", use_history=False) for a in (100, 60))
+    assert asked.total_steps == 60 and asked.grad_accum_steps == 60
+    assert asked.seconds == pytest.approx(whole.seconds, rel=1e-12)  # one optimizer step, not 0.6 of one
+    assert asked.notes[0] == (
+        "--grad-accum-steps 100 is more than the 60 micro-steps of the whole job (3 epochs x 20 of batch 512): a loop "
+        "that steps the optimizer every 100 micro-steps would never step it. Priced as one optimizer step at the end "
+        "of the job (60 micro-steps per optimizer step); if 100 is a typo, pass --grad-accum-steps 60 or fewer.")
+    assert not any("micro-steps of the whole job" in n for n in whole.notes)
