@@ -4,7 +4,8 @@ A ``--batch-size`` larger than the dataset is one batch of the whole dataset per
 it; ``resolve_job`` caps it). The notes say so, with the figure the user gave, which the answer's fields no
 longer show. Gradient accumulation of more micro-steps than the whole job has would never step the optimizer in
 a loop that steps it every that many: the job is priced as one optimizer step, at its end (accumulation over
-all its micro-steps), not as a fraction of one. Torch-free.
+all its micro-steps), not as a fraction of one. An evaluation interval longer than the job's optimizer steps
+counts no evaluation, as half an evaluation (``--eval-steps`` alone) does, and is said the same way. Torch-free.
 """
 
 from __future__ import annotations
@@ -44,4 +45,10 @@ def fitted_job(job: JobSpec, *, asked_batch_size: int | None, batch_said: str,
                      f"optimizer step at the end of the job ({total:,} micro-steps per optimizer step); if "
                      f"{accum:,} is a typo, pass --grad-accum-steps {total:,} or fewer.")
         job = replace(job, grad_accum_steps=total)
+    if job.eval_every and job.eval_steps and not job.evaluations:
+        steps = job.optimizer_steps
+        given = (said or {}).get("eval_every", f"--eval-every {job.eval_every}")
+        notes.append(f"{given} is more than the job's {steps:,} optimizer step{'' if steps == 1 else 's'}: no "
+                     f"evaluation runs, so none is counted; --eval-every {steps:,} or fewer counts one.")
+        job = replace(job, eval_every=None, eval_steps=0)  # no evaluation, as the JSON shows the others
     return job, notes

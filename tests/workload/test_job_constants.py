@@ -236,3 +236,21 @@ def test_a_float_setting_names_the_int_in_its_fix():
         resolve_settings({}, read_constants("GRAD_ACCUM_STEPS = 2.0"), label="w.py")
     assert err.value.hint == ("Fix: set GRAD_ACCUM_STEPS to an int from 1 to 10^12 in the workload file, or pass "
                               "--grad-accum-steps N.")
+
+
+def test_an_evaluation_interval_longer_than_the_job_is_noted():
+    """--eval-every 1000000 on a job of 60 optimizer steps counted no evaluation, silently (half an evaluation
+    has a note), and the JSON kept 1000000 and 10 where the other no-evaluation cases show null and 0."""
+    from pathlib import Path
+
+    import advisor
+
+    profile = Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json"
+    est = advisor.predict(str(profile), dataset_size=10_000, epochs=3, batch_size=512, eval_every=1_000_000,
+                          eval_steps=10, target="cpu", use_history=False)
+    assert est.eval_seconds is None and est.eval_every is None and est.eval_steps == 0
+    assert est.notes[0] == ("--eval-every 1000000 is more than the job's 60 optimizer steps: no evaluation runs, so "
+                            "none is counted; --eval-every 60 or fewer counts one.")
+    within = advisor.predict(str(profile), dataset_size=10_000, epochs=3, batch_size=512, eval_every=60,
+                             eval_steps=10, target="cpu", use_history=False)
+    assert within.eval_seconds > 0 and not any("optimizer steps: no evaluation" in n for n in within.notes)
