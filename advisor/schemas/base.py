@@ -38,6 +38,9 @@ ParamCount = Annotated[int, Field(strict=True, ge=0, le=2**63 - 1)]
 # beyond any budget as if real.
 MAX_JOB_COUNT = 10**12
 JobCount = Annotated[int, Field(strict=True, ge=1, le=MAX_JOB_COUNT)]  # a job's dataset size, epochs, batch size
+# The most samples a whole job may process (dataset size x epochs): each figure within MAX_JOB_COUNT made 10^24
+# (10^12 epochs of 10^12 samples), micro-steps past a 64-bit integer, stored as if real.
+MAX_JOB_SAMPLES = 10**15
 # The constants a workload file declares its job with (advisor.workload.constants.JOB_CONSTANTS), and the source
 # text of one that was set in a way its reader does not evaluate, as a note quotes it.
 JobConstant = Literal["DATASET_SIZE", "EPOCHS", "BATCH_SIZE", "NUM_WORKERS", "PRECISION", "COMPILE",

@@ -17,6 +17,7 @@ from typing import Any
 from advisor.errors import ConfigError, WorkloadError
 from advisor.schemas import JobSpec
 from advisor.schemas.base import MAX_JOB_COUNT  # one bound for these checks and the schemas' JobCount
+from advisor.workload.bounds import check_job_samples, over_bound_error, over_job_bound
 from advisor.workload.constants import MAYBE_SET
 from advisor.workload.names import near_miss_note
 
@@ -43,6 +44,8 @@ def check_job_values(dataset_size: Any, epochs: Any, batch_size: Any) -> None:
     for (what, flag), value in zip(JOB_FLAGS, (dataset_size, epochs, batch_size), strict=True):
         if value is not None and positive_int(value) is None:
             raise _bad_job_value(what, value, flag)
+    if dataset_size is not None and epochs is not None:
+        check_job_samples(positive_int(dataset_size), positive_int(epochs))
 
 
 def resolve_job(*, dataset_size: Any, epochs: Any, batch_size: Any, default_dataset_size: Any = None,
@@ -96,22 +99,10 @@ def resolve_job(*, dataset_size: Any, epochs: Any, batch_size: Any, default_data
             raise _bad_job_value(what, value, flag, label)
         numbers.append(number)
     dataset_size, epochs, batch_size = numbers
+    check_job_samples(dataset_size, epochs, label)
     # A batch larger than the dataset is the whole dataset (as a DataLoader makes it): the time was already
     # priced so (one short last batch); the memory fit must be too, or a job that fits reads "does not fit".
     return JobSpec(dataset_size, epochs, min(batch_size, dataset_size))
-
-
-def over_job_bound(value: Any) -> bool:
-    """Whether ``value`` is a number past ``MAX_JOB_COUNT``: told apart from a merely wrong value in messages."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and value > MAX_JOB_COUNT
-
-
-def over_bound_error(subject: str, fix: str) -> WorkloadError:
-    """The one message for a job figure past ``MAX_JOB_COUNT``, whoever gave it: ``subject`` names it
-    (``"batch size 10000000000000 (--batch-size)"``), ``fix`` says where the real figure goes (``"pass
-    --batch-size with"``)."""
-    return WorkloadError(f"{subject} is more than 10^12, beyond any real job.",
-                         hint=f"Fix: {fix} the real figure (at most {MAX_JOB_COUNT:,}).")
 
 
 def _bad_job_value(what: str, value: Any, flag: str, label: str | None = None) -> WorkloadError:

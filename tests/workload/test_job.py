@@ -53,6 +53,20 @@ def test_a_job_figure_of_ten_to_the_twelve_is_taken(keyword):
     assert workload.job(**{keyword: 10**12}).total_steps >= 1  # the bound itself is taken
 
 
+@pytest.mark.parametrize("dataset_size, epochs", [(10**12, 10**12), (10**12, 1001), (10**9, 10**6 + 1)])
+def test_a_job_of_more_than_ten_to_the_fifteen_samples_is_refused(dataset_size, epochs):
+    """Each figure within 10^12, 10^12 epochs of 10^12 samples was taken: 10^24 micro-steps, stored as if real."""
+    with pytest.raises(WorkloadError) as err:
+        resolve_job(dataset_size=dataset_size, epochs=epochs, batch_size=1)
+    assert err.value.cli_message == (f"{dataset_size:,} samples x {epochs:,} epochs is {dataset_size * epochs:,} "
+                                     "samples processed, more than 10^15, beyond any real job.")
+    most = 10**15 // dataset_size
+    assert f"--epochs {most} or fewer" in err.value.cli_hint
+    with pytest.raises(WorkloadError):  # refused before any probe, as a figure past 10^12 is
+        check_job_values(dataset_size, epochs, 1)
+    assert resolve_job(dataset_size=dataset_size, epochs=most, batch_size=1).total_steps == dataset_size * most
+
+
 def test_a_batch_larger_than_the_dataset_is_the_whole_dataset():
     job = resolve_job(dataset_size=20_000, epochs=2, batch_size=1_000_000)
     assert job == JobSpec(20_000, 2, 20_000) and job.steps_per_epoch == 1 and job.last_batch_size == 20_000
