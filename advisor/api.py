@@ -8,7 +8,7 @@ Every function returns the pydantic object that the CLI prints with ``--json``; 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -394,7 +394,7 @@ def recommend(
     source: Any,
     *,
     dataset_size: int | None = None, epochs: int | None = None, batch_size: int | None = None,
-    deadline: str | float | None = None, budget: str | float | None = None, objective: str = "cost",
+    deadline: str | float | timedelta | None = None, budget: str | float | None = None, objective: str = "cost",
     providers: str | Sequence[str] | None = None, regions: str | Sequence[str] | None = None,
     spot: bool = False, top: int = 10, precision: str | None = None,
     pricing_files: Sequence[str | Path] = (),
@@ -413,8 +413,8 @@ def recommend(
 
     Args:
         source: a workload file path, an ``advisor.Workload``, a ``Profile`` or a profile ``.json`` path.
-        deadline: "6h", "90m", seconds...; budget: 50, "$50". objective: "cost" (cheapest meeting the
-            constraints) or "time" (fastest meeting them).
+        deadline: "6h", "90m", seconds, a ``datetime.timedelta``; budget: 50, "$50". objective: "cost"
+            (cheapest meeting the constraints) or "time" (fastest meeting them).
         providers / regions: "aws,gcp" or a list. spot: rank on spot prices where offered.
         precision, compile, grad_accum_steps, eval_every, eval_steps: the GPUs' precision and how the job steps,
             as in ``predict``; mixed precision and other batch sizes are also what-ifs (``advice``).

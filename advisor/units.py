@@ -34,9 +34,9 @@ def _number(value: int | float) -> float:
         return math.inf
 
 
-def parse_duration_seconds(value: str | float | int | None, *, what: str = "duration") -> float | None:
-    """Seconds from "6h", "90m", "1h30m", "1h30" (= 1h30m), "2d", "45s" or a plain number of seconds. None
-    passes through."""
+def parse_duration_seconds(value: str | float | int | timedelta | None, *, what: str = "duration") -> float | None:
+    """Seconds from "6h", "90m", "1h30m", "1h30" (= 1h30m), "2d", "45s", a plain number of seconds or a
+    ``datetime.timedelta`` (a Python caller's own type for a duration). None passes through."""
     if value is None:
         return None
     seconds = _unchecked_seconds(value, what)
@@ -47,14 +47,17 @@ def parse_duration_seconds(value: str | float | int | None, *, what: str = "dura
     return seconds
 
 
-def _unchecked_seconds(value: str | float | int, what: str) -> float:
+def _unchecked_seconds(value: str | float | int | timedelta, what: str) -> float:
     """``value`` in seconds, any sign, infinite where too large for a float; unreadable text raises."""
+    if isinstance(value, timedelta):  # its str, "2:00:00", was read as text and refused
+        return value.total_seconds()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return _number(value)
     return _duration_text_seconds(str(value), what)
 
 
-def parse_deadline_seconds(value: str | float | int | None, *, startup_seconds: float = 0.0) -> float | None:
+def parse_deadline_seconds(value: str | float | int | timedelta | None, *,
+                           startup_seconds: float = 0.0) -> float | None:
     """A deadline as ``parse_duration_seconds`` reads it, up to ten years. A number without a unit is seconds;
     given as text ("90") and shorter than ``startup_seconds`` (the shortest start-up of any instance), it is
     refused: nothing could meet it, and "90" meant as minutes is the likelier reading."""
@@ -62,8 +65,10 @@ def parse_deadline_seconds(value: str | float | int | None, *, startup_seconds: 
     if seconds is None:
         return None
     if seconds > MAX_DEADLINE_SECONDS:
-        raise ConfigError(f"The deadline {value!r} is more than 10 years ({format_duration(seconds)}), beyond any "
-                          f"training job.", hint="Fix: e.g. --deadline 6h or 3d, or leave it out for none.")
+        # not "(10 years)" after it: 87700h, rounded, read as the limit it is past
+        raise ConfigError(f"The deadline {value!r} is more than 10 years ({seconds / 86400:,.0f} days; at most "
+                          f"{MAX_DEADLINE_SECONDS / 86400:,.0f}), beyond any training job.",
+                          hint="Fix: e.g. --deadline 6h or 3d, or leave it out for none.")
     if isinstance(value, str) and _BARE_NUMBER.fullmatch(value) and seconds < startup_seconds:
         v = value.strip()
         raise ConfigError(f"The deadline {v!r} has no unit, so it reads as {format_duration(seconds)}: shorter than "
@@ -77,6 +82,9 @@ def _duration_text_seconds(value: str, what: str) -> float:
     text = value.strip().lower().replace(" ", "")
     if _SCIENTIFIC.fullmatch(text):  # "1e3": a number of seconds, as the hint says
         return float(text)
+    # "-1h" is a time read, and not positive (as -5 is), not text that cannot be read: the caller says which.
+    if re.fullmatch(r"-[\d.]+.*", text):
+        return -_duration_text_seconds(text[1:], what)
     pos, seconds, previous = 0, 0.0, None
     while pos < len(text):
         m = _DURATION_PART.match(text, pos)
@@ -104,8 +112,9 @@ def _duration_text_seconds(value: str, what: str) -> float:
 MAX_ACTUAL_SECONDS, MIN_ACTUAL_SECONDS = 1e9, 1e-3
 
 
-def parse_actual_seconds(value: str | float | int | None) -> float:
-    """A job's real duration, as ``advisor history record --actual-seconds`` takes it: seconds or "30m", "1h30".
+def parse_actual_seconds(value: str | float | int | timedelta | None) -> float:
+    """A job's real duration, as ``advisor history record --actual-seconds`` takes it: seconds or "30m", "1h30"
+    (or a ``datetime.timedelta``).
 
     Raises:
         HistoryError: not a positive, finite duration (the class recording an outcome has always raised for it;
@@ -115,6 +124,10 @@ def parse_actual_seconds(value: str | float | int | None) -> float:
         seconds = None if value is None else _unchecked_seconds(value, "--actual-seconds")
     except ConfigError:
         seconds = None
+    if seconds is None and isinstance(value, str):  # "abc" is no duration at all: not "not positive" (read)
+        raise HistoryError(f"Cannot read --actual-seconds {value!r} as a duration.",
+                           hint="Fix: the job's real duration in seconds or with a unit, e.g. --actual-seconds 5400, "
+                                "90m or 1h30.")
     if seconds is None or math.isnan(seconds) or seconds <= 0:
         raise HistoryError(f"--actual-seconds must be a positive duration, got {value!r}.",
                            hint="Fix: e.g. --actual-seconds 5400, 90m or 1h30.")
@@ -130,12 +143,12 @@ def parse_actual_seconds(value: str | float | int | None) -> float:
 MAX_STARTUP_SECONDS = 7 * 24 * 3600.0
 
 
-def parse_startup_seconds(value: str | float | int, *, flag: str) -> float:
+def parse_startup_seconds(value: str | float | int | timedelta, *, flag: str) -> float:
     """A start-up overhead from a flag: "0" (a machine already running), "90s", "5m", or seconds; up to a
     week."""
     if isinstance(value, str) and value.strip() in ("0", "0s", "0m"):
         return 0.0
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0:
+    if isinstance(value, (int, float, timedelta)) and not isinstance(value, bool) and not value:
         return 0.0
     try:
         seconds = parse_duration_seconds(value, what=flag)

@@ -156,3 +156,34 @@ def test_parse_since_keeps_a_century():
 def test_bytes_per_gib_and_is_finite():
     assert BYTES_PER_GIB == 2**30
     assert is_finite(1.0) and not is_finite(None) and not is_finite(float("nan")) and not is_finite(float("inf"))
+
+
+def test_a_timedelta_is_a_duration_wherever_one_is_taken():
+    """The API's deadline=timedelta(hours=2) was "Cannot read the deadline '2:00:00'", a hint about strings."""
+    from datetime import timedelta
+
+    from advisor.units import parse_actual_seconds, parse_deadline_seconds, parse_startup_seconds
+
+    assert parse_deadline_seconds(timedelta(hours=2)) == 7200.0
+    assert parse_actual_seconds(timedelta(minutes=90)) == 5400.0
+    assert parse_startup_seconds(timedelta(minutes=2), flag="--startup-gpu") == 120.0
+    assert parse_startup_seconds(timedelta(0), flag="--startup-gpu") == 0.0
+    with pytest.raises(ConfigError) as info:
+        parse_deadline_seconds(timedelta(hours=-1))
+    assert "must be positive" in info.value.message
+
+
+def test_messages_say_what_is_wrong_with_a_duration():
+    from advisor.errors import HistoryError
+    from advisor.units import parse_actual_seconds, parse_deadline_seconds
+
+    with pytest.raises(HistoryError) as unread:  # was "must be a positive duration": it was never read
+        parse_actual_seconds("abc")
+    assert unread.value.message == "Cannot read --actual-seconds 'abc' as a duration."
+    with pytest.raises(ConfigError) as negative:  # was "Cannot read", while -5 was "must be positive"
+        parse_deadline_seconds("-1h")
+    assert negative.value.message == "The deadline must be positive, got '-1h'."
+    with pytest.raises(ConfigError) as long:  # was "more than 10 years (10 years)"
+        parse_deadline_seconds("87700h")
+    assert long.value.message == ("The deadline '87700h' is more than 10 years (3,654 days; at most 3,652), beyond "
+                                  "any training job.")

@@ -20,6 +20,29 @@ FORMATS = ("text", "json", "markdown")
 FORMAT_HELP = "text (verdict, then the table), json (schema_version 1) or markdown (a pull-request comment)."
 
 
+def parse_count(value: object) -> object:
+    """A count flag's value (``--dataset-size``, ``--epochs``, ``--batch-size``, ``--grad-accum-steps``...): a whole
+    number, also in scientific notation (``1e6``, as ``--deadline 1e3`` is read) or with underscores
+    (``1_000_000``).
+
+    Anything else is passed on as typed, for the command to refuse in its own words (one message, exit 1: "must be
+    a positive whole number, got 2.5"), not as click's usage error (exit 2), which the flags' other checks never give.
+    """
+    if value is None or isinstance(value, int):
+        return value
+    text = str(value).strip()
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    # 1e6 is 1000000; 2.5, nan or 1e30 stay floats, which the bounds name as typed (1e+30, not its 31 digits).
+    return int(number) if number.is_integer() and abs(number) <= 2**53 else number
+
+
 def choice(value: str, choices: Sequence[str], flag: str) -> str:
     """``value`` if it is one of ``choices`` (case-insensitive), else a ConfigError with the nearest."""
     from advisor.errors import ConfigError, did_you_mean
@@ -189,14 +212,14 @@ CompileOption = Annotated[bool | None, typer.Option(
     "--compile/--no-compile", help="The job runs under torch.compile [default: the file's COMPILE, else no].",
     show_default=False)]
 GradAccumOption = Annotated[int | None, typer.Option(
-    "--grad-accum-steps", metavar="N", help="Micro-steps of --batch-size per optimizer step: the optimizer and "
-    "the all-reduce run once per N [default: the file's GRAD_ACCUM_STEPS, else 1].")]
+    "--grad-accum-steps", metavar="N", parser=parse_count, help="Micro-steps of --batch-size per optimizer step: the "
+    "optimizer and the all-reduce run once per N [default: the file's GRAD_ACCUM_STEPS, else 1].")]
 EvalEveryOption = Annotated[int | None, typer.Option(
-    "--eval-every", metavar="N", help="Optimizer steps between evaluations [default: the file's EVAL_EVERY, "
-    "else none].")]
+    "--eval-every", metavar="N", parser=parse_count, help="Optimizer steps between evaluations [default: the "
+    "file's EVAL_EVERY, else none].")]
 EvalStepsOption = Annotated[int | None, typer.Option(
-    "--eval-steps", metavar="N", help="Forward-only batches per evaluation [default: the file's EVAL_STEPS, "
-    "else 0].")]
+    "--eval-steps", metavar="N", parser=parse_count, help="Forward-only batches per evaluation [default: the "
+    "file's EVAL_STEPS, else 0].")]
 
 
 def job_setting_kwargs(compile_: bool | None, grad_accum_steps: int | None, eval_every: int | None,

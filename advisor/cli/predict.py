@@ -16,6 +16,7 @@ from advisor.cli.options import (
     EvalStepsOption,
     GradAccumOption,
     job_setting_kwargs,
+    parse_count,
     pick_source,
 )
 
@@ -29,9 +30,10 @@ def predict(
     workload: Annotated[Path | None, typer.Argument(metavar="WORKLOAD",
                                                     help="Workload file; omit with --profile.")] = None,
     profile: Annotated[Path | None, typer.Option("--profile", help="A saved profile instead of probing.")] = None,
-    dataset_size: Annotated[int | None, typer.Option("--dataset-size")] = None,
-    epochs: Annotated[int | None, typer.Option("--epochs")] = None,
-    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Global batch size.")] = None,
+    dataset_size: Annotated[int | None, typer.Option("--dataset-size", metavar="INTEGER", parser=parse_count)] = None,
+    epochs: Annotated[int | None, typer.Option("--epochs", metavar="INTEGER", parser=parse_count)] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", metavar="INTEGER", parser=parse_count,
+                                                   help="Global batch size.")] = None,
     device: Annotated[str | None, typer.Option("--device", metavar="[cpu|cuda:N]",
                                                help="A device here.")] = None,
     threads: Annotated[int | None, typer.Option("--threads", help="CPU threads to predict for.")] = None,

@@ -23,6 +23,7 @@ from advisor.cli.options import (
     job_setting_kwargs,
     output_error,
     output_format,
+    parse_count,
     pick_source,
 )
 
@@ -36,9 +37,11 @@ def recommend(
     workload: Annotated[Path | None, typer.Argument(metavar="WORKLOAD",
                                                     help="Workload file (model.py); omit with --profile.")] = None,
     profile: Annotated[Path | None, typer.Option("--profile", help="Use a saved profile instead of probing.")] = None,
-    dataset_size: Annotated[int | None, typer.Option("--dataset-size", help="Samples per epoch.")] = None,
-    epochs: Annotated[int | None, typer.Option("--epochs")] = None,
-    batch_size: Annotated[int | None, typer.Option("--batch-size", help="Global batch size.")] = None,
+    dataset_size: Annotated[int | None, typer.Option("--dataset-size", metavar="INTEGER", parser=parse_count,
+                                                     help="Samples per epoch.")] = None,
+    epochs: Annotated[int | None, typer.Option("--epochs", metavar="INTEGER", parser=parse_count)] = None,
+    batch_size: Annotated[int | None, typer.Option("--batch-size", metavar="INTEGER", parser=parse_count,
+                                                   help="Global batch size.")] = None,
     deadline: Annotated[str | None, typer.Option("--deadline", help="Total time incl. start-up: 6h, 90m, 1h30.")
                         ] = None,
     budget: Annotated[str | None, typer.Option("--budget", help="US dollars, e.g. 50.")] = None,

@@ -115,7 +115,7 @@ def _advisor_error(exc: ValidationError, values: dict[str, Any]) -> AdvisorError
         return over_bound_error(f"batch size {value!r} (--batch-size)", "pass --batch-size with")
     if field == "batch_size":
         return WorkloadError(f"batch size must be a positive whole number, got {value!r}.",
-                             hint="Fix: pass --batch-size with a value of 1 or more.")
+                             hint="Fix: pass --batch-size with a whole number of 1 or more.")
     big = [b for b in value if over_job_bound(b)] if field == "batch_sizes" and isinstance(value, (list, tuple)) else []
     if big:
         return over_bound_error(f"batch size {big[0]!r} (--batch-sizes)", "pass --batch-sizes with")

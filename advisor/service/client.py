@@ -20,7 +20,7 @@ import itertools
 import operator
 import os
 from collections.abc import Iterator, Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, TextIO, TypeVar
 from urllib.parse import urlsplit
 
@@ -262,7 +262,7 @@ class Client:
 
     @python_surface
     def recommend(self, source: Any, *, dataset_size: int | None = None, epochs: int | None = None,
-                  batch_size: int | None = None, deadline: str | float | None = None,
+                  batch_size: int | None = None, deadline: str | float | timedelta | None = None,
                   budget: str | float | None = None, objective: str = "cost",
                   providers: str | Sequence[str] | None = None, regions: str | Sequence[str] | None = None,
                   spot: bool = False, top: int = 10, precision: str | None = None,
@@ -281,6 +281,10 @@ class Client:
         api.check_options({"save": save, "spot": spot}, {"progress": progress})  # "no" is no bool, as locally
         api.check_source(source)
         api.check_job_values(dataset_size, epochs, batch_size)  # the local API's messages for the job's values
+        # a timedelta, which the local API takes, crosses as its seconds (JSON has no such type)
+        deadline, startup_seconds_cpu, startup_seconds_gpu = (
+            v.total_seconds() if isinstance(v, timedelta) else v for v in (deadline, startup_seconds_cpu,
+                                                                           startup_seconds_gpu))
         check_constraints(objective, deadline, budget, providers, regions, spot, top, startup_seconds_cpu,
                           startup_seconds_gpu)
         self._answers_before_a_probe(source)

@@ -109,8 +109,11 @@ def _bad_job_value(what: str, value: Any, flag: str, label: str | None = None) -
     where = f"{label}: " if label else ""
     if over_job_bound(value):
         return over_bound_error(f"{where}{what} {value!r} ({flag})", f"pass {flag} with")
+    # 2.7 is already "1 or more": the hint says what it is not, a whole number, and offers the nearest one.
+    near = round(value) if isinstance(value, float) and 0.5 <= value <= MAX_JOB_COUNT else None  # nan: None
     return WorkloadError(f"{where}{what} must be a positive whole number, got {value!r} ({flag}).",
-                         hint=f"Fix: pass {flag} with a value of 1 or more.")
+                         hint=f"Fix: pass {flag} with a whole number of 1 or more"
+                              + (f", e.g. {flag} {near}." if near else "."))
 
 
 def _unusable_default(const: str, shown: str, what: str, flag: str, where: str) -> WorkloadError:

@@ -32,9 +32,9 @@ def test_a_bad_job_size_names_the_parameter_in_python_and_the_flag_in_the_cli():
     # It said "(--dataset-size)" and "pass --dataset-size" to a Python caller, who has no such flag.
     err = _api(advisor.predict, dataset_size=-1, epochs=1, target="cpu")
     assert str(err) == ("dataset size must be a positive whole number, got -1 (dataset_size=).\n"
-                        "Fix: pass dataset_size= with a value of 1 or more.")
+                        "Fix: pass dataset_size= with a whole number of 1 or more.")
     out = _cli("predict", "--profile", str(PROFILE), "--dataset-size", "-1", "--epochs", "1", "--device", "cpu")
-    assert "got -1 (--dataset-size).\nFix: pass --dataset-size with a value of 1 or more." in out
+    assert "got -1 (--dataset-size).\nFix: pass --dataset-size with a whole number of 1 or more." in out
     assert "dataset_size=" not in out
 
 

@@ -44,7 +44,10 @@ def test_record_takes_durations_and_guards_against_outliers(app, saved):
     assert shown["recommendation"]["verdict"]["recommendation"] == saved["verdict"]["recommendation"]
     assert shown["recommendation"]["status"] == "ok"
     bad = run(app, "history", "record", rec_id, "--actual-seconds", "soon")
-    assert bad.exit_code == 1 and "--actual-seconds must be a positive duration" in bad.output
+    # "soon" is not a duration at all: it was told "must be a positive duration", as if it had been read
+    assert bad.exit_code == 1 and "Cannot read --actual-seconds 'soon' as a duration." in bad.output
+    negative = run(app, "history", "record", rec_id, "--actual-seconds", "-1h")
+    assert negative.exit_code == 1 and "--actual-seconds must be a positive duration, got '-1h'." in negative.output
 
 
 def test_forget_removes_outcomes(app, saved):

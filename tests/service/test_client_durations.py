@@ -57,6 +57,8 @@ def test_a_bad_duration_is_the_apis_error_before_anything_is_sent(value):
     # Both Python APIs name the parameter (the CLI names --actual-seconds).
     if value == float("inf"):  # too large to be a job, not a negative one
         assert remote_error.value.message == "actual_seconds= inf is more than 31 years (1e9 s), beyond any real job."
+    elif value in ("1h30x", "abc", ""):  # not read at all, rather than read and not positive
+        assert remote_error.value.message == f"Cannot read actual_seconds={value!r} as a duration."
     else:
         assert remote_error.value.message == f"actual_seconds= must be a positive duration, got {value!r}."
 
@@ -77,7 +79,7 @@ def test_history_record_with_server_takes_a_duration_and_refuses_a_bad_one_as_lo
     assert json.loads(recorded.stdout)["actual_seconds"] == 5400.0
     there, here = cli("--actual-seconds", "1h30x", "--server", "http://127.0.0.1"), cli("--actual-seconds", "1h30x")
     assert there.exit_code == here.exit_code == 1
-    assert "--actual-seconds must be a positive duration, got '1h30x'." in there.output
+    assert "Cannot read --actual-seconds '1h30x' as a duration." in there.output
     assert there.output == here.output
 
 
@@ -130,3 +132,13 @@ def test_recommend_here_tells_the_local_record_command(monkeypatch):
     assert re.search(r"saved as history id \d+ \(record the real time: advisor history record \d+ "
                      r"--actual-seconds <real time, e\.g\. [0-9.]+[smhd][0-9smhd]*>; run here: add --instance here\)",
                      said), said
+
+
+def test_a_timedelta_deadline_is_taken_by_the_api_and_crosses_to_a_server_as_seconds(client):
+    """The API refused deadline=datetime.timedelta(hours=2) ("Cannot read the deadline '2:00:00'")."""
+    from datetime import timedelta
+
+    job = {"dataset_size": 20000, "epochs": 2, "deadline": timedelta(hours=2), "save": False}
+    here = local_api.recommend(str(PROFILE_FILE), **job)
+    there = client.recommend(str(PROFILE_FILE), **job)
+    assert here.constraints.deadline_seconds == there.constraints.deadline_seconds == 7200.0

@@ -136,6 +136,16 @@ def test_resolve_job_without_a_label_leaves_the_name_out():
     assert_message(err, "BATCH_SIZE = 0: the batch size must be a positive whole number", "--batch-size N")
 
 
+def test_a_fraction_is_told_to_be_a_whole_number_not_one_or_more():
+    """epochs=2.7 was told "Fix: pass epochs= with a value of 1 or more": 2.7 is already 1 or more."""
+    with pytest.raises(WorkloadError) as err:
+        check_job_values(100, 2.7, 8)
+    assert err.value.cli_hint == "Fix: pass --epochs with a whole number of 1 or more, e.g. --epochs 3."
+    with pytest.raises(WorkloadError) as err:
+        check_job_values(0, 1, 8)
+    assert err.value.cli_hint == "Fix: pass --dataset-size with a whole number of 1 or more."
+
+
 @pytest.mark.parametrize("kwargs, flag", [
     ({"dataset_size": 0}, "--dataset-size"), ({"epochs": 1.5}, "--epochs"), ({"batch_size": "8"}, "--batch-size"),
 ])
