@@ -6,7 +6,8 @@ over a ``0600`` file stays private). A symbolic link is written through, as a sh
 points at is replaced, the link stays. A device or a named pipe (``/dev/null``, ``/dev/stdout``, a FIFO a
 reader waits on) is written into as it is: replacing it would put a regular file where the device was.
 ``StagedFile`` splits the write from the move, for an output that may only replace the old one once something
-else has succeeded.
+else has succeeded. ``path_text`` is a path as the text advisor stores and sends (the UTF-8 of its bytes, whatever
+the locale), ``non_utf8_shown`` one that has none, as it can be printed.
 """
 
 from __future__ import annotations
@@ -19,16 +20,30 @@ from pathlib import Path
 SQLITE_HEADER = b"SQLite format 3\x00"
 
 
-def non_utf8_shown(path: Path | str) -> str | None:
-    """``path`` as it can be printed (each byte that is not UTF-8 as ``\\xNN``) where it is not valid UTF-8, as a
-    Latin-1 ``modèle.py`` is; None where it is valid. Such a path cannot go into JSON, a probe's start message or
-    the history, and printing it as it is fails."""
+def path_text(path: Path | str) -> str | None:
+    """``path`` as text to store, send or compare: its bytes (``os.fsencode``) decoded as UTF-8, so that one file
+    has one name whatever the locale decoded it with (a Latin-1 locale reads the UTF-8 ``modèle`` as ``modÃ¨le``,
+    an ASCII one escapes its bytes); else, where its bytes are not UTF-8, the name as the locale reads it where that
+    is text (a Latin-1 locale's own ``modèle``); None where it is neither (``non_utf8_shown`` says how it reads)."""
     text = os.fspath(path)
     try:
-        text.encode("utf-8")
+        return os.fsencode(text).decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    try:
+        text.encode("utf-8")  # a lone surrogate: a byte the locale's encoding could not decode either
     except UnicodeEncodeError:
-        return os.fsencode(text).decode("utf-8", "backslashreplace")
-    return None
+        return None
+    return text
+
+
+def non_utf8_shown(path: Path | str) -> str | None:
+    """``path`` as it can be printed (each byte that is not UTF-8 as ``\\xNN``) where it is not text
+    (``path_text``), as a Latin-1 ``modèle.py`` is under a UTF-8 locale; None where it is. Such a path cannot go
+    into JSON, a probe's start message or the history, and printing it as it is fails."""
+    if path_text(path) is not None:
+        return None
+    return os.fsencode(os.fspath(path)).decode("utf-8", "backslashreplace")
 
 
 def is_sqlite_database(path: Path) -> bool:

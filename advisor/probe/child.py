@@ -109,7 +109,7 @@ def main(fd: int) -> None:
     """Entry point of a fresh interpreter: the ``ChildStart`` (and the pickled workload) arrive on socket ``fd``."""
     sock = socket.socket(fileno=fd)
     incoming = read_frames(sock.fileno(), _PARENT_FRAME_LIMIT_BYTES)
-    start = ChildStart.model_validate_json(next(incoming))
+    start = ChildStart.model_validate_json(next(incoming)).with_local_paths()
     pickled = next(incoming) if start.pickled else None
     sys.path[:] = start.sys_path or sys.path
     _serve(sock, start, None, pickled)

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import select
 import socket
 import struct
 from collections.abc import Iterator
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictBool, ValidationError, model_validator
 
@@ -76,13 +77,63 @@ class ChildStart(BaseModel):
     single_thread: bool = False  # forked after the caller used PyTorch's thread pool: probe on one thread
     scratch_dir: str | None = None  # a folder the parent made and removes: the workload's import shim goes here
     turn_lock: str | None = None  # the lock file probes take turns at timing with (advisor.probe.turns); None: off
+    # The paths above are the UTF-8 text of their bytes, not this locale's decoding of them (``with_utf8_paths``).
+    utf8_paths: bool = False
+
+    def with_utf8_paths(self) -> ChildStart:
+        """This start with each path as the UTF-8 text of its bytes: an ASCII locale decodes the UTF-8 name
+        ``modèle.py`` to escaped bytes (lone surrogates), which JSON cannot carry. UnicodeDecodeError where a
+        path's bytes are not UTF-8 either."""
+        return self._paths_mapped(lambda path: os.fsencode(path).decode("utf-8"), utf8_paths=True)
+
+    def with_local_paths(self) -> ChildStart:
+        """The child's side of ``with_utf8_paths``: each path back as this locale decodes its bytes, which is how
+        it opens the file (the child inherits the parent's locale)."""
+        if not self.utf8_paths:
+            return self
+        return self._paths_mapped(lambda path: os.fsdecode(path.encode("utf-8")), utf8_paths=False)
+
+    def _paths_mapped(self, convert, *, utf8_paths: bool) -> ChildStart:
+        def each(path: str | None) -> str | None:
+            return None if path is None else convert(path)
+
+        request = self.request.model_copy(update={"workload_path": each(self.request.workload_path)})
+        return self.model_copy(update={
+            "request": request, "sys_path": [convert(p) for p in self.sys_path], "fault_file": convert(self.fault_file),
+            "scratch_dir": each(self.scratch_dir), "turn_lock": each(self.turn_lock), "utf8_paths": utf8_paths})
 
 
 # --------------------------------------------------------------------------------- child (and twin) -> parent
 
 
+# A lone surrogate that is not a byte escaped by a locale's decoding (those are U+DC80-U+DCFF).
+_NOT_AN_ESCAPED_BYTE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
+
+
+def _utf8_text(value: Any) -> Any:
+    """``value`` (text, or a list of texts) with the escaped bytes of a locale that could not decode them (an
+    ASCII locale's name for the UTF-8 file ``modèle.py``, in a message or a traceback) as the UTF-8 text of those
+    bytes, and any other lone surrogate escaped: a frame's text must be UTF-8 JSON."""
+    if isinstance(value, list):
+        return [_utf8_text(item) for item in value]
+    if not isinstance(value, str):
+        return value
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        pass
+    value = _NOT_AN_ESCAPED_BYTE.sub(lambda m: f"\\u{ord(m.group()):04x}", value)  # a JSON escape in user text
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 class _Frame(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _utf8(cls, data: Any) -> Any:
+        return {key: _utf8_text(value) for key, value in data.items()} if isinstance(data, dict) else data
 
     @model_validator(mode="after")
     def _no_nul(self) -> _Frame:

@@ -170,6 +170,8 @@ def _start_frame(start: ChildStart) -> bytes:
     try:
         return encode(start)
     except ValueError:
+        with contextlib.suppress(ValueError):  # a UnicodeDecodeError: a path whose bytes are not UTF-8, shown below
+            return encode(start.with_utf8_paths())
         paths = [start.request.workload_path, *start.sys_path, start.fault_file, start.scratch_dir]
         shown = next((s for s in map(non_utf8_shown, filter(None, paths)) if s is not None), None)
         if shown is None:

@@ -43,6 +43,7 @@ from typing import Any
 from advisor import errors
 from advisor.caller import outside_stacklevel
 from advisor.errors import ProbeError, ProbeNote
+from advisor.output_file import path_text
 from advisor.probe.child import run_forked
 from advisor.probe.defaults import with_module_settings
 from advisor.probe.device_notes import (
@@ -84,6 +85,7 @@ from advisor.schemas.missing_analysis import failed_note
 from advisor.text import show_controls
 from advisor.workload import Workload, file_sha256
 from advisor.workload.constants import WorkloadFile
+from advisor.workload.loader import workload_name
 
 Progress = Callable[[str, float, str], None]
 
@@ -197,7 +199,7 @@ def _describe(source: Any) -> tuple[str, WorkloadInfo]:
 
     if isinstance(source, Workload):
         return source.label, WorkloadInfo(
-            name=source.name, path=str(source.path) if source.path else None, file_sha256=source.file_sha256,
+            name=source.name, path=path_text(source.path) if source.path else None, file_sha256=source.file_sha256,
             # what it was given, where usable: a default that the call's values replace may be anything
             dataset_size=positive_int(source.dataset_size), epochs=positive_int(source.epochs),
             batch_size=positive_int(source.batch_size),
@@ -211,8 +213,9 @@ def _describe(source: Any) -> tuple[str, WorkloadInfo]:
     # profile notes them as one from the file does (a name longer than the schema holds is left out).
     constants = read_file_constants(path)
     near = {name: miss for name, miss in constants.near_misses.items() if len(name) <= 200}
-    return str(path), WorkloadInfo(name=path.stem, path=str(path), file_sha256=sha, unread=constants.unread,
-                                   near_misses=near, **declared_settings(constants.values))
+    text = path_text(path) or str(path)  # the child's messages name it so too (advisor.probe.frames)
+    return text, WorkloadInfo(name=workload_name(path), path=text, file_sha256=sha,
+                                   unread=constants.unread, near_misses=near, **declared_settings(constants.values))
 
 
 def _probe(source: Any, request: ProbeRequest, notify: Progress, label: str) -> _Collected:

@@ -39,7 +39,7 @@ from typing import Any
 from advisor.data_files import example_file
 from advisor.errors import WorkloadError, did_you_mean
 from advisor.option_words import python_surface
-from advisor.output_file import non_utf8_shown
+from advisor.output_file import non_utf8_shown, path_text
 from advisor.schemas import JobSpec
 from advisor.schemas.profile import MAX_WORKLOAD_NAME_CHARS
 from advisor.workload.constants import WorkloadFile, read_file_constants
@@ -328,11 +328,18 @@ def check_path(path: str | Path) -> Path:
         raise WorkloadError(f"{path}: is not a regular file (a device or a pipe).", hint=hint)
     if path.suffix != ".py":
         raise WorkloadError(f"{path}: a workload must be a Python file ending in .py.", hint=hint)
-    if len(path.stem) > MAX_WORKLOAD_NAME_CHARS:  # the workload's name: refused in a profile, so before a probe
+    name = workload_name(path)
+    if len(name) > MAX_WORKLOAD_NAME_CHARS:  # the workload's name: refused in a profile, so before a probe
         raise WorkloadError(f"{path.name[:60]}...: the file's name is the workload's name, at most "
                             f"{MAX_WORKLOAD_NAME_CHARS} characters before .py (what the history stores); this one "
-                            f"has {len(path.stem):,}.", hint="Fix: rename the file to a shorter name.")
+                            f"has {len(name):,}.", hint="Fix: rename the file to a shorter name.")
     return path
+
+
+def workload_name(path: Path) -> str:
+    """The workload's name for a file: its name without ``.py``, as UTF-8 text of its bytes wherever they are
+    (``advisor.output_file.path_text``), so that one file is one workload in the history under any locale."""
+    return path_text(path.stem) or path.stem
 
 
 def read_defaults(path: str | Path) -> dict[str, int]:
@@ -385,7 +392,7 @@ def load_workload(path: str | Path) -> Workload:
         optimizer=getattr(module, "configure_optimizer", None),
         make_dataloader=make_dataloader,
         num_workers=getattr(module, "NUM_WORKERS", None),
-        name=path.stem,
+        name=workload_name(path),
         dataset_size=getattr(module, "DATASET_SIZE", None),
         epochs=getattr(module, "EPOCHS", None),
         batch_size=getattr(module, "BATCH_SIZE", None),

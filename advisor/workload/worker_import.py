@@ -13,15 +13,16 @@ clean-up of its own.
 from __future__ import annotations
 
 import hashlib
+import os
 import sys
 from pathlib import Path
 
-_SHIM = '''"""advisor: the workload {path!r} under the name the probe imported it as, for spawned DataLoader workers."""
+_SHIM = '''"""advisor: the workload {path} under the name the probe imported it as, for spawned DataLoader workers."""
 import importlib.util as _util
 import os as _os
 import sys as _sys
 
-_path = {path!r}
+_path = {path}
 if _os.path.dirname(_path) not in _sys.path:
     _sys.path.insert(0, _os.path.dirname(_path))
 _spec = _util.spec_from_file_location(__name__, _path)
@@ -33,10 +34,13 @@ _spec.loader.exec_module(_module)
 
 def module_name_of(path: Path) -> str:
     """The name the probe child imports the workload file as: one per file, never ``__main__``."""
-    return f"advisor_workload_{hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]}"
+    # its bytes: an ASCII locale's name for a UTF-8 file holds escaped bytes (lone surrogates) str.encode refuses
+    return f"advisor_workload_{hashlib.sha1(os.fsencode(path.resolve())).hexdigest()[:12]}"
 
 
 def importable_by_workers(path: Path, folder: Path) -> None:
     """Write the shim for ``path`` into ``folder`` and put the folder at the end of ``sys.path``."""
-    (folder / f"{module_name_of(path)}.py").write_text(_SHIM.format(path=str(path.resolve())))
+    # ascii(): a literal of ASCII only, which is the same path in a source file whatever this locale's encoding
+    (folder / f"{module_name_of(path)}.py").write_text(_SHIM.format(path=ascii(str(path.resolve()))),
+                                                        encoding="utf-8")
     sys.path.append(str(folder))
