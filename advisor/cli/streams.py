@@ -2,9 +2,11 @@
 
 Characters its encoding cannot hold (a Latin-1 or ASCII terminal: ``LC_ALL=en_US.ISO-8859-1``,
 ``PYTHONIOENCODING=ascii``) are written as ``?`` rather than failing the answer with a ``UnicodeEncodeError``
-(stderr writes them as ``\\u2014`` escapes). A write that fails for another reason than a closed pipe (a full
-disk, an I/O error) raises ``StandardOutputError``, which ``advisor.cli.errors`` reports as one message: an
-``OSError`` alone does not say which file it came from.
+(stderr writes them as ``\\u2014`` escapes), except the answer's own marks and dashes, which have ASCII
+stand-ins that keep them apart (``ASCII_STAND_INS``): the chosen row's ``➜`` and a marketplace listing's ``†``
+were both ``?``, which is also the mark of an undated spot price. A write that fails for another reason than a
+closed pipe (a full disk, an I/O error) raises ``StandardOutputError``, which ``advisor.cli.errors`` reports as
+one message: an ``OSError`` alone does not say which file it came from.
 
 Standard error whose reader went away (``advisor ... 2>&1 >answer.json | head -1``) drops the rest of the notes
 and the command goes on: its answer on stdout and its exit code are what they would have been. (A closed pipe on
@@ -21,6 +23,18 @@ import os
 import sys
 from collections.abc import Iterator
 from typing import TextIO
+
+# What stdout writes for a mark or a dash its encoding cannot hold: one character each, so tables keep their widths.
+ASCII_STAND_INS = {"➜": ">", "†": "+", "–": "-", "—": "-"}
+_STAND_IN_ERRORS = "advisor-stand-in"  # the codec error handler's name (``set_up`` registers it)
+
+
+def _stand_in(error: UnicodeError) -> tuple[str, int]:
+    """The codec error handler: each character the encoding cannot hold as its ASCII stand-in, else ``?``."""
+    if not isinstance(error, UnicodeEncodeError):
+        raise error
+    text = error.object[error.start:error.end]
+    return "".join(ASCII_STAND_INS.get(char, "?") for char in text), error.end
 
 
 class StandardOutputError(OSError):
@@ -74,14 +88,15 @@ def stand_in_for_closed_stderr() -> None:
 
 def set_up() -> None:
     """Put ``sys.stdout`` over a ``_StandardOutput`` with the same encoding and buffering, replacing what the
-    encoding cannot hold, and ``sys.stderr`` over a ``_StandardError``, escaping it. A stream that is not a file
-    descriptor (a test's capture) is left as it is."""
+    encoding cannot hold (``ASCII_STAND_INS``, else ``?``), and ``sys.stderr`` over a ``_StandardError``,
+    escaping it. A stream that is not a file descriptor (a test's capture) is left as it is."""
     stream = sys.stdout
+    codecs.register_error(_STAND_IN_ERRORS, _stand_in)  # the same function again on a second call: harmless
     with contextlib.suppress(AttributeError, OSError, ValueError, LookupError, TypeError):
         encoding = codecs.lookup(stream.encoding).name
         # UTF-8 holds every character; a surrogate-escaped byte of a file name (the C locale's) is written back
         # as the byte it was.
-        errors = stream.errors if encoding == "utf-8" and stream.errors != "strict" else "replace"
+        errors = stream.errors if encoding == "utf-8" and stream.errors != "strict" else _STAND_IN_ERRORS
         sys.stdout = _over(stream, _StandardOutput, errors)
     with contextlib.suppress(AttributeError, OSError, ValueError, LookupError, TypeError):
         sys.stderr = _over(sys.stderr, _StandardError, "backslashreplace")
