@@ -118,8 +118,8 @@ def end_on_termination() -> None:
 
 
 def default_termination() -> None:
-    """SIGTERM and SIGHUP back to Python's default (``advisor serve``: uvicorn shuts down gracefully on them, then
-    raises the signal again to end as a process killed by it would)."""
+    """SIGTERM and SIGHUP back to Python's default (``advisor serve``: SIGHUP ends it on the spot; its SIGTERM, and
+    SIGINT, are its graceful stop, exit 0, while it runs: ``advisor.service.server.StopSignals``)."""
     for signum in _TERMINATING:
         if signal.getsignal(signum) not in (signal.SIG_IGN, None):
             signal.signal(signum, signal.SIG_DFL)

@@ -2,7 +2,8 @@
 
 Production defaults: no auto-reload; several worker processes only over PostgreSQL (SQLite's single writer
 would make them queue, and a file database is not shared between machines); graceful shutdown (SIGTERM or
-Ctrl-C: the socket closes, in-flight requests finish, up to ``graceful_seconds``); a worker that dies is
+Ctrl-C: the socket closes, in-flight requests finish, up to ``graceful_seconds``), after which the command
+exits with status 0 whichever signal it was and however many workers (``StopSignals``); a worker that dies is
 replaced; on Linux each worker accepts on a socket of its own, so the kernel spreads connections evenly
 (``advisor.service.workers``; elsewhere uvicorn's workers share one socket); the workers share their load
 (``advisor.service.balance``) so that a busier one hands connections back.
@@ -13,9 +14,10 @@ address, where a reverse proxy on the same machine sits).
 from __future__ import annotations
 
 import os
+import signal
 import socket
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from advisor.errors import ConfigError, DatabaseUnavailableError, HistoryError
 from advisor.service.config import ServiceConfig, is_loopback
@@ -24,6 +26,45 @@ if TYPE_CHECKING:
     from advisor.history.repository import History
 
 APP_FACTORY = "advisor.service.app:create_app_from_env"
+STARTUP_FAILURE = 3  # uvicorn's exit status for a server that could not start (the app failed to load)
+
+
+class StopRequested(BaseException):
+    """SIGTERM or SIGINT before the server serves (its checks, the migration): nothing to finish, so it stops."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+class StopSignals:
+    """SIGTERM and SIGINT as the operator's request to stop, while ``serve`` runs: one way to stop, exit status 0.
+
+    uvicorn handles both while it serves (graceful shutdown), then raises the signal again; the CLI's handlers
+    made that re-raised SIGTERM a death by the signal (status -15) and a SIGINT an exit 0, and ``Supervisor`` had
+    its own (0 for both). Here: before the server serves, a signal raises ``StopRequested``; once ``server`` is
+    set (uvicorn's, or None for the supervisor, which has handlers of its own), it asks the server to exit, so
+    that uvicorn's re-raised signal after its shutdown is a no-op.
+    """
+
+    def __init__(self) -> None:
+        self.server: Any = None
+        self.serving = False
+        self._old: dict[int, Any] = {}
+
+    def __enter__(self) -> StopSignals:
+        self._old = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self._old.items():
+            signal.signal(sig, handler)
+
+    def _on_signal(self, signum: int, frame: Any) -> None:  # noqa: ARG002 - a signal handler's signature
+        if not self.serving:
+            raise StopRequested(signum)
+        if self.server is not None:
+            self.server.should_exit = True
 
 
 def check(config: ServiceConfig) -> tuple[ServiceConfig, list[str]]:
@@ -119,12 +160,15 @@ def _writes_refused(hist: History) -> str | None:
 
 
 def serve(config: ServiceConfig, *, say: Callable[[str], None], log_level: str = "info") -> None:
-    """Run the server until SIGTERM / Ctrl-C (``say`` prints the operator's notes)."""
-    import logging.config
+    """Run the server until SIGTERM / Ctrl-C, then return (``say`` prints the operator's notes)."""
+    with StopSignals() as stops:
+        try:
+            _serve(config, say, log_level, stops)
+        except StopRequested as stop:
+            say(f"advisor serve: stopped ({signal.Signals(stop.signum).name}) before it served.")
 
-    import uvicorn
 
-    from advisor.service import workers
+def _serve(config: ServiceConfig, say: Callable[[str], None], log_level: str, stops: StopSignals) -> None:
     from advisor.service.logs import log_config
 
     config, notes = check(config)
@@ -158,15 +202,34 @@ def serve(config: ServiceConfig, *, say: Callable[[str], None], log_level: str =
                    forwarded_allow_ips=os.environ.get("ADVISOR_FORWARDED_ALLOW_IPS", "127.0.0.1"),
                    server_header=False)
     try:
-        if config.workers > 1 and workers.reuse_port_supported():
-            logging.config.dictConfig(options["log_config"])
-            supervisor = workers.Supervisor(options, config.workers, config.graceful_seconds)
-            supervisor.run()
-            if supervisor.failed:
-                raise ConfigError("A worker process failed to start, so the server stopped.",
-                                  hint="Fix: see the worker's error in the log above, then start it again.")
-        else:
-            uvicorn.run(**options, workers=config.workers, reload=False)
+        _run(options, config, stops)
     finally:
         if loads is not None:
             os.unlink(loads)
+
+
+def _run(options: dict[str, Any], config: ServiceConfig, stops: StopSignals) -> None:
+    """uvicorn's server in this process (one worker), or the supervisor of several, until a stop."""
+    import logging.config
+
+    import uvicorn
+
+    from advisor.service import workers
+
+    if config.workers > 1 and workers.reuse_port_supported():
+        logging.config.dictConfig(options["log_config"])
+        supervisor = workers.Supervisor(options, config.workers, config.graceful_seconds)
+        stops.serving = True  # its own handlers from here on
+        supervisor.run()
+        if supervisor.failed:
+            raise ConfigError("A worker process failed to start, so the server stopped.",
+                              hint="Fix: see the worker's error in the log above, then start it again.")
+    elif config.workers > 1:  # uvicorn's workers (no SO_REUSEPORT spreading here), with its own handlers
+        stops.serving = True
+        uvicorn.run(**options, workers=config.workers, reload=False)
+    else:
+        server = uvicorn.Server(uvicorn.Config(**options))
+        stops.server, stops.serving = server, True
+        server.run()
+        if not server.started:  # uvicorn logged why (uvicorn.run exits so too)
+            raise SystemExit(STARTUP_FAILURE)

@@ -9,7 +9,12 @@ from a worker that falls behind).
 
 ``Supervisor`` is the parent: it starts the workers, starts a new one in place of one that dies (not of one that
 failed to start: that would fail again), and on SIGTERM or SIGINT asks each to stop (uvicorn's graceful
-shutdown: in-flight requests finish) and waits for them, up to the graceful time. A worker whose socket is
+shutdown: in-flight requests finish) and waits for them, up to the graceful time. The workers take their stop
+from it alone: they start with SIGINT blocked (a Ctrl-C reaches the terminal's whole process group, and killed a
+worker still starting with a ``KeyboardInterrupt``: a bare "Process advisor-serve-worker:" line in the log), and
+a SIGTERM before uvicorn's own handlers are in place ends one quietly. A worker's socket joins the port's group
+only once its app has started (asyncio listens on it then): one still starting took connections from the kernel
+and reset them when it stopped. A worker whose socket is
 closed (it died) takes its pending connections with it; the others keep their own. A supervisor that is killed
 outright (SIGKILL, the OOM killer) cannot stop its workers, so on Linux each worker asks the kernel for a SIGTERM
 when its parent dies (``prctl(PR_SET_PDEATHSIG)``): it shuts down as on a normal stop instead of serving on,
@@ -40,14 +45,16 @@ def reuse_port_supported() -> bool:
     return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
 
 
-def listening_socket(host: str, port: int, backlog: int) -> socket.socket:
-    """A listening TCP socket on ``host:port`` that joins the port's ``SO_REUSEPORT`` group."""
+def listening_socket(host: str, port: int, backlog: int | None) -> socket.socket:
+    """A TCP socket bound to ``host:port`` in the port's ``SO_REUSEPORT`` group, listening with ``backlog``; with
+    None, not listening yet: the kernel hands it no connection until it listens (asyncio's server does that)."""
     sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
-        sock.listen(backlog)
+        if backlog is not None:
+            sock.listen(backlog)
     except OSError:
         sock.close()
         raise
@@ -74,6 +81,7 @@ def _stop_with_parent(parent_pid: int) -> None:
 def run_worker(options: dict[str, Any], parent_pid: int | None = None) -> None:
     """One worker process: uvicorn's server over its own socket (``options``: ``uvicorn.Config``'s arguments);
     it stops when the supervisor ``parent_pid`` dies."""
+    signal.signal(signal.SIGTERM, _stop_quietly)  # until uvicorn's handler (and after it, which raises it again)
     import uvicorn
 
     if parent_pid is not None:
@@ -81,7 +89,7 @@ def run_worker(options: dict[str, Any], parent_pid: int | None = None) -> None:
 
     config = uvicorn.Config(**options)
     try:
-        sock = listening_socket(config.host, config.port, config.backlog)
+        sock = listening_socket(config.host, config.port, None)  # bound now: a port in use fails the start here
     except OSError as exc:
         log.error("worker %d cannot listen on %s:%d: %s", os.getpid(), config.host, config.port, exc)
         sys.exit(STARTUP_FAILURE)
@@ -89,6 +97,10 @@ def run_worker(options: dict[str, Any], parent_pid: int | None = None) -> None:
     server.run(sockets=[sock])  # returns, not started, when the app cannot be loaded or started
     if not server.started:
         sys.exit(STARTUP_FAILURE)
+
+
+def _stop_quietly(signum: int, frame: Any) -> None:  # noqa: ARG001 - a signal handler's signature
+    raise SystemExit(0)
 
 
 class Supervisor:
@@ -104,7 +116,13 @@ class Supervisor:
     def _start(self) -> Any:
         process = self._context.Process(target=run_worker, args=(self.options, os.getpid()),
                                         name="advisor-serve-worker")
-        process.start()
+        # Blocked here while the worker starts, so that it starts with SIGINT blocked (the mask survives fork and
+        # exec); a Ctrl-C meanwhile reaches this process once it is unblocked.
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        try:
+            process.start()
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         log.info("started worker process [%d]", process.pid)
         return process
 

@@ -317,8 +317,8 @@ def test_sigterm_lets_in_flight_requests_finish(tmp_path, request, workers):
             codes = [f.result() for f in futures]
         assert in_flight >= 12, in_flight  # the signal came while most were still being worked on
         assert codes == [201] * 24
-        # uvicorn shuts down gracefully, then ends by the signal it was sent (as a process killed by it would).
-        assert srv.process.wait(60) in (0, -signal.SIGTERM)
+        # uvicorn shuts down gracefully, then the command exits 0: a requested stop (one worker or several)
+        assert srv.process.wait(60) == 0
     finally:
         srv.stop()
     assert "Shutting down" in srv.log and "Finished server process" in srv.log
