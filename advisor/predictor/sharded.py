@@ -17,8 +17,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from advisor.predictor.memory import MemoryFit
+from advisor.predictor.caveats import MAY_RUN_OUT_OF_MEMORY
+from advisor.predictor.memory import TIGHT_MEMORY_FRACTION, MemoryFit
 from advisor.schemas import Analysis
+from advisor.units import format_gib_pair
 
 # How far the largest batch is searched (samples per GPU): beyond it, "unbounded" as the DDP fit says.
 _MAX_BATCH_SEARCH = 1 << 24
@@ -85,3 +87,13 @@ def sharded_note(layout: ShardedLayout, ddp_peak_gib: float, capacity_gib: float
             "reduce-scatters the gradients. This holds only if the training script shards "
             "(torch.distributed.fsdp, or DeepSpeed ZeRO stage 3); with plain DDP it runs out of memory.")
 
+
+
+def sharded_tight_note(layout: ShardedLayout, capacity_gib: float, per_device_batch: int) -> str | None:
+    """A sharded step within ``TIGHT_MEMORY_FRACTION`` of the memory, in the words a DDP fit that tight gets (so
+    ``recommend`` marks the machine at risk); None where it has room."""
+    if layout.memory_gib < TIGHT_MEMORY_FRACTION * capacity_gib:
+        return None
+    need, has = format_gib_pair(layout.memory_gib, capacity_gib, min_digits=1)
+    return (f"Tight: {need} of {has} GiB at batch {per_device_batch:,} per device sharded (the workspace margin "
+            f"counted, the gathered block in flight not), so a real step {MAY_RUN_OUT_OF_MEMORY}.")
