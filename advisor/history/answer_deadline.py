@@ -111,7 +111,9 @@ def attach(engine: Engine, deadline: AnswerDeadline, shown_as: str) -> None:
         # (A pre-ping's error comes here without a connection: the pool then opens a new one, see _watched_ping.)
         raw = ctx.connection.connection.dbapi_connection if ctx.connection is not None else None
         seconds = deadline.release(raw) if raw is not None else None
-        if seconds is not None:
+        if seconds is not None and isinstance(ctx.original_exception, Exception):
+            # (An interrupt, Ctrl-C or advisor's Terminated, is no database fault even on a connection cut at the
+            # same moment: it goes on as it is, and the command ends as interrupted, not as a database outage.)
             ctx.is_disconnect = True  # the pool drops it
             # A DatabaseUnavailableError, so that advisor serve answers 503 (the driver's error it is raised from
             # is not SQLAlchemy's DBAPIError, which is how the service tells a database fault from a bad request).

@@ -5,7 +5,8 @@ keys on, and transactions begun by us rather than by the driver: ``BEGIN IMMEDIA
 processes queue on the lock instead of failing on a stale snapshot), plain ``BEGIN`` for reads.
 PostgreSQL (or anything else SQLAlchemy speaks): a normal pooled engine with pre-ping, since a ``track``ed job
 may hold a ``History`` for hours; a connection takes at most 10 s to open, and a PostgreSQL statement on an open
-one at most 30 s to answer (:mod:`advisor.history.answer_deadline`).
+one at most 30 s to answer (:mod:`advisor.history.answer_deadline`); with psycopg2, Ctrl-C and SIGTERM end a
+wait for the server at once (:mod:`advisor.history.pg_wait`).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from sqlalchemy.pool import StaticPool
 from advisor.errors import DatabaseUnavailableError, HistoryError
 from advisor.history.answer_deadline import AnswerDeadline
 from advisor.history.answer_deadline import attach as attach_answer_deadline
+from advisor.history.pg_wait import interruptible_waits
 from advisor.settings import default_database_path
 
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -95,6 +97,10 @@ def _server_engine(parsed: URL) -> Engine:
     if backend == "postgresql":
         # ... and a connection already open must not wait for ever for an answer either.
         attach_answer_deadline(engine, AnswerDeadline(), display_url(engine.url))
+    if engine.dialect.driver == "psycopg2":
+        # Ctrl-C and SIGTERM end a wait for the server (a statement behind another session's lock) at once. Here,
+        # not at import: psycopg2's wait callback is one for the whole process (advisor.history.pg_wait).
+        interruptible_waits()
     return engine
 
 
