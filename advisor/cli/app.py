@@ -9,16 +9,20 @@ bug and keeps its traceback.
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
-import typer
+if TYPE_CHECKING:
+    import typer
 
-from advisor.cli.completion import HELP_INSTALL, HELP_SHOW, INSTALL, SHOW
+# typer and the commands are imported inside main() (build_app), where Ctrl-C is handled: importing them takes
+# a second or more on a busy machine, and a Ctrl-C then (a wrong flag seen just after Enter) printed a traceback.
 
 HELP = ("Cost-aware compute advisor for PyTorch training: probe a model, predict the whole job's time on CPUs "
         "and GPUs (including ones you don't have), price every cloud candidate, and recommend one.")
 
 
 def build_app() -> typer.Typer:
+    import typer
     from typer.completion import completion_init
 
     from advisor.cli import db, diff, hardware, history, predict, pricing, profile, recommend, serve
@@ -31,7 +35,7 @@ def build_app() -> typer.Typer:
     app = typer.Typer(help=HELP, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                       rich_markup_mode=None, context_settings={"help_option_names": ["-h", "--help"]},
                       cls=RootGroup)
-    app.callback()(_root)
+    app.callback()(_root_command())
     recommend.register(app)
     profile.register(app)
     predict.register(app)
@@ -46,23 +50,44 @@ def build_app() -> typer.Typer:
 
 def _version(value: bool) -> None:
     if value:
+        import typer
+
         from advisor import __version__
 
         typer.echo(f"advisor {__version__}")
         raise typer.Exit()
 
 
-def _root(
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
-                                 help="Print the version and exit."),
-    install_completion: bool = typer.Option(False, INSTALL, help=HELP_INSTALL),  # answered by RootGroup
-    show_completion: bool = typer.Option(False, SHOW, help=HELP_SHOW),
-) -> None:
-    """Cost-aware compute advisor for PyTorch training."""
+def _root_command():
+    """The root command's callback: its options (--version, the completion ones), made once typer is imported."""
+    import typer
+
+    from advisor.cli.completion import HELP_INSTALL, HELP_SHOW, INSTALL, SHOW
+
+    def _root(
+        version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                     help="Print the version and exit."),
+        install_completion: bool = typer.Option(False, INSTALL, help=HELP_INSTALL),  # answered by RootGroup
+        show_completion: bool = typer.Option(False, SHOW, help=HELP_SHOW),
+    ) -> None:
+        """Cost-aware compute advisor for PyTorch training."""
+
+    return _root
 
 
 def main() -> None:
-    """The ``advisor`` console script."""
+    """The ``advisor`` console script. Ctrl-C before a command handles it itself (``handle_errors``), while
+    Python loads typer and the commands or builds the app, ends as a command's does: "Interrupted.", exit 130."""
+    try:
+        _main()
+    except KeyboardInterrupt:
+        from advisor.cli.streams import say_ended  # a light module: nothing here may take long to import
+
+        say_ended("Interrupted.")
+        raise SystemExit(130) from None
+
+
+def _main() -> None:
     if sys.stdout is None or sys.stdout.closed:
         # Started with its standard output closed (`advisor ... >&-`): nothing could be printed.
         if sys.stderr is not None and not sys.stderr.closed:

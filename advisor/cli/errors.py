@@ -18,7 +18,7 @@ from typing import Any
 
 import typer
 
-from advisor.cli.streams import StandardOutputError
+from advisor.cli.streams import StandardOutputError, say_ended
 from advisor.option_words import flag_words
 
 
@@ -57,10 +57,10 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             standard_output_failed(exc)
             raise typer.Exit(code=1) from None
         except KeyboardInterrupt as exc:
-            typer.echo("Interrupted." + _saved_before(exc), err=True)
+            say_ended("Interrupted." + _saved_before(exc))
             raise typer.Exit(code=130) from None
         except Terminated as exc:
-            typer.echo(f"Terminated ({signal.Signals(exc.signum).name})." + _saved_before(exc), err=True)
+            say_ended(f"Terminated ({signal.Signals(exc.signum).name})." + _saved_before(exc))
             raise typer.Exit(code=128 + exc.signum) from None
 
     return wrapper

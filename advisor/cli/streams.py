@@ -136,3 +136,12 @@ def utf8_data(stream: TextIO) -> Iterator[None]:
     finally:
         with contextlib.suppress(OSError, ValueError):  # a closed pipe: nothing more is written anyway
             reconfigure(encoding=encoding, errors=errors)
+
+
+def say_ended(message: str) -> None:
+    """The last line of a command that was interrupted (Ctrl-C) or terminated (SIGTERM, SIGHUP), on stderr:
+    "Interrupted." and what was saved before. Nothing where stderr cannot be written (closed, or None before
+    ``set_up``)."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()
