@@ -8,6 +8,7 @@ bug and keeps its traceback.
 
 from __future__ import annotations
 
+import signal
 import sys
 from typing import TYPE_CHECKING
 
@@ -78,13 +79,46 @@ def _root_command():
 def main() -> None:
     """The ``advisor`` console script. Ctrl-C before a command handles it itself (``handle_errors``), while
     Python loads typer and the commands or builds the app, ends as a command's does: "Interrupted.", exit 130."""
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not where it is ignored (nohup, `&`)
+        signal.signal(signal.SIGINT, _first_ctrl_c)
     try:
         _main()
     except KeyboardInterrupt:
+        _end_quietly()
         from advisor.cli.streams import say_ended  # a light module: nothing here may take long to import
 
         say_ended("Interrupted.")
         raise SystemExit(130) from None
+    except SystemExit as exc:
+        if exc.code in _SAID_ENDED:  # a command's handle_errors said "Interrupted." or "Terminated (...)."
+            _end_quietly()
+        raise
+
+
+def _first_ctrl_c(signum: int, frame: object) -> None:
+    """Ctrl-C: ``KeyboardInterrupt``, as Python's own handler raises, and every later Ctrl-C ignored. The first one
+    ends the command; what is left is its cleanup (the probe's processes and scratch folder, a transaction rolled
+    back), its "Interrupted." and the process's shutdown, a second or more with torch loaded (its heap collected,
+    threads joined). An impatient second Ctrl-C then broke the cleanup half-way, or printed a traceback from
+    Python's shutdown (threading._shutdown), or ended the process by SIGINT instead of exit 130. (``advisor
+    serve`` has uvicorn's own handler while it serves: there a second Ctrl-C still forces the stop.)"""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    raise KeyboardInterrupt
+
+
+def _end_quietly() -> None:
+    """Once the command has said how it ended (or is about to), only the process's shutdown is left: a further
+    Ctrl-C is ignored, and a further SIGTERM or SIGHUP ends the process at once, as the signal's default does,
+    rather than raising ``Terminated`` into the shutdown. No probe process starts after this, so none inherits
+    the ignored SIGINT."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for signum in _TERMINATING:
+        signal.signal(signum, signal.SIG_DFL)
+
+
+_TERMINATING = tuple(s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None)
+# The exit codes of a command that was interrupted (130) or terminated (128 + the signal), said on stderr.
+_SAID_ENDED = frozenset({130, *(128 + s for s in _TERMINATING)})
 
 
 def _main() -> None:
