@@ -21,7 +21,7 @@ from advisor.arguments import (  # noqa: F401 - check_source, check_precision: a
     pricing_paths,
 )
 from advisor.errors import AdvisorError, ConfigError, WorkloadError, did_you_mean
-from advisor.history.session import fit_correction_noted, open_history
+from advisor.history.session import fit_correction_noted, open_history, save_recommendation
 from advisor.option_words import python_surface
 from advisor.recommendation_notes import (
     chosen_gpu_notes,
@@ -482,7 +482,7 @@ def _finish(rec: Recommendation, prof: Profile, job: JobSpec, ctx: Any, hist: Hi
     if before_save is not None:
         before_save(rec)
     if hist is not None:
-        rec.id = hist.save_recommendation(rec, profile=prof)
+        save_recommendation(hist, rec, prof)  # a failed save's error carries the answer
     return rec
 
 

@@ -55,7 +55,14 @@ class CatalogError(AdvisorError):
 
 
 class HistoryError(AdvisorError):
-    """The history database cannot be reached, or an id is not in it."""
+    """The history database cannot be reached, or an id is not in it.
+
+    ``recommendation``: a recommendation that was made but could not be saved (``advisor.recommend``: the
+    database failed, or was locked, when it was to be stored), so that the answer is not lost with the save; None
+    otherwise.
+    """
+
+    recommendation = None
 
 
 class DatabaseUnavailableError(HistoryError):

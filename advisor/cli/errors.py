@@ -74,10 +74,11 @@ def _wants_json(kwargs: dict[str, Any]) -> bool:
 
 
 def _answered(exc: Exception) -> bool:
-    """An infeasible recommendation (exit 3) whose JSON document was printed already: stdout holds one."""
-    from advisor.errors import NoFeasibleCandidateError
+    """An infeasible recommendation (exit 3), or one that could not be saved (exit 1), whose JSON document was
+    printed already: stdout holds one."""
+    from advisor.errors import HistoryError, NoFeasibleCandidateError
 
-    return isinstance(exc, NoFeasibleCandidateError) and exc.recommendation is not None
+    return isinstance(exc, (NoFeasibleCandidateError, HistoryError)) and exc.recommendation is not None
 
 
 def _print_error_json(exc: Exception) -> None:

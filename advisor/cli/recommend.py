@@ -112,7 +112,7 @@ def _run(source, kwargs: dict, fmt: str, view: dict, plot: Path | None, server: 
     from advisor import api
     from advisor.cli import render
     from advisor.cli.db import check_history_url
-    from advisor.errors import NoFeasibleCandidateError
+    from advisor.errors import HistoryError, NoFeasibleCandidateError
 
     check_history_url(server, save=kwargs["save"])
     staged: list = []  # the plot, written beside its path before the save and moved there only after it
@@ -131,6 +131,8 @@ def _run(source, kwargs: dict, fmt: str, view: dict, plot: Path | None, server: 
                     _show(exc.recommendation, fmt, view, server)
                 except BrokenPipeError:  # a reader that stopped (`| head`): the answer's exit code 3 stands
                     reader_went_away()
+            if isinstance(exc, HistoryError) and exc.recommendation is not None:
+                raise _shown_unsaved(exc, fmt, view, server) from exc
             raise
     if plot is not None:
         _commit_plot(staged, plot, rec)
@@ -138,6 +140,24 @@ def _run(source, kwargs: dict, fmt: str, view: dict, plot: Path | None, server: 
         _show(rec, fmt, view, server)
     if plot is not None and fmt == "text":
         render.note(f"plot written to {plot}")
+
+
+def _shown_unsaved(exc, fmt: str, view: dict, server: str | None):
+    """A recommendation made but not saved (the history failed, or was locked, when it was to be stored): the
+    answer printed all the same (its probe may have taken minutes), then the error to end with, exit 1, saying
+    so. Under --json the recommendation (``"id": null``) is the document on stdout, as an infeasible one's is."""
+    from advisor.errors import HistoryError
+
+    try:
+        _show(exc.recommendation, fmt, view, server)
+    except BrokenPipeError:  # a reader that stopped (`| head`): the error and its exit code stand
+        reader_went_away()
+    message = exc.message[:1].lower() + exc.message[1:]
+    unsaved = HistoryError(f"The recommendation was printed, but not saved in history: {message}",
+                           hint=(exc.hint or "Fix: run the command again once the database answers.")
+                           + " Or pass --no-save to run without saving.")
+    unsaved.recommendation = exc.recommendation
+    return unsaved
 
 
 def _show(rec, fmt: str, view: dict, server: str | None = None) -> None:

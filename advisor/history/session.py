@@ -1,6 +1,7 @@
 """The history as one ``predict`` or ``recommend`` call uses it: opened before any probe (so that an unusable
 database fails first where something is to be saved), and the learned correction fitted from it, or a note saying
-why it was not applied. Moved out of ``advisor.api`` unchanged; the heavy imports stay inside the functions.
+why it was not applied; and the recommendation saved in it, or kept with the error where the save fails. Moved
+out of ``advisor.api``; the heavy imports stay inside the functions.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ if TYPE_CHECKING:
     from advisor.history.repository import History
     from advisor.predictor.contexts import ContextCache
     from advisor.predictor.learned import Correction as LearnedCorrection
+    from advisor.schemas import Profile, Recommendation
     from advisor.settings import Settings
 
 
@@ -85,3 +87,14 @@ def _not_applied(exc: AdvisorError) -> str:
     # of advisor serve too (a prediction with save false), who must not learn them.
     why = exc.public if isinstance(exc, DatabaseUnavailableError) else exc.message
     return f"the history correction was not applied: {why}"
+
+
+def save_recommendation(hist: History, rec: Recommendation, prof: Profile) -> None:
+    """Store ``rec`` (and the profile ``prof`` it came from) in ``hist`` and set its id. A ``HistoryError`` that
+    fails the save (a database locked or gone by then, after a probe of minutes) carries ``rec`` as
+    ``.recommendation``: the answer stands, only its save failed, and ``advisor recommend`` prints it first."""
+    try:
+        rec.id = hist.save_recommendation(rec, profile=prof)
+    except HistoryError as exc:
+        exc.recommendation = rec
+        raise
