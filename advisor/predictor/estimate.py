@@ -40,7 +40,7 @@ from advisor.predictor.compile_time import CompileCosts, compile_costs
 from advisor.predictor.job import Z80
 from advisor.predictor.measured import THIS_MACHINE, memoised
 from advisor.predictor.roofline import is_ampere_or_newer
-from advisor.predictor.sharded import sharded_layout, sharded_note, sharded_tight_note
+from advisor.predictor.sharded import sharded_layout, sharded_notes
 from advisor.schemas import CpuSpec, DeviceProfile, Estimate, GpuSpec, JobSpec, Profile, Target
 from advisor.schemas.missing_analysis import missing_analysis_error
 from advisor.units import format_oom_cap
@@ -322,8 +322,7 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, 
         profile, job, spec, target, per_gpu_compute, notes, gather_bytes=layout.gather_bytes if layout else None)
     if layout is not None:
         mem_notes = [n for n in mem_notes if not n.startswith(("Does not fit", "Needs "))]  # DDP's verdict
-        mem_notes.append(sharded_note(layout, peak, capacity, count, prec))
-        mem_notes.extend(filter(None, [sharded_tight_note(layout, capacity, per_device_batch)]))
+        mem_notes.extend(sharded_notes(layout, peak, capacity, count, prec, per_device_batch))
         fits, peak, max_batch = True, layout.memory_gib, layout.max_batch_per_device
     elif fit is not None and (count > 1 or not fits):  # the layout the verdict assumes, and what sharding would need
         mem_notes.append(ddp_memory_text(fit.sharded_gib(count), count, fit.sharded_min_devices()) + ".")

@@ -97,3 +97,10 @@ def sharded_tight_note(layout: ShardedLayout, capacity_gib: float, per_device_ba
     need, has = format_gib_pair(layout.memory_gib, capacity_gib, min_digits=1)
     return (f"Tight: {need} of {has} GiB at batch {per_device_batch:,} per device sharded (the workspace margin "
             f"counted, the gathered block in flight not), so a real step {MAY_RUN_OUT_OF_MEMORY}.")
+
+
+def sharded_notes(layout: ShardedLayout, ddp_peak_gib: float, capacity_gib: float, gpu_count: int, precision: str,
+                  per_device_batch: int) -> list[str]:
+    """What a target priced sharded says of its memory: ``sharded_note``, and ``sharded_tight_note`` where tight."""
+    tight = sharded_tight_note(layout, capacity_gib, per_device_batch)
+    return [sharded_note(layout, ddp_peak_gib, capacity_gib, gpu_count, precision), *([tight] if tight else [])]
