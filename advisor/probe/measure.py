@@ -228,8 +228,9 @@ class DeviceProbe:
         model = self.workload.build_model()
         if model is self.workload.model:  # a module object the user passed: train a copy, fresh per device
             model = copy.deepcopy(model)
+        # The modes build_model() left are the job's: a fresh module trains, and a submodule the user put in
+        # eval() (a frozen BatchNorm backbone, a teacher) stays there, so no model.train() here.
         self.model = model.to(self.device)
-        self.model.train()
         self.optimizer = self.workload.build_optimizer(self.model.parameters())
         if self.options.precision == "fp16":
             self.scaler = cuda_device.grad_scaler(self.torch, self.device.type)

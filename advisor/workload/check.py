@@ -88,8 +88,7 @@ def _check_step(workload: Workload, model: Any, batch_size: int, start: float, c
     inputs, target = move_to(inputs, "cpu"), move_to(target, "cpu")
     fed = input_summary(inputs)
 
-    model.train()
-    optimizer.zero_grad(set_to_none=True)
+    optimizer.zero_grad(set_to_none=True)  # the modes build_model() left are kept, as the probe keeps them
     try:
         output = call_model(model, inputs)
     except Exception as exc:  # noqa: BLE001 - user code: the model's forward

@@ -77,7 +77,7 @@ _FAKE_TENSOR_LOGGER = "torch._subclasses.fake_tensor"
 
 # A stock nn.TransformerEncoder's fast-path check reads data_ptr(), which on the fake tensors makes torch warn
 # that this is "almost definitely a bug in your code": the fake tensors are advisor's, not the user's, and the
-# fast path is not taken in training mode, so the warning says nothing about the workload.
+# fast path is not taken while it trains, so the warning says nothing about the workload.
 _FAKE_DATA_POINTER_WARNING = "Accessing the data pointer of FakeTensor"
 
 
@@ -102,8 +102,7 @@ def trace_step(workload, b0: int, b1: int, precision: str) -> Trace:
 
 def _trace_step(workload, b0: int, b1: int, precision: str) -> Trace:
     fake_mode = FakeTensorMode(allow_non_fake_inputs=True)
-    model = _fake_model(workload, fake_mode)
-    model.train()
+    model = _fake_model(workload, fake_mode)  # in the modes build_model() left, as the probe times it
 
     params = list({id(p): p for p in model.parameters()}.values())
     param_storages = {storage_key(p) for p in params} | {storage_key(b) for b in model.buffers()}
