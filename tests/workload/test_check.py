@@ -335,6 +335,34 @@ def test_bad_optimizer(tmp_path):
     assert_message(err, str(path), "configure_optimizer() returned a str, not a torch.optim.Optimizer")
 
 
+@pytest.mark.parametrize("returned", [
+    "(torch.optim.Adam(g), torch.optim.Adam(d))",
+    "[torch.optim.Adam(g), torch.optim.SGD(d, lr=0.1)]",
+    "{'generator': torch.optim.Adam(g), 'discriminator': torch.optim.Adam(d)}",
+])
+def test_two_optimizers_say_they_are_not_supported_and_how_to_price_the_same_step(tmp_path, returned):
+    # A GAN's generator and discriminator optimizers: the fix is one optimizer with a group per network, not SGD.
+    path = write(tmp_path, GOOD_MODEL + GOOD_BATCH + textwrap.dedent(f"""\
+        def configure_optimizer(params):
+            params = list(params)
+            g, d = params[:1], params[1:]
+            return {returned}
+        """))
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    message = assert_message(err, str(path), "configure_optimizer() returned 2 optimizers", "not supported",
+                             "one optimizer with a param group per network", "losses summed")
+    assert "torch.optim.SGD(params, lr=0.1)" not in message
+
+
+def test_a_tuple_of_one_optimizer_and_something_else_keeps_the_plain_message(tmp_path):
+    path = write(tmp_path, GOOD_MODEL + GOOD_BATCH
+                 + "def configure_optimizer(params):\n    return torch.optim.SGD(params, lr=0.1), 3\n")
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    assert_message(err, "configure_optimizer() returned a tuple of 2 items, not a torch.optim.Optimizer")
+
+
 def test_backward_failing(tmp_path):
     path = write(tmp_path, textwrap.dedent("""\
         class Net(nn.Module):
