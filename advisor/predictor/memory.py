@@ -17,8 +17,9 @@ Peak memory of one training step on one device (GiB = 2**30 bytes):
   ``HALF_ACTIVATION_FACTOR`` (0.6) scales fp32 activation bytes to autocast when only fp32 figures are
   known. The analysis traced at the target precision is better (and used as is): it gives 0.51 for
   ResNet-50, 0.63 for BERT with fused attention, 0.81 for BERT-large with unfused attention.
-* half_weight_copies: autocast caches a 16-bit copy of every weight it casts during the forward
-  (0.5 x fp32 weights), under bf16/fp16 only.
+* half_weight_copies: bf16/fp16 only, 0.5 x the analysis' ``autocast_held_weight_bytes`` (all the weights without
+  it): autocast caches the casts of trainable weights alone (ATen's ``cached_cast``), and a frozen weight's cast
+  outlives its use only where autograd saves it for backward (LoRA's base layers; not a frozen backbone's).
 * ddp_buckets: DistributedDataParallel's gradient buckets hold a copy of the gradients (the default
   ``gradient_as_bucket_view=False``), on more than one GPU only.
 * workspace_fraction (default 0.10): cuBLAS/cuDNN workspaces, transient backward buffers and the caching
@@ -314,7 +315,8 @@ def memory_from_analysis(analysis: Analysis, per_device_batch: int, device_memor
         notes.append("Activation checkpointing: activations are the checkpointed regions' saved inputs + the largest"
                      f" region's recompute in backward ({recomputed / 2**20:.2f} MiB/sample), an estimate.")
     if _is_half(precision):
-        static["half_weight_copies"] = 0.5 * analysis.param_bytes
+        held = analysis.autocast_held_weight_bytes
+        static["half_weight_copies"] = 0.5 * (analysis.param_bytes if held is None else held)
     if gpu_count > 1:
         static["ddp_buckets"] = analysis.gradient_bytes
     return _fit(static, per_sample, analysis.activation_bytes_fixed or 0.0, per_device_batch=per_device_batch,
@@ -438,7 +440,8 @@ def _static_beyond_probe(analysis: Analysis | None, probe_precision: str, target
     static: dict[str, float] = {}
     if _is_half(target_precision) and not _is_half(probe_precision):
         if analysis is not None:
-            static["half_weight_copies"] = 0.5 * analysis.param_bytes
+            held = analysis.autocast_held_weight_bytes
+            static["half_weight_copies"] = 0.5 * (analysis.param_bytes if held is None else held)
         else:
             notes.append("autocast's 16-bit weight copies are not counted (no analysis to size them).")
     if gpu_count > 1:

@@ -400,6 +400,7 @@ class Analysis(Model):
     trainable_param_count: ParamCount
     param_bytes: Amount
     gradient_bytes: Amount
+    autocast_held_weight_bytes: Amount | None = None  # fp32 weights whose 16-bit casts live through a step
     optimizer: str  # optimizer class name, e.g. "AdamW"
     optimizer_state_bytes: Amount
     activation_bytes_per_sample: Amount | None = None  # saved for backward, per sample, + the recompute below

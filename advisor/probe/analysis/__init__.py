@@ -141,6 +141,7 @@ def _assemble(trace: Trace, b0: int, b1: int, started: float) -> Analysis:
         trainable_param_count=trace.trainable_param_count,
         param_bytes=trace.param_bytes,
         gradient_bytes=trace.gradient_bytes,
+        autocast_held_weight_bytes=trace.autocast_held_weight_bytes,
         optimizer=trace.optimizer,
         optimizer_state_bytes=trace.optimizer_state_bytes,
         activation_bytes_per_sample=act_per_sample,

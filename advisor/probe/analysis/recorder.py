@@ -139,6 +139,7 @@ class StepRecorder(TorchDispatchMode):
         recording: False while an op's cost must not count (the optimizer's first, state-creating step).
         records: the recorded calls, in order.
         saved: bytes of each storage autograd saved for backward (the activations).
+        saved_weights: storage keys of the parameters and buffers autograd saved for backward.
         suppress: > 0 inside a fused op's own implementation: its inner ops are not recorded.
     """
 
@@ -153,6 +154,7 @@ class StepRecorder(TorchDispatchMode):
         self.vdtype = WeakTensorKeyDictionary()
         self.cast_cache: set[int] = set()
         self.saved: dict[int, float] = {}
+        self.saved_weights: set[int] = set()
         self.suppress = 0
         self.fusion = FusionRuns()
         # a softmax's output storage -> the dtype its input was read in (autograd hands backward the saved output
@@ -388,7 +390,9 @@ class StepRecorder(TorchDispatchMode):
     def pack(self, t):
         """The saved-tensor hook: counts each storage autograd keeps for backward once, in its virtual dtype."""
         key = storage_key(t)
-        if key is not None and key not in self.param_storages and key not in self.saved:
+        if key in self.param_storages:  # a weight kept for backward: a frozen one's 16-bit cast lives until then
+            self.saved_weights.add(key)
+        elif key is not None and key not in self.saved:
             self.saved[key] = self.storage_bytes(t)
         return t
 

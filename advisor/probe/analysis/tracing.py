@@ -50,6 +50,10 @@ class Trace:
         trainable_param_count: those that require a gradient.
         param_bytes: bytes of the parameters.
         gradient_bytes: bytes of the trainable parameters' gradients.
+        autocast_held_weight_bytes: bytes of the fp32 parameters whose 16-bit cast a bf16/fp16 step holds until
+            backward: the trainable ones (autocast caches a cast of a leaf that requires grad, ATen's
+            ``cached_cast``) and the frozen ones autograd saves for backward (a frozen Linear or convolution whose
+            input needs a gradient, as LoRA's base layers); a frozen weight's cast is otherwise freed after use.
         optimizer: the optimizer's class name.
         optimizer_state_bytes: bytes of the optimizer's state tensors after a step.
         tf32_switches: (matmuls, convolutions) may run in TF32, as the workload left torch's switches once its
@@ -63,6 +67,7 @@ class Trace:
     trainable_param_count: int
     param_bytes: float
     gradient_bytes: float
+    autocast_held_weight_bytes: float
     optimizer: str
     optimizer_state_bytes: float
     tf32_switches: tuple[bool | None, bool | None] = (None, None)
@@ -114,6 +119,7 @@ def _trace_step(workload, b0: int, b1: int, precision: str) -> Trace:
     saved_bytes: list[float] = []
     recomputed_bytes: list[float] = []
     regions = 0
+    saved_weights: set[int] = set()
     optimizer_records: list[RawOp] = []
     shapes: list[list[tuple[int, ...]]] = []
     for steady, b in ((False, b0), (True, b1)):
@@ -131,6 +137,7 @@ def _trace_step(workload, b0: int, b1: int, precision: str) -> Trace:
         saved_bytes.append(sum(rec.saved.values()))
         recomputed_bytes.append(watch.peak_bytes())
         regions = len(watch.regions)
+        saved_weights |= rec.saved_weights
         del inputs, target
 
     trainable = [p for p in params if p.requires_grad]
@@ -142,12 +149,21 @@ def _trace_step(workload, b0: int, b1: int, precision: str) -> Trace:
         trainable_param_count=int(sum(p.numel() for p in trainable)),
         param_bytes=float(sum(p.numel() * p.element_size() for p in params)),
         gradient_bytes=float(sum(p.numel() * p.element_size() for p in trainable)),
+        autocast_held_weight_bytes=_autocast_held_weight_bytes(params, saved_weights),
         optimizer=type(optimizer).__name__,
         optimizer_state_bytes=_state_bytes(optimizer),
         tf32_switches=read_tf32_switches(),
         recomputed_bytes=(recomputed_bytes[0], recomputed_bytes[1]),
         checkpointed_regions=regions,
     )
+
+
+def _autocast_held_weight_bytes(params: list, saved_weights: set[int]) -> float:
+    """Bytes of the fp32 parameters that require grad or whose storage is among ``saved_weights`` (those
+    autograd saved for backward), each storage once."""
+    held = {storage_key(p): p for p in params
+            if p.dtype == torch.float32 and (p.requires_grad or storage_key(p) in saved_weights)}
+    return float(sum(p.numel() * p.element_size() for p in held.values()))
 
 
 def _fake_model(workload, fake_mode: FakeTensorMode):
