@@ -63,10 +63,12 @@ def _one_line(text: str) -> str:
 DeviceName = Annotated[str, Field(max_length=256, json_schema_extra={"pattern": r"^[^\x00-\x1f\x7f]*$"}),
                        AfterValidator(_one_line)]
 # A name a workload file binds that looks like a misspelling of one advisor reads (advisor.workload.names): the name
-# advisor reads (a constant, or an optional function) and the line of the file's name, as a profile keeps it.
+# advisor reads (a constant, or an optional function; or the part of a step it does not model, names.UNMODELLED)
+# and the line of the file's name, as a profile keeps it.
 NearMiss = tuple[Literal["DATASET_SIZE", "EPOCHS", "BATCH_SIZE", "NUM_WORKERS", "PRECISION", "COMPILE",
                          "GRAD_ACCUM_STEPS", "EVAL_EVERY", "EVAL_STEPS", "loss_fn", "configure_optimizer",
-                         "make_dataloader"], Annotated[int, Field(strict=True, ge=1, le=2**31)]]
+                         "make_dataloader", "lr_scheduler", "gradient_clipping"],
+                 Annotated[int, Field(strict=True, ge=1, le=2**31)]]
 # One step: at least 1 ns (no timer the probe reads resolves less, and no step is that short) and at most 11 days.
 # The floor keeps a profile's ratios of step times finite: 1e-200 s passed, and a squared ratio overflowed.
 StepSeconds = Annotated[float, Field(ge=1e-9, le=1e6, allow_inf_nan=False)]

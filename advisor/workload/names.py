@@ -6,8 +6,11 @@ would otherwise be priced at the defaults without a word (fp32, the built-in los
 the matching: a name is a near miss of a known name the file does not define when they are equal ignoring case
 and underscores, when an UPPER_CASE name is close (``EPOCH``) or contains it (``NUM_EPOCHS``), or when it is a
 usual name for the same function (``criterion``, ``optimizer``) or setting (nanoGPT's ``gradient_accumulation_steps``,
-``eval_interval``, ``eval_iters``, ``dtype``). The caller turns each into a note
-(``advisor.workload.job.resolve_settings``) or a hint (``resolve_job``'s "no batch size given"). Torch-free.
+``eval_interval``, ``eval_iters``, ``dtype``). It also finds the first name of a learning-rate schedule
+(``configure_scheduler``, ``WARMUP_STEPS``) and of gradient clipping (``MAX_GRAD_NORM``, nanoGPT's ``grad_clip``):
+parts of a real job that advisor neither reads nor times, said once each so that silence is not taken for pricing.
+The caller turns each into a note (``advisor.workload.job.resolve_settings``) or a hint (``resolve_job``'s "no
+batch size given"). Torch-free.
 """
 
 from __future__ import annotations
@@ -35,6 +38,21 @@ SETTING_ALIASES = {
     "COMPILE": ("torch_compile", "use_compile", "compile_model"),
 }
 
+# Parts of a training step advisor does not model, by the pieces of the names scripts give them (matched in the
+# name lowered, underscores dropped): a learning-rate schedule (``configure_scheduler``, ``lr_scheduler``,
+# nanoGPT's ``get_lr``/``warmup_iters``) and gradient clipping (``MAX_GRAD_NORM``, ``CLIP_GRAD``, ``grad_clip``).
+# "clip" alone is not one: a CLIP model is not clipping.
+UNMODELLED = {
+    "lr_scheduler": ("schedule", "getlr", "decaylr", "warmupsteps", "warmupiters", "lrdecayiters", "warmupratio"),
+    "gradient_clipping": ("clipgrad", "gradclip", "gradientclip", "gradnorm", "gradientnorm"),
+}
+# What each costs that advisor leaves out, for its note.
+_UNMODELLED_WORDS = {
+    "lr_scheduler": ("a learning-rate schedule", "it sets each param group's lr once per optimizer step"),
+    "gradient_clipping": ("gradient clipping", "clip_grad_norm_ reads and rescales every gradient once per "
+                          "optimizer step, less than half of what an AdamW update moves (a few percent of an "
+                          "optimizer-heavy step)"),
+}
 
 # The most top-level names checked, in file order: a script binds a few hundred; a generated file of 40,000 cost the
 # advisor process seconds here, outside the probe's timeout. The settings advisor reads come early in a file.
@@ -86,8 +104,10 @@ def top_level_names(body: list[ast.stmt]) -> dict[str, int]:
 
 def near_misses(names: dict[str, int], constants: tuple[str, ...]) -> dict[str, tuple[str, int]]:
     """Each name of ``names`` (name -> line) that looks like a misspelling of a known one the file does not
-    bind: written name -> (the known name, its line). ``constants``: the settings advisor reads."""
+    bind: written name -> (the known name, its line); and the first that names a part of ``UNMODELLED``:
+    name -> (that part, its line). ``constants``: the settings advisor reads."""
     found: dict[str, tuple[str, int]] = {}
+    rest: list[tuple[str, int]] = []
     for name, line in list(names.items())[:MAX_NAMES_CHECKED]:
         if name.startswith("_") or name in constants or name in KNOWN_FUNCTIONS:
             continue
@@ -98,12 +118,24 @@ def near_misses(names: dict[str, int], constants: tuple[str, ...]) -> dict[str, 
             if close:
                 found[name] = (known, line)
                 break
+        else:
+            rest.append((name, line))
+    for part, pieces in UNMODELLED.items():  # one name a part: the likeliest (``configure_scheduler`` before
+        ranked = [(rank, line, name) for name, line in rest  # ``WARMUP_STEPS``), then the first in the file
+                  for rank, piece in enumerate(pieces) if piece in _squashed(name)]
+        if ranked:
+            _rank, line, name = min(ranked)
+            found[name] = (part, line)
     return found
 
 
 def near_miss_note(label: str, name: str, known: str, line: int, flag: str | None = None) -> str:
     """The note for one near miss: what advisor did not read, and the name it reads (and ``flag``, the option
     that sets it, where one does)."""
+    if known in UNMODELLED:
+        part, cost = _UNMODELLED_WORDS[known]
+        return (f"{label}:{line}: `{name}` looks like {part}, which advisor neither reads nor times; its cost is "
+                f"small: {cost}.")
     what = "function" if known in KNOWN_FUNCTIONS else "setting"
     used = {"loss_fn": "the default loss (cross-entropy for integer targets, else mean squared error) was used",
             "configure_optimizer": "the default optimizer (AdamW, lr 1e-3) was used",

@@ -113,3 +113,56 @@ def test_nanogpt_and_hf_names_of_the_settings_are_near_misses_naming_the_setting
     assert notes[4].endswith("did you mean COMPILE? Rename it if so, or pass --compile / --no-compile.")
     # A file that sets the setting itself keeps its own helper names: nothing to misspell.
     assert read_constants("GRAD_ACCUM_STEPS = 5\ngradient_accumulation_steps = 40\n").near_misses == {}
+
+
+SCHEDULED = """
+DATASET_SIZE = 1000
+EPOCHS = 1
+MAX_GRAD_NORM = 1.0
+WARMUP_STEPS = 100
+CLIP_GRAD = True
+def configure_scheduler(optimizer):
+    return None
+def build_model():
+    pass
+def make_batch(batch_size):
+    pass
+"""
+
+
+def test_a_scheduler_and_gradient_clipping_get_one_note_each_saying_they_are_not_timed(tmp_path):
+    found = read_constants(SCHEDULED).near_misses
+    # one name a part, the likeliest: the scheduler function before WARMUP_STEPS, CLIP_GRAD before MAX_GRAD_NORM
+    assert found == {"configure_scheduler": ("lr_scheduler", 7), "CLIP_GRAD": ("gradient_clipping", 6)}
+    notes = resolve_settings({}, read_constants(SCHEDULED), label="w/s.py").notes
+    assert ("w/s.py:7: `configure_scheduler` looks like a learning-rate schedule, which advisor neither reads nor "
+            "times; its cost is small: it sets each param group's lr once per optimizer step.") in notes
+    clipping = [n for n in notes if n.startswith("w/s.py:6: `CLIP_GRAD` looks like gradient clipping, which "
+                                                 "advisor neither reads nor times; its cost is small")]
+    assert len(clipping) == 1 and "clip_grad_norm_" in clipping[0]
+    assert len(notes) == 2
+    # and a saved profile keeps them, as it keeps the misspellings
+    from advisor.probe.runner import _describe
+    from advisor.schemas import Profile
+    from advisor.workload.settings import job_settings
+
+    path = tmp_path / "s.py"
+    path.write_text(SCHEDULED)
+    prof = Profile.model_validate_json(Profile(workload=_describe(path)[1]).model_dump_json())
+    assert job_settings(prof, {}).notes == job_settings(path, {}).notes
+
+
+@pytest.mark.parametrize("text, name, part", [
+    ("def build_scheduler(opt): pass", "build_scheduler", "lr_scheduler"),
+    ("lr_scheduler = None", "lr_scheduler", "lr_scheduler"),
+    ("def get_lr(it): pass", "get_lr", "lr_scheduler"),  # nanoGPT's
+    ("grad_clip = 1.0", "grad_clip", "gradient_clipping"),  # nanoGPT's
+    ("GRADIENT_CLIP_VAL = 0.5", "GRADIENT_CLIP_VAL", "gradient_clipping"),
+])
+def test_usual_names_of_a_schedule_and_of_clipping_are_found(text, name, part):
+    assert read_constants(text).near_misses[name][0] == part
+
+
+@pytest.mark.parametrize("text", ["CLIP_MODEL = 'ViT-B/32'", "def clip_loss(a, b): pass", "learning_rate = 3e-4"])
+def test_a_clip_model_and_a_learning_rate_are_not_clipping_or_a_schedule(text):
+    assert read_constants(text).near_misses == {}
