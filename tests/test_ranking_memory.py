@@ -22,13 +22,14 @@ B200X8 = offer("b200x8", 40.0, gpu="B200", count=8, gpu_memory=180)
 B200 = offer("b200x1", 5.0, gpu="B200", count=1, gpu_memory=180)
 
 
-def est(o, *, peak, capacity, max_batch, static=None, min_gpus=None, batch=64):
+def est(o, *, peak, capacity, max_batch, static=None, min_gpus=None, batch=64, frozen=None):
     target = Target.gpu(o.gpu, o.gpu_count) if o.gpu else Target.cpu(o.vcpus)
     per = max(1, batch // max(1, o.gpu_count))
     return Estimate(target=target, dataset_size=1000, epochs=1, batch_size=batch, seconds=1e4, low=8e3, high=1.2e4,
                     step_seconds=1.0, steps_per_epoch=16, total_steps=16, fits_memory=False, peak_memory_gib=peak,
                     memory_capacity_gib=capacity, max_batch_size_per_device=max_batch, per_device_batch_size=per,
-                    method="scaled", precision="bf16", memory_static_gib=static, sharded_min_gpus=min_gpus)
+                    method="scaled", precision="bf16", memory_static_gib=static, sharded_min_gpus=min_gpus,
+                    memory_frozen_weights_gib=frozen)
 
 
 def infeasible(pairs, batch, accum):
@@ -56,6 +57,21 @@ def test_a_model_whose_state_fits_no_gpu_is_told_no_batch_size_fits_and_to_shard
                                "prices an offer sharded where its GPUs hold the sharded step); or "
                                "a smaller optimizer state (8-bit Adam, Adafactor) or fewer trainable weights")
     assert "--grad-accum-steps" not in err.hint and "more memory" not in err.hint
+
+
+def test_frozen_weights_that_alone_fit_no_gpu_get_16_bit_or_quantised_weights_not_lora_as_the_fix():
+    """A LoRA of a 70B fp32 base: its adapters' gradients and state are a fraction of a GiB, so the fix offered a
+    smaller optimizer state and "fewer trainable weights (LoRA/adapters)", which it already is."""
+    pairs = [(H100X8, est(H100X8, peak=290.0, capacity=80.0, max_batch=0, static=288.0, min_gpus=4, frozen=260.8)),
+             (B200, est(B200, peak=290.0, capacity=180.0, max_batch=0, static=288.0, min_gpus=2, frozen=260.8))]
+    hint = infeasible(pairs, 8, 1).hint
+    assert hint.endswith("no offer has that many (advisor prices an offer sharded where its GPUs hold the sharded "
+                         "step); or, as the frozen weights alone need 261 GiB, 16-bit or quantised frozen weights "
+                         "(loaded in bf16, or in 8 or 4 bits as QLoRA does).")
+    assert "optimizer state (8-bit Adam" not in hint and "fewer trainable weights" not in hint
+    # frozen weights that fit the roomiest GPU alone keep the usual ways out
+    pairs = [(B200, est(B200, peak=290.0, capacity=180.0, max_batch=0, static=288.0, min_gpus=2, frozen=150.0))]
+    assert "fewer trainable weights (LoRA/adapters)" in infeasible(pairs, 8, 1).hint
 
 
 def test_the_fix_keeps_batch_times_accumulation_at_the_largest_batch_that_fits():

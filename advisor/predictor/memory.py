@@ -17,9 +17,8 @@ Peak memory of one training step on one device (GiB = 2**30 bytes):
   ``HALF_ACTIVATION_FACTOR`` (0.6) scales fp32 activation bytes to autocast when only fp32 figures are
   known. The analysis traced at the target precision is better (and used as is): it gives 0.51 for
   ResNet-50, 0.63 for BERT with fused attention, 0.81 for BERT-large with unfused attention.
-* half_weight_copies: bf16/fp16 only, 0.5 x the analysis' ``autocast_held_weight_bytes`` (all the weights without
-  it): autocast caches the casts of trainable weights alone (ATen's ``cached_cast``), and a frozen weight's cast
-  outlives its use only where autograd saves it for backward (LoRA's base layers; not a frozen backbone's).
+* half_weight_copies: bf16/fp16 only, 0.5 x the analysis' ``autocast_held_weight_bytes`` (else all the weights):
+  the trainable weights, whose casts autocast caches, and frozen ones autograd saves for backward (LoRA's base).
 * ddp_buckets: DistributedDataParallel's gradient buckets hold a copy of the gradients (the default
   ``gradient_as_bucket_view=False``), on more than one GPU only.
 * workspace_fraction (default 0.10): cuBLAS/cuDNN workspaces, transient backward buffers and the caching
@@ -491,7 +490,8 @@ def sharding_fields(fit: MemoryFit | None, gpu_count: int) -> dict:
     GPUs it would fit on. Empty without a fit; the sharded figures None where the fit cannot size them."""
     if fit is None:
         return {}
-    return dict(memory_static_gib=fit.static_gib,
+    frozen = fit.breakdown["weights"] - fit.breakdown["gradients"] if "gradients" in fit.breakdown else None
+    return dict(memory_static_gib=fit.static_gib, memory_frozen_weights_gib=frozen,
                 sharded_memory_gib=fit.sharded_gib(gpu_count) if gpu_count > 1 else None,
                 sharded_min_gpus=fit.sharded_min_devices())
 

@@ -299,7 +299,8 @@ def _fit_hint(batch_size: int, grad_accum_steps: int, excluded: Excluded, constr
 def _no_batch_fits(gpus: Excluded, mixed: list[str]) -> str:
     """The fix where not one sample per GPU fits any GPU offer: the need that no batch size reduces, against the
     largest GPU, and the ways out advisor does not price (sharding over more GPUs than an offer has, a smaller
-    optimizer state)."""
+    optimizer state; where the frozen weights alone exceed that GPU, as a LoRA of a 70B fp32 base does, 16-bit or
+    quantised frozen weights instead, as fewer trainable weights or less optimizer state would not help)."""
     roomiest, est = max(gpus, key=lambda p: (p[1].memory_capacity_gib or 0.0, -(p[1].memory_static_gib or 0.0)))
     has = est.memory_capacity_gib or roomiest.gpu_memory_gib or 0.0
     statics = [e.memory_static_gib for _, e in gpus if e.memory_static_gib is not None]
@@ -316,6 +317,10 @@ def _no_batch_fits(gpus: Excluded, mixed: list[str]) -> str:
     if est.sharded_min_gpus:
         text += (f", over at least {est.sharded_min_gpus:,} x {roomiest.gpu}: no offer has that many (advisor prices "
                  "an offer sharded where its GPUs hold the sharded step)")
+    frozen = est.memory_frozen_weights_gib
+    if frozen is not None and frozen > has:
+        return text + (f"; or, as the frozen weights alone need {format_gib_pair(frozen, has)[0]} GiB, 16-bit or "
+                       "quantised frozen weights (loaded in bf16, or in 8 or 4 bits as QLoRA does).")
     ways = ["a smaller optimizer state (8-bit Adam, Adafactor)", "fewer trainable weights (LoRA/adapters)", *mixed]
     return text + "; or " + ", ".join(ways[:-1]) + " or " + ways[-1] + "."
 

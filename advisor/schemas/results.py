@@ -62,7 +62,9 @@ class Estimate(Model):
     # one GPU); ``sharded_min_gpus``: the fewest of this GPU a sharded step would fit at one sample each. None where
     # not known (a CPU, no analysis, a probe's lumped figure). ``sharded``: DDP does not fit but the sharded step
     # does, so the target is priced sharded (time, memory and largest batch are the sharded step's).
+    # ``memory_frozen_weights_gib``: of those, the weights that take no gradient (frozen), per GPU, with no margin.
     memory_static_gib: float | None = None
+    memory_frozen_weights_gib: float | None = None
     sharded_memory_gib: float | None = None
     sharded_min_gpus: int | None = None
     sharded: bool = False

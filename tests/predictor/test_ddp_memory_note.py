@@ -40,3 +40,15 @@ def test_one_gpu_that_fits_gets_no_ddp_note_and_one_that_does_not_does():
     assert not any("DDP" in n for n in _predict(1, 96).notes)
     over = _predict(1, 4096)
     assert not over.fits_memory and any(n.startswith("memory assumes data parallel (DDP)") for n in over.notes)
+
+
+def test_the_estimate_says_how_much_of_its_static_memory_is_frozen_weights():
+    """The no-batch-fits fix tells frozen weights that alone fit no GPU (16-bit or quantised weights help, LoRA
+    does not) from gradients and optimizer state, by this figure."""
+    assert _predict(1, 96).memory_frozen_weights_gib == pytest.approx(0.0)  # GPT-2 trains every weight
+    prof = load_profile(PROFILE).model_copy(update={"devices": []})
+    a = prof.analysis
+    lora = prof.model_copy(update={"analysis": a.model_copy(update={"gradient_bytes": a.param_bytes / 100})})
+    est = advisor.predict(lora, target=advisor.Target.gpu("H100-SXM", 1), dataset_size=96_000, epochs=1,
+                          batch_size=96, use_history=False)
+    assert est.memory_frozen_weights_gib == pytest.approx(0.99 * a.param_bytes / GIB)
