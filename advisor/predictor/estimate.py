@@ -40,7 +40,7 @@ from advisor.predictor.compile_time import CompileCosts, compile_costs
 from advisor.predictor.job import Z80
 from advisor.predictor.measured import THIS_MACHINE, memoised
 from advisor.predictor.roofline import is_ampere_or_newer
-from advisor.predictor.sharded import sharded_layout, sharded_notes
+from advisor.predictor.sharded import sharded_layout, sharded_notes, sharding_fields
 from advisor.schemas import CpuSpec, DeviceProfile, Estimate, GpuSpec, JobSpec, Profile, Target
 from advisor.schemas.missing_analysis import missing_analysis_error
 from advisor.units import format_oom_cap
@@ -333,8 +333,7 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, 
         notes.append(f"does not fit: {format_oom_cap(per_device_batch, max_batch, peak, capacity, ' per GPU')}.")
     paid = costs or CompileCosts()  # an eager job's: none
     return gpu_job.GpuCompute(spec, prec, compute, eval_forward, sigma, startup + paid.first_seconds, efficiency,
-                              (fits, peak, capacity, max_batch,
-                               {**memory.sharding_fields(fit, count), "sharded": layout is not None}),
+                              (fits, peak, capacity, max_batch, sharding_fields(fit, count, layout)),
                               source_dev.device if source_dev is not None else None, tuple(notes), profile.analysis,
                               paid.recompile_seconds, busy, paid.eval_seconds, costs)
 

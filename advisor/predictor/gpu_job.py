@@ -66,7 +66,7 @@ class GpuCompute:
     sigma: float  # log half-width of the 80% interval (the calibration's)
     startup_seconds: float
     scaling_efficiency: float | None
-    # fits, peak GiB, capacity GiB, max batch/GPU, and the Estimate's DDP/sharding fields (memory.sharding_fields)
+    # fits, peak GiB, capacity GiB, max batch/GPU, and the Estimate's DDP/sharding fields (sharded.sharding_fields)
     memory: tuple[bool, float | None, float | None, int | None, dict]
     source_device: str | None
     notes: tuple[str, ...]

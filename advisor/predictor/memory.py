@@ -97,6 +97,10 @@ def _is_half(precision: str) -> bool:
     return precision in ("bf16", "fp16")
 
 
+def _held(analysis: Analysis) -> float:  # the weights autocast holds a 16-bit copy of (all, for an older profile)
+    return analysis.param_bytes if analysis.autocast_held_weight_bytes is None else analysis.autocast_held_weight_bytes
+
+
 @dataclass(frozen=True)
 class MemoryFit:
     """Peak memory of one training step on one device, against that device's memory."""
@@ -314,8 +318,7 @@ def memory_from_analysis(analysis: Analysis, per_device_batch: int, device_memor
         notes.append("Activation checkpointing: activations are the checkpointed regions' saved inputs + the largest"
                      f" region's recompute in backward ({recomputed / 2**20:.2f} MiB/sample), an estimate.")
     if _is_half(precision):
-        held = analysis.autocast_held_weight_bytes
-        static["half_weight_copies"] = 0.5 * (analysis.param_bytes if held is None else held)
+        static["half_weight_copies"] = 0.5 * _held(analysis)
     if gpu_count > 1:
         static["ddp_buckets"] = analysis.gradient_bytes
     return _fit(static, per_sample, analysis.activation_bytes_fixed or 0.0, per_device_batch=per_device_batch,
@@ -439,8 +442,7 @@ def _static_beyond_probe(analysis: Analysis | None, probe_precision: str, target
     static: dict[str, float] = {}
     if _is_half(target_precision) and not _is_half(probe_precision):
         if analysis is not None:
-            held = analysis.autocast_held_weight_bytes
-            static["half_weight_copies"] = 0.5 * (analysis.param_bytes if held is None else held)
+            static["half_weight_copies"] = 0.5 * _held(analysis)
         else:
             notes.append("autocast's 16-bit weight copies are not counted (no analysis to size them).")
     if gpu_count > 1:
@@ -482,18 +484,6 @@ def gpu_fit(analysis: Analysis | None, probed: DeviceProfile | None, spec: GpuSp
         return None, capacity, ["no analysis: memory fit not checked."]
     close = fit.fits_memory and fit.peak_memory_gib > 0.9 * capacity  # within what ECC may take off the datasheet
     return fit, capacity, list(fit.notes) + ([unmeasured] if unmeasured and close else [])
-
-
-def sharding_fields(fit: MemoryFit | None, gpu_count: int) -> dict:
-    """The ``Estimate`` fields that say what data parallelism (DDP, the layout every fit assumes) costs in memory:
-    the per-GPU need no batch size reduces, and the sharded (FSDP/ZeRO-3) need on the target's GPUs and the fewest
-    GPUs it would fit on. Empty without a fit; the sharded figures None where the fit cannot size them."""
-    if fit is None:
-        return {}
-    frozen = fit.breakdown["weights"] - fit.breakdown["gradients"] if "gradients" in fit.breakdown else None
-    return dict(memory_static_gib=fit.static_gib, memory_frozen_weights_gib=frozen,
-                sharded_memory_gib=fit.sharded_gib(gpu_count) if gpu_count > 1 else None,
-                sharded_min_gpus=fit.sharded_min_devices())
 
 
 def compiled_memory_note() -> str:

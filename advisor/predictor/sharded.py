@@ -104,3 +104,16 @@ def sharded_notes(layout: ShardedLayout, ddp_peak_gib: float, capacity_gib: floa
     """What a target priced sharded says of its memory: ``sharded_note``, and ``sharded_tight_note`` where tight."""
     tight = sharded_tight_note(layout, capacity_gib, per_device_batch)
     return [sharded_note(layout, ddp_peak_gib, capacity_gib, gpu_count, precision), *([tight] if tight else [])]
+
+
+def sharding_fields(fit: MemoryFit | None, gpu_count: int, layout: ShardedLayout | None) -> dict:
+    """The ``Estimate`` fields that say what data parallelism (DDP, the layout every fit assumes) costs in memory:
+    the per-GPU need no batch size reduces, and the sharded (FSDP/ZeRO-3) need on the target's GPUs and the fewest
+    GPUs it would fit on, and whether the target is priced sharded (``layout``). Empty without a fit; the sharded
+    figures None where the fit cannot size them."""
+    if fit is None:
+        return {}
+    frozen = fit.breakdown["weights"] - fit.breakdown["gradients"] if "gradients" in fit.breakdown else None
+    return dict(memory_static_gib=fit.static_gib, memory_frozen_weights_gib=frozen,
+                sharded_memory_gib=fit.sharded_gib(gpu_count) if gpu_count > 1 else None,
+                sharded_min_gpus=fit.sharded_min_devices(), sharded=layout is not None)

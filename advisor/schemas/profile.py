@@ -386,8 +386,7 @@ def at_batch(values: tuple[float, float], batch_sizes: tuple[int, int], batch_si
 class Analysis(Model):
     """Shape-level analysis of one training step without running it at full size (meta/fake tensors)."""
 
-    # The predictor's priced op tables of this analysis (advisor.predictor.optable), never serialised: they
-    # live and die with the object, so a long-lived server holds them only while it holds the profile.
+    # The predictor's priced op tables (advisor.predictor.optable): never serialised, they live while the object does.
     _op_tables: dict = PrivateAttr(default_factory=dict)
     # (ops list, its dominant kind): advisor.predictor.calibration.dominant_kind, kept like the tables.
     _dominant_kind: tuple | None = PrivateAttr(default=None)
