@@ -22,7 +22,16 @@ import struct
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, StrictBool, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    RootModel,
+    StrictBool,
+    ValidationError,
+    model_validator,
+)
 
 from advisor.probe.request import ProbeRequest
 from advisor.schemas import Analysis, DeviceProfile, HostInfo, InputPipeline
@@ -111,11 +120,13 @@ _NOT_AN_ESCAPED_BYTE = re.compile("[\ud800-\udc7f\udd00-\udfff]")
 
 
 def _utf8_text(value: Any) -> Any:
-    """``value`` (text, or a list of texts) with the escaped bytes of a locale that could not decode them (an
-    ASCII locale's name for the UTF-8 file ``modèle.py``, in a message or a traceback) as the UTF-8 text of those
-    bytes, and any other lone surrogate escaped: a frame's text must be UTF-8 JSON."""
+    """``value`` (text, or a list or dict holding texts) with the escaped bytes of a locale that could not decode
+    them (an ASCII locale's name for the UTF-8 file ``modèle.py``, in a message or a traceback) as the UTF-8 text of
+    those bytes, and any other lone surrogate escaped: a frame's text must be UTF-8 JSON."""
     if isinstance(value, list):
         return [_utf8_text(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _utf8_text(item) for key, item in value.items()}
     if not isinstance(value, str):
         return value
     try:
@@ -127,13 +138,14 @@ def _utf8_text(value: Any) -> Any:
     return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+# Text a locale could not decode, made UTF-8 where the child builds a frame: a validator on the text fields alone,
+# since one on the whole frame would turn the parent's strict reading of JSON into a reading of Python objects.
+_AS_UTF8 = BeforeValidator(_utf8_text)
+
+
 class _Frame(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    @model_validator(mode="before")
-    @classmethod
-    def _utf8(cls, data: Any) -> Any:
-        return {key: _utf8_text(value) for key, value in data.items()} if isinstance(data, dict) else data
 
     @model_validator(mode="after")
     def _no_nul(self) -> _Frame:
@@ -149,7 +161,7 @@ class ProgressFrame(_Frame):
     kind: Literal["progress"] = "progress"
     device: Annotated[str, Field(max_length=64)]  # "setup" before probing starts
     fraction: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-    message: _Text
+    message: Annotated[str, _AS_UTF8, Field(max_length=MAX_TEXT_CHARS)]
 
 
 class SingleThreadFrame(_Frame):
@@ -237,9 +249,9 @@ class ErrorFrame(_Frame):
     kind: Literal["error"] = "error"
     error_class: ChildErrorClass | None
     # Bounded as every text the child sends is (a 3 MB exception message was printed whole, twice)
-    message: Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
-    hint: Annotated[str, Field(max_length=MAX_TEXT_CHARS)] | None = None
-    traceback: Annotated[str, Field(max_length=MAX_TRACEBACK_CHARS)] | None = None
+    message: Annotated[str, _AS_UTF8, Field(max_length=MAX_TEXT_CHARS)]
+    hint: Annotated[str, _AS_UTF8, Field(max_length=MAX_TEXT_CHARS)] | None = None
+    traceback: Annotated[str, _AS_UTF8, Field(max_length=MAX_TRACEBACK_CHARS)] | None = None
 
 
 class UnpicklableFrame(_Frame):

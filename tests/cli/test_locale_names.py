@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from advisor.probe.frames import ChildStart, ProgressFrame
+from advisor.probe.frames import ChildStart, ProgressFrame, encode, parse_child_frame
 from advisor.probe.request import ProbeRequest
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,5 +93,7 @@ def test_a_start_message_carries_escaped_bytes_as_utf8_and_back(monkeypatch):
 
 
 def test_a_frame_shows_escaped_bytes_as_their_utf8_text():
+    """Converted where the child builds the frame, and read back strictly by the parent."""
     frame = ProgressFrame(device="cpu", fraction=0.5, message="mod\udcc3\udca8le.py: boom \ud800")
-    assert frame.message == "modèle.py: boom \\ud800"
+    back = parse_child_frame(encode(frame)[8:])  # past the length header
+    assert back.message == "modèle.py: boom \\ud800"
