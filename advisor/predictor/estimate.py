@@ -213,6 +213,9 @@ def estimate_gpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateCo
     if on_host is None:
         on_host = ctx.gpu_hosts[(key, vcpus)] = gpu_job.GpuOnHost.of(
             job, gc, key[0], _gpu_host(profile, spec, target.count, vcpus, ctx))
+        if target.count > 1:  # one GPU of the kind, the same way: said where K take longer for the job
+            on_host.one_gpu = lambda j: estimate_gpu(profile, j, Target.gpu(spec.name), ctx, precision=precision,
+                                                     vcpus=vcpus)
     ctx.gpu_hosts[asked] = on_host
     return on_host.estimate(job)
 

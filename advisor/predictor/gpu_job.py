@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from advisor.errors import AdvisorError
 from advisor.predictor import input_bound
 from advisor.predictor.compile_time import CompileCosts
 from advisor.predictor.evaluation import Evaluation
@@ -31,6 +32,7 @@ from advisor.predictor.job_length import long_job_notes
 from advisor.predictor.roofline import mfu_precision
 from advisor.schemas import Analysis, Estimate, GpuSpec, JobSpec, Profile, Target, updated
 from advisor.schemas.missing_analysis import missing_analysis_error
+from advisor.units import format_duration
 
 # One GPU's steps kept per compute model (by its own batch size): every last batch of a job of up to 256 per GPU.
 PER_GPU_MEMO = 256
@@ -170,6 +172,9 @@ class GpuOnHost:
         self._notes = (list(gc.notes), [*host.notes, *filter(None, host_notes)])
         self._first: Estimate | None = None
         self._steps = ShapeSteps(gc.compute_at, lambda b: parts_at(b).host_seconds, parts_at.keep)
+        # K > 1: one GPU of the same kind's estimate of a job (``estimate_gpu`` for count 1, on the same host, its
+        # models kept in the context), so a job that K GPUs make longer says so (``slower_than_one_note``).
+        self.one_gpu: Callable[[JobSpec], Estimate] | None = None
 
     @classmethod
     def of(cls, job: JobSpec, gc: GpuCompute, target: Target, host: input_bound.HostModel) -> GpuOnHost:
@@ -205,13 +210,44 @@ class GpuOnHost:
         head, tail = self._notes
         head = gc.compile.in_notes(head, job) if gc.compile is not None else head
         evaluation = self.evaluation.note(job)
+        slower = self._slower_than_one(job, jt.seconds)
         fields = {**jt.estimate_fields(job), "low": lo, "high": hi,
-                  "notes": [*head, *([evaluation] if evaluation else []), *tail, *long_job_notes(jt.seconds)]}
+                  "notes": [*([slower] if slower else []), *head, *([evaluation] if evaluation else []), *tail,
+                            *long_job_notes(jt.seconds)]}
         if self._first is None:
             self._first = Estimate(**fields, **self.fields)
             return self._first
         # The fields no job changes are validated once, in the first estimate; another job's copies it.
         return updated(self._first, fields)
+
+    def _slower_than_one(self, job: JobSpec, seconds: float) -> str | None:
+        """``slower_than_one_note`` where one GPU of the kind, priced the same way at the same global batch (one that
+        fits it), takes less time for ``job`` than these K; None otherwise."""
+        if self.one_gpu is None:
+            return None
+        try:
+            one = self.one_gpu(job)
+        except AdvisorError:  # one GPU cannot run it (a batch it cannot hold): nothing to compare
+            return None
+        if not one.fits_memory or one.seconds >= seconds:
+            return None
+        b = job.batch_size
+        return slower_than_one_note(self.count, self.gc.spec.name, seconds, one.seconds,
+                                    math.ceil(b / self.count), self.gc.compute_at(b),
+                                    self.gc.scaling_efficiency or 1.0)
+
+
+def slower_than_one_note(count: int, gpu_name: str, seconds: float, one_seconds: float, per_gpu_batch: int,
+                         step_seconds: float, efficiency: float) -> str:
+    """The note for K GPUs that take longer for a job than one does: both job times, and the K-GPU compute step
+    (``step_seconds``) split into each GPU's own compute (``efficiency`` of it) and the all-reduce and DDP's
+    per-step cost (the rest)."""
+    comm = step_seconds * (1.0 - efficiency)
+    return (f"{count} x {gpu_name} take longer for this job than 1 does ({format_duration(seconds)} against "
+            f"{format_duration(one_seconds)}): each GPU's step of {per_gpu_batch:,} samples "
+            f"({(step_seconds - comm) * 1e3:,.2f} ms of compute) saves too little over one GPU's whole batch to pay "
+            f"for the all-reduce and DDP's per-step cost ({comm * 1e3:,.2f} ms more a step); use fewer GPUs or a "
+            "larger batch.")
 
 
 def mfu_fields(analysis: Analysis | None, batch_size: int, step_seconds: float, spec: GpuSpec, precision: str,
