@@ -23,6 +23,7 @@ from rich.table import Table
 from advisor.cli.console import err, out, safe_text
 from advisor.cli.fit import Column, fitted
 from advisor.cli.job_rows import job_text, step_text
+from advisor.cli.step_text import scaling_efficiency_text
 from advisor.hardware.process_memory import LIMIT_WORDS
 from advisor.units import format_duration, format_usd
 
@@ -120,7 +121,7 @@ def estimate(est: Any, instance_startup_seconds: float | None = None) -> None:
         mem += f"; largest batch per device {est.max_batch_size_per_device:,}"
     table.add_row("memory", mem)
     if est.scaling_efficiency is not None:
-        table.add_row("scaling efficiency", f"{est.scaling_efficiency:.0%}")
+        table.add_row("scaling efficiency", scaling_efficiency_text(est))
     table.add_row("method", f"{est.method} ({est.precision})"
                   + (f", from {safe_text(est.source_device)}" if est.source_device else ""))
     con.print(table)
