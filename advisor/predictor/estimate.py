@@ -319,13 +319,11 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, 
     fit, capacity, mem_notes = memory.gpu_fit(profile.analysis, gpu_probe, spec, per_device_batch, prec, count)
     fits, peak, max_batch = ((fit.fits_memory, fit.peak_memory_gib, fit.max_batch_per_device) if fit is not None
                              else (True, None, None))
-    # Where a full copy per GPU does not fit but a sharded step does, the target is priced sharded (FSDP/ZeRO-3).
-    layout = sharded_layout(fit, count, profile.analysis, prec)
+    layout = sharded_layout(fit, count, profile.analysis, prec)  # priced sharded where only a sharded step fits
     compute, efficiency, eval_forward, busy = gpu_job.gpu_step_compute(
         profile, job, spec, target, per_gpu_compute, notes, gather_bytes=layout.gather_bytes if layout else None)
     if layout is not None:
-        mem_notes = [n for n in mem_notes if not n.startswith(("Does not fit", "Needs "))]  # DDP's verdict
-        mem_notes.extend(sharded_notes(layout, peak, capacity, count, prec, per_device_batch))
+        mem_notes = sharded_notes(mem_notes, layout, peak, capacity, count, prec, per_device_batch)
         fits, peak, max_batch = True, layout.memory_gib, layout.max_batch_per_device
     elif fit is not None and (count > 1 or not fits):  # the layout the verdict assumes, and what sharding would need
         mem_notes.append(ddp_memory_text(fit.sharded_gib(count), count, fit.sharded_min_devices()) + ".")

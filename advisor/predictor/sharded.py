@@ -99,11 +99,13 @@ def sharded_tight_note(layout: ShardedLayout, capacity_gib: float, per_device_ba
             f"counted, the gathered block in flight not), so a real step {MAY_RUN_OUT_OF_MEMORY}.")
 
 
-def sharded_notes(layout: ShardedLayout, ddp_peak_gib: float, capacity_gib: float, gpu_count: int, precision: str,
-                  per_device_batch: int) -> list[str]:
-    """What a target priced sharded says of its memory: ``sharded_note``, and ``sharded_tight_note`` where tight."""
+def sharded_notes(fit_notes: list[str], layout: ShardedLayout, ddp_peak_gib: float, capacity_gib: float,
+                  gpu_count: int, precision: str, per_device_batch: int) -> list[str]:
+    """The memory notes of a target priced sharded: the DDP fit's ``fit_notes`` less its does-not-fit verdict, then
+    ``sharded_note``, and ``sharded_tight_note`` where tight."""
+    kept = [n for n in fit_notes if not n.startswith(("Does not fit", "Needs "))]
     tight = sharded_tight_note(layout, capacity_gib, per_device_batch)
-    return [sharded_note(layout, ddp_peak_gib, capacity_gib, gpu_count, precision), *([tight] if tight else [])]
+    return [*kept, sharded_note(layout, ddp_peak_gib, capacity_gib, gpu_count, precision), *([tight] if tight else [])]
 
 
 def sharding_fields(fit: MemoryFit | None, gpu_count: int, layout: ShardedLayout | None) -> dict:
