@@ -17,6 +17,13 @@ import time
 
 import pytest
 
+
+def _sigint_as_at_a_terminal() -> None:
+    # A test run started in the background (`.ci/run &`) hands its children SIGINT ignored, which Python keeps; a
+    # terminal's Ctrl-C reaches a foreground process with the default action, as these tests mean to.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 pytestmark = pytest.mark.slow
 
 
@@ -26,7 +33,7 @@ def _advisor(prelude: str, *args: str, tmp_path) -> subprocess.CompletedProcess:
             + "\nfrom advisor.cli.app import main\nsys.argv = ['advisor', *sys.argv[1:]]\nmain()\n")
     env = {**os.environ, "ADVISOR_DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}"}
     return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=120,
-                          start_new_session=True)
+                          start_new_session=True, preexec_fn=_sigint_as_at_a_terminal)
 
 
 def test_ctrl_c_while_typer_loads_is_one_line_and_exit_130(tmp_path):
@@ -110,7 +117,7 @@ def test_a_second_ctrl_c_during_the_shutdown_changes_nothing(tmp_path, where):
     History(url).create()  # a history to read
     env = {**os.environ, "ADVISOR_DATABASE_URL": url}
     proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=env, start_new_session=True)
+                            env=env, start_new_session=True, preexec_fn=_sigint_as_at_a_terminal)
     try:
         first = proc.stderr.readline()
         assert first == "Interrupted.\n", first + proc.stderr.read()

@@ -20,6 +20,13 @@ from sqlalchemy import create_engine, text
 
 from advisor.history.repository import History
 
+
+def _sigint_as_at_a_terminal() -> None:
+    # A test run started in the background (`.ci/run &`) hands its children SIGINT ignored, which Python keeps; a
+    # terminal's Ctrl-C reaches a foreground process with the default action, as these tests mean to.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 pytestmark = pytest.mark.slow
 
 PROFILE = Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json"
@@ -43,6 +50,7 @@ def _interrupt_while_blocked(url: str, lock: str, args: list[str], signum: int) 
         holder_pid = holder.execute(text("SELECT pg_backend_pid()")).scalar()
         proc = subprocess.Popen([sys.executable, "-m", "advisor", *args], stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True, start_new_session=True,
+                                preexec_fn=_sigint_as_at_a_terminal,
                                 env={**os.environ, "ADVISOR_DATABASE_URL": url, "ADVISOR_PROBE_WAIT": "0"})
         deadline = time.monotonic() + 120
         while not _blocked_by(admin, holder_pid):

@@ -62,6 +62,12 @@ print("failed" if supervisor.failed else "stopped")
 """
 
 
+def _sigint_as_at_a_terminal() -> None:
+    # A test run started in the background (`.ci/run &`) hands its children SIGINT ignored, which Python keeps; a
+    # terminal's Ctrl-C reaches a foreground process with the default action, as these tests mean to.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _get(port: int, results: list, timeout: float = 30.0) -> None:
     try:
         results.append(plain_http(port, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", timeout=timeout))
@@ -76,7 +82,8 @@ def test_ctrl_c_while_a_worker_starts_loses_no_request_and_leaves_no_stray_line(
     env = {**os.environ, "PYTHONPATH": os.pathsep.join((str(tmp_path), str(REPO)))}
     with (tmp_path / "log").open("w") as log:
         supervisor = subprocess.Popen([sys.executable, "-c", _SUPERVISE, str(port)], cwd=tmp_path, env=env,
-                                      stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                                      stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                                      preexec_fn=_sigint_as_at_a_terminal)
     try:
         deadline = time.monotonic() + 90
         ready: list = []
