@@ -114,10 +114,15 @@ def test_the_limit_note_names_the_limit():
                                        "(cgroup) the probe ran under, not its RAM: a job here gets no more.")
 
 
-def _limit_address_space() -> None:
-    import resource
+def _run_under_ulimit_v(code: str, limit_bytes: int, timeout: int) -> subprocess.CompletedProcess:
+    """``code`` in a fresh Python whose address space is capped at ``limit_bytes`` (``ulimit -v``)."""
+    def limit() -> None:
+        import resource
 
-    resource.setrlimit(resource.RLIMIT_AS, (LIMIT_BYTES, LIMIT_BYTES))
+        resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, limit_bytes))
+
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=timeout,
+                          preexec_fn=limit, env={**os.environ, "PYTHONPATH": str(ROOT)}, cwd=ROOT)
 
 
 LIMIT_BYTES = 1 << 30
@@ -126,9 +131,7 @@ LIMIT_BYTES = 1 << 30
 def test_a_real_process_under_ulimit_v_reports_no_more_than_its_limit():
     code = ("import json; from advisor.hardware.process_memory import process_memory; m = process_memory(); "
             "print(json.dumps([m.total.bytes, m.total.bound, m.available.bytes, m.available.bound]))")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          preexec_fn=_limit_address_space, env=env, cwd=ROOT)
+    done = _run_under_ulimit_v(code, LIMIT_BYTES, timeout=120)
     assert done.returncode == 0, done.stderr
     total, total_bound, available, available_bound = json.loads(done.stdout)
     assert total <= LIMIT_BYTES and available < LIMIT_BYTES  # the child maps some of it already
@@ -140,18 +143,10 @@ def test_a_real_process_under_ulimit_v_reports_no_more_than_its_limit():
 CPU_LIMIT_BYTES = 6 << 30  # room for torch's import (detect_cpu reads its threads)
 
 
-def _limit_address_space_for_torch() -> None:
-    import resource
-
-    resource.setrlimit(resource.RLIMIT_AS, (CPU_LIMIT_BYTES, CPU_LIMIT_BYTES))
-
-
 def test_detect_cpu_under_ulimit_v_reports_the_limit_not_the_hosts_ram():
     code = ("import json; from advisor.hardware import detect_cpu; c = detect_cpu(); "
             "print(json.dumps([c.memory_gib, c.memory_limit]))")
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                          preexec_fn=_limit_address_space_for_torch, env=env, cwd=ROOT)
+    done = _run_under_ulimit_v(code, CPU_LIMIT_BYTES, timeout=300)
     assert done.returncode == 0, done.stderr
     memory_gib, limit = json.loads(done.stdout)
     assert memory_gib <= CPU_LIMIT_BYTES / GIB
