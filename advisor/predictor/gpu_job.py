@@ -113,7 +113,7 @@ def gpu_step_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Targ
     PCIe with the target's ``peer_to_peer``, or the card's own guess) and gradient accumulation: the optimizer
     and the all-reduce once per ``job.grad_accum_steps`` micro-steps. ``gather_bytes``: a sharded step's
     (``advisor.predictor.sharded``), None for DDP."""
-    from advisor.predictor.multigpu import accumulated_data_parallel, peer_to_peer_caveat
+    from advisor.predictor.multigpu import accumulated_data_parallel, peer_to_peer_caveat, sharded_optimizer
 
     count, p2p = target.count, target.peer_to_peer
     grad_bytes = profile.analysis.gradient_bytes if profile.analysis is not None else None
@@ -142,9 +142,9 @@ def gpu_step_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Targ
             gather_bytes=gather_bytes)[1])
         notes.extend([caveat] if caveat else [])
         # Against one GPU's step with the same work: sharded, each GPU's optimizer updates 1/K of the weights.
-        shed = parts.optimizer_seconds * (1.0 - 1.0 / count) if gather_bytes is not None else 0.0
-        efficiency = accumulated_step(parts.seconds - shed, parts.optimizer_seconds - shed,
-                                      job.grad_accum_steps) / step
+        own = (sharded_optimizer(parts.seconds, parts.optimizer_seconds, count) if gather_bytes is not None
+               else (parts.seconds, parts.optimizer_seconds))
+        efficiency = accumulated_step(*own, job.grad_accum_steps) / step
     if job.grad_accum_steps > 1:
         notes.append(f"gradient accumulation: {job.grad_accum_steps} micro-steps of batch {job.batch_size} per "
                      f"optimizer step ({job.batch_size * job.grad_accum_steps} samples); the optimizer"

@@ -367,6 +367,12 @@ def nodes_for(spec: GpuSpec, gpu_count: int) -> int:
     return nodes
 
 
+def sharded_optimizer(step_seconds: float, optimizer_seconds: float, gpu_count: int) -> tuple[float, float]:
+    """(the step, its optimizer part) of one GPU of ``gpu_count`` sharded ones: each updates 1/K of the weights."""
+    shed = optimizer_seconds * (1.0 - 1.0 / gpu_count)
+    return step_seconds - shed, optimizer_seconds - shed
+
+
 def accumulated_data_parallel(step_seconds_per_gpu: float, optimizer_seconds_per_gpu: float,
                               gradient_bytes: float, gpu_count: int, spec: GpuSpec, accum: int,
                               **kwargs) -> tuple[DataParallelStep, float]:
@@ -395,9 +401,9 @@ def accumulated_data_parallel(step_seconds_per_gpu: float, optimizer_seconds_per
     """
     nodes = kwargs.setdefault("nodes", nodes_for(spec, gpu_count))
     sharded = kwargs.get("gather_bytes") is not None
-    if sharded:  # the optimizer's share of the step, over 1/K of the weights
-        shed = optimizer_seconds_per_gpu * (1.0 - 1.0 / gpu_count)
-        step_seconds_per_gpu, optimizer_seconds_per_gpu = step_seconds_per_gpu - shed, optimizer_seconds_per_gpu - shed
+    if sharded:
+        step_seconds_per_gpu, optimizer_seconds_per_gpu = sharded_optimizer(step_seconds_per_gpu,
+                                                                            optimizer_seconds_per_gpu, gpu_count)
     dp = data_parallel(step_seconds_per_gpu, gradient_bytes, gpu_count, spec, **kwargs)
     if nodes > 1:
         # "timed", not "priced": no built-in offer holds this many (gpus_per_node is the largest machine sold), so
