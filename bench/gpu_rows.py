@@ -164,6 +164,7 @@ def predict(row: Row, analyses: dict, cal: C.Calibration, *, sharded_as_ran: boo
     that ran FSDP priced sharded (``Row.sharded``), as advisor prices a sharded candidate."""
     from advisor.predictor.multigpu import accumulated_data_parallel, data_parallel
     from advisor.predictor.roofline import split_step
+    from advisor.predictor.sharded import gather_bytes_of
 
     a = analyses.get(analysis_key(row))
     if row.skip or a is None:
@@ -175,10 +176,9 @@ def predict(row: Row, analyses: dict, cal: C.Calibration, *, sharded_as_ran: boo
     step = compute
     if row.gpu_count > 1 and row.sharded and sharded_as_ran:
         link, p2p = machine_link(row)
-        gather = a.gradient_bytes / 2 if row.precision in ("bf16", "fp16") else a.gradient_bytes
         _, average = accumulated_data_parallel(micro + ph["optimizer"], ph["optimizer"], a.gradient_bytes,
                                                row.gpu_count, link, row.grad_accum, pcie_p2p=p2p, nodes=1,
-                                               gather_bytes=gather)
+                                               gather_bytes=gather_bytes_of(a, row.precision))
         step = average * row.grad_accum
     elif row.gpu_count > 1:
         link, p2p = machine_link(row)
