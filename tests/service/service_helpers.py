@@ -85,6 +85,7 @@ class Server:
     def __init__(self, tmp: Path, *, database_url: str, tokens: str | None = TOKEN, workers: int = 1,
                  args: tuple[str, ...] = (), env: dict[str, str] | None = None, wait: bool = True) -> None:
         self.port = free_port()
+        self.workers = workers
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp / f"server-{self.port}.log"
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("ADVISOR_")}
@@ -109,7 +110,10 @@ class Server:
                 raise RuntimeError(f"advisor serve exited with {self.process.returncode}:\n{self.log}")
             try:
                 # 503: up, with its database down (what some tests start it with)
-                if httpx.get(f"{self.url}/healthz", timeout=2).status_code in (200, 503):
+                if (httpx.get(f"{self.url}/healthz", timeout=2).status_code in (200, 503)
+                        and self.log.count("Application startup complete.") >= self.workers):
+                    # every worker: one that answered while another still starts would get the whole of a burst
+                    # (a worker's socket joins the port's group only once its app has started)
                     return
             except httpx.TransportError:
                 pass
