@@ -7,7 +7,9 @@ it records:
 
 - FLOPs, from torch's own per-operator formulas (``torch.utils.flop_counter.flop_registry``, the table
   ``FlopCounterMode`` uses: matrix multiplies, convolutions and fused attention, forward and backward, at 2
-  FLOPs per multiply-add). Other operators count 0 FLOPs: on a GPU they are bound by memory traffic.
+  FLOPs per multiply-add; 8 for a complex matmul's, ``recorder.COMPLEX_FLOPS_FACTOR``, while a complex
+  convolution reaches the trace as the three real ones PyTorch runs). Other operators count 0 FLOPs: on a GPU
+  they are bound by memory traffic.
 - bytes read + written: every tensor argument and output, ``numel x element size`` (a broadcast/expanded
   argument counts its real extent; views, reshapes and allocations move nothing and are not recorded).
 - kind (``matmul``, ``conv``, ``norm``, ``softmax``, ``embedding``, ``elementwise``, ``reduction``,

@@ -104,11 +104,19 @@ def _itemsize(dtype) -> int:
         return torch.empty((), dtype=dtype, device="meta").element_size()
 
 
+# Real FLOPs per complex multiply-add over a real one's: (a + bi)(c + di) + (e + fi) is 4 real multiplies and 4 real
+# adds, 8 FLOPs, where torch's formulas (which read only shapes) count 2 for every multiply-add.
+COMPLEX_FLOPS_FACTOR = 4.0
+
+
 def _op_flops(func, name: str, args: tuple, kwargs: dict, out: Any) -> float:
-    """FLOPs of one aten call: torch's own formulas; CPU attention kernels mapped onto the CUDA ones."""
+    """FLOPs of one aten call: torch's own formulas, x ``COMPLEX_FLOPS_FACTOR`` where the operands are complex (a
+    complex matmul or convolution); CPU attention kernels mapped onto the CUDA ones."""
     try:
         if func._overloadpacket in flop_registry:
-            return float(flop_registry[func._overloadpacket](*args, **kwargs, out_val=out))
+            flops = float(flop_registry[func._overloadpacket](*args, **kwargs, out_val=out))
+            complex_operands = any(isinstance(a, torch.Tensor) and a.is_complex() for a in tree_flatten(args)[0])
+            return flops * COMPLEX_FLOPS_FACTOR if complex_operands else flops
         if "attention" in name:
             return _attention_flops(name, args)
     except Exception:  # noqa: BLE001 - torch's formulas unpack/assert on argument forms they do not model: 0 FLOPs
