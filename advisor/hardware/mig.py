@@ -73,7 +73,7 @@ def slice_spec(parent: GpuSpec, mig: MigSlice) -> GpuSpec | None:
         return None if value is None else value * share
 
     note = (f"{parent.name} MIG {mig.profile} is a MIG slice: the {parent.name} row of profiles/gpus.csv scaled "
-            f"to it, compute (FP32, TF32, FP16/BF16 tensor) x {compute:.3f} "
+            f"to it, compute (FP32, TF32, FP16/BF16 tensor, FP64) x {compute:.3f} "
             f"({mig.compute_slices} of {slices} compute slices), memory bandwidth x {memory:.3f} (its "
             f"{mig.memory_gb} GB of {parent.memory_gib:g} GB), memory {mig.memory_gb} GB; no NVLink or "
             "peer-to-peer between slices, and the host link is shared with the other slices.")
@@ -82,6 +82,8 @@ def slice_spec(parent: GpuSpec, mig: MigSlice) -> GpuSpec | None:
         "memory_bandwidth_gbs": scaled(parent.memory_bandwidth_gbs, memory),
         "fp32_tflops": scaled(parent.fp32_tflops, compute), "tf32_tflops": scaled(parent.tf32_tflops, compute),
         "fp16_bf16_tflops": scaled(parent.fp16_bf16_tflops, compute), "tdp_watts": scaled(parent.tdp_watts, compute),
+        "fp64_tflops": scaled(parent.fp64_tflops, compute),
+        "fp64_tensor_tflops": scaled(parent.fp64_tensor_tflops, compute),
         "intra_node_link": None, "intra_node_bandwidth_gbs": None, "notes": note})
 
 

@@ -37,7 +37,7 @@ _R = TypeVar("_R", "CpuFamilyRow", "GpuLinkRow")  # an instance-family row: prov
 PRECISION_FIELDS = {"fp32": "fp32_tflops", "tf32": "tf32_tflops", "bf16": "fp16_bf16_tflops",
                     "fp16": "fp16_bf16_tflops"}
 _FIELD_LABELS = {"memory_bandwidth_gbs": "memory bandwidth", "memory_gib": "memory size", "fp32_tflops": "FP32",
-                 "tf32_tflops": "TF32", "fp16_bf16_tflops": "FP16/BF16 tensor"}
+                 "tf32_tflops": "TF32", "fp16_bf16_tflops": "FP16/BF16 tensor", "fp64_tflops": "FP64"}
 # Vendor words drivers put in front of a model name ("NVIDIA GeForce RTX 4090", "Tesla T4").
 _VENDOR_PREFIXES = ("nvidia", "tesla", "geforce")
 # Form-factor words that make a different product of the same chip (an H200 NVL is not an H200 SXM).
@@ -70,7 +70,8 @@ def _gpu_specs_cached(path: str) -> tuple[GpuSpec, ...]:
         where = f"{path} line {line} ({name})"
         num = {field: _float(row.get(field), where=f"{where} column {field}")
                for field in ("memory_gib", "memory_bandwidth_gbs", "fp32_tflops", "tf32_tflops",
-                             "fp16_bf16_tflops", "intra_node_bandwidth_gbs", "host_link_gbs", "tdp_watts")}
+                             "fp16_bf16_tflops", "fp64_tflops", "fp64_tensor_tflops", "intra_node_bandwidth_gbs",
+                             "host_link_gbs", "tdp_watts")}
         specs.append(GpuSpec(
             name=name, aliases=_aliases(row.get("aliases")), **num,
             bf16_supported=_bool(row.get("bf16_supported"), default=True, where=f"{where} column bf16_supported"),
@@ -384,9 +385,10 @@ def require_scalable(spec: GpuSpec, precision: str) -> None:
 def missing_figures(spec: GpuSpec, *, multi_gpu: bool = False) -> list[str]:
     """The columns of ``profiles/gpus.csv`` that predicting ``spec`` needs and its row leaves empty: memory size
     and bandwidth, FP32 (non-tensor operators and operand staging), the FP16/BF16 tensor rate (mixed
-    precision), TF32 on Ampere and newer (PyTorch runs convolutions in TF32 there by default) and, for several
-    GPUs in one machine (``multi_gpu``), the link between them. [] when the row is complete."""
-    needed = ["memory_gib", "memory_bandwidth_gbs", "fp32_tflops", "fp16_bf16_tflops"]
+    precision), FP64 (a model that trains in float64), TF32 on Ampere and newer (PyTorch runs convolutions in
+    TF32 there by default) and, for several GPUs in one machine (``multi_gpu``), the link between them. [] when
+    the row is complete."""
+    needed = ["memory_gib", "memory_bandwidth_gbs", "fp32_tflops", "fp16_bf16_tflops", "fp64_tflops"]
     if spec.bf16_supported:
         needed.append("tf32_tflops")
     if multi_gpu:

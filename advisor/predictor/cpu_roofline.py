@@ -41,6 +41,7 @@ from typing import Any
 from advisor.hardware.process_memory import limit_note
 from advisor.predictor.cpu_scaling import DEFAULT_PARALLEL_FRACTION, amdahl_fraction, scale_compute_seconds
 from advisor.predictor.evaluation import Evaluation
+from advisor.predictor.fp64 import priced_precision
 from advisor.predictor.job import Z80, accumulated_step, assemble_job
 from advisor.predictor.job_length import long_job_notes
 from advisor.schemas import Analysis, CpuSpec, DeviceProfile, Estimate, JobSpec, Measurement, Profile, Target, at_batch
@@ -179,7 +180,7 @@ def cpu_fallback_estimate(profile: Profile, job: JobSpec, target: Target, ctx: A
         target=Target.cpu(threads=threads, cpu_name=target.cpu_name),
         fits_memory=fits, peak_memory_gib=peak_gib, memory_capacity_gib=capacity,
         max_batch_size_per_device=max_batch, per_device_batch_size=job.batch_size,
-        method="scaled", precision=dev.precision, source_device=dev.device,
+        method="scaled", precision=priced_precision(analysis, dev.precision), source_device=dev.device,
         notes=[*notes, *long_job_notes(jt.seconds)],
         # The host side as the measured CPU path has it without a loader: batch creation between steps.
         bound="input" if jt.batch_seconds > jt.compute_seconds else "compute", input_seconds=jt.batch_seconds,

@@ -377,7 +377,7 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
                      f"(roofline, calibrated on published benchmarks).")
 
         model = roofline.StepModel(analysis, spec, prec, cal, compiled=compiled)
-        notes.extend(n for n in (model.retype.note, model.tf32_note) if n)  # an analysis at another precision
+        notes.extend(n for n in (model.retype.note, *model.rate_notes) if n)  # an analysis at another precision
         notes.extend(roofline.advice_notes(step := model(job_batch), compiled=compiled))
         if (spread := roofline.host_sigma(step, cal.host_overlap_exponent)) >= HOST_NOTE_SIGMA:
             host_spread.append(spread)
@@ -422,8 +422,7 @@ def _per_gpu_compute(profile: Profile, spec: GpuSpec, prec: str, source_dev: Dev
             raise missing_analysis_error(f"{spec.name} (scaled from {source_spec.name})", profile.notes)
         return from_probe
     notes.extend(roofline.advice_notes(model(job_batch), compiled=compiled, probed=same_gpu))
-    if not same_gpu and model.tf32_note:
-        notes.append(model.tf32_note)
+    notes.extend([] if same_gpu else model.rate_notes)
     return from_probe
 
 

@@ -19,6 +19,7 @@ from advisor.errors import AdvisorError
 from advisor.predictor import input_bound
 from advisor.predictor.compile_time import CompileCosts
 from advisor.predictor.evaluation import Evaluation
+from advisor.predictor.fp64 import priced_precision
 from advisor.predictor.job import (
     Z80,
     BatchMemo,
@@ -183,6 +184,7 @@ class GpuOnHost:
         parts = parts_at(job.batch_size)
         rel = math.hypot(gc.sigma / Z80, input_bound.host_rel_sigma(parts))
         fits, peak, capacity, max_batch, sharding = gc.memory
+        precision = priced_precision(gc.analysis, gc.precision)  # "fp64" for a float64 model, at any precision
         fields = dict(
             **input_bound.estimate_fields(host, parts), target=Target.gpu(gc.spec.name, count, target.peer_to_peer),
             fits_memory=fits,
@@ -190,10 +192,10 @@ class GpuOnHost:
             memory_datasheet_gib=(gc.spec.memory_gib if capacity is not None and gc.spec.memory_gib is not None
                                   and capacity < gc.spec.memory_gib else None),
             per_device_batch_size=max(1, math.ceil(job.batch_size / count)), method="scaled",
-            precision=gc.precision, scaling_efficiency=gc.scaling_efficiency, source_device=gc.source_device,
+            precision=precision, scaling_efficiency=gc.scaling_efficiency, source_device=gc.source_device,
             # the step as ``assemble_job`` adds it up (compute + host side), to the last bit
             **mfu_fields(gc.analysis, job.batch_size, float(gc.compute_at(job.batch_size)) + float(parts.host_seconds),
-                         gc.spec, gc.precision, count),
+                         gc.spec, precision, count),
             gpu_busy=parts.gpu_utilization * gc.busy_share if parts.gpu_utilization is not None else None)
         evaluation = Evaluation.of(job, host, gc.eval_forward_seconds, compile_seconds=gc.eval_compile_seconds)
         return cls(gc, count, host, fields, parts_at, rel, evaluation)

@@ -247,11 +247,14 @@ def forward_share(analysis: Analysis | None) -> float:
 
 def dense_peak_flops(spec: GpuSpec, precision: str) -> float | None:
     """A GPU's dense peak FLOP/s at a training precision (bf16/fp16: the 16-bit tensor rate; tf32: the TF32
-    tensor rate, fp32 where there is none; fp32: the FP32 rate), from profiles/gpus.csv; None when unknown."""
+    tensor rate, fp32 where there is none; fp32: the FP32 rate; fp64: the FP64 rate, its tensor cores' where
+    faster), from profiles/gpus.csv; None when unknown."""
     if precision in ("bf16", "fp16"):
         tflops = spec.fp16_bf16_tflops
     elif precision == "tf32":
         tflops = spec.tf32_tflops or spec.fp32_tflops
+    elif precision == "fp64":  # a float64 model's matmuls: the FP64 tensor rate where faster (fp64.fp64_peak)
+        tflops = max(spec.fp64_tflops or 0.0, spec.fp64_tensor_tflops or 0.0)
     else:
         tflops = spec.fp32_tflops
     return tflops * 1e12 if tflops else None

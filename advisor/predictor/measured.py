@@ -32,6 +32,7 @@ from advisor.predictor.compile_time import CompileCosts, compile_costs
 from advisor.predictor.cpu_scaling import CpuScaling, at_device_threads, fraction_fields
 from advisor.predictor.evaluation import Evaluation
 from advisor.predictor.fit import StepTimeFit, fit_memory, fit_step_time
+from advisor.predictor.fp64 import priced_precision
 from advisor.predictor.input_bound import HostModel, StepParts, cpu_host, estimate_fields, host_rel_sigma
 from advisor.predictor.job import JobTime, ShapeSteps, accumulated_step, forward_share
 from advisor.predictor.job_length import long_job_notes
@@ -288,8 +289,8 @@ def measured_model(
     batch_at, parts, extra_rel = _host_side(host, b, compute_at, fit, tail, extra_rel)
     peak, capacity, max_batch, fits = _judged_memory(dev, profile, b, machine_memory_gib, memo, tail)
     fields = dict(target=_target(dev, threads), fits_memory=fits, peak_memory_gib=peak, memory_capacity_gib=capacity,
-                  max_batch_size_per_device=max_batch, per_device_batch_size=b, method=method,
-                  precision=dev.precision, source_device=dev.device, **fraction_fields(busy, fraction),
+                  max_batch_size_per_device=max_batch, per_device_batch_size=b, method=method, source_device=dev.device,
+                  precision=priced_precision(profile.analysis, dev.precision), **fraction_fields(busy, fraction),
                   **(estimate_fields(host, parts) if host is not None else {}))
     return MeasuredModel(fit=fit, kind=dev.kind, compute_at=compute_at, batch_at=batch_at, startup_seconds=startup,
                          evaluation=Evaluation.of(job, host, eval_forward, fit.batch_seconds, eval_compile),

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from advisor.predictor.calibration import ATTENTION_SCORE_SM_CLOCK_FLOPS, Calibration
+from advisor.predictor.fp64 import FP64_DTYPES
 from advisor.predictor.gemm import LARGE, k_fill_factor, tile_reuse
 from advisor.schemas import Analysis, GpuSpec
 
@@ -239,7 +240,7 @@ def k_fill_share(spec: GpuSpec, peak: float, cls: str, on_tensor_cores: bool) ->
 
 
 def _align_factor(align: int, cls: str, esize: float, architecture: str | None = None) -> float:
-    if cls == "fp32" or align >= 8:
+    if cls in ("fp32", "fp64") or align >= 8:
         return 1.0
     nbytes = int(align * esize)
     if nbytes >= ALIGNED_BYTES:
@@ -333,6 +334,11 @@ def _tensor_seconds_per_flop(r, spec: GpuSpec, cal: Calibration, peak: float, cl
     TF32 is allowed, not imposed: cuDNN's benchmark mode times its FP32 CUDA-core kernels too and keeps the
     faster, which wins where the two peaks are equal (GeForce Ampere/Ada, GA102 whitepaper: RTX 3090 TF32 dense
     35.6 = FP32 35.6 TFLOPS) and TF32 runs at a lower efficiency."""
+    if cls == "fp64":
+        # A float64 matmul/conv at its FP64 peak (``fp64.fp64_peak``) with the fitted FP32 efficiency: no source gives
+        # FP64 kernels one of their own, and none is fitted. Convolutions as direct ones: the Winograd share is an
+        # FP32 rule (``WINOGRAD_MULTIPLY_REDUCTION``).
+        return 1.0 / (peak * cal.compute_eff(r.kind, "fp32")), False
     cuda_spf = _fp32_seconds_per_flop(r, spec, cal)
     if cls == "fp32":
         return cuda_spf, False
@@ -389,7 +395,7 @@ def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, 
     k_fill = np.full(n, cal.gemm_k_fill)
     for i, r in enumerate(ops):
         scale, dtype, launches = 1.0, r.dtype, 1.0
-        if retype.dtype is not None and r.phase != "optimizer":
+        if retype.dtype is not None and r.phase != "optimizer" and r.dtype not in FP64_DTYPES:  # autocast skips float64
             if r.kind in TENSOR_KINDS:
                 scale, dtype = retype.tensor_scale, retype.dtype
             else:
@@ -399,7 +405,7 @@ def _build(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, 
         if has_flops and r.kind in TENSOR_KINDS:
             peak, cls = rate(spec, r.kind, dtype, precision, tf32)
             classes.add(cls)
-            esize = 2.0 if dtype in HALF_DTYPES else 4.0
+            esize = 2.0 if dtype in HALF_DTYPES else 8.0 if dtype in FP64_DTYPES else 4.0
             tensor[i] = True
             half_tile[i] = cls == "half"
             align, padded = _alignment(r, cls, esize, compiled, spec.architecture)

@@ -65,6 +65,8 @@ Precision semantics (``--precision``; the JSON says which one was assumed):
   the optimizer's master weights) keeps fp32 bytes (the analysis accounts bytes with CUDA autocast's
   rules). ``bf16`` on a GPU without bfloat16 (T4, V100, Turing) is an error here; ``estimate`` prices such
   a job in ``fp16``, as it runs there, and says so.
+- a model that trains in float64 runs in float64 at any of these (autocast and TF32 leave float64 alone): its
+  matmuls and convolutions at the GPU's FP64 rate, class "fp64" (``advisor.predictor.fp64``).
 
 TF32 is a permission, not an order: an op allowed TF32 runs at the faster of the TF32 tensor-core rate and
 the FP32 CUDA-core rate (``advisor.predictor.optable``), because cuDNN's benchmark mode times both kinds of
@@ -91,6 +93,7 @@ from dataclasses import dataclass, field
 from advisor.data_files import data_file
 from advisor.errors import PredictionError
 from advisor.predictor.calibration import Calibration, dominant_kind
+from advisor.predictor.fp64 import FP64_DTYPES, FP64_SHARE, float64_share, fp64_note, fp64_peak
 from advisor.predictor.optable import (
     ALIGNED_BYTES,
     HALF_DTYPES,
@@ -191,8 +194,11 @@ def mfu_precision(analysis: Analysis | None, spec: GpuSpec, precision: str) -> s
 
 
 def _rate(spec: GpuSpec, kind: str, dtype: str, precision: str, tf32: tuple[bool, bool]) -> tuple[float, str]:
-    """(peak FLOP/s, efficiency class) of a matmul/conv op: class is "fp32", "tf32" or "half". ``tf32``:
-    (matmuls, convolutions) allowed TF32 (``tf32_allowed``)."""
+    """(peak FLOP/s, efficiency class) of a matmul/conv op: class is "fp32", "tf32", "half" or "fp64" (a float64
+    op, at any precision: autocast leaves float64 alone; ``advisor.predictor.fp64``). ``tf32``: (matmuls,
+    convolutions) allowed TF32 (``tf32_allowed``)."""
+    if dtype in FP64_DTYPES:
+        return fp64_peak(spec, kind), "fp64"
     if dtype in HALF_DTYPES:
         if spec.fp16_bf16_tflops is None:
             raise PredictionError(f"cannot predict {spec.name} in 16-bit: profiles/gpus.csv has no FP16/BF16 "
@@ -243,6 +249,8 @@ class _Retype:
 
     @classmethod
     def for_precision(cls, analysis: Analysis, precision: str) -> _Retype:
+        if float64_share(analysis) >= FP64_SHARE:  # a float64 model runs as traced at any precision
+            return cls()
         want_half = precision in ("bf16", "fp16")
         have_half = tensor_core_class(analysis) == "half"
         if want_half and not have_half:
@@ -430,6 +438,12 @@ class StepModel:
     def tf32_note(self) -> str | None:
         """What of an ``fp32`` step may run in TF32 on this GPU (None when nothing may)."""
         return _tf32_note(self.table, self.precision)
+
+    @property
+    def rate_notes(self) -> list[str]:
+        """The notes on the rates this GPU runs the step's matrix work at: what may run in TF32 (``tf32_note``), and
+        a float64 model's FP64 rate (``fp64.fp64_note``)."""
+        return [n for n in (self.tf32_note, fp64_note(self.analysis, self.spec)) if n]
 
     def __call__(self, batch_size: int) -> StepPrediction:
         _check_batch(batch_size)

@@ -14,6 +14,9 @@ SCHEMA_VERSION = 1
 Precision = Literal["fp32", "tf32", "bf16", "fp16"]
 PRECISIONS: tuple[str, ...] = get_args(Precision)
 HALF_PRECISIONS: tuple[str, ...] = ("bf16", "fp16")  # mixed precision (autocast) at 16 bits
+# The precision an estimate says it priced: one asked for, or "fp64" for a model that trains in float64 (whatever
+# was asked: autocast leaves float64 alone; advisor.predictor.fp64). Not a choice: --precision takes PRECISIONS.
+PricedPrecision = Literal["fp32", "tf32", "bf16", "fp16", "fp64"]
 Method = Literal["measured", "scaled", "history"]
 Tier = Literal["cpu", "single_gpu", "multi_gpu"]
 Objective = Literal["cost", "time"]

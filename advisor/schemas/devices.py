@@ -185,6 +185,8 @@ class GpuSpec(Model):
     fp32_tflops: float | None = None
     tf32_tflops: float | None = None
     fp16_bf16_tflops: float | None = None
+    fp64_tflops: float | None = None  # peak FP64 on CUDA cores (non-tensor): a float64 model's rate
+    fp64_tensor_tflops: float | None = None  # peak FP64 tensor (dense), where faster: float64 matmuls (cuBLAS DMMA)
     bf16_supported: bool = True
     architecture: str | None = None  # GPU die family ("Ampere-GA10x", "Hopper" ...): calibration.arch_efficiency
     intra_node_link: str | None = None  # "nvlink" | "pcie"

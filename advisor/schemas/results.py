@@ -14,6 +14,7 @@ from advisor.schemas.base import (
     Model,
     Objective,
     Precision,
+    PricedPrecision,
     SchemaVersion,
     Tier,
     utc_now,
@@ -70,7 +71,7 @@ class Estimate(Model):
     sharded: bool = False
     per_device_batch_size: int
     method: Method
-    precision: Precision
+    precision: PricedPrecision
     scaling_efficiency: float | None = None  # multi-GPU: throughput(K) / (K x throughput(1))
     source_device: str | None = None  # the probed device this was measured on or scaled from
     base_seconds: float | None = None  # method "history": the uncorrected prediction it started from
@@ -218,7 +219,7 @@ class Candidate(Model):
     spot_price_usd_per_hour: float | None = None
     billed_seconds: float | None = None
     startup_seconds: float | None = None
-    precision: Precision | None = None
+    precision: PricedPrecision | None = None
     scaling_efficiency: float | None = None
     sharded: bool = False  # priced as sharded data parallel (FSDP/ZeRO-3): the estimate's ``sharded``
     pareto: bool = False

@@ -50,6 +50,24 @@ def test_missing_figures_names_the_empty_columns(gpus):
                                                         "intra_node_bandwidth_gbs"]
     # pre-Ampere: no TF32 is needed (it has none; "tf32" runs as plain FP32 there)
     assert S.missing_figures(gpus["V100-16GB"]) == [] and gpus["V100-16GB"].tf32_tflops is None
+    # a float64 model needs the FP64 rate
+    assert S.missing_figures(gpus["RTX4090"].model_copy(update={"fp64_tflops": None})) == ["fp64_tflops"]
+
+
+# FP64 over FP32 by architecture (profiles/README.md, "FP64"): 1:2 on data-centre parts, 1:32 on Turing and
+# Pascal GP102, 1:64 on GA10x, Ada and GB20x; a row off these by more than its figures' rounding is a typo.
+FP64_RATIO = {"Volta": 2, "Ampere-GA100": 2, "Hopper": 2, "Blackwell-GB100": 2, "Turing": 32, "Pascal": 32,
+              "Ampere-GA10x": 64, "Ada": 64, "Blackwell-GB20x": 64}
+
+
+def test_every_gpu_row_has_a_sourced_fp64_rate_at_its_architectures_ratio(gpus):
+    for spec in gpus.values():
+        assert spec.fp64_tflops, f"profiles/gpus.csv has no fp64_tflops for {spec.name}"
+        assert "fp64 [" in (spec.source or "") and "[fp64 filled" in (spec.notes or ""), spec.name
+        ratio = spec.fp32_tflops / spec.fp64_tflops
+        assert ratio == pytest.approx(FP64_RATIO[spec.architecture], rel=0.03), (spec.name, ratio)
+        if spec.fp64_tensor_tflops is not None:  # A100 and Hopper: twice the FP64 rate
+            assert spec.fp64_tensor_tflops == pytest.approx(2 * spec.fp64_tflops, rel=0.03), spec.name
 
 
 @pytest.mark.parametrize("precision", [None, "tf32", "bf16", "fp16"])

@@ -32,11 +32,12 @@ def test_a_slice_is_its_parents_figures_scaled_with_a_note_saying_how():
     assert one.fp16_bf16_tflops == pytest.approx(a100.fp16_bf16_tflops / 7)
     assert one.fp32_tflops == pytest.approx(a100.fp32_tflops / 7)
     assert one.tf32_tflops == pytest.approx(a100.tf32_tflops / 7)
+    assert (one.fp64_tflops, one.fp64_tensor_tflops) == pytest.approx((9.7 / 7, 19.5 / 7))
     assert one.memory_bandwidth_gbs == pytest.approx(a100.memory_bandwidth_gbs / 8)  # 5 of 40 GB
     assert one.memory_gib == 5.0 and one.intra_node_link is None and one.host_link_gbs == a100.host_link_gbs
     assert one.architecture == a100.architecture  # its calibration is the parent's die's
     assert one.notes.startswith("A100-40GB MIG 1g.5gb is a MIG slice: the A100-40GB row of profiles/gpus.csv "
-                                "scaled to it, compute (FP32, TF32, FP16/BF16 tensor) x 0.143 (1 of 7 compute "
+                                "scaled to it, compute (FP32, TF32, FP16/BF16 tensor, FP64) x 0.143 (1 of 7 compute "
                                 "slices), memory bandwidth x 0.125 (its 5 GB of 40 GB), memory 5 GB")
     three = resolve_gpu("h100 mig 3g.40gb", specs)  # a user's spelling: the family name picks H100-SXM
     assert three.name == "H100-SXM MIG 3g.40gb"

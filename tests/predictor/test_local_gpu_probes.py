@@ -94,7 +94,7 @@ def test_a_probed_mig_slice_is_measured_and_scales_from_its_parents_row():
     own = api.predict(prof, device="cuda:0", save=False, **_JOB)
     assert own.method == "measured" and own.target.gpu_name == "A100-40GB MIG 1g.5gb"
     assert own.notes[0].startswith("A100-40GB MIG 1g.5gb is a MIG slice: the A100-40GB row of profiles/gpus.csv "
-                                   "scaled to it, compute (FP32, TF32, FP16/BF16 tensor) x 0.143 (1 of 7 compute "
+                                   "scaled to it, compute (FP32, TF32, FP16/BF16 tensor, FP64) x 0.143 (1 of 7 compute "
                                    "slices)")
     other = api.predict(prof, target="A100-80GB", save=False, **_JOB)
     assert other.method == "scaled" and "scaled from the probe of cuda:0 (A100-40GB MIG 1g.5gb)." in other.notes

@@ -53,3 +53,32 @@ def test_complex_convolution_is_counted_as_the_three_real_ones_pytorch_runs():
                   name="complex conv")
     a = analyze(wl, batch_sizes=(2, 8))
     assert a.forward_flops_per_sample == 3 * 2 * cin * cout * k * k * out_hw * out_hw
+
+
+def _float64_mlp() -> Workload:
+    def build():
+        return nn.Sequential(nn.Linear(32, 64), nn.Tanh(), nn.Linear(64, 1)).double()
+
+    return Workload(model=build, make_batch=lambda b: (torch.randn(b, 32, dtype=torch.float64),
+                                                       torch.randn(b, 1, dtype=torch.float64)), name="pinn")
+
+
+def test_a_float64_model_is_traced_in_float64_at_any_precision():
+    from advisor.predictor.fp64 import float64_share
+
+    for precision in ("fp32", "bf16", "fp16"):
+        a = analyze(_float64_mlp(), batch_sizes=(2, 8), precision=precision)
+        matmuls = [r for r in a.ops if r.kind == "matmul"]
+        # CUDA autocast casts float32 tensors only: the float64 matmuls stay float64, with no casts to 16 bits
+        assert matmuls and {r.dtype for r in matmuls} == {"float64"}, precision
+        assert not [r for r in a.ops if r.op == "aten._to_copy.default" and r.dtype in ("bfloat16", "float16")]
+        assert float64_share(a) == 1.0
+        (first,) = [r for r in matmuls if r.phase == "forward" and r.op == "aten.addmm.default" and
+                    r.flops[0] == 2 * 2 * 32 * 64]
+        assert first.bytes[0] == 8 * (64 + 2 * 32 + 32 * 64 + 2 * 64)  # 8-byte operands: bias, x, W, output
+    assert float64_share(analyze(_linear32(), batch_sizes=(2, 8))) == 0.0
+
+
+def _linear32() -> Workload:
+    return Workload(model=lambda: nn.Linear(8, 2), make_batch=lambda b: (torch.randn(b, 8), torch.randn(b, 2)),
+                    name="linear")

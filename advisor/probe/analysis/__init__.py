@@ -30,7 +30,8 @@ bf16 softmax reads an fp32 copy (ATen's one-kernel ``half_to_float`` path is for
 else follows its inputs (batch norm and ReLU of a 16-bit activation stay 16-bit; a 16-bit + fp32 residual
 add is fp32). A gradient has the dtype of the tensor it is the gradient of, as autograd makes it (the fp32
 activations' backward ops read and write fp32 gradients), and an explicit ``x.float()`` of a 16-bit
-activation is the copy kernel it is on the GPU. The optimizer works on fp32 master weights. "tf32" changes
+activation is the copy kernel it is on the GPU. The optimizer works on fp32 master weights. A float64 tensor is
+never cast (autocast casts float32 tensors only): a float64 model traces in float64 at every precision. "tf32" changes
 no byte and no FLOP (it is ``advisor.predictor.roofline``'s business), so "fp32" and "tf32" analyses are the
 same.
 

@@ -350,9 +350,10 @@ class StepRecorder(TorchDispatchMode):
         return dts
 
     def _cast_to_half(self, t, d):
-        """Autocast's cast of a 16-bit op's input; a weight is cast once per forward (autocast's cache)."""
+        """Autocast's cast of a 16-bit op's input; a weight is cast once per forward (autocast's cache). A float64
+        input is not cast: autocast casts float32 tensors only (``is_eligible`` in ATen's autocast_mode.h)."""
         half = self.half_dtype
-        if not (t.is_floating_point() and d != half and t.dim() > 0):
+        if not (t.is_floating_point() and d not in (half, torch.float64) and t.dim() > 0):
             return d
         if self.phase == "forward":
             key = storage_key(t)
@@ -379,7 +380,7 @@ class StepRecorder(TorchDispatchMode):
         if name in ("_to_copy", "to") and kwargs.get("dtype") is not None:
             return kwargs["dtype"]
         if autocast_lowers(name):
-            return self.half_dtype
+            return real if real == torch.float64 else self.half_dtype  # autocast leaves float64 ops in float64
         if name in SOFTMAX_BACKWARD and len(in_tensors) > 1:
             # ATen writes a softmax's input gradient in the dtype the forward read its input in: fp16 for the
             # half_to_float kernel, fp32 after an upcast (an fp32 input, or any bf16 one).
