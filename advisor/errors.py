@@ -59,10 +59,16 @@ class HistoryError(AdvisorError):
 
     ``recommendation``: a recommendation that was made but could not be saved (``advisor.recommend``: the
     database failed, or was locked, when it was to be stored), so that the answer is not lost with the save; None
-    otherwise.
+    otherwise. ``public``: the message without the database's address or URL, where the message names them (a
+    URL that cannot be used), for a note that may reach a caller of ``advisor serve``; None where the message
+    names neither.
     """
 
     recommendation = None
+
+    def __init__(self, message: str, *, hint: str | None = None, public: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.public = public
 
 
 class DatabaseUnavailableError(HistoryError):
@@ -77,8 +83,7 @@ class DatabaseUnavailableError(HistoryError):
 
     def __init__(self, message: str, *, hint: str | None = None, public: str | None = None,
                  writes_refused: bool = False) -> None:
-        super().__init__(message, hint=hint)
-        self.public = public or "The history database is unavailable."
+        super().__init__(message, hint=hint, public=public or "The history database is unavailable.")
         self.writes_refused = writes_refused
 
 

@@ -45,16 +45,14 @@ def check_history_url(server: str | None = None, save: bool = True) -> None:
 
     url = Settings.from_env().resolved_database_url
     if in_memory_url(url):
-        raise HistoryError(f"ADVISOR_DATABASE_URL={url!r} is an in-memory database: it is gone when the command "
-                           "ends, so nothing saved would be kept and nothing stored could be read.",
+        raise HistoryError(f"ADVISOR_DATABASE_URL={_redact(url)!r} is an in-memory database: it is gone when the "
+                           "command ends, so nothing saved would be kept and nothing stored could be read.",
                            hint="Fix: name a file (e.g. sqlite:////home/me/advisor/history.db) or a server "
                                 "(postgresql://user@host/db), or unset it for the default file.")
 
 
 def _redact(url: str) -> str:
     # Never echo a password from the URL.
-    from sqlalchemy.engine import make_url
+    from advisor.history.url_display import shown
 
-    from advisor.history.engine import display_url
-
-    return display_url(make_url(url))
+    return shown(url)

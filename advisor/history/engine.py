@@ -33,6 +33,7 @@ from advisor.errors import DatabaseUnavailableError, HistoryError
 from advisor.history.answer_deadline import AnswerDeadline
 from advisor.history.answer_deadline import attach as attach_answer_deadline
 from advisor.history.pg_wait import interruptible_waits
+from advisor.history.url_display import ENCODE_HINT, display_url, masked, refuse_unencoded, scrubbed, shown
 from advisor.settings import default_database_path
 
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -85,7 +86,9 @@ def _server_engine(parsed: URL) -> Engine:
         engine = create_engine(parsed, pool_pre_ping=True, future=True, connect_args=connect_args)
     except NoSuchModuleError as exc:
         raise HistoryError(f"The history database URL {display_url(parsed)!r} names {parsed.drivername!r}, "
-                           f"which SQLAlchemy does not know. {SUPPORTED_DATABASES}", hint=_URL_HINT) from exc
+                           f"which SQLAlchemy does not know. {SUPPORTED_DATABASES}", hint=_URL_HINT,
+                           public=f"The history database URL names {parsed.drivername!r}, which SQLAlchemy does not "
+                                  "know.") from exc
     except ModuleNotFoundError as exc:
         if backend == "postgresql":
             raise HistoryError(f"The driver for postgresql is not installed ({exc.name}).",
@@ -93,7 +96,8 @@ def _server_engine(parsed: URL) -> Engine:
         raise HistoryError(f"The history database URL {display_url(parsed)!r} is for {backend}, whose driver "
                            f"({exc.name}) is not installed. {SUPPORTED_DATABASES}",
                            hint=f"Fix: use a sqlite:/// or postgresql:// URL (or install {exc.name} to try "
-                                f"{backend}, which advisor is not tested with).") from exc
+                                f"{backend}, which advisor is not tested with).",
+                           public=f"The history database URL is for {backend}, whose driver is not installed.") from exc
     if backend == "postgresql":
         # ... and a connection already open must not wait for ever for an answer either.
         attach_answer_deadline(engine, AnswerDeadline(), display_url(engine.url))
@@ -102,20 +106,6 @@ def _server_engine(parsed: URL) -> Engine:
         # not at import: psycopg2's wait callback is one for the whole process (advisor.history.pg_wait).
         interruptible_waits()
     return engine
-
-
-def display_url(url: URL) -> str:
-    """``url`` as it may be shown to the database's own user: the password hidden, in the user part and in a
-    ``?password=`` query argument (which psycopg2 also takes). Never for a caller of ``advisor serve``, who gets
-    no address at all (``DatabaseUnavailableError.public``)."""
-    if "password" in url.query:
-        url = url.update_query_dict({"password": "***"})
-    return url.render_as_string(hide_password=True)
-
-
-def _masked(text: str) -> str:
-    """A URL that did not parse, with whatever sits between ``user:`` and ``@`` (a password) hidden."""
-    return re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", re.sub(r"(?i)(password=)[^&]*", r"\1***", text))
 
 
 def _folder_hint(database: Path) -> str:
@@ -141,10 +131,11 @@ def _make_folder(database: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise HistoryError(f"Cannot create the folder {str(folder)!r} for the history database "
-                           f"{str(database)!r}: {exc.strerror or exc}.", hint=_folder_hint(database)) from exc
+                           f"{str(database)!r}: {exc.strerror or exc}.", hint=_folder_hint(database),
+                           public="Cannot create the folder for the history database.") from exc
     if not folder.is_dir():
         raise HistoryError(f"Cannot use the history database {str(database)!r}: {str(folder)!r} is not a folder.",
-                           hint=_folder_hint(database))
+                           hint=_folder_hint(database), public="The history database's folder is not a folder.")
 
 
 def _in_memory(database: str | None) -> bool:
@@ -182,8 +173,8 @@ def no_history_error(url: str, hint: str) -> HistoryError:
     """A read of a SQLite file that does not exist (``sqlite_file_missing``), refused rather than creating an empty
     one: a mistyped path would otherwise read as a history with nothing in it. ``hint``: the fix, in the words of
     where the URL came from (a flag's environment variable, the API's ``url``)."""
-    return HistoryError(f"No history at {display_url(make_url(url))}: the file does not exist, so nothing was ever "
-                        "stored there.", hint=hint)
+    return HistoryError(f"No history at {shown(url)}: the file does not exist, so nothing was ever stored there.",
+                        hint=hint, public="No history at the history database URL: the file does not exist.")
 
 
 def make_sqlite_folder(url: str) -> None:
@@ -216,11 +207,12 @@ def _sqlite_file(parsed: URL, url: str, make_folder: bool = True) -> URL:
             _make_folder(path)
         return parsed.set(database=str(path))
     if str(parsed.query.get("uri", "")).lower() not in ("true", "1"):
-        raise HistoryError(f"The history database URL {_masked(url)!r} names a SQLite URI filename "
+        raise HistoryError(f"The history database URL {masked(url)!r} names a SQLite URI filename "
                            f"({database!r}) without ?uri=true, so SQLite would read it as a path in a folder named "
                            "'file:' here.",
                            hint="Fix: add ?uri=true (e.g. sqlite:///file:/path/history.db?uri=true), or give the "
-                                "path alone (sqlite:////path/history.db).")
+                                "path alone (sqlite:////path/history.db).",
+                           public="The history database URL names a SQLite URI filename without ?uri=true.")
     return parsed
 
 
@@ -242,10 +234,11 @@ def _refuse_uri_options(parsed: URL, url: str, path: Path) -> None:
         what = f"with ?uri=true but a plain path, so SQLite would open a file named {path.name + '?' + query!r}"
     else:
         what = "without ?uri=true, so SQLite would ignore them (a history opened ?mode=ro would be written to)"
-    raise HistoryError(f"The history database URL {_masked(url)!r} gives SQLite URI options "
+    raise HistoryError(f"The history database URL {masked(url)!r} gives SQLite URI options "
                        f"({', '.join(options)}) {what}.",
                        hint=f"Fix: add ?uri=true and write the path as a URI filename: sqlite:///file:{path}?{query}"
-                            "&uri=true (or leave the options out).")
+                            "&uri=true (or leave the options out).",
+                       public="The history database URL gives SQLite URI options with a plain path.")
 
 
 def create_history_engine(url: str, *, make_folder: bool = True) -> Engine:
@@ -254,14 +247,18 @@ def create_history_engine(url: str, *, make_folder: bool = True) -> Engine:
     if url != url.strip():
         # A pasting slip, not part of a name: a trailing space would parse, and silently start a new, empty
         # history in a file whose name ends in a space.
-        raise HistoryError(f"The history database URL {_masked(url)!r} is not a database URL: it starts or ends "
-                           "with a space or a line break.", hint=_URL_HINT)
+        raise HistoryError(f"The history database URL {masked(url)!r} is not a database URL: it starts or ends "
+                           "with a space or a line break.", hint=_URL_HINT,
+                           public="The history database URL starts or ends with a space or a line break.")
     try:
         parsed = make_url(url)
     except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
-        raise HistoryError(f"The history database URL {_masked(url)!r} is not a database URL.",
-                           hint=_URL_HINT) from exc
+        # A password pasted as it is (a "/" or ":" in it) is the likeliest cause where the URL has one.
+        encode = f" If it holds a password: {ENCODE_HINT}." if "@" in url else ""
+        raise HistoryError(f"The history database URL {masked(url)!r} is not a database URL.{encode}",
+                           hint=_URL_HINT, public=f"The history database URL is not a database URL.{encode}") from exc
     if parsed.get_backend_name() != "sqlite":
+        refuse_unencoded(url, parsed)
         return _server_engine(parsed)
 
     database = parsed.database
@@ -319,6 +316,7 @@ def database_error(engine: Engine, exc: DBAPIError, message: str, default_hint: 
     caller of ``advisor serve``."""
     where = display_url(engine.url)
     detail = str(exc.orig).strip().splitlines()[0] if exc.orig is not None and str(exc.orig).strip() else str(exc)
+    detail = scrubbed(detail, engine.url)  # a driver may quote the connection string, or a piece of the password
     fault = _sqlite_file_fault(engine, exc)
     if fault is not None:  # the file itself, not a server or the permissions: say what it is
         return DatabaseUnavailableError(message.format(where=where, detail=f"{fault} ({detail})"),

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from advisor.errors import AdvisorError, ConfigError, DatabaseUnavailableError, HistoryError
+from advisor.errors import AdvisorError, ConfigError, HistoryError
 
 if TYPE_CHECKING:
     from advisor.history.repository import History
@@ -83,10 +83,14 @@ def fit_correction_noted(hist: History | None, notes: list[str], *, required: bo
 
 
 def _not_applied(exc: AdvisorError) -> str:
-    # A database fault is told without the database's address or the driver's words: a note reaches a caller
-    # of advisor serve too (a prediction with save false), who must not learn them.
-    why = exc.public if isinstance(exc, DatabaseUnavailableError) else exc.message
-    return f"the history correction was not applied: {why}"
+    # A database fault, or a URL that cannot be used, is told without the database's address or URL, nor the
+    # driver's words: a note reaches a caller of advisor serve too (a prediction with save false), who must not
+    # learn them, and a pull-request comment (recommend --format markdown), where no password may appear.
+    if isinstance(exc, HistoryError) and exc.public:
+        return f"the history correction was not applied: {exc.public}"
+    from advisor.history.url_display import masked
+
+    return f"the history correction was not applied: {masked(exc.message)}"
 
 
 def save_recommendation(hist: History, rec: Recommendation, prof: Profile) -> None:

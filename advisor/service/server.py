@@ -175,11 +175,9 @@ def _serve(config: ServiceConfig, say: Callable[[str], None], log_level: str, st
     note = migrate(config)
     for text in [*notes, *([note] if note else [])]:
         say(text)
-    from sqlalchemy.engine import make_url
+    from advisor.history.url_display import shown
 
-    from advisor.history.engine import display_url
-
-    where = display_url(make_url(config.settings.resolved_database_url))
+    where = shown(config.settings.resolved_database_url)
     say(f"advisor serve: http://{config.host}:{config.port} ({config.workers} worker"
         f"{'s' if config.workers > 1 else ''}; history {where}; "
         f"{len(config.tokens)} token(s); body limit {config.max_body_bytes / 2**20:g} MB; "
