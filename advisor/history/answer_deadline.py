@@ -9,6 +9,11 @@ connection", the pool drops that connection, and the caller gets a ``HistoryErro
 
 The watcher thread starts with the first statement and ends after ``IDLE_EXIT_SECONDS`` without one, so a
 process that opens many engines does not keep a thread per engine.
+
+A statement that waits for another session's lock (a backup, a long transaction, another advisor migrating)
+is no hung server: each connection's ``lock_timeout`` is set below the statement's deadline
+(``LOCK_WAIT_SHARE``), so such a wait ends first, in the server's own "canceling statement due to lock timeout"
+(SQLSTATE 55P03), which the user is told as a lock (``advisor.history.engine``), not as a server to check.
 """
 
 from __future__ import annotations
@@ -28,6 +33,9 @@ from advisor.errors import DatabaseUnavailableError
 STATEMENT_SECONDS = 30.0
 PING_SECONDS = 10.0
 IDLE_EXIT_SECONDS = 5.0
+# The share of a statement's deadline it may wait for a lock (25 s of 30 s): the rest leaves the server the time
+# to answer that it gave up, before the deadline would cut the connection.
+LOCK_WAIT_SHARE = 5 / 6
 
 
 class AnswerDeadline:
@@ -98,6 +106,10 @@ def attach(engine: Engine, deadline: AnswerDeadline, shown_as: str) -> None:
     database as its error names it for its own user (``engine.display_url``: the password hidden, in a
     ``?password=`` argument too)."""
 
+    @event.listens_for(engine, "connect")
+    def _lock_wait(dbapi_connection, _record) -> None:
+        set_lock_timeout(dbapi_connection, deadline)
+
     @event.listens_for(engine, "before_cursor_execute")
     def _before(conn, cursor, statement, parameters, context, executemany) -> None:
         deadline.watch(conn.connection.dbapi_connection, deadline.statement_seconds)
@@ -137,3 +149,23 @@ def attach(engine: Engine, deadline: AnswerDeadline, shown_as: str) -> None:
             deadline.release(dbapi_connection)
 
     engine.dialect.do_ping = _watched_ping
+
+
+def set_lock_timeout(dbapi_connection: Any, deadline: AnswerDeadline) -> None:
+    """Give a new PostgreSQL connection a ``lock_timeout`` of ``LOCK_WAIT_SHARE`` of the statement deadline, unless
+    it has a shorter one already (the URL's ``?options=-clock_timeout=5s``, the role's or the database's setting).
+    A session setting, committed, so that it outlives the pool's rollbacks; the query itself is watched by the
+    deadline like any statement."""
+    milliseconds = max(1, int(deadline.statement_seconds * LOCK_WAIT_SHARE * 1000))
+    deadline.watch(dbapi_connection, deadline.statement_seconds)
+    try:
+        cursor = dbapi_connection.cursor()
+        try:
+            # pg_settings gives lock_timeout in ms; 0 is "no limit".
+            cursor.execute("SELECT set_config('lock_timeout', %s, false) FROM pg_settings WHERE name = 'lock_timeout' "
+                           "AND (setting::bigint = 0 OR setting::bigint > %s)", (str(milliseconds), milliseconds))
+        finally:
+            cursor.close()
+        dbapi_connection.commit()
+    finally:
+        deadline.release(dbapi_connection)

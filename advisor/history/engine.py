@@ -396,10 +396,16 @@ _PG_ACCESS_HINT = ("Fix: have the database's owner grant the role what advisor n
                    "migrate its tables), or point ADVISOR_DATABASE_URL at a database that role may use.")
 _PG_READ_ONLY_HINT = ("Fix: this server or role takes no writes (a standby, or default_transaction_read_only on): "
                       "point ADVISOR_DATABASE_URL at the primary server, or turn default_transaction_read_only off.")
-_PG_CAUSES = {"53100": _FULL_HINT, "55P03": _LOCKED_HINT, "40P01": _LOCKED_HINT, "42501": _PG_ACCESS_HINT,
+# 55P03: a lock not granted within lock_timeout, which advisor sets below its statement deadline
+# (advisor.history.answer_deadline), so that a wait behind a lock is told as one, not as a hung server.
+_PG_LOCKED_HINT = ("Fix: another session holds a lock on the history's tables (a backup, a long transaction, an "
+                   "advisor migrating it); wait for it or end it (pg_stat_activity shows it: the waiting session's "
+                   "wait_event_type is Lock, pg_blocking_pids() names the holder), then run the command again.")
+_PG_CAUSES = {"53100": _FULL_HINT, "55P03": _PG_LOCKED_HINT, "40P01": _LOCKED_HINT, "42501": _PG_ACCESS_HINT,
               "25006": _PG_READ_ONLY_HINT}
 _PUBLIC_CAUSES = {_FULL_HINT: "The history database is unavailable: its disk is full.",
                   _LOCKED_HINT: "The history database is unavailable: another process holds its lock.",
+                  _PG_LOCKED_HINT: "The history database is unavailable: another process holds its lock.",
                   _ACCESS_HINT: "The history database is unavailable: it may not be read or written here.",
                   _PG_ACCESS_HINT: "The history database is unavailable: it may not be read or written here.",
                   _PG_READ_ONLY_HINT: "The history database is unavailable: it takes no writes.",

@@ -158,3 +158,60 @@ def test_a_connection_past_its_deadline_has_its_socket_shut_down():
     finally:
         a.close()
         b.close()
+
+
+@pytest.fixture
+def locked_workloads(postgres_url):
+    """Another session holding ``workloads`` in ACCESS EXCLUSIVE mode (a backup, a long transaction) until the test
+    ends; yields a function that takes the lock, on a history migrated to the revision it is given."""
+    from sqlalchemy import create_engine, text
+
+    from advisor.history.migrate import upgrade
+
+    holder = create_engine(postgres_url)
+    conn = None
+
+    def lock(revision: str = "head"):
+        nonlocal conn
+        upgrade(postgres_url, revision)
+        conn = holder.connect()
+        conn.execute(text("LOCK TABLE workloads IN ACCESS EXCLUSIVE MODE"))
+        return postgres_url
+
+    try:
+        yield lock
+    finally:
+        if conn is not None:
+            conn.rollback()
+            conn.close()
+        holder.dispose()
+
+
+@pytest.mark.parametrize("revision", ["head", "0002"])  # a read waits for the lock; so does the migration on first use
+def test_a_statement_behind_another_sessions_lock_is_told_as_a_lock_not_as_a_server_down(
+        locked_workloads, monkeypatch, revision):
+    from advisor.errors import DatabaseUnavailableError
+    from advisor.history.migrate import current_revision
+
+    monkeypatch.setattr(answer_deadline, "STATEMENT_SECONDS", 3.0)  # lock_timeout 2.5 s
+    url = locked_workloads(revision)
+    started = time.monotonic()
+    with History(url) as hist, pytest.raises(DatabaseUnavailableError) as err:
+        hist.list()
+    assert time.monotonic() - started < 3.0  # the lock timeout, not the statement deadline, ended it
+    assert "canceling statement due to lock timeout" in err.value.message, err.value.message
+    assert "did not answer" not in err.value.message
+    assert err.value.hint.startswith("Fix: another session holds a lock on the history's tables"), err.value.hint
+    assert err.value.public == "The history database is unavailable: another process holds its lock."
+    if revision == "0002":
+        assert current_revision(url) == "0002"  # the migration was rolled back whole
+
+
+def test_a_shorter_lock_timeout_of_the_users_own_is_kept(postgres_url, monkeypatch):
+    from sqlalchemy import text
+
+    with History(postgres_url) as hist, hist.engine.connect() as conn:
+        assert conn.execute(text("SHOW lock_timeout")).scalar() == "25s"  # 5/6 of the 30 s statement deadline
+    with History(postgres_url.replace("search_path%3D", "lock_timeout%3D1s%20-csearch_path%3D")) as hist:
+        with hist.engine.connect() as conn:
+            assert conn.execute(text("SHOW lock_timeout")).scalar() == "1s"
