@@ -30,6 +30,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.pool import StaticPool
 
 from advisor.errors import DatabaseUnavailableError, HistoryError
+from advisor.history import read_only_folder as read_only
 from advisor.history.answer_deadline import AnswerDeadline
 from advisor.history.answer_deadline import attach as attach_answer_deadline
 from advisor.history.pg_wait import interruptible_waits
@@ -321,6 +322,12 @@ def database_error(engine: Engine, exc: DBAPIError, message: str, default_hint: 
     if fault is not None:  # the file itself, not a server or the permissions: say what it is
         return DatabaseUnavailableError(message.format(where=where, detail=f"{fault} ({detail})"),
                                         hint=_NOT_SQLITE_HINT, public=_PUBLIC_CAUSES[_NOT_SQLITE_HINT])
+    folder = read_only.read_only_folder(engine, exc)
+    if folder is not None:  # a WAL file cannot be opened there at all, reads included: say how to read it
+        path = read_only.sqlite_path(engine)
+        return DatabaseUnavailableError(message.format(where=where, detail=f"{read_only.detail(folder, path)} "
+                                                                           f"({detail})"),
+                                        hint=read_only.hint(path), public=read_only.PUBLIC)
     cause = _cause_hint(exc)
     hint = access_hint(engine) if cause == _PG_ACCESS_HINT else cause
     return DatabaseUnavailableError(message.format(where=where, detail=detail), hint=hint or default_hint,

@@ -1,0 +1,98 @@
+"""A SQLite history in a folder that may not be written (a CI artifact, a read-only mount) is told as such, with
+the URL that reads it as it is (``immutable=1``), and that URL works; the URL the user gave is shown as given.
+
+The commands run in a process without the permission to write the folder: as a user other than root, as it is;
+as root, with the capabilities that override file permissions dropped (``setpriv``), else skipped.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from advisor.history.engine import create_history_engine, database_error
+
+
+class _DriverError(Exception):
+    sqlite_errorname = "SQLITE_READONLY_DIRECTORY"
+
+
+def _unprivileged() -> list[str]:
+    if os.geteuid() != 0:
+        return []
+    if shutil.which("setpriv") is None:
+        pytest.skip("root without setpriv: a read-only folder cannot be made here")
+    return ["setpriv", "--bounding-set", "-dac_override,-dac_read_search,-fowner", "--"]
+
+
+@pytest.fixture
+def read_only_history(tmp_path, _migrated_sqlite):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    shutil.copyfile(_migrated_sqlite, folder / "h.db")
+    folder.chmod(0o555)
+    try:
+        yield folder / "h.db"
+    finally:
+        folder.chmod(0o755)
+
+
+def _advisor(url: str, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "ADVISOR_DATABASE_URL": url}
+    return subprocess.run([*_unprivileged(), sys.executable, "-m", "advisor", *args], env=env, capture_output=True,
+                          text=True, timeout=120)
+
+
+@pytest.mark.parametrize("url", ["sqlite:///{path}", "sqlite:///file:{path}?mode=ro&uri=true"])
+def test_a_history_in_a_read_only_folder_says_so_and_how_to_read_it(read_only_history, url):
+    given = url.format(path=read_only_history)
+    run = _advisor(given, "history", "list", "--json")
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr
+    assert f"Cannot use the history database {given}: the folder '{read_only_history.parent}' may not be " \
+           "written" in run.stderr, run.stderr  # the URL as given: file:, not file%3A
+    immutable = f"sqlite:///file:{read_only_history}?immutable=1&uri=true"
+    assert f"Fix: to read it as it is, set ADVISOR_DATABASE_URL='{immutable}'" in run.stderr
+    assert "may read and write the database file" not in run.stderr  # not the old advice, for a read
+    listed = _advisor(immutable, "history", "list", "--json")  # the URL the hint gives reads it
+    assert listed.returncode == 0, listed.stderr
+    assert sorted(os.listdir(read_only_history.parent)) == ["h.db"]  # nothing was made beside it
+
+
+def test_the_hint_names_the_file_of_a_uri_filename_too(tmp_path):
+    path = tmp_path / "a folder" / "h.db"
+    engine = create_history_engine(f"sqlite:///file:{tmp_path}/a%20folder/h.db?mode=ro&uri=true")
+    try:
+        from sqlalchemy.exc import OperationalError
+
+        exc = OperationalError("PRAGMA journal_mode", {}, _DriverError("attempt to write a readonly database"))
+        err = database_error(engine, exc, "Cannot use {where}: {detail}", "default")
+    finally:
+        engine.dispose()
+    # (SQLAlchemy decodes the %20 of the URL it parses; "file:" stays, not "file%3A")
+    assert err.message.startswith(f"Cannot use sqlite:///file:{path}?mode=ro&uri=true: the folder "
+                                  f"{str(path.parent)!r} may not be written")
+    assert err.message.endswith("(attempt to write a readonly database)")
+    assert f"sqlite:///file:{tmp_path}/a%20folder/h.db?immutable=1&uri=true" in err.hint
+    assert err.public == "The history database is unavailable: its folder is read-only."
+
+
+def test_a_read_only_file_in_a_writable_folder_keeps_the_permissions_hint(tmp_path):
+    class ReadOnly(Exception):
+        sqlite_errorname = "SQLITE_READONLY"
+
+    from sqlalchemy.exc import OperationalError
+
+    engine = create_history_engine(f"sqlite:///{tmp_path / 'h.db'}")
+    try:
+        err = database_error(engine, OperationalError("INSERT", {}, ReadOnly("attempt to write a readonly database")),
+                             "{detail}", "default")
+    finally:
+        engine.dispose()
+    assert err.hint.startswith("Fix: check that you may read and write the database file and its folder")
+    assert Path(tmp_path).is_dir()
