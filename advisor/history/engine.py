@@ -12,6 +12,7 @@ wait for the server at once (:mod:`advisor.history.pg_wait`).
 from __future__ import annotations
 
 import re
+import shlex
 import sqlite3
 import sys
 import time
@@ -109,14 +110,18 @@ def _server_engine(parsed: URL) -> Engine:
     return engine
 
 
+def _is_default(database: Path) -> bool:
+    """Whether ``database`` is the default history file, the one used where ADVISOR_DATABASE_URL is unset."""
+    try:
+        return database.resolve() == default_database_path().resolve()
+    except (OSError, RuntimeError):  # RuntimeError: a symlink loop
+        return False
+
+
 def _folder_hint(database: Path) -> str:
     """How to fix a history folder that cannot be made: the default one comes from the environment (unsetting
     ADVISOR_DATABASE_URL, which is what chose it, cannot help), a chosen one from ADVISOR_DATABASE_URL."""
-    try:
-        default = database.resolve() == default_database_path().resolve()
-    except (OSError, RuntimeError):  # RuntimeError: a symlink loop
-        default = False
-    if default:
+    if _is_default(database):
         source = "$HOME" if sys.platform == "darwin" else "$XDG_DATA_HOME (else $HOME/.local/share)"
         return ("Fix: this is the default location, which comes from " + source + "; set XDG_DATA_HOME or "
                 "ADVISOR_DATABASE_URL (e.g. sqlite:////home/me/advisor/history.db) to a folder you can write, or "
@@ -321,7 +326,7 @@ def database_error(engine: Engine, exc: DBAPIError, message: str, default_hint: 
     fault = _sqlite_file_fault(engine, exc)
     if fault is not None:  # the file itself, not a server or the permissions: say what it is
         return DatabaseUnavailableError(message.format(where=where, detail=f"{fault} ({detail})"),
-                                        hint=_NOT_SQLITE_HINT, public=_PUBLIC_CAUSES[_NOT_SQLITE_HINT])
+                                        hint=_not_sqlite_hint(engine), public=_PUBLIC_CAUSES[_NOT_SQLITE_HINT])
     folder = read_only.read_only_folder(engine, exc)
     if folder is not None:  # a WAL file cannot be opened there at all, reads included: say how to read it
         path = read_only.sqlite_path(engine)
@@ -366,6 +371,18 @@ def access_denied_error(engine: Engine, message: str, role: str | None = None, *
     hint = _PG_READ_ONLY_HINT if read_only else access_hint(engine, role)
     return DatabaseUnavailableError(message.format(where=display_url(engine.url)), hint=hint,
                                     public=_PUBLIC_CAUSES[_PG_READ_ONLY_HINT if read_only else _ACCESS_HINT])
+
+
+def _not_sqlite_hint(engine: Engine) -> str:
+    """How to fix a history file that is not a SQLite database (or is corrupt): the default one is no
+    ADVISOR_DATABASE_URL's to unset, so it is to be moved aside (a new history starts where it was)."""
+    path = _plain_sqlite_path(engine.dialect.name, engine.url.database)
+    if path is None or not _is_default(path):
+        return _NOT_SQLITE_HINT
+    aside = shlex.quote(str(path) + ".bad")
+    return ("Fix: this is the default history file (used where ADVISOR_DATABASE_URL is unset): move it aside to "
+            f"start a new one (mv {shlex.quote(str(path))} {aside}), set ADVISOR_DATABASE_URL to another file, or "
+            "pass --no-save to recommend or predict without a history.")
 
 
 def _sqlite_file_fault(engine: Engine, exc: DBAPIError) -> str | None:

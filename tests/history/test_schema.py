@@ -3,6 +3,8 @@ up as promised (SQLite WAL + busy timeout, the default file in the user data dir
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 from sqlalchemy import inspect, text
 
@@ -291,6 +293,30 @@ def test_a_path_that_is_not_a_sqlite_file_is_named_as_such(tmp_path, make, words
     assert "server" not in info.value.hint and "Fix: point ADVISOR_DATABASE_URL at a SQLite database file" in \
         info.value.hint
     assert info.value.public == "The history database is unavailable: its file is not a SQLite database."
+
+
+@pytest.mark.parametrize("command", [("history", "list"), ("db", "upgrade")])
+def test_a_corrupt_default_history_is_to_be_moved_aside_not_unset(tmp_path, monkeypatch, command):
+    """The default file is what is used with nothing set: "unset it for the default file" could not be followed."""
+    from typer.testing import CliRunner
+
+    from advisor.cli.app import build_app
+
+    monkeypatch.delenv("ADVISOR_DATABASE_URL")
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "my data"))
+    if sys.platform != "linux":
+        pytest.skip("the default history follows XDG_DATA_HOME on Linux only")
+    path = tmp_path / "my data" / "advisor" / "history.db"
+    path.parent.mkdir(parents=True)
+    path.write_bytes(b"SQLite format 3\x00" + bytes(range(256)) * 40)
+    result = CliRunner().invoke(build_app(), list(command))
+    assert result.exit_code == 1, result.output
+    said = " ".join(result.output.split())
+    assert f"{str(path)!r} is not a SQLite database, or is corrupt" in said
+    assert (f"Fix: this is the default history file (used where ADVISOR_DATABASE_URL is unset): move it aside to "
+            f"start a new one (mv '{path}' '{path}.bad'), set ADVISOR_DATABASE_URL to another file, or pass "
+            "--no-save to recommend or predict without a history.") in said
+    assert "unset it" not in result.output
 
 
 
