@@ -13,6 +13,7 @@ two threads migrating at once, one database or two, ran in each other's environm
 
 from __future__ import annotations
 
+import re
 import sys
 import threading
 
@@ -98,21 +99,42 @@ def ensure_schema(engine: Engine) -> None:
             current = revision_of(engine)
             if current == HEAD_REVISION:
                 return
-            _require_known(current)
+            _require_known(engine, current)
             _require_no_stray_tables(engine, current)
             upgrade_engine(engine)
     except DBAPIError as exc:
         raise _unreachable(engine, exc) from exc
 
 
-def _require_known(revision: str | None) -> None:
-    """HistoryError unless ``revision`` is None (no schema yet) or one of this advisor's migrations."""
+# What an alembic revision id looks like (advisor's are "0001"...; alembic's own, 12 hex digits): anything else
+# in the version row (empty, spaces, a sentence) is damage, not a newer advisor's revision.
+_REVISION_ID = re.compile(r"[0-9A-Za-z_]{1,64}")
+
+
+def _require_known(engine: Engine, revision: str | None) -> None:
+    """``DatabaseUnavailableError`` unless ``revision`` is None (no schema yet) or one of this advisor's
+    migrations. The message names the database (several ADVISOR_DATABASE_URLs during a rolling upgrade: which one
+    is ahead), and tells a version row that holds no revision id from one a newer advisor wrote. A fault of the
+    database, not of a request, whose URL a caller of ``advisor serve`` must not learn (``public``), as
+    ``_require_no_stray_tables``'s."""
     if revision is None or _known(revision):
         return
-    raise HistoryError(
-        f"The history database is at schema revision {revision!r}, which this version of advisor does not "
+    from advisor.history.engine import display_url
+
+    where = display_url(engine.url)
+    if not isinstance(revision, str) or not _REVISION_ID.fullmatch(revision):
+        raise DatabaseUnavailableError(
+            f"The history database {where} has a damaged schema version: its {VERSION_TABLE} row holds "
+            f"{revision!r}, which is not a revision id, so advisor cannot tell which schema its tables have.",
+            hint=f"Fix: restore the database from a backup; or, if its tables are this advisor's newest schema, "
+                 f"write the revision back (UPDATE {VERSION_TABLE} SET version_num = '{HEAD_REVISION}'); or point "
+                 "ADVISOR_DATABASE_URL at another database.",
+            public="The history database is unavailable: its schema version is damaged.")
+    raise DatabaseUnavailableError(
+        f"The history database {where} is at schema revision {revision!r}, which this version of advisor does not "
         "know (it was written by a newer advisor).",
-        hint="Fix: upgrade advisor, or point ADVISOR_DATABASE_URL at another database.")
+        hint="Fix: upgrade advisor, or point ADVISOR_DATABASE_URL at another database.",
+        public="The history database is unavailable: its schema is from a newer advisor.")
 
 
 def _require_no_stray_tables(engine: Engine, revision: str | None) -> None:
@@ -179,7 +201,7 @@ def upgrade_from(url: str | None = None, revision: str = "head") -> tuple[str | 
     try:
         try:
             current = revision_of(engine)
-            _require_known(current)
+            _require_known(engine, current)
             _require_no_stray_tables(engine, current)
             before, _ = upgrade_engine(engine, revision)
             return before, revision_of(engine) or ""

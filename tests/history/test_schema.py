@@ -7,10 +7,11 @@ import sys
 
 import pytest
 from sqlalchemy import inspect, text
+from sqlalchemy.engine import make_url
 
-from advisor.errors import HistoryError
+from advisor.errors import DatabaseUnavailableError, HistoryError
 from advisor.history import migrate
-from advisor.history.engine import create_history_engine, sqlite_file_missing
+from advisor.history.engine import create_history_engine, display_url, sqlite_file_missing
 from advisor.history.repository import History
 from advisor.history.tables import Base
 from advisor.settings import Settings
@@ -83,8 +84,12 @@ def test_database_from_a_newer_advisor_is_refused(fresh_db_url):
     with engine.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
     engine.dispose()
-    with History(fresh_db_url) as hist, pytest.raises(HistoryError, match="newer advisor"):
+    with History(fresh_db_url) as hist, pytest.raises(DatabaseUnavailableError, match="newer advisor") as err:
         hist.list()
+    # The database named for its user; nothing of it for a caller of advisor serve (a 503, as for an outage).
+    assert err.value.message.startswith(f"The history database {display_url(make_url(fresh_db_url))} is at schema "
+                                        "revision '9999'")
+    assert err.value.public == "The history database is unavailable: its schema is from a newer advisor."
 
 
 def test_sqlite_engine_uses_wal_and_busy_timeout(tmp_path):

@@ -126,8 +126,23 @@ def _newer_database(tmp_path: Path, monkeypatch) -> Path:
 
 @pytest.mark.parametrize("command", [("db", "upgrade"), ("history", "list")])
 def test_a_database_from_a_newer_advisor(user_error, tmp_path, monkeypatch, command):
-    _newer_database(tmp_path, monkeypatch)
-    user_error(run(*command), "'9999_from_the_future'", "newer advisor", "upgrade advisor")
+    path = _newer_database(tmp_path, monkeypatch)
+    # The database is named: with several ADVISOR_DATABASE_URLs in a rolling upgrade, which one is ahead.
+    user_error(run(*command), f"The history database sqlite:///{path} is at schema revision '9999_from_the_future'",
+               "newer advisor", "upgrade advisor")
+
+
+@pytest.mark.parametrize("stored", ["", "   ", "oops, see ticket 42", "0003\n"])
+@pytest.mark.parametrize("command", [("db", "upgrade"), ("history", "list")])
+def test_a_version_row_that_holds_no_revision_is_damage_not_a_newer_advisor(user_error, tmp_path, monkeypatch,
+                                                                             stored, command):
+    path = _newer_database(tmp_path, monkeypatch)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = ?", (stored,))
+    out = user_error(run(*command), f"The history database sqlite:///{path} has a damaged schema version: its "
+                                    f"alembic_version row holds {stored!r}, which is not a revision id",
+                     "UPDATE alembic_version SET version_num = '0003'")
+    assert "newer advisor" not in out
 
 
 def test_the_default_folder_that_cannot_be_made_names_where_it_comes_from(monkeypatch, tmp_path):
