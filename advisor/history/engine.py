@@ -334,7 +334,7 @@ def database_error(engine: Engine, exc: DBAPIError, message: str, default_hint: 
                                                                            f"({detail})"),
                                         hint=read_only.hint(path), public=read_only.PUBLIC)
     cause = _cause_hint(exc)
-    hint = access_hint(engine) if cause == _PG_ACCESS_HINT else cause
+    hint = {_PG_ACCESS_HINT: access_hint, _PG_NO_SCHEMA_HINT: _schema_hint}.get(cause, lambda _: cause)(engine)
     return DatabaseUnavailableError(message.format(where=where, detail=detail), hint=hint or default_hint,
                                     public=_PUBLIC_CAUSES.get(cause, "The history database is unavailable."))
 
@@ -357,10 +357,22 @@ def access_hint(engine: Engine, role: str | None = None) -> str:
     permissions, or the GRANTs a PostgreSQL ``role`` (default: the URL's user) lacks."""
     if engine.dialect.name != "postgresql":
         return _ACCESS_HINT
-    role = role or engine.url.username
-    shown = ("<your role>" if not role else role if re.fullmatch(r"[a-z_][a-z0-9_$]*", role)
-             else '"' + role.replace('"', '""') + '"')
-    return _PG_ACCESS_HINT.format(role=shown)
+    return _PG_ACCESS_HINT.format(role=_pg_name(role or engine.url.username, "<your role>"))
+
+
+def _pg_name(name: str | None, unknown: str) -> str:
+    """``name`` as PostgreSQL reads it in a statement (quoted where it must be); ``unknown`` where there is none."""
+    return (unknown if not name else name if re.fullmatch(r"[a-z_][a-z0-9_$]*", name)
+            else '"' + name.replace('"', '""') + '"')
+
+
+def _schema_hint(engine: Engine) -> str:
+    """How to fix a search_path whose schema does not exist: the schema the URL names (``?options=-csearch_path=``),
+    to be created for the URL's role."""
+    options = engine.url.query.get("options", "")
+    named = re.search(r"search_path\s*=\s*([^\s,]+)", " ".join(options) if isinstance(options, tuple) else options)
+    schema = _pg_name(named.group(1).strip('"') if named else None, "<schema>")
+    return _PG_NO_SCHEMA_HINT.format(schema=schema, role=_pg_name(engine.url.username, "<your role>"))
 
 
 def access_denied_error(engine: Engine, message: str, role: str | None = None, *,
@@ -425,14 +437,20 @@ _PG_READ_ONLY_HINT = ("Fix: this server or role takes no writes (a standby, or d
 _PG_LOCKED_HINT = ("Fix: another session holds a lock on the history's tables (a backup, a long transaction, an "
                    "advisor migrating it); wait for it or end it (pg_stat_activity shows it: the waiting session's "
                    "wait_event_type is Lock, pg_blocking_pids() names the holder), then run the command again.")
+# 3F000: a schema that does not exist, as the search_path the URL sets names one ("no schema has been selected to
+# create in"); {schema} and {role}: _schema_hint fills them in.
+_PG_NO_SCHEMA_HINT = ("Fix: the schema named in search_path does not exist (or the role may not use it): have the "
+                      "database's owner create it, CREATE SCHEMA {schema} AUTHORIZATION {role}, or name an existing "
+                      "one in ADVISOR_DATABASE_URL (?options=-csearch_path%3Dname).")
 _PG_CAUSES = {"53100": _FULL_HINT, "55P03": _PG_LOCKED_HINT, "40P01": _LOCKED_HINT, "42501": _PG_ACCESS_HINT,
-              "25006": _PG_READ_ONLY_HINT}
+              "25006": _PG_READ_ONLY_HINT, "3F000": _PG_NO_SCHEMA_HINT}
 _PUBLIC_CAUSES = {_FULL_HINT: "The history database is unavailable: its disk is full.",
                   _LOCKED_HINT: "The history database is unavailable: another process holds its lock.",
                   _PG_LOCKED_HINT: "The history database is unavailable: another process holds its lock.",
                   _ACCESS_HINT: "The history database is unavailable: it may not be read or written here.",
                   _PG_ACCESS_HINT: "The history database is unavailable: it may not be read or written here.",
                   _PG_READ_ONLY_HINT: "The history database is unavailable: it takes no writes.",
+                  _PG_NO_SCHEMA_HINT: "The history database is unavailable: its schema does not exist.",
                   _NOT_SQLITE_HINT: "The history database is unavailable: its file is not a SQLite database."}
 
 

@@ -9,6 +9,7 @@ are skipped, with the reason, where the server cannot be reached.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -220,3 +221,23 @@ def test_recording_an_outcome_needs_only_the_outcomes_table(limited_role):
                                       "GRANT USAGE ON SEQUENCE outcomes_id_seq TO {role}")
     outcome = api.record_outcome(rec_id, 2000.0, settings=Settings(database_url=url))
     assert outcome.actual_seconds == 2000.0 and _rows(admin, "outcomes") == 1
+
+
+@pytest.mark.parametrize("command", [("db", "upgrade", "--json"), ("history", "list", "--json")])
+def test_a_search_path_schema_that_does_not_exist_is_named_with_the_statement_that_creates_it(postgres_url, monkeypatch,
+                                                                                              command):
+    """SQLSTATE 3F000 ("no schema has been selected to create in"), not "check the URL and that the server runs"."""
+    from advisor.cli.app import build_app
+
+    schema = re.search(r"search_path%3D(\w+)", postgres_url).group(1) + "_missing"  # never created
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", re.sub(r"search_path%3D\w+", f"search_path%3D{schema}", postgres_url))
+    result = CliRunner().invoke(build_app(), list(command))
+    assert result.exit_code == 1, result.output
+    error = json.loads(result.stdout)["error"]
+    assert error["type"] == "DatabaseUnavailableError"
+    assert error["message"].endswith(": no schema has been selected to create in"), error["message"]
+    assert error["hint"].startswith("Fix: the schema named in search_path does not exist (or the role may not use "
+                                    f"it): have the database's owner create it, CREATE SCHEMA {schema} "
+                                    f"AUTHORIZATION {make_url(postgres_url).username}, or name an existing one"), \
+        error["hint"]
+    assert "server is running" not in error["hint"]
