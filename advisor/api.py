@@ -193,11 +193,10 @@ def resolve_target(target: Target | str | None = None, *, gpu: str | None = None
                    source: Any = None) -> Target:
     """A ``Target`` from the API/CLI's ways of naming one (``peer_to_peer``: ``gpu``'s ``--p2p/--no-p2p``). With
     a saved profile as ``source``, ``device`` "cuda:N" is a GPU of the machine it was taken on, not of this one."""
+    from advisor.hardware.devices import local_gpu_target, one_device, profile_gpu_target
     from advisor.predictor.targets import resolve_target as _resolve
 
     check_target(target)
-    from advisor.hardware.devices import local_gpu_target, one_device, profile_gpu_target
-
     if target is None and not gpu and device is not None and (name := one_device(device)) != "cpu":
         if _is_saved_profile(source):
             prof = source if isinstance(source, Profile) else load_profile(source)
@@ -317,7 +316,7 @@ def predict(
         precision: fp32 | tf32 | bf16 | fp16 | mixed (= bf16); default: the workload's ``PRECISION``, else fp32.
         compile, grad_accum_steps, eval_every, eval_steps: how the job steps (README "The workload file").
         use_history: apply the learned history correction where it beats the base predictor.
-        save: store the prediction in the history database.
+        save: store the prediction in the history database (a GPU model's with ``settings``' start-up).
         vcpus: a GPU target's host vCPUs (all its GPUs together), which the input pipeline runs on. Default: this
             machine's for a GPU here, else ``input_bound.DEFAULT_VCPUS_PER_GPU`` per GPU (the estimate says so).
         device: a GPU here ("cuda:N", ``predict --device``) that the job is for: the only one probed (default:
@@ -355,7 +354,8 @@ def predict(
         if fitted is not None:
             est = fitted.apply(est, priced)
         if save and hist is not None:  # a profile probed here is kept: a later busy probe may need its scaling
-            est.history_id = hist.save_prediction(est, prof.workload,
+            rented = settings.startup_seconds_gpu if tgt.kind == "gpu" and not device else None  # not a GPU here
+            est.history_id = hist.save_prediction(est, prof.workload, instance_startup_seconds=rented,
                                                   profile=None if _is_saved_profile(source) else prof)
     return est
 

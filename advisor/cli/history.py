@@ -223,17 +223,19 @@ def _show_prediction(pred_id: int, json_out: bool, server: str | None) -> None:
 
     with _open(reading=True) as hist:
         found = list_predictions(hist, limit=None, prediction_id=pred_id)
-        est = saved_prediction(hist, pred_id) if found else None
+        est, startup = saved_prediction(hist, pred_id) if found else (None, None)
     if not found:
         raise HistoryError(f"No saved prediction p{pred_id} in history.",
                            hint="Fix: `advisor history list` shows the saved predictions' ids (p1, p2, ...).")
-    if json_out:  # the estimate as `predict --json` printed it, where this advisor still reads it
+    if json_out:  # the estimate as `predict --json` printed it (a GPU model's start-up too), where still readable
         render.print_json({"schema_version": 1, "prediction": _dump(found[0]),
-                           "estimate": est.json_contract() if est is not None else None})
+                           "estimate": est.json_contract(startup) if est is not None else None})
         return
     render.prediction_list(found)
     if est is not None:
-        render.estimate(est)
+        from advisor.cli.predict import print_estimate
+
+        print_estimate(est, startup)
 
 
 @app.command("compare")

@@ -110,9 +110,10 @@ def _run_one(source, job: dict, *, server: str | None, gpu: str | None, device: 
     from advisor import api
     from advisor.settings import Settings
 
-    startup = Settings.from_env().with_startup(None, startup_gpu).startup_seconds_gpu if gpu else None
+    settings = Settings.from_env().with_startup(None, startup_gpu)  # saved with the prediction, as shown
+    startup = settings.startup_seconds_gpu if gpu else None
     if server is None:
-        return api.predict(source, **job, **({"device": device} if device else {})), startup  # that GPU alone
+        return api.predict(source, **job, settings=settings, **({"device": device} if device else {})), startup
     est, served = remote.predictor(server)(source, **job, startup_seconds_gpu=startup_gpu)
     return est, (served if gpu else None)
 
@@ -153,15 +154,22 @@ def _check_target_flags(gpu: str | None, device: str | None, p2p: bool | None, t
                           "--gpu.", hint="Fix: e.g. --gpu L4 --gpus 8 --no-p2p.")
 
 
-def _print_one(est, startup: float | None, server: str | None) -> None:
-    """One prediction as text: the estimate (with a rented GPU's ``startup``), what bounds its step, and where it
-    was saved."""
+def print_estimate(est, startup: float | None) -> None:
+    """One prediction's table (with a rented GPU's ``startup``) and what bounds its step: what ``predict`` prints
+    of it, and ``history show pN`` again."""
     from advisor.cli import render
     from advisor.cli.console import out, safe_text
     from advisor.predictor.input_bound import bound_sentence
 
     render.estimate(est, instance_startup_seconds=startup)
     out().print(f"  bound: {safe_text(bound_sentence(est))}")
+
+
+def _print_one(est, startup: float | None, server: str | None) -> None:
+    """One prediction as text: ``print_estimate``'s, and where it was saved."""
+    from advisor.cli.console import out, safe_text
+
+    print_estimate(est, startup)
     if est.history_id is not None:
         from advisor.service.call_hints import server_flag
 

@@ -11,6 +11,7 @@ as seconds, a test run of a few steps timed by ``track``) than a real job: ``His
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
@@ -19,7 +20,13 @@ from advisor.errors import HistoryError
 from advisor.history.filters import matching, newest_first_filtered
 from advisor.history.outcome_checks import outlier  # noqa: F401 - importable from here, as before
 from advisor.history.repository import History
-from advisor.history.tables import OutcomeTable, PredictionTable, RecommendationTable, WorkloadTable
+from advisor.history.tables import (
+    STORED_STARTUP_KEY,
+    OutcomeTable,
+    PredictionTable,
+    RecommendationTable,
+    WorkloadTable,
+)
 from advisor.schemas import Estimate, PredictionEntry
 
 
@@ -72,23 +79,28 @@ def list_predictions(hist: History, workload: str | None = None, since: datetime
         for r in rows]
 
 
-def saved_prediction(hist: History, prediction_id: int) -> Estimate | None:
-    """The estimate ``advisor predict`` saved as ``prediction_id`` (as it printed it), or None: no such row, or
-    one written by an advisor whose estimate this one no longer reads."""
+def saved_prediction(hist: History, prediction_id: int) -> tuple[Estimate | None, float | None]:
+    """The estimate ``advisor predict`` saved as ``prediction_id`` and the instance start-up it printed beside it
+    (a GPU model's "with start-up"; None for a CPU, a device here, or a row saved before it was kept): as it printed
+    them. The estimate is None where there is no such row, or one written by an advisor whose estimate this one
+    no longer reads."""
     from pydantic import ValidationError
 
     if not hist._storable_id(prediction_id):
-        return None
+        return None, None
     with hist._read() as conn:
         data = conn.execute(select(PredictionTable.data).where(PredictionTable.id == prediction_id)).scalar()
     try:
         est = Estimate.model_validate(data) if data else None
     except ValidationError:
-        return None
-    if est is not None:
-        # The row was written before its id existed (history_id null in it): the id is the row's.
-        est.history_id = prediction_id
-    return est
+        return None, None
+    if est is None:
+        return None, None
+    # The row was written before its id existed (history_id null in it): the id is the row's.
+    est.history_id = prediction_id
+    startup = data.get(STORED_STARTUP_KEY)
+    usable = isinstance(startup, (int, float)) and not isinstance(startup, bool) and math.isfinite(startup)
+    return est, (float(startup) if usable and startup >= 0 else None)
 
 
 def totals(hist: History, workload: str | None = None, since: datetime | str | None = None) -> tuple[int, int]:

@@ -54,6 +54,7 @@ from advisor.history.rows import (
     workload_fields,
 )
 from advisor.history.tables import (
+    STORED_STARTUP_KEY,
     CandidateTable,
     OutcomeTable,
     PredictionTable,
@@ -210,9 +211,15 @@ class History:
 
     @python_surface
     def save_prediction(self, estimate: Estimate, workload: WorkloadInfo | Mapping[str, Any],
-                        profile_id: int | None = None, *, profile: Profile | None = None) -> int:
+                        profile_id: int | None = None, *, profile: Profile | None = None,
+                        instance_startup_seconds: float | None = None) -> int:
         """Store one Estimate (``advisor predict``) and, given, the profile it came from, in one transaction;
-        returns the prediction id."""
+        returns the prediction id. ``instance_startup_seconds``: a GPU model's paid start-up that ``predict`` showed
+        beside it (its "with start-up"), kept with it so that ``history show pN`` shows it again; None for a CPU or
+        a device here."""
+        data = estimate.model_dump(mode="json", by_alias=True)
+        if instance_startup_seconds is not None:  # beside the Estimate's own fields, which it ignores on a read
+            data[STORED_STARTUP_KEY] = float(instance_startup_seconds)
         with self._write() as conn:
             workload_id = stored_workload_id(conn, workload)
             if profile is not None and profile_id is None:
@@ -223,7 +230,7 @@ class History:
                 threads=estimate.target.threads, dataset_size=estimate.dataset_size, epochs=estimate.epochs,
                 batch_size=estimate.batch_size, seconds=estimate.seconds, low=estimate.low, high=estimate.high,
                 method=estimate.method, precision=estimate.precision, fits_memory=estimate.fits_memory,
-                data=estimate.model_dump(mode="json", by_alias=True),
+                data=data,
             )).inserted_primary_key[0]
 
     @python_surface

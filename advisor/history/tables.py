@@ -160,6 +160,10 @@ class MeasurementTable(Base):
     samples: Mapped[list[Any]]
 
 
+# The key of a saved prediction's ``data`` that holds its instance start-up, as ``predict --json`` names it.
+STORED_STARTUP_KEY = "instance_startup_seconds"
+
+
 class PredictionTable(Base):
     """``predictions``: one Estimate (``advisor predict``)."""
 
@@ -182,7 +186,9 @@ class PredictionTable(Base):
     method: Mapped[str] = mapped_column(String(20))
     precision: Mapped[str] = mapped_column(String(10))
     fits_memory: Mapped[bool] = mapped_column(Boolean)
-    data: Mapped[dict[str, Any]]  # the whole Estimate
+    # The whole Estimate, and beside its fields STORED_STARTUP_KEY: the paid start-up of a GPU instance that
+    # ``predict`` showed with it (no column: an older advisor reads the row as before, ignoring the key).
+    data: Mapped[dict[str, Any]]
 
 
 class RecommendationTable(Base):

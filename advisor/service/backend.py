@@ -335,13 +335,13 @@ class Backend:
         as ``instance_startup_seconds`` and ``total_seconds``. The start-up is read first: a bad one costs no
         prediction."""
         target = req.target.target() if isinstance(req.target, TargetSpec) else req.target
-        startup = self.settings.with_startup(None, req.startup_seconds_gpu).startup_seconds_gpu
+        settings = self.settings.with_startup(None, req.startup_seconds_gpu)  # saved with the prediction too
         with self._compute:
             est = api.predict(req.profile, dataset_size=req.dataset_size, epochs=req.epochs,
                               batch_size=req.batch_size, target=target, precision=req.precision,
-                              use_history=req.use_history, save=req.save, settings=self.settings,
+                              use_history=req.use_history, save=req.save, settings=settings,
                               vcpus=req.vcpus, **req.job_steps())
-        return est, (startup if est.target.kind == "gpu" else None)
+        return est, (settings.startup_seconds_gpu if est.target.kind == "gpu" else None)
 
     # --------------------------------------------------------------------------------------- history
 

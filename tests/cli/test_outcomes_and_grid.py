@@ -299,3 +299,24 @@ def test_predicts_step_row_calls_batch_seconds_the_part_outside_compute_not_batc
     (row,) = [line for line in res.output.splitlines() if "│ step " in line]
     assert f"per micro-step ({data['batch_seconds'] * 1000:.1f} ms of it outside compute)" in row, row
     assert "batch creation" not in row
+
+
+def test_history_show_of_a_gpu_prediction_shows_its_start_up_as_predict_printed_it(app):
+    """`history show pN` of a `predict --gpu` dropped the instance's start-up and the "with start-up" total
+    (`--json`: `instance_startup_seconds` and `total_seconds`), for a short job most of the time paid for."""
+    printed = run(app, "predict", "--profile", PROFILE, "--gpu", "A100-80GB", "--startup-gpu", "2m", "--json")
+    assert printed.exit_code == 0, printed.output
+    saved = json.loads(printed.stdout)
+    assert saved["instance_startup_seconds"] == 120.0
+    shown = json.loads(run(app, "history", "show", f"p{saved['history_id']}", "--json").stdout)
+    assert shown["estimate"] == saved  # the whole estimate as predict --json printed it, start-up and total too
+    assert shown["estimate"]["total_seconds"] == pytest.approx(120.0 + saved["seconds"])
+    text = run(app, "predict", "--profile", PROFILE, "--gpu", "A100-80GB", "--startup-gpu", "2m").output
+    pid = re.search(r"saved as p(\d+) in history", text).group(1)
+    again = run(app, "history", "show", f"p{pid}").output
+    assert "2m00s start-up of a fresh instance + the job" in again
+    table = text[:text.index("  saved as p")]  # predict's table, its notes and its bound line, as shown again
+    assert table in again and "  bound: " in table
+    cpu = json.loads(run(app, "predict", "--profile", PROFILE, "--device", "cpu", "--json").stdout)
+    cpu_shown = json.loads(run(app, "history", "show", f"p{cpu['history_id']}", "--json").stdout)["estimate"]
+    assert cpu_shown == cpu and "instance_startup_seconds" not in cpu_shown  # a CPU starts no instance

@@ -89,3 +89,14 @@ def test_a_cpu_prediction_has_no_instance_start_up_and_refuses_one(served):
     bad = served.post("/v1/predictions", headers=auth(), json={
         "profile": profile_data(), **JOB, "save": False, "target": GPU_TARGET, "startup_seconds_gpu": "soon"})
     assert bad.status_code == 422 and "start-up time" in bad.json()["error"]["message"]
+
+
+def test_a_prediction_the_server_saves_keeps_the_start_up_it_answered_with(served, cli, tmp_path, monkeypatch):
+    # `history show pN` of the server's history, on its machine, showed it without the start-up the answer had.
+    answered = [_posted(served, target=GPU_TARGET, save=True, **sent) for sent in ({}, {"startup_seconds_gpu": "90s"})]
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", f"sqlite:///{tmp_path / 'app.db'}")
+    for there in answered:
+        shown = cli("history", "show", f"p{there['history_id']}", "--json")
+        assert shown.exit_code == 0, shown.output
+        assert json.loads(shown.stdout)["estimate"] == there
+    assert [a["instance_startup_seconds"] for a in answered] == [120.0, 90.0]
