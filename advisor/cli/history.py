@@ -209,6 +209,27 @@ def _entry_id(text: str) -> tuple[int | None, int | None]:
     return (None, int(digits)) if raw.startswith("p") else (int(digits), None)
 
 
+def _recommendation_id(text: str, command: str) -> int:
+    """The recommendation id ``history record`` / ``forget`` take; a saved prediction's pN (which ``history list``
+    shows beside them, and ``show`` takes) is refused with the reason: outcomes belong to recommendations."""
+    from advisor.errors import ConfigError
+
+    listed = "Fix: take it from the first column of `advisor history list`'s recommendations, e.g. 12"
+    try:
+        rec_id, pred_id = _entry_id(text)
+    except ConfigError:
+        raise ConfigError(f"{text!r} is not a recommendation's id: `history {command}` takes a whole number.",
+                          hint=listed + ".") from None
+    if pred_id is None:
+        return rec_id
+    what = "takes no outcome" if command == "record" else "has no outcomes to forget"
+    raise ConfigError(f"{text.strip()!r} names a saved prediction (`advisor predict`), which {what}: `history "
+                      f"{command}` takes the id of a recommendation, a number without the p.",
+                      hint=listed + (" (the one whose machine ran the job; a job that was only predicted has no "
+                                     "recommendation to record its run against)." if command == "record" else
+                                     "; `advisor history show ID` lists its outcomes."))
+
+
 def _show_prediction(pred_id: int, json_out: bool, server: str | None) -> None:
     from advisor.cli import render
     from advisor.errors import ConfigError, HistoryError
@@ -311,7 +332,8 @@ def export(
 @app.command("record")
 @handle_errors
 def record(
-    entry_id: Annotated[int, typer.Argument(metavar="ID", help="History id of the recommendation.")],
+    entry_id: Annotated[str, typer.Argument(metavar="ID", help="History id of the recommendation (N, as `advisor "
+                                                "history list` shows it).")],
     actual_seconds: Annotated[str, typer.Option("--actual-seconds", help="The job's real wall time: seconds, "
                                                 "or 30m, 1h30, 2h15m.")],
     instance: Annotated[str | None, typer.Option("--instance", help="Instance type actually used (default: the "
@@ -328,6 +350,7 @@ def record(
     from advisor.cli.db import check_history_url
     from advisor.settings import Settings
 
+    entry_id = _recommendation_id(entry_id, "record")
     check_history_url(server)
     record_outcome = api.record_outcome if server is None else remote.outcome_recorder(server)
     outcome = record_outcome(entry_id, actual_seconds, instance_type=instance, force=force,
@@ -344,7 +367,8 @@ def record(
 @app.command("forget")
 @handle_errors
 def forget(
-    entry_id: Annotated[int, typer.Argument(metavar="ID", help="History id of the recommendation.")],
+    entry_id: Annotated[str, typer.Argument(metavar="ID", help="History id of the recommendation (N, as `advisor "
+                                                "history list` shows it).")],
     outcome_id: Annotated[int | None, typer.Option("--outcome", help="Only this outcome (ids: history show).")
                           ] = None,
     json_out: Annotated[bool, typer.Option("--json")] = False,
@@ -354,6 +378,7 @@ def forget(
     from advisor.cli import render
     from advisor.history.outcomes import forget as forget_outcomes
 
+    entry_id = _recommendation_id(entry_id, "forget")
     with _open(server) as hist:
         gone = hist.forget(entry_id, outcome_id) if server else forget_outcomes(hist, entry_id, outcome_id)
     if json_out:

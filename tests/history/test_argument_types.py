@@ -67,3 +67,23 @@ def test_a_huge_deadline_or_budget_is_called_too_large_not_negative(flag, said):
                                       "5000", "--epochs", "1", flag, "1e400"])
     assert result.exit_code == 1
     assert said in result.output and "positive" not in result.output
+
+
+@pytest.mark.parametrize(("command", "more", "said", "fix"), [
+    ("record", ["--actual-seconds", "20"], "which takes no outcome: `history record` takes the id of a recommendation",
+     "a job that was only predicted has no recommendation to record its run against"),
+    ("forget", [], "which has no outcomes to forget: `history forget` takes the id of a recommendation",
+     "`advisor history show ID` lists its outcomes")])
+def test_record_and_forget_of_a_saved_prediction_say_why_not(history, saved, command, more, said, fix):
+    """`history list` prints p1 in its id column and `show` takes it; `record p1` / `forget p1` answered with
+    pydantic's "Input should be a valid integer" (exit 2)."""
+    app = build_app()
+    for flags in ([], ["--json"]):
+        result = CliRunner().invoke(app, ["history", command, "p1", *more, *flags])
+        assert result.exit_code == 1 and "Traceback" not in result.output and "valid integer" not in result.output
+        assert f"'p1' names a saved prediction (`advisor predict`), {said}, a number without the p." in result.output
+        assert fix in result.output.replace("\n", " ")
+    junk = CliRunner().invoke(app, ["history", command, "1x", *more])
+    assert junk.exit_code == 1 and f"'1x' is not a recommendation's id: `history {command}` takes a whole number." \
+        in junk.output
+    assert len(history.show(saved[0]).outcomes) == 1  # nothing recorded, nothing forgotten
