@@ -491,8 +491,8 @@ def record_outcome(recommendation_id: int, actual_seconds: float | str, *, insta
                    force: bool = False, settings: Settings | None = None):
     """Store the real duration of a recommended job (what ``advisor history record`` does).
 
-    ``actual_seconds`` is seconds or a duration ("30m", "1h30"). An outcome more than 20x away from the
-    prediction (the job alone) is refused as a likely mistake unless ``force``.
+    ``actual_seconds`` is seconds or a duration ("30m", "1h30"). An outcome more than 20x away from the prediction
+    (the job alone), or one the recommendation already has (one run twice), is refused unless ``force``.
     """
     seconds = parse_actual_seconds(actual_seconds)
     from advisor.history.repository import History  # not open_history(required=True): it makes a missing file

@@ -340,7 +340,8 @@ def record(
                                                  "chosen one); here, or here:DEVICE (here:cuda:0), for the probed "
                                                  "machine itself.")] = None,
     force: Annotated[bool, typer.Option("--force", help="Record it even if it is over 20x away from the "
-                                                        "prediction.")] = False,
+                                                        "prediction, or the recommendation already has this outcome "
+                                                        "(another run that took as long).")] = False,
     json_out: Annotated[bool, typer.Option("--json")] = False,
     server: remote.ServerOption = None,
 ) -> None:

@@ -1,7 +1,8 @@
 """What an outcome may hold, checked before anything is written: its status, its duration (1 ms to 1e9 s for a
 completed run, the range the CLI, the service and the Python API take), how far it may be from its prediction
-(``refuse_outlier``: more than ``OUTLIER_RATIO`` times only with force) and its note (text that a database can store;
-the instance type is checked against the recommendation's candidates).
+(``refuse_outlier``: more than ``OUTLIER_RATIO`` times only with force), that the recommendation does not hold it
+already (``refuse_repeat``: only with force) and its note (text that a database can store; the instance type is
+checked against the recommendation's candidates).
 
 ``advisor.track`` checks the note before the job starts, so that a bad note fails at once rather than after
 hours of training with the outcome lost; ``History.record_outcome`` checks everything again before it writes.
@@ -12,8 +13,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from sqlalchemy import Connection, select
+
 from advisor.errors import ConfigError, HistoryError
+from advisor.history.tables import OutcomeTable
 from advisor.predictor.learned import OUTLIER_RATIO  # one figure for the guard and the fit
+from advisor.schemas import Outcome
 from advisor.schemas.base import NUL
 from advisor.units import MAX_ACTUAL_SECONDS, MIN_ACTUAL_SECONDS, format_duration
 
@@ -74,3 +79,26 @@ def refuse_outlier(actual_seconds: float, predicted: float | None) -> None:
         raise HistoryError(f"Not recorded: {why}, so it looks like a mistake (minutes typed as seconds, or a "
                            f"test run).", hint="Fix: check the duration; if it is right, add --force "
                                                "(force=True in Python).")
+
+
+def refuse_repeat(conn: Connection, outcome: Outcome) -> None:
+    """HistoryError where ``outcome``'s recommendation already has it: the same duration, instance and status. That
+    is one run recorded twice (a retried CI step, a command run again), which would count twice in ``history
+    compare`` and in the learned correction; ``History.record_outcome`` refuses it without ``force`` (another run
+    that took exactly as long)."""
+    o = OutcomeTable
+    instance = o.instance_type.is_(None) if outcome.instance_type is None else o.instance_type == outcome.instance_type
+    found = conn.execute(select(o.id, o.recorded_at).where(
+        o.recommendation_id == outcome.recommendation_id, o.status == outcome.status,
+        o.actual_seconds == outcome.actual_seconds, instance).order_by(o.id).limit(1)).first()
+    if found is None:
+        return
+    rid = outcome.recommendation_id
+    run = ("a failed run of " if outcome.status == "failed" else "") + format_duration(outcome.actual_seconds)
+    on = f" on {outcome.instance_type}" if outcome.instance_type else ""
+    raise HistoryError(f"Not recorded: recommendation {rid} already has this outcome, {run}{on} (outcome "
+                       f"{found.id}, recorded {found.recorded_at:%Y-%m-%d %H:%M} UTC); a second would count one run "
+                       "twice in `history compare` and the learned correction.",
+                       hint="Fix: nothing to do if this repeats a record that went through (a retried step); if it "
+                            "is another run that took as long, add --force (force=True in Python). `advisor history "
+                            f"show {rid}` lists its outcomes.")

@@ -40,7 +40,7 @@ from advisor.history.export import EXPORT_COLUMNS  # noqa: F401 - importable fro
 from advisor.history.filters import newest_first_filtered
 from advisor.history.here_run import is_here, stored_here_candidate
 from advisor.history.listing import history_entries
-from advisor.history.outcome_checks import check_outcome, refuse_outlier
+from advisor.history.outcome_checks import check_outcome, refuse_outlier, refuse_repeat
 from advisor.history.rows import (
     CHOSEN_COPY,
     OUTCOME_COPY,
@@ -285,8 +285,9 @@ class History:
                        force: bool = False) -> Outcome:
         """Store what really happened to a recommended job. ``instance_type`` names the candidate that was run
         (default: the chosen one), or "here" ("here:cuda:0"): the probed machine (``advisor.history.here_run``);
-        its prediction is what ``compare`` and the learned correction use; a completed run over 20x off it is refused
-        (HistoryError, nothing written) unless ``force``, as ``history record`` does."""
+        its prediction is what ``compare`` and the learned correction use; a completed run over 20x off it, or an
+        outcome the recommendation already has (the same duration, instance and status: one run recorded twice), is
+        refused (HistoryError, nothing written) unless ``force``, as ``history record`` does."""
         check_outcome(actual_seconds, status, notes=notes)
         with self._write(creating=False) as conn:  # a history not yet made holds no recommendation
             workload_id, cand = self._run_candidate(conn, recommendation_id, instance_type)
@@ -294,6 +295,8 @@ class History:
             outcome = Outcome(recommendation_id=recommendation_id, actual_seconds=float(actual_seconds),
                               instance_type=cand["instance_type"] if cand else instance_type, status=status,
                               notes=notes)
+            if not force:  # the same run recorded twice would count twice in compare and the correction
+                refuse_repeat(conn, outcome)
             copied = {**{k: cand[k] for k in OUTCOME_COPY}, "predicted_seconds": cand["seconds"]} if cand else {}
             outcome.id = conn.execute(insert(OutcomeTable).values(
                 recommendation_id=recommendation_id, workload_id=workload_id,

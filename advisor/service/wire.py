@@ -268,7 +268,8 @@ class OutcomeRequest(Body):
     actual_seconds: Annotated[float, Field(ge=MIN_ACTUAL_SECONDS, le=MAX_ACTUAL_SECONDS, allow_inf_nan=False),
                               BeforeValidator(_seconds)]
     instance_type: ShortText | None = None
-    force: Switch = False  # record even when it is far from the prediction (likely a mistake otherwise)
+    # record even when it is far from the prediction, or already recorded (likely a mistake otherwise)
+    force: Switch = False
 
 
 class FieldProblem(BaseModel):

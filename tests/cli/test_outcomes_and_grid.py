@@ -50,6 +50,24 @@ def test_record_takes_durations_and_guards_against_outliers(app, saved):
     assert negative.exit_code == 1 and "--actual-seconds must be a positive duration, got '-1h'." in negative.output
 
 
+def test_record_of_the_same_outcome_again_is_refused_and_counts_once(app, saved):
+    """`record 1 --actual-seconds "2m 43s"` then `record 1 --actual-seconds 163` (a retried CI step) stored two
+    outcomes without a word, and both counted in compare and the correction. The second is refused now."""
+    rec_id = saved["id"]
+    assert run(app, "history", "record", rec_id, "--actual-seconds", "2m 43s").exit_code == 0
+    again = run(app, "history", "record", rec_id, "--actual-seconds", "163", "--json")
+    assert again.exit_code == 1 and "Traceback" not in again.output
+    error = json.loads(again.stdout)["error"]
+    assert error["type"] == "HistoryError"
+    assert error["message"].startswith(f"Not recorded: recommendation {rec_id} already has this outcome, 2m43s on "
+                                       f"{saved['chosen']['instance_type']} (outcome ")
+    assert "add --force" in error["hint"] and f"`advisor history show {rec_id}` lists its outcomes" in error["hint"]
+    assert json.loads(run(app, "history", "compare", "--json").stdout)["n_runs"] == 1
+    assert json.loads(run(app, "history", "calibration", "--json").stdout)["n_runs"] == 1
+    assert run(app, "history", "record", rec_id, "--actual-seconds", "163", "--force").exit_code == 0
+    assert json.loads(run(app, "history", "compare", "--json").stdout)["n_runs"] == 2
+
+
 def test_forget_removes_outcomes(app, saved):
     rec_id = saved["id"]
     for seconds in ("50", "55"):

@@ -231,6 +231,29 @@ def test_an_outcome_far_from_its_prediction_is_refused_without_force(history):
     assert counts(history)["outcomes"] == 3
 
 
+def test_the_same_outcome_recorded_twice_is_refused_so_one_run_counts_once(history):
+    """A retried step recorded one run twice: both outcomes counted in compare and in the learned correction's
+    training rows, and nothing said so. Now the second is refused (nothing written) unless ``force=True``: another
+    run that took as long. Another duration, instance or status is another outcome."""
+    rec_id = history.save_recommendation(recommendation("m", chosen=1))  # chosen: g5.xlarge, 1800 s
+    first = history.record_outcome(rec_id, 1750.0)
+    with pytest.raises(HistoryError) as info:
+        history.record_outcome(rec_id, 1750, instance_type="G5.XLARGE")  # the chosen one, named
+    assert str(info.value).startswith(f"Not recorded: recommendation {rec_id} already has this outcome, 29m10s on "
+                                      f"g5.xlarge (outcome {first.id}, recorded {first.recorded_at:%Y-%m-%d %H:%M} "
+                                      "UTC); a second would count one run twice")
+    assert "another run that took as long, add force=True" in info.value.hint  # in the caller's words
+    assert len(history.compare().rows) == 1 and len(history.training_rows()) == 1
+    history.record_outcome(rec_id, 1750.0, instance_type="c7i.8xlarge")  # the same time on another machine
+    history.record_outcome(rec_id, 1751.0)
+    history.record_outcome(rec_id, 1750.0, status="failed")
+    with pytest.raises(HistoryError, match="already has this outcome, a failed run of 29m10s on g5.xlarge"):
+        history.record_outcome(rec_id, 1750.0, status="failed")
+    assert history.record_outcome(rec_id, 1750.0, force=True).actual_seconds == 1750.0  # another run as long
+    assert counts(history)["outcomes"] == 5
+    assert len(history.compare().rows) == len(history.training_rows()) == 4  # the failed run is not compared
+
+
 def test_unknown_id_and_unknown_instance(history):
     with pytest.raises(HistoryError) as info:
         history.record_outcome(42, 10.0)

@@ -71,9 +71,9 @@ def _fill_to_the_limit(url: str, monkeypatch) -> int:
         rec_id = hist.save_recommendation(recommendation("m"))
     monkeypatch.setattr(repository, "create_history_engine", capped)
     with repository.History(url) as hist:
-        for _ in range(2000):
+        for i in range(2000):
             try:
-                hist.record_outcome(rec_id, 1000.0)
+                hist.record_outcome(rec_id, 1000.0 + i)  # each another run: the same one twice is refused
             except HistoryError as exc:
                 assert "full" in str(exc)
                 return rec_id
@@ -84,7 +84,7 @@ def test_a_full_disk_is_not_called_a_lock(user_error, monkeypatch, tmp_path):
     url = f"sqlite:///{tmp_path / 'history.db'}"
     monkeypatch.setenv("ADVISOR_DATABASE_URL", url)
     rec_id = _fill_to_the_limit(url, monkeypatch)
-    out = user_error(run("history", "record", str(rec_id), "--actual-seconds", "1000"),
+    out = user_error(run("history", "record", str(rec_id), "--actual-seconds", "999"),
                       "database or disk is full", "Nothing was written", "free some space")
     assert "lock" not in out
 

@@ -20,6 +20,7 @@ from advisor.history.export import EXPORT_COLUMNS
 from advisor.history.repository import History
 from advisor.predictor.learned import calibration_report
 from advisor.service.client import Client, ServiceError
+from advisor.units import format_duration
 
 SERVER = "http://127.0.0.1"
 
@@ -52,6 +53,26 @@ def _outcomes(app_client, rec_id: int) -> list[float]:
     shown = app_client.get(f"/v1/recommendations/{rec_id}", headers=auth())
     assert shown.status_code == 200, shown.text
     return [o["actual_seconds"] for o in shown.json()["outcomes"]]
+
+
+def test_a_retried_outcome_post_is_refused_so_the_run_counts_once(app_client):
+    """A client that posts an outcome again (its first answer lost in a network blip) stored the run twice, and the
+    server's correction learned it twice. The second is refused, in the CLI's words; ``force`` records another."""
+    rec_id = _stored_with_outcomes(app_client)
+    chosen = app_client.get(f"/v1/recommendations/{rec_id}", headers=auth()).json()["recommendation"]["chosen"]
+    actual = round(chosen["seconds"] * 1.1, 3)
+    posts = [app_client.post(f"/v1/recommendations/{rec_id}/outcome", headers=auth(),
+                             json={"actual_seconds": actual}) for _ in range(2)]
+    assert [p.status_code for p in posts] == [201, 422], posts[1].text
+    error = posts[1].json()["error"]
+    assert error["type"] == "HistoryError"
+    assert error["message"].startswith(f"Not recorded: recommendation {rec_id} already has this outcome, "
+                                       f"{format_duration(actual)} on {chosen['instance_type']} (outcome ")
+    assert "add --force" in error["hint"]
+    assert _outcomes(app_client, rec_id) == [actual]
+    forced = app_client.post(f"/v1/recommendations/{rec_id}/outcome", headers=auth(),
+                             json={"actual_seconds": actual, "force": True})
+    assert forced.status_code == 201 and _outcomes(app_client, rec_id) == [actual, actual]
 
 
 def test_forget_with_server_deletes_the_outcomes_there(app_client, history_cli):
