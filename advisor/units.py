@@ -15,11 +15,11 @@ from advisor.errors import ConfigError, HistoryError
 
 BYTES_PER_GIB = 1024**3
 
-_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(min|sec|d|h|m|s)?", re.IGNORECASE)
-_SECONDS_PER_UNIT = {"d": 86400.0, "h": 3600.0, "m": 60.0, "min": 60.0, "s": 1.0, "sec": 1.0}
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)\s*(min|sec|w|d|h|m|s)?", re.IGNORECASE)
+_SECONDS_PER_UNIT = {"w": 7 * 86400.0, "d": 86400.0, "h": 3600.0, "m": 60.0, "min": 60.0, "s": 1.0, "sec": 1.0}
 # A bare number after a unit counts in the next smaller unit, as people write clock times: "1h30" is 1h30m,
 # "2d12" is 2d12h, "5m30" is 5m30s.
-_NEXT_SMALLER_UNIT = {"d": "h", "h": "m", "m": "s", "min": "s"}
+_NEXT_SMALLER_UNIT = {"w": "d", "d": "h", "h": "m", "m": "s", "min": "s"}
 _DURATION_HINT = "Fix: write it like 6h, 90m, 1h30m (or 1h30), 2d or a number of seconds."
 _SCIENTIFIC = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)e[+-]?\d+")
 _BARE_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*", re.IGNORECASE)
@@ -35,7 +35,7 @@ def _number(value: int | float) -> float:
 
 
 def parse_duration_seconds(value: str | float | int | timedelta | None, *, what: str = "duration") -> float | None:
-    """Seconds from "6h", "90m", "1h30m", "1h30" (= 1h30m), "2d", "45s", a plain number of seconds or a
+    """Seconds from "6h", "90m", "1h30m", "1h30" (= 1h30m), "2d", "1w", "45s", a plain number of seconds or a
     ``datetime.timedelta`` (a Python caller's own type for a duration). None passes through."""
     if value is None:
         return None
@@ -190,19 +190,32 @@ def parse_usd(value: str | float | int | None, *, what: str = "budget") -> float
     return amount
 
 
-_SINCE_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(w|d|h|m|min|s)\s*$", re.IGNORECASE)
-_SINCE_SECONDS_PER_UNIT = {"w": 7 * 86400, "d": 86400, "h": 3600, "m": 60, "min": 60, "s": 1}
 # An age further back than this is a typo (or an attempt to overflow the date arithmetic), not a real filter.
 MAX_SINCE_AGE_DAYS = 100 * 366
 _SINCE_HINT = "Fix: e.g. --since 7d, --since 12h or --since 2026-11-01."
 # The same, for the HTTP API's ``since`` query parameter (``query=True``): its caller typed no flag.
 _SINCE_QUERY_HINT = "Fix: e.g. ?since=7d, ?since=12h or ?since=2026-11-01."
+_UNIT_LETTER = re.compile(r"[a-z]", re.IGNORECASE)
+
+
+def _age_seconds(text: str) -> float | None:
+    """An age as any duration with a unit reads ("7d", "1h30m", "2w", "90min": ``--actual-seconds``' reading), or
+    None: no such duration. A number alone is none (``20261101`` is a date to ``fromisoformat``), and nor is one
+    counted forward ("-1h")."""
+    if not _UNIT_LETTER.search(text) or _SCIENTIFIC.fullmatch(text.strip().lower()):
+        return None
+    try:
+        seconds = _duration_text_seconds(text, "--since")
+    except ConfigError:  # a date ("2026-11-01T12:00" has a letter) or no time at all: the caller says which
+        return None
+    return seconds if seconds >= 0 else None
 
 
 def parse_since(text: str | datetime | date, *, now: datetime | None = None, query: bool = False) -> datetime:
-    """A timezone-aware UTC datetime from ``--since``: "7d", "12h", "30m", "2w", or a date / datetime in ISO
-    form ("2026-11-01", "2026-11-01T12:00", "2026-11-01 12:00+02:00"; naive means UTC). ``query``: the text is
-    the HTTP API's ``since`` query parameter, and the errors name it so.
+    """A timezone-aware UTC datetime from ``--since``: an age as ``--actual-seconds`` takes a duration, with a unit
+    ("7d", "12h", "1h30m", "2w"), or a date / datetime in ISO form ("2026-11-01", "2026-11-01T12:00",
+    "2026-11-01 12:00+02:00"; naive means UTC). ``query``: the text is the HTTP API's ``since`` query parameter,
+    and the errors name it so.
 
     Raises:
         ConfigError: the text is neither an age nor a date, or it lies outside what a datetime can hold
@@ -214,9 +227,8 @@ def parse_since(text: str | datetime | date, *, now: datetime | None = None, que
     if isinstance(text, date):
         return datetime(text.year, text.month, text.day, tzinfo=timezone.utc)
     raw = str(text).strip()
-    m = _SINCE_AGE.match(raw)
-    if m:
-        age_seconds = float(m.group(1)) * _SINCE_SECONDS_PER_UNIT[m.group(2).lower()]
+    age_seconds = _age_seconds(raw)
+    if age_seconds is not None:
         if not age_seconds <= MAX_SINCE_AGE_DAYS * 86400:
             raise ConfigError(f"{name[0].upper()}{name[1:]} {text!r} reaches back more than "
                               f"{MAX_SINCE_AGE_DAYS // 366} years.",

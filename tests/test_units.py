@@ -12,6 +12,7 @@ from advisor.units import (
     format_usd,
     format_usd_delta,
     is_finite,
+    parse_actual_seconds,
     parse_deadline_seconds,
     parse_duration_seconds,
     parse_names,
@@ -138,6 +139,24 @@ def test_parse_since():
     for bad in ("yesterday", "7 parsecs", "", "2026-13-01"):
         with pytest.raises(ConfigError, match="--since"):
             parse_since(bad)
+
+
+@pytest.mark.parametrize(("age", "seconds"), [("1h30m", 5400), ("1h30", 5400), ("1h 30m", 5400), ("2d12", 216_000),
+                                             ("1w2d", 777_600), ("90min", 5400), ("30sec", 30), ("1.5h", 5400)])
+def test_since_takes_an_age_as_actual_seconds_takes_a_duration(age, seconds):
+    """`--since 1h30m` was refused ("neither an age like 7d nor a date") while `--actual-seconds 1h30m` was read:
+    the two had parsers of their own. An age is now any duration with a unit, read by the one parser."""
+    now = datetime(2026, 11, 21, 12, 0, tzinfo=timezone.utc)
+    assert parse_since(age, now=now) == now - timedelta(seconds=seconds)
+    assert parse_actual_seconds(age) == seconds
+
+
+@pytest.mark.parametrize("bad", ["90", "1e3", "-1h", "1h1h", "30s5", "1h-"])
+def test_an_age_has_a_unit_and_counts_back(bad):
+    # a number alone is no age (20261101 is a date), and an age counted forward or a garbled one is refused
+    with pytest.raises(ConfigError, match="it is neither an age like 7d nor a date"):
+        parse_since(bad)
+    assert parse_since("20261101") == datetime(2026, 11, 1, tzinfo=timezone.utc)
 
 
 @pytest.mark.parametrize("bad", ["10000000000d", "36601d", "9" * 400 + "d", "0001-01-01T00:00+01:00"])

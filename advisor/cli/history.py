@@ -15,7 +15,8 @@ from advisor.cli.errors import handle_errors
 app = typer.Typer(help="Stored recommendations, predictions and real outcomes.", no_args_is_help=True)
 
 # Stored times are UTC, and so is a date or time given without an offset (advisor.units.parse_since).
-_SINCE_HELP = "An age (7d, 12h) or a UTC date or time (2026-11-01, 2026-11-01T12:00; or with an offset, +02:00)."
+_SINCE_HELP = ("An age (7d, 12h, 1h30m) or a UTC date or time (2026-11-01, 2026-11-01T12:00; or with an offset, "
+               "+02:00).")
 
 
 def _open(server: str | None = None, *, reading: bool = False):

@@ -4,6 +4,7 @@ which filters (escaped), and ``--json`` stays the same empty lists either way.""
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -136,3 +137,16 @@ def test_the_listed_times_say_they_are_utc_and_since_dates_are_read_in_utc(cli, 
     for command in ("list", "export"):
         code, text = cli("history", command, "--help")
         assert code == 0 and "a UTC date or time (2026-11-01" in text
+
+
+
+def test_since_takes_a_compound_age(cli, db_url):
+    """`history list --since 1h30m` was refused ("neither an age like 7d nor a date") while `history record
+    --actual-seconds 1h30m` read it: an age is now read by the same duration parser."""
+    now = datetime.now(timezone.utc)
+    with History(db_url) as hist:
+        recent, _ = (hist.save_recommendation(recommendation("m", created_at=now - timedelta(minutes=minutes)))
+                     for minutes in (80, 100))
+    code, text = cli("history", "list", "--since", "1h30m", "--json")
+    assert code == 0, text
+    assert [e["id"] for e in json.loads(text)["entries"]] == [recent]
