@@ -73,9 +73,10 @@ def same_candidate(a: Candidate, b: Candidate) -> bool:
     return a is b or a == b
 
 
-# The answer on top, stored whole; the groups are stored as the table's rows only (all of them hold every candidate)
+# The answer on top, stored whole (the notes on each table's rows too); the groups are stored as the table's rows
+# only (all of them hold every candidate)
 _ANSWER = {"status", "verdict", "best_value", "skipped", "violations", "startup_seconds_cpu", "startup_seconds_gpu",
-           "here", "compiled", "grad_accum_steps", "eval_every", "eval_steps"}
+           "here", "compiled", "grad_accum_steps", "eval_every", "eval_steps", "row_notes"}
 
 
 def stored_extra(rec: Recommendation) -> dict[str, Any]:

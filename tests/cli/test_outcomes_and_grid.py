@@ -338,3 +338,12 @@ def test_history_show_of_a_gpu_prediction_shows_its_start_up_as_predict_printed_
     cpu = json.loads(run(app, "predict", "--profile", PROFILE, "--device", "cpu", "--json").stdout)
     cpu_shown = json.loads(run(app, "history", "show", f"p{cpu['history_id']}", "--json").stdout)["estimate"]
     assert cpu_shown == cpu and "instance_startup_seconds" not in cpu_shown  # a CPU starts no instance
+
+
+def test_history_show_json_keeps_the_answers_row_notes(app, saved):
+    """`history show N --json` gave `row_notes: {}`: the notes on each table's rows (`--by provider`'s, `--all`'s)
+    were not stored with the answer."""
+    assert set(saved["row_notes"]) == {"hardware", "provider", "all"}
+    shown = json.loads(run(app, "history", "show", saved["id"], "--json").stdout)["recommendation"]
+    assert shown["row_notes"] == saved["row_notes"]
+    assert shown["notes"] == saved["notes"]
