@@ -161,7 +161,8 @@ def _serve(sock: socket.socket, start: ChildStart, workload: Any, pickled: bytes
     except BaseException as exc:  # noqa: BLE001 - user code: everything goes back to the parent as data
         code = 1
         with _suppress_os_errors():
-            channel.send(exception_frame(exc, start.request.workload_path))
+            channel.send(exception_frame(exc, start.request.workload_label or start.request.workload_path,
+                                         start.request.workload_path))
     finally:
         with _suppress_os_errors():
             sys.stdout.flush()
@@ -307,7 +308,7 @@ def _load(channel: _Channel, request: ProbeRequest, pickled: bytes | None, scrat
         from advisor.workload import load_workload
         from advisor.workload.worker_import import importable_by_workers
 
-        workload = load_workload(request.workload_path)
+        workload = load_workload(request.workload_path, label=request.workload_label)
         if scratch_dir is not None:
             importable_by_workers(Path(request.workload_path), Path(scratch_dir))
         return workload

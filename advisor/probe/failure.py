@@ -13,8 +13,10 @@ from advisor.errors import AdvisorError
 from advisor.probe.frames import ErrorFrame, error_class_of, error_frame
 
 
-def exception_frame(exc: BaseException, label: str | None = None) -> ErrorFrame:
-    """``exc`` as the frame that reports it; ``label``: the workload file's path."""
+def exception_frame(exc: BaseException, label: str | None = None, path: str | None = None) -> ErrorFrame:
+    """``exc`` as the frame that reports it; ``label``: how messages name the workload file (its path as the user
+    wrote it); ``path``: that file's absolute path, found in the traceback whatever the working folder is now
+    (default: ``label``)."""
     tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
     name = error_class_of(exc)
     if isinstance(exc, AdvisorError) and name is not None:
@@ -32,7 +34,7 @@ def exception_frame(exc: BaseException, label: str | None = None) -> ErrorFrame:
         # raises none, and Ctrl-C never reaches this process (a group of its own), so it is the workload's.
         return error_frame(
             "WorkloadError",
-            f"{label or 'the workload'}: the workload raised {type(exc).__name__}{_user_frame(exc, label)}: "
+            f"{label or 'the workload'}: the workload raised {type(exc).__name__}{_user_frame(exc, path or label)}: "
             f"{text_of(exc)}",
             "Fix: the error is in the workload's code (it derives from BaseException, not Exception, which most "
             "code does not catch); run the file on its own to see it.", traceback=tb)
@@ -51,9 +53,9 @@ def exception_frame(exc: BaseException, label: str | None = None) -> ErrorFrame:
 _WORKER_DIED = re.compile(r"DataLoader worker \(pid(?:\(s\))? [^)]*\) (?:exited unexpectedly|is killed by signal)")
 
 
-def _user_frame(exc: BaseException, label: str | None) -> str:
-    """" (in make_batch, model.py:12)": the innermost frame of the workload file in ``exc``'s traceback."""
-    mine = os.path.abspath(label) if label else None  # a relative path as given, an absolute one in the frames
+def _user_frame(exc: BaseException, path: str | None) -> str:
+    """" (in make_batch, model.py:12)": the innermost frame of the workload file ``path`` in ``exc``'s traceback."""
+    mine = os.path.abspath(path) if path else None  # a relative path as given, an absolute one in the frames
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if mine and os.path.abspath(f.filename) == mine]
     return f" (in {frames[-1].name}, {os.path.basename(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""
 

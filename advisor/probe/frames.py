@@ -106,7 +106,8 @@ class ChildStart(BaseModel):
         def each(path: str | None) -> str | None:
             return None if path is None else convert(path)
 
-        request = self.request.model_copy(update={"workload_path": each(self.request.workload_path)})
+        request = self.request.model_copy(update={"workload_path": each(self.request.workload_path),
+                                                  "workload_label": each(self.request.workload_label)})
         return self.model_copy(update={
             "request": request, "sys_path": [convert(p) for p in self.sys_path], "fault_file": convert(self.fault_file),
             "scratch_dir": each(self.scratch_dir), "turn_lock": each(self.turn_lock), "utf8_paths": utf8_paths})

@@ -42,7 +42,10 @@ class ProbeRequest(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    workload_path: str | None = None  # the workload file; None for an in-memory advisor.Workload
+    # The workload file, absolute (a file that changes the working folder as it runs, os.chdir, is still found);
+    # None for an in-memory advisor.Workload.
+    workload_path: str | None = None
+    workload_label: str | None = None  # how messages name that file: its path as the user wrote it (None: the path)
     devices: list[Annotated[str, BeforeValidator(normalize_device)]] = Field(default_factory=lambda: ["cpu"])
     batch_size: BatchSize  # the top of the automatic ladder (B/8, B/4, B/2, B)
     batch_sizes: Annotated[list[BatchSize], Field(min_length=1)] | None = None  # an explicit ladder instead

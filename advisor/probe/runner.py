@@ -156,7 +156,8 @@ def run_profile(
             memory on any device.
     """
     request = ProbeRequest.build(
-        workload_path=None if isinstance(source, Workload) else str(Path(source)),
+        workload_path=None if isinstance(source, Workload) else str(Path(source).absolute()),
+        workload_label=None if isinstance(source, Workload) else str(Path(source)),
         devices=["cpu"] if devices is None else [devices] if isinstance(devices, str) else _listed("devices", devices),
         batch_size=batch_size, batch_sizes=None if batch_sizes is None else _listed("batch_sizes", batch_sizes),
         probe_seconds=probe_seconds, precision=precision, threads=threads, analyze=bool(analyze),

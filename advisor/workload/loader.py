@@ -79,6 +79,8 @@ class Workload:
         precision, compile, grad_accum_steps, eval_every, eval_steps: how the job steps (a file's
             ``PRECISION``, ``COMPILE``, ``GRAD_ACCUM_STEPS``, ``EVAL_EVERY``, ``EVAL_STEPS``); None: not set.
             Checked when a job is resolved (``advisor.workload.job.resolve_settings``).
+        label: how messages name the workload (a file's path as the user wrote it, where ``path`` is absolute);
+            defaults to the path, else "workload 'name'".
     """
 
     @python_surface
@@ -102,9 +104,10 @@ class Workload:
         grad_accum_steps: int | None = None,
         eval_every: int | None = None,
         eval_steps: int | None = None,
+        label: str | None = None,
         **unknown: Any,
     ) -> None:
-        label = str(path) if path else f"workload {name!r}"
+        label = label or (str(path) if path else f"workload {name!r}")
         if unknown:
             raise _unknown_keyword(next(iter(unknown)), label)
         if model is None:
@@ -143,6 +146,7 @@ class Workload:
         self.grad_accum_steps = grad_accum_steps
         self.eval_every = eval_every
         self.eval_steps = eval_steps
+        self._label = label
 
     def job_constants(self) -> dict[str, object]:
         """How the job steps, by the file constant's name (``PRECISION``...): the values set, None where not."""
@@ -155,8 +159,8 @@ class Workload:
 
     @property
     def label(self) -> str:
-        """How error messages name this workload: the file path, or the name."""
-        return str(self.path) if self.path else f"workload {self.name!r}"
+        """How error messages name this workload: the file path as the user wrote it, or the name."""
+        return self._label
 
     @python_surface
     def build_model(self):
@@ -312,7 +316,7 @@ _FILE_NAMES = {"build_model": "model", "configure_optimizer": "optimizer", "loss
                "dataloader": "make_dataloader"}
 _FILE_DEFS = ("build_model", "configure_optimizer")
 _KEYWORDS = ("model", "make_batch", "loss_fn", "optimizer", "make_dataloader", "num_workers", "name", "dataset_size",
-             "epochs", "batch_size", "precision", "compile", "grad_accum_steps", "eval_every", "eval_steps")
+             "epochs", "batch_size", "precision", "compile", "grad_accum_steps", "eval_every", "eval_steps", "label")
 
 
 def _unknown_keyword(keyword: str, label: str) -> WorkloadError:
@@ -395,10 +399,19 @@ def file_sha256(path: Path) -> str:
 
 
 @python_surface
-def load_workload(path: str | Path) -> Workload:
-    """Import a workload file and return its ``Workload``. Raises ``WorkloadError`` with the fix on any problem."""
+def load_workload(path: str | Path, *, label: str | None = None) -> Workload:
+    """Import a workload file and return its ``Workload``. Raises ``WorkloadError`` with the fix on any problem.
+
+    Messages name the file by ``label`` (default: ``path`` as written). The file is hashed before it runs and
+    imported by its absolute path, which ``Workload.path`` holds: a file that changes the working folder as it
+    runs (``os.chdir(os.path.dirname(os.path.abspath(__file__)))``) still loads, and its lines are still found in
+    tracebacks, when ``path`` is relative.
+    """
+    shown = label or str(path)
     path = check_path(path)
-    module = _import_file(path)
+    sha256 = file_sha256(path)
+    path = path if path.is_absolute() else Path(path.absolute())  # not resolve(): a symbolic link keeps its name
+    module = _import_file(path, shown)
     make_dataloader = getattr(module, "make_dataloader", None)
     required = ("build_model",) if make_dataloader is not None else ("build_model", "make_batch")
     missing = [n for n in required if not callable(getattr(module, n, None))]
@@ -407,7 +420,7 @@ def load_workload(path: str | Path) -> Workload:
                    and getattr(v, "__module__", None) == module.__name__]
         close = "".join(did_you_mean(n, defined) for n in missing)
         raise WorkloadError(
-            f"{path}: no {' or '.join(missing)} function defined.{close}",
+            f"{shown}: no {' or '.join(missing)} function defined.{close}",
             hint="Fix: define `def build_model() -> torch.nn.Module` and "
             "`def make_batch(batch_size) -> (inputs, target)` (or `def make_dataloader(batch_size, num_workers)` "
             "returning an iterable of such batches) at the top level of the file.",
@@ -424,17 +437,19 @@ def load_workload(path: str | Path) -> Workload:
         epochs=getattr(module, "EPOCHS", None),
         batch_size=getattr(module, "BATCH_SIZE", None),
         path=path,
-        file_sha256=file_sha256(path),
+        file_sha256=sha256,
         precision=getattr(module, "PRECISION", None),
         compile=getattr(module, "COMPILE", None),
         grad_accum_steps=getattr(module, "GRAD_ACCUM_STEPS", None),
         eval_every=getattr(module, "EVAL_EVERY", None),
         eval_steps=getattr(module, "EVAL_STEPS", None),
+        label=shown,
     )
 
 
-def _import_file(path: Path) -> ModuleType:
-    """Run the workload file as a module; what it raised becomes a WorkloadError naming the file and line."""
+def _import_file(path: Path, shown: str) -> ModuleType:
+    """Run the workload file (its absolute ``path``) as a module; what it raised becomes a WorkloadError naming
+    the file as ``shown`` and the line."""
     module_name = module_name_of(path)  # a spawn DataLoader's workers import it by this name (worker_import)
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
@@ -446,23 +461,24 @@ def _import_file(path: Path) -> ModuleType:
         spec.loader.exec_module(module)
     except SyntaxError as exc:
         sys.modules.pop(module_name, None)
-        where = exc.filename if exc.filename and Path(exc.filename).resolve() != path.resolve() else path
+        sibling = bool(exc.filename) and Path(exc.filename).resolve() != path.resolve()
+        where = exc.filename if sibling else shown
         raise WorkloadError(
             f"{where}{f':{exc.lineno}' if exc.lineno else ''}: syntax error: {exc.msg}."
-            + (f" (imported by {path})" if where != path else ""),
+            + (f" (imported by {shown})" if sibling else ""),
             hint=f"Fix: correct the syntax (python -m py_compile {where} shows it too).",
         ) from exc
     except ImportError as exc:
         sys.modules.pop(module_name, None)
         raise WorkloadError(
-            f"{path}{user_line(exc, path)}: importing the file failed: {raised(exc, whole=True)}",
+            f"{shown}{user_line(exc, path)}: importing the file failed: {raised(exc, whole=True)}",
             hint="Fix: install the missing package in this environment (pip install ...), or correct the import.",
         ) from exc
     except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - user code: the file's top level ran
         sys.modules.pop(module_name, None)
         raise WorkloadError(
-            f"{path}{user_line(exc, path)}: running the file failed: {raised(exc, whole=True)}",
-            hint="Fix: the file must import cleanly (python " + str(path) + " should run without error).",
+            f"{shown}{user_line(exc, path)}: running the file failed: {raised(exc, whole=True)}",
+            hint="Fix: the file must import cleanly (python " + shown + " should run without error).",
         ) from exc
     finally:
         try:

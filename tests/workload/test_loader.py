@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
 import textwrap
@@ -226,3 +227,29 @@ def test_a_workload_without_a_model_is_a_workload_error():
 
     with pytest.raises(WorkloadError, match="no model given"):
         Workload(make_batch=lambda b: None)
+
+
+def test_a_file_that_changes_the_working_folder_loads_by_a_relative_path(tmp_path, monkeypatch):
+    # os.chdir(os.path.dirname(os.path.abspath(__file__))) at the top: the file was re-read by its relative
+    # path after it ran, from the folder it moved to (FileNotFoundError).
+    (tmp_path / "proj").mkdir()
+    path = write(tmp_path / "proj", "import os\nos.chdir('/')\n" + GOOD_MODEL
+                 + "def fail():\n    raise ValueError('x')\n" + GOOD_BATCH, name="chdir_here.py")
+    monkeypatch.chdir(tmp_path)
+    workload = load_workload("proj/chdir_here.py")
+    assert workload.path == path and workload.label == "proj/chdir_here.py"
+    assert workload.file_sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert check_workload(workload).param_count == 64 * 256 + 256 + 256 * 10 + 10
+    with pytest.raises(ValueError) as err:
+        sys.modules[workload.make_batch.__module__].fail()
+    assert user_line(err.value, workload.path) == ":10"
+
+
+def test_an_error_after_the_working_folder_changed_names_the_path_as_written(tmp_path, monkeypatch):
+    (tmp_path / "proj").mkdir()
+    write(tmp_path / "proj", "import os\nos.chdir('/')\n" + GOOD_MODEL + "SCALE = 1 / 0\n" + GOOD_BATCH,
+          name="chdir_here.py")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(WorkloadError) as err:
+        load_workload("proj/chdir_here.py")
+    assert err.value.message.startswith("proj/chdir_here.py:9: running the file failed: ZeroDivisionError")
