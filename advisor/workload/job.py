@@ -346,7 +346,7 @@ def resolve_settings(explicit: dict[str, Any], constants: Any = None, *, module_
             if const in unread:
                 notes.append(_unread_setting_note(const, unread[const], where, flag, default_words))
         resolved[keyword] = checked
-    notes += _unread_data_notes(unread, where, probed_batch_size, reported or {})
+    notes += _unread_data_notes(unread, where, probed_batch_size, reported or {}, explicit)
     notes += [near_miss_note(label or "the workload file", name, known, line, _flag_of(known))
               for name, (known, line) in (getattr(constants, "near_misses", {}) or {}).items()]
     notes += _rebound_data_notes(dict(getattr(constants, "values", {}) or {}), explicit, where, reported or {})
@@ -442,19 +442,22 @@ def _module_note(const: str, module: Any, text: Any, source: str | None, where: 
         how = (f"{const} reads {text!r} in the file's text, but the module held" if text is not None
                else f"{const} is not set in the file's text, but the module held")
         how += f" {module!r} once imported (code that ran at import {'changed' if text is not None else 'set'} it):"
+    # The probe ran at the text's precision, else at fp32 (``advisor.workload.settings.declared_precision``):
+    # where that is the module's, it probed the job's already.
+    probed = (_setting_value(const, text)[0] if text is not None else None) or "fp32"
     probe = (f"; the probe ran before it was known, pass --precision {module} to probe at it too"
-             if const == "PRECISION" else "")
+             if const == "PRECISION" and module != probed else "")
     return f"{where}{how} {module!r}, which the probe child reported, is the job's{probe}."
 
 
 def _unread_data_notes(unread: dict[str, str], where: str, probed_batch_size: int | None,
-                       reported: dict[str, Any]) -> list[str]:
-    """Notes for the data constants the file's text did not give: the probe child, which imports the file,
-    reported the module's value, and that value is the job's."""
+                       reported: dict[str, Any], explicit: dict[str, Any]) -> list[str]:
+    """Notes for the data constants the file's text did not give and no flag replaced (``explicit``): the probe
+    child, which imports the file, reported the module's value, and that value is the job's."""
     notes = []
     for const, flag in _CHILD_REPORTED.items():
-        if const not in unread:
-            continue
+        if const not in unread or explicit.get(dict(_DATA_KEYWORDS).get(const, const.lower())) is not None:
+            continue  # the flag's value is the job's (and the probe's): the module's is not used
         value = reported.get(const)
         used = (f"the module's value {value!r}, which the probe child reported, is the job's" if value is not None
                 else "the module has no usable value either")

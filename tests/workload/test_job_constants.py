@@ -147,6 +147,33 @@ def test_an_unread_batch_size_says_the_probe_reported_the_module_value():
                          "timed batch sizes up to 32 (the default), pass --batch-size N to probe at the job's.",)
 
 
+def test_an_unread_data_constant_a_flag_replaced_gets_no_note():
+    """BATCH_SIZE = int(os.environ.get("BS", "16")) with BS=64 and --batch-size 16: the note called 64 the job's
+    (the flag's 16 was), 16 "the default", and asked for the --batch-size the user had given."""
+    found = read_constants("import os\nBATCH_SIZE = int(os.environ.get('BS', '16'))\n"
+                           "EPOCHS = int(os.environ.get('E', '3'))")
+    got = resolve_settings({"batch_size": 16, "epochs": 1}, found, label="w.py", probed_batch_size=16,
+                           reported={"BATCH_SIZE": 64, "EPOCHS": 3})
+    assert got.notes == ()
+    only_epochs = resolve_settings({"batch_size": 16}, found, label="w.py", probed_batch_size=16,
+                                   reported={"BATCH_SIZE": 64, "EPOCHS": 3})
+    assert only_epochs.notes == ("w.py: EPOCHS = int(os.environ.get('E', '3')) could not be read without running "
+                                 "the file: the module's value 3, which the probe child reported, is the job's.",)
+
+
+@pytest.mark.parametrize("module, advice", [
+    ("fp32", ""), ("bf16", "; the probe ran before it was known, pass --precision bf16 to probe at it too"),
+])
+def test_an_unread_precision_asks_for_the_flag_only_where_the_probe_ran_at_another(module, advice):
+    """PRECISION = os.environ.get("PREC", "bf16") with PREC=fp32: the probe ran at fp32 (the text gave none), which
+    the note asked the user to pass --precision fp32 to probe at."""
+    found = read_constants("import os\nPRECISION = os.environ.get('PREC', 'bf16')")
+    got = resolve_settings({}, found, label="w.py", reported={"PRECISION": module})
+    assert got.precision == module
+    assert got.notes == (f"w.py: PRECISION = os.environ.get('PREC', 'bf16') could not be read without running the "
+                         f"file: the module's value {module!r}, which the probe child reported, is the job's{advice}.",)
+
+
 def test_a_data_constant_the_module_changed_at_import_says_the_module_value_is_the_jobs():
     """BATCH_SIZE = 64 in the text, and a function called at import set it to 128 with ``global``: the probe ran
     at 64, the job took 128, and the only note was a generic "outside the measured range"."""
