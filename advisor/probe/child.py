@@ -308,6 +308,8 @@ def _load(channel: _Channel, request: ProbeRequest, pickled: bytes | None, scrat
         from advisor.workload import load_workload
         from advisor.workload.worker_import import importable_by_workers
 
+        # As `python FILE` has it: a script's argparse names the file in its usage line (it named "-c").
+        sys.argv = [request.workload_label or request.workload_path]
         workload = load_workload(request.workload_path, label=request.workload_label)
         if scratch_dir is not None:
             importable_by_workers(Path(request.workload_path), Path(scratch_dir))

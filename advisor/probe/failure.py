@@ -5,6 +5,7 @@ anything else as unexpected, with its traceback. Every text is made sendable (``
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import traceback
@@ -24,11 +25,7 @@ def exception_frame(exc: BaseException, label: str | None = None, path: str | No
         hint = exc.cli_hint if isinstance(exc.cli_hint, str) else None
         return error_frame(name, str(exc.cli_message), hint, tb)
     if isinstance(exc, SystemExit):  # sys.exit() in the user's code: a user error, not a crash
-        return error_frame(
-            error_class="WorkloadError",
-            message=f"{label or 'the workload'}: the workload called sys.exit({exc.code!r}) while it was probed.",
-            hint="Fix: remove sys.exit() from code that runs when the model is built or trained (e.g. move a "
-            "script's training run under `if __name__ == \"__main__\":`).", traceback=tb)
+        return _exit_frame(exc, label, path, tb)
     if not isinstance(exc, Exception):
         # A BaseException that is not an Exception (KeyboardInterrupt from make_batch, a user's own subclass): advisor
         # raises none, and Ctrl-C never reaches this process (a group of its own), so it is the workload's.
@@ -47,6 +44,32 @@ def exception_frame(exc: BaseException, label: str | None = None, path: str | No
             "Fix: run the loader on its own (`next(iter(make_dataloader(8, 2)))` in plain Python); a worker that "
             "calls os._exit, crashes or runs out of memory ends it.", traceback=tb)
     return error_frame(None, f"{type(exc).__name__}: {text_of(exc)}", traceback=tb)
+
+
+def _exit_frame(exc: SystemExit, label: str | None, path: str | None, tb: str) -> ErrorFrame:
+    """The frame for a ``SystemExit`` the workload raised, naming its line; one from argparse's ``parse_args()``
+    (a training script's top level, the most common) says why it exited here, where the script never did."""
+    where = _user_frame(exc, path or label)
+    if _through_argparse(exc):
+        return error_frame(
+            "WorkloadError",
+            f"{label or 'the workload'}: argparse's parse_args() exited (code {exc.code!r}){where} while the file "
+            "was probed: the probe imports the file with no command-line arguments, which this parser refused "
+            "(argparse printed why above).",
+            "Fix: move the argument parsing and what uses it under `if __name__ == \"__main__\":` (the probe "
+            "imports the file under another name, so that block does not run there), or give every argument a "
+            "default (no required=True), so that parse_args() with no arguments succeeds.", traceback=tb)
+    return error_frame(
+        "WorkloadError",
+        f"{label or 'the workload'}: the workload called sys.exit({exc.code!r}){where} while it was probed.",
+        "Fix: remove sys.exit() from code that runs when the model is built or trained (e.g. move a "
+        "script's training run under `if __name__ == \"__main__\":`).", traceback=tb)
+
+
+def _through_argparse(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised inside the standard library's argparse (``parser.error`` -> ``sys.exit(2)``)."""
+    mine = os.path.abspath(argparse.__file__)
+    return any(os.path.abspath(f.filename) == mine for f in traceback.extract_tb(exc.__traceback__))
 
 
 # What torch.utils.data says when one of its worker processes ends without a Python error.

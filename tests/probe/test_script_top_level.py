@@ -1,0 +1,43 @@
+"""What a training script's top level does when the probe child imports it, and what advisor then says: an
+``argparse`` parser with a required argument, as the most common way such a file fails when imported."""
+
+from __future__ import annotations
+
+import pytest
+
+from advisor.errors import WorkloadError
+from advisor.probe import run_profile
+
+pytestmark = pytest.mark.slow
+
+MODEL = """\
+import torch
+from torch import nn
+
+
+def build_model():
+    return nn.Linear(16, 4)
+
+
+def make_batch(batch_size):
+    return torch.randn(batch_size, 16), torch.randint(0, 4, (batch_size,))
+"""
+
+
+def probe_error(path) -> WorkloadError:
+    with pytest.raises(WorkloadError) as info:
+        run_profile(path, devices=[], batch_size=8, probe_seconds=1, analyze=False)
+    return info.value
+
+
+def test_a_required_argparse_argument_names_the_file_its_line_and_the_fix(tmp_path, capfd):
+    path = tmp_path / "train.py"
+    path.write_text(MODEL + "\nimport argparse\np = argparse.ArgumentParser()\n"
+                    "p.add_argument('--data', required=True)\nargs = p.parse_args()\n")
+    err = probe_error(path)
+    assert err.message.startswith(f"{path}: argparse's parse_args() exited (code 2) (in <module>, train.py:15) while "
+                                  "the file was probed: the probe imports the file with no command-line arguments")
+    assert err.hint.startswith("Fix: the probe reported: move the argument parsing and what uses it under "
+                               "`if __name__ == ")
+    # argparse names the file, as `python train.py` would have it, not the probe's "-c"
+    assert "usage: train.py [-h] --data DATA" in capfd.readouterr().err
