@@ -1,6 +1,7 @@
 """Workloads: the user's model, batches, loss and optimizer, loaded, checked and stepped.
 
-``loader`` (the ``Workload`` object, loading a file, the path check), ``constants`` (the file's job constants
+``loader`` (the ``Workload`` object, loading a file, the path check), ``file_import`` (running the file as a
+module, and the fix for each way that fails), ``constants`` (the file's job constants
 read without running it: constant arithmetic only), ``dataloader`` (the calls into a workload's
 ``make_dataloader``), ``job`` (the job and how it steps, from explicit values over a workload's defaults) and
 ``describe`` (the wording of its error messages) are torch-free and imported here. ``step`` (one training

@@ -17,23 +17,21 @@ stays what the training step is timed and analysed with; when a file defines ``m
 once per batch size and handed out as copies (so the probe times the step, not the loader, which it times apart).
 ``NUM_WORKERS`` (a whole number, 0 or more) is how many loader workers each training process of the real job uses.
 
-This module owns the path check, the import of the file and the ``Workload`` object (the calls into its loader are
-``advisor.workload.dataloader``); it never times anything (that is ``advisor.probe``) and never imports torch at
-module level, so that ``import advisor`` stays fast.
+This module owns the path check and the ``Workload`` object (running the file as a module, and what its failure
+says, is ``advisor.workload.file_import``; the calls into its loader are ``advisor.workload.dataloader``); it
+never times anything (that is ``advisor.probe``) and never imports torch at module level, so that ``import
+advisor`` stays fast.
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import re
 import shlex
 import stat
-import sys
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from advisor.data_files import example_file
@@ -45,6 +43,7 @@ from advisor.schemas.profile import MAX_WORKLOAD_NAME_CHARS
 from advisor.workload.constants import WorkloadFile, read_file_constants
 from advisor.workload.dataloader import FirstLoaderBatch, user_line
 from advisor.workload.describe import cpu_hint, describe, exception_text, raised
+from advisor.workload.file_import import import_file
 from advisor.workload.job import (
     checked_num_workers,
     declared_count,
@@ -53,7 +52,6 @@ from advisor.workload.job import (
     positive_int,
     resolve_job,
 )
-from advisor.workload.worker_import import module_name_of
 
 # The workload file's constants read by read_defaults, and the job field each one sets.
 _DEFAULT_NAMES = {"DATASET_SIZE": "dataset_size", "EPOCHS": "epochs", "BATCH_SIZE": "batch_size"}
@@ -411,7 +409,7 @@ def load_workload(path: str | Path, *, label: str | None = None) -> Workload:
     path = check_path(path)
     sha256 = file_sha256(path)
     path = path if path.is_absolute() else Path(path.absolute())  # not resolve(): a symbolic link keeps its name
-    module = _import_file(path, shown)
+    module = import_file(path, shown)
     make_dataloader = getattr(module, "make_dataloader", None)
     required = ("build_model",) if make_dataloader is not None else ("build_model", "make_batch")
     missing = [n for n in required if not callable(getattr(module, n, None))]
@@ -445,44 +443,3 @@ def load_workload(path: str | Path, *, label: str | None = None) -> Workload:
         eval_steps=getattr(module, "EVAL_STEPS", None),
         label=shown,
     )
-
-
-def _import_file(path: Path, shown: str) -> ModuleType:
-    """Run the workload file (its absolute ``path``) as a module; what it raised becomes a WorkloadError naming
-    the file as ``shown`` and the line."""
-    module_name = module_name_of(path)  # a spawn DataLoader's workers import it by this name (worker_import)
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    module = importlib.util.module_from_spec(spec)
-    # Registered while it runs (and after) so that dataclasses, typing and pickle can find the module.
-    sys.modules[module_name] = module
-    # The file's own folder goes first on sys.path so it can import its sibling modules.
-    sys.path.insert(0, str(path.resolve().parent))
-    try:
-        spec.loader.exec_module(module)
-    except SyntaxError as exc:
-        sys.modules.pop(module_name, None)
-        sibling = bool(exc.filename) and Path(exc.filename).resolve() != path.resolve()
-        where = exc.filename if sibling else shown
-        raise WorkloadError(
-            f"{where}{f':{exc.lineno}' if exc.lineno else ''}: syntax error: {exc.msg}."
-            + (f" (imported by {shown})" if sibling else ""),
-            hint=f"Fix: correct the syntax (python -m py_compile {where} shows it too).",
-        ) from exc
-    except ImportError as exc:
-        sys.modules.pop(module_name, None)
-        raise WorkloadError(
-            f"{shown}{user_line(exc, path)}: importing the file failed: {raised(exc, whole=True)}",
-            hint="Fix: install the missing package in this environment (pip install ...), or correct the import.",
-        ) from exc
-    except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - user code: the file's top level ran
-        sys.modules.pop(module_name, None)
-        raise WorkloadError(
-            f"{shown}{user_line(exc, path)}: running the file failed: {raised(exc, whole=True)}",
-            hint="Fix: the file must import cleanly (python " + shown + " should run without error).",
-        ) from exc
-    finally:
-        try:
-            sys.path.remove(str(path.resolve().parent))
-        except ValueError:
-            pass
-    return module

@@ -253,3 +253,65 @@ def test_an_error_after_the_working_folder_changed_names_the_path_as_written(tmp
     with pytest.raises(WorkloadError) as err:
         load_workload("proj/chdir_here.py")
     assert err.value.message.startswith("proj/chdir_here.py:9: running the file failed: ZeroDivisionError")
+
+
+def package_project(tmp_path, package: str, train: str):
+    """``proj/<package>/{__init__,model,train}.py``: a project laid out as a package, its train.py importing
+    ``Net`` from its sibling module as ``train`` says."""
+    folder = tmp_path / "proj" / package
+    folder.mkdir(parents=True)
+    (folder / "__init__.py").write_text("")
+    (folder / "model.py").write_text("from torch import nn\n\n\nclass Net(nn.Linear):\n    pass\n")
+    return write(folder, train + "\ndef build_model():\n    return Net(64, 10)\n" + GOOD_BATCH, name="train.py")
+
+
+@pytest.fixture
+def forget_modules():
+    """The test's packages leave sys.modules as they found it (each is imported from a tmp folder)."""
+    before = set(sys.modules)
+    yield
+    for name in set(sys.modules) - before:
+        del sys.modules[name]
+
+
+def test_a_relative_import_in_a_package_says_what_works_not_pip_install(tmp_path, monkeypatch, forget_modules):
+    path = package_project(tmp_path, "relpkg", "from .model import Net\n")
+    with pytest.raises(WorkloadError) as err:
+        load_workload(path)
+    assert_message(err, f"{path}:5: importing the file failed: ImportError: attempted relative import")
+    root = tmp_path / "proj"
+    assert err.value.hint == (
+        "Fix: advisor imports the file on its own, as `python FILE` does, not as a module of its package relpkg, so "
+        "a relative import (`from .model import Net`) cannot work there: write it absolute (`from relpkg.model "
+        f"import Net`) and put the folder holding relpkg on the import path: `PYTHONPATH={root} advisor ...`.")
+    # What it says works: the import made absolute, the project's root on the path.
+    path.write_text(path.read_text().replace("from .model", "from relpkg.model"))
+    monkeypatch.syspath_prepend(str(root))
+    assert check_workload(load_workload(path)).param_count == 64 * 10 + 10
+
+
+def test_a_relative_import_outside_a_package_says_to_import_the_sibling_by_name(tmp_path):
+    (tmp_path / "model.py").write_text("WIDTH = 64\n")
+    path = write(tmp_path, "from .model import WIDTH\n" + GOOD_MODEL + GOOD_BATCH, name="train.py")
+    with pytest.raises(WorkloadError) as err:
+        load_workload(path)
+    assert "it is in no package (no __init__.py beside it)" in err.value.hint
+    assert "import its sibling by name (`from model import Net`)" in err.value.hint
+    assert "pip install" not in err.value.hint
+
+
+def test_a_package_absolute_import_says_to_put_the_project_on_the_path(tmp_path, monkeypatch, forget_modules):
+    # `python -m abspkg.train` from proj works (the current folder is on the path); `advisor predict
+    # abspkg/train.py` from proj did not, and was told to pip install abspkg.
+    path = package_project(tmp_path, "abspkg", "from abspkg.model import Net\n")
+    monkeypatch.chdir(tmp_path / "proj")
+    with pytest.raises(WorkloadError) as err:
+        load_workload("abspkg/train.py")
+    assert_message(err, "abspkg/train.py:5: importing the file failed: ModuleNotFoundError: No module named 'abspkg'")
+    root = tmp_path / "proj"
+    assert err.value.hint == (
+        f"Fix: abspkg is in {root}, which is not on the import path: advisor imports the file by its path, as "
+        "`python FILE` does, not as `python -m` (which puts the current folder on it). Run with that folder on it: "
+        f"`PYTHONPATH={root} advisor ...`; or, if abspkg is a package to install, pip install it.")
+    monkeypatch.syspath_prepend(str(root))
+    assert load_workload(path).name == "train"
