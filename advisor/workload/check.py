@@ -392,6 +392,11 @@ def _loss_error(workload: Workload, exc: BaseException, output: Any, target: Any
                 else "the default loss (mean squared error for float targets)")
         fix = ("Fix: integer targets must be class indices in [0, number of classes) with the output's "
                "batch dimension; or define loss_fn(output, target).")
+        if not target.is_floating_point() and target.dtype not in (torch.int64, torch.uint8):
+            # cross-entropy takes int64 (or uint8) class indices only; labels from numpy or pandas are often int32
+            fix = (f"Fix: cross-entropy needs int64 class indices, and make_batch returned {target.dtype} ones: "
+                   "return y.long() from make_batch (labels made by numpy or pandas are often int32); or define "
+                   "loss_fn(output, target).")
     return WorkloadError(
         f"{workload.label}{user_line(exc, workload.path)}: {what} failed: {raised(exc)} "
         f"(output: {input_summary(output)}, target: {input_summary(target)}).",

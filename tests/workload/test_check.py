@@ -316,6 +316,19 @@ def test_default_cross_entropy_with_labels_out_of_range(tmp_path):
                    "out of bounds", "class indices")
 
 
+@pytest.mark.parametrize("dtype", ["int32", "int16", "bool"])
+def test_default_cross_entropy_with_labels_of_another_integer_type_says_long(tmp_path, dtype):
+    # The labels were in range; the hint blamed their values, where `y.long()` was the fix.
+    path = write(tmp_path, GOOD_MODEL + GOOD_BATCH.replace("(batch_size,))", f"(batch_size,)).to(torch.{dtype})"))
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    assert_message(err, str(path), "the default loss (cross-entropy for integer targets) failed",
+                   f"target: Tensor[2] {dtype}")
+    assert err.value.hint == (f"Fix: cross-entropy needs int64 class indices, and make_batch returned torch.{dtype} "
+                              "ones: return y.long() from make_batch (labels made by numpy or pandas are often "
+                              "int32); or define loss_fn(output, target).")
+
+
 def test_frozen_model(tmp_path):
     path = write(tmp_path, textwrap.dedent("""\
         def build_model():
