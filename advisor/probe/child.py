@@ -63,6 +63,7 @@ from advisor.probe.frames import (
     read_frames,
 )
 from advisor.probe.lifetime import die_with_parent, drop_advisor_secrets, guard_group
+from advisor.probe.line_end import LineEnd
 from advisor.probe.request import ProbeRequest
 from advisor.probe.startup_clock import PartTimer, StartupParts, timed_first_use, timed_process_start
 from advisor.probe.turns import ProbeTurn
@@ -142,6 +143,7 @@ def _serve(sock: socket.socket, start: ChildStart, workload: Any, pickled: bytes
     # order. Before CUDA starts here, so that the probe's cuda:N is the GPU advisor names, prices and samples
     # as cuda:N. A user's own setting stands (README "Which GPU is cuda:N").
     os.environ.setdefault("CUDA_DEVICE_ORDER", "PCI_BUS_ID")
+    line_end, err = LineEnd(), sys.stderr
     try:
         die_with_parent(start.parent_pid)
         guard_group()  # before any user code: what it starts ends with this process's group
@@ -149,6 +151,8 @@ def _serve(sock: socket.socket, start: ChildStart, workload: Any, pickled: bytes
         with _suppress_os_errors():
             sys.stdout.flush()
             os.dup2(2, 1)
+        err = line_end.track(sys.stderr)
+        sys.stdout, sys.stderr = line_end.track(sys.stdout), err
         fault_file = open(start.fault_file, "w")  # open for the process's lifetime: faulthandler writes to it
         faulthandler.enable(file=fault_file, all_threads=True)
         faulthandler.register(signal.SIGUSR1, file=fault_file, all_threads=True)
@@ -160,6 +164,8 @@ def _serve(sock: socket.socket, start: ChildStart, workload: Any, pickled: bytes
         code = CHANNEL_LOST_EXIT
     except BaseException as exc:  # noqa: BLE001 - user code: everything goes back to the parent as data
         code = 1
+        with _suppress_os_errors():
+            line_end.close_line(err)  # the parent's error then starts a line (not after a prompt)
         with _suppress_os_errors():
             channel.send(exception_frame(exc, start.request.workload_label or start.request.workload_path,
                                          start.request.workload_path))

@@ -58,7 +58,7 @@ def import_file(path: Path, shown: str) -> ModuleType:
         sys.modules.pop(module_name, None)
         raise WorkloadError(
             f"{shown}{user_line(exc, path)}: running the file failed: {raised(exc, whole=True)}",
-            hint="Fix: the file must import cleanly (python " + shown + " should run without error).",
+            hint=_top_level_hint(exc, shown),
         ) from exc
     finally:
         try:
@@ -66,6 +66,15 @@ def import_file(path: Path, shown: str) -> ModuleType:
         except ValueError:
             pass
     return module
+
+
+def _top_level_hint(exc: BaseException, shown: str) -> str:
+    """The fix for an exception the file's top-level code raised."""
+    if isinstance(exc, EOFError) and exception_text(exc) == "EOF when reading a line":  # input()'s
+        return ("Fix: the file runs with no standard input when advisor probes it, so input() at its top level "
+                "reads end of file: move the prompt under `if __name__ == \"__main__\":` (which the probe does not "
+                "run), or take the answer from an environment variable (os.environ.get(\"NAME\", \"default\")).")
+    return "Fix: the file must import cleanly (python " + shown + " should run without error)."
 
 
 def import_hint(exc: ImportError, path: Path) -> str:

@@ -1,7 +1,11 @@
 """What a training script's top level does when the probe child imports it, and what advisor then says: an
-``argparse`` parser with a required argument, as the most common way such a file fails when imported."""
+``argparse`` parser with a required argument (the most common way such a file fails when imported), an
+``input()`` prompt."""
 
 from __future__ import annotations
+
+import subprocess
+import sys
 
 import pytest
 
@@ -41,3 +45,17 @@ def test_a_required_argparse_argument_names_the_file_its_line_and_the_fix(tmp_pa
                                "`if __name__ == ")
     # argparse names the file, as `python train.py` would have it, not the probe's "-c"
     assert "usage: train.py [-h] --data DATA" in capfd.readouterr().err
+
+
+def test_input_at_the_top_level_says_there_is_no_standard_input_on_a_line_of_its_own(tmp_path):
+    # The error was glued to the prompt ("continue? error: ..."), and its fix said the file must run cleanly,
+    # which it does at a terminal.
+    (tmp_path / "ask.py").write_text(MODEL + "\nanswer = input('continue? ')\n")
+    done = subprocess.run([sys.executable, "-m", "advisor", "predict", "ask.py", "--device", "cpu", "--dataset-size",
+                           "100", "--epochs", "1", "--batch-size", "2", "--probe-seconds", "1", "--no-save"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1 and done.stdout == ""
+    assert "continue? \nerror: ask.py:12: running the file failed: EOFError: EOF when reading a line\n" in done.stderr
+    assert ("Fix: the probe reported: the file runs with no standard input when advisor probes it, so input() at its "
+            "top level reads end of file: move the prompt under `if __name__ == ") in done.stderr
+    assert "Traceback" not in done.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import subprocess
 import sys
 import textwrap
@@ -315,3 +316,15 @@ def test_a_package_absolute_import_says_to_put_the_project_on_the_path(tmp_path,
         f"`PYTHONPATH={root} advisor ...`; or, if abspkg is a package to install, pip install it.")
     monkeypatch.syspath_prepend(str(root))
     assert load_workload(path).name == "train"
+
+
+def test_input_at_the_top_level_says_there_is_no_standard_input(tmp_path, monkeypatch):
+    monkeypatch.setattr(sys, "stdin", io.StringIO(""))  # the probe child's: nothing to read
+    path = write(tmp_path, GOOD_MODEL + GOOD_BATCH + "answer = input('continue? ')\n")
+    with pytest.raises(WorkloadError) as err:
+        load_workload(path)
+    assert_message(err, f"{path}:9: running the file failed: EOFError: EOF when reading a line")
+    assert err.value.hint == (
+        "Fix: the file runs with no standard input when advisor probes it, so input() at its top level reads end of "
+        "file: move the prompt under `if __name__ == \"__main__\":` (which the probe does not run), or take the "
+        "answer from an environment variable (os.environ.get(\"NAME\", \"default\")).")
