@@ -46,7 +46,7 @@ def import_file(path: Path, shown: str) -> ModuleType:
         raise WorkloadError(
             f"{where}{f':{exc.lineno}' if exc.lineno else ''}: syntax error: {exc.msg}."
             + (f" (imported by {shown})" if sibling else ""),
-            hint=f"Fix: correct the syntax (python -m py_compile {where} shows it too).",
+            hint=f"Fix: correct the syntax ({shlex.join(['python', '-m', 'py_compile', str(where)])} shows it too).",
         ) from exc
     except ImportError as exc:
         sys.modules.pop(module_name, None)
@@ -74,7 +74,8 @@ def _top_level_hint(exc: BaseException, shown: str) -> str:
         return ("Fix: the file runs with no standard input when advisor probes it, so input() at its top level "
                 "reads end of file: move the prompt under `if __name__ == \"__main__\":` (which the probe does not "
                 "run), or take the answer from an environment variable (os.environ.get(\"NAME\", \"default\")).")
-    return "Fix: the file must import cleanly (python " + shown + " should run without error)."
+    # quoted for a shell: a path with a space ("dir with spaces/bad file.py") ran `python dir` when pasted
+    return f"Fix: the file must import cleanly ({shlex.join(['python', shown])} should run without error)."
 
 
 def import_hint(exc: ImportError, path: Path) -> str:

@@ -328,3 +328,20 @@ def test_input_at_the_top_level_says_there_is_no_standard_input(tmp_path, monkey
         "Fix: the file runs with no standard input when advisor probes it, so input() at its top level reads end of "
         "file: move the prompt under `if __name__ == \"__main__\":` (which the probe does not run), or take the "
         "answer from an environment variable (os.environ.get(\"NAME\", \"default\")).")
+
+
+@pytest.mark.parametrize("body, command, shows", [
+    (GOOD_MODEL + "raise ValueError('boom')\n", "python 'dir with spaces/bad file.py'", "ValueError: boom"),
+    ("def build_model(:\n", "python -m py_compile 'dir with spaces/bad file.py'", "SyntaxError"),
+])
+def test_the_command_in_the_fix_is_quoted_for_a_shell(tmp_path, monkeypatch, body, command, shows):
+    # Pasted, the unquoted "python dir with spaces/bad file.py" ran `python dir`.
+    (tmp_path / "dir with spaces").mkdir()
+    write(tmp_path / "dir with spaces", body, name="bad file.py")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(WorkloadError) as err:
+        load_workload("dir with spaces/bad file.py")
+    assert f"({command} s" in err.value.hint
+    ran = subprocess.run(["bash", "-c", command.replace("python", sys.executable, 1)], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120)
+    assert ran.returncode == 1 and shows in ran.stderr
