@@ -193,10 +193,17 @@ def _run(channel: _Channel, start: ChildStart, workload: Any, pickled: bytes | N
     channel.send(HostFrame(host=host))
     channel.progress(SETUP, 0.05, "loading the workload")
     request = start.request
+    import_threads = None
     if workload is None:
+        import torch
+
+        before = torch.get_num_threads()
         workload = _load(channel, request, pickled, start.scratch_dir)
         if workload is None:
             return
+        # A file's top-level torch.set_num_threads(1) is what its job runs on, unless --threads replaces it: said.
+        if torch.get_num_threads() != before and request.threads is None:
+            import_threads = (before, torch.get_num_threads())
     if start.forked and (start.single_thread or not _openmp_usable_after_fork()):
         import torch
 
@@ -211,7 +218,7 @@ def _run(channel: _Channel, start: ChildStart, workload: Any, pickled: bytes | N
     turn = ProbeTurn(start.turn_lock, request.probe_wait_seconds, channel)
     try:
         try:
-            _check_and_probe(channel, request, workload, devices, twin, turn)
+            _check_and_probe(channel, request, workload, devices, twin, turn, import_threads)
         finally:
             if twin is not None:
                 twin.close()
@@ -226,8 +233,8 @@ def _run(channel: _Channel, start: ChildStart, workload: Any, pickled: bytes | N
 
 
 def _check_and_probe(channel: _Channel, request: ProbeRequest, workload: Workload, devices: list[str],
-                     twin: TwinPair | None, turn: ProbeTurn) -> None:
-    channel.send(defaults_frame(workload))
+                     twin: TwinPair | None, turn: ProbeTurn, import_threads: tuple[int, int] | None) -> None:
+    channel.send(defaults_frame(workload, import_threads))
     first_use = timed_first_use() if devices else None  # before the analysis pays it (advisor.probe.coldstart)
     from advisor.workload.check import varying_shapes_note
 

@@ -14,7 +14,7 @@ import math
 import operator
 from typing import Any
 
-from advisor.probe.frames import MAX_SENT_INT, WorkloadFrame
+from advisor.probe.frames import MAX_SENT_INT, MAX_SENT_THREADS, WorkloadFrame
 from advisor.schemas import WorkloadInfo
 from advisor.schemas.base import MAX_JOB_COUNT
 
@@ -64,8 +64,9 @@ def _setting(value: Any) -> bool | int | str | None:
     return _whole(value, -MAX_SENT_INT, MAX_SENT_INT)  # an int, a numpy int
 
 
-def defaults_frame(workload: Any) -> WorkloadFrame:
-    """The frame of ``workload``'s three job defaults and the job settings it holds (``precision``...)."""
+def defaults_frame(workload: Any, import_threads: tuple[int, int] | None = None) -> WorkloadFrame:
+    """The frame of ``workload``'s three job defaults and the job settings it holds (``precision``...), and
+    ``import_threads`` (PyTorch's CPU threads before and after importing it, where that changed them)."""
     keys = ("dataset_size", "epochs", "batch_size")
     unusable = {k: shown for k in keys if (shown := _unusable(getattr(workload, k))) is not None}
     from advisor.workload.job import JOB_SETTINGS
@@ -74,8 +75,22 @@ def defaults_frame(workload: Any) -> WorkloadFrame:
             if (value := getattr(workload, keyword, None)) is not None}
     settings = {name: sent for name, value in held.items() if (sent := _setting(value)) is not None}
     shown = {name: _unusable(value) or "a value" for name, value in held.items() if name not in settings}
+    sendable = import_threads is not None and all(1 <= n <= MAX_SENT_THREADS for n in import_threads)
     return WorkloadFrame(**{k: _whole(getattr(workload, k)) for k in keys}, unusable=unusable, settings=settings,
-                         shown=shown)
+                         shown=shown, import_threads=import_threads if sendable else None)
+
+
+def import_threads_note(frame: WorkloadFrame | None, label: str | None, devices: list[str]) -> list[str]:
+    """The note where importing the workload changed PyTorch's CPU threads (``torch.set_num_threads(1)`` at a
+    file's top level) and the CPU was probed: the probe ran on those, as the job would, so the prediction for this
+    CPU, which said 1 thread where the machine has more, is for them."""
+    if frame is None or frame.import_threads is None or "cpu" not in devices:
+        return []
+    before, after = frame.import_threads
+    return [f"cpu: importing {label or 'the workload'} set PyTorch's CPU threads to {after} "
+            f"(torch.set_num_threads; {before} here by default): the CPU probe ran on {after}, as the job would, so a "
+            f"prediction for this CPU is for {after} thread{'' if after == 1 else 's'}; --threads N probes and "
+            "predicts N instead."]
 
 
 def with_module_settings(info: WorkloadInfo, frame: WorkloadFrame | None, in_memory: bool) -> WorkloadInfo:

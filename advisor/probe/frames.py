@@ -52,6 +52,9 @@ _Text = Annotated[str, Field(max_length=MAX_TEXT_CHARS)]
 # JSON parsers refuse.
 MAX_SENT_INT = 10**18
 _SettingInt = Annotated[int, Field(strict=True, ge=-MAX_SENT_INT, le=MAX_SENT_INT)]
+# A count of PyTorch's CPU threads as a frame carries it (``WorkloadFrame.import_threads``).
+MAX_SENT_THREADS = 1 << 20
+_Threads = Annotated[int, Field(strict=True, ge=1, le=MAX_SENT_THREADS)]
 # The job settings a WorkloadFrame reports (advisor.workload.job.JOB_SETTINGS' constants).
 SettingName = Literal["PRECISION", "COMPILE", "GRAD_ACCUM_STEPS", "EVAL_EVERY", "EVAL_STEPS"]
 
@@ -197,6 +200,9 @@ class WorkloadFrame(_Frame):
     settings: dict[SettingName, StrictBool | _SettingInt | Annotated[str, Field(max_length=80)]] = Field(
         default_factory=dict)
     shown: dict[SettingName, Annotated[str, Field(max_length=80)]] = Field(default_factory=dict)
+    # PyTorch's CPU threads before and after the file was imported, where importing it changed them (a top-level
+    # ``torch.set_num_threads(1)``) and no --threads replaces them: the CPU probe runs on what it set.
+    import_threads: tuple[_Threads, _Threads] | None = None
 
 
 class CheckFrame(_Frame):

@@ -45,7 +45,7 @@ from advisor.caller import outside_stacklevel
 from advisor.errors import ProbeError, ProbeNote
 from advisor.output_file import path_text
 from advisor.probe.child import run_forked
-from advisor.probe.defaults import with_module_settings
+from advisor.probe.defaults import import_threads_note, with_module_settings
 from advisor.probe.device_notes import (
     check_notes,
     noise_notes,
@@ -188,6 +188,7 @@ def _notes(collected: _Collected, request: ProbeRequest, source: Any) -> list[st
             + shared_gpu_notes(collected.devices)
             + [n for n in (collected.turn_note, collected.input_note, collected.bf16_note) if n] + collected.left_out
             + ([failed_note(collected.analysis_failure)] if collected.analysis_failure else [])
+            + import_threads_note(collected.defaults, request.workload_label, request.devices)
             + check_notes(collected.check, request.probe_seconds, collected.devices)
             + pipeline_busy_notes(collected.input_pipeline) + startup_notes(collected.devices, collected.host)
             + ([source.changed_note()] if isinstance(source, WorkloadFile) and source.changed_on_disk() else []))

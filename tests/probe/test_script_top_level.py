@@ -1,11 +1,12 @@
 """What a training script's top level does when the probe child imports it, and what advisor then says: an
 ``argparse`` parser with a required argument (the most common way such a file fails when imported), an
-``input()`` prompt."""
+``input()`` prompt, ``torch.set_num_threads``."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 
 import pytest
 
@@ -59,3 +60,20 @@ def test_input_at_the_top_level_says_there_is_no_standard_input_on_a_line_of_its
     assert ("Fix: the probe reported: the file runs with no standard input when advisor probes it, so input() at its "
             "top level reads end of file: move the prompt under `if __name__ == ") in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_threads_set_at_import_are_probed_and_said_unless_threads_is_given(tmp_path):
+    # One thread where PyTorch would use several, else two where it would use one: a change either way.
+    path = tmp_path / "threads1.py"
+    path.write_text(MODEL + "\ntorch.set_num_threads(1 if torch.get_num_threads() > 1 else 2)\n")
+    quick = {"devices": ["cpu"], "batch_size": 8, "probe_seconds": 1, "analyze": False, "thread_scaling": False}
+    with warnings.catch_warnings(record=True) as said:
+        warnings.simplefilter("always")
+        prof = run_profile(path, **quick)
+    notes = [n for n in prof.notes if "set PyTorch's CPU threads" in n]
+    (cpu,) = prof.devices
+    assert len(notes) == 1 and notes[0].startswith(f"cpu: importing {path} set PyTorch's CPU threads to "
+                                                   f"{cpu.threads} (torch.set_num_threads; ")
+    assert any(notes[0] in str(w.message) for w in said)  # the notes the Python API shows as warnings
+    given = run_profile(path, threads=cpu.threads + 1 if cpu.threads == 1 else 1, **quick)
+    assert not [n for n in given.notes if "set PyTorch's CPU threads" in n]
