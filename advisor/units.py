@@ -279,31 +279,117 @@ def is_finite(value: float | None) -> bool:
     return value is not None and math.isfinite(value)
 
 
+def _duration_unit(seconds: float) -> str:
+    """The largest unit ``format_duration`` writes ``seconds`` in, once rounded: "s", "m", "h", "d" or "y"."""
+    if round(seconds, 1) < 60:
+        return "s"
+    if round(seconds) < 3600:
+        return "m"
+    if round(seconds / 60) < 48 * 60:
+        return "h"
+    return "d" if round(seconds / 3600) < 730 * 24 else "y"
+
+
 def format_duration(seconds: float | None) -> str:
-    """"2h10m", "4m05s", "12.3s", "4.2ms" — short and readable."""
+    """"2h10m", "4m05s", "12.3s", "4.2ms" — short and readable, rounded to the last unit shown (1h05m44s reads
+    "1h06m", 2d03h14m "2d03h"), so that parts add up to their sum within that rounding."""
     if seconds is None or not math.isfinite(seconds):
         return "-"
     if 0 < seconds < 0.05:  # "0.0s" would say nothing
         return f"{seconds * 1e3:.2g}ms"
-    if seconds < 60:
+    unit = _duration_unit(seconds)
+    if unit == "s":
         return f"{seconds:.1f}s"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    if minutes < 60:
+    if unit == "m":
+        minutes, secs = divmod(round(seconds), 60)
         return f"{minutes}m{secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
+    if unit == "h":
+        hours, minutes = divmod(round(seconds / 60), 60)
         return f"{hours}h{minutes:02d}m"
-    days, hours = divmod(hours, 24)
-    if days < 730:
+    if unit == "d":
+        days, hours = divmod(round(seconds / 3600), 24)
         return f"{days}d{hours:02d}h"
     # Past two years a day count is unreadable (10^12 epochs: "38532295108463d16h"); the order of it is the news.
     years = seconds / (365.25 * 86400)
     return f"{years:,.0f} years" if years < 1e6 else f"{years:.2g} years"
 
 
+def _duration_to_seconds(seconds: float, decimals: int, days: bool) -> str:
+    """``seconds`` with every unit down to the second, the seconds with ``decimals`` decimals: "1h05m44s",
+    "4m05.2s", "2d03h14m38s" (with ``days`` False, hours however many: "50h00m00s")."""
+    scale = 10 ** decimals
+    whole, frac = divmod(round(seconds * scale), scale)
+    fraction = f".{frac:0{decimals}d}" if decimals else ""
+    if whole < 60:
+        return f"{whole}{fraction}s"
+    secs = f"{whole % 60:02d}{fraction}s"
+    minutes, hours = whole // 60 % 60, whole // 3600
+    if not hours:
+        return f"{minutes}m{secs}"
+    if hours < 48 or not days:
+        return f"{hours}h{minutes:02d}m{secs}"
+    return f"{hours // 24}d{hours % 24:02d}h{minutes:02d}m{secs}"
+
+
+def durations_alike(longer: float, shorter: float) -> tuple[str, str]:
+    """Two durations in one format where ``format_duration`` would switch between them at two days ("the 2d00h
+    deadline with 47h56m to spare"): the longer in hours and minutes then, "48h00m"."""
+    a, b = format_duration(longer), format_duration(shorter)
+    if _duration_unit(longer) == "d" and _duration_unit(shorter) == "h":
+        hours, minutes = divmod(round(longer / 60), 60)
+        a = f"{hours}h{minutes:02d}m"
+    return a, b
+
+
+def _exact_level(seconds: float) -> int | None:
+    """The coarsest level ``durations_apart`` writes ``seconds`` exactly at: None (``format_duration``'s own unit:
+    "1h05m", "4m05s", "2d00h"), else the decimals of the second (0 for "1h05m43s", up to 3)."""
+    unit = _duration_unit(seconds)
+    step = {"s": 0.1, "m": 1.0, "h": 60.0, "d": 3600.0}.get(unit)
+    if step is None or abs(seconds / step - round(seconds / step)) < 1e-9:
+        return None
+    return next((d for d in range(3) if abs(seconds * 10 ** d - round(seconds * 10 ** d)) < 1e-6), 3)
+
+
+def _durations_at(a: float, b: float, level: int | None) -> tuple[str, str]:
+    """``a`` and ``b`` in one format: ``durations_alike``'s (``level`` None), or down to the second with ``level``
+    decimals."""
+    longer, shorter = max(a, b), min(a, b)
+    if level is None:
+        fl, fs = durations_alike(longer, shorter)
+    else:
+        days = shorter >= 48 * 3600  # one format for both, as durations_alike keeps
+        fl, fs = _duration_to_seconds(longer, level, days), _duration_to_seconds(shorter, level, days)
+    return (fl, fs) if a >= b else (fs, fl)
+
+
+def durations_apart(a: float, b: float, *, exact: bool = False) -> tuple[str, str]:
+    """``a`` and ``b`` as ``durations_alike`` writes them, or, where that prints two different durations alike (a run
+    of 1h05m44s against a 1h05m43s deadline, both "1h06m"), down to the second, and then to as many decimals of it
+    as tell them apart: what ``usd_apart`` does for money, so "takes X: misses the Y deadline" never shows X = Y.
+    ``exact``: ``a`` is a limit the user gave, written as given ("1h05m43s", not "1h06m"), ``b`` as finely."""
+    levels: list[int | None] = [None, 0, 1, 2, 3]
+    if exact and _duration_unit(a) != "y":
+        levels = levels[levels.index(_exact_level(a)):]
+    if _duration_unit(max(a, b)) == "y":  # years: the order of it is the news
+        levels = [None]
+    for level in levels:
+        fa, fb = _durations_at(a, b, level)
+        if fa != fb or a == b:
+            break
+    return fa, fb
+
+
+def format_duration_exact(seconds: float) -> str:
+    """A duration the user gave (a deadline), as given: "1h05m" for 65 min, "1h05m43s" for 3943 s, where
+    ``format_duration`` would round it to "1h06m"."""
+    return durations_apart(seconds, seconds, exact=True)[0]
+
+
 def format_duration_flag(seconds: float) -> str:
     """A duration as a flag value that reads back to at least ``seconds``, to the minute above: "45m", "1h03m",
-    "2d04h52m". ``format_duration`` rounds (from two days on, to the hour), which a suggested flag must not."""
+    "2d04h52m". ``format_duration`` rounds (from an hour on to the minute, from two days on to the hour), which a
+    suggested flag must not."""
     minutes = max(1, math.ceil(seconds / 60 - 1e-9))
     hours, minutes = divmod(minutes, 60)
     days, hours = divmod(hours, 24)

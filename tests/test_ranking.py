@@ -291,7 +291,7 @@ def test_a_spot_choice_under_a_deadline_weighs_a_reclaim_against_its_slack():
     assert rec.chosen.instance_type == "n1-standard-8+1xT4" and rec.chosen.interruptible
     (spot,) = [w for w in rec.verdict.warnings if w.startswith("the price is a spot price")]
     assert spot.startswith("the price is a spot price (undated in the catalog; spot prices move daily)")
-    assert ("against the 2h46m deadline it has 11m40s to spare, and each reclaim costs another 5m00s start-up plus "
+    assert ("against the 2h46m40s deadline it has 11m40s to spare, and each reclaim costs another 5m00s start-up plus "
             "the work since the last checkpoint: for one reclaim to fit, checkpoint at least every 6m40s") in spot
     tight = run(Constraints(spot=True, deadline_seconds=9500))  # 200 s to spare, less than a start-up
     assert any(w.endswith("one reclaim would miss the deadline (on demand it cannot be taken back)")
@@ -947,13 +947,13 @@ def test_diff_marks_a_side_that_misses_the_constraints_or_is_a_spot_price(capsys
     assert rows["best 1 GPU"].new_caveats == ["spot"]
     assert rows["best 1 GPU"].new.ranked_cost_usd == rows["best 1 GPU"].new.spot_cost_usd  # the meaning is kept
     md = answer.diff_markdown(d)
-    assert "5h35m (4h28m–6h42m), $1.33 (misses the deadline; over the budget; spot) |" in md
-    assert "| best CPU | 16 vCPU (aws c7i.4xlarge), 5h35m (4h28m–6h42m), $3.99 |" in md  # no caveat where none applies
+    assert "5h35m (4h29m–6h42m), $1.33 (misses the deadline; over the budget; spot) |" in md
+    assert "| best CPU | 16 vCPU (aws c7i.4xlarge), 5h35m (4h29m–6h42m), $3.99 |" in md  # no caveat where none applies
     assert "Total time (start-up + job, 80% interval) and cost, old -> new." in md  # what the ranges are
     monkeypatch.setattr(answer, "out", lambda: Console(width=400, soft_wrap=False))  # one line per table row
     answer.diff(d)
     shown = capsys.readouterr().out
-    assert "5h35m (4h28m–6h42m), $1.33 (misses the deadline; over the budget; spot) │" in shown
+    assert "5h35m (4h29m–6h42m), $1.33 (misses the deadline; over the budget; spot) │" in shown
     assert "total time (start-up + job, 80% interval) and cost, old -> new" in shown
 
 
@@ -981,13 +981,33 @@ def test_budget_texts_tell_a_budget_from_a_cost_that_prints_alike_and_suggest_a_
 
 
 def test_a_deadline_past_two_days_and_its_spare_read_in_one_format():
-    from advisor.ranking.reasons import durations_alike
+    from advisor.units import durations_alike
 
     assert durations_alike(172800, 172800 - 240) == ("48h00m", "47h56m")  # not "2d00h ... 47h56m"
     assert durations_alike(172800, 90000 + 86400) == ("2d00h", "2d01h")
     assert durations_alike(1800, 1000) == ("30m00s", "16m40s")
     rec = run(Constraints(deadline_seconds=172800))
     assert "meets the 48h00m deadline with 47h05m to spare" in rec.chosen.reason  # 1 x A100: 55m00s total
+
+
+def test_a_run_that_barely_misses_or_meets_a_deadline_reads_apart_from_it():
+    """Truncated durations printed "takes 1h05m with start-up: misses the 1h05m deadline by 1.2s", and the
+    recommendation's total was "1h01m" for 56m56s of job and 5m00s of start-up."""
+    rec = run(Constraints(deadline_seconds=9299.5))  # T4: 9000 s job + 300 s start-up, 0.5 s past it
+    t4 = next(c for c in rec.candidates if c.instance_type == "n1-standard-8+1xT4")
+    assert "takes 2h35m00.0s with start-up: misses the 2h34m59.5s deadline by 0.5s" in t4.reason
+    rec = run(Constraints(deadline_seconds=3300.4))  # 1 x A100: 3300 s in all
+    assert rec.chosen.instance_type == "gpu_1x_a100"
+    assert "meets the 55m00.4s deadline with 0.4s to spare" in rec.chosen.reason
+    rec = run(Constraints(deadline_seconds=3943), ests=estimates(a100=3416.36))
+    assert rec.verdict.recommendation.startswith(
+        "Rent lambda gpu_1x_a100 (1 x A100-40GB, r1): 1h02m total (56m56s job + 5m00s start-up)")
+    assert "meets the 1h05m43s deadline with 3m47s to spare" in rec.chosen.reason  # 1h05m43s - 3m47s = 1h01m56s
+    with pytest.raises(NoFeasibleCandidateError) as err:
+        run(Constraints(deadline_seconds=3715), ests=estimates(a100=3416.36, a100x8=4000.0), offers=[A100, A100X8])
+    assert str(err.value).startswith("No candidate meets the 1h01m55s deadline. Nearest misses:\n  1 x A100-40GB "
+                                     "(lambda gpu_1x_a100): 1h02m with start-up, $2.05 (takes 1h01m56s with start-up: "
+                                     "misses the 1h01m55s deadline by 1.4s)")
 
 
 def test_a_cost_billed_for_more_than_the_run_says_the_billed_time():

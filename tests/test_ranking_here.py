@@ -81,7 +81,7 @@ def test_with_a_gpu_here_the_fastest_device_is_compared():
     assert [r.device for r in rec.here] == ["cpu", "cuda:0"]
     assert rec.verdict.here.endswith(
         "cpu (Intel Xeon, 16 threads): 10h00m (80%: 8h00m–12h30m); cuda:0 (NVIDIA H200): 53m20s (80%: "
-        "42m40s–1h06m). The fastest here, cuda:0, is about as long as the recommended machine's 55m00s total.")
+        "42m40s–1h07m). The fastest here, cuda:0, is about as long as the recommended machine's 55m00s total.")
 
 
 def test_a_cpu_probed_beside_other_processes_is_its_idle_time_and_says_so():

@@ -5,8 +5,10 @@ import pytest
 from advisor.errors import ConfigError
 from advisor.units import (
     BYTES_PER_GIB,
+    durations_apart,
     format_duration,
     format_duration_delta,
+    format_duration_exact,
     format_duration_flag,
     format_ratio,
     format_usd,
@@ -81,6 +83,51 @@ def test_a_duration_flag_reads_back_to_at_least_the_duration():
         assert seconds <= parse_duration_seconds(flag) < seconds + 60 or seconds < 60
     assert (format_duration_flag(190315.7), format_duration_flag(3780), format_duration_flag(840)) == (
         "2d04h52m", "1h03m", "14m")
+
+
+def test_a_duration_of_an_hour_or_more_is_rounded_to_its_last_unit_not_truncated():
+    """From an hour on the seconds, and from two days on the minutes, were dropped: 1h01m56s read "1h01m" beside
+    "56m56s job + 5m00s start-up", and 2d03h44m read "2d03h"."""
+    assert format_duration(3716.36) == "1h02m"  # 1h01m56s
+    assert format_duration(3944.24) == "1h06m"  # 1h05m44s
+    assert format_duration(3929.9) == "1h05m"  # 1h05m29.9s
+    assert format_duration(2 * 86400 + 3 * 3600 + 44 * 60) == "2d04h"
+    assert format_duration(2 * 86400 + 3 * 3600 + 14 * 60) == "2d03h"
+    # at each unit's edge the rounded value moves to the next unit: never "60.0s", "59m60s", "1h60m" or "47h60m"
+    assert (format_duration(59.96), format_duration(3599.6), format_duration(7199.9)) == ("1m00s", "1h00m", "2h00m")
+    assert format_duration(48 * 3600 - 20) == "2d00h"
+
+
+@pytest.mark.parametrize("startup", [0.0, 120.0, 300.0, 299.6, 3599.7, 5400.0])
+def test_a_total_and_its_parts_shown_add_up_within_the_rounding_of_each(startup):
+    """The recommendation's "A total (B job + C start-up)": A and B + C, each read back from what is shown, differ
+    by no more than the three roundings allow (half the last unit of each)."""
+    def unit(text):  # the last unit written: 0.1 s in "12.3s", 1 s in "4m05s", a minute in "1h02m", an hour in "2d03h"
+        return {"s": 0.1 if "m" not in text else 1.0, "m": 60.0, "h": 3600.0}[text[-1]]
+
+    def read(text):
+        return 0.0 if text == "0.0s" else parse_duration_seconds(text)
+
+    for job in [3416.36 + k * 137.3 for k in range(0, 2000, 7)]:
+        shown = [format_duration(x) for x in (job + startup, job, startup)]
+        total, parts = read(shown[0]), read(shown[1]) + read(shown[2])
+        assert abs(total - parts) <= sum(unit(t) for t in shown) / 2 + 1e-6, (job, startup, shown)
+
+
+def test_durations_set_against_each_other_are_written_finely_enough_to_differ():
+    """"takes 1h05m44s: misses the 1h05m43s deadline", never "takes 1h06m: misses the 1h06m deadline"; and a
+    deadline as the user gave it (3943 s is 1h05m43s, not "1h06m")."""
+    assert durations_apart(3944.24, 3943) == ("1h05m44s", "1h05m43s")
+    assert durations_apart(3943, 3944.24, exact=True) == ("1h05m43s", "1h05m44s")
+    assert durations_apart(3943.2, 3943) == ("1h05m43.2s", "1h05m43.0s")
+    assert durations_apart(7200, 7190, exact=True) == ("2h00m00s", "1h59m50s")  # not "2h00m with 2h00m to spare"
+    assert durations_apart(3900, 3900 - 3716.36, exact=True) == ("1h05m", "3m04s")  # apart already: as written
+    assert durations_apart(3943, 3943 - 3716.36, exact=True) == ("1h05m43s", "3m47s")
+    assert durations_apart(172800, 172770) == ("48h00m00s", "47h59m30s")  # one format, as durations_alike keeps
+    assert durations_apart(184478, 184500) == ("2d03h14m38s", "2d03h15m00s")
+    assert (format_duration_exact(3943), format_duration_exact(3900), format_duration_exact(30.25)) == (
+        "1h05m43s", "1h05m", "30.25s")
+    assert format_duration_exact(172800) == "2d00h"
 
 
 def test_formatting():

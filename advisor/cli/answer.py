@@ -17,7 +17,7 @@ from typing import Any
 from advisor.cli.console import out, safe_text, show_controls
 from advisor.cli.fit import Column, fitted
 from advisor.predictor.caveats import caveats
-from advisor.units import format_duration, format_duration_delta, format_usd, format_usd_delta
+from advisor.units import format_duration, format_duration_delta, format_duration_exact, format_usd, format_usd_delta
 
 VIEWS = ("hardware", "provider")
 _TIER_LABEL = {"cpu": "CPU", "single_gpu": "1 GPU", "multi_gpu": "multi-GPU"}
@@ -44,7 +44,7 @@ def _header(rec: Any) -> str:
     cons = rec.constraints
     limits = []
     if cons.deadline_seconds:
-        limits.append(f"deadline {format_duration(cons.deadline_seconds)}")
+        limits.append(f"deadline {format_duration_exact(cons.deadline_seconds)}")
     if cons.budget_usd:
         limits.append(f"budget {format_usd(cons.budget_usd)}")
     goal = "cheapest" if cons.objective == "cost" else "fastest"

@@ -17,7 +17,7 @@ from typing import Any
 from advisor.cli.console import show_controls
 from advisor.errors import ConfigError
 from advisor.schemas import Candidate, Constraints, Recommendation
-from advisor.units import format_duration, format_usd
+from advisor.units import format_duration, format_duration_exact, format_usd
 
 FORMATS = (".png", ".svg")
 _TIER_STYLE = {  # colour-blind-safe (Okabe-Ito) and a distinct marker per tier
@@ -150,7 +150,7 @@ def _draw_limits(ax: Any, cons: Constraints) -> None:
     """The deadline and the budget as dashed lines."""
     if cons.deadline_seconds:
         ax.axvline(cons.deadline_seconds, color="#D55E00", linestyle="--", linewidth=1.2, zorder=1)
-        ax.annotate(f"deadline {format_duration(cons.deadline_seconds)}",
+        ax.annotate(f"deadline {format_duration_exact(cons.deadline_seconds)}",
                     xy=(cons.deadline_seconds, 1), xycoords=("data", "axes fraction"),
                     xytext=(-4, -4), textcoords="offset points", rotation=90, ha="right", va="top",
                     fontsize=8, color="#D55E00")
@@ -204,7 +204,7 @@ def _style_axes(ax: Any, cons: Constraints) -> None:
 def _title(rec: Recommendation, n_points: int) -> str:
     cons = rec.constraints
     goal = "cheapest" if cons.objective == "cost" else "fastest"
-    limits = [f"deadline {format_duration(cons.deadline_seconds)}" if cons.deadline_seconds else "",
+    limits = [f"deadline {format_duration_exact(cons.deadline_seconds)}" if cons.deadline_seconds else "",
               f"budget {format_usd(cons.budget_usd)}" if cons.budget_usd else ""]
     limits_text = " and ".join(x for x in limits if x)
     epochs = f"{rec.epochs:,} epoch{'s' if rec.epochs != 1 else ''}"

@@ -84,7 +84,7 @@ def rank(
         here: the job on those devices (``Pricer.here``), for the verdict's "Here" line and
             ``Recommendation.here``; ``host``: the probed machine's hostname, for that line;
             ``process_start_seconds``: starting Python and importing torch there (``HostInfo``).
-        today: the caller's date, to warn of a chosen price older than ``verdict.STALE_PRICE_DAYS`` (None: no check).
+        today: the caller's date, to warn of a chosen price older than ``stale_price.STALE_PRICE_DAYS``; None: none.
 
     Returns:
         The ``Recommendation``; ``candidates`` holds the first ``constraints.top`` of the ranking,

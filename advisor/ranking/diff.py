@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from advisor.ranking.here import here_total_seconds
 from advisor.schemas import Candidate, DiffRow, HereDiffRow, Recommendation, RecommendationDiff
-from advisor.units import format_duration, format_duration_delta, format_usd, format_usd_delta
+from advisor.units import format_duration, format_duration_delta, format_duration_exact, format_usd, format_usd_delta
 
 _TIER_LABEL = {"cpu": "best CPU", "single_gpu": "best 1 GPU", "multi_gpu": "best multi-GPU"}
 
@@ -62,7 +62,7 @@ def _constraint_changes(old: Recommendation, new: Recommendation) -> list[str]:
         if value is None:
             return "none"
         if name == "deadline_seconds":
-            return format_duration(value)
+            return format_duration_exact(value)
         if name == "budget_usd":
             return format_usd(value)
         if isinstance(value, list):

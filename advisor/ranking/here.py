@@ -19,7 +19,7 @@ from advisor.errors import AdvisorError
 from advisor.ranking.scoring import Scored, memory_needs
 from advisor.schemas import Constraints, Estimate, HereRun
 from advisor.schemas.base import USABLE_MEMORY_FRACTION
-from advisor.units import format_duration, format_ratio
+from advisor.units import format_duration, format_duration_exact, format_ratio
 
 # A device of the probed machine, as ``Pricer.here`` gives it: its name ("cpu", "cuda:0"), what it is ("AMD
 # EPYC, 2 threads"), the job's estimate on it or the error that says why there is none, and whether other
@@ -94,7 +94,7 @@ def _part(run: HereRun, constraints: Constraints) -> str:
         text += (" when idle (other processes were using the CPU during most of the probe; beside them the job "
                  "takes longer)")
     if run.meets_deadline is False:
-        text += f", past the {format_duration(constraints.deadline_seconds or 0.0)} deadline"
+        text += f", past the {format_duration_exact(constraints.deadline_seconds or 0.0)} deadline"
     return text
 
 

@@ -14,7 +14,15 @@ from advisor.ranking.balance import bound_clause, passed_over
 from advisor.ranking.scoring import TIME_TIE, Excluded, Scored, describe
 from advisor.schemas import Candidate, Constraints, Recommendation, Skipped, Violation
 from advisor.schemas.base import HALF_PRECISIONS, MAY_RUN_OUT_OF_MEMORY
-from advisor.units import format_duration, format_duration_flag, format_gib_pair, format_ratio, format_usd
+from advisor.units import (
+    durations_apart,
+    format_duration,
+    format_duration_exact,
+    format_duration_flag,
+    format_gib_pair,
+    format_ratio,
+    format_usd,
+)
 
 NEAREST_MISSES = 3
 ADVICE_MIN_GAIN = 0.10  # an alternative is worth a line when it beats the choice by more than 10%
@@ -54,16 +62,6 @@ def cost_text(cost: float, ref: float) -> str:
     return f"{format_ratio(r)} the cost"
 
 
-def durations_alike(longer: float, shorter: float) -> tuple[str, str]:
-    """Two durations in one format where ``format_duration`` would switch between them at two days ("the 2d00h
-    deadline with 47h56m to spare"): the longer in hours and minutes then, "48h00m"."""
-    a, b = format_duration(longer), format_duration(shorter)
-    if longer >= 48 * 3600 > shorter >= 3600 and longer < 730 * 86400:
-        hours, minutes = divmod(round(longer / 60), 60)
-        a = f"{hours}h{minutes:02d}m"
-    return a, b
-
-
 def usd_apart(a: float, b: float) -> tuple[str, str]:
     """``a`` and ``b`` as ``format_usd`` writes them, or, where that prints two different amounts alike ("$0.0043"
     and "$0.0043", a $50 budget and its $49.996 to spare), with as many decimals as tell them apart."""
@@ -94,10 +92,11 @@ def constraint_texts(s: Scored, constraints: Constraints) -> list[str]:
     d, b = constraints.deadline_seconds, constraints.budget_usd
     if d:
         if s.deadline_miss > 0:
-            parts.append(f"takes {format_duration(s.elapsed)} with start-up: misses the {format_duration(d)} "
-                         f"deadline by {format_duration(s.deadline_miss)}")
+            deadline, takes = durations_apart(d, s.elapsed, exact=True)  # never "takes 1h06m: misses 1h06m"
+            parts.append(f"takes {takes} with start-up: misses the {deadline} deadline by "
+                         f"{format_duration(s.deadline_miss)}")
         elif s.elapsed_high > d:
-            parts.append(f"at risk: at the slow end of its estimate it misses the {format_duration(d)} deadline "
+            parts.append(f"at risk: at the slow end of its estimate it misses the {format_duration_exact(d)} deadline "
                          f"by {format_duration(s.elapsed_high - d)}")
     if b:
         if s.budget_miss > 0:
@@ -133,7 +132,7 @@ def chosen_reason(s: Scored, constraints: Constraints, n_feasible: int, n_groups
                      f"(within 2%), for {format_usd(fastest.cost)}")
     d, b = constraints.deadline_seconds, constraints.budget_usd
     if d and s.elapsed <= d:
-        deadline, spare = durations_alike(d, d - s.elapsed)
+        deadline, spare = durations_apart(d, d - s.elapsed, exact=True)
         parts.append(f"meets the {deadline} deadline with {spare} to spare")
     if b and s.cost <= b:
         budget, spare = usd_apart(b, b - s.cost)
@@ -230,8 +229,9 @@ def violations(ranked: list[Scored], constraints: Constraints) -> list[Violation
                       key=lambda s: (s.cost, s.elapsed))
         would = math.ceil((joint or fastest).elapsed / 60) * 60
         within = " within the budget" if b and in_budget else ""
-        message = (f"no candidate{within} finishes within {format_duration(d)} with start-up; the fastest"
-                   f"{within} is {fastest.label} at {format_duration(fastest.elapsed)}")
+        deadline, nearest = durations_apart(d, fastest.elapsed, exact=True)
+        message = (f"no candidate{within} finishes within {deadline} with start-up; the fastest"
+                   f"{within} is {fastest.label} at {nearest}")
         if fastest is not quickest:
             message += (f" ({quickest.label} is {format_duration(fastest.elapsed - quickest.elapsed)} sooner, a "
                         f"near-tie within 2%, for {format_usd(quickest.cost)} against {format_usd(fastest.cost)})")
@@ -366,7 +366,7 @@ def no_feasible(rec: Recommendation, ranked: list[Scored], excluded: Excluded, s
             recommendation=rec)
     limits = []
     if constraints.deadline_seconds:
-        limits.append(f"the {format_duration(constraints.deadline_seconds)} deadline")
+        limits.append(f"the {format_duration_exact(constraints.deadline_seconds)} deadline")
     if constraints.budget_usd:
         limits.append(f"the {format_usd(constraints.budget_usd)} budget")
     lines = [f"  {describe(s.cand)}: {format_duration(s.elapsed)} with start-up, {format_usd(s.cost)} "

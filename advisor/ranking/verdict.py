@@ -14,8 +14,16 @@ from advisor.pricing.billing import billed_seconds, billing_text
 from advisor.ranking.balance import bound_warning
 from advisor.ranking.reasons import constraint_texts, fix_flags
 from advisor.ranking.scoring import Scored
+from advisor.ranking.stale_price import stale_price_warning
 from advisor.schemas import BestValue, Candidate, Constraints, CpuVsGpu, Verdict, Violation
-from advisor.units import format_duration, format_ratio, format_usd, format_usd_delta
+from advisor.units import (
+    durations_apart,
+    format_duration,
+    format_duration_exact,
+    format_ratio,
+    format_usd,
+    format_usd_delta,
+)
 
 MIN_GAIN = 0.05  # a best-value alternative saves at least 5% of the total time (or, for time, of the cost)
 # ... and buys it at no worse than this rate, in log terms: each doubling of the cost makes the time at least 1.07x
@@ -382,7 +390,7 @@ def _warnings(chosen: Scored | None, ranked: Sequence[Scored], constraints: Cons
     out: list[str] = []
     d = constraints.deadline_seconds
     if d and d <= max(startup_cpu, startup_gpu):
-        out.append(f"the {format_duration(d)} deadline leaves little or no time after start-up "
+        out.append(f"the {format_duration_exact(d)} deadline leaves little or no time after start-up "
                    f"({format_duration(startup_cpu)} on CPU, {format_duration(startup_gpu)} on GPU): if your "
                    f"machines start faster, say so with --startup-cpu / --startup-gpu")
     if chosen is not None:
@@ -422,39 +430,12 @@ def _spot_warning(chosen: Scored, constraints: Constraints) -> str:
     if not d:
         return text
     slack, restart = max(d - chosen.elapsed, 0.0), c.startup_seconds or 0.0
-    text += (f"; against the {format_duration(d)} deadline it has {format_duration(slack)} to spare, and each "
+    deadline, spare = durations_apart(d, slack, exact=True)
+    text += (f"; against the {deadline} deadline it has {spare} to spare, and each "
              f"reclaim costs another {format_duration(restart)} start-up plus the work since the last checkpoint")
     if slack <= restart:
         return text + ": one reclaim would miss the deadline (on demand it cannot be taken back)"
     return text + f": for one reclaim to fit, checkpoint at least every {format_duration(slack - restart)}"
-
-
-STALE_PRICE_DAYS = 90  # an on-demand list price this old is worth checking before renting
-STALE_SPOT_PRICE_DAYS = 30  # a spot price moves daily
-
-
-def stale_price_warning(chosen: Scored | None, today: date) -> str | None:
-    """A warning where the chosen row's price is older than ``STALE_PRICE_DAYS`` (a spot price than
-    ``STALE_SPOT_PRICE_DAYS``) on ``today``, the caller's date (this module does no I/O), or undated (of unknown
-    age; a user file's rows aside); None otherwise. A spot choice is dated by its spot price
-    (``Offer.spot_snapshot_date``): an undated one, whose row's date is the on-demand price's, gets none here
-    (``_spot_warning`` says it is undated)."""
-    if chosen is None:
-        return None
-    row, chosen = chosen.offer, chosen.cand
-    dated = row.spot_snapshot_date if chosen.interruptible else row.snapshot_date
-    if not dated:  # of unknown age (a user's own file's rows aside); a spot one: ``_spot_warning`` says so
-        user = (row.source or "").startswith("user file ")
-        return None if chosen.interruptible or user else (
-            f"the price of {chosen.provider} {chosen.instance_type} is undated in the catalog: check the "
-            f"provider's current price before renting")
-    days = (today - date.fromisoformat(str(dated))).days
-    limit = STALE_SPOT_PRICE_DAYS if chosen.interruptible else STALE_PRICE_DAYS
-    if days <= limit:
-        return None
-    what = "spot price" if chosen.interruptible else "price"
-    return (f"the {what} of {chosen.provider} {chosen.instance_type} is from the catalog's {dated} "
-            f"snapshot, {days} days old: check the provider's current {what} before renting")
 
 
 def _cloud_alternative(ranked: Sequence[Scored]) -> str:
