@@ -427,6 +427,17 @@ def format_usd(amount: float | None, *, rate: bool = False) -> str:
     return f"{sign}${text}"
 
 
+def format_usd_exact(amount: float) -> str:
+    """An amount the user gave (a budget), as given: ``format_usd``'s "$0.18" for 0.18, but "$0.1753" for 0.1753 and
+    "$1,234.50" for 1234.5, where ``format_usd`` would round it to an amount the user did not give."""
+    text = format_usd(amount)
+    for decimals in range(2, 13):
+        if math.isclose(float(text.lstrip("-$").replace(",", "")), abs(amount), rel_tol=1e-12, abs_tol=1e-15):
+            break
+        text = ("-" if amount < 0 else "") + f"${abs(amount):,.{decimals}f}"
+    return text
+
+
 def format_usd_delta(amount: float | None) -> str:
     """A change in money with its sign: "+$0.79", "-$1.20", "+$0.00"."""
     if amount is None or not math.isfinite(amount):

@@ -980,6 +980,32 @@ def test_budget_texts_tell_a_budget_from_a_cost_that_prints_alike_and_suggest_a_
     assert "nothing to spare: it costs the whole budget" in rec.chosen.reason
 
 
+def test_a_budget_reads_as_given_and_a_cost_over_it_never_reads_alike():
+    """A $0.1753 budget read "$0.18" in the header, the reasons and the exit-3 error: "$0.18 (over the $0.18 budget by
+    $0.000033)", and "--budget 0.18 would do" next to it, as if that were not the budget given."""
+    from advisor.cli.answer import _header
+    from advisor.ranking.reasons import budget_that_passes, over_budget, usd_apart
+
+    assert usd_apart(0.1753, 0.19, exact=True) == ("$0.1753", "$0.19")
+    assert usd_apart(0.1753, 0.17533, exact=True) == ("$0.17530", "$0.17533")
+    assert over_budget(0.17533, 0.1753) == "over the $0.1753 budget by $0.000030"  # the cost reads $0.18: above
+    assert over_budget(0.18004, 0.18) == "costs $0.18004, over the $0.18000 budget by $0.000040"
+    # a cost a hair over 0.18 rounded down onto 0.18: that flag would not pass (scoring's cost / budget - 1 > 0)
+    assert budget_that_passes(0.18 * (1 + 1e-9)) == (0.19, "0.19")
+    with pytest.raises(NoFeasibleCandidateError) as info:
+        run(Constraints(budget_usd=1.8241))  # 1 x A100, the cheapest: $1.824167
+    rec = info.value.recommendation
+    assert str(info.value).startswith("No candidate meets the $1.8241 budget. Nearest misses:\n  1 x A100-40GB (lambda "
+                                      "gpu_1x_a100): 55m00s with start-up, $1.82 (costs $1.8242, over the $1.8241 "
+                                      "budget by $0.000067)")
+    assert "Fix: relax the constraints (--budget 1.83 would do)" in info.value.hint
+    assert _header(rec).endswith("— cheapest within budget $1.8241")
+    (v,) = rec.violations
+    assert v.would_pass > 1.8241 and "costs $1.8241 or less" in v.message
+    ok = run(Constraints(budget_usd=1234.5))
+    assert _header(ok).endswith("within budget $1,234.50") and "within the $1,234.50 budget" in ok.chosen.reason
+
+
 def test_a_deadline_past_two_days_and_its_spare_read_in_one_format():
     from advisor.units import durations_alike
 

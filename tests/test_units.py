@@ -13,6 +13,7 @@ from advisor.units import (
     format_ratio,
     format_usd,
     format_usd_delta,
+    format_usd_exact,
     is_finite,
     parse_actual_seconds,
     parse_deadline_seconds,
@@ -128,6 +129,13 @@ def test_durations_set_against_each_other_are_written_finely_enough_to_differ():
     assert (format_duration_exact(3943), format_duration_exact(3900), format_duration_exact(30.25)) == (
         "1h05m43s", "1h05m", "30.25s")
     assert format_duration_exact(172800) == "2d00h"
+
+
+def test_a_budget_is_written_as_given():
+    """format_usd's two significant digits below a dollar and whole dollars from $100 rounded a budget the user
+    gave: 0.1753 read "$0.18"."""
+    assert [format_usd_exact(x) for x in (0.1753, 0.18, 50.0, 1234.5, 0.004, 0.17999)] == [
+        "$0.1753", "$0.18", "$50.00", "$1,234.50", "$0.0040", "$0.17999"]
 
 
 def test_formatting():

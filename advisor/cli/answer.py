@@ -17,7 +17,14 @@ from typing import Any
 from advisor.cli.console import out, safe_text, show_controls
 from advisor.cli.fit import Column, fitted
 from advisor.predictor.caveats import caveats
-from advisor.units import format_duration, format_duration_delta, format_duration_exact, format_usd, format_usd_delta
+from advisor.units import (
+    format_duration,
+    format_duration_delta,
+    format_duration_exact,
+    format_usd,
+    format_usd_delta,
+    format_usd_exact,
+)
 
 VIEWS = ("hardware", "provider")
 _TIER_LABEL = {"cpu": "CPU", "single_gpu": "1 GPU", "multi_gpu": "multi-GPU"}
@@ -46,7 +53,7 @@ def _header(rec: Any) -> str:
     if cons.deadline_seconds:
         limits.append(f"deadline {format_duration_exact(cons.deadline_seconds)}")
     if cons.budget_usd:
-        limits.append(f"budget {format_usd(cons.budget_usd)}")
+        limits.append(f"budget {format_usd_exact(cons.budget_usd)}")
     goal = "cheapest" if cons.objective == "cost" else "fastest"
     epochs = f"{rec.epochs:,} epoch{'s' if rec.epochs != 1 else ''}"
     return (f"{rec.workload.name}: {epochs} x {rec.dataset_size:,} samples, batch {rec.batch_size}{_stepping(rec)} — "

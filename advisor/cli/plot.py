@@ -17,7 +17,7 @@ from typing import Any
 from advisor.cli.console import show_controls
 from advisor.errors import ConfigError
 from advisor.schemas import Candidate, Constraints, Recommendation
-from advisor.units import format_duration, format_duration_exact, format_usd
+from advisor.units import format_duration, format_duration_exact, format_usd, format_usd_exact
 
 FORMATS = (".png", ".svg")
 _TIER_STYLE = {  # colour-blind-safe (Okabe-Ito) and a distinct marker per tier
@@ -156,7 +156,7 @@ def _draw_limits(ax: Any, cons: Constraints) -> None:
                     fontsize=8, color="#D55E00")
     if cons.budget_usd:
         ax.axhline(cons.budget_usd, color="#CC79A7", linestyle="--", linewidth=1.2, zorder=1)
-        ax.annotate(f"budget {format_usd(cons.budget_usd)}", xy=(0, cons.budget_usd),
+        ax.annotate(f"budget {format_usd_exact(cons.budget_usd)}", xy=(0, cons.budget_usd),
                     xycoords=("axes fraction", "data"), xytext=(4, 3), textcoords="offset points",
                     fontsize=8, color="#CC79A7", parse_math=False)
 
@@ -205,7 +205,7 @@ def _title(rec: Recommendation, n_points: int) -> str:
     cons = rec.constraints
     goal = "cheapest" if cons.objective == "cost" else "fastest"
     limits = [f"deadline {format_duration_exact(cons.deadline_seconds)}" if cons.deadline_seconds else "",
-              f"budget {format_usd(cons.budget_usd)}" if cons.budget_usd else ""]
+              f"budget {format_usd_exact(cons.budget_usd)}" if cons.budget_usd else ""]
     limits_text = " and ".join(x for x in limits if x)
     epochs = f"{rec.epochs:,} epoch{'s' if rec.epochs != 1 else ''}"
     verdict = (f"the choice is the {goal}" + (f" within the {limits_text}" if limits_text else "")

@@ -9,7 +9,13 @@ from __future__ import annotations
 
 from advisor.ranking.here import here_total_seconds
 from advisor.schemas import Candidate, DiffRow, HereDiffRow, Recommendation, RecommendationDiff
-from advisor.units import format_duration, format_duration_delta, format_duration_exact, format_usd, format_usd_delta
+from advisor.units import (
+    format_duration,
+    format_duration_delta,
+    format_duration_exact,
+    format_usd_delta,
+    format_usd_exact,
+)
 
 _TIER_LABEL = {"cpu": "best CPU", "single_gpu": "best 1 GPU", "multi_gpu": "best multi-GPU"}
 
@@ -64,7 +70,7 @@ def _constraint_changes(old: Recommendation, new: Recommendation) -> list[str]:
         if name == "deadline_seconds":
             return format_duration_exact(value)
         if name == "budget_usd":
-            return format_usd(value)
+            return format_usd_exact(value)
         if isinstance(value, list):
             return ",".join(map(str, value))
         return str(value)

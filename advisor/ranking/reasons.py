@@ -22,6 +22,7 @@ from advisor.units import (
     format_gib_pair,
     format_ratio,
     format_usd,
+    format_usd_exact,
 )
 
 NEAREST_MISSES = 3
@@ -62,16 +63,18 @@ def cost_text(cost: float, ref: float) -> str:
     return f"{format_ratio(r)} the cost"
 
 
-def usd_apart(a: float, b: float) -> tuple[str, str]:
+def usd_apart(a: float, b: float, *, exact: bool = False) -> tuple[str, str]:
     """``a`` and ``b`` as ``format_usd`` writes them, or, where that prints two different amounts alike ("$0.0043"
-    and "$0.0043", a $50 budget and its $49.996 to spare), with as many decimals as tell them apart."""
+    and "$0.0043", a $50 budget and its $49.996 to spare), with as many decimals as tell them apart. ``exact``:
+    ``a`` is the user's budget, written at least as given ("$0.1753", not "$0.18", beside a cost of $0.19)."""
     fa, fb = format_usd(a), format_usd(b)
-    if fa != fb or a == b:
-        return fa, fb
-    for decimals in range(2, 13):
-        fa, fb = f"${a:,.{decimals}f}", f"${b:,.{decimals}f}"
-        if fa != fb:
-            break
+    if fa == fb and a != b:
+        for decimals in range(2, 13):
+            fa, fb = f"${a:,.{decimals}f}", f"${b:,.{decimals}f}"
+            if fa != fb:
+                break
+    if exact and len(format_usd_exact(a)) > len(fa):  # rounded (to two significant digits, or to the dollar)
+        fa = format_usd_exact(a)
     return fa, fb
 
 
@@ -84,7 +87,20 @@ def budget_that_passes(cost: float) -> tuple[float, str]:
         decimals = max(2, 1 - math.floor(math.log10(cost)))
     step = 10.0 ** -decimals
     would = round(math.ceil(round(cost / step, 6)) * step, decimals)
+    if would > 0 and cost / would - 1 > 0:  # rounded down onto the cost's float fuzz: scoring's test would fail it
+        would = round(would + step, decimals)
     return would, f"{would:.{decimals}f}"
+
+
+def over_budget(cost: float, budget: float) -> str:
+    """"over the $0.1753 budget by $0.000033", the budget as the user gave it; where the cost as the table writes
+    it ("$0.17", "$0.18") would not read above that budget ("$0.1747", "$0.18"), with the cost first, written apart
+    from it: "costs $0.1748, over the $0.1747 budget by $0.000056", never "$0.18 (over the $0.18 budget ...)"."""
+    given, by = format_usd_exact(budget), format_usd(cost - budget)
+    if float(format_usd(cost).lstrip("$").replace(",", "")) > float(given.lstrip("$").replace(",", "")):
+        return f"over the {given} budget by {by}"
+    budget_text, cost_text = usd_apart(budget, cost, exact=True)
+    return f"costs {cost_text}, over the {budget_text} budget by {by}"
 
 
 def constraint_texts(s: Scored, constraints: Constraints) -> list[str]:
@@ -100,10 +116,10 @@ def constraint_texts(s: Scored, constraints: Constraints) -> list[str]:
                          f"by {format_duration(s.elapsed_high - d)}")
     if b:
         if s.budget_miss > 0:
-            parts.append(f"over the {format_usd(b)} budget by {format_usd(s.budget_miss)}")
+            parts.append(over_budget(s.cost, b))
         elif s.cost_high > b:
-            parts.append(f"at risk: at the slow end of its estimate it costs {format_usd(s.cost_high)}, over the "
-                         f"{format_usd(b)} budget")
+            budget, high = usd_apart(b, s.cost_high, exact=True)
+            parts.append(f"at risk: at the slow end of its estimate it costs {high}, over the {budget} budget")
     memory = memory_risk(s.cand)
     return parts + ([memory] if memory else [])
 
@@ -135,7 +151,7 @@ def chosen_reason(s: Scored, constraints: Constraints, n_feasible: int, n_groups
         deadline, spare = durations_apart(d, d - s.elapsed, exact=True)
         parts.append(f"meets the {deadline} deadline with {spare} to spare")
     if b and s.cost <= b:
-        budget, spare = usd_apart(b, b - s.cost)
+        budget, spare = usd_apart(b, b - s.cost, exact=True)
         parts.append(f"within the {budget} budget (" + (f"{spare} to spare)" if b - s.cost > b * 1e-6 else
                                                          "nothing to spare: it costs the whole budget)"))
     parts += [p for p in constraint_texts(s, constraints) if p.startswith("at risk")]
@@ -245,7 +261,7 @@ def violations(ranked: list[Scored], constraints: Constraints) -> list[Violation
         cheapest = min(in_time or ranked, key=lambda s: s.cost)
         would, flag = budget_that_passes((joint or cheapest).cost)
         within = " within the deadline" if d and in_time else ""
-        budget, nearest = usd_apart(b, cheapest.cost)
+        budget, nearest = usd_apart(b, cheapest.cost, exact=True)
         out.append(Violation(
             constraint="budget", limit=b, nearest=cheapest.cost, would_pass=would, flag=f"--budget {flag}",
             alone=joint is None, message=f"no candidate{within} costs {budget} or less; the cheapest{within} "
@@ -368,7 +384,7 @@ def no_feasible(rec: Recommendation, ranked: list[Scored], excluded: Excluded, s
     if constraints.deadline_seconds:
         limits.append(f"the {format_duration_exact(constraints.deadline_seconds)} deadline")
     if constraints.budget_usd:
-        limits.append(f"the {format_usd(constraints.budget_usd)} budget")
+        limits.append(f"the {format_usd_exact(constraints.budget_usd)} budget")
     lines = [f"  {describe(s.cand)}: {format_duration(s.elapsed)} with start-up, {format_usd(s.cost)} "
              f"({miss_reason(s, constraints)})" for s in ranked[:NEAREST_MISSES]]
     fixes = fix_flags(rec.violations)
