@@ -84,7 +84,7 @@ def profile(workload: str | Path | Workload, *, devices: str | Sequence[str] | N
     Args:
         workload: a workload file path, or an ``advisor.Workload``.
         devices: "auto" (cpu + all GPUs), "cpu", "cuda:0", or a list; an empty list only analyses the model.
-        batch_size: the training batch size (the top of the probe ladder); default the file's BATCH_SIZE.
+        batch_size: the job's batch size (default BATCH_SIZE), recorded in the profile, the ladder's top.
         batch_sizes: an explicit ladder instead of the automatic one.
         probe_seconds: time budget for probing.
         precision: fp32 | tf32 | bf16 | fp16 | mixed (= bf16), probed and analysed at it, and the job's precision
@@ -103,11 +103,11 @@ def profile(workload: str | Path | Workload, *, devices: str | Sequence[str] | N
     Returns:
         The ``Profile``.
     """
-    prof = _probe(**locals())
-    job_precision = normalize_precision(precision)
-    if job_precision is None or normalize_precision(analysis_precision) not in (None, job_precision):
-        return prof
-    return prof.model_copy(update={"workload": prof.workload.model_copy(update={"precision": job_precision})})
+    prof, job_precision = _probe(**locals()), normalize_precision(precision)
+    if normalize_precision(analysis_precision) not in (None, job_precision):  # analysed at another: not the job's
+        job_precision = None
+    job = {k: v for k, v in (("batch_size", batch_size), ("precision", job_precision)) if v is not None}
+    return prof.model_copy(update={"workload": prof.workload.model_copy(update=job)}) if job else prof
 
 
 def _probe(workload: str | Path | Workload, *, devices: str | Sequence[str] | None, batch_size: int | None,

@@ -20,11 +20,12 @@ def profile(
     workload: Annotated[Path, typer.Argument(metavar="WORKLOAD", help="Workload file (model.py).")],
     device: Annotated[str, typer.Option("--device", metavar="[cpu|cuda:N|all]", help="cpu, cuda:0, or all.")] = "all",
     batch_size: Annotated[int | None, typer.Option(
-        "--batch-size", help="The job's batch size: the top of the automatic ladder, and the batch the input "
-        "pipeline is timed at (with --batch-sizes, only that).")] = None,
+        "--batch-size", help="The job's batch size, which the profile records (--profile prices it): the top of "
+        "the automatic ladder, and the batch the input pipeline is timed at (with --batch-sizes, not the ladder's "
+        "top) [default: the file's BATCH_SIZE].")] = None,
     batch_sizes: Annotated[str | None, typer.Option(
         "--batch-sizes", help="An explicit ladder, e.g. 8,16,32, timed instead of the automatic one (--batch-size "
-        "still sets the input pipeline's batch).")] = None,
+        "still sets the job's batch and the input pipeline's).")] = None,
     probe_seconds: Annotated[float, typer.Option("--probe-seconds", help="Time budget.")] = 60.0,
     precision: Annotated[str | None, typer.Option(
         "--precision", metavar="[fp32|tf32|bf16|fp16|mixed]",

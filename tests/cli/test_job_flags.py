@@ -169,6 +169,25 @@ def test_a_saved_profile_carries_what_its_file_declared(app, workload, tmp_path)
         from_profile["notes"]
 
 
+def test_a_profiles_batch_size_flag_is_the_jobs_batch_and_a_ladder_alone_is_not(app, workload, tmp_path):
+    """`profile --batch-size 64` probed up to 64 but saved the file's BATCH_SIZE (256) as the job's batch, so
+    `recommend --profile` priced a batch outside the ladder it probed, extrapolated, though README and --help call
+    --batch-size the job's batch size."""
+    saved, ladder = tmp_path / "b64.json", tmp_path / "ladder.json"
+    for args, path in ((["--batch-size", "64"], saved), (["--batch-sizes", "8,16"], ladder)):
+        result = CliRunner().invoke(app, ["profile", str(workload), "--device", "cpu", "--probe-seconds", "2", *args,
+                                          "-o", str(path)])
+        assert result.exit_code == 0, result.output
+    assert json.loads(saved.read_text())["workload"]["batch_size"] == 64
+    assert json.loads(ladder.read_text())["workload"]["batch_size"] == 256  # a ladder only: the file's batch
+    result = CliRunner().invoke(app, ["recommend", "--profile", str(saved), "--dataset-size", "20000", "--epochs",
+                                      "1", "--json", "--no-save"])
+    assert result.exit_code == 0, result.output
+    rec = json.loads(result.stdout)
+    assert rec["batch_size"] == 64
+    assert not any("outside the measured range" in n for n in rec["notes"]), rec["notes"]
+
+
 def test_recommend_echoes_how_the_job_steps_and_says_a_cpu_runs_it_as_probed(app):
     """recommend's header said only "batch 512": nothing of bf16, compile or accumulation, and a chosen CPU (run
     at fp32, eager) had no word that those apply to GPUs only; predict's CPU estimate said so."""
