@@ -141,6 +141,39 @@ def test_budget_with_time_objective():
     assert "near-tie" not in rec.chosen.reason and "gpu_8x_a100" not in rec.chosen.reason
 
 
+def test_a_budget_the_fastest_choice_meets_does_not_change_it():
+    """The audit's --objective time case: the near-tie band was anchored on the fastest machine that met the
+    constraints. Unconstrained, the GH200 (3370.86 s) anchored it, up to 3438.28 s: the H100 (3408.59 s, $1.71) won
+    it and the RTX 5090 (3438.56 s, $0.42) was 0.28 s outside. A $1.72 budget removed only the GH200 ($2.18), the
+    band re-anchored on the H100 and took in the RTX 5090, which then won: a limit the choice met flipped it."""
+    from types import SimpleNamespace
+
+    from advisor.ranking.scoring import best_meeting
+
+    gh200 = offer("lambda", "gpu_1x_gh200", 2.33, gpu="GH200", count=1, gpu_memory=96)
+    h100 = offer("vast", "1x-H100_SXM", 1.81, gpu="H100-SXM", count=1, gpu_memory=80)
+    rtx = offer("vast", "1x-RTX_5090", 0.44, gpu="RTX-5090", count=1, gpu_memory=32)
+    offers = [gh200, h100, rtx]
+    ests = {key(o): estimate(offer_target(o, no_lookup), job - STARTUP_GPU)
+            for o, job in ((gh200, 3370.86), (h100, 3408.59), (rtx, 3438.56))}
+    fastest = run(Constraints(objective="time"), ests, offers=offers)
+    assert fastest.chosen.instance_type == "1x-H100_SXM" and round(fastest.chosen.cost_usd, 2) == 1.71
+    for budget in (1.72, 2.0, 100.0):
+        rec = run(Constraints(objective="time", budget_usd=budget), ests, offers=offers)
+        assert rec.chosen.instance_type == "1x-H100_SXM", budget
+        limits = Constraints(objective="time", budget_usd=budget)
+        # a what-if's search gives the same answer, from all the estimates or from lower bounds (branch and bound)
+        bounded = SimpleNamespace(offers=offers, low_seconds=[ests[key(o)].seconds * 0.9 for o in offers],
+                                  resolve=lambda i: ests[key(offers[i])])
+        for priced_offers in ([(o, ests[key(o)]) for o in offers], bounded):
+            what_if = best_meeting(priced_offers, limits, STARTUP_CPU, STARTUP_GPU)
+            assert what_if.cand.instance_type == "1x-H100_SXM", (budget, priced_offers)
+    assert "near-tie" not in run(Constraints(objective="time", budget_usd=1.72), ests, offers=offers).chosen.reason
+    # A budget the choice does not meet still chooses within what it leaves: the RTX 5090, alone in its band.
+    assert run(Constraints(objective="time", budget_usd=1.0), ests, offers=offers).chosen.instance_type == \
+        "1x-RTX_5090"
+
+
 def test_deadline_at_risk_is_flagged():
     ests = estimates(a100x8=1400.0)  # 1400 + 300 = 1700 <= 1800, but high = 1680 + 300 > 1800
     rec = run(Constraints(deadline_seconds=1800), ests)

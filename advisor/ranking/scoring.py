@@ -233,33 +233,36 @@ def best_meeting(priced: Priced | Bounded, constraints: Constraints, startup_cpu
         found = (_figures(offer, est, constraints, startup_cpu, startup_gpu) for offer, est in priced)
         figures = [f for f in found if f is not None]
     best = next(iter(ranked(figures, constraints.objective)), None)
-    if best is None:
+    if best is None or not best.meets:
         return None
     return score([(best.offer, best.est)], constraints, startup_cpu, startup_gpu)[0][0]
 
 
 def _figures(offer: Offer, est: Estimate | AdvisorError | None, constraints: Constraints, startup_cpu: float,
              startup_gpu: float) -> _Figures | None:
-    """The figures of a candidate that fits and meets the constraints; None for any other."""
+    """The figures of a candidate that fits (meeting the constraints or not: a miss may still set a near-tie band of
+    the time objective, ``ranked``); None for any other."""
     if not isinstance(est, Estimate) or _memory_problem(offer, est) is not None:
         return None
     startup = startup_gpu if offer.gpu else startup_cpu
     spot = constraints.spot and offer.spot_price_usd_per_hour is not None
     f = _Figures(offer, est, startup + est.seconds, cost_usd(offer, est.seconds, spot=spot, startup_seconds=startup))
     _check_constraints(f, constraints)
-    return f if f.meets else None
+    return f
 
 
 def _meeting_bounded(priced: Bounded, constraints: Constraints, startup_cpu: float,
                      startup_gpu: float) -> list[_Figures]:
-    """The candidates that meet the constraints among those that could be the best: branch and bound on the
-    offers' lower bounds, in the order of the objective's first key, so ``ranked(...)[0]`` is the full answer.
+    """The candidates among those that could be the best, or set the near-tie band it is in: branch and bound on the
+    offers' lower bounds, in the order of the objective's first key, so ``ranked(...)``'s first that meets the
+    constraints is the full answer.
 
     A bound on an offer's seconds bounds its total time and (billing only rounds up) its cost. An offer whose
-    bound already misses the deadline or the budget cannot meet them. The others are estimated from the lowest
-    bound up; the search stops at a bound above the best found: its cost with the cost objective, its time
-    plus ``TIME_TIE`` with the time objective, since every offer within the tie window of the fastest competes
-    on cost there (``ranked``)."""
+    bound already misses the deadline or the budget cannot meet them; with the time objective one over the budget
+    is still estimated, as it may anchor a band (one past the deadline is slower than any that meets it). The
+    others are estimated from the lowest bound up; the search stops at a bound above the best found: its cost
+    with the cost objective, its time plus ``TIME_TIE`` with the time objective, since every offer within the
+    tie window of the band's anchor competes on cost there (``ranked``)."""
     time_first = constraints.objective == "time"
     queue: list[tuple[float, int]] = []
     for i, (offer, low) in enumerate(zip(priced.offers, priced.low_seconds, strict=True)):
@@ -272,7 +275,7 @@ def _meeting_bounded(priced: Bounded, constraints: Constraints, startup_cpu: flo
                         startup_seconds=startup)
         # the test ``_check_constraints`` makes, so that float rounding agrees with it
         if (constraints.deadline_seconds and elapsed / constraints.deadline_seconds - 1 > 0) or (
-                constraints.budget_usd and cost / constraints.budget_usd - 1 > 0):
+                not time_first and constraints.budget_usd and cost / constraints.budget_usd - 1 > 0):
             continue
         queue.append((elapsed if time_first else cost, i))
     queue.sort()
@@ -284,7 +287,8 @@ def _meeting_bounded(priced: Bounded, constraints: Constraints, startup_cpu: flo
         f = _figures(priced.offers[i], priced.resolve(i), constraints, startup_cpu, startup_gpu)
         if f is not None:
             found.append(f)
-            limit = min(limit, f.elapsed * (1 + TIME_TIE) if time_first else f.cost)
+            if f.meets:
+                limit = min(limit, f.elapsed * (1 + TIME_TIE) if time_first else f.cost)
     return found
 
 
@@ -332,22 +336,33 @@ def order(objective: str) -> Callable[[Scored], tuple]:
     return lambda s: (s.cost, s.elapsed, *names(s))
 
 
+def time_bands(scored: Sequence[Scored | _Figures]) -> dict[int, int]:
+    """The near-tie band of each candidate by ``id``, 0 the fastest: the fastest of all opens a band of those within
+    ``TIME_TIE`` of it, the next fastest past it the next, and so on. Over every candidate that fits, met the
+    constraints or not, so that a budget cannot move a band's edge: anchored on the fastest that met it, the band
+    took in a machine 0.28 s past the edge of the unconstrained one, and a $1.72 budget that the unconstrained
+    choice ($1.71) met changed the choice."""
+    bands: dict[int, int] = {}
+    band, edge = -1, -math.inf
+    for s in sorted(scored, key=order("time")):
+        if s.elapsed > edge:
+            band, edge = band + 1, s.elapsed * (1 + TIME_TIE)
+        bands[id(s)] = band
+    return bands
+
+
 def ranked(scored: list, objective: str) -> list:
     """Those meeting the constraints first, best first; then the misses, nearest first. With the time
-    objective, the candidates within ``TIME_TIE`` of the fastest come first, cheapest first; and so on down the
-    ranking: each next fastest opens a band of those within ``TIME_TIE`` of it, cheapest first. Without the
-    bands, a tier's best (and the verdict's CPU-vs-GPU ratios) went to whichever GPU was microseconds sooner on
-    a job every GPU runs in the same time: a $3.37 one over a $0.17 one."""
+    objective, those meeting the constraints in the fastest band (``time_bands``) come first, cheapest first;
+    then those in the next band, and so on. Without the bands, a tier's best (and the verdict's CPU-vs-GPU
+    ratios) went to whichever GPU was microseconds sooner on a job every GPU runs in the same time: a $3.37 one
+    over a $0.17 one."""
     key = order(objective)
     feasible = sorted((s for s in scored if s.meets), key=key)
     missing = sorted((s for s in scored if not s.meets), key=lambda s: (s.miss, *key(s)))
     if objective == "time":
-        banded: list = []
-        while len(banded) < len(feasible):
-            rest = feasible[len(banded):]
-            limit = rest[0].elapsed * (1 + TIME_TIE)
-            banded += sorted((s for s in rest if s.elapsed <= limit), key=order("cost"))
-        feasible = banded
+        bands = time_bands(scored)
+        feasible.sort(key=lambda s: (bands[id(s)], *order("cost")(s)))
     return feasible + missing
 
 
