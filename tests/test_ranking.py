@@ -1160,8 +1160,11 @@ def test_each_table_has_the_notes_on_its_own_rows():
     a100x8_note = "lambda gpu_8x_a100: its price is flagged as suspect in the catalog (pricing/README.md)"
     assert t4_note not in rec.notes and a100x8_note not in rec.notes  # the default table lists the 1 x A100 only
     assert rec.row_notes["hardware"] == [] and rec.notes_for("hardware") == rec.notes
-    # By provider: lambda's 1 x A100, gcp's T4, aws's CPU; the 8 x A100 is not lambda's best.
-    assert rec.notes_for("provider") == [rec.notes[0], t4_note, *rec.notes[1:]]
+    # By provider, the first --top providers' bests: lambda's 1 x A100 alone at --top 1; then gcp's T4 and aws's
+    # CPU (the 8 x A100 is not lambda's best).
+    assert rec.row_notes["provider"] == [] and rec.notes_for("provider") == rec.notes
+    two = run(Constraints(top=2), offers=[CPU, A100, suspect_8x, suspect_t4])
+    assert two.row_notes["provider"] == [t4_note] and a100x8_note not in two.notes_for("provider")
     assert rec.notes_for("all") == [rec.notes[0], t4_note, a100x8_note, *rec.notes[1:]]  # in ranking order
     # A note of the default table's rows is not another table's where that table does not list the row.
     top3 = run(Constraints(top=3), offers=[CPU, A100, suspect_8x, T4])

@@ -113,6 +113,12 @@ def verdict_block(rec: Any) -> None:
         con.print(f"[{style}]{label}:[/]{extra} {safe_text(text)}")
 
 
+def provider_rows(rec: Any) -> list[Any]:
+    """``--by provider``'s rows, in text and JSON alike: the best offer of each of the first ``--top`` providers, in
+    ranking order (``best_per_provider`` has every provider's)."""
+    return list(rec.best_per_provider.values())[:rec.constraints.top]
+
+
 def _rows(rec: Any, view: str, show_all: bool) -> tuple[str, list[tuple[Any, str]]]:
     """(title, [(candidate, similar text)]) for the table."""
     top = rec.constraints.top
@@ -121,8 +127,11 @@ def _rows(rec: Any, view: str, show_all: bool) -> tuple[str, list[tuple[Any, str
         cands = list(getattr(rec, "all_candidates", None) or rec.candidates)
         return f"All {len(cands)} candidates ({marks})", [(c, "") for c in cands]
     if view == "provider" and rec.best_per_provider:
-        cands = list(rec.best_per_provider.values())
-        return f"Best offer of each of {len(cands)} providers ({marks})", [(c, "") for c in cands]
+        cands, n = provider_rows(rec), len(rec.best_per_provider)
+        if n <= top:
+            return f"Best offer of each of {n} providers ({marks})", [(c, "") for c in cands]
+        return (f"Best offer of each of the top {len(cands)} of {n} providers ({marks}; --top {n} for every "
+                f"provider)", [(c, "") for c in cands])
     if not rec.groups:
         return f"Candidates ({marks})", [(c, "") for c in rec.candidates]
     n = sum(g.count for g in rec.groups)

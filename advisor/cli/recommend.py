@@ -71,7 +71,8 @@ def recommend(
     probe_seconds: Annotated[float | None, typer.Option(
         "--probe-seconds", help="Probe time budget [default: 60s; none with --profile].")] = None,
     by: Annotated[str, typer.Option("--by", metavar="[hardware|provider]",
-                                    help="Table rows: the best of each kind of machine, or of each provider.")
+                                    help="Table rows, the first --top: the best of each kind of machine, or of "
+                                         "each provider (then --json's candidates too).")
                   ] = "hardware",
     show_all: Annotated[bool, typer.Option("--all", help="List every candidate, ungrouped.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the verdict.")] = False,
@@ -168,6 +169,8 @@ def _show(rec, fmt: str, view: dict, server: str | None = None) -> None:
             # --all lists every ranked candidate, and the JSON carries what the table shows (a server's answer
             # has only its first --top: all_candidates is not sent)
             rec = rec.model_copy(update={"candidates": list(rec.all_candidates)})
+        elif view.get("view") == "provider" and not view.get("show_all") and rec.best_per_provider:
+            rec = rec.model_copy(update={"candidates": answer.provider_rows(rec)})  # as --by provider's table
         render.print_json(rec)
     elif fmt == "markdown":
         answer.print_markdown(answer.markdown(rec, **view, server=server))

@@ -157,14 +157,14 @@ def _all_notes(order: Sequence[Scored], groups: Sequence[CandidateGroup], constr
 def _view_rows(order: Sequence[Scored], groups: Sequence[CandidateGroup], top: int) -> dict[str, list[Scored]]:
     """The rows each table lists, which its notes (suspect price, cheapest-zone spot price, billing) describe:
     ``hardware`` (the default) the best of each of the first ``top`` groups, ``provider`` (``--by provider``) the
-    best of each provider, ``all`` (``--all``) every candidate. One set of notes for all three named, under
-    ``--by provider`` or ``--all``, rows the table did not show and counts that did not match it."""
+    best of each of the first ``top`` providers, ``all`` (``--all``) every candidate. One set of notes for all three
+    named, under ``--by provider`` or ``--all``, rows the table did not show and counts that did not match it."""
     scored_of = {id(s.cand): s for s in order}
     per_provider: dict[str, Scored] = {}
     for s in order:  # as ``groups.best_per_provider``: the first of each provider in the ranking
         per_provider.setdefault(s.cand.provider, s)
-    return {"hardware": [scored_of[id(g.best)] for g in groups[:top]], "provider": list(per_provider.values()),
-            "all": list(order)}
+    return {"hardware": [scored_of[id(g.best)] for g in groups[:top]],
+            "provider": list(per_provider.values())[:top], "all": list(order)}
 
 
 def _notes(constraints: Constraints, scored: list[Scored]) -> list[str]:

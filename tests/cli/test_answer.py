@@ -211,6 +211,18 @@ def test_by_provider_and_all(app, rec):
     assert len(rows) == len(rec["best_per_provider"]) and "Best offer of each of" in text
     for provider, c in rec["best_per_provider"].items():
         assert any(provider in r and c["instance_type"] in r for r in rows), provider
+    # --top applies to it as to the default table, in the text and the JSON alike (the text listed every provider)
+    n = len(rec["best_per_provider"])
+    top = run(app, *BASE, "--by", "provider", "--top", "2").output
+    rows = [line for line in top.splitlines() if re.match(r"│ \d+", line)]
+    assert len(rows) == 2 and f"Best offer of each of the top 2 of {n} providers" in top
+    assert f"--top {n} for every provider" in " ".join(top.split())
+    got = as_json(run(app, *BASE, "--by", "provider", "--top", "2", "--json"))
+    assert [(c["provider"], c["instance_type"]) for c in got["candidates"]] == [
+        (p, c["instance_type"]) for p, c in list(rec["best_per_provider"].items())[:2]]
+    assert all(p in r and c["instance_type"] in r for (p, c), r in zip(list(rec["best_per_provider"].items())[:2],
+                                                                      rows, strict=True))
+    assert len(got["best_per_provider"]) == n  # every provider's best, as before
     every = run(app, *BASE, "--all").output
     assert len([line for line in every.splitlines() if re.match(r"│ \d+", line)]) == len(rec["candidates"])
     bad = run(app, *BASE, "--by", "provder")
@@ -284,9 +296,12 @@ def test_by_provider_and_all_print_the_notes_on_their_own_rows_as_the_json_has_t
         shown = {"hardware": 5, "provider": 2}.get(view)  # the top 5 kinds are all aws and gcp CPUs
         if shown is not None:
             assert zone.startswith(f"the spot prices of {shown} listed rows (gcp us-central1, aws us-east-1)")
-    assert any(n.startswith(e2e) for n in got["row_notes"]["provider"])
-    md = run(app, *BASE, "--spot", "--top", "5", "--by", "provider", "--format", "markdown").stdout
-    assert all(md_text(n) in md for n in got["row_notes"]["provider"])
+    # e2e, the last of 7 providers, is not among the first 5 --by provider lists; with --top 7 it is, with its note
+    assert not any(n.startswith(e2e) for n in got["row_notes"]["provider"])
+    seven = as_json(run(app, *BASE, "--spot", "--top", "7", "--json"))
+    assert any(n.startswith(e2e) for n in seven["row_notes"]["provider"])
+    md = run(app, *BASE, "--spot", "--top", "7", "--by", "provider", "--format", "markdown").stdout
+    assert all(md_text(n) in md for n in seven["row_notes"]["provider"])
 
 
 def test_without_spot_the_spot_column_says_it_is_interruptible_and_the_cheapest_zones(app, rec):
