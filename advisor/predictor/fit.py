@@ -5,11 +5,11 @@ launches, the optimizer's pass over the parameters, all independent of the batch
 
     t(B) = overhead_seconds + per_sample_seconds * B
 
-It is fitted with scikit-learn's ``HuberRegressor`` on all the per-step samples of the ladder (not on the
-medians; each size's initial transient cut off, see below), on a *relative* scale (each equation divided by
-that batch size's level), so that a 5 ms step at batch 8 weighs as much as a 500 ms step at batch 512, and
-each batch size weighs the same however many samples it has. Huber's loss makes the fit robust to the odd
-slow step (a page fault, a context switch).
+It is fitted with Huber's loss (scikit-learn's ``HuberRegressor`` fit, ``advisor.predictor.huber``) on all the
+per-step samples of the ladder (not on the medians; each size's initial transient cut off, see below), on a
+*relative* scale (each equation divided by that batch size's level), so that a 5 ms step at batch 8 weighs as
+much as a 500 ms step at batch 512, and each batch size weighs the same however many samples it has. Huber's
+loss makes the fit robust to the odd slow step (a page fault, a context switch).
 
 The line alone would bias the prediction at a measured batch size whenever the true curve bends (small
 batches are often less efficient per sample than the line says). The probe always measures the user's
@@ -44,13 +44,13 @@ per batch size, no samples), with the same local correction.
 from __future__ import annotations
 
 import math
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from advisor.errors import PredictionError
+from advisor.predictor.huber import huber_fit
 from advisor.schemas import Measurement
 from advisor.schemas.profile import MAX_STEP_SAMPLES
 
@@ -311,21 +311,13 @@ def _huber_line(bs: np.ndarray, ts: np.ndarray, levels: np.ndarray, weights: np.
     ``levels`` is the level of each sample's batch size; ``weights`` gives each batch size equal weight.
     Columns are scaled to unit size for the optimiser and the coefficients scaled back.
     """
-    from advisor.sklearn_env import quiet_environ
-
-    with quiet_environ():
-        from sklearn.exceptions import ConvergenceWarning
-        from sklearn.linear_model import HuberRegressor
-
     x = np.column_stack([1.0 / levels, bs / levels])
     y = ts / levels
     scale = np.abs(x).max(axis=0)
     scale[scale == 0] = 1.0
-    model = HuberRegressor(epsilon=1.35, alpha=0.0, fit_intercept=False, max_iter=2000)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        model.fit(x / scale, y, sample_weight=weights)
-    coef = model.coef_ / scale
+    # Not scikit-learn's HuberRegressor, whose non-convergence warning could only be silenced by swapping the
+    # caller's process-wide warning filters (see advisor.predictor.huber): the same fit, done without warning.
+    coef = huber_fit(x / scale, y, weights, epsilon=1.35, max_iter=2000) / scale
     return float(coef[0]), float(coef[1])
 
 

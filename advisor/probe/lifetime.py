@@ -32,7 +32,6 @@ import socket
 import subprocess
 import sys
 import time
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -189,11 +188,13 @@ def fork_starter(workload: Workload, run_forked: Callable[..., None]) -> Starter
     def start_forked(start: ChildStart, pickled: bytes | None) -> ChildProcess:
         ctx = multiprocessing.get_context("fork")
         parent_sock, child_sock = socket.socketpair()
-        with warnings.catch_warnings():  # Python 3.12+ warns about forking a multi-threaded process
-            warnings.simplefilter("ignore", DeprecationWarning)
-            proc = ctx.Process(target=run_forked, args=(child_sock, start, workload, parent_sock),
-                               name="advisor-probe", daemon=False)
-            proc.start()
+        # Python 3.12+ warns (DeprecationWarning) about forking a multi-threaded process. It is not silenced
+        # here: warnings.catch_warnings() swaps the process-wide filter list, and two threads of the caller
+        # probing at once left the "ignore" behind. Python's default filters hide it (it is raised in
+        # multiprocessing, not __main__); a caller who turned DeprecationWarnings on is told the truth.
+        proc = ctx.Process(target=run_forked, args=(child_sock, start, workload, parent_sock),
+                           name="advisor-probe", daemon=False)
+        proc.start()
         # Its own process group from the start, whichever of this and the child's own setsid() comes first.
         with contextlib.suppress(OSError):
             os.setpgid(proc.pid, proc.pid)

@@ -58,12 +58,12 @@ from advisor.settings import Settings
 
 FLIGHT_WAIT_SECONDS = 300.0
 # What a ranking imports (numpy, scipy and scikit-learn under them; never torch), loaded by ``Backend.warm``.
-# The predictor imports scikit-learn inside the functions that fit (the CLI's start-up stays short): named here,
-# or a worker's first ranking pays their 1-1.5 s import while every request behind it waits.
+# The predictor imports scikit-learn and scipy inside the functions that fit (the CLI's start-up stays short):
+# named here, or a worker's first ranking pays their 1-1.5 s import while every request behind it waits.
 _WARM_MODULES = ("advisor.pricing.catalog", "advisor.predictor.estimate", "advisor.predictor.targets",
                  "advisor.predictor.fit", "advisor.predictor.learned", "advisor.ranking",
-                 "sklearn.linear_model", "sklearn.exceptions", "sklearn.impute", "sklearn.pipeline",
-                 "sklearn.preprocessing", "sklearn.model_selection", "scipy.stats")
+                 "sklearn.linear_model", "sklearn.impute", "sklearn.pipeline", "sklearn.preprocessing",
+                 "sklearn.model_selection", "scipy.optimize", "scipy.stats")
 # The collector's thresholds in a worker (Python's default: 700, 10, 10): see ``Backend.warm``.
 GC_THRESHOLDS = (50_000, 20, 20)
 VERSION_SECONDS = 1.0  # how long a worker reuses its read of the outcomes' version for the cache key
