@@ -114,9 +114,8 @@ def _probe(workload: str | Path | Workload, *, devices: str | Sequence[str] | No
            batch_sizes: Sequence[int] | None, probe_seconds: float, precision: str | None, threads: int | None,
            analyze: bool, progress: Progress | None, timeout_seconds: float | None, analysis_precision: str | None,
            bf16_analysis: bool | None, raise_priority: bool | None, optional_gpus: bool = False) -> Profile:
-    """``profile``'s probe, whose profile records the job's precision as the workload declared it: what
-    ``predict`` and ``recommend`` probe a workload with (at the precision a device is probed at, which need not
-    be the job's)."""
+    """``profile``'s probe, its profile recording the job's precision as the workload declared it: what ``predict``
+    and ``recommend`` probe a workload with (at the precision a device is probed at, not always the job's)."""
     from advisor.probe import run_profile
     from advisor.settings import probe_wait_seconds, raise_probe_priority
     from advisor.workload import Workload
@@ -226,8 +225,7 @@ def _unspecced_gpu(target: Target, source: Any) -> bool:
 @python_surface
 def variant_note(asked: str | None, priced: str | None) -> str | None:
     """Which variant a plain family name (``--gpu A100``) was read as, and the others the catalog has; None where
-    the name said which. The estimate's notes carry it (``--json``, the API); the CLI's table of GPU counts prints
-    it."""
+    the name said which. In the estimate's notes (``--json``, the API) and under the CLI's table of GPU counts."""
     from advisor.hardware.specs import other_variants
 
     others = other_variants(asked.strip()) if asked and priced else []
@@ -261,11 +259,13 @@ def _as_profile(source: Any, *, devices: str | Sequence[str] | None, batch_size:
 def job_profile(source: Any, *, target: Target | str | None = None, recommend: bool = False,
                 dataset_size: int | None = None, epochs: int | None = None, batch_size: int | None = None,
                 precision: str | None = None, probe_seconds: float | None = None, progress: Progress | None = None,
-                raise_priority: bool | None = None, **job_steps: Any) -> Profile:
+                raise_priority: bool | None = None, compile: bool | None = None, grad_accum_steps: int | None = None,
+                eval_every: int | None = None, eval_steps: int | None = None) -> Profile:
     """The profile ``predict`` (of ``target``) or ``recommend`` (``recommend=True``) makes of ``source`` for this
-    job (``job_steps``: ``compile`` ... ``eval_steps``); what ``advisor.Client`` sends a server."""
+    job; what ``advisor.Client`` sends a server. The steps are named (not ``**kwargs``): errors name only these."""
     source, _, steps = _steps(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
-                              precision=precision, **job_steps)
+                              precision=precision, compile=compile, grad_accum_steps=grad_accum_steps,
+                              eval_every=eval_every, eval_steps=eval_steps)
     return _job_profile(source, None if recommend else resolve_target(target), steps, precision, batch_size,
                         probe_seconds, progress, raise_priority)
 

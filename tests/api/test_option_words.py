@@ -82,6 +82,55 @@ def test_python_words(written, python):
     assert python_words(written) == python
 
 
+PREDICT = frozenset({"source", "target", "device", "vcpus", "batch_size", "save"})
+
+
+@pytest.mark.parametrize(("written", "python"), [
+    # A function that takes target= but not threads= / gpu=: the target that means the same.
+    ("Fix: add --gpu NAME, or give a CPU's size with --threads.",
+     "Fix: add target=\"NAME\", or give a CPU's size with target=advisor.Target.cpu(N)."),
+    ("Fix: e.g. --threads 8.", "Fix: e.g. target=advisor.Target.cpu(8)."),
+    ("e.g. --gpu A100-80GB.", 'e.g. target="A100-80GB".'),
+    ("pass --gpus 1 or more.", "pass target=advisor.Target.gpu(NAME, 1) or more."),
+    ("use --device cpu or --device cuda:N (a GPU here)", 'use device="cpu" or device="cuda:N" (a GPU here)'),
+    # A flag the function has no parameter for stays a flag; a command line stays as typed.
+    ("without --no-save, or add --force", "without save=False, or add --force"),
+    ("re-run `advisor profile --device cpu` with --batch-sizes 8,16", "re-run `advisor profile --device cpu` "
+     "with --batch-sizes 8,16"),
+])
+def test_python_words_of_one_function(written, python):
+    assert python_words(written, PREDICT) == python
+
+
+def test_python_words_name_the_devices_parameter_of_profile_and_the_threads_of_resolve_target():
+    assert python_words("use --device cuda:0 and --threads 4", {"devices", "threads"}) == (
+        'use devices="cuda:0" and threads=4')
+    assert python_words("--gpu H100 --gpus 8", {"target", "gpu", "gpus"}) == 'gpu="H100" gpus=8'
+
+
+def test_a_hint_names_only_what_the_function_called_takes():
+    """predict's hint said "give a CPU's size with threads=", a parameter predict does not take (TypeError); the
+    way to a CPU's size there is its target."""
+    err = _api(advisor.predict, dataset_size=100, epochs=1, batch_size=256, target="cpu", vcpus=4)
+    assert str(err) == ("vcpus= applies to GPU targets (the host that feeds the GPUs).\n"
+                        "Fix: add target=\"NAME\", or give a CPU's size with target=advisor.Target.cpu(N).")
+    assert advisor.predict(str(PROFILE), dataset_size=100, epochs=1, batch_size=256, save=False,
+                           target=advisor.Target.cpu(4)).seconds > 0  # the fix, followed, works
+    out = _cli("predict", "--profile", str(PROFILE), "--dataset-size", "100", "--epochs", "1", "--device", "cpu",
+               "--vcpus", "4")
+    assert "Fix: add --gpu NAME, or give a CPU's size with --threads." in out
+
+
+def test_an_error_from_a_function_the_api_calls_is_in_the_words_of_the_one_the_caller_called():
+    """predict calls api.resolve_target, which rewords too: its words (no device=) were the ones a predict caller
+    got."""
+    err = _api(advisor.predict, dataset_size=100, epochs=1, device="tpu")
+    assert err.hint == 'Fix: use device="cpu" or device="cuda:N" (a GPU here), or target="NAME" for any GPU.'
+    with pytest.raises(advisor.AdvisorError) as caught:
+        advisor.api.resolve_target(threads=0)
+    assert str(caught.value) == "threads= must be 1 or more, got 0.\nFix: e.g. threads=8."
+
+
 def test_the_clis_words_hold_in_its_own_thread_only():
     """The CLI's switch was a process-wide counter: while one thread ran a command, a Python caller on another thread
     (a server's worker, the user's own) got the CLI's flags. It is a context variable now, each thread its own."""
