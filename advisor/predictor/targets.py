@@ -7,9 +7,10 @@ optimizer: the estimator gives the time, the catalog the price).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
 
-from advisor.errors import AdvisorError, PredictionError
+from advisor.errors import AdvisorError, HardwareError, PredictionError
 from advisor.predictor.cpu_scaling import threads_for_vcpus
 from advisor.schemas import Estimate, JobSpec, Offer, Profile, Target
 from advisor.schemas.devices import MAX_TARGET_GPUS, MAX_TARGET_THREADS
@@ -224,19 +225,35 @@ def resolve_target(target: Target | str | None = None, *, gpu: str | None = None
 
     A device of this machine ("cuda:0") is resolved by ``advisor.hardware.devices``, which knows the GPUs here.
     """
-    from advisor.hardware.specs import resolve_gpu
-
     if isinstance(target, Target):
         if target.kind == "gpu":
-            return Target.gpu(resolve_gpu(target.gpu_name).name, target.count, target.peer_to_peer)
+            return Target.gpu(_gpu_model(target.gpu_name), target.count, target.peer_to_peer)
         return target
     if isinstance(target, str):
         if target.lower() == "cpu":
             return Target.cpu(_checked_count(threads, "--threads", MAX_TARGET_THREADS))
         gpu = target
     if gpu:
-        return Target.gpu(resolve_gpu(gpu).name, _checked_count(gpus, "--gpus", MAX_TARGET_GPUS), peer_to_peer)
+        return Target.gpu(_gpu_model(gpu), _checked_count(gpus, "--gpus", MAX_TARGET_GPUS), peer_to_peer)
     return Target.cpu(_checked_count(threads, "--threads", MAX_TARGET_THREADS))
+
+
+# A device of a machine, as PyTorch names one ("cuda:0", "cuda") or as people say it ("gpu"), not a GPU model.
+_DEVICE_NAME = re.compile(r"(?:cuda|gpu)(?::(\d+))?", re.IGNORECASE)
+
+
+def _gpu_model(name: str) -> str:
+    """The canonical spec name of GPU model ``name``; HardwareError if unknown. A device name ("cuda:0", "gpu")
+    gets a fix of its own: the unknown-GPU fix told the user to add it to the spec file as a GPU model."""
+    from advisor.hardware.specs import resolve_gpu
+
+    device = _DEVICE_NAME.fullmatch(name.strip()) if isinstance(name, str) else None
+    if device is not None:
+        here = f"cuda:{device.group(1) or 0}"
+        raise HardwareError(f"{name.strip()!r} is a device, not a GPU model.",
+                            hint=f"Fix: for a GPU of this machine, pass --device {here} (`advisor hardware` lists "
+                                 "them); for a GPU model, --gpu NAME, e.g. --gpu A100-80GB.")
+    return resolve_gpu(name).name
 
 
 def _checked_count(value: int | None, flag: str, most: int) -> int | None:
