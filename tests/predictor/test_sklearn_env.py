@@ -12,10 +12,15 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = """
-import json, os, sys
+import json, os, random, sys
+import numpy as np
 sys.path.insert(0, {repo!r})
+random.seed(0)
+np.random.seed(0)
+before, numpy_before = random.getstate(), np.random.get_state()[1].tolist()
 {call}
-print(json.dumps({{k: os.environ.get(k) for k in ("KMP_DUPLICATE_LIB_OK", "KMP_INIT_AT_FORK")}}))
+kept = {{"random": random.getstate() == before, "numpy": np.random.get_state()[1].tolist() == numpy_before}}
+print(json.dumps({{"kept": kept, **{{k: os.environ.get(k) for k in ("KMP_DUPLICATE_LIB_OK", "KMP_INIT_AT_FORK")}}}}))
 """
 CALLS = {
     "learned correction": "from advisor.predictor.learned_fit import pipeline; pipeline()",
@@ -30,13 +35,19 @@ CALLS = {
 }
 
 
-def _environ_after(call: str, extra: dict[str, str] | None = None) -> dict[str, str | None]:
+def _after(call: str, extra: dict[str, str] | None = None) -> dict:
+    """The two variables after ``call`` in a fresh interpreter, and whether Python's and numpy's shared random
+    generators were as seeded (``kept``)."""
     env = {k: v for k, v in os.environ.items() if k not in ("KMP_DUPLICATE_LIB_OK", "KMP_INIT_AT_FORK")}
     env.update(extra or {})
     code = SCRIPT.format(repo=str(REPO), call=call.format(tests=str(REPO / "tests" / "predictor")))
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _environ_after(call: str, extra: dict[str, str] | None = None) -> dict[str, str | None]:
+    return {k: v for k, v in _after(call, extra).items() if k != "kept"}
 
 
 @pytest.mark.parametrize("what", sorted(CALLS))
@@ -55,3 +66,36 @@ def test_without_the_guard_scikit_learn_does_set_them():
     """The check above can fail: a bare import sets both."""
     got = _environ_after("import sklearn.linear_model")
     assert got == {"KMP_DUPLICATE_LIB_OK": "True", "KMP_INIT_AT_FORK": "FALSE"}
+
+
+@pytest.mark.parametrize("what", sorted(CALLS))
+def test_a_fit_draws_nothing_from_the_callers_random_generators(what):
+    """scikit-learn's import loads rich, whose rich.style draws random.getrandbits(24): a caller who had seeded
+    ``random`` got another stream after advisor's first fit (the first advisor.recommend, before the step-time
+    line stopped importing scikit-learn)."""
+    assert _after(CALLS[what])["kept"] == {"random": True, "numpy": True}
+
+
+def test_without_the_guard_the_import_does_draw():
+    """The check above can fail: a bare import moves the shared generator."""
+    assert _after("import sklearn.linear_model")["kept"] == {"random": False, "numpy": True}
+
+
+def test_the_random_functions_are_the_shared_generators_again_after_overlapping_blocks():
+    """Two threads' blocks, the second opened inside the first and closed after it: each function of ``random`` is
+    the shared generator's once both have closed, and draws from it."""
+    import random
+
+    from advisor.sklearn_env import own_random
+
+    shared = random._inst.getstate()
+    first, second = own_random(), own_random()
+    first.__enter__()
+    second.__enter__()
+    random.getrandbits(24)  # what rich.style draws: from the first block's generator
+    first.__exit__(None, None, None)
+    second.__exit__(None, None, None)
+    assert random._inst.getstate() == shared
+    assert all(getattr(random, name).__self__ is random._inst for name in ("random", "getrandbits", "seed"))
+    random.seed(7)
+    assert random.random() == random.Random(7).random()
