@@ -184,7 +184,7 @@ def show(
         render.note(f"note: showing recommendation {rec_id}; the saved prediction with the same number is "
                     f"`advisor history show p{rec_id}`.")
     if json_out:
-        render.print_json({"schema_version": 1, **_dump(detail)})
+        render.print_json(_dump(detail))
         return
     render.recommendation(detail.recommendation)
     render.outcomes_table(detail.outcomes)
@@ -280,10 +280,10 @@ def compare(
         comparison = hist.compare(workload=workload)
         # Nothing for this workload and runs recorded for others: say so, not that nothing was recorded.
         others = workload is not None and not comparison.rows and bool(hist.compare().rows)
-    n_runs = len(comparison.rows)  # the aggregates were computed over all of them
+    n_runs = comparison.n_runs  # the aggregates were computed over all of them, and it stays that count
     comparison = comparison.model_copy(update={"rows": comparison.rows[n_runs - min(limit, n_runs):]})
     if json_out:
-        render.print_json({"schema_version": 1, "n_runs": n_runs, **_dump(comparison)})
+        render.print_json(_dump(comparison))
     elif others:
         from advisor.cli.render import safe_text
         from advisor.service.call_hints import server_flag
@@ -401,6 +401,6 @@ def calibration(json_out: Annotated[bool, typer.Option("--json")] = False,
     with _open(server, reading=True) as hist:
         report = hist.calibration() if server else calibration_report(hist)
     if json_out:
-        render.print_json({"schema_version": 1, **_dump(report)})
+        render.print_json(_dump(report))
     else:
         render.calibration_report(report)

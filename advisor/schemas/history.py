@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field, computed_field
+from pydantic import Field, computed_field, model_validator
 
-from advisor.schemas.base import Method, Model, Objective, Tier, utc_now
+from advisor.schemas.base import SCHEMA_VERSION, Method, Model, Objective, SchemaVersion, Tier, utc_now
 from advisor.schemas.results import Recommendation
 
 # -------------------------------------------------------------------------------------------- history
@@ -101,6 +101,7 @@ class PredictionEntry(Model):
 class HistoryDetail(Model):
     """``advisor history show ID``: the stored recommendation as it was returned, and what really happened."""
 
+    schema_version: SchemaVersion = SCHEMA_VERSION
     recommendation: Recommendation
     outcomes: list[Outcome] = Field(default_factory=list)
     profile_id: int | None = None
@@ -138,12 +139,24 @@ class ComparisonGroup(Model):
 
 
 class Comparison(Model):
+    """``advisor history compare``: predicted vs actual per run, and aggregated over every run."""
+
+    schema_version: SchemaVersion = SCHEMA_VERSION
+    # Every run compared, which the aggregates are over; ``rows`` may hold only the latest (the CLI's --limit).
+    # Not given (a server older than this field): the number of rows.
+    n_runs: int = 0
     rows: list[ComparisonRow] = Field(default_factory=list)
     by_device: list[ComparisonGroup] = Field(default_factory=list)
     by_method: list[ComparisonGroup] = Field(default_factory=list)
     # one workload far off is not hidden by the pooled figure (empty from a server older than this field)
     by_workload: list[ComparisonGroup] = Field(default_factory=list)
     overall: ComparisonGroup | None = None
+
+    @model_validator(mode="after")
+    def _all_rows_by_default(self) -> Comparison:
+        if "n_runs" not in self.model_fields_set:
+            self.n_runs = len(self.rows)
+        return self
 
 
 # The learned correction's held-out folds need the runs of at least this many recommendations.
@@ -183,6 +196,7 @@ class TrainingRow(Model):
 class CalibrationReport(Model):
     """``advisor history calibration``: the base predictor's held-out error, and the learned correction's."""
 
+    schema_version: SchemaVersion = SCHEMA_VERSION
     n_runs: int  # completed outcomes with a usable prediction
     min_runs: int
     folds: int = 0

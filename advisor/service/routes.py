@@ -123,7 +123,7 @@ def forget(request: Request, recommendation_id: int,
                     "calibration)")
 async def calibration(request: Request) -> JSONResponse:
     report, headers = await _computed(request, _backend(request).calibration)  # a cross-validated fit: CPU work
-    return _json({"schema_version": 1, **report.model_dump(mode="json")}, headers=headers)
+    return _json(report, headers=headers)
 
 
 @router.get("/history", responses=_ERRORS, summary="Stored recommendations, newest first (advisor history list)")
@@ -181,4 +181,4 @@ def export(request: Request, workload: Text = None, since: Since = None,
 @router.get("/compare", response_model=Comparison, responses=_ERRORS,
             summary="Predicted vs actual per run, device and method (advisor history compare)")
 def compare(request: Request, workload: Text = None) -> JSONResponse:
-    return _json({"schema_version": 1, **_backend(request).compare(workload=workload).model_dump(mode="json")})
+    return _json(_backend(request).compare(workload=workload))
