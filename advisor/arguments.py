@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from advisor.errors import ConfigError, WorkloadError, did_you_mean
+from advisor.errors import ConfigError, WorkloadError
 from advisor.schemas import Profile, Target
 
 
@@ -59,11 +59,11 @@ def pricing_paths(pricing_files: Any) -> list[Path]:
 
 def check_precision(precision: str | None) -> None:
     """A precision the predictor knows (or None), else a ConfigError with the nearest name."""
+    from advisor.precision_words import unknown_precision
     from advisor.schemas import PRECISIONS
 
     if precision is not None and precision not in PRECISIONS:
-        raise ConfigError(f"Unknown precision {precision!r}.{did_you_mean(str(precision), PRECISIONS)}",
-                          hint=f"Fix: use one of {', '.join(PRECISIONS)}, or mixed (= bf16).")
+        raise unknown_precision(precision)
 
 
 def check_target(target: Any) -> None:

@@ -24,8 +24,8 @@ def probe_budget(source: Any, probe_seconds: float | None) -> float:
     """The probe's budget in seconds for ``source`` (60 where not given); a ConfigError where one is given with a
     saved profile, which was probed already (the budget would be taken and change nothing)."""
     if probe_seconds is not None and is_saved_profile(source):
-        raise ConfigError("--probe-seconds is the probe's budget: a saved profile was probed already, so it is not "
-                          "taken with --profile (probe_seconds with a Profile or a profile .json).",
+        raise ConfigError("--probe-seconds is the probe's budget, and a saved profile was probed already: it is not "
+                          "taken with one.",
                           hint="Fix: drop --probe-seconds, or profile again with a longer budget: `advisor profile "
                                "WORKLOAD --probe-seconds S -o FILE`.")
     return DEFAULT_PROBE_SECONDS if probe_seconds is None else probe_seconds

@@ -20,7 +20,6 @@ _SECONDS_PER_UNIT = {"w": 7 * 86400.0, "d": 86400.0, "h": 3600.0, "m": 60.0, "mi
 # A bare number after a unit counts in the next smaller unit, as people write clock times: "1h30" is 1h30m,
 # "2d12" is 2d12h, "5m30" is 5m30s.
 _NEXT_SMALLER_UNIT = {"w": "d", "d": "h", "h": "m", "m": "s", "min": "s"}
-_DURATION_HINT = "Fix: write it like 6h, 90m, 1h30m (or 1h30), 2d or a number of seconds."
 _SCIENTIFIC = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)e[+-]?\d+")
 _BARE_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*", re.IGNORECASE)
 MAX_DEADLINE_SECONDS = 10 * 365.25 * 86400  # ten years: past it a deadline is a typo, not a plan
@@ -34,26 +33,37 @@ def _number(value: int | float) -> float:
         return math.inf
 
 
-def parse_duration_seconds(value: str | float | int | timedelta | None, *, what: str = "duration") -> float | None:
+def parse_duration_seconds(value: str | float | int | timedelta | None, *, what: str = "duration",
+                           flag: str | None = None) -> float | None:
     """Seconds from "6h", "90m", "1h30m", "1h30" (= 1h30m), "2d", "1w", "45s", a plain number of seconds or a
-    ``datetime.timedelta`` (a Python caller's own type for a duration). None passes through."""
+    ``datetime.timedelta`` (a Python caller's own type for a duration). None passes through. ``flag``: the option
+    it was given with, whose example the fix gives (``--deadline 6h``: ``deadline="6h"`` to a Python caller)."""
     if value is None:
         return None
-    seconds = _unchecked_seconds(value, what)
+    seconds = _unchecked_seconds(value, what, flag)
     if math.isinf(seconds) and seconds > 0:  # "1e400": too large for a float, not a negative
-        raise ConfigError(f"The {what} {value!r} is too large to be a time.", hint="Fix: e.g. 6h.")
+        raise ConfigError(f"The {what} {value!r} is too large to be a time.", hint=f"Fix: e.g. {_example(flag)}.")
     if not math.isfinite(seconds) or seconds <= 0:
-        raise ConfigError(f"The {what} must be positive, got {value!r}.", hint="Fix: e.g. 6h.")
+        raise ConfigError(f"The {what} must be positive, got {value!r}.", hint=f"Fix: e.g. {_example(flag)}.")
     return seconds
 
 
-def _unchecked_seconds(value: str | float | int | timedelta, what: str) -> float:
+def _example(flag: str | None) -> str:
+    """A duration as ``flag`` takes it, in the CLI's words (a bare 6h read as Python is no value at all)."""
+    return f"{flag} 6h" if flag else "6h"
+
+
+def _duration_hint(flag: str | None) -> str:
+    return f"Fix: e.g. {_example(flag)} (or 90m, 1h30m, 1h30, 2d, or a number of seconds)."
+
+
+def _unchecked_seconds(value: str | float | int | timedelta, what: str, flag: str | None = None) -> float:
     """``value`` in seconds, any sign, infinite where too large for a float; unreadable text raises."""
     if isinstance(value, timedelta):  # its str, "2:00:00", was read as text and refused
         return value.total_seconds()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return _number(value)
-    return _duration_text_seconds(str(value), what)
+    return _duration_text_seconds(str(value), what, flag)
 
 
 def parse_deadline_seconds(value: str | float | int | timedelta | None, *,
@@ -61,7 +71,7 @@ def parse_deadline_seconds(value: str | float | int | timedelta | None, *,
     """A deadline as ``parse_duration_seconds`` reads it, up to ten years. A number without a unit is seconds;
     given as text ("90") and shorter than ``startup_seconds`` (the shortest start-up of any instance), it is
     refused: nothing could meet it, and "90" meant as minutes is the likelier reading."""
-    seconds = parse_duration_seconds(value, what="deadline")
+    seconds = parse_duration_seconds(value, what="deadline", flag="--deadline")
     if seconds is None:
         return None
     if seconds > MAX_DEADLINE_SECONDS:
@@ -78,31 +88,32 @@ def parse_deadline_seconds(value: str | float | int | timedelta | None, *,
     return seconds
 
 
-def _duration_text_seconds(value: str, what: str) -> float:
+def _duration_text_seconds(value: str, what: str, flag: str | None = None) -> float:
     text = value.strip().lower().replace(" ", "")
+    hint = _duration_hint(flag)
     if _SCIENTIFIC.fullmatch(text):  # "1e3": a number of seconds, as the hint says
         return float(text)
     # "-1h" is a time read, and not positive (as -5 is), not text that cannot be read: the caller says which.
     if re.fullmatch(r"-[\d.]+.*", text):
-        return -_duration_text_seconds(text[1:], what)
+        return -_duration_text_seconds(text[1:], what, flag)
     pos, seconds, previous = 0, 0.0, None
     while pos < len(text):
         m = _DURATION_PART.match(text, pos)
         if not m or m.end() == pos:
-            raise ConfigError(f"Cannot read the {what} {value!r}.", hint=_DURATION_HINT)
+            raise ConfigError(f"Cannot read the {what} {value!r}.", hint=hint)
         unit = m.group(2)
         if unit is None and previous is not None:
             unit = _NEXT_SMALLER_UNIT.get(previous)
             if unit is None or m.end() != len(text):  # "30s5", or a bare number in the middle: not a time
-                raise ConfigError(f"Cannot read the {what} {value!r}.", hint=_DURATION_HINT)
+                raise ConfigError(f"Cannot read the {what} {value!r}.", hint=hint)
         # Each unit once, largest first: "1h1h" or "30m1h" is a typo more likely than a sum.
         if unit is not None and previous is not None and _SECONDS_PER_UNIT[unit] >= _SECONDS_PER_UNIT[previous]:
             raise ConfigError(f"Cannot read the {what} {value!r}: each unit once, the largest first.",
-                              hint=_DURATION_HINT)
+                              hint=hint)
         seconds += float(m.group(1)) * _SECONDS_PER_UNIT[unit or "s"]
         pos, previous = m.end(), unit
     if previous is None and not text:
-        raise ConfigError(f"Cannot read the {what} {value!r}.", hint=_DURATION_HINT)
+        raise ConfigError(f"Cannot read the {what} {value!r}.", hint=hint)
     return seconds
 
 

@@ -14,7 +14,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, ValidationError, field_validator
 
 from advisor.errors import AdvisorError, ConfigError, HardwareError, WorkloadError, did_you_mean
-from advisor.schemas import PRECISIONS, Precision
+from advisor.precision_words import unknown_precision
+from advisor.schemas import Precision
 from advisor.schemas.base import MAX_JOB_COUNT
 from advisor.workload.job import over_bound_error, over_job_bound
 
@@ -132,8 +133,7 @@ def _advisor_error(exc: ValidationError, values: dict[str, Any]) -> AdvisorError
         return ConfigError(f"the probe timeout must be a positive number of seconds, got {value!r}.",
                            hint="Fix: e.g. 240.")
     if field in ("precision", "analysis_precision"):
-        return ConfigError(f"unknown precision {value!r}.{did_you_mean(str(value), PRECISIONS)}",
-                           hint="Fix: use one of " + ", ".join(PRECISIONS) + ", or mixed (= bf16).")
+        return unknown_precision(value)
     if field == "threads":
         return ConfigError(f"--threads must be a positive whole number, got {value!r}.", hint="Fix: e.g. 4.")
     if field == "devices":

@@ -21,7 +21,7 @@ from advisor.probe import ProbeRequest
     ({"probe_seconds": math.nan}, ConfigError, "got nan"),
     ({"probe_seconds": math.inf}, ConfigError, "got inf"),
     ({"probe_seconds": "60"}, ConfigError, "got '60'"),
-    ({"precision": "fp8"}, ConfigError, "unknown precision 'fp8'. Did you mean"),
+    ({"precision": "fp8"}, ConfigError, "Unknown precision 'fp8'. Did you mean"),
     ({"threads": 0}, ConfigError, "--threads must be a positive whole number"),
     ({"devices": ["cpu", "tpu"]}, HardwareError, "unknown device 'tpu'"),
     ({"timeout_seconds": math.inf}, ConfigError, "the probe timeout must be a positive number"),
