@@ -1,5 +1,5 @@
-"""Parsing and formatting of the quantities users type and read: durations, money, lists of names, ``--since``
-ages and dates; and the one bytes-per-GiB constant.
+"""Parsing and formatting of the quantities users type and read: durations, money and lists of names (``--since``
+ages and dates: ``advisor.since``); and the one bytes-per-GiB constant.
 
 Kept apart from the CLI so the Python API accepts the same strings (``deadline="6h"``, ``budget="$50"``,
 ``since="7d"``).
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import timedelta
 
 from advisor.errors import ConfigError, HistoryError
 
@@ -20,7 +20,7 @@ _SECONDS_PER_UNIT = {"w": 7 * 86400.0, "d": 86400.0, "h": 3600.0, "m": 60.0, "mi
 # A bare number after a unit counts in the next smaller unit, as people write clock times: "1h30" is 1h30m,
 # "2d12" is 2d12h, "5m30" is 5m30s.
 _NEXT_SMALLER_UNIT = {"w": "d", "d": "h", "h": "m", "m": "s", "min": "s"}
-_SCIENTIFIC = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)e[+-]?\d+")
+SCIENTIFIC_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)e[+-]?\d+")
 _BARE_NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?\s*", re.IGNORECASE)
 MAX_DEADLINE_SECONDS = 10 * 365.25 * 86400  # ten years: past it a deadline is a typo, not a plan
 
@@ -63,7 +63,7 @@ def _unchecked_seconds(value: str | float | int | timedelta, what: str, flag: st
         return value.total_seconds()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return _number(value)
-    return _duration_text_seconds(str(value), what, flag)
+    return duration_text_seconds(str(value), what, flag)
 
 
 def parse_deadline_seconds(value: str | float | int | timedelta | None, *,
@@ -88,14 +88,14 @@ def parse_deadline_seconds(value: str | float | int | timedelta | None, *,
     return seconds
 
 
-def _duration_text_seconds(value: str, what: str, flag: str | None = None) -> float:
+def duration_text_seconds(value: str, what: str, flag: str | None = None) -> float:
     text = value.strip().lower().replace(" ", "")
     hint = _duration_hint(flag)
-    if _SCIENTIFIC.fullmatch(text):  # "1e3": a number of seconds, as the hint says
+    if SCIENTIFIC_NUMBER.fullmatch(text):  # "1e3": a number of seconds, as the hint says
         return float(text)
     # "-1h" is a time read, and not positive (as -5 is), not text that cannot be read: the caller says which.
     if re.fullmatch(r"-[\d.]+.*", text):
-        return -_duration_text_seconds(text[1:], what, flag)
+        return -duration_text_seconds(text[1:], what, flag)
     pos, seconds, previous = 0, 0.0, None
     while pos < len(text):
         m = _DURATION_PART.match(text, pos)
@@ -199,70 +199,6 @@ def parse_usd(value: str | float | int | None, *, what: str = "budget") -> float
     if not math.isfinite(amount) or amount <= 0:
         raise ConfigError(f"The {what} must be a positive amount, got {value!r}.", hint="Fix: e.g. --budget 50.")
     return amount
-
-
-# An age further back than this is a typo (or an attempt to overflow the date arithmetic), not a real filter.
-MAX_SINCE_AGE_DAYS = 100 * 366
-_SINCE_HINT = "Fix: e.g. --since 7d, --since 12h or --since 2026-11-01."
-# The same, for the HTTP API's ``since`` query parameter (``query=True``): its caller typed no flag.
-_SINCE_QUERY_HINT = "Fix: e.g. ?since=7d, ?since=12h or ?since=2026-11-01."
-_UNIT_LETTER = re.compile(r"[a-z]", re.IGNORECASE)
-
-
-def _age_seconds(text: str) -> float | None:
-    """An age as any duration with a unit reads ("7d", "1h30m", "2w", "90min": ``--actual-seconds``' reading), or
-    None: no such duration. A number alone is none (``20261101`` is a date to ``fromisoformat``), and nor is one
-    counted forward ("-1h")."""
-    if not _UNIT_LETTER.search(text) or _SCIENTIFIC.fullmatch(text.strip().lower()):
-        return None
-    try:
-        seconds = _duration_text_seconds(text, "--since")
-    except ConfigError:  # a date ("2026-11-01T12:00" has a letter) or no time at all: the caller says which
-        return None
-    return seconds if seconds >= 0 else None
-
-
-def parse_since(text: str | datetime | date, *, now: datetime | None = None, query: bool = False) -> datetime:
-    """A timezone-aware UTC datetime from ``--since``: an age as ``--actual-seconds`` takes a duration, with a unit
-    ("7d", "12h", "1h30m", "2w"), or a date / datetime in ISO form ("2026-11-01", "2026-11-01T12:00",
-    "2026-11-01 12:00+02:00"; naive means UTC). ``query``: the text is the HTTP API's ``since`` query parameter,
-    and the errors name it so.
-
-    Raises:
-        ConfigError: the text is neither an age nor a date, or it lies outside what a datetime can hold
-            (an age over ``MAX_SINCE_AGE_DAYS``, a date before year 1 once in UTC).
-    """
-    name, hint = ("the `since` query parameter", _SINCE_QUERY_HINT) if query else ("--since", _SINCE_HINT)
-    if isinstance(text, datetime):
-        return _as_utc(text, text, name, hint)
-    if isinstance(text, date):
-        return datetime(text.year, text.month, text.day, tzinfo=timezone.utc)
-    raw = str(text).strip()
-    age_seconds = _age_seconds(raw)
-    if age_seconds is not None:
-        if not age_seconds <= MAX_SINCE_AGE_DAYS * 86400:
-            raise ConfigError(f"{name[0].upper()}{name[1:]} {text!r} reaches back more than "
-                              f"{MAX_SINCE_AGE_DAYS // 366} years.",
-                              hint=f"Fix: leave {name} out to see everything, or give a shorter age like 30d.")
-        return (now or datetime.now(timezone.utc)) - timedelta(seconds=age_seconds)
-    try:
-        when = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
-        raise ConfigError(f"Cannot read {name} {text!r}: it is neither an age like 7d nor a date like 2026-11-01.",
-                          hint=hint) from None
-    return _as_utc(when, text, name, hint)
-
-
-def _as_utc(when: datetime, text: object, name: str = "--since", hint: str = _SINCE_HINT) -> datetime:
-    """``when`` in UTC (naive means UTC already); ConfigError, naming ``name``, when that falls outside the
-    datetime range."""
-    if when.tzinfo is None:
-        return when.replace(tzinfo=timezone.utc)
-    try:
-        return when.astimezone(timezone.utc)
-    except OverflowError:
-        raise ConfigError(f"{name[0].upper()}{name[1:]} {str(text)!r} is out of range once converted to UTC.",
-                          hint=hint) from None
 
 
 def parse_names(value: str | list[str] | tuple[str, ...] | None, what: str = "the list") -> list[str] | None:

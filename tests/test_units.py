@@ -3,6 +3,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from advisor.errors import ConfigError
+from advisor.since import parse_since
 from advisor.units import (
     BYTES_PER_GIB,
     durations_apart,
@@ -19,7 +20,6 @@ from advisor.units import (
     parse_deadline_seconds,
     parse_duration_seconds,
     parse_names,
-    parse_since,
     parse_startup_seconds,
     parse_usd,
 )

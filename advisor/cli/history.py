@@ -14,7 +14,7 @@ from advisor.cli.errors import handle_errors
 
 app = typer.Typer(help="Stored recommendations, predictions and real outcomes.", no_args_is_help=True)
 
-# Stored times are UTC, and so is a date or time given without an offset (advisor.units.parse_since).
+# Stored times are UTC, and so is a date or time given without an offset (advisor.since.parse_since).
 _SINCE_HELP = ("An age (7d, 12h, 1h30m) or a UTC date or time (2026-11-01, 2026-11-01T12:00; or with an offset, "
                "+02:00).")
 
@@ -104,7 +104,7 @@ def _check_page(limit: int, offset: int, server: str | None) -> None:
 
 
 def _since(since: str | None):
-    from advisor.units import parse_since
+    from advisor.since import parse_since
 
     return parse_since(since) if since else None
 
@@ -310,7 +310,7 @@ def export(
     from advisor.cli.options import check_output_path, write_atomically
     from advisor.cli.streams import utf8_data
     from advisor.history.export import check_format
-    from advisor.units import parse_since
+    from advisor.since import parse_since
 
     check_format(fmt)
     since_at = parse_since(since) if since else None

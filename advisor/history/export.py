@@ -28,7 +28,8 @@ from sqlalchemy import Connection, Select, case, func, or_, select
 
 from advisor.errors import ConfigError, did_you_mean
 from advisor.history.tables import OutcomeTable, RecommendationTable, WorkloadTable
-from advisor.units import is_finite, parse_since
+from advisor.since import parse_since
+from advisor.units import is_finite
 
 EXPORT_COLUMNS = (
     "recommendation_id", "created_at", "workload", "file_sha256", "param_count", "flops_per_sample",

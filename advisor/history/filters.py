@@ -10,7 +10,7 @@ from typing import Any
 
 from advisor.errors import ConfigError
 from advisor.history.tables import WorkloadTable
-from advisor.units import parse_since
+from advisor.since import parse_since
 
 SQL_INT_MAX = 2**63 - 1  # the largest LIMIT either database reads
 

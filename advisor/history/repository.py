@@ -80,7 +80,7 @@ from advisor.schemas import (
 )
 from advisor.schemas.history import TRAINING_ROWS_LIMIT, TrainingRows
 from advisor.settings import Settings
-from advisor.units import parse_since
+from advisor.since import parse_since
 
 _NOT_FOUND_HINT = "Fix: `advisor history list` shows the stored ids."
 _NO_FILE_HINT = ("Fix: check the path (sqlite:////abs/path/history.db has four slashes), or leave the URL out (and "

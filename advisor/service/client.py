@@ -54,7 +54,8 @@ from advisor.service.wire import (
     TargetSpec,
     field_problems,
 )
-from advisor.units import parse_actual_seconds, parse_since
+from advisor.since import parse_since
+from advisor.units import parse_actual_seconds
 
 TOKEN_ENV = "ADVISOR_API_TOKEN"
 B = TypeVar("B", bound=BaseModel)

@@ -153,7 +153,7 @@ def _page(request: Request, key: str, workload: str | None, since: str | None, l
 
 def _since(text: str | None) -> datetime | None:
     """A ``since`` query ("7d", "12h", "2026-11-01") as the time it means; a bad one is a ConfigError (422)."""
-    from advisor.units import parse_since
+    from advisor.since import parse_since
 
     return parse_since(text, query=True) if text else None
 

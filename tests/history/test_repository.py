@@ -23,7 +23,7 @@ from advisor.history.tables import (
     WorkloadTable,
 )
 from advisor.schemas import Candidate, Estimate, Target
-from advisor.units import parse_since
+from advisor.since import parse_since
 
 
 def counts(hist: History) -> dict[str, int]:
