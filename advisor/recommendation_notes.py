@@ -21,13 +21,19 @@ def chosen_gpu_notes(rec: Recommendation, prof: Profile, job: JobSpec, ctx: Any)
     """``estimate.gpu_notes`` for the chosen GPU: what ``predict`` of it says beyond its figures (the lean for
     this kind of job, not where the history corrected the time; what the job could change there)."""
     from advisor.predictor.estimate import gpu_notes
+    from advisor.predictor.fp64 import fp64_note
 
     chosen = rec.chosen
     spec = ctx.gpu_specs.get(chosen.gpu) if chosen is not None and chosen.gpu else None
     if spec is None:
         return []
-    notes = gpu_notes(prof.analysed_for(chosen.precision), spec, chosen.precision,
+    # "fp64" is what a float64 model's estimate says it priced, not a precision to run at: its float64 work runs
+    # so at any, and the rest at the one asked for
+    precision = rec.constraints.precision if chosen.precision == "fp64" else chosen.precision
+    notes = gpu_notes(prof.analysed_for(precision), spec, precision,
                       math.ceil(job.batch_size / chosen.gpu_count), job.compiled, ctx, lean=chosen.method != "history")
+    float64 = fp64_note(prof.analysis, spec)  # predict's GPU estimate says it; the ranked candidates carry no notes
+    notes = [float64, *notes] if float64 else notes
     return [f"the chosen {chosen.gpu}: {note}" for note in notes]
 
 

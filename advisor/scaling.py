@@ -141,8 +141,13 @@ def _one_gpu_seconds(grid: ScalingGrid, predict_one: Any) -> dict[str, float]:
 def _grid_notes(grid: ScalingGrid, name: str, runs_as: set[str], repeated: bool, one: dict[str, float]) -> None:
     """The grid's speed-ups over one GPU (``one``: its seconds at each precision) and its notes: precisions the
     GPU runs as others, offers priced on their own hosts, counts that take longer than one GPU."""
-    if runs_as:
-        grid.notes.append(f"{name} runs {' and '.join(sorted(runs_as))}" + (": one row each." if repeated else "."))
+    as_asked = sorted(r for r in runs_as if not r.endswith(" as fp64"))
+    if as_asked:
+        grid.notes.append(f"{name} runs {' and '.join(as_asked)}" + (": one row each." if repeated else "."))
+    float64 = sorted(r.split(" as ")[0] for r in runs_as if r.endswith(" as fp64"))
+    if float64:  # a float64 model: the same job whatever was asked, not a GPU lacking a precision
+        grid.notes.append(f"The model trains in float64, which runs as float64 at {', '.join(float64)} alike "
+                          "(autocast and TF32 leave float64 work alone): one row per GPU count.")
     if any(r.offer_seconds is not None for r in grid.rows):
         grid.notes.append("The cost is the named offer's for the job on its own host (its vCPUs feed the input "
                           "pipeline; its GPU links carry the all-reduce), as recommend prices it; where that time "

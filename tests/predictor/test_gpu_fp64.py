@@ -104,3 +104,29 @@ def test_fp64_note_gives_a_datacentre_gpus_tensor_rate_and_no_note_for_float32()
     assert fp64_note(api.load_profile(TABULAR).analysis, resolve_gpu("H100-SXM", specs)) is None
     assert priced_precision(f64.analysis, "bf16") == "fp64"
     assert priced_precision(api.load_profile(TABULAR).analysis, "bf16") == "bf16"
+
+
+def test_recommend_prices_a_float64_job_and_notes_its_chosen_gpu(tmp_path):
+    """The chosen GPU's notes re-ran its step at the candidate's precision, "fp64", which no step takes: every
+    recommend of a float64 model failed with "unknown precision 'fp64'"."""
+    import advisor
+
+    _, f64 = _float64_profile()
+    rec = advisor.recommend(f64, dataset_size=20_000_000, epochs=10, batch_size=256, save=False, top=3)
+    assert rec.chosen is not None and rec.chosen.gpu is not None
+    assert rec.chosen.precision == "fp64"
+    assert all(c.precision == "fp64" for c in rec.candidates)
+    (note,) = [n for n in rec.notes if "fp64: the model trains in float64" in n]
+    assert note.startswith(f"the chosen {rec.chosen.gpu}: fp64:")
+
+
+def test_the_gpu_count_grid_of_a_float64_job_says_why_it_has_one_row_per_count():
+    from advisor.scaling import predict_grid
+
+    _, f64 = _float64_profile()
+    grid = predict_grid(f64, gpu="A100-80GB", counts=[1, 2], precisions=["bf16", "fp32"], dataset_size=2_000_000,
+                        epochs=1, batch_size=256)
+    assert [(r.count, r.precision) for r in grid.rows] == [(1, "fp64"), (2, "fp64")]
+    assert ("The model trains in float64, which runs as float64 at bf16, fp32 alike (autocast and TF32 leave "
+            "float64 work alone): one row per GPU count.") in grid.notes
+    assert not any(" as fp64" in n for n in grid.notes)
