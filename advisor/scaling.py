@@ -58,7 +58,7 @@ def predict_grid(
     offers = [o for o in catalog.offers if o.gpu == name]
     grid = ScalingGrid(title=f"{prof.workload.name} on {name}", gpu=name, dataset_size=job.dataset_size,
                        epochs=job.epochs, batch_size=job.batch_size, startup_seconds=settings.startup_seconds_gpu)
-    runs_as: set[str] = set()
+    runs_as: set[tuple[str, str]] = set()  # (asked, priced): the precisions this GPU runs as others
     repeated = False
 
     def predicted(prec: str | None, target: Target, **more: Any) -> Any:  # the job at ``prec`` on ``target``
@@ -79,7 +79,7 @@ def predict_grid(
                 grid.rows.append(ScalingRow(count=count, precision=asked, error=exc.cli_message))
                 continue
             if prec not in (None, "mixed", est.precision):  # the GPU lacks it (bf16, tf32 before Ampere)
-                runs_as.add(f"{prec} as {est.precision}")
+                runs_as.add((prec, est.precision))
             if any(r.count == count and r.estimate is not None and r.precision == est.precision for r in grid.rows):
                 repeated = True  # the same row again
                 continue
@@ -138,13 +138,14 @@ def _one_gpu_seconds(grid: ScalingGrid, predict_one: Any) -> dict[str, float]:
     return one
 
 
-def _grid_notes(grid: ScalingGrid, name: str, runs_as: set[str], repeated: bool, one: dict[str, float]) -> None:
+def _grid_notes(grid: ScalingGrid, name: str, runs_as: set[tuple[str, str]], repeated: bool,
+                one: dict[str, float]) -> None:
     """The grid's speed-ups over one GPU (``one``: its seconds at each precision) and its notes: precisions the
     GPU runs as others, offers priced on their own hosts, counts that take longer than one GPU."""
-    as_asked = sorted(r for r in runs_as if not r.endswith(" as fp64"))
+    as_asked = sorted(f"{asked} as {priced}" for asked, priced in runs_as if priced != "fp64")
     if as_asked:
         grid.notes.append(f"{name} runs {' and '.join(as_asked)}" + (": one row each." if repeated else "."))
-    float64 = sorted(r.split(" as ")[0] for r in runs_as if r.endswith(" as fp64"))
+    float64 = sorted(asked for asked, priced in runs_as if priced == "fp64")
     if float64:  # a float64 model: the same job whatever was asked, not a GPU lacking a precision
         grid.notes.append(f"The model trains in float64, which runs as float64 at {', '.join(float64)} alike "
                           "(autocast and TF32 leave float64 work alone): one row per GPU count.")

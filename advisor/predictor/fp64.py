@@ -72,7 +72,7 @@ def fp64_note(analysis: Analysis | None, spec: GpuSpec) -> str | None:
         return None
     matrix = any(r.kind in _TENSOR_KINDS and r.phase != "optimizer" for r in analysis.ops)
     what = f"{share:.0%} of its matmul/convolution FLOPs" if matrix else "its parameters"
-    rate = max(spec.fp64_tflops, spec.fp64_tensor_tflops or 0.0)
+    rate = fp64_peak(spec, "matmul") / 1e12
     fp32 = spec.fp32_tflops or 0.0
     ratio = f", 1/{fp32 / rate:.0f} of its FP32 {fp32:g}" if fp32 > rate > 0 else ""
     tensor = " (its FP64 tensor cores' rate for matmuls)" if (spec.fp64_tensor_tflops or 0.0) > spec.fp64_tflops else ""
