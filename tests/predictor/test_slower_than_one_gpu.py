@@ -23,13 +23,16 @@ def _slower(est) -> list[str]:
     return [n for n in est.notes if "take longer for this job than 1 does" in n]
 
 
+def _eight_and_one(profile, job: JobSpec) -> tuple:
+    """The job's estimates on 8 A100-80GB GPUs and on 1, from one context."""
+    ctx = EstimateContext.load()
+    return tuple(estimate(profile, job, Target.gpu("A100-80GB", n), context=ctx) for n in (8, 1))
+
+
 def test_eight_gpus_slower_than_one_say_so_with_both_times(profile):
     # Batch 512 over 8 GPUs: 64 each, a step of the host's kernel launches that the smaller batch hardly shortens,
     # so the all-reduce and DDP's per-step cost make the job longer than on one GPU.
-    ctx = EstimateContext.load()
-    job = JobSpec(dataset_size=1_000_000, epochs=10, batch_size=512)
-    eight = estimate(profile, job, Target.gpu("A100-80GB", 8), context=ctx)
-    one = estimate(profile, job, Target.gpu("A100-80GB", 1), context=ctx)
+    eight, one = _eight_and_one(profile, JobSpec(dataset_size=1_000_000, epochs=10, batch_size=512))
     assert one.seconds < eight.seconds
     (note,) = _slower(eight)
     from advisor.units import format_duration
@@ -42,10 +45,7 @@ def test_eight_gpus_slower_than_one_say_so_with_both_times(profile):
 
 
 def test_no_note_where_the_gpus_are_faster(profile):
-    ctx = EstimateContext.load()
-    job = JobSpec(dataset_size=10_000_000, epochs=2, batch_size=65_536)
-    eight = estimate(profile, job, Target.gpu("A100-80GB", 8), context=ctx)
-    one = estimate(profile, job, Target.gpu("A100-80GB", 1), context=ctx)
+    eight, one = _eight_and_one(profile, JobSpec(dataset_size=10_000_000, epochs=2, batch_size=65_536))
     assert eight.seconds < one.seconds
     assert not _slower(eight)
 
