@@ -30,6 +30,7 @@ import signal
 import socket
 import sys
 import time
+from multiprocessing import resource_tracker
 from typing import Any
 
 # uvicorn's exit status for a worker that could not start (the app failed to load, the port to bind)
@@ -116,6 +117,9 @@ class Supervisor:
     def _start(self) -> Any:
         process = self._context.Process(target=run_worker, args=(self.options, os.getpid()),
                                         name="advisor-serve-worker")
+        # multiprocessing starts its resource tracker in the first start() and then *unblocks* SIGINT and SIGTERM
+        # whatever the mask was, so the first worker started with SIGINT deliverable; it is started first here.
+        resource_tracker.ensure_running()
         # Blocked here while the worker starts, so that it starts with SIGINT blocked (the mask survives fork and
         # exec); a Ctrl-C meanwhile reaches this process once it is unblocked.
         blocked = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})

@@ -11,7 +11,9 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
+import psutil
 import pytest
 from service_helpers import REPO, Server, free_port, plain_http
 
@@ -68,6 +70,12 @@ def _sigint_as_at_a_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+def _sigint_blocked(pid: int) -> bool:
+    blocked_line = next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                        if line.startswith("SigBlk:"))
+    return bool(int(blocked_line.split()[1], 16) & (1 << (signal.SIGINT - 1)))
+
+
 def _get(port: int, results: list, timeout: float = 30.0) -> None:
     try:
         results.append(plain_http(port, b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", timeout=timeout))
@@ -92,6 +100,11 @@ def test_ctrl_c_while_a_worker_starts_loses_no_request_and_leaves_no_stray_line(
             _get(port, ready, timeout=5)
             time.sleep(0.1)
         assert ready == [200] and (tmp_path / "slow").exists(), (tmp_path / "log").read_text()[-3000:]
+        # Every worker, the first included, holds SIGINT blocked: the first had it unblocked again by the
+        # resource tracker multiprocessing starts alongside it, and died of a late Ctrl-C with a traceback.
+        worker_pids = [child.pid for child in psutil.Process(supervisor.pid).children()
+                       if "spawn_main" in " ".join(child.cmdline())]
+        assert len(worker_pids) == 2 and all(_sigint_blocked(pid) for pid in worker_pids), worker_pids
         # One worker serves, the other is in its start-up: 16 connections, which the kernel spread over every
         # socket listening on the port, then Ctrl-C.
         results: list = []
