@@ -15,9 +15,20 @@ PYTORCH_SPELLINGS = {"half": "fp16", "float16": "fp16", "bfloat16": "bf16", "flo
                      "single": "fp32", "full": "fp32", "tensorfloat32": "tf32", "amp": "mixed", "autocast": "mixed"}
 
 
+# Names of float64, which no --precision selects: the model's own dtype decides it (autocast leaves it alone).
+FLOAT64_SPELLINGS = {"fp64", "float64", "double", "f64"}
+
+
 def unknown_precision(value: Any) -> ConfigError:
     """The ConfigError for precision ``value``, which is none of ``PRECISIONS`` (nor "mixed")."""
     name = str(value).strip().lower().removeprefix("torch.")
+    if name in FLOAT64_SPELLINGS:
+        # "did you mean fp16" was the nearest name to fp64: the wrong answer to someone who trains in float64.
+        return ConfigError(f"Precision {value!r} is not a setting: a model trains in float64 when the workload "
+                           "builds it so (model.double() or torch.set_default_dtype(torch.float64)), and advisor "
+                           "then prices it at the FP64 rates whatever the precision.",
+                           hint="Fix: build the model in float64 in the workload file and leave out the precision, "
+                                f"or use one of {', '.join(PRECISIONS)}, or mixed (= bf16).")
     meant = PYTORCH_SPELLINGS.get(name)
     suggestion = f" Did you mean {meant!r}?" if meant else did_you_mean(name, PRECISIONS)
     return ConfigError(f"Unknown precision {value!r}.{suggestion}",

@@ -94,8 +94,17 @@ def parse_precisions(text: str | None) -> list[str | None]:
         return list(PRECISIONS)
     from advisor.workload.job import normalize_precision
 
-    return [normalize_precision(choice(p, (*PRECISIONS, "mixed"), "precision")) for p in text.split(",")
-            if p.strip()] or [None]
+    return [normalize_precision(_precision(p)) for p in text.split(",") if p.strip()] or [None]
+
+
+def _precision(text: str) -> str:
+    """One --precision name, lower-cased; else the Python API's message for it (PyTorch spellings, float64)."""
+    from advisor.precision_words import unknown_precision
+
+    name = text.strip().lower()
+    if name not in (*PRECISIONS, "mixed"):
+        raise unknown_precision(text)
+    return name
 
 
 def pick_source(workload: Path | None, profile: Path | None) -> Path | Profile:

@@ -249,8 +249,12 @@ def _setting_value(const: str, value: Any) -> tuple[Any, str | None]:
     from advisor.schemas import PRECISIONS
 
     if const == "PRECISION":
+        from advisor.precision_words import FLOAT64_SPELLINGS
+
         name = normalize_precision(value) if isinstance(value, str) else None
-        return (name, None) if name in PRECISIONS else (None, f"one of {', '.join((*PRECISIONS, 'mixed'))}")
+        float64 = ("; float64 is not a setting: a model built in float64 (model.double()) is priced at the FP64 "
+                   "rates whatever the precision" if name in FLOAT64_SPELLINGS else "")
+        return (name, None) if name in PRECISIONS else (None, f"one of {', '.join((*PRECISIONS, 'mixed'))}{float64}")
     if const == "COMPILE":
         return (value, None) if isinstance(value, bool) else (None, "True or False")
     if const == "EVAL_STEPS":
@@ -376,13 +380,14 @@ def _workload_setting(const: str, keyword: str, flag: str, value: Any, where: st
     checked, must = (_declared_setting if from_text else _setting_value)(const, value)
     if must and in_memory and not from_text:
         raise WorkloadError(f"{where}{keyword}={value!r}: must be {must}.",
-                            hint=f"Fix: give the workload {keyword}= {must}; or pass {flag} to the call, which "
-                                 "overrides it.")
+                            hint=f"Fix: give the workload {keyword}= {must.split('; ')[0]}; or pass {flag} to the "
+                                 "call, which overrides it.")
     if must:
         instead = (f", or pass {flag}" if takes is None or keyword in takes else
                    f" (predict and recommend also take {flag}, over the file's)")
         raise WorkloadError(f"{where}{const} = {value!r}: must be {must}.",
-                            hint=f"Fix: set {const} to {must.split(' (write')[0]} in the workload file{instead}.")
+                            hint=f"Fix: set {const} to {must.split(' (write')[0].split('; ')[0]} in the workload "
+                                 f"file{instead}.")
     return checked
 
 

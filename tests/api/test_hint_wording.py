@@ -60,3 +60,30 @@ def test_profile_and_predict_word_an_unknown_precision_alike(precision, meant):
                 "Fix: use one of fp32, tf32, bf16, fp16, or mixed (= bf16).")
     assert str(_raised(advisor.profile, workload=WORKLOAD, precision=precision)) == expected
     assert str(_raised(advisor.predict, source=PROFILE, dataset_size=100, epochs=1, precision=precision)) == expected
+
+
+@pytest.mark.parametrize("precision", ["half", "fp64"])
+def test_the_cli_words_an_unknown_precision_as_the_python_api(precision):
+    # The CLI had its own check: --precision half offered no name, and --precision fp64 "did you mean 'fp16'".
+    expected = str(_raised(advisor.predict, source=PROFILE, dataset_size=100, epochs=1, precision=precision))
+    out = _cli("predict", "--profile", PROFILE, "--dataset-size", "100", "--epochs", "1", "--gpu", "A100-80GB",
+               "--precision", precision, "--no-save")
+    assert out == f"error: {expected}\n"
+
+
+@pytest.mark.parametrize("precision", ["fp64", "float64", "torch.float64", "double"])
+def test_float64_is_told_to_be_the_models_dtype_not_a_precision(precision):
+    message = str(_raised(advisor.predict, source=PROFILE, dataset_size=100, epochs=1, precision=precision))
+    assert "Did you mean" not in message
+    assert message.startswith(f"Precision {precision!r} is not a setting: a model trains in float64 when the "
+                              "workload builds it so (model.double()")
+
+
+def test_a_workload_files_float64_precision_is_told_the_same(tmp_path):
+    source = Path(WORKLOAD).read_text().replace("\nBATCH_SIZE", '\nPRECISION = "fp64"\nBATCH_SIZE', 1)
+    assert 'PRECISION = "fp64"' in source
+    (tmp_path / "job.py").write_text(source)
+    err = _raised(advisor.predict, source=str(tmp_path / "job.py"), dataset_size=100, epochs=1)
+    assert "PRECISION = 'fp64': must be one of fp32, tf32, bf16, fp16, mixed; float64 is not a setting" in err.message
+    assert err.hint == ("Fix: set PRECISION to one of fp32, tf32, bf16, fp16, mixed in the workload file, or pass "
+                        "precision=P.")
