@@ -166,7 +166,7 @@ def show(
     from advisor.cli import render
     from advisor.errors import HistoryError
 
-    rec_id, pred_id = _entry_id(entry_id)
+    rec_id, pred_id = _entry_id(entry_id, server)
     if pred_id is not None:
         _show_prediction(pred_id, json_out, server)
         return
@@ -197,25 +197,31 @@ def _saved_prediction_id(hist, pred_id: int) -> int | None:
     return pred_id if list_predictions(hist, limit=None, prediction_id=pred_id) else None
 
 
-def _entry_id(text: str) -> tuple[int | None, int | None]:
-    """(recommendation id, prediction id) from ``history show``'s argument: "12" or "p12" (as listed)."""
+def _entry_id(text: str, server: str | None = None) -> tuple[int | None, int | None]:
+    """(recommendation id, prediction id) from ``history show``'s argument: "12" or "p12" (as listed); the fix
+    names ``server``'s list, where the ids are (this machine's are other runs)."""
     from advisor.errors import ConfigError
+    from advisor.service.call_hints import server_flag
 
     raw = text.strip().lower()
     digits = raw[1:] if raw.startswith("p") else raw
     # Any whole number is an id to look up (one past the column's range is just not there); anything else is not.
     if not re.fullmatch(r"-?[0-9]{1,40}", digits):
         raise ConfigError(f"{text!r} is not a history id: N names a recommendation, pN a saved prediction.",
-                          hint="Fix: take the id from the first column of `advisor history list`, e.g. 12 or p3.")
+                          hint=f"Fix: take the id from the first column of `advisor history list"
+                               f"{server_flag(server)}`, e.g. 12 or p3.")
     return (None, int(digits)) if raw.startswith("p") else (int(digits), None)
 
 
-def _recommendation_id(text: str, command: str) -> int:
+def _recommendation_id(text: str, command: str, server: str | None) -> int:
     """The recommendation id ``history record`` / ``forget`` take; a saved prediction's pN (which ``history list``
-    shows beside them, and ``show`` takes) is refused with the reason: outcomes belong to recommendations."""
+    shows beside them, and ``show`` takes) is refused with the reason: outcomes belong to recommendations. The
+    commands the fix quotes go to ``server`` where there is one: this machine's history has other ids."""
     from advisor.errors import ConfigError
+    from advisor.service.call_hints import server_flag
 
-    listed = "Fix: take it from the first column of `advisor history list`'s recommendations, e.g. 12"
+    flag = server_flag(server)
+    listed = f"Fix: take it from the first column of `advisor history list{flag}`'s recommendations, e.g. 12"
     try:
         rec_id, pred_id = _entry_id(text)
     except ConfigError:
@@ -228,7 +234,7 @@ def _recommendation_id(text: str, command: str) -> int:
                       f"{command}` takes the id of a recommendation, a number without the p.",
                       hint=listed + (" (the one whose machine ran the job; a job that was only predicted has no "
                                      "recommendation to record its run against)." if command == "record" else
-                                     "; `advisor history show ID` lists its outcomes."))
+                                     f"; `advisor history show ID{flag}` lists its outcomes."))
 
 
 def _show_prediction(pred_id: int, json_out: bool, server: str | None) -> None:
@@ -352,7 +358,7 @@ def record(
     from advisor.cli.db import check_history_url
     from advisor.settings import Settings
 
-    entry_id = _recommendation_id(entry_id, "record")
+    entry_id = _recommendation_id(entry_id, "record", server)
     check_history_url(server)
     record_outcome = api.record_outcome if server is None else remote.outcome_recorder(server)
     outcome = record_outcome(entry_id, actual_seconds, instance_type=instance, force=force,
@@ -380,7 +386,7 @@ def forget(
     from advisor.cli import render
     from advisor.history.outcomes import forget as forget_outcomes
 
-    entry_id = _recommendation_id(entry_id, "forget")
+    entry_id = _recommendation_id(entry_id, "forget", server)
     with _open(server) as hist:
         gone = hist.forget(entry_id, outcome_id) if server else forget_outcomes(hist, entry_id, outcome_id)
     if json_out:

@@ -67,3 +67,22 @@ def test_a_hint_keeps_a_server_already_named_and_quotes_the_url_for_a_shell():
     assert on_server("Fix: `advisor history show 3 --server X` or `advisor history list`.", url) == (
         "Fix: `advisor history show 3 --server X` or `advisor history list --server 'http://host:8000/a b'`.")
     assert on_server(None, url) is None
+
+
+@pytest.mark.parametrize(("command", "fixes"), [
+    (("record", "p2", "--actual-seconds", "30"), ["`advisor history list --server {url}`'s recommendations"]),
+    (("record", "abc", "--actual-seconds", "30"), ["`advisor history list --server {url}`'s recommendations"]),
+    (("forget", "p2"), ["`advisor history list --server {url}`'s recommendations",
+                        "`advisor history show ID --server {url}` lists its outcomes"]),
+    (("forget", "abc"), ["`advisor history list --server {url}`'s recommendations"]),
+    (("show", "abc"), ["`advisor history list --server {url}`, e.g. 12 or p3"])])
+def test_a_bad_id_given_with_a_server_points_at_that_servers_list(remote_cli, command, fixes):
+    """The fix for a pN or a word given to record/forget/show named the plain `advisor history list`, which lists
+    this machine's history, whose ids are other runs."""
+    url = "http://host:8000/a b"  # quoted for a shell, as the other fixes quote it
+    result = remote_cli("history", *command, "--server", url)
+    flat = " ".join(result.output.split())
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    for fix in fixes:
+        assert fix.format(url="'http://host:8000/a b'") in flat, flat
+    assert "`advisor history list`" not in flat and "`advisor history show ID`" not in flat
