@@ -22,8 +22,9 @@ from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from advisor.errors import AdvisorError, DatabaseUnavailableError, HistoryError, NoFeasibleCandidateError
+from advisor.schemas import SCHEMA_VERSION
 from advisor.service.markup import page, text
-from advisor.service.wire import API_PREFIX, ErrorBody, ErrorDetail, FieldProblem, field_problems
+from advisor.service.wire import API_PREFIX, ErrorBody, ErrorDetail, FieldProblem, field_problems, profile_version
 
 log = logging.getLogger("advisor.service")
 
@@ -147,6 +148,11 @@ def _validation_error(request: Request, exc: RequestValidationError) -> JSONResp
     hint = ("Fix: correct the field named; a profile comes from `advisor profile -o FILE`, and its ranges are in "
             "the README's security model." if first.field.startswith("profile") else
             "Fix: correct the field named (the README's \"Run the service for a team\" lists each endpoint's).")
+    version = profile_version(list(exc.errors()))
+    if version is not None:
+        hint = _VERSION_HINT if version > SCHEMA_VERSION else (
+            f"Fix: send \"schema_version\": {SCHEMA_VERSION} (or leave it out), or write the profile with "
+            "`advisor profile -o FILE`.")
     kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if first.field == "body" and request.method in ("POST", "PUT", "PATCH") and kind != "application/json":
         # FastAPI reads a body of another type as no object at all ("a valid dictionary"): curl's --data sends
@@ -156,6 +162,12 @@ def _validation_error(request: Request, exc: RequestValidationError) -> JSONResp
     detail = ErrorDetail(type="ValidationError", message=f"Invalid request: {first.field}: {first.problem}{more}.",
                          hint=hint, fields=unique[:50], request_id=request_id(request))
     return error_response(422, detail, request=request)
+
+
+# A profile from a newer advisor than the server's: the client was upgraded first (the CLI, which reads the version
+# before sending, tells its own user to upgrade; this is for a program that calls the API).
+_VERSION_HINT = ("Fix: upgrade advisor on the server (pip install -U advisor, then restart `advisor serve`), or "
+                 "write the profile with the advisor version the server runs.")
 
 
 _HTTP_TYPES = {401: "Unauthorized", 404: "NotFound", 405: "MethodNotAllowed", 429: "TooManyRequests"}

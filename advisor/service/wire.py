@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from advisor.schemas import PRECISIONS, Objective, Profile, Target
+from advisor.schemas import PRECISIONS, SCHEMA_VERSION, Objective, Profile, Target
 from advisor.schemas.base import (
     MAX_JOB_COUNT,
     NUL,
@@ -300,10 +300,35 @@ def _problem(err: dict) -> tuple[str, str]:
     return _field(loc), str(err.get("msg", "is invalid")).removeprefix("Value error, ")
 
 
+def profile_version(errors: list[dict]) -> int | None:
+    """The ``schema_version`` a request's profile carries where it is a whole number out of the range this
+    advisor reads (a newer advisor's, or 0), else None: the server's advisor is older than the client's, or the
+    profile was not written by advisor, and "less than or equal to 1" said neither."""
+    for err in errors:
+        value = err.get("input")
+        if (tuple(err.get("loc", ()))[-2:] == ("profile", "schema_version") and isinstance(value, int)
+                and not isinstance(value, bool) and not 1 <= value <= SCHEMA_VERSION):
+            return value
+    return None
+
+
+def _version_problem(version: int) -> str:
+    """What is wrong with a profile's out-of-range ``version``, as ``advisor.probe.storage.load_profile`` words a
+    newer one (the CLI checks it before sending; a program calling the API does not)."""
+    if version > SCHEMA_VERSION:
+        return (f"profile schema version {version} is newer than this server's advisor understands "
+                f"({SCHEMA_VERSION}): the profile was written by a newer advisor than the server runs")
+    return (f"profile schema version {version} is not one advisor writes (versions start at 1; this server's "
+            f"advisor understands up to {SCHEMA_VERSION})")
+
+
 def field_problems(errors: list[dict]) -> list[FieldProblem]:
     """One problem per field of a pydantic ``ValidationError.errors()``: for a union, the member's complaint
-    about the value rather than its type."""
-    by_field: dict[str, list[str]] = {}
+    about the value rather than its type. A profile's schema version out of range comes first, in advisor's
+    words: a newer advisor's profile may fail other checks only because this one is older."""
+    version = profile_version(errors)
+    by_field: dict[str, list[str]] = {} if version is None else {
+        "profile.schema_version": [_version_problem(version)]}
     for err in errors:
         if err.get("type") == "json_invalid":
             by_field.setdefault("body", []).append("is not valid JSON")

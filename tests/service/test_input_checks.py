@@ -320,3 +320,30 @@ def test_a_web_server_that_is_not_advisor_fails_before_the_workload_is_probed():
     finally:
         web.shutdown()
     assert progress == []
+
+
+# ----------------------------------------------------------------------------------------------- profile version
+
+
+@pytest.mark.parametrize("route", ["/v1/recommendations", "/v1/predictions"])
+@pytest.mark.parametrize(("version", "problem", "fix"), [
+    (2, "profile schema version 2 is newer than this server's advisor understands (1): the profile was written by a "
+        "newer advisor than the server runs",
+     "Fix: upgrade advisor on the server (pip install -U advisor, then restart `advisor serve`)"),
+    (0, "profile schema version 0 is not one advisor writes (versions start at 1; this server's advisor understands "
+        "up to 1)",
+     'Fix: send "schema_version": 1 (or leave it out), or write the profile with `advisor profile -o FILE`.')])
+def test_a_profile_version_out_of_range_says_which_advisor_is_older(app_client, profile, route, version, problem,
+                                                                    fix):
+    """A newer advisor's profile got pydantic's "less than or equal to 1" and "correct the field": a program calling
+    the API after its clients were upgraded was not told the server's advisor is the older one (the CLI reads the
+    version before sending and says "upgrade"). Its other problems, perhaps only the old server's, come after."""
+    profile["schema_version"] = version
+    profile["devices"] = 7
+    response = app_client.post(route, json={"profile": profile, **JOB}, headers=auth())
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["message"] == f"Invalid request: profile.schema_version: {problem} (and 1 more)."
+    assert error["fields"][0] == {"field": "profile.schema_version", "problem": problem}
+    assert error["hint"].startswith(fix)
+    assert "less than" not in response.text and "greater than" not in response.text
