@@ -32,6 +32,10 @@ _UNAVAILABLE = ErrorDetail(
     type="ServiceUnavailable",
     message="The history database is unavailable, so nothing was stored.",
     hint="Fix: try again in a moment; if it goes on, tell the server's operator (its log has the cause).")
+# What a call that fails with the database did not do, by its method: a read's "nothing was stored" had its
+# reader wonder which write was lost.
+_NOT_DONE = {"GET": "the history cannot be read", "HEAD": "the history cannot be read",
+             "DELETE": "nothing was deleted"}
 # The CLI's what / fix of a history it may not write (advisor.history.write_access), without the database's
 # address or role; in the CLI's words, as every error here (a Python client reads --no-save as save=False).
 _NOT_WRITABLE = ErrorDetail(
@@ -113,6 +117,14 @@ def database_down(exc: BaseException) -> bool:
     return False
 
 
+def _unavailable(request: Request, rid: str) -> Response:
+    """The 503 of a history database that failed, saying what the call did not do (read, store or delete)."""
+    not_done = _NOT_DONE.get(request.method)
+    detail = _UNAVAILABLE.model_copy(update={"request_id": rid} if not_done is None else {
+        "request_id": rid, "message": f"The history database is unavailable, so {not_done}."})
+    return error_response(503, detail, headers={"Retry-After": "5"}, request=request)
+
+
 def _status(exc: AdvisorError) -> int:
     if isinstance(exc, NoFeasibleCandidateError):
         return 409
@@ -129,8 +141,7 @@ def _advisor_error(request: Request, exc: AdvisorError) -> JSONResponse:
         return error_response(503, _NOT_WRITABLE.model_copy(update={"request_id": rid}), request=request)
     if database_down(exc):
         log.warning("history database unavailable", extra={"request_id": rid, "detail": exc.message})
-        return error_response(503, _UNAVAILABLE.model_copy(update={"request_id": rid}),
-                              headers={"Retry-After": "5"}, request=request)
+        return _unavailable(request, rid)
     rec = getattr(exc, "recommendation", None)
     # In the CLI's words, as written: a client raises it again in its own caller's (advisor.option_words).
     detail = ErrorDetail(type=type(exc).__name__, message=exc.cli_message, hint=exc.cli_hint, request_id=rid)
@@ -229,8 +240,7 @@ def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     rid = request_id(request)
     if database_down(exc):
         log.warning("history database unavailable", extra={"request_id": rid, "detail": str(exc)[:500]})
-        return error_response(503, _UNAVAILABLE.model_copy(update={"request_id": rid}),
-                              headers={"Retry-After": "5"}, request=request)
+        return _unavailable(request, rid)
     log.error("unexpected error", exc_info=exc, extra={"request_id": rid})
     return error_response(500, ErrorDetail(
         type="InternalError", message=f"The server failed on this request (id {rid}).",

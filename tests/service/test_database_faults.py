@@ -8,7 +8,7 @@ import re
 from contextlib import contextmanager
 
 import pytest
-from service_helpers import auth, free_port, in_process_app, profile_data
+from service_helpers import TOKEN, auth, free_port, in_process_app, profile_data
 
 import advisor.history.answer_deadline as answer_deadline
 from advisor.errors import DatabaseUnavailableError
@@ -161,3 +161,28 @@ def test_health_is_a_503_with_the_reason_while_the_database_is_down():
         with Client("http://127.0.0.1", transport=app._transport) as client, pytest.raises(ServiceError) as err:
             client.health()
         assert err.value.status == 503 and err.value.message == body["error"]["message"]
+
+
+def test_a_503_says_what_the_call_did_not_do_read_store_or_delete():
+    """Every 503 of a database that is down said "so nothing was stored", on a list, a show, the calibration and
+    the web page too: calls that store nothing, whose reader was left looking for the write that was lost."""
+    port = free_port()
+    down = f"postgresql+psycopg2://postgres:s3cret-pw@127.0.0.1:{port}/test?connect_timeout=2"
+    read = "The history database is unavailable, so the history cannot be read."
+    with in_process_app(down) as client:
+        for path in ("/v1/history", "/v1/recommendations/1", "/v1/calibration", "/v1/compare"):
+            response = client.get(path, headers=auth())
+            assert response.status_code == 503 and response.headers["retry-after"] == "5", (path, response.text)
+            assert response.json()["error"]["message"] == read, path
+        stored = client.post("/v1/recommendations", json={"profile": profile_data(), **JOB}, headers=auth())
+        assert stored.status_code == 503
+        assert stored.json()["error"]["message"] == "The history database is unavailable, so nothing was stored."
+        deleted = client.delete("/v1/recommendations/1/outcomes", headers=auth())
+        assert deleted.status_code == 503
+        assert deleted.json()["error"]["message"] == "The history database is unavailable, so nothing was deleted."
+        login = client.post("/login", content=f"token={TOKEN}", follow_redirects=False,
+                            headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert login.status_code == 303
+        page = client.get("/", headers=BROWSER)
+        assert page.status_code == 503 and "<h1>The history is unavailable</h1>" in page.text
+        assert read in page.text and "stored" not in page.text
