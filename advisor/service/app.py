@@ -56,7 +56,9 @@ def create_app(config: ServiceConfig) -> FastAPI:
     app.include_router(routes.router)
     app.include_router(web.router)
 
-    @app.get("/healthz", include_in_schema=False)
+    # HEAD too: some load balancers' and uptime monitors' checks send it (a 405 read as down); the server sends
+    # a HEAD's status and headers without the body.
+    @app.api_route("/healthz", methods=["GET", "HEAD"], include_in_schema=False)
     async def healthz(request: Request) -> JSONResponse:
         """Readiness: 200 ``"status": "ok"``, or 503 ``"unavailable"`` with the error's what / fix while the
         history database does not answer (the calls that read or write it answer 503 then too)."""
@@ -70,7 +72,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
         return JSONResponse({**body, "error": error.model_dump(mode="json", exclude_none=True)}, status_code=503,
                             headers={"Retry-After": "5"})
 
-    @app.get("/livez", include_in_schema=False)
+    @app.api_route("/livez", methods=["GET", "HEAD"], include_in_schema=False)
     async def livez() -> JSONResponse:
         """Liveness: 200 while the process answers, whatever the database's state (a liveness probe that
         restarted the server for a database outage would not bring the database back)."""

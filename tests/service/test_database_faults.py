@@ -158,6 +158,10 @@ def test_health_is_a_503_with_the_reason_while_the_database_is_down():
         assert app.get(f"{API_PREFIX}/history", headers=auth()).status_code == 503  # as it says
         alive = app.get("/livez")  # a liveness probe: the process answers, so no restart for the database
         assert alive.status_code == 200 and alive.json()["status"] == "alive"
+        # a load balancer's HEAD gets the same status, without the body (it was a 405, read as down)
+        head = app.head("/healthz")
+        assert (head.status_code, head.headers["retry-after"], head.content) == (503, "5", b"")
+        assert app.head("/livez").status_code == 200
         with Client("http://127.0.0.1", transport=app._transport) as client, pytest.raises(ServiceError) as err:
             client.health()
         assert err.value.status == 503 and err.value.message == body["error"]["message"]

@@ -229,6 +229,22 @@ def test_limits_over_real_http(server):
     assert {"method", "path", "status", "duration_ms", "client", "token", "request_id"} <= set(access[-1])
 
 
+@pytest.mark.parametrize("path", ["/healthz", "/livez"])
+def test_health_answers_head_as_get_without_a_body(server, path):
+    """A load balancer's or uptime monitor's check that sends HEAD got a 405, read as the server being down."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", server.port), timeout=30) as sock:
+        sock.sendall(f"HEAD {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    got = httpx.get(server.url + path)
+    assert head.startswith(b"HTTP/1.1 200 ") and body == b"" and got.status_code == 200, answer
+    assert f"content-type: {got.headers['content-type']}".encode() in head.lower()
+
+
 # ------------------------------------------------------------------------------------ start and stop
 
 
