@@ -27,7 +27,8 @@ def serve(
     = None,
     log_level: Annotated[str, typer.Option("--log-level", help="debug, info, warning or error.")] = "info",
 ) -> None:
-    """Serve the advisor over HTTP: /v1 JSON API, a web page at /, OpenAPI at /docs (tokens: ADVISOR_API_TOKENS)."""
+    """Serve the advisor over HTTP: /v1 JSON API, a web page at /, the endpoints listed at /api, OpenAPI at
+    /openapi.json (tokens: ADVISOR_API_TOKENS)."""
     import math
     import os
 

@@ -1,4 +1,5 @@
-"""The FastAPI application: the ``/v1`` API, the web page, ``/healthz`` and ``/livez``, OpenAPI at ``/docs``.
+"""The FastAPI application: the ``/v1`` API, the web page, ``/healthz`` and ``/livez``, the endpoints at ``/api``,
+OpenAPI at ``/openapi.json`` and ``/docs``.
 
 ``create_app(config)`` builds one; ``create_app_from_env()`` is the factory uvicorn calls in every worker
 process (``advisor serve`` passes its options through the environment, see ``config``).
@@ -15,7 +16,7 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from advisor import __version__
-from advisor.service import balance, faults, routes, web
+from advisor.service import api_page, balance, faults, routes, web
 from advisor.service.backend import Backend
 from advisor.service.config import ServiceConfig
 from advisor.service.gate import Gate
@@ -55,6 +56,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
     faults.install(app)
     app.include_router(routes.router)
     app.include_router(web.router)
+    app.include_router(api_page.router)
 
     # HEAD too: some load balancers' and uptime monitors' checks send it (a 405 read as down); the server sends
     # a HEAD's status and headers without the body.

@@ -221,12 +221,12 @@ def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
     allowed = (getattr(exc, "headers", None) or {}).get("Allow")
     if status == 405:  # the path is there (under /v1 or not): its methods are what to change
         message = f"{path} does not take {request.method}" + (f"; it takes {allowed}." if allowed else ".")
-        hint = "Fix: " + (f"send {allowed} " if allowed else "use a method it takes ") + "(see /docs)."
+        hint = "Fix: " + (f"send {allowed} " if allowed else "use a method it takes ") + "(see /api)."
     elif status == 404:
-        hint = ("Fix: see /docs for the API's paths; the web page is at /." if path.startswith(API_PREFIX + "/")
-                else "Fix: the API is under /v1 (see /docs); the web page is at /.")
+        hint = ("Fix: see /api for the API's paths; the web page is at /." if path.startswith(API_PREFIX + "/")
+                else "Fix: the API is under /v1 (see /api); the web page is at /.")
     else:
-        hint = "Fix: see /docs for what this server accepts."
+        hint = "Fix: see /api for what this server accepts."
     return error_response(status, ErrorDetail(type=_HTTP_TYPES.get(status, f"HTTP{status}"), message=message,
                                               hint=hint, request_id=request_id(request)),
                           headers=getattr(exc, "headers", None), request=request)

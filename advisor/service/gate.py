@@ -1,9 +1,10 @@
 """The ASGI layer in front of the app: request ids, structured access logs, the body limit, authentication
 and the per-token rate, all decided before the app reads a byte of the body.
 
-* ``/healthz``, ``/livez``, ``/login``, ``/docs``, ``/openapi.json`` are open; ``/v1/...`` needs ``Authorization:
-  Bearer TOKEN`` (401 otherwise); the web pages need the session cookie (or the header) and send a browser without
-  one to ``/login``. With no tokens configured the server listens on loopback only and nothing is checked.
+* ``/healthz``, ``/livez``, ``/login``, ``/api``, ``/docs``, ``/openapi.json`` are open; ``/v1/...`` needs
+  ``Authorization: Bearer TOKEN`` (401 otherwise); the web pages need the session cookie (or the header) and send
+  a browser without one to ``/login``. With no tokens configured the server listens on loopback only and nothing
+  is checked.
 * A body whose ``Content-Length`` is over the limit gets 413 at once; one sent without a length is counted as
   it arrives and stopped at the limit (``faults.BodyTooLarge``).
 * One JSON line per request goes to the ``advisor.service.access`` logger: method, path, status, duration,
@@ -28,8 +29,8 @@ from advisor.service.security import GUESSES_PER_MINUTE, SESSION_COOKIE, RateLim
 
 access_log = logging.getLogger("advisor.service.access")
 
-OPEN_PATHS = ("/healthz", "/livez", "/login", "/logout", "/docs", "/docs/oauth2-redirect", "/openapi.json", "/redoc",
-              "/favicon.ico")
+OPEN_PATHS = ("/healthz", "/livez", "/login", "/logout", "/api", "/docs", "/docs/oauth2-redirect", "/openapi.json",
+              "/redoc", "/favicon.ico")
 
 
 def _headers(scope: Scope) -> dict[str, str]:

@@ -47,6 +47,6 @@ def page(title: str, body: str, status: int = 200, headers: dict[str, str] | Non
     security headers (no script may run) and any ``headers`` of the answer's own (``Retry-After``)."""
     html_text = (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{text(title)} - advisor'
                  f'</title><meta name="viewport" content="width=device-width"><style>{_STYLE}</style></head><body>'
-                 f'<nav><a href="/">Recent recommendations</a><a href="/docs">API</a>'
+                 f'<nav><a href="/">Recent recommendations</a><a href="/api">API</a>'
                  f'<a href="/logout">Log out</a></nav>{body}</body></html>')
     return HTMLResponse(html_text, status_code=status, headers={**SECURITY_HEADERS, **(headers or {})})

@@ -48,6 +48,25 @@ def test_health_and_docs_need_no_token(app_client):
     assert app_client.get("/docs").status_code == 200
 
 
+def test_the_nav_api_link_is_a_page_the_server_serves_whole(app_client):
+    """The nav's "API" went to /docs, Swagger UI loaded from cdn.jsdelivr.net: a blank page on a network without
+    internet access. /api lists the endpoints from the schema, with no script and nothing from elsewhere."""
+    login = app_client.get("/login")
+    assert '<a href="/api">API</a>' in login.text and 'href="/docs"' not in login.text.split("</nav>")[0]
+    app_client.cookies.clear()
+    page = app_client.get("/api")  # open, as /openapi.json is
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert page.headers["content-security-policy"].startswith("default-src 'none'")
+    assert "<script" not in page.text and "src=" not in page.text and 'href="http' not in page.text
+    spec = app_client.get("/openapi.json").json()
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            assert (f"<tr><td>{method.upper()}</td><td><code>{html.escape(path)}</code></td>"
+                    f"<td>{html.escape(op['summary'])}</td></tr>") in page.text
+    assert "<td><code>/healthz</code></td>" in page.text and '<a href="/openapi.json">' in page.text
+    assert "it needs internet access" in page.text  # what /docs needs, said where it is linked
+
+
 def test_a_body_over_the_limit_is_413_before_it_is_read(app_client, profile):
     big = json.dumps({"profile": profile, "padding": "x" * 100_000})
     response = app_client.post("/v1/recommendations", content=big, headers={**auth(), "Content-Type":

@@ -34,9 +34,9 @@ def test_a_405_says_which_methods_the_path_takes(app_client):
     assert response.status_code == 405
     error = response.json()["error"]
     assert error["message"] == "/v1/recommendations does not take PUT; it takes POST."
-    assert error["hint"] == "Fix: send POST (see /docs)." and "under /v1" not in error["hint"]
+    assert error["hint"] == "Fix: send POST (see /api)." and "under /v1" not in error["hint"]
 
 
 def test_an_unknown_api_path_is_not_told_the_api_is_under_v1(app_client):
     error = app_client.get("/v1/nothing", headers=auth()).json()["error"]
-    assert error["hint"] == "Fix: see /docs for the API's paths; the web page is at /."
+    assert error["hint"] == "Fix: see /api for the API's paths; the web page is at /."
