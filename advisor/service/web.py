@@ -123,18 +123,27 @@ def recommendation_page(request: Request, recommendation_id: int) -> HTMLRespons
     return _page(f"Recommendation {rec.id}", body)
 
 
-def _login_form(message: str = "", status: int = 200) -> HTMLResponse:
+# The session cookie is a MAC of the token id and its expiry, checked without any state (every worker takes it):
+# logging out deletes it from this browser, and a copy of it elsewhere stays good. Said where it happens.
+LOGGED_OUT = ("Logged out in this browser: its session cookie is deleted. The server keeps no sessions, so a copy "
+              f"of that cookie (another browser profile, a proxy's log) stays valid until it expires, "
+              f"{SESSION_SECONDS // 3600} h after the login, or until its token is taken off the server's "
+              "ADVISOR_API_TOKENS (and the server restarted).")
+
+
+def _login_form(message: str = "", status: int = 200, note: str = "") -> HTMLResponse:
     err = f'<p class="err">{text(message)}</p>' if message else ""
+    err += f'<p class="note">{text(note)}</p>' if note else ""
     return _page("Log in", f"<h1>Log in</h1>{err}<form method=\"post\" action=\"/login\">"
                  '<label>API token <input type="password" name="token" autocomplete="current-password" '
                  'size="48"></label> <button type="submit">Log in</button></form>', status)
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(request: Request) -> HTMLResponse:
+def login_form(request: Request, logged_out: Annotated[str | None, Query(max_length=8)] = None) -> HTMLResponse:
     if not request.app.state.tokens:
         return RedirectResponse("/", status_code=303)
-    return _login_form()
+    return _login_form(note=LOGGED_OUT if logged_out is not None else "")
 
 
 @router.post("/login", response_class=HTMLResponse)
@@ -157,6 +166,6 @@ async def login(request: Request) -> HTMLResponse:
 
 @router.get("/logout")
 def logout() -> RedirectResponse:
-    response = RedirectResponse("/login", status_code=303)
+    response = RedirectResponse("/login?logged_out=1", status_code=303)  # whose form says what logging out did
     response.delete_cookie(SESSION_COOKIE)
     return response

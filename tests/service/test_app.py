@@ -413,3 +413,23 @@ def test_the_web_page_needs_a_login_and_sets_a_session_cookie(app_client, profil
     assert f"<p>Here: {html.escape(rec['verdict']['here'], quote=True)}</p>" in detail.text
     # The cookie is no bearer token: the API still wants the header.
     assert app_client.get("/v1/history").status_code == 401
+
+
+def test_log_out_says_a_copy_of_the_cookie_stays_valid(app_client):
+    """The session cookie is checked without any state: logging out deletes it from this browser only, and a copy
+    of it still logs in for its 12 h. The logout said nothing of it; its login form now does."""
+    from advisor.service.security import SESSION_COOKIE
+
+    good = app_client.post("/login", content=f"token={TOKEN}", follow_redirects=False,
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+    copied = good.cookies[SESSION_COOKIE]
+    out = app_client.get("/logout", follow_redirects=False)
+    assert out.status_code == 303 and SESSION_COOKIE not in app_client.cookies
+    form = app_client.get(out.headers["location"])
+    said = " ".join(form.text.split())
+    assert form.status_code == 200 and "Logged out in this browser: its session cookie is deleted." in said
+    assert ("a copy of that cookie (another browser profile, a proxy&#x27;s log) stays valid until it expires, 12 h "
+            "after the login, or until its token is taken off the server&#x27;s ADVISOR_API_TOKENS") in said
+    assert "Logged out" not in app_client.get("/login").text  # only after a logout
+    app_client.cookies.set(SESSION_COOKIE, copied)
+    assert app_client.get("/", follow_redirects=False).status_code == 200  # as it says
