@@ -103,7 +103,7 @@ def test_a_frame_written_from_the_twin_is_a_probe_error_and_runs_nothing(tmp_pat
     path, marker = hostile(tmp_path, in_make_batch=(
         f"if batch_size == BATCH_SIZE:\n        write_to(stat.S_ISFIFO, struct.pack('!Q', len({EVIL})) + {EVIL})"))
     with pytest.raises(ProbeError) as info:
-        run_profile(path, batch_size=8, probe_seconds=1, analyze=False, thread_scaling=False, timeout_seconds=60)
+        run_profile(path, batch_size=8, probe_seconds=3, analyze=False, thread_scaling=False, timeout_seconds=60)
     assert f"the probe of {path} sent a malformed message from its CPU twin" in info.value.message
     assert not marker.exists()
 
