@@ -422,6 +422,33 @@ def test_offers_without_estimate_are_skipped_with_the_reason_and_fix():
     assert (second.target, second.count, second.reason) == ("CPU instances", 1, "no estimate for this target")
 
 
+def test_no_offer_priced_is_explained_in_the_infeasible_document():
+    # Every offer skipped (a profile with nothing timed and no analysis): the exit-3 document gave no reason at all
+    # (why "", advice []) and blamed "the constraints", which there were none of.
+    from advisor.errors import PredictionError
+
+    why = PredictionError("the profile has no cpu measurements.", hint="Fix: re-run `advisor profile`.")
+    with pytest.raises(NoFeasibleCandidateError) as info:
+        rank([(o, why) for o in OFFERS], Constraints(), workload=WorkloadSummary(name="test"), dataset_size=1000,
+             epochs=1, batch_size=32, startup_seconds_cpu=STARTUP_CPU, startup_seconds_gpu=STARTUP_GPU)
+    rec = info.value.recommendation
+    assert rec.status == "infeasible"
+    assert rec.verdict.recommendation == "No offer could be priced from this profile."
+    assert rec.verdict.why.startswith("no prediction for any of the 4 offers (e.g. ")
+    assert "the profile has no cpu measurements." in rec.verdict.why
+    assert rec.advice == rec.verdict.could_be_better == ["re-run `advisor profile`."]
+    assert info.value.message.startswith("No prediction for any of the 4 offers")
+
+
+def test_no_offer_to_rank_is_explained_in_the_infeasible_document():
+    with pytest.raises(NoFeasibleCandidateError) as info:
+        run(offers=[])
+    rec = info.value.recommendation
+    assert rec.verdict.recommendation == "No offer to rank."
+    assert rec.verdict.why == "the provider/region filters leave no offer to rank"
+    assert rec.advice == ["drop or widen --providers/--region (see `advisor pricing list`)."]
+
+
 def test_deterministic_tie_break():
     twin = A100.model_copy(update={"instance_type": "gpu_1x_a100_sxm4"})
     first = run(offers=[twin, *OFFERS])

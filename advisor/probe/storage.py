@@ -33,6 +33,25 @@ def save_profile(profile: Profile, path: str | Path) -> Path:
     return path
 
 
+# Top-level keys that only another advisor output has, and what to call that output in the error.
+_OTHER_OUTPUTS = (
+    (("chosen", "candidates"), "a `recommend --json` output"),
+    (("recommendation", "outcomes"), "a `history show --json` output"),
+    (("estimate", "prediction"), "a `history show pN --json` output"),
+    (("entries",), "a `history list --json` output"),
+    (("rows", "old_status"), "a `diff --json` output"),
+    (("fits_memory", "base_seconds"), "a `predict --json` output"),
+    (("error",), "an advisor error document"),
+)
+
+
+def _other_output(data: object) -> str | None:
+    """What advisor output ``data`` looks like, if it looks like one that is not a profile."""
+    if not isinstance(data, dict):
+        return None
+    return next((what for keys, what in _OTHER_OUTPUTS if all(key in data for key in keys)), None)
+
+
 def load_profile(path: str | Path) -> Profile:
     """A ``Profile`` from a JSON file; ``ProbeError`` naming the file and the fix when it is not one."""
     path = Path(path)
@@ -66,7 +85,9 @@ def load_profile(path: str | Path) -> Profile:
     except (RecursionError, ValueError) as exc:  # nested past Python's recursion limit; an int of 5,000 digits
         raise ProbeError(f"{path}: not a JSON document advisor reads ({str(exc)[:200]}).", hint=hint) from None
     if not isinstance(data, dict) or "workload" not in data:
-        raise ProbeError(f"{path}: not an advisor profile (no \"workload\" object at the top level).", hint=hint)
+        other = _other_output(data)
+        raise ProbeError(f"{path}: not an advisor profile: " + (f"it looks like {other}." if other else
+                         "no \"workload\" object at the top level."), hint=hint)
     bad = surrogate_path(data)
     if bad is not None:  # a JSON escape ("\ud800") no print, database or encoder takes: one message, as a NUL gets
         where = ".".join(str(part) for part in bad).encode("utf-8", "backslashreplace").decode("utf-8")
@@ -76,6 +97,13 @@ def load_profile(path: str | Path) -> Profile:
     if isinstance(version, int) and version > SCHEMA_VERSION:
         raise ProbeError(f"{path}: profile schema version {version} is newer than this advisor understands "
                          f"({SCHEMA_VERSION}).", hint="Fix: upgrade advisor (pip install -U advisor).")
+    # Every profile advisor writes has its "devices" list (empty when none was timed); another advisor output (a
+    # `recommend --json` file beside it in CI) has a "workload" object too, and would be read as a profile with
+    # nothing timed, to fail later on a misleading error or exit 3.
+    other = _other_output(data)
+    if other is not None or not isinstance(data.get("devices"), list):
+        raise ProbeError(f"{path}: not an advisor profile: " + (f"it looks like {other}." if other else
+                         "no \"devices\" list at the top level."), hint=hint)
     try:
         return Profile.model_validate(data)
     except ValidationError as exc:

@@ -354,6 +354,17 @@ def near_ties_cheaper_first(misses: list[Scored]) -> list[Scored]:
     return out
 
 
+def _explained(rec: Recommendation, why: str, hint: str, headline: str | None = None) -> str:
+    """``hint``, after writing ``why`` and it into ``rec``: the JSON answer (exit 3) is the document, so the reason
+    and its fix are in it, not on stderr alone."""
+    rec.advice = [hint.removeprefix("Fix: ")]
+    if rec.verdict is not None:
+        rec.verdict.why, rec.verdict.could_be_better = why, list(rec.advice)
+        if headline is not None:  # "Nothing meets the constraints" would blame constraints that were not the cause
+            rec.verdict.recommendation = headline
+    return hint
+
+
 def no_feasible(rec: Recommendation, ranked: list[Scored], excluded: Excluded, skipped: list[Skipped],
                 n_offers: int, constraints: Constraints) -> NoFeasibleCandidateError:
     ranked = near_ties_cheaper_first(ranked)
@@ -361,25 +372,23 @@ def no_feasible(rec: Recommendation, ranked: list[Scored], excluded: Excluded, s
     if not n_offers:
         return NoFeasibleCandidateError(
             "No offers to rank: the provider/region filters leave none.",
-            hint="Fix: drop or widen --providers/--region (see `advisor pricing list`).", recommendation=rec)
+            hint=_explained(rec, "the provider/region filters leave no offer to rank",
+                            "Fix: drop or widen --providers/--region (see `advisor pricing list`).",
+                            "No offer to rank."), recommendation=rec)
     if not ranked and excluded:
         nearest_miss = excluded[0][0]  # the nearest GPU miss (scoring.memory_miss_order), not the smallest CPU box
         why = (f"the job does not fit in memory on any of the {len(excluded)} candidates "
                f"(e.g. {describe(nearest_miss)}: {nearest_miss.reason})")
-        hint = _fit_hint(rec.batch_size, rec.grad_accum_steps, excluded, constraints)
-        # The JSON answer (exit 3) is the document: the reason and its fix in it, not on stderr alone.
-        rec.advice = [hint.removeprefix("Fix: ")]
-        if rec.verdict is not None:
-            rec.verdict.why, rec.verdict.could_be_better = why, list(rec.advice)
+        hint = _explained(rec, why, _fit_hint(rec.batch_size, rec.grad_accum_steps, excluded, constraints))
         return NoFeasibleCandidateError(why[0].upper() + why[1:] + ".", hint=hint, nearest=[], recommendation=rec)
     if not ranked:
         first = skipped[0] if skipped else None
-        why = f" (e.g. {first.target}: {first.reason})" if first else ""
-        return NoFeasibleCandidateError(
-            f"No prediction for any of the {sum(s.count for s in skipped)} offers{why}.",
-            hint=(first.fix if first and first.fix else "Fix: profile the workload with its analysis "
-                  "(advisor profile), or pick providers whose GPUs have a spec in profiles/gpus.csv."),
-            recommendation=rec)
+        example = f" (e.g. {first.target}: {first.reason})" if first else ""
+        why = f"no prediction for any of the {sum(s.count for s in skipped)} offers{example}"
+        hint = _explained(rec, why, first.fix if first and first.fix else (
+            "Fix: profile the workload with its analysis (advisor profile), or pick providers whose GPUs have a "
+            "spec in profiles/gpus.csv."), "No offer could be priced from this profile.")
+        return NoFeasibleCandidateError(why[0].upper() + why[1:] + ".", hint=hint, recommendation=rec)
     limits = []
     if constraints.deadline_seconds:
         limits.append(f"the {format_duration_exact(constraints.deadline_seconds)} deadline")

@@ -99,3 +99,45 @@ def test_a_count_that_is_a_boolean_a_string_or_a_float_is_refused(tmp_path, wher
     with pytest.raises(ProbeError) as info:
         load_profile(path)
     assert f"{'.'.join(map(str, where))}: Input should be a valid integer" in info.value.message
+
+
+@pytest.mark.parametrize("keys, what", [
+    ({"chosen": None, "candidates": []}, "a `recommend --json` output"),
+    ({"rows": [], "old_status": "ok"}, "a `diff --json` output"),
+])
+def test_another_advisor_output_is_not_read_as_a_profile(tmp_path, keys, what):
+    # These carry a "workload" object too: read as a profile with nothing timed, a recommend --json file failed
+    # later with "records no batch size" or exit 3 and an infeasible document without a reason.
+    path = tmp_path / "recommendation.json"
+    path.write_text(json.dumps({"schema_version": 1, "workload": {"name": "tiny"}, "notes": [], **keys}))
+    with pytest.raises(ProbeError) as info:
+        load_profile(path)
+    assert info.value.message == f"{path}: not an advisor profile: it looks like {what}."
+    assert info.value.hint == "Fix: pass a file written by `advisor profile WORKLOAD -o profile.json`."
+
+
+def test_a_history_show_output_is_named(tmp_path):
+    path = tmp_path / "h.json"
+    path.write_text(json.dumps({"schema_version": 1, "recommendation": {}, "outcomes": [], "profile_id": 1}))
+    with pytest.raises(ProbeError, match="it looks like a `history show --json` output"):
+        load_profile(path)
+
+
+def test_a_workload_without_devices_is_not_a_profile(tmp_path):
+    # Every profile advisor writes has its "devices" list, even an empty one.
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({"workload": {"name": "tiny"}}))
+    with pytest.raises(ProbeError, match='not an advisor profile: no "devices" list at the top level'):
+        load_profile(path)
+    path.write_text(json.dumps({"workload": {"name": "tiny"}, "devices": []}))
+    assert load_profile(path).workload.name == "tiny"
+
+
+@pytest.mark.parametrize("name", ["tests/hostile/data/tabular_profile.json",
+                                  "tests/predictor/data/h200_nanogpt_gpt2_bf16_profile.json",
+                                  "tests/api/data/llama7b_analysis_profile.json",
+                                  "tests/predictor/data/tabular_mlp_subnormal_profile.json"])
+def test_saved_profiles_still_load(name):
+    from pathlib import Path
+
+    assert load_profile(Path(__file__).parents[2] / name).workload.name
