@@ -12,6 +12,7 @@ the locale), ``non_utf8_shown`` one that has none, as it can be printed.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Callable
@@ -57,6 +58,20 @@ def is_sqlite_database(path: Path) -> bool:
         return False
 
 
+def existing_mode(path: Path | str) -> int | None:
+    """The ``st_mode`` of what ``path`` names, through links (``/dev/stdout`` is the pipe or file behind it);
+    None where nothing is there."""
+    try:
+        return os.stat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+
+
+def out_of_space(exc: OSError) -> bool:
+    """Whether ``exc`` is a full disk or a used-up quota: the one failure that freeing some space fixes."""
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
 def write_in_place(path: Path, write: Callable[[Path], object]) -> Path:
     """Call ``write(p)`` so that its output ends up at ``path`` as described above; returns the file written
     (the link's target for a link). OSError when it cannot be written."""
@@ -71,15 +86,15 @@ class StagedFile:
     """
 
     def __init__(self, path: Path, write: Callable[[Path], object]) -> None:
-        self.target = Path(os.path.realpath(path))
-        try:
-            self._mode: int | None = self.target.stat().st_mode
-        except FileNotFoundError:
-            self._mode = None
         self._tmp: Path | None = None
+        self._mode = existing_mode(path)
         if self._mode is not None and not stat.S_ISREG(self._mode):
-            write(self.target)  # a device or a pipe: there is no "in place" to swap
+            # A device or a pipe: there is no "in place" to swap. Opened by the name given, not its realpath:
+            # /dev/stdout into a pipe resolves through /proc/self/fd/1 to "pipe:[N]", a name nothing can open.
+            self.target = Path(path)
+            write(self.target)
             return
+        self.target = Path(os.path.realpath(path))
         tmp = self.target.with_name(f".{self.target.stem[:40]}.{os.getpid()}.tmp{self.target.suffix}")
         self._tmp = tmp
         try:

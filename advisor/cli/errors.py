@@ -167,15 +167,19 @@ def standard_output_failed(exc: OSError) -> None:
     dropped, so that Python does not fail again on it at exit."""
     from advisor.cli import render
     from advisor.errors import AdvisorError
+    from advisor.output_file import out_of_space
 
     _drop_stdout()
     refs, server = getattr(exc, "stored_as", ([], None))
     message = f"could not write the answer to standard output ({exc.strerror or exc})."
-    hint = "Fix: free some space where the output goes (or send it elsewhere), then run the command again."
+    # Freeing space only helps a full disk (/dev/full, ENOSPC); a closed or unwritable stdout needs another place.
+    first = ("free some space where the output goes (or send it elsewhere)" if out_of_space(exc)
+             else "send the output somewhere it can be written")
+    hint = f"Fix: {first}, then run the command again."
     if refs:
         remote = f" --server {server}" if server else ""
         message += f" {_stored_words(refs, server)}, so the command need not run again."
-        hint = (f"Fix: free some space where the output goes (or send it elsewhere), then print it with `advisor "
+        hint = (f"Fix: {first}, then print it with `advisor "
                 f"history show {refs[0]}{remote}` (add --json for the JSON); running the command again would "
                 "save it a second time.")
     render.error(AdvisorError(message, hint=hint))

@@ -152,10 +152,12 @@ def check_output_path(path: Path, flag: str, *, workload: Path | None = None, ex
     unwritable folder, a folder in its place, a name the file system refuses, or the workload file itself or a
     SQLite database (which the output would replace).
     Checked by creating (and removing) a file beside it."""
+    import os
+    import stat
     import tempfile
 
     from advisor.errors import ConfigError
-    from advisor.output_file import is_sqlite_database, non_utf8_shown
+    from advisor.output_file import existing_mode, is_sqlite_database, non_utf8_shown
 
     hint = f"Fix: pass {flag} with a path in a folder you can write to."
     if str(path) == "-":  # the usual spelling of standard output, which wrote a file named "-" here
@@ -176,7 +178,15 @@ def check_output_path(path: Path, flag: str, *, workload: Path | None = None, ex
                           hint=f"Fix: pass {flag} with another name, e.g. {flag} {example}.")
     if len(path.name.encode()) > 255:
         raise ConfigError(f"{flag} {path}: the file name is longer than 255 bytes.", hint="Fix: a shorter name.")
-    folder = path.parent
+    mode = existing_mode(path)
+    if mode is not None and not stat.S_ISREG(mode):
+        # A device or a pipe (/dev/stdout, a FIFO) is written into, not replaced beside it: it must be writable
+        # itself, and its folder (/dev) need not be.
+        if not os.access(path, os.W_OK):
+            raise ConfigError(f"{flag} {path}: cannot write to it (permission denied).", hint=hint)
+        return path
+    # The folder the file is written in: through a symbolic link, the folder of the file it names.
+    folder = Path(os.path.realpath(path)).parent
     if not folder.is_dir():
         raise ConfigError(f"{flag} {path}: the folder {folder} does not exist.", hint=hint)
     try:
@@ -210,9 +220,11 @@ def write_atomically(path: Path, write, flag: str) -> None:
 def output_error(path: Path, flag: str, exc: OSError, kept: str = ""):
     """The ConfigError of an output that could not be written (``kept``: what happened besides, said after it)."""
     from advisor.errors import ConfigError
+    from advisor.output_file import out_of_space
 
+    first = "free some space, or pass" if out_of_space(exc) else "pass"
     return ConfigError(f"{flag} {path}: could not write it ({exc.strerror or exc}){kept}.",
-                       hint=f"Fix: free some space, or pass {flag} with another path.")
+                       hint=f"Fix: {first} {flag} with another path.")
 
 
 # The job-settings flags predict and recommend share (the workload file's PRECISION is --precision's default;

@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from advisor.errors import ProbeError
-from advisor.output_file import write_in_place
+from advisor.output_file import out_of_space, write_in_place
 from advisor.schemas import SCHEMA_VERSION, Profile
 from advisor.schemas.base import SURROGATE_WHAT, surrogate_path
 
@@ -27,9 +27,10 @@ def save_profile(profile: Profile, path: str | Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         write_in_place(path, lambda tmp: tmp.write_text(profile.model_dump_json(indent=2) + "\n"))
     except OSError as exc:
+        space = " (or free some space there)" if out_of_space(exc) else ""
         raise ProbeError(f"could not write the profile to {path}: {exc.strerror or exc}.",
                          # the API's path= and the CLI's -o alike: neither reader's word for it
-                         hint="Fix: save it to a path in a folder you can write to (and with free space).") from exc
+                         hint=f"Fix: save it to a path in a folder you can write to{space}.") from exc
     return path
 
 
