@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 
@@ -954,6 +955,38 @@ def test_diff_names_only_the_constraints_that_changed():
     assert note == "the constraints changed: budget $0.0050 -> $0.0042"
 
 
+def test_diff_says_when_the_status_changes_though_the_choice_stays():
+    # 1 x A100 stays the choice (3300 s, 3900 s at the slow end); a 3500 s deadline makes it at risk. The summary
+    # read "the choice stays ...: +0.0s, +$0.00" and the chosen row had no caveat: "nothing changed".
+    from advisor.cli import answer
+    from advisor.ranking.diff import diff
+
+    old, new = run(), run(Constraints(deadline_seconds=3500))
+    assert (old.status, new.status) == ("ok", "at_risk")
+    d = diff(old, new)
+    assert d.summary == "the choice stays lambda gpu_1x_a100: +0.0s, +$0.00; status ok -> at_risk"
+    assert (d.rows[0].old_caveats, d.rows[0].new_caveats) == ([], ["may miss the deadline at the slow end"])
+    assert answer.diff_markdown(d).startswith("### advisor diff: the choice stays lambda gpu\\_1x\\_a100: +0.0s, "
+                                              "+$0.00; status ok -&gt; at\\_risk\n")
+    assert diff(new, new).summary == "the choice stays lambda gpu_1x_a100: +0.0s, +$0.00"  # no change: not said
+    # at risk on the budget: the slow end's cost is not in the document, the status says it
+    budget = run(Constraints(budget_usd=1.9))
+    assert budget.status == "at_risk" and budget.chosen.instance_type == "gpu_1x_a100"
+    assert diff(old, budget).rows[0].new_caveats == ["may go over the budget at the slow end"]
+    assert diff(old, budget).rows[2].new_caveats == []  # the same machine as best 1 GPU: only the choice is judged
+
+
+def test_diff_names_the_precision_a_job_ran_at_without_the_flag():
+    from advisor.ranking.diff import diff
+
+    old = run()
+    new = old.model_copy(update={"constraints": Constraints(precision="bf16")})
+    (note,) = [n for n in diff(old, new).notes if "constraints" in n]
+    assert note == "the constraints changed: precision fp32 (not set) -> bf16"
+    (note,) = [n for n in diff(new, old).notes if "constraints" in n]
+    assert note == "the constraints changed: precision bf16 -> fp32 (not set)"
+
+
 def test_no_best_value_where_the_time_saved_is_not_worth_the_money():
     # the only faster offer: 5% sooner for 50x the cost (a short job that start-up dominates) is no best value
     fast = offer("lambda", "gpu_8x_a100", 1.99 * 50, gpu="A100-40GB", count=8, gpu_memory=40)
@@ -1004,7 +1037,8 @@ def test_diff_marks_a_side_that_misses_the_constraints_or_is_a_spot_price(capsys
     rows = {r.label: r for r in d.rows}
     assert (rows["best CPU"].old_caveats, rows["best CPU"].new_caveats) == ([], ["misses the deadline",
                                                                                 "over the budget", "spot"])
-    assert rows["best 1 GPU"].new_caveats == ["spot"]
+    # 1 x A100 on spot: 55m00s within the 1h00m deadline, but 1h05m at the slow end
+    assert rows["best 1 GPU"].new_caveats == ["may miss the deadline at the slow end", "spot"]
     assert rows["best 1 GPU"].new.ranked_cost_usd == rows["best 1 GPU"].new.spot_cost_usd  # the meaning is kept
     md = answer.diff_markdown(d)
     assert "5h35m (4h29m–6h42m), $1.33 (misses the deadline; over the budget; spot) |" in md
@@ -1013,7 +1047,7 @@ def test_diff_marks_a_side_that_misses_the_constraints_or_is_a_spot_price(capsys
     monkeypatch.setattr(answer, "out", lambda: Console(width=400, soft_wrap=False))  # one line per table row
     answer.diff(d)
     shown = capsys.readouterr().out
-    assert "5h35m (4h29m–6h42m), $1.33 (misses the deadline; over the budget; spot) │" in shown
+    assert re.search(r"5h35m \(4h29m–6h42m\), \$1\.33 \(misses the deadline; over the budget; spot\) +│", shown)
     assert "total time (start-up + job, 80% interval) and cost, old -> new" in shown
 
 

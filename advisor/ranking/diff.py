@@ -25,8 +25,9 @@ def _same(a: Candidate | None, b: Candidate | None) -> bool:
         b.provider, b.instance_type, b.region)
 
 
-def _caveats(c: Candidate | None, rec: Recommendation) -> list[str]:
-    """The short caveats of a candidate in ``rec``: a best-of-tier row need not meet the constraints."""
+def _caveats(c: Candidate | None, rec: Recommendation, chosen: bool = False) -> list[str]:
+    """The short caveats of a candidate in ``rec``: a best-of-tier row need not meet the constraints, and one
+    that meets them on its estimate may still miss them at the slow end of its interval (an "at_risk" choice)."""
     if c is None:
         return []
     deadline, budget = rec.constraints.deadline_seconds, rec.constraints.budget_usd
@@ -34,6 +35,15 @@ def _caveats(c: Candidate | None, rec: Recommendation) -> list[str]:
                                      ("over the budget", bool(budget) and c.ranked_cost_usd > budget)) if missed]
     if not out and not c.meets_constraints:
         out.append("misses the constraints")
+    if not out:
+        if deadline and c.total_high > deadline:
+            out.append("may miss the deadline at the slow end")
+        if c.memory_tight:
+            out.append("tight memory fit")
+        # The rest of what makes a choice at risk (ranking.verdict.status): its cost at the slow end, which the
+        # document does not carry, over the budget.
+        if chosen and not out and rec.status == "at_risk" and budget:
+            out.append("may go over the budget at the slow end")
     if c.interruptible:
         out.append("spot")
     return out
@@ -41,8 +51,9 @@ def _caveats(c: Candidate | None, rec: Recommendation) -> list[str]:
 
 def _row(label: str, old: Candidate | None, new: Candidate | None, recs: tuple[Recommendation, Recommendation]
          ) -> DiffRow:
-    row = DiffRow(label=label, old=old, new=new, changed=not _same(old, new), old_caveats=_caveats(old, recs[0]),
-                  new_caveats=_caveats(new, recs[1]))
+    chosen = label == "chosen"
+    row = DiffRow(label=label, old=old, new=new, changed=not _same(old, new),
+                  old_caveats=_caveats(old, recs[0], chosen), new_caveats=_caveats(new, recs[1], chosen))
     if old is not None and new is not None:
         row.total_seconds_delta = new.total_seconds - old.total_seconds
         row.cost_usd_delta = new.ranked_cost_usd - old.ranked_cost_usd
@@ -76,8 +87,20 @@ def _constraint_changes(old: Recommendation, new: Recommendation) -> list[str]:
         return str(value)
 
     before, after = old.constraints.model_dump(exclude={"top"}), new.constraints.model_dump(exclude={"top"})
-    return [f"{name.removesuffix('_seconds').removesuffix('_usd')} {shown(name, before[name])} -> "
-            f"{shown(name, after[name])}" for name in before if before[name] != after.get(name)]
+    out = [f"{name.removesuffix('_seconds').removesuffix('_usd')} {shown(name, before[name])} -> "
+           f"{shown(name, after[name])}" for name in before if before[name] != after.get(name) and name != "precision"]
+    if before.get("precision") != after.get("precision"):
+        out.append(f"precision {_precision_run(old)} -> {_precision_run(new)}")
+    return out
+
+
+def _precision_run(rec: Recommendation) -> str:
+    """``--precision`` as the job ran: the flag's value, or where it was not given (the workload's PRECISION, else
+    fp32), the one precision every candidate was priced at, as the document records it ("fp32 (not set)")."""
+    if rec.constraints.precision is not None:
+        return rec.constraints.precision
+    priced = {c.precision for c in (rec.chosen, *rec.candidates) if c is not None}
+    return f"{priced.pop()} (not set)" if len(priced) == 1 and None not in priced else "none"
 
 
 # How a job steps, each as its flag names it.
@@ -124,6 +147,8 @@ def diff(old: Recommendation, new: Recommendation) -> RecommendationDiff:
     else:
         summary = (f"the choice stays {new.chosen.provider} {new.chosen.instance_type}: "
                    f"{format_duration_delta(chosen.total_seconds_delta)}, {format_usd_delta(chosen.cost_usd_delta)}")
+    if old.chosen is not None and new.chosen is not None and old.status != new.status:
+        summary += f"; status {old.status} -> {new.status}"  # "stays ..., +0.0s" would read as nothing changed
     return RecommendationDiff(old_id=old.id, new_id=new.id, workload=new.workload.name, old_status=old.status,
                               new_status=new.status, rows=rows, here=_here_rows(old, new), summary=summary,
                               notes=_job_notes(old, new))
