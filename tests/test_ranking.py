@@ -976,6 +976,25 @@ def test_diff_says_when_the_status_changes_though_the_choice_stays():
     assert diff(old, budget).rows[2].new_caveats == []  # the same machine as best 1 GPU: only the choice is judged
 
 
+def test_diff_cost_delta_is_the_change_of_cost_usd_and_the_ranked_delta_is_apart():
+    # Under --spot, cost_usd_delta was the change of the ranked (spot) costs while each side's cost_usd is
+    # on-demand: -$1.22 against cost_usd +$0.00, a sign a script could not reconcile with the figures beside it.
+    from advisor.cli import answer
+    from advisor.ranking.diff import diff
+
+    spot = [o.model_copy(update={"spot_price_usd_per_hour": o.price_usd_per_hour / 3}) for o in OFFERS]
+    d = diff(run(), run(Constraints(spot=True), offers=spot))
+    chosen = d.rows[0]
+    assert chosen.new.interruptible and not chosen.old.interruptible
+    assert chosen.cost_usd_delta == pytest.approx(chosen.new.cost_usd - chosen.old.cost_usd) == 0
+    assert chosen.cost_pct_delta == 0
+    assert chosen.ranked_cost_usd_delta == pytest.approx(chosen.new.spot_cost_usd - chosen.old.cost_usd)
+    assert chosen.ranked_cost_usd_delta == pytest.approx(-1.99 * 3300 / 3600 * 2 / 3)
+    assert chosen.ranked_cost_pct_delta == pytest.approx(-100 * 2 / 3)
+    assert d.summary == "the choice stays lambda gpu_1x_a100: +0.0s, -$1.22"  # the costs the text shows
+    assert "| +0.0s | -$1.22 (-67%) |" in answer.diff_markdown(d)
+
+
 def test_diff_names_the_precision_a_job_ran_at_without_the_flag():
     from advisor.ranking.diff import diff
 

@@ -375,8 +375,9 @@ def diff(d: Any) -> None:
     con.print(f"[bold]{safe_text(d.summary)}[/]")
     rows = [[safe_text(row.label), _side(row.old, row.old_caveats), _side(row.new, row.new_caveats),
              _delta(format_duration_delta(row.total_seconds_delta), row.total_seconds_delta),
-             _delta(format_usd_delta(row.cost_usd_delta), row.cost_usd_delta)
-             + (f" ({row.cost_pct_delta:+.0f}%)" if row.cost_pct_delta is not None else "")] for row in d.rows]
+             _delta(format_usd_delta(row.ranked_cost_usd_delta), row.ranked_cost_usd_delta)
+             + (f" ({row.ranked_cost_pct_delta:+.0f}%)" if row.ranked_cost_pct_delta is not None else "")]
+            for row in d.rows]  # the costs the sides show: the ranked ones
     rows += [[safe_text(f"here {here.device}"), safe_text(_here_side(here.old)), safe_text(_here_side(here.new)),
               _delta(format_duration_delta(here.total_seconds_delta), here.total_seconds_delta), "-"]
              for here in d.here]  # the probed machine: nothing rented, nothing billed
@@ -394,8 +395,8 @@ def diff_markdown(d: Any) -> str:
     lines = [f"### advisor diff: {md_text(d.summary)}", "", f"{_DIFF_TITLE[0].upper()}{_DIFF_TITLE[1:]}.", "",
              "| | old | new | total time | cost |", "|---|---|---|---:|---:|"]
     for row in d.rows:
-        cost = format_usd_delta(row.cost_usd_delta) + (
-            f" ({row.cost_pct_delta:+.0f}%)" if row.cost_pct_delta is not None else "")
+        cost = format_usd_delta(row.ranked_cost_usd_delta) + (
+            f" ({row.ranked_cost_pct_delta:+.0f}%)" if row.ranked_cost_pct_delta is not None else "")
         lines.append(f"| {md_text(row.label)} | {md_text(_plain_side(row.old, row.old_caveats))} | "
                      f"{md_text(_plain_side(row.new, row.new_caveats))} "
                      f"| {format_duration_delta(row.total_seconds_delta)} | {cost} |")

@@ -56,9 +56,13 @@ def _row(label: str, old: Candidate | None, new: Candidate | None, recs: tuple[R
                   old_caveats=_caveats(old, recs[0], chosen), new_caveats=_caveats(new, recs[1], chosen))
     if old is not None and new is not None:
         row.total_seconds_delta = new.total_seconds - old.total_seconds
-        row.cost_usd_delta = new.ranked_cost_usd - old.ranked_cost_usd
+        # Both: a script reads cost_usd_delta against the sides' cost_usd, and the ranking's costs under --spot differ
+        row.cost_usd_delta = new.cost_usd - old.cost_usd
+        row.ranked_cost_usd_delta = new.ranked_cost_usd - old.ranked_cost_usd
+        if old.cost_usd > 0:
+            row.cost_pct_delta = row.cost_usd_delta / old.cost_usd * 100
         if old.ranked_cost_usd > 0:
-            row.cost_pct_delta = row.cost_usd_delta / old.ranked_cost_usd * 100
+            row.ranked_cost_pct_delta = row.ranked_cost_usd_delta / old.ranked_cost_usd * 100
     return row
 
 
@@ -138,15 +142,15 @@ def diff(old: Recommendation, new: Recommendation) -> RecommendationDiff:
         if tier in old.best_per_tier or tier in new.best_per_tier:
             rows.append(_row(label, old.best_per_tier.get(tier), new.best_per_tier.get(tier), (old, new)))
     chosen = rows[0]
+    moved = (f"{format_duration_delta(chosen.total_seconds_delta)}, "
+             f"{format_usd_delta(chosen.ranked_cost_usd_delta)}")  # the costs the sides show
     if old.chosen is None or new.chosen is None:
         summary = f"status {old.status} -> {new.status}"
     elif chosen.changed:
         summary = (f"the choice moved from {old.chosen.provider} {old.chosen.instance_type} to "
-                   f"{new.chosen.provider} {new.chosen.instance_type}: "
-                   f"{format_duration_delta(chosen.total_seconds_delta)}, {format_usd_delta(chosen.cost_usd_delta)}")
+                   f"{new.chosen.provider} {new.chosen.instance_type}: {moved}")
     else:
-        summary = (f"the choice stays {new.chosen.provider} {new.chosen.instance_type}: "
-                   f"{format_duration_delta(chosen.total_seconds_delta)}, {format_usd_delta(chosen.cost_usd_delta)}")
+        summary = f"the choice stays {new.chosen.provider} {new.chosen.instance_type}: {moved}"
     if old.chosen is not None and new.chosen is not None and old.status != new.status:
         summary += f"; status {old.status} -> {new.status}"  # "stays ..., +0.0s" would read as nothing changed
     return RecommendationDiff(old_id=old.id, new_id=new.id, workload=new.workload.name, old_status=old.status,

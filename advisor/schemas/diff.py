@@ -16,8 +16,13 @@ class DiffRow(Model):
     old: Candidate | None = None
     new: Candidate | None = None
     total_seconds_delta: float | None = None  # new minus old, start-up included
-    cost_usd_delta: float | None = None  # new minus old, the ranked costs
+    # new minus old of the sides' ``cost_usd`` (on-demand), and that as a percentage of the old
+    cost_usd_delta: float | None = None
     cost_pct_delta: float | None = None
+    # the same of the costs that were ranked (and that the text and markdown show): the spot cost for a side ranked
+    # on spot (``--spot``: ``Candidate.spot_cost_usd`` where ``interruptible``), else ``cost_usd``
+    ranked_cost_usd_delta: float | None = None
+    ranked_cost_pct_delta: float | None = None
     changed: bool = False  # another machine (provider, instance type or region)
     # What the text and markdown show beside each side, as recommend's rows say it: "misses the deadline",
     # "over the budget" (against that recommendation's constraints), "spot" (ranked on its spot price).
