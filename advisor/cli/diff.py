@@ -21,7 +21,6 @@ def register(app: typer.Typer) -> None:
 def _load(path: Path):
     """A ``Recommendation`` from a ``recommend --json`` file; ConfigError naming the file otherwise."""
     import json
-    import stat
 
     from pydantic import ValidationError
 
@@ -30,12 +29,7 @@ def _load(path: Path):
 
     hint = "Fix: pass two files written by `advisor recommend ... --json > FILE`."
     try:
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):  # a pipe would block the read forever, /dev/zero fill the memory
-            raise ConfigError(f"{path}: not a regular file (a folder, device or pipe).", hint=hint)
-        if info.st_size > 64 * 1024 * 1024:
-            raise ConfigError(f"{path}: larger than 64 MiB, so not a recommendation.", hint=hint)
-        data = json.loads(path.read_text(encoding="utf-8"), parse_constant=_no_constant, parse_float=_finite)
+        data = json.loads(_read(path, hint).decode("utf-8"), parse_constant=_no_constant, parse_float=_finite)
     except OSError as exc:
         raise ConfigError(f"Cannot read {path}: {exc.strerror or exc}.", hint=hint) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -62,6 +56,44 @@ def _load(path: Path):
         raise ConfigError(f"{path} is not a recommendation: {bad[0]} is {bad[1]!r}, a time or cost below zero.",
                           hint=hint)
     return rec
+
+
+MAX_BYTES = 64 * 1024 * 1024  # far past any recommendation: a file larger is something else
+
+
+def _read(path: Path, hint: str) -> bytes:
+    """The bytes of a regular file, a pipe (``<(advisor recommend ... --json)``, ``/dev/stdin``) or standard input
+    (``-``), at most ``MAX_BYTES``; ConfigError for a folder or a device (``/dev/zero`` would fill the memory)."""
+    import os
+    import stat
+    import sys
+
+    from advisor.errors import ConfigError
+
+    if str(path) == "-":
+        if sys.stdin is None or sys.stdin.isatty():  # a read would wait for typing, with no prompt
+            raise ConfigError("-: standard input is a terminal, not a recommendation.",
+                              hint="Fix: pipe one in (`advisor recommend ... --json | advisor diff OLD.json -`), "
+                                   "or pass a file.")
+        data = sys.stdin.buffer.read(MAX_BYTES + 1)
+    else:
+        mode = path.stat().st_mode
+        if stat.S_ISDIR(mode):
+            raise ConfigError(f"{path}: is a folder, not a recommendation file.", hint=hint)
+        if not stat.S_ISREG(mode) and not stat.S_ISFIFO(mode):
+            raise ConfigError(f"{path}: not a regular file or a pipe (a device).", hint=hint)
+        # Opened without waiting for a writer: a named pipe nothing writes to would block the open forever; then
+        # read to its end (a process substitution's writer is there from the start, and is waited for).
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        os.set_blocking(fd, True)
+        with os.fdopen(fd, "rb") as handle:  # a pipe has no size to check first: read one byte past the cap
+            data = handle.read(MAX_BYTES + 1)
+        if not data and stat.S_ISFIFO(mode):
+            raise ConfigError(f"{path}: a pipe with nothing written to it (no process was writing to it).",
+                              hint=hint)
+    if len(data) > MAX_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_BYTES // 2**20} MiB, so not a recommendation.", hint=hint)
+    return data
 
 
 def _no_constant(name: str) -> float:
@@ -115,8 +147,10 @@ def _negative_figure(data: dict) -> tuple[str, float] | None:
 
 @handle_errors
 def diff(
-    old: Annotated[Path, typer.Argument(metavar="OLD.json", help="The baseline: a `recommend --json` output.")],
-    new: Annotated[Path, typer.Argument(metavar="NEW.json", help="The new `recommend --json` output.")],
+    old: Annotated[Path, typer.Argument(metavar="OLD.json", help="The baseline: a `recommend --json` output (a file, "
+                                        "a pipe, or - for standard input).")],
+    new: Annotated[Path, typer.Argument(metavar="NEW.json", help="The new `recommend --json` output (a file, a pipe, "
+                                        "or - for standard input).")],
     fmt: Annotated[str, typer.Option("--format", metavar="[text|json|markdown]", help=FORMAT_HELP)] = "text",
     json_out: Annotated[bool, typer.Option("--json", help="Same as --format json.")] = False,
 ) -> None:
@@ -124,9 +158,13 @@ def diff(
     total time (start-up + job) and cost."""
     from advisor.cli import answer, render
     from advisor.cli.options import output_format
+    from advisor.errors import ConfigError
     from advisor.ranking.diff import diff as diff_recommendations
 
     fmt = output_format(fmt, json_out)
+    if str(old) == str(new) == "-":
+        raise ConfigError("OLD.json and NEW.json are both standard input (-), which holds one document.",
+                          hint="Fix: pass one of them as a file, e.g. `advisor diff baseline.json -`.")
     result = diff_recommendations(_load(old), _load(new))
     if fmt == "json":
         render.print_json(result)
