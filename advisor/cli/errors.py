@@ -1,8 +1,8 @@
 """How a CLI command ends on an error: ``AdvisorError`` becomes its message on stderr and its exit code.
 
-``ADVISOR_DEBUG=1`` shows the traceback instead. Standard output that cannot be written (a full disk:
-``advisor.cli.streams.StandardOutputError``) is one message too, a closed pipe a quiet stop (exit 0). Any other
-exception is a bug and keeps its traceback.
+``ADVISOR_DEBUG=1`` shows the traceback instead (and keeps ``--json``'s error document on stdout). Standard output
+that cannot be written (a full disk: ``advisor.cli.streams.StandardOutputError``) is one message too, a closed pipe
+a quiet stop (exit 0). Any other exception is a bug and keeps its traceback.
 """
 
 from __future__ import annotations
@@ -42,12 +42,17 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
         except AdvisorError as exc:
             from advisor.settings import debug_enabled
 
+            wants_json = _wants_json(kwargs) and not _answered(exc)
             if debug_enabled():
+                # The traceback on stderr, and under --json the same document on stdout as without debug: a
+                # pipeline turning debug on to look into a failure still parses what it always does.
+                if wants_json:
+                    _print_error_json(exc)
                 raise
             from advisor.cli import render
 
             render.error(exc)
-            if _wants_json(kwargs) and not _answered(exc):
+            if wants_json:
                 _print_error_json(exc)
             raise typer.Exit(code=exc.exit_code) from None
         except BrokenPipeError:

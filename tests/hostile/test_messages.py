@@ -3,6 +3,7 @@ channel or hands back meta tensors, and an advisor started with its output close
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -201,3 +202,16 @@ def test_advisor_debug_off_values_keep_the_one_line_message(value, shown, tmp_pa
                           capture_output=True, text=True, env=env, timeout=60)
     assert done.returncode == 1, done.stderr
     assert ("Traceback" in done.stderr) is shown, done.stderr
+
+
+def test_advisor_debug_keeps_the_json_error_document(tmp_path):
+    """ADVISOR_DEBUG=1 dropped --json's error document: stdout was empty, where a pipeline parses it."""
+    env = {**os.environ, "ADVISOR_DEBUG": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    done = subprocess.run([sys.executable, "-c", "from advisor.cli.app import main; main()", "diff",
+                           str(tmp_path / "a.json"), str(tmp_path / "b.json"), "--json"],
+                          capture_output=True, text=True, env=env, timeout=60)
+    assert done.returncode == 1, done.stderr
+    assert json.loads(done.stdout) == {"schema_version": 1, "error": {
+        "type": "ConfigError", "message": f"Cannot read {tmp_path / 'a.json'}: No such file or directory.",
+        "hint": "Fix: pass two files written by `advisor recommend ... --json > FILE`."}}
+    assert "Traceback" in done.stderr and "advisor.errors.ConfigError: Cannot read" in done.stderr
