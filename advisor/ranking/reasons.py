@@ -246,11 +246,13 @@ def violations(ranked: list[Scored], constraints: Constraints) -> list[Violation
         would = math.ceil((joint or fastest).elapsed / 60) * 60
         within = " within the budget" if b and in_budget else ""
         deadline, nearest = durations_apart(d, fastest.elapsed, exact=True)
-        message = (f"no candidate{within} finishes within {deadline} with start-up; the fastest"
-                   f"{within} is {fastest.label} at {nearest}")
-        if fastest is not quickest:
-            message += (f" ({quickest.label} is {format_duration(fastest.elapsed - quickest.elapsed)} sooner, a "
-                        f"near-tie within 2%, for {format_usd(quickest.cost)} against {format_usd(fastest.cost)})")
+        message = f"no candidate{within} finishes within {deadline} with start-up; "
+        if fastest is quickest:
+            message += f"the fastest{within} is {fastest.label} at {nearest}"
+        else:  # not "the fastest", with a faster one named in the same breath
+            message += (f"the nearest{within} is {fastest.label} at {nearest}, the cheaper of a near-tie within 2%: "
+                        f"{quickest.label} is {format_duration(fastest.elapsed - quickest.elapsed)} sooner, for "
+                        f"{format_usd(quickest.cost)} against {format_usd(fastest.cost)}")
         if joint:
             message += (f"; none is within the budget either: the nearest miss, {joint.label}, needs "
                         f"{format_duration_flag(would)} and {format_usd(budget_that_passes(joint.cost)[0])} "
