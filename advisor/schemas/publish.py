@@ -18,6 +18,8 @@ import json
 import sys
 from pathlib import Path
 
+from pydantic.json_schema import GenerateJsonSchema
+
 from advisor.schemas.base import SCHEMA_VERSION
 from advisor.schemas.results import Recommendation
 
@@ -28,9 +30,21 @@ SCHEMA_FILE = REPO_ROOT / "schemas" / SCHEMA_NAME
 SCHEMA_ID = "https://github.com/advisor/advisor/schemas/recommendation.schema.json"
 
 
+class _OutputSchema(GenerateJsonSchema):
+    """The schema of what advisor prints: a field with a default is printed all the same (``model_dump`` keeps
+    every field), so it is required there, as pydantic's ``json_schema_serialization_defaults_required`` makes it;
+    set here rather than on the models, whose other schemas (the service's) are left as they are."""
+
+    def field_is_required(self, field, total: bool) -> bool:  # noqa: ANN001 (pydantic-core's field schema types)
+        if self.mode == "serialization" and field["type"] != "typed-dict-field":
+            return field.get("serialization_exclude_if") is None
+        return super().field_is_required(field, total)
+
+
 def recommendation_schema() -> dict:
-    """The JSON Schema (draft 2020-12) of a recommendation as ``recommend --json`` prints it."""
-    schema = Recommendation.model_json_schema(mode="serialization")
+    """The JSON Schema (draft 2020-12) of a recommendation as ``recommend --json`` prints it: every field it always
+    prints is required."""
+    schema = Recommendation.model_json_schema(mode="serialization", schema_generator=_OutputSchema)
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,

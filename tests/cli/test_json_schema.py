@@ -32,8 +32,22 @@ def test_the_committed_schema_is_current():
     assert schema["properties"]["status"]["enum"] == ["ok", "at_risk", "infeasible"]
 
 
+def test_fields_always_printed_are_required():
+    # Only six fields were required: a consumer validating against the schema could not rely on `status`.
+    schema = _schema()
+    for field in ("schema_version", "id", "created_at", "status", "candidates", "verdict", "here", "violations",
+                  "safe_choice", "best_per_tier", "notes"):
+        assert field in schema["required"], field
+    assert set(schema["required"]) == set(schema["properties"])
+    candidate = schema["$defs"]["Candidate"]
+    for field in ("startup_seconds", "interruptible", "meets_constraints", "spot_cost_usd", "total_seconds"):
+        assert field in candidate["required"], field
+
+
 @pytest.mark.parametrize("extra, code", [([], 0), (["--deadline", "5s"], 3), (["--budget", "0.001"], 3),
-                                         (["--batch-size", "4", "--objective", "time"], 0)])
+                                         (["--batch-size", "4", "--objective", "time"], 0),
+                                         (["--spot", "--by", "provider", "--all", "--precision", "bf16"], 0),
+                                         (["--dataset-size", "1", "--epochs", "1", "--deadline", "1s"], 3)])
 def test_real_output_validates(extra, code):
     result = CliRunner().invoke(build_app(), ["recommend", "--profile", str(PROFILE), "--no-save", "--json",
                                               "--top", "3", *extra])
@@ -74,3 +88,15 @@ def test_publish_writes_where_o_says(tmp_path, capsys):
     assert target.read_text(encoding="utf-8") == publish.render()
     assert publish.main(["-o", str(tmp_path / "nope" / "s.json")]) == 1
     assert "cannot write" in capsys.readouterr().err
+
+
+def test_history_shows_recommendation_validates(tmp_path, monkeypatch):
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", f"sqlite:///{tmp_path / 'h.db'}")
+    app = build_app()
+    saved = CliRunner().invoke(app, ["recommend", "--profile", str(PROFILE), "--json", "--top", "2"])
+    assert saved.exit_code == 0, saved.output
+    shown = CliRunner().invoke(app, ["history", "show", str(json.loads(saved.stdout)["id"]), "--json"])
+    assert shown.exit_code == 0, shown.output
+    validator = jsonschema.Draft202012Validator(_schema())
+    errors = list(validator.iter_errors(json.loads(shown.stdout)["recommendation"]))
+    assert errors == [], [f"{list(e.path)}: {e.message}" for e in errors[:5]]
