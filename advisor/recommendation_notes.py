@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
+from advisor.ranking.precision import gpus_in_fp16
 from advisor.schemas import JobSpec, Profile, Recommendation
 from advisor.schemas.devices import BUSY_STARTUP, PROCESS_START
 
@@ -153,9 +154,16 @@ def job_steps(rec: Recommendation, job: JobSpec) -> None:
     # A CPU runs the job as it was probed: what applies to GPUs only is said where CPU instances were priced.
     gpu_only = [w for w, on in ((rec.constraints.precision, rec.constraints.precision not in (None, "fp32")),
                                 ("torch.compile", job.compiled)) if on]
-    if gpu_only and rec.verdict is not None and any(c.tier == "cpu" for c in rec.all_candidates or rec.candidates):
+    cands = rec.all_candidates or rec.candidates
+    # A GPU without bfloat16 runs a bf16 job as fp16 with a GradScaler: "bf16 applies to GPUs" named none of them.
+    fp16 = gpus_in_fp16(cands, rec.constraints.precision)
+    as_fp16 = (f"as fp16 with a GradScaler on those without bfloat16 ({', '.join(fp16)})") if fp16 else ""
+    if gpu_only and rec.verdict is not None and any(c.tier == "cpu" for c in cands):
         rec.verdict.assumptions += (f"; CPU instances run the job as probed, at fp32 and eager: "
-                                    f"{' and '.join(gpu_only)} appl{'y' if len(gpu_only) > 1 else 'ies'} to GPUs")
+                                    f"{' and '.join(gpu_only)} appl{'y' if len(gpu_only) > 1 else 'ies'} to GPUs"
+                                    + (f", {rec.constraints.precision} {as_fp16}" if as_fp16 else ""))
+    elif as_fp16 and rec.verdict is not None:
+        rec.verdict.assumptions += f"; GPUs run {rec.constraints.precision}, {as_fp16}"
     _batch_cautioned(rec, job)
 
 

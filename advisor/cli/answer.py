@@ -17,6 +17,7 @@ from typing import Any
 from advisor.cli.console import out, safe_text, show_controls
 from advisor.cli.fit import Column, fitted
 from advisor.predictor.caveats import caveats
+from advisor.ranking.precision import chosen_cell
 from advisor.units import (
     format_duration,
     format_duration_delta,
@@ -180,7 +181,7 @@ def _cells(rank: int, c: Any, chosen: Any, similar: str, bound: bool = False) ->
         format_duration(c.seconds), format_usd(c.cost_usd),
         format_usd(c.spot_cost_usd) if c.spot_cost_usd is not None else "-", similar,
         *([_bound_cell(c)] if bound else []),
-        "chosen" if _same(c, chosen) else safe_text(_versus(c, bound)),
+        safe_text(chosen_cell(c) if _same(c, chosen) else _versus(c, bound)),
     ]
 
 
@@ -338,7 +339,7 @@ def markdown(rec: Any, *, view: str = "hardware", show_all: bool = False, quiet:
         cells[1:4] = [md_text(x) for x in (c.provider + ("†" if c.marketplace else ""), c.instance_type,
                                              _hardware(c, bound))]
         cells[8] = md_text(similar)
-        cells[-1] = "chosen" if _same(c, rec.chosen) else md_text(_versus(c, bound))
+        cells[-1] = md_text(chosen_cell(c) if _same(c, rec.chosen) else _versus(c, bound))
         lines.append("| " + " | ".join(cells) + " |")
     if rec.skipped and show_skipped:
         lines += ["", f"{sum(s.count for s in rec.skipped)} offers skipped: no estimate", "",

@@ -8,12 +8,14 @@ may, by an amount the probe had no time to measure, CPU steps of an older profil
 machine was busy, or of a probe that could not read the CPU load (``schemas.profile.LOAD_UNREAD``), a start-up
 that the probe timed beside other processes (its CPU time stands for the idle machine's;
 ``schemas.devices.BUSY_STARTUP``), a whole job of over a year (likely a --dataset-size or --epochs typo;
-``job_length``), a GPU step set largely by an input pipeline timed beside other processes (``input_bound``).
+``job_length``), a GPU step set largely by an input pipeline timed beside other processes (``input_bound``), a
+bf16 job priced as fp16 on a GPU without bfloat16 (``estimate``: the script must switch to fp16 to get that time).
 Where the estimate's own notes are not printed (a row of ``predict --gpus 1,2,4``, the machine ``recommend``
 chose, its "Here" devices), these are.
 
 The phrases are this module's, and the notes that carry them (``multigpu``, ``measured``, ``subnormal``,
-``busy_here``, ``job_length``, ``input_bound``) are written with them, so that a reworded note stays a caveat.
+``busy_here``, ``job_length``, ``input_bound``, ``estimate``) are written with them, so that a reworded note stays
+a caveat.
 """
 
 from __future__ import annotations
@@ -35,9 +37,11 @@ UNRECORDED_LOAD = "whether the machine was busy while its CPU steps were timed w
 NOT_MEASURED_IN_TIME = "could not be measured in time"
 CHECK_JOB_SIZE = "check --dataset-size and --epochs"
 RESTS_ON_BUSY_INPUT = "rests on that timing"
+# "V100-16GB has no bfloat16 (...): predicted in fp16 mixed precision": a bf16 script does not get that time there.
+NO_BFLOAT16 = "has no bfloat16"
 _PHRASES = (PEER_TO_PEER, COMMUNICATION_BOUND, OUTSIDE_MEASURED_RANGE, MORE_THAN_ONE_MACHINE, ASSUMED_NETWORK,
             MAY_RUN_OUT_OF_MEMORY, SLOWS_DOWN_PART_WAY, UNRECORDED_LOAD, LOAD_UNREAD, NOT_MEASURED_IN_TIME,
-            BUSY_STARTUP, CHECK_JOB_SIZE, RESTS_ON_BUSY_INPUT)
+            BUSY_STARTUP, CHECK_JOB_SIZE, RESTS_ON_BUSY_INPUT, NO_BFLOAT16)
 
 
 def caveats(notes: Iterable[str]) -> list[str]:

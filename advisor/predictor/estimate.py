@@ -36,6 +36,7 @@ from advisor.memory_words import ddp_memory_text
 from advisor.predictor import gpu_job, input_bound, memory, probes
 from advisor.predictor.bias_notes import HOST_NOTE_SIGMA, host_launch_note, kind_bias_note
 from advisor.predictor.calibration import Calibration
+from advisor.predictor.caveats import NO_BFLOAT16
 from advisor.predictor.compile_time import CompileCosts, compile_costs
 from advisor.predictor.job import Z80
 from advisor.predictor.measured import THIS_MACHINE, memoised
@@ -95,7 +96,7 @@ def _gpu_precision(precision: str | None, spec: GpuSpec) -> tuple[str, str | Non
     if precision in (None, ""):
         return DEFAULT_GPU_PRECISION, None
     if precision in ("mixed", "bf16") and not spec.bf16_supported:
-        return "fp16", (f"{spec.name} has no bfloat16 (it predates Ampere): predicted in fp16 mixed precision, "
+        return "fp16", (f"{spec.name} {NO_BFLOAT16} (it predates Ampere): predicted in fp16 mixed precision, "
                         "as a bf16 job runs there (with a GradScaler).")
     if precision == "tf32" and not is_ampere_or_newer(spec):
         return "fp32", (f"{spec.name} has no TF32 (it predates Ampere): predicted in fp32, as a tf32 job runs "

@@ -43,6 +43,7 @@ from advisor.ranking import groups as _groups
 from advisor.ranking import here as _here
 from advisor.ranking import reasons as _reasons
 from advisor.ranking import verdict as _verdict
+from advisor.ranking.precision import what_if_precision
 from advisor.ranking.scoring import Priced, Scored, best_meeting, describe, mark_pareto, ranked, score
 from advisor.schemas import CandidateGroup, Constraints, Recommendation, WorkloadSummary
 
@@ -137,7 +138,8 @@ def _what_if_advice(what_ifs: Mapping[str, Priced], chosen: Scored | None, const
     for label in sorted(what_ifs):
         # the same order as the main ranking, near-ties included
         alt = best_meeting(what_ifs[label], constraints, startup_cpu, startup_gpu)
-        line = _reasons.advice(label, alt, chosen, constraints.objective) if alt is not None else None
+        asked = what_if_precision(label, constraints.precision)
+        line = _reasons.advice(label, alt, chosen, constraints.objective, asked) if alt is not None else None
         if line:
             lines.append(line)
     return lines

@@ -11,6 +11,7 @@ import math
 
 from advisor.errors import NoFeasibleCandidateError
 from advisor.ranking.balance import bound_clause, passed_over
+from advisor.ranking.precision import fp16_clause
 from advisor.ranking.scoring import TIME_TIE, Excluded, Scored, describe
 from advisor.schemas import Candidate, Constraints, Recommendation, Skipped, Violation
 from advisor.schemas.base import HALF_PRECISIONS, MAY_RUN_OUT_OF_MEMORY
@@ -207,19 +208,25 @@ def give_reasons(ranked: list[Scored], chosen: Scored | None, constraints: Const
         clause = bound_clause(s.cand, s.est)
         if clause:  # what the time above already includes: the host, not the GPU, sets the pace
             s.cand.reason += "; " + clause
+        fp16 = fp16_clause(s.cand, constraints.precision)
+        if fp16:  # a bf16 script does not get this time there
+            s.cand.reason += "; " + fp16
         if s is chosen and (cheaper := passed_over(s, ranked)):  # the better-balanced instance was chosen
             s.cand.reason += "; " + cheaper
 
 
-def advice(label: str, alt: Scored, chosen: Scored | None, objective: str) -> str | None:
-    """One what-if line: "with --precision bf16: 1 x T4 (gcp ...), 1h20m total, $0.97 instead of ..."."""
+def advice(label: str, alt: Scored, chosen: Scored | None, objective: str, asked: str | None = None) -> str | None:
+    """One what-if line: "with --precision bf16: 1 x T4 (gcp ...), 1h20m total, $0.97 instead of ...". ``asked``:
+    the precision the what-if prices; where ``alt`` ran it as fp16 (a GPU without bfloat16), the line says so."""
     figures = f"{alt.label}, {format_duration(alt.elapsed)} total, {format_usd(alt.cost)}"
+    fp16 = fp16_clause(alt.cand, asked)
+    tail = f"; {fp16}" if fp16 else ""
     if chosen is None:
-        return f"with {label}: {figures} meets the constraints"
+        return f"with {label}: {figures} meets the constraints{tail}"
     metric = (lambda s: s.cost) if objective == "cost" else (lambda s: s.elapsed)
     if metric(alt) >= (1 - ADVICE_MIN_GAIN) * metric(chosen):
         return None
-    return f"with {label}: {figures} instead of {format_duration(chosen.elapsed)}, {format_usd(chosen.cost)}"
+    return f"with {label}: {figures} instead of {format_duration(chosen.elapsed)}, {format_usd(chosen.cost)}{tail}"
 
 
 # ------------------------------------------------------------------------------------------ violations

@@ -12,6 +12,7 @@ from datetime import date
 
 from advisor.pricing.billing import billed_seconds, billing_text
 from advisor.ranking.balance import bound_warning
+from advisor.ranking.precision import fp16_short
 from advisor.ranking.reasons import constraint_texts, fix_flags
 from advisor.ranking.scoring import Scored
 from advisor.ranking.stale_price import stale_price_warning
@@ -468,7 +469,7 @@ def build_verdict(chosen: Scored | None, ranked: Sequence[Scored], best: BestVal
     return Verdict(
         recommendation=(f"Rent {c.provider} {c.instance_type} ({where}): {format_duration(chosen.elapsed)} total "
                         f"({format_duration(c.seconds)} job + {format_duration(c.startup_seconds)} start-up), "
-                        f"{format_usd(chosen.cost)}{price}"),
+                        f"{format_usd(chosen.cost)}{price}{fp16_short(c, constraints.precision)}"),
         # The at-risk parts of the reason are warnings (below), not reasons to rent it.
         why="; ".join(p for p in c.reason.split("; ") if not p.startswith("at risk")),
         best_value=best.text if best else None, cpu_vs_gpu=tiers, could_be_better=list(advice),
