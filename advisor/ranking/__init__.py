@@ -134,14 +134,25 @@ def rank(
 
 def _what_if_advice(what_ifs: Mapping[str, Priced], chosen: Scored | None, constraints: Constraints,
                     startup_cpu: float, startup_gpu: float) -> list[str]:
+    """A line for each what-if whose best beats the choice (``reasons.advice``). Where that best is at risk at
+    the slow end of its estimate (a deadline or budget), the best that is safe there under the same flag is named
+    instead where it beats the choice too; else the line carries the risk, as the Best value line does."""
     lines: list[str] = []
     for label in sorted(what_ifs):
+        asked = what_if_precision(label, constraints.precision)
         # the same order as the main ranking, near-ties included
         alt = best_meeting(what_ifs[label], constraints, startup_cpu, startup_gpu)
-        asked = what_if_precision(label, constraints.precision)
-        line = _reasons.advice(label, alt, chosen, constraints.objective, asked) if alt is not None else None
+        if alt is None:
+            continue
+        risks = [p for p in _reasons.constraint_texts(alt, constraints) if p.startswith("at risk")]
+        safe = best_meeting(what_ifs[label], constraints, startup_cpu, startup_gpu, safe=True) if risks else None
+        line = _reasons.advice(label, safe, chosen, constraints.objective, asked) if safe is not None else None
         if line:
-            lines.append(line)
+            lines.append(f"{line}; safe even at its slow end (at most {_reasons.slow_end(safe, constraints)})")
+            continue
+        line = _reasons.advice(label, alt, chosen, constraints.objective, asked)
+        if line:
+            lines.append("; ".join([line, *risks]))
     return lines
 
 

@@ -125,6 +125,11 @@ def constraint_texts(s: Scored, constraints: Constraints) -> list[str]:
     return parts + ([memory] if memory else [])
 
 
+def slow_end(s: Scored, constraints: Constraints) -> str:
+    """"56m20s" (the slow end of ``s``'s estimate), with its cost where there is a budget: "56m20s, $3.80"."""
+    return format_duration(s.elapsed_high) + (f", {format_usd(s.cost_high)}" if constraints.budget_usd else "")
+
+
 def memory_risk(c: Candidate) -> str | None:
     """"at risk: its memory is tight (175.1 of 180.0 GiB per GPU), so a real step may run out of memory" where the
     estimate's fit leaves only its margin (``Candidate.memory_tight``); None otherwise. A job that stops at its

@@ -223,14 +223,15 @@ class _Figures:
 
 
 def best_meeting(priced: Priced | Bounded, constraints: Constraints, startup_cpu: float,
-                 startup_gpu: float) -> Scored | None:
+                 startup_gpu: float, *, safe: bool = False) -> Scored | None:
     """The first candidate of ``ranked(score(priced, ...)[0], ...)`` that meets the constraints, or None; the
     same answer, built as one ``Scored`` instead of one per offer. From a ``Bounded``, only the estimates that
-    could still win are made (``_meeting_bounded``)."""
+    could still win are made (``_meeting_bounded``). ``safe``: the first that meets them even at the slow end of
+    its estimate, with room in memory (as the verdict's safe choice), the others counted as misses."""
     if hasattr(priced, "resolve"):
-        figures = _meeting_bounded(priced, constraints, startup_cpu, startup_gpu)
+        figures = _meeting_bounded(priced, constraints, startup_cpu, startup_gpu, safe)
     else:
-        found = (_figures(offer, est, constraints, startup_cpu, startup_gpu) for offer, est in priced)
+        found = (_figures(offer, est, constraints, startup_cpu, startup_gpu, safe) for offer, est in priced)
         figures = [f for f in found if f is not None]
     best = next(iter(ranked(figures, constraints.objective)), None)
     if best is None or not best.meets:
@@ -239,20 +240,28 @@ def best_meeting(priced: Priced | Bounded, constraints: Constraints, startup_cpu
 
 
 def _figures(offer: Offer, est: Estimate | AdvisorError | None, constraints: Constraints, startup_cpu: float,
-             startup_gpu: float) -> _Figures | None:
+             startup_gpu: float, safe: bool = False) -> _Figures | None:
     """The figures of a candidate that fits (meeting the constraints or not: a miss may still set a near-tie band of
-    the time objective, ``ranked``); None for any other."""
+    the time objective, ``ranked``); None for any other. ``safe``: one at risk (``best_meeting``) counts as a
+    miss, by how far its slow end misses."""
     if not isinstance(est, Estimate) or _memory_problem(offer, est) is not None:
         return None
     startup = startup_gpu if offer.gpu else startup_cpu
     spot = constraints.spot and offer.spot_price_usd_per_hour is not None
     f = _Figures(offer, est, startup + est.seconds, cost_usd(offer, est.seconds, spot=spot, startup_seconds=startup))
     _check_constraints(f, constraints)
+    if safe and f.meets:
+        high = startup + est.high
+        d, b = constraints.deadline_seconds, constraints.budget_usd
+        risks = [high / d - 1 if d else 0.0,
+                 cost_usd(offer, est.high, spot=spot, startup_seconds=startup) / b - 1 if b else 0.0,
+                 1e-9 if any(MAY_RUN_OUT_OF_MEMORY in note for note in est.notes) else 0.0]
+        f.miss = max(0.0, *risks)
     return f
 
 
 def _meeting_bounded(priced: Bounded, constraints: Constraints, startup_cpu: float,
-                     startup_gpu: float) -> list[_Figures]:
+                     startup_gpu: float, safe: bool = False) -> list[_Figures]:
     """The candidates among those that could be the best, or set the near-tie band it is in: branch and bound on the
     offers' lower bounds, in the order of the objective's first key, so ``ranked(...)``'s first that meets the
     constraints is the full answer.
@@ -284,7 +293,7 @@ def _meeting_bounded(priced: Bounded, constraints: Constraints, startup_cpu: flo
     for low_key, i in queue:
         if low_key > limit:
             break
-        f = _figures(priced.offers[i], priced.resolve(i), constraints, startup_cpu, startup_gpu)
+        f = _figures(priced.offers[i], priced.resolve(i), constraints, startup_cpu, startup_gpu, safe)
         if f is not None:
             found.append(f)
             if f.meets:
