@@ -16,6 +16,7 @@ from typing import Any
 
 from advisor.cli.console import out, safe_text, show_controls
 from advisor.cli.fit import Column, fitted
+from advisor.cli.table_columns import candidate_columns, price_headers
 from advisor.predictor.caveats import caveats
 from advisor.ranking.precision import chosen_cell
 from advisor.units import (
@@ -185,21 +186,13 @@ def _cells(rank: int, c: Any, chosen: Any, similar: str, bound: bool = False) ->
     ]
 
 
-# Numbers and short names are never broken; on a terminal too narrow for all, "similar" goes first.
-_CANDIDATE_COLUMNS = (
-    Column("#", whole=True), Column("provider", whole=True), Column("instance", fold_min=10),
-    Column("hardware"), Column("total time (80%)", whole=True), Column("job", "right", whole=True, drop=5),
-    Column("cost", "right", whole=True), Column("spot", "right", whole=True, drop=2),
-    Column("similar", whole=True, drop=1))
-_BOUND_COLUMN = Column("bound (GPU busy)", drop=3)
-_VERSUS_COLUMN = Column("vs the choice", drop=4, fold_min=12)
 
 
 def candidates_table(rec: Any, view: str = "hardware", show_all: bool = False) -> None:
     title, rows = _rows(rec, view, show_all)
     bound = _bound_shown(rows)
     con = out()
-    columns = (*_CANDIDATE_COLUMNS, *((_BOUND_COLUMN,) if bound else ()), _VERSUS_COLUMN)
+    columns = candidate_columns(rec.constraints.spot, bound)
     table, note = fitted(con, columns, [_cells(rank, c, rec.chosen, similar, bound)
                                         for rank, (c, similar) in enumerate(rows, 1)],
                          title=safe_text(title), title_justify="left")
@@ -331,7 +324,8 @@ def markdown(rec: Any, *, view: str = "hardware", show_all: bool = False, quiet:
     title, rows = _rows(rec, view, show_all)
     bound = _bound_shown(rows)
     lines += ["", f"{md_text(title)}", "",
-              "| # | provider | instance | hardware | total time (80%) | job | cost | spot | similar |"
+              "| # | provider | instance | hardware | total time (80%) | job | {} | {} | similar |".format(
+                  *price_headers(rec.constraints.spot))
               + (" bound (GPU busy) |" if bound else "") + " vs the choice |",
               "|---|---|---|---|---|---:|---:|---:|---|" + ("---|" if bound else "") + "---|"]
     for rank, (c, similar) in enumerate(rows, 1):

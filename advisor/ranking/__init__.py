@@ -188,8 +188,8 @@ def _notes(constraints: Constraints, scored: list[Scored]) -> list[str]:
         notes += _spot_column_note(scored)
     else:
         with_spot = sum(1 for s in scored if s.cand.interruptible)
-        notes.append(f"ranked on spot prices where offered ({with_spot} of {len(scored)} candidates, "
-                     f"interruptible); the others on on-demand prices")
+        notes.append(f"ranked on spot prices where offered (the table's 'spot (ranked)' column; {with_spot} of "
+                     f"{len(scored)} candidates, interruptible); the others (spot '-') on their on-demand prices")
     return notes
 
 
