@@ -297,3 +297,19 @@ def test_the_json_carries_the_bound_fields(capsys):
     assert data["candidates"][-1]["gpu_utilization"] is None  # a CPU
     assert data["verdict"]["could_be_better"] == data["advice"] and len(data["advice"]) == 2
     assert "its GPUs would wait for data 69% of the time" in " ".join(data["verdict"]["warnings"])
+
+
+def test_the_bound_column_gives_the_gpus_busy_share_of_a_compute_row_that_waits():
+    """A GPU row whose batch is made in series for 49% of its step read "compute" under "bound (GPU busy)", and
+    the column was left out where every row was such; it gives the busy share now, and is shown for it."""
+    from types import SimpleNamespace
+
+    from advisor.cli.answer import _bound_cell, _bound_shown
+
+    def row(bound, util, gpu="H100-SXM"):
+        return SimpleNamespace(bound=bound, gpu_utilization=util, gpu=gpu), ""
+
+    waits, busy = row("compute", 0.51), row("compute", 0.97)
+    assert [_bound_cell(c) for c, _ in (waits, busy, row("input", 0.4), row("input", None, None))] == [
+        "compute (51%)", "compute", "input (40%)", "input"]
+    assert _bound_shown([waits, busy]) and not _bound_shown([busy])

@@ -148,13 +148,15 @@ def _rows(rec: Any, view: str, show_all: bool) -> tuple[str, list[tuple[Any, str
 
 
 def _bound_shown(rows: Sequence[tuple[Any, str]]) -> bool:
-    """The "bound" column only where a listed candidate is not compute-bound (most answers have none)."""
-    return any(c.bound != "compute" for c, _ in rows)
+    """The "bound" column only where a listed candidate is not compute-bound, or its GPUs wait a tenth of the step
+    or more (``_bound_cell``; most answers have none)."""
+    return any(_bound_cell(c) != "compute" for c, _ in rows)
 
 
 def _bound_cell(c: Any) -> str:
-    """"input (11%)": what limits a step and the share of it the GPUs compute; "input" on a CPU; "compute"."""
-    if c.bound == "compute" or c.gpu_utilization is None or not c.gpu:
+    """"input (11%)": what limits a step and the share of it the GPUs compute; "input" on a CPU; "compute", or
+    "compute (57%)" where the GPUs wait a tenth of the step or more (a batch made in series between steps)."""
+    if c.gpu_utilization is None or not c.gpu or (c.bound == "compute" and c.gpu_utilization > 0.9):
         return c.bound
     return f"{c.bound} ({c.gpu_utilization:.0%})"
 

@@ -289,7 +289,7 @@ def test_a_dataloader_without_workers_is_named_as_such_not_as_make_batch(prof):
     slow = estimate(bare(prof, pipeline(workers=0, one=500.0, two=900.0)), JOB, Target.gpu("H100-SXM", 8))
     assert (slow.bound, slow.input_workers, slow.input_source) == ("input", 0, "dataloader")
     assert ib.bound_sentence(slow).startswith(
-        "input (the DataLoader (num_workers=0) in the 8 training processes makes ")
+        "input + compute, in series (the DataLoader (num_workers=0) in the 8 training processes takes ")
     made = estimate(bare(prof, pipeline(source="make_batch", one=500.0)), JOB, Target.gpu("H100-SXM", 8))
     assert made.input_source == "make_batch" and made.model_dump()["input_source"] == "make_batch"
     assert estimate(bare(prof), JOB, Target.gpu("H100-SXM", 8)).input_source is None
@@ -438,9 +438,26 @@ def test_a_slow_make_batch_on_gpus_says_how_to_give_the_real_loader(prof):
     assert slow.bound == "input" and slow.input_seconds == pytest.approx(64 / 500, rel=1e-12)
     assert slow.step_seconds == pytest.approx(c + 64 / 500 + slow.transfer_seconds, rel=1e-12)
     assert any("make_dataloader(batch_size, num_workers)" in n for n in slow.notes)
-    assert ib.bound_sentence(slow).startswith("input (make_batch in the 8 training processes makes 4,000 samples/s;")
+    assert ib.bound_sentence(slow).startswith("input + compute, in series (make_batch in the 8 training processes "
+                                              "takes 128.0 ms of each ")
     fast = estimate(bare(prof, pipeline(source="make_batch", one=1e9)), JOB, Target.gpu("H100-SXM", 8))
     assert not any("make_dataloader" in n for n in fast.notes)
+
+
+def test_a_serial_input_under_compute_is_said_with_the_jobs_rate(prof):
+    """A batch made between steps in half the compute time: the step is compute + input, not "compute" beside a
+    rate the make_batch "could make" as if the two overlapped; the job's own samples/s is the batch over the step
+    (it said the GPUs' 7,490 samples/s where the job ran at 4,260)."""
+    c = estimate(bare(prof), JOB, Target.gpu("H100-SXM", 8)).step_seconds
+    half = estimate(bare(prof, pipeline(source="make_batch", one=64 / (0.5 * c))), JOB, Target.gpu("H100-SXM", 8))
+    assert half.bound == "compute" and half.input_workers == 0
+    i, step = half.input_seconds, half.step_seconds
+    assert i == pytest.approx(0.5 * c, rel=1e-9) and i / step > 0.25
+    assert ib.bound_sentence(half) == (
+        f"compute + input, in series (make_batch in the 8 training processes takes {i * 1000:,.1f} ms of each "
+        f"{step * 1000:,.1f} ms step, {i / step:.0%}, between steps: the job runs at "
+        f"{format_rate(half.batch_size / step)} samples/s; the GPUs alone could take "
+        f"{format_rate(half.batch_size / (half.gpu_utilization * step))})")
 
 
 def test_bound_sentences_for_a_cpu_and_for_a_copy(prof):
