@@ -43,10 +43,19 @@ def test_the_note_gives_the_share_and_the_remedy():
     share = step.layout_seconds / step.seconds
     assert share > LAYOUT_NOTE_SHARE
     assert note.startswith("channels-first: at batch 1 per GPU, cuDNN transposes the step's bf16 convolutions")
-    assert f"~{step.layout_seconds * 1e3:.1f} ms of the {step.seconds * 1e3:.1f} ms compute step on the Test-GPU" \
-        in note
-    assert f"({100 * share:.0f}%)" in note
+    assert (f"~{step.layout_seconds * 1e3:.1f} ms of the {step.seconds * 1e3:.1f} ms compute step of one Test-GPU "
+            f"({100 * share:.0f}%; before any all-reduce and the host side)") in note
     assert "model.to(memory_format=torch.channels_last)" in note
+
+
+def test_the_note_gives_the_gain_its_share_implies_before_others_measurements():
+    """A share of the step is at most 1 / (1 - share) faster: the note said 7% and then quoted 1.26-2.3x, measured
+    on other models, GPUs and precisions, as if this job would get them."""
+    step = predict_step(conv_step(channels_last=False), SPEC, 1, "bf16", CAL)
+    note = layout_note(step)
+    gain = 1 / (1 - step.layout_seconds / step.seconds)
+    assert f"avoids that work: by this estimate at most ~{gain:.2f}x faster on that compute step, less on the " \
+           "whole step. Measured on other setups: published ResNet pairs ran 1.26-1.47x" in note
 
 
 def test_no_note_for_channels_last_fp32_or_a_share_below_the_threshold():
@@ -79,7 +88,7 @@ def test_an_estimate_notes_channels_first_convolutions_and_not_channels_last_one
     job = JobSpec(200_000, 3, 256)
     first = estimate(as_convolutions(False), job, Target.gpu("A100-80GB"), precision="fp16")
     notes = [n for n in first.notes if n.startswith("channels-first: at batch 256 per GPU")]
-    assert len(notes) == 1 and "fp16 convolutions" in notes[0] and "on the A100-80GB" in notes[0], first.notes
+    assert len(notes) == 1 and "fp16 convolutions" in notes[0] and "of one A100-80GB" in notes[0], first.notes
     last = estimate(as_convolutions(True), job, Target.gpu("A100-80GB"), precision="fp16")
     assert not any(n.startswith("channels-first") for n in last.notes), last.notes
     assert last.seconds < first.seconds
