@@ -89,3 +89,40 @@ def test_axes_read_as_durations_and_dollars_even_on_a_narrow_range(tmp_path):
     chosen = rec.chosen
     assert any(f"{format_duration(chosen.total_seconds)} total ({format_duration(chosen.seconds)} job)" in t
                for t in labels), labels
+
+
+def _drawn(rec, monkeypatch, tmp_path):
+    """The axes ``plot_recommendation`` drew ``rec`` on (kept from being closed)."""
+    import matplotlib.pyplot as plt
+
+    kept = []
+    monkeypatch.setattr(plt, "close", lambda fig: kept.append(fig))
+    plot_recommendation(rec, tmp_path / "p.png")
+    return kept[0].axes[0]
+
+
+def test_the_choice_is_drawn_with_its_interval_and_marked_at_risk(monkeypatch, tmp_path):
+    """A star left of the deadline line looked safe with its slow end past it: the chosen point carries its 80%
+    interval as error bars (time; cost where billed by the second) and its label says at risk."""
+    from matplotlib.container import ErrorbarContainer
+
+    from advisor.units import format_usd
+
+    fastest = _recommend(Constraints())
+    deadline = fastest.chosen.total_seconds * 1.05  # within on the point, not at the slow end (x1.25)
+    rec = _recommend(Constraints(deadline_seconds=deadline))
+    assert rec.status == "at_risk" and rec.chosen.total_high > deadline
+    ax = _drawn(rec, monkeypatch, tmp_path)
+    c = rec.chosen
+    (bars,) = [b for b in ax.containers if isinstance(b, ErrorbarContainer)]
+    spans = [seg for col in bars.lines[2] for seg in col.get_segments()]
+    x, y = c.total_seconds, c.ranked_cost_usd
+    assert any(seg[0][0] == pytest.approx(c.total_low) and seg[1][0] == pytest.approx(c.total_high) for seg in spans)
+    assert any(seg[0][1] == pytest.approx(y * c.total_low / x) and seg[1][1] == pytest.approx(y * c.total_high / x)
+               for seg in spans)
+    (label,) = [t.get_text() for t in ax.texts if t.get_text().startswith("chosen")]
+    assert label.startswith("chosen (at risk): ")
+    assert label.endswith(f"80%: {format_duration(c.total_low)}–{format_duration(c.total_high)}, "
+                          f"{format_usd(y * c.total_low / x)}–{format_usd(y * c.total_high / x)}")
+    safe = _drawn(_recommend(Constraints()), monkeypatch, tmp_path)
+    assert not any("(at risk)" in t.get_text() for t in safe.texts)

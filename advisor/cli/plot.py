@@ -161,14 +161,23 @@ def _draw_limits(ax: Any, cons: Constraints) -> None:
                     fontsize=8, color="#CC79A7", parse_math=False)
 
 
-def _draw_choice(ax: Any, chosen: Candidate) -> None:
-    """The chosen candidate: a star with its label."""
+def _draw_choice(ax: Any, chosen: Candidate, at_risk: bool = False) -> None:
+    """The chosen candidate: a star with its label, and its 80% interval as error bars: on the time axis, and on
+    the cost axis where its billing follows the time second by second (billed time = total time; a rounded-up
+    bill's cost at the interval's ends is not known here). ``at_risk``: the answer's status, said in the label, as
+    a star left of the deadline line looked safe with its slow end past it."""
     x, y = _elapsed(chosen), _cost(chosen)
+    lo, hi = chosen.total_low, chosen.total_high
+    per_second = chosen.billed_seconds is not None and abs(chosen.billed_seconds - x) < 1.0 and x > 0
+    yerr = [[y - y * lo / x], [y * hi / x - y]] if per_second else None
+    ax.errorbar([x], [y], xerr=[[x - lo], [hi - x]], yerr=yerr, fmt="none", ecolor="#D55E00", elinewidth=1.6,
+                capsize=4, zorder=4)
     ax.scatter([x], [y], s=260, marker="*", c="#D55E00", edgecolors="black", linewidths=0.8, zorder=5)
-    ax.annotate(f"chosen: {_shown(chosen.provider)} {_shown(chosen.instance_type)}\n"
-                f"{_shown(chosen.hardware_label)}, "
+    ax.annotate(f"chosen{' (at risk)' if at_risk else ''}: {_shown(chosen.provider)} "
+                f"{_shown(chosen.instance_type)}\n{_shown(chosen.hardware_label)}, "
                 f"{format_duration(_elapsed(chosen))} total ({format_duration(chosen.seconds)} job), "
-                f"{format_usd(y)}",
+                f"{format_usd(y)}\n80%: {format_duration(lo)}–{format_duration(hi)}"
+                + (f", {format_usd(y * lo / x)}–{format_usd(y * hi / x)}" if per_second else ""),
                 xy=(x, y), xytext=(14, 14), textcoords="offset points", fontsize=9,
                 bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": "#D55E00", "alpha": 0.9},
                 arrowprops={"arrowstyle": "-", "color": "#D55E00"}, zorder=6, parse_math=False)
@@ -228,6 +237,7 @@ def _legend(ax: Any, points: list[Candidate], front: list[Candidate], chosen: Ca
     if chosen is not None:
         handles.append(Line2D([], [], linestyle="none", marker="*", markersize=12, color="#D55E00",
                               markeredgecolor="black", label="chosen"))
+        handles.append(Line2D([], [], color="#D55E00", linewidth=1.6, label="chosen: 80% interval"))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
 
 
@@ -235,7 +245,8 @@ def plot_recommendation(rec: Recommendation, path: Path | str) -> Path:
     """Write a log-log scatter of cost vs wall time (start-up included) to ``path`` (.png or .svg).
 
     Points are coloured by tier; hollow points miss the deadline or budget; the Pareto front is a step
-    line; the chosen candidate is a star with a label; a deadline or budget is drawn as a dashed line.
+    line; the chosen candidate is a star with a label (marked at risk where the answer is) and its 80% interval
+    as error bars; a deadline or budget is drawn as a dashed line.
     """
     path = Path(path)
     points = _check(rec, path)
@@ -254,7 +265,7 @@ def plot_recommendation(rec: Recommendation, path: Path | str) -> Path:
             front = _draw_points(ax, points)
             _draw_limits(ax, rec.constraints)
             if rec.chosen is not None:
-                _draw_choice(ax, rec.chosen)
+                _draw_choice(ax, rec.chosen, rec.status == "at_risk")
             _style_axes(ax, rec.constraints)
             ax.set_title(_title(rec, len(points)), fontsize=11, parse_math=False)
             _legend(ax, points, front, rec.chosen)
