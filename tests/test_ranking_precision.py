@@ -67,3 +67,15 @@ def test_the_substitution_note_is_a_caveat():
     note = ("V100-16GB has no bfloat16 (it predates Ampere): predicted in fp16 mixed precision, as a bf16 job runs "
             "there (with a GradScaler).")
     assert caveats(["the roofline says ...", note]) == [note]
+
+
+def test_a_gpu_cheaper_per_hour_than_the_cpu_says_how_many_times_less():
+    """"costs 0.029x per hour what the best CPU costs" read as a typo; below 1 the ratio is turned round."""
+    from tests.test_ranking import offer
+
+    big_cpu = offer("aws", "m7a.48xlarge", 7.3, vcpus=192, memory=768)
+    rec = run(Constraints(), ests={key(big_cpu): estimates()[key(CPU)], key(T4): estimates()[key(T4)]},
+              offers=[big_cpu, T4])
+    text = rec.verdict.cpu_vs_gpu.text
+    assert "costs 10x less per hour than the best CPU (192 vCPU, aws m7a.48xlarge) and runs" in text
+    assert "per hour what" not in text

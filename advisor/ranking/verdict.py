@@ -280,8 +280,11 @@ def _named(s: Scored) -> str:
 
 def _cpu_vs_gpu_text(v: CpuVsGpu, cpu: Scored, gpu: Scored, objective: str, billing: str = "") -> str:
     c, g = v.cpu, v.gpu
-    head = (f"{_best('GPU', gpu)} costs {format_ratio(v.price_ratio)} per hour what "
-            f"{_best('CPU', cpu, lead=False)} costs and runs the job "
+    # "0.029x per hour what the CPU costs" read as a typo: below 1, the inverse, "34x less per hour than".
+    per_hour = (f"costs {format_ratio(v.price_ratio)} per hour what {_best('CPU', cpu, lead=False)} costs"
+                if v.price_ratio >= 0.995 else f"costs {format_ratio(1 / v.price_ratio)} less per hour than "
+                                                f"{_best('CPU', cpu, lead=False)}")
+    head = (f"{_best('GPU', gpu)} {per_hour} and runs the job "
             + ("about as fast" if 1 / 1.05 < v.speedup < 1.05 else
                f"{format_ratio(max(v.speedup, 1 / v.speedup))} " + ("faster" if v.speedup >= 1 else "slower"))
             + f": on the job alone it is {_cheaper(v.compute_cost_ratio)}.")
