@@ -25,7 +25,8 @@ def save_profile(profile: Profile, path: str | Path) -> Path:
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        write_in_place(path, lambda tmp: tmp.write_text(profile.model_dump_json(indent=2) + "\n"))
+        # UTF-8 whatever the locale: JSON is UTF-8, and a profile written under one locale opens under any other
+        write_in_place(path, lambda tmp: tmp.write_text(profile.model_dump_json(indent=2) + "\n", encoding="utf-8"))
     except OSError as exc:
         space = " (or free some space there)" if out_of_space(exc) else ""
         raise ProbeError(f"could not write the profile to {path}: {exc.strerror or exc}.",
@@ -70,7 +71,7 @@ def load_profile(path: str | Path) -> Profile:
             raise ProbeError(f"{path}: {info.st_size / 2**20:.0f} MiB is too large for a profile (at most "
                              f"{MAX_PROFILE_BYTES // 2**20} MiB).", hint=hint)
     try:
-        text = path.read_text()
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         if path.suffix != ".py":
             hint = f"Fix: pass a file written by `advisor profile WORKLOAD -o {path.name}`."

@@ -288,7 +288,8 @@ def read_file_constants(path: str | Path) -> FileConstants:
         # a pipe would block the read (the path check names it); a larger file would cost minutes to parse
         if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_WORKLOAD_BYTES:
             return FileConstants()
-        return read_constants(Path(path).read_text())
+        # UTF-8, as Python reads source and as a WorkloadFile decodes it: the locale's encoding is not the file's
+        return read_constants(Path(path).read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError):
         return FileConstants()
 

@@ -32,7 +32,7 @@ def _profile_of(source: Any) -> Profile | None:
     if isinstance(source, Profile):
         return source
     try:
-        return Profile.model_validate_json(Path(source).read_text())
+        return Profile.model_validate_json(Path(source).read_text(encoding="utf-8"))
     except (OSError, ValueError, ValidationError):
         return None  # the caller's own load says what is wrong with it
 

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -141,3 +145,41 @@ def test_saved_profiles_still_load(name):
     from pathlib import Path
 
     assert load_profile(Path(__file__).parents[2] / name).workload.name
+
+
+_ASCII_LOCALE_SCRIPT = """import json, sys
+from pathlib import Path
+from advisor.probe import load_profile, save_profile
+from advisor.schemas import Profile, WorkloadInfo
+from advisor.workload.constants import read_file_constants
+from advisor.workload.settings import _profile_of
+folder = Path(sys.argv[1])
+written = save_profile(Profile(workload=WorkloadInfo(name="mod\\u00e8le \\U0001f680", param_count=1), devices=[]),
+                       folder / "ascii.json")
+print(json.dumps({"encoding": sys.getfilesystemencoding(),
+                  "round_trip": load_profile(written).workload.name,
+                  "utf8_read": load_profile(folder / "utf8.json").workload.name,
+                  "profile_of": getattr(_profile_of(str(folder / "utf8.json")), "workload", None) and
+                                _profile_of(str(folder / "utf8.json")).workload.name,
+                  "constants": read_file_constants(folder / "w.py").values}))
+"""
+
+
+def test_profiles_are_utf8_whatever_the_locale(tmp_path):
+    """Under an ASCII locale a profile naming ``modèle 🚀`` was a UnicodeEncodeError after the probe (Latin-1 wrote
+    its own bytes, which a UTF-8 locale could not read back), a UTF-8 profile was read as mojibake or not at all,
+    and a workload file with one non-ASCII character lost every constant it declared."""
+    save_profile(Profile(workload=WorkloadInfo(name="données", param_count=1), devices=[]), tmp_path / "utf8.json")
+    (tmp_path / "w.py").write_text('# modèle à 🚀\nPRECISION = "bf16"\n', encoding="utf-8")
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root), "LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0"}
+    env.pop("PYTHONIOENCODING", None)
+    ran = subprocess.run([sys.executable, "-c", _ASCII_LOCALE_SCRIPT, str(tmp_path)], env=env, capture_output=True,
+                         timeout=120, check=False)
+    assert ran.returncode == 0, ran.stderr.decode("utf-8", "replace")[-2000:]
+    got = json.loads(ran.stdout.decode("ascii").splitlines()[-1])
+    assert got == {"encoding": "ascii", "round_trip": "modèle 🚀", "utf8_read": "données", "profile_of": "données",
+                   "constants": {"PRECISION": "bf16"}}
+    # the file written under the ASCII locale is UTF-8, so this (UTF-8) process reads the same name
+    assert json.loads((tmp_path / "ascii.json").read_bytes().decode("utf-8"))["workload"]["name"] == "modèle 🚀"
+    assert load_profile(tmp_path / "ascii.json").workload.name == "modèle 🚀"
