@@ -18,10 +18,12 @@ def register(app: typer.Typer) -> None:
 def hardware(json_out: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Show this machine's CPU and GPUs, and the GPU/CPU profiles advisor can predict for."""
     from advisor.cli import render
+    from advisor.current_folder import check_current_folder
     from advisor.hardware import detect_host
     from advisor.hardware.gpu import no_gpu_reason
     from advisor.hardware.specs import list_known_devices
 
+    check_current_folder()  # detect_host imports torch, which exits 2 in a deleted folder
     host = detect_host()
     known = list_known_devices()
     why_none = None if host.gpus else no_gpu_reason()  # the text's "GPUs: none visible (...)", in --json too

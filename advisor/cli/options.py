@@ -129,6 +129,9 @@ def pick_source(workload: Path | None, profile: Path | None) -> Path | Profile:
         loaded = api.load_profile(profile)  # read here, so that a bad file is refused before anything else
         # A .json path is what the API reads as a saved profile, and its messages then name the file
         return profile if profile.suffix == ".json" else loaded
+    from advisor.current_folder import check_current_folder
+
+    check_current_folder()  # before the probe: in a deleted folder its child cannot import torch
     return workload
 
 

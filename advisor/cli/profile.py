@@ -38,7 +38,9 @@ def profile(
     """Probe a workload with short real training steps and save the profile."""
     from advisor import api
     from advisor.cli import render
+    from advisor.current_folder import check_current_folder
 
+    check_current_folder()  # before the output's check, which would blame the output's folder
     ladder = parse_batch_sizes(batch_sizes)
     if output is not None:
         check_output_path(output, "-o", workload=workload, example="profile.json")

@@ -36,6 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from advisor.current_folder import check_current_folder
 from advisor.errors import ConfigError
 from advisor.output_file import non_utf8_shown
 from advisor.probe.frames import ChildStart, FrameReader, encode, receive, send_payload
@@ -140,6 +141,7 @@ Starter = Callable[[ChildStart, "bytes | None"], ChildProcess]
 
 def start_fresh(start: ChildStart, pickled: bytes | None) -> ChildProcess:
     """The child in a fresh interpreter, sent ``start`` (and ``pickled``, the API user's workload) as frames."""
+    check_current_folder()  # the child's: a deleted one ends its import of torch, which read as the workload's doing
     frame = _start_frame(start)  # before the child: a start that cannot be sent starts nothing
     parent_sock, child_sock = socket.socketpair()
     code = (f"import sys; sys.path.insert(0, {ADVISOR_ROOT!r}); "
