@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import math
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from advisor.errors import ConfigError
+from advisor.errors import ConfigError, HistoryError
 
 MAX_STARTUP_SECONDS = 7 * 24 * 3600.0
 
@@ -75,12 +76,31 @@ def debug_enabled(env: Mapping[str, str] | None = None) -> bool:
     return env.get("ADVISOR_DEBUG", "").strip().lower() not in DEBUG_OFF
 
 
+# The fix for a default history location that cannot be used: it comes from the environment, so unsetting
+# ADVISOR_DATABASE_URL (which would choose another) cannot help.
+DEFAULT_HISTORY_HINT = ("Fix: this is the default location, which comes from "
+                        + ("$HOME" if sys.platform == "darwin" else "$XDG_DATA_HOME (else $HOME/.local/share)")
+                        + "; set XDG_DATA_HOME or ADVISOR_DATABASE_URL (e.g. sqlite:////home/me/advisor/history.db) "
+                          "to a folder you can write, or pass --no-save to recommend or predict without keeping a "
+                          "history.")
+
+
 def default_database_path() -> Path:
     """The history file used when ``ADVISOR_DATABASE_URL`` is unset: in the user data folder (on Linux
-    ``$XDG_DATA_HOME/advisor``, else ``$HOME/.local/share/advisor``)."""
+    ``$XDG_DATA_HOME/advisor``, else ``$HOME/.local/share/advisor``). HistoryError where there is no home folder
+    to put it in."""
     from platformdirs import user_data_dir
 
-    return Path(user_data_dir("advisor", appauthor=False)) / "history.db"
+    try:
+        folder = user_data_dir("advisor", appauthor=False)
+    except RuntimeError:
+        # platformdirs: HOME unset, empty or relative, and no passwd entry to fall back on (a container run
+        # with --user N, env -i)
+        raise HistoryError("The default history database has no folder: HOME is unset, empty or not an absolute "
+                           "path, and this user has no home folder in the system's user list.",
+                           hint=DEFAULT_HISTORY_HINT,
+                           public="The history database has no folder: the server's HOME is not set.") from None
+    return Path(folder) / "history.db"
 
 
 def default_database_url() -> str:

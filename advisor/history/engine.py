@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 import shlex
 import sqlite3
-import sys
 import time
 from pathlib import Path
 
@@ -36,7 +35,7 @@ from advisor.history.answer_deadline import AnswerDeadline
 from advisor.history.answer_deadline import attach as attach_answer_deadline
 from advisor.history.pg_wait import interruptible_waits
 from advisor.history.url_display import ENCODE_HINT, display_url, masked, refuse_unencoded, scrubbed, shown
-from advisor.settings import default_database_path
+from advisor.settings import DEFAULT_HISTORY_HINT, default_database_path
 
 BUSY_TIMEOUT_SECONDS = 30.0
 # How long a database server may take to accept a connection (a URL's own ?connect_timeout= wins).
@@ -114,7 +113,7 @@ def _is_default(database: Path) -> bool:
     """Whether ``database`` is the default history file, the one used where ADVISOR_DATABASE_URL is unset."""
     try:
         return database.resolve() == default_database_path().resolve()
-    except (OSError, RuntimeError):  # RuntimeError: a symlink loop
+    except (OSError, RuntimeError, HistoryError):  # RuntimeError: a symlink loop; HistoryError: no home folder
         return False
 
 
@@ -122,10 +121,7 @@ def _folder_hint(database: Path) -> str:
     """How to fix a history folder that cannot be made: the default one comes from the environment (unsetting
     ADVISOR_DATABASE_URL, which is what chose it, cannot help), a chosen one from ADVISOR_DATABASE_URL."""
     if _is_default(database):
-        source = "$HOME" if sys.platform == "darwin" else "$XDG_DATA_HOME (else $HOME/.local/share)"
-        return ("Fix: this is the default location, which comes from " + source + "; set XDG_DATA_HOME or "
-                "ADVISOR_DATABASE_URL (e.g. sqlite:////home/me/advisor/history.db) to a folder you can write, or "
-                "pass --no-save to recommend or predict without keeping a history.")
+        return DEFAULT_HISTORY_HINT
     return ("Fix: set ADVISOR_DATABASE_URL to a file in a folder you can write "
             "(e.g. sqlite:////home/me/advisor/history.db), or unset it for the default.")
 

@@ -28,7 +28,6 @@ def open_history(settings: Settings, *, required: bool, given: History | None = 
     why) or a SQLite file not yet created (no history: none is created). Where a run is to be saved
     (``required`` and ``check_writes``), one that may be read but not written fails now too
     (``advisor.history.write_access``). ``given``: a server's open history, used as it is and left open."""
-    from advisor.history.engine import sqlite_file_missing
     from advisor.history.repository import History
 
     if given is not None:
@@ -37,7 +36,7 @@ def open_history(settings: Settings, *, required: bool, given: History | None = 
                               hint="Fix: leave history out, or pass an advisor.History.")
         yield given
         return
-    if not required and sqlite_file_missing(settings.resolved_database_url):
+    if not required and _no_history_yet(settings):
         yield None
         return
     try:
@@ -58,6 +57,17 @@ def open_history(settings: Settings, *, required: bool, given: History | None = 
 
                 check_writable(hist.engine)
         yield hist
+
+
+def _no_history_yet(settings: Settings) -> bool:
+    """Whether there is no history to read: its SQLite file does not exist, or the default one has no folder (no
+    home folder: ``default_database_path``), where none can have been made."""
+    from advisor.history.engine import sqlite_file_missing
+
+    try:
+        return sqlite_file_missing(settings.resolved_database_url)
+    except HistoryError:
+        return True
 
 
 def fit_correction_noted(hist: History | None, notes: list[str], *, required: bool,

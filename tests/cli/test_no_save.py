@@ -116,3 +116,46 @@ def test_no_history_asked_for_gives_no_note_about_a_mistyped_url(profile_file, m
     est = api.predict(profile_file, dataset_size=5000, epochs=1, batch_size=32, target="A100-80GB",
                       use_history=False, save=False)
     assert not any("history correction" in n for n in est.notes)
+
+
+@pytest.fixture
+def no_home(monkeypatch):
+    """HOME empty, no XDG_DATA_HOME and no passwd entry for this user (a container run with --user N, env -i):
+    platformdirs cannot say where the default history goes."""
+    import pwd
+
+    def no_entry(uid):
+        raise KeyError(f"getpwuid(): uid not found: {uid}")
+
+    for name in ("ADVISOR_DATABASE_URL", "XDG_DATA_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", "")
+    monkeypatch.setattr(pwd, "getpwuid", no_entry)
+
+
+@pytest.mark.parametrize("command", [
+    ("recommend", "--top", "2"),
+    ("predict", "--gpu", "A100-80GB"),
+])
+def test_no_save_needs_no_home_folder(profile_file, no_home, command):
+    """It was platformdirs' RuntimeError traceback, though --no-save keeps no history."""
+    result = CliRunner().invoke(build_app(), [command[0], "--profile", str(profile_file), "--dataset-size", "5000",
+                                              "--epochs", "1", "--batch-size", "32", *command[1:], "--json",
+                                              "--no-save"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["schema_version"] == 1
+
+
+@pytest.mark.parametrize("command", [
+    ("recommend", "--profile", "PROFILE", "--dataset-size", "5000", "--epochs", "1", "--json"),
+    ("history", "list", "--json"),
+])
+def test_no_home_folder_for_the_default_history_is_one_message(profile_file, no_home, command):
+    args = [str(profile_file) if a == "PROFILE" else a for a in command]
+    result = CliRunner().invoke(build_app(), args)
+    assert result.exit_code == 1, result.output
+    error = json.loads(result.stdout)["error"]
+    assert error["type"] == "HistoryError"
+    assert error["message"].startswith("The default history database has no folder: HOME is unset, empty or not an "
+                                       "absolute path")
+    assert "set XDG_DATA_HOME or ADVISOR_DATABASE_URL" in error["hint"] and "--no-save" in error["hint"]
