@@ -171,7 +171,15 @@ def check_output_path(path: Path, flag: str, *, workload: Path | None = None, ex
         raise ConfigError(f"{flag} {shown}: the path is not valid UTF-8 (\\x.. marks each byte that is not).",
                           hint=f"Fix: pass {flag} with a path that is valid UTF-8 (rename the folder if that is where "
                                "the byte is).")
-    if path.is_dir():
+    # Before anything looks the path up: a name over 255 bytes makes is_dir() raise (ENAMETOOLONG), not say False
+    if len(os.fsencode(path.name)) > 255:
+        raise ConfigError(f"{flag} {path}: the file name is longer than 255 bytes.", hint="Fix: a shorter name.")
+    try:
+        is_folder = path.is_dir()
+    except OSError as exc:  # a folder's name over 255 bytes, a path over the system's limit
+        raise ConfigError(f"{flag} {path}: cannot be used ({exc.strerror or exc}).",
+                          hint=f"Fix: pass {flag} with a shorter path.") from None
+    if is_folder:
         raise ConfigError(f"{flag} {path}: is a folder, not a file.", hint=hint)
     is_workload = workload is not None and _same_file(path, workload)
     if is_workload or path.suffix == ".py" or is_sqlite_database(path):
@@ -179,8 +187,6 @@ def check_output_path(path: Path, flag: str, *, workload: Path | None = None, ex
                       if path.suffix == ".py" else ("a SQLite database (the history's own, say)", "the database"))
         raise ConfigError(f"{flag} {path}: is {what}; writing there would replace {lost} with the output.",
                           hint=f"Fix: pass {flag} with another name, e.g. {flag} {example}.")
-    if len(path.name.encode()) > 255:
-        raise ConfigError(f"{flag} {path}: the file name is longer than 255 bytes.", hint="Fix: a shorter name.")
     mode = existing_mode(path)
     if mode is not None and not stat.S_ISREG(mode):
         # A device or a pipe (/dev/stdout, a FIFO) is written into, not replaced beside it: it must be writable

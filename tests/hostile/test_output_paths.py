@@ -92,3 +92,23 @@ def test_unusable_history_fails_before_the_probe(invoke, tmp_path, monkeypatch):
     result = invoke("recommend", "examples/tabular_mlp.py", *JOB)
     assert result.exit_code == 1 and "Traceback" not in result.output, result.output
     assert time.monotonic() - started < 5  # refused before any probe
+
+
+@pytest.mark.parametrize(("flag_args", "flag", "tail"), [
+    (("recommend", "--profile", "PROFILE", *JOB, "--plot"), "--plot", "NAME.png"),
+    (("history", "export", "--format", "csv", "-o"), "--output", "NAME.csv"),
+    (("profile", "examples/tabular_mlp.py", "-o"), "-o", "NAME.json"),
+    (("history", "export", "--format", "csv", "-o"), "--output", "NAME/x.csv"),
+])
+def test_a_name_over_255_bytes_is_one_message_before_the_run(invoke, tmp_path, history_url, profile_file,
+                                                             flag_args, flag, tail):
+    """Path.is_dir() raises ENAMETOOLONG for such a name (it does not say False), which was a traceback: the
+    length check came after it."""
+    target = tmp_path / tail.replace("NAME", "é" * 150)  # 300 bytes in UTF-8
+    args = [profile_file if a == "PROFILE" else a for a in flag_args]
+    result = invoke(*args, target)
+    assert result.exit_code == 1
+    words = ("the file name is longer than 255 bytes.\nFix: a shorter name." if tail.startswith("NAME.")
+             else f"cannot be used (File name too long).\nFix: pass {flag} with a shorter path.")
+    assert result.output == f"error: {flag} {target}: {words}\n"
+    assert _saved(history_url) == 0
