@@ -104,7 +104,10 @@ def default_database_path() -> Path:
 
 
 def default_database_url() -> str:
-    return f"sqlite:///{default_database_path()}"
+    """``default_database_path`` as a SQLite URL. The URL's database part is percent-decoded and ends at a "?"
+    (SQLAlchemy's reading), so those two are encoded: a HOME of ``home%41b`` put the history in ``homeAb``, and
+    one of ``home?x=1`` was refused as SQLite URI options no one gave."""
+    return "sqlite:///" + str(default_database_path()).replace("%", "%25").replace("?", "%3F")
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ up as promised (SQLite WAL + busy timeout, the default file in the user data dir
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, text
@@ -116,6 +117,20 @@ def test_default_database_is_in_the_user_data_dir(tmp_path, monkeypatch):
         assert hist.url.startswith("sqlite:///")
     files = list(tmp_path.rglob("history.db"))
     assert len(files) == 1 and "advisor" in files[0].parts
+
+
+@pytest.mark.parametrize("folder", ["data%41b", "data?x=1", "data #b @c é"])
+def test_the_default_database_is_where_its_folder_says(tmp_path, monkeypatch, folder):
+    """The default URL was the path as it is: a "%41" in it was read as "A" (a history in another folder) and a "?"
+    as SQLite URI options, refused though the user gave no URL."""
+    if sys.platform != "linux":
+        pytest.skip("the default history follows XDG_DATA_HOME on Linux only")
+    monkeypatch.delenv("ADVISOR_DATABASE_URL", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / folder))
+    with History(settings=Settings.from_env()) as hist:
+        assert hist.list() == []
+    assert [p.relative_to(tmp_path) for p in tmp_path.rglob("history.db")] == [
+        Path(folder, "advisor", "history.db")]
 
 
 def test_environment_variable_picks_the_database(fresh_db_url):
