@@ -68,8 +68,9 @@ def existing_mode(path: Path | str) -> int | None:
 
 
 def out_of_space(exc: OSError) -> bool:
-    """Whether ``exc`` is a full disk or a used-up quota: the one failure that freeing some space fixes."""
-    return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+    """Whether ``exc`` is a full disk, a used-up quota or a file over its size limit: the failures that freeing
+    some space (or a smaller output) fixes."""
+    return exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 def write_in_place(path: Path, write: Callable[[Path], object]) -> Path:

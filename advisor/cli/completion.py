@@ -129,6 +129,7 @@ def _not_installed(exc: OSError, shell: str):
     where = f"{exc.filename}: " if exc.filename else ""
     return AdvisorError(
         f"cannot install shell completion: {where}{exc.strerror or exc}.",
-        hint="Fix: print the script with `advisor --show-completion` and put it in a file you can write "
-             "(`advisor --show-completion > FILE`), then source FILE from your shell's start-up file; or run "
-             "`advisor --install-completion` with HOME set to a folder you can write.")
+        # the shell named again: without it --show-completion prints the script of the shell advisor runs from
+        hint=f"Fix: print the script with `advisor {SHOW} {shell}` and put it in a file you can write "
+             f"(`advisor {SHOW} {shell} > FILE`), then source FILE from your shell's start-up file; or run "
+             f"`advisor {INSTALL} {shell}` with HOME set to a folder you can write.")

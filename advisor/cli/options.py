@@ -175,10 +175,12 @@ def check_output_path(path: Path, flag: str, *, workload: Path | None = None, ex
     if len(os.fsencode(path.name)) > 255:
         raise ConfigError(f"{flag} {path}: the file name is longer than 255 bytes.", hint="Fix: a shorter name.")
     try:
-        is_folder = path.is_dir()
-    except OSError as exc:  # a folder's name over 255 bytes, a path over the system's limit
+        is_folder = stat.S_ISDIR(path.stat().st_mode)  # not is_dir(), which says False for a symbolic link loop
+    except (FileNotFoundError, NotADirectoryError):
+        is_folder = False  # a new file (or a link to one, written through as > does); a missing folder is named below
+    except OSError as exc:  # a loop of links, a folder's name over 255 bytes, a path over the system's limit
         raise ConfigError(f"{flag} {path}: cannot be used ({exc.strerror or exc}).",
-                          hint=f"Fix: pass {flag} with a shorter path.") from None
+                          hint=_unusable_hint(exc, flag)) from None
     if is_folder:
         raise ConfigError(f"{flag} {path}: is a folder, not a file.", hint=hint)
     is_workload = workload is not None and _same_file(path, workload)
@@ -204,6 +206,18 @@ def check_output_path(path: Path, flag: str, *, workload: Path | None = None, ex
     except OSError as exc:
         raise ConfigError(f"{flag} {path}: cannot write in {folder} ({exc.strerror or exc}).", hint=hint) from None
     return path
+
+
+def _unusable_hint(exc: OSError, flag: str) -> str:
+    """The fix for an output path that cannot even be looked up."""
+    import errno
+
+    if exc.errno == errno.ELOOP:
+        return (f"Fix: the path goes through symbolic links that lead back to themselves; point the link at a file, "
+                f"or pass {flag} with another path.")
+    if exc.errno == errno.ENAMETOOLONG:
+        return f"Fix: pass {flag} with a shorter path."
+    return f"Fix: pass {flag} with a path in a folder you can write to."
 
 
 def _same_file(path: Path, other: Path) -> bool:

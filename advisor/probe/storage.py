@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import shlex
 import stat
 from pathlib import Path
 
@@ -54,6 +55,21 @@ def _other_output(data: object) -> str | None:
     return next((what for keys, what in _OTHER_OUTPUTS if all(key in data for key in keys)), None)
 
 
+def _missing_hint(path: Path, hint: str) -> str:
+    """The fix for a profile file that does not exist: the command that writes it there, pasteable (the path
+    quoted for the shell, its folder kept). Not for "-", which ``profile -o`` refuses as standard input is no file
+    here, nor for a .py file (``hint`` says to pass it as the workload)."""
+    if str(path) == "-":
+        return ("Fix: --profile reads a file, not standard input: write one with `advisor profile WORKLOAD -o "
+                "profile.json` and pass --profile profile.json.")
+    if path.suffix == ".py":
+        return hint
+    if not path.parent.is_dir():  # a mistyped folder, most likely: `profile -o` would refuse it too
+        return (f"Fix: check the path: its folder {shlex.quote(str(path.parent))} does not exist either. A profile "
+                "is the file `advisor profile WORKLOAD -o profile.json` writes.")
+    return f"Fix: pass a file written by `advisor profile WORKLOAD -o {shlex.quote(str(path))}`."
+
+
 def load_profile(path: str | Path) -> Profile:
     """A ``Profile`` from a JSON file; ``ProbeError`` naming the file and the fix when it is not one."""
     path = Path(path)
@@ -73,12 +89,16 @@ def load_profile(path: str | Path) -> Profile:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        if path.suffix != ".py":
-            hint = f"Fix: pass a file written by `advisor profile WORKLOAD -o {path.name}`."
-        raise ProbeError(f"{path}: no such profile file.", hint=hint) from None
+        raise ProbeError(f"{path}: no such profile file.", hint=_missing_hint(path, hint)) from None
     except IsADirectoryError:
         raise ProbeError(f"{path}: is a folder, not a profile file.", hint=hint) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except UnicodeDecodeError as exc:
+        # what a profile written under a Latin-1 locale by an advisor before profiles were always UTF-8 reads as
+        raise ProbeError(f"{path}: could not read the profile: {exc}.",
+                         hint=f"Fix: a profile is UTF-8 JSON; convert this file (`iconv -f ISO-8859-1 -t UTF-8 "
+                              f"{shlex.quote(str(path))} > profile.json`, if it was written under a Latin-1 "
+                              "locale), or write it again with `advisor profile WORKLOAD -o profile.json`.") from exc
+    except OSError as exc:
         raise ProbeError(f"{path}: could not read the profile: {exc}.", hint=hint) from exc
     try:
         data = json.loads(text)

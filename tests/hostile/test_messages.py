@@ -118,8 +118,8 @@ def test_a_reader_that_stops_early_is_exit_0(args, code, profile_file, history_u
             assert len(hist.list()) == 1
 
 
-@pytest.mark.parametrize("home", ["a file", "bashrc a folder"])
-def test_install_completion_on_a_home_it_cannot_write_is_one_message(home, tmp_path):
+@pytest.mark.parametrize(("home", "shell"), [("a file", "bash"), ("bashrc a folder", "bash"), ("a file", "fish")])
+def test_install_completion_on_a_home_it_cannot_write_is_one_message(home, shell, tmp_path):
     # A read-only or odd HOME (CI images, shared machines): typer's --install-completion runs while the arguments
     # are parsed, outside the commands' error handling, and its OSError was a raw traceback.
     if home == "a file":
@@ -129,14 +129,16 @@ def test_install_completion_on_a_home_it_cannot_write_is_one_message(home, tmp_p
         (tmp_path / "home" / ".bashrc").mkdir(parents=True)
         culprit = tmp_path / "home" / ".bashrc"
     code = "import sys; from advisor.cli.app import main; sys.argv = ['advisor', *sys.argv[1:]]; main()"
-    result = subprocess.run([sys.executable, "-c", code, "--install-completion", "bash"], capture_output=True,
+    result = subprocess.run([sys.executable, "-c", code, "--install-completion", shell], capture_output=True,
                             text=True, cwd=Path(__file__).resolve().parents[2],
-                            env={**os.environ, "HOME": str(tmp_path / "home"),
+                            env={**os.environ, "HOME": str(tmp_path / "home"), "SHELL": "/bin/bash",
                                  "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"})
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    assert result.stderr.startswith(f"error: cannot install shell completion: {culprit}: "), result.stderr
-    assert result.stderr.count("error:") == 1 and "`advisor --show-completion > FILE`" in result.stderr
+    assert result.stderr.startswith(f"error: cannot install shell completion: {culprit}"), result.stderr
+    # the shell asked for, again: `--show-completion > FILE` alone printed the script of the shell advisor runs from
+    assert result.stderr.count("error:") == 1 and f"`advisor --show-completion {shell} > FILE`" in result.stderr
+    assert f"`advisor --install-completion {shell}` with HOME set" in result.stderr
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")

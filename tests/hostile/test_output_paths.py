@@ -112,3 +112,33 @@ def test_a_name_over_255_bytes_is_one_message_before_the_run(invoke, tmp_path, h
              else f"cannot be used (File name too long).\nFix: pass {flag} with a shorter path.")
     assert result.output == f"error: {flag} {target}: {words}\n"
     assert _saved(history_url) == 0
+
+
+def test_a_plot_path_in_a_loop_of_links_fails_before_the_run(invoke, tmp_path, history_url, profile_file):
+    """is_dir() says False for a loop, so the path passed the check and failed only after the run, told to "free
+    some space"."""
+    (tmp_path / "la.png").symlink_to("lb.png")
+    (tmp_path / "lb.png").symlink_to("la.png")
+    result = invoke("recommend", "--profile", profile_file, *JOB, "--plot", tmp_path / "la.png")
+    assert result.exit_code == 1
+    assert result.output == (f"error: --plot {tmp_path / 'la.png'}: cannot be used (Too many levels of symbolic "
+                             "links).\nFix: the path goes through symbolic links that lead back to themselves; point "
+                             "the link at a file, or pass --plot with another path.\n")
+    assert _saved(history_url) == 0
+
+
+@pytest.mark.parametrize(("error", "hint"), [
+    (OSError(28, "No space left on device"), "Fix: free some space, or pass --plot with another path."),
+    (PermissionError(13, "Permission denied"), "Fix: pass --plot with another path."),
+])
+def test_free_some_space_only_where_space_ran_out(invoke, tmp_path, history_url, profile_file, monkeypatch,
+                                                 error, hint):
+    from advisor.cli import plot
+
+    def broken(rec, path):
+        raise error
+
+    monkeypatch.setattr(plot, "plot_recommendation", broken)
+    result = invoke("recommend", "--profile", profile_file, *JOB, "--plot", tmp_path / "x.png")
+    assert result.exit_code == 1
+    assert result.output.endswith(f"({error.strerror}).\n{hint}\n"), result.output

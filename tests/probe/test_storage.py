@@ -75,7 +75,7 @@ def test_a_folder_is_not_a_profile(tmp_path):
 def test_the_fix_names_a_file_only_where_writing_it_is_safe(tmp_path):
     with pytest.raises(ProbeError) as missing:
         load_profile(tmp_path / "mine.json")
-    assert missing.value.hint == "Fix: pass a file written by `advisor profile WORKLOAD -o mine.json`."
+    assert missing.value.hint == f"Fix: pass a file written by `advisor profile WORKLOAD -o {tmp_path / 'mine.json'}`."
     data = tmp_path / "data.csv"
     data.write_text("a,b\n1,2\n")
     with pytest.raises(ProbeError) as other:
@@ -183,3 +183,34 @@ def test_profiles_are_utf8_whatever_the_locale(tmp_path):
     # the file written under the ASCII locale is UTF-8, so this (UTF-8) process reads the same name
     assert json.loads((tmp_path / "ascii.json").read_bytes().decode("utf-8"))["workload"]["name"] == "modèle 🚀"
     assert load_profile(tmp_path / "ascii.json").workload.name == "modèle 🚀"
+
+
+def test_the_fix_for_a_missing_profile_can_be_pasted(tmp_path, monkeypatch):
+    """It named the file without its folder or quotes (`-o my prof.json`: two arguments), and told `--profile -`
+    to write `-o -`, which `advisor profile` refuses."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a dir").mkdir()
+    hints = {}
+    for given in ("a dir/my prof.json", "-", "no dir/p.json"):
+        with pytest.raises(ProbeError, match="no such profile file") as caught:
+            load_profile(given)
+        hints[given] = caught.value.hint
+    assert hints == {
+        "a dir/my prof.json": "Fix: pass a file written by `advisor profile WORKLOAD -o 'a dir/my prof.json'`.",
+        "-": "Fix: --profile reads a file, not standard input: write one with `advisor profile WORKLOAD -o "
+             "profile.json` and pass --profile profile.json.",
+        "no dir/p.json": "Fix: check the path: its folder 'no dir' does not exist either. A profile is the file "
+                         "`advisor profile WORKLOAD -o profile.json` writes.",
+    }
+
+
+def test_a_profile_that_is_not_utf8_is_told_to_be_converted(tmp_path):
+    """A Latin-1 profile (an older advisor's, under a Latin-1 locale) was told to be "a file written by advisor
+    profile", which it was."""
+    path = tmp_path / "lat 1.json"
+    path.write_bytes(_profile().model_dump_json().replace("tiny", "mod\u00e8le").encode("latin-1"))
+    with pytest.raises(ProbeError, match="could not read the profile: 'utf-8' codec can't decode") as caught:
+        load_profile(path)
+    assert caught.value.hint == (f"Fix: a profile is UTF-8 JSON; convert this file (`iconv -f ISO-8859-1 -t UTF-8 "
+                                 f"'{path}' > profile.json`, if it was written under a Latin-1 locale), or write it "
+                                 "again with `advisor profile WORKLOAD -o profile.json`.")
