@@ -27,9 +27,10 @@ def register(app: typer.Typer) -> None:
 
 @handle_errors
 def predict(
-    workload: Annotated[Path | None, typer.Argument(metavar="WORKLOAD",
+    workload: Annotated[Path | None, typer.Argument(metavar="WORKLOAD", readable=False,
                                                     help="Workload file; omit with --profile.")] = None,
-    profile: Annotated[Path | None, typer.Option("--profile", help="A saved profile instead of probing.")] = None,
+    profile: Annotated[Path | None, typer.Option("--profile", readable=False,
+                                                 help="A saved profile instead of probing.")] = None,
     dataset_size: Annotated[int | None, typer.Option("--dataset-size", metavar="INTEGER", parser=parse_count)] = None,
     epochs: Annotated[int | None, typer.Option("--epochs", metavar="INTEGER", parser=parse_count)] = None,
     batch_size: Annotated[int | None, typer.Option("--batch-size", metavar="INTEGER", parser=parse_count,

@@ -17,7 +17,7 @@ def register(app: typer.Typer) -> None:
 
 @handle_errors
 def profile(
-    workload: Annotated[Path, typer.Argument(metavar="WORKLOAD", help="Workload file (model.py).")],
+    workload: Annotated[Path, typer.Argument(metavar="WORKLOAD", readable=False, help="Workload file (model.py).")],
     device: Annotated[str, typer.Option("--device", metavar="[cpu|cuda:N|all]", help="cpu, cuda:0, or all.")] = "all",
     batch_size: Annotated[int | None, typer.Option(
         "--batch-size", help="The job's batch size, which the profile records (--profile prices it): the top of "

@@ -34,9 +34,10 @@ def register(app: typer.Typer) -> None:
 
 @handle_errors
 def recommend(
-    workload: Annotated[Path | None, typer.Argument(metavar="WORKLOAD",
+    workload: Annotated[Path | None, typer.Argument(metavar="WORKLOAD", readable=False,
                                                     help="Workload file (model.py); omit with --profile.")] = None,
-    profile: Annotated[Path | None, typer.Option("--profile", help="Use a saved profile instead of probing.")] = None,
+    profile: Annotated[Path | None, typer.Option("--profile", readable=False,
+                                                 help="Use a saved profile instead of probing.")] = None,
     dataset_size: Annotated[int | None, typer.Option("--dataset-size", metavar="INTEGER", parser=parse_count,
                                                      help="Samples per epoch.")] = None,
     epochs: Annotated[int | None, typer.Option("--epochs", metavar="INTEGER", parser=parse_count)] = None,

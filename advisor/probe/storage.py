@@ -98,6 +98,12 @@ def load_profile(path: str | Path) -> Profile:
                          hint=f"Fix: a profile is UTF-8 JSON; convert this file (`iconv -f ISO-8859-1 -t UTF-8 "
                               f"{shlex.quote(str(path))} > profile.json`, if it was written under a Latin-1 "
                               "locale), or write it again with `advisor profile WORKLOAD -o profile.json`.") from exc
+    except PermissionError as exc:
+        shown = shlex.quote(str(path))
+        raise ProbeError(f"{path}: could not read the profile ({exc.strerror}).",
+                         hint=f"Fix: the permissions keep advisor from reading the file (`ls -l {shown}` shows them): "
+                              "make it readable to this user (chmod), or run advisor as a user who can read it."
+                         ) from None
     except OSError as exc:
         raise ProbeError(f"{path}: could not read the profile: {exc}.", hint=hint) from exc
     try:

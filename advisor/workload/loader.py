@@ -25,8 +25,10 @@ advisor`` stays fast.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
 import re
 import shlex
 import stat
@@ -348,13 +350,16 @@ def check_path(path: str | Path) -> Path:
             f"; try one of the examples, e.g. {example}." if example else ".")) from None
     except OSError as exc:
         # ELOOP (a symbolic link loop), ENAMETOOLONG, EACCES on a folder on the way...
-        raise WorkloadError(f"{path}: cannot be opened ({exc.strerror or exc}).", hint=hint) from None
+        raise WorkloadError(f"{path}: cannot be opened ({exc.strerror or exc}).",
+                            hint=_permission_hint(path) if exc.errno in (errno.EACCES, errno.EPERM) else hint) from None
     if stat.S_ISDIR(mode):
         raise WorkloadError(f"{path}: is a folder, not a Python file.",
                             hint="Fix: point advisor at the .py file inside it that defines build_model() and "
                                  "make_batch().")
     if not stat.S_ISREG(mode):  # a pipe would block the read forever, /dev/zero would fill the memory
         raise WorkloadError(f"{path}: is not a regular file (a device or a pipe).", hint=hint)
+    if not os.access(path, os.R_OK):  # the CLI's typer check said so with exit 2, and no --json error document
+        raise WorkloadError(f"{path}: cannot be read ({os.strerror(errno.EACCES)}).", hint=_permission_hint(path))
     if path.suffix != ".py":
         raise WorkloadError(f"{path}: a workload must be a Python file ending in .py.", hint=hint)
     name = workload_name(path)
@@ -363,6 +368,13 @@ def check_path(path: str | Path) -> Path:
                             f"{MAX_WORKLOAD_NAME_CHARS} characters before .py (what the history stores); this one "
                             f"has {len(name):,}.", hint="Fix: rename the file to a shorter name.")
     return path
+
+
+def _permission_hint(path: Path) -> str:
+    shown = shlex.quote(str(path))
+    return (f"Fix: the permissions keep advisor from reading the file (`ls -l {shown}` shows the file's, `namei -l "
+            f"{shown}` each folder's on the way): make it readable to this user (chmod), or run advisor as a user "
+            "who can read it.")
 
 
 def workload_name(path: Path) -> str:
