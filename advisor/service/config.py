@@ -38,12 +38,13 @@ def is_loopback(host: str) -> bool:
 
 
 def parse_tokens(value: str | None) -> tuple[str, ...]:
-    """The bearer tokens from ``ADVISOR_API_TOKENS``: a comma list, or a file holding them; () when unset.
+    """The bearer tokens from ``ADVISOR_API_TOKENS``: a comma list, or a file holding them; () when unset or empty.
 
     Raises:
-        ConfigError: a file that cannot be read, or a token shorter than ``MIN_TOKEN_CHARS`` characters.
+        ConfigError: a file that cannot be read, a value or file that holds no token, or a token shorter than
+            ``MIN_TOKEN_CHARS`` characters.
     """
-    if not value or not value.strip():
+    if not value:
         return ()
     text = value
     path = Path(value.strip()).expanduser()
@@ -61,11 +62,53 @@ def parse_tokens(value: str | None) -> tuple[str, ...]:
                               hint=_TOKEN_HINT) from None
         text = "\n".join(line.split("#", 1)[0] for line in text.splitlines())
     tokens = [t.strip() for chunk in text.splitlines() for t in chunk.split(",") if t.strip()]
+    if not tokens:  # set, but to "," or blanks, or a file with none: not the unset variable it would read as
+        what = (f"{TOKENS_ENV} names the token file {str(path)!r}, which holds" if path.is_file()
+                else f"{TOKENS_ENV}={value!r} is set but holds")
+        raise ConfigError(f"{what} no token (only commas, blanks or comments).",
+                          hint=_TOKEN_HINT[:-1] + "; or unset it to serve without authentication, on 127.0.0.1 "
+                                                  "only.")
     short = [t for t in tokens if len(t) < MIN_TOKEN_CHARS or any(c.isspace() for c in t)]
     if short:
         raise ConfigError(f"{TOKENS_ENV}: {len(short)} token(s) are shorter than {MIN_TOKEN_CHARS} characters "
                           "or contain spaces; such a token is too easy to guess.", hint=_TOKEN_HINT)
     return tuple(dict.fromkeys(tokens))
+
+
+FORWARDED_ENV = "ADVISOR_FORWARDED_ALLOW_IPS"
+
+
+def forwarded_allow_ips(value: str | None) -> str:
+    """``ADVISOR_FORWARDED_ALLOW_IPS``: the proxies whose ``X-Forwarded-*`` headers uvicorn trusts, checked (a
+    comma list of IP addresses and networks, or "*" alone); "127.0.0.1" when unset or empty. uvicorn takes any
+    other word as a name no client address ever equals, so a typo silently trusted no proxy (nor a "*" in a list).
+
+    Raises:
+        ConfigError: an item that is not an IP address or network, or a value with none.
+    """
+    if not value:
+        return "127.0.0.1"
+    items = [item.strip() for item in value.split(",") if item.strip()]
+    if items == ["*"]:
+        return "*"
+    bad = next((item for item in items if not _is_ip(item)), None) if items else None
+    if bad is not None or not items:
+        what = (f"{bad!r} is not an IP address or network{' (* stands alone: any proxy)' if bad == '*' else ''}"
+                if bad is not None else "it holds no address")
+        raise ConfigError(f"{FORWARDED_ENV}={value!r}: {what}.",
+                          hint=f"Fix: set {FORWARDED_ENV} to the reverse proxies' addresses, comma-separated: IP "
+                               "addresses (10.0.0.5) or networks (10.0.0.0/24, host bits zero), or * alone to "
+                               "trust any; or unset it for 127.0.0.1.")
+    return ",".join(items)
+
+
+def _is_ip(item: str) -> bool:
+    """Whether ``item`` is an IP address, or a network where it has a "/" (as uvicorn reads them)."""
+    try:
+        ipaddress.ip_network(item) if "/" in item else ipaddress.ip_address(item)  # noqa: B018
+    except ValueError:
+        return False
+    return True
 
 
 def _number(env: Mapping[str, str], name: str, default: float, *, low: float, high: float,
@@ -105,6 +148,7 @@ class ServiceConfig:
     # serve some requests late (at 50 clients, 4 gave a p99 1.2-1.6x the median, 1-2 gave 1.1-1.2x: paired).
     request_slots: int = 2
     graceful_seconds: float = 30.0  # how long in-flight requests may take to finish on shutdown
+    forwarded_allow_ips: str = "127.0.0.1"  # ADVISOR_FORWARDED_ALLOW_IPS, checked (forwarded_allow_ips)
     settings: Settings = field(default_factory=Settings)
 
     @property
@@ -113,11 +157,13 @@ class ServiceConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides) -> ServiceConfig:
-        """The config from ``ADVISOR_API_TOKENS``, ``ADVISOR_API_MAX_BODY_MB``, ``ADVISOR_API_RATE_LIMIT``
+        """The config from ``ADVISOR_API_TOKENS``, ``ADVISOR_FORWARDED_ALLOW_IPS``,
+        ``ADVISOR_API_MAX_BODY_MB``, ``ADVISOR_API_RATE_LIMIT``
         (requests per minute per token), ``ADVISOR_API_CACHE_ENTRIES`` and the advisor ``Settings``."""
         env = os.environ if env is None else env
         values = dict(
             tokens=parse_tokens(env.get(TOKENS_ENV)),
+            forwarded_allow_ips=forwarded_allow_ips(env.get(FORWARDED_ENV)),
             max_body_bytes=int(_number(env, "ADVISOR_API_MAX_BODY_MB", DEFAULT_MAX_BODY_MB, low=0.01,
                                        high=1024) * 1024 * 1024),
             rate_per_minute=int(_number(env, "ADVISOR_API_RATE_LIMIT", DEFAULT_RATE_PER_MINUTE, low=0,

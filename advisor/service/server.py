@@ -197,7 +197,7 @@ def _serve(config: ServiceConfig, say: Callable[[str], None], log_level: str, st
     options = dict(app=APP_FACTORY, factory=True, host=config.host, port=config.port, access_log=False,
                    log_config=log_config(log_level), log_level=log_level,
                    timeout_graceful_shutdown=int(config.graceful_seconds), proxy_headers=True,
-                   forwarded_allow_ips=os.environ.get("ADVISOR_FORWARDED_ALLOW_IPS", "127.0.0.1"),
+                   forwarded_allow_ips=config.forwarded_allow_ips,
                    server_header=False)
     try:
         _run(options, config, stops)

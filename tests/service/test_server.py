@@ -272,6 +272,53 @@ def test_short_tokens_are_refused(cli, monkeypatch):
     assert result.exit_code == 1 and "shorter than 16 characters" in result.output
 
 
+@pytest.mark.parametrize("value", [",", "  ", " , ,", "FILE"])
+def test_tokens_set_to_no_token_are_refused(tmp_path, value):
+    """It read as unset: the server ran unauthenticated on 127.0.0.1 only, saying "No ADVISOR_API_TOKENS", where
+    a mounted secret file was empty or a $TOKEN expanded to blanks. (Checked on the config `advisor serve` builds
+    first: the server it would have started serves until stopped.)"""
+    from advisor.errors import ConfigError
+    from advisor.service.config import ServiceConfig
+
+    token_file = tmp_path / "tokens"
+    token_file.write_text("\n\n# none yet\n")
+    with pytest.raises(ConfigError) as caught:
+        ServiceConfig.from_env({"ADVISOR_API_TOKENS": str(token_file) if value == "FILE" else value})
+    what = (f"ADVISOR_API_TOKENS names the token file {str(token_file)!r}, which holds" if value == "FILE"
+            else f"ADVISOR_API_TOKENS={value!r} is set but holds")
+    assert caught.value.message == f"{what} no token (only commas, blanks or comments)."
+    assert caught.value.hint.startswith("Fix: set ADVISOR_API_TOKENS to comma-separated tokens")
+    assert caught.value.hint.endswith("or unset it to serve without authentication, on 127.0.0.1 only.")
+    assert ServiceConfig.from_env({"ADVISOR_API_TOKENS": ""}).tokens == ()  # empty is unset, as elsewhere
+
+
+@pytest.mark.parametrize(("value", "said"), [
+    ("notanip", "'notanip' is not an IP address or network."),
+    ("10.0.0.5,10.0.0.1/8", "'10.0.0.1/8' is not an IP address or network."),  # host bits set: uvicorn's word
+    ("*,10.0.0.5", "'*' is not an IP address or network (* stands alone: any proxy)."),
+    (",", "it holds no address."),
+])
+def test_forwarded_allow_ips_are_checked(value, said):
+    """uvicorn took any word as a name that no client address equals: a typo trusted no proxy, without a word."""
+    from advisor.errors import ConfigError
+    from advisor.service.config import ServiceConfig
+
+    with pytest.raises(ConfigError) as caught:
+        ServiceConfig.from_env({"ADVISOR_FORWARDED_ALLOW_IPS": value})
+    assert caught.value.message == f"ADVISOR_FORWARDED_ALLOW_IPS={value!r}: {said}"
+    assert caught.value.hint.startswith("Fix: set ADVISOR_FORWARDED_ALLOW_IPS to the reverse proxies' addresses")
+
+
+def test_forwarded_allow_ips_as_uvicorn_takes_them():
+    from advisor.service.config import ServiceConfig
+
+    def read(value):
+        return ServiceConfig.from_env({"ADVISOR_FORWARDED_ALLOW_IPS": value}).forwarded_allow_ips
+
+    assert [read(v) for v in ("", " * ", "10.0.0.5, 10.0.0.0/24,::1", "fd00::/8")] == [
+        "127.0.0.1", "*", "10.0.0.5,10.0.0.0/24,::1", "fd00::/8"]
+
+
 def test_tokens_from_a_file(tmp_path):
     token_file = tmp_path / "tokens"
     token_file.write_text(f"# the team\n{TOKEN}\n")
