@@ -27,6 +27,7 @@ import ctypes
 import multiprocessing
 import os
 import select
+import shlex
 import signal
 import socket
 import subprocess
@@ -37,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from advisor.current_folder import check_current_folder
-from advisor.errors import ConfigError
+from advisor.errors import ConfigError, ProbeError
 from advisor.output_file import non_utf8_shown
 from advisor.probe.frames import ChildStart, FrameReader, encode, receive, send_payload
 
@@ -153,6 +154,9 @@ def start_fresh(start: ChildStart, pickled: bytes | None) -> ChildProcess:
         safe_path = ("-P",) if sys.version_info >= (3, 11) else ()
         proc = subprocess.Popen([sys.executable, *safe_path, "-c", code], pass_fds=(child_sock.fileno(),),
                                 stdin=subprocess.DEVNULL, start_new_session=True, env=child_environment())
+    except OSError as exc:  # the interpreter gone (a venv rebuilt meanwhile) or not executable, EAGAIN, ENOMEM...
+        parent_sock.close()
+        raise _not_started(exc) from None
     finally:
         child_sock.close()
     child = ChildProcess(proc, parent_sock)
@@ -163,6 +167,15 @@ def start_fresh(start: ChildStart, pickled: bytes | None) -> ChildProcess:
     except OSError:
         pass  # it died already: the message loop reports how
     return child
+
+
+def _not_started(exc: OSError) -> ProbeError:
+    """The error for a probe child that could not be started: the interpreter it runs and the system's reason."""
+    where = f" ({exc.filename})" if exc.filename and exc.filename != sys.executable else ""
+    return ProbeError(f"The probe cannot start: running {sys.executable} failed{where}: {exc.strerror or exc}.",
+                      hint="Fix: check that this Python can be run by you (its file and folders: `ls -l "
+                           f"{shlex.quote(sys.executable)}`), that it was not removed or rebuilt while advisor ran, "
+                           "and that the process and memory limits (ulimit -u, -v) leave room for one more process.")
 
 
 def _start_frame(start: ChildStart) -> bytes:
