@@ -200,8 +200,10 @@ def test_recommend_echoes_how_the_job_steps_and_says_a_cpu_runs_it_as_probed(app
             "steps — cheapest") in text
     data = json.loads(CliRunner().invoke(app, [*args, "--format", "json"]).stdout)
     assert data["chosen"]["tier"] == "cpu" and data["chosen"]["precision"] == "fp32"
-    assert data["verdict"]["assumptions"].endswith(
-        "CPU instances run the job as probed, at fp32 and eager: bf16 and torch.compile apply to GPUs")
+    assumptions = data["verdict"]["assumptions"]
+    assert ("CPU instances run the job as probed, at fp32 and eager: bf16 and torch.compile apply to GPUs, bf16 as "
+            "fp16 with a GradScaler on those without bfloat16 (") in assumptions and assumptions.endswith(")")
+    assert "V100-16GB" in assumptions.rsplit("without bfloat16", 1)[1]
     plain = json.loads(CliRunner().invoke(app, ["recommend", "--profile", str(PROFILE), "--no-save", "--format",
                                                 "json"]).stdout)
     assert "CPU instances run the job" not in plain["verdict"]["assumptions"]
