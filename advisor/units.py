@@ -327,6 +327,25 @@ def durations_apart(a: float, b: float, *, exact: bool = False) -> tuple[str, st
     return fa, fb
 
 
+def _three_figures(value: float) -> str:
+    """``value`` to three significant figures, trailing zeros kept: "0.200", "38.0", "281", "1,550"."""
+    rounded = float(f"{value:.3g}")
+    if rounded <= 0:
+        return "0"
+    return f"{rounded:,.{max(0, 2 - math.floor(math.log10(rounded)))}f}"
+
+
+def format_step(seconds: float | None) -> str:
+    """A predicted step's time to the three significant figures an estimate supports: "0.200 ms", "38.9 ms",
+    "1,550 ms", and from 10 s on in seconds, "49.3 s" (not "49333.7 ms", a tenth of a millisecond of a step the
+    probe never timed). Measured times keep their own precision; JSON keeps the unrounded seconds."""
+    if seconds is None or not math.isfinite(seconds):
+        return "-"
+    if float(f"{seconds:.3g}") >= 10:
+        return f"{_three_figures(seconds)} s"
+    return f"{_three_figures(seconds * 1e3)} ms"
+
+
 def format_duration_exact(seconds: float) -> str:
     """A duration the user gave (a deadline), as given: "1h05m" for 65 min, "1h05m43s" for 3943 s, where
     ``format_duration`` would round it to "1h06m"."""

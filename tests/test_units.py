@@ -261,3 +261,14 @@ def test_messages_say_what_is_wrong_with_a_duration():
         parse_deadline_seconds("87700h")
     assert long.value.message == ("The deadline '87700h' is more than 10 years (3,654 days; at most 3,652), beyond "
                                   "any training job.")
+
+
+def test_a_step_is_written_to_three_significant_figures():
+    """A predicted step's time: "49333.7 ms" claimed a tenth of a millisecond of a step scaled from elsewhere."""
+    from advisor.units import format_step
+
+    assert [format_step(s) for s in (49.3337, 9.996, 1234.5, 1.9772, 1.5476, 0.2806, 0.0389, 0.038, 0.09996,
+                                     0.0002, 2.3e-6, 0.0)] == [
+        "49.3 s", "10.0 s", "1,230 s", "1,980 ms", "1,550 ms", "281 ms", "38.9 ms", "38.0 ms", "100 ms",
+        "0.200 ms", "0.00230 ms", "0 ms"]
+    assert format_step(None) == format_step(float("nan")) == "-"

@@ -23,6 +23,7 @@ from advisor.units import (
     format_duration,
     format_duration_delta,
     format_duration_exact,
+    format_step,
     format_usd,
     format_usd_delta,
     format_usd_exact,
@@ -474,7 +475,7 @@ def scaling_table(grid: Any) -> None:
             f"{format_duration(total + e.seconds)} ({format_duration(total + e.low)}–"
             f"{format_duration(total + e.high)})", format_duration(e.seconds),
             _versus_one(r.count, r.speedup_vs_one_gpu),
-            f"{e.step_seconds * 1000:.1f} ms",
+            format_step(e.step_seconds),
             f"{e.scaling_efficiency:.0%}" if e.scaling_efficiency is not None else "-",
             ("fits" if e.fits_memory else "does not fit")
             + (f" ({e.peak_memory_gib:.1f} GiB)" if e.peak_memory_gib is not None else ""),

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from advisor.units import format_step
+
 
 def _plural(n: int, word: str) -> str:
     return f"{n:,} {word}{'s' if n != 1 else ''}"
@@ -36,9 +38,9 @@ def job_text(est: Any) -> str:
 
 def step_text(est: Any) -> str:
     """A full step's time (of it outside compute), and the epoch's last, smaller step's."""
-    text = (f"{est.step_seconds * 1000:.1f} ms" + (" per micro-step" if est.grad_accum_steps > 1 else "")
+    text = (format_step(est.step_seconds) + (" per micro-step" if est.grad_accum_steps > 1 else "")
             # batch_seconds: all of the step outside compute (making the batch, its copy, waiting for a loader)
-            + (f" ({est.batch_seconds * 1000:.1f} ms of it outside compute)" if est.batch_seconds else ""))
+            + (f" ({format_step(est.batch_seconds)} of it outside compute)" if est.batch_seconds else ""))
     if _short_last(est) and est.last_step_seconds is not None:
-        text += f"; the last of each epoch (batch {est.last_batch_size:,}) {est.last_step_seconds * 1000:.1f} ms"
+        text += f"; the last of each epoch (batch {est.last_batch_size:,}) {format_step(est.last_step_seconds)}"
     return text

@@ -1,0 +1,41 @@
+"""What ``predict`` prints of an estimate: figures to the precision the estimate has, one style per column and per
+interval (the reader audit: "49333.7 ms" of a step never timed, "2d15h (47h35m–3d11h)", "2x" beside "1.9x",
+"$0.526" over "$2.92"). JSON keeps the unrounded numbers."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from cli_helpers import run
+
+PROFILE = Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json"
+
+
+def _step_row(app, monkeypatch, batch_size: int) -> tuple[str, dict]:
+    monkeypatch.setenv("COLUMNS", "200")
+    args = ("predict", "--profile", PROFILE, "--dataset-size", 100_000_000, "--epochs", 1, "--batch-size",
+            batch_size, "--device", "cpu", "--no-save")
+    data = json.loads(run(app, *args, "--json").stdout)
+    result = run(app, *args)
+    assert result.exit_code == 0, result.output
+    (row,) = [line for line in result.stdout.splitlines() if "│ step " in line]
+    return row, data
+
+
+def test_a_long_step_reads_in_seconds_to_three_figures(app, monkeypatch):
+    """A step of minutes printed as "358044.8 ms": seven figures of a time scaled from a 512-sample probe."""
+    row, data = _step_row(app, monkeypatch, 50_000_000)
+    assert data["step_seconds"] > 10 and data["step_seconds"] != round(data["step_seconds"], 3)  # JSON: unrounded
+    assert re.search(r"│ step +│ \d{2,3} s \(\d,\d\d0 ms of it outside compute\) +│", row), row
+    from advisor.units import format_step
+
+    assert f"{format_step(data['step_seconds'])} ({format_step(data['batch_seconds'])} of it" in row
+
+
+def test_a_short_step_keeps_three_significant_figures(app, monkeypatch):
+    row, data = _step_row(app, monkeypatch, 512)
+    assert data["step_seconds"] < 0.01 and data["last_step_seconds"] < data["step_seconds"]
+    assert re.search(r"│ step +│ \d\.\d\d ms \(0\.\d\d\d ms of it outside compute\); the last of each epoch "
+                     r"\(batch 256\) \d\.\d\d ms +│", row), row
