@@ -288,6 +288,22 @@ def durations_alike(longer: float, shorter: float) -> tuple[str, str]:
     return a, b
 
 
+def format_span(low: float | None, high: float | None, point: float | None) -> str:
+    """The 80% interval around ``point``, "2d00h–3d11h", a bound in the point's style where ``format_duration``'s
+    switch at two days falls between them: "2d15h (2d00h–3d11h)", not "(47h35m–3d11h)"; "40h00m (30h00m–58h00m)",
+    not "(30h00m–2d10h)". A bound under a day beside a point in days stays in hours ("5h00m", not "0d05h")."""
+    return f"{_in_style_of(low, point)}–{_in_style_of(high, point)}"
+
+
+def _in_style_of(seconds: float | None, point: float | None) -> str:
+    if not is_finite(seconds) or not is_finite(point) or {_duration_unit(seconds), _duration_unit(point)} != {"d", "h"}:
+        return format_duration(seconds)
+    if _duration_unit(point) == "h":
+        return durations_alike(seconds, point)[0]  # the bound in days: in hours and minutes, "58h00m"
+    days, hours = divmod(round(seconds / 3600), 24)
+    return f"{days}d{hours:02d}h" if days else format_duration(seconds)
+
+
 def _exact_level(seconds: float) -> int | None:
     """The coarsest level ``durations_apart`` writes ``seconds`` exactly at: None (``format_duration``'s own unit:
     "1h05m", "4m05s", "2d00h"), else the decimals of the second (0 for "1h05m43s", up to 3)."""

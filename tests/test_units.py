@@ -272,3 +272,14 @@ def test_a_step_is_written_to_three_significant_figures():
         "49.3 s", "10.0 s", "1,230 s", "1,980 ms", "1,550 ms", "281 ms", "38.9 ms", "38.0 ms", "100 ms",
         "0.200 ms", "0.00230 ms", "0 ms"]
     assert format_step(None) == format_step(float("nan")) == "-"
+
+
+def test_an_interval_is_written_in_the_style_of_its_point():
+    from advisor.units import format_span
+
+    h, d = 3600.0, 86400.0
+    assert format_span(47 * h + 35 * 60, 3 * d + 11 * h, 2 * d + 15 * h) == "2d00h–3d11h"  # was "47h35m–3d11h"
+    assert format_span(25 * h + 36 * 60, 2 * d + 8 * h, 38 * h) == "25h36m–56h00m"
+    assert format_span(5 * h, 3 * d, 2 * d + 12 * h) == "5h00m–3d00h"  # under a day: not "0d05h"
+    assert format_span(20 * 60, 3 * h, 2 * h) == "20m00s–3h00m"  # only the two-day switch is one of style
+    assert format_span(None, 3 * d, 2 * d) == "-–3d00h" and format_span(h, 2 * h, None) == "1h00m–2h00m"

@@ -23,6 +23,7 @@ from advisor.units import (
     format_duration,
     format_duration_delta,
     format_duration_exact,
+    format_span,
     format_step,
     format_usd,
     format_usd_delta,
@@ -181,7 +182,7 @@ def _cells(rank: int, c: Any, chosen: Any, similar: str, bound: bool = False) ->
     return [
         f"{rank}{mark}", safe_text(c.provider) + ("†" if c.marketplace else ""), safe_text(c.instance_type),
         safe_text(_hardware(c, bound)),
-        f"{format_duration(c.total_seconds)} ({format_duration(c.total_low)}–{format_duration(c.total_high)})",
+        f"{format_duration(c.total_seconds)} ({format_span(c.total_low, c.total_high, c.total_seconds)})",
         format_duration(c.seconds), format_usd(c.cost_usd),
         format_usd(c.spot_cost_usd) if c.spot_cost_usd is not None else "-", similar,
         *([_bound_cell(c)] if bound else []),
@@ -411,7 +412,7 @@ def _plain_side(c: Any, caveats: Sequence[str] = ()) -> str:
     if c is None:
         return "-"
     return (f"{c.hardware_label} ({c.provider} {c.instance_type}), {format_duration(c.total_seconds)} "
-            f"({format_duration(c.total_low)}–{format_duration(c.total_high)}), {format_usd(c.ranked_cost_usd)}"
+            f"({format_span(c.total_low, c.total_high, c.total_seconds)}), {format_usd(c.ranked_cost_usd)}"
             + (f" ({'; '.join(caveats)})" if caveats else ""))
 
 
@@ -472,8 +473,8 @@ def scaling_table(grid: Any) -> None:
         total = grid.startup_seconds
         rows.append([
             str(r.count), safe_text(e.precision),
-            f"{format_duration(total + e.seconds)} ({format_duration(total + e.low)}–"
-            f"{format_duration(total + e.high)})", format_duration(e.seconds),
+            f"{format_duration(total + e.seconds)} ({format_span(total + e.low, total + e.high, total + e.seconds)})",
+            format_duration(e.seconds),
             _versus_one(r.count, r.speedup_vs_one_gpu),
             format_step(e.step_seconds),
             f"{e.scaling_efficiency:.0%}" if e.scaling_efficiency is not None else "-",

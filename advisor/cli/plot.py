@@ -17,7 +17,7 @@ from typing import Any
 from advisor.cli.console import show_controls
 from advisor.errors import ConfigError
 from advisor.schemas import Candidate, Constraints, Recommendation
-from advisor.units import format_duration, format_duration_exact, format_usd, format_usd_exact
+from advisor.units import format_duration, format_duration_exact, format_span, format_usd, format_usd_exact
 
 FORMATS = (".png", ".svg")
 _TIER_STYLE = {  # colour-blind-safe (Okabe-Ito) and a distinct marker per tier
@@ -176,7 +176,7 @@ def _draw_choice(ax: Any, chosen: Candidate, at_risk: bool = False) -> None:
     ax.annotate(f"chosen{' (at risk)' if at_risk else ''}: {_shown(chosen.provider)} "
                 f"{_shown(chosen.instance_type)}\n{_shown(chosen.hardware_label)}, "
                 f"{format_duration(_elapsed(chosen))} total ({format_duration(chosen.seconds)} job), "
-                f"{format_usd(y)}\n80%: {format_duration(lo)}–{format_duration(hi)}"
+                f"{format_usd(y)}\n80%: {format_span(lo, hi, x)}"
                 + (f", {format_usd(y * lo / x)}–{format_usd(y * hi / x)}" if per_second else ""),
                 xy=(x, y), xytext=(14, 14), textcoords="offset points", fontsize=9,
                 bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": "#D55E00", "alpha": 0.9},

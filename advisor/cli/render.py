@@ -25,7 +25,7 @@ from advisor.cli.fit import Column, fitted
 from advisor.cli.job_rows import job_text, step_text
 from advisor.cli.step_text import scaling_efficiency_text
 from advisor.hardware.process_memory import LIMIT_WORDS
-from advisor.units import format_duration, format_usd
+from advisor.units import format_duration, format_span, format_usd
 
 __all__ = ["err", "out", "safe_text"]  # re-exported: every command module escapes through render
 
@@ -78,8 +78,8 @@ def probe_progress(enabled: bool) -> Iterator[Any]:
         yield update
 
 
-def _interval(low: float, high: float) -> str:
-    return f"{format_duration(low)}–{format_duration(high)}"
+def _interval(low: float, high: float, point: float) -> str:
+    return format_span(low, high, point)
 
 
 def estimate(est: Any, instance_startup_seconds: float | None = None) -> None:
@@ -92,7 +92,8 @@ def estimate(est: Any, instance_startup_seconds: float | None = None) -> None:
     table = Table(title=f"Predicted job time on {where}", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("whole job", f"{format_duration(est.seconds)}  (80% interval {_interval(est.low, est.high)})")
+    table.add_row("whole job",
+                  f"{format_duration(est.seconds)}  (80% interval {_interval(est.low, est.high, est.seconds)})")
     if instance_startup_seconds is not None:
         start = instance_startup_seconds
         table.add_row("with start-up", f"{format_duration(start + est.seconds)}  ({format_duration(start)} start-up "
@@ -405,7 +406,7 @@ def history_list(entries: Sequence[Any], offset: int = 0, total: int | None = No
         cost = (format_usd(e.ranked_cost_usd) + (" spot" if e.interruptible and e.spot_cost_usd is not None else "")
                 + (f" for {format_duration(e.total_seconds)}" if e.total_seconds is not None else ""))
         predicted = format_duration(e.predicted_seconds) + (
-            f" ({_interval(e.low, e.high)})" if e.low is not None and e.high is not None else "")
+            f" ({_interval(e.low, e.high, e.predicted_seconds)})" if e.low is not None and e.high is not None else "")
         table.add_row(str(e.id), _when(e.created_at), safe_text(e.workload),
                       f"{e.epochs:,} x {e.dataset_size:,} @ {e.batch_size:,}", chosen,
                       predicted, cost, safe_text(e.method or "-"), actual)
@@ -423,7 +424,7 @@ def prediction_list(entries: Sequence[Any], offset: int = 0, total: int | None =
     for e in entries:
         table.add_row(f"p{e.id}", _when(e.created_at), safe_text(e.workload),
                       f"{e.epochs:,} x {e.dataset_size:,} @ {e.batch_size:,}", safe_text(e.target),
-                      f"{format_duration(e.seconds)} ({_interval(e.low, e.high)})", safe_text(e.method),
+                      f"{format_duration(e.seconds)} ({_interval(e.low, e.high, e.seconds)})", safe_text(e.method),
                       safe_text(e.precision))
     out().print(table)
 
@@ -454,7 +455,7 @@ def comparison(comp: Any, n_runs: int | None = None, server: str | None = None) 
             table.add_row(str(r.recommendation_id), safe_text(r.workload),
                           safe_text(f"{r.provider or ''} {r.instance_type}".strip()),
                           safe_text(r.device), safe_text(r.method),
-                          f"{format_duration(r.predicted_seconds)} ({_interval(r.low, r.high)})",
+                          f"{format_duration(r.predicted_seconds)} ({_interval(r.low, r.high, r.predicted_seconds)})",
                           format_duration(r.actual_seconds), f"{r.error_pct:+.1f}%",
                           "yes" if r.within_interval else "no")
         con.print(table)

@@ -19,7 +19,7 @@ from advisor.errors import AdvisorError
 from advisor.ranking.scoring import Scored, memory_needs
 from advisor.schemas import Constraints, Estimate, HereRun
 from advisor.schemas.base import USABLE_MEMORY_FRACTION
-from advisor.units import format_duration, format_duration_exact, format_ratio
+from advisor.units import format_duration, format_duration_exact, format_ratio, format_span
 
 # A device of the probed machine, as ``Pricer.here`` gives it: its name ("cpu", "cuda:0"), what it is ("AMD
 # EPYC, 2 threads"), the job's estimate on it or the error that says why there is none, and whether other
@@ -89,7 +89,7 @@ def _part(run: HereRun, constraints: Constraints) -> str:
     scaled = (f"; threads scaled with the {run.parallel_fraction_source} parallel fraction "
               f"{run.parallel_fraction:.2f}" if run.parallel_fraction is not None else "")
     text = (f"{label}: {format_duration(run.seconds)} "
-            f"(80%: {format_duration(run.low or run.seconds)}–{format_duration(run.high or run.seconds)}{scaled})")
+            f"(80%: {format_span(run.low or run.seconds, run.high or run.seconds, run.seconds)}{scaled})")
     if run.busy_when_probed:
         text += (" when idle (other processes were using the CPU during most of the probe; beside them the job "
                  "takes longer)")

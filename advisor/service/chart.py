@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from advisor.service.markup import text
-from advisor.units import format_duration, format_usd
+from advisor.units import format_duration, format_span, format_usd
 
 WIDTH, HEIGHT = 760, 440
 LEFT, RIGHT, TOP, BOTTOM = 84, 24, 20, 56
@@ -59,7 +59,7 @@ def total_time_text(c: Any) -> str:
 
 def interval_text(c: Any) -> str:
     """A candidate's 80% interval of the total time (start-up + job), "3m13s–3m54s"."""
-    return f"{format_duration(c.total_low)}–{format_duration(c.total_high)}"
+    return format_span(c.total_low, c.total_high, c.total_seconds)
 
 
 def cost_text(c: Any) -> str:

@@ -19,7 +19,7 @@ from advisor.service.chart import cost_text, interval_text, pareto_svg, total_ti
 from advisor.service.markup import page as _page
 from advisor.service.markup import text
 from advisor.service.security import SESSION_COOKIE, SESSION_SECONDS, RateLimiter, Tokens
-from advisor.units import format_duration
+from advisor.units import format_duration, format_span
 
 router = APIRouter(include_in_schema=False)
 
@@ -48,7 +48,7 @@ def index(request: Request, workload: Annotated[str | None, Query(max_length=200
         if e.status == "failed":
             actual += " (failed)"
         predicted = format_duration(e.predicted_seconds) + (  # the job alone, with its 80% interval
-            f" ({format_duration(e.low)}–{format_duration(e.high)})" if None not in (e.low, e.high) else "")
+            f" ({format_span(e.low, e.high, e.predicted_seconds)})" if None not in (e.low, e.high) else "")
         # The cost pays for the whole run (the instance's start-up + the job), whose time it names.
         cost = cost_text(e) + (f" for {format_duration(e.total_seconds)}" if e.total_seconds is not None else "")
         rows.append([f'<a href="/recommendations/{e.id}">{e.id}</a>', text(str(e.created_at)[:19].replace("T", " ")),

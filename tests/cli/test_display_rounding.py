@@ -39,3 +39,28 @@ def test_a_short_step_keeps_three_significant_figures(app, monkeypatch):
     assert data["step_seconds"] < 0.01 and data["last_step_seconds"] < data["step_seconds"]
     assert re.search(r"│ step +│ \d\.\d\d ms \(0\.\d\d\d ms of it outside compute\); the last of each epoch "
                      r"\(batch 256\) \d\.\d\d ms +│", row), row
+
+
+GPT2 = Path(__file__).resolve().parents[1] / "predictor" / "data" / "h200_nanogpt_gpt2_bf16_profile.json"
+_INTERVAL = re.compile(r"(\d+d\d\dh|\d+h\d\dm) +\(?(?:80% interval )?(\d+d\d\dh|\d+h\d\dm)–(\d+d\d\dh|\d+h\d\dm)\)")
+
+
+def _styles_of_intervals(text: str) -> list[tuple[str, str, str]]:
+    """Each "point (low–high)" of ``text`` as the style of its three parts: "d" ("2d15h") or "h" ("47h35m")."""
+    return [tuple("d" if "d" in part else "h" for part in m.groups()) for m in _INTERVAL.finditer(text)]
+
+
+def test_an_interval_gives_its_bounds_in_the_style_of_its_point(app, monkeypatch):
+    """A job of 3d03h read "(80% interval 46h32m–5d00h)" and 38h00m "(25h36m–2d08h)": hours and days in one
+    interval, at the two-day switch of ``format_duration``. The bounds now take the point's style."""
+    monkeypatch.setenv("COLUMNS", "200")
+    args = ("predict", "--profile", GPT2, "--gpu", "H100", "--dataset-size", 90_000_000, "--no-save")
+    data = json.loads(run(app, *args, "--json").stdout)
+    assert data["low"] < 48 * 3600 <= data["seconds"] < data["high"]  # the case the switch falls inside
+    one, grid = run(app, *args), run(app, *args, "--gpus", "1,2")
+    assert one.exit_code == 0 and grid.exit_code == 0, one.output + grid.output
+    (row,) = [line for line in one.stdout.splitlines() if "│ whole job " in line]
+    assert re.search(r"│ whole job +│ \d+d\d\dh  \(80% interval 1d2\dh–\d+d\d\dh\)", row), row
+    styles = _styles_of_intervals(one.stdout + grid.stdout)
+    assert len(styles) == 3 and ("h", "h", "h") in styles and ("d", "d", "d") in styles, styles
+    assert all(len(set(s)) == 1 for s in styles), styles
