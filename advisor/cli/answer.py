@@ -446,8 +446,9 @@ def _versus_one(count: int, speedup: float | None) -> str:
         return "-"
     ratio = max(speedup, 1 / speedup)
     word = "faster" if speedup >= 1 else "slower"
-    # under 1.1x a ratio rounds to "1x slower", which reads as the same speed: a percentage says how much
-    return f"{ratio:.2g}x {word}" if ratio >= 1.1 else f"{ratio - 1:.0%} {word}" if ratio >= 1.005 else "the same"
+    # under 1.1x a ratio rounds to "1.0x slower", which reads as the same speed: a percentage says how much. One
+    # decimal throughout, as two significant digits wrote 2.0 "2x" beside "1.9x" and "3.8x"
+    return f"{ratio:.1f}x {word}" if ratio >= 1.1 else f"{ratio - 1:.0%} {word}" if ratio >= 1.005 else "the same"
 
 
 _GRID_COLUMNS = (

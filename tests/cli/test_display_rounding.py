@@ -50,10 +50,24 @@ def _styles_of_intervals(text: str) -> list[tuple[str, str, str]]:
     return [tuple("d" if "d" in part else "h" for part in m.groups()) for m in _INTERVAL.finditer(text)]
 
 
+def _cells(table: str, column: int) -> list[str]:
+    """A rich table's cells of ``column`` (1 = the first), each cell's wrapped lines joined by a space."""
+    cells: list[str] = []
+    for line in table.splitlines():
+        parts = line.split("│")
+        if len(parts) <= column:
+            continue
+        if parts[1].strip():  # a row's first line: its first column has the row's number
+            cells.append(parts[column].strip())
+        elif cells:
+            cells[-1] = f"{cells[-1]} {parts[column].strip()}".strip()
+    return cells
+
+
 def test_an_interval_gives_its_bounds_in_the_style_of_its_point(app, monkeypatch):
     """A job of 3d03h read "(80% interval 46h32m–5d00h)" and 38h00m "(25h36m–2d08h)": hours and days in one
     interval, at the two-day switch of ``format_duration``. The bounds now take the point's style."""
-    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setenv("COLUMNS", "250")
     args = ("predict", "--profile", GPT2, "--gpu", "H100", "--dataset-size", 90_000_000, "--no-save")
     data = json.loads(run(app, *args, "--json").stdout)
     assert data["low"] < 48 * 3600 <= data["seconds"] < data["high"]  # the case the switch falls inside
@@ -61,6 +75,19 @@ def test_an_interval_gives_its_bounds_in_the_style_of_its_point(app, monkeypatch
     assert one.exit_code == 0 and grid.exit_code == 0, one.output + grid.output
     (row,) = [line for line in one.stdout.splitlines() if "│ whole job " in line]
     assert re.search(r"│ whole job +│ \d+d\d\dh  \(80% interval 1d2\dh–\d+d\d\dh\)", row), row
-    styles = _styles_of_intervals(one.stdout + grid.stdout)
+    styles = _styles_of_intervals(" ".join([row, *_cells(grid.stdout, 3)]))
     assert len(styles) == 3 and ("h", "h", "h") in styles and ("d", "d", "d") in styles, styles
     assert all(len(set(s)) == 1 for s in styles), styles
+
+
+def test_the_speed_up_column_has_one_decimal_throughout(app, monkeypatch):
+    """Two significant digits wrote a speed-up of 1.99 "2x faster" above "3.8x" and "7.2x"."""
+    monkeypatch.setenv("COLUMNS", "250")
+    args = ("predict", "--profile", GPT2, "--gpu", "H100", "--gpus", "1,2,4,8", "--no-save")
+    rows = json.loads(run(app, *args, "--json").stdout)["rows"]
+    speedups = [r["speedup_vs_one_gpu"] for r in rows[1:]]
+    assert 1.95 <= speedups[0] < 2.05 and all(s >= 1.1 for s in speedups), speedups  # one that rounds to 2
+    result = run(app, *args)
+    assert result.exit_code == 0, result.output
+    cells = _cells(result.stdout, 5)
+    assert cells == ["-", *(f"{s:.1f}x faster" for s in speedups)] and cells[1] == "2.0x faster", cells

@@ -304,7 +304,7 @@ def test_the_speed_up_column_says_a_small_difference_in_percent():
     assert (_versus_one(2, 0.9899), _versus_one(2, 0.9692), _versus_one(2, 1.0)) == ("1% slower", "3% slower",
                                                                                      "the same")
     assert (_versus_one(2, 1.06), _versus_one(4, 3.51), _versus_one(8, 0.5), _versus_one(1, 1.0)) == (
-        "6% faster", "3.5x faster", "2x slower", "-")
+        "6% faster", "3.5x faster", "2.0x slower", "-")
 
 
 def test_predicts_step_row_calls_batch_seconds_the_part_outside_compute_not_batch_creation(app):
