@@ -409,6 +409,15 @@ def format_usd(amount: float | None, *, rate: bool = False) -> str:
     return f"{sign}${text}"
 
 
+def format_usd_column(amounts: list[float | None], *, rate: bool = False) -> list[str]:
+    """One table column of exact amounts (prices), each at the most decimals ``format_usd`` gives any of them:
+    "$0.526" over "$2.920", not "$2.92", so the points line up and no row reads rounder than another."""
+    texts = [format_usd(a, rate=rate) for a in amounts]
+    decimals = max((len(t.partition(".")[2]) for t in texts if "e" not in t), default=0)
+    return [t if a is None or not math.isfinite(a) or "e" in t else f"{'-' if a < 0 else ''}${abs(a):,.{decimals}f}"
+            for a, t in zip(amounts, texts, strict=True)]
+
+
 def format_usd_exact(amount: float) -> str:
     """An amount the user gave (a budget), as given: ``format_usd``'s "$0.18" for 0.18, but "$0.1753" for 0.1753 and
     "$1,234.50" for 1234.5, where ``format_usd`` would round it to an amount the user did not give."""

@@ -283,3 +283,12 @@ def test_an_interval_is_written_in_the_style_of_its_point():
     assert format_span(5 * h, 3 * d, 2 * d + 12 * h) == "5h00m–3d00h"  # under a day: not "0d05h"
     assert format_span(20 * 60, 3 * h, 2 * h) == "20m00s–3h00m"  # only the two-day switch is one of style
     assert format_span(None, 3 * d, 2 * d) == "-–3d00h" and format_span(h, 2 * h, None) == "1h00m–2h00m"
+
+
+def test_a_column_of_prices_has_one_number_of_decimals():
+    from advisor.units import format_usd_column
+
+    assert format_usd_column([0.526, 2.92, 14.94, None], rate=True) == ["$0.526", "$2.920", "$14.940", "-"]
+    assert format_usd_column([1.8, 3.74, 98.32], rate=True) == ["$1.80", "$3.74", "$98.32"]  # as format_usd
+    assert format_usd_column([0.0035, 1234.5], rate=True) == ["$0.0035", "$1,234.5000"]
+    assert format_usd_column([float("nan"), 4e15, -0.714]) == ["-", "$4e+15", "-$0.71"]

@@ -26,6 +26,7 @@ from advisor.units import (
     format_span,
     format_step,
     format_usd,
+    format_usd_column,
     format_usd_delta,
     format_usd_exact,
 )
@@ -466,6 +467,8 @@ def scaling_table(grid: Any) -> None:
     title = safe_text(f"{grid.title}: total time = {format_duration(grid.startup_seconds)} start-up "
                       f"+ job; cost at the cheapest on-demand offer of that many GPUs")
     rows = []
+    # the rows' $/h at one number of decimals ("$0.526" over "$2.920"), in the order the priced rows take them
+    rates = iter(format_usd_column([r.price_usd_per_hour for r in grid.rows if r.estimate is not None], rate=True))
     for r in grid.rows:
         e = r.estimate
         if e is None:
@@ -481,7 +484,7 @@ def scaling_table(grid: Any) -> None:
             f"{e.scaling_efficiency:.0%}" if e.scaling_efficiency is not None else "-",
             ("fits" if e.fits_memory else "does not fit")
             + (f" ({e.peak_memory_gib:.1f} GiB)" if e.peak_memory_gib is not None else ""),
-            format_usd(r.price_usd_per_hour, rate=True) if r.price_usd_per_hour is not None else "-",
+            next(rates),
             format_usd(r.cost_usd) if r.cost_usd is not None else "-",
             safe_text(r.offer or "not in the catalog")
             + (f": {format_duration(r.offer_seconds)} there" if r.offer_seconds is not None else "")])

@@ -62,7 +62,7 @@ from advisor.errors import PredictionError
 from advisor.predictor.caveats import ASSUMED_NETWORK, COMMUNICATION_BOUND, MORE_THAN_ONE_MACHINE, PEER_TO_PEER
 from advisor.predictor.job import accumulated_step
 from advisor.schemas import GpuSpec
-from advisor.units import format_duration
+from advisor.units import format_duration, format_step
 
 Link = Literal["nvlink", "pcie", "network"]
 
@@ -446,6 +446,6 @@ def peer_to_peer_caveat(spec: GpuSpec, with_p2p: DataParallelStep, step_seconds:
         return None
     return (f"{with_p2p.gpu_count} x {spec.name} over PCIe {PEER_TO_PEER}, which the card "
             "allows; GPUs passed through to a cloud VM often have none (AWS g5 and g6 instances have none and are "
-            f"priced so), and then each step takes {ratio:.2f}x as long ({step_seconds * 1e3:.1f} -> "
-            f"{without * 1e3:.1f} ms; --no-p2p prices it so): check the instance's `nvidia-smi topo -p2p r` before "
+            f"priced so), and then each step takes {ratio:.2f}x as long ({format_step(step_seconds)} -> "
+            f"{format_step(without)}; --no-p2p prices it so): check the instance's `nvidia-smi topo -p2p r` before "
             "renting for the multi-GPU speed.")

@@ -91,3 +91,16 @@ def test_the_speed_up_column_has_one_decimal_throughout(app, monkeypatch):
     assert result.exit_code == 0, result.output
     cells = _cells(result.stdout, 5)
     assert cells == ["-", *(f"{s:.1f}x faster" for s in speedups)] and cells[1] == "2.0x faster", cells
+
+
+def test_the_price_column_has_one_number_of_decimals(app, monkeypatch):
+    """``--gpu T4 --gpus 1,4``: the $/h column read "$0.526" over "$2.92", rates written each at its own decimals.
+    The p2p note gives its step times as the step column does ("3.88 ms", not "3.9 ms" beside "3.88")."""
+    monkeypatch.setenv("COLUMNS", "250")
+    args = ("predict", "--profile", PROFILE, "--gpu", "T4", "--gpus", "1,4", "--precision", "all", "--no-save")
+    rows = json.loads(run(app, *args, "--json").stdout)["rows"]
+    rates = [r["price_usd_per_hour"] for r in rows]
+    assert min(rates) < 1 <= max(rates), rates  # "$0.526" (a third digit below a dollar) and "$2.92"
+    result = run(app, *args)
+    assert result.exit_code == 0, result.output
+    assert _cells(result.stdout, 9) == [f"${r:,.3f}" for r in rates], result.stdout  # "$2.920"

@@ -216,6 +216,17 @@ def test_peer_to_peer_caveat_where_the_card_allows_p2p_and_its_loss_costs():
     assert peer_to_peer_caveat(PCIE, a, a.step_seconds, lambda: b.step_seconds) is None
 
 
+def test_peer_to_peer_caveat_gives_the_steps_as_the_step_column_does():
+    """The note read "(463.5 -> 535.6 ms)" under a step column of "464 ms": three significant figures in both."""
+    import re
+
+    comm_bound = dict(compute_seconds_per_gpu=0.005, gradient_bytes=400 * 1e6, gpu_count=4)
+    with_p2p, without = data_parallel(spec=PCIE, **comm_bound), data_parallel(spec=PCIE, pcie_p2p=False, **comm_bound)
+    note = peer_to_peer_caveat(PCIE, with_p2p, with_p2p.step_seconds, lambda: without.step_seconds)
+    assert note is not None and f"{with_p2p.step_seconds * 1e3:.1f} -> " not in note, note
+    assert re.search(r"\((\d\.\d\d|\d\d\.\d|\d{3}) ms -> (\d\.\d\d|\d\d\.\d|\d{3}) ms; ", note), note
+
+
 def test_peer_to_peer_caveat_with_accumulation_compares_the_average_micro_step():
     """With gradient accumulation the all-reduce runs once per optimizer step: the caveat's factor is that of the
     average micro-step the estimate reports, smaller than the synchronising step's."""
