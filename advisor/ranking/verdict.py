@@ -273,6 +273,15 @@ def _cheaper(ratio: float) -> str:
     return f"{format_ratio(1 / ratio)} cheaper" if ratio < 1 else f"{format_ratio(ratio)} dearer"
 
 
+def _pace(ratio: float) -> str:
+    """The GPU's time over the CPU's in words: "2.4x faster" for 0.41, "1.3x slower", and "about as fast" within 5%,
+    where a ratio reads "1.0x" ("10m45s on the GPU against 10m43s on the CPU (1.0x slower)" said slower and the
+    same at once)."""
+    if 1 / 1.05 < ratio < 1.05:
+        return "about as fast"
+    return f"{format_ratio(1 / ratio)} faster" if ratio < 1 else f"{format_ratio(ratio)} slower"
+
+
 def _named(s: Scored) -> str:
     """"1 x RTX3090, vast 1x-RTX_3090" (no nested brackets inside a sentence's own)."""
     return f"{s.cand.hardware_label}, {s.cand.provider} {s.cand.instance_type}"
@@ -285,8 +294,7 @@ def _cpu_vs_gpu_text(v: CpuVsGpu, cpu: Scored, gpu: Scored, objective: str, bill
                 if v.price_ratio >= 0.995 else f"costs {format_ratio(1 / v.price_ratio)} less per hour than "
                                                 f"{_best('CPU', cpu, lead=False)}")
     head = (f"{_best('GPU', gpu)} {per_hour} and runs the job "
-            + ("about as fast" if 1 / 1.05 < v.speedup < 1.05 else
-               f"{format_ratio(max(v.speedup, 1 / v.speedup))} " + ("faster" if v.speedup >= 1 else "slower"))
+            + _pace(1 / v.speedup)
             + f": on the job alone it is {_cheaper(v.compute_cost_ratio)}.")
     if objective == "cost":
         with_what = "With start-up" if not billing else "With start-up, as billed,"
@@ -294,10 +302,8 @@ def _cpu_vs_gpu_text(v: CpuVsGpu, cpu: Scored, gpu: Scored, objective: str, bill
                  f"({format_usd(gpu.cost)}{_spot(gpu)}, {format_duration(gpu.elapsed)}, against "
                  f"{format_usd(cpu.cost)}{_spot(cpu)}, {format_duration(cpu.elapsed)}).{billing}")
     else:
-        ratio = v.total_time_ratio
         whole = (f" With start-up the whole run takes {format_duration(gpu.elapsed)} on the GPU against "
-                 f"{format_duration(cpu.elapsed)} on the CPU ("
-                 + (f"{format_ratio(1 / ratio)} faster" if ratio < 1 else f"{format_ratio(ratio)} slower") + ").")
+                 f"{format_duration(cpu.elapsed)} on the CPU ({_pace(v.total_time_ratio)}).")
     if v.break_even_job_seconds is None:
         return head + whole
     other = "CPU" if v.winner == "gpu" else "GPU"
@@ -334,8 +340,7 @@ def _per_epoch(v: CpuVsGpu, objective: str) -> str:
         return ": "
     if objective == "cost":
         return f": beyond them an epoch is {_cheaper(r)} on the GPU, so "
-    return f": beyond them an epoch is {format_ratio(1 / r)} faster on the GPU, so " if r < 1 else \
-        f": beyond them an epoch is {format_ratio(r)} slower on the GPU, so "
+    return f": beyond them an epoch is {_pace(r)} on the GPU, so "
 
 
 # --------------------------------------------------------------------------------------- status, verdict

@@ -1,0 +1,33 @@
+"""The CPU-vs-GPU sentence's speed words: a ratio within 5% reads "about as fast", as the head's speed-up does.
+The whole run's ratio read "1.0x slower" (the audit's "10m45s on the GPU against 10m43s on the CPU (1.0x
+slower)"), slower and the same at once."""
+
+from __future__ import annotations
+
+import pytest
+
+from advisor.schemas import Constraints
+from tests.test_ranking import estimates, run
+
+
+def test_a_whole_run_within_five_percent_reads_about_as_fast():
+    # 12m45s on the CPU (645 s + 2m00s start-up) against 12m47s on the GPU (467 s + 5m00s)
+    v = run(Constraints(objective="time"), estimates(cpu=645.0, a100=467.0, a100x8=460.0, t4=2000.0)).verdict.cpu_vs_gpu
+    assert v.gpu.instance_type == "gpu_1x_a100" and v.total_time_ratio == pytest.approx(767 / 765)
+    assert "With start-up the whole run takes 12m47s on the GPU against 12m45s on the CPU (about as fast)." in v.text
+    assert "1.0x" not in v.text
+
+
+@pytest.mark.parametrize("cpu, gpu_total, words", [(645.0, 1000.0, "1.3x slower"), (645.0, 600.0, "1.3x faster"),
+                                                  (645.0, 750.0, "about as fast"), (645.0, 805.0, "1.1x slower")])
+def test_a_whole_run_further_apart_reads_as_a_ratio(cpu, gpu_total, words):
+    ests = estimates(cpu=cpu, a100=gpu_total - 300.0, a100x8=gpu_total, t4=5000.0)
+    v = run(Constraints(objective="time"), ests).verdict.cpu_vs_gpu
+    assert f"on the CPU ({words})." in v.text, v.text
+
+
+def test_the_pace_words():
+    from advisor.ranking.verdict import _pace
+
+    assert [_pace(r) for r in (0.41, 0.96, 1.0, 1.049, 1.05, 1.3, 12.0)] == [
+        "2.4x faster", "about as fast", "about as fast", "about as fast", "1.1x slower", "1.3x slower", "12x slower"]
