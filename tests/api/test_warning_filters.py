@@ -58,13 +58,14 @@ def test_two_fits_that_overlap_leave_no_filter_behind(filters, monkeypatch):
     call's fit is inside too, and the second waits until the first call has returned."""
     profile = load_profile(PROFILE)
     minimize = scipy.optimize.minimize
-    second_inside, first_returned = threading.Event(), threading.Event()
+    first_inside, second_inside, first_returned = threading.Event(), threading.Event(), threading.Event()
     order: list[str] = []
 
     def solver(*args, **kwargs):
         name = threading.current_thread().name
         if name == "first" and not order:
             order.append("first")
+            first_inside.set()
             assert second_inside.wait(WAIT_SECONDS)
         elif name == "second" and order == ["first"]:
             order.append("second")
@@ -80,8 +81,11 @@ def test_two_fits_that_overlap_leave_no_filter_behind(filters, monkeypatch):
 
     threads = [threading.Thread(target=first, name="first"),
                threading.Thread(target=_predict, args=(profile, 2), name="second")]
-    for thread in threads:
-        thread.start()
+    # The second starts once the first is inside its solver: started together, the second could reach its own
+    # solver first, pass through, and leave the first waiting out WAIT_SECONDS.
+    threads[0].start()
+    assert first_inside.wait(WAIT_SECONDS)
+    threads[1].start()
     for thread in threads:
         thread.join(WAIT_SECONDS)
     assert order == ["first", "second"]
