@@ -24,7 +24,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from advisor.predictor.busy_here import busy_when_probed
-from advisor.predictor.learned_bands import Band, BandKey, band_interval, bands_of, covered_of, samples_of
+from advisor.predictor.learned_bands import (
+    Band,
+    BandKey,
+    Machines,
+    band_interval,
+    bands_of,
+    covered_of,
+    machines_of,
+    samples_of,
+)
 from advisor.predictor.learned_features import (
     FEATURES,
     GpuFigures,
@@ -108,6 +117,8 @@ class Correction:
     # The same keys -> the fewest and most samples (dataset x epochs) of those runs: a job outside them gets the band
     # widened, with a note (``learned_bands``); a job 10x bigger than any stored got the band as if measured there.
     band_sizes: Mapping[BandKey, tuple[int, int]] = field(default_factory=dict)
+    # ... and the machines they ran on: a target unlike them keeps its base interval where wider (``learned_bands``).
+    band_machines: Mapping[BandKey, Machines] = field(default_factory=dict)
     # A GPU target with no datasheet figure (no row in profiles/gpus.csv, nor a MIG slice of one) is not given the
     # ridge, which would read the imputed median GPU's figures (15 runs of such a GPU at 3x got the ridge's x2.27):
     # its own factor where it has ``min_runs`` stored runs (name -> runs, median log ratio), else the GPU kind's
@@ -184,7 +195,8 @@ class Correction:
         disturbed = isinstance(context, Profile) and (
             bool(context.notes) or any(busy_when_probed(d) for d in context.devices))
         bands = {} if disturbed or name is None else {
-            kind: (band, self.band_sizes.get((name, kind))) for kind in (False, True)
+            kind: (band, self.band_sizes.get((name, kind)), self.band_machines.get((name, kind)))
+            for kind in (False, True)
             if (band := self.bands.get((name, kind))) is not None}
         kept: dict[tuple, list[float]] = self.__dict__.setdefault("_kept", {})
         if len(kept) > MAX_KEPT_FEATURES:
@@ -238,7 +250,8 @@ class Correction:
                                             "actual/predicted (no other GPU's figures stand in for it)")
 
     def _corrected(self, estimate: Estimate, f: float,
-                   band: tuple[Band, tuple[int, int] | None] | None = None, which: str = "") -> Estimate:
+                   band: tuple[Band, tuple[int, int] | None, Machines | None] | None = None,
+                   which: str = "") -> Estimate:
         # The note's middle and the residual factors are the same for every estimate: worked out once (~250).
         fixed = self.__dict__.get("_note_fixed")
         if fixed is None:
@@ -256,7 +269,8 @@ class Correction:
             low, high = min(low, seconds * low_factor, seconds), max(high, seconds * high_factor, seconds)
         else:  # the workload's own held-out runs on this kind measured its 80% interval (tighter or wider) at the
             # sizes stored: that, widened for a job outside them
-            low, high, said = band_interval(seconds, *band, samples_of(estimate.dataset_size, estimate.epochs))
+            low, high, said = band_interval(seconds, *band[:2], samples_of(estimate.dataset_size, estimate.epochs),
+                                            band[2], estimate.target, (low, high))
             note += said
         update: dict[str, Any] = {k: getattr(estimate, k) * f for k in _JOB_PARTS if getattr(estimate, k) is not None}
         update.update(seconds=seconds, low=low, high=high, method="history", notes=[*estimate.notes, note],
@@ -349,7 +363,7 @@ def evaluate(rows: Sequence[TrainingRow], *, min_runs: int = MIN_RUNS, min_gain:
         residual_low=float(np.quantile(residuals, 0.10)), residual_high=float(np.quantile(residuals, 0.90)),
         model=final, spec_lookup=spec_lookup, spec_table=table, kinds=frozenset(r.tier != "cpu" for r in rows),
         workload_kinds=_workload_kinds(rows), description=_description(name, final, held, k, repeats),
-        bands=bands_of(rows, residuals, repeats), band_sizes=covered_of(rows),
+        bands=bands_of(rows, residuals, repeats), band_sizes=covered_of(rows), band_machines=machines_of(rows),
         unspecced=unspecced_factors([r.gpu if r.tier != "cpu" else None for r in rows], X, y, min_runs),
         gpu_log_factor=gpu_kind_factor(X, y), gpu_runs=sum(r.tier != "cpu" for r in rows),
         reason="",

@@ -78,3 +78,79 @@ def test_a_job_just_past_the_stored_sizes_is_widened_only_a_little():
     assert out.low == pytest.approx(out.seconds * math.exp(band_low * widen), rel=1e-9)
     assert out.high == pytest.approx(out.seconds * math.exp(band_high * widen), rel=1e-9)
     assert "it is 1.1x the most" in out.notes[-1] and "widened x1.04" in out.notes[-1]
+
+
+def _stored_runs(tmp_path, chosen: dict, n: int = 15, factor: float = 2.0) -> list[TrainingRow]:
+    """``n`` runs of mlp stored in a real SQLite history, each on the ``chosen`` machine (a candidate's fields) at
+    ``factor`` x its predicted 1,000 s, 3% noise, over 5 recommendations; the history's training rows."""
+    import sys
+    from pathlib import Path
+
+    from advisor.history.repository import History
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "history"))
+    from history_helpers import candidate, recommendation
+
+    rnd = random.Random(3)
+    with History(f"sqlite:///{tmp_path / 'h.db'}") as hist:
+        hist.create()
+        for _ in range(5):
+            cand = candidate(0, seconds=1000.0, **chosen)
+            rec = recommendation("mlp", n=0, excluded=0, dataset_size=50_000, epochs=10, batch_size=256,
+                                 candidates=[cand]).model_copy(update={"chosen": cand})
+            rec_id = hist.save_recommendation(rec)
+            for _ in range(n // 5):
+                hist.record_outcome(rec_id, 1000.0 * factor * math.exp(rnd.uniform(-0.03, 0.03)))
+        return hist.training_rows()
+
+
+def _estimate(target: Target, seconds: float = 1000.0) -> Estimate:
+    return Estimate(target=target, dataset_size=50_000, epochs=10, batch_size=256, seconds=seconds,
+                    low=seconds * 0.48, high=seconds * 2.07, step_seconds=0.05, steps_per_epoch=195,
+                    total_steps=1950, fits_memory=True, per_device_batch_size=256, method="scaled", precision="fp32")
+
+
+def test_the_band_is_given_as_measured_only_to_targets_like_the_machines_run(tmp_path):
+    """15 stored runs, all on 1 x RTX-3060-Ti at 2x (+-3%): the same GPU model and count gets their narrow band, as
+    before. 8 x H100 (never run) got the same +-3% band in place of its base -52%/+107%; now it keeps its base
+    interval (the wider per side) and the note says the band's runs were on other machines."""
+    rows = _stored_runs(tmp_path, dict(provider="vast", instance_type="1x-RTX_3060_Ti", tier="single_gpu",
+                                       gpu="RTX-3060-Ti", gpu_count=1, vcpus=8))
+    correction = evaluate(rows)
+    assert correction.used, correction.reason
+    runs, band_low, band_high = correction.bands[("mlp", True)]
+    assert runs == 15 and -0.1 < band_low < 0 < band_high < 0.1
+    info = WorkloadInfo(name="mlp", param_count=300_000, flops_per_sample=1.7e6)
+
+    same = correction.apply(_estimate(Target.gpu("rtx-3060-ti")), info)
+    assert same.method == "history" and same.seconds == pytest.approx(2000, rel=0.05)
+    assert same.low == pytest.approx(same.seconds * math.exp(band_low), rel=1e-9)
+    assert same.high == pytest.approx(same.seconds * math.exp(band_high), rel=1e-9)
+    assert "is what 15 stored runs of this workload, each held out, took" in same.notes[-1]
+
+    for target in (Target.gpu("H100", 8), Target.gpu("RTX-3060-Ti", 4), Target.gpu("A10G")):
+        other = correction.apply(_estimate(target), info)
+        assert other.method == "history"
+        f = other.seconds / 1000.0
+        assert other.low == pytest.approx(480.0 * f, rel=1e-9) and other.high == pytest.approx(2070.0 * f, rel=1e-9)
+        note = other.notes[-1]
+        assert "is what 15 stored runs" not in note
+        assert "which were on other machines (1 x rtx-3060-ti), not on this one" in note
+        assert "its 80% interval (-52% to +107%)" in note
+
+
+def test_a_cpu_band_holds_only_within_the_thread_counts_run(tmp_path):
+    """15 runs on a 2-vCPU e2-standard-2 (1 thread: 2 vCPUs over 2 threads per core, as the history stores it): a
+    1-thread target gets the band; 64 threads keeps its base interval, with the note saying the runs were on CPUs of
+    1 thread."""
+    rows = _stored_runs(tmp_path, dict(provider="gcp", instance_type="e2-standard-2", vcpus=2), factor=1.5)
+    correction = evaluate(rows)
+    assert correction.used, correction.reason
+    _, band_low, band_high = correction.bands[("mlp", False)]
+    info = WorkloadInfo(name="mlp", param_count=300_000, flops_per_sample=1.7e6)
+    two = correction.apply(_estimate(Target.cpu(threads=1)), info)
+    assert two.low == pytest.approx(two.seconds * math.exp(band_low), rel=1e-9)
+    many = correction.apply(_estimate(Target.cpu(threads=64)), info)
+    f = many.seconds / 1000.0
+    assert many.low == pytest.approx(480.0 * f, rel=1e-9) and many.high == pytest.approx(2070.0 * f, rel=1e-9)
+    assert "which were on other machines (CPUs of 1 thread), not on this one" in many.notes[-1]
