@@ -59,26 +59,44 @@ def check_outcome(actual_seconds: Any, status: Any, *, notes: Any = None) -> Non
     check_notes(notes)
 
 
-def outlier(actual_seconds: float, predicted: float | None) -> str | None:
-    """Why ``actual_seconds`` looks like a mistake against ``predicted``, or None."""
+def judged_seconds(cand: dict[str, Any] | None) -> tuple[float | None, bool]:
+    """(the prediction a run of the stored candidate ``cand`` is judged against, whether that is its uncorrected
+    time): the base time of a candidate the learned correction changed, as the fit reads it
+    (``history.training``), else its time. One prediction for the guard and the fit: judged against the corrected
+    time, a run 17x it and 25x the base was stored without --force and then silently left out of the fit, and
+    one under 20x the base refused."""
+    if cand is None:
+        return None, False
+    base = cand.get("base_seconds")
+    if cand.get("method") == "history" and isinstance(base, (int, float)) and math.isfinite(base) and base > 0:
+        return float(base), True
+    return cand["seconds"], False
+
+
+def outlier(actual_seconds: float, predicted: float | None, *, uncorrected: bool = False) -> str | None:
+    """Why ``actual_seconds`` looks like a mistake against ``predicted`` (the ``uncorrected`` prediction of a
+    corrected candidate: said so), or None."""
     if not predicted or predicted <= 0 or actual_seconds <= 0:
         return None
     ratio = max(actual_seconds / predicted, predicted / actual_seconds)
     if ratio <= OUTLIER_RATIO:
         return None
     side = "longer" if actual_seconds > predicted else "shorter"
-    return (f"{format_duration(actual_seconds)} is {ratio:,.0f}x {side} than the predicted "
+    what = "uncorrected prediction (before the history's correction; what it learns against)" if uncorrected \
+        else "predicted"
+    return (f"{format_duration(actual_seconds)} is {ratio:,.0f}x {side} than the {what} "
             f"{format_duration(predicted)} (the job alone)")
 
 
-def refuse_outlier(actual_seconds: float, predicted: float | None) -> None:
-    """HistoryError where ``actual_seconds`` is more than ``OUTLIER_RATIO`` times from ``predicted``: what
-    ``History.record_outcome`` (the CLI, the service and the Python API) refuses without ``force``."""
-    why = outlier(actual_seconds, predicted)
+def refuse_outlier(actual_seconds: float, predicted: float | None, *, uncorrected: bool = False) -> None:
+    """HistoryError where ``actual_seconds`` is more than ``OUTLIER_RATIO`` times from ``predicted`` (from
+    ``judged_seconds``): what ``History.record_outcome`` (the CLI, the service and the Python API) refuses without
+    ``force``."""
+    why = outlier(actual_seconds, predicted, uncorrected=uncorrected)
     if why:
         raise HistoryError(f"Not recorded: {why}, so it looks like a mistake (minutes typed as seconds, or a "
                            f"test run).", hint="Fix: check the duration; if it is right, add --force "
-                                               "(force=True in Python).")
+                                               "(force=True in Python); the learned correction will leave it out.")
 
 
 def refuse_repeat(conn: Connection, outcome: Outcome) -> None:

@@ -40,7 +40,7 @@ from advisor.history.export import EXPORT_COLUMNS  # noqa: F401 - importable fro
 from advisor.history.filters import newest_first_filtered
 from advisor.history.here_run import is_here, stored_here_candidate
 from advisor.history.listing import history_entries
-from advisor.history.outcome_checks import check_outcome, refuse_outlier, refuse_repeat
+from advisor.history.outcome_checks import check_outcome, judged_seconds, refuse_outlier, refuse_repeat
 from advisor.history.rows import (
     CHOSEN_COPY,
     OUTCOME_COPY,
@@ -291,7 +291,9 @@ class History:
         check_outcome(actual_seconds, status, notes=notes)
         with self._write(creating=False) as conn:  # a history not yet made holds no recommendation
             workload_id, cand = self._run_candidate(conn, recommendation_id, instance_type)
-            refuse_outlier(actual_seconds, cand["seconds"] if cand and status == "completed" and not force else None)
+            if status == "completed" and not force:
+                judged, uncorrected = judged_seconds(cand)
+                refuse_outlier(actual_seconds, judged, uncorrected=uncorrected)
             outcome = Outcome(recommendation_id=recommendation_id, actual_seconds=float(actual_seconds),
                               instance_type=cand["instance_type"] if cand else instance_type, status=status,
                               notes=notes)

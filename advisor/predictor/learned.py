@@ -318,8 +318,8 @@ def evaluate(rows: Sequence[TrainingRow], *, min_runs: int = MIN_RUNS, min_gain:
             and math.isfinite(r.predicted_seconds) and math.isfinite(r.actual_seconds)]
     kept = [r for r in rows if 1 / OUTLIER_RATIO <= r.actual_seconds / r.predicted_seconds <= OUTLIER_RATIO]
     left_out = "" if len(kept) == len(rows) else (
-        f" {len(rows) - len(kept)} run(s) more than {OUTLIER_RATIO:.0f}x from their prediction are left out of the fit "
-        "(stored with --force or by advisor.track; `advisor history compare` shows them).")
+        f" {len(rows) - len(kept)} run(s) more than {OUTLIER_RATIO:.0f}x from their uncorrected prediction are left "
+        "out of the fit (`advisor history compare` shows them).")
     rows, n = kept, len(kept)
     if n == 0:
         return Correction(n_runs=0, used=False, min_runs=min_runs,

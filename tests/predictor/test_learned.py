@@ -213,7 +213,7 @@ def test_an_outcome_beyond_the_recording_guard_is_not_learned_from():
     forced = rows[-1].model_copy(update={"outcome_id": 99, "vcpus": 4, "actual_seconds": 1e9})
     clean, with_outlier = evaluate(rows), evaluate([*rows, forced])
     assert clean.used and with_outlier.used and with_outlier.n_runs == clean.n_runs == 8
-    assert "1 run(s) more than 20x from their prediction are left out of the fit" in with_outlier.reason
+    assert "1 run(s) more than 20x from their uncorrected prediction are left out of the fit" in with_outlier.reason
     cpu = Estimate(target=Target.cpu(threads=1), dataset_size=300_000, epochs=5, batch_size=512, seconds=50.0,
                    low=40.0, high=60.0, step_seconds=0.08, steps_per_epoch=586, total_steps=2930, fits_memory=True,
                    per_device_batch_size=512, method="measured", precision="fp32")
