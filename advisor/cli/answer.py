@@ -232,15 +232,16 @@ def _footer_lines(rec: Any, show_skipped: bool, server: str | None = None, view:
     if rec.verdict is None:
         lines += [f"advice: {text}" for text in rec.advice]
     if rec.measured_devices:
-        corrected = any(c.method == "history" for c in rec.candidates)
+        fixed = {c.tier == "cpu" for c in rec.candidates if c.method == "history"}  # "every time" was said of CPUs'
+        which = "every time" if all(c.method == "history" for c in rec.candidates) else \
+            {frozenset({True}): "CPU times", frozenset({False}): "GPU times"}.get(frozenset(fixed), "some times")
         lines.append(f"measured here: {', '.join(rec.measured_devices)}; everything else is scaled"
-                     + ("; every time corrected by the history (note above)." if corrected else "."))
+                     + (f"; {which} corrected by the history (note above)." if fixed else "."))
     snap = rec.pricing_snapshot or {}
     if snap.get("dates"):
         lines.append("prices as of: " + ", ".join(f"{k} {v}" for k, v in snap["dates"].items()))
     if rec.id is not None:
-        # The id is the history's that stored it: a server's, in client mode, so the command must go there too
-        # (without --server it would record against this machine's history, where the id is another run or none).
+        # The id is the storing history's (a server's in client mode): the command must go there, not here.
         where = f" --server {shlex.quote(server)}" if server else ""
         # Where the job can run on the probed machine, the user may take that instead: say how to record it there,
         # on its fastest device that fits (named where a bare "here" would be asked which one).
