@@ -463,9 +463,8 @@ def comparison(comp: Any, n_runs: int | None = None, server: str | None = None) 
               + [("method", g) for g in comp.by_method])
     if comp.overall is not None:
         groups.append(("all", comp.overall))
-    # the sign is said once, under both tables
     agg = Table(title=f"Aggregated over all {n_runs:,} runs", caption=ERROR_SIGN, title_justify="left",
-                caption_justify="left")
+                caption_justify="left")  # the sign is said once, under both tables
     for col in ("by", "key", "runs", "median |error|", "mean error", "within interval"):
         agg.add_column(col, justify="left" if col in ("by", "key") else "right")
     for by, g in groups:
@@ -496,3 +495,6 @@ def calibration_report(report: Any) -> None:
                   f"mean error {pct(report.mean_error_before_pct)}")
     if report.model:
         con.print(f"model: {safe_text(report.model)}")
+    for g in report.by_method:  # the same runs as n_runs: those the fit keeps
+        con.print(f"uncorrected '{safe_text(g.key)}': {g.n:,} runs, median |error| {pct(g.median_abs_error_pct)}, mean "
+                  f"{pct(g.mean_error_pct)}, in the 80% interval {pct(g.within_interval_pct)} (of those storing it)")

@@ -63,6 +63,8 @@ def training_rows_of(result: Sequence[Any]) -> list[TrainingRow]:
             epochs=row.epochs, batch_size=row.batch_size, tier=row.tier, gpu=row.gpu,
             gpu_count=row.gpu_count or 0, vcpus=vcpus, method=method, predicted_seconds=base,
             actual_seconds=row.actual_seconds, measured_seconds_per_sample=row.per_sample,
+            **({"low_seconds": row.low, "high_seconds": row.high}
+               if row.method != "history" and is_finite(row.low) and is_finite(row.high) else {}),
         ))
     out.reverse()  # oldest first
     return out

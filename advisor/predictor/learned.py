@@ -307,6 +307,14 @@ class Correction:
         )
 
 
+def kept_runs(rows: Sequence[TrainingRow]) -> tuple[list[TrainingRow], list[TrainingRow]]:
+    """(the runs with a usable prediction and time, those of them within ``OUTLIER_RATIO`` of it: what the fit
+    learns from and the calibration report counts)."""
+    rows = [r for r in rows if r.predicted_seconds > 0 and r.actual_seconds > 0
+            and math.isfinite(r.predicted_seconds) and math.isfinite(r.actual_seconds)]
+    return rows, [r for r in rows if 1 / OUTLIER_RATIO <= r.actual_seconds / r.predicted_seconds <= OUTLIER_RATIO]
+
+
 def evaluate(rows: Sequence[TrainingRow], *, min_runs: int = MIN_RUNS, min_gain: float = MIN_GAIN,
              max_p: float = MAX_P, spec_lookup: SpecLookup | None = None, folds: int = FOLDS,
              repeats: int = REPEATS) -> Correction:
@@ -314,9 +322,7 @@ def evaluate(rows: Sequence[TrainingRow], *, min_runs: int = MIN_RUNS, min_gain:
     used, and why."""
     from advisor.schemas.history import MIN_RECOMMENDATIONS
     capped = getattr(rows, "capped", False)  # History.training_rows read only the newest of more runs
-    rows = [r for r in rows if r.predicted_seconds > 0 and r.actual_seconds > 0
-            and math.isfinite(r.predicted_seconds) and math.isfinite(r.actual_seconds)]
-    kept = [r for r in rows if 1 / OUTLIER_RATIO <= r.actual_seconds / r.predicted_seconds <= OUTLIER_RATIO]
+    rows, kept = kept_runs(rows)
     left_out = "" if len(kept) == len(rows) else (
         f" {len(rows) - len(kept)} run(s) more than {OUTLIER_RATIO:.0f}x from their uncorrected prediction are left "
         "out of the fit (`advisor history compare` shows them).")
@@ -481,12 +487,8 @@ def calibration_report(history, *, min_runs: int = MIN_RUNS, min_gain: float = M
                        spec_lookup: SpecLookup | None = None) -> CalibrationReport:
     """``advisor history calibration``: the base predictor's held-out error and the correction's, from the
     runs stored in ``history`` (an ``advisor.History``)."""
+    from advisor.predictor.learned_groups import method_groups
+
     rows = history.training_rows()
     correction = evaluate(rows, min_runs=min_runs, min_gain=min_gain, spec_lookup=spec_lookup)
-    by_method: dict[str, list[float]] = {}
-    for r in rows:
-        by_method.setdefault(r.method, []).append((r.predicted_seconds - r.actual_seconds) / r.actual_seconds * 100)
-    groups = [ComparisonGroup(key=m, n=len(e), median_abs_error_pct=_median_abs(e),
-                              mean_error_pct=statistics.fmean(e))
-              for m, e in sorted(by_method.items())]
-    return correction.report(by_method=groups)
+    return correction.report(by_method=method_groups(kept_runs(rows)[1]))

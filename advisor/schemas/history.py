@@ -147,6 +147,7 @@ class Comparison(Model):
     n_runs: int = 0
     rows: list[ComparisonRow] = Field(default_factory=list)
     by_device: list[ComparisonGroup] = Field(default_factory=list)
+    # the uncorrected predictions per method over the same n_runs (``advisor.predictor.learned_groups``)
     by_method: list[ComparisonGroup] = Field(default_factory=list)
     # one workload far off is not hidden by the pooled figure (empty from a server older than this field)
     by_workload: list[ComparisonGroup] = Field(default_factory=list)
@@ -191,6 +192,9 @@ class TrainingRow(Model):
     predicted_seconds: float  # base (uncorrected) prediction
     actual_seconds: float
     measured_seconds_per_sample: float | None = None  # fastest probed compute time per sample, if profiled
+    # The base prediction's 80% interval, where the run stored it (None where the candidate stored a corrected one)
+    low_seconds: float | None = None
+    high_seconds: float | None = None
 
 
 class CalibrationReport(Model):
@@ -207,4 +211,5 @@ class CalibrationReport(Model):
     used: bool = False  # whether predictions are corrected (method "history")
     reason: str = ""
     model: str | None = None
+    # the uncorrected predictions per method over the same n_runs (``advisor.predictor.learned_groups``)
     by_method: list[ComparisonGroup] = Field(default_factory=list)
