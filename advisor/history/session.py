@@ -78,18 +78,37 @@ def fit_correction_noted(hist: History | None, notes: list[str], *, required: bo
     stored outcomes (``History.outcomes_version``), the only rows it is fitted on."""
     if hist is None:
         return None
-    from advisor.predictor.learned import fit_correction
-
     try:
         if contexts is not None:
             version = version if version is not None else hist.outcomes_version()
-            return contexts.remember(("correction", repr(hist), version), lambda: fit_correction(hist.training_rows()))
-        return fit_correction(hist.training_rows())
+            fitted, thin = contexts.remember(("correction", repr(hist), version), lambda: _fit(hist))
+        else:
+            fitted, thin = _fit(hist)
+        notes.extend([thin] if thin else [])
+        return fitted
     except AdvisorError as exc:
         if required and isinstance(exc, HistoryError):
             raise
         notes.append(_not_applied(exc))
         return None
+
+
+def _fit(hist: History) -> tuple[LearnedCorrection | None, str | None]:
+    """(the correction fitted on ``hist``'s runs, or None; a note where some runs are stored but fewer than a
+    correction needs). Below that minimum predict and recommend said nothing of the history, so a user with 6
+    recorded runs could not tell why none corrected anything."""
+    from advisor.predictor.learned import MIN_RUNS, fit_correction, kept_runs
+    from advisor.schemas.history import MIN_RECOMMENDATIONS
+
+    rows = hist.training_rows()
+    kept = kept_runs(rows)[1]
+    recs = len({r.recommendation_id for r in kept})
+    thin = None
+    if kept and (len(kept) < MIN_RUNS or recs < MIN_RECOMMENDATIONS):
+        thin = (f"history: {len(kept)} of the {MIN_RUNS} runs a correction needs, from {recs} of the "
+                f"{MIN_RECOMMENDATIONS} recommendations it needs; nothing is corrected yet (`advisor history "
+                "calibration` says more)")
+    return fit_correction(rows), thin
 
 
 def _not_applied(exc: AdvisorError) -> str:

@@ -1,0 +1,44 @@
+"""predict and recommend say so when some runs are stored but fewer than a correction needs."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "history"))
+
+
+def test_a_history_below_the_minimum_is_noted_and_one_at_it_is_not():
+    """6 runs of 2 recommendations: predict said nothing of the history; now a note says 6 of the 8 runs from 2 of
+    the 3 recommendations. At 8 runs from 3 the note goes (the correction is fitted, used or not)."""
+    from history_helpers import candidate, recommendation
+
+    import advisor
+    from advisor import api
+    from advisor.history.repository import History
+
+    prof = api.load_profile(Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json")
+    workload = {"name": prof.workload.name, "params": prof.workload.param_count,
+                "flops_per_sample": prof.workload.flops_per_sample, "file_sha256": prof.workload.file_sha256}
+
+    def store(recs: int, runs: int) -> None:
+        with History(os.environ["ADVISOR_DATABASE_URL"]) as hist:
+            hist.create()
+            for _ in range(recs):
+                cand = candidate(0, seconds=100.0, method="measured", instance_type="e2-standard-2", provider="gcp",
+                                 vcpus=2)
+                rec = recommendation(prof.workload.name, n=0, excluded=0, workload=workload, candidates=[cand])
+                rec_id = hist.save_recommendation(rec.model_copy(update={"chosen": cand}))
+                for j in range(runs):
+                    hist.record_outcome(rec_id, 150.0 + j)
+
+    def notes() -> list[str]:
+        return [n for n in advisor.predict(prof, dataset_size=50_000, epochs=1, target=advisor.Target.cpu(2),
+                                           save=False).notes if n.startswith("history:")]
+
+    store(2, 3)
+    assert notes() == ["history: 6 of the 8 runs a correction needs, from 2 of the 3 recommendations it needs; "
+                       "nothing is corrected yet (`advisor history calibration` says more)"]
+    store(1, 2)
+    assert notes() == []
