@@ -41,6 +41,7 @@ _LAZY = {
     "ConfigError": ("advisor.errors", "ConfigError"),
     "NoFeasibleCandidateError": ("advisor.errors", "NoFeasibleCandidateError"),
     "ProbeNote": ("advisor.errors", "ProbeNote"),
+    "OutlierRecorded": ("advisor.errors", "OutlierRecorded"),
     "Client": ("advisor.service.client", "Client"),
     "ServiceError": ("advisor.service.client", "ServiceError"),
 }
@@ -57,6 +58,7 @@ if TYPE_CHECKING:  # pragma: no cover
         HardwareError,
         HistoryError,
         NoFeasibleCandidateError,
+        OutlierRecorded,
         PredictionError,
         ProbeError,
         ProbeNote,

@@ -130,3 +130,10 @@ def did_you_mean(name: str, choices: Iterable[str], n: int = 3) -> str:
     if not close:
         return ""
     return " Did you mean " + " or ".join(repr(lowered[c]) for c in close) + "?"
+
+
+class OutlierRecorded(RuntimeWarning):
+    """An outcome recorded with force although it is more than 20x from its (uncorrected) prediction: stored, and
+    shown by ``history compare``, but never learned from by the history correction. ``History.record_outcome``
+    issues it (``advisor history record --force`` prints it as a note); its own class, so a caller can filter it
+    alone."""

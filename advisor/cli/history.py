@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sys
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -356,13 +357,16 @@ def record(
     from advisor import api
     from advisor.cli import render
     from advisor.cli.db import check_history_url
+    from advisor.errors import OutlierRecorded
     from advisor.settings import Settings
 
     entry_id = _recommendation_id(entry_id, "record", server)
     check_history_url(server)
     record_outcome = api.record_outcome if server is None else remote.outcome_recorder(server)
-    outcome = record_outcome(entry_id, actual_seconds, instance_type=instance, force=force,
-                             settings=Settings.from_env())
+    with warnings.catch_warnings(record=True) as left_out:  # a forced outlier: said as a note, not Python's way
+        warnings.simplefilter("always", OutlierRecorded)
+        outcome = record_outcome(entry_id, actual_seconds, instance_type=instance, force=force,
+                                 settings=Settings.from_env())
     if json_out:
         render.print_json({"schema_version": 1, **_dump(outcome)})
     else:
@@ -370,6 +374,11 @@ def record(
 
         render.line(f"Recorded {format_duration(outcome.actual_seconds)} ({outcome.actual_seconds:g} s) for "
                     f"history id {entry_id}" + (f" on {outcome.instance_type or instance}" if instance else "") + ".")
+    for w in left_out:
+        if issubclass(w.category, OutlierRecorded):
+            typer.echo(f"note: {w.message}", err=json_out)
+        else:  # another warning, as it would have been shown
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
 
 
 @app.command("forget")

@@ -11,11 +11,13 @@ hours of training with the outcome lost; ``History.record_outcome`` checks every
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 from sqlalchemy import Connection, select
 
-from advisor.errors import ConfigError, HistoryError
+from advisor.caller import outside_stacklevel
+from advisor.errors import ConfigError, HistoryError, OutlierRecorded
 from advisor.history.tables import OutcomeTable
 from advisor.predictor.learned import OUTLIER_RATIO  # one figure for the guard and the fit
 from advisor.schemas import Outcome
@@ -97,6 +99,19 @@ def refuse_outlier(actual_seconds: float, predicted: float | None, *, uncorrecte
         raise HistoryError(f"Not recorded: {why}, so it looks like a mistake (minutes typed as seconds, or a "
                            f"test run).", hint="Fix: check the duration; if it is right, add --force "
                                                "(force=True in Python); the learned correction will leave it out.")
+
+
+def warn_left_out(outcome: Outcome, predicted: float | None, *, uncorrected: bool = False) -> None:
+    """``OutlierRecorded`` where a (forced) ``outcome`` is more than ``OUTLIER_RATIO`` times from ``predicted``:
+    stored, but the learned correction leaves it out. Before, `history record --force` said only "Recorded"."""
+    why = outlier(outcome.actual_seconds, predicted, uncorrected=uncorrected) if outcome.status == "completed" \
+        else None
+    if why:
+        rid = outcome.recommendation_id
+        warnings.warn(f"recorded with force: {why}, so the learned correction leaves it out (it learns only from "
+                      f"runs within {OUTLIER_RATIO:.0f}x of their uncorrected prediction); `advisor history compare` "
+                      f"shows it; `advisor history forget {rid} --outcome {outcome.id}` removes it.",
+                      OutlierRecorded, stacklevel=outside_stacklevel())
 
 
 def refuse_repeat(conn: Connection, outcome: Outcome) -> None:

@@ -31,11 +31,14 @@ from advisor.schemas import Estimate, PredictionEntry
 
 
 def predicted_seconds(hist: History, recommendation_id: int, instance_type: str | None = None) -> float | None:
-    """The job time predicted for the candidate that was run (default: the chosen one); HistoryError if the
-    recommendation or the instance is unknown."""
+    """The job time a run of the candidate that was run (default: the chosen one) is judged against: its
+    uncorrected time where the history's correction changed it, as the fit reads it (``judged_seconds``);
+    HistoryError if the recommendation or the instance is unknown."""
+    from advisor.history.outcome_checks import judged_seconds
+
     with hist._read() as conn:
         cand = hist._run_candidate(conn, recommendation_id, instance_type)[1]
-    return None if cand is None else cand["seconds"]
+    return judged_seconds(cand)[0]
 
 
 def forget(hist: History, recommendation_id: int, outcome_id: int | None = None) -> int:

@@ -40,7 +40,13 @@ from advisor.history.export import EXPORT_COLUMNS  # noqa: F401 - importable fro
 from advisor.history.filters import newest_first_filtered
 from advisor.history.here_run import is_here, stored_here_candidate
 from advisor.history.listing import history_entries
-from advisor.history.outcome_checks import check_outcome, judged_seconds, refuse_outlier, refuse_repeat
+from advisor.history.outcome_checks import (
+    check_outcome,
+    judged_seconds,
+    refuse_outlier,
+    refuse_repeat,
+    warn_left_out,
+)
 from advisor.history.rows import (
     CHOSEN_COPY,
     OUTCOME_COPY,
@@ -291,8 +297,8 @@ class History:
         check_outcome(actual_seconds, status, notes=notes)
         with self._write(creating=False) as conn:  # a history not yet made holds no recommendation
             workload_id, cand = self._run_candidate(conn, recommendation_id, instance_type)
+            judged, uncorrected = judged_seconds(cand)
             if status == "completed" and not force:
-                judged, uncorrected = judged_seconds(cand)
                 refuse_outlier(actual_seconds, judged, uncorrected=uncorrected)
             outcome = Outcome(recommendation_id=recommendation_id, actual_seconds=float(actual_seconds),
                               instance_type=cand["instance_type"] if cand else instance_type, status=status,
@@ -306,7 +312,8 @@ class History:
                 instance_type=outcome.instance_type, status=status, recorded_at=outcome.recorded_at, notes=notes,
                 **copied,
             )).inserted_primary_key[0]
-            return outcome
+        warn_left_out(outcome, judged, uncorrected=uncorrected)  # only a forced one can be that far
+        return outcome
 
     @python_surface
     def check_run(self, recommendation_id: int, instance_type: str | None = None) -> str | None:

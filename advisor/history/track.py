@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from advisor.caller import outside_stacklevel
-from advisor.errors import AdvisorError, ConfigError, HistoryError
+from advisor.errors import AdvisorError, ConfigError, HistoryError, OutlierRecorded
 from advisor.history.outcome_checks import check_notes
 from advisor.option_words import python_surface
 from advisor.schemas import Outcome, Recommendation
@@ -113,7 +113,8 @@ class track(ContextDecorator):  # lower case: it is used like a function, adviso
                           RuntimeWarning, stacklevel=outside_stacklevel())
             return False
         try:
-            with self._history() as hist:
+            with self._history() as hist, warnings.catch_warnings():
+                warnings.simplefilter("ignore", OutlierRecorded)  # track warns of an outlier itself: below
                 self.outcome = hist.record_outcome(
                     self.recommendation_id, self.seconds, instance_type=self.instance_type,
                     status="failed" if failed else "completed", notes=notes, force=True)  # warned: below

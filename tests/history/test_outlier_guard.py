@@ -37,3 +37,36 @@ def test_a_run_the_fit_would_leave_out_is_refused_and_one_it_would_use_is_stored
         assert [(r.predicted_seconds, r.actual_seconds) for r in rows] == [(183.5, 2936.0)]
         # The fit keeps it: nothing left out (16x is inside its 20x).
         assert "left out of the fit" not in (fit_correction(rows) or type("R", (), {"reason": ""})).reason
+
+
+def test_a_forced_outlier_is_said_to_be_left_out_of_learning(tmp_path, monkeypatch):
+    """`history record --force` of a run 92x from its prediction said only "Recorded 1.0s"; the fit then left it
+    out unsaid. Now the CLI adds a note (stderr under --json), and the Python API issues ``OutlierRecorded``; a run
+    within 20x, forced or not, gets neither."""
+    import warnings
+
+    from typer.testing import CliRunner
+
+    from advisor import OutlierRecorded
+    from advisor.cli.app import build_app
+
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", url)
+    with History(url) as hist:
+        hist.create()
+        rec_id = _corrected_rec(hist, 150.0, 92.0)
+        with pytest.warns(OutlierRecorded, match=r"1.0s is 92x shorter than the uncorrected prediction"):
+            hist.record_outcome(rec_id, 1.0, force=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", OutlierRecorded)
+            hist.record_outcome(rec_id, 100.0, force=True)
+    result = CliRunner().invoke(build_app(), ["history", "record", str(rec_id), "--actual-seconds", "2", "--force"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == f"Recorded 2.0s (2 s) for history id {rec_id}."
+    note = " ".join(lines[1:])
+    assert note.startswith("note: recorded with force: 2.0s is 46x shorter than the uncorrected prediction")
+    assert "so the learned correction leaves it out" in note
+    assert f"`advisor history forget {rec_id} --outcome 3` removes it." in note
+    calm = CliRunner().invoke(build_app(), ["history", "record", str(rec_id), "--actual-seconds", "90"])
+    assert calm.exit_code == 0 and "note:" not in calm.output
