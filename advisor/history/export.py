@@ -35,7 +35,7 @@ EXPORT_COLUMNS = (
     "recommendation_id", "created_at", "workload", "file_sha256", "param_count", "flops_per_sample",
     "dataset_size", "epochs", "batch_size", "objective", "deadline_seconds", "budget_usd",
     "provider", "instance_type", "region", "tier", "gpu", "gpu_count", "vcpus", "method",
-    "predicted_seconds", "low", "high", "cost_usd", "chosen",
+    "predicted_seconds", "low", "high", "base_seconds", "base_method", "cost_usd", "chosen",
     "outcome_id", "recorded_at", "status", "actual_seconds", "error_pct",
 )
 FORMATS = ("csv", "json")
@@ -47,7 +47,7 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # timestamps written here).
 _TEXT_COLUMNS = tuple(EXPORT_COLUMNS.index(k) for k in ("workload", "file_sha256", "objective", "provider",
                                                          "instance_type", "region", "tier", "gpu", "method",
-                                                         "status"))
+                                                         "base_method", "status"))
 _BATCH_ROWS = 5000
 
 
@@ -76,7 +76,11 @@ def _statement(workload: str | None, since: datetime | date | str | None, after:
                pick("region", "chosen_region"), pick("tier", "chosen_tier"), pick("gpu", "chosen_gpu"),
                pick("gpu_count", "chosen_gpu_count"), pick("vcpus", "chosen_vcpus"),
                pick("method", "chosen_method"), pick("predicted_seconds", "chosen_seconds"),
-               pick("low", "chosen_low"), pick("high", "chosen_high"), pick("cost_usd", "chosen_cost_usd"),
+               pick("low", "chosen_low"), pick("high", "chosen_high"),
+               # the uncorrected prediction of a run whose candidate the history corrected (what calibration and
+               # the fit read): kept on the outcome; a recommendation without one has none to export
+               case((ran, o.base_seconds), else_=None).label("base_seconds"),
+               case((ran, o.base_method), else_=None).label("base_method"), pick("cost_usd", "chosen_cost_usd"),
                case((ran, func.coalesce(o.instance_type, "") == func.coalesce(r.chosen_instance_type, "")),
                     else_=r.chosen_instance_type.is_not(None)).label("chosen"),
                o.id.label("outcome_id"), o.recorded_at, o.status, o.actual_seconds)

@@ -70,3 +70,27 @@ def test_a_forced_outlier_is_said_to_be_left_out_of_learning(tmp_path, monkeypat
     assert f"`advisor history forget {rec_id} --outcome 3` removes it." in note
     calm = CliRunner().invoke(build_app(), ["history", "record", str(rec_id), "--actual-seconds", "90"])
     assert calm.exit_code == 0 and "note:" not in calm.output
+
+
+def test_the_export_carries_the_uncorrected_prediction_of_a_corrected_run(tmp_path):
+    """The export had only the corrected predicted_seconds of a run the history had corrected, so calibration's
+    "before" errors (read against the base time) could not be recomputed from it. Now base_seconds and
+    base_method are columns: the base of a corrected run, empty for an uncorrected one and for a recommendation
+    without an outcome."""
+    import json
+
+    from advisor.history.export import EXPORT_COLUMNS
+
+    with History(f"sqlite:///{tmp_path / 'h.db'}") as hist:
+        hist.create()
+        corrected = _corrected_rec(hist, 274.9, 183.5)
+        hist.record_outcome(corrected, 270.0)
+        plain = hist.save_recommendation(recommendation("mlp"))
+        rows = json.loads(hist.export("json"))
+    assert EXPORT_COLUMNS.index("base_seconds") == EXPORT_COLUMNS.index("high") + 1
+    by_rec = {r["recommendation_id"]: r for r in rows}
+    ran = by_rec[corrected]
+    assert (ran["method"], ran["predicted_seconds"], ran["base_seconds"], ran["base_method"]) == (
+        "history", 274.9, 183.5, "scaled")
+    assert ran["error_pct"] == (274.9 - 270.0) / 270.0 * 100.0
+    assert (by_rec[plain]["base_seconds"], by_rec[plain]["base_method"]) == (None, None)
