@@ -132,21 +132,28 @@ def wire_row(row: list[Any]) -> list[Any]:
 
 def rows_from_wire(data: Any) -> list[list[Any]] | None:
     """The rows of a server's export answer (``{"columns": EXPORT_COLUMNS, "rows": [[...], ...]}``), each a list
-    of plain values (text, numbers, booleans, null) in ``EXPORT_COLUMNS``' order; None for anything else (a
-    server of another version, or not an advisor server). Formatting, and the CSV cells' formula guard, happen
-    here, on the rows, as for the local history."""
-    if not isinstance(data, dict) or data.get("columns") != list(EXPORT_COLUMNS):
+    of plain values (text, numbers, booleans, null) in ``EXPORT_COLUMNS``' order; None for anything else (not an
+    advisor server). A server of another version may send columns this one lacks (dropped) or lack some this one
+    has (empty), as long as the page key's columns are there: columns are only added. Formatting, and the CSV
+    cells' formula guard, happen here, on the rows, as for the local history."""
+    columns = data.get("columns") if isinstance(data, dict) else None
+    if (not isinstance(columns, list) or not all(isinstance(c, str) for c in columns) or len(set(columns)) !=
+            len(columns) or not {EXPORT_COLUMNS[0], "outcome_id"} <= set(columns)):
         return None
     rows = data.get("rows")
     if not isinstance(rows, list):
         return None
     plain = (str, int, float, bool, type(None))
+    where = [columns.index(c) if c in columns else None for c in EXPORT_COLUMNS]
+    ours = []
     for row in rows:
-        if not isinstance(row, list) or len(row) != len(EXPORT_COLUMNS) or not all(isinstance(v, plain) for v in row):
+        if not isinstance(row, list) or len(row) != len(columns) or not all(isinstance(v, plain) for v in row):
             return None
+        row = [None if i is None else row[i] for i in where]
         if not all(isinstance(v, int) and not isinstance(v, bool) for v in page_key(row)):
             return None
-    return rows
+        ours.append(row)
+    return ours
 
 
 def csv_cell(value: Any) -> Any:
