@@ -125,6 +125,10 @@ def load_profile(path: str | Path) -> Profile:
     if isinstance(version, int) and version > SCHEMA_VERSION:
         raise ProbeError(f"{path}: profile schema version {version} is newer than this advisor understands "
                          f"({SCHEMA_VERSION}).", hint="Fix: upgrade advisor (pip install -U advisor).")
+    if isinstance(version, int) and not isinstance(version, bool) and version < 1:  # the server words it so too
+        raise ProbeError(f"{path}: not a valid advisor profile: schema_version {version} is not one advisor "
+                         f"writes (versions start at 1; this advisor understands up to {SCHEMA_VERSION}).",
+                         hint="Fix: write the profile again with `advisor profile WORKLOAD -o profile.json`.")
     # Every profile advisor writes has its "devices" list (empty when none was timed); another advisor output (a
     # `recommend --json` file beside it in CI) has a "workload" object too, and would be read as a profile with
     # nothing timed, to fail later on a misleading error or exit 3.

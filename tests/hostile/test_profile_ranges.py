@@ -28,7 +28,7 @@ def _set(data: dict, path: str, value) -> dict:
     ("devices.0.measurements.0.compute_seconds", "NaN", "finite number"),
     ("devices.0.measurements.0.compute_seconds_samples", [0.01, "-Infinity"], "finite number"),
     ("schema_version", "2", "valid integer"),
-    ("schema_version", 0, "greater than or equal to 1"),
+    ("schema_version", 0, "is not one advisor writes"),
     ("analysis.batch_sizes", [4, 4], "must differ"),
     # what the history's columns hold (PostgreSQL refused these as a database outage, 503)
     ("devices.0.measurements.0.batch_size", 2**31, "less than or equal to 2147483647"),

@@ -214,3 +214,18 @@ def test_a_profile_that_is_not_utf8_is_told_to_be_converted(tmp_path):
     assert caught.value.hint == (f"Fix: a profile is UTF-8 JSON; convert this file (`iconv -f ISO-8859-1 -t UTF-8 "
                                  f"'{path}' > profile.json`, if it was written under a Latin-1 locale), or write it "
                                  "again with `advisor profile WORKLOAD -o profile.json`.")
+
+
+@pytest.mark.parametrize("version", [0, -3])
+def test_a_profile_version_below_1_is_named_as_no_version_advisor_writes(tmp_path, version):
+    # It got pydantic's "Input should be greater than or equal to 1", where the server says what it means.
+    path = save_profile(Profile(workload=WorkloadInfo(name="tiny", param_count=1), devices=[]), tmp_path / "p.json")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    data["schema_version"] = version
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(ProbeError) as info:
+        load_profile(path)
+    assert info.value.message == (f"{path}: not a valid advisor profile: schema_version {version} is not one "
+                                  f"advisor writes (versions start at 1; this advisor understands up to "
+                                  f"{SCHEMA_VERSION}).")
+    assert info.value.hint == "Fix: write the profile again with `advisor profile WORKLOAD -o profile.json`."
