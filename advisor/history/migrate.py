@@ -20,7 +20,7 @@ import threading
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
-from advisor.errors import DatabaseUnavailableError, HistoryError
+from advisor.errors import DatabaseUnavailableError
 
 HEAD_REVISION = "0003"
 VERSION_TABLE = "alembic_version"
@@ -101,9 +101,24 @@ def ensure_schema(engine: Engine) -> None:
                 return
             _require_known(engine, current)
             _require_no_stray_tables(engine, current)
-            upgrade_engine(engine)
+            _migrate(engine, current)
     except DBAPIError as exc:
         raise _unreachable(engine, exc) from exc
+
+
+def _migrate(engine: Engine, current: str | None, revision: str = "head") -> str | None:
+    """``upgrade_engine``; the revision it found (None: no schema). An existing database (``current`` not None)
+    that the database refuses to migrate is a ``DatabaseUnavailableError`` worded as a failed migration, from
+    which revision to which (``advisor.history.migration_failure``), not as a database that cannot be reached."""
+    try:
+        return upgrade_engine(engine, revision)[0]
+    except DBAPIError as exc:
+        if current is None:
+            raise
+        from advisor.history.migration_failure import migration_error
+
+        target = HEAD_REVISION if revision == "head" else revision
+        raise migration_error(engine, exc, current, target, _unreachable(engine, exc).hint) from exc
 
 
 # What an alembic revision id looks like (advisor's are "0001"...; alembic's own, 12 hex digits): anything else
@@ -177,7 +192,7 @@ def _known(revision: str) -> bool:
         return False
 
 
-def _unreachable(engine: Engine, exc: DBAPIError) -> HistoryError:
+def _unreachable(engine: Engine, exc: DBAPIError) -> DatabaseUnavailableError:
     from advisor.history.engine import database_error
 
     server = "" if engine.dialect.name == "sqlite" else " (and that the server is running)"
@@ -203,7 +218,7 @@ def upgrade_from(url: str | None = None, revision: str = "head") -> tuple[str | 
             current = revision_of(engine)
             _require_known(engine, current)
             _require_no_stray_tables(engine, current)
-            before, _ = upgrade_engine(engine, revision)
+            before = _migrate(engine, current, revision)
             return before, revision_of(engine) or ""
         except DBAPIError as exc:
             raise _unreachable(engine, exc) from exc
