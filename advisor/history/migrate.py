@@ -118,7 +118,7 @@ def _migrate(engine: Engine, current: str | None, revision: str = "head") -> str
         from advisor.history.migration_failure import migration_error
 
         target = HEAD_REVISION if revision == "head" else revision
-        raise migration_error(engine, exc, current, target, _unreachable(engine, exc).hint) from exc
+        raise migration_error(engine, exc, current, target) from exc
 
 
 # What an alembic revision id looks like (advisor's are "0001"...; alembic's own, 12 hex digits): anything else

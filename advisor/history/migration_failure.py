@@ -9,6 +9,7 @@ view or rule uses; its DETAIL names them.
 
 from __future__ import annotations
 
+import re
 import shlex
 
 from sqlalchemy import Engine, text
@@ -22,19 +23,39 @@ PUBLIC = "The history database is unavailable: its schema could not be migrated 
 _NOT_OWNER = "42501"
 
 
-def migration_error(engine: Engine, exc: DBAPIError, before: str, after: str,
-                    cause_hint: str) -> DatabaseUnavailableError:
+# What PostgreSQL's DETAIL says of a view or rule over a column a migration retypes: "rule _RETURN on view
+# cost_report depends on column "epochs"".
+_VIEW = re.compile(r"\bon (materialized view|view) (\S+) depends on column")
+_RETRY_HINT = "Fix: mend what the database names above, then run `advisor db upgrade` (or the command again)."
+
+
+def migration_error(engine: Engine, exc: DBAPIError, before: str, after: str) -> DatabaseUnavailableError:
     """A ``DatabaseUnavailableError`` for an upgrade of ``engine``'s database from revision ``before`` to ``after``
-    that the database refused with ``exc``; ``cause_hint``: the fix for the driver's cause where it is not one this
-    module knows better (a lock, a full disk)."""
+    that the database refused with ``exc``: the driver's words with PostgreSQL's DETAIL (which names, say, the view
+    in the way), and the fix for the cause (a lock or a full disk as ``database_error`` tells them)."""
+    from advisor.history.engine import database_error
+
     where = display_url(engine.url)
     detail = scrubbed(_first_line(exc), engine.url)
-    message = (f"Migrating the history database {where} from revision {before} to {after} failed: {detail}. "
-               f"Nothing was changed: it is still at revision {before}.")
-    hint = cause_hint
+    more = scrubbed(_pg_detail(exc), engine.url)
+    message = (f"Migrating the history database {where} from revision {before} to {after} failed: {detail}"
+               + (f" ({more.rstrip('.')})" if more else "")
+               + f". Nothing was changed: it is still at revision {before}.")
+    hint = database_error(engine, exc, "{detail}", _RETRY_HINT).hint
+    view = _VIEW.search(more)
     if _state(exc) == _NOT_OWNER and "must be owner" in detail:
         hint = _owner_hint(engine)
+    elif "used by a view or rule" in detail:
+        hint = _view_hint(view.group(1).upper(), view.group(2)) if view else _view_hint("VIEW", None)
     return DatabaseUnavailableError(message, hint=hint, public=PUBLIC)
+
+
+def _view_hint(kind: str, name: str | None) -> str:
+    """How to migrate past a view (or rule) over a column the migration retypes: PostgreSQL retypes no column a
+    view uses, so it is dropped, the history migrated, and the view made again (its definition first saved)."""
+    drop = f"DROP {kind} {name}" if name else "DROP VIEW <the view named above>"
+    return (f"Fix: save the view's definition (pg_get_viewdef), drop it ({drop}), run `advisor db upgrade`, then "
+            "create the view again (the migration retypes columns it uses).")
 
 
 def _owner_hint(engine: Engine) -> str:
@@ -61,6 +82,13 @@ def table_owner(engine: Engine) -> str | None:
 def _state(exc: DBAPIError) -> str | None:
     state = getattr(exc.orig, "pgcode", None) or getattr(exc.orig, "sqlstate", None)
     return state if isinstance(state, str) else None
+
+
+def _pg_detail(exc: DBAPIError) -> str:
+    """PostgreSQL's DETAIL of the error (psycopg2 and psycopg keep it in ``diag``); empty where there is none."""
+    diag = getattr(exc.orig, "diag", None)
+    detail = getattr(diag, "message_detail", None)
+    return " ".join(detail.split()) if isinstance(detail, str) else ""
 
 
 def _first_line(exc: DBAPIError) -> str:

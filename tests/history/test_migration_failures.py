@@ -74,3 +74,30 @@ def test_a_role_that_does_not_own_the_tables_is_told_the_owner_must_migrate(post
     with History(url) as hist:
         assert hist.list() == []
     assert _revision_and_epochs_type(roles.admin) == ("0003", "bigint")
+
+
+def test_a_view_over_a_column_the_migration_retypes_is_named_with_the_way_round_it(postgres_url, monkeypatch):
+    at_0001(postgres_url)
+    admin = create_history_engine(postgres_url)
+    with admin.begin() as conn:
+        conn.execute(text("CREATE VIEW cost_report AS SELECT chosen_instance_type, epochs FROM recommendations"))
+    with pytest.raises(DatabaseUnavailableError) as err, History(postgres_url) as hist:
+        hist.list()
+    assert err.value.message == (
+        f"Migrating the history database {make_url(postgres_url)} from revision 0001 to 0003 failed: cannot alter "
+        "type of a column used by a view or rule (rule _RETURN on view cost_report depends on column \"epochs\"). "
+        "Nothing was changed: it is still at revision 0001.")
+    assert err.value.hint == ("Fix: save the view's definition (pg_get_viewdef), drop it (DROP VIEW cost_report), run "
+                              "`advisor db upgrade`, then create the view again (the migration retypes columns it "
+                              "uses).")
+    assert "server is running" not in err.value.hint
+    assert _revision_and_epochs_type(admin) == ("0001", "integer")
+
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", postgres_url)
+    result = CliRunner().invoke(build_app(), ["db", "upgrade"])
+    assert result.exit_code == 1 and "DROP VIEW cost_report" in result.stderr, result.output
+    with admin.begin() as conn:  # the fix, as the hint gives it
+        conn.execute(text("DROP VIEW cost_report"))
+    assert CliRunner().invoke(build_app(), ["db", "upgrade"]).exit_code == 0
+    assert _revision_and_epochs_type(admin) == ("0003", "bigint")
+    admin.dispose()
