@@ -328,11 +328,16 @@ def database_error(engine: Engine, exc: DBAPIError, message: str, default_hint: 
         path = read_only.sqlite_path(engine)
         return DatabaseUnavailableError(message.format(where=where, detail=f"{read_only.detail(folder, path)} "
                                                                            f"({detail})"),
-                                        hint=read_only.hint(path), public=read_only.PUBLIC)
+                                        hint=read_only.hint(path, _immutable(engine)), public=read_only.PUBLIC)
     cause = _cause_hint(exc)
     hint = {_PG_ACCESS_HINT: access_hint, _PG_NO_SCHEMA_HINT: _schema_hint}.get(cause, lambda _: cause)(engine)
     return DatabaseUnavailableError(message.format(where=where, detail=detail), hint=hint or default_hint,
                                     public=_PUBLIC_CAUSES.get(cause, "The history database is unavailable."))
+
+
+def _immutable(engine: Engine) -> bool:
+    """Whether ``engine``'s SQLite URL opens its file with ``?immutable=1`` (read as it is, never written)."""
+    return str(engine.url.query.get("immutable", "")).lower() in ("1", "true", "yes", "on")
 
 
 def database_fault(exc: DBAPIError) -> bool:

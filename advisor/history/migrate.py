@@ -88,10 +88,12 @@ def announce_migration(before: str | None, after: str | None) -> None:
     sys.stderr.flush()
 
 
-def ensure_schema(engine: Engine) -> None:
+def ensure_schema(engine: Engine, reading: bool = False) -> None:
     """Upgrade to head unless the database is there already (the cheap check on first use, made again under
     ``MIGRATION_LOCK``: a thread that waited there for another one's upgrade of the same database loads no
-    alembic)."""
+    alembic). ``reading``: the caller only reads, so an older history that may not be written (a read-only file or
+    folder, ``?mode=ro``, ``?immutable=1``) is read as it is where no pending migration changes anything on its
+    dialect (``NO_OP_DIALECTS``): its tables are already this advisor's, only the version row is behind."""
     try:
         if revision_of(engine) == HEAD_REVISION:
             return
@@ -101,12 +103,12 @@ def ensure_schema(engine: Engine) -> None:
                 return
             _require_known(engine, current)
             _require_no_stray_tables(engine, current)
-            _migrate(engine, current)
+            _migrate(engine, current, reading=reading)
     except DBAPIError as exc:
         raise _unreachable(engine, exc) from exc
 
 
-def _migrate(engine: Engine, current: str | None, revision: str = "head") -> str | None:
+def _migrate(engine: Engine, current: str | None, revision: str = "head", reading: bool = False) -> str | None:
     """``upgrade_engine``; the revision it found (None: no schema). An existing database (``current`` not None)
     that the database refuses to migrate is a ``DatabaseUnavailableError`` worded as a failed migration, from
     which revision to which (``advisor.history.migration_failure``), not as a database that cannot be reached."""
@@ -115,10 +117,23 @@ def _migrate(engine: Engine, current: str | None, revision: str = "head") -> str
     except DBAPIError as exc:
         if current is None:
             raise
-        from advisor.history.migration_failure import migration_error
+        from advisor.history.migration_failure import migration_error, refuses_writes
+
+        if reading and refuses_writes(exc) and no_op_upgrade(engine.dialect.name, current):
+            return current  # read as it is: the same tables on this dialect, the version row left behind
 
         target = HEAD_REVISION if revision == "head" else revision
         raise migration_error(engine, exc, current, target) from exc
+
+
+def no_op_upgrade(dialect: str, current: str) -> bool:
+    """Whether every migration from ``current`` to head changes nothing on ``dialect`` (each says so in its
+    ``NO_OP_DIALECTS``; one that does not is taken to change something)."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory.from_config(_config())
+    return all(dialect in getattr(rev.module, "NO_OP_DIALECTS", ()) for rev in
+               script.iterate_revisions(HEAD_REVISION, current))
 
 
 # What an alembic revision id looks like (advisor's are "0001"...; alembic's own, 12 hex digits): anything else

@@ -43,11 +43,27 @@ def migration_error(engine: Engine, exc: DBAPIError, before: str, after: str) ->
                + f". Nothing was changed: it is still at revision {before}.")
     hint = database_error(engine, exc, "{detail}", _RETRY_HINT).hint
     view = _VIEW.search(more)
-    if _state(exc) == _NOT_OWNER and "must be owner" in detail:
+    if refuses_writes(exc):  # a SQLite file, folder or URL (mode=ro, immutable) that may not be written
+        hint = _copy_hint(before, after)
+    elif _state(exc) == _NOT_OWNER and "must be owner" in detail:
         hint = _owner_hint(engine)
     elif "used by a view or rule" in detail:
         hint = _view_hint(view.group(1).upper(), view.group(2)) if view else _view_hint("VIEW", None)
     return DatabaseUnavailableError(message, hint=hint, public=PUBLIC)
+
+
+def refuses_writes(exc: DBAPIError) -> bool:
+    """Whether SQLite refused ``exc``'s statement because the database may not be written here (a read-only file or
+    folder, a ``?mode=ro`` or ``?immutable=1`` URL): SQLITE_READONLY and its extended codes."""
+    name = getattr(exc.orig, "sqlite_errorname", "")
+    return isinstance(name, str) and name.startswith("SQLITE_READONLY")
+
+
+def _copy_hint(before: str, after: str) -> str:
+    """How to use an older SQLite history that may not be written here: migrating it writes, so on a copy."""
+    return (f"Fix: this history is at revision {before}, older than this advisor's {after}, and migrating it writes "
+            "to it: copy the file to a folder you can write, point ADVISOR_DATABASE_URL at the copy and run "
+            "`advisor db upgrade` (or make the file and its folder writable).")
 
 
 def _view_hint(kind: str, name: str | None) -> str:

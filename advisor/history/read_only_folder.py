@@ -52,10 +52,14 @@ def detail(folder: Path, path: Path) -> str:
             f"where it can make its index file {path.name + '-shm'!r} beside it, to read it too")
 
 
-def hint(path: Path) -> str:
-    """How to read the history where it is, and how to write it."""
+def hint(path: Path, immutable: bool = False) -> str:
+    """How to read the history where it is, and how to write it. ``immutable``: the URL in use reads the file as it
+    is already (``?immutable=1``), so it is not given again: what failed then was a write."""
+    copy = ("make the folder writable, or copy the file to a folder you can write and point ADVISOR_DATABASE_URL "
+            "there.")
+    if immutable:
+        return f"Fix: this URL (immutable=1) reads the file as it is and never writes it; to save to it, {copy}"
     uri = quote(str(path.expanduser().absolute()), safe="/")
     return (f"Fix: to read it as it is, set ADVISOR_DATABASE_URL='sqlite:///file:{uri}?immutable=1&uri=true' "
             "(while nothing writes the file: SQLite then takes no lock; ?mode=ro alone cannot open it while its -shm "
-            "file is missing); to save to it, make the folder writable, or copy the file to a folder you can write "
-            "and point ADVISOR_DATABASE_URL there.")
+            f"file is missing); to save to it, {copy}")

@@ -147,7 +147,7 @@ class History:
         """The SQLAlchemy engine (tests and the benchmark use it)."""
         return self._engine
 
-    def _ensure(self, writing: bool = False) -> None:
+    def _ensure(self, writing: bool = False, reading: bool = False) -> None:
         if not self._ready:
             from advisor.history.migrate import ensure_schema
 
@@ -155,7 +155,7 @@ class History:
                 if not writing:
                     raise no_history_error(self.url, _NO_FILE_HINT)
                 make_sqlite_folder(self.url)
-            ensure_schema(self._engine)
+            ensure_schema(self._engine, reading=reading)
             self._ready = True
 
     @python_surface
@@ -174,7 +174,7 @@ class History:
 
     @contextmanager
     def _read(self) -> Iterator[Connection]:
-        self._ensure()
+        self._ensure(reading=True)
         with self._db_errors(), self._engine.connect() as conn:
             yield conn
 
