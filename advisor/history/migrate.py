@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
 from advisor.errors import DatabaseUnavailableError
+from advisor.history.foreign_db import require_history_or_empty
 
 HEAD_REVISION = "0003"
 VERSION_TABLE = "alembic_version"
@@ -102,7 +103,7 @@ def ensure_schema(engine: Engine, reading: bool = False) -> None:
             if current == HEAD_REVISION:
                 return
             _require_known(engine, current)
-            _require_no_stray_tables(engine, current)
+            require_history_or_empty(engine, current)
             _migrate(engine, current, reading=reading)
     except DBAPIError as exc:
         raise _unreachable(engine, exc) from exc
@@ -146,7 +147,7 @@ def _require_known(engine: Engine, revision: str | None) -> None:
     migrations. The message names the database (several ADVISOR_DATABASE_URLs during a rolling upgrade: which one
     is ahead), and tells a version row that holds no revision id from one a newer advisor wrote. A fault of the
     database, not of a request, whose URL a caller of ``advisor serve`` must not learn (``public``), as
-    ``_require_no_stray_tables``'s."""
+    ``require_history_or_empty``'s."""
     if revision is None or _known(revision):
         return
     from advisor.history.engine import display_url
@@ -165,33 +166,6 @@ def _require_known(engine: Engine, revision: str | None) -> None:
         "know (it was written by a newer advisor).",
         hint="Fix: upgrade advisor, or point ADVISOR_DATABASE_URL at another database.",
         public="The history database is unavailable: its schema is from a newer advisor.")
-
-
-def _require_no_stray_tables(engine: Engine, revision: str | None) -> None:
-    """HistoryError for a database with no schema version (``revision`` None) that holds some of advisor's tables
-    already: the migration would stop at the first of them ("table measurements already exists"), every time.
-    An advisor before the upgrade became one transaction could leave such a file behind (threads creating it at
-    once); another program's tables of the same names read the same. Nothing is dropped here: only the user can
-    say that those tables hold nothing they need. A ``DatabaseUnavailableError``: a fault of the database, not of a
-    request, whose URL a caller of ``advisor serve`` must not learn (``public``)."""
-    if revision is not None:
-        return
-    from advisor.history.engine import display_url
-    from advisor.history.tables import Base
-
-    with engine.connect() as conn:
-        found = sorted(set(inspect(conn).get_table_names()) & set(Base.metadata.tables))
-    if not found:
-        return
-    what = "delete the file" if engine.dialect.name == "sqlite" else f"drop those tables ({', '.join(found)})"
-    raise DatabaseUnavailableError(
-        f"The history database {display_url(engine.url)} holds advisor's tables ({', '.join(found)}) but no schema "
-        f"version ({VERSION_TABLE}), so advisor cannot tell which schema they have: their creation was interrupted "
-        "(an earlier advisor could leave them so when several threads created the history at once), or another "
-        "program made them.",
-        hint=f"Fix: if they hold no history you need, {what} and run the command again to create the history "
-             "afresh; or point ADVISOR_DATABASE_URL at another database.",
-        public="The history database is unavailable: it holds tables but no schema version.")
 
 
 def _known(revision: str) -> bool:
@@ -232,7 +206,7 @@ def upgrade_from(url: str | None = None, revision: str = "head") -> tuple[str | 
         try:
             current = revision_of(engine)
             _require_known(engine, current)
-            _require_no_stray_tables(engine, current)
+            require_history_or_empty(engine, current, explicit=True)
             before = _migrate(engine, current, revision)
             return before, revision_of(engine) or ""
         except DBAPIError as exc:

@@ -1,0 +1,74 @@
+"""A database that is not an advisor history (another program's tables, no schema version) is refused, and nothing
+is added to it: advisor creates its tables in an empty database on first use, and beside another program's only
+when asked to by ``advisor db upgrade``."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import make_url
+from typer.testing import CliRunner
+
+from advisor.cli.app import build_app
+from advisor.errors import DatabaseUnavailableError
+from advisor.history import migrate
+from advisor.history.engine import create_history_engine
+from advisor.history.repository import History
+from advisor.history.tables import Base
+
+
+def _make(url: str, *statements: str) -> None:
+    engine = create_history_engine(url)
+    try:
+        with engine.begin() as conn:
+            for statement in statements:
+                conn.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+def _tables(url: str) -> set[str]:
+    engine = create_history_engine(url)
+    try:
+        with engine.connect() as conn:
+            return set(inspect(conn).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def test_another_programs_database_is_not_read_as_an_empty_history_nor_added_to(fresh_db_url):
+    _make(fresh_db_url, "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)",
+          "INSERT INTO users VALUES (1, 'alice')")
+    for use in (lambda h: h.list(), lambda h: h.create()):
+        with pytest.raises(DatabaseUnavailableError) as err, History(fresh_db_url) as hist:
+            use(hist)
+        assert err.value.message == (
+            f"The database {make_url(fresh_db_url)} does not hold an advisor history: it holds "
+            "other tables (users) and none of advisor's, so advisor did not add its tables to it.")
+        assert err.value.hint == (
+            "Fix: point ADVISOR_DATABASE_URL at another database, or an empty one (a new SQLite file starts a "
+            "history); to keep the history in this database beside its tables, run `advisor db upgrade` once, "
+            "which creates advisor's tables there.")
+        assert err.value.public == "The history database is unavailable: it does not hold an advisor history."
+    result = CliRunner().invoke(build_app(), ["history", "list"])
+    assert result.exit_code == 1 and "does not hold an advisor history" in result.stderr, result.output
+    assert _tables(fresh_db_url) == {"users"}
+
+    result = CliRunner().invoke(build_app(), ["db", "upgrade"])  # asked for: the history beside the users
+    assert result.exit_code == 0, result.output
+    assert _tables(fresh_db_url) == {"users", migrate.VERSION_TABLE, *Base.metadata.tables}
+    with History(fresh_db_url) as hist:
+        assert hist.list() == []
+
+
+def test_a_message_names_at_most_five_of_the_other_tables(fresh_db_url):
+    _make(fresh_db_url, *(f"CREATE TABLE t{i} (id INTEGER PRIMARY KEY)" for i in range(7)))
+    with pytest.raises(DatabaseUnavailableError, match=r"other tables \(t0, t1, t2, t3, t4 and 2 more\)"):
+        History(fresh_db_url).list()
+
+
+def test_an_empty_database_still_gets_the_history_on_first_use(fresh_db_url):
+    with History(fresh_db_url) as hist:
+        hist.create()
+        assert hist.list() == []
+    assert _tables(fresh_db_url) == {migrate.VERSION_TABLE, *Base.metadata.tables}
