@@ -72,3 +72,37 @@ def test_an_empty_database_still_gets_the_history_on_first_use(fresh_db_url):
         hist.create()
         assert hist.list() == []
     assert _tables(fresh_db_url) == {migrate.VERSION_TABLE, *Base.metadata.tables}
+
+
+@pytest.mark.parametrize("statements, why", [
+    (("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)",
+      "CREATE TABLE profiles (id INTEGER PRIMARY KEY, customer_id INTEGER, bio TEXT)"),
+     "the columns of profiles are not advisor's"),
+    (("CREATE TABLE workloads (id INTEGER PRIMARY KEY, job TEXT, cron TEXT)",),
+     "the columns of workloads are not advisor's"),
+    (("CREATE TABLE customers (id INTEGER PRIMARY KEY, name TEXT)", "WORKLOADS"),
+     "it also holds tables that are not advisor's (customers)"),
+])
+def test_another_programs_table_of_an_advisor_name_is_never_to_be_dropped(fresh_db_url, statements, why):
+    engine = create_history_engine(fresh_db_url)
+    with engine.begin() as conn:
+        for statement in statements:
+            if statement == "WORKLOADS":  # advisor's own workloads table, beside another program's
+                Base.metadata.tables["workloads"].create(conn)
+            else:
+                conn.execute(text(statement))
+    engine.dispose()
+    before = _tables(fresh_db_url)
+    ours = sorted(before & set(Base.metadata.tables))
+    for attempt in (lambda: History(fresh_db_url).list(), lambda: migrate.upgrade(fresh_db_url)):
+        with pytest.raises(DatabaseUnavailableError) as err:
+            attempt()
+        assert err.value.message == (
+            f"The database {make_url(fresh_db_url)} holds tables named like advisor's ({', '.join(ours)}) and no "
+            f"schema version (alembic_version), but {why}: it belongs to another program, and is no advisor history.")
+        assert err.value.hint == (
+            "Fix: point ADVISOR_DATABASE_URL at another database (an empty one, or a new SQLite file, starts a "
+            "history); leave this one's tables as they are: they are not advisor's to drop.")
+        assert "delete" not in err.value.hint and "drop those" not in err.value.hint
+        assert err.value.public == "The history database is unavailable: it belongs to another program."
+    assert _tables(fresh_db_url) == before
