@@ -106,3 +106,21 @@ def test_another_programs_table_of_an_advisor_name_is_never_to_be_dropped(fresh_
         assert "delete" not in err.value.hint and "drop those" not in err.value.hint
         assert err.value.public == "The history database is unavailable: it belongs to another program."
     assert _tables(fresh_db_url) == before
+
+
+@pytest.mark.parametrize("revision", ["9f3e2a1b7c4d", "ae1027a6acf"])
+def test_another_applications_alembic_revision_is_not_a_newer_advisor(fresh_db_url, revision):
+    _make(fresh_db_url, "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)",
+          f"INSERT INTO alembic_version VALUES ('{revision}')", "CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+    result = CliRunner().invoke(build_app(), ["history", "list"])
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"error: The database {make_url(fresh_db_url)} holds another application's alembic revision '{revision}' in "
+        "alembic_version (advisor's are four digits, 0001 to 0003): it is not an advisor history.\n"
+        "Fix: point ADVISOR_DATABASE_URL at another database (an empty one, or a new SQLite file, starts a history); "
+        "advisor keeps its own schema version in alembic_version, so it cannot share this one.\n")
+    with pytest.raises(DatabaseUnavailableError) as err:
+        migrate.upgrade(fresh_db_url)
+    assert "upgrade advisor" not in err.value.hint and "newer advisor" not in err.value.message
+    assert err.value.public == "The history database is unavailable: it holds another application's schema."
+    assert _tables(fresh_db_url) == {"alembic_version", "invoices"}

@@ -119,7 +119,7 @@ def _newer_database(tmp_path: Path, monkeypatch) -> Path:
     path = tmp_path / "history.db"
     upgrade(f"sqlite:///{path}")
     with sqlite3.connect(path) as conn:
-        conn.execute("UPDATE alembic_version SET version_num = '9999_from_the_future'")
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
     monkeypatch.setenv("ADVISOR_DATABASE_URL", f"sqlite:///{path}")
     return path
 
@@ -128,7 +128,7 @@ def _newer_database(tmp_path: Path, monkeypatch) -> Path:
 def test_a_database_from_a_newer_advisor(user_error, tmp_path, monkeypatch, command):
     path = _newer_database(tmp_path, monkeypatch)
     # The database is named: with several ADVISOR_DATABASE_URLs in a rolling upgrade, which one is ahead.
-    user_error(run(*command), f"The history database sqlite:///{path} is at schema revision '9999_from_the_future'",
+    user_error(run(*command), f"The history database sqlite:///{path} is at schema revision '9999'",
                "newer advisor", "upgrade advisor")
 
 
