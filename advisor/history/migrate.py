@@ -53,11 +53,17 @@ def script_head() -> str:
 
 
 def revision_of(engine: Engine) -> str | None:
-    """The revision the database is at, or None when it has no schema yet."""
+    """The revision the database is at, or None when it has no schema yet (no version table, or an empty one, as
+    alembic leaves it at base). ``DatabaseUnavailableError`` for more than one row: which of them the tables are
+    at cannot be told (alembic itself failed on them with a traceback, and a plain read took the first row)."""
     with engine.connect() as conn:
         if not inspect(conn).has_table(VERSION_TABLE):
             return None
-        return conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+        rows = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+    if len(rows) > 1:
+        raise _damaged(engine, f"table holds {len(rows)} rows ({', '.join(repr(r) for r in sorted(rows, key=str))}), "
+                               "where it holds one revision id")
+    return rows[0] if rows else None
 
 
 def upgrade_engine(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
@@ -158,13 +164,7 @@ def _require_known(engine: Engine, revision: str | None) -> None:
 
     where = display_url(engine.url)
     if not isinstance(revision, str) or not _REVISION_ID.fullmatch(revision):
-        raise DatabaseUnavailableError(
-            f"The history database {where} has a damaged schema version: its {VERSION_TABLE} row holds "
-            f"{revision!r}, which is not a revision id, so advisor cannot tell which schema its tables have.",
-            hint=f"Fix: restore the database from a backup; or, if its tables are this advisor's newest schema, "
-                 f"write the revision back (UPDATE {VERSION_TABLE} SET version_num = '{HEAD_REVISION}'); or point "
-                 "ADVISOR_DATABASE_URL at another database.",
-            public="The history database is unavailable: its schema version is damaged.")
+        raise _damaged(engine, f"row holds {revision!r}, which is not a revision id")
     if not _ADVISOR_REVISION.fullmatch(revision):
         raise DatabaseUnavailableError(
             f"The database {where} holds another application's alembic revision {revision!r} in {VERSION_TABLE} "
@@ -177,6 +177,22 @@ def _require_known(engine: Engine, revision: str | None) -> None:
         "know (it was written by a newer advisor).",
         hint="Fix: upgrade advisor, or point ADVISOR_DATABASE_URL at another database.",
         public="The history database is unavailable: its schema is from a newer advisor.")
+
+
+def _damaged(engine: Engine, what: str) -> DatabaseUnavailableError:
+    """The database's version table is damaged: its ``what`` ("row holds ''...", "2 rows ...")."""
+    from advisor.history.engine import display_url
+
+    one = (f"write the revision back (UPDATE {VERSION_TABLE} SET version_num = '{HEAD_REVISION}')"
+           if what.startswith("row ") else
+           f"leave one row holding it (DELETE FROM {VERSION_TABLE}; INSERT INTO {VERSION_TABLE} VALUES "
+           f"('{HEAD_REVISION}'))")
+    return DatabaseUnavailableError(
+        f"The history database {display_url(engine.url)} has a damaged schema version: its {VERSION_TABLE} {what}, "
+        "so advisor cannot tell which schema its tables have.",
+        hint=f"Fix: restore the database from a backup; or, if its tables are this advisor's newest schema, {one}; "
+             "or point ADVISOR_DATABASE_URL at another database.",
+        public="The history database is unavailable: its schema version is damaged.")
 
 
 def _known(revision: str) -> bool:

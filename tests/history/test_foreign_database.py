@@ -124,3 +124,23 @@ def test_another_applications_alembic_revision_is_not_a_newer_advisor(fresh_db_u
     assert "upgrade advisor" not in err.value.hint and "newer advisor" not in err.value.message
     assert err.value.public == "The history database is unavailable: it holds another application's schema."
     assert _tables(fresh_db_url) == {"alembic_version", "invoices"}
+
+
+@pytest.mark.parametrize("order", [("0001", "0003"), ("0003", "0001")])
+def test_a_version_table_with_two_rows_is_damage_whichever_row_comes_first(fresh_db_url, order):
+    migrate.upgrade(fresh_db_url)
+    _make(fresh_db_url, "DELETE FROM alembic_version",
+          *(f"INSERT INTO alembic_version VALUES ('{revision}')" for revision in order))
+    for command in (["history", "list"], ["db", "upgrade"]):
+        result = CliRunner().invoke(build_app(), command)
+        assert result.exit_code == 1, result.output
+        assert result.stderr == (
+            f"error: The history database {make_url(fresh_db_url)} has a damaged schema version: its alembic_version "
+            "table holds 2 rows ('0001', '0003'), where it holds one revision id, so advisor cannot tell which schema "
+            "its tables have.\n"
+            "Fix: restore the database from a backup; or, if its tables are this advisor's newest schema, leave one "
+            "row holding it (DELETE FROM alembic_version; INSERT INTO alembic_version VALUES ('0003')); or point "
+            "ADVISOR_DATABASE_URL at another database.\n")
+    with pytest.raises(DatabaseUnavailableError) as err, History(fresh_db_url) as hist:
+        hist.list()
+    assert err.value.public == "The history database is unavailable: its schema version is damaged."
