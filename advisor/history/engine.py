@@ -30,6 +30,7 @@ from sqlalchemy.exc import (
 from sqlalchemy.pool import StaticPool
 
 from advisor.errors import DatabaseUnavailableError, HistoryError
+from advisor.history import missing_table as missing
 from advisor.history import read_only_folder as read_only
 from advisor.history.answer_deadline import AnswerDeadline
 from advisor.history.answer_deadline import attach as attach_answer_deadline
@@ -330,7 +331,8 @@ def database_error(engine: Engine, exc: DBAPIError, message: str, default_hint: 
                                                                            f"({detail})"),
                                         hint=read_only.hint(path, _immutable(engine)), public=read_only.PUBLIC)
     cause = _cause_hint(exc)
-    hint = {_PG_ACCESS_HINT: access_hint, _PG_NO_SCHEMA_HINT: _schema_hint}.get(cause, lambda _: cause)(engine)
+    hint = {_PG_ACCESS_HINT: access_hint, _PG_NO_SCHEMA_HINT: _schema_hint,
+            missing.HINT: lambda _: missing.hint(exc)}.get(cause, lambda _: cause)(engine)
     return DatabaseUnavailableError(message.format(where=where, detail=detail), hint=hint or default_hint,
                                     public=_PUBLIC_CAUSES.get(cause, "The history database is unavailable."))
 
@@ -452,10 +454,13 @@ _PUBLIC_CAUSES = {_FULL_HINT: "The history database is unavailable: its disk is 
                   _PG_ACCESS_HINT: "The history database is unavailable: it may not be read or written here.",
                   _PG_READ_ONLY_HINT: "The history database is unavailable: it takes no writes.",
                   _PG_NO_SCHEMA_HINT: "The history database is unavailable: its schema does not exist.",
-                  _NOT_SQLITE_HINT: "The history database is unavailable: its file is not a SQLite database."}
+                  _NOT_SQLITE_HINT: "The history database is unavailable: its file is not a SQLite database.",
+                  missing.HINT: missing.PUBLIC}
 
 
 def _cause_hint(exc: DBAPIError) -> str | None:
+    if missing.missing_table(exc) is not None:
+        return missing.HINT
     orig = exc.orig
     name = getattr(orig, "sqlite_errorname", None)
     if isinstance(name, str):

@@ -144,3 +144,22 @@ def test_a_version_table_with_two_rows_is_damage_whichever_row_comes_first(fresh
     with pytest.raises(DatabaseUnavailableError) as err, History(fresh_db_url) as hist:
         hist.list()
     assert err.value.public == "The history database is unavailable: its schema version is damaged."
+
+
+def test_a_table_missing_at_head_is_told_as_a_damaged_schema(fresh_db_url):
+    migrate.upgrade(fresh_db_url)
+    cascade = "" if fresh_db_url.startswith("sqlite") else " CASCADE"
+    _make(fresh_db_url, f"DROP TABLE recommendations{cascade}")
+    result = CliRunner().invoke(build_app(), ["history", "list"])
+    assert result.exit_code == 1, result.output
+    said = ("no such table: recommendations" if fresh_db_url.startswith("sqlite")
+            else 'relation "recommendations" does not exist')
+    assert f"error: The history database {make_url(fresh_db_url)} failed: {said}" in result.stderr
+    assert result.stderr.endswith(
+        "Fix: the history's schema is damaged: its table 'recommendations' is missing, though its schema version says "
+        "it is there (a table dropped by hand, a partial restore). Restore the database from a backup, or point "
+        "ADVISOR_DATABASE_URL at another database.\n")
+    assert "reachable" not in result.stderr and "Traceback" not in result.output
+    with pytest.raises(DatabaseUnavailableError) as err, History(fresh_db_url) as hist:
+        hist.list()
+    assert err.value.public == "The history database is unavailable: its schema is damaged (a table is missing)."
