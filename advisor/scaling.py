@@ -182,7 +182,7 @@ def _on_offer(offer: Any, est: Any, predict: Any, peer_to_peer: bool | None = No
             if notes is not None and note not in notes:
                 notes.append(note)
         else:
-            target = Target.gpu(target.gpu_name, target.count, peer_to_peer)
+            target = target.model_copy(update={"peer_to_peer": peer_to_peer})
     try:
         own = predict(target, offer.vcpus)
     except PredictionError:

@@ -1,5 +1,5 @@
 """Device spec sheets from ``profiles/``: GPUs (``gpus.csv``), CPU families (``cpus.csv``), which cloud
-instance family runs which CPU (``cpu_families.csv``) and whose GPUs lack peer-to-peer (``gpu_links.csv``).
+instance family runs which CPU (``cpu_families.csv``); whose GPUs' link is not their card's: ``gpu_links``.
 
 Loaders are pure functions of a path (cached per path with ``lru_cache``; a fresh dict is returned each call),
 so callers load once and pass the specs around. Empty cells are ``None``: a figure nobody published is never
@@ -30,8 +30,8 @@ from advisor.schemas import CpuSpec, GpuSpec
 GPU_FILE = "gpus.csv"
 CPU_FILE = "cpus.csv"
 CPU_FAMILIES_FILE = "cpu_families.csv"
-GPU_LINKS_FILE = "gpu_links.csv"
-_R = TypeVar("_R", "CpuFamilyRow", "GpuLinkRow")  # an instance-family row: provider + instance_family
+# An instance-family row: provider + instance_family (``CpuFamilyRow``, ``advisor.hardware.gpu_links.GpuLinkRow``).
+_R = TypeVar("_R")
 
 # Which datasheet figure bounds a precision's matmul throughput.
 PRECISION_FIELDS = {"fp32": "fp32_tflops", "tf32": "tf32_tflops", "bf16": "fp16_bf16_tflops",
@@ -133,48 +133,6 @@ def _cpu_families_cached(path: str) -> tuple[CpuFamilyRow, ...]:
                                  source=_text(row, "source"), notes=_text(row, "notes"),
                                  retrieved=_date(row.get("retrieved"), where=f"{path} line {line} column retrieved")))
     return tuple(rows)
-
-
-@dataclass(frozen=True)
-class GpuLinkRow:
-    """One line of ``gpu_links.csv``: whether an instance family's GPUs reach each other peer-to-peer over PCIe."""
-
-    provider: str
-    instance_family: str
-    peer_to_peer: bool
-    source: str
-
-
-@lru_cache(maxsize=8)
-def _gpu_links_cached(path: str) -> tuple[GpuLinkRow, ...]:
-    rows = []
-    for line, row in enumerate(_rows(Path(path)), start=2):
-        provider, family = (row.get("provider") or "").strip().lower(), (row.get("instance_family") or "").strip()
-        source = (row.get("source") or "").strip()
-        if not provider or not family:
-            continue
-        # A link fact changes a price's time: never one without where it was seen, nor a blank read as "has P2P".
-        if not source or not (row.get("peer_to_peer") or "").strip():
-            raise HardwareError(f"{path} line {line}: {provider} {family} has no "
-                                + ("source." if not source else "peer_to_peer value."),
-                                hint="Fix: write peer_to_peer true or false and cite where it was published, or "
-                                     "drop the row.")
-        rows.append(GpuLinkRow(provider, family, _bool(row.get("peer_to_peer"), default=False,
-                                                       where=f"{path} line {line} column peer_to_peer"), source))
-    return tuple(rows)
-
-
-def load_gpu_links(path: str | Path | None = None) -> list[GpuLinkRow]:
-    """The instance-family rows of ``profiles/gpu_links.csv`` (or ``path``)."""
-    return list(_gpu_links_cached(str(_profiles_path(path, GPU_LINKS_FILE).resolve())))
-
-
-def peer_to_peer_for_instance(provider: str, instance_type: str,
-                              links: list[GpuLinkRow] | None = None) -> bool | None:
-    """Whether an instance type's GPUs have PCIe peer-to-peer, where its family's row says; None: not known
-    (the card's own guess, ``advisor.predictor.multigpu.has_pcie_p2p``, stands)."""
-    row = _instance_row(provider, instance_type, load_gpu_links() if links is None else links)
-    return row.peer_to_peer if row else None
 
 
 def load_gpu_specs(path: str | Path | None = None) -> dict[str, GpuSpec]:
@@ -426,23 +384,26 @@ def match_reported_cpu(model_name: str, specs: dict[str, CpuSpec] | None = None)
 
 def instance_family(provider: str, instance_type: str) -> str:
     """The family part of an instance type: aws 'c7i-flex.xlarge' -> 'c7i-flex', gcp 'n2d-standard-8' ->
-    'n2d', azure 'Standard_D16as_v5' -> 'Dasv5', lambda 'cpu_4x_general' -> 'cpu_general'."""
+    'n2d', azure 'Standard_D16as_v5' -> 'Dasv5' and 'Standard_NC80adis_H100_v5' -> 'NCadisH100v5', lambda
+    'cpu_4x_general' -> 'cpu_general'."""
     provider = provider.lower()
     if provider == "aws":
         return instance_type.split(".", 1)[0]
     if provider == "gcp":
         return instance_type.split("-", 1)[0]
     if provider == "azure":
-        m = re.match(r"^(?:Standard_|Basic_)?([A-Za-z]+?)(\d+)([a-z]*)_v(\d+)$", instance_type)
+        # A GPU size names its accelerator before the version (NC80adis_H100_v5): part of its family.
+        m = re.match(r"^(?:Standard_|Basic_)?([A-Za-z]+?)(\d+)([a-z]*)(?:_([A-Z][A-Za-z0-9]*))?_v(\d+)$",
+                     instance_type)
         if m:
-            return f"{m.group(1).upper()}{m.group(3)}v{m.group(4)}"
+            return f"{m.group(1).upper()}{m.group(3)}{m.group(4) or ''}v{m.group(5)}"
         return instance_type
     if provider == "lambda":
         return re.sub(r"_\d+x_", "_", instance_type)
     return instance_type
 
 
-def _instance_row(provider: str, instance_type: str, rows: Sequence[_R]) -> _R | None:
+def instance_row(provider: str, instance_type: str, rows: Sequence[_R]) -> _R | None:
     """The row of ``rows`` (``cpu_families.csv``'s or ``gpu_links.csv``'s) for an instance type's family."""
     fam = instance_family(provider, instance_type).lower()
     for row in rows:
@@ -452,7 +413,7 @@ def _instance_row(provider: str, instance_type: str, rows: Sequence[_R]) -> _R |
 
 
 def _family_row(provider: str, instance_type: str, families: list[CpuFamilyRow] | None) -> CpuFamilyRow | None:
-    return _instance_row(provider, instance_type, load_cpu_families() if families is None else families)
+    return instance_row(provider, instance_type, load_cpu_families() if families is None else families)
 
 
 def cpu_family_for_instance(provider: str, instance_type: str,

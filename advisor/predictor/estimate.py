@@ -201,7 +201,7 @@ def estimate_gpu(profile: Profile, job: JobSpec, target: Target, ctx: EstimateCo
         return _measured_gpu(profile, job, probed, spec, ctx, prec_note, vcpus)
     # Keyed by how the job steps, not by its size: another dataset size or epoch count (a server asked about
     # many jobs of one profile) reuses the model and adds only its last batch's compute.
-    key = (Target.gpu(spec.name, target.count, target.peer_to_peer), precision, job.shape)
+    key = (target.model_copy(update={"gpu_name": spec.name}), precision, job.shape)
     if key not in ctx.gpu_compute:
         try:
             ctx.gpu_compute[key] = _gpu_compute(profile, job, spec, key[0], prec, prec_note, probed, ctx)

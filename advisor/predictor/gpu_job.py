@@ -128,7 +128,8 @@ def gpu_step_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Targ
         parts = per_gpu(max(1, math.ceil(b / count)))
         if count > 1:
             dp, step = accumulated_data_parallel(parts.seconds, parts.optimizer_seconds, grad_bytes, count, spec,
-                                                 job.grad_accum_steps, pcie_p2p=p2p, gather_bytes=gather_bytes)
+                                                 job.grad_accum_steps, pcie_p2p=p2p, gather_bytes=gather_bytes,
+                                                 nvlink_gbs=target.nvlink_gbs)
             return step, parts, dp
         return accumulated_step(parts.seconds, parts.optimizer_seconds, job.grad_accum_steps), parts, None
 
@@ -186,7 +187,7 @@ class GpuOnHost:
         fits, peak, capacity, max_batch, sharding = gc.memory
         precision = priced_precision(gc.analysis, gc.precision)  # "fp64" for a float64 model, at any precision
         fields = dict(
-            **input_bound.estimate_fields(host, parts), target=Target.gpu(gc.spec.name, count, target.peer_to_peer),
+            **input_bound.estimate_fields(host, parts), target=target.model_copy(update={"gpu_name": gc.spec.name}),
             fits_memory=fits,
             peak_memory_gib=peak, memory_capacity_gib=capacity, max_batch_size_per_device=max_batch, **sharding,
             memory_datasheet_gib=(gc.spec.memory_gib if capacity is not None and gc.spec.memory_gib is not None

@@ -240,7 +240,7 @@ def _intra_link(spec: GpuSpec, params: DataParallelParams,
 
 def data_parallel(compute_seconds_per_gpu: float, gradient_bytes: float, gpu_count: int, spec: GpuSpec, *,
                   nodes: int = 1, inter_node_bandwidth_gbs: float | None = None,
-                  params: DataParallelParams | None = None,
+                  params: DataParallelParams | None = None, nvlink_gbs: float | None = None,
                   pcie_p2p: bool | None = None, gather_bytes: float | None = None) -> DataParallelStep:
     """One DDP step on ``gpu_count`` GPUs of ``spec`` (in total, over ``nodes`` machines); with ``gather_bytes``
     (the weights' bytes as each all-gather moves them) a sharded step (FSDP FULL_SHARD / ZeRO-3, the module
@@ -251,7 +251,7 @@ def data_parallel(compute_seconds_per_gpu: float, gradient_bytes: float, gpu_cou
     trainable parameter; native AMP autocast keeps them fp32). ``inter_node_bandwidth_gbs``: each node's
     network bandwidth, unidirectional, all NICs together, GB/s (default: params'
     ``default_network_bandwidth_gbs``). ``pcie_p2p``: override the peer-to-peer guess of
-    :func:`has_pcie_p2p` (e.g. False for a cloud VM).
+    :func:`has_pcie_p2p` (e.g. False for a cloud VM). ``nvlink_gbs``: an instance family's NVLink (``_machine_link``).
     """
     p = params or DEFAULT_PARAMS
     if gpu_count < 1:
@@ -275,7 +275,7 @@ def data_parallel(compute_seconds_per_gpu: float, gradient_bytes: float, gpu_cou
                                 effective_bandwidth_gbs=None, buckets=0,
                                 notes=["One GPU: no gradient communication."])
 
-    link, raw_bw, eff_bw, notes = _machine_link(spec, p, pcie_p2p, one_per_machine=nodes == k)
+    link, raw_bw, eff_bw, notes = _machine_link(spec, p, pcie_p2p, one_per_machine=nodes == k, nvlink_gbs=nvlink_gbs)
     hop_latency = p.hop_latency_seconds
     if nodes > 1:
         net = inter_node_bandwidth_gbs
@@ -331,9 +331,19 @@ def _collectives(traffic_bytes: float, k: int, bandwidth_gbs: float, hop_latency
     return whole, last, buckets
 
 
-def _machine_link(spec: GpuSpec, p: DataParallelParams, pcie_p2p: bool | None, *, one_per_machine: bool):
+def _machine_link(spec: GpuSpec, p: DataParallelParams, pcie_p2p: bool | None, *, one_per_machine: bool,
+                  nvlink_gbs: float | None = None):
     """(link, raw GB/s, effective GB/s, notes) inside one machine: ``_intra_link``'s, or, with one GPU per machine
-    (GH200), none: every hop of the ring is the network (infinite here, so the network's figure wins)."""
+    (GH200), none: every hop of the ring is the network (infinite here, so the network's figure wins).
+    ``nvlink_gbs``: an NVLink (GB/s one way per GPU) in place of the card's spec link, where the machine's instance
+    family's row in ``profiles/gpu_links.csv`` gives one (Azure's NC80adis_H100_v5: an H100 NVL pair over its
+    bridge, 600 GB/s bidirectional, where the card's row says PCIe because most hosts do not state a bridge)."""
+    if not one_per_machine and nvlink_gbs is not None:
+        bridged = spec.model_copy(update={"intra_node_link": "nvlink", "intra_node_bandwidth_gbs": nvlink_gbs})
+        link, raw, effective, notes = _intra_link(bridged, p, pcie_p2p)
+        return link, raw, effective, [f"{spec.name} GPUs over NVLink at {nvlink_gbs:g} GB/s per direction, as "
+                                      f"their instance family's row in {data_file('profiles', 'gpu_links.csv')} says "
+                                      f"(the card's own spec link: {spec.intra_node_link or 'none'}).", *notes]
     if not one_per_machine:
         return _intra_link(spec, p, pcie_p2p)
     notes = [] if pcie_p2p is None else [f"{spec.name}: one GPU per machine, so PCIe peer-to-peer "

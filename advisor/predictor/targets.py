@@ -49,20 +49,23 @@ def _memoized(lookup: CpuLookup) -> CpuLookup:
 
 def offer_target(offer: Offer, cpu_lookup: CpuLookup | None = None, gpu_links: list | None = None) -> Target:
     """What to predict for an offer: K GPUs of its model (over PCIe without peer-to-peer where its instance family
-    has none: ``profiles/gpu_links.csv``), or its CPU.
+    has none, over NVLink where its family's GPUs are bridged though their card's spec says PCIe:
+    ``profiles/gpu_links.csv``), or its CPU.
 
     A CPU instance is predicted at its physical cores: vcpus // threads_per_core (2 on SMT x86 unless
     ``profiles/cpu_families.csv`` says otherwise, e.g. AWS m7a has one vCPU per core), with ``cpu_name`` its
     CPU family where known. ``cpu_lookup`` replaces ``default_cpu_lookup`` (tests pass a fixed one). A CPU
     offer without vcpus gets ``threads=None``: this machine's probed thread count. ``gpu_links``: the rows of
-    ``profiles/gpu_links.csv`` (``specs.load_gpu_links``), read once by a caller of many offers.
+    ``profiles/gpu_links.csv`` (``gpu_links.load_gpu_links``), read once by a caller of many offers.
     """
     if offer.gpu:
-        from advisor.hardware.specs import peer_to_peer_for_instance
+        if offer.gpu_count == 1:  # no link to price
+            return Target.gpu(offer.gpu)
+        from advisor.hardware.gpu_links import nvlink_gbs_for_instance, peer_to_peer_for_instance
 
-        p2p = peer_to_peer_for_instance(offer.provider, offer.instance_type, gpu_links) if offer.gpu_count > 1 \
-            else None
-        return Target.gpu(offer.gpu, offer.gpu_count, p2p)
+        p2p = peer_to_peer_for_instance(offer.provider, offer.instance_type, gpu_links)
+        nvlink_gbs = nvlink_gbs_for_instance(offer.provider, offer.instance_type, gpu_links)
+        return Target(kind="gpu", gpu=offer.gpu, count=offer.gpu_count, peer_to_peer=p2p, nvlink_gbs=nvlink_gbs)
     family, threads = instance_cpu(offer.provider, offer.instance_type, offer.vcpus, cpu_lookup)
     return Target.cpu(threads=threads, cpu_name=family)
 
@@ -77,12 +80,12 @@ def instance_cpu(provider: str, instance_type: str, vcpus: int | None,
 
 
 def _order(t: Target) -> tuple:
-    return (t.kind, t.threads or 0, t.cpu_name or "", t.gpu_name or "", t.count, str(t.peer_to_peer))
+    return (t.kind, t.threads or 0, t.cpu_name or "", t.gpu_name or "", t.count, str(t.peer_to_peer), t.nvlink_gbs or 0)
 
 
 def needed_targets(offers: Sequence[Offer], cpu_lookup: CpuLookup | None = None) -> list[Target]:
     """The distinct targets the offers need an ``Estimate`` for, in a fixed order."""
-    from advisor.hardware.specs import load_gpu_links
+    from advisor.hardware.gpu_links import load_gpu_links
 
     cpu_lookup, links = _memoized(cpu_lookup) if cpu_lookup else default_cpu_lookup(), load_gpu_links()
     return sorted({offer_target(offer, cpu_lookup, links) for offer in offers}, key=_order)
@@ -92,7 +95,7 @@ def offer_keys(offers: Sequence[Offer], cpu_lookup: CpuLookup) -> list[tuple[Off
     """Each offer with the key of its estimate: (target, the CPU instance's memory, vCPUs). A CPU offer is judged
     against its own memory (not the probing machine's RAM), so its key holds it. A caller that prices the same
     offers several times passes these to ``estimate_offers`` and ``LazyEstimates`` (``keyed``)."""
-    from advisor.hardware.specs import load_gpu_links
+    from advisor.hardware.gpu_links import load_gpu_links
 
     links = load_gpu_links()
     return [(offer, (t := offer_target(offer, cpu_lookup, links), offer.memory_gib if t.kind == "cpu" else None,
@@ -227,7 +230,7 @@ def resolve_target(target: Target | str | None = None, *, gpu: str | None = None
     """
     if isinstance(target, Target):
         if target.kind == "gpu":
-            return Target.gpu(_gpu_model(target.gpu_name), target.count, target.peer_to_peer)
+            return target.model_copy(update={"gpu_name": _gpu_model(target.gpu_name)})  # its link kept
         return target
     if isinstance(target, str):
         if target.lower() == "cpu":

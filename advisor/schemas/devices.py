@@ -43,6 +43,9 @@ class Target(Model):
     # gpu only, K > 1 over PCIe: whether the GPUs reach each other peer-to-peer; None = the card's own guess
     # (``advisor.predictor.multigpu.has_pcie_p2p``). A cloud instance's GPUs often have none.
     peer_to_peer: Annotated[bool, BeforeValidator(_true_or_false)] | None = None
+    # gpu only, K > 1: an NVLink (GB/s one way per GPU) joining GPUs whose card's spec says PCIe, where their instance
+    # family's row in profiles/gpu_links.csv says so (Azure's bridged H100 NVL pair); None: the card's own link.
+    nvlink_gbs: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
 
     @model_validator(mode="after")
     def _fields_of_its_kind(self) -> Target:
@@ -52,9 +55,11 @@ class Target(Model):
         if self.kind == "gpu" and (not isinstance(self.gpu_name, str) or not self.gpu_name.strip()):
             raise ConfigError(f"Target.gpu's name must be a GPU model's name, got {self.gpu_name!r:.80}.",
                               hint='Fix: e.g. advisor.Target.gpu("A100-80GB", 4); `advisor hardware` lists them.')
-        if self.kind == "cpu" and (self.gpu_name is not None or self.count != 1 or self.peer_to_peer is not None):
+        if self.kind == "cpu" and (self.gpu_name is not None or self.count != 1 or self.peer_to_peer is not None
+                                   or self.nvlink_gbs is not None):
+            link = "" if self.nvlink_gbs is None else f", nvlink_gbs={self.nvlink_gbs}"
             raise ConfigError(f"A CPU target takes no GPU name, GPU count or peer_to_peer, got gpu="
-                              f"{self.gpu_name!r:.80}, count={self.count}, peer_to_peer={self.peer_to_peer}.",
+                              f"{self.gpu_name!r:.80}, count={self.count}, peer_to_peer={self.peer_to_peer}{link}.",
                               hint='Fix: advisor.Target.cpu(threads) for a CPU, or advisor.Target.gpu("A100-80GB", 4) '
                                    "for GPUs.")
         return self
@@ -83,10 +88,12 @@ class Target(Model):
 
     def json_contract(self) -> dict:
         """The DESIGN.md shape: {"kind": "cpu", "threads": T} or {"kind": "gpu", "gpu": NAME, "count": K}, with
-        "peer_to_peer" where it was given."""
+        "peer_to_peer" where it was given and "nvlink_gbs" where an instance family's NVLink was priced."""
         if self.kind == "cpu":
             return {"kind": "cpu", "threads": self.threads}
         link = {} if self.peer_to_peer is None else {"peer_to_peer": self.peer_to_peer}
+        if self.nvlink_gbs is not None:
+            link["nvlink_gbs"] = self.nvlink_gbs
         return {"kind": "gpu", "gpu": self.gpu_name, "count": self.count, **link}
 
 

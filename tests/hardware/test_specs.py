@@ -197,6 +197,8 @@ def test_match_reported_cpu():
     ("aws", "c7i.2xlarge", "c7i"), ("aws", "c7i-flex.xlarge", "c7i-flex"), ("gcp", "n2d-standard-8", "n2d"),
     ("azure", "Standard_D16as_v5", "Dasv5"), ("azure", "Standard_F72s_v2", "Fsv2"),
     ("azure", "Standard_D128s_v6", "Dsv6"), ("lambda", "cpu_4x_general", "cpu_general"),
+    # a GPU size's accelerator is part of its family (it was the whole instance type)
+    ("azure", "Standard_NC80adis_H100_v5", "NCadisH100v5"), ("azure", "Standard_NC16as_T4_v3", "NCasT4v3"),
 ])
 def test_instance_family(provider, instance, family):
     assert S.instance_family(provider, instance) == family

@@ -1,5 +1,6 @@
-"""Instance families whose GPUs have no PCIe peer-to-peer (``profiles/gpu_links.csv``): their multi-GPU offers are
-priced without it, ``predict --no-p2p`` asks the same question, and the card's own guess keeps its caveat."""
+"""Instance families whose GPUs' link is not their card's (``profiles/gpu_links.csv``): without PCIe peer-to-peer,
+their multi-GPU offers are priced without it, ``predict --no-p2p`` asks the same question, and the card's own guess
+keeps its caveat; NVLink-bridged (Azure's H100 NVL pair), their all-reduce is priced on the bridge."""
 
 from __future__ import annotations
 
@@ -12,7 +13,12 @@ from typer.testing import CliRunner
 from advisor import api, pricing
 from advisor.cli.app import build_app
 from advisor.errors import HardwareError
-from advisor.hardware.specs import GPU_LINKS_FILE, load_gpu_links, peer_to_peer_for_instance
+from advisor.hardware.gpu_links import (
+    GPU_LINKS_FILE,
+    load_gpu_links,
+    nvlink_gbs_for_instance,
+    peer_to_peer_for_instance,
+)
 from advisor.predictor.targets import offer_target
 from advisor.schemas import Target
 from advisor.service.wire import TargetSpec
@@ -34,7 +40,9 @@ def test_each_row_is_sourced_and_names_a_family_the_catalog_rents_several_gpus_i
     multi = [o for o in pricing.load_catalog([]).offers if o.gpu and o.gpu_count > 1]
     for row in rows:
         assert row.source.startswith("https://"), row
-        assert any(peer_to_peer_for_instance(o.provider, o.instance_type, [row]) is not None for o in multi), row
+        assert (row.peer_to_peer is None) != (row.nvlink_gbs is None), row  # one link fact a row
+        assert any(peer_to_peer_for_instance(o.provider, o.instance_type, [row]) is not None
+                   or nvlink_gbs_for_instance(o.provider, o.instance_type, [row]) is not None for o in multi), row
 
 
 def test_a_row_without_its_source_or_its_value_is_refused(tmp_path):
@@ -45,6 +53,11 @@ def test_a_row_without_its_source_or_its_value_is_refused(tmp_path):
     path.write_text("provider,instance_family,peer_to_peer,source,reported,notes\naws,g4dn,,https://x.test,,\n")
     with pytest.raises(HardwareError, match="g4dn has no peer_to_peer value"):
         load_gpu_links(path)
+    header = "provider,instance_family,peer_to_peer,intra_node_link,intra_node_bandwidth_gbs,source,reported,notes\n"
+    for link, gbs in (("pcie", "64"), ("nvlink", ""), ("nvlink", "0"), ("nvlink", "nan")):
+        path.write_text(header + f"azure,NCadisH100v5,,{link},{gbs},https://x.test,,\n")
+        with pytest.raises(HardwareError, match="only an NVLink of a positive bandwidth replaces the card's link"):
+            load_gpu_links(path)
 
 
 def test_the_family_decides_not_the_size_and_a_neighbouring_family_is_not_covered():
@@ -117,3 +130,38 @@ def test_the_service_carries_the_flag_both_ways():
     assert spec.target() == target
     with pytest.raises(ValueError):
         TargetSpec.model_validate({"kind": "gpu", "gpu": "L4", "count": 8, "peer_to_peer": "no"})
+
+
+def test_azure_nc80adis_is_priced_on_its_nvlink_bridge_and_other_h100_nvl_pairs_on_pcie(resnet):
+    """Azure's NCads H100 v5 pair is NVLink-bridged (Microsoft Learn: "NVIDIA NVLink Interconnect: Supported"; NCCL
+    finds the NVLink: Azure/azhpc-images#332); it was priced on the card row's PCIe (64 GB/s), 4.7x too slow."""
+    from advisor.hardware.specs import load_gpu_specs
+    from advisor.predictor.multigpu import data_parallel
+
+    offers = {o.instance_type: o for o in pricing.load_catalog([]).offers if o.provider == "azure"}
+    assert nvlink_gbs_for_instance("azure", "Standard_NC80adis_H100_v5") == 300.0
+    assert nvlink_gbs_for_instance("azure", "Standard_NC48ads_A100_v4") is None  # another family
+    target = offer_target(offers["Standard_NC80adis_H100_v5"])
+    assert target == Target(kind="gpu", gpu="H100-NVL", count=2, nvlink_gbs=300.0)
+    assert target.json_contract() == {"kind": "gpu", "gpu": "H100-NVL", "count": 2, "nvlink_gbs": 300.0}
+    assert offer_target(offers["Standard_NC40ads_H100_v5"]) == Target.gpu("H100-NVL")  # one GPU: no link
+    # The step model: the bridge's 300 GB/s one way (the datasheet's 600 GB/s bidirectional), not PCIe Gen5's 64.
+    spec = load_gpu_specs()["H100-NVL"]
+    bridged = data_parallel(0.1, 1e9, 2, spec, nvlink_gbs=300.0)
+    generic = data_parallel(0.1, 1e9, 2, spec)
+    assert (bridged.link, bridged.bandwidth_gbs) == ("nvlink", 300.0)
+    assert (generic.link, generic.bandwidth_gbs) == ("pcie", 64.0)
+    assert bridged.allreduce_seconds < generic.allreduce_seconds / 4
+    # The estimate of the offer (as recommend makes it) against a generic H100 NVL pair's.
+    on_azure = api.predict(resnet, **KW, target=target)
+    generic_pair = api.predict(resnet, **KW, target=Target.gpu("H100-NVL", 2))
+    assert on_azure.seconds < generic_pair.seconds and on_azure.scaling_efficiency > generic_pair.scaling_efficiency
+    assert on_azure.target == target and generic_pair.target.nvlink_gbs is None
+    [note] = [n for n in on_azure.notes if "over NVLink at 300 GB/s" in n]
+    assert note.startswith("H100-NVL GPUs over NVLink at 300 GB/s per direction, as their instance family's row in ")
+    assert note.endswith("gpu_links.csv says (the card's own spec link: pcie).")
+    assert not [n for n in generic_pair.notes if "NVLink" in n]
+    rec = api.recommend(resnet, **KW, providers=["azure"], top=10_000)
+    [cand] = [c for c in rec.all_candidates if c.instance_type == "Standard_NC80adis_H100_v5"]
+    asked = api.predict(resnet, **KW, target=target, vcpus=cand.vcpus)
+    assert (cand.seconds, cand.low, cand.high) == (asked.seconds, asked.low, asked.high)
