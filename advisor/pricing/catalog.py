@@ -6,6 +6,7 @@ merges them) and adds the provenance a recommendation records: each provider's s
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,6 +16,22 @@ from advisor.hardware.specs import normalize_name, other_variants
 from advisor.pricing.merge import load_offers
 from advisor.pricing.rows import GpuNames, region_matches
 from advisor.schemas import Offer
+
+# What people call a cloud, against the catalog's provider names: the spelling match alone read "amazon" as
+# 'lambda' and "google" as nothing. Keys have runs of spaces, "-" and "_" as one space.
+PROVIDER_SYNONYMS = {
+    "amazon": "aws", "ec2": "aws", "amazon web services": "aws", "aws ec2": "aws", "amazon ec2": "aws",
+    "google": "gcp", "gce": "gcp", "google cloud": "gcp", "google cloud platform": "gcp",
+    "google compute engine": "gcp", "microsoft": "azure", "microsoft azure": "azure",
+}
+
+
+def provider_suggestion(name: str, known: Iterable[str]) -> str:
+    """A ' Did you mean X?' suffix for an unknown provider name: the provider a vendor's or product's name means
+    ("amazon" -> 'aws') where the catalog has it, else the closest spelling (``did_you_mean``); '' when neither."""
+    known = list(known)
+    meant = PROVIDER_SYNONYMS.get(re.sub(r"[\s_-]+", " ", name.strip().lower()))
+    return f" Did you mean {meant!r}?" if meant in known else did_you_mean(name, known)
 
 
 @dataclass
@@ -72,7 +89,7 @@ class Catalog:
             wanted = {p.strip().lower() for p in providers if p and p.strip()}
             known = set(self.providers)
             for p in sorted(wanted - known):
-                raise CatalogError(f"Unknown provider {p!r}.{did_you_mean(p, known)}",
+                raise CatalogError(f"Unknown provider {p!r}.{provider_suggestion(p, known)}",
                                    hint=f"Fix: use one of {', '.join(sorted(known))}.")
             offers = [o for o in offers if o.provider in wanted]
         if regions:
