@@ -85,6 +85,16 @@ def test_lambdas_plain_a100_types_are_the_pcie_card_and_the_sxm4_types_stay_sxm4
     assert load_gpu_specs()["A100-40GB-PCIe"].intra_node_link == "pcie"
 
 
+def test_e2es_a100_80gb_without_a_form_factor_is_the_conservative_pcie_card_and_says_so():
+    """E2E's page says only "A100 80GB": it was the SXM4 row (2039 GB/s, 400 W) without a word; the plain-family
+    rule (profiles/README.md) takes the slower card where the form factor is not given."""
+    e2e = find(load_catalog(), "e2e", "A100-80GB-x1")
+    assert (e2e.gpu, e2e.gpu_count, e2e.gpu_memory_gib) == ("A100-80GB-PCIe", 1, 80)
+    assert "form factor not stated; PCIe assumed (the conservative variant" in e2e.notes
+    pcie, sxm = load_gpu_specs()["A100-80GB-PCIe"], load_gpu_specs()["A100-80GB"]
+    assert pcie.memory_bandwidth_gbs < sxm.memory_bandwidth_gbs
+
+
 def test_azure_nd96amsr_memory_is_microsofts_1900_gib():
     nd = find(load_catalog(), "azure", "Standard_ND96amsr_A100_v4")
     assert nd.memory_gib == 1900 and "ndm-a100-v4-series" in nd.notes
