@@ -27,6 +27,32 @@ def test_reference_rows_map_to_specs_and_precisions():
     assert any(r.gpu == "H100-SXM" for r in current)
 
 
+def test_legacy_fp16_rows_say_they_ran_no_autocast_and_are_priced_as_autocast():
+    """Lambda's 2020-21 "fp16" rows were said to be DLE --amp (autocast); the table's ResNet-50 column is its
+    --fp16 --static-loss-scale 256 config (network_to_half) and its BERT rows apex O2. Labels and numbers stay."""
+    import csv
+    import json
+
+    from advisor.data_files import data_file
+
+    with open(data_file("profiles", "reference_benchmarks.csv"), newline="") as fh:
+        fp16 = [r for r in csv.DictReader(fh) if r["precision"] == "amp_fp16"]
+    resnet = [r for r in fp16 if r["model"] == "ResNet-50 v1.5"]
+    assert (len(resnet), len(fp16)) == (48, 146)
+    for row in fp16:
+        assert "--amp mixed precision" not in row["notes"]
+        assert "not autocast; priced as autocast, the precision a user runs" in row["notes"], row
+        assert ("--fp16 --static-loss-scale 256" in row["notes"] and "network_to_half" in row["notes"]) == (
+            row in resnet), row
+        assert ("opt_level O2" in row["notes"]) == (row not in resnet), row
+    clause = ("'amp_fp16' priced as fp16 autocast, the precision a user runs (Lambda's 2020-21 'fp16' rows ran no "
+              "autocast: ResNet-50 pure fp16, DLE --fp16 --static-loss-scale 256, network_to_half; BERT apex O2, the "
+              "model in fp16 with fp32 master weights)")
+    assert C.FIT_METHOD.endswith(clause)
+    with open(data_file("profiles", "calibration.json")) as fh:
+        assert json.load(fh)["provenance"]["method"].endswith(clause)
+
+
 def _synthetic(model: str) -> Analysis:
     """A step with one big matmul (compute-bound) and one memory-bound op, per sample."""
     ops = [OpRecord(op="aten.mm.default", kind="matmul", phase="forward", flops=(2e11, 4e11), bytes=(1e8, 2e8)),
