@@ -354,7 +354,11 @@ def fit_calibration() -> C.Calibration:
                       "tensor factor per GPU architecture with rows (prior 1, log-sd 0.2); tensor-core convolutions' "
                       "im2col index work on the CUDA cores (conv_index_ops, prior 4, log-sd 1); host and GPU time "
                       "combined as a p-norm (host_overlap_exponent, prior 3, log-sd 1); Lambda's "
-                      "BERT rows with ADVISOR_BERT_ATTN=math (NVIDIA DLE BERT: unfused attention)",
+                      "BERT rows with ADVISOR_BERT_ATTN=math (NVIDIA DLE BERT: unfused attention); "
+                      "'amp_fp16' priced as fp16 autocast, the precision a user runs (Lambda's 2020-21 'fp16' rows "
+                      "ran no autocast: "
+                      "ResNet-50 pure fp16, DLE --fp16 --static-loss-scale 256, network_to_half; BERT apex O2, the "
+                      "model in fp16 with fp32 master weights)",
             "free_parameters": list(C.FREE_PARAMETERS) + list(arch_parameters(used)),
             "rows_used": len(used),
             "loso_median_abs_log_error": round(statistics.median(abs(e) for e in errs), 4),
