@@ -19,6 +19,7 @@ from advisor.errors import DatabaseUnavailableError
 from advisor.history.url_display import display_url, scrubbed
 
 PUBLIC = "The history database is unavailable: its schema could not be migrated to this advisor's."
+_UNNAMED = "The history database is unavailable."  # database_error's public text where it names no cause
 # SQLSTATE 42501 with "must be owner" is a migration's ALTER TABLE by a role that is not the tables' owner.
 _NOT_OWNER = "42501"
 
@@ -41,15 +42,18 @@ def migration_error(engine: Engine, exc: DBAPIError, before: str, after: str) ->
     message = (f"Migrating the history database {where} from revision {before} to {after} failed: {detail}"
                + (f" ({more.rstrip('.')})" if more else "")
                + f". Nothing was changed: it is still at revision {before}.")
-    hint = database_error(engine, exc, "{detail}", _RETRY_HINT).hint
+    base = database_error(engine, exc, "{detail}", _RETRY_HINT)
+    # A cause database_error names (a lock, a full disk) is told to a server's caller as that cause.
+    hint, public = base.hint, base.public if base.public != _UNNAMED else PUBLIC
     view = _VIEW.search(more)
     if refuses_writes(exc):  # a SQLite file, folder or URL (mode=ro, immutable) that may not be written
-        hint = _copy_hint(before, after)
+        hint, public = _copy_hint(before, after), PUBLIC
     elif _state(exc) == _NOT_OWNER and "must be owner" in detail:
-        hint = _owner_hint(engine)
+        hint, public = _owner_hint(engine), PUBLIC
     elif "used by a view or rule" in detail:
         hint = _view_hint(view.group(1).upper(), view.group(2)) if view else _view_hint("VIEW", None)
-    return DatabaseUnavailableError(message, hint=hint, public=PUBLIC)
+        public = PUBLIC
+    return DatabaseUnavailableError(message, hint=hint, public=public)
 
 
 def refuses_writes(exc: DBAPIError) -> bool:
