@@ -366,13 +366,13 @@ def dominant_kind(analysis: Analysis) -> str:
     """``"conv"`` when convolutions do at least half of ``analysis``'s matmul + conv FLOPs, else ``"matmul"``
     (a step without either is ``"matmul"``: the global figures' side)."""
     # Kept on the analysis (recommend asks once per candidate GPU); keyed by its ops list, as the op tables are.
-    cached = analysis._dominant_kind
+    cached = analysis._derived.entries.get("dominant_kind")
     if cached is not None and cached[0] is analysis.ops:
         return cached[1]
     conv = sum(r.count * r.flops[1] for r in analysis.ops if r.kind == "conv")
     mm = sum(r.count * r.flops[1] for r in analysis.ops if r.kind == "matmul")
     kind = "conv" if conv > 0 and conv >= mm else "matmul"
-    analysis._dominant_kind = (analysis.ops, kind)
+    analysis._derived.entries["dominant_kind"] = (analysis.ops, kind)
     return kind
 
 

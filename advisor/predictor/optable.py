@@ -180,11 +180,11 @@ TABLES_PER_ANALYSIS = 256  # (GPU, precision, calibration, compiled) combination
 
 def op_table(analysis: Analysis, spec: GpuSpec, precision: str, cal: Calibration, compiled: bool,
              retype, rate, tf32: tuple[bool, bool]) -> OpTable:
-    """The table of ``analysis`` on ``spec``, kept on the analysis object itself (``Analysis._op_tables``);
+    """The table of ``analysis`` on ``spec``, kept on the analysis object itself (``Analysis._derived``);
     ``retype``/``rate`` are the roofline's own rules, ``tf32`` the (matmuls, convolutions) allowed TF32. An
     entry holds the objects it was built from, so an identity in its key can never be another object's (a
     copy with other ops misses)."""
-    tables = analysis._op_tables
+    tables = analysis._derived.entries.setdefault("op_tables", {})
     key = (id(analysis.ops), id(spec), precision, id(cal), compiled, tf32)
     hit = tables.get(key)
     if hit is not None and hit[0] is analysis.ops and hit[1] is spec and hit[2] is cal:

@@ -204,6 +204,34 @@ class Model(BaseModel):
     model_config = ConfigDict(extra="ignore", protected_namespaces=())
 
 
+class DerivedCache:
+    """A model's private slot for values derived from its fields (the predictor's priced op tables): not data.
+
+    Pydantic compares, deep-copies and pickles a model's private attributes with its fields, so a cache kept there
+    made a profile that predict had used unequal to its own file (and ``==`` raise on the tables' numpy arrays)
+    and pickle 12 times larger. This one compares equal to any other cache, and deep-copies and pickles empty:
+    a model holding one compares, copies and pickles by its fields alone. Kept on the object rather than in a
+    module-level table keyed by it (no module-level singletons; models are unhashable), so it dies with the object.
+    Whoever fills ``entries`` keys them by name and checks an entry against the objects it was derived from
+    before using it (a shallow ``model_copy`` shares the cache).
+    """
+
+    __slots__ = ("entries",)
+    __hash__ = None  # type: ignore[assignment]  # equal to every other cache: no hash that agrees with that
+
+    def __init__(self) -> None:
+        self.entries: dict[str, Any] = {}
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, DerivedCache)
+
+    def __reduce__(self) -> tuple:
+        return DerivedCache, ()
+
+    def __deepcopy__(self, memo: dict) -> DerivedCache:
+        return DerivedCache()
+
+
 M = TypeVar("M", bound=BaseModel)
 _set = object.__setattr__
 

@@ -19,6 +19,7 @@ from advisor.schemas.base import (
     Amount,
     ConstantSource,
     Count,
+    DerivedCache,
     DeviceName,
     Fraction,
     Gib,
@@ -386,10 +387,9 @@ def at_batch(values: tuple[float, float], batch_sizes: tuple[int, int], batch_si
 class Analysis(Model):
     """Shape-level analysis of one training step without running it at full size (meta/fake tensors)."""
 
-    # The predictor's priced op tables (advisor.predictor.optable): never serialised, they live while the object does.
-    _op_tables: dict = PrivateAttr(default_factory=dict)
-    # (ops list, its dominant kind): advisor.predictor.calibration.dominant_kind, kept like the tables.
-    _dominant_kind: tuple | None = PrivateAttr(default=None)
+    # The predictor's priced op tables (advisor.predictor.optable) and dominant kind (calibration.dominant_kind):
+    # never serialised, compared, copied or pickled (DerivedCache); they live while the object does.
+    _derived: DerivedCache = PrivateAttr(default_factory=DerivedCache)
 
     batch_sizes: tuple[Count, Count]
     ops: list[OpRecord] = Field(default_factory=list, max_length=MAX_OPS)
