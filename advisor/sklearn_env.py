@@ -11,12 +11,19 @@ The import also draws a number from Python's shared ``random`` generator (scikit
 another stream after advisor's first fit. Within ``quiet_environ`` the ``random`` module's functions draw from a
 generator of their own instead. Saving ``random.getstate()`` and setting it back would rewind the shared generator
 over whatever the caller's other threads drew meanwhile, and they would draw the same numbers twice.
+
+SciPy (which scikit-learn imports, and advisor's Huber fit and paired test import themselves) adds warning filters
+as it loads: ``("always", SpecialFunctionWarning)`` and an ``"ignore"`` of NumPy's matrix-subclass warning, which
+changed how the caller's own warnings show after advisor's first fit. Within ``quiet_environ`` the filters the
+block adds are taken out again afterwards; only those, rather than the old list put back, so a filter another
+thread removes meanwhile stays removed (one it adds during the import, a fraction of a second, goes too).
 """
 
 from __future__ import annotations
 
 import contextlib
 import random
+import warnings
 from collections.abc import Iterator
 
 from advisor.environ import restored
@@ -27,9 +34,32 @@ SET_ON_IMPORT = ("KMP_DUPLICATE_LIB_OK", "KMP_INIT_AT_FORK")
 @contextlib.contextmanager
 def quiet_environ() -> Iterator[None]:
     """Import scikit-learn inside: the variables it sets on import are as they were before, afterwards (a value
-    the user had set stays), and the shared ``random`` generator has drawn nothing for it."""
-    with restored(SET_ON_IMPORT), own_random():
+    the user had set stays), the shared ``random`` generator has drawn nothing for it, and the warning filters it
+    added (SciPy's) are gone. For SciPy's own imports too."""
+    with restored(SET_ON_IMPORT), own_random(), kept_warning_filters():
         yield
+
+
+@contextlib.contextmanager
+def kept_warning_filters() -> Iterator[None]:
+    """Afterwards, ``warnings.filters`` without the entries added within it (told apart by identity: the snapshot
+    holds the old entries, so no new one can have an old one's id). An added entry equal to one that left the list
+    meanwhile is kept: ``warnings.simplefilter`` moves a filter already present to the front as a new tuple, and
+    the caller's filter must stay."""
+    before = {id(entry): entry for entry in warnings.filters}
+    try:
+        yield
+    finally:
+        filters = warnings.filters  # a catch_warnings block within may have put another list in place
+        now = {id(entry) for entry in filters}
+        gone = [entry for key, entry in before.items() if key not in now]
+        added = {id(entry) for entry in filters if id(entry) not in before and entry not in gone}
+        if added:
+            for i in reversed(range(len(filters))):
+                if id(filters[i]) in added:
+                    del filters[i]
+            # Warnings' caches (each module's __warningregistry__) hold for one version of the filters: bump it.
+            getattr(warnings, "_filters_mutated", lambda: None)()
 
 
 @contextlib.contextmanager

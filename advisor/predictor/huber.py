@@ -75,7 +75,10 @@ def huber_fit(x: np.ndarray, y: np.ndarray, weights: np.ndarray, epsilon: float 
     Raises:
         ValueError: L-BFGS-B's line search failed (as HuberRegressor raises).
     """
-    from scipy import optimize  # imported on first fit: the CLI's start-up does not pay for it
+    from advisor.sklearn_env import quiet_environ
+
+    with quiet_environ():  # SciPy's import adds warning filters: the caller's stay as they were
+        from scipy import optimize  # imported on first fit: the CLI's start-up does not pay for it
 
     params = np.zeros(x.shape[1] + 1)
     params[-1] = 1.0

@@ -465,7 +465,10 @@ def _decide(correction: Correction, p_value: float, min_gain: float, max_p: floa
 
 def _p_better(base: Any, after: Any) -> float:
     """One-sided Wilcoxon signed-rank p-value that the corrected held-out errors are smaller than the base."""
-    from scipy.stats import wilcoxon
+    from advisor.sklearn_env import quiet_environ
+
+    with quiet_environ():  # SciPy's import adds warning filters: the caller's stay as they were
+        from scipy.stats import wilcoxon
 
     diff = base - after
     if not (diff != 0).any():

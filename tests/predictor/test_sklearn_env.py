@@ -12,14 +12,17 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = """
-import json, os, random, sys
+import json, os, random, sys, warnings
 import numpy as np
 sys.path.insert(0, {repo!r})
 random.seed(0)
 np.random.seed(0)
 before, numpy_before = random.getstate(), np.random.get_state()[1].tolist()
+warnings.filterwarnings("ignore", message="a caller's own filter")
+filters_before = list(warnings.filters)
 {call}
 kept = {{"random": random.getstate() == before, "numpy": np.random.get_state()[1].tolist() == numpy_before}}
+kept["filters"] = [repr(f) for f in warnings.filters if f not in filters_before] or warnings.filters == filters_before
 print(json.dumps({{"kept": kept, **{{k: os.environ.get(k) for k in ("KMP_DUPLICATE_LIB_OK", "KMP_INIT_AT_FORK")}}}}))
 """
 CALLS = {
@@ -29,6 +32,8 @@ CALLS = {
     "step-time line": ("import numpy as np; from advisor.predictor.fit import _huber_line; "
                        "_huber_line(np.array([8., 16., 32.]), np.array([1., 2., 4.]), np.array([1., 1., 1.]), "
                        "np.array([1., 1., 1.]))"),
+    "paired test": ("import numpy as np; from advisor.predictor.learned import _p_better; "
+                    "_p_better(np.array([3., 2., 5., 4.]), np.array([1., 1., 1., 1.]))"),
     "service warm-up": "from advisor.service.backend import _WARM_MODULES\n"
                        "from advisor.sklearn_env import quiet_environ\nimport importlib\n"
                        "with quiet_environ():\n    [importlib.import_module(m) for m in _WARM_MODULES]",
@@ -73,12 +78,27 @@ def test_a_fit_draws_nothing_from_the_callers_random_generators(what):
     """scikit-learn's import loads rich, whose rich.style draws random.getrandbits(24): a caller who had seeded
     ``random`` got another stream after advisor's first fit (the first advisor.recommend, before the step-time
     line stopped importing scikit-learn)."""
-    assert _after(CALLS[what])["kept"] == {"random": True, "numpy": True}
+    kept = _after(CALLS[what])["kept"]
+    assert (kept["random"], kept["numpy"]) == (True, True)
 
 
 def test_without_the_guard_the_import_does_draw():
     """The check above can fail: a bare import moves the shared generator."""
-    assert _after("import sklearn.linear_model")["kept"] == {"random": False, "numpy": True}
+    kept = _after("import sklearn.linear_model")["kept"]
+    assert (kept["random"], kept["numpy"]) == (False, True)
+    assert kept["filters"] == [
+        "('always', None, <class 'scipy.special._sf_error.SpecialFunctionWarning'>, None, 0)",
+        "('ignore', re.compile('the matrix subclass is not the recommended way', re.IGNORECASE), <class 'Warning'>, "
+        "None, 0)",
+    ]
+
+
+@pytest.mark.parametrize("what", sorted(CALLS))
+def test_a_fit_leaves_the_callers_warning_filters_as_they_were(what):
+    """SciPy's import (scikit-learn's, the Huber fit's, the paired test's) added ("always", SpecialFunctionWarning)
+    and an "ignore" of NumPy's matrix-subclass warning to the caller's filters after advisor's first fit, though
+    the README says a call leaves them as it found them."""
+    assert _after(CALLS[what])["kept"]["filters"] is True
 
 
 def test_the_random_functions_are_the_shared_generators_again_after_overlapping_blocks():
@@ -99,3 +119,23 @@ def test_the_random_functions_are_the_shared_generators_again_after_overlapping_
     assert all(getattr(random, name).__self__ is random._inst for name in ("random", "getrandbits", "seed"))
     random.seed(7)
     assert random.random() == random.Random(7).random()
+
+
+def test_a_filter_of_the_callers_that_the_block_moves_stays_and_one_removed_meanwhile_stays_removed():
+    """``simplefilter`` of a filter already there moves it to the front as a new entry: it is still the caller's
+    (at the front, where the block moved it)."""
+    import warnings
+
+    from advisor.sklearn_env import kept_warning_filters
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.simplefilter("ignore", ResourceWarning)
+        doomed = warnings.filters[0]
+        before = list(warnings.filters)
+        with kept_warning_filters():
+            warnings.simplefilter("always", SyntaxWarning)  # the import's own
+            warnings.simplefilter("error", UserWarning)  # moved to the front: the caller's, kept
+            warnings.filters.remove(doomed)  # another thread's removal
+        assert sorted(map(repr, warnings.filters)) == sorted(repr(f) for f in before if f is not doomed)
+        assert warnings.filters[0] == ("error", None, UserWarning, None, 0)  # where the block moved it
