@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import math
 import re
 
@@ -9,7 +10,7 @@ from advisor.errors import NoFeasibleCandidateError
 from advisor.predictor.targets import needed_targets, offer_target
 from advisor.pricing import billed_seconds
 from advisor.ranking import rank
-from advisor.schemas import Constraints, Estimate, Offer, Target, WorkloadSummary
+from advisor.schemas import Constraints, Estimate, Offer, Recommendation, Target, WorkloadSummary
 from advisor.units import parse_duration_seconds
 
 STARTUP_CPU, STARTUP_GPU = 120.0, 300.0
@@ -308,6 +309,19 @@ def test_top_limits_the_list_only():
     assert len(rec.all_candidates) == 3 and len(rec.excluded) == 1
     assert set(rec.best_per_tier) == {"cpu", "single_gpu", "multi_gpu"}
     assert "all_candidates" not in rec.model_dump(mode="json")
+
+
+def test_a_recommendation_read_back_from_its_json_equals_it():
+    """``all_candidates`` is kept out of the JSON: it counted in ``==``, so a pipeline's answer sent through JSON
+    (the CLI's ``--json`` among them) no longer equalled itself. A recommendation is what its JSON holds."""
+    rec = run(Constraints(top=1), estimates(fits=False, peak=20.0, capacity=16.0))
+    for text in (rec.model_dump_json(), json.dumps(rec.model_dump(mode="json", by_alias=True))):
+        back = Recommendation.model_validate_json(text)
+        assert (len(rec.all_candidates), len(back.all_candidates)) == (3, 0)
+        assert back == rec and rec == back and not back != rec and rec in [back]
+    other = rec.model_copy(update={"candidates": rec.all_candidates[1:2]})
+    assert other != rec and rec != other
+    assert "all_candidates" not in repr(rec)
 
 
 def test_spot_ranking():

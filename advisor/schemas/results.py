@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import Field, computed_field
+from pydantic import BaseModel, Field, computed_field
 
 from advisor.schemas.base import (
     SCHEMA_VERSION,
@@ -463,8 +463,17 @@ class Recommendation(Model):
     eval_every: int | None = None
     eval_steps: int = 0
     # Every ranked candidate (``candidates`` is its first ``constraints.top``), for ``--plot``; kept out of
-    # the JSON and the history (exclude=True), so it is empty on a recommendation read back from either.
-    all_candidates: list[Candidate] = Field(default_factory=list, exclude=True)
+    # the JSON and the history (exclude=True), so it is empty on a recommendation read back from either, and out
+    # of ``==`` and the repr: a recommendation is what its JSON holds, so one read back equals the original.
+    all_candidates: list[Candidate] = Field(default_factory=list, exclude=True, repr=False)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BaseModel):
+            return NotImplemented
+        return type(other) is type(self) and all(
+            getattr(self, name) == getattr(other, name) for name in type(self).model_fields if name != "all_candidates")
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as every pydantic model that is not frozen
 
     def notes_for(self, view: View) -> list[str]:
         """``notes`` as the table of ``view`` has them: the default table's notes on its rows (which follow the
