@@ -42,6 +42,7 @@ from advisor.option_words import python_surface
 from advisor.output_file import non_utf8_shown, path_text
 from advisor.schemas import JobSpec
 from advisor.schemas.profile import MAX_WORKLOAD_NAME_CHARS
+from advisor.workload.callables import check_functions
 from advisor.workload.constants import WorkloadFile, read_file_constants
 from advisor.workload.dataloader import FirstLoaderBatch, user_line
 from advisor.workload.describe import cpu_hint, describe, exception_text, raised
@@ -120,10 +121,8 @@ class Workload:
             raise WorkloadError(f"A workload's name is at most {MAX_WORKLOAD_NAME_CHARS} characters (what the history "
                                 f"stores), got {len(name):,}: {name[:60]!r}...",
                                 hint="Fix: a shorter name=.")
-        if make_dataloader is not None and not callable(make_dataloader):
-            raise WorkloadError(f"{label}: make_dataloader is {describe(make_dataloader)}, not a function.",
-                                hint="Fix: define `def make_dataloader(batch_size, num_workers)` returning an "
-                                "iterable of (inputs, target) batches, e.g. a torch.utils.data.DataLoader.")
+        check_functions(label, path is not None, {"model": model, "make_batch": make_batch, "loss_fn": loss_fn,
+                                                  "optimizer": optimizer, "make_dataloader": make_dataloader})
         if make_batch is None and make_dataloader is None:
             raise WorkloadError(f"{label}: no make_batch given (and no make_dataloader to derive it from).",
                                 hint="Fix: pass make_batch=lambda batch_size: (inputs, target), or "

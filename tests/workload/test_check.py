@@ -425,8 +425,9 @@ def test_python_api_error_names_the_workload():
 
 def test_model_that_is_neither_module_nor_factory():
     with pytest.raises(WorkloadError) as err:
-        check_workload(Workload(model=42, make_batch=lambda b: (torch.randn(b, 2), None), name="api"))
-    assert_message(err, "workload 'api'", "the model is an int, not an nn.Module or a function")
+        Workload(model=42, make_batch=lambda b: (torch.randn(b, 2), None), name="api")  # refused as it is made
+    assert_message(err, "workload 'api': model= must be an nn.Module, or a function with no arguments that returns "
+                        "one, not an int (42).")
 
 
 def test_check_restores_rng_state_and_grad_mode(tmp_path):

@@ -170,7 +170,8 @@ def test_python_workload_arguments():
     assert_message(err, "no make_batch given")
     with pytest.raises(WorkloadError) as err:
         Workload(model=lambda: torch.nn.Linear(4, 2), make_dataloader="loader.py")
-    assert_message(err, "make_dataloader is a str, not a function")
+    assert_message(err, "workload 'workload': make_dataloader= must be a function make_dataloader(batch_size, "
+                   "num_workers) that returns an iterable of (inputs, target) batches, not a str ('loader.py').")
 
 
 def test_sample_count():
