@@ -63,7 +63,7 @@ from advisor.probe.frames import (
     read_frames,
 )
 from advisor.probe.lifetime import die_with_parent, drop_advisor_secrets, guard_group
-from advisor.probe.line_end import LineEnd
+from advisor.probe.line_end import LineEnd, unlocked_std_streams
 from advisor.probe.request import ProbeRequest
 from advisor.probe.startup_clock import PartTimer, StartupParts, timed_first_use, timed_process_start
 from advisor.probe.turns import ProbeTurn
@@ -118,6 +118,8 @@ def main(fd: int) -> None:
 
 def run_forked(sock: socket.socket, start: ChildStart, workload: Any, parent_end: socket.socket) -> None:
     """Entry point of a forked child: the workload object is already here."""
+    # First: the caller's other threads may have held sys.stdout's or sys.stderr's lock at the fork (line_end).
+    inherited = unlocked_std_streams()
     parent_end.close()  # the parent's end: its end of file must come when the parent goes
     drop_advisor_secrets()  # as a fresh child's environment has them removed (advisor.probe.lifetime)
     try:
@@ -126,6 +128,7 @@ def run_forked(sock: socket.socket, start: ChildStart, workload: Any, parent_end
         with _suppress_os_errors():
             os.setpgid(0, 0)
     _serve(sock, start, workload, None)
+    del inherited  # not reached (_serve ends the process); the name holds the inherited streams until then
 
 
 class ChannelLost(Exception):
