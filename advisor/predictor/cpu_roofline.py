@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from advisor.hardware.process_memory import limit_note
+from advisor.predictor.carried_notes import carried_notes
 from advisor.predictor.cpu_scaling import DEFAULT_PARALLEL_FRACTION, amdahl_fraction, scale_compute_seconds
 from advisor.predictor.evaluation import Evaluation
 from advisor.predictor.fp64 import priced_precision
@@ -157,9 +158,9 @@ def cpu_fallback_estimate(profile: Profile, job: JobSpec, target: Target, ctx: A
     eff = efficiency_from_measurements(analysis, peak, dev.measurements, local_threads)
     if timed and eff is None:
         return None  # the one timed size disagrees wildly with the analysis: the measurement stands
-    # The probe's own notes on this CPU (a busy machine, a step that varied) stand whatever path prices it.
-    notes = [*(n for n in profile.notes if n.startswith(f"{dev.device}:")), fallback_note(dev, job.batch_size,
-                                                                                        efficiency=eff)]
+    # The probe's own notes on this CPU (a busy machine, a step that varied), and the workload's, stand whatever
+    # path prices it.
+    notes = [*carried_notes(profile.notes, dev.device), fallback_note(dev, job.batch_size, efficiency=eff)]
     scaling = scale_compute_seconds(dev, threads, target_cpu=target_cpu, local_cpu=local_cpu)
     notes.extend(scaling.notes)
 

@@ -20,8 +20,7 @@ GPU probe's, never the CPU's. Only an older profile without an ``InputPipeline``
 make_batch time. The models a GPU (``gpu_job``) or CPU (``measured``) target is estimated with are kept in the
 ``EstimateContext``: a caller asked about many dataset sizes of one job reuses them.
 
-The learned history correction (``method: "history"``) is applied by the caller (``advisor.api``), which
-owns the database.
+The learned history correction (``method: "history"``) is applied by the caller (``advisor.api``), which owns the DB.
 """
 
 from __future__ import annotations
@@ -36,6 +35,7 @@ from advisor.memory_words import ddp_memory_text
 from advisor.predictor import gpu_job, input_bound, memory, probes
 from advisor.predictor.bias_notes import HOST_NOTE_SIGMA, host_launch_note, kind_bias_note
 from advisor.predictor.calibration import Calibration
+from advisor.predictor.carried_notes import carried_notes
 from advisor.predictor.caveats import NO_BFLOAT16
 from advisor.predictor.compile_time import CompileCosts, compile_costs
 from advisor.predictor.job import Z80
@@ -289,7 +289,7 @@ def _spec_of(dev: DeviceProfile, ctx: EstimateContext) -> GpuSpec:
 def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, prec: str, prec_note: str | None,
                  probed: DeviceProfile | None, ctx: EstimateContext) -> gpu_job.GpuCompute:
     """The compute side of K GPUs: per-GPU compute (probe or roofline), data-parallel step, memory, notes."""
-    notes: list[str] = [*_slice_notes(spec), *([prec_note] if prec_note else [])]
+    notes: list[str] = [*carried_notes(profile.notes, None), *_slice_notes(spec), *([prec_note] if prec_note else [])]
     if job.batch_size % (count := target.count):
         notes.append(f"global batch {job.batch_size} does not split evenly over {count} GPUs; "
                      f"each GPU gets up to {math.ceil(job.batch_size / count)}.")

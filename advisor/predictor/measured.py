@@ -27,6 +27,7 @@ from typing import Any
 from advisor.errors import PredictionError
 from advisor.hardware.process_memory import limit_note, process_memory
 from advisor.predictor.busy_here import busy_here_notes, unrecorded_load_notes
+from advisor.predictor.carried_notes import carried_notes
 from advisor.predictor.caveats import OUTSIDE_MEASURED_RANGE
 from advisor.predictor.compile_time import CompileCosts, compile_costs
 from advisor.predictor.cpu_scaling import CpuScaling, at_device_threads, fraction_fields
@@ -265,7 +266,7 @@ def measured_model(
     usable = _usable_measurements(dev, threads)  # scaled once per profile (it may hold thousands of points)
     busy = memoised(memo, ("at device threads", dev.device), lambda: at_device_threads(dev, usable))
     fit = fit if fit is not None else fit_step_time(busy.measurements)  # callers pricing many targets pass it
-    notes: list[str] = list(fit.notes) + [n for n in profile.notes if n.startswith(f"{dev.device}:")]
+    notes: list[str] = list(fit.notes) + carried_notes(profile.notes, dev.device)  # its own, the workload's
     notes += [busy.note] if busy.note else []
     factor, extra_rel, threads, fraction = _cpu_scaling(dev, threads, target_cpu, local_cpu, notes, memo)
     extra_rel = math.hypot(extra_rel, busy.relative_uncertainty, page_fault_sigma(dev, b := job.batch_size, notes),

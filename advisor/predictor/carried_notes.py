@@ -1,0 +1,28 @@
+"""Which of a profile's notes an estimate carries (``Profile.notes``).
+
+A note that starts with a probed device's name ("cpu: ...", "cuda:0: ...") is about the steps timed there, and
+only an estimate made from that device's probe carries it. The workload's own notes name no device and hold
+whatever device the job is priced on: make_batch's shapes varied between calls (``schemas.spread.SHAPES_VARY``:
+the timed steps and the shape analysis each priced whichever shape a call drew) and the model's shape analysis
+failed (``schemas.missing_analysis.FAILED_PREFIX``: GPUs not probed here are not priced). ``recommend`` prints
+every profile note once ("probe: ..."); ``predict`` prints only its estimate's, so these ride on each estimate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from advisor.schemas.missing_analysis import FAILED_PREFIX
+from advisor.schemas.spread import SHAPES_VARY
+
+
+def is_workload_note(note: str) -> bool:
+    """Whether ``note`` (one of ``Profile.notes``) is about the workload whatever device prices it."""
+    return SHAPES_VARY in note or note.startswith(FAILED_PREFIX)
+
+
+def carried_notes(notes: Iterable[str], device: str | None) -> list[str]:
+    """The profile ``notes`` an estimate from ``device``'s probe carries (None: no device's, as the analysis'
+    GPU estimates): that device's own, and the workload's, each once, in the profile's order."""
+    own = f"{device}:" if device else None
+    return [n for n in notes if (own is not None and n.startswith(own)) or is_workload_note(n)]

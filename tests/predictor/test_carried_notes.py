@@ -1,0 +1,54 @@
+"""predict carries the profile's workload notes (make_batch's shapes vary, the analysis failed) on every estimate,
+the device's own notes only on that device's, each once."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import advisor
+from advisor.api import load_profile
+from advisor.predictor.carried_notes import carried_notes
+from advisor.schemas.missing_analysis import failed_note
+
+_DATA = Path(__file__).parent / "data" / "tabular_mlp_subnormal_profile.json"
+# The probe's note where make_batch's shapes vary (``advisor.workload.check.varying_shapes_note``), as a GRU
+# drawing a random sequence length per batch gets it.
+SHAPES = ("make_batch(2) returned inputs of shape (2, 11, 32), then (2, 37, 32): their shapes vary between calls, "
+          "and the timed steps and the shape analysis (GPU predictions) each priced whichever shape a call drew, so "
+          "this answer can change widely from run to run. Fix: return the same shapes at a batch size (pad to the "
+          "length the job pads to, or use the typical length).")
+GPU_NOTE = "cuda:0: other processes held 3.0 GiB of it when the probe began."
+
+
+def _profile(*notes: str) -> advisor.Profile:
+    prof = load_profile(_DATA)
+    return prof.model_copy(update={"notes": [*prof.notes, *notes]})
+
+
+@pytest.mark.parametrize("target", [advisor.Target.cpu(), advisor.Target.cpu(threads=1), "A100-80GB"])
+def test_predict_carries_the_shapes_vary_note_on_every_target(target):
+    """A variable-length GRU's profile said its shapes vary; ``predict`` (measured CPU, CPU scaled to another
+    thread count, a GPU from the analysis) dropped it, keeping only notes that start with the device's name."""
+    est = advisor.predict(_profile(SHAPES, GPU_NOTE), target=target, dataset_size=20_000, epochs=1,
+                          batch_size=512, use_history=False)
+    assert est.notes.count(SHAPES) == 1
+    assert GPU_NOTE not in est.notes  # another device's note stays with it
+    cpu_notes = [n for n in _profile().notes if n.startswith("cpu:")]
+    assert all((n in est.notes) == (est.target.kind == "cpu") for n in cpu_notes)
+
+
+def test_the_analysis_failed_note_rides_on_a_cpu_estimate():
+    failed = failed_note("could not analyse w.py with fake tensors: DynamicOutputShapeException. Fix: pad.")
+    est = advisor.predict(_profile(failed), target="cpu", dataset_size=20_000, epochs=1, batch_size=512,
+                          use_history=False)
+    assert est.notes.count(failed) == 1
+
+
+def test_carried_notes_keep_the_profile_order_and_say_each_once():
+    cpu_shapes = f"cpu: {SHAPES}"  # a device's note that also names the shapes: once, not twice
+    notes = ["starting Python and importing torch timed beside other processes", cpu_shapes, GPU_NOTE, SHAPES]
+    assert carried_notes(notes, "cpu") == [cpu_shapes, SHAPES]
+    assert carried_notes(notes, "cuda:0") == [cpu_shapes, GPU_NOTE, SHAPES]
+    assert carried_notes(notes, None) == [cpu_shapes, SHAPES]
