@@ -263,10 +263,11 @@ def dense_peak_flops(spec: GpuSpec, precision: str) -> float | None:
 def model_flops_utilization(analysis: Analysis | None, batch_size: int, step_seconds: float, spec: GpuSpec,
                             precision: str, gpu_count: int) -> float | None:
     """MFU of a micro-step: the model's training FLOPs at the global batch (the analysis' forward + backward
-    FLOPs per sample x ``batch_size``; activation recomputation is not counted, the optimizer's FLOPs are
-    negligible) over ``step_seconds`` x ``gpu_count`` x the dense peak at ``precision``. None when a figure is
-    missing."""
+    FLOPs per sample less activation checkpointing's recompute, ``Analysis.recomputed_flops_per_sample``, x
+    ``batch_size``; the optimizer's FLOPs are negligible) over ``step_seconds`` x ``gpu_count`` x the dense peak at
+    ``precision``. None when a figure is missing. A profile saved before the recompute was recorded counts it."""
     peak = dense_peak_flops(spec, precision)
     if analysis is None or not analysis.flops_per_sample or not peak or step_seconds <= 0 or gpu_count < 1:
         return None
-    return analysis.flops_per_sample * batch_size / (step_seconds * gpu_count * peak)
+    model_flops = analysis.flops_per_sample - (analysis.recomputed_flops_per_sample or 0.0)
+    return max(0.0, model_flops) * batch_size / (step_seconds * gpu_count * peak)

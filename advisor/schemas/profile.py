@@ -393,7 +393,7 @@ class Analysis(Model):
 
     batch_sizes: tuple[Count, Count]
     ops: list[OpRecord] = Field(default_factory=list, max_length=MAX_OPS)
-    flops_per_sample: Amount  # forward + backward training FLOPs per sample
+    flops_per_sample: Amount  # forward + backward training FLOPs per sample (activation recomputation included)
     forward_flops_per_sample: Amount | None = None
     param_count: ParamCount
     trainable_param_count: ParamCount
@@ -405,6 +405,7 @@ class Analysis(Model):
     activation_bytes_per_sample: Amount | None = None  # saved for backward, per sample, + the recompute below
     activation_bytes_fixed: Annotated[float, Field(allow_inf_nan=False, ge=-1e30, le=1e30)] | None = None
     recomputed_activation_bytes_per_sample: Amount | None = None  # activation checkpointing; None: not seen
+    recomputed_flops_per_sample: Amount | None = None  # that recompute's FLOPs, within flops_per_sample; not MFU's
     analysis_seconds: Seconds | None = None
     # The workload's TF32 switches once its model was built (advisor.probe.analysis.tf32): whether its fp32 matmuls
     # / convolutions may run in TF32 on Ampere and newer. None: not recorded (PyTorch's False / True are assumed).
@@ -420,9 +421,8 @@ class Analysis(Model):
         return sizes
 
 
-# A workload's texts, as long as the history keeps them: the list and the workloads row kept the first 200
-# characters of a longer name (``advisor.history.rows``), which then differed from the stored answer's. An
-# optimizer's name is as long as the probe sends it (``advisor.probe.child``).
+# A workload's texts, as long as the history keeps them (``advisor.history.rows``: a longer name, cut to 200, differed
+# from the stored answer's). An optimizer's name is as long as the probe sends it (``advisor.probe.child``).
 MAX_WORKLOAD_NAME_CHARS, MAX_WORKLOAD_PATH_CHARS, MAX_OPTIMIZER_CHARS = 200, 4096, 200
 
 

@@ -1,4 +1,5 @@
-"""Activation memory under activation checkpointing: the analysis against a real step's measured peak.
+"""Activation memory under activation checkpointing: the analysis against a real step's measured peak; the
+recompute's FLOPs, which MFU leaves out.
 
 Under ``torch.utils.checkpoint`` autograd saves only each region's inputs; the peak comes in backward, when a
 region is recomputed. The analysis used to count the saved inputs alone (a quarter of the real peak here).
@@ -138,3 +139,31 @@ def test_the_memory_fit_notes_checkpointing(tmp_path):
             "region's recompute in backward (0.20 MiB/sample), an estimate.") in fit.notes
     plain = memory_from_analysis(analyze(_workload(tmp_path, None)), 1024, 16.0, "fp32")
     assert not any("checkpointing" in note for note in plain.notes)
+
+
+@pytest.mark.parametrize("reentrant", [False, True], ids=["non-reentrant", "reentrant"])
+def test_mfu_leaves_the_recompute_out(tmp_path, reentrant):
+    """MFU counted the recompute's FLOPs (hardware FLOPs): the same model checkpointed, 13% slower a step, showed a
+    higher MFU than without checkpointing. The analysis now records them and MFU takes them off."""
+    import advisor
+    from advisor.hardware.specs import load_gpu_specs, resolve_gpu
+    from advisor.predictor.job import model_flops_utilization
+    from advisor.schemas import Profile, WorkloadInfo
+
+    plain = analyze(_workload(tmp_path, None))
+    ckpt = analyze(_workload(tmp_path, reentrant))
+    assert plain.recomputed_flops_per_sample is None
+    # The step does the recompute (non-reentrant stops once backward has what it needs; reentrant runs it whole)
+    # and is priced with it; the model's FLOPs are the plain model's, exactly.
+    assert ckpt.recomputed_flops_per_sample == (16_777_216 if reentrant else 8_388_608)
+    assert ckpt.flops_per_sample == plain.flops_per_sample + ckpt.recomputed_flops_per_sample
+    a100 = resolve_gpu("A100-80GB", load_gpu_specs())
+    at = {name: model_flops_utilization(a, 256, step, a100, "fp32", 1)
+          for name, a, step in (("plain", plain, 0.010), ("ckpt", ckpt, 0.0113))}
+    assert at["ckpt"] == pytest.approx(at["plain"] / 1.13)
+    # End to end: predict prices the checkpointed step slower, and its MFU lower, not higher.
+    job = {"dataset_size": 100_000, "epochs": 1, "batch_size": 256, "use_history": False, "target": "A100-80GB"}
+    ests = {name: advisor.predict(Profile(workload=WorkloadInfo(name=name), analysis=a), **job)
+            for name, a in (("plain", plain), ("ckpt", ckpt))}
+    assert ests["ckpt"].step_seconds > ests["plain"].step_seconds
+    assert ests["ckpt"].mfu < ests["plain"].mfu

@@ -135,6 +135,9 @@ def _assemble(trace: Trace, b0: int, b1: int, started: float) -> Analysis:
     act_fixed = max(0.0, act0 - act_per_sample * b0)
     recomputed = trace.recomputed_bytes
     recomputed_per_sample = max(0.0, (recomputed[1] - recomputed[0]) / step) if trace.checkpointed_regions else None
+    redone = trace.recomputed_flops  # the recompute's share of flops_per_sample, which MFU leaves out
+    redone_per_sample = min(flops_per_sample, max(0.0, (redone[1] - redone[0]) / step)) \
+        if trace.checkpointed_regions else None
     return Analysis(
         batch_sizes=(b0, b1),
         ops=ops,
@@ -150,6 +153,7 @@ def _assemble(trace: Trace, b0: int, b1: int, started: float) -> Analysis:
         activation_bytes_per_sample=act_per_sample,
         activation_bytes_fixed=act_fixed,
         recomputed_activation_bytes_per_sample=recomputed_per_sample,
+        recomputed_flops_per_sample=redone_per_sample,
         matmul_allow_tf32=trace.tf32_switches[0],
         cudnn_allow_tf32=trace.tf32_switches[1],
         analysis_seconds=time.perf_counter() - started,

@@ -14,6 +14,11 @@ counts what each region saves when it is recomputed, for both variants:
 
 Both are torch internals, patched on the module for the step's duration only and put back after. Where a torch
 version lacks them, the watch sees no region (activation memory is then the saved inputs alone, as before).
+
+The watch also adds up the FLOPs of the ops the recompute runs (``recomputed_flops``): the forward run again
+inside ``_recomputation_hook``'s context (non-reentrant) or the region's ``run_function`` called from
+``CheckpointFunction.backward`` (reentrant; the region's own backward that follows is not counted). They are real
+work, priced in the step's time, but no model FLOPs: MFU leaves them out (``predictor.job``).
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ class RecomputeWatch:
 
     Attributes:
         regions: region id -> {storage key: bytes} of the tensors saved while that region was recomputed.
+        recomputed_flops: the FLOPs of the ops the recorder recorded while a region was recomputed.
     """
 
     def __init__(self, rec: StepRecorder) -> None:
@@ -49,6 +55,8 @@ class RecomputeWatch:
         self._forward_saved: dict[int, Any] = {}
         self._ids = itertools.count()
         self._current: int | None = None  # the reentrant region being recomputed, if any
+        self.recomputed_flops = 0.0
+        self._recomputing = 0  # how deep in recomputes (a checkpoint inside a checkpointed region nests them)
 
     def peak_bytes(self) -> float:
         """The most any one region adds at its recompute: its saved activations plus one gradient of its largest
@@ -83,6 +91,19 @@ class RecomputeWatch:
         if self._current is not None:
             self.count(self._current, t)
         return t
+
+    @contextlib.contextmanager
+    def recomputing(self):
+        """Count the FLOPs of what the recorder records in the ``with`` body (a region's forward run again) as
+        recomputed; an inner recompute's are counted once, by the outermost."""
+        start = len(self.rec.records)
+        self._recomputing += 1
+        try:
+            yield
+        finally:
+            self._recomputing -= 1
+            if not self._recomputing:
+                self.recomputed_flops += sum(r.flops for r in self.rec.records[start:])
 
     @contextlib.contextmanager
     def watching(self):
@@ -126,12 +147,30 @@ class RecomputeWatch:
                     return pack(x)
 
                 self.pack_hook = counting_pack
+                self._counting = watch.recomputing()
+
+            def __enter__(self):
+                self._counting.__enter__()  # the recompute runs inside this context (checkpoint's unpack hook)
+                return super().__enter__()
+
+            def __exit__(self, *exc):
+                try:
+                    return super().__exit__(*exc)
+                finally:
+                    self._counting.__exit__(*exc)
 
         return _CountingRecomputationHook
 
     def _wrap_reentrant_backward(self, backward):
         def counting_backward(ctx, *args):
             outer, self._current = self._current, self._start_region()
+            run = ctx.run_function  # the region's forward, run again; its backward follows, not counted
+
+            def recomputed_run(*inputs):
+                with self.recomputing():
+                    return run(*inputs)
+
+            ctx.run_function = recomputed_run
             try:
                 return backward(ctx, *args)
             finally:

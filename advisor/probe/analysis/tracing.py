@@ -45,6 +45,8 @@ class Trace:
         recomputed_bytes: at each of the two batch sizes, the most one activation-checkpointed region adds when
             it is recomputed in backward (``checkpointing.RecomputeWatch.peak_bytes``); 0 without checkpointing.
         checkpointed_regions: the checkpointed regions recomputed in a step's backward.
+        recomputed_flops: at each of the two batch sizes, the FLOPs of the forward ops those recomputes ran again
+            (``checkpointing.RecomputeWatch.recomputed_flops``), part of ``step_records``' backward.
         optimizer_records: the optimizer's calls in a steady-state step (they do not depend on the batch).
         param_count: parameters (each shared one once).
         trainable_param_count: those that require a gradient.
@@ -73,6 +75,7 @@ class Trace:
     tf32_switches: tuple[bool | None, bool | None] = (None, None)
     recomputed_bytes: tuple[float, float] = (0.0, 0.0)
     checkpointed_regions: int = 0
+    recomputed_flops: tuple[float, float] = (0.0, 0.0)
 
 
 # torch logs the traceback of a failed fake op (a batch the model cannot take, say) before it raises; the error
@@ -118,6 +121,7 @@ def _trace_step(workload, b0: int, b1: int, precision: str) -> Trace:
     step_records: list[list[RawOp]] = []
     saved_bytes: list[float] = []
     recomputed_bytes: list[float] = []
+    recomputed_flops: list[float] = []
     regions = 0
     saved_weights: set[int] = set()
     optimizer_records: list[RawOp] = []
@@ -136,6 +140,7 @@ def _trace_step(workload, b0: int, b1: int, precision: str) -> Trace:
         step_records.append([r for r in rec.records if r.phase != "optimizer"])
         saved_bytes.append(sum(rec.saved.values()))
         recomputed_bytes.append(watch.peak_bytes())
+        recomputed_flops.append(watch.recomputed_flops)
         regions = len(watch.regions)
         saved_weights |= rec.saved_weights
         del inputs, target
@@ -155,6 +160,7 @@ def _trace_step(workload, b0: int, b1: int, precision: str) -> Trace:
         tf32_switches=read_tf32_switches(),
         recomputed_bytes=(recomputed_bytes[0], recomputed_bytes[1]),
         checkpointed_regions=regions,
+        recomputed_flops=(recomputed_flops[0], recomputed_flops[1]),
     )
 
 
