@@ -100,7 +100,9 @@ def analyze(workload, batch_sizes: tuple[int, int] = (2, 8), precision: str = "f
         raise PredictionError(f"could not analyse {getattr(workload, 'label', workload)}: {exc.cli_message}",
                               hint=exc.cli_hint) from exc
     except Exception as exc:  # noqa: BLE001 - user code and torch's fake tensors: the analysis is optional
-        raise PredictionError(
+        from advisor.probe.analysis.dynamic_shapes import dynamic_shape_error
+
+        raise dynamic_shape_error(str(getattr(workload, "label", workload)), exc) or PredictionError(
             f"could not analyse {getattr(workload, 'label', workload)} with fake tensors: "
             f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}",
             hint="Fix: the shape-level analysis (needed only to predict GPUs you do not have) runs the step on "
