@@ -4,7 +4,8 @@ A note that starts with a probed device's name ("cpu: ...", "cuda:0: ...") is ab
 only an estimate made from that device's probe carries it. The workload's own notes name no device and hold
 whatever device the job is priced on: make_batch's shapes varied between calls (``schemas.spread.SHAPES_VARY``:
 the timed steps and the shape analysis each priced whichever shape a call drew) and the model's shape analysis
-failed (``schemas.missing_analysis.FAILED_PREFIX``: GPUs not probed here are not priced). ``recommend`` prints
+failed (``schemas.missing_analysis.FAILED_PREFIX``: GPUs not probed here are not priced), and its optimizers
+(``schemas.optimizer_notes``: several stepped as one, parameters none updates). ``recommend`` prints
 every profile note once ("probe: ..."); ``predict`` prints only its estimate's, so these ride on each estimate.
 """
 
@@ -13,12 +14,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from advisor.schemas.missing_analysis import FAILED_PREFIX
+from advisor.schemas.optimizer_notes import NO_OPTIMIZER, SEVERAL_STEPPED
 from advisor.schemas.spread import SHAPES_VARY
+
+_WORKLOAD_WORDS = (SHAPES_VARY, NO_OPTIMIZER, SEVERAL_STEPPED)
 
 
 def is_workload_note(note: str) -> bool:
     """Whether ``note`` (one of ``Profile.notes``) is about the workload whatever device prices it."""
-    return SHAPES_VARY in note or note.startswith(FAILED_PREFIX)
+    return note.startswith(FAILED_PREFIX) or any(words in note for words in _WORKLOAD_WORDS)
 
 
 def carried_notes(notes: Iterable[str], device: str | None) -> list[str]:

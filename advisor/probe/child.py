@@ -275,7 +275,7 @@ def _check_and_probe(channel: _Channel, request: ProbeRequest, workload: Workloa
             return
         parts = StartupParts(first_use=first_use, check=timer.stop(check.seconds, check.cpu_seconds))
         channel.send(CheckFrame(param_count=check.param_count, optimizer=_optimizer_name(check.optimizer_name),
-                                shape_note=shapes))
+                                shape_note=shapes, optimizer_notes=[child_text(n) for n in check.optimizer_notes]))
     if request.analyze:
         channel.send(AnalysisFrame(analysis=analysis))
     channel.progress(SETUP, 1.0, "set-up done")

@@ -63,10 +63,12 @@ def too_big_notes(devices: list[DeviceProfile]) -> list[str]:
 
 
 def check_notes(check: CheckFrame | None, budget_seconds: float, devices: list[DeviceProfile]) -> list[str]:
-    """The one-step workload check's notes: make_batch's shapes that vary between calls, and a check that ran past
+    """The one-step workload check's notes: make_batch's shapes that vary between calls, the optimizers (several
+    stepped as one, parameters none of them updates), and a check that ran past
     the probe's budget and was stopped (``advisor.probe.check_step``): nothing was timed on the CPU then, and its
     estimate is the analysis' floor."""
     shapes = [one_line(check.shape_note)] if check is not None and check.shape_note else []  # the child's text
+    shapes += [one_line(note) for note in check.optimizer_notes] if check is not None else []
     stopped_seconds = check.stopped_seconds if check is not None else None
     if stopped_seconds is None:
         return shapes

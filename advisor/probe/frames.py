@@ -212,6 +212,8 @@ class CheckFrame(_Frame):
     param_count: ParamCount  # what a profile (and the history's column) holds
     optimizer: Annotated[str, Field(max_length=256)]
     shape_note: _Text | None = None  # make_batch's shapes vary between calls (check.varying_shapes_note)
+    # Several optimizers stepped as one, parameters none updates (CheckResult.optimizer_notes; the check's alone)
+    optimizer_notes: list[_Text] = Field(default_factory=list, max_length=4)
     # The check ran this long, past the probe's budget, and was stopped: the analysis stood in (probe.check_step)
     stopped_seconds: Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)] | None = None
 

@@ -26,6 +26,7 @@ from advisor.workload.dataloader import LoaderRun, user_line
 from advisor.workload.describe import cpu_hint, describe, gist, input_summary, raised
 from advisor.workload.job import positive_int
 from advisor.workload.loader import Workload, load_workload
+from advisor.workload.optimizers import optimizer_name, several_note, uncovered_note
 from advisor.workload.step import call_model, compute_loss, move_to, split_batch
 
 
@@ -42,6 +43,8 @@ class CheckResult:
     batch_size: int = 2
     seconds: float = 0.0  # wall time of the whole check: build, batch, step
     cpu_seconds: float = 0.0  # this process's CPU time over the same (the probe's start-up on a busy machine)
+    # Several optimizers stepped as one; parameters no optimizer updates (``optimizers``: the notes)
+    optimizer_notes: tuple[str, ...] = ()
 
 
 def check_workload(workload: Workload | str | Path, batch_size: int = 2) -> CheckResult:
@@ -110,35 +113,41 @@ def _check_step(workload: Workload, model: Any, batch_size: int, start: float, c
     return CheckResult(
         param_count=param_count,
         trainable_param_count=trainable,
-        optimizer_name=type(optimizer).__name__,
+        optimizer_name=optimizer_name(optimizer),
         input_summary=fed,
         target_summary=input_summary(target),
         loss=float(loss.detach()),
         batch_size=batch_size,
         seconds=time.perf_counter() - start,
         cpu_seconds=time.process_time() - cpu_start,
+        optimizer_notes=tuple(filter(None, (several_note(optimizer), uncovered_note(model, optimizer)))),
     )
+
+
+# SparseAdam takes only sparse gradients and Adam only dense ones: the pair, stepped together (optimizers.py).
+_SPARSE_PAIR = ("a tuple of two: torch.optim.SparseAdam over the sparse embeddings' parameters and torch.optim.Adam "
+                "over the rest")
 
 
 def _optimizer_error(workload: Workload, optimizer: Any, exc: Exception) -> WorkloadError:
     """The failed ``optimizer.step()``, with a fix for whose optimizer it was: the file's, or advisor's default
     AdamW where the workload defines no configure_optimizer (pointing at a function it lacks misleads)."""
-    name = type(optimizer).__name__
+    name = optimizer_name(optimizer)
     sparse = "sparse gradient" in str(exc).lower()
     if workload.optimizer is None:
         whose = f"the optimizer step (advisor's default {name}: the workload defines no configure_optimizer) failed"
         if sparse:
             hint = (f"Fix: the default {name} does not take sparse gradients (sparse=True on an Embedding or "
-                    "EmbeddingBag): define configure_optimizer(params) returning one that does (SGD, or "
-                    "SparseAdam for the sparse parameters), or drop sparse=True.")
+                    "EmbeddingBag): define configure_optimizer(params) returning one that does (SGD), or "
+                    f"{_SPARSE_PAIR}, or drop sparse=True.")
         else:
             hint = ("Fix: define configure_optimizer(params) returning an optimizer that suits the model "
                     f"(the default is {name}(params, lr=1e-3)).")
     else:
         whose = f"the optimizer step ({name}, from configure_optimizer) failed"
         hint = ("Fix: configure_optimizer(params) must return an optimizer over the `params` it is given"
-                + (" that takes sparse gradients (SGD, or SparseAdam for the sparse parameters), or drop "
-                   "sparse=True." if sparse else "."))
+                + (f" that takes sparse gradients (SGD), or {_SPARSE_PAIR}, or drop sparse=True." if sparse
+                   else "."))
     return WorkloadError(f"{workload.label}{user_line(exc, workload.path)}: {whose}: {raised(exc)}", hint=hint)
 
 

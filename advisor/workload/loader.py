@@ -219,47 +219,27 @@ class Workload:
 
     @python_surface
     def build_optimizer(self, params):
-        """The user's optimizer over ``params`` (configure_optimizer), else ``AdamW(lr=1e-3)``."""
+        """The user's optimizer over ``params`` (configure_optimizer; several it returned together as one
+        ``optimizers.SeveralOptimizers``), else ``AdamW(lr=1e-3)``."""
         import torch
 
         if self.optimizer is None:
             return torch.optim.AdamW(params, lr=1e-3)
+        from advisor.workload.optimizers import as_one_optimizer
+
         return self._call_user_factory(
-            "configure_optimizer", self.optimizer, (params,), torch.optim.Optimizer, "torch.optim.Optimizer",
+            "configure_optimizer", lambda p: as_one_optimizer(self.optimizer(p)), (params,), torch.optim.Optimizer,
+            "torch.optim.Optimizer",
             raised_hint="Fix: configure_optimizer(params) must return a torch.optim.Optimizer over `params`, which "
                         "is already model.parameters() (an iterator of tensors, not the model: pass it as it is, "
                         "e.g. torch.optim.SGD(params, lr=0.1)).",
-            returned_hint="Fix: return e.g. torch.optim.SGD(params, lr=0.1).",
-            wrong_return=self._several_optimizers_error,
-        )
-
-    def _several_optimizers_error(self, made: Any) -> WorkloadError | None:
-        """The error for a configure_optimizer() that returned several optimizers (a GAN's generator and
-        discriminator, an actor-critic's two networks); None when ``made`` is not that."""
-        import torch
-
-        items = list(made.values()) if isinstance(made, dict) else made
-        if not isinstance(items, (tuple, list)) or len(items) < 2:
-            return None
-        if not all(isinstance(item, torch.optim.Optimizer) for item in items):
-            return None
-        # A step is one forward, one backward and one optimizer.step(): one optimizer with a group per network
-        # does the same update work, and summed losses the same backward work, so that prices the same step.
-        return WorkloadError(
-            f"{self.label}: configure_optimizer() returned {len(items)} optimizers ({type(made).__name__}): "
-            "advisor times a step of one optimizer, so several optimizers (a GAN's generator and discriminator) "
-            "are not supported.",
-            hint="Fix: return one optimizer with a param group per network, e.g. torch.optim.Adam([{'params': "
-                 "generator_params}, {'params': discriminator_params, 'lr': 1e-4}], lr=2e-4, betas=(0.5, 0.999)) "
-                 "(each group may carry its own lr and betas), and have the model or loss_fn return the networks' "
-                 "losses summed, so one backward computes every gradient: that prices the same work.",
+            returned_hint="Fix: return e.g. torch.optim.SGD(params, lr=0.1), or a tuple of optimizers that "
+                          "together cover the parameters (SparseAdam for sparse embeddings, Adam for the rest).",
         )
 
     def _call_user_factory(self, what: str, factory: Callable[..., Any], args: tuple, expected: type,
-                           expected_name: str, *, raised_hint: str, returned_hint: str,
-                           wrong_return: Callable[[Any], WorkloadError | None] | None = None) -> Any:
-        """``factory(*args)``, with what it raised or a result that is not an ``expected`` as a WorkloadError
-        (``wrong_return``'s own error for such a result, where it has one)."""
+                           expected_name: str, *, raised_hint: str, returned_hint: str) -> Any:
+        """``factory(*args)``, with what it raised or a result that is not an ``expected`` as a WorkloadError."""
         try:
             made = factory(*args)
         except (Exception, KeyboardInterrupt) as exc:  # noqa: BLE001 - user code: report it, don't crash
@@ -270,8 +250,6 @@ class Workload:
                 f"{raised(exc, whole=True)}", hint=fix or raised_hint,
             ) from exc
         if not isinstance(made, expected):
-            if wrong_return is not None and (error := wrong_return(made)) is not None:
-                raise error
             raise WorkloadError(f"{self.label}: {what}() returned {describe(made)}, not a {expected_name}.",
                                 hint=returned_hint)
         return made

@@ -52,3 +52,16 @@ def test_carried_notes_keep_the_profile_order_and_say_each_once():
     assert carried_notes(notes, "cpu") == [cpu_shapes, SHAPES]
     assert carried_notes(notes, "cuda:0") == [cpu_shapes, GPU_NOTE, SHAPES]
     assert carried_notes(notes, None) == [cpu_shapes, SHAPES]
+
+
+def test_the_optimizer_notes_ride_on_every_estimate():
+    """SparseAdam over the embeddings alone: the probe says the dense layers' update is not timed; predict said
+    nothing of it."""
+    from advisor.schemas.optimizer_notes import several_note, uncovered_note
+
+    left, pair = uncovered_note(2_177, 1_602_177, "SparseAdam"), several_note(2, "SparseAdam+Adam")
+    for target in ("cpu", "A100-80GB"):
+        est = advisor.predict(_profile(left, pair), target=target, dataset_size=20_000, epochs=1, batch_size=512,
+                              use_history=False)
+        assert est.notes.count(left) == est.notes.count(pair) == 1
+        assert left.startswith("2,177 of 1,602,177 trainable parameters have no optimizer: their update is not timed")

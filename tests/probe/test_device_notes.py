@@ -89,3 +89,12 @@ def test_a_quiet_window_says_the_workload_may_vary_too():
     note = _varied(_device())
     assert "this machine's own" in note and "or the workload's (batches that vary in cost)" in note
     assert "probably" not in note
+
+
+def test_the_checks_optimizer_notes_are_the_profiles():
+    from advisor.probe.device_notes import check_notes
+    from advisor.probe.frames import CheckFrame
+
+    note = "170 of 1,770 trainable parameters have no optimizer: their update is not timed (...)."
+    check = CheckFrame(param_count=1_770, optimizer="SparseAdam", optimizer_notes=[note])
+    assert check_notes(check, 10.0, []) == [note]

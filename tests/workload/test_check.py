@@ -348,24 +348,58 @@ def test_bad_optimizer(tmp_path):
     assert_message(err, str(path), "configure_optimizer() returned a str, not a torch.optim.Optimizer")
 
 
-@pytest.mark.parametrize("returned", [
-    "(torch.optim.Adam(g), torch.optim.Adam(d))",
-    "[torch.optim.Adam(g), torch.optim.SGD(d, lr=0.1)]",
-    "{'generator': torch.optim.Adam(g), 'discriminator': torch.optim.Adam(d)}",
+@pytest.mark.parametrize(("returned", "names"), [
+    ("(torch.optim.Adam(g), torch.optim.Adam(d))", "Adam+Adam"),
+    ("[torch.optim.Adam(g), torch.optim.SGD(d, lr=0.1)]", "Adam+SGD"),
+    ("{'generator': torch.optim.Adam(g), 'discriminator': torch.optim.Adam(d)}", "Adam+Adam"),
 ])
-def test_two_optimizers_say_they_are_not_supported_and_how_to_price_the_same_step(tmp_path, returned):
-    # A GAN's generator and discriminator optimizers: the fix is one optimizer with a group per network, not SGD.
+def test_several_optimizers_are_stepped_together_after_one_backward(tmp_path, returned, names):
+    """Several optimizers were refused, with a fix (one optimizer, a group per network) that cannot work for
+    SparseAdam beside Adam. Each is now zeroed and stepped in the step, as the job does after its one backward."""
     path = write(tmp_path, GOOD_MODEL + GOOD_BATCH + textwrap.dedent(f"""\
         def configure_optimizer(params):
             params = list(params)
             g, d = params[:1], params[1:]
             return {returned}
         """))
-    with pytest.raises(WorkloadError) as err:
-        check_workload(load_workload(path))
-    message = assert_message(err, str(path), "configure_optimizer() returned 2 optimizers", "not supported",
-                             "one optimizer with a param group per network", "losses summed")
-    assert "torch.optim.SGD(params, lr=0.1)" not in message
+    result = check_workload(load_workload(path))
+    assert result.optimizer_name == names
+    assert result.optimizer_notes == (
+        f"configure_optimizer returned 2 optimizers ({names}): each is stepped after the one backward of the one "
+        "loss, as a job that updates its sparse and dense parameters with their own optimizers does; a GAN's "
+        "alternating updates (a backward per network) take longer.",)
+    workload = load_workload(path)
+    model = workload.build_model()
+    optimizer = workload.build_optimizer(model.parameters())
+    before = [p.detach().clone() for p in model.parameters()]
+    from advisor.workload import train_step
+
+    train_step(workload, model, optimizer, *workload.make_batch(4))
+    assert all(not torch.equal(b, p) for b, p in zip(before, model.parameters(), strict=True))  # every one updated
+    assert len(optimizer.state) == (1 if "SGD" in names else len(before))  # Adam keeps moments, SGD none
+
+
+def test_sparse_adam_beside_adam_is_stepped_and_part_coverage_is_noted(tmp_path):
+    """A sparse-embedding recommender: SparseAdam for the embeddings alone left the dense layers' update out of the
+    step without a word; SparseAdam + Adam (DLRM's recipe) was refused."""
+    alone = write(tmp_path, SPARSE_MODEL + "def configure_optimizer(params):\n"
+                  "    return torch.optim.SparseAdam([p for p in params if p.shape[0] == 100], lr=1e-3)\n", "alone.py")
+    result = check_workload(load_workload(alone))
+    dense = 16 * 10 + 10
+    assert result.optimizer_notes == (
+        f"{dense:,} of {100 * 16 + dense:,} trainable parameters have no optimizer: their update is not timed "
+        "(SparseAdam from configure_optimizer covers the rest). A job that updates them with another optimizer "
+        "(Adam for the dense layers beside SparseAdam for the embeddings) takes longer: return every optimizer it "
+        "steps, as a tuple.",)
+    pair = write(tmp_path, SPARSE_MODEL + textwrap.dedent("""\
+        def configure_optimizer(params):
+            params = list(params)
+            sparse = [p for p in params if p.shape[0] == 100]
+            return torch.optim.SparseAdam(sparse, lr=1e-3), torch.optim.Adam(params[1:], lr=1e-3)
+        """), "pair.py")
+    result = check_workload(load_workload(pair))
+    assert result.optimizer_name == "SparseAdam+Adam"
+    assert not any("have no optimizer" in note for note in result.optimizer_notes)
 
 
 def test_a_tuple_of_one_optimizer_and_something_else_keeps_the_plain_message(tmp_path):
@@ -494,7 +528,8 @@ def test_sparse_gradients_with_the_files_optimizer_name_it(tmp_path):
     with pytest.raises(WorkloadError) as err:
         check_workload(load_workload(path))
     assert_message(err, str(path), "the optimizer step (Adam, from configure_optimizer) failed",
-                   "does not support sparse gradients", "that takes sparse gradients (SGD, or SparseAdam",
+                   "does not support sparse gradients", "that takes sparse gradients (SGD), or a tuple of two: "
+                   "torch.optim.SparseAdam over the sparse embeddings' parameters and torch.optim.Adam over the rest",
                    "or drop sparse=True")
 
 

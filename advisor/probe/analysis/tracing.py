@@ -31,6 +31,7 @@ from advisor.probe.analysis.real_build import build_for_real, registered_tensors
 from advisor.probe.analysis.recorder import StepRecorder, storage_key
 from advisor.probe.analysis.tf32 import read_tf32_switches
 from advisor.workload import call_model, compute_loss, split_batch
+from advisor.workload.optimizers import optimizer_name
 
 __all__ = ["Trace", "trace_step"]
 
@@ -155,7 +156,7 @@ def _trace_step(workload, b0: int, b1: int, precision: str) -> Trace:
         param_bytes=float(sum(p.numel() * p.element_size() for p in params)),
         gradient_bytes=float(sum(p.numel() * p.element_size() for p in trainable)),
         autocast_held_weight_bytes=_autocast_held_weight_bytes(params, saved_weights),
-        optimizer=type(optimizer).__name__,
+        optimizer=optimizer_name(optimizer),
         optimizer_state_bytes=_state_bytes(optimizer),
         tf32_switches=read_tf32_switches(),
         recomputed_bytes=(recomputed_bytes[0], recomputed_bytes[1]),
