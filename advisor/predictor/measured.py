@@ -43,6 +43,7 @@ from advisor.predictor.subnormal import SubnormalSlowdown
 from advisor.schemas import CpuSpec, DeviceProfile, Estimate, JobSpec, Measurement, Profile, Target, updated
 from advisor.schemas.base import USABLE_MEMORY_FRACTION  # share of a probed device's memory a job may use
 from advisor.schemas.spread import shapes_vary, steps_vary_on_their_own
+from advisor.schemas.state_growth import GROWN_SPREAD_NOTE
 
 # Relative variation of a whole job's step level against the probe's, between processes on the same device,
 # beyond what one probe's samples show (a floor for the systematic sigma). Shared CPUs vary more than dedicated
@@ -470,12 +471,13 @@ _OWN_SPREAD_NOTE = ("step times varied by {spread:.0%} (robust sd) during the pr
 
 
 def _spread_note(fit: StepTimeFit, measurements: list[Measurement], profile: Profile, dev: DeviceProfile) -> str:
-    """The wide spread's note: blamed on the steps themselves only on positive evidence (a quiet window, or
-    make_batch's shapes varied between calls) where the others' measured share of the CPU could not have made it
-    (``advisor.schemas.spread``); else on other processes."""
+    """The wide spread's note: the model's state grew at every step (``schemas.state_growth``); else blamed on the
+    steps themselves only on positive evidence (a quiet window, or make_batch's shapes varied between calls) where
+    the others' measured share of the CPU could not have made it (``advisor.schemas.spread``); else on others."""
     cores = profile.host.cpu.logical_cores if profile.host else dev.threads
     own = steps_vary_on_their_own(measurements, batch_shapes_vary=shapes_vary(profile.notes), cores=cores)
-    return (_OWN_SPREAD_NOTE if own else _BUSY_NOTE).format(spread=fit.spread_rel)
+    return (GROWN_SPREAD_NOTE if dev.state_growth else _OWN_SPREAD_NOTE if own else _BUSY_NOTE).format(
+        spread=fit.spread_rel)
 
 
 def _fits(dev: DeviceProfile, batch_size: int, peak: float | None, capacity: float | None,

@@ -19,6 +19,7 @@ from advisor.schemas.input_load import pipeline_busy_notes as pipeline_busy_note
 from advisor.schemas.profile import CLEAN_STEAL_FRACTION, LOAD_UNREAD
 from advisor.schemas.shared_gpu import held_by_others_gib
 from advisor.schemas.spread import NOISY_SPREAD, measured_quiet, others_explain_spread
+from advisor.schemas.state_growth import growth_note
 from advisor.units import format_duration
 
 OVERSUBSCRIBED = 1.5  # all threads slower than this x one thread: the cores are busy with something else
@@ -83,7 +84,8 @@ def check_notes(check: CheckFrame | None, budget_seconds: float, devices: list[D
 
 
 def noise_notes(devices: list[DeviceProfile], *, shapes_vary: bool = False, cores: int | None = None) -> list[str]:
-    """A warning for each device whose steps varied so much that its timings are not to be trusted.
+    """A warning for each device whose steps varied so much that its timings are not to be trusted, or whose
+    model's state grew at every timed step (the spread is then the model's: ``advisor.schemas.state_growth``).
 
     Args:
         devices: the probed devices.
@@ -97,7 +99,9 @@ def noise_notes(devices: list[DeviceProfile], *, shapes_vary: bool = False, core
         notes += unread_load_notes(d) + busy_notes(d) + raised_notes(d, machine_cores)
         fits = [m for m in d.measurements if not m.oom and m.spread is not None]
         top = max(fits, key=lambda m: m.batch_size, default=None)
-        if top is not None and top.spread > NOISY_SPREAD:
+        if d.state_growth is not None:  # each step larger than the last: the spread is the model's own
+            notes.append(growth_note(d.device, d.state_growth))
+        elif top is not None and top.spread > NOISY_SPREAD:
             varied = (f"{d.device}: the step time at batch size {top.batch_size} varied widely (p10-p90 spread "
                       f"{top.spread:.0%} of the median)")
             if measured_quiet(top):

@@ -50,6 +50,7 @@ from advisor.probe.memory_meter import CpuMemory, CudaMemory, is_oom
 from advisor.probe.priority import ProbePriority
 from advisor.probe.sampler import NvmlSampler
 from advisor.probe.startup_clock import PartTime, PartTimer, StartupParts, device_startup
+from advisor.probe.state_meter import StateMeter
 from advisor.probe.subnormal import measure_subnormal_drift
 from advisor.probe.threads import measure_thread_scaling
 from advisor.schemas import DeviceProfile, Measurement
@@ -232,6 +233,7 @@ class DeviceProbe:
         # eval() (a frozen BatchNorm backbone, a teacher) stays there, so no model.train() here.
         self.model = model.to(self.device)
         self.optimizer = self.workload.build_optimizer(self.model.parameters())
+        self.state_meter = StateMeter(self.model)  # whether its buffers grow step after step
         if self.options.precision == "fp16":
             self.scaler = cuda_device.grad_scaler(self.torch, self.device.type)
         self.sync()
@@ -363,6 +365,7 @@ class DeviceProbe:
         profile.skipped = sorted((p for p in ladder.skipped if p.batch_size not in {m.batch_size for m in fits}),
                                  key=lambda p: p.batch_size)
         profile.largest_batch_size = max((m.batch_size for m in fits), default=None)
+        profile.state_growth = self.state_meter.growth()
         if scaling and fits:
             self.report(done_units / (done_units + 1), f"{self.device_name}: thread scaling", force=True)
             profile.thread_scaling = measure_thread_scaling(self, fits, reserve)
@@ -452,6 +455,7 @@ class DeviceProbe:
             while True:
                 bt, ct = self.step(b)
                 memory.after_step()
+                self.state_meter.after_step(self.optimizer_steps, b)
                 batch_times.append(bt)
                 compute_times.append(ct)
                 now = time.perf_counter()

@@ -38,6 +38,7 @@ from advisor.schemas.base import (
     utc_now,
 )
 from advisor.schemas.devices import HostInfo, StartupClock
+from advisor.schemas.state_growth import StateGrowth
 from advisor.schemas.subnormal import SubnormalDrift
 
 # ---------------------------------------------------------------------------------------------- probes
@@ -48,8 +49,7 @@ MAX_STEP_SAMPLES = 400
 MAX_SAMPLES_KEPT, MAX_POINTS, MAX_NOTES, MAX_OPS = 16 * MAX_STEP_SAMPLES, 64, 256, 4096
 Note = Annotated[str, Field(max_length=4096)]  # one of a profile's notes
 
-# A timed window is clean when other processes used less than this many cores on average during it, and the
-# hypervisor stole less than this share of the machine's CPU time.
+# A timed window is clean when others used under this many cores on average and the hypervisor stole under this share.
 CLEAN_OTHERS_CORES = 0.25
 CLEAN_STEAL_FRACTION = 0.05
 
@@ -219,6 +219,7 @@ class DeviceProfile(Model):
     remembered_scaling: RememberedScaling | None = None  # CPU only, a busy probe: from the history
     subnormal: SubnormalDrift | None = None  # CPU only: optimizer state turning subnormal (advisor.probe.subnormal)
     kept_memory: KeptMemory | None = None  # CPU only: the allocator's what-if (advisor.probe.allocator)
+    state_growth: StateGrowth | None = None  # the model's buffers grew at every timed step (probe.state_meter)
 
 
 class LoaderPoint(Model):
@@ -228,9 +229,8 @@ class LoaderPoint(Model):
     samples_per_second: Annotated[float, Field(gt=0, le=1e12, allow_inf_nan=False)]
     batches_timed: Count
     seconds: Seconds  # timed wall, the first batch (worker start-up) excluded
-    # What else used the CPU while this point was timed (advisor.probe.contention; the loader's own worker
-    # processes excluded), and how long the processes that made the batches sat runnable waiting for a CPU
-    # (/proc/<pid>/schedstat's run delay, the mean over them); None where not measured.
+    # What else used the CPU while this point was timed (advisor.probe.contention; the loader's workers excluded)
+    # and how long the batch makers sat runnable waiting for a CPU (schedstat's run delay, their mean); None: not read.
     others_cpu_cores: Annotated[float, Field(ge=0, le=1e5, allow_inf_nan=False)] | None = None
     steal_fraction: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
     wait_seconds: Seconds | None = None
