@@ -16,8 +16,8 @@ from typing import Any
 
 from advisor.cli.console import out, safe_text, show_controls
 from advisor.cli.fit import Column, fitted
+from advisor.cli.scaling_cells import grid_notes, memory_cell
 from advisor.cli.table_columns import candidate_columns, price_headers
-from advisor.predictor.caveats import caveats
 from advisor.ranking.precision import chosen_cell
 from advisor.units import (
     format_duration,
@@ -483,8 +483,7 @@ def scaling_table(grid: Any) -> None:
             _versus_one(r.count, r.speedup_vs_one_gpu),
             format_step(e.step_seconds),
             f"{e.scaling_efficiency:.0%}" if e.scaling_efficiency is not None else "-",
-            ("fits" if e.fits_memory else "does not fit")
-            + (f" ({e.peak_memory_gib:.1f} GiB)" if e.peak_memory_gib is not None else ""),
+            memory_cell(e),
             next(rates),
             format_usd(r.cost_usd) if r.cost_usd is not None else "-",
             safe_text(r.offer or "not in the catalog")
@@ -495,6 +494,5 @@ def scaling_table(grid: Any) -> None:
         con.print(f"note: {safe_text(note)}")
     for text in grid.notes:
         con.print(f"note: {safe_text(text)}")
-    for row in grid.rows:  # what predict of that one count prints as a note, which a row has no room for
-        for text in caveats(row.estimate.notes) if row.estimate is not None else ():
-            con.print(f"note: {row.count} GPU{'s' if row.count > 1 else ''}, {row.precision}: {safe_text(text)}")
+    for text in grid_notes(grid.rows):
+        con.print(f"note: {safe_text(text)}")

@@ -22,6 +22,9 @@ from advisor.predictor.memory import TIGHT_MEMORY_FRACTION, MemoryFit
 from advisor.schemas import Analysis
 from advisor.units import format_gib_pair
 
+# What a target priced sharded needs of the training script, in every note that says so.
+SCRIPT_MUST_SHARD = ("only if the training script shards (torch.distributed.fsdp, or DeepSpeed ZeRO stage 3); with "
+                     "plain DDP it runs out of memory")
 # How far the largest batch is searched (samples per GPU): beyond it, "unbounded" as the DDP fit says.
 _MAX_BATCH_SEARCH = 1 << 24
 
@@ -84,8 +87,7 @@ def sharded_note(layout: ShardedLayout, ddp_peak_gib: float, capacity_gib: float
             f"(DDP) needs {ddp_peak_gib:,.1f} GiB, more than {capacity_gib:,.1f} GiB, and with the weights, gradients "
             f"and optimizer state split {gpu_count:,} ways it needs about {layout.memory_gib:,.1f} GiB per GPU "
             f"(the gathered block in flight not counted). Each step all-gathers the weights twice ({width}) and "
-            "reduce-scatters the gradients. This holds only if the training script shards "
-            "(torch.distributed.fsdp, or DeepSpeed ZeRO stage 3); with plain DDP it runs out of memory.")
+            f"reduce-scatters the gradients. This holds {SCRIPT_MUST_SHARD}.")
 
 
 
