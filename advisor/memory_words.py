@@ -22,3 +22,34 @@ def ddp_memory_text(sharded_gib: float | None, gpus: int, min_gpus: int | None) 
         text += (f"; sharded (FSDP/ZeRO-3), at one sample per GPU it would fit on {min_gpus:,} or more of these GPUs "
                  "(a machine with that many is priced sharded)")
     return text
+
+
+# Where one sample's activations are at least this share of a GPU's memory, checkpointing them is the lever.
+ACTIVATION_SHARE_FOR_CHECKPOINTING = 1 / 3
+
+
+def checkpointing_way(activation_gib_per_sample: float | None, checkpointed: bool | None,
+                      capacity_gib: float | None) -> str | None:
+    """"activation checkpointing (torch.utils.checkpoint on each block: ...)", a way out of a job that does not fit
+    whose activations are a large share of what one sample needs (at least ``ACTIVATION_SHARE_FOR_CHECKPOINTING`` of the
+    GPU's ``capacity_gib``) and which does not checkpoint them (``checkpointed`` False; None: not known, nothing
+    said). The checkpointed size is not given: it depends on the blocks the script wraps, which the analysis of an
+    un-checkpointed model does not know apart, so the words say what it saves, not how much."""
+    if checkpointed is not False or not activation_gib_per_sample or not capacity_gib:
+        return None
+    if activation_gib_per_sample < ACTIVATION_SHARE_FOR_CHECKPOINTING * capacity_gib:
+        return None
+    return (f"activation checkpointing (torch.utils.checkpoint on each block: the activations saved for backward, "
+            f"{activation_gib_per_sample:,.{0 if activation_gib_per_sample >= 10 else 1}f} GiB a sample here against "
+            f"the GPU's {capacity_gib:,.0f} GiB, shrink to each block's input and one block's recomputed activations, "
+            "for about a third more compute; advisor sizes the step once the script checkpoints)")
+
+
+def checkpointing_note(activation_gib_per_sample: float | None, checkpointed: bool | None,
+                       capacity_gib: float | None) -> str | None:
+    """``checkpointing_way`` as a note of its own (``predict``): what would let fewer GPUs, or more samples on
+    each, hold the step."""
+    way = checkpointing_way(activation_gib_per_sample, checkpointed, capacity_gib)
+    if way is None:
+        return None
+    return f"Or {way}: fewer GPUs, or more samples on each, would hold the step."

@@ -119,3 +119,26 @@ def test_an_infeasible_for_memory_answer_carries_its_reason_and_fix_in_the_docum
     assert rec.advice == rec.verdict.could_be_better == [
         "--batch-size 8 --grad-accum-steps 16, the same 128 samples per optimizer update (8 is the largest batch "
         "that fits, on 8 x B200 (p b200x8))."]
+
+
+def test_a_model_whose_activations_are_most_of_its_need_is_told_to_checkpoint_them_as_well_as_to_shard():
+    """A 70B at sequence 4096 (about 150 GiB of activations a sample): the fix said shard over at least 107 x B200,
+    never that activation checkpointing, which keeps only each block's input, lets far fewer hold it."""
+    heavy = {"memory_activation_gib_per_sample": 151.0, "activations_checkpointed": False}
+    pairs = [(B200X8, est(B200X8, peak=1933.0, capacity=180.0, max_batch=0, static=1446.0, min_gpus=107)
+              .model_copy(update=heavy))]
+    hint = infeasible(pairs, 8, 4).hint
+    assert ("over at least 107 x B200: no offer has that many (advisor prices an offer sharded where its GPUs hold "
+            "the sharded step), or over fewer with activation checkpointing (torch.utils.checkpoint on each block: "
+            "the activations saved for backward, 151 GiB a sample here against the GPU's 180 GiB, shrink to each "
+            "block's input and one block's recomputed activations, for about a third more compute; advisor sizes the "
+            "step once the script checkpoints); or a smaller optimizer state") in hint
+    # where one sample's activations alone exceed every GPU, sharding needs the checkpointing
+    alone = est(B200X8, peak=1933.0, capacity=180.0, max_batch=0, static=1446.0).model_copy(update=heavy)
+    hint = infeasible([(B200X8, alone)], 8, 4).hint
+    assert "Shard them instead (FSDP or ZeRO-3) with activation checkpointing (" in hint
+    # a checkpointed script, or activations unknown, get no such advice
+    for update in ({**heavy, "activations_checkpointed": True}, {"memory_activation_gib_per_sample": 151.0}):
+        pairs = [(B200X8, est(B200X8, peak=1933.0, capacity=180.0, max_batch=0, static=1446.0, min_gpus=107)
+                  .model_copy(update=update))]
+        assert "checkpointing" not in infeasible(pairs, 8, 4).hint

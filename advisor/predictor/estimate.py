@@ -31,7 +31,6 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from advisor.errors import AdvisorError, PredictionError
-from advisor.memory_words import ddp_memory_text
 from advisor.predictor import gpu_job, input_bound, memory, probes
 from advisor.predictor.bias_notes import HOST_NOTE_SIGMA, host_launch_note, kind_bias_note
 from advisor.predictor.calibration import Calibration
@@ -41,7 +40,7 @@ from advisor.predictor.compile_time import CompileCosts, compile_costs
 from advisor.predictor.job import Z80
 from advisor.predictor.measured import THIS_MACHINE, memoised
 from advisor.predictor.roofline import is_ampere_or_newer
-from advisor.predictor.sharded import sharded_layout, sharded_notes, sharding_fields
+from advisor.predictor.sharded import sharded_layout, sharded_notes, sharding_fields, unsharded_notes
 from advisor.schemas import CpuSpec, DeviceProfile, Estimate, GpuSpec, JobSpec, Profile, Target
 from advisor.schemas.missing_analysis import missing_analysis_error
 from advisor.units import format_oom_cap
@@ -327,7 +326,7 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, 
         mem_notes = sharded_notes(mem_notes, layout, peak, capacity, count, prec, per_device_batch)
         fits, peak, max_batch = True, layout.memory_gib, layout.max_batch_per_device
     elif fit is not None and (count > 1 or not fits):  # the layout the verdict assumes, and what sharding would need
-        mem_notes.append(ddp_memory_text(fit.sharded_gib(count), count, fit.sharded_min_devices()) + ".")
+        mem_notes += unsharded_notes(fit, count, profile.analysis)
     notes.extend(mem_notes + ([memory.compiled_memory_note()] if job.compiled and not fits else []))
     # Past the memory the memory fit's own note says so ("Needs 60.8 GiB at batch 96 per device, ..."); within
     # it, what bounds the job is a batch the probe ran out of memory at (in the words recommend uses).
@@ -335,7 +334,7 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, 
         notes.append(f"does not fit: {format_oom_cap(per_device_batch, max_batch, peak, capacity, ' per GPU')}.")
     paid = costs or CompileCosts()  # an eager job's: none
     return gpu_job.GpuCompute(spec, prec, compute, eval_forward, sigma, startup + paid.first_seconds, efficiency,
-                              (fits, peak, capacity, max_batch, sharding_fields(fit, count, layout)),
+                              (fits, peak, capacity, max_batch, sharding_fields(fit, count, layout, profile.analysis)),
                               source_dev.device if source_dev is not None else None, tuple(notes), profile.analysis,
                               paid.recompile_seconds, busy, paid.eval_seconds, costs)
 

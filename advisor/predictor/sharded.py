@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from advisor.memory_words import checkpointing_note, ddp_memory_text
 from advisor.predictor.caveats import MAY_RUN_OUT_OF_MEMORY
 from advisor.predictor.memory import TIGHT_MEMORY_FRACTION, MemoryFit
 from advisor.schemas import Analysis
@@ -101,6 +102,17 @@ def sharded_tight_note(layout: ShardedLayout, capacity_gib: float, per_device_ba
             f"counted, the gathered block in flight not), so a real step {MAY_RUN_OUT_OF_MEMORY}.")
 
 
+def unsharded_notes(fit: MemoryFit, gpu_count: int, analysis: Analysis | None) -> list[str]:
+    """The memory notes of a target not priced sharded that has more than one GPU or does not fit: the layout the
+    verdict assumes and what sharding would need (``ddp_memory_text``), and, where the job does not fit and its
+    activations are most of what one sample needs, activation checkpointing (``checkpointing_note``)."""
+    notes = [ddp_memory_text(fit.sharded_gib(gpu_count), gpu_count, fit.sharded_min_devices()) + "."]
+    fields = sharding_fields(fit, gpu_count, None, analysis)
+    hint = None if fit.fits_memory else checkpointing_note(fields["memory_activation_gib_per_sample"],
+                                                           fields["activations_checkpointed"], fit.capacity_gib)
+    return notes + ([hint] if hint else [])
+
+
 def sharded_notes(fit_notes: list[str], layout: ShardedLayout, ddp_peak_gib: float, capacity_gib: float,
                   gpu_count: int, precision: str, per_device_batch: int) -> list[str]:
     """The memory notes of a target priced sharded: the DDP fit's ``fit_notes`` less its does-not-fit verdict, then
@@ -110,14 +122,20 @@ def sharded_notes(fit_notes: list[str], layout: ShardedLayout, ddp_peak_gib: flo
     return [*kept, sharded_note(layout, ddp_peak_gib, capacity_gib, gpu_count, precision), *([tight] if tight else [])]
 
 
-def sharding_fields(fit: MemoryFit | None, gpu_count: int, layout: ShardedLayout | None) -> dict:
+def sharding_fields(fit: MemoryFit | None, gpu_count: int, layout: ShardedLayout | None,
+                    analysis: Analysis | None = None) -> dict:
     """The ``Estimate`` fields that say what data parallelism (DDP, the layout every fit assumes) costs in memory:
-    the per-GPU need no batch size reduces, and the sharded (FSDP/ZeRO-3) need on the target's GPUs and the fewest
-    GPUs it would fit on, and whether the target is priced sharded (``layout``). Empty without a fit; the sharded
-    figures None where the fit cannot size them."""
+    the per-GPU need no batch size reduces, one sample's activations and whether ``analysis`` saw them
+    checkpointed, and the sharded (FSDP/ZeRO-3) need on the target's GPUs and the fewest GPUs it would fit on, and
+    whether the target is priced sharded (``layout``). Empty without a fit; the sharded figures None where the fit
+    cannot size them."""
     if fit is None:
         return {}
     frozen = fit.breakdown["weights"] - fit.breakdown["gradients"] if "gradients" in fit.breakdown else None
+    apart = "weights" in fit.breakdown and analysis is not None  # an analysis's fit, its parts known apart
     return dict(memory_static_gib=fit.static_gib, memory_frozen_weights_gib=frozen,
+                memory_activation_gib_per_sample=(fit.breakdown.get("activations", 0.0) / fit.per_device_batch
+                                                  if apart else None),
+                activations_checkpointed=analysis.recomputed_activation_bytes_per_sample is not None if apart else None,
                 sharded_memory_gib=fit.sharded_gib(gpu_count) if gpu_count > 1 else None,
                 sharded_min_gpus=fit.sharded_min_devices(), sharded=layout is not None)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from advisor.errors import NoFeasibleCandidateError
+from advisor.memory_words import checkpointing_way
 from advisor.ranking.balance import bound_clause, passed_over
 from advisor.ranking.precision import fp16_clause
 from advisor.ranking.scoring import TIME_TIE, Excluded, Scored, describe
@@ -344,9 +345,14 @@ def _no_batch_fits(gpus: Excluded, mixed: list[str]) -> str:
         what = "not even one sample per GPU fits under data parallelism (DDP), which keeps the whole model on each"
     text = (f"Fix: no --batch-size fits: {what}, and the most any GPU offer has is {has_text} GiB "
             f"({roomiest.hardware_label}). Shard them instead (FSDP or ZeRO-3)")
+    # where one sample's activations are most of the need, checkpointing them is the lever: fewer GPUs, or any
+    checkpointing = checkpointing_way(est.memory_activation_gib_per_sample, est.activations_checkpointed, has)
     if est.sharded_min_gpus:
         text += (f", over at least {est.sharded_min_gpus:,} x {roomiest.gpu}: no offer has that many (advisor prices "
                  "an offer sharded where its GPUs hold the sharded step)")
+        text += f", or over fewer with {checkpointing}" if checkpointing else ""
+    elif checkpointing:
+        text += f" with {checkpointing}"
     frozen = est.memory_frozen_weights_gib
     if frozen is not None and frozen > has:
         return text + (f"; or, as the frozen weights alone need {format_gib_pair(frozen, has)[0]} GiB, 16-bit or "

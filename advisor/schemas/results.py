@@ -64,8 +64,13 @@ class Estimate(Model):
     # not known (a CPU, no analysis, a probe's lumped figure). ``sharded``: DDP does not fit but the sharded step
     # does, so the target is priced sharded (time, memory and largest batch are the sharded step's).
     # ``memory_frozen_weights_gib``: of those, the weights that take no gradient (frozen), per GPU, with no margin.
+    # ``memory_activation_gib_per_sample``: one sample's activations saved for backward, at the priced precision,
+    # with no margin; ``activations_checkpointed``: whether the analysis saw torch.utils.checkpoint regions (the
+    # figure is then the checkpointed one). None where not known apart (a probe's lumped figure).
     memory_static_gib: float | None = None
     memory_frozen_weights_gib: float | None = None
+    memory_activation_gib_per_sample: float | None = None
+    activations_checkpointed: bool | None = None
     sharded_memory_gib: float | None = None
     sharded_min_gpus: int | None = None
     sharded: bool = False

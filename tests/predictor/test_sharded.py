@@ -131,3 +131,33 @@ def test_the_choice_priced_sharded_says_the_script_must_shard():
     assert rec.candidates[0].sharded
     assert ("priced sharded (FSDP FULL_SHARD / ZeRO-3): a full copy of the model per GPU (DDP) does not fit its "
             "memory, so the training script must shard it") in rec.verdict.why
+
+
+def _activation_heavy(checkpointed: bool):
+    """A 7B profile whose activations are 60 GiB a sample (a long sequence), with or without the analysis having
+    seen torch.utils.checkpoint regions."""
+    prof = _big_model_profile(7)
+    update = {"activation_bytes_per_sample": 60 * GIB,
+              "recomputed_activation_bytes_per_sample": 2 * GIB if checkpointed else None}
+    return prof.model_copy(update={"analysis": prof.analysis.model_copy(update=update)})
+
+
+def test_a_job_that_does_not_fit_for_its_activations_is_told_of_activation_checkpointing():
+    """A 70B at sequence 4096 was told it needs 107 B200s sharded, never that its ~150 GiB of activations a sample,
+    which torch.utils.checkpoint shrinks to the blocks' inputs, are most of that need."""
+    est = _predict(_activation_heavy(False), 1, 2)
+    assert not est.fits_memory and est.activations_checkpointed is False
+    per_sample = est.memory_activation_gib_per_sample
+    assert per_sample > est.memory_capacity_gib / 3
+    (note,) = [n for n in est.notes if "activation checkpointing" in n]
+    assert note == (f"Or activation checkpointing (torch.utils.checkpoint on each block: the activations saved for "
+                    f"backward, {per_sample:,.0f} GiB a sample here against the GPU's "
+                    f"{est.memory_capacity_gib:,.0f} GiB, shrink to each block's input and one block's recomputed "
+                    "activations, for about a third more compute; advisor sizes the step once the script "
+                    "checkpoints): fewer GPUs, or more samples on each, would hold the step.")
+    # a script that checkpoints already is not told to; nor is a job whose activations are a small share
+    done = _predict(_activation_heavy(True), 1, 2)
+    assert done.activations_checkpointed is True and not any("activation checkpointing (" in n for n in done.notes)
+    small = _predict(_big_model_profile(7), 1, 2)
+    assert not small.fits_memory and small.memory_activation_gib_per_sample < small.memory_capacity_gib / 3
+    assert not any("activation checkpointing (" in n for n in small.notes)
