@@ -323,7 +323,7 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, 
     compute, efficiency, eval_forward, busy = gpu_job.gpu_step_compute(
         profile, job, spec, target, per_gpu_compute, notes, gather_bytes=layout.gather_bytes if layout else None)
     if layout is not None:
-        mem_notes = sharded_notes(mem_notes, layout, peak, capacity, count, prec, per_device_batch)
+        mem_notes = sharded_notes(mem_notes, layout, fit, count, prec, job)
         fits, peak, max_batch = True, layout.memory_gib, layout.max_batch_per_device
     elif fit is not None and (count > 1 or not fits):  # the layout the verdict assumes, and what sharding would need
         mem_notes += unsharded_notes(fit, count, profile.analysis)

@@ -80,4 +80,6 @@ def test_a_sharded_step_near_the_memory_is_tight_too():
     assert full.sharded and 0.95 * full.memory_capacity_gib <= full.peak_memory_gib <= full.memory_capacity_gib
     tight = [n for n in full.notes if n.startswith("Tight: ")]
     assert tight == [f"Tight: {full.peak_memory_gib:.1f} of 80.0 GiB at batch 4 per device sharded (the workspace "
-                     "margin counted, the gathered block in flight not), so a real step may run out of memory."]
+                     "margin counted, the gathered block in flight not), so a real step may run out of memory; batch "
+                     "3 per device would leave a tenth free (at 2 per GPU, --batch-size 8 --grad-accum-steps 2 keeps "
+                     "the 16 samples per optimizer update)."]

@@ -161,3 +161,31 @@ def test_a_job_that_does_not_fit_for_its_activations_is_told_of_activation_check
     small = _predict(_big_model_profile(7), 1, 2)
     assert not small.fits_memory and small.memory_activation_gib_per_sample < small.memory_capacity_gib / 3
     assert not any("activation checkpointing (" in n for n in small.notes)
+
+
+def _tight_sharded(per_gpu: int, accum: int):
+    """A 7B profile with 8 GiB of activations a sample on 8 x H100, sharded, at ``per_gpu`` samples per GPU."""
+    prof = _big_model_profile(7)
+    prof = prof.model_copy(update={"analysis": prof.analysis.model_copy(
+        update={"activation_bytes_per_sample": 8 * GIB})})
+    return advisor.predict(prof, target=advisor.Target.gpu("H100-SXM", 8), dataset_size=96_000, epochs=1,
+                           batch_size=8 * per_gpu, grad_accum_steps=accum, use_history=False)
+
+
+def test_a_tight_sharded_fit_says_the_smaller_batch_and_accumulation_that_keep_the_samples_per_update():
+    """7 samples per H100 sharded is tight (78.2 of 80 GiB): the note said only that a step may run out of memory,
+    where a tight DDP fit names the batch that leaves a tenth free, and recommend sent the user to a dearer machine
+    instead of the same one at a smaller batch with more accumulation."""
+    est = _tight_sharded(7, 5)
+    assert est.sharded and est.per_device_batch_size == 7
+    (tight,) = [n for n in est.notes if n.startswith("Tight:")]
+    assert tight.endswith("so a real step may run out of memory; batch 6 per device would leave a tenth free (at 5 per "
+                          "GPU, --batch-size 40 --grad-accum-steps 7 keeps the 280 samples per optimizer update).")
+    # 6 per GPU leaves a tenth of the 80 GiB free, 7 does not; the flags given are not tight
+    assert _tight_sharded(6, 1).peak_memory_gib <= 0.9 * est.memory_capacity_gib < est.peak_memory_gib
+    roomier = _tight_sharded(5, 7)
+    assert roomier.sharded and not any(n.startswith("Tight:") for n in roomier.notes)
+    # where the roomy batch's global batch divides the samples per update, the flags are at it
+    (tight,) = [n for n in _tight_sharded(7, 6).notes if n.startswith("Tight:")]
+    assert tight.endswith("batch 6 per device would leave a tenth free (--batch-size 48 --grad-accum-steps 7 keeps "
+                          "the 336 samples per optimizer update).")
