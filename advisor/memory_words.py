@@ -8,16 +8,25 @@ DDP_ASSUMED = ("memory assumes data parallel (DDP): a full copy of weights, grad
                "GPU")
 
 
-def ddp_memory_text(sharded_gib: float | None, gpus: int, min_gpus: int | None) -> str:
+def ddp_memory_text(sharded_gib: float | None, gpus: int, min_gpus: int | None,
+                    samples_per_update: int | None = None, capacity_gib: float | None = None) -> str:
     """The DDP assumption, and what sharding (FSDP/ZeRO-3, priced only on a multi-GPU target DDP does not fit:
     ``advisor.predictor.sharded``) would need: about ``sharded_gib`` per GPU on ``gpus`` (more than one), or, on one
-    GPU, the fewest of it (``min_gpus``) a sharded step fits at one sample each. Lower case: a clause or a note."""
+    GPU, the fewest of it (``min_gpus``) a sharded step fits at one sample each. Where the sharded step at the job's
+    batch is more than the GPU's ``capacity_gib`` but one sample per GPU fits these ``gpus`` sharded, the text says
+    so with the flags that keep ``samples_per_update`` (batch x accumulation) per optimizer update. Lower case: a
+    clause or a note."""
     text = DDP_ASSUMED
     if sharded_gib is not None and gpus > 1:
         text += (f"; sharded (FSDP/ZeRO-3) it would need about {sharded_gib:,.{0 if sharded_gib >= 10 else 1}f} GiB "
                  f"per GPU on {gpus:,} GPUs")
         if min_gpus and min_gpus > gpus:
             text += f" (at one sample each it fits from {min_gpus:,} of these GPUs)"
+        elif min_gpus and samples_per_update and samples_per_update > gpus and sharded_gib > (capacity_gib or 1e30):
+            text += f"; at one sample per GPU it fits these {gpus:,} GPUs sharded"
+            if samples_per_update % gpus == 0:
+                text += (f" (--batch-size {gpus:,} --grad-accum-steps {samples_per_update // gpus:,} keeps the "
+                         f"{samples_per_update:,} samples per optimizer update)")
     elif min_gpus and min_gpus > 1:
         text += (f"; sharded (FSDP/ZeRO-3), at one sample per GPU it would fit on {min_gpus:,} or more of these GPUs "
                  "(a machine with that many is priced sharded)")

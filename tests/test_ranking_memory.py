@@ -142,3 +142,15 @@ def test_a_model_whose_activations_are_most_of_its_need_is_told_to_checkpoint_th
         pairs = [(B200X8, est(B200X8, peak=1933.0, capacity=180.0, max_batch=0, static=1446.0, min_gpus=107)
                   .model_copy(update=update))]
         assert "checkpointing" not in infeasible(pairs, 8, 4).hint
+
+
+def test_a_dropped_machine_that_holds_one_sample_per_gpu_sharded_says_so_with_the_flags():
+    """4 x H100 for a 7B at batch 8 x 4: dropped with "would need about 92 GiB per GPU on 4 GPUs", where one sample
+    per GPU fits them sharded (--batch-size 4 --grad-accum-steps 8, the same 32 samples per update)."""
+    h100x4 = offer("h100x4", 10.0, gpu="H100-SXM", count=4, gpu_memory=80)
+    four = est(h100x4, peak=212.7, capacity=80.0, max_batch=0, static=200.0, min_gpus=3, batch=8)
+    four = four.model_copy(update={"sharded_memory_gib": 92.0, "grad_accum_steps": 4})
+    err = infeasible([(h100x4, four)], 8, 4)
+    assert ("sharded (FSDP/ZeRO-3) it would need about 92 GiB per GPU on 4 GPUs; at one sample per GPU it fits these "
+            "4 GPUs sharded (--batch-size 4 --grad-accum-steps 8 keeps the 32 samples per optimizer "
+            "update))") in str(err)

@@ -133,11 +133,14 @@ def sharded_tight_note(layout: ShardedLayout, capacity_gib: float, per_device_ba
             f"counted, the gathered block in flight not), so a real step {MAY_RUN_OUT_OF_MEMORY}{advice}.")
 
 
-def unsharded_notes(fit: MemoryFit, gpu_count: int, analysis: Analysis | None) -> list[str]:
+def unsharded_notes(fit: MemoryFit, gpu_count: int, analysis: Analysis | None, job: JobSpec) -> list[str]:
     """The memory notes of a target not priced sharded that has more than one GPU or does not fit: the layout the
-    verdict assumes and what sharding would need (``ddp_memory_text``), and, where the job does not fit and its
-    activations are most of what one sample needs, activation checkpointing (``checkpointing_note``)."""
-    notes = [ddp_memory_text(fit.sharded_gib(gpu_count), gpu_count, fit.sharded_min_devices()) + "."]
+    verdict assumes and what sharding would need (``ddp_memory_text``: where the sharded step at the ``job``'s batch
+    does not fit, whether one sample per GPU would), and, where the job does not fit and its activations are a
+    large share of what one sample needs, activation checkpointing (``checkpointing_note``)."""
+    samples = job.batch_size * job.grad_accum_steps
+    notes = [ddp_memory_text(fit.sharded_gib(gpu_count), gpu_count, fit.sharded_min_devices(), samples,
+                             fit.capacity_gib) + "."]
     fields = sharding_fields(fit, gpu_count, None, analysis)
     hint = None if fit.fits_memory else checkpointing_note(fields["memory_activation_gib_per_sample"],
                                                            fields["activations_checkpointed"], fit.capacity_gib)

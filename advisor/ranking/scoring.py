@@ -175,7 +175,8 @@ def score(priced: Priced, constraints: Constraints, startup_cpu: float,
         if problem is not None:
             # the layout the verdict assumes, and what sharding would need, where several GPUs are or would be
             if offer.gpu and (offer.gpu_count > 1 or (est.sharded_min_gpus or 0) > 1):
-                problem += "; " + ddp_memory_text(est.sharded_memory_gib, offer.gpu_count, est.sharded_min_gpus)
+                problem += "; " + ddp_memory_text(est.sharded_memory_gib, offer.gpu_count, est.sharded_min_gpus,
+                                                  est.batch_size * est.grad_accum_steps, est.memory_capacity_gib)
             cand.reason, cand.fits_memory, cand.meets_constraints = problem, False, False
             excluded.append((cand, est))
             continue

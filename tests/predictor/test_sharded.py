@@ -189,3 +189,23 @@ def test_a_tight_sharded_fit_says_the_smaller_batch_and_accumulation_that_keep_t
     (tight,) = [n for n in _tight_sharded(7, 6).notes if n.startswith("Tight:")]
     assert tight.endswith("batch 6 per device would leave a tenth free (--batch-size 48 --grad-accum-steps 7 keeps "
                           "the 336 samples per optimizer update).")
+
+
+def test_k_gpus_that_hold_one_sample_each_sharded_say_so_with_the_flags_that_keep_the_samples_per_update():
+    """A 7B at 8 samples per H100 on 4 of them: "would need about 92 GiB per GPU on 4 GPUs" hid that one sample per
+    GPU fits those 4 sharded (the one-GPU note said it: "it would fit on 3 or more of these GPUs")."""
+    prof = _big_model_profile(7)
+    prof = prof.model_copy(update={"analysis": prof.analysis.model_copy(
+        update={"activation_bytes_per_sample": 8 * GIB})})
+    est = advisor.predict(prof, target=advisor.Target.gpu("H100-SXM", 4), dataset_size=96_000, epochs=1,
+                          batch_size=32, grad_accum_steps=2, use_history=False)
+    assert not est.fits_memory and not est.sharded and est.sharded_min_gpus <= 4
+    assert est.sharded_memory_gib > est.memory_capacity_gib
+    (note,) = [n for n in est.notes if n.startswith("memory assumes data parallel (DDP)")]
+    assert note.endswith(f"sharded (FSDP/ZeRO-3) it would need about {est.sharded_memory_gib:,.0f} GiB per GPU on 4 "
+                         "GPUs; at one sample per GPU it fits these 4 GPUs sharded (--batch-size 4 "
+                         "--grad-accum-steps 16 keeps the 64 samples per optimizer update).")
+    # and it does: those flags are priced sharded on the same 4 GPUs
+    one = advisor.predict(prof, target=advisor.Target.gpu("H100-SXM", 4), dataset_size=96_000, epochs=1,
+                          batch_size=4, grad_accum_steps=16, use_history=False)
+    assert one.sharded and one.fits_memory
