@@ -40,7 +40,7 @@ class Estimate(Model):
     low: float  # 80% interval
     high: float
     step_seconds: float  # one full step at the global batch (batch creation + compute)
-    batch_seconds: float | None = None  # of which outside compute: making the batch, its copy, waiting for a loader
+    batch_seconds: float | None = None  # of which making the batch, its copy, waiting for a loader (no communication)
     steps_per_epoch: int
     total_steps: int
     # The epoch's last step, on the samples left (``dataset_size`` - (steps_per_epoch - 1) x ``batch_size``): its

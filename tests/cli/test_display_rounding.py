@@ -28,7 +28,7 @@ def test_a_long_step_reads_in_seconds_to_three_figures(app, monkeypatch):
     """A step of minutes printed as "358044.8 ms": seven figures of a time scaled from a 512-sample probe."""
     row, data = _step_row(app, monkeypatch, 50_000_000)
     assert data["step_seconds"] > 10 and data["step_seconds"] != round(data["step_seconds"], 3)  # JSON: unrounded
-    assert re.search(r"│ step +│ \d{2,3} s \(\d,\d\d0 ms of it outside compute\) +│", row), row
+    assert re.search(r"│ step +│ \d{2,3} s \(\d,\d\d0 ms of it making and copying the batch\) +│", row), row
     from advisor.units import format_step
 
     assert f"{format_step(data['step_seconds'])} ({format_step(data['batch_seconds'])} of it" in row
@@ -37,7 +37,8 @@ def test_a_long_step_reads_in_seconds_to_three_figures(app, monkeypatch):
 def test_a_short_step_keeps_three_significant_figures(app, monkeypatch):
     row, data = _step_row(app, monkeypatch, 512)
     assert data["step_seconds"] < 0.01 and data["last_step_seconds"] < data["step_seconds"]
-    assert re.search(r"│ step +│ \d\.\d\d ms \(0\.\d\d\d ms of it outside compute\); the last of each epoch "
+    assert re.search(r"│ step +│ \d\.\d\d ms \(0\.\d\d\d ms of it making and copying the batch\); the last of "
+                     r"each epoch "
                      r"\(batch 256\) \d\.\d\d ms +│", row), row
 
 
