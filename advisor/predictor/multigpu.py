@@ -420,8 +420,10 @@ def accumulated_data_parallel(step_seconds_per_gpu: float, optimizer_seconds_per
         # the catalog prices none; a user's own row that does (a cluster at one rate) is priced at its rate, as
         # predict --gpus and recommend do: the note said "none is priced" beside that row's cost.
         per = gpu_count // nodes
+        # the collectives of the layout priced: a sharded row's note named DDP's all-reduce beside its own
+        crossing = ("the sharded step's all-gathers and reduce-scatter" if sharded else "the gradients' all-reduce")
         dp.notes.insert(0, f"{gpu_count} x {spec.name} {MORE_THAN_ONE_MACHINE} ({gpus_per_node(spec)}): timed as "
-                           f"{nodes} machines of {per}, the gradients' all-reduce crossing the network between them; "
+                           f"{nodes} machines of {per}, {crossing} crossing the network between them; "
                            f"no machine in the built-in catalog holds them, so it prices none (renting {nodes} of the "
                            f"{per}-GPU machines costs {nodes}x one's hourly rate), and a rates row of your own "
                            f"(--pricing or ADVISOR_PRICING) that holds all {gpu_count} is priced at that row's rate.")

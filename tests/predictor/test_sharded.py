@@ -209,3 +209,16 @@ def test_k_gpus_that_hold_one_sample_each_sharded_say_so_with_the_flags_that_kee
     one = advisor.predict(prof, target=advisor.Target.gpu("H100-SXM", 4), dataset_size=96_000, epochs=1,
                           batch_size=4, grad_accum_steps=16, use_history=False)
     assert one.sharded and one.fits_memory
+
+
+def test_the_note_on_more_gpus_than_one_machine_holds_names_the_collectives_of_the_layout_priced():
+    """16 x H100 sharded said "the gradients' all-reduce crossing the network", DDP's, beside a note on the sharded
+    step's all-gathers and reduce-scatter."""
+    h100 = GpuSpec(name="H100-SXM", intra_node_link="nvlink", intra_node_bandwidth_gbs=450.0)
+    grads = 4 * BILLION
+    sharded, _ = accumulated_data_parallel(1.0, 0.1, grads, 16, h100, 2, params=NO_LATENCY, gather_bytes=grads / 2)
+    ddp, _ = accumulated_data_parallel(1.0, 0.1, grads, 16, h100, 2, params=NO_LATENCY)
+    head = "16 x H100-SXM are more than one machine holds (8): timed as 2 machines of 8, "
+    assert sharded.notes[0].startswith(head + "the sharded step's all-gathers and reduce-scatter crossing the "
+                                       "network between them; no machine in the built-in catalog holds them")
+    assert ddp.notes[0].startswith(head + "the gradients' all-reduce crossing the network between them; ")
