@@ -132,7 +132,7 @@ def _memory(dev: DeviceProfile, profile: Profile, batch_size: int,
     if max_batch is not None and max_batch <= 0:
         max_batch = None
     if dev.kind == "cpu" and peak is not None:
-        notes.append("CPU peak memory is the process's resident-set growth during the probe.")
+        notes.append("CPU peak memory: the process's RSS growth in the probe (off Linux sampled, a lower bound).")
     return peak, capacity, max_batch, notes
 
 

@@ -4,8 +4,12 @@ On a GPU, ``torch.cuda.max_memory_allocated`` over the timed steps at that batch
 (everything the caching allocator handed out: weights, gradients, optimizer state, activations). On a CPU it
 is rough: the growth of the process's resident memory during the timed steps at that batch size over what it
 held just before them (after the warm-up, with freed heap memory handed back to the OS through glibc's
-``malloc_trim``; Linux: the kernel's peak-RSS counter, reset per batch size; elsewhere RSS read after each
-step). So on a CPU it counts the batch, activations and gradients, not the weights or optimizer state.
+``malloc_trim``; Linux: the kernel's peak-RSS counter, reset per batch size). Where that counter cannot be reset
+(macOS, a sandbox without /proc), ``RssSampler`` reads RSS from a background thread every few milliseconds during
+the timed steps (between steps the step's activations are freed already: macOS's allocator hands large blocks back
+at once, and a 27 GiB job read 0 GiB), and the process's lifetime peak (``getrusage``'s ``ru_maxrss``) is taken
+where it rose during them; the sampled figure may miss a short peak, a lower bound. So on a CPU it counts the
+batch, activations and gradients, not the weights or optimizer state.
 
 On a CPU it also says how the operating system supplied that memory during the timed steps: minor page faults
 per step and the kernel's share of the process's CPU time (``getrusage``). glibc's malloc hands large freed blocks
@@ -20,6 +24,9 @@ import ctypes
 import ctypes.util
 import functools
 import gc
+import sys
+import threading
+import weakref
 from typing import Any
 
 try:
@@ -29,12 +36,59 @@ except ImportError:  # not a Unix: no page-fault counts
 
 from advisor.units import BYTES_PER_GIB
 
+# How often RssSampler reads RSS: short enough to catch a step's activations, which live for much of its forward
+# and backward; each read is one system call (tens of microseconds), so well under 1% of a core.
+SAMPLE_INTERVAL_SECONDS = 0.002
+
 
 def rss_bytes() -> int:
     """This process's resident memory now."""
     import psutil
 
     return int(psutil.Process().memory_info().rss)
+
+
+def max_rss_bytes() -> int | None:
+    """The process's peak resident memory over its life (``getrusage``'s ``ru_maxrss``: bytes on macOS, KiB on
+    Linux and the BSDs); None where not counted."""
+    if resource is None:
+        return None
+    peak = int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
+class RssSampler:
+    """The highest RSS a background thread read every ``SAMPLE_INTERVAL_SECONDS`` until ``stop``.
+
+    The thread holds no reference to its owner: ``CpuMemory`` stops it through ``weakref.finalize`` as well, so a
+    step that raises (out of memory) before ``stop`` leaves no thread behind.
+    """
+
+    def __init__(self, interval_seconds: float | None = None) -> None:
+        interval_seconds = SAMPLE_INTERVAL_SECONDS if interval_seconds is None else interval_seconds
+        self.highest = [0]  # shared with the thread: a list, so it needs no reference to self
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=_sample, args=(self._stop, self.highest, interval_seconds),
+                                        name="advisor-rss-sampler", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> int:
+        """Stop the thread (waiting for it) and return the highest RSS it read, bytes."""
+        self._stop.set()
+        self._thread.join()
+        return self.highest[0]
+
+
+def _sample(stop: threading.Event, highest: list[int], interval_seconds: float) -> None:
+    import psutil
+
+    try:
+        process = psutil.Process()
+        while not stop.is_set():
+            highest[0] = max(highest[0], int(process.memory_info().rss))
+            stop.wait(interval_seconds)
+    except (psutil.Error, OSError):
+        return  # RSS unreadable: what it read so far stands
 
 
 def reset_peak_rss() -> bool:
@@ -91,6 +145,11 @@ class CpuMemory:
         self.kernel_peak = reset_peak_rss()
         self.seen = self.before
         self.usage = resource.getrusage(resource.RUSAGE_SELF) if resource is not None else None
+        self.sampler: RssSampler | None = None
+        self.max_rss_before = None if self.kernel_peak else max_rss_bytes()
+        if not self.kernel_peak:
+            self.sampler = RssSampler()
+            weakref.finalize(self, self.sampler.stop)
 
     def fields(self, steps: int) -> dict[str, Any]:
         """The Measurement fields of the timed steps: peak memory, page faults a step, the kernel's CPU share."""
@@ -108,9 +167,15 @@ class CpuMemory:
             self.seen = max(self.seen, rss_bytes())
 
     def peak_gib(self) -> float:
-        """The peak over the timed steps, GiB."""
+        """The peak over the timed steps, GiB (the first call ends the sampling)."""
         peak = peak_rss_bytes() if self.kernel_peak else None
         peak = max(peak or 0, self.seen)
+        if self.sampler is not None:
+            self.seen = peak = max(peak, self.sampler.stop())
+            self.sampler = None
+            lifetime = max_rss_bytes()
+            if lifetime is not None and self.max_rss_before is not None and lifetime > self.max_rss_before:
+                self.seen = peak = max(peak, lifetime)  # the process's peak rose, so it was reached in these steps
         return max(0, peak - self.before) / BYTES_PER_GIB
 
 

@@ -49,3 +49,66 @@ def test_cublas_and_cudnn_allocation_failures_are_out_of_memory(text, oom):
     from advisor.probe.memory_meter import is_oom
 
     assert is_oom(RuntimeError(text)) is oom
+
+
+GIB_QUARTER = 64 * 1024 * 1024  # float32 elements: 256 MiB
+
+
+def _no_kernel_counter(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The kernel's peak-RSS counter unreadable, as on macOS or in a sandbox without /proc."""
+    from advisor.probe import memory_meter
+
+    monkeypatch.setattr(memory_meter, "reset_peak_rss", lambda: False)
+    monkeypatch.setattr(memory_meter, "peak_rss_bytes", lambda: None)
+
+
+def _step_allocating_and_freeing(hold_seconds: float) -> float:
+    import time
+
+    meter = CpuMemory()
+    buf = torch.empty(GIB_QUARTER)
+    buf.fill_(1.0)  # resident
+    time.sleep(hold_seconds)
+    del buf  # 256 MiB is mmap'd: freed straight back to the OS, as macOS's allocator does with large blocks
+    meter.after_step()
+    peak = meter.peak_gib()
+    assert meter.sampler is None  # sampling stopped with the reading
+    return peak
+
+
+def test_without_the_kernel_counter_the_background_sampler_sees_what_a_step_allocated_and_freed(monkeypatch):
+    from advisor.probe import memory_meter
+
+    _no_kernel_counter(monkeypatch)
+    monkeypatch.setattr(memory_meter, "max_rss_bytes", lambda: None)  # the sampler alone
+    # Read between steps only, the peak was 0 GiB: the tensor was gone by then.
+    assert _step_allocating_and_freeing(hold_seconds=0.2) >= 0.9 * 0.25
+
+
+def test_without_the_kernel_counter_a_risen_lifetime_peak_counts_a_peak_the_sampler_missed(monkeypatch):
+    from advisor.probe import memory_meter
+
+    _no_kernel_counter(monkeypatch)
+    monkeypatch.setattr(memory_meter, "SAMPLE_INTERVAL_SECONDS", 3600.0)  # one read at the start only
+    lifetime = iter([10 * 2**30, 10 * 2**30 + 2**30 + memory_meter.rss_bytes()])  # before, after: rose
+    monkeypatch.setattr(memory_meter, "max_rss_bytes", lambda: next(lifetime))
+    # The process's peak rose during the steps, to 1 GiB above what it held before them.
+    assert _step_allocating_and_freeing(hold_seconds=0.0) >= 0.99
+
+
+def test_without_the_kernel_counter_a_lifetime_peak_that_did_not_rise_is_not_counted(monkeypatch):
+    from advisor.probe import memory_meter
+
+    _no_kernel_counter(monkeypatch)
+    monkeypatch.setattr(memory_meter, "SAMPLE_INTERVAL_SECONDS", 3600.0)
+    monkeypatch.setattr(memory_meter, "max_rss_bytes", lambda: 100 * 2**30)  # an earlier phase's peak
+    assert _step_allocating_and_freeing(hold_seconds=0.0) < 0.2
+
+
+def test_max_rss_bytes_reads_kib_on_linux_and_bytes_on_macos(monkeypatch):
+    from advisor.probe import memory_meter
+
+    monkeypatch.setattr(memory_meter.sys, "platform", "linux")
+    linux = memory_meter.max_rss_bytes()
+    monkeypatch.setattr(memory_meter.sys, "platform", "darwin")
+    assert linux == memory_meter.max_rss_bytes() * 1024
