@@ -300,11 +300,11 @@ def _suspect_reason(notes: str | None) -> str:
 
 def hardware(host: Any, known: dict, no_gpu_reason: str | None = None) -> None:
     """This machine's CPU and GPUs (``no_gpu_reason``: why none is visible), and the known device profiles."""
-    con = out()
-    cpu = host.cpu
+    con, cpu = out(), host.cpu
+    memory = "unknown" if cpu.memory_gib is None else f"{cpu.memory_gib:.1f} GiB"  # None: /proc unreadable
     limit = f" ({LIMIT_WORDS[cpu.memory_limit]})" if cpu.memory_limit else ""  # what binds it, not the RAM
     con.print(f"[bold]CPU[/]: {safe_text(cpu.model_name)} ({safe_text(cpu.arch)}), {cpu.physical_cores} cores / "
-              f"{cpu.logical_cores} threads, torch uses {cpu.torch_threads}; {cpu.memory_gib:.1f} GiB memory{limit}")
+              f"{cpu.logical_cores} threads, torch uses {cpu.torch_threads}; {memory} memory{limit}")
     if not host.gpus:
         con.print(f"[bold]GPUs[/]: none visible ({safe_text(no_gpu_reason or 'no NVIDIA driver or no GPU')}). "
                   "GPU predictions are scaled from the model's analysis and datasheet specs.")

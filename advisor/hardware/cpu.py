@@ -61,13 +61,19 @@ def _torch_threads() -> int:
 
 def detect_cpu() -> CpuInfo:
     """This machine's CPU. Core counts are what this process may use (its CPU affinity), not the socket's; memory
-    what it may hold (``advisor.hardware.process_memory``: the RAM, or a container's or ``ulimit -v``'s limit)."""
+    what it may hold (``advisor.hardware.process_memory``: the RAM, or a container's or ``ulimit -v``'s limit;
+    None where none of them could be read, as where /proc is not mounted)."""
+    import math
+
     import psutil
 
     from advisor.hardware.process_memory import MACHINE, process_memory
 
     logical_total = psutil.cpu_count(logical=True) or os.cpu_count() or 1
-    physical_total = psutil.cpu_count(logical=False) or logical_total
+    try:
+        physical_total = psutil.cpu_count(logical=False) or logical_total
+    except (OSError, psutil.Error):  # Linux reads /sys's CPU topology, which a sandbox may hide or deny
+        physical_total = logical_total
     logical = _usable_logical_cpus(logical_total)
     # With an affinity mask, assume the usable share of physical cores is the usable share of logical CPUs.
     physical = max(1, min(physical_total, round(physical_total * logical / logical_total)))
@@ -77,6 +83,6 @@ def detect_cpu() -> CpuInfo:
         physical_cores=physical,
         logical_cores=logical,
         torch_threads=_torch_threads(),
-        memory_gib=(total := process_memory().total).gib,
+        memory_gib=None if math.isinf((total := process_memory().total).bytes) else total.gib,
         memory_limit=None if total.bound == MACHINE else total.bound,
     )

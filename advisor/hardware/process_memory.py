@@ -71,12 +71,12 @@ class ProcessMemory:
 
 def _machine_memory() -> tuple[float, float]:
     """(total, available) bytes of this machine's RAM; inf where it cannot be read."""
-    try:
-        import psutil
+    import psutil
 
+    try:
         vm = psutil.virtual_memory()
         return float(vm.total), float(vm.available)
-    except (ImportError, OSError):  # pragma: no cover - psutil is a dependency; /proc may be unreadable
+    except (OSError, psutil.Error):  # /proc unreadable (not mounted, denied): unknown
         return math.inf, math.inf
 
 

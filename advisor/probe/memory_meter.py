@@ -41,11 +41,14 @@ from advisor.units import BYTES_PER_GIB
 SAMPLE_INTERVAL_SECONDS = 0.002
 
 
-def rss_bytes() -> int:
-    """This process's resident memory now."""
+def rss_bytes() -> int | None:
+    """This process's resident memory now; None where it cannot be read (/proc not mounted or denied)."""
     import psutil
 
-    return int(psutil.Process().memory_info().rss)
+    try:
+        return int(psutil.Process().memory_info().rss)
+    except (psutil.Error, OSError):
+        return None
 
 
 def max_rss_bytes() -> int | None:
@@ -141,13 +144,13 @@ class CpuMemory:
     def __init__(self) -> None:
         gc.collect(1)  # young garbage only: a full collection scans all of torch (~0.2 s)
         malloc_trim()  # hand memory freed by earlier (larger) batches back, so it is not counted as free here
-        self.before = rss_bytes()
+        self.before = rss_bytes()  # None: RSS unreadable (no /proc), and the peak is not recorded
         self.kernel_peak = reset_peak_rss()
-        self.seen = self.before
+        self.seen = self.before or 0
         self.usage = resource.getrusage(resource.RUSAGE_SELF) if resource is not None else None
         self.sampler: RssSampler | None = None
         self.max_rss_before = None if self.kernel_peak else max_rss_bytes()
-        if not self.kernel_peak:
+        if not self.kernel_peak and self.before is not None:
             self.sampler = RssSampler()
             weakref.finalize(self, self.sampler.stop)
 
@@ -164,10 +167,12 @@ class CpuMemory:
     def after_step(self) -> None:
         """Called after each timed step."""
         if not self.kernel_peak:
-            self.seen = max(self.seen, rss_bytes())
+            self.seen = max(self.seen, rss_bytes() or 0)
 
-    def peak_gib(self) -> float:
-        """The peak over the timed steps, GiB (the first call ends the sampling)."""
+    def peak_gib(self) -> float | None:
+        """The peak over the timed steps, GiB (the first call ends the sampling); None where RSS is unreadable."""
+        if self.before is None:
+            return None
         peak = peak_rss_bytes() if self.kernel_peak else None
         peak = max(peak or 0, self.seen)
         if self.sampler is not None:

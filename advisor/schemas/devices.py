@@ -124,7 +124,9 @@ class CpuInfo(Model):
     physical_cores: Count
     logical_cores: Count
     torch_threads: Count
-    memory_gib: MemorySize  # what this process may hold: the RAM, or a lesser limit (memory_limit)
+    # What this process may hold: the RAM, or a lesser limit (memory_limit); None where none could be read (no
+    # /proc): the memory fit is then not checked against this machine.
+    memory_gib: MemorySize | None = None
     # What bounds memory_gib below the machine's RAM: "cgroup" (a container's limit) or "address_space"
     # (ulimit -v); None: the RAM itself (advisor.hardware.process_memory).
     memory_limit: MemoryLimit | None = None

@@ -223,6 +223,18 @@ def test_hardware_names_a_memory_limit_below_the_ram(app, monkeypatch):
     assert json.loads(run(app, "hardware", "--json").stdout)["host"]["cpu"]["memory_limit"] == "cgroup"
 
 
+def test_hardware_says_the_memory_is_unknown_where_it_could_not_be_read(app, monkeypatch):
+    """/proc unreadable: CpuInfo.memory_gib is None, and the line says so instead of failing to format it."""
+    import advisor.hardware
+
+    host = advisor.hardware.detect_host(torch_child=False)
+    cpu = host.cpu.model_copy(update={"memory_gib": None, "memory_limit": None})
+    monkeypatch.setattr(advisor.hardware, "detect_host", lambda: host.model_copy(update={"cpu": cpu}))
+    result = run(app, "hardware")
+    assert result.exit_code == 0 and "unknown memory" in " ".join(result.stdout.split())
+    assert json.loads(run(app, "hardware", "--json").stdout)["host"]["cpu"]["memory_gib"] is None
+
+
 @pytest.mark.parametrize(("command", "usage"), [
     (("diff",), "diff [OPTIONS] {OLD.json} {NEW.json}"), (("history", "show"), "[OPTIONS] {ID}"),
     (("history", "record"), "[OPTIONS] {ID}"), (("history", "forget"), "[OPTIONS] {ID}"),

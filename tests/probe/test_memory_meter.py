@@ -112,3 +112,20 @@ def test_max_rss_bytes_reads_kib_on_linux_and_bytes_on_macos(monkeypatch):
     linux = memory_meter.max_rss_bytes()
     monkeypatch.setattr(memory_meter.sys, "platform", "darwin")
     assert linux == memory_meter.max_rss_bytes() * 1024
+
+
+def test_where_rss_cannot_be_read_the_peak_is_not_recorded(monkeypatch):
+    """psutil's process reads raised NoSuchProcess where /proc was not mounted: the probe failed "unexpectedly"."""
+    import psutil
+
+    from advisor.probe import memory_meter
+
+    def gone(*_args, **_kwargs):
+        raise psutil.NoSuchProcess(1)
+
+    monkeypatch.setattr(psutil, "Process", gone)
+    _no_kernel_counter(monkeypatch)
+    assert memory_meter.rss_bytes() is None
+    meter = CpuMemory()
+    meter.after_step()
+    assert meter.fields(1)["peak_memory_gib"] is None and meter.sampler is None
