@@ -157,10 +157,18 @@ def _from_torch_child(nvml_gpus: list[GpuInfo], missed: str, specs: dict[str, Gp
             for ordinal, (name, memory) in enumerate(found)]
 
 
+# ``no_gpu_reason`` on macOS: advisor probes NVIDIA GPUs (CUDA) only, not an Apple GPU through torch's MPS backend.
+APPLE_GPU_REASON = ("macOS: an Apple GPU (MPS) is not probed by advisor, which measures NVIDIA GPUs (CUDA) only; "
+                    "GPU figures are for rented NVIDIA GPUs")
+
+
 def no_gpu_reason(nvml_factory: Callable[[], NvmlLike] = Nvml) -> str:
     """Why ``detect_gpus()`` found no GPU here, as what was found: NVML unavailable (and its error), a driver
     that lists no GPU, or ``CUDA_VISIBLE_DEVICES`` hiding the GPUs it lists (empty, or naming MIG instances
-    that torch, asked in a child process, did not list either)."""
+    that torch, asked in a child process, did not list either). On macOS, that its GPU is not probed: the NVIDIA
+    driver's wording told a Mac user with an Apple GPU that there was none."""
+    if sys.platform == "darwin":
+        return APPLE_GPU_REASON
     with nvml_factory() as nvml:
         if not nvml.available:
             return (f"NVML is unavailable ({getattr(nvml, 'error', None) or 'no NVIDIA driver'}): no NVIDIA driver, "

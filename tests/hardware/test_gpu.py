@@ -284,3 +284,15 @@ def test_the_torch_query_ignores_the_current_folder_and_orders_devices_as_the_pr
     monkeypatch.setattr(torch_gpus.subprocess, "run", run)
     assert torch_gpus.query_torch_gpus() == "asking torch failed (OSError)"
     assert seen["CUDA_DEVICE_ORDER"] == "PCI_BUS_ID"
+
+
+def test_why_no_gpu_is_visible_on_macos_says_the_apple_gpu_is_not_probed(fake_nvml, boards, monkeypatch):
+    """On a Mac the NVIDIA wording ("no NVIDIA driver, no GPU, ...") told a user with an Apple GPU there was none."""
+    from advisor.hardware import gpu
+
+    fake_nvml(init_error=boards.DRIVER_NOT_LOADED)
+    monkeypatch.setattr(gpu.sys, "platform", "darwin")
+    assert gpu.no_gpu_reason() == ("macOS: an Apple GPU (MPS) is not probed by advisor, which measures NVIDIA GPUs "
+                                   "(CUDA) only; GPU figures are for rented NVIDIA GPUs")
+    monkeypatch.setattr(gpu.sys, "platform", "linux")
+    assert gpu.no_gpu_reason().startswith("NVML is unavailable (NVML did not start: Driver Not Loaded): ")
