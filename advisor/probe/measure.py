@@ -41,7 +41,7 @@ from advisor.errors import HardwareError, WorkloadError
 from advisor.hardware.cpu import detect_cpu
 from advisor.hardware.nvml import NvmlLike
 from advisor.hardware.specs import match_reported_gpu
-from advisor.probe import contention, cuda_device, stats
+from advisor.probe import contention, cuda_device, stats, tf32_switches
 from advisor.probe.allocator import measure_kept_memory
 from advisor.probe.contention import CpuLoadSource, ProcStat, Window, open_window
 from advisor.probe.cpu_peak import measure_cpu_peak
@@ -238,14 +238,6 @@ class DeviceProbe:
             self.scaler = cuda_device.grad_scaler(self.torch, self.device.type)
         self.sync()
 
-    def _precision_flags(self) -> tuple[bool, bool]:
-        torch = self.torch
-        saved = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
-        if self.options.precision == "tf32":
-            torch.backends.cuda.matmul.allow_tf32 = True
-            torch.backends.cudnn.allow_tf32 = True
-        return saved
-
     def run(self) -> DeviceProfile:
         """Build the model on the device, walk the ladder, and return what was measured."""
         torch = self.torch
@@ -255,7 +247,7 @@ class DeviceProbe:
         if self.options.threads and self.device.type == "cpu":
             torch.set_num_threads(int(self.options.threads))
         self._full_threads = torch.get_num_threads()
-        saved_flags = self._precision_flags()
+        saved_flags = tf32_switches.save_and_set(torch, self.options.precision == "tf32")
         profile = self._describe()
         try:
             self.report(0.0, f"building the model on {self.device_name}", force=True)
@@ -278,7 +270,7 @@ class DeviceProbe:
                 self.report(0.99, "cpu: timing this CPU's op rates", force=True)
                 profile.cpu_peak = measure_cpu_peak(torch)
         finally:
-            torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved_flags
+            tf32_switches.restore(torch, saved_flags)
             torch.set_num_threads(saved_threads)
             self.model = self.optimizer = self.scaler = None
             self._free_memory()

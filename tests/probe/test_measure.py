@@ -238,12 +238,16 @@ def test_cpu_memory_grows_with_the_batch():
 
 @pytest.mark.parametrize("precision", ["bf16", "tf32"])
 def test_precision_is_applied_and_restored(precision):
-    flags = (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+    def flags():  # the new API's switches (advisor.probe.tf32_switches) and the legacy flags they stand for
+        return (torch.backends.cuda.matmul.fp32_precision, torch.backends.cudnn.conv.fp32_precision,
+                torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32)
+
+    before = flags()
     prof = probe(Workload(model=tiny_model, make_batch=tiny_batch), batch_size=4, batch_sizes=[4],
                  precision=precision, budget_seconds=1.0)
     assert prof.precision == precision and prof.measurements[0].precision == precision
     assert prof.measurements[0].compute_seconds > 0
-    assert (torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32) == flags
+    assert flags() == before
 
 
 def test_thread_scaling_compares_one_thread_with_all():
