@@ -237,6 +237,11 @@ def _run(channel: _Channel, start: ChildStart, workload: Any, pickled: bytes | N
 
 def _check_and_probe(channel: _Channel, request: ProbeRequest, workload: Workload, devices: list[str],
                      twin: TwinPair | None, turn: ProbeTurn, import_threads: tuple[int, int] | None) -> None:
+    import torch
+
+    from advisor.probe.cuda_device import refuse_bad_fork
+
+    refuse_bad_fork(torch, devices)  # before the check, the analysis and the CPU's probe, which it would waste
     channel.send(defaults_frame(workload, import_threads))
     first_use = timed_first_use() if devices else None  # before the analysis pays it (advisor.probe.coldstart)
     from advisor.workload.check import varying_shapes_note

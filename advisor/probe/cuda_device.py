@@ -9,8 +9,35 @@ from __future__ import annotations
 
 from typing import Any
 
-from advisor.errors import HardwareError
+from advisor.errors import HardwareError, ProbeError
 from advisor.units import BYTES_PER_GIB
+
+
+def fork_refusal() -> ProbeError:
+    """The refusal of a GPU probe in a fork of a process whose CUDA a forked copy cannot use (raised by the
+    parent where it can tell before forking, ``advisor.probe.runner``, else by the forked child)."""
+    return ProbeError(
+        "cannot probe this in-memory workload on a GPU: it does not pickle (a lambda, a closure or a "
+        "function defined in __main__), so the probe would have to fork this process, and CUDA is already "
+        "initialised here (any torch.cuda call does it, torch.cuda.is_available() included), which a forked "
+        "process cannot use.",
+        hint="Fix: pass the workload as a file path (advisor.profile('model.py')), define its functions in "
+        "an importable module, or profile before this process first uses the GPU.")
+
+
+def in_bad_fork(torch: Any) -> bool:
+    """Whether this process is a fork of one that had started CUDA, which it then cannot use. Torch marks it
+    for any CUDA call before the fork, ``torch.cuda.is_available()`` included, which leaves
+    ``torch.cuda.is_initialized()`` False; without this, the first CUDA call raises torch's own "Cannot
+    re-initialize CUDA in forked subprocess"."""
+    check = getattr(torch.cuda, "_is_in_bad_fork", None)
+    return bool(check()) if callable(check) else False
+
+
+def refuse_bad_fork(torch: Any, devices: list[str]) -> None:
+    """``fork_refusal()`` where ``devices`` name a GPU and this process is a fork that cannot use CUDA."""
+    if any(d.startswith("cuda") for d in devices) and in_bad_fork(torch):
+        raise fork_refusal()
 
 
 def check_cuda_device(torch: Any, device: Any, device_name: str) -> Any:
@@ -25,7 +52,8 @@ def check_cuda_device(torch: Any, device: Any, device_name: str) -> Any:
 
 
 def cuda_problem(torch: Any, index: int, device_name: str) -> HardwareError | None:
-    """Why torch cannot use CUDA device ``index`` (None: it can)."""
+    """Why torch cannot use CUDA device ``index`` (None: it can); ProbeError in a fork that cannot use CUDA."""
+    refuse_bad_fork(torch, [device_name])  # before any CUDA call: each would fail with torch's own error
     if not torch.cuda.is_available():
         return HardwareError(f"cannot probe on {device_name}: torch sees no CUDA GPU here "
                              f"(torch {torch.__version__}, CUDA build: {torch.version.cuda or 'no'}).",

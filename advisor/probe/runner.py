@@ -45,6 +45,7 @@ from advisor.caller import outside_stacklevel
 from advisor.errors import ProbeError, ProbeNote
 from advisor.output_file import path_text
 from advisor.probe.child import run_forked
+from advisor.probe.cuda_device import fork_refusal, in_bad_fork
 from advisor.probe.defaults import import_threads_note, with_module_settings
 from advisor.probe.device_notes import (
     check_notes,
@@ -343,13 +344,11 @@ def _check_fork_is_safe(devices: list[str]) -> None:
     torch = sys.modules.get("torch")
     if torch is None or not any(d.startswith("cuda") for d in devices):
         return
-    if torch.cuda.is_initialized():
-        raise ProbeError(
-            "cannot probe this in-memory workload on a GPU: it does not pickle (a lambda, a closure or a "
-            "function defined in __main__), so the probe would have to fork this process, and CUDA is already "
-            "initialised here, which a forked process cannot use.",
-            hint="Fix: pass the workload as a file path (advisor.profile('model.py')), define its functions in "
-            "an importable module, or profile before this process first uses the GPU.")
+    # What this process can tell without starting CUDA: CUDA started here, or this process is itself a fork of
+    # one that had (its forks inherit that). A torch.cuda.is_available() call leaves neither trace, only its
+    # forks are marked: the forked child checks that itself (cuda_device.cuda_problem) with the same message.
+    if torch.cuda.is_initialized() or in_bad_fork(torch):
+        raise fork_refusal()
 
 
 def _listed(name: str, value: Any) -> list:
