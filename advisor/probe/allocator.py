@@ -13,7 +13,9 @@ timed in a clean or raised-priority window.
 
 Only where the ladder saw the kernel take a share of the step (``MIN_KERNEL_SHARE``), on glibc, and last: glibc
 cannot be put back into its adaptive mode, so the thresholds are set back to glibc's starting values afterwards
-(what a fresh process starts with; it then stops adapting them). Nothing here changes the user's job.
+(what a fresh process starts with; it then stops adapting them). In the probe's child that is after every device
+and the input pipeline were timed (``advisor.probe.kept_memory_last``), so that all of them see a fresh process's
+allocator. Nothing here changes the user's job.
 """
 
 from __future__ import annotations
@@ -53,6 +55,18 @@ def _mallopt() -> Any:
     return glibc_function("mallopt")
 
 
+def kept_memory_steps(reference: Measurement, budget_seconds: float) -> int | None:
+    """The steps ``measure_kept_memory`` would time beside ``reference`` in ``budget_seconds``; None where it would
+    measure nothing (not glibc, no page-fault count, the kernel's share below ``MIN_KERNEL_SHARE``, or fewer than
+    ``MIN_STEPS`` and a warm-up step would fit)."""
+    if (_mallopt() is None or minor_faults() is None or not reference.compute_seconds
+            or reference.kernel_cpu_share is None or reference.kernel_cpu_share < MIN_KERNEL_SHARE):
+        return None
+    step = reference.compute_seconds + (reference.batch_seconds or 0.0)
+    steps = min(MAX_STEPS, int(budget_seconds / step) - 1)  # and a warm-up step
+    return steps if steps >= MIN_STEPS else None
+
+
 def measure_kept_memory(probe: StepRunner, reference: Measurement, budget_seconds: float) -> KeptMemory | None:
     """The step at ``reference``'s batch size with freed memory kept, on ``reference``'s threads and clock, beside
     ``reference``'s own step; None where not measured (the kernel's share below ``MIN_KERNEL_SHARE``, not glibc,
@@ -64,13 +78,10 @@ def measure_kept_memory(probe: StepRunner, reference: Measurement, budget_second
     step in the twin and in fresh jobs, and not at all in the probe's child by the end of its ladder). With freed
     memory kept there are no faults to differ, whatever ran before."""
     mallopt = _mallopt()
-    if (mallopt is None or minor_faults() is None or not reference.compute_seconds or reference.kernel_cpu_share is None
-            or reference.kernel_cpu_share < MIN_KERNEL_SHARE):
+    steps = kept_memory_steps(reference, budget_seconds)
+    if mallopt is None or steps is None:
         return None
     step = reference.compute_seconds + (reference.batch_seconds or 0.0)
-    steps = min(MAX_STEPS, int(budget_seconds / step) - 1)  # and a warm-up step
-    if steps < MIN_STEPS:
-        return None
     torch = probe.torch
     threads = torch.get_num_threads()
     clock = time.thread_time if reference.clock == "thread_cpu" else time.perf_counter

@@ -70,9 +70,12 @@ from advisor.probe.turns import ProbeTurn
 from advisor.schemas.profile import MAX_OPTIMIZER_CHARS
 
 if TYPE_CHECKING:  # pragma: no cover
+    from advisor.probe.measure import DeviceProbe
     from advisor.probe.twin import TwinPair
-    from advisor.schemas import Analysis, HostInfo
+    from advisor.schemas import Analysis, DeviceProfile, HostInfo
     from advisor.workload import Workload
+
+    Held = tuple[DeviceProbe, DeviceProfile] | None  # the CPU's probe and profile, its frame waiting for the what-if
 
 SETUP = "setup"
 INPUT = "input"  # the progress of the input pipeline's measurement
@@ -221,13 +224,18 @@ def _run(channel: _Channel, start: ChildStart, workload: Any, pickled: bytes | N
     turn = ProbeTurn(start.turn_lock, request.probe_wait_seconds, channel)
     try:
         try:
-            _check_and_probe(channel, request, workload, devices, twin, turn, import_threads)
+            held = _check_and_probe(channel, request, workload, devices, twin, turn, import_threads)
         finally:
             if twin is not None:
                 twin.close()
         # After the device probes, so that the loader's worker processes never share the cores with a timed step.
         turn.take(1.0)
-        _input_pipeline(channel, request, workload, cpu_name=host.cpu.model_name if host else None)
+        pipeline = _input_pipeline(channel, request, workload, cpu_name=host.cpu.model_name if host else None)
+        if held is not None:  # the allocator's what-if, last: it fixes glibc's thresholds (probe.kept_memory_last)
+            from advisor.probe.kept_memory_last import measure_last
+
+            channel.send(DeviceFrame(profile=measure_last(*held)))
+        channel.send(pipeline)  # after the CPU's frame: past this frame the parent waits only for the bf16 analysis
     finally:
         turn.release()
     if request.analyze and request.bf16_analysis:  # last: it takes no core from a timed step
@@ -236,7 +244,9 @@ def _run(channel: _Channel, start: ChildStart, workload: Any, pickled: bytes | N
 
 
 def _check_and_probe(channel: _Channel, request: ProbeRequest, workload: Workload, devices: list[str],
-                     twin: TwinPair | None, turn: ProbeTurn, import_threads: tuple[int, int] | None) -> None:
+                     twin: TwinPair | None, turn: ProbeTurn, import_threads: tuple[int, int] | None) -> Held:
+    """The check, the analysis and the devices' probes; the CPU's probe and profile where its frame waits for the
+    allocator's what-if (``_probe_devices``)."""
     import torch
 
     from advisor.probe.cuda_device import refuse_bad_fork
@@ -276,8 +286,8 @@ def _check_and_probe(channel: _Channel, request: ProbeRequest, workload: Workloa
             channel.progress(SETUP, 1.0, "set-up done")
             if others:
                 turn.take(1.0)
-                _probe_devices(channel, request, workload, others, parts, twin=None)
-            return
+                return _probe_devices(channel, request, workload, others, parts, twin=None)
+            return None
         parts = StartupParts(first_use=first_use, check=timer.stop(check.seconds, check.cpu_seconds))
         channel.send(CheckFrame(param_count=check.param_count, optimizer=_optimizer_name(check.optimizer_name),
                                 shape_note=shapes, optimizer_notes=[child_text(n) for n in check.optimizer_notes]))
@@ -285,18 +295,20 @@ def _check_and_probe(channel: _Channel, request: ProbeRequest, workload: Workloa
         channel.send(AnalysisFrame(analysis=analysis))
     channel.progress(SETUP, 1.0, "set-up done")
 
-    if devices:
-        turn.take(1.0)
-        _probe_devices(channel, request, workload, devices, parts, twin=twin,
-                       flops_per_sample=analysis.flops_per_sample if analysis else None)
+    if not devices:
+        return None
+    turn.take(1.0)
+    return _probe_devices(channel, request, workload, devices, parts, twin=twin,
+                          flops_per_sample=analysis.flops_per_sample if analysis else None)
 
 
 # The check step's batch size (also what the CPU is recorded to run out of memory at when it does).
 CHECK_BATCH_SIZE = unprobed_cpu.CHECK_BATCH_SIZE
 
 
-def _input_pipeline(channel: _Channel, request: ProbeRequest, workload: Workload, cpu_name: str | None) -> None:
-    """Time the host side of a step (``advisor.probe.input_pipeline``) and send it. A make_dataloader that fails
+def _input_pipeline(channel: _Channel, request: ProbeRequest, workload: Workload,
+                    cpu_name: str | None) -> InputPipelineFrame:
+    """Time the host side of a step (``advisor.probe.input_pipeline``): its frame. A make_dataloader that fails
     is the user's error; a make_batch that cannot be timed on its own only leaves the pipeline out, with a note."""
     from advisor.probe.input_pipeline import input_budget_seconds, measure_input_pipeline
 
@@ -307,9 +319,8 @@ def _input_pipeline(channel: _Channel, request: ProbeRequest, workload: Workload
         if workload.make_dataloader is not None:
             raise
         text = str(getattr(exc, "message", None) or text_of(exc) or type(exc).__name__).splitlines()[0]
-        channel.send(InputPipelineFrame(pipeline=None, note=f"input pipeline: not timed: {text}"[:MAX_TEXT_CHARS]))
-        return
-    channel.send(InputPipelineFrame(pipeline=pipeline))
+        return InputPipelineFrame(pipeline=None, note=f"input pipeline: not timed: {text}"[:MAX_TEXT_CHARS])
+    return InputPipelineFrame(pipeline=pipeline)
 
 
 def _host(process_start: dict[str, Any] | None = None) -> HostInfo | None:
@@ -375,7 +386,7 @@ def _fork_twin(channel: _Channel, start: ChildStart, request: ProbeRequest, work
 
 
 def _probe_devices(channel: _Channel, request: ProbeRequest, workload: Workload, devices: list[str],
-                   parts: StartupParts, twin: TwinPair | None = None, flops_per_sample: float | None = None) -> None:
+                   parts: StartupParts, twin: TwinPair | None = None, flops_per_sample: float | None = None) -> Held:
     from advisor.probe.measure import DeviceProbe, ProbeOptions
     from advisor.probe.sampler import nvml_index
 
@@ -388,6 +399,7 @@ def _probe_devices(channel: _Channel, request: ProbeRequest, workload: Workload,
             channel.send(LeftOutDeviceFrame(device=device, reason=why))
             devices = [d for d in devices if d != device]
     budget = request.probe_seconds
+    held = None
     started = time.perf_counter()
     nvml = None
     if any(d.startswith("cuda") for d in devices):
@@ -405,7 +417,7 @@ def _probe_devices(channel: _Channel, request: ProbeRequest, workload: Workload,
                 budget_seconds=max(left / (len(devices) - i), 0.1 * budget / len(devices)),
                 precision=request.precision, threads=request.threads,
                 thread_scaling=request.thread_scaling, startup_parts=parts, raise_priority=request.raise_priority,
-                flops_per_sample=flops_per_sample)
+                flops_per_sample=flops_per_sample, kept_memory_last=True)
             index = None
             if nvml is not None and device.startswith("cuda"):
                 index = nvml_index(int(device.partition(":")[2] or 0), nvml)
@@ -417,10 +429,15 @@ def _probe_devices(channel: _Channel, request: ProbeRequest, workload: Workload,
                 options.target_measurer = functools.partial(_measure_in_twin, channel, twin, options)
 
             probe = DeviceProbe(workload, device, options, report=report, nvml=nvml, nvml_index=index)
-            channel.send(DeviceFrame(profile=probe.run()))
+            profile = probe.run()
+            if probe.kept_memory_later is None:
+                channel.send(DeviceFrame(profile=profile))
+            else:  # sent once the allocator's what-if ran, last of the child's timings (see _run)
+                held = (probe, profile)
     finally:
         if nvml is not None:
             nvml.close()
+    return held
 
 
 def _measure_in_twin(channel: _Channel, twin: Any, options: Any, share_seconds: float, report: Any) -> Any:

@@ -41,8 +41,7 @@ from advisor.errors import HardwareError, WorkloadError
 from advisor.hardware.cpu import detect_cpu
 from advisor.hardware.nvml import NvmlLike
 from advisor.hardware.specs import match_reported_gpu
-from advisor.probe import contention, cuda_device, stats, tf32_switches
-from advisor.probe.allocator import measure_kept_memory
+from advisor.probe import contention, cuda_device, kept_memory_last, stats, tf32_switches
 from advisor.probe.contention import CpuLoadSource, ProcStat, Window, open_window
 from advisor.probe.cpu_peak import measure_cpu_peak
 from advisor.probe.ladder import CHECK_BATCH_SIZE, MIN_TIMED, MIN_WARMUP, Ladder, point_cost, repeat_pricing
@@ -86,6 +85,7 @@ class ProbeOptions:
     check_batch_size: int = CHECK_BATCH_SIZE
     cpu_peak: bool = True  # on the CPU, time the op mix (probe.cpu_peak) after the ladder; not in the twin
     after_ladder: bool = True  # on the CPU, the subnormal drift and allocator what-if (AFTER_LADDER_SECONDS); not twin
+    kept_memory_last: bool = False  # the child: the what-if left to it, run last (advisor.probe.kept_memory_last)
     # This process's part of timing the user's batch size (advisor.probe.twin: each of two twins 1/2): its
     # least timed seconds scale by it, the precision it stops at by its square root (the parts are pooled).
     target_part: float = 1.0
@@ -125,6 +125,7 @@ class DeviceProbe:
         self.model: Any = None
         self.optimizer: Any = None
         self.scaler: Any = None  # fp16 only: the GradScaler that fp16 training steps through
+        self.kept_memory_later: tuple[Measurement, float] | None = None  # its reference and budget; model kept
         # What times a step: the wall clock, or on a busy CPU this thread's CPU time (see probe.contention).
         self._clock: Callable[[], float] = time.perf_counter
         self.load_source: CpuLoadSource = load_source or ProcStat()
@@ -272,11 +273,16 @@ class DeviceProbe:
         finally:
             tf32_switches.restore(torch, saved_flags)
             torch.set_num_threads(saved_threads)
-            self.model = self.optimizer = self.scaler = None
-            self._free_memory()
+            if self.kept_memory_later is None:  # else released once the child ran the what-if (kept_memory_last)
+                self.release()
         profile.probe_seconds = time.perf_counter() - started
         self.report(1.0, f"{self.device_name} done", force=True)
         return profile
+
+    def release(self) -> None:
+        """Drop the model, its optimizer and scaler, and free their memory."""
+        self.model = self.optimizer = self.scaler = None
+        self._free_memory()
 
     def _startup(self, profile: DeviceProfile, build: PartTime, first_excess_seconds: float = 0.0) -> None:
         profile.startup_seconds, profile.startup_clock = device_startup(
@@ -364,7 +370,7 @@ class DeviceProbe:
         if after and (top := max(fits, key=lambda m: m.batch_size, default=None)):  # timed points only
             with self.priority.raised_if(top.priority_nice is not None):  # as ``top`` was timed
                 profile.subnormal = measure_subnormal_drift(self, top, self.optimizer_steps, after / 2)
-                profile.kept_memory = measure_kept_memory(self, top, after / 2)  # last: it changes glibc's thresholds
+                profile.kept_memory = kept_memory_last.measure_or_defer(self, top, after / 2)
 
     def _pricing_step(self, profile: DeviceProfile, ladder: Ladder, b: int, deadline: float) -> None:
         """Steps at batch size ``b`` that price the ladder (probe.ladder): a second where the first was cheap or far

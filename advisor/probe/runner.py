@@ -284,6 +284,7 @@ class _Collected:
             if device not in request.devices or any(d.device == device for d in self.devices):
                 raise MalformedFrame(f"a profile of {device[:64]!r}, which was not asked for or came twice")
             self.devices.append(frame.profile)
+            self.devices.sort(key=lambda d: request.devices.index(d.device))  # the CPU's may come last (child._run)
         elif isinstance(frame, InputPipelineFrame):
             note = one_line(frame.note) if frame.note else None
             self.input_pipeline, self.input_note, self.input_done = frame.pipeline, note, True
