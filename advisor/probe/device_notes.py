@@ -33,12 +33,20 @@ def precision_notes(devices: list[DeviceProfile], asked: str) -> list[str]:
 
 
 def shared_gpu_notes(devices: list[DeviceProfile]) -> list[str]:
-    """A note for a GPU that ran out of memory while other processes held part of it: the limit may be theirs, so
-    the memory fit applies it only to GPUs with no more memory than was free (``advisor.schemas.shared_gpu``)."""
+    """A note for a GPU other processes held part of as its probe began. Where it ran out of memory, the limit may
+    be theirs, so the memory fit applies it only to GPUs with no more memory than was free
+    (``advisor.schemas.shared_gpu``). Where it did not, the note still says so: a process holding a GPU's memory
+    is usually running on it, its kernels share the SMs with the probe's, and every GPU's estimate is scaled from
+    this one's steps (the probe's GPU windows measure no contention, as its CPU windows do)."""
     notes = []
     for d in devices:
         held = held_by_others_gib(d)
-        if held and d.oom_batch_size:
+        if held and not d.oom_batch_size:
+            notes.append(f"{d.device}: other processes held {held:.1f} GiB of its {d.memory_gib:.0f} GiB when the "
+                         "probe began, so they were probably running on it: its steps may be slower than an idle "
+                         "GPU's, and every GPU's estimate is scaled from them. Probe again with the GPU free, or "
+                         "name an idle one (--device cuda:N).")
+        elif held:
             notes.append(f"{d.device}: other processes held {held:.1f} GiB of its {d.memory_gib:.0f} GiB when the "
                          f"probe began, and it ran out of memory at batch size {d.oom_batch_size}: that limit may be "
                          f"theirs, not the model's, so it bounds only GPUs with no more memory than the "

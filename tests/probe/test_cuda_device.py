@@ -76,4 +76,17 @@ def test_an_oom_on_a_gpu_others_held_memory_on_is_flagged():
         "cuda:0: other processes held 20.0 GiB of its 24 GiB when the probe began, and it ran out of memory at "
         "batch size 64: that limit may be theirs, not the model's, so it bounds only GPUs with no more memory than "
         "the 4.0 GiB that was free. Probe again with the GPU free for the model's own limit."]
-    assert shared_gpu_notes([gpu(23.4, 64), gpu(4.0, None), gpu(None, 64)]) == []  # own context; no OOM; unknown
+    assert shared_gpu_notes([gpu(23.4, 64), gpu(23.4, None), gpu(None, 64)]) == []  # own context; unknown
+
+
+def test_a_gpu_others_held_memory_on_is_flagged_without_an_oom():
+    """Another job's 20 GiB on the probed GPU: its steps were probably shared, and every GPU is scaled from them."""
+    from advisor.probe.device_notes import shared_gpu_notes
+    from advisor.schemas import DeviceProfile
+
+    gpu = DeviceProfile(device="cuda:0", kind="gpu", name="NVIDIA GeForce RTX 4090", spec_name="RTX4090",
+                        memory_gib=24.0, free_memory_gib=4.0, oom_batch_size=None)
+    assert shared_gpu_notes([gpu]) == [
+        "cuda:0: other processes held 20.0 GiB of its 24 GiB when the probe began, so they were probably running on "
+        "it: its steps may be slower than an idle GPU's, and every GPU's estimate is scaled from them. Probe again "
+        "with the GPU free, or name an idle one (--device cuda:N)."]
