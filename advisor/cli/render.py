@@ -20,6 +20,7 @@ from typing import Any
 
 from rich.table import Table
 
+from advisor.cli.accuracy_render import ERROR_SIGN, calibration_report, comparison
 from advisor.cli.console import err, out, safe_text
 from advisor.cli.fit import Column, fitted
 from advisor.cli.job_rows import job_text, step_text
@@ -27,7 +28,9 @@ from advisor.cli.step_text import scaling_efficiency_text
 from advisor.hardware.process_memory import LIMIT_WORDS
 from advisor.units import format_duration, format_span, format_usd
 
-__all__ = ["err", "out", "safe_text"]  # re-exported: every command module escapes through render
+# re-exported: every command module escapes through render, and prints compare and calibration through it
+__all__ = ["ERROR_SIGN", "calibration_report", "comparison", "err", "out", "safe_text"]
+
 
 def line(text: str) -> None:
     """One line of plain text on stdout, printed as it is (no markup, control characters made visible)."""
@@ -429,72 +432,3 @@ def prediction_list(entries: Sequence[Any], offset: int = 0, total: int | None =
     out().print(table)
 
 
-# Said under compare's tables: -50% (a job that took twice as long) is easily read the other way round.
-ERROR_SIGN = "error = (predicted - actual) / actual: negative = the job took longer than predicted"
-
-
-def comparison(comp: Any, n_runs: int | None = None, server: str | None = None) -> None:
-    """Predicted vs actual per run (``comp.rows``: the newest ``n_runs`` or fewer), then aggregated per workload,
-    per device, per method and overall, over every run; ``server``: whose history it is, for the hint."""
-    from advisor.service.call_hints import server_flag
-
-    con = out()
-    n_runs = len(comp.rows) if n_runs is None else n_runs
-    if not n_runs:
-        con.print("Nothing to compare yet: record real times with `advisor history record ID --actual-seconds S"
-                  f"{safe_text(server_flag(server))}` or `advisor.track(id)`.")
-        return
-    if comp.rows:
-        shown = (f"{n_runs:,} runs" if len(comp.rows) == n_runs
-                 else f"the latest {len(comp.rows):,} of {n_runs:,} runs; --limit N shows more")
-        table = Table(title=f"Predicted vs actual ({shown})", title_justify="left")
-        for col in ("id", "workload", "instance", "device", "method", "predicted job (80%)", "actual job", "error",
-                    "in"):
-            table.add_column(col, justify="right" if col in ("id", "actual", "error") else "left")
-        for r in comp.rows:
-            table.add_row(str(r.recommendation_id), safe_text(r.workload),
-                          safe_text(f"{r.provider or ''} {r.instance_type}".strip()),
-                          safe_text(r.device), safe_text(r.method),
-                          f"{format_duration(r.predicted_seconds)} ({_interval(r.low, r.high, r.predicted_seconds)})",
-                          format_duration(r.actual_seconds), f"{r.error_pct:+.1f}%",
-                          "yes" if r.within_interval else "no")
-        con.print(table)
-    groups = ([("workload", g) for g in comp.by_workload] + [("device", g) for g in comp.by_device]
-              + [("method", g) for g in comp.by_method])
-    if comp.overall is not None:
-        groups.append(("all", comp.overall))
-    agg = Table(title=f"Aggregated over all {n_runs:,} runs", caption=ERROR_SIGN, title_justify="left",
-                caption_justify="left")  # the sign is said once, under both tables
-    for col in ("by", "key", "runs", "median |error|", "mean error", "within interval"):
-        agg.add_column(col, justify="left" if col in ("by", "key") else "right")
-    for by, g in groups:
-        agg.add_row(by, safe_text(g.key), str(g.n), f"{g.median_abs_error_pct:.1f}%", f"{g.mean_error_pct:+.1f}%",
-                    f"{g.within_interval_pct:.0f}%" if g.within_interval_pct is not None else "-")
-    con.print(agg)
-
-
-def calibration_report(report: Any) -> None:
-    """The learned correction's cross-validated error, before and after."""
-    from advisor.schemas.history import MIN_RECOMMENDATIONS
-
-    con = out()
-
-    def pct(v: Any) -> str:
-        return "-" if v is None else f"{v:.1f}%"
-
-    con.print(f"Learned history correction: {'USED' if report.used else 'not used'} — {safe_text(report.reason)}")
-    con.print(f"runs with outcomes: {report.n_runs:,} (needs {report.min_runs} from {MIN_RECOMMENDATIONS} "
-              f"recommendations); cross-validation folds: {report.folds}")
-    if report.folds:
-        con.print(f"held-out median |error|: before {pct(report.cv_error_before_pct)}, "
-                  f"after {pct(report.cv_error_after_pct)}")
-        con.print(f"held-out mean error: before {pct(report.mean_error_before_pct)}, "
-                  f"after {pct(report.mean_error_after_pct)}")
-    elif report.n_runs:  # nothing held out yet: the plain error of the uncorrected predictions
-        con.print(f"uncorrected predictions (nothing held out): median |error| {pct(report.cv_error_before_pct)}, "
-                  f"mean error {pct(report.mean_error_before_pct)}")
-    if report.model:
-        con.print(f"model: {safe_text(report.model)}")
-    for g in report.by_method:  # the same runs as n_runs: those the fit keeps
-        con.print(f"uncorrected '{safe_text(g.key)}': {g.n:,} runs, median |error| {pct(g.median_abs_error_pct)}, mean "
-                  f"{pct(g.mean_error_pct)}, in the 80% interval {pct(g.within_interval_pct)} (of those storing it)")

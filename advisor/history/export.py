@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Select, case, func, or_, select
 
 from advisor.errors import ConfigError, did_you_mean
 from advisor.history.tables import OutcomeTable, RecommendationTable, WorkloadTable
+from advisor.predictor.outliers import is_outlier
 from advisor.since import parse_since
 from advisor.units import is_finite
 
@@ -36,11 +37,13 @@ EXPORT_COLUMNS = (
     "dataset_size", "epochs", "batch_size", "objective", "deadline_seconds", "budget_usd",
     "provider", "instance_type", "region", "tier", "gpu", "gpu_count", "vcpus", "method",
     "predicted_seconds", "low", "high", "base_seconds", "base_method", "cost_usd", "chosen",
-    "outcome_id", "recorded_at", "status", "actual_seconds", "error_pct",
+    "outcome_id", "recorded_at", "status", "actual_seconds", "error_pct", "outlier",
 )
 FORMATS = ("csv", "json")
 _PREDICTED = EXPORT_COLUMNS.index("predicted_seconds")
 _OUTCOME_ID = EXPORT_COLUMNS.index("outcome_id")
+_ACTUAL, _STATUS, _METHOD, _BASE = (EXPORT_COLUMNS.index(k) for k in ("actual_seconds", "status", "method",
+                                                                      "base_seconds"))
 EXPORT_PAGE_ROWS = 5000  # the most rows a server sends in one answer: its memory stays flat, as a local export's
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # The columns that hold text from the user or the database (the others are numbers, booleans and the ISO
@@ -112,12 +115,26 @@ def export_rows(conn: Connection, workload: str | None = None, since: datetime |
         actual, predicted = values[-1], values[_PREDICTED]
         values.append((predicted - actual) / actual * 100.0
                       if is_finite(actual) and actual and is_finite(predicted) else None)
+        values.append(_outlier(values))
         values[created] = values[created].isoformat()
         if values[recorded] is not None:
             values[recorded] = values[recorded].isoformat()
         if values[chosen] is not None:
             values[chosen] = bool(values[chosen])
         yield values
+
+
+def _outlier(values: list[Any]) -> bool | None:
+    """Whether a completed run is over ``OUTLIER_RATIO`` from its uncorrected prediction (the base time of a run
+    the history corrected): compare marks it and leaves it out of its figures, as calibration does; None where
+    there is no completed run with a usable time to judge."""
+    actual, status = values[_ACTUAL], values[_STATUS]
+    judged = values[_PREDICTED]
+    if values[_METHOD] == "history" and is_finite(values[_BASE]) and values[_BASE] > 0:
+        judged = values[_BASE]
+    if status != "completed" or not (is_finite(actual) and actual > 0 and is_finite(judged) and judged > 0):
+        return None
+    return is_outlier(actual, judged)
 
 
 def page_key(row: list[Any]) -> tuple[int, int]:

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, select
 from advisor.caller import outside_stacklevel
 from advisor.errors import ConfigError, HistoryError, OutlierRecorded
 from advisor.history.tables import OutcomeTable
-from advisor.predictor.learned import OUTLIER_RATIO  # one figure for the guard and the fit
+from advisor.predictor.outliers import OUTLIER_RATIO, times_off  # one rule for the guard, the fit and compare
 from advisor.schemas import Outcome
 from advisor.schemas.base import NUL
 from advisor.units import MAX_ACTUAL_SECONDS, MIN_ACTUAL_SECONDS, format_duration
@@ -80,7 +80,7 @@ def outlier(actual_seconds: float, predicted: float | None, *, uncorrected: bool
     corrected candidate: said so), or None."""
     if not predicted or predicted <= 0 or actual_seconds <= 0:
         return None
-    ratio = max(actual_seconds / predicted, predicted / actual_seconds)
+    ratio = times_off(actual_seconds, predicted)
     if ratio <= OUTLIER_RATIO:
         return None
     side = "longer" if actual_seconds > predicted else "shorter"
@@ -99,6 +99,17 @@ def refuse_outlier(actual_seconds: float, predicted: float | None, *, uncorrecte
         raise HistoryError(f"Not recorded: {why}, so it looks like a mistake (minutes typed as seconds, or a "
                            f"test run).", hint="Fix: check the duration; if it is right, add --force "
                                                "(force=True in Python); the learned correction will leave it out.")
+
+
+def forced_note(notes: str | None, actual_seconds: float, predicted: float | None, *,
+                completed: bool) -> str | None:
+    """``notes`` with, for a completed run recorded with force more than ``OUTLIER_RATIO`` times from ``predicted``
+    (the prediction ``judged_seconds`` gives), "recorded with --force: 24x its prediction": the run's stored notes
+    say it, so `history show` does (before, nothing stored said the run was forced)."""
+    if not (completed and outlier(actual_seconds, predicted)):
+        return notes
+    said = f"recorded with --force: {times_off(actual_seconds, predicted):,.0f}x its prediction"
+    return f"{notes}; {said}" if notes else said
 
 
 def warn_left_out(outcome: Outcome, predicted: float | None, *, uncorrected: bool = False) -> None:

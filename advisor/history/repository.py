@@ -42,6 +42,7 @@ from advisor.history.here_run import is_here, stored_here_candidate
 from advisor.history.listing import history_entries
 from advisor.history.outcome_checks import (
     check_outcome,
+    forced_note,
     judged_seconds,
     refuse_outlier,
     refuse_repeat,
@@ -300,6 +301,7 @@ class History:
             judged, uncorrected = judged_seconds(cand)
             if status == "completed" and not force:
                 refuse_outlier(actual_seconds, judged, uncorrected=uncorrected)
+            notes = forced_note(notes, actual_seconds, judged, completed=status == "completed")
             outcome = Outcome(recommendation_id=recommendation_id, actual_seconds=float(actual_seconds),
                               instance_type=cand["instance_type"] if cand else instance_type, status=status,
                               notes=notes)

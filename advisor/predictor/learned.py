@@ -55,6 +55,7 @@ from advisor.predictor.learned_fit import (
     spec_missing,
     unspecced_factors,
 )
+from advisor.predictor.outliers import OUTLIER_RATIO, is_outlier
 from advisor.schemas import CalibrationReport, ComparisonGroup, Estimate, Profile, TrainingRow, WorkloadInfo, updated
 from advisor.units import format_duration
 
@@ -62,9 +63,6 @@ MIN_RUNS = 8
 MIN_GAIN = 0.05  # the corrected held-out median error must be at least 5% (relative) below the base one
 MAX_P = 0.05  # ... and smaller run by run: one-sided paired Wilcoxon test on held-out |log error|
 MAX_LOG_FACTOR = math.log(5.0)  # never scale an estimate by more than 5x either way
-# An outcome this many times away from its prediction is a mistake (``history record`` refuses it without --force):
-# compared, never learned from (one forced 1e9 s outcome bent the fit for every CPU size: x0.2 to x5).
-OUTLIER_RATIO = 20.0
 FOLDS = 5
 REPEATS = 3
 # The parts a correction scales with the whole.
@@ -312,7 +310,7 @@ def kept_runs(rows: Sequence[TrainingRow]) -> tuple[list[TrainingRow], list[Trai
     learns from and the calibration report counts)."""
     rows = [r for r in rows if r.predicted_seconds > 0 and r.actual_seconds > 0
             and math.isfinite(r.predicted_seconds) and math.isfinite(r.actual_seconds)]
-    return rows, [r for r in rows if 1 / OUTLIER_RATIO <= r.actual_seconds / r.predicted_seconds <= OUTLIER_RATIO]
+    return rows, [r for r in rows if not is_outlier(r.actual_seconds, r.predicted_seconds)]
 
 
 def evaluate(rows: Sequence[TrainingRow], *, min_runs: int = MIN_RUNS, min_gain: float = MIN_GAIN,

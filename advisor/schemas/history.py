@@ -126,15 +126,21 @@ class ComparisonRow(Model):
     error_pct: float  # (predicted - actual) / actual x 100: positive = predicted too slow
     abs_error_pct: float
     within_interval: bool
+    # Over 20x from its uncorrected prediction (``advisor.predictor.outliers``, the rule calibration uses): shown,
+    # left out of the aggregates; ``outlier_ratio`` says how many times off it is (None when not an outlier).
+    outlier: bool = False
+    outlier_ratio: float | None = None
 
 
 class ComparisonGroup(Model):
     """Errors aggregated over the runs of one device, one method or one workload."""
 
     key: str
-    n: int
-    median_abs_error_pct: float
-    mean_error_pct: float  # signed: positive = the predictor overestimates
+    n: int  # every run of the group, outliers included
+    # Of them, runs over 20x from their uncorrected prediction: the figures below leave them out (None: all are).
+    n_outliers: int = 0
+    median_abs_error_pct: float | None = None
+    mean_error_pct: float | None = None  # signed: positive = the predictor overestimates
     within_interval_pct: float | None = None
 
 
