@@ -98,8 +98,12 @@ def calibration_report(report: Any) -> None:
         con.print(f"held-out mean error: before {pct(report.mean_error_before_pct)}, "
                   f"after {pct(report.mean_error_after_pct)}")
     elif report.n_runs:  # nothing held out yet: the plain error of the uncorrected predictions
-        con.print(f"uncorrected predictions (nothing held out): median |error| {pct(report.cv_error_before_pct)}, "
-                  f"mean error {pct(report.mean_error_before_pct)}")
+        # (an older server sent them as cv_error_before_pct / mean_error_before_pct)
+        median = report.in_sample_error_pct if report.in_sample_error_pct is not None else report.cv_error_before_pct
+        mean = (report.in_sample_mean_error_pct if report.in_sample_mean_error_pct is not None
+                else report.mean_error_before_pct)
+        con.print(f"uncorrected predictions (nothing held out): median |error| {pct(median)}, "
+                  f"mean error {pct(mean)}")
     if report.model:
         con.print(f"model: {safe_text(report.model)}")
     for g in report.by_method:  # the same runs as n_runs: those the fit keeps

@@ -297,10 +297,15 @@ class Correction:
                    "corrected" if only else ""))
 
     def report(self, by_method: list[ComparisonGroup] | None = None) -> CalibrationReport:
+        # With no folds nothing was held out: the base errors are in-sample, not under the cv_* / mean_* names.
+        held = self.folds > 0
         return CalibrationReport(
             n_runs=self.n_runs, min_runs=self.min_runs, folds=self.folds,
-            cv_error_before_pct=self.cv_error_before_pct, cv_error_after_pct=self.cv_error_after_pct,
-            mean_error_before_pct=self.mean_error_before_pct, mean_error_after_pct=self.mean_error_after_pct,
+            cv_error_before_pct=self.cv_error_before_pct if held else None, cv_error_after_pct=self.cv_error_after_pct,
+            mean_error_before_pct=self.mean_error_before_pct if held else None,
+            mean_error_after_pct=self.mean_error_after_pct,
+            in_sample_error_pct=None if held else self.cv_error_before_pct,
+            in_sample_mean_error_pct=None if held else self.mean_error_before_pct,
             used=self.used, reason=self.reason, model=self.description, by_method=by_method or [],
         )
 

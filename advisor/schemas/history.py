@@ -214,6 +214,10 @@ class CalibrationReport(Model):
     cv_error_after_pct: float | None = None  # ... of the corrected ones
     mean_error_before_pct: float | None = None  # signed
     mean_error_after_pct: float | None = None
+    # Where nothing was held out (folds 0; the four above null): the uncorrected predictions' median |error| % and
+    # signed mean error % over every run, in-sample; null where there are folds.
+    in_sample_error_pct: float | None = None
+    in_sample_mean_error_pct: float | None = None
     used: bool = False  # whether predictions are corrected (method "history")
     reason: str = ""
     model: str | None = None
