@@ -87,7 +87,10 @@ def calibration_report(report: Any) -> None:
     con = out()
 
     def pct(v: Any) -> str:
-        return "-" if v is None else f"{v:.1f}%"
+        return _pct(v, "{:.1f}%")
+
+    def signed(v: Any) -> str:  # a mean error: its sign is its direction, so it always has one
+        return _pct(v, "{:+.1f}%")
 
     con.print(f"Learned history correction: {'USED' if report.used else 'not used'} — {safe_text(report.reason)}")
     con.print(f"runs with outcomes: {report.n_runs:,} (needs {report.min_runs} from {MIN_RECOMMENDATIONS} "
@@ -95,17 +98,19 @@ def calibration_report(report: Any) -> None:
     if report.folds:
         con.print(f"held-out median |error|: before {pct(report.cv_error_before_pct)}, "
                   f"after {pct(report.cv_error_after_pct)}")
-        con.print(f"held-out mean error: before {pct(report.mean_error_before_pct)}, "
-                  f"after {pct(report.mean_error_after_pct)}")
+        con.print(f"held-out mean error: before {signed(report.mean_error_before_pct)}, "
+                  f"after {signed(report.mean_error_after_pct)}")
     elif report.n_runs:  # nothing held out yet: the plain error of the uncorrected predictions
         # (an older server sent them as cv_error_before_pct / mean_error_before_pct)
         median = report.in_sample_error_pct if report.in_sample_error_pct is not None else report.cv_error_before_pct
         mean = (report.in_sample_mean_error_pct if report.in_sample_mean_error_pct is not None
                 else report.mean_error_before_pct)
         con.print(f"uncorrected predictions (nothing held out): median |error| {pct(median)}, "
-                  f"mean error {pct(mean)}")
+                  f"mean error {signed(mean)}")
     if report.model:
         con.print(f"model: {safe_text(report.model)}")
     for g in report.by_method:  # the same runs as n_runs: those the fit keeps
         con.print(f"uncorrected '{safe_text(g.key)}': {g.n:,} runs, median |error| {pct(g.median_abs_error_pct)}, mean "
-                  f"{pct(g.mean_error_pct)}, in the 80% interval {pct(g.within_interval_pct)} (of those storing it)")
+                  f"{signed(g.mean_error_pct)}, in the 80% interval {pct(g.within_interval_pct)} (of those storing it)")
+    if report.n_runs:  # as under compare's tables: a signed error is easily read the other way round
+        con.print(ERROR_SIGN)

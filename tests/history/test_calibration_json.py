@@ -38,3 +38,19 @@ def test_with_no_folds_the_json_says_in_sample_not_cv(db_url):
     text = runner.invoke(build_app(), ["history", "calibration"], env={"COLUMNS": "200"})
     assert (f"uncorrected predictions (nothing held out): median |error| "
             f"{statistics.median(abs(e) for e in errors):.1f}%") in text.output
+
+
+def test_the_text_signs_mean_errors_and_states_the_convention(db_url):
+    """calibration printed "mean 17.8%" and "after 13.4%" (readable as absolute errors) with no sign convention;
+    compare printed "+17.8%" and its convention line. Now calibration does both."""
+    with History(db_url) as hist:
+        for predicted, seconds in ((100.0, 80.0), (200.0, 160.0), (50.0, 40.0)):
+            cand = candidate(0, seconds=predicted)
+            rec = recommendation("mlp", n=0, excluded=0, candidates=[cand]).model_copy(update={"chosen": cand})
+            hist.record_outcome(hist.save_recommendation(rec), seconds)
+    result = CliRunner().invoke(build_app(), ["history", "calibration"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "uncorrected predictions (nothing held out): median |error| 25.0%, mean error +25.0%" in result.output
+    assert "uncorrected 'scaled': 3 runs, median |error| 25.0%, mean +25.0%, in the 80% interval" in result.output
+    assert result.output.rstrip().endswith(
+        "error = (predicted - actual) / actual: negative = the job took longer than predicted")
