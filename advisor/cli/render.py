@@ -381,6 +381,14 @@ def _page(n: int, offset: int, total: int | None) -> str:
     return text + (f"; --offset {offset + n} lists the next" if offset + n < total else "")
 
 
+def _own_prediction(e: Any) -> str:
+    """ " (predicted 9m10s there, -45.0%)": the prediction of the machine a listed run ran on, not the chosen one."""
+    own, actual = e.outcome_predicted_seconds, e.actual_seconds
+    if own is None or e.status != "completed" or not actual:
+        return ""
+    return f" (predicted {format_duration(own)} there, {(own - actual) / actual * 100.0:+.1f}%)"
+
+
 def history_list(entries: Sequence[Any], offset: int = 0, total: int | None = None) -> None:
     """Stored recommendations, one row each with the chosen candidate and the latest outcome (``offset`` /
     ``total``: where this page sits in what matched)."""
@@ -403,8 +411,8 @@ def history_list(entries: Sequence[Any], offset: int = 0, total: int | None = No
         if e.status == "failed":
             actual += " (failed)"
         if e.actual_seconds and e.outcome_instance_type and e.outcome_instance_type != e.instance_type:
-            # not the prediction beside it: `history compare` pairs it with its own machine's
-            actual += f" on {safe_text(e.outcome_instance_type)}"
+            # not the prediction beside it: its own machine's, as `history compare` pairs them
+            actual += f" on {safe_text(e.outcome_instance_type)}" + _own_prediction(e)
         # The cost ranked on ("spot" as `history show` says); no interval from a server too old to send it.
         cost = (format_usd(e.ranked_cost_usd) + (" spot" if e.interruptible and e.spot_cost_usd is not None else "")
                 + (f" for {format_duration(e.total_seconds)}" if e.total_seconds is not None else ""))

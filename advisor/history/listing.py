@@ -6,7 +6,9 @@ under ``--spot`` chose on the spot cost: the list showed $58.01 where the answer
 The chosen candidate's spot cost and ``interruptible`` flag are read from its candidates row, for the listed
 page only (one indexed lookup per 500 ids), so the list shows the figure the answer was ranked on. So is its
 start-up: the costs pay for the whole run, start-up + job, where the predicted time is the job alone (as an outcome
-times it), and the list gave "2.7s ... $0.0023" for a run of 2m03s; it now has the whole run's time too.
+times it), and the list gave "2.7s ... $0.0023" for a run of 2m03s; it now has the whole run's time too. The
+latest outcome comes with its own machine's prediction (copied on the outcome), which differs from the chosen one's
+where it ran elsewhere: a -45% miss on another machine read as a 1% hit beside the chosen one's.
 """
 
 from __future__ import annotations
@@ -31,7 +33,8 @@ def _outcomes(conn: Connection, ids: list[int]) -> dict[int, list[Any]]:
     o = OutcomeTable
     found: dict[int, list[Any]] = {}
     for chunk in _chunks(ids):
-        for out in conn.execute(select(o.recommendation_id, o.actual_seconds, o.status, o.instance_type)
+        for out in conn.execute(select(o.recommendation_id, o.actual_seconds, o.status, o.instance_type,
+                                       o.predicted_seconds)
                                 .where(o.recommendation_id.in_(chunk)).order_by(o.recorded_at, o.id)):
             found.setdefault(out.recommendation_id, []).append(out)
     return found
@@ -69,5 +72,6 @@ def history_entries(conn: Connection, rows: Sequence[Any]) -> list[HistoryEntry]
             spot_cost_usd=spot_cost, interruptible=interruptible,
             method=row.chosen_method, n_candidates=row.n_candidates or 0, n_outcomes=len(outs),
             **({"actual_seconds": last.actual_seconds, "status": last.status,
-                "outcome_instance_type": last.instance_type} if last else {})))
+                "outcome_instance_type": last.instance_type,
+                "outcome_predicted_seconds": last.predicted_seconds} if last else {})))
     return entries

@@ -57,6 +57,9 @@ class HistoryEntry(Model):
     status: Literal["completed", "failed"] | None = None
     # The machine the latest outcome ran on ("here:cpu", another candidate): not always the chosen one above.
     outcome_instance_type: str | None = None
+    # ... and that machine's predicted time (the job alone), which is predicted_seconds only where it is the chosen
+    # one. None where there is no outcome, or from a server too old to send it.
+    outcome_predicted_seconds: float | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
