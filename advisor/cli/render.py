@@ -26,6 +26,7 @@ from advisor.cli.fit import Column, fitted
 from advisor.cli.job_rows import job_text, step_text
 from advisor.cli.step_text import scaling_efficiency_text
 from advisor.hardware.process_memory import LIMIT_WORDS
+from advisor.outcome_words import elsewhere_words
 from advisor.units import format_duration, format_span, format_usd
 
 # re-exported: every command module escapes through render, and prints compare and calibration through it
@@ -381,14 +382,6 @@ def _page(n: int, offset: int, total: int | None) -> str:
     return text + (f"; --offset {offset + n} lists the next" if offset + n < total else "")
 
 
-def _own_prediction(e: Any) -> str:
-    """ " (predicted 9m10s there, -45.0%)": the prediction of the machine a listed run ran on, not the chosen one."""
-    own, actual = e.outcome_predicted_seconds, e.actual_seconds
-    if own is None or e.status != "completed" or not actual:
-        return ""
-    return f" (predicted {format_duration(own)} there, {(own - actual) / actual * 100.0:+.1f}%)"
-
-
 def history_list(entries: Sequence[Any], offset: int = 0, total: int | None = None) -> None:
     """Stored recommendations, one row each with the chosen candidate and the latest outcome (``offset`` /
     ``total``: where this page sits in what matched)."""
@@ -410,9 +403,7 @@ def history_list(entries: Sequence[Any], offset: int = 0, total: int | None = No
         actual = format_duration(e.actual_seconds) if e.actual_seconds else "-"
         if e.status == "failed":
             actual += " (failed)"
-        if e.actual_seconds and e.outcome_instance_type and e.outcome_instance_type != e.instance_type:
-            # not the prediction beside it: its own machine's, as `history compare` pairs them
-            actual += f" on {safe_text(e.outcome_instance_type)}" + _own_prediction(e)
+        actual += safe_text(elsewhere_words(e))  # a run on another machine: its own prediction, not the chosen's
         # The cost ranked on ("spot" as `history show` says); no interval from a server too old to send it.
         cost = (format_usd(e.ranked_cost_usd) + (" spot" if e.interruptible and e.spot_cost_usd is not None else "")
                 + (f" for {format_duration(e.total_seconds)}" if e.total_seconds is not None else ""))

@@ -13,6 +13,7 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from advisor.outcome_words import elsewhere_words
 from advisor.schemas import Recommendation
 from advisor.service.backend import Backend
 from advisor.service.chart import cost_text, interval_text, pareto_svg, total_time_text
@@ -47,6 +48,7 @@ def index(request: Request, workload: Annotated[str | None, Query(max_length=200
         actual = format_duration(e.actual_seconds) if e.actual_seconds else "-"
         if e.status == "failed":
             actual += " (failed)"
+        actual += elsewhere_words(e)  # a run on another machine: its own prediction, as the CLI's list says
         predicted = format_duration(e.predicted_seconds) + (  # the job alone, with its 80% interval
             f" ({format_span(e.low, e.high, e.predicted_seconds)})" if None not in (e.low, e.high) else "")
         # The cost pays for the whole run (the instance's start-up + the job), whose time it names.

@@ -30,3 +30,22 @@ def test_the_list_gives_a_spot_answer_its_spot_cost(app_client):
     assert f'<td class="num">{job}</td>' in row and "<th>predicted (80%)</th>" in page
     detail = app_client.get(f"/recommendations/{rec['id']}", headers={**auth(), **BROWSER}).text
     assert f"{format_usd(chosen['spot_cost_usd'])} spot" in detail  # the same figure as the page
+
+
+def test_the_list_gives_a_run_on_another_machine_that_machines_prediction(app_client):
+    """A run recorded on another candidate than the chosen one was listed beside the chosen one's prediction, with
+    no word of the machine it ran on: the page now says it, with that machine's own prediction and the error, as
+    `history list` does."""
+    response = app_client.post("/v1/recommendations", headers=auth(), json={
+        "profile": profile_data(), "dataset_size": 2_000_000, "epochs": 20})
+    assert response.status_code == 201, response.text
+    rec = response.json()
+    other = next(c for c in rec["candidates"] if c["instance_type"] != rec["chosen"]["instance_type"])
+    actual_seconds = 2.0 * other["seconds"]  # twice its own prediction: -50.0%, within the 20x guard
+    recorded = app_client.post(f"/v1/recommendations/{rec['id']}/outcome", headers=auth(), json={
+        "actual_seconds": actual_seconds, "instance_type": other["instance_type"]})
+    assert recorded.status_code == 201, recorded.text
+    page = app_client.get("/", headers={**auth(), **BROWSER}).text
+    row = page.split(f'<a href="/recommendations/{rec["id"]}">')[1].split("</tr>")[0]
+    assert (f"{format_duration(actual_seconds)} on {other['instance_type']} (predicted "
+            f"{format_duration(other['seconds'])} there, -50.0%)") in row
