@@ -21,6 +21,37 @@ from advisor.schemas import (
     WorkloadInfo,
 )
 
+
+def at_0001(url: str) -> None:
+    """The database at revision 0001 (as advisors before 0002 left it): from empty, or down from head."""
+    from alembic import command
+
+    from advisor.history import migrate
+    from advisor.history.engine import create_history_engine
+
+    engine = create_history_engine(url)
+    try:
+        with engine.connect() as conn:
+            move = command.upgrade if migrate.revision_of(engine) is None else command.downgrade
+            move(migrate._config(connection=conn), "0001")
+    finally:
+        engine.dispose()
+
+
+def table_names(url: str) -> set[str]:
+    """The tables ``url``'s database holds."""
+    from sqlalchemy import inspect
+
+    from advisor.history.engine import create_history_engine
+
+    engine = create_history_engine(url)
+    try:
+        with engine.connect() as conn:
+            return set(inspect(conn).get_table_names())
+    finally:
+        engine.dispose()
+
+
 GPUS = [("g5.xlarge", "A10G", 1, 4, 1.006), ("p4d.24xlarge", "A100-40GB", 8, 96, 32.77),
         ("g4dn.xlarge", "T4", 1, 4, 0.526), ("p5.48xlarge", "H100-SXM", 8, 192, 98.32)]
 

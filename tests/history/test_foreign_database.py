@@ -5,7 +5,8 @@ when asked to by ``advisor db upgrade``."""
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import inspect, text
+from history_helpers import table_names
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
@@ -27,15 +28,6 @@ def _make(url: str, *statements: str) -> None:
         engine.dispose()
 
 
-def _tables(url: str) -> set[str]:
-    engine = create_history_engine(url)
-    try:
-        with engine.connect() as conn:
-            return set(inspect(conn).get_table_names())
-    finally:
-        engine.dispose()
-
-
 def test_another_programs_database_is_not_read_as_an_empty_history_nor_added_to(fresh_db_url):
     _make(fresh_db_url, "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)",
           "INSERT INTO users VALUES (1, 'alice')")
@@ -52,11 +44,11 @@ def test_another_programs_database_is_not_read_as_an_empty_history_nor_added_to(
         assert err.value.public == "The history database is unavailable: it does not hold an advisor history."
     result = CliRunner().invoke(build_app(), ["history", "list"])
     assert result.exit_code == 1 and "does not hold an advisor history" in result.stderr, result.output
-    assert _tables(fresh_db_url) == {"users"}
+    assert table_names(fresh_db_url) == {"users"}
 
     result = CliRunner().invoke(build_app(), ["db", "upgrade"])  # asked for: the history beside the users
     assert result.exit_code == 0, result.output
-    assert _tables(fresh_db_url) == {"users", migrate.VERSION_TABLE, *Base.metadata.tables}
+    assert table_names(fresh_db_url) == {"users", migrate.VERSION_TABLE, *Base.metadata.tables}
     with History(fresh_db_url) as hist:
         assert hist.list() == []
 
@@ -71,7 +63,7 @@ def test_an_empty_database_still_gets_the_history_on_first_use(fresh_db_url):
     with History(fresh_db_url) as hist:
         hist.create()
         assert hist.list() == []
-    assert _tables(fresh_db_url) == {migrate.VERSION_TABLE, *Base.metadata.tables}
+    assert table_names(fresh_db_url) == {migrate.VERSION_TABLE, *Base.metadata.tables}
 
 
 @pytest.mark.parametrize("statements, why", [
@@ -92,7 +84,7 @@ def test_another_programs_table_of_an_advisor_name_is_never_to_be_dropped(fresh_
             else:
                 conn.execute(text(statement))
     engine.dispose()
-    before = _tables(fresh_db_url)
+    before = table_names(fresh_db_url)
     ours = sorted(before & set(Base.metadata.tables))
     for attempt in (lambda: History(fresh_db_url).list(), lambda: migrate.upgrade(fresh_db_url)):
         with pytest.raises(DatabaseUnavailableError) as err:
@@ -105,7 +97,7 @@ def test_another_programs_table_of_an_advisor_name_is_never_to_be_dropped(fresh_
             "history); leave this one's tables as they are: they are not advisor's to drop.")
         assert "delete" not in err.value.hint and "drop those" not in err.value.hint
         assert err.value.public == "The history database is unavailable: it belongs to another program."
-    assert _tables(fresh_db_url) == before
+    assert table_names(fresh_db_url) == before
 
 
 @pytest.mark.parametrize("revision", ["9f3e2a1b7c4d", "ae1027a6acf"])
@@ -123,7 +115,7 @@ def test_another_applications_alembic_revision_is_not_a_newer_advisor(fresh_db_u
         migrate.upgrade(fresh_db_url)
     assert "upgrade advisor" not in err.value.hint and "newer advisor" not in err.value.message
     assert err.value.public == "The history database is unavailable: it holds another application's schema."
-    assert _tables(fresh_db_url) == {"alembic_version", "invoices"}
+    assert table_names(fresh_db_url) == {"alembic_version", "invoices"}
 
 
 @pytest.mark.parametrize("order", [("0001", "0003"), ("0003", "0001")])

@@ -10,8 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-from history_helpers import recommendation
-from sqlalchemy import inspect
+from history_helpers import recommendation, table_names
 
 import advisor
 from advisor.errors import DatabaseUnavailableError
@@ -40,18 +39,9 @@ def _together(n: int, work: Callable[[int], object]) -> list[object]:
         return list(pool.map(run, range(n)))
 
 
-def _tables(url: str) -> set[str]:
-    engine = create_history_engine(url)
-    try:
-        with engine.connect() as conn:
-            return set(inspect(conn).get_table_names())
-    finally:
-        engine.dispose()
-
-
 def _assert_migrated(url: str) -> None:
     assert migrate.current_revision(url) == migrate.HEAD_REVISION
-    assert _tables(url) == set(Base.metadata.tables) | {migrate.VERSION_TABLE}
+    assert table_names(url) == set(Base.metadata.tables) | {migrate.VERSION_TABLE}
 
 
 def test_threads_creating_a_new_database_at_once_all_succeed(fresh_db_url):
@@ -109,7 +99,7 @@ def test_a_migration_that_fails_midway_leaves_no_tables(backend, request, tmp_pa
     monkeypatch.setattr(alembic.op, "get_bind", broken)
     with pytest.raises(RuntimeError, match="disk on fire"):
         History(url).create()
-    assert _tables(url) == set()
+    assert table_names(url) == set()
     monkeypatch.undo()
     History(url).create()
     _assert_migrated(url)
@@ -135,4 +125,4 @@ def test_tables_without_a_schema_version_are_named_with_the_fix(backend, request
             attempt()
         assert f"Fix: if they hold no history you need, {fix} and run the command again" in e.value.hint
         assert "postgres" not in e.value.public and "h.db" not in e.value.public  # no address for a service caller
-    assert _tables(url) == {"workloads"}
+    assert table_names(url) == {"workloads"}

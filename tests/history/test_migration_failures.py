@@ -7,6 +7,7 @@ from __future__ import annotations
 import shlex
 
 import pytest
+from history_helpers import at_0001
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
@@ -20,18 +21,6 @@ from advisor.history.repository import History
 TEAM_GRANTS = ("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA {schema} TO {role}",
                "GRANT USAGE ON ALL SEQUENCES IN SCHEMA {schema} TO {role}",
                "GRANT CREATE ON SCHEMA {schema} TO {role}")
-
-
-def at_0001(url: str) -> None:
-    """``url``'s empty database brought to revision 0001 (as advisors before 0002 left it)."""
-    from alembic import command
-
-    engine = create_history_engine(url)
-    try:
-        with engine.connect() as conn:
-            command.upgrade(migrate._config(connection=conn), "0001")
-    finally:
-        engine.dispose()
 
 
 def _revision_and_epochs_type(admin) -> tuple[str, str]:

@@ -9,7 +9,7 @@ import hashlib
 import sqlite3
 
 import pytest
-from history_helpers import recommendation
+from history_helpers import at_0001, recommendation
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner
@@ -27,22 +27,11 @@ def _schema(path) -> list[tuple]:
                                    "'alembic%'").fetchall())
 
 
-def _at_0001(url: str) -> None:
-    from alembic import command
-
-    engine = create_history_engine(url)
-    try:
-        with engine.connect() as conn:
-            command.upgrade(migrate._config(connection=conn), "0001")
-    finally:
-        engine.dispose()
-
-
 @pytest.fixture
 def old_history(tmp_path, monkeypatch):
     """A SQLite file at revision 0001 holding one recommendation (id 1), its WAL checkpointed into the file."""
     path = tmp_path / "old.db"
-    _at_0001(f"sqlite:///{path}")
+    at_0001(f"sqlite:///{path}")
     with monkeypatch.context() as patch:
         patch.setattr(migrate, "HEAD_REVISION", "0001")  # write at 0001, as a history made before 0002 was
         with History(f"sqlite:///{path}") as hist:
@@ -54,7 +43,7 @@ def old_history(tmp_path, monkeypatch):
 
 def test_the_migrations_that_say_they_change_nothing_on_sqlite_change_nothing(tmp_path):
     path = tmp_path / "h.db"
-    _at_0001(f"sqlite:///{path}")
+    at_0001(f"sqlite:///{path}")
     before = _schema(path)
     assert migrate.no_op_upgrade("sqlite", "0001") and not migrate.no_op_upgrade("postgresql", "0001")
     assert migrate.upgrade(f"sqlite:///{path}") == "0003"

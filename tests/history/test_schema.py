@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from history_helpers import at_0001
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 
@@ -344,23 +345,10 @@ MIGRATED = ("migrated the history database from revision 0001 to 0003; advisor v
             "longer open it\n")
 
 
-def _at_0001(url: str) -> None:
-    """The database at revision 0001 (as advisors before 0002 left it): from empty, or down from head."""
-    from alembic import command
-
-    engine = create_history_engine(url)
-    try:
-        with engine.connect() as conn:
-            move = command.upgrade if migrate.revision_of(engine) is None else command.downgrade
-            move(migrate._config(connection=conn), "0001")
-    finally:
-        engine.dispose()
-
-
 def test_a_read_that_migrates_a_database_says_so_once_on_stderr(fresh_db_url, capsys):
     """Any first use migrates, reads included, and an older advisor then refuses the database: a shared one was
     moved with nothing printed. One stderr line when it moves; none at head, none for a new database's schema."""
-    _at_0001(fresh_db_url)
+    at_0001(fresh_db_url)
     with History(fresh_db_url) as hist:
         assert hist.list() == []
     assert capsys.readouterr() == ("", MIGRATED)
@@ -390,7 +378,7 @@ def test_db_upgrade_says_from_which_revision_and_json_stays_on_stdout(fresh_db_u
         assert result.exit_code == 0, result.output
         return result
 
-    _at_0001(fresh_db_url)
+    at_0001(fresh_db_url)
     first = run("--json")
     assert first.stderr == MIGRATED
     got = json.loads(first.stdout)
@@ -398,6 +386,6 @@ def test_db_upgrade_says_from_which_revision_and_json_stays_on_stdout(fresh_db_u
     again = run("--json")
     assert again.stderr == "" and json.loads(again.stdout)["migrated"] is False
     assert run().stdout.endswith(" is already at revision 0003.\n")
-    _at_0001(fresh_db_url)  # back down, then the text
+    at_0001(fresh_db_url)  # back down, then the text
     text = run()
     assert text.stdout.endswith(": revision 0001 -> 0003.\n") and text.stderr == MIGRATED
