@@ -1,8 +1,8 @@
 """What an outcome may hold, checked before anything is written: its status, its duration (1 ms to 1e9 s for a
 completed run, the range the CLI, the service and the Python API take), how far it may be from its prediction
 (``refuse_outlier``: more than ``OUTLIER_RATIO`` times only with force), that the recommendation does not hold it
-already (``refuse_repeat``: only with force) and its note (text that a database can store; the instance type is
-checked against the recommendation's candidates).
+already (``refuse_repeat``: only with force; of two records of one run at once, one is stored) and its note (text
+that a database can store; the instance type is checked against the recommendation's candidates).
 
 ``advisor.track`` checks the note before the job starts, so that a bad note fails at once rather than after
 hours of training with the outcome lost; ``History.record_outcome`` checks everything again before it writes.
@@ -14,7 +14,7 @@ import math
 import warnings
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, text
 
 from advisor.caller import outside_stacklevel
 from advisor.errors import ConfigError, HistoryError, OutlierRecorded
@@ -125,11 +125,33 @@ def warn_left_out(outcome: Outcome, predicted: float | None, *, uncorrected: boo
                       OutlierRecorded, stacklevel=outside_stacklevel())
 
 
+# The first key of the PostgreSQL advisory locks advisor takes ("advr"); the second is the recommendation's id.
+_OUTCOME_LOCK_NAMESPACE = 0x61647672
+
+
+def hold_recommendation(conn: Connection, recommendation_id: int) -> None:
+    """Make another transaction that checks an outcome of ``recommendation_id`` wait until ``conn``'s ends.
+
+    On PostgreSQL (read committed) two records of one run at the same moment both checked before either had
+    inserted, both passed, and the run was stored twice; now the second waits for the first to commit, then sees
+    its outcome and is refused. A transaction-scoped advisory lock, not SELECT ... FOR UPDATE on the
+    recommendation's row: that needs the UPDATE privilege on recommendations, and a role may record outcomes with
+    INSERT on outcomes alone. SQLite needs nothing: its write transactions begin IMMEDIATE, one at a time
+    (``advisor.history.engine``)."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:namespace, :recommendation_id)"),
+                     {"namespace": _OUTCOME_LOCK_NAMESPACE, "recommendation_id": recommendation_id})
+
+
 def refuse_repeat(conn: Connection, outcome: Outcome) -> None:
     """HistoryError where ``outcome``'s recommendation already has it: the same duration, instance and status. That
     is one run recorded twice (a retried CI step, a command run again), which would count twice in ``history
     compare`` and in the learned correction; ``History.record_outcome`` refuses it without ``force`` (another run
-    that took exactly as long)."""
+    that took exactly as long).
+
+    The check holds a lock on the recommendation until ``conn``'s transaction ends (``hold_recommendation``),
+    so that two records of one run at the same moment store it once."""
+    hold_recommendation(conn, outcome.recommendation_id)
     o = OutcomeTable
     instance = o.instance_type.is_(None) if outcome.instance_type is None else o.instance_type == outcome.instance_type
     found = conn.execute(select(o.id, o.recorded_at).where(
