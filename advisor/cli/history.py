@@ -188,6 +188,11 @@ def show(
         render.print_json(_dump(detail))
         return
     render.recommendation(detail.recommendation)
+    from advisor.cli.older_answer import best_per_tier_line
+
+    older = best_per_tier_line(detail.recommendation)  # an answer from before the verdict printed it
+    if older:
+        render.line(older)
     render.outcomes_table(detail.outcomes)
 
 

@@ -23,7 +23,7 @@ from typing import Any, Literal, TextIO
 from sqlalchemy import Connection, Engine, func, insert, select
 from sqlalchemy.exc import DBAPIError
 
-from advisor.errors import ConfigError, HistoryError, did_you_mean
+from advisor.errors import ConfigError, HistoryError
 from advisor.history import export as _export
 from advisor.history.comparison import comparison
 from advisor.history.engine import (
@@ -40,6 +40,7 @@ from advisor.history.export import EXPORT_COLUMNS  # noqa: F401 - importable fro
 from advisor.history.filters import newest_first_filtered
 from advisor.history.here_run import is_here, stored_here_candidate
 from advisor.history.listing import history_entries
+from advisor.history.named_run import named_candidate
 from advisor.history.outcome_checks import (
     check_outcome,
     forced_note,
@@ -327,7 +328,8 @@ class History:
 
     def _run_candidate(self, conn: Connection, recommendation_id: int,
                        instance_type: str | None) -> tuple[int, dict[str, Any] | None]:
-        """(workload id, the candidate row that was run) of a recommendation; HistoryError if unknown."""
+        """(workload id, the candidate row that was run, or one an older answer kept in its JSON alone: ``named_run``)
+        of a recommendation; HistoryError if unknown."""
         workload_id = None
         if self._storable_id(recommendation_id):
             workload_id = conn.execute(select(RecommendationTable.workload_id).where(
@@ -344,21 +346,7 @@ class History:
         if instance_type is None:
             chosen = [c for c in cands if c["chosen"]]
             return workload_id, (chosen[0] if chosen else None)
-        if not isinstance(instance_type, str):
-            raise HistoryError(f"instance_type is an instance's name, got {instance_type!r}.",
-                               hint=f"Fix: e.g. instance_type=\"g5.xlarge\" (`advisor history show "
-                                    f"{recommendation_id}` lists the candidates).")
-        wanted = instance_type.strip().lower()
-        matches = [c for c in cands if c["instance_type"].lower() == wanted]
-        if not matches:
-            names = sorted({c["instance_type"] for c in cands})
-            raise HistoryError(
-                f"Instance type {instance_type!r} is not a candidate of recommendation {recommendation_id}."
-                + did_you_mean(instance_type, names),
-                hint=f"Fix: use one of its candidates ({', '.join(names[:12]) or 'none'}"
-                     + (", ..." if len(names) > 12 else "") + "), or leave --instance out for the chosen one.")
-        matches.sort(key=lambda c: (not c["chosen"], c["excluded"], c["rank"] if c["rank"] is not None else 1 << 30))
-        return workload_id, matches[0]
+        return workload_id, named_candidate(conn, recommendation_id, cands, instance_type)
 
     # ---------------------------------------------------------------------------------- queries
 
