@@ -27,6 +27,7 @@ from typing import Any, Literal, TextIO
 from sqlalchemy import Connection, Select, case, func, or_, select
 
 from advisor.errors import ConfigError, did_you_mean
+from advisor.history.rows import recommended_model
 from advisor.history.tables import OutcomeTable, RecommendationTable, WorkloadTable
 from advisor.predictor.outliers import is_outlier
 from advisor.since import parse_since
@@ -41,6 +42,7 @@ EXPORT_COLUMNS = (
 )
 FORMATS = ("csv", "json")
 _PREDICTED = EXPORT_COLUMNS.index("predicted_seconds")
+_PARAMS, _FLOPS = EXPORT_COLUMNS.index("param_count"), EXPORT_COLUMNS.index("flops_per_sample")
 _OUTCOME_ID = EXPORT_COLUMNS.index("outcome_id")
 _ACTUAL, _STATUS, _METHOD, _BASE = (EXPORT_COLUMNS.index(k) for k in ("actual_seconds", "status", "method",
                                                                       "base_seconds"))
@@ -86,7 +88,9 @@ def _statement(workload: str | None, since: datetime | date | str | None, after:
                case((ran, o.base_method), else_=None).label("base_method"), pick("cost_usd", "chosen_cost_usd"),
                case((ran, func.coalesce(o.instance_type, "") == func.coalesce(r.chosen_instance_type, "")),
                     else_=r.chosen_instance_type.is_not(None)).label("chosen"),
-               o.id.label("outcome_id"), o.recorded_at, o.status, o.actual_seconds)
+               o.id.label("outcome_id"), o.recorded_at, o.status, o.actual_seconds,
+               # last, popped by export_rows: the model's figures are the recommendation's own (recommended_model)
+               r.workload_info)
         .join(w, w.id == r.workload_id)
         .outerjoin(o, o.recommendation_id == r.id)
         .order_by(r.id, o.id)
@@ -105,13 +109,15 @@ def export_rows(conn: Connection, workload: str | None = None, since: datetime |
                 after: tuple[int, int] | None = None, limit: int | None = None) -> Iterator[list[Any]]:
     """The export table (``EXPORT_COLUMNS``), one row per recommendation and outcome (a recommendation
     without an outcome gives one row with empty outcome columns); the predicted columns are those of the
-    candidate that was run (the chosen one unless the outcome names another). Timestamps are ISO 8601
+    candidate that was run (the chosen one unless the outcome names another); ``param_count`` and
+    ``flops_per_sample`` are the recommendation's own model (``recommended_model``). Timestamps are ISO 8601
     strings. Streams from ``conn``, which must stay open while the rows are read. ``after`` / ``limit``: a page
     of at most ``limit`` rows after the row of ``page_key`` ``after`` (a server's, ``GET /v1/history/export``)."""
     created, recorded, chosen = (EXPORT_COLUMNS.index(k) for k in ("created_at", "recorded_at", "chosen"))
     result = conn.execution_options(yield_per=_BATCH_ROWS).execute(_statement(workload, since, after, limit))
     for row in result:
         values = list(row)
+        values[_PARAMS], values[_FLOPS] = recommended_model(values.pop(), values[_PARAMS], values[_FLOPS])
         actual, predicted = values[-1], values[_PREDICTED]
         values.append((predicted - actual) / actual * 100.0
                       if is_finite(actual) and actual and is_finite(predicted) else None)

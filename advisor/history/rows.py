@@ -45,6 +45,18 @@ def stored_summary(info: Mapping[str, Any] | None) -> WorkloadSummary:
     return WorkloadSummary.model_validate({**(info or {}), "name": (info or {}).get("name") or "workload"})
 
 
+def recommended_model(info: Mapping[str, Any] | None, workload_params: int | None,
+                      workload_flops: float | None) -> tuple[int | None, float | None]:
+    """(param count, FLOPs per sample) of the model a recommendation was for: its stored workload JSON's, as
+    ``History.show`` reads them. The workloads row (``workload_params``, ``workload_flops``) is keyed by the file's
+    name and hash only, and keeps the first model it saw: a sibling ``model.py`` edited since, or another project's
+    identical ``train.py``, lands on the same row. The row's figures stand only for a JSON without the key."""
+    info = info if isinstance(info, Mapping) else {}
+    params = info.get("params", workload_params)
+    flops = info.get("flops_per_sample", workload_flops)
+    return (None if params is None else int(params)), flops
+
+
 def candidate_row(c: Candidate, recommendation_id: int, *, rank: int | None, chosen: bool,
                    excluded: bool) -> dict[str, Any]:
     """The candidates row of ``c``: its own columns, the rest of its fields in ``extra``."""

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Select, func, select
 
+from advisor.history.rows import recommended_model
 from advisor.history.tables import MeasurementTable, OutcomeTable, RecommendationTable, WorkloadTable
 from advisor.schemas import TrainingRow
 from advisor.units import is_finite
@@ -27,7 +28,7 @@ def training_statement(runs: Callable[..., Select], limit: int | None) -> Select
     r = RecommendationTable
     stmt = (
         runs(None, None, r.dataset_size, r.epochs, r.batch_size, WorkloadTable.param_count,
-             WorkloadTable.flops_per_sample, fastest.c.per_sample)
+             WorkloadTable.flops_per_sample, fastest.c.per_sample, r.workload_info)
         .join(r, r.id == OutcomeTable.recommendation_id)
         .outerjoin(fastest, fastest.c.profile_id == r.profile_id)
         .order_by(OutcomeTable.recorded_at.desc(), OutcomeTable.id.desc())
@@ -57,9 +58,11 @@ def training_rows_of(result: Sequence[Any]) -> list[TrainingRow]:
         vcpus = row.vcpus
         if row.tier == "cpu" and vcpus and vcpus > 0 and not is_here(row.instance_type):
             vcpus = instance_cpu(row.provider, row.instance_type, vcpus, lookup)[1]
+        # the recommended model's own figures: the workloads row keeps the first model of the file's name and hash
+        params, flops = recommended_model(row.workload_info, row.param_count, row.flops_per_sample)
         out.append(TrainingRow(
             recommendation_id=row.recommendation_id, outcome_id=row.outcome_id, workload=row.workload,
-            param_count=row.param_count, flops_per_sample=row.flops_per_sample, dataset_size=row.dataset_size,
+            param_count=params, flops_per_sample=flops, dataset_size=row.dataset_size,
             epochs=row.epochs, batch_size=row.batch_size, tier=row.tier, gpu=row.gpu,
             gpu_count=row.gpu_count or 0, vcpus=vcpus, method=method, predicted_seconds=base,
             actual_seconds=row.actual_seconds, measured_seconds_per_sample=row.per_sample,
