@@ -8,18 +8,20 @@ fraction, so it assumes one (``cpu_scaling.BUSY_PARALLEL_FRACTION``, 0.8), and t
 across workloads on a 2-core VM (bench/README.md, "CPU accuracy under load"): a -16% error for a workload at 0.58
 before any other noise. A free probe times the step at one thread and at all of them (``advisor.probe.threads``)
 and the history keeps its profile, so the next probe of the same file on the same machine, if busy, uses what was
-measured then. "The same" is strict: the workload's name and file hash, the host name, the CPU model and the
-thread count; the newest such profile with a trustworthy curve (``trustworthy_scaling``) wins.
+measured then. "The same" is strict: the workload's name and file hash, the model (``same_model``: the file's
+hash misses a sibling ``model.py`` edited since), the host name, the CPU model and the thread count; the newest such
+profile with a trustworthy curve (``trustworthy_scaling``) wins.
 """
 
 from __future__ import annotations
 
+import math
 from statistics import median
 from typing import Any
 
 from advisor.errors import AdvisorError
 from advisor.predictor.cpu_scaling import fit_amdahl
-from advisor.schemas import DeviceProfile, Profile, RememberedScaling
+from advisor.schemas import DeviceProfile, Profile, RememberedScaling, WorkloadInfo
 from advisor.schemas.profile import quiet
 from advisor.schemas.spread import shapes_vary, warned_unreliable
 
@@ -67,6 +69,18 @@ def trustworthy_scaling(device: DeviceProfile, *, batch_shapes_vary: bool = Fals
     return not any(more > SLOWER_ON_MORE_THREADS * fewer for fewer, more in zip(times, times[1:], strict=False))
 
 
+def same_model(old: WorkloadInfo, new: WorkloadInfo) -> bool:
+    """Whether a stored profile's workload is the model probed now, as far as its figures tell: equal parameter
+    counts (known on both) and equal FLOPs per sample where both were analysed (a probe without the shape analysis
+    has none). The history's key, the file's name and hash, holds for a ``train.py`` whose ``model.py`` changed, or
+    another project's identical script: another model, whose threads scale otherwise."""
+    if old.param_count is None or old.param_count != new.param_count:
+        return False
+    if old.flops_per_sample is None or new.flops_per_sample is None:
+        return True
+    return math.isclose(old.flops_per_sample, new.flops_per_sample, rel_tol=1e-9)
+
+
 def needs_scaling(device: DeviceProfile) -> bool:
     """A CPU device whose steps were timed on fewer threads than its own, with no thread scaling of its own."""
     if device.kind != "cpu" or not device.threads:
@@ -89,20 +103,21 @@ def remember_scaling(prof: Profile, history: Any) -> Profile:
     devices = []
     for device in prof.devices:
         if needs_scaling(device):
-            found = _from_stored(stored, prof.host.hostname, device)
+            found = _from_stored(stored, prof, device)
             if found is not None:
                 device = device.model_copy(update={"remembered_scaling": found})
         devices.append(device)
     return prof.model_copy(update={"devices": devices})
 
 
-def _from_stored(stored: list, hostname: str | None, device: DeviceProfile) -> RememberedScaling | None:
+def _from_stored(stored: list, prof: Profile, device: DeviceProfile) -> RememberedScaling | None:
+    hostname = prof.host.hostname if prof.host else None
     for profile_id, created_at, data in stored:
         try:
             old = Profile.model_validate(data)
         except ValueError:  # a profile stored by another version of advisor: not comparable
             continue
-        if old.host is None or old.host.hostname != hostname:
+        if old.host is None or old.host.hostname != hostname or not same_model(old.workload, prof.workload):
             continue
         for d in old.devices:
             if (d.kind == "cpu" and d.name == device.name and d.threads == device.threads

@@ -108,6 +108,33 @@ def test_nothing_is_remembered_from_another_machine_cpu_thread_count_or_file(his
     assert out.devices[0].remembered_scaling is None
 
 
+def with_model(prof: Profile, **figures) -> Profile:
+    """``prof`` of another model (or one without its FLOPs): the same file name and hash, other figures."""
+    return prof.model_copy(update={"workload": prof.workload.model_copy(update=figures)})
+
+
+@pytest.mark.parametrize("figures", [{"param_count": 21_004}, {"flops_per_sample": 8.8e4}, {"param_count": None}])
+def test_nothing_is_remembered_from_another_model_of_the_same_file(history, figures):
+    """The audit's case: train.py unchanged (one name and file hash), model.py beside it swapped for a larger Net,
+    so the newest free probe is of the old model. A busy probe of the new one assumes the fraction rather than take
+    the old model's; the newest free probe of its own model, older than the other, is taken."""
+    own = history.save_profile(free(0.40, 0.30))  # p = 0.5
+    history.save_profile(with_model(free(0.40, 0.22, minutes=5), **figures))  # p = 0.9, another model (or unknown)
+    got = remember_scaling(busy(), history).devices[0].remembered_scaling
+    assert got is not None and got.profile_id == own
+    assert got.parallel_fraction == pytest.approx(0.5, abs=1e-9)
+    assert remember_scaling(with_model(busy(), param_count=99), history).devices[0].remembered_scaling is None
+
+
+def test_a_probe_without_flops_is_compared_by_its_parameter_count(history):
+    """A probe without the shape analysis has no FLOPs per sample: its parameter count alone tells its model."""
+    stored = history.save_profile(with_model(free(), flops_per_sample=None))
+    got = remember_scaling(busy(), history).devices[0].remembered_scaling
+    assert got is not None and got.profile_id == stored
+    got = remember_scaling(with_model(busy(), flops_per_sample=None), history).devices[0].remembered_scaling
+    assert got is not None and got.profile_id == stored
+
+
 def test_a_free_probe_or_no_history_is_left_as_it_is(history):
     history.save_profile(free())
     history.save_profile(free(hostname=None))
