@@ -37,6 +37,7 @@ from advisor.settings import Settings
 from advisor.sources import is_saved_profile as _is_saved_profile  # the Client's too
 from advisor.sources import job_for, probe_budget
 from advisor.units import parse_actual_seconds, parse_deadline_seconds, parse_names, parse_usd
+from advisor.variant_words import variant_note, variant_notes  # noqa: F401 - variant_note: api.variant_note
 from advisor.workload.job import JobSettings, check_job_values, normalize_precision, positive_int
 from advisor.workload.settings import declared_precision, job_settings, probe_batch_size, probe_threads, read_once
 
@@ -222,24 +223,6 @@ def _unspecced_gpu(target: Target, source: Any) -> bool:
     return target.gpu_name in names
 
 
-@python_surface
-def variant_note(asked: str | None, priced: str | None) -> str | None:
-    """Which variant a plain family name (``--gpu A100``) was read as, and the others the catalog has; None where
-    the name said which. In the estimate's notes (``--json``, the API) and under the CLI's table of GPU counts."""
-    from advisor.hardware.specs import other_variants
-
-    others = other_variants(asked.strip()) if asked and priced else []
-    if not others:
-        return None
-    return f"read --gpu {asked.strip()} as {priced}; the catalog also has {', '.join(others)} (name one to price it)."
-
-
-def _variant_notes(asked: Target | str | None, resolved: Target) -> list[str]:
-    name = asked.gpu_name if isinstance(asked, Target) else asked if isinstance(asked, str) else None
-    note = variant_note(name, resolved.gpu_name) if resolved.kind == "gpu" else None
-    return [note] if note else []
-
-
 def _as_profile(source: Any, *, devices: str | Sequence[str] | None, batch_size: int | None,
                 probe_seconds: float, precision: str, progress: Progress | None,
                 threads: int | None = None, analysis_precision: str | None = None,
@@ -305,6 +288,7 @@ def predict(
     vcpus: int | None = None, device: str | None = None,
     compile: bool | None = None,  # the workload file's COMPILE (the flag's name, though it shadows a builtin)
     grad_accum_steps: int | None = None, eval_every: int | None = None, eval_steps: int | None = None,
+    instance_type: str | None = None, provider: str | None = None,
 ) -> Estimate:
     """Predict the whole job's wall time on one target.
 
@@ -321,11 +305,14 @@ def predict(
             machine's for a GPU here, else ``input_bound.DEFAULT_VCPUS_PER_GPU`` per GPU (the estimate says so).
         device: a GPU here ("cuda:N", ``predict --device``) that the job is for: the only one probed (default:
             ``target`` of that GPU's model). Ignored with a saved profile.
+        instance_type: a catalog instance (``provider``'s where several have the name) as the target, priced as
+            ``recommend`` prices its row (its GPUs' links, vCPUs, memory, start-up); not with target, vcpus, device.
 
     Returns:
         The ``Estimate`` (DESIGN.md's ``predict --json``).
     """
     from advisor.history.remembered import remember_scaling
+    from advisor.instance_target import placed_target
     from advisor.predictor.estimate import estimate as _estimate
     from advisor.predictor.input_bound import check_target_vcpus
 
@@ -337,10 +324,11 @@ def predict(
     source, explicit, steps = _steps(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
                                      precision=precision, compile=compile, grad_accum_steps=grad_accum_steps,
                                      eval_every=eval_every, eval_steps=eval_steps)
-    tgt = resolve_target(target, device=device if target is None else None, source=source)
+    placed = placed_target(instance_type, provider, settings, target=target, vcpus=vcpus, device=device)
+    tgt = placed.target if placed else resolve_target(target, device=device if target is None else None, source=source)
     local = device if tgt.kind == "gpu" and device and not _is_saved_profile(source) else None
-    vcpus = check_target_vcpus(vcpus, tgt.kind == "gpu")
-    notes: list[str] = _variant_notes(target, tgt)
+    vcpus = placed.vcpus if placed else check_target_vcpus(vcpus, tgt.kind == "gpu")
+    notes: list[str] = [placed.note()] if placed else variant_notes(target, tgt)
     with open_history(settings, required=save, notes=notes if use_history else None) as hist:
         fitted = fit_correction_noted(hist, notes, required=save) if use_history else None
         prof = _job_profile(source, tgt, steps, precision, batch_size, probe_seconds, progress,
@@ -349,12 +337,14 @@ def predict(
         steps = job_settings(source, explicit, prof, probe_batch_size(source, batch_size, DEFAULT_BATCH_SIZE))
         job = job_for(prof, dataset_size, epochs, batch_size, steps, source=source, notes=(job_notes := []))
         priced = prof.analysed_for(steps.precision)  # a 16-bit job: from the profile's bf16 analysis, if any
-        est = _estimate(priced, job, tgt, precision=steps.precision, vcpus=vcpus)
+        est = _estimate(priced, job, tgt, precision=steps.precision, **(placed.estimate_kwargs if placed else
+                                                                        {"vcpus": vcpus}))
         est = est.model_copy(update={"notes": [*job_notes, *est.notes, *steps.notes, *notes]})  # not in place
         if fitted is not None:
             est = fitted.apply(est, priced)
         if save and hist is not None:  # a profile probed here is kept: a later busy probe may need its scaling
-            rented = settings.startup_seconds_gpu if tgt.kind == "gpu" and not device else None  # not a GPU here
+            rented = placed.startup_seconds(settings) if placed else \
+                settings.startup_seconds_gpu if tgt.kind == "gpu" and not device else None  # not a GPU here
             est.history_id = hist.save_prediction(est, prof.workload, instance_startup_seconds=rented,
                                                   profile=None if _is_saved_profile(source) else prof)
     return est

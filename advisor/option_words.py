@@ -37,7 +37,8 @@ FLAG_PARAMETERS = {
     "--objective": "objective", "--providers": "providers", "--region": "regions", "--top": "top",
     "--pricing": "pricing_files", "--startup-cpu": "startup_seconds_cpu", "--startup-gpu": "startup_seconds_gpu",
     "--grad-accum-steps": "grad_accum_steps", "--eval-every": "eval_every", "--eval-steps": "eval_steps",
-    "--actual-seconds": "actual_seconds", "--instance": "instance_type", "--workload": "workload",
+    "--actual-seconds": "actual_seconds", "--instance": "instance_type", "--provider": "provider",
+    "--workload": "workload",
     "--since": "since", "--limit": "limit", "--offset": "offset", "--server": "url", "--format": "fmt",
 }
 # Flags whose parameter only some functions take (predict's device=, advisor.profile's devices=,

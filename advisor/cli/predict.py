@@ -39,14 +39,17 @@ def predict(
                                                help="A device here.")] = None,
     threads: Annotated[int | None, typer.Option("--threads", help="CPU threads to predict for.")] = None,
     gpu: Annotated[str | None, typer.Option("--gpu", help="GPU model, e.g. A100-80GB, H100.")] = None,
-    gpus: Annotated[str, typer.Option("--gpus", metavar="K[,K...]",
-                                      help="GPUs in data parallel; a list (1,2,4,8) prints one table.")] = "1",
+    gpus: Annotated[str | None, typer.Option("--gpus", metavar="K[,K...]", help="GPUs in data parallel; a list "
+                                             "(1,2,4,8) prints one table [default: 1].")] = None,
     vcpus: Annotated[str | None, typer.Option("--vcpus", metavar="N",
                                               help="vCPUs of the GPU host (all its GPUs together), which run the "
                                                    "input pipeline [default: 16 per GPU].")] = None,
     p2p: Annotated[bool | None, typer.Option("--p2p/--no-p2p", help="K GPUs over PCIe with/without peer-to-peer "
                                              "transfers (a cloud VM's often have none) [default: the card's "
                                              "own: data-centre and workstation cards have it]")] = None,
+    instance: Annotated[str | None, typer.Option("--instance", metavar="TYPE", help="A catalog machine, priced as "
+                                                 "recommend prices its row (e.g. g5.24xlarge).")] = None,
+    provider: Annotated[str | None, typer.Option("--provider", metavar="NAME", help="--instance's provider.")] = None,
     precision: Annotated[str | None, typer.Option("--precision", metavar=PRECISION_METAVAR[:-1] + "|all]",
                                                   help="'all' (or a comma list) prints one table [default: the "
                                                        "file's PRECISION, else fp32].")] = None,
@@ -72,10 +75,12 @@ def predict(
     from advisor.errors import ConfigError
     from advisor.predictor.input_bound import check_target_vcpus
 
+    if instance is not None or provider is not None:  # the whole target: checked before the flags it replaces
+        return _predict_instance(dict(locals()))
     host_vcpus = check_target_vcpus(vcpus, bool(gpu) or (device or "").startswith("cuda"))
     source = pick_source(workload, profile)
     check_history_url(server, save=not no_save)
-    counts, precisions = parse_gpu_counts(gpus), parse_precisions(precision)
+    counts, precisions = parse_gpu_counts(gpus or "1"), parse_precisions(precision)
     _check_target_flags(gpu, device, p2p, threads, counts, startup_gpu)
     job_flags = job_setting_kwargs(compile_, grad_accum_steps, eval_every, eval_steps)
     if host_vcpus is not None and (len(counts) > 1 or len(precisions) > 1):
@@ -101,6 +106,56 @@ def predict(
             render.print_json(est.json_contract(instance_startup_seconds=startup))
         else:
             _print_one(est, startup, server)
+
+
+def _predict_instance(flags: dict) -> None:
+    """``predict --instance TYPE``: the catalog instance as recommend prices its row (``advisor.instance_target``),
+    with its paid start-up (a GPU instance's, ``--startup-gpu``, or a CPU's) and, in JSON, its name in the target.
+    ``flags``: ``predict``'s parameters, by name."""
+    from advisor import api
+    from advisor.cli import render
+    from advisor.cli.db import check_history_url
+    from advisor.cli.options import parse_precisions
+    from advisor.errors import ConfigError
+    from advisor.instance_target import check_no_target_flags, placed_target
+    from advisor.settings import Settings
+
+    instance, provider, startup_gpu, json_out = (flags[k] for k in ("instance", "provider", "startup_gpu", "json_out"))
+    job = dict(dataset_size=flags["dataset_size"], epochs=flags["epochs"], batch_size=flags["batch_size"],
+               precision=flags["precision"], probe_seconds=flags["probe_seconds"], save=not flags["no_save"],
+               **job_setting_kwargs(flags["compile_"], flags["grad_accum_steps"], flags["eval_every"],
+                                    flags["eval_steps"]))
+    if instance is not None:
+        p2p = flags["p2p"]
+        check_no_target_flags({"--gpu": flags["gpu"], "--gpus": flags["gpus"], "--vcpus": flags["vcpus"],
+                               "--p2p" if p2p else "--no-p2p": p2p, "--device": flags["device"],
+                               "--threads": flags["threads"]})
+    server = flags["server"]
+    if server:  # a server is sent a target, not this machine's catalog row (its vCPUs, memory, links)
+        raise ConfigError("--instance is read from this machine's price catalog: it is not taken with --server.",
+                          hint="Fix: drop --server to predict the instance here, or name its target by --gpu, "
+                               "--gpus and --vcpus for the server.")
+    if len(parse_precisions(job["precision"])) > 1:
+        raise ConfigError("--instance prices one machine at one --precision (a list, or all, is a table of GPU "
+                          "counts and precisions of a --gpu).", hint="Fix: one --precision, e.g. --precision bf16.")
+    source = pick_source(flags["workload"], flags["profile"])
+    check_history_url(None, save=job["save"])
+    settings = Settings.from_env().with_startup(None, startup_gpu)  # saved with the prediction, as shown
+    placed = placed_target(instance, provider, settings, target=None, vcpus=None, device=None)
+    if startup_gpu is not None and placed.target.kind != "gpu":
+        raise ConfigError(f"--startup-gpu is a GPU instance's start-up: {placed.offer.instance_type} is a CPU "
+                          "instance (its start-up is ADVISOR_STARTUP_SECONDS_CPU's).", hint="Fix: drop --startup-gpu.")
+    startup = placed.startup_seconds(settings)
+    with render.probe_progress(not json_out) as progress:
+        est = api.predict(source, **job, progress=progress, settings=settings, instance_type=instance,
+                          provider=provider)
+    with shown_after_saving([] if est.history_id is None else [f"p{est.history_id}"]):
+        if json_out:
+            data = est.json_contract(instance_startup_seconds=startup)
+            data["target"].update(placed.json_fields())
+            render.print_json(data)
+        else:
+            _print_one(est, startup, None)
 
 
 def _run_one(source, job: dict, *, server: str | None, gpu: str | None, device: str | None,
