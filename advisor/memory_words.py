@@ -4,6 +4,10 @@ not import each other."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from advisor.schemas.base import MAY_RUN_OUT_OF_MEMORY
+
 DDP_ASSUMED = ("memory assumes data parallel (DDP): a full copy of weights, gradients and optimizer state on each "
                "GPU")
 
@@ -62,3 +66,46 @@ def checkpointing_note(activation_gib_per_sample: float | None, checkpointed: bo
     if way is None:
         return None
     return f"Or {way}: fewer GPUs, or more samples on each, would hold the step."
+
+
+def roomier_batch_advice(roomy_per_device: int, per_device_batch: int, gpu_count: int = 1,
+                         samples_per_update: int | None = None) -> str:
+    """"batch 2 per device would leave a tenth free (--batch-size 16 --grad-accum-steps 2 keeps the 32 samples
+    per optimizer update)": the advice of a tight fit, ``roomy_per_device`` where it is smaller than the job's
+    ``per_device_batch``; with ``samples_per_update`` (batch x accumulation, so the same training: a sharded fit's),
+    the flags that keep them at the largest per-GPU batch up to it whose global batch over ``gpu_count`` GPUs
+    divides them ("at 5 per GPU, ..." where that is smaller). "" where no smaller batch leaves that room. One text
+    for a tight note (``advisor.predictor``) and ``recommend``'s at-risk warning (``tight_advice``)."""
+    if not 0 < roomy_per_device < per_device_batch:
+        return ""
+    text = f"batch {roomy_per_device:,} per device would leave a tenth free"
+    if not samples_per_update:
+        return text
+    samples = samples_per_update
+    per_gpu = next((b for b in range(roomy_per_device, 0, -1) if samples % (b * gpu_count) == 0), None)
+    if per_gpu is None:
+        return text
+    at = f"at {per_gpu:,} per GPU, " if per_gpu != roomy_per_device else ""
+    return (f"{text} ({at}--batch-size {per_gpu * gpu_count:,} --grad-accum-steps {samples // (per_gpu * gpu_count):,} "
+            f"keeps the {samples:,} samples per optimizer update)")
+
+
+# Where a tight note's advice (``roomier_batch_advice``) starts: after its "may run out of memory".
+_ADVICE_AFTER = f"{MAY_RUN_OUT_OF_MEMORY}; "
+
+
+def may_run_out(advice: str) -> str:
+    """"may run out of memory; batch 3 per device would leave a tenth free (...)": how a tight note ends, with
+    ``advice`` where there is one, so that ``tight_advice`` finds it again."""
+    return f"{_ADVICE_AFTER}{advice}" if advice else MAY_RUN_OUT_OF_MEMORY
+
+
+def tight_advice(notes: Iterable[str]) -> str:
+    """The advice a tight note of ``notes`` (an estimate's) gives (``may_run_out``), for ``recommend``'s at-risk
+    warning, which reads the estimate's notes as ``Candidate.memory_tight`` does (the ranking imports no
+    predictor); "" where none gives one."""
+    for note in notes:
+        _, found, advice = note.partition(_ADVICE_AFTER)
+        if found:
+            return advice.removesuffix(".")
+    return ""

@@ -46,6 +46,7 @@ from dataclasses import dataclass, field, replace
 
 from advisor.errors import PredictionError
 from advisor.hardware.usable_memory import unmeasured_note, usable_memory_gib
+from advisor.memory_words import may_run_out, roomier_batch_advice
 from advisor.predictor.caveats import MAY_RUN_OUT_OF_MEMORY
 from advisor.schemas import Analysis, DeviceProfile, GpuSpec
 from advisor.schemas.base import MAX_COUNT, USABLE_MEMORY_FRACTION
@@ -265,10 +266,8 @@ def _tight_note(peak_gib: float, capacity_gib: float, batch: int, per_sample_gib
     check against published batches (bench/README.md, "Memory fit") put its largest batch 1.08-1.49x theirs."""
     need, has = format_gib_pair(peak_gib, capacity_gib, min_digits=1)
     roomier = math.floor(room_gib / per_sample_gib) if per_sample_gib > 0 and room_gib > 0 else 0
-    advice = f"; batch {roomier:,} per device would leave a tenth free" if 0 < roomier < batch else ""
     return (f"Tight: {need} of {has} GiB at batch {batch:,} per device (its {workspace_fraction:.0%} workspace "
-            f"margin counted), "
-            f"so a real step {MAY_RUN_OUT_OF_MEMORY}{advice}.")
+            f"margin counted), so a real step {may_run_out(roomier_batch_advice(roomier, batch))}.")
 
 
 def headroom_tight_note(peak_gib: float, capacity_gib: float, batch: int) -> str | None:

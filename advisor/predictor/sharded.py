@@ -18,8 +18,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from advisor.memory_words import checkpointing_note, ddp_memory_text
-from advisor.predictor.caveats import MAY_RUN_OUT_OF_MEMORY
+from advisor.memory_words import checkpointing_note, ddp_memory_text, may_run_out, roomier_batch_advice
 from advisor.predictor.memory import ROOMY_MEMORY_FRACTION, TIGHT_MEMORY_FRACTION, MemoryFit
 from advisor.schemas import Analysis, JobSpec
 from advisor.units import format_gib_pair
@@ -103,34 +102,15 @@ def roomy_batch(fit: MemoryFit, gpu_count: int) -> int:
     return max(0, math.floor((ROOMY_MEMORY_FRACTION * fit.capacity_gib - empty) / (one - empty) + 1e-9))
 
 
-def smaller_batch_advice(roomy_per_device: int, per_device_batch: int, gpu_count: int, batch_size: int,
-                         grad_accum_steps: int) -> str:
-    """"; batch 2 per device would leave a tenth free (--batch-size 16 --grad-accum-steps 2 keeps the 32 samples
-    per optimizer update)": ``roomy_per_device`` (``roomy_batch``) where it is smaller than the job's, as a tight DDP
-    fit says it, and the flags that keep the samples per update (``batch_size`` x ``grad_accum_steps``, so the same
-    training) at the largest per-GPU batch up to it whose global batch divides them ("at 5 per GPU, ..." where
-    that is smaller); "" where no smaller batch leaves that room."""
-    if not 0 < roomy_per_device < per_device_batch:
-        return ""
-    samples = batch_size * grad_accum_steps
-    text = f"; batch {roomy_per_device:,} per device would leave a tenth free"
-    per_gpu = next((b for b in range(roomy_per_device, 0, -1) if samples % (b * gpu_count) == 0), None)
-    if per_gpu is None:
-        return text
-    at = f"at {per_gpu:,} per GPU, " if per_gpu != roomy_per_device else ""
-    return (f"{text} ({at}--batch-size {per_gpu * gpu_count:,} --grad-accum-steps {samples // (per_gpu * gpu_count):,} "
-            f"keeps the {samples:,} samples per optimizer update)")
-
-
 def sharded_tight_note(layout: ShardedLayout, capacity_gib: float, per_device_batch: int,
                        advice: str = "") -> str | None:
     """A sharded step within ``TIGHT_MEMORY_FRACTION`` of the memory, in the words a DDP fit that tight gets (so
-    ``recommend`` marks the machine at risk), with ``advice`` (``smaller_batch_advice``); None where it has room."""
+    ``recommend`` marks the machine at risk), with ``advice`` (``roomier_batch_advice``); None where it has room."""
     if layout.memory_gib < TIGHT_MEMORY_FRACTION * capacity_gib:
         return None
     need, has = format_gib_pair(layout.memory_gib, capacity_gib, min_digits=1)
     return (f"Tight: {need} of {has} GiB at batch {per_device_batch:,} per device sharded (the workspace margin "
-            f"counted, the gathered block in flight not), so a real step {MAY_RUN_OUT_OF_MEMORY}{advice}.")
+            f"counted, the gathered block in flight not), so a real step {may_run_out(advice)}.")
 
 
 def unsharded_notes(fit: MemoryFit, gpu_count: int, analysis: Analysis | None, job: JobSpec) -> list[str]:
@@ -154,7 +134,7 @@ def sharded_notes(fit_notes: list[str], layout: ShardedLayout, fit: MemoryFit, g
     keeps the ``job``'s samples per update) that would leave a tenth free."""
     kept = [n for n in fit_notes if not n.startswith(("Does not fit", "Needs "))]
     batch = fit.per_device_batch
-    advice = smaller_batch_advice(roomy_batch(fit, gpu_count), batch, gpu_count, job.batch_size, job.grad_accum_steps)
+    advice = roomier_batch_advice(roomy_batch(fit, gpu_count), batch, gpu_count, job.batch_size * job.grad_accum_steps)
     tight = sharded_tight_note(layout, fit.capacity_gib, batch, advice)
     return [*kept, sharded_note(layout, fit.peak_memory_gib, fit.capacity_gib, gpu_count, precision),
             *([tight] if tight else [])]

@@ -8,9 +8,10 @@ the ranking used.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from advisor.errors import NoFeasibleCandidateError
-from advisor.memory_words import checkpointing_way
+from advisor.memory_words import checkpointing_way, tight_advice
 from advisor.ranking.balance import bound_clause, passed_over
 from advisor.ranking.precision import fp16_clause
 from advisor.ranking.scoring import TIME_TIE, Excluded, Scored, describe
@@ -122,7 +123,7 @@ def constraint_texts(s: Scored, constraints: Constraints) -> list[str]:
         elif s.cost_high > b:
             budget, high = usd_apart(b, s.cost_high, exact=True)
             parts.append(f"at risk: at the slow end of its estimate it costs {high}, over the {budget} budget")
-    memory = memory_risk(s.cand)
+    memory = memory_risk(s.cand, s.est.notes if s.est is not None else ())
     return parts + ([memory] if memory else [])
 
 
@@ -131,17 +132,22 @@ def slow_end(s: Scored, constraints: Constraints) -> str:
     return format_duration(s.elapsed_high) + (f", {format_usd(s.cost_high)}" if constraints.budget_usd else "")
 
 
-def memory_risk(c: Candidate) -> str | None:
+def memory_risk(c: Candidate, notes: Sequence[str] = ()) -> str | None:
     """"at risk: its memory is tight (175.1 of 180.0 GiB per GPU), so a real step may run out of memory" where the
-    estimate's fit leaves only its margin (``Candidate.memory_tight``); None otherwise. A job that stops at its
-    first step misses any deadline, so a tight fit is a risk as a slow end past the deadline is (``verdict``)."""
+    estimate's fit leaves only its margin (``Candidate.memory_tight``), with the advice of the estimate's tight
+    note among ``notes`` (``tight_advice``: the smaller batch that leaves a tenth free, and for a sharded fit the
+    flags that keep the samples per update); None otherwise. A job that stops at its first step misses any
+    deadline, so a tight fit is a risk as a slow end past the deadline is (``verdict``)."""
     if not c.memory_tight:
         return None
     figures = ""
     if c.peak_memory_gib is not None and c.memory_capacity_gib is not None:
         need, has = format_gib_pair(c.peak_memory_gib, c.memory_capacity_gib, min_digits=1)
         figures = f" ({need} of {has} GiB{' per GPU' if c.gpu else ''})"
-    return f"at risk: its memory is tight{figures}, so a real step {MAY_RUN_OUT_OF_MEMORY}"
+    # ", and": the reason's parts are joined by "; ", and the warnings are read back from it split there.
+    advice = tight_advice(notes)
+    return (f"at risk: its memory is tight{figures}, so a real step {MAY_RUN_OUT_OF_MEMORY}"
+            + (f", and {advice}" if advice else ""))
 
 
 def chosen_reason(s: Scored, constraints: Constraints, n_feasible: int, n_groups: int, fastest: Scored) -> str:

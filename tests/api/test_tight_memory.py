@@ -83,3 +83,26 @@ def test_a_sharded_step_near_the_memory_is_tight_too():
                      "margin counted, the gathered block in flight not), so a real step may run out of memory; batch "
                      "3 per device would leave a tenth free (at 2 per GPU, --batch-size 8 --grad-accum-steps 2 keeps "
                      "the 16 samples per optimizer update)."]
+
+
+def test_the_at_risk_warning_of_a_tight_sharded_choice_gives_its_notes_advice(tmp_path):
+    """The chosen 4 x H100 priced sharded at batch 4 per GPU holds 77.1 of 80 GiB: its note under the machine named
+    the batch and --grad-accum-steps that leave a tenth free, and the at-risk warning gave no advice (fixers'
+    smalls #1); it now gives the same words, in the API's warnings and the CLI's Warning line."""
+    rates = tmp_path / "h100.csv"
+    rates.write_text("provider,instance_type,region,vcpus,memory_gib,gpu_model,gpu_count,gpu_memory_gib,"
+                     "price_hour_usd\nmycloud,h100-4,here-1,104,1440,H100-SXM,4,80,12.0\n")
+    advice = ("batch 3 per device would leave a tenth free (at 2 per GPU, --batch-size 8 --grad-accum-steps 2 keeps "
+              "the 16 samples per optimizer update)")
+    rec = api.recommend(api.load_profile(PROFILE), dataset_size=100_000, epochs=1, batch_size=16, save=False,
+                        pricing_files=[rates], providers="mycloud")
+    assert rec.chosen.sharded and rec.status == "at_risk"
+    assert any(n.startswith("the chosen mycloud h100-4: Tight: ") and n.endswith(f"; {advice}.") for n in rec.notes)
+    warning = ("at risk: its memory is tight (77.1 of 80.0 GiB per GPU), so a real step may run out of memory, and "
+               + advice)
+    assert warning in rec.verdict.warnings
+    out = CliRunner().invoke(build_app(), ["recommend", "--profile", str(PROFILE), "--batch-size", "16",
+                                           "--dataset-size", "100000", "--epochs", "1", "--no-save", "--providers",
+                                           "mycloud", "--pricing", str(rates)], env={"COLUMNS": "400"})
+    assert out.exit_code == 0, out.output
+    assert f"Warning: {warning} Warning: " in " ".join(out.stdout.split())  # the line, however it wraps
