@@ -145,18 +145,23 @@ _CPU_REFUSES = {
     "gpu": "names a GPU model: a target of \"kind\": \"cpu\" takes none (the CPU would be predicted)" + _OTHER_KIND,
     "count": "counts GPUs: a target of \"kind\": \"cpu\" takes no count but 1 (its size is threads)" + _OTHER_KIND,
     "peer_to_peer": "is how GPUs reach each other: a target of \"kind\": \"cpu\" takes none" + _OTHER_KIND,
+    "nvlink_gbs": "is the NVLink joining GPUs: a target of \"kind\": \"cpu\" takes none" + _OTHER_KIND,
 }
 
 
 class TargetSpec(Body):
     """A target in the JSON contract's shape: ``{"kind": "cpu", "threads": T}`` or
-    ``{"kind": "gpu", "gpu": NAME, "count": K}``, with ``"peer_to_peer": false`` for GPUs over PCIe without it."""
+    ``{"kind": "gpu", "gpu": NAME, "count": K}``, with ``"peer_to_peer": false`` for GPUs over PCIe without it and
+    ``"nvlink_gbs"`` where an instance family bridges its GPUs with NVLink (``Target.json_contract`` sends it for
+    a target made from such an offer, ``advisor.predictor.targets.offer_target``)."""
 
     kind: Literal["cpu", "gpu"]
     threads: Annotated[Count, Field(ge=1, le=MAX_TARGET_THREADS)] | None = None
     gpu: Annotated[str, Field(min_length=1, max_length=100)] | None = None
     count: Annotated[Count, Field(ge=1, le=MAX_TARGET_GPUS)] = 1
     peer_to_peer: Switch | None = None
+    # GB/s one way per GPU, as Target's: positive and finite, GPUs only (refused on a CPU target below).
+    nvlink_gbs: Annotated[float, Field(gt=0, allow_inf_nan=False), BeforeValidator(_number)] | None = None
 
     @staticmethod
     def of(target: Target | str | None) -> dict | str:
@@ -176,7 +181,7 @@ class TargetSpec(Body):
         given = {name for name in self.model_fields_set if getattr(self, name) is not None} - (
             {"count"} if self.count == 1 else set())
         if self.kind == "cpu":
-            wrong = next((name for name in ("gpu", "count", "peer_to_peer") if name in given), None)
+            wrong = next((name for name in ("gpu", "count", "peer_to_peer", "nvlink_gbs") if name in given), None)
             if wrong is not None:
                 raise PydanticCustomError(PLACED_ERROR, _CPU_REFUSES[wrong], {"field": wrong})
         elif "threads" in given:
@@ -190,7 +195,9 @@ class TargetSpec(Body):
 
     def target(self) -> Target:
         if self.kind == "gpu":
-            return Target.gpu(self.gpu or "", self.count, self.peer_to_peer)
+            target = Target.gpu(self.gpu or "", self.count, self.peer_to_peer)
+            # Target.gpu takes no link (a user names a card, not an instance family): set as offer_target sets it
+            return target if self.nvlink_gbs is None else target.model_copy(update={"nvlink_gbs": self.nvlink_gbs})
         return Target.cpu(self.threads)
 
 
