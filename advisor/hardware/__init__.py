@@ -27,7 +27,7 @@ def _torch_facts() -> tuple[str | None, bool]:
 
 
 def detect_host(torch_child: bool = True) -> HostInfo:
-    """This machine: CPU, visible GPUs, torch version, whether torch can use them, Python version, hostname.
+    """This machine: CPU, visible GPUs, torch version, whether torch can use them, Python version, hostname, OS.
     HardwareError when torch cannot be imported here (a broken or missing install: the message says why).
 
     ``cuda_available`` is "this torch build has CUDA and a GPU was found": asking torch directly would
@@ -42,4 +42,4 @@ def detect_host(torch_child: bool = True) -> HostInfo:
     except OSError:
         hostname = None
     return HostInfo(cpu=cpu, gpus=gpus, torch_version=torch_version, cuda_available=torch_has_cuda and bool(gpus),
-                    python_version=platform.python_version(), hostname=hostname)
+                    python_version=platform.python_version(), hostname=hostname, os_name=platform.system() or None)

@@ -270,8 +270,8 @@ def measured_model(
     notes: list[str] = list(fit.notes) + carried_notes(profile.notes, dev.device)  # its own, the workload's
     notes += [busy.note] if busy.note else []
     factor, extra_rel, threads, fraction = _cpu_scaling(dev, threads, target_cpu, local_cpu, notes, memo)
-    extra_rel = math.hypot(extra_rel, busy.relative_uncertainty, page_fault_sigma(dev, b := job.batch_size, notes),
-                           raised_load_sigma(usable))  # a raised probe beside others' tasks: a busy job's floor
+    extra_rel = math.hypot(extra_rel, busy.relative_uncertainty, raised_load_sigma(usable),  # raised beside others
+                           page_fault_sigma(dev, b := job.batch_size, notes, profile.host))  # the probed OS's fix
     method, factor = ("measured", 1.0) if factor is None else ("scaled", factor)
     _batch_notes(fit, job, dev, notes)
     notes += busy_here_notes(dev, threads, here=machine_memory_gib == THIS_MACHINE) + unrecorded_load_notes(dev, notes)

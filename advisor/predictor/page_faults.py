@@ -8,26 +8,28 @@ On this project's 2-core VM (bench/README.md, "Page faults") the same step took 
 faults in fresh processes, both ways round (wide_mlp 2,100 in the probe's against 2,600-4,400; small_cnn 4,500
 against 2,200), so the point estimate stays and the interval widens: that part of the step's time within
 0.5-2x of the probe's, 80% of the time. Where the probe timed the step with freed memory kept
-(``advisor.probe.allocator``), that part is what keeping it took off, and the note says by how much.
+(``advisor.probe.allocator``), that part is what keeping it took off, and the note says by how much. The fix the
+note gives is the probed OS's (``HostInfo.os_name``): glibc's settings and ``LD_PRELOAD`` are Linux's.
 """
 
 from __future__ import annotations
 
 import math
 
+from advisor.os_words import linux_tools_apply, os_label
 from advisor.predictor.job import Z80
-from advisor.schemas import DeviceProfile
+from advisor.schemas import DeviceProfile, HostInfo
 
 NOTE_SHARE = 0.10  # the note and the wider interval from this kernel share of the step's CPU time on
 FAULT_SIGMA = math.log(2.0) / Z80  # the kernel part of a step within 0.5-2x of the probe's, 80% of the time
 
 
-def page_fault_sigma(dev: DeviceProfile, batch_size: int, notes: list[str]) -> float:
+def page_fault_sigma(dev: DeviceProfile, batch_size: int, notes: list[str], host: HostInfo | None = None) -> float:
     """The relative sigma a measured CPU's page faults add to a job at ``batch_size`` (0 below ``NOTE_SHARE``),
     their note appended to ``notes``. The measurement at the nearest batch size measured speaks for the job; where
     the probe also timed the step at that batch size with freed memory kept (``DeviceProfile.kept_memory``), the
     share of the step that took off is the faults' part (it counts their cost outside the kernel too), and the note
-    gives the figures."""
+    gives the figures, and the fix for the OS of the ``host`` probed (``allocator_fix``)."""
     timed = [m for m in dev.measurements if m.kernel_cpu_share is not None and m.compute_seconds and not m.oom]
     if dev.kind != "cpu" or not timed:
         return 0.0
@@ -47,11 +49,23 @@ def page_fault_sigma(dev: DeviceProfile, batch_size: int, notes: list[str]) -> f
                  f" ({_change(kept.saving)}; {kept.kept_faults_per_step:,.0f} page faults a step instead of "
                  f"{kept.probed_faults_per_step:,.0f}).")
     if kept is None or kept.saving >= NOTE_SHARE / 2:
-        note += (" Fix: an allocator that keeps freed memory (jemalloc or TCMalloc through LD_PRELOAD, as PyTorch's "
-                 "CPU performance tuning guide advises, or glibc's MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ "
-                 "set to a few GB) removes most of it and makes the step faster.")
+        note += allocator_fix(host.os_name if host is not None else None)
     notes.append(note)
     return part * FAULT_SIGMA
+
+
+def allocator_fix(os_name: str | None) -> str:
+    """The note's fix on ``os_name`` (``platform.system()``'s; None: an older profile's, worded for Linux as it was):
+    on Linux an allocator that keeps freed memory, through ``LD_PRELOAD`` or glibc's thresholds; elsewhere neither
+    exists, so the words say what keeps it where a job is trained on Linux instead, and that advisor knows no
+    setting for this OS's allocator."""
+    if linux_tools_apply(os_name):
+        return (" Fix: an allocator that keeps freed memory (jemalloc or TCMalloc through LD_PRELOAD, as PyTorch's "
+                "CPU performance tuning guide advises, or glibc's MALLOC_MMAP_THRESHOLD_ and MALLOC_TRIM_THRESHOLD_ "
+                "set to a few GB) removes most of it and makes the step faster.")
+    return (" On a Linux machine an allocator that keeps freed memory (jemalloc or TCMalloc, as PyTorch's CPU "
+            "performance tuning guide advises) removes most of it and makes the step faster; advisor knows no such "
+            f"setting for {os_label(os_name)}'s allocator.")
 
 
 def _change(saving: float) -> str:

@@ -10,6 +10,7 @@ recommendation made from the profile.
 from __future__ import annotations
 
 from advisor.hardware.process_memory import LIMIT_WORDS
+from advisor.os_words import linux_tools_apply, os_label
 from advisor.probe.contention import ANOTHER_PROBE
 from advisor.probe.frames import CheckFrame, one_line
 from advisor.schemas import DeviceProfile, Measurement
@@ -91,7 +92,8 @@ def check_notes(check: CheckFrame | None, budget_seconds: float, devices: list[D
     return shapes + [head + "the model's analysis stood in for it."]
 
 
-def noise_notes(devices: list[DeviceProfile], *, shapes_vary: bool = False, cores: int | None = None) -> list[str]:
+def noise_notes(devices: list[DeviceProfile], *, shapes_vary: bool = False, cores: int | None = None,
+                os_name: str | None = None) -> list[str]:
     """A warning for each device whose steps varied so much that its timings are not to be trusted, or whose
     model's state grew at every timed step (the spread is then the model's: ``advisor.schemas.state_growth``).
 
@@ -100,11 +102,12 @@ def noise_notes(devices: list[DeviceProfile], *, shapes_vary: bool = False, core
         shapes_vary: make_batch returned different shapes between calls, the one case in which a spread that the
             others' measured load does not explain is blamed on the batches (``advisor.schemas.spread``).
         cores: this machine's usable cores (None: the device's threads); a run queue beyond them explains a spread.
+        os_name: this machine's OS (``HostInfo.os_name``), for the fix an unread load's note gives.
     """
     notes = []
     for d in devices:
         machine_cores = cores or d.threads
-        notes += unread_load_notes(d) + busy_notes(d) + raised_notes(d, machine_cores)
+        notes += unread_load_notes(d, os_name) + busy_notes(d) + raised_notes(d, machine_cores)
         fits = [m for m in d.measurements if not m.oom and m.spread is not None]
         top = max(fits, key=lambda m: m.batch_size, default=None)
         if d.state_growth is not None:  # each step larger than the last: the spread is the model's own
@@ -157,17 +160,20 @@ def own_cost_note(varied: str, m: Measurement) -> str:
             "again on an idle machine will not steady it; a job pays the mean over its batches.")
 
 
-def unread_load_notes(d: DeviceProfile) -> list[str]:
+def unread_load_notes(d: DeviceProfile, os_name: str | None = None) -> list[str]:
     """A note for a CPU whose timed windows' load could not be read (``/proc/stat``; ``probe.contention``), recorded
-    as unknown: nothing checked whether other processes used the CPU while those steps ran."""
+    as unknown: nothing checked whether other processes used the CPU while those steps ran. The fix is for the OS
+    the probe ran on (``os_name``, ``platform.system()``'s; None: Linux's words, as an older profile's): /proc/stat
+    is Linux's, so elsewhere it says the machine must be idle."""
     timed = [m for m in d.measurements if not m.oom and m.compute_seconds is not None]
     unread = [m for m in timed if m.others_cpu_cores is None]
     if d.kind != "cpu" or not unread:
         return []
+    fix = ("Fix: probe where /proc/stat can be read (Linux), with the machine idle." if linux_tools_apply(os_name)
+           else f"Fix: probe with the machine idle ({os_label(os_name)} has no /proc/stat to check it by).")
     return [f"{d.device}: {LOAD_UNREAD} (/proc/stat) while {len(unread)} of {len(timed)} timed windows ran, so the "
             "probe could not check whether other processes were using the CPU meanwhile: those steps are read as "
-            "an idle machine's, and if others were using it they are slow and the estimate with them. Fix: probe "
-            "where /proc/stat can be read (Linux), with the machine idle."]
+            f"an idle machine's, and if others were using it they are slow and the estimate with them. {fix}"]
 
 
 def busy_notes(d: DeviceProfile) -> list[str]:

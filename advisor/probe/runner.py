@@ -184,7 +184,8 @@ def _notes(collected: _Collected, request: ProbeRequest, source: Any) -> list[st
     changed on disk by the end of the probe."""
     return (([_ONE_THREAD_NOTE] if collected.single_thread else []) + too_big_notes(collected.devices)
             + noise_notes(collected.devices, shapes_vary=bool(collected.check and collected.check.shape_note),
-                          cores=collected.host.cpu.logical_cores if collected.host else None)
+                          cores=collected.host.cpu.logical_cores if collected.host else None,
+                          os_name=collected.host.os_name if collected.host else None)
             + precision_notes(collected.devices, request.precision)
             + shared_gpu_notes(collected.devices)
             + [n for n in (collected.turn_note, collected.input_note, collected.bf16_note) if n] + collected.left_out

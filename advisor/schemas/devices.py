@@ -182,6 +182,9 @@ class HostInfo(Model):
     # forked the caller (torch was imported already) or it was not measured.
     process_start_seconds: Annotated[float, Field(ge=0, le=3600, allow_inf_nan=False)] | None = None
     process_start_clock: StartupClock | None = None  # how it was timed; None in older profiles
+    # The OS the probe ran on, as platform.system() names it ("Linux", "Darwin", "Windows"): the notes whose advice
+    # is one OS's (glibc, LD_PRELOAD, /proc/stat: advisor.os_words) are worded for it. None in older profiles.
+    os_name: DeviceName | None = None
 
 
 class GpuSpec(Model):
