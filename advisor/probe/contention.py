@@ -8,8 +8,10 @@ counts free cores before each timed window and, when the machine is busy, times 
 thread's own CPU-time clock (what the step costs, not how long the scheduler kept it waiting), and the predictor
 scales one thread to the idle machine's thread count.
 
-Linux reads ``/proc/stat`` (all CPUs' busy and steal time, and the run queue); elsewhere (or where it cannot be
-read) ``ProcStat.sample`` returns None: the windows are then timed as on an idle machine, as nothing says
+Linux reads ``/proc/stat`` (all CPUs' busy and steal time, and the run queue); where it cannot be read (macOS,
+Windows, a sandbox that hides /proc) the timed windows' check reads psutil's CPU times instead
+(``advisor.probe.cpu_times``: the others' CPU time, no steal time or run queue, recorded as unknown). Where
+neither can be read, ``sample`` returns None: the windows are then timed as on an idle machine, as nothing says
 otherwise, but their load is recorded as unknown (None), never as a quiet 0.0, and the probe's notes say it could
 not be read (``advisor.probe.device_notes.unread_load_notes``). The source is a seam: tests pass a fake with the
 same ``sample()``.
@@ -37,6 +39,11 @@ class CpuSample:
     steal_seconds: float
     own_seconds: float  # this process's CPU time, all its threads
     procs_running: int  # runnable tasks on the whole machine, this one's threads included
+    # Which counters: PROC_STAT; CPU_TIMES (psutil's, off Linux) has no steal or run queue, recorded as unknown.
+    measure: str = "/proc/stat"
+
+
+PROC_STAT, CPU_TIMES = "/proc/stat", "psutil"  # Measurement.load_measure's values
 
 
 class CpuLoadSource(Protocol):
@@ -235,10 +242,11 @@ class Window:
             return {"others_cpu_cores": None, "steal_fraction": None, "run_queue": None, "clock": self.clock,
                     "priority_nice": self.nice}
         load = window_load(self._start, end, self.cores, own_threads=self.threads)
+        counted = end.measure == PROC_STAT  # psutil's CPU times count no steal and no run queue: unknown, not 0
         fields: dict[str, Any] = {"others_cpu_cores": round(load.others_cores, 3),
-                                  "steal_fraction": round(min(1.0, load.steal_fraction), 4),
-                                  "run_queue": round(load.run_queue, 2), "clock": self.clock,
-                                  "priority_nice": self.nice}
+                                  "steal_fraction": round(min(1.0, load.steal_fraction), 4) if counted else None,
+                                  "run_queue": round(load.run_queue, 2) if counted else None, "clock": self.clock,
+                                  "priority_nice": self.nice, "load_measure": end.measure}
         if not load.clean or self.clock != "wall" or self.nice is not None:
             if "name" not in self.busiest:
                 self.busiest.update(busiest_other_process(probe_pids()))

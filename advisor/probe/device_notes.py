@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from advisor.hardware.process_memory import LIMIT_WORDS
 from advisor.os_words import linux_tools_apply, os_label
-from advisor.probe.contention import ANOTHER_PROBE
+from advisor.probe.contention import ANOTHER_PROBE, CPU_TIMES
 from advisor.probe.frames import CheckFrame, one_line
 from advisor.schemas import DeviceProfile, Measurement
 
@@ -117,7 +117,7 @@ def noise_notes(devices: list[DeviceProfile], *, shapes_vary: bool = False, core
                       f"{top.spread:.0%} of the median)")
             if measured_quiet(top):
                 notes.append(f"{varied}, though no other process was measured using the CPU while those steps ran "
-                             f"({top.others_cpu_cores or 0.0:.2f} cores; steal time {top.steal_fraction or 0.0:.0%}):"
+                             f"({top.others_cpu_cores or 0.0:.2f} cores; {_steal_text(top)}):"
                              " the jitter is this machine's own (a virtual machine's host, or the memory allocator "
                              "taking fresh pages) or the workload's (batches that vary in cost), not another "
                              "program's, so probing again here will not steady it. The estimate uses the steps' "
@@ -147,6 +147,13 @@ def _queued(m: Measurement, cores: int | None) -> str:
     return f" ({m.run_queue:.1f} other tasks on average were ready to run on its {cores} cores)"
 
 
+def _steal_text(m: Measurement) -> str:
+    """"steal time 3%", or where psutil's CPU times measured the window (no steal counted) that it was not."""
+    if m.load_measure == CPU_TIMES:
+        return "steal time not counted: psutil's CPU times, as /proc/stat could not be read"
+    return f"steal time {m.steal_fraction or 0.0:.0%}"
+
+
 def own_cost_note(varied: str, m: Measurement) -> str:
     """A wide spread well beyond what the others' measured share of the CPU could make (``advisor.schemas.spread``),
     from a make_batch whose shapes vary between calls: the steps themselves vary in cost, and no idle machine would
@@ -155,7 +162,7 @@ def own_cost_note(varied: str, m: Measurement) -> str:
            else "; timed by the probe thread's own CPU time, which leaves waiting for them out"
            if m.clock != "wall" else "")
     return (f"{varied}, more than the other processes measured while those steps ran explain "
-            f"({m.others_cpu_cores or 0.0:.2f} cores; steal time {m.steal_fraction or 0.0:.0%}{how}): the batches "
+            f"({m.others_cpu_cores or 0.0:.2f} cores; {_steal_text(m)}{how}): the batches "
             "vary in cost, as make_batch varies their shape (a random sequence length, a bucketed loader). Probing "
             "again on an idle machine will not steady it; a job pays the mean over its batches.")
 
@@ -169,9 +176,11 @@ def unread_load_notes(d: DeviceProfile, os_name: str | None = None) -> list[str]
     unread = [m for m in timed if m.others_cpu_cores is None]
     if d.kind != "cpu" or not unread:
         return []
-    fix = ("Fix: probe where /proc/stat can be read (Linux), with the machine idle." if linux_tools_apply(os_name)
+    linux = linux_tools_apply(os_name)
+    fix = ("Fix: probe where /proc/stat can be read (Linux), with the machine idle." if linux
            else f"Fix: probe with the machine idle ({os_label(os_name)} has no /proc/stat to check it by).")
-    return [f"{d.device}: {LOAD_UNREAD} (/proc/stat) while {len(unread)} of {len(timed)} timed windows ran, so the "
+    tried = "/proc/stat" if linux else "neither /proc/stat nor psutil's CPU times"  # off Linux both were tried
+    return [f"{d.device}: {LOAD_UNREAD} ({tried}) while {len(unread)} of {len(timed)} timed windows ran, so the "
             "probe could not check whether other processes were using the CPU meanwhile: those steps are read as "
             f"an idle machine's, and if others were using it they are slow and the estimate with them. {fix}"]
 
@@ -194,6 +203,9 @@ def busy_notes(d: DeviceProfile) -> list[str]:
     if not seen:
         seen = ["other processes were busy as a window began (next to nothing during it)"]
     head = f"{d.device}: {' and '.join(seen)} during {len(dirty)} of {len(timed)} timed windows{who}"
+    if any(m.load_measure == CPU_TIMES for m in dirty):  # say what the figures are: no steal time or run queue
+        head += (" (measured by psutil's CPU times, as /proc/stat could not be read: other processes' CPU time, "
+                 "no steal time or run queue)")
     if all(m.clock == "thread_cpu" for m in dirty):
         how = ("those steps were timed on one thread by its own CPU time and scaled to an idle machine, so the "
                "estimate is wider than on an idle machine.")

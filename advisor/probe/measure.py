@@ -42,8 +42,9 @@ from advisor.hardware.cpu import detect_cpu
 from advisor.hardware.nvml import NvmlLike
 from advisor.hardware.specs import match_reported_gpu
 from advisor.probe import contention, cuda_device, kept_memory_last, stats, tf32_switches
-from advisor.probe.contention import CpuLoadSource, ProcStat, Window, open_window
+from advisor.probe.contention import CpuLoadSource, Window, open_window
 from advisor.probe.cpu_peak import measure_cpu_peak
+from advisor.probe.cpu_times import load_source as busy_check_source
 from advisor.probe.ladder import CHECK_BATCH_SIZE, MIN_TIMED, MIN_WARMUP, Ladder, point_cost, repeat_pricing
 from advisor.probe.memory_meter import CpuMemory, CudaMemory, is_oom
 from advisor.probe.priority import ProbePriority
@@ -128,7 +129,7 @@ class DeviceProbe:
         self.kept_memory_later: tuple[Measurement, float] | None = None  # its reference and budget; model kept
         # What times a step: the wall clock, or on a busy CPU this thread's CPU time (see probe.contention).
         self._clock: Callable[[], float] = time.perf_counter
-        self.load_source: CpuLoadSource = load_source or ProcStat()
+        self.load_source: CpuLoadSource = load_source or busy_check_source()  # /proc/stat, else psutil's
         self.priority = priority or ProbePriority(options.raise_priority and not self.is_cuda)
         self._full_threads = 1  # the CPU thread count of an idle machine, set when the probe runs
         self._busiest: dict[str, Any] = {}  # the busiest other process, looked up once per probe

@@ -80,22 +80,22 @@ class Measurement(Model):
     power_watts: Amount | None = None
     oom: bool = False
     warmup_steps: Annotated[StrictInt, Field(ge=0)] = 0
-    # What else used the CPU during the timed steps (advisor.probe.contention): other processes' CPU time in
-    # cores, the hypervisor's steal share, runnable tasks beyond the probe's own; None where not measured.
+    # What else used the CPU during the timed steps (advisor.probe.contention): others' CPU time in cores, steal
+    # share, runnable tasks beyond the probe's own; None where not measured (psutil's CPU times, where /proc/stat
+    # cannot be read, give no steal or run queue: load_measure says which was read; None in older profiles).
     others_cpu_cores: Annotated[float, Field(ge=0, le=1e5, allow_inf_nan=False)] | None = None
     steal_fraction: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
     run_queue: Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)] | None = None
+    load_measure: Literal["/proc/stat", "psutil"] | None = None
     # The training step's clock. "wall": wall-clock. "thread_cpu": the probe thread's own CPU time, on a busy
     # machine where the steps ran on one thread (what the step costs, not how long it waited for a core). Batch
     # creation is on the wall clock, less (when "thread_cpu") the time the thread sat queued for a CPU others held.
     clock: Literal["wall", "thread_cpu"] = "wall"
     busiest_other: Annotated[str, Field(max_length=200)] | None = None  # "name (pid N, 98% CPU)"
     busiest_other_nice: Annotated[StrictInt, Field(ge=-20, le=19)] | None = None  # its nice as it was named
-    # The probe's scheduling priority (nice) while it timed these steps, where it raised it above the other
-    # processes it found using the CPU (advisor.probe.priority); None: it ran at the priority it was started with.
+    # The probe's nice where it raised it above others using the CPU (advisor.probe.priority); None: as started.
     priority_nice: Annotated[StrictInt, Field(ge=-20, le=19)] | None = None
-    # CPU only (advisor.probe.memory_meter): minor page faults a timed step, and the kernel's share of the process's
-    # CPU time during the timed steps (mostly supplying fresh pages for memory the allocator handed back).
+    # CPU only (advisor.probe.memory_meter): minor page faults a timed step, the kernel's share of its CPU time.
     page_faults_per_step: Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)] | None = None
     kernel_cpu_share: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = None
     # CPU, the user's batch size: how many of ``compute_seconds_samples`` each fresh process timed, in order
