@@ -105,8 +105,9 @@ def default_database_path() -> Path:
 
 def default_database_url() -> str:
     """``default_database_path`` as a SQLite URL. The URL's database part is percent-decoded and ends at a "?"
-    (SQLAlchemy's reading), so those two are encoded: a HOME of ``home%41b`` put the history in ``homeAb``, and
-    one of ``home?x=1`` was refused as SQLite URI options no one gave."""
+    (SQLAlchemy 2.1's reading, which ``advisor.history.url_parse`` gives on 2.0 too), so those two are encoded: a
+    HOME of ``home%41b`` put the history in ``homeAb``, and one of ``home?x=1`` was refused as SQLite URI options no
+    one gave."""
     return "sqlite:///" + str(default_database_path()).replace("%", "%25").replace("?", "%3F")
 
 

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import (
     ArgumentError,
     DBAPIError,
@@ -36,6 +36,7 @@ from advisor.history.answer_deadline import AnswerDeadline
 from advisor.history.answer_deadline import attach as attach_answer_deadline
 from advisor.history.pg_wait import interruptible_waits
 from advisor.history.url_display import ENCODE_HINT, display_url, masked, refuse_unencoded, scrubbed, shown
+from advisor.history.url_parse import parse_url
 from advisor.settings import DEFAULT_HISTORY_HINT, default_database_path
 
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -150,7 +151,7 @@ def in_memory_url(url: str) -> bool:
     """Whether ``url`` names an in-memory SQLite database (``sqlite://``, ``sqlite:///:memory:``), which lives
     only as long as the process (False for a file, a server or a URL that does not parse)."""
     try:
-        parsed = make_url(url)
+        parsed = parse_url(url)
     except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         return False
     # A URI filename names one too with mode=memory ("sqlite:///file:db1?mode=memory&uri=true").
@@ -165,7 +166,7 @@ def sqlite_file_missing(url: str) -> bool:
     if url != url.strip():  # create_history_engine refuses it
         return False
     try:
-        parsed = make_url(url)
+        parsed = parse_url(url)
     except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         return False
     path = _plain_sqlite_path(parsed.get_backend_name(), parsed.database)
@@ -183,7 +184,7 @@ def no_history_error(url: str, hint: str) -> HistoryError:
 def make_sqlite_folder(url: str) -> None:
     """Create the folder of ``url``'s SQLite file (an engine made with ``make_folder=False``, before it first
     writes); nothing for another database."""
-    parsed = make_url(url)
+    parsed = parse_url(url)
     path = _plain_sqlite_path(parsed.get_backend_name(), parsed.database)
     if path is not None:
         _make_folder(path.expanduser())
@@ -254,7 +255,7 @@ def create_history_engine(url: str, *, make_folder: bool = True) -> Engine:
                            "with a space or a line break.", hint=_URL_HINT,
                            public="The history database URL starts or ends with a space or a line break.")
     try:
-        parsed = make_url(url)
+        parsed = parse_url(url)
     except (ArgumentError, ValueError) as exc:  # ValueError: a port that is not a number
         # A password pasted as it is (a "/" or ":" in it) is the likeliest cause where the URL has one.
         encode = f" If it holds a password: {ENCODE_HINT}." if "@" in url else ""

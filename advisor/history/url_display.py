@@ -14,10 +14,11 @@ from __future__ import annotations
 import re
 from urllib.parse import quote
 
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import ArgumentError
 
 from advisor.errors import HistoryError
+from advisor.history.url_parse import parse_url
 
 # The characters a user name or password must have percent-encoded in a URL, with their codes.
 ENCODE_HINT = ("a user name or password in the URL must have its @ : / % # ? percent-encoded "
@@ -88,7 +89,7 @@ def shown(raw: str) -> str:
     """The URL text ``raw`` as ``display_url`` shows it, or ``masked`` where it does not parse or is
     ``ambiguous``: for messages about a URL no engine was made for."""
     try:
-        url = make_url(raw)
+        url = parse_url(raw)
     except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         return masked(raw)
     return masked(raw) if ambiguous(url) or _extra_at(raw) else display_url(url)
