@@ -34,6 +34,7 @@ from advisor.history import missing_table as missing
 from advisor.history import read_only_folder as read_only
 from advisor.history.answer_deadline import AnswerDeadline
 from advisor.history.answer_deadline import attach as attach_answer_deadline
+from advisor.history.driver_error import driver_not_loaded
 from advisor.history.pg_wait import interruptible_waits
 from advisor.history.url_display import ENCODE_HINT, display_url, masked, refuse_unencoded, scrubbed, shown
 from advisor.history.url_parse import parse_url
@@ -92,7 +93,11 @@ def _server_engine(parsed: URL) -> Engine:
                            f"which SQLAlchemy does not know. {SUPPORTED_DATABASES}", hint=_URL_HINT,
                            public=f"The history database URL names {parsed.drivername!r}, which SQLAlchemy does not "
                                   "know.") from exc
-    except ModuleNotFoundError as exc:
+    except (ImportError, SystemError) as exc:
+        if not isinstance(exc, ModuleNotFoundError):
+            # Installed but failing at import: a build for another Python (psycopg2-binary 2.9.0-2.9.4 on 3.11,
+            # "SystemError: initialization of _psycopg raised unreported exception"), a missing libpq.
+            raise driver_not_loaded(parsed, exc) from exc
         if backend == "postgresql":
             raise HistoryError(f"The driver for postgresql is not installed ({exc.name}).",
                                hint="Fix: pip install 'advisor[postgres]' (psycopg2-binary).") from exc
