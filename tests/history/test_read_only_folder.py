@@ -96,3 +96,22 @@ def test_a_read_only_file_in_a_writable_folder_keeps_the_permissions_hint(tmp_pa
         engine.dispose()
     assert err.hint.startswith("Fix: check that you may read and write the database file and its folder")
     assert Path(tmp_path).is_dir()
+
+
+@pytest.mark.parametrize("folder", ["d%41", "d?x=1", "d#e"])
+def test_the_hints_url_reads_a_history_whose_path_holds_a_percent_or_question_mark(tmp_path, _migrated_sqlite,
+                                                                                   folder):
+    """The hint's immutable=1 URL for .../d%41/h.db named .../d%2541/h.db, which SQLAlchemy reads as "d%41" and
+    SQLite's URI then as "dA": "unable to open database file". Both readings are undone now."""
+    from advisor.history import read_only_folder
+    from advisor.history.repository import History
+
+    path = tmp_path / folder / "h.db"
+    path.parent.mkdir()
+    shutil.copyfile(_migrated_sqlite, path)
+    hint = read_only_folder.hint(path)
+    url = hint.split("ADVISOR_DATABASE_URL='", 1)[1].split("'", 1)[0]
+    assert url.endswith("/h.db?immutable=1&uri=true"), url
+    with History(url) as hist:
+        assert hist.list() == []
+    assert sorted(p.name for p in tmp_path.rglob("*")) == sorted([folder, "h.db"])
