@@ -171,6 +171,13 @@ def test_deltas_and_ratios():
     assert [format_ratio(r) for r in (11.2, 2.74, 0.318, 1.0)] == ["11x", "2.7x", "0.32x", "1.0x"]
 
 
+def test_a_ratio_that_rounds_to_ten_reads_whole_and_a_zero_change_reads_plus():
+    # 9.97 rounds to 10 at two significant digits: "10x", not "10.0x" (three digits); 9.94 stays "9.9x"
+    assert [format_ratio(r) for r in (9.94, 9.95, 9.97, 10.0)] == ["9.9x", "10x", "10x", "10x"]
+    # no change is "+$0.00" (the docstring's example), never "-$0.00"
+    assert (format_usd_delta(0.0), format_usd_delta(-0.0)) == ("+$0.00", "+$0.00")
+
+
 def test_startup_seconds():
     assert parse_startup_seconds("0", flag="--startup-gpu") == 0
     assert parse_startup_seconds("90s", flag="--startup-gpu") == 90
