@@ -101,6 +101,17 @@ def test_the_reason_of_an_input_bound_candidate_gives_the_rates():
     assert by_type(rec, "a2-wide").reason == "2.4x faster, 1.5x the cost"  # compute-bound: nothing to add
 
 
+def test_the_fast_choice_names_the_cheaper_input_bound_host_it_passed_over():
+    # a2-wide ($70/h) is chosen for time; p-thin has the same 8 GPUs for $20/h but waits on its 32 vCPUs' loader
+    fast = run(eight_gpus(), Constraints(objective="time")).chosen
+    assert fast.instance_type == "a2-wide"
+    assert fast.reason.endswith("; 8 x A100-80GB (aws p-thin) costs less per hour but is input-bound on 32 vCPUs "
+                                "(GPUs 31% busy): 31m40s total, $10.56")
+    # nd-wide ($80/h) is dearer, and compute-bound: with the input-bound hosts gone nothing is passed over
+    alone = run(eight_gpus()[2:], Constraints(objective="time")).chosen
+    assert alone.instance_type == "a2-wide" and "costs less per hour" not in alone.reason
+
+
 def test_make_batch_in_the_training_loop_is_serial():
     est = estimate(A100, 0.06, bound="input", input_s=0.03, transfer_s=0.01, util=0.02 / 0.06, workers=0, vcpus=30)
     rec = run([(A100, est)])
@@ -174,6 +185,22 @@ def test_advice_for_more_loader_workers_when_the_host_affords_them():
     assert not any("more loader workers" in line for line in run([(THIN, few)]).advice)
 
 
+def test_the_fixes_shorten_the_steps_and_keep_the_jobs_own_startup():
+    # 400 s of the 2,000 s job is its own start-up (model build, warm-up), which no loader fix shortens: the steps
+    # (1,600 s) take 800 s with 24 workers (input 0.16 -> 0.08 s) and 520 s at compute + copy (0.052 s a step).
+    # Totals with the 300 s GPU start-up: 300 + 400 + 800 = 1,500 s; 300 + 400 + 520 = 1,220 s (scaling the whole
+    # job said 21m40s and 15m50s).
+    est = thin(workers=8, transfer=0.002).model_copy(
+        update={"seconds": 2000.0, "startup_seconds": 400.0, "low": 1600.0, "high": 2400.0})
+    assert run([(THIN, est)]).advice == [
+        "8 x A100-80GB (aws p-thin) is input-bound: more loader workers, num_workers=3 per GPU (24 on 32 vCPUs "
+        "against the 8 this estimate has), would take at best 25m00s total, $8.33 instead of 38m20s, $12.78 (13m20s "
+        "sooner and $4.44 cheaper)",
+        "8 x A100-80GB (aws p-thin) is input-bound: decoding and augmenting on the GPU (for images or video, e.g. "
+        "NVIDIA DALI) takes the input off the CPU, at best 20m20s total, $6.78 instead of 38m20s, $12.78 (18m00s "
+        "sooner and $6.00 cheaper)"]
+
+
 def test_the_gpu_decoding_line_is_the_job_at_its_compute_and_copy_bound():
     rec = run(eight_gpus())
     # the copy (0.01 s) may not overlap compute (0.05 s) here: at best 0.06 s a step, 600 s of job
@@ -181,6 +208,22 @@ def test_the_gpu_decoding_line_is_the_job_at_its_compute_and_copy_bound():
         "8 x A100-80GB (aws p-thin) is input-bound: decoding and augmenting on the GPU (for images or video, e.g. "
         "NVIDIA DALI) takes the input off the CPU, at best 15m00s total, $5.00 instead of 31m40s, $10.56 "
         "(16m40s sooner and $5.56 cheaper)"]
+
+
+def test_a_fix_that_saves_under_5pct_of_the_total_is_not_advised():
+    # every worker the host affords is assumed, so only the GPU decoding line can be said. Compute 0.148 s + copy
+    # 0.002 s a step: the job 1,600 s -> 1,500 s, 100 s of the 1,900 s total (5.3%): said. Compute 0.150 s: 80 s
+    # (4.2%), under MIN_GAIN: no line.
+    def advice(compute_seconds):
+        est = estimate(THIN, 0.16, bound="input", input_s=0.16, transfer_s=0.002, util=compute_seconds / 0.16,
+                       workers=24, vcpus=32)
+        return run([(THIN, est)]).advice
+
+    assert advice(0.148) == [
+        "8 x A100-80GB (aws p-thin) is input-bound: decoding and augmenting on the GPU (for images or video, e.g. "
+        "NVIDIA DALI) takes the input off the CPU, at best 30m00s total, $10.00 instead of 31m40s, $10.56 (1m40s "
+        "sooner and $0.56 cheaper)"]
+    assert advice(0.150) == []
 
 
 def test_the_warning_says_how_long_the_gpus_wait_for_data():
