@@ -206,6 +206,17 @@ def test_budget_at_risk_is_flagged():
     assert "at risk: at the slow end of its estimate it costs $2.16, over the $1.90 budget" in rec.chosen.reason
 
 
+def test_a_spot_runs_slow_end_is_priced_at_the_spot_rate_against_the_budget():
+    # $10/h on demand, $3/h spot; the job 3,600 s (2,880-4,320 s), start-up 300 s: the slow end is 4,620 s, $3.85 at
+    # the spot rate ($12.83 on demand). Ranked cost $3.25.
+    g = offer("p", "g", 10.0, gpu="A100-80GB", count=1, gpu_memory=80, spot=3.0)
+    ests = {key(g): estimate(key(g), 3600.0)}
+    assert run(Constraints(budget_usd=4.0, spot=True), ests=ests, offers=[g]).status == "ok"
+    tight = run(Constraints(budget_usd=3.5, spot=True), ests=ests, offers=[g])
+    assert tight.status == "at_risk" and tight.chosen.interruptible
+    assert "at risk: at the slow end of its estimate it costs $3.85, over the $3.50 budget" in tight.verdict.warnings
+
+
 def test_nothing_feasible_raises_with_nearest_misses():
     with pytest.raises(NoFeasibleCandidateError) as info:
         run(Constraints(deadline_seconds=600, budget_usd=1.0))
@@ -261,6 +272,17 @@ def test_pareto_flags():
     pareto = {c.instance_type for c in rec.candidates if c.pareto}
     # times with start-up: 8xA100 800 s $3.54; 1xA100 3300 s $1.82; T4 9300 s $1.89; CPU 20120 s $3.99
     assert pareto == {"gpu_8x_a100", "gpu_1x_a100"}
+
+
+def test_an_equal_cost_slower_offer_is_not_on_the_pareto_front():
+    # per-hour billing: both runs (400 s and 500 s with start-up) are billed one hour at $1/h, so the faster one
+    # dominates the slower
+    fast, slow = (offer("p", name, 1.0, gpu=gpu, count=1, gpu_memory=80).model_copy(update={"billing": "per_hour"})
+                  for name, gpu in (("fast", "A100-80GB"), ("slow", "H100")))
+    rec = run(Constraints(objective="time"), ests={key(fast): estimate(key(fast), 100.0),
+                                                   key(slow): estimate(key(slow), 200.0)}, offers=[fast, slow])
+    assert [(c.instance_type, c.cost_usd, c.pareto) for c in rec.all_candidates] == [
+        ("fast", 1.0, True), ("slow", 1.0, False)]
 
 
 def test_best_per_tier():
@@ -403,6 +425,17 @@ def test_under_spot_best_value_and_cpu_vs_gpu_say_their_costs_are_spot_costs():
     text = rec.verdict.cpu_vs_gpu.text
     assert "($0.73 at its spot price, 55m00s, against $1.68 at its spot price, 5h35m)" in text
     assert "spot" not in run().best_value.text and "spot" not in run().verdict.cpu_vs_gpu.text
+
+
+def test_under_spot_the_cpu_vs_gpu_price_ratio_is_of_the_spot_rates():
+    # on demand $4/h against $1/h (4.0x); on spot $1.00/h against $0.50/h (2.0x); the GPU runs the job 10x faster
+    cpu, gpu = offer("p", "c", 1.0, vcpus=16, spot=0.5), offer("p", "g", 4.0, gpu="A100-80GB", count=1, spot=1.0)
+    ests = {key(cpu): estimate(key(cpu), 36000.0), key(gpu): estimate(key(gpu), 3600.0)}
+    versus = run(Constraints(spot=True), ests=ests, offers=[cpu, gpu]).verdict.cpu_vs_gpu
+    assert (versus.price_ratio, versus.speedup, versus.per_epoch_ratio) == (2.0, 10.0, 0.2)
+    assert versus.text.startswith("the best GPU (1 x A100-80GB, p g) costs 2.0x per hour what the best CPU (16 vCPU, "
+                                  "p c) costs and runs the job 10x faster: on the job alone it is 5.0x cheaper.")
+    assert run(ests=ests, offers=[cpu, gpu]).verdict.cpu_vs_gpu.price_ratio == 4.0
 
 
 def test_infeasible_names_the_cheaper_of_a_near_tie_as_the_nearest():
@@ -1060,6 +1093,16 @@ def test_the_verdict_words_a_zero_or_infinite_cost_ratio_without_dividing_by_it(
     from advisor.ranking.verdict import _cheaper
 
     assert _cheaper(ratio) == text
+
+
+def test_the_verdict_says_about_the_same_only_within_5pct():
+    from advisor.ranking.verdict import _cheaper, _pace
+
+    # 4% apart is "about the same"; 8% apart is said, though it prints as 1.1x
+    assert [_cheaper(r) for r in (1.04, 1 / 1.04, 1.08, 1 / 1.08)] == [
+        "about the same", "about the same", "1.1x dearer", "1.1x cheaper"]
+    assert [_pace(r) for r in (1.04, 1 / 1.04, 1.08, 1 / 1.08)] == [
+        "about as fast", "about as fast", "1.1x slower", "1.1x faster"]
 
 
 def test_diff_marks_a_side_that_misses_the_constraints_or_is_a_spot_price(capsys, monkeypatch):
