@@ -74,6 +74,17 @@ def test_max_batch_monotone():
         assert not memory_fit(**BASE, per_device_batch=best + 1, device_memory_gib=memory).fits_memory
 
 
+def test_the_largest_batch_said_fits_where_rounding_puts_the_exact_fit_a_hair_over():
+    # 0.3 + 1.1 x (4 + 30 x 0.1) is 8 GiB exactly, but 8.000000000000002 in floating point, so batch 30 is judged
+    # not to fit: the largest batch said must be one that is judged to fit, and the next one not (the closed form
+    # floors to 30; the nudge takes it back to 29)
+    kw = {**BASE, "activation_bytes_per_sample": 0.1 * GIB, "cuda_context_gib": 0.3}
+    largest = memory_fit(**kw, per_device_batch=1, device_memory_gib=8).max_batch_per_device
+    assert largest == 29
+    assert memory_fit(**kw, per_device_batch=largest, device_memory_gib=8).fits_memory
+    assert not memory_fit(**kw, per_device_batch=largest + 1, device_memory_gib=8).fits_memory
+
+
 def test_nothing_fits_gives_zero():
     fit = memory_fit(**BASE, per_device_batch=1, device_memory_gib=4)  # 0.5 + 1.1 x 4.5 = 5.45 > 4
     assert not fit.fits_memory
