@@ -80,3 +80,17 @@ def test_compare_text_json_and_export_flag_the_outlier(db_url):
     assert [(row["actual_seconds"], row["outlier"]) for row in export] == [(120.0, False), (2400.0, True)]
     shown = runner.invoke(build_app(), ["history", "show", str(rec)], env={"COLUMNS": "200"})
     assert "recorded with --force: 24x its prediction" in shown.output
+
+
+def test_the_guard_and_compare_agree_on_the_20x_edge():
+    """A run exactly 20x from its prediction is kept (over 20x is an outlier), either way, by ``history record``'s
+    guard and by compare alike: 19x and 20x kept; 20.5x and 1/21 outliers."""
+    from advisor.history.comparison import comparison
+    from advisor.history.outcome_checks import outlier
+
+    actuals = (1900.0, 2000.0, 2050.0, 5.0, 100.0 / 21)  # against a 100 s prediction
+    rows = [(i, 1, "2026-01-01", a, "w", "aws", "g5.xlarge", "single_gpu", "A10G", 1, 4, "scaled", 100.0, 90.0,
+             110.0, None) for i, a in enumerate(actuals, start=1)]
+    assert [r.outlier for r in comparison(rows).rows] == [False, False, True, False, True]
+    assert [outlier(a, 100.0) is not None for a in actuals] == [False, False, True, False, True]
+
