@@ -657,6 +657,16 @@ def test_cpu_vs_gpu_in_the_seeds_terms():
     assert "For jobs under 20m31s on the CPU machine (about 0.41 epochs of this job) the CPU would win" in near.text
 
 
+def test_the_break_even_is_said_from_a_tenth_of_the_cpu_job_up():
+    # the same 20m31s break-even: 0.154 of an 8,000 s CPU job is said; 0.095 of a 13,000 s one is not
+    near = run(ests=estimates(cpu=8000.0, a100=1200.0)).verdict.cpu_vs_gpu
+    assert near.text.endswith("For jobs under 20m31s on the CPU machine (about 0.154 epochs of this job) the CPU "
+                              "would win (start-up: 5m00s on GPU, 2m00s on CPU).")
+    far = run(ests=estimates(cpu=13000.0, a100=1950.0)).verdict.cpu_vs_gpu
+    assert far.break_even_job_seconds == pytest.approx(near.break_even_job_seconds)
+    assert far.text.endswith("($1.24, 37m30s, against $2.60, 3h39m).")
+
+
 def test_cpu_vs_gpu_says_when_start_up_decides_the_tier():
     ests = estimates(cpu=600.0, a100=90.0, a100x8=15.0, t4=2000.0)
     rec = run(ests=ests)
@@ -1064,6 +1074,33 @@ def test_no_best_value_where_the_time_saved_is_not_worth_the_money():
     rec = run(ests=ests, offers=[o for o in OFFERS if o.instance_type != "gpu_8x_a100"] + [fast])
     assert rec.chosen.instance_type == "gpu_1x_a100"
     assert rec.best_value is None and rec.verdict.best_value is None
+
+
+def _chosen_and_faster(faster_total_seconds, cost_ratio):
+    """The cheapest offer, 1,000 s in all (700 s + 300 s start-up) for $2.00, and a faster one at ``cost_ratio``
+    times its cost."""
+    a = offer("p", "a", 7.2, gpu="A100-80GB", count=1, gpu_memory=80)
+    price = 7.2 * cost_ratio * 1000 / faster_total_seconds
+    b = offer("p", "b", price, gpu="H100", count=1, gpu_memory=80)
+    rec = run(ests={key(a): estimate(key(a), 700.0), key(b): estimate(key(b), faster_total_seconds - STARTUP_GPU)},
+              offers=[a, b])
+    assert rec.chosen.instance_type == "a"
+    return rec.best_value
+
+
+def test_a_best_value_saves_at_least_5pct_of_the_total_time():
+    # 52 s of 1,000 (5.2%) for 10% more is offered; 48 s (4.8%) for the same is not
+    assert _chosen_and_faster(948.0, 1.1).text == ("+$0.20 (10%) finishes 52.0s sooner on 1 x H100 (p b): 15m48s "
+                                                   "total, $2.20")
+    assert _chosen_and_faster(952.0, 1.1) is None
+
+
+def test_a_best_value_buys_its_time_at_no_worse_than_the_minimum_return():
+    # 10% sooner: log(1/0.9) = 0.105 of gain; at 2.7x the cost (log 0.99) that is over a tenth of the loss, at 3.0x
+    # (log 1.10) under it
+    assert _chosen_and_faster(900.0, 2.7).text == ("+$3.40 (2.7x the cost) finishes 1m40s sooner on 1 x H100 (p b): "
+                                                   "15m00s total, $5.40")
+    assert _chosen_and_faster(900.0, 3.0) is None
 
 
 def test_a_job_over_the_measured_headroom_says_so_rather_than_needs_less_than_it_has():
