@@ -1124,6 +1124,23 @@ def test_a_job_bounded_by_the_probes_out_of_memory_says_so_rather_than_the_headr
                               "probe (the line of its peaks gives 12 GiB of 40)")
 
 
+def test_a_peak_over_the_usable_share_is_said_so_before_the_probes_out_of_memory_cap():
+    def reason(peak, max_batch):
+        ests = estimates()
+        ests[key(A100)] = estimate(offer_target(A100, no_lookup), 3000.0, fits=False, peak=peak, capacity=40.0,
+                                   max_batch=max_batch)
+        (dropped,) = [c for c in run(ests=ests).excluded if c.instance_type == "gpu_1x_a100"]
+        return dropped.reason
+
+    # 37 GiB of 40 is over the 90% (36 GiB) a measured job may use: that, though the batch is over the probe's cap
+    assert reason(37.0, 23) == "needs 37 GiB per GPU, more than the 90% of its 40 a measured job may use"
+    # 35 GiB is within it: the cap bounds the job
+    assert reason(35.0, 23) == ("batch 32 per GPU is over 23, the largest below a batch that ran out of memory in the "
+                                "probe (the line of its peaks gives 35 GiB of 40)")
+    # all of the GPU's memory is still over the usable share, not "needs 40 GiB, has 40"
+    assert reason(40.0, None) == "needs 40.000 GiB per GPU, more than the 90% of its 40.000 a measured job may use"
+
+
 @pytest.mark.parametrize(("ratio", "text"), [(0.0, "far cheaper"), (float("inf"), "far dearer"),
                                              (0.25, "4.0x cheaper"), (1.0, "about the same")])
 def test_the_verdict_words_a_zero_or_infinite_cost_ratio_without_dividing_by_it(ratio, text):

@@ -26,6 +26,15 @@ def test_the_safe_best_of_the_flag_is_named_where_the_cheapest_is_at_risk():
                           "55m00s, $1.82; safe even at its slow end (at most 45m00s)")
 
 
+def test_the_slow_end_that_decides_safe_includes_the_start_up():
+    # the T4: 3,750 s at the slow end of its job, under the 4,000 s deadline alone, but 4,050 s with its 300 s
+    # start-up: at risk, so the A100 is the safe best of the flag (not the T4 "safe ... at most 1h08m")
+    alt = estimates(t4=3000.0, a100=2000.0, spread=0.25)
+    rec = run(DEADLINE, alternatives={"--batch-size 64": alt})
+    assert _line(rec) == ("with --batch-size 64: 1 x A100-40GB (lambda gpu_1x_a100), 38m20s total, $1.27 instead of "
+                          "55m00s, $1.82; safe even at its slow end (at most 45m00s)")
+
+
 def test_an_at_risk_what_if_says_so_where_no_safe_one_beats_the_choice():
     alt = estimates(t4=3000.0, spread=0.5)  # the A100 as under no flag: not 10% better
     rec = run(DEADLINE, alternatives={"--batch-size 64": alt})
