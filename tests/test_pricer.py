@@ -29,6 +29,18 @@ def test_the_what_if_halves_an_even_accumulation_and_keeps_an_odd_one():
     assert label == "--batch-size 16" and (job.batch_size, job.grad_accum_steps) == (16, 3)
 
 
+@pytest.mark.parametrize(("precision", "labels"), [
+    (None, ["--precision bf16", "--batch-size 32"]), ("fp32", ["--precision bf16", "--batch-size 32"]),
+    ("bf16", ["--batch-size 32"]), ("fp16", ["--batch-size 32"])])
+def test_the_mixed_precision_what_if_is_offered_to_a_job_not_already_16_bit(precision, labels):
+    from advisor.api import load_profile
+    from advisor.pricer import Pricer, what_ifs
+
+    prof = load_profile(PROFILE)
+    job = JobSpec(100_000, 1, 16)
+    assert list(what_ifs(prof, job, precision, Pricer(prof, [], None), None, None)) == labels
+
+
 @pytest.mark.parametrize("accum", [1, 2])
 def test_the_batch_what_if_says_what_it_does_to_an_update_and_its_flags_reproduce_it(accum):
     app, runner = build_app(), CliRunner()
