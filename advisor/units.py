@@ -402,6 +402,11 @@ def format_usd(amount: float | None, *, rate: bool = False) -> str:
     digits = 3 if rate else 2
     decimals = max(2, digits - 1 - math.floor(math.log10(value)))
     text = f"{value:.{decimals}f}"
+    rounded = float(text)
+    if 0 < rounded < 1 and math.floor(math.log10(rounded)) > math.floor(math.log10(value)):
+        # 0.0996 rounds up to 0.100: the digits are counted again from the new leading one ("$0.10")
+        decimals = max(2, digits - 1 - math.floor(math.log10(rounded)))
+        text = f"{rounded:.{decimals}f}"
     if float(text) >= 1:  # 0.9999 rounded up to a dollar
         text = f"{value:.2f}"
     elif rate and text.endswith("0") and decimals > 2:  # the third digit only where it says something

@@ -160,6 +160,13 @@ def test_one_money_formatter_with_significant_digits_by_size(amount, text):
     assert format_usd(amount) == text
 
 
+def test_an_amount_that_rounds_up_to_a_new_digit_keeps_two_significant_digits():
+    # 0.0996 at two significant digits is 0.10: counted from the old leading digit it read "$0.100" (three)
+    assert [format_usd(x) for x in (0.0996, 0.09999999999999987, 0.00999, 0.0994)] == [
+        "$0.10", "$0.10", "$0.010", "$0.099"]
+    assert format_usd(0.09996, rate=True) == "$0.10"
+
+
 def test_rates_keep_a_third_digit_only_where_it_says_something():
     assert [format_usd(x, rate=True) for x in (0.714, 0.0336, 0.1, 0.004, 4.284)] == [
         "$0.714", "$0.0336", "$0.10", "$0.0040", "$4.28"]
