@@ -22,23 +22,23 @@ from types import ModuleType
 from advisor.errors import WorkloadError
 from advisor.workload.dataloader import user_line
 from advisor.workload.describe import exception_text, raised
+from advisor.workload.siblings import FileFolder
 from advisor.workload.worker_import import module_name_of
 
 _INSTALL_HINT = "Fix: install the missing package in this environment (pip install ...), or correct the import."
 
 
-def import_file(path: Path, shown: str) -> ModuleType:
-    """Run the workload file (its absolute ``path``) as a module; what it raised becomes a WorkloadError naming
-    the file as ``shown`` and the line."""
+def import_file(path: Path, shown: str, folder: FileFolder) -> ModuleType:
+    """Run the workload file (its absolute ``path``) as a module, its ``folder`` in place while it runs; what it
+    raised becomes a WorkloadError naming the file as ``shown`` and the line."""
     module_name = module_name_of(path)  # a spawn DataLoader's workers import it by this name (worker_import)
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
     # Registered while it runs (and after) so that dataclasses, typing and pickle can find the module.
     sys.modules[module_name] = module
-    # The file's own folder goes first on sys.path so it can import its sibling modules.
-    sys.path.insert(0, str(path.resolve().parent))
     try:
-        spec.loader.exec_module(module)
+        with folder.in_place():  # its own folder first on sys.path, so it imports its sibling modules
+            spec.loader.exec_module(module)
     except SyntaxError as exc:
         sys.modules.pop(module_name, None)
         sibling = bool(exc.filename) and Path(exc.filename).resolve() != path.resolve()
@@ -60,11 +60,6 @@ def import_file(path: Path, shown: str) -> ModuleType:
             f"{shown}{user_line(exc, path)}: running the file failed: {raised(exc, whole=True)}",
             hint=_top_level_hint(exc, shown),
         ) from exc
-    finally:
-        try:
-            sys.path.remove(str(path.resolve().parent))
-        except ValueError:
-            pass
     return module
 
 

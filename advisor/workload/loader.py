@@ -55,6 +55,7 @@ from advisor.workload.job import (
     positive_int,
     resolve_job,
 )
+from advisor.workload.siblings import FileFolder, in_folder
 
 # The workload file's constants read by read_defaults, and the job field each one sets.
 _DEFAULT_NAMES = {"DATASET_SIZE": "dataset_size", "EPOCHS": "epochs", "BATCH_SIZE": "batch_size"}
@@ -398,7 +399,8 @@ def load_workload(path: str | Path, *, label: str | None = None) -> Workload:
     path = check_path(path)
     sha256 = file_sha256(path)
     path = path if path.is_absolute() else Path(path.absolute())  # not resolve(): a symbolic link keeps its name
-    module = import_file(path, shown)
+    folder = FileFolder(path)
+    module = import_file(path, shown, folder)
     make_dataloader = getattr(module, "make_dataloader", None)
     required = ("build_model",) if make_dataloader is not None else ("build_model", "make_batch")
     missing = [n for n in required if not callable(getattr(module, n, None))]
@@ -412,12 +414,14 @@ def load_workload(path: str | Path, *, label: str | None = None) -> Workload:
             "`def make_batch(batch_size) -> (inputs, target)` (or `def make_dataloader(batch_size, num_workers)` "
             "returning an iterable of such batches) at the top level of the file.",
         )
+    # Its functions run with its folder in place, as the file's top level did: a sibling imported inside one
+    # (``def build_model(): from model import Net``) imports (advisor.workload.siblings).
     return Workload(
-        model=module.build_model,
-        make_batch=getattr(module, "make_batch", None),
-        loss_fn=getattr(module, "loss_fn", None),
-        optimizer=getattr(module, "configure_optimizer", None),
-        make_dataloader=make_dataloader,
+        model=in_folder(module.build_model, folder),
+        make_batch=in_folder(getattr(module, "make_batch", None), folder),
+        loss_fn=in_folder(getattr(module, "loss_fn", None), folder),
+        optimizer=in_folder(getattr(module, "configure_optimizer", None), folder),
+        make_dataloader=in_folder(make_dataloader, folder),
         num_workers=getattr(module, "NUM_WORKERS", None),
         name=workload_name(path),
         dataset_size=getattr(module, "DATASET_SIZE", None),
