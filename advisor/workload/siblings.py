@@ -10,6 +10,14 @@ name at the top level and inside a function too (``def build_model(): from model
 - in the caller's own process (``advisor.load_workload``) the folder is first on the path while the file's top
   level runs and while each function of it that the returned ``Workload`` holds runs (``InFolder``), and not
   otherwise: a notebook's own imports are not changed by a project it loaded.
+
+Python imports a module once per process and caches it by name, so in the caller's process a second project's
+``train.py`` beside its own ``model.py`` got the first project's cached ``model``. While a file's code runs, a cached
+module named as one of its siblings (``NAME.py`` or ``NAME/__init__.py`` beside it) that came from another folder,
+not Python's own or an installed package's, is set aside (its submodules too), the file's own siblings are put in
+its place, and the set-aside ones come back after it: each file gets its own siblings, as ``python FILE`` would.
+A module Python or an installed package provides (``secrets``, ``advisor``) is never set aside: advisor's own code
+uses it.
 """
 
 from __future__ import annotations
@@ -17,9 +25,13 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import os
+import site
 import sys
+import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 
@@ -29,24 +41,94 @@ def folder_first_for_life(path: str | Path) -> None:
 
 
 class FileFolder:
-    """The folder of one workload file (symbolic links resolved, as ``python FILE`` resolves them)."""
+    """The folder of one workload file (symbolic links resolved, as ``python FILE`` resolves them) and the
+    sibling modules imported from it so far, by name."""
 
     def __init__(self, path: Path) -> None:
         self.folder = str(path.resolve().parent)
+        self.names = _module_names(self.folder)  # the top-level modules the folder provides
+        self.modules: dict[str, ModuleType] = {}
+        self._installed = _installed_roots()
 
     def ready(self) -> bool:
-        """Whether the folder is already first on the path (the probe's child): nothing to put in place."""
-        return bool(sys.path) and sys.path[0] == self.folder
+        """Whether the folder is already first on the path and no cached module stands in for one of its
+        siblings (the probe's child): nothing to put in place."""
+        if not sys.path or sys.path[0] != self.folder:
+            return False
+        if any(sys.modules.get(name) is not module for name, module in self.modules.items()):
+            return False
+        return not any(self._elsewhere(name, sys.modules.get(name)) for name in self.names)
 
     @contextlib.contextmanager
     def in_place(self) -> Iterator[None]:
-        """The folder first on ``sys.path`` while the block runs; the path as it was after it."""
+        """The folder first on ``sys.path`` and its siblings in ``sys.modules`` while the block runs; the path,
+        and the modules set aside for them, as they were after it."""
         sys.path.insert(0, self.folder)
+        aside = self._set_aside()
+        for name, module in self.modules.items():
+            sys.modules.setdefault(name, module)
         try:
             yield
         finally:
+            self.modules.update(self._own())
             with contextlib.suppress(ValueError):  # the file's code may have taken it out itself
                 sys.path.remove(self.folder)  # the first one: the one put in above
+            sys.modules.update(aside)
+
+    def _set_aside(self) -> dict[str, ModuleType]:
+        """Take out of ``sys.modules`` the cached modules (and their submodules) named as one of the folder's
+        siblings that came from another folder, and return them."""
+        clashing = {name for name in self.names if self._elsewhere(name, sys.modules.get(name))}
+        if not clashing:
+            return {}
+        return {name: sys.modules.pop(name) for name in list(sys.modules) if name.partition(".")[0] in clashing}
+
+    def _own(self) -> dict[str, ModuleType]:
+        """The modules in ``sys.modules`` imported from the folder, by name."""
+        return {name: module for name, module in list(sys.modules.items())
+                if name.partition(".")[0] in self.names and self._from_folder(name, module)}
+
+    def _from_folder(self, name: str, module: ModuleType | None) -> bool:
+        """Whether ``module`` (cached as ``name``) is the folder's own: ``NAME.py`` or in ``NAME/``."""
+        file = getattr(module, "__file__", None)
+        if not isinstance(file, str):
+            return False
+        top = os.path.join(self.folder, name.partition(".")[0])
+        file = os.path.abspath(file)
+        return file == top + ".py" or file.startswith(os.path.join(top, ""))
+
+    def _elsewhere(self, name: str, module: ModuleType | None) -> bool:
+        """Whether ``module`` (cached as ``name``) came from a file of another user folder: not this one, nor
+        Python's or an installed package's (a built-in has no file)."""
+        file = getattr(module, "__file__", None)
+        if module is None or not isinstance(file, str) or self._from_folder(name, module):
+            return False
+        return not os.path.abspath(file).startswith(self._installed)
+
+
+def _module_names(folder: str) -> frozenset[str]:
+    """The top-level modules ``folder`` provides: ``NAME.py`` files and ``NAME/__init__.py`` packages."""
+    names = set()
+    with contextlib.suppress(OSError), os.scandir(folder) as entries:
+        for entry in entries:
+            with contextlib.suppress(OSError):
+                if entry.name.endswith(".py") and entry.is_file():
+                    names.add(entry.name[:-3])
+                elif entry.is_dir() and os.path.isfile(os.path.join(entry.path, "__init__.py")):
+                    names.add(entry.name)
+    return frozenset(name for name in names if name.isidentifier())
+
+
+def _installed_roots() -> tuple[str, ...]:
+    """The folders of Python's own modules, of installed packages and of advisor itself, each ending in a
+    separator."""
+    paths = sysconfig.get_paths()
+    roots = {paths[key] for key in ("stdlib", "platstdlib", "purelib", "platlib") if key in paths}
+    with contextlib.suppress(AttributeError):  # a virtual environment's old site module may lack them
+        roots.update(site.getsitepackages())
+        roots.add(site.getusersitepackages())
+    roots.add(str(Path(__file__).resolve().parents[1]))  # advisor's package, installed editable or not
+    return tuple(os.path.join(os.path.abspath(root), "") for root in roots)
 
 
 class InFolder:

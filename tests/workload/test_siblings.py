@@ -54,13 +54,15 @@ def project(folder, width: int = 4):
 
 
 @pytest.fixture
-def forget_modules():
-    """The projects' modules (model, data, ...) leave sys.modules as the test found it."""
+def forget_modules(tmp_path):
+    """The projects' modules (model, data, ...) leave sys.modules as the test found it (torch's own submodules,
+    imported lazily as the test runs, stay: a second import of some fails)."""
     before = dict(sys.modules)
     yield
-    for name in set(sys.modules) - set(before):
-        del sys.modules[name]
-    sys.modules.update(before)
+    for name, module in list(sys.modules.items()):
+        if str(getattr(module, "__file__", None) or "").startswith(str(tmp_path)):
+            del sys.modules[name]
+    sys.modules.update({name: module for name, module in before.items() if name not in sys.modules})
 
 
 def test_a_sibling_imported_inside_build_model_imports_from_another_folder(tmp_path, monkeypatch, forget_modules):
@@ -78,3 +80,51 @@ def test_a_sibling_imported_inside_build_model_imports_from_another_folder(tmp_p
     assert workload.model.__name__ == "build_model"
     # Pickled as the function itself, as before it was wrapped (a fresh probe child finds it by name or forks).
     assert pickle.loads(pickle.dumps(workload.model)) is sys.modules[workload.model.__module__].build_model
+
+
+TOP_LEVEL = """\
+import torch
+from model import Net
+
+
+def build_model():
+    return Net()
+
+
+def make_batch(batch_size):
+    from data import batch
+    return batch(batch_size)
+"""
+
+
+def params(model) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+@pytest.mark.parametrize("train", [TOP_LEVEL, LAZY], ids=["top-level import", "import inside build_model"])
+def test_two_projects_in_one_process_each_get_their_own_sibling_model(tmp_path, forget_modules, train):
+    first, second = project(tmp_path / "a", width=4), project(tmp_path / "b", width=1000)
+    first.write_text(train)
+    second.write_text(train)
+    a = load_workload(first)
+    assert params(a.model()) == 16 * 4 + 4 and a.make_batch(2)[0].shape == (2, 16)
+    b = load_workload(second)  # its folder's model.py, not the cached one of the first project
+    assert params(b.model()) == 16 * 1000 + 1000
+    assert params(a.model()) == 16 * 4 + 4  # and the first keeps its own
+    assert params(b.model()) == 16 * 1000 + 1000
+    assert check_workload(b).param_count == 16 * 1000 + 1000
+    # Between calls the process's cache holds the first project's model, as it did before the second loaded.
+    assert sys.modules["model"].__file__ == str(tmp_path / "a" / "model.py")
+    assert sys.modules["data"].__file__ == str(tmp_path / "a" / "data.py")
+
+
+def test_a_module_of_the_callers_own_folder_is_set_aside_for_the_file(tmp_path, monkeypatch, forget_modules):
+    mine = tmp_path / "notebook"
+    mine.mkdir()
+    (mine / "model.py").write_text("NOTEBOOK = True\n")
+    monkeypatch.syspath_prepend(str(mine))
+    import model  # the caller's own model.py, imported before the workload file
+
+    workload = load_workload(project(tmp_path / "proj", width=8))
+    assert params(workload.model()) == 16 * 8 + 8
+    assert sys.modules["model"] is model and model.NOTEBOOK
