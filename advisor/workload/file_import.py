@@ -22,6 +22,7 @@ from types import ModuleType
 from advisor.errors import WorkloadError
 from advisor.workload.dataloader import user_line
 from advisor.workload.describe import exception_text, raised
+from advisor.workload.shadowed import shadowed_hint
 from advisor.workload.siblings import FileFolder
 from advisor.workload.worker_import import module_name_of
 
@@ -58,7 +59,7 @@ def import_file(path: Path, shown: str, folder: FileFolder) -> ModuleType:
         sys.modules.pop(module_name, None)
         raise WorkloadError(
             f"{shown}{user_line(exc, path)}: running the file failed: {raised(exc, whole=True)}",
-            hint=_top_level_hint(exc, shown),
+            hint=shadowed_hint(exc, path) or _top_level_hint(exc, shown),
         ) from exc
     return module
 
@@ -77,6 +78,9 @@ def import_hint(exc: ImportError, path: Path) -> str:
     """The fix for an ImportError raised while the workload file ``path`` was imported."""
     if "attempted relative import with no known parent package" in exception_text(exc):
         return _relative_import_hint(path)
+    shadowed = shadowed_hint(exc, path)  # `from secrets import KEY` got Python's secrets, not the file's secrets.py
+    if shadowed is not None:
+        return shadowed
     top = (exc.name or "").split(".")[0] if isinstance(exc, ModuleNotFoundError) else ""
     folder = _folder_holding(top, path) if top and top not in sys.modules else None
     if folder is None:
