@@ -28,6 +28,7 @@ from __future__ import annotations
 import ast
 import contextlib
 import hashlib
+import importlib.util
 import operator
 import stat
 from dataclasses import dataclass, field
@@ -288,10 +289,17 @@ def read_file_constants(path: str | Path) -> FileConstants:
         # a pipe would block the read (the path check names it); a larger file would cost minutes to parse
         if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_WORKLOAD_BYTES:
             return FileConstants()
-        # UTF-8, as Python reads source and as a WorkloadFile decodes it: the locale's encoding is not the file's
-        return read_constants(Path(path).read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError):
+        return read_constants(source_text(Path(path).read_bytes()))
+    except (OSError, UnicodeDecodeError, SyntaxError, LookupError):
         return FileConstants()
+
+
+def source_text(data: bytes) -> str:
+    """The text of a Python file's bytes, decoded as Python decodes source (as a WorkloadFile decodes it too):
+    UTF-8 whatever the locale, without a leading byte-order mark, or in the encoding a PEP 263 cookie names
+    (``# -*- coding: latin-1 -*-``). A UTF-8 BOM left in made every constant unreadable (ast refuses U+FEFF).
+    Raises UnicodeDecodeError, or SyntaxError for an unknown or conflicting cookie."""
+    return importlib.util.decode_source(data)
 
 
 # ------------------------------------------------------------------------------------- one reading a command
@@ -334,13 +342,14 @@ class WorkloadFile(type(Path())):  # type: ignore[misc]
         return None if data is None else hashlib.sha256(data).hexdigest()
 
     def constants(self) -> FileConstants:
-        """``read_constants`` of the text read (parsed once); empty where it was not read or is not UTF-8."""
+        """``read_constants`` of the text read (parsed once); empty where it was not read or does not decode as
+        Python source (``source_text``)."""
         cached = getattr(self, "_constants", None)
         if cached is None:
             data = getattr(self, "_data", None)
             try:
-                cached = FileConstants() if data is None else read_constants(data.decode("utf-8"))
-            except UnicodeDecodeError:
+                cached = FileConstants() if data is None else read_constants(source_text(data))
+            except (UnicodeDecodeError, SyntaxError, LookupError):
                 cached = FileConstants()
             self._constants = cached
         return cached
