@@ -86,6 +86,13 @@ def import_hint(exc: ImportError, path: Path) -> str:
     if folder is None:
         return _INSTALL_HINT
     where = shlex.quote(str(folder))
+    if folder.name == "src":  # a src layout: the project is meant to be installed, or run with src on the path
+        project = folder.parent
+        install = (f"install the project in this environment (`pip install -e {shlex.quote(str(project))}`), or "
+                   if any((project / name).is_file() for name in ("pyproject.toml", "setup.py", "setup.cfg")) else "")
+        return (f"Fix: {top} is in {folder} (a src layout), which is not on the import path: advisor imports the file "
+                f"by its path, as `python FILE` does: {install}run with that folder on it: "
+                f"`PYTHONPATH={where} advisor ...`.")
     return (f"Fix: {top} is in {folder}, which is not on the import path: advisor imports the file by its path, as "
             "`python FILE` does, not as `python -m` (which puts the current folder on it). Run with that folder on "
             f"it: `PYTHONPATH={where} advisor ...`; or, if {top} is a package to install, pip install it.")
@@ -111,12 +118,13 @@ def _relative_import_hint(path: Path) -> str:
 
 
 def _folder_holding(name: str, path: Path) -> Path | None:
-    """The nearest folder above the workload file ``path`` (then the current folder) holding a package or module
-    ``name``: a folder with Python files in it, or ``name.py``; None where there is none."""
+    """The nearest folder above the workload file ``path`` (then the current folder), or its ``src`` folder (a
+    src layout: ``src/pkg``), holding a package or module ``name``: a folder with Python files in it, or
+    ``name.py``; None where there is none."""
     folders = list(path.resolve().parents)
     with contextlib.suppress(OSError):
         folders.append(Path(os.getcwd()))
-    for folder in folders:
+    for folder in (place for parent in folders for place in (parent, parent / "src")):
         with contextlib.suppress(OSError):
             if (folder / f"{name}.py").is_file() or (
                     (folder / name).is_dir() and any((folder / name).glob("*.py"))):

@@ -345,3 +345,28 @@ def test_the_command_in_the_fix_is_quoted_for_a_shell(tmp_path, monkeypatch, bod
     ran = subprocess.run(["bash", "-c", command.replace("python", sys.executable, 1)], cwd=tmp_path,
                          capture_output=True, text=True, timeout=120)
     assert ran.returncode == 1 and shows in ran.stderr
+
+
+@pytest.mark.parametrize("installable", [True, False], ids=["pyproject.toml", "no project file"])
+def test_a_src_layout_package_says_to_install_the_project_or_put_src_on_the_path(
+        tmp_path, monkeypatch, forget_modules, installable):
+    # scripts/train.py doing `from srcpkg.models import Net`, srcpkg in src/: the fix said to pip install srcpkg.
+    project = tmp_path / "proj"
+    (project / "src" / "srcpkg").mkdir(parents=True)
+    (project / "src" / "srcpkg" / "__init__.py").write_text("")
+    (project / "src" / "srcpkg" / "models.py").write_text("from torch import nn\n\n\nclass Net(nn.Linear):\n    pass\n")
+    if installable:
+        (project / "pyproject.toml").write_text("[project]\nname = 'srcpkg'\n")
+    (project / "scripts").mkdir()
+    path = write(project / "scripts", "from srcpkg.models import Net\n\ndef build_model():\n    return Net(64, 10)\n"
+                 + GOOD_BATCH, name="train.py")
+    monkeypatch.chdir(project)
+    with pytest.raises(WorkloadError) as err:
+        load_workload("scripts/train.py")
+    src = project / "src"
+    install = f"install the project in this environment (`pip install -e {project}`), or " if installable else ""
+    assert err.value.hint == (
+        f"Fix: srcpkg is in {src} (a src layout), which is not on the import path: advisor imports the file by its "
+        f"path, as `python FILE` does: {install}run with that folder on it: `PYTHONPATH={src} advisor ...`.")
+    monkeypatch.syspath_prepend(str(src))  # what it says works
+    assert check_workload(load_workload(path)).param_count == 64 * 10 + 10
