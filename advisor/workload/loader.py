@@ -201,10 +201,14 @@ class Workload:
     def _alone_hint(self) -> str:
         """How to run the model factory without advisor: a shell command that works whatever the file's name and
         folder (a name like "bad build.py" is not importable, and quotes in it would break a quoted -c). Python's
-        strings in it are double-quoted (a JSON string is one) so the shell's single quotes around it stay plain."""
+        strings in it are double-quoted (a JSON string is one) so the shell's single quotes around it stay plain.
+        The file's folder goes first on the path, as advisor's child has it: ``run_path`` alone does not put it
+        there, so the command failed on a sibling import from another folder, and ``-c``'s current folder hid that
+        from the project's own."""
         if self.path is None:
             return "Fix: make the model factory run on its own (call it once outside advisor)."
-        code = f'import runpy; runpy.run_path({json.dumps(str(self.path), ensure_ascii=False)})["build_model"]()'
+        folder, path = (json.dumps(str(p), ensure_ascii=False) for p in (self.path.resolve().parent, self.path))
+        code = f'import runpy, sys; sys.path.insert(0, {folder}); runpy.run_path({path})["build_model"]()'
         return f"Fix: make build_model() run on its own ({shlex.join(['python', '-c', code])})."
 
     def _needs_arguments_hint(self, exc: BaseException, what: str) -> str | None:

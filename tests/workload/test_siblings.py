@@ -4,10 +4,13 @@ functions too (``def build_model(): from model import Net``), in the caller's pr
 from __future__ import annotations
 
 import pickle
+import shlex
+import subprocess
 import sys
 
 import pytest
 
+from advisor.errors import WorkloadError
 from advisor.workload import check_workload, load_workload
 
 LAZY = """\
@@ -128,3 +131,21 @@ def test_a_module_of_the_callers_own_folder_is_set_aside_for_the_file(tmp_path, 
     workload = load_workload(project(tmp_path / "proj", width=8))
     assert params(workload.model()) == 16 * 8 + 8
     assert sys.modules["model"] is model and model.NOTEBOOK
+
+
+def test_the_run_it_alone_command_imports_the_files_siblings_from_any_folder(tmp_path, forget_modules):
+    # The command ran runpy.run_path alone: from another folder a sibling imported in build_model failed in it
+    # (No module named 'model') before the error advisor reported could show.
+    project = tmp_path / "proj"
+    project.mkdir()
+    (project / "model.py").write_text("def broken():\n    raise ValueError('broken in model.py')\n")
+    path = project / "train.py"
+    path.write_text(LAZY.replace("from model import Net", "from model import broken as Net"))
+    with pytest.raises(WorkloadError) as err:
+        check_workload(load_workload(path))
+    assert "build_model() raised ValueError: broken in model.py" in err.value.message
+    command = shlex.split(err.value.hint.split("on its own (", 1)[1].rsplit(").", 1)[0])
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    ran = subprocess.run([sys.executable, *command[1:]], cwd=elsewhere, capture_output=True, text=True, check=False)
+    assert "ValueError: broken in model.py" in ran.stderr and "ModuleNotFoundError" not in ran.stderr
