@@ -37,7 +37,7 @@ from advisor.history.answer_deadline import attach as attach_answer_deadline
 from advisor.history.driver_error import driver_not_loaded
 from advisor.history.pg_wait import interruptible_waits
 from advisor.history.url_display import ENCODE_HINT, display_url, masked, refuse_unencoded, scrubbed, shown
-from advisor.history.url_parse import parse_url
+from advisor.history.url_parse import file_uri_path, parse_url
 from advisor.settings import DEFAULT_HISTORY_HINT, default_database_path
 
 BUSY_TIMEOUT_SECONDS = 30.0
@@ -245,8 +245,8 @@ def _refuse_uri_options(parsed: URL, url: str, path: Path) -> None:
         what = "without ?uri=true, so SQLite would ignore them (a history opened ?mode=ro would be written to)"
     raise HistoryError(f"The history database URL {masked(url)!r} gives SQLite URI options "
                        f"({', '.join(options)}) {what}.",
-                       hint=f"Fix: add ?uri=true and write the path as a URI filename: sqlite:///file:{path}?{query}"
-                            "&uri=true (or leave the options out).",
+                       hint="Fix: add ?uri=true and write the path as a URI filename: "
+                            f"sqlite:///file:{file_uri_path(path)}?{query}&uri=true (or leave the options out).",
                        public="The history database URL gives SQLite URI options with a plain path.")
 
 

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
+
+from advisor.history.url_parse import file_uri_path
 
 PUBLIC = "The history database is unavailable: its folder is read-only."
 
@@ -59,10 +61,7 @@ def hint(path: Path, immutable: bool = False) -> str:
             "there.")
     if immutable:
         return f"Fix: this URL (immutable=1) reads the file as it is and never writes it; to save to it, {copy}"
-    # Read twice: the URL's database part by SQLAlchemy (advisor.history.url_parse), then the "file:" URI by SQLite,
-    # so a "%", "?" or "#" in the path is encoded for SQLite first ("%" -> "%25"), then that for the URL ("%2525").
-    for_sqlite = str(path.expanduser().absolute()).replace("%", "%25").replace("?", "%3F").replace("#", "%23")
-    uri = quote(for_sqlite, safe="/")
+    uri = file_uri_path(path)
     return (f"Fix: to read it as it is, set ADVISOR_DATABASE_URL='sqlite:///file:{uri}?immutable=1&uri=true' "
             "(while nothing writes the file: SQLite then takes no lock; ?mode=ro alone cannot open it while its -shm "
             f"file is missing); to save to it, {copy}")
