@@ -46,7 +46,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from advisor.errors import WorkloadError
-from advisor.probe.contention import CpuLoadSource, ProcStat, TaskTimes, task_times, window_load
+from advisor.probe.contention import CPU_TIMES, CpuLoadSource, TaskTimes, task_times, window_load
+from advisor.probe.cpu_times import load_source
 from advisor.probe.ladder import MAX_TIMED_BATCH_SIZE
 from advisor.schemas import InputPipeline, LoaderPoint
 from advisor.schemas.profile import quiet
@@ -106,7 +107,7 @@ def measure_input_pipeline(workload: Workload, batch_size: int, budget_seconds: 
         cores: usable cores (default ``usable_cores()``): N of the worker counts, and ``host_cores``.
         cpu_name: this machine's CPU as reported, stored with the result.
         report: ``report(fraction 0..1, message)`` as it goes.
-        load: the machine's CPU counters (default ``/proc/stat``); a seam for tests.
+        load: the machine's CPU counters (default ``/proc/stat``, else psutil's CPU times); a seam for tests.
         tasks: a task's scheduler counters by pid (None: this thread); a seam for tests.
 
     Raises:
@@ -115,7 +116,7 @@ def measure_input_pipeline(workload: Workload, batch_size: int, budget_seconds: 
     """
     cores = cores or usable_cores()
     notify: Report = report or (lambda fraction, message: None)
-    clock = _Clock(cores=cores, load=load or ProcStat(), tasks=tasks)
+    clock = _Clock(cores=cores, load=load or load_source(), tasks=tasks)
     # The rates are per sample: a job's batch past what the ladder times is timed at that largest one.
     job_batch_size, batch_size = batch_size, min(batch_size, MAX_TIMED_BATCH_SIZE)
     if workload.make_dataloader is None:
@@ -179,7 +180,8 @@ class _Tally:
     wait_seconds: float | None = None  # None: no task's counters could be read
     others_core_seconds: float = 0.0
     steal_seconds: float = 0.0  # the steal share x the wall time
-    load_unread: bool = False  # a stretch's CPU load could not be read (/proc/stat): others' share unknown
+    load_unread: bool = False  # a stretch's CPU load could not be read (/proc/stat, psutil): others' share unknown
+    steal_unread: bool = False  # read by psutil's CPU times, which count no steal time: unknown, not 0
 
     @property
     def others_cpu_cores(self) -> float:
@@ -211,7 +213,7 @@ class _Tally:
         return LoaderPoint(workers=workers, samples_per_second=samples / max(self.seconds, 1e-9),
                            batches_timed=batches, seconds=self.wall_seconds,
                            others_cpu_cores=round(self.others_cpu_cores, 3) if loaded else None,
-                           steal_fraction=round(self.steal_fraction, 4) if loaded else None,
+                           steal_fraction=round(self.steal_fraction, 4) if loaded and not self.steal_unread else None,
                            wait_seconds=round(self.wait_seconds, 6) if measured else None,
                            clock="wall_less_wait" if self.busy else "wall")
 
@@ -239,6 +241,7 @@ class _Span:
         pairs = [(b, a) for b, a in zip(self.before, after, strict=True) if b is not None and a is not None]
         end = self.clock.load.sample()
         tally.load_unread = tally.load_unread or self.sample is None or end is None
+        tally.steal_unread = tally.steal_unread or getattr(end, "measure", None) == CPU_TIMES
         load = window_load(self.sample, end, self.clock.cores)
         # The loader's worker processes are other processes to /proc/stat, but not to the question asked.
         workers_cpu = sum(a.cpu_seconds - b.cpu_seconds for b, a in pairs) if self.ids != [None] else 0.0
@@ -416,7 +419,7 @@ def _median_point(calls: list[_Tally], samples: int) -> LoaderPoint:
     total = _Tally(wall_seconds=sum(c.wall_seconds for c in calls),
                    others_core_seconds=sum(c.others_core_seconds for c in calls),
                    steal_seconds=sum(c.steal_seconds for c in calls),
-                   load_unread=any(c.load_unread for c in calls))
+                   load_unread=any(c.load_unread for c in calls), steal_unread=any(c.steal_unread for c in calls))
     waits = [c.wait_seconds for c in calls if c.wait_seconds is not None]
     total.wait_seconds = sum(waits) if len(waits) == len(calls) else None
     per_call = [c.unwaited_seconds if total.busy else c.wall_seconds for c in calls]

@@ -161,9 +161,11 @@ class StartupClock(Model):
 
     wall_seconds: Seconds
     cpu_seconds: Seconds  # the same with each part timed by the process's CPU time (at most its wall time)
-    others_cpu_cores: Annotated[float, Field(ge=0, le=1e5, allow_inf_nan=False)] = 0.0
-    steal_fraction: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] = 0.0
-    run_queue: Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)] = 0.0
+    # None: not read (neither /proc/stat nor psutil's CPU times; steal and run queue: psutil's, which has none),
+    # unknown rather than an idle machine's 0. Older profiles have numbers here.
+    others_cpu_cores: Annotated[float, Field(ge=0, le=1e5, allow_inf_nan=False)] | None = 0.0
+    steal_fraction: Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)] | None = 0.0
+    run_queue: Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)] | None = 0.0
     # The figure used: "wall" where nothing else used the CPU over the parts; "process_cpu" where others did
     # (their time on the cores is not the start-up's on an idle machine).
     clock: Literal["wall", "process_cpu"] = "wall"

@@ -503,3 +503,14 @@ def test_busy_loops_beside_make_batch_barely_move_its_rate():
     # Against the idle run the bound is looser: a CI run measured 30.9k idle and 20.0k beside the loops (0.65),
     # a slowdown no wait counter shows (the host's sibling hyperthread or shared cache, invisible in the guest).
     assert 0.55 < busy / idle < 1.4, (idle, busy)
+
+
+def test_make_batch_timed_without_proc_stat_reads_psutils_cpu_times_and_no_steal(monkeypatch):
+    """The input pipeline read /proc/stat only: off Linux its points recorded the others' load as unknown though
+    psutil's CPU times give it (advisor.probe.cpu_times); steal time, which psutil has not, stays unknown."""
+    monkeypatch.setattr(ProcStat, "sample", lambda self: None)  # a machine without /proc/stat
+    workload = Workload(model=model, make_batch=_sleepy_batch, num_workers=0)
+    ip = measure_input_pipeline(workload, batch_size=16, budget_seconds=0.5, tasks=_Tasks(0.0))
+    [point] = ip.points
+    assert point.others_cpu_cores is not None  # was None: the load not read
+    assert point.steal_fraction is None  # psutil counts no steal time: unknown, not 0.0
