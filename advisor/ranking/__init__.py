@@ -15,9 +15,10 @@ How the figures are defined (the same everywhere: table, JSON, plot, history):
 * A deadline is compared with the total (point estimate). A candidate that meets it on the point estimate but
   not at the slow end of its 80% interval is kept, its reason says it is at risk and ``status`` is "at_risk";
   likewise for a budget at the slow end's cost.
-* Objective "cost": the cheapest candidate that meets the deadline and budget (ties: the faster); "time": the
-  fastest that meets them, where totals within 2% of the fastest are a tie won by the cheaper (and likewise in
-  each band of 2% further down: ``scoring.ranked``). Remaining ties
+* Objective "cost": the cheapest candidate that meets the deadline and budget, where costs within 2% of the
+  cheapest are a tie won by the faster; "time": the fastest that meets them, where totals within 2% of the
+  fastest are a tie won by the cheaper (and likewise in each band of 2% further down: ``scoring.ranked``,
+  ``scoring.tie_bands``). Remaining ties
   by provider, instance type and region, so the order is deterministic.
 * The Pareto front (total time vs cost) is over every candidate that fits in memory, constraints aside.
 * Which target each offer is predicted as is the predictor's business (``advisor.predictor.targets``): the

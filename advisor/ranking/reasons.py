@@ -150,15 +150,20 @@ def memory_risk(c: Candidate, notes: Sequence[str] = ()) -> str | None:
             + (f", and {advice}" if advice else ""))
 
 
-def chosen_reason(s: Scored, constraints: Constraints, n_feasible: int, n_groups: int, fastest: Scored) -> str:
+def chosen_reason(s: Scored, constraints: Constraints, n_feasible: int, n_groups: int, best: Scored) -> str:
+    """Why ``s`` was chosen; ``best``: the fastest (time) or cheapest (cost) that meets the constraints, named as
+    the near-tie the choice won where it is not ``s`` (``scoring.tie_bands``)."""
     what = "cheapest" if constraints.objective == "cost" else "fastest"
     limited = constraints.deadline_seconds or constraints.budget_usd
     kinds = f" ({n_groups} kinds of machine)" if n_groups > 1 else ""
     parts = [(f"the {what} of {n_feasible} candidates{kinds}" if n_feasible > 1 else "the only candidate")
              + (" meeting the constraints" if limited else "")]
-    if constraints.objective == "time" and fastest is not s:
-        parts[0] += (f"; {fastest.label} is {format_duration(s.elapsed - fastest.elapsed)} faster, a near-tie "
-                     f"(within 2%), for {format_usd(fastest.cost)}")
+    if best is not s and constraints.objective == "time":
+        parts[0] += (f"; {best.label} is {format_duration(s.elapsed - best.elapsed)} faster, a near-tie "
+                     f"(within 2%), for {format_usd(best.cost)}")
+    elif best is not s:
+        parts[0] += (f"; {best.label} is {format_usd(s.cost - best.cost)} cheaper, a near-tie (within 2%), but "
+                     f"{format_duration(best.elapsed - s.elapsed)} slower")
     d, b = constraints.deadline_seconds, constraints.budget_usd
     if d and s.elapsed <= d:
         deadline, spare = durations_apart(d, d - s.elapsed, exact=True)
@@ -205,13 +210,15 @@ def miss_reason(s: Scored, constraints: Constraints) -> str:
 
 def give_reasons(ranked: list[Scored], chosen: Scored | None, constraints: Constraints, n_feasible: int,
                  n_groups: int, excluded: Excluded = ()) -> None:
-    # The near-tie the time objective names is with the fastest machine that meets the constraints: the
-    # fastest of all may break the budget (and be far more than 2% faster).
+    # The near-tie the choice names is with the fastest (time) or cheapest (cost) machine that meets the
+    # constraints: the fastest of all may break the budget (and be far more than 2% faster), the cheapest of all
+    # the deadline.
     feasible = [s for s in ranked if s.meets]
-    fastest = min(feasible or ranked, key=lambda s: s.elapsed) if ranked else None
+    figure = (lambda s: s.elapsed) if constraints.objective == "time" else (lambda s: s.cost)
+    best = min(feasible or ranked, key=figure) if ranked else None
     for s in ranked:
         if s is chosen:
-            s.cand.reason = chosen_reason(s, constraints, n_feasible, n_groups, fastest)
+            s.cand.reason = chosen_reason(s, constraints, n_feasible, n_groups, best)
             s.cand.reason += gpus_dropped(s, ranked, excluded)
         elif chosen is not None:
             s.cand.reason = relative_reason(s, chosen, constraints)

@@ -40,6 +40,12 @@ class Bounded(Protocol):
 # With --objective time, candidates within 2% of the fastest total time are a tie, and the cheaper one wins:
 # a 2% difference is well inside any estimate's interval, a 30x price difference is not.
 TIME_TIE = 0.02
+# With --objective cost, candidates within 2% of the cheapest cost are a tie, and the faster one wins: the same
+# band as the time objective's, so a near-tie means the same under either objective. It does not absorb every
+# run-to-run spread of a probe (3-9% measured on a loaded machine): no band can, as a gap near its edge still
+# flips; it settles the pairs that cost the same to within any estimate's precision (a CPU at 12m24s and a GPU at
+# 5m17s, 1.6% apart in cost, went to whichever the last probe made cheaper) while costing the user at most 2%.
+COST_TIE = 0.02
 MARKETPLACE_NOTE = "marketplace"  # how the catalog's notes start for a marketplace listing (pricing/README.md)
 
 
@@ -243,7 +249,7 @@ def best_meeting(priced: Priced | Bounded, constraints: Constraints, startup_cpu
 def _figures(offer: Offer, est: Estimate | AdvisorError | None, constraints: Constraints, startup_cpu: float,
              startup_gpu: float, safe: bool = False) -> _Figures | None:
     """The figures of a candidate that fits (meeting the constraints or not: a miss may still set a near-tie band of
-    the time objective, ``ranked``); None for any other. ``safe``: one at risk (``best_meeting``) counts as a
+    the objective, ``ranked``); None for any other. ``safe``: one at risk (``best_meeting``) counts as a
     miss, by how far its slow end misses."""
     if not isinstance(est, Estimate) or _memory_problem(offer, est) is not None:
         return None
@@ -269,10 +275,11 @@ def _meeting_bounded(priced: Bounded, constraints: Constraints, startup_cpu: flo
 
     A bound on an offer's seconds bounds its total time and (billing only rounds up) its cost. An offer whose
     bound already misses the deadline or the budget cannot meet them; with the time objective one over the budget
-    is still estimated, as it may anchor a band (one past the deadline is slower than any that meets it). The
-    others are estimated from the lowest bound up; the search stops at a bound above the best found: its cost
-    with the cost objective, its time plus ``TIME_TIE`` with the time objective, since every offer within the
-    tie window of the band's anchor competes on cost there (``ranked``)."""
+    is still estimated, as it may anchor a band (one past the deadline is slower than any that meets it), and with
+    the cost objective one past the deadline (one over the budget is dearer than any that meets it). The others
+    are estimated from the lowest bound up; the search stops at a bound above the best found plus its tie band: its
+    cost plus ``COST_TIE`` with the cost objective, its time plus ``TIME_TIE`` with the time objective, since every
+    offer within the tie window of the band's anchor competes on the other figure there (``ranked``)."""
     time_first = constraints.objective == "time"
     queue: list[tuple[float, int]] = []
     for i, (offer, low) in enumerate(zip(priced.offers, priced.low_seconds, strict=True)):
@@ -284,7 +291,7 @@ def _meeting_bounded(priced: Bounded, constraints: Constraints, startup_cpu: flo
         cost = cost_usd(offer, low, spot=constraints.spot and offer.spot_price_usd_per_hour is not None,
                         startup_seconds=startup)
         # the test ``_check_constraints`` makes, so that float rounding agrees with it
-        if (constraints.deadline_seconds and elapsed / constraints.deadline_seconds - 1 > 0) or (
+        if (time_first and constraints.deadline_seconds and elapsed / constraints.deadline_seconds - 1 > 0) or (
                 not time_first and constraints.budget_usd and cost / constraints.budget_usd - 1 > 0):
             continue
         queue.append((elapsed if time_first else cost, i))
@@ -298,7 +305,7 @@ def _meeting_bounded(priced: Bounded, constraints: Constraints, startup_cpu: flo
         if f is not None:
             found.append(f)
             if f.meets:
-                limit = min(limit, f.elapsed * (1 + TIME_TIE) if time_first else f.cost)
+                limit = min(limit, f.elapsed * (1 + TIME_TIE) if time_first else f.cost * (1 + COST_TIE))
     return found
 
 
@@ -346,33 +353,38 @@ def order(objective: str) -> Callable[[Scored], tuple]:
     return lambda s: (s.cost, s.elapsed, *names(s))
 
 
-def time_bands(scored: Sequence[Scored | _Figures]) -> dict[int, int]:
-    """The near-tie band of each candidate by ``id``, 0 the fastest: the fastest of all opens a band of those within
-    ``TIME_TIE`` of it, the next fastest past it the next, and so on. Over every candidate that fits, met the
-    constraints or not, so that a budget cannot move a band's edge: anchored on the fastest that met it, the band
-    took in a machine 0.28 s past the edge of the unconstrained one, and a $1.72 budget that the unconstrained
-    choice ($1.71) met changed the choice."""
+def tie_bands(scored: Sequence[Scored | _Figures], objective: str) -> dict[int, int]:
+    """The near-tie band of each candidate by ``id``, 0 the best on the objective: the fastest of all (time) or the
+    cheapest (cost) opens a band of those within ``TIME_TIE`` (``COST_TIE``) of it, the next past it the next, and
+    so on. Over every candidate that fits, met the constraints or not, so that the other limit cannot move a band's
+    edge: anchored on the fastest that met it, the band took in a machine 0.28 s past the edge of the unconstrained
+    one, and a $1.72 budget that the unconstrained choice ($1.71) met changed the choice."""
+    def figure(s: Scored | _Figures) -> float:
+        return s.elapsed if objective == "time" else s.cost
+
+    tie = TIME_TIE if objective == "time" else COST_TIE
     bands: dict[int, int] = {}
     band, edge = -1, -math.inf
-    for s in sorted(scored, key=order("time")):
-        if s.elapsed > edge:
-            band, edge = band + 1, s.elapsed * (1 + TIME_TIE)
+    for s in sorted(scored, key=order(objective)):
+        if figure(s) > edge:
+            band, edge = band + 1, figure(s) * (1 + tie)
         bands[id(s)] = band
     return bands
 
 
 def ranked(scored: list, objective: str) -> list:
-    """Those meeting the constraints first, best first; then the misses, nearest first. With the time
-    objective, those meeting the constraints in the fastest band (``time_bands``) come first, cheapest first;
-    then those in the next band, and so on. Without the bands, a tier's best (and the verdict's CPU-vs-GPU
-    ratios) went to whichever GPU was microseconds sooner on a job every GPU runs in the same time: a $3.37 one
-    over a $0.17 one."""
+    """Those meeting the constraints first, best first; then the misses, nearest first. Those meeting the
+    constraints in the best band of the objective (``tie_bands``) come first, the cheapest first with the time
+    objective and the fastest first with the cost objective; then those in the next band, and so on. Without the
+    bands, a tier's best (and the verdict's CPU-vs-GPU ratios) went to whichever GPU was microseconds sooner on a
+    job every GPU runs in the same time: a $3.37 one over a $0.17 one; and with the cost objective a 12m24s CPU run
+    and a 5m17s GPU run 1.6% apart in cost swapped places between two probes of the same script."""
     key = order(objective)
     feasible = sorted((s for s in scored if s.meets), key=key)
     missing = sorted((s for s in scored if not s.meets), key=lambda s: (s.miss, *key(s)))
-    if objective == "time":
-        bands = time_bands(scored)
-        feasible.sort(key=lambda s: (bands[id(s)], *order("cost")(s)))
+    bands = tie_bands(scored, objective)
+    other = order("cost" if objective == "time" else "time")
+    feasible.sort(key=lambda s: (bands[id(s)], *other(s)))
     return feasible + missing
 
 
