@@ -94,21 +94,24 @@ def fit_correction_noted(hist: History | None, notes: list[str], *, required: bo
 
 
 def _fit(hist: History) -> tuple[LearnedCorrection | None, str | None]:
-    """(the correction fitted on ``hist``'s runs, or None; a note where some runs are stored but fewer than a
-    correction needs). Below that minimum predict and recommend said nothing of the history, so a user with 6
-    recorded runs could not tell why none corrected anything."""
-    from advisor.predictor.learned import MIN_RUNS, fit_correction, kept_runs
+    """(the correction fitted on ``hist``'s runs where it is used, or None; a note where some runs are stored but
+    fewer than a correction needs, or where enough are but the correction fitted from them is not used). Below that
+    minimum predict and recommend said nothing of the history, so a user with 6 recorded runs could not tell why
+    none corrected anything; above it, a correction that one more outcome turned off went as silently
+    (``rejected_note``)."""
+    from advisor.history.rejected_note import rejected_note
+    from advisor.predictor.learned import MIN_RUNS, evaluate, kept_runs
     from advisor.schemas.history import MIN_RECOMMENDATIONS
 
     rows = hist.training_rows()
     kept = kept_runs(rows)[1]
     recs = len({r.recommendation_id for r in kept})
-    thin = None
     if kept and (len(kept) < MIN_RUNS or recs < MIN_RECOMMENDATIONS):
-        thin = (f"history: {len(kept)} of the {MIN_RUNS} runs a correction needs, from {recs} of the "
-                f"{MIN_RECOMMENDATIONS} recommendations it needs; nothing is corrected yet (`advisor history "
-                "calibration` says more)")
-    return fit_correction(rows), thin
+        return None, (f"history: {len(kept)} of the {MIN_RUNS} runs a correction needs, from {recs} of the "
+                      f"{MIN_RECOMMENDATIONS} recommendations it needs; nothing is corrected yet (`advisor history "
+                      "calibration` says more)")
+    correction = evaluate(rows)
+    return (correction, None) if correction.used else (None, rejected_note(correction, kept))
 
 
 def _not_applied(exc: AdvisorError) -> str:
