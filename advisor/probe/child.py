@@ -337,15 +337,13 @@ def _host(process_start: dict[str, Any] | None = None) -> HostInfo | None:
 
 def _load(channel: _Channel, request: ProbeRequest, pickled: bytes | None, scratch_dir: str | None) -> Any:
     if request.workload_path is not None:
-        from advisor.workload import load_workload
-        from advisor.workload.siblings import folder_first_for_life
+        from advisor.workload.loader import load_workload_for_life
         from advisor.workload.worker_import import importable_by_workers
 
         # As `python FILE` has it: a script's argparse names the file in its usage line (it named "-c"); a sibling
         # imported inside build_model() or a Dataset finds the file's folder first on the path, all the child's life.
         sys.argv = [request.workload_label or request.workload_path]
-        folder_first_for_life(request.workload_path)
-        workload = load_workload(request.workload_path, label=request.workload_label)
+        workload = load_workload_for_life(request.workload_path, label=request.workload_label)
         if scratch_dir is not None:
             importable_by_workers(Path(request.workload_path), Path(scratch_dir))
         return workload

@@ -49,6 +49,7 @@ class FileFolder:
         self.names = _module_names(self.folder)  # the top-level modules the folder provides
         self.modules: dict[str, ModuleType] = {}
         self._installed = _installed_roots()
+        self._known_places: dict[tuple[str, str], tuple[bool, bool]] = {}
 
     def ready(self) -> bool:
         """Whether the folder is already first on the path and no cached module stands in for one of its
@@ -85,25 +86,43 @@ class FileFolder:
 
     def _own(self) -> dict[str, ModuleType]:
         """The modules in ``sys.modules`` imported from the folder, by name."""
-        return {name: module for name, module in list(sys.modules.items())
-                if name.partition(".")[0] in self.names and self._from_folder(name, module)}
+        # Looked up by the folder's own names; the whole cache (over a thousand modules beside torch) is read only
+        # for a sibling package's submodules: this runs after every call of a function the Workload holds.
+        own = {name: module for name in self.names
+               if (module := sys.modules.get(name)) is not None and self._from_folder(name, module)}
+        prefixes = tuple(f"{name}." for name, module in own.items() if hasattr(module, "__path__"))
+        if prefixes:
+            own.update({name: module for name, module in list(sys.modules.items())
+                        if name.startswith(prefixes) and self._from_folder(name, module)})
+        return own
 
     def _from_folder(self, name: str, module: ModuleType | None) -> bool:
         """Whether ``module`` (cached as ``name``) is the folder's own: ``NAME.py`` or in ``NAME/``."""
         file = getattr(module, "__file__", None)
         if not isinstance(file, str):
             return False
-        top = os.path.join(self.folder, name.partition(".")[0])
-        file = os.path.abspath(file)
-        return file == top + ".py" or file.startswith(os.path.join(top, ""))
+        return self._places(name, file)[0]
 
     def _elsewhere(self, name: str, module: ModuleType | None) -> bool:
         """Whether ``module`` (cached as ``name``) came from a file of another user folder: not this one, nor
         Python's or an installed package's (a built-in has no file)."""
         file = getattr(module, "__file__", None)
-        if module is None or not isinstance(file, str) or self._from_folder(name, module):
+        if module is None or not isinstance(file, str):
             return False
-        return not os.path.abspath(file).startswith(self._installed)
+        return self._places(name, file)[1]
+
+    def _places(self, name: str, file: str) -> tuple[bool, bool]:
+        """(whether ``file``, cached as ``name``, is the folder's own; whether it is another user folder's), kept by
+        (name, file): both are asked for every sibling around every call of the Workload's functions, and
+        ``os.path.abspath`` reads the working folder each time (about 10 us a sibling a call, uncached)."""
+        key = (name, file)
+        places = self._known_places.get(key) if os.path.isabs(file) else None  # a relative one: from the cwd
+        if places is None:
+            top = os.path.join(self.folder, name.partition(".")[0])
+            absolute = os.path.abspath(file)
+            own = absolute == top + ".py" or absolute.startswith(os.path.join(top, ""))
+            places = self._known_places[key] = (own, not own and not absolute.startswith(self._installed))
+        return places
 
 
 def _module_names(folder: str) -> frozenset[str]:

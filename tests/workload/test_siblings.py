@@ -12,6 +12,7 @@ import pytest
 
 from advisor.errors import WorkloadError
 from advisor.workload import check_workload, load_workload
+from advisor.workload.loader import load_workload_for_life
 
 LAZY = """\
 import torch
@@ -149,3 +150,19 @@ def test_the_run_it_alone_command_imports_the_files_siblings_from_any_folder(tmp
     elsewhere.mkdir()
     ran = subprocess.run([sys.executable, *command[1:]], cwd=elsewhere, capture_output=True, text=True, check=False)
     assert "ValueError: broken in model.py" in ran.stderr and "ModuleNotFoundError" not in ran.stderr
+
+
+def test_the_probe_childs_workload_holds_the_files_own_functions_and_keeps_its_folder(tmp_path, monkeypatch,
+                                                                                    forget_modules):
+    # The child keeps the folder first for good, so it times the file's functions bare: wrapped, a file whose top
+    # level put another folder first (sys.path.insert(0, "lib")) paid a whole path change in every timed step.
+    path = project(tmp_path / "proj")
+    path.write_text("import os, sys\nsys.path.insert(0, os.path.join(os.path.dirname(__file__), 'lib'))\n" + LAZY)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(sys, "path", list(sys.path))  # the child's path change, undone for the next test
+    workload = load_workload_for_life(path)
+    module = sys.modules[workload.model.__module__]
+    assert (workload.model, workload.make_batch) == (module.build_model, module.make_batch)
+    assert str(path.resolve().parent) in sys.path  # the lazy sibling imports find it, as under python FILE
+    assert params(workload.model()) == 16 * 4 + 4
+    assert workload.make_batch(3)[0].shape == (3, 16)
