@@ -69,3 +69,33 @@ def test_a_deadline_the_choice_meets_does_not_move_the_band_and_a_what_if_agrees
                                resolve=lambda i: e[key(offers[i])]) for slack in (0.9, 1.0)]
     for priced_offers in ([(o, e[key(o)]) for o in offers], *bounded):
         assert best_meeting(priced_offers, limits, STARTUP_CPU, STARTUP_GPU).cand.instance_type == "mid-1"
+
+
+def test_the_cheaper_runner_up_of_a_near_tie_reads_cheaper_in_its_row():
+    """Its row said "about the same cost" while the Why said it was $0.0090 cheaper: a row cheaper than the choice
+    must say so, by how much."""
+    fast = gpu(1.5725)
+    rec = run(Constraints(objective="cost"), ests([CPU, fast], [CPU_JOB, GPU_JOB]), offers=[CPU, fast])
+    runner_up = rec.candidates[1]
+    assert runner_up.instance_type == "e2-standard-2"
+    assert runner_up.reason == "15.5x slower, $0.0090 cheaper, a near-tie (within 2%)"
+    # under the time objective the same row is cheaper too, with no near-tie (that band is one of time)
+    timed = run(Constraints(objective="time"), ests([CPU, fast], [CPU_JOB, GPU_JOB]), offers=[CPU, fast])
+    assert timed.candidates[1].reason == "15.5x slower, $0.0090 cheaper (within 2%)"
+
+
+def test_a_budget_between_the_near_tie_costs_wins_over_the_tie():
+    """The near-tie picks the faster only among those meeting the budget: with a budget between the two costs the
+    cheaper machine, which meets it, is chosen, never the faster one over it (in the full ranking and the what-if
+    search alike)."""
+    fast = gpu(1.5725)
+    offers = [CPU, fast]
+    e = ests(offers, [CPU_JOB, GPU_JOB])
+    low, high = cost(CPU, CPU_JOB, STARTUP_CPU), cost(fast, GPU_JOB, STARTUP_GPU)
+    limits = Constraints(objective="cost", budget_usd=(low + high) / 2)
+    rec = run(limits, e, offers=offers)
+    assert rec.chosen.instance_type == "e2-standard-2"
+    assert rec.chosen.reason.startswith("the only candidate meeting the constraints; within the")
+    assert "over the" in rec.candidates[1].reason
+    assert best_meeting([(o, e[key(o)]) for o in offers], limits, STARTUP_CPU, STARTUP_GPU).cand.instance_type == \
+        "e2-standard-2"

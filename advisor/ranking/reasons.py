@@ -54,9 +54,14 @@ def speed_text(elapsed: float, ref: float, *, fine: bool = False) -> str:
     return "as fast"
 
 
-def cost_text(cost: float, ref: float) -> str:
-    """"1.3x the cost", "0.42x the cost", "4% dearer", "about the same cost" (within 2%)."""
+def cost_text(cost: float, ref: float, *, near_tie: bool = False) -> str:
+    """"1.3x the cost", "0.42x the cost", "4% dearer", "about the same cost" (up to 2% dearer), and for one
+    cheaper by under 2% the amount: "$0.00027 cheaper (within 2%)", or with ``near_tie`` (the cost objective, where
+    that band is a near-tie the faster wins) "$0.00027 cheaper, a near-tie (within 2%)": a row cheaper than the
+    choice must not read as if it were not (it is the runner-up the choice's Why names)."""
     r = cost / ref if ref > 0 else math.inf
+    if 1 / 1.02 < r < 1 and ref - cost > ref * 1e-9:  # not float fuzz on one cost
+        return f"{format_usd(ref - cost)} cheaper" + (", a near-tie (within 2%)" if near_tie else " (within 2%)")
     if 1 / 1.02 < r < 1.02:
         return "about the same cost"
     if 1 < r < 1.1:
@@ -197,7 +202,8 @@ def gpus_dropped(chosen: Scored, ranked: list[Scored], excluded: Excluded) -> st
 def relative_reason(s: Scored, ref: Scored, constraints: Constraints) -> str:
     # Relative to the choice, whole runs (start-up + job) against whole runs: "1.1x faster, 1.5x the cost".
     fine = constraints.objective == "time"
-    parts = [f"{speed_text(s.elapsed, ref.elapsed, fine=fine)}, {cost_text(s.cost, ref.cost)}"]
+    parts = [f"{speed_text(s.elapsed, ref.elapsed, fine=fine)}, "
+             f"{cost_text(s.cost, ref.cost, near_tie=constraints.objective == 'cost')}"]
     parts += constraint_texts(s, constraints)
     if s.cand.interruptible:
         parts.append("spot")
