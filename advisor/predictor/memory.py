@@ -49,7 +49,7 @@ from advisor.hardware.usable_memory import unmeasured_note, usable_memory_gib
 from advisor.memory_words import may_run_out, roomier_batch_advice
 from advisor.predictor.caveats import MAY_RUN_OUT_OF_MEMORY
 from advisor.schemas import Analysis, DeviceProfile, GpuSpec
-from advisor.schemas.base import MAX_COUNT, USABLE_MEMORY_FRACTION
+from advisor.schemas.base import MAX_COUNT, USABLE_MEMORY_FRACTION, within_capacity
 from advisor.schemas.shared_gpu import held_by_others_gib
 from advisor.units import BYTES_PER_GIB, format_gib_pair
 
@@ -217,7 +217,7 @@ def _fit(static_bytes: dict[str, float], activation_bytes_per_sample: float, act
     capacity = float(device_memory_gib)
     max_batch: int | None
     if per_sample <= 0:
-        max_batch = None if peak(1) <= capacity else 0
+        max_batch = None if within_capacity(peak(1), capacity) else 0
     else:
         # Largest b with peak(b) <= capacity: closed form, then nudged against rounding, a few steps at most (at a
         # tiny per-sample size peak(b + 1) == peak(b) in floating point). Past MAX_COUNT, a batch no probe or job
@@ -226,9 +226,9 @@ def _fit(static_bytes: dict[str, float], activation_bytes_per_sample: float, act
         ratio = room / per_sample if room > 0 else 0.0
         b = MAX_COUNT if not ratio < MAX_COUNT else max(0, math.floor(ratio))
         for _ in range(_NUDGES):
-            if b > 0 and peak(b) > capacity:
+            if b > 0 and not within_capacity(peak(b), capacity):
                 b -= 1
-            elif b < MAX_COUNT and peak(b + 1) <= capacity:
+            elif b < MAX_COUNT and within_capacity(peak(b + 1), capacity):
                 b += 1
             else:
                 break
@@ -240,7 +240,7 @@ def _fit(static_bytes: dict[str, float], activation_bytes_per_sample: float, act
     breakdown["workspace"] = workspace_fraction * (static_sum + breakdown["activations"])
     breakdown["cuda_context"] = cuda_context_gib
     peak_gib = peak(batch)
-    fits = peak_gib <= capacity
+    fits = within_capacity(peak_gib, capacity)
     notes = list(notes)
     if scale != 1.0:
         notes.append(f"Activations scaled x{scale:.2f} from {activation_precision} to {precision}.")

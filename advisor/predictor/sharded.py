@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from advisor.memory_words import checkpointing_note, ddp_memory_text, may_run_out, roomier_batch_advice
 from advisor.predictor.memory import ROOMY_MEMORY_FRACTION, TIGHT_MEMORY_FRACTION, MemoryFit
 from advisor.schemas import Analysis, JobSpec
+from advisor.schemas.base import within_capacity
 from advisor.units import format_gib_pair
 
 # What a target priced sharded needs of the training script, in every note that says so.
@@ -55,7 +56,7 @@ def sharded_layout(fit: MemoryFit | None, gpu_count: int, analysis: Analysis | N
     if gpu_count <= 1 or fit is None or fit.fits_memory or analysis is None:
         return None
     need = fit.sharded_gib(gpu_count)
-    if need is None or need > fit.capacity_gib:
+    if need is None or not within_capacity(need, fit.capacity_gib):
         return None
     return ShardedLayout(memory_gib=need, max_batch_per_device=_largest_batch(fit, gpu_count),
                          gather_bytes=gather_bytes_of(analysis, precision))

@@ -16,7 +16,7 @@ from advisor.errors import AdvisorError
 from advisor.memory_words import ddp_memory_text
 from advisor.pricing.billing import billed_cost_usd, billed_seconds, cost_usd
 from advisor.schemas import Candidate, Constraints, Estimate, Offer, Skipped, updated
-from advisor.schemas.base import MAY_RUN_OUT_OF_MEMORY, USABLE_MEMORY_FRACTION
+from advisor.schemas.base import MAY_RUN_OUT_OF_MEMORY, USABLE_MEMORY_FRACTION, within_capacity
 from advisor.units import format_gib_pair, format_oom_cap
 
 # (offer, its estimate, or the error that says why its target cannot be predicted; None: no reason known),
@@ -112,7 +112,7 @@ def _memory_problem(offer: Offer, est: Estimate) -> str | None:
             # Within every headroom rule: what bounds it is a batch that ran out of memory in the probe.
             return format_oom_cap(batch, limit, peak, judged, " per GPU" if offer.gpu else "")
         return memory_needs(peak, judged, what) + _usable_of(peak, judged, datasheet)
-    if peak is not None and capacity is not None and peak > capacity:
+    if peak is not None and capacity is not None and not within_capacity(peak, capacity):
         return memory_needs(peak, capacity, what) + _usable_of(peak, capacity, datasheet)
     return None
 

@@ -85,6 +85,15 @@ Fraction = Annotated[float, Field(ge=0, le=1e3, allow_inf_nan=False)]  # spreads
 # counts as not fitting (allocator caches, fragmentation, the rest of the process): advisor.predictor.measured's
 # rule. A GPU probe's memory is judged by advisor.predictor.memory (workspace and the CUDA context added).
 USABLE_MEMORY_FRACTION = 0.9
+
+
+def within_capacity(peak_gib: float, capacity_gib: float) -> bool:
+    """The one test of a memory fit (advisor.predictor.memory's largest batch and verdict, the ranking's check): up
+    to a billionth over counts, as float rounding put an exact fit, 0.3 + 1.1 x (4 + 30 x 0.1) GiB, at
+    8.000000000000002 against 8 GiB ("Needs 8.000 GiB at batch 30 per device, 8.000 GiB available")."""
+    return peak_gib <= capacity_gib * (1.0 + 1e-9)
+
+
 # The phrase of an estimate's note that its memory fits with only its margin left (advisor.predictor.memory's
 # tight notes, a caveat in advisor.predictor.caveats): here, so that the ranking (which imports no predictor) can
 # tell a tight fit from an estimate's notes (``Candidate.memory_tight``).

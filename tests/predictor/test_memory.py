@@ -75,12 +75,12 @@ def test_max_batch_monotone():
 
 
 def test_the_largest_batch_said_fits_where_rounding_puts_the_exact_fit_a_hair_over():
-    # 0.3 + 1.1 x (4 + 30 x 0.1) is 8 GiB exactly, but 8.000000000000002 in floating point, so batch 30 is judged
-    # not to fit: the largest batch said must be one that is judged to fit, and the next one not (the closed form
-    # floors to 30; the nudge takes it back to 29)
+    # 0.3 + 1.1 x (4 + 30 x 0.1) is 8 GiB exactly, but 8.000000000000002 in floating point: the fit is judged to a
+    # billionth (schemas.base.within_capacity), so batch 30 fits; the largest batch said must be one that is judged
+    # to fit, and the next one not
     kw = {**BASE, "activation_bytes_per_sample": 0.1 * GIB, "cuda_context_gib": 0.3}
     largest = memory_fit(**kw, per_device_batch=1, device_memory_gib=8).max_batch_per_device
-    assert largest == 29
+    assert largest == 30
     assert memory_fit(**kw, per_device_batch=largest, device_memory_gib=8).fits_memory
     assert not memory_fit(**kw, per_device_batch=largest + 1, device_memory_gib=8).fits_memory
 
