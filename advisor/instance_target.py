@@ -80,8 +80,10 @@ def find_offer(instance_type: str, provider: str | None, offers: list[Offer]) ->
     name, provider = instance_type.strip(), provider.strip().lower() if isinstance(provider, str) else provider
     at = [o for o in offers if provider is None or o.provider == provider]
     if provider is not None and not at:
+        from advisor.pricing.catalog import provider_suggestion  # recommend's reading: "amazon" means 'aws'
+
         providers = sorted({o.provider for o in offers})
-        raise ConfigError(f"Unknown provider {provider!r}.{did_you_mean(provider, providers)}",
+        raise ConfigError(f"Unknown provider {provider!r}.{provider_suggestion(provider, providers)}",
                           hint="Fix: one of " + ", ".join(providers) + ".")
     found = [o for o in at if o.instance_type == name] or [o for o in at if o.instance_type.lower() == name.lower()]
     if not found:

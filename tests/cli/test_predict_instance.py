@@ -105,6 +105,10 @@ def test_provider_narrows_and_is_checked(app):
     alone = run(app, "predict", *_job(4), "--provider", "aws", "--gpu", "A10G", "--no-save")
     assert alone.exit_code == 1
     assert "--provider says whose --instance is meant: it needs --instance TYPE." in alone.output
+    # A vendor's name reads as recommend's --provider reads it (pricing.catalog.provider_suggestion), not by spelling
+    vendor = run(app, "predict", *_job(4), "--instance", "g5.24xlarge", "--provider", "amazon", "--no-save")
+    assert vendor.exit_code == 1
+    assert "Unknown provider 'amazon'. Did you mean 'aws'?" in " ".join(vendor.output.split())
 
 
 @pytest.mark.parametrize("instance, flags, said", [
