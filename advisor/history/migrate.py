@@ -25,6 +25,10 @@ from advisor.history.foreign_db import require_history_or_empty
 
 HEAD_REVISION = "0003"
 VERSION_TABLE = "alembic_version"
+# A team's one PostgreSQL database can hold the history beside another alembic application's tables: a schema of
+# its own has its own alembic_version (the search_path option is how engine.py's URLs name a schema).
+_OWN_SCHEMA = (", or keep the history in a schema of its own in this database (CREATE SCHEMA advisor, then "
+               "?options=-csearch_path%3Dadvisor in the URL)")
 # The one exception to "no module-level singletons" (DESIGN.md), on purpose: it stands for state alembic itself
 # keeps once per process (see the module docstring), so a lock per History, engine or URL could not guard it. It
 # holds nothing else and is never rebound. Reentrant: ``ensure_schema`` holds it across its check and the upgrade.
@@ -170,7 +174,8 @@ def _require_known(engine: Engine, revision: str | None) -> None:
             f"The database {where} holds another application's alembic revision {revision!r} in {VERSION_TABLE} "
             f"(advisor's are four digits, 0001 to {HEAD_REVISION}): it is not an advisor history.",
             hint="Fix: point ADVISOR_DATABASE_URL at another database (an empty one, or a new SQLite file, starts a "
-                 f"history); advisor keeps its own schema version in {VERSION_TABLE}, so it cannot share this one.",
+                 f"history){_OWN_SCHEMA if engine.dialect.name == 'postgresql' else ''}; advisor keeps its own "
+                 f"schema version in {VERSION_TABLE}, so it cannot share this one.",
             public="The history database is unavailable: it holds another application's schema.")
     raise DatabaseUnavailableError(
         f"The history database {where} is at schema revision {revision!r}, which this version of advisor does not "

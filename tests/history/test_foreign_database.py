@@ -109,13 +109,37 @@ def test_another_applications_alembic_revision_is_not_a_newer_advisor(fresh_db_u
     assert result.stderr == (
         f"error: The database {make_url(fresh_db_url)} holds another application's alembic revision '{revision}' in "
         "alembic_version (advisor's are four digits, 0001 to 0003): it is not an advisor history.\n"
-        "Fix: point ADVISOR_DATABASE_URL at another database (an empty one, or a new SQLite file, starts a history); "
-        "advisor keeps its own schema version in alembic_version, so it cannot share this one.\n")
+        "Fix: point ADVISOR_DATABASE_URL at another database (an empty one, or a new SQLite file, starts a history)"
+        + (", or keep the history in a schema of its own in this database (CREATE SCHEMA advisor, then "
+           "?options=-csearch_path%3Dadvisor in the URL)" if fresh_db_url.startswith("postgresql") else "")
+        + "; advisor keeps its own schema version in alembic_version, so it cannot share this one.\n")
     with pytest.raises(DatabaseUnavailableError) as err:
         migrate.upgrade(fresh_db_url)
     assert "upgrade advisor" not in err.value.hint and "newer advisor" not in err.value.message
     assert err.value.public == "The history database is unavailable: it holds another application's schema."
     assert table_names(fresh_db_url) == {"alembic_version", "invoices"}
+
+
+def test_the_hint_for_another_applications_revision_works_on_postgresql(postgres_url, monkeypatch):
+    """What the hint tells a team with one PostgreSQL database: a schema of advisor's own, named in the URL's
+    search_path, holds the history beside the other application's alembic_version, which is left as it was."""
+    _make(postgres_url, "CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)",
+          "INSERT INTO alembic_version VALUES ('9f3e2a1b7c4d')")
+    other = f"{postgres_url.rsplit('search_path%3D', 1)[1]}_advisor"
+    _make(postgres_url, f'CREATE SCHEMA "{other}"')
+    own = f"{postgres_url.rsplit('search_path%3D', 1)[0]}search_path%3D{other}"
+    try:
+        monkeypatch.setenv("ADVISOR_DATABASE_URL", own)
+        result = CliRunner().invoke(build_app(), ["history", "list"])
+        assert result.exit_code == 0, result.stderr
+        assert "nothing stored yet" in result.stdout
+        assert "recommendations" in table_names(own)
+        engine = create_history_engine(postgres_url)
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "9f3e2a1b7c4d"
+        engine.dispose()
+    finally:
+        _make(postgres_url, f'DROP SCHEMA "{other}" CASCADE')
 
 
 @pytest.mark.parametrize("order", [("0001", "0003"), ("0003", "0001")])
