@@ -19,8 +19,10 @@ from advisor.arguments import (  # noqa: F401 - check_source, check_precision: a
     check_source,
     check_target,
     pricing_paths,
+    recommend_constraints,
 )
-from advisor.errors import AdvisorError, ConfigError, WorkloadError, did_you_mean
+from advisor.errors import AdvisorError, WorkloadError
+from advisor.history.name_paths import shared_name_notes
 from advisor.history.session import fit_correction_noted, open_history, save_recommendation
 from advisor.option_words import python_surface
 from advisor.recommendation_notes import (
@@ -32,13 +34,14 @@ from advisor.recommendation_notes import (
     steps_kept,
     with_history_factors,
 )
-from advisor.schemas import Constraints, Estimate, JobSpec, Profile, Recommendation, Target, WorkloadSummary
+from advisor.schemas import Estimate, JobSpec, Profile, Recommendation, Target, WorkloadSummary
 from advisor.settings import Settings
 from advisor.sources import is_saved_profile as _is_saved_profile  # the Client's too
 from advisor.sources import job_for, probe_budget
-from advisor.units import parse_actual_seconds, parse_deadline_seconds, parse_names, parse_usd
+from advisor.units import parse_actual_seconds
 from advisor.variant_words import variant_note, variant_notes  # noqa: F401 - variant_note: api.variant_note
-from advisor.workload.job import JobSettings, check_job_values, normalize_precision, positive_int
+from advisor.workload.identity import named, resolved_name
+from advisor.workload.job import JobSettings, check_job_values, normalize_precision
 from advisor.workload.settings import declared_precision, job_settings, probe_batch_size, probe_threads, read_once
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -79,7 +82,7 @@ def profile(workload: str | Path | Workload, *, devices: str | Sequence[str] | N
             precision: str | None = None, threads: int | None = None, analyze: bool = True,
             progress: Progress | None = None, timeout_seconds: float | None = None,
             analysis_precision: str | None = None, bf16_analysis: bool | None = None,
-            raise_priority: bool | None = None) -> Profile:
+            raise_priority: bool | None = None, name: str | None = None) -> Profile:
     """Probe a workload on the requested devices (default: the CPU and every visible GPU).
 
     Args:
@@ -100,6 +103,8 @@ def profile(workload: str | Path | Workload, *, devices: str | Sequence[str] | N
             16-bit job is priced from: recommend's mixed-precision what-if); None: when ``precision`` is None.
         raise_priority: on a busy CPU, time the probe's windows at raised scheduling priority where this process
             may (README "A busy machine"); None: ``ADVISOR_PROBE_PRIORITY`` (default raised).
+        name: the workload's name in the profile and the history (``advisor.workload.identity``); None: a file's
+            ``NAME``, else its name without ``.py``.
 
     Returns:
         The ``Profile``.
@@ -114,7 +119,8 @@ def profile(workload: str | Path | Workload, *, devices: str | Sequence[str] | N
 def _probe(workload: str | Path | Workload, *, devices: str | Sequence[str] | None, batch_size: int | None,
            batch_sizes: Sequence[int] | None, probe_seconds: float, precision: str | None, threads: int | None,
            analyze: bool, progress: Progress | None, timeout_seconds: float | None, analysis_precision: str | None,
-           bf16_analysis: bool | None, raise_priority: bool | None, optional_gpus: bool = False) -> Profile:
+           bf16_analysis: bool | None, raise_priority: bool | None, optional_gpus: bool = False,
+           name: str | None = None) -> Profile:
     """``profile``'s probe, its profile recording the job's precision as the workload declared it: what ``predict``
     and ``recommend`` probe a workload with (at the precision a device is probed at, not always the job's)."""
     from advisor.probe import run_profile
@@ -137,6 +143,7 @@ def _probe(workload: str | Path | Workload, *, devices: str | Sequence[str] | No
     else:
         batch_size = batch_size or workload.default_count("batch_size")
         source = workload
+    name = resolved_name(source, name)  # checked before the probe: --name, else the file's NAME
     # "mixed" is bf16, as predict and recommend take it (other values are the ProbeRequest's to check)
     precision, analysis_precision = (normalize_precision(p) if isinstance(p, str) else p
                                      for p in (precision, analysis_precision))
@@ -166,7 +173,7 @@ def _probe(workload: str | Path | Workload, *, devices: str | Sequence[str] | No
     # A GPU NVML did not list (found through torch.cuda): said once, as "cuda:N: ...", which its estimates carry.
     found = [f"cuda:{g.index}: {g.note}." for g in gpus if g.note and f"cuda:{g.index}" in device_list
              and prof.device(f"cuda:{g.index}") is not None]
-    return prof.model_copy(update={"notes": [*prof.notes, *found]}) if found else prof
+    return named(prof.model_copy(update={"notes": [*prof.notes, *found]}) if found else prof, name)
 
 
 @python_surface
@@ -227,15 +234,13 @@ def _as_profile(source: Any, *, devices: str | Sequence[str] | None, batch_size:
                 probe_seconds: float, precision: str, progress: Progress | None,
                 threads: int | None = None, analysis_precision: str | None = None,
                 bf16_analysis: bool = False, raise_priority: bool | None = None,
-                optional_gpus: bool = False) -> Profile:
-    if isinstance(source, Profile):
-        return source
-    if _is_saved_profile(source):
-        return load_profile(source)
+                optional_gpus: bool = False, name: str | None = None) -> Profile:
+    if isinstance(source, Profile) or _is_saved_profile(source):
+        return named(source if isinstance(source, Profile) else load_profile(source), resolved_name(source, name))
     return _probe(source, devices=devices, batch_size=batch_size, batch_sizes=None, probe_seconds=probe_seconds,
                   precision=precision, threads=threads, analyze=True, progress=progress, timeout_seconds=None,
                   analysis_precision=analysis_precision, bf16_analysis=bf16_analysis, raise_priority=raise_priority,
-                  optional_gpus=optional_gpus)
+                  optional_gpus=optional_gpus, name=name)
 
 
 @python_surface
@@ -243,19 +248,19 @@ def job_profile(source: Any, *, target: Target | str | None = None, recommend: b
                 dataset_size: int | None = None, epochs: int | None = None, batch_size: int | None = None,
                 precision: str | None = None, probe_seconds: float | None = None, progress: Progress | None = None,
                 raise_priority: bool | None = None, compile: bool | None = None, grad_accum_steps: int | None = None,
-                eval_every: int | None = None, eval_steps: int | None = None) -> Profile:
+                eval_every: int | None = None, eval_steps: int | None = None, name: str | None = None) -> Profile:
     """The profile ``predict`` (of ``target``) or ``recommend`` (``recommend=True``) makes of ``source`` for this
     job; what ``advisor.Client`` sends a server. The steps are named (not ``**kwargs``): errors name only these."""
     source, _, steps = _steps(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
                               precision=precision, compile=compile, grad_accum_steps=grad_accum_steps,
                               eval_every=eval_every, eval_steps=eval_steps)
     return _job_profile(source, None if recommend else resolve_target(target), steps, precision, batch_size,
-                        probe_seconds, progress, raise_priority)
+                        probe_seconds, progress, raise_priority, name=name)
 
 
 def _job_profile(source: Any, tgt: Target | None, steps: JobSettings, precision: str | None,
                  batch_size: int | None, probe_seconds: float | None, progress: Progress | None,
-                 raise_priority: bool | None = None, device: str | None = None) -> Profile:
+                 raise_priority: bool | None = None, device: str | None = None, name: str | None = None) -> Profile:
     """``tgt`` None: recommend's (the CPU and one GPU of each model here, fp32; analysed at bf16 too). A GPU: at the
     job's precision, ``device`` ("cuda:N", ``predict --device``) probed, else one GPU of each model here. A CPU:
     probed as asked. The analysis at the job's precision."""
@@ -273,7 +278,7 @@ def _job_profile(source: Any, tgt: Target | None, steps: JobSettings, precision:
     return _as_profile(source, devices=devices, batch_size=batch_size, probe_seconds=probe_seconds,
                        precision=probe_precision, progress=progress, analysis_precision=steps.precision,
                        threads=probe_threads(tgt.threads) if tgt is not None else None, bf16_analysis=tgt is None,
-                       raise_priority=raise_priority, optional_gpus=tgt is None or (gpu and device is None))
+                       raise_priority=raise_priority, optional_gpus=tgt is None or (gpu and device is None), name=name)
 
 
 @python_surface
@@ -288,7 +293,7 @@ def predict(
     vcpus: int | None = None, device: str | None = None,
     compile: bool | None = None,  # the workload file's COMPILE (the flag's name, though it shadows a builtin)
     grad_accum_steps: int | None = None, eval_every: int | None = None, eval_steps: int | None = None,
-    instance_type: str | None = None, provider: str | None = None,
+    instance_type: str | None = None, provider: str | None = None, name: str | None = None,
 ) -> Estimate:
     """Predict the whole job's wall time on one target.
 
@@ -307,9 +312,9 @@ def predict(
             ``target`` of that GPU's model). Ignored with a saved profile.
         instance_type: a catalog instance (``provider``'s where several have the name) as the target, priced as
             ``recommend`` prices its row (its GPUs' links, vCPUs, memory, start-up); not with target, vcpus, device.
+        name: the workload's name in the history (``advisor.profile``'s), which the correction is learned by.
 
-    Returns:
-        The ``Estimate`` (DESIGN.md's ``predict --json``).
+    Returns: the ``Estimate`` (DESIGN.md's ``predict --json``).
     """
     from advisor.history.remembered import remember_scaling
     from advisor.instance_target import placed_target
@@ -332,8 +337,9 @@ def predict(
     with open_history(settings, required=save, notes=notes if use_history else None) as hist:
         fitted = fit_correction_noted(hist, notes, required=save) if use_history else None
         prof = _job_profile(source, tgt, steps, precision, batch_size, probe_seconds, progress,
-                            settings.raise_probe_priority, local if tgt.kind == "gpu" else None)
-        prof = remember_scaling(prof, hist)
+                            settings.raise_probe_priority, local if tgt.kind == "gpu" else None, name)
+        prof, notes = remember_scaling(prof, hist), notes + shared_name_notes(hist if use_history else None,
+                                                                              prof.workload)
         steps = job_settings(source, explicit, prof, probe_batch_size(source, batch_size, DEFAULT_BATCH_SIZE))
         job = job_for(prof, dataset_size, epochs, batch_size, steps, source=source, notes=(job_notes := []))
         priced = prof.analysed_for(steps.precision)  # a 16-bit job: from the profile's bf16 analysis, if any
@@ -351,23 +357,6 @@ def predict(
 
 
 # -------------------------------------------------------------------------------------- recommendation
-
-
-def _constraints(objective: str, deadline: str | float | None, budget: str | float | None,
-                 providers: str | Sequence[str] | None, regions: str | Sequence[str] | None, spot: bool,
-                 top: int, precision: str | None, settings: Settings) -> Constraints:
-    if objective not in ("cost", "time"):
-        raise ConfigError(f"Unknown objective {objective!r}.{did_you_mean(str(objective), ['cost', 'time'])}",
-                          hint="Fix: use --objective cost or --objective time.")
-    if positive_int(top) is None:
-        raise ConfigError(f"--top must be a whole number, 1 or more, got {top!r}.", hint="Fix: e.g. --top 10.")
-    check_precision(precision)
-    return Constraints(
-        objective=objective, deadline_seconds=parse_deadline_seconds(
-            deadline, startup_seconds=min(settings.startup_seconds_cpu, settings.startup_seconds_gpu)),
-        budget_usd=parse_usd(budget), providers=parse_names(providers, "--providers"),
-        regions=parse_names(regions, "--regions"), spot=spot, top=positive_int(top), precision=precision,
-    )
 
 
 def _steps(source: Any, **explicit: Any) -> tuple[Any, dict[str, Any], JobSettings]:
@@ -397,17 +386,17 @@ def recommend(
     compile: bool | None = None,  # the workload file's COMPILE (the flag's name, though it shadows a builtin)
     grad_accum_steps: int | None = None, eval_every: int | None = None, eval_steps: int | None = None,
     contexts: ContextCache | None = None, history: History | None = None,
-    outcomes_version: tuple | None = None,
+    outcomes_version: tuple | None = None, name: str | None = None,
 ) -> Recommendation:
     """Profile (or load a profile), predict every candidate in the catalog, price, rank, store.
 
     Args:
         source: a workload file path, an ``advisor.Workload``, a ``Profile`` or a profile ``.json`` path.
         deadline: "6h", "90m", seconds, a ``datetime.timedelta``; budget: 50, "$50". objective: "cost"
-            (cheapest meeting the constraints) or "time" (fastest meeting them).
-        providers / regions: "aws,gcp" or a list. spot: rank on spot prices where offered.
-        precision, compile, grad_accum_steps, eval_every, eval_steps: the GPUs' precision and how the job steps,
-            as in ``predict``; mixed precision and other batch sizes are also what-ifs (``advice``).
+            (cheapest meeting the constraints) or "time" (fastest meeting them). providers / regions: "aws,gcp"
+            or a list. spot: rank on spot prices where offered.
+        precision, compile, grad_accum_steps, eval_every, eval_steps, name: the GPUs' precision, how the job steps
+            and the workload's name, as in ``predict``; mixed precision and other batch sizes are also what-ifs.
         pricing_files: extra or overriding rate files (also ``ADVISOR_PRICING``). save: store the
             recommendation in history (``rec.id`` is then set).
         before_save: called with the ranked recommendation before it is stored (the CLI writes its plot there),
@@ -417,8 +406,7 @@ def recommend(
         contexts / history / outcomes_version: a server's ``ContextCache`` (reused work, the correction's fit
             per version of the outcomes), open ``History`` and its ``outcomes_version()`` as just read.
 
-    Returns:
-        The ``Recommendation``. Raises ``NoFeasibleCandidateError`` (exit code 3) when nothing meets the
+    Returns: the ``Recommendation``. Raises ``NoFeasibleCandidateError`` (exit code 3) when nothing meets the
         constraints; its ``.recommendation`` holds the nearest misses.
     """
     from advisor import ranking
@@ -434,14 +422,14 @@ def recommend(
                                      precision=precision, compile=compile, grad_accum_steps=grad_accum_steps,
                                      eval_every=eval_every, eval_steps=eval_steps)
     precision = steps.precision
-    constraints = _constraints(objective, deadline, budget, providers, regions, spot, top, precision, settings)
+    constraints = recommend_constraints(objective, deadline, budget, providers, regions, spot, top, precision, settings)
     files = [*(Path(p) for p in settings.pricing_files), *pricing_paths(pricing_files)]
     catalog, offers, keyed = offers_for(files, contexts, constraints.providers, constraints.regions)
     notes: list[str] = []
     with open_history(settings, required=save, given=history, notes=notes) as hist:
         fitted = fit_correction_noted(hist, notes, required=save, contexts=contexts, version=outcomes_version)
         prof = remember_scaling(_job_profile(source, None, steps, precision, batch_size, probe_seconds, progress,
-                                             settings.raise_probe_priority), hist)
+                                             settings.raise_probe_priority, name=name), hist)
         steps = job_settings(source, explicit, prof, probe_batch_size(source, batch_size, DEFAULT_BATCH_SIZE))
         job = job_for(prof, dataset_size, epochs, batch_size, steps, source=source, notes=(job_notes := []))
         at = prof.analysed_for(precision)  # a 16-bit job: from the profile's bf16 analysis, if any
@@ -454,7 +442,8 @@ def recommend(
                 startup_seconds_cpu=settings.startup_seconds_cpu, startup_seconds_gpu=settings.startup_seconds_gpu,
                 what_ifs=what_ifs(prof, job, precision, price, fitted, contexts),
                 pricing_snapshot=catalog.snapshot(offers),
-                notes=[*job_notes, *profile_notes(prof, fitted), *steps.notes, *notes],
+                notes=[*job_notes, *profile_notes(prof, fitted), *steps.notes, *notes,
+                       *shared_name_notes(hist, prof.workload)],  # runs under its name from another file
                 measured_devices=prof.timed_devices(), here=here, host=prof.host.hostname if prof.host else None,
                 process_start_seconds=prof.host.process_start_seconds if prof.host is not None else None,
                 today=date.today())

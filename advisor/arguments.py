@@ -4,11 +4,15 @@ worse, a wrong value taken: ``save="false"`` is true in Python)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from advisor.errors import ConfigError, WorkloadError
-from advisor.schemas import Profile, Target
+from advisor.errors import ConfigError, WorkloadError, did_you_mean
+from advisor.schemas import Constraints, Profile, Target
+
+if TYPE_CHECKING:  # pragma: no cover
+    from advisor.settings import Settings
 
 
 def check_source(source: Any) -> None:
@@ -72,3 +76,24 @@ def check_target(target: Any) -> None:
         raise ConfigError(f"target must be advisor.Target.cpu(threads), advisor.Target.gpu(NAME, COUNT), \"cpu\" "
                           f"or a GPU name, got {target!r} ({type(target).__name__}).",
                           hint='Fix: e.g. target="A100-80GB" or target=advisor.Target.gpu("A100-80GB", 4).')
+
+
+def recommend_constraints(objective: str, deadline: str | float | None, budget: str | float | None,
+                          providers: str | Sequence[str] | None, regions: str | Sequence[str] | None, spot: bool,
+                          top: int, precision: str | None, settings: Settings) -> Constraints:
+    """``recommend``'s constraints from its arguments, each checked (one message naming the flag)."""
+    from advisor.units import parse_deadline_seconds, parse_names, parse_usd
+    from advisor.workload.job import positive_int
+
+    if objective not in ("cost", "time"):
+        raise ConfigError(f"Unknown objective {objective!r}.{did_you_mean(str(objective), ['cost', 'time'])}",
+                          hint="Fix: use --objective cost or --objective time.")
+    if positive_int(top) is None:
+        raise ConfigError(f"--top must be a whole number, 1 or more, got {top!r}.", hint="Fix: e.g. --top 10.")
+    check_precision(precision)
+    return Constraints(
+        objective=objective, deadline_seconds=parse_deadline_seconds(
+            deadline, startup_seconds=min(settings.startup_seconds_cpu, settings.startup_seconds_gpu)),
+        budget_usd=parse_usd(budget), providers=parse_names(providers, "--providers"),
+        regions=parse_names(regions, "--regions"), spot=spot, top=positive_int(top), precision=precision,
+    )

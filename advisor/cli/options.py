@@ -261,6 +261,9 @@ GradAccumOption = Annotated[int | None, typer.Option(
 EvalEveryOption = Annotated[int | None, typer.Option(
     "--eval-every", metavar="N", parser=parse_count, help="Optimizer steps between evaluations [default: the "
     "file's EVAL_EVERY, else none].")]
+NameOption = Annotated[str | None, typer.Option(
+    "--name", metavar="NAME", help="The workload's name, which the history keeps its runs (and learns its "
+    "correction) under [default: the file's NAME, else the file's name without .py].")]
 EvalStepsOption = Annotated[int | None, typer.Option(
     "--eval-steps", metavar="N", parser=parse_count, help="Forward-only batches per evaluation [default: the "
     "file's EVAL_STEPS, else 0].")]

@@ -15,6 +15,7 @@ from advisor.cli.options import (
     EvalEveryOption,
     EvalStepsOption,
     GradAccumOption,
+    NameOption,
     job_setting_kwargs,
     parse_count,
     pick_source,
@@ -62,7 +63,7 @@ def predict(
     probe_seconds: Annotated[float | None, typer.Option("--probe-seconds", help="Probe budget [default: 60s].")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON (schema_version 1).")] = False,
     no_save: Annotated[bool, typer.Option("--no-save", help="Do not store the prediction in history.")] = False,
-    server: remote.ServerOption = None,
+    server: remote.ServerOption = None, name: NameOption = None,
 ) -> None:
     """Predict the whole job's wall time on one target (this CPU, other thread counts, or K GPUs of a model).
 
@@ -93,14 +94,14 @@ def predict(
         _grid(source, gpu, counts, precisions, dict(dataset_size=dataset_size, epochs=epochs,
                                                    batch_size=batch_size, probe_seconds=probe_seconds,
                                                    save=not no_save, startup_seconds_gpu=startup_gpu,
-                                                   peer_to_peer=p2p, **job_flags), json_out)
+                                                   peer_to_peer=p2p, name=name, **job_flags), json_out)
         return
     target = _target(source, gpu, counts[0], device, threads, p2p)
     with render.probe_progress(not json_out) as progress:
         est, startup = _run_one(source, dict(
             dataset_size=dataset_size, epochs=epochs, batch_size=batch_size, target=target,
             precision=precisions[0], probe_seconds=probe_seconds, progress=progress, save=not no_save,
-            vcpus=host_vcpus, **job_flags), server=server, gpu=gpu, device=device, startup_gpu=startup_gpu)
+            vcpus=host_vcpus, name=name, **job_flags), server=server, gpu=gpu, device=device, startup_gpu=startup_gpu)
     with shown_after_saving([] if est.history_id is None else [f"p{est.history_id}"], server):
         if json_out:
             render.print_json(est.json_contract(instance_startup_seconds=startup))
@@ -123,6 +124,7 @@ def _predict_instance(flags: dict) -> None:
     instance, provider, startup_gpu, json_out = (flags[k] for k in ("instance", "provider", "startup_gpu", "json_out"))
     job = dict(dataset_size=flags["dataset_size"], epochs=flags["epochs"], batch_size=flags["batch_size"],
                precision=flags["precision"], probe_seconds=flags["probe_seconds"], save=not flags["no_save"],
+               name=flags["name"],
                **job_setting_kwargs(flags["compile_"], flags["grad_accum_steps"], flags["eval_every"],
                                     flags["eval_steps"]))
     if instance is not None:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from advisor.cli.errors import handle_errors
-from advisor.cli.options import check_output_path, parse_batch_sizes
+from advisor.cli.options import NameOption, check_output_path, parse_batch_sizes
 
 
 def register(app: typer.Typer) -> None:
@@ -34,6 +34,7 @@ def profile(
     threads: Annotated[int | None, typer.Option("--threads", help="CPU threads for the CPU probe.")] = None,
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Write the profile JSON here.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print the profile as JSON.")] = False,
+    name: NameOption = None,
 ) -> None:
     """Probe a workload with short real training steps and save the profile."""
     from advisor import api
@@ -46,7 +47,8 @@ def profile(
         check_output_path(output, "-o", workload=workload, example="profile.json")
     with render.probe_progress(not json_out) as progress:
         prof = api.profile(workload, devices=device, batch_size=batch_size, batch_sizes=ladder,
-                           probe_seconds=probe_seconds, precision=precision, threads=threads, progress=progress)
+                           probe_seconds=probe_seconds, precision=precision, threads=threads, progress=progress,
+                           name=name)
     if output is not None:
         api.save_profile(prof, output)
     if json_out:

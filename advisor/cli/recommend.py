@@ -19,6 +19,7 @@ from advisor.cli.options import (
     EvalEveryOption,
     EvalStepsOption,
     GradAccumOption,
+    NameOption,
     check_output_path,
     job_setting_kwargs,
     output_error,
@@ -84,6 +85,7 @@ def recommend(
     plot: Annotated[Path | None, typer.Option("--plot", help="Write cost-vs-time plot (.png or .svg).")] = None,
     no_save: Annotated[bool, typer.Option("--no-save", help="Do not store in history.")] = False,
     server: remote.ServerOption = None,
+    name: NameOption = None,
 ) -> None:
     """Recommend the cheapest (or fastest) machine for a training job: the answer first, then the alternatives.
 
@@ -104,7 +106,7 @@ def recommend(
     kwargs = dict(dataset_size=dataset_size, epochs=epochs, batch_size=batch_size, deadline=deadline,
                   budget=budget, objective=objective, providers=providers, regions=region, spot=spot, top=top,
                   precision=precision, pricing_files=pricing or (), probe_seconds=probe_seconds,
-                  save=not no_save, startup_seconds_cpu=startup_cpu, startup_seconds_gpu=startup_gpu,
+                  save=not no_save, startup_seconds_cpu=startup_cpu, startup_seconds_gpu=startup_gpu, name=name,
                   **{k: v for k, v in job_setting_kwargs(compile_, grad_accum_steps, eval_every,
                                                           eval_steps).items() if v is not None})
     _run(pick_source(workload, profile), kwargs, fmt, view, plot, server)

@@ -60,7 +60,8 @@ def recommender(server: str) -> Callable[..., Any]:
 _REQUEST_KEYS = {"dataset_size", "epochs", "batch_size", "deadline", "budget", "objective", "providers", "regions",
                  "spot", "top", "precision", "startup_seconds_cpu", "startup_seconds_gpu",
                  # how the job steps (advisor.service.wire.JOB_STEP_KEYS; not imported: the CLI's start-up)
-                 "compile", "grad_accum_steps", "eval_every", "eval_steps"}
+                 "compile", "grad_accum_steps", "eval_every", "eval_steps",
+                 "name"}  # the workload's: the profile sent carries it
 
 
 def predictor(server: str) -> Callable[..., Any]:

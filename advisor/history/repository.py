@@ -40,6 +40,7 @@ from advisor.history.export import EXPORT_COLUMNS  # noqa: F401 - importable fro
 from advisor.history.filters import newest_first_filtered
 from advisor.history.here_run import is_here, stored_here_candidate
 from advisor.history.listing import history_entries
+from advisor.history.name_paths import run_files
 from advisor.history.named_run import named_candidate
 from advisor.history.outcome_checks import (
     check_outcome,
@@ -361,6 +362,12 @@ class History:
                 .order_by(ProfileTable.created_at.desc(), ProfileTable.id.desc()).limit(limit))
         with self._read() as conn:
             return [(int(i), created, data) for i, created, data in conn.execute(stmt)]
+
+    @python_surface
+    def run_files(self, name: str) -> list[tuple[str | None, str]]:
+        """(path, file hash) of each stored workload called ``name`` with a recorded run (``name_paths``)."""
+        with self._read() as conn:
+            return run_files(conn, name)
 
     @python_surface
     def workload_names(self) -> list[str]:

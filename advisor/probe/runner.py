@@ -83,6 +83,7 @@ from advisor.probe.startup_clock import startup_notes
 from advisor.probe.turns import lock_path
 from advisor.schemas import HALF_PRECISIONS, Analysis, DeviceProfile, HostInfo, InputPipeline, Profile, WorkloadInfo
 from advisor.schemas.missing_analysis import failed_note
+from advisor.schemas.profile import MAX_WORKLOAD_PATH_CHARS
 from advisor.text import show_controls
 from advisor.workload import Workload, file_sha256
 from advisor.workload.constants import WorkloadFile
@@ -218,8 +219,11 @@ def _describe(source: Any) -> tuple[str, WorkloadInfo]:
     constants = read_file_constants(path)
     near = {name: miss for name, miss in constants.near_misses.items() if len(name) <= 200}
     text = path_text(path) or str(path)  # the child's messages name it so too (advisor.probe.frames)
-    return text, WorkloadInfo(name=workload_name(path), path=text, file_sha256=sha,
-                                   unread=constants.unread, near_misses=near, **declared_settings(constants.values))
+    # Stored absolute: the history tells two projects' train.py apart by it (advisor.history.name_paths).
+    full = path_text(os.path.abspath(path)) or text
+    return text, WorkloadInfo(name=workload_name(path), path=full if len(full) <= MAX_WORKLOAD_PATH_CHARS else text,
+                              file_sha256=sha, unread=constants.unread, near_misses=near,
+                              **declared_settings(constants.values))
 
 
 def _probe(source: Any, request: ProbeRequest, notify: Progress, label: str) -> _Collected:

@@ -158,7 +158,7 @@ def check_constraints(objective: Any, deadline: Any, budget: Any, providers: Any
     known = unknown.with_startup(startup_seconds_cpu, startup_seconds_gpu)  # each given one read as the server does
     if startup_seconds_cpu is None or startup_seconds_gpu is None:
         known = unknown
-    api._constraints(objective, deadline, budget, providers, regions, spot, top, None, known)
+    api.recommend_constraints(objective, deadline, budget, providers, regions, spot, top, None, known)
 
 
 def recommendation_id_of(value: Any, what: str = "A recommendation id",
@@ -270,13 +270,14 @@ class Client:
                   startup_seconds_cpu: str | float | None = None, startup_seconds_gpu: str | float | None = None,
                   probe_seconds: float | None = None, progress: Any = None, save: bool = True,
                   compile: bool | None = None,  # the flag's name (shadows a builtin)
-                  grad_accum_steps: int | None = None,
+                  grad_accum_steps: int | None = None, name: str | None = None,
                   eval_every: int | None = None, eval_steps: int | None = None) -> Recommendation:
         """``advisor.recommend`` on the server: the source (a workload, a Profile or a profile .json) is
         profiled here if need be, ranked and stored there; ``rec.id`` is the server's history id. ``compile``,
-        ``grad_accum_steps``, ``eval_every``, ``eval_steps``: as ``advisor.recommend`` takes them (None: what the
-        profile's workload declared). A value the server would refuse is a ConfigError before anything is probed
-        or sent (the job's sizes with the local API's messages, the rest naming the field)."""
+        ``grad_accum_steps``, ``eval_every``, ``eval_steps``, ``name``: as ``advisor.recommend`` takes them (None:
+        what the profile's workload declared; the name travels in the profile sent). A value the server would
+        refuse is a ConfigError before anything is probed or sent (the job's sizes with the local API's messages,
+        the rest naming the field)."""
         from advisor import api
 
         api.check_options({"save": save, "spot": spot}, {"progress": progress})  # "no" is no bool, as locally
@@ -301,7 +302,7 @@ class Client:
         # answers as advisor.recommend would here
         prof = api.job_profile(source, recommend=True, dataset_size=dataset_size, epochs=epochs,
                                batch_size=batch_size, precision=precision, probe_seconds=probe_seconds,
-                               progress=progress, **body.job_steps())
+                               progress=progress, name=name, **body.job_steps())
         data = self._sent_probe(source, f"{API_PREFIX}/recommendations", body.model_copy(update={"profile": prof}))
         return response_object(Recommendation, data, self.url)
 
@@ -310,7 +311,7 @@ class Client:
                 batch_size: int | None = None, target: Target | str | None = None, precision: str | None = None,
                 probe_seconds: float | None = None, progress: Any = None, use_history: bool = True,
                 save: bool = True, compile: bool | None = None,  # the flag's name (shadows a builtin)
-                grad_accum_steps: int | None = None, eval_every: int | None = None,
+                grad_accum_steps: int | None = None, eval_every: int | None = None, name: str | None = None,
                 eval_steps: int | None = None, vcpus: int | str | None = None) -> Estimate:
         """``advisor.predict`` on the server (one target's whole-job time). ``precision`` as there: "mixed" is
         bf16; ``compile`` ... ``eval_steps`` as ``recommend``'s; ``vcpus``: a GPU target's host vCPUs, as
@@ -319,14 +320,14 @@ class Client:
             source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size, target=target,
             precision=precision, probe_seconds=probe_seconds, progress=progress, use_history=use_history, save=save,
             compile=compile, grad_accum_steps=grad_accum_steps, eval_every=eval_every, eval_steps=eval_steps,
-            vcpus=vcpus), self.url)
+            vcpus=vcpus, name=name), self.url)
 
     @python_surface
     def predict_json(self, source: Any, *, dataset_size: int | None = None, epochs: int | None = None,
                      batch_size: int | None = None, target: Target | str | None = None,
                      precision: str | None = None, probe_seconds: float | None = None, progress: Any = None,
                      use_history: bool = True, save: bool = True, compile: bool | None = None,
-                     grad_accum_steps: int | None = None, eval_every: int | None = None,
+                     grad_accum_steps: int | None = None, eval_every: int | None = None, name: str | None = None,
                      eval_steps: int | None = None, vcpus: int | str | None = None,
                      startup_seconds_gpu: str | float | None = None) -> dict:
         """``predict``'s answer as the server sends it: the object ``advisor predict --json`` prints, with, for a
@@ -351,7 +352,7 @@ class Client:
         check_target_vcpus(body.vcpus, tgt.kind == "gpu")
         self._answers_before_a_probe(source)
         prof = api.job_profile(source, target=tgt, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
-                               precision=precision, probe_seconds=probe_seconds, progress=progress,
+                               precision=precision, probe_seconds=probe_seconds, progress=progress, name=name,
                                **body.job_steps())
         data = self._sent_probe(source, f"{API_PREFIX}/predictions", body.model_copy(update={"profile": prof}))
         response_object(Estimate, data, self.url)  # an answer that is not an Estimate is a ServiceError here too

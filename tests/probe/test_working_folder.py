@@ -46,7 +46,8 @@ def relative_workload(tmp_path, monkeypatch, stop: bool) -> str:
 def test_a_file_that_changes_the_working_folder_is_probed(tmp_path, monkeypatch):
     path = relative_workload(tmp_path, monkeypatch, stop=False)
     prof = run_profile(path, devices=[], batch_size=8, probe_seconds=1, analyze=False)
-    assert prof.workload.path == "proj/chdir_here.py" and prof.workload.name == "chdir_here"
+    # stored absolute (two projects' train.py are told apart by it: advisor.history.name_paths)
+    assert prof.workload.path == str(tmp_path / "proj" / "chdir_here.py") and prof.workload.name == "chdir_here"
     assert prof.workload.param_count == 16 * 32 + 32 + 32 * 4 + 4
 
 

@@ -1,0 +1,85 @@
+"""A workload's name: what the history keys its runs by.
+
+The history stores a workload under its name (and its file's hash), and the learned correction and its
+intervals are learned per name (``advisor.predictor.learned``). The name is, first to last: the ``--name`` flag
+(``name=`` in the Python API), the workload file's ``NAME = "..."`` constant (read from its text, never run:
+``advisor.workload.constants``), else the file's name without ``.py`` (``advisor.workload.loader.workload_name``;
+an ``advisor.Workload``'s own ``name``). Without a name every project's ``train.py`` is the one workload
+``train``: one project's recorded runs corrected another's predictions.
+
+A name is printable text (no control characters: it is printed in tables and notes), 1 to
+``MAX_WORKLOAD_NAME_CHARS`` characters once stripped of surrounding blanks (what the history's column holds).
+A flag that names it wins over the file, whose ``NAME`` is then not read, so a file's unusable ``NAME`` can be
+worked round without editing the file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from advisor.errors import WorkloadError
+from advisor.schemas.profile import MAX_WORKLOAD_NAME_CHARS
+
+if TYPE_CHECKING:  # pragma: no cover
+    from advisor.schemas import Profile
+
+_HINT = ('Fix: give a short name such as resnet_cifar: --name resnet_cifar, NAME = "resnet_cifar" in the workload '
+         'file, or name="resnet_cifar" in Python. The history keeps the workload\'s runs under it.')
+
+
+def _problem(value: Any) -> str | None:
+    """Why ``value`` is not a workload name; None where it is one."""
+    if not isinstance(value, str):
+        return f"must be text, not {type(value).__name__}"
+    text = value.strip()
+    if not text:
+        return "must not be empty"
+    if not text.isprintable():
+        return "must not hold a control character (a tab, a newline, an escape...)"
+    if len(text) > MAX_WORKLOAD_NAME_CHARS:
+        return f"must be at most {MAX_WORKLOAD_NAME_CHARS} characters, not {len(text):,}"
+    return None
+
+
+def checked_name(value: Any, where: str) -> str:
+    """``value`` stripped, once it is a workload name (the module docstring); else a ``WorkloadError`` saying
+    what is wrong with it, where it came from (``where``: "--name", "/p/train.py: NAME") and the fix."""
+    problem = _problem(value)
+    if problem is not None:
+        raise WorkloadError(f"{where}: a workload's name {problem}: {value!r:.60}.", hint=_HINT)
+    return value.strip()
+
+
+def declared_name(path: Path) -> str | None:
+    """The ``NAME`` a workload file declares, checked; None where it declares none (or ``NAME = None``).
+
+    A ``NAME`` set by an expression advisor does not run (``NAME = os.environ["RUN"]``) is an error rather than
+    the file's stem taken instead: the runs would be stored under a name the user did not mean."""
+    from advisor.workload.constants import read_file_constants
+
+    constants = read_file_constants(path)
+    if constants.name_source is not None:
+        raise WorkloadError(f"{path}: NAME is set by `{constants.name_source}`, which advisor does not run (it reads "
+                            "the file's constants from its text), so it cannot tell the workload's name.",
+                            hint=_HINT)
+    if constants.name is None:
+        return None
+    return checked_name(constants.name, f"{path}: NAME")
+
+
+def resolved_name(source: Any, name: Any) -> str | None:
+    """The name a command gives the workload of ``source`` (a file path, an ``advisor.Workload``, a profile):
+    ``name`` (the flag) checked where given, else a file's declared ``NAME``; None: the source's own name."""
+    if name is not None:
+        return checked_name(name, "--name (name= in Python)")
+    if isinstance(source, (str, Path)) and Path(source).suffix == ".py":
+        return declared_name(Path(source))
+    return None
+
+
+def named(prof: Profile, name: str | None) -> Profile:
+    """``prof`` with its workload called ``name`` (None: as it is)."""
+    if name is None or prof.workload.name == name:
+        return prof
+    return prof.model_copy(update={"workload": prof.workload.model_copy(update={"name": name})})
