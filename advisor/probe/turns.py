@@ -28,6 +28,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from advisor.schemas.turn_notes import LOCK_FILE, WAITED
+
 LOCK_NAME = "advisor-probe.lock"
 # The lock is about the machine's CPUs, so its folder is the one every user shares, not each user's TMPDIR (two
 # users with TMPDIRs of their own timed side by side): /tmp, where POSIX has it for every user.
@@ -89,11 +91,11 @@ def turn_note(outcome: TurnOutcome, max_wait_seconds: float) -> str | None:
     """What the profile's notes say about the wait (None: there was nobody to wait for)."""
     who = _who(outcome.holder_pid)
     if outcome.timed_out:
-        return (f"this probe waited the limit of {max_wait_seconds:.0f} s (ADVISOR_PROBE_WAIT) for {who} to finish "
+        return (f"{WAITED}the limit of {max_wait_seconds:.0f} s (ADVISOR_PROBE_WAIT) for {who} to finish "
                 "timing, then timed beside it: the two disturbed each other's timings. Probe again when it has "
                 "finished, or raise ADVISOR_PROBE_WAIT.")
     if outcome.waited_seconds > 0 or outcome.holder_pid is not None:
-        return (f"this probe waited {outcome.waited_seconds:.0f} s for {who} to finish timing, so that the two "
+        return (f"{WAITED}{outcome.waited_seconds:.0f} s for {who} to finish timing, so that the two "
                 "did not time side by side (Profile.probe_wait_seconds; ADVISOR_PROBE_WAIT=0 turns this off).")
     return None
 
@@ -128,9 +130,8 @@ class ProbeTurn:
         except OSError as exc:
             self.outcome = TurnOutcome()
             self.channel.send(TurnFrame(waited_seconds=0.0, note=(
-                f"could not open {self.path}, the lock file advisor probes on this machine take turns with "
-                f"({exc.strerror or exc}): this probe timed without waiting for others, so another advisor probe "
-                "running now may have disturbed its timings.")))
+                f"could not open {self.path}, {LOCK_FILE} ({exc.strerror or exc}): this probe timed without "
+                "waiting for others, so another advisor probe running now may have disturbed its timings.")))
             return
         fd = self.fd
         self.outcome = wait_for_turn(lambda: _try_lock(fd), lambda: _read_pid(fd), self.max_wait_seconds,

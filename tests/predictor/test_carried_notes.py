@@ -3,6 +3,7 @@ the device's own notes only on that device's, each once."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -65,3 +66,28 @@ def test_the_optimizer_notes_ride_on_every_estimate():
                               use_history=False)
         assert est.notes.count(left) == est.notes.count(pair) == 1
         assert left.startswith("2,177 of 1,602,177 trainable parameters have no optimizer: their update is not timed")
+
+
+def test_predict_carries_the_probes_turn_notes_on_a_probed_devices_estimate(tmp_path):
+    """A probe that waited ADVISOR_PROBE_WAIT for another advisor probe and then timed beside it says so in its
+    profile, and ``recommend`` printed it; ``predict --device cpu`` dropped it (it starts with no device's name), so
+    a time measured beside another probe read as any other. The turn was held over every timed device, so each
+    estimate from one carries it; a GPU priced from the analysis alone (nothing timed) does not."""
+    from advisor.probe import turns
+
+    beside = turns.turn_note(turns.TurnOutcome(waited_seconds=60.0, holder_pid=4242, timed_out=True), 60.0)
+    waited = turns.turn_note(turns.TurnOutcome(waited_seconds=14.0, holder_pid=4242), 60.0)
+    channel = type("Channel", (), {"sent": [], "send": lambda self, frame: self.sent.append(frame)})()
+    os.symlink(tmp_path / "elsewhere", tmp_path / "lock")  # a lock file that cannot be opened
+    turns.ProbeTurn(str(tmp_path / "lock"), 5.0, channel).take(0.3)
+    unopened = channel.sent[0].note
+    assert beside.startswith("this probe waited the limit of 60 s (ADVISOR_PROBE_WAIT) for another advisor probe "
+                             "(pid 4242) to finish timing, then timed beside it")
+    for target in (advisor.Target.cpu(), advisor.Target.cpu(threads=1)):
+        est = advisor.predict(_profile(beside, waited, unopened), target=target, dataset_size=20_000, epochs=1,
+                              batch_size=512, use_history=False)
+        assert [n for n in est.notes if n in (beside, waited, unopened)] == [beside, waited, unopened]
+    gpu = advisor.predict(_profile(beside, unopened), target="A100-80GB", dataset_size=20_000, epochs=1,
+                          batch_size=512, use_history=False)
+    assert beside not in gpu.notes and unopened not in gpu.notes
+    assert carried_notes([GPU_NOTE, beside], "cuda:0") == [GPU_NOTE, beside]
