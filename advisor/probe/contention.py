@@ -167,7 +167,8 @@ def busiest_other_process(exclude_pids: set[int]) -> dict[str, Any]:
     """The process using the most CPU apart from ours: ``{"name": "name (pid N, 98% CPU)", "nice": its nice
     value}``, both None where none used more than 5%. Another advisor probe (its command line runs
     ``advisor.probe.child``, as do its twin and loader workers) is named as one: "another advisor probe (pid N,
-    98% CPU)", the one load a user can remove by running the probes one after another."""
+    98% CPU)", the one load a user can remove by running the probes one after another; another advisor command's
+    own process (``python -m advisor``, the ``advisor`` script) as "another advisor command (pid N, 98% CPU)"."""
     none: dict[str, Any] = {"name": None, "nice": None}
     try:
         import psutil
@@ -198,16 +199,33 @@ def busiest_other_process(exclude_pids: set[int]) -> dict[str, Any]:
 
 
 ANOTHER_PROBE = "another advisor probe"
+# Another advisor command's own process (not its probe): ranking, pricing, fitting the history's correction, or its
+# probe's set-up, which run outside the turns the probes take at timing (advisor.probe.turns). It was named by its
+# executable, "python (pid N, 84% CPU)" or "advisor (pid N, 98% CPU)", which did not say it was another advisor run.
+ANOTHER_COMMAND = "another advisor command"
 _PROBE_MODULE = "advisor.probe.child"  # in a probe child's command line (advisor.probe.lifetime.start_fresh)
+_COMMAND_NAMES = ("advisor", "advisor.exe")  # the console script, run as "python .../bin/advisor" or by itself
 
 
 def _process_name(proc: Any) -> str:
     try:
-        if any(_PROBE_MODULE in part for part in proc.cmdline()):
-            return ANOTHER_PROBE
+        cmdline = [str(part) for part in proc.cmdline()]
     except Exception:  # noqa: BLE001 - psutil.Error: gone, or not ours to read; named as the OS names it
-        pass
+        cmdline = []
+    if any(_PROBE_MODULE in part for part in cmdline):
+        return ANOTHER_PROBE
+    if _advisor_command(cmdline):
+        return ANOTHER_COMMAND
     return str(proc.info["name"])
+
+
+def _advisor_command(cmdline: list[str]) -> bool:
+    """Whether ``cmdline`` runs advisor's CLI: ``python -m advisor ...``, or its console script ``advisor ...``
+    (which Linux runs as ``python /path/bin/advisor ...``)."""
+    head = cmdline[:2]
+    if len(cmdline) >= 3 and cmdline[1] == "-m" and cmdline[2] == "advisor":
+        return True
+    return any(os.path.basename(part) in _COMMAND_NAMES for part in head)
 
 
 def _nice(proc: Any) -> int | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from advisor.hardware.process_memory import LIMIT_WORDS
 from advisor.os_words import linux_tools_apply, os_label
-from advisor.probe.contention import ANOTHER_PROBE, CPU_TIMES
+from advisor.probe.contention import ANOTHER_COMMAND, ANOTHER_PROBE, CPU_TIMES
 from advisor.probe.frames import CheckFrame, one_line
 from advisor.schemas import DeviceProfile, Measurement
 
@@ -217,7 +217,11 @@ def busy_notes(d: DeviceProfile) -> list[str]:
 
 
 def _sibling_probe(busiest: str | None) -> str:
-    """The advice where the busiest other process was another advisor probe (``contention.ANOTHER_PROBE``)."""
+    """The advice where the busiest other process was another advisor probe (``contention.ANOTHER_PROBE``), or
+    another advisor command's own process (``contention.ANOTHER_COMMAND``)."""
+    if (busiest or "").startswith(ANOTHER_COMMAND):
+        return (" Advisor commands run at the same time disturb each other's probes (a command's ranking and its "
+                "probe's set-up run while another probe times): run them one after another.")
     if not (busiest or "").startswith(ANOTHER_PROBE):
         return ""
     return (" Advisor probes run at the same time disturb each other (each raises its own priority where it "

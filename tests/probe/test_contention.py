@@ -303,3 +303,47 @@ def test_the_busiest_process_is_recognised_by_its_command_line_with_its_nice(pro
     assert rest.startswith(f"{loop.pid}, ") and found["nice"] == 5
     # another probe by its command line; any other process as the OS names it (python3, python3.12 ...)
     assert name == "another advisor probe" if probe else name.startswith("python")
+
+
+def test_another_advisor_commands_process_is_named_as_one(tmp_path):
+    """Two recommends on one machine: one's ranking (or its probe's set-up) ran while the other's probe timed, and
+    the note named it by its executable, "python (pid N, 84% CPU)" or "advisor (pid N, 98% CPU)" (the console
+    script), which did not say it was another advisor run, nor advise running them one after another."""
+    import psutil
+
+    from advisor.probe.contention import _process_name
+
+    script = tmp_path / "advisor"  # the console script's shape: Linux runs it as "python /path/bin/advisor ..."
+    script.write_text("import time\ntime.sleep(60)\n", encoding="utf-8")
+    command = subprocess.Popen([sys.executable, str(script), "recommend", "model.py"])
+    try:  # as busiest_other_process lists it (whichever process is busiest on this shared machine)
+        (proc,) = [p for p in psutil.process_iter(["pid", "name"]) if p.pid == command.pid]
+        assert _process_name(proc) == "another advisor command"
+    finally:
+        command.kill()
+        command.wait()
+
+    class Proc:
+        def __init__(self, *cmdline: str) -> None:
+            self._cmdline, self.info = list(cmdline), {"name": "python3"}
+
+        def cmdline(self) -> list[str]:
+            return self._cmdline
+
+    assert _process_name(Proc("/usr/bin/python3", "-m", "advisor", "predict", "m.py")) == "another advisor command"
+    assert _process_name(Proc("/usr/bin/python3", "-c", "from advisor.probe.child import main")) \
+        == "another advisor probe"
+    assert _process_name(Proc("/usr/bin/python3", "train.py", "--advisor")) == "python3"
+    assert _process_name(Proc("/usr/bin/python3", "-m", "advisors")) == "python3"
+
+
+def test_another_advisor_command_gets_the_advice_to_run_them_one_after_another():
+    from advisor.probe.device_notes import busy_notes, raised_notes
+
+    (note,) = raised_notes(_raised("another advisor command (pid 8924, 98% CPU)", 0))
+    assert "the busiest was another advisor command (pid 8924, 98% CPU)" in note
+    assert "Advisor commands run at the same time disturb each other's probes" in note
+    assert "run them one after another" in note and "the other processes were held back meanwhile" in note
+    busy = _m(64, 20.0, 1, "thread_cpu").model_copy(update={"busiest_other": "another advisor command (pid 5, 9% CPU)"})
+    (note,) = busy_notes(DeviceProfile(device="cpu", kind="cpu", name="x", threads=2, measurements=[busy]))
+    assert "another advisor command (pid 5, 9% CPU)" in note and "run them one after another" in note
