@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import errno
 import os
+import secrets
 import stat
 from collections.abc import Callable
 from pathlib import Path
@@ -96,7 +97,11 @@ class StagedFile:
             write(self.target)
             return
         self.target = Path(os.path.realpath(path))
-        tmp = self.target.with_name(f".{self.target.stem[:40]}.{os.getpid()}.tmp{self.target.suffix}")
+        # A name of its own: two writers of one output at once (threads of one process, or processes whose pids
+        # repeat, as in containers that share a work folder) had one temporary file between them, and one moved the
+        # other's half-written file into place.
+        tmp = self.target.with_name(f".{self.target.stem[:40]}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+                                    f"{self.target.suffix}")
         self._tmp = tmp
         try:
             write(tmp)

@@ -97,3 +97,18 @@ def test_standard_output_failing_is_told_to_free_space_only_when_full(monkeypatc
     errors.standard_output_failed(StandardOutputError(code, os.strerror(code)))
     assert capsys.readouterr().err == (f"error: could not write the answer to standard output ({os.strerror(code)}).\n"
                                        f"Fix: {first}, then run the command again.\n")
+
+
+def test_two_writers_of_one_output_at_once_each_write_a_whole_file(tmp_path):
+    """Two writers of one path with the same pid (two threads of a Python API user; two containers sharing a work
+    folder, each with its own pids) used one temporary name, ".out.<pid>.tmp.json": the second's write went into
+    the first's file, the first's commit moved the second's output into place, and the second's commit then failed
+    (FileNotFoundError). Each now has a temporary file of its own: both commits succeed, the last one stays."""
+    from advisor.output_file import StagedFile
+
+    target = tmp_path / "out.json"
+    first = StagedFile(target, lambda tmp: tmp.write_text('{"writer": 1}\n'))
+    second = StagedFile(target, lambda tmp: tmp.write_text('{"writer": 2}\n'))
+    assert first.commit() == target and target.read_text() == '{"writer": 1}\n'
+    assert second.commit() == target and target.read_text() == '{"writer": 2}\n'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]  # no temporary file left behind
