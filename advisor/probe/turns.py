@@ -91,13 +91,19 @@ def turn_note(outcome: TurnOutcome, max_wait_seconds: float) -> str | None:
     """What the profile's notes say about the wait (None: there was nobody to wait for)."""
     who = _who(outcome.holder_pid)
     if outcome.timed_out:
-        return (f"{WAITED}the limit of {max_wait_seconds:.0f} s (ADVISOR_PROBE_WAIT) for {who} to finish "
+        return (f"{WAITED}the limit of {_seconds(max_wait_seconds)} (ADVISOR_PROBE_WAIT) for {who} to finish "
                 "timing, then timed beside it: the two disturbed each other's timings. Probe again when it has "
                 "finished, or raise ADVISOR_PROBE_WAIT.")
     if outcome.waited_seconds > 0 or outcome.holder_pid is not None:
-        return (f"{WAITED}{outcome.waited_seconds:.0f} s for {who} to finish timing, so that the two "
+        return (f"{WAITED}{_seconds(outcome.waited_seconds)} for {who} to finish timing, so that the two "
                 "did not time side by side (Profile.probe_wait_seconds; ADVISOR_PROBE_WAIT=0 turns this off).")
     return None
+
+
+def _seconds(seconds: float) -> str:
+    """A wait in whole seconds, or in hundredths below half a second: a wait of 0.25 s read "waited 0 s", and
+    ADVISOR_PROBE_WAIT=0.3 "the limit of 0 s"."""
+    return f"{seconds:.2g} s" if seconds < 0.5 else f"{seconds:.0f} s"
 
 
 def _who(pid: int | None) -> str:

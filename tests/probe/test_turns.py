@@ -289,3 +289,14 @@ def test_two_probes_started_together_take_turns_at_timing(tmp_path):
     assert later["said"][0].startswith("waiting for another advisor probe")
     assert any(n.startswith(f"this probe waited {later['wait']:.0f} s for another advisor probe (pid ")
                for n in later["notes"])
+
+
+def test_a_wait_under_half_a_second_is_not_said_to_be_0_s():
+    """Two probes on a loaded machine: one waited 0.25 s for the other, and its note read "this probe waited 0 s
+    for another advisor probe (pid N) to finish timing"; ADVISOR_PROBE_WAIT=0.3 read "the limit of 0 s"."""
+    short = turns.turn_note(turns.TurnOutcome(waited_seconds=0.253, holder_pid=16802), 60.0)
+    assert short.startswith("this probe waited 0.25 s for another advisor probe (pid 16802) to finish timing")
+    limit = turns.turn_note(turns.TurnOutcome(waited_seconds=0.3, timed_out=True), 0.3)
+    assert limit.startswith("this probe waited the limit of 0.3 s (ADVISOR_PROBE_WAIT) for another advisor probe ")
+    assert turns.turn_note(turns.TurnOutcome(waited_seconds=14.2, holder_pid=7), 60.0).startswith(
+        "this probe waited 14 s for another advisor probe (pid 7)")
