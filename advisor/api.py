@@ -40,7 +40,7 @@ from advisor.sources import is_saved_profile as _is_saved_profile  # the Client'
 from advisor.sources import job_for, probe_budget
 from advisor.units import parse_actual_seconds
 from advisor.variant_words import variant_note, variant_notes  # noqa: F401 - variant_note: api.variant_note
-from advisor.workload.identity import named, resolved_name
+from advisor.workload.identity import early_name, named, resolved_name
 from advisor.workload.job import JobSettings, check_job_values, normalize_precision
 from advisor.workload.settings import declared_precision, job_settings, probe_batch_size, probe_threads, read_once
 
@@ -325,6 +325,7 @@ def predict(
     check_options({"use_history": use_history, "save": save}, {"progress": progress})
     check_objects(settings=(settings, Settings))
     check_job_values(dataset_size, epochs, batch_size)
+    early_name(source, name)  # before the history is opened: a bad name on a first run must not create one
     probe_budget(source, probe_seconds)  # refused with a saved profile before anything else is done
     source, explicit, steps = _steps(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
                                      precision=precision, compile=compile, grad_accum_steps=grad_accum_steps,
@@ -417,6 +418,7 @@ def recommend(
     check_objects(settings=(settings, Settings))  # history=: open_history checks it
     settings = (settings or Settings.from_env()).with_startup(startup_seconds_cpu, startup_seconds_gpu)
     check_job_values(dataset_size, epochs, batch_size)
+    early_name(source, name)  # before the history is opened: a bad name on a first run must not create one
     probe_budget(source, probe_seconds)  # refused with a saved profile before anything else is done
     source, explicit, steps = _steps(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
                                      precision=precision, compile=compile, grad_accum_steps=grad_accum_steps,

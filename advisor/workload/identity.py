@@ -24,6 +24,7 @@ from advisor.schemas.profile import MAX_WORKLOAD_NAME_CHARS
 if TYPE_CHECKING:  # pragma: no cover
     from advisor.schemas import Profile
 
+NAME_WHERE = "--name (name= in Python)"  # where a command's own name came from, as its error says
 _HINT = ('Fix: give a short name such as resnet_cifar: --name resnet_cifar, NAME = "resnet_cifar" in the workload '
          'file, or name="resnet_cifar" in Python. The history keeps the workload\'s runs under it.')
 
@@ -72,10 +73,19 @@ def resolved_name(source: Any, name: Any) -> str | None:
     """The name a command gives the workload of ``source`` (a file path, an ``advisor.Workload``, a profile):
     ``name`` (the flag) checked where given, else a file's declared ``NAME``; None: the source's own name."""
     if name is not None:
-        return checked_name(name, "--name (name= in Python)")
+        return checked_name(name, NAME_WHERE)
     if isinstance(source, (str, Path)) and Path(source).suffix == ".py":
         return declared_name(Path(source))
     return None
+
+
+def early_name(source: Any, name: Any) -> None:
+    """``resolved_name``'s checks, made before a command opens the history (a first run's bad name must not leave
+    an empty history behind): the flag, else the NAME of a workload file that exists (a missing one is the
+    loader's to report)."""
+    if name is not None or (isinstance(source, (str, Path)) and Path(source).suffix == ".py"
+                            and Path(source).is_file()):
+        resolved_name(source, name)
 
 
 def named(prof: Profile, name: str | None) -> Profile:

@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, inspect, select
 from typer.testing import CliRunner
 
 from advisor import api
@@ -31,8 +31,9 @@ JOB = ["--dataset-size", "50000", "--epochs", "2", "--json"]
 
 def stored_names() -> set[tuple[str, str | None]]:
     engine = create_engine(os.environ["ADVISOR_DATABASE_URL"])
-    with engine.connect() as conn:
-        rows = set(conn.execute(select(WorkloadTable.name, WorkloadTable.path)))
+    with engine.connect() as conn:  # no history at all (a first run refused before creating one): nothing stored
+        rows = set(conn.execute(select(WorkloadTable.name, WorkloadTable.path))) \
+            if inspect(conn).has_table(WorkloadTable.__tablename__) else set()
     engine.dispose()
     return rows
 
@@ -70,6 +71,20 @@ def test_a_files_bad_name_is_refused_before_the_probe(tmp_path):
     assert out.exit_code == 1 and "Traceback" not in out.output
     assert out.output.splitlines()[0] == f"error: {bad}: NAME: a workload's name must be text, not float: 3.5."
     assert stored_names() == set()
+
+
+@pytest.mark.parametrize("command", ["recommend", "predict"])
+def test_a_bad_name_on_a_first_run_leaves_no_history_behind(tmp_path, monkeypatch, command):
+    """No history yet: a bad --name (or a file's bad NAME) is refused before the history is created."""
+    db = tmp_path / "first" / "history.db"
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", f"sqlite:///{db}")
+    bad = tmp_path / "train.py"
+    bad.write_text("NAME = ''\n" + BODY)
+    target = ["--device", "cpu"] if command == "predict" else []
+    for args in (["--profile", str(TABULAR), "--name", ""], [str(bad)]):
+        out = CliRunner().invoke(build_app(), [command, *args, *JOB[:-1], *target])
+        assert out.exit_code == 1 and "a workload's name must not be empty" in out.output
+        assert not db.exists() and not db.parent.exists()
 
 
 def test_the_file_names_its_workload_and_the_flag_overrides_it(tmp_path, monkeypatch):
