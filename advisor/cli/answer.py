@@ -17,6 +17,7 @@ from typing import Any
 from advisor.cli.console import out, safe_text, show_controls
 from advisor.cli.fit import Column, fitted
 from advisor.cli.scaling_cells import grid_notes, memory_cell
+from advisor.cli.streams import utf8_data
 from advisor.cli.table_columns import candidate_columns, price_headers
 from advisor.ranking.precision import chosen_cell
 from advisor.units import (
@@ -353,8 +354,9 @@ def markdown(rec: Any, *, view: str = "hardware", show_all: bool = False, quiet:
 
 
 def print_markdown(text: str) -> None:
-    sys.stdout.write(text)
-    sys.stdout.flush()
+    with utf8_data(sys.stdout):  # UTF-8 into a file or a pipe (comment.md): cp1252 or ASCII wrote mod?le
+        sys.stdout.write(text)
+        sys.stdout.flush()
 
 
 # ----------------------------------------------------------------------------------------------- diff

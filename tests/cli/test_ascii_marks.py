@@ -34,3 +34,23 @@ def test_the_stand_ins_are_distinct_from_each_other_and_the_other_marks():
 
     marks = [ASCII_STAND_INS["➜"], ASCII_STAND_INS["†"], UNDATED_SPOT_MARK, SUSPECT_MARK, "*"]
     assert len(set(marks)) == len(marks) and all(len(m) == 1 and m.isascii() for m in marks)
+
+
+def test_markdown_into_a_file_is_utf8_whatever_the_encoding(tmp_path):
+    """``--format markdown > comment.md`` under a cp1252 (Windows) or ASCII stdout wrote the workload ``modèle 🚀``
+    as ``mod?le ?`` (ASCII) or in cp1252 bytes: the pull-request comment showed another name."""
+    import json
+
+    prof = json.loads((ROOT / "tests" / "hostile" / "data" / "tabular_profile.json").read_text(encoding="utf-8"))
+    prof["workload"]["name"] = "modèle 🚀"
+    path = tmp_path / "prof.json"
+    path.write_text(json.dumps(prof), encoding="utf-8")
+    for encoding in ("ascii", "cp1252"):
+        env = {**os.environ, "PYTHONIOENCODING": encoding, "ADVISOR_DATABASE_URL": f"sqlite:///{tmp_path}/h.db",
+               "PYTHONPATH": os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
+        done = subprocess.run([sys.executable, "-c", "from advisor.cli.app import main; main()", "recommend",
+                               "--profile", str(path), "--top", "3", "--no-save", "--format", "markdown"],
+                              capture_output=True, env=env, timeout=300, check=False)
+        assert done.returncode == 0, done.stderr.decode("utf-8", "replace")[-2000:]
+        text = done.stdout.decode("utf-8")  # strict: a cp1252 byte fails here
+        assert text.startswith("### advisor: modèle 🚀: ") and "➜" in text and "mod?le" not in text
