@@ -6,14 +6,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.table import Table
-
 from advisor.cli.console import out, safe_text
+from advisor.cli.fit import Column, print_fitted
 from advisor.predictor.outliers import OUTLIER_RATIO
 from advisor.units import format_duration, format_span
 
 # Said under compare's tables: -50% (a job that took twice as long) is easily read the other way round.
 ERROR_SIGN = "error = (predicted - actual) / actual: negative = the job took longer than predicted"
+
+
+# An 80-column terminal cut these to an ellipsis ("(0.9s–3…", "e2-sta…"): numbers and names stay whole, as in
+# recommend's table (advisor.cli.fit), the least useful columns left out first with a note.
+_RUN_COLUMNS = tuple(Column(h, j, whole=whole, drop=drop, fold_min=fold)
+                     for h, j, whole, drop, fold in (
+    ("id", "right", True, None, 6), ("workload", "left", False, None, 12), ("instance", "left", False, None, 16),
+    ("device", "left", True, 2, 6), ("method", "left", True, 1, 6), ("predicted job (80%)", "left", True, None, 6),
+    ("actual job", "left", True, None, 6), ("error", "right", True, None, 6), ("in", "left", True, None, 6)))
+_GROUP_COLUMNS = tuple(Column(h, j, whole=whole, fold_min=12) for h, j, whole in (
+    ("by", "left", True), ("key", "left", False), ("runs", "right", True), ("median |error|", "right", True),
+    ("mean error", "right", True), ("within interval", "right", True)))
 
 
 def _outlier_mark(row: Any) -> str:
@@ -50,18 +61,12 @@ def comparison(comp: Any, n_runs: int | None = None, server: str | None = None) 
     if comp.rows:
         shown = (f"{n_runs:,} runs" if len(comp.rows) == n_runs
                  else f"the latest {len(comp.rows):,} of {n_runs:,} runs; --limit N shows more")
-        table = Table(title=f"Predicted vs actual ({shown})", title_justify="left")
-        for col in ("id", "workload", "instance", "device", "method", "predicted job (80%)", "actual job", "error",
-                    "in"):
-            table.add_column(col, justify="right" if col in ("id", "actual", "error") else "left")
-        for r in comp.rows:
-            table.add_row(str(r.recommendation_id), safe_text(r.workload),
-                          safe_text(f"{r.provider or ''} {r.instance_type}".strip()),
-                          safe_text(r.device), safe_text(r.method),
-                          f"{format_duration(r.predicted_seconds)} ({format_span(r.low, r.high, r.predicted_seconds)})",
-                          format_duration(r.actual_seconds), f"{r.error_pct:+.1f}%" + _outlier_mark(r),
-                          "yes" if r.within_interval else "no")
-        con.print(table)
+        rows = [[str(r.recommendation_id), safe_text(r.workload),
+                 safe_text(f"{r.provider or ''} {r.instance_type}".strip()), safe_text(r.device), safe_text(r.method),
+                 f"{format_duration(r.predicted_seconds)} ({format_span(r.low, r.high, r.predicted_seconds)})",
+                 format_duration(r.actual_seconds), f"{r.error_pct:+.1f}%" + _outlier_mark(r),
+                 "yes" if r.within_interval else "no"] for r in comp.rows]
+        print_fitted(con, _RUN_COLUMNS, rows, title=f"Predicted vs actual ({shown})", title_justify="left")
     groups = ([("workload", g) for g in comp.by_workload] + [("device", g) for g in comp.by_device]
               + [("method", g) for g in comp.by_method])
     if comp.overall is not None:
@@ -70,14 +75,10 @@ def comparison(comp: Any, n_runs: int | None = None, server: str | None = None) 
     if comp.overall is not None and getattr(comp.overall, "n_outliers", 0):
         caption += (f"\nruns more than {OUTLIER_RATIO:.0f}x from their uncorrected prediction (outliers) are left "
                     "out of the figures, as calibration leaves them out")
-    agg = Table(title=f"Aggregated over all {n_runs:,} runs", caption=caption, title_justify="left",
-                caption_justify="left")  # the sign is said once, under both tables
-    for col in ("by", "key", "runs", "median |error|", "mean error", "within interval"):
-        agg.add_column(col, justify="left" if col in ("by", "key") else "right")
-    for by, g in groups:
-        agg.add_row(by, safe_text(g.key), _runs_text(g), _pct(g.median_abs_error_pct, "{:.1f}%"),
-                    _pct(g.mean_error_pct, "{:+.1f}%"), _pct(g.within_interval_pct, "{:.0f}%"))
-    con.print(agg)
+    rows = [[by, safe_text(g.key), _runs_text(g), _pct(g.median_abs_error_pct, "{:.1f}%"),
+             _pct(g.mean_error_pct, "{:+.1f}%"), _pct(g.within_interval_pct, "{:.0f}%")] for by, g in groups]
+    print_fitted(con, _GROUP_COLUMNS, rows, title=f"Aggregated over all {n_runs:,} runs", title_justify="left")
+    con.print(safe_text(caption, multiline=True))  # the sign is said once, under both tables
 
 
 def calibration_report(report: Any) -> None:

@@ -90,6 +90,14 @@ def fitted(con: Console, columns: Sequence[Column], rows: Sequence[Sequence[str]
     return table, note
 
 
+def print_fitted(con: Console, columns: Sequence[Column], rows: Sequence[Sequence[str]], **table_args) -> None:
+    """``fitted``'s table printed on ``con``, then its note on what a narrow terminal left out."""
+    table, note = fitted(con, columns, rows, **table_args)
+    con.print(table)
+    if note:
+        con.print(f"note: {escape(note)}")
+
+
 def _share_out(alloc: dict[int, int], wants: dict[int, int], spare: int) -> None:
     """Grow the text columns in ``wants`` toward their widest cells with ``spare`` columns, the narrowest first (one
     width cap raised for all): a short text ("per hour, min 3600 s") stays on one line and only the longest fold,

@@ -22,7 +22,7 @@ from rich.table import Table
 
 from advisor.cli.accuracy_render import ERROR_SIGN, calibration_report, comparison
 from advisor.cli.console import err, out, safe_text
-from advisor.cli.fit import Column, fitted
+from advisor.cli.fit import Column, fitted, print_fitted
 from advisor.cli.job_rows import job_text, step_text
 from advisor.cli.step_text import scaling_efficiency_text
 from advisor.hardware.process_memory import LIMIT_WORDS
@@ -145,16 +145,14 @@ def profile_summary(prof: Any, path: str | None = None) -> None:
     w = prof.workload
     con.print(f"[bold]{safe_text(w.name)}[/]: {w.param_count or 0:,} parameters"
               + (f", {w.flops_per_sample / 1e9:.3g} GFLOPs per training sample" if w.flops_per_sample else ""))
-    table = Table(title="Probe measurements", title_justify="left")
-    for col in ("device", "batch", "step (median)", "spread", "batch creation", "peak memory", "samples/s"):
-        table.add_column(col, justify="right" if col != "device" else "left")
+    rows: list[list[str]] = []
     for dev in prof.devices:
         for m in dev.measurements:
             if m.oom:
-                table.add_row(safe_text(dev.device), str(m.batch_size), "out of memory", "", "", "", "")
+                rows.append([safe_text(dev.device), str(m.batch_size), "out of memory", "", "", "", ""])
                 continue
             rate = m.batch_size / m.compute_seconds if m.compute_seconds else None
-            table.add_row(
+            rows.append([
                 f"{safe_text(dev.device)} ({safe_text(dev.name)})" if m is dev.measurements[0] else "",
                 str(m.batch_size),
                 f"{m.compute_seconds * 1000:.2f} ms" if m.compute_seconds else "-",
@@ -162,13 +160,13 @@ def profile_summary(prof: Any, path: str | None = None) -> None:
                 f"{m.batch_seconds * 1000:.2f} ms" if m.batch_seconds is not None else "-",
                 f"{m.peak_memory_gib:.3f} GiB" if m.peak_memory_gib is not None else "-",
                 f"{rate:,.0f}" if rate else "-",
-            )
+            ])
         for k, sk in enumerate(dev.skipped):  # not timed: what one step would take, as priced
             first = not dev.measurements and k == 0
-            table.add_row(f"{safe_text(dev.device)} ({safe_text(dev.name)})" if first else "", str(sk.batch_size),
-                          f"not timed: {'>' if sk.priced_from == 'analysis' else '~'}"
-                          f"{format_duration(sk.step_seconds)} a step", "", "", "", "")
-    con.print(table)
+            rows.append([f"{safe_text(dev.device)} ({safe_text(dev.name)})" if first else "", str(sk.batch_size),
+                         f"not timed: {'>' if sk.priced_from == 'analysis' else '~'}"
+                         f"{format_duration(sk.step_seconds)} a step", "", "", "", ""])
+    print_fitted(con, _PROBE_COLUMNS, rows, title="Probe measurements", title_justify="left")
     for dev in prof.devices:
         if dev.skipped and not dev.measurements:
             budget = f" of {dev.budget_seconds:.0f} s" if dev.budget_seconds else ""
@@ -252,6 +250,28 @@ _OFFER_COLUMNS = tuple(Column(header, justify, whole=whole, drop=drop, fold_min=
     ("as of", "left", True, 2, 6)))
 
 
+# An 80-column terminal cut these to an ellipsis ("$0.00…" for $0.0023, "(0.9s–…") or broke a GPU name over two
+# lines: numbers and short names stay whole, as in recommend's table; the least useful columns go first.
+_PROBE_COLUMNS = tuple(Column(h, "left" if h == "device" else "right", whole=h != "device", drop=drop, fold_min=12)
+                      for h, drop in (("device", None), ("batch", None), ("step (median)", None), ("spread", 3),
+                                      ("batch creation", 1), ("peak memory", 2), ("samples/s", None)))
+_GPU_COLUMNS = (*(Column(h, whole=True) for h in ("name", "memory", "bandwidth", "FP32", "TF32", "BF16/FP16")),
+                Column("link", whole=True, drop=2), Column("aliases", drop=1, fold_min=10))
+# Outcomes time the training itself (track, --actual-seconds), so both times in the history are the job alone; the
+# cost pays for the whole run (the instance's start-up + the job), whose time it names.
+_HISTORY_COLUMNS = tuple(Column(h, j, whole=whole, drop=drop, fold_min=fold)
+                         for h, j, whole, drop, fold in (
+    ("id", "right", True, None, 6), ("when (UTC)", "left", True, 2, 6), ("workload", "left", False, None, 12),
+    ("job", "left", True, 3, 6), ("chosen", "left", False, None, 16),
+    ("predicted job (80%)", "right", True, None, 6), ("cost (whole run)", "right", True, None, 6),
+    ("method", "left", True, 1, 6), ("actual job", "right", True, None, 6)))
+_PREDICTION_COLUMNS = tuple(Column(h, j, whole=whole, drop=drop, fold_min=fold)
+                            for h, j, whole, drop, fold in (
+    ("id", "right", True, None, 6), ("when (UTC)", "left", True, 2, 6), ("workload", "left", False, None, 12),
+    ("job", "left", True, 3, 6), ("target", "left", False, None, 16), ("predicted (80%)", "left", True, None, 6),
+    ("method", "left", True, 1, 6), ("precision", "left", True, 4, 6)))
+
+
 def offers(rows: Sequence[Any]) -> None:
     """Catalog offers, one row each."""
     from advisor.pricing.billing import billing_cell
@@ -321,15 +341,11 @@ def hardware(host: Any, known: dict, no_gpu_reason: str | None = None) -> None:
                   + (f"; {safe_text(g.note)}" if g.note else ""))
     con.print(f"torch {safe_text(host.torch_version)}, CUDA {'available' if host.cuda_available else 'not available'}")
     if gpus := known.get("gpus", []):
-        table = Table(title="Known GPU profiles (profiles/gpus.csv)", title_justify="left")
-        for col in ("name", "memory", "bandwidth", "FP32", "TF32", "BF16/FP16", "link", "aliases"):
-            table.add_column(col, overflow="fold")
-        for s in gpus:
-            table.add_row(safe_text(s.name), _num(s.memory_gib, " GiB"), _num(s.memory_bandwidth_gbs, " GB/s"),
-                          _num(s.fp32_tflops, " TF"), _num(s.tf32_tflops, " TF"), _num(s.fp16_bf16_tflops, " TF"),
-                          f"{safe_text(s.intra_node_link or '-')} {_num(s.intra_node_bandwidth_gbs, ' GB/s')}",
-                          safe_text(", ".join(s.aliases[:4])))
-        con.print(table)
+        rows = [[safe_text(s.name), _num(s.memory_gib, " GiB"), _num(s.memory_bandwidth_gbs, " GB/s"),
+                 _num(s.fp32_tflops, " TF"), _num(s.tf32_tflops, " TF"), _num(s.fp16_bf16_tflops, " TF"),
+                 f"{safe_text(s.intra_node_link or '-')} {_num(s.intra_node_bandwidth_gbs, ' GB/s')}",
+                 safe_text(", ".join(s.aliases[:4]))] for s in gpus]
+        print_fitted(con, _GPU_COLUMNS, rows, title="Known GPU profiles (profiles/gpus.csv)", title_justify="left")
     if cpus := known.get("cpus", []):
         con.print("Known CPU families: " + safe_text(", ".join(c.name for c in cpus)))
 
@@ -389,13 +405,7 @@ def history_list(entries: Sequence[Any], offset: int = 0, total: int | None = No
     if not entries:
         con.print("History: nothing stored yet (every `advisor recommend` lands here unless --no-save).")
         return
-    table = Table(title=f"History ({_page(len(entries), offset, total)})", title_justify="left")
-    # Outcomes time the training itself (track, --actual-seconds), so both times here are the job alone; the cost
-    # pays for the whole run (the instance's start-up + the job), whose time it names.
-    for col in ("id", "when (UTC)", "workload", "job", "chosen", "predicted job (80%)", "cost (whole run)", "method",
-                "actual job"):
-        table.add_column(col, justify="left" if col in ("when (UTC)", "workload", "job", "chosen", "method") else
-                         "right")
+    rows = []
     for e in entries:
         chosen = "-" if not e.instance_type else (
             f"{safe_text(e.provider)} {safe_text(e.instance_type)}"
@@ -409,25 +419,22 @@ def history_list(entries: Sequence[Any], offset: int = 0, total: int | None = No
                 + (f" for {format_duration(e.total_seconds)}" if e.total_seconds is not None else ""))
         predicted = format_duration(e.predicted_seconds) + (
             f" ({_interval(e.low, e.high, e.predicted_seconds)})" if e.low is not None and e.high is not None else "")
-        table.add_row(str(e.id), _when(e.created_at), safe_text(e.workload),
-                      f"{e.epochs:,} x {e.dataset_size:,} @ {e.batch_size:,}", chosen,
-                      predicted, cost, safe_text(e.method or "-"), actual)
-    con.print(table)
+        rows.append([str(e.id), _when(e.created_at), safe_text(e.workload),
+                     f"{e.epochs:,} x {e.dataset_size:,} @ {e.batch_size:,}", chosen,
+                     predicted, cost, safe_text(e.method or "-"), actual])
+    print_fitted(con, _HISTORY_COLUMNS, rows, title=f"History ({_page(len(entries), offset, total)})",
+                 title_justify="left")
 
 
 def prediction_list(entries: Sequence[Any], offset: int = 0, total: int | None = None) -> None:
     """Predictions saved by ``advisor predict``, one row each (nothing when there are none)."""
     if not entries:
         return
-    table = Table(title=f"Predictions ({_page(len(entries), offset, total)}; job alone, no start-up)",
-                  title_justify="left")
-    for col in ("id", "when (UTC)", "workload", "job", "target", "predicted (80%)", "method", "precision"):
-        table.add_column(col, justify="right" if col in ("id",) else "left")
-    for e in entries:
-        table.add_row(f"p{e.id}", _when(e.created_at), safe_text(e.workload),
-                      f"{e.epochs:,} x {e.dataset_size:,} @ {e.batch_size:,}", safe_text(e.target),
-                      f"{format_duration(e.seconds)} ({_interval(e.low, e.high, e.seconds)})", safe_text(e.method),
-                      safe_text(e.precision))
-    out().print(table)
+    rows = [[f"p{e.id}", _when(e.created_at), safe_text(e.workload),
+             f"{e.epochs:,} x {e.dataset_size:,} @ {e.batch_size:,}", safe_text(e.target),
+             f"{format_duration(e.seconds)} ({_interval(e.low, e.high, e.seconds)})", safe_text(e.method),
+             safe_text(e.precision)] for e in entries]
+    print_fitted(out(), _PREDICTION_COLUMNS, rows, title_justify="left",
+                 title=f"Predictions ({_page(len(entries), offset, total)}; job alone, no start-up)")
 
 
