@@ -68,9 +68,17 @@ def probe_progress(enabled: bool) -> Iterator[Any]:
         yield None
         return
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Column as TableColumn
 
-    bar = Progress(TextColumn("[bold]{task.fields[device]:>7}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                   TimeElapsedColumn(), TextColumn("{task.description}"), console=err(), transient=True)
+    # The bar and the message give way where the line is too long, the device, percentage and time whole: rich
+    # shrank every column alike, so a long message ("waiting for another advisor probe ... (at most 60s)") left
+    # the elapsed time "0…".
+    bar = Progress(TextColumn("[bold]{task.fields[device]:>7}", table_column=TableColumn(no_wrap=True)),
+                   BarColumn(table_column=TableColumn(no_wrap=False)),
+                   TextColumn("{task.percentage:>3.0f}%", table_column=TableColumn(no_wrap=True)),
+                   TimeElapsedColumn(table_column=TableColumn(no_wrap=True)),
+                   TextColumn("{task.description}", table_column=TableColumn(no_wrap=False, overflow="fold")),
+                   console=err(), transient=True)
     tasks: dict[str, Any] = {}
 
     def update(device: str, fraction: float, message: str) -> None:
