@@ -59,7 +59,7 @@ def comparison(comp: Any, n_runs: int | None = None, server: str | None = None) 
                   f"{safe_text(server_flag(server))}` or `advisor.track(id)`.")
         return
     if comp.rows:
-        shown = (f"{n_runs:,} runs" if len(comp.rows) == n_runs
+        shown = (("1 run" if n_runs == 1 else f"{n_runs:,} runs") if len(comp.rows) == n_runs
                  else f"the latest {len(comp.rows):,} of {n_runs:,} runs; --limit N shows more")
         rows = [[str(r.recommendation_id), safe_text(r.workload),
                  safe_text(f"{r.provider or ''} {r.instance_type}".strip()), safe_text(r.device), safe_text(r.method),
@@ -77,7 +77,8 @@ def comparison(comp: Any, n_runs: int | None = None, server: str | None = None) 
                     "out of the figures, as calibration leaves them out")
     rows = [[by, safe_text(g.key), _runs_text(g), _pct(g.median_abs_error_pct, "{:.1f}%"),
              _pct(g.mean_error_pct, "{:+.1f}%"), _pct(g.within_interval_pct, "{:.0f}%")] for by, g in groups]
-    print_fitted(con, _GROUP_COLUMNS, rows, title=f"Aggregated over all {n_runs:,} runs", title_justify="left")
+    over = "the 1 run" if n_runs == 1 else f"all {n_runs:,} runs"
+    print_fitted(con, _GROUP_COLUMNS, rows, title=f"Aggregated over {over}", title_justify="left")
     con.print(safe_text(caption, multiline=True))  # the sign is said once, under both tables
 
 

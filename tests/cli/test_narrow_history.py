@@ -99,3 +99,10 @@ def test_probe_table_at_60_columns_keeps_every_figure_whole(monkeypatch):
     _check(text, 60, [f"{m.batch_size / m.compute_seconds:,.0f}" for m in ms]
            + [f"{m.compute_seconds * 1000:.2f} ms" for m in ms] + [f"{m.spread:.1%}" for m in ms])
     assert "Probe measurements" in text and "batch creation, peak memory left out" in " ".join(text.split())
+
+
+def test_one_recorded_run_is_said_in_the_singular(app, stored):
+    # "Predicted vs actual (1 runs)" and "Aggregated over all 1 runs"
+    text = _run(app, "history", "compare")
+    titles = [line.strip() for line in text.splitlines()]
+    assert "Predicted vs actual (1 run)" in titles and "Aggregated over the 1 run" in titles and "1 runs" not in text
