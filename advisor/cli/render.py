@@ -362,26 +362,21 @@ def _num(value: float | None, unit: str) -> str:
     return "-" if value is None else f"{value:g}{unit}"
 
 
-def rows_table(title: str, rows: Sequence[dict], columns: Sequence[str] | None = None) -> None:
-    """A generic table for history queries: one row per dict."""
-    con = out()
-    if not rows:
-        con.print(f"{safe_text(title)}: nothing yet.")
-        return
-    columns = list(columns or rows[0].keys())
-    table = Table(title=safe_text(title), title_justify="left")
-    for col in columns:
-        table.add_column(safe_text(col), overflow="fold")
-    for row in rows:
-        table.add_row(*[_cell(row.get(col)) for col in columns])
-    con.print(table)
+# rich folded the instance ("e2-standa" over "rd-2") at 60 columns: fitted as the other history tables are
+_OUTCOME_COLUMNS = tuple(Column(h, whole=whole, drop=drop, fold_min=fold) for h, whole, drop, fold in (
+    ("id", True, None, 6), ("actual", True, None, 6), ("instance", False, None, 16), ("status", True, None, 6),
+    ("recorded (UTC)", True, 1, 6), ("notes", False, None, 12)))
 
 
 def outcomes_table(outcomes: Sequence[Any]) -> None:
     """``history show``'s recorded runs, in the units the rest of the output uses."""
-    rows = [{"id": o.id, "actual": format_duration(o.actual_seconds), "instance": o.instance_type,
-             "status": o.status, "recorded (UTC)": _when(o.recorded_at), "notes": o.notes} for o in outcomes]
-    rows_table("Outcomes", rows, ["id", "actual", "instance", "status", "recorded (UTC)", "notes"])
+    con = out()
+    if not outcomes:
+        con.print("Outcomes: nothing yet.")
+        return
+    rows = [[_cell(o.id), format_duration(o.actual_seconds), _cell(o.instance_type), _cell(o.status),
+             _when(o.recorded_at), _cell(o.notes)] for o in outcomes]
+    print_fitted(con, _OUTCOME_COLUMNS, rows, title="Outcomes", title_justify="left")
 
 
 def _cell(value: Any) -> str:

@@ -106,3 +106,15 @@ def test_one_recorded_run_is_said_in_the_singular(app, stored):
     text = _run(app, "history", "compare")
     titles = [line.strip() for line in text.splitlines()]
     assert "Predicted vs actual (1 run)" in titles and "Aggregated over the 1 run" in titles and "1 runs" not in text
+
+
+def test_history_show_outcomes_at_60_columns_keep_the_instance_whole(app, monkeypatch, stored):
+    # rich folded it: "e2-standa" over "rd-2"
+    entry = stored["entries"][0]
+    buf = _at_width(monkeypatch, 60)
+    monkeypatch.setattr("advisor.cli.answer.out", render.out)  # the stored answer above the outcomes, fitted too
+    _run(app, "history", "show", "1")
+    outcomes = buf.getvalue().split("\nOutcomes")[1]
+    _check(outcomes, 60, [f"│ {entry['outcome_instance_type']} ", format_duration(entry["actual_seconds"]),
+                          "completed"])
+    assert "recorded (UTC) left out" in " ".join(outcomes.split())
