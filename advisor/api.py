@@ -325,11 +325,10 @@ def predict(
     check_options({"use_history": use_history, "save": save}, {"progress": progress})
     check_objects(settings=(settings, Settings))
     check_job_values(dataset_size, epochs, batch_size)
-    early_name(source, name)  # before the history is opened: a bad name on a first run must not create one
     probe_budget(source, probe_seconds)  # refused with a saved profile before anything else is done
     source, explicit, steps = _steps(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
                                      precision=precision, compile=compile, grad_accum_steps=grad_accum_steps,
-                                     eval_every=eval_every, eval_steps=eval_steps)
+                                     eval_every=eval_every, eval_steps=eval_steps, name=name)
     placed = placed_target(instance_type, provider, settings, target=target, vcpus=vcpus, device=device)
     tgt = placed.target if placed else resolve_target(target, device=device if target is None else None, source=source)
     local = device if tgt.kind == "gpu" and device and not _is_saved_profile(source) else None
@@ -360,11 +359,13 @@ def predict(
 # -------------------------------------------------------------------------------------- recommendation
 
 
-def _steps(source: Any, **explicit: Any) -> tuple[Any, dict[str, Any], JobSettings]:
+def _steps(source: Any, name: Any = None, **explicit: Any) -> tuple[Any, dict[str, Any], JobSettings]:
     """(``source``, a file read once for the command, the job settings given, resolved over the workload's): flags
-    and file constants checked before any probe. Devices are probed as asked; the GPUs' analysis at the job's."""
+    and file constants checked before any probe, and before the history is opened (a first run's bad ``name``
+    must not create one). Devices are probed as asked; the GPUs' analysis at the job's."""
     check_source(source)
     source = read_once(source)  # the file's one reading for the whole command (a WorkloadFile)
+    early_name(source, name)
     check_precision(normalize_precision(explicit["precision"]))
     return source, explicit, job_settings(source, explicit)
 
@@ -418,11 +419,10 @@ def recommend(
     check_objects(settings=(settings, Settings))  # history=: open_history checks it
     settings = (settings or Settings.from_env()).with_startup(startup_seconds_cpu, startup_seconds_gpu)
     check_job_values(dataset_size, epochs, batch_size)
-    early_name(source, name)  # before the history is opened: a bad name on a first run must not create one
     probe_budget(source, probe_seconds)  # refused with a saved profile before anything else is done
     source, explicit, steps = _steps(source, dataset_size=dataset_size, epochs=epochs, batch_size=batch_size,
                                      precision=precision, compile=compile, grad_accum_steps=grad_accum_steps,
-                                     eval_every=eval_every, eval_steps=eval_steps)
+                                     eval_every=eval_every, eval_steps=eval_steps, name=name)
     precision = steps.precision
     constraints = recommend_constraints(objective, deadline, budget, providers, regions, spot, top, precision, settings)
     files = [*(Path(p) for p in settings.pricing_files), *pricing_paths(pricing_files)]
