@@ -12,6 +12,8 @@ import signal
 import sys
 from typing import TYPE_CHECKING
 
+from advisor.cli.termination import TERMINATING, Terminated, ended_by
+
 if TYPE_CHECKING:
     import typer
 
@@ -78,7 +80,9 @@ def _root_command():
 
 def main() -> None:
     """The ``advisor`` console script. Ctrl-C before a command handles it itself (``handle_errors``), while
-    Python loads typer and the commands or builds the app, ends as a command's does: "Interrupted.", exit 130."""
+    Python loads typer and the commands or builds the app, ends as a command's does: "Interrupted.", exit 130;
+    SIGTERM or SIGHUP there, or after the command's handling (a SIGTERM while it says "Interrupted."), too:
+    "Terminated (SIGTERM).", exit 128 + the signal."""
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not where it is ignored (nohup, `&`)
         signal.signal(signal.SIGINT, _first_ctrl_c)
     try:
@@ -89,6 +93,12 @@ def main() -> None:
 
         say_ended("Interrupted.")
         raise SystemExit(130) from None
+    except Terminated as exc:
+        _end_quietly()
+        from advisor.cli.streams import say_ended
+
+        say_ended(ended_by(exc.signum))
+        raise SystemExit(128 + exc.signum) from None
     except SystemExit as exc:
         if exc.code in _SAID_ENDED:  # a command's handle_errors said "Interrupted." or "Terminated (...)."
             _end_quietly()
@@ -112,13 +122,12 @@ def _end_quietly() -> None:
     rather than raising ``Terminated`` into the shutdown. No probe process starts after this, so none inherits
     the ignored SIGINT."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for signum in _TERMINATING:
+    for signum in TERMINATING:
         signal.signal(signum, signal.SIG_DFL)
 
 
-_TERMINATING = tuple(s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None)
 # The exit codes of a command that was interrupted (130) or terminated (128 + the signal), said on stderr.
-_SAID_ENDED = frozenset({130, *(128 + s for s in _TERMINATING)})
+_SAID_ENDED = frozenset({130, *(128 + s for s in TERMINATING)})
 
 
 def _main() -> None:
@@ -128,8 +137,9 @@ def _main() -> None:
             sys.stderr.write("error: standard output is closed, so advisor cannot print its answer.\n"
                              "Fix: run it with its output going to a terminal, a file or a pipe.\n")
         raise SystemExit(1)
-    from advisor.cli.errors import end_on_termination, reader_went_away, standard_output_failed
+    from advisor.cli.errors import reader_went_away, standard_output_failed
     from advisor.cli.streams import StandardOutputError, set_up, stand_in_for_closed_stderr
+    from advisor.cli.termination import end_on_termination
 
     stand_in_for_closed_stderr()
     set_up()

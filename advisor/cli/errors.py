@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import signal
 import sys
 import warnings
 from collections.abc import Callable, Iterator
@@ -19,6 +18,7 @@ from typing import Any
 import typer
 
 from advisor.cli.streams import StandardOutputError, say_ended
+from advisor.cli.termination import Terminated, ended_by
 from advisor.option_words import flag_words
 
 
@@ -65,7 +65,7 @@ def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
             say_ended("Interrupted." + _saved_before(exc))
             raise typer.Exit(code=130) from None
         except Terminated as exc:
-            say_ended(f"Terminated ({signal.Signals(exc.signum).name})." + _saved_before(exc))
+            say_ended(ended_by(exc.signum) + _saved_before(exc))
             raise typer.Exit(code=128 + exc.signum) from None
 
     return wrapper
@@ -99,39 +99,6 @@ def _print_error_json(exc: Exception) -> None:
         sys.stdout.flush()
     except OSError:  # standard output that cannot be written: stderr has said it all, and the exit code stands
         _drop_stdout()
-
-
-class Terminated(BaseException):
-    """SIGTERM or SIGHUP (``timeout``, a CI job cancelled, an ssh session closed), raised where the command runs so
-    that it ends as Ctrl-C does: its probe processes and scratch folder gone, nothing half-written. A
-    ``BaseException``: no ``except Exception`` of the command's may swallow it."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
-        self.signum = signum
-
-
-def end_on_termination() -> None:
-    """SIGTERM and SIGHUP raise ``Terminated`` in the main thread (Python's default ends the process on the spot,
-    leaving the probe's scratch folder and no word); ``advisor serve`` puts the defaults back
-    (``default_termination``)."""
-    def _raise(signum: int, _frame: object) -> None:
-        raise Terminated(signum)
-
-    for signum in _TERMINATING:
-        if signal.getsignal(signum) is signal.SIG_DFL:
-            signal.signal(signum, _raise)
-
-
-def default_termination() -> None:
-    """SIGTERM and SIGHUP back to Python's default (``advisor serve``: SIGHUP ends it on the spot; its SIGTERM, and
-    SIGINT, are its graceful stop, exit 0, while it runs: ``advisor.service.server.StopSignals``)."""
-    for signum in _TERMINATING:
-        if signal.getsignal(signum) not in (signal.SIG_IGN, None):
-            signal.signal(signum, signal.SIG_DFL)
-
-
-_TERMINATING = tuple(s for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)) if s is not None)
 
 
 @contextlib.contextmanager

@@ -33,7 +33,7 @@ def serve(
     import os
 
     from advisor.cli import render
-    from advisor.cli.errors import default_termination
+    from advisor.cli.termination import default_termination
     from advisor.errors import ConfigError
     from advisor.service.config import ServiceConfig
     from advisor.service.server import serve as run

@@ -1,7 +1,7 @@
 """How a psycopg2 connection waits for its server: in Python, so that Ctrl-C and SIGTERM end the wait at once.
 
 Left to itself, psycopg2 waits inside libpq with the GIL released, and libpq retries a wait that a signal breaks:
-Python's handler for Ctrl-C (and advisor's for SIGTERM, ``advisor.cli.errors.Terminated``) then runs only once the
+Python's handler for Ctrl-C (and advisor's for SIGTERM, ``advisor.cli.termination.Terminated``) then runs only once the
 server answers. A statement queued behind another session's lock (a migration, a backup, ``LOCK TABLE``) could not
 be interrupted until the answer deadline (:mod:`advisor.history.answer_deadline`) cut it 30 s later, and was then
 reported as a database that did not answer. psycopg2's documented way out is a wait callback

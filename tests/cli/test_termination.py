@@ -55,3 +55,61 @@ def test_a_terminated_probe_says_so_and_leaves_nothing_behind(tmp_path, signum):
     assert list(scratch.iterdir()) == []
     _, alive = psutil.wait_procs(children, timeout=10)
     assert alive == []
+
+
+def _advisor_killed(prelude: str, tmp_path) -> subprocess.CompletedProcess:
+    """``advisor history list`` run as the console script runs it (``main()``), after ``prelude``, which sends the
+    signal from inside the process at the moment it means (an import, a line written)."""
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    from advisor.history.repository import History
+
+    History(url).create()  # a history to read
+    code = (textwrap.dedent(prelude)
+            + "\nfrom advisor.cli.app import main\nsys.argv = ['advisor', 'history', 'list']\nmain()\n")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "ADVISOR_DATABASE_URL": url}, start_new_session=True)
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
+def test_a_termination_while_the_app_is_built_is_one_line_not_a_traceback(tmp_path, signum):
+    # `advisor history list & sleep 0.3; kill -TERM $!`: the SIGTERM lands while typer and the commands load,
+    # before any command's own handling; it printed a traceback ending "Terminated: 15" and exited 1.
+    done = _advisor_killed(f"""
+        import os, sys
+        import advisor.cli.app as app
+
+        real = app.build_app
+
+        def build_app():
+            os.kill(os.getpid(), {int(signum)})
+            return real()
+
+        app.build_app = build_app
+    """, tmp_path)
+    assert done.returncode == 128 + signum, done.stderr
+    assert done.stderr == f"Terminated ({signal.Signals(signum).name}).\n"
+
+
+def test_a_sigterm_while_interrupted_is_said_ends_as_terminated(tmp_path):
+    # Ctrl-C, then a SIGTERM (a CI job cancelled: SIGINT, then SIGTERM) that lands while "Interrupted." is written:
+    # a traceback through say_ended, exit 1.
+    done = _advisor_killed("""
+        import os, signal, sys
+        import advisor.cli.errors as errors
+        from advisor.history.repository import History
+
+        def list_(self, *args, **kwargs):
+            raise KeyboardInterrupt
+
+        History.list = list_
+        real = errors.say_ended
+
+        def say_ended(message):
+            os.kill(os.getpid(), signal.SIGTERM)
+            real(message)
+
+        errors.say_ended = say_ended
+    """, tmp_path)
+    assert done.returncode == 143, done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.endswith("Terminated (SIGTERM).\n"), done.stderr
