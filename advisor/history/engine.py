@@ -36,6 +36,7 @@ from advisor.history.answer_deadline import AnswerDeadline
 from advisor.history.answer_deadline import attach as attach_answer_deadline
 from advisor.history.driver_error import driver_not_loaded
 from advisor.history.pg_wait import interruptible_waits
+from advisor.history.sqlite_wait import begin as begin_in_slices
 from advisor.history.url_display import ENCODE_HINT, display_url, masked, refuse_unencoded, scrubbed, shown
 from advisor.history.url_parse import file_uri_path, parse_url
 from advisor.settings import DEFAULT_HISTORY_HINT, default_database_path
@@ -294,7 +295,10 @@ def create_history_engine(url: str, *, make_folder: bool = True) -> Engine:
     @event.listens_for(engine, "begin")
     def _on_begin(conn) -> None:
         mode = conn.get_execution_options().get(_BEGIN_OPTION, "")
-        conn.exec_driver_sql(f"BEGIN {mode}".strip())
+        if mode:  # a write: its wait for the lock must yield to Ctrl-C and SIGTERM (advisor.history.sqlite_wait)
+            begin_in_slices(conn, f"BEGIN {mode}", BUSY_TIMEOUT_SECONDS)
+        else:
+            conn.exec_driver_sql("BEGIN")
 
     @event.listens_for(engine, "handle_error")
     def _on_interrupt(ctx) -> None:

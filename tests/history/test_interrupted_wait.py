@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -118,3 +119,59 @@ def test_a_wait_callback_already_registered_is_kept(monkeypatch):
         assert extensions.get_wait_callback() is theirs
     finally:
         extensions.set_wait_callback(previous)
+
+
+# The CLI as its console script runs it, saying on stderr when it first asks for the write lock (its check that the
+# history can be written, before any work).
+_SAY_WRITING = """
+import sys
+import advisor.history.engine as engine
+
+real = engine.writer
+
+def writer(*args, **kwargs):
+    sys.stderr.write("writing\\n")
+    sys.stderr.flush()
+    return real(*args, **kwargs)
+
+engine.writer = writer
+from advisor.cli.app import main
+sys.argv = ["advisor", *sys.argv[1:]]
+main()
+"""
+
+
+@pytest.mark.parametrize(("signum", "code", "said"), [(signal.SIGINT, 130, "Interrupted."),
+                                                      (signal.SIGTERM, 143, "Terminated (SIGTERM).")])
+def test_a_command_waiting_for_a_locked_sqlite_history_ends_at_once(tmp_path, signum, code, said):
+    # SQLite waited in C, in its busy handler, until its 30 s busy timeout: the signal took effect ~27 s later.
+    path = tmp_path / "h.db"
+    url = f"sqlite:///{path}"
+    History(url).create()
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another process's write: a long one, an sqlite3 shell's open transaction
+    try:
+        proc = subprocess.Popen([sys.executable, "-c", _SAY_WRITING, "recommend", "--profile", str(PROFILE), "-q"],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True,
+                                preexec_fn=_sigint_as_at_a_terminal, env={**os.environ, "ADVISOR_DATABASE_URL": url})
+        try:
+            first = proc.stderr.readline()
+            assert first == "writing\n", first + proc.stderr.read()
+            time.sleep(1.0)  # into the wait for the lock, which is 30 s long
+            sent = time.monotonic()
+            os.kill(proc.pid, signum)
+            _, err = proc.communicate(timeout=90)
+            ended = time.monotonic() - sent
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait(10)
+    finally:
+        holder.rollback()
+        holder.close()
+    assert proc.returncode == code, err
+    assert [line for line in err.splitlines() if line != "writing"] == [said]
+    assert ended < 15, ended  # well under the 30 s the wait lasted, however busy the machine
+    with sqlite3.connect(path) as conn:
+        assert {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in RUN_TABLES} == dict.fromkeys(
+            RUN_TABLES, 0)
