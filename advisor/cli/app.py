@@ -12,7 +12,7 @@ import signal
 import sys
 from typing import TYPE_CHECKING
 
-from advisor.cli.termination import TERMINATING, Terminated, ended_by
+from advisor.cli.termination import TERMINATING, Terminated, end_at_once, ended_by, hold_terminations
 
 if TYPE_CHECKING:
     import typer
@@ -88,16 +88,18 @@ def main() -> None:
     try:
         _main()
     except KeyboardInterrupt:
-        _end_quietly()
+        hold_terminations()
         from advisor.cli.streams import say_ended  # a light module: nothing here may take long to import
 
         say_ended("Interrupted.")
+        _end_quietly()
         raise SystemExit(130) from None
     except Terminated as exc:
-        _end_quietly()
+        hold_terminations()
         from advisor.cli.streams import say_ended
 
         say_ended(ended_by(exc.signum))
+        _end_quietly()
         raise SystemExit(128 + exc.signum) from None
     except SystemExit as exc:
         if exc.code in _SAID_ENDED:  # a command's handle_errors said "Interrupted." or "Terminated (...)."
@@ -113,17 +115,17 @@ def _first_ctrl_c(signum: int, frame: object) -> None:
     Python's shutdown (threading._shutdown), or ended the process by SIGINT instead of exit 130. (``advisor
     serve`` has uvicorn's own handler while it serves: there a second Ctrl-C still forces the stop.)"""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    hold_terminations()  # a SIGTERM during the clean-up waits for its end too
     raise KeyboardInterrupt
 
 
 def _end_quietly() -> None:
-    """Once the command has said how it ended (or is about to), only the process's shutdown is left: a further
-    Ctrl-C is ignored, and a further SIGTERM or SIGHUP ends the process at once, as the signal's default does,
-    rather than raising ``Terminated`` into the shutdown. No probe process starts after this, so none inherits
-    the ignored SIGINT."""
+    """Once the command has said how it ended, only the process's shutdown is left: a further Ctrl-C is ignored,
+    and a further SIGTERM or SIGHUP ends the process at once, as the signal's default does, rather than raising
+    ``Terminated`` into the shutdown; so does one that came during its clean-up and was held till now
+    (``hold_terminations``). No probe process starts after this, so none inherits the ignored SIGINT."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for signum in TERMINATING:
-        signal.signal(signum, signal.SIG_DFL)
+    end_at_once()
 
 
 # The exit codes of a command that was interrupted (130) or terminated (128 + the signal), said on stderr.

@@ -32,12 +32,52 @@ def end_on_termination() -> None:
     """SIGTERM and SIGHUP raise ``Terminated`` in the main thread (Python's default ends the process on the spot,
     leaving the probe's scratch folder and no word); ``advisor serve`` puts the defaults back
     (``default_termination``)."""
-    def _raise(signum: int, _frame: object) -> None:
-        raise Terminated(signum)
-
     for signum in TERMINATING:
         if signal.getsignal(signum) is signal.SIG_DFL:
-            signal.signal(signum, _raise)
+            signal.signal(signum, _raise_terminated)
+
+
+def _raise_terminated(signum: int, _frame: object) -> None:
+    hold_terminations()
+    raise Terminated(signum)
+
+
+class HeldTerminations:
+    """SIGTERM's and SIGHUP's handler while a command ends: it notes them (``arrived``) and raises nothing."""
+
+    def __init__(self) -> None:
+        self.arrived: list[int] = []
+
+    def __call__(self, signum: int, _frame: object) -> None:
+        self.arrived.append(signum)
+
+
+def hold_terminations() -> None:
+    """The command is ending (its first Ctrl-C, SIGTERM or SIGHUP): a further SIGTERM or SIGHUP is held until it
+    has said so (``end_at_once``), and a further Ctrl-C ignored. Raised into its clean-up, a second signal (a CI
+    job cancelled: SIGINT, then SIGTERM) broke it half-way: the history's connection left unclosed, SQLAlchemy's
+    "Exception closing connection" traceback on stderr, and "Terminated (SIGTERM)." instead of "Interrupted."."""
+    if callable(signal.getsignal(signal.SIGINT)):  # advisor's Ctrl-C handler (not SIG_IGN: nohup, `&`)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if isinstance(signal.getsignal(TERMINATING[0]), HeldTerminations):
+        return
+    held = HeldTerminations()
+    for signum in TERMINATING:
+        if signal.getsignal(signum) is _raise_terminated:
+            signal.signal(signum, held)
+
+
+def end_at_once() -> None:
+    """After the command's last line ("Interrupted."): SIGTERM and SIGHUP end the process at once, as their
+    default does (not ``Terminated`` raised into Python's shutdown), one held during the clean-up included."""
+    arrived: list[int] = []
+    for signum in TERMINATING:
+        handler = signal.getsignal(signum)
+        if isinstance(handler, HeldTerminations):
+            arrived = handler.arrived
+        signal.signal(signum, signal.SIG_DFL)
+    if arrived:
+        signal.raise_signal(arrived[0])
 
 
 def default_termination() -> None:

@@ -67,7 +67,14 @@ def _advisor_killed(prelude: str, tmp_path) -> subprocess.CompletedProcess:
     code = (textwrap.dedent(prelude)
             + "\nfrom advisor.cli.app import main\nsys.argv = ['advisor', 'history', 'list']\nmain()\n")
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "ADVISOR_DATABASE_URL": url}, start_new_session=True)
+                          env={**os.environ, "ADVISOR_DATABASE_URL": url}, start_new_session=True,
+                          preexec_fn=_sigint_as_at_a_terminal)
+
+
+def _sigint_as_at_a_terminal() -> None:
+    # A test run started in the background hands its children SIGINT ignored, which Python keeps; a terminal's
+    # Ctrl-C reaches a foreground process with the default action, as these tests mean to.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGHUP])
@@ -113,3 +120,33 @@ def test_a_sigterm_while_interrupted_is_said_ends_as_terminated(tmp_path):
     assert done.returncode == 143, done.stderr
     assert "Traceback" not in done.stderr
     assert done.stderr.endswith("Terminated (SIGTERM).\n"), done.stderr
+
+
+@pytest.mark.parametrize("first", [signal.SIGINT, signal.SIGTERM])
+def test_a_sigterm_during_the_clean_up_waits_for_its_end(tmp_path, first):
+    # Ctrl-C (or SIGTERM), then a SIGTERM while the command cleans up (a CI job cancelled: SIGINT, then SIGTERM):
+    # the second was raised into the clean-up, which it broke half-way (the history's connections not closed;
+    # SQLAlchemy's "Exception closing connection" traceback on stderr), and its line replaced the first's.
+    closed = tmp_path / "closed"
+    done = _advisor_killed(f"""
+        import os, signal, sys, time
+        from advisor.history.repository import History
+
+        def list_(self, *args, **kwargs):
+            os.kill(os.getpid(), {int(first)})
+            time.sleep(30)
+
+        real_close = History.close
+
+        def close(self):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.2)
+            real_close(self)
+            open({str(closed)!r}, "w").close()
+
+        History.list = list_
+        History.close = close
+    """, tmp_path)
+    assert closed.exists(), done.stderr  # the clean-up ran to its end
+    assert done.stderr == ("Interrupted.\n" if first == signal.SIGINT else "Terminated (SIGTERM).\n")
+    assert done.returncode == -signal.SIGTERM  # the held SIGTERM, after the line: as one after it does
