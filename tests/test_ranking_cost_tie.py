@@ -99,3 +99,37 @@ def test_a_budget_between_the_near_tie_costs_wins_over_the_tie():
     assert "over the" in rec.candidates[1].reason
     assert best_meeting([(o, e[key(o)]) for o in offers], limits, STARTUP_CPU, STARTUP_GPU).cand.instance_type == \
         "e2-standard-2"
+
+
+def test_a_budget_that_rules_out_the_near_ties_winner_is_named_in_the_why():
+    """With the budget between the two costs the cheaper machine is chosen, and the Why said only "within the
+    budget": not that the faster machine, which wins this near-tie without it, lost to the budget, at what cost."""
+    fast = gpu(1.5725)
+    offers = [CPU, fast]
+    low, high = cost(CPU, CPU_JOB, STARTUP_CPU), cost(fast, GPU_JOB, STARTUP_GPU)
+    rec = run(Constraints(objective="cost", budget_usd=0.5634), ests(offers, [CPU_JOB, GPU_JOB]), offers=offers)
+    assert low < 0.5634 < high
+    assert rec.chosen.instance_type == "e2-standard-2"
+    assert rec.verdict.why == (  # the reason less its at-risk parts, which are warnings
+        "the only candidate meeting the constraints; within the $0.5634 budget ($0.0045 to spare); 1 x RTX-3060-Ti "
+        "(vast 1x-RTX_3060_Ti), 5h14m faster for $0.57, would win this near-tie (within 2%) but is over the $0.5634 "
+        "budget")
+    # a budget both meet leaves the faster the choice, with no such clause
+    both = run(Constraints(objective="cost", budget_usd=1.0), ests(offers, [CPU_JOB, GPU_JOB]), offers=offers)
+    assert both.chosen.instance_type == "1x-RTX_3060_Ti" and "would win" not in both.chosen.reason
+
+
+def test_a_deadline_that_rules_out_the_cheaper_of_a_time_near_tie_is_named_in_the_why():
+    """The time objective's twin: the cheaper of two machines within 2% of each other's time wins, but for a
+    deadline that only the faster one meets."""
+    dear, cheap = gpu(2.0), offer("vast", "1x-cheap", 1.0, gpu="RTX-3060", count=1, gpu_memory=12)
+    offers = [dear, cheap]
+    jobs = [GPU_JOB, GPU_JOB + 10]  # totals 1,300 s and 1,310 s
+    rec = run(Constraints(objective="time", deadline_seconds=1305), ests(offers, jobs), offers=offers)
+    assert rec.chosen.instance_type == "1x-RTX_3060_Ti"
+    assert rec.verdict.why == (
+        "the only candidate meeting the constraints; meets the 21m45s deadline with 5.0s to spare; 1 x RTX-3060 "
+        "(vast 1x-cheap), $0.36 cheaper at 21m50s, would win this near-tie (within 2%) but misses the 21m45s "
+        "deadline")
+    unlimited = run(Constraints(objective="time"), ests(offers, jobs), offers=offers)
+    assert unlimited.chosen.instance_type == "1x-cheap"

@@ -14,7 +14,7 @@ from advisor.errors import NoFeasibleCandidateError
 from advisor.memory_words import checkpointing_way, tight_advice
 from advisor.ranking.balance import bound_clause, passed_over
 from advisor.ranking.precision import fp16_clause
-from advisor.ranking.scoring import TIME_TIE, Excluded, Scored, describe
+from advisor.ranking.scoring import TIME_TIE, Excluded, Scored, describe, tie_bands
 from advisor.schemas import Candidate, Constraints, Recommendation, Skipped, Violation
 from advisor.schemas.base import HALF_PRECISIONS, MAY_RUN_OUT_OF_MEMORY
 from advisor.units import (
@@ -155,9 +155,39 @@ def memory_risk(c: Candidate, notes: Sequence[str] = ()) -> str | None:
             + (f", and {advice}" if advice else ""))
 
 
-def chosen_reason(s: Scored, constraints: Constraints, n_feasible: int, n_groups: int, best: Scored) -> str:
+def lost_to_limit(s: Scored, ranked: Sequence[Scored], constraints: Constraints) -> str:
+    """The machine that wins ``s``'s near-tie band (``scoring.tie_bands``) but for one limit, as a clause: with the
+    cost objective the faster one over the budget, with the time objective the cheaper one past the deadline; ""
+    where none. Without it, a budget that gave the tie to the slower machine read as if that had won it alone."""
+    bands = tie_bands(ranked, constraints.objective)
+    cost_first = constraints.objective == "cost"
+
+    def lost(r: Scored) -> bool:
+        if r.meets or bands[id(r)] != bands[id(s)]:
+            return False
+        if cost_first:
+            return r.budget_miss > 0 and r.deadline_miss <= 0 and r.elapsed < s.elapsed
+        return r.deadline_miss > 0 and r.budget_miss <= 0 and r.cost < s.cost
+
+    rivals = [r for r in ranked if lost(r)]
+    if not rivals:
+        return ""
+    if cost_first and constraints.budget_usd:
+        r = min(rivals, key=lambda r: (r.elapsed, r.cost, *r.names))
+        budget, costs = usd_apart(constraints.budget_usd, r.cost, exact=True)
+        return (f"{r.label}, {format_duration(s.elapsed - r.elapsed)} faster for {costs}, would win this near-tie "
+                f"(within 2%) but is over the {budget} budget")
+    r = min(rivals, key=lambda r: (r.cost, r.elapsed, *r.names))
+    deadline, takes = durations_apart(constraints.deadline_seconds or 0.0, r.elapsed, exact=True)
+    return (f"{r.label}, {format_usd(s.cost - r.cost)} cheaper at {takes}, would win this near-tie (within 2%) but "
+            f"misses the {deadline} deadline")
+
+
+def chosen_reason(s: Scored, constraints: Constraints, n_feasible: int, n_groups: int, best: Scored,
+                  lost: str = "") -> str:
     """Why ``s`` was chosen; ``best``: the fastest (time) or cheapest (cost) that meets the constraints, named as
-    the near-tie the choice won where it is not ``s`` (``scoring.tie_bands``)."""
+    the near-tie the choice won where it is not ``s`` (``scoring.tie_bands``); ``lost``: the near-tie's winner
+    that a limit ruled out (``lost_to_limit``), after the limits met."""
     what = "cheapest" if constraints.objective == "cost" else "fastest"
     limited = constraints.deadline_seconds or constraints.budget_usd
     kinds = f" ({n_groups} kinds of machine)" if n_groups > 1 else ""
@@ -177,6 +207,7 @@ def chosen_reason(s: Scored, constraints: Constraints, n_feasible: int, n_groups
         budget, spare = usd_apart(b, b - s.cost, exact=True)
         parts.append(f"within the {budget} budget (" + (f"{spare} to spare)" if b - s.cost > b * 1e-6 else
                                                          "nothing to spare: it costs the whole budget)"))
+    parts += [lost] if lost else []
     parts += [p for p in constraint_texts(s, constraints) if p.startswith("at risk")]
     if s.cand.sharded:  # the answer holds only for a script that shards: said where the choice is read
         parts.append("priced sharded (FSDP FULL_SHARD / ZeRO-3): a full copy of the model per GPU (DDP) does not fit "
@@ -224,7 +255,8 @@ def give_reasons(ranked: list[Scored], chosen: Scored | None, constraints: Const
     best = min(feasible or ranked, key=figure) if ranked else None
     for s in ranked:
         if s is chosen:
-            s.cand.reason = chosen_reason(s, constraints, n_feasible, n_groups, best)
+            s.cand.reason = chosen_reason(s, constraints, n_feasible, n_groups, best,
+                                          lost_to_limit(s, ranked, constraints))
             s.cand.reason += gpus_dropped(s, ranked, excluded)
         elif chosen is not None:
             s.cand.reason = relative_reason(s, chosen, constraints)
