@@ -31,3 +31,20 @@ def test_the_pace_words():
 
     assert [_pace(r) for r in (0.41, 0.96, 1.0, 1.049, 1.05, 1.3, 12.0)] == [
         "2.4x faster", "about as fast", "about as fast", "about as fast", "1.1x slower", "1.3x slower", "12x slower"]
+
+
+@pytest.mark.parametrize("apart, words, figures", [
+    (1.019, "about the same cost", "($0.0142, 21m40s, against $0.0140, 5h35m)"),
+    (0.99, "$0.00014 cheaper (within 2%)", "($0.0138, 21m40s, against $0.0140, 5h35m)"),
+    (1.04, "4% dearer", "($0.015, 21m40s, against $0.014, 5h35m)"),
+    (1.3, "1.3x dearer", "($0.018, 21m40s, against $0.014, 5h35m)")])
+def test_a_whole_run_near_a_cost_tie_shows_costs_that_differ_and_the_rows_words(apart, words, figures):
+    """A whole run 1.9% dearer on the GPU read "about the same on the GPU ($0.014, ..., against $0.014, ...)": the
+    costs rounded alike, and "about the same" reached 5%, where the rows' words and the near-tie band stop at 2%."""
+    from tests.test_ranking_cost_tie import CPU_JOB, GPU_JOB, ests, offer
+
+    cpu = offer("gcp", "e2-standard-2", 0.0025, vcpus=2, memory=8)
+    gpu = offer("vast", "1x-RTX_3060_Ti", 0.0025 * 20120 / 1300 * apart, gpu="RTX-3060-Ti", count=1, gpu_memory=8)
+    v = run(Constraints(objective="cost"), ests([cpu, gpu], [CPU_JOB, GPU_JOB]), offers=[cpu, gpu]).verdict.cpu_vs_gpu
+    assert v.total_cost_ratio == pytest.approx(apart)
+    assert f"With start-up the whole run is {words} on the GPU {figures}." in v.text, v.text

@@ -13,7 +13,7 @@ from datetime import date
 from advisor.pricing.billing import billed_seconds, billing_text
 from advisor.ranking.balance import bound_warning
 from advisor.ranking.precision import fp16_short
-from advisor.ranking.reasons import constraint_texts, fix_flags
+from advisor.ranking.reasons import constraint_texts, cost_text, fix_flags, usd_apart
 from advisor.ranking.scoring import Scored
 from advisor.ranking.stale_price import stale_price_warning
 from advisor.schemas import BestValue, Candidate, Constraints, CpuVsGpu, Verdict, Violation
@@ -298,9 +298,14 @@ def _cpu_vs_gpu_text(v: CpuVsGpu, cpu: Scored, gpu: Scored, objective: str, bill
             + f": on the job alone it is {_cheaper(v.compute_cost_ratio)}.")
     if objective == "cost":
         with_what = "With start-up" if not billing else "With start-up, as billed,"
-        whole = (f" {with_what} the whole run is {_cheaper(v.total_cost_ratio)} on the GPU "
-                 f"({format_usd(gpu.cost)}{_spot(gpu)}, {format_duration(gpu.elapsed)}, against "
-                 f"{format_usd(cpu.cost)}{_spot(cpu)}, {format_duration(cpu.elapsed)}).{billing}")
+        # near a tie, the rows' words (``cost_text``: "about the same cost" only within 2%, the near-tie band), and
+        # the costs with the decimals that tell them apart: "$0.014 against $0.014" read as equal at 1.9% apart
+        near = 1 / 1.1 < v.total_cost_ratio < 1.1
+        gpu_usd, cpu_usd = usd_apart(gpu.cost, cpu.cost)
+        whole = (f" {with_what} the whole run is "
+                 f"{cost_text(gpu.cost, cpu.cost) if near else _cheaper(v.total_cost_ratio)} on the GPU "
+                 f"({gpu_usd}{_spot(gpu)}, {format_duration(gpu.elapsed)}, against "
+                 f"{cpu_usd}{_spot(cpu)}, {format_duration(cpu.elapsed)}).{billing}")
     else:
         whole = (f" With start-up the whole run takes {format_duration(gpu.elapsed)} on the GPU against "
                  f"{format_duration(cpu.elapsed)} on the CPU ({_pace(v.total_time_ratio)}).")
