@@ -29,7 +29,7 @@ def ddp_memory_text(sharded_gib: float | None, gpus: int, min_gpus: int | None,
         elif min_gpus and samples_per_update and samples_per_update > gpus and sharded_gib > (capacity_gib or 1e30):
             text += f"; at one sample per GPU it fits these {gpus:,} GPUs sharded"
             if samples_per_update % gpus == 0:
-                text += (f" (--batch-size {gpus:,} --grad-accum-steps {samples_per_update // gpus:,} keeps the "
+                text += (f" (--batch-size {gpus} --grad-accum-steps {samples_per_update // gpus} keeps the "
                          f"{samples_per_update:,} samples per optimizer update)")
     elif min_gpus and min_gpus > 1:
         text += (f"; sharded (FSDP/ZeRO-3), at one sample per GPU it would fit on {min_gpus:,} or more of these GPUs "
@@ -86,7 +86,8 @@ def roomier_batch_advice(roomy_per_device: int, per_device_batch: int, gpu_count
     if per_gpu is None:
         return text
     at = f"at {per_gpu:,} per GPU, " if per_gpu != roomy_per_device else ""
-    return (f"{text} ({at}--batch-size {per_gpu * gpu_count:,} --grad-accum-steps {samples // (per_gpu * gpu_count):,} "
+    # the flags as they are typed: "--batch-size 21,500" is refused (``cli.options.parse_count``)
+    return (f"{text} ({at}--batch-size {per_gpu * gpu_count} --grad-accum-steps {samples // (per_gpu * gpu_count)} "
             f"keeps the {samples:,} samples per optimizer update)")
 
 
@@ -98,6 +99,12 @@ def may_run_out(advice: str) -> str:
     """"may run out of memory; batch 3 per device would leave a tenth free (...)": how a tight note ends, with
     ``advice`` where there is one, so that ``tight_advice`` finds it again."""
     return f"{_ADVICE_AFTER}{advice}" if advice else MAY_RUN_OUT_OF_MEMORY
+
+
+def with_advice(note: str, advice: str) -> str:
+    """A tight note (``may_run_out``) with ``advice`` in place of the advice it had (or its lack)."""
+    stem = note.partition(_ADVICE_AFTER)[0].removesuffix(".").removesuffix(MAY_RUN_OUT_OF_MEMORY)
+    return f"{stem}{may_run_out(advice)}."
 
 
 def tight_advice(notes: Iterable[str]) -> str:

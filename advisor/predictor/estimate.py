@@ -40,7 +40,7 @@ from advisor.predictor.compile_time import CompileCosts, compile_costs
 from advisor.predictor.job import Z80
 from advisor.predictor.measured import THIS_MACHINE, memoised
 from advisor.predictor.roofline import is_ampere_or_newer
-from advisor.predictor.sharded import sharded_layout, sharded_notes, sharding_fields, unsharded_notes
+from advisor.predictor.sharded import ddp_notes, sharded_layout, sharded_notes, sharding_fields
 from advisor.schemas import CpuSpec, DeviceProfile, Estimate, GpuSpec, JobSpec, Profile, Target
 from advisor.schemas.missing_analysis import missing_analysis_error
 from advisor.units import format_oom_cap
@@ -326,7 +326,7 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, 
         mem_notes = sharded_notes(mem_notes, layout, fit, count, prec, job)
         fits, peak, max_batch = True, layout.memory_gib, layout.max_batch_per_device
     elif fit is not None and (count > 1 or not fits):  # the layout the verdict assumes, and what sharding would need
-        mem_notes += unsharded_notes(fit, count, profile.analysis, job)
+        mem_notes = ddp_notes(mem_notes, fit, count, profile.analysis, job)
     notes.extend(mem_notes + ([memory.compiled_memory_note()] if job.compiled and not fits else []))
     # Past the memory the memory fit's own note says so ("Needs 60.8 GiB at batch 96 per device, ..."); within
     # it, what bounds the job is a batch the probe ran out of memory at (in the words recommend uses).

@@ -18,7 +18,13 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from advisor.memory_words import checkpointing_note, ddp_memory_text, may_run_out, roomier_batch_advice
+from advisor.memory_words import (
+    checkpointing_note,
+    ddp_memory_text,
+    may_run_out,
+    roomier_batch_advice,
+    with_advice,
+)
 from advisor.predictor.memory import ROOMY_MEMORY_FRACTION, TIGHT_MEMORY_FRACTION, MemoryFit
 from advisor.schemas import Analysis, JobSpec
 from advisor.schemas.base import within_capacity
@@ -126,6 +132,26 @@ def unsharded_notes(fit: MemoryFit, gpu_count: int, analysis: Analysis | None, j
     hint = None if fit.fits_memory else checkpointing_note(fields["memory_activation_gib_per_sample"],
                                                            fields["activations_checkpointed"], fit.capacity_gib)
     return notes + ([hint] if hint else [])
+
+
+def ddp_notes(fit_notes: list[str], fit: MemoryFit, gpu_count: int, analysis: Analysis | None,
+              job: JobSpec) -> list[str]:
+    """The memory notes of a target not priced sharded that has more than one GPU or does not fit: ``fit_notes``,
+    a tight one's advice (on more than one GPU) with the flags that keep the ``job``'s samples per update at the
+    batch that leaves a tenth free, as a sharded fit's gives them, then ``unsharded_notes``."""
+    if gpu_count > 1:
+        advice = roomier_batch_advice(_ddp_roomy_batch(fit), fit.per_device_batch, gpu_count,
+                                      job.batch_size * job.grad_accum_steps)
+        fit_notes = [with_advice(n, advice) if n.startswith("Tight: ") and advice else n for n in fit_notes]
+    return fit_notes + unsharded_notes(fit, gpu_count, analysis, job)
+
+
+def _ddp_roomy_batch(fit: MemoryFit) -> int:
+    """The largest per-GPU batch whose DDP step leaves a tenth of the memory free (``ROOMY_MEMORY_FRACTION``, the
+    batch ``memory._tight_note`` names); 0 where not even one sample does."""
+    per_sample = fit.breakdown.get("activations", 0.0) / fit.per_device_batch * (1.0 + fit.workspace_fraction)
+    room = ROOMY_MEMORY_FRACTION * fit.capacity_gib - fit.static_gib
+    return max(0, math.floor(room / per_sample + 1e-9)) if per_sample > 0 else 0
 
 
 def sharded_notes(fit_notes: list[str], layout: ShardedLayout, fit: MemoryFit, gpu_count: int, precision: str,

@@ -222,3 +222,47 @@ def test_the_note_on_more_gpus_than_one_machine_holds_names_the_collectives_of_t
     assert sharded.notes[0].startswith(head + "the sharded step's all-gathers and reduce-scatter crossing the "
                                        "network between them; no machine in the built-in catalog holds them")
     assert ddp.notes[0].startswith(head + "the gradients' all-reduce crossing the network between them; ")
+
+
+def test_a_tight_ddp_fit_on_several_gpus_gives_the_flags_and_they_leave_a_tenth_free():
+    """GPT-2 at 86 samples per H100 on 2 of them (DDP) holds 78.6 of 80 GiB: the note said "batch 78 per device
+    would leave a tenth free" with no flags, where a sharded fit's names the --batch-size and --grad-accum-steps
+    that keep the samples per update. The flags it now gives, run through the CLI as typed, fit with a tenth free."""
+    import json
+    import re
+
+    from typer.testing import CliRunner
+
+    from advisor.cli.app import build_app
+
+    flags = ["predict", "--profile", str(PROFILE), "--gpu", "H100-SXM", "--gpus", "2", "--dataset-size", "96000",
+             "--epochs", "1", "--no-save", "--json"]
+
+    def run(*job):
+        out = CliRunner().invoke(build_app(), [*flags, *job])
+        assert out.exit_code == 0, out.output
+        return json.loads(out.stdout)
+
+    tight = run("--batch-size", "172", "--grad-accum-steps", "3")
+    assert not tight["sharded"] and tight["peak_memory_gib"] >= 0.95 * 80
+    (note,) = [n for n in tight["notes"] if n.startswith("Tight:")]
+    assert note.endswith("so a real step may run out of memory; batch 78 per device would leave a tenth free (at 43 "
+                         "per GPU, --batch-size 86 --grad-accum-steps 6 keeps the 516 samples per optimizer update).")
+    suggested = re.search(r"(--batch-size \S+) (--grad-accum-steps \S+)", note)
+    roomy = run(*suggested.group(1).split(), *suggested.group(2).split())
+    assert roomy["fits_memory"] and roomy["peak_memory_gib"] <= 0.9 * roomy["memory_capacity_gib"]
+    assert roomy["batch_size"] * roomy["grad_accum_steps"] == 172 * 3
+    assert not any(n.startswith("Tight:") for n in roomy["notes"])
+    # the batch the note names is the largest that leaves a tenth free
+    assert run("--batch-size", "156")["peak_memory_gib"] <= 0.9 * 80 < run("--batch-size", "158")["peak_memory_gib"]
+
+
+def test_the_flags_of_a_tight_notes_advice_are_written_as_they_are_typed():
+    """"--batch-size 21,500" is refused by the CLI (a count is a whole number): the flags have no separators."""
+    from advisor.memory_words import ddp_memory_text, roomier_batch_advice
+
+    assert roomier_batch_advice(19967, 21500, 2, 43000) == (
+        "batch 19,967 per device would leave a tenth free (at 10,750 per GPU, --batch-size 21500 --grad-accum-steps 2 "
+        "keeps the 43,000 samples per optimizer update)")
+    assert "(--batch-size 1024 --grad-accum-steps 2 keeps the 2,048 samples" in ddp_memory_text(
+        90.0, 1024, 1000, 2048, 80.0)
