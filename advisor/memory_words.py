@@ -42,30 +42,34 @@ ACTIVATION_SHARE_FOR_CHECKPOINTING = 1 / 3
 
 
 def checkpointing_way(activation_gib_per_sample: float | None, checkpointed: bool | None,
-                      capacity_gib: float | None) -> str | None:
+                      capacity_gib: float | None, gpu: str | None = None) -> str | None:
     """"activation checkpointing (torch.utils.checkpoint on each block: ...)", a way out of a job that does not fit
     whose activations are a large share of what one sample needs (at least ``ACTIVATION_SHARE_FOR_CHECKPOINTING`` of the
     GPU's ``capacity_gib``) and which does not checkpoint them (``checkpointed`` False; None: not known, nothing
     said). The checkpointed size is not given: it depends on the blocks the script wraps, which the analysis of an
-    un-checkpointed model does not know apart, so the words say what it saves, not how much."""
+    un-checkpointed model does not know apart, so the words say what it saves, not how much. ``gpu``: the model
+    whose memory that is, named ("one B200's 180 GiB"); None: "the GPU's"."""
     if checkpointed is not False or not activation_gib_per_sample or not capacity_gib:
         return None
     if activation_gib_per_sample < ACTIVATION_SHARE_FOR_CHECKPOINTING * capacity_gib:
         return None
+    whose = f"one {gpu}'s" if gpu else "the GPU's"
     return (f"activation checkpointing (torch.utils.checkpoint on each block: the activations saved for backward, "
             f"{activation_gib_per_sample:,.{0 if activation_gib_per_sample >= 10 else 1}f} GiB a sample here against "
-            f"the GPU's {capacity_gib:,.0f} GiB, shrink to each block's input and one block's recomputed activations, "
+            f"{whose} {capacity_gib:,.0f} GiB, shrink to each block's input and one block's recomputed activations, "
             "for about a third more compute; advisor sizes the step once the script checkpoints)")
 
 
 def checkpointing_note(activation_gib_per_sample: float | None, checkpointed: bool | None,
-                       capacity_gib: float | None) -> str | None:
+                       capacity_gib: float | None, gpu: str, gpu_count: int, per_device_batch: int) -> str | None:
     """``checkpointing_way`` as a note of its own (``predict``): what would let fewer GPUs, or more samples on
-    each, hold the step."""
-    way = checkpointing_way(activation_gib_per_sample, checkpointed, capacity_gib)
+    each, hold the step, naming the target it was computed for (``gpu_count`` x ``gpu`` at ``per_device_batch``):
+    "fewer GPUs" read without it as fewer than any count."""
+    way = checkpointing_way(activation_gib_per_sample, checkpointed, capacity_gib, gpu)
     if way is None:
         return None
-    return f"Or {way}: fewer GPUs, or more samples on each, would hold the step."
+    return (f"Or {way}: fewer GPUs, or more samples on each, would hold the step (computed for {gpu_count:,} x {gpu} "
+            f"at {per_device_batch:,} sample{'s' if per_device_batch != 1 else ''} per GPU).")
 
 
 def roomier_batch_advice(roomy_per_device: int, per_device_batch: int, gpu_count: int = 1,

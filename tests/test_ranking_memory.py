@@ -130,7 +130,7 @@ def test_a_model_whose_activations_are_most_of_its_need_is_told_to_checkpoint_th
     hint = infeasible(pairs, 8, 4).hint
     assert ("over at least 107 x B200: no offer has that many (advisor prices an offer sharded where its GPUs hold "
             "the sharded step), or over fewer with activation checkpointing (torch.utils.checkpoint on each block: "
-            "the activations saved for backward, 151 GiB a sample here against the GPU's 180 GiB, shrink to each "
+            "the activations saved for backward, 151 GiB a sample here against one B200's 180 GiB, shrink to each "
             "block's input and one block's recomputed activations, for about a third more compute; advisor sizes the "
             "step once the script checkpoints); or a smaller optimizer state") in hint
     # where one sample's activations alone exceed every GPU, sharding needs the checkpointing

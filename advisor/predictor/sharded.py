@@ -120,30 +120,32 @@ def sharded_tight_note(layout: ShardedLayout, capacity_gib: float, per_device_ba
             f"counted, the gathered block in flight not), so a real step {may_run_out(advice)}.")
 
 
-def unsharded_notes(fit: MemoryFit, gpu_count: int, analysis: Analysis | None, job: JobSpec) -> list[str]:
+def unsharded_notes(fit: MemoryFit, gpu_count: int, analysis: Analysis | None, job: JobSpec, gpu: str) -> list[str]:
     """The memory notes of a target not priced sharded that has more than one GPU or does not fit: the layout the
     verdict assumes and what sharding would need (``ddp_memory_text``: where the sharded step at the ``job``'s batch
     does not fit, whether one sample per GPU would), and, where the job does not fit and its activations are a
-    large share of what one sample needs, activation checkpointing (``checkpointing_note``)."""
+    large share of what one sample needs, activation checkpointing (``checkpointing_note``, for ``gpu_count`` x
+    ``gpu``)."""
     samples = job.batch_size * job.grad_accum_steps
     notes = [ddp_memory_text(fit.sharded_gib(gpu_count), gpu_count, fit.sharded_min_devices(), samples,
                              fit.capacity_gib) + "."]
     fields = sharding_fields(fit, gpu_count, None, analysis)
     hint = None if fit.fits_memory else checkpointing_note(fields["memory_activation_gib_per_sample"],
-                                                           fields["activations_checkpointed"], fit.capacity_gib)
+                                                           fields["activations_checkpointed"], fit.capacity_gib,
+                                                           gpu, gpu_count, fit.per_device_batch)
     return notes + ([hint] if hint else [])
 
 
 def ddp_notes(fit_notes: list[str], fit: MemoryFit, gpu_count: int, analysis: Analysis | None,
-              job: JobSpec) -> list[str]:
+              job: JobSpec, gpu: str) -> list[str]:
     """The memory notes of a target not priced sharded that has more than one GPU or does not fit: ``fit_notes``,
     a tight one's advice (on more than one GPU) with the flags that keep the ``job``'s samples per update at the
-    batch that leaves a tenth free, as a sharded fit's gives them, then ``unsharded_notes``."""
+    batch that leaves a tenth free, as a sharded fit's gives them, then ``unsharded_notes`` (of ``gpu``)."""
     if gpu_count > 1:
         advice = roomier_batch_advice(_ddp_roomy_batch(fit), fit.per_device_batch, gpu_count,
                                       job.batch_size * job.grad_accum_steps)
         fit_notes = [with_advice(n, advice) if n.startswith("Tight: ") and advice else n for n in fit_notes]
-    return fit_notes + unsharded_notes(fit, gpu_count, analysis, job)
+    return fit_notes + unsharded_notes(fit, gpu_count, analysis, job, gpu)
 
 
 def _ddp_roomy_batch(fit: MemoryFit) -> int:

@@ -397,7 +397,8 @@ def _no_batch_fits(gpus: Excluded, mixed: list[str]) -> str:
     text = (f"Fix: no --batch-size fits: {what}, and the most any GPU offer has is {has_text} GiB "
             f"({roomiest.hardware_label}). Shard them instead (FSDP or ZeRO-3)")
     # where one sample's activations are most of the need, checkpointing them is the lever: fewer GPUs, or any
-    checkpointing = checkpointing_way(est.memory_activation_gib_per_sample, est.activations_checkpointed, has)
+    checkpointing = checkpointing_way(est.memory_activation_gib_per_sample, est.activations_checkpointed, has,
+                                      roomiest.gpu)
     if est.sharded_min_gpus:
         text += (f", over at least {est.sharded_min_gpus:,} x {roomiest.gpu}: no offer has that many (advisor prices "
                  "an offer sharded where its GPUs hold the sharded step)")

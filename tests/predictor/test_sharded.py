@@ -151,10 +151,15 @@ def test_a_job_that_does_not_fit_for_its_activations_is_told_of_activation_check
     assert per_sample > est.memory_capacity_gib / 3
     (note,) = [n for n in est.notes if "activation checkpointing" in n]
     assert note == (f"Or activation checkpointing (torch.utils.checkpoint on each block: the activations saved for "
-                    f"backward, {per_sample:,.0f} GiB a sample here against the GPU's "
+                    f"backward, {per_sample:,.0f} GiB a sample here against one H100-SXM's "
                     f"{est.memory_capacity_gib:,.0f} GiB, shrink to each block's input and one block's recomputed "
                     "activations, for about a third more compute; advisor sizes the step once the script "
-                    "checkpoints): fewer GPUs, or more samples on each, would hold the step.")
+                    "checkpoints): fewer GPUs, or more samples on each, would hold the step (computed for 1 x H100-SXM "
+                    "at 2 samples per GPU).")
+    # "fewer GPUs" than the target it was computed for, which it names: 4 x H100-SXM at 2 samples each
+    four = _predict(_activation_heavy(False), 4, 8)
+    (note,) = [n for n in four.notes if "activation checkpointing" in n]
+    assert note.endswith("would hold the step (computed for 4 x H100-SXM at 2 samples per GPU).")
     # a script that checkpoints already is not told to; nor is a job whose activations are a small share
     done = _predict(_activation_heavy(True), 1, 2)
     assert done.activations_checkpointed is True and not any("activation checkpointing (" in n for n in done.notes)
