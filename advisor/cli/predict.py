@@ -112,7 +112,8 @@ def predict(
 def _predict_instance(flags: dict) -> None:
     """``predict --instance TYPE``: the catalog instance as recommend prices its row (``advisor.instance_target``),
     with its paid start-up (a GPU instance's, ``--startup-gpu``, or a CPU's) and, in JSON, its name in the target.
-    ``flags``: ``predict``'s parameters, by name."""
+    With ``--server``, a GPU instance's target and vCPUs are sent (``remote.instance_predictor``). ``flags``:
+    ``predict``'s parameters, by name."""
     from advisor import api
     from advisor.cli import render
     from advisor.cli.db import check_history_url
@@ -133,31 +134,35 @@ def _predict_instance(flags: dict) -> None:
                                "--p2p" if p2p else "--no-p2p": p2p, "--device": flags["device"],
                                "--threads": flags["threads"]})
     server = flags["server"]
-    if server:  # a server is sent a target, not this machine's catalog row (its vCPUs, memory, links)
-        raise ConfigError("--instance is read from this machine's price catalog: it is not taken with --server.",
-                          hint="Fix: drop --server to predict the instance here, or name its target by --gpu, "
-                               "--gpus and --vcpus for the server.")
     if len(parse_precisions(job["precision"])) > 1:
         raise ConfigError("--instance prices one machine at one --precision (a list, or all, is a table of GPU "
                           "counts and precisions of a --gpu).", hint="Fix: one --precision, e.g. --precision bf16.")
     source = pick_source(flags["workload"], flags["profile"])
-    check_history_url(None, save=job["save"])
+    check_history_url(server, save=job["save"])
     settings = Settings.from_env().with_startup(None, startup_gpu)  # saved with the prediction, as shown
     placed = placed_target(instance, provider, settings, target=None, vcpus=None, device=None)
     if startup_gpu is not None and placed.target.kind != "gpu":
         raise ConfigError(f"--startup-gpu is a GPU instance's start-up: {placed.offer.instance_type} is a CPU "
                           "instance (its start-up is ADVISOR_STARTUP_SECONDS_CPU's).", hint="Fix: drop --startup-gpu.")
+    if server and placed.target.kind != "gpu":  # a request's CPU target is the probed machine's CPU
+        raise ConfigError(f"--instance {placed.offer.instance_type} is a CPU instance: a server is sent a target, and "
+                          "it has no place for the instance's CPU family and memory.",
+                          hint="Fix: drop --server to predict the instance here.")
     startup = placed.startup_seconds(settings)
     with render.probe_progress(not json_out) as progress:
-        est = api.predict(source, **job, progress=progress, settings=settings, instance_type=instance,
-                          provider=provider)
-    with shown_after_saving([] if est.history_id is None else [f"p{est.history_id}"]):
+        if server:  # its GPUs, links and vCPUs, read from this machine's catalog, are the target sent
+            est, startup = remote.instance_predictor(server, placed)(source, **job, progress=progress,
+                                                                     startup_seconds_gpu=startup_gpu)
+        else:
+            est = api.predict(source, **job, progress=progress, settings=settings, instance_type=instance,
+                              provider=provider)
+    with shown_after_saving([] if est.history_id is None else [f"p{est.history_id}"], server):
         if json_out:
             data = est.json_contract(instance_startup_seconds=startup)
             data["target"].update(placed.json_fields())
             render.print_json(data)
         else:
-            _print_one(est, startup, None)
+            _print_one(est, startup, server)
 
 
 def _run_one(source, job: dict, *, server: str | None, gpu: str | None, device: str | None,

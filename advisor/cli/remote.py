@@ -80,6 +80,19 @@ def predictor(server: str) -> Callable[..., Any]:
     return predict
 
 
+def instance_predictor(server: str, placed: Any) -> Callable[..., Any]:
+    """``predictor`` of a catalog instance (``advisor.instance_target.InstanceTarget``, of this machine's catalog):
+    the server is sent its target as recommend's row reads it (the GPUs, their links) and its vCPUs, which a
+    request carries, and the answer gets the instance's note, as ``predict --instance`` here adds it. (A CPU
+    instance's CPU family and memory have no place in a request: the caller refuses those.)"""
+
+    def predict(source: Any, **kwargs: Any):
+        est, startup = predictor(server)(source, target=placed.target, vcpus=placed.vcpus, **kwargs)
+        return est.model_copy(update={"notes": [*est.notes, placed.note()]}), startup
+
+    return predict
+
+
 def outcome_recorder(server: str) -> Callable[..., Any]:
     """A stand-in for ``advisor.api.record_outcome`` that records on the server."""
 

@@ -112,8 +112,9 @@ def test_provider_narrows_and_is_checked(app):
 
 
 @pytest.mark.parametrize("instance, flags, said", [
-    ("g5.24xlarge", ["--server", "http://127.0.0.1:9"],
-     "--instance is read from this machine's price catalog: it is not taken with --server."),
+    ("m7a.12xlarge", ["--server", "http://127.0.0.1:9"],
+     "--instance m7a.12xlarge is a CPU instance: a server is sent a target, and it has no place for the instance's "
+     "CPU family and memory."),
     ("g5.24xlarge", ["--precision", "all"], "--instance prices one machine at one --precision"),
     ("m7a.12xlarge", ["--startup-gpu", "90s"], "--startup-gpu is a GPU instance's start-up: m7a.12xlarge is a CPU "
                                                "instance"),
