@@ -57,12 +57,10 @@ ROWS = [
      "ADVISOR_VIT_ATTN=math", "fp16", 256, False),
     ("decoder-LM", "GPT-2-124M", "bench/workloads/gpt2_124m.py", "", "bf16", 16, False),
     ("decoder-LM", "GPT-2-124M", "bench/workloads/gpt2_124m.py", "", "bf16", 16, True),
-    # measured 2026-11-30 with the file's nn.LayerNorm (autocast's fp32), before ADVISOR_MPT_LP_LN's default
-    ("decoder-LM", "MPT-350m", "bench/workloads/mpt.py",
-     "ADVISOR_MPT_SIZE=350m ADVISOR_MPT_SEQ_LEN=2048 ADVISOR_MPT_LP_LN=0", "bf16", 8, False),
-    # measured 2026-11-30 with the file's nn.LayerNorm (autocast's fp32), before ADVISOR_MPT_LP_LN's default
-    ("decoder-LM", "MPT-1b", "bench/workloads/mpt.py",
-     "ADVISOR_MPT_SIZE=1b ADVISOR_MPT_SEQ_LEN=2048 ADVISOR_MPT_LP_LN=0", "bf16", 8, False),
+    ("decoder-LM", "MPT-350m", "bench/workloads/mpt.py", "ADVISOR_MPT_SIZE=350m ADVISOR_MPT_SEQ_LEN=2048", "bf16", 8,
+     False),
+    ("decoder-LM", "MPT-1b", "bench/workloads/mpt.py", "ADVISOR_MPT_SIZE=1b ADVISOR_MPT_SEQ_LEN=2048", "bf16", 8,
+     False),
 ]
 
 

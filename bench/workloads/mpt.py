@@ -28,19 +28,9 @@ backward. The runs used the non-reentrant variant; this file uses the reentrant 
 FLOPs and bytes, because the advisor's fake-tensor analysis rejects the non-reentrant variant's recompute
 check (its fused-attention stand-in saves other tensors on the recompute than in the forward).
 
-LayerNorm in the autocast dtype (``ADVISOR_MPT_LP_LN``, default ``1``): the runs used ``norm_type:
-low_precision_layernorm`` (each row's notes in profiles/published_throughput.csv), llm-foundry's ``LPLayerNorm``
-(``llmfoundry/models/layers/norm.py``, read at commit 03c97844096a2a7c9395f15eccb3b13e30fbaa4f): under autocast
-it casts the input, weight and bias to the autocast dtype and runs ``F.layer_norm`` with autocast off, so the
-LayerNorm reads and writes bf16 where autocast's own rule (LayerNorm on its fp32 list) reads and writes fp32.
-``LPLayerNorm`` here does the same with the device named ``cuda`` (the runs' device; llm-foundry reads it off the
-input, which is on the CPU in the advisor's analysis, whose trace stands in for the GPU's).
-``ADVISOR_MPT_LP_LN=0``: ``nn.LayerNorm``, autocast's fp32 LayerNorm, which advisor's own H200 rows of this file
-ran (2026-11-30, before this default; their CSV rows say ``ADVISOR_MPT_LP_LN=0``).
-
 What the benchmark runs did that this file does not: FSDP ``FULL_SHARD`` over 8 GPUs (parameters gathered
-per block), Composer's microbatching. The model returns its own next-token loss; batches are random token ids of
-the real shapes.
+per block), LayerNorm in bf16 (``low_precision_layernorm``), Composer's microbatching. The model returns its
+own next-token loss; batches are random token ids of the real shapes.
 
     ADVISOR_MPT_SIZE=1b advisor predict bench/workloads/mpt.py --gpu A100-80GB --precision bf16
 """
@@ -74,10 +64,6 @@ def seq_len() -> int:
     return int(os.environ.get("ADVISOR_MPT_SEQ_LEN", "2048") or 2048)
 
 
-def low_precision_layernorm() -> bool:
-    return os.environ.get("ADVISOR_MPT_LP_LN", "1").strip().lower() not in {"0", "false", "no"}
-
-
 def act_ckpt() -> bool:
     return os.environ.get("ADVISOR_ACT_CKPT", "0").strip().lower() in {"1", "true", "yes"}
 
@@ -88,31 +74,14 @@ EPOCHS = 1
 BATCH_SIZE = 8
 
 
-class LPLayerNorm(nn.LayerNorm):
-    """llm-foundry's ``low_precision_layernorm``: under CUDA autocast, input, weight and bias cast to autocast's
-    dtype and the LayerNorm run in it with autocast off; without autocast, ``nn.LayerNorm``."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not torch.is_autocast_enabled("cuda"):
-            return super().forward(x)
-        dtype = torch.get_autocast_dtype("cuda")
-        with torch.autocast("cuda", enabled=False):
-            return F.layer_norm(x.to(dtype), self.normalized_shape, self.weight.to(dtype), self.bias.to(dtype),
-                                self.eps)
-
-
-def layer_norm(width: int) -> nn.LayerNorm:
-    return LPLayerNorm(width) if low_precision_layernorm() else nn.LayerNorm(width)
-
-
 class Block(nn.Module):
     def __init__(self, width: int, heads: int) -> None:
         super().__init__()
         self.heads = heads
-        self.norm_1 = layer_norm(width)
+        self.norm_1 = nn.LayerNorm(width)
         self.wqkv = nn.Linear(width, 3 * width)
         self.out_proj = nn.Linear(width, width)
-        self.norm_2 = layer_norm(width)
+        self.norm_2 = nn.LayerNorm(width)
         self.up_proj = nn.Linear(width, 4 * width)
         self.down_proj = nn.Linear(4 * width, width)
 
@@ -131,7 +100,7 @@ class MPT(nn.Module):
         self.wte = nn.Embedding(VOCAB_SIZE, width)
         self.wpe = nn.Embedding(max_len, width)
         self.blocks = nn.ModuleList(Block(width, heads) for _ in range(layers))
-        self.norm_f = layer_norm(width)
+        self.norm_f = nn.LayerNorm(width)
         self.checkpointed = checkpointed
         nn.init.normal_(self.wte.weight, std=0.02)
         nn.init.normal_(self.wpe.weight, std=0.02)

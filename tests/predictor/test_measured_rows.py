@@ -32,9 +32,6 @@ def test_h200_rows_in_the_csv_are_the_raw_runs(bench_modules):
         # The harness ran fp32 rows with TF32 off; the CSV says so (ADVISOR_TF32=0, added after these runs, which
         # bench/gpu_rows.py analyses them with), the raw record predates the label.
         label = {"ADVISOR_TF32": "0"} if precision == "fp32" else {}
-        # The MPT rows ran the file's nn.LayerNorm of that day; the CSV says so (ADVISOR_MPT_LP_LN=0, added when
-        # the file's default became llm-foundry's low_precision_layernorm).
-        label |= {"ADVISOR_MPT_LP_LN": "0"} if workload == "bench/workloads/mpt.py" else {}
         assert dict(r.env) == {**dict(kv.split("=", 1) for kv in env.split()), **label}
         # throughput = batch / the median of the three stretches' step times, as measured
         assert r.measured == pytest.approx(batch / statistics.median(run["step_seconds"]), rel=1e-3)

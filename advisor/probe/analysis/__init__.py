@@ -30,11 +30,7 @@ bf16 softmax reads an fp32 copy (ATen's one-kernel ``half_to_float`` path is for
 else follows its inputs (batch norm and ReLU of a 16-bit activation stay 16-bit; a 16-bit + fp32 residual
 add is fp32). A gradient has the dtype of the tensor it is the gradient of, as autograd makes it (the fp32
 activations' backward ops read and write fp32 gradients), and an explicit ``x.float()`` of a 16-bit
-activation is the copy kernel it is on the GPU, as is an explicit ``x.to(torch.bfloat16)`` of an fp32 one. CUDA
-autocast's switch is on while the step is traced (``torch.is_autocast_enabled("cuda")`` answers as on the GPU), and a
-region the model runs under ``torch.autocast("cuda", enabled=False)`` follows its inputs' dtypes without autocast's
-rules (llm-foundry's LPLayerNorm: a LayerNorm in bf16; ``autocast_region``). The optimizer works on fp32 master
-weights. A float64 tensor is
+activation is the copy kernel it is on the GPU. The optimizer works on fp32 master weights. A float64 tensor is
 never cast (autocast casts float32 tensors only): a float64 model traces in float64 at every precision. "tf32" changes
 no byte and no FLOP (it is ``advisor.predictor.roofline``'s business), so "fp32" and "tf32" analyses are the
 same.
@@ -57,8 +53,7 @@ big for this machine's memory to build at all (``real_build``).
 This module owns ``analyze`` (and assembles its ``Analysis``) and ``summarize``, and imports torch only inside
 ``analyze``. ``ops`` holds the op tables and ``classify`` (torch-free), ``recorder`` the dispatch mode that
 records the step, ``gpu_paths`` the function mode that sends it down CUDA's paths, ``tracing`` the step run on
-fake tensors, ``autocast_region`` the model's own autocast switch and 16-bit casts, ``checkpointing`` the
-activations an activation-checkpointed region holds when recomputed;
+fake tensors, ``checkpointing`` the activations an activation-checkpointed region holds when recomputed;
 ``python -m advisor.probe.analysis WORKLOAD.py``
 prints an analysis (``__main__``).
 """

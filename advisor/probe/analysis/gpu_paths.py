@@ -15,7 +15,6 @@ import torch.nn.functional as F
 from torch.overrides import TorchFunctionMode
 from torch.utils.flop_counter import sdpa_backward_flop_count, sdpa_flop_count
 
-from advisor.probe.analysis.autocast_region import Downcast, only_downcast
 from advisor.probe.analysis.recorder import StepRecorder
 
 __all__ = ["FusedAttention", "GpuPaths"]
@@ -69,10 +68,6 @@ class GpuPaths(TorchFunctionMode):
       fused kernels, with the fused kernels' saved tensors (q, k, v, output) for the activation memory.
     - ``F.dropout`` in training: CUDA runs ``native_dropout`` (one kernel writing the output and a bool
       mask); the CPU runs bernoulli + mul + div.
-    - ``x.to(torch.bfloat16)`` (or float16) of an fp32 tensor at 16-bit precision: the cast kernel, the trace kept
-      in fp32 with the result virtually 16-bit (``autocast_region.Downcast``), as autocast's own casts are.
-    - every call: CUDA autocast's switch as the call finds it (``StepRecorder.see_autocast``), for a region the
-      model runs under ``torch.autocast("cuda", enabled=False)``.
 
     Args:
         recorder: the step's recorder, which the fused kernels are recorded in.
@@ -84,7 +79,6 @@ class GpuPaths(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
         kwargs = kwargs or {}
-        self.recorder.see_autocast()
         if func is F.scaled_dot_product_attention and not self.recorder.suppress:
             out = self._attention(func, args, kwargs)
         elif func is F.dropout and not self.recorder.suppress:
@@ -93,12 +87,6 @@ class GpuPaths(TorchFunctionMode):
               and _only_upcast(func, args, kwargs)):
             out = torch.ops.aten._to_copy.default(args[0], dtype=torch.float32)
             self.recorder.mirror_cast(args[0], torch.float32)
-        elif (func is torch.Tensor.to and not self.recorder.suppress and self.recorder.half_dtype is not None
-              and (half := only_downcast(args, kwargs)) is not None and args[0].dtype == torch.float32
-              and self.recorder.virtual_dtype(args[0]) in (torch.float32, half)):
-            # already 16-bit on the GPU (an autocast op's output): ``.to`` returns the tensor itself
-            same = self.recorder.virtual_dtype(args[0]) == half
-            out = args[0] if same else Downcast.apply(args[0], self.recorder, half)
         else:
             out = func(*args, **kwargs)
         self.recorder.type_gradients(out)

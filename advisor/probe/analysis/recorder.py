@@ -168,20 +168,6 @@ class StepRecorder(TorchDispatchMode):
         # a softmax's output storage -> the dtype its input was read in (autograd hands backward the saved output
         # as another tensor object over the same storage)
         self.softmax_input: dict[int, Any] = {}
-        self.switched = False  # CUDA autocast's switch set by ``autocast_region.gpu_autocast``
-        # CUDA autocast's switch as the model's last torch function call found it (``see_autocast``): a dispatch
-        # mode runs with autocast's keys excluded, so ``__torch_dispatch__`` cannot read it.
-        self.autocast_now = True
-
-    # -- the model's own autocast regions (``autocast_region`` sets ``switched``)
-    def see_autocast(self) -> None:
-        """Read CUDA autocast's switch before a torch function of the model runs (``gpu_paths.GpuPaths``)."""
-        self.autocast_now = torch.is_autocast_enabled("cuda")
-
-    def autocast_off(self) -> bool:
-        """Whether the forward runs where the model turned CUDA autocast off: its ops read their inputs as they
-        are and write in their inputs' dtype, as on the GPU (llm-foundry's LPLayerNorm: a LayerNorm in bf16)."""
-        return self.switched and self.phase == "forward" and not self.autocast_now
 
     # -- virtual dtypes
     def virtual_dtype(self, t):
@@ -356,8 +342,6 @@ class StepRecorder(TorchDispatchMode):
         dts = [self.virtual_dtype(t) for t in in_tensors]
         if self.half_dtype is None or self.phase == "optimizer":
             return [t.dtype for t in in_tensors]
-        if self.autocast_off():
-            return dts
         if autocast_lowers(name):
             return [self._cast_to_half(t, d) for t, d in zip(in_tensors, dts, strict=False)]
         if self.phase == "forward" and (name in AUTOCAST_FP32_CAST
@@ -395,11 +379,6 @@ class StepRecorder(TorchDispatchMode):
             return real
         if name in ("_to_copy", "to") and kwargs.get("dtype") is not None:
             return kwargs["dtype"]
-        # Where the model turned autocast off an op writes its inputs' dtype, and so does the backward of an fp32-list
-        # op that read 16-bit inputs there (no fp32 input: under autocast its forward would have read fp32 ones).
-        if self.autocast_off() or (self.phase == "backward" and name in AUTOCAST_FP32_CAST and not any(
-                d == torch.float32 for t, d in zip(in_tensors, in_dtypes, strict=False) if t.dim() > 0)):
-            return self._followed(func, in_tensors, in_dtypes, real)
         if autocast_lowers(name):
             return real if real == torch.float64 else self.half_dtype  # autocast leaves float64 ops in float64
         if name in SOFTMAX_BACKWARD and len(in_tensors) > 1:
@@ -408,11 +387,6 @@ class StepRecorder(TorchDispatchMode):
             return self.softmax_input.get(storage_key(in_tensors[1]), torch.float32)
         if name in AUTOCAST_FP32_CAST or name in AUTOCAST_FP32_OUT:
             return torch.float32
-        return self._followed(func, in_tensors, in_dtypes, real)
-
-    @staticmethod
-    def _followed(func, in_tensors, in_dtypes, real):
-        """The output dtype of an op that follows its inputs (an fp32 input makes a pointwise op fp32)."""
         floats = [(t, d) for t, d in zip(in_tensors, in_dtypes, strict=False) if t.is_floating_point()]
         if not floats:
             return real

@@ -24,7 +24,6 @@ from torch.autograd.graph import _engine_run_backward
 from torch.utils._pytree import tree_flatten, tree_map
 
 from advisor.errors import PredictionError
-from advisor.probe.analysis.autocast_region import gpu_autocast
 from advisor.probe.analysis.checkpointing import RecomputeWatch
 from advisor.probe.analysis.gpu_paths import GpuPaths
 from advisor.probe.analysis.ops import RawOp
@@ -272,10 +271,7 @@ def _run_step(workload, model, optimizer, fake_mode: FakeTensorMode, rec: StepRe
     """
     with fake_mode, rec, watch.watching():
         rec.phase = "forward"
-        # CUDA autocast's switch on, as the GPU step has it (a checkpointed region's recompute in backward too):
-        # model code that asks for it takes its GPU path, and turns it off where it does (``autocast_off``).
-        with torch.autograd.graph.saved_tensors_hooks(watch.forward_pack, lambda t: t), GpuPaths(rec), \
-                gpu_autocast(rec):
+        with torch.autograd.graph.saved_tensors_hooks(watch.forward_pack, lambda t: t), GpuPaths(rec):
             output = call_model(model, inputs)
             loss = compute_loss(workload, output, target)
         if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
@@ -288,7 +284,7 @@ def _run_step(workload, model, optimizer, fake_mode: FakeTensorMode, rec: StepRe
         # saves the same tensors: the recompute must take the same (GPU) paths as the forward did. A mode
         # that handles ``loss.backward()`` itself is off while the call runs, so the engine is entered
         # directly, with the mode on.
-        with GpuPaths(rec), torch.autograd.graph.saved_tensors_hooks(watch.pack, lambda t: t), gpu_autocast(rec):
+        with GpuPaths(rec), torch.autograd.graph.saved_tensors_hooks(watch.pack, lambda t: t):
             _engine_run_backward((loss,), (torch.ones_like(loss),), False, False, (),
                                  allow_unreachable=True, accumulate_grad=True)
         rec.records.extend(rec.mirrored_casts)
