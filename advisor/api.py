@@ -104,7 +104,7 @@ def profile(workload: str | Path | Workload, *, devices: str | Sequence[str] | N
         raise_priority: on a busy CPU, time the probe's windows at raised scheduling priority where this process
             may (README "A busy machine"); None: ``ADVISOR_PROBE_PRIORITY`` (default raised).
         name: the workload's name in the profile and the history (``advisor.workload.identity``); None: a file's
-            ``NAME``, else its name without ``.py``.
+            ``WORKLOAD_NAME``, else its name without ``.py``.
 
     Returns:
         The ``Profile``.
@@ -143,7 +143,7 @@ def _probe(workload: str | Path | Workload, *, devices: str | Sequence[str] | No
     else:
         batch_size = batch_size or workload.default_count("batch_size")
         source = workload
-    name = resolved_name(source, name)  # checked before the probe: --name, else the file's NAME
+    name = resolved_name(source, name)  # checked before the probe: --name, else the file's WORKLOAD_NAME
     # "mixed" is bf16, as predict and recommend take it (other values are the ProbeRequest's to check)
     precision, analysis_precision = (normalize_precision(p) if isinstance(p, str) else p
                                      for p in (precision, analysis_precision))

@@ -263,7 +263,7 @@ EvalEveryOption = Annotated[int | None, typer.Option(
     "file's EVAL_EVERY, else none].")]
 NameOption = Annotated[str | None, typer.Option(
     "--name", metavar="NAME", help="The workload's name, which the history keeps its runs (and learns its "
-    "correction) under [default: the file's NAME, else the file's name without .py].")]
+    "correction) under [default: the file's WORKLOAD_NAME, else the file's name without .py].")]
 EvalStepsOption = Annotated[int | None, typer.Option(
     "--eval-steps", metavar="N", parser=parse_count, help="Forward-only batches per evaluation [default: the "
     "file's EVAL_STEPS, else 0].")]

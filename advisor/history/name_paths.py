@@ -62,4 +62,4 @@ def shared_name_notes(hist: Any, info: WorkloadInfo) -> list[str]:
     return [f"workload '{info.name}': the history's runs under this name were recorded from another file, {shown}, "
             f"not this one, '{info.path}'; the history keys a workload by its name, so the learned correction and "
             "its intervals take those runs as this workload's. Fix: if that is another project, give this one a "
-            f'name of its own: --name NAME, or NAME = "..." in the file (name= in Python).']
+            f'name of its own: --name NAME, or WORKLOAD_NAME = "..." in the file (name= in Python).']

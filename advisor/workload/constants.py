@@ -2,7 +2,7 @@
 
 The advisor process never imports a workload file (user code runs only in the probe's child process), so the
 constants that declare the job (``DATASET_SIZE``, ``EPOCHS``, ``BATCH_SIZE``, ``NUM_WORKERS``, ``PRECISION``,
-``COMPILE``, ``GRAD_ACCUM_STEPS``, ``EVAL_EVERY``, ``EVAL_STEPS``), and the workload's ``NAME``
+``COMPILE``, ``GRAD_ACCUM_STEPS``, ``EVAL_EVERY``, ``EVAL_STEPS``), and the workload's ``WORKLOAD_NAME``
 (``advisor.workload.identity``), are read from the file's syntax tree by a small
 evaluator of constant arithmetic: numbers, strings, booleans and None; ``+ - * / // % **`` and unary ``+ -``
 on them and on names assigned earlier at the top level of the file; parentheses. Nothing else is evaluated: no
@@ -89,7 +89,7 @@ class FileConstants:
     values: dict[str, Any] = field(default_factory=dict)
     unread: dict[str, str] = field(default_factory=dict)
     near_misses: dict[str, tuple[str, int]] = field(default_factory=dict)
-    # The workload's ``NAME`` (``advisor.workload.identity``): its value where read (None: not set), and the source
+    # ``WORKLOAD_NAME`` (``advisor.workload.identity``): its value where read (None: not set), and the source
     # of a last assignment that was not read.
     name: Any = None
     name_source: str | None = None
@@ -219,10 +219,10 @@ def read_constants(source: str) -> FileConstants:
     values: dict[str, Any] = {}
     unread: dict[str, str] = {}
     body = _imported(tree.body)
-    unread_name = None  # the source of NAME's last assignment, where it is not read
+    unread_name = None  # the source of WORKLOAD_NAME's last assignment, where it is not read
     for node in body:
         targets, value, stmt = _assigned(node)
-        if "NAME" in targets or "NAME" in _rebound(node):
+        if "WORKLOAD_NAME" in targets or "WORKLOAD_NAME" in _rebound(node):
             unread_name = _source_of(source, node)
         if _sets_any(node):  # any constant not read yet may be set by it: the probe child says which are
             unread.update({name: f"{MAYBE_SET}`{_source_of(source, node)}` at line {node.lineno})"
@@ -250,8 +250,8 @@ def read_constants(source: str) -> FileConstants:
             if name in JOB_CONSTANTS:
                 values[name] = result
                 unread.pop(name, None)
-    name_source = None if "NAME" in known else unread_name
-    return FileConstants(values, unread, near_misses(top_level_names(body), JOB_CONSTANTS), known.get("NAME"),
+    name_source = None if "WORKLOAD_NAME" in known else unread_name
+    return FileConstants(values, unread, near_misses(top_level_names(body), JOB_CONSTANTS), known.get("WORKLOAD_NAME"),
                          name_source)
 
 

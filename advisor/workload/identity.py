@@ -2,15 +2,16 @@
 
 The history stores a workload under its name (and its file's hash), and the learned correction and its
 intervals are learned per name (``advisor.predictor.learned``). The name is, first to last: the ``--name`` flag
-(``name=`` in the Python API), the workload file's ``NAME = "..."`` constant (read from its text, never run:
+(``name=`` in the Python API), the workload file's ``WORKLOAD_NAME = "..."`` constant (read from its text, never run:
 ``advisor.workload.constants``), else the file's name without ``.py`` (``advisor.workload.loader.workload_name``;
 an ``advisor.Workload``'s own ``name``). Without a name every project's ``train.py`` is the one workload
 ``train``: one project's recorded runs corrected another's predictions.
 
 A name is printable text (no control characters: it is printed in tables and notes), 1 to
 ``MAX_WORKLOAD_NAME_CHARS`` characters once stripped of surrounding blanks (what the history's column holds).
-A flag that names it wins over the file, whose ``NAME`` is then not read, so a file's unusable ``NAME`` can be
-worked round without editing the file.
+A flag that names it wins over the file, whose ``WORKLOAD_NAME`` is then not read, so a file's unusable
+``WORKLOAD_NAME`` can be worked round without editing the file. Not ``NAME``: training scripts use that for labels
+of their own (``NAME = os.environ.get("RUN_NAME", "baseline")``), which must neither fail nor rename a workload.
 """
 
 from __future__ import annotations
@@ -25,8 +26,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from advisor.schemas import Profile
 
 NAME_WHERE = "--name (name= in Python)"  # where a command's own name came from, as its error says
-_HINT = ('Fix: give a short name such as resnet_cifar: --name resnet_cifar, NAME = "resnet_cifar" in the workload '
-         'file, or name="resnet_cifar" in Python. The history keeps the workload\'s runs under it.')
+_HINT = ('Fix: give a short name such as resnet_cifar: --name resnet_cifar, WORKLOAD_NAME = "resnet_cifar" in the '
+         'workload file, or name="resnet_cifar" in Python. The history keeps the workload\'s runs under it.')
 
 
 def _problem(value: Any) -> str | None:
@@ -45,7 +46,7 @@ def _problem(value: Any) -> str | None:
 
 def checked_name(value: Any, where: str) -> str:
     """``value`` stripped, once it is a workload name (the module docstring); else a ``WorkloadError`` saying
-    what is wrong with it, where it came from (``where``: "--name", "/p/train.py: NAME") and the fix."""
+    what is wrong with it, where it came from (``where``: "--name", "/p/train.py: WORKLOAD_NAME") and the fix."""
     problem = _problem(value)
     if problem is not None:
         raise WorkloadError(f"{where}: a workload's name {problem}: {value!r:.60}.", hint=_HINT)
@@ -53,25 +54,26 @@ def checked_name(value: Any, where: str) -> str:
 
 
 def declared_name(path: Path) -> str | None:
-    """The ``NAME`` a workload file declares, checked; None where it declares none (or ``NAME = None``).
+    """The ``WORKLOAD_NAME`` a workload file declares, checked; None where it declares none (or
+    ``WORKLOAD_NAME = None``).
 
-    A ``NAME`` set by an expression advisor does not run (``NAME = os.environ["RUN"]``) is an error rather than
-    the file's stem taken instead: the runs would be stored under a name the user did not mean."""
+    A ``WORKLOAD_NAME`` set by an expression advisor does not run (``WORKLOAD_NAME = os.environ["RUN"]``) is an
+    error rather than the file's stem taken instead: the runs would be stored under a name the user did not mean."""
     from advisor.workload.constants import read_file_constants
 
     constants = read_file_constants(path)
     if constants.name_source is not None:
-        raise WorkloadError(f"{path}: NAME is set by `{constants.name_source}`, which advisor does not run (it reads "
-                            "the file's constants from its text), so it cannot tell the workload's name.",
+        raise WorkloadError(f"{path}: WORKLOAD_NAME is set by `{constants.name_source}`, which advisor does not run "
+                            "(it reads the file's constants from its text), so it cannot tell the workload's name.",
                             hint=_HINT)
     if constants.name is None:
         return None
-    return checked_name(constants.name, f"{path}: NAME")
+    return checked_name(constants.name, f"{path}: WORKLOAD_NAME")
 
 
 def resolved_name(source: Any, name: Any) -> str | None:
     """The name a command gives the workload of ``source`` (a file path, an ``advisor.Workload``, a profile):
-    ``name`` (the flag) checked where given, else a file's declared ``NAME``; None: the source's own name."""
+    ``name`` (the flag) checked where given, else a file's declared ``WORKLOAD_NAME``; None: the source's own name."""
     if name is not None:
         return checked_name(name, NAME_WHERE)
     if isinstance(source, (str, Path)) and Path(source).suffix == ".py":
@@ -81,7 +83,7 @@ def resolved_name(source: Any, name: Any) -> str | None:
 
 def early_name(source: Any, name: Any) -> None:
     """``resolved_name``'s checks, made before a command opens the history (a first run's bad name must not leave
-    an empty history behind): the flag, else the NAME of a workload file that exists (a missing one is the
+    an empty history behind): the flag, else the WORKLOAD_NAME of a workload file that exists (a missing one is the
     loader's to report)."""
     if name is not None or (isinstance(source, (str, Path)) and Path(source).suffix == ".py"
                             and Path(source).is_file()):

@@ -1,6 +1,6 @@
-"""``--name NAME`` on profile, predict and recommend (and a workload file's ``NAME = "..."``) names the workload the
-history keys its runs by; the flag overrides the file; a name that is not printable text is one clear error,
-exit 1, with nothing stored."""
+"""``--name NAME`` on profile, predict and recommend (and a workload file's ``WORKLOAD_NAME = "..."``) names the
+workload the history keys its runs by; the flag overrides the file; a name that is not printable text is one clear
+error, exit 1, with nothing stored."""
 
 from __future__ import annotations
 
@@ -66,20 +66,20 @@ def test_a_bad_name_is_one_message_and_nothing_is_stored(flag, message):
 
 def test_a_files_bad_name_is_refused_before_the_probe(tmp_path):
     bad = tmp_path / "train.py"
-    bad.write_text("NAME = 3.5\n" + BODY)
+    bad.write_text("WORKLOAD_NAME = 3.5\n" + BODY)
     out = CliRunner().invoke(build_app(), ["predict", str(bad), *JOB[:-1], "--device", "cpu"])
     assert out.exit_code == 1 and "Traceback" not in out.output
-    assert out.output.splitlines()[0] == f"error: {bad}: NAME: a workload's name must be text, not float: 3.5."
+    assert out.output.splitlines()[0] == f"error: {bad}: WORKLOAD_NAME: a workload's name must be text, not float: 3.5."
     assert stored_names() == set()
 
 
 @pytest.mark.parametrize("command", ["recommend", "predict"])
 def test_a_bad_name_on_a_first_run_leaves_no_history_behind(tmp_path, monkeypatch, command):
-    """No history yet: a bad --name (or a file's bad NAME) is refused before the history is created."""
+    """No history yet: a bad --name (or a file's bad WORKLOAD_NAME) is refused before the history is created."""
     db = tmp_path / "first" / "history.db"
     monkeypatch.setenv("ADVISOR_DATABASE_URL", f"sqlite:///{db}")
     bad = tmp_path / "train.py"
-    bad.write_text("NAME = ''\n" + BODY)
+    bad.write_text("WORKLOAD_NAME = ''\n" + BODY)
     target = ["--device", "cpu"] if command == "predict" else []
     for args in (["--profile", str(TABULAR), "--name", ""], [str(bad)]):
         out = CliRunner().invoke(build_app(), [command, *args, *JOB[:-1], *target])
@@ -89,7 +89,7 @@ def test_a_bad_name_on_a_first_run_leaves_no_history_behind(tmp_path, monkeypatc
 
 def test_the_file_names_its_workload_and_the_flag_overrides_it(tmp_path, monkeypatch):
     (tmp_path / "projA").mkdir()
-    (tmp_path / "projA" / "train.py").write_text('NAME = "fraud_" + "detector"\n' + BODY)
+    (tmp_path / "projA" / "train.py").write_text('WORKLOAD_NAME = "fraud_" + "detector"\n' + BODY)
     monkeypatch.chdir(tmp_path)
     declared = api.profile("projA/train.py", devices=[], analyze=False, batch_size=8, probe_seconds=1)
     assert declared.workload.name == "fraud_detector"

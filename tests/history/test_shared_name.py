@@ -1,7 +1,7 @@
 """Two projects' ``train.py`` are one workload ``train`` in the history unless one is named: one project's recorded
 runs corrected the other's predictions with no word of it. Now the answer says when the runs under its name were
-recorded from another file (naming both paths and the fix), and ``name=`` (``--name``, ``NAME``) keeps them apart;
-the name lands in the history's rows."""
+recorded from another file (naming both paths and the fix), and ``name=`` (``--name``, ``WORKLOAD_NAME``) keeps them
+apart; the name lands in the history's rows."""
 
 from __future__ import annotations
 
@@ -62,7 +62,7 @@ def test_another_projects_train_py_is_told_whose_runs_correct_it(db_url):
         "workload 'train': the history's runs under this name were recorded from another file, '/projA/train.py', "
         "not this one, '/projB/train.py'; the history keys a workload by its name, so the learned correction and "
         "its intervals take those runs as this workload's. Fix: if that is another project, give this one a name "
-        'of its own: --name NAME, or NAME = "..." in the file (name= in Python).']
+        'of its own: --name NAME, or WORKLOAD_NAME = "..." in the file (name= in Python).']
     # The same file, or its very bytes at another path (a clone), is the same workload: no note.
     assert shared_notes(advisor.predict(project_a, **job)) == []
     moved = project_a.model_copy(update={"workload": project_a.workload.model_copy(update={"path": "/ci/train.py"})})

@@ -1,5 +1,5 @@
-"""A workload's name, which the history keys its runs by: ``--name`` (``name=``) over the file's ``NAME`` constant
-(read from its text, never run) over the file's name without ``.py``; a name that is not printable text of 1 to
+"""A workload's name, which the history keys its runs by: ``--name`` (``name=``) over the file's ``WORKLOAD_NAME``
+constant (read from its text, never run) over the file's name without ``.py``; a name that is not printable text of 1 to
 200 characters is one clear error."""
 
 from __future__ import annotations
@@ -15,36 +15,36 @@ BODY = "import torch\n\ndef build_model():\n    return torch.nn.Linear(4, 2)\n"
 
 
 def test_the_files_name_constant_is_read_without_running_it():
-    assert read_constants('PROJECT = "vision"\nNAME = PROJECT + "_resnet"\n').name == "vision_resnet"
-    unread = read_constants('import os\nNAME = os.environ["RUN"]\n')
-    assert unread.name is None and unread.name_source == 'NAME = os.environ["RUN"]'
-    assert read_constants("NAME = None\n").name is None  # None declares nothing
-    again = read_constants('NAME = os.environ["RUN"]\nNAME = "fixed"\n')  # the last assignment counts
+    assert read_constants('PROJECT = "vision"\nWORKLOAD_NAME = PROJECT + "_resnet"\n').name == "vision_resnet"
+    unread = read_constants('import os\nWORKLOAD_NAME = os.environ["RUN"]\n')
+    assert unread.name is None and unread.name_source == 'WORKLOAD_NAME = os.environ["RUN"]'
+    assert read_constants("WORKLOAD_NAME = None\n").name is None  # None declares nothing
+    again = read_constants('WORKLOAD_NAME = os.environ["RUN"]\nWORKLOAD_NAME = "fixed"\n')  # the last assignment counts
     assert again.name == "fixed" and again.name_source is None
-    assert read_constants("if True:\n    NAME = 'x'\n").name_source.startswith("if True:")
+    assert read_constants("if True:\n    WORKLOAD_NAME = 'x'\n").name_source.startswith("if True:")
     assert read_constants("BATCH_SIZE = 8\n").name is None
 
 
 def test_the_file_names_the_workload_and_the_flag_overrides_it(tmp_path):
     train = tmp_path / "train.py"
-    train.write_text('NAME = "resnet_cifar"\n' + BODY)
+    train.write_text('WORKLOAD_NAME = "resnet_cifar"\n' + BODY)
     assert resolved_name(WorkloadFile.read(train), None) == "resnet_cifar"
     assert resolved_name(str(train), "  projB  ") == "projB"  # the flag wins, stripped
     plain = tmp_path / "plain.py"
     plain.write_text(BODY)
     assert resolved_name(plain, None) is None  # the stem, as before
-    # A file's NAME that is not a name is refused, naming the file; a flag works round it without an edit.
+    # A file's WORKLOAD_NAME that is not a name is refused, naming the file; a flag works round it without an edit.
     bad = tmp_path / "bad.py"
-    bad.write_text("NAME = 42\n" + BODY)
+    bad.write_text("WORKLOAD_NAME = 42\n" + BODY)
     with pytest.raises(WorkloadError) as info:
         resolved_name(bad, None)
-    assert str(info.value).startswith(f"{bad}: NAME: a workload's name must be text, not int: 42.")
-    assert "--name resnet_cifar" in info.value.hint and 'NAME = "resnet_cifar"' in info.value.hint
+    assert str(info.value).startswith(f"{bad}: WORKLOAD_NAME: a workload's name must be text, not int: 42.")
+    assert "--name resnet_cifar" in info.value.hint and 'WORKLOAD_NAME = "resnet_cifar"' in info.value.hint
     assert resolved_name(bad, "ok") == "ok"
     env = tmp_path / "env.py"
-    env.write_text('import os\nNAME = os.environ["RUN"]\n' + BODY)
-    with pytest.raises(WorkloadError, match=r'env.py: NAME is set by `NAME = os.environ\["RUN"\]`, which advisor '
-                                            "does not run"):
+    env.write_text('import os\nWORKLOAD_NAME = os.environ["RUN"]\n' + BODY)
+    with pytest.raises(WorkloadError, match=r'env.py: WORKLOAD_NAME is set by `WORKLOAD_NAME = os.environ\["RUN"\]`, '
+                                            "which advisor does not run"):
         resolved_name(env, None)
 
 
@@ -60,3 +60,13 @@ def test_a_name_that_is_not_printable_text_of_at_most_200_characters_is_refused(
     assert first.startswith(f"--name: a workload's name {why}") and "\x1b" not in first
     assert fix.startswith("Fix: ")
     assert checked_name("x" * 200, "--name") == "x" * 200
+
+
+def test_a_files_own_name_constant_is_not_the_workloads_name(tmp_path):
+    """Training scripts set NAME for labels of their own: it neither fails nor renames the workload (the
+    constant advisor reads is WORKLOAD_NAME)."""
+
+    for line in ('import os\nNAME = os.environ.get("RUN_NAME", "baseline")\n', 'NAME = "ResNet-50 run"\n'):
+        train = tmp_path / "train.py"
+        train.write_text(line + BODY)
+        assert resolved_name(train, None) is None  # the file's stem, as before the name existed
