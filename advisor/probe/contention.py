@@ -205,6 +205,7 @@ ANOTHER_PROBE = "another advisor probe"
 ANOTHER_COMMAND = "another advisor command"
 _PROBE_MODULE = "advisor.probe.child"  # in a probe child's command line (advisor.probe.lifetime.start_fresh)
 _COMMAND_NAMES = ("advisor", "advisor.exe")  # the console script, run as "python .../bin/advisor" or by itself
+_OPTIONS_WITH_VALUE = ("-X", "-W", "-Q")  # the interpreter's options whose value is the next argument
 
 
 def _process_name(proc: Any) -> str:
@@ -220,12 +221,23 @@ def _process_name(proc: Any) -> str:
 
 
 def _advisor_command(cmdline: list[str]) -> bool:
-    """Whether ``cmdline`` runs advisor's CLI: ``python -m advisor ...``, or its console script ``advisor ...``
-    (which Linux runs as ``python /path/bin/advisor ...``)."""
-    head = cmdline[:2]
-    if len(cmdline) >= 3 and cmdline[1] == "-m" and cmdline[2] == "advisor":
+    """Whether ``cmdline`` runs advisor's CLI: its console script ``advisor ...``, or a Python running ``-m
+    advisor`` or that script (``python /path/bin/advisor ...``, as Linux runs it), interpreter options first
+    (``python3 -X importtime -m advisor``). Another program given a file called advisor (``less .../advisor``) is
+    not."""
+    if not cmdline:
+        return False
+    first = os.path.basename(cmdline[0])
+    if first in _COMMAND_NAMES:
         return True
-    return any(os.path.basename(part) in _COMMAND_NAMES for part in head)
+    if not first.lower().startswith("python"):
+        return False
+    rest, i = cmdline[1:], 0
+    while i < len(rest) and rest[i].startswith("-") and rest[i] not in ("-m", "-c", "-"):
+        i += 2 if rest[i] in _OPTIONS_WITH_VALUE else 1
+    if i < len(rest) and rest[i] == "-m":
+        return rest[i + 1:i + 2] == ["advisor"]
+    return i < len(rest) and rest[i] not in ("-c", "-") and os.path.basename(rest[i]) in _COMMAND_NAMES
 
 
 def _nice(proc: Any) -> int | None:

@@ -347,3 +347,22 @@ def test_another_advisor_command_gets_the_advice_to_run_them_one_after_another()
     busy = _m(64, 20.0, 1, "thread_cpu").model_copy(update={"busiest_other": "another advisor command (pid 5, 9% CPU)"})
     (note,) = busy_notes(DeviceProfile(device="cpu", kind="cpu", name="x", threads=2, measurements=[busy]))
     assert "another advisor command (pid 5, 9% CPU)" in note and "run them one after another" in note
+
+
+@pytest.mark.parametrize(("cmdline", "advisor"), [
+    (["/venv/bin/advisor", "recommend", "w.py"], True),
+    (["/usr/bin/python3", "/venv/bin/advisor", "predict"], True),
+    (["python3", "-m", "advisor", "recommend"], True),
+    (["python3", "-X", "importtime", "-m", "advisor", "recommend"], True),
+    (["python3", "-u", "/venv/bin/advisor", "history", "list"], True),
+    (["vim", "advisor"], False),
+    (["less", "/srv/logs/advisor"], False),
+    (["python3", "-c", "print(1)", "advisor"], False),
+    (["python3", "train.py", "advisor"], False),
+    (["python3", "-m", "pytest", "advisor"], False),
+    ([], False),
+])
+def test_only_advisors_own_command_lines_are_called_another_advisor_command(cmdline, advisor):
+    from advisor.probe.contention import _advisor_command
+
+    assert _advisor_command(cmdline) is advisor
