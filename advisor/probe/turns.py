@@ -102,8 +102,10 @@ def turn_note(outcome: TurnOutcome, max_wait_seconds: float) -> str | None:
 
 def _seconds(seconds: float) -> str:
     """A wait in whole seconds, or in hundredths below half a second: a wait of 0.25 s read "waited 0 s", and
-    ADVISOR_PROBE_WAIT=0.3 "the limit of 0 s"."""
-    return f"{seconds:.2g} s" if seconds < 0.5 else f"{seconds:.0f} s"
+    ADVISOR_PROBE_WAIT=0.3 "the limit of 0 s" (and 0.00004, "4e-05 s")."""
+    if seconds >= 0.5:
+        return f"{seconds:.0f} s"
+    return "under 0.01 s" if seconds < 0.005 else f"{seconds:.2f}".rstrip("0").rstrip(".") + " s"
 
 
 def _who(pid: int | None) -> str:

@@ -300,3 +300,6 @@ def test_a_wait_under_half_a_second_is_not_said_to_be_0_s():
     assert limit.startswith("this probe waited the limit of 0.3 s (ADVISOR_PROBE_WAIT) for another advisor probe ")
     assert turns.turn_note(turns.TurnOutcome(waited_seconds=14.2, holder_pid=7), 60.0).startswith(
         "this probe waited 14 s for another advisor probe (pid 7)")
+    tiny = turns.turn_note(turns.TurnOutcome(waited_seconds=0.00004, timed_out=True), 0.00004)
+    assert tiny.startswith("this probe waited the limit of under 0.01 s (ADVISOR_PROBE_WAIT)")  # not "4e-05 s"
+    assert "waited 0.05 s " in turns.turn_note(turns.TurnOutcome(waited_seconds=0.05, holder_pid=7), 60.0)
