@@ -32,10 +32,17 @@ def begin(conn: Connection, statement: str, timeout_seconds: float) -> None:
                 cursor.execute(statement)
                 return
             except sqlite3.OperationalError as exc:
-                if getattr(exc, "sqlite_errorname", "SQLITE_BUSY") != "SQLITE_BUSY" and "locked" not in str(exc):
+                if not _busy(exc):
                     break  # another fault: the last try says it, as SQLAlchemy reports it
         cursor.execute(f"PRAGMA busy_timeout = {max(int(left_seconds * 1000), 0)}")
         conn.exec_driver_sql(statement)
     finally:
         cursor.execute(f"PRAGMA busy_timeout = {int(timeout_seconds * 1000)}")
         cursor.close()
+
+
+def _busy(exc: Exception) -> bool:
+    """Whether ``exc`` is SQLite's "database is locked" (SQLITE_BUSY): by its error name where Python gives one
+    (3.11+), else by its text, so that on Python 3.10 another fault is not retried for the whole wait."""
+    name = getattr(exc, "sqlite_errorname", None)
+    return name == "SQLITE_BUSY" if name else "database is locked" in str(exc)

@@ -175,3 +175,19 @@ def test_a_command_waiting_for_a_locked_sqlite_history_ends_at_once(tmp_path, si
     with sqlite3.connect(path) as conn:
         assert {t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in RUN_TABLES} == dict.fromkeys(
             RUN_TABLES, 0)
+
+
+def test_only_a_locked_database_is_waited_for_on_every_python():
+    """Python 3.10's sqlite3 errors have no ``sqlite_errorname``: there the text tells a lock from another fault,
+    which is reported at once instead of retried for the whole 30 s."""
+    import sqlite3
+
+    from advisor.history.sqlite_wait import _busy
+
+    locked, other = sqlite3.OperationalError("database is locked"), sqlite3.OperationalError("disk I/O error")
+    assert _busy(locked) and not _busy(other)  # as 3.10 raises them (no error name)
+    named = sqlite3.OperationalError("disk I/O error")
+    named.sqlite_errorname = "SQLITE_IOERR"
+    assert not _busy(named)
+    named.sqlite_errorname = "SQLITE_BUSY"
+    assert _busy(named)
