@@ -84,10 +84,17 @@ def resolved_name(source: Any, name: Any) -> str | None:
 def early_name(source: Any, name: Any) -> None:
     """``resolved_name``'s checks, made before a command opens the history (a first run's bad name must not leave
     an empty history behind): the flag, else the WORKLOAD_NAME of a workload file that exists (a missing one is the
-    loader's to report)."""
+    loader's to report, as is one the system cannot open: a name too long, no permission)."""
     if name is not None or (isinstance(source, (str, Path)) and Path(source).suffix == ".py"
-                            and Path(source).is_file()):
+                            and _is_file(Path(source))):
         resolved_name(source, name)
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.is_file()
+    except OSError:  # ENAMETOOLONG, EACCES: the probe's loader says so, with its fix
+        return False
 
 
 def named(prof: Profile, name: str | None) -> Profile:
