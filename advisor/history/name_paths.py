@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, select
 
+from advisor.errors import AdvisorError
 from advisor.history.tables import OutcomeTable, WorkloadTable
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -54,7 +55,11 @@ def shared_name_notes(hist: Any, info: WorkloadInfo) -> list[str]:
     ``hist``: an open ``History`` (its ``run_files``), or None."""
     if hist is None:
         return []
-    others = other_paths(hist.run_files(info.name), info)
+    try:
+        files = hist.run_files(info.name)
+    except AdvisorError:  # a history that cannot be read: the correction's own note says so (session.py)
+        return []
+    others = other_paths(files, info)
     if not others:
         return []
     shown = ", ".join(f"'{p}'" for p in others[:_LISTED]) + (
