@@ -725,6 +725,14 @@ def test_a_break_even_of_hundreds_of_epochs_is_written_as_a_number():
     assert "(about 2,051 epochs of this job)" in v.text and "e+" not in v.text  # not "2.05e+03"
 
 
+@pytest.mark.parametrize(("epochs", "words"), [(2051.4, "2,051 epochs"), (0.41, "0.41 epochs"), (1.0004, "1 epoch"),
+                                               (0.9996, "1 epoch"), (1.2, "1.2 epochs"), (12.0, "12 epochs")])
+def test_a_break_even_of_one_epoch_is_in_the_singular(epochs, words):
+    from advisor.ranking.verdict import epochs_words
+
+    assert epochs_words(epochs) == words
+
+
 def test_the_break_even_is_where_the_two_runs_really_cost_the_same():
     """Each job has a part that does not grow with it (the GPU's 8 s of CUDA start and model build against the
     CPU's 1 s): the break-even is taken on the parts that grow, and priced again at 0.9x and 1.1x of it the

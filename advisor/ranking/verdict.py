@@ -314,9 +314,7 @@ def _cpu_vs_gpu_text(v: CpuVsGpu, cpu: Scored, gpu: Scored, objective: str, bill
     other = "CPU" if v.winner == "gpu" else "GPU"
     at = format_duration(v.break_even_job_seconds) + " on the CPU machine"
     if v.break_even_epochs is not None:
-        epochs = v.break_even_epochs
-        at += f" (about {epochs:,.0f} epochs of this job)" if epochs >= 100 else \
-            f" (about {epochs:.3g} epochs of this job)"
+        at += f" (about {epochs_words(v.break_even_epochs)} of this job)"
     starts = f"{format_duration(g.startup_seconds)} on GPU, {format_duration(c.startup_seconds)} on CPU"
     if (v.break_even_job_seconds < c.seconds) == v.decided_by_startup:  # billing steps: not where it stands
         return head + whole
@@ -487,3 +485,10 @@ def build_verdict(chosen: Scored | None, ranked: Sequence[Scored], best: BestVal
         why="; ".join(p for p in c.reason.split("; ") if not p.startswith("at risk")),
         best_value=best.text if best else None, cpu_vs_gpu=tiers, could_be_better=list(advice),
         warnings=warnings, assumptions=assumptions)
+
+
+def epochs_words(epochs: float) -> str:
+    """A break-even's epochs as the verdict writes them: "2,051 epochs" (not "2.05e+03"), "0.41 epochs", and
+    "1 epoch" where it rounds to one (it read "about 1 epochs")."""
+    shown = f"{epochs:,.0f}" if epochs >= 100 else f"{epochs:.3g}"
+    return f"{shown} epoch" + ("" if shown == "1" else "s")
