@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from advisor.cli.console import out, safe_text, show_controls
-from advisor.cli.fit import Column, fitted
+from advisor.cli.fit import Column, print_fitted
 from advisor.cli.scaling_cells import grid_notes, memory_cell
 from advisor.cli.streams import utf8_data
 from advisor.cli.table_columns import candidate_columns, price_headers
@@ -199,12 +199,9 @@ def candidates_table(rec: Any, view: str = "hardware", show_all: bool = False) -
     bound = _bound_shown(rows)
     con = out()
     columns = candidate_columns(rec.constraints.spot, bound)
-    table, note = fitted(con, columns, [_cells(rank, c, rec.chosen, similar, bound)
-                                        for rank, (c, similar) in enumerate(rows, 1)],
-                         title=safe_text(title), title_justify="left")
-    con.print(table)
-    if note:
-        con.print(f"note: {safe_text(note)}")
+    print_fitted(con, columns,
+                 [_cells(rank, c, rec.chosen, similar, bound) for rank, (c, similar) in enumerate(rows, 1)],
+                 title=safe_text(title), title_justify="left")
 
 
 def _view(view: str, show_all: bool) -> str:
@@ -292,12 +289,9 @@ _SKIPPED_COLUMNS = (Column("target", whole=True), Column("offers", "right", whol
 
 def skipped_table(skipped: Sequence[Any]) -> None:
     con = out()
-    table, note = fitted(con, _SKIPPED_COLUMNS, [[safe_text(s.target), str(s.count), safe_text(s.reason),
-                                                  safe_text(s.fix or "-")] for s in skipped],
-                         title=f"{sum(s.count for s in skipped)} offers skipped: no estimate", title_justify="left")
-    con.print(table)
-    if note:
-        con.print(f"note: {safe_text(note)}")
+    print_fitted(con, _SKIPPED_COLUMNS, [[safe_text(s.target), str(s.count), safe_text(s.reason),
+                                          safe_text(s.fix or "-")] for s in skipped],
+                 title=f"{sum(s.count for s in skipped)} offers skipped: no estimate", title_justify="left")
 
 
 def recommendation(rec: Any, *, view: str = "hardware", show_all: bool = False, quiet: bool = False,
@@ -384,11 +378,7 @@ def diff(d: Any) -> None:
     rows += [[safe_text(f"here {here.device}"), safe_text(_here_side(here.old)), safe_text(_here_side(here.new)),
               _delta(format_duration_delta(here.total_seconds_delta), here.total_seconds_delta), "-"]
              for here in d.here]  # the probed machine: nothing rented, nothing billed
-    table, note = fitted(con, _DIFF_COLUMNS, rows, title_justify="left",
-                         title=_DIFF_TITLE)
-    con.print(table)
-    if note:
-        con.print(f"note: {safe_text(note)}")
+    print_fitted(con, _DIFF_COLUMNS, rows, title_justify="left", title=_DIFF_TITLE)
     for text in d.notes:
         con.print(f"note: {safe_text(text)}")
 
@@ -490,10 +480,7 @@ def scaling_table(grid: Any) -> None:
             format_usd(r.cost_usd) if r.cost_usd is not None else "-",
             safe_text(r.offer or "not in the catalog")
             + (f": {format_duration(r.offer_seconds)} there" if r.offer_seconds is not None else "")])
-    table, note = fitted(con, _GRID_COLUMNS, rows, title=title, title_justify="left")
-    con.print(table)
-    if note:
-        con.print(f"note: {safe_text(note)}")
+    print_fitted(con, _GRID_COLUMNS, rows, title=title, title_justify="left")
     for text in grid.notes:
         con.print(f"note: {safe_text(text)}")
     for text in grid_notes(grid.rows):

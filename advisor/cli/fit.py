@@ -18,6 +18,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from advisor.cli.console import safe_text
+
 
 @dataclass(frozen=True)
 class Column:
@@ -95,7 +97,7 @@ def print_fitted(con: Console, columns: Sequence[Column], rows: Sequence[Sequenc
     table, note = fitted(con, columns, rows, **table_args)
     con.print(table)
     if note:
-        con.print(f"note: {escape(note)}")
+        con.print(f"note: {safe_text(note)}")
 
 
 def _share_out(alloc: dict[int, int], wants: dict[int, int], spare: int) -> None:

@@ -22,7 +22,7 @@ from rich.table import Table
 
 from advisor.cli.accuracy_render import ERROR_SIGN, calibration_report, comparison
 from advisor.cli.console import err, out, safe_text
-from advisor.cli.fit import Column, fitted, print_fitted
+from advisor.cli.fit import Column, print_fitted
 from advisor.cli.job_rows import job_text, step_text
 from advisor.cli.step_text import scaling_efficiency_text
 from advisor.hardware.process_memory import LIMIT_WORDS
@@ -294,11 +294,8 @@ def offers(rows: Sequence[Any]) -> None:
                       if o.spot_price_usd_per_hour is not None else "-",
                       safe_text(billing_cell(o)), safe_text(o.snapshot_date or "undated")])
     con = out()
-    table, note = fitted(con, _OFFER_COLUMNS, cells, title=f"{len(rows)} {'offer' if len(rows) == 1 else 'offers'}",
-                          title_justify="left")
-    con.print(table)
-    if note:
-        con.print(f"note: {safe_text(note)}")
+    print_fitted(con, _OFFER_COLUMNS, cells, title=f"{len(rows)} {'offer' if len(rows) == 1 else 'offers'}",
+                 title_justify="left")
     # Costs are the run rounded up to the unit and at least the minimum: a short job on a whole-hour provider
     # costs an hour, which the hourly rate alone does not show.
     out().print("billing: each run is billed rounded up to its unit (second, minute or hour) and for at least its "
