@@ -365,10 +365,7 @@ class History:
 
     @python_surface
     def run_files(self, name: str) -> list[tuple[str | None, str]]:
-        """(path, file hash) of each stored workload called ``name`` with a recorded run (``name_paths``); none
-        where no history file exists yet (a first ``--no-save`` run, a server's new history): a note's question."""
-        if not self._ready and self._absent and sqlite_file_missing(self.url):
-            return []
+        """(path, file hash) of each stored workload called ``name`` with a recorded run (``name_paths``)."""
         with self._read() as conn:
             return run_files(conn, name)
 

@@ -76,17 +76,25 @@ def resolved_name(source: Any, name: Any) -> str | None:
     ``name`` (the flag) checked where given, else a file's declared ``WORKLOAD_NAME``; None: the source's own name."""
     if name is not None:
         return checked_name(name, NAME_WHERE)
-    if isinstance(source, (str, Path)) and Path(source).suffix == ".py":
-        return declared_name(Path(source))
-    return None
+    path = _workload_path(source)
+    return declared_name(path) if path is not None else None
+
+
+def _workload_path(source: Any) -> Path | None:
+    """``source`` as a workload file's path; a command's ``WorkloadFile`` kept as it is, whose constants are those
+    of its one reading (a ``Path`` made of it read and parsed the file again); None for anything else."""
+    if not isinstance(source, (str, Path)):
+        return None
+    path = source if isinstance(source, Path) else Path(source)
+    return path if path.suffix == ".py" else None
 
 
 def early_name(source: Any, name: Any) -> None:
     """``resolved_name``'s checks, made before a command opens the history (a first run's bad name must not leave
     an empty history behind): the flag, else the WORKLOAD_NAME of a workload file that exists (a missing one is the
     loader's to report, as is one the system cannot open: a name too long, no permission)."""
-    if name is not None or (isinstance(source, (str, Path)) and Path(source).suffix == ".py"
-                            and _is_file(Path(source))):
+    path = _workload_path(source)
+    if name is not None or (path is not None and _is_file(path)):
         resolved_name(source, name)
 
 
