@@ -35,7 +35,9 @@ def test_without_proc_stat_the_window_reads_psutils_cpu_times_and_records_no_ste
     assert isinstance(source, CpuTimes)
     window = Window(cores=2, clock="thread_cpu", threads=1, busiest={"name": None})
     window.begin(source)
-    time.sleep(0.05)
+    # The fake and the sample read the clocks a moment apart: over 0.05 s a 0.3 ms gap on a loaded machine moved the
+    # figure past 0.01 (1.468, in CI); over 0.5 s the same gap is a tenth of it.
+    time.sleep(0.5)
     fields = window.end(source)
     assert fields["others_cpu_cores"] == pytest.approx(1.5, abs=0.01)  # was None: the load not read at all
     assert fields["steal_fraction"] is None and fields["run_queue"] is None  # not counted: unknown, never a 0
