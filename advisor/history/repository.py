@@ -291,12 +291,13 @@ class History:
     @python_surface
     def record_outcome(self, recommendation_id: int, actual_seconds: float, *, instance_type: str | None = None,
                        status: Literal["completed", "failed"] = "completed", notes: str | None = None,
-                       force: bool = False) -> Outcome:
+                       force: bool = False, warn_outlier: bool = True) -> Outcome:
         """Store what really happened to a recommended job. ``instance_type`` names the candidate that was run
         (default: the chosen one), or "here" ("here:cuda:0"): the probed machine (``advisor.history.here_run``);
         its prediction is what ``compare`` and the learned correction use; a completed run over 20x off it, or an
         outcome the recommendation already has (the same duration, instance and status: one run recorded twice), is
-        refused (HistoryError, nothing written) unless ``force``, as ``history record`` does."""
+        refused (HistoryError, nothing written) unless ``force``, as ``history record`` does; a forced one is
+        stored with an ``OutlierRecorded`` warning unless ``warn_outlier`` is False (``track`` warns in its words)."""
         check_outcome(actual_seconds, status, notes=notes)
         with self._write(creating=False) as conn:  # a history not yet made holds no recommendation
             workload_id, cand = self._run_candidate(conn, recommendation_id, instance_type)
@@ -316,7 +317,8 @@ class History:
                 instance_type=outcome.instance_type, status=status, recorded_at=outcome.recorded_at, notes=notes,
                 **copied,
             )).inserted_primary_key[0]
-        warn_left_out(outcome, judged, uncorrected=uncorrected)  # only a forced one can be that far
+        if warn_outlier:  # only a forced one can be that far
+            warn_left_out(outcome, judged, uncorrected=uncorrected)
         return outcome
 
     @python_surface

@@ -32,7 +32,7 @@ from typing import Any
 from sqlalchemy.exc import SQLAlchemyError
 
 from advisor.caller import outside_stacklevel
-from advisor.errors import AdvisorError, ConfigError, HistoryError, OutlierRecorded
+from advisor.errors import AdvisorError, ConfigError, HistoryError
 from advisor.history.outcome_checks import check_notes
 from advisor.option_words import python_surface
 from advisor.schemas import Outcome, Recommendation
@@ -113,11 +113,13 @@ class track(ContextDecorator):  # lower case: it is used like a function, adviso
                           RuntimeWarning, stacklevel=outside_stacklevel())
             return False
         try:
-            with self._history() as hist, warnings.catch_warnings():
-                warnings.simplefilter("ignore", OutlierRecorded)  # track warns of an outlier itself: below
+            # Not warnings.catch_warnings() around it to hide OutlierRecorded: that swaps the process-wide filter
+            # list, which the caller's other threads share (they lost filters they added meanwhile).
+            with self._history() as hist:
                 self.outcome = hist.record_outcome(
                     self.recommendation_id, self.seconds, instance_type=self.instance_type,
-                    status="failed" if failed else "completed", notes=notes, force=True)  # warned: below
+                    status="failed" if failed else "completed", notes=notes, force=True,
+                    warn_outlier=False)  # track warns of an outlier itself, in its words: below
         except (AdvisorError, SQLAlchemyError) as record_error:
             if not failed:
                 raise

@@ -256,3 +256,34 @@ def test_tracks_warnings_name_the_callers_line(history, clock):
     assert "less than a millisecond" in sites[0][2]
     assert all("shorter than the predicted" in text for _, _, text in sites[1:])
     assert len(history.show(rec_id).outcomes) == 2  # the two that ran a job
+
+
+def test_track_leaves_the_process_warning_filters_to_other_threads(history, clock, monkeypatch):
+    """track recorded its outcome inside ``warnings.catch_warnings()``, which swaps the process-wide filter list:
+    while it wrote, every thread of the caller had OutlierRecorded ignored, and a filter another thread added
+    meanwhile was thrown away when the block restored its saved list (huber.py tells the same story)."""
+    import warnings
+
+    import advisor.history.repository as repository
+    from advisor.errors import OutlierRecorded
+
+    rec_id = history.save_recommendation(recommendation("m"))
+    seen_while_recording: list[list] = []
+    real = repository.forced_note
+
+    def another_thread_meanwhile(*args, **kwargs):  # runs while the outcome is being stored
+        seen_while_recording.append([f for f in warnings.filters if f[2] is OutlierRecorded])
+        warnings.filterwarnings("error", message="the host's own filter")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(repository, "forced_note", another_thread_meanwhile)
+    with warnings.catch_warnings(record=True) as caught:  # the test's own block, around everything
+        warnings.simplefilter("always")
+        with advisor.track(rec_id, url=history.url) as tracked:
+            clock.now += 100_000.0  # a run far from its prediction: track warns of it itself, once
+        assert seen_while_recording == [[]]  # OutlierRecorded was not ignored for the whole process
+        assert any(f[1] is not None and f[1].pattern == "the host's own filter" for f in warnings.filters)
+    assert tracked.outcome is not None and tracked.outcome.actual_seconds == 100_000.0
+    texts = [str(w.message) for w in caught]
+    assert [w.category for w in caught] == [RuntimeWarning], texts
+    assert texts[0].startswith("advisor.track recorded") and f"history forget {rec_id}" in texts[0]
