@@ -100,15 +100,14 @@ class LoaderRun:
         self.num_workers = num_workers
         self.loader: Any = None
         self._iterator: Iterator[Any] | None = None
-        self._warnings = warnings.catch_warnings()
+        self._filter: tuple | None = None
 
     @property
     def call(self) -> str:
         return f"make_dataloader({self.batch_size}, {self.num_workers})"
 
     def __enter__(self) -> LoaderRun:
-        self._warnings.__enter__()
-        warnings.filterwarnings("ignore", message=_NO_ACCELERATOR_WARNING, category=UserWarning)
+        self._filter = _add_ignore(_NO_ACCELERATOR_WARNING, UserWarning)
         try:
             self._open()
         except BaseException:
@@ -202,7 +201,31 @@ class LoaderRun:
             self.loader = None
             gc.collect()
         finally:
-            self._warnings.__exit__(*exc_info)
+            _drop_filter(self._filter)
+            self._filter = None
+
+
+def _add_ignore(message: str, category: type[Warning]) -> tuple | None:
+    """Put an ``ignore`` filter for ``message`` at the front of ``warnings.filters`` and return it (None where an
+    equal one is there already: the caller's, left as it is). Not ``warnings.catch_warnings()``: that swaps the
+    process-wide list and, when it puts its copy back, undoes every filter added meanwhile, by the loader's own
+    code (a data library imported there) or by another thread of the caller's process."""
+    item = ("ignore", re.compile(message, re.I), category, None, 0)  # as filterwarnings makes it
+    if item in warnings.filters:
+        return None
+    warnings.filterwarnings("ignore", message=message, category=category)
+    return next((f for f in warnings.filters if f == item), None)
+
+
+def _drop_filter(entry: tuple | None) -> None:
+    """Take ``entry`` (``_add_ignore``'s) out of ``warnings.filters``, by identity: other entries stay."""
+    filters = warnings.filters
+    for i, f in enumerate(filters):
+        if f is entry:
+            del filters[i]
+            # Warnings' caches (each module's __warningregistry__) hold for one version of the filters: bump it.
+            getattr(warnings, "_filters_mutated", lambda: None)()
+            return
 
 
 def _same_file(name: str, path: Path) -> bool:

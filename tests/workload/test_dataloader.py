@@ -178,3 +178,55 @@ def test_sample_count():
     assert sample_count((torch.zeros(7, 3), torch.zeros(7))) == 7
     assert sample_count({"ids": torch.zeros(5, 2, dtype=torch.long)}) == 5
     assert sample_count(("text", [1, 2])) is None
+
+
+def test_the_derived_make_batch_keeps_the_filters_its_loader_added(recwarn):
+    """LoaderRun hid the DataLoader's pin_memory warning with ``warnings.catch_warnings()``, which swaps the
+    process-wide filter list and puts its copy back at the end: called in the caller's process (the ``make_batch``
+    derived from ``make_dataloader``), it threw away a filter the loader's own code added (a data library that
+    filters its warnings as it is first imported there), and any that another thread added meanwhile."""
+    import warnings
+
+    def make_dataloader(batch_size, num_workers):
+        warnings.filterwarnings("ignore", message="the data library's own filter")
+        return [(torch.zeros(batch_size, 3), torch.zeros(batch_size, dtype=torch.long))]
+
+    before = list(warnings.filters)
+    try:
+        inputs, _ = Workload(model=torch.nn.Linear(3, 4), make_dataloader=make_dataloader).make_batch(2)
+        added = [f for f in warnings.filters if f not in before]
+        assert inputs.shape == (2, 3)
+        assert [(f[0], f[1].pattern) for f in added] == [("ignore", "the data library's own filter")]
+    finally:
+        warnings.filters[:] = before
+        getattr(warnings, "_filters_mutated", lambda: None)()
+
+
+def test_a_loader_run_drops_only_its_own_filter():
+    """The pin_memory filter is in place while the loader runs and gone after; a caller's equal filter stays."""
+    import warnings
+
+    from advisor.workload.dataloader import _NO_ACCELERATOR_WARNING
+
+    def pinned(f):
+        return f[0] == "ignore" and f[1] is not None and f[1].pattern == _NO_ACCELERATOR_WARNING
+
+    seen = []
+
+    def make_dataloader(batch_size, num_workers):
+        seen.append(sum(map(pinned, warnings.filters)))
+        return [(torch.zeros(batch_size, 3), torch.zeros(batch_size, dtype=torch.long))]
+
+    workload = Workload(model=torch.nn.Linear(3, 4), make_dataloader=make_dataloader)
+    before = list(warnings.filters)
+    try:
+        with LoaderRun(workload, 2, 0) as run:
+            assert run.next_batch() is not None
+        assert seen == [1] and list(warnings.filters) == before
+        warnings.filterwarnings("ignore", message=_NO_ACCELERATOR_WARNING, category=UserWarning)  # the caller's
+        with LoaderRun(workload, 2, 0) as run:
+            assert run.next_batch() is not None
+        assert seen == [1, 1] and sum(map(pinned, warnings.filters)) == 1
+    finally:
+        warnings.filters[:] = before
+        getattr(warnings, "_filters_mutated", lambda: None)()
