@@ -106,10 +106,14 @@ def _fit(hist: History) -> tuple[LearnedCorrection | None, str | None]:
     rows = hist.training_rows()
     kept = kept_runs(rows)[1]
     recs = len({r.recommendation_id for r in kept})
-    if kept and (len(kept) < MIN_RUNS or recs < MIN_RECOMMENDATIONS):
-        return None, (f"history: {len(kept)} of the {MIN_RUNS} runs a correction needs, from {recs} of the "
-                      f"{MIN_RECOMMENDATIONS} recommendations it needs; nothing is corrected yet (`advisor history "
-                      "calibration` says more)")
+    few_runs, few_recs = len(kept) < MIN_RUNS, recs < MIN_RECOMMENDATIONS
+    if kept and (few_runs or few_recs):
+        # Only a count below its minimum is told against it ("10 of the 8 runs" read as a shortfall).
+        runs = f"{len(kept)} of the {MIN_RUNS} runs a correction needs" if few_runs else f"{len(kept)} runs"
+        made = (f"{recs} of the {MIN_RECOMMENDATIONS} recommendations {'it' if few_runs else 'a correction'} needs"
+                if few_recs else f"{recs} recommendations")
+        return None, (f"history: {runs}, from {made}; nothing is corrected yet (`advisor history calibration` "
+                      "says more)")
     correction = evaluate(rows)
     return (correction, None) if correction.used else (None, rejected_note(correction, kept))
 

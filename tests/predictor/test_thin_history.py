@@ -9,9 +9,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "history"))
 
 
-def test_a_history_below_the_minimum_is_noted_and_one_at_it_is_not():
-    """6 runs of 2 recommendations: predict said nothing of the history; now a note says 6 of the 8 runs from 2 of
-    the 3 recommendations. At 8 runs from 3 the note goes (the correction is fitted, used or not)."""
+def _stored_history():
+    """(a function that stores ``recs`` recommendations of ``runs`` outcomes each, one that reads predict's history
+    notes)."""
     from history_helpers import candidate, recommendation
 
     import advisor
@@ -37,8 +37,31 @@ def test_a_history_below_the_minimum_is_noted_and_one_at_it_is_not():
         return [n for n in advisor.predict(prof, dataset_size=50_000, epochs=1, target=advisor.Target.cpu(2),
                                            save=False).notes if n.startswith("history:")]
 
+    return store, notes
+
+
+def test_a_history_below_the_minimum_is_noted_and_one_at_it_is_not():
+    """6 runs of 2 recommendations: predict said nothing of the history; now a note says 6 of the 8 runs from 2 of
+    the 3 recommendations. At 8 runs from 3 the note goes (the correction is fitted, used or not)."""
+    store, notes = _stored_history()
     store(2, 3)
     assert notes() == ["history: 6 of the 8 runs a correction needs, from 2 of the 3 recommendations it needs; "
                        "nothing is corrected yet (`advisor history calibration` says more)"]
     store(1, 2)
     assert notes() == []
+
+
+def test_a_minimum_already_met_is_not_counted_as_short():
+    """5 runs from 5 recommendations read "5 of the 8 runs a correction needs, from 5 of the 3 recommendations it
+    needs": the note counted the recommendations against their minimum though there were more than enough."""
+    store, notes = _stored_history()
+    store(5, 1)
+    assert notes() == ["history: 5 of the 8 runs a correction needs, from 5 recommendations; nothing is corrected "
+                       "yet (`advisor history calibration` says more)"]
+
+
+def test_enough_runs_from_too_few_recommendations_says_only_what_is_short():
+    store, notes = _stored_history()
+    store(2, 5)
+    assert notes() == ["history: 10 runs, from 2 of the 3 recommendations a correction needs; nothing is corrected "
+                       "yet (`advisor history calibration` says more)"]
