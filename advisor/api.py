@@ -338,8 +338,8 @@ def predict(
         fitted = fit_correction_noted(hist, notes, required=save) if use_history else None
         prof = _job_profile(source, tgt, steps, precision, batch_size, probe_seconds, progress,
                             settings.raise_probe_priority, local if tgt.kind == "gpu" else None, name)
-        prof, notes = remember_scaling(prof, hist), notes + shared_name_notes(hist if use_history else None,
-                                                                              prof.workload)
+        prof, notes = remember_scaling(prof, hist), notes + shared_name_notes(
+            hist if use_history else None, prof.workload, on_disk=not _is_saved_profile(source))
         steps = job_settings(source, explicit, prof, probe_batch_size(source, batch_size, DEFAULT_BATCH_SIZE))
         job = job_for(prof, dataset_size, epochs, batch_size, steps, source=source, notes=(job_notes := []))
         priced = prof.analysed_for(steps.precision)  # a 16-bit job: from the profile's bf16 analysis, if any
@@ -445,7 +445,7 @@ def recommend(
                 what_ifs=what_ifs(prof, job, precision, price, fitted, contexts),
                 pricing_snapshot=catalog.snapshot(offers),
                 notes=[*job_notes, *profile_notes(prof, fitted), *steps.notes, *notes,
-                       *shared_name_notes(hist, prof.workload)],  # runs under its name from another file
+                       *shared_name_notes(hist, prof.workload, on_disk=not _is_saved_profile(source))],  # by name
                 measured_devices=prof.timed_devices(), here=here, host=prof.host.hostname if prof.host else None,
                 process_start_seconds=prof.host.process_start_seconds if prof.host is not None else None,
                 today=date.today())

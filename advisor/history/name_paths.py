@@ -11,7 +11,12 @@ differ between its clones (each teammate's checkout, each CI runner's folder), s
 change would silently drop a team's learned correction. The note makes the sharing visible instead.
 
 Only absolute paths are compared: a path stored as it was typed (``train.py``, by an advisor before this one)
-says nothing of its folder.
+says nothing of its folder. Two spellings of one file are one file: the history stores the absolute path as it was
+reached (``os.path.abspath``; the Python API's ``Path.absolute()`` keeps a ``..``), not resolved, so the same file
+through a symbolic link, or ``a/../w.py``, is another string. Where the workload was probed here and both files
+exist, they are compared as files (``os.stat``: device and inode, hard links too); else, a recorded file gone or a
+saved profile's paths (which may name another machine's files: the server never reads its own disk for a client's
+paths), as normalized text.
 """
 
 from __future__ import annotations
@@ -38,28 +43,49 @@ def run_files(conn: Connection, name: str) -> list[tuple[str | None, str]]:
     return [(path, sha) for path, sha in conn.execute(stmt)]
 
 
-def other_paths(files: list[tuple[str | None, str]], info: WorkloadInfo) -> list[str]:
-    """The absolute paths of ``files`` that are another file than ``info``'s (its path and hash), each once."""
+def file_key(path: str, on_disk: bool) -> tuple[Any, ...]:
+    """What tells ``path``'s file apart: its (device, inode) where ``on_disk`` and it exists, else its normalized
+    text (``os.path.normpath``: ``/a/./b/../w.py`` is ``/a/w.py``)."""
+    if on_disk:
+        try:
+            st = os.stat(path)
+        except (OSError, ValueError):  # gone, unreadable, or a name the OS refuses (a NUL): compared as text
+            pass
+        else:
+            return ("file", st.st_dev, st.st_ino)
+    return ("text", os.path.normpath(path))
+
+
+def other_paths(files: list[tuple[str | None, str]], info: WorkloadInfo, *, on_disk: bool = False) -> list[str]:
+    """The absolute paths of ``files`` that are another file than ``info``'s (its path and hash), each file once.
+    ``on_disk``: the paths are this machine's, so existing files are compared as files (the module docstring)."""
     if not info.path or not os.path.isabs(info.path):
         return []
     same = {sha for _, sha in files if sha and sha == info.file_sha256}
+    mine = {file_key(info.path, on_disk), file_key(info.path, False)}  # a recorded file gone: its text
+    seen: set[tuple[Any, ...]] = set()
     out: list[str] = []
     for path, sha in files:
-        if path and os.path.isabs(path) and path != info.path and sha not in same and path not in out:
+        if not path or not os.path.isabs(path) or sha in same:
+            continue
+        key = file_key(path, on_disk)
+        if key not in mine and file_key(path, False) not in mine and key not in seen:
+            seen.add(key)
             out.append(path)
     return out
 
 
-def shared_name_notes(hist: Any, info: WorkloadInfo) -> list[str]:
+def shared_name_notes(hist: Any, info: WorkloadInfo, *, on_disk: bool = False) -> list[str]:
     """The note where runs of ``info``'s name were recorded from other files (the module docstring); [] else.
-    ``hist``: an open ``History`` (its ``run_files``), or None."""
+    ``hist``: an open ``History`` (its ``run_files``), or None. ``on_disk``: the workload was probed here, so its
+    path and the recorded ones are this machine's files (not a saved profile's, nor a server's client's)."""
     if hist is None:
         return []
     try:
         files = hist.run_files(info.name)
     except AdvisorError:  # a history that cannot be read: the correction's own note says so (session.py)
         return []
-    others = other_paths(files, info)
+    others = other_paths(files, info, on_disk=on_disk)
     if not others:
         return []
     shown = ", ".join(f"'{p}'" for p in others[:_LISTED]) + (
