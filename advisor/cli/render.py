@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import statistics
 import sys
 from collections.abc import Iterator, Sequence
@@ -61,6 +62,9 @@ def note(text: str) -> None:
     err().print(safe_text(text, multiline=True))
 
 
+_ESCAPE_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")  # CSI: colours, cursor moves, erasing
+
+
 @contextlib.contextmanager
 def probe_progress(enabled: bool) -> Iterator[Any]:
     """A callback(device, fraction, message) drawing a progress bar on a terminal; a no-op otherwise."""
@@ -79,15 +83,28 @@ def probe_progress(enabled: bool) -> Iterator[Any]:
                    TimeElapsedColumn(table_column=TableColumn(no_wrap=True)),
                    TextColumn("{task.description}", table_column=TableColumn(no_wrap=False, overflow="fold")),
                    console=err(), transient=True)
-    tasks: dict[str, Any] = {}
-
-    def update(device: str, fraction: float, message: str) -> None:
-        if device not in tasks:
-            tasks[device] = bar.add_task(safe_text(message), total=1.0, device=safe_text(device))
-        bar.update(tasks[device], completed=max(0.0, min(1.0, fraction)), description=safe_text(message))
-
     with bar:
-        yield update
+        yield _BarUpdate(bar)
+
+
+class _BarUpdate:
+    """The probe's progress callback over a rich bar; ``write_output`` takes the workload's own output in whole
+    lines (``advisor.probe.output_relay``) and prints them above the bar: written past it, they tore the bar."""
+
+    def __init__(self, bar: Any) -> None:
+        self._bar = bar
+        self._tasks: dict[str, Any] = {}
+
+    def __call__(self, device: str, fraction: float, message: str) -> None:
+        if device not in self._tasks:
+            self._tasks[device] = self._bar.add_task(safe_text(message), total=1.0, device=safe_text(device))
+        self._bar.update(self._tasks[device], completed=max(0.0, min(1.0, fraction)), description=safe_text(message))
+
+    def write_output(self, lines: str) -> None:
+        """Lines the workload wrote: its colours (terminal escape sequences) dropped and tabs expanded, so that it
+        reads as printed, and any other control character shown (``\\x1b``) as all user text is."""
+        plain = _ESCAPE_SEQUENCE.sub("", lines).expandtabs()
+        self._bar.console.print(safe_text(plain, multiline=True), soft_wrap=True)
 
 
 def _interval(low: float, high: float, point: float) -> str:

@@ -64,6 +64,7 @@ from advisor.probe.frames import (
 )
 from advisor.probe.lifetime import die_with_parent, drop_advisor_secrets, guard_group
 from advisor.probe.line_end import LineEnd, unlocked_std_streams
+from advisor.probe.output_relay import output_to
 from advisor.probe.request import ProbeRequest
 from advisor.probe.startup_clock import PartTimer, StartupParts, timed_first_use, timed_process_start
 from advisor.probe.turns import ProbeTurn
@@ -119,8 +120,10 @@ def main(fd: int) -> None:
     _serve(sock, start, None, pickled)
 
 
-def run_forked(sock: socket.socket, start: ChildStart, workload: Any, parent_end: socket.socket) -> None:
-    """Entry point of a forked child: the workload object is already here."""
+def run_forked(sock: socket.socket, start: ChildStart, workload: Any, parent_end: socket.socket,
+               output_fd: int | None = None) -> None:
+    """Entry point of a forked child: the workload object is already here; its output to ``output_fd`` if any."""
+    output_to(output_fd)  # descriptors only, no lock taken: before the streams are remade over them (line_end)
     # First: the caller's other threads may have held sys.stdout's or sys.stderr's lock at the fork (line_end).
     inherited = unlocked_std_streams()
     parent_end.close()  # the parent's end: its end of file must come when the parent goes

@@ -137,11 +137,12 @@ class ChildProcess:
             self.sock.close()
 
 
-Starter = Callable[[ChildStart, "bytes | None"], ChildProcess]
+Starter = Callable[..., ChildProcess]  # (start, pickled, *, output_fd=None): start_fresh's and start_forked's
 
 
-def start_fresh(start: ChildStart, pickled: bytes | None) -> ChildProcess:
-    """The child in a fresh interpreter, sent ``start`` (and ``pickled``, the API user's workload) as frames."""
+def start_fresh(start: ChildStart, pickled: bytes | None, *, output_fd: int | None = None) -> ChildProcess:
+    """The child in a fresh interpreter, sent ``start`` (and ``pickled``, the API user's workload) as frames.
+    ``output_fd``: where its stdout and stderr go (``advisor.probe.output_relay``); None: this process's stderr."""
     check_current_folder()  # the child's: a deleted one ends its import of torch, which read as the workload's doing
     frame = _start_frame(start)  # before the child: a start that cannot be sent starts nothing
     parent_sock, child_sock = socket.socketpair()
@@ -153,7 +154,8 @@ def start_fresh(start: ChildStart, pickled: bytes | None) -> ChildProcess:
         # before the child's stdout went to stderr, and broke --json); the child sets its path from the parent's.
         safe_path = ("-P",) if sys.version_info >= (3, 11) else ()
         proc = subprocess.Popen([sys.executable, *safe_path, "-c", code], pass_fds=(child_sock.fileno(),),
-                                stdin=subprocess.DEVNULL, start_new_session=True, env=child_environment())
+                                stdin=subprocess.DEVNULL, start_new_session=True, env=child_environment(),
+                                stdout=output_fd, stderr=output_fd)
     except OSError as exc:  # the interpreter gone (a venv rebuilt meanwhile) or not executable, EAGAIN, ENOMEM...
         parent_sock.close()
         raise _not_started(exc) from None
@@ -198,16 +200,16 @@ def _start_frame(start: ChildStart) -> bytes:
 
 def fork_starter(workload: Workload, run_forked: Callable[..., None]) -> Starter:
     """A starter that forks this process, the in-memory ``workload`` already in the child's memory; the child
-    runs ``run_forked(sock, start, workload, parent_end)`` (``advisor.probe.child.run_forked``)."""
+    runs ``run_forked(sock, start, workload, parent_end, output_fd)`` (``advisor.probe.child.run_forked``)."""
 
-    def start_forked(start: ChildStart, pickled: bytes | None) -> ChildProcess:
+    def start_forked(start: ChildStart, pickled: bytes | None, *, output_fd: int | None = None) -> ChildProcess:
         ctx = multiprocessing.get_context("fork")
         parent_sock, child_sock = socket.socketpair()
         # Python 3.12+ warns (DeprecationWarning) about forking a multi-threaded process. It is not silenced
         # here: warnings.catch_warnings() swaps the process-wide filter list, and two threads of the caller
         # probing at once left the "ignore" behind. Python's default filters hide it (it is raised in
         # multiprocessing, not __main__); a caller who turned DeprecationWarnings on is told the truth.
-        proc = ctx.Process(target=run_forked, args=(child_sock, start, workload, parent_sock),
+        proc = ctx.Process(target=run_forked, args=(child_sock, start, workload, parent_sock, output_fd),
                            name="advisor-probe", daemon=False)
         proc.start()
         # Its own process group from the start, whichever of this and the child's own setsid() comes first.

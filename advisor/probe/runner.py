@@ -77,6 +77,7 @@ from advisor.probe.frames import (
     parse_child_frame,
 )
 from advisor.probe.lifetime import ChildProcess, Starter, fork_starter, start_fresh
+from advisor.probe.output_relay import OutputRelay, output_sink
 from advisor.probe.request import ProbeRequest
 from advisor.probe.scratch import make_scratch
 from advisor.probe.startup_clock import startup_notes
@@ -380,13 +381,19 @@ def _run_child(starter: Starter, request: ProbeRequest, notify: Progress, label:
     start = ChildStart(request=request, sys_path=list(sys.path), fault_file=fault_file, parent_pid=os.getpid(),
                        pickled=pickled is not None, forked=forked, single_thread=single_thread, scratch_dir=scratch,
                        turn_lock=lock_path() if request.probe_wait_seconds > 0 else None)
+    sink = output_sink(notify)  # the workload's prints drawn above a progress bar, not through it
+    relay = OutputRelay(sink) if sink is not None else None
     try:
-        child = starter(start, pickled)
+        child = starter(start, pickled, **({"output_fd": relay.write_fd} if relay else {}))
         try:
+            if relay:
+                relay.started()
             return _exchange(child, request, notify, label, fault_file, pickled=pickled is not None)
         finally:
             child.end()
     finally:
+        if relay:
+            relay.close()  # after the group ended: its last lines shown before the bar goes
         shutil.rmtree(scratch, ignore_errors=True)
 
 

@@ -1,0 +1,121 @@
+"""The workload's own output (its prints, a model summary, warnings), relayed in whole lines to a progress display.
+
+The probe's child writes its stdout and stderr to the parent's stderr (``advisor.probe.child``: stdout may be the
+``--json`` answer). On a terminal that is where the progress bar is drawn, and the bar does not know of text
+written past it: a workload that printed "loading..." in ``build_model`` tore the bar, each print glued to a copy
+of the bar left on the screen ("0% 0:00:01 starting the probe processloading..."). Where the progress callback
+takes the output (``write_output``, as the CLI's bar does), the child's descriptors 1 and 2 are a pipe instead,
+and a thread here hands the lines to it, so that the bar prints them above itself.
+
+A line is what a terminal would have kept of it: the text after its last carriage return (a tqdm bar's
+updates are one line, its last state). A line left open is handed over when the probe ends.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import os
+import select
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+_POLL_SECONDS = 0.1
+_DRAIN_SECONDS = 0.5  # after the child's group ended: what a process that left the group still writes, no more
+_READ_BYTES = 65536
+_COALESCE_SECONDS = 0.02
+
+
+def output_to(fd: int | None) -> None:
+    """In a forked child: descriptors 1 and 2, and those ``sys.stdout`` and ``sys.stderr`` write to where the caller
+    replaced them (pytest's capture, a file), made ``fd`` (the relay's pipe), which is then closed; None: kept.
+    Only descriptors: no stream's lock is taken (``advisor.probe.line_end``)."""
+    if fd is None:
+        return
+    targets = {1, 2}
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, OSError, ValueError):  # none, closed, or not over a descriptor
+            targets.add(stream.fileno())
+    with contextlib.suppress(OSError):
+        for target in sorted(targets - {fd}):
+            os.dup2(fd, target)
+        os.close(fd)
+
+
+def output_sink(progress: Any) -> Callable[[str], None] | None:
+    """The progress callback's ``write_output(lines)``, where it has one; None else (the child's output then goes
+    to this process's stderr as it is)."""
+    write = getattr(progress, "write_output", None)
+    return write if callable(write) else None
+
+
+class OutputRelay:
+    """A pipe for the child's descriptors 1 and 2, read by a thread that hands each line to ``write``.
+
+    Args:
+        write: called from the relay's thread with the complete lines of a read, joined by ``\\n`` (no line end).
+    """
+
+    def __init__(self, write: Callable[[str], None]) -> None:
+        self._write = write
+        self.read_fd, self.write_fd = os.pipe()
+        self._decoder = codecs.getincrementaldecoder(getattr(sys.stderr, "encoding", None) or "utf-8")("replace")
+        self._pending = ""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._pump, name="advisor-probe-output", daemon=True)
+        self._thread.start()
+
+    def started(self) -> None:
+        """The child has its copy of the write end: this process's is closed, so that the pipe ends with it."""
+        with contextlib.suppress(OSError):
+            os.close(self.write_fd)
+
+    def close(self) -> None:
+        """After the child's process group ended: the rest of its output handed over, the pipe closed."""
+        self.started()
+        self._stop.set()
+        self._thread.join(_DRAIN_SECONDS + 2 * _POLL_SECONDS)
+        if not self._thread.is_alive():
+            os.close(self.read_fd)
+
+    def _pump(self) -> None:
+        deadline = None
+        while deadline is None or time.monotonic() < deadline:
+            if deadline is None and self._stop.is_set():
+                deadline = time.monotonic() + _DRAIN_SECONDS
+            readable, _, _ = select.select([self.read_fd], [], [], _POLL_SECONDS)
+            if not readable:
+                if self._stop.is_set():
+                    break  # ended, and nothing more came
+                continue
+            try:
+                data = os.read(self.read_fd, _READ_BYTES)
+            except OSError:
+                break
+            if not data:
+                break  # every writer gone
+            self._feed(self._decoder.decode(data))
+        self._feed(self._decoder.decode(b"", final=True))
+        if self._pending:
+            self._hand([self._pending])
+            self._pending = ""
+
+    def _feed(self, text: str) -> None:
+        *lines, self._pending = (self._pending + text).split("\n")
+        if lines:
+            self._hand(lines)
+            # Lines that come fast are handed a read's worth at a time: one redraw of the bar each, not one a line
+            # (a print in make_batch is a line a step; this process's drawing takes CPU from the timed child).
+            # The pipe holds 64 KiB meanwhile, so the child is not held up by it.
+            time.sleep(_COALESCE_SECONDS)
+
+    def _hand(self, lines: list[str]) -> None:
+        # What a terminal kept of each: the text after its last carriage return.
+        shown = "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in lines)
+        try:
+            self._write(shown)
+        except Exception:  # noqa: BLE001 - a display that fails must not stop the pipe's reading (the child blocks)
+            pass

@@ -1,0 +1,95 @@
+"""The workload's own output on a terminal with the progress bar: written past the bar, it tore it (each print glued
+to a copy of the bar left on the screen). A progress callback with ``write_output`` now takes it, whole lines at a
+time, from a pipe on the child's descriptors 1 and 2 (``advisor.probe.output_relay``); without one it goes to
+stderr as before."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+import threading
+
+import pytest
+
+from advisor.probe.output_relay import OutputRelay
+from advisor.probe.runner import run_profile
+from advisor.workload import Workload
+
+PRINTS = '''
+import os, sys
+import torch
+print("top level loading...")
+
+def build_model():
+    print("loading model...")
+    os.write(2, b"written by C code\\n")  # past Python's streams: the descriptor itself
+    return torch.nn.Linear(4, 2)
+
+def make_batch(batch_size):
+    sys.stderr.write("\\r 10%|#  \\r100%|##########\\n")  # a tqdm bar: one line, its last state
+    return torch.randn(batch_size, 4), torch.randint(0, 2, (batch_size,))
+'''
+
+
+class Taker:
+    """A progress callback that takes the workload's output."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.lock = threading.Lock()
+
+    def __call__(self, device: str, fraction: float, message: str) -> None:
+        pass
+
+    def write_output(self, lines: str) -> None:
+        with self.lock:
+            self.lines.extend(lines.split("\n"))
+
+
+def test_lines_are_what_a_terminal_kept_and_an_open_one_comes_at_the_end():
+    got: list[str] = []
+    relay = OutputRelay(got.append)
+    os.write(relay.write_fd, b"a\r b\r c\r\nd\n")
+    os.write(relay.write_fd, "é".encode()[:1])
+    os.write(relay.write_fd, "é".encode()[1:] + b"\nopen")
+    relay.close()
+    assert "\n".join(got).split("\n") == [" c", "d", "é", "open"]
+
+
+@pytest.mark.slow
+def test_a_workload_file_s_prints_reach_the_progress_callback_not_stderr(tmp_path, capfd):
+    path = tmp_path / "printing.py"
+    path.write_text(textwrap.dedent(PRINTS))
+    taker = Taker()
+    run_profile(path, devices=["cpu"], batch_size=8, probe_seconds=1, analyze=False, progress=taker)
+    assert "top level loading..." in taker.lines and "loading model..." in taker.lines
+    assert "written by C code" in taker.lines and "100%|##########" in taker.lines
+    assert not any("\r" in line or "10%|#" in line for line in taker.lines)
+    err = capfd.readouterr().err
+    assert "loading model..." not in err and "written by C code" not in err
+
+
+@pytest.mark.slow
+def test_a_forked_child_s_prints_reach_it_too(capfd):
+    """An in-memory workload that does not pickle (lambdas) is probed in a fork of this process."""
+    import torch
+
+    def make_batch(batch_size):
+        print("batch", batch_size)
+        return torch.randn(batch_size, 4), torch.randint(0, 2, (batch_size,))
+
+    wl = Workload(model=lambda: print("forked build") or torch.nn.Linear(4, 2), make_batch=make_batch)
+    taker = Taker()
+    run_profile(wl, devices=["cpu"], batch_size=8, probe_seconds=1, analyze=False, progress=taker)
+    assert "forked build" in taker.lines and "batch 8" in taker.lines
+    assert "forked build" not in capfd.readouterr().err
+
+
+@pytest.mark.slow
+def test_without_write_output_the_prints_go_to_stderr(tmp_path, capfd):
+    path = tmp_path / "printing.py"
+    path.write_text(textwrap.dedent(PRINTS))
+    run_profile(path, devices=["cpu"], batch_size=8, probe_seconds=1, analyze=False,
+                progress=lambda device, fraction, message: None)
+    out, err = capfd.readouterr()
+    assert "loading model..." in err and "written by C code" in err and "loading model..." not in out
