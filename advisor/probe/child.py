@@ -68,6 +68,7 @@ from advisor.probe.output_relay import output_to
 from advisor.probe.request import ProbeRequest
 from advisor.probe.startup_clock import PartTimer, StartupParts, timed_first_use, timed_process_start
 from advisor.probe.turns import ProbeTurn
+from advisor.processes import PROBE_PROCESS_NAME, name_this_process
 from advisor.schemas.profile import MAX_OPTIMIZER_CHARS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -123,9 +124,8 @@ def main(fd: int) -> None:
 def run_forked(sock: socket.socket, start: ChildStart, workload: Any, parent_end: socket.socket,
                output_fd: int | None = None) -> None:
     """Entry point of a forked child: the workload object is already here; its output to ``output_fd`` if any."""
-    output_to(output_fd)  # descriptors only, no lock taken: before the streams are remade over them (line_end)
-    # First: the caller's other threads may have held sys.stdout's or sys.stderr's lock at the fork (line_end).
-    inherited = unlocked_std_streams()
+    output_to(output_fd)  # descriptors only: takes no stream's lock, which the caller's threads may hold (line_end)
+    inherited = unlocked_std_streams()  # first: the inherited streams' locks may have been held at the fork
     parent_end.close()  # the parent's end: its end of file must come when the parent goes
     drop_advisor_secrets()  # as a fresh child's environment has them removed (advisor.probe.lifetime)
     try:
@@ -144,9 +144,8 @@ class ChannelLost(Exception):
 def _serve(sock: socket.socket, start: ChildStart, workload: Any, pickled: bytes | None) -> None:
     channel = _Channel(sock)
     code = 0
-    # A caller that ignores SIGCHLD (some daemons and workers do) passes that on through fork and exec, and
-    # the kernel then reaps this process's children itself: waiting for one (the fork check, a DataLoader's
-    # workers) fails with ECHILD.
+    # A caller that ignores SIGCHLD (some daemons and workers do) passes that on through fork and exec; the kernel
+    # then reaps this process's children itself, and waiting for one (the fork check, a DataLoader's) is ECHILD.
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     # CUDA numbers GPUs fastest first by default; advisor numbers them as NVML (and nvidia-smi) do, in PCI bus
     # order. Before CUDA starts here, so that the probe's cuda:N is the GPU advisor names, prices and samples
@@ -155,6 +154,7 @@ def _serve(sock: socket.socket, start: ChildStart, workload: Any, pickled: bytes
     line_end, err = LineEnd(), sys.stderr
     try:
         die_with_parent(start.parent_pid)
+        name_this_process(PROBE_PROCESS_NAME)  # not "python3" in ps -e, top, contention's naming (forked: the caller)
         guard_group()  # before any user code: what it starts ends with this process's group
         # User code prints go to stderr: the parent's stdout may be --json output.
         with _suppress_os_errors():

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from advisor.probe.priority import RAISED_NICE, ProbePriority
+from advisor.processes import PROBE_PROCESS_NAME, SERVER_PROCESS_NAME
 from advisor.schemas.profile import CLEAN_OTHERS_CORES, quiet
 
 FREE_CORES_SAMPLE_SECONDS = 0.05  # how long the free-core count before a window looks
@@ -213,11 +214,12 @@ def _process_name(proc: Any) -> str:
         cmdline = [str(part) for part in proc.cmdline()]
     except Exception:  # noqa: BLE001 - psutil.Error: gone, or not ours to read; named as the OS names it
         cmdline = []
-    if any(_PROBE_MODULE in part for part in cmdline):
-        return ANOTHER_PROBE
-    if _advisor_command(cmdline):
-        return ANOTHER_COMMAND
-    return str(proc.info["name"])
+    name = str(proc.info["name"])  # as the process names itself (advisor.processes), else its executable's
+    if name == PROBE_PROCESS_NAME or any(_PROBE_MODULE in part for part in cmdline):
+        return ANOTHER_PROBE  # by its name too: a probe forked from a Python caller has the caller's command line
+    if name == SERVER_PROCESS_NAME or _advisor_command(cmdline):
+        return ANOTHER_COMMAND  # by its name too: `advisor serve --workers N`'s are "python3 -c ...spawn_main..."
+    return name
 
 
 def _advisor_command(cmdline: list[str]) -> bool:

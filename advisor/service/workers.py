@@ -33,6 +33,8 @@ import time
 from multiprocessing import resource_tracker
 from typing import Any
 
+from advisor.processes import SERVER_PROCESS_NAME, name_this_process
+
 # uvicorn's exit status for a worker that could not start (the app failed to load, the port to bind)
 STARTUP_FAILURE = 3
 POLL_SECONDS = 0.2
@@ -83,6 +85,7 @@ def run_worker(options: dict[str, Any], parent_pid: int | None = None) -> None:
     """One worker process: uvicorn's server over its own socket (``options``: ``uvicorn.Config``'s arguments);
     it stops when the supervisor ``parent_pid`` dies."""
     signal.signal(signal.SIGTERM, _stop_quietly)  # until uvicorn's handler (and after it, which raises it again)
+    name_this_process(SERVER_PROCESS_NAME)  # spawned, it is "python3 -c ..." in ps, top and contention's naming
     import uvicorn
 
     if parent_pid is not None:

@@ -110,3 +110,23 @@ def test_a_worker_that_cannot_start_stops_the_supervisor_instead_of_restarting_f
     out = subprocess.run([sys.executable, "-c", _SUPERVISE, str(port)], capture_output=True, text=True, timeout=60,
                          cwd=REPO)
     assert out.stdout.strip().splitlines()[-1] == "failed", out.stderr[-2000:]
+
+
+@linux_only
+def test_the_workers_are_named_advisor_serve_and_contention_calls_them_advisors(tmp_path, pg_url):
+    """Spawned by multiprocessing, a worker was "python3 -B -c from multiprocessing.spawn import spawn_main..." and
+    listed as "python3" (ps -e, top, pgrep), and a probe beside the server named it "python3 (pid N, 90% CPU)"."""
+    import psutil
+
+    from advisor.probe.contention import _process_name
+
+    with Server(tmp_path, database_url=pg_url, workers=2) as srv:
+        pids = srv.worker_pids()
+        assert len(pids) == 2
+        for pid in pids:
+            proc = psutil.Process(pid)
+            proc.info = {"pid": pid, "name": proc.name()}  # as busiest_other_process's process_iter fills it
+            assert open(f"/proc/{pid}/comm").read() == "advisor-serve\n"
+            assert _process_name(proc) == "another advisor command"
+        found = subprocess.run(["pgrep", "-x", "advisor-serve"], capture_output=True, text=True).stdout.split()
+        assert set(pids) <= {int(p) for p in found}
