@@ -236,7 +236,8 @@ def _as_profile(source: Any, *, devices: str | Sequence[str] | None, batch_size:
                 bf16_analysis: bool = False, raise_priority: bool | None = None,
                 optional_gpus: bool = False, name: str | None = None) -> Profile:
     if isinstance(source, Profile) or _is_saved_profile(source):
-        return named(source if isinstance(source, Profile) else load_profile(source), resolved_name(source, name))
+        prof = source if isinstance(source, Profile) else load_profile(source)
+        return named(prof, resolved_name(prof, name, label=None if isinstance(source, Profile) else str(source)))
     return _probe(source, devices=devices, batch_size=batch_size, batch_sizes=None, probe_seconds=probe_seconds,
                   precision=precision, threads=threads, analyze=True, progress=progress, timeout_seconds=None,
                   analysis_precision=analysis_precision, bf16_analysis=bf16_analysis, raise_priority=raise_priority,

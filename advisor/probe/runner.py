@@ -88,7 +88,7 @@ from advisor.schemas.profile import MAX_WORKLOAD_PATH_CHARS
 from advisor.text import show_controls
 from advisor.workload import Workload, file_sha256
 from advisor.workload.constants import WorkloadFile
-from advisor.workload.loader import workload_name
+from advisor.workload.identity import workload_name
 
 Progress = Callable[[str, float, str], None]
 

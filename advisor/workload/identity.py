@@ -17,13 +17,12 @@ of their own (``NAME = os.environ.get("RUN_NAME", "baseline")``), which must nei
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from advisor.errors import WorkloadError
+from advisor.output_file import path_text
+from advisor.schemas import Profile
 from advisor.schemas.profile import MAX_WORKLOAD_NAME_CHARS
-
-if TYPE_CHECKING:  # pragma: no cover
-    from advisor.schemas import Profile
 
 NAME_WHERE = "--name (name= in Python)"  # where a command's own name came from, as its error says
 _HINT = ('Fix: give a short name such as resnet_cifar: --name resnet_cifar, WORKLOAD_NAME = "resnet_cifar" in the '
@@ -49,7 +48,9 @@ def checked_name(value: Any, where: str) -> str:
     what is wrong with it, where it came from (``where``: "--name", "/p/train.py: WORKLOAD_NAME") and the fix."""
     problem = _problem(value)
     if problem is not None:
-        raise WorkloadError(f"{where}: a workload's name {problem}: {value!r:.60}.", hint=_HINT)
+        shown = repr(value)  # escaped; a 10,000-character name is shown by its start
+        shown = shown if len(shown) <= 60 else f"{shown[:57]}..."
+        raise WorkloadError(f"{where}: a workload's name {problem}: {shown}.", hint=_HINT)
     return value.strip()
 
 
@@ -71,13 +72,30 @@ def declared_name(path: Path) -> str | None:
     return checked_name(constants.name, f"{path}: WORKLOAD_NAME")
 
 
-def resolved_name(source: Any, name: Any) -> str | None:
+def resolved_name(source: Any, name: Any, label: str | None = None) -> str | None:
     """The name a command gives the workload of ``source`` (a file path, an ``advisor.Workload``, a profile):
-    ``name`` (the flag) checked where given, else a file's declared ``WORKLOAD_NAME``; None: the source's own name."""
+    ``name`` (the flag) checked where given, else a file's declared ``WORKLOAD_NAME``; None: the source's own name,
+    which is checked here where a file's name or a profile's gives it (an ``advisor.Workload`` checked its own):
+    a profile sent to a server, or saved and edited, holds any text. ``label``: how a profile's errors name it
+    (its file's path; default "the profile")."""
     if name is not None:
         return checked_name(name, NAME_WHERE)
+    if isinstance(source, Profile):
+        checked_name(source.workload.name, f"{label or 'the profile'}: workload.name")
+        return None
     path = _workload_path(source)
-    return declared_name(path) if path is not None else None
+    if path is None:
+        return None
+    declared = declared_name(path)
+    if declared is None and path_text(path.stem) is not None:  # the file's name names it (one not UTF-8: the
+        checked_name(workload_name(path), f"{path}: the file's name (without .py)")  # loader's message says so)
+    return declared
+
+
+def workload_name(path: Path) -> str:
+    """The workload's name for a file: its name without ``.py``, as UTF-8 text of its bytes wherever they are
+    (``advisor.output_file.path_text``), so that one file is one workload in the history under any locale."""
+    return path_text(path.stem) or path.stem
 
 
 def _workload_path(source: Any) -> Path | None:
@@ -91,11 +109,25 @@ def _workload_path(source: Any) -> Path | None:
 
 def early_name(source: Any, name: Any) -> None:
     """``resolved_name``'s checks, made before a command opens the history (a first run's bad name must not leave
-    an empty history behind): the flag, else the WORKLOAD_NAME of a workload file that exists (a missing one is the
-    loader's to report, as is one the system cannot open: a name too long, no permission)."""
+    an empty history behind): the flag, else a ``Profile``'s name, else the WORKLOAD_NAME (or the file's name) of a
+    workload file that exists (a missing one is the loader's to report, as is one the system cannot open: a name too
+    long, no permission), else a saved profile's name (one that does not load is its loader's to report)."""
     path = _workload_path(source)
-    if name is not None or (path is not None and _is_file(path)):
+    if name is not None or isinstance(source, Profile) or (path is not None and _is_file(path)):
         resolved_name(source, name)
+    elif (saved := _saved_profile(source)) is not None:
+        resolved_name(saved, None, label=str(source))
+
+
+def _saved_profile(source: Any) -> Profile | None:
+    """``source`` read as a saved profile's .json (data, as ``advisor.workload.settings`` reads it before a
+    probe); None where it is none, or not one that loads (its loader says why)."""
+    if not isinstance(source, (str, Path)) or Path(source).suffix != ".json":
+        return None
+    try:
+        return Profile.model_validate_json(Path(source).read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # pydantic's ValidationError is a ValueError
+        return None
 
 
 def _is_file(path: Path) -> bool:

@@ -39,7 +39,7 @@ from typing import Any
 from advisor.data_files import example_file
 from advisor.errors import WorkloadError, did_you_mean
 from advisor.option_words import python_surface
-from advisor.output_file import non_utf8_shown, path_text
+from advisor.output_file import non_utf8_shown
 from advisor.schemas import JobSpec
 from advisor.schemas.profile import MAX_WORKLOAD_NAME_CHARS
 from advisor.workload.callables import check_functions
@@ -47,6 +47,7 @@ from advisor.workload.constants import WorkloadFile, read_file_constants
 from advisor.workload.dataloader import FirstLoaderBatch, user_line
 from advisor.workload.describe import cpu_hint, describe, exception_text, raised
 from advisor.workload.file_import import import_file
+from advisor.workload.identity import checked_name, workload_name
 from advisor.workload.job import (
     checked_num_workers,
     declared_count,
@@ -115,13 +116,8 @@ class Workload:
         if model is None:
             raise WorkloadError(f"{label}: no model given.",
                                 hint="Fix: pass model=build_model (a function returning an nn.Module) or an nn.Module.")
-        if not isinstance(name, str) or not name.strip():
-            raise WorkloadError(f"A workload's name is text, got {name!r:.60}.",
-                                hint="Fix: name=\"my_model\" (shown in outputs and stored in history).")
-        if len(name) > MAX_WORKLOAD_NAME_CHARS:
-            raise WorkloadError(f"A workload's name is at most {MAX_WORKLOAD_NAME_CHARS} characters (what the history "
-                                f"stores), got {len(name):,}: {name[:60]!r}...",
-                                hint="Fix: a shorter name=.")
+        if path is None:  # the caller's own name=, checked as --name is; a file's name: its command checks it
+            name = checked_name(name, "advisor.Workload(name=...)")  # (``advisor.workload.identity``)
         check_functions(label, path is not None, {"model": model, "make_batch": make_batch, "loss_fn": loss_fn,
                                                   "optimizer": optimizer, "make_dataloader": make_dataloader})
         if make_batch is None and make_dataloader is None:
@@ -357,12 +353,6 @@ def _permission_hint(path: Path) -> str:
     return (f"Fix: the permissions keep advisor from reading the file (`ls -l {shown}` shows the file's, `namei -l "
             f"{shown}` each folder's on the way): make it readable to this user (chmod), or run advisor as a user "
             "who can read it.")
-
-
-def workload_name(path: Path) -> str:
-    """The workload's name for a file: its name without ``.py``, as UTF-8 text of its bytes wherever they are
-    (``advisor.output_file.path_text``), so that one file is one workload in the history under any locale."""
-    return path_text(path.stem) or path.stem
 
 
 def read_defaults(path: str | Path) -> dict[str, int]:

@@ -144,10 +144,10 @@ def test_a_profile_file_with_a_lone_surrogate_is_one_message_naming_the_field(tm
 
 
 def test_a_workload_name_or_path_with_a_nul_is_refused_before_anything_runs(tmp_path):
-    workload = advisor.Workload(model=lambda: None, make_batch=lambda b: None, name="a\x00b")
-    with pytest.raises(WorkloadError) as caught:
-        advisor.profile(workload, devices="cpu")
-    assert caught.value.message == "The workload's name 'a\\x00b' contains a NUL character (\\x00)."
+    with pytest.raises(WorkloadError) as caught:  # refused where it is given, as --name refuses it
+        advisor.Workload(model=lambda: None, make_batch=lambda b: None, name="a\x00b")
+    assert caught.value.message == ("advisor.Workload(name=...): a workload's name must not hold a control character "
+                                    "(a tab, a newline, an escape...): 'a\\x00b'.")
     for path in ("model\x00.py", tmp_path / "profile\x00.json"):
         with pytest.raises(WorkloadError, match="The workload's path .* contains a NUL character"):
             advisor.recommend(path, save=False, **JOB)
@@ -335,7 +335,7 @@ def test_the_local_api_takes_the_ranges_a_server_does(prof):
      "before_save must be a function, got 'x'.\nFix: before_save=None, or before_save=callback(recommendation)"),
     (lambda p: advisor.recommend(p, **JOB, pricing_files=5, save=False), "pricing_files is a list of rate-file"),
     (lambda p: advisor.profile(p), "advisor.profile was given a Profile: it is already probed"),
-    (lambda p: advisor.Workload(object(), lambda b: None, name=5), "A workload's name is text, got 5"),
+    (lambda p: advisor.Workload(object(), lambda b: None, name=5), "a workload's name must be text, not int: 5"),
     (lambda p: advisor.recommend(p, **JOB, settings="x", save=False), "settings must be an advisor Settings"),
     (lambda p: advisor.recommend(p, **JOB, history="x", save=False), "history must be an advisor History"),
     (lambda p: advisor.predict(p, **JOB, settings="x"), "settings must be an advisor Settings (or None), got 'x'"),

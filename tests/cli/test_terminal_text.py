@@ -27,16 +27,25 @@ def test_a_file_or_pipe_gets_the_bytes_as_they_are():
 
 
 def test_history_export_to_a_terminal_shows_a_stored_names_control_characters(monkeypatch):
+    import os
     from pathlib import Path
 
+    from sqlalchemy import create_engine, update
     from typer.testing import CliRunner
 
     from advisor import api
     from advisor.cli.app import build_app
+    from advisor.history.tables import WorkloadTable
 
     prof = api.load_profile(Path(__file__).resolve().parents[1] / "hostile" / "data" / "tabular_profile.json")
-    prof.workload.name = "evil\x1b]0;owned\x07"
+    prof.workload.name = "evil"
     api.recommend(prof, dataset_size=5000, epochs=1, batch_size=64, top=2)
+    # A name with control characters is refused on the way in now (workload.identity); a history written before
+    # that (or by another tool) may still hold one, as stored here.
+    engine = create_engine(os.environ["ADVISOR_DATABASE_URL"])
+    with engine.begin() as conn:
+        conn.execute(update(WorkloadTable).values(name="evil\x1b]0;owned\x07"))
+    engine.dispose()
     runner = CliRunner()
     piped = runner.invoke(build_app(), ["history", "export"])
     assert piped.exit_code == 0 and "evil\x1b]0;owned\x07" in piped.output  # data, as stored

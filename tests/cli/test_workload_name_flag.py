@@ -98,3 +98,25 @@ def test_the_file_names_its_workload_and_the_flag_overrides_it(tmp_path, monkeyp
                                            "--batch-size", "8", "--name", "fraud_v2", "--json"])
     assert out.exit_code == 0, out.output
     assert json.loads(out.output[out.output.index("{"):])["workload"]["name"] == "fraud_v2"
+
+
+@pytest.mark.parametrize("command", ["recommend", "predict"])
+def test_a_saved_profiles_bad_name_is_refused_on_a_first_run_and_the_flag_works_round_it(tmp_path, monkeypatch,
+                                                                                        command):
+    # --profile FILE took the profile's workload.name as it was: an edited 'bad\nname\x1b[2J' (or '   ') was stored
+    # and answered with exit 0, where the same name as --name was exit 1.
+    db = tmp_path / "first" / "history.db"
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", f"sqlite:///{db}")
+    data = json.loads(TABULAR.read_text())
+    data["workload"]["name"] = "bad\nname\x1b[2J"
+    saved = tmp_path / "edited.json"
+    saved.write_text(json.dumps(data))
+    target = ["--device", "cpu"] if command == "predict" else []
+    out = CliRunner().invoke(build_app(), [command, "--profile", str(saved), *JOB[:-1], *target])
+    assert out.exit_code == 1 and "Traceback" not in out.output
+    assert out.output.splitlines()[0] == (f"error: {saved}: workload.name: a workload's name must not hold a control "
+                                          "character (a tab, a newline, an escape...): 'bad\\nname\\x1b[2J'.")
+    assert not db.exists() and not db.parent.exists()
+    fixed = CliRunner().invoke(build_app(), [command, "--profile", str(saved), *JOB, *target, "--name", "good"])
+    assert fixed.exit_code == 0, fixed.output
+    assert {name for name, _ in stored_names()} == {"good"}

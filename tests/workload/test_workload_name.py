@@ -70,3 +70,38 @@ def test_a_files_own_name_constant_is_not_the_workloads_name(tmp_path):
         train = tmp_path / "train.py"
         train.write_text(line + BODY)
         assert resolved_name(train, None) is None  # the file's stem, as before the name existed
+
+
+@pytest.mark.parametrize(("value", "why"), [
+    ("a\nb", "must not hold a control character"), ("a\x1b[31mb", "must not hold a control character"),
+    ("a\x00b", "must not hold a control character"), ("a\tb", "must not hold a control character"),
+    ("   ", "must not be empty"), ("x" * 10_000, "must be at most 200 characters, not 10,000"),
+])
+def test_a_python_workloads_name_is_checked_as_the_flag_is(value, why):
+    # advisor.Workload(name=...) took a newline, an escape, a NUL or a tab, which --name refuses: the history
+    # stored 'evil\nname\x1b[31m...' from the Python route alone.
+    import torch
+
+    from advisor.workload import Workload
+
+    with pytest.raises(WorkloadError) as info:
+        Workload(model=lambda: torch.nn.Linear(4, 2), make_batch=lambda b: (torch.zeros(b, 4), None), name=value)
+    first, fix = str(info.value).split("\n")
+    assert first.startswith(f"advisor.Workload(name=...): a workload's name {why}")
+    assert len(first) < 250 and "\x1b" not in first and fix.startswith("Fix: give a short name")
+    named = Workload(model=lambda: torch.nn.Linear(4, 2), make_batch=lambda b: (torch.zeros(b, 4), None),
+                     name="  team_model ")
+    assert named.name == "team_model"  # stripped, as --name is
+
+
+def test_a_file_whose_name_is_no_name_is_refused_unless_a_name_is_given(tmp_path):
+    # The file's stem was the workload's name unchecked: a file 'tab\tname\x1b[1m.py' was stored under that name.
+    path = tmp_path / "tab\tname\x1b[1m.py"
+    path.write_text(BODY)
+    with pytest.raises(WorkloadError) as info:
+        resolved_name(path, None)
+    assert str(info.value).startswith(f"{path}: the file's name (without .py): a workload's name must not hold a "
+                                      "control character")
+    assert resolved_name(path, "plain") == "plain"  # the flag works round it without a rename
+    path.write_text('WORKLOAD_NAME = "declared"\n' + BODY)  # or a name the file declares
+    assert resolved_name(path, None) == "declared"
