@@ -1150,7 +1150,7 @@ def test_a_peak_over_the_usable_share_is_said_so_before_the_probes_out_of_memory
 
 
 @pytest.mark.parametrize(("ratio", "text"), [(0.0, "far cheaper"), (float("inf"), "far dearer"),
-                                             (0.25, "4.0x cheaper"), (1.0, "about the same")])
+                                             (0.25, "4.0x cheaper"), (1.0, "about the same cost")])
 def test_the_verdict_words_a_zero_or_infinite_cost_ratio_without_dividing_by_it(ratio, text):
     from advisor.ranking.verdict import _cheaper
 
@@ -1160,9 +1160,9 @@ def test_the_verdict_words_a_zero_or_infinite_cost_ratio_without_dividing_by_it(
 def test_the_verdict_says_about_the_same_only_within_5pct():
     from advisor.ranking.verdict import _cheaper, _pace
 
-    # 4% apart is "about the same"; 8% apart is said, though it prints as 1.1x
-    assert [_cheaper(r) for r in (1.04, 1 / 1.04, 1.08, 1 / 1.08)] == [
-        "about the same", "about the same", "1.1x dearer", "1.1x cheaper"]
+    # costs in the rows' bands (reasons.cost_text): the same only within 2%, percentages within 10%
+    assert [_cheaper(r) for r in (1.04, 1 / 1.04, 1.08, 1 / 1.08, 1.015, 1 / 1.015)] == [
+        "4% dearer", "4% cheaper", "8% dearer", "7% cheaper", "about the same cost", "about the same cost"]
     assert [_pace(r) for r in (1.04, 1 / 1.04, 1.08, 1 / 1.08)] == [
         "about as fast", "about as fast", "1.1x slower", "1.1x faster"]
 

@@ -48,3 +48,17 @@ def test_a_whole_run_near_a_cost_tie_shows_costs_that_differ_and_the_rows_words(
     v = run(Constraints(objective="cost"), ests([cpu, gpu], [CPU_JOB, GPU_JOB]), offers=[cpu, gpu]).verdict.cpu_vs_gpu
     assert v.total_cost_ratio == pytest.approx(apart)
     assert f"With start-up the whole run is {words} on the GPU {figures}." in v.text, v.text
+
+
+@pytest.mark.parametrize("apart, words", [(1.04, "4% dearer"), (1 / 1.04, "4% cheaper"), (1.015, "about the same cost"),
+                                          (1.3, "1.3x dearer")])
+def test_the_job_alone_is_worded_in_the_rows_bands(apart, words):
+    """The job alone 4% dearer on the GPU read "on the job alone it is about the same" ("about the same" reached
+    5%), while a row's "about the same cost" stops at 2% and past it says "4% dearer"."""
+    from tests.test_ranking_cost_tie import CPU_JOB, GPU_JOB, ests, offer
+
+    cpu = offer("gcp", "e2-standard-2", 0.01, vcpus=2, memory=8)
+    gpu = offer("vast", "1x-RTX_3060_Ti", 0.01 * CPU_JOB / GPU_JOB * apart, gpu="RTX-3060-Ti", count=1, gpu_memory=8)
+    v = run(Constraints(objective="cost"), ests([cpu, gpu], [CPU_JOB, GPU_JOB]), offers=[cpu, gpu]).verdict.cpu_vs_gpu
+    assert v.compute_cost_ratio == pytest.approx(apart)
+    assert f"runs the job 20x faster: on the job alone it is {words}." in v.text, v.text

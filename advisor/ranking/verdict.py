@@ -265,11 +265,15 @@ def _best(tier: str, s: Scored, *, lead: bool = True) -> str:
 
 
 def _cheaper(ratio: float) -> str:
-    """"4.1x cheaper" for 0.24, "2.7x dearer" for 2.7, "about the same" within 5%."""
+    """"4.1x cheaper" for 0.24, "2.7x dearer" for 2.7, and in the rows' bands (``reasons.cost_text``) "4% dearer"
+    within 10% and "about the same cost" within 2%: "about the same" reached 5%, so one answer called a cost 4%
+    apart the same in this sentence and "4% dearer" in a row."""
     if not 0 < ratio < math.inf:  # a free or unpriceable side; the loader's price bounds keep this from happening
         return "far cheaper" if ratio <= 0 else "far dearer"
-    if 1 / 1.05 < ratio < 1.05:
-        return "about the same"
+    if 1 / 1.02 < ratio < 1.02:
+        return "about the same cost"
+    if 0.9 < ratio < 1.1:  # cost_text's bands
+        return f"{(1 - ratio) * 100:.0f}% cheaper" if ratio < 1 else f"{(ratio - 1) * 100:.0f}% dearer"
     return f"{format_ratio(1 / ratio)} cheaper" if ratio < 1 else f"{format_ratio(ratio)} dearer"
 
 
