@@ -325,7 +325,7 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, 
     if layout is not None:
         mem_notes = sharded_notes(mem_notes, layout, fit, count, prec, job)
         fits, peak, max_batch = True, layout.memory_gib, layout.max_batch_per_device
-    elif fit is not None and (count > 1 or not fits):  # the layout the verdict assumes, and what sharding would need
+    elif fit is not None:  # a tight fit's flags; on several GPUs or past the memory, the layout assumed and sharding's
         mem_notes = ddp_notes(mem_notes, fit, count, profile.analysis, job, spec.name)
     notes.extend(mem_notes + ([memory.compiled_memory_note()] if job.compiled and not fits else []))
     # Past the memory the memory fit's own note says so ("Needs 60.8 GiB at batch 96 per device, ..."); within

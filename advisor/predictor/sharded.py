@@ -138,13 +138,16 @@ def unsharded_notes(fit: MemoryFit, gpu_count: int, analysis: Analysis | None, j
 
 def ddp_notes(fit_notes: list[str], fit: MemoryFit, gpu_count: int, analysis: Analysis | None,
               job: JobSpec, gpu: str) -> list[str]:
-    """The memory notes of a target not priced sharded that has more than one GPU or does not fit: ``fit_notes``,
-    a tight one's advice (on more than one GPU) with the flags that keep the ``job``'s samples per update at the
-    batch that leaves a tenth free, as a sharded fit's gives them, then ``unsharded_notes`` (of ``gpu``)."""
-    if gpu_count > 1:
-        advice = roomier_batch_advice(_ddp_roomy_batch(fit), fit.per_device_batch, gpu_count,
-                                      job.batch_size * job.grad_accum_steps)
-        fit_notes = [with_advice(n, advice) if n.startswith("Tight: ") and advice else n for n in fit_notes]
+    """The memory notes of a target not priced sharded: ``fit_notes``, a tight one's advice with the flags that keep
+    the ``job``'s samples per update at the batch that leaves a tenth free, as a sharded fit's gives them (on one
+    GPU too: its note named the batch alone, "batch 79 per device would leave a tenth free.", and left the user to
+    work out flags that keep the samples per update), then, where the target has more than one GPU or does not
+    fit, ``unsharded_notes`` (of ``gpu``)."""
+    advice = roomier_batch_advice(_ddp_roomy_batch(fit), fit.per_device_batch, gpu_count,
+                                  job.batch_size * job.grad_accum_steps)
+    fit_notes = [with_advice(n, advice) if n.startswith("Tight: ") and advice else n for n in fit_notes]
+    if gpu_count == 1 and fit.fits_memory:  # one GPU that holds the step: no layout to speak of
+        return fit_notes
     return fit_notes + unsharded_notes(fit, gpu_count, analysis, job, gpu)
 
 

@@ -262,6 +262,40 @@ def test_a_tight_ddp_fit_on_several_gpus_gives_the_flags_and_they_leave_a_tenth_
     assert run("--batch-size", "156")["peak_memory_gib"] <= 0.9 * 80 < run("--batch-size", "158")["peak_memory_gib"]
 
 
+def test_a_tight_fit_on_one_gpu_gives_the_flags_and_they_leave_a_tenth_free():
+    """GPT-2 at 86 samples on one H100 holds 78.1 of 80 GiB: the note said "batch 79 per device would leave a tenth
+    free." with no flags, where the same fit on two GPUs names the --batch-size and --grad-accum-steps that keep the
+    samples per update. It now gives them too, and they, run through the CLI as typed, fit with a tenth free."""
+    import json
+    import re
+
+    from typer.testing import CliRunner
+
+    from advisor.cli.app import build_app
+
+    flags = ["predict", "--profile", str(PROFILE), "--gpu", "H100-SXM", "--dataset-size", "96000", "--epochs", "1",
+             "--no-save", "--json"]
+
+    def run(*job):
+        out = CliRunner().invoke(build_app(), [*flags, *job])
+        assert out.exit_code == 0, out.output
+        return json.loads(out.stdout)
+
+    tight = run("--batch-size", "86", "--grad-accum-steps", "1")
+    assert tight["fits_memory"] and tight["peak_memory_gib"] >= 0.95 * 80
+    (note,) = [n for n in tight["notes"] if n.startswith("Tight:")]
+    assert note.endswith("so a real step may run out of memory; batch 79 per device would leave a tenth free (at 43 "
+                         "per GPU, --batch-size 43 --grad-accum-steps 2 keeps the 86 samples per optimizer update).")
+    assert not any(n.startswith("memory assumes data parallel") for n in tight["notes"])  # one GPU: no layout
+    suggested = re.search(r"(--batch-size \S+) (--grad-accum-steps \S+)", note)
+    roomy = run(*suggested.group(1).split(), *suggested.group(2).split())
+    assert roomy["fits_memory"] and roomy["peak_memory_gib"] <= 0.9 * roomy["memory_capacity_gib"]
+    assert roomy["batch_size"] * roomy["grad_accum_steps"] == 86
+    assert not any(n.startswith("Tight:") for n in roomy["notes"])
+    # the batch the note names is the largest that leaves a tenth free
+    assert run("--batch-size", "79")["peak_memory_gib"] <= 0.9 * 80 < run("--batch-size", "80")["peak_memory_gib"]
+
+
 def test_the_flags_of_a_tight_notes_advice_are_written_as_they_are_typed():
     """"--batch-size 21,500" is refused by the CLI (a count is a whole number): the flags have no separators."""
     from advisor.memory_words import ddp_memory_text, roomier_batch_advice
