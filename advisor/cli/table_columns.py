@@ -10,10 +10,11 @@ from dataclasses import replace
 
 from advisor.cli.fit import Column
 
-# Numbers and short names are never broken; on a terminal too narrow for all, "similar" goes first.
+# Numbers and short names are never broken; on a terminal too narrow for all, "similar" goes first. The hardware
+# ("1 x RTX-3060-Ti", "8 vCPU") wraps at its spaces only: folded, "V100-16G" over "B" read as another GPU.
 CANDIDATE_COLUMNS = (
     Column("#", whole=True), Column("provider", whole=True), Column("instance", fold_min=10),
-    Column("hardware"), Column("total time (80%)", whole=True), Column("job", "right", whole=True, drop=5),
+    Column("hardware", whole=True), Column("total time (80%)", whole=True), Column("job", "right", whole=True, drop=5),
     Column("cost", "right", whole=True), Column("spot", "right", whole=True, drop=2),
     Column("similar", whole=True, drop=1))
 BOUND_COLUMN = Column("bound (GPU busy)", drop=3)

@@ -62,6 +62,19 @@ def test_recommend_table_keeps_every_cost_and_time_whole(app, monkeypatch, width
 
 
 @pytest.mark.parametrize("width", [80, 60])
+def test_recommend_table_never_breaks_a_gpu_name(app, monkeypatch, width):
+    # README: "nor a GPU name broken over two lines"; at 80 columns "V100-16GB" printed as "V100-16G" over "B" and
+    # "RTX-3060-Ti" as "RTX-3060" over "-Ti" (a reader sees a V100-16G, an RTX-3060) where the instance column took
+    # the spare width first
+    args = ["recommend", "--profile", str(PROFILE), "--no-save", "--top", "10"]
+    gpus = {g["best"]["gpu"] for g in _json(app, *args)["groups"][:10] if g["best"]["gpu"]}
+    assert len(gpus) >= 2, gpus
+    text = _at_width(app, monkeypatch, width, *args)
+    for gpu in gpus:
+        assert _whole(gpu, text), (gpu, text)
+
+
+@pytest.mark.parametrize("width", [80, 60])
 def test_predict_grid_keeps_every_cost_and_time_whole(app, monkeypatch, width):
     args = ["predict", "--profile", str(PROFILE), "--gpu", "H100", "--gpus", "1,2,4,8", "--no-save"]
     grid = _json(app, *args)
