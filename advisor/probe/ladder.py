@@ -174,6 +174,7 @@ class Ladder:
     wall_factor: float = 1.0
     skipped: list[SkippedPoint] = field(default_factory=list)
     oom_limit: int | None = None  # the smallest batch size that ran out of memory
+    floor: int = 1  # the smallest batch size the automatic ladder may time (see ``below_check_failed``)
     queue: list[int] = field(init=False)
     _between_added: bool = field(init=False, default=False)
 
@@ -201,8 +202,19 @@ class Ladder:
         """``batch_size`` ran out of memory: nothing at or above it is tried; when nothing fitted yet, the
         automatic ladder looks at half of it next."""
         self.oom_limit = batch_size if self.oom_limit is None else min(self.oom_limit, batch_size)
-        if not fits and not self.explicit and batch_size > 1:
+        if not fits and not self.explicit and batch_size // 2 >= self.floor:
             self.queue.insert(0, batch_size // 2)
+
+    def below_check_failed(self, batch_size: int, check_batch_size: int) -> bool:
+        """A step at ``batch_size`` raised: True where the automatic ladder chose that size below the workload
+        check's (which ran) and the user's, as a BatchNorm over (N, C) features raises at batch size 1 ("Expected
+        more than 1 value per channel") though the job never trains at 1: the ladder then times nothing below the
+        check's size (its 1 becomes 2: B = 8 is timed at 2, 4, 8). False where the error is the workload's."""
+        if self.explicit or not batch_size < check_batch_size < self.batch_size:
+            return False
+        self.floor = check_batch_size
+        self.queue = measuring_order([max(s, self.floor) for s in self.queue])
+        return True
 
     def take_premeasured(self, profile: DeviceProfile, given: DeviceProfile, fits: list[Measurement]) -> bool:
         """Add points measured elsewhere (the twin's) to ``profile`` and this ladder; True when any was timed
@@ -269,9 +281,9 @@ class Ladder:
         if self.explicit:
             self._skip(b, [])
             return None  # the explicit sizes are tried in turn; larger ones cost more
-        lower = [s for s in halvings(b)[1:] if self._fits(s, [], allowance)]
-        if not lower and self._fits(1, [], LAST_RESORT_FRACTION * remaining if self.queue else remaining):
-            lower = [1]
+        lower = [s for s in halvings(b)[1:] if s >= self.floor and self._fits(s, [], allowance)]
+        if not lower and self._fits(self.floor, [], LAST_RESORT_FRACTION * remaining if self.queue else remaining):
+            lower = [self.floor]
         if not lower:
             for later in [b, *self.queue]:  # nothing fits: the notes say what each point would have cost
                 self._skip(later, [])

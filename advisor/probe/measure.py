@@ -38,13 +38,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from advisor.errors import HardwareError, WorkloadError
-from advisor.hardware.cpu import detect_cpu
 from advisor.hardware.nvml import NvmlLike
-from advisor.hardware.specs import match_reported_gpu
 from advisor.probe import contention, cuda_device, kept_memory_last, stats, tf32_switches
 from advisor.probe.contention import CpuLoadSource, Window, open_window
 from advisor.probe.cpu_peak import measure_cpu_peak
 from advisor.probe.cpu_times import load_source as busy_check_source
+from advisor.probe.device_describe import describe_device
 from advisor.probe.ladder import CHECK_BATCH_SIZE, MIN_TIMED, MIN_WARMUP, Ladder, point_cost, repeat_pricing
 from advisor.probe.memory_meter import CpuMemory, CudaMemory, is_oom
 from advisor.probe.priority import ProbePriority
@@ -55,7 +54,6 @@ from advisor.probe.subnormal import measure_subnormal_drift
 from advisor.probe.threads import measure_thread_scaling
 from advisor.schemas import DeviceProfile, Measurement
 from advisor.schemas.profile import MAX_STEP_SAMPLES as MAX_SAMPLES
-from advisor.units import BYTES_PER_GIB
 from advisor.workload import Workload, move_to, split_batch, train_step
 from advisor.workload.describe import exception_text
 
@@ -290,18 +288,7 @@ class DeviceProbe:
             self.is_cuda, build, self.options.startup_parts, first_excess_seconds)
 
     def _describe(self) -> DeviceProfile:
-        torch = self.torch
-        if self.is_cuda:
-            props = torch.cuda.get_device_properties(self.device)
-            memory = props.total_memory / BYTES_PER_GIB
-            return DeviceProfile(device=f"cuda:{self.device.index}", kind="gpu", name=props.name,
-                                 spec_name=match_reported_gpu(props.name, memory), memory_gib=memory,
-                                 precision=self.options.precision, budget_seconds=self.options.budget_seconds,
-                                 free_memory_gib=cuda_device.free_memory_gib(torch, self.device))
-        cpu = detect_cpu()
-        return DeviceProfile(device="cpu", kind="cpu", name=cpu.model_name, memory_gib=cpu.memory_gib,
-                             memory_limit=cpu.memory_limit, threads=torch.get_num_threads(),
-                             precision=self.options.precision, budget_seconds=self.options.budget_seconds)
+        return describe_device(self.torch, self.device, self.options.precision, self.options.budget_seconds)
 
     def _oom_measurement(self, batch_size: int) -> Measurement:
         return Measurement(device=self.device_name, batch_size=batch_size, threads=self._threads(),
@@ -352,6 +339,10 @@ class DeviceProbe:
                 self._out_of_memory(profile, ladder, b, fits)
                 self.report(frac1, f"{self.device_name}: out of memory at batch size {b}", force=True)
                 continue
+            except WorkloadError:  # a size the ladder chose below the check's: not the job's error
+                if not ladder.below_check_failed(b, opts.check_batch_size):
+                    raise
+                continue
             if first_step is None:
                 first_step = first
                 steady = (m.batch_seconds or 0.0) + (m.compute_seconds or 0.0)
@@ -377,7 +368,13 @@ class DeviceProbe:
         """Steps at batch size ``b`` that price the ladder (probe.ladder): a second where the first was cheap or far
         above its FLOPs' floor (``ladder.repeat_pricing``): a first step pays one-time costs (a loader, lazy set-up)."""
         self.report(0.0, f"{self.device_name}: one step at batch size {b} to price the ladder", force=True)
-        seconds = self._window_step(profile, ladder, b)
+        try:
+            seconds = self._window_step(profile, ladder, b)
+        except WorkloadError:  # at 1, below the check's size: priced at the check's instead (Ladder.below_check_failed)
+            if not ladder.below_check_failed(b, self.options.check_batch_size):
+                raise
+            b = ladder.floor
+            seconds = self._window_step(profile, ladder, b)
         flops = (self.options.flops_per_sample or 0.0) * b if self.device.type == "cpu" else 0.0
         if seconds is not None and repeat_pricing(seconds, deadline - time.perf_counter(), flops, self._full_threads):
             seconds = min(seconds, self._window_step(profile, ladder, b) or seconds)

@@ -1,0 +1,81 @@
+"""A model that cannot train on one sample (BatchNorm1d over (N, C) features: "Expected more than 1 value per
+channel when training"), which the job never asks it to: advisor's own batch size 1 (B/8 of a batch of 8, the
+pricing step, the last-resort point) failed the whole probe with "make the workload run at every batch size up to
+the one you train with". The ladder now times nothing below the workload check's batch size (2) after such a
+failure; an error at the user's own sizes is still the workload's."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import torch
+from probe_helpers import tiny_batch
+
+from advisor.errors import WorkloadError
+from advisor.probe.ladder import Ladder
+from advisor.probe.measure import DeviceProbe, ProbeOptions
+from advisor.probe.startup_clock import PartTime, StartupParts
+from advisor.workload import Workload
+
+
+class IdleMachine:
+    """A machine nobody else uses (the CPU-load seam of advisor.probe.contention)."""
+
+    def sample(self):
+        return None
+
+
+def batch_norm_model() -> torch.nn.Module:
+    return torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.BatchNorm1d(32), torch.nn.ReLU(),
+                               torch.nn.Linear(32, 4))
+
+
+class SlowStep(torch.nn.Module):
+    """BatchNorm1d whose step sleeps 0.1 s: a cold check of 1 s cannot vouch for B/8, so a pricing step comes first."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = batch_norm_model()
+
+    def forward(self, x):
+        time.sleep(0.1)
+        return self.net(x)
+
+
+def probe(model, batch_size: int, **options):
+    opts = ProbeOptions(batch_size=batch_size, budget_seconds=3.0, threads=1, thread_scaling=False,
+                        after_ladder=False, cpu_peak=False, **options)
+    return DeviceProbe(Workload(model=model, make_batch=tiny_batch), "cpu", opts, load_source=IdleMachine()).run()
+
+
+def test_batch_norm_at_a_batch_of_8_is_timed_from_2():
+    prof = probe(batch_norm_model, 8)  # the automatic ladder was 1, 2, 4, 8: 1 raised
+    assert [m.batch_size for m in prof.measurements] == [2, 4, 8]
+    assert all(m.compute_seconds > 0 and not m.oom for m in prof.measurements)
+
+
+def test_a_pricing_step_at_1_that_raises_prices_at_2():
+    prof = probe(SlowStep, 64, startup_parts=StartupParts(check=PartTime(1.0, 1.0)))
+    assert prof.measurements and min(m.batch_size for m in prof.measurements) >= 2
+    assert 64 in {m.batch_size for m in prof.measurements} | {p.batch_size for p in prof.skipped}
+
+
+def test_a_batch_of_1_that_the_user_trains_at_is_still_the_workloads_error():
+    with pytest.raises(WorkloadError, match="at batch size 1"):
+        probe(batch_norm_model, 1)
+    with pytest.raises(WorkloadError, match="at batch size 1"):  # an explicit ladder is the user's sizes
+        probe(batch_norm_model, 8, batch_sizes=[1, 8])
+
+
+def test_the_ladder_floor():
+    ladder = Ladder(8)
+    assert ladder.queue == [1, 8, 2, 4]
+    assert ladder.below_check_failed(1, 2) and ladder.floor == 2 and ladder.queue == [2, 8, 4]
+    assert not Ladder(8).below_check_failed(2, 2)  # at the check's own size: the workload's error
+    assert not Ladder(2).below_check_failed(1, 2)  # below the user's 2 only by being below the check's: theirs
+    assert not Ladder(8, [1, 8]).below_check_failed(1, 2)
+    floored = Ladder(1024, check=(2, 8.8))
+    floored.below_check_failed(1, 2)
+    # The last-resort point is 2, not 1: 4 steps of 8.8 s fit half of 80 s.
+    assert floored.next([], 80.0).batch_size == 2
