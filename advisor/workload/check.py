@@ -9,6 +9,7 @@ torch at the top; ``advisor.workload`` imports this module only when one of its 
 from __future__ import annotations
 
 import copy
+import inspect
 import math
 import random
 import sys
@@ -95,7 +96,7 @@ def _check_step(workload: Workload, model: Any, batch_size: int, start: float, c
     try:
         output = call_model(model, inputs)
     except Exception as exc:  # noqa: BLE001 - user code: the model's forward
-        raise _forward_error(workload, exc, fed) from exc
+        raise _forward_error(workload, exc, fed, _whole_dict_hint(model, inputs)) from exc
 
     loss = _checked_loss(workload, output, target, fed)
     try:
@@ -297,8 +298,27 @@ def _check_batch_size_used(workload: Workload, batch_size: int, inputs: Any) -> 
         )
 
 
-def _forward_error(workload: Workload, exc: BaseException, fed: str) -> WorkloadError:
-    """The error for a failed ``model(inputs)``: a call that does not match forward(), or a batch that does not fit."""
+def _whole_dict_hint(model: Any, inputs: Any) -> str:
+    """Where a dict batch met a forward() of one parameter that is none of its keys (``forward(self, batch)``
+    reading ``batch["x"]``): how to pass the dict whole; else "". ``model(**x)`` spreads a dict into keywords."""
+    if not isinstance(inputs, dict):
+        return ""
+    try:
+        params = list(inspect.signature(model.forward).parameters.values())
+    except (TypeError, ValueError):  # a forward without a signature (a C extension's): nothing to say
+        return ""
+    named = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(named) != 1 or len(params) != 1 or named[0].name in inputs:
+        return ""
+    name = named[0].name
+    return (f" forward({name}) takes one argument, and a dict is spread over keywords (model(**x)): to pass it "
+            f"whole as `{name}`, return it in a tuple of one from make_batch, ((batch_dict,), target), passed as "
+            "model(*x).")
+
+
+def _forward_error(workload: Workload, exc: BaseException, fed: str, whole_dict: str = "") -> WorkloadError:
+    """The error for a failed ``model(inputs)``: a call that does not match forward() (``whole_dict``: the hint
+    for a dict batch that forward() takes whole), or a batch that does not fit."""
     short = gist(exc)
     where = user_line(exc, workload.path)
     if isinstance(exc, TypeError) and ("forward()" in short or "positional argument" in short
@@ -307,7 +327,8 @@ def _forward_error(workload: Workload, exc: BaseException, fed: str) -> Workload
             f"{workload.label}{where}: calling the model with the batch's inputs failed: {short} "
             f"(inputs: {fed}).",
             hint="Fix: a tensor is passed as model(x), a tuple/list as model(*x) and a dict as model(**x), so "
-            "match forward()'s parameters; for several inputs return ((x1, x2), target) from make_batch.",
+            "match forward()'s parameters; for several inputs return ((x1, x2), target) from make_batch."
+            + whole_dict,
         )
     return WorkloadError(
         f"{workload.label}{where}: the batch does not fit the model: {type(exc).__name__}: {short} "

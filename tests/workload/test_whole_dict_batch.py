@@ -1,0 +1,58 @@
+"""A dict batch for a forward() that takes the dict whole (``forward(self, batch)`` reading ``batch["x"]``, as
+Lightning-style modules do): advisor calls model(**x), which failed with "unexpected keyword argument 'x'" and a
+fix ("match forward()'s parameters; for several inputs return ((x1, x2), target)") that did not say how to pass
+the dict as one argument. The hint now says: a tuple of one, ((batch_dict,), target)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from advisor.errors import WorkloadError
+from advisor.workload import Workload, check_workload
+
+
+class WholeDict(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(16, 4)
+
+    def forward(self, batch):
+        return self.fc(batch["x"])
+
+
+class Keywords(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(16, 4)
+
+    def forward(self, input_ids, attention_mask=None):
+        return self.fc(input_ids)
+
+
+def dict_batch(b: int):
+    return {"x": torch.randn(b, 16)}, torch.randint(0, 4, (b,))
+
+
+def test_a_dict_for_a_forward_of_one_argument_is_told_to_pass_it_whole():
+    with pytest.raises(WorkloadError) as info:
+        check_workload(Workload(model=WholeDict, make_batch=dict_batch), batch_size=2)
+    assert "unexpected keyword argument 'x'" in str(info.value)
+    assert "forward(batch) takes one argument" in info.value.hint
+    assert "((batch_dict,), target)" in info.value.hint
+
+
+def test_the_fix_it_names_runs():
+    result = check_workload(Workload(model=WholeDict, make_batch=lambda b: ((dict_batch(b)[0],), dict_batch(b)[1])),
+                            batch_size=2)
+    assert result.loss > 0
+
+
+def test_a_keyword_mismatch_on_a_forward_of_several_parameters_gets_the_general_hint_only():
+    batch = lambda b: ({"input_ids": torch.randn(b, 16), "token_type_ids": torch.zeros(b, 16)},  # noqa: E731
+                       torch.randint(0, 4, (b,)))
+    with pytest.raises(WorkloadError) as info:
+        check_workload(Workload(model=Keywords, make_batch=batch), batch_size=2)
+    assert "unexpected keyword argument 'token_type_ids'" in str(info.value)
+    assert "takes one argument" not in info.value.hint and "match forward()'s parameters" in info.value.hint
