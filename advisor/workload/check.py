@@ -9,7 +9,6 @@ torch at the top; ``advisor.workload`` imports this module only when one of its 
 from __future__ import annotations
 
 import copy
-import inspect
 import math
 import random
 import sys
@@ -23,6 +22,7 @@ import torch
 
 from advisor.errors import WorkloadError
 from advisor.schemas.spread import SHAPES_VARY
+from advisor.workload.call_hints import float64_hint, whole_dict_hint
 from advisor.workload.dataloader import LoaderRun, user_line
 from advisor.workload.describe import cpu_hint, describe, gist, input_summary, raised
 from advisor.workload.job import positive_int
@@ -96,7 +96,8 @@ def _check_step(workload: Workload, model: Any, batch_size: int, start: float, c
     try:
         output = call_model(model, inputs)
     except Exception as exc:  # noqa: BLE001 - user code: the model's forward
-        raise _forward_error(workload, exc, fed, _whole_dict_hint(model, inputs)) from exc
+        raise _forward_error(workload, exc, fed, whole_dict_hint(model, inputs),
+                             float64_hint(model, inputs, exc)) from exc
 
     loss = _checked_loss(workload, output, target, fed)
     try:
@@ -298,27 +299,11 @@ def _check_batch_size_used(workload: Workload, batch_size: int, inputs: Any) -> 
         )
 
 
-def _whole_dict_hint(model: Any, inputs: Any) -> str:
-    """Where a dict batch met a forward() of one parameter that is none of its keys (``forward(self, batch)``
-    reading ``batch["x"]``): how to pass the dict whole; else "". ``model(**x)`` spreads a dict into keywords."""
-    if not isinstance(inputs, dict):
-        return ""
-    try:
-        params = list(inspect.signature(model.forward).parameters.values())
-    except (TypeError, ValueError):  # a forward without a signature (a C extension's): nothing to say
-        return ""
-    named = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    if len(named) != 1 or len(params) != 1 or named[0].name in inputs:
-        return ""
-    name = named[0].name
-    return (f" forward({name}) takes one argument, and a dict is spread over keywords (model(**x)): to pass it "
-            f"whole as `{name}`, return it in a tuple of one from make_batch, ((batch_dict,), target), passed as "
-            "model(*x).")
-
-
-def _forward_error(workload: Workload, exc: BaseException, fed: str, whole_dict: str = "") -> WorkloadError:
+def _forward_error(workload: Workload, exc: BaseException, fed: str, whole_dict: str = "",
+                   float64: str = "") -> WorkloadError:
     """The error for a failed ``model(inputs)``: a call that does not match forward() (``whole_dict``: the hint
-    for a dict batch that forward() takes whole), or a batch that does not fit."""
+    for a dict batch that forward() takes whole), or a batch that does not fit (``float64``: the hint for float64
+    inputs to a float32 model; advisor.workload.call_hints)."""
     short = gist(exc)
     where = user_line(exc, workload.path)
     if isinstance(exc, TypeError) and ("forward()" in short or "positional argument" in short
@@ -334,7 +319,7 @@ def _forward_error(workload: Workload, exc: BaseException, fed: str, whole_dict:
         f"{workload.label}{where}: the batch does not fit the model: {type(exc).__name__}: {short} "
         f"(inputs fed: {fed}).",
         hint="Fix: make make_batch's shapes and dtypes match what the model expects (e.g. the first layer's "
-        "in_features / in_channels, integer token ids below the vocabulary size), or change the model.",
+        "in_features / in_channels, integer token ids below the vocabulary size), or change the model." + float64,
     )
 
 

@@ -1,0 +1,65 @@
+"""The specific fixes for a batch that the model or the default loss refused, beside the general ones
+(``advisor.workload.check``): a dict batch that forward() takes whole, and float64 inputs (NumPy's default) for a
+float32 model. Each returns "" where its case does not apply, so the general hint stands alone.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+import torch
+
+
+def whole_dict_hint(model: Any, inputs: Any) -> str:
+    """Where a dict batch met a forward() of one parameter that is none of its keys (``forward(self, batch)``
+    reading ``batch["x"]``): how to pass the dict whole; else "". ``model(**x)`` spreads a dict into keywords.
+
+    Args:
+        model: the module called.
+        inputs: the batch's inputs as make_batch returned them.
+    """
+    if not isinstance(inputs, dict):
+        return ""
+    try:
+        params = list(inspect.signature(model.forward).parameters.values())
+    except (TypeError, ValueError):  # a forward without a signature (a C extension's): nothing to say
+        return ""
+    named = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    if len(named) != 1 or len(params) != 1 or named[0].name in inputs:
+        return ""
+    name = named[0].name
+    return (f" forward({name}) takes one argument, and a dict is spread over keywords (model(**x)): to pass it "
+            f"whole as `{name}`, return it in a tuple of one from make_batch, ((batch_dict,), target), passed as "
+            "model(*x).")
+
+
+def _tensors(obj: Any) -> list[torch.Tensor]:
+    if isinstance(obj, torch.Tensor):
+        return [obj]
+    if isinstance(obj, dict):
+        return [t for v in obj.values() for t in _tensors(v)]
+    if isinstance(obj, (tuple, list)):
+        return [t for v in obj for t in _tensors(v)]
+    return []
+
+
+def float64_hint(model: Any, inputs: Any, exc: BaseException) -> str:
+    """Where a dtype error met float64 inputs and a model with float32 weights (``torch.from_numpy`` of a NumPy
+    array keeps its float64; pandas' ``.values`` too): the fix, ``x.float()``; else "".
+
+    Args:
+        model: the module called.
+        inputs: the batch's inputs.
+        exc: what the call raised.
+    """
+    text = str(exc)
+    if not any(word in text for word in ("Double", "double", "dtype", "scalar type")):
+        return ""
+    if not any(t.dtype == torch.float64 for t in _tensors(inputs)):
+        return ""
+    if not any(p.dtype == torch.float32 for p in model.parameters()):
+        return ""
+    return (" Here make_batch returned float64 inputs, and the model's weights are float32: NumPy arrays are "
+            "float64 by default, and torch.from_numpy keeps that, so return x.float() (or "
+            "torch.as_tensor(a, dtype=torch.float32)) from make_batch.")
