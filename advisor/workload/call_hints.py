@@ -1,6 +1,7 @@
 """The specific fixes for a batch that the model or the default loss refused, beside the general ones
 (``advisor.workload.check``): a dict batch that forward() takes whole, and float64 inputs (NumPy's default) for a
-float32 model. Each returns "" where its case does not apply, so the general hint stands alone.
+float32 model; each returns "" where its case does not apply, so the general hint stands alone. And a model whose
+lazy layers (``nn.LazyLinear``) have no shapes yet: refused with its fix.
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ import inspect
 from typing import Any
 
 import torch
+
+from advisor.errors import WorkloadError
 
 
 def whole_dict_hint(model: Any, inputs: Any) -> str:
@@ -63,3 +66,32 @@ def float64_hint(model: Any, inputs: Any, exc: BaseException) -> str:
     return (" Here make_batch returned float64 inputs, and the model's weights are float32: NumPy arrays are "
             "float64 by default, and torch.from_numpy keeps that, so return x.float() (or "
             "torch.as_tensor(a, dtype=torch.float32)) from make_batch.")
+
+
+def lazy_model_check(label: str, model: Any) -> None:
+    """Refuse a model whose lazy layers (``nn.LazyLinear``, ``nn.LazyConv2d``...) have not taken their shapes:
+    advisor counts its parameters and builds the optimizer over them before any forward, as a training script
+    must too (PyTorch's own advice: one dry-run forward before the optimizer is made).
+
+    Args:
+        label: the workload's name in messages.
+        model: the built model.
+
+    Raises:
+        WorkloadError: naming the first lazy parameters' modules and the fix.
+    """
+    from torch.nn.parameter import is_lazy
+
+    lazy = [name for name, p in model.named_parameters() if is_lazy(p)]
+    if not lazy:
+        return
+    kinds = {name: type(module).__name__ for name, module in model.named_modules()}
+    modules = list(dict.fromkeys(f"{name.rpartition('.')[0] or 'the model'} "
+                                 f"({kinds.get(name.rpartition('.')[0], '?')})" for name in lazy))
+    shown = ", ".join(modules[:3]) + (f" and {len(modules) - 3} more" if len(modules) > 3 else "")
+    raise WorkloadError(
+        f"{label}: build_model() returned a model whose lazy layers have no shapes yet ({shown}: "
+        f"{len(lazy)} uninitialized parameters), so its parameters cannot be counted or given to an optimizer.",
+        hint="Fix: in build_model(), run one forward on a small batch before returning the model, as PyTorch "
+        "advises before making the optimizer (`with torch.no_grad(): model(make_batch(2)[0])`), or give the "
+        "layers their input sizes (nn.Linear(in_features, out_features) for nn.LazyLinear(out_features)).")

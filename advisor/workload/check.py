@@ -22,7 +22,7 @@ import torch
 
 from advisor.errors import WorkloadError
 from advisor.schemas.spread import SHAPES_VARY
-from advisor.workload.call_hints import float64_hint, whole_dict_hint
+from advisor.workload.call_hints import float64_hint, lazy_model_check, whole_dict_hint
 from advisor.workload.dataloader import LoaderRun, user_line
 from advisor.workload.describe import cpu_hint, describe, gist, input_summary, raised
 from advisor.workload.job import positive_int
@@ -77,6 +77,7 @@ def check_workload(workload: Workload | str | Path, batch_size: int = 2) -> Chec
 def _check_step(workload: Workload, model: Any, batch_size: int, start: float, cpu_start: float) -> CheckResult:
     label = workload.label
     params = list(model.parameters())
+    lazy_model_check(label, model)
     param_count = sum(p.numel() for p in params)
     trainable = sum(p.numel() for p in params if p.requires_grad)
     if trainable == 0:
