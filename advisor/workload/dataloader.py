@@ -205,20 +205,22 @@ class LoaderRun:
             self._filter = None
 
 
-def _add_ignore(message: str, category: type[Warning]) -> tuple | None:
-    """Put an ``ignore`` filter for ``message`` at the front of ``warnings.filters`` and return it (None where an
-    equal one is there already: the caller's, left as it is). Not ``warnings.catch_warnings()``: that swaps the
-    process-wide list and, when it puts its copy back, undoes every filter added meanwhile, by the loader's own
-    code (a data library imported there) or by another thread of the caller's process."""
-    item = ("ignore", re.compile(message, re.I), category, None, 0)  # as filterwarnings makes it
-    if item in warnings.filters:
-        return None
-    warnings.filterwarnings("ignore", message=message, category=category)
-    return next((f for f in warnings.filters if f == item), None)
+def _add_ignore(message: str, category: type[Warning]) -> tuple:
+    """Put an ``ignore`` filter for ``message`` at the front of ``warnings.filters`` and return it: an entry of
+    this run's own, even where an equal one is there already, so that ``_drop_filter`` takes out this one only.
+    Not ``warnings.catch_warnings()``: that swaps the process-wide list and, when it puts its copy back, undoes
+    every filter added meanwhile, by the loader's own code (a data library imported there) or by another thread
+    of the caller's process. Not shared with an equal entry either: two threads' runs at once, the second reusing
+    the first's, lost it when the first ended, and its loader's pin_memory warning was shown."""
+    entry = ("ignore", re.compile(message, re.I), category, None, 0)  # as filterwarnings makes it
+    warnings.filters.insert(0, entry)  # not filterwarnings(): it takes an equal entry out first (the caller's)
+    getattr(warnings, "_filters_mutated", lambda: None)()
+    return entry
 
 
 def _drop_filter(entry: tuple | None) -> None:
-    """Take ``entry`` (``_add_ignore``'s) out of ``warnings.filters``, by identity: other entries stay."""
+    """Take ``entry`` (``_add_ignore``'s) out of ``warnings.filters``, by identity: other entries, equal ones
+    included, stay."""
     filters = warnings.filters
     for i, f in enumerate(filters):
         if f is entry:

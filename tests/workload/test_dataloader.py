@@ -224,9 +224,53 @@ def test_a_loader_run_drops_only_its_own_filter():
             assert run.next_batch() is not None
         assert seen == [1] and list(warnings.filters) == before
         warnings.filterwarnings("ignore", message=_NO_ACCELERATOR_WARNING, category=UserWarning)  # the caller's
+        callers = warnings.filters[0]
         with LoaderRun(workload, 2, 0) as run:
             assert run.next_batch() is not None
-        assert seen == [1, 1] and sum(map(pinned, warnings.filters)) == 1
+        # the run's own entry beside the caller's while it ran; after it, the caller's alone, the same object
+        assert seen == [1, 2] and [f for f in warnings.filters if pinned(f)] == [callers]
+        assert any(f is callers for f in warnings.filters)
     finally:
         warnings.filters[:] = before
         getattr(warnings, "_filters_mutated", lambda: None)()
+
+
+def test_two_threads_loader_runs_each_keep_the_pin_memory_warning_hidden():
+    """Two threads' loader runs at once (a thread pool of predictions whose make_batch comes from make_dataloader):
+    the second found the first's equal filter, added none of its own, and lost it when the first run ended, so
+    its loader's pin_memory warning was shown to the user."""
+    import threading
+    import warnings
+
+    first_in, second_in, first_done = threading.Event(), threading.Event(), threading.Event()
+
+    def loader(first):
+        def make_dataloader(batch_size, num_workers):
+            if first:
+                first_in.set()
+                second_in.wait(10)
+            else:
+                second_in.set()
+                first_done.wait(10)  # the first run has ended: its filter is gone
+                warnings.warn("'pin_memory' argument is set as true but no accelerator is found, then device "
+                              "pinned memory won't be used.", UserWarning, stacklevel=1)  # as a CPU-only DataLoader
+            return [(torch.zeros(batch_size, 3), torch.zeros(batch_size, dtype=torch.long))]
+        return Workload(model=torch.nn.Linear(3, 4), make_dataloader=make_dataloader)
+
+    def run(first):
+        if not first:
+            first_in.wait(10)
+        with LoaderRun(loader(first), 2, 0) as loader_run:
+            loader_run.next_batch()
+        if first:
+            first_done.set()
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        threads = [threading.Thread(target=run, args=(first,)) for first in (True, False)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert first_done.is_set() and not any(t.is_alive() for t in threads)
+        assert [str(w.message) for w in caught if "pin_memory" in str(w.message)] == []
