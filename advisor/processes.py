@@ -26,15 +26,15 @@ _MAX_NAME_BYTES = 15  # the kernel's TASK_COMM_LEN, 16 with its NUL
 def name_this_process(name: str) -> bool:
     """Give this process the name ``name`` (at most 15 bytes) as the system lists it. Call it from the main
     thread: the kernel names the calling thread, and the main thread's name is the process's; threads started
-    after it take it too. Returns False where it cannot (not Linux, no libc)."""
+    after it take it too. Returns False where it cannot (not Linux, no libc, no ctypes)."""
     if not sys.platform.startswith("linux") or len(name.encode()) > _MAX_NAME_BYTES:
         return False
-    import ctypes
-
     try:
+        import ctypes  # a Python built without libffi has none (a server needs no torch, which needs it)
+
         libc = ctypes.CDLL(None, use_errno=True)
         return libc.prctl(_PR_SET_NAME, ctypes.c_char_p(name.encode()), 0, 0, 0) == 0
-    except (OSError, AttributeError):
+    except (ImportError, OSError, AttributeError):
         return False
 
 

@@ -78,3 +78,12 @@ def test_a_named_process_is_listed_by_its_name(tmp_path):
     finally:
         proc.kill()
         proc.wait()
+
+
+def test_a_python_without_ctypes_keeps_its_name_and_goes_on(monkeypatch):
+    """A Python built without libffi has no ctypes: naming raised ModuleNotFoundError, which ended every
+    `advisor serve --workers N` worker as it started (a server needs no torch, so such a Python served before)."""
+    from advisor.processes import SERVER_PROCESS_NAME, name_this_process
+
+    monkeypatch.setitem(sys.modules, "ctypes", None)  # `import ctypes` then raises, as without _ctypes
+    assert name_this_process(SERVER_PROCESS_NAME) is False
