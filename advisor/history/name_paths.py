@@ -62,17 +62,27 @@ def other_paths(files: list[tuple[str | None, str]], info: WorkloadInfo, *, on_d
     if not info.path or not os.path.isabs(info.path):
         return []
     same = {sha for _, sha in files if sha and sha == info.file_sha256}
-    mine = {file_key(info.path, on_disk), file_key(info.path, False)}  # a recorded file gone: its text
+    mine = file_key(info.path, on_disk)
     seen: set[tuple[Any, ...]] = set()
     out: list[str] = []
     for path, sha in files:
         if not path or not os.path.isabs(path) or sha in same:
             continue
         key = file_key(path, on_disk)
-        if key not in mine and file_key(path, False) not in mine and key not in seen:
+        if not _is_mine(key, path, mine, info.path) and key not in seen:
             seen.add(key)
             out.append(path)
     return out
+
+
+def _is_mine(key: tuple[Any, ...], path: str, mine: tuple[Any, ...], my_path: str) -> bool:
+    """Whether the recorded ``path`` (its ``file_key``, ``key``) is the file ``my_path`` (``mine``): as files where
+    both exist, as normalized text only where one does not. Not text too where both exist: ``normpath`` takes a
+    ``..`` away lexically, so ``x/link/../w.py`` (the API keeps a ``..``) read as ``x/w.py``, another file where
+    ``link`` is a symbolic link elsewhere."""
+    if key[0] == "file" and mine[0] == "file":
+        return key == mine
+    return file_key(path, False) == file_key(my_path, False)
 
 
 def shared_name_notes(hist: Any, info: WorkloadInfo, *, on_disk: bool = False) -> list[str]:

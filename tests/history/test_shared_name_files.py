@@ -83,3 +83,21 @@ def test_predict_through_a_symbolic_link_has_no_note(tmp_path, monkeypatch):
         "is another project, give this one a name of its own: --name NAME, or WORKLOAD_NAME = \"...\" in the file "
         "(name= in Python)."]
     assert shared_name_notes(None, linked.workload, on_disk=True) == []
+
+
+def test_a_dot_dot_through_a_symbolic_link_is_not_taken_for_the_file_its_text_names(tmp_path):
+    """Where both files exist they are compared as files only: their normalized texts were compared too, and
+    ``normpath`` drops a ``..`` lexically, so ``x/link/../w.py`` (the Python API keeps a ``..``; ``link`` ->
+    ``y/z``, so the file is ``y/w.py``) was taken for the other file ``x/w.py``, and its runs got no note."""
+    (tmp_path / "x").mkdir()
+    (tmp_path / "y" / "z").mkdir(parents=True)
+    (tmp_path / "y" / "w.py").write_text("# this project\n")
+    (tmp_path / "x" / "w.py").write_text("# another project\n")
+    (tmp_path / "x" / "link").symlink_to(tmp_path / "y" / "z", target_is_directory=True)
+    dotted = f"{tmp_path}/x/link/../w.py"
+    assert os.path.samefile(dotted, tmp_path / "y" / "w.py")
+    other = str(tmp_path / "x" / "w.py")
+    assert other_paths([(other, "a" * 64)], info_at(dotted, "b" * 64), on_disk=True) == [other]
+    assert other_paths([(dotted, "a" * 64)], info_at(other, "b" * 64), on_disk=True) == [dotted]
+    # The same file by that spelling is still the same file.
+    assert other_paths([(dotted, "a" * 64)], info_at(tmp_path / "y" / "w.py", "b" * 64), on_disk=True) == []
