@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import select
 import socket
 import struct
 from collections.abc import Iterator
@@ -33,6 +32,7 @@ from pydantic import (
     model_validator,
 )
 
+from advisor.probe.fd_wait import wait_readable
 from advisor.probe.request import ProbeRequest
 from advisor.schemas import Analysis, DeviceProfile, HostInfo, InputPipeline
 from advisor.schemas.base import NUL, JobCount, ParamCount, refuse_nul
@@ -398,8 +398,7 @@ class FrameReader:
 
 def receive(sock: socket.socket, reader: FrameReader, timeout_seconds: float) -> tuple[list[bytes], bool]:
     """(the payloads that arrived within ``timeout_seconds``, whether the other end has closed)."""
-    ready, _, _ = select.select([sock], [], [], max(timeout_seconds, 0.0))
-    if not ready:
+    if not wait_readable(sock, timeout_seconds):
         return [], False
     try:
         data = sock.recv(_READ_CHUNK_BYTES)

@@ -26,7 +26,6 @@ import contextlib
 import ctypes
 import multiprocessing
 import os
-import select
 import shlex
 import signal
 import socket
@@ -40,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 from advisor.current_folder import check_current_folder
 from advisor.errors import ConfigError, ProbeError
 from advisor.output_file import non_utf8_shown
+from advisor.probe.fd_wait import wait_readable
 from advisor.probe.frames import ChildStart, FrameReader, encode, receive, send_payload
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -91,7 +91,7 @@ class ChildProcess:
 
     def readable(self) -> bool:
         """Data (or the end of the stream) is waiting on the socket."""
-        return bool(select.select([self.sock], [], [], 0)[0])
+        return wait_readable(self.sock, 0)
 
     def status(self) -> int | None:
         """The exit status (negative: killed by that signal), or None while it runs; does not reap it."""

@@ -16,12 +16,13 @@ from __future__ import annotations
 import codecs
 import contextlib
 import os
-import select
 import sys
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
+
+from advisor.probe.fd_wait import wait_readable
 
 _POLL_SECONDS = 0.1
 _DRAIN_SECONDS = 0.5  # after the child's group ended: what a process that left the group still writes, no more
@@ -86,8 +87,7 @@ class OutputRelay:
         while deadline is None or time.monotonic() < deadline:
             if deadline is None and self._stop.is_set():
                 deadline = time.monotonic() + _DRAIN_SECONDS
-            readable, _, _ = select.select([self.read_fd], [], [], _POLL_SECONDS)
-            if not readable:
+            if not wait_readable(self.read_fd, _POLL_SECONDS):
                 if self._stop.is_set():
                     break  # ended, and nothing more came
                 continue
