@@ -79,7 +79,7 @@ def probe_progress(enabled: bool) -> Iterator[Any]:
     # the elapsed time "0…".
     bar = Progress(TextColumn("[bold]{task.fields[device]:>7}", table_column=TableColumn(no_wrap=True)),
                    BarColumn(table_column=TableColumn(no_wrap=False)),
-                   TextColumn("{task.percentage:>3.0f}%", table_column=TableColumn(no_wrap=True)),
+                   TextColumn("{task.fields[percent]}", table_column=TableColumn(no_wrap=True)),
                    TimeElapsedColumn(table_column=TableColumn(no_wrap=True)),
                    TextColumn("{task.description}", table_column=TableColumn(no_wrap=False, overflow="fold")),
                    console=err(), transient=True)
@@ -89,16 +89,35 @@ def probe_progress(enabled: bool) -> Iterator[Any]:
 
 class _BarUpdate:
     """The probe's progress callback over a rich bar; ``write_output`` takes the workload's own output in whole
-    lines (``advisor.probe.output_relay``) and prints them above the bar: written past it, they tore the bar."""
+    lines (``advisor.probe.output_relay``) and prints them above the bar: written past it, they tore the bar.
+    ``show_partial`` shows the line the workload has open (a download's bar redrawn with carriage returns) as a row
+    of the bar, "output", until the line ends."""
 
     def __init__(self, bar: Any) -> None:
         self._bar = bar
         self._tasks: dict[str, Any] = {}
+        self._open_line: Any = None
 
     def __call__(self, device: str, fraction: float, message: str) -> None:
+        fraction = max(0.0, min(1.0, fraction))
+        percent = f"{fraction * 100:>3.0f}%"
         if device not in self._tasks:
-            self._tasks[device] = self._bar.add_task(safe_text(message), total=1.0, device=safe_text(device))
-        self._bar.update(self._tasks[device], completed=max(0.0, min(1.0, fraction)), description=safe_text(message))
+            self._tasks[device] = self._bar.add_task(safe_text(message), total=1.0, device=safe_text(device),
+                                                     percent=percent)
+        self._bar.update(self._tasks[device], completed=fraction, description=safe_text(message), percent=percent)
+
+    def show_partial(self, text: str) -> None:
+        """The workload's open line, as it reads now ("" once it ended: the row goes)."""
+        if not text:
+            if self._open_line is not None:
+                self._bar.remove_task(self._open_line)
+                self._open_line = None
+            return
+        shown = safe_text(_ESCAPE_SEQUENCE.sub("", text).expandtabs())
+        if self._open_line is None:  # no total: the bar pulses, and no percentage is claimed for it
+            self._open_line = self._bar.add_task(shown, total=None, device="output", percent="    ")
+        else:
+            self._bar.update(self._open_line, description=shown)
 
     def write_output(self, lines: str) -> None:
         """Lines the workload wrote: its colours (terminal escape sequences) dropped and tabs expanded, so that it

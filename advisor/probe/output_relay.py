@@ -8,7 +8,10 @@ takes the output (``write_output``, as the CLI's bar does), the child's descript
 and a thread here hands the lines to it, so that the bar prints them above itself.
 
 A line is what a terminal would have kept of it: the text after its last carriage return (a tqdm bar's
-updates are one line, its last state). A line left open is handed over when the probe ends.
+updates are one line, its last state). A line left open is handed over when the probe ends; meanwhile, where the
+callback also has ``show_partial``, its current state is shown there (a download's bar in ``make_dataloader``,
+written with carriage returns and no line end, showed nothing until it ended), at most every 0.25 s, and cleared
+("") when the line ends.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ _POLL_SECONDS = 0.1
 _DRAIN_SECONDS = 0.5  # after the child's group ended: what a process that left the group still writes, no more
 _READ_BYTES = 65536
 _COALESCE_SECONDS = 0.02
+_PARTIAL_SECONDS = 0.25  # the open line's state shown at most this often (a tqdm bar redraws 10 times a second)
 
 
 def output_to(fd: int | None) -> None:
@@ -53,15 +57,25 @@ def output_sink(progress: Any) -> Callable[[str], None] | None:
     return write if callable(write) else None
 
 
+def partial_sink(progress: Any) -> Callable[[str], None] | None:
+    """The progress callback's ``show_partial(text)`` (the open line's current state; "" clears it), or None."""
+    show = getattr(progress, "show_partial", None)
+    return show if callable(show) else None
+
+
 class OutputRelay:
     """A pipe for the child's descriptors 1 and 2, read by a thread that hands each line to ``write``.
 
     Args:
         write: called from the relay's thread with the complete lines of a read, joined by ``\\n`` (no line end).
+        partial: called from the relay's thread with the open line's current state, "" once it ended; None: not.
     """
 
-    def __init__(self, write: Callable[[str], None]) -> None:
+    def __init__(self, write: Callable[[str], None], partial: Callable[[str], None] | None = None) -> None:
         self._write = write
+        self._partial = partial
+        self._partial_shown = ""
+        self._partial_at = 0.0
         self.read_fd, self.write_fd = os.pipe()
         self._decoder = codecs.getincrementaldecoder(getattr(sys.stderr, "encoding", None) or "utf-8")("replace")
         self._pending = ""
@@ -90,6 +104,7 @@ class OutputRelay:
             if not wait_readable(self.read_fd, _POLL_SECONDS):
                 if self._stop.is_set():
                     break  # ended, and nothing more came
+                self._show_partial()
                 continue
             try:
                 data = os.read(self.read_fd, _READ_BYTES)
@@ -98,7 +113,9 @@ class OutputRelay:
             if not data:
                 break  # every writer gone
             self._feed(self._decoder.decode(data))
+            self._show_partial()
         self._feed(self._decoder.decode(b"", final=True))
+        self._clear_partial()
         if self._pending:
             self._hand([self._pending])
             self._pending = ""
@@ -106,16 +123,38 @@ class OutputRelay:
     def _feed(self, text: str) -> None:
         *lines, self._pending = (self._pending + text).split("\n")
         if lines:
+            self._clear_partial()
             self._hand(lines)
             # Lines that come fast are handed a read's worth at a time: one redraw of the bar each, not one a line
             # (a print in make_batch is a line a step; this process's drawing takes CPU from the timed child).
             # The pipe holds 64 KiB meanwhile, so the child is not held up by it.
             time.sleep(_COALESCE_SECONDS)
 
+    def _show_partial(self) -> None:
+        state = _kept(self._pending)
+        if self._partial is None or state == self._partial_shown or \
+                time.monotonic() - self._partial_at < _PARTIAL_SECONDS:
+            return
+        self._partial_at = time.monotonic()
+        self._call(self._partial, state)
+        self._partial_shown = state
+
+    def _clear_partial(self) -> None:
+        if self._partial is not None and self._partial_shown:
+            self._call(self._partial, "")
+            self._partial_shown = ""
+
     def _hand(self, lines: list[str]) -> None:
-        # What a terminal kept of each: the text after its last carriage return.
-        shown = "\n".join(line.rstrip("\r").rsplit("\r", 1)[-1] for line in lines)
+        self._call(self._write, "\n".join(_kept(line) for line in lines))
+
+    @staticmethod
+    def _call(show: Callable[[str], None], text: str) -> None:
         try:
-            self._write(shown)
+            show(text)
         except Exception:  # noqa: BLE001 - a display that fails must not stop the pipe's reading (the child blocks)
             pass
+
+
+def _kept(line: str) -> str:
+    """What a terminal kept of a line: the text after its last carriage return (one that ends it aside)."""
+    return line.rstrip("\r").rsplit("\r", 1)[-1]

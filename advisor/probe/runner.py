@@ -77,7 +77,7 @@ from advisor.probe.frames import (
     parse_child_frame,
 )
 from advisor.probe.lifetime import ChildProcess, Starter, fork_starter, start_fresh
-from advisor.probe.output_relay import OutputRelay, output_sink
+from advisor.probe.output_relay import OutputRelay, output_sink, partial_sink
 from advisor.probe.request import ProbeRequest
 from advisor.probe.scratch import make_scratch
 from advisor.probe.startup_clock import startup_notes
@@ -382,7 +382,7 @@ def _run_child(starter: Starter, request: ProbeRequest, notify: Progress, label:
                        pickled=pickled is not None, forked=forked, single_thread=single_thread, scratch_dir=scratch,
                        turn_lock=lock_path() if request.probe_wait_seconds > 0 else None)
     sink = output_sink(notify)  # the workload's prints drawn above a progress bar, not through it
-    relay = OutputRelay(sink) if sink is not None else None
+    relay = OutputRelay(sink, partial_sink(notify)) if sink is not None else None
     try:
         child = starter(start, pickled, **({"output_fd": relay.write_fd} if relay else {}))
         try:

@@ -93,3 +93,40 @@ def test_without_write_output_the_prints_go_to_stderr(tmp_path, capfd):
                 progress=lambda device, fraction, message: None)
     out, err = capfd.readouterr()
     assert "loading model..." in err and "written by C code" in err and "loading model..." not in out
+
+
+def test_an_open_line_is_shown_as_it_reads_now_and_cleared_when_it_ends():
+    # A download's bar in make_dataloader (tqdm: carriage returns, no line end until it is done) showed nothing
+    # until it ended: the relay hands whole lines only
+    import time
+
+    lines: list[str] = []
+    states: list[str] = []
+    relay = OutputRelay(lines.append, states.append)
+    os.write(relay.write_fd, b"\rDownloading:  10%|#         |")
+    deadline = time.monotonic() + 5
+    while not states and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert states == ["Downloading:  10%|#         |"] and lines == []
+    time.sleep(0.3)  # past the 0.25 s between two states shown
+    os.write(relay.write_fd, b"\rDownloading:  50%|#####     |")
+    deadline = time.monotonic() + 5
+    while len(states) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert states[-1] == "Downloading:  50%|#####     |"
+    os.write(relay.write_fd, b"\rDownloading: 100%|##########|\ndone\n")
+    relay.close()
+    assert states[-1] == ""  # the line ended: its row goes
+    assert "\n".join(lines).split("\n") == ["Downloading: 100%|##########|", "done"]
+
+
+def test_without_show_partial_an_open_line_comes_at_the_end_only():
+    lines: list[str] = []
+    relay = OutputRelay(lines.append)
+    os.write(relay.write_fd, b"\rstep 1\rstep 2")
+    import time
+
+    time.sleep(0.4)
+    assert lines == []
+    relay.close()
+    assert lines == ["step 2"]
