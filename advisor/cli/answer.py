@@ -19,6 +19,7 @@ from advisor.cli.fit import Column, print_fitted
 from advisor.cli.scaling_cells import grid_notes, memory_cell
 from advisor.cli.streams import utf8_data
 from advisor.cli.table_columns import candidate_columns, price_headers
+from advisor.ranking import SPOT_COLUMN_NOTE
 from advisor.ranking.precision import chosen_cell
 from advisor.units import (
     format_duration,
@@ -194,14 +195,15 @@ def _cells(rank: int, c: Any, chosen: Any, similar: str, bound: bool = False) ->
 
 
 
-def candidates_table(rec: Any, view: str = "hardware", show_all: bool = False) -> None:
+def candidates_table(rec: Any, view: str = "hardware", show_all: bool = False) -> tuple[str, ...]:
+    """The ranking's table (the headers of the columns a narrow terminal left out returned)."""
     title, rows = _rows(rec, view, show_all)
     bound = _bound_shown(rows)
     con = out()
     columns = candidate_columns(rec.constraints.spot, bound)
-    print_fitted(con, columns,
-                 [_cells(rank, c, rec.chosen, similar, bound) for rank, (c, similar) in enumerate(rows, 1)],
-                 title=safe_text(title), title_justify="left")
+    return print_fitted(con, columns,
+                        [_cells(rank, c, rec.chosen, similar, bound) for rank, (c, similar) in enumerate(rows, 1)],
+                        title=safe_text(title), title_justify="left")
 
 
 def _view(view: str, show_all: bool) -> str:
@@ -209,7 +211,8 @@ def _view(view: str, show_all: bool) -> str:
     return "all" if show_all else view
 
 
-def _footer_lines(rec: Any, show_skipped: bool, server: str | None = None, view: str = "hardware") -> list[str]:
+def _footer_lines(rec: Any, show_skipped: bool, server: str | None = None, view: str = "hardware",
+                  left_out: Sequence[str] = ()) -> list[str]:
     """What follows the table, as plain text lines (the text output escapes them for the terminal, markdown for a
     comment): what was dropped and skipped, the notes (``view``'s: those on its rows are the table's), what was
     measured, the prices' dates, the history id. Each is one line: a line break in one (a note included, which
@@ -226,7 +229,10 @@ def _footer_lines(rec: Any, show_skipped: bool, server: str | None = None, view:
     elif show_skipped and not rec.skipped:  # said, so that the flag is seen to have been read
         lines.append("No offer was skipped: every offer considered got an estimate.")
     warned = set(rec.verdict.warnings) if rec.verdict else set()
-    lines += [f"note: {text}" for text in rec.notes_for(view) if text not in warned]
+    # the spot column's note, where a narrow terminal left the column out, would explain what is not shown
+    unshown = SPOT_COLUMN_NOTE if "spot" in left_out else None
+    lines += [f"note: {text}" for text in rec.notes_for(view)
+              if text not in warned and not (unshown and text.startswith(unshown))]
     if rec.verdict is None:
         lines += [f"advice: {text}" for text in rec.advice]
     if rec.measured_devices:
@@ -273,11 +279,12 @@ def _actual_placeholder(rec: Any) -> str:
     return f"<real time, e.g. {example}>"
 
 
-def _footer(rec: Any, show_skipped: bool, server: str | None = None, view: str = "hardware") -> None:
+def _footer(rec: Any, show_skipped: bool, server: str | None = None, view: str = "hardware",
+            left_out: Sequence[str] = ()) -> None:
     con = out()
     if rec.skipped and show_skipped:
         skipped_table(rec.skipped)
-    for line in _footer_lines(rec, show_skipped, server, view):
+    for line in _footer_lines(rec, show_skipped, server, view, left_out):
         con.print(safe_text(line))
 
 
@@ -302,8 +309,8 @@ def recommendation(rec: Any, *, view: str = "hardware", show_all: bool = False, 
     if quiet:
         return
     out().print("")
-    candidates_table(rec, view, show_all)
-    _footer(rec, show_skipped, server, _view(view, show_all))
+    left_out = candidates_table(rec, view, show_all)
+    _footer(rec, show_skipped, server, _view(view, show_all), left_out)
 
 
 # ------------------------------------------------------------------------------------------- markdown

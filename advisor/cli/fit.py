@@ -48,8 +48,9 @@ def _widest(text: str) -> int:
 
 
 def fitted(con: Console, columns: Sequence[Column], rows: Sequence[Sequence[str]], **table_args) -> tuple[
-        Table | Group, str | None]:
-    """The table for ``con``'s width, and the note to print after it (None: every column shown)."""
+        Table | Group, str | None, tuple[str, ...]]:
+    """The table for ``con``'s width, the note to print after it (None: every column shown), and the headers of
+    the columns left out."""
     plain = [[_plain(cell) for cell in row] for row in rows]
     table = _table(columns, rows, table_args)
     # rich's own layout, as printed so far (its widths count the cells' padding): rich shares out the console's
@@ -60,7 +61,7 @@ def fitted(con: Console, columns: Sequence[Column], rows: Sequence[Sequence[str]
     natural = [max([_widest(r[i]) for r in plain] + [_longest_word(c.header)]) for i, c in enumerate(columns)]
     if all(w >= (n if c.whole else m if c.overflow != "fold" else min(n, c.fold_min))
            for w, n, m, c in zip(widths, needs, natural, columns, strict=True)):
-        return table, None  # no number broken, no name cut to an ellipsis, no text narrower than it may get
+        return table, None, ()  # no number broken, no name cut to an ellipsis, no text narrower than it may get
     shown = list(range(len(columns)))
     mins = [max(n if c.whole else min(n, c.fold_min), _longest_word(c.header))  # a header's words whole too
             for n, c in zip(needs, columns, strict=True)]
@@ -73,7 +74,7 @@ def fitted(con: Console, columns: Sequence[Column], rows: Sequence[Sequence[str]
     if sum(mins[i] for i in shown) + overhead > con.width:  # no table fits: each row as "header: value" lines
         return _paragraphs(columns, rows, table_args), (
             f"terminal too narrow ({con.width} columns) for the table: one row per paragraph; widen it, or see "
-            "--json for every field")
+            "--json for every field"), ()
     alloc = {i: mins[i] for i in shown}
     spare = con.width - overhead - sum(alloc.values())
     cells = [max((_widest(r[i]) for r in plain), default=0) for i in range(len(columns))]
@@ -89,15 +90,18 @@ def fitted(con: Console, columns: Sequence[Column], rows: Sequence[Sequence[str]
     left_out = [columns[i].header for i in range(len(columns)) if i not in shown]
     note = (f"terminal too narrow ({con.width} columns): {', '.join(left_out)} left out; widen it, or see --json "
             "for every field") if left_out else None
-    return table, note
+    return table, note, tuple(left_out)
 
 
-def print_fitted(con: Console, columns: Sequence[Column], rows: Sequence[Sequence[str]], **table_args) -> None:
-    """``fitted``'s table printed on ``con``, then its note on what a narrow terminal left out."""
-    table, note = fitted(con, columns, rows, **table_args)
+def print_fitted(con: Console, columns: Sequence[Column], rows: Sequence[Sequence[str]],
+                 **table_args) -> tuple[str, ...]:
+    """``fitted``'s table printed on ``con``, then its note on what a narrow terminal left out; the headers of the
+    columns left out."""
+    table, note, left_out = fitted(con, columns, rows, **table_args)
     con.print(table)
     if note:
         con.print(f"note: {safe_text(note)}")
+    return left_out
 
 
 def _share_out(alloc: dict[int, int], wants: dict[int, int], spare: int) -> None:

@@ -212,13 +212,16 @@ def _row_notes(listed: list[Scored], constraints: Constraints) -> list[str]:
     return notes
 
 
+SPOT_COLUMN_NOTE = "spot column:"  # how the note on the spot column begins (a table without the column drops it)
+
+
 def _spot_column_note(scored: list[Scored]) -> list[str]:
     """Without ``--spot``, what the spot column is: an interruptible instance's cost, not ranked on, and for the
     providers whose catalog rows say so (``Candidate.spot_zone_min``) the cheapest availability zone's."""
     if not any(s.cand.spot_cost_usd is not None for s in scored):
         return []
     zone_min = list(dict.fromkeys(s.cand.provider for s in scored if s.cand.spot_zone_min))
-    text = "spot column: interruptible (can be taken back at any time), not ranked on (--spot ranks on it)"
+    text = f"{SPOT_COLUMN_NOTE} interruptible (can be taken back at any time), not ranked on (--spot ranks on it)"
     if zone_min:
         text += (f"; {' and '.join(zone_min)} spot prices are the cheapest availability zone's (the zone you are "
                  f"given may charge more)")

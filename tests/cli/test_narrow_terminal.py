@@ -180,3 +180,14 @@ def test_skipped_offers_at_60_columns_keep_every_word_whole(monkeypatch):
         for word in f"{s.target} {s.reason} {s.fix}".split():
             assert _whole(word, text), (word, text)
         assert _whole(f"offers: {s.count}", text) or _whole(f"│ {s.count} │", text), text
+
+
+def test_the_spot_column_s_note_goes_with_the_column(app, monkeypatch):
+    # At 80 columns "note: spot column: interruptible ..." followed the note that the spot column was left out
+    args = ["recommend", "--profile", str(PROFILE), "--no-save", "--top", "3"]
+    assert any(n.startswith("spot column:") for n in _json(app, *args)["notes"])
+    wide = _at_width(app, monkeypatch, 200, *args)
+    assert "note: spot column: interruptible" in wide
+    narrow = _at_width(app, monkeypatch, 80, *args)
+    assert "spot" in narrow.split("terminal too narrow (80 columns):")[1].split("left out")[0]
+    assert "spot column:" not in narrow
