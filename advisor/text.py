@@ -22,6 +22,13 @@ def _visible(match: re.Match[str]) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+def has_controls(value: str) -> bool:
+    """Whether ``value`` holds a character ``show_controls`` makes visible: a control, a bidirectional override
+    or mark, a line or paragraph separator, a lone surrogate. Other Unicode is text (a zero-width non-joiner in a
+    Persian word, a no-break space, an emoji's joiner)."""
+    return _CONTROL.search(value) is not None
+
+
 def show_controls(value: object, *, multiline: bool = False) -> str:
     """``value`` as text with its control characters made visible (``\\x1b``), nothing else changed."""
     pattern = _CONTROL_BUT_NEWLINE if multiline else _CONTROL

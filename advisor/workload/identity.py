@@ -7,7 +7,8 @@ intervals are learned per name (``advisor.predictor.learned``). The name is, fir
 an ``advisor.Workload``'s own ``name``). Without a name every project's ``train.py`` is the one workload
 ``train``: one project's recorded runs corrected another's predictions.
 
-A name is printable text (no control characters: it is printed in tables and notes), 1 to
+A name is text without control characters (``advisor.text.has_controls``: it is printed in tables and notes;
+any other Unicode, a Persian name's zero-width non-joiner or a no-break space, is text), 1 to
 ``MAX_WORKLOAD_NAME_CHARS`` characters once stripped of surrounding blanks (what the history's column holds).
 A flag that names it wins over the file, whose ``WORKLOAD_NAME`` is then not read, so a file's unusable
 ``WORKLOAD_NAME`` can be worked round without editing the file. Not ``NAME``: training scripts use that for labels
@@ -23,6 +24,7 @@ from advisor.errors import WorkloadError
 from advisor.output_file import path_text
 from advisor.schemas import Profile
 from advisor.schemas.profile import MAX_WORKLOAD_NAME_CHARS
+from advisor.text import has_controls
 
 NAME_WHERE = "--name (name= in Python)"  # where a command's own name came from, as its error says
 _HINT = ('Fix: give a short name such as resnet_cifar: --name resnet_cifar, WORKLOAD_NAME = "resnet_cifar" in the '
@@ -36,7 +38,8 @@ def _problem(value: Any) -> str | None:
     text = value.strip()
     if not text:
         return "must not be empty"
-    if not text.isprintable():
+    if has_controls(text):  # the characters a terminal obeys (advisor.text); not str.isprintable, which also
+        # refused a Persian name's zero-width non-joiner, a no-break space and an emoji's joiner
         return "must not hold a control character (a tab, a newline, an escape...)"
     if len(text) > MAX_WORKLOAD_NAME_CHARS:
         return f"must be at most {MAX_WORKLOAD_NAME_CHARS} characters, not {len(text):,}"

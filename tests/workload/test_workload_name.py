@@ -105,3 +105,29 @@ def test_a_file_whose_name_is_no_name_is_refused_unless_a_name_is_given(tmp_path
     assert resolved_name(path, "plain") == "plain"  # the flag works round it without a rename
     path.write_text('WORKLOAD_NAME = "declared"\n' + BODY)  # or a name the file declares
     assert resolved_name(path, None) == "declared"
+
+
+@pytest.mark.parametrize("value", ["مدل\u200cها", "my\u00a0model", "🧑\u200d💻 coder", "学習\u3000モデル",
+                                   "résumé.v2/x y"])
+def test_a_name_in_any_script_is_a_name(value, tmp_path):
+    # str.isprintable refused a Persian name's zero-width non-joiner, a no-break space, an emoji's joiner and an
+    # ideographic space as "a control character": a file 'مدل\u200cها.py' profiled before the name check reached
+    # the file's name, and was refused after it (exit 1, "must not hold a control character ...: 'مدل\\u200cها'").
+    import torch
+
+    from advisor.workload import Workload
+
+    assert checked_name(value, "--name") == value
+    path = tmp_path / f"{value.replace('/', '_')}.py"
+    path.write_text(BODY)
+    assert resolved_name(path, None) is None  # the file's name names it, unrefused
+    made = Workload(model=lambda: torch.nn.Linear(4, 2), make_batch=lambda b: (torch.zeros(b, 4), None), name=value)
+    assert made.name == value
+
+
+@pytest.mark.parametrize("value", ["evil\u202egnp.exe", "a\u2028b", "a\u2066b\u2069", "a\x85b"])
+def test_a_name_that_reorders_or_breaks_the_line_is_refused(value):
+    # What a terminal obeys (advisor.text.has_controls): a bidirectional override or isolate, a line separator,
+    # a C1 control (NEL).
+    with pytest.raises(WorkloadError, match="must not hold a control character"):
+        checked_name(value, "--name")
