@@ -19,11 +19,18 @@ from advisor.schemas import DeviceProfile, Measurement
 from advisor.schemas.input_load import pipeline_busy_notes as pipeline_busy_notes
 from advisor.schemas.profile import CLEAN_STEAL_FRACTION, LOAD_UNREAD
 from advisor.schemas.shared_gpu import held_by_others_gib
+from advisor.schemas.small_batch import small_batch_note
 from advisor.schemas.spread import NOISY_SPREAD, measured_quiet, others_explain_spread
 from advisor.schemas.state_growth import growth_note
 from advisor.units import format_duration
 
 OVERSUBSCRIBED = 1.5  # all threads slower than this x one thread: the cores are busy with something else
+
+
+def small_batch_notes(devices: list[DeviceProfile]) -> list[str]:
+    """A note for a device whose step at a batch size the ladder chose below the job's raised
+    (``advisor.schemas.small_batch``): timed from the check's size, but the user is told."""
+    return [small_batch_note(d.device, d.small_batch_error) for d in devices if d.small_batch_error is not None]
 
 
 def precision_notes(devices: list[DeviceProfile], asked: str) -> list[str]:

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from advisor.schemas import DeviceProfile, Measurement
 from advisor.schemas.base import MAX_COUNT
 from advisor.schemas.profile import SkippedPoint
+from advisor.schemas.small_batch import SmallBatchError
 
 MIN_WARMUP = 2  # warm-up steps at a ladder point, at least
 MIN_TIMED = 2  # timed steps at a ladder point, at least: a point that cannot finish these is not started
@@ -175,6 +176,7 @@ class Ladder:
     skipped: list[SkippedPoint] = field(default_factory=list)
     oom_limit: int | None = None  # the smallest batch size that ran out of memory
     floor: int = 1  # the smallest batch size the automatic ladder may time (see ``below_check_failed``)
+    small_batch_error: SmallBatchError | None = None  # why the floor rose: the profile's note says so
     queue: list[int] = field(init=False)
     _between_added: bool = field(init=False, default=False)
 
@@ -205,14 +207,18 @@ class Ladder:
         if not fits and not self.explicit and batch_size // 2 >= self.floor:
             self.queue.insert(0, batch_size // 2)
 
-    def below_check_failed(self, batch_size: int, check_batch_size: int) -> bool:
+    def below_check_failed(self, batch_size: int, check_batch_size: int, error: str) -> bool:
         """A step at ``batch_size`` raised: True where the automatic ladder chose that size below the workload
         check's (which ran) and the user's, as a BatchNorm over (N, C) features raises at batch size 1 ("Expected
         more than 1 value per channel") though the job never trains at 1: the ladder then times nothing below the
-        check's size (its 1 becomes 2: B = 8 is timed at 2, 4, 8). False where the error is the workload's."""
+        check's size (its 1 becomes 2: B = 8 is timed at 2, 4, 8), and keeps ``error`` (its one line) for the
+        profile's note: a last batch of that size raises too, and a bug at that size alone is not hidden. False
+        where the error is the workload's."""
         if self.explicit or not batch_size < check_batch_size < self.batch_size:
             return False
         self.floor = check_batch_size
+        self.small_batch_error = SmallBatchError(batch_size=batch_size, timed_from=check_batch_size,
+                                                 error=error.strip().partition("\n")[0][:1000])
         self.queue = measuring_order([max(s, self.floor) for s in self.queue])
         return True
 

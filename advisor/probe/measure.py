@@ -101,6 +101,11 @@ class _OutOfMemory(Exception):
 # ------------------------------------------------------------------------------------------------- probe
 
 
+def _raised(exc: WorkloadError, batch_size: int) -> str:
+    """"the training step raised ValueError: ...", from ``DeviceProbe.user_error``'s message."""
+    return exc.message.partition(f"at batch size {batch_size}, ")[2] or exc.message
+
+
 class DeviceProbe:
     """The probe of one workload on one device. ``run()`` returns the ``DeviceProfile``."""
 
@@ -339,8 +344,8 @@ class DeviceProbe:
                 self._out_of_memory(profile, ladder, b, fits)
                 self.report(frac1, f"{self.device_name}: out of memory at batch size {b}", force=True)
                 continue
-            except WorkloadError:  # a size the ladder chose below the check's: not the job's error
-                if not ladder.below_check_failed(b, opts.check_batch_size):
+            except WorkloadError as exc:  # a size the ladder chose below the check's: not the job's error
+                if not ladder.below_check_failed(b, opts.check_batch_size, _raised(exc, b)):
                     raise
                 continue
             if first_step is None:
@@ -355,7 +360,7 @@ class DeviceProbe:
         profile.skipped = sorted((p for p in ladder.skipped if p.batch_size not in {m.batch_size for m in fits}),
                                  key=lambda p: p.batch_size)
         profile.largest_batch_size = max((m.batch_size for m in fits), default=None)
-        profile.state_growth = self.state_meter.growth()
+        profile.state_growth, profile.small_batch_error = self.state_meter.growth(), ladder.small_batch_error
         if scaling and fits:
             self.report(done_units / (done_units + 1), f"{self.device_name}: thread scaling", force=True)
             profile.thread_scaling = measure_thread_scaling(self, fits, reserve)
@@ -370,8 +375,8 @@ class DeviceProbe:
         self.report(0.0, f"{self.device_name}: one step at batch size {b} to price the ladder", force=True)
         try:
             seconds = self._window_step(profile, ladder, b)
-        except WorkloadError:  # at 1, below the check's size: priced at the check's instead (Ladder.below_check_failed)
-            if not ladder.below_check_failed(b, self.options.check_batch_size):
+        except WorkloadError as exc:  # at 1, below the check's size: priced at the check's (Ladder.below_check_failed)
+            if not ladder.below_check_failed(b, self.options.check_batch_size, _raised(exc, b)):
                 raise
             b = ladder.floor
             seconds = self._window_step(profile, ladder, b)

@@ -53,6 +53,7 @@ from advisor.probe.device_notes import (
     pipeline_busy_notes,
     precision_notes,
     shared_gpu_notes,
+    small_batch_notes,
     too_big_notes,
 )
 from advisor.probe.endings import died_error, early_done_error, timeout_error
@@ -188,7 +189,7 @@ def _notes(collected: _Collected, request: ProbeRequest, source: Any) -> list[st
             + noise_notes(collected.devices, shapes_vary=bool(collected.check and collected.check.shape_note),
                           cores=collected.host.cpu.logical_cores if collected.host else None,
                           os_name=collected.host.os_name if collected.host else None)
-            + precision_notes(collected.devices, request.precision)
+            + precision_notes(collected.devices, request.precision) + small_batch_notes(collected.devices)
             + shared_gpu_notes(collected.devices)
             + [n for n in (collected.turn_note, collected.input_note, collected.bf16_note) if n] + collected.left_out
             + ([failed_note(collected.analysis_failure)] if collected.analysis_failure else [])

@@ -38,11 +38,11 @@ from advisor.schemas.base import (
     utc_now,
 )
 from advisor.schemas.devices import HostInfo, StartupClock
+from advisor.schemas.small_batch import SmallBatchError
 from advisor.schemas.state_growth import StateGrowth
 from advisor.schemas.subnormal import SubnormalDrift
 
 # ---------------------------------------------------------------------------------------------- probes
-
 # Lists no longer than a probe makes (a profile is anyone's data): steps one process keeps at a batch size
 # (advisor.probe.measure) and a Measurement's, of 16 processes; a device's points of a kind, devices; notes; ops.
 MAX_STEP_SAMPLES = 400
@@ -52,7 +52,6 @@ Note = Annotated[str, Field(max_length=4096)]  # one of a profile's notes
 # A timed window is clean when others used under this many cores on average and the hypervisor stole under this share.
 CLEAN_OTHERS_CORES = 0.25
 CLEAN_STEAL_FRACTION = 0.05
-
 
 # In the probe's note on a CPU whose windows' load could not be read (``advisor.probe.device_notes``), recorded as
 # unknown (None): a caveat (``advisor.predictor.caveats``), and what tells it from an older profile's missing fields.
@@ -220,6 +219,7 @@ class DeviceProfile(Model):
     subnormal: SubnormalDrift | None = None  # CPU only: optimizer state turning subnormal (advisor.probe.subnormal)
     kept_memory: KeptMemory | None = None  # CPU only: the allocator's what-if (advisor.probe.allocator)
     state_growth: StateGrowth | None = None  # the model's buffers grew at every timed step (probe.state_meter)
+    small_batch_error: SmallBatchError | None = None  # a step below the check's size raised (schemas.small_batch)
 
 
 class LoaderPoint(Model):

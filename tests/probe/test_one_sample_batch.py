@@ -71,11 +71,48 @@ def test_a_batch_of_1_that_the_user_trains_at_is_still_the_workloads_error():
 def test_the_ladder_floor():
     ladder = Ladder(8)
     assert ladder.queue == [1, 8, 2, 4]
-    assert ladder.below_check_failed(1, 2) and ladder.floor == 2 and ladder.queue == [2, 8, 4]
-    assert not Ladder(8).below_check_failed(2, 2)  # at the check's own size: the workload's error
-    assert not Ladder(2).below_check_failed(1, 2)  # below the user's 2 only by being below the check's: theirs
-    assert not Ladder(8, [1, 8]).below_check_failed(1, 2)
+    assert ladder.below_check_failed(1, 2, "e") and ladder.floor == 2 and ladder.queue == [2, 8, 4]
+    assert not Ladder(8).below_check_failed(2, 2, "e")  # at the check's own size: the workload's error
+    assert not Ladder(2).below_check_failed(1, 2, "e")  # below the user's 2 only by being below the check's: theirs
+    assert not Ladder(8, [1, 8]).below_check_failed(1, 2, "e")
     floored = Ladder(1024, check=(2, 8.8))
-    floored.below_check_failed(1, 2)
+    floored.below_check_failed(1, 2, "e")
     # The last-resort point is 2, not 1: 4 steps of 8.8 s fit half of 80 s.
     assert floored.next([], 80.0).batch_size == 2
+
+
+class BugAtOne(torch.nn.Module):
+    """A model with a bug that shows at batch size 1 alone (not a BatchNorm's): it must not pass unseen."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = torch.nn.Linear(16, 4)
+
+    def forward(self, x):
+        if x.shape[0] == 1:
+            raise IndexError("my_gather: index 3 is out of bounds for dimension 0 with size 1")
+        return self.net(x)
+
+
+@pytest.mark.parametrize(("model", "raised"), [
+    (batch_norm_model, "the training step raised ValueError: Expected more than 1 value per channel when training"),
+    (BugAtOne, "the training step raised IndexError: my_gather: index 3 is out of bounds for dimension 0 with size 1"),
+])
+def test_a_step_that_raised_below_the_jobs_batch_is_told(model, raised):
+    # The fallback (fab3344) was silent: `advisor profile w.py --batch-size 8 --json` of a model raising at 1
+    # (a BatchNorm, or a bug) timed 2, 4, 8 and said nothing in the profile or its notes, though a real epoch
+    # whose last batch holds one sample raises the same.
+    from advisor.probe.device_notes import small_batch_notes
+    from advisor.schemas import DeviceProfile
+
+    prof = probe(model, 8)
+    assert [m.batch_size for m in prof.measurements] == [2, 4, 8]
+    failed = prof.small_batch_error
+    assert (failed.batch_size, failed.timed_from) == (1, 2) and failed.error.startswith(raised)
+    kept = DeviceProfile.model_validate_json(prof.model_dump_json())  # it crosses from the probe's child
+    (note,) = small_batch_notes([kept])
+    assert note.startswith(f"cpu: at batch size 1, which advisor's ladder tried below the job's, {raised}")
+    assert "the ladder timed from batch size 2 instead. A real epoch whose last batch holds 1 sample raises " in note
+    assert "DataLoader(drop_last=True)" in note
+    assert probe(batch_norm_model, 8, batch_sizes=[2, 8]).small_batch_error is None  # nothing raised: no note
+    assert small_batch_notes([kept.model_copy(update={"small_batch_error": None})]) == []
