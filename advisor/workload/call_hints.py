@@ -59,6 +59,8 @@ def float64_hint(model: Any, inputs: Any, exc: BaseException) -> str:
     text = str(exc)
     if not any(word in text for word in ("Double", "double", "dtype", "scalar type")):
         return ""
+    if any(word in text for word in ("indices", "index", "Long")):  # an embedding's ids: x.float() fails again
+        return ""
     if not any(t.dtype == torch.float64 for t in _tensors(inputs)):
         return ""
     if not any(p.dtype == torch.float32 for p in model.parameters()):

@@ -51,3 +51,27 @@ def test_a_shape_error_with_float32_inputs_gets_the_general_hint_only():
         check_workload(Workload(model=mlp, make_batch=lambda b: (torch.randn(b, 15), torch.randint(0, 4, (b,)))),
                        batch_size=2)
     assert "does not fit the model" in str(info.value) and "float64" not in info.value.hint
+
+
+def test_float64_token_ids_for_an_embedding_are_not_told_x_float():
+    # The hint misfired on an index error: an nn.Embedding fed float64 ids (np.random.randint(...).astype(float))
+    # raised "Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int; but
+    # got torch.DoubleTensor", and the hint said "return x.float()", which fails the same way (ids are .long()).
+    def ids(b: int):
+        return torch.from_numpy(np.random.randint(0, 10, (b, 5)).astype(np.float64)), torch.randint(0, 4, (b,))
+
+    model = lambda: nn.Sequential(nn.Embedding(10, 8), nn.Flatten(), nn.Linear(8 * 5, 4))  # noqa: E731
+    with pytest.raises(WorkloadError) as info:
+        check_workload(Workload(model=model, make_batch=ids), batch_size=2)
+    assert "'indices'" in str(info.value) and "float64" in str(info.value)  # the error and the dtype fed, named
+    assert info.value.hint.startswith("Fix: make make_batch's shapes and dtypes match") and "x.float()" not in \
+        info.value.hint
+
+
+@pytest.mark.parametrize("first", [lambda: nn.LSTM(16, 8, batch_first=True), lambda: nn.LayerNorm(16)])
+def test_other_float64_dtype_errors_still_name_x_float(first):
+    model = lambda: nn.Sequential(first(), nn.Flatten())  # noqa: E731
+    batch = lambda b: (torch.from_numpy(np.random.randn(b, 3, 16)), None)  # noqa: E731
+    with pytest.raises(WorkloadError) as info:
+        check_workload(Workload(model=model, make_batch=batch), batch_size=2)
+    assert "x.float()" in info.value.hint
