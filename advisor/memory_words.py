@@ -77,8 +77,9 @@ def roomier_batch_advice(roomy_per_device: int, per_device_batch: int, gpu_count
     """"batch 2 per device would leave a tenth free (--batch-size 16 --grad-accum-steps 2 keeps the 32 samples
     per optimizer update)": the advice of a tight fit, ``roomy_per_device`` where it is smaller than the job's
     ``per_device_batch``; with ``samples_per_update`` (batch x accumulation, so the same training: a sharded fit's),
-    the flags that keep them at the largest per-GPU batch up to it whose global batch over ``gpu_count`` GPUs
-    divides them ("at 5 per GPU, ..." where that is smaller). "" where no smaller batch leaves that room. One text
+    the flags that keep them at the largest per-GPU batch up to it, and at least half of it, whose global batch over
+    ``gpu_count`` GPUs divides them ("at 5 per GPU, ..." where that is smaller; none such: the batch alone). ""
+    where no smaller batch leaves that room. One text
     for a tight note (``advisor.predictor``) and ``recommend``'s at-risk warning (``tight_advice``)."""
     if not 0 < roomy_per_device < per_device_batch:
         return ""
@@ -86,7 +87,10 @@ def roomier_batch_advice(roomy_per_device: int, per_device_batch: int, gpu_count
     if not samples_per_update:
         return text
     samples = samples_per_update
-    per_gpu = next((b for b in range(roomy_per_device, 0, -1) if samples % (b * gpu_count) == 0), None)
+    # Down to half the roomy batch: a prime 41 samples on one GPU gave "at 1 per GPU, --batch-size 1
+    # --grad-accum-steps 41", steps of one sample that leave a GPU idle; past half, the batch alone is the advice.
+    lowest = (roomy_per_device + 1) // 2
+    per_gpu = next((b for b in range(roomy_per_device, lowest - 1, -1) if samples % (b * gpu_count) == 0), None)
     if per_gpu is None:
         return text
     at = f"at {per_gpu:,} per GPU, " if per_gpu != roomy_per_device else ""

@@ -305,3 +305,26 @@ def test_the_flags_of_a_tight_notes_advice_are_written_as_they_are_typed():
         "keeps the 43,000 samples per optimizer update)")
     assert "(--batch-size 1024 --grad-accum-steps 2 keeps the 2,048 samples" in ddp_memory_text(
         90.0, 1024, 1000, 2048, 80.0)
+
+
+def test_a_tight_notes_flags_never_shrink_the_batch_below_half_the_roomy_one():
+    """41 samples (a prime) on one A100-40GB hold 38.5 of 40 GiB: the note advised "batch 38 per device would leave
+    a tenth free (at 1 per GPU, --batch-size 1 --grad-accum-steps 41 keeps the 41 samples per optimizer update)",
+    41 steps of one sample on a GPU. Flags below half the roomy batch are left out; the batch alone is the advice."""
+    import json
+
+    from typer.testing import CliRunner
+
+    from advisor.cli.app import build_app
+    from advisor.memory_words import roomier_batch_advice
+
+    out = CliRunner().invoke(build_app(), ["predict", "--profile", str(PROFILE), "--gpu", "A100-40GB", "--batch-size",
+                                           "41", "--grad-accum-steps", "1", "--dataset-size", "96000", "--epochs", "1",
+                                           "--no-save", "--json"])
+    assert out.exit_code == 0, out.output
+    (note,) = [n for n in json.loads(out.stdout)["notes"] if n.startswith("Tight:")]
+    assert note.endswith("so a real step may run out of memory; batch 38 per device would leave a tenth free.")
+    assert roomier_batch_advice(38, 41, 1, 41) == "batch 38 per device would leave a tenth free"
+    assert roomier_batch_advice(79, 85, 1, 85) == "batch 79 per device would leave a tenth free"  # 17: under half
+    assert roomier_batch_advice(3, 4, 4, 16).endswith("(at 2 per GPU, --batch-size 8 --grad-accum-steps 2 keeps the "
+                                                      "16 samples per optimizer update)")  # half of 3, rounded up
