@@ -15,8 +15,10 @@ from advisor.errors import WorkloadError
 
 
 def whole_dict_hint(model: Any, inputs: Any) -> str:
-    """Where a dict batch met a forward() of one parameter that is none of its keys (``forward(self, batch)``
-    reading ``batch["x"]``): how to pass the dict whole; else "". ``model(**x)`` spreads a dict into keywords.
+    """Where a dict batch met a forward() of one parameter (and perhaps ``**kwargs``) that is none of its keys
+    (``forward(self, batch)`` reading ``batch["x"]``): how to pass the dict whole, and for a dict of one key, which
+    may as well be a tensor under another name (``{"inputs": t}`` for ``forward(self, x)``), the key to rename it
+    to; else "". ``model(**x)`` spreads a dict into keywords.
 
     Args:
         model: the module called.
@@ -28,13 +30,18 @@ def whole_dict_hint(model: Any, inputs: Any) -> str:
         params = list(inspect.signature(model.forward).parameters.values())
     except (TypeError, ValueError):  # a forward without a signature (a C extension's): nothing to say
         return ""
+    params = [p for p in params if p.kind != p.VAR_KEYWORD]  # forward(self, batch, **kwargs) takes it whole too
     named = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
     if len(named) != 1 or len(params) != 1 or named[0].name in inputs:
         return ""
     name = named[0].name
-    return (f" forward({name}) takes one argument, and a dict is spread over keywords (model(**x)): to pass it "
-            f"whole as `{name}`, return it in a tuple of one from make_batch, ((batch_dict,), target), passed as "
-            "model(*x).")
+    whole = "return it in a tuple of one from make_batch, ((batch_dict,), target), passed as model(*x)."
+    said = f" forward({name}) takes one argument, and a dict is spread over keywords (model(**x))"
+    if len(inputs) == 1:  # one key: as likely a misnamed tensor ({"inputs": t} for forward(x)), whose fix is the key
+        key = next(iter(inputs))
+        return (f"{said}: if forward() takes the tensor itself, name the dict's key {name!r}, not {key!r}; if it "
+                f"reads the dict ({name}[{key!r}]), {whole}")
+    return f"{said}: to pass it whole as `{name}`, {whole}"
 
 
 def _tensors(obj: Any) -> list[torch.Tensor]:

@@ -56,3 +56,46 @@ def test_a_keyword_mismatch_on_a_forward_of_several_parameters_gets_the_general_
         check_workload(Workload(model=Keywords, make_batch=batch), batch_size=2)
     assert "unexpected keyword argument 'token_type_ids'" in str(info.value)
     assert "takes one argument" not in info.value.hint and "match forward()'s parameters" in info.value.hint
+
+
+class OneTensor(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.fc = nn.Linear(16, 4)
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+class WholeDictKeywords(WholeDict):
+    def forward(self, batch, **kwargs):
+        return self.fc(batch["x"])
+
+
+def test_a_one_key_dict_for_a_forward_of_a_tensor_is_told_the_key_too():
+    # The hint misfired: {"inputs": t} for forward(self, x), which takes the tensor, was told only "to pass it whole
+    # as `x`, return it in a tuple of one from make_batch", and the workload so changed failed again ("linear():
+    # argument 'input' (position 1) must be Tensor, not dict"). Renaming the key is the fix there.
+    batch = lambda b: ({"inputs": torch.randn(b, 16)}, torch.randint(0, 4, (b,)))  # noqa: E731
+    with pytest.raises(WorkloadError) as info:
+        check_workload(Workload(model=OneTensor, make_batch=batch), batch_size=2)
+    assert info.value.hint.endswith(
+        "forward(x) takes one argument, and a dict is spread over keywords (model(**x)): if forward() takes the "
+        "tensor itself, name the dict's key 'x', not 'inputs'; if it reads the dict (x['inputs']), return it in a "
+        "tuple of one from make_batch, ((batch_dict,), target), passed as model(*x).")
+    renamed = lambda b: ({"x": torch.randn(b, 16)}, torch.randint(0, 4, (b,)))  # noqa: E731
+    assert check_workload(Workload(model=OneTensor, make_batch=renamed), batch_size=2).loss > 0
+
+
+def test_a_forward_that_also_takes_keywords_is_told_to_pass_the_dict_whole():
+    # forward(self, batch, **kwargs): model(**{"x": t, "mask": m}) raised "missing 1 required positional argument:
+    # 'batch'" and got the general hint alone.
+    batch = lambda b: ({"x": torch.randn(b, 16), "mask": torch.ones(b, 16)}, torch.randint(0, 4, (b,)))  # noqa: E731
+    with pytest.raises(WorkloadError) as info:
+        check_workload(Workload(model=WholeDictKeywords, make_batch=batch), batch_size=2)
+    assert "missing 1 required positional argument: 'batch'" in str(info.value)
+    assert info.value.hint.endswith("forward(batch) takes one argument, and a dict is spread over keywords "
+                                    "(model(**x)): to pass it whole as `batch`, return it in a tuple of one from "
+                                    "make_batch, ((batch_dict,), target), passed as model(*x).")
+    whole = lambda b: ((batch(b)[0],), batch(b)[1])  # noqa: E731
+    assert check_workload(Workload(model=WholeDictKeywords, make_batch=whole), batch_size=2).loss > 0
