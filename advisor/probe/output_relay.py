@@ -10,8 +10,8 @@ and a thread here hands the lines to it, so that the bar prints them above itsel
 A line is what a terminal would have kept of it: the text after its last carriage return (a tqdm bar's
 updates are one line, its last state). A line left open is handed over when the probe ends; meanwhile, where the
 callback also has ``show_partial``, its current state is shown there (a download's bar in ``make_dataloader``,
-written with carriage returns and no line end, showed nothing until it ended), at most every 0.25 s, and cleared
-("") when the line ends.
+written with carriage returns and no line end, showed nothing until it ended), at most every 0.25 s, by its last
+200 characters, and cleared ("") when the line ends.
 """
 
 from __future__ import annotations
@@ -32,6 +32,9 @@ _DRAIN_SECONDS = 0.5  # after the child's group ended: what a process that left 
 _READ_BYTES = 65536
 _COALESCE_SECONDS = 0.02
 _PARTIAL_SECONDS = 0.25  # the open line's state shown at most this often (a tqdm bar redraws 10 times a second)
+# The open line's state is shown by its last this many characters: a workload writing megabytes with no line end
+# made the bar's row megabytes long, re-escaped and redrawn every 0.25 s (a terminal row shows ~200 at most).
+_PARTIAL_CHARS = 200
 
 
 def output_to(fd: int | None) -> None:
@@ -131,7 +134,7 @@ class OutputRelay:
             time.sleep(_COALESCE_SECONDS)
 
     def _show_partial(self) -> None:
-        state = _kept(self._pending)
+        state = _tail(_kept(self._pending))
         if self._partial is None or state == self._partial_shown or \
                 time.monotonic() - self._partial_at < _PARTIAL_SECONDS:
             return
@@ -153,6 +156,11 @@ class OutputRelay:
             show(text)
         except Exception:  # noqa: BLE001 - a display that fails must not stop the pipe's reading (the child blocks)
             pass
+
+
+def _tail(line: str) -> str:
+    """The end of an open line, at most ``_PARTIAL_CHARS`` characters; "…" first where its start was cut."""
+    return line if len(line) <= _PARTIAL_CHARS else "\u2026" + line[-(_PARTIAL_CHARS - 1):]
 
 
 def _kept(line: str) -> str:

@@ -120,6 +120,27 @@ def test_an_open_line_is_shown_as_it_reads_now_and_cleared_when_it_ends():
     assert "\n".join(lines).split("\n") == ["Downloading: 100%|##########|", "done"]
 
 
+def test_an_open_line_of_megabytes_is_shown_by_its_tail():
+    # 2 MB written with no line end: the open line's row was handed all 2,000,000 characters, re-escaped and
+    # redrawn by the bar every 0.25 s; it now gets the line's last 200, "…" first
+    import time
+
+    lines: list[str] = []
+    states: list[str] = []
+    relay = OutputRelay(lines.append, states.append)
+    for _ in range(40):
+        os.write(relay.write_fd, b"x" * 50_000)
+    os.write(relay.write_fd, b"the end")
+    deadline = time.monotonic() + 10
+    while not (states and states[-1].endswith("the end")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    relay.close()
+    shown = [state for state in states if state]
+    assert max(len(state) for state in shown) == 200
+    assert shown[-1] == "\u2026" + "x" * 192 + "the end"
+    assert states[-1] == "" and len(lines[0]) == 2_000_007  # the whole line still comes at the end
+
+
 def test_without_show_partial_an_open_line_comes_at_the_end_only():
     lines: list[str] = []
     relay = OutputRelay(lines.append)
