@@ -32,7 +32,7 @@ import math
 from dataclasses import dataclass, field
 
 from advisor.schemas import DeviceProfile, Measurement
-from advisor.schemas.base import MAX_COUNT
+from advisor.schemas.base import MAX_COUNT, NUL
 from advisor.schemas.profile import SkippedPoint
 from advisor.schemas.small_batch import SmallBatchError
 
@@ -217,8 +217,10 @@ class Ladder:
         if self.explicit or not batch_size < check_batch_size < self.batch_size:
             return False
         self.floor = check_batch_size
+        # its first line, a NUL shown as \x00: the child's frame refuses one (as frames.child_text does)
+        first_line = error.strip().partition("\n")[0].replace(NUL, "\\x00")
         self.small_batch_error = SmallBatchError(batch_size=batch_size, timed_from=check_batch_size,
-                                                 error=error.strip().partition("\n")[0][:1000])
+                                                 error=first_line[:1000])
         self.queue = measuring_order([max(s, self.floor) for s in self.queue])
         return True
 

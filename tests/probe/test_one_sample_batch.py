@@ -116,3 +116,28 @@ def test_a_step_that_raised_below_the_jobs_batch_is_told(model, raised):
     assert "DataLoader(drop_last=True)" in note
     assert probe(batch_norm_model, 8, batch_sizes=[2, 8]).small_batch_error is None  # nothing raised: no note
     assert small_batch_notes([kept.model_copy(update={"small_batch_error": None})]) == []
+
+
+class NulAtOne(torch.nn.Module):
+    """A model whose error at batch size 1 holds a NUL character (a message built from raw bytes)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.net = torch.nn.Linear(16, 4)
+
+    def forward(self, x):
+        if x.shape[0] == 1:
+            raise ValueError("bad\x00size one")
+        return self.net(x)
+
+
+def test_a_nul_in_the_error_below_the_jobs_batch_crosses_to_the_parent():
+    # `advisor profile w.py --batch-size 8 --device cpu` of this model failed with "the probe failed unexpectedly:
+    # ValidationError: 1 validation error for DeviceFrame profile.small_batch_error.error contains a NUL
+    # character" and a traceback: the kept error went into the child's frame as raised; it is now shown as \x00
+    from advisor.probe.frames import DeviceFrame
+
+    prof = probe(NulAtOne, 8)
+    assert [m.batch_size for m in prof.measurements] == [2, 4, 8]
+    assert prof.small_batch_error.error == "the training step raised ValueError: bad\\x00size one"
+    assert DeviceFrame(profile=prof).profile.small_batch_error.error.endswith("bad\\x00size one")
