@@ -17,6 +17,7 @@ of their own (``NAME = os.environ.get("RUN_NAME", "baseline")``), which must nei
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,8 @@ from advisor.schemas import Profile
 from advisor.schemas.profile import MAX_WORKLOAD_NAME_CHARS
 from advisor.text import has_controls
 
+# Format characters and spaces: a name of these alone (a zero-width space) was a blank in every table and note.
+_INVISIBLE_CATEGORIES = frozenset({"Cf", "Zs"})
 NAME_WHERE = "--name (name= in Python)"  # where a command's own name came from, as its error says
 _HINT = ('Fix: give a short name such as resnet_cifar: --name resnet_cifar, WORKLOAD_NAME = "resnet_cifar" in the '
          'workload file, or name="resnet_cifar" in Python. The history keeps the workload\'s runs under it.')
@@ -41,6 +44,8 @@ def _problem(value: Any) -> str | None:
     if has_controls(text):  # the characters a terminal obeys (advisor.text); not str.isprintable, which also
         # refused a Persian name's zero-width non-joiner, a no-break space and an emoji's joiner
         return "must not hold a control character (a tab, a newline, an escape...)"
+    if all(unicodedata.category(ch) in _INVISIBLE_CATEGORIES for ch in text):  # str.strip keeps these
+        return "must hold a visible character, not only invisible ones (a zero-width space, a byte order mark...)"
     if len(text) > MAX_WORKLOAD_NAME_CHARS:
         return f"must be at most {MAX_WORKLOAD_NAME_CHARS} characters, not {len(text):,}"
     return None

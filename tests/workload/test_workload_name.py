@@ -131,3 +131,14 @@ def test_a_name_that_reorders_or_breaks_the_line_is_refused(value):
     # a C1 control (NEL).
     with pytest.raises(WorkloadError, match="must not hold a control character"):
         checked_name(value, "--name")
+
+
+@pytest.mark.parametrize("value", ["\u200b", "\ufeff", " \u200b\u2060 ", "\u00ad"])
+def test_a_name_of_invisible_characters_alone_is_refused(value):
+    # has_controls (0be71b9) let these through where str.isprintable refused them: '--name $\'\\u200b\''
+    # was a workload named by a zero-width space, a blank in every table and note
+    with pytest.raises(WorkloadError) as info:
+        checked_name(value, "--name")
+    assert str(info.value).startswith("--name: a workload's name must hold a visible character, not only "
+                                      "invisible ones (a zero-width space, a byte order mark...): ")
+    assert checked_name("a\u200bb", "--name") == "a\u200bb"  # among visible ones, text as before
