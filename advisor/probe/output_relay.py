@@ -124,7 +124,12 @@ class OutputRelay:
             self._pending = ""
 
     def _feed(self, text: str) -> None:
-        *lines, self._pending = (self._pending + text).split("\n")
+        *lines, pending = (self._pending + text).split("\n")
+        # Of the open line only what follows its last carriage return shows (``_kept``), carriage returns that end
+        # it kept for the next text: a tqdm bar's updates (one line, redrawn for minutes) grew it without bound, and
+        # each read copied all of it again.
+        bare = pending.rstrip("\r")
+        self._pending = bare.rsplit("\r", 1)[-1] + pending[len(bare):]
         if lines:
             self._clear_partial()
             self._hand(lines)

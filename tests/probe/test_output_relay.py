@@ -151,3 +151,24 @@ def test_without_show_partial_an_open_line_comes_at_the_end_only():
     assert lines == []
     relay.close()
     assert lines == ["step 2"]
+
+
+def test_an_open_line_redrawn_for_long_keeps_only_what_shows():
+    # A tqdm bar's updates are one open line: kept whole, it grew by every redraw (a 10-minute download, 6,000
+    # redraws) and each read copied all of it; only the text after its last carriage return is ever shown
+    lines: list[str] = []
+    relay = OutputRelay(lines.append)
+    try:
+        for i in range(0, 3000, 100):
+            os.write(relay.write_fd, "".join(f"\rstep {j:5d}|{'#' * (j % 40)}" for j in range(i, i + 100)).encode())
+        os.write(relay.write_fd, b"\r")  # a carriage return that ends it, kept for what comes next
+        import time
+
+        deadline = time.monotonic() + 5
+        while not relay._pending.startswith("step  2999") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert len(relay._pending) < 100, len(relay._pending)
+        os.write(relay.write_fd, b"X\n")
+    finally:
+        relay.close()
+    assert lines == ["X"]
