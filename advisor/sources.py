@@ -8,6 +8,7 @@ from typing import Any
 
 from advisor.errors import ConfigError
 from advisor.schemas import JobSpec, Profile
+from advisor.schemas.small_batch import last_batch_raises_note
 from advisor.workload.constants import read_file_constants
 from advisor.workload.fitted import fitted_job
 from advisor.workload.job import JobSettings, resolve_job
@@ -55,5 +56,7 @@ def job_for(prof: Profile, dataset_size: int | None, epochs: int | None, batch_s
     job, fitted = fitted_job(job, asked_batch_size=asked, batch_said=said,
                              said=dict(settings.said) if settings is not None else None)
     if notes is not None:
-        notes.extend(fitted)
+        raises = last_batch_raises_note([d.small_batch_error for d in prof.devices if d.small_batch_error],
+                                        job.dataset_size, job.batch_size)
+        notes.extend([*([raises] if raises else []), *fitted])
     return job

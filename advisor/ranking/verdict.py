@@ -17,6 +17,7 @@ from advisor.ranking.reasons import constraint_texts, cost_text, fix_flags, usd_
 from advisor.ranking.scoring import Scored
 from advisor.ranking.stale_price import stale_price_warning
 from advisor.schemas import BestValue, Candidate, Constraints, CpuVsGpu, Verdict, Violation
+from advisor.schemas.small_batch import LAST_BATCH_RAISES
 from advisor.units import (
     durations_apart,
     format_duration,
@@ -433,6 +434,7 @@ def _warnings(chosen: Scored | None, ranked: Sequence[Scored], constraints: Cons
     stale = stale_price_warning(chosen, today) if today is not None else None
     out += [stale] if stale else []
     out += [n for n in notes if n.startswith("probe:")]
+    out += [n for n in notes if n.startswith(LAST_BATCH_RAISES)]  # a job that would crash, whichever is rented
     return out
 
 

@@ -1,0 +1,71 @@
+"""A job whose epoch ends with a batch of the size at which the probe's step raised (a BatchNorm1d at one sample):
+the probe timed from 2 and said the last batch "raises the same" in general, but a prediction of a job of
+8 x 2 + 1 samples, which would crash at the end of its first epoch, said nothing of that job."""
+
+from __future__ import annotations
+
+import pytest
+
+import advisor
+from advisor.predictor.caveats import caveats
+from advisor.schemas.small_batch import SmallBatchError, last_batch_raises_note
+
+BATCH_NORM = """
+import torch
+BATCH_SIZE = 8
+DATASET_SIZE = 64
+EPOCHS = 1
+def build_model():
+    return torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.BatchNorm1d(32), torch.nn.ReLU(),
+                               torch.nn.Linear(32, 4))
+def make_batch(batch_size):
+    return torch.randn(batch_size, 16), torch.randint(0, 4, (batch_size,))
+"""
+
+
+def test_the_note_names_the_jobs_last_batch():
+    failed = [SmallBatchError(batch_size=1, timed_from=2, error="the training step raised ValueError: Expected "
+                                                               "more than 1 value per channel when training")]
+    note = last_batch_raises_note(failed, 20_001, 100)
+    assert note.startswith("this job's epochs end with a batch of 1 sample (20,001 = 200 x 100 + 1), a batch "
+                           "size at which the probe's step raised (the training step raised ValueError: Expected")
+    assert "fail at the end of its first epoch" in note and "DataLoader(drop_last=True)" in note
+    assert caveats([note]) == [note]  # printed beside the machine recommend chooses
+    assert last_batch_raises_note(failed, 20_000, 100) is None  # a whole last batch
+    assert last_batch_raises_note(failed, 20_002, 100) is None  # a last batch of 2: not the size that raised
+    assert last_batch_raises_note([], 20_001, 100) is None
+
+
+@pytest.fixture(scope="module")
+def batch_norm_profile(tmp_path_factory):
+    path = tmp_path_factory.mktemp("bn") / "bn.py"
+    path.write_text(BATCH_NORM)
+    return advisor.profile(str(path), devices=["cpu"], probe_seconds=4)
+
+
+def _raises(est) -> list[str]:
+    return [n for n in est.notes if n.startswith("this job's epochs end with a batch of")]
+
+
+def test_a_prediction_of_such_a_job_says_it_would_fail(batch_norm_profile):
+    [cpu] = batch_norm_profile.devices
+    assert cpu.small_batch_error is not None and cpu.small_batch_error.batch_size == 1
+    crash = advisor.predict(batch_norm_profile, dataset_size=17, epochs=1, batch_size=8, target="cpu",
+                            save=False, use_history=False)
+    [note] = _raises(crash)
+    assert "(17 = 2 x 8 + 1)" in note
+    # the same on a GPU priced from the analysis: the model raises on any device
+    gpu = advisor.predict(batch_norm_profile, dataset_size=17, epochs=1, batch_size=8, target="A100-80GB",
+                          save=False, use_history=False)
+    assert _raises(gpu) == [note]
+    whole = advisor.predict(batch_norm_profile, dataset_size=16, epochs=1, batch_size=8, target="cpu",
+                            save=False, use_history=False)
+    assert _raises(whole) == []
+
+
+def test_recommend_warns_of_it_whichever_machine_it_chose(batch_norm_profile):
+    rec = advisor.recommend(batch_norm_profile, dataset_size=17, epochs=1, batch_size=8, save=False)
+    [warned] = [w for w in rec.verdict.warnings if w.startswith("this job's epochs end with a batch of 1 sample")]
+    assert "(17 = 2 x 8 + 1)" in warned
+    whole = advisor.recommend(batch_norm_profile, dataset_size=16, epochs=1, batch_size=8, save=False)
+    assert not [w for w in whole.verdict.warnings if "epochs end with a batch" in w]
