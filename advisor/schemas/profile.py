@@ -387,8 +387,8 @@ def at_batch(values: tuple[float, float], batch_sizes: tuple[int, int], batch_si
 class Analysis(Model):
     """Shape-level analysis of one training step without running it at full size (meta/fake tensors)."""
 
-    # The predictor's priced op tables (advisor.predictor.optable) and dominant kind (calibration.dominant_kind):
-    # never serialised, compared, copied or pickled (DerivedCache); they live while the object does.
+    # The predictor's priced op tables (predictor.optable), dominant kind (calibration.dominant_kind): never
+    # serialised, compared, copied or pickled (DerivedCache); they live while the object does.
     _derived: DerivedCache = PrivateAttr(default_factory=DerivedCache)
 
     batch_sizes: tuple[Count, Count]
@@ -407,10 +407,10 @@ class Analysis(Model):
     recomputed_activation_bytes_per_sample: Amount | None = None  # activation checkpointing; None: not seen
     recomputed_flops_per_sample: Amount | None = None  # that recompute's FLOPs, within flops_per_sample; not MFU's
     analysis_seconds: Seconds | None = None
-    # The workload's TF32 switches once its model was built (advisor.probe.analysis.tf32): whether its fp32 matmuls
-    # / convolutions may run in TF32 on Ampere and newer. None: not recorded (PyTorch's False / True are assumed).
+    # May fp32 matmuls / convolutions run in TF32, as build_model left the switches (probe.analysis.tf32)? None: unread
     matmul_allow_tf32: bool | None = None
     cudnn_allow_tf32: bool | None = None
+    one_sample_error: Annotated[str, Field(max_length=1000)] | None = None  # the forward raised at batch size 1
 
     @field_validator("batch_sizes")
     @classmethod

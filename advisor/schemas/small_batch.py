@@ -35,17 +35,16 @@ def small_batch_note(device: str, failed: SmallBatchError) -> str:
 LAST_BATCH_RAISES = "this job's epochs end with a batch of"
 
 
-def last_batch_raises_note(failed: list[SmallBatchError], dataset_size: int, batch_size: int) -> str | None:
-    """The note for a job whose epoch ends with a batch the size of one whose probed step raised (``failed``, one
-    per device): the job would fail at the end of its first epoch, on any device, so it is said whatever device
-    prices it. None where the last batch is whole or of another size. The ladder only knows the sizes it tried,
-    so a last batch of another small size is not judged."""
+def last_batch_raises_note(failed: dict[int, str], dataset_size: int, batch_size: int) -> str | None:
+    """The note for a job whose epoch ends with a batch of a size at which the model raised (``failed``: size ->
+    the error's line, from the probe's ladder or the shape analysis): the job would fail at the end of its first
+    epoch, on any device, so it is said whatever device prices it. None where the last batch is whole or of another
+    size: only the sizes tried are known (the ladder's, and 1 in the analysis of a model with a BatchNorm)."""
     last = dataset_size % batch_size
-    hit = next((f for f in failed if f.batch_size == last), None)
-    if hit is None:
+    if last not in failed:
         return None
     samples = f"{last} sample{'s' if last > 1 else ''}"
     return (f"{LAST_BATCH_RAISES} {samples} ({dataset_size:,} = {dataset_size // batch_size:,} x {batch_size:,} + "
-            f"{last}), a batch size at which the probe's step raised ({hit.error}): trained on one device, the job "
+            f"{last}), a batch size at which the model raised ({failed[last]}): trained on one device, the job "
             f"would fail at the end of its first epoch. Fix: DataLoader(drop_last=True), or a dataset size or "
             f"batch size that leaves no such batch (the estimate is of the job as asked).")

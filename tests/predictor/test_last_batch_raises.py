@@ -8,7 +8,7 @@ import pytest
 
 import advisor
 from advisor.predictor.caveats import caveats
-from advisor.schemas.small_batch import SmallBatchError, last_batch_raises_note
+from advisor.schemas.small_batch import last_batch_raises_note
 
 BATCH_NORM = """
 import torch
@@ -24,16 +24,15 @@ def make_batch(batch_size):
 
 
 def test_the_note_names_the_jobs_last_batch():
-    failed = [SmallBatchError(batch_size=1, timed_from=2, error="the training step raised ValueError: Expected "
-                                                               "more than 1 value per channel when training")]
+    failed = {1: "the training step raised ValueError: Expected more than 1 value per channel when training"}
     note = last_batch_raises_note(failed, 20_001, 100)
     assert note.startswith("this job's epochs end with a batch of 1 sample (20,001 = 200 x 100 + 1), a batch "
-                           "size at which the probe's step raised (the training step raised ValueError: Expected")
+                           "size at which the model raised (the training step raised ValueError: Expected")
     assert "fail at the end of its first epoch" in note and "DataLoader(drop_last=True)" in note
     assert caveats([note]) == [note]  # printed beside the machine recommend chooses
     assert last_batch_raises_note(failed, 20_000, 100) is None  # a whole last batch
     assert last_batch_raises_note(failed, 20_002, 100) is None  # a last batch of 2: not the size that raised
-    assert last_batch_raises_note([], 20_001, 100) is None
+    assert last_batch_raises_note({}, 20_001, 100) is None
 
 
 @pytest.fixture(scope="module")
@@ -69,3 +68,30 @@ def test_recommend_warns_of_it_whichever_machine_it_chose(batch_norm_profile):
     assert "(17 = 2 x 8 + 1)" in warned
     whole = advisor.recommend(batch_norm_profile, dataset_size=16, epochs=1, batch_size=8, save=False)
     assert not [w for w in whole.verdict.warnings if "epochs end with a batch" in w]
+
+
+def test_the_analysis_finds_it_where_the_ladder_never_tries_one_sample(tmp_path):
+    # At --batch-size 100 the ladder times 12, 25, 50, 100: it never ran batch size 1, so a job of 2,001 samples
+    # (20 x 100 + 1) was priced with no word that its last batch raises. The shape analysis now runs the model's
+    # forward at 1 on fake tensors where it has a BatchNorm in training mode.
+    path = tmp_path / "bn.py"
+    path.write_text(BATCH_NORM)
+    prof = advisor.profile(str(path), devices=[], probe_seconds=4)
+    assert prof.analysis.one_sample_error.startswith(
+        "the forward at batch size 1 raised ValueError: Expected more than 1 value per channel when training")
+    est = advisor.predict(prof, dataset_size=2001, epochs=1, batch_size=100, target="A100-80GB", save=False,
+                          use_history=False)
+    [note] = _raises(est)
+    assert "(2,001 = 20 x 100 + 1), a batch size at which the model raised (the forward at batch size 1" in note
+    assert _raises(advisor.predict(prof, dataset_size=2002, epochs=1, batch_size=100, target="A100-80GB",
+                                   save=False, use_history=False)) == []
+
+
+def test_a_model_that_takes_one_sample_has_no_error(tmp_path):
+    path = tmp_path / "conv.py"  # BatchNorm2d over 8 x 8 planes: 64 values a channel at one sample
+    path.write_text(BATCH_NORM.replace("torch.nn.Linear(16, 32), torch.nn.BatchNorm1d(32)",
+                                       "torch.nn.Conv2d(3, 32, 3, padding=1), torch.nn.BatchNorm2d(32), "
+                                       "torch.nn.Flatten(), torch.nn.Linear(2048, 32)")
+                    .replace("torch.randn(batch_size, 16)", "torch.randn(batch_size, 3, 8, 8)"))
+    prof = advisor.profile(str(path), devices=[], probe_seconds=4)
+    assert prof.analysis is not None and prof.analysis.one_sample_error is None

@@ -158,6 +158,7 @@ def _assemble(trace: Trace, b0: int, b1: int, started: float) -> Analysis:
         recomputed_flops_per_sample=redone_per_sample,
         matmul_allow_tf32=trace.tf32_switches[0],
         cudnn_allow_tf32=trace.tf32_switches[1],
+        one_sample_error=trace.one_sample_error,
         analysis_seconds=time.perf_counter() - started,
     )
 

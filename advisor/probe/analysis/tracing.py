@@ -26,6 +26,7 @@ from torch.utils._pytree import tree_flatten, tree_map
 from advisor.errors import PredictionError
 from advisor.probe.analysis.checkpointing import RecomputeWatch
 from advisor.probe.analysis.gpu_paths import GpuPaths
+from advisor.probe.analysis.one_sample import one_sample_error
 from advisor.probe.analysis.ops import RawOp
 from advisor.probe.analysis.real_build import build_for_real, registered_tensors
 from advisor.probe.analysis.recorder import StepRecorder, storage_key
@@ -61,6 +62,7 @@ class Trace:
         optimizer_state_bytes: bytes of the optimizer's state tensors after a step.
         tf32_switches: (matmuls, convolutions) may run in TF32, as the workload left torch's switches once its
             model and optimizer were built (``advisor.probe.analysis.tf32``); None where unreadable.
+        one_sample_error: what the model's forward raised at batch size 1 (``one_sample``), or None.
     """
 
     step_records: tuple[list[RawOp], list[RawOp]]
@@ -77,6 +79,7 @@ class Trace:
     recomputed_bytes: tuple[float, float] = (0.0, 0.0)
     checkpointed_regions: int = 0
     recomputed_flops: tuple[float, float] = (0.0, 0.0)
+    one_sample_error: str | None = None
 
 
 # torch logs the traceback of a failed fake op (a batch the model cannot take, say) before it raises; the error
@@ -147,6 +150,7 @@ def _trace_step(workload, b0: int, b1: int, precision: str) -> Trace:
         del inputs, target
 
     trainable = [p for p in params if p.requires_grad]
+    refused = one_sample_error(model, fake_mode, lambda b: _fake_batch(workload, fake_mode, b))
     return Trace(
         step_records=(step_records[0], step_records[1]),
         saved_bytes=(saved_bytes[0], saved_bytes[1]),
@@ -162,6 +166,7 @@ def _trace_step(workload, b0: int, b1: int, precision: str) -> Trace:
         recomputed_bytes=(recomputed_bytes[0], recomputed_bytes[1]),
         checkpointed_regions=regions,
         recomputed_flops=(recomputed_flops[0], recomputed_flops[1]),
+        one_sample_error=refused,
     )
 
 
