@@ -236,8 +236,11 @@ def _footer_lines(rec: Any, show_skipped: bool, server: str | None = None, view:
     if rec.verdict is None:
         lines += [f"advice: {text}" for text in rec.advice]
     if rec.measured_devices:
-        fixed = {c.tier == "cpu" for c in rec.candidates if c.method == "history"}  # "every time" was said of CPUs'
-        which = "every time" if all(c.method == "history" for c in rec.candidates) else \
+        # Over every ranked candidate and the table's rows: the top ones alone (10 CPUs, GPU rows uncorrected below
+        # them in the table) said "every time", beside the note that the GPUs were not corrected.
+        pool = [*(rec.all_candidates or rec.candidates), *(c for c, _ in _rows(rec, view, view == "all")[1])]
+        fixed = {c.tier == "cpu" for c in pool if c.method == "history"}  # "every time" was said of CPUs'
+        which = "every time" if all(c.method == "history" for c in pool) else \
             {frozenset({True}): "CPU times", frozenset({False}): "GPU times"}.get(frozenset(fixed), "some times")
         lines.append(f"measured here: {', '.join(rec.measured_devices)}; everything else is scaled"
                      + (f"; {which} corrected by the history (note above)." if fixed else "."))
