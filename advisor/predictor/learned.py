@@ -417,7 +417,7 @@ def _cross_validate(rows: Sequence[TrainingRow], X: Any, y: Any, groups: Sequenc
 
 
 def _description(name: str, model: Any, held: dict[str, tuple[Any, Any]], k: int, repeats: int) -> str:
-    """What ``history calibration`` says of the fit: the model chosen, and both models' held-out errors."""
+    """What ``history calibration`` says of the fit: the model, ``choose``'s rule, both models' held-out errors."""
     import numpy as np
 
     errors = ", ".join(f"{m.replace('_', ' ')} {float(np.median(held[m][0])) * 100:.1f}%" for m in MODELS)
@@ -425,8 +425,8 @@ def _description(name: str, model: Any, held: dict[str, tuple[Any, Any]], k: int
             if name == "per_kind" else
             f"Huber-robust ridge regression of log(actual/predicted) on {len(FEATURES)} features, alpha "
             f"{model[-1].alpha_:.3g}")
-    return (f"{what}; chosen over the other model on held-out median |log error| ({errors}); {k}-fold x{repeats} "
-            "cross-validation grouped by recommendation")
+    return (f"{what} (the ridge is used only where its held-out median |log error| is {MIN_GAIN:.0%} lower and lower "
+            f"run by run, paired test p < {MAX_P:g}: {errors}); {k}-fold x{repeats} cross-validation by recommendation")
 
 
 def _workload_kinds(rows: Sequence[TrainingRow]) -> dict[str, frozenset[bool]]:
