@@ -11,6 +11,7 @@ hours of training with the outcome lost; ``History.record_outcome`` checks every
 from __future__ import annotations
 
 import math
+import numbers
 import warnings
 from typing import Any
 
@@ -50,7 +51,8 @@ def check_outcome(actual_seconds: Any, status: Any, *, notes: Any = None) -> Non
     if status not in STATUSES:
         raise ConfigError(f"Unknown outcome status {status!r}.", hint="Fix: use 'completed' or 'failed'.")
     hint = "Fix: the job's real duration in seconds, e.g. record_outcome(id, 5400) (--actual-seconds 5400)."
-    if isinstance(actual_seconds, bool) or not isinstance(actual_seconds, (int, float)):
+    # numbers.Real, not (int, float): NumPy's int64 and float32 (a pandas column's cell) are seconds too
+    if isinstance(actual_seconds, bool) or not isinstance(actual_seconds, numbers.Real):
         raise ConfigError(f"An outcome's duration is a number of seconds, got {actual_seconds!r:.60} "
                           f"({type(actual_seconds).__name__}).", hint=hint)
     # A failed run may have failed at once: its time is kept as a note on the run, never learned from.

@@ -299,6 +299,7 @@ class History:
         refused (HistoryError, nothing written) unless ``force``, as ``history record`` does; a forced one is
         stored with an ``OutlierRecorded`` warning unless ``warn_outlier`` is False (``track`` warns in its words)."""
         check_outcome(actual_seconds, status, notes=notes)
+        actual_seconds = float(actual_seconds)  # a NumPy number as a float from here: compared, stored, printed
         with self._write(creating=False) as conn:  # a history not yet made holds no recommendation
             workload_id, cand = self._run_candidate(conn, recommendation_id, instance_type)
             judged, uncorrected = judged_seconds(cand)

@@ -225,6 +225,18 @@ def test_an_outcomes_duration_of_the_wrong_type_or_size_says_which(history):
     assert history.record_outcome(rec_id, 0.0, status="failed").status == "failed"  # it failed at once
 
 
+def test_an_outcomes_duration_may_be_a_numpy_number(history):
+    """A pandas column's cell (numpy int64, float32) was refused as "a number of seconds, got np.int64(1750)", though
+    advisor.api.record_outcome took it; it is stored as a float."""
+    import numpy as np
+
+    rec_id = history.save_recommendation(recommendation("m"))
+    assert history.record_outcome(rec_id, np.int64(1750)).actual_seconds == 1750.0
+    assert history.record_outcome(rec_id, np.float32(1800.5)).actual_seconds == 1800.5
+    stored = [(o.actual_seconds, type(o.actual_seconds)) for o in history.show(rec_id).outcomes]
+    assert stored == [(1750.0, float), (1800.5, float)]
+
+
 def _line() -> int:
     import inspect
 
