@@ -112,7 +112,8 @@ def calibration_report(report: Any) -> None:
     if report.model:
         con.print(f"model: {safe_text(report.model)}")
     for g in report.by_method:  # the same runs as n_runs: those the fit keeps
-        con.print(f"uncorrected '{safe_text(g.key)}': {g.n:,} runs, median |error| {pct(g.median_abs_error_pct)}, mean "
+        runs = "1 run" if g.n == 1 else f"{g.n:,} runs"  # as compare's tables say it: "1 runs" read as a slip
+        con.print(f"uncorrected '{safe_text(g.key)}': {runs}, median |error| {pct(g.median_abs_error_pct)}, mean "
                   f"{signed(g.mean_error_pct)}, in the 80% interval {pct(g.within_interval_pct)} (of those storing it)")
     if report.n_runs:  # as under compare's tables: a signed error is easily read the other way round
         con.print(ERROR_SIGN)

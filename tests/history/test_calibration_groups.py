@@ -47,3 +47,17 @@ def test_by_method_counts_the_runs_the_fit_keeps_and_gives_coverage(tmp_path, mo
     assert result.exit_code == 0, result.output
     assert "uncorrected 'scaled': 13 runs, median |error|" in result.output
     assert "in the 80% interval 75.0% (of those storing it)" in " ".join(result.output.split())
+
+
+def test_a_method_with_one_run_says_1_run(tmp_path, monkeypatch):
+    """A method with a single run was "uncorrected 'measured': 1 runs, ..." (compare's tables say "1 run")."""
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    with History(url) as hist:
+        hist.create()
+        cand = candidate(0, seconds=1000.0)
+        rec = recommendation("mlp", n=0, excluded=0, candidates=[cand]).model_copy(update={"chosen": cand})
+        hist.record_outcome(hist.save_recommendation(rec), 1100.0)
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", url)
+    result = CliRunner().invoke(build_app(), ["history", "calibration"])
+    assert result.exit_code == 0, result.output
+    assert "uncorrected 'scaled': 1 run, median |error| 9.1%, mean -9.1%" in " ".join(result.output.split())
