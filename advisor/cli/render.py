@@ -135,8 +135,8 @@ def estimate(est: Any, instance_startup_seconds: float | None = None) -> None:
     ``instance_startup_seconds`` (a GPU you would rent) also the total a fresh instance takes, start-up included."""
     con = out()
     t = est.target
-    where = (f"CPU ({t.threads} threads)" if t.kind == "cpu" and t.threads else "CPU (the probed machine's threads)"
-             if t.kind == "cpu" else f"{t.count} x {safe_text(t.gpu_name)}")
+    where = (f"CPU ({t.threads} thread{'s' if t.threads != 1 else ''})" if t.kind == "cpu" and t.threads
+             else "CPU (the probed machine's threads)" if t.kind == "cpu" else f"{t.count} x {safe_text(t.gpu_name)}")
     table = Table(title=f"Predicted job time on {where}", show_header=False, title_justify="left")
     table.add_column(style="bold")
     table.add_column()

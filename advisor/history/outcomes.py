@@ -78,7 +78,7 @@ def list_predictions(hist: History, workload: str | None = None, since: datetime
         id=r.id, created_at=r.created_at, workload=r.name, dataset_size=r.dataset_size, epochs=r.epochs,
         batch_size=r.batch_size, seconds=r.seconds, low=r.low, high=r.high, method=r.method, precision=r.precision,
         target=(f"{r.gpu_count} x {r.gpu}" if r.target_kind == "gpu"
-                else "cpu" + (f" ({r.threads} threads)" if r.threads else "")))
+                else "cpu" + (f" ({r.threads} thread{'s' if r.threads != 1 else ''})" if r.threads else "")))
         for r in rows]
 
 

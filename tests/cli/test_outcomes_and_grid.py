@@ -349,3 +349,13 @@ def test_history_show_json_keeps_the_answers_row_notes(app, saved):
     shown = json.loads(run(app, "history", "show", saved["id"], "--json").stdout)["recommendation"]
     assert shown["row_notes"] == saved["row_notes"]
     assert shown["notes"] == saved["notes"]
+
+
+def test_one_thread_is_said_in_the_singular(app):
+    """A prediction for one CPU thread (a 2-vCPU instance with 2 threads per core) printed "Predicted job time on
+    CPU (1 threads)", and `history list` its target "cpu (1 threads)"."""
+    text = run(app, "predict", "--profile", PROFILE, "--threads", "1").output
+    assert "Predicted job time on CPU (1 thread)" in text, text
+    assert run(app, "predict", "--profile", PROFILE, "--threads", "2").exit_code == 0
+    listed = json.loads(run(app, "history", "list", "--json").stdout)
+    assert [p["target"] for p in listed["predictions"]] == ["cpu (2 threads)", "cpu (1 thread)"]
