@@ -330,10 +330,10 @@ def evaluate(rows: Sequence[TrainingRow], *, min_runs: int = MIN_RUNS, min_gain:
         f" {len(rows) - len(kept)} run(s) more than {OUTLIER_RATIO:.0f}x from their uncorrected prediction are left "
         "out of the fit (`advisor history compare` shows them).")
     rows, n = kept, len(kept)
-    if n == 0:
-        return Correction(n_runs=0, used=False, min_runs=min_runs,
-                          reason="No completed runs with a prediction in history yet: record outcomes with "
-                                 "`advisor history record ID --actual-seconds S` or advisor.track(rec.id).")
+    if n == 0:  # runs all left out are said so: "record outcomes" was told to one who had recorded them
+        return Correction(n_runs=0, used=False, min_runs=min_runs, reason=f"No run to learn from yet:{left_out}"
+                          if left_out else "No completed runs with a prediction in history yet: record outcomes with "
+                          "`advisor history record ID --actual-seconds S` or advisor.track(rec.id).")
     base_errors = _pct_errors([r.predicted_seconds for r in rows], [r.actual_seconds for r in rows])
     base = Correction(n_runs=n, used=False, min_runs=min_runs, cv_error_before_pct=float(_median_abs(base_errors)),
                       mean_error_before_pct=statistics.fmean(base_errors), reason="")

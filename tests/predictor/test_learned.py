@@ -505,3 +505,15 @@ def test_calibration_names_the_rule_that_kept_the_factor_not_a_lower_median():
                     "ridge is used only where its held-out median |log error| is 5% lower and lower run by run, "
                     "paired test p < 0.05: per kind 3.0%, robust ridge 2.6%); 5-fold x3 cross-validation by "
                     "recommendation")
+
+
+def test_a_history_of_outliers_alone_says_they_were_left_out():
+    """One run recorded with --force at 40x its prediction: calibration said "No completed runs with a prediction in
+    history yet: record outcomes with ...", to one who had recorded it. It now says the run was left out, and why."""
+    row = _twice(0, 1)[0]
+    wild = row.model_copy(update={"actual_seconds": row.predicted_seconds * 40.0})
+    correction = evaluate([wild])
+    assert not correction.used and correction.n_runs == 0
+    assert correction.reason == ("No run to learn from yet: 1 run(s) more than 20x from their uncorrected prediction "
+                                 "are left out of the fit (`advisor history compare` shows them).")
+    assert evaluate([]).reason.startswith("No completed runs with a prediction in history yet: record outcomes")
