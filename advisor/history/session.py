@@ -101,6 +101,7 @@ def _fit(hist: History) -> tuple[LearnedCorrection | None, str | None]:
     (``rejected_note``)."""
     from advisor.history.rejected_note import rejected_note
     from advisor.predictor.learned import MIN_RUNS, evaluate, kept_runs
+    from advisor.predictor.learned_kinds import kind_runs, no_kind_reason, trusted_kinds
     from advisor.schemas.history import MIN_RECOMMENDATIONS
 
     rows = hist.training_rows()
@@ -114,6 +115,10 @@ def _fit(hist: History) -> tuple[LearnedCorrection | None, str | None]:
                 if few_recs else f"{recs} recommendations")
         return None, (f"history: {runs}, from {made}; nothing is corrected yet (`advisor history calibration` "
                       "says more)")
+    counts = kind_runs(kept)
+    if not trusted_kinds(counts, MIN_RUNS):  # enough runs, but on neither kind enough: said, as the count above
+        return None, (f"history: {no_kind_reason(counts, MIN_RUNS)}; nothing is corrected yet (`advisor history "
+                      "calibration` says more)")
     correction = evaluate(rows)
     return (correction, None) if correction.used else (None, rejected_note(correction, kept))
 

@@ -55,6 +55,8 @@ from advisor.predictor.learned_fit import (
     spec_missing,
     unspecced_factors,
 )
+from advisor.predictor.learned_fit import p_better as _p_better
+from advisor.predictor.learned_kinds import KindRuns, kind_runs, no_kind_reason, too_few, trusted_kinds, workload_kinds
 from advisor.predictor.outliers import OUTLIER_RATIO, is_outlier
 from advisor.schemas import CalibrationReport, ComparisonGroup, Estimate, Profile, TrainingRow, WorkloadInfo, updated
 from advisor.units import format_duration
@@ -108,6 +110,7 @@ class Correction:
     # Each stored workload's kinds: it corrects a workload with runs only on those (one workload's CPU-only runs
     # at 2x moved its GPU times 1.59x, and a GPU-only workload's CPU times 0.92x, with GPU runs of others stored).
     workload_kinds: Mapping[str, frozenset[bool]] = field(default_factory=dict)
+    kind_runs: KindRuns = field(default_factory=dict)  # kinds (trusted or not: ``learned_kinds``) -> (runs, recs)
     # (workload, on a GPU) -> (runs, 10th and 90th percentile of its held-out log(actual / corrected)), for a
     # workload with ``learned_bands.MIN_BAND_RUNS`` runs on that kind: its corrected interval (``_corrected``). 30
     # runs of a job within 10% of 2x kept the base's 0.8-1.25x interval; what the history measured is tighter.
@@ -172,11 +175,13 @@ class Correction:
         kinds, unseen = self.kinds_for(name)
         if (estimate.target.kind == "gpu") in kinds:
             return out
-        kind = "a GPU" if estimate.target.kind == "gpu" else "a CPU"
+        on_gpu = estimate.target.kind == "gpu"
         note = (f"not corrected by history: no stored run of workload '{name}' (the {self.n_runs} stored runs are "
                 f"other workloads', whose factor need not be its own)" if unseen else
-                f"not corrected by history: no stored run of workload '{name}' was on {kind}, and what its runs on "
-                f"the other kind taught is not carried over")
+                f"not corrected by history: {too_few(self.kind_runs, on_gpu, self.min_runs)}; times are uncorrected"
+                if on_gpu in self.workload_kinds.get(name, ()) else
+                f"not corrected by history: no stored run of workload '{name}' was on {'a GPU' if on_gpu else 'a CPU'}"
+                ", and what its runs on the other kind taught is not carried over")
         return updated(estimate, {"notes": [*estimate.notes, note]})
 
     def bind(self, context: Profile | WorkloadInfo | Mapping[str, Any] | None = None) -> Corrector:
@@ -289,12 +294,16 @@ class Correction:
         only = {frozenset({False}): "CPU", frozenset({True}): "GPU"}.get(kinds)
         own = workload is not None and workload in self.workload_kinds and kinds != self.kinds
         runs = f"run of workload '{workload}' on a {'GPU' if only == 'CPU' else 'CPU'}" if own else "run"
+        few = only and not own and (only == "CPU") in self.kind_runs  # the other kind has runs, too few of them
+        other = "GPU" if only == "CPU" else "CPU"
+        n = self.kind_runs.get(only == "GPU", (self.n_runs, 0))[0] if only and not own else self.n_runs
+        tail = (f"; the {other} candidates are not corrected: {too_few(self.kind_runs, other == 'GPU', self.min_runs)}"
+                if few else f"; the {other} candidates, with no {runs} to learn from, are not corrected")
         return (f"history correction: every {only + ' ' if only else ''}time and cost here is the base prediction "
-                f"corrected by what {self.n_runs} stored {'' if own or not only else only + ' '}runs took (held-out "
+                f"corrected by what {n} stored {'' if own or not only else only + ' '}runs took (held-out "
                 f"median error {self.cv_error_before_pct:.0f}% -> {self.cv_error_after_pct:.0f}%; method 'history', "
                 f"each candidate's base_seconds is its uncorrected time; `advisor history calibration` shows the fit)"
-                + (f"; the {'GPU' if only == 'CPU' else 'CPU'} candidates, with no {runs} to learn from, are not "
-                   "corrected" if only else ""))
+                + (tail if only else ""))
 
     def report(self, by_method: list[ComparisonGroup] | None = None) -> CalibrationReport:
         # With no folds nothing was held out: the base errors are in-sample, not under the cv_* / mean_* names.
@@ -344,6 +353,11 @@ def evaluate(rows: Sequence[TrainingRow], *, min_runs: int = MIN_RUNS, min_gain:
                        f"in history; the correction needs at least {min_runs} runs from {MIN_RECOMMENDATIONS} "
                        f"recommendations.{left_out}")
         return base
+    counts = kind_runs(rows)
+    kinds = trusted_kinds(counts, min_runs)  # one GPU run at 10x gave every GPU x5 (``learned_kinds``)
+    if not kinds:
+        base.reason, base.kind_runs = f"Not used: {no_kind_reason(counts, min_runs)}.{left_out}", counts
+        return base
 
     import numpy as np
     table = GpuFigures.load() if spec_lookup is None else None
@@ -353,7 +367,7 @@ def evaluate(rows: Sequence[TrainingRow], *, min_runs: int = MIN_RUNS, min_gain:
     actual = np.asarray([r.actual_seconds for r in rows])
     k = min(folds, n_groups)
 
-    held = _cross_validate(rows, X, y, groups, k, repeats)
+    held = _cross_validate(rows, X, y, groups, k, repeats, kinds)
     name = choose({m: held[m][0] for m in MODELS}, min_gain, max_p, repeats, _p_better)
     abs_log_after, corrected = held[name]
     held_actual = np.tile(actual, repeats)
@@ -370,8 +384,8 @@ def evaluate(rows: Sequence[TrainingRow], *, min_runs: int = MIN_RUNS, min_gain:
         mean_error_before_pct=float(statistics.fmean(held_base)),
         mean_error_after_pct=float(statistics.fmean(held_errors)),
         residual_low=float(np.quantile(residuals, 0.10)), residual_high=float(np.quantile(residuals, 0.90)),
-        model=final, spec_lookup=spec_lookup, spec_table=table, kinds=frozenset(r.tier != "cpu" for r in rows),
-        workload_kinds=_workload_kinds(rows), description=_description(name, final, held, k, repeats),
+        model=final, spec_lookup=spec_lookup, spec_table=table, kinds=kinds, kind_runs=counts,
+        workload_kinds=workload_kinds(rows), description=_description(name, final, held, k, repeats),
         bands=bands_of(rows, residuals, repeats), band_sizes=covered_of(rows), band_machines=machines_of(rows),
         unspecced=unspecced_factors([r.gpu if r.tier != "cpu" else None for r in rows], X, y, min_runs),
         gpu_log_factor=gpu_kind_factor(X, y), gpu_runs=sum(r.tier != "cpu" for r in rows),
@@ -383,7 +397,7 @@ def evaluate(rows: Sequence[TrainingRow], *, min_runs: int = MIN_RUNS, min_gain:
 
 
 def _cross_validate(rows: Sequence[TrainingRow], X: Any, y: Any, groups: Sequence[Any], k: int,
-                    repeats: int) -> dict[str, tuple[Any, Any]]:
+                    repeats: int, kinds: frozenset[bool]) -> dict[str, tuple[Any, Any]]:
     """Each model's held-out (|log error|, corrected seconds) per run and repeat (repeat after repeat, in ``rows``'
     order): repeated K-fold, the runs of one recommendation held out together, each held-out run corrected as
     ``Correction.apply`` would (a run whose workload has training runs only on the other kind keeps its time)."""
@@ -405,7 +419,7 @@ def _cross_validate(rows: Sequence[TrainingRow], X: Any, y: Any, groups: Sequenc
         relabel = dict(zip(unique, rng.permutation(len(unique)), strict=True))
         labels = np.asarray([relabel[g] for g in groups])
         for train, test in GroupKFold(n_splits=k).split(X, y, labels):
-            moved = np.asarray(_corrected_rows(rows, train, test), dtype=float)
+            moved = np.asarray(_corrected_rows(rows, train, test, kinds), dtype=float)
             for m in MODELS:
                 fitted = np.clip(fit(m, X[train], y[train]).predict(X[test]), -MAX_LOG_FACTOR, MAX_LOG_FACTOR)
                 log_f[m][repeat, test] = fitted * moved
@@ -429,20 +443,13 @@ def _description(name: str, model: Any, held: dict[str, tuple[Any, Any]], k: int
             f"run by run, paired test p < {MAX_P:g}: {errors}); {k}-fold x{repeats} cross-validation by recommendation")
 
 
-def _workload_kinds(rows: Sequence[TrainingRow]) -> dict[str, frozenset[bool]]:
-    """Each workload's kinds of device (GPU True) in ``rows``."""
-    kinds: dict[str, set[bool]] = {}
-    for r in rows:
-        kinds.setdefault(r.workload, set()).add(r.tier != "cpu")
-    return {w: frozenset(k) for w, k in kinds.items()}
-
-
-def _corrected_rows(rows: Sequence[TrainingRow], train: Any, test: Any) -> list[bool]:
+def _corrected_rows(rows: Sequence[TrainingRow], train: Any, test: Any, kinds: frozenset[bool]) -> list[bool]:
     """Which held-out ``rows[test]`` a correction fitted on ``rows[train]`` would move (``Correction.kinds_for``):
-    a run whose workload has training runs only on the other kind of device keeps its prediction."""
+    a run whose workload has training runs only on the other kind of device, or of a kind not corrected
+    (``learned_kinds``: decided on all of them), keeps its prediction."""
     trained = [rows[i] for i in train]
-    fitted = Correction(n_runs=len(train), used=True, reason="", workload_kinds=_workload_kinds(trained),
-                        kinds=frozenset(r.tier != "cpu" for r in trained))
+    fitted = Correction(n_runs=len(train), used=True, reason="", workload_kinds=workload_kinds(trained),
+                        kinds=frozenset(r.tier != "cpu" for r in trained) & kinds)
     return [(rows[i].tier != "cpu") in fitted.kinds_for(rows[i].workload)[0] for i in test]
 
 
@@ -463,23 +470,9 @@ def _decide(correction: Correction, p_value: float, min_gain: float, max_p: floa
                              f"{min_gain:.0%} ({before:.1f}% -> {after:.1f}%).")
     if correction.used and len(correction.kinds) == 1:
         only = "GPU" if True in correction.kinds else "CPU"
-        correction.reason += f" It corrects {only} targets only: it has no run on the other kind to learn from."
-
-
-def _p_better(base: Any, after: Any) -> float:
-    """One-sided Wilcoxon signed-rank p-value that the corrected held-out errors are smaller than the base."""
-    from advisor.sklearn_env import quiet_environ
-
-    with quiet_environ():  # SciPy's import adds warning filters: the caller's stay as they were
-        from scipy.stats import wilcoxon
-
-    diff = base - after
-    if not (diff != 0).any():
-        return 1.0
-    try:
-        return float(wilcoxon(diff, alternative="greater").pvalue)
-    except ValueError:
-        return 1.0
+        other = "it has no run on the other kind to learn from" if (only == "CPU") not in correction.kind_runs else \
+            too_few(correction.kind_runs, only == "CPU", correction.min_runs)
+        correction.reason += f" It corrects {only} targets only: {other}."
 
 
 def fit_correction(rows: Sequence[TrainingRow], *, min_runs: int = MIN_RUNS, min_gain: float = MIN_GAIN,

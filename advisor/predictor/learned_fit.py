@@ -208,3 +208,19 @@ def gpu_kind_factor(X: Any, y: Any) -> float | None:
 
     on_gpu = np.asarray(X)[:, IS_GPU] == 1.0
     return float(np.median(np.asarray(y)[on_gpu])) if on_gpu.any() else None
+
+
+def p_better(base: Any, after: Any) -> float:
+    """One-sided Wilcoxon signed-rank p-value that the corrected held-out errors are smaller than the base."""
+    from advisor.sklearn_env import quiet_environ
+
+    with quiet_environ():  # SciPy's import adds warning filters: the caller's stay as they were
+        from scipy.stats import wilcoxon
+
+    diff = base - after
+    if not (diff != 0).any():
+        return 1.0
+    try:
+        return float(wilcoxon(diff, alternative="greater").pvalue)
+    except ValueError:
+        return 1.0

@@ -517,3 +517,34 @@ def test_a_history_of_outliers_alone_says_they_were_left_out():
     assert correction.reason == ("No run to learn from yet: 1 run(s) more than 20x from their uncorrected prediction "
                                  "are left out of the fit (`advisor history compare` shows them).")
     assert evaluate([]).reason.startswith("No completed runs with a prediction in history yet: record outcomes")
+
+
+def _with_gpu_runs(n_gpu: int, ratio: float) -> list[TrainingRow]:
+    """14 CPU runs of mlp at 2x, and ``n_gpu`` runs of it on an A100 at ``ratio`` its prediction, each its own
+    recommendation."""
+    rows = _twice(1, 14)
+    return [*rows, *(rows[0].model_copy(update={
+        "outcome_id": 100 + i, "recommendation_id": 100 + i, "tier": "single_gpu", "gpu": "A100-80GB", "gpu_count": 1,
+        "method": "scaled", "actual_seconds": rows[0].predicted_seconds * ratio}) for i in range(n_gpu))]
+
+
+def test_one_gpu_run_does_not_set_every_gpus_factor():
+    """One GPU run recorded at 10x beside 14 CPU runs gave every GPU target of the workload x5.00 (the clip): A100,
+    H100 and T4, with a note that it was learned from 15 stored runs. A kind of device now needs the correction's
+    minimum of runs of its own: the GPUs keep their time, and the note says why."""
+    info = WorkloadInfo(name="mlp", param_count=300_000, flops_per_sample=1.7e6)
+    correction = evaluate(_with_gpu_runs(1, 10.0))
+    assert correction.used and correction.kinds == frozenset({False})
+    for gpu in ("A100-80GB", "H100-SXM", "T4"):
+        out = correction.apply(estimate(1000.0, gpu=gpu), info)
+        assert out.seconds == 1000.0 and out.method == "scaled"
+        assert out.notes[-1] == ("not corrected by history: only 1 stored run, from 1 recommendation, was on a GPU (a "
+                                 "kind of device needs 8, from 3); times are uncorrected")
+    assert correction.reason.endswith("It corrects CPU targets only: only 1 stored run, from 1 recommendation, was on "
+                                      "a GPU (a kind of device needs 8, from 3).")
+    assert "the GPU candidates are not corrected: only 1 stored run" in correction.ranking_note("mlp")
+    assert "what 14 stored CPU runs took" in correction.ranking_note("mlp")
+    # With 8 GPU runs from 8 recommendations at 3x, the GPUs are corrected by their own runs.
+    eight = evaluate(_with_gpu_runs(8, 3.0))
+    assert eight.used and eight.kinds == frozenset({False, True})
+    assert 2.9 < eight.apply(estimate(1000.0), info).seconds / 1000.0 < 3.1

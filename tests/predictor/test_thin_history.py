@@ -65,3 +65,26 @@ def test_enough_runs_from_too_few_recommendations_says_only_what_is_short():
     store(2, 5)
     assert notes() == ["history: 10 runs, from 2 of the 3 recommendations a correction needs; nothing is corrected "
                        "yet (`advisor history calibration` says more)"]
+
+
+def test_enough_runs_but_on_neither_kind_enough_is_noted():
+    """5 CPU runs and 5 GPU runs, from 4 recommendations: enough for a correction, but a kind of device needs 8 runs
+    from 3 recommendations of its own (one GPU run at 10x gave every GPU x5.00). predict says why nothing is
+    corrected rather than nothing at all."""
+    from history_helpers import candidate, recommendation
+
+    from advisor.history.repository import History
+
+    store, notes = _stored_history()
+    store(2, 2)  # 4 CPU runs of 2 recommendations at 1.5x (e2-standard-2 predicted 100 s)
+    with History(os.environ["ADVISOR_DATABASE_URL"]) as hist:
+        for i in range(2):
+            cand = candidate(1, seconds=100.0)  # a g5.xlarge (A10G)
+            rec = recommendation("tabular_mlp", n=0, excluded=0, candidates=[cand]).model_copy(update={"chosen": cand})
+            rec_id = hist.save_recommendation(rec)
+            for j in range(3 if i else 2):
+                hist.record_outcome(rec_id, 150.0 + j)
+    assert notes() == ["history: no kind of device has enough runs of its own: only 4 stored runs, from 2 "
+                       "recommendations, were on a CPU (a kind of device needs 8, from 3); only 5 stored runs, from 2 "
+                       "recommendations, were on a GPU (a kind of device needs 8, from 3); nothing is corrected yet "
+                       "(`advisor history calibration` says more)"]
