@@ -81,7 +81,12 @@ class OutputRelay:
         self._partial_at = 0.0
         self.read_fd, self.write_fd = os.pipe()
         self._decoder = codecs.getincrementaldecoder(getattr(sys.stderr, "encoding", None) or "utf-8")("replace")
-        self._pending = ""
+        # The open line as a terminal would show it: its text since its last carriage return, in the pieces it
+        # came in (joined only to be shown or handed over: joined at each read, a megabyte written with no line
+        # end was copied again by every 64 KiB read, 20 MB in 17 s, the child blocked meanwhile), and how many
+        # carriage returns end it (the text that comes next starts the line again).
+        self._open: list[str] = []
+        self._open_returns = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._pump, name="advisor-probe-output", daemon=True)
         self._thread.start()
@@ -119,17 +124,21 @@ class OutputRelay:
             self._show_partial()
         self._feed(self._decoder.decode(b"", final=True))
         self._clear_partial()
-        if self._pending:
+        if self._open or self._open_returns:
             self._hand([self._pending])
-            self._pending = ""
+            self._open, self._open_returns = [], 0
+
+    @property
+    def _pending(self) -> str:
+        """The open line as kept: its text since its last carriage return, and the carriage returns that end it."""
+        return "".join(self._open) + "\r" * self._open_returns
 
     def _feed(self, text: str) -> None:
-        *lines, pending = (self._pending + text).split("\n")
-        # Of the open line only what follows its last carriage return shows (``_kept``), carriage returns that end
-        # it kept for the next text: a tqdm bar's updates (one line, redrawn for minutes) grew it without bound, and
-        # each read copied all of it again.
-        bare = pending.rstrip("\r")
-        self._pending = bare.rsplit("\r", 1)[-1] + pending[len(bare):]
+        *lines, rest = text.split("\n")
+        if lines:
+            lines[0] = self._pending + lines[0]
+            self._open, self._open_returns = [], 0
+        self._add_open(rest)
         if lines:
             self._clear_partial()
             self._hand(lines)
@@ -138,14 +147,43 @@ class OutputRelay:
             # The pipe holds 64 KiB meanwhile, so the child is not held up by it.
             time.sleep(_COALESCE_SECONDS)
 
+    def _add_open(self, text: str) -> None:
+        """``text`` (no line end) added to the open line. Of it only what follows its last carriage return shows
+        (``_kept``): a tqdm bar's updates (one line, redrawn for minutes) grew it without bound."""
+        bare = text.rstrip("\r")
+        if not bare:
+            self._open_returns += len(text)
+            return
+        if "\r" in bare:
+            self._open = [bare.rsplit("\r", 1)[-1]]
+        elif self._open_returns:
+            self._open = [bare]
+        else:
+            self._open.append(bare)
+        self._open_returns = len(text) - len(bare)
+
     def _show_partial(self) -> None:
-        state = _tail(_kept(self._pending))
-        if self._partial is None or state == self._partial_shown or \
-                time.monotonic() - self._partial_at < _PARTIAL_SECONDS:
+        if self._partial is None or time.monotonic() - self._partial_at < _PARTIAL_SECONDS:
+            return
+        state = self._tail()
+        if state == self._partial_shown:
             return
         self._partial_at = time.monotonic()
         self._call(self._partial, state)
         self._partial_shown = state
+
+    def _tail(self) -> str:
+        """The end of the open line, at most ``_PARTIAL_CHARS`` characters; "…" first where its start was cut.
+        Only its last pieces are joined: the line may be megabytes."""
+        pieces: list[str] = []
+        size = 0
+        for piece in reversed(self._open):
+            pieces.append(piece)
+            size += len(piece)
+            if size > _PARTIAL_CHARS:
+                break
+        line = "".join(reversed(pieces))
+        return line if size <= _PARTIAL_CHARS else "\u2026" + line[-(_PARTIAL_CHARS - 1):]
 
     def _clear_partial(self) -> None:
         if self._partial is not None and self._partial_shown:
@@ -161,11 +199,6 @@ class OutputRelay:
             show(text)
         except Exception:  # noqa: BLE001 - a display that fails must not stop the pipe's reading (the child blocks)
             pass
-
-
-def _tail(line: str) -> str:
-    """The end of an open line, at most ``_PARTIAL_CHARS`` characters; "…" first where its start was cut."""
-    return line if len(line) <= _PARTIAL_CHARS else "\u2026" + line[-(_PARTIAL_CHARS - 1):]
 
 
 def _kept(line: str) -> str:

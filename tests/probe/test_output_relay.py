@@ -172,3 +172,22 @@ def test_an_open_line_redrawn_for_long_keeps_only_what_shows():
     finally:
         relay.close()
     assert lines == ["X"]
+
+
+def test_an_open_line_of_megabytes_does_not_hold_the_child_up():
+    # A workload writing a long line in pieces (print(..., end="")) and no line end: each 64 KiB read copied the
+    # whole open line again, so 10 MB took 4.7 s to read, the child blocked on the full pipe meanwhile
+    import time
+
+    lines: list[str] = []
+    relay = OutputRelay(lines.append, lambda state: None)
+    piece = b"x" * 4096
+    started = time.monotonic()
+    try:
+        for _ in range(10 * 256):
+            os.write(relay.write_fd, piece)  # blocks while the pipe is full: the child's wait
+        written_seconds = time.monotonic() - started
+    finally:
+        relay.close()
+    assert written_seconds < 1.5, written_seconds
+    assert len(lines) == 1 and len(lines[0]) == 10 * 2**20
