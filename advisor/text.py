@@ -2,6 +2,7 @@
 
 ``show_controls`` turns them into escapes (``\\x1b``) and changes nothing else; the CLI adds rich's markup
 escaping on top (``advisor.cli.console.safe_text``), and the Python API's warnings use it alone.
+``drop_escape_sequences`` takes a workload's own terminal codes (its colours) out of its output before that.
 """
 
 from __future__ import annotations
@@ -15,6 +16,14 @@ import re
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
 _CONTROL_BUT_NEWLINE = re.compile(
     r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+# A terminal's escape sequences of the CSI kind: colours, cursor moves, erasing ("\x1b[31m", "\x1b[2K").
+_ESCAPE_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+# One cut short by the end of the text (the rest not written yet, or cut off)
+_ESCAPE_SEQUENCE_START = re.compile(r"\x1b(?:\[[0-?]*[ -/]*)?\Z")
+# The longest escape sequence looked for across a cut (its parameters: "\x1b[38;2;255;255;255m" is 19)
+ESCAPE_SEQUENCE_CHARS = 32
 
 
 def _visible(match: re.Match[str]) -> str:
@@ -33,3 +42,10 @@ def show_controls(value: object, *, multiline: bool = False) -> str:
     """``value`` as text with its control characters made visible (``\\x1b``), nothing else changed."""
     pattern = _CONTROL_BUT_NEWLINE if multiline else _CONTROL
     return pattern.sub(_visible, str(value))
+
+
+def drop_escape_sequences(value: str, *, cut: bool = False) -> str:
+    """``value`` without its terminal escape sequences (a coloured line as it reads); with ``cut`` (the text was cut
+    off at its end), also without the start of one that ends there."""
+    plain = _ESCAPE_SEQUENCE.sub("", value)
+    return _ESCAPE_SEQUENCE_START.sub("", plain) if cut else plain

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 import statistics
 import sys
 from collections.abc import Iterator, Sequence
@@ -28,6 +27,7 @@ from advisor.cli.job_rows import job_text, step_text
 from advisor.cli.step_text import scaling_efficiency_text
 from advisor.hardware.process_memory import LIMIT_WORDS
 from advisor.outcome_words import elsewhere_words
+from advisor.text import drop_escape_sequences
 from advisor.units import format_duration, format_span, format_usd
 
 # re-exported: every command module escapes through render, and prints compare and calibration through it
@@ -60,9 +60,6 @@ def error(exc: Exception) -> None:
 def note(text: str) -> None:
     """A line of plain text on stderr (what the command did besides its result)."""
     err().print(safe_text(text, multiline=True))
-
-
-_ESCAPE_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")  # CSI: colours, cursor moves, erasing
 
 
 @contextlib.contextmanager
@@ -113,7 +110,7 @@ class _BarUpdate:
                 self._bar.remove_task(self._open_line)
                 self._open_line = None
             return
-        shown = safe_text(_ESCAPE_SEQUENCE.sub("", text).expandtabs())
+        shown = safe_text(drop_escape_sequences(text).expandtabs())
         if self._open_line is None:  # no total: the bar pulses, and no percentage is claimed for it
             self._open_line = self._bar.add_task(shown, total=None, device="output", percent="    ")
         else:
@@ -122,7 +119,7 @@ class _BarUpdate:
     def write_output(self, lines: str) -> None:
         """Lines the workload wrote: its colours (terminal escape sequences) dropped and tabs expanded, so that it
         reads as printed, and any other control character shown (``\\x1b``) as all user text is."""
-        plain = _ESCAPE_SEQUENCE.sub("", lines).expandtabs()
+        plain = drop_escape_sequences(lines).expandtabs()
         self._bar.console.print(safe_text(plain, multiline=True), soft_wrap=True)
 
 

@@ -11,7 +11,7 @@ A line is what a terminal would have kept of it: the text after its last carriag
 updates are one line, its last state). A line left open is handed over when the probe ends; meanwhile, where the
 callback also has ``show_partial``, its current state is shown there (a download's bar in ``make_dataloader``,
 written with carriage returns and no line end, showed nothing until it ended), at most every 0.25 s, by its last
-200 characters, and cleared ("") when the line ends.
+200 characters as a terminal shows them (its colours dropped), and cleared ("") when the line ends.
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from collections.abc import Callable
 from typing import Any
 
 from advisor.probe.fd_wait import wait_readable
+from advisor.text import ESCAPE_SEQUENCE_CHARS, drop_escape_sequences
 
 _POLL_SECONDS = 0.1
 _DRAIN_SECONDS = 0.5  # after the child's group ended: what a process that left the group still writes, no more
@@ -35,6 +36,9 @@ _PARTIAL_SECONDS = 0.25  # the open line's state shown at most this often (a tqd
 # The open line's state is shown by its last this many characters: a workload writing megabytes with no line end
 # made the bar's row megabytes long, re-escaped and redrawn every 0.25 s (a terminal row shows ~200 at most).
 _PARTIAL_CHARS = 200
+# Of an open line, at most its last this many characters are looked at for those shown: a coloured line's
+# escape sequences take ten characters a character shown, and a line of megabytes is not joined for it.
+_TAIL_SCAN_CHARS = 16 * _PARTIAL_CHARS
 
 
 def output_to(fd: int | None) -> None:
@@ -173,17 +177,27 @@ class OutputRelay:
         self._partial_shown = state
 
     def _tail(self) -> str:
-        """The end of the open line, at most ``_PARTIAL_CHARS`` characters; "…" first where its start was cut.
-        Only its last pieces are joined: the line may be megabytes."""
+        """The end of the open line as a terminal shows it (its escape sequences, colours, dropped), at most
+        ``_PARTIAL_CHARS`` characters; "…" first where its start was cut. Only its last pieces are joined (the line
+        may be megabytes), and not cut inside an escape sequence: a coloured line cut in "\\x1b[31m" showed "[31m"."""
         pieces: list[str] = []
         size = 0
         for piece in reversed(self._open):
             pieces.append(piece)
             size += len(piece)
-            if size > _PARTIAL_CHARS:
+            if size > _TAIL_SCAN_CHARS + ESCAPE_SEQUENCE_CHARS:
                 break
         line = "".join(reversed(pieces))
-        return line if size <= _PARTIAL_CHARS else "\u2026" + line[-(_PARTIAL_CHARS - 1):]
+        cut = size > _TAIL_SCAN_CHARS + ESCAPE_SEQUENCE_CHARS
+        if cut:
+            line = line[-(_TAIL_SCAN_CHARS + ESCAPE_SEQUENCE_CHARS):]
+            # Started at the last escape character just before the cut, a sequence the cut ran through is whole
+            start = line.rfind("\x1b", 0, ESCAPE_SEQUENCE_CHARS)
+            line = line[start if start >= 0 else ESCAPE_SEQUENCE_CHARS:]
+        plain = drop_escape_sequences(line, cut=True)
+        if cut or len(plain) > _PARTIAL_CHARS:
+            return "\u2026" + plain[-(_PARTIAL_CHARS - 1):]
+        return plain
 
     def _clear_partial(self) -> None:
         if self._partial is not None and self._partial_shown:

@@ -191,3 +191,30 @@ def test_an_open_line_of_megabytes_does_not_hold_the_child_up():
         relay.close()
     assert written_seconds < 1.5, written_seconds
     assert len(lines) == 1 and len(lines[0]) == 10 * 2**20
+
+
+def _states_shown(data: list[bytes]) -> list[str]:
+    """The open line's states the relay shows for ``data``, written a piece at a time (0.3 s apart: each shown)."""
+    import time
+
+    states: list[str] = []
+    relay = OutputRelay(lambda lines: None, states.append)
+    try:
+        for count, piece in enumerate(data, 1):
+            time.sleep(0.3)  # past the 0.25 s between two states shown
+            os.write(relay.write_fd, piece)
+            deadline = time.monotonic() + 5
+            while len([state for state in states if state]) < count and time.monotonic() < deadline:
+                time.sleep(0.05)
+    finally:
+        relay.close()
+    return [state for state in states if state]
+
+
+def test_a_coloured_open_line_is_shown_as_it_reads_not_cut_inside_its_colours():
+    # A coloured bar (ESC[31m#ESC[0m a cell) was cut at its last 200 characters, inside an escape sequence: the row
+    # showed "…[31m####################", 20 cells of 200 characters; and a read that ended inside one showed "\x1b[3"
+    cells = "".join(f"\x1b[3{i % 7 + 1}m#\x1b[0m" for i in range(30))
+    many = "".join(f"\x1b[3{i % 7 + 1}m#\x1b[0m" for i in range(500))
+    shown = _states_shown([f"\r{cells} 30".encode(), f"\r{many} 500".encode(), b"\rstep 7 \x1b[3"])
+    assert shown == ["#" * 30 + " 30", "\u2026" + "#" * 195 + " 500", "step 7 "]
