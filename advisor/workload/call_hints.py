@@ -77,7 +77,7 @@ def float64_hint(model: Any, inputs: Any, exc: BaseException) -> str:
             "torch.as_tensor(a, dtype=torch.float32)) from make_batch.")
 
 
-def lazy_model_check(label: str, model: Any) -> None:
+def lazy_model_check(label: str, model: Any, inputs: Any = None) -> None:
     """Refuse a model whose lazy layers (``nn.LazyLinear``, ``nn.LazyConv2d``...) have not taken their shapes:
     advisor counts its parameters and builds the optimizer over them before any forward, as a training script
     must too (PyTorch's own advice: one dry-run forward before the optimizer is made).
@@ -85,6 +85,8 @@ def lazy_model_check(label: str, model: Any) -> None:
     Args:
         label: the workload's name in messages.
         model: the built model.
+        inputs: the batch's inputs as make_batch returned them: the dry run the fix shows passes them as advisor
+            does (a tuple spread, model(*x); a dict as keywords, model(**x)).
 
     Raises:
         WorkloadError: naming the first lazy parameters' modules and the fix.
@@ -102,5 +104,15 @@ def lazy_model_check(label: str, model: Any) -> None:
         f"{label}: build_model() returned a model whose lazy layers have no shapes yet ({shown}: "
         f"{len(lazy)} uninitialized parameters), so its parameters cannot be counted or given to an optimizer.",
         hint="Fix: in build_model(), run one forward on a small batch before returning the model, as PyTorch "
-        "advises before making the optimizer (`with torch.no_grad(): model(make_batch(2)[0])`), or give the "
+        f"advises before making the optimizer (`with torch.no_grad(): {_dry_run(inputs)}`), or give the "
         "layers their input sizes (nn.Linear(in_features, out_features) for nn.LazyLinear(out_features)).")
+
+
+def _dry_run(inputs: Any) -> str:
+    """The forward on make_batch's inputs, called as advisor calls it: ``model(make_batch(2)[0])`` was wrong for
+    a tuple of inputs (one argument, the tuple) and a dict (forward() takes its keys)."""
+    if isinstance(inputs, dict):
+        return "model(**make_batch(2)[0])"
+    if isinstance(inputs, (tuple, list)):
+        return "model(*make_batch(2)[0])"
+    return "model(make_batch(2)[0])"

@@ -76,8 +76,11 @@ def check_workload(workload: Workload | str | Path, batch_size: int = 2) -> Chec
 
 def _check_step(workload: Workload, model: Any, batch_size: int, start: float, cpu_start: float) -> CheckResult:
     label = workload.label
+    # The batch first: a lazy model's fix is a dry run on it, written as the inputs are passed (model(*x)...)
+    inputs, target = _checked_batch(workload, batch_size)
+    _check_batch_size_used(workload, batch_size, inputs)
     params = list(model.parameters())
-    lazy_model_check(label, model)
+    lazy_model_check(label, model, inputs)
     param_count = sum(p.numel() for p in params)
     trainable = sum(p.numel() for p in params if p.requires_grad)
     if trainable == 0:
@@ -88,8 +91,6 @@ def _check_step(workload: Workload, model: Any, batch_size: int, start: float, c
         )
     optimizer = workload.build_optimizer(model.parameters())
 
-    inputs, target = _checked_batch(workload, batch_size)
-    _check_batch_size_used(workload, batch_size, inputs)
     inputs, target = move_to(inputs, "cpu"), move_to(target, "cpu")
     fed = input_summary(inputs)
 
