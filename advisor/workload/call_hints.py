@@ -15,10 +15,11 @@ from advisor.errors import WorkloadError
 
 
 def whole_dict_hint(model: Any, inputs: Any) -> str:
-    """Where a dict batch met a forward() of one parameter (and perhaps ``**kwargs``) that is none of its keys
-    (``forward(self, batch)`` reading ``batch["x"]``): how to pass the dict whole, and for a dict of one key, which
-    may as well be a tensor under another name (``{"inputs": t}`` for ``forward(self, x)``), the key to rename it
-    to; else "". ``model(**x)`` spreads a dict into keywords.
+    """Where a dict batch met a forward() of one parameter without a default (and perhaps others with one, and
+    ``**kwargs``), none of them its keys (``forward(self, batch)`` reading ``batch["x"]``; ``forward(self, batch,
+    batch_idx=None)``): how to pass the dict whole, and for a dict of one key, which may as well be a tensor under
+    another name (``{"inputs": t}`` for ``forward(self, x)``), the key to rename it to; else "". ``model(**x)``
+    spreads a dict into keywords.
 
     Args:
         model: the module called.
@@ -31,12 +32,17 @@ def whole_dict_hint(model: Any, inputs: Any) -> str:
     except (TypeError, ValueError):  # a forward without a signature (a C extension's): nothing to say
         return ""
     params = [p for p in params if p.kind != p.VAR_KEYWORD]  # forward(self, batch, **kwargs) takes it whole too
-    named = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    if len(named) != 1 or len(params) != 1 or named[0].name in inputs:
+    # Those with a default may be left out: forward(self, batch, batch_idx=None) takes the dict whole as well
+    required = [p for p in params if p.default is p.empty and p.kind != p.VAR_POSITIONAL]
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    if len(required) != 1 or required[0].kind not in positional \
+            or any(p.name in inputs for p in params):  # a key that names one: the dict was meant to be spread
         return ""
-    name = named[0].name
+    name = required[0].name
     whole = "return it in a tuple of one from make_batch, ((batch_dict,), target), passed as model(*x)."
-    said = f" forward({name}) takes one argument, and a dict is spread over keywords (model(**x))"
+    said = f" forward({name}) takes one argument" if len(params) == 1 else \
+        f" forward() takes one argument without a default, {name}"
+    said += ", and a dict is spread over keywords (model(**x))"
     if len(inputs) == 1:  # one key: as likely a misnamed tensor ({"inputs": t} for forward(x)), whose fix is the key
         key = next(iter(inputs))
         return (f"{said}: if forward() takes the tensor itself, name the dict's key {name!r}, not {key!r}; if it "

@@ -87,15 +87,37 @@ def test_a_one_key_dict_for_a_forward_of_a_tensor_is_told_the_key_too():
     assert check_workload(Workload(model=OneTensor, make_batch=renamed), batch_size=2).loss > 0
 
 
-def test_a_forward_that_also_takes_keywords_is_told_to_pass_the_dict_whole():
+class WholeDictStep(WholeDict):
+    """Lightning's step signature: the batch and its index, which has a default."""
+
+    def forward(self, batch, batch_idx=None):
+        return self.fc(batch["x"])
+
+
+@pytest.mark.parametrize(("model", "takes", "raised"), [
+    (WholeDictKeywords, "forward(batch) takes one argument", "missing 1 required positional argument: 'batch'"),
+    # forward(self, batch, batch_idx=None) got the general hint only ("match forward()'s parameters")
+    (WholeDictStep, "forward() takes one argument without a default, batch", "unexpected keyword argument 'x'"),
+])
+def test_a_forward_that_also_takes_keywords_is_told_to_pass_the_dict_whole(model, takes, raised):
     # forward(self, batch, **kwargs): model(**{"x": t, "mask": m}) raised "missing 1 required positional argument:
     # 'batch'" and got the general hint alone.
     batch = lambda b: ({"x": torch.randn(b, 16), "mask": torch.ones(b, 16)}, torch.randint(0, 4, (b,)))  # noqa: E731
     with pytest.raises(WorkloadError) as info:
-        check_workload(Workload(model=WholeDictKeywords, make_batch=batch), batch_size=2)
-    assert "missing 1 required positional argument: 'batch'" in str(info.value)
-    assert info.value.hint.endswith("forward(batch) takes one argument, and a dict is spread over keywords "
-                                    "(model(**x)): to pass it whole as `batch`, return it in a tuple of one from "
-                                    "make_batch, ((batch_dict,), target), passed as model(*x).")
+        check_workload(Workload(model=model, make_batch=batch), batch_size=2)
+    assert raised in str(info.value)
+    assert info.value.hint.endswith(f"{takes}, and a dict is spread over keywords (model(**x)): to pass it whole as "
+                                    "`batch`, return it in a tuple of one from make_batch, ((batch_dict,), target), "
+                                    "passed as model(*x).")
     whole = lambda b: ((batch(b)[0],), batch(b)[1])  # noqa: E731
-    assert check_workload(Workload(model=WholeDictKeywords, make_batch=whole), batch_size=2).loss > 0
+    assert check_workload(Workload(model=model, make_batch=whole), batch_size=2).loss > 0
+
+
+def test_a_dict_whose_key_names_a_defaulted_parameter_gets_the_general_hint_only():
+    # {"inputs": ..., "attention_mask": ...} for forward(self, input_ids, attention_mask=None): meant to be spread,
+    # a key misnamed; passing it whole would be the wrong fix
+    batch = lambda b: ({"inputs": torch.randn(b, 16), "attention_mask": torch.ones(b)},  # noqa: E731
+                       torch.randint(0, 4, (b,)))
+    with pytest.raises(WorkloadError) as info:
+        check_workload(Workload(model=Keywords, make_batch=batch), batch_size=2)
+    assert "takes one argument" not in info.value.hint and "match forward()'s parameters" in info.value.hint
