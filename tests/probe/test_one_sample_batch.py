@@ -81,17 +81,25 @@ def test_the_ladder_floor():
     assert floored.next([], 80.0).batch_size == 2
 
 
-class BugAtOne(torch.nn.Module):
-    """A model with a bug that shows at batch size 1 alone (not a BatchNorm's): it must not pass unseen."""
+def raising_at_one(error: type[Exception], message: str) -> type[torch.nn.Module]:
+    """A model that raises ``error(message)`` at batch size 1 alone (not a BatchNorm's error): it must not pass
+    unseen."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        self.net = torch.nn.Linear(16, 4)
+    class RaisingAtOne(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = torch.nn.Linear(16, 4)
 
-    def forward(self, x):
-        if x.shape[0] == 1:
-            raise IndexError("my_gather: index 3 is out of bounds for dimension 0 with size 1")
-        return self.net(x)
+        def forward(self, x):
+            if x.shape[0] == 1:
+                raise error(message)
+            return self.net(x)
+
+    return RaisingAtOne
+
+
+BugAtOne = raising_at_one(IndexError, "my_gather: index 3 is out of bounds for dimension 0 with size 1")
+NulAtOne = raising_at_one(ValueError, "bad\x00size one")  # a message built from raw bytes
 
 
 @pytest.mark.parametrize(("model", "raised"), [
@@ -116,19 +124,6 @@ def test_a_step_that_raised_below_the_jobs_batch_is_told(model, raised):
     assert "DataLoader(drop_last=True)" in note
     assert probe(batch_norm_model, 8, batch_sizes=[2, 8]).small_batch_error is None  # nothing raised: no note
     assert small_batch_notes([kept.model_copy(update={"small_batch_error": None})]) == []
-
-
-class NulAtOne(torch.nn.Module):
-    """A model whose error at batch size 1 holds a NUL character (a message built from raw bytes)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.net = torch.nn.Linear(16, 4)
-
-    def forward(self, x):
-        if x.shape[0] == 1:
-            raise ValueError("bad\x00size one")
-        return self.net(x)
 
 
 def test_a_nul_in_the_error_below_the_jobs_batch_crosses_to_the_parent():
