@@ -124,7 +124,7 @@ class OutputRelay:
                 break
             if not data:
                 break  # every writer gone
-            self._feed(self._decoder.decode(data))
+            self._feed(self._decoder.decode(data), more_waiting=len(data) == _READ_BYTES)
             self._show_partial()
         self._feed(self._decoder.decode(b"", final=True))
         self._clear_partial()
@@ -137,7 +137,7 @@ class OutputRelay:
         """The open line as kept: its text since its last carriage return, and the carriage returns that end it."""
         return "".join(self._open) + "\r" * self._open_returns
 
-    def _feed(self, text: str) -> None:
+    def _feed(self, text: str, more_waiting: bool = False) -> None:
         *lines, rest = text.split("\n")
         if lines:
             lines[0] = self._pending + lines[0]
@@ -148,8 +148,11 @@ class OutputRelay:
             self._hand(lines)
             # Lines that come fast are handed a read's worth at a time: one redraw of the bar each, not one a line
             # (a print in make_batch is a line a step; this process's drawing takes CPU from the timed child).
-            # The pipe holds 64 KiB meanwhile, so the child is not held up by it.
-            time.sleep(_COALESCE_SECONDS)
+            # The pipe holds 64 KiB meanwhile, so the child is not held up by it; but where a read filled the
+            # buffer, more waits and the pipe is full: the child was held up by each wait (a model summary of
+            # 100,000 lines printed in 4.6 s, 0.9 s without the bar), and the next read is a full one anyway.
+            if not more_waiting:
+                time.sleep(_COALESCE_SECONDS)
 
     def _add_open(self, text: str) -> None:
         """``text`` (no line end) added to the open line. Of it only what follows its last carriage return shows
