@@ -18,10 +18,16 @@ _CONTROL_BUT_NEWLINE = re.compile(
     r"[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
-# A terminal's escape sequences of the CSI kind: colours, cursor moves, erasing ("\x1b[31m", "\x1b[2K").
-_ESCAPE_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]")
+# A terminal's escape sequences (ECMA-48): CSI, colours, cursor moves, erasing ("\x1b[31m", "\x1b[2J"); the
+# strings, a window title or a hyperlink (OSC: "\x1b]0;title\x07", "\x1b]8;;URL\x1b\\"), ended by BEL or ST; and
+# the short ones, a character set (`tput sgr0` ends "\x1b(B"), the cursor saved ("\x1b7"), the screen reset ("\x1bc",
+# print("\033c") to clear it). Only CSI was dropped: the rest showed as "\x1b(B", "\x1b]0;title\x07".
+_ESCAPE_SEQUENCE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]"
+                              r"|\x1b[\]PX^_][^\x07\x1b\n]*(?:\x07|\x1b\\)"
+                              r"|\x1b[ -/]+[0-~]"
+                              r"|\x1b[0-OQ-WYZ\\`-~]")
 # One cut short by the end of the text (the rest not written yet, or cut off)
-_ESCAPE_SEQUENCE_START = re.compile(r"\x1b(?:\[[0-?]*[ -/]*)?\Z")
+_ESCAPE_SEQUENCE_START = re.compile(r"\x1b(?:\[[0-?]*[ -/]*|[\]PX^_][^\x07\x1b\n]*|[ -/]*)?\Z")
 # The longest escape sequence looked for across a cut (its parameters: "\x1b[38;2;255;255;255m" is 19)
 ESCAPE_SEQUENCE_CHARS = 32
 

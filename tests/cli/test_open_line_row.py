@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from rich.console import Console
 
 from advisor.cli.render import _BarUpdate
@@ -42,3 +43,17 @@ def test_an_escape_in_the_open_line_is_shown_not_run():
     bar.console.print(bar.get_renderable())
     drawn = bar.console.file.getvalue()
     assert "[bold]x[/] \\x07" in drawn and "\x07" not in drawn  # the markup printed as typed, the bell shown
+
+
+@pytest.mark.parametrize(("written", "read"), [
+    ("done\x1b(B\x1b[m", "done"),  # `tput sgr0`: a character set, then colours off
+    ("\x1b]0;training\x07epoch 1", "epoch 1"),  # a window title (OSC)
+    ("see \x1b]8;;https://example.com\x1b\\the docs\x1b]8;;\x1b\\", "see the docs"),  # a hyperlink, ended by ST
+    ("\x1bc\x1b7cleared\x1b8", "cleared"),  # print("\033c") to clear the screen; the cursor saved and restored
+    ("\x1b]0;no end\nnext line", "\\x1b]0;no end\nnext line"),  # a string never ended: shown, no line taken
+])
+def test_a_workload_s_other_escape_sequences_are_dropped_as_its_colours_are(written, read):
+    # Only CSI sequences (colours, cursor moves) were dropped: the rest showed as "done\x1b(B", "\x1b]0;training\x07"
+    bar = _bar()
+    _BarUpdate(bar).write_output(written)
+    assert bar.console.file.getvalue() == read + "\n"
