@@ -8,10 +8,11 @@ takes the output (``write_output``, as the CLI's bar does), the child's descript
 and a thread here hands the lines to it, so that the bar prints them above itself.
 
 A line is what a terminal would have kept of it: the text after its last carriage return (a tqdm bar's
-updates are one line, its last state). A line left open is handed over when the probe ends; meanwhile, where the
-callback also has ``show_partial``, its current state is shown there (a download's bar in ``make_dataloader``,
-written with carriage returns and no line end, showed nothing until it ended), at most every 0.25 s, by its last
-200 characters as a terminal shows them (its colours dropped), and cleared ("") when the line ends.
+updates are one line, its last state). A line left open is handed over when the probe ends, where it shows
+anything; meanwhile, where the callback also has ``show_partial``, its current state is shown there (a download's
+bar in ``make_dataloader``, written with carriage returns and no line end, showed nothing until it ended), at most
+every 0.25 s, by its last 200 characters as a terminal shows them (its colours dropped), and cleared ("") when the
+line ends.
 """
 
 from __future__ import annotations
@@ -128,9 +129,12 @@ class OutputRelay:
             self._show_partial()
         self._feed(self._decoder.decode(b"", final=True))
         self._clear_partial()
-        if self._open or self._open_returns:
+        # The line left open, where it shows anything: a terminal shows none of a line a tqdm(leave=False) bar
+        # erased ("\r" and blanks) or of the cursor shown again at the end (rich's "\x1b[?25h"), and the next text
+        # writes over it; handed, each printed a blank line above the bar.
+        if drop_escape_sequences(_kept(self._pending), cut=True).strip():
             self._hand([self._pending])
-            self._open, self._open_returns = [], 0
+        self._open, self._open_returns = [], 0
 
     @property
     def _pending(self) -> str:

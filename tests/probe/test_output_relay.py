@@ -242,3 +242,15 @@ def test_lines_that_fill_the_pipe_are_read_without_waiting(monkeypatch):
         relay.close()
     assert written_seconds < 3, written_seconds  # 30 waits of 0.3 s: 9 s
     assert "\n".join(lines).split("\n") == [f"line {i:6d} of the model summary" for i in range(64_000)]
+
+
+@pytest.mark.parametrize("data", [b"done\n\x1b[?25h", b"done\n\r" + b" " * 40 + b"\r", b"done\n\r"])
+def test_a_line_left_open_that_shows_nothing_is_not_handed(data):
+    # rich's progress shows the cursor again at its end ("\x1b[?25h", no line end), a tqdm(leave=False) bar erases
+    # its line ("\r", blanks, "\r"): a terminal shows nothing of either, and the next text writes over it; each was
+    # handed as a line, a blank line printed above the bar by every probe process
+    got: list[str] = []
+    relay = OutputRelay(got.append)
+    os.write(relay.write_fd, data)
+    relay.close()
+    assert "\n".join(got).split("\n") == ["done"]
