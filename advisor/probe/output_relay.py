@@ -177,6 +177,8 @@ class OutputRelay:
         if self._partial is None or time.monotonic() - self._partial_at < _PARTIAL_SECONDS:
             return
         state = self._tail()
+        if not state.strip():  # a line that shows nothing (a tqdm(leave=False) bar erased) is no row: a blank stayed
+            state = ""
         if state == self._partial_shown:
             return
         self._partial_at = time.monotonic()

@@ -254,3 +254,23 @@ def test_a_line_left_open_that_shows_nothing_is_not_handed(data):
     os.write(relay.write_fd, data)
     relay.close()
     assert "\n".join(got).split("\n") == ["done"]
+
+
+def test_an_open_line_erased_takes_its_row_away():
+    # A tqdm(leave=False) bar erases its line at its end ("\r", blanks, "\r") and the line stays open: its row went
+    # on showing, blank, with a pulsing bar, until the workload's next line
+    import time
+
+    states: list[str] = []
+    relay = OutputRelay(lambda lines: None, states.append)
+    try:
+        for count, piece in enumerate((b"\rDownloading: 50%|#####|", b"\r" + b" " * 30 + b"\r"), 1):
+            os.write(relay.write_fd, piece)
+            deadline = time.monotonic() + 3
+            while len(states) < count and time.monotonic() < deadline:  # one state a piece
+                time.sleep(0.05)
+            time.sleep(0.3)  # past the 0.25 s between two states shown
+        shown = list(states)
+    finally:
+        relay.close()
+    assert shown == ["Downloading: 50%|#####|", ""]
