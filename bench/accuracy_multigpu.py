@@ -41,6 +41,8 @@ from lambda_systems import PCIE_GEN3, System, link_spec, raw_system_name, system
 
 from advisor.errors import HardwareError  # noqa: E402
 from advisor.hardware.specs import resolve_gpu  # noqa: E402
+from advisor.predictor.gpu_job import data_parallel_rel_sigmas  # noqa: E402
+from advisor.predictor.job import Z80  # noqa: E402
 from advisor.predictor.multigpu import DataParallelParams, data_parallel  # noqa: E402
 
 CANDIDATE_FILES = (REPO / "profiles" / "reference_benchmarks.csv",
@@ -182,6 +184,30 @@ def markdown(results: list[dict], skipped: list[dict], params: DataParallelParam
     return "\n".join(lines)
 
 
+def interval_coverage(results: list[dict]) -> str:
+    """How often the data-parallel part of a K-GPU estimate's 80% interval (``gpu_job.data_parallel_rel_sigmas``
+    at each row's predicted efficiency) holds the measured K-GPU step, and on which side it misses: a table."""
+    clean = [r for r in results if not r["outlier"]]
+    groups = {"all rows (outliers excluded)": clean, "all rows (outliers included)": results}
+    groups.update({f"K = {k}": [r for r in clean if r["k"] == k] for k in sorted({r["k"] for r in clean})})
+    groups["nvlink"] = [r for r in clean if r["link"] == "nvlink"]
+    groups["pcie with P2P"] = [r for r in clean if r["link"] == "pcie" and r["p2p"]]
+    groups["pcie without P2P"] = [r for r in clean if r["link"] == "pcie" and not r["p2p"]]
+    groups["share of the step not compute over 0.2"] = [r for r in clean if r["predicted_eff"] < 0.8]
+    lines = ["| rows | n | held | real step faster than the low end | slower than the high end | "
+             "log error p10 / p50 / p90 |", "|---|---|---|---|---|---|"]
+    for name, rows in groups.items():
+        # + = the real K-GPU step slower than predicted (the step scales as 1 / efficiency at a fixed compute)
+        errors = [math.log(r["predicted_eff"] / r["measured_eff"]) for r in rows]
+        sides = [data_parallel_rel_sigmas(r["predicted_eff"], r["k"]) for r in rows]
+        faster = sum(e < -Z80 * low for e, (low, _) in zip(errors, sides, strict=True))
+        slower = sum(e > Z80 * high for e, (_, high) in zip(errors, sides, strict=True))
+        held = len(rows) - faster - slower
+        lines.append(f"| {name} | {len(rows)} | {held} ({held / len(rows):.0%}) | {faster} | {slower} "
+                     f"| {_pct(errors, 0.1):+.3f} / {_pct(errors, 0.5):+.3f} / {_pct(errors, 0.9):+.3f} |")
+    return "\n".join(lines)
+
+
 def compact(results: list[dict]) -> str:
     """One line per (system family, model, precision): measured -> predicted efficiency for each K."""
     fam = lambda raw: re.sub(r"\b\d+x ", "", raw.replace(" — ", " "))  # noqa: E731
@@ -281,6 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         print(text[text.index("| rows | n |"):])
     else:
         print(markdown(results, skipped, params))
+    print("\n" + interval_coverage(results))
     if args.csv:
         with args.csv.open("w", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=list(results[0]))

@@ -264,10 +264,9 @@ def test_kept_models_add_up_a_job_as_assemble_job_does(settings):
     """A kept job-shape model keeps its full step and its last batches' steps across jobs; each estimate must
     still be ``assemble_job`` over the model's own step functions, to the last bit (every catalog target: GPU
     hosts and CPU models; last batches full, small, and ones seen before)."""
-    import math
 
-    from advisor.predictor.gpu_job import GpuOnHost, data_parallel_rel_sigma
-    from advisor.predictor.job import assemble_job, interval
+    from advisor.predictor.gpu_job import GpuOnHost, data_parallel_interval
+    from advisor.predictor.job import assemble_job
     from advisor.predictor.measured import MeasuredModel, _systematic_sigma
     from advisor.schemas import JobSpec
 
@@ -288,8 +287,8 @@ def test_kept_models_add_up_a_job_as_assemble_job_does(settings):
                                   startup_seconds=gc.startup_seconds, rel_sigma=model.rel_sigma,
                                   eval_seconds=model.evaluation.seconds(job))
                 if model.count > 1:
-                    jt_low, jt_high = interval(jt.seconds, math.hypot(
-                        model.rel_sigma, data_parallel_rel_sigma(gc.scaling_efficiency)))
+                    jt_low, jt_high = data_parallel_interval(jt.seconds, model.rel_sigma, gc.scaling_efficiency,
+                                                             model.count)
                 else:
                     jt_low, jt_high = jt.low, jt.high
             else:

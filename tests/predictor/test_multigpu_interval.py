@@ -1,4 +1,5 @@
-"""The K-GPU interval widens with the share of the step that is communication, as the bench's error does."""
+"""The K-GPU interval widens with the share of the step that is communication, as the bench's error does, and
+more above the estimate than below, as that error is one-sided."""
 
 from __future__ import annotations
 
@@ -10,29 +11,56 @@ from bench_scripts import bench_modules
 from typer.testing import CliRunner
 
 from advisor.cli.app import build_app
-from advisor.predictor.gpu_job import data_parallel_rel_sigma
+from advisor.predictor.gpu_job import data_parallel_rel_sigmas
 from advisor.predictor.job import Z80
 
 GPT2 = Path(__file__).resolve().parent / "data" / "h200_nanogpt_gpt2_bf16_profile.json"
 
 
-def test_the_80_percent_interval_holds_the_bench_rows():
-    """bench/accuracy_multigpu.py's reference rows (outliers excluded): the data-parallel sigma at each row's
-    predicted efficiency holds the measured one in 80% or more of the K = 8 rows, the PCIe rows without P2P and
-    the communication-heavy rows. The fixed 0.10 held 77% at K = 8 and 38% of the rows whose share is over 0.3."""
+def test_each_end_of_the_80_percent_interval_misses_at_most_10_percent_of_the_bench_rows():
+    """bench/accuracy_multigpu.py's reference rows (outliers excluded): the real K-GPU step is seldom faster than
+    predicted and often much slower, so each end is judged on its own side. The symmetric sigma of before had no row
+    below its low end and 20 of 187 above its high end, 9 of the 53 at K = 8 (17%)."""
     (bench,) = bench_modules("accuracy_multigpu")
     rows = [r for r in bench.evaluate(bench.load_rows())[0] if not r["outlier"]]
 
-    def held(group: list[dict]) -> float:
-        return sum(abs(math.log(r["predicted_eff"] / r["measured_eff"])) <= Z80 * data_parallel_rel_sigma(
-            r["predicted_eff"]) for r in group) / len(group)
+    def missed(group: list[dict]) -> tuple[float, float]:
+        """(share of the rows faster than the low end, share slower than the high end)."""
+        faster = slower = 0
+        for r in group:
+            error = math.log(r["predicted_eff"] / r["measured_eff"])  # + = the real step slower
+            low, high = data_parallel_rel_sigmas(r["predicted_eff"], r["k"])
+            faster += error < -Z80 * low
+            slower += error > Z80 * high
+        return faster / len(group), slower / len(group)
 
     assert len(rows) == 187
-    assert held(rows) >= 0.85
-    assert held([r for r in rows if r["k"] == 8]) >= 0.80
-    assert held([r for r in rows if r["link"] == "pcie" and not r["p2p"]]) >= 0.80
-    assert held([r for r in rows if r["predicted_eff"] < 0.7]) >= 0.80
-    assert data_parallel_rel_sigma(1.0) == 0.10 and data_parallel_rel_sigma(0.5) == math.hypot(0.10, 0.375)
+    groups = {
+        "all": rows,
+        **{f"K = {k}": [r for r in rows if r["k"] == k] for k in (2, 4, 8)},
+        "PCIe without P2P": [r for r in rows if r["link"] == "pcie" and not r["p2p"]],
+        "share over 0.2": [r for r in rows if r["predicted_eff"] < 0.8],
+    }
+    for name, group in groups.items():
+        faster, slower = missed(group)
+        assert faster <= 0.10 and slower <= 0.10, (name, faster, slower)
+    assert missed(rows) == (2 / 187, 14 / 187)
+    assert data_parallel_rel_sigmas(1.0, 2) == (0.0, 0.11)
+    assert data_parallel_rel_sigmas(0.5, 8) == (0.375, math.hypot(0.22, 0.375))
+    assert data_parallel_rel_sigmas(0.5, 64) == data_parallel_rel_sigmas(0.5, 8)  # no row past 8 GPUs
+
+
+def test_eight_h100s_read_further_above_their_estimate_than_below():
+    """8 x H100 (NVLink) for GPT-2: the interval is wider above the estimate than below (it was the same
+    factor either way), as the bench's K = 8 rows are: p10 of the log error -0.04, p90 +0.31."""
+    result = CliRunner().invoke(build_app(), [
+        "predict", "--profile", str(GPT2), "--gpu", "H100", "--gpus", "8", "--dataset-size", "200000",
+        "--epochs", "1", "--batch-size", "64", "--no-save", "--json"])
+    assert result.exit_code == 0, result.output
+    est = json.loads(result.stdout)
+    assert est["target"]["count"] == 8 and est["scaling_efficiency"] > 0.9
+    assert est["low"] < est["seconds"] < est["high"]
+    assert est["high"] / est["seconds"] > 1.05 * est["seconds"] / est["low"]
 
 
 def test_eight_l4s_without_p2p_have_a_wider_interval_than_one():
