@@ -217,6 +217,14 @@ def chosen_reason(s: Scored, constraints: Constraints, n_feasible: int, n_groups
     return "; ".join(parts)
 
 
+def sharded_clause(c: Candidate, chosen: Candidate | None = None) -> str:
+    """"priced sharded ..." for a candidate priced sharded where the choice is not (the choice's "Why" says it for
+    itself): a user who takes that row, what-if or alternative instead runs out of memory with plain DDP; else ""."""
+    if not c.sharded or (chosen is not None and chosen.sharded):
+        return ""
+    return "priced sharded (FSDP/ZeRO-3): the script must shard, plain DDP runs out of memory"
+
+
 def gpus_dropped(chosen: Scored, ranked: list[Scored], excluded: Excluded) -> str:
     """Where a CPU is chosen because every GPU offer was dropped for memory: that, with the nearest GPU miss (its
     reason has the DDP assumption and what sharding would need), so that a CPU is never "the only candidate" for
@@ -238,6 +246,7 @@ def relative_reason(s: Scored, ref: Scored, constraints: Constraints) -> str:
     parts += constraint_texts(s, constraints)
     if s.cand.interruptible:
         parts.append("spot")
+    parts += [sharded_clause(s.cand, ref.cand)] if s.cand.sharded else []
     return "; ".join(parts)
 
 
@@ -277,7 +286,8 @@ def advice(label: str, alt: Scored, chosen: Scored | None, objective: str, asked
     the precision the what-if prices; where ``alt`` ran it as fp16 (a GPU without bfloat16), the line says so."""
     figures = f"{alt.label}, {format_duration(alt.elapsed)} total, {format_usd(alt.cost)}"
     fp16 = fp16_clause(alt.cand, asked)
-    tail = f"; {fp16}" if fp16 else ""
+    sharded = sharded_clause(alt.cand, chosen.cand if chosen is not None else None)
+    tail = "".join(f"; {clause}" for clause in (fp16, sharded) if clause)
     if chosen is None:
         return f"with {label}: {figures} meets the constraints{tail}"
     metric = (lambda s: s.cost) if objective == "cost" else (lambda s: s.elapsed)

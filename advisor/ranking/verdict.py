@@ -13,7 +13,7 @@ from datetime import date
 from advisor.pricing.billing import billed_seconds, billing_text
 from advisor.ranking.balance import bound_warning
 from advisor.ranking.precision import fp16_short
-from advisor.ranking.reasons import constraint_texts, cost_text, fix_flags, usd_apart
+from advisor.ranking.reasons import constraint_texts, cost_text, fix_flags, sharded_clause, usd_apart
 from advisor.ranking.scoring import Scored
 from advisor.ranking.stale_price import stale_price_warning
 from advisor.schemas import BestValue, Candidate, Constraints, CpuVsGpu, Verdict, Violation
@@ -64,6 +64,7 @@ def best_value(ranked: Sequence[Scored], chosen: Scored | None, constraints: Con
     pct = extra / chosen.cost * 100 if chosen.cost > 0 else math.inf
     saved = chosen.elapsed - knee.elapsed
     share = f"{abs(pct):.0f}%" if abs(pct) < 100 else f"{format_ratio(knee.cost / chosen.cost)} the cost"
+    sharded = sharded_clause(knee.cand, chosen.cand)
     figures = f"{knee.label}: {format_duration(knee.elapsed)} total, {format_usd(knee.cost)}{_spot(knee)}"
     if objective == "cost":
         text = f"{format_usd_delta(extra)} ({share}) finishes {format_duration(saved)} sooner on {figures}"
@@ -74,12 +75,12 @@ def best_value(ranked: Sequence[Scored], chosen: Scored | None, constraints: Con
     risks = [p for p in constraint_texts(knee, constraints) if p.startswith("at risk")]
     safe = _knee([s for s in ranked if s.meets and _safe(s, constraints)], chosen, objective) if risks else None
     if safe is not None:
-        risks.append(f"safe even at its slow end: {_safe_figures(safe, constraints)}")
+        risks.append(f"safe even at its slow end: {_safe_figures(safe, constraints, chosen.cand)}")
     elif risks:
         risks.append(f"no {'faster' if objective == 'cost' else 'cheaper'} alternative worth the extra "
                      f"{'cost' if objective == 'cost' else 'time'} is safe at the slow end of its estimate")
     return BestValue(candidate=knee.cand, extra_cost_usd=extra, extra_cost_pct=pct, seconds_saved=saved,
-                     text="; ".join([text, *risks]), at_risk=bool(risks),
+                     text="; ".join([text, *filter(None, [sharded]), *risks]), at_risk=bool(risks),
                      safe_alternative=safe.cand if safe is not None else None)
 
 
@@ -382,24 +383,25 @@ def _safe(s: Scored, constraints: Constraints) -> bool:
     return not (d and s.elapsed_high > d) and not (b and s.cost_high > b) and not s.cand.memory_tight
 
 
-def _safe_figures(safe: Scored, constraints: Constraints) -> str:
-    """"1 x A100-40GB (lambda gpu_1x_a100), 55m00s total (at most 1h05m), $1.82": the slow end's time, and its
-    cost where there is a budget."""
+def _safe_figures(safe: Scored, constraints: Constraints, chosen: Candidate) -> str:
+    """"1 x A100-40GB (lambda gpu_1x_a100), 55m00s total (at most 1h05m), $1.82": the slow end's time, its cost
+    where there is a budget, and that it is priced sharded where ``chosen`` is not (``sharded_clause``)."""
     high = f" (at most {format_usd(safe.cost_high)})" if constraints.budget_usd else ""
     price = " at its spot price" if safe.cand.interruptible else ""
+    sharded = sharded_clause(safe.cand, chosen)
     return (f"{safe.label}, {format_duration(safe.elapsed)} total (at most {format_duration(safe.elapsed_high)}), "
-            f"{format_usd(safe.cost)}{high}{price}")
+            f"{format_usd(safe.cost)}{high}{price}" + (f"; {sharded}" if sharded else ""))
 
 
-def _safe_text(safe: Scored | None, constraints: Constraints, tight: bool = False) -> str:
-    """"the cheapest candidate that meets the constraints even at the slow end of its estimate: ..." (``tight``:
-    the choice's memory is tight, and the text says the one named has room)."""
-    room = " with room in memory" if tight else ""
+def _safe_text(safe: Scored | None, constraints: Constraints, chosen: Candidate) -> str:
+    """"the cheapest candidate that meets the constraints even at the slow end of its estimate: ..." (where the
+    ``chosen`` one's memory is tight, the text says the one named has room)."""
+    room = " with room in memory" if chosen.memory_tight else ""
     if safe is None:
         return f"no candidate meets the constraints at the slow end of its estimate{room}"
     what = "cheapest" if constraints.objective == "cost" else "fastest"
     return (f"the {what} candidate{room} that meets the constraints even at the slow end of its estimate: "
-            f"{_safe_figures(safe, constraints)}")
+            f"{_safe_figures(safe, constraints, chosen)}")
 
 
 def _warnings(chosen: Scored | None, ranked: Sequence[Scored], constraints: Constraints, startup_cpu: float,
@@ -415,7 +417,7 @@ def _warnings(chosen: Scored | None, ranked: Sequence[Scored], constraints: Cons
         risks = [p for p in chosen.cand.reason.split("; ") if p.startswith("at risk")]
         out += risks
         if risks:
-            out.append(_safe_text(safe_choice(ranked, chosen, constraints), constraints, c.memory_tight))
+            out.append(_safe_text(safe_choice(ranked, chosen, constraints), constraints, c))
         bound = bound_warning(chosen)
         if bound:
             out.append(bound)
