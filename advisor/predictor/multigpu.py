@@ -62,7 +62,7 @@ from advisor.errors import PredictionError
 from advisor.predictor.caveats import ASSUMED_NETWORK, COMMUNICATION_BOUND, MORE_THAN_ONE_MACHINE, PEER_TO_PEER
 from advisor.predictor.job import accumulated_step
 from advisor.schemas import GpuSpec
-from advisor.units import format_duration, format_step
+from advisor.units import format_step
 
 Link = Literal["nvlink", "pcie", "network"]
 
@@ -309,8 +309,8 @@ def data_parallel(compute_seconds_per_gpu: float, gradient_bytes: float, gpu_cou
     if rest > window:
         what, during = (("the all-reduce", "backward pass") if gather_bytes is None else
                         ("the sharded step's all-gathers and reduce-scatter", "forward and backward passes"))
-        notes.append(f"{COMMUNICATION_BOUND}: {what} ({format_duration(allreduce)} over {link}) outlasts the "
-                     f"{during} it overlaps ({format_duration(window)}).")
+        notes.append(f"{COMMUNICATION_BOUND}: {what} ({format_step(allreduce)} over {link}) outlasts the "
+                     f"{during} it overlaps ({format_step(window)}).")
     return DataParallelStep(gpu_count=k, nodes=nodes, step_seconds=step, compute_seconds=compute,
                             allreduce_seconds=allreduce, exposed_comm_seconds=exposed,
                             sync_overhead_seconds=sync, scaling_efficiency=efficiency, link=link,

@@ -83,6 +83,17 @@ def test_communication_bound_step_exposes_what_backward_cannot_hide():
     assert any("Communication-bound" in n for n in step.notes)
 
 
+def test_the_communication_bound_note_tells_its_two_times_apart():
+    """138 ms of all-reduce against a 118 ms window read "(0.1s over nvlink) outlasts the backward pass it overlaps
+    (0.1s)": the note's two figures, whose order is its point, printed alike. They are a step's times: in ms now."""
+    compute = 0.118 / (0.8 * (2 / 3))  # the window: 118 ms of backward that can hide communication
+    grads = 0.138 * 300e9 / (2 * 7 / 8)  # 138 ms over 8 GPUs' 300 GB/s ring
+    step = data_parallel(compute, grads, 8, NVLINK, params=BARE)
+    (note,) = [n for n in step.notes if n.startswith("Communication-bound")]
+    assert note == ("Communication-bound: the all-reduce (138 ms over nvlink) outlasts the backward pass it "
+                    "overlaps (118 ms).")
+
+
 def test_interference_straggler_and_overhead_add_up():
     params = BARE.with_(overlap_interference=0.5, straggler_jitter=0.02, ddp_overhead_seconds=0.003)
     compute, grads, k = 1.0, 400e6, 8
