@@ -307,10 +307,11 @@ def data_parallel(compute_seconds_per_gpu: float, gradient_bytes: float, gpu_cou
     step = compute + sync + exposed
     efficiency = compute / step
     if rest > window:
-        what, during = (("the all-reduce", "backward pass") if gather_bytes is None else
-                        ("the sharded step's all-gathers and reduce-scatter", "forward and backward passes"))
-        notes.append(f"{COMMUNICATION_BOUND}: {what} ({format_step(allreduce)} over {link}) outlasts the "
-                     f"{during} it overlaps ({format_step(window)}).")
+        what, outlasts = (("the all-reduce", "outlasts the backward pass it overlaps") if gather_bytes is None else
+                          ("the sharded step's all-gathers and reduce-scatter",
+                           "outlast the forward and backward passes they overlap"))
+        notes.append(f"{COMMUNICATION_BOUND}: {what} ({format_step(allreduce)} over {link}) {outlasts} "
+                     f"({format_step(window)}).")
     return DataParallelStep(gpu_count=k, nodes=nodes, step_seconds=step, compute_seconds=compute,
                             allreduce_seconds=allreduce, exposed_comm_seconds=exposed,
                             sync_overhead_seconds=sync, scaling_efficiency=efficiency, link=link,
