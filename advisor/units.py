@@ -242,6 +242,8 @@ def format_duration(seconds: float | None) -> str:
     "1h06m", 2d03h14m "2d03h"), so that parts add up to their sum within that rounding."""
     if seconds is None or not math.isfinite(seconds):
         return "-"
+    if 0 < seconds < 1e-6:  # an analysis' price of a tiny model's step: "1.8e-07ms" read as a fault
+        return "<0.001ms"
     if 0 < seconds < 0.05:  # "0.0s" would say nothing
         return f"{seconds * 1e3:.2g}ms"
     unit = _duration_unit(seconds)

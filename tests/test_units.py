@@ -146,6 +146,10 @@ def test_formatting():
     assert format_duration(3.3e18) == "1e+11 years"  # 10^12 epochs: a day count said nothing
     # Under 50 ms, "0.0s" would say nothing: milliseconds, two significant digits.
     assert (format_duration(0.0042), format_duration(0.00004), format_duration(0.05)) == ("4.2ms", "0.04ms", "0.1s")
+    # Under a microsecond (a tiny model's step priced from its analysis, in the probe table's "not timed" row),
+    # "1.8e-07ms" read as a fault: the order is the news.
+    assert (format_duration(1.8e-10), format_duration(1e-6), format_duration(5e-6)) == ("<0.001ms", "0.001ms",
+                                                                                       "0.005ms")
     assert format_usd(2.8) == "$2.80"
     assert format_usd(0.0043) == "$0.0043"
     assert format_usd(1234.5) == "$1,234"
