@@ -222,10 +222,9 @@ def _footer_lines(rec: Any, show_skipped: bool, server: str | None = None, view:
         lines.append(f"{len(rec.excluded)} candidates dropped because the job does not fit in their memory"
                      f" (e.g. {rec.excluded[0].instance_type}: {rec.excluded[0].reason}).")
     if rec.skipped and not show_skipped:
-        n = sum(s.count for s in rec.skipped)
         first = rec.skipped[0]
-        lines.append(f"{n} offers skipped, no estimate (e.g. {first.target}: {first.reason}); --show-skipped lists "
-                     "every reason and fix.")
+        lines.append(f"{_offers(rec.skipped)} skipped, no estimate (e.g. {first.target}: {first.reason}); "
+                     "--show-skipped lists every reason and fix.")
     elif show_skipped and not rec.skipped:  # said, so that the flag is seen to have been read
         lines.append("No offer was skipped: every offer considered got an estimate.")
     warned = set(rec.verdict.warnings) if rec.verdict else set()
@@ -301,7 +300,7 @@ def skipped_table(skipped: Sequence[Any]) -> None:
     con = out()
     print_fitted(con, _SKIPPED_COLUMNS, [[safe_text(s.target), str(s.count), safe_text(s.reason),
                                           safe_text(s.fix or "-")] for s in skipped],
-                 title=f"{sum(s.count for s in skipped)} offers skipped: no estimate", title_justify="left")
+                 title=f"{_offers(skipped)} skipped: no estimate", title_justify="left")
 
 
 def recommendation(rec: Any, *, view: str = "hardware", show_all: bool = False, quiet: bool = False,
@@ -347,7 +346,7 @@ def markdown(rec: Any, *, view: str = "hardware", show_all: bool = False, quiet:
         cells[-1] = md_text(chosen_cell(c) if _same(c, rec.chosen) else _versus(c, bound))
         lines.append("| " + " | ".join(cells) + " |")
     if rec.skipped and show_skipped:
-        lines += ["", f"{sum(s.count for s in rec.skipped)} offers skipped: no estimate", "",
+        lines += ["", f"{_offers(rec.skipped)} skipped: no estimate", "",
                   "| target | offers | why | fix |", "|---|---:|---|---|"]
         lines += [f"| {md_text(s.target)} | {s.count} | {md_text(s.reason)} | {md_text(s.fix or '-')} |"
                   for s in rec.skipped]
@@ -434,6 +433,10 @@ def _here_side(run: Any) -> str:
 
 def _side(c: Any, caveats: Sequence[str] = ()) -> str:
     return safe_text(_plain_side(c, caveats))
+
+
+def _offers(skipped: Sequence[Any]) -> str:
+    return f"{(n := sum(s.count for s in skipped))} offer{'s' if n != 1 else ''}"  # "1 offers skipped" was printed
 
 
 def _delta(text: str, value: float | None) -> str:

@@ -473,3 +473,13 @@ def test_prices_as_of_names_only_the_providers_in_play(app):
     text = run(app, *BASE, "--providers", "e2e,gcp").stdout
     (line,) = [x for x in text.splitlines() if x.startswith("prices as of: ")]
     assert "aws" not in line and "vast" not in line and "e2e" in line and "gcp" in line
+
+
+def test_one_skipped_offer_is_one_offer():
+    # "1 offers skipped, no estimate" was printed where one offer had no estimate
+    from types import SimpleNamespace
+
+    from advisor.cli.answer import _offers
+
+    assert _offers([SimpleNamespace(count=1)]) == "1 offer"
+    assert _offers([SimpleNamespace(count=1), SimpleNamespace(count=2)]) == "3 offers"
