@@ -116,7 +116,7 @@ def _fit(hist: History) -> tuple[LearnedCorrection | None, str | None]:
         return None, (f"history: {runs}, from {made}; nothing is corrected yet (`advisor history calibration` "
                       "says more)")
     counts = kind_runs(kept)
-    if not trusted_kinds(counts, MIN_RUNS):  # enough runs, but on neither kind enough: said, as the count above
+    if kept and not trusted_kinds(counts, MIN_RUNS):  # enough runs, but neither kind enough: said, as the count above
         return None, (f"history: {no_kind_reason(counts, MIN_RUNS)}; nothing is corrected yet (`advisor history "
                       "calibration` says more)")
     correction = evaluate(rows)

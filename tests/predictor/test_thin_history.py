@@ -88,3 +88,13 @@ def test_enough_runs_but_on_neither_kind_enough_is_noted():
                        "recommendations, were on a CPU (a kind of device needs 8, from 3); only 5 stored runs, from 2 "
                        "recommendations, were on a GPU (a kind of device needs 8, from 3); nothing is corrected yet "
                        "(`advisor history calibration` says more)"]
+
+
+def test_an_empty_history_says_nothing():
+    """With no run stored, every CLI prediction read "history: no kind of device has enough runs of its own: ;
+    nothing is corrected yet": the per-kind check ran on no runs at all."""
+    store, notes = _stored_history()
+    store(0, 0)
+    assert notes() == []
+    store(1, 0)  # a recommendation with no outcome recorded: no run either
+    assert notes() == []
