@@ -341,6 +341,9 @@ def database_error(engine: Engine, exc: DBAPIError, message: str, default_hint: 
                                                                            f"({detail})"),
                                         hint=read_only.hint(path, _immutable(engine)), public=read_only.PUBLIC)
     cause = _cause_hint(exc)
+    path = read_only.sqlite_path(engine)
+    if getattr(exc.orig, "sqlite_errorname", None) == _SHM_FULL and path is not None:
+        detail += f" (no space to grow its index file {path.name + '-shm'!r}: the disk is full)"
     hint = {_PG_ACCESS_HINT: access_hint, _PG_NO_SCHEMA_HINT: _schema_hint,
             missing.HINT: lambda _: missing.hint(exc)}.get(cause, lambda _: cause)(engine)
     return DatabaseUnavailableError(message.format(where=where, detail=detail), hint=hint or default_hint,
@@ -432,10 +435,14 @@ _LOCKED_HINT = ("Fix: another process holds the database's lock; wait for it or 
                 "command or notebook), then run the command again.")
 _ACCESS_HINT = ("Fix: check that you may read and write the database file and its folder, or point "
                 "ADVISOR_DATABASE_URL at another file.")
-# SQLite's primary result codes (sqlite3 errors carry them as sqlite_errorname, "SQLITE_BUSY_SNAPSHOT" and
-# the like for extended codes) and PostgreSQL SQLSTATEs, by cause.
-_SQLITE_CAUSES = {"SQLITE_FULL": _FULL_HINT, "SQLITE_BUSY": _LOCKED_HINT, "SQLITE_LOCKED": _LOCKED_HINT,
-                  "SQLITE_READONLY": _ACCESS_HINT, "SQLITE_CANTOPEN": _ACCESS_HINT, "SQLITE_PERM": _ACCESS_HINT}
+# SQLite's result codes (sqlite3 errors carry them as sqlite_errorname; an extended code such as
+# SQLITE_BUSY_SNAPSHOT counts as its primary one unless named) and PostgreSQL SQLSTATEs, by cause.
+# SQLITE_IOERR_SHMSIZE: no room to grow a WAL database's -shm index, "generally because the disk is full" (SQLite's
+# words), whose "disk I/O error" read as a failing disk or a wrong URL.
+_SHM_FULL = "SQLITE_IOERR_SHMSIZE"
+_SQLITE_CAUSES = {_SHM_FULL: _FULL_HINT, "SQLITE_FULL": _FULL_HINT, "SQLITE_BUSY": _LOCKED_HINT,
+                  "SQLITE_LOCKED": _LOCKED_HINT, "SQLITE_READONLY": _ACCESS_HINT, "SQLITE_CANTOPEN": _ACCESS_HINT,
+                  "SQLITE_PERM": _ACCESS_HINT}
 _NOT_SQLITE_HINT = ("Fix: point ADVISOR_DATABASE_URL at a SQLite database file (a path where none exists yet "
                     "starts a new history), or unset it for the default file.")
 # 42501: a privilege the role lacks ({role}: access_hint fills it in). 25006: a server that takes no writes.
@@ -474,8 +481,7 @@ def _cause_hint(exc: DBAPIError) -> str | None:
     orig = exc.orig
     name = getattr(orig, "sqlite_errorname", None)
     if isinstance(name, str):
-        primary = "_".join(name.split("_")[:2])
-        return _SQLITE_CAUSES.get(primary)
+        return _SQLITE_CAUSES.get(name, _SQLITE_CAUSES.get("_".join(name.split("_")[:2])))
     state = getattr(orig, "pgcode", None) or getattr(orig, "sqlstate", None)
     if isinstance(state, str):
         return _PG_CAUSES.get(state)
