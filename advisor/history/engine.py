@@ -339,7 +339,8 @@ def database_error(engine: Engine, exc: DBAPIError, message: str, default_hint: 
         path = read_only.sqlite_path(engine)
         return DatabaseUnavailableError(message.format(where=where, detail=f"{read_only.detail(folder, path)} "
                                                                            f"({detail})"),
-                                        hint=read_only.hint(path, _immutable(engine)), public=read_only.PUBLIC)
+                                        hint=_folder_hint(path) if read_only.creating(path)
+                                        else read_only.hint(path, _immutable(engine)), public=read_only.PUBLIC)
     cause = _cause_hint(exc)
     path = read_only.sqlite_path(engine)
     if getattr(exc.orig, "sqlite_errorname", None) == _SHM_FULL and path is not None:

@@ -48,8 +48,17 @@ def read_only_folder(engine: Engine, exc: DBAPIError) -> Path | None:
     return None
 
 
+def creating(path: Path) -> bool:
+    """Whether the history at ``path`` does not exist yet, so that it was to be made, not read: there is no file to
+    read as it is, only one that cannot be created in that folder."""
+    return not path.expanduser().exists()
+
+
 def detail(folder: Path, path: Path) -> str:
     """What went wrong, in words (the driver's own follow in the message)."""
+    if creating(path):
+        return (f"the folder {str(folder)!r} may not be written, so the history file {path.name!r} cannot be "
+                "created there")
     return (f"the folder {str(folder)!r} may not be written, and SQLite opens the history (a WAL database) only "
             f"where it can make its index file {path.name + '-shm'!r} beside it, to read it too")
 

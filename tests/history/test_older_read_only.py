@@ -89,6 +89,7 @@ def test_a_read_only_folder_hint_never_gives_the_immutable_url_already_in_use(tm
     class ReadOnlyFolder(Exception):
         sqlite_errorname = "SQLITE_READONLY_DIRECTORY"
 
+    (tmp_path / "h.db").touch()  # the file the URL reads (one that does not exist is to be created elsewhere)
     url = f"sqlite:///file:{tmp_path}/h.db?immutable=1&uri=true"
     engine = create_history_engine(url)
     try:

@@ -7,6 +7,7 @@ as root, with the capabilities that override file permissions dropped (``setpriv
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -66,6 +67,8 @@ def test_a_history_in_a_read_only_folder_says_so_and_how_to_read_it(read_only_hi
 
 def test_the_hint_names_the_file_of_a_uri_filename_too(tmp_path):
     path = tmp_path / "a folder" / "h.db"
+    path.parent.mkdir()
+    path.touch()  # a file there to read (one that does not exist yet is to be created: no URL reads it)
     engine = create_history_engine(f"sqlite:///file:{tmp_path}/a%20folder/h.db?mode=ro&uri=true")
     try:
         from sqlalchemy.exc import OperationalError
@@ -115,3 +118,25 @@ def test_the_hints_url_reads_a_history_whose_path_holds_a_percent_or_question_ma
     with History(url) as hist:
         assert hist.list() == []
     assert sorted(p.name for p in tmp_path.rglob("*")) == sorted([folder, "h.db"])
+
+
+def test_a_new_history_in_a_read_only_folder_is_not_offered_a_file_to_read(tmp_path):
+    """A history to be made in a folder that may not be written (a read-only CI cache, a mount) was told as a
+    file there to read: "SQLite opens the history ... to read it too", with an immutable=1 URL of a file that
+    does not exist. It is a file that cannot be created there, with where to put it instead."""
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        run = _advisor(f"sqlite:///{folder / 'h.db'}", "db", "upgrade", "--json")
+    finally:
+        folder.chmod(0o755)
+    assert run.returncode == 1, run.stderr
+    assert "Traceback" not in run.stderr
+    error = json.loads(run.stdout)["error"]
+    assert error["message"] == (f"Cannot use the history database sqlite:///{folder / 'h.db'}: the folder "
+                                f"'{folder}' may not be written, so the history file 'h.db' cannot be created there "
+                                "(unable to open database file)")
+    assert error["hint"].startswith("Fix: set ADVISOR_DATABASE_URL to a file in a folder you can write")
+    assert "immutable" not in run.stderr and "to read it" not in run.stderr
+    assert os.listdir(folder) == []
