@@ -102,22 +102,25 @@ def _print_error_json(exc: Exception) -> None:
 
 
 @contextlib.contextmanager
-def shown_after_saving(refs: list[str], server: str | None = None) -> Iterator[None]:
+def shown_after_saving(refs: list[str], server: str | None = None, what: str | None = None) -> Iterator[None]:
     """Writing an answer already stored in history as ``refs`` ("7" a recommendation, "p42" a prediction; empty:
     not stored): standard output that fails says so and how to print it again, as running the command again would
-    store it twice."""
+    store it twice. ``what``: the words for a change the command made to ``refs[0]`` rather than the answer itself
+    ("The outcome 3 of recommendation 7 was recorded in history")."""
     try:
         yield
         sys.stdout.flush()
     except (StandardOutputError, KeyboardInterrupt, Terminated) as exc:
         # Ctrl-C (or a SIGTERM) while the answer prints comes after the save too: the user must learn the id.
-        exc.stored_as = (refs, server)
+        exc.stored_as = (refs, server, what)
         raise
 
 
-def _stored_words(refs: list[str], server: str | None) -> str:
+def _stored_words(refs: list[str], server: str | None, what: str | None = None) -> str:
     """"The recommendation 7 was saved in history" (or "The predictions p3, p4 were saved in the server's
-    history") for answers stored as ``refs``."""
+    history") for answers stored as ``refs``; ``what`` where the command said it."""
+    if what:
+        return what
     kind = "prediction" if refs[0].startswith("p") else "recommendation"
     what = f"{kind}{'s' if len(refs) > 1 else ''} {', '.join(refs)} {'were' if len(refs) > 1 else 'was'}"
     where = "the server's history" if server else "history"
@@ -127,11 +130,12 @@ def _stored_words(refs: list[str], server: str | None) -> str:
 def _saved_before(exc: BaseException) -> str:
     """For an interrupt while a saved answer printed: " The recommendation 7 was saved in history: `advisor
     history show 7` prints it." (one line, so the id is not lost with the answer); "" otherwise."""
-    refs, server = getattr(exc, "stored_as", ([], None))
+    refs, server, what = getattr(exc, "stored_as", ([], None, None))
     if not refs:
         return ""
     remote = f" --server {server}" if server else ""
-    return f" {_stored_words(refs, server)}: `advisor history show {refs[0]}{remote}` prints it."
+    shows = "lists it" if what else "prints it"
+    return f" {_stored_words(refs, server, what)}: `advisor history show {refs[0]}{remote}` {shows}."
 
 
 def standard_output_failed(exc: OSError) -> None:
@@ -142,7 +146,7 @@ def standard_output_failed(exc: OSError) -> None:
     from advisor.output_file import out_of_space
 
     _drop_stdout()
-    refs, server = getattr(exc, "stored_as", ([], None))
+    refs, server, what = getattr(exc, "stored_as", ([], None, None))
     message = f"could not write the answer to standard output ({exc.strerror or exc})."
     # Freeing space only helps a full disk (/dev/full, ENOSPC); a closed or unwritable stdout needs another place.
     first = ("free some space where the output goes (or send it elsewhere)" if out_of_space(exc)
@@ -150,10 +154,13 @@ def standard_output_failed(exc: OSError) -> None:
     hint = f"Fix: {first}, then run the command again."
     if refs:
         remote = f" --server {server}" if server else ""
-        message += f" {_stored_words(refs, server)}, so the command need not run again."
+        message += f" {_stored_words(refs, server, what)}, so the command need not run again."
         hint = (f"Fix: {first}, then print it with `advisor "
                 f"history show {refs[0]}{remote}` (add --json for the JSON); running the command again would "
                 "save it a second time.")
+        if what:  # a change the command made (an outcome recorded): run again, it is refused as a repeat
+            hint = (f"Fix: {first}; `advisor history show {refs[0]}{remote}` lists it (add --json for the JSON): "
+                    "running the command again would record the run twice (refused as a repeat without --force).")
     render.error(AdvisorError(message, hint=hint))
 
 

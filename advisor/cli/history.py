@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from advisor.cli import remote
-from advisor.cli.errors import handle_errors
+from advisor.cli.errors import handle_errors, shown_after_saving
 
 app = typer.Typer(help="Stored recommendations, predictions and real outcomes.", no_args_is_help=True)
 
@@ -372,13 +372,18 @@ def record(
         warnings.simplefilter("always", OutlierRecorded)
         outcome = record_outcome(entry_id, actual_seconds, instance_type=instance, force=force,
                                  settings=Settings.from_env())
-    if json_out:
-        render.print_json({"schema_version": 1, **_dump(outcome)})
-    else:
-        from advisor.units import format_duration
+    # Recorded by now: standard output that fails says so, since running the command again would repeat it.
+    where = "the server's history" if server else "history"
+    with shown_after_saving([str(entry_id)], server, f"The outcome {outcome.id} of recommendation {entry_id} was "
+                                                     f"recorded in {where}"):
+        if json_out:
+            render.print_json({"schema_version": 1, **_dump(outcome)})
+        else:
+            from advisor.units import format_duration
 
-        render.line(f"Recorded {format_duration(outcome.actual_seconds)} ({outcome.actual_seconds:g} s) for "
-                    f"history id {entry_id}" + (f" on {outcome.instance_type or instance}" if instance else "") + ".")
+            render.line(f"Recorded {format_duration(outcome.actual_seconds)} ({outcome.actual_seconds:g} s) for "
+                        f"history id {entry_id}" + (f" on {outcome.instance_type or instance}" if instance else "")
+                        + ".")
     for w in left_out:
         if issubclass(w.category, OutlierRecorded):
             typer.echo(f"note: {w.message}", err=json_out)

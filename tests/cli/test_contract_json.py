@@ -64,6 +64,30 @@ def test_an_answer_that_cannot_be_written_after_it_was_saved_gives_its_id(args, 
     assert f"print it with `advisor history show {ref}`" in result.stderr and "Traceback" not in result.stderr
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("json_flag", [[], ["--json"]])
+def test_an_outcome_recorded_before_its_answer_could_be_written_says_so(json_flag, tmp_path):
+    # It said "then run the command again": the outcome was stored already, and a CI step retried on it failed
+    # ("already has this outcome", exit 1), or with --force recorded the run twice.
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    env = {"ADVISOR_DATABASE_URL": url}
+    rec_id = json.loads(_run("recommend", *JOB, "--json", env=env).stdout)["id"]
+    code = "import sys; from advisor.cli.app import main; sys.argv = ['advisor', *sys.argv[1:]]; main()"
+    args = ["history", "record", str(rec_id), "--actual-seconds", "30s", *json_flag]
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-c", code, *args], stdout=full, stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, **env})
+    assert result.returncode == 1, result.stderr
+    outcomes = json.loads(_run("history", "show", str(rec_id), "--json", env=env).stdout)["outcomes"]
+    assert len(outcomes) == 1
+    assert result.stderr == (
+        "error: could not write the answer to standard output (No space left on device). The outcome "
+        f"{outcomes[0]['id']} of recommendation {rec_id} was recorded in history, so the command need not run "
+        "again.\nFix: free some space where the output goes (or send it elsewhere); `advisor history show "
+        f"{rec_id}` lists it (add --json for the JSON): running the command again would record the run twice "
+        "(refused as a repeat without --force).\n")
+
+
 def test_predict_json_carries_a_rented_gpus_start_up_and_the_total_with_it():
     # --startup-gpu changed only the text's "with start-up" row; the JSON was the same with 1h as with 0.
     data = json.loads(_run("predict", *JOB, "--gpu", "H100", "--startup-gpu", "1h", "--json", "--no-save").stdout)
