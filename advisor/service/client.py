@@ -211,8 +211,9 @@ class Client:
             raise ServiceError(f"The advisor server at {self.url} did not answer in time ({method} {path}).",
                                hint=timeout_hint(self.url, method, path)) from None
         except httpx.TransportError as exc:
-            raise ServiceError(f"Cannot reach the advisor server at {self.url}: {exc or type(exc).__name__}.",
-                               hint=_REACH_HINT) from None
+            # httpx's own words may end with a full stop ("Server disconnected without sending a response.")
+            why = str(exc).rstrip(".") or type(exc).__name__
+            raise ServiceError(f"Cannot reach the advisor server at {self.url}: {why}.", hint=_REACH_HINT) from None
         if response.status_code >= 400:
             raise self._error(response)
         try:

@@ -75,6 +75,15 @@ def test_a_probe_whose_answer_never_came_says_how_to_keep_it(monkeypatch):
         "the profile .json path or a Profile).")
 
 
+def test_a_dropped_connection_is_told_with_one_full_stop():
+    # httpx's "Server disconnected without sending a response." came out as "...a response.." (a port that is no
+    # advisor server, as --server http://127.0.0.1:5432 to PostgreSQL).
+    with _gone_after_health([]) as client, pytest.raises(ServiceError) as caught:
+        client.show(7)
+    assert caught.value.message == (f"Cannot reach the advisor server at {URL}: Server disconnected without sending "
+                                    "a response.")
+
+
 def test_a_saved_profile_gets_no_such_hint():
     with _gone_after_health([]) as client, pytest.raises(ServiceError) as caught:
         client.recommend(Profile.model_validate(profile_data()), dataset_size=20_000, epochs=2)
