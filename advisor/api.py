@@ -21,7 +21,7 @@ from advisor.arguments import (  # noqa: F401 - check_source, check_precision: a
     pricing_paths,
     recommend_constraints,
 )
-from advisor.errors import AdvisorError, WorkloadError
+from advisor.errors import AdvisorError, HistoryError, WorkloadError
 from advisor.history.name_paths import shared_name_notes
 from advisor.history.session import fit_correction_noted, open_history, save_recommendation
 from advisor.option_words import python_surface
@@ -352,8 +352,12 @@ def predict(
         if save and hist is not None:  # a profile probed here is kept: a later busy probe may need its scaling
             rented = placed.startup_seconds(settings) if placed else \
                 settings.startup_seconds_gpu if tgt.kind == "gpu" and not device else None  # not a GPU here
-            est.history_id = hist.save_prediction(est, prof.workload, instance_startup_seconds=rented,
-                                                  profile=None if _is_saved_profile(source) else prof)
+            try:
+                est.history_id = hist.save_prediction(est, prof.workload, instance_startup_seconds=rented,
+                                                      profile=None if _is_saved_profile(source) else prof)
+            except HistoryError as exc:  # the answer stands (its probe may have taken minutes), only its save failed
+                exc.estimate = est
+                raise
     return est
 
 

@@ -65,6 +65,7 @@ class HistoryError(AdvisorError):
     """
 
     recommendation = None
+    estimate = None  # likewise a prediction made but not saved (``advisor.predict(..., save=True)``)
 
     def __init__(self, message: str, *, hint: str | None = None, public: str | None = None) -> None:
         super().__init__(message, hint=hint)

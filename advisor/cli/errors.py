@@ -79,10 +79,12 @@ def _wants_json(kwargs: dict[str, Any]) -> bool:
 
 
 def _answered(exc: Exception) -> bool:
-    """An infeasible recommendation (exit 3), or one that could not be saved (exit 1), whose JSON document was
-    printed already: stdout holds one."""
+    """An infeasible recommendation (exit 3), or a recommendation or prediction that could not be saved (exit 1),
+    whose JSON document was printed already: stdout holds one."""
     from advisor.errors import HistoryError, NoFeasibleCandidateError
 
+    if getattr(exc, "printed", False):  # a prediction printed unsaved (advisor.cli.predict)
+        return True
     return isinstance(exc, (NoFeasibleCandidateError, HistoryError)) and exc.recommendation is not None
 
 

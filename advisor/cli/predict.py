@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from advisor.cli import remote
-from advisor.cli.errors import handle_errors, shown_after_saving
+from advisor.cli.errors import handle_errors, reader_went_away, shown_after_saving
 from advisor.cli.options import (
     PRECISION_METAVAR,
     CompileOption,
@@ -20,6 +22,7 @@ from advisor.cli.options import (
     parse_count,
     pick_source,
 )
+from advisor.errors import HistoryError
 
 
 def register(app: typer.Typer) -> None:
@@ -97,16 +100,63 @@ def predict(
                                                    peer_to_peer=p2p, name=name, **job_flags), json_out)
         return
     target = _target(source, gpu, counts[0], device, threads, p2p)
-    with render.probe_progress(not json_out) as progress:
+    with _printed_if_unsaved(_startup_shown(gpu, startup_gpu), json_out), \
+            render.probe_progress(not json_out) as progress:
         est, startup = _run_one(source, dict(
             dataset_size=dataset_size, epochs=epochs, batch_size=batch_size, target=target,
             precision=precisions[0], probe_seconds=probe_seconds, progress=progress, save=not no_save,
             vcpus=host_vcpus, name=name, **job_flags), server=server, gpu=gpu, device=device, startup_gpu=startup_gpu)
     with shown_after_saving([] if est.history_id is None else [f"p{est.history_id}"], server):
-        if json_out:
-            render.print_json(est.json_contract(instance_startup_seconds=startup))
-        else:
-            _print_one(est, startup, server)
+        _show_one(est, startup, json_out, server)
+
+
+def _show_one(est, startup: float | None, json_out: bool, server: str | None = None,
+              placed_fields: dict | None = None) -> None:
+    """One prediction as ``--json`` or text; ``placed_fields``: a catalog instance's name in the JSON's target."""
+    from advisor.cli import render
+
+    if json_out:
+        data = est.json_contract(instance_startup_seconds=startup)
+        data["target"].update(placed_fields or {})
+        render.print_json(data)
+    else:
+        _print_one(est, startup, server)
+
+
+@contextlib.contextmanager
+def _printed_if_unsaved(startup: float | None, json_out: bool, placed_fields: dict | None = None) -> Iterator[None]:
+    """A prediction made but not saved (``HistoryError.estimate``) is printed all the same (``_shown_unsaved``)."""
+    try:
+        yield
+    except HistoryError as exc:
+        if exc.estimate is None:
+            raise
+        raise _shown_unsaved(exc, startup, json_out, placed_fields) from exc
+
+
+def _shown_unsaved(exc: HistoryError, startup: float | None, json_out: bool,
+                   placed_fields: dict | None = None) -> HistoryError:
+    """A prediction made but not saved (the history failed, or was locked, when it was to be stored): the answer
+    printed all the same (its probe may have taken minutes), then the error to end with, exit 1, saying so. Under
+    --json the prediction (``"history_id": null``) is the document on stdout, as recommend's unsaved answer is."""
+    try:
+        _show_one(exc.estimate, startup, json_out, placed_fields=placed_fields)
+    except BrokenPipeError:  # a reader that stopped (`| head`): the error and its exit code stand
+        reader_went_away()
+    message = exc.message[:1].lower() + exc.message[1:]
+    unsaved = HistoryError(f"The prediction was printed, but not saved in history: {message}",
+                           hint=(exc.hint or "Fix: run the command again once the database answers.")
+                           + " Or pass --no-save to run without saving.")
+    unsaved.estimate, unsaved.printed = exc.estimate, True
+    return unsaved
+
+
+def _startup_shown(gpu: str | None, startup_gpu: str | None) -> float | None:
+    """The paid start-up shown beside a prediction made here: a GPU model's (``--startup-gpu``, else the
+    settings'), none for a device here."""
+    from advisor.settings import Settings
+
+    return Settings.from_env().with_startup(None, startup_gpu).startup_seconds_gpu if gpu else None
 
 
 def _predict_instance(flags: dict) -> None:
@@ -149,7 +199,8 @@ def _predict_instance(flags: dict) -> None:
                           "it has no place for the instance's CPU family and memory.",
                           hint="Fix: drop --server to predict the instance here.")
     startup = placed.startup_seconds(settings)
-    with render.probe_progress(not json_out) as progress:
+    with _printed_if_unsaved(startup, json_out, placed.json_fields()), \
+            render.probe_progress(not json_out) as progress:
         if server:  # its GPUs, links and vCPUs, read from this machine's catalog, are the target sent
             est, startup = remote.instance_predictor(server, placed)(source, **job, progress=progress,
                                                                      startup_seconds_gpu=startup_gpu)
@@ -157,12 +208,7 @@ def _predict_instance(flags: dict) -> None:
             est = api.predict(source, **job, progress=progress, settings=settings, instance_type=instance,
                               provider=provider)
     with shown_after_saving([] if est.history_id is None else [f"p{est.history_id}"], server):
-        if json_out:
-            data = est.json_contract(instance_startup_seconds=startup)
-            data["target"].update(placed.json_fields())
-            render.print_json(data)
-        else:
-            _print_one(est, startup, server)
+        _show_one(est, startup, json_out, server, placed.json_fields())
 
 
 def _run_one(source, job: dict, *, server: str | None, gpu: str | None, device: str | None,

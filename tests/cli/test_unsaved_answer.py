@@ -102,3 +102,30 @@ def test_under_json_the_unsaved_recommendation_is_the_document(tmp_path):
     assert stored == 0
     document = json.loads(done.stdout)  # one document: the recommendation, no error object after it
     assert document["id"] is None and document["chosen"] is not None and "error" not in document
+
+
+PREDICT = ("predict", "--profile", str(PROFILE), "--dataset-size", "5000", "--epochs", "1", "--batch-size", "32")
+
+
+def _predictions(tmp_path: Path) -> int:
+    with sqlite3.connect(tmp_path / "h.db") as conn:
+        return conn.execute("SELECT count(*) FROM predictions").fetchone()[0]
+
+
+@pytest.mark.parametrize(("target", "json_flag"), [(("--gpu", "H100"), ()), (("--gpu", "H100"), ("--json",)),
+                                                   (("--instance", "p5.48xlarge"), ("--json",))])
+def test_a_prediction_whose_save_finds_the_history_locked_is_printed_too(tmp_path, target, json_flag):
+    # predict threw the answer away (stdout empty: a probe of minutes to run again), where recommend printed it.
+    done, _ = _recommend(tmp_path, *PREDICT, *target, *json_flag)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    assert "The prediction was printed, but not saved in history: the history database" in done.stderr
+    assert "database is locked" in done.stderr and "Or pass --no-save to run without saving." in done.stderr
+    assert _predictions(tmp_path) == 0
+    if json_flag:
+        document = json.loads(done.stdout)  # one document: the prediction, no error object after it
+        assert document["history_id"] is None and document["seconds"] > 0 and "error" not in document
+        if target[0] == "--instance":  # the instance named in the target, as a saved answer's JSON has it
+            assert document["target"]["instance_type"] == "p5.48xlarge"
+    else:
+        assert "Predicted job time on 1 x H100-SXM" in done.stdout and "saved as" not in done.stdout
