@@ -122,13 +122,32 @@ class track(ContextDecorator):  # lower case: it is used like a function, adviso
                     warn_outlier=False)  # track warns of an outlier itself, in its words: below
         except (AdvisorError, SQLAlchemyError) as record_error:
             if not failed:
-                raise
+                raise self._unrecorded(record_error) from record_error
             # The job's own exception matters more than the bookkeeping one: warn, and let the job's propagate.
             warnings.warn(f"advisor.track could not record the failed run: {record_error}",
                           stacklevel=outside_stacklevel())
             return False
         self._warn_outlier(failed)
         return False
+
+    def _unrecorded(self, error: Exception) -> HistoryError:
+        """A completed job whose outcome could not be stored (the history locked or gone by the job's end): the
+        error, with the time the job took and the command that records it, since running the job again to learn
+        it may take hours. A database fault stays a ``DatabaseUnavailableError`` (worth a retry)."""
+        from advisor.errors import DatabaseUnavailableError
+        from advisor.units import format_duration
+
+        cause = getattr(error, "message", None) or str(error).strip().splitlines()[0]
+        instance = f" --instance {self.instance_type}" if self.instance_type else ""
+        message = (f"advisor.track timed the job at {format_duration(self.seconds)} ({self.seconds:.3f} s) for history "
+                   f"id {self.recommendation_id}, but could not record it: {cause[:1].lower() + cause[1:]}")
+        cause_hint = getattr(error, "hint", None) or ""
+        hint = (f"Fix: record it once the history answers: `advisor history record {self.recommendation_id} "
+                f"--actual-seconds {self.seconds:.3f}{instance}`."
+                + (f" The cause: {cause_hint.removeprefix('Fix: ')}" if cause_hint else ""))
+        kind = DatabaseUnavailableError if isinstance(error, DatabaseUnavailableError | SQLAlchemyError) \
+            else HistoryError
+        return kind(message, hint=hint)
 
     def _warn_outlier(self, failed: bool) -> None:
         from advisor.history.outcomes import outlier

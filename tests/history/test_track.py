@@ -299,3 +299,33 @@ def test_track_leaves_the_process_warning_filters_to_other_threads(history, cloc
     texts = [str(w.message) for w in caught]
     assert [w.category for w in caught] == [RuntimeWarning], texts
     assert texts[0].startswith("advisor.track recorded") and f"history forget {rec_id}" in texts[0]
+
+
+def test_a_completed_job_whose_outcome_cannot_be_stored_keeps_its_time(tmp_path, clock, monkeypatch):
+    # The history locked at the job's end (another advisor saving, a backup) raised "database is locked ... then
+    # run the command again": after hours of training, the time the job took was lost, and no command records it.
+    import sqlite3
+
+    import advisor.history.engine as engine
+    from advisor.errors import DatabaseUnavailableError
+
+    monkeypatch.setattr(engine, "BUSY_TIMEOUT_SECONDS", 0.5)  # not 30 s of waiting for the lock
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    with History(url) as hist:
+        rec_id = hist.save_recommendation(recommendation("m"))
+    holder = sqlite3.connect(tmp_path / "h.db", isolation_level=None)
+    try:
+        with pytest.raises(DatabaseUnavailableError) as caught, \
+                advisor.track(rec_id, url=url, instance_type="c7i.8xlarge"):
+            clock.now += 5400.25  # the job: 1h30m
+            holder.execute("BEGIN EXCLUSIVE")
+    finally:
+        holder.close()
+    assert caught.value.message.startswith(f"advisor.track timed the job at 1h30m (5400.250 s) for history id "
+                                           f"{rec_id}, but could not record it: the history database {url} failed: "
+                                           "database is locked")
+    assert caught.value.hint.startswith(f"Fix: record it once the history answers: `advisor history record {rec_id} "
+                                        "--actual-seconds 5400.250 --instance c7i.8xlarge`. The cause: another "
+                                        "process holds")
+    with History(url) as hist:
+        assert hist.show(rec_id).outcomes == []
