@@ -31,6 +31,7 @@ from advisor.predictor.learned_bands import (
     band_interval,
     bands_of,
     covered_of,
+    kind_bounds,
     machines_of,
     samples_of,
 )
@@ -98,8 +99,10 @@ class Correction:
     cv_error_after_pct: float | None = None
     mean_error_before_pct: float | None = None
     mean_error_after_pct: float | None = None
-    residual_low: float = 0.0  # 10th / 90th percentile of held-out log(actual / corrected)
-    residual_high: float = 0.0
+    # On a GPU (True), a CPU -> the 10th and 90th percentile of held-out log(actual / corrected) of the runs of that
+    # kind: a corrected estimate's interval. Of its own kind only: one CPU run at 19x and one GPU run at 9.8x (not
+    # corrected, so its held-out error was the base's) among 15 widened every CPU interval's top from +89% to +840%.
+    residual_bounds: Mapping[bool, tuple[float, float]] = field(default_factory=dict)
     model: Any = None  # the fitted sklearn pipeline (on all rows), None when not fitted
     description: str | None = None
     spec_lookup: SpecLookup | None = None
@@ -260,9 +263,10 @@ class Correction:
         if fixed is None:
             fixed = self.__dict__["_note_fixed"] = (
                 f" learned from {self.n_runs} stored runs (held-out median error {self.cv_error_before_pct:.0f}% "
-                f"-> {self.cv_error_after_pct:.0f}%); uncorrected ", math.exp(self.residual_low),
-                math.exp(self.residual_high))
-        middle, low_factor, high_factor = fixed
+                f"-> {self.cv_error_after_pct:.0f}%); uncorrected ",
+                {kind: (math.exp(low), math.exp(high)) for kind, (low, high) in self.residual_bounds.items()})
+        middle, factors = fixed
+        low_factor, high_factor = factors.get(estimate.target.kind == "gpu", (1.0, 1.0))
         # The whole time is scaled, start-up included: the fit learned (and was cross-validated on) the whole
         # predicted time's factor, so that is the factor a user gets (scaling the job alone gave x1.5 for a
         # "x2.00"); every part is scaled alike, so the parts shown under the job still add up to it.
@@ -383,7 +387,7 @@ def evaluate(rows: Sequence[TrainingRow], *, min_runs: int = MIN_RUNS, min_gain:
         n_runs=n, used=False, min_runs=min_runs, folds=k, cv_error_before_pct=before, cv_error_after_pct=after,
         mean_error_before_pct=float(statistics.fmean(held_base)),
         mean_error_after_pct=float(statistics.fmean(held_errors)),
-        residual_low=float(np.quantile(residuals, 0.10)), residual_high=float(np.quantile(residuals, 0.90)),
+        residual_bounds=kind_bounds(rows, residuals, repeats),
         model=final, spec_lookup=spec_lookup, spec_table=table, kinds=kinds, kind_runs=counts,
         workload_kinds=workload_kinds(rows), description=_description(name, final, held, k, repeats),
         bands=bands_of(rows, residuals, repeats), band_sizes=covered_of(rows), band_machines=machines_of(rows),

@@ -71,6 +71,17 @@ def bands_of(rows: Sequence[TrainingRow], residuals: Any, repeats: int) -> dict[
             for key, idx in _runs_by_key(rows).items()}
 
 
+def kind_bounds(rows: Sequence[TrainingRow], residuals: Any, repeats: int) -> dict[bool, tuple[float, float]]:
+    """On a GPU (True), a CPU -> the 10th and 90th percentile of the held-out log residuals of the runs on that kind
+    (``residuals`` as ``bands_of`` takes them): the corrected interval of an estimate of that kind with no band of
+    its workload's. A kind with no run is not a key."""
+    import numpy as np
+
+    on_gpu = np.tile(np.asarray([r.tier != "cpu" for r in rows], dtype=bool), repeats)
+    return {kind: (float(np.quantile(of, 0.10)), float(np.quantile(of, 0.90)))
+            for kind in (False, True) if (of := np.asarray(residuals)[on_gpu == kind]).size}
+
+
 def covered_of(rows: Sequence[TrainingRow]) -> dict[BandKey, tuple[int, int]]:
     """(workload, on a GPU) -> the fewest and the most samples (``samples_of``) of its runs on that kind, for each
     key ``bands_of`` gives a band: the job sizes its band was measured at."""
