@@ -362,7 +362,10 @@ def record(
     from advisor import api
     from advisor.cli import render
     from advisor.cli.db import check_history_url
+    from advisor.cli.render import safe_text
     from advisor.errors import OutlierRecorded
+    from advisor.outcome_words import looks_mistyped, recorded_words
+    from advisor.service.call_hints import server_flag
     from advisor.settings import Settings
 
     entry_id = _recommendation_id(entry_id, "record", server)
@@ -383,7 +386,11 @@ def record(
 
             render.line(f"Recorded {format_duration(outcome.actual_seconds)} ({outcome.actual_seconds:g} s) for "
                         f"history id {entry_id}" + (f" on {outcome.instance_type or instance}" if instance else "")
-                        + ".")
+                        + recorded_words(outcome) + ".")
+    forced = any(issubclass(w.category, OutlierRecorded) for w in left_out)  # its note says how to take it back
+    if looks_mistyped(outcome) and outcome.id is not None and not forced:  # a slipped unit (39m for 3m09s)
+        typer.echo(f"note: if the duration is mistyped, `advisor history forget {entry_id} --outcome {outcome.id}"
+                   f"{safe_text(server_flag(server))}` takes it back; then record the right one.", err=json_out)
     for w in left_out:
         if issubclass(w.category, OutlierRecorded):
             typer.echo(f"note: {w.message}", err=json_out)

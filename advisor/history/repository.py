@@ -306,12 +306,12 @@ class History:
             if status == "completed" and not force:
                 refuse_outlier(actual_seconds, judged, uncorrected=uncorrected)
             notes = forced_note(notes, actual_seconds, judged, completed=status == "completed")
+            copied = {**{k: cand[k] for k in OUTCOME_COPY}, "predicted_seconds": cand["seconds"]} if cand else {}
             outcome = Outcome(recommendation_id=recommendation_id, actual_seconds=float(actual_seconds),
                               instance_type=cand["instance_type"] if cand else instance_type, status=status,
-                              notes=notes)
+                              notes=notes, **{k: copied.get(k) for k in ("predicted_seconds", "low", "high")})
             if not force:  # the same run recorded twice would count twice in compare and the correction
                 refuse_repeat(conn, outcome)
-            copied = {**{k: cand[k] for k in OUTCOME_COPY}, "predicted_seconds": cand["seconds"]} if cand else {}
             outcome.id = conn.execute(insert(OutcomeTable).values(
                 recommendation_id=recommendation_id, workload_id=workload_id,
                 candidate_id=cand["id"] if cand else None, actual_seconds=outcome.actual_seconds,
@@ -430,7 +430,8 @@ class History:
         )
         outcomes = [Outcome(id=o.id, recommendation_id=o.recommendation_id, actual_seconds=o.actual_seconds,
                             instance_type=o.instance_type, status=o.status, recorded_at=o.recorded_at,
-                            notes=o.notes) for o in outs]
+                            notes=o.notes, predicted_seconds=o.predicted_seconds, low=o.low, high=o.high)
+                    for o in outs]
         return HistoryDetail(recommendation=rec, outcomes=outcomes, profile_id=r["profile_id"])
 
     def _runs(self, workload: str | None = None, since: datetime | None = None, *columns):

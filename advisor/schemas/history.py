@@ -22,6 +22,12 @@ class Outcome(Model):
     status: Literal["completed", "failed"] = "completed"
     recorded_at: datetime = Field(default_factory=utc_now)
     notes: str | None = None
+    # The prediction of the machine it ran on (the job alone, as ``history list`` shows it) and its 80% interval:
+    # what ``history record`` says the run beside, so a mistyped duration (39m for 3m09s) shows at once. None where
+    # unknown (no stored prediction, a server older than these fields).
+    predicted_seconds: float | None = None
+    low: float | None = None
+    high: float | None = None
 
 
 class HistoryEntry(Model):

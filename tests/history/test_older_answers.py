@@ -61,7 +61,8 @@ def test_a_best_per_tier_machine_of_an_answer_without_a_verdict_is_recorded_and_
     result = _cli("history", "record", str(rec_id), "--instance", cand.instance_type.upper(),
                   "--actual-seconds", f"{cand.seconds * 1.25:.3f}")
     assert result.exit_code == 0, result.output
-    assert f"for history id {rec_id} on {cand.instance_type}." in result.output
+    assert f"for history id {rec_id} on {cand.instance_type} (predicted {format_duration(cand.seconds)}, " in \
+        result.output  # the machine's own prediction, not the chosen one's
     with History(db_url) as hist, hist.engine.connect() as conn:
         row = conn.execute(select(OutcomeTable)).one()
         assert [r.predicted_seconds for r in hist.compare().rows] == [pytest.approx(cand.seconds)]

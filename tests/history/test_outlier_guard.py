@@ -63,7 +63,8 @@ def test_a_forced_outlier_is_said_to_be_left_out_of_learning(tmp_path, monkeypat
     result = CliRunner().invoke(build_app(), ["history", "record", str(rec_id), "--actual-seconds", "2", "--force"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0] == f"Recorded 2.0s (2 s) for history id {rec_id}."
+    assert lines[0] == (f"Recorded 2.0s (2 s) for history id {rec_id} (predicted 2m30s, 80% interval 2m00s–3m08s: "
+                        "75.0x shorter, outside it).")
     note = " ".join(lines[1:])
     assert note.startswith("note: recorded with force: 2.0s is 46x shorter than the uncorrected prediction")
     assert "so the learned correction leaves it out" in note

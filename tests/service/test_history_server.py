@@ -227,3 +227,28 @@ def test_the_client_follows_next_and_asks_no_empty_page_after_the_last(app_clien
     with Client(SERVER, TOKEN, transport=httpx.MockTransport(counted)) as api:
         assert len(api.export("csv").splitlines()) == 3
     assert len(asked) == 1
+
+
+def test_record_on_the_server_says_the_prediction_beside_the_run(app_client, history_cli):
+    """`history record --server` said only "Recorded 39m00s (2340 s) for history id N", a mistyped duration at 19x
+    its prediction included. The server's reply carries the run's prediction and interval, and the CLI says them,
+    with the undo sent to the same server."""
+    rec_id = _stored_with_outcomes(app_client)
+    shown = app_client.get(f"/v1/recommendations/{rec_id}", headers=auth()).json()["recommendation"]["chosen"]
+    predicted, low, high = shown["seconds"], shown["low"], shown["high"]
+    replied = app_client.post(f"/v1/recommendations/{rec_id}/outcome", headers=auth(),
+                              json={"actual_seconds": predicted})
+    assert replied.status_code == 201, replied.text
+    assert (replied.json()["predicted_seconds"], replied.json()["low"], replied.json()["high"]) == (
+        predicted, low, high)
+    typo = history_cli("record", rec_id, "--actual-seconds", predicted * 10, "--server", SERVER)
+    assert typo.exit_code == 0, typo.output
+    lines = typo.output.splitlines()
+    assert lines[0] == (f"Recorded {format_duration(predicted * 10)} ({predicted * 10:g} s) for history id {rec_id} "
+                        f"(predicted {format_duration(predicted)}, 80% interval {format_duration(low)}–"
+                        f"{format_duration(high)}: 10.0x longer, outside it).")
+    assert lines[1] == (f"note: if the duration is mistyped, `advisor history forget {rec_id} --outcome 2 --server "
+                        f"{SERVER}` takes it back; then record the right one.")
+    as_json = json.loads(history_cli("record", rec_id, "--actual-seconds", predicted * 1.01, "--json",
+                                     "--server", SERVER).stdout)
+    assert as_json["predicted_seconds"] == predicted
