@@ -474,13 +474,16 @@ def _finish(rec: Recommendation, prof: Profile, job: JobSpec, ctx: Any, hist: Hi
 
 @python_surface
 def record_outcome(recommendation_id: int, actual_seconds: float | str, *, instance_type: str | None = None,
-                   force: bool = False, settings: Settings | None = None):
+                   force: bool = False, settings: Settings | None = None, failed: bool = False):
     """Store the real duration of a recommended job (what ``advisor history record`` does).
 
     ``actual_seconds`` is seconds or a duration ("30m", "1h30"). An outcome more than 20x away from the prediction
     (the job alone), or one the recommendation already has (one run twice), is refused unless ``force``.
+    ``failed``: the run crashed or was stopped; ``actual_seconds`` is how long it ran. Stored with status "failed":
+    listed, never compared nor learned from (a crash recorded as completed was learned as a run that long).
     """
     seconds = parse_actual_seconds(actual_seconds)
     from advisor.history.repository import History  # not open_history(required=True): it makes a missing file
     with History(settings=settings or Settings.from_env()) as hist:
-        return hist.record_outcome(recommendation_id, seconds, instance_type=instance_type, force=force)
+        return hist.record_outcome(recommendation_id, seconds, instance_type=instance_type, force=force,
+                                   status="failed" if failed else "completed")

@@ -355,6 +355,9 @@ def record(
     force: Annotated[bool, typer.Option("--force", help="Record it even if it is over 20x away from the "
                                                         "prediction, or the recommendation already has this outcome "
                                                         "(another run that took as long).")] = False,
+    failed: Annotated[bool, typer.Option("--failed", help="The run crashed or was stopped: --actual-seconds is how "
+                                                          "long it ran; stored as failed, never compared nor "
+                                                          "learned from.")] = False,
     json_out: Annotated[bool, typer.Option("--json")] = False,
     server: remote.ServerOption = None,
 ) -> None:
@@ -374,7 +377,7 @@ def record(
     with warnings.catch_warnings(record=True) as left_out:  # a forced outlier: said as a note, not Python's way
         warnings.simplefilter("always", OutlierRecorded)
         outcome = record_outcome(entry_id, actual_seconds, instance_type=instance, force=force,
-                                 settings=Settings.from_env())
+                                 settings=Settings.from_env(), **({"failed": True} if failed else {}))
     # Recorded by now: standard output that fails says so, since running the command again would repeat it.
     where = "the server's history" if server else "history"
     with shown_after_saving([str(entry_id)], server, f"The outcome {outcome.id} of recommendation {entry_id} was "
@@ -384,9 +387,11 @@ def record(
         else:
             from advisor.units import format_duration
 
-            render.line(f"Recorded {format_duration(outcome.actual_seconds)} ({outcome.actual_seconds:g} s) for "
-                        f"history id {entry_id}" + (f" on {outcome.instance_type or instance}" if instance else "")
-                        + recorded_words(outcome) + ".")
+            crashed = outcome.status == "failed"
+            render.line(f"Recorded {'a failed run of ' if crashed else ''}{format_duration(outcome.actual_seconds)} "
+                        f"({outcome.actual_seconds:g} s) for history id {entry_id}"
+                        + (f" on {outcome.instance_type or instance}" if instance else "") + recorded_words(outcome)
+                        + (": listed, never compared nor learned from." if crashed else "."))
     forced = any(issubclass(w.category, OutlierRecorded) for w in left_out)  # its note says how to take it back
     if looks_mistyped(outcome) and outcome.id is not None and not forced:  # a slipped unit (39m for 3m09s)
         typer.echo(f"note: if the duration is mistyped, `advisor history forget {entry_id} --outcome {outcome.id}"

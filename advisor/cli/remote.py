@@ -97,10 +97,10 @@ def outcome_recorder(server: str) -> Callable[..., Any]:
     """A stand-in for ``advisor.api.record_outcome`` that records on the server."""
 
     def record_outcome(recommendation_id: int, actual_seconds: Any, *, instance_type: str | None = None,
-                       force: bool = False, **_ignored: Any):
+                       force: bool = False, failed: bool = False, **_ignored: Any):
         # The client reads "1h30" as the local command does, and refuses a bad value with the same message.
         with client(server) as api_client:
             return api_client.record_outcome(recommendation_id, actual_seconds, instance_type=instance_type,
-                                             force=force)
+                                             force=force, failed=failed)
 
     return record_outcome

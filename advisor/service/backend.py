@@ -348,7 +348,8 @@ class Backend:
     def record_outcome(self, recommendation_id: int, req: OutcomeRequest) -> Outcome:
         try:
             return api.record_outcome(recommendation_id, req.actual_seconds, instance_type=req.instance_type,
-                                      settings=self.settings, **({"force": True} if req.force else {}))
+                                      settings=self.settings, **({"force": True} if req.force else {}),
+                                      **({"failed": True} if req.failed else {}))
         finally:
             self._version = None  # the next ranking here sees the new outcome
 

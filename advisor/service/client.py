@@ -201,8 +201,10 @@ class Client:
 
     # ------------------------------------------------------------------------------------------ calls
 
-    def _call(self, method: str, path: str, *, body: Any = None, params: dict | None = None) -> Any:
-        content = body.model_dump_json() if body is not None else None
+    def _call(self, method: str, path: str, *, body: Any = None, params: dict | None = None,
+              sent_unset: bool = True) -> Any:
+        # ``sent_unset`` False: a field left at its default is not sent (an older server refuses a field it lacks)
+        content = body.model_dump_json(exclude_unset=not sent_unset) if body is not None else None
         try:
             response = self._http.request(
                 method, path, content=content, params={k: v for k, v in (params or {}).items() if v is not None},
@@ -361,15 +363,17 @@ class Client:
 
     @python_surface
     def record_outcome(self, recommendation_id: int, actual_seconds: float | str, *,
-                       instance_type: str | None = None, force: bool = False) -> Outcome:
+                       instance_type: str | None = None, force: bool = False, failed: bool = False) -> Outcome:
         """``advisor history record``: the real duration of a recommended job, stored on the server.
         ``actual_seconds`` is seconds or a duration ("30m", "1h30"), as ``advisor.api.record_outcome`` takes it
-        (and refused as it refuses it: HistoryError); the server is sent seconds."""
+        (and refused as it refuses it: HistoryError); the server is sent seconds. ``failed``: a run that crashed,
+        stored with status "failed" (sent only then: a server older than it refuses the field, not the record)."""
         rec_id = recommendation_id_of(recommendation_id)
         seconds = parse_actual_seconds(actual_seconds)
-        body = request_body(OutcomeRequest, actual_seconds=seconds, instance_type=instance_type, force=force)
+        body = request_body(OutcomeRequest, actual_seconds=seconds, instance_type=instance_type, force=force,
+                            **({"failed": True} if failed else {}))
         return response_object(Outcome, self._call(
-            "POST", f"{API_PREFIX}/recommendations/{rec_id}/outcome", body=body), self.url)
+            "POST", f"{API_PREFIX}/recommendations/{rec_id}/outcome", body=body, sent_unset=False), self.url)
 
     @python_surface
     def forget(self, recommendation_id: int, outcome_id: int | None = None) -> int:

@@ -277,6 +277,8 @@ class OutcomeRequest(Body):
     instance_type: ShortText | None = None
     # record even when it is far from the prediction, or already recorded (likely a mistake otherwise)
     force: Switch = False
+    # the run crashed or was stopped: stored with status "failed", never learned from (``history record --failed``)
+    failed: Switch = False
 
 
 class FieldProblem(BaseModel):

@@ -252,3 +252,26 @@ def test_record_on_the_server_says_the_prediction_beside_the_run(app_client, his
     as_json = json.loads(history_cli("record", rec_id, "--actual-seconds", predicted * 1.01, "--json",
                                      "--server", SERVER).stdout)
     assert as_json["predicted_seconds"] == predicted
+
+
+def test_record_failed_on_the_server_stores_a_failed_run_and_a_completed_one_sends_no_new_field(app_client,
+                                                                                                history_cli):
+    """`history record --failed --server` stores the run as failed on the server (never learned from); a completed
+    record sends no "failed" field, so a server older than it still takes it."""
+    rec_id = _stored_with_outcomes(app_client)
+    crashed = history_cli("record", rec_id, "--actual-seconds", "7", "--failed", "--json", "--server", SERVER)
+    assert crashed.exit_code == 0, crashed.output
+    assert json.loads(crashed.stdout)["status"] == "failed"
+    shown = app_client.get(f"/v1/recommendations/{rec_id}", headers=auth()).json()
+    assert [(o["actual_seconds"], o["status"]) for o in shown["outcomes"]] == [(7, "failed")]
+    bodies: list[dict] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        bodies.append(json.loads(request.content))
+        return httpx.Response(201, json={"actual_seconds": 7, "recommendation_id": 1})
+
+    with Client(SERVER, TOKEN, transport=httpx.MockTransport(answer)) as client:
+        client.record_outcome(1, 7)
+        client.record_outcome(1, 7, failed=True)
+    assert bodies == [{"actual_seconds": 7.0, "instance_type": None, "force": False},
+                      {"actual_seconds": 7.0, "instance_type": None, "force": False, "failed": True}]
