@@ -164,9 +164,11 @@ def refuse_repeat(conn: Connection, outcome: Outcome) -> None:
     rid = outcome.recommendation_id
     run = ("a failed run of " if outcome.status == "failed" else "") + format_duration(outcome.actual_seconds)
     on = f" on {outcome.instance_type}" if outcome.instance_type else ""
+    # A failed run is neither compared nor learned from: twice, it is one crash listed as two.
+    twice = "list one crash as two (`history show`)" if outcome.status == "failed" else \
+        "count one run twice in `history compare` and the learned correction"
     raise HistoryError(f"Not recorded: recommendation {rid} already has this outcome, {run}{on} (outcome "
-                       f"{found.id}, recorded {found.recorded_at:%Y-%m-%d %H:%M} UTC); a second would count one run "
-                       "twice in `history compare` and the learned correction.",
+                       f"{found.id}, recorded {found.recorded_at:%Y-%m-%d %H:%M} UTC); a second would {twice}.",
                        hint="Fix: nothing to do if this repeats a record that went through (a retried step); if it "
                             "is another run that took as long, add --force (force=True in Python). `advisor history "
                             f"show {rid}` lists its outcomes.")

@@ -247,8 +247,10 @@ def test_the_same_outcome_recorded_twice_is_refused_so_one_run_counts_once(histo
     history.record_outcome(rec_id, 1750.0, instance_type="c7i.8xlarge")  # the same time on another machine
     history.record_outcome(rec_id, 1751.0)
     history.record_outcome(rec_id, 1750.0, status="failed")
-    with pytest.raises(HistoryError, match="already has this outcome, a failed run of 29m10s on g5.xlarge"):
+    with pytest.raises(HistoryError, match="already has this outcome, a failed run of 29m10s on g5.xlarge") as failed:
         history.record_outcome(rec_id, 1750.0, status="failed")
+    # a failed run counts in neither: it said it "would count one run twice in `history compare`"
+    assert "; a second would list one crash as two (`history show`)." in failed.value.message
     assert history.record_outcome(rec_id, 1750.0, force=True).actual_seconds == 1750.0  # another run as long
     assert counts(history)["outcomes"] == 5
     assert len(history.compare().rows) == len(history.training_rows()) == 4  # the failed run is not compared
