@@ -39,7 +39,12 @@ def _add_filter_from_another_thread() -> None:
 
 @pytest.fixture
 def filters():
-    """The filters as they were (pytest puts its own back after each test, the old code's leak included)."""
+    """The filters as they were (pytest puts its own back after each test, the old code's leak included), less a
+    filter on advisor's notes that an earlier test file left: the tests add that one and find it first, and adding
+    it again where it already was moved nothing (run after tests/service/test_history_server.py, the fork test
+    failed on the list it compared)."""
+    warnings.filters[:] = [f for f in warnings.filters if f[:3] != ("ignore", None, advisor.ProbeNote)]
+    getattr(warnings, "_filters_mutated", lambda: None)()  # Python 3.12+ may not have it
     return list(warnings.filters)
 
 
