@@ -14,6 +14,7 @@ from advisor.pricing.billing import billed_seconds, billing_text
 from advisor.ranking.balance import bound_warning
 from advisor.ranking.precision import fp16_short
 from advisor.ranking.reasons import constraint_texts, cost_text, fix_flags, sharded_clause, usd_apart
+from advisor.ranking.safe_alternative import is_safe, safe_figures, safe_text
 from advisor.ranking.scoring import Scored
 from advisor.ranking.stale_price import stale_price_warning
 from advisor.schemas import BestValue, Candidate, Constraints, CpuVsGpu, Verdict, Violation
@@ -73,9 +74,9 @@ def best_value(ranked: Sequence[Scored], chosen: Scored | None, constraints: Con
     # A user who switches to it needs the warning the choice would get: its slow end past the deadline or budget,
     # and what to take instead where that matters (a hard deadline).
     risks = [p for p in constraint_texts(knee, constraints) if p.startswith("at risk")]
-    safe = _knee([s for s in ranked if s.meets and _safe(s, constraints)], chosen, objective) if risks else None
+    safe = _knee([s for s in ranked if s.meets and is_safe(s, constraints)], chosen, objective) if risks else None
     if safe is not None:
-        risks.append(f"safe even at its slow end: {_safe_figures(safe, constraints, chosen.cand)}")
+        risks.append(f"safe even at its slow end: {safe_figures(safe, constraints, chosen.cand)}")
     elif risks:
         risks.append(f"no {'faster' if objective == 'cost' else 'cheaper'} alternative worth the extra "
                      f"{'cost' if objective == 'cost' else 'time'} is safe at the slow end of its estimate")
@@ -373,35 +374,7 @@ def safe_choice(ranked: Sequence[Scored], chosen: Scored | None, constraints: Co
     budget): what a hard deadline needs. None where the choice is not at risk, or no candidate is safe."""
     if status(chosen, constraints) != "at_risk":
         return None
-    return next((s for s in ranked if s.meets and _safe(s, constraints)), None)
-
-
-def _safe(s: Scored, constraints: Constraints) -> bool:
-    """Within the deadline and the budget even at the slow end of its estimate (``elapsed_high``, ``cost_high``),
-    with room in memory (not ``memory_tight``)."""
-    d, b = constraints.deadline_seconds, constraints.budget_usd
-    return not (d and s.elapsed_high > d) and not (b and s.cost_high > b) and not s.cand.memory_tight
-
-
-def _safe_figures(safe: Scored, constraints: Constraints, chosen: Candidate) -> str:
-    """"1 x A100-40GB (lambda gpu_1x_a100), 55m00s total (at most 1h05m), $1.82": the slow end's time, its cost
-    where there is a budget, and that it is priced sharded where ``chosen`` is not (``sharded_clause``)."""
-    high = f" (at most {format_usd(safe.cost_high)})" if constraints.budget_usd else ""
-    price = " at its spot price" if safe.cand.interruptible else ""
-    sharded = sharded_clause(safe.cand, chosen)
-    return (f"{safe.label}, {format_duration(safe.elapsed)} total (at most {format_duration(safe.elapsed_high)}), "
-            f"{format_usd(safe.cost)}{high}{price}" + (f"; {sharded}" if sharded else ""))
-
-
-def _safe_text(safe: Scored | None, constraints: Constraints, chosen: Candidate) -> str:
-    """"the cheapest candidate that meets the constraints even at the slow end of its estimate: ..." (where the
-    ``chosen`` one's memory is tight, the text says the one named has room)."""
-    room = " with room in memory" if chosen.memory_tight else ""
-    if safe is None:
-        return f"no candidate meets the constraints at the slow end of its estimate{room}"
-    what = "cheapest" if constraints.objective == "cost" else "fastest"
-    return (f"the {what} candidate{room} that meets the constraints even at the slow end of its estimate: "
-            f"{_safe_figures(safe, constraints, chosen)}")
+    return next((s for s in ranked if s.meets and is_safe(s, constraints)), None)
 
 
 def _warnings(chosen: Scored | None, ranked: Sequence[Scored], constraints: Constraints, startup_cpu: float,
@@ -417,7 +390,7 @@ def _warnings(chosen: Scored | None, ranked: Sequence[Scored], constraints: Cons
         risks = [p for p in chosen.cand.reason.split("; ") if p.startswith("at risk")]
         out += risks
         if risks:
-            out.append(_safe_text(safe_choice(ranked, chosen, constraints), constraints, c))
+            out.append(safe_text(safe_choice(ranked, chosen, constraints), constraints, c))
         bound = bound_warning(chosen)
         if bound:
             out.append(bound)
