@@ -246,7 +246,8 @@ def relative_reason(s: Scored, ref: Scored, constraints: Constraints) -> str:
     parts += constraint_texts(s, constraints)
     if s.cand.interruptible:
         parts.append("spot")
-    parts += [sharded_clause(s.cand, ref.cand)] if s.cand.sharded else []
+    sharded = sharded_clause(s.cand, ref.cand)  # "" where the choice is sharded too: no empty part, no "; " end
+    parts += [sharded] if sharded else []
     return "; ".join(parts)
 
 

@@ -46,3 +46,14 @@ def test_a_sharded_choice_does_not_repeat_it_on_rows_that_are_sharded_too(tmp_pa
     assert rec.chosen.instance_type == "h100-8" and rec.chosen.sharded
     assert "priced sharded (FSDP FULL_SHARD / ZeRO-3)" in rec.chosen.reason
     assert all(SHARDED not in c.reason for c in rec.candidates)
+
+
+def test_a_sharded_neighbour_of_a_sharded_choice_has_no_empty_clause(tmp_path):
+    # A second H100 offer, sharded like the choice: its reason read 'as fast, 1.1x the cost; ' (an empty part).
+    rates = tmp_path / "rates.csv"
+    rates.write_text(RATES + "mycloud,h100-8b,here-1,208,2000,H100-SXM,8,80,17.0\n")
+    rec = api.recommend(api.load_profile(PROFILE), dataset_size=20_000, epochs=1, batch_size=8, objective="cost",
+                        save=False, pricing_files=[rates], providers="mycloud")
+    by_name = {c.instance_type: c for c in rec.candidates}
+    assert rec.chosen.instance_type == "h100-8" and by_name["h100-8b"].sharded
+    assert by_name["h100-8b"].reason == "as fast, 1.1x the cost"
