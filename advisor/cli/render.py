@@ -180,6 +180,15 @@ _PRICED_FROM = {"first step": "the first step", "check": "the workload check", "
                 "analysis": "the model's FLOPs at this CPU's matmul rate, a floor"}
 
 
+def _untimed_cell(step_seconds: float, *, floor: bool) -> str:
+    """"not timed: >12ms a step" (the analysis' floor) or "~58.6s" (as priced). Under a microsecond format_duration
+    says "<0.001ms" itself: a ">" or "~" before it read "><0.001ms", so the floor is named in words instead."""
+    text = format_duration(step_seconds)
+    if text.startswith("<"):
+        return f"not timed: {text} a step" + (" (its floor)" if floor else "")
+    return f"not timed: {'>' if floor else '~'}{text} a step"
+
+
 def profile_summary(prof: Any, path: str | None = None) -> None:
     """A profile's measurements, one row per device and batch size."""
     con = out()
@@ -205,8 +214,7 @@ def profile_summary(prof: Any, path: str | None = None) -> None:
         for k, sk in enumerate(dev.skipped):  # not timed: what one step would take, as priced
             first = not dev.measurements and k == 0
             rows.append([f"{safe_text(dev.device)} ({safe_text(dev.name)})" if first else "", str(sk.batch_size),
-                         f"not timed: {'>' if sk.priced_from == 'analysis' else '~'}"
-                         f"{format_duration(sk.step_seconds)} a step", "", "", "", ""])
+                         _untimed_cell(sk.step_seconds, floor=sk.priced_from == "analysis"), "", "", "", ""])
     print_fitted(con, _PROBE_COLUMNS, rows, title="Probe measurements", title_justify="left")
     for dev in prof.devices:
         if dev.skipped and not dev.measurements:
