@@ -40,7 +40,10 @@ def sharded_rows_note(rows: Sequence[Any]) -> str | None:
 
 def grid_notes(rows: Sequence[Any]) -> list[str]:
     """The notes under the table, each row's own after the sharded one: the row's caveats (what ``predict`` of that
-    one count prints as a note, which a row has no room for), each named by its row."""
+    one count prints as a note, which a row has no room for), each named by its row; a caveat every row has (the
+    job's own, as a last batch that raises) once, unnamed: it was printed, all three lines of it, once a row."""
     shared = sharded_rows_note(rows)
-    own = [f"{_row_name(r)}: {text}" for r in rows if r.estimate is not None for text in caveats(r.estimate.notes)]
-    return [*([shared] if shared else []), *own]
+    said = [(r, caveats(r.estimate.notes)) for r in rows if r.estimate is not None]
+    common = [text for text in said[0][1] if all(text in texts for _, texts in said[1:])] if len(said) > 1 else []
+    own = [f"{_row_name(r)}: {text}" for r, texts in said for text in texts if text not in common]
+    return [*([shared] if shared else []), *common, *own]

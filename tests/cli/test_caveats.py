@@ -186,3 +186,23 @@ def test_recommend_says_each_caveat_once_naming_every_machine_it_applies_to(app,
     for what in ("start-up (the model's build, the first step) timed beside", "the CPU load could not be read",
                  "starting Python and importing torch timed beside"):
         assert flat.count(what) == 1, what
+
+
+def test_a_caveat_every_row_of_the_gpu_count_table_has_is_said_once():
+    # A job whose last batch raises: the same three-line note was printed once a row ("1 GPU, fp32: this job's
+    # epochs end ...", "2 GPUs, fp32: ...", ...); a row's own caveat is still named by its row.
+    from types import SimpleNamespace
+
+    from advisor.cli.scaling_cells import grid_notes
+
+    last = "this job's epochs end with a batch of 1 sample (2,001 = 20 x 100 + 1), ..."
+    comm = "Communication-bound: the all-reduce (3 ms over pcie) outlasts the backward pass it overlaps (1 ms)"
+
+    def row(count, notes):
+        return SimpleNamespace(count=count, precision="fp32", estimate=SimpleNamespace(
+            notes=notes, sharded=False, fits_memory=True))
+
+    rows = [row(1, [last]), row(2, [last, comm]), row(4, [last]), SimpleNamespace(count=8, precision="fp32",
+                                                                                  estimate=None)]
+    assert grid_notes(rows) == [last, f"2 GPUs, fp32: {comm}"]
+    assert grid_notes([row(2, [comm])]) == [f"2 GPUs, fp32: {comm}"]  # one row: named as before
