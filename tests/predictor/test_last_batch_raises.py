@@ -95,3 +95,36 @@ def test_a_model_that_takes_one_sample_has_no_error(tmp_path):
                     .replace("torch.randn(batch_size, 16)", "torch.randn(batch_size, 3, 8, 8)"))
     prof = advisor.profile(str(path), devices=[], probe_seconds=4)
     assert prof.analysis is not None and prof.analysis.one_sample_error is None
+
+
+
+ODD_AT_ONE = """
+import torch
+class Odd(Exception):
+    def __str__(self):
+        raise RuntimeError("no str")
+class Model(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.bn = torch.nn.Linear(16, 32), torch.nn.BatchNorm1d(32)
+    def forward(self, x):
+        if x.shape[0] == 1:
+            raise Odd()
+        return self.bn(self.a(x))
+def build_model():
+    return Model()
+def make_batch(batch_size):
+    return torch.randn(batch_size, 16), torch.randn(batch_size, 32)
+"""
+
+
+def test_an_error_at_one_sample_whose_text_raises_keeps_the_analysis(tmp_path):
+    # The forward's exception at batch size 1 had a __str__ that raised: the whole analysis was lost ("could not
+    # analyse ... with fake tensors: RuntimeError: no str") for a model that traces at 2 and 8.
+    from advisor.probe.analysis import analyze
+    from advisor.workload import load_workload
+
+    path = tmp_path / "odd.py"
+    path.write_text(ODD_AT_ONE)
+    analysis = analyze(load_workload(path))
+    assert analysis.one_sample_error.startswith("the forward at batch size 1 raised Odd: <")
