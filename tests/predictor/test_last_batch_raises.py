@@ -128,3 +128,15 @@ def test_an_error_at_one_sample_whose_text_raises_keeps_the_analysis(tmp_path):
     path.write_text(ODD_AT_ONE)
     analysis = analyze(load_workload(path))
     assert analysis.one_sample_error.startswith("the forward at batch size 1 raised Odd: <")
+
+
+def test_a_nul_in_the_error_s_class_name_does_not_fail_the_profile(tmp_path):
+    # A metaclass gave the exception raised at batch size 1 a name with a NUL: the profile failed, "the probe
+    # failed unexpectedly: ValidationError: ... analysis.one_sample_error contains a NUL character".
+    path = tmp_path / "nul.py"
+    path.write_text(ODD_AT_ONE.replace(
+        'class Odd(Exception):\n    def __str__(self):\n        raise RuntimeError("no str")',
+        'class Meta(type):\n    @property\n    def __name__(cls):\n        return "Bad\\x00Err"\n'
+        'class Odd(Exception, metaclass=Meta):\n    pass'))
+    prof = advisor.profile(str(path), devices=[], probe_seconds=4)
+    assert prof.analysis.one_sample_error.startswith("the forward at batch size 1 raised Bad\\x00Err: ")

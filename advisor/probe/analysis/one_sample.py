@@ -15,9 +15,8 @@ from typing import Any
 import torch
 
 from advisor.probe.failure import text_of
+from advisor.probe.frames import child_text
 from advisor.workload import call_model
-
-NUL = "\x00"
 
 
 def one_sample_error(model: Any, fake_mode: Any, fake_batch: Callable[[int], tuple[Any, Any]]) -> str | None:
@@ -35,7 +34,8 @@ def one_sample_error(model: Any, fake_mode: Any, fake_batch: Callable[[int], tup
         with fake_mode, torch.no_grad():
             call_model(model, inputs)
     except Exception as exc:  # noqa: BLE001 - user code on fake tensors: what it raised is the finding
-        # text_of: a user exception whose __str__ raises lost the whole analysis ("could not analyse ...")
-        first = text_of(exc).strip().partition("\n")[0].replace(NUL, "\\x00")
-        return f"the forward at batch size 1 raised {type(exc).__name__}: {first}"[:1000]
+        # text_of: a user exception whose __str__ raises lost the whole analysis ("could not analyse ..."); and
+        # child_text over the whole line: a NUL in the class's name (a metaclass's) failed the probe's frame
+        first = text_of(exc).strip().partition("\n")[0]
+        return child_text(f"the forward at batch size 1 raised {type(exc).__name__}: {first}", 1000)
     return None
