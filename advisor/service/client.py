@@ -202,8 +202,7 @@ class Client:
     # ------------------------------------------------------------------------------------------ calls
 
     def _call(self, method: str, path: str, *, body: Any = None, params: dict | None = None,
-              sent_unset: bool = True) -> Any:
-        # ``sent_unset`` False: a field left at its default is not sent (an older server refuses a field it lacks)
+              sent_unset: bool = True) -> Any:  # False: defaults not sent (older servers refuse new fields)
         content = body.model_dump_json(exclude_unset=not sent_unset) if body is not None else None
         try:
             response = self._http.request(
