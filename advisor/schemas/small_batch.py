@@ -46,5 +46,6 @@ def last_batch_raises_note(failed: dict[int, str], dataset_size: int, batch_size
     samples = f"{last} sample{'s' if last > 1 else ''}"
     return (f"{LAST_BATCH_RAISES} {samples} ({dataset_size:,} = {dataset_size // batch_size:,} x {batch_size:,} + "
             f"{last}), a batch size at which the model raised ({failed[last]}): trained on one device, the job "
-            f"would fail at the end of its first epoch. Fix: DataLoader(drop_last=True), or a dataset size or "
-            f"batch size that leaves no such batch (the estimate is of the job as asked).")
+            f"would fail at the end of its first epoch unless its DataLoader drops that batch (drop_last=True: "
+            f"advisor does not see the training script's loader). Fix: drop_last=True, or a dataset size or batch "
+            f"size that leaves no such batch (the estimate is of the job as asked).")

@@ -74,13 +74,15 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["analyze", "classify", "summarize"]
 
 
-def analyze(workload, batch_sizes: tuple[int, int] = (2, 8), precision: str = "fp32") -> Analysis:
+def analyze(workload, batch_sizes: tuple[int, int] = (2, 8), precision: str = "fp32", *,
+            one_sample: bool = True) -> Analysis:
     """Per-operator FLOPs and bytes of one training step of ``workload``, as linear functions of the batch.
 
     ``precision`` is the training precision to account bytes for ("fp32"/"tf32": everything fp32;
-    "bf16"/"fp16": CUDA autocast's mixed precision). Raises ``PredictionError`` when the model cannot be
-    traced with fake tensors (the message says why and what to do), and ``UnbuildableModelError`` when it can be
-    built only for real and that would not fit this machine's memory.
+    "bf16"/"fp16": CUDA autocast's mixed precision). ``one_sample``: check the forward at batch size 1 (module
+    ``one_sample``; a second analysis of the model at another precision need not). Raises ``PredictionError``
+    when the model cannot be traced with fake tensors (the message says why and what to do), and
+    ``UnbuildableModelError`` when it can be built only for real and that would not fit this machine's memory.
     """
     if precision not in PRECISIONS:
         raise PredictionError(f"unknown precision {precision!r}.",
@@ -93,7 +95,7 @@ def analyze(workload, batch_sizes: tuple[int, int] = (2, 8), precision: str = "f
     try:
         from advisor.probe.analysis.tracing import trace_step  # imports torch
 
-        return _assemble(trace_step(workload, b0, b1, precision), b0, b1, started)
+        return _assemble(trace_step(workload, b0, b1, precision, one_sample=one_sample), b0, b1, started)
     except (PredictionError, UnbuildableModelError):
         raise
     except AdvisorError as exc:

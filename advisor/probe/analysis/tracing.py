@@ -106,13 +106,13 @@ def _quiet_fake_tensor_log():
         logger.setLevel(level)
 
 
-def trace_step(workload, b0: int, b1: int, precision: str) -> Trace:
+def trace_step(workload, b0: int, b1: int, precision: str, *, one_sample: bool = True) -> Trace:
     """Trace forward + loss + backward + ``optimizer.step()`` of ``workload`` at batch sizes ``b0`` and ``b1``."""
     with _quiet_fake_tensor_log():
-        return _trace_step(workload, b0, b1, precision)
+        return _trace_step(workload, b0, b1, precision, one_sample)
 
 
-def _trace_step(workload, b0: int, b1: int, precision: str) -> Trace:
+def _trace_step(workload, b0: int, b1: int, precision: str, one_sample: bool = True) -> Trace:
     fake_mode = FakeTensorMode(allow_non_fake_inputs=True)
     model = _fake_model(workload, fake_mode)  # in the modes build_model() left, as the probe times it
 
@@ -150,7 +150,7 @@ def _trace_step(workload, b0: int, b1: int, precision: str) -> Trace:
         del inputs, target
 
     trainable = [p for p in params if p.requires_grad]
-    refused = one_sample_error(model, fake_mode, lambda b: _fake_batch(workload, fake_mode, b))
+    refused = one_sample_error(model, fake_mode, lambda b: _fake_batch(workload, fake_mode, b)) if one_sample else None
     return Trace(
         step_records=(step_records[0], step_records[1]),
         saved_bytes=(saved_bytes[0], saved_bytes[1]),
