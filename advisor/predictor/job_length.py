@@ -4,7 +4,8 @@ The 80% interval is the per-step error carried to the whole job (``advisor.predi
 the job's length. The jobs it was checked on are short: the CPU path's on whole jobs of ~15-60 s
 (bench/README.md, "CPU accuracy"), the GPU path's on published per-step throughputs and advisor's own jobs of
 minutes ("GPU accuracy"). The one multi-day job judged, nanoGPT's GPT-2 124M on 8 x A100-40GB ("about 4 days"
-published; ``bench/heldout_gpu.py``), fell outside its interval every time it was judged (2.8-3.05 days predicted).
+published; ``bench/heldout_gpu.py``), fell outside its interval every time it was judged (2.8-3.05 days predicted)
+until the multi-GPU interval was made one-sided (``gpu_job.data_parallel_rel_sigmas``): 3.05 days, 2d15h-4d05h.
 A long job also meets what no probe or benchmark of minutes sees: the machine's drift, thermal throttling,
 checkpoints, failures and restarts. No measurement says how much wider that makes the interval, so nothing is
 widened: the estimate says so in a note (``long_job_notes``), and a total past a year says it is likely a typo.
@@ -37,7 +38,7 @@ def long_job_notes(seconds: float) -> list[str]:
         notes.append(f"this would take {count} years: {CHECK_JOB_SIZE} (samples per epoch and passes over "
                      f"them).")
     notes.append(f"this job runs {format_duration(seconds)}, far longer than the jobs its 80% interval was checked "
-                 f"on (minutes; the one multi-day job judged, nanoGPT's ~4 days, fell outside its interval): the "
+                 f"on (minutes; the one multi-day job judged, nanoGPT's ~4 days, was near its interval's top): the "
                  f"interval is the per-step error alone and does not include a long job's drift, thermal "
                  f"throttling, checkpointing, failures and restarts (README, \"How the time is predicted\").")
     return notes
