@@ -51,7 +51,7 @@ TARGET_SPELLINGS = {"--threads": ("target=advisor.Target.cpu({})", "N"), "--gpu"
 # Switches: the parameter and the value the flag stands for.
 FLAG_SWITCHES = {
     "--spot": "spot=True", "--no-save": "save=False", "--compile": "compile=True", "--no-compile": "compile=False",
-    "--force": "force=True", "--p2p": "peer_to_peer=True", "--no-p2p": "peer_to_peer=False",
+    "--force": "force=True", "--failed": "failed=True", "--p2p": "peer_to_peer=True", "--no-p2p": "peer_to_peer=False",
 }
 
 # A flag, and the value after it where one is (a placeholder, a value as Python's repr quotes it, a date, numbers,

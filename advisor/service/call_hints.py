@@ -1,6 +1,7 @@
 """The fixes ``advisor.Client`` gives where a call got no answer: after a timeout, how to look for what the server
 may have done anyway; after a probe made here, how not to probe again to send it again; and the server's own fixes,
-with the history commands they quote sent to that server."""
+with the history commands they quote sent to that server; and where an older server refused a newer field, that
+the server's advisor is older."""
 
 from __future__ import annotations
 
@@ -58,3 +59,22 @@ def reprobe_hint(source: Any) -> str:
     return (f" The probe made here is not kept: to send it again without probing again, probe once to a file, "
             f"`advisor profile {workload} -o profile.json`, and pass `--profile profile.json` (in Python, the "
             f"profile .json path or a Profile).")
+
+
+def too_new_field(exc: Any, field: str, url: str, words: str) -> Any:
+    """``exc``, or where it is a server's refusal of ``field`` as unknown (HTTP 422, "Extra inputs are not
+    permitted": the server's advisor is older than the field), the same kind of error saying so. Its own words,
+    "correct the field named", sent the user after a field they cannot leave out without recording something else.
+
+    Args:
+        exc: the error a call raised (a ``ServiceError``).
+        field: the request's field that an older server lacks.
+        url: the server's URL.
+        words: what the field is, in the CLI's words ("--failed (a crashed run)").
+    """
+    if getattr(exc, "status", None) != 422 or not str(getattr(exc, "cli_message", "")).startswith(
+            f"Invalid request: {field}: Extra inputs are not permitted"):
+        return exc
+    return type(exc)(f"The server at {url} runs an advisor older than {words}: it refused the request, so nothing "
+                     "was recorded.", hint="Fix: upgrade the server's advisor, then record it again.",
+                     status=exc.status)

@@ -44,7 +44,7 @@ from advisor.schemas import (
     Target,
 )
 from advisor.service.call_hints import REACH_HINT as _REACH_HINT
-from advisor.service.call_hints import on_server, reprobe_hint, timeout_hint
+from advisor.service.call_hints import on_server, reprobe_hint, timeout_hint, too_new_field
 from advisor.service.wire import (
     API_PREFIX,
     LIST_LIMIT_MAX,
@@ -371,8 +371,11 @@ class Client:
         seconds = parse_actual_seconds(actual_seconds)
         body = request_body(OutcomeRequest, actual_seconds=seconds, instance_type=instance_type, force=force,
                             **({"failed": True} if failed else {}))
-        return response_object(Outcome, self._call(
-            "POST", f"{API_PREFIX}/recommendations/{rec_id}/outcome", body=body, sent_unset=False), self.url)
+        try:  # a server older than ``failed`` refuses it as unknown: said so, not "correct the field named"
+            data = self._call("POST", f"{API_PREFIX}/recommendations/{rec_id}/outcome", body=body, sent_unset=False)
+        except ServiceError as exc:
+            raise too_new_field(exc, "failed", self.url, "--failed (a crashed run)") from None
+        return response_object(Outcome, data, self.url)
 
     @python_surface
     def forget(self, recommendation_id: int, outcome_id: int | None = None) -> int:

@@ -275,3 +275,36 @@ def test_record_failed_on_the_server_stores_a_failed_run_and_a_completed_one_sen
         client.record_outcome(1, 7, failed=True)
     assert bodies == [{"actual_seconds": 7.0, "instance_type": None, "force": False},
                       {"actual_seconds": 7.0, "instance_type": None, "force": False, "failed": True}]
+
+
+# What a server older than ``failed`` (6536b86's) answers a record that sends it, as it was captured.
+_OLDER_REFUSAL = {"error": {"type": "ValidationError", "message": "Invalid request: failed: Extra inputs are not "
+                            "permitted.", "hint": "Fix: correct the field named (the README's \"Run the service for "
+                            "a team\" lists each endpoint's).", "fields": [
+                                {"field": "failed", "problem": "Extra inputs are not permitted"}]}}
+
+
+def test_record_failed_on_an_older_server_says_the_server_is_older(history_cli, monkeypatch):
+    """A server older than `record --failed` refuses the field: that said "correct the field named", a field the
+    user cannot leave out without storing the crash as a completed run. It now says the server's advisor is older,
+    and that nothing was recorded; other refusals keep the server's words."""
+    def older(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(422, json=_OLDER_REFUSAL)
+
+    with Client(SERVER, TOKEN, transport=httpx.MockTransport(older)) as client, \
+            pytest.raises(ServiceError) as refused:
+        client.record_outcome(1, 7, failed=True)
+    assert str(refused.value) == (f"The server at {SERVER} runs an advisor older than failed=True (a crashed run): "
+                                  "it refused the request, so nothing was recorded.\nFix: upgrade the server's "
+                                  "advisor, then record it again.")
+    assert refused.value.status == 422
+    monkeypatch.setattr(remote, "client", lambda url: Client(url, TOKEN, transport=httpx.MockTransport(older)))
+    said = history_cli("record", "1", "--actual-seconds", "7", "--failed", "--server", SERVER)
+    assert said.exit_code == 1
+    assert said.output.startswith(f"error: The server at {SERVER} runs an advisor older than --failed (a crashed "
+                                  "run): it refused the request, so nothing was recorded.\n")
+    other = {"error": {**_OLDER_REFUSAL["error"], "message": "Invalid request: actual_seconds: Input should be "
+                       "greater than 0."}}
+    with Client(SERVER, TOKEN, transport=httpx.MockTransport(lambda r: httpx.Response(422, json=other))) as client, \
+            pytest.raises(ServiceError, match=r"^Invalid request: actual_seconds"):
+        client.record_outcome(1, 7, failed=True)
