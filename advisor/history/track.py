@@ -124,26 +124,29 @@ class track(ContextDecorator):  # lower case: it is used like a function, adviso
             if not failed:
                 raise self._unrecorded(record_error) from record_error
             # The job's own exception matters more than the bookkeeping one: warn, and let the job's propagate.
-            warnings.warn(f"advisor.track could not record the failed run: {record_error}",
-                          stacklevel=outside_stacklevel())
+            # With the time and the command that records it, not the cause's "run the command again": the job.
+            unrecorded = self._unrecorded(record_error, failed=True)
+            warnings.warn(f"{unrecorded.message}\n{unrecorded.hint}", stacklevel=outside_stacklevel())
             return False
         self._warn_outlier(failed)
         return False
 
-    def _unrecorded(self, error: Exception) -> HistoryError:
-        """A completed job whose outcome could not be stored (the history locked or gone by the job's end): the
-        error, with the time the job took and the command that records it, since running the job again to learn
-        it may take hours. A database fault stays a ``DatabaseUnavailableError`` (worth a retry)."""
+    def _unrecorded(self, error: Exception, failed: bool = False) -> HistoryError:
+        """A job whose outcome could not be stored (the history locked or gone by the job's end): the error, with
+        the time the job took and the command that records it, since running the job again to learn it may take
+        hours (``failed``: a run that raised, recorded with ``--failed``). A database fault stays a
+        ``DatabaseUnavailableError`` (worth a retry)."""
         from advisor.errors import DatabaseUnavailableError
         from advisor.units import format_duration
 
         cause = getattr(error, "message", None) or str(error).strip().splitlines()[0]
-        instance = f" --instance {self.instance_type}" if self.instance_type else ""
-        message = (f"advisor.track timed the job at {format_duration(self.seconds)} ({self.seconds:.3f} s) for history "
-                   f"id {self.recommendation_id}, but could not record it: {cause[:1].lower() + cause[1:]}")
+        flags = (f" --instance {self.instance_type}" if self.instance_type else "") + (" --failed" if failed else "")
+        message = (f"advisor.track timed the {'failed run' if failed else 'job'} at {format_duration(self.seconds)} "
+                   f"({self.seconds:.3f} s) for history id {self.recommendation_id}, but could not record it: "
+                   f"{cause[:1].lower() + cause[1:]}")
         cause_hint = getattr(error, "hint", None) or ""
         hint = (f"Fix: record it once the history answers: `advisor history record {self.recommendation_id} "
-                f"--actual-seconds {self.seconds:.3f}{instance}`."
+                f"--actual-seconds {self.seconds:.3f}{flags}`."
                 + (f" The cause: {cause_hint.removeprefix('Fix: ')}" if cause_hint else ""))
         kind = DatabaseUnavailableError if isinstance(error, DatabaseUnavailableError | SQLAlchemyError) \
             else HistoryError

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 
 import pytest
 from history_helpers import recommendation
@@ -327,5 +328,37 @@ def test_a_completed_job_whose_outcome_cannot_be_stored_keeps_its_time(tmp_path,
     assert caught.value.hint.startswith(f"Fix: record it once the history answers: `advisor history record {rec_id} "
                                         "--actual-seconds 5400.250 --instance c7i.8xlarge`. The cause: another "
                                         "process holds")
+    with History(url) as hist:
+        assert hist.show(rec_id).outcomes == []
+
+
+def test_a_failed_job_whose_outcome_cannot_be_stored_warns_with_its_time_and_the_command(tmp_path, clock,
+                                                                                          monkeypatch):
+    # A job that raised with the history locked warned "could not record the failed run: ... then run the command
+    # again" (the cause's fix: here, the job), with no word of how long it ran nor of `history record --failed`.
+    import sqlite3
+
+    import advisor.history.engine as engine
+
+    monkeypatch.setattr(engine, "BUSY_TIMEOUT_SECONDS", 0.5)
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    with History(url) as hist:
+        rec_id = hist.save_recommendation(recommendation("m"))
+    holder = sqlite3.connect(tmp_path / "h.db", isolation_level=None)
+    try:
+        with warnings.catch_warnings(record=True) as caught, pytest.raises(RuntimeError, match="CUDA out of memory"), \
+                advisor.track(rec_id, url=url, instance_type="c7i.8xlarge"):
+            warnings.simplefilter("always")
+            clock.now += 5400.25
+            holder.execute("BEGIN EXCLUSIVE")
+            raise RuntimeError("CUDA out of memory")
+    finally:
+        holder.close()
+    texts = [str(w.message) for w in caught]
+    assert len(texts) == 1, texts
+    assert texts[0].startswith(f"advisor.track timed the failed run at 1h30m (5400.250 s) for history id {rec_id}, "
+                               f"but could not record it: the history database {url} failed: database is locked")
+    assert (f"\nFix: record it once the history answers: `advisor history record {rec_id} --actual-seconds 5400.250 "
+            "--instance c7i.8xlarge --failed`. The cause: another process holds") in texts[0]
     with History(url) as hist:
         assert hist.show(rec_id).outcomes == []
