@@ -43,11 +43,11 @@ from advisor.schemas import (
     Recommendation,
     Target,
 )
+from advisor.service.call_checks import check_constraints, list_params
 from advisor.service.call_hints import REACH_HINT as _REACH_HINT
 from advisor.service.call_hints import on_server, reprobe_hint, timeout_hint, too_new_field
 from advisor.service.wire import (
     API_PREFIX,
-    LIST_LIMIT_MAX,
     OutcomeRequest,
     PredictionRequest,
     RecommendationRequest,
@@ -127,38 +127,6 @@ def _items(data: Any, key: str, url: str, offset: int = 0) -> list:
                            f"be the newest {key}, not those after the newest {offset:,}.",
                            hint="Fix: upgrade the server's advisor, or list without --offset.")
     return items
-
-
-def _list_params(workload: str | None, since: str | datetime | date | None, limit: Any, offset: Any) -> dict:
-    """A history listing's query; ConfigError naming ``limit`` or ``offset`` where the server would refuse it."""
-    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= LIST_LIMIT_MAX:
-        raise ConfigError(f"limit must be a whole number from 1 to {LIST_LIMIT_MAX:,}, got {limit!r:.80}.",
-                          hint=f"Fix: e.g. limit=50 (--limit 50); page with offset={LIST_LIMIT_MAX:,} (--offset) "
-                               "or narrow by workload or since for more.")
-    if isinstance(offset, bool) or not isinstance(offset, int) or not 0 <= offset <= 2**63 - 1:
-        # the route's bound (the largest SQL integer), checked here so the message names offset as the API does
-        raise ConfigError(f"offset must be a whole number from 0 to {2**63 - 1}, got {offset!r:.80}.",
-                          hint="Fix: e.g. offset=50 (--offset 50) for the rows after the newest 50.")
-    # read here, so that a bad one is refused in the caller's words (the server's name its query parameter)
-    since_text = parse_since(since).isoformat() if since else None
-    return {"workload": workload, "since": since_text, "limit": limit, "offset": offset or None}
-
-
-def check_constraints(objective: Any, deadline: Any, budget: Any, providers: Any, regions: Any, spot: Any, top: Any,
-                      startup_seconds_cpu: Any, startup_seconds_gpu: Any) -> None:
-    """The local API's error for a constraint the server would refuse when it reads it (a deadline, budget or
-    start-up it cannot parse, an unknown objective), before the workload is probed for the request. The server's
-    start-ups are its own: a bare-number deadline shorter than the shortest start-up is refused here only when
-    both are given (else the server, which knows its own, judges it); the server's catalog judges the providers
-    and regions."""
-    from advisor import api
-    from advisor.settings import Settings
-
-    unknown = Settings(startup_seconds_cpu=0.0, startup_seconds_gpu=0.0)
-    known = unknown.with_startup(startup_seconds_cpu, startup_seconds_gpu)  # each given one read as the server does
-    if startup_seconds_cpu is None or startup_seconds_gpu is None:
-        known = unknown
-    api.recommend_constraints(objective, deadline, budget, providers, regions, spot, top, None, known)
 
 
 def recommendation_id_of(value: Any, what: str = "A recommendation id",
@@ -402,7 +370,7 @@ class Client:
              limit: int | None = 50, offset: int = 0) -> list[HistoryEntry]:
         """``History.list`` on the server's history: stored recommendations, newest first, at most ``limit`` (the
         server lists up to 10,000 a call) after the newest ``offset``."""
-        data = self._call("GET", f"{API_PREFIX}/history", params=_list_params(workload, since, limit, offset))
+        data = self._call("GET", f"{API_PREFIX}/history", params=list_params(workload, since, limit, offset))
         return [response_object(HistoryEntry, e, self.url) for e in _items(data, "entries", self.url, offset)]
 
     @python_surface
@@ -411,7 +379,7 @@ class Client:
         """``advisor.history.outcomes.list_predictions`` on the server's history: the predictions saved there
         (``predict(..., save=True)``), newest first, at most ``limit`` (the server lists up to 10,000 a call)
         after the newest ``offset``."""
-        data = self._call("GET", f"{API_PREFIX}/predictions", params=_list_params(workload, since, limit, offset))
+        data = self._call("GET", f"{API_PREFIX}/predictions", params=list_params(workload, since, limit, offset))
         return [response_object(PredictionEntry, p, self.url) for p in _items(data, "predictions", self.url, offset)]
 
     @python_surface
@@ -421,7 +389,7 @@ class Client:
         not say): what a listed page is "of"."""
         counts = []
         for path in ("history", "predictions"):
-            data = self._call("GET", f"{API_PREFIX}/{path}", params=_list_params(workload, since, 1, 0))
+            data = self._call("GET", f"{API_PREFIX}/{path}", params=list_params(workload, since, 1, 0))
             total = data.get("total") if isinstance(data, dict) else None
             counts.append(total if isinstance(total, int) and not isinstance(total, bool) else None)
         return counts[0], counts[1]
