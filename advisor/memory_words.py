@@ -84,19 +84,30 @@ def roomier_batch_advice(roomy_per_device: int, per_device_batch: int, gpu_count
     if not 0 < roomy_per_device < per_device_batch:
         return ""
     text = f"batch {roomy_per_device:,} per device would leave a tenth free"
-    if not samples_per_update:
-        return text
+    flags = samples_kept_flags(roomy_per_device, gpu_count, samples_per_update)
+    return f"{text} ({flags})" if flags else text
+
+
+def samples_kept_flags(per_device: int, gpu_count: int, samples_per_update: int | None) -> str:
+    """"at 10 per GPU, --batch-size 40 --grad-accum-steps 8 keeps the 320 samples per optimizer update": the
+    flags that keep ``samples_per_update`` (batch x accumulation, so the same training) at the largest per-GPU batch
+    up to ``per_device`` whose global batch over ``gpu_count`` GPUs divides them, and at least half of
+    ``per_device`` ("at 5 per GPU, ..." where that is smaller); "" where none such (or no samples given). One rule
+    for a tight note's roomier batch (``roomier_batch_advice``) and a job's largest batch that fits
+    (``fitting_batch_flags``)."""
+    if not samples_per_update or per_device < 1:
+        return ""
     samples = samples_per_update
-    # Down to half the roomy batch: a prime 41 samples on one GPU gave "at 1 per GPU, --batch-size 1
+    # Down to half the batch: a prime 41 samples on one GPU gave "at 1 per GPU, --batch-size 1
     # --grad-accum-steps 41", steps of one sample that leave a GPU idle; past half, the batch alone is the advice.
-    lowest = (roomy_per_device + 1) // 2
-    per_gpu = next((b for b in range(roomy_per_device, lowest - 1, -1) if samples % (b * gpu_count) == 0), None)
+    lowest = (per_device + 1) // 2
+    per_gpu = next((b for b in range(per_device, lowest - 1, -1) if samples % (b * gpu_count) == 0), None)
     if per_gpu is None:
-        return text
-    at = f"at {per_gpu:,} per GPU, " if per_gpu != roomy_per_device else ""
+        return ""
+    at = f"at {per_gpu:,} per GPU, " if per_gpu != per_device else ""
     # the flags as they are typed: "--batch-size 21,500" is refused (``cli.options.parse_count``)
-    return (f"{text} ({at}--batch-size {per_gpu * gpu_count} --grad-accum-steps {samples // (per_gpu * gpu_count)} "
-            f"keeps the {samples:,} samples per optimizer update)")
+    return (f"{at}--batch-size {per_gpu * gpu_count} --grad-accum-steps {samples // (per_gpu * gpu_count)} "
+            f"keeps the {samples:,} samples per optimizer update")
 
 
 # Where a tight note's advice (``roomier_batch_advice``) starts: after its "may run out of memory".

@@ -40,10 +40,9 @@ from advisor.predictor.compile_time import CompileCosts, compile_costs
 from advisor.predictor.job import Z80
 from advisor.predictor.measured import THIS_MACHINE, memoised
 from advisor.predictor.roofline import is_ampere_or_newer
-from advisor.predictor.sharded import ddp_notes, sharded_layout, sharded_notes, sharding_fields
+from advisor.predictor.sharded import ddp_notes, oom_capped_note, sharded_layout, sharded_notes, sharding_fields
 from advisor.schemas import CpuSpec, DeviceProfile, Estimate, GpuSpec, JobSpec, Profile, Target
 from advisor.schemas.missing_analysis import missing_analysis_error
-from advisor.units import format_oom_cap
 
 if TYPE_CHECKING:  # fit.py imports numpy at the top; the dispatcher imports it only when a probe is fitted
     from advisor.predictor.fit import StepTimeFit
@@ -330,8 +329,8 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, 
     notes.extend(mem_notes + ([memory.compiled_memory_note()] if job.compiled and not fits else []))
     # Past the memory the memory fit's own note says so ("Needs 60.8 GiB at batch 96 per device, ..."); within
     # it, what bounds the job is a batch the probe ran out of memory at (in the words recommend uses).
-    if not fits and peak is not None and capacity is not None and peak <= capacity and max_batch is not None:
-        notes.append(f"does not fit: {format_oom_cap(per_device_batch, max_batch, peak, capacity, ' per GPU')}.")
+    if layout is None and fit is not None and (capped := oom_capped_note(fit, count, job)):
+        notes.append(capped)
     paid = costs or CompileCosts()  # an eager job's: none
     return gpu_job.GpuCompute(spec, prec, compute, eval_forward, sigma, startup + paid.first_seconds, efficiency,
                               (fits, peak, capacity, max_batch, sharding_fields(fit, count, layout, profile.analysis)),

@@ -23,12 +23,13 @@ from advisor.memory_words import (
     ddp_memory_text,
     may_run_out,
     roomier_batch_advice,
+    samples_kept_flags,
     with_advice,
 )
 from advisor.predictor.memory import ROOMY_MEMORY_FRACTION, TIGHT_MEMORY_FRACTION, MemoryFit
 from advisor.schemas import Analysis, JobSpec
 from advisor.schemas.base import within_capacity
-from advisor.units import format_gib_pair
+from advisor.units import format_gib_pair, format_oom_cap
 
 # What a target priced sharded needs of the training script, in every note that says so.
 SCRIPT_MUST_SHARD = ("only if the training script shards (torch.distributed.fsdp, or DeepSpeed ZeRO stage 3); with "
@@ -146,9 +147,35 @@ def ddp_notes(fit_notes: list[str], fit: MemoryFit, gpu_count: int, analysis: An
     advice = roomier_batch_advice(_ddp_roomy_batch(fit), fit.per_device_batch, gpu_count,
                                   job.batch_size * job.grad_accum_steps)
     fit_notes = [with_advice(n, advice) if n.startswith("Tight: ") and advice else n for n in fit_notes]
+    if flags := largest_fit_flags(fit, gpu_count, job):  # "Needs ...; the largest batch ... is 14 (--batch-size ...)."
+        fit_notes = [f"{n.removesuffix('.')} ({flags})." if n.startswith("Needs ") else n for n in fit_notes]
     if gpu_count == 1 and fit.fits_memory:  # one GPU that holds the step: no layout to speak of
         return fit_notes
     return fit_notes + unsharded_notes(fit, gpu_count, analysis, job, gpu)
+
+
+def largest_fit_flags(fit: MemoryFit, gpu_count: int, job: JobSpec) -> str:
+    """"at 10 per GPU, --batch-size 40 --grad-accum-steps 8 keeps the 320 samples per optimizer update": where the
+    DDP step does not fit at the ``job``'s batch but a smaller one does, the flags that keep its samples per update
+    at the largest batch per GPU that fits, or one down to half of it (``samples_kept_flags``); "" otherwise. A
+    probe's fit needs them most: its measured fixed part cannot be split, so it gets no sharded hint instead."""
+    largest = fit.max_batch_per_device
+    if fit.fits_memory or not largest or largest >= fit.per_device_batch:
+        return ""
+    return samples_kept_flags(largest, gpu_count, job.batch_size * job.grad_accum_steps)
+
+
+def oom_capped_note(fit: MemoryFit, gpu_count: int, job: JobSpec) -> str | None:
+    """"does not fit: batch 32 per GPU is over 15, the largest below a batch that ran out of memory in the probe
+    (...); at 10 per GPU, --batch-size 20 ...": a DDP fit whose peak is within the memory but whose batch a probe ran
+    out of memory at (``memory.memory_from_probe``), with the flags at the largest batch that fits
+    (``largest_fit_flags``); None where it fits, or its peak is past the memory (its "Needs ..." note says so)."""
+    largest = fit.max_batch_per_device
+    if fit.fits_memory or fit.peak_memory_gib > fit.capacity_gib or largest is None:
+        return None
+    capped = format_oom_cap(fit.per_device_batch, largest, fit.peak_memory_gib, fit.capacity_gib, " per GPU")
+    flags = largest_fit_flags(fit, gpu_count, job)
+    return f"does not fit: {capped}{'; ' + flags if flags else ''}."
 
 
 def _ddp_roomy_batch(fit: MemoryFit) -> int:

@@ -225,9 +225,11 @@ def test_a_job_bounded_by_the_probes_out_of_memory_says_so_not_that_it_needs_les
     est = estimate(prof, JobSpec(24 * count * 50, 1, 24 * count), Target.gpu(gpu, count), precision="bf16")
     assert not est.fits_memory and est.peak_memory_gib < est.memory_capacity_gib
     (note,) = [n for n in est.notes if n.startswith("does not fit")]
+    # with the flags that keep the 24 x count samples per update at a batch that fits: 23 divides none, 12 does
     assert note == (f"does not fit: batch 24 per GPU is over 23, the largest below a batch that ran out of memory "
                     f"in the probe (the line of its peaks gives {est.peak_memory_gib:.0f} GiB of "
-                    f"{est.memory_capacity_gib:.0f}).")
+                    f"{est.memory_capacity_gib:.0f}); at 12 per GPU, --batch-size {12 * count} --grad-accum-steps 2 "
+                    f"keeps the {24 * count} samples per optimizer update.")
 
 
 @pytest.mark.parametrize("from_probe", [True, False])

@@ -1,0 +1,57 @@
+"""A job that does not fit its GPU gets the flags that run it: the largest batch per GPU that fits, or one down to
+half of it, with the accumulation that keeps the samples per optimizer update (the rule of a tight fit's advice,
+``memory_words.samples_kept_flags``). Before, a profile whose memory a GPU probe measured got none ("Needs 17.0 GiB at
+batch 16 per device, 16.0 GiB available; the largest batch per device that fits is 14." on 4 x V100-16GB), as its
+measured fixed part cannot be split to give the sharded hint the analysis gives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import advisor
+from advisor.api import load_profile
+
+PROFILE = Path(__file__).resolve().parent / "data" / "h200_nanogpt_gpt2_bf16_profile.json"  # accumulates 5
+
+
+def _predict(count: int, *, from_probe: bool = True) -> advisor.Estimate:
+    prof = load_profile(PROFILE)
+    if not from_probe:
+        prof = prof.model_copy(update={"devices": []})
+    return advisor.predict(prof, target=advisor.Target.gpu("V100-16GB", count), dataset_size=2_000_000, epochs=3,
+                           batch_size=64, use_history=False)
+
+
+@pytest.mark.parametrize(("count", "largest", "flags"), [
+    (4, 14, "at 10 per GPU, --batch-size 40 --grad-accum-steps 8"),  # 14 x 4 = 56 does not divide 320
+    (1, 15, "at 10 per GPU, --batch-size 10 --grad-accum-steps 32")])
+def test_a_probed_job_that_does_not_fit_gets_the_flags_at_the_largest_batch_that_fits(count, largest, flags):
+    est = _predict(count)
+    assert not est.fits_memory and est.max_batch_size_per_device == largest
+    (note,) = [n for n in est.notes if n.startswith("Needs ")]
+    assert note.endswith(f"; the largest batch per device that fits is {largest} ({flags} keeps the 320 samples per "
+                         "optimizer update).")
+
+
+def test_a_job_priced_from_the_analysis_gets_them_too():
+    est = _predict(1, from_probe=False)
+    (note,) = [n for n in est.notes if n.startswith("Needs ")]
+    assert note.endswith("the largest batch per device that fits is 21 (at 20 per GPU, --batch-size 20 "
+                         "--grad-accum-steps 16 keeps the 320 samples per optimizer update).")
+
+
+def test_the_flags_follow_the_tight_advices_rule():
+    from advisor.memory_words import roomier_batch_advice, samples_kept_flags
+
+    assert samples_kept_flags(14, 4, 320) == ("at 10 per GPU, --batch-size 40 --grad-accum-steps 8 keeps the 320 "
+                                              "samples per optimizer update")
+    assert samples_kept_flags(16, 1, 320) == ("--batch-size 16 --grad-accum-steps 20 keeps the 320 samples per "
+                                              "optimizer update")
+    assert samples_kept_flags(15, 1, 41) == ""  # 41 is prime: steps of one sample are no advice
+    assert samples_kept_flags(0, 1, 41) == "" and samples_kept_flags(3, 1, None) == ""
+    # a tight fit's advice is the same flags in brackets
+    assert roomier_batch_advice(14, 16, 4, 320) == ("batch 14 per device would leave a tenth free (at 10 per GPU, "
+                                                    "--batch-size 40 --grad-accum-steps 8 keeps the 320 samples per "
+                                                    "optimizer update)")
