@@ -37,8 +37,10 @@ from advisor.predictor.fp64 import priced_precision
 from advisor.predictor.input_bound import HostModel, StepParts, cpu_host, estimate_fields, host_rel_sigma
 from advisor.predictor.job import JobTime, ShapeSteps, accumulated_step, forward_share
 from advisor.predictor.job_length import long_job_notes
+from advisor.predictor.memory import memory_from_probe
 from advisor.predictor.page_faults import page_fault_sigma
 from advisor.predictor.raised_load import raised_load_sigma
+from advisor.predictor.sharded import own_gpu_notes
 from advisor.predictor.subnormal import SubnormalSlowdown
 from advisor.schemas import CpuSpec, DeviceProfile, Estimate, JobSpec, Measurement, Profile, Target, updated
 from advisor.schemas.base import USABLE_MEMORY_FRACTION  # share of a probed device's memory a job may use
@@ -289,7 +291,7 @@ def measured_model(
     if host is not None:  # a DataLoader's workers starting: each epoch, or once where they persist
         startup, per_epoch_seconds = startup + host.once_restart_seconds, per_epoch_seconds + host.epoch_restart_seconds
     batch_at, parts, extra_rel = _host_side(host, b, compute_at, fit, tail, extra_rel)
-    peak, capacity, max_batch, fits = _judged_memory(dev, profile, b, machine_memory_gib, memo, tail)
+    peak, capacity, max_batch, fits = _judged_memory(dev, profile, job, machine_memory_gib, memo, tail)
     fields = dict(target=_target(dev, threads), fits_memory=fits, peak_memory_gib=peak, memory_capacity_gib=capacity,
                   max_batch_size_per_device=max_batch, per_device_batch_size=b, method=method, source_device=dev.device,
                   precision=priced_precision(profile.analysis, dev.precision), **fraction_fields(busy, fraction),
@@ -301,22 +303,20 @@ def measured_model(
                          subnormal=SubnormalSlowdown.of(dev, _scaled(fit.compute_seconds, factor)))
 
 
-def _judged_memory(dev: DeviceProfile, profile: Profile, b: int, machine_memory_gib: float | str | None,
+def _judged_memory(dev: DeviceProfile, profile: Profile, job: JobSpec, machine_memory_gib: float | str | None,
                    memo: dict | None, notes: list[str]) -> tuple[float | None, float | None, int | None, bool]:
-    """(peak GiB, capacity GiB, largest batch, fits) of batch ``b`` on the probed device. A GPU here that recorded
-    its memory is judged as every GPU priced from its probe is (``memory_from_probe``: the measured line, its
-    workspace and the CUDA context, against the memory the GPU reported): one peak for one need, whichever GPU."""
+    """(peak GiB, capacity GiB, largest batch, fits) of the ``job``'s batch on the probed device. A GPU here that
+    recorded its memory is judged and told as every GPU priced from its probe is (``memory_from_probe``,
+    ``own_gpu_notes``: the measured line, workspace, CUDA context, against its reported memory): one need."""
     if (dev.kind == "gpu" and machine_memory_gib == THIS_MACHINE and dev.memory_gib
             and any(m.peak_memory_gib is not None and not m.oom for m in dev.measurements)):
-        from advisor.predictor.memory import memory_from_probe
-
-        mem = memory_from_probe(dev, b, dev.memory_gib, profile.analysis)
-        notes.extend(mem.notes)
+        mem = memory_from_probe(dev, job.batch_size, dev.memory_gib, profile.analysis)
+        notes.extend(own_gpu_notes(mem, job))
         return mem.peak_memory_gib, mem.capacity_gib, mem.max_batch_per_device, mem.fits_memory
-    peak, capacity, max_batch, mem_notes = _memory(dev, profile, b, machine_memory_gib, memo)
+    peak, capacity, max_batch, mem_notes = _memory(dev, profile, job.batch_size, machine_memory_gib, memo)
     notes.extend(mem_notes)
-    fits = _fits(dev, b, peak, capacity, notes, oom_applies=_probe_oom_applies(dev, capacity, machine_memory_gib))
-    return peak, capacity, max_batch, fits
+    oom_applies = _probe_oom_applies(dev, capacity, machine_memory_gib)
+    return peak, capacity, max_batch, _fits(dev, job.batch_size, peak, capacity, notes, oom_applies=oom_applies)
 
 
 def optimizer_seconds_on_cpu(profile: Profile, dev: DeviceProfile) -> float:

@@ -147,8 +147,7 @@ def ddp_notes(fit_notes: list[str], fit: MemoryFit, gpu_count: int, analysis: An
     advice = roomier_batch_advice(_ddp_roomy_batch(fit), fit.per_device_batch, gpu_count,
                                   job.batch_size * job.grad_accum_steps)
     fit_notes = [with_advice(n, advice) if n.startswith("Tight: ") and advice else n for n in fit_notes]
-    if flags := largest_fit_flags(fit, gpu_count, job):  # "Needs ...; the largest batch ... is 14 (--batch-size ...)."
-        fit_notes = [f"{n.removesuffix('.')} ({flags})." if n.startswith("Needs ") else n for n in fit_notes]
+    fit_notes = _with_flags(fit_notes, largest_fit_flags(fit, gpu_count, job))
     if gpu_count == 1 and fit.fits_memory:  # one GPU that holds the step: no layout to speak of
         return fit_notes
     return fit_notes + unsharded_notes(fit, gpu_count, analysis, job, gpu)
@@ -163,6 +162,20 @@ def largest_fit_flags(fit: MemoryFit, gpu_count: int, job: JobSpec) -> str:
     if fit.fits_memory or not largest or largest >= fit.per_device_batch:
         return ""
     return samples_kept_flags(largest, gpu_count, job.batch_size * job.grad_accum_steps)
+
+
+def _with_flags(fit_notes: list[str], flags: str) -> list[str]:
+    """``fit_notes`` with ``flags`` (``largest_fit_flags``) on the does-not-fit note: "Needs ...; the largest batch
+    per device that fits is 14 (at 10 per GPU, --batch-size 40 ...)."."""
+    return [f"{n.removesuffix('.')} ({flags})." if flags and n.startswith("Needs ") else n for n in fit_notes]
+
+
+def own_gpu_notes(fit: MemoryFit, job: JobSpec) -> list[str]:
+    """The memory notes of the probed GPU's own fit (``measured``: ``predict --device cuda:0``, or ``--gpu`` of the
+    probed model): ``fit``'s, with the flags at the largest batch that fits, and ``oom_capped_note`` where the
+    probe's out-of-memory bound is what rules the ``job``'s batch out, as a GPU scaled from the probe says them."""
+    capped = oom_capped_note(fit, 1, job)
+    return _with_flags(fit.notes, largest_fit_flags(fit, 1, job)) + ([capped] if capped else [])
 
 
 def oom_capped_note(fit: MemoryFit, gpu_count: int, job: JobSpec) -> str | None:

@@ -55,3 +55,14 @@ def test_the_flags_follow_the_tight_advices_rule():
     assert roomier_batch_advice(14, 16, 4, 320) == ("batch 14 per device would leave a tenth free (at 10 per GPU, "
                                                     "--batch-size 40 --grad-accum-steps 8 keeps the 320 samples per "
                                                     "optimizer update)")
+
+
+def test_the_probed_gpu_itself_gets_them_too():
+    """predict --device cuda:0 (or --gpu H200, the probed model) is priced from the probe's own measurements, a path
+    of its own: its note ended "the largest batch per device that fits is 156." with no flags."""
+    est = advisor.predict(load_profile(PROFILE), device="cuda:0", dataset_size=2_000_000, epochs=3, batch_size=256,
+                          use_history=False)
+    assert est.method == "measured" and not est.fits_memory and est.max_batch_size_per_device == 156
+    (note,) = [n for n in est.notes if n.startswith("Needs ")]
+    assert note.endswith("the largest batch per device that fits is 156 (at 128 per GPU, --batch-size 128 "
+                         "--grad-accum-steps 10 keeps the 1,280 samples per optimizer update).")

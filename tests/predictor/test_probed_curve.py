@@ -217,10 +217,11 @@ def test_a_probes_out_of_memory_bounds_every_gpu_with_no_more_memory(tmp_path, g
         assert est.max_batch_size_per_device <= 23
 
 
-@pytest.mark.parametrize(("gpu", "count"), [("H200", 4), ("H100-SXM", 1)])
+@pytest.mark.parametrize(("gpu", "count"), [("H200", 4), ("H100-SXM", 1), ("H200", 1)])
 def test_a_job_bounded_by_the_probes_out_of_memory_says_so_not_that_it_needs_less_than_it_has(tmp_path, gpu, count):
     """The note read "does not fit: 24.0 GiB needed per GPU at batch 24, 140 GiB available": now the words
-    recommend gives the same case."""
+    recommend gives the same case. One H200, the probed GPU itself (its measured path), said only "The probe ran out
+    of memory at batch 24 on cuda:0", with no flags that run the job."""
     prof = _ladder(tmp_path, (1, 3, 6, 12), oom_batch=24)
     est = estimate(prof, JobSpec(24 * count * 50, 1, 24 * count), Target.gpu(gpu, count), precision="bf16")
     assert not est.fits_memory and est.peak_memory_gib < est.memory_capacity_gib
