@@ -23,7 +23,9 @@ def test_the_peer_to_peer_caveat_reaches_its_row_of_the_gpu_count_table(app):
     assert table.exit_code == 0, table.output
     flat = " ".join(table.stdout.split())  # rich wraps long notes
     assert f"note: 8 GPUs, bf16: {' '.join(said.split())}" in flat
-    assert "1 GPU, bf16:" not in flat  # one GPU has no all-reduce to caveat
+    assert "1 GPU, bf16: 1 x A100" not in flat and "peer-to-peer" not in flat.partition("8 GPUs, bf16:")[0]
+    # one GPU has no all-reduce to caveat; its row says only why batch 96 does not fit it, and the flags that would
+    assert "note: 1 GPU, bf16: Needs 86.9 GiB at batch 96 per device" in flat
 
 
 def test_recommend_says_the_caveat_of_the_multi_gpu_machine_it_chose(app, tmp_path):
