@@ -95,12 +95,14 @@ def _into_probe_note(rec: Recommendation, note: str, said: str) -> bool:
 
 
 def _caveats_of(est: Any) -> list[str]:
-    """``est``'s caveats, less the probed device a note may start with ("cpu: this job slows down part-way"):
-    the caller names the machine."""
-    from advisor.predictor.caveats import caveats
+    """``est``'s caveats, and where it does not fit why and with what flags it would (a Here device: its line says
+    only "the job does not fit its memory"), less the probed device a note may start with ("cpu: this job slows
+    down part-way"): the caller names the machine."""
+    from advisor.predictor.caveats import caveats_and_misfit
 
     source = f"{getattr(est, 'source_device', None)}: "
-    return [note.removeprefix(source) for note in caveats(getattr(est, "notes", ()))]
+    notes = caveats_and_misfit(getattr(est, "notes", ()), getattr(est, "fits_memory", None))
+    return [note.removeprefix(source) for note in notes]
 
 
 def eager_memory(rec: Recommendation, job: JobSpec) -> list[str]:

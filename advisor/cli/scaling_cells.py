@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from advisor.predictor.caveats import caveats
+from advisor.predictor.caveats import caveats_and_misfit
 from advisor.predictor.sharded import SCRIPT_MUST_SHARD
 
 
@@ -38,26 +38,13 @@ def sharded_rows_note(rows: Sequence[Any]) -> str | None:
             f"and cost hold {SCRIPT_MUST_SHARD}.")
 
 
-# The notes that say why a job does not fit a GPU, and with what flags it would (``memory._fit``, ``sharded``).
-_DOES_NOT_FIT = ("Needs ", "Does not fit even", "does not fit: ")
-
-
-def _row_notes(estimate: Any) -> list[str]:
-    """A row's notes under the table: its caveats and, where it does not fit, the note that says why and with what
-    flags it would: "does not fit (17.0 GiB)" on a 140 GiB H200 (a batch the probe ran out of memory at) was told
-    nowhere, nor the batch that fits."""
-    fits = estimate.fits_memory
-    kept = set(caveats(estimate.notes))
-    return [n for n in estimate.notes if n in kept or (not fits and n.startswith(_DOES_NOT_FIT))]
-
-
 def grid_notes(rows: Sequence[Any]) -> list[str]:
     """The notes under the table, each row's own after the sharded one: the row's caveats (what ``predict`` of that
     one count prints as a note, which a row has no room for) and a row that does not fit its reason, each named by
     its row; a caveat every row has (the job's own, as a last batch that raises) once, unnamed: it was printed, all
     three lines of it, once a row."""
     shared = sharded_rows_note(rows)
-    said = [(r, _row_notes(r.estimate)) for r in rows if r.estimate is not None]
+    said = [(r, caveats_and_misfit(r.estimate.notes, r.estimate.fits_memory)) for r in rows if r.estimate is not None]
     common = [text for text in said[0][1] if all(text in texts for _, texts in said[1:])] if len(said) > 1 else []
     own = [f"{_row_name(r)}: {text}" for r, texts in said for text in texts if text not in common]
     return [*([shared] if shared else []), *common, *own]

@@ -48,3 +48,16 @@ _PHRASES = (PEER_TO_PEER, COMMUNICATION_BOUND, OUTSIDE_MEASURED_RANGE, MORE_THAN
 def caveats(notes: Iterable[str]) -> list[str]:
     """The notes among ``notes`` that are caveats, in their order."""
     return [note for note in notes if any(phrase in note for phrase in _PHRASES)]
+
+
+# The notes that say why a job does not fit a GPU, with the flags that would run it (``memory._fit``, ``sharded``).
+_DOES_NOT_FIT = ("Needs ", "Does not fit even", "does not fit: ")
+
+
+def caveats_and_misfit(notes: Iterable[str], fits_memory: bool | None) -> list[str]:
+    """``caveats``, and where the job does not fit (``fits_memory`` False) the note that says why and with what
+    flags it would, in their order: where only a verdict is printed ("does not fit (17.0 GiB)", a row of ``predict
+    --gpus 1,2,4,8``; "the job does not fit its memory", ``recommend``'s Here line), not why nor which batch fits."""
+    notes = list(notes)
+    kept = set(caveats(notes))
+    return [n for n in notes if n in kept or (fits_memory is False and n.startswith(_DOES_NOT_FIT))]

@@ -66,3 +66,15 @@ def test_the_probed_gpu_itself_gets_them_too():
     (note,) = [n for n in est.notes if n.startswith("Needs ")]
     assert note.endswith("the largest batch per device that fits is 156 (at 128 per GPU, --batch-size 128 "
                          "--grad-accum-steps 10 keeps the 1,280 samples per optimizer update).")
+
+
+def test_recommend_says_why_a_here_gpu_does_not_fit_and_the_flags_that_run_the_job_there():
+    """recommend's Here line said "cuda:0 (NVIDIA H200): the job does not fit its memory (needs 228 GiB of memory,
+    has 140)" and nothing gave the batch that fits the probed GPU; predict --device cuda:0 did."""
+    rec = advisor.recommend(load_profile(PROFILE), dataset_size=2_000_000, epochs=3, batch_size=256, save=False)
+    (here,) = rec.here
+    assert here.device == "cuda:0" and here.fits_memory is False
+    (note,) = [n for n in rec.notes if n.startswith("Here, cuda:0: Needs ")]
+    assert note.endswith("the largest batch per device that fits is 156 (at 128 per GPU, --batch-size 128 "
+                         "--grad-accum-steps 10 keeps the 1,280 samples per optimizer update).")
+    assert not any("the chosen" in n and "Needs " in n for n in rec.notes)  # the chosen machine fits
