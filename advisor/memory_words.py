@@ -88,6 +88,17 @@ def roomier_batch_advice(roomy_per_device: int, per_device_batch: int, gpu_count
     return f"{text} ({flags})" if flags else text
 
 
+def samples_kept_batch(per_device: int, gpu_count: int, samples_per_update: int | None) -> int | None:
+    """The largest per-GPU batch up to ``per_device``, and at least half of it, whose global batch over
+    ``gpu_count`` GPUs divides ``samples_per_update``; None where none does (or no samples are given)."""
+    if not samples_per_update or per_device < 1:
+        return None
+    # Down to half the batch: a prime 41 samples on one GPU gave "at 1 per GPU, --batch-size 1
+    # --grad-accum-steps 41", steps of one sample that leave a GPU idle; past half, the batch alone is the advice.
+    lowest = (per_device + 1) // 2
+    return next((b for b in range(per_device, lowest - 1, -1) if samples_per_update % (b * gpu_count) == 0), None)
+
+
 def samples_kept_flags(per_device: int, gpu_count: int, samples_per_update: int | None) -> str:
     """"at 10 per GPU, --batch-size 40 --grad-accum-steps 8 keeps the 320 samples per optimizer update": the
     flags that keep ``samples_per_update`` (batch x accumulation, so the same training) at the largest per-GPU batch
@@ -95,15 +106,10 @@ def samples_kept_flags(per_device: int, gpu_count: int, samples_per_update: int 
     ``per_device`` ("at 5 per GPU, ..." where that is smaller); "" where none such (or no samples given). One rule
     for a tight note's roomier batch (``roomier_batch_advice``) and a job's largest batch that fits
     (``fitting_batch_flags``)."""
-    if not samples_per_update or per_device < 1:
+    per_gpu = samples_kept_batch(per_device, gpu_count, samples_per_update)
+    if per_gpu is None or not samples_per_update:
         return ""
     samples = samples_per_update
-    # Down to half the batch: a prime 41 samples on one GPU gave "at 1 per GPU, --batch-size 1
-    # --grad-accum-steps 41", steps of one sample that leave a GPU idle; past half, the batch alone is the advice.
-    lowest = (per_device + 1) // 2
-    per_gpu = next((b for b in range(per_device, lowest - 1, -1) if samples % (b * gpu_count) == 0), None)
-    if per_gpu is None:
-        return ""
     at = f"at {per_gpu:,} per GPU, " if per_gpu != per_device else ""
     # the flags as they are typed: "--batch-size 21,500" is refused (``cli.options.parse_count``)
     return (f"{at}--batch-size {per_gpu * gpu_count} --grad-accum-steps {samples // (per_gpu * gpu_count)} "

@@ -154,3 +154,20 @@ def test_a_dropped_machine_that_holds_one_sample_per_gpu_sharded_says_so_with_th
     assert ("sharded (FSDP/ZeRO-3) it would need about 92 GiB per GPU on 4 GPUs; at one sample per GPU it fits these "
             "4 GPUs sharded (--batch-size 4 --grad-accum-steps 8 keeps the 32 samples per optimizer "
             "update))") in str(err)
+
+
+def test_the_fix_takes_the_tight_advices_rule_not_steps_of_one_sample():
+    """A prime 4,099 samples per update: the fix read "--batch-size 1 --grad-accum-steps 4099" (nanoGPT's probe, 8 x
+    B200 holding 201 a GPU), steps of one sample; and 2,050 on 8 GPUs "--batch-size 1025 --grad-accum-steps 2",
+    which no 8 GPUs split evenly. It now picks flags as a tight fit's advice does (a whole batch on every GPU, at
+    least half the largest that fits), on the next offer where the first has none, else the batch alone."""
+    b200x8 = (B200X8, est(B200X8, peak=454.0, capacity=180.0, max_batch=201, batch=4099))
+    assert infeasible([b200x8], 4099, 1).hint == (
+        "Fix: --batch-size 1608, the largest batch that fits (on 8 x B200 (p b200x8)): no batch down to half of it "
+        "keeps the 4,099 samples per optimizer update, so an update takes 1,608 and the learning rate may need "
+        "retuning.")
+    pairs = [(B200X8, est(B200X8, peak=229.0, capacity=180.0, max_batch=201, batch=2050)),
+             (B200, est(B200, peak=1600.0, capacity=180.0, max_batch=160, batch=2050))]
+    assert infeasible(pairs, 2050, 1).hint == (
+        "Fix: --batch-size 82 --grad-accum-steps 25, the same 2,050 samples per optimizer update (160 is the largest "
+        "batch that fits, on 1 x B200 (p b200x1)).")

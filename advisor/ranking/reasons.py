@@ -11,7 +11,7 @@ import math
 from collections.abc import Sequence
 
 from advisor.errors import NoFeasibleCandidateError
-from advisor.memory_words import checkpointing_way, tight_advice
+from advisor.memory_words import checkpointing_way, samples_kept_batch, tight_advice
 from advisor.ranking.balance import bound_clause, passed_over
 from advisor.ranking.precision import fp16_clause
 from advisor.ranking.scoring import TIME_TIE, Excluded, Scored, describe, tie_bands
@@ -371,13 +371,21 @@ def _fit_hint(batch_size: int, grad_accum_steps: int, excluded: Excluded, constr
     samples = batch_size * grad_accum_steps
     # the largest global batch that fits an offer first; among equals the nearest miss (excluded's order)
     fitting = [((e.max_batch_size_per_device or 0) * c.gpu_count, c.gpu_count, c) for c, e in gpus]
-    for fits_batch, count, c in sorted(fitting, key=lambda f: (-f[0], -f[1])):
-        smaller = next((b for b in range(min(fits_batch, batch_size - 1), count - 1, -1) if samples % b == 0), None)
-        if smaller:
-            parts = [f"--batch-size {smaller} --grad-accum-steps {samples // smaller}, the same {samples:,} samples "
-                     f"per optimizer update ({fits_batch:,} is the largest batch that fits, on {describe(c)})",
-                     *mixed]
+    ranked = sorted(fitting, key=lambda f: (-f[0], -f[1]))
+    for fits_batch, count, c in ranked:
+        # as a tight fit's advice picks them (``samples_kept_batch``): the same whole batch on every GPU, at least
+        # half the largest that fits ("--batch-size 1 --grad-accum-steps 4099" for a prime 4,099 was steps of one)
+        if per_gpu := samples_kept_batch(min(fits_batch, batch_size - 1) // count, count, samples):
+            parts = [f"--batch-size {per_gpu * count} --grad-accum-steps {samples // (per_gpu * count)}, the same "
+                     f"{samples:,} samples per optimizer update ({fits_batch:,} is the largest batch that fits, on "
+                     f"{describe(c)})", *mixed]
             return "Fix: " + " or ".join(parts) + "."
+    if ranked and ranked[0][0] > 0:  # no such flags: the batch alone, which changes the samples per update
+        fits_batch, _, c = ranked[0]
+        parts = [f"--batch-size {fits_batch}, the largest batch that fits (on {describe(c)}): no batch down to half "
+                 f"of it keeps the {samples:,} samples per optimizer update, so an update takes "
+                 f"{fits_batch * grad_accum_steps:,} and the learning rate may need retuning", *mixed]
+        return "Fix: " + " or ".join(parts) + "."
     # No GPU figure to size it by: the smallest factor of the batch, the batch over it, times it in accumulation.
     factor = next((f for f in range(2, math.isqrt(batch_size) + 1) if batch_size % f == 0), batch_size)
     parts = []
