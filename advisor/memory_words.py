@@ -103,9 +103,9 @@ def samples_kept_flags(per_device: int, gpu_count: int, samples_per_update: int 
     """"at 10 per GPU, --batch-size 40 --grad-accum-steps 8 keeps the 320 samples per optimizer update": the
     flags that keep ``samples_per_update`` (batch x accumulation, so the same training) at the largest per-GPU batch
     up to ``per_device`` whose global batch over ``gpu_count`` GPUs divides them, and at least half of
-    ``per_device`` ("at 5 per GPU, ..." where that is smaller); "" where none such (or no samples given). One rule
-    for a tight note's roomier batch (``roomier_batch_advice``) and a job's largest batch that fits
-    (``fitting_batch_flags``)."""
+    ``per_device`` (``samples_kept_batch``; "at 5 per GPU, ..." where that is smaller); "" where none such (or no
+    samples given). One rule for a tight note's roomier batch (``roomier_batch_advice``), a job's largest batch that
+    fits (``predictor.sharded.largest_fit_flags``) and ``recommend``'s exit-3 fix (``ranking.reasons``)."""
     per_gpu = samples_kept_batch(per_device, gpu_count, samples_per_update)
     if per_gpu is None or not samples_per_update:
         return ""
