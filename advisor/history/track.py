@@ -145,12 +145,25 @@ class track(ContextDecorator):  # lower case: it is used like a function, adviso
                    f"({self.seconds:.3f} s) for history id {self.recommendation_id}, but could not record it: "
                    f"{cause[:1].lower() + cause[1:]}")
         cause_hint = getattr(error, "hint", None) or ""
-        hint = (f"Fix: record it once the history answers: `advisor history record {self.recommendation_id} "
+        hint = (f"Fix: record it once the history answers: `{self._database_prefix()}advisor history record "
+                f"{self.recommendation_id} "
                 f"--actual-seconds {self.seconds:.3f}{flags}`."
                 + (f" The cause: {cause_hint.removeprefix('Fix: ')}" if cause_hint else ""))
         kind = DatabaseUnavailableError if isinstance(error, DatabaseUnavailableError | SQLAlchemyError) \
             else HistoryError
         return kind(message, hint=hint)
+
+    def _database_prefix(self) -> str:
+        """"ADVISOR_DATABASE_URL=sqlite:////data/h.db " where ``track`` writes to another history (``url=``,
+        ``settings=``) than the one ``advisor history record`` reads by default: without it, the command given
+        recorded the run in that other history, against whatever its id holds there. The password is hidden."""
+        import shlex
+
+        from advisor.history.url_display import shown
+
+        cli_url = Settings.from_env().resolved_database_url
+        url = self.url if self.url is not None else (self.settings or Settings.from_env()).resolved_database_url
+        return "" if url == cli_url else f"ADVISOR_DATABASE_URL={shlex.quote(shown(url))} "
 
     def _warn_outlier(self, failed: bool) -> None:
         from advisor.history.outcomes import outlier

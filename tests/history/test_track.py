@@ -312,6 +312,7 @@ def test_a_completed_job_whose_outcome_cannot_be_stored_keeps_its_time(tmp_path,
 
     monkeypatch.setattr(engine, "BUSY_TIMEOUT_SECONDS", 0.5)  # not 30 s of waiting for the lock
     url = f"sqlite:///{tmp_path / 'h.db'}"
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", url)  # the history `advisor history record` reads too
     with History(url) as hist:
         rec_id = hist.save_recommendation(recommendation("m"))
     holder = sqlite3.connect(tmp_path / "h.db", isolation_level=None)
@@ -342,6 +343,7 @@ def test_a_failed_job_whose_outcome_cannot_be_stored_warns_with_its_time_and_the
 
     monkeypatch.setattr(engine, "BUSY_TIMEOUT_SECONDS", 0.5)
     url = f"sqlite:///{tmp_path / 'h.db'}"
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", url)  # the history `advisor history record` reads too
     with History(url) as hist:
         rec_id = hist.save_recommendation(recommendation("m"))
     holder = sqlite3.connect(tmp_path / "h.db", isolation_level=None)
@@ -362,3 +364,32 @@ def test_a_failed_job_whose_outcome_cannot_be_stored_warns_with_its_time_and_the
             "--instance c7i.8xlarge --failed`. The cause: another process holds") in texts[0]
     with History(url) as hist:
         assert hist.show(rec_id).outcomes == []
+
+
+@pytest.mark.parametrize("failed", [False, True])
+def test_the_record_command_names_the_history_track_wrote_to(tmp_path, clock, monkeypatch, failed):
+    # track(url=...) on another history than ADVISOR_DATABASE_URL's: the command given, `advisor history record 1
+    # ...`, recorded the run in the CLI's history, against whatever its id 1 holds there (or "no recommendation 1").
+    import sqlite3
+
+    import advisor.history.engine as engine
+
+    monkeypatch.setattr(engine, "BUSY_TIMEOUT_SECONDS", 0.5)
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", f"sqlite:///{tmp_path / 'default.db'}")
+    url = f"sqlite:///{tmp_path / 'team.db'}"
+    with History(url) as hist:
+        rec_id = hist.save_recommendation(recommendation("m"))
+    holder = sqlite3.connect(tmp_path / "team.db", isolation_level=None)
+    try:
+        with warnings.catch_warnings(record=True) as caught, pytest.raises(Exception) as raised, \
+                advisor.track(rec_id, url=url):
+            warnings.simplefilter("always")
+            clock.now += 60.0
+            holder.execute("BEGIN EXCLUSIVE")
+            if failed:
+                raise RuntimeError("CUDA out of memory")
+    finally:
+        holder.close()
+    said = str(caught[0].message) if failed else raised.value.hint
+    assert (f"`ADVISOR_DATABASE_URL={url} advisor history record {rec_id} --actual-seconds 60.000"
+            f"{' --failed' if failed else ''}`.") in said
