@@ -49,3 +49,18 @@ def last_batch_raises_note(failed: dict[int, str], dataset_size: int, batch_size
             f"would fail at the end of its first epoch unless its DataLoader drops that batch (drop_last=True: "
             f"advisor does not see the training script's loader). Fix: drop_last=True, or a dataset size or batch "
             f"size that leaves no such batch (the estimate is of the job as asked).")
+
+
+def split_last_batch_note(one_sample_error: str | None, dataset_size: int, batch_size: int, count: int) -> str | None:
+    """On ``count`` > 1 GPUs, the note for a job whose epoch's last batch, split over them as advisor prices it
+    (each GPU ceil(last / count) samples), leaves a GPU one sample, at which the model's forward raised
+    (``Analysis.one_sample_error``). None on one GPU, and where the last batch is itself of one sample
+    (``last_batch_raises_note`` says it for every target)."""
+    last = dataset_size % batch_size
+    if count <= 1 or one_sample_error is None or last <= 1 or -(-last // count) != 1:
+        return None
+    return (f"{LAST_BATCH_RAISES} {last} samples ({dataset_size:,} = {dataset_size // batch_size:,} x {batch_size:,} "
+            f"+ {last}), which {count} GPUs split one sample each, a batch size at which the model raised "
+            f"({one_sample_error}): the job would fail at the end of its first epoch on them unless its DataLoader "
+            f"drops that batch (drop_last=True). Fix: drop_last=True, or fewer GPUs or a dataset size that leaves no "
+            f"such batch.")

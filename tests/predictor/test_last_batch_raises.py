@@ -143,3 +143,24 @@ def test_a_nul_in_the_error_s_class_name_does_not_fail_the_profile(tmp_path):
         'class Odd(Exception, metaclass=Meta):\n    pass'))
     prof = advisor.profile(str(path), devices=[], probe_seconds=4)
     assert prof.analysis.one_sample_error.startswith("the forward at batch size 1 raised Bad\\x00Err: ")
+
+
+def test_k_gpus_that_split_the_last_batch_to_one_sample_each_are_told(tmp_path):
+    # review3: --gpus 1,2 of a job of 18 samples at batch 8 gave no note on any row, though its last batch of 2,
+    # split over 2 GPUs as advisor prices it, leaves each GPU one sample, at which the BatchNorm raises.
+    from advisor.schemas.small_batch import split_last_batch_note
+
+    path = tmp_path / "bn.py"
+    path.write_text(BATCH_NORM)
+    prof = advisor.profile(str(path), devices=[], probe_seconds=4)
+    two = advisor.predict(prof, dataset_size=18, epochs=1, batch_size=8, target=advisor.Target.gpu("A100-80GB", 2),
+                          save=False, use_history=False)
+    [note] = _raises(two)
+    assert note.startswith("this job's epochs end with a batch of 2 samples (18 = 2 x 8 + 2), which 2 GPUs split "
+                           "one sample each, a batch size at which the model raised (the forward at batch size 1")
+    one = advisor.predict(prof, dataset_size=18, epochs=1, batch_size=8, target="A100-80GB", save=False,
+                          use_history=False)
+    assert _raises(one) == []  # one GPU takes the 2 samples whole
+    assert split_last_batch_note("e", 19, 8, 2) is None  # 3 samples over 2 GPUs: 2 on a GPU
+    assert split_last_batch_note("e", 17, 8, 2) is None  # a last batch of 1: the job's own note says it
+    assert split_last_batch_note(None, 18, 8, 2) is None
