@@ -301,6 +301,7 @@ def _gpu_compute(profile: Profile, job: JobSpec, spec: GpuSpec, target: Target, 
         # Beyond the probe's ladder the probed GPU's own step is extrapolated: so is every GPU scaled from it
         # (a standard deviation; the spreads here are 80% half-widths).
         host_spread.append(Z80 * source_fit.extrapolation_rel_sigma(per_device_batch))
+        notes.extend(probes.carried_outside_notes(profile, source_dev, per_device_batch, ctx, probed and count == 1))
     cal = ctx.calibration
     sigma = math.hypot(cal.sigma(profile.analysis, spec, from_probe=source_dev is not None, precision=prec),
                        *host_spread)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Protocol
 
 from advisor.predictor.calibration import Calibration
+from advisor.predictor.caveats import OUTSIDE_MEASURED_RANGE
 from advisor.schemas import DeviceProfile, GpuSpec, Profile
 
 if TYPE_CHECKING:  # numpy is imported only when a probe is fitted
@@ -119,3 +120,16 @@ def beyond_launch_bound_note(profile: Profile, dev: DeviceProfile, batch: int, c
     return (f"the probe's largest batch on {dev.device} ({fit.max_batch}) was still launch-bound (the host's kernel "
             f"launches set its pace): the GPU's own work at batch {batch} is the analysis', not measured. For a "
             f"measured figure, profile up to it (advisor profile FILE --batch-size {batch}).")
+
+
+def carried_outside_notes(profile: Profile, dev: DeviceProfile, batch: int, ctx: EstimateContext,
+                          own: bool | None = False) -> list[str]:
+    """A note for another GPU carried from ``dev``'s probe at a per-GPU ``batch`` outside the batch sizes it timed:
+    its step is extrapolated along the probe's curve and its interval widened for that (``extrapolation_rel_sigma``),
+    as the probed GPU's own estimate says (``measured``; ``own``: that estimate, which needs none), which a scaled
+    GPU and the ``--gpus`` rows did not."""
+    fit = device_fit(profile, dev.device, ctx)
+    if own or fit is None or fit.in_range(batch):
+        return []
+    return [f"batch size {batch} per GPU {OUTSIDE_MEASURED_RANGE} {fit.min_batch}-{fit.max_batch} of the probe on "
+            f"{dev.device}: carried along its curve, extrapolated, with a wider interval."]
