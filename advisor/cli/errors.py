@@ -20,6 +20,7 @@ import typer
 from advisor.cli.streams import StandardOutputError, say_ended
 from advisor.cli.termination import Terminated, ended_by
 from advisor.option_words import flag_words
+from advisor.service.call_hints import server_flag
 
 
 def handle_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -135,7 +136,7 @@ def _saved_before(exc: BaseException) -> str:
     refs, server, what = getattr(exc, "stored_as", ([], None, None))
     if not refs:
         return ""
-    remote = f" --server {server}" if server else ""
+    remote = server_flag(server)  # quoted as every other command the user copies
     shows = "lists it" if what else "prints it"
     return f" {_stored_words(refs, server, what)}: `advisor history show {refs[0]}{remote}` {shows}."
 
@@ -155,7 +156,7 @@ def standard_output_failed(exc: OSError) -> None:
              else "send the output somewhere it can be written")
     hint = f"Fix: {first}, then run the command again."
     if refs:
-        remote = f" --server {server}" if server else ""
+        remote = server_flag(server)
         message += f" {_stored_words(refs, server, what)}, so the command need not run again."
         hint = (f"Fix: {first}, then print it with `advisor "
                 f"history show {refs[0]}{remote}` (add --json for the JSON); running the command again would "
