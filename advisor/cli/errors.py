@@ -13,7 +13,7 @@ import os
 import sys
 import warnings
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import typer
 
@@ -104,12 +104,21 @@ def _print_error_json(exc: Exception) -> None:
         _drop_stdout()
 
 
+class Change(NamedTuple):
+    """A change a command made to a stored recommendation (rather than an answer it stored), in the words said
+    where its output then failed."""
+
+    done: str  # "The outcome 3 of recommendation 7 was recorded in history"
+    shown: str  # what `advisor history show ID` does about it: "lists it"
+    again: str  # what running the command again would do: "record the run twice (...)"
+
+
 @contextlib.contextmanager
-def shown_after_saving(refs: list[str], server: str | None = None, what: str | None = None) -> Iterator[None]:
+def shown_after_saving(refs: list[str], server: str | None = None, what: Change | None = None) -> Iterator[None]:
     """Writing an answer already stored in history as ``refs`` ("7" a recommendation, "p42" a prediction; empty:
     not stored): standard output that fails says so and how to print it again, as running the command again would
-    store it twice. ``what``: the words for a change the command made to ``refs[0]`` rather than the answer itself
-    ("The outcome 3 of recommendation 7 was recorded in history")."""
+    store it twice. ``what``: a change the command made to ``refs[0]`` rather than the answer itself (an outcome
+    recorded, or forgotten)."""
     try:
         yield
         sys.stdout.flush()
@@ -119,15 +128,15 @@ def shown_after_saving(refs: list[str], server: str | None = None, what: str | N
         raise
 
 
-def _stored_words(refs: list[str], server: str | None, what: str | None = None) -> str:
+def _stored_words(refs: list[str], server: str | None, what: Change | None = None) -> str:
     """"The recommendation 7 was saved in history" (or "The predictions p3, p4 were saved in the server's
-    history") for answers stored as ``refs``; ``what`` where the command said it."""
+    history") for answers stored as ``refs``; ``what``'s words where the command made a change."""
     if what:
-        return what
+        return what.done
     kind = "prediction" if refs[0].startswith("p") else "recommendation"
-    what = f"{kind}{'s' if len(refs) > 1 else ''} {', '.join(refs)} {'were' if len(refs) > 1 else 'was'}"
+    saved = f"{kind}{'s' if len(refs) > 1 else ''} {', '.join(refs)} {'were' if len(refs) > 1 else 'was'}"
     where = "the server's history" if server else "history"
-    return f"The {what} saved in {where}"
+    return f"The {saved} saved in {where}"
 
 
 def _saved_before(exc: BaseException) -> str:
@@ -137,7 +146,7 @@ def _saved_before(exc: BaseException) -> str:
     if not refs:
         return ""
     remote = server_flag(server)  # quoted as every other command the user copies
-    shows = "lists it" if what else "prints it"
+    shows = what.shown if what else "prints it"
     return f" {_stored_words(refs, server, what)}: `advisor history show {refs[0]}{remote}` {shows}."
 
 
@@ -161,9 +170,9 @@ def standard_output_failed(exc: OSError) -> None:
         hint = (f"Fix: {first}, then print it with `advisor "
                 f"history show {refs[0]}{remote}` (add --json for the JSON); running the command again would "
                 "save it a second time.")
-        if what:  # a change the command made (an outcome recorded): run again, it is refused as a repeat
-            hint = (f"Fix: {first}; `advisor history show {refs[0]}{remote}` lists it (add --json for the JSON): "
-                    "running the command again would record the run twice (refused as a repeat without --force).")
+        if what:  # a change the command made (an outcome recorded, or forgotten): made already
+            hint = (f"Fix: {first}; `advisor history show {refs[0]}{remote}` {what.shown} (add --json for the "
+                    f"JSON): running the command again would {what.again}.")
     render.error(AdvisorError(message, hint=hint))
 
 

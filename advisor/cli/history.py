@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from advisor.cli import remote
-from advisor.cli.errors import handle_errors, shown_after_saving
+from advisor.cli.errors import Change, handle_errors, shown_after_saving
 
 app = typer.Typer(help="Stored recommendations, predictions and real outcomes.", no_args_is_help=True)
 
@@ -380,8 +380,9 @@ def record(
                                  settings=Settings.from_env(), **({"failed": True} if failed else {}))
     # Recorded by now: standard output that fails says so, since running the command again would repeat it.
     where = "the server's history" if server else "history"
-    with shown_after_saving([str(entry_id)], server, f"The outcome {outcome.id} of recommendation {entry_id} was "
-                                                     f"recorded in {where}"):
+    done = f"The outcome {outcome.id} of recommendation {entry_id} was recorded in {where}"
+    with shown_after_saving([str(entry_id)], server, Change(done, "lists it", "record the run twice (refused as a "
+                                                                              "repeat without --force)")):
         if json_out:
             render.print_json({"schema_version": 1, **_dump(outcome)})
         else:
@@ -420,10 +421,17 @@ def forget(
     entry_id = _recommendation_id(entry_id, "forget", server)
     with _open(server) as hist:
         gone = hist.forget(entry_id, outcome_id) if server else forget_outcomes(hist, entry_id, outcome_id)
-    if json_out:
-        render.print_json({"schema_version": 1, "recommendation_id": entry_id, "forgotten_outcomes": gone})
-    else:
-        render.line(f"Forgot {gone} outcome{'s' if gone != 1 else ''} of history id {entry_id}.")
+    # Deleted by now: standard output that fails says so, not "run the command again" (which finds nothing).
+    where = "the server's history" if server else "history"
+    outcomes = (f"outcome {outcome_id}" if outcome_id is not None
+                else f"{gone} outcome{'s' if gone != 1 else ''}")
+    done = f"The {outcomes} of recommendation {entry_id} {'were' if gone != 1 else 'was'} deleted from {where}"
+    with shown_after_saving([str(entry_id)], server, Change(done, "lists the outcomes left",
+                                                            "find nothing left to forget")):
+        if json_out:
+            render.print_json({"schema_version": 1, "recommendation_id": entry_id, "forgotten_outcomes": gone})
+        else:
+            render.line(f"Forgot {gone} outcome{'s' if gone != 1 else ''} of history id {entry_id}.")
 
 
 @app.command("calibration")

@@ -88,6 +88,33 @@ def test_an_outcome_recorded_before_its_answer_could_be_written_says_so(json_fla
         "(refused as a repeat without --force).\n")
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize(("flags", "gone"), [([], "The 2 outcomes of recommendation {rec} were"),
+                                             (["--outcome", "{first}", "--json"], "The outcome {first} of "
+                                                                                  "recommendation {rec} was")])
+def test_outcomes_forgotten_before_the_answer_could_be_written_says_so(flags, gone, tmp_path):
+    # It said "then run the command again": the outcomes were deleted already, and the rerun was refused ("There
+    # are no outcomes for recommendation 1 to forget", exit 1).
+    env = {"ADVISOR_DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}"}
+    rec = json.loads(_run("recommend", *JOB, "--json", env=env).stdout)["id"]
+    first = json.loads(_run("history", "record", str(rec), "--actual-seconds", "3s", "--json", env=env).stdout)["id"]
+    _run("history", "record", str(rec), "--actual-seconds", "4s", "--json", env=env)
+    code = "import sys; from advisor.cli.app import main; sys.argv = ['advisor', *sys.argv[1:]]; main()"
+    args = ["history", "forget", str(rec), *[f.format(first=first) for f in flags]]
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-c", code, *args], stdout=full, stderr=subprocess.PIPE, text=True,
+                                env={**os.environ, **env})
+    assert result.returncode == 1, result.stderr
+    left = json.loads(_run("history", "show", str(rec), "--json", env=env).stdout)["outcomes"]
+    assert len(left) == (1 if flags else 0)
+    assert result.stderr == (
+        "error: could not write the answer to standard output (No space left on device). "
+        f"{gone.format(rec=rec, first=first)} deleted from history, so the command need not run again.\n"
+        "Fix: free some space where the output goes (or send it elsewhere); `advisor history show "
+        f"{rec}` lists the outcomes left (add --json for the JSON): running the command again would find nothing "
+        "left to forget.\n")
+
+
 def test_predict_json_carries_a_rented_gpus_start_up_and_the_total_with_it():
     # --startup-gpu changed only the text's "with start-up" row; the JSON was the same with 1h as with 0.
     data = json.loads(_run("predict", *JOB, "--gpu", "H100", "--startup-gpu", "1h", "--json", "--no-save").stdout)
