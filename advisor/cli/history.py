@@ -21,9 +21,10 @@ _SINCE_HELP = ("An age (7d, 12h, 1h30m) or a UTC date or time (2026-11-01, 2026-
 
 
 def _open(server: str | None = None, *, reading: bool = False):
-    """The history to use (``server``'s, else this machine's); ``reading``: a command that only reads it, refused
-    before anything is created where ADVISOR_DATABASE_URL names a SQLite file that does not exist (a mistyped
-    path made folders and an empty history, and answered "nothing" with exit 0)."""
+    """The history to use (``server``'s, else this machine's); ``reading``: a command that only reads it (or
+    changes only what it holds: forget), refused before anything is created where ADVISOR_DATABASE_URL names a
+    SQLite file that does not exist (a mistyped path made folders and an empty history, and answered "nothing"
+    with exit 0)."""
     if server:  # client mode: the server's history, nothing opened here
         return remote.client(server)
     from advisor.cli.db import check_history_url
@@ -373,11 +374,14 @@ def record(
 
     entry_id = _recommendation_id(entry_id, "record", server)
     check_history_url(server)
+    settings = Settings.from_env()
+    if server is None and settings.database_url is not None:  # refused in the words `history list` uses
+        _refuse_missing_file(settings.database_url)
     record_outcome = api.record_outcome if server is None else remote.outcome_recorder(server)
     with warnings.catch_warnings(record=True) as left_out:  # a forced outlier: said as a note, not Python's way
         warnings.simplefilter("always", OutlierRecorded)
         outcome = record_outcome(entry_id, actual_seconds, instance_type=instance, force=force,
-                                 settings=Settings.from_env(), **({"failed": True} if failed else {}))
+                                 settings=settings, **({"failed": True} if failed else {}))
     # Recorded by now: standard output that fails says so, since running the command again would repeat it.
     where = "the server's history" if server else "history"
     done = f"The outcome {outcome.id} of recommendation {entry_id} was recorded in {where}"
@@ -419,7 +423,7 @@ def forget(
     from advisor.history.outcomes import forget as forget_outcomes
 
     entry_id = _recommendation_id(entry_id, "forget", server)
-    with _open(server) as hist:
+    with _open(server, reading=True) as hist:  # a file that does not exist holds nothing to forget
         gone = hist.forget(entry_id, outcome_id) if server else forget_outcomes(hist, entry_id, outcome_id)
     # Deleted by now: standard output that fails says so, not "run the command again" (which finds nothing).
     where = "the server's history" if server else "history"

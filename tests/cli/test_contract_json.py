@@ -166,6 +166,20 @@ def test_a_read_only_history_command_on_a_missing_sqlite_file_is_refused_and_cre
     assert "Fix: check the path in ADVISOR_DATABASE_URL" in result.stderr
 
 
+@pytest.mark.parametrize("args", [("record", "1", "--actual-seconds", "5m"), ("record", "1", "--actual-seconds",
+                                                                              "5m", "--json"),
+                                  ("forget", "1"), ("forget", "1", "--json")])
+def test_recording_or_forgetting_in_a_missing_sqlite_file_names_the_variable_as_list_does(args, tmp_path):
+    # The fix was the Python API's "leave the URL out (and ADVISOR_DATABASE_URL unset)", where no URL was given
+    # but the variable, as `history list` says it.
+    url = f"sqlite:///{tmp_path / 'typo' / 'h.db'}"
+    result = _run("history", *args, env={"ADVISOR_DATABASE_URL": url}, code=1)
+    assert not (tmp_path / "typo").exists()
+    assert result.stderr == (f"error: No history at {url}: the file does not exist, so nothing was ever stored "
+                             "there.\nFix: check the path in ADVISOR_DATABASE_URL (sqlite:////abs/path/history.db "
+                             "has four slashes), or unset it for the default history.\n")
+
+
 def test_an_infeasible_recommendation_is_not_stored_and_its_id_is_null(tmp_path):
     # README said only "null with --no-save"; an infeasible answer (exit 3) is not stored either.
     env = {"ADVISOR_DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}"}
