@@ -66,6 +66,7 @@ class HistoryError(AdvisorError):
 
     recommendation = None
     estimate = None  # likewise a prediction made but not saved (``advisor.predict(..., save=True)``)
+    grid = None  # likewise a table of predictions not all saved (``advisor.scaling.predict_grid(save=True)``)
 
     def __init__(self, message: str, *, hint: str | None = None, public: str | None = None) -> None:
         super().__init__(message, hint=hint)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from advisor import api
-from advisor.errors import PredictionError
+from advisor.errors import HistoryError, PredictionError
 from advisor.schemas import Profile, ScalingGrid, ScalingRow, Target
 from advisor.settings import Settings
 from advisor.sources import job_for, probe_budget
@@ -42,7 +42,9 @@ def predict_grid(
     prediction, and the cheapest on-demand offer of that many GPUs in the catalog with its billed cost (start-up
     + job). A row that cannot be predicted (a precision the GPU lacks, more GPUs than samples) says why.
     ``peer_to_peer``: ``Target.gpu``'s, for every count above one (None: the card's own guess). ``job_steps``:
-    ``compile`` ... ``eval_steps``, as ``api.predict`` takes them, for every row."""
+    ``compile`` ... ``eval_steps``, as ``api.predict`` takes them, for every row. A row whose save fails (the
+    history locked or gone) stops the saving, not the table: the HistoryError is raised at the end with the whole
+    table as its ``grid`` (the rows saved before it keep their ``history_id``)."""
     from advisor import pricing
 
     settings = (settings or Settings.from_env()).with_startup(None, startup_seconds_gpu)
@@ -60,6 +62,7 @@ def predict_grid(
                        epochs=job.epochs, batch_size=job.batch_size, startup_seconds=settings.startup_seconds_gpu)
     runs_as: set[tuple[str, str]] = set()  # (asked, priced): the precisions this GPU runs as others
     repeated = False
+    unsaved: HistoryError | None = None  # the save that failed, raised once the table is whole
 
     def predicted(prec: str | None, target: Target, **more: Any) -> Any:  # the job at ``prec`` on ``target``
         return api.predict(profiled(prec), dataset_size=job.dataset_size, epochs=job.epochs,
@@ -73,6 +76,10 @@ def predict_grid(
             try:
                 target = Target.gpu(name, count, peer_to_peer if count > 1 else None)
                 est = predicted(prec, target, save=save)
+            except HistoryError as exc:
+                if exc.estimate is None:
+                    raise
+                est, save, unsaved = exc.estimate, False, exc  # the table goes on (its probe may have taken minutes)
             except PredictionError as exc:
                 # the precision the row was asked at: the job's own where none was given (a bf16 file's, not fp32)
                 asked = normalize_precision(prec or prof.workload.precision) or "fp32"
@@ -90,6 +97,9 @@ def predict_grid(
                                                          peer_to_peer, grid.notes)
             grid.rows.append(_row(count, est, cheapest, own, settings.startup_seconds_gpu))
     _grid_notes(grid, name, runs_as, repeated, _one_gpu_seconds(grid, lambda p: predicted(p, Target.gpu(name))))
+    if unsaved is not None:
+        unsaved.grid = grid
+        raise unsaved
     return grid
 
 

@@ -295,11 +295,37 @@ def _grid(source, gpu: str | None, counts: list[int], precisions: list, kwargs: 
     if not gpu:
         raise ConfigError("A table of GPU counts or precisions needs a GPU model.",
                           hint="Fix: add --gpu NAME, e.g. --gpu A100-80GB --gpus 1,2,4,8 --precision all.")
-    with render.probe_progress(not json_out) as progress:
-        grid = predict_grid(source, gpu=gpu, counts=counts, precisions=precisions, progress=progress, **kwargs)
-    saved = [f"p{row.estimate.history_id}" for row in grid.rows if row.estimate and row.estimate.history_id]
-    with shown_after_saving(saved):
+    try:
+        with render.probe_progress(not json_out) as progress:
+            grid = predict_grid(source, gpu=gpu, counts=counts, precisions=precisions, progress=progress, **kwargs)
+    except HistoryError as exc:
+        if exc.grid is None:
+            raise
+        raise _grid_unsaved(exc, gpu, json_out) from exc
+    with shown_after_saving(_saved_refs(grid)):
         _show_grid(grid, gpu, json_out)
+
+
+def _saved_refs(grid) -> list[str]:
+    return [f"p{row.estimate.history_id}" for row in grid.rows if row.estimate and row.estimate.history_id]
+
+
+def _grid_unsaved(exc: HistoryError, gpu: str, json_out: bool) -> HistoryError:
+    """A table whose saving failed part way (``HistoryError.grid``): printed all the same, as one prediction is
+    (``_shown_unsaved``), then the error, naming the rows that were saved before it."""
+    try:
+        _show_grid(exc.grid, gpu, json_out)
+    except BrokenPipeError:  # a reader that stopped (`| head`): the error and its exit code stand
+        reader_went_away()
+    saved = _saved_refs(exc.grid)
+    message = exc.message[:1].lower() + exc.message[1:]
+    which = (f"only {', '.join(saved)} of its predictions {'were' if len(saved) > 1 else 'was'}" if saved
+             else "its predictions were not")
+    unsaved = HistoryError(f"The table was printed, but {which} saved in history: {message}",
+                           hint=(exc.hint or "Fix: run the command again once the database answers.")
+                           + " Or pass --no-save to run without saving.")
+    unsaved.grid, unsaved.printed = exc.grid, True
+    return unsaved
 
 
 def _show_grid(grid, gpu: str, json_out: bool) -> None:
