@@ -61,8 +61,7 @@ def predict_grid(
     grid = ScalingGrid(title=f"{prof.workload.name} on {name}", gpu=name, dataset_size=job.dataset_size,
                        epochs=job.epochs, batch_size=job.batch_size, startup_seconds=settings.startup_seconds_gpu)
     runs_as: set[tuple[str, str]] = set()  # (asked, priced): the precisions this GPU runs as others
-    repeated = False
-    unsaved: HistoryError | None = None  # the save that failed, raised once the table is whole
+    repeated, unsaved = False, None  # unsaved: the save that failed (a HistoryError), raised once the table is whole
 
     def predicted(prec: str | None, target: Target, **more: Any) -> Any:  # the job at ``prec`` on ``target``
         return api.predict(profiled(prec), dataset_size=job.dataset_size, epochs=job.epochs,
