@@ -59,8 +59,10 @@ def split_last_batch_note(one_sample_error: str | None, dataset_size: int, batch
     last = dataset_size % batch_size
     if count <= 1 or one_sample_error is None or last <= 1 or -(-last // count) != 1:
         return None
+    # Fewer samples than GPUs: advisor prices one sample a GPU, but some GPUs get none, so not "one each".
+    each = "one sample each" if last == count else f"one sample on each of {last} of them"
     return (f"{LAST_BATCH_RAISES} {last} samples ({dataset_size:,} = {dataset_size // batch_size:,} x {batch_size:,} "
-            f"+ {last}), which {count} GPUs split one sample each, a batch size at which the model raised "
+            f"+ {last}), which {count} GPUs split {each}, a batch size at which the model raised "
             f"({one_sample_error}): the job would fail at the end of its first epoch on them unless its DataLoader "
             f"drops that batch (drop_last=True). Fix: drop_last=True, or fewer GPUs or a dataset size that leaves no "
             f"such batch.")

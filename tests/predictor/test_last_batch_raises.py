@@ -162,5 +162,9 @@ def test_k_gpus_that_split_the_last_batch_to_one_sample_each_are_told(tmp_path):
                           use_history=False)
     assert _raises(one) == []  # one GPU takes the 2 samples whole
     assert split_last_batch_note("e", 19, 8, 2) is None  # 3 samples over 2 GPUs: 2 on a GPU
+    # 2 samples over 4 GPUs: not "one sample each" (two GPUs get none)
+    assert "(18 = 2 x 8 + 2), which 4 GPUs split one sample on each of 2 of them, a batch size" in \
+        split_last_batch_note("e", 18, 8, 4)
+    assert "which 4 GPUs split one sample each" in split_last_batch_note("e", 20, 8, 4)
     assert split_last_batch_note("e", 17, 8, 2) is None  # a last batch of 1: the job's own note says it
     assert split_last_batch_note(None, 18, 8, 2) is None
