@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from advisor.schemas.base import MAY_RUN_OUT_OF_MEMORY
 from advisor.schemas.devices import BUSY_STARTUP
 from advisor.schemas.profile import LOAD_UNREAD
-from advisor.schemas.small_batch import LAST_BATCH_RAISES
+from advisor.schemas.small_batch import LAST_BATCH_RAISES, STEP_RAISES
 
 PEER_TO_PEER = "are priced with peer-to-peer transfers"
 COMMUNICATION_BOUND = "Communication-bound"
@@ -42,7 +42,8 @@ RESTS_ON_BUSY_INPUT = "rests on that timing"
 NO_BFLOAT16 = "has no bfloat16"
 _PHRASES = (PEER_TO_PEER, COMMUNICATION_BOUND, OUTSIDE_MEASURED_RANGE, MORE_THAN_ONE_MACHINE, ASSUMED_NETWORK,
             MAY_RUN_OUT_OF_MEMORY, SLOWS_DOWN_PART_WAY, UNRECORDED_LOAD, LOAD_UNREAD, NOT_MEASURED_IN_TIME,
-            BUSY_STARTUP, CHECK_JOB_SIZE, RESTS_ON_BUSY_INPUT, NO_BFLOAT16, LAST_BATCH_RAISES)
+            BUSY_STARTUP, CHECK_JOB_SIZE, RESTS_ON_BUSY_INPUT, NO_BFLOAT16, LAST_BATCH_RAISES,
+            STEP_RAISES)
 
 
 def caveats(notes: Iterable[str]) -> list[str]:

@@ -33,7 +33,7 @@ from advisor.predictor.job_length import long_job_notes
 from advisor.predictor.roofline import mfu_precision
 from advisor.schemas import Analysis, Estimate, GpuSpec, JobSpec, Profile, Target, updated
 from advisor.schemas.missing_analysis import missing_analysis_error
-from advisor.schemas.small_batch import split_last_batch_note
+from advisor.schemas.small_batch import split_last_batch_note, step_raises_note
 from advisor.units import format_duration
 
 # One GPU's steps kept per compute model (by its own batch size): every last batch of a job of up to 256 per GPU.
@@ -240,8 +240,10 @@ class GpuOnHost:
         head = gc.compile.in_notes(head, job) if gc.compile is not None else head
         evaluation = self.evaluation.note(job)
         slower = self._slower_than_one(job, jt.seconds)
-        split = split_last_batch_note(gc.analysis.one_sample_error if gc.analysis is not None else None,
-                                      job.dataset_size, job.batch_size, self.count)
+        one_sample_error = gc.analysis.one_sample_error if gc.analysis is not None else None
+        # Where every step gives a GPU one sample, the split last batch's note would only repeat it.
+        split = (step_raises_note(one_sample_error, job.batch_size, self.count)
+                 or split_last_batch_note(one_sample_error, job.dataset_size, job.batch_size, self.count))
         fields = {**jt.estimate_fields(job), "low": lo, "high": hi,
                   "notes": [*([split] if split else []), *([slower] if slower else []), *head,
                             *([evaluation] if evaluation else []), *tail, *long_job_notes(jt.seconds)]}

@@ -18,7 +18,7 @@ from advisor.ranking.safe_alternative import is_safe, safe_figures, safe_text
 from advisor.ranking.scoring import Scored
 from advisor.ranking.stale_price import stale_price_warning
 from advisor.schemas import BestValue, Candidate, Constraints, CpuVsGpu, Verdict, Violation
-from advisor.schemas.small_batch import LAST_BATCH_RAISES
+from advisor.schemas.small_batch import LAST_BATCH_RAISES, STEP_RAISES
 from advisor.units import (
     durations_apart,
     format_duration,
@@ -409,7 +409,8 @@ def _warnings(chosen: Scored | None, ranked: Sequence[Scored], constraints: Cons
     stale = stale_price_warning(chosen, today) if today is not None else None
     out += [stale] if stale else []
     out += [n for n in notes if n.startswith("probe:")]
-    out += [n for n in notes if n.startswith(LAST_BATCH_RAISES)]  # a job that would crash, whichever is rented
+    # a job that would crash, whichever is rented
+    out += [n for n in notes if n.startswith(LAST_BATCH_RAISES) or STEP_RAISES in n]
     return out
 
 

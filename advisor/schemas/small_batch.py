@@ -66,3 +66,20 @@ def split_last_batch_note(one_sample_error: str | None, dataset_size: int, batch
             f"({one_sample_error}): the job would fail at the end of its first epoch on them unless its DataLoader "
             f"drops that batch (drop_last=True). Fix: drop_last=True, or fewer GPUs or a dataset size that leaves no "
             f"such batch.")
+
+
+# The phrase that makes ``step_raises_note`` a caveat, and a warning of recommend's, whichever machine it chose.
+STEP_RAISES = "the job would fail at its first step"
+
+
+def step_raises_note(one_sample_error: str | None, batch_size: int, count: int) -> str | None:
+    """On ``count`` GPUs, the note for a job whose every step gives a GPU one sample (``batch_size`` <= ``count``,
+    as advisor prices a step: each GPU ceil(batch_size / count) samples), at which the model's forward raised
+    (``Analysis.one_sample_error``). None where a GPU takes 2 or more."""
+    if one_sample_error is None or -(-batch_size // count) != 1:
+        return None
+    # A batch smaller than the GPUs is refused before any note (each GPU needs at least one sample).
+    per = "the GPU one sample" if count == 1 else f"each of its {count} GPUs one sample"
+    return (f"each step of this job (--batch-size {batch_size:,}) gives {per}, a batch size at which the model "
+            f"raised ({one_sample_error}): {STEP_RAISES}. Fix: --batch-size {2 * count:,} or more (2 samples per "
+            f"GPU){', or fewer GPUs' if count > 1 else ''}.")

@@ -168,3 +168,26 @@ def test_k_gpus_that_split_the_last_batch_to_one_sample_each_are_told(tmp_path):
     assert "which 4 GPUs split one sample each" in split_last_batch_note("e", 20, 8, 4)
     assert split_last_batch_note("e", 17, 8, 2) is None  # a last batch of 1: the job's own note says it
     assert split_last_batch_note(None, 18, 8, 2) is None
+
+
+def test_a_job_whose_every_step_gives_a_gpu_one_sample_is_told(tmp_path):
+    # --batch-size 4 on 4 GPUs (or 1 on one) of a BatchNorm1d model: every step gives a GPU one sample, at which the
+    # model raised, and the estimate said nothing of it.
+    from advisor.schemas.small_batch import step_raises_note
+
+    path = tmp_path / "bn.py"
+    path.write_text(BATCH_NORM)
+    prof = advisor.profile(str(path), devices=[], probe_seconds=4)
+    four = advisor.predict(prof, dataset_size=66, epochs=1, batch_size=4, target=advisor.Target.gpu("A100-80GB", 4),
+                           save=False, use_history=False)
+    [note] = [n for n in four.notes if "fail at its first step" in n]
+    assert note.startswith("each step of this job (--batch-size 4) gives each of its 4 GPUs one sample, a batch "
+                           "size at which the model raised (the forward at batch size 1 raised ValueError")
+    assert note.endswith("Fix: --batch-size 8 or more (2 samples per GPU), or fewer GPUs.")
+    assert caveats([note]) == [note]
+    assert _raises(four) == []  # its last batch of 2, one a GPU, is the same failure: said once
+    one = advisor.predict(prof, dataset_size=64, epochs=1, batch_size=1, target="A100-80GB", save=False,
+                          use_history=False)
+    assert [n for n in one.notes if "fail at its first step" in n] == [step_raises_note(
+        prof.analysis.one_sample_error, 1, 1)]
+    assert step_raises_note("e", 8, 4) is None and step_raises_note(None, 4, 4) is None
