@@ -147,11 +147,24 @@ class track(ContextDecorator):  # lower case: it is used like a function, adviso
         cause_hint = getattr(error, "hint", None) or ""
         hint = (f"Fix: record it once the history answers: `{self._database_prefix()}advisor history record "
                 f"{self.recommendation_id} "
-                f"--actual-seconds {self.seconds:.3f}{flags}`."
+                f"--actual-seconds {self.seconds:.3f}{flags}`{self._hidden_password_note()}."
                 + (f" The cause: {cause_hint.removeprefix('Fix: ')}" if cause_hint else ""))
         kind = DatabaseUnavailableError if isinstance(error, DatabaseUnavailableError | SQLAlchemyError) \
             else HistoryError
         return kind(message, hint=hint)
+
+    def _history_url(self) -> str:
+        """The URL of the history ``track`` writes to."""
+        return self.url if self.url is not None else (self.settings or Settings.from_env()).resolved_database_url
+
+    def _hidden_password_note(self) -> str:
+        """Where the command's URL hides a password, the words that say to put it back: pasted as shown, the
+        command would log in with "***" and fail."""
+        from advisor.history.url_display import shown
+
+        if not self._database_prefix() or shown(self._history_url()) == self._history_url():
+            return ""
+        return " (its password is hidden: put it in place of ***)"
 
     def _database_prefix(self) -> str:
         """"ADVISOR_DATABASE_URL=sqlite:////data/h.db " where ``track`` writes to another history (``url=``,
@@ -162,7 +175,7 @@ class track(ContextDecorator):  # lower case: it is used like a function, adviso
         from advisor.history.url_display import shown
 
         cli_url = Settings.from_env().resolved_database_url
-        url = self.url if self.url is not None else (self.settings or Settings.from_env()).resolved_database_url
+        url = self._history_url()
         return "" if url == cli_url else f"ADVISOR_DATABASE_URL={shlex.quote(shown(url))} "
 
     def _warn_outlier(self, failed: bool) -> None:

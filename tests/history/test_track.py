@@ -393,3 +393,19 @@ def test_the_record_command_names_the_history_track_wrote_to(tmp_path, clock, mo
     said = str(caught[0].message) if failed else raised.value.hint
     assert (f"`ADVISOR_DATABASE_URL={url} advisor history record {rec_id} --actual-seconds 60.000"
             f"{' --failed' if failed else ''}`.") in said
+
+
+def test_the_record_command_says_to_put_back_a_hidden_password(tmp_path, monkeypatch):
+    # track(url="postgresql://bob:s3cret@...") on another history than the CLI's: the command read
+    # `ADVISOR_DATABASE_URL=postgresql://bob:***@db.example/adv advisor history record 7 ...`, which logs in with
+    # "***" as pasted, and nothing said so.
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", f"sqlite:///{tmp_path / 'default.db'}")
+    tracked = advisor.track(7, url="postgresql://bob:s3cret@db.example/adv")
+    tracked.seconds = 60.0
+    hint = tracked._unrecorded(RuntimeError("database is locked")).hint
+    assert ("`ADVISOR_DATABASE_URL='postgresql://bob:***@db.example/adv' advisor history record 7 --actual-seconds "
+            "60.000` (its password is hidden: put it in place of ***).") in hint
+    assert "s3cret" not in hint
+    plain = advisor.track(7, url=f"sqlite:///{tmp_path / 'team.db'}")
+    plain.seconds = 60.0
+    assert "password" not in plain._unrecorded(RuntimeError("database is locked")).hint
