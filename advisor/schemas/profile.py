@@ -487,11 +487,12 @@ class Profile(Model):
                 if any(m.compute_seconds or m.compute_seconds_samples for m in d.measurements)]
 
     def analysed_for(self, precision: str | None) -> Profile:
-        """This profile as a job at ``precision`` is priced from it: with ``bf16_analysis`` as its analysis for a
-        16-bit (or mixed) job when it has one, else itself."""
+        """This profile priced at ``precision``: with ``bf16_analysis`` for a 16-bit or mixed job, else itself."""
         if self.bf16_analysis is None or precision not in (*HALF_PRECISIONS, "mixed"):
             return self
-        return self.model_copy(update={"analysis": self.bf16_analysis, "bf16_analysis": None})
+        err = self.analysis.one_sample_error if self.analysis is not None else None  # only the first checks batch 1
+        half = self.bf16_analysis if err is None else self.bf16_analysis.model_copy(update={"one_sample_error": err})
+        return self.model_copy(update={"analysis": half, "bf16_analysis": None})
 
     def device(self, device: str) -> DeviceProfile | None:
         for d in self.devices:

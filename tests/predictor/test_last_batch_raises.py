@@ -161,6 +161,10 @@ def test_k_gpus_that_split_the_last_batch_to_one_sample_each_are_told(tmp_path):
     one = advisor.predict(prof, dataset_size=18, epochs=1, batch_size=8, target="A100-80GB", save=False,
                           use_history=False)
     assert _raises(one) == []  # one GPU takes the 2 samples whole
+    # a bf16 row, priced from the bf16 analysis, which skips the batch-1 check (run once, in the first): said too
+    half = advisor.predict(prof, dataset_size=18, epochs=1, batch_size=8, precision="bf16", save=False,
+                           target=advisor.Target.gpu("A100-80GB", 2), use_history=False)
+    assert _raises(half) == [note]
     assert split_last_batch_note("e", 19, 8, 2) is None  # 3 samples over 2 GPUs: 2 on a GPU
     # 2 samples over 4 GPUs: not "one sample each" (two GPUs get none)
     assert "(18 = 2 x 8 + 2), which 4 GPUs split one sample on each of 2 of them, a batch size" in \
