@@ -495,7 +495,4 @@ class Profile(Model):
         return self.model_copy(update={"analysis": half, "bf16_analysis": None})
 
     def device(self, device: str) -> DeviceProfile | None:
-        for d in self.devices:
-            if d.device == device:
-                return d
-        return None
+        return next((d for d in self.devices if d.device == device), None)
