@@ -371,11 +371,13 @@ def record(
     from advisor.outcome_words import looks_mistyped, recorded_words
     from advisor.service.call_hints import server_flag
     from advisor.settings import Settings
+    from advisor.units import parse_actual_seconds
 
     entry_id = _recommendation_id(entry_id, "record", server)
     check_history_url(server)
     settings = Settings.from_env()
     if server is None and settings.database_url is not None:  # refused in the words `history list` uses
+        parse_actual_seconds(actual_seconds)  # a bad duration first, as with --server and before the file's check
         _refuse_missing_file(settings.database_url)
     record_outcome = api.record_outcome if server is None else remote.outcome_recorder(server)
     with warnings.catch_warnings(record=True) as left_out:  # a forced outlier: said as a note, not Python's way

@@ -361,7 +361,7 @@ def _analysis(request: ProbeRequest, workload: Workload, channel: _Channel,
               precision: str | None = None) -> Analysis | None:
     try:
         from advisor.probe.analysis import analyze
-        analysis = analyze(workload, (2, 8), precision or request.analysed_at, one_sample=precision is None)
+        analysis = analyze(workload, precision=precision or request.analysed_at, one_sample=precision is None)
     except UnbuildableModelError:
         raise  # the one-step check would build the model for real too: the probe stops with its message
     except Exception as exc:  # noqa: BLE001 - user code; optional: the probes stand without it

@@ -400,8 +400,10 @@ def test_the_client_imports_no_server_code():
             "('fastapi', 'starlette', 'uvicorn', 'torch') or m.startswith('advisor.service.')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=Path(__file__).parents[2])
     assert out.returncode == 0, out.stderr
-    # call_hints: the client's own fixes for a call that got no answer (no server code)
-    assert out.stdout.strip() == "['advisor.service.call_hints', 'advisor.service.client', 'advisor.service.wire']"
+    # call_hints: the client's own fixes for a call that got no answer; call_checks: its checks before a call is sent
+    # (no server code either)
+    assert out.stdout.strip() == ("['advisor.service.call_checks', 'advisor.service.call_hints', "
+                                  "'advisor.service.client', 'advisor.service.wire']")
 
 
 def test_the_server_imports_no_user_code_runner():
