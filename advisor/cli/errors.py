@@ -84,7 +84,7 @@ def _answered(exc: Exception) -> bool:
     whose JSON document was printed already: stdout holds one."""
     from advisor.errors import HistoryError, NoFeasibleCandidateError
 
-    if getattr(exc, "printed", False):  # a prediction printed unsaved (advisor.cli.predict)
+    if getattr(exc, "printed", False):  # an answer printed unsaved (``printed_unsaved``)
         return True
     return isinstance(exc, (NoFeasibleCandidateError, HistoryError)) and exc.recommendation is not None
 
@@ -174,6 +174,27 @@ def standard_output_failed(exc: OSError) -> None:
             hint = (f"Fix: {first}; `advisor history show {refs[0]}{remote}` {what.shown} (add --json for the "
                     f"JSON): running the command again would {what.again}.")
     render.error(AdvisorError(message, hint=hint))
+
+
+def printed_unsaved(exc: Any, show: Callable[[], None], what: str, unsaved_words: str = "not saved") -> Any:
+    """An answer made but not saved (the history failed, or was locked, when it was to be stored): ``show``
+    prints it all the same (its probe may have taken minutes; under --json it is the document on stdout, with a
+    null id), and the ``HistoryError`` returned is the error to end with, exit 1: "The ``what`` was printed, but
+    ``unsaved_words`` in history: <why>". It carries the answer ``exc`` carried (``recommendation``,
+    ``estimate`` or ``grid``) and ``printed``, so that ``--json`` adds no error document to the answer's."""
+    from advisor.errors import HistoryError
+
+    try:
+        show()
+    except BrokenPipeError:  # a reader that stopped (`| head`): the error and its exit code stand
+        reader_went_away()
+    message = exc.message[:1].lower() + exc.message[1:]
+    unsaved = HistoryError(f"The {what} was printed, but {unsaved_words} in history: {message}",
+                           hint=(exc.hint or "Fix: run the command again once the database answers.")
+                           + " Or pass --no-save to run without saving.")
+    unsaved.recommendation, unsaved.estimate, unsaved.grid = exc.recommendation, exc.estimate, exc.grid
+    unsaved.printed = True
+    return unsaved
 
 
 def reader_went_away() -> None:

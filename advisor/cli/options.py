@@ -250,6 +250,13 @@ def output_error(path: Path, flag: str, exc: OSError, kept: str = ""):
                        hint=f"Fix: {first} {flag} with another path.")
 
 
+# The job's size, as predict and recommend take it (None: the workload file's, or the profile's).
+DatasetSizeOption = Annotated[int | None, typer.Option("--dataset-size", metavar="INTEGER", parser=parse_count,
+                                                       help="Samples per epoch.")]
+EpochsOption = Annotated[int | None, typer.Option("--epochs", metavar="INTEGER", parser=parse_count)]
+BatchSizeOption = Annotated[int | None, typer.Option("--batch-size", metavar="INTEGER", parser=parse_count,
+                                                     help="Global batch size.")]
+
 # The job-settings flags predict and recommend share (the workload file's PRECISION is --precision's default;
 # COMPILE, GRAD_ACCUM_STEPS, EVAL_EVERY and EVAL_STEPS are these flags' defaults). None: not given.
 CompileOption = Annotated[bool | None, typer.Option(

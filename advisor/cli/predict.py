@@ -10,16 +10,18 @@ from typing import Annotated
 import typer
 
 from advisor.cli import remote
-from advisor.cli.errors import handle_errors, reader_went_away, shown_after_saving
+from advisor.cli.errors import handle_errors, printed_unsaved, shown_after_saving
 from advisor.cli.options import (
     PRECISION_METAVAR,
+    BatchSizeOption,
     CompileOption,
+    DatasetSizeOption,
+    EpochsOption,
     EvalEveryOption,
     EvalStepsOption,
     GradAccumOption,
     NameOption,
     job_setting_kwargs,
-    parse_count,
     pick_source,
 )
 from advisor.errors import HistoryError
@@ -35,10 +37,9 @@ def predict(
                                                     help="Workload file; omit with --profile.")] = None,
     profile: Annotated[Path | None, typer.Option("--profile", readable=False,
                                                  help="A saved profile instead of probing.")] = None,
-    dataset_size: Annotated[int | None, typer.Option("--dataset-size", metavar="INTEGER", parser=parse_count)] = None,
-    epochs: Annotated[int | None, typer.Option("--epochs", metavar="INTEGER", parser=parse_count)] = None,
-    batch_size: Annotated[int | None, typer.Option("--batch-size", metavar="INTEGER", parser=parse_count,
-                                                   help="Global batch size.")] = None,
+    dataset_size: DatasetSizeOption = None,
+    epochs: EpochsOption = None,
+    batch_size: BatchSizeOption = None,
     device: Annotated[str | None, typer.Option("--device", metavar="[cpu|cuda:N]",
                                                help="A device here.")] = None,
     threads: Annotated[int | None, typer.Option("--threads", help="CPU threads to predict for.")] = None,
@@ -136,19 +137,10 @@ def _printed_if_unsaved(startup: float | None, json_out: bool, placed_fields: di
 
 def _shown_unsaved(exc: HistoryError, startup: float | None, json_out: bool,
                    placed_fields: dict | None = None) -> HistoryError:
-    """A prediction made but not saved (the history failed, or was locked, when it was to be stored): the answer
-    printed all the same (its probe may have taken minutes), then the error to end with, exit 1, saying so. Under
+    """A prediction made but not saved: printed all the same, then the error (``printed_unsaved``); under
     --json the prediction (``"history_id": null``) is the document on stdout, as recommend's unsaved answer is."""
-    try:
-        _show_one(exc.estimate, startup, json_out, placed_fields=placed_fields)
-    except BrokenPipeError:  # a reader that stopped (`| head`): the error and its exit code stand
-        reader_went_away()
-    message = exc.message[:1].lower() + exc.message[1:]
-    unsaved = HistoryError(f"The prediction was printed, but not saved in history: {message}",
-                           hint=(exc.hint or "Fix: run the command again once the database answers.")
-                           + " Or pass --no-save to run without saving.")
-    unsaved.estimate, unsaved.printed = exc.estimate, True
-    return unsaved
+    return printed_unsaved(exc, lambda: _show_one(exc.estimate, startup, json_out, placed_fields=placed_fields),
+                           "prediction")
 
 
 def _startup_shown(gpu: str | None, startup_gpu: str | None) -> float | None:
@@ -312,20 +304,11 @@ def _saved_refs(grid) -> list[str]:
 
 def _grid_unsaved(exc: HistoryError, gpu: str, json_out: bool) -> HistoryError:
     """A table whose saving failed part way (``HistoryError.grid``): printed all the same, as one prediction is
-    (``_shown_unsaved``), then the error, naming the rows that were saved before it."""
-    try:
-        _show_grid(exc.grid, gpu, json_out)
-    except BrokenPipeError:  # a reader that stopped (`| head`): the error and its exit code stand
-        reader_went_away()
+    (``printed_unsaved``), then the error, naming the rows that were saved before it."""
     saved = _saved_refs(exc.grid)
-    message = exc.message[:1].lower() + exc.message[1:]
-    which = (f"only {', '.join(saved)} of its predictions {'were' if len(saved) > 1 else 'was'}" if saved
-             else "its predictions were not")
-    unsaved = HistoryError(f"The table was printed, but {which} saved in history: {message}",
-                           hint=(exc.hint or "Fix: run the command again once the database answers.")
-                           + " Or pass --no-save to run without saving.")
-    unsaved.grid, unsaved.printed = exc.grid, True
-    return unsaved
+    which = (f"only {', '.join(saved)} of its predictions {'were' if len(saved) > 1 else 'was'} saved" if saved
+             else "its predictions were not saved")
+    return printed_unsaved(exc, lambda: _show_grid(exc.grid, gpu, json_out), "table", which)
 
 
 def _show_grid(grid, gpu: str, json_out: bool) -> None:

@@ -10,12 +10,15 @@ from typing import Annotated
 import typer
 
 from advisor.cli import remote
-from advisor.cli.errors import handle_errors, reader_went_away, shown_after_saving
+from advisor.cli.errors import handle_errors, printed_unsaved, reader_went_away, shown_after_saving
 from advisor.cli.options import (
     FORMAT_HELP,
     OBJECTIVE_METAVAR,
     PRECISION_METAVAR,
+    BatchSizeOption,
     CompileOption,
+    DatasetSizeOption,
+    EpochsOption,
     EvalEveryOption,
     EvalStepsOption,
     GradAccumOption,
@@ -24,7 +27,6 @@ from advisor.cli.options import (
     job_setting_kwargs,
     output_error,
     output_format,
-    parse_count,
     pick_source,
 )
 
@@ -39,11 +41,9 @@ def recommend(
                                                     help="Workload file (model.py); omit with --profile.")] = None,
     profile: Annotated[Path | None, typer.Option("--profile", readable=False,
                                                  help="Use a saved profile instead of probing.")] = None,
-    dataset_size: Annotated[int | None, typer.Option("--dataset-size", metavar="INTEGER", parser=parse_count,
-                                                     help="Samples per epoch.")] = None,
-    epochs: Annotated[int | None, typer.Option("--epochs", metavar="INTEGER", parser=parse_count)] = None,
-    batch_size: Annotated[int | None, typer.Option("--batch-size", metavar="INTEGER", parser=parse_count,
-                                                   help="Global batch size.")] = None,
+    dataset_size: DatasetSizeOption = None,
+    epochs: EpochsOption = None,
+    batch_size: BatchSizeOption = None,
     deadline: Annotated[str | None, typer.Option("--deadline", help="Total time incl. start-up: 6h, 90m, 1h30.")
                         ] = None,
     budget: Annotated[str | None, typer.Option("--budget", help="US dollars, e.g. 50.")] = None,
@@ -147,21 +147,9 @@ def _run(source, kwargs: dict, fmt: str, view: dict, plot: Path | None, server: 
 
 
 def _shown_unsaved(exc, fmt: str, view: dict, server: str | None):
-    """A recommendation made but not saved (the history failed, or was locked, when it was to be stored): the
-    answer printed all the same (its probe may have taken minutes), then the error to end with, exit 1, saying
-    so. Under --json the recommendation (``"id": null``) is the document on stdout, as an infeasible one's is."""
-    from advisor.errors import HistoryError
-
-    try:
-        _show(exc.recommendation, fmt, view, server)
-    except BrokenPipeError:  # a reader that stopped (`| head`): the error and its exit code stand
-        reader_went_away()
-    message = exc.message[:1].lower() + exc.message[1:]
-    unsaved = HistoryError(f"The recommendation was printed, but not saved in history: {message}",
-                           hint=(exc.hint or "Fix: run the command again once the database answers.")
-                           + " Or pass --no-save to run without saving.")
-    unsaved.recommendation = exc.recommendation
-    return unsaved
+    """A recommendation made but not saved: printed all the same, then the error (``printed_unsaved``); under
+    --json the recommendation (``"id": null``) is the document on stdout, as an infeasible one's is."""
+    return printed_unsaved(exc, lambda: _show(exc.recommendation, fmt, view, server), "recommendation")
 
 
 def _show(rec, fmt: str, view: dict, server: str | None = None) -> None:
