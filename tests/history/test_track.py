@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable, Iterator
+from typing import NamedTuple
 
 import pytest
 from history_helpers import recommendation
@@ -31,6 +33,32 @@ def clock(monkeypatch) -> Clock:
     fake = Clock()
     monkeypatch.setattr(track_module, "time", fake)
     return fake
+
+
+class SavedThenLocked(NamedTuple):
+    url: str  # the SQLite history, ADVISOR_DATABASE_URL's too (`advisor history record` reads it)
+    rec_id: int  # a recommendation saved there
+    lock: Callable[[], object]  # takes the history's lock, as another process saving would
+
+
+@pytest.fixture
+def saved_then_locked(tmp_path, monkeypatch) -> Iterator[SavedThenLocked]:
+    """A recommendation saved in a history whose lock the test takes while the job runs; the busy timeout 0.5 s,
+    not 30 s of waiting for the lock."""
+    import sqlite3
+
+    import advisor.history.engine as engine
+
+    monkeypatch.setattr(engine, "BUSY_TIMEOUT_SECONDS", 0.5)
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", url)
+    with History(url) as hist:
+        rec_id = hist.save_recommendation(recommendation("m"))
+    holder = sqlite3.connect(tmp_path / "h.db", isolation_level=None)
+    try:
+        yield SavedThenLocked(url, rec_id, lambda: holder.execute("BEGIN EXCLUSIVE"))
+    finally:
+        holder.close()
 
 
 def test_context_manager_records_the_duration(history, db_url):
@@ -302,27 +330,16 @@ def test_track_leaves_the_process_warning_filters_to_other_threads(history, cloc
     assert texts[0].startswith("advisor.track recorded") and f"history forget {rec_id}" in texts[0]
 
 
-def test_a_completed_job_whose_outcome_cannot_be_stored_keeps_its_time(tmp_path, clock, monkeypatch):
+def test_a_completed_job_whose_outcome_cannot_be_stored_keeps_its_time(saved_then_locked, clock):
     # The history locked at the job's end (another advisor saving, a backup) raised "database is locked ... then
     # run the command again": after hours of training, the time the job took was lost, and no command records it.
-    import sqlite3
-
-    import advisor.history.engine as engine
     from advisor.errors import DatabaseUnavailableError
 
-    monkeypatch.setattr(engine, "BUSY_TIMEOUT_SECONDS", 0.5)  # not 30 s of waiting for the lock
-    url = f"sqlite:///{tmp_path / 'h.db'}"
-    monkeypatch.setenv("ADVISOR_DATABASE_URL", url)  # the history `advisor history record` reads too
-    with History(url) as hist:
-        rec_id = hist.save_recommendation(recommendation("m"))
-    holder = sqlite3.connect(tmp_path / "h.db", isolation_level=None)
-    try:
-        with pytest.raises(DatabaseUnavailableError) as caught, \
-                advisor.track(rec_id, url=url, instance_type="c7i.8xlarge"):
-            clock.now += 5400.25  # the job: 1h30m
-            holder.execute("BEGIN EXCLUSIVE")
-    finally:
-        holder.close()
+    url, rec_id, lock = saved_then_locked
+    with pytest.raises(DatabaseUnavailableError) as caught, \
+            advisor.track(rec_id, url=url, instance_type="c7i.8xlarge"):
+        clock.now += 5400.25  # the job: 1h30m
+        lock()
     assert caught.value.message.startswith(f"advisor.track timed the job at 1h30m (5400.250 s) for history id "
                                            f"{rec_id}, but could not record it: the history database {url} failed: "
                                            "database is locked")
@@ -333,29 +350,16 @@ def test_a_completed_job_whose_outcome_cannot_be_stored_keeps_its_time(tmp_path,
         assert hist.show(rec_id).outcomes == []
 
 
-def test_a_failed_job_whose_outcome_cannot_be_stored_warns_with_its_time_and_the_command(tmp_path, clock,
-                                                                                          monkeypatch):
+def test_a_failed_job_whose_outcome_cannot_be_stored_warns_with_its_time_and_the_command(saved_then_locked, clock):
     # A job that raised with the history locked warned "could not record the failed run: ... then run the command
     # again" (the cause's fix: here, the job), with no word of how long it ran nor of `history record --failed`.
-    import sqlite3
-
-    import advisor.history.engine as engine
-
-    monkeypatch.setattr(engine, "BUSY_TIMEOUT_SECONDS", 0.5)
-    url = f"sqlite:///{tmp_path / 'h.db'}"
-    monkeypatch.setenv("ADVISOR_DATABASE_URL", url)  # the history `advisor history record` reads too
-    with History(url) as hist:
-        rec_id = hist.save_recommendation(recommendation("m"))
-    holder = sqlite3.connect(tmp_path / "h.db", isolation_level=None)
-    try:
-        with warnings.catch_warnings(record=True) as caught, pytest.raises(RuntimeError, match="CUDA out of memory"), \
-                advisor.track(rec_id, url=url, instance_type="c7i.8xlarge"):
-            warnings.simplefilter("always")
-            clock.now += 5400.25
-            holder.execute("BEGIN EXCLUSIVE")
-            raise RuntimeError("CUDA out of memory")
-    finally:
-        holder.close()
+    url, rec_id, lock = saved_then_locked
+    with warnings.catch_warnings(record=True) as caught, pytest.raises(RuntimeError, match="CUDA out of memory"), \
+            advisor.track(rec_id, url=url, instance_type="c7i.8xlarge"):
+        warnings.simplefilter("always")
+        clock.now += 5400.25
+        lock()
+        raise RuntimeError("CUDA out of memory")
     texts = [str(w.message) for w in caught]
     assert len(texts) == 1, texts
     assert texts[0].startswith(f"advisor.track timed the failed run at 1h30m (5400.250 s) for history id {rec_id}, "
@@ -367,29 +371,19 @@ def test_a_failed_job_whose_outcome_cannot_be_stored_warns_with_its_time_and_the
 
 
 @pytest.mark.parametrize("failed", [False, True])
-def test_the_record_command_names_the_history_track_wrote_to(tmp_path, clock, monkeypatch, failed):
+def test_the_record_command_names_the_history_track_wrote_to(saved_then_locked, clock, monkeypatch, tmp_path,
+                                                            failed):
     # track(url=...) on another history than ADVISOR_DATABASE_URL's: the command given, `advisor history record 1
     # ...`, recorded the run in the CLI's history, against whatever its id 1 holds there (or "no recommendation 1").
-    import sqlite3
-
-    import advisor.history.engine as engine
-
-    monkeypatch.setattr(engine, "BUSY_TIMEOUT_SECONDS", 0.5)
+    url, rec_id, lock = saved_then_locked
     monkeypatch.setenv("ADVISOR_DATABASE_URL", f"sqlite:///{tmp_path / 'default.db'}")
-    url = f"sqlite:///{tmp_path / 'team.db'}"
-    with History(url) as hist:
-        rec_id = hist.save_recommendation(recommendation("m"))
-    holder = sqlite3.connect(tmp_path / "team.db", isolation_level=None)
-    try:
-        with warnings.catch_warnings(record=True) as caught, pytest.raises(Exception) as raised, \
-                advisor.track(rec_id, url=url):
-            warnings.simplefilter("always")
-            clock.now += 60.0
-            holder.execute("BEGIN EXCLUSIVE")
-            if failed:
-                raise RuntimeError("CUDA out of memory")
-    finally:
-        holder.close()
+    with warnings.catch_warnings(record=True) as caught, pytest.raises(Exception) as raised, \
+            advisor.track(rec_id, url=url):
+        warnings.simplefilter("always")
+        clock.now += 60.0
+        lock()
+        if failed:
+            raise RuntimeError("CUDA out of memory")
     said = str(caught[0].message) if failed else raised.value.hint
     assert (f"`ADVISOR_DATABASE_URL={url} advisor history record {rec_id} --actual-seconds 60.000"
             f"{' --failed' if failed else ''}`.") in said
