@@ -43,6 +43,14 @@ def batch_norm_profile(tmp_path_factory):
     return advisor.profile(str(path), devices=["cpu"], probe_seconds=4)
 
 
+@pytest.fixture(scope="module")
+def analysed_batch_norm(tmp_path_factory):
+    """The BatchNorm1d model's profile without a device: its shape analyses only (a GPU is priced from them)."""
+    path = tmp_path_factory.mktemp("bn_analysis") / "bn.py"
+    path.write_text(BATCH_NORM)
+    return advisor.profile(str(path), devices=[], probe_seconds=4)
+
+
 def _raises(est) -> list[str]:
     return [n for n in est.notes if n.startswith("this job's epochs end with a batch of")]
 
@@ -71,13 +79,11 @@ def test_recommend_warns_of_it_whichever_machine_it_chose(batch_norm_profile):
     assert not [w for w in whole.verdict.warnings if "epochs end with a batch" in w]
 
 
-def test_the_analysis_finds_it_where_the_ladder_never_tries_one_sample(tmp_path):
+def test_the_analysis_finds_it_where_the_ladder_never_tries_one_sample(analysed_batch_norm):
     # At --batch-size 100 the ladder times 12, 25, 50, 100: it never ran batch size 1, so a job of 2,001 samples
     # (20 x 100 + 1) was priced with no word that its last batch raises. The shape analysis now runs the model's
     # forward at 1 on fake tensors where it has a BatchNorm in training mode.
-    path = tmp_path / "bn.py"
-    path.write_text(BATCH_NORM)
-    prof = advisor.profile(str(path), devices=[], probe_seconds=4)
+    prof = analysed_batch_norm
     assert prof.analysis.one_sample_error.startswith(
         "the forward at batch size 1 raised ValueError: Expected more than 1 value per channel when training")
     # checked once: the bf16 analysis of the same model ran it again for the same answer (1.6-8.5 s on a slow model)
@@ -145,14 +151,12 @@ def test_a_nul_in_the_error_s_class_name_does_not_fail_the_profile(tmp_path):
     assert prof.analysis.one_sample_error.startswith("the forward at batch size 1 raised Bad\\x00Err: ")
 
 
-def test_k_gpus_that_split_the_last_batch_to_one_sample_each_are_told(tmp_path):
+def test_k_gpus_that_split_the_last_batch_to_one_sample_each_are_told(analysed_batch_norm):
     # review3: --gpus 1,2 of a job of 18 samples at batch 8 gave no note on any row, though its last batch of 2,
     # split over 2 GPUs as advisor prices it, leaves each GPU one sample, at which the BatchNorm raises.
     from advisor.schemas.small_batch import split_last_batch_note
 
-    path = tmp_path / "bn.py"
-    path.write_text(BATCH_NORM)
-    prof = advisor.profile(str(path), devices=[], probe_seconds=4)
+    prof = analysed_batch_norm
     two = advisor.predict(prof, dataset_size=18, epochs=1, batch_size=8, target=advisor.Target.gpu("A100-80GB", 2),
                           save=False, use_history=False)
     [note] = _raises(two)
@@ -174,14 +178,12 @@ def test_k_gpus_that_split_the_last_batch_to_one_sample_each_are_told(tmp_path):
     assert split_last_batch_note(None, 18, 8, 2) is None
 
 
-def test_a_job_whose_every_step_gives_a_gpu_one_sample_is_told(tmp_path):
+def test_a_job_whose_every_step_gives_a_gpu_one_sample_is_told(analysed_batch_norm):
     # --batch-size 4 on 4 GPUs (or 1 on one) of a BatchNorm1d model: every step gives a GPU one sample, at which the
     # model raised, and the estimate said nothing of it.
     from advisor.schemas.small_batch import step_raises_note
 
-    path = tmp_path / "bn.py"
-    path.write_text(BATCH_NORM)
-    prof = advisor.profile(str(path), devices=[], probe_seconds=4)
+    prof = analysed_batch_norm
     four = advisor.predict(prof, dataset_size=66, epochs=1, batch_size=4, target=advisor.Target.gpu("A100-80GB", 4),
                            save=False, use_history=False)
     [note] = [n for n in four.notes if "fail at its first step" in n]
