@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from predictor_helpers import mlp_runs
 
 from advisor.predictor.learned import MIN_RUNS, calibration_report, evaluate, fit_correction
 from advisor.schemas import Estimate, Target, TrainingRow, WorkloadInfo
@@ -365,17 +366,7 @@ def test_a_workloads_gpu_only_runs_leave_its_cpu_times_alone():
 
 def _twice(seed: int, n: int = 30) -> list[TrainingRow]:
     """One workload's CPU jobs of many sizes, each taking twice its prediction, with 10% noise."""
-    rnd = random.Random(seed)
-    rows = []
-    for i in range(n):
-        size, epochs = int(10 ** rnd.uniform(4, 6)), rnd.randint(1, 10)
-        predicted = size * epochs * 2e-4 + 1.0
-        rows.append(TrainingRow(
-            recommendation_id=i, outcome_id=i, workload="mlp", param_count=300_000, flops_per_sample=1.7e6,
-            dataset_size=size, epochs=epochs, batch_size=256, tier="cpu", gpu=None, gpu_count=0,
-            vcpus=rnd.choice([2, 4, 8]), method="measured", predicted_seconds=predicted,
-            actual_seconds=predicted * 2.0 * math.exp(rnd.gauss(0, 0.10))))
-    return rows
+    return mlp_runs(seed, n, 2.0, noise=0.10, vcpus=lambda rnd: rnd.choice([2, 4, 8]))
 
 
 def _factors(correction) -> list[float]:

@@ -4,28 +4,13 @@ kind of device (CPU, GPU) took against their corrected prediction, not the runs 
 from __future__ import annotations
 
 import math
-import random
+
+from predictor_helpers import mlp_runs
 
 from advisor.predictor.learned import evaluate
-from advisor.schemas import Estimate, Target, TrainingRow, WorkloadInfo
+from advisor.schemas import Estimate, Target, WorkloadInfo
 
 INFO = WorkloadInfo(name="mlp", param_count=300_000, flops_per_sample=1.7e6)
-
-
-def _runs(n: int, ratio: float, *, gpu: bool, noise: float, seed: int, first_id: int) -> list[TrainingRow]:
-    """``n`` runs of mlp at ``ratio`` its prediction with ``noise`` (log sd), each its own recommendation."""
-    rnd = random.Random(seed)
-    rows = []
-    for i in range(n):
-        size, epochs = int(10 ** rnd.uniform(4, 6)), rnd.randint(1, 10)
-        predicted = size * epochs * 2e-4 + 1.0
-        rows.append(TrainingRow(
-            recommendation_id=first_id + i, outcome_id=first_id + i, workload="mlp", param_count=300_000,
-            flops_per_sample=1.7e6, dataset_size=size, epochs=epochs, batch_size=256,
-            tier="single_gpu" if gpu else "cpu", gpu="A100-80GB" if gpu else None, gpu_count=1 if gpu else 0,
-            vcpus=None if gpu else 4, method="scaled" if gpu else "measured", predicted_seconds=predicted,
-            actual_seconds=predicted * ratio * math.exp(rnd.gauss(0, noise))))
-    return rows
 
 
 def _estimate(gpu: bool) -> Estimate:
@@ -38,10 +23,10 @@ def _estimate(gpu: bool) -> Estimate:
 def test_one_wild_run_of_an_uncorrected_kind_does_not_widen_the_corrected_interval():
     """11 CPU runs at 2x (one a typo at 19x) and one GPU run at 9.8x, not corrected (one run): the GPU run's held-out
     error, its base one, raised the top of every corrected CPU interval from ~+90% to ~+840%."""
-    rows = _runs(10, 2.0, gpu=False, noise=0.05, seed=1, first_id=0)
+    rows = mlp_runs(1, 10, 2.0, gpu=False, noise=0.05, first_id=0)
     rows.append(rows[0].model_copy(update={"outcome_id": 50, "recommendation_id": 50,
                                            "actual_seconds": rows[0].predicted_seconds * 19.0}))
-    rows += _runs(1, 9.8, gpu=True, noise=0.0, seed=2, first_id=100)
+    rows += mlp_runs(2, 1, 9.8, gpu=True, noise=0.0, first_id=100)
     correction = evaluate(rows)
     assert correction.used and correction.kinds == frozenset({False})
     out = correction.apply(_estimate(gpu=False), INFO)
@@ -54,8 +39,8 @@ def test_one_wild_run_of_an_uncorrected_kind_does_not_widen_the_corrected_interv
 def test_each_kind_gets_the_spread_of_its_own_runs():
     """10 CPU runs at 2x with 3% noise and 10 GPU runs at 1.5x with 40%: the GPU interval is wider than the CPU's,
     where both were the same pooled one."""
-    rows = [*_runs(10, 2.0, gpu=False, noise=0.03, seed=3, first_id=0),
-            *_runs(10, 1.5, gpu=True, noise=0.40, seed=4, first_id=100)]
+    rows = [*mlp_runs(3, 10, 2.0, gpu=False, noise=0.03, first_id=0),
+            *mlp_runs(4, 10, 1.5, gpu=True, noise=0.40, first_id=100)]
     correction = evaluate(rows)
     assert correction.used and correction.kinds == frozenset({False, True})
     cpu, gpu = (correction.apply(_estimate(gpu=g), INFO) for g in (False, True))
@@ -63,3 +48,14 @@ def test_each_kind_gets_the_spread_of_its_own_runs():
     # The CPU's own runs stray a few % from 2x: its interval is the base's 0.8-1.25, scaled.
     assert math.isclose(cpu.high / cpu.seconds, 1.25) and math.isclose(cpu.low / cpu.seconds, 0.8)
     assert gpu.high / gpu.seconds > 1.4 and gpu.low / gpu.seconds < 0.7
+
+
+def test_mlp_runs_took_the_ratio_asked_on_the_kind_asked():
+    cpu = mlp_runs(3, 10, 2.0, noise=0.0, first_id=5)
+    assert [r.outcome_id for r in cpu] == list(range(5, 15)) and {r.vcpus for r in cpu} == {4}
+    assert all(r.tier == "cpu" and r.gpu is None and r.actual_seconds == r.predicted_seconds * 2.0 for r in cpu)
+    gpu = mlp_runs(3, 10, 1.5, noise=0.4, gpu=True)
+    assert {(r.tier, r.gpu, r.gpu_count, r.vcpus) for r in gpu} == {("single_gpu", "A100-80GB", 1, None)}
+    assert [r.predicted_seconds for r in gpu] == [r.predicted_seconds for r in cpu]  # the same seed, the same jobs
+    spread = [math.log(r.actual_seconds / r.predicted_seconds / 1.5) for r in gpu]
+    assert max(spread) - min(spread) > 0.4  # the noise asked for
