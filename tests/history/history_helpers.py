@@ -56,6 +56,23 @@ GPUS = [("g5.xlarge", "A10G", 1, 4, 1.006), ("p4d.24xlarge", "A100-40GB", 8, 96,
         ("g4dn.xlarge", "T4", 1, 4, 0.526), ("p5.48xlarge", "H100-SXM", 8, 192, 98.32)]
 
 
+def sqlite_driver_error(url: str, errorname: str, text: str, *, statement: str = "INSERT",
+                 message: str = "{detail}", hint: str = "-"):
+    """``advisor.history.engine.database_error``'s error for a SQLite driver error that sqlite3 names ``errorname``
+    (its ``sqlite_errorname``: "SQLITE_READONLY_DIRECTORY") and words as ``text``, raised by ``statement`` on the
+    history ``url``; ``message`` and ``hint`` are the defaults database_error is given."""
+    from sqlalchemy.exc import OperationalError
+
+    from advisor.history.engine import create_history_engine, database_error
+
+    driver = type("DriverError", (Exception,), {"sqlite_errorname": errorname})
+    engine = create_history_engine(url)
+    try:
+        return database_error(engine, OperationalError(statement, {}, driver(text)), message, hint)
+    finally:
+        engine.dispose()
+
+
 def candidate(i: int = 0, *, seconds: float | None = None, method: str = "scaled", **overrides) -> Candidate:
     """The i-th of a fixed menu of candidates (CPU first, then GPUs)."""
     if i % 5 == 0:

@@ -9,15 +9,14 @@ import hashlib
 import sqlite3
 
 import pytest
-from history_helpers import at_0001, recommendation
+from history_helpers import at_0001, recommendation, sqlite_driver_error
 from sqlalchemy import text
-from sqlalchemy.exc import OperationalError
 from typer.testing import CliRunner
 
 from advisor.cli.app import build_app
 from advisor.errors import DatabaseUnavailableError
 from advisor.history import migrate
-from advisor.history.engine import create_history_engine, database_error
+from advisor.history.engine import create_history_engine
 from advisor.history.repository import History
 
 
@@ -86,17 +85,9 @@ def test_migrating_an_older_history_that_may_not_be_written_says_to_do_it_on_a_c
 
 
 def test_a_read_only_folder_hint_never_gives_the_immutable_url_already_in_use(tmp_path):
-    class ReadOnlyFolder(Exception):
-        sqlite_errorname = "SQLITE_READONLY_DIRECTORY"
-
     (tmp_path / "h.db").touch()  # the file the URL reads (one that does not exist is to be created elsewhere)
-    url = f"sqlite:///file:{tmp_path}/h.db?immutable=1&uri=true"
-    engine = create_history_engine(url)
-    try:
-        err = database_error(engine, OperationalError("INSERT", {}, ReadOnlyFolder("attempt to write a readonly "
-                                                                                   "database")), "{detail}", "-")
-    finally:
-        engine.dispose()
+    err = sqlite_driver_error(f"sqlite:///file:{tmp_path}/h.db?immutable=1&uri=true", "SQLITE_READONLY_DIRECTORY",
+                              "attempt to write a readonly database")
     assert "immutable=1&uri=true'" not in err.hint
     assert err.hint == ("Fix: this URL (immutable=1) reads the file as it is and never writes it; to save to it, make "
                         "the folder writable, or copy the file to a folder you can write and point "

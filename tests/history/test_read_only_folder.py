@@ -15,12 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
-
-from advisor.history.engine import create_history_engine, database_error
-
-
-class _DriverError(Exception):
-    sqlite_errorname = "SQLITE_READONLY_DIRECTORY"
+from history_helpers import sqlite_driver_error
 
 
 def _unprivileged() -> list[str]:
@@ -69,14 +64,9 @@ def test_the_hint_names_the_file_of_a_uri_filename_too(tmp_path):
     path = tmp_path / "a folder" / "h.db"
     path.parent.mkdir()
     path.touch()  # a file there to read (one that does not exist yet is to be created: no URL reads it)
-    engine = create_history_engine(f"sqlite:///file:{tmp_path}/a%20folder/h.db?mode=ro&uri=true")
-    try:
-        from sqlalchemy.exc import OperationalError
-
-        exc = OperationalError("PRAGMA journal_mode", {}, _DriverError("attempt to write a readonly database"))
-        err = database_error(engine, exc, "Cannot use {where}: {detail}", "default")
-    finally:
-        engine.dispose()
+    err = sqlite_driver_error(f"sqlite:///file:{tmp_path}/a%20folder/h.db?mode=ro&uri=true",
+                              "SQLITE_READONLY_DIRECTORY", "attempt to write a readonly database",
+                              statement="PRAGMA journal_mode", message="Cannot use {where}: {detail}", hint="default")
     # (SQLAlchemy decodes the %20 of the URL it parses; "file:" stays, not "file%3A")
     assert err.message.startswith(f"Cannot use sqlite:///file:{path}?mode=ro&uri=true: the folder "
                                   f"{str(path.parent)!r} may not be written")
@@ -86,17 +76,8 @@ def test_the_hint_names_the_file_of_a_uri_filename_too(tmp_path):
 
 
 def test_a_read_only_file_in_a_writable_folder_keeps_the_permissions_hint(tmp_path):
-    class ReadOnly(Exception):
-        sqlite_errorname = "SQLITE_READONLY"
-
-    from sqlalchemy.exc import OperationalError
-
-    engine = create_history_engine(f"sqlite:///{tmp_path / 'h.db'}")
-    try:
-        err = database_error(engine, OperationalError("INSERT", {}, ReadOnly("attempt to write a readonly database")),
-                             "{detail}", "default")
-    finally:
-        engine.dispose()
+    err = sqlite_driver_error(f"sqlite:///{tmp_path / 'h.db'}", "SQLITE_READONLY",
+                              "attempt to write a readonly database", hint="default")
     assert err.hint.startswith("Fix: check that you may read and write the database file and its folder")
     assert Path(tmp_path).is_dir()
 
@@ -140,3 +121,15 @@ def test_a_new_history_in_a_read_only_folder_is_not_offered_a_file_to_read(tmp_p
     assert error["hint"].startswith("Fix: set ADVISOR_DATABASE_URL to a file in a folder you can write")
     assert "immutable" not in run.stderr and "to read it" not in run.stderr
     assert os.listdir(folder) == []
+
+
+def test_sqlite_driver_error_is_database_errors_answer_to_the_named_error(tmp_path):
+    # history_helpers.sqlite_driver_error: the error class sqlite3 names, raised by the statement, on the URL's engine
+    from advisor.errors import DatabaseUnavailableError
+
+    err = sqlite_driver_error(f"sqlite:///{tmp_path / 'h.db'}", "SQLITE_READONLY_DIRECTORY",
+                              "attempt to write a readonly database", message="[{detail}]")
+    assert isinstance(err, DatabaseUnavailableError)
+    assert err.message == (f"[the folder '{tmp_path}' may not be written, so the history file 'h.db' cannot be "
+                           "created there (attempt to write a readonly database)]")
+    assert err.public == "The history database is unavailable: its folder is read-only."

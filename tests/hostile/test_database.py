@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from advisor.cli.app import build_app
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "history"))
-from history_helpers import recommendation  # noqa: E402
+from history_helpers import recommendation, sqlite_driver_error  # noqa: E402
 
 
 def run(*args: str):
@@ -201,19 +201,9 @@ def test_a_full_disk_that_stops_the_wal_index_growing_is_told_as_a_full_disk(tmp
     """On a full disk SQLite fails to open a WAL history with "disk I/O error" (SQLITE_IOERR_SHMSIZE: no room to
     grow its ``-shm`` index, "generally because the disk is full", SQLite's words); that was told with "check
     ADVISOR_DATABASE_URL", and a CI runner's full disk read as a wrong URL."""
-    from sqlalchemy.exc import OperationalError
-
-    from advisor.history.engine import create_history_engine, database_error
-
-    class ShmSize(Exception):
-        sqlite_errorname = "SQLITE_IOERR_SHMSIZE"
-
-    engine = create_history_engine(f"sqlite:///{tmp_path / 'h.db'}")
-    try:
-        err = database_error(engine, OperationalError("SELECT", {}, ShmSize("disk I/O error")),
-                             "Cannot use the history database {where}: {detail}", "Fix: check ADVISOR_DATABASE_URL.")
-    finally:
-        engine.dispose()
+    err = sqlite_driver_error(f"sqlite:///{tmp_path / 'h.db'}", "SQLITE_IOERR_SHMSIZE", "disk I/O error",
+                              statement="SELECT", message="Cannot use the history database {where}: {detail}",
+                              hint="Fix: check ADVISOR_DATABASE_URL.")
     assert err.message.endswith(": disk I/O error (no space to grow its index file 'h.db-shm': the disk is full)")
     assert err.hint.startswith("Fix: free some space on the disk that holds the database")
     assert err.public == "The history database is unavailable: its disk is full."
