@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import pytest
 
 DATA = Path(__file__).resolve().parent / "data"
+sys.path.insert(0, str(DATA.parents[1] / "history"))  # history_helpers
 
 
 @pytest.fixture
@@ -17,6 +19,18 @@ def history_url(tmp_path, monkeypatch) -> str:
     monkeypatch.setenv("ADVISOR_DATABASE_URL", url)
     monkeypatch.delenv("ADVISOR_DEBUG", raising=False)
     return url
+
+
+@pytest.fixture
+def saved_history(history_url) -> str:
+    """``history_url`` holding one saved recommendation, of the workload "m"."""
+    from history_helpers import recommendation
+
+    from advisor.history.repository import History
+
+    with History(history_url) as hist:
+        hist.save_recommendation(recommendation("m"))
+    return history_url
 
 
 @pytest.fixture

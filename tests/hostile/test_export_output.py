@@ -6,44 +6,30 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-import pytest
+from history_helpers import recommendation  # on sys.path through this folder's conftest
 from typer.testing import CliRunner
 
 from advisor.cli.app import build_app
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "history"))
-from history_helpers import recommendation  # noqa: E402
-
-
-@pytest.fixture
-def db(tmp_path, monkeypatch):
-    from advisor.history.repository import History
-
-    url = f"sqlite:///{tmp_path / 'db' / 'history.db'}"
-    monkeypatch.setenv("ADVISOR_DATABASE_URL", url)
-    with History(url) as hist:
-        hist.save_recommendation(recommendation("m"))
-    return url
 
 
 def _export(*args: str):
     return CliRunner().invoke(build_app(), ["history", "export", *args])
 
 
-def test_missing_folder(user_error, db, tmp_path):
+def test_missing_folder(user_error, saved_history, tmp_path):
     user_error(_export("-o", str(tmp_path / "nope" / "h.csv")), "does not exist", one_message=True)
 
 
-def test_a_folder_in_place_of_the_file(user_error, db, tmp_path):
+def test_a_folder_in_place_of_the_file(user_error, saved_history, tmp_path):
     (tmp_path / "out").mkdir()
     user_error(_export("-o", str(tmp_path / "out")), "folder", one_message=True)
 
 
-def test_proc(user_error, db):
+def test_proc(user_error, saved_history):
     user_error(_export("-o", "/proc/advisor-history.csv"), "/proc", one_message=True)
 
 
-def test_failure_midway_leaves_nothing(user_error, db, tmp_path, monkeypatch):
+def test_failure_midway_leaves_nothing(user_error, saved_history, tmp_path, monkeypatch):
     from advisor.errors import HistoryError
     from advisor.history.repository import History
 
@@ -60,7 +46,7 @@ def test_failure_midway_leaves_nothing(user_error, db, tmp_path, monkeypatch):
     assert (out_dir / "h.csv").read_text() == "the previous export\n"
 
 
-def test_success_leaves_only_the_file(db, tmp_path):
+def test_success_leaves_only_the_file(saved_history, tmp_path):
     out_dir = tmp_path / "out"
     out_dir.mkdir()
     result = _export("--format", "json", "-o", str(out_dir / "h.json"))
@@ -69,15 +55,15 @@ def test_success_leaves_only_the_file(db, tmp_path):
     assert '"workload": "m"' in (out_dir / "h.json").read_text()
 
 
-def test_the_history_database_itself_is_refused(user_error, db, tmp_path):
+def test_the_history_database_itself_is_refused(user_error, saved_history, tmp_path):
     """-o onto the database's own path exited 0 and replaced the whole history with its CSV."""
-    path = tmp_path / "db" / "history.db"
+    path = tmp_path / "history.db"
     user_error(_export("-o", str(path)), "a SQLite database (the history's own, say); writing there would replace "
                "the database with the output", one_message=True)
     assert path.read_bytes().startswith(b"SQLite format 3\x00")
 
 
-def test_a_link_is_written_through_and_a_private_file_stays_private(db, tmp_path):
+def test_a_link_is_written_through_and_a_private_file_stays_private(saved_history, tmp_path):
     import os
     import stat
 
@@ -92,7 +78,7 @@ def test_a_link_is_written_through_and_a_private_file_stays_private(db, tmp_path
     assert stat.S_IMODE(real.stat().st_mode) == 0o600
 
 
-def test_a_named_pipe_is_written_into_not_replaced(db, tmp_path):
+def test_a_named_pipe_is_written_into_not_replaced(saved_history, tmp_path):
     import os
     import stat
     import threading
