@@ -7,11 +7,13 @@ as root, with the capabilities that override file permissions dropped (``setpriv
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,16 +28,23 @@ def _unprivileged() -> list[str]:
     return ["setpriv", "--bounding-set", "-dac_override,-dac_read_search,-fowner", "--"]
 
 
+@contextlib.contextmanager
+def _read_only(folder: Path) -> Iterator[Path]:
+    """``folder`` may not be written while the block runs (then may again, for tmp_path's clean-up)."""
+    folder.chmod(0o555)
+    try:
+        yield folder
+    finally:
+        folder.chmod(0o755)
+
+
 @pytest.fixture
 def read_only_history(tmp_path, _migrated_sqlite):
     folder = tmp_path / "ro"
     folder.mkdir()
     shutil.copyfile(_migrated_sqlite, folder / "h.db")
-    folder.chmod(0o555)
-    try:
+    with _read_only(folder):
         yield folder / "h.db"
-    finally:
-        folder.chmod(0o755)
 
 
 def _advisor(url: str, *args: str) -> subprocess.CompletedProcess:
@@ -107,11 +116,8 @@ def test_a_new_history_in_a_read_only_folder_is_not_offered_a_file_to_read(tmp_p
     does not exist. It is a file that cannot be created there, with where to put it instead."""
     folder = tmp_path / "ro"
     folder.mkdir()
-    folder.chmod(0o555)
-    try:
+    with _read_only(folder):
         run = _advisor(f"sqlite:///{folder / 'h.db'}", "db", "upgrade", "--json")
-    finally:
-        folder.chmod(0o755)
     assert run.returncode == 1, run.stderr
     assert "Traceback" not in run.stderr
     error = json.loads(run.stdout)["error"]
