@@ -38,7 +38,7 @@ from advisor.schemas.base import (
     utc_now,
 )
 from advisor.schemas.devices import HostInfo, StartupClock
-from advisor.schemas.small_batch import SmallBatchError
+from advisor.schemas.small_batch import SmallBatchError, told_one_sample
 from advisor.schemas.state_growth import StateGrowth
 from advisor.schemas.subnormal import SubnormalDrift
 
@@ -477,8 +477,10 @@ class Profile(Model):
     notes: list[Note] = Field(default_factory=list, max_length=MAX_NOTES)
 
     @model_validator(mode="after")
-    def _no_nul(self) -> Profile:
+    def _checked(self) -> Profile:
         refuse_nul(self)  # all of its text, the nested models' too: a profile is input (base.refuse_nul)
+        if (half := told_one_sample(self.analysis, self.bf16_analysis)) is not self.bf16_analysis:
+            self.bf16_analysis = half  # once, as the profile is made or read (small_batch.told_one_sample)
         return self
 
     def timed_devices(self) -> list[str]:
@@ -490,9 +492,8 @@ class Profile(Model):
         """This profile priced at ``precision``: with ``bf16_analysis`` for a 16-bit or mixed job, else itself."""
         if self.bf16_analysis is None or precision not in (*HALF_PRECISIONS, "mixed"):
             return self
-        err = self.analysis.one_sample_error if self.analysis is not None else None  # only the first checks batch 1
-        half = self.bf16_analysis if err is None else self.bf16_analysis.model_copy(update={"one_sample_error": err})
-        return self.model_copy(update={"analysis": half, "bf16_analysis": None})
+        # the bf16 analysis carries the first's batch-1 error already (told_one_sample, as the profile was made)
+        return self.model_copy(update={"analysis": self.bf16_analysis, "bf16_analysis": None})
 
     def device(self, device: str) -> DeviceProfile | None:
         return next((d for d in self.devices if d.device == device), None)

@@ -6,7 +6,7 @@ holds that many samples raises the same, and a bug that shows only at batch size
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from pydantic import Field
 
@@ -83,3 +83,19 @@ def step_raises_note(one_sample_error: str | None, batch_size: int, count: int) 
     return (f"each step of this job (--batch-size {batch_size:,}) gives {per}, a batch size at which the model "
             f"raised ({one_sample_error}): {STEP_RAISES}. Fix: --batch-size {2 * count:,} or more (2 samples per "
             f"GPU){', or fewer GPUs' if count > 1 else ''}.")
+
+
+AnalysisT = TypeVar("AnalysisT", bound=Model)
+
+
+def told_one_sample(first: Model | None, half: AnalysisT | None) -> AnalysisT | None:
+    """``half``, a profile's second analysis of the model (at bf16), with the batch-1 error (``one_sample_error``)
+    of ``first``, the profile's first analysis: ``half`` skips that check (it is the model's, whatever the
+    precision, and may take seconds), yet prices every 16-bit row, which must be told of it too. Given once, as
+    the profile is made or read (a file written before this holds a ``half`` without it), so that
+    ``Profile.analysed_for`` hands out that one object, and whatever it has worked out (its derived cache), each
+    time. ``half`` itself where there is nothing to add."""
+    err = getattr(first, "one_sample_error", None)
+    if err is None or half is None or getattr(half, "one_sample_error", None) is not None:
+        return half
+    return half.model_copy(update={"one_sample_error": err})

@@ -277,6 +277,28 @@ def test_a_bf16_analysis_past_the_timeout_is_left_out_and_said(monkeypatch, hang
     assert probe_forked(forked(), **kwargs).bf16_analysis is not None  # it is there when it finishes
 
 
+def test_the_bf16_analysis_does_not_check_batch_1_again(monkeypatch):
+    """The batch-1 check is the model's, whatever the precision: the bf16 analysis skips it (1.6-8.5 s on a slow
+    model) and is given the first analysis's answer as the profile is made (``small_batch.told_one_sample``)."""
+    from torch import nn
+
+    import advisor.probe.analysis as analysis_module
+
+    real = analysis_module.analyze
+
+    def once(workload, *args, precision=None, one_sample=True, **kwargs):
+        if precision == "bf16" and one_sample:  # the bf16 analysis fails, and the assertions below with it
+            raise RuntimeError("the bf16 analysis checked batch size 1 again")
+        return real(workload, *args, precision=precision, one_sample=one_sample, **kwargs)
+
+    monkeypatch.setattr(analysis_module, "analyze", once)  # seen by the forked child
+    prof = probe_forked(forked(model=lambda: nn.Sequential(nn.Linear(16, 32), nn.BatchNorm1d(32), nn.ReLU(),
+                                                           nn.Linear(32, 4))),
+                        devices=[], batch_size=8, probe_seconds=1, analyze=True, bf16_analysis=True)
+    assert prof.analysis.one_sample_error.startswith("the forward at batch size 1 raised ValueError")
+    assert prof.bf16_analysis is not None and prof.bf16_analysis.one_sample_error == prof.analysis.one_sample_error
+
+
 def test_only_the_check_when_no_device():
     prof = probe_forked(forked(), devices=[], batch_size=8, probe_seconds=1)
     assert prof.devices == [] and prof.workload.param_count == TINY_PARAMS
