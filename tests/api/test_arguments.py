@@ -31,16 +31,21 @@ def prof():
     return load_profile(PROFILE_FILE)
 
 
-def _with_nul(tmp_path: Path, *where: str | int) -> Path:
-    """The saved profile with a NUL in the text at ``where`` (keys and list indices), as a file."""
+def _with_text(path: Path, text: str, *where: str | int) -> Path:
+    """The saved profile with ``text`` at ``where`` (keys and list indices), written to ``path`` as JSON (ASCII: a
+    lone surrogate is a \\ud800 escape, as a JSON file can hold it)."""
     data = json.loads(PROFILE_FILE.read_text())
     node = data
     for key in where[:-1]:
         node = node[key]
-    node[where[-1]] = "a\x00b"
-    path = tmp_path / "nul.json"
+    node[where[-1]] = text
     path.write_text(json.dumps(data))
     return path
+
+
+def _with_nul(tmp_path: Path, *where: str | int) -> Path:
+    """The saved profile with a NUL in the text at ``where``, as a file."""
+    return _with_text(tmp_path / "nul.json", "a\x00b", *where)
 
 
 # ------------------------------------------------------------------------------------------ wrong types
@@ -126,13 +131,7 @@ def test_a_profile_file_with_a_nul_is_a_probe_error_naming_the_field(tmp_path, w
                                               (("devices", 0, "name"), "devices.0.name")])
 def test_a_profile_file_with_a_lone_surrogate_is_one_message_naming_the_field(tmp_path, where, field):
     """It was accepted, and `recommend` died printing it with a UnicodeEncodeError and a traceback."""
-    data = json.loads(PROFILE_FILE.read_text())
-    node = data
-    for key in where[:-1]:
-        node = node[key]
-    node[where[-1]] = "small\ud800cnn"
-    path = tmp_path / "surrogate.json"
-    path.write_text(json.dumps(data))  # ASCII: the lone surrogate is a \ud800 escape, as a JSON file can hold it
+    path = _with_text(tmp_path / "surrogate.json", "small\ud800cnn", *where)
     with pytest.raises(ProbeError) as caught:
         advisor.recommend(path, save=False, **JOB)
     expected = (f"{path}: not a valid advisor profile: {field} contains a lone surrogate (a \\ud800-\\udfff escape "
