@@ -368,6 +368,7 @@ def record(
     from advisor.cli.db import check_history_url
     from advisor.cli.render import safe_text
     from advisor.errors import OutlierRecorded
+    from advisor.history.outcome_checks import forced_words
     from advisor.outcome_words import looks_mistyped, recorded_words
     from advisor.service.call_hints import server_flag
     from advisor.settings import Settings
@@ -400,7 +401,11 @@ def record(
                         + (f" on {outcome.instance_type or instance}" if instance else "") + recorded_words(outcome)
                         + (": listed, never compared nor learned from." if crashed else "."))
     forced = any(issubclass(w.category, OutlierRecorded) for w in left_out)  # its note says how to take it back
-    if looks_mistyped(outcome) and outcome.id is not None and not forced:  # a slipped unit (39m for 3m09s)
+    # With --server the warning stays on the server: the outcome's stored notes say it was a forced outlier.
+    there = forced_words(outcome, server_flag(server)) if server and not forced else None
+    if there:
+        typer.echo(f"note: {safe_text(there)}", err=json_out)
+    elif looks_mistyped(outcome) and outcome.id is not None and not forced:  # a slipped unit (39m for 3m09s)
         typer.echo(f"note: if the duration is mistyped, `advisor history forget {entry_id} --outcome {outcome.id}"
                    f"{safe_text(server_flag(server))}` takes it back; then record the right one.", err=json_out)
     for w in left_out:

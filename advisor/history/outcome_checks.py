@@ -103,6 +103,10 @@ def refuse_outlier(actual_seconds: float, predicted: float | None, *, uncorrecte
                                                "(force=True in Python); the learned correction will leave it out.")
 
 
+# The stored notes' words for a forced outlier: what a client reads back from a server's outcome (``forced_words``).
+FORCED = "recorded with --force: "
+
+
 def forced_note(notes: str | None, actual_seconds: float, predicted: float | None, *,
                 completed: bool) -> str | None:
     """``notes`` with, for a completed run recorded with force more than ``OUTLIER_RATIO`` times from ``predicted``
@@ -110,8 +114,28 @@ def forced_note(notes: str | None, actual_seconds: float, predicted: float | Non
     say it, so `history show` does (before, nothing stored said the run was forced)."""
     if not (completed and outlier(actual_seconds, predicted)):
         return notes
-    said = f"recorded with --force: {times_off(actual_seconds, predicted):,.0f}x its prediction"
+    said = f"{FORCED}{times_off(actual_seconds, predicted):,.0f}x its prediction"
     return f"{notes}; {said}" if notes else said
+
+
+def left_out_words(why: str, outcome: Outcome, server_flag: str = "") -> str:
+    """What a forced outlier (``why``: ``outlier``'s words) is told: kept, left out of the learned correction, and
+    how to see and remove it (``server_flag``: " --server URL" where it is stored on that server)."""
+    return (f"recorded with force: {why}, so the learned correction leaves it out (it learns only from runs within "
+            f"{OUTLIER_RATIO:.0f}x of their uncorrected prediction); `advisor history compare{server_flag}` shows it; "
+            f"`advisor history forget {outcome.recommendation_id} --outcome {outcome.id}{server_flag}` removes it.")
+
+
+def forced_words(outcome: Outcome, server_flag: str) -> str | None:
+    """``left_out_words`` for an ``outcome`` a server stored as a forced outlier (its notes end with ``FORCED``),
+    where the server's own ``OutlierRecorded`` warning stays on the server; None for any other. ``why`` is against
+    the prediction the outcome carries, else (a corrected prediction within 20x of it) the stored ratio."""
+    notes = outcome.notes or ""
+    if outcome.status != "completed" or FORCED not in notes:
+        return None
+    why = outlier(outcome.actual_seconds, outcome.predicted_seconds) or \
+        f"{format_duration(outcome.actual_seconds)} is {notes.rsplit(FORCED, 1)[1]}"
+    return left_out_words(why, outcome, server_flag)
 
 
 def warn_left_out(outcome: Outcome, predicted: float | None, *, uncorrected: bool = False) -> None:
@@ -120,11 +144,7 @@ def warn_left_out(outcome: Outcome, predicted: float | None, *, uncorrected: boo
     why = outlier(outcome.actual_seconds, predicted, uncorrected=uncorrected) if outcome.status == "completed" \
         else None
     if why:
-        rid = outcome.recommendation_id
-        warnings.warn(f"recorded with force: {why}, so the learned correction leaves it out (it learns only from "
-                      f"runs within {OUTLIER_RATIO:.0f}x of their uncorrected prediction); `advisor history compare` "
-                      f"shows it; `advisor history forget {rid} --outcome {outcome.id}` removes it.",
-                      OutlierRecorded, stacklevel=outside_stacklevel())
+        warnings.warn(left_out_words(why, outcome), OutlierRecorded, stacklevel=outside_stacklevel())
 
 
 # The first key of the PostgreSQL advisory locks advisor takes ("advr"); the second is the recommendation's id.

@@ -6,6 +6,7 @@ from __future__ import annotations
 import ctypes
 import json
 import os
+import re
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -111,6 +112,29 @@ def test_history_commands_with_server_use_the_servers_history(server, cli):
     table = cli("history", "list", "--server", server.url)
     assert table.exit_code == 0 and str(rec["id"]) in table.stdout
     assert not _local_history().exists(), "client mode wrote the local history"
+
+
+def test_a_forced_outlier_with_server_gets_the_force_note_as_here(server, cli, monkeypatch, tmp_path):
+    # history record --force of a run 1000x its prediction: here it said "recorded with force: ... the learned
+    # correction leaves it out", and with --server "if the duration is mistyped, forget it" (the server's warning
+    # stayed on the server), which told a user who had just said the duration is right to take it back.
+    args = ("--profile", PROFILE_FILE, "--dataset-size", 40000, "--epochs", 1, "--json")
+    there_rec = json.loads(cli("recommend", *args, "--server", server.url).stdout)
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", f"sqlite:///{tmp_path / 'here.db'}")
+    here_rec = json.loads(cli("recommend", *args).stdout)
+    seconds = here_rec["chosen"]["seconds"] * 1000
+    here = cli("history", "record", here_rec["id"], "--actual-seconds", seconds, "--force")
+    there = cli("history", "record", there_rec["id"], "--actual-seconds", seconds, "--force", "--server", server.url)
+    assert here.exit_code == there.exit_code == 0, there.output
+    for out, flag in ((here.output, ""), (there.output, f" --server {server.url}")):
+        assert "mistyped" not in out
+        [note] = [line for line in out.splitlines() if line.startswith("note: ")]
+        assert note.startswith("note: recorded with force: ") and "x longer than the predicted " in note
+        assert "so the learned correction leaves it out (it learns only from runs within 20x" in note
+        # the outcome's id: the module's server holds the other tests' outcomes too
+        assert re.search(rf"`advisor history forget {there_rec['id'] if flag else here_rec['id']} --outcome \d+"
+                         rf"{re.escape(flag)}` removes it\.$", note), note
+        assert f"`advisor history compare{flag}` shows it" in note
 
 
 def test_client_mode_errors_are_one_message(server, cli, monkeypatch):
