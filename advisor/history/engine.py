@@ -34,6 +34,7 @@ from advisor.history import missing_table as missing
 from advisor.history import read_only_folder as read_only
 from advisor.history.answer_deadline import AnswerDeadline
 from advisor.history.answer_deadline import attach as attach_answer_deadline
+from advisor.history.connect_fault import connect_cause
 from advisor.history.driver_error import driver_not_loaded
 from advisor.history.pg_wait import interruptible_waits
 from advisor.history.sqlite_wait import begin as begin_in_slices
@@ -348,7 +349,7 @@ def database_error(engine: Engine, exc: DBAPIError, message: str, default_hint: 
     hint = {_PG_ACCESS_HINT: access_hint, _PG_NO_SCHEMA_HINT: _schema_hint,
             missing.HINT: lambda _: missing.hint(exc)}.get(cause, lambda _: cause)(engine)
     return DatabaseUnavailableError(message.format(where=where, detail=detail), hint=hint or default_hint,
-                                    public=_PUBLIC_CAUSES.get(cause, "The history database is unavailable."))
+                                    public=_PUBLIC_CAUSES.get(cause) or connect_cause(engine, exc))
 
 
 def _immutable(engine: Engine) -> bool:

@@ -90,7 +90,10 @@ def test_an_in_memory_database_is_taken_where_nothing_is_saved(profile_file, mon
 
 
 @pytest.mark.parametrize(("url", "why"), [("postgress://postgres@127.0.0.1/advisor", "names 'postgress', which"),
-                                          ("garbage", "The history database URL is not a database URL.")])
+                                          ("garbage", "The history database URL is not a database URL."),
+                                          # a PostgreSQL server that is down: said "is unavailable." with no cause
+                                          ("postgresql://postgres@127.0.0.1:1/x", "The history database is "
+                                           "unavailable: its server refused the connection (is it running?).")])
 @pytest.mark.parametrize("command", [
     ("recommend", "--top", "2"),
     ("predict", "--gpu", "A100-80GB"),

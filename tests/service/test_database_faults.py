@@ -101,7 +101,7 @@ def test_a_note_of_a_prediction_not_saved_names_no_address_when_the_database_is_
         response = client.post("/v1/predictions", json=body, headers=auth())
         assert response.status_code == 200, response.text
         notes = response.json()["notes"]
-        assert "the history correction was not applied: The history database is unavailable." in notes, notes
+        assert f"the history correction was not applied: {_REFUSED}" in notes, notes
         _no_address(response.text, str(port), "s3cret", "test?")
         saved = client.post("/v1/predictions", json={**body, "save": True}, headers=auth())
         assert saved.status_code == 503, saved.text
@@ -109,7 +109,7 @@ def test_a_note_of_a_prediction_not_saved_names_no_address_when_the_database_is_
         # a recommendation not saved answers too, as the local `recommend --no-save` does (it was a 503)
         ranked = client.post("/v1/recommendations", json={**body, "top": 3}, headers=auth())
         assert ranked.status_code == 200, ranked.text
-        assert "the history correction was not applied: The history database is unavailable." in ranked.json()["notes"]
+        assert f"the history correction was not applied: {_REFUSED}" in ranked.json()["notes"]
         _no_address(ranked.text, str(port), "s3cret", "test?")
         stored = client.post("/v1/recommendations", json={**body, "top": 3, "save": True}, headers=auth())
         assert stored.status_code == 503, stored.text
@@ -127,7 +127,32 @@ def test_the_local_message_names_the_database_but_never_its_password():
         hist.close()
     assert f"me:***@127.0.0.1:{port}/test" in err.value.message  # the user's own database, to check the URL
     assert "s3cret" not in str(err.value) and "s3cret" not in repr(hist)
-    assert err.value.public == "The history database is unavailable."
+    assert err.value.public == _REFUSED
+
+
+# A server that is down, in public words that name no address (the note said "is unavailable." with no cause).
+_REFUSED = "The history database is unavailable: its server refused the connection (is it running?)."
+
+
+@pytest.mark.parametrize(("words", "cause"), [
+    ('connection to server at "10.0.0.5", port 5433 failed: Connection refused', "refused the connection"),
+    ('could not translate host name "db.example" to address: Name or service not known', "host name does not"),
+    ('FATAL:  password authentication failed for user "bob"', "refused the login"),
+    ('FATAL:  database "adv" does not exist', "has no database of that name"),
+    ("server closed the connection unexpectedly", None),
+])
+def test_a_connection_fault_is_told_with_its_cause_and_no_address(words, cause):
+    from sqlalchemy import create_engine
+    from sqlalchemy.exc import OperationalError
+
+    from advisor.history.connect_fault import connect_cause
+
+    fault = OperationalError("connect", {}, Exception(words))
+    said = connect_cause(create_engine("postgresql+psycopg2://bob@db.example/adv"), fault)
+    assert said == "The history database is unavailable." if cause is None else cause in said, said
+    assert not any(part in said for part in ("10.0.0.5", "5433", "db.example", "bob", "adv"))
+    # SQLite: a file, whose faults are told as such
+    assert connect_cause(create_engine("sqlite://"), fault) == "The history database is unavailable."
 
 
 def test_an_unparsable_url_is_shown_without_its_password():
