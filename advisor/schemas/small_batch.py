@@ -44,11 +44,15 @@ def last_batch_raises_note(failed: dict[int, str], dataset_size: int, batch_size
     if last not in failed:
         return None
     samples = f"{last} sample{'s' if last > 1 else ''}"
+    # Split over K GPUs, one sample still goes whole to one of them: the same failure on any count. A larger
+    # batch is shared out (ceil(last / K) a GPU), a size this does not judge: said for one device only.
+    where = ("on one device or split over GPUs (one GPU takes that sample)" if last == 1 else
+             "trained on one device (split over GPUs, each takes a share of it: not judged here)")
     return (f"{LAST_BATCH_RAISES} {samples} ({dataset_size:,} = {dataset_size // batch_size:,} x {batch_size:,} + "
-            f"{last}), a batch size at which the model raised ({failed[last]}): trained on one device, the job "
-            f"would fail at the end of its first epoch unless its DataLoader drops that batch (drop_last=True: "
-            f"advisor does not see the training script's loader). Fix: drop_last=True, or a dataset size or batch "
-            f"size that leaves no such batch (the estimate is of the job as asked).")
+            f"{last}), a batch size at which the model raised ({failed[last]}): {where}, the job would fail at the "
+            f"end of its first epoch unless its DataLoader drops that batch (drop_last=True: advisor does not see "
+            f"the training script's loader). Fix: drop_last=True, or a dataset size or batch size that leaves no "
+            f"such batch (the estimate is of the job as asked).")
 
 
 def split_last_batch_note(one_sample_error: str | None, dataset_size: int, batch_size: int, count: int) -> str | None:

@@ -31,6 +31,14 @@ def test_the_note_names_the_jobs_last_batch():
     assert note.startswith("this job's epochs end with a batch of 1 sample (20,001 = 200 x 100 + 1), a batch "
                            "size at which the model raised (the training step raised ValueError: Expected")
     assert "fail at the end of its first epoch unless its DataLoader drops that batch (drop_last=True" in note
+    # printed under a --gpus 1,2,4 table too: split over K GPUs, one of them still takes the sample (it said
+    # "trained on one device", as if K GPUs ran it)
+    assert ("(the training step raised ValueError: Expected more than 1 value per channel when training): on one "
+            "device or split over GPUs (one GPU takes that sample), the job would fail at the end") in note
+    assert "trained on one device" not in note
+    # a larger last batch (a ladder's size) is shared out over K GPUs, a size the note does not judge
+    assert ": trained on one device (split over GPUs, each takes a share of it: not judged here), the job would " \
+           "fail" in last_batch_raises_note({3: "e"}, 20_003, 100)
     assert "Fix: drop_last=True, or a dataset size" in note
     assert caveats([note]) == [note]  # printed beside the machine recommend chooses
     assert last_batch_raises_note(failed, 20_000, 100) is None  # a whole last batch
