@@ -167,10 +167,14 @@ def _grid_notes(grid: ScalingGrid, name: str, runs_as: set[tuple[str, str]], rep
     for r in grid.rows:
         if r.estimate is not None and r.precision in one and r.estimate.seconds > 0:
             r.speedup_vs_one_gpu = one[r.precision] / r.estimate.seconds
-    slower = sorted({f"{r.count} x {name} ({r.precision})" for r in grid.rows
-                     if r.count > 1 and r.speedup_vs_one_gpu is not None and r.speedup_vs_one_gpu < 1})
+    slower: dict[int, list[str]] = {}  # a count once, with its precisions in the table's order
+    for r in grid.rows:
+        if r.count > 1 and r.speedup_vs_one_gpu is not None and r.speedup_vs_one_gpu < 1:
+            slower.setdefault(r.count, []).append(r.precision)
     if slower:
-        grid.notes.append(f"{', '.join(slower)} take longer than one GPU for this job: the all-reduce and "
+        rows = ", ".join(f"{count} x {name} ({', '.join(dict.fromkeys(precs))})"
+                         for count, precs in sorted(slower.items()))
+        grid.notes.append(f"{rows} take longer than one GPU for this job: the all-reduce and "
                           "synchronisation of each step cost more than splitting its batch saves.")
 
 

@@ -38,13 +38,28 @@ def sharded_rows_note(rows: Sequence[Any]) -> str | None:
             f"and cost hold {SCRIPT_MUST_SHARD}.")
 
 
+def _rows_named(rows: Sequence[Any]) -> str:
+    """"2 GPUs, fp32" for one row; "2 GPUs, fp32, tf32 and bf16; 4 GPUs, fp32" for several, a count once."""
+    precisions: dict[int, list[str]] = {}
+    for r in rows:
+        precisions.setdefault(r.count, []).append(r.precision)
+    return "; ".join(f"{count} GPU{'s' if count > 1 else ''}, "
+                     + (p[0] if len(p) == 1 else f"{', '.join(p[:-1])} and {p[-1]}") for count, p in precisions.items())
+
+
 def grid_notes(rows: Sequence[Any]) -> list[str]:
     """The notes under the table, each row's own after the sharded one: the row's caveats (what ``predict`` of that
-    one count prints as a note, which a row has no room for) and a row that does not fit its reason, each named by
-    its row; a caveat every row has (the job's own, as a last batch that raises) once, unnamed: it was printed, all
-    three lines of it, once a row."""
+    one count prints as a note, which a row has no room for) and a row that does not fit its reason, each said once
+    and named by the rows that have it (with --precision all, a 2-GPU note was printed, all three lines of it, once
+    a precision); a caveat every row has (the job's own, as a last batch that raises) once, unnamed: it was
+    printed once a row."""
     shared = sharded_rows_note(rows)
     said = [(r, caveats_and_misfit(r.estimate.notes, r.estimate.fits_memory)) for r in rows if r.estimate is not None]
     common = [text for text in said[0][1] if all(text in texts for _, texts in said[1:])] if len(said) > 1 else []
-    own = [f"{_row_name(r)}: {text}" for r, texts in said for text in texts if text not in common]
+    having: dict[str, list[Any]] = {}  # each text, in the order first said, with its rows
+    for r, texts in said:
+        for text in texts:
+            if text not in common:
+                having.setdefault(text, []).append(r)
+    own = [f"{_rows_named(named)}: {text}" for text, named in having.items()]
     return [*([shared] if shared else []), *common, *own]

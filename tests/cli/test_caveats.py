@@ -208,3 +208,26 @@ def test_a_caveat_every_row_of_the_gpu_count_table_has_is_said_once():
                                                                                   estimate=None)]
     assert grid_notes(rows) == [last, f"2 GPUs, fp32: {comm}"]
     assert grid_notes([row(2, [comm])]) == [f"2 GPUs, fp32: {comm}"]  # one row: named as before
+
+
+def test_a_caveat_of_several_rows_is_said_once_naming_them():
+    # --gpus 1,2,4 --precision all of a BatchNorm1d model, 18 samples at batch 8: the 2-GPU note that the split last
+    # batch raises was printed, all its lines, once a precision ("2 GPUs, fp32: ...", "2 GPUs, tf32: ...", ...).
+    from types import SimpleNamespace
+
+    from advisor.cli.scaling_cells import grid_notes
+
+    split2 = "this job's epochs end with a batch of 2 samples (18 = 2 x 8 + 2), which 2 GPUs split one sample each"
+    split4 = split2.replace("2 GPUs split one sample each", "4 GPUs split one sample on each of 2 of them")
+
+    def row(count, precision, notes):
+        return SimpleNamespace(count=count, precision=precision, estimate=SimpleNamespace(
+            notes=notes, sharded=False, fits_memory=True))
+
+    precisions = ("fp32", "tf32", "bf16", "fp16")
+    rows = [*(row(1, p, []) for p in precisions), *(row(2, p, [split2]) for p in precisions),
+            *(row(4, p, [split4]) for p in ("fp32", "bf16"))]
+    assert grid_notes(rows) == [f"2 GPUs, fp32, tf32, bf16 and fp16: {split2}", f"4 GPUs, fp32 and bf16: {split4}"]
+    # one text on rows of two counts: said once, each count named once
+    assert grid_notes([row(1, "fp32", []), row(2, "fp32", [split2]), row(4, "fp32", [split2]),
+                       row(4, "bf16", [split2])]) == [f"2 GPUs, fp32; 4 GPUs, fp32 and bf16: {split2}"]

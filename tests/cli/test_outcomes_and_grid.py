@@ -202,6 +202,13 @@ def test_a_grid_whose_gpus_take_longer_than_one_says_so(app):
     assert any(n.startswith("4 x A10G (fp32) take longer than one GPU") for n in data["notes"]), data["notes"]
     text = run(app, "predict", "--profile", PROFILE, "--gpu", "A10G", "--gpus", "1,4", "--no-save").output
     assert re.search(r"\dx slower", text) and "take longer than one GPU" in text
+    # --precision all: each count once, its precisions in the table's order (it was "4 x A10G (bf16), 4 x A10G
+    # (fp16), 4 x A10G (fp32), ...", the count said again for each)
+    every = run(app, "predict", "--profile", PROFILE, "--gpu", "A10G", "--gpus", "1,4", "--precision", "fp32,bf16",
+                "--no-save", "--json")
+    assert every.exit_code == 0, every.output
+    assert any(n.startswith("4 x A10G (fp32, bf16) take longer than one GPU")
+               for n in json.loads(every.stdout)["notes"]), every.stdout
 
 
 def test_a_grid_without_one_gpu_still_gives_the_speed_up_over_one(app):
