@@ -8,7 +8,7 @@ from typing import Any
 
 from advisor.errors import ConfigError
 from advisor.schemas import JobSpec, Profile
-from advisor.schemas.small_batch import last_batch_raises_note
+from advisor.schemas.small_batch import last_batch_raises_note, raised_at, step_raises_note
 from advisor.workload.constants import read_file_constants
 from advisor.workload.fitted import fitted_job
 from advisor.workload.job import JobSettings, resolve_job
@@ -56,16 +56,9 @@ def job_for(prof: Profile, dataset_size: int | None, epochs: int | None, batch_s
     job, fitted = fitted_job(job, asked_batch_size=asked, batch_said=said,
                              said=dict(settings.said) if settings is not None else None)
     if notes is not None:
-        raises = last_batch_raises_note(_raised_at(prof), job.dataset_size, job.batch_size)
+        raised = raised_at(prof)
+        # every step of one sample (--batch-size 1: one device on any target), else a last batch that raises
+        raises = (step_raises_note(raised.get(1), job.batch_size, 1)
+                  or last_batch_raises_note(raised, job.dataset_size, job.batch_size))
         notes.extend([*([raises] if raises else []), *fitted])
     return job
-
-
-def _raised_at(prof: Profile) -> dict[int, str]:
-    """The batch sizes at which ``prof``'s model raised, each with its error: where the shape analysis ran it at 1,
-    and where the probe's ladder tried a size below the job's (the ladder's real step is named where both are)."""
-    analysed = next((a.one_sample_error for a in (prof.analysis, prof.bf16_analysis) if a and a.one_sample_error), None)
-    raised = {1: analysed} if analysed else {}
-    raised.update({d.small_batch_error.batch_size: d.small_batch_error.error for d in prof.devices
-                   if d.small_batch_error is not None})
-    return raised

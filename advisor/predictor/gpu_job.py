@@ -241,8 +241,9 @@ class GpuOnHost:
         evaluation = self.evaluation.note(job)
         slower = self._slower_than_one(job, jt.seconds)
         one_sample_error = gc.analysis.one_sample_error if gc.analysis is not None else None
-        # Where every step gives a GPU one sample, the split last batch's note would only repeat it.
-        split = (step_raises_note(one_sample_error, job.batch_size, self.count)
+        # Where every step gives a GPU one sample, the split last batch's note would only repeat it. One GPU at
+        # --batch-size 1 is the job's own note (``advisor.sources``), said on every target.
+        split = (self.count > 1 and step_raises_note(one_sample_error, job.batch_size, self.count)
                  or split_last_batch_note(one_sample_error, job.dataset_size, job.batch_size, self.count))
         fields = {**jt.estimate_fields(job), "low": lo, "high": hi,
                   "notes": [*([split] if split else []), *([slower] if slower else []), *head,

@@ -6,7 +6,7 @@ holds that many samples raises the same, and a bug that shows only at batch size
 
 from __future__ import annotations
 
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from pydantic import Field
 
@@ -79,14 +79,30 @@ STEP_RAISES = "the job would fail at its first step"
 def step_raises_note(one_sample_error: str | None, batch_size: int, count: int) -> str | None:
     """On ``count`` GPUs, the note for a job whose every step gives a GPU one sample (``batch_size`` <= ``count``,
     as advisor prices a step: each GPU ceil(batch_size / count) samples), at which the model's forward raised
-    (``Analysis.one_sample_error``). None where a GPU takes 2 or more."""
+    (``Analysis.one_sample_error``). None where a GPU takes 2 or more. ``count`` 1 is the job itself at
+    ``--batch-size 1``: one device, a CPU or a GPU, takes each step whole, so it is said of every target (the
+    job's own note, ``advisor.sources``; a CPU estimate said nothing of it where a GPU's did)."""
     if one_sample_error is None or -(-batch_size // count) != 1:
         return None
     # A batch smaller than the GPUs is refused before any note (each GPU needs at least one sample).
-    per = "the GPU one sample" if count == 1 else f"each of its {count} GPUs one sample"
-    return (f"each step of this job (--batch-size {batch_size:,}) gives {per}, a batch size at which the model "
-            f"raised ({one_sample_error}): {STEP_RAISES}. Fix: --batch-size {2 * count:,} or more (2 samples per "
-            f"GPU){', or fewer GPUs' if count > 1 else ''}.")
+    if count == 1:
+        return (f"each step of this job (--batch-size {batch_size:,}) is one sample, a batch size at which the model "
+                f"raised ({one_sample_error}): {STEP_RAISES}, on any device (a CPU or a GPU takes the step whole). "
+                f"Fix: --batch-size 2 or more.")
+    return (f"each step of this job (--batch-size {batch_size:,}) gives each of its {count} GPUs one sample, a batch "
+            f"size at which the model raised ({one_sample_error}): {STEP_RAISES}. Fix: --batch-size {2 * count:,} or "
+            f"more (2 samples per GPU), or fewer GPUs.")
+
+
+def raised_at(prof: Any) -> dict[int, str]:
+    """The batch sizes at which ``prof``'s model (a ``Profile``) raised, each with its error: where the shape
+    analysis ran it at 1, and where the probe's ladder tried a size below the job's (the ladder's real step is
+    named where both are)."""
+    analysed = next((a.one_sample_error for a in (prof.analysis, prof.bf16_analysis) if a and a.one_sample_error), None)
+    raised = {1: analysed} if analysed else {}
+    raised.update({d.small_batch_error.batch_size: d.small_batch_error.error for d in prof.devices
+                   if d.small_batch_error is not None})
+    return raised
 
 
 AnalysisT = TypeVar("AnalysisT", bound=Model)

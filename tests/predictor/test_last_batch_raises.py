@@ -238,3 +238,26 @@ def test_told_one_sample_gives_the_first_analysis_error_to_the_second_only_where
     assert told_one_sample(first, told) is told  # has it: unchanged
     assert told_one_sample(None, untold) is untold and told_one_sample(first, None) is None
     assert told_one_sample(untold, untold) is untold  # a first analysis with no error: nothing to give
+
+
+def test_a_cpu_estimate_of_a_job_of_one_sample_steps_says_it_would_fail(batch_norm_profile):
+    # --batch-size 1 of a BatchNorm1d model: a 1-GPU estimate said the job would fail at its first step, and the
+    # CPU's (predict --device cpu, recommend's CPU rows) said nothing, though the CPU takes the same step.
+    from advisor.schemas.small_batch import raised_at, step_raises_note
+
+    error = batch_norm_profile.devices[0].small_batch_error.error  # the ladder's real step, on this CPU
+    note = step_raises_note(error, 1, 1)
+    assert note.startswith("each step of this job (--batch-size 1) is one sample, a batch size at which the model "
+                           "raised (the training step raised ValueError: Expected more than 1 value per channel")
+    assert note.endswith("the job would fail at its first step, on any device (a CPU or a GPU takes the step "
+                         "whole). Fix: --batch-size 2 or more.")
+    assert raised_at(batch_norm_profile)[1] == error
+    for target in ("cpu", "A100-80GB"):
+        est = advisor.predict(batch_norm_profile, dataset_size=16, epochs=1, batch_size=1, target=target,
+                              save=False, use_history=False)
+        assert [n for n in est.notes if "fail at its first step" in n] == [note], target
+    rec = advisor.recommend(batch_norm_profile, dataset_size=16, epochs=1, batch_size=1, save=False)
+    assert note in rec.verdict.warnings, rec.verdict.warnings
+    two = advisor.predict(batch_norm_profile, dataset_size=16, epochs=1, batch_size=2, target="cpu", save=False,
+                          use_history=False)
+    assert not [n for n in two.notes if "fail at its first step" in n]
