@@ -48,6 +48,7 @@ from advisor.errors import PredictionError
 from advisor.hardware.usable_memory import unmeasured_note, usable_memory_gib
 from advisor.memory_words import may_run_out, roomier_batch_advice
 from advisor.predictor.caveats import MAY_RUN_OUT_OF_MEMORY
+from advisor.predictor.probe_parts import held_weight_bytes, split_measured
 from advisor.schemas import Analysis, DeviceProfile, GpuSpec
 from advisor.schemas.base import MAX_COUNT, USABLE_MEMORY_FRACTION, within_capacity
 from advisor.schemas.shared_gpu import held_by_others_gib
@@ -98,10 +99,6 @@ def _is_half(precision: str) -> bool:
     return precision in ("bf16", "fp16")
 
 
-def _held(analysis: Analysis) -> float:  # the weights autocast holds a 16-bit copy of (all, for an older profile)
-    return analysis.param_bytes if analysis.autocast_held_weight_bytes is None else analysis.autocast_held_weight_bytes
-
-
 @dataclass(frozen=True)
 class MemoryFit:
     """Peak memory of one training step on one device, against that device's memory."""
@@ -116,6 +113,7 @@ class MemoryFit:
     precision: str
     notes: list[str] = field(default_factory=list)
     workspace_fraction: float = DEFAULT_WORKSPACE_FRACTION
+    oom_limit: int | None = None  # the largest batch below one a probe ran out at, where that bounds this device
 
     @property
     def headroom_gib(self) -> float:
@@ -134,7 +132,8 @@ class MemoryFit:
         """Per device, this step with the weights, gradients, optimizer state and 16-bit copies sharded over
         ``gpu_count`` devices (FSDP FULL_SHARD / ZeRO-3; no DDP buckets), at ``per_device_batch`` (default this
         fit's). A rough figure: the all-gathered layer in flight and the collectives' buffers are left out. None
-        where those parts are not known apart (a probe's measured fixed part holds them all)."""
+        where those parts are not known apart (a probe's measured fixed part with no analysis to split it:
+        ``probe_parts``)."""
         if "weights" not in self.breakdown or gpu_count < 1:
             return None
         shard = sum(self.breakdown.get(k, 0.0) for k in _SHARDED_PARTS) / gpu_count
@@ -317,7 +316,7 @@ def memory_from_analysis(analysis: Analysis, per_device_batch: int, device_memor
         notes.append("Activation checkpointing: activations are the checkpointed regions' saved inputs + the largest"
                      f" region's recompute in backward ({recomputed / 2**20:.2f} MiB/sample), an estimate.")
     if _is_half(precision):
-        static["half_weight_copies"] = 0.5 * _held(analysis)
+        static["half_weight_copies"] = 0.5 * held_weight_bytes(analysis)
     if gpu_count > 1:
         static["ddp_buckets"] = analysis.gradient_bytes
     return _fit(static, per_sample, analysis.activation_bytes_fixed or 0.0, per_device_batch=per_device_batch,
@@ -389,6 +388,9 @@ def memory_from_probe(device: DeviceProfile, per_device_batch: int, device_memor
                activation_precision=_same_family(device.precision, target_precision),
                workspace_fraction=workspace_fraction, cuda_context_gib=0.0 if cpu_target else cuda_context_gib,
                source="probe", notes=notes, fixed_name="measured_fixed")
+    if device.kind == "gpu":  # its block's weights, gradients and optimizer state shard as the analysis's do
+        fit = replace(fit, breakdown=split_measured(
+            fit.breakdown, analysis, half_copies_measured=_is_half(device.precision) and _is_half(target_precision)))
     # A probe that ran out of memory bounds the batch from above on any GPU with no more memory, at a precision
     # whose activations are no smaller, and on K of them (DDP's buckets only add to each one's need).
     if device.kind == "gpu" and not cpu_target:
@@ -401,6 +403,7 @@ def memory_from_probe(device: DeviceProfile, per_device_batch: int, device_memor
                        and abs(device.memory_gib - device_memory_gib) <= 0.02 * device_memory_gib)
     if device.oom_batch_size and device.memory_gib and oom_applies:
         limit = device.oom_batch_size - 1
+        fit = replace(fit, oom_limit=limit)  # a sharded step is held to it too (``sharded.sharded_layout``)
         if fit.max_batch_per_device is None or fit.max_batch_per_device > limit:
             fit.notes.append(f"The probe ran out of memory at batch {device.oom_batch_size} on {device.device} "
                              f"({device.memory_gib:.0f} GiB).")
@@ -441,7 +444,7 @@ def _static_beyond_probe(analysis: Analysis | None, probe_precision: str, target
     static: dict[str, float] = {}
     if _is_half(target_precision) and not _is_half(probe_precision):
         if analysis is not None:
-            static["half_weight_copies"] = 0.5 * _held(analysis)
+            static["half_weight_copies"] = 0.5 * held_weight_bytes(analysis)
         else:
             notes.append("autocast's 16-bit weight copies are not counted (no analysis to size them).")
     if gpu_count > 1:

@@ -58,14 +58,21 @@ def gather_bytes_of(analysis: Analysis, precision: str) -> float:
 def sharded_layout(fit: MemoryFit | None, gpu_count: int, analysis: Analysis | None,
                    precision: str) -> ShardedLayout | None:
     """The sharded layout of ``gpu_count`` GPUs where DDP does not fit but the sharded step does; None where DDP
-    fits, on one GPU, where the fit cannot size the sharded step (a probe's measured fixed part), or where the sharded
-    step does not fit either."""
+    fits, on one GPU, where the fit cannot size the sharded step (a probe's measured fixed part with no analysis to
+    split it: ``probe_parts``), or where the sharded step does not fit either. A batch a probe ran out of memory at
+    on a GPU with no less memory (``MemoryFit.oom_limit``) is measured, where the sharded need is rough: a step
+    of that batch is not priced sharded, nor its largest batch put past it."""
     if gpu_count <= 1 or fit is None or fit.fits_memory or analysis is None:
+        return None
+    if fit.oom_limit is not None and fit.per_device_batch > fit.oom_limit:
         return None
     need = fit.sharded_gib(gpu_count)
     if need is None or not within_capacity(need, fit.capacity_gib):
         return None
-    return ShardedLayout(memory_gib=need, max_batch_per_device=_largest_batch(fit, gpu_count),
+    largest = _largest_batch(fit, gpu_count)
+    if fit.oom_limit is not None:
+        largest = fit.oom_limit if largest is None else min(largest, fit.oom_limit)
+    return ShardedLayout(memory_gib=need, max_batch_per_device=largest,
                          gather_bytes=gather_bytes_of(analysis, precision))
 
 
@@ -157,7 +164,8 @@ def largest_fit_flags(fit: MemoryFit, gpu_count: int, job: JobSpec) -> str:
     """"at 10 per GPU, --batch-size 40 --grad-accum-steps 8 keeps the 320 samples per optimizer update": where the
     DDP step does not fit at the ``job``'s batch but a smaller one does, the flags that keep its samples per update
     at the largest batch per GPU that fits, or one down to half of it (``samples_kept_flags``); "" otherwise. A
-    probe's fit needs them most: its measured fixed part cannot be split, so it gets no sharded hint instead."""
+    probe's fit with no analysis needs them most: its measured fixed part cannot be split, so it gets no sharded
+    hint instead."""
     largest = fit.max_batch_per_device
     if fit.fits_memory or not largest or largest >= fit.per_device_batch:
         return ""
@@ -222,7 +230,8 @@ def sharding_fields(fit: MemoryFit | None, gpu_count: int, layout: ShardedLayout
     if fit is None:
         return {}
     frozen = fit.breakdown["weights"] - fit.breakdown["gradients"] if "gradients" in fit.breakdown else None
-    apart = "weights" in fit.breakdown and analysis is not None  # an analysis's fit, its parts known apart
+    # an analysis's fit: its activations known apart (a probe's slope is its measured peaks', checkpointing unseen)
+    apart = fit.source == "analysis" and "weights" in fit.breakdown and analysis is not None
     return dict(memory_static_gib=fit.static_gib, memory_frozen_weights_gib=frozen,
                 memory_activation_gib_per_sample=(fit.breakdown.get("activations", 0.0) / fit.per_device_batch
                                                   if apart else None),

@@ -1,8 +1,8 @@
 """A job that does not fit its GPU gets the flags that run it: the largest batch per GPU that fits, or one down to
 half of it, with the accumulation that keeps the samples per optimizer update (the rule of a tight fit's advice,
 ``memory_words.samples_kept_flags``). Before, a profile whose memory a GPU probe measured got none ("Needs 17.0 GiB at
-batch 16 per device, 16.0 GiB available; the largest batch per device that fits is 14." on 4 x V100-16GB), as its
-measured fixed part cannot be split to give the sharded hint the analysis gives."""
+batch 32 per device, 16.0 GiB available; the largest batch per device that fits is 14." on 2 x V100-16GB). (4 x
+V100-16GB, 17.0 GiB a GPU as DDP, are priced sharded, as a job priced from the analysis is: ``test_probe_sharded``.)"""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def _predict(count: int, *, from_probe: bool = True) -> advisor.Estimate:
 
 
 @pytest.mark.parametrize(("count", "largest", "flags"), [
-    (4, 14, "at 10 per GPU, --batch-size 40 --grad-accum-steps 8"),  # 14 x 4 = 56 does not divide 320
+    (2, 14, "at 10 per GPU, --batch-size 20 --grad-accum-steps 16"),  # 14 x 2 = 28 does not divide 320
     (1, 15, "at 10 per GPU, --batch-size 10 --grad-accum-steps 32")])
 def test_a_probed_job_that_does_not_fit_gets_the_flags_at_the_largest_batch_that_fits(count, largest, flags):
     est = _predict(count)

@@ -263,7 +263,10 @@ def test_single_probe_point_uses_analysis_slope_or_proportional():
     one = _gpu_probe([(16, 10.0)])
     with_analysis = memory_from_probe(one, 16, 24.0, _analysis())
     assert with_analysis.breakdown["activations"] == pytest.approx(16 * 0.5)
-    assert with_analysis.breakdown["measured_fixed"] == pytest.approx(2.0)
+    # the probe's fixed part, 2 GiB, split in the analysis's shares of its 4 GiB of weights, gradients and AdamW
+    # state (``probe_parts``), so that it can be sharded
+    parts = {k: with_analysis.breakdown[k] for k in ("weights", "gradients", "optimizer_state", "measured_fixed")}
+    assert parts == pytest.approx({"weights": 0.5, "gradients": 0.5, "optimizer_state": 1.0, "measured_fixed": 0.0})
     alone = memory_from_probe(one, 32, 80.0)
     assert alone.breakdown["activations"] == pytest.approx(20.0)  # 10 GiB at 16 -> proportional
     assert any("proportional" in n for n in alone.notes)
