@@ -206,7 +206,8 @@ def _fit(static_bytes: dict[str, float], activation_bytes_per_sample: float, act
     scale = activation_factor(precision) / activation_factor(activation_precision)
     per_sample = activation_bytes_per_sample * scale / GIB
     static = {name: value / GIB for name, value in static_bytes.items()}
-    static[fixed_name] = activation_bytes_fixed * scale / GIB
+    # a probe's measured block is its weights, gradients and optimizer state, fp32 at any precision: kept as measured
+    static[fixed_name] = activation_bytes_fixed * (scale if fixed_name == "activations_fixed" else 1.0) / GIB
     static_sum = sum(static.values())
     margin = 1.0 + workspace_fraction
 
@@ -354,7 +355,7 @@ def memory_from_probe(device: DeviceProfile, per_device_batch: int, device_memor
     ``max_memory_allocated`` on a GPU). A CPU probe's figure is RSS growth, rough and at the CPU's own
     kernels: for a GPU target (``cpu_target`` False) the analysis is preferred when there is one. The
     notes say which source was used. ``precision`` defaults to the probe's; a different one rescales the
-    per-sample slope.
+    per-sample slope alone.
     """
     target_precision = precision or device.precision
     if device.kind == "cpu" and not cpu_target and analysis is not None:
@@ -381,7 +382,8 @@ def memory_from_probe(device: DeviceProfile, per_device_batch: int, device_memor
              f"{len(points)} batch size{'s' if len(points) > 1 else ''}."]
     fixed, slope = _probe_line(points, device.precision, analysis, notes)
     # The probe's peak holds weights, gradients, optimizer state and activations together, at the probe's
-    # precision: the fixed part is one measured block, the slope the activations.
+    # precision: the fixed part is one measured block (fp32 under autocast too: not rescaled), the slope the
+    # activations (rescaled to the target's precision).
     static = _static_beyond_probe(analysis, device.precision, target_precision, gpu_count, notes)
     fit = _fit(static, slope * GIB, fixed * GIB, per_device_batch=per_device_batch,
                device_memory_gib=device_memory_gib, precision=target_precision,

@@ -318,3 +318,17 @@ def test_static_and_sharded_needs_hand_computed():
     # one sample each on 3 GiB GPUs: 0.5 + 1.1 x (4 / N + 0.5) <= 3  ->  N >= 2.2: 3 GPUs
     assert ddp.sharded_min_devices() == 3
     assert memory_fit(**BASE, per_device_batch=1, device_memory_gib=1.0).sharded_min_devices() is None
+
+
+def test_a_probes_measured_fixed_part_is_kept_at_another_precision():
+    """A probe's fixed part is its weights, gradients and optimizer state (fp32 under autocast too): an fp32 probe's
+    2 GiB was priced at 1.2 GiB for a bf16 job, scaled as activations are (x0.6), and a bf16 probe's at 3.3 GiB for
+    an fp32 one (x1.67). Only the per-sample slope, the activations, is rescaled."""
+    points = [(8, 4.0), (16, 6.0), (32, 10.0)]  # 2 GiB fixed, 0.25 GiB a sample
+    bf16 = memory_from_probe(_gpu_probe(points), 16, 24.0, None, precision="bf16")
+    assert bf16.breakdown["measured_fixed"] == pytest.approx(2.0)
+    assert bf16.breakdown["activations"] == pytest.approx(16 * 0.25 * HALF_ACTIVATION_FACTOR)
+    fp32 = memory_from_probe(_gpu_probe(points, precision="bf16"), 16, 24.0, None, precision="fp32")
+    assert fp32.breakdown["measured_fixed"] == pytest.approx(2.0)
+    assert fp32.breakdown["activations"] == pytest.approx(16 * 0.25 / HALF_ACTIVATION_FACTOR)
+    assert fp32.peak_memory_gib == pytest.approx(0.5 + 1.1 * (2.0 + 4.0 / HALF_ACTIVATION_FACTOR))
