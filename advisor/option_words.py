@@ -85,13 +85,23 @@ def flag_words() -> Iterator[None]:
         _CLI_WORDS.reset(token)
 
 
-def python_surface(func: F) -> F:
+def python_surface(func: F | None = None, *, parameters: Collection[str] | None = None) -> Any:
     """``func`` (a function of the Python API), whose errors leave it in the API's words (``reword``, with the
     parameters ``func`` takes), unless the CLI called it. The words change at this boundary, in the caller's
     thread, not where the error was raised: an error a probe's thread raised, or one the API keeps as data (a
     skipped offer's reason), stays as written. Called from within another such function, it leaves the words to
-    that one: its caller reads them."""
-    parameters = frozenset(inspect.signature(func).parameters)
+    that one: its caller reads them.
+
+    ``@python_surface(parameters=...)`` words the errors with those parameters instead: a context manager's
+    ``__enter__`` / ``__exit__``, which take none, raise for what its constructor was given (``advisor.track``'s
+    ``instance_type=``)."""
+    if func is None:
+        return functools.partial(_surface, parameters=frozenset(parameters or ()))
+    return _surface(func, frozenset(inspect.signature(func).parameters))
+
+
+def _surface(func: F, parameters: frozenset[str]) -> F:
+    """``func`` wrapped as ``python_surface`` says, its errors worded with ``parameters``."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

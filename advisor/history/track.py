@@ -39,6 +39,10 @@ from advisor.schemas import Outcome, Recommendation
 from advisor.settings import Settings
 from advisor.units import MIN_ACTUAL_SECONDS
 
+# track's own parameters: an error raised as the block begins or ends (an unknown instance_type, checked at
+# __enter__) names them, not __enter__'s or __exit__'s, which take none of them.
+_TRACK_PARAMETERS = ("recommendation_id", "url", "instance_type", "notes", "settings")
+
 
 class track(ContextDecorator):  # lower case: it is used like a function, advisor.track(rec.id)
     """Context manager and decorator that records the real duration of a recommended job.
@@ -83,7 +87,7 @@ class track(ContextDecorator):  # lower case: it is used like a function, adviso
 
         return History(self.url, settings=self.settings)
 
-    @python_surface
+    @python_surface(parameters=_TRACK_PARAMETERS)
     def __enter__(self) -> track:
         from advisor.history.outcomes import predicted_seconds
 
@@ -97,7 +101,7 @@ class track(ContextDecorator):  # lower case: it is used like a function, adviso
         self._start = time.perf_counter()
         return self
 
-    @python_surface
+    @python_surface(parameters=_TRACK_PARAMETERS)
     def __exit__(self, exc_type, exc, tb) -> bool:
         start, self._start = self._start, None
         self.seconds = time.perf_counter() - start if start is not None else 0.0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -403,3 +404,27 @@ def test_the_record_command_says_to_put_back_a_hidden_password(tmp_path, monkeyp
     plain = advisor.track(7, url=f"sqlite:///{tmp_path / 'team.db'}")
     plain.seconds = 60.0
     assert "password" not in plain._unrecorded(RuntimeError("database is locked")).hint
+
+
+def test_an_unknown_instance_is_told_in_tracks_own_words(history):
+    # track(id, instance_type="nope.large") read "or leave --instance out for the chosen one": its __enter__, where
+    # the instance is checked, took the words of __enter__'s own (no) parameters, not of track's.
+    rec_id = history.save_recommendation(recommendation("m"))
+    with pytest.raises(HistoryError) as excinfo:
+        with advisor.track(rec_id, url=history.url, instance_type="nope.large"):
+            pass
+    assert "leave instance_type= out for the chosen one" in excinfo.value.hint
+    assert "--instance" not in str(excinfo.value)
+    assert "--instance" in excinfo.value.cli_hint  # the CLI's words are kept for the server and stored data
+
+    @advisor.track(rec_id, url=history.url, instance_type="nope.large")
+    def train() -> None:
+        pass
+
+    with pytest.raises(HistoryError) as excinfo:
+        train()
+    assert "leave instance_type= out for the chosen one" in excinfo.value.hint
+    # The words are those of every parameter track takes.
+    from advisor.history.track import _TRACK_PARAMETERS
+
+    assert set(_TRACK_PARAMETERS) == set(inspect.signature(advisor.track.__init__).parameters) - {"self"}
