@@ -223,13 +223,31 @@ def _http_error(request: Request, exc: HTTPException) -> JSONResponse:
         message = f"{path} does not take {request.method}" + (f"; it takes {allowed}." if allowed else ".")
         hint = "Fix: " + (f"send {allowed} " if allowed else "use a method it takes ") + "(see /api)."
     elif status == 404:
-        hint = ("Fix: see /api for the API's paths; the web page is at /." if path.startswith(API_PREFIX + "/")
-                else "Fix: the API is under /v1 (see /api); the web page is at /.")
+        hint = _not_found_hint(path)
     else:
         hint = "Fix: see /api for what this server accepts."
     return error_response(status, ErrorDetail(type=_HTTP_TYPES.get(status, f"HTTP{status}"), message=message,
                                               hint=hint, request_id=request_id(request)),
                           headers=getattr(exc, "headers", None), request=request)
+
+
+def _not_found_hint(path: str) -> str:
+    """The fix for a path no route has. One that holds an API path after something else (/v1/v1/history,
+    /api/v1/history) came from a client given a URL with a path (``--server http://host:8000/v1``): that URL is
+    the mistake, so the fix names it rather than the API's paths."""
+    at = path.find(API_PREFIX + "/", 1)
+    if at > 0:
+        first = path[at:].split("/")[2]
+        from advisor.service.routes import router  # here: routes imports this module
+
+        heads = {route.path.split("/")[2] for route in router.routes}
+        if first in heads:
+            extra = path[:at]
+            return (f"Fix: the API's paths start with {API_PREFIX}, and this one has {extra} before it: give --server "
+                    f"(advisor.Client's URL) the server's root, http://HOST:PORT, without {extra} (see /api).")
+    if path.startswith(API_PREFIX + "/"):
+        return "Fix: see /api for the API's paths; the web page is at /."
+    return "Fix: the API is under /v1 (see /api); the web page is at /."
 
 
 def _body_too_large(request: Request, exc: BodyTooLarge) -> JSONResponse:
