@@ -108,13 +108,15 @@ FORCED = "recorded with --force: "
 
 
 def forced_note(notes: str | None, actual_seconds: float, predicted: float | None, *,
-                completed: bool) -> str | None:
+                completed: bool, timed: bool = False) -> str | None:
     """``notes`` with, for a completed run recorded with force more than ``OUTLIER_RATIO`` times from ``predicted``
     (the prediction ``judged_seconds`` gives), "recorded with --force: 24x its prediction": the run's stored notes
-    say it, so `history show` does (before, nothing stored said the run was forced)."""
+    say it, so `history show` does (before, nothing stored said the run was forced). ``timed``: a run
+    ``advisor.track`` timed, which no one forced: "timed by advisor.track: 24x its prediction"."""
     if not (completed and outlier(actual_seconds, predicted)):
         return notes
-    said = f"{FORCED}{times_off(actual_seconds, predicted):,.0f}x its prediction"
+    how = "timed by advisor.track: " if timed else FORCED
+    said = f"{how}{times_off(actual_seconds, predicted):,.0f}x its prediction"
     return f"{notes}; {said}" if notes else said
 
 

@@ -291,13 +291,14 @@ class History:
     @python_surface
     def record_outcome(self, recommendation_id: int, actual_seconds: float, *, instance_type: str | None = None,
                        status: Literal["completed", "failed"] = "completed", notes: str | None = None,
-                       force: bool = False, warn_outlier: bool = True) -> Outcome:
+                       force: bool = False, warn_outlier: bool = True, timed: bool = False) -> Outcome:
         """Store what really happened to a recommended job. ``instance_type`` names the candidate that was run
         (default: the chosen one), or "here" ("here:cuda:0"): the probed machine (``advisor.history.here_run``);
         its prediction is what ``compare`` and the learned correction use; a completed run over 20x off it, or an
         outcome the recommendation already has (the same duration, instance and status: one run recorded twice), is
         refused (HistoryError, nothing written) unless ``force``, as ``history record`` does; a forced one is
-        stored with an ``OutlierRecorded`` warning unless ``warn_outlier`` is False (``track`` warns in its words)."""
+        stored with an ``OutlierRecorded`` warning unless ``warn_outlier`` is False (``track`` warns in its words).
+        ``timed``: the duration was timed by ``advisor.track`` (an outlier's stored note says so, not "--force")."""
         check_outcome(actual_seconds, status, notes=notes)
         actual_seconds = float(actual_seconds)  # a NumPy number as a float from here: compared, stored, printed
         with self._write(creating=False) as conn:  # a history not yet made holds no recommendation
@@ -305,7 +306,7 @@ class History:
             judged, uncorrected = judged_seconds(cand)
             if status == "completed" and not force:
                 refuse_outlier(actual_seconds, judged, uncorrected=uncorrected)
-            notes = forced_note(notes, actual_seconds, judged, completed=status == "completed")
+            notes = forced_note(notes, actual_seconds, judged, completed=status == "completed", timed=timed)
             copied = {**{k: cand[k] for k in OUTCOME_COPY}, "predicted_seconds": cand["seconds"]} if cand else {}
             outcome = Outcome(recommendation_id=recommendation_id, actual_seconds=float(actual_seconds),
                               instance_type=cand["instance_type"] if cand else instance_type, status=status,

@@ -123,7 +123,7 @@ class track(ContextDecorator):  # lower case: it is used like a function, adviso
                 self.outcome = hist.record_outcome(
                     self.recommendation_id, self.seconds, instance_type=self.instance_type,
                     status="failed" if failed else "completed", notes=notes, force=True,
-                    warn_outlier=False)  # track warns of an outlier itself, in its words: below
+                    warn_outlier=False, timed=True)  # track warns of an outlier itself, in its words: below
         except (AdvisorError, SQLAlchemyError) as record_error:
             if not failed:
                 raise self._unrecorded(record_error) from record_error

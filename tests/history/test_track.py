@@ -428,3 +428,18 @@ def test_an_unknown_instance_is_told_in_tracks_own_words(history):
     from advisor.history.track import _TRACK_PARAMETERS
 
     assert set(_TRACK_PARAMETERS) == set(inspect.signature(advisor.track.__init__).parameters) - {"self"}
+
+
+def test_an_outlier_track_timed_is_stored_as_timed_not_forced(history, clock):
+    # A run track timed 0.01 s against its prediction was stored with the notes "recorded with --force: ...x its
+    # prediction", though no one typed it or forced it: `history show` said --force of a run --force never touched.
+    rec_id = history.save_recommendation(recommendation("m"))
+    with pytest.warns(RuntimeWarning, match="shorter than the predicted"):
+        with advisor.track(rec_id, url=history.url, notes="smoke test"):
+            clock.now += 0.01
+    (outcome,) = history.show(rec_id).outcomes
+    assert outcome.notes.startswith("smoke test; timed by advisor.track: ")
+    assert outcome.notes.endswith("x its prediction") and "--force" not in outcome.notes
+    # history record --force (and force=True) still says so
+    forced = history.record_outcome(rec_id, 0.02, force=True, warn_outlier=False)
+    assert forced.notes.startswith("recorded with --force: ") and forced.notes.endswith("x its prediction")
