@@ -84,8 +84,8 @@ def check(config: ServiceConfig) -> tuple[ServiceConfig, list[str]]:
         backend = "?"
     if config.workers > 1 and backend != "postgresql":
         raise ConfigError(
-            f"--workers {config.workers} needs a PostgreSQL history, but ADVISOR_DATABASE_URL is "
-            f"{'SQLite' if backend == 'sqlite' else backend!r}: worker processes would queue on one file.",
+            f"--workers {config.workers} needs a PostgreSQL history, but {_history_kind(config, backend)}: worker "
+            + ("processes would queue on one file." if backend == "sqlite" else "processes share one only there."),
             hint="Fix: set ADVISOR_DATABASE_URL=postgresql+psycopg2://USER@HOST/DB (pip install "
                  "'advisor[postgres]'), or run with --workers 1.")
     if config.workers < 1:
@@ -231,3 +231,14 @@ def _run(options: dict[str, Any], config: ServiceConfig, stops: StopSignals) -> 
         server.run()
         if not server.started:  # uvicorn logged why (uvicorn.run exits so too)
             raise SystemExit(STARTUP_FAILURE)
+
+
+def _history_kind(config: ServiceConfig, backend: str) -> str:
+    """What the history of a server that needs PostgreSQL is instead: the default file, or what the variable
+    names (a backend's name is not its value, so it is not quoted as one)."""
+    if config.settings.database_url is None:
+        return "the history is the default SQLite file (ADVISOR_DATABASE_URL is not set)"
+    if backend == "sqlite":
+        return "ADVISOR_DATABASE_URL names a SQLite file"
+    return f"ADVISOR_DATABASE_URL names a {backend!r} database" if backend != "?" else \
+        "ADVISOR_DATABASE_URL cannot be read as a database URL"

@@ -277,6 +277,18 @@ def test_several_workers_over_sqlite_are_refused(cli, tmp_path, monkeypatch):
     result = cli("serve", "--workers", 3, "--port", _closed_port())
     assert result.exit_code == 1
     assert "--workers 3 needs a PostgreSQL history" in result.output and "Fix:" in result.output
+    # It said "ADVISOR_DATABASE_URL is 'SQLite'": the repr of the backend's name, read as the variable's value.
+    assert "needs a PostgreSQL history, but ADVISOR_DATABASE_URL names a SQLite file:" in result.output
+    assert "'SQLite'" not in result.output
+
+
+def test_several_workers_over_the_default_history_name_it(cli, tmp_path, monkeypatch):
+    monkeypatch.delenv("ADVISOR_DATABASE_URL", raising=False)
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path))
+    result = cli("serve", "--workers", 2, "--port", _closed_port())
+    assert result.exit_code == 1
+    assert ("--workers 2 needs a PostgreSQL history, but the history is the default SQLite file (ADVISOR_DATABASE_URL "
+            "is not set): worker processes would queue on one file.") in " ".join(result.output.split())
 
 
 def test_a_broken_price_file_is_one_message_before_any_worker_starts(cli, tmp_path, monkeypatch):
