@@ -90,10 +90,13 @@ def find_offer(instance_type: str, provider: str | None, offers: list[Offer]) ->
         elsewhere = sorted({o.provider for o in offers if o.instance_type.lower() == name.lower()})
         where = f" at {provider} ({', '.join(elsewhere)} prices it)" if elsewhere else f" at {provider}" \
             if provider else ""
-        raise ConfigError(f"Unknown instance type {name!r}{where}: the price catalog has no such instance."
-                          f"{did_you_mean(name, sorted({o.instance_type for o in at}))}",
-                          hint="Fix: name one of the catalog's instances (`advisor pricing list`), or add its row "
-                               "with a pricing file (ADVISOR_PRICING).")
+        # Priced at another provider: that provider is the fix, not a new row for a name the catalog has.
+        hint = (f"Fix: --provider {elsewhere[0]}, which prices {name} (or leave --provider out)." if elsewhere
+                else "Fix: name one of the catalog's instances (`advisor pricing list`), or add its row with a "
+                     "pricing file (ADVISOR_PRICING).")
+        raise ConfigError(f"Unknown instance type {name!r}{where}: the price catalog has no such instance"
+                          f"{' there' if elsewhere else ''}."
+                          f"{did_you_mean(name, sorted({o.instance_type for o in at}))}", hint=hint)
     providers = sorted({o.provider for o in found})
     if len(providers) > 1:
         raise ConfigError(f"Instance type {name!r} is priced at several providers: {', '.join(providers)}.",

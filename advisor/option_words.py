@@ -55,12 +55,12 @@ FLAG_SWITCHES = {
 }
 
 # A flag, and the value after it where one is (a placeholder, a value as Python's repr quotes it, a date, numbers,
-# a duration, a precision or an export format, a device, a GPU model, a comma list, a URL without the sentence's
-# full stop).
+# a duration, a precision or an export format, a device, a built-in provider, a GPU model, a comma list, a URL
+# without the sentence's full stop).
 _FLAG = re.compile(r"(?<![\w-])(--[a-z][a-z0-9-]*)(?![\w-])(?: (?P<value>[A-Z]+\b|https?://\S+?(?=[.,;)]?(?:\s|$))|"
                    r"'[^'\n]*'|\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d)?)?|\d+(?:,\d+)+|"
                    r"-?\d+(?:\.\d+)?(?![\w:])|\d[\w:.]*\w|(?:bf16|fp16|fp32|tf32|mixed|cost|time|csv|json)\b|"
-                   r"(?:cpu|cuda(?::(?:\d+|N)\b)?|all)\b|[A-Z][A-Za-z]*\d(?:[\w-]*\w)?|[a-z][\w-]*(?:,[\w-]+)+))?")
+                   r"(?:cpu|cuda(?::(?:\d+|N)\b)?|all)\b|(?:aws|gcp|azure|lambda|runpod|vast|e2e)\b(?!,\w|-)|[A-Z][A-Za-z]*\d(?:[\w-]*\w)?|[a-z][\w-]*(?:,[\w-]+)+))?")
 # A parameter, then the same parameter again in brackets: a hint written "limit=50 (--limit 50)" for both readers.
 _TWICE = re.compile(r"\b(\w+)=([^\s()]*) \(\1=[^()]*\)")
 # Text quoted as typed, left as it is: a command line ("advisor predict --device cpu --threads 8", to the end of

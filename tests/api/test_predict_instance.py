@@ -28,3 +28,14 @@ def test_instance_is_priced_on_its_nvlink():
 def test_a_target_beside_the_instance_is_refused(kwargs, named):
     with pytest.raises(ConfigError, match=f"it is not taken with {named}"):
         advisor.predict(LLAMA, **JOB, instance_type="g5.24xlarge", **kwargs)
+
+
+def test_an_instance_at_another_provider_is_told_which_provider_prices_it():
+    # provider="gcp" for aws's g5.24xlarge was told to add a rates row for it (a name the catalog has), and a
+    # provider's name after a flag was left out of the Python words ("provider= aws").
+    with pytest.raises(ConfigError) as caught:
+        advisor.predict(LLAMA, **JOB, instance_type="g5.24xlarge", provider="gcp")
+    assert caught.value.message == ("Unknown instance type 'g5.24xlarge' at gcp (aws prices it): the price catalog "
+                                    "has no such instance there.")
+    assert caught.value.hint == 'Fix: provider="aws", which prices g5.24xlarge (or leave provider= out).'
+    assert caught.value.cli_hint == "Fix: --provider aws, which prices g5.24xlarge (or leave --provider out)."

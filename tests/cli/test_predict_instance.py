@@ -102,6 +102,10 @@ def test_provider_narrows_and_is_checked(app):
     result = run(app, "predict", *_job(4), "--instance", "g5.24xlarge", "--provider", "gcp", "--no-save")
     assert result.exit_code == 1
     assert "Unknown instance type 'g5.24xlarge' at gcp (aws prices it)" in " ".join(result.output.split())
+    # Its fix said to name one of the catalog's instances or add a row, of an instance the catalog has (at aws).
+    assert ("Fix: --provider aws, which prices g5.24xlarge (or leave --provider out)."
+            in " ".join(result.output.split()))
+    assert "add its row" not in result.output
     alone = run(app, "predict", *_job(4), "--provider", "aws", "--gpu", "A10G", "--no-save")
     assert alone.exit_code == 1
     assert "--provider says whose --instance is meant: it needs --instance TYPE." in alone.output
