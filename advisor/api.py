@@ -482,7 +482,7 @@ def record_outcome(recommendation_id: int, actual_seconds: float | str, *, insta
     ``failed``: the run crashed or was stopped; ``actual_seconds`` is how long it ran. Stored with status "failed":
     listed, never compared nor learned from (a crash recorded as completed was learned as a run that long).
     """
-    seconds = parse_actual_seconds(actual_seconds)
+    seconds = parse_actual_seconds(actual_seconds, failed=failed)
     from advisor.history.repository import History  # not open_history(required=True): it makes a missing file
     with History(settings=settings or Settings.from_env()) as hist:
         return hist.record_outcome(recommendation_id, seconds, instance_type=instance_type, force=force,

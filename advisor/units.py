@@ -123,9 +123,11 @@ def duration_text_seconds(value: str, what: str, flag: str | None = None) -> flo
 MAX_ACTUAL_SECONDS, MIN_ACTUAL_SECONDS = 1e9, 1e-3
 
 
-def parse_actual_seconds(value: str | float | int | timedelta | None) -> float:
+def parse_actual_seconds(value: str | float | int | timedelta | None, *, failed: bool = False) -> float:
     """A job's real duration, as ``advisor history record --actual-seconds`` takes it: seconds or "30m", "1h30"
-    (or a ``datetime.timedelta``).
+    (or a ``datetime.timedelta``). ``failed``: a run that crashed or was stopped, which may have done so at once,
+    so 0 s (and less than a millisecond) is a duration it can have, as the history itself takes it
+    (``outcome_checks.check_outcome``).
 
     Raises:
         HistoryError: not a positive, finite duration (the class recording an outcome has always raised for it;
@@ -139,10 +141,11 @@ def parse_actual_seconds(value: str | float | int | timedelta | None) -> float:
         raise HistoryError(f"Cannot read --actual-seconds {value!r} as a duration.",
                            hint="Fix: the job's real duration in seconds or with a unit, e.g. --actual-seconds 5400, "
                                 "90m or 1h30.")
-    if seconds is None or math.isnan(seconds) or seconds <= 0:
-        raise HistoryError(f"--actual-seconds must be a positive duration, got {value!r}.",
+    if seconds is None or math.isnan(seconds) or seconds < 0 or (seconds == 0 and not failed):
+        raise HistoryError(f"--actual-seconds must be a positive duration, got {value!r}"
+                           f"{' (0 only for a run recorded as failed, --failed)' if seconds == 0 else ''}.",
                            hint="Fix: e.g. --actual-seconds 5400, 90m or 1h30.")
-    if seconds < MIN_ACTUAL_SECONDS:
+    if seconds < MIN_ACTUAL_SECONDS and not failed:
         raise HistoryError(f"--actual-seconds {value!r} is less than a millisecond, shorter than any real job.",
                            hint="Fix: the job's real duration in seconds, e.g. --actual-seconds 5400, 90m or 1h30.")
     if seconds > MAX_ACTUAL_SECONDS:

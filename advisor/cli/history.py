@@ -378,7 +378,8 @@ def record(
     check_history_url(server)
     settings = Settings.from_env()
     if server is None and settings.database_url is not None:  # refused in the words `history list` uses
-        parse_actual_seconds(actual_seconds)  # a bad duration first, as with --server and before the file's check
+        # a bad duration first, as with --server and before the file's check
+        parse_actual_seconds(actual_seconds, failed=failed)
         _refuse_missing_file(settings.database_url)
     record_outcome = api.record_outcome if server is None else remote.outcome_recorder(server)
     with warnings.catch_warnings(record=True) as left_out:  # a forced outlier: said as a note, not Python's way

@@ -336,7 +336,7 @@ class Client:
         (and refused as it refuses it: HistoryError); the server is sent seconds. ``failed``: a run that crashed,
         stored with status "failed" (sent only then: a server older than it refuses the field, not the record)."""
         rec_id = recommendation_id_of(recommendation_id)
-        seconds = parse_actual_seconds(actual_seconds)
+        seconds = parse_actual_seconds(actual_seconds, failed=failed)
         body = request_body(OutcomeRequest, actual_seconds=seconds, instance_type=instance_type, force=force,
                             **({"failed": True} if failed else {}))
         try:  # a server older than ``failed`` refuses it as unknown: said so, not "correct the field named"

@@ -272,13 +272,23 @@ class RecommendationRequest(JobSteps):
 class OutcomeRequest(Body):
     """``POST /v1/recommendations/{id}/outcome``: what the job really took (``advisor history record``)."""
 
-    actual_seconds: Annotated[float, Field(ge=MIN_ACTUAL_SECONDS, le=MAX_ACTUAL_SECONDS, allow_inf_nan=False),
+    # 0 s and up: a run that failed at once took none (``_a_completed_run_took_time`` refuses it for the others)
+    actual_seconds: Annotated[float, Field(ge=0, le=MAX_ACTUAL_SECONDS, allow_inf_nan=False),
                               BeforeValidator(_seconds)]
     instance_type: ShortText | None = None
     # record even when it is far from the prediction, or already recorded (likely a mistake otherwise)
     force: Switch = False
     # the run crashed or was stopped: stored with status "failed", never learned from (``history record --failed``)
     failed: Switch = False
+
+    @model_validator(mode="after")
+    def _a_completed_run_took_time(self) -> OutcomeRequest:
+        """Under a millisecond is refused for a completed run, as ``history record`` refuses it; a failed one may
+        have failed at once (the history takes 0 s for it, and the CLI and Python API send it)."""
+        if not self.failed and self.actual_seconds < MIN_ACTUAL_SECONDS:
+            raise PydanticCustomError(PLACED_ERROR, "is less than a millisecond, shorter than any real job (0 s "
+                                      "only for a run that failed: \"failed\": true)", {"field": "actual_seconds"})
+        return self
 
 
 class FieldProblem(BaseModel):

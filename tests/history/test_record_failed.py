@@ -37,3 +37,31 @@ def test_a_crash_recorded_by_hand_is_stored_as_failed_and_not_learned_from(tmp_p
     with History(url) as hist:
         assert [o.status for o in hist.show(rec_id).outcomes] == ["failed", "failed", "failed"]
         assert list(hist.training_rows()) == [] and hist.compare().rows == []
+
+
+def test_a_run_that_failed_at_once_is_recorded_at_0_s_and_a_completed_one_is_not(tmp_path, monkeypatch):
+    # README: "an outcome of 1 ms to 1e9 s (one recorded as failed, 0 s to 1e9 s)"; the history took 0 s for a
+    # failed run, but `history record --actual-seconds 0 --failed` and api.record_outcome(id, 0, failed=True) said
+    # "must be a positive duration".
+    url = f"sqlite:///{tmp_path / 'h.db'}"
+    monkeypatch.setenv("ADVISOR_DATABASE_URL", url)
+    cand = candidate(0, seconds=3600.0)
+    rec = recommendation("mlp", n=0, excluded=0, candidates=[cand]).model_copy(update={"chosen": cand})
+    with History(url) as hist:
+        hist.create()
+        rec_id = hist.save_recommendation(rec)
+    app = build_app()
+    at_once = CliRunner().invoke(app, ["history", "record", str(rec_id), "--actual-seconds", "0", "--failed", "--json"])
+    assert at_once.exit_code == 0, at_once.output
+    assert json.loads(at_once.stdout)["actual_seconds"] == 0 and json.loads(at_once.stdout)["status"] == "failed"
+    # a second crash at once: --force, as for any outcome the run already has
+    assert api.record_outcome(rec_id, 0, failed=True, force=True,
+                              settings=Settings(database_url=url)).actual_seconds == 0
+    completed = CliRunner().invoke(app, ["history", "record", str(rec_id), "--actual-seconds", "0"])
+    assert completed.exit_code == 1
+    assert "--actual-seconds must be a positive duration, got '0' (0 only for a run recorded as failed, --failed)." \
+        in completed.output
+    negative = CliRunner().invoke(app, ["history", "record", str(rec_id), "--actual-seconds", "-1", "--failed"])
+    assert negative.exit_code == 1 and "must be a positive duration" in negative.output
+    with History(url) as hist:
+        assert [o.actual_seconds for o in hist.show(rec_id).outcomes] == [0, 0]

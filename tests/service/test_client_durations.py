@@ -59,6 +59,9 @@ def test_a_bad_duration_is_the_apis_error_before_anything_is_sent(value):
         assert remote_error.value.message == "actual_seconds= inf is more than 31 years (1e9 s), beyond any real job."
     elif value in ("1h30x", "abc", ""):  # not read at all, rather than read and not positive
         assert remote_error.value.message == f"Cannot read actual_seconds={value!r} as a duration."
+    elif value in (0, "0m"):  # 0 s is a duration only a failed run has
+        assert remote_error.value.message == (f"actual_seconds= must be a positive duration, got {value!r} (0 only "
+                                              "for a run recorded as failed, failed=True).")
     else:
         assert remote_error.value.message == f"actual_seconds= must be a positive duration, got {value!r}."
 
@@ -142,3 +145,16 @@ def test_a_timedelta_deadline_is_taken_by_the_api_and_crosses_to_a_server_as_sec
     here = local_api.recommend(str(PROFILE_FILE), **job)
     there = client.recommend(str(PROFILE_FILE), **job)
     assert here.constraints.deadline_seconds == there.constraints.deadline_seconds == 7200.0
+
+
+def test_a_run_that_failed_at_once_crosses_to_a_server_at_0_s(client, app_client):
+    # The service refused 0 s (its field took 1 ms and up) for a failed run, which the history itself takes.
+    rec_id = _stored_recommendation(app_client)
+    assert client.record_outcome(rec_id, 0, failed=True).actual_seconds == 0
+    refused = app_client.post(f"/v1/recommendations/{rec_id}/outcome", headers=auth(), json={"actual_seconds": 0})
+    assert refused.status_code == 422, refused.text
+    assert "less than a millisecond" in refused.text and "actual_seconds" in refused.text
+    with pytest.raises(HistoryError, match="0 only for a run recorded as failed"):
+        client.record_outcome(rec_id, 0)
+    stored = app_client.get(f"/v1/recommendations/{rec_id}", headers=auth()).json()["outcomes"]
+    assert [(o["actual_seconds"], o["status"]) for o in stored] == [(0, "failed")]
