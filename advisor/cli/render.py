@@ -389,7 +389,7 @@ def hardware(host: Any, known: dict, no_gpu_reason: str | None = None) -> None:
     if gpus := known.get("gpus", []):
         rows = [[safe_text(s.name), _num(s.memory_gib, " GiB"), _num(s.memory_bandwidth_gbs, " GB/s"),
                  _num(s.fp32_tflops, " TF"), _num(s.tf32_tflops, " TF"), _num(s.fp16_bf16_tflops, " TF"),
-                 f"{safe_text(s.intra_node_link or '-')} {_num(s.intra_node_bandwidth_gbs, ' GB/s')}",
+                 _link(s.intra_node_link, s.intra_node_bandwidth_gbs),
                  safe_text(", ".join(s.aliases[:4]))] for s in gpus]
         print_fitted(con, _GPU_COLUMNS, rows, title="Known GPU profiles (profiles/gpus.csv)", title_justify="left")
     if cpus := known.get("cpus", []):
@@ -398,6 +398,14 @@ def hardware(host: Any, known: dict, no_gpu_reason: str | None = None) -> None:
 
 def _num(value: float | None, unit: str) -> str:
     return "-" if value is None else f"{value:g}{unit}"
+
+
+def _link(link: str | None, bandwidth_gbs: float | None) -> str:
+    """The link cell: "nvlink 300 GB/s"; one "-" for a GPU that has neither (the GH200, rented one a machine), which
+    read "- -"."""
+    if link is None and bandwidth_gbs is None:
+        return "-"
+    return f"{safe_text(link or '-')} {_num(bandwidth_gbs, ' GB/s')}"
 
 
 # rich folded the instance ("e2-standa" over "rd-2") at 60 columns: fitted as the other history tables are

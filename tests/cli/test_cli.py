@@ -266,3 +266,14 @@ def test_precision_help_lists_mixed_which_is_accepted(app, command):
     result = run(app, command, "-h")
     assert result.exit_code == 0, result.output
     assert "|fp16|mixed" in result.output
+
+
+def test_a_gpu_with_no_link_shows_one_dash(app):
+    # The GH200 (rented one a machine, no GPU-to-GPU link in profiles/gpus.csv) read "- -" in the link column.
+    from advisor.cli.render import _link
+
+    assert _link(None, None) == "-"
+    assert _link("nvlink", 300.0) == "nvlink 300 GB/s" and _link(None, 64.0) == "- 64 GB/s"
+    out = run(app, "hardware").stdout
+    [gh200] = [line for line in out.splitlines() if line.strip("│ ").startswith("GH200 ")]
+    assert "- -" not in gh200 and "│ - " in gh200
