@@ -20,24 +20,27 @@ from advisor.pricing.fixes import format_hint
 MAX_RATES_FILE_BYTES = 20 * 1024 * 1024
 
 
+# Where a rates file's path comes from: `pricing validate` checks one by itself (the hints named only the first two).
+_GIVEN = "given to --pricing, ADVISOR_PRICING or `advisor pricing validate FILE`"
+
+
 def _read_text(path: Path) -> str:
     """The file's text, refusing what is not a regular file or is over ``MAX_RATES_FILE_BYTES``."""
     try:
         info = path.stat()
     except FileNotFoundError:
         raise CatalogError(f"{path}: no such pricing file.",
-                           hint="Fix: check the path given to --pricing or ADVISOR_PRICING.") from None
+                           hint=f"Fix: check the path {_GIVEN}.") from None
     except OSError as exc:
         raise CatalogError(f"{path}: cannot read it ({exc}).",
                            hint="Fix: the rates file must be a UTF-8 CSV file.") from None
     # Checked before opening: opening a FIFO blocks, and /dev/zero never ends.
     if not stat.S_ISREG(info.st_mode):
         raise CatalogError(f"{path}: not a regular file (a directory, device or pipe).",
-                           hint="Fix: give --pricing or ADVISOR_PRICING the path of a rates CSV file.")
+                           hint=f"Fix: name a rates CSV file, not a folder, device or pipe ({_GIVEN}).")
     limit_mb = MAX_RATES_FILE_BYTES // (1024 * 1024)
     too_big = CatalogError(f"{path}: the file is over {limit_mb} MB; a rates file is a few hundred rows.",
-                           hint="Fix: check the path given to --pricing or ADVISOR_PRICING, or keep only the "
-                                "rows you need in the file.")
+                           hint=f"Fix: check the path {_GIVEN}, or keep only the rows you need in the file.")
     if info.st_size > MAX_RATES_FILE_BYTES:
         raise too_big
     try:

@@ -181,3 +181,16 @@ def test_a_provider_wide_discount_that_a_later_one_overrides_is_a_warning_not_an
     assert len(check_file(rates).warnings) == 1
     rates.write_text(DISCOUNTS + "gcp,*,*,,,,10\ngcp,*,us-central1,,,,5\n")  # all of gcp's, then one region's
     assert check_file(rates).warnings == []
+
+
+def test_validate_given_a_folder_names_the_command_that_took_it(tmp_path):
+    # `advisor pricing validate FOLDER` said "Fix: give --pricing or ADVISOR_PRICING the path of a rates CSV file",
+    # neither of which the user had typed.
+    result = CliRunner().invoke(build_app(), ["pricing", "validate", str(tmp_path)])
+    assert result.exit_code == 1
+    said = " ".join(result.output.split())
+    assert f"{tmp_path}: not a regular file (a directory, device or pipe)." in said
+    assert ("Fix: name a rates CSV file, not a folder, device or pipe (given to --pricing, ADVISOR_PRICING or "
+            "`advisor pricing validate FILE`).") in said
+    missing = CliRunner().invoke(build_app(), ["pricing", "validate", str(tmp_path / "none.csv")])
+    assert missing.exit_code == 1 and "`advisor pricing validate FILE`" in missing.output
