@@ -80,7 +80,12 @@ def died_error(child: ChildProcess, label: str, phase: str, request: ProbeReques
                       "process); remove that from code that runs when the model trains.")
 
 
-def timeout_error(child: ChildProcess, label: str, phase: str, request: ProbeRequest, fault_file: str) -> ProbeError:
+def timeout_error(child: ChildProcess, label: str, phase: str, request: ProbeRequest, fault_file: str, *,
+                  turn_seconds: float = 0.0, turn_taken: bool = False) -> ProbeError:
+    """The probe stopped at its deadline: ``request.timeout`` and ``turn_seconds``, the wait for another advisor
+    probe's turn on this machine that the deadline allows on top (``turn_taken``: the seconds the child said it
+    waited; else the most it may wait, ``ADVISOR_PROBE_WAIT``). Said whole: "within 63 s" was told of a probe
+    stopped after 123 s (63 s and the 60 s a turn may take)."""
     # SIGUSR1 to the group: faulthandler in the child (or its twin, while that measures) writes where it is.
     child.signal_group(signal.SIGUSR1)
     with contextlib.suppress(OSError):
@@ -88,8 +93,14 @@ def timeout_error(child: ChildProcess, label: str, phase: str, request: ProbeReq
     child.end()
     where = where_in_dump(fault_file, request.workload_path)
     timeout = request.timeout
+    turn = "" if turn_seconds <= 0 else (
+        f" ({timeout:.0f} s, and the {turn_seconds:.0f} s it waited for another advisor probe on this machine to "
+        f"finish timing)" if turn_taken else
+        f" ({timeout:.0f} s, and {turn_seconds:.0f} s more that a wait for another advisor probe on this machine "
+        f"may take, ADVISOR_PROBE_WAIT)")
     return ProbeError(
-        f"{label}: the probe did not finish within {timeout:.0f} s and was stopped, while {phase}{where}.",
+        f"{label}: the probe did not finish within {timeout + max(0.0, turn_seconds):.0f} s{turn} and was stopped, "
+        f"while {phase}{where}.",
         hint="Fix: make sure build_model(), make_batch() and the model's forward return (an endless loop or a "
         "wait on something that never comes hangs the probe); for a model that is just slow, give more time "
         "with a larger --probe-seconds (the timeout is 3 x probe seconds + 60 s) or a smaller batch size.")

@@ -415,7 +415,8 @@ def _exchange(child: ChildProcess, request: ProbeRequest, notify: Progress, labe
                 "Fix: a larger --probe-seconds gives it more time.")
             return collected
         if left <= 0:
-            raise timeout_error(child, label, phase, request, fault_file)
+            raise timeout_error(child, label, phase, request, fault_file, turn_seconds=waited,
+                                turn_taken=collected.waited_seconds is not None)
         try:
             payloads, closed = child.receive(min(left, 0.25))
             for payload in payloads:

@@ -158,6 +158,21 @@ def test_hang_ends_in_probe_error_naming_where(tmp_path):
     assert "--probe-seconds" in info.value.hint
 
 
+def test_a_hang_is_told_with_the_turn_wait_its_deadline_allowed(tmp_path):
+    # A probe stopped after 123 s said "did not finish within 63 s": the deadline also allows the wait for another
+    # advisor probe's turn (ADVISOR_PROBE_WAIT, 60 s by default), which the message left out.
+    path = write(tmp_path, "hang", TINY.replace(
+        "def build_model():\n", "def build_model():\n    while True:\n        pass\n"))
+    started = time.perf_counter()
+    with pytest.raises(ProbeError) as info:
+        # hung in the analysis, before the turn: the deadline keeps the whole wait a turn may take
+        run_profile(path, batch_size=8, probe_seconds=1, analyze=True, timeout_seconds=4, probe_wait_seconds=2)
+    elapsed = time.perf_counter() - started
+    assert 6 <= elapsed < 12
+    assert ("the probe did not finish within 6 s (4 s, and 2 s more that a wait for another advisor probe on this "
+            "machine may take, ADVISOR_PROBE_WAIT) and was stopped") in info.value.message
+
+
 # ------------------------------------------------------------------------------ in-memory workloads
 
 
