@@ -15,14 +15,19 @@ from advisor.history.repository import History
 from advisor.settings import Settings
 
 
-def test_a_crash_recorded_by_hand_is_stored_as_failed_and_not_learned_from(tmp_path, monkeypatch):
+def _one_recommendation(tmp_path, monkeypatch) -> tuple[str, int]:
+    """A SQLite history (ADVISOR_DATABASE_URL) holding one recommendation predicted at an hour: its URL and id."""
     url = f"sqlite:///{tmp_path / 'h.db'}"
     monkeypatch.setenv("ADVISOR_DATABASE_URL", url)
     cand = candidate(0, seconds=3600.0)
     rec = recommendation("mlp", n=0, excluded=0, candidates=[cand]).model_copy(update={"chosen": cand})
     with History(url) as hist:
         hist.create()
-        rec_id = hist.save_recommendation(rec)
+        return url, hist.save_recommendation(rec)
+
+
+def test_a_crash_recorded_by_hand_is_stored_as_failed_and_not_learned_from(tmp_path, monkeypatch):
+    url, rec_id = _one_recommendation(tmp_path, monkeypatch)
     app = build_app()
     crashed = CliRunner().invoke(app, ["history", "record", str(rec_id), "--actual-seconds", "2m", "--failed"])
     assert crashed.exit_code == 0, crashed.output
@@ -43,13 +48,7 @@ def test_a_run_that_failed_at_once_is_recorded_at_0_s_and_a_completed_one_is_not
     # README: "an outcome of 1 ms to 1e9 s (one recorded as failed, 0 s to 1e9 s)"; the history took 0 s for a
     # failed run, but `history record --actual-seconds 0 --failed` and api.record_outcome(id, 0, failed=True) said
     # "must be a positive duration".
-    url = f"sqlite:///{tmp_path / 'h.db'}"
-    monkeypatch.setenv("ADVISOR_DATABASE_URL", url)
-    cand = candidate(0, seconds=3600.0)
-    rec = recommendation("mlp", n=0, excluded=0, candidates=[cand]).model_copy(update={"chosen": cand})
-    with History(url) as hist:
-        hist.create()
-        rec_id = hist.save_recommendation(rec)
+    url, rec_id = _one_recommendation(tmp_path, monkeypatch)
     app = build_app()
     at_once = CliRunner().invoke(app, ["history", "record", str(rec_id), "--actual-seconds", "0", "--failed", "--json"])
     assert at_once.exit_code == 0, at_once.output
