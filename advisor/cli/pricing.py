@@ -87,8 +87,11 @@ def validate(
     from advisor import pricing as catalog_mod
     from advisor.cli import render
     from advisor.errors import CatalogError
+    from advisor.pricing.csvfile import check_rates_path
 
     try:
+        # here first, so a bad path's hint names this command's FILE (the loader's names --pricing)
+        check_rates_path(file, given="given to `advisor pricing validate`")
         found = catalog_mod.check_file(file)
     except CatalogError as exc:
         if not json_out:

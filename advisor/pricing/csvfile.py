@@ -20,29 +20,38 @@ from advisor.pricing.fixes import format_hint
 MAX_RATES_FILE_BYTES = 20 * 1024 * 1024
 
 
-# Where a rates file's path comes from: `pricing validate` checks one by itself (the hints named only the first two).
-_GIVEN = "given to --pricing, ADVISOR_PRICING or `advisor pricing validate FILE`"
+# Where a loaded rates file's path comes from; `advisor pricing validate` checks its FILE with its own words.
+LOADED_FROM = "given to --pricing or ADVISOR_PRICING"
 
 
-def _read_text(path: Path) -> str:
-    """The file's text, refusing what is not a regular file or is over ``MAX_RATES_FILE_BYTES``."""
+def _too_big(path: Path, given: str) -> CatalogError:
+    """The refusal of a file over ``MAX_RATES_FILE_BYTES``, naming where its path was ``given``."""
+    limit_mb = MAX_RATES_FILE_BYTES // (1024 * 1024)
+    return CatalogError(f"{path}: the file is over {limit_mb} MB; a rates file is a few hundred rows.",
+                        hint=f"Fix: check the path {given}, or keep only the rows you need in the file.")
+
+
+def check_rates_path(path: Path, given: str = LOADED_FROM) -> None:
+    """Refuse a path that is missing, not a regular file or over ``MAX_RATES_FILE_BYTES``; the hints name
+    ``given``, where the user typed the path (so validate's FILE is not told to be given to --pricing)."""
     try:
         info = path.stat()
     except FileNotFoundError:
-        raise CatalogError(f"{path}: no such pricing file.",
-                           hint=f"Fix: check the path {_GIVEN}.") from None
+        raise CatalogError(f"{path}: no such pricing file.", hint=f"Fix: check the path {given}.") from None
     except OSError as exc:
         raise CatalogError(f"{path}: cannot read it ({exc}).",
                            hint="Fix: the rates file must be a UTF-8 CSV file.") from None
     # Checked before opening: opening a FIFO blocks, and /dev/zero never ends.
     if not stat.S_ISREG(info.st_mode):
         raise CatalogError(f"{path}: not a regular file (a directory, device or pipe).",
-                           hint=f"Fix: name a rates CSV file, not a folder, device or pipe ({_GIVEN}).")
-    limit_mb = MAX_RATES_FILE_BYTES // (1024 * 1024)
-    too_big = CatalogError(f"{path}: the file is over {limit_mb} MB; a rates file is a few hundred rows.",
-                           hint=f"Fix: check the path {_GIVEN}, or keep only the rows you need in the file.")
+                           hint=f"Fix: name a rates CSV file, not a folder, device or pipe ({given}).")
     if info.st_size > MAX_RATES_FILE_BYTES:
-        raise too_big
+        raise _too_big(path, given)
+
+
+def _read_text(path: Path) -> str:
+    """The file's text, refusing what is not a regular file or is over ``MAX_RATES_FILE_BYTES``."""
+    check_rates_path(path)
     try:
         # newline="": the text as written, a lone \r included (read_csv decides what ends a record).
         with path.open(encoding="utf-8-sig", newline="") as fh:
@@ -51,7 +60,7 @@ def _read_text(path: Path) -> str:
         raise CatalogError(f"{path}: cannot read it ({exc}).",
                            hint="Fix: the rates file must be a UTF-8 CSV file.") from None
     if len(text) > MAX_RATES_FILE_BYTES:
-        raise too_big
+        raise _too_big(path, LOADED_FROM)
     return text
 
 

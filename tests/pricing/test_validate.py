@@ -185,12 +185,24 @@ def test_a_provider_wide_discount_that_a_later_one_overrides_is_a_warning_not_an
 
 def test_validate_given_a_folder_names_the_command_that_took_it(tmp_path):
     # `advisor pricing validate FOLDER` said "Fix: give --pricing or ADVISOR_PRICING the path of a rates CSV file",
-    # neither of which the user had typed.
+    # then "(given to --pricing, ADVISOR_PRICING or `advisor pricing validate FILE`)": only the last was typed.
     result = CliRunner().invoke(build_app(), ["pricing", "validate", str(tmp_path)])
     assert result.exit_code == 1
     said = " ".join(result.output.split())
     assert f"{tmp_path}: not a regular file (a directory, device or pipe)." in said
-    assert ("Fix: name a rates CSV file, not a folder, device or pipe (given to --pricing, ADVISOR_PRICING or "
-            "`advisor pricing validate FILE`).") in said
+    assert ("Fix: name a rates CSV file, not a folder, device or pipe (given to `advisor pricing validate`)."
+            in said)
+    assert "--pricing" not in said and "ADVISOR_PRICING" not in said
     missing = CliRunner().invoke(build_app(), ["pricing", "validate", str(tmp_path / "none.csv")])
-    assert missing.exit_code == 1 and "`advisor pricing validate FILE`" in missing.output
+    said = " ".join(missing.output.split())
+    assert missing.exit_code == 1 and "Fix: check the path given to `advisor pricing validate`." in said
+    assert "--pricing" not in said
+
+
+def test_a_folder_loaded_as_rates_names_pricing(tmp_path):
+    # The loader's hint still names the two ways a loaded file's path comes in.
+    from advisor.pricing.csvfile import read_csv
+
+    with pytest.raises(CatalogError) as caught:
+        read_csv(tmp_path)
+    assert "(given to --pricing or ADVISOR_PRICING)" in caught.value.hint
