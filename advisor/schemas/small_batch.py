@@ -24,7 +24,8 @@ class SmallBatchError(Model):
 def small_batch_note(device: str, failed: SmallBatchError) -> str:
     """The probe's note on ``device`` whose step at a batch size below the job's raised."""
     samples = f"{failed.batch_size} sample{'s' if failed.batch_size > 1 else ''}"
-    return (f"{device}: at batch size {failed.batch_size}, which advisor's ladder tried below the batch size it profiled, "
+    return (f"{device}: at batch size {failed.batch_size}, which advisor's ladder tried below the batch size it "
+            "profiled, "
             f"{failed.error}; the ladder timed from batch size {failed.timed_from} instead. A real epoch "
             f"whose last batch holds {samples} raises the same. "
             "Fix: if the error is not meant, make the model run at that size; else drop such a batch "

@@ -119,7 +119,8 @@ def test_a_step_that_raised_below_the_jobs_batch_is_told(model, raised):
     assert (failed.batch_size, failed.timed_from) == (1, 2) and failed.error.startswith(raised)
     kept = DeviceProfile.model_validate_json(prof.model_dump_json())  # it crosses from the probe's child
     (note,) = small_batch_notes([kept])
-    assert note.startswith(f"cpu: at batch size 1, which advisor's ladder tried below the batch size it profiled, {raised}")
+    assert note.startswith("cpu: at batch size 1, which advisor's ladder tried below the batch size it profiled, "
+                           f"{raised}")
     assert "the ladder timed from batch size 2 instead. A real epoch whose last batch holds 1 sample raises " in note
     assert "DataLoader(drop_last=True)" in note
     assert probe(batch_norm_model, 8, batch_sizes=[2, 8]).small_batch_error is None  # nothing raised: no note
