@@ -89,3 +89,15 @@ def test_four_v100s_that_hold_the_probed_gpt2_only_sharded_are_priced_sharded():
     (note,) = [n for n in est.notes if n.startswith("priced as sharded data parallel")]
     assert "(DDP) needs 17.0 GiB, more than 16.0 GiB" in note and "about 15.1 GiB per GPU" in note
     assert not any(n.startswith("Needs ") for n in est.notes)
+
+
+def test_the_probed_gpu_itself_gives_no_sharded_figures_and_the_readme_says_so():
+    # On the probed GPU itself the peak is measured (method "measured"): no fit of parts, so no static or sharded
+    # figures, though the profile has an analysis. README said they were null only where there is no analysis.
+    prof = api.load_profile(GPT2_H200)
+    est = api.predict(prof, target=Target.gpu("H200", 1), dataset_size=20_000, epochs=1, batch_size=12)
+    assert est.method == "measured"
+    assert est.sharded_min_gpus is None and est.memory_static_gib is None
+    readme = " ".join((DATA.parent / "README.md").read_text().split())
+    clause = readme.split("`sharded_min_gpus` (the fewest of this", 1)[1].split("`sharded` (true", 1)[0]
+    assert "probed GPU itself" in clause
