@@ -492,8 +492,9 @@ class Profile(Model):
         """This profile priced at ``precision``: with ``bf16_analysis`` for a 16-bit or mixed job, else itself."""
         if self.bf16_analysis is None or precision not in (*HALF_PRECISIONS, "mixed"):
             return self
-        # the bf16 analysis carries the first's batch-1 error already (told_one_sample, as the profile was made)
-        return self.model_copy(update={"analysis": self.bf16_analysis, "bf16_analysis": None})
+        # told as the profile was made (itself back), and again here for a model_copy's, which nothing validated
+        half = told_one_sample(self.analysis, self.bf16_analysis)
+        return self.model_copy(update={"analysis": half, "bf16_analysis": None})
 
     def device(self, device: str) -> DeviceProfile | None:
         return next((d for d in self.devices if d.device == device), None)

@@ -261,3 +261,21 @@ def test_a_cpu_estimate_of_a_job_of_one_sample_steps_says_it_would_fail(batch_no
     two = advisor.predict(batch_norm_profile, dataset_size=16, epochs=1, batch_size=2, target="cpu", save=False,
                           use_history=False)
     assert not [n for n in two.notes if "fail at its first step" in n]
+
+
+def test_a_profile_copied_with_an_untold_bf16_analysis_still_gives_its_bf16_rows_the_error():
+    # review1: analysed_for gave the bf16 analysis the first's batch-1 error only where the Profile validator ran;
+    # a profile from model_copy(update=...) (no validation: a what-if in Python) priced its 16-bit rows without it,
+    # though its fp32 rows had it and analysed_for had told them before.
+    from pathlib import Path
+
+    from advisor.schemas import Profile
+
+    data = json.loads((Path(__file__).parent / "data" / "tabular_mlp_subnormal_profile.json").read_text())
+    data["analysis"]["one_sample_error"] = "the forward at batch size 1 raised ValueError: one value per channel"
+    prof = Profile.model_validate(data)
+    untold = prof.bf16_analysis.model_copy(update={"one_sample_error": None})
+    copied = prof.model_copy(update={"bf16_analysis": untold})
+    assert copied.analysed_for("bf16").analysis.one_sample_error == data["analysis"]["one_sample_error"]
+    assert copied.analysed_for("mixed").analysis.ops == untold.ops  # the bf16 analysis otherwise
+    assert prof.analysed_for("fp16").analysis is prof.bf16_analysis  # told as read: the one object, each call
