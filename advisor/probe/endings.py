@@ -103,4 +103,5 @@ def timeout_error(child: ChildProcess, label: str, phase: str, request: ProbeReq
         f"while {phase}{where}.",
         hint="Fix: make sure build_model(), make_batch() and the model's forward return (an endless loop or a "
         "wait on something that never comes hangs the probe); for a model that is just slow, give more time "
-        "with a larger --probe-seconds (the timeout is 3 x probe seconds + 60 s) or a smaller batch size.")
+        "with a larger --probe-seconds (the timeout is 3 x probe seconds + 60 s, and the wait for another advisor "
+        "probe's turn on top where there was one) or a smaller batch size.")
