@@ -135,8 +135,12 @@ def unsharded_notes(fit: MemoryFit, gpu_count: int, analysis: Analysis | None, j
     large share of what one sample needs, activation checkpointing (``checkpointing_note``, for ``gpu_count`` x
     ``gpu``)."""
     samples = job.batch_size * job.grad_accum_steps
-    notes = [ddp_memory_text(fit.sharded_gib(gpu_count), gpu_count, fit.sharded_min_devices(), samples,
-                             fit.capacity_gib) + "."]
+    text = ddp_memory_text(fit.sharded_gib(gpu_count), gpu_count, fit.sharded_min_devices(), samples, fit.capacity_gib)
+    if gpu_count > 1 and fit.oom_limit is not None and fit.per_device_batch > fit.oom_limit and "sharded (" in text:
+        # Said without it, the sharded figure read as a way to fit a batch the probe measured running out of memory.
+        text += (f" (not priced sharded: a probe ran out of memory above batch {fit.oom_limit:,} per GPU on a GPU "
+                 "with no less memory, a measured limit that this rough figure does not overrule)")
+    notes = [text + "."]
     fields = sharding_fields(fit, gpu_count, None, analysis)
     hint = None if fit.fits_memory else checkpointing_note(fields["memory_activation_gib_per_sample"],
                                                            fields["activations_checkpointed"], fit.capacity_gib,

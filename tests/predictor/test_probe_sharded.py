@@ -101,3 +101,21 @@ def test_the_probed_gpu_itself_gives_no_sharded_figures_and_the_readme_says_so()
     readme = " ".join((DATA.parent / "README.md").read_text().split())
     clause = readme.split("`sharded_min_gpus` (the fewest of this", 1)[1].split("`sharded` (true", 1)[0]
     assert "probed GPU itself" in clause
+
+
+def test_a_ddp_note_says_why_a_batch_the_probe_ran_out_at_is_not_priced_sharded():
+    # The note said "sharded (FSDP/ZeRO-3) it would need about 15 GiB per GPU on 8 GPUs" of 140 GiB H200s, while the
+    # target was not priced sharded (the probe ran out of memory at batch 16 on an H200): read as a way to fit.
+    data = json.loads(GPT2_H200.read_text())
+    data["devices"][0]["oom_batch_size"] = 16
+    prof = Profile.model_validate(data)
+    est = api.predict(prof, dataset_size=100_000, epochs=1, batch_size=128, target=Target.gpu("H200", 8),
+                      use_history=False)
+    assert est.fits_memory is False and est.sharded is False and est.sharded_memory_gib is not None
+    [note] = [n for n in est.notes if "sharded (FSDP/ZeRO-3) it would need" in n]
+    assert note.endswith("GiB per GPU on 8 GPUs (not priced sharded: a probe ran out of memory above batch 15 per "
+                         "GPU on a GPU with no less memory, a measured limit that this rough figure does not "
+                         "overrule).")
+    fits = api.predict(prof, dataset_size=100_000, epochs=1, batch_size=96, target=Target.gpu("H200", 8),
+                       use_history=False)  # 12 a GPU, below the limit: no such clause
+    assert not [n for n in fits.notes if "not priced sharded" in n]
