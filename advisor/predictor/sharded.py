@@ -64,7 +64,7 @@ def sharded_layout(fit: MemoryFit | None, gpu_count: int, analysis: Analysis | N
     of that batch is not priced sharded, nor its largest batch put past it."""
     if gpu_count <= 1 or fit is None or fit.fits_memory or analysis is None:
         return None
-    if fit.oom_limit is not None and fit.per_device_batch > fit.oom_limit:
+    if _past_oom_limit(fit):
         return None
     need = fit.sharded_gib(gpu_count)
     if need is None or not within_capacity(need, fit.capacity_gib):
@@ -74,6 +74,12 @@ def sharded_layout(fit: MemoryFit | None, gpu_count: int, analysis: Analysis | N
         largest = fit.oom_limit if largest is None else min(largest, fit.oom_limit)
     return ShardedLayout(memory_gib=need, max_batch_per_device=largest,
                          gather_bytes=gather_bytes_of(analysis, precision))
+
+
+def _past_oom_limit(fit: MemoryFit) -> bool:
+    """Whether ``fit``'s batch per device is past one a probe ran out of memory at (``MemoryFit.oom_limit``), on a
+    GPU with no less memory: measured, so not priced sharded, and said so beside the sharded figure."""
+    return fit.oom_limit is not None and fit.per_device_batch > fit.oom_limit
 
 
 def _largest_batch(fit: MemoryFit, gpu_count: int) -> int | None:
@@ -135,8 +141,9 @@ def unsharded_notes(fit: MemoryFit, gpu_count: int, analysis: Analysis | None, j
     large share of what one sample needs, activation checkpointing (``checkpointing_note``, for ``gpu_count`` x
     ``gpu``)."""
     samples = job.batch_size * job.grad_accum_steps
-    text = ddp_memory_text(fit.sharded_gib(gpu_count), gpu_count, fit.sharded_min_devices(), samples, fit.capacity_gib)
-    if gpu_count > 1 and fit.oom_limit is not None and fit.per_device_batch > fit.oom_limit and "sharded (" in text:
+    sharded_gib = fit.sharded_gib(gpu_count)
+    text = ddp_memory_text(sharded_gib, gpu_count, fit.sharded_min_devices(), samples, fit.capacity_gib)
+    if gpu_count > 1 and sharded_gib is not None and _past_oom_limit(fit):
         # Said without it, the sharded figure read as a way to fit a batch the probe measured running out of memory.
         text += (f" (not priced sharded: a probe ran out of memory above batch {fit.oom_limit:,} per GPU on a GPU "
                  "with no less memory, a measured limit that this rough figure does not overrule)")
